@@ -1,0 +1,146 @@
+"""Agent API: the inbox over HTTP. Routes parse and validate; shopdesk.logic.inbox does the work."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shopdesk.api.agent import (
+    AgentOut,
+    AssignmentIn,
+    ConversationList,
+    ConversationOut,
+    MessageOut,
+    NoteIn,
+    PresenceIn,
+    ReplyIn,
+    StatusIn,
+    caller,
+    validation_problem,
+)
+from shopdesk.config import AgentApiSettings
+from shopdesk.dal.agents import Agents
+from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.queues import Queue
+from shopdesk.dal.table import Table
+from shopdesk.errors import BadRequest, Conflict, NotFound
+from shopdesk.logic.inbox import Inbox, QueueUnavailable, View
+from shopdesk.models import ConversationStatus
+
+settings = AgentApiSettings.from_env()
+logger = Logger()
+table = Table(settings.table_name)
+inbox = Inbox(conversations=Conversations(table, settings.due_shards), agents=Agents(table),
+              work=Queue(settings.work_queue_url), outbound=Queue(settings.outbound_queue_url),
+              first_response_targets=settings.first_response_targets,
+              default_capacity=settings.agent_default_capacity)
+
+app = APIGatewayHttpResolver(enable_validation=True)
+app.enable_swagger(path="/agent/swagger", title="shopdesk agent API", version="1")
+
+ConversationId = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+@app.get("/agent/openapi.json", include_in_schema=False)
+def openapi() -> Response:
+    return Response(200, content_types.APPLICATION_JSON,
+                    app.get_openapi_json_schema(title="shopdesk agent API", version="1"))
+
+
+@app.get("/agent/conversations", summary="List conversations: mine, waiting (unassigned) or all")
+def list_conversations(
+    view: Annotated[View, Query()] = "mine",
+    status: Annotated[ConversationStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(max_length=4096)] = None,
+) -> ConversationList:
+    agent_id, _ = caller(app.current_event)
+    items, next_cursor = inbox.list(agent_id, view, status, limit, cursor)
+    return ConversationList.of(items, next_cursor)
+
+
+@app.get("/agent/conversations/<conversation_id>", summary="A conversation with its messages, oldest first")
+def get_conversation(conversation_id: ConversationId) -> ConversationOut:
+    return ConversationOut.of(inbox.get(conversation_id))
+
+
+@app.post("/agent/conversations/<conversation_id>/replies", summary="Reply to the customer (sent in order)")
+def reply(conversation_id: ConversationId, body: ReplyIn) -> Response[MessageOut]:
+    agent_id, _ = caller(app.current_event)
+    message = inbox.reply(conversation_id, agent_id, body.text)
+    return Response(202, content_types.APPLICATION_JSON, MessageOut.of(message))
+
+
+@app.post("/agent/conversations/<conversation_id>/notes", summary="Add an internal note (never sent)")
+def note(conversation_id: ConversationId, body: NoteIn) -> Response[MessageOut]:
+    agent_id, _ = caller(app.current_event)
+    return Response(201, content_types.APPLICATION_JSON, MessageOut.of(inbox.note(conversation_id, agent_id, body.text)))
+
+
+@app.post("/agent/conversations/<conversation_id>/assignment", summary="Assign or transfer to an agent")
+def assign(conversation_id: ConversationId, body: AssignmentIn) -> ConversationOut:
+    agent_id, _ = caller(app.current_event)
+    return ConversationOut.of(inbox.assign(conversation_id, body.agent_id, agent_id))
+
+
+@app.post("/agent/conversations/<conversation_id>/status", summary="Open, pend, snooze, resolve or reopen")
+def set_status(conversation_id: ConversationId, body: StatusIn) -> ConversationOut:
+    agent_id, _ = caller(app.current_event)
+    return ConversationOut.of(inbox.set_status(conversation_id, body.status, agent_id))
+
+
+@app.get("/agent/me", summary="The calling agent: presence, capacity, load")
+def me() -> AgentOut:
+    agent_id, name = caller(app.current_event)
+    return AgentOut.of(inbox.me(agent_id, name))
+
+
+@app.put("/agent/me/presence", summary="Go online, away or offline")
+def set_presence(body: PresenceIn) -> AgentOut:
+    agent_id, name = caller(app.current_event)
+    return AgentOut.of(inbox.set_presence(agent_id, name, body.presence))
+
+
+def _problem(status: int, message: str) -> Response:
+    return Response(status, content_types.APPLICATION_JSON, {"message": message})
+
+
+@app.exception_handler(RequestValidationError)
+def _invalid(exc: RequestValidationError) -> Response:
+    return Response(422, content_types.APPLICATION_JSON, validation_problem(exc.errors()))
+
+
+@app.exception_handler(NotFound)
+def _not_found(exc: NotFound) -> Response:
+    return _problem(404, str(exc))
+
+
+@app.exception_handler(Conflict)
+def _conflict(exc: Conflict) -> Response:
+    return _problem(409, str(exc))
+
+
+@app.exception_handler(BadRequest)
+def _bad_request(exc: BadRequest) -> Response:
+    return _problem(400, str(exc))
+
+
+@app.exception_handler(PermissionError)
+def _forbidden(exc: PermissionError) -> Response:
+    return _problem(403, str(exc))
+
+
+@app.exception_handler(QueueUnavailable)
+def _unavailable(exc: QueueUnavailable) -> Response:
+    return _problem(503, str(exc))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,54 @@
+"""Outbound queue consumer: sends replies through the provider, in order, with backoff retries."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shopdesk.channels.twilio import Credentials, TwilioSender
+from shopdesk.config import DispatcherSettings
+from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.queues import Queue
+from shopdesk.dal.secrets import json_secret
+from shopdesk.dal.table import Table
+from shopdesk.logic.dispatch import OutboundWork, RetryLater, RetryPolicy, dispatch
+
+settings = DispatcherSettings.from_env()
+logger = Logger()
+conversations = Conversations(Table(settings.table_name), settings.due_shards)
+outbound = Queue(settings.outbound_queue_url)
+policy = RetryPolicy(settings.max_attempts, settings.backoff_base_seconds)
+status_callback = (settings.status_callback_base_url.rstrip("/") + "/webhooks/twilio/status"
+                   if settings.status_callback_base_url else None)
+processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+_delays: dict[str, int] = {}     # message group -> backoff chosen for its failed record, this batch
+
+
+def _twilio(_channel: str) -> TwilioSender:
+    secret = json_secret(settings.twilio_secret_arn)
+    return TwilioSender(Credentials(secret["account_sid"], secret["auth_token"]), settings.twilio_api_base_url)
+
+
+def handle(record: SQSRecord) -> str:
+    work = OutboundWork.model_validate(record.json_body)
+    try:
+        return dispatch(work, int(record.attributes.approximate_receive_count), conversations, _twilio, policy,
+                        status_callback)
+    except RetryLater as retry:
+        _delays[record.attributes.message_group_id or ""] = retry.delay_seconds
+        raise
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    _delays.clear()
+    result = process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
+    failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+    # Failed records (and the later ones of their group, skipped to keep order) wait out the backoff.
+    receipts = {r["receiptHandle"]: _delays.get(r["attributes"].get("MessageGroupId", ""), policy.base_seconds)
+                for r in event["Records"] if r["messageId"] in failed}
+    if receipts:
+        outbound.delay_retries(receipts)
+    return result

@@ -1,0 +1,71 @@
+"""Twilio webhooks (SMS, MMS, WhatsApp): inbound messages and delivery status callbacks."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shopdesk.channels.twilio import EMPTY_TWIML
+from shopdesk.config import InboundSettings
+from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.queues import Queue
+from shopdesk.dal.secrets import json_secret
+from shopdesk.dal.table import Table
+from shopdesk.errors import BadRequest, Conflict, InvalidSignature
+from shopdesk.logic.webhooks import public_url, receive_twilio_message, receive_twilio_status
+
+settings = InboundSettings.from_env()
+logger = Logger()
+conversations = Conversations(Table(settings.table_name), settings.due_shards)
+work = Queue(settings.work_queue_url)
+app = APIGatewayHttpResolver()
+
+
+def _request() -> dict:
+    event = app.current_event
+    url = public_url(settings.public_base_url, event.request_context.domain_name, event.raw_path,
+                     event.raw_query_string)
+    return {"url": url, "body": event.decoded_body or "", "signature": event.headers.get("x-twilio-signature"),
+            "auth_token": json_secret(settings.twilio_secret_arn)["auth_token"]}
+
+
+def _twiml() -> Response:
+    return Response(200, "text/xml", EMPTY_TWIML)
+
+
+@app.post("/webhooks/twilio")
+def inbound() -> Response:
+    receive_twilio_message(**_request(), conversations=conversations, work=work,
+                           first_response_targets=settings.first_response_targets)
+    return _twiml()
+
+
+@app.post("/webhooks/twilio/status")
+def status() -> Response:
+    receive_twilio_status(**_request(), conversations=conversations)
+    return _twiml()
+
+
+@app.exception_handler(InvalidSignature)
+def _forbidden(exc: InvalidSignature) -> Response:
+    logger.warning("refused webhook", extra={"reason": str(exc)})
+    return Response(403, "application/json", '{"message": "invalid signature"}')
+
+
+@app.exception_handler(BadRequest)
+def _bad_request(exc: BadRequest) -> Response:
+    logger.warning("malformed webhook", extra={"reason": str(exc)})
+    return Response(400, "application/json", '{"message": "malformed request"}')
+
+
+@app.exception_handler(Conflict)
+def _busy(exc: Conflict) -> Response:
+    # Twilio retries on 5xx; nothing was stored, so the retry is safe.
+    return Response(503, "application/json", '{"message": "busy, retry"}')
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

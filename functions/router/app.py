@@ -1,0 +1,32 @@
+"""Work queue consumer: routes new conversations and re-drives waiting ones when capacity frees."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shopdesk.config import RouterSettings
+from shopdesk.dal.agents import Agents
+from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.table import Table
+from shopdesk.logic.assign import route
+from shopdesk.logic.work import WorkItem
+
+settings = RouterSettings.from_env()
+logger = Logger()
+table = Table(settings.table_name)
+conversations = Conversations(table, settings.due_shards)
+agents = Agents(table)
+processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+
+
+def handle(record: SQSRecord) -> None:
+    work = WorkItem.model_validate({"item": record.json_body}).item
+    route(work, conversations, agents)
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return process_partial_response(event=event, record_handler=handle, processor=processor, context=context)

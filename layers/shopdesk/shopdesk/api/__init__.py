@@ -1,0 +1,1 @@
+"""HTTP-facing shapes: request bodies and responses of the agent API."""

@@ -1,0 +1,40 @@
+"""The one clock every function reads.
+
+In AWS it is the system clock. The local stack and the tests move it with ``set_offset`` so SLA
+deadlines can be reached without waiting; nothing else in the code calls ``time`` or ``datetime.now``.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+_offset_seconds = 0.0
+
+
+def set_offset(seconds: float) -> None:
+    """Shift the clock by ``seconds`` from the system clock (local stack and tests only)."""
+    global _offset_seconds
+    _offset_seconds = float(seconds)
+
+
+def offset() -> float:
+    return _offset_seconds
+
+
+def now() -> datetime:
+    """The current time, UTC, timezone-aware."""
+    return datetime.fromtimestamp(time.time() + _offset_seconds, UTC)
+
+
+def iso(moment: datetime) -> str:
+    """Fixed-width ISO 8601 UTC with milliseconds, so strings sort like the times they name."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_iso(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def now_iso() -> str:
+    return iso(now())

@@ -1,0 +1,80 @@
+"""Typed settings, one model per function, read from the environment once per cold start.
+
+Nothing else reads ``os.environ``: a handler builds its settings at import time and passes them on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cache
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shopdesk.models.conversation import Priority
+
+DEFAULT_FIRST_RESPONSE = {"urgent": 900, "high": 3600, "normal": 14400, "low": 86400}
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Self:
+        return cls.model_validate(dict(os.environ if env is None else env))
+
+
+class CoreSettings(_Settings):
+    table_name: Annotated[str, Field(alias="TABLE_NAME", min_length=1)]
+    due_shards: Annotated[int, Field(alias="SLA_DUE_SHARDS", ge=1, le=256)] = 16
+    first_response_targets: Annotated[dict[Priority, int], Field(alias="SLA_FIRST_RESPONSE_TARGETS")] = Field(
+        default_factory=lambda: {Priority(k): v for k, v in DEFAULT_FIRST_RESPONSE.items()},
+        alias="SLA_FIRST_RESPONSE_TARGETS",
+    )
+
+    @field_validator("first_response_targets", mode="before")
+    @classmethod
+    def _targets(cls, value: object) -> object:
+        parsed = json.loads(value) if isinstance(value, str) else value
+        if not isinstance(parsed, dict):
+            raise ValueError("SLA_FIRST_RESPONSE_TARGETS must be a JSON object of priority -> seconds")
+        missing = {p.value for p in Priority} - set(parsed)
+        if missing:
+            raise ValueError(f"SLA_FIRST_RESPONSE_TARGETS lacks {sorted(missing)}")
+        return parsed
+
+
+class InboundSettings(CoreSettings):
+    work_queue_url: Annotated[str, Field(alias="WORK_QUEUE_URL", min_length=1)]
+    twilio_secret_arn: Annotated[str, Field(alias="TWILIO_SECRET_ARN", min_length=1)]
+    public_base_url: Annotated[str, Field(alias="PUBLIC_BASE_URL")] = ""
+
+
+class RouterSettings(CoreSettings):
+    pass
+
+
+class AgentApiSettings(CoreSettings):
+    work_queue_url: Annotated[str, Field(alias="WORK_QUEUE_URL", min_length=1)]
+    outbound_queue_url: Annotated[str, Field(alias="OUTBOUND_QUEUE_URL", min_length=1)]
+    agent_default_capacity: Annotated[int, Field(alias="AGENT_DEFAULT_CAPACITY", ge=0, le=1000)] = 3
+
+
+class DispatcherSettings(CoreSettings):
+    outbound_queue_url: Annotated[str, Field(alias="OUTBOUND_QUEUE_URL", min_length=1)]
+    twilio_secret_arn: Annotated[str, Field(alias="TWILIO_SECRET_ARN", min_length=1)]
+    twilio_api_base_url: Annotated[str, Field(alias="TWILIO_API_BASE_URL")] = "https://api.twilio.com"
+    status_callback_base_url: Annotated[str, Field(alias="STATUS_CALLBACK_BASE_URL")] = ""
+    max_attempts: Annotated[int, Field(alias="DISPATCH_MAX_ATTEMPTS", ge=1, le=20)] = 6
+    backoff_base_seconds: Annotated[int, Field(alias="DISPATCH_BACKOFF_BASE_SECONDS", ge=1, le=300)] = 5
+
+
+class SweepSettings(CoreSettings):
+    event_bus_name: Annotated[str, Field(alias="EVENT_BUS_NAME", min_length=1)]
+    work_queue_url: Annotated[str, Field(alias="WORK_QUEUE_URL", min_length=1)]
+
+
+@cache
+def region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"

@@ -1,0 +1,1 @@
+"""DynamoDB, SQS, EventBridge and Secrets Manager access: the only place that builds expressions."""

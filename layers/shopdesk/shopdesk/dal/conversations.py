@@ -1,0 +1,399 @@
+"""Conversations with their messages, identities, customers and SLA deadlines.
+
+Every write that must stay consistent with another is one TransactWriteItems, so an inbound
+message costs one GetItem (where does it belong?) and one transaction (store it), nothing more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from shopdesk import clock
+from shopdesk.dal import items as it
+from shopdesk.dal.table import ConditionFailed, Table, TransactionCancelled, Update
+from shopdesk.errors import Conflict, DuplicateDelivery, NotFound
+from shopdesk.models import Agent, Conversation, ConversationStatus, Message, delivery_rank
+
+MARKER_TTL_SECONDS = 90 * 24 * 3600   # providers re-deliver for up to 7 days; receipts arrive for weeks
+
+
+@dataclass(frozen=True)
+class IdentityRecord:
+    kind: str
+    address: str
+    customer_id: str
+    customer_name: str | None
+    open_conversation_id: str | None
+
+
+@dataclass(frozen=True)
+class Deadline:
+    conversation_id: str
+    target: str
+    due_at: str
+    state: str
+    due_pk: str
+    due_sk: str
+
+
+class StaleConversation(Exception):
+    """The conversation the identity pointed at was resolved meanwhile."""
+
+
+class IdentityRace(Exception):
+    """Another message of the same new customer created the conversation first."""
+
+
+class Conversations:
+    def __init__(self, table: Table, due_shards: int):
+        self.table = table
+        self.due_shards = due_shards
+
+    # ------------------------------------------------------------------ ingest
+    def get_identity(self, kind: str, address: str) -> IdentityRecord | None:
+        item = self.table.get(it.identity_pk(kind, address), it.META)
+        if item is None:
+            return None
+        return IdentityRecord(kind=kind, address=address, customer_id=item["customer_id"],
+                              customer_name=item.get("customer_name"),
+                              open_conversation_id=item.get("open_conversation_id"))
+
+    def _marker_op(self, provider: str, provider_id: str, message: Message) -> dict[str, Any]:
+        marker = {
+            "PK": it.marker_pk(provider, provider_id), "SK": it.META, "type": "marker",
+            "conversation_id": message.conversation_id, "message_sk": it.message_sk(message),
+            "direction": message.direction.value,
+            "ttl": int(clock.now().timestamp()) + MARKER_TTL_SECONDS,
+        }
+        return self.table.put_op(marker, condition="attribute_not_exists(PK)")
+
+    def append_inbound(self, *, provider: str, provider_id: str, message: Message, channel: str,
+                       route: dict[str, str], preview: str | None) -> None:
+        """Store a message in the customer's open conversation (marker + message + conversation)."""
+        now = clock.iso(message.created_at)
+        update = (Update()
+                  .set("status", ConversationStatus.OPEN.value).set("updated_at", now)
+                  .set("last_inbound_at", now).set("channel", channel).set("route", route)
+                  .set("last_message_preview", preview)
+                  .set("StatusPK", it.status_pk("open")).set("StatusSK", now).set("InboxSK", f"open#{now}")
+                  .add("message_count", 1)
+                  .when("attribute_exists(PK) AND #status <> :resolved", resolved="resolved"))
+        ops = [self._marker_op(provider, provider_id, message), self.table.put_op(it.message_item(message)),
+               self.table.update_op(it.conv_pk(message.conversation_id), it.META, update)]
+        try:
+            self.table.transact(ops)
+        except TransactionCancelled as exc:
+            if 0 in exc.failed:
+                raise DuplicateDelivery(provider_id) from exc
+            raise StaleConversation(message.conversation_id) from exc
+
+    def start_conversation(self, *, provider: str, provider_id: str, conversation: Conversation,
+                           message: Message, identity: IdentityRecord | None, expected_open: str | None) -> None:
+        """Open a conversation with its first message: marker, message, conversation, identity,
+        customer (when new) and the first-response deadline in one transaction."""
+        customer = conversation.customer
+        ident = customer.identities[0]
+        identity_key = it.identity_pk(ident.kind, ident.address)
+        ops = [self._marker_op(provider, provider_id, message), self.table.put_op(it.message_item(message)),
+               self.table.put_op(it.conversation_item(conversation), condition="attribute_not_exists(PK)")]
+        if identity is None:
+            ops.append(self.table.put_op(
+                {"PK": identity_key, "SK": it.META, "type": "identity", "kind": ident.kind, "address": ident.address,
+                 "customer_id": customer.id, "customer_name": customer.name,
+                 "open_conversation_id": conversation.id},
+                condition="attribute_not_exists(PK)"))
+            ops.append(self.table.put_op(
+                {"PK": it.customer_pk(customer.id), "SK": it.META, "type": "customer", "id": customer.id,
+                 "name": customer.name, "identities": [i.model_dump() for i in customer.identities],
+                 "created_at": clock.iso(conversation.created_at)},
+                condition="attribute_not_exists(PK)"))
+        else:
+            update = Update().set("open_conversation_id", conversation.id)
+            if customer.name:
+                update.set_if_missing("customer_name", customer.name)
+            if expected_open is None:
+                update.when("attribute_not_exists(open_conversation_id)")
+            else:
+                update.when("open_conversation_id = :expected", expected=expected_open)
+            ops.append(self.table.update_op(identity_key, it.META, update))
+        if conversation.sla.first_response_due_at is not None:
+            ops.append(self.table.put_op(self._deadline_item(conversation.id, "first_response",
+                                                             clock.iso(conversation.sla.first_response_due_at))))
+        try:
+            self.table.transact(ops)
+        except TransactionCancelled as exc:
+            if 0 in exc.failed:
+                raise DuplicateDelivery(provider_id) from exc
+            raise IdentityRace(identity_key) from exc
+
+    def _deadline_item(self, conversation_id: str, target: str, due_at: str) -> dict[str, Any]:
+        return {
+            "PK": it.conv_pk(conversation_id), "SK": it.deadline_sk(target), "type": "deadline",
+            "conversation_id": conversation_id, "target": target, "due_at": due_at, "state": "pending",
+            "DuePK": it.due_pk(conversation_id, self.due_shards), "DueSK": it.due_sk(due_at, conversation_id, target),
+        }
+
+    # ------------------------------------------------------------------ reads
+    def get_meta(self, conversation_id: str) -> Conversation:
+        item = self.table.get(it.conv_pk(conversation_id), it.META)
+        if item is None:
+            raise NotFound(f"conversation {conversation_id} does not exist")
+        return it.conversation_from_item(item)
+
+    def get_with_messages(self, conversation_id: str) -> Conversation:
+        """One Query: the conversation item and its messages, oldest first (SK order)."""
+        rows = self.table.query_all(
+            index=None, key_condition="PK = :pk", names={}, values={":pk": it.conv_pk(conversation_id)},
+            consistent=True)
+        meta = next((r for r in rows if r["SK"] == it.META), None)
+        if meta is None:
+            raise NotFound(f"conversation {conversation_id} does not exist")
+        messages = [it.message_from_item(r) for r in rows if r["SK"].startswith("MSG#")]
+        return it.conversation_from_item(meta, messages)
+
+    def get_message(self, conversation_id: str, sk: str) -> Message | None:
+        item = self.table.get(it.conv_pk(conversation_id), sk)
+        return it.message_from_item(item) if item else None
+
+    def list_inbox(self, agent_id: str, status: str | None, limit: int, cursor: str | None
+                   ) -> tuple[list[Conversation], str | None]:
+        values: dict[str, Any] = {":pk": it.inbox_pk(agent_id)}
+        condition = "InboxPK = :pk"
+        if status:
+            condition += " AND begins_with(InboxSK, :status)"
+            values[":status"] = f"{status}#"
+        page = self.table.query(index="Inbox", key_condition=condition, names={}, values=values,
+                                limit=limit, cursor=cursor, forward=False)
+        return [it.conversation_from_item(i) for i in page.items], page.cursor
+
+    def list_queue(self, team: str, limit: int, cursor: str | None = None) -> tuple[list[Conversation], str | None]:
+        """Waiting conversations of a team: most urgent first, then longest waiting."""
+        page = self.table.query(index="Queue", key_condition="QueuePK = :pk", names={},
+                                values={":pk": it.queue_pk(team)}, limit=limit, cursor=cursor)
+        return [it.conversation_from_item(i) for i in page.items], page.cursor
+
+    def list_by_status(self, status: str, limit: int, cursor: str | None) -> tuple[list[Conversation], str | None]:
+        page = self.table.query(index="ByStatus", key_condition="StatusPK = :pk", names={},
+                                values={":pk": it.status_pk(status)}, limit=limit, cursor=cursor, forward=False)
+        return [it.conversation_from_item(i) for i in page.items], page.cursor
+
+    # ------------------------------------------------------------------ routing
+    def ensure_queued(self, conv: Conversation) -> bool:
+        """Put an open, unassigned conversation that is not waiting (e.g. it was pending) in the queue."""
+        now = clock.now_iso()
+        update = (Update().set("waiting_since", now).set("QueuePK", it.queue_pk(conv.team))
+                  .set("QueueSK", it.queue_sk(conv.priority, now, conv.id))
+                  .when("#status = :open AND attribute_not_exists(assignee) AND attribute_not_exists(QueuePK)",
+                        open="open"))
+        try:
+            self.table.update(it.conv_pk(conv.id), it.META, update)
+            return True
+        except ConditionFailed:
+            return False
+
+    def assign(self, conv: Conversation, agent: Agent, note: Message) -> None:
+        """Assign a waiting conversation: the agent's capacity check and the hand-over are one
+        transaction, so capacity holds and nobody gets a conversation twice under any concurrency.
+
+        Raises AgentUnavailable when the agent is full or not online, NotWaiting when the
+        conversation was assigned or closed meanwhile."""
+        now = clock.now_iso()
+        agent_update = (Update().add("active", 1).set("last_assigned_at", now)
+                        .when("#presence = :online AND #active < #capacity", online="online"))
+        conv_update = (Update().set("assignee", agent.id).set("InboxPK", it.inbox_pk(agent.id))
+                       .set("InboxSK", f"open#{now}").set("updated_at", now).set("StatusSK", now)
+                       .set("assigned_at", now).remove("QueuePK").remove("QueueSK").remove("waiting_since")
+                       .when("attribute_exists(QueuePK) AND #status = :open AND attribute_not_exists(assignee)",
+                             open="open"))
+        try:
+            self.table.transact([self.table.update_op(it.agent_pk(agent.id), it.META, agent_update),
+                                 self.table.update_op(it.conv_pk(conv.id), it.META, conv_update),
+                                 self.table.put_op(it.message_item(note))])
+        except TransactionCancelled as exc:
+            if 1 in exc.failed:
+                raise NotWaiting(conv.id) from exc
+            raise AgentUnavailable(agent.id) from exc
+
+    def transfer(self, conv: Conversation, to_agent: str, note: Message) -> None:
+        """Move a conversation to another agent (within their capacity), freeing the previous one."""
+        now = clock.now_iso()
+        ops = [self.table.update_op(it.agent_pk(to_agent), it.META, Update().add("active", 1)
+                                    .set("last_assigned_at", now)
+                                    .when("attribute_exists(PK) AND #active < #capacity"))]
+        conv_update = (Update().set("assignee", to_agent).set("InboxPK", it.inbox_pk(to_agent))
+                       .set("InboxSK", f"{conv.status.value}#{now}").set("updated_at", now).set("StatusSK", now)
+                       .set("assigned_at", now).remove("QueuePK").remove("QueueSK").remove("waiting_since"))
+        if conv.assignee:
+            conv_update.when("assignee = :previous AND #status <> :resolved", previous=conv.assignee,
+                             resolved="resolved")
+            ops.append(self.table.update_op(it.agent_pk(conv.assignee), it.META,
+                                            Update().add("active", -1).when("#active > :zero", zero=0)))
+        else:
+            conv_update.when("attribute_not_exists(assignee) AND #status <> :resolved", resolved="resolved")
+        ops.insert(1, self.table.update_op(it.conv_pk(conv.id), it.META, conv_update))
+        ops.append(self.table.put_op(it.message_item(note)))
+        try:
+            self.table.transact(ops)
+        except TransactionCancelled as exc:
+            if 0 in exc.failed:
+                raise Conflict(f"agent {to_agent} does not exist or has no free capacity") from exc
+            raise Conflict("the conversation changed meanwhile; reload it and try again") from exc
+
+    # ------------------------------------------------------------------ agent actions
+    def add_outbound(self, conv: Conversation, message: Message) -> None:
+        now = clock.iso(message.created_at)
+        update = (Update().set("updated_at", now).set("StatusSK", now)
+                  .set("InboxSK", f"{conv.status.value}#{now}").set("last_outbound_at", now)
+                  .set("last_message_preview", (message.text or "")[:140] or None)
+                  .set_if_missing("sla.first_response_at", now).add("message_count", 1)
+                  .when("attribute_exists(PK)"))
+        self.table.transact([
+            self.table.put_op(it.message_item(message)),
+            self.table.update_op(it.conv_pk(conv.id), it.META, update),
+            self.table.delete_op(it.conv_pk(conv.id), it.deadline_sk("first_response")),
+        ])
+
+    def add_message(self, message: Message) -> None:
+        """A note or system message: on the timeline, no effect on the conversation's state."""
+        self.table.put(it.message_item(message))
+
+    def set_status(self, conv: Conversation, status: ConversationStatus, note: Message,
+                   reopened_deadline: str | None) -> None:
+        """Change a conversation's status with everything that follows from it, in one transaction:
+        resolving frees the assignee's capacity and the customer's open-conversation slot; reopening
+        takes the slot back and starts a fresh first-response clock; only open, unassigned
+        conversations wait in the queue."""
+        now = clock.now_iso()
+        update = (Update().set("status", status.value).set("updated_at", now)
+                  .set("StatusPK", it.status_pk(status.value)).set("StatusSK", now)
+                  .set("InboxSK", f"{status.value}#{now}")
+                  .when("#status = :current", current=conv.status.value))
+        ops: list[dict[str, Any]] = []
+        identity = conv.customer.identities[0] if conv.customer.identities else None
+        reopening = conv.status is ConversationStatus.RESOLVED
+        assignee = None if reopening else conv.assignee
+        if status is ConversationStatus.RESOLVED:
+            update.set("resolved_at", now)
+            if conv.assignee:
+                ops.append(self.table.update_op(it.agent_pk(conv.assignee), it.META,
+                                                Update().add("active", -1).when("#active > :zero", zero=0)))
+            if identity:
+                ops.append(self.table.update_op(
+                    it.identity_pk(identity.kind, identity.address), it.META,
+                    Update().remove("open_conversation_id").when("open_conversation_id = :c", c=conv.id)))
+            ops.append(self.table.delete_op(it.conv_pk(conv.id), it.deadline_sk("first_response")))
+        if reopening:
+            update.remove("assignee").remove("InboxPK").remove("resolved_at")
+            if identity:
+                ops.append(self.table.update_op(
+                    it.identity_pk(identity.kind, identity.address), it.META,
+                    Update().set("open_conversation_id", conv.id).when("attribute_not_exists(open_conversation_id)")))
+            if reopened_deadline:
+                update.set("sla.first_response_due_at", reopened_deadline).remove("sla.first_response_at")
+                ops.append(self.table.put_op(self._deadline_item(conv.id, "first_response", reopened_deadline)))
+        if status is ConversationStatus.OPEN and assignee is None:
+            since = clock.iso(conv.waiting_since) if conv.waiting_since and not reopening else now
+            update.set("waiting_since", since).set("QueuePK", it.queue_pk(conv.team))
+            update.set("QueueSK", it.queue_sk(conv.priority, since, conv.id))
+        else:
+            update.remove("QueuePK").remove("QueueSK").remove("waiting_since")
+        ops.insert(0, self.table.update_op(it.conv_pk(conv.id), it.META, update))
+        ops.append(self.table.put_op(it.message_item(note)))
+        try:
+            self.table.transact(ops)
+        except TransactionCancelled as exc:
+            if 0 not in exc.failed and reopening:
+                raise Conflict("the customer already has another open conversation") from exc
+            raise Conflict("the conversation changed meanwhile; reload it and try again") from exc
+
+    # ------------------------------------------------------------------ deliveries
+    def record_send(self, conversation_id: str, sk: str, *, provider: str, provider_id: str, status: str,
+                    attempts: int) -> None:
+        """A provider accepted a reply: remember its id (for receipts) and apply any receipt that
+        raced ahead of us."""
+        marker = self.table.update(
+            it.marker_pk(provider, provider_id), it.META,
+            Update().set("conversation_id", conversation_id).set("message_sk", sk).set("direction", "outbound")
+            .set("type", "marker").set("ttl", int(clock.now().timestamp()) + MARKER_TTL_SECONDS),
+            return_new=True) or {}
+        best = status
+        if marker.get("status") and delivery_rank(marker["status"]) > delivery_rank(status):
+            best = marker["status"]
+        error = marker.get("error") if best == marker.get("status") else None
+        update = (Update().set("provider_id", provider_id).set("status", best).set("status_rank", delivery_rank(best))
+                  .set("attempts", attempts).set("error", error)
+                  .when("attribute_exists(PK) AND (attribute_not_exists(status_rank) OR status_rank <= :rank)",
+                        rank=delivery_rank(best)))
+        try:
+            self.table.update(it.conv_pk(conversation_id), sk, update)
+        except ConditionFailed:
+            # a receipt got to the message between our two writes: keep its status, add our id
+            self.table.update(it.conv_pk(conversation_id), sk,
+                              Update().set("provider_id", provider_id).set("attempts", attempts))
+
+    def record_attempt(self, conversation_id: str, sk: str, *, attempts: int, error: dict[str, Any],
+                       failed: bool) -> None:
+        update = Update().set("attempts", attempts).set("error", error).when("attribute_exists(PK)")
+        if failed:
+            update.set("status", "failed").set("status_rank", 4)
+        self.table.update(it.conv_pk(conversation_id), sk, update)
+
+    def apply_receipt(self, provider: str, provider_id: str, status: str, error: dict[str, Any] | None) -> str:
+        """A delivery receipt: kept on the marker (receipts may beat the send's own bookkeeping) and
+        applied to the message, never moving it backwards. Returns what happened."""
+        rank = delivery_rank(status)
+        update = (Update().set("status", status).set("status_rank", rank).set("error", error)
+                  .set_if_missing("ttl", int(clock.now().timestamp()) + MARKER_TTL_SECONDS)
+                  .when("attribute_not_exists(status_rank) OR status_rank < :rank", rank=rank))
+        try:
+            marker = self.table.update(it.marker_pk(provider, provider_id), it.META, update, return_new=True) or {}
+        except ConditionFailed:
+            return "stale"
+        if not marker.get("message_sk"):
+            return "pending"      # the send is not recorded yet; record_send will apply it
+        message_update = (Update().set("status", status).set("status_rank", rank).set("error", error)
+                          .when("attribute_exists(PK) AND (attribute_not_exists(status_rank) OR status_rank < :rank)",
+                                rank=rank))
+        try:
+            self.table.update(it.conv_pk(marker["conversation_id"]), marker["message_sk"], message_update)
+        except ConditionFailed:
+            return "stale"
+        return "applied"
+
+    # ------------------------------------------------------------------ SLA deadlines
+    def due_deadlines(self, shard: int, now_iso: str, limit: int = 1000) -> list[Deadline]:
+        """Deadlines of one shard that are due: a key-range read of the sparse Due index."""
+        rows = self.table.query_all(index="Due", key_condition="DuePK = :pk AND DueSK < :bound", names={},
+                                    values={":pk": f"DUE#{shard:03d}", ":bound": now_iso + "$"}, limit=limit)
+        return [Deadline(conversation_id=r["conversation_id"], target=r["target"], due_at=r["due_at"],
+                         state=r.get("state", "pending"), due_pk=r["DuePK"], due_sk=r["DueSK"]) for r in rows]
+
+    def flag_breach(self, deadline: Deadline, note: Message) -> bool:
+        """Flag a passed deadline exactly once; False when someone answered or flagged it first."""
+        now = clock.now_iso()
+        try:
+            self.table.transact([
+                self.table.update_op(it.conv_pk(deadline.conversation_id), it.deadline_sk(deadline.target),
+                                     Update().set("state", "breached").set("breached_at", now)
+                                     .when("#state = :pending AND due_at = :due", pending="pending",
+                                           due=deadline.due_at)),
+                self.table.update_op(it.conv_pk(deadline.conversation_id), it.META,
+                                     Update().add("sla_breaches", {deadline.target}).set("updated_at", now)
+                                     .when("attribute_exists(PK)")),
+                self.table.put_op(it.message_item(note)),
+            ])
+        except TransactionCancelled:
+            return False
+        return True
+
+    def finish_deadlines(self, deadlines: list[Deadline]) -> None:
+        self.table.batch_delete((it.conv_pk(d.conversation_id), it.deadline_sk(d.target)) for d in deadlines)
+
+
+class NotWaiting(Exception):
+    pass
+
+
+class AgentUnavailable(Exception):
+    pass

@@ -1,0 +1,171 @@
+"""Item shapes: how domain models are laid out in the one table (see docs/data-model.md)."""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+from shopdesk import clock
+from shopdesk.models import (
+    Agent,
+    Attachment,
+    Conversation,
+    ConversationStatus,
+    CustomerRef,
+    Direction,
+    Message,
+    MessageError,
+    Priority,
+    ReplyRoute,
+    Sla,
+)
+
+META = "META"
+
+
+def conv_pk(conversation_id: str) -> str:
+    return f"CONV#{conversation_id}"
+
+
+def message_sk(message: Message) -> str:
+    return f"MSG#{clock.iso(message.created_at)}#{message.id}"
+
+
+def deadline_sk(target: str) -> str:
+    return f"DEADLINE#{target}"
+
+
+def identity_pk(kind: str, address: str) -> str:
+    return f"IDENTITY#{kind}#{address}"
+
+
+def customer_pk(customer_id: str) -> str:
+    return f"CUSTOMER#{customer_id}"
+
+
+def marker_pk(provider: str, provider_id: str) -> str:
+    return f"EXTMSG#{provider}#{provider_id}"
+
+
+def agent_pk(agent_id: str) -> str:
+    return f"AGENT#{agent_id}"
+
+
+def inbox_pk(agent_id: str) -> str:
+    return f"INBOX#{agent_id}"
+
+
+def queue_pk(team: str) -> str:
+    return f"QUEUE#{team}"
+
+
+def pool_pk(team: str) -> str:
+    return f"POOL#{team}"
+
+
+def status_pk(status: str) -> str:
+    return f"STATUS#{status}"
+
+
+def due_pk(conversation_id: str, shards: int) -> str:
+    return f"DUE#{zlib.crc32(conversation_id.encode()) % shards:03d}"
+
+
+def due_sk(due_at: str, conversation_id: str, target: str) -> str:
+    return f"{due_at}#{conversation_id}#{target}"
+
+
+def queue_sk(priority: Priority, waiting_since: str, conversation_id: str) -> str:
+    return f"{priority.rank}#{waiting_since}#{conversation_id}"
+
+
+# ------------------------------------------------------------------------------ conversations
+
+def _iso(value: Any) -> str | None:
+    return clock.iso(value) if value is not None else None
+
+
+def conversation_item(conv: Conversation) -> dict[str, Any]:
+    updated = clock.iso(conv.updated_at)
+    item: dict[str, Any] = {
+        "PK": conv_pk(conv.id), "SK": META, "type": "conversation",
+        "id": conv.id, "status": conv.status.value, "priority": conv.priority.value, "team": conv.team,
+        "assignee": conv.assignee,
+        "customer": conv.customer.model_dump(mode="json"),
+        "channel": conv.channel, "route": conv.route.model_dump(mode="json"),
+        "sla": {"first_response_due_at": _iso(conv.sla.first_response_due_at),
+                "first_response_at": _iso(conv.sla.first_response_at)},
+        "sla_breaches": set(conv.sla.breaches) or None,
+        "created_at": clock.iso(conv.created_at), "updated_at": updated,
+        "waiting_since": _iso(conv.waiting_since),
+        "last_message_preview": conv.last_message_preview, "message_count": conv.message_count,
+        "StatusPK": status_pk(conv.status.value), "StatusSK": updated,
+        "CustomerPK": customer_pk(conv.customer.id), "CustomerSK": clock.iso(conv.created_at),
+        "InboxSK": f"{conv.status.value}#{updated}",
+    }
+    if conv.assignee:
+        item["InboxPK"] = inbox_pk(conv.assignee)
+    elif conv.status is ConversationStatus.OPEN and conv.waiting_since is not None:
+        item["QueuePK"] = queue_pk(conv.team)
+        item["QueueSK"] = queue_sk(conv.priority, clock.iso(conv.waiting_since), conv.id)
+    return item
+
+
+def conversation_from_item(item: dict[str, Any], messages: list[Message] | None = None) -> Conversation:
+    sla = item.get("sla") or {}
+    return Conversation(
+        id=item["id"], status=item["status"], priority=item.get("priority", "normal"),
+        team=item.get("team", "default"), assignee=item.get("assignee"),
+        customer=CustomerRef.model_validate(item["customer"]), channel=item["channel"],
+        route=ReplyRoute.model_validate(item["route"]),
+        sla=Sla(first_response_due_at=sla.get("first_response_due_at"),
+                first_response_at=sla.get("first_response_at"),
+                breaches=sorted(item.get("sla_breaches") or [])),
+        created_at=item["created_at"], updated_at=item["updated_at"], waiting_since=item.get("waiting_since"),
+        last_message_preview=item.get("last_message_preview"), message_count=item.get("message_count", 0),
+        messages=messages or [],
+    )
+
+
+# ------------------------------------------------------------------------------ messages
+
+def message_item(message: Message) -> dict[str, Any]:
+    return {
+        "PK": conv_pk(message.conversation_id), "SK": message_sk(message), "type": "message",
+        "id": message.id, "conversation_id": message.conversation_id, "direction": message.direction.value,
+        "channel": message.channel, "text": message.text, "status": message.status,
+        "attachments": [a.model_dump(mode="json", exclude_none=True) for a in message.attachments] or None,
+        "created_at": clock.iso(message.created_at), "author": message.author,
+        "provider_id": message.provider_id,
+        "error": message.error.model_dump(mode="json") if message.error else None,
+        "attempts": message.attempts or None, "to": message.to, "sender": message.sender,
+    }
+
+
+def message_from_item(item: dict[str, Any]) -> Message:
+    return Message(
+        id=item["id"], conversation_id=item["conversation_id"], direction=Direction(item["direction"]),
+        channel=item.get("channel"), text=item.get("text"), status=item.get("status"),
+        attachments=[Attachment.model_validate(a) for a in item.get("attachments") or []],
+        created_at=item["created_at"], author=item.get("author"), provider_id=item.get("provider_id"),
+        error=MessageError.model_validate(item["error"]) if item.get("error") else None,
+        attempts=item.get("attempts") or 0, to=item.get("to"), sender=item.get("sender"),
+    )
+
+
+# ------------------------------------------------------------------------------ agents
+
+def agent_item(agent: Agent) -> dict[str, Any]:
+    return {
+        "PK": agent_pk(agent.id), "SK": META, "type": "agent",
+        "id": agent.id, "name": agent.name, "presence": agent.presence.value,
+        "capacity": agent.capacity, "active": agent.active, "team": agent.team,
+        "last_assigned_at": agent.last_assigned_at,
+        "PoolPK": pool_pk(agent.team), "PoolSK": f"{agent.presence.value}#{agent.id}",
+    }
+
+
+def agent_from_item(item: dict[str, Any]) -> Agent:
+    return Agent(id=item["id"], name=item.get("name"), presence=item.get("presence", "offline"),
+                 capacity=item.get("capacity", 0), active=item.get("active", 0),
+                 team=item.get("team", "default"), last_assigned_at=item.get("last_assigned_at"))

@@ -1,0 +1,275 @@
+"""A thin typed wrapper over the DynamoDB client: (de)serialisation, update expressions, transactions.
+
+Repositories describe *what* to write; this module knows *how* DynamoDB wants it said.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from shopdesk.dal.aws import client
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | set):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _wire(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: _wire(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_wire(v) for v in value]
+    return value
+
+
+def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(_wire(v)) for k, v in item.items() if v is not None}
+
+
+def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _plain(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def key(pk: str, sk: str) -> dict[str, Any]:
+    return {"PK": {"S": pk}, "SK": {"S": sk}}
+
+
+@dataclass
+class Update:
+    """Collects SET / REMOVE / ADD clauses with placeholder names and values."""
+
+    sets: dict[str, Any] = field(default_factory=dict)
+    set_exprs: list[str] = field(default_factory=list)   # raw clauses, e.g. "#a = if_not_exists(#a, :v)"
+    removes: list[str] = field(default_factory=list)
+    adds: dict[str, Any] = field(default_factory=dict)
+    condition: str | None = None
+    names: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def _name(self, path: str) -> str:
+        parts = []
+        for part in path.split("."):
+            alias = "#" + part.replace("-", "_")
+            self.names[alias] = part
+            parts.append(alias)
+        return ".".join(parts)
+
+    def _value(self, value: Any) -> str:
+        alias = f":v{len(self.values)}"
+        self.values[alias] = value
+        return alias
+
+    def set(self, path: str, value: Any) -> Update:
+        if value is None:
+            return self.remove(path)
+        self.sets[path] = value
+        return self
+
+    def set_if_missing(self, path: str, value: Any) -> Update:
+        name = self._name(path)
+        self.set_exprs.append(f"{name} = if_not_exists({name}, {self._value(value)})")
+        return self
+
+    def append(self, path: str, values: list[Any]) -> Update:
+        name = self._name(path)
+        empty = self._value([])
+        self.set_exprs.append(f"{name} = list_append(if_not_exists({name}, {empty}), {self._value(values)})")
+        return self
+
+    def remove(self, path: str) -> Update:
+        self.removes.append(path)
+        return self
+
+    def add(self, path: str, amount: int | set[str]) -> Update:
+        self.adds[path] = amount
+        return self
+
+    def when(self, condition: str, **values: Any) -> Update:
+        """A condition; ``#name`` placeholders are declared by the paths used, ``:x`` values given here."""
+        for token in condition.replace("(", " ").replace(")", " ").replace(",", " ").split():
+            for part in token.split("."):
+                if part.startswith("#"):
+                    self.names[part] = part[1:]
+        for alias, value in values.items():
+            self.values[":" + alias] = value
+        self.condition = condition if self.condition is None else f"({self.condition}) AND ({condition})"
+        return self
+
+    def render(self) -> dict[str, Any]:
+        clauses = [f"{self._name(p)} = {self._value(v)}" for p, v in self.sets.items()] + self.set_exprs
+        parts = []
+        if clauses:
+            parts.append("SET " + ", ".join(clauses))
+        if self.removes:
+            parts.append("REMOVE " + ", ".join(self._name(p) for p in self.removes))
+        if self.adds:
+            parts.append("ADD " + ", ".join(f"{self._name(p)} {self._value(v)}" for p, v in self.adds.items()))
+        out: dict[str, Any] = {"UpdateExpression": " ".join(parts), "ExpressionAttributeNames": self.names}
+        if self.values:
+            out["ExpressionAttributeValues"] = serialize(self.values)
+        if self.condition:
+            out["ConditionExpression"] = self.condition
+        return out
+
+
+class TransactionCancelled(Exception):
+    """A TransactWriteItems was cancelled; ``failed`` holds the indexes whose condition failed."""
+
+    def __init__(self, failed: Sequence[int], reasons: Sequence[Mapping[str, Any]]):
+        super().__init__(f"transaction cancelled, failed conditions at {list(failed)}")
+        self.failed = list(failed)
+        self.reasons = list(reasons)
+
+
+class ConditionFailed(Exception):
+    pass
+
+
+@dataclass
+class Query:
+    items: list[dict[str, Any]]
+    cursor: str | None
+
+
+def encode_cursor(last_key: Mapping[str, Any] | None) -> str | None:
+    if not last_key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(last_key, separators=(",", ":")).encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    try:
+        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, json.JSONDecodeError) as exc:
+        raise ValueError("cursor is not valid") from exc
+    if not isinstance(value, dict):
+        raise ValueError("cursor is not valid")
+    return value
+
+
+class Table:
+    def __init__(self, name: str):
+        self.name = name
+
+    @property
+    def _client(self) -> Any:
+        return client("dynamodb")
+
+    # -- single items
+    def get(self, pk: str, sk: str, *, consistent: bool = True) -> dict[str, Any] | None:
+        response = self._client.get_item(TableName=self.name, Key=key(pk, sk), ConsistentRead=consistent)
+        item = response.get("Item")
+        return deserialize(item) if item else None
+
+    def put(self, item: Mapping[str, Any], *, condition: str | None = None) -> None:
+        kwargs: dict[str, Any] = {"TableName": self.name, "Item": serialize(item)}
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        try:
+            self._client.put_item(**kwargs)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise ConditionFailed from exc
+            raise
+
+    def update(self, pk: str, sk: str, update: Update, *, return_new: bool = False) -> dict[str, Any] | None:
+        kwargs: dict[str, Any] = {"TableName": self.name, "Key": key(pk, sk), **update.render()}
+        if return_new:
+            kwargs["ReturnValues"] = "ALL_NEW"
+        try:
+            response = self._client.update_item(**kwargs)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise ConditionFailed from exc
+            raise
+        attributes = response.get("Attributes")
+        return deserialize(attributes) if attributes else None
+
+    def delete(self, pk: str, sk: str) -> None:
+        self._client.delete_item(TableName=self.name, Key=key(pk, sk))
+
+    # -- queries
+    def query(self, *, index: str | None, key_condition: str, names: dict[str, str], values: dict[str, Any],
+              limit: int | None = None, cursor: str | None = None, forward: bool = True,
+              consistent: bool = False) -> Query:
+        kwargs: dict[str, Any] = {
+            "TableName": self.name, "KeyConditionExpression": key_condition,
+            "ExpressionAttributeNames": names, "ExpressionAttributeValues": serialize(values),
+            "ScanIndexForward": forward,
+        }
+        if index:
+            kwargs["IndexName"] = index
+        elif consistent:
+            kwargs["ConsistentRead"] = True
+        if limit:
+            kwargs["Limit"] = limit
+        start = decode_cursor(cursor)
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        response = self._client.query(**kwargs)
+        return Query([deserialize(i) for i in response.get("Items", [])],
+                     encode_cursor(response.get("LastEvaluatedKey")))
+
+    def query_all(self, **kwargs: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            page = self.query(cursor=cursor, **kwargs)
+            items.extend(page.items)
+            cursor = page.cursor
+            if not cursor:
+                return items
+
+    # -- transactions
+    def put_op(self, item: Mapping[str, Any], condition: str | None = None) -> dict[str, Any]:
+        op: dict[str, Any] = {"TableName": self.name, "Item": serialize(item)}
+        if condition:
+            op["ConditionExpression"] = condition
+        return {"Put": op}
+
+    def update_op(self, pk: str, sk: str, update: Update) -> dict[str, Any]:
+        return {"Update": {"TableName": self.name, "Key": key(pk, sk), **update.render()}}
+
+    def delete_op(self, pk: str, sk: str) -> dict[str, Any]:
+        return {"Delete": {"TableName": self.name, "Key": key(pk, sk)}}
+
+    def transact(self, operations: Iterable[Mapping[str, Any]]) -> None:
+        ops = list(operations)
+        try:
+            self._client.transact_write_items(TransactItems=ops)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = exc.response.get("CancellationReasons") or []
+            failed = [i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"]
+            if not failed:
+                raise  # conflicts or throttling: let the caller's retry policy decide
+            raise TransactionCancelled(failed, reasons) from exc
+
+    def batch_delete(self, keys: Iterable[tuple[str, str]]) -> None:
+        pending = [{"DeleteRequest": {"Key": key(pk, sk)}} for pk, sk in keys]
+        while pending:
+            chunk, pending = pending[:25], pending[25:]
+            response = self._client.batch_write_item(RequestItems={self.name: chunk})
+            pending = response.get("UnprocessedItems", {}).get(self.name, []) + pending

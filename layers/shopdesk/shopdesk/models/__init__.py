@@ -1,0 +1,25 @@
+from shopdesk.models.agent import Agent, Presence
+from shopdesk.models.conversation import (
+    Conversation,
+    ConversationStatus,
+    CustomerRef,
+    Identity,
+    Priority,
+    ReplyRoute,
+    Sla,
+)
+from shopdesk.models.message import (
+    Attachment,
+    Direction,
+    InboundMessage,
+    Message,
+    MessageError,
+    StatusUpdate,
+    delivery_rank,
+)
+
+__all__ = [
+    "Agent", "Attachment", "Conversation", "ConversationStatus", "CustomerRef", "Direction", "Identity",
+    "InboundMessage", "Message", "MessageError", "Presence", "Priority", "ReplyRoute", "Sla", "StatusUpdate",
+    "delivery_rank",
+]

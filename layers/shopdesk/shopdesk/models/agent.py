@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+
+class Presence(StrEnum):
+    ONLINE = "online"
+    AWAY = "away"
+    OFFLINE = "offline"
+
+
+class Agent(BaseModel):
+    id: Annotated[str, Field(min_length=1, max_length=128)]
+    name: str | None = None
+    presence: Presence = Presence.OFFLINE
+    capacity: Annotated[int, Field(ge=0, le=1000)] = 3
+    active: Annotated[int, Field(ge=0)] = 0
+    team: str = "default"
+    last_assigned_at: str | None = None
+
+    @property
+    def free(self) -> int:
+        return max(self.capacity - self.active, 0)

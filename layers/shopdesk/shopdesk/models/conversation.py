@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from shopdesk.models.message import Message
+
+
+class ConversationStatus(StrEnum):
+    OPEN = "open"
+    PENDING = "pending"
+    SNOOZED = "snoozed"
+    RESOLVED = "resolved"
+
+
+class Priority(StrEnum):
+    URGENT = "urgent"
+    HIGH = "high"
+    NORMAL = "normal"
+    LOW = "low"
+
+    @property
+    def rank(self) -> int:
+        return list(Priority).index(self)
+
+
+class Identity(BaseModel):
+    kind: str        # "phone", "email", ...
+    address: str     # E.164 for phones
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}#{self.address}"
+
+
+class CustomerRef(BaseModel):
+    id: str
+    name: str | None = None
+    identities: list[Identity] = Field(default_factory=list)
+
+
+class ReplyRoute(BaseModel):
+    """Where a reply goes: the channel the customer last wrote from, their address, our address."""
+
+    channel: str
+    to: str
+    sender: str
+
+
+class Sla(BaseModel):
+    first_response_due_at: datetime | None = None
+    first_response_at: datetime | None = None
+    breaches: list[str] = Field(default_factory=list)
+
+
+class Conversation(BaseModel):
+    id: str
+    status: ConversationStatus = ConversationStatus.OPEN
+    priority: Priority = Priority.NORMAL
+    team: str = "default"
+    assignee: str | None = None
+    customer: CustomerRef
+    channel: str
+    route: ReplyRoute
+    sla: Sla = Field(default_factory=Sla)
+    created_at: datetime
+    updated_at: datetime
+    waiting_since: datetime | None = None
+    last_message_preview: str | None = None
+    message_count: int = 0
+    messages: list[Message] = Field(default_factory=list)

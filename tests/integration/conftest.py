@@ -1,0 +1,188 @@
+"""Real handlers against moto in server mode: boto3 goes over HTTP to a real endpoint, as in AWS.
+
+Resources are made from template.yaml's own properties, so tests and template cannot drift.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+from moto.server import ThreadedMotoServer
+
+from tests.support import AUTH_TOKEN, ROOT, FakeContext, sqs_event
+
+REGION = "us-east-1"
+
+
+class _Tag:
+    def __init__(self, tag: str, value: Any):
+        self.tag, self.value = tag, value
+
+
+def _cfn_loader() -> type[yaml.SafeLoader]:
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def construct(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> _Tag:
+        if isinstance(node, yaml.ScalarNode):
+            return _Tag(suffix, loader.construct_scalar(node))
+        if isinstance(node, yaml.SequenceNode):
+            return _Tag(suffix, loader.construct_sequence(node, deep=True))
+        return _Tag(suffix, loader.construct_mapping(node, deep=True))
+
+    Loader.add_multi_constructor("!", construct)
+    return Loader
+
+
+TEMPLATE = yaml.load((ROOT / "template.yaml").read_text(), Loader=_cfn_loader())  # noqa: S506 (safe loader subclass)
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    os.environ.update({"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
+                       "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION,
+                       "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled"})
+    yield endpoint
+    server.stop()
+
+
+@dataclass
+class Desk:
+    """One isolated set of resources made from the template, and the handlers wired to it."""
+
+    endpoint: str
+    table_name: str
+    work_queue_url: str
+    outbound_queue_url: str
+    bus_name: str
+    secret_arn: str
+    env: dict[str, str]
+    modules: dict[str, ModuleType] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint)
+
+    def handler(self, name: str, **overrides: str) -> ModuleType:
+        """Import functions/<name>/app.py afresh with only its environment (settings load at import)."""
+        key = name + json.dumps(overrides, sort_keys=True)
+        if key not in self.modules:
+            saved = dict(os.environ)
+            os.environ.update({**self.env, **overrides})
+            try:
+                spec = importlib.util.spec_from_file_location(f"fn_{name}_{uuid.uuid4().hex}",
+                                                              ROOT / "functions" / name / "app.py")
+                assert spec and spec.loader
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+            finally:
+                os.environ.clear()
+                os.environ.update(saved)
+            self.modules[key] = module
+        return self.modules[key]
+
+    def invoke(self, name: str, event: dict[str, Any], **overrides: str) -> Any:
+        return self.handler(name, **overrides).lambda_handler(event, FakeContext())
+
+    def drain_queue(self, queue_url: str, function: str, *, rounds: int = 20, **overrides: str) -> int:
+        """Poll a queue like Lambda's event source: invoke, delete what did not fail. Returns batches run."""
+        sqs = self.client("sqs")
+        arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        batches = 0
+        for _ in range(rounds):
+            received = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                           MessageSystemAttributeNames=["All"]).get("Messages", [])
+            if not received:
+                break
+            batches += 1
+            result = self.invoke(function, sqs_event(received, arn), **overrides)
+            failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+            for m in received:
+                if m["MessageId"] not in failed:
+                    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+        return batches
+
+    def item(self, pk: str, sk: str = "META") -> dict[str, Any] | None:
+        from shopdesk.dal.table import deserialize
+        got = self.client("dynamodb").get_item(TableName=self.table_name,
+                                               Key={"PK": {"S": pk}, "SK": {"S": sk}}, ConsistentRead=True)
+        return deserialize(got["Item"]) if "Item" in got else None
+
+
+def _resolve_props(props: Any, names: dict[str, str]) -> Any:
+    if isinstance(props, _Tag):
+        return names.get(props.tag, "x")
+    if isinstance(props, dict):
+        return {k: _resolve_props(v, names) for k, v in props.items()}
+    if isinstance(props, list):
+        return [_resolve_props(v, names) for v in props]
+    return props
+
+
+@pytest.fixture
+def desk(moto_endpoint: str) -> Iterator[Desk]:
+    suffix = uuid.uuid4().hex[:8]
+    resources = TEMPLATE["Resources"]
+    ddb = boto3.client("dynamodb", region_name=REGION, endpoint_url=moto_endpoint)
+    table_props = resources["DeskTable"]["Properties"]
+    table_name = f"desk-{suffix}"
+    ddb.create_table(TableName=table_name, BillingMode=table_props["BillingMode"],
+                     AttributeDefinitions=table_props["AttributeDefinitions"], KeySchema=table_props["KeySchema"],
+                     GlobalSecondaryIndexes=table_props["GlobalSecondaryIndexes"],
+                     StreamSpecification={"StreamEnabled": True, **table_props["StreamSpecification"]})
+    sqs = boto3.client("sqs", region_name=REGION, endpoint_url=moto_endpoint)
+
+    def fifo(logical: str) -> str:
+        props = resources[logical]["Properties"]
+        dlq = sqs.create_queue(QueueName=f"{logical}-dlq-{suffix}.fifo", Attributes={"FifoQueue": "true"})
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq["QueueUrl"], AttributeNames=["QueueArn"])["Attributes"]
+        redrive = {"deadLetterTargetArn": dlq_arn["QueueArn"],
+                   "maxReceiveCount": props["RedrivePolicy"]["maxReceiveCount"]}
+        return sqs.create_queue(QueueName=f"{logical}-{suffix}.fifo", Attributes={
+            "FifoQueue": "true", "VisibilityTimeout": str(props["VisibilityTimeout"]),
+            "RedrivePolicy": json.dumps(redrive)})["QueueUrl"]
+
+    work, outbound = fifo("WorkQueue"), fifo("OutboundQueue")
+    bus = f"bus-{suffix}"
+    boto3.client("events", region_name=REGION, endpoint_url=moto_endpoint).create_event_bus(Name=bus)
+    secret = boto3.client("secretsmanager", region_name=REGION, endpoint_url=moto_endpoint).create_secret(
+        Name=f"twilio-{suffix}", SecretString=json.dumps({"account_sid": "AC00000000000000000000000000000000",
+                                                          "auth_token": AUTH_TOKEN}))["ARN"]
+    globals_env = _resolve_props(TEMPLATE["Globals"]["Function"]["Environment"]["Variables"],
+                                 {"Ref": table_name})
+    globals_env["TABLE_NAME"] = table_name
+    globals_env["SLA_FIRST_RESPONSE_TARGETS"] = TEMPLATE["Parameters"]["SlaFirstResponseTargets"]["Default"]
+    globals_env["SLA_DUE_SHARDS"] = str(TEMPLATE["Parameters"]["SlaDueShards"]["Default"])
+    env = {**{k: str(v) for k, v in globals_env.items()},
+           "WORK_QUEUE_URL": work, "OUTBOUND_QUEUE_URL": outbound, "EVENT_BUS_NAME": bus,
+           "TWILIO_SECRET_ARN": secret, "PUBLIC_BASE_URL": "https://desk.example.com",
+           "TWILIO_API_BASE_URL": "http://127.0.0.1:9", "STATUS_CALLBACK_BASE_URL": "https://desk.example.com",
+           "AGENT_DEFAULT_CAPACITY": "3", "DISPATCH_MAX_ATTEMPTS": "3", "DISPATCH_BACKOFF_BASE_SECONDS": "1",
+           "POWERTOOLS_LOG_LEVEL": "WARNING"}
+    yield Desk(moto_endpoint, table_name, work, outbound, bus, secret, env)
+
+
+@pytest.fixture(autouse=True)
+def _real_clock() -> Iterator[None]:
+    from shopdesk import clock
+    clock.set_offset(0)
+    yield
+    clock.set_offset(0)
+
+
+Invoke = Callable[..., Any]
+_ = sys

@@ -1,0 +1,90 @@
+"""Helpers shared by the test suites: signed provider requests and API Gateway / SQS events."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from shopdesk.channels import twilio
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT.parent / "shared" / "providers" / "samples"
+EVENTS = ROOT / "events"
+AUTH_TOKEN = "fake-twilio-auth-token"
+
+
+def sample(provider: str, name: str) -> tuple[str, dict[str, Any]]:
+    """A provider's real sample request body and its sidecar."""
+    folder = SAMPLES / provider
+    body_file = next(p for p in folder.iterdir() if p.stem == name and not p.name.endswith(".meta.json"))
+    return body_file.read_text(encoding="utf-8"), json.loads((folder / f"{name}.meta.json").read_text())
+
+
+def twilio_form(**fields: str) -> str:
+    base = {"ApiVersion": "2010-04-01", "AccountSid": "AC00000000000000000000000000000000", "NumMedia": "0",
+            "SmsStatus": "received"}
+    return urlencode({**base, **fields})
+
+
+def signed_twilio(url: str, body: str, token: str = AUTH_TOKEN) -> str:
+    return twilio.sign(url, twilio.parse_form(body), token)
+
+
+def http_event(method: str, path: str, body: str | None = None, headers: dict[str, str] | None = None,
+               query: str = "", claims: dict[str, str] | None = None, domain: str = "desk.example.com",
+               path_parameters: dict[str, str] | None = None) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload 2.0) event as API Gateway builds it."""
+    event: dict[str, Any] = {
+        "version": "2.0", "routeKey": f"{method} {path}", "rawPath": path, "rawQueryString": query,
+        "headers": {k.lower(): v for k, v in (headers or {}).items()},
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "api", "domainName": domain, "domainPrefix": "desk",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9",
+                     "userAgent": "test"},
+            "requestId": str(uuid.uuid4()), "routeKey": f"{method} {path}", "stage": "$default",
+            "time": "22/Nov/2026:22:00:00 +0000", "timeEpoch": 1795384800000,
+        },
+        "isBase64Encoded": False,
+    }
+    if query:
+        from urllib.parse import parse_qsl
+        event["queryStringParameters"] = dict(parse_qsl(query, keep_blank_values=True))
+    if path_parameters:
+        event["pathParameters"] = path_parameters
+    if body is not None:
+        event["body"] = body
+    if claims is not None:
+        event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
+    return event
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+    """A Lambda SQS event from ReceiveMessage results."""
+    records = []
+    for m in messages:
+        attributes = dict(m.get("Attributes", {}))
+        records.append({
+            "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+            "attributes": attributes, "messageAttributes": {}, "md5OfBody": m.get("MD5OfBody", ""),
+            "eventSource": "aws:sqs", "eventSourceARN": queue_arn, "awsRegion": "us-east-1",
+        })
+    return {"Records": records}
+
+
+class FakeContext:
+    function_name = "test"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
+    aws_request_id = "req-1"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 30000
