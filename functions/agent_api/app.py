@@ -80,7 +80,8 @@ def reply(conversation_id: ConversationId, body: ReplyIn) -> Response[MessageOut
 @app.post("/agent/conversations/<conversation_id>/notes", summary="Add an internal note (never sent)")
 def note(conversation_id: ConversationId, body: NoteIn) -> Response[MessageOut]:
     agent_id, _ = caller(app.current_event)
-    return Response(201, content_types.APPLICATION_JSON, MessageOut.of(inbox.note(conversation_id, agent_id, body.text)))
+    message = inbox.note(conversation_id, agent_id, body.text)
+    return Response(201, content_types.APPLICATION_JSON, MessageOut.of(message))
 
 
 @app.post("/agent/conversations/<conversation_id>/assignment", summary="Assign or transfer to an agent")

@@ -69,5 +69,5 @@ def test_first_response_breach_is_flagged_once(desk):
     clock.set_offset(4 * 3600 + 1)
     assert desk.invoke("sla_sweep", {})["breached"] == 1
     assert desk.invoke("sla_sweep", {})["breached"] == 0
-    status, detail = _agent(desk, "GET", f"/agent/conversations/{conv_id}", "alice")
+    _status, detail = _agent(desk, "GET", f"/agent/conversations/{conv_id}", "alice")
     assert detail["sla"]["breaches"] == ["first_response"]

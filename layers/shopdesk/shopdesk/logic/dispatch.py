@@ -44,7 +44,7 @@ class RetryPolicy:
     def delay(self, attempt: int, retry_after: float | None = None) -> int:
         """Exponential backoff with jitter, at least what the provider asked for."""
         backoff = min(self.base_seconds * 2 ** (attempt - 1), MAX_DELAY_SECONDS)
-        jittered = backoff * random.uniform(0.8, 1.2)  # noqa: S311 (not cryptographic)
+        jittered = backoff * random.uniform(0.8, 1.2)
         return int(max(jittered, retry_after or 0, 1))
 
 

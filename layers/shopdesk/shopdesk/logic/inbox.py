@@ -133,7 +133,7 @@ class Inbox:
         verb = "Reopened" if conv.status is ConversationStatus.RESOLVED else f"Marked {status.value}"
         self.conversations.set_status(conv, status, system_message(conv.id, f"{verb} by {by_agent}", by_agent),
                                       reopened_deadline)
-        if status is ConversationStatus.RESOLVED and conv.assignee or status is ConversationStatus.OPEN:
+        if (status is ConversationStatus.RESOLVED and conv.assignee) or status is ConversationStatus.OPEN:
             enqueue_drain(self.work, conv.team, f"status:{status.value}")
         return self.conversations.get_meta(conversation_id)
 

@@ -1,0 +1,63 @@
+# shopdesk - the commands a newcomer needs. `make run` and `make test` set everything up themselves.
+PYTHON ?= python3
+VENV := .venv
+SAM_VENV := .venv-sam
+PY := $(VENV)/bin/python
+SAM := $(SAM_VENV)/bin/sam
+SAM_CLI_VERSION := 1.170.0
+# sam build needs the Lambda runtime's Python (3.13) on PATH; with pyenv, expose every installed 3.x.
+SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} \
+	PYENV_VERSION=$$(pyenv versions --bare 2>/dev/null | grep -E '^3\.[0-9]+\.[0-9]+$$' | sort -rV | tr '\n' ':' | sed 's/:$$//')
+PIP_FLAGS := --quiet --disable-pip-version-check
+
+.PHONY: run test test-unit test-integration test-e2e lint lint-python lint-template build deploy bench bench-quick clean
+
+$(VENV)/.installed: requirements-dev.txt layers/shopdesk/requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install $(PIP_FLAGS) -r requirements-dev.txt
+	touch $@
+
+# The SAM CLI pins boto3, click and pydantic versions that clash with moto: it lives in its own virtualenv.
+$(SAM_VENV)/.installed:
+	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install $(PIP_FLAGS) aws-sam-cli==$(SAM_CLI_VERSION)
+	touch $@
+
+run: $(VENV)/.installed ## the whole system on this machine: http://127.0.0.1:$${PORT:-3000}
+	$(PY) -m local
+
+test: lint build ## everything CI runs: lint, template checks, sam build, unit + integration + e2e tests
+	$(PY) -m pytest tests
+
+test-unit: $(VENV)/.installed
+	$(PY) -m pytest tests/unit
+
+test-integration: $(VENV)/.installed
+	$(PY) -m pytest tests/integration
+
+test-e2e: $(VENV)/.installed
+	$(PY) -m pytest tests/e2e
+
+lint: lint-python lint-template
+
+lint-python: $(VENV)/.installed
+	$(VENV)/bin/ruff check layers functions local tests bench
+
+lint-template: $(VENV)/.installed $(SAM_VENV)/.installed
+	$(VENV)/bin/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
+	$(SAM_ENV) $(SAM) validate --lint
+
+build: $(SAM_VENV)/.installed
+	$(SAM_ENV) $(SAM) build
+
+deploy: build ## to AWS with your credentials: make deploy [CONFIG_ENV=prod]
+	$(SAM_ENV) $(SAM) deploy --config-env $${CONFIG_ENV:-default}
+
+bench: $(VENV)/.installed ## figures printed and written to bench/results.json
+	$(PY) -m bench
+
+bench-quick: $(VENV)/.installed
+	$(PY) -m bench --quick
+
+clean:
+	rm -rf .aws-sam .pytest_cache .ruff_cache
