@@ -88,3 +88,43 @@ class FakeContext:
     @staticmethod
     def get_remaining_time_in_millis() -> int:
         return 30000
+
+
+class FakeTwilio:
+    """A Twilio Messages API stand-in on loopback for integration tests: scripted answers, recorded requests."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qsl
+
+        self.requests: list[dict[str, Any]] = []
+        self.script: list[tuple[int, dict[str, Any]]] = []   # answers to give before the default 201
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                with fake._lock:
+                    fake.requests.append({"path": self.path, "form": dict(parse_qsl(body)),
+                                          "auth": self.headers.get("Authorization")})
+                    status, payload = fake.script.pop(0) if fake.script else (
+                        201, {"sid": f"SM{uuid.uuid4().hex}", "status": "queued"})
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

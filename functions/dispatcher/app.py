@@ -23,6 +23,8 @@ policy = RetryPolicy(settings.max_attempts, settings.backoff_base_seconds)
 status_callback = (settings.status_callback_base_url.rstrip("/") + "/webhooks/twilio/status"
                    if settings.status_callback_base_url else None)
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+# A whole batch failing is routine on a FIFO queue (one group waiting out a retry): report it, don't raise.
+processor.raise_on_entire_batch_failure = False
 _delays: dict[str, int] = {}     # message group -> backoff chosen for its failed record, this batch
 
 

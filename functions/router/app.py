@@ -20,6 +20,8 @@ table = Table(settings.table_name)
 conversations = Conversations(table, settings.due_shards)
 agents = Agents(table)
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+# A whole batch failing is routine on a FIFO queue (one group waiting out a retry): report it, don't raise.
+processor.raise_on_entire_batch_failure = False
 
 
 def handle(record: SQSRecord) -> None:

@@ -9,6 +9,7 @@ import importlib.util
 import json
 import os
 import sys
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,9 +21,11 @@ import pytest
 import yaml
 from moto.server import ThreadedMotoServer
 
+from local import moto_patches
 from tests.support import AUTH_TOKEN, ROOT, FakeContext, sqs_event
 
 REGION = "us-east-1"
+_IMPORT_LOCK = threading.Lock()   # importing a handler swaps os.environ: one at a time
 
 
 class _Tag:
@@ -50,6 +53,7 @@ TEMPLATE = yaml.load((ROOT / "template.yaml").read_text(), Loader=_cfn_loader())
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
+    moto_patches.apply()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -80,6 +84,10 @@ class Desk:
     def handler(self, name: str, **overrides: str) -> ModuleType:
         """Import functions/<name>/app.py afresh with only its environment (settings load at import)."""
         key = name + json.dumps(overrides, sort_keys=True)
+        with _IMPORT_LOCK:
+            return self._import(key, name, overrides)
+
+    def _import(self, key: str, name: str, overrides: dict[str, str]) -> ModuleType:
         if key not in self.modules:
             saved = dict(os.environ)
             os.environ.update({**self.env, **overrides})

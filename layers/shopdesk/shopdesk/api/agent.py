@@ -56,6 +56,7 @@ class MessageOut(BaseModel):
     attachments: list[Attachment]
     created_at: datetime
     author: str | None = None
+    provider_id: str | None = None
     error: MessageError | None = None
     attempts: int = 0
 

@@ -1,0 +1,41 @@
+"""Calls the integration tests make the way providers and agents make them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.support import http_event, signed_twilio, twilio_form
+
+TWILIO_URL = "https://desk.example.com/webhooks/twilio"
+STATUS_URL = "https://desk.example.com/webhooks/twilio/status"
+
+
+def post_twilio(desk: Any, body: str, *, url: str = TWILIO_URL, signature: str | None = None) -> dict[str, Any]:
+    path = url.removeprefix("https://desk.example.com")
+    headers = {"content-type": "application/x-www-form-urlencoded",
+               "x-twilio-signature": signature if signature is not None else signed_twilio(url, body)}
+    return desk.invoke("inbound_twilio", http_event("POST", path, body, headers))
+
+
+def customer_writes(desk: Any, phone: str, text: str, sid: str, channel: str = "sms") -> str:
+    """A customer message through the real webhook; returns the conversation id."""
+    prefix = "whatsapp:" if channel == "whatsapp" else ""
+    result = post_twilio(desk, twilio_form(MessageSid=sid, From=prefix + phone, To=prefix + "+14155550100",
+                                           Body=text))
+    assert result["statusCode"] == 200, result
+    return desk.item(f"IDENTITY#phone#{phone}")["open_conversation_id"]
+
+
+def agent(desk: Any, method: str, path: str, agent_id: str | None, body: Any = None, query: str = "",
+          raw: str | None = None) -> tuple[int, Any]:
+    claims = {"cognito:username": agent_id, "name": agent_id.title()} if agent_id else {}
+    payload = raw if raw is not None else (json.dumps(body) if body is not None else None)
+    event = http_event(method, path, payload, {"content-type": "application/json"}, query=query, claims=claims)
+    result = desk.invoke("agent_api", event)
+    return result["statusCode"], json.loads(result["body"]) if result.get("body") else None
+
+
+def online(desk: Any, *agents: str) -> None:
+    for agent_id in agents:
+        assert agent(desk, "PUT", "/agent/me/presence", agent_id, {"presence": "online"})[0] == 200

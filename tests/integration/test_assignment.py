@@ -1,0 +1,129 @@
+"""Assignment within capacity: least loaded first, waiting oldest first, refill when capacity frees."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from tests.integration.helpers import agent, customer_writes, online
+
+
+def _agent_item(desk, agent_id):
+    return desk.item(f"AGENT#{agent_id}")
+
+
+def test_new_conversations_go_to_the_least_loaded_agent(desk):
+    online(desk, "alice", "bob")
+    first = customer_writes(desk, "+31600000001", "hello", "SM1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    second = customer_writes(desk, "+31600000002", "hello", "SM2")
+    desk.drain_queue(desk.work_queue_url, "router")
+    owners = {desk.item(f"CONV#{c}")["assignee"] for c in (first, second)}
+    assert owners == {"alice", "bob"}
+
+
+def test_capacity_is_never_exceeded_under_concurrent_arrivals(desk):
+    # Given two agents with capacity 3 and 20 customers writing at the same moment
+    online(desk, "alice", "bob")
+    phones = [f"+3161000{i:04d}" for i in range(20)]
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        conversations = list(pool.map(lambda p: customer_writes(desk, p, "hi", "SM" + p[1:]), phones))
+    # When many routers drain at once (as parallel Lambda invocations would)
+    handler = desk.handler("router")
+    from shopdesk.logic.assign import drain
+    barrier = threading.Barrier(8)
+
+    def race(_):
+        barrier.wait()
+        return drain("default", handler.conversations, handler.agents)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = [a for batch in pool.map(race, range(8)) for a in batch]
+    # Then each agent holds exactly its capacity, no conversation twice, the rest wait
+    assert sorted(_agent_item(desk, a)["active"] for a in ("alice", "bob")) == [3, 3]
+    assigned = [a.conversation_id for a in results]
+    assert len(assigned) == len(set(assigned)) == 6
+    owners = [desk.item(f"CONV#{c}").get("assignee") for c in conversations]
+    assert sum(o is not None for o in owners) == 6
+    status, waiting = agent(desk, "GET", "/agent/conversations", "alice", query="view=unassigned")
+    assert status == 200 and len(waiting["items"]) == 14
+
+
+def test_waiting_conversation_is_assigned_oldest_first_when_capacity_frees(desk):
+    # Given alice full (capacity 3) and two customers waiting
+    online(desk, "alice")
+    held = [customer_writes(desk, f"+3162000000{i}", "hi", f"SMh{i}") for i in range(3)]
+    desk.drain_queue(desk.work_queue_url, "router")
+    older = customer_writes(desk, "+31630000001", "first in line", "SMw1")
+    newer = customer_writes(desk, "+31630000002", "second in line", "SMw2")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert desk.item(f"CONV#{older}").get("assignee") is None
+    # When alice resolves one conversation
+    status, _ = agent(desk, "POST", f"/agent/conversations/{held[0]}/status", "alice", {"status": "resolved"})
+    assert status == 200
+    desk.drain_queue(desk.work_queue_url, "router")
+    # Then the oldest waiting conversation is hers and the newer one still waits
+    assert desk.item(f"CONV#{older}")["assignee"] == "alice"
+    assert desk.item(f"CONV#{newer}").get("assignee") is None
+    assert _agent_item(desk, "alice")["active"] == 3
+
+
+def test_waiting_conversation_is_assigned_when_an_agent_comes_online(desk):
+    waiting = customer_writes(desk, "+31640000001", "anyone there?", "SMo1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert desk.item(f"CONV#{waiting}").get("assignee") is None
+    online(desk, "bob")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert desk.item(f"CONV#{waiting}")["assignee"] == "bob"
+
+
+def test_away_agent_gets_no_new_conversations(desk):
+    online(desk, "alice")
+    assert agent(desk, "PUT", "/agent/me/presence", "alice", {"presence": "away"})[0] == 200
+    conv = customer_writes(desk, "+31650000001", "hi", "SMa1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert desk.item(f"CONV#{conv}").get("assignee") is None
+
+
+def test_transfer_moves_capacity_and_leaves_a_note(desk):
+    online(desk, "alice", "bob")
+    conv = customer_writes(desk, "+31660000001", "hi", "SMt1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    owner = desk.item(f"CONV#{conv}")["assignee"]
+    other = "bob" if owner == "alice" else "alice"
+    status, body = agent(desk, "POST", f"/agent/conversations/{conv}/assignment", owner, {"agent_id": other})
+    assert status == 200 and body["assignee"] == other
+    assert _agent_item(desk, owner)["active"] == 0 and _agent_item(desk, other)["active"] == 1
+    _, detail = agent(desk, "GET", f"/agent/conversations/{conv}", other)
+    assert any(m["direction"] == "system" and "Transferred" in m["text"] for m in detail["messages"])
+
+
+def test_transfer_to_a_full_agent_is_refused(desk):
+    online(desk, "alice", "bob")
+    convs = [customer_writes(desk, f"+3167000000{i}", "hi", f"SMf{i}") for i in range(4)]
+    for c in convs[:3]:
+        assert agent(desk, "POST", f"/agent/conversations/{c}/assignment", "alice", {"agent_id": "bob"})[0] == 200
+    status, body = agent(desk, "POST", f"/agent/conversations/{convs[3]}/assignment", "alice", {"agent_id": "bob"})
+    assert status == 409 and "capacity" in body["message"]
+
+
+def test_customer_reply_to_resolved_conversation_opens_a_new_one(desk):
+    online(desk, "alice")
+    first = customer_writes(desk, "+31680000001", "order 1", "SMr1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert agent(desk, "POST", f"/agent/conversations/{first}/status", "alice", {"status": "resolved"})[0] == 200
+    second = customer_writes(desk, "+31680000001", "order 2", "SMr2")
+    assert second != first
+    assert desk.item(f"CONV#{first}")["status"] == "resolved"
+    assert desk.item(f"CONV#{second}")["customer"]["id"] == desk.item(f"CONV#{first}")["customer"]["id"]
+
+
+def test_customer_answer_reopens_a_pending_conversation(desk):
+    online(desk, "alice")
+    conv = customer_writes(desk, "+31690000001", "hi", "SMp1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "pending"})[0] == 200
+    assert customer_writes(desk, "+31690000001", "here is my order number", "SMp2") == conv
+    assert desk.item(f"CONV#{conv}")["status"] == "open"
+    _status, mine = agent(desk, "GET", "/agent/conversations", "alice", query="view=mine&status=open")
+    assert [c["id"] for c in mine["items"]] == [conv]

@@ -1,0 +1,141 @@
+"""Replies leave through Twilio in order; failures retry with backoff and end visible, never lost."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.integration.helpers import STATUS_URL, agent, customer_writes, online, post_twilio
+from tests.support import FakeTwilio, twilio_form
+
+
+@pytest.fixture
+def twilio():
+    fake = FakeTwilio()
+    yield fake
+    fake.close()
+
+
+def _dispatch(desk, twilio, rounds=1):
+    return desk.drain_queue(desk.outbound_queue_url, "dispatcher", rounds=rounds, TWILIO_API_BASE_URL=twilio.url)
+
+
+def _messages(desk, conv, agent_id="alice"):
+    return agent(desk, "GET", f"/agent/conversations/{conv}", agent_id)[1]["messages"]
+
+
+def _outbound(desk, conv):
+    return [m for m in _messages(desk, conv) if m["direction"] == "outbound"]
+
+
+def _conversation_with_alice(desk, phone="+31611111111", channel="sms"):
+    online(desk, "alice")
+    conv = customer_writes(desk, phone, "where is my parcel?", "SMin" + phone[1:], channel=channel)
+    desk.drain_queue(desk.work_queue_url, "router")
+    return conv
+
+
+def test_reply_is_sent_through_twilio_with_the_provider_id_recorded(desk, twilio):
+    conv = _conversation_with_alice(desk, channel="whatsapp")
+    status, reply = agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "On its way!"})
+    assert status == 202 and reply["status"] == "queued"
+    _dispatch(desk, twilio)
+    [sent] = twilio.requests
+    assert sent["path"] == "/2010-04-01/Accounts/AC00000000000000000000000000000000/Messages.json"
+    assert sent["form"]["To"] == "whatsapp:+31611111111"
+    assert sent["form"]["From"] == "whatsapp:+14155550100"
+    assert sent["form"]["Body"] == "On its way!"
+    assert sent["form"]["StatusCallback"] == STATUS_URL
+    assert sent["auth"].startswith("Basic ")
+    [out] = _outbound(desk, conv)
+    assert out["status"] == "queued" and out["attempts"] == 1
+    assert desk.item(f"CONV#{conv}")["sla"]["first_response_at"]
+
+
+def test_replies_leave_in_the_order_they_were_written(desk, twilio):
+    conv = _conversation_with_alice(desk)
+    for text in ("one", "two", "three"):
+        agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": text})
+    twilio.script = [(503, {"code": 20500, "message": "Internal error"})]   # "one" fails once
+    _dispatch(desk, twilio)
+    assert [r["form"]["Body"] for r in twilio.requests] == ["one"]          # two and three held back
+    time.sleep(1.3)
+    _dispatch(desk, twilio, rounds=5)
+    assert [r["form"]["Body"] for r in twilio.requests] == ["one", "one", "two", "three"]
+
+
+def test_delivery_status_never_moves_backwards(desk, twilio):
+    conv = _conversation_with_alice(desk)
+    agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "hi"})
+    _dispatch(desk, twilio)
+    sid = _outbound(desk, conv)[0]["provider_id"]
+    for status in ("delivered", "sent"):
+        body = twilio_form(MessageSid=sid, MessageStatus=status, SmsStatus=status, To="+31611111111",
+                           From="+14155550100")
+        assert post_twilio(desk, body, url=STATUS_URL)["statusCode"] == 200
+    assert _outbound(desk, conv)[0]["status"] == "delivered"
+
+
+def test_receipt_arriving_before_the_send_is_recorded_is_applied(desk, twilio):
+    conv = _conversation_with_alice(desk)
+    agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "fast"})
+    sid = "SM" + "f" * 32
+    twilio.script = [(201, {"sid": sid, "status": "queued"})]
+    early = twilio_form(MessageSid=sid, MessageStatus="delivered", To="+31611111111", From="+14155550100")
+    assert post_twilio(desk, early, url=STATUS_URL)["statusCode"] == 200   # Twilio was quicker than us
+    _dispatch(desk, twilio)
+    assert _outbound(desk, conv)[0]["status"] == "delivered"
+
+
+def test_undelivered_receipt_keeps_the_error_for_the_agent(desk, twilio):
+    conv = _conversation_with_alice(desk)
+    agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "hi"})
+    sid = "SM" + "a" * 32
+    twilio.script = [(201, {"sid": sid, "status": "queued"})]
+    _dispatch(desk, twilio)
+    body = twilio_form(MessageSid=sid, MessageStatus="undelivered", ErrorCode="30003", To="+31611111111",
+                       From="+14155550100")
+    post_twilio(desk, body, url=STATUS_URL)
+    out = _outbound(desk, conv)[0]
+    assert out["status"] == "undelivered"
+    assert out["error"]["code"] == "30003" and "unreachable" in out["error"]["message"]
+
+
+def test_permanent_provider_error_marks_the_reply_failed_at_once(desk, twilio):
+    conv = _conversation_with_alice(desk)
+    agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "hi"})
+    twilio.script = [(400, {"code": 21211, "message": "The 'To' number is not a valid phone number.",
+                            "status": 400})]
+    _dispatch(desk, twilio)
+    out = _outbound(desk, conv)[0]
+    assert out["status"] == "failed"
+    assert out["error"] == {"code": "21211", "message": "The customer's number is not a valid phone number"}
+    assert len(twilio.requests) == 1
+
+
+def test_retryable_errors_until_the_last_attempt_end_in_failed_with_the_error(desk, twilio):
+    conv = _conversation_with_alice(desk)
+    agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "hi"})
+    twilio.script = [(429, {"code": 20429, "message": "Too Many Requests", "status": 429})] * 3
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and _outbound(desk, conv)[0]["status"] == "queued":
+        _dispatch(desk, twilio)
+        time.sleep(0.5)
+    out = _outbound(desk, conv)[0]
+    assert out["status"] == "failed" and out["attempts"] == 3       # DISPATCH_MAX_ATTEMPTS=3 in tests
+    assert out["error"]["code"] == "20429"
+    assert len(twilio.requests) == 3
+
+
+def test_provider_outage_keeps_the_reply_queued_for_retry(desk, twilio):
+    conv = _conversation_with_alice(desk)
+    agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "hi"})
+    desk.drain_queue(desk.outbound_queue_url, "dispatcher", rounds=1, TWILIO_API_BASE_URL="http://127.0.0.1:9")
+    out = _outbound(desk, conv)[0]
+    assert out["status"] == "queued" and out["attempts"] == 1
+    assert "could not be reached" in out["error"]["message"]
+    time.sleep(1.3)
+    _dispatch(desk, twilio)
+    assert len(twilio.requests) == 1
+
