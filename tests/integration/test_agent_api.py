@@ -1,0 +1,144 @@
+"""The agent API as an inbox front end uses it: clear answers, clear 4xx, one history per conversation."""
+
+from __future__ import annotations
+
+import json
+
+from shopdesk import clock
+from tests.integration.helpers import agent, customer_writes, online
+from tests.support import http_event
+
+
+def test_conversation_shows_customer_channel_sla_and_messages_oldest_first(desk):
+    online(desk, "alice")
+    conv = customer_writes(desk, "+31612340001", "first", "SMa1", channel="whatsapp")
+    customer_writes(desk, "+31612340001", "second", "SMa2", channel="whatsapp")
+    desk.drain_queue(desk.work_queue_url, "router")
+    agent(desk, "POST", f"/agent/conversations/{conv}/notes", "alice", {"text": "VIP, be quick"})
+    status, body = agent(desk, "GET", f"/agent/conversations/{conv}", "alice")
+    assert status == 200
+    assert body["channel"] == "whatsapp" and body["status"] == "open" and body["priority"] == "normal"
+    assert body["assignee"] == "alice"
+    assert body["customer"]["identities"] == [{"kind": "phone", "address": "+31612340001"}]
+    assert body["sla"]["first_response_due_at"] and body["sla"]["breaches"] == []
+    kinds = [(m["direction"], m["text"]) for m in body["messages"]]
+    assert kinds[:2] == [("inbound", "first"), ("inbound", "second")]
+    assert ("note", "VIP, be quick") in kinds
+    assert any(d == "system" and t.startswith("Assigned to") for d, t in kinds)
+    times = [m["created_at"] for m in body["messages"]]
+    assert times == sorted(times)
+
+
+def test_empty_reply_is_a_clear_422_and_nothing_is_queued(desk):
+    conv = customer_writes(desk, "+31612340002", "hi", "SMb1")
+    status, body = agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "   "})
+    assert status == 422
+    assert "text" in body["message"] and body["detail"][0]["loc"][-1] == "text"
+    sqs = desk.client("sqs")
+    assert "Messages" not in sqs.receive_message(QueueUrl=desk.outbound_queue_url, WaitTimeSeconds=0)
+
+
+def test_malformed_json_and_unknown_status_are_4xx(desk):
+    conv = customer_writes(desk, "+31612340003", "hi", "SMc1")
+    status, _ = agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", raw="{not json")
+    assert status == 422
+    status, body = agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "archived"})
+    assert status == 422 and "status" in body["message"]
+    status, _ = agent(desk, "GET", "/agent/conversations", "alice", query="view=everything")
+    assert status == 422
+    status, _ = agent(desk, "GET", "/agent/conversations", "alice", query="limit=1000")
+    assert status == 422
+
+
+def test_unknown_conversation_is_404(desk):
+    status, body = agent(desk, "GET", "/agent/conversations/c_nope", "alice")
+    assert status == 404 and "does not exist" in body["message"]
+    status, _ = agent(desk, "POST", "/agent/conversations/c_nope/replies", "alice", {"text": "hi"})
+    assert status == 404
+
+
+def test_a_request_without_an_agent_in_the_token_is_refused(desk):
+    status, body = agent(desk, "GET", "/agent/conversations", None)
+    assert status == 403 and "agent" in body["message"]
+
+
+def test_assigning_to_an_unknown_agent_is_404(desk):
+    conv = customer_writes(desk, "+31612340004", "hi", "SMd1")
+    status, body = agent(desk, "POST", f"/agent/conversations/{conv}/assignment", "alice", {"agent_id": "zed"})
+    assert status == 404 and "zed" in body["message"]
+
+
+def test_views_mine_unassigned_and_all_with_status_filter(desk):
+    online(desk, "alice")
+    mine = customer_writes(desk, "+31612340005", "hi", "SMe1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert agent(desk, "PUT", "/agent/me/presence", "alice", {"presence": "offline"})[0] == 200
+    waiting = customer_writes(desk, "+31612340006", "hi", "SMe2")
+    desk.drain_queue(desk.work_queue_url, "router")
+
+    def ids(query):
+        status, body = agent(desk, "GET", "/agent/conversations", "alice", query=query)
+        assert status == 200
+        return [c["id"] for c in body["items"]]
+
+    assert ids("view=mine") == [mine]
+    assert ids("view=unassigned") == [waiting]
+    assert set(ids("view=all")) == {mine, waiting}
+    assert ids("view=all&status=resolved") == []
+    agent(desk, "POST", f"/agent/conversations/{mine}/status", "alice", {"status": "resolved"})
+    assert ids("view=all&status=resolved") == [mine]
+    assert ids("view=mine&status=open") == []
+
+
+def test_listing_all_pages_through_every_conversation_once(desk):
+    created = {customer_writes(desk, f"+316123410{i:02d}", "hi", f"SMpg{i}") for i in range(7)}
+    agent(desk, "POST", f"/agent/conversations/{next(iter(created))}/status", "alice", {"status": "pending"})
+    seen, cursor = [], None
+    for _ in range(10):
+        query = "view=all&limit=3" + (f"&cursor={cursor}" if cursor else "")
+        status, body = agent(desk, "GET", "/agent/conversations", "alice", query=query)
+        assert status == 200 and len(body["items"]) <= 3
+        seen += [c["id"] for c in body["items"]]
+        cursor = body.get("next_cursor")
+        if not cursor:
+            break
+    assert sorted(seen) == sorted(created)
+
+
+def test_garbage_cursor_is_400(desk):
+    status, body = agent(desk, "GET", "/agent/conversations", "alice", query="view=all&status=open&cursor=%%%")
+    assert status == 400 and "cursor" in body["message"]
+
+
+def test_reopened_conversation_returns_to_the_queue_with_a_fresh_first_response_clock(desk):
+    online(desk, "alice")
+    conv = customer_writes(desk, "+31612340007", "hi", "SMf1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "done"})
+    agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})
+    assert desk.item("AGENT#alice")["active"] == 0
+    clock.set_offset(3600)
+    status, body = agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "open"})
+    assert status == 200 and body["status"] == "open" and body["assignee"] is None
+    assert body["sla"]["first_response_at"] is None
+    assert body["sla"]["first_response_due_at"] > clock.iso(clock.now())
+    assert desk.item("IDENTITY#phone#+31612340007")["open_conversation_id"] == conv
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert desk.item(f"CONV#{conv}")["assignee"] == "alice"
+
+
+def test_me_creates_the_agent_on_first_sign_in_with_default_capacity(desk):
+    status, body = agent(desk, "GET", "/agent/me", "carol")
+    assert status == 200
+    assert body == {"id": "carol", "name": "Carol", "presence": "offline", "capacity": 3, "active": 0,
+                    "team": "default"}
+
+
+def test_openapi_document_and_swagger_ui_are_served(desk):
+    result = desk.invoke("agent_api", http_event("GET", "/agent/openapi.json"))
+    assert result["statusCode"] == 200
+    doc = json.loads(result["body"])
+    assert doc["openapi"].startswith("3.")
+    assert "/agent/conversations/{conversation_id}/replies" in doc["paths"]
+    page = desk.invoke("agent_api", http_event("GET", "/agent/swagger"))
+    assert page["statusCode"] == 200 and "swagger" in page["body"].lower()
