@@ -36,6 +36,7 @@ def _twiml() -> Response:
 
 
 @app.post("/webhooks/twilio")
+@app.post("/webhooks/twilio/messaging")
 def inbound() -> Response:
     receive_twilio_message(**_request(), conversations=conversations, work=work,
                            first_response_targets=settings.first_response_targets)
