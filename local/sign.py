@@ -14,8 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "shopdesk"))
 
-from local.settings import secret_values  # noqa: E402
-from shopdesk.channels import twilio  # noqa: E402
+from local.settings import secret_values
+from shopdesk.channels import twilio
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -142,3 +142,24 @@ def test_openapi_document_and_swagger_ui_are_served(desk):
     assert "/agent/conversations/{conversation_id}/replies" in doc["paths"]
     page = desk.invoke("agent_api", http_event("GET", "/agent/swagger"))
     assert page["statusCode"] == 200 and "swagger" in page["body"].lower()
+
+
+def test_a_breached_conversation_is_listed_once_when_paging_all(desk):
+    # Given A written first and breached last, then B, then P resolved
+    a = customer_writes(desk, "+31612349001", "a", "SMg1")
+    b = customer_writes(desk, "+31612349002", "b", "SMg2")
+    p = customer_writes(desk, "+31612349003", "p", "SMg3")
+    agent(desk, "POST", f"/agent/conversations/{p}/status", "alice", {"status": "resolved"})
+    clock.set_offset(4 * 3600 + 1)
+    assert desk.invoke("sla_sweep", {})["breached"] == 2          # A and B; resolving stopped P's clock
+    # When an agent pages through "all" two at a time
+    seen, cursor = [], None
+    for _ in range(5):
+        query = "view=all&limit=2" + (f"&cursor={cursor}" if cursor else "")
+        body = agent(desk, "GET", "/agent/conversations", "alice", query=query)[1]
+        seen += [c["id"] for c in body["items"]]
+        cursor = body.get("next_cursor")
+        if not cursor:
+            break
+    # Then each conversation comes exactly once
+    assert sorted(seen) == sorted([a, b, p])

@@ -42,6 +42,8 @@ class CoreSettings(_Settings):
         missing = {p.value for p in Priority} - set(parsed)
         if missing:
             raise ValueError(f"SLA_FIRST_RESPONSE_TARGETS lacks {sorted(missing)}")
+        if any(not isinstance(v, int) or isinstance(v, bool) or v <= 0 for v in parsed.values()):
+            raise ValueError("SLA_FIRST_RESPONSE_TARGETS must give every priority a positive number of seconds")
         return parsed
 
 

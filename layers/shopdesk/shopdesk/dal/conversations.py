@@ -379,7 +379,7 @@ class Conversations:
                                      .when("#state = :pending AND due_at = :due", pending="pending",
                                            due=deadline.due_at)),
                 self.table.update_op(it.conv_pk(deadline.conversation_id), it.META,
-                                     Update().add("sla_breaches", {deadline.target}).set("updated_at", now)
+                                     Update().add("sla_breaches", {deadline.target})
                                      .when("attribute_exists(PK)")),
                 self.table.put_op(it.message_item(note)),
             ])

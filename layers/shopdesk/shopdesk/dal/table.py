@@ -26,7 +26,9 @@ def _plain(value: Any) -> Any:
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | set):
+    if isinstance(value, set):
+        return {_plain(v) for v in value}
+    if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
 
@@ -115,6 +117,14 @@ class Update:
         return self
 
     def render(self) -> dict[str, Any]:
+        """The request parameters; rendering twice gives the same request."""
+        names, values = dict(self.names), dict(self.values)
+        try:
+            return self._render()
+        finally:
+            self.names, self.values = names, values
+
+    def _render(self) -> dict[str, Any]:
         clauses = [f"{self._name(p)} = {self._value(v)}" for p, v in self.sets.items()] + self.set_exprs
         parts = []
         if clauses:
@@ -227,7 +237,12 @@ class Table:
         start = decode_cursor(cursor)
         if start:
             kwargs["ExclusiveStartKey"] = start
-        response = self._client.query(**kwargs)
+        try:
+            response = self._client.query(**kwargs)
+        except ClientError as exc:
+            if start and exc.response["Error"]["Code"] == "ValidationException":
+                raise ValueError("cursor is not valid") from exc
+            raise
         return Query([deserialize(i) for i in response.get("Items", [])],
                      encode_cursor(response.get("LastEvaluatedKey")))
 

@@ -6,6 +6,7 @@ group until it is retried, so replies to one conversation leave in the order the
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,9 +44,8 @@ class RetryPolicy:
 
     def delay(self, attempt: int, retry_after: float | None = None) -> int:
         """Exponential backoff with jitter, at least what the provider asked for."""
-        backoff = min(self.base_seconds * 2 ** (attempt - 1), MAX_DELAY_SECONDS)
-        jittered = backoff * random.uniform(0.8, 1.2)
-        return int(max(jittered, retry_after or 0, 1))
+        backoff = self.base_seconds * 2 ** (attempt - 1) * random.uniform(0.8, 1.2)
+        return max(math.ceil(min(backoff, MAX_DELAY_SECONDS)), math.ceil(retry_after or 0), 1)
 
 
 Outcome = Literal["sent", "failed", "skipped"]

@@ -1,0 +1,258 @@
+"""Sample Lambda events, one per function and scenario, named ``<source>_<scenario>.json``.
+
+Run from the repository root to rewrite them (deterministic: same input, same bytes)::
+
+    .venv/bin/python events/generate.py          # write events/*.json
+    .venv/bin/python events/generate.py --check  # exit 1 if a file is stale
+
+Feed one to a handler with ``sam local invoke <Function> -e events/<name>.json`` or through the
+integration tests (tests/integration/test_events.py runs every one of them against moto).
+
+What the events assume, so their signatures hold:
+* the inbound function's ``PUBLIC_BASE_URL`` is ``https://desk.example.com`` (the events' API
+  Gateway domain is that host too, so they also verify with no ``PUBLIC_BASE_URL`` set);
+* the Twilio auth token in the secret is ``fake-twilio-auth-token``.
+
+Twilio bodies are the provider samples byte for byte. API Gateway HTTP APIs hand a
+``application/x-www-form-urlencoded`` body to Lambda base64-encoded (``isBase64Encoded: true``);
+JSON bodies arrive as text. IDs in the agent and queue events (``c_01KQHC8AM06YTZRSTM6Y7VRFVH``...)
+are placeholders: a test that needs a real conversation creates one first and substitutes its id.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+for _path in (ROOT, ROOT / "layers" / "shopdesk"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from tests.support import AUTH_TOKEN, sample  # noqa: E402  (AUTH_TOKEN: the secret the test desk holds)
+
+from shopdesk.channels import twilio  # noqa: E402
+from shopdesk.logic.dispatch import OutboundWork  # noqa: E402
+from shopdesk.logic.work import DrainWork, InboundWork  # noqa: E402
+
+EVENTS = Path(__file__).resolve().parent
+PUBLIC_BASE_URL = "https://desk.example.com"
+DOMAIN = "desk.example.com"
+
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+API_ID = "a1b2c3d4e5"
+STAGE = "dev"
+USER_POOL = f"{REGION}_EXAMPLE01"
+APP_CLIENT = "4jb2example0client0id0abcd"
+
+# 2026-05-01T09:00:00Z and ids minted at that moment
+EPOCH = 1777626000
+HTTP_TIME = "01/May/2026:09:00:00 +0000"
+CONVERSATION_ID = "c_01KQHC8AM06YTZRSTM6Y7VRFVH"
+INBOUND_MESSAGE_ID = "m_01KQHC8AM0D0YEH53F47VKVEXZ"
+REPLY_MESSAGE_ID = "m_01KQHC8AM04791NT2WVBTJ71W1"
+REPLY_MESSAGE_SK = f"MSG#2026-05-01T09:00:00.000Z#{REPLY_MESSAGE_ID}"
+DRAIN_DEDUP_ID = "d_01KQHC8AM07QWHJEFJDQ3CET68"
+
+AGENT = "alice"
+AGENT_CLAIMS = {
+    "sub": "5f1b7a1e-8c2d-4e3f-9a4b-6c7d8e9f0a1b",
+    "cognito:username": AGENT,
+    "name": "Alice Example",
+    "email": "alice@example.com",
+    "email_verified": "true",
+    "aud": APP_CLIENT,
+    "iss": f"https://cognito-idp.{REGION}.amazonaws.com/{USER_POOL}",
+    "token_use": "id",
+    "auth_time": str(EPOCH - 600),
+    "iat": str(EPOCH - 600),
+    "exp": str(EPOCH + 3000),
+    "event_id": "0d4f6a8e-2b1c-4d3e-8f7a-9b0c1d2e3f4a",
+    "jti": "7e6d5c4b-3a29-4180-9f8e-7d6c5b4a3928",
+    "origin_jti": "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+}
+# Shaped like a JWT but signed by nobody: API Gateway verified the real one and passes only the claims.
+AUTHORIZATION = "Bearer eyJraWQiOiJleGFtcGxlIiwiYWxnIjoiUlMyNTYifQ.eyJzdWIiOiJleGFtcGxlIn0.ZXhhbXBsZQ"
+
+
+# ------------------------------------------------------------------------------ API Gateway HTTP API (2.0)
+
+def _http(method: str, path: str, route: str, *, request_id: str, headers: dict[str, str],
+          body: str | None = None, base64_body: bool = False, query: dict[str, str] | None = None,
+          path_parameters: dict[str, str] | None = None, claims: dict[str, str] | None = None,
+          source_ip: str = "198.51.100.23", user_agent: str = "Mozilla/5.0") -> dict[str, Any]:
+    raw_query = "&".join(f"{k}={v}" for k, v in (query or {}).items())
+    all_headers = {
+        "accept": "*/*",
+        "host": DOMAIN,
+        "user-agent": user_agent,
+        "x-amzn-trace-id": f"Root=1-{EPOCH:08x}-{hashlib.sha256(request_id.encode()).hexdigest()[:24]}",
+        "x-forwarded-for": source_ip,
+        "x-forwarded-port": "443",
+        "x-forwarded-proto": "https",
+        **headers,
+    }
+    if body is not None:
+        all_headers["content-length"] = str(len(body.encode("utf-8")))
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": f"{method} {route}",
+        "rawPath": path,
+        "rawQueryString": raw_query,
+        "headers": dict(sorted(all_headers.items())),
+    }
+    if query:
+        event["queryStringParameters"] = query
+    context: dict[str, Any] = {
+        "accountId": ACCOUNT_ID,
+        "apiId": API_ID,
+        "domainName": DOMAIN,
+        "domainPrefix": DOMAIN.split(".")[0],
+        "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": source_ip,
+                 "userAgent": user_agent},
+        "requestId": request_id,
+        "routeKey": f"{method} {route}",
+        "stage": "$default",
+        "time": HTTP_TIME,
+        "timeEpoch": EPOCH * 1000,
+    }
+    if claims is not None:
+        context["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
+    event["requestContext"] = context
+    if path_parameters:
+        event["pathParameters"] = path_parameters
+    if body is not None:
+        event["body"] = base64.b64encode(body.encode("utf-8")).decode() if base64_body else body
+    event["isBase64Encoded"] = bool(body is not None and base64_body)
+    return event
+
+
+def _twilio(path: str, sample_name: str, request_id: str, *, signature: str | None = None) -> dict[str, Any]:
+    """A Twilio webhook POST carrying a provider sample, signed for PUBLIC_BASE_URL + path."""
+    body, _meta = sample("twilio", sample_name)
+    url = PUBLIC_BASE_URL + path
+    if signature is None:
+        signature = twilio.sign(url, twilio.parse_form(body), AUTH_TOKEN)
+    headers = {
+        "content-type": "application/x-www-form-urlencoded",
+        "i-twilio-idempotency-token": hashlib.sha256(f"{sample_name}{request_id}".encode()).hexdigest()[:36],
+        "x-home-region": "us1",
+        "x-twilio-signature": signature,
+    }
+    return _http("POST", path, path, request_id=request_id, headers=headers, body=body, base64_body=True,
+                 source_ip="203.0.113.40", user_agent="TwilioProxy/1.1")
+
+
+def _agent(method: str, path: str, route: str, request_id: str, *, body: dict[str, Any] | None = None,
+           query: dict[str, str] | None = None, path_parameters: dict[str, str] | None = None) -> dict[str, Any]:
+    headers = {"authorization": AUTHORIZATION, "origin": "https://inbox.example.com"}
+    text = None
+    if body is not None:
+        headers["content-type"] = "application/json"
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    return _http(method, path, route, request_id=request_id, headers=headers, body=text, query=query,
+                 path_parameters=path_parameters, claims=AGENT_CLAIMS)
+
+
+# ------------------------------------------------------------------------------ SQS FIFO (Lambda event source)
+
+def _sqs(queue: str, message_id: str, body: dict[str, Any], *, group: str, dedup_id: str,
+         sequence: str, sender: str) -> dict[str, Any]:
+    text = json.dumps(body, separators=(",", ":"))           # as shopdesk.dal.queues.Queue.send writes it
+    return {"Records": [{
+        "messageId": message_id,
+        "receiptHandle": base64.b64encode(f"{queue}:{message_id}:receipt".encode()).decode(),
+        "body": text,
+        "attributes": {
+            "ApproximateReceiveCount": "1",
+            "SentTimestamp": str(EPOCH * 1000),
+            "SequenceNumber": sequence,
+            "MessageGroupId": group,
+            "SenderId": f"AROAEXAMPLEROLEID0001:{sender}",
+            "MessageDeduplicationId": dedup_id,
+            "ApproximateFirstReceiveTimestamp": str(EPOCH * 1000 + 12),
+        },
+        "messageAttributes": {},
+        "md5OfBody": hashlib.md5(text.encode(), usedforsecurity=False).hexdigest(),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{queue}",
+        "awsRegion": REGION,
+    }]}
+
+
+def build() -> dict[str, dict[str, Any]]:
+    """Every sample event by file name."""
+    conversation_path = f"/agent/conversations/{CONVERSATION_ID}"
+    inbound = InboundWork(conversation_id=CONVERSATION_ID, message_id=INBOUND_MESSAGE_ID, team="default")
+    drain = DrainWork(team="default", reason="agent-online")
+    reply = OutboundWork(conversation_id=CONVERSATION_ID, message_id=REPLY_MESSAGE_ID, message_sk=REPLY_MESSAGE_SK)
+    _body, text_meta = sample("twilio", "sms_inbound_text")
+    return {
+        # Twilio webhooks (InboundTwilioFunction)
+        "apigw_twilio_inbound_sms.json": _twilio("/webhooks/twilio", "sms_inbound_text", "Tw1SmsInbound0001="),
+        "apigw_twilio_inbound_whatsapp.json": _twilio("/webhooks/twilio", "whatsapp_inbound_text",
+                                                      "Tw2WaInbound00002="),
+        "apigw_twilio_inbound_mms.json": _twilio("/webhooks/twilio", "sms_inbound_mms_image", "Tw3MmsInbound0003="),
+        "apigw_twilio_status_delivered.json": _twilio("/webhooks/twilio/status", "whatsapp_status_delivered",
+                                                      "Tw4StatusDeliv004="),
+        "apigw_twilio_status_undelivered.json": _twilio("/webhooks/twilio/status", "sms_status_undelivered_30003",
+                                                        "Tw5StatusUndel005="),
+        # signed by Twilio's algorithm, but for another URL and account (the sample's own header)
+        "apigw_twilio_bad_signature.json": _twilio(
+            "/webhooks/twilio", "sms_inbound_text", "Tw6BadSignature06=",
+            signature=text_meta["signing"]["expected_header"]["X-Twilio-Signature"]),
+        # Agent API (AgentApiFunction), behind the Cognito JWT authorizer
+        "apigw_agent_list_mine.json": _agent("GET", "/agent/conversations", "/agent/conversations",
+                                             "Ag1ListMine000001=", query={"view": "mine", "status": "open",
+                                                                          "limit": "20"}),
+        "apigw_agent_reply.json": _agent("POST", f"{conversation_path}/replies", "/agent/conversations/{id}/replies",
+                                         "Ag2Reply000000002=", path_parameters={"id": CONVERSATION_ID},
+                                         body={"text": "Hi! Your order left our warehouse today 📦"}),
+        "apigw_agent_reply_empty_text.json": _agent("POST", f"{conversation_path}/replies",
+                                                    "/agent/conversations/{id}/replies", "Ag3ReplyEmpty0003=",
+                                                    path_parameters={"id": CONVERSATION_ID}, body={"text": "   "}),
+        "apigw_agent_set_presence.json": _agent("PUT", "/agent/me/presence", "/agent/me/presence",
+                                                "Ag4Presence000004=", body={"presence": "online"}),
+        # Work queue (RouterFunction)
+        "sqs_work_inbound.json": _sqs(f"shopdesk-{STAGE}-work.fifo", "3f1c9a52-7b8e-4d6a-a1f0-5e2d8c7b6a01",
+                                      inbound.model_dump(), group=CONVERSATION_ID, dedup_id=INBOUND_MESSAGE_ID,
+                                      sequence="18894621593421056000",
+                                      sender=f"shopdesk-{STAGE}-InboundTwilioFunction"),
+        "sqs_work_drain.json": _sqs(f"shopdesk-{STAGE}-work.fifo", "8a2d4e6f-1b3c-4d5e-9f70-81a2b3c4d502",
+                                    drain.model_dump(), group="drain#default", dedup_id=DRAIN_DEDUP_ID,
+                                    sequence="18894621593421056001", sender=f"shopdesk-{STAGE}-AgentApiFunction"),
+        # Outbound queue (DispatcherFunction): the body Inbox.reply enqueues
+        "sqs_outbound_reply.json": _sqs(f"shopdesk-{STAGE}-outbound.fifo", "c4b3a291-8e7d-4c6b-a5f4-e3d2c1b0a903",
+                                        reply.model_dump(), group=CONVERSATION_ID, dedup_id=REPLY_MESSAGE_ID,
+                                        sequence="18894621593421056002",
+                                        sender=f"shopdesk-{STAGE}-AgentApiFunction"),
+        # EventBridge Scheduler (SlaSweepFunction): a ScheduleV2 target with no Input gets an empty object
+        "scheduler_sla_sweep.json": {},
+    }
+
+
+def render(event: dict[str, Any]) -> str:
+    return json.dumps(event, indent=2, ensure_ascii=False) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    events = build()
+    stale = [name for name, event in events.items()
+             if not (EVENTS / name).exists() or (EVENTS / name).read_text(encoding="utf-8") != render(event)]
+    if "--check" in argv:
+        for name in stale:
+            print(f"stale: events/{name}")
+        return 1 if stale else 0
+    for name in stale:
+        (EVENTS / name).write_text(render(events[name]), encoding="utf-8")
+        print(f"wrote events/{name}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

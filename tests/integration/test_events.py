@@ -1,0 +1,395 @@
+"""Every sample event in events/ fed to its real handler against moto, and its outcome checked.
+
+A handler is chosen by the file name's source and prefix (``apigw_twilio_*`` -> inbound_twilio,
+``apigw_agent_*`` -> agent_api, ``sqs_work_*`` -> router, ``sqs_outbound_*`` -> dispatcher,
+``scheduler_*`` -> sla_sweep). Events that name a conversation carry a placeholder id: the test
+creates the conversation first (by posting an inbound event) and substitutes the real id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
+
+from shopdesk import clock
+from shopdesk.dal.table import deserialize
+from tests.support import AUTH_TOKEN, EVENTS
+
+_spec = importlib.util.spec_from_file_location("events_generate", EVENTS / "generate.py")
+assert _spec and _spec.loader
+generate = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(generate)
+
+HANDLERS = {"apigw_twilio_": "inbound_twilio", "apigw_agent_": "agent_api", "sqs_work_": "router",
+            "sqs_outbound_": "dispatcher", "scheduler_": "sla_sweep"}
+SMS_CUSTOMER = "+14133881111"
+WHATSAPP_CUSTOMER = "+31612345678"
+MMS_CUSTOMER = "+12032572584"
+STATUS_SID = "SMdf55df64a2ff4920bb0748193cfbb640"     # the WhatsApp delivered-receipt sample's MessageSid
+
+
+def _event(name: str, **replace: str) -> dict[str, Any]:
+    """An event from events/, with placeholder values replaced (ids, and the md5 of SQS bodies)."""
+    text = (EVENTS / name).read_text(encoding="utf-8")
+    for old, new in replace.items():
+        text = text.replace(old, new)
+    event = json.loads(text)
+    for record in event.get("Records", []):
+        record["md5OfBody"] = hashlib.md5(record["body"].encode(), usedforsecurity=False).hexdigest()
+    return event
+
+
+def _handler(name: str) -> str:
+    return next(function for prefix, function in HANDLERS.items() if name.startswith(prefix))
+
+
+def _invoke(desk, name: str, event: dict[str, Any] | None = None, **overrides: str) -> Any:
+    return desk.invoke(_handler(name), event if event is not None else _event(name), **overrides)
+
+
+def _json(result: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(result["body"]) if result.get("body") else {}
+
+
+def _messages(desk, conversation_id: str) -> list[dict[str, Any]]:
+    rows = desk.client("dynamodb").query(
+        TableName=desk.table_name, KeyConditionExpression="PK = :pk AND begins_with(SK, :msg)",
+        ExpressionAttributeValues={":pk": {"S": f"CONV#{conversation_id}"}, ":msg": {"S": "MSG#"}},
+        ConsistentRead=True)["Items"]
+    return [deserialize(r) for r in rows]
+
+
+def _queued(desk, queue_url: str) -> list[dict[str, Any]]:
+    received = desk.client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                                  MessageSystemAttributeNames=["All"]).get("Messages", [])
+    return received
+
+
+def _conversation_of(desk, phone: str) -> str:
+    identity = desk.item(f"IDENTITY#phone#{phone}")
+    assert identity is not None, f"no customer with {phone}"
+    return identity["open_conversation_id"]
+
+
+def _inbound_sms(desk) -> str:
+    """Seed: the inbound SMS event, so there is a conversation; returns its id."""
+    assert _invoke(desk, "apigw_twilio_inbound_sms.json")["statusCode"] == 200
+    return _conversation_of(desk, SMS_CUSTOMER)
+
+
+def _alice_online(desk) -> None:
+    assert _invoke(desk, "apigw_agent_set_presence.json")["statusCode"] == 200
+
+
+# ------------------------------------------------------------------------------ the set of events
+
+SCENARIOS = {
+    "apigw_twilio_inbound_sms.json", "apigw_twilio_inbound_whatsapp.json", "apigw_twilio_inbound_mms.json",
+    "apigw_twilio_status_delivered.json", "apigw_twilio_status_undelivered.json", "apigw_twilio_bad_signature.json",
+    "apigw_agent_list_mine.json", "apigw_agent_reply.json", "apigw_agent_reply_empty_text.json",
+    "apigw_agent_set_presence.json", "sqs_work_inbound.json", "sqs_work_drain.json", "sqs_outbound_reply.json",
+    "scheduler_sla_sweep.json",
+}
+
+
+def test_every_event_file_has_a_handler_and_a_scenario_here():
+    names = {p.name for p in EVENTS.glob("*.json")}
+    assert names == SCENARIOS
+    assert all(any(n.startswith(prefix) for prefix in HANDLERS) for n in names)
+
+
+def test_event_files_are_what_the_generator_writes():
+    # Given the generator (signatures are computed, not pasted)
+    built = generate.build()
+    # Then the files in events/ are exactly its output: re-run events/generate.py after changing it
+    assert set(built) == SCENARIOS
+    for name, event in built.items():
+        assert (EVENTS / name).read_text(encoding="utf-8") == generate.render(event), f"events/{name} is stale"
+
+
+def test_events_assume_the_same_public_url_and_auth_token_as_the_desk(desk):
+    assert generate.AUTH_TOKEN == AUTH_TOKEN == "fake-twilio-auth-token"
+    assert generate.PUBLIC_BASE_URL == desk.env["PUBLIC_BASE_URL"] == "https://desk.example.com"
+
+
+# ------------------------------------------------------------------------------ Twilio webhooks
+
+def test_inbound_sms_event_is_answered_with_twiml_and_stored_once(desk):
+    # When the signed SMS webhook arrives, twice (Twilio re-delivers)
+    first = _invoke(desk, "apigw_twilio_inbound_sms.json")
+    second = _invoke(desk, "apigw_twilio_inbound_sms.json")
+    # Then both get empty TwiML
+    for result in (first, second):
+        assert result["statusCode"] == 200
+        assert result["headers"]["Content-Type"] == "text/xml"
+        assert "<Response></Response>" in result["body"]
+    # And the message is stored once, in a new conversation waiting for an agent
+    conversation_id = _conversation_of(desk, SMS_CUSTOMER)
+    conversation = desk.item(f"CONV#{conversation_id}")
+    assert conversation["message_count"] == 1
+    assert conversation["channel"] == "sms"
+    assert conversation["QueuePK"] == "QUEUE#default"
+    [message] = _messages(desk, conversation_id)
+    assert (message["direction"], message["text"], message["provider_id"]) == (
+        "inbound", "Msg", "SMe287d7109a5a925f182f0e07fe5b223b")
+    assert desk.item("EXTMSG#twilio#SMe287d7109a5a925f182f0e07fe5b223b")["conversation_id"] == conversation_id
+
+
+def test_inbound_whatsapp_event_is_stored_with_a_whatsapp_reply_route(desk):
+    result = _invoke(desk, "apigw_twilio_inbound_whatsapp.json")
+    assert result["statusCode"] == 200 and "<Response></Response>" in result["body"]
+    conversation = desk.item(f"CONV#{_conversation_of(desk, WHATSAPP_CUSTOMER)}")
+    assert conversation["channel"] == "whatsapp"
+    assert conversation["route"] == {"channel": "whatsapp", "to": "whatsapp:+31612345678",
+                                     "sender": "whatsapp:+14123456789"}
+    [message] = _messages(desk, conversation["id"])
+    assert message["text"] == "test"
+
+
+def test_inbound_mms_event_is_stored_with_its_image(desk):
+    result = _invoke(desk, "apigw_twilio_inbound_mms.json")
+    assert result["statusCode"] == 200
+    [message] = _messages(desk, _conversation_of(desk, MMS_CUSTOMER))
+    assert message["text"] == "Test mms"
+    assert message["attachments"] == [{
+        "url": "https://api.twilio.com/2010-04-01/Accounts/ACe2cdfdaa687e260e98c3f81f7896ce97/Messages/"
+               "MM1c05a7205210e96eac11f4e1a484d3f2/Media/MEfb1d3ef549ca3899527125e69466bf8a",
+        "content_type": "image/jpeg"}]
+
+
+def test_inbound_event_verifies_without_public_base_url_too(desk):
+    # The events' API Gateway domain is the public host, so the URL rebuilt from the event matches
+    result = _invoke(desk, "apigw_twilio_inbound_sms.json", PUBLIC_BASE_URL="")
+    assert result["statusCode"] == 200
+    assert desk.item(f"IDENTITY#phone#{SMS_CUSTOMER}") is not None
+
+
+def test_bad_signature_event_is_refused_and_nothing_is_stored(desk):
+    # When the SMS webhook arrives with a signature made for another URL and auth token
+    result = _invoke(desk, "apigw_twilio_bad_signature.json")
+    # Then it is refused and leaves no trace: no customer, no dedupe marker, no routing work
+    assert result["statusCode"] == 403
+    assert _json(result) == {"message": "invalid signature"}
+    assert desk.item(f"IDENTITY#phone#{SMS_CUSTOMER}") is None
+    assert desk.item("EXTMSG#twilio#SMe287d7109a5a925f182f0e07fe5b223b") is None
+    assert _queued(desk, desk.work_queue_url) == []
+
+
+def test_status_event_for_a_message_not_sent_yet_is_kept_for_later(desk):
+    # When a delivered receipt arrives before the send it belongs to was recorded
+    result = _invoke(desk, "apigw_twilio_status_delivered.json")
+    # Then it is acknowledged and kept on the dedupe marker, where the send will find it
+    assert result["statusCode"] == 200 and "<Response></Response>" in result["body"]
+    marker = desk.item(f"EXTMSG#twilio#{STATUS_SID}")
+    assert (marker["status"], marker["status_rank"]) == ("delivered", 4)
+    assert "message_sk" not in marker
+
+
+def test_undelivered_status_event_keeps_the_error_code_and_reason(desk):
+    result = _invoke(desk, "apigw_twilio_status_undelivered.json")
+    assert result["statusCode"] == 200
+    marker = desk.item("EXTMSG#twilio#SM0cec4ed334e74bcbb64eb8b6684e9654")
+    assert marker["status"] == "undelivered"
+    assert marker["error"]["code"] == "30003"
+    assert "unreachable" in marker["error"]["message"]
+
+
+# ------------------------------------------------------------------------------ agent API
+
+def test_set_presence_event_puts_the_agent_online_and_asks_for_a_drain(desk):
+    result = _invoke(desk, "apigw_agent_set_presence.json")
+    assert result["statusCode"] == 200
+    body = _json(result)
+    assert (body["id"], body["name"], body["presence"], body["capacity"]) == ("alice", "Alice Example", "online", 3)
+    assert desk.item("AGENT#alice")["presence"] == "online"
+    [work] = _queued(desk, desk.work_queue_url)
+    assert json.loads(work["Body"]) == {"kind": "drain", "team": "default", "reason": "agent-online"}
+
+
+def test_list_mine_event_lists_the_agents_open_conversations(desk):
+    # Given alice online and an SMS routed to her
+    _alice_online(desk)
+    conversation_id = _inbound_sms(desk)
+    desk.drain_queue(desk.work_queue_url, "router")
+    # When she lists her open conversations
+    result = _invoke(desk, "apigw_agent_list_mine.json")
+    # Then she sees that one
+    assert result["statusCode"] == 200
+    listing = _json(result)
+    assert [c["id"] for c in listing["items"]] == [conversation_id]
+    assert listing["items"][0]["assignee"] == "alice"
+    assert listing["next_cursor"] is None
+
+
+def test_list_mine_event_without_conversations_lists_none(desk):
+    result = _invoke(desk, "apigw_agent_list_mine.json")
+    assert result["statusCode"] == 200
+    assert _json(result) == {"items": [], "next_cursor": None}
+
+
+def test_reply_event_queues_the_reply_for_dispatch(desk):
+    # Given a conversation (the inbound SMS), named in the event's path
+    conversation_id = _inbound_sms(desk)
+    event = _event("apigw_agent_reply.json", **{generate.CONVERSATION_ID: conversation_id})
+    # When alice replies
+    result = _invoke(desk, "apigw_agent_reply.json", event)
+    # Then the reply is accepted, stored as queued, and put on the outbound queue in the conversation's group
+    assert result["statusCode"] == 202
+    reply = _json(result)
+    assert (reply["direction"], reply["status"], reply["author"]) == ("outbound", "queued", "alice")
+    assert reply["text"] == "Hi! Your order left our warehouse today 📦"
+    stored = [m for m in _messages(desk, conversation_id) if m["direction"] == "outbound"]
+    assert [m["id"] for m in stored] == [reply["id"]]
+    [work] = _queued(desk, desk.outbound_queue_url)
+    assert json.loads(work["Body"]) == {"conversation_id": conversation_id, "message_id": reply["id"],
+                                        "message_sk": stored[0]["SK"]}
+    assert work["Attributes"]["MessageGroupId"] == conversation_id
+
+
+def test_reply_event_for_an_unknown_conversation_is_not_found(desk):
+    result = _invoke(desk, "apigw_agent_reply.json")
+    assert result["statusCode"] == 404
+    assert generate.CONVERSATION_ID in _json(result)["message"]
+    assert _queued(desk, desk.outbound_queue_url) == []
+
+
+def test_reply_event_with_blank_text_is_refused_with_what_is_wrong(desk):
+    result = _invoke(desk, "apigw_agent_reply_empty_text.json")
+    assert result["statusCode"] == 422
+    problem = _json(result)
+    assert [d["loc"] for d in problem["detail"]] == [["body", "text"]]
+    assert all(d["msg"] and d["type"] for d in problem["detail"])
+    assert problem["message"].startswith("invalid request: body.text")
+
+
+# ------------------------------------------------------------------------------ work queue (router)
+
+def test_work_inbound_event_assigns_the_new_conversation(desk):
+    # Given alice online and a new conversation waiting
+    _alice_online(desk)
+    conversation_id = _inbound_sms(desk)
+    message_id = _messages(desk, conversation_id)[0]["id"]
+    event = _event("sqs_work_inbound.json", **{generate.CONVERSATION_ID: conversation_id,
+                                               generate.INBOUND_MESSAGE_ID: message_id})
+    # When the router gets the inbound work
+    result = _invoke(desk, "sqs_work_inbound.json", event)
+    # Then no record fails and the conversation is alice's
+    assert result == {"batchItemFailures": []}
+    conversation = desk.item(f"CONV#{conversation_id}")
+    assert conversation["assignee"] == "alice"
+    assert "QueuePK" not in conversation
+    assert desk.item("AGENT#alice")["active"] == 1
+
+
+def test_work_inbound_event_for_an_unknown_conversation_fails_that_record(desk):
+    event = _event("sqs_work_inbound.json")
+    result = _invoke(desk, "sqs_work_inbound.json", event)
+    assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+
+
+def test_work_drain_event_assigns_waiting_conversations(desk):
+    _alice_online(desk)
+    conversation_id = _inbound_sms(desk)
+    result = _invoke(desk, "sqs_work_drain.json")
+    assert result == {"batchItemFailures": []}
+    assert desk.item(f"CONV#{conversation_id}")["assignee"] == "alice"
+
+
+def test_work_drain_event_with_nobody_online_leaves_the_queue_as_it_is(desk):
+    conversation_id = _inbound_sms(desk)
+    assert _invoke(desk, "sqs_work_drain.json") == {"batchItemFailures": []}
+    assert desk.item(f"CONV#{conversation_id}")["QueuePK"] == "QUEUE#default"
+
+
+# ------------------------------------------------------------------------------ outbound queue (dispatcher)
+
+class _FakeTwilio(BaseHTTPRequestHandler):
+    """Twilio's Messages API: records each request on the server, answers 201 with the receipt sample's sid."""
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.server.requests.append({"path": self.path, "form": dict(parse_qsl(self.rfile.read(length).decode())),
+                                     "authorization": self.headers.get("Authorization")})
+        body = json.dumps({"sid": STATUS_SID, "status": "queued", "error_code": None}).encode()
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def fake_twilio() -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeTwilio)
+    server.requests = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_outbound_reply_event_sends_the_reply_and_its_receipt_applies(desk, fake_twilio):
+    # Given a WhatsApp conversation that alice answered (the reply waits on the outbound queue)
+    assert _invoke(desk, "apigw_twilio_inbound_whatsapp.json")["statusCode"] == 200
+    conversation_id = _conversation_of(desk, WHATSAPP_CUSTOMER)
+    reply = _json(_invoke(desk, "apigw_agent_reply.json",
+                          _event("apigw_agent_reply.json", **{generate.CONVERSATION_ID: conversation_id})))
+    [stored] = [m for m in _messages(desk, conversation_id) if m["direction"] == "outbound"]
+    # (the sort key first: it contains the message id)
+    event = _event("sqs_outbound_reply.json", **{generate.REPLY_MESSAGE_SK: stored["SK"],
+                                                 generate.REPLY_MESSAGE_ID: reply["id"],
+                                                 generate.CONVERSATION_ID: conversation_id})
+    twilio_url = f"http://127.0.0.1:{fake_twilio.server_address[1]}"
+    # When the dispatcher gets the outbound record
+    result = _invoke(desk, "sqs_outbound_reply.json", event, TWILIO_API_BASE_URL=twilio_url)
+    # Then nothing fails and Twilio was asked once to send the text to the customer's WhatsApp
+    assert result == {"batchItemFailures": []}
+    [request] = fake_twilio.requests
+    assert request["path"] == "/2010-04-01/Accounts/AC00000000000000000000000000000000/Messages.json"
+    assert request["form"] == {"To": "whatsapp:+31612345678", "From": "whatsapp:+14123456789",
+                               "Body": "Hi! Your order left our warehouse today 📦",
+                               "StatusCallback": "https://desk.example.com/webhooks/twilio/status"}
+    [sent] = [m for m in _messages(desk, conversation_id) if m["direction"] == "outbound"]
+    assert (sent["status"], sent["provider_id"], sent["attempts"]) == ("queued", STATUS_SID, 1)
+    # And when the delivered receipt event for that sid arrives, the reply is marked delivered
+    assert _invoke(desk, "apigw_twilio_status_delivered.json")["statusCode"] == 200
+    [delivered] = [m for m in _messages(desk, conversation_id) if m["direction"] == "outbound"]
+    assert delivered["status"] == "delivered"
+
+
+def test_outbound_reply_event_for_a_message_that_does_not_exist_is_skipped(desk, fake_twilio):
+    twilio_url = f"http://127.0.0.1:{fake_twilio.server_address[1]}"
+    result = _invoke(desk, "sqs_outbound_reply.json", TWILIO_API_BASE_URL=twilio_url)
+    assert result == {"batchItemFailures": []}
+    assert fake_twilio.requests == []
+
+
+# ------------------------------------------------------------------------------ scheduler (SLA sweep)
+
+def test_scheduler_event_with_nothing_due_reports_nothing(desk):
+    assert _invoke(desk, "scheduler_sla_sweep.json") == {"due": 0, "breached": 0, "events": 0}
+
+
+def test_scheduler_event_flags_a_missed_first_response_once(desk):
+    # Given an SMS nobody answered, and the clock past its 4 h first-response target
+    conversation_id = _inbound_sms(desk)
+    clock.set_offset(4 * 3600 + 1)
+    # When the schedule fires, twice
+    first = _invoke(desk, "scheduler_sla_sweep.json")
+    second = _invoke(desk, "scheduler_sla_sweep.json")
+    # Then the breach is flagged and announced once
+    assert first == {"due": 1, "breached": 1, "events": 1}
+    assert second == {"due": 0, "breached": 0, "events": 0}
+    assert desk.item(f"CONV#{conversation_id}")["sla_breaches"] == {"first_response"}   # a string set in the table

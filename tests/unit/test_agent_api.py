@@ -1,0 +1,111 @@
+"""Agent API request models, the caller from JWT claims, and the 422 body."""
+
+from __future__ import annotations
+
+import pytest
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+from pydantic import ValidationError
+
+from shopdesk.api.agent import NoteIn, PresenceIn, ReplyIn, StatusIn, caller, validation_problem
+from shopdesk.models import ConversationStatus, Presence
+from tests.support import http_event
+
+# ------------------------------------------------------------------------------ request bodies
+
+@pytest.mark.parametrize("text", ["", " ", "   \n\t  "])
+def test_reply_without_text_is_refused(text):
+    with pytest.raises(ValidationError):
+        ReplyIn(text=text)
+
+
+def test_reply_longer_than_1600_characters_is_refused():
+    with pytest.raises(ValidationError, match="1600"):
+        ReplyIn(text="x" * 1601)
+
+
+def test_reply_of_exactly_1600_characters_is_accepted():
+    assert len(ReplyIn(text="x" * 1600).text) == 1600
+
+
+def test_reply_text_is_trimmed():
+    assert ReplyIn(text="  On its way! 📦 \n").text == "On its way! 📦"
+
+
+def test_reply_is_measured_after_trimming():
+    assert len(ReplyIn(text=" " + "x" * 1600 + " ").text) == 1600
+
+
+def test_note_may_be_longer_than_a_reply():
+    assert len(NoteIn(text="n" * 5000).text) == 5000
+
+
+@pytest.mark.parametrize("status", ["closed", "OPEN", "", "deleted"])
+def test_unknown_status_is_refused(status):
+    with pytest.raises(ValidationError):
+        StatusIn(status=status)
+
+
+@pytest.mark.parametrize("status", list(ConversationStatus))
+def test_every_conversation_status_is_accepted(status):
+    assert StatusIn(status=status.value).status is status
+
+
+def test_unknown_presence_is_refused():
+    with pytest.raises(ValidationError):
+        PresenceIn(presence="busy")
+    assert PresenceIn(presence="away").presence is Presence.AWAY
+
+
+# ------------------------------------------------------------------------------ caller
+
+def _event(claims: dict[str, str] | None) -> APIGatewayProxyEventV2:
+    return APIGatewayProxyEventV2(http_event("GET", "/agent/me", claims=claims))
+
+
+def test_caller_from_id_token_claims():
+    claims = {"cognito:username": "alice", "name": "Alice Smith", "token_use": "id", "sub": "1b2c"}
+    assert caller(_event(claims)) == ("alice", "Alice Smith")
+
+
+def test_caller_from_access_token_claims():
+    claims = {"username": "bob", "token_use": "access", "client_id": "client", "sub": "3d4e"}
+    assert caller(_event(claims)) == ("bob", None)
+
+
+def test_id_token_username_wins_over_username():
+    assert caller(_event({"cognito:username": "alice", "username": "mallory"}))[0] == "alice"
+
+
+@pytest.mark.parametrize("claims", [None, {}, {"sub": "1b2c", "name": "No Name"}, {"cognito:username": ""}])
+def test_token_that_names_no_agent_is_a_permission_error(claims):
+    with pytest.raises(PermissionError):
+        caller(_event(claims))
+
+
+# ------------------------------------------------------------------------------ 422 body
+
+def test_validation_problem_says_what_is_wrong_and_where():
+    errors = [{"loc": ("body", "text"), "msg": "String should have at least 1 character", "type": "string_too_short"},
+              {"loc": ("query", "limit"), "type": "less_than_equal"}]
+    problem = validation_problem(errors)
+    assert problem["statusCode"] == 422
+    assert problem["detail"] == [
+        {"loc": ["body", "text"], "msg": "String should have at least 1 character", "type": "string_too_short"},
+        {"loc": ["query", "limit"], "msg": "less_than_equal", "type": "less_than_equal"}]
+    assert problem["message"] == ("invalid request: body.text: String should have at least 1 character; "
+                                  "query.limit: less_than_equal")
+
+
+def test_validation_problem_from_a_real_pydantic_error():
+    with pytest.raises(ValidationError) as caught:
+        ReplyIn(text="")
+    problem = validation_problem(caught.value.errors())
+    assert problem["detail"][0]["loc"] == ["text"]
+    assert problem["detail"][0]["type"] == "string_too_short"
+    assert problem["detail"][0]["msg"]
+    assert problem["message"].startswith("invalid request: text: ")
+
+
+def test_validation_problem_with_missing_fields_still_has_every_key():
+    problem = validation_problem([{}])
+    assert problem["detail"] == [{"loc": [], "msg": "invalid", "type": "value_error"}]
