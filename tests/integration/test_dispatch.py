@@ -60,8 +60,10 @@ def test_replies_leave_in_the_order_they_were_written(desk, twilio):
     twilio.script = [(503, {"code": 20500, "message": "Internal error"})]   # "one" fails once
     _dispatch(desk, twilio)
     assert [r["form"]["Body"] for r in twilio.requests] == ["one"]          # two and three held back
-    time.sleep(1.3)
-    _dispatch(desk, twilio, rounds=5)
+    deadline = time.monotonic() + 10
+    while len(twilio.requests) < 4 and time.monotonic() < deadline:        # backoff: 1-2 s
+        _dispatch(desk, twilio, rounds=5)
+        time.sleep(0.3)
     assert [r["form"]["Body"] for r in twilio.requests] == ["one", "one", "two", "three"]
 
 
@@ -135,7 +137,9 @@ def test_provider_outage_keeps_the_reply_queued_for_retry(desk, twilio):
     out = _outbound(desk, conv)[0]
     assert out["status"] == "queued" and out["attempts"] == 1
     assert "could not be reached" in out["error"]["message"]
-    time.sleep(1.3)
-    _dispatch(desk, twilio)
+    deadline = time.monotonic() + 10
+    while not twilio.requests and time.monotonic() < deadline:             # backoff: 1-2 s
+        _dispatch(desk, twilio)
+        time.sleep(0.3)
     assert len(twilio.requests) == 1
 
