@@ -75,6 +75,7 @@ class Conversations:
         update = (Update()
                   .set("status", ConversationStatus.OPEN.value).set("updated_at", now)
                   .set("last_inbound_at", now).set("channel", channel).set("route", route)
+                  .set(f"routes.{channel}", route)
                   .set("last_message_preview", preview)
                   .set("StatusPK", it.status_pk("open")).set("StatusSK", now).set("InboxSK", f"open#{now}")
                   .add("message_count", 1)

@@ -46,7 +46,8 @@ def _message(inbound: InboundMessage, conversation_id: str) -> Message:
 
 def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
            first_response_targets: dict[Priority, int]) -> IngestResult:
-    route = ReplyRoute(channel=inbound.channel, to=inbound.reply_to, sender=inbound.shop_address)
+    route = ReplyRoute(channel=inbound.channel, to=inbound.reply_to, sender=inbound.shop_address,
+                       provider=inbound.provider, last_inbound_at=clock.now())
     for _ in range(3):
         identity = conversations.get_identity(inbound.identity_kind, inbound.customer_address)
         expected_open = identity.open_conversation_id if identity else None
@@ -55,7 +56,7 @@ def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
             try:
                 conversations.append_inbound(
                     provider=inbound.provider, provider_id=inbound.provider_id, message=message,
-                    channel=inbound.channel, route=route.model_dump(),
+                    channel=inbound.channel, route=route.model_dump(mode="json"),
                     preview=preview(inbound.text, len(inbound.attachments)))
             except DuplicateDelivery:
                 return IngestResult("duplicate")
@@ -73,7 +74,7 @@ def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
                 id=identity.customer_id if identity else new_id("u_"),
                 name=(identity.customer_name if identity else None) or inbound.profile_name,
                 identities=[Identity(kind=inbound.identity_kind, address=inbound.customer_address)]),
-            channel=inbound.channel, route=route,
+            channel=inbound.channel, route=route, routes={inbound.channel: route},
             sla=Sla(first_response_due_at=now + timedelta(seconds=first_response_targets[priority])),
             created_at=now, updated_at=now, waiting_since=now,
             last_message_preview=preview(inbound.text, len(inbound.attachments)), message_count=1,

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from shopdesk.models.message import Message
 
@@ -47,6 +47,8 @@ class ReplyRoute(BaseModel):
     channel: str
     to: str
     sender: str
+    provider: str = "twilio"
+    last_inbound_at: datetime | None = None   # opens the WhatsApp / Messenger 24-hour window
 
 
 class Sla(BaseModel):
@@ -62,8 +64,9 @@ class Conversation(BaseModel):
     team: str = "default"
     assignee: str | None = None
     customer: CustomerRef
-    channel: str
-    route: ReplyRoute
+    channel: str                                   # the channel the customer last wrote from
+    route: ReplyRoute                              # where a reply goes by default
+    routes: dict[str, ReplyRoute] = Field(default_factory=dict)   # every channel of this conversation
     sla: Sla = Field(default_factory=Sla)
     created_at: datetime
     updated_at: datetime
@@ -71,3 +74,9 @@ class Conversation(BaseModel):
     last_message_preview: str | None = None
     message_count: int = 0
     messages: list[Message] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _default_route_is_a_route(self) -> Conversation:
+        if self.channel not in self.routes:
+            self.routes[self.channel] = self.route
+        return self

@@ -29,10 +29,19 @@ def delivery_rank(status: str) -> int:
 
 
 class Attachment(BaseModel):
+    """A file on a message. Inbound files start as the provider's reference (``url`` or ``media_id``)
+    and are copied to our bucket (``storage_key``); a file over the limits keeps a placeholder
+    ``note`` instead, so nothing fails and the agent knows why."""
+
     model_config = ConfigDict(frozen=True)
 
-    url: Annotated[str, Field(min_length=1, max_length=2048)]
+    url: Annotated[str, Field(max_length=4096)] | None = None
     content_type: str | None = None
+    media_id: str | None = None          # provider's reference: Graph media id, Telegram file_id
+    filename: str | None = None
+    size: int | None = None
+    storage_key: str | None = None       # S3 key once downloaded
+    note: str | None = None              # why it was not kept ("larger than 20 MB", ...)
 
 
 class MessageError(BaseModel):
@@ -55,21 +64,58 @@ class Message(BaseModel):
     attempts: int = 0
     to: str | None = None                   # outbound: customer address the reply goes to
     sender: str | None = None               # outbound: shop address it leaves from
+    provider: str | None = None             # who carries it: twilio, whatsapp_cloud, messenger, ...
+    kind: str | None = None                 # text, media, location, contacts, interactive, postback,
+                                            # unsupported, template, reaction, edit, unsend, echo, ...
+    subject: str | None = None              # email
+    payload: dict[str, Any] | None = None   # structured content: location, template, email headers...
+
+
+class EmailMeta(BaseModel):
+    """What threading and loop protection need from an email's headers."""
+
+    message_id: str | None = None           # without angle brackets
+    in_reply_to: list[str] = Field(default_factory=list)
+    references: list[str] = Field(default_factory=list)
+    subject: str | None = None
+    auto_submitted: bool = False            # auto-reply, out-of-office, bulk: no SLA clock, no auto answer
+    conversation_token: str | None = None   # from a reply+<token>@ address
+    quoted_text: str | None = None          # the quoted history under the reply, hidden from the view
 
 
 class InboundMessage(BaseModel):
     """A customer message as a channel parser hands it to ingest, provider-neutral."""
 
-    provider: str                           # "twilio"
-    provider_id: Annotated[str, Field(min_length=1, max_length=200)]
-    channel: str                            # "sms" | "whatsapp"
-    identity_kind: str                      # "phone" — the key SMS and WhatsApp share
-    customer_address: str                   # E.164, "+14133881111"
-    shop_address: str                       # the number the customer wrote to, as the provider names it
-    reply_to: str                           # the address a reply is sent to ("whatsapp:+31...")
+    provider: str                           # twilio, whatsapp_cloud, messenger, instagram, telegram, email, webchat
+    provider_id: Annotated[str, Field(min_length=1, max_length=998)]
+    channel: str                            # sms, whatsapp, messenger, instagram, telegram, email, webchat
+    identity_kind: str                      # phone (SMS and WhatsApp share it), messenger, instagram, telegram, ...
+    customer_address: str                   # E.164 for phones; PSID, IGSID, chat id, email address, visitor id
+    shop_address: str                       # the address the customer wrote to, as the provider names it
+    reply_to: str                           # the address a reply is sent to ("whatsapp:+31...", chat id, ...)
     text: str | None = None
     attachments: list[Attachment] = Field(default_factory=list)
     profile_name: str | None = None
+    kind: str = "text"                      # text, media, location, contacts, interactive, postback, unsupported
+    payload: dict[str, Any] | None = None   # the structured content of a location, contact card, button...
+    reply_context: str | None = None        # provider id of the message this one answers
+    sent_at: datetime | None = None         # provider's timestamp
+    email: EmailMeta | None = None
+    raw: dict[str, Any] = Field(default_factory=dict)
+
+
+class TimelineEvent(BaseModel):
+    """Something a provider reports that is not a new customer message (reaction, edit, unsend,
+    echo of our own send, referral, unknown event): acknowledged, and shown on the conversation's
+    timeline where an agent would want to see it, never counted as the customer writing."""
+
+    provider: str
+    event_id: str                           # dedupe key of the event itself
+    kind: str                               # reaction, edit, unsend, echo, referral, read, unknown
+    identity_kind: str | None = None
+    customer_address: str | None = None
+    target_provider_id: str | None = None   # the message it is about, when it names one
+    text: str                               # what the agent reads: 'Reacted 👍 to "..."'
     raw: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -80,3 +126,6 @@ class StatusUpdate(BaseModel):
     provider_id: str
     status: str
     error: MessageError | None = None
+
+
+WebhookItem = InboundMessage | StatusUpdate | TimelineEvent

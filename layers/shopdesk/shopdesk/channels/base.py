@@ -1,0 +1,117 @@
+"""The contract every channel module keeps.
+
+A channel module (``channels/<provider>.py``) is pure where it can be and does I/O only through
+plain HTTPS (urllib) or boto3 in its sender:
+
+- ``verify_*``: authenticity of a webhook (signature, secret token, SNS certificate). Never raises
+  on bad input; returns False.
+- ``parse(...) -> list[WebhookItem]``: every item of a (possibly batched) webhook as
+  ``InboundMessage`` (a customer wrote), ``StatusUpdate`` (a receipt for one of our sends) or
+  ``TimelineEvent`` (reaction, edit, unsend, echo, referral, unknown). Unknown fields and types
+  never break parsing; malformed bodies raise ``BadRequest``.
+- a sender with ``send(OutboundRequest) -> SendResult`` raising ``ProviderError`` (``retryable``
+  for rate limits, 5xx and network errors; a human-readable ``message`` and the provider's
+  ``code`` otherwise).
+- ``fetch_media(...) -> Media`` where the provider keeps files behind its own auth.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from shopdesk.errors import ProviderError
+
+
+@dataclass(frozen=True)
+class Template:
+    """An approved message template (WhatsApp) with its parameters."""
+
+    name: str
+    language: str
+    parameters: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class OutboundRequest:
+    channel: str
+    to: str
+    sender: str
+    text: str | None = None
+    media_urls: tuple[str, ...] = ()
+    template: Template | None = None
+    reply_context: str | None = None          # provider id of the customer message being answered
+    tag: str | None = None                    # Messenger/Instagram message tag (HUMAN_AGENT)
+    status_callback: str | None = None        # Twilio
+    subject: str | None = None                # email
+    in_reply_to: str | None = None            # email Message-ID (no brackets)
+    references: tuple[str, ...] = ()          # email
+    reply_address: str | None = None          # email Reply-To carrying the conversation token
+
+
+@dataclass(frozen=True)
+class SendResult:
+    provider_id: str
+    status: str = "accepted"
+
+
+@dataclass(frozen=True)
+class Media:
+    content: bytes
+    content_type: str | None
+    filename: str | None = None
+
+
+class Sender(Protocol):
+    def send(self, request: OutboundRequest) -> SendResult: ...
+
+
+def http_json(url: str, *, method: str = "GET", body: Mapping[str, Any] | None = None,
+              headers: Mapping[str, str] | None = None, timeout: float = 10.0, provider: str = "provider"
+              ) -> tuple[int, dict[str, Any], Mapping[str, str]]:
+    """One JSON request. Returns (status, body, headers) for any HTTP answer; raises a retryable
+    ProviderError only when the provider could not be reached or answered something not JSON."""
+    data = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
+    sent = {"Accept": "application/json", "User-Agent": "shopdesk", **(headers or {})}
+    if data is not None:
+        sent.setdefault("Content-Type", "application/json")
+    request = urllib.request.Request(url, data=data, method=method, headers=sent)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            raw, status, answer_headers = response.read(), response.status, response.headers
+    except urllib.error.HTTPError as exc:
+        raw, status, answer_headers = exc.read(), exc.code, exc.headers
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        raise ProviderError(f"{provider} could not be reached: {exc}", code=None, retryable=True) from exc
+    try:
+        parsed = json.loads(raw) if raw else {}
+    except json.JSONDecodeError as exc:
+        raise ProviderError(f"{provider} answered HTTP {status} with a body that is not JSON", code=None,
+                            retryable=status >= 500 or status == 429, http_status=status) from exc
+    return status, parsed if isinstance(parsed, dict) else {"data": parsed}, answer_headers
+
+
+def http_bytes(url: str, *, headers: Mapping[str, str] | None = None, timeout: float = 20.0,
+               max_bytes: int, provider: str = "provider") -> Media:
+    """Download a file, refusing (ProviderError, not retryable) anything over ``max_bytes``."""
+    request = urllib.request.Request(url, headers={"User-Agent": "shopdesk", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            length = response.headers.get("Content-Length")
+            if length and length.isdigit() and int(length) > max_bytes:
+                raise ProviderError(f"file is larger than {max_bytes // 1_000_000} MB", code="too_large",
+                                    retryable=False)
+            content = response.read(max_bytes + 1)
+            if len(content) > max_bytes:
+                raise ProviderError(f"file is larger than {max_bytes // 1_000_000} MB", code="too_large",
+                                    retryable=False)
+            return Media(content, response.headers.get_content_type() if response.headers else None)
+    except urllib.error.HTTPError as exc:
+        raise ProviderError(f"{provider} refused the download (HTTP {exc.code})", code=str(exc.code),
+                            retryable=exc.code == 429 or exc.code >= 500, http_status=exc.code) from exc
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        raise ProviderError(f"{provider} could not be reached: {exc}", code=None, retryable=True) from exc
