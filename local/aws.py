@@ -1,0 +1,79 @@
+"""AWS on one machine: moto in server mode on a free loopback port, and clients that reach it.
+
+Functions and the stack itself talk to moto over HTTP through ``AWS_ENDPOINT_URL``, so every
+boto3 call takes the same code path (serialisation, retries, errors) as it does against AWS.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from moto.server import ThreadedMotoServer
+
+from local import moto_patches
+from local.settings import ACCOUNT_ID, FAKE_ACCESS_KEY, FAKE_SECRET_KEY
+
+log = logging.getLogger("moto")
+
+
+class Aws:
+    """The moto server and a cache of thread-safe boto3 clients pointed at it."""
+
+    def __init__(self, region: str) -> None:
+        self.region = region
+        self.account_id = ACCOUNT_ID
+        moto_patches.apply()  # concurrent clients (parallel function workers) need it
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self.endpoint = ""
+
+    def start(self) -> None:
+        # werkzeug logs every request moto serves; the stack logs what matters itself
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        self._session = boto3.session.Session(
+            aws_access_key_id=FAKE_ACCESS_KEY,
+            aws_secret_access_key=FAKE_SECRET_KEY,
+            region_name=self.region,
+        )
+        log.info("moto server listening on %s", self.endpoint)
+
+    def stop(self) -> None:
+        try:
+            self._server.stop()
+        except Exception:  # shutting down anyway
+            log.debug("moto server stop failed", exc_info=True)
+
+    def client(self, service: str) -> Any:
+        with self._lock:
+            if service not in self._clients:
+                config = Config(
+                    retries={"max_attempts": 2, "mode": "standard"},
+                    account_id_endpoint_mode="disabled",
+                    max_pool_connections=32,
+                )
+                self._clients[service] = self._session.client(
+                    service, endpoint_url=self.endpoint, config=config
+                )
+            return self._clients[service]
+
+    def environment(self) -> dict[str, str]:
+        """What a process needs to reach this moto as if it were AWS."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": FAKE_ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": FAKE_SECRET_KEY,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        }
+
+    def arn(self, service: str, resource: str) -> str:
+        return f"arn:aws:{service}:{self.region}:{self.account_id}:{resource}"

@@ -1,0 +1,448 @@
+"""API Gateway HTTP API on one machine, plus the local-only routes and the provider sandbox.
+
+Routes come from the functions' ``HttpApi`` events. Matching follows API Gateway: a full match of
+path and method wins over a path with variables, which wins over a greedy ``{proxy+}``; an exact
+method wins over ``ANY``. The integration receives a payload format 2.0 event and its result is
+turned back into HTTP as API Gateway does: a dict with ``statusCode`` is a response description
+(headers, multiValueHeaders, cookies -> Set-Cookie, isBase64Encoded), anything else is returned
+as JSON with 200. No route: 404 ``Not Found``; a failed invocation: 500 ``Internal Server Error``.
+
+Request bodies reach the function as text only for textual content types (``text/*``, JSON, XML,
+JavaScript); everything else, including ``application/x-www-form-urlencoded``, is base64 with
+``isBase64Encoded: true``, as the HTTP API does.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import re
+import secrets
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+
+from local.authorizer import AuthResult
+from local.functions import HttpRoute
+from local.identity import UnknownAgent
+from local.settings import ACCOUNT_ID
+
+if TYPE_CHECKING:
+    from local.stack import Stack
+
+log = logging.getLogger("http")
+
+_TEXT_TYPES = re.compile(r"^(text/.*|application/(json|xml|javascript|[\w.+-]+\+(json|xml)))$")
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    target: str = ""  # what served the request, for the log line
+
+    @classmethod
+    def json(cls, status: int, document: Any, target: str = "") -> Reply:
+        return cls(status, [("Content-Type", "application/json")], json.dumps(document).encode(), target)
+
+
+# ---------------------------------------------------------------- routing
+
+
+@dataclass(frozen=True)
+class CompiledRoute:
+    route: HttpRoute
+    pattern: re.Pattern[str]
+    names: tuple[str, ...]
+    rank: tuple[int, int, int]
+
+
+def compile_route(route: HttpRoute) -> CompiledRoute:
+    pattern, names, literals, greedy = "", [], 0, 0
+    for segment in route.path.strip("/").split("/") if route.path.strip("/") else []:
+        variable = re.fullmatch(r"\{([\w.-]+)(\+?)\}", segment)
+        if variable is None:
+            pattern += "/" + re.escape(segment)
+            literals += 1
+        elif variable.group(2):
+            pattern += "/(.+)"
+            greedy = 1
+            names.append(variable.group(1))
+        else:
+            pattern += "/([^/]+)"
+            names.append(variable.group(1))
+    rank = (greedy, -literals, 1 if route.method == "ANY" else 0)
+    return CompiledRoute(route, re.compile(f"^{pattern or '/'}$"), tuple(names), rank)
+
+
+class Router:
+    def __init__(self, routes: list[HttpRoute]) -> None:
+        self.routes = sorted((compile_route(r) for r in routes if r.path != "$default"), key=lambda c: c.rank)
+        self.default = next((r for r in routes if r.path == "$default"), None)
+
+    def match(self, method: str, path: str) -> tuple[HttpRoute, dict[str, str]] | None:
+        for compiled in self.routes:
+            if compiled.route.method not in (method, "ANY"):
+                continue
+            found = compiled.pattern.match(path)
+            if found:
+                params = {
+                    n: urllib.parse.unquote(v) for n, v in zip(compiled.names, found.groups(), strict=True)
+                }
+                return compiled.route, params
+        if self.default is not None:
+            return self.default, {}
+        return None
+
+
+# ---------------------------------------------------------------- payload format 2.0
+
+
+def request_id() -> str:
+    """API Gateway's short request ids look like ``JKJaXmPLvHcESHA=``."""
+    return base64.b64encode(secrets.token_bytes(10)).decode()
+
+
+def http_api_event(
+    route: HttpRoute,
+    api_id: str,
+    request: Request,
+    path_parameters: dict[str, str],
+    auth: AuthResult | None,
+    default_domain: str,
+) -> dict[str, Any]:
+    """The payload format 2.0 event API Gateway sends for ``request`` matched to ``route``."""
+    headers: dict[str, str] = {}
+    cookies: list[str] = []
+    for name, value in request.header_pairs:
+        key = name.lower()
+        if key == "cookie":
+            cookies.extend(part.strip() for part in value.split(";") if part.strip())
+            continue
+        headers[key] = f"{headers[key]},{value}" if key in headers else value
+    domain = headers.get("host") or default_domain
+    headers.setdefault("x-forwarded-for", request.client_ip)
+    headers.setdefault("x-forwarded-port", domain.rpartition(":")[2] if ":" in domain else "80")
+    headers.setdefault("x-forwarded-proto", "http")
+    headers.setdefault("x-amzn-trace-id", f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)}")
+    now = datetime.now(UTC)
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default" if route.path == "$default" else route.route_key,
+        "rawPath": request.path,
+        "rawQueryString": request.query,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    event["headers"] = headers
+    if request.query:
+        query: dict[str, str] = {}
+        for name, value in urllib.parse.parse_qsl(request.query, keep_blank_values=True):
+            query[name] = f"{query[name]},{value}" if name in query else value
+        event["queryStringParameters"] = query
+    context: dict[str, Any] = {
+        "accountId": ACCOUNT_ID,
+        "apiId": api_id,
+        "domainName": domain,
+        "domainPrefix": domain.split(".", 1)[0],
+        "http": {
+            "method": request.method,
+            "path": request.path,
+            "protocol": "HTTP/1.1",
+            "sourceIp": request.client_ip,
+            "userAgent": headers.get("user-agent", ""),
+        },
+        "requestId": request.id,
+        "routeKey": event["routeKey"],
+        "stage": "$default",
+        "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        "timeEpoch": int(now.timestamp() * 1000),
+    }
+    if auth is not None:
+        context["authorizer"] = {"jwt": {"claims": auth.claims, "scopes": auth.scopes}}
+    event["requestContext"] = context
+    if path_parameters:
+        event["pathParameters"] = path_parameters
+    if request.body:
+        content_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if _TEXT_TYPES.match(content_type):
+            event["body"] = request.body.decode("utf-8", errors="replace")
+            event["isBase64Encoded"] = False
+        else:
+            event["body"] = base64.b64encode(request.body).decode()
+            event["isBase64Encoded"] = True
+    else:
+        event["isBase64Encoded"] = False
+    return event
+
+
+def http_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    """The HTTP answer API Gateway makes of a payload 2.0 integration result."""
+    if not (isinstance(result, dict) and "statusCode" in result):
+        return 200, [("Content-Type", "application/json")], json.dumps(result).encode()
+    status = int(result["statusCode"])
+    headers = [(str(k), str(v)) for k, v in (result.get("headers") or {}).items()]
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        headers.extend((str(name), str(value)) for value in values)
+    headers.extend(("Set-Cookie", str(cookie)) for cookie in result.get("cookies") or [])
+    body = result.get("body")
+    if body is None:
+        payload = b""
+    elif result.get("isBase64Encoded"):
+        payload = base64.b64decode(body)
+    else:
+        payload = (body if isinstance(body, str) else json.dumps(body)).encode("utf-8")
+    return status, headers, payload
+
+
+# ---------------------------------------------------------------- the server
+
+
+class Gateway:
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        routes = [route for spec in stack.catalog.functions.values() for route in spec.routes]
+        self.router = Router(routes)
+        self.server = ThreadingHTTPServer(("127.0.0.1", stack.settings.port), self._handler_class())
+        self.server.daemon_threads = True
+        self._local: list[tuple[str, re.Pattern[str], Callable[[Request], Reply]]] = [
+            ("GET", re.compile(r"^/_local/health$"), self._health),
+            ("GET", re.compile(r"^/_local/token$"), self._token),
+            ("GET", re.compile(r"^/_local/clock$"), self._clock),
+            ("POST", re.compile(r"^/_local/clock$"), self._advance_clock),
+            ("POST", re.compile(r"^/_local/schedules/(?P<id>[^/]+)/run$"), self._run_schedule),
+            ("GET", re.compile(r"^/_local/outbox$"), self._outbox),
+            ("DELETE", re.compile(r"^/_local/outbox$"), self._clear_outbox),
+            ("GET", re.compile(r"^/_local/events$"), self._events),
+            ("DELETE", re.compile(r"^/_local/events$"), self._clear_events),
+            ("GET", re.compile(r"^/_local/sandbox/faults$"), self._faults),
+            ("POST", re.compile(r"^/_local/sandbox/faults$"), self._add_fault),
+            ("DELETE", re.compile(r"^/_local/sandbox/faults$"), self._clear_faults),
+            ("GET", re.compile(r"^/_local/functions$"), self._functions),
+        ]
+
+    def serve_forever(self) -> None:
+        self.server.serve_forever(poll_interval=0.2)
+
+    def shutdown(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            server_version = "shopdesk-local"
+            sys_version = ""
+
+            def _serve(self) -> None:
+                gateway.serve(self)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+            def log_message(self, format: str, *args: Any) -> None:  # stdlib signature
+                pass  # one line per request is logged by the gateway
+
+        return Handler
+
+    # -- per request
+
+    def serve(self, handler: BaseHTTPRequestHandler) -> None:
+        started = time.perf_counter()
+        request = Request(handler, self.stack.settings.port)
+        try:
+            reply = self.dispatch(request)
+        except Exception:  # the server must answer whatever happens
+            log.exception("%s %s failed", request.method, request.path)
+            reply = Reply.json(500, {"message": "Internal Server Error"})
+        headers = [*reply.headers, ("apigw-requestid", request.id), ("Content-Length", str(len(reply.body)))]
+        handler.send_response(reply.status)
+        for name, value in headers:
+            handler.send_header(name, value)
+        handler.end_headers()
+        if request.method != "HEAD":
+            handler.wfile.write(reply.body)
+        level = logging.DEBUG if request.path == "/_local/health" else logging.INFO
+        log.log(
+            level,
+            "%s %s -> %d%s (%.0f ms)",
+            request.method,
+            request.target,
+            reply.status,
+            f" {reply.target}" if reply.target else "",
+            (time.perf_counter() - started) * 1000,
+        )
+
+    def dispatch(self, request: Request) -> Reply:
+        if request.path.startswith("/_sandbox/twilio/") or request.path == "/_sandbox/twilio":
+            status, headers, body = self.stack.twilio.handle(
+                request.method,
+                request.path.removeprefix("/_sandbox/twilio"),
+                request.url,
+                request.header_dict,
+                request.body,
+            )
+            return Reply(status, list(headers.items()), body, "sandbox twilio")
+        if request.path.startswith("/_local/"):
+            for method, pattern, action in self._local:
+                found = pattern.match(request.path)
+                if found and method == request.method:
+                    request.params = found.groupdict()
+                    return action(request)
+            return Reply.json(404, {"message": "Not Found"})
+        return self._invoke_route(request)
+
+    def _invoke_route(self, request: Request) -> Reply:
+        matched = self.router.match(request.method, request.path)
+        if matched is None:
+            return Reply.json(404, {"message": "Not Found"})
+        route, path_parameters = matched
+        api = self.stack.catalog.apis[route.api]
+        auth: AuthResult | None = None
+        if route.authorizer is not None:
+            auth = self.stack.verifier.check(
+                api.authorizers.get(route.authorizer), request.header_dict, route.scopes
+            )
+            if not auth.ok:
+                log.info(
+                    "%s %s refused by %s: %s", request.method, request.path, route.authorizer, auth.reason
+                )
+                message = "Unauthorized" if auth.status == 401 else "Forbidden"
+                reply = Reply.json(auth.status, {"message": message}, f"{route.authorizer} refused")
+                if auth.status == 401:
+                    reply.headers.append(("www-authenticate", 'Bearer scope="" error="invalid_token"'))
+                return reply
+        domain = f"127.0.0.1:{self.stack.settings.port}"
+        event = http_api_event(route, api.api_id, request, path_parameters, auth, domain)
+        invocation = self.stack.runtime.invoke(route.function, event)
+        if not invocation.ok:
+            log.warning("%s failed: %s", route.function, invocation.error_summary)
+            return Reply.json(500, {"message": "Internal Server Error"}, route.function)
+        try:
+            status, headers, body = http_response(invocation.result)
+        except (TypeError, ValueError, binascii.Error) as error:
+            log.warning("%s returned a malformed response: %s", route.function, error)
+            return Reply.json(500, {"message": "Internal Server Error"}, route.function)
+        return Reply(status, headers, body, route.function)
+
+    # -- /_local routes
+
+    def _health(self, request: Request) -> Reply:
+        status, document = self.stack.health()
+        return Reply.json(status, document)
+
+    def _token(self, request: Request) -> Reply:
+        agent = (urllib.parse.parse_qs(request.query).get("agent") or [""])[0]
+        if self.stack.identity is None:
+            return Reply.json(404, {"message": "the template has no Cognito user pool"})
+        try:
+            return Reply.json(200, {"token": self.stack.identity.id_token(agent)})
+        except UnknownAgent:
+            return Reply.json(404, {"message": f"unknown agent {agent!r}"})
+
+    def _clock(self, request: Request) -> Reply:
+        return Reply.json(200, self.stack.clock.describe())
+
+    def _advance_clock(self, request: Request) -> Reply:
+        document = request.json()
+        seconds = document.get("advance_seconds") if isinstance(document, dict) else None
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+            return Reply.json(400, {"message": "advance_seconds must be a number >= 0"})
+        self.stack.clock.advance(float(seconds))
+        described = self.stack.clock.describe()
+        log.info(
+            "clock advanced by %ss: offset %ss, now %s",
+            seconds,
+            described["offset_seconds"],
+            described["now"],
+        )
+        return Reply.json(200, described)
+
+    def _run_schedule(self, request: Request) -> Reply:
+        logical_id = request.params["id"]
+        schedules = self.stack.scheduler.for_function(logical_id)
+        wanted = (urllib.parse.parse_qs(request.query).get("event") or [None])[0]
+        schedules = [s for s in schedules if wanted is None or s.event == wanted]
+        if not schedules:
+            return Reply.json(404, {"message": f"no schedule for {logical_id!r}"})
+        invocation = self.stack.scheduler.run_now(schedules[0])
+        if not invocation.ok:
+            return Reply.json(500, {"error": invocation.error}, logical_id)
+        return Reply.json(200, {"result": invocation.result}, logical_id)
+
+    def _outbox(self, request: Request) -> Reply:
+        return Reply.json(200, {"items": self.stack.outbox.items()})
+
+    def _clear_outbox(self, request: Request) -> Reply:
+        self.stack.outbox.clear()
+        return Reply.json(200, {"items": []})
+
+    def _events(self, request: Request) -> Reply:
+        return Reply.json(200, {"items": self.stack.events.items()})
+
+    def _clear_events(self, request: Request) -> Reply:
+        self.stack.events.clear()
+        return Reply.json(200, {"items": []})
+
+    def _faults(self, request: Request) -> Reply:
+        return Reply.json(200, {"pending": self.stack.faults.describe()})
+
+    def _add_fault(self, request: Request) -> Reply:
+        document = request.json()
+        try:
+            self.stack.faults.add(
+                str(document["provider"]), int(document["status"]), int(document.get("times", 1))
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            return Reply.json(400, {"message": f"expected {{provider, status, times}}: {error}"})
+        log.info(
+            "sandbox fault: next %s %s send(s) answer %s",
+            document.get("times", 1),
+            document["provider"],
+            document["status"],
+        )
+        return Reply.json(200, {"pending": self.stack.faults.describe()})
+
+    def _clear_faults(self, request: Request) -> Reply:
+        self.stack.faults.clear()
+        return Reply.json(200, {"pending": {}})
+
+    def _functions(self, request: Request) -> Reply:
+        return Reply.json(200, {"functions": self.stack.describe_functions()})
+
+
+class Request:
+    """What the gateway needs of one HTTP request."""
+
+    def __init__(self, handler: BaseHTTPRequestHandler, port: int) -> None:
+        self.id = request_id()
+        self.method = handler.command.upper()
+        self.target = handler.path
+        split = urllib.parse.urlsplit(handler.path)
+        self.path = split.path or "/"
+        self.query = split.query
+        self.header_pairs: list[tuple[str, str]] = list(handler.headers.items())
+        self.header_dict: dict[str, str] = {}
+        for name, value in self.header_pairs:
+            key = name.lower()
+            self.header_dict[key] = f"{self.header_dict[key]},{value}" if key in self.header_dict else value
+        length = int(self.header_dict.get("content-length") or 0)
+        self.body = handler.rfile.read(length) if length > 0 else b""
+        self.client_ip = handler.client_address[0]
+        host = self.header_dict.get("host") or f"127.0.0.1:{port}"
+        self.url = f"http://{host}{handler.path}"
+        self.params: dict[str, str] = {}
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body or b"{}")
+        except json.JSONDecodeError:
+            return None

@@ -1,0 +1,288 @@
+"""Provider sandbox: stands in for Twilio's Messages API over HTTP and records every request.
+
+It answers like Twilio: HTTP Basic auth with the account SID and auth token (401, code 20003),
+Twilio's validation errors (21604 no To, 21603 no From, 21602 no Body/MediaUrl, 21617 body over
+1,600 characters), its magic test numbers (To +15005550001 -> 21211, +15005550009 -> 21614,
++15005550004 -> 21610) and a 201 Message resource. After a successful send with a StatusCallback
+it posts ``sent`` then ``delivered`` to that URL, form-encoded and signed with
+``X-Twilio-Signature`` as Twilio does. Faults can be injected to make the next sends fail.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import math
+import re
+import secrets
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from datetime import datetime
+from email.utils import format_datetime
+from http import HTTPStatus
+from typing import Any
+
+log = logging.getLogger("sandbox")
+
+API_VERSION = "2010-04-01"
+MAX_BODY = 1600
+CALLBACK_INTERVAL_SECONDS = 0.2
+_MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages\.json$")
+_MAGIC_TO = {
+    "+15005550001": (21211, "The 'To' number +15005550001 is not a valid phone number."),
+    "+15005550009": (21614, "'To' number is not a valid mobile number"),
+    "+15005550004": (21610, "Attempt to send to unsubscribed recipient"),
+}
+_GSM7 = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
+    "¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM7_EXTENDED = set("^{}\\[~]|€\f")
+
+Response = tuple[int, dict[str, str], bytes]
+
+
+def twilio_signature(url: str, params: dict[str, list[str]], auth_token: str) -> str:
+    """base64(HMAC-SHA1(auth token, URL + each param name + value, names sorted, values sorted))."""
+    payload = url + "".join(name + value for name in sorted(params) for value in sorted(params[name]))
+    digest = hmac.new(auth_token.encode(), payload.encode("utf-8"), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def segments(body: str) -> int:
+    """SMS segments: GSM-7 160 (153 when split), otherwise UCS-2 70 (67 when split)."""
+    if not body:
+        return 1
+    if all(ch in _GSM7 or ch in _GSM7_EXTENDED for ch in body):
+        length = len(body) + sum(1 for ch in body if ch in _GSM7_EXTENDED)
+        return 1 if length <= 160 else math.ceil(length / 153)
+    units = len(body.encode("utf-16-le")) // 2
+    return 1 if units <= 70 else math.ceil(units / 67)
+
+
+def twilio_error(status: int, code: int, message: str) -> dict[str, Any]:
+    return {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+
+
+class Outbox:
+    """Every request the sandbox received, oldest first."""
+
+    def __init__(self) -> None:
+        self._items: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def add(self, item: dict[str, Any]) -> None:
+        with self._lock:
+            self._items.append(item)
+
+    def items(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._items)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+class Faults:
+    """Statuses the next sends of a provider answer with, each used once."""
+
+    PROVIDERS = ("twilio",)
+
+    def __init__(self) -> None:
+        self._pending: dict[str, list[int]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, provider: str, status: int, times: int) -> None:
+        if provider not in self.PROVIDERS:
+            raise ValueError(f"unknown provider {provider!r}; known: {', '.join(self.PROVIDERS)}")
+        if not 400 <= status <= 599 or times < 1:
+            raise ValueError("status must be 4xx/5xx and times at least 1")
+        with self._lock:
+            self._pending.setdefault(provider, []).extend([status] * times)
+
+    def take(self, provider: str) -> int | None:
+        with self._lock:
+            pending = self._pending.get(provider)
+            return pending.pop(0) if pending else None
+
+    def describe(self) -> dict[str, list[int]]:
+        with self._lock:
+            return {provider: list(statuses) for provider, statuses in self._pending.items() if statuses}
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pending.clear()
+
+
+class TwilioSandbox:
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        outbox: Outbox,
+        faults: Faults,
+        callbacks: bool,
+        now: Callable[[], datetime],
+    ) -> None:
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.outbox = outbox
+        self.faults = faults
+        self.callbacks = callbacks
+        self.now = now
+
+    def handle(self, method: str, path: str, url: str, headers: dict[str, str], body: bytes) -> Response:
+        """Serve one request to ``/_sandbox/twilio<path>`` and record it in the outbox."""
+        text = body.decode("utf-8", errors="replace")
+        form = urllib.parse.parse_qs(text, keep_blank_values=True)
+        status, extra_headers, document = self._answer(method, path, headers, form)
+        redacted = {k: ("[redacted]" if k.lower() == "authorization" else v) for k, v in headers.items()}
+        self.outbox.add(
+            {
+                "provider": "twilio",
+                "method": method,
+                "url": url,
+                "headers": redacted,
+                "body": text,
+                "form": {k: v[0] if len(v) == 1 else v for k, v in form.items()},
+                "response": {"status": status, "body": document},
+                "received_at": self.now().isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            }
+        )
+        if status == 201 and self.callbacks and _first(form, "StatusCallback"):
+            threading.Thread(
+                target=self._send_callbacks, args=(document, _first(form, "StatusCallback")), daemon=True
+            ).start()
+        return status, {"Content-Type": "application/json", **extra_headers}, json.dumps(document).encode()
+
+    def _answer(
+        self, method: str, path: str, headers: dict[str, str], form: dict[str, list[str]]
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        fault = self.faults.take("twilio")
+        if fault is not None:
+            if fault == 429:
+                return 429, {"Retry-After": "1"}, twilio_error(429, 20429, "Too Many Requests")
+            return fault, {}, twilio_error(fault, 20000 + fault, HTTPStatus(fault).phrase)
+        if not self._authenticated(headers):
+            return (
+                401,
+                {"WWW-Authenticate": 'Basic realm="Twilio API"'},
+                twilio_error(401, 20003, "Authenticate"),
+            )
+        match = _MESSAGES_PATH.match(path)
+        if match is None:
+            return 404, {}, twilio_error(404, 20404, f"The requested resource {path} was not found")
+        if match.group("sid") != self.account_sid:
+            return 401, {}, twilio_error(401, 20003, "Authenticate")
+        if method != "POST":
+            return 405, {}, twilio_error(405, 20405, "Method not allowed")
+        return self._create_message(form)
+
+    def _authenticated(self, headers: dict[str, str]) -> bool:
+        value = headers.get("authorization", "")
+        if not value.lower().startswith("basic "):
+            return False
+        try:
+            user, _, password = base64.b64decode(value[6:]).decode().partition(":")
+        except ValueError:
+            return False
+        return hmac.compare_digest(user, self.account_sid) and hmac.compare_digest(password, self.auth_token)
+
+    def _create_message(self, form: dict[str, list[str]]) -> tuple[int, dict[str, str], dict[str, Any]]:
+        to, sender = _first(form, "To"), _first(form, "From")
+        service, body = _first(form, "MessagingServiceSid"), _first(form, "Body") or ""
+        media = [url for url in form.get("MediaUrl", []) if url]
+        if not to:
+            return 400, {}, twilio_error(400, 21604, "A 'To' phone number is required.")
+        if not sender and not service:
+            return 400, {}, twilio_error(400, 21603, "A 'From' phone number is required.")
+        if not body and not media:
+            return 400, {}, twilio_error(400, 21602, "Message body is required.")
+        if len(body) > MAX_BODY:
+            return (
+                400,
+                {},
+                twilio_error(400, 21617, "The concatenated message body exceeds the 1600 character limit."),
+            )
+        magic = _MAGIC_TO.get(to.removeprefix("whatsapp:"))
+        if magic is not None:
+            return 400, {}, twilio_error(400, magic[0], magic[1])
+        sid = "SM" + secrets.token_hex(16)
+        created = format_datetime(self.now().replace(microsecond=0))
+        uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{sid}.json"
+        message = {
+            "account_sid": self.account_sid,
+            "api_version": API_VERSION,
+            "body": body,
+            "date_created": created,
+            "date_sent": None,
+            "date_updated": created,
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": sender or None,
+            "messaging_service_sid": service or None,
+            "num_media": str(len(media)),
+            "num_segments": str(segments(body)),
+            "price": None,
+            "price_unit": "USD",
+            "sid": sid,
+            "status": "queued" if sender else "accepted",
+            "subresource_uris": {"media": uri.replace(".json", "/Media.json")},
+            "to": to,
+            "uri": uri,
+        }
+        return 201, {}, message
+
+    def _send_callbacks(self, message: dict[str, Any], callback_url: str) -> None:
+        for status in ("sent", "delivered"):
+            time.sleep(CALLBACK_INTERVAL_SECONDS)
+            params = {
+                "MessageSid": message["sid"],
+                "SmsSid": message["sid"],
+                "SmsStatus": status,
+                "MessageStatus": status,
+                "AccountSid": self.account_sid,
+                "From": message["from"] or "",
+                "To": message["to"],
+                "ApiVersion": API_VERSION,
+            }
+            if str(message["to"]).startswith("whatsapp:"):
+                params["ChannelPrefix"] = "whatsapp"
+            signature = twilio_signature(callback_url, {k: [v] for k, v in params.items()}, self.auth_token)
+            request = urllib.request.Request(
+                callback_url,
+                data=urllib.parse.urlencode(params).encode(),
+                headers={
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "X-Twilio-Signature": signature,
+                    "User-Agent": "TwilioProxy/1.1",
+                },
+                method="POST",
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=15) as response:  # configured callback URL
+                    outcome = str(response.status)
+            except urllib.error.HTTPError as error:
+                outcome = str(error.code)
+            except OSError as error:
+                outcome = f"failed ({error})"
+            log.info("twilio status callback %s %s -> %s", message["sid"], status, outcome)
+
+
+def _first(form: dict[str, list[str]], name: str) -> str:
+    values = form.get(name)
+    return values[0] if values else ""

@@ -1,0 +1,94 @@
+"""Configuration of the local stack: environment variables and every fake default, in one place."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ACCOUNT_ID = "123456789012"
+STACK_NAME = "shopdesk-local"
+FAKE_ACCESS_KEY = "testing"
+FAKE_SECRET_KEY = "testing"
+
+# Secrets filled from the environment: secret logical id -> {JSON key: (env var, fake default)}.
+# A new channel adds one line here (e.g. "MetaSecret": {"app_secret": ("META_APP_SECRET", ...)}).
+SECRET_ENV: dict[str, dict[str, tuple[str, str]]] = {
+    "TwilioSecret": {
+        "account_sid": ("TWILIO_ACCOUNT_SID", "AC00000000000000000000000000000000"),
+        "auth_token": ("TWILIO_AUTH_TOKEN", "fake-twilio-auth-token"),
+    },
+}
+
+# Demo agents created in the Cognito user pool (username -> display name).
+DEMO_AGENTS: dict[str, str] = {"alice": "Alice Example", "bob": "Bob Example"}
+# Satisfies the template's password policy (12+ chars, upper, lower, digit); local only.
+AGENT_PASSWORD = "Local-Passw0rd-2024"
+
+
+def secret_values(logical_id: str) -> dict[str, str] | None:
+    """The secret's JSON from the environment (or its fake defaults), if the table knows it."""
+    keys = SECRET_ENV.get(logical_id)
+    if keys is None:
+        return None
+    return {key: os.environ.get(env, default) for key, (env, default) in keys.items()}
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() not in {"0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the stack reads from its environment."""
+
+    template: Path
+    port: int = 3000
+    region: str = "us-east-1"
+    public_base_url: str = ""
+    parameter_overrides: str = ""
+    concurrency: int = 4
+    seed_agents: tuple[str, ...] = ("alice", "bob")
+    status_callbacks: bool = True
+    log_level: str = "INFO"
+    twilio: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def agents(self) -> dict[str, str]:
+        """Cognito users to create: the demo agents plus anyone named in SEED_AGENTS."""
+        names = dict(DEMO_AGENTS)
+        for agent in self.seed_agents:
+            names.setdefault(agent, f"{agent.capitalize()} Example")
+        return names
+
+    def local_parameter_defaults(self) -> dict[str, str]:
+        """Template parameters the local stack sets unless PARAMETER_OVERRIDES says otherwise."""
+        return {
+            "PublicBaseUrl": self.public_base_url or self.base_url,
+            "TwilioApiBaseUrl": f"{self.base_url}/_sandbox/twilio",
+            "DispatchBackoffBaseSeconds": "1",
+        }
+
+    @classmethod
+    def from_env(cls, template: str | None = None) -> Settings:
+        env = os.environ
+        seed = env.get("SEED_AGENTS", "alice,bob")
+        return cls(
+            template=Path(template or env.get("TEMPLATE") or "template.yaml").resolve(),
+            port=int(env.get("PORT") or 3000),
+            region=env.get("REGION") or "us-east-1",
+            public_base_url=(env.get("PUBLIC_BASE_URL") or "").rstrip("/"),
+            parameter_overrides=env.get("PARAMETER_OVERRIDES", ""),
+            concurrency=max(1, int(env.get("LOCAL_CONCURRENCY") or 4)),
+            seed_agents=tuple(a.strip() for a in seed.split(",") if a.strip()),
+            status_callbacks=_flag("SANDBOX_STATUS_CALLBACKS", True),
+            log_level=(env.get("LOCAL_LOG_LEVEL") or "INFO").upper(),
+            twilio=secret_values("TwilioSecret") or {},
+        )

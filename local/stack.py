@@ -1,0 +1,223 @@
+"""Brings the pieces up in order and holds them: moto, resources, functions, routes, pollers, schedules.
+
+Start-up: moto server -> template resolved and every resource created -> Cognito demo agents ->
+event capture -> worker pools -> HTTP server -> SQS pollers and schedules -> demo agents set online
+through the real agent API (``PUT /agent/me/presence``), so nothing bypasses it. Health is 200
+only once all of that succeeded.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+from local.authorizer import JwtVerifier
+from local.aws import Aws
+from local.bus import EventCapture
+from local.clock import Clock
+from local.functions import FunctionCatalog
+from local.gateway import Gateway
+from local.identity import Identity
+from local.pollers import Pollers
+from local.provision import Provisioner
+from local.runtime import Runtime
+from local.sandbox import Faults, Outbox, TwilioSandbox
+from local.schedules import Scheduler
+from local.settings import Settings
+from local.template import Resolver, load_template, parameter_values, parse_parameter_overrides
+
+log = logging.getLogger("stack")
+
+SEED_ROUTE = ("PUT", "/agent/me/presence")
+SEED_ATTEMPTS = 3
+
+
+class Stack:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.clock = Clock()
+        self.aws = Aws(settings.region)
+        self.outbox = Outbox()
+        self.faults = Faults()
+        self.identity: Identity | None = None
+        self._state = "starting"
+        self._problem = ""
+        self._server_thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------ start-up
+
+    def start(self) -> None:
+        started = time.perf_counter()
+        settings = self.settings
+        self.aws.start()
+
+        template = load_template(settings.template)
+        parameters = parameter_values(
+            template,
+            settings.local_parameter_defaults(),
+            parse_parameter_overrides(settings.parameter_overrides),
+        )
+        self.provisioner = Provisioner(template, settings.template.parent, self.aws, settings.base_url)
+        self.resolver = Resolver(template, parameters, settings.region, self.provisioner.lookup)
+        self.provisioner.resolver = self.resolver
+        self.provisioner.provision_all()
+        self.catalog = FunctionCatalog(template, settings.template.parent, self.resolver, self.provisioner)
+        self.catalog.load()
+
+        self.identity = self._identity()
+        if self.identity is not None:
+            self.identity.create_agents(settings.agents)
+        self.verifier = JwtVerifier(self.aws.endpoint)
+        buses = [
+            self.provisioner.created[lid].ref
+            for lid in self.provisioner.of_type("AWS::Events::EventBus")
+            if lid in self.provisioner.created
+        ]
+        self.events = EventCapture(self.aws, buses)
+        self.events.start()
+
+        self.twilio = TwilioSandbox(
+            settings.twilio.get("account_sid", ""),
+            settings.twilio.get("auth_token", ""),
+            self.outbox,
+            self.faults,
+            settings.status_callbacks,
+            self.clock.now,
+        )
+        self.runtime = Runtime(
+            self.catalog.functions, self.aws.environment(), settings.concurrency, self.clock
+        )
+        self.gateway = Gateway(self)
+        self._server_thread = threading.Thread(target=self.gateway.serve_forever, daemon=True, name="http")
+        self._server_thread.start()
+        for spec in self.catalog.functions.values():
+            for route in spec.routes:
+                access = f"JWT {route.authorizer}" if route.authorizer else "public"
+                log.info("route %-7s %-40s -> %s (%s)", route.method, route.path, spec.logical_id, access)
+
+        sources = [source for spec in self.catalog.functions.values() for source in spec.sqs]
+        self.pollers = Pollers(sources, self.aws, self.runtime, settings.concurrency)
+        self.pollers.start()
+        self.scheduler = Scheduler(
+            [s for spec in self.catalog.functions.values() for s in spec.schedules],
+            self.aws,
+            self.runtime,
+            self.clock,
+        )
+        self.scheduler.start()
+        log.info(
+            "serving %s (%d functions, %d routes, %d queue sources, %d schedules) after %.1f s",
+            settings.base_url,
+            len(self.catalog.functions),
+            len(self.gateway.router.routes),
+            len(self.pollers.pollers),
+            len(self.scheduler.schedules),
+            time.perf_counter() - started,
+        )
+
+    def _identity(self) -> Identity | None:
+        """The user pool and app client the JWT authorizers trust (else the first ones)."""
+        created = self.provisioner.created
+        pools = [lid for lid in self.provisioner.of_type("AWS::Cognito::UserPool") if lid in created]
+        clients = [lid for lid in self.provisioner.of_type("AWS::Cognito::UserPoolClient") if lid in created]
+        if not pools or not clients:
+            log.warning("no Cognito user pool and client in the template: no agents, no tokens")
+            return None
+        pool_id, client_id = created[pools[0]].ref, created[clients[0]].ref
+        for api in self.catalog.apis.values():
+            for authorizer in api.authorizers.values():
+                trusted_pools = [
+                    created[p].ref for p in pools if authorizer.issuer.endswith("/" + created[p].ref)
+                ]
+                trusted_clients = [created[c].ref for c in clients if created[c].ref in authorizer.audience]
+                if trusted_pools and trusted_clients:
+                    return Identity(self.aws, trusted_pools[0], trusted_clients[0])
+        return Identity(self.aws, pool_id, client_id)
+
+    def seed(self) -> None:
+        """Set the demo agents online through the agent API, as they would themselves."""
+        self._state = "seeding"
+        agents = self.settings.seed_agents
+        if not agents:
+            self._state = "ok"
+            log.info("ready: %s (no agents seeded)", self.settings.base_url)
+            return
+        problems: list[str] = []
+        if self.identity is None:
+            problems.append("the template has no Cognito user pool to sign agents in")
+        elif self.gateway.router.match(*SEED_ROUTE) is None:
+            problems.append(f"the template has no route {' '.join(SEED_ROUTE)} (the agent API)")
+        else:
+            for agent in agents:
+                problem = self._seed_agent(agent)
+                if problem:
+                    problems.append(f"{agent}: {problem}")
+        if problems:
+            self._problem = "seeding failed: " + "; ".join(problems)
+            self._state = "failed"
+            log.error("%s", self._problem)
+            log.error("the stack keeps running, but /_local/health answers 503 until restarted")
+        else:
+            self._state = "ok"
+            log.info("ready: %s (agents online: %s)", self.settings.base_url, ", ".join(agents))
+
+    def _seed_agent(self, agent: str) -> str:
+        assert self.identity is not None
+        problem = ""
+        for attempt in range(1, SEED_ATTEMPTS + 1):
+            try:
+                token = self.identity.id_token(agent)
+                request = urllib.request.Request(
+                    self.settings.base_url + SEED_ROUTE[1],
+                    data=json.dumps({"presence": "online"}).encode(),
+                    headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+                    method=SEED_ROUTE[0],
+                )
+                with urllib.request.urlopen(request, timeout=60) as response:  # our own server
+                    log.info("seeded %s online (%d)", agent, response.status)
+                    return ""
+            except urllib.error.HTTPError as error:
+                problem = f"{' '.join(SEED_ROUTE)} answered {error.code} {error.read()[:300]!r}"
+            except Exception as error:  # reported in health
+                problem = f"{type(error).__name__}: {error}"
+            log.warning("seeding %s, attempt %d of %d: %s", agent, attempt, SEED_ATTEMPTS, problem)
+            time.sleep(attempt)
+        return problem
+
+    # ------------------------------------------------------------ state
+
+    def health(self) -> tuple[int, dict[str, Any]]:
+        if self._state == "ok":
+            return 200, {"status": "ok"}
+        if self._state == "failed":
+            return 503, {"status": "error", "error": self._problem}
+        return 503, {"status": self._state}
+
+    def describe_functions(self) -> dict[str, Any]:
+        return {
+            logical_id: {
+                "name": spec.name,
+                "handler": spec.handler,
+                "timeout": spec.timeout,
+                "routes": [f"{r.route_key} ({r.authorizer or 'public'})" for r in spec.routes],
+                "queues": [s.queue_url for s in spec.sqs],
+                "schedules": [f"{s.event}: {s.expression}" for s in spec.schedules],
+            }
+            for logical_id, spec in self.catalog.functions.items()
+        }
+
+    def close(self) -> None:
+        log.info("shutting down")
+        for part in ("scheduler", "pollers", "events"):
+            if hasattr(self, part):
+                getattr(self, part).close()
+        if hasattr(self, "gateway"):
+            self.gateway.shutdown()
+        if hasattr(self, "runtime"):
+            self.runtime.close()
+        self.aws.stop()
