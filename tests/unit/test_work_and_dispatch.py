@@ -29,10 +29,17 @@ class FakeQueue:
 # ------------------------------------------------------------------------------ work queue bodies
 
 def test_inbound_work_is_grouped_by_conversation_and_deduplicated_by_message():
+    from datetime import UTC, datetime
+
+    from shopdesk.models import Attachment, Direction, Message
+    message = Message(id="m_1", conversation_id="c_1", direction=Direction.INBOUND, text="hi",
+                      created_at=datetime(2026, 11, 22, 22, 0, tzinfo=UTC),
+                      attachments=[Attachment(url="https://api.twilio.com/x", content_type="image/jpeg")])
     queue = FakeQueue()
-    enqueue_inbound(queue, "c_1", "m_1", "default")  # type: ignore[arg-type]
-    assert queue.sent == [({"kind": "inbound", "conversation_id": "c_1", "message_id": "m_1", "team": "default"},
-                           "c_1", "m_1")]
+    enqueue_inbound(queue, "c_1", message, "default")  # type: ignore[arg-type]
+    assert queue.sent == [({"kind": "inbound", "conversation_id": "c_1", "message_id": "m_1",
+                            "message_sk": "MSG#2026-11-22T22:00:00.000Z#m_1", "has_media": True,
+                            "team": "default"}, "c_1", "m_1")]
 
 
 def test_drain_work_is_grouped_by_team_with_a_fresh_dedup_id():

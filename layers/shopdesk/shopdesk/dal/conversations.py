@@ -135,6 +135,37 @@ class Conversations:
             "DuePK": it.due_pk(conversation_id, self.due_shards), "DueSK": it.due_sk(due_at, conversation_id, target),
         }
 
+    # ------------------------------------------------------------------ provider references
+    def conversation_of(self, provider: str, provider_id: str) -> str | None:
+        """The conversation a provider's message id belongs to (inbound or one of our sends)."""
+        item = self.table.get(it.marker_pk(provider, provider_id), it.META)
+        return item.get("conversation_id") if item else None
+
+    def conversation_of_any(self, provider: str, provider_ids: list[str]) -> str | None:
+        """The conversation of the most recent of several provider ids (email References)."""
+        found = self.table.batch_get([(it.marker_pk(provider, pid), it.META) for pid in provider_ids[-50:]])
+        by_id = {row["PK"]: row.get("conversation_id") for row in found}
+        for pid in reversed(provider_ids[-50:]):
+            if by_id.get(it.marker_pk(provider, pid)):
+                return by_id[it.marker_pk(provider, pid)]
+        return None
+
+    def record_event(self, provider: str, event_id: str, message: Message) -> bool:
+        """Put a timeline event on a conversation once; False when the provider repeated it."""
+        marker = {"PK": f"EXTEVT#{provider}#{event_id}", "SK": it.META, "type": "event_marker",
+                  "conversation_id": message.conversation_id,
+                  "ttl": int(clock.now().timestamp()) + MARKER_TTL_SECONDS}
+        try:
+            self.table.transact([self.table.put_op(marker, condition="attribute_not_exists(PK)"),
+                                 self.table.put_op(it.message_item(message))])
+        except TransactionCancelled:
+            return False
+        return True
+
+    def update_attachments(self, conversation_id: str, sk: str, attachments: list[dict[str, Any]]) -> None:
+        self.table.update(it.conv_pk(conversation_id), sk,
+                          Update().set("attachments", attachments).when("attribute_exists(PK)"))
+
     # ------------------------------------------------------------------ reads
     def get_meta(self, conversation_id: str) -> Conversation:
         item = self.table.get(it.conv_pk(conversation_id), it.META)

@@ -141,6 +141,8 @@ def message_item(message: Message) -> dict[str, Any]:
         "provider_id": message.provider_id,
         "error": message.error.model_dump(mode="json") if message.error else None,
         "attempts": message.attempts or None, "to": message.to, "sender": message.sender,
+        "provider": message.provider, "kind": message.kind, "subject": message.subject,
+        "payload": message.payload or None,
     }
 
 
@@ -152,6 +154,8 @@ def message_from_item(item: dict[str, Any]) -> Message:
         created_at=item["created_at"], author=item.get("author"), provider_id=item.get("provider_id"),
         error=MessageError.model_validate(item["error"]) if item.get("error") else None,
         attempts=item.get("attempts") or 0, to=item.get("to"), sender=item.get("sender"),
+        provider=item.get("provider"), kind=item.get("kind"), subject=item.get("subject"),
+        payload=item.get("payload"),
     )
 
 

@@ -256,6 +256,19 @@ class Table:
             if not cursor:
                 return items
 
+    def batch_get(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
+        """Up to 100 items by key, consistent; missing keys are simply absent."""
+        if not keys:
+            return []
+        unique = list(dict.fromkeys(keys))[:100]
+        request: dict[str, Any] = {self.name: {"Keys": [key(pk, sk) for pk, sk in unique], "ConsistentRead": True}}
+        found: list[dict[str, Any]] = []
+        while request:
+            response = self._client.batch_get_item(RequestItems=request)
+            found.extend(deserialize(i) for i in response.get("Responses", {}).get(self.name, []))
+            request = response.get("UnprocessedKeys") or {}
+        return found
+
     # -- transactions
     def put_op(self, item: Mapping[str, Any], condition: str | None = None) -> dict[str, Any]:
         op: dict[str, Any] = {"TableName": self.name, "Item": serialize(item)}

@@ -2,16 +2,19 @@
 
 Budget per message: one GetItem (the identity tells where it belongs), one TransactWriteItems
 (dedupe marker + message + conversation, or a whole new conversation), one SQS SendMessage.
+An email that names its conversation (reply+<id>@ address) skips the GetItem; one that only
+names it through In-Reply-To/References costs one BatchGetItem more.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from shopdesk import clock
-from shopdesk.dal.conversations import Conversations, IdentityRace, StaleConversation
+from shopdesk.dal.conversations import Conversations, IdentityRace, IdentityRecord, StaleConversation
+from shopdesk.dal.items import message_sk
 from shopdesk.dal.queues import Queue
 from shopdesk.errors import Conflict, DuplicateDelivery
 from shopdesk.ids import new_id
@@ -36,58 +39,92 @@ class IngestResult:
     conversation_id: str | None = None
     message_id: str | None = None
     new_conversation: bool = False
+    message_sk: str | None = None
 
 
 def _message(inbound: InboundMessage, conversation_id: str) -> Message:
+    payload: dict[str, Any] | None = dict(inbound.payload) if inbound.payload else None
+    if inbound.email is not None:
+        payload = {**(payload or {}), "email": inbound.email.model_dump(exclude_none=True)}
+    if inbound.reply_context:
+        payload = {**(payload or {}), "reply_context": inbound.reply_context}
     return Message(id=new_id("m_"), conversation_id=conversation_id, direction=Direction.INBOUND,
-                   channel=inbound.channel, text=inbound.text, status="received",
-                   attachments=inbound.attachments, created_at=clock.now(), provider_id=inbound.provider_id)
+                   channel=inbound.channel, text=inbound.text, status="received", attachments=inbound.attachments,
+                   created_at=clock.now(), provider_id=inbound.provider_id, provider=inbound.provider,
+                   kind="auto_reply" if inbound.email and inbound.email.auto_submitted else inbound.kind,
+                   subject=inbound.email.subject if inbound.email else None, payload=payload)
+
+
+def _route(inbound: InboundMessage) -> ReplyRoute:
+    """Where an answer to this message goes, with what the provider needs to thread it."""
+    context: dict[str, Any] = {}
+    if inbound.email is not None:
+        context = {"subject": inbound.email.subject, "message_id": inbound.email.message_id,
+                   "references": [*inbound.email.references, *([inbound.email.message_id]
+                                                                if inbound.email.message_id else [])][-20:]}
+    elif inbound.reply_context or inbound.payload:
+        message_id = (inbound.payload or {}).get("message_id") or inbound.provider_id
+        context = {"message_id": str(message_id)}
+    return ReplyRoute(channel=inbound.channel, to=inbound.reply_to, sender=inbound.shop_address,
+                      provider=inbound.provider, last_inbound_at=clock.now(),
+                      context={k: v for k, v in context.items() if v} or None)
 
 
 def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
-           first_response_targets: dict[Priority, int]) -> IngestResult:
-    route = ReplyRoute(channel=inbound.channel, to=inbound.reply_to, sender=inbound.shop_address,
-                       provider=inbound.provider, last_inbound_at=clock.now())
+           first_response_targets: dict[Priority, int], *, thread: str | None = None) -> IngestResult:
+    """Store ``inbound`` once. ``thread`` names a conversation the message says it belongs to
+    (email threading); it wins over the customer's open conversation while it is not resolved."""
+    route = _route(inbound)
+    auto_reply = bool(inbound.email and inbound.email.auto_submitted)
     for _ in range(3):
         identity = conversations.get_identity(inbound.identity_kind, inbound.customer_address)
         expected_open = identity.open_conversation_id if identity else None
-        if expected_open:
-            message = _message(inbound, expected_open)
+        for target in dict.fromkeys(t for t in (thread, expected_open) if t):
+            message = _message(inbound, target)
             try:
                 conversations.append_inbound(
                     provider=inbound.provider, provider_id=inbound.provider_id, message=message,
-                    channel=inbound.channel, route=route.model_dump(mode="json"),
+                    channel=inbound.channel, route=route.model_dump(mode="json", exclude_none=True),
                     preview=preview(inbound.text, len(inbound.attachments)))
             except DuplicateDelivery:
                 return IngestResult("duplicate")
             except StaleConversation:
-                pass      # resolved a moment ago: this message starts the next conversation
-            else:
-                enqueue_inbound(work, expected_open, message.id, "default")
-                return IngestResult("stored", expected_open, message.id)
-
-        now = clock.now()
-        priority = Priority.NORMAL
-        conversation = Conversation(
-            id=new_id("c_"), priority=priority,
-            customer=CustomerRef(
-                id=identity.customer_id if identity else new_id("u_"),
-                name=(identity.customer_name if identity else None) or inbound.profile_name,
-                identities=[Identity(kind=inbound.identity_kind, address=inbound.customer_address)]),
-            channel=inbound.channel, route=route, routes={inbound.channel: route},
-            sla=Sla(first_response_due_at=now + timedelta(seconds=first_response_targets[priority])),
-            created_at=now, updated_at=now, waiting_since=now,
-            last_message_preview=preview(inbound.text, len(inbound.attachments)), message_count=1,
-        )
-        message = _message(inbound, conversation.id)
+                continue      # resolved a moment ago: try the next candidate, else start the next conversation
+            enqueue_inbound(work, target, message)
+            return IngestResult("stored", target, message.id, message_sk=_sk(message))
         try:
-            conversations.start_conversation(provider=inbound.provider, provider_id=inbound.provider_id,
-                                             conversation=conversation, message=message, identity=identity,
-                                             expected_open=expected_open)
+            return _start(inbound, identity, expected_open, route, conversations, work, first_response_targets,
+                          start_clock=not auto_reply)
         except DuplicateDelivery:
             return IngestResult("duplicate")
         except IdentityRace:
-            continue      # another message of this customer opened the conversation first: join it
-        enqueue_inbound(work, conversation.id, message.id, conversation.team)
-        return IngestResult("stored", conversation.id, message.id, new_conversation=True)
+            thread = None     # another message of this customer opened the conversation first: join it
     raise Conflict("the customer's conversation kept changing; the provider will retry")
+
+
+def _start(inbound: InboundMessage, identity: IdentityRecord | None, expected_open: str | None, route: ReplyRoute,
+           conversations: Conversations, work: Queue, targets: dict[Priority, int], *, start_clock: bool
+           ) -> IngestResult:
+    now = clock.now()
+    priority = Priority.NORMAL
+    conversation = Conversation(
+        id=new_id("c_"), priority=priority,
+        customer=CustomerRef(
+            id=identity.customer_id if identity else new_id("u_"),
+            name=(identity.customer_name if identity else None) or inbound.profile_name,
+            identities=[Identity(kind=inbound.identity_kind, address=inbound.customer_address)]),
+        channel=inbound.channel, route=route, routes={inbound.channel: route},
+        sla=Sla(first_response_due_at=now + timedelta(seconds=targets[priority]) if start_clock else None),
+        created_at=now, updated_at=now, waiting_since=now,
+        last_message_preview=preview(inbound.text, len(inbound.attachments)), message_count=1,
+    )
+    message = _message(inbound, conversation.id)
+    conversations.start_conversation(provider=inbound.provider, provider_id=inbound.provider_id,
+                                     conversation=conversation, message=message, identity=identity,
+                                     expected_open=expected_open)
+    enqueue_inbound(work, conversation.id, message)
+    return IngestResult("stored", conversation.id, message.id, new_conversation=True, message_sk=_sk(message))
+
+
+def _sk(message: Message) -> str:
+    return message_sk(message)

@@ -6,14 +6,18 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from shopdesk.dal.items import message_sk
 from shopdesk.dal.queues import Queue
 from shopdesk.ids import new_id
+from shopdesk.models import Message
 
 
 class InboundWork(BaseModel):
     kind: Literal["inbound"] = "inbound"
     conversation_id: str
     message_id: str
+    message_sk: str | None = None      # to fetch the message (its attachments) without a Query
+    has_media: bool = False
     team: str = "default"
 
 
@@ -29,9 +33,11 @@ class WorkItem(BaseModel):
     item: Annotated[InboundWork | DrainWork, Field(discriminator="kind")]
 
 
-def enqueue_inbound(queue: Queue, conversation_id: str, message_id: str, team: str) -> None:
-    work = InboundWork(conversation_id=conversation_id, message_id=message_id, team=team)
-    queue.send(work.model_dump(), group=conversation_id, dedup_id=message_id)
+def enqueue_inbound(queue: Queue, conversation_id: str, message: Message, team: str = "default") -> None:
+    work = InboundWork(conversation_id=conversation_id, message_id=message.id, message_sk=message_sk(message),
+                       has_media=any(a.storage_key is None and a.note is None for a in message.attachments),
+                       team=team)
+    queue.send(work.model_dump(exclude_defaults=False), group=conversation_id, dedup_id=message.id)
 
 
 def enqueue_drain(queue: Queue, team: str, reason: str) -> None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -49,6 +50,7 @@ class ReplyRoute(BaseModel):
     sender: str
     provider: str = "twilio"
     last_inbound_at: datetime | None = None   # opens the WhatsApp / Messenger 24-hour window
+    context: dict[str, Any] | None = None     # what a reply needs to thread: email subject/Message-ID, ...
 
 
 class Sla(BaseModel):

@@ -1,0 +1,360 @@
+"""Messenger and Instagram messaging (Meta): the ``messaging[]`` webhook and the Send API. Both
+products share one payload and one Send API shape; ``provider`` (``"messenger"`` or
+``"instagram"``) names which, and is also the channel and the identity kind.
+
+Followed from Meta's Messenger webhook-event and Instagram messaging references: one POST carries
+``entry[]`` x ``messaging[]`` (``standby[]`` while another app has thread control); the customer is
+``sender.id`` (PSID / IGSID) and the Page or Instagram account ``recipient.id`` - except on echoes
+of what the business sent, where the two are swapped. ``timestamp`` is in milliseconds. Attachments
+carry a CDN ``payload.url`` that needs no token (and expires). Delivery and read receipts name
+message ids (``mids`` / ``mid``) or only a ``watermark`` timestamp.
+Signature and handshake: ``shopdesk.channels.meta``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import urllib.parse
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from shopdesk.channels.base import OutboundRequest, SendResult
+from shopdesk.channels.meta import OBJECT_BY_PROVIDER, GraphClient
+from shopdesk.errors import BadRequest, ProviderError
+from shopdesk.models.message import Attachment, InboundMessage, StatusUpdate, TimelineEvent, WebhookItem
+
+PROVIDERS = ("messenger", "instagram")
+STANDARD_WINDOW = timedelta(hours=24)    # replies allowed within 24 h of the customer's last message
+HUMAN_AGENT_WINDOW = timedelta(days=7)   # with the HUMAN_AGENT tag, a person may answer for 7 days
+
+# Content type family of each attachment type (the real type comes with the download).
+_FAMILIES = {
+    "image": "image/*", "sticker": "image/*", "video": "video/*", "reel": "video/*", "ig_reel": "video/*",
+    "audio": "audio/*", "file": "application/octet-stream",
+}
+# What an agent reads for attachments that are not files of their own.
+_DESCRIBED = {
+    "story_mention": "📣 Mentioned you in their story", "share": "🔗 Shared a post", "ig_post": "🔗 Shared a post",
+    "post": "🔗 Shared a post", "reel": "🎬 Shared a reel", "ig_reel": "🎬 Shared a reel",
+    "template": "[template]", "appointment_booking": "📅 Appointment booking",
+}
+_SEND_TYPES = {
+    ".jpg": "image", ".jpeg": "image", ".png": "image", ".gif": "image", ".webp": "image",
+    ".mp4": "video", ".mov": "video", ".ogg": "audio", ".mp3": "audio", ".m4a": "audio", ".aac": "audio",
+    ".wav": "audio",
+}
+_ENVELOPE = {"sender", "recipient", "timestamp"}
+
+
+def _dicts(value: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(value, list):
+        yield from (item for item in value if isinstance(item, dict))
+
+
+def _str(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _id(party: Any) -> str | None:
+    return _str(party.get("id")) if isinstance(party, dict) else None
+
+
+def _millis(value: Any) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def _check_provider(provider: str) -> None:
+    if provider not in PROVIDERS:
+        raise ValueError(f"provider must be one of {PROVIDERS}, not {provider!r}")
+
+
+# ------------------------------------------------------------------------------- inbound
+
+def _attachments(message: Mapping[str, Any]) -> tuple[list[Attachment], list[str], dict[str, Any]]:
+    """(files, lines describing non-file attachments, structured payload) of a message."""
+    files: list[Attachment] = []
+    lines: list[str] = []
+    payload: dict[str, Any] = {}
+    urls: set[str] = set()
+    items = list(_dicts(message.get("attachments")))
+    has_sticker = any(a.get("type") == "sticker" for a in items)
+    for item in items:
+        atype = _str(item.get("type")) or "unknown"
+        body = item.get("payload") if isinstance(item.get("payload"), dict) else {}
+        url = _str(body.get("url")) or _str(item.get("url"))
+        if atype == "location" and isinstance(body.get("coordinates"), dict):
+            coords = body["coordinates"]
+            title = _str(item.get("title"))
+            lines.append(f"📍 {title + ' ' if title else ''}({coords.get('lat')}, {coords.get('long')})")
+            payload["location"] = {"latitude": coords.get("lat"), "longitude": coords.get("long"), "name": title,
+                                   "url": url}
+            continue
+        if atype == "fallback":                 # a shared link, or an unsupported share with no payload
+            title = _str(item.get("title")) or _str(body.get("title"))
+            lines.append(" ".join(p for p in ("🔗", title, url) if p) if (title or url) else "[unsupported share]")
+            continue
+        if atype == "image" and has_sticker:    # sticker transition: Meta sends both sticker and image
+            continue
+        if atype in _DESCRIBED:
+            title = _str(body.get("title"))
+            lines.append(_DESCRIBED[atype] + (f": {title}" if title else ""))
+            payload.setdefault("shares", []).append({"type": atype, **body})
+        elif atype not in _FAMILIES:
+            lines.append(f"[unsupported attachment: {atype}]")
+        if url and url not in urls and (atype in _FAMILIES or atype in ("story_mention", "share", "ig_post", "post")):
+            urls.add(url)
+            files.append(Attachment(url=url, content_type=_FAMILIES.get(atype)))
+        if atype == "sticker" and body.get("sticker_id") is not None:
+            payload["sticker_id"] = body["sticker_id"]
+    return files, lines, payload
+
+
+def _inbound(event: Mapping[str, Any], message: dict[str, Any], provider: str, customer: str, shop: str,
+             standby: bool) -> InboundMessage:
+    mid = str(message["mid"])
+    if message.get("is_unsupported"):
+        return InboundMessage(provider=provider, provider_id=mid, channel=provider, identity_kind=provider,
+                              customer_address=customer, shop_address=shop, reply_to=customer, kind="unsupported",
+                              text=f"[unsupported message type: {provider} did not share this content]",
+                              payload={"type": "unsupported"}, sent_at=_millis(event.get("timestamp")),
+                              raw=dict(event))
+    files, lines, payload = _attachments(message)
+    text = _text(message.get("text"))
+    if lines and not text:
+        text = "\n".join(lines)
+    elif lines:
+        text = text + "\n" + "\n".join(lines)
+    kind = "text"
+    if "location" in payload:
+        kind = "location"
+    elif files:
+        kind = "media"
+    if any(s.get("type") == "story_mention" for s in payload.get("shares", [])):
+        kind = "story_mention"
+    quick = message.get("quick_reply")
+    if isinstance(quick, dict):
+        kind = "interactive"
+        payload["quick_reply"] = quick.get("payload")
+    reply_to = message.get("reply_to") if isinstance(message.get("reply_to"), dict) else {}
+    if isinstance(reply_to.get("story"), dict):        # Instagram: an answer to the business's story
+        payload["story"] = reply_to["story"]
+    if isinstance(message.get("referral"), dict):      # Instagram Shop product, ad...
+        payload["referral"] = message["referral"]
+    if standby:
+        payload["standby"] = True
+    if text is None and not files:
+        kind, text = "unsupported", "[unsupported message type: empty]"
+    return InboundMessage(
+        provider=provider, provider_id=mid, channel=provider, identity_kind=provider, customer_address=customer,
+        shop_address=shop, reply_to=customer, text=text, attachments=files, kind=kind, payload=payload or None,
+        reply_context=_str(reply_to.get("mid")), sent_at=_millis(event.get("timestamp")), raw=dict(event),
+    )
+
+
+def _postback(event: Mapping[str, Any], provider: str, customer: str, shop: str) -> InboundMessage:
+    postback = event["postback"]
+    title, data = _text(postback.get("title")), postback.get("payload")
+    mid = _str(postback.get("mid"))
+    if not mid:                                   # older postbacks carry no mid: stable id from the event
+        mid = "postback:" + hashlib.sha256(f"{customer}|{event.get('timestamp')}|{data}".encode()).hexdigest()[:32]
+    payload: dict[str, Any] = {"payload": data, "title": title}
+    if isinstance(postback.get("referral"), dict):
+        payload["referral"] = postback["referral"]
+    return InboundMessage(provider=provider, provider_id=mid, channel=provider, identity_kind=provider,
+                          customer_address=customer, shop_address=shop, reply_to=customer, kind="postback",
+                          text=title or _str(data) or "[button tapped]", payload=payload,
+                          sent_at=_millis(event.get("timestamp")), raw=dict(event))
+
+
+def _event(provider: str, event_id: str, kind: str, customer: str | None, text: str, raw: Mapping[str, Any],
+           target: str | None = None) -> TimelineEvent:
+    return TimelineEvent(provider=provider, event_id=event_id, kind=kind, identity_kind=provider if customer else None,
+                         customer_address=customer, target_provider_id=target, text=text, raw=dict(raw))
+
+
+def _referral_text(ref: Mapping[str, Any]) -> str:
+    source = (_str(ref.get("source")) or "link").lower().replace("_", " ")
+    parts = [f"The customer arrived from a {source}"]
+    for key, label in (("ad_id", "ad"), ("ref", "ref"), ("ads_context_data", None)):
+        value = ref.get(key)
+        if key == "ads_context_data" and isinstance(value, dict) and _str(value.get("ad_title")):
+            parts.append(f'"{value["ad_title"]}"')
+        elif label and _str(value):
+            parts.append(f"({label} {value})")
+    return " ".join(parts)
+
+
+def _optin_text(optin: Mapping[str, Any]) -> str:
+    status = _str(optin.get("notification_messages_status"))
+    if status == "STOP_NOTIFICATIONS":
+        return "The customer stopped notification messages"
+    if status == "RESUME_NOTIFICATIONS":
+        return "The customer resumed notification messages"
+    title = _str(optin.get("title")) or _str(optin.get("ref")) or _str(optin.get("type"))
+    return "The customer opted in" + (f": {title}" if title else "")
+
+
+def _items(event: dict[str, Any], provider: str, page_id: str | None, standby: bool) -> list[WebhookItem]:
+    sender, recipient = _id(event.get("sender")), _id(event.get("recipient"))
+    stamp = event.get("timestamp")
+    message = event.get("message") if isinstance(event.get("message"), dict) else None
+    if message is not None and _str(message.get("mid")):
+        mid = str(message["mid"])
+        if message.get("is_echo") or (page_id and sender == page_id):
+            # What the business sent (this app, the Page inbox, another app): the customer is the recipient.
+            text = _text(message.get("text")) or "\n".join(_attachments(message)[1]) or "[attachment]"
+            return [_event(provider, f"echo:{mid}", "echo", recipient, f"Sent by the business: {text}", event, mid)]
+        if not sender:
+            return []
+        if message.get("is_deleted"):
+            return [_event(provider, f"unsend:{mid}", "unsend", sender, "The customer unsent a message", event, mid)]
+        return [_inbound(event, message, provider, sender, recipient or page_id or "", standby)]
+    if not sender:
+        return []                                   # optins by user_ref and the like: nobody to attach it to
+    shop = recipient or page_id or ""
+    if isinstance(event.get("postback"), dict):
+        return [_postback(event, provider, sender, shop)]
+    if isinstance(event.get("delivery"), dict):
+        # One receipt per named message; watermark-only receipts ("everything before T") name no
+        # message and are acknowledged without an item.
+        mids = [m for m in event["delivery"].get("mids") or [] if isinstance(m, str) and m]
+        return [StatusUpdate(provider=provider, provider_id=m, status="delivered") for m in mids]
+    if isinstance(event.get("read"), dict):
+        # Instagram names the message read (``mid``); Messenger only a watermark (acknowledged, no item).
+        mid = _str(event["read"].get("mid"))
+        return [StatusUpdate(provider=provider, provider_id=mid, status="read")] if mid else []
+    if isinstance(event.get("reaction"), dict):
+        reaction = event["reaction"]
+        target = _str(reaction.get("mid"))
+        action = _str(reaction.get("action")) or "react"
+        emoji = _str(reaction.get("emoji")) or _str(reaction.get("reaction"))
+        text = "Removed a reaction" if action == "unreact" else f"Reacted {emoji}" if emoji else "Reacted"
+        return [_event(provider, f"reaction:{target}:{sender}:{action}:{stamp}", "reaction", sender, text, event,
+                       target)]
+    if isinstance(event.get("message_edit"), dict):
+        edit = event["message_edit"]
+        target = _str(edit.get("mid"))
+        new_text = _text(edit.get("text")) or ""
+        return [_event(provider, f"edit:{target}:{edit.get('num_edit')}:{stamp}", "edit", sender,
+                       f"Edited a message: {new_text}", event, target)]
+    if isinstance(event.get("referral"), dict):
+        return [_event(provider, f"referral:{sender}:{stamp}", "referral", sender,
+                       _referral_text(event["referral"]), event)]
+    if isinstance(event.get("optin"), dict):
+        return [_event(provider, f"optin:{sender}:{stamp}", "optin", sender, _optin_text(event["optin"]), event)]
+    keys = sorted(k for k in event if k not in _ENVELOPE)
+    if not keys:
+        return []
+    name = keys[0]
+    return [_event(provider, f"unknown:{name}:{sender}:{stamp}", "unknown", sender,
+                   f"Unhandled {provider} event: {name}", event)]
+
+
+def parse(payload: dict[str, Any], provider: str) -> list[WebhookItem]:
+    """Every item of a Messenger (``object: page``) or Instagram (``object: instagram``) webhook POST.
+
+    - ``message``: InboundMessage (text, files, location, quick reply, story reply, shares);
+      ``is_echo`` becomes TimelineEvent ``echo`` about the recipient, ``is_deleted`` ``unsend``,
+      Instagram's ``is_unsupported`` a placeholder InboundMessage. Each ``mid`` once per POST.
+    - ``postback``: InboundMessage kind ``postback`` (title as text, payload kept).
+    - ``delivery``: one StatusUpdate ``delivered`` per id in ``mids``; ``read``: StatusUpdate
+      ``read`` when it names a ``mid`` (Instagram). Watermark-only receipts are acknowledged and
+      produce nothing: they name no message and the delivery state is per message.
+    - ``reaction``, ``message_edit``, ``referral``, ``optin``: TimelineEvents; any other event key a
+      TimelineEvent ``unknown`` with the raw event kept.
+    Instagram ``changes[]`` (comments, mentions) are not direct messages and are acknowledged.
+    """
+    _check_provider(provider)
+    if not isinstance(payload, dict):
+        raise BadRequest("webhook body is not a JSON object")
+    if payload.get("object") != OBJECT_BY_PROVIDER[provider]:
+        raise BadRequest(f"not a {provider} webhook (object={payload.get('object')!r})")
+    if not isinstance(payload.get("entry"), list):
+        raise BadRequest("webhook body has no entry list")
+    items: list[WebhookItem] = []
+    seen: set[tuple[str, str]] = set()
+    for entry in _dicts(payload["entry"]):
+        page_id = _str(entry.get("id"))
+        for key in ("messaging", "standby"):
+            for event in _dicts(entry.get(key)):
+                for item in _items(event, provider, page_id, standby=key == "standby"):
+                    if isinstance(item, InboundMessage):
+                        mark = ("message", item.provider_id)
+                    elif isinstance(item, StatusUpdate):
+                        mark = ("status:" + item.status, item.provider_id)
+                    else:
+                        mark = ("event", item.event_id)
+                    if mark not in seen:
+                        seen.add(mark)
+                        items.append(item)
+    return items
+
+
+# ------------------------------------------------------------------------------- outbound
+
+def attachment_type(url: str) -> str:
+    """Send API attachment type for a file URL, from its extension (``file`` otherwise)."""
+    path = urllib.parse.urlsplit(url).path
+    return _SEND_TYPES.get(posixpath.splitext(path)[1].lower(), "file")
+
+
+class MessengerSender:
+    """Replies through the Send API: ``POST /<version>/me/messages`` (or ``/<page or IG id>/messages``).
+
+    ``messaging_type`` is ``RESPONSE``, or ``MESSAGE_TAG`` with the request's ``tag`` (HUMAN_AGENT...).
+    One message carries text or one attachment, so a reply with files is several messages; the
+    first one's ``message_id`` identifies the reply. Whether the window allows the reply is decided
+    before this is called.
+    """
+
+    def __init__(self, graph: GraphClient, page_id: str = "me", provider: str = "messenger") -> None:
+        _check_provider(provider)
+        self._graph = graph
+        self._page_id = page_id or "me"
+        self.provider = provider
+
+    def messages(self, request: OutboundRequest) -> list[dict[str, Any]]:
+        if not request.to:
+            raise BadRequest("the reply has no recipient")
+        base: dict[str, Any] = {"recipient": {"id": request.to}}
+        if request.tag:
+            base.update(messaging_type="MESSAGE_TAG", tag=request.tag)
+        else:
+            base["messaging_type"] = "RESPONSE"
+        bodies = [{**base, "message": {"text": request.text}}] if request.text else []
+        bodies += [{**base, "message": {"attachment": {"type": attachment_type(url),
+                                                       "payload": {"url": url, "is_reusable": False}}}}
+                   for url in request.media_urls]
+        if not bodies:
+            raise BadRequest("the reply has no text or media")
+        return bodies
+
+    def send(self, request: OutboundRequest) -> SendResult:
+        first: str | None = None
+        for body in self.messages(request):
+            try:
+                answer = self._graph.post(f"{self._page_id}/messages", body)
+            except ProviderError as exc:
+                if first is None:
+                    raise
+                raise ProviderError(f"Only part of the reply was sent: {exc.message}", code=exc.code,
+                                    retryable=False, http_status=exc.http_status) from exc
+            mid = _str(answer.get("message_id"))
+            if not mid:
+                raise ProviderError(f"{self.provider} accepted the request but returned no message id", code=None,
+                                    retryable=False)
+            first = first or mid
+        return SendResult(provider_id=first or "", status="accepted")

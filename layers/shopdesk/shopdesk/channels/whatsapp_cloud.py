@@ -1,0 +1,445 @@
+"""WhatsApp Cloud API (Meta): inbound messages, statuses and other events from the ``messages``
+webhook, and sending through ``POST /<PHONE_NUMBER_ID>/messages``.
+
+Followed from Meta's webhook reference: one POST carries ``entry[]`` x ``changes[]`` x
+``messages[]`` / ``statuses[]`` / ``errors[]``; ``timestamp`` is a string of Unix seconds; ``from``
+is the customer's number in digits without ``+`` (so ``"+" + from`` is E.164 and the customer is the
+same person as on Twilio SMS); ``contacts[]`` carries the profile name by ``wa_id``. Customers who
+adopt a WhatsApp username may come without a phone number: they are known by their business-scoped
+user id (``from_user_id``), which the Messages API accepts as ``recipient`` instead of ``to``.
+Media are not inline: ``<type>.id`` is fetched with ``GraphClient.fetch_media``.
+Signature and handshake: ``shopdesk.channels.meta``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+import re
+import urllib.parse
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from shopdesk.channels.base import OutboundRequest, SendResult
+from shopdesk.channels.meta import GraphClient, error_reason
+from shopdesk.errors import BadRequest, ProviderError
+from shopdesk.models.message import (
+    Attachment,
+    InboundMessage,
+    MessageError,
+    StatusUpdate,
+    TimelineEvent,
+    WebhookItem,
+)
+from shopdesk.phone import to_e164
+
+PROVIDER = "whatsapp_cloud"
+CHANNEL = "whatsapp"
+OBJECT = "whatsapp_business_account"
+SERVICE_WINDOW = timedelta(hours=24)     # free-form replies only within 24 h of the customer's last message
+
+MEDIA_TYPES = ("image", "video", "audio", "document", "sticker")
+_DIGITS = re.compile(r"^[0-9]{6,15}$")
+
+# Outbound media type by file extension (Cloud API supported media types).
+_EXTENSION_TYPES = {
+    ".jpg": "image", ".jpeg": "image", ".png": "image",
+    ".mp4": "video", ".3gp": "video",
+    ".aac": "audio", ".amr": "audio", ".mp3": "audio", ".m4a": "audio", ".ogg": "audio", ".opus": "audio",
+    ".webp": "sticker",
+}
+_CAPTIONED = {"image", "video", "document"}
+
+
+# ------------------------------------------------------------------------------- inbound
+
+def _dicts(value: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(value, list):
+        yield from (item for item in value if isinstance(item, dict))
+
+
+def _str(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _text(value: Any) -> str | None:
+    """Customer text exactly as written (no trimming); None when blank."""
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _timestamp(value: Any) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(value), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+class _Customer:
+    """Who wrote: E.164 phone when ``from`` is a number, else the business-scoped user id."""
+
+    def __init__(self, message: Mapping[str, Any], contacts: list[dict[str, Any]]) -> None:
+        digits = _str(message.get("from"))
+        user_id = _str(message.get("from_user_id"))
+        self.phone = to_e164("+" + digits) if digits and _DIGITS.match(digits) else None
+        if self.phone:
+            self.identity_kind, self.address, self.reply_to = "phone", self.phone, digits or ""
+        elif user_id:
+            self.identity_kind, self.address, self.reply_to = CHANNEL, user_id, user_id
+        else:
+            self.identity_kind, self.address, self.reply_to = "", "", ""
+        self.profile_name = self._name(contacts, digits, user_id)
+
+    @property
+    def known(self) -> bool:
+        return bool(self.address)
+
+    @staticmethod
+    def _name(contacts: list[dict[str, Any]], digits: str | None, user_id: str | None) -> str | None:
+        for contact in contacts:
+            if not ((digits and contact.get("wa_id") == digits) or (user_id and contact.get("user_id") == user_id)):
+                continue
+            profile = contact.get("profile")
+            name = _str(profile.get("name")) if isinstance(profile, dict) else None
+            if name:
+                return name
+        return None
+
+
+def _location_text(loc: Mapping[str, Any]) -> str:
+    where = ", ".join(part for part in (_str(loc.get("name")), _str(loc.get("address"))) if part)
+    coords = f"({loc.get('latitude')}, {loc.get('longitude')})"
+    return f"📍 {where} {coords}" if where else f"📍 {coords}"
+
+
+def _contacts_text(cards: list[dict[str, Any]]) -> str:
+    lines = []
+    for card in cards:
+        name_obj = card.get("name")
+        name = (_str(name_obj.get("formatted_name")) or _str(name_obj.get("first_name"))
+                if isinstance(name_obj, dict) else None) or "Contact"
+        details = [p for p in (_str(ph.get("phone")) for ph in _dicts(card.get("phones"))) if p]
+        details += [e for e in (_str(em.get("email")) for em in _dicts(card.get("emails"))) if e]
+        lines.append(f"👤 {name}" + (f": {', '.join(details)}" if details else ""))
+    return "\n".join(lines) or "👤 Contact card"
+
+
+def _order_text(order: Mapping[str, Any]) -> str:
+    lines = []
+    for item in _dicts(order.get("product_items")):
+        price = f" at {item.get('item_price')} {item.get('currency') or ''}".rstrip() \
+            if item.get("item_price") is not None else ""
+        lines.append(f"{item.get('quantity', 1)} x {item.get('product_retailer_id', '?')}{price}")
+    text = "🛒 Order: " + ("; ".join(lines) if lines else "no items")
+    note = _str(order.get("text"))
+    return f"{text}\n{note}" if note else text
+
+
+def _content(message: Mapping[str, Any]) -> tuple[str, str | None, list[Attachment], dict[str, Any] | None]:
+    """(kind, text, attachments, payload) of one customer message, for every type Meta documents."""
+    mtype = _str(message.get("type")) or "unknown"
+    body = message.get(mtype) if isinstance(message.get(mtype), dict) else {}
+    if mtype == "text":
+        return "text", _text(body.get("body")), [], None
+    if mtype in MEDIA_TYPES and body.get("id"):
+        attachment = Attachment(media_id=str(body["id"]), content_type=_str(body.get("mime_type")),
+                                filename=_str(body.get("filename")) if mtype == "document" else None)
+        extra = {k: body[k] for k in ("voice", "animated") if k in body}
+        return "media", _text(body.get("caption")), [attachment], {"type": mtype, **extra}
+    if mtype == "location":
+        fields = {k: body.get(k) for k in ("latitude", "longitude", "name", "address", "url") if k in body}
+        return "location", _location_text(body), [], fields
+    if mtype == "contacts":
+        cards = list(_dicts(message.get("contacts")))
+        return "contacts", _contacts_text(cards), [], {"contacts": cards}
+    if mtype == "interactive":
+        itype = _str(body.get("type")) or "unknown"
+        reply = body.get(itype) if isinstance(body.get(itype), dict) else {}
+        if itype in ("button_reply", "list_reply"):
+            payload = {"type": itype, "id": reply.get("id"), "title": reply.get("title")}
+            if reply.get("description"):
+                payload["description"] = reply["description"]
+            return "interactive", _str(reply.get("title")) or _str(reply.get("id")), [], payload
+        if itype == "nfm_reply":                 # a WhatsApp Flow submitted
+            try:
+                answers = json.loads(reply.get("response_json") or "{}")
+            except (TypeError, ValueError):
+                answers = reply.get("response_json")
+            return ("interactive", _str(reply.get("body")) or "📝 Form submitted", [],
+                    {"type": itype, "name": reply.get("name"), "response": answers})
+        return "interactive", f"[interactive reply: {itype}]", [], {"type": itype, **reply}
+    if mtype == "button":                        # quick-reply button of a template
+        return ("interactive", _str(body.get("text")) or _str(body.get("payload")), [],
+                {"type": "button", "id": body.get("payload"), "title": body.get("text")})
+    if mtype == "order":
+        return "order", _order_text(body), [], dict(body)
+    # unsupported, unknown, and types newer than this module: a placeholder, nothing lost (raw is kept)
+    shown = _str(body.get("type")) if mtype == "unsupported" else None
+    payload: dict[str, Any] = {"type": shown or mtype}
+    errors = list(_dicts(message.get("errors")))
+    if errors:
+        payload["errors"] = errors
+    return "unsupported", f"[unsupported message type: {shown or mtype}]", [], payload
+
+
+def _context_payload(message: Mapping[str, Any]) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    context = message.get("context")
+    if isinstance(context, dict):
+        for key in ("forwarded", "frequently_forwarded"):
+            if context.get(key):
+                extra[key] = True
+        if isinstance(context.get("referred_product"), dict):
+            extra["referred_product"] = context["referred_product"]
+    if isinstance(message.get("referral"), dict):          # arrived through a Click-to-WhatsApp ad
+        extra["referral"] = message["referral"]
+    return extra
+
+
+def _reaction(message: Mapping[str, Any], customer: _Customer) -> TimelineEvent:
+    reaction = message.get("reaction") if isinstance(message.get("reaction"), dict) else {}
+    emoji = _str(reaction.get("emoji"))
+    return TimelineEvent(provider=PROVIDER, event_id=str(message["id"]), kind="reaction",
+                         identity_kind=customer.identity_kind, customer_address=customer.address,
+                         target_provider_id=_str(reaction.get("message_id")),
+                         text=f"Reacted {emoji}" if emoji else "Removed a reaction", raw=dict(message))
+
+
+def _system(message: Mapping[str, Any], customer: _Customer) -> TimelineEvent:
+    system = message.get("system") if isinstance(message.get("system"), dict) else {}
+    new_id = _str(system.get("wa_id")) or _str(system.get("new_wa_id"))
+    text = _str(system.get("body")) or (f"The customer changed their number to +{new_id}" if new_id
+                                         else "WhatsApp reported a change of the customer's account")
+    return TimelineEvent(provider=PROVIDER, event_id=str(message["id"]), kind="system",
+                         identity_kind=customer.identity_kind, customer_address=customer.address,
+                         text=text, raw=dict(message))
+
+
+def _message(message: dict[str, Any], value: Mapping[str, Any], contacts: list[dict[str, Any]]) -> WebhookItem | None:
+    customer = _Customer(message, contacts)
+    if not customer.known:
+        return None                              # nobody to attach it to (never seen in Meta's payloads)
+    mtype = message.get("type")
+    if mtype == "reaction":
+        return _reaction(message, customer)
+    if mtype == "system":
+        return _system(message, customer)
+    if mtype == "request_welcome":               # the customer opened the chat for the first time
+        return TimelineEvent(provider=PROVIDER, event_id=str(message["id"]), kind="system",
+                             identity_kind=customer.identity_kind, customer_address=customer.address,
+                             text="The customer opened a chat with the business", raw=message)
+    kind, text, attachments, payload = _content(message)
+    extra = _context_payload(message)
+    if extra:
+        payload = {**(payload or {}), **extra}
+    metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
+    context = message.get("context") if isinstance(message.get("context"), dict) else {}
+    return InboundMessage(
+        provider=PROVIDER, provider_id=str(message["id"]), channel=CHANNEL,
+        identity_kind=customer.identity_kind, customer_address=customer.address,
+        shop_address=_str(metadata.get("phone_number_id")) or _str(metadata.get("display_phone_number")) or "",
+        reply_to=customer.reply_to, text=text, attachments=attachments, profile_name=customer.profile_name,
+        kind=kind, payload=payload, reply_context=_str(context.get("id")),
+        sent_at=_timestamp(message.get("timestamp")), raw=message,
+    )
+
+
+def _status(status: dict[str, Any]) -> StatusUpdate:
+    error = None
+    errors = list(_dicts(status.get("errors")))
+    if errors:
+        code, message = error_reason(errors[0], "WhatsApp could not deliver the message")
+        error = MessageError(code=code, message=message)
+    return StatusUpdate(provider=PROVIDER, provider_id=str(status["id"]),
+                        status=str(status.get("status") or "").lower(), error=error)
+
+
+def _value_error(error: dict[str, Any], value: Mapping[str, Any]) -> TimelineEvent:
+    """``value.errors[]``: a problem of the business number (throughput, ...), about no customer."""
+    code, message = error_reason(error, "WhatsApp reported an error")
+    metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
+    digest = hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=True).encode()).hexdigest()[:24]
+    return TimelineEvent(provider=PROVIDER, event_id=f"error:{metadata.get('phone_number_id', '')}:{code}:{digest}",
+                         kind="error", text=message, raw=error)
+
+
+def _echo(echo: dict[str, Any]) -> TimelineEvent | None:
+    """``smb_message_echoes``: the business wrote from the WhatsApp Business app (coexistence)."""
+    digits, mid = _str(echo.get("to")), _str(echo.get("id"))
+    phone = to_e164("+" + digits) if digits and _DIGITS.match(digits) else None
+    if not mid or not phone:
+        return None
+    _, text, _, _ = _content(echo)
+    return TimelineEvent(provider=PROVIDER, event_id=f"echo:{mid}", kind="echo", identity_kind="phone",
+                         customer_address=phone, target_provider_id=mid,
+                         text=f"Sent from the WhatsApp Business app: {text or '[' + str(echo.get('type')) + ']'}",
+                         raw=echo)
+
+
+def _preference(pref: dict[str, Any]) -> TimelineEvent | None:
+    """``user_preferences``: the customer stopped or resumed marketing messages."""
+    digits = _str(pref.get("wa_id"))
+    phone = to_e164("+" + digits) if digits and _DIGITS.match(digits) else None
+    if not phone:
+        return None
+    choice = _str(pref.get("value")) or "changed"
+    category = (_str(pref.get("category")) or "messages").replace("_", " ")
+    text = {"stop": f"The customer stopped {category}", "resume": f"The customer resumed {category}"}.get(
+        choice, _str(pref.get("detail")) or f"The customer changed their preference for {category}")
+    event_id = f"preference:{digits}:{pref.get('category')}:{choice}:{pref.get('timestamp')}"
+    return TimelineEvent(provider=PROVIDER, event_id=event_id, kind="unknown", identity_kind="phone",
+                         customer_address=phone, text=text, raw=pref)
+
+
+def parse(payload: dict[str, Any]) -> list[WebhookItem]:
+    """Every item of a WhatsApp Cloud API webhook POST, in order, each once.
+
+    - ``messages[]``: InboundMessage for anything a customer wrote (placeholders for unsupported
+      types); TimelineEvent for reactions (``reaction``), number changes (``system``) and first-open
+      welcome requests. Duplicated message ids inside one POST are emitted once.
+    - ``statuses[]``: one StatusUpdate per ``(id, status)`` with a human-readable error.
+    - ``errors[]`` (about the business number, no customer): TimelineEvent ``error``.
+    - other fields: ``smb_message_echoes`` becomes TimelineEvent ``echo``, ``user_preferences`` a
+      TimelineEvent ``unknown``; account, template and quality updates concern no customer and are
+      acknowledged without an item.
+    """
+    if not isinstance(payload, dict):
+        raise BadRequest("webhook body is not a JSON object")
+    if payload.get("object") != OBJECT:
+        raise BadRequest(f"not a WhatsApp Business Account webhook (object={payload.get('object')!r})")
+    if not isinstance(payload.get("entry"), list):
+        raise BadRequest("webhook body has no entry list")
+    items: list[WebhookItem] = []
+    seen: set[tuple[str, ...]] = set()
+
+    def add(key: tuple[str, ...], item: WebhookItem | None) -> None:
+        if item is not None and key not in seen:
+            seen.add(key)
+            items.append(item)
+
+    for entry in _dicts(payload["entry"]):
+        for change in _dicts(entry.get("changes")):
+            value = change.get("value")
+            if not isinstance(value, dict):
+                continue
+            field = change.get("field")
+            if field == "messages":
+                contacts = list(_dicts(value.get("contacts")))
+                for message in _dicts(value.get("messages")):
+                    if _str(message.get("id")):
+                        add(("message", str(message["id"])), _message(message, value, contacts))
+                for status in _dicts(value.get("statuses")):
+                    if _str(status.get("id")):
+                        add(("status", str(status["id"]), str(status.get("status") or "").lower()), _status(status))
+                for error in _dicts(value.get("errors")):
+                    event = _value_error(error, value)
+                    add(("event", event.event_id), event)
+            elif field == "smb_message_echoes":
+                for echo in _dicts(value.get("message_echoes")):
+                    event = _echo(echo)
+                    add(("event", event.event_id if event else ""), event)
+            elif field == "user_preferences":
+                for pref in _dicts(value.get("user_preferences")):
+                    event = _preference(pref)
+                    add(("event", event.event_id if event else ""), event)
+    return items
+
+
+# ------------------------------------------------------------------------------- outbound
+
+def media_type(url: str) -> str:
+    """The Cloud API message type for a media URL, from its extension (documents otherwise)."""
+    path = urllib.parse.urlsplit(url).path
+    return _EXTENSION_TYPES.get(posixpath.splitext(path)[1].lower(), "document")
+
+
+def _recipient(to: str) -> dict[str, str]:
+    """Phone numbers go in ``to`` (digits); a business-scoped user id goes in ``recipient``."""
+    value = to.strip()
+    if value.lower().startswith("whatsapp:"):
+        value = value.split(":", 1)[1]
+    digits = value.lstrip("+")
+    if _DIGITS.match(digits):
+        return {"to": digits}
+    if not value:
+        raise BadRequest("the reply has no recipient")
+    return {"recipient": value}
+
+
+class WhatsAppSender:
+    """Replies through the Cloud API ``/messages`` endpoint of one business phone number."""
+
+    def __init__(self, graph: GraphClient, phone_number_id: str) -> None:
+        self._graph = graph
+        self._phone_number_id = phone_number_id
+
+    def _post(self, message: dict[str, Any]) -> str:
+        answer = self._graph.post(f"{self._phone_number_id}/messages", message)
+        messages = answer.get("messages")
+        first = messages[0] if isinstance(messages, list) and messages and isinstance(messages[0], dict) else {}
+        if not _str(first.get("id")):
+            # Meta took the request; sending again could reach the customer twice.
+            raise ProviderError("WhatsApp accepted the request but returned no message id", code=None,
+                                retryable=False)
+        return str(first["id"])
+
+    def _base(self, request: OutboundRequest) -> dict[str, Any]:
+        base: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual",
+                                **_recipient(request.to)}
+        if request.reply_context:
+            base["context"] = {"message_id": request.reply_context}
+        return base
+
+    def messages(self, request: OutboundRequest) -> list[dict[str, Any]]:
+        """The Cloud API bodies for one reply: a template, or text and/or media (one file per
+        message; the text rides as the first file's caption where the type takes one)."""
+        base = self._base(request)
+        if request.template is not None:
+            template: dict[str, Any] = {"name": request.template.name, "language": {"code": request.template.language}}
+            if request.template.parameters:
+                template["components"] = [{"type": "body", "parameters": [
+                    {"type": "text", "text": str(p)} for p in request.template.parameters]}]
+            return [{**base, "type": "template", "template": template}]
+        text = request.text or None
+        bodies: list[dict[str, Any]] = []
+        for index, url in enumerate(request.media_urls):
+            kind = media_type(url)
+            media: dict[str, Any] = {"link": url}
+            if kind == "document":
+                name = posixpath.basename(urllib.parse.urlsplit(url).path)
+                if name:
+                    media["filename"] = urllib.parse.unquote(name)
+            if index == 0 and text and kind in _CAPTIONED and len(text) <= 1024:
+                media["caption"], text = text, None
+            bodies.append({**(base if index == 0 else {k: v for k, v in base.items() if k != "context"}),
+                           "type": kind, kind: media})
+        if text:
+            bodies.insert(0, {**base, "type": "text", "text": {"preview_url": False, "body": text}})
+        if not bodies:
+            raise BadRequest("the reply has no text, media or template")
+        return bodies
+
+    def send(self, request: OutboundRequest) -> SendResult:
+        """Send one reply; its provider id is the first message's wamid. When a reply needs several
+        messages and a later one fails, the error is not retryable (a retry would repeat the first)."""
+        first: str | None = None
+        for body in self.messages(request):
+            try:
+                wamid = self._post(body)
+            except ProviderError as exc:
+                if first is None:
+                    raise
+                raise ProviderError(f"Only part of the reply was sent: {exc.message}", code=exc.code,
+                                    retryable=False, http_status=exc.http_status) from exc
+            first = first or wamid
+        return SendResult(provider_id=first or "", status="accepted")
+
+    def mark_read(self, message_id: str) -> None:
+        """Blue ticks on a customer's message (and on the ones before it)."""
+        self._graph.post(f"{self._phone_number_id}/messages",
+                         {"messaging_product": "whatsapp", "status": "read", "message_id": message_id})
