@@ -7,13 +7,12 @@ from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, proce
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shopdesk.channels.twilio import Credentials, TwilioSender
 from shopdesk.config import DispatcherSettings
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.queues import Queue
-from shopdesk.dal.secrets import json_secret
 from shopdesk.dal.table import Table
 from shopdesk.logic.dispatch import OutboundWork, RetryLater, RetryPolicy, dispatch
+from shopdesk.logic.senders import Senders
 
 settings = DispatcherSettings.from_env()
 logger = Logger()
@@ -28,15 +27,13 @@ processor.raise_on_entire_batch_failure = False
 _delays: dict[str, int] = {}     # message group -> backoff chosen for its failed record, this batch
 
 
-def _twilio(_channel: str) -> TwilioSender:
-    secret = json_secret(settings.twilio_secret_arn)
-    return TwilioSender(Credentials(secret["account_sid"], secret["auth_token"]), settings.twilio_api_base_url)
+senders = Senders(settings)
 
 
 def handle(record: SQSRecord) -> str:
     work = OutboundWork.model_validate(record.json_body)
     try:
-        return dispatch(work, int(record.attributes.approximate_receive_count), conversations, _twilio, policy,
+        return dispatch(work, int(record.attributes.approximate_receive_count), conversations, senders, policy,
                         status_callback)
     except RetryLater as retry:
         _delays[record.attributes.message_group_id or ""] = retry.delay_seconds

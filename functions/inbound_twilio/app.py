@@ -14,12 +14,12 @@ from shopdesk.dal.queues import Queue
 from shopdesk.dal.secrets import json_secret
 from shopdesk.dal.table import Table
 from shopdesk.errors import BadRequest, Conflict, InvalidSignature
-from shopdesk.logic.webhooks import public_url, receive_twilio_message, receive_twilio_status
+from shopdesk.logic.webhooks import WebhookProcessor, public_url, receive_twilio_message, receive_twilio_status
 
 settings = InboundSettings.from_env()
 logger = Logger()
-conversations = Conversations(Table(settings.table_name), settings.due_shards)
-work = Queue(settings.work_queue_url)
+processor = WebhookProcessor(Conversations(Table(settings.table_name), settings.due_shards),
+                             Queue(settings.work_queue_url), settings.first_response_targets)
 app = APIGatewayHttpResolver()
 
 
@@ -38,14 +38,13 @@ def _twiml() -> Response:
 @app.post("/webhooks/twilio")
 @app.post("/webhooks/twilio/messaging")
 def inbound() -> Response:
-    receive_twilio_message(**_request(), conversations=conversations, work=work,
-                           first_response_targets=settings.first_response_targets)
+    receive_twilio_message(**_request(), processor=processor)
     return _twiml()
 
 
 @app.post("/webhooks/twilio/status")
 def status() -> Response:
-    receive_twilio_status(**_request(), conversations=conversations)
+    receive_twilio_status(**_request(), processor=processor)
     return _twiml()
 
 

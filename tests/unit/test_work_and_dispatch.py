@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from shopdesk.channels.twilio import SendResult
+from shopdesk.channels.base import OutboundRequest, SendResult
 from shopdesk.errors import ProviderError
 from shopdesk.logic import dispatch as dispatch_module
 from shopdesk.logic.dispatch import OutboundWork, RetryLater, RetryPolicy, dispatch
@@ -123,8 +123,8 @@ class FakeSender:
     error: ProviderError | None = None
     calls: list[dict[str, Any]] = field(default_factory=list)
 
-    def send(self, **kwargs: Any) -> SendResult:
-        self.calls.append(kwargs)
+    def send(self, request: OutboundRequest) -> SendResult:
+        self.calls.append(request)
         if self.error:
             raise self.error
         return SendResult(provider_id="SM123", status="queued")
@@ -141,8 +141,9 @@ def _dispatch(conversations: FakeConversations, sender: FakeSender, attempt: int
 def test_queued_reply_is_sent_and_recorded():
     conversations, sender = FakeConversations(_reply()), FakeSender()
     assert _dispatch(conversations, sender) == "sent"
-    assert sender.calls == [{"to": "whatsapp:+31612345678", "sender": "whatsapp:+14155550100", "text": "On its way",
-                             "media_urls": [], "status_callback": "https://desk.example.com/webhooks/twilio/status"}]
+    assert sender.calls == [OutboundRequest(channel="whatsapp", to="whatsapp:+31612345678",
+                                            sender="whatsapp:+14155550100", text="On its way",
+                                            status_callback="https://desk.example.com/webhooks/twilio/status")]
     assert conversations.sends == [{"provider": "twilio", "provider_id": "SM123", "status": "queued", "attempts": 1}]
 
 

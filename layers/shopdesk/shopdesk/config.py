@@ -70,6 +70,12 @@ class DispatcherSettings(CoreSettings):
     status_callback_base_url: Annotated[str, Field(alias="STATUS_CALLBACK_BASE_URL")] = ""
     max_attempts: Annotated[int, Field(alias="DISPATCH_MAX_ATTEMPTS", ge=1, le=20)] = 6
     backoff_base_seconds: Annotated[int, Field(alias="DISPATCH_BACKOFF_BASE_SECONDS", ge=1, le=300)] = 5
+    meta_secret_arn: Annotated[str, Field(alias="META_SECRET_ARN")] = ""
+    meta_graph_base_url: Annotated[str, Field(alias="META_GRAPH_BASE_URL")] = "https://graph.facebook.com"
+    meta_graph_version: Annotated[str, Field(alias="META_GRAPH_VERSION")] = "v21.0"
+    telegram_secret_arn: Annotated[str, Field(alias="TELEGRAM_SECRET_ARN")] = ""
+    telegram_api_base_url: Annotated[str, Field(alias="TELEGRAM_API_BASE_URL")] = "https://api.telegram.org"
+    ses_from_address: Annotated[str, Field(alias="SES_FROM_ADDRESS")] = ""
 
 
 class SweepSettings(CoreSettings):

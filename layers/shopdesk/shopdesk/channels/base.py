@@ -34,6 +34,7 @@ class Template:
     name: str
     language: str
     parameters: list[str] = field(default_factory=list)
+    provider_ref: str | None = None           # Twilio's ContentSid for the same template
 
 
 @dataclass(frozen=True)

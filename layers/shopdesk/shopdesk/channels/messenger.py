@@ -185,16 +185,18 @@ def _event(provider: str, event_id: str, kind: str, customer: str | None, text: 
                          customer_address=customer, target_provider_id=target, text=text, raw=dict(raw))
 
 
+_SOURCES = {"ADS": "an ad", "SHORTLINK": "an m.me link", "CUSTOMER_CHAT_PLUGIN": "the chat plugin on the website",
+            "DISCOVER_TAB": "Messenger's Discover tab", "PRODUCT": "a product"}
+
+
 def _referral_text(ref: Mapping[str, Any]) -> str:
-    source = (_str(ref.get("source")) or "link").lower().replace("_", " ")
-    parts = [f"The customer arrived from a {source}"]
-    for key, label in (("ad_id", "ad"), ("ref", "ref"), ("ads_context_data", None)):
-        value = ref.get(key)
-        if key == "ads_context_data" and isinstance(value, dict) and _str(value.get("ad_title")):
-            parts.append(f'"{value["ad_title"]}"')
-        elif label and _str(value):
-            parts.append(f"({label} {value})")
-    return " ".join(parts)
+    source = _str(ref.get("source")) or ""
+    text = "The customer arrived via " + _SOURCES.get(source.upper(), source.lower().replace("_", " ") or "a link")
+    context = ref.get("ads_context_data")
+    if isinstance(context, dict) and _str(context.get("ad_title")):
+        text += f' "{context["ad_title"]}"'
+    extras = [f"{label} {ref[key]}" for key, label in (("ad_id", "ad"), ("ref", "ref")) if _str(ref.get(key))]
+    return text + (f" ({', '.join(extras)})" if extras else "")
 
 
 def _optin_text(optin: Mapping[str, Any]) -> str:

@@ -17,6 +17,7 @@ import urllib.request
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from shopdesk.channels.base import OutboundRequest, SendResult
 from shopdesk.errors import BadRequest, ProviderError
 from shopdesk.models.message import Attachment, InboundMessage, MessageError, StatusUpdate
 from shopdesk.phone import to_e164
@@ -173,12 +174,6 @@ class Credentials:
     auth_token: str
 
 
-@dataclass(frozen=True)
-class SendResult:
-    provider_id: str
-    status: str
-
-
 class TwilioSender:
     """Twilio's Messages API over plain HTTPS (no SDK: one request, nothing to initialise)."""
 
@@ -189,14 +184,19 @@ class TwilioSender:
         token = f"{credentials.account_sid}:{credentials.auth_token}".encode()
         self._auth = "Basic " + base64.b64encode(token).decode()
 
-    def send(self, *, to: str, sender: str, text: str | None, media_urls: Sequence[str] = (),
-             status_callback: str | None = None) -> SendResult:
-        fields: list[tuple[str, str]] = [("To", to), ("From", sender)]
-        if text:
-            fields.append(("Body", text))
-        fields.extend(("MediaUrl", url) for url in media_urls)
-        if status_callback:
-            fields.append(("StatusCallback", status_callback))
+    def send(self, request: OutboundRequest) -> SendResult:
+        fields: list[tuple[str, str]] = [("To", request.to), ("From", request.sender)]
+        if request.template is not None:
+            if not request.template.provider_ref:
+                raise ProviderError(f"template {request.template.name} has no Twilio ContentSid configured",
+                                    code="template", retryable=False)
+            variables = {str(i): value for i, value in enumerate(request.template.parameters, start=1)}
+            fields += [("ContentSid", request.template.provider_ref), ("ContentVariables", json.dumps(variables))]
+        elif request.text:
+            fields.append(("Body", request.text))
+        fields.extend(("MediaUrl", url) for url in request.media_urls)
+        if request.status_callback:
+            fields.append(("StatusCallback", request.status_callback))
         url = f"{self._base_url}/2010-04-01/Accounts/{self._credentials.account_sid}/Messages.json"
         request = urllib.request.Request(
             url, data=urllib.parse.urlencode(fields).encode(), method="POST",

@@ -1,18 +1,30 @@
-"""Provider webhooks, from raw request to stored fact: verify authenticity, parse, then ingest or
-apply the receipt. Nothing is stored unless the signature holds."""
+"""Provider webhooks, from raw request to stored facts: verify authenticity, parse, then for every
+item of the (possibly batched) request ingest the customer's message, apply the delivery receipt,
+or put the event on the conversation's timeline. Nothing is stored unless the request is authentic.
+
+A batch is answered 2xx only when every item is stored; if one fails the function fails, the
+provider re-delivers the whole batch, and the items already stored are no-ops the second time.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
 from aws_lambda_powertools import Logger
 
+from shopdesk import clock
 from shopdesk.channels import twilio
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.queues import Queue
 from shopdesk.errors import InvalidSignature
+from shopdesk.ids import new_id
 from shopdesk.logic.ingest import IngestResult, ingest
-from shopdesk.models import Priority
+from shopdesk.models import Direction, InboundMessage, Message, Priority, StatusUpdate, TimelineEvent, WebhookItem
 
 logger = Logger(child=True)
+
+ThreadFinder = Callable[[InboundMessage], str | None]
 
 
 def public_url(base_url: str, domain: str, path: str, query: str) -> str:
@@ -21,7 +33,65 @@ def public_url(base_url: str, domain: str, path: str, query: str) -> str:
     return base + path + (f"?{query}" if query else "")
 
 
-def _verified_params(url: str, body: str, signature: str | None, auth_token: str) -> list[tuple[str, str]]:
+@dataclass
+class Outcome:
+    stored: list[IngestResult] = field(default_factory=list)
+    duplicates: int = 0
+    receipts: dict[str, int] = field(default_factory=dict)
+    events: int = 0
+    unmatched_events: int = 0
+
+
+@dataclass
+class WebhookProcessor:
+    """Applies parsed webhook items; one per function, built at cold start."""
+
+    conversations: Conversations
+    work: Queue
+    first_response_targets: dict[Priority, int]
+    find_thread: ThreadFinder | None = None
+
+    def process(self, items: Iterable[WebhookItem]) -> Outcome:
+        outcome = Outcome()
+        for item in items:
+            if isinstance(item, InboundMessage):
+                thread = self.find_thread(item) if self.find_thread else None
+                result = ingest(item, self.conversations, self.work, self.first_response_targets, thread=thread)
+                if result.outcome == "duplicate":
+                    outcome.duplicates += 1
+                else:
+                    outcome.stored.append(result)
+            elif isinstance(item, StatusUpdate):
+                applied = self.conversations.apply_receipt(item.provider, item.provider_id, item.status,
+                                                           item.error.model_dump() if item.error else None)
+                outcome.receipts[applied] = outcome.receipts.get(applied, 0) + 1
+            elif self.record_event(item):
+                outcome.events += 1
+            else:
+                outcome.unmatched_events += 1
+        logger.info("webhook processed", extra={"stored": len(outcome.stored), "duplicates": outcome.duplicates,
+                                                "receipts": outcome.receipts, "events": outcome.events})
+        return outcome
+
+    def record_event(self, event: TimelineEvent) -> bool:
+        """Show a non-message event on the conversation it concerns; False when there is none."""
+        conversation_id = None
+        if event.target_provider_id:
+            conversation_id = self.conversations.conversation_of(event.provider, event.target_provider_id)
+        if conversation_id is None and event.identity_kind and event.customer_address:
+            identity = self.conversations.get_identity(event.identity_kind, event.customer_address)
+            conversation_id = identity.open_conversation_id if identity else None
+        if conversation_id is None:
+            return False
+        note = Message(id=new_id("m_"), conversation_id=conversation_id, direction=Direction.SYSTEM,
+                       text=event.text, created_at=clock.now(), provider=event.provider, kind=event.kind,
+                       payload={"target": event.target_provider_id} if event.target_provider_id else None)
+        return self.conversations.record_event(event.provider, event.event_id, note)
+
+
+# ------------------------------------------------------------------------------ Twilio
+
+def _verified_twilio_params(url: str, body: str, signature: str | None, auth_token: str) -> list[tuple[str, str]]:
     params = twilio.parse_form(body)
     if not twilio.verify_signature(url, params, signature, auth_token) or \
             not twilio.verify_body_hash(url, body.encode()):
@@ -30,19 +100,12 @@ def _verified_params(url: str, body: str, signature: str | None, auth_token: str
 
 
 def receive_twilio_message(*, url: str, body: str, signature: str | None, auth_token: str,
-                           conversations: Conversations, work: Queue,
-                           first_response_targets: dict[Priority, int]) -> IngestResult:
-    params = _verified_params(url, body, signature, auth_token)
-    result = ingest(twilio.parse_inbound(params), conversations, work, first_response_targets)
-    logger.info("twilio message", extra={"outcome": result.outcome, "conversation_id": result.conversation_id,
-                                         "new_conversation": result.new_conversation})
-    return result
+                           processor: WebhookProcessor) -> Outcome:
+    params = _verified_twilio_params(url, body, signature, auth_token)
+    return processor.process([twilio.parse_inbound(params)])
 
 
 def receive_twilio_status(*, url: str, body: str, signature: str | None, auth_token: str,
-                          conversations: Conversations) -> str:
-    update = twilio.parse_status(_verified_params(url, body, signature, auth_token))
-    outcome = conversations.apply_receipt(update.provider, update.provider_id, update.status,
-                                          update.error.model_dump() if update.error else None)
-    logger.info("twilio status", extra={"status": update.status, "outcome": outcome})
-    return outcome
+                          processor: WebhookProcessor) -> Outcome:
+    params = _verified_twilio_params(url, body, signature, auth_token)
+    return processor.process([twilio.parse_status(params)])
