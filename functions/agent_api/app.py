@@ -21,12 +21,16 @@ from shopdesk.api.agent import (
     PresenceIn,
     ReplyIn,
     StatusIn,
+    TemplateIn,
+    TemplateList,
+    TemplateOut,
     caller,
     validation_problem,
 )
 from shopdesk.config import AgentApiSettings
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.media import MediaStore
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
 from shopdesk.errors import BadRequest, Conflict, NotFound
@@ -39,7 +43,10 @@ table = Table(settings.table_name)
 inbox = Inbox(conversations=Conversations(table, settings.due_shards), agents=Agents(table),
               work=Queue(settings.work_queue_url), outbound=Queue(settings.outbound_queue_url),
               first_response_targets=settings.first_response_targets,
-              default_capacity=settings.agent_default_capacity)
+              default_capacity=settings.agent_default_capacity, templates=settings.whatsapp_templates,
+              email_from=settings.ses_from_address)
+media = MediaStore(settings.media_bucket) if settings.media_bucket else None
+presign = media.presign if media else None
 
 app = APIGatewayHttpResolver(enable_validation=True)
 app.enable_swagger(path="/agent/swagger", title="shopdesk agent API", version="1")
@@ -67,13 +74,26 @@ def list_conversations(
 
 @app.get("/agent/conversations/<conversation_id>", summary="A conversation with its messages, oldest first")
 def get_conversation(conversation_id: ConversationId) -> ConversationOut:
-    return ConversationOut.of(inbox.get(conversation_id))
+    return ConversationOut.of(inbox.get(conversation_id), presign)
 
 
 @app.post("/agent/conversations/<conversation_id>/replies", summary="Reply to the customer (sent in order)")
 def reply(conversation_id: ConversationId, body: ReplyIn) -> Response[MessageOut]:
     agent_id, _ = caller(app.current_event)
-    message = inbox.reply(conversation_id, agent_id, body.text)
+    message = inbox.reply(conversation_id, agent_id, body.text, body.channel)
+    return Response(202, content_types.APPLICATION_JSON, MessageOut.of(message))
+
+
+@app.get("/agent/templates", summary="Approved WhatsApp templates (for a closed 24-hour window)")
+def list_templates() -> TemplateList:
+    return TemplateList(items=[TemplateOut.model_validate(t.model_dump()) for t in settings.whatsapp_templates])
+
+
+@app.post("/agent/conversations/<conversation_id>/templates", summary="Send an approved WhatsApp template")
+def send_template(conversation_id: ConversationId, body: TemplateIn) -> Response[MessageOut]:
+    agent_id, _ = caller(app.current_event)
+    message = inbox.send_template(conversation_id, agent_id, body.name, body.language, body.parameters,
+                                  body.channel)
     return Response(202, content_types.APPLICATION_JSON, MessageOut.of(message))
 
 

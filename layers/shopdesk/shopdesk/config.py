@@ -57,10 +57,35 @@ class RouterSettings(CoreSettings):
     pass
 
 
+class TemplateSpec(BaseModel):
+    """An approved WhatsApp template: its body with {{1}}.. placeholders and the number of parameters."""
+
+    name: Annotated[str, Field(min_length=1, max_length=512)]
+    language: Annotated[str, Field(min_length=2, max_length=16)]
+    body: str
+    parameters: Annotated[int, Field(ge=0, le=20)] = 0
+    twilio_content_sid: str | None = None      # the same template in Twilio's Content API
+
+    def render(self, values: list[str]) -> str:
+        text = self.body
+        for i, value in enumerate(values, start=1):
+            text = text.replace("{{" + str(i) + "}}", value)
+        return text
+
+
 class AgentApiSettings(CoreSettings):
     work_queue_url: Annotated[str, Field(alias="WORK_QUEUE_URL", min_length=1)]
     outbound_queue_url: Annotated[str, Field(alias="OUTBOUND_QUEUE_URL", min_length=1)]
     agent_default_capacity: Annotated[int, Field(alias="AGENT_DEFAULT_CAPACITY", ge=0, le=1000)] = 3
+    whatsapp_templates: Annotated[list[TemplateSpec], Field(alias="WHATSAPP_TEMPLATES")] = Field(
+        default_factory=list, alias="WHATSAPP_TEMPLATES")
+    ses_from_address: Annotated[str, Field(alias="SES_FROM_ADDRESS")] = ""
+    media_bucket: Annotated[str, Field(alias="MEDIA_BUCKET")] = ""
+
+    @field_validator("whatsapp_templates", mode="before")
+    @classmethod
+    def _templates(cls, value: object) -> object:
+        return json.loads(value) if isinstance(value, str) else value
 
 
 class DispatcherSettings(CoreSettings):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -27,8 +27,30 @@ NoteText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
 AgentId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 
 
+Channel = Annotated[str, StringConstraints(pattern=r"^[a-z_]{2,20}$")]
+
+
 class ReplyIn(BaseModel):
     text: Text
+    channel: Channel | None = None       # another of the customer's channels; default: where they last wrote
+
+
+class TemplateIn(BaseModel):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=512)]
+    language: Annotated[str, StringConstraints(min_length=2, max_length=16)]
+    parameters: list[Annotated[str, StringConstraints(min_length=1, max_length=1024)]] = Field(default_factory=list)
+    channel: Channel | None = None
+
+
+class TemplateOut(BaseModel):
+    name: str
+    language: str
+    body: str
+    parameters: int
+
+
+class TemplateList(BaseModel):
+    items: list[TemplateOut]
 
 
 class NoteIn(BaseModel):
@@ -47,13 +69,26 @@ class PresenceIn(BaseModel):
     presence: Presence
 
 
+class AttachmentOut(BaseModel):
+    url: str | None = None               # a short-lived link to our copy, else the provider's URL
+    content_type: str | None = None
+    filename: str | None = None
+    size: int | None = None
+    note: str | None = None              # why the file was not kept (too large, type not accepted...)
+
+
+Presign = Callable[[str, str | None], str]
+
+
 class MessageOut(BaseModel):
     id: str
     direction: Direction
     channel: str | None
+    kind: str | None = None
     text: str | None
+    subject: str | None = None
     status: str | None
-    attachments: list[Attachment]
+    attachments: list[AttachmentOut]
     created_at: datetime
     author: str | None = None
     provider_id: str | None = None
@@ -61,8 +96,17 @@ class MessageOut(BaseModel):
     attempts: int = 0
 
     @classmethod
-    def of(cls, message: Message) -> MessageOut:
-        return cls.model_validate(message.model_dump(include=set(cls.model_fields)))
+    def of(cls, message: Message, presign: Presign | None = None) -> MessageOut:
+        data = message.model_dump(include=set(cls.model_fields) - {"attachments"})
+        return cls(**data, attachments=[_attachment(a, presign) for a in message.attachments])
+
+
+def _attachment(attachment: Attachment, presign: Presign | None) -> AttachmentOut:
+    url = attachment.url
+    if attachment.storage_key and presign is not None:
+        url = presign(attachment.storage_key, attachment.filename)
+    return AttachmentOut(url=url, content_type=attachment.content_type, filename=attachment.filename,
+                         size=attachment.size, note=attachment.note)
 
 
 class ConversationOut(BaseModel):
@@ -73,6 +117,7 @@ class ConversationOut(BaseModel):
     assignee: str | None
     customer: CustomerRef
     channel: str
+    channels: list[str] = Field(default_factory=list)     # the customer's channels in this conversation
     sla: Sla
     created_at: datetime
     updated_at: datetime
@@ -82,9 +127,9 @@ class ConversationOut(BaseModel):
     messages: list[MessageOut] = Field(default_factory=list)
 
     @classmethod
-    def of(cls, conv: Conversation) -> ConversationOut:
-        data = conv.model_dump(include=set(cls.model_fields) - {"messages"})
-        return cls(**data, messages=[MessageOut.of(m) for m in conv.messages])
+    def of(cls, conv: Conversation, presign: Presign | None = None) -> ConversationOut:
+        data = conv.model_dump(include=set(cls.model_fields) - {"messages", "channels"})
+        return cls(**data, channels=sorted(conv.routes), messages=[MessageOut.of(m, presign) for m in conv.messages])
 
 
 class ConversationList(BaseModel):

@@ -134,6 +134,10 @@ def _word_bytes(kind: str, text: str) -> bytes | None:
     if kind.lower() == "q":
         return _QP_BYTE.sub(lambda m: bytes([int(m.group(1), 16)]), raw.replace(b"_", b" "))
     compact = re.sub(rb"[^A-Za-z0-9+/]", b"", raw)
+    if len(compact) % 4 == 1:
+        compact = compact[:-1]                  # a stray character: no decoder accepts 4n+1
+    if not compact:
+        return None
     compact += b"=" * (-len(compact) % 4)
     try:
         return base64.b64decode(compact)

@@ -8,11 +8,12 @@ Behaviour follows the Telegram Bot API documentation:
 - Redelivery: Telegram repeats an update after any non-2xx answer, so the dedupe key of everything
   parsed from an update is its ``update_id`` (``InboundMessage.provider_id`` / ``TimelineEvent.event_id``).
   ``update_id`` is per bot: two bots can send the same number.
-- Message ids are per chat. The message's own ``message_id`` is kept in ``payload["message_id"]``;
-  edits and reactions name their target by that bare ``message_id`` (``target_provider_id``); a reply
-  quotes it through ``OutboundRequest.reply_context``. What we send comes back as
-  ``SendResult.provider_id == "<chat_id>:<message_id>"``, so a bare target id resolves inside one chat
-  (one conversation) against either side.
+- Message ids are only unique within a chat, so a Telegram message is named ``"<chat_id>:<message_id>"``
+  (``message_ref``): that is ``SendResult.provider_id`` of what we send and ``target_provider_id`` of
+  edits, reactions and deletions, so a reaction to one of our replies finds it exactly, and a target
+  can never be mistaken for an inbound ``update_id``. The inbound message's own ``message_id`` is kept
+  in ``payload["message_id"]``; a reply quotes it through ``OutboundRequest.reply_context`` (a bare
+  message id, or a ``message_ref`` of the same chat).
 - Only private chats are customer conversations. Updates from groups, supergroups and channels
   (``channel_post``, group messages, reactions counted in channels, the bot being added to a group...)
   are acknowledged and produce nothing: a group is not one customer, and answering it from the inbox
@@ -175,6 +176,11 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def message_ref(chat_id: int | str, message_id: int | str) -> str:
+    """A Telegram message's name across chats: ``"<chat_id>:<message_id>"``."""
+    return f"{chat_id}:{message_id}"
+
+
 def _int(value: Any) -> int:
     return value if _is_int(value) else 0
 
@@ -216,9 +222,8 @@ def _on_message(update_id: int, message: dict[str, Any], raw: dict[str, Any], sh
     message_id = _message_id(message)
     kind, text, attachments, content = _content(message)
     if message.get("business_connection_id") and _from_shop(message, chat):
-        return [TimelineEvent(provider=PROVIDER, event_id=str(update_id), kind="echo", identity_kind=IDENTITY_KIND,
-                              customer_address=str(chat["id"]), target_provider_id=str(message_id),
-                              text=f'The shop wrote from its Telegram account: "{text or kind}"', raw=raw)]
+        return [_event(str(update_id), "echo", chat, f'The shop wrote from its Telegram account: "{text or kind}"',
+                       raw, message_id)]
     payload: dict[str, Any] = {"message_id": message_id, "chat_id": chat["id"], **content}
     for key in ("business_connection_id", "media_group_id"):
         if message.get(key):
@@ -319,15 +324,21 @@ def _sticker(sticker: Mapping[str, Any]) -> tuple[str, str | None, list[Attachme
     return "media", emoji, [attachment], payload
 
 
+def _event(event_id: str, kind: str, chat: Mapping[str, Any], text: str, raw: dict[str, Any],
+           message_id: int | None = None) -> TimelineEvent:
+    """A timeline event in a customer's private chat, about one of its messages when ``message_id`` is given."""
+    return TimelineEvent(provider=PROVIDER, event_id=event_id, kind=kind, identity_kind=IDENTITY_KIND,
+                         customer_address=str(chat["id"]), text=text, raw=raw,
+                         target_provider_id=message_ref(chat["id"], message_id) if message_id is not None else None)
+
+
 def _on_edit(update_id: int, message: dict[str, Any], raw: dict[str, Any], _shop_address: str) -> list[WebhookItem]:
     chat = _private_chat(message)
     if chat is None:
         return []
     _, text, _, _ = _content(message)
     new_text = text if text is not None else "[media without caption]"
-    return [TimelineEvent(provider=PROVIDER, event_id=str(update_id), kind="edit", identity_kind=IDENTITY_KIND,
-                          customer_address=str(chat["id"]), target_provider_id=str(_message_id(message)),
-                          text=f'Edited: "{new_text}"', raw=raw)]
+    return [_event(str(update_id), "edit", chat, f'Edited: "{new_text}"', raw, _message_id(message))]
 
 
 def _on_deleted(update_id: int, deleted: dict[str, Any], raw: dict[str, Any], _shop_address: str) -> list[WebhookItem]:
@@ -335,9 +346,8 @@ def _on_deleted(update_id: int, deleted: dict[str, Any], raw: dict[str, Any], _s
     if chat is None:
         return []
     ids = [m for m in deleted.get("message_ids") or [] if _is_int(m)]
-    return [TimelineEvent(provider=PROVIDER, event_id=f"{update_id}:{m}", kind="unsend", identity_kind=IDENTITY_KIND,
-                          customer_address=str(chat["id"]), target_provider_id=str(m),
-                          text="A message was deleted in the Telegram Business chat", raw=raw) for m in ids]
+    return [_event(f"{update_id}:{m}", "unsend", chat, "A message was deleted in the Telegram Business chat", raw, m)
+            for m in ids]
 
 
 def _reaction_text(reactions: Any) -> str:
@@ -361,9 +371,7 @@ def _on_reaction(update_id: int, reaction: dict[str, Any], raw: dict[str, Any], 
         return []
     new, old = _reaction_text(reaction.get("new_reaction")), _reaction_text(reaction.get("old_reaction"))
     text = f"Reacted {new}" if new else (f"Removed the reaction {old}" if old else "Removed a reaction")
-    return [TimelineEvent(provider=PROVIDER, event_id=str(update_id), kind="reaction", identity_kind=IDENTITY_KIND,
-                          customer_address=str(chat["id"]), target_provider_id=str(_message_id(reaction)),
-                          text=text, raw=raw)]
+    return [_event(str(update_id), "reaction", chat, text, raw, _message_id(reaction))]
 
 
 def _button_label(message: Any, data: str | None) -> str | None:
@@ -410,16 +418,15 @@ def _on_my_chat_member(update_id: int, change: dict[str, Any], raw: dict[str, An
     chat = _private_chat(change)
     if chat is None:
         return []
-    new = (change.get("new_chat_member") or {}).get("status")
-    old = (change.get("old_chat_member") or {}).get("status")
+    new, old = (change[k].get("status") if isinstance(change.get(k), dict) else None
+                for k in ("new_chat_member", "old_chat_member"))
     if new == "kicked":
         text = "The customer blocked the bot"
     elif new == "member" and old == "kicked":
         text = "The customer unblocked the bot"
     else:
         text = f"The bot's status in the chat changed from {old or 'unknown'} to {new or 'unknown'}"
-    return [TimelineEvent(provider=PROVIDER, event_id=str(update_id), kind="unknown", identity_kind=IDENTITY_KIND,
-                          customer_address=str(chat["id"]), text=text, raw=raw)]
+    return [_event(str(update_id), "unknown", chat, text, raw)]
 
 
 def _unknown(update_id: int, field: str | None, value: Any, raw: dict[str, Any]) -> list[WebhookItem]:
@@ -530,13 +537,16 @@ class TelegramSender:
     *first* message sent (``"<chat_id>:<message_id>"``): the start of the reply, the one a quote of
     "the reply" most naturally means.
 
+    ``base_url`` is ``https://api.telegram.org`` (``DEFAULT_BASE_URL``) or a local stand-in; a token
+    that is not ``<bot id>:<secret>`` is refused at once, which also catches the two swapped.
+
     Once part of a reply is out, retrying the whole request would repeat it to the customer, so a
     later part that hits a rate limit is waited for here (up to ``max_inline_wait`` seconds, a few
     times); if it still fails the error is reported as not retryable, saying how much was sent.
     """
 
-    def __init__(self, bot_token: str, base_url: str = DEFAULT_BASE_URL, *, timeout: float = 10.0,
-                 max_inline_wait: float = 5.0, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, base_url: str, bot_token: str, *, timeout: float = 10.0, max_inline_wait: float = 5.0,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         if not _TOKEN_RE.fullmatch(bot_token or ""):
             raise ValueError("not a Telegram bot token (expected <bot id>:<secret>)")
         self._token = bot_token
@@ -559,7 +569,7 @@ class TelegramSender:
                     f"{exc.message}", code=exc.code, retryable=False, http_status=exc.http_status) from exc
             if first_id is None:
                 first_id = message_id
-        return SendResult(provider_id=f"{request.to}:{first_id}", status="sent")
+        return SendResult(provider_id=message_ref(request.to, first_id), status="sent")
 
     def _calls(self, request: OutboundRequest) -> list[tuple[str, dict[str, Any]]]:
         text = (request.text or "").strip()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from shopdesk import clock
+from shopdesk.config import TemplateSpec
 from shopdesk.dal import items as it
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.conversations import Conversations
@@ -15,8 +16,18 @@ from shopdesk.dal.table import decode_cursor, encode_cursor
 from shopdesk.errors import BadRequest, Conflict, NotFound, ShopdeskError
 from shopdesk.ids import new_id
 from shopdesk.logic.timeline import system_message
+from shopdesk.logic.windows import free_text_allowed, templates_allowed
 from shopdesk.logic.work import enqueue_drain
-from shopdesk.models import Agent, Conversation, ConversationStatus, Direction, Message, Presence, Priority
+from shopdesk.models import (
+    Agent,
+    Conversation,
+    ConversationStatus,
+    Direction,
+    Message,
+    Presence,
+    Priority,
+    ReplyRoute,
+)
 
 View = Literal["mine", "unassigned", "all"]
 
@@ -33,6 +44,8 @@ class Inbox:
     outbound: Queue
     first_response_targets: dict[Priority, int]
     default_capacity: int
+    templates: list[TemplateSpec] = field(default_factory=list)
+    email_from: str = ""
 
     # ------------------------------------------------------------------ reading
     def list(self, agent_id: str, view: View, status: ConversationStatus | None, limit: int,
@@ -82,11 +95,50 @@ class Inbox:
         return self.conversations.get_with_messages(conversation_id)
 
     # ------------------------------------------------------------------ writing
-    def reply(self, conversation_id: str, agent_id: str, text: str) -> Message:
+    def reply(self, conversation_id: str, agent_id: str, text: str, channel: str | None = None) -> Message:
+        """Queue a reply on the channel the customer last wrote from, or on another of theirs."""
         conv = self.conversations.get_meta(conversation_id)
+        route = self._route(conv, channel)
+        permission = free_text_allowed(route.channel, route.last_inbound_at, clock.now())
+        payload: dict[str, Any] = {"tag": permission.tag} if permission.tag else {}
+        return self._queue(conv, route, agent_id, text=text, payload=payload)
+
+    def send_template(self, conversation_id: str, agent_id: str, name: str, language: str,
+                      parameters: list[str], channel: str | None = None) -> Message:
+        conv = self.conversations.get_meta(conversation_id)
+        route = self._route(conv, channel)
+        if not templates_allowed(route.channel):
+            raise BadRequest(f"templates are a WhatsApp feature; {route.channel} takes a normal reply")
+        template = next((t for t in self.templates if t.name == name and t.language == language), None)
+        if template is None:
+            raise NotFound(f"no approved template {name!r} in {language!r} (GET /agent/templates lists them)")
+        if len(parameters) != template.parameters:
+            raise BadRequest(f"template {name!r} takes {template.parameters} parameters, got {len(parameters)}")
+        payload = {"template": {"name": name, "language": language, "parameters": parameters,
+                                "provider_ref": template.twilio_content_sid}}
+        return self._queue(conv, route, agent_id, text=template.render(parameters), payload=payload, kind="template")
+
+    def _route(self, conv: Conversation, channel: str | None) -> ReplyRoute:
+        if channel is None:
+            return conv.route
+        if channel not in conv.routes:
+            raise BadRequest(f"the customer has not written on {channel} in this conversation; "
+                             f"choose one of {sorted(conv.routes)}")
+        return conv.routes[channel]
+
+    def _queue(self, conv: Conversation, route: ReplyRoute, agent_id: str, *, text: str, payload: dict[str, Any],
+               kind: str = "text") -> Message:
+        subject = None
+        context = route.context or {}
+        if route.channel == "email":
+            original = context.get("subject") or ""
+            subject = original if original.lower().startswith("re:") else f"Re: {original}".strip()
+            payload["email"] = {"in_reply_to": context.get("message_id"), "references": context.get("references", []),
+                                "reply_address": self._reply_address(conv)}
         message = Message(id=new_id("m_"), conversation_id=conv.id, direction=Direction.OUTBOUND,
-                          channel=conv.route.channel, text=text, status="queued", created_at=clock.now(),
-                          author=agent_id, to=conv.route.to, sender=conv.route.sender)
+                          channel=route.channel, text=text, status="queued", created_at=clock.now(),
+                          author=agent_id, to=route.to, sender=route.sender, provider=route.provider, kind=kind,
+                          subject=subject, payload=payload or None)
         self.conversations.add_outbound(conv, message)
         try:
             self.outbound.send({"conversation_id": conv.id, "message_id": message.id,
@@ -97,6 +149,14 @@ class Inbox:
                 error={"code": None, "message": "The reply could not be queued for sending; send it again"})
             raise QueueUnavailable("the reply could not be queued; it is marked failed") from exc
         return message
+
+    def _reply_address(self, conv: Conversation) -> str | None:
+        """reply+<conversation>@<shop domain>: a customer's answer finds its conversation even when
+        their mail client drops In-Reply-To."""
+        if "@" not in self.email_from:
+            return None
+        local, domain = self.email_from.rsplit("@", 1)
+        return f"{local.split('+')[0]}+{conv.id}@{domain}"
 
     def note(self, conversation_id: str, agent_id: str, text: str) -> Message:
         conv = self.conversations.get_meta(conversation_id)
