@@ -170,6 +170,17 @@ def desk(moto_endpoint: str) -> Iterator[Desk]:
     secret = boto3.client("secretsmanager", region_name=REGION, endpoint_url=moto_endpoint).create_secret(
         Name=f"twilio-{suffix}", SecretString=json.dumps({"account_sid": "AC00000000000000000000000000000000",
                                                           "auth_token": AUTH_TOKEN}))["ARN"]
+    sm = boto3.client("secretsmanager", region_name=REGION, endpoint_url=moto_endpoint)
+    meta_secret = sm.create_secret(Name=f"meta-{suffix}", SecretString=json.dumps(
+        {"app_secret": "test_app_secret", "verify_token": "meatyhamhock", "access_token": "test-access-token"}))["ARN"]
+    telegram_secret = sm.create_secret(Name=f"telegram-{suffix}", SecretString=json.dumps(
+        {"bot_token": "123456789:test-bot-token", "secret_token": "test_secret_token-1"}))["ARN"]
+    webchat_secret = sm.create_secret(Name=f"webchat-{suffix}", SecretString=json.dumps(
+        {"visitor_secret": "test-visitor-secret", "session_secret": "test-session-secret"}))["ARN"]
+    s3 = boto3.client("s3", region_name=REGION, endpoint_url=moto_endpoint)
+    media_bucket, mail_bucket = f"media-{suffix}", f"mail-{suffix}"
+    for bucket in (media_bucket, mail_bucket):
+        s3.create_bucket(Bucket=bucket)
     globals_env = _resolve_props(TEMPLATE["Globals"]["Function"]["Environment"]["Variables"],
                                  {"Ref": table_name})
     globals_env["TABLE_NAME"] = table_name
@@ -180,7 +191,9 @@ def desk(moto_endpoint: str) -> Iterator[Desk]:
            "TWILIO_SECRET_ARN": secret, "PUBLIC_BASE_URL": "https://desk.example.com",
            "TWILIO_API_BASE_URL": "http://127.0.0.1:9", "STATUS_CALLBACK_BASE_URL": "https://desk.example.com",
            "AGENT_DEFAULT_CAPACITY": "3", "DISPATCH_MAX_ATTEMPTS": "3", "DISPATCH_BACKOFF_BASE_SECONDS": "1",
-           "POWERTOOLS_LOG_LEVEL": "WARNING"}
+           "POWERTOOLS_LOG_LEVEL": "WARNING", "META_SECRET_ARN": meta_secret, "TELEGRAM_SECRET_ARN": telegram_secret,
+           "WEBCHAT_SECRET_ARN": webchat_secret, "MEDIA_BUCKET": media_bucket, "MAIL_BUCKET": mail_bucket,
+           "SES_FROM_ADDRESS": "support@shop.example", "WIDGET_ALLOWED_ORIGINS": "https://shop.example"}
     yield Desk(moto_endpoint, table_name, work, outbound, bus, secret, env)
 
 

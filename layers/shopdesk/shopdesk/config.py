@@ -53,6 +53,16 @@ class InboundSettings(CoreSettings):
     public_base_url: Annotated[str, Field(alias="PUBLIC_BASE_URL")] = ""
 
 
+class MetaInboundSettings(CoreSettings):
+    work_queue_url: Annotated[str, Field(alias="WORK_QUEUE_URL", min_length=1)]
+    meta_secret_arn: Annotated[str, Field(alias="META_SECRET_ARN", min_length=1)]
+
+
+class TelegramInboundSettings(CoreSettings):
+    work_queue_url: Annotated[str, Field(alias="WORK_QUEUE_URL", min_length=1)]
+    telegram_secret_arn: Annotated[str, Field(alias="TELEGRAM_SECRET_ARN", min_length=1)]
+
+
 class RouterSettings(CoreSettings):
     pass
 

@@ -1,7 +1,7 @@
 """Inbound email: a raw RFC 5322 message (SES S3 object or SNS ``content``) as an InboundMessage.
 
 Pure and defensive: malformed mail is what real senders produce, so nothing here raises except
-``BadRequest`` when the message names no sender address at all. Decisions:
+``BadRequest`` when the message names no author (no usable From, or Sender, address). Decisions:
 
 - Identity: ``customer_address`` is the From address (lower-cased). Reply-To does not change who
   wrote - it may be a list, a colleague or a no-reply alias - it only changes where the answer goes
@@ -498,6 +498,17 @@ _HEADER_LINE = re.compile(
 )
 
 
+_FORWARD_MARKER = re.compile(
+    r"^\s*(?:-{2,}\s*(?:Forwarded message|Forwarded Message|Weitergeleitete Nachricht|Mensaje reenviado|"
+    r"Mensagem encaminhada|Message transf[ée]r[ée]|[\u0130I]letilen [\u0130i]leti|Messaggio inoltrato|"
+    r"Doorgestuurd bericht)\s*-{2,}|(?:Begin forwarded message|Anfang der weitergeleiteten Nachricht|"
+    r"Inicio del mensaje reenviado|In[íi]cio da mensagem reencaminhada|"
+    r"D[ée]but du message r[ée]exp[ée]di[ée])\s*:)\s*$",
+    re.IGNORECASE,
+)
+_FORWARD_SUBJECT = re.compile(r"^\s*(?:fwd?|wg|rv|tr|enc|ilt|[\u0130i]lt|vs|doorst)\s*:", re.IGNORECASE)
+
+
 def _is_quote(line: str) -> bool:
     return line.lstrip().startswith(">")
 
@@ -543,12 +554,15 @@ def _quoted_follows(lines: list[str], index: int) -> bool:
     return any(line.strip() for line in lines[index:])
 
 
-def split_quoted(text: str) -> tuple[str, str | None]:
-    """(new text, quoted history) of a reply; the history is None when nothing is quoted or when
-    cutting it would leave no text."""
+def split_quoted(text: str, *, forwarded: bool = False) -> tuple[str, str | None]:
+    """(new text, quoted history) of a reply; the history is None when nothing is quoted, when
+    cutting it would leave no text, and for forwards (``forwarded``, or a forward marker before the
+    cut): what a customer forwards is what they want us to read."""
     lines = text.split("\n")
     start = _quote_start(lines)
     if start is None:
+        return text, None
+    if forwarded or any(_FORWARD_MARKER.match(line) for line in lines[:start + 1]):
         return text, None
     head = "\n".join(lines[:start]).rstrip()
     tail = "\n".join(lines[start:]).strip("\n")
@@ -771,8 +785,8 @@ def _walk(part: Message, body: _Body, max_bytes: int, *, files_only: bool = Fals
                 _walk(child, body, max_bytes, files_only=child is not chosen, depth=depth + 1)
         elif content_type == "multipart/related":
             start = _param(part, "start")
-            first = next((c for c in children if start and c.get("Content-ID", "").strip() == start.strip()),
-                         children[0])
+            first = next((c for c in children if start and start.strip() in
+                          [value.strip() for value in _raw_headers(c, "Content-ID")]), children[0])
             for child in children:
                 _walk(child, body, max_bytes, files_only=child is not first, depth=depth + 1)
         elif content_type == "multipart/report":
@@ -895,14 +909,16 @@ def parse_email(raw: bytes, *, shop_addresses: Collection[str] = (), max_attachm
     shop_domains = {key.split("@", 1)[1] for key in shops}
 
     def is_shop(address: str) -> bool:
-        return _shop_key(address) in shops
+        """One of our mailboxes, or one of our reply+<token>@ addresses."""
+        local, _, domain = address.partition("@")
+        return _shop_key(address) in shops or (local.startswith("reply+") and domain in shop_domains)
 
+    # Sender stands in for a missing From; Reply-To and Return-Path (a bounce or VERP address
+    # more often than a person) do not: without an author there is no customer.
     senders = _addresses(msg, "From") or _addresses(msg, "Sender")
-    reply_tos = _addresses(msg, "Reply-To")
-    if not senders:
-        senders = reply_tos or _addresses(msg, "Return-Path")
     if not senders:
         raise BadRequest("the email has no From address")
+    reply_tos = _addresses(msg, "Reply-To")
     author = senders[0]
     answer_to = next((a for a in reply_tos if not is_shop(a.address)), None)
     loop = False
@@ -916,7 +932,7 @@ def parse_email(raw: bytes, *, shop_addresses: Collection[str] = (), max_attachm
 
     recipients = [a.address for a in _addresses(msg, "To", "Cc", "Delivered-To", "X-Original-To")]
     recipients += [a.strip().lower() for a in envelope_recipients if a and "@" in a]
-    shop_address = next((shops[_shop_key(a)] for a in recipients if is_shop(a)), None)
+    shop_address = next((shops[_shop_key(a)] for a in recipients if _shop_key(a) in shops), None)
     if shop_address is None:
         # only our reply+<token>@ address was written to: the shop address on that domain
         domains = [a.split("@", 1)[1] for a in recipients if a.startswith("reply+")]
@@ -925,7 +941,7 @@ def parse_email(raw: bytes, *, shop_addresses: Collection[str] = (), max_attachm
         to = _addresses(msg, "To")
         shop_address = to[0].address if to else (recipients[0] if recipients else "")
 
-    message_ids = _message_ids(_raw_headers(msg, "Message-ID")[0] if _raw_headers(msg, "Message-ID") else "")
+    message_ids = _message_ids(next(iter(_raw_headers(msg, "Message-ID")), ""))
     message_id = message_ids[0] if message_ids else None
     provider_id = message_id or "sha256:" + hashlib.sha256(raw).hexdigest()
     in_reply_to = _message_ids(" ".join(_raw_headers(msg, "In-Reply-To")))[:MAX_IDS]
@@ -939,7 +955,8 @@ def parse_email(raw: bytes, *, shop_addresses: Collection[str] = (), max_attachm
     full_text = _body_text(body)
     if not full_text and body.encrypted:
         full_text = "[encrypted message: it cannot be shown]"
-    text, quoted = split_quoted(full_text) if full_text else ("", None)
+    forwarded = bool(_FORWARD_SUBJECT.match(subject))
+    text, quoted = split_quoted(full_text, forwarded=forwarded) if full_text else ("", None)
 
     reason = "sent from our own address" if loop else _auto_submitted(msg, subject, author.address)
     attachments = [attachment for attachment, _ in body.files]

@@ -122,7 +122,7 @@ def _content(content: Any, encoding: Any) -> bytes | None:
     label = re.sub(r"[^a-z0-9]", "", str(encoding or "").lower())
     if label == "base64":
         try:
-            return base64.b64decode(content, validate=False)
+            return base64.b64decode(re.sub(r"\s+", "", content), validate=True)
         except (binascii.Error, ValueError) as exc:
             raise BadRequest("the SES content is not valid Base64") from exc
     return content.encode("utf-8", "surrogateescape")

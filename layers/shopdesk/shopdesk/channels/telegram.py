@@ -11,9 +11,10 @@ Behaviour follows the Telegram Bot API documentation:
 - Message ids are only unique within a chat, so a Telegram message is named ``"<chat_id>:<message_id>"``
   (``message_ref``): that is ``SendResult.provider_id`` of what we send and ``target_provider_id`` of
   edits, reactions and deletions, so a reaction to one of our replies finds it exactly, and a target
-  can never be mistaken for an inbound ``update_id``. The inbound message's own ``message_id`` is kept
-  in ``payload["message_id"]``; a reply quotes it through ``OutboundRequest.reply_context`` (a bare
-  message id, or a ``message_ref`` of the same chat).
+  can never be mistaken for an inbound ``update_id``; an inbound ``reply_context`` (the message the
+  customer quoted, or the one under the button they pressed) is named the same way. The inbound
+  message's own ``message_id`` is kept in ``payload["message_id"]``; a reply quotes it through
+  ``OutboundRequest.reply_context`` (a bare message id, or a ``message_ref`` of the same chat).
 - Only private chats are customer conversations. Updates from groups, supergroups and channels
   (``channel_post``, group messages, reactions counted in channels, the bot being added to a group...)
   are acknowledged and produce nothing: a group is not one customer, and answering it from the inbox
@@ -201,7 +202,7 @@ def _name(user: Any) -> str | None:
 
 def _sent_at(message: Mapping[str, Any]) -> datetime | None:
     date = message.get("date")
-    return datetime.fromtimestamp(date, UTC) if _is_int(date) and date > 0 else None
+    return datetime.fromtimestamp(date, UTC) if _is_int(date) and 0 < date < 32_503_680_000 else None   # < year 3000
 
 
 def _shop(message: Mapping[str, Any], default: str) -> str:
@@ -231,7 +232,8 @@ def _on_message(update_id: int, message: dict[str, Any], raw: dict[str, Any], sh
     if isinstance(message.get("forward_origin"), dict):
         payload["forwarded"] = True
     reply = message.get("reply_to_message")
-    reply_context = str(reply["message_id"]) if isinstance(reply, dict) and _is_int(reply.get("message_id")) else None
+    quoted = reply.get("message_id") if isinstance(reply, dict) else None
+    reply_context = message_ref(chat["id"], quoted) if _is_int(quoted) else None
     return [InboundMessage(
         provider=PROVIDER, provider_id=str(update_id), channel=CHANNEL, identity_kind=IDENTITY_KIND,
         customer_address=str(chat["id"]), shop_address=_shop(message, shop_address), reply_to=str(chat["id"]),
@@ -409,7 +411,7 @@ def _on_callback(update_id: int, query: dict[str, Any], raw: dict[str, Any], sho
         provider=PROVIDER, provider_id=str(update_id), channel=CHANNEL, identity_kind=IDENTITY_KIND,
         customer_address=customer, shop_address=_shop(message or {}, shop_address), reply_to=customer,
         text=text, profile_name=_name(user), kind="interactive", payload={k: v for k, v in payload.items() if v},
-        reply_context=str(message_id) if _is_int(message_id) else None, raw=raw,
+        reply_context=message_ref(customer, message_id) if _is_int(message_id) else None, raw=raw,
     )]
 
 

@@ -8,13 +8,15 @@ provider re-delivers the whole batch, and the items already stored are no-ops th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import base64
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from aws_lambda_powertools import Logger
 
 from shopdesk import clock
-from shopdesk.channels import twilio
+from shopdesk.channels import meta, telegram, twilio
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.queues import Queue
 from shopdesk.errors import InvalidSignature
@@ -87,6 +89,34 @@ class WebhookProcessor:
                        text=event.text, created_at=clock.now(), provider=event.provider, kind=event.kind,
                        payload={"target": event.target_provider_id} if event.target_provider_id else None)
         return self.conversations.record_event(event.provider, event.event_id, note)
+
+
+def raw_body(event: Mapping[str, Any]) -> bytes:
+    """The request body exactly as the provider sent it (signatures are over these bytes)."""
+    body = event.get("body") or ""
+    return base64.b64decode(body) if event.get("isBase64Encoded") else body.encode("utf-8")
+
+
+# ------------------------------------------------------------------------------ Meta
+
+def receive_meta(*, body: bytes, signature: str | None, app_secret: str,
+                 parse: Callable[[dict[str, Any]], list[WebhookItem]], processor: WebhookProcessor) -> Outcome:
+    """WhatsApp Cloud, Messenger, Instagram: X-Hub-Signature-256 over the raw bytes, then the batch."""
+    if not meta.verify_signature(body, signature, app_secret):
+        raise InvalidSignature("X-Hub-Signature-256 does not match")
+    return processor.process(parse(meta.parse_json(body)))
+
+
+# ------------------------------------------------------------------------------ Telegram
+
+def receive_telegram(*, body: bytes, secret_header: str | None, secret: str,
+                     processor: WebhookProcessor) -> dict[str, Any] | None:
+    """A Telegram update; returns the webhook answer (a Bot API call riding on the 200, or None)."""
+    if not telegram.verify_secret(secret_header, secret):
+        raise InvalidSignature("X-Telegram-Bot-Api-Secret-Token does not match")
+    update = meta.parse_json(body)
+    processor.process(telegram.parse(update))
+    return telegram.webhook_answer(update)
 
 
 # ------------------------------------------------------------------------------ Twilio

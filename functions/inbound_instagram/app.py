@@ -1,0 +1,20 @@
+"""Instagram webhooks: verification handshake, messages, receipts and events (batched, signed)."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shopdesk.api.webhooks import meta_webhook
+from shopdesk.channels import messenger
+
+logger = Logger()
+app = meta_webhook("/webhooks/instagram", partial(messenger.parse, provider="instagram"))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,72 @@
+"""HTTP plumbing shared by the provider webhook functions: routes, answers, error mapping.
+
+Each function's app.py stays a few lines: it builds its settings and calls one of these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+
+from shopdesk.channels import meta
+from shopdesk.config import MetaInboundSettings
+from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.queues import Queue
+from shopdesk.dal.secrets import json_secret
+from shopdesk.dal.table import Table
+from shopdesk.errors import BadRequest, Conflict, InvalidSignature
+from shopdesk.logic.webhooks import WebhookProcessor, raw_body, receive_meta
+from shopdesk.models import WebhookItem
+
+logger = Logger(child=True)
+
+
+def map_errors(app: APIGatewayHttpResolver) -> None:
+    """Refused (403), malformed (400), busy (503: the provider retries, nothing was half-stored)."""
+
+    @app.exception_handler(InvalidSignature)
+    def _forbidden(exc: InvalidSignature) -> Response:
+        logger.warning("refused webhook", extra={"reason": str(exc)})
+        return Response(403, "application/json", '{"message": "invalid signature"}')
+
+    @app.exception_handler(BadRequest)
+    def _bad_request(exc: BadRequest) -> Response:
+        logger.warning("malformed webhook", extra={"reason": str(exc)})
+        return Response(400, "application/json", '{"message": "malformed request"}')
+
+    @app.exception_handler(Conflict)
+    def _busy(exc: Conflict) -> Response:
+        return Response(503, "application/json", '{"message": "busy, retry"}')
+
+
+def processor_for(settings: Any) -> WebhookProcessor:
+    return WebhookProcessor(Conversations(Table(settings.table_name), settings.due_shards),
+                            Queue(settings.work_queue_url), settings.first_response_targets)
+
+
+def meta_webhook(path: str, parse: Callable[[dict[str, Any]], list[WebhookItem]]) -> APIGatewayHttpResolver:
+    """GET: Meta's verification handshake. POST: a signed batch of messages, receipts and events."""
+    settings = MetaInboundSettings.from_env()
+    processor = processor_for(settings)
+    app = APIGatewayHttpResolver()
+
+    @app.get(path)
+    def handshake() -> Response:
+        challenge = meta.verify_handshake(app.current_event.query_string_parameters or {},
+                                          json_secret(settings.meta_secret_arn)["verify_token"])
+        if challenge is None:
+            return Response(403, "application/json", '{"message": "verification failed"}')
+        return Response(200, "text/plain", challenge)
+
+    @app.post(path)
+    def receive() -> Response:
+        receive_meta(body=raw_body(app.current_event.raw_event), app_secret=json_secret(settings.meta_secret_arn)[
+            "app_secret"], signature=app.current_event.headers.get("x-hub-signature-256"), parse=parse,
+            processor=processor)
+        return Response(200, "application/json", '{"status": "ok"}')
+
+    map_errors(app)
+    return app
