@@ -63,6 +63,17 @@ class TelegramInboundSettings(CoreSettings):
     telegram_secret_arn: Annotated[str, Field(alias="TELEGRAM_SECRET_ARN", min_length=1)]
 
 
+class WebchatSettings(CoreSettings):
+    work_queue_url: Annotated[str, Field(alias="WORK_QUEUE_URL", min_length=1)]
+    webchat_secret_arn: Annotated[str, Field(alias="WEBCHAT_SECRET_ARN", min_length=1)]
+    media_bucket: Annotated[str, Field(alias="MEDIA_BUCKET", min_length=1)]
+    allowed_origins: Annotated[str, Field(alias="WIDGET_ALLOWED_ORIGINS")] = ""
+
+    @property
+    def origins(self) -> list[str]:
+        return [o.strip() for o in self.allowed_origins.split(",") if o.strip()]
+
+
 class RouterSettings(CoreSettings):
     pass
 

@@ -254,7 +254,7 @@ _BLOCK = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "table", "section", "a
           "address", "center", "form", "fieldset", "figure", "main", "nav", "aside", "dl", "hr", "pre"}
 _PARAGRAPH = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "table", "hr", "pre", "dl", "figure"}
 _LINE = {"tr", "dt", "dd", "li", "caption"}
-_SKIP = {"script", "style", "head", "title", "template", "svg", "object", "iframe"}
+_SKIP = {"script", "style", "title", "template", "svg", "object", "iframe"}
 _VOID = {"br", "img", "hr", "meta", "link", "input", "area", "base", "col", "embed", "source", "wbr", "param"}
 
 
@@ -318,6 +318,9 @@ class _HtmlToText(HTMLParser):
         return self.frames[-1]
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "body":
+            self.skip.clear()                          # whatever the head left unclosed
+            return
         if tag in _SKIP:
             if tag not in _VOID:
                 self.skip.append(tag)
@@ -536,6 +539,8 @@ def _quote_start(lines: list[str]) -> int | None:
             for extra in range(3):                 # attribution lines wrap in plain-text mail
                 if i + extra >= len(lines) or (extra and not lines[i + extra].strip()):
                     break
+                if not lines[i + extra].rstrip().endswith(":"):
+                    continue                       # every attribution ends with a colon
                 joined = " ".join(part.strip() for part in lines[i:i + extra + 1])
                 if _ATTRIBUTION.match(joined) and _quoted_follows(lines, i + extra + 1):
                     return i
@@ -558,7 +563,7 @@ def split_quoted(text: str, *, forwarded: bool = False) -> tuple[str, str | None
     """(new text, quoted history) of a reply; the history is None when nothing is quoted, when
     cutting it would leave no text, and for forwards (``forwarded``, or a forward marker before the
     cut): what a customer forwards is what they want us to read."""
-    lines = text.split("\n")
+    lines = text[:MAX_TEXT_CHARS * 2].split("\n")     # what could be shown at all
     start = _quote_start(lines)
     if start is None:
         return text, None

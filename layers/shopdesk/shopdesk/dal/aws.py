@@ -14,6 +14,10 @@ _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeou
                  tcp_keepalive=True)
 
 
+_S3_CONFIG = _CONFIG.merge(Config(signature_version="s3v4"))   # presigned URLs with SigV4, as S3 requires
+
+
 @cache
 def client(service: str) -> Any:
-    return boto3.session.Session().client(service, region_name=region(), config=_CONFIG)
+    config = _S3_CONFIG if service == "s3" else _CONFIG
+    return boto3.session.Session().client(service, region_name=region(), config=config)

@@ -1,0 +1,132 @@
+"""The web-chat widget's API: a visitor the shop vouches for starts a session, writes, uploads
+files and polls for the agents' replies. Every call is origin-checked; writes are rate-limited.
+
+Visitors see their own messages and the agents' replies, never notes or system events.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shopdesk import clock
+from shopdesk.channels import webchat
+from shopdesk.dal.aws import client
+from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.media import MediaStore
+from shopdesk.dal.ratelimits import RateLimits
+from shopdesk.errors import BadRequest, InvalidSignature, ShopdeskError
+from shopdesk.logic.webhooks import WebhookProcessor
+from shopdesk.models import Attachment, Direction
+
+SHOP_ADDRESS = "widget"
+SEND_LIMIT = webchat.RateLimiter(rate_per_s=1.0, burst=5)        # per visitor
+SESSION_LIMIT = webchat.RateLimiter(rate_per_s=0.2, burst=10)    # new sessions per visitor
+UPLOAD_SECONDS = 300
+
+
+class RateLimited(ShopdeskError):
+    def __init__(self, retry_after: float):
+        super().__init__(f"too many requests; retry in {retry_after:.0f} s")
+        self.retry_after = retry_after
+
+
+class OriginRefused(ShopdeskError):
+    pass
+
+
+@dataclass
+class Widget:
+    conversations: Conversations
+    processor: WebhookProcessor
+    limits: RateLimits
+    media: MediaStore
+    allowed_origins: list[str]
+    visitor_secret: str
+    session_secret: str
+
+    def check_origin(self, origin: str | None) -> str:
+        if not webchat.origin_allowed(origin, self.allowed_origins):
+            raise OriginRefused(f"origin {origin!r} may not use this widget")
+        return origin or ""
+
+    def _limit(self, key: str, limiter: webchat.RateLimiter) -> None:
+        allowed, state, retry_after = limiter.consume(self.limits.get(key), clock.now().timestamp())
+        self.limits.put(key, state)
+        if not allowed:
+            raise RateLimited(retry_after)
+
+    # ------------------------------------------------------------------ calls
+    def start(self, visitor_token: str) -> dict[str, Any]:
+        now = clock.now()
+        visitor = webchat.verify_visitor_token(visitor_token, self.visitor_secret, now=now)
+        self._limit(f"webchat-session#{visitor.visitor_id}", SESSION_LIMIT)
+        identity = self.conversations.get_identity(webchat.IDENTITY_KIND, visitor.visitor_id)
+        conversation_id = identity.open_conversation_id if identity else None
+        token = webchat.issue_session(visitor, self.session_secret, now=now, conversation_id=conversation_id)
+        return {"session": token, "visitor_id": visitor.visitor_id, "conversation_id": conversation_id,
+                "expires_in": webchat.SESSION_TTL_S}
+
+    def session(self, authorization: str | None) -> webchat.SessionClaims:
+        token = (authorization or "").removeprefix("Bearer ").strip()
+        if not token:
+            raise InvalidSignature("a widget session token is required (Authorization: Bearer ...)")
+        return webchat.verify_session(token, self.session_secret, now=clock.now())
+
+    def send(self, session: webchat.SessionClaims, text: str | None, client_message_id: str,
+             uploads: list[dict[str, Any]]) -> dict[str, Any]:
+        self._limit(f"webchat-send#{session.visitor_id}", SEND_LIMIT)
+        attachments = [self._uploaded(session.visitor_id, u) for u in uploads]
+        inbound = webchat.webchat_inbound(session.visitor, text, client_message_id, SHOP_ADDRESS,
+                                          attachments=attachments, sent_at=clock.now())
+        outcome = self.processor.process([inbound])
+        stored = outcome.stored[0] if outcome.stored else None
+        return {"status": "stored" if stored else "duplicate", "message_id": stored.message_id if stored else None,
+                "conversation_id": stored.conversation_id if stored else None}
+
+    def _uploaded(self, visitor_id: str, upload: dict[str, Any]) -> Attachment:
+        key = str(upload.get("key") or "")
+        if not key.startswith(f"media/webchat/{visitor_id}/"):
+            raise BadRequest("attachment key was not issued to this visitor")
+        checked = webchat.check_upload(upload.get("filename"), upload.get("content_type"), int(upload.get("size") or 0))
+        return Attachment(storage_key=key, filename=checked.filename, content_type=checked.content_type,
+                          size=checked.size)
+
+    def upload(self, session: webchat.SessionClaims, filename: str | None, content_type: str | None,
+               size: int) -> dict[str, Any]:
+        """A presigned S3 POST for one file: the browser uploads straight to the bucket, within the
+        checked type and size, then names the key in its next message."""
+        self._limit(f"webchat-send#{session.visitor_id}", SEND_LIMIT)
+        checked = webchat.check_upload(filename, content_type, size)
+        key = f"media/webchat/{session.visitor_id}/{uuid.uuid4().hex}-{checked.filename}"
+        post = client("s3").generate_presigned_post(
+            Bucket=self.media.bucket, Key=key,
+            Fields={"Content-Type": checked.content_type},
+            Conditions=[{"Content-Type": checked.content_type}, ["content-length-range", 1, checked.size]],
+            ExpiresIn=UPLOAD_SECONDS)
+        return {"key": key, "url": post["url"], "fields": post["fields"], "filename": checked.filename,
+                "content_type": checked.content_type, "size": checked.size}
+
+    def poll(self, session: webchat.SessionClaims, after: datetime | None) -> dict[str, Any]:
+        identity = self.conversations.get_identity(webchat.IDENTITY_KIND, session.visitor_id)
+        conversation_id = (identity.open_conversation_id if identity else None) or session.conversation_id
+        if conversation_id is None:
+            return {"conversation_id": None, "items": []}
+        conv = self.conversations.get_with_messages(conversation_id)
+        if not any(i.kind == webchat.IDENTITY_KIND and i.address == session.visitor_id
+                   for i in conv.customer.identities):
+            raise InvalidSignature("this conversation is not the visitor's")
+        items = []
+        for m in conv.messages:
+            if m.direction not in (Direction.INBOUND, Direction.OUTBOUND) or (after and m.created_at <= after):
+                continue
+            if m.direction is Direction.OUTBOUND and m.status in ("queued", "failed"):
+                continue       # not sent yet (or never): the visitor sees it once the dispatcher let it go
+            items.append({"id": m.id, "from": "visitor" if m.direction is Direction.INBOUND else "agent",
+                          "text": m.text, "created_at": clock.iso(m.created_at),
+                          "attachments": [{"url": self.media.presign(a.storage_key, a.filename) if a.storage_key
+                                           else a.url, "filename": a.filename, "content_type": a.content_type}
+                                          for a in m.attachments]})
+        return {"conversation_id": conversation_id, "items": items}

@@ -1,0 +1,122 @@
+"""The web-chat widget API the way a shop's page uses it: the shop vouches for the visitor, the
+widget starts a session, writes, uploads, and polls for the agent's replies."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from shopdesk.channels import webchat
+from tests.integration.helpers import agent, online
+from tests.support import http_event
+
+ORIGIN = "https://shop.example"
+
+
+def _call(desk, method, path, body=None, session=None, origin=ORIGIN, query=""):
+    headers = {"content-type": "application/json"}
+    if origin:
+        headers["origin"] = origin
+    if session:
+        headers["authorization"] = f"Bearer {session}"
+    result = desk.invoke("webchat", http_event(method, path, json.dumps(body) if body is not None else None,
+                                               headers, query=query))
+    return result["statusCode"], json.loads(result["body"]) if result.get("body") else None, result
+
+
+def _visitor_token(visitor_id="cust-42", secret="test-visitor-secret"):
+    return webchat.sign_visitor_token({"visitor_id": visitor_id, "name": "Ada", "exp": int(time.time()) + 600},
+                                      secret)
+
+
+def _session(desk, visitor_id="cust-42"):
+    status, body, _ = _call(desk, "POST", "/widget/sessions", {"visitor_token": _visitor_token(visitor_id)})
+    assert status == 201, body
+    return body["session"]
+
+
+def test_visitor_writes_agent_answers_visitor_sees_the_answer_but_not_notes(desk):
+    online(desk, "alice")
+    session = _session(desk)
+    status, sent, result = _call(desk, "POST", "/widget/messages",
+                                 {"client_message_id": "w1", "text": "Do you ship to Bratislava?"}, session)
+    assert status == 201 and sent["status"] == "stored"
+    assert result["headers"]["Access-Control-Allow-Origin"] == ORIGIN
+    # the widget retries the same post: no second message
+    status, again, _ = _call(desk, "POST", "/widget/messages", {"client_message_id": "w1", "text": "x"}, session)
+    assert status == 200 and again["status"] == "duplicate"
+    conv = sent["conversation_id"]
+    desk.drain_queue(desk.work_queue_url, "router")
+    agent(desk, "POST", f"/agent/conversations/{conv}/notes", "alice", {"text": "internal: VIP"})
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "Yes, in 2 days."})[0] == 202
+    desk.drain_queue(desk.outbound_queue_url, "dispatcher")
+    status, polled, _ = _call(desk, "GET", "/widget/messages", session=session)
+    assert status == 200
+    assert [(m["from"], m["text"]) for m in polled["items"]] == [("visitor", "Do you ship to Bratislava?"),
+                                                                ("agent", "Yes, in 2 days.")]
+    after = polled["items"][0]["created_at"]
+    _, newer, _ = _call(desk, "GET", "/widget/messages", session=session, query=f"after={after}")
+    assert [m["text"] for m in newer["items"]] == ["Yes, in 2 days."]
+
+
+def test_foreign_origin_forged_token_and_missing_session_are_refused(desk):
+    assert _call(desk, "POST", "/widget/sessions", {"visitor_token": _visitor_token()}, origin="https://evil.example")[0] == 403
+    assert _call(desk, "POST", "/widget/sessions", {"visitor_token": _visitor_token()}, origin=None)[0] == 403
+    assert _call(desk, "POST", "/widget/sessions", {"visitor_token": _visitor_token(secret="wrong-secret-123")})[0] == 401
+    assert _call(desk, "POST", "/widget/messages", {"client_message_id": "w1", "text": "hi"})[0] == 401
+    assert _call(desk, "POST", "/widget/messages", {"client_message_id": "w1", "text": "hi"}, session="a.b")[0] == 401
+
+
+def test_preflight_answers_only_allowed_origins(desk):
+    status, _, result = _call(desk, "OPTIONS", "/widget/messages")
+    assert status == 204 and "Authorization" in result["headers"]["Access-Control-Allow-Headers"]
+    assert _call(desk, "OPTIONS", "/widget/messages", origin="https://evil.example")[0] == 403
+
+
+def test_bursts_are_rate_limited_with_retry_after(desk):
+    session = _session(desk, "burst-1")
+    codes = [_call(desk, "POST", "/widget/messages", {"client_message_id": f"b{i}", "text": "spam"}, session)[0]
+             for i in range(8)]
+    assert codes[:5] == [201] * 5 and 429 in codes[5:]
+    _, body, result = _call(desk, "POST", "/widget/messages", {"client_message_id": "b99", "text": "x"}, session)
+    assert int(result["headers"]["Retry-After"]) >= 1 and "too many" in body["message"]
+
+
+def test_empty_and_malformed_messages_are_400(desk):
+    session = _session(desk, "bad-1")
+    assert _call(desk, "POST", "/widget/messages", {"client_message_id": "e1", "text": "   "}, session)[0] == 400
+    assert _call(desk, "POST", "/widget/messages", {"text": "no id"}, session)[0] == 400
+
+
+def test_upload_is_a_presigned_post_within_type_and_size_and_the_file_reaches_the_agent(desk):
+    import urllib.request
+
+    session = _session(desk, "files-1")
+    status, upload, _ = _call(desk, "POST", "/widget/attachments",
+                              {"filename": "receipt.pdf", "content_type": "application/pdf", "size": 9}, session)
+    assert status == 201 and upload["key"].startswith("media/webchat/files-1/")
+    assert _call(desk, "POST", "/widget/attachments",
+                 {"filename": "x.svg", "content_type": "image/svg+xml", "size": 9}, session)[0] == 400
+    boundary = "----shopdesk"
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+             for k, v in upload["fields"].items()]
+    body = ("".join(parts) + f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="receipt.pdf"'
+            f'\r\nContent-Type: application/pdf\r\n\r\n').encode() + b"%PDF-1.4\n" + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(upload["url"], data=body, method="POST",
+                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    with urllib.request.urlopen(request) as answer:
+        assert answer.status in (200, 204)
+    status, sent, _ = _call(desk, "POST", "/widget/messages", {
+        "client_message_id": "f1", "text": "my receipt",
+        "attachments": [{"key": upload["key"], "filename": "receipt.pdf", "content_type": "application/pdf",
+                         "size": 9}]}, session)
+    assert status == 201
+    detail = agent(desk, "GET", f"/agent/conversations/{sent['conversation_id']}", "alice")[1]
+    [attachment] = detail["messages"][0]["attachments"]
+    assert attachment["filename"] == "receipt.pdf" and "X-Amz-Signature" in attachment["url"]
+    with urllib.request.urlopen(attachment["url"]) as answer:
+        assert answer.read() == b"%PDF-1.4\n"
+    foreign = {"key": "media/webchat/someone-else/x.pdf", "filename": "x.pdf", "content_type": "application/pdf",
+               "size": 9}
+    assert _call(desk, "POST", "/widget/messages", {"client_message_id": "f2", "attachments": [foreign]},
+                 session)[0] == 400
