@@ -60,9 +60,11 @@ def test_visitor_writes_agent_answers_visitor_sees_the_answer_but_not_notes(desk
 
 
 def test_foreign_origin_forged_token_and_missing_session_are_refused(desk):
-    assert _call(desk, "POST", "/widget/sessions", {"visitor_token": _visitor_token()}, origin="https://evil.example")[0] == 403
-    assert _call(desk, "POST", "/widget/sessions", {"visitor_token": _visitor_token()}, origin=None)[0] == 403
-    assert _call(desk, "POST", "/widget/sessions", {"visitor_token": _visitor_token(secret="wrong-secret-123")})[0] == 401
+    start = {"visitor_token": _visitor_token()}
+    assert _call(desk, "POST", "/widget/sessions", start, origin="https://evil.example")[0] == 403
+    assert _call(desk, "POST", "/widget/sessions", start, origin=None)[0] == 403
+    forged = {"visitor_token": _visitor_token(secret="wrong-secret-123")}
+    assert _call(desk, "POST", "/widget/sessions", forged)[0] == 401
     assert _call(desk, "POST", "/widget/messages", {"client_message_id": "w1", "text": "hi"})[0] == 401
     assert _call(desk, "POST", "/widget/messages", {"client_message_id": "w1", "text": "hi"}, session="a.b")[0] == 401
 
