@@ -10,15 +10,20 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shopdesk.config import RouterSettings
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.media import MediaStore
 from shopdesk.dal.table import Table
 from shopdesk.logic.assign import route
-from shopdesk.logic.work import WorkItem
+from shopdesk.logic.fetchers import fetchers
+from shopdesk.logic.media import MediaCopier
+from shopdesk.logic.work import InboundWork, WorkItem
 
 settings = RouterSettings.from_env()
 logger = Logger()
 table = Table(settings.table_name)
 conversations = Conversations(table, settings.due_shards)
 agents = Agents(table)
+copier = (MediaCopier(conversations, MediaStore(settings.media_bucket), fetchers(settings), settings.media_max_bytes)
+          if settings.media_bucket else None)
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 # A whole batch failing is routine on a FIFO queue (one group waiting out a retry): report it, don't raise.
 processor.raise_on_entire_batch_failure = False
@@ -27,6 +32,8 @@ processor.raise_on_entire_batch_failure = False
 def handle(record: SQSRecord) -> None:
     work = WorkItem.model_validate({"item": record.json_body}).item
     route(work, conversations, agents)
+    if copier and isinstance(work, InboundWork) and work.has_media and work.message_sk:
+        copier.copy(work.conversation_id, work.message_sk)   # after routing: a slow provider delays no one
 
 
 @logger.inject_lambda_context

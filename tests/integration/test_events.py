@@ -21,6 +21,7 @@ import pytest
 
 from shopdesk import clock
 from shopdesk.dal.table import deserialize
+from shopdesk.models import delivery_rank
 from tests.support import AUTH_TOKEN, EVENTS
 
 _spec = importlib.util.spec_from_file_location("events_generate", EVENTS / "generate.py")
@@ -191,7 +192,7 @@ def test_status_event_for_a_message_not_sent_yet_is_kept_for_later(desk):
     # Then it is acknowledged and kept on the dedupe marker, where the send will find it
     assert result["statusCode"] == 200 and "<Response></Response>" in result["body"]
     marker = desk.item(f"EXTMSG#twilio#{STATUS_SID}")
-    assert (marker["status"], marker["status_rank"]) == ("delivered", 4)
+    assert (marker["status"], marker["status_rank"]) == ("delivered", delivery_rank("delivered"))
     assert "message_sk" not in marker
 
 

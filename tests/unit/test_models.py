@@ -13,8 +13,8 @@ def test_delivery_statuses_rank_in_the_order_they_happen():
 
 
 @pytest.mark.parametrize("failure", ["failed", "undelivered"])
-def test_failures_rank_with_delivered_so_a_late_sent_cannot_undo_them(failure):
-    assert delivery_rank(failure) == delivery_rank("delivered")
+def test_failures_outrank_delivered_so_a_late_bounce_counts_and_a_late_sent_cannot_undo_them(failure):
+    assert delivery_rank(failure) > delivery_rank("delivered")
     assert delivery_rank(failure) > delivery_rank("sent")
     assert delivery_rank(failure) < delivery_rank("read")
 

@@ -74,8 +74,25 @@ class WebchatSettings(CoreSettings):
         return [o.strip() for o in self.allowed_origins.split(",") if o.strip()]
 
 
+class EmailInboundSettings(CoreSettings):
+    work_queue_url: Annotated[str, Field(alias="WORK_QUEUE_URL", min_length=1)]
+    media_bucket: Annotated[str, Field(alias="MEDIA_BUCKET", min_length=1)]
+    media_max_bytes: Annotated[int, Field(alias="MEDIA_MAX_BYTES", ge=1000)] = 20_000_000
+    ses_from_address: Annotated[str, Field(alias="SES_FROM_ADDRESS")] = ""
+    email_events_topic_arn: Annotated[str, Field(alias="EMAIL_EVENTS_TOPIC_ARN")] = ""
+
+
 class RouterSettings(CoreSettings):
-    pass
+    media_bucket: Annotated[str, Field(alias="MEDIA_BUCKET")] = ""
+    media_max_bytes: Annotated[int, Field(alias="MEDIA_MAX_BYTES", ge=1000)] = 20_000_000
+    media_trusted_hosts: Annotated[str, Field(alias="MEDIA_TRUSTED_HOSTS")] = "fbcdn.net,fbsbx.com,cdninstagram.com"
+    twilio_secret_arn: Annotated[str, Field(alias="TWILIO_SECRET_ARN")] = ""
+    twilio_api_base_url: Annotated[str, Field(alias="TWILIO_API_BASE_URL")] = "https://api.twilio.com"
+    meta_secret_arn: Annotated[str, Field(alias="META_SECRET_ARN")] = ""
+    meta_graph_base_url: Annotated[str, Field(alias="META_GRAPH_BASE_URL")] = "https://graph.facebook.com"
+    meta_graph_version: Annotated[str, Field(alias="META_GRAPH_VERSION")] = "v21.0"
+    telegram_secret_arn: Annotated[str, Field(alias="TELEGRAM_SECRET_ARN")] = ""
+    telegram_api_base_url: Annotated[str, Field(alias="TELEGRAM_API_BASE_URL")] = "https://api.telegram.org"
 
 
 class TemplateSpec(BaseModel):
@@ -122,6 +139,7 @@ class DispatcherSettings(CoreSettings):
     telegram_secret_arn: Annotated[str, Field(alias="TELEGRAM_SECRET_ARN")] = ""
     telegram_api_base_url: Annotated[str, Field(alias="TELEGRAM_API_BASE_URL")] = "https://api.telegram.org"
     ses_from_address: Annotated[str, Field(alias="SES_FROM_ADDRESS")] = ""
+    ses_configuration_set: Annotated[str, Field(alias="SES_CONFIGURATION_SET")] = ""
 
 
 class SweepSettings(CoreSettings):

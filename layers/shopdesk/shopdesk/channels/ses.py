@@ -19,7 +19,7 @@ import binascii
 import json
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email import policy
 from email.headerregistry import Address
@@ -373,19 +373,27 @@ def provider_error(code: str | None, message: str, http_status: int | None = Non
                          http_status=http_status)
 
 
+MAX_RAW_BYTES = 40_000_000      # SES v2 message size limit (v1: 10 MB)
+
+
 class SesSender:
     """Replies through SES v2 ``SendEmail`` with raw MIME. ``from_address`` may carry a display name
     (``Shop <support@shop.example>``); ``req.sender``, when it is an email address (the shop mailbox
     the customer wrote to), is used instead with the same display name. Either must be a verified
-    SES identity or on a verified domain."""
+    SES identity or on a verified domain.
+
+    ``fetch_media`` (e.g. ``lambda url: http_bytes(url, max_bytes=...)``), when given, downloads
+    ``req.media_urls`` so they go out as real attachments; without it they are listed as links."""
 
     def __init__(self, from_address: str, configuration_set: str | None = None, *,
-                 message_id_domain: str | None = None, client: Any = None, region_name: str | None = None) -> None:
+                 message_id_domain: str | None = None, client: Any = None, region_name: str | None = None,
+                 fetch_media: Callable[[str], Media] | None = None) -> None:
         self.from_address = from_address
         self.configuration_set = configuration_set
         self._domain = message_id_domain or (parseaddr(from_address)[1].partition("@")[2] or "localhost")
         self._client = client
         self._region = region_name
+        self._fetch_media = fetch_media
 
     @property
     def client(self) -> Any:
@@ -408,11 +416,15 @@ class SesSender:
     def send(self, req: OutboundRequest) -> SendResult:
         from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ParamValidationError
 
+        files = [self._fetch_media(url) for url in req.media_urls] if self._fetch_media else []
         try:
-            raw = build_raw_email(req, from_address=self._from(req), message_id_domain=self._domain)
+            raw = build_raw_email(req, from_address=self._from(req), message_id_domain=self._domain, files=files)
         except (BadRequest, ValueError) as exc:
             raise ProviderError(f"The reply cannot be sent as email: {exc}", code="invalid_request",
                                 retryable=False) from exc
+        if len(raw) > MAX_RAW_BYTES:
+            raise ProviderError(f"The email with its attachments is larger than {MAX_RAW_BYTES // 1_000_000} MB",
+                                code="too_large", retryable=False)
         params: dict[str, Any] = {
             "FromEmailAddress": parseaddr(self._from(req))[1],
             "Destination": {"ToAddresses": [parseaddr(req.to)[1]]},

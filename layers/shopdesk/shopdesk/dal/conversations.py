@@ -368,7 +368,7 @@ class Conversations:
                        failed: bool) -> None:
         update = Update().set("attempts", attempts).set("error", error).when("attribute_exists(PK)")
         if failed:
-            update.set("status", "failed").set("status_rank", 4)
+            update.set("status", "failed").set("status_rank", delivery_rank("failed"))
         self.table.update(it.conv_pk(conversation_id), sk, update)
 
     def apply_receipt(self, provider: str, provider_id: str, status: str, error: dict[str, Any] | None) -> str:

@@ -19,9 +19,11 @@ class Direction(StrEnum):
 # Delivery states in the order they happen. A status update only ever moves a message forward;
 # terminal failures rank with "delivered" so a late "sent" cannot undo them, and "read" wins last.
 _RANK = {
-    "queued": 0, "accepted": 1, "scheduled": 1, "sending": 2, "sent": 3,
-    "delivered": 4, "undelivered": 4, "failed": 4, "read": 5, "received": 5,
+    "queued": 0, "accepted": 10, "scheduled": 10, "sending": 20, "sent": 30,
+    "delivered": 40, "undelivered": 45, "failed": 45, "read": 50, "received": 50,
 }
+# A failure outranks "delivered": an email can bounce after the receiving server accepted it
+# (SES reports Delivery, then Bounce). Providers never report "delivered" after a failure.
 
 
 def delivery_rank(status: str) -> int:

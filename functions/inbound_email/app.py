@@ -1,0 +1,45 @@
+"""Email in: mail SES stored in S3 (S3 event), and SES notifications over SNS (HTTP POST)."""
+
+from __future__ import annotations
+
+import urllib.parse
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shopdesk.api.webhooks import map_errors
+from shopdesk.config import EmailInboundSettings
+from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.media import MediaStore
+from shopdesk.dal.queues import Queue
+from shopdesk.dal.table import Table
+from shopdesk.logic.email_inbound import EmailReceiver, thread_finder
+from shopdesk.logic.webhooks import WebhookProcessor, raw_body
+
+settings = EmailInboundSettings.from_env()
+logger = Logger()
+conversations = Conversations(Table(settings.table_name), settings.due_shards)
+receiver = EmailReceiver(
+    WebhookProcessor(conversations, Queue(settings.work_queue_url), settings.first_response_targets,
+                     thread_finder(conversations)),
+    MediaStore(settings.media_bucket), [settings.ses_from_address] if settings.ses_from_address else [],
+    settings.media_max_bytes, [settings.email_events_topic_arn] if settings.email_events_topic_arn else [])
+app = APIGatewayHttpResolver()
+map_errors(app)
+
+
+@app.post("/webhooks/email/sns")
+def sns_notification() -> Response:
+    outcome = receiver.receive_sns(raw_body(app.current_event.raw_event))
+    return Response(200, "application/json", f'{{"status": "{outcome}"}}')
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    if "Records" in event:          # S3: the receipt rule stored a message; a failure is retried by Lambda
+        for record in event["Records"]:
+            s3 = record["s3"]
+            receiver.receive_stored(s3["bucket"]["name"], urllib.parse.unquote_plus(s3["object"]["key"]))
+        return {"stored": len(event["Records"])}
+    return app.resolve(event, context)

@@ -1,0 +1,99 @@
+"""Email in: raw mail that SES's receipt rule stored in S3, and SES notifications over SNS.
+
+Threading: a reply joins its conversation through the reply+<conversation>@ address we sent from,
+else through In-Reply-To/References naming one of our sent mails (SES's Message-ID is
+<ses-message-id@…amazonses.com>) or an earlier mail of the thread; else the customer's open
+conversation. Attachments are stored before the message, so the agent sees them at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import urllib.request
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+
+from aws_lambda_powertools import Logger
+
+from shopdesk.channels import email as mail
+from shopdesk.channels import ses, sns
+from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.media import MediaStore, media_key
+from shopdesk.errors import BadRequest, InvalidSignature
+from shopdesk.logic.webhooks import Outcome, WebhookProcessor
+from shopdesk.models import InboundMessage
+
+logger = Logger(child=True)
+
+
+def reference_ids(ids: list[str]) -> list[str]:
+    """Message-IDs as our markers name them: SES's own id for mails SES sent for us."""
+    out: list[str] = []
+    for value in ids:
+        out.append(value)
+        local, _, domain = value.partition("@")
+        if domain.lower().endswith("amazonses.com"):
+            out.append(local)
+    return out
+
+
+def thread_finder(conversations: Conversations) -> Callable[[InboundMessage], str | None]:
+    def find(message: InboundMessage) -> str | None:
+        if message.email is None:
+            return None
+        if message.email.conversation_token:
+            return message.email.conversation_token
+        refs = reference_ids([*message.email.references, *message.email.in_reply_to])
+        return conversations.conversation_of_any("email", refs) if refs else None
+    return find
+
+
+@dataclass
+class EmailReceiver:
+    processor: WebhookProcessor
+    store: MediaStore
+    shop_addresses: list[str]
+    max_attachment_bytes: int
+    topic_arns: Collection[str]
+    fetch_certificate: Callable[[str], bytes] = sns.certificates
+    confirm: Callable[[str], None] = lambda url: urllib.request.urlopen(url, timeout=5).close()
+
+    def receive_raw(self, raw: bytes, recipients: tuple[str, ...] = ()) -> Outcome:
+        parsed = mail.parse_email(raw, shop_addresses=self.shop_addresses,
+                                  max_attachment_bytes=self.max_attachment_bytes, envelope_recipients=recipients)
+        folder = hashlib.sha256(parsed.message.provider_id.encode()).hexdigest()[:32]
+        keys = []
+        for index, (attachment, content) in enumerate(parsed.files):
+            key = media_key("email", folder, index, attachment.filename)
+            self.store.put(key, content, attachment.content_type)
+            keys.append(key)
+        return self.processor.process([parsed.with_storage_keys(keys)])
+
+    def receive_stored(self, bucket: str, key: str) -> Outcome:
+        return self.receive_raw(self.store.get(bucket, key))
+
+    def receive_sns(self, body: bytes) -> str:
+        envelope = sns.parse_sns_envelope(body)
+        if not sns.verify_sns(envelope, fetch_certificate=self.fetch_certificate,
+                              expected_topic_arns=self.topic_arns or None):
+            raise InvalidSignature("the SNS message signature does not verify")
+        kind = envelope.get("Type")
+        if kind == "SubscriptionConfirmation":
+            url = envelope.get("SubscribeURL")
+            if not sns.is_trusted_sns_url(url):
+                raise BadRequest("SubscribeURL is not an SNS URL")
+            self.confirm(url)
+            return "subscription confirmed"
+        if kind != "Notification":
+            return f"{kind} acknowledged"
+        notification = ses.parse_ses_notification(envelope.get("Message") or "")
+        if isinstance(notification, ses.ReceivedEmail):
+            if notification.content is not None:
+                self.receive_raw(notification.content, notification.recipients)
+            elif notification.s3 is not None:
+                self.receive_raw(self.store.get(notification.s3.bucket, notification.s3.key), notification.recipients)
+            return "received"
+        if notification is not None:
+            self.processor.process([notification])
+            return f"receipt {notification.status}"
+        return "ignored"

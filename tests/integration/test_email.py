@@ -1,0 +1,158 @@
+"""Email through the real handlers: mail SES stored in S3, replies threaded back, bounces over SNS."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from email.message import EmailMessage
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import NameOID
+
+from shopdesk.channels import sns
+from tests.integration.helpers import agent, online
+from tests.support import SAMPLES, FakeContext, http_event
+
+
+def _eml(sender="Ada Lovelace <ada@customer.example>", to="support@shop.example", subject="Where is my order?",
+         body="Hello,\nwhere is order #1001?\n", message_id="<m1@customer.example>", **headers: str) -> bytes:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"], msg["Message-ID"] = sender, to, subject, message_id
+    msg["Date"] = "Sun, 22 Nov 2026 22:00:00 +0000"
+    for name, value in headers.items():
+        msg[name.replace("_", "-")] = value
+    msg.set_content(body)
+    return bytes(msg)
+
+
+def _deliver(desk, raw: bytes, key: str):
+    s3 = desk.client("s3")
+    s3.put_object(Bucket=desk.env["MAIL_BUCKET"], Key=f"raw/{key}", Body=raw)
+    event = {"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+                          "s3": {"bucket": {"name": desk.env["MAIL_BUCKET"]}, "object": {"key": f"raw/{key}"}}}]}
+    return desk.invoke("inbound_email", event)
+
+
+def _conversations(desk):
+    return agent(desk, "GET", "/agent/conversations", "alice", query="view=all")[1]["items"]
+
+
+def _messages(desk, conv_id):
+    return agent(desk, "GET", f"/agent/conversations/{conv_id}", "alice")[1]["messages"]
+
+
+@pytest.mark.parametrize(("name", "subject"), [("plain_text_apple_mail", "Testing 123"),
+                                               ("multipart_alternative_qp_latin1",
+                                                "Nicolas Fouché has accepted your invitation to Gmail")])
+def test_sample_mail_becomes_one_customer_message_and_a_redelivery_is_a_no_op(desk, name, subject):
+    raw = (SAMPLES / "ses" / "eml" / f"{name}.eml").read_bytes()
+    assert _deliver(desk, raw, "a")["stored"] == 1
+    assert _deliver(desk, raw, "b")["stored"] == 1         # SES delivered it twice
+    [conv] = _conversations(desk)
+    inbound = [m for m in _messages(desk, conv["id"]) if m["direction"] == "inbound"]
+    assert len(inbound) == 1 and inbound[0]["channel"] == "email" and inbound[0]["subject"] == subject
+    assert inbound[0]["text"]
+
+
+def test_reply_by_email_threads_back_by_reply_address_and_by_references(desk):
+    online(desk, "alice")
+    _deliver(desk, _eml(), "1")
+    [conv] = _conversations(desk)
+    desk.drain_queue(desk.work_queue_url, "router")
+    desk.client("ses").verify_email_identity(EmailAddress="support@shop.example")
+    status, reply = agent(desk, "POST", f"/agent/conversations/{conv['id']}/replies", "alice",
+                          {"text": "It left our warehouse today."})
+    assert status == 202 and reply["subject"] == "Re: Where is my order?"
+    desk.drain_queue(desk.outbound_queue_url, "dispatcher")
+    [out] = [m for m in _messages(desk, conv["id"]) if m["direction"] == "outbound"]
+    ses_id = out["provider_id"]
+    assert ses_id and out["status"] == "accepted", out
+    # the customer answers quoting our mail (SES's Message-ID), from a client that drops the reply+ address
+    answer = _eml(subject="Re: Where is my order?", message_id="<m2@customer.example>",
+                  body="Thanks!\n\nOn Sun, Nov 22, 2026 Shop wrote:\n> It left our warehouse today.\n",
+                  In_Reply_To=f"<{ses_id}@email.amazonses.com>",
+                  References=f"<m1@customer.example> <{ses_id}@email.amazonses.com>")
+    _deliver(desk, answer, "2")
+    # and writes once more to the reply+ address only, as a new thread
+    token_mail = _eml(subject="One more thing", message_id="<m3@customer.example>", body="Gift wrap please.",
+                      to=f"support+{conv['id']}@shop.example".replace("support+", "reply+"))
+    _deliver(desk, token_mail, "3")
+    assert len(_conversations(desk)) == 1
+    inbound = [m["text"] for m in _messages(desk, conv["id"]) if m["direction"] == "inbound"]
+    assert inbound == ["Hello,\nwhere is order #1001?", "Thanks!", "Gift wrap please."]
+
+
+def test_out_of_office_reply_starts_no_sla_clock(desk):
+    _deliver(desk, _eml(subject="Automatic reply: Where is my order?", Auto_Submitted="auto-replied",
+                        body="I am out of office until Monday."), "oof")
+    [conv] = _conversations(desk)
+    assert conv["sla"]["first_response_due_at"] is None
+    [message] = [m for m in _messages(desk, conv["id"]) if m["direction"] == "inbound"]
+    assert message["kind"] == "auto_reply"
+
+
+def test_attachments_are_stored_and_served_through_presigned_links(desk):
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"], msg["Message-ID"] = ("ada@customer.example", "support@shop.example",
+                                                                 "Invoice", "<att@customer.example>")
+    msg.set_content("Invoice attached.")
+    msg.add_attachment(b"%PDF-1.4 invoice", maintype="application", subtype="pdf", filename="Rechnung März.pdf")
+    _deliver(desk, bytes(msg), "att")
+    [conv] = _conversations(desk)
+    [message] = [m for m in _messages(desk, conv["id"]) if m["direction"] == "inbound"]
+    [attachment] = message["attachments"]
+    assert attachment["filename"] == "Rechnung März.pdf" and "X-Amz-Signature" in attachment["url"]
+
+
+# ------------------------------------------------------------------------------ SNS
+
+@pytest.fixture
+def signer():
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
+            .sign(key, hashes.SHA256()))
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+
+    def sign(message: dict) -> dict:
+        message = {**message, "SignatureVersion": "2",
+                   "SigningCertURL": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-test.pem"}
+        signature = key.sign(sns.string_to_sign(message).encode(), padding.PKCS1v15(), hashes.SHA256())
+        return {**message, "Signature": base64.b64encode(signature).decode()}
+    return sign, pem
+
+
+def _post_sns(desk, body: dict, pem: bytes):
+    module = desk.handler("inbound_email")
+    module.receiver.fetch_certificate = lambda url: pem      # AWS's certificate, as far as this test knows
+    return module.lambda_handler(http_event("POST", "/webhooks/email/sns", json.dumps(body),
+                                            {"content-type": "text/plain; charset=UTF-8"}), FakeContext())
+
+
+def test_bounce_over_sns_marks_the_reply_failed_and_forgeries_are_refused(desk, signer):
+    sign, pem = signer
+    online(desk, "alice")
+    _deliver(desk, _eml(), "1")
+    [conv] = _conversations(desk)
+    desk.client("ses").verify_email_identity(EmailAddress="support@shop.example")
+    agent(desk, "POST", f"/agent/conversations/{conv['id']}/replies", "alice", {"text": "On its way"})
+    desk.drain_queue(desk.outbound_queue_url, "dispatcher")
+    [out] = [m for m in _messages(desk, conv["id"]) if m["direction"] == "outbound"]
+    assert out["provider_id"], out
+    bounce = {"notificationType": "Bounce", "mail": {"messageId": out["provider_id"]},
+              "bounce": {"bounceType": "Permanent", "bounceSubType": "NoEmail",
+                         "bouncedRecipients": [{"emailAddress": "ada@customer.example",
+                                                "diagnosticCode": "smtp; 550 5.1.1 user unknown"}]}}
+    envelope = sign({"Type": "Notification", "MessageId": "n-1", "TopicArn": "arn:aws:sns:us-east-1:1:events",
+                     "Message": json.dumps(bounce), "Timestamp": "2026-11-22T22:00:00.000Z"})
+    forged = {**envelope, "Message": json.dumps({**bounce, "bounce": {"bounceType": "Transient"}})}
+    assert _post_sns(desk, forged, pem)["statusCode"] == 403
+    assert _post_sns(desk, envelope, pem)["statusCode"] == 200
+    [out] = [m for m in _messages(desk, conv["id"]) if m["direction"] == "outbound"]
+    assert out["status"] == "failed" and out["error"]["code"].startswith("Permanent")

@@ -1,0 +1,331 @@
+"""Inbound email parsing: charsets, header encodings, structure, attachments, addresses, failures."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import random
+from email.message import EmailMessage
+from email.policy import SMTP
+from pathlib import Path
+
+import pytest
+
+from shopdesk.channels.email import ParsedEmail, decode_header_text, parse_email
+from shopdesk.errors import BadRequest
+
+FIXTURES = Path(__file__).parent / "fixtures" / "email"
+SHOP = ["support@shop.example"]
+
+
+def parse(name: str, **kwargs: object) -> ParsedEmail:
+    return parse_email((FIXTURES / name).read_bytes(), shop_addresses=kwargs.pop("shop_addresses", SHOP),
+                       **kwargs)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------- charsets and encodings
+
+def test_quoted_printable_latin1() -> None:
+    message = parse("qp_latin1.eml").message
+    assert message.text == ("Guten Tag,\n\nich möchte meine Bestellung ändern: statt Größe M bitte L.\n"
+                            "Viele Grüße\nJürgen")
+    assert message.email.subject == "Bestellung ändern"
+    assert message.profile_name == "Jürgen Müller"
+    assert message.customer_address == "juergen.mueller@example.de"      # lower-cased
+
+
+def test_base64_utf8() -> None:
+    message = parse("base64_utf8.eml").message
+    assert message.text == "Здравствуйте! Где мой заказ? 注文 😀"
+    assert message.email.subject == "Где мой заказ?"
+
+
+def test_cp1252_8bit() -> None:
+    assert parse("cp1252_8bit.eml").message.text == "“Is the price really 99 €?” \u2013 it says … on the page"
+
+
+def test_latin1_label_decodes_windows_1252_bytes() -> None:
+    assert parse("latin1_declared_cp1252.eml").message.text == "I paid 20 € for “express” shipping \u2013 café"
+
+
+def test_iso_2022_jp_body_subject_and_name() -> None:
+    message = parse("iso2022jp.eml").message
+    assert message.text == "注文番号12345の配送状況を教えてください。\n山田"
+    assert message.email.subject == "注文番号12345の配送状況"
+    assert message.profile_name == "山田"
+
+
+def test_encoded_words_b_and_q_mixed_with_text_and_split_characters() -> None:
+    message = parse("encoded_words.eml").message
+    assert message.email.subject == "Bestätigung für order 42 Grüße"
+    assert message.profile_name == "José García"
+    assert message.customer_address == "jose.garcia@example.com"
+
+
+def test_broken_encoded_words_do_not_break_anything() -> None:
+    message = parse("broken_encoded_words.eml").message
+    # missing padding fixed, unknown charset guessed, spaces inside a Q word kept,
+    # whitespace between adjacent words dropped (RFC 2047), an undecodable word left as written
+    assert message.email.subject == "übercafétwo words =?utf-8?B?###?="
+    assert message.profile_name == "Müller, Hans"                # a comma inside an encoded quoted name
+    assert message.customer_address == "hans@example.de"
+    assert message.text == "Grüße"                               # unknown body charset: UTF-8 guessed
+
+
+def test_rfc6532_raw_utf8_headers() -> None:
+    message = parse("rfc6532_utf8_headers.eml").message
+    assert message.email.subject == "Frage zur Rücksendung ✓"
+    assert message.profile_name == "Zoë Ünal"
+    assert message.text == "Kann ich die Schuhe zurückschicken? ✓"
+    assert message.shop_address == "support@shop.example"
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("=?utf-8?q?caf=C3=A9?=", "café"),
+    ("=?UTF-8?B?Y2Fmw6k=?=", "café"),
+    ("=?utf-8?B?Y2Fmw6k?=", "café"),                       # padding missing
+    ("=?iso-8859-1?q?caf=E9?= =?utf-8?q?_bar?=", "café bar"),
+    ("plain =?utf-8?q?caf=C3=A9?= text", "plain café text"),
+    ("=?utf-8*en?q?hi?=", "hi"),                          # RFC 2231 language tag
+    ("=?utf-8?q?a?=\r\n =?utf-8?q?b?=", "ab"),             # folded
+    ("=?nonsense?q?x?=", "x"),
+    ("no encoding at all", "no encoding at all"),
+    ("", ""),
+])
+def test_decode_header_text(value: str, expected: str) -> None:
+    assert decode_header_text(value) == expected
+
+
+# ------------------------------------------------------------------------------- structure
+
+def test_html_only_becomes_readable_text() -> None:
+    message = parse("html_only.eml").message
+    assert message.text == (
+        "Hello team,\n\nmy order arrived damaged.\nPhotos are attached & here:\n\n"
+        "- Box crushed\n- Lid cracked\n\n1. First\n2. Second\n\n"
+        "See my order (https://example.com/orders/42) or https://example.com/x.\n\n"
+        "Café price: €5 <tag>\n\nItem Qty\nMug 2\n\nThanks\nKim"
+    )
+    assert "alert" not in message.text and "color" not in message.text and "Ignored title" not in message.text
+
+
+def test_multipart_alternative_prefers_plain() -> None:
+    assert parse("multipart_alternative.eml").message.text == "Plain version wins."
+
+
+def test_mixed_with_pdf_and_inline_image() -> None:
+    parsed = parse("mixed_attachments.eml")
+    message = parsed.message
+    assert message.text == "See the invoice and the photo of the damage."
+    image, pdf = message.attachments
+    assert (image.filename, image.content_type, image.size) == ("image-1.png", "image/png", 70)
+    assert (pdf.filename, pdf.content_type) == ("Rechnung März.pdf", "application/pdf")     # RFC 2231 name
+    assert [a for a, _ in parsed.files] == [image, pdf]
+    assert parsed.files[0][1].startswith(b"\x89PNG")
+    assert parsed.files[1][1].startswith(b"%PDF-1.4")
+    assert pdf.size == len(parsed.files[1][1])
+    assert message.kind == "text"
+
+
+def test_storage_keys_go_on_the_stored_files() -> None:
+    parsed = parse("mixed_attachments.eml")
+    stored = parsed.with_storage_keys(["k/image", "k/invoice"])
+    assert [a.storage_key for a in stored.attachments] == ["k/image", "k/invoice"]
+    assert [a.storage_key for a in parsed.message.attachments] == [None, None]
+
+
+def _with_attachment(size: int) -> bytes:
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = "Big <big@example.com>"
+    msg["To"] = "support@shop.example"
+    msg["Subject"] = "Big file"
+    msg["Message-ID"] = "<big-1@example.com>"
+    msg.set_content("Here is the video.")
+    msg.add_attachment(b"\0" * size, maintype="video", subtype="mp4", filename="unboxing.mp4")
+    msg.add_attachment(b"small", maintype="text", subtype="plain", filename="notes.txt")
+    return msg.as_bytes()
+
+
+def test_oversized_attachment_is_noted_and_not_kept() -> None:
+    parsed = parse_email(_with_attachment(1_000_001), shop_addresses=SHOP, max_attachment_bytes=1_000_000)
+    video, notes = parsed.message.attachments
+    assert video.note == "larger than 1 MB, not kept"
+    assert video.size == 1_000_001 and video.filename == "unboxing.mp4"
+    assert notes.note is None
+    assert parsed.files == [(notes, b"small")]                 # a text file attached is a file, not body
+    assert parsed.message.text == "Here is the video."
+
+
+def test_default_limit_is_10_mb() -> None:
+    parsed = parse_email(_with_attachment(2_000_000), shop_addresses=SHOP)
+    assert [a.filename for a, _ in parsed.files] == ["unboxing.mp4", "notes.txt"]
+
+
+def test_attachment_only_message_is_media() -> None:
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = "a@example.com"
+    msg["To"] = "support@shop.example"
+    msg.add_attachment(b"%PDF", maintype="application", subtype="pdf", filename="../../etc/passwd.pdf")
+    message = parse_email(msg.as_bytes()).message
+    assert message.text is None and message.kind == "media"
+    assert message.attachments[0].filename == "passwd.pdf"     # no path components
+
+
+def test_dsn_bounce_is_auto_submitted_with_the_report() -> None:
+    parsed = parse("dsn_bounce.eml")
+    message = parsed.message
+    assert message.email.auto_submitted is True
+    assert message.text.startswith("This is the mail system at host mx.example.net.")
+    report = message.payload["report"]
+    assert report["status"] == "5.1.1" and report["action"] == "failed"
+    assert report["final_recipient"] == "rfc822; nobody@example.org"
+    assert "User unknown" in report["diagnostic_code"]
+    assert parsed.files == []                                   # our own returned mail is not kept
+
+
+def test_multipart_report_alone_marks_auto_submitted() -> None:
+    raw = (FIXTURES / "dsn_bounce.eml").read_bytes()
+    raw = raw.replace(b"Auto-Submitted: auto-replied\r\n", b"").replace(b"Return-Path: <>\r\n", b"")
+    raw = raw.replace(b"MAILER-DAEMON@", b"bounces@")
+    message = parse_email(raw).message
+    assert message.email.auto_submitted is True
+    assert message.raw["auto_submitted_reason"] == "delivery report"
+
+
+# ------------------------------------------------------------------------------- addresses and threading
+
+def test_plus_addressed_conversation_token() -> None:
+    message = parse("plus_token.eml").message
+    assert message.email.conversation_token == "8f14e45f-ceea-467a-9575-6f5f6c1b2a3d"
+    assert message.shop_address == "support@shop.example"       # the shop mailbox on that domain
+
+
+@pytest.mark.parametrize("header", ["Cc", "Delivered-To"])
+def test_token_from_cc_or_delivered_to(header: str) -> None:
+    raw = (b"From: a@example.com\r\nTo: other@example.org\r\n" + header.encode()
+           + b": reply+tok_1@shop.example\r\nSubject: x\r\n\r\nhi\r\n")
+    assert parse_email(raw, shop_addresses=SHOP).message.email.conversation_token == "tok_1"
+
+
+def test_token_on_a_foreign_domain_is_ignored() -> None:
+    raw = b"From: a@example.com\r\nTo: support@shop.example\r\nCc: reply+stolen@evil.example\r\n\r\nhi\r\n"
+    assert parse_email(raw, shop_addresses=SHOP).message.email.conversation_token is None
+    assert parse_email(raw).message.email.conversation_token == "stolen"     # nothing configured: any domain
+
+
+def test_shop_address_from_cc_or_envelope() -> None:
+    raw = b"From: a@example.com\r\nTo: friend@example.org\r\nCc: Support@Shop.Example\r\n\r\nhi\r\n"
+    assert parse_email(raw, shop_addresses=SHOP).message.shop_address == "support@shop.example"
+    bcc = b"From: a@example.com\r\nTo: friend@example.org\r\n\r\nhi\r\n"
+    assert parse_email(bcc, shop_addresses=SHOP).message.shop_address == "friend@example.org"
+    assert parse_email(bcc, shop_addresses=SHOP,
+                       envelope_recipients=["support@shop.example"]).message.shop_address == "support@shop.example"
+
+
+def test_threading_headers() -> None:
+    message = parse("reply_gmail.eml").message
+    assert message.email.in_reply_to == ["0100018e2f-ses-1@email.amazonses.com"]
+    assert message.email.references == ["first-1@example.com", "0100018e2f-ses-1@email.amazonses.com"]
+    assert message.reply_context == "0100018e2f-ses-1@email.amazonses.com"
+    assert message.email.message_id == "CAGmail-reply-1@mail.gmail.com"
+
+
+def test_reply_to_changes_where_the_answer_goes_not_who_wrote() -> None:
+    raw = b"From: Boss <boss@example.com>\r\nReply-To: Assistant <assistant@example.com>\r\n" \
+          b"To: support@shop.example\r\n\r\nhi\r\n"
+    message = parse_email(raw, shop_addresses=SHOP).message
+    assert message.customer_address == "boss@example.com"
+    assert message.reply_to == "assistant@example.com"
+    assert message.profile_name == "Boss"
+
+
+def test_contact_form_from_our_address_uses_reply_to_as_customer() -> None:
+    message = parse("contact_form.eml").message
+    assert message.customer_address == "ivy@example.com"
+    assert message.reply_to == "ivy@example.com"
+    assert message.profile_name == "Ivy Customer"
+    assert message.email.auto_submitted is False
+
+
+def test_mail_from_our_own_address_is_a_loop() -> None:
+    raw = b"From: support@shop.example\r\nTo: support@shop.example\r\nSubject: hi\r\n\r\nhi\r\n"
+    message = parse_email(raw, shop_addresses=SHOP).message
+    assert message.email.auto_submitted is True
+    assert message.raw["auto_submitted_reason"] == "sent from our own address"
+
+
+def test_reply_to_pointing_at_us_is_ignored() -> None:
+    raw = b"From: a@example.com\r\nReply-To: support@shop.example\r\nTo: support@shop.example\r\n\r\nhi\r\n"
+    assert parse_email(raw, shop_addresses=SHOP).message.reply_to == "a@example.com"
+
+
+def test_missing_message_id_uses_a_hash_of_the_message() -> None:
+    raw = (FIXTURES / "missing_message_id.eml").read_bytes()
+    message = parse_email(raw).message
+    assert message.provider_id == "sha256:" + hashlib.sha256(raw).hexdigest()
+    assert message.email.message_id is None
+
+
+def test_unparseable_date_is_none() -> None:
+    raw = b"From: a@example.com\r\nDate: yesterday-ish\r\n\r\nhi\r\n"
+    assert parse_email(raw).message.sent_at is None
+
+
+def test_naive_date_is_utc() -> None:
+    raw = b"From: a@example.com\r\nDate: Mon, 11 Mar 2024 10:00:00 -0000\r\n\r\nhi\r\n"
+    assert parse_email(raw).message.sent_at.utcoffset().total_seconds() == 0
+
+
+# ------------------------------------------------------------------------------- failures
+
+def test_no_from_is_bad_request() -> None:
+    with pytest.raises(BadRequest):
+        parse("no_from.eml")
+
+
+@pytest.mark.parametrize("raw", [b"", b"   \r\n", b"\x00\xff\xfe garbage \x80\x81", b"{\"json\": true}"])
+def test_garbage_is_bad_request(raw: bytes) -> None:
+    with pytest.raises(BadRequest):
+        parse_email(raw)
+
+
+def test_random_garbage_never_raises_anything_but_bad_request() -> None:
+    rng = random.Random(1234)
+    for _ in range(300):
+        raw = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 400)))
+        with contextlib.suppress(BadRequest):
+            parse_email(raw)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("*.eml")))
+def test_mutilated_fixtures_never_raise_anything_but_bad_request(name: str) -> None:
+    raw = (FIXTURES / name).read_bytes()
+    rng = random.Random(name)
+    cases = [raw[:cut] for cut in range(0, len(raw), max(len(raw) // 25, 1))]
+    for _ in range(40):
+        data = bytearray(raw)
+        for _ in range(rng.randrange(1, 12)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        cases.append(bytes(data))
+    for case in cases:
+        try:
+            parsed = parse_email(case, shop_addresses=SHOP)
+        except BadRequest:
+            continue
+        parsed.message.model_dump_json()           # storable: no lone surrogates anywhere
+        assert parsed.message.provider_id
+
+
+def test_truncated_multipart_still_parses() -> None:
+    raw = (FIXTURES / "mixed_attachments.eml").read_bytes()
+    message = parse_email(raw[: len(raw) // 2]).message
+    assert message.text == "See the invoice and the photo of the damage."
+
+
+def test_sender_stands_in_for_a_missing_from_but_reply_to_does_not() -> None:
+    raw = b"Sender: Desk <desk@example.com>\r\nTo: support@shop.example\r\n\r\nhi\r\n"
+    assert parse_email(raw).message.customer_address == "desk@example.com"
+    with pytest.raises(BadRequest):
+        parse_email(b"Reply-To: r@example.com\r\nReturn-Path: <bounce@example.com>\r\n\r\nhi\r\n")
+    with pytest.raises(BadRequest):
+        parse_email(b"From: undisclosed sender\r\nTo: support@shop.example\r\n\r\nhi\r\n")
