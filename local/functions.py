@@ -2,8 +2,11 @@
 
 SAM merges ``Globals.Function`` into every function: maps merge key by key (so
 Environment.Variables combine), lists concatenate (so a function's Layers come after the global
-ones), and scalars from the function win. Events become HTTP routes, SQS event-source mappings and
-schedules; JWT authorizers come from the HttpApi's ``Auth``.
+ones), and scalars from the function win. Events become HTTP routes, SQS event-source mappings,
+schedules and S3 notifications; JWT authorizers come from the HttpApi's ``Auth``. What Lambda does
+with asynchronous invocations (S3 notifications) comes from ``EventInvokeConfig``
+(MaximumRetryAttempts, MaximumEventAgeInSeconds, DestinationConfig.OnFailure) and
+``DeadLetterQueue``.
 """
 
 from __future__ import annotations
@@ -78,6 +81,46 @@ class Schedule:
     dlq_url: str | None
 
 
+@dataclass(frozen=True)
+class S3Source:
+    """A SAM ``Type: S3`` event: the bucket's notification configuration for this function."""
+
+    function: str
+    event: str
+    bucket: str
+    events: tuple[str, ...]  # s3:ObjectCreated:* ...
+    filter_rules: tuple[tuple[str, str], ...]  # (prefix|suffix, value)
+
+    def matches(self, event_name: str, key: str) -> bool:
+        """S3's rule: the event is listed (or its ``:*`` family is) and the key has the prefix/suffix."""
+        family = event_name.rsplit(":", 1)[0] + ":*"
+        if event_name not in self.events and family not in self.events:
+            return False
+        rules = dict(self.filter_rules)
+        return key.startswith(rules.get("prefix", "")) and key.endswith(rules.get("suffix", ""))
+
+    def describe(self) -> str:
+        rules = dict(self.filter_rules)
+        pattern = f"{rules.get('prefix', '')}*{rules.get('suffix', '')}"
+        return f"{self.event}: s3://{self.bucket}/{pattern} {','.join(self.events)}"
+
+
+@dataclass(frozen=True)
+class Destination:
+    kind: str  # SQS, SNS, Lambda, EventBridge
+    arn: str
+
+
+@dataclass(frozen=True)
+class AsyncConfig:
+    """How Lambda retries an asynchronous invocation and where a failed event goes."""
+
+    max_retries: int = 2
+    max_event_age: int = 21600
+    dead_letter: Destination | None = None
+    on_failure: Destination | None = None
+
+
 @dataclass
 class FunctionSpec:
     logical_id: str
@@ -92,6 +135,8 @@ class FunctionSpec:
     routes: list[HttpRoute] = field(default_factory=list)
     sqs: list[SqsSource] = field(default_factory=list)
     schedules: list[Schedule] = field(default_factory=list)
+    s3: list[S3Source] = field(default_factory=list)
+    async_config: AsyncConfig = field(default_factory=AsyncConfig)
 
 
 def merge_globals(global_value: Any, local_value: Any) -> Any:
@@ -197,6 +242,7 @@ class FunctionCatalog:
             environment={str(k): _env_string(v) for k, v in variables.items()},
             timeout=int(props.get("Timeout", 3)),
             memory=int(props.get("MemorySize", 128)),
+            async_config=_async_config(props),
         )
         for event_name, event in (raw.get("Events") or {}).items():
             self._event(spec, event_name, event)
@@ -213,6 +259,8 @@ class FunctionCatalog:
             spec.schedules.append(
                 self._schedule(spec.logical_id, name, kind, self.resolver.resolve(raw_props))
             )
+        elif kind == "S3":
+            spec.s3.append(s3_source(spec.logical_id, name, self.resolver.resolve(raw_props)))
         else:
             log.warning("%s: event %s of type %s is not run by the local stack", spec.logical_id, name, kind)
 
@@ -285,6 +333,47 @@ class FunctionCatalog:
             max_event_age=int(retry.get("MaximumEventAgeInSeconds", 86400)),
             dlq_url=dlq_url,
         )
+
+
+def s3_source(function: str, name: str, props: dict[str, Any]) -> S3Source:
+    """A SAM S3 event (``Bucket``, ``Events``, ``Filter.S3Key.Rules``) or a bucket's
+    LambdaConfiguration (``Event``, ``Filter``), which have the same filter shape."""
+    bucket = props.get("Bucket")
+    if not isinstance(bucket, str) or not bucket:
+        raise TemplateError(f"{function}.{name}: Bucket must be a !Ref to a bucket of the template")
+    events = props.get("Events", props.get("Event", "s3:ObjectCreated:*"))
+    events = [events] if isinstance(events, str) else list(events)
+    rules = ((props.get("Filter") or {}).get("S3Key") or {}).get("Rules") or []
+    return S3Source(
+        function=function,
+        event=name,
+        bucket=bucket,
+        events=tuple(str(e) for e in events),
+        # S3 takes the rule names in any case; moto compares them lower-case
+        filter_rules=tuple((str(rule["Name"]).lower(), str(rule["Value"])) for rule in rules),
+    )
+
+
+def _destination(spec: Any, type_key: str, arn_key: str) -> Destination | None:
+    if not isinstance(spec, dict) or not spec.get(arn_key):
+        return None
+    return Destination(kind=str(spec.get(type_key) or _kind_of(str(spec[arn_key]))), arn=str(spec[arn_key]))
+
+
+def _kind_of(arn: str) -> str:
+    service = arn.split(":")[2] if arn.count(":") >= 5 else ""
+    return {"sqs": "SQS", "sns": "SNS", "lambda": "Lambda", "events": "EventBridge"}.get(service, service)
+
+
+def _async_config(props: dict[str, Any]) -> AsyncConfig:
+    invoke = props.get("EventInvokeConfig") or {}
+    on_failure = ((invoke.get("DestinationConfig") or {}).get("OnFailure")) or None
+    return AsyncConfig(
+        max_retries=int(invoke.get("MaximumRetryAttempts", 2)),
+        max_event_age=int(invoke.get("MaximumEventAgeInSeconds", 21600)),
+        dead_letter=_destination(props.get("DeadLetterQueue"), "Type", "TargetArn"),
+        on_failure=_destination(on_failure, "Type", "Destination"),
+    )
 
 
 def _enabled(props: dict[str, Any]) -> bool:

@@ -8,8 +8,13 @@ turned back into HTTP as API Gateway does: a dict with ``statusCode`` is a respo
 as JSON with 200. No route: 404 ``Not Found``; a failed invocation: 500 ``Internal Server Error``.
 
 Request bodies reach the function as text only for textual content types (``text/*``, JSON, XML,
-JavaScript); everything else, including ``application/x-www-form-urlencoded``, is base64 with
-``isBase64Encoded: true``, as the HTTP API does.
+JavaScript); everything else, including ``application/x-www-form-urlencoded`` and a body without
+a content type, is base64 with ``isBase64Encoded: true``, as the HTTP API does.
+
+Local-only routes (``/_local/...``): ``GET health``, ``GET token?agent=``, ``GET|POST clock``,
+``POST schedules/<function>/run``, ``GET|DELETE outbox``, ``GET|DELETE events``,
+``GET|POST|DELETE sandbox/faults``, ``GET functions``, ``POST email[?wait=1][&to=...]``.
+Provider sandboxes: ``/_sandbox/twilio``, ``/_sandbox/meta``, ``/_sandbox/telegram``.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import re
 import secrets
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from local.authorizer import AuthResult
 from local.functions import HttpRoute
 from local.identity import UnknownAgent
+from local.ses import UnknownRecipient, inbound_message_id, message_recipients
 from local.settings import ACCOUNT_ID
 
 if TYPE_CHECKING:
@@ -47,6 +53,7 @@ class Reply:
     headers: list[tuple[str, str]]
     body: bytes
     target: str = ""  # what served the request, for the log line
+    stream: Iterator[bytes] | None = None  # sent instead of body; headers then carry Content-Length
 
     @classmethod
     def json(cls, status: int, document: Any, target: str = "") -> Reply:
@@ -226,6 +233,15 @@ class Gateway:
             ("POST", re.compile(r"^/_local/sandbox/faults$"), self._add_fault),
             ("DELETE", re.compile(r"^/_local/sandbox/faults$"), self._clear_faults),
             ("GET", re.compile(r"^/_local/functions$"), self._functions),
+            ("POST", re.compile(r"^/_local/email$"), self._email),
+        ]
+        self._sandboxes: list[tuple[str, Callable[[Request], Reply]]] = [
+            ("/_sandbox/twilio", self._twilio),
+            ("/_sandbox/meta", lambda request: self._sandbox(request, "/_sandbox/meta", stack.meta.handle)),
+            (
+                "/_sandbox/telegram",
+                lambda request: self._sandbox(request, "/_sandbox/telegram", stack.telegram.handle),
+            ),
         ]
 
     def serve_forever(self) -> None:
@@ -263,13 +279,19 @@ class Gateway:
         except Exception:  # the server must answer whatever happens
             log.exception("%s %s failed", request.method, request.path)
             reply = Reply.json(500, {"message": "Internal Server Error"})
-        headers = [*reply.headers, ("apigw-requestid", request.id), ("Content-Length", str(len(reply.body)))]
+        headers = [*reply.headers, ("apigw-requestid", request.id)]
+        if reply.stream is None:
+            headers.append(("Content-Length", str(len(reply.body))))
         handler.send_response(reply.status)
         for name, value in headers:
             handler.send_header(name, value)
         handler.end_headers()
         if request.method != "HEAD":
-            handler.wfile.write(reply.body)
+            try:
+                for chunk in reply.stream if reply.stream is not None else (reply.body,):
+                    handler.wfile.write(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                log.info("%s %s: the client went away", request.method, request.path)
         level = logging.DEBUG if request.path == "/_local/health" else logging.INFO
         log.log(
             level,
@@ -282,15 +304,9 @@ class Gateway:
         )
 
     def dispatch(self, request: Request) -> Reply:
-        if request.path.startswith("/_sandbox/twilio/") or request.path == "/_sandbox/twilio":
-            status, headers, body = self.stack.twilio.handle(
-                request.method,
-                request.path.removeprefix("/_sandbox/twilio"),
-                request.url,
-                request.header_dict,
-                request.body,
-            )
-            return Reply(status, list(headers.items()), body, "sandbox twilio")
+        for prefix, serve in self._sandboxes:
+            if request.path == prefix or request.path.startswith(prefix + "/"):
+                return serve(request)
         if request.path.startswith("/_local/"):
             for method, pattern, action in self._local:
                 found = pattern.match(request.path)
@@ -332,6 +348,33 @@ class Gateway:
             log.warning("%s returned a malformed response: %s", route.function, error)
             return Reply.json(500, {"message": "Internal Server Error"}, route.function)
         return Reply(status, headers, body, route.function)
+
+    # -- provider sandboxes
+
+    def _twilio(self, request: Request) -> Reply:
+        status, headers, body = self.stack.twilio.handle(
+            request.method,
+            request.path.removeprefix("/_sandbox/twilio"),
+            request.url,
+            request.header_dict,
+            request.body,
+        )
+        return Reply(status, list(headers.items()), body, "sandbox twilio")
+
+    def _sandbox(self, request: Request, prefix: str, handle: Callable[..., Any]) -> Reply:
+        status, headers, body = handle(
+            request.method,
+            request.path.removeprefix(prefix),
+            request.query,
+            request.url,
+            request.header_dict,
+            request.body,
+        )
+        target = "sandbox " + prefix.rsplit("/", 1)[-1]
+        if isinstance(body, bytes):  # the server adds Content-Length itself
+            pairs = [(k, v) for k, v in headers.items() if k.lower() != "content-length"]
+            return Reply(status, pairs, body, target)
+        return Reply(status, list(headers.items()), b"", target, stream=body)
 
     # -- /_local routes
 
@@ -417,6 +460,51 @@ class Gateway:
 
     def _functions(self, request: Request) -> Reply:
         return Reply.json(200, {"functions": self.stack.describe_functions()})
+
+    def _email(self, request: Request) -> Reply:
+        """SES receiving a message: store it where the receipt rule's S3Action says (202)."""
+        inbound = self.stack.inbound_mail
+        if not inbound.rules:
+            return Reply.json(
+                404,
+                {
+                    "message": "the template has no AWS::SES::ReceiptRule with an S3Action, "
+                    "so the stack does not know where SES would store inbound mail"
+                },
+            )
+        if not request.body:
+            return Reply.json(400, {"message": "the body must be a raw RFC 5322 message"})
+        query = urllib.parse.parse_qs(request.query)
+        recipients = query.get("to") or message_recipients(request.body)
+        try:
+            rule = inbound.rule_for(recipients)
+        except UnknownRecipient as error:
+            return Reply.json(404, {"message": str(error)})
+        wait = (query.get("wait") or ["0"])[0].lower() not in ("", "0", "false", "no")
+        notifications = self.stack.s3_notifications
+        message_id = inbound_message_id()
+        bucket, key = inbound.location(rule, message_id)
+        # registered before the object exists, so its notification cannot be missed
+        expectation = notifications.expect(bucket, key) if wait else None
+        inbound.store(rule, request.body, message_id)
+        document: dict[str, Any] = {
+            "bucket": bucket,
+            "key": key,
+            "message_id": message_id,
+            "rule": rule.logical_id,
+        }
+        if expectation is not None:
+            default = notifications.timeout_for(bucket, key, self.stack.catalog.functions)
+            try:
+                timeout = float((query.get("timeout") or [default])[0])
+            except ValueError:
+                timeout = default
+            finished = notifications.wait(bucket, key, expectation, timeout)
+            document["invocations"] = [attempt.describe() for attempt in expectation.attempts]
+            if not finished:
+                document["timed_out"] = True
+                document["pending"] = sorted(expectation.pending)
+        return Reply.json(202, document, "ses inbound")
 
 
 class Request:

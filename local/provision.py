@@ -48,7 +48,44 @@ _SKIPPED_QUIETLY = {
     "AWS::IAM::Policy",
     "AWS::IAM::ManagedPolicy",
     "AWS::Lambda::Permission",
+    # resource policies: nothing enforces them locally
+    "AWS::S3::BucketPolicy",
+    "AWS::SQS::QueuePolicy",
+    "AWS::SNS::TopicPolicy",
 }
+
+
+@dataclass
+class ReceiptRule:
+    """An SES receipt rule of the template (the ``Rule`` property as CloudFormation takes it)."""
+
+    logical_id: str
+    rule_set: str
+    rule: dict[str, Any]
+
+    @property
+    def enabled(self) -> bool:
+        return str(self.rule.get("Enabled", True)).lower() != "false"
+
+    @property
+    def recipients(self) -> list[str]:
+        return [str(r).lower() for r in self.rule.get("Recipients") or []]
+
+    def s3_action(self) -> dict[str, Any] | None:
+        for action in self.rule.get("Actions") or []:
+            if isinstance(action, dict) and action.get("S3Action"):
+                return dict(action["S3Action"])
+        return None
+
+    def matches(self, address: str) -> bool:
+        """SES's recipient match: the address, its domain, or ``.domain`` for any subdomain."""
+        if not self.recipients:
+            return True
+        address = address.lower()
+        domain = address.rpartition("@")[2]
+        return any(
+            address == r or domain == r or (r.startswith(".") and domain.endswith(r)) for r in self.recipients
+        )
 
 
 @dataclass
@@ -71,6 +108,8 @@ class Provisioner:
         self.types: dict[str, str] = {}
         self.layers: dict[str, Layer] = {}  # by ARN
         self.queues: dict[str, str] = {}  # ARN -> URL
+        self.bucket_notifications: dict[str, dict[str, Any]] = {}  # bucket -> NotificationConfiguration
+        self.receipt_rules: list[ReceiptRule] = []  # in template order
         self._in_progress: set[str] = set()
         self._handlers: dict[str, Callable[[str, dict[str, Any]], Physical]] = {
             "AWS::DynamoDB::Table": self._table,
@@ -78,6 +117,10 @@ class Provisioner:
             "AWS::Events::EventBus": self._event_bus,
             "AWS::SNS::Topic": self._topic,
             "AWS::S3::Bucket": self._bucket,
+            "AWS::SES::ReceiptRuleSet": self._receipt_rule_set,
+            "AWS::SES::ReceiptRule": self._receipt_rule,
+            "AWS::SES::ConfigurationSet": self._configuration_set,
+            "AWS::SES::ConfigurationSetEventDestination": self._configuration_set_event_destination,
             "AWS::SecretsManager::Secret": self._secret,
             "AWS::SSM::Parameter": self._ssm_parameter,
             "AWS::Cognito::UserPool": self._user_pool,
@@ -244,7 +287,14 @@ class Provisioner:
         request: dict[str, Any] = {"Bucket": name}
         if self.aws.region != "us-east-1":
             request["CreateBucketConfiguration"] = {"LocationConstraint": self.aws.region}
-        self.aws.client("s3").create_bucket(**request)
+        s3 = self.aws.client("s3")
+        s3.create_bucket(**request)
+        cors = (props.get("CorsConfiguration") or {}).get("CorsRules")
+        if cors:  # browsers upload with presigned POSTs: the widget needs the bucket's CORS rules
+            s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": [_cors_rule(r) for r in cors]})
+        if props.get("NotificationConfiguration"):
+            # applied once the functions are known (local.s3events), with the functions' S3 events
+            self.bucket_notifications[name] = props["NotificationConfiguration"]
         return Physical(
             ref=name,
             attrs={
@@ -253,6 +303,50 @@ class Provisioner:
                 "RegionalDomainName": f"{name}.s3.{self.aws.region}.amazonaws.com",
             },
         )
+
+    def _receipt_rule_set(self, logical_id: str, props: dict[str, Any]) -> Physical:
+        name = props.get("RuleSetName") or self._name(logical_id)
+        self.aws.client("ses").create_receipt_rule_set(RuleSetName=name)
+        return Physical(ref=name)
+
+    def _receipt_rule(self, logical_id: str, props: dict[str, Any]) -> Physical:
+        rule = dict(props.get("Rule") or {})
+        rule.setdefault("Name", self._name(logical_id))
+        rule_set = str(props["RuleSetName"])
+        self.receipt_rules.append(ReceiptRule(logical_id, rule_set, rule))
+        request: dict[str, Any] = {"RuleSetName": rule_set, "Rule": _ses_rule(rule)}
+        if props.get("After"):
+            request["After"] = props["After"]
+        try:
+            self.aws.client("ses").create_receipt_rule(**request)
+        except Exception as error:  # the local stack reads the rule from the template anyway
+            log.warning(
+                "%s: moto did not take the receipt rule (%s); POST /_local/email still uses it",
+                logical_id,
+                error,
+            )
+        return Physical(ref=rule["Name"])
+
+    def _configuration_set(self, logical_id: str, props: dict[str, Any]) -> Physical:
+        name = props.get("Name") or self._name(logical_id)
+        self.aws.client("ses").create_configuration_set(ConfigurationSet={"Name": name})
+        return Physical(ref=name)
+
+    def _configuration_set_event_destination(self, logical_id: str, props: dict[str, Any]) -> Physical:
+        destination = dict(props.get("EventDestination") or {})
+        destination.setdefault("Name", logical_id)
+        # CloudFormation spells it SnsDestination, the API SNSDestination
+        if "SnsDestination" in destination:
+            destination["SNSDestination"] = destination.pop("SnsDestination")
+        if "Enabled" in destination:
+            destination["Enabled"] = _bool(destination["Enabled"])
+        try:
+            self.aws.client("ses").create_configuration_set_event_destination(
+                ConfigurationSetName=props["ConfigurationSetName"], EventDestination=destination
+            )
+        except Exception as error:  # moto does not publish sending events anyway
+            log.warning("%s: moto did not take the event destination (%s)", logical_id, error)
+        return Physical(ref=str(destination["Name"]))
 
     # ------------------------------------------------------------ configuration and secrets
 
@@ -352,6 +446,33 @@ class Provisioner:
             LOCAL_API_ID if apis.index(logical_id) == 0 else f"{LOCAL_API_ID}{apis.index(logical_id) + 1}"
         )
         return Physical(ref=api_id, attrs={"ApiEndpoint": self.base_url, "ApiId": api_id})
+
+
+def _cors_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """A CloudFormation CorsRule as the S3 API takes it."""
+    converted: dict[str, Any] = {
+        "AllowedMethods": list(rule["AllowedMethods"]),
+        "AllowedOrigins": list(rule["AllowedOrigins"]),
+    }
+    for cfn_key, api_key in (
+        ("AllowedHeaders", "AllowedHeaders"),
+        ("ExposedHeaders", "ExposeHeaders"),
+        ("Id", "ID"),
+    ):
+        if rule.get(cfn_key):
+            converted[api_key] = rule[cfn_key]
+    if "MaxAge" in rule:
+        converted["MaxAgeSeconds"] = int(rule["MaxAge"])
+    return converted
+
+
+def _ses_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """CloudFormation's Rule property as the SES API takes it (booleans, not strings)."""
+    converted = dict(rule)
+    for key in ("Enabled", "ScanEnabled"):
+        if key in converted:
+            converted[key] = _bool(converted[key])
+    return converted
 
 
 def _bool(value: Any) -> bool:

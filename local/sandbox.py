@@ -1,5 +1,9 @@
 """Provider sandbox: stands in for Twilio's Messages API over HTTP and records every request.
 
+This module also holds what every provider sandbox shares: the outbox (which also lists, through
+its sources, the mail moto's SES accepted), fault injection, signed webhook delivery and the
+deterministic media files the Meta and Telegram sandboxes serve.
+
 It answers like Twilio: HTTP Basic auth with the account SID and auth token (401, code 20003),
 Twilio's validation errors (21604 no To, 21603 no From, 21602 no Body/MediaUrl, 21617 body over
 1,600 characters), its magic test numbers (To +15005550001 -> 21211, +15005550009 -> 21614,
@@ -23,11 +27,11 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from email.utils import format_datetime
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Protocol
 
 log = logging.getLogger("sandbox")
 
@@ -47,6 +51,8 @@ _GSM7 = set(
 _GSM7_EXTENDED = set("^{}\\[~]|€\f")
 
 Response = tuple[int, dict[str, str], bytes]
+# A sandbox answer; the body may be a stream of chunks (then headers carry Content-Length).
+StreamedResponse = tuple[int, dict[str, str], "bytes | Iterator[bytes]"]
 
 
 def twilio_signature(url: str, params: dict[str, list[str]], auth_token: str) -> str:
@@ -76,12 +82,33 @@ def twilio_error(status: int, code: int, message: str) -> dict[str, Any]:
     }
 
 
+def timestamp(moment: datetime) -> str:
+    """The outbox's ``received_at``: ISO 8601 UTC with milliseconds and Z (sorts as text)."""
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def redacted_headers(headers: dict[str, str]) -> dict[str, str]:
+    return {k: ("[redacted]" if k.lower() == "authorization" else v) for k, v in headers.items()}
+
+
+class OutboxSource(Protocol):
+    """Something else that sends (moto's SES): its items carry ``received_at`` like the outbox's."""
+
+    def items(self) -> list[dict[str, Any]]: ...
+
+    def clear(self) -> None: ...
+
+
 class Outbox:
-    """Every request the sandbox received, oldest first."""
+    """Every request the sandboxes received, plus the items of its sources, oldest first."""
 
     def __init__(self) -> None:
         self._items: list[dict[str, Any]] = []
+        self._sources: list[OutboxSource] = []
         self._lock = threading.Lock()
+
+    def add_source(self, source: OutboxSource) -> None:
+        self._sources.append(source)
 
     def add(self, item: dict[str, Any]) -> None:
         with self._lock:
@@ -89,17 +116,22 @@ class Outbox:
 
     def items(self) -> list[dict[str, Any]]:
         with self._lock:
-            return list(self._items)
+            items = list(self._items)
+        for source in self._sources:
+            items.extend(source.items())
+        return sorted(items, key=lambda item: str(item.get("received_at", "")))  # stable: ties keep order
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+        for source in self._sources:
+            source.clear()
 
 
 class Faults:
     """Statuses the next sends of a provider answer with, each used once."""
 
-    PROVIDERS = ("twilio",)
+    PROVIDERS = ("twilio", "whatsapp_cloud", "messenger", "instagram", "telegram")
 
     def __init__(self) -> None:
         self._pending: dict[str, list[int]] = {}
@@ -149,17 +181,16 @@ class TwilioSandbox:
         text = body.decode("utf-8", errors="replace")
         form = urllib.parse.parse_qs(text, keep_blank_values=True)
         status, extra_headers, document = self._answer(method, path, headers, form)
-        redacted = {k: ("[redacted]" if k.lower() == "authorization" else v) for k, v in headers.items()}
         self.outbox.add(
             {
                 "provider": "twilio",
                 "method": method,
                 "url": url,
-                "headers": redacted,
+                "headers": redacted_headers(headers),
                 "body": text,
                 "form": {k: v[0] if len(v) == 1 else v for k, v in form.items()},
                 "response": {"status": status, "body": document},
-                "received_at": self.now().isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                "received_at": timestamp(self.now()),
             }
         )
         if status == 201 and self.callbacks and _first(form, "StatusCallback"):
@@ -281,6 +312,75 @@ class TwilioSandbox:
             except OSError as error:
                 outcome = f"failed ({error})"
             log.info("twilio status callback %s %s -> %s", message["sid"], status, outcome)
+
+
+def post_in_background(label: str, url: str, bodies: list[tuple[bytes, dict[str, str]]]) -> None:
+    """POST each body in turn, CALLBACK_INTERVAL_SECONDS apart, from a thread; log each outcome."""
+
+    def run() -> None:
+        for body, headers in bodies:
+            time.sleep(CALLBACK_INTERVAL_SECONDS)
+            request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+            try:
+                with urllib.request.urlopen(request, timeout=15) as response:  # configured webhook URL
+                    outcome = str(response.status)
+            except urllib.error.HTTPError as error:
+                outcome = str(error.code)
+            except OSError as error:
+                outcome = f"failed ({error})"
+            log.info("%s -> %s %s", label, url, outcome)
+
+    threading.Thread(target=run, daemon=True, name=f"webhook {label}").start()
+
+
+# ---------------------------------------------------------------- media files served by the sandboxes
+
+_COMMENT_PAYLOAD = 65533  # the most a JPEG COM segment holds
+BIG_COMMENTS = 410  # a "big" file: about 26.9 MB (over WhatsApp's and Telegram's download limits)
+_JPEG_HEAD = b"\xff\xd8" + b"\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+# One 8x8 grey block: quantisation table, frame header, minimal DC and AC Huffman tables, one scan.
+_JPEG_TAIL = (
+    b"\xff\xdb\x00\x43\x00" + b"\x01" * 64
+    + b"\xff\xc0\x00\x0b\x08\x00\x08\x00\x08\x01\x01\x11\x00"
+    + b"\xff\xc4\x00\x14\x00\x01" + b"\x00" * 15 + b"\x00"
+    + b"\xff\xc4\x00\x14\x10\x01" + b"\x00" * 15 + b"\x00"
+    + b"\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00" + b"\x3f"
+    + b"\xff\xd9"
+)  # fmt: skip
+
+
+def _comment(payload: bytes) -> bytes:
+    return b"\xff\xfe" + (len(payload) + 2).to_bytes(2, "big") + payload
+
+
+def jpeg(label: str) -> bytes:
+    """A small valid JPEG (8x8 grey) whose bytes differ per label: the same label, the same bytes."""
+    return _JPEG_HEAD + _comment(label.encode("utf-8")[:_COMMENT_PAYLOAD]) + _JPEG_TAIL
+
+
+def big_jpeg_size() -> int:
+    return len(_JPEG_HEAD) + BIG_COMMENTS * (_COMMENT_PAYLOAD + 4) + len(_JPEG_TAIL)
+
+
+def big_jpeg_chunks() -> Iterator[bytes]:
+    """A valid JPEG of ``big_jpeg_size()`` bytes, padded with comment segments, generated chunk by chunk."""
+    yield _JPEG_HEAD
+    filler = _comment(bytes(range(256)) * (_COMMENT_PAYLOAD // 256) + b"\x00" * (_COMMENT_PAYLOAD % 256))
+    for _ in range(BIG_COMMENTS):
+        yield filler
+    yield _JPEG_TAIL
+
+
+_big_digest: list[str] = []
+
+
+def big_jpeg_sha256() -> str:
+    if not _big_digest:
+        digest = hashlib.sha256()
+        for chunk in big_jpeg_chunks():
+            digest.update(chunk)
+        _big_digest.append(digest.hexdigest())
+    return _big_digest[0]
 
 
 def _first(form: dict[str, list[str]], name: str) -> str:

@@ -12,13 +12,27 @@ FAKE_ACCESS_KEY = "testing"
 FAKE_SECRET_KEY = "testing"
 
 # Secrets filled from the environment: secret logical id -> {JSON key: (env var, fake default)}.
-# A new channel adds one line here (e.g. "MetaSecret": {"app_secret": ("META_APP_SECRET", ...)}).
+# A new channel adds one line here.
 SECRET_ENV: dict[str, dict[str, tuple[str, str]]] = {
     "TwilioSecret": {
         "account_sid": ("TWILIO_ACCOUNT_SID", "AC00000000000000000000000000000000"),
         "auth_token": ("TWILIO_AUTH_TOKEN", "fake-twilio-auth-token"),
     },
+    "MetaSecret": {
+        "app_secret": ("META_APP_SECRET", "fake-meta-app-secret"),
+        "verify_token": ("META_VERIFY_TOKEN", "fake-meta-verify-token"),
+        "access_token": ("META_ACCESS_TOKEN", "fake-meta-access-token"),
+    },
+    "TelegramSecret": {
+        "bot_token": ("TELEGRAM_BOT_TOKEN", "123456789:fake-telegram-bot-token"),
+        "secret_token": ("TELEGRAM_SECRET_TOKEN", "fake-telegram-secret-token"),
+    },
+    "WebchatSecret": {
+        "visitor_secret": ("WEBCHAT_VISITOR_SECRET", "fake-webchat-visitor-secret"),
+        "session_secret": ("WEBCHAT_SESSION_SECRET", "fake-webchat-session-secret"),
+    },
 }
+DEFAULT_SES_FROM_ADDRESS = "support@shop.example"
 
 # Demo agents created in the Cognito user pool (username -> display name).
 DEMO_AGENTS: dict[str, str] = {"alice": "Alice Example", "bob": "Bob Example"}
@@ -55,10 +69,18 @@ class Settings:
     status_callbacks: bool = True
     log_level: str = "INFO"
     twilio: dict[str, str] = field(default_factory=dict)
+    meta: dict[str, str] = field(default_factory=dict)
+    telegram: dict[str, str] = field(default_factory=dict)
+    ses_from_address: str = DEFAULT_SES_FROM_ADDRESS
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def webhook_base_url(self) -> str:
+        """Where providers' webhooks go: the public URL if there is one, else the stack itself."""
+        return self.public_base_url or self.base_url
 
     @property
     def agents(self) -> dict[str, str]:
@@ -69,10 +91,14 @@ class Settings:
         return names
 
     def local_parameter_defaults(self) -> dict[str, str]:
-        """Template parameters the local stack sets unless PARAMETER_OVERRIDES says otherwise."""
+        """Template parameters the local stack sets (those the template declares) unless
+        PARAMETER_OVERRIDES says otherwise."""
         return {
-            "PublicBaseUrl": self.public_base_url or self.base_url,
+            "PublicBaseUrl": self.webhook_base_url,
             "TwilioApiBaseUrl": f"{self.base_url}/_sandbox/twilio",
+            "MetaGraphBaseUrl": f"{self.base_url}/_sandbox/meta",
+            "TelegramApiBaseUrl": f"{self.base_url}/_sandbox/telegram",
+            "SesFromAddress": self.ses_from_address,
             "DispatchBackoffBaseSeconds": "1",
         }
 
@@ -91,4 +117,7 @@ class Settings:
             status_callbacks=_flag("SANDBOX_STATUS_CALLBACKS", True),
             log_level=(env.get("LOCAL_LOG_LEVEL") or "INFO").upper(),
             twilio=secret_values("TwilioSecret") or {},
+            meta=secret_values("MetaSecret") or {},
+            telegram=secret_values("TelegramSecret") or {},
+            ses_from_address=env.get("SES_FROM_ADDRESS") or DEFAULT_SES_FROM_ADDRESS,
         )

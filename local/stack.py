@@ -1,9 +1,10 @@
 """Brings the pieces up in order and holds them: moto, resources, functions, routes, pollers, schedules.
 
-Start-up: moto server -> template resolved and every resource created -> Cognito demo agents ->
-event capture -> worker pools -> HTTP server -> SQS pollers and schedules -> demo agents set online
-through the real agent API (``PUT /agent/me/presence``), so nothing bypasses it. Health is 200
-only once all of that succeeded.
+Start-up: moto server -> template resolved and every resource created -> SES sender identities
+verified -> Cognito demo agents -> event capture -> provider sandboxes (Twilio, Meta, Telegram) and
+the outbox (with moto's sent mail) -> worker pools -> HTTP server -> SQS pollers, S3 notifications
+and schedules -> demo agents set online through the real agent API (``PUT /agent/me/presence``),
+so nothing bypasses it. Health is 200 only once all of that succeeded.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from local import moto_patches
 from local.authorizer import JwtVerifier
 from local.aws import Aws
 from local.bus import EventCapture
@@ -23,12 +25,16 @@ from local.clock import Clock
 from local.functions import FunctionCatalog
 from local.gateway import Gateway
 from local.identity import Identity
+from local.meta import MetaSandbox
 from local.pollers import Pollers
 from local.provision import Provisioner
 from local.runtime import Runtime
+from local.s3events import S3Notifications
 from local.sandbox import Faults, Outbox, TwilioSandbox
 from local.schedules import Scheduler
+from local.ses import InboundMail, SesOutbox, verify_identities
 from local.settings import Settings
+from local.telegram import TelegramSandbox
 from local.template import Resolver, load_template, parameter_values, parse_parameter_overrides
 
 log = logging.getLogger("stack")
@@ -54,13 +60,14 @@ class Stack:
     def start(self) -> None:
         started = time.perf_counter()
         settings = self.settings
+        moto_patches.set_ses_clock(self.clock.now)
         self.aws.start()
 
         template = load_template(settings.template)
+        declared = template.get("Parameters") or {}
+        defaults = {k: v for k, v in settings.local_parameter_defaults().items() if k in declared}
         parameters = parameter_values(
-            template,
-            settings.local_parameter_defaults(),
-            parse_parameter_overrides(settings.parameter_overrides),
+            template, defaults, parse_parameter_overrides(settings.parameter_overrides)
         )
         self.provisioner = Provisioner(template, settings.template.parent, self.aws, settings.base_url)
         self.resolver = Resolver(template, parameters, settings.region, self.provisioner.lookup)
@@ -68,6 +75,9 @@ class Stack:
         self.provisioner.provision_all()
         self.catalog = FunctionCatalog(template, settings.template.parent, self.resolver, self.provisioner)
         self.catalog.load()
+        sender = str(parameters.get("SesFromAddress") or settings.ses_from_address)
+        verify_identities(self.aws, [sender, *self._receipt_domains()])
+        self.inbound_mail = InboundMail(self.aws, self.provisioner.receipt_rules)
 
         self.identity = self._identity()
         if self.identity is not None:
@@ -89,8 +99,30 @@ class Stack:
             settings.status_callbacks,
             self.clock.now,
         )
+        self.meta = MetaSandbox(
+            settings.meta.get("access_token", ""),
+            settings.meta.get("app_secret", ""),
+            self.outbox,
+            self.faults,
+            settings.status_callbacks,
+            settings.webhook_base_url,
+            settings.base_url,
+            self.clock.now,
+        )
+        self.telegram = TelegramSandbox(
+            settings.telegram.get("bot_token", ""), self.outbox, self.faults, self.clock.now
+        )
+        self.outbox.add_source(SesOutbox(settings.region))
         self.runtime = Runtime(
             self.catalog.functions, self.aws.environment(), settings.concurrency, self.clock
+        )
+        self.s3_notifications = S3Notifications(
+            self.catalog.functions,
+            self.provisioner.bucket_notifications,
+            self.aws,
+            self.runtime,
+            self.clock,
+            settings.concurrency,
         )
         self.gateway = Gateway(self)
         self._server_thread = threading.Thread(target=self.gateway.serve_forever, daemon=True, name="http")
@@ -103,6 +135,7 @@ class Stack:
         sources = [source for spec in self.catalog.functions.values() for source in spec.sqs]
         self.pollers = Pollers(sources, self.aws, self.runtime, settings.concurrency)
         self.pollers.start()
+        self.s3_notifications.start()
         self.scheduler = Scheduler(
             [s for spec in self.catalog.functions.values() for s in spec.schedules],
             self.aws,
@@ -111,14 +144,29 @@ class Stack:
         )
         self.scheduler.start()
         log.info(
-            "serving %s (%d functions, %d routes, %d queue sources, %d schedules) after %.1f s",
+            "serving %s (%d functions, %d routes, %d queue sources, %d S3 sources, %d schedules) after %.1f s",
             settings.base_url,
             len(self.catalog.functions),
             len(self.gateway.router.routes),
             len(self.pollers.pollers),
+            len(self.s3_notifications.sources),
             len(self.scheduler.schedules),
             time.perf_counter() - started,
         )
+        log.info(
+            "local routes: /_local/{health,token,clock,schedules/<id>/run,outbox,events,sandbox/faults,"
+            "functions,email}; sandboxes: /_sandbox/{twilio,meta,telegram}"
+        )
+
+    def _receipt_domains(self) -> list[str]:
+        """Domains the receipt rules receive for: replies are often sent from them (reply+id@...)."""
+        domains = []
+        for rule in self.provisioner.receipt_rules:
+            for recipient in rule.recipients:
+                domain = recipient.rpartition("@")[2].lstrip(".")
+                if domain:
+                    domains.append("@" + domain)
+        return domains
 
     def _identity(self) -> Identity | None:
         """The user pool and app client the JWT authorizers trust (else the first ones)."""
@@ -207,13 +255,21 @@ class Stack:
                 "routes": [f"{r.route_key} ({r.authorizer or 'public'})" for r in spec.routes],
                 "queues": [s.queue_url for s in spec.sqs],
                 "schedules": [f"{s.event}: {s.expression}" for s in spec.schedules],
+                "s3": [source.describe() for source in self._s3_sources(logical_id)],
             }
             for logical_id, spec in self.catalog.functions.items()
         }
 
+    def _s3_sources(self, logical_id: str) -> list[Any]:
+        notifications = getattr(self, "s3_notifications", None)
+        sources = (
+            notifications.sources if notifications is not None else self.catalog.functions[logical_id].s3
+        )
+        return [source for source in sources if source.function == logical_id]
+
     def close(self) -> None:
         log.info("shutting down")
-        for part in ("scheduler", "pollers", "events"):
+        for part in ("scheduler", "s3_notifications", "pollers", "events"):
             if hasattr(self, part):
                 getattr(self, part).close()
         if hasattr(self, "gateway"):

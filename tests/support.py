@@ -128,3 +128,51 @@ class FakeTwilio:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class FakeHttp:
+    """A provider API stand-in on loopback: records JSON requests, answers from a script or a default."""
+
+    def __init__(self, default: Any) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.requests: list[dict[str, Any]] = []
+        self.script: list[tuple[int, Any]] = []
+        self.default = default           # (status, body) or a callable(path, json) -> (status, body)
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _serve(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    body = json.loads(raw) if raw else None
+                except json.JSONDecodeError:
+                    body = raw.decode("utf-8", "replace")
+                fake.requests.append({"method": self.command, "path": self.path, "json": body,
+                                      "auth": self.headers.get("Authorization")})
+                if fake.script:
+                    status, answer = fake.script.pop(0)
+                elif callable(fake.default):
+                    status, answer = fake.default(self.path, body)
+                else:
+                    status, answer = fake.default
+                data = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = _serve
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -7,6 +7,7 @@ and its stderr is kept in a file under the pytest temporary directory for debugg
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -86,6 +87,16 @@ class StackClient:
                 )
         except urllib.error.HTTPError as error:
             return Response(error.code, {k.lower(): v for k, v in error.headers.items()}, error.read())
+
+    def download(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, int, str]:
+        """GET a large body chunk by chunk: (status, size, sha256 hex), without holding it."""
+        request = urllib.request.Request(self.url + path, headers=headers or {})
+        digest, size = hashlib.sha256(), 0
+        with urllib.request.urlopen(request, timeout=60) as answer:  # loopback
+            while chunk := answer.read(1 << 20):
+                digest.update(chunk)
+                size += len(chunk)
+            return answer.status, size, digest.hexdigest()
 
     def get(self, path: str, token: str | None = None, **kwargs: Any) -> Response:
         return self.request("GET", path, token=token, **kwargs)

@@ -5,20 +5,32 @@ with a DLQ, a JWT-protected HttpApi on a Cognito pool, a secret, an event bus, a
 layer with ``shopdesk.clock``), with handlers that report what they received, so these tests pin
 down the behaviour of the stack itself: API Gateway events and authorizer, SQS batch semantics,
 schedules, the clock, the provider sandbox and the isolation of each function's environment.
+
+A second throwaway system does the same for the channels' local services: S3 notifications (a
+SAM S3 event with a DLQ), SES inbound through a receipt rule (``/_local/email``), mail sent with
+SES in the outbox, the Meta Graph API and Telegram Bot API sandboxes, and the new secrets.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
+import hashlib
+import hmac
 import json
+import os
+import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
-from conftest import StackClient
+from conftest import REPO, StackClient
 from jwt.algorithms import RSAAlgorithm
 from moto.utilities.utils import load_resource
 
@@ -786,3 +798,913 @@ def test_project_sandbox_uses_the_default_fake_credentials(stack: StackClient) -
         headers={"Authorization": auth},
     )
     assert answer.status == 201, answer.text
+
+
+# ================================================================ the channels' local services
+# A second throwaway system: an S3 bucket with a SAM S3 event (and a DLQ), an SES receipt rule
+# storing mail in it, the Meta/Telegram/Webchat secrets, and webhook handlers that verify Meta's
+# signature. Provider sandboxes are called directly, as the functions would call them.
+
+META_TOKEN = "e2e-meta-access-token"
+META_APP_SECRET = "e2e-meta-app-secret"
+META_VERIFY = "e2e-meta-verify-token"
+BOT_TOKEN = "987654321:e2e-telegram-bot-token"
+BOT = f"/_sandbox/telegram/bot{BOT_TOKEN}"
+GRAPH = "/_sandbox/meta/v21.0"
+BEARER = {"Authorization": f"Bearer {META_TOKEN}"}
+CHANNEL_ENV = {
+    "META_APP_SECRET": META_APP_SECRET,
+    "META_VERIFY_TOKEN": META_VERIFY,
+    "META_ACCESS_TOKEN": META_TOKEN,
+    "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
+    "TELEGRAM_SECRET_TOKEN": "e2e-telegram-secret",
+    "WEBCHAT_VISITOR_SECRET": "e2e-visitor-secret",
+    "WEBCHAT_SESSION_SECRET": "e2e-session-secret",
+    "SES_FROM_ADDRESS": "desk@e2e.example",
+    "SEED_AGENTS": "",
+    "LOCAL_CONCURRENCY": "2",
+}
+
+CHANNEL_TEMPLATE = """
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  PublicBaseUrl: {Type: String, Default: ""}
+  MetaGraphBaseUrl: {Type: String, Default: https://graph.facebook.com}
+  TelegramApiBaseUrl: {Type: String, Default: https://api.telegram.org}
+  SesFromAddress: {Type: String, Default: nobody@example.invalid}
+Globals:
+  Function:
+    Runtime: python3.13
+    Timeout: 10
+    Layers: [!Ref SharedLayer]
+    Environment:
+      Variables:
+        EVENT_BUS_NAME: !Ref ChannelBus
+Resources:
+  SharedLayer:
+    Type: AWS::Serverless::LayerVersion
+    Properties: {LayerName: e2e-channels-shared, ContentUri: layers/shared/}
+  ChannelBus:
+    Type: AWS::Events::EventBus
+    Properties: {Name: e2e-channels}
+  MetaSecret:
+    Type: AWS::SecretsManager::Secret
+    Properties:
+      SecretString: '{"app_secret": "placeholder", "verify_token": "placeholder", "access_token": "placeholder"}'
+  TelegramSecret:
+    Type: AWS::SecretsManager::Secret
+    Properties: {SecretString: '{"bot_token": "placeholder", "secret_token": "placeholder"}'}
+  WebchatSecret:
+    Type: AWS::SecretsManager::Secret
+    Properties: {SecretString: '{"visitor_secret": "placeholder", "session_secret": "placeholder"}'}
+  MediaBucket:
+    Type: AWS::S3::Bucket
+  InboundMailBucket:
+    Type: AWS::S3::Bucket
+  InboundRuleSet:
+    Type: AWS::SES::ReceiptRuleSet
+  InboundRule:
+    Type: AWS::SES::ReceiptRule
+    Properties:
+      RuleSetName: !Ref InboundRuleSet
+      Rule:
+        Name: e2e-inbound
+        Enabled: true
+        ScanEnabled: true
+        Recipients: [support.e2e.example]
+        Actions:
+          - S3Action: {BucketName: !Ref InboundMailBucket, ObjectKeyPrefix: raw/}
+  EmailEventsTopic:
+    Type: AWS::SNS::Topic
+  MailDeadLetterQueue:
+    Type: AWS::SQS::Queue
+  MediaFailureQueue:
+    Type: AWS::SQS::Queue
+  MediaFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/inbound/
+      Handler: app.lambda_handler
+      EventInvokeConfig:
+        MaximumRetryAttempts: 0
+        DestinationConfig: {OnFailure: {Type: SQS, Destination: !GetAtt MediaFailureQueue.Arn}}
+      Events:
+        Uploads:
+          Type: S3
+          Properties:
+            Bucket: !Ref MediaBucket
+            Events: [s3:ObjectCreated:Put]
+            Filter: {S3Key: {Rules: [{Name: Prefix, Value: uploads/}, {Name: Suffix, Value: .jpg}]}}
+  InboundEmailFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/inbound/
+      Handler: app.lambda_handler
+      Timeout: 5
+      DeadLetterQueue: {Type: SQS, TargetArn: !GetAtt MailDeadLetterQueue.Arn}
+      Events:
+        RawMail:
+          Type: S3
+          Properties:
+            Bucket: !Ref InboundMailBucket
+            Events: s3:ObjectCreated:*
+            Filter: {S3Key: {Rules: [{Name: prefix, Value: raw/}]}}
+  ToolsFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/tools/
+      Handler: app.lambda_handler
+      Environment:
+        Variables:
+          INBOUND_BUCKET: !Ref InboundMailBucket
+          MEDIA_BUCKET: !Ref MediaBucket
+          DLQ_URL: !Ref MailDeadLetterQueue
+          FAILURE_URL: !Ref MediaFailureQueue
+          META_SECRET_ARN: !Ref MetaSecret
+          TELEGRAM_SECRET_ARN: !Ref TelegramSecret
+          WEBCHAT_SECRET_ARN: !Ref WebchatSecret
+          SES_FROM: !Ref SesFromAddress
+          META_GRAPH: !Ref MetaGraphBaseUrl
+          TELEGRAM_API: !Ref TelegramApiBaseUrl
+          TOPIC_ARN: !Ref EmailEventsTopic
+      Events:
+        Tools: {Type: HttpApi, Properties: {Path: "/tools/{op}", Method: ANY}}
+  WebhookFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/webhook/
+      Handler: app.lambda_handler
+      Environment: {Variables: {META_SECRET_ARN: !Ref MetaSecret}}
+      Events:
+        WhatsappVerify: {Type: HttpApi, Properties: {Path: /webhooks/whatsapp, Method: GET}}
+        Whatsapp: {Type: HttpApi, Properties: {Path: /webhooks/whatsapp, Method: POST}}
+        Messenger: {Type: HttpApi, Properties: {Path: /webhooks/messenger, Method: POST}}
+        Sns: {Type: HttpApi, Properties: {Path: /webhooks/email/sns, Method: POST}}
+"""
+
+CHANNEL_FILES = {
+    "layers/shared/shopdesk/__init__.py": "",
+    "layers/shared/shopdesk/bus.py": FILES["layers/shared/shopdesk/bus.py"],
+    "functions/inbound/app.py": """
+import base64, hashlib, urllib.parse
+import boto3
+from shopdesk.bus import emit
+
+s3 = boto3.client("s3")
+
+def lambda_handler(event, context):
+    [record] = event["Records"]
+    key = urllib.parse.unquote_plus(record["s3"]["object"]["key"])
+    body = s3.get_object(Bucket=record["s3"]["bucket"]["name"], Key=key)["Body"].read()
+    emit("s3", {"key": key, "record": record, "request_id": context.aws_request_id})
+    if "fail" in key:
+        raise RuntimeError("asked to fail: " + key)
+    return {"key": key, "record": record, "body_b64": base64.b64encode(body).decode(),
+            "sha256": hashlib.sha256(body).hexdigest()}
+""",
+    "functions/tools/app.py": """
+import json, os
+import boto3
+
+def secret(name):
+    value = boto3.client("secretsmanager").get_secret_value(SecretId=os.environ[name])["SecretString"]
+    return json.loads(value)
+
+def lambda_handler(event, context):
+    op = event["pathParameters"]["op"]
+    body = json.loads(event.get("body") or "{}")
+    if op == "put":
+        bucket = os.environ["INBOUND_BUCKET" if body.get("bucket", "inbound") == "inbound" else "MEDIA_BUCKET"]
+        boto3.client("s3").put_object(Bucket=bucket, Key=body["key"], Body=body.get("text", "x").encode())
+        return {"bucket": bucket, "key": body["key"]}
+    if op in ("dlq", "failures"):
+        sqs, url = boto3.client("sqs"), os.environ["DLQ_URL" if op == "dlq" else "FAILURE_URL"]
+        found = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                    MessageAttributeNames=["All"]).get("Messages", [])
+        for message in found:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return [{"body": json.loads(m["Body"]),
+                 "attributes": {k: v.get("StringValue") for k, v in m.get("MessageAttributes", {}).items()}}
+                for m in found]
+    if op == "ses-raw":
+        raw = "\\r\\n".join([
+            f"From: Shop Desk <{body.get('from', os.environ['SES_FROM'])}>", f"To: {body['to']}",
+            "Subject: =?utf-8?q?Re:_Your_order_caf=C3=A9?=", f"In-Reply-To: {body['in_reply_to']}",
+            f"References: {body['references']}", "Reply-To: reply+c1@e2e.example",
+            "Message-ID: <ignored-by-ses@e2e.example>", "MIME-Version: 1.0",
+            "Content-Type: text/plain; charset=utf-8", "", "Thanks, it ships today.", ""])
+        try:
+            answer = boto3.client("sesv2").send_email(Content={"Raw": {"Data": raw.encode()}})
+        except Exception as error:
+            return {"error": type(error).__name__, "message": str(error)}
+        return {"MessageId": answer["MessageId"]}
+    if op == "ses-simple":
+        answer = boto3.client("ses").send_email(
+            Source=os.environ["SES_FROM"], Destination={"ToAddresses": [body["to"]]},
+            Message={"Subject": {"Data": "Hello"}, "Body": {"Text": {"Data": "Plain hello"}}})
+        return {"MessageId": answer["MessageId"]}
+    if op == "secrets":
+        return {name: secret(name.upper() + "_SECRET_ARN") for name in ("meta", "telegram", "webchat")}
+    if op == "env":
+        return {k: os.environ[k] for k in ("SES_FROM", "META_GRAPH", "TELEGRAM_API", "TOPIC_ARN")}
+    return {"statusCode": 404}
+""",
+    "functions/webhook/app.py": """
+import base64, hashlib, hmac, json, os
+import boto3
+from shopdesk.bus import emit
+
+secret = json.loads(boto3.client("secretsmanager").get_secret_value(
+    SecretId=os.environ["META_SECRET_ARN"])["SecretString"])
+
+def lambda_handler(event, context):
+    if event["rawPath"] == "/webhooks/email/sns":
+        return {"body": event.get("body"), "isBase64Encoded": event["isBase64Encoded"],
+                "contentType": event["headers"].get("content-type")}
+    if event["requestContext"]["http"]["method"] == "GET":
+        query = event.get("queryStringParameters") or {}
+        if query.get("hub.mode") == "subscribe" and query.get("hub.verify_token") == secret["verify_token"]:
+            return {"statusCode": 200, "headers": {"content-type": "text/plain"}, "body": query["hub.challenge"]}
+        return {"statusCode": 403, "body": ""}
+    raw = base64.b64decode(event["body"]) if event["isBase64Encoded"] else event["body"].encode()
+    expected = "sha256=" + hmac.new(secret["app_secret"].encode(), raw, hashlib.sha256).hexdigest()
+    valid = hmac.compare_digest(expected, event["headers"].get("x-hub-signature-256", ""))
+    emit("meta-webhook", {"path": event["rawPath"], "valid": valid, "payload": json.loads(raw),
+                          "user_agent": event["headers"].get("user-agent")})
+    return {"statusCode": 200 if valid else 403}
+""",
+}
+
+
+@pytest.fixture(scope="module")
+def chan(tmp_path_factory: pytest.TempPathFactory, stack_launcher: Callable[..., StackClient]) -> StackClient:
+    root = tmp_path_factory.mktemp("throwaway-channels")
+    (root / "template.yaml").write_text(CHANNEL_TEMPLATE)
+    for relative, content in CHANNEL_FILES.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content.lstrip())
+    return stack_launcher(root / "template.yaml", CHANNEL_ENV)
+
+
+def tool(stack: StackClient, op: str, **body: Any) -> Any:
+    answer = stack.post(f"/tools/{op}", json=body)
+    assert answer.status == 200, answer.text
+    return answer.json()
+
+
+def webhooks(stack: StackClient, path: str) -> list[dict[str, Any]]:
+    return details(stack, "meta-webhook", path=path)
+
+
+# ---------------------------------------------------------------- parameters and secrets
+
+
+def test_channel_secrets_come_from_the_environment(chan: StackClient) -> None:
+    assert tool(chan, "secrets") == {
+        "meta": {"app_secret": META_APP_SECRET, "verify_token": META_VERIFY, "access_token": META_TOKEN},
+        "telegram": {"bot_token": BOT_TOKEN, "secret_token": "e2e-telegram-secret"},
+        "webchat": {"visitor_secret": "e2e-visitor-secret", "session_secret": "e2e-session-secret"},
+    }
+
+
+def test_provider_base_urls_and_sender_default_to_the_local_stack(chan: StackClient) -> None:
+    env = tool(chan, "env")
+    assert env["META_GRAPH"] == chan.url + "/_sandbox/meta"
+    assert env["TELEGRAM_API"] == chan.url + "/_sandbox/telegram"
+    assert env["SES_FROM"] == "desk@e2e.example"
+    assert env["TOPIC_ARN"].startswith("arn:aws:sns:us-east-1:123456789012:")
+
+
+def test_functions_list_their_s3_sources(chan: StackClient) -> None:
+    functions = chan.get("/_local/functions").json()["functions"]
+    [source] = functions["InboundEmailFunction"]["s3"]
+    assert source.startswith("RawMail: s3://") and source.endswith("/raw/* s3:ObjectCreated:*")
+    assert functions["ToolsFunction"]["s3"] == []
+    [media] = functions["MediaFunction"]["s3"]
+    assert media.endswith("/uploads/*.jpg s3:ObjectCreated:Put")
+
+
+# ---------------------------------------------------------------- API Gateway passes webhook requests as is
+
+
+def test_meta_verification_query_reaches_the_function(chan: StackClient) -> None:
+    query = f"hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token={META_VERIFY}"
+    answer = chan.get(f"/webhooks/whatsapp?{query}")
+    assert (answer.status, answer.body) == (200, b"1158201444")
+    assert chan.get("/webhooks/whatsapp?hub.mode=subscribe&hub.challenge=1&hub.verify_token=no").status == 403
+
+
+def test_sns_text_plain_body_arrives_as_text_and_binary_as_base64(chan: StackClient) -> None:
+    document = '{"Type":"Notification","Message":"{\\"a\\":\\"\\u00e9\\"}"}'
+    text = chan.post(
+        "/webhooks/email/sns", data=document, headers={"Content-Type": "text/plain; charset=UTF-8"}
+    ).json()
+    assert text == {"body": document, "isBase64Encoded": False, "contentType": "text/plain; charset=UTF-8"}
+    raw = bytes(range(256))
+    binary = chan.post(
+        "/webhooks/email/sns", data=raw, headers={"Content-Type": "application/octet-stream"}
+    ).json()
+    assert binary["isBase64Encoded"] is True and base64.b64decode(binary["body"]) == raw
+
+
+# ---------------------------------------------------------------- S3 notifications and SES inbound
+
+RAW_MAIL = (
+    b"From: Customer <customer@buyer.example>\r\n"
+    b"To: Support <help@support.e2e.example>\r\n"
+    b"Subject: =?iso-8859-1?q?Caf=E9?=\r\n"
+    b"Message-ID: <61967230-7A45-4A9D-BEC9-87CBCF2211C9@buyer.example>\r\n"
+    b"Content-Type: text/plain; charset=iso-8859-1\r\n"
+    b"Content-Transfer-Encoding: 8bit\r\n"
+    b"\r\n"
+    b"Where is my caf\xe9 order?\r\n.\r\n\r\n"
+)
+
+
+def test_email_is_stored_byte_exact_and_delivered(chan: StackClient) -> None:
+    answer = chan.post("/_local/email?wait=1", data=RAW_MAIL, headers={"Content-Type": "message/rfc822"})
+    assert answer.status == 202, answer.text
+    document = answer.json()
+    assert document["key"] == "raw/" + document["message_id"]
+    assert len(document["message_id"]) == 40 and document["message_id"].isalnum()
+    assert document["bucket"].startswith("shopdesk-local-inboundmailbucket-")
+    [invocation] = document["invocations"]
+    assert invocation["function"] == "InboundEmailFunction" and invocation["ok"] is True
+    result = invocation["result"]
+    assert base64.b64decode(result["body_b64"]) == RAW_MAIL
+    record = result["record"]
+    assert record["eventVersion"] == "2.1" and record["eventSource"] == "aws:s3"
+    assert record["eventName"] == "ObjectCreated:Put" and record["awsRegion"] == "us-east-1"
+    assert record["eventTime"].endswith("Z")
+    assert record["s3"]["bucket"] == {
+        "name": document["bucket"],
+        "ownerIdentity": {"principalId": record["s3"]["bucket"]["ownerIdentity"]["principalId"]},
+        "arn": f"arn:aws:s3:::{document['bucket']}",
+    }
+    obj = record["s3"]["object"]
+    assert obj["key"] == document["key"] and obj["size"] == len(RAW_MAIL)
+    assert obj["eTag"] == hashlib.md5(RAW_MAIL).hexdigest()  # noqa: S324 - S3's ETag
+    assert re.fullmatch(r"[0-9A-F]{18}", obj["sequencer"])
+    assert set(record) >= {"userIdentity", "requestParameters", "responseElements"}
+
+
+def test_email_without_wait_answers_at_once_and_is_delivered(chan: StackClient) -> None:
+    answer = chan.post("/_local/email", data=RAW_MAIL)
+    assert answer.status == 202 and "invocations" not in answer.json()
+    key = answer.json()["key"]
+    [event] = chan.wait_for(lambda: details(chan, "s3", key=key))
+    assert event["record"]["s3"]["object"]["size"] == len(RAW_MAIL)
+
+
+def test_email_recipient_must_match_a_receipt_rule(chan: StackClient) -> None:
+    other = RAW_MAIL.replace(b"help@support.e2e.example", b"someone@elsewhere.example")
+    refused = chan.post("/_local/email", data=other)
+    assert refused.status == 404 and "InboundRule" in refused.json()["message"]
+    assert chan.post("/_local/email?to=sales@support.e2e.example", data=other).status == 202
+    assert chan.post("/_local/email", data=b"").status == 400
+
+
+def test_email_without_a_receipt_rule_is_404(fake: StackClient) -> None:
+    answer = fake.post("/_local/email", data=RAW_MAIL)
+    assert answer.status == 404 and "AWS::SES::ReceiptRule" in answer.json()["message"]
+
+
+def test_s3_notification_once_per_object_with_key_encoding_and_filter(chan: StackClient) -> None:
+    tool(chan, "put", key="raw/a b+c=d.eml", text="one")
+    tool(chan, "put", key="other/skip.eml", text="two")
+    tool(chan, "put", bucket="media", key="raw/not-this-bucket", text="three")
+    [event] = chan.wait_for(lambda: details(chan, "s3", key="raw/a b+c=d.eml"))
+    assert event["record"]["s3"]["object"]["key"] == "raw/a+b%2Bc%3Dd.eml"
+    time.sleep(1.5)  # several drain periods: a duplicate or a filtered event would have arrived
+    assert len(details(chan, "s3", key="raw/a b+c=d.eml")) == 1
+    assert details(chan, "s3", key="other/skip.eml") == []
+    assert details(chan, "s3", key="raw/not-this-bucket") == []
+    tool(chan, "put", key="raw/a b+c=d.eml", text="overwritten")  # a new PUT is a new event
+    chan.wait_for(lambda: len(details(chan, "s3", key="raw/a b+c=d.eml")) == 2)
+
+
+def test_s3_failure_is_retried_twice_then_dead_lettered(chan: StackClient) -> None:
+    started = time.monotonic()
+    tool(chan, "put", key="raw/fail-1.eml")
+    attempts = chan.wait_for(
+        lambda: (
+            len(details(chan, "s3", key="raw/fail-1.eml")) >= 3 and details(chan, "s3", key="raw/fail-1.eml")
+        )
+    )
+    assert time.monotonic() - started >= 3  # retried after 1 s, then 2 s
+    letters = chan.wait_for(lambda: tool(chan, "dlq"))
+    [letter] = letters
+    assert letter["body"]["Records"][0]["s3"]["object"]["key"] == "raw/fail-1.eml"
+    assert letter["attributes"]["ErrorCode"] == "200"
+    assert "asked to fail: raw/fail-1.eml" in letter["attributes"]["ErrorMessage"]
+    assert letter["attributes"]["RequestID"] == attempts[-1]["request_id"]
+    time.sleep(1)
+    assert len(details(chan, "s3", key="raw/fail-1.eml")) == 3
+
+
+def test_s3_suffix_filter_and_on_failure_destination(chan: StackClient) -> None:
+    tool(chan, "put", bucket="media", key="uploads/photo.png")
+    tool(chan, "put", bucket="media", key="uploads/fail-photo.jpg")
+    [attempt] = chan.wait_for(lambda: details(chan, "s3", key="uploads/fail-photo.jpg"))
+    [failure] = chan.wait_for(lambda: tool(chan, "failures"))
+    record = failure["body"]
+    assert record["version"] == "1.0" and record["timestamp"].endswith("Z")
+    assert record["requestContext"]["requestId"] == attempt["request_id"]
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 1  # MaximumRetryAttempts: 0
+    assert record["requestContext"]["functionArn"].endswith(":function:shopdesk-local-MediaFunction:$LATEST")
+    assert record["requestPayload"]["Records"][0]["s3"]["object"]["key"] == "uploads/fail-photo.jpg"
+    assert record["responseContext"]["functionError"] == "Unhandled"
+    assert record["responsePayload"]["errorType"] == "RuntimeError"
+    assert details(chan, "s3", key="uploads/photo.png") == []
+
+
+# ---------------------------------------------------------------- SES sends in the outbox
+
+
+def test_ses_sends_are_listed_in_the_outbox_in_order(chan: StackClient) -> None:
+    chan.delete("/_local/outbox")
+    assert chan.post(f"{BOT}/sendMessage", json={"chat_id": 1, "text": "first"}).status == 200
+    raw = tool(
+        chan,
+        "ses-raw",
+        to="customer@buyer.example",
+        in_reply_to="<m1@buyer.example>",
+        references="<m0@buyer.example> <m1@buyer.example>",
+    )
+    simple = tool(chan, "ses-simple", to="other@buyer.example")
+    assert chan.post(f"{BOT}/sendMessage", json={"chat_id": 1, "text": "last"}).status == 200
+    items = chan.outbox()
+    assert [i["provider"] for i in items] == ["telegram", "ses", "ses", "telegram"]
+    mail = items[1]
+    assert mail["method"] == "SendEmail" and mail["url"] == "ses://us-east-1"
+    assert mail["response"] == {"status": 200, "body": {"MessageId": raw["MessageId"]}}
+    assert mail["form"] == {
+        "From": "Shop Desk <desk@e2e.example>",
+        "To": "customer@buyer.example",
+        "Cc": None,
+        "Subject": "Re: Your order café",
+        "In-Reply-To": "<m1@buyer.example>",
+        "References": "<m0@buyer.example> <m1@buyer.example>",
+        "Reply-To": "reply+c1@e2e.example",
+        "Message-ID": f"<{raw['MessageId']}@email.amazonses.com>",
+    }
+    assert "Thanks, it ships today." in mail["body"] and mail["body"].startswith("From: Shop Desk")
+    assert mail["received_at"] <= items[2]["received_at"] <= items[3]["received_at"]
+    plain = items[2]
+    assert plain["response"]["body"]["MessageId"] == simple["MessageId"]
+    assert (plain["form"]["From"], plain["form"]["To"], plain["form"]["Subject"]) == (
+        "desk@e2e.example",
+        "other@buyer.example",
+        "Hello",
+    )
+    assert "Plain hello" in plain["body"]
+    assert chan.delete("/_local/outbox").status == 200
+    assert chan.outbox() == []
+
+
+def test_ses_refuses_an_unverified_sender(chan: StackClient) -> None:
+    refused = tool(
+        chan,
+        "ses-raw",
+        to="c@buyer.example",
+        in_reply_to="<x@y>",
+        references="<x@y>",
+        **{"from": "someone@unverified.example"},
+    )
+    assert refused["error"] == "MessageRejected"
+
+
+# ---------------------------------------------------------------- Meta Graph API: WhatsApp Cloud
+
+
+def whatsapp(stack: StackClient, headers: dict[str, str] | None = None, **fields: Any) -> Any:
+    message: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "to": "16505551234",
+        "type": "text",
+        "text": {"body": "Thanks, we are on it."},
+    }
+    message.update(fields)
+    body = {k: v for k, v in message.items() if v is not None}
+    return stack.post(
+        f"{GRAPH}/1122334455667/messages", json=body, headers=BEARER if headers is None else headers
+    )
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}], ids=["missing", "wrong"])
+def test_whatsapp_refuses_a_bad_token(chan: StackClient, headers: dict[str, str]) -> None:
+    answer = whatsapp(chan, headers=headers)
+    assert answer.status == 401
+    error = answer.json()["error"]
+    assert (error["type"], error["code"]) == ("OAuthException", 190) and error["fbtrace_id"]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"messaging_product": None},
+        {"messaging_product": "sms"},
+        {"to": None},
+        {"type": "carrier_pigeon"},
+        {"text": {"body": "x" * 4097}},
+        {"text": {}},
+        {"type": "template", "template": {"language": {"code": "en_US"}}},
+        {"type": "template", "template": {"name": "order_update"}},
+        {"type": "image", "image": {"caption": "no link or id"}},
+        {"type": "document"},
+    ],
+    ids=[
+        "no-product",
+        "wrong-product",
+        "no-to",
+        "bad-type",
+        "long-text",
+        "no-body",
+        "no-template-name",
+        "no-language",
+        "no-media",
+        "no-document-object",
+    ],
+)
+def test_whatsapp_validates_like_graph(chan: StackClient, fields: dict[str, Any]) -> None:
+    answer = whatsapp(chan, **fields)
+    assert answer.status == 400, answer.text
+    error = answer.json()["error"]
+    assert (error["code"], error["type"]) == (100, "OAuthException")
+    assert error["message"].startswith("(#100)")
+
+
+def test_whatsapp_accepts_a_message_and_records_it(chan: StackClient) -> None:
+    chan.delete("/_local/outbox")
+    answer = whatsapp(chan, to="+16505551234", text={"body": "x" * 4096})
+    assert answer.status == 200, answer.text
+    document = answer.json()
+    assert document["messaging_product"] == "whatsapp"
+    assert document["contacts"] == [{"input": "+16505551234", "wa_id": "16505551234"}]
+    [message] = document["messages"]
+    assert message["id"].startswith("wamid.") and message["message_status"] == "accepted"
+    for kind, content in [
+        ("template", {"name": "order_update", "language": {"code": "en_US"}}),
+        ("image", {"link": "https://cdn.example/p.jpg"}),
+        ("document", {"id": "1234567890", "filename": "invoice.pdf"}),
+    ]:
+        assert whatsapp(chan, type=kind, text=None, **{kind: content}).status == 200
+    read = chan.post(
+        f"{GRAPH}/1122334455667/messages",
+        json={"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.in"},
+        headers=BEARER,
+    )
+    assert read.json() == {"success": True}
+    item = chan.outbox()[0]
+    assert item["provider"] == "whatsapp_cloud" and item["method"] == "POST"
+    assert item["url"] == chan.url + f"{GRAPH}/1122334455667/messages"
+    assert item["headers"]["authorization"] == "[redacted]"
+    assert item["json"]["to"] == "+16505551234"
+    assert item["response"] == {"status": 200, "body": document}
+
+
+@pytest.mark.parametrize(("to", "code"), [("15550001047", 131047), ("+15550001026", 131026)])
+def test_whatsapp_magic_recipients(chan: StackClient, to: str, code: int) -> None:
+    answer = whatsapp(chan, to=to)
+    assert answer.status == 400
+    error = answer.json()["error"]
+    assert error["code"] == code and error["message"].startswith(f"(#{code})")
+    assert error["error_data"]["messaging_product"] == "whatsapp"
+
+
+def test_whatsapp_faults(chan: StackClient) -> None:
+    chan.post("/_local/sandbox/faults", json={"provider": "whatsapp_cloud", "status": 503, "times": 2})
+    failed = [whatsapp(chan) for _ in range(3)]
+    assert [a.status for a in failed] == [503, 503, 200]
+    assert failed[0].json()["error"]["is_transient"] is True
+    chan.post("/_local/sandbox/faults", json={"provider": "whatsapp_cloud", "status": 429})
+    limited = whatsapp(chan)
+    assert (limited.status, limited.json()["error"]["code"]) == (429, 80007)
+    assert chan.post("/_local/sandbox/faults", json={"provider": "messenger", "status": 500}).status == 200
+    assert whatsapp(chan).status == 200  # another provider's fault
+    chan.delete("/_local/sandbox/faults")
+
+
+def test_whatsapp_status_webhooks_are_signed_with_the_app_secret(chan: StackClient) -> None:
+    wamid = whatsapp(chan, to="16505550000").json()["messages"][0]["id"]
+
+    def statuses() -> list[dict[str, Any]]:
+        found = []
+        for hook in webhooks(chan, "/webhooks/whatsapp"):
+            for entry in hook["payload"]["entry"]:
+                for change in entry["changes"]:
+                    for status in change["value"].get("statuses", []):
+                        if status["id"] == wamid:
+                            found.append(
+                                {
+                                    **status,
+                                    "valid": hook["valid"],
+                                    "agent": hook["user_agent"],
+                                    "metadata": change["value"]["metadata"],
+                                }
+                            )
+        return found
+
+    found = chan.wait_for(lambda: len(statuses()) >= 2 and statuses())
+    assert [s["status"] for s in found] == ["sent", "delivered"]
+    assert all(s["valid"] and s["recipient_id"] == "16505550000" for s in found)
+    assert found[0]["metadata"]["phone_number_id"] == "1122334455667"
+    assert found[0]["agent"] == "facebookexternalua"
+    assert found[0]["pricing"]["billable"] is True and found[0]["timestamp"].isdigit()
+
+
+# ---------------------------------------------------------------- Meta Graph API: Messenger and Instagram
+
+
+def send_api(stack: StackClient, path: str = "me", token: str | None = META_TOKEN, **fields: Any) -> Any:
+    request: dict[str, Any] = {
+        "recipient": {"id": "24870000000001"},
+        "messaging_type": "RESPONSE",
+        "message": {"text": "hello, world!"},
+    }
+    request.update(fields)
+    query = f"?access_token={token}" if token else ""
+    body = {k: v for k, v in request.items() if v is not None}
+    return stack.post(f"{GRAPH}/{path}/messages{query}", json=body)
+
+
+def test_send_api_accepts_and_records_messenger_and_instagram(chan: StackClient) -> None:
+    chan.delete("/_local/outbox")
+    answer = send_api(chan)
+    assert answer.status == 200, answer.text
+    assert answer.json()["recipient_id"] == "24870000000001"
+    assert re.fullmatch(r"m_[\w-]{40,}", answer.json()["message_id"])
+    tagged = send_api(
+        chan,
+        "17841400000000000",
+        messaging_type="MESSAGE_TAG",
+        tag="HUMAN_AGENT",
+        message={"attachment": {"type": "image", "payload": {"url": "https://cdn.example/p.jpg"}}},
+    )
+    assert tagged.status == 200, tagged.text
+    bearer = chan.post(
+        f"{GRAPH}/me/messages", json={"recipient": {"id": "1"}, "sender_action": "typing_on"}, headers=BEARER
+    )
+    assert bearer.json() == {"recipient_id": "1"}
+    items = chan.outbox()
+    assert [i["provider"] for i in items] == ["messenger", "instagram", "messenger"]
+    assert "access_token=[redacted]" in items[0]["url"] and META_TOKEN not in items[0]["url"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        ({"token": None}, 190),
+        ({"token": "wrong"}, 190),
+        ({"recipient": None}, 100),
+        ({"messaging_type": None}, 100),
+        ({"messaging_type": "MESSAGE_TAG"}, 100),
+        ({"messaging_type": "MESSAGE_TAG", "tag": "NOT_A_TAG"}, 100),
+        ({"message": {}}, 100),
+        ({"message": {"text": "x" * 2001}}, 100),
+        ({"message": {"attachment": {"type": "image", "payload": {}}}}, 100),
+        ({"recipient": {"id": "5550002018278"}}, 10),
+        ({"recipient": {"id": "5550000000551"}}, 551),
+    ],
+    ids=[
+        "no-token",
+        "wrong-token",
+        "no-recipient",
+        "no-type",
+        "tag-missing",
+        "bad-tag",
+        "empty",
+        "long",
+        "no-url",
+        "outside-window",
+        "unavailable",
+    ],
+)
+def test_send_api_validates_like_graph(chan: StackClient, fields: dict[str, Any], code: int) -> None:
+    answer = send_api(chan, **fields)
+    assert answer.status == (401 if code == 190 else 400), answer.text
+    error = answer.json()["error"]
+    assert error["code"] == code
+    if code == 10:
+        assert error["error_subcode"] == 2018278
+
+
+def test_send_api_takes_form_fields_as_graph_does(chan: StackClient) -> None:
+    form = {
+        "recipient": json.dumps({"id": "24870000000002"}),
+        "messaging_type": "UPDATE",
+        "message": json.dumps({"text": "hello from a form"}),
+        "access_token": META_TOKEN,
+    }
+    answer = chan.post(f"{GRAPH}/me/messages", data=form)
+    assert answer.status == 200, answer.text
+    assert answer.json()["recipient_id"] == "24870000000002"
+
+
+def test_send_api_faults_and_instagram_text_limit(chan: StackClient) -> None:
+    chan.post("/_local/sandbox/faults", json={"provider": "messenger", "status": 429})
+    limited = send_api(chan)
+    assert (limited.status, limited.json()["error"]["code"]) == (429, 4)
+    assert send_api(chan, "17841400000000000", message={"text": "x" * 1001}).status == 400
+    assert send_api(chan, "1234567890", message={"text": "x" * 1001}).status == 200
+
+
+def test_messenger_delivery_webhook_is_signed(chan: StackClient) -> None:
+    mid = send_api(chan, "1029384756").json()["message_id"]
+
+    def deliveries() -> list[dict[str, Any]]:
+        return [
+            {"valid": hook["valid"], **event}
+            for hook in webhooks(chan, "/webhooks/messenger")
+            for entry in hook["payload"]["entry"]
+            for event in entry["messaging"]
+            if mid in event.get("delivery", {}).get("mids", [])
+        ]
+
+    [delivery] = chan.wait_for(deliveries)
+    assert delivery["valid"] and delivery["recipient"] == {"id": "1029384756"}
+    assert delivery["sender"] == {"id": "24870000000001"}
+
+
+# ---------------------------------------------------------------- Meta Graph API: media
+
+
+def test_media_is_fetched_in_two_steps_with_the_bearer_token(chan: StackClient) -> None:
+    info = chan.get(f"{GRAPH}/1013859600285441", headers=BEARER)
+    assert info.status == 200, info.text
+    media = info.json()
+    assert media["url"] == chan.url + "/_sandbox/meta/media/1013859600285441"
+    assert (media["mime_type"], media["id"], media["messaging_product"]) == (
+        "image/jpeg",
+        "1013859600285441",
+        "whatsapp",
+    )
+    assert chan.get("/_sandbox/meta/media/1013859600285441").status == 401
+    download = chan.get("/_sandbox/meta/media/1013859600285441", headers=BEARER)
+    assert download.status == 200 and download.headers["content-type"] == "image/jpeg"
+    assert download.body[:3] == b"\xff\xd8\xff" and download.body[-2:] == b"\xff\xd9"
+    assert len(download.body) == media["file_size"]
+    assert hashlib.sha256(download.body).hexdigest() == media["sha256"]
+    other = chan.get("/_sandbox/meta/media/2", headers=BEARER).body
+    assert other != download.body and other == chan.get("/_sandbox/meta/media/2", headers=BEARER).body
+    assert chan.get(f"{GRAPH}/1013859600285441").status == 401
+
+
+def test_big_media_is_streamed(chan: StackClient) -> None:
+    media = chan.get(f"{GRAPH}/big-video?access_token={META_TOKEN}").json()
+    assert media["file_size"] > 25 * 1024 * 1024
+    status, size, digest = chan.download("/_sandbox/meta/media/big-video", headers=BEARER)
+    assert (status, size, digest) == (200, media["file_size"], media["sha256"])
+
+
+# ---------------------------------------------------------------- Telegram Bot API
+
+
+def test_telegram_refuses_a_wrong_token(chan: StackClient) -> None:
+    answer = chan.post("/_sandbox/telegram/bot1:nope/sendMessage", json={"chat_id": 1, "text": "hi"})
+    assert (answer.status, answer.json()) == (
+        401,
+        {"ok": False, "error_code": 401, "description": "Unauthorized"},
+    )
+    assert chan.post(f"{BOT}/noSuchMethod", json={}).json()["error_code"] == 404
+
+
+def test_telegram_send_message_and_outbox(chan: StackClient) -> None:
+    chan.delete("/_local/outbox")
+    answer = chan.post(
+        f"{BOT}/sendMessage",
+        json={"chat_id": 3527065, "text": "Hello ☃", "reply_parameters": {"message_id": 41}},
+    )
+    assert answer.status == 200, answer.text
+    document = answer.json()
+    assert document["ok"] is True
+    message = document["result"]
+    assert message["chat"] == {"id": 3527065, "type": "private"} and message["text"] == "Hello ☃"
+    assert message["from"]["is_bot"] is True and message["from"]["id"] == 987654321
+    assert isinstance(message["date"], int) and message["reply_to_message"]["message_id"] == 41
+    form = chan.post(f"{BOT}/sendmessage", data={"chat_id": "3527065", "text": "again"}).json()["result"]
+    assert form["message_id"] == message["message_id"] + 1 and form["chat"]["id"] == 3527065
+    [first, second] = chan.outbox()
+    assert first["provider"] == "telegram" and BOT_TOKEN not in first["url"]
+    assert first["url"] == chan.url + "/_sandbox/telegram/bot[redacted]/sendMessage"
+    assert first["params"]["text"] == "Hello ☃" and second["params"] == {
+        "chat_id": "3527065",
+        "text": "again",
+    }
+    assert first["response"] == {"status": 200, "body": document}
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "description"),
+    [
+        ({"text": "hi"}, 400, "Bad Request: chat_id is empty"),
+        ({"chat_id": 1}, 400, "Bad Request: message text is empty"),
+        ({"chat_id": 1, "text": "x" * 4097}, 400, "Bad Request: message is too long"),
+        ({"chat_id": 403403, "text": "hi"}, 403, "Forbidden: bot was blocked by the user"),
+        ({"chat_id": 400400, "text": "hi"}, 400, "Bad Request: chat not found"),
+    ],
+)
+def test_telegram_send_message_errors(
+    chan: StackClient, params: dict[str, Any], status: int, description: str
+) -> None:
+    answer = chan.post(f"{BOT}/sendMessage", json=params)
+    assert (answer.status, answer.json()) == (
+        status,
+        {"ok": False, "error_code": status, "description": description},
+    )
+
+
+def test_telegram_faults(chan: StackClient) -> None:
+    chan.post("/_local/sandbox/faults", json={"provider": "telegram", "status": 429, "times": 1})
+    limited = chan.post(f"{BOT}/sendMessage", json={"chat_id": 1, "text": "hi"})
+    assert limited.status == 429
+    assert limited.json() == {
+        "ok": False,
+        "error_code": 429,
+        "description": "Too Many Requests: retry after 1",
+        "parameters": {"retry_after": 1},
+    }
+    assert chan.post(f"{BOT}/sendMessage", json={"chat_id": 1, "text": "hi"}).status == 200
+
+
+def test_telegram_photo_document_and_files(chan: StackClient) -> None:
+    photo = chan.post(
+        f"{BOT}/sendPhoto",
+        json={"chat_id": 1, "photo": "https://cdn.example/p.jpg", "caption": "your parcel"},
+    ).json()["result"]
+    assert photo["caption"] == "your parcel" and len(photo["photo"]) == 3
+    assert chan.post(f"{BOT}/sendPhoto", json={"chat_id": 1}).json()["description"] == (
+        "Bad Request: there is no photo in the request"
+    )
+    document = chan.post(
+        f"{BOT}/sendDocument", json={"chat_id": 1, "document": "https://cdn.example/inv.pdf"}
+    )
+    assert document.json()["result"]["document"]["file_name"] == "inv.pdf"
+    file_id = photo["photo"][-1]["file_id"]
+    found = chan.get(f"{BOT}/getFile?file_id={file_id}").json()["result"]
+    assert found["file_id"] == file_id and re.fullmatch(r"photos/file_\d+\.jpg", found["file_path"])
+    assert chan.get(f"{BOT}/getFile?file_id={file_id}").json()["result"] == found
+    content = chan.get(f"/_sandbox/telegram/file/bot{BOT_TOKEN}/{found['file_path']}")
+    assert content.status == 200 and content.body[:3] == b"\xff\xd8\xff"
+    assert len(content.body) == found["file_size"]
+    assert chan.get(f"/_sandbox/telegram/file/bot1:nope/{found['file_path']}").status == 404
+    assert chan.get(f"/_sandbox/telegram/file/bot{BOT_TOKEN}/photos/never.jpg").status == 404
+    big = chan.post(f"{BOT}/getFile", json={"file_id": "big-1"}).json()
+    assert big == {"ok": False, "error_code": 400, "description": "Bad Request: file is too big"}
+
+
+def test_telegram_takes_multipart_uploads(chan: StackClient) -> None:
+    boundary = "e2e-boundary"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="chat_id"\r\n\r\n42\r\n'.encode(),
+        f'--{boundary}\r\nContent-Disposition: form-data; name="document"; filename="invoice.pdf"\r\n'
+        "Content-Type: application/pdf\r\n\r\n".encode()
+        + b"%PDF-1.4 fake\r\n",
+        f"--{boundary}--\r\n".encode(),
+    ]
+    answer = chan.post(
+        f"{BOT}/sendDocument",
+        data=b"".join(parts),
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert answer.status == 200, answer.text
+    document = answer.json()["result"]["document"]
+    assert (document["file_name"], document["mime_type"], document["file_size"]) == (
+        "invoice.pdf",
+        "application/pdf",
+        13,
+    )
+    assert answer.json()["result"]["chat"]["id"] == 42
+
+
+# ---------------------------------------------------------------- signing by hand
+
+
+def test_sign_cli_signs_meta_bodies_and_prints_the_telegram_token(tmp_path: Path) -> None:
+    body = tmp_path / "body.json"
+    body.write_bytes(b'{"object":"page","entry":[]}')
+    env = {**os.environ, "META_APP_SECRET": "s3cret", "TELEGRAM_SECRET_TOKEN": "tg-token"}
+    run = functools.partial(subprocess.run, capture_output=True, text=True, check=True, cwd=REPO, env=env)
+    meta = run([sys.executable, "-m", "local.sign", "meta", f"@{body}"]).stdout.strip()
+    assert meta == "sha256=" + hmac.new(b"s3cret", body.read_bytes(), hashlib.sha256).hexdigest()
+    assert run([sys.executable, "-m", "local.sign", "telegram"]).stdout.strip() == "tg-token"
+
+
+# ---------------------------------------------------------------- the project's template: new sandboxes
+
+
+def test_project_new_sandboxes_use_the_default_fake_credentials(stack: StackClient) -> None:
+    whatsapp_send = stack.post(
+        "/_sandbox/meta/v21.0/1/messages",
+        json={"messaging_product": "whatsapp", "to": "1555", "type": "text", "text": {"body": "hi"}},
+        headers={"Authorization": "Bearer fake-meta-access-token"},
+    )
+    assert whatsapp_send.status == 200, whatsapp_send.text
+    telegram_send = stack.post(
+        "/_sandbox/telegram/bot123456789:fake-telegram-bot-token/sendMessage",
+        json={"chat_id": 1, "text": "hi"},
+    )
+    assert telegram_send.status == 200, telegram_send.text

@@ -195,7 +195,8 @@ def desk(moto_endpoint: str) -> Iterator[Desk]:
            "WEBCHAT_SECRET_ARN": webchat_secret, "MEDIA_BUCKET": media_bucket, "MAIL_BUCKET": mail_bucket,
            "SES_FROM_ADDRESS": "support@shop.example", "WIDGET_ALLOWED_ORIGINS": "https://shop.example",
            "META_GRAPH_BASE_URL": "http://127.0.0.1:9", "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9",
-           "MEDIA_TRUSTED_HOSTS": "127.0.0.1"}
+           "MEDIA_TRUSTED_HOSTS": "127.0.0.1",
+           "WHATSAPP_TEMPLATES": TEMPLATE["Parameters"]["WhatsAppTemplates"]["Default"]}
     yield Desk(moto_endpoint, table_name, work, outbound, bus, secret, env)
 
 
