@@ -242,3 +242,33 @@ def stack(stack_launcher: Callable[..., StackClient]) -> StackClient:
     if template == REPO / "template.yaml" and missing:
         pytest.skip(f"functions not written yet: {', '.join(missing)}")
     return stack_launcher(template)
+
+
+# The providers' test secrets their sample requests are signed with (see the samples' sidecars).
+SAMPLE_SECRETS = {
+    "PUBLIC_BASE_URL": "https://example.com",      # Twilio samples were signed for https://example.com/...
+    "TWILIO_AUTH_TOKEN": "12345",
+    "META_APP_SECRET": "test_app_secret",
+    "META_VERIFY_TOKEN": "meatyhamhock",
+    "TELEGRAM_SECRET_TOKEN": "test_secret_token-1",
+    "SANDBOX_STATUS_CALLBACKS": "0",               # the public URL is not this machine: send nothing there
+}
+
+
+@pytest.fixture(scope="session")
+def samples_stack(stack_launcher: Callable[..., StackClient]) -> StackClient:
+    """A second stack whose secrets are the providers' test secrets, to replay samples byte for byte."""
+    return stack_launcher(Path(os.environ.get("E2E_TEMPLATE") or REPO / "template.yaml"), dict(SAMPLE_SECRETS))
+
+
+@pytest.fixture
+def fresh_inboxes(stack: StackClient) -> None:
+    """alice and bob online and holding nothing, and no sandbox faults: a test starts from a clean inbox."""
+    for agent in ("alice", "bob"):
+        token = stack.token(agent)
+        assert stack.put("/agent/me/presence", json={"presence": "online"}, token=token).status == 200
+        for status in ("open", "pending", "snoozed"):
+            answer = stack.get(f"/agent/conversations?view=mine&status={status}&limit=100", token=token)
+            for conv in answer.json()["items"]:
+                stack.post(f"/agent/conversations/{conv['id']}/status", json={"status": "resolved"}, token=token)
+    stack.delete("/_local/sandbox/faults")

@@ -155,8 +155,8 @@ class Inbox:
         their mail client drops In-Reply-To."""
         if "@" not in self.email_from:
             return None
-        local, domain = self.email_from.rsplit("@", 1)
-        return f"{local.split('+')[0]}+{conv.id}@{domain}"
+        domain = self.email_from.rsplit("@", 1)[1].rstrip(">").strip()
+        return f"reply+{conv.id}@{domain}"
 
     def note(self, conversation_id: str, agent_id: str, text: str) -> Message:
         conv = self.conversations.get_meta(conversation_id)
