@@ -45,11 +45,12 @@ def _messages(desk, conv_id):
     return agent(desk, "GET", f"/agent/conversations/{conv_id}", "alice")[1]["messages"]
 
 
-@pytest.mark.parametrize(("name", "subject"), [("plain_text_apple_mail", "Testing 123"),
-                                               ("multipart_alternative_qp_latin1",
-                                                "Nicolas Fouché has accepted your invitation to Gmail")])
+@pytest.mark.parametrize(("name", "subject"), [("eml/plain_text_apple_mail", "Testing 123"),
+                                               ("eml/multipart_alternative_qp_latin1",
+                                                "Nicolas Fouché has accepted your invitation to Gmail"),
+                                               ("s3_object_docs_example", "Example subject")])
 def test_sample_mail_becomes_one_customer_message_and_a_redelivery_is_a_no_op(desk, name, subject):
-    raw = (SAMPLES / "ses" / "eml" / f"{name}.eml").read_bytes()
+    raw = (SAMPLES / "ses" / f"{name}.eml").read_bytes()
     assert _deliver(desk, raw, "a")["stored"] == 1
     assert _deliver(desk, raw, "b")["stored"] == 1         # SES delivered it twice
     [conv] = _conversations(desk)

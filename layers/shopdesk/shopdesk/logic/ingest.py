@@ -48,6 +48,8 @@ def _message(inbound: InboundMessage, conversation_id: str) -> Message:
         payload = {**(payload or {}), "email": inbound.email.model_dump(exclude_none=True)}
     if inbound.reply_context:
         payload = {**(payload or {}), "reply_context": inbound.reply_context}
+    if inbound.kind == "unsupported":
+        payload = {**(payload or {}), "raw": inbound.raw}     # kept whole: a later version may render it
     return Message(id=new_id("m_"), conversation_id=conversation_id, direction=Direction.INBOUND,
                    channel=inbound.channel, text=inbound.text, status="received", attachments=inbound.attachments,
                    created_at=clock.now(), provider_id=inbound.provider_id, provider=inbound.provider,
