@@ -8,10 +8,11 @@ ALLOW_ADMIN_USER_PASSWORD_AUTH on the app client; moto does not enforce client a
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from local.aws import Aws
-from local.settings import AGENT_PASSWORD
+from local.settings import AGENT_PASSWORD, DEMO_GROUPS
 
 log = logging.getLogger("identity")
 
@@ -45,6 +46,10 @@ class Identity:
                 UserPoolId=self.pool_id, Username=username, Password=AGENT_PASSWORD, Permanent=True
             )
             self.agents.add(username)
+            for group in DEMO_GROUPS.get(username, []):
+                with contextlib.suppress(cognito.exceptions.GroupExistsException):
+                    cognito.create_group(UserPoolId=self.pool_id, GroupName=group)
+                cognito.admin_add_user_to_group(UserPoolId=self.pool_id, Username=username, GroupName=group)
         log.info("agents in user pool %s: %s", self.pool_id, ", ".join(sorted(self.agents)))
 
     def id_token(self, agent: str) -> str:

@@ -36,6 +36,8 @@ DEFAULT_SES_FROM_ADDRESS = "support@shop.example"
 
 # Demo agents created in the Cognito user pool (username -> display name).
 DEMO_AGENTS: dict[str, str] = {"alice": "Alice Example", "bob": "Bob Example"}
+# Cognito groups of the demo agents (the template declares the groups): alice administers the desk.
+DEMO_GROUPS: dict[str, list[str]] = {"alice": ["admins"]}
 # Satisfies the template's password policy (12+ chars, upper, lower, digit); local only.
 AGENT_PASSWORD = "Local-Passw0rd-2024"
 

@@ -126,6 +126,10 @@ class AgentApiSettings(CoreSettings):
         return json.loads(value) if isinstance(value, str) else value
 
 
+class AdminApiSettings(CoreSettings):
+    work_queue_url: Annotated[str, Field(alias="WORK_QUEUE_URL", min_length=1)]
+
+
 class DispatcherSettings(CoreSettings):
     outbound_queue_url: Annotated[str, Field(alias="OUTBOUND_QUEUE_URL", min_length=1)]
     twilio_secret_arn: Annotated[str, Field(alias="TWILIO_SECRET_ARN", min_length=1)]

@@ -34,6 +34,13 @@ class Agents:
             raise NotFound(f"agent {agent.id} does not exist")
         return it.agent_from_item(item)
 
+    def all(self) -> list[Agent]:
+        """Every agent (admin listing): one Query per presence-prefixed Pool partition is not enough
+        across teams, so agents are read from their own index of the table's agent items."""
+        rows = self.table.query_all(index="ByStatus", key_condition="StatusPK = :pk", names={},
+                                    values={":pk": "AGENTS"})
+        return [it.agent_from_item(r) for r in rows]
+
     def online(self, team: str) -> list[Agent]:
         """Every online agent of a team (one Query of the Pool index)."""
         rows = self.table.query_all(index="Pool", key_condition="PoolPK = :pk AND begins_with(PoolSK, :online)",

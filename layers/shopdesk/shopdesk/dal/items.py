@@ -166,12 +166,15 @@ def agent_item(agent: Agent) -> dict[str, Any]:
         "PK": agent_pk(agent.id), "SK": META, "type": "agent",
         "id": agent.id, "name": agent.name, "presence": agent.presence.value,
         "capacity": agent.capacity, "active": agent.active, "team": agent.team,
-        "last_assigned_at": agent.last_assigned_at,
+        "last_assigned_at": agent.last_assigned_at, "skills": agent.skills or None,
+        "languages": agent.languages or None,
         "PoolPK": pool_pk(agent.team), "PoolSK": f"{agent.presence.value}#{agent.id}",
+        "StatusPK": "AGENTS", "StatusSK": agent.id,       # every agent, for the admin listing
     }
 
 
 def agent_from_item(item: dict[str, Any]) -> Agent:
     return Agent(id=item["id"], name=item.get("name"), presence=item.get("presence", "offline"),
                  capacity=item.get("capacity", 0), active=item.get("active", 0),
-                 team=item.get("team", "default"), last_assigned_at=item.get("last_assigned_at"))
+                 team=item.get("team", "default"), last_assigned_at=item.get("last_assigned_at"),
+                 skills=item.get("skills") or [], languages=item.get("languages") or [])

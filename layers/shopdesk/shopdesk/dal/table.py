@@ -192,10 +192,13 @@ class Table:
         item = response.get("Item")
         return deserialize(item) if item else None
 
-    def put(self, item: Mapping[str, Any], *, condition: str | None = None) -> None:
+    def put(self, item: Mapping[str, Any], *, condition: str | None = None,
+            values: Mapping[str, Any] | None = None) -> None:
         kwargs: dict[str, Any] = {"TableName": self.name, "Item": serialize(item)}
         if condition:
             kwargs["ConditionExpression"] = condition
+        if values:
+            kwargs["ExpressionAttributeValues"] = serialize(values)
         try:
             self._client.put_item(**kwargs)
         except ClientError as exc:

@@ -19,6 +19,8 @@ class Agent(BaseModel):
     capacity: Annotated[int, Field(ge=0, le=1000)] = 3
     active: Annotated[int, Field(ge=0)] = 0
     team: str = "default"
+    skills: list[str] = Field(default_factory=list)
+    languages: list[str] = Field(default_factory=list)
     last_assigned_at: str | None = None
 
     @property

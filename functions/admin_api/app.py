@@ -1,0 +1,103 @@
+"""Admin API: supervisors and admins set up agents, teams and routing (roles from Cognito groups)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shopdesk.api.agent import validation_problem
+from shopdesk.config import AdminApiSettings
+from shopdesk.dal.agents import Agents
+from shopdesk.dal.config import ConfigStore
+from shopdesk.dal.queues import Queue
+from shopdesk.dal.table import Table
+from shopdesk.errors import Conflict, NotFound
+from shopdesk.logic.admin import ADMIN, SUPERVISOR, Admin, require, roles
+from shopdesk.models.admin import AgentSettings, RoutingSettings, Team
+
+settings = AdminApiSettings.from_env()
+logger = Logger()
+table = Table(settings.table_name)
+admin = Admin(ConfigStore(table), Agents(table), Queue(settings.work_queue_url))
+app = APIGatewayHttpResolver(enable_validation=True)
+
+Id = Annotated[str, Path(min_length=1, max_length=128)]
+Version = Annotated[int | None, Query(ge=0)]
+
+
+def _caller_roles() -> set[str]:
+    claims = app.current_event.request_context.authorizer.jwt_claim or {}
+    return roles(claims.get("cognito:groups"))
+
+
+@app.get("/admin/agents", summary="Every agent with settings, presence and load")
+def list_agents() -> dict:
+    require(_caller_roles(), ADMIN, SUPERVISOR)
+    return {"items": admin.list_agents()}
+
+
+@app.put("/admin/agents/<agent_id>", summary="Set an agent's capacity, team, skills and languages")
+def set_agent(agent_id: Id, body: AgentSettings) -> dict:
+    require(_caller_roles(), ADMIN, SUPERVISOR)
+    return admin.set_agent(agent_id, body)
+
+
+@app.get("/admin/teams", summary="Teams")
+def list_teams() -> dict:
+    require(_caller_roles(), ADMIN, SUPERVISOR)
+    return {"items": admin.list_teams()}
+
+
+@app.put("/admin/teams/<team_id>", summary="Create or change a team (?version=N guards concurrent edits)")
+def put_team(team_id: Id, body: Team, version: Version = None) -> dict:
+    require(_caller_roles(), ADMIN, SUPERVISOR)
+    if body.id != team_id:
+        raise Conflict("the team id in the path and the body differ")
+    return admin.put_team(body, version)
+
+
+@app.get("/admin/routing", summary="Routing settings")
+def get_routing() -> dict:
+    require(_caller_roles(), ADMIN, SUPERVISOR)
+    return admin.routing()
+
+
+@app.put("/admin/routing", summary="Change routing settings (admins; ?version=N guards concurrent edits)")
+def put_routing(body: RoutingSettings, version: Version = None) -> dict:
+    require(_caller_roles(), ADMIN)
+    return admin.put_routing(body, version)
+
+
+def _problem(status: int, message: str) -> Response:
+    return Response(status, content_types.APPLICATION_JSON, {"message": message})
+
+
+@app.exception_handler(RequestValidationError)
+def _invalid(exc: RequestValidationError) -> Response:
+    return Response(422, content_types.APPLICATION_JSON, validation_problem(exc.errors()))
+
+
+@app.exception_handler(PermissionError)
+def _forbidden(exc: PermissionError) -> Response:
+    return _problem(403, str(exc))
+
+
+@app.exception_handler(NotFound)
+def _not_found(exc: NotFound) -> Response:
+    return _problem(404, str(exc))
+
+
+@app.exception_handler(Conflict)
+def _conflict(exc: Conflict) -> Response:
+    return _problem(409, str(exc))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,55 @@
+"""Configuration items (teams, routing settings) and agents' settings, with optimistic versions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shopdesk.dal import items as it
+from shopdesk.dal.table import ConditionFailed, Table, Update
+from shopdesk.errors import Conflict, NotFound
+
+
+class ConfigStore:
+    def __init__(self, table: Table):
+        self.table = table
+
+    def get(self, kind: str, key: str) -> dict[str, Any] | None:
+        item = self.table.get(f"CONFIG#{kind}", key)
+        return {k: v for k, v in item.items() if k not in ("PK", "SK", "type")} if item else None
+
+    def list(self, kind: str) -> list[dict[str, Any]]:
+        rows = self.table.query_all(index=None, key_condition="PK = :pk", names={}, values={":pk": f"CONFIG#{kind}"},
+                                    consistent=True)
+        return [{k: v for k, v in r.items() if k not in ("PK", "SK", "type")} for r in rows]
+
+    def put(self, kind: str, key: str, value: dict[str, Any], expected_version: int | None) -> int:
+        """Write a configuration item and return its new version. With ``expected_version`` the write
+        only succeeds over that version (0: only if new), so two supervisors cannot lose each other's
+        change; without it, last write wins."""
+        current_version = (self.get(kind, key) or {}).get("version", 0)
+        version = (expected_version if expected_version is not None else current_version) + 1
+        item = {"PK": f"CONFIG#{kind}", "SK": key, "type": "config", **value, "version": version}
+        try:
+            if expected_version is None:
+                self.table.put(item)
+            elif expected_version == 0:
+                self.table.put(item, condition="attribute_not_exists(PK)")
+            else:
+                self.table.put(item, condition="version = :v", values={":v": expected_version})
+        except ConditionFailed as exc:
+            raise Conflict(f"{kind} {key} changed meanwhile (now version {current_version}); "
+                           "reload it and apply your change again") from exc
+        return version
+
+    def set_agent(self, agent_id: str, settings: dict[str, Any]) -> dict[str, Any]:
+        """Apply a supervisor's settings to an agent, keeping presence and load."""
+        update = Update().set("team", settings["team"]).set("capacity", settings["capacity"]) \
+            .set("skills", settings["skills"]).set("languages", settings["languages"]) \
+            .set("PoolPK", it.pool_pk(settings["team"])).when("attribute_exists(PK)")
+        if settings.get("name"):
+            update.set("name", settings["name"])
+        try:
+            return self.table.update(it.agent_pk(agent_id), it.META, update, return_new=True) or {}
+        except ConditionFailed as exc:
+            raise NotFound(f"agent {agent_id} has not signed in yet") from exc
+

@@ -1,0 +1,75 @@
+"""Supervisors and admins configure the desk: agents, teams, routing settings. Roles come from the
+token (Cognito groups): admins may do everything, supervisors may manage agents and teams."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from shopdesk.dal.agents import Agents
+from shopdesk.dal.config import ConfigStore
+from shopdesk.dal.queues import Queue
+from shopdesk.errors import NotFound
+from shopdesk.logic.work import enqueue_drain
+from shopdesk.models.admin import AgentSettings, RoutingSettings, Team
+
+ADMIN, SUPERVISOR = "admins", "supervisors"
+
+
+def roles(claim: Any) -> set[str]:
+    """Cognito groups as API Gateway passes them: a list, or a string like "[admins supervisors]"."""
+    if isinstance(claim, list | tuple):
+        return {str(c) for c in claim}
+    text = str(claim or "").strip().strip("[]")
+    return {part for part in text.replace(",", " ").split() if part}
+
+
+def require(user_roles: Iterable[str], *allowed: str) -> None:
+    if not set(user_roles) & set(allowed):
+        raise PermissionError(f"this needs the role {' or '.join(allowed)}")
+
+
+@dataclass
+class Admin:
+    config: ConfigStore
+    agents: Agents
+    work: Queue
+
+    # ------------------------------------------------------------------ agents
+    def list_agents(self) -> list[dict[str, Any]]:
+        return [self._agent_view(a) for a in self.agents.all()]
+
+    def set_agent(self, agent_id: str, settings: AgentSettings) -> dict[str, Any]:
+        before = self.agents.get(agent_id)
+        if before is None:
+            raise NotFound(f"agent {agent_id} has not signed in yet")
+        item = self.config.set_agent(agent_id, settings.model_dump())
+        if settings.capacity > before.capacity or settings.team != before.team:
+            enqueue_drain(self.work, settings.team, "capacity-raised")   # refill at once
+        return self._agent_view_item(item)
+
+    def _agent_view(self, agent: Any) -> dict[str, Any]:
+        return agent.model_dump()
+
+    def _agent_view_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        keys = ("id", "name", "presence", "capacity", "active", "team", "skills", "languages")
+        return {k: item.get(k) for k in keys}
+
+    # ------------------------------------------------------------------ teams
+    def list_teams(self) -> list[dict[str, Any]]:
+        return self.config.list("team")
+
+    def put_team(self, team: Team, expected_version: int | None) -> dict[str, Any]:
+        version = self.config.put("team", team.id, team.model_dump(), expected_version)
+        return {**team.model_dump(), "version": version}
+
+    # ------------------------------------------------------------------ routing
+    def routing(self) -> dict[str, Any]:
+        stored = self.config.get("routing", "settings") or {}
+        return {**RoutingSettings.model_validate({k: v for k, v in stored.items() if k != "version"}).model_dump(),
+                "version": stored.get("version", 0)}
+
+    def put_routing(self, settings: RoutingSettings, expected_version: int | None) -> dict[str, Any]:
+        version = self.config.put("routing", "settings", settings.model_dump(), expected_version)
+        return {**settings.model_dump(), "version": version}

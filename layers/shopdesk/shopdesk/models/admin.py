@@ -1,0 +1,36 @@
+"""What supervisors and admins configure: agents, teams, routing settings."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StringConstraints
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
+
+
+class AgentSettings(BaseModel):
+    """An agent as a supervisor sets them up (presence and load are the agent's own)."""
+
+    name: Name | None = None
+    capacity: Annotated[int, Field(ge=0, le=100)] = 3
+    team: Slug = "default"
+    skills: list[Slug] = Field(default_factory=list, max_length=50)
+    languages: list[Language] = Field(default_factory=list, max_length=20)
+
+
+class Team(BaseModel):
+    id: Slug
+    name: Name
+    description: Annotated[str, StringConstraints(max_length=1000)] | None = None
+
+
+class RoutingSettings(BaseModel):
+    """Routing rules that change without a deploy."""
+
+    sticky_days: Annotated[int, Field(ge=0, le=365)] = 7           # a returning customer's previous agent
+    offline_grace_seconds: Annotated[int, Field(ge=0, le=86400)] = 300
+    reassign_after_silence_seconds: Annotated[int, Field(ge=0, le=604800)] | None = None
+    default_team: Slug = "default"

@@ -1,0 +1,77 @@
+"""The admin API as a support lead uses it: roles from the token, agents, teams, routing settings."""
+
+from __future__ import annotations
+
+import json
+
+from tests.integration.helpers import agent, customer_writes, online
+from tests.support import http_event
+
+
+def admin_call(desk, method, path, groups, body=None, query=""):
+    claims = {"cognito:username": "lead", "cognito:groups": groups}
+    event = http_event(method, path, json.dumps(body) if body is not None else None,
+                       {"content-type": "application/json"}, query=query, claims=claims)
+    result = desk.invoke("admin_api", event)
+    return result["statusCode"], json.loads(result["body"]) if result.get("body") else None
+
+
+def test_only_supervisors_and_admins_may_configure(desk):
+    assert admin_call(desk, "GET", "/admin/agents", "[]")[0] == 403
+    assert admin_call(desk, "GET", "/admin/agents", "[supervisors]")[0] == 200
+    assert admin_call(desk, "PUT", "/admin/routing", "[supervisors]", {"sticky_days": 3})[0] == 403
+    assert admin_call(desk, "PUT", "/admin/routing", "[admins]", {"sticky_days": 3})[0] == 200
+
+
+def test_raising_capacity_takes_effect_without_a_deploy_and_refills_at_once(desk):
+    online(desk, "alice")
+    first = customer_writes(desk, "+31620000001", "one", "SMc1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    status, body = admin_call(desk, "PUT", "/admin/agents/alice", "[supervisors]",
+                              {"capacity": 1, "skills": ["returns"], "languages": ["en", "de"]})
+    assert status == 200 and body["capacity"] == 1 and body["skills"] == ["returns"]
+    waiting = customer_writes(desk, "+31620000002", "two", "SMc2")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert desk.item(f"CONV#{waiting}").get("assignee") is None         # alice is full at capacity 1
+    admin_call(desk, "PUT", "/admin/agents/alice", "[supervisors]", {"capacity": 2})
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert desk.item(f"CONV#{waiting}")["assignee"] == "alice"
+    assert desk.item(f"CONV#{first}")["assignee"] == "alice"
+    _, listing = admin_call(desk, "GET", "/admin/agents", "[admins]")
+    [alice] = [a for a in listing["items"] if a["id"] == "alice"]
+    assert alice["active"] == 2 and alice["capacity"] == 2 and alice["presence"] == "online"
+
+
+def test_unknown_agent_and_invalid_settings_are_clear_4xx(desk):
+    assert admin_call(desk, "PUT", "/admin/agents/nobody", "[admins]", {"capacity": 2})[0] == 404
+    status, body = admin_call(desk, "PUT", "/admin/agents/nobody", "[admins]", {"capacity": -1})
+    assert status == 422 and "capacity" in body["message"]
+    assert admin_call(desk, "PUT", "/admin/teams/Bad Id", "[admins]", {"id": "Bad Id", "name": "x"})[0] == 422
+
+
+def test_team_edits_are_guarded_against_lost_updates(desk):
+    status, team = admin_call(desk, "PUT", "/admin/teams/returns", "[supervisors]",
+                              {"id": "returns", "name": "Returns"}, query="version=0")
+    assert status == 200 and team["version"] == 1
+    assert admin_call(desk, "PUT", "/admin/teams/returns", "[supervisors]",
+                      {"id": "returns", "name": "Again"}, query="version=0")[0] == 409
+    status, team = admin_call(desk, "PUT", "/admin/teams/returns", "[supervisors]",
+                              {"id": "returns", "name": "Returns & exchanges"}, query="version=1")
+    assert status == 200 and team["version"] == 2
+    stale = admin_call(desk, "PUT", "/admin/teams/returns", "[supervisors]",
+                       {"id": "returns", "name": "Stale"}, query="version=1")
+    assert stale[0] == 409 and "changed meanwhile" in stale[1]["message"]
+    _, teams = admin_call(desk, "GET", "/admin/teams", "[supervisors]")
+    assert [(t["id"], t["name"]) for t in teams["items"]] == [("returns", "Returns & exchanges")]
+
+
+def test_routing_settings_have_defaults_and_keep_changes(desk):
+    status, routing = admin_call(desk, "GET", "/admin/routing", "[admins]")
+    assert status == 200 and routing["sticky_days"] == 7 and routing["version"] == 0
+    admin_call(desk, "PUT", "/admin/routing", "[admins]", {"sticky_days": 14, "offline_grace_seconds": 60})
+    _, routing = admin_call(desk, "GET", "/admin/routing", "[admins]")
+    assert (routing["sticky_days"], routing["offline_grace_seconds"], routing["version"]) == (14, 60, 1)
+
+
+def test_agent_api_is_unchanged_for_agents_without_roles(desk):
+    assert agent(desk, "GET", "/agent/me", "carol")[0] == 200
