@@ -107,7 +107,7 @@ def note(conversation_id: ConversationId, body: NoteIn) -> Response[MessageOut]:
 @app.post("/agent/conversations/<conversation_id>/assignment", summary="Assign or transfer to an agent")
 def assign(conversation_id: ConversationId, body: AssignmentIn) -> ConversationOut:
     agent_id, _ = caller(app.current_event)
-    return ConversationOut.of(inbox.assign(conversation_id, body.agent_id, agent_id))
+    return ConversationOut.of(inbox.assign(conversation_id, body.agent_id, agent_id, body.note))
 
 
 @app.post("/agent/conversations/<conversation_id>/status", summary="Open, pend, snooze, resolve or reopen")

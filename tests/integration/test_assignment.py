@@ -91,11 +91,14 @@ def test_transfer_moves_capacity_and_leaves_a_note(desk):
     desk.drain_queue(desk.work_queue_url, "router")
     owner = desk.item(f"CONV#{conv}")["assignee"]
     other = "bob" if owner == "alice" else "alice"
-    status, body = agent(desk, "POST", f"/agent/conversations/{conv}/assignment", owner, {"agent_id": other})
+    status, body = agent(desk, "POST", f"/agent/conversations/{conv}/assignment", owner,
+                         {"agent_id": other, "note": "Wants a refund, order #1001; I promised an answer today."})
     assert status == 200 and body["assignee"] == other
     assert _agent_item(desk, owner)["active"] == 0 and _agent_item(desk, other)["active"] == 1
     _, detail = agent(desk, "GET", f"/agent/conversations/{conv}", other)
-    assert any(m["direction"] == "system" and "Transferred" in m["text"] for m in detail["messages"])
+    [handoff] = [m for m in detail["messages"] if m["direction"] == "system" and "Transferred" in m["text"]]
+    assert "Hand-off note: Wants a refund, order #1001" in handoff["text"]
+    assert [m["direction"] for m in detail["messages"]].count("inbound") == 1      # the whole history came along
 
 
 def test_transfer_to_a_full_agent_is_refused(desk):

@@ -59,6 +59,7 @@ class NoteIn(BaseModel):
 
 class AssignmentIn(BaseModel):
     agent_id: AgentId
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None   # hand-off
 
 
 class StatusIn(BaseModel):

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Literal, NamedTuple
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -75,19 +76,19 @@ def _seconds_to_us(seconds: float, what: str = "seconds") -> int:
 # the walk over open time
 
 
-def _offset_s(hours: BusinessHours, second: int) -> int:
-    """UTC offset of the calendar's zone, in seconds, at a Unix second."""
-    offset = datetime.fromtimestamp(second, hours.zone).utcoffset()
+def _offset_s(zone: ZoneInfo, second: int) -> int:
+    """UTC offset of ``zone``, in seconds, at a Unix second."""
+    offset = datetime.fromtimestamp(second, zone).utcoffset()
     assert offset is not None
     return int(offset.total_seconds())
 
 
-def _first_change(hours: BusinessHours, lo: int, hi: int, offset: int) -> int:
+def _first_change(zone: ZoneInfo, lo: int, hi: int, offset: int) -> int:
     """The first Unix second in ``(lo, hi]`` whose offset differs from ``offset`` (``lo`` has ``offset``,
     ``hi`` does not)."""
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if _offset_s(hours, mid) == offset:
+        if _offset_s(zone, mid) == offset:
             lo = mid
         else:
             hi = mid
@@ -100,7 +101,9 @@ def _open_intervals(hours: BusinessHours, start_us: int, stop_us: int | None = N
     Without ``stop_us`` the walk goes on as long as it is consumed, and raises ``CalendarClosed`` after
     ``MAX_CLOSED_DAYS`` days without open time.
     """
-    if hours.is_always_open:
+    calendar = hours.compiled()
+    zone = calendar.zone
+    if calendar.always_open:
         if stop_us is None:
             yield start_us, start_us + 1_000_000 * _DAY_US      # ~2.7 million years: never exhausted
         elif start_us < stop_us:
@@ -113,17 +116,17 @@ def _open_intervals(hours: BusinessHours, start_us: int, stop_us: int | None = N
             raise CalendarClosed(f"the calendar ({hours.time_zone}) has no open time in the {MAX_CLOSED_DAYS} "
                                  f"days after {_from_us(last_open).isoformat()}")
         second = u // _US
-        offset_s = _offset_s(hours, second)
+        offset_s = _offset_s(zone, second)
         offset_us = offset_s * _US
         wall = u + offset_us                       # wall-clock microseconds (as if the wall clock were UTC)
         day = wall // _DAY_US
         day_start = day * _DAY_US
         chunk_end = day_start + _DAY_US - offset_us   # UTC end of this local day, if the offset holds
         probe = (chunk_end - 1) // _US
-        if probe > second and _offset_s(hours, probe) != offset_s:
-            chunk_end = _first_change(hours, second, probe, offset_s) * _US
+        if probe > second and _offset_s(zone, probe) != offset_s:
+            chunk_end = _first_change(zone, second, probe, offset_s) * _US
         wall_end = chunk_end + offset_us
-        for start_s, end_s in hours.windows_on_ordinal(_EPOCH_ORDINAL + day):
+        for start_s, end_s in calendar.windows_on_ordinal(_EPOCH_ORDINAL + day):
             a = max(day_start + start_s * _US, wall)
             b = min(day_start + end_s * _US, wall_end)
             if a >= b:

@@ -165,7 +165,7 @@ class Inbox:
         self.conversations.add_message(message)
         return message
 
-    def assign(self, conversation_id: str, to_agent: str, by_agent: str) -> Conversation:
+    def assign(self, conversation_id: str, to_agent: str, by_agent: str, note: str | None = None) -> Conversation:
         conv = self.conversations.get_meta(conversation_id)
         if conv.assignee == to_agent:
             return conv
@@ -177,6 +177,8 @@ class Inbox:
         previous = conv.assignee
         text = (f"Transferred from {previous} to {to_agent} by {by_agent}" if previous
                 else f"Assigned to {to_agent} by {by_agent}")
+        if note:
+            text += f". Hand-off note: {note}"
         self.conversations.transfer(conv, to_agent, system_message(conv.id, text, author=by_agent))
         if previous:
             enqueue_drain(self.work, conv.team, "transfer")

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 from datetime import date, time
 from enum import StrEnum
+from itertools import pairwise
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -69,7 +70,8 @@ def _clock_seconds(value: Any, *, allow_24: bool) -> int:
         raise ValueError(f"{value!r} is not a time of day")
     total = hours * 3600 + minutes * 60 + seconds
     if total > DAY_SECONDS or (total == DAY_SECONDS and not allow_24) or hours > 24:
-        raise ValueError(f"{value!r} is not a time of day" + ("" if allow_24 else " ('24:00' is only allowed as an end)"))
+        hint = "" if allow_24 else " ('24:00' is only allowed as an end)"
+        raise ValueError(f"{value!r} is not a time of day{hint}")
     return total
 
 
@@ -121,7 +123,7 @@ class Window(BaseModel):
 
 
 def _check_windows(windows: list[Window], where: str) -> list[Window]:
-    for before, after in zip(windows, windows[1:], strict=False):
+    for before, after in pairwise(windows):
         if after.start_seconds < before.end_seconds:
             raise ValueError(f"windows on {where} must be sorted and must not overlap: {before} then {after}")
     return windows
@@ -144,6 +146,24 @@ class DayOverride(BaseModel):
 Intervals = tuple[tuple[int, int], ...]   # (start, end) seconds since local midnight, sorted, disjoint
 
 
+class CompiledHours:
+    """A calendar prepared for arithmetic: plain tuples and dicts, looked up by proleptic ordinal."""
+
+    __slots__ = ("always_open", "overrides", "weekly", "zone")
+
+    def __init__(self, zone: ZoneInfo, weekly: tuple[Intervals, ...], overrides: dict[int, Intervals]) -> None:
+        self.zone = zone
+        self.weekly = weekly
+        self.overrides = overrides
+        self.always_open = not overrides and all(day == ((0, DAY_SECONDS),) for day in weekly)
+
+    def windows_on_ordinal(self, ordinal: int) -> Intervals:
+        found = self.overrides.get(ordinal)
+        if found is not None:
+            return found
+        return self.weekly[(ordinal - 1) % 7]     # date.fromordinal(1) is a Monday
+
+
 class BusinessHours(BaseModel):
     """When a team is open, in wall-clock time of one IANA time zone.
 
@@ -162,9 +182,7 @@ class BusinessHours(BaseModel):
     weekly: dict[Weekday, list[Window]] = Field(default_factory=dict)
     holidays: list[date | DayOverride] = Field(default_factory=list)
 
-    _weekly_seconds: tuple[Intervals, ...] = PrivateAttr(default=())
-    _overrides: dict[int, Intervals] = PrivateAttr(default_factory=dict)
-    _zone: ZoneInfo | None = PrivateAttr(default=None)
+    _compiled: CompiledHours | None = PrivateAttr(default=None)
 
     @field_validator("time_zone")
     @classmethod
@@ -196,57 +214,44 @@ class BusinessHours(BaseModel):
         self._build()
         return self
 
-    def _build(self) -> None:
+    def _build(self) -> CompiledHours:
         for day, windows in self.weekly.items():
             _check_windows(windows, str(day))
-        seen: set[date] = set()
+        overrides: dict[int, Intervals] = {}
         for entry in self.holidays:
             day = entry.date if isinstance(entry, DayOverride) else entry
-            if day in seen:
+            if day.toordinal() in overrides:
                 raise ValueError(f"{day.isoformat()} is listed twice in holidays")
-            seen.add(day)
-        self._weekly_seconds = tuple(
-            tuple((w.start_seconds, w.end_seconds) for w in self.weekly.get(day, [])) for day in Weekday)
-        self._overrides = {
-            (entry.date if isinstance(entry, DayOverride) else entry).toordinal():
-                tuple((w.start_seconds, w.end_seconds) for w in entry.windows) if isinstance(entry, DayOverride)
-                else ()
-            for entry in self.holidays}
-        if not any(self._weekly_seconds) and not any(self._overrides.values()):
+            overrides[day.toordinal()] = (tuple((w.start_seconds, w.end_seconds) for w in entry.windows)
+                                          if isinstance(entry, DayOverride) else ())
+        weekly = tuple(tuple((w.start_seconds, w.end_seconds) for w in self.weekly.get(day, [])) for day in Weekday)
+        if not any(weekly) and not any(overrides.values()):
             raise ValueError("business hours have no open time at all: give at least one window "
                              "(or use BusinessHours.always_open())")
-        self._zone = ZoneInfo(self.time_zone)
+        self._compiled = CompiledHours(ZoneInfo(self.time_zone), weekly, overrides)
+        return self._compiled
 
     @classmethod
     def always_open(cls, time_zone: str = "UTC") -> BusinessHours:
         """Open 24 hours a day, 7 days a week (targets measured in plain elapsed time)."""
         return cls(time_zone=time_zone, weekly={day: [Window(start="00:00", end="24:00")] for day in Weekday})
 
+    def compiled(self) -> CompiledHours:
+        """The calendar prepared for arithmetic (built once; the model is frozen)."""
+        return self._compiled or self._build()
+
     @property
     def zone(self) -> ZoneInfo:
-        if self._zone is None:          # built with model_construct: compile on first use
-            self._build()
-        assert self._zone is not None
-        return self._zone
+        return self.compiled().zone
 
     def windows_on(self, day: date) -> Intervals:
         """The open windows of a local date, as ``(start, end)`` seconds since its midnight."""
-        return self.windows_on_ordinal(day.toordinal())
-
-    def windows_on_ordinal(self, ordinal: int) -> Intervals:
-        if self._zone is None:
-            self._build()
-        found = self._overrides.get(ordinal)
-        if found is not None:
-            return found
-        return self._weekly_seconds[(ordinal - 1) % 7]     # date.fromordinal(1) is a Monday
+        return self.compiled().windows_on_ordinal(day.toordinal())
 
     @property
     def is_always_open(self) -> bool:
         """Open around the clock with no holidays: business time is elapsed time."""
-        if self._zone is None:
-            self._build()
-        return not self._overrides and all(day == ((0, DAY_SECONDS),) for day in self._weekly_seconds)
+        return self.compiled().always_open
 
 
 Seconds = Annotated[float, Field(gt=0)]
