@@ -12,8 +12,8 @@
 
    - a word from a language's list of frequent function, courtesy and shopping words adds 1, shared
      equally between the languages that list it (``de`` is Spanish, Portuguese and Turkish: 1/3 each);
-   - the same word written without its accents (``dakujem``, ``tesekkurler``, ``nao``) adds 0.8;
-   - a word one typo away from a listed word of five letters or more (``grasias``, ``bestelung``) adds 0.5;
+   - a listed word written without its accents (``dakujem``, ``tesekkurler``, ``nao``) counts 0.8 of that;
+   - a word one typo away from a listed word of six letters or more (``grasias``, ``bestelung``) adds 0.5;
    - a characteristic letter (ñ ¿ ¡, ã õ, ß, ğ ş ı İ, č ď ľ ĺ ň ŕ š ť ž ý, and shared ones such as ä ö ü ç ô)
      adds 0.6, shared the same way;
    - a one-letter word (Spanish ``y``, Portuguese ``e``, Slovak ``v``) counts half;
@@ -25,6 +25,8 @@
 The detector is extendable: ``register(LanguageProfile(...))`` adds or replaces a language.
 Everything is pure and deterministic: no model, no network, no randomness.
 """
+
+# ruff: noqa: RUF001, RUF002 - Turkish, Slovak and other customer text on purpose
 
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ FUZZY = 0.5
 CHAR = 0.6
 SUFFIX = 0.3
 SHORT = 0.5               # one-letter words (y, e, a, v): frequent but also initials and sizes
+FUZZY_MIN = 6             # shorter words are too close to each other (veces/vocês) to forgive a typo
 MIN_SCORE = 0.5
 MARGIN = 0.25
 MAX_TOKENS = 300          # a long e-mail says enough in its first few hundred words
@@ -82,7 +85,7 @@ _PROFILES = [
         to of for with on in at from by about not no do does did dont didnt doesnt cant wont isnt wasnt
         havent im ive have has had can could would will should what when where why how which who there
         here just still yet any some get got need want please thanks thank thx hi hello hey dear morning
-        evening yes received ordered package delivery help arrived anyone soon today tomorrow""",
+        evening yes received ordered package delivery help pls plz asap sorry arrived anyone soon today tomorrow""",
         aliases="eng, english",
         suffixes="ing",
     ),
@@ -92,7 +95,7 @@ _PROFILES = [
         lo le les pero muy ya está esta estoy están este esto cuando cuándo donde dónde qué como cómo
         porque hay sí usted ustedes hola gracias muchas buenas buenos días tardes noches pedido envío
         compra quiero necesito puedo tengo todavía aún llegó llega recibí favor ayuda ahora hoy mañana nada
-        también sigue nadie saludos vale nunca hace""",
+        también sigue nadie saludos vale nunca hace dos vez veces fui fue perdón disculpe disculpa""",
         chars="ñ ¿ ¡ á é í ó ú",
         suffixes="ción ciones mente",
         aliases="spa, spanish, español, espanol, castellano",
@@ -103,7 +106,7 @@ _PROFILES = [
         seu sua você vocês ele ela isso esse essa isto ainda já quando onde como olá oi obrigado obrigada
         obg bom boa dia tarde noite pedido encomenda compra entrega quero preciso posso tenho chegou
         está estou estão favor ajuda recebi hoje amanhã também porque mas muito tudo nada vc vcs tá
-        gostaria produto rastreio troca nenhum alguém""",
+        gostaria produto rastreio troca nenhum alguém me duas vez vezes fui foi desculpa desculpe""",
         chars="ã õ ç á é í ó ú â ê ô à",
         suffixes="ção ções ão nho nha",
         aliases="por, portuguese, português, portugues",
@@ -125,7 +128,7 @@ _PROFILES = [
         sizin neden nasıl nerede zaman kadar hala hâlâ henüz merhaba selam selamlar teşekkürler teşekkür
         ederim ederiz sağol sağolun iyi günler akşamlar sipariş siparişim siparişimi kargo kargom kargoya
         ürün ürünü iade gelmedi geldi lütfen rica abi hocam acaba bey hanım değil olur oldu bugün yarın
-        hayır evet""",
+        hayır evet özür kusura""",
         chars="ğ ş ı İ ç ö ü â",
         suffixes="iyor ıyor uyor üyor iyorum ıyorum madı medi mıyor miyor lar ler",
         aliases="tur, turkish, türkçe, turkce",
@@ -136,7 +139,7 @@ _PROFILES = [
         enggak belum blm sudah udah sdh ada apa kapan mana dimana bagaimana gimana kenapa kok dengan untuk
         utk buat juga bisa mau akan sampai sampe halo hai terima kasih makasih trims selamat pagi siang sore
         malam pesanan paket barang kirim dikirim pengiriman resi tolong mohon dong nih sih deh lagi masih
-        atau tapi karena ya nya""",
+        atau tapi karena ya nya maaf berapa banyak hari""",
         suffixes="nya kan",
         aliases="in, ind, indonesian, bahasa indonesia, indonesia",
     ),
@@ -146,7 +149,7 @@ _PROFILES = [
         prečo čo sa si moja moje môj mi ma mňa vás vám vy ďakujem ďakujeme vďaka prosím dobrý dobrá deň ahoj
         čau objednávka objednávku objednávky balík balíček zásielka zásielku ešte už dnes zajtra prišla
         prišiel neprišla dostal dostala chcem potrebujem môžete bude bola bol nebola nebol tovar reklamácia vrátenie
-        pekne pozdravom""",
+        pekne pozdravom prepáčte prepáč boli mám máte mne veľmi len tak ani keď lebo tu tam ten to kto""",
         chars="č ď ľ ĺ ň ŕ š ť ž ý ô ä á é í ó ú",
         suffixes="ých ovať",
         aliases="slk, slo, slovak, slovenčina, slovencina",
@@ -160,7 +163,7 @@ class _Index:
     folded: dict[str, set[str]] = field(default_factory=dict)
     chars: dict[str, set[str]] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
-    long_folded: dict[int, list[str]] = field(default_factory=dict)   # length -> folded words of 5+ letters
+    long_folded: dict[int, list[str]] = field(default_factory=dict)   # length -> folded words of FUZZY_MIN+
 
 
 _profiles: dict[str, LanguageProfile] = {}
@@ -191,7 +194,7 @@ def _rebuild() -> None:
         for char in profile.chars:
             index.chars.setdefault(char, set()).add(code)
     for word in index.folded:
-        if len(word) >= 5:
+        if len(word) >= FUZZY_MIN:
             index.long_folded.setdefault(len(word), []).append(word)
     _index = index
 
@@ -299,7 +302,7 @@ def score_text(text: str) -> dict[str, float]:
             for code in loose:
                 scores[code] = scores.get(code, 0.0) + share * FOLDED
             continue
-        if len(folded) >= 4:
+        if len(folded) >= FUZZY_MIN:
             add(_near(folded), FUZZY)
         if len(token) >= 5:
             for code, profile in _profiles.items():
@@ -309,7 +312,7 @@ def score_text(text: str) -> dict[str, float]:
 
 
 def _near(word: str) -> set[str] | None:
-    """Languages of listed words (five letters or more) one edit away from ``word``."""
+    """Languages of listed words (``FUZZY_MIN`` letters or more) one edit away from ``word``."""
     codes: set[str] = set()
     for length in (len(word) - 1, len(word), len(word) + 1):
         for candidate in _index.long_folded.get(length, ()):

@@ -12,7 +12,7 @@ The arithmetic over a calendar (due instants, open seconds between two instants)
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, time
 from enum import StrEnum
 from itertools import pairwise
@@ -235,6 +235,22 @@ class BusinessHours(BaseModel):
     def always_open(cls, time_zone: str = "UTC") -> BusinessHours:
         """Open 24 hours a day, 7 days a week (targets measured in plain elapsed time)."""
         return cls(time_zone=time_zone, weekly={day: [Window(start="00:00", end="24:00")] for day in Weekday})
+
+    def __eq__(self, other: object) -> bool:
+        """Same calendar when the configured fields are equal (the compiled form is not compared)."""
+        if not isinstance(other, BusinessHours):
+            return NotImplemented
+        return (self.time_zone, self.weekly, self.holidays) == (other.time_zone, other.weekly, other.holidays)
+
+    def __hash__(self) -> int:
+        compiled = self.compiled()
+        return hash((self.time_zone, compiled.weekly, frozenset(compiled.overrides.items())))
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> BusinessHours:
+        copy = super().model_copy(update=update, deep=deep)
+        if update:
+            copy._compiled = None        # rebuilt from the updated fields on first use
+        return copy
 
     def compiled(self) -> CompiledHours:
         """The calendar prepared for arithmetic (built once; the model is frozen)."""
