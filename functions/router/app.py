@@ -15,6 +15,7 @@ from shopdesk.dal.table import Table
 from shopdesk.logic.assign import route
 from shopdesk.logic.fetchers import fetchers
 from shopdesk.logic.media import MediaCopier
+from shopdesk.logic.sla_engine import book_for
 from shopdesk.logic.work import InboundWork, WorkItem
 
 settings = RouterSettings.from_env()
@@ -22,6 +23,7 @@ logger = Logger()
 table = Table(settings.table_name)
 conversations = Conversations(table, settings.due_shards)
 agents = Agents(table)
+book = book_for(conversations, settings.first_response_targets)
 copier = (MediaCopier(conversations, MediaStore(settings.media_bucket), fetchers(settings), settings.media_max_bytes)
           if settings.media_bucket else None)
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
@@ -31,7 +33,7 @@ processor.raise_on_entire_batch_failure = False
 
 def handle(record: SQSRecord) -> None:
     work = WorkItem.model_validate({"item": record.json_body}).item
-    route(work, conversations, agents)
+    route(work, conversations, agents, book)
     if copier and isinstance(work, InboundWork) and work.has_media and work.message_sk:
         copier.copy(work.conversation_id, work.message_sk)   # after routing: a slow provider delays no one
 

@@ -35,6 +35,7 @@ class Deadline:
     state: str
     due_pk: str
     due_sk: str
+    warn_at: str | None = None
 
 
 class StaleConversation(Exception):
@@ -90,14 +91,22 @@ class Conversations:
             raise StaleConversation(message.conversation_id) from exc
 
     def start_conversation(self, *, provider: str, provider_id: str, conversation: Conversation,
-                           message: Message, identity: IdentityRecord | None, expected_open: str | None) -> None:
+                           message: Message, identity: IdentityRecord | None, expected_open: str | None,
+                           clocks: Any = None) -> None:
         """Open a conversation with its first message: marker, message, conversation, identity,
         customer (when new) and the first-response deadline in one transaction."""
         customer = conversation.customer
         ident = customer.identities[0]
         identity_key = it.identity_pk(ident.kind, ident.address)
+        conv_item = it.conversation_item(conversation)
+        if clocks is not None:
+            conv_item.update(clocks_json=clocks.model_dump_json(), clocks_version=1)
+            deadlines = clocks.deadlines()
+            conv_item["sla"]["deadlines"] = {d.target: {"due_at": clock.iso(d.due_at),
+                                                        "warn_at": clock.iso(d.warn_at) if d.warn_at else None}
+                                             for d in deadlines} or None
         ops = [self._marker_op(provider, provider_id, message), self.table.put_op(it.message_item(message)),
-               self.table.put_op(it.conversation_item(conversation), condition="attribute_not_exists(PK)")]
+               self.table.put_op(conv_item, condition="attribute_not_exists(PK)")]
         if identity is None:
             ops.append(self.table.put_op(
                 {"PK": identity_key, "SK": it.META, "type": "identity", "kind": ident.kind, "address": ident.address,
@@ -118,9 +127,9 @@ class Conversations:
             else:
                 update.when("open_conversation_id = :expected", expected=expected_open)
             ops.append(self.table.update_op(identity_key, it.META, update))
-        if conversation.sla.first_response_due_at is not None:
-            ops.append(self.table.put_op(self._deadline_item(conversation.id, "first_response",
-                                                             clock.iso(conversation.sla.first_response_due_at))))
+        for d in clocks.deadlines() if clocks is not None else []:
+            ops.append(self.table.put_op(self._deadline_item(
+                conversation.id, d.target, clock.iso(d.due_at), clock.iso(d.warn_at) if d.warn_at else None)))
         try:
             self.table.transact(ops)
         except TransactionCancelled as exc:
@@ -128,11 +137,17 @@ class Conversations:
                 raise DuplicateDelivery(provider_id) from exc
             raise IdentityRace(identity_key) from exc
 
-    def _deadline_item(self, conversation_id: str, target: str, due_at: str) -> dict[str, Any]:
+    def _deadline_item(self, conversation_id: str, target: str, due_at: str, warn_at: str | None = None, *,
+                       already_warned: bool = False) -> dict[str, Any]:
+        """A running deadline in the due index, keyed by when the sweep must next act on it: the
+        warning time while the warning is still to come, then the due time."""
+        warn_pending = warn_at is not None and warn_at < due_at and not already_warned
+        next_at = warn_at if warn_pending and warn_at else due_at
         return {
             "PK": it.conv_pk(conversation_id), "SK": it.deadline_sk(target), "type": "deadline",
-            "conversation_id": conversation_id, "target": target, "due_at": due_at, "state": "pending",
-            "DuePK": it.due_pk(conversation_id, self.due_shards), "DueSK": it.due_sk(due_at, conversation_id, target),
+            "conversation_id": conversation_id, "target": target, "due_at": due_at, "warn_at": warn_at,
+            "state": "pending" if warn_pending else "warned",
+            "DuePK": it.due_pk(conversation_id, self.due_shards), "DueSK": it.due_sk(next_at, conversation_id, target),
         }
 
     # ------------------------------------------------------------------ provider references
@@ -283,7 +298,6 @@ class Conversations:
         self.table.transact([
             self.table.put_op(it.message_item(message)),
             self.table.update_op(it.conv_pk(conv.id), it.META, update),
-            self.table.delete_op(it.conv_pk(conv.id), it.deadline_sk("first_response")),
         ])
 
     def add_message(self, message: Message) -> None:
@@ -314,16 +328,13 @@ class Conversations:
                 ops.append(self.table.update_op(
                     it.identity_pk(identity.kind, identity.address), it.META,
                     Update().remove("open_conversation_id").when("open_conversation_id = :c", c=conv.id)))
-            ops.append(self.table.delete_op(it.conv_pk(conv.id), it.deadline_sk("first_response")))
         if reopening:
             update.remove("assignee").remove("InboxPK").remove("resolved_at")
             if identity:
                 ops.append(self.table.update_op(
                     it.identity_pk(identity.kind, identity.address), it.META,
                     Update().set("open_conversation_id", conv.id).when("attribute_not_exists(open_conversation_id)")))
-            if reopened_deadline:
-                update.set("sla.first_response_due_at", reopened_deadline).remove("sla.first_response_at")
-                ops.append(self.table.put_op(self._deadline_item(conv.id, "first_response", reopened_deadline)))
+            update.remove("sla.first_response_at")
         if status is ConversationStatus.OPEN and assignee is None:
             since = clock.iso(conv.waiting_since) if conv.waiting_since and not reopening else now
             update.set("waiting_since", since).set("QueuePK", it.queue_pk(conv.team))
@@ -393,31 +404,96 @@ class Conversations:
             return "stale"
         return "applied"
 
+    # ------------------------------------------------------------------ SLA clocks
+    def get_clocks(self, conversation_id: str) -> tuple[Conversation, Any, int]:
+        """The conversation, its clocks (None before it has any) and their version."""
+        from shopdesk.logic.business_time import ConversationClocks
+        item = self.table.get(it.conv_pk(conversation_id), it.META)
+        if item is None:
+            raise NotFound(f"conversation {conversation_id} does not exist")
+        raw = item.get("clocks_json")
+        clocks = ConversationClocks.model_validate_json(raw) if raw else None
+        return it.conversation_from_item(item), clocks, int(item.get("clocks_version", 0))
+
+    def save_clocks(self, conversation_id: str, clocks: Any, version: int, *, extra: Update | None = None) -> None:
+        """Write the clocks and make the due index hold exactly their running deadlines, in one
+        transaction conditioned on the version read (ClockConflict when another event won)."""
+        conv_item = self.table.get(it.conv_pk(conversation_id), it.META) or {}
+        warned, done = conv_item.get("sla_warned") or {}, conv_item.get("sla_done") or {}
+        update = extra or Update()
+        update.set("clocks_json", clocks.model_dump_json()).set("clocks_version", version + 1)
+        deadlines = {d.target: d for d in clocks.deadlines()}
+        first = deadlines.get("first_response")
+        update.set("sla.first_response_due_at", clock.iso(first.due_at) if first else None)
+        update.set("sla.deadlines", {t: {"due_at": clock.iso(d.due_at),
+                                          "warn_at": clock.iso(d.warn_at) if d.warn_at else None}
+                                      for t, d in deadlines.items()} or None)
+        update.set("sla.paused", bool(clocks.paused))
+        if version == 0:
+            update.when("attribute_exists(PK) AND attribute_not_exists(clocks_version)")
+        else:
+            update.when("attribute_exists(PK) AND clocks_version = :cv", cv=version)
+        ops = [self.table.update_op(it.conv_pk(conversation_id), it.META, update)]
+        for target in ("first_response", "next_response", "resolution"):
+            d = deadlines.get(target)
+            due = clock.iso(d.due_at) if d else None
+            if d is None or done.get(target) == due:
+                ops.append(self.table.delete_op(it.conv_pk(conversation_id), it.deadline_sk(target)))
+            else:
+                ops.append(self.table.put_op(self._deadline_item(
+                    conversation_id, target, due, clock.iso(d.warn_at) if d.warn_at else None,
+                    already_warned=warned.get(target) == due)))
+        try:
+            self.table.transact(ops)
+        except TransactionCancelled as exc:
+            raise ClockConflict(conversation_id) from exc
+
     # ------------------------------------------------------------------ SLA deadlines
     def due_deadlines(self, shard: int, now_iso: str, limit: int = 1000) -> list[Deadline]:
         """Deadlines of one shard that are due: a key-range read of the sparse Due index."""
         rows = self.table.query_all(index="Due", key_condition="DuePK = :pk AND DueSK < :bound", names={},
                                     values={":pk": f"DUE#{shard:03d}", ":bound": now_iso + "$"}, limit=limit)
         return [Deadline(conversation_id=r["conversation_id"], target=r["target"], due_at=r["due_at"],
-                         state=r.get("state", "pending"), due_pk=r["DuePK"], due_sk=r["DueSK"]) for r in rows]
+                         state=r.get("state", "pending"), due_pk=r["DuePK"], due_sk=r["DueSK"],
+                         warn_at=r.get("warn_at")) for r in rows]
+
+    def flag_warning(self, deadline: Deadline, note: Message) -> bool:
+        """Record that a deadline's warning went out (once per due time) and move it to its due time."""
+        return self._flag(deadline, "sla_warned", [
+            self.table.update_op(it.conv_pk(deadline.conversation_id), it.deadline_sk(deadline.target),
+                                 Update().set("state", "warned")
+                                 .set("DueSK", it.due_sk(deadline.due_at, deadline.conversation_id, deadline.target))
+                                 .when("#state = :pending AND due_at = :due", pending="pending", due=deadline.due_at)),
+            self.table.update_op(it.conv_pk(deadline.conversation_id), it.META,
+                                 Update().set(f"sla_warned.{deadline.target}", deadline.due_at)
+                                 .when("attribute_exists(PK) AND attribute_exists(sla_warned)")),
+            self.table.put_op(it.message_item(note))])
 
     def flag_breach(self, deadline: Deadline, note: Message) -> bool:
         """Flag a passed deadline exactly once; False when someone answered or flagged it first."""
-        now = clock.now_iso()
-        try:
-            self.table.transact([
-                self.table.update_op(it.conv_pk(deadline.conversation_id), it.deadline_sk(deadline.target),
-                                     Update().set("state", "breached").set("breached_at", now)
-                                     .when("#state = :pending AND due_at = :due", pending="pending",
-                                           due=deadline.due_at)),
-                self.table.update_op(it.conv_pk(deadline.conversation_id), it.META,
-                                     Update().add("sla_breaches", {deadline.target})
-                                     .when("attribute_exists(PK)")),
-                self.table.put_op(it.message_item(note)),
-            ])
-        except TransactionCancelled:
-            return False
-        return True
+        return self._flag(deadline, "sla_done", [
+            self.table.update_op(it.conv_pk(deadline.conversation_id), it.deadline_sk(deadline.target),
+                                 Update().set("state", "breached").set("breached_at", clock.now_iso())
+                                 .when("#state IN (:pending, :warned) AND due_at = :due", pending="pending",
+                                       warned="warned", due=deadline.due_at)),
+            self.table.update_op(it.conv_pk(deadline.conversation_id), it.META,
+                                 Update().add("sla_breaches", {deadline.target})
+                                 .set(f"sla_done.{deadline.target}", deadline.due_at)
+                                 .when("attribute_exists(PK) AND attribute_exists(sla_done)")),
+            self.table.put_op(it.message_item(note))])
+
+    def _flag(self, deadline: Deadline, map_name: str, ops: list[dict[str, Any]]) -> bool:
+        for attempt in range(2):
+            try:
+                self.table.transact(ops)
+                return True
+            except TransactionCancelled as exc:
+                # a conversation from before the SLA engine lacks the map: add it once and try again
+                if exc.failed == [1] and attempt == 0 and _safe_missing_map(self.table, deadline.conversation_id,
+                                                                             map_name):
+                    continue
+                return False
+        return False
 
     def finish_deadlines(self, deadlines: list[Deadline]) -> None:
         self.table.batch_delete((it.conv_pk(d.conversation_id), it.deadline_sk(d.target)) for d in deadlines)
@@ -425,6 +501,20 @@ class Conversations:
 
 class NotWaiting(Exception):
     pass
+
+
+class ClockConflict(Exception):
+    """Another event changed the conversation's clocks meanwhile: read them again."""
+
+
+def _safe_missing_map(table: Table, conversation_id: str, name: str) -> bool:
+    """Create an empty map attribute on a conversation that has none; True when it was created."""
+    try:
+        table.update(it.conv_pk(conversation_id), it.META,
+                     Update().set(name, {}).when(f"attribute_exists(PK) AND attribute_not_exists({name})"))
+        return True
+    except ConditionFailed:
+        return False
 
 
 class AgentUnavailable(Exception):

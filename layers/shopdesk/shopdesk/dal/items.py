@@ -97,6 +97,7 @@ def conversation_item(conv: Conversation) -> dict[str, Any]:
         "sla": {"first_response_due_at": _iso(conv.sla.first_response_due_at),
                 "first_response_at": _iso(conv.sla.first_response_at)},
         "sla_breaches": set(conv.sla.breaches) or None,
+        "sla_warned": {}, "sla_done": {},           # target -> due time already warned / breached
         "created_at": clock.iso(conv.created_at), "updated_at": updated,
         "waiting_since": _iso(conv.waiting_since),
         "last_message_preview": conv.last_message_preview, "message_count": conv.message_count,

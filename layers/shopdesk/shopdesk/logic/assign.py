@@ -10,8 +10,11 @@ from dataclasses import dataclass
 
 from aws_lambda_powertools import Logger
 
+from shopdesk import clock
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.conversations import AgentUnavailable, Conversations, NotWaiting
+from shopdesk.logic import sla_engine
+from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.logic.timeline import system_message
 from shopdesk.logic.work import DrainWork, InboundWork
 from shopdesk.models import Agent, ConversationStatus
@@ -63,8 +66,13 @@ def drain(team: str, conversations: Conversations, agents: Agents) -> list[Assig
     return done
 
 
-def route(work: InboundWork | DrainWork, conversations: Conversations, agents: Agents) -> list[Assignment]:
+def route(work: InboundWork | DrainWork, conversations: Conversations, agents: Agents,
+          book: PolicyBook | None = None) -> list[Assignment]:
     if isinstance(work, InboundWork):
+        if book is not None and not work.new_conversation and not work.auto_reply and work.message_sk:
+            # the customer wrote again: first response / next response / resolution clocks move on
+            written = clock.parse_iso(work.message_sk.split("#")[1])
+            sla_engine.apply(conversations, work.conversation_id, sla_engine.customer_wrote(written), book)
         conv = conversations.get_meta(work.conversation_id)
         if conv.status is ConversationStatus.OPEN and conv.assignee is None and conv.waiting_since is None:
             conversations.ensure_queued(conv)   # e.g. a pending conversation the customer answered

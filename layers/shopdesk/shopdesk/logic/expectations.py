@@ -78,19 +78,26 @@ def expected_reply_at(now: datetime, first_response_seconds: float, queue_ahead:
     """When we promise an answer: the later of the SLA due time and the queue estimate, both in business
     time, and never earlier than one minute from now (see the module docstring for the formula)."""
     _require_aware(now, "now")
-    sla_due = add_business_seconds(now, max(float(first_response_seconds), 0.0))
-    queue_seconds = max(queue_ahead, 0) / max(agents_online, 1) * max(float(avg_handle_seconds), 0.0)
+    sla_due = add_business_seconds(now, _seconds(first_response_seconds))
+    queue_seconds = max(int(queue_ahead), 0) / max(int(agents_online), 1) * _seconds(avg_handle_seconds)
     queue_due = add_business_seconds(now, queue_seconds)
     return max(sla_due, queue_due, now + MIN_PROMISE)
 
 
+def _seconds(value: float) -> float:
+    """A duration as given, or 0 for a negative, NaN or infinite one (bad statistics must not break a reply)."""
+    value = float(value)
+    return value if math.isfinite(value) and value > 0 else 0.0
+
+
 def situation(now: datetime, is_open_now: bool, eta: datetime, now_plus_target: datetime) -> str:
     """Which template fits: closed -> ``after_hours``; the queue pushes the promise past the SLA due time
-    (``now_plus_target``: the first-response target added in business time) -> ``queue_busy``;
-    otherwise ``open_now``."""
+    (``now_plus_target``: the first-response target added in business time, the ``sla_due`` of
+    ``expected_reply_at``; the one-minute floor is not the queue's doing) -> ``queue_busy``; otherwise
+    ``open_now``."""
     if not is_open_now:
         return AFTER_HOURS
-    if eta > max(now_plus_target, now):
+    if eta > max(now_plus_target, now + MIN_PROMISE):
         return QUEUE_BUSY
     return OPEN_NOW
 

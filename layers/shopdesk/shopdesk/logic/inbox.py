@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any, Literal
 
 from shopdesk import clock
@@ -15,6 +14,8 @@ from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import decode_cursor, encode_cursor
 from shopdesk.errors import BadRequest, Conflict, NotFound, ShopdeskError
 from shopdesk.ids import new_id
+from shopdesk.logic import sla_engine
+from shopdesk.logic.sla_engine import PolicyBook, book_for
 from shopdesk.logic.timeline import system_message
 from shopdesk.logic.windows import free_text_allowed, templates_allowed
 from shopdesk.logic.work import enqueue_drain
@@ -46,6 +47,12 @@ class Inbox:
     default_capacity: int
     templates: list[TemplateSpec] = field(default_factory=list)
     email_from: str = ""
+    book: PolicyBook | None = None
+
+    def _clocks(self, conversation_id: str, change: Any) -> None:
+        if self.book is None:           # built on first use: configuration is read only when clocks move
+            self.book = book_for(self.conversations, self.first_response_targets)
+        sla_engine.apply(self.conversations, conversation_id, change, self.book)
 
     # ------------------------------------------------------------------ reading
     def list(self, agent_id: str, view: View, status: ConversationStatus | None, limit: int,
@@ -148,6 +155,8 @@ class Inbox:
                 conv.id, it.message_sk(message), attempts=0, failed=True,
                 error={"code": None, "message": "The reply could not be queued for sending; send it again"})
             raise QueueUnavailable("the reply could not be queued; it is marked failed") from exc
+        now = message.created_at
+        self._clocks(conv.id, lambda clocks: clocks.on_agent_reply(now))
         return message
 
     def _reply_address(self, conv: Conversation) -> str | None:
@@ -188,13 +197,11 @@ class Inbox:
         conv = self.conversations.get_meta(conversation_id)
         if conv.status is status:
             return conv
-        reopened_deadline = None
-        if conv.status is ConversationStatus.RESOLVED:
-            due = clock.now() + timedelta(seconds=self.first_response_targets[conv.priority])
-            reopened_deadline = clock.iso(due)
         verb = "Reopened" if conv.status is ConversationStatus.RESOLVED else f"Marked {status.value}"
         self.conversations.set_status(conv, status, system_message(conv.id, f"{verb} by {by_agent}", by_agent),
-                                      reopened_deadline)
+                                      None)
+        now = clock.now()
+        self._clocks(conv.id, lambda clocks: clocks.on_status(status, now))
         if (status is ConversationStatus.RESOLVED and conv.assignee) or status is ConversationStatus.OPEN:
             enqueue_drain(self.work, conv.team, f"status:{status.value}")
         return self.conversations.get_meta(conversation_id)

@@ -9,7 +9,6 @@ names it through In-Reply-To/References costs one BatchGetItem more.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any, Literal
 
 from shopdesk import clock
@@ -18,6 +17,7 @@ from shopdesk.dal.items import message_sk
 from shopdesk.dal.queues import Queue
 from shopdesk.errors import Conflict, DuplicateDelivery
 from shopdesk.ids import new_id
+from shopdesk.logic.sla_engine import PolicyBook, default_policy
 from shopdesk.logic.timeline import preview
 from shopdesk.logic.work import enqueue_inbound
 from shopdesk.models import (
@@ -73,11 +73,13 @@ def _route(inbound: InboundMessage) -> ReplyRoute:
 
 
 def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
-           first_response_targets: dict[Priority, int], *, thread: str | None = None) -> IngestResult:
+           first_response_targets: dict[Priority, int], *, thread: str | None = None,
+           book: PolicyBook | None = None) -> IngestResult:
     """Store ``inbound`` once. ``thread`` names a conversation the message says it belongs to
     (email threading); it wins over the customer's open conversation while it is not resolved."""
     route = _route(inbound)
     auto_reply = bool(inbound.email and inbound.email.auto_submitted)
+    book = book or PolicyBook(None, default_policy(first_response_targets))
     for _ in range(3):
         identity = conversations.get_identity(inbound.identity_kind, inbound.customer_address)
         expected_open = identity.open_conversation_id if identity else None
@@ -95,7 +97,7 @@ def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
             enqueue_inbound(work, target, message)
             return IngestResult("stored", target, message.id, message_sk=_sk(message))
         try:
-            return _start(inbound, identity, expected_open, route, conversations, work, first_response_targets,
+            return _start(inbound, identity, expected_open, route, conversations, work, book,
                           start_clock=not auto_reply)
         except DuplicateDelivery:
             return IngestResult("duplicate")
@@ -105,10 +107,13 @@ def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
 
 
 def _start(inbound: InboundMessage, identity: IdentityRecord | None, expected_open: str | None, route: ReplyRoute,
-           conversations: Conversations, work: Queue, targets: dict[Priority, int], *, start_clock: bool
-           ) -> IngestResult:
+           conversations: Conversations, work: Queue, book: PolicyBook, *, start_clock: bool) -> IngestResult:
     now = clock.now()
     priority = Priority.NORMAL
+    clocks = book.clocks(inbound.channel, "default", priority)
+    if start_clock:
+        clocks.on_customer_message(now)       # an auto-reply starts no clock
+    first = next((d for d in clocks.deadlines() if d.target == "first_response"), None)
     conversation = Conversation(
         id=new_id("c_"), priority=priority,
         customer=CustomerRef(
@@ -116,15 +121,15 @@ def _start(inbound: InboundMessage, identity: IdentityRecord | None, expected_op
             name=(identity.customer_name if identity else None) or inbound.profile_name,
             identities=[Identity(kind=inbound.identity_kind, address=inbound.customer_address)]),
         channel=inbound.channel, route=route, routes={inbound.channel: route},
-        sla=Sla(first_response_due_at=now + timedelta(seconds=targets[priority]) if start_clock else None),
+        sla=Sla(first_response_due_at=first.due_at if first else None),
         created_at=now, updated_at=now, waiting_since=now,
         last_message_preview=preview(inbound.text, len(inbound.attachments)), message_count=1,
     )
     message = _message(inbound, conversation.id)
     conversations.start_conversation(provider=inbound.provider, provider_id=inbound.provider_id,
                                      conversation=conversation, message=message, identity=identity,
-                                     expected_open=expected_open)
-    enqueue_inbound(work, conversation.id, message)
+                                     expected_open=expected_open, clocks=clocks)
+    enqueue_inbound(work, conversation.id, message, new_conversation=True)
     return IngestResult("stored", conversation.id, message.id, new_conversation=True, message_sk=_sk(message))
 
 

@@ -11,7 +11,7 @@
    digit) and emoji are removed; every remaining word adds evidence to the languages it belongs to:
 
    - a word from a language's list of frequent function, courtesy and shopping words adds 1, shared
-     equally between the languages that list it (``de`` is Spanish, Portuguese and Turkish: 1/3 each);
+     equally between the languages that list it (``de`` is Spanish, Portuguese, Turkish and Dutch: 1/4 each);
    - a listed word written without its accents (``dakujem``, ``tesekkurler``, ``nao``) counts 0.8 of that;
    - a word one typo away from a listed word of six letters or more (``grasias``, ``bestelung``) adds 0.5;
    - a characteristic letter (ñ ¿ ¡, ã õ, ß, ğ ş ı İ, č ď ľ ĺ ň ŕ š ť ž ý, and shared ones such as ä ö ü ç ô)
@@ -20,7 +20,12 @@
    - a characteristic ending of an unlisted word (Turkish ``-iyor``, Indonesian ``-nya``) adds 0.3.
 
    The best language wins if it scored at least ``MIN_SCORE`` and at least ``MARGIN`` more than the
-   runner-up; a tie or a close call answers None. Repeated letters (``holaaa``) are squeezed first.
+   runner-up; a tie or a close call answers None.
+3. **Languages we recognise but do not answer in** (French, Italian, Dutch) compete in the scoring so
+   that "Bonjour, où est ma commande ?" is not taken for Slovak (``ma``) or Spanish (``de``): when one
+   of them wins, the answer is None, and their hints are skipped like any unsupported language.
+
+Repeated letters (``holaaa``) are squeezed before matching.
 
 The detector is extendable: ``register(LanguageProfile(...))`` adds or replaces a language.
 Everything is pure and deterministic: no model, no network, no randomness.
@@ -32,8 +37,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 WORD = 1.0
 FOLDED = 0.8
@@ -44,7 +50,7 @@ SHORT = 0.5               # one-letter words (y, e, a, v): frequent but also ini
 FUZZY_MIN = 6             # shorter words are too close to each other (veces/vocês) to forgive a typo
 MIN_SCORE = 0.5
 MARGIN = 0.25
-MAX_TOKENS = 300          # a long e-mail says enough in its first few hundred words
+MAX_CHARS = 4000          # a long e-mail says enough in its first few hundred words
 
 
 def _normalise(word: str) -> str:
@@ -68,13 +74,15 @@ class LanguageProfile:
     chars: frozenset[str] = frozenset()
     suffixes: tuple[str, ...] = ()
     aliases: frozenset[str] = frozenset()        # other names of the language in hints: "in", "slk", "deutsch"
+    answer: bool = True                          # False: recognised only so it is not mistaken for another
 
     @classmethod
-    def build(cls, code: str, words: str, chars: str = "", suffixes: str = "", aliases: str = "") -> LanguageProfile:
+    def build(cls, code: str, words: str, chars: str = "", suffixes: str = "", aliases: str = "",
+              answer: bool = True) -> LanguageProfile:
         """A profile from whitespace-separated lists (aliases comma-separated); words are normalised like text."""
         return cls(code=code, words=frozenset(_normalise(w) for w in words.split()),
                    chars=frozenset(chars.replace(" ", "")), suffixes=tuple(suffixes.split()),
-                   aliases=frozenset(a.strip().lower() for a in aliases.split(",") if a.strip()))
+                   aliases=frozenset(a.strip().lower() for a in aliases.split(",") if a.strip()), answer=answer)
 
 
 # ~40 function words per language, then the courtesy and shopping words customers write most.
@@ -117,7 +125,7 @@ _PROFILES = [
         ihr ihre wir uns nicht kein keine noch schon auch aber oder mit von für auf bei zu wann wo wie was
         warum hallo danke bitte guten tag morgen bestellung paket lieferung habe hat haben wurde bis heute
         jetzt leider kann können möchte moin servus grüße gruß vielen dank sehr geehrte geehrter nur
-        nein angekommen bestellt""",
+        nein angekommen bestellt es in im am um gibt""",
         chars="ä ö ü ß",
         suffixes="ung ungen lich chen keit",
         aliases="deu, ger, german, deutsch",
@@ -154,6 +162,30 @@ _PROFILES = [
         suffixes="ých ovať",
         aliases="slk, slo, slovak, slovenčina, slovencina",
     ),
+    # Recognised, not answered: common in European shops and close enough to confuse the others.
+    LanguageProfile.build(
+        "fr",
+        """le la les un une des du et est sont je tu il elle nous vous mon ma mes votre vos pas ne qui quoi où
+        quand comment pourquoi pour avec sur dans bonjour bonsoir merci beaucoup svp plaît commande colis
+        livraison reçu toujours encore rien été suis voudrais""",
+        chars="è ê à ç ù œ",
+        answer=False,
+    ),
+    LanguageProfile.build(
+        "it",
+        """il lo gli un una di del della che è sono non per con mio mia miei tuo suo ciao buongiorno
+        buonasera grazie mille prego ordine pacco spedizione consegna ancora dove come perché vorrei ho ha
+        hanno sapere arrivato""",
+        chars="è à ò ù",
+        answer=False,
+    ),
+    LanguageProfile.build(
+        "nl",
+        """de het een en van ik je jij niet is dat op te zijn met voor mijn bestelling pakket bedankt dank
+        hallo hoi goedemorgen waar wanneer hoe waarom nog geen al ook maar wel kan kunnen graag alstublieft
+        levering ontvangen heb heeft""",
+        answer=False,
+    ),
 ]
 
 
@@ -178,16 +210,17 @@ def register(profile: LanguageProfile) -> None:
 
 def supported() -> tuple[str, ...]:
     """The language codes the detector can answer, in registration order."""
-    return tuple(_profiles)
+    return tuple(code for code, profile in _profiles.items() if profile.answer)
 
 
 def _rebuild() -> None:
     global _index
     index = _Index()
     for code, profile in _profiles.items():
-        index.aliases[code] = code
-        for alias in profile.aliases:
-            index.aliases[alias] = code
+        if profile.answer:
+            index.aliases[code] = code
+            for alias in profile.aliases:
+                index.aliases[alias] = code
         for word in profile.words:
             index.words.setdefault(word, set()).add(code)
             index.folded.setdefault(_fold(word), set()).add(code)
@@ -197,6 +230,7 @@ def _rebuild() -> None:
         if len(word) >= FUZZY_MIN:
             index.long_folded.setdefault(len(word), []).append(word)
     _index = index
+    _near.cache_clear()
 
 
 # -- hints ----------------------------------------------------------------------------------------------------
@@ -271,17 +305,17 @@ def detect_language(text: str | None, hints: Sequence[str | None] = ()) -> str |
     ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
     best_code, best = ranked[0]
     runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
-    if best < MIN_SCORE or best - runner_up < MARGIN:
+    if best < MIN_SCORE or best - runner_up < MARGIN or not _profiles[best_code].answer:
         return None
     return best_code
 
 
 def score_text(text: str) -> dict[str, float]:
     """Evidence per language for ``text`` (languages without evidence are left out)."""
-    cleaned = _NOISE.sub(" ", unicodedata.normalize("NFC", text))
+    cleaned = _NOISE.sub(" ", unicodedata.normalize("NFC", text[:MAX_CHARS]))
     scores: dict[str, float] = {}
 
-    def add(codes: set[str] | None, weight: float) -> None:
+    def add(codes: Set[str] | None, weight: float) -> None:
         if codes:
             share = weight / len(codes)
             for code in codes:
@@ -289,7 +323,7 @@ def score_text(text: str) -> dict[str, float]:
 
     for char in cleaned:
         add(_index.chars.get(char) or _index.chars.get(char.lower()), CHAR)
-    for raw in _TOKEN.findall(cleaned)[:MAX_TOKENS]:
+    for raw in _TOKEN.findall(cleaned):
         token = _REPEAT.sub(r"\1", _normalise(raw))
         folded = _fold(token)
         exact = _index.words.get(token, set())
@@ -311,14 +345,15 @@ def score_text(text: str) -> dict[str, float]:
     return scores
 
 
-def _near(word: str) -> set[str] | None:
+@lru_cache(maxsize=4096)
+def _near(word: str) -> frozenset[str] | None:
     """Languages of listed words (``FUZZY_MIN`` letters or more) one edit away from ``word``."""
     codes: set[str] = set()
     for length in (len(word) - 1, len(word), len(word) + 1):
         for candidate in _index.long_folded.get(length, ()):
             if _one_edit(word, candidate):
                 codes |= _index.folded[candidate]
-    return codes or None
+    return frozenset(codes) or None
 
 
 def _one_edit(a: str, b: str) -> bool:

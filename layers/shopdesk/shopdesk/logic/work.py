@@ -18,6 +18,8 @@ class InboundWork(BaseModel):
     message_id: str
     message_sk: str | None = None      # to fetch the message (its attachments) without a Query
     has_media: bool = False
+    new_conversation: bool = False     # its clocks were started with it
+    auto_reply: bool = False           # starts and resumes no clock
     team: str = "default"
 
 
@@ -33,10 +35,11 @@ class WorkItem(BaseModel):
     item: Annotated[InboundWork | DrainWork, Field(discriminator="kind")]
 
 
-def enqueue_inbound(queue: Queue, conversation_id: str, message: Message, team: str = "default") -> None:
+def enqueue_inbound(queue: Queue, conversation_id: str, message: Message, team: str = "default", *,
+                    new_conversation: bool = False) -> None:
     work = InboundWork(conversation_id=conversation_id, message_id=message.id, message_sk=message_sk(message),
                        has_media=any(a.storage_key is None and a.note is None for a in message.attachments),
-                       team=team)
+                       new_conversation=new_conversation, auto_reply=message.kind == "auto_reply", team=team)
     queue.send(work.model_dump(exclude_defaults=False), group=conversation_id, dedup_id=message.id)
 
 

@@ -1,0 +1,95 @@
+"""The SLA engine: which policy applies, the conversation's clocks, and the deadlines they put in the
+due index. Clocks live on the conversation (a snapshot of targets, warning fraction and calendar),
+so the sweep and every event need no policy reads; policies and calendars are cached for a minute,
+so an admin's change takes effect without a deploy.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from shopdesk.dal.config import ConfigStore
+from shopdesk.dal.conversations import ClockConflict, Conversations
+from shopdesk.logic.business_time import ConversationClocks
+from shopdesk.models import Priority
+from shopdesk.models.sla import BusinessHours, SlaPolicy, Targets, choose_policy
+
+CACHE_SECONDS = 60
+ESCALATION = {Priority.LOW: Priority.NORMAL, Priority.NORMAL: Priority.HIGH, Priority.HIGH: Priority.URGENT,
+              Priority.URGENT: Priority.URGENT}
+
+
+def default_policy(first_response_targets: dict[Priority, int]) -> SlaPolicy:
+    """The template's targets, around the clock, when no policy is configured."""
+    return SlaPolicy(id="default", name="Default (template parameters)", rank=1_000_000,
+                     targets={p: Targets(first_response=s) for p, s in first_response_targets.items()})
+
+
+@dataclass
+class PolicyBook:
+    config: ConfigStore | None
+    fallback: SlaPolicy
+    _loaded_at: float = field(default=-1e9)
+    _policies: list[SlaPolicy] = field(default_factory=list)
+    _calendars: dict[str, BusinessHours] = field(default_factory=dict)
+
+    def _load(self) -> None:
+        if time.monotonic() - self._loaded_at < CACHE_SECONDS:
+            return
+        policies, calendars = [], {}
+        if self.config is not None:
+            policies = [SlaPolicy.model_validate(_strip(p)) for p in self.config.list("sla-policy")]
+            calendars = {c["id"]: BusinessHours.model_validate(_strip(c, "id")) for c in self.config.list("calendar")}
+        self._policies, self._calendars, self._loaded_at = policies, calendars, time.monotonic()
+
+    def clocks(self, channel: str | None, team: str | None, priority: Priority, tier: str | None = None
+               ) -> ConversationClocks:
+        self._load()
+        policy = choose_policy([*self._policies, self.fallback], channel, tier, team)
+        hours = self._calendars.get(policy.calendar_id) if policy.calendar_id else None
+        return ConversationClocks.for_policy(policy, priority, hours)
+
+    def rebind(self, clocks: ConversationClocks, channel: str | None, team: str | None, priority: Priority) -> None:
+        self._load()
+        policy = next((p for p in [*self._policies, self.fallback] if p.id == clocks.policy_id), self.fallback)
+        hours = self._calendars.get(policy.calendar_id) if policy.calendar_id else None
+        clocks.rebind(policy, priority, hours)
+
+
+def _strip(item: dict[str, Any], *extra: str) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k not in ("version", *extra)}
+
+
+def apply(conversations: Conversations, conversation_id: str, change: Callable[[ConversationClocks], Any],
+          book: PolicyBook, *, attempts: int = 4) -> ConversationClocks | None:
+    """Read the conversation's clocks, apply ``change``, write clocks and deadlines back, retrying
+    when another event changed them meanwhile. Conversations from before the engine get clocks now."""
+    for _ in range(attempts):
+        conv, clocks, version = conversations.get_clocks(conversation_id)
+        if clocks is None:
+            clocks = book.clocks(conv.channel, conv.team, conv.priority)
+        if change(clocks) is False:
+            return clocks                 # nothing to change (a repeated event)
+        try:
+            conversations.save_clocks(conversation_id, clocks, version)
+            return clocks
+        except ClockConflict:
+            continue
+    return None
+
+
+def customer_wrote(moment: datetime) -> Callable[[ConversationClocks], bool]:
+    def change(clocks: ConversationClocks) -> bool:
+        if clocks.last_customer_message_at is not None and clocks.last_customer_message_at >= moment:
+            return False              # this message (or a later one) is already on the clocks
+        clocks.on_customer_message(moment)
+        return True
+    return change
+
+
+def book_for(conversations: Conversations, first_response_targets: dict[Priority, int]) -> PolicyBook:
+    return PolicyBook(ConfigStore(conversations.table), default_policy(first_response_targets))
