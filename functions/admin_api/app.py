@@ -20,6 +20,7 @@ from shopdesk.dal.table import Table
 from shopdesk.errors import Conflict, NotFound
 from shopdesk.logic.admin import ADMIN, SUPERVISOR, Admin, require, roles
 from shopdesk.models.admin import AgentSettings, RoutingSettings, Team
+from shopdesk.models.sla import BusinessHours, SlaPolicy
 
 settings = AdminApiSettings.from_env()
 logger = Logger()
@@ -60,6 +61,32 @@ def put_team(team_id: Id, body: Team, version: Version = None) -> dict:
     if body.id != team_id:
         raise Conflict("the team id in the path and the body differ")
     return admin.put_team(body, version)
+
+
+@app.get("/admin/calendars", summary="Business-hours calendars")
+def list_calendars() -> dict:
+    require(_caller_roles(), ADMIN, SUPERVISOR)
+    return {"items": admin.list_calendars()}
+
+
+@app.put("/admin/calendars/<calendar_id>", summary="Create or change a calendar (time zone, windows, holidays)")
+def put_calendar(calendar_id: Id, body: BusinessHours, version: Version = None) -> dict:
+    require(_caller_roles(), ADMIN)
+    return admin.put_calendar(calendar_id, body, version)
+
+
+@app.get("/admin/sla-policies", summary="SLA policies")
+def list_policies() -> dict:
+    require(_caller_roles(), ADMIN, SUPERVISOR)
+    return {"items": admin.list_policies()}
+
+
+@app.put("/admin/sla-policies/<policy_id>", summary="Create or change an SLA policy (targets per priority)")
+def put_policy(policy_id: Id, body: SlaPolicy, version: Version = None) -> dict:
+    require(_caller_roles(), ADMIN)
+    if body.id != policy_id:
+        raise Conflict("the policy id in the path and the body differ")
+    return admin.put_policy(body, version)
 
 
 @app.get("/admin/routing", summary="Routing settings")

@@ -8,19 +8,23 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shopdesk.config import SweepSettings
+from shopdesk.dal.alerts import AlertTopic
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.events import EventBus
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
 from shopdesk.logic.sla import sweep
+from shopdesk.logic.sla_engine import book_for
 
 settings = SweepSettings.from_env()
 logger = Logger()
 conversations = Conversations(Table(settings.table_name), settings.due_shards)
 bus = EventBus(settings.event_bus_name)
 work = Queue(settings.work_queue_url)
+alerts = AlertTopic(settings.alert_topic_arn) if settings.alert_topic_arn else None
+book = book_for(conversations, settings.first_response_targets)
 
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return asdict(sweep(conversations, bus, work, settings.due_shards))
+    return asdict(sweep(conversations, bus, work, settings.due_shards, alerts=alerts, book=book))

@@ -149,6 +149,7 @@ class DispatcherSettings(CoreSettings):
 class SweepSettings(CoreSettings):
     event_bus_name: Annotated[str, Field(alias="EVENT_BUS_NAME", min_length=1)]
     work_queue_url: Annotated[str, Field(alias="WORK_QUEUE_URL", min_length=1)]
+    alert_topic_arn: Annotated[str, Field(alias="SLA_ALERT_TOPIC_ARN")] = ""
 
 
 @cache

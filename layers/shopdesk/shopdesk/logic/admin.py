@@ -13,6 +13,7 @@ from shopdesk.dal.queues import Queue
 from shopdesk.errors import NotFound
 from shopdesk.logic.work import enqueue_drain
 from shopdesk.models.admin import AgentSettings, RoutingSettings, Team
+from shopdesk.models.sla import BusinessHours, SlaPolicy
 
 ADMIN, SUPERVISOR = "admins", "supervisors"
 
@@ -63,6 +64,23 @@ class Admin:
     def put_team(self, team: Team, expected_version: int | None) -> dict[str, Any]:
         version = self.config.put("team", team.id, team.model_dump(), expected_version)
         return {**team.model_dump(), "version": version}
+
+    # ------------------------------------------------------------------ SLA policies and calendars
+    def list_calendars(self) -> list[dict[str, Any]]:
+        return self.config.list("calendar")
+
+    def put_calendar(self, calendar_id: str, hours: BusinessHours, expected_version: int | None) -> dict[str, Any]:
+        value = {"id": calendar_id, **hours.model_dump(mode="json")}
+        return {**value, "version": self.config.put("calendar", calendar_id, value, expected_version)}
+
+    def list_policies(self) -> list[dict[str, Any]]:
+        return self.config.list("sla-policy")
+
+    def put_policy(self, policy: SlaPolicy, expected_version: int | None) -> dict[str, Any]:
+        if policy.calendar_id and self.config.get("calendar", policy.calendar_id) is None:
+            raise NotFound(f"calendar {policy.calendar_id} does not exist; create it first")
+        value = policy.model_dump(mode="json")
+        return {**value, "version": self.config.put("sla-policy", policy.id, value, expected_version)}
 
     # ------------------------------------------------------------------ routing
     def routing(self) -> dict[str, Any]:

@@ -1,6 +1,8 @@
-"""SLA sweep: flag every passed deadline exactly once, announce it, and re-drive waiting work.
+"""SLA sweep: warn at the configured fraction of every target, flag each passed deadline exactly once,
+escalate, announce, and re-drive waiting work.
 
-Reads only the sparse, sharded Due index, one key-range Query per shard: never a Scan.
+Reads only the sparse, sharded Due index, one key-range Query per shard: never a Scan. A deadline
+is in the index under the time of its next action (warning, then due), so every item read is due.
 """
 
 from __future__ import annotations
@@ -11,16 +13,20 @@ from dataclasses import dataclass
 from aws_lambda_powertools import Logger
 
 from shopdesk import clock
-from shopdesk.dal.conversations import Conversations, Deadline
+from shopdesk.dal.alerts import AlertTopic
+from shopdesk.dal.conversations import ClockConflict, Conversations, Deadline
 from shopdesk.dal.events import EventBus
 from shopdesk.dal.queues import Queue
+from shopdesk.dal.table import Update
+from shopdesk.logic.sla_engine import ESCALATION, PolicyBook
 from shopdesk.logic.timeline import system_message
 from shopdesk.logic.work import enqueue_drain
 
 logger = Logger(child=True)
 
 BREACH_DETAIL_TYPE = "SlaBreached"
-TARGET_NAMES = {"first_response": "First response"}
+WARNING_DETAIL_TYPE = "SlaWarning"
+TARGET_NAMES = {"first_response": "First response", "next_response": "Next response", "resolution": "Resolution"}
 
 
 @dataclass(frozen=True)
@@ -28,27 +34,71 @@ class SweepReport:
     due: int
     breached: int
     events: int
+    warned: int = 0
 
 
-def sweep(conversations: Conversations, bus: EventBus, work: Queue, shards: int, workers: int = 16) -> SweepReport:
+def sweep(conversations: Conversations, bus: EventBus, work: Queue, shards: int, *,
+          alerts: AlertTopic | None = None, book: PolicyBook | None = None, workers: int = 16) -> SweepReport:
     now = clock.now_iso()
     with ThreadPoolExecutor(max_workers=min(workers, shards)) as pool:
         due = [d for batch in pool.map(lambda s: conversations.due_deadlines(s, now), range(shards)) for d in batch]
 
-    def flag(deadline: Deadline) -> bool:
-        if deadline.state != "pending":
-            return True               # flagged by an earlier sweep whose event did not go out
-        name = TARGET_NAMES.get(deadline.target, deadline.target)
-        note = system_message(deadline.conversation_id, f"{name} target missed (due {deadline.due_at})")
-        return conversations.flag_breach(deadline, note)
+    def act(d: Deadline) -> str | None:
+        name = TARGET_NAMES.get(d.target, d.target)
+        if d.state == "breached":
+            return "breached-before"      # flagged by an earlier sweep whose announcement did not go out
+        if d.due_at <= now:
+            note = system_message(d.conversation_id, f"{name} target missed (due {d.due_at})")
+            return "breached" if conversations.flag_breach(d, note) else None
+        if d.state == "pending" and d.warn_at and d.warn_at <= now:
+            note = system_message(d.conversation_id, f"{name} target close: due {d.due_at}")
+            return "warned" if conversations.flag_warning(d, note) else None
+        return None
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        flagged = [d for d, ok in zip(due, pool.map(flag, due), strict=True) if ok]
-    newly = sum(1 for d in flagged if d.state == "pending")
-    bus.publish([(BREACH_DETAIL_TYPE, {"conversation_id": d.conversation_id, "target": d.target,
-                                       "due_at": d.due_at, "detected_at": now}) for d in flagged])
-    conversations.finish_deadlines(flagged)
+        outcomes = list(zip(due, pool.map(act, due), strict=True))
+    breached = [d for d, o in outcomes if o == "breached"]
+    announced = [d for d, o in outcomes if o in ("breached", "breached-before")]
+    warned = [d for d, o in outcomes if o == "warned"]
+    escalated = {d.conversation_id: _escalate(conversations, d, book) for d in breached} if book else {}
+
+    def detail(d: Deadline, kind: str) -> dict[str, object]:
+        return {"kind": kind, "conversation_id": d.conversation_id, "target": d.target, "due_at": d.due_at,
+                "detected_at": now, **({"escalated_to": escalated[d.conversation_id]}
+                                       if escalated.get(d.conversation_id) else {})}
+
+    events = [(BREACH_DETAIL_TYPE, detail(d, "breach")) for d in announced] + \
+             [(WARNING_DETAIL_TYPE, detail(d, "warning")) for d in warned]
+    bus.publish(events)
+    if alerts is not None and events:
+        alerts.publish([(f"SLA {'breach' if t == BREACH_DETAIL_TYPE else 'warning'}: "
+                         f"{TARGET_NAMES.get(str(e['target']), e['target'])} of {e['conversation_id']}", e)
+                        for t, e in events])
+    conversations.finish_deadlines(announced)
     enqueue_drain(work, "default", "sweep")   # self-healing: waiting work is retried every minute
     if due:
-        logger.info("sla sweep", extra={"due": len(due), "breached": newly, "events": len(flagged)})
-    return SweepReport(due=len(due), breached=newly, events=len(flagged))
+        logger.info("sla sweep", extra={"due": len(due), "breached": len(breached), "warned": len(warned)})
+    return SweepReport(due=len(due), breached=len(breached), events=len(events), warned=len(warned))
+
+
+def _escalate(conversations: Conversations, deadline: Deadline, book: PolicyBook) -> str | None:
+    """A breach raises the conversation's priority one level (its clocks take the stricter targets)
+    and moves it up the queue if it is waiting. Returns the new priority."""
+    for _ in range(4):
+        conv, clocks, version = conversations.get_clocks(deadline.conversation_id)
+        if clocks is None:
+            return None
+        clocks.on_breach(deadline.target, clock.now())    # type: ignore[arg-type]
+        raised = ESCALATION[conv.priority]
+        extra = Update()
+        if raised is not conv.priority:
+            book.rebind(clocks, conv.channel, conv.team, raised)
+            extra.set("priority", raised.value)
+            if conv.assignee is None and conv.waiting_since is not None:
+                extra.set("QueueSK", f"{raised.rank}#{clock.iso(conv.waiting_since)}#{conv.id}")
+        try:
+            conversations.save_clocks(conv.id, clocks, version, extra=extra)
+            return raised.value if raised is not conv.priority else None
+        except ClockConflict:
+            continue
+    return None

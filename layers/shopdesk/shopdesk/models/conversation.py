@@ -53,10 +53,17 @@ class ReplyRoute(BaseModel):
     context: dict[str, Any] | None = None     # what a reply needs to thread: email subject/Message-ID, ...
 
 
+class SlaDeadline(BaseModel):
+    due_at: datetime
+    warn_at: datetime | None = None
+
+
 class Sla(BaseModel):
     first_response_due_at: datetime | None = None
     first_response_at: datetime | None = None
     breaches: list[str] = Field(default_factory=list)
+    deadlines: dict[str, SlaDeadline] | None = None    # running targets: first_response, next_response, resolution
+    paused: bool = False                               # pending or snoozed: no clock runs
 
 
 class Conversation(BaseModel):
