@@ -23,11 +23,13 @@ def test_new_conversations_go_to_the_least_loaded_agent(desk):
 
 
 def test_capacity_is_never_exceeded_under_concurrent_arrivals(desk):
-    # Given two agents with capacity 3 and 20 customers writing at the same moment
-    online(desk, "alice", "bob")
+    # Given 20 customers who wrote at the same moment, routed into the queue, and then two agents
+    # with capacity 3 coming online
     phones = [f"+3161000{i:04d}" for i in range(20)]
     with ThreadPoolExecutor(max_workers=10) as pool:
         conversations = list(pool.map(lambda p: customer_writes(desk, p, "hi", "SM" + p[1:]), phones))
+    desk.drain_queue(desk.work_queue_url, "router", rounds=40)
+    online(desk, "alice", "bob")
     # When many routers drain at once (as parallel Lambda invocations would)
     handler = desk.handler("router")
     from shopdesk.logic.assign import drain

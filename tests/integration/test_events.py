@@ -80,9 +80,12 @@ def _conversation_of(desk, phone: str) -> str:
     return identity["open_conversation_id"]
 
 
-def _inbound_sms(desk) -> str:
-    """Seed: the inbound SMS event, so there is a conversation; returns its id."""
+def _inbound_sms(desk, routed: bool = False) -> str:
+    """Seed: the inbound SMS event, so there is a conversation (routed: classified and waiting in
+    the queue, as the router leaves it); returns its id."""
     assert _invoke(desk, "apigw_twilio_inbound_sms.json")["statusCode"] == 200
+    if routed:
+        desk.drain_queue(desk.work_queue_url, "router")
     return _conversation_of(desk, SMS_CUSTOMER)
 
 
@@ -132,12 +135,14 @@ def test_inbound_sms_event_is_answered_with_twiml_and_stored_once(desk):
         assert result["statusCode"] == 200
         assert result["headers"]["Content-Type"] == "text/xml"
         assert "<Response></Response>" in result["body"]
-    # And the message is stored once, in a new conversation waiting for an agent
+    # And the message is stored once, in a new conversation that waits for an agent once routed
     conversation_id = _conversation_of(desk, SMS_CUSTOMER)
     conversation = desk.item(f"CONV#{conversation_id}")
     assert conversation["message_count"] == 1
     assert conversation["channel"] == "sms"
-    assert conversation["QueuePK"] == "QUEUE#default"
+    assert "QueuePK" not in conversation                      # the router classifies it first
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert desk.item(f"CONV#{conversation_id}")["QueuePK"] == "QUEUE#default"
     [message] = _messages(desk, conversation_id)
     assert (message["direction"], message["text"], message["provider_id"]) == (
         "inbound", "Msg", "SMe287d7109a5a925f182f0e07fe5b223b")
@@ -299,15 +304,15 @@ def test_work_inbound_event_for_an_unknown_conversation_fails_that_record(desk):
 
 
 def test_work_drain_event_assigns_waiting_conversations(desk):
+    conversation_id = _inbound_sms(desk, routed=True)        # nobody online yet: it waits
     _alice_online(desk)
-    conversation_id = _inbound_sms(desk)
     result = _invoke(desk, "sqs_work_drain.json")
     assert result == {"batchItemFailures": []}
     assert desk.item(f"CONV#{conversation_id}")["assignee"] == "alice"
 
 
 def test_work_drain_event_with_nobody_online_leaves_the_queue_as_it_is(desk):
-    conversation_id = _inbound_sms(desk)
+    conversation_id = _inbound_sms(desk, routed=True)
     assert _invoke(desk, "sqs_work_drain.json") == {"batchItemFailures": []}
     assert desk.item(f"CONV#{conversation_id}")["QueuePK"] == "QUEUE#default"
 
@@ -390,6 +395,7 @@ def test_scheduler_event_flags_a_missed_first_response_once(desk):
     conversation_id = _inbound_sms(desk)
     clock.set_offset(4 * 3600 + 1)
     # When the schedule fires, twice
+    desk.drain_queue(desk.work_queue_url, "router")         # the router starts the clocks
     first = _invoke(desk, "scheduler_sla_sweep.json")
     second = _invoke(desk, "scheduler_sla_sweep.json")
     # Then the breach is flagged and announced once

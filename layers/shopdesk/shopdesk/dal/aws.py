@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+import threading
 from typing import Any
 
 import boto3
@@ -17,7 +17,18 @@ _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeou
 _S3_CONFIG = _CONFIG.merge(Config(signature_version="s3v4"))   # presigned URLs with SigV4, as S3 requires
 
 
-@cache
+_clients: dict[str, Any] = {}
+_lock = threading.Lock()
+
+
 def client(service: str) -> Any:
-    config = _S3_CONFIG if service == "s3" else _CONFIG
-    return boto3.session.Session().client(service, region_name=region(), config=config)
+    """One client per service and process; threads (the sweep's pool) share it."""
+    found = _clients.get(service)
+    if found is None:
+        with _lock:
+            found = _clients.get(service)
+            if found is None:
+                config = _S3_CONFIG if service == "s3" else _CONFIG
+                found = _clients[service] = boto3.session.Session().client(service, region_name=region(),
+                                                                          config=config)
+    return found

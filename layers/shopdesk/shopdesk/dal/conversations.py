@@ -7,6 +7,7 @@ message costs one GetItem (where does it belong?) and one transaction (store it)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from shopdesk import clock
@@ -25,6 +26,8 @@ class IdentityRecord:
     customer_id: str
     customer_name: str | None
     open_conversation_id: str | None
+    last_agent: str | None = None
+    last_agent_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,8 @@ class Conversations:
             return None
         return IdentityRecord(kind=kind, address=address, customer_id=item["customer_id"],
                               customer_name=item.get("customer_name"),
-                              open_conversation_id=item.get("open_conversation_id"))
+                              open_conversation_id=item.get("open_conversation_id"),
+                              last_agent=item.get("last_agent"), last_agent_at=item.get("last_agent_at"))
 
     def _marker_op(self, provider: str, provider_id: str, message: Message) -> dict[str, Any]:
         marker = {
@@ -226,9 +230,13 @@ class Conversations:
         return [it.conversation_from_item(i) for i in page.items], page.cursor
 
     # ------------------------------------------------------------------ routing
-    def ensure_queued(self, conv: Conversation) -> bool:
-        """Put an open, unassigned conversation that is not waiting (e.g. it was pending) in the queue."""
-        now = clock.now_iso()
+    def classify(self, conversation_id: str, language: str | None, skills: list[str]) -> None:
+        self.table.update(it.conv_pk(conversation_id), it.META,
+                          Update().set("language", language).set("skills", skills or None).when("attribute_exists(PK)"))
+
+    def ensure_queued(self, conv: Conversation, since: datetime | None = None) -> bool:
+        """Put an open, unassigned conversation that is not waiting (new, or it was pending) in the queue."""
+        now = clock.iso(since) if since else clock.now_iso()
         update = (Update().set("waiting_since", now).set("QueuePK", it.queue_pk(conv.team))
                   .set("QueueSK", it.queue_sk(conv.priority, now, conv.id))
                   .when("#status = :open AND attribute_not_exists(assignee) AND attribute_not_exists(QueuePK)",
@@ -325,9 +333,10 @@ class Conversations:
                 ops.append(self.table.update_op(it.agent_pk(conv.assignee), it.META,
                                                 Update().add("active", -1).when("#active > :zero", zero=0)))
             if identity:
-                ops.append(self.table.update_op(
-                    it.identity_pk(identity.kind, identity.address), it.META,
-                    Update().remove("open_conversation_id").when("open_conversation_id = :c", c=conv.id)))
+                forget = Update().remove("open_conversation_id").when("open_conversation_id = :c", c=conv.id)
+                if conv.assignee:       # sticky routing: who helped this customer last
+                    forget.set("last_agent", conv.assignee).set("last_agent_at", now)
+                ops.append(self.table.update_op(it.identity_pk(identity.kind, identity.address), it.META, forget))
         if reopening:
             update.remove("assignee").remove("InboxPK").remove("resolved_at")
             if identity:

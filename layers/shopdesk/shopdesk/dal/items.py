@@ -90,7 +90,8 @@ def conversation_item(conv: Conversation) -> dict[str, Any]:
     item: dict[str, Any] = {
         "PK": conv_pk(conv.id), "SK": META, "type": "conversation",
         "id": conv.id, "status": conv.status.value, "priority": conv.priority.value, "team": conv.team,
-        "assignee": conv.assignee,
+        "assignee": conv.assignee, "language": conv.language, "skills": list(conv.skills) or None,
+        "previous_agent": conv.previous_agent, "previous_agent_at": _iso(conv.previous_agent_at),
         "customer": conv.customer.model_dump(mode="json"),
         "channel": conv.channel, "route": conv.route.model_dump(mode="json"),
         "routes": {ch: r.model_dump(mode="json") for ch, r in conv.routes.items()},
@@ -117,7 +118,9 @@ def conversation_from_item(item: dict[str, Any], messages: list[Message] | None 
     sla = item.get("sla") or {}
     return Conversation(
         id=item["id"], status=item["status"], priority=item.get("priority", "normal"),
-        team=item.get("team", "default"), assignee=item.get("assignee"),
+        team=item.get("team", "default"), assignee=item.get("assignee"), language=item.get("language"),
+        skills=item.get("skills") or [], previous_agent=item.get("previous_agent"),
+        previous_agent_at=item.get("previous_agent_at"),
         customer=CustomerRef.model_validate(item["customer"]), channel=item["channel"],
         route=ReplyRoute.model_validate(item["route"]),
         routes={ch: ReplyRoute.model_validate(r) for ch, r in (item.get("routes") or {}).items()},

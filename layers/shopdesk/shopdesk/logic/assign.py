@@ -7,6 +7,7 @@ any number of routers may run at once. This module only decides the order in whi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from aws_lambda_powertools import Logger
 
@@ -14,10 +15,11 @@ from shopdesk import clock
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.conversations import AgentUnavailable, Conversations, NotWaiting
 from shopdesk.logic import sla_engine
+from shopdesk.logic.language import detect_language
 from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.logic.timeline import system_message
 from shopdesk.logic.work import DrainWork, InboundWork
-from shopdesk.models import Agent, ConversationStatus
+from shopdesk.models import Agent, Conversation, ConversationStatus
 
 logger = Logger(child=True)
 
@@ -30,21 +32,43 @@ class Assignment:
     agent_id: str
 
 
-def _next_agent(pool: list[Agent]) -> Agent:
-    """Least loaded; among equals the one who waited longest for a conversation (round robin)."""
-    return min(pool, key=lambda a: (a.active, a.last_assigned_at or "", a.id))
+def eligible(agent: Agent, conv: Conversation) -> bool:
+    """An agent may take a conversation only with every skill it needs."""
+    return set(conv.skills) <= set(agent.skills)
 
 
-def drain(team: str, conversations: Conversations, agents: Agents) -> list[Assignment]:
-    """Assign waiting conversations of a team, most urgent then oldest first, while capacity lasts."""
+def choose(pool: list[Agent], conv: Conversation, sticky: timedelta | None) -> Agent | None:
+    """The customer's previous agent (within the sticky window), else agents who speak the
+    customer's language, least loaded first and round robin among equals (longest without a
+    conversation first); never an agent without a required skill."""
+    candidates = [a for a in pool if eligible(a, conv)]
+    if not candidates:
+        return None
+    if sticky is not None and conv.previous_agent and conv.previous_agent_at \
+            and clock.now() - conv.previous_agent_at <= sticky:
+        previous = next((a for a in candidates if a.id == conv.previous_agent), None)
+        if previous is not None:
+            return previous
+    if conv.language:
+        speakers = [a for a in candidates if conv.language in a.languages]
+        candidates = speakers or candidates
+    return min(candidates, key=lambda a: (a.active, a.last_assigned_at or "", a.id))
+
+
+def drain(team: str, conversations: Conversations, agents: Agents, sticky: timedelta | None = None
+          ) -> list[Assignment]:
+    """Assign waiting conversations of a team, most urgent then oldest first, while capacity lasts.
+    A conversation no free agent may take (a skill nobody online has) waits; later ones still go."""
     pool = [a for a in agents.online(team) if a.free > 0]
     if not pool:
         return []
-    waiting, _ = conversations.list_queue(team, limit=min(sum(a.free for a in pool), MAX_PER_DRAIN))
+    waiting, _ = conversations.list_queue(team, limit=MAX_PER_DRAIN)
     done: list[Assignment] = []
     for conv in waiting:
         while pool:
-            agent = _next_agent(pool)
+            agent = choose(pool, conv, sticky)
+            if agent is None:
+                break                         # needs a skill no free agent has: it keeps its place
             note = system_message(conv.id, f"Assigned to {agent.name or agent.id}")
             try:
                 conversations.assign(conv, agent, note)
@@ -66,14 +90,30 @@ def drain(team: str, conversations: Conversations, agents: Agents) -> list[Assig
     return done
 
 
+def classify(conversations: Conversations, conversation_id: str, message_sk: str, book: PolicyBook) -> None:
+    """A new conversation's language (from the customer's words) and the skills it needs (the
+    routing settings' keywords), before anyone is chosen for it."""
+    message = conversations.get_message(conversation_id, message_sk)
+    text = (message.text or "") if message else ""
+    keywords = book.routing().skill_keywords
+    skills = sorted(skill for skill, words in keywords.items() if any(w.lower() in text.lower() for w in words))
+    conversations.classify(conversation_id, detect_language(text), skills)
+
+
 def route(work: InboundWork | DrainWork, conversations: Conversations, agents: Agents,
           book: PolicyBook | None = None) -> list[Assignment]:
     if isinstance(work, InboundWork):
-        if book is not None and not work.new_conversation and not work.auto_reply and work.message_sk:
-            # the customer wrote again: first response / next response / resolution clocks move on
+        if book is not None and work.new_conversation and work.message_sk:
+            classify(conversations, work.conversation_id, work.message_sk, book)
+        if book is not None and not work.auto_reply and work.message_sk:
+            # the customer wrote: clocks start (new conversation) or move on, from the message's own time
             written = clock.parse_iso(work.message_sk.split("#")[1])
             sla_engine.apply(conversations, work.conversation_id, sla_engine.customer_wrote(written), book)
         conv = conversations.get_meta(work.conversation_id)
         if conv.status is ConversationStatus.OPEN and conv.assignee is None and conv.waiting_since is None:
-            conversations.ensure_queued(conv)   # e.g. a pending conversation the customer answered
-    return drain(work.team, conversations, agents)
+            # a new conversation (classified just now), or a pending one the customer answered;
+            # it waits from the customer's message, not from this moment
+            since = clock.parse_iso(work.message_sk.split("#")[1]) if work.message_sk else None
+            conversations.ensure_queued(conv, since)
+    sticky = timedelta(days=book.routing().sticky_days) if book is not None else None
+    return drain(work.team, conversations, agents, sticky)

@@ -17,7 +17,6 @@ from shopdesk.dal.items import message_sk
 from shopdesk.dal.queues import Queue
 from shopdesk.errors import Conflict, DuplicateDelivery
 from shopdesk.ids import new_id
-from shopdesk.logic.sla_engine import PolicyBook, default_policy
 from shopdesk.logic.timeline import preview
 from shopdesk.logic.work import enqueue_inbound
 from shopdesk.models import (
@@ -29,7 +28,6 @@ from shopdesk.models import (
     Message,
     Priority,
     ReplyRoute,
-    Sla,
 )
 
 
@@ -73,13 +71,10 @@ def _route(inbound: InboundMessage) -> ReplyRoute:
 
 
 def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
-           first_response_targets: dict[Priority, int], *, thread: str | None = None,
-           book: PolicyBook | None = None) -> IngestResult:
+           first_response_targets: dict[Priority, int], *, thread: str | None = None) -> IngestResult:
     """Store ``inbound`` once. ``thread`` names a conversation the message says it belongs to
     (email threading); it wins over the customer's open conversation while it is not resolved."""
     route = _route(inbound)
-    auto_reply = bool(inbound.email and inbound.email.auto_submitted)
-    book = book or PolicyBook(None, default_policy(first_response_targets))
     for _ in range(3):
         identity = conversations.get_identity(inbound.identity_kind, inbound.customer_address)
         expected_open = identity.open_conversation_id if identity else None
@@ -97,8 +92,7 @@ def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
             enqueue_inbound(work, target, message)
             return IngestResult("stored", target, message.id, message_sk=_sk(message))
         try:
-            return _start(inbound, identity, expected_open, route, conversations, work, book,
-                          start_clock=not auto_reply)
+            return _start(inbound, identity, expected_open, route, conversations, work)
         except DuplicateDelivery:
             return IngestResult("duplicate")
         except IdentityRace:
@@ -107,28 +101,26 @@ def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
 
 
 def _start(inbound: InboundMessage, identity: IdentityRecord | None, expected_open: str | None, route: ReplyRoute,
-           conversations: Conversations, work: Queue, book: PolicyBook, *, start_clock: bool) -> IngestResult:
+           conversations: Conversations, work: Queue) -> IngestResult:
+    """A new conversation. Its SLA clocks, language and skills are set by the router a moment later
+    (from the message's own time), so ingest reads no configuration: one GetItem, one transaction."""
     now = clock.now()
-    priority = Priority.NORMAL
-    clocks = book.clocks(inbound.channel, "default", priority)
-    if start_clock:
-        clocks.on_customer_message(now)       # an auto-reply starts no clock
-    first = next((d for d in clocks.deadlines() if d.target == "first_response"), None)
     conversation = Conversation(
-        id=new_id("c_"), priority=priority,
+        id=new_id("c_"), priority=Priority.NORMAL,
+        previous_agent=identity.last_agent if identity else None,
+        previous_agent_at=identity.last_agent_at if identity else None,
         customer=CustomerRef(
             id=identity.customer_id if identity else new_id("u_"),
             name=(identity.customer_name if identity else None) or inbound.profile_name,
             identities=[Identity(kind=inbound.identity_kind, address=inbound.customer_address)]),
         channel=inbound.channel, route=route, routes={inbound.channel: route},
-        sla=Sla(first_response_due_at=first.due_at if first else None),
-        created_at=now, updated_at=now, waiting_since=now,
+        created_at=now, updated_at=now,      # enters the queue once the router has classified it
         last_message_preview=preview(inbound.text, len(inbound.attachments)), message_count=1,
     )
     message = _message(inbound, conversation.id)
     conversations.start_conversation(provider=inbound.provider, provider_id=inbound.provider_id,
                                      conversation=conversation, message=message, identity=identity,
-                                     expected_open=expected_open, clocks=clocks)
+                                     expected_open=expected_open)
     enqueue_inbound(work, conversation.id, message, new_conversation=True)
     return IngestResult("stored", conversation.id, message.id, new_conversation=True, message_sk=_sk(message))
 

@@ -16,6 +16,7 @@ from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import ClockConflict, Conversations
 from shopdesk.logic.business_time import ConversationClocks
 from shopdesk.models import Priority
+from shopdesk.models.admin import RoutingSettings
 from shopdesk.models.sla import BusinessHours, SlaPolicy, Targets, choose_policy
 
 CACHE_SECONDS = 60
@@ -36,15 +37,22 @@ class PolicyBook:
     _loaded_at: float = field(default=-1e9)
     _policies: list[SlaPolicy] = field(default_factory=list)
     _calendars: dict[str, BusinessHours] = field(default_factory=dict)
+    _routing: RoutingSettings = field(default_factory=RoutingSettings)
 
     def _load(self) -> None:
         if time.monotonic() - self._loaded_at < CACHE_SECONDS:
             return
-        policies, calendars = [], {}
+        policies, calendars, routing = [], {}, RoutingSettings()
         if self.config is not None:
             policies = [SlaPolicy.model_validate(_strip(p)) for p in self.config.list("sla-policy")]
             calendars = {c["id"]: BusinessHours.model_validate(_strip(c, "id")) for c in self.config.list("calendar")}
-        self._policies, self._calendars, self._loaded_at = policies, calendars, time.monotonic()
+            routing = RoutingSettings.model_validate(_strip(self.config.get("routing", "settings") or {}))
+        self._policies, self._calendars, self._routing = policies, calendars, routing
+        self._loaded_at = time.monotonic()
+
+    def routing(self) -> RoutingSettings:
+        self._load()
+        return self._routing
 
     def clocks(self, channel: str | None, team: str | None, priority: Priority, tier: str | None = None
                ) -> ConversationClocks:

@@ -22,7 +22,6 @@ from shopdesk.dal.queues import Queue
 from shopdesk.errors import InvalidSignature
 from shopdesk.ids import new_id
 from shopdesk.logic.ingest import IngestResult, ingest
-from shopdesk.logic.sla_engine import PolicyBook, book_for
 from shopdesk.models import Direction, InboundMessage, Message, Priority, StatusUpdate, TimelineEvent, WebhookItem
 
 logger = Logger(child=True)
@@ -53,19 +52,13 @@ class WebhookProcessor:
     work: Queue
     first_response_targets: dict[Priority, int]
     find_thread: ThreadFinder | None = None
-    book: PolicyBook | None = None
-
-    def __post_init__(self) -> None:
-        if self.book is None and hasattr(self.conversations, "table"):
-            self.book = book_for(self.conversations, self.first_response_targets)
 
     def process(self, items: Iterable[WebhookItem]) -> Outcome:
         outcome = Outcome()
         for item in items:
             if isinstance(item, InboundMessage):
                 thread = self.find_thread(item) if self.find_thread else None
-                result = ingest(item, self.conversations, self.work, self.first_response_targets, thread=thread,
-                                book=self.book)
+                result = ingest(item, self.conversations, self.work, self.first_response_targets, thread=thread)
                 if result.outcome == "duplicate":
                     outcome.duplicates += 1
                 else:

@@ -34,3 +34,5 @@ class RoutingSettings(BaseModel):
     offline_grace_seconds: Annotated[int, Field(ge=0, le=86400)] = 300
     reassign_after_silence_seconds: Annotated[int, Field(ge=0, le=604800)] | None = None
     default_team: Slug = "default"
+    skill_keywords: dict[Slug, list[Annotated[str, StringConstraints(min_length=2, max_length=60)]]] = Field(
+        default_factory=dict)        # skill -> words that make a conversation need it ("returns": ["refund", ...])

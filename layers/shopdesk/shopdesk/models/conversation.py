@@ -72,6 +72,10 @@ class Conversation(BaseModel):
     priority: Priority = Priority.NORMAL
     team: str = "default"
     assignee: str | None = None
+    language: str | None = None                    # detected from the customer's first message
+    skills: list[str] = Field(default_factory=list)   # an agent needs all of them
+    previous_agent: str | None = None              # who helped this customer last (sticky routing)
+    previous_agent_at: datetime | None = None
     customer: CustomerRef
     channel: str                                   # the channel the customer last wrote from
     route: ReplyRoute                              # where a reply goes by default

@@ -1,0 +1,1 @@
+"""shopdesk benchmarks: ``python -m bench`` from the repo root (see bench/README.md)."""
