@@ -11,7 +11,9 @@ from shopdesk.config import RouterSettings
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.media import MediaStore
+from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
+from shopdesk.logic.acknowledge import Acknowledger
 from shopdesk.logic.assign import route
 from shopdesk.logic.fetchers import fetchers
 from shopdesk.logic.media import MediaCopier
@@ -24,6 +26,8 @@ table = Table(settings.table_name)
 conversations = Conversations(table, settings.due_shards)
 agents = Agents(table)
 book = book_for(conversations, settings.first_response_targets)
+acknowledger = (Acknowledger(conversations, agents, Queue(settings.outbound_queue_url), book, settings.shop_name)
+                if settings.outbound_queue_url else None)
 copier = (MediaCopier(conversations, MediaStore(settings.media_bucket), fetchers(settings), settings.media_max_bytes)
           if settings.media_bucket else None)
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
@@ -34,6 +38,11 @@ processor.raise_on_entire_batch_failure = False
 def handle(record: SQSRecord) -> None:
     work = WorkItem.model_validate({"item": record.json_body}).item
     route(work, conversations, agents, book)
+    if acknowledger and isinstance(work, InboundWork) and not work.auto_reply:
+        try:
+            acknowledger.maybe_acknowledge(work.conversation_id, first_message=work.new_conversation)
+        except Exception:                  # a courtesy: never worth failing (and retrying) the routing for
+            logger.exception("acknowledgement not sent", extra={"conversation_id": work.conversation_id})
     if copier and isinstance(work, InboundWork) and work.has_media and work.message_sk:
         copier.copy(work.conversation_id, work.message_sk)   # after routing: a slow provider delays no one
 

@@ -122,7 +122,7 @@ def _owner(stack, address):
 
 def _outbound(stack, agent, conv_id):
     return [m for m in stack.get(f"/agent/conversations/{conv_id}", token=stack.token(agent)).json()["messages"]
-            if m["direction"] == "outbound"]
+            if m["direction"] == "outbound" and m["kind"] != "acknowledgement"]
 
 
 def test_whatsapp_cloud_reply_goes_out_and_comes_back_delivered(stack):

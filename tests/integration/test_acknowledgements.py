@@ -1,0 +1,72 @@
+"""Telling the customer what to expect: on the first message and after hours, in their language,
+never twice in a burst, never counted as the first response."""
+
+from __future__ import annotations
+
+from tests.integration.helpers import agent, customer_writes, online
+from tests.integration.test_admin_api import admin_call
+from tests.integration.test_sla_rules import WEEKDAYS, at
+from tests.support import FakeTwilio
+
+
+def _acks(desk, conv):
+    messages = agent(desk, "GET", f"/agent/conversations/{conv}", "alice")[1]["messages"]
+    return [m for m in messages if m["kind"] == "acknowledgement"]
+
+
+def _turn_on(desk, **extra):
+    status, _ = admin_call(desk, "PUT", "/admin/routing", "[admins]", {"acknowledgements": True, **extra})
+    assert status == 200
+
+
+def test_first_message_is_acknowledged_in_the_customers_language_without_stopping_the_clock(desk):
+    _turn_on(desk)
+    at("2026-11-23T08:00:00+00:00")
+    conv = customer_writes(desk, "+31640000001", "Hola, ¿dónde está mi pedido? Gracias", "SMa1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    [ack] = _acks(desk, conv)
+    assert ack["direction"] == "outbound" and "Example Shop" in ack["text"]
+    assert "gracias" in ack["text"].lower() or "hola" in ack["text"].lower()       # Spanish
+    conversation = agent(desk, "GET", f"/agent/conversations/{conv}", "alice")[1]
+    assert conversation["sla"]["first_response_at"] is None                          # not an answer
+    assert conversation["sla"]["first_response_due_at"]
+    # the customer writes again at once: no second acknowledgement in the burst (and we are open)
+    customer_writes(desk, "+31640000001", "¿Hola?", "SMa2")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert len(_acks(desk, conv)) == 1
+
+
+def test_after_hours_messages_are_told_when_the_shop_opens(desk):
+    admin_call(desk, "PUT", "/admin/calendars/office", "[admins]", {"time_zone": "Europe/Berlin", "weekly": WEEKDAYS})
+    admin_call(desk, "PUT", "/admin/sla-policies/standard", "[admins]", {
+        "id": "standard", "name": "Standard", "calendar_id": "office",
+        "targets": {p: {"first_response": 3600} for p in ("urgent", "high", "normal", "low")}})
+    _turn_on(desk)
+    online(desk, "alice")
+    at("2026-11-27T20:00:00+00:00")                          # Friday 21:00 in Berlin
+    conv = customer_writes(desk, "+31640000002", "Where is my order?", "SMb1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    [ack] = _acks(desk, conv)
+    assert "closed" in ack["text"] and "Monday" in ack["text"] and "10:00" in ack["text"]
+
+
+def test_acknowledgement_leaves_through_the_customers_channel(desk):
+    twilio = FakeTwilio()
+    try:
+        _turn_on(desk)
+        conv = customer_writes(desk, "+31640000003", "hello", "SMc1", channel="whatsapp")
+        desk.drain_queue(desk.work_queue_url, "router")
+        desk.drain_queue(desk.outbound_queue_url, "dispatcher", TWILIO_API_BASE_URL=twilio.url)
+        [sent] = twilio.requests
+        assert sent["form"]["To"] == "whatsapp:+31640000003" and "Example Shop" in sent["form"]["Body"]
+        assert _acks(desk, conv)[0]["provider_id"]
+    finally:
+        twilio.close()
+
+
+def test_acknowledgements_can_be_switched_off(desk):
+    _turn_on(desk)
+    admin_call(desk, "PUT", "/admin/routing", "[admins]", {"acknowledgements": False})
+    conv = customer_writes(desk, "+31640000004", "hello", "SMd1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert _acks(desk, conv) == []
