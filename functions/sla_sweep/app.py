@@ -8,6 +8,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shopdesk.config import SweepSettings
+from shopdesk.dal.agents import Agents
 from shopdesk.dal.alerts import AlertTopic
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.events import EventBus
@@ -23,8 +24,9 @@ bus = EventBus(settings.event_bus_name)
 work = Queue(settings.work_queue_url)
 alerts = AlertTopic(settings.alert_topic_arn) if settings.alert_topic_arn else None
 book = book_for(conversations, settings.first_response_targets)
+agents = Agents(conversations.table)
 
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return asdict(sweep(conversations, bus, work, settings.due_shards, alerts=alerts, book=book))
+    return asdict(sweep(conversations, bus, work, settings.due_shards, alerts=alerts, book=book, agents=agents))

@@ -92,3 +92,65 @@ def test_waiting_conversations_are_refilled_most_urgent_first(desk):
     agent(desk, "POST", f"/agent/conversations/{held}/status", "alice", {"status": "resolved"})
     desk.drain_queue(desk.work_queue_url, "router")
     assert _owner(desk, urgent) == "alice" and _owner(desk, older) is None
+
+
+def test_an_assignee_silent_too_long_loses_the_conversation_to_the_next_agent(desk):
+    from shopdesk import clock
+    admin_call(desk, "PUT", "/admin/routing", "[admins]", {"reassign_after_silence_seconds": 900})
+    online(desk, "alice", "bob")
+    conv = customer_writes(desk, "+31630000011", "anyone?", "SMw1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    first = _owner(desk, conv)
+    other = "bob" if first == "alice" else "alice"
+    clock.set_offset(14 * 60)
+    assert desk.invoke("sla_sweep", {})["released"] == 0                 # still in time
+    clock.set_offset(16 * 60)
+    assert desk.invoke("sla_sweep", {})["released"] == 1
+    assert desk.item(f"AGENT#{first}")["active"] == 0
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert _owner(desk, conv) == other                                    # the next agent, not the silent one
+    notes = [m["text"] for m in agent(desk, "GET", f"/agent/conversations/{conv}", other)[1]["messages"]
+             if m["direction"] == "system"]
+    assert any(f"No reply from {first}" in n for n in notes)
+
+
+def test_a_reply_in_time_keeps_the_conversation(desk):
+    from shopdesk import clock
+    admin_call(desk, "PUT", "/admin/routing", "[admins]", {"reassign_after_silence_seconds": 900})
+    online(desk, "alice")
+    conv = customer_writes(desk, "+31630000012", "hi", "SMw2")
+    desk.drain_queue(desk.work_queue_url, "router")
+    agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "On it"})
+    clock.set_offset(3600)
+    assert desk.invoke("sla_sweep", {})["released"] == 0
+    assert _owner(desk, conv) == "alice"
+
+
+def test_an_offline_agents_conversations_return_to_the_queue_after_the_grace_period(desk):
+    from shopdesk import clock
+    admin_call(desk, "PUT", "/admin/routing", "[admins]", {"offline_grace_seconds": 300})
+    online(desk, "alice")
+    conv = customer_writes(desk, "+31630000013", "hi", "SMx1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    agent(desk, "PUT", "/agent/me/presence", "alice", {"presence": "offline"})
+    clock.set_offset(200)
+    assert desk.invoke("sla_sweep", {})["released"] == 0
+    clock.set_offset(301)
+    assert desk.invoke("sla_sweep", {})["released"] == 1
+    assert _owner(desk, conv) is None and desk.item(f"CONV#{conv}")["QueuePK"] == "QUEUE#default"
+    online(desk, "bob")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert _owner(desk, conv) == "bob"
+
+
+def test_coming_back_within_the_grace_period_keeps_the_conversations(desk):
+    from shopdesk import clock
+    online(desk, "alice")
+    conv = customer_writes(desk, "+31630000014", "hi", "SMx2")
+    desk.drain_queue(desk.work_queue_url, "router")
+    agent(desk, "PUT", "/agent/me/presence", "alice", {"presence": "offline"})
+    clock.set_offset(60)
+    online(desk, "alice")
+    clock.set_offset(3600)
+    assert desk.invoke("sla_sweep", {})["released"] == 0
+    assert _owner(desk, conv) == "alice"

@@ -39,6 +39,8 @@ class Deadline:
     due_pk: str
     due_sk: str
     warn_at: str | None = None
+    agent_id: str | None = None
+    kind: str = "deadline"                 # or "timer" (routing: assignee silence, agent offline)
 
 
 class StaleConversation(Exception):
@@ -247,7 +249,42 @@ class Conversations:
         except ConditionFailed:
             return False
 
-    def assign(self, conv: Conversation, agent: Agent, note: Message) -> None:
+    def timer_item(self, pk: str, name: str, due_at: str, **fields: Any) -> dict[str, Any]:
+        """A routing timer in the due index (the sweep acts on it like on a deadline)."""
+        owner = pk.split("#", 1)[1]
+        return {"PK": pk, "SK": it.deadline_sk(name), "type": "timer", "target": name, "due_at": due_at,
+                "state": "pending", "conversation_id": owner, **fields,
+                "DuePK": it.due_pk(owner, self.due_shards), "DueSK": it.due_sk(due_at, owner, name)}
+
+    def set_agent_timer(self, agent_id: str, name: str, due_at: str | None) -> None:
+        if due_at is None:
+            self.table.delete(it.agent_pk(agent_id), it.deadline_sk(name))
+        else:
+            self.table.put(self.timer_item(it.agent_pk(agent_id), name, due_at, agent_id=agent_id))
+
+    def release(self, conv: Conversation, agent_id: str, note: Message, *, pass_over: bool) -> bool:
+        """Take a conversation back from an agent into the queue (silence, offline), freeing their
+        capacity; False when it is no longer theirs."""
+        now = clock.now_iso()
+        update = (Update().remove("assignee").remove("InboxPK").set("waiting_since", now)
+                  .set("QueuePK", it.queue_pk(conv.team)).set("QueueSK", it.queue_sk(conv.priority, now, conv.id))
+                  .set("updated_at", now).set("StatusSK", now)
+                  .when("assignee = :agent AND #status = :open", agent=agent_id, open="open"))
+        if pass_over:
+            update.append("passed_over", [agent_id])
+        try:
+            self.table.transact([
+                self.table.update_op(it.conv_pk(conv.id), it.META, update),
+                self.table.update_op(it.agent_pk(agent_id), it.META, Update().add("active", -1).when("#active > :zero",
+                                                                                                     zero=0)),
+                self.table.delete_op(it.conv_pk(conv.id), it.deadline_sk("assignee_silence")),
+                self.table.put_op(it.message_item(note)),
+            ])
+        except TransactionCancelled:
+            return False
+        return True
+
+    def assign(self, conv: Conversation, agent: Agent, note: Message, silence_due: str | None = None) -> None:
         """Assign a waiting conversation: the agent's capacity check and the hand-over are one
         transaction, so capacity holds and nobody gets a conversation twice under any concurrency.
 
@@ -261,10 +298,14 @@ class Conversations:
                        .set("assigned_at", now).remove("QueuePK").remove("QueueSK").remove("waiting_since")
                        .when("attribute_exists(QueuePK) AND #status = :open AND attribute_not_exists(assignee)",
                              open="open"))
+        ops = [self.table.update_op(it.agent_pk(agent.id), it.META, agent_update),
+               self.table.update_op(it.conv_pk(conv.id), it.META, conv_update),
+               self.table.put_op(it.message_item(note))]
+        if silence_due:     # the assignee must answer by then or the conversation goes to someone else
+            ops.append(self.table.put_op(self.timer_item(it.conv_pk(conv.id), "assignee_silence", silence_due,
+                                                         agent_id=agent.id)))
         try:
-            self.table.transact([self.table.update_op(it.agent_pk(agent.id), it.META, agent_update),
-                                 self.table.update_op(it.conv_pk(conv.id), it.META, conv_update),
-                                 self.table.put_op(it.message_item(note))])
+            self.table.transact(ops)
         except TransactionCancelled as exc:
             if 1 in exc.failed:
                 raise NotWaiting(conv.id) from exc
@@ -306,6 +347,7 @@ class Conversations:
         self.table.transact([
             self.table.put_op(it.message_item(message)),
             self.table.update_op(it.conv_pk(conv.id), it.META, update),
+            self.table.delete_op(it.conv_pk(conv.id), it.deadline_sk("assignee_silence")),
         ])
 
     def add_acknowledgement(self, conv: Conversation, message: Message) -> None:
@@ -473,7 +515,8 @@ class Conversations:
                                     values={":pk": f"DUE#{shard:03d}", ":bound": now_iso + "$"}, limit=limit)
         return [Deadline(conversation_id=r["conversation_id"], target=r["target"], due_at=r["due_at"],
                          state=r.get("state", "pending"), due_pk=r["DuePK"], due_sk=r["DueSK"],
-                         warn_at=r.get("warn_at")) for r in rows]
+                         warn_at=r.get("warn_at"), agent_id=r.get("agent_id"), kind=r.get("type", "deadline"))
+                for r in rows]
 
     def flag_warning(self, deadline: Deadline, note: Message) -> bool:
         """Record that a deadline's warning went out (once per due time) and move it to its due time."""
@@ -514,7 +557,8 @@ class Conversations:
         return False
 
     def finish_deadlines(self, deadlines: list[Deadline]) -> None:
-        self.table.batch_delete((it.conv_pk(d.conversation_id), it.deadline_sk(d.target)) for d in deadlines)
+        self.table.batch_delete(((it.agent_pk(d.conversation_id) if d.target == "agent_offline"
+                                  else it.conv_pk(d.conversation_id)), it.deadline_sk(d.target)) for d in deadlines)
 
 
 class NotWaiting(Exception):

@@ -42,6 +42,8 @@ def choose(pool: list[Agent], conv: Conversation, sticky: timedelta | None) -> A
     customer's language, least loaded first and round robin among equals (longest without a
     conversation first); never an agent without a required skill."""
     candidates = [a for a in pool if eligible(a, conv)]
+    fresh = [a for a in candidates if a.id not in conv.passed_over]
+    candidates = fresh or candidates          # someone it was taken from only if nobody else can
     if not candidates:
         return None
     if sticky is not None and conv.previous_agent and conv.previous_agent_at \
@@ -55,8 +57,8 @@ def choose(pool: list[Agent], conv: Conversation, sticky: timedelta | None) -> A
     return min(candidates, key=lambda a: (a.active, a.last_assigned_at or "", a.id))
 
 
-def drain(team: str, conversations: Conversations, agents: Agents, sticky: timedelta | None = None
-          ) -> list[Assignment]:
+def drain(team: str, conversations: Conversations, agents: Agents, sticky: timedelta | None = None,
+          silence: timedelta | None = None) -> list[Assignment]:
     """Assign waiting conversations of a team, most urgent then oldest first, while capacity lasts.
     A conversation no free agent may take (a skill nobody online has) waits; later ones still go."""
     pool = [a for a in agents.online(team) if a.free > 0]
@@ -70,8 +72,9 @@ def drain(team: str, conversations: Conversations, agents: Agents, sticky: timed
             if agent is None:
                 break                         # needs a skill no free agent has: it keeps its place
             note = system_message(conv.id, f"Assigned to {agent.name or agent.id}")
+            silence_due = clock.iso(clock.now() + silence) if silence else None
             try:
-                conversations.assign(conv, agent, note)
+                conversations.assign(conv, agent, note, silence_due)
             except AgentUnavailable:
                 pool.remove(agent)            # full or gone offline since we looked
                 continue
@@ -115,5 +118,8 @@ def route(work: InboundWork | DrainWork, conversations: Conversations, agents: A
             # it waits from the customer's message, not from this moment
             since = clock.parse_iso(work.message_sk.split("#")[1]) if work.message_sk else None
             conversations.ensure_queued(conv, since)
-    sticky = timedelta(days=book.routing().sticky_days) if book is not None else None
-    return drain(work.team, conversations, agents, sticky)
+    routing = book.routing() if book is not None else None
+    sticky = timedelta(days=routing.sticky_days) if routing else None
+    silence = timedelta(seconds=routing.reassign_after_silence_seconds) \
+        if routing and routing.reassign_after_silence_seconds else None
+    return drain(work.team, conversations, agents, sticky, silence)

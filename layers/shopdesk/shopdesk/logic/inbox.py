@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Literal
 
 from shopdesk import clock
@@ -216,6 +217,13 @@ class Inbox:
 
     def set_presence(self, agent_id: str, name: str | None, presence: Presence) -> Agent:
         agent = self.agents.set_presence(self.me(agent_id, name), presence)
+        # offline: after the grace period the sweep returns the agent's open conversations to the queue
+        grace = None
+        if presence is Presence.OFFLINE:
+            if self.book is None:
+                self.book = book_for(self.conversations, self.first_response_targets)
+            grace = clock.iso(clock.now() + timedelta(seconds=self.book.routing().offline_grace_seconds))
+        self.conversations.set_agent_timer(agent_id, "agent_offline", grace)
         if presence is Presence.ONLINE:
             enqueue_drain(self.work, agent.team, "agent-online")
         return agent

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from aws_lambda_powertools import Logger
 
 from shopdesk import clock
+from shopdesk.dal.agents import Agents
 from shopdesk.dal.alerts import AlertTopic
+from shopdesk.dal.aws import client
 from shopdesk.dal.conversations import ClockConflict, Conversations, Deadline
 from shopdesk.dal.events import EventBus
 from shopdesk.dal.queues import Queue
@@ -35,13 +37,19 @@ class SweepReport:
     breached: int
     events: int
     warned: int = 0
+    released: int = 0          # conversations taken back by routing timers
 
 
 def sweep(conversations: Conversations, bus: EventBus, work: Queue, shards: int, *,
-          alerts: AlertTopic | None = None, book: PolicyBook | None = None, workers: int = 16) -> SweepReport:
+          alerts: AlertTopic | None = None, book: PolicyBook | None = None, agents: Agents | None = None,
+          workers: int = 16) -> SweepReport:
     now = clock.now_iso()
+    client("dynamodb")                 # one client for every thread below
     with ThreadPoolExecutor(max_workers=min(workers, shards)) as pool:
-        due = [d for batch in pool.map(lambda s: conversations.due_deadlines(s, now), range(shards)) for d in batch]
+        found = [d for batch in pool.map(lambda s: conversations.due_deadlines(s, now), range(shards)) for d in batch]
+    timers = [d for d in found if d.kind == "timer"]
+    due = [d for d in found if d.kind != "timer"]
+    released = _run_timers(conversations, agents, timers) if timers else 0
 
     def act(d: Deadline) -> str | None:
         name = TARGET_NAMES.get(d.target, d.target)
@@ -74,11 +82,35 @@ def sweep(conversations: Conversations, bus: EventBus, work: Queue, shards: int,
         alerts.publish([(f"SLA {'breach' if t == BREACH_DETAIL_TYPE else 'warning'}: "
                          f"{TARGET_NAMES.get(str(e['target']), e['target'])} of {e['conversation_id']}", e)
                         for t, e in events])
-    conversations.finish_deadlines(announced)
-    enqueue_drain(work, "default", "sweep")   # self-healing: waiting work is retried every minute
+    conversations.finish_deadlines(announced + timers)
+    enqueue_drain(work, "default", "sweep")   # self-healing, and conversations released by timers
     if due:
         logger.info("sla sweep", extra={"due": len(due), "breached": len(breached), "warned": len(warned)})
-    return SweepReport(due=len(due), breached=len(breached), events=len(events), warned=len(warned))
+    return SweepReport(due=len(due), breached=len(breached), events=len(events), warned=len(warned),
+                       released=released)
+
+
+def _run_timers(conversations: Conversations, agents: Agents | None, timers: list[Deadline]) -> int:
+    """Routing timers: an assignee silent too long loses the conversation to the next agent; an
+    agent offline past the grace period gives their open conversations back to the queue."""
+    released = 0
+    for timer in timers:
+        if timer.target == "assignee_silence" and timer.agent_id:
+            conv = conversations.get_meta(timer.conversation_id)
+            if conv.assignee == timer.agent_id:
+                note = system_message(conv.id, f"No reply from {timer.agent_id} in time: "
+                                               "back in the queue for the next agent")
+                released += conversations.release(conv, timer.agent_id, note, pass_over=True)
+        elif timer.target == "agent_offline" and agents is not None:
+            agent_id = timer.conversation_id
+            agent = agents.get(agent_id)
+            if agent is None or agent.presence.value != "offline":
+                continue
+            held, _ = conversations.list_inbox(agent_id, "open", 100, None)
+            for conv in held:
+                note = system_message(conv.id, f"{agent.name or agent_id} went offline: back in the queue")
+                released += conversations.release(conv, agent_id, note, pass_over=False)
+    return released
 
 
 def _escalate(conversations: Conversations, deadline: Deadline, book: PolicyBook) -> str | None:
