@@ -154,3 +154,29 @@ def test_coming_back_within_the_grace_period_keeps_the_conversations(desk):
     clock.set_offset(3600)
     assert desk.invoke("sla_sweep", {})["released"] == 0
     assert _owner(desk, conv) == "alice"
+
+
+def test_a_channel_can_be_routed_to_its_own_team(desk):
+    online(desk, "alice", "bob")
+    admin_call(desk, "PUT", "/admin/routing", "[admins]", {"team_by_channel": {"whatsapp": "whatsapp-team"}})
+    admin_call(desk, "PUT", "/admin/agents/bob", "[admins]", {"capacity": 3, "team": "whatsapp-team"})
+    desk.drain_queue(desk.work_queue_url, "router")
+    by_whatsapp = customer_writes(desk, "+31630000015", "hi", "SMy1", channel="whatsapp")
+    by_sms = customer_writes(desk, "+31630000016", "hi", "SMy2")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert desk.item(f"CONV#{by_whatsapp}")["team"] == "whatsapp-team"
+    assert (_owner(desk, by_whatsapp), _owner(desk, by_sms)) == ("bob", "alice")
+
+
+def test_a_breach_can_take_the_conversation_to_the_next_agent(desk):
+    from shopdesk import clock
+    admin_call(desk, "PUT", "/admin/routing", "[admins]", {"reassign_on_breach": True})
+    online(desk, "alice", "bob")
+    conv = customer_writes(desk, "+31630000017", "hello?", "SMz9")
+    desk.drain_queue(desk.work_queue_url, "router")
+    first = _owner(desk, conv)
+    clock.set_offset(4 * 3600 + 30)
+    assert desk.invoke("sla_sweep", {})["breached"] == 1
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert _owner(desk, conv) not in (None, first)
+    assert desk.item(f"CONV#{conv}")["priority"] == "high"

@@ -166,9 +166,9 @@ def test_complaint() -> None:
     update = ses.parse_ses_notification({"notificationType": "Complaint", "mail": MAIL, "complaint": {
         "complainedRecipients": [{"emailAddress": "anna@example.com"}], "timestamp": "2026-11-22T21:00:00Z",
         "feedbackId": "f-1", "complaintFeedbackType": "abuse", "userAgent": "ExampleCorp Feedback Loop"}})
-    assert update.status == "delivered"                 # it reached the customer, who flagged it
+    assert update.status == "failed"                    # the issue: bounces and complaints mark the reply failed
     assert update.error.code == "complaint"
-    assert update.error.message == "The customer marked the email as spam (feedback: abuse)"
+    assert update.error.message.startswith("The customer marked the email as spam") and "abuse" in update.error.message
 
 
 def test_complaint_suppressed_send_failed() -> None:

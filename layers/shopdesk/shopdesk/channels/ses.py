@@ -181,11 +181,12 @@ def _complaint(message: Mapping[str, Any]) -> StatusUpdate:
         return StatusUpdate(provider=PROVIDER, provider_id=_mail_id(message), status="failed",
                             error=MessageError(code="complaint", message="Not sent: the customer earlier marked "
                                                "our email as spam and is on this account's suppression list"))
-    reason = "The customer marked the email as spam"
+    reason = "The customer marked the email as spam; do not write to them by email again unless they write first"
     if feedback:
         reason += f" (feedback: {feedback})"
-    # It reached the customer: delivered, with the complaint for the agent to see.
-    return StatusUpdate(provider=PROVIDER, provider_id=_mail_id(message), status="delivered",
+    # A complaint marks the reply failed (the shop's rule: a complaint ends email to that address),
+    # with the reason for the agent; it outranks an earlier Delivery.
+    return StatusUpdate(provider=PROVIDER, provider_id=_mail_id(message), status="failed",
                         error=MessageError(code="complaint", message=reason))
 
 

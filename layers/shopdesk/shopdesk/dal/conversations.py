@@ -232,9 +232,10 @@ class Conversations:
         return [it.conversation_from_item(i) for i in page.items], page.cursor
 
     # ------------------------------------------------------------------ routing
-    def classify(self, conversation_id: str, language: str | None, skills: list[str]) -> None:
+    def classify(self, conversation_id: str, language: str | None, skills: list[str], team: str = "default") -> None:
         self.table.update(it.conv_pk(conversation_id), it.META,
-                          Update().set("language", language).set("skills", skills or None).when("attribute_exists(PK)"))
+                          Update().set("language", language).set("skills", skills or None).set("team", team)
+                          .when("attribute_exists(PK)"))
 
     def ensure_queued(self, conv: Conversation, since: datetime | None = None) -> bool:
         """Put an open, unassigned conversation that is not waiting (new, or it was pending) in the queue."""

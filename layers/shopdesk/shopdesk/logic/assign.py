@@ -100,11 +100,14 @@ def classify(conversations: Conversations, conversation_id: str, message_sk: str
     text = (message.text or "") if message else ""
     keywords = book.routing().skill_keywords
     skills = sorted(skill for skill, words in keywords.items() if any(w.lower() in text.lower() for w in words))
-    conversations.classify(conversation_id, detect_language(text), skills)
+    routing = book.routing()
+    team = routing.team_by_channel.get(message.channel or "", routing.default_team) if message else routing.default_team
+    conversations.classify(conversation_id, detect_language(text), skills, team)
 
 
 def route(work: InboundWork | DrainWork, conversations: Conversations, agents: Agents,
           book: PolicyBook | None = None) -> list[Assignment]:
+    conv = None
     if isinstance(work, InboundWork):
         if book is not None and work.new_conversation and work.message_sk:
             classify(conversations, work.conversation_id, work.message_sk, book)
@@ -122,4 +125,5 @@ def route(work: InboundWork | DrainWork, conversations: Conversations, agents: A
     sticky = timedelta(days=routing.sticky_days) if routing else None
     silence = timedelta(seconds=routing.reassign_after_silence_seconds) \
         if routing and routing.reassign_after_silence_seconds else None
-    return drain(work.team, conversations, agents, sticky, silence)
+    team = conv.team if conv is not None else work.team
+    return drain(team, conversations, agents, sticky, silence)

@@ -83,7 +83,10 @@ def sweep(conversations: Conversations, bus: EventBus, work: Queue, shards: int,
                          f"{TARGET_NAMES.get(str(e['target']), e['target'])} of {e['conversation_id']}", e)
                         for t, e in events])
     conversations.finish_deadlines(announced + timers)
-    enqueue_drain(work, "default", "sweep")   # self-healing, and conversations released by timers
+    routing = book.routing() if book else None
+    teams = {routing.default_team, *routing.team_by_channel.values()} if routing else {"default"}
+    for team in sorted(teams):
+        enqueue_drain(work, team, "sweep")    # self-healing, and conversations released by timers
     if due:
         logger.info("sla sweep", extra={"due": len(due), "breached": len(breached), "warned": len(warned)})
     return SweepReport(due=len(due), breached=len(breached), events=len(events), warned=len(warned),
@@ -130,7 +133,11 @@ def _escalate(conversations: Conversations, deadline: Deadline, book: PolicyBook
                 extra.set("QueueSK", f"{raised.rank}#{clock.iso(conv.waiting_since)}#{conv.id}")
         try:
             conversations.save_clocks(conv.id, clocks, version, extra=extra)
-            return raised.value if raised is not conv.priority else None
         except ClockConflict:
             continue
+        if conv.assignee and book.routing().reassign_on_breach:
+            note = system_message(conv.id, f"{TARGET_NAMES.get(deadline.target, deadline.target)} target missed: "
+                                           f"taken from {conv.assignee} for the next agent")
+            conversations.release(conv, conv.assignee, note, pass_over=True)
+        return raised.value if raised is not conv.priority else None
     return None

@@ -34,6 +34,8 @@ class RoutingSettings(BaseModel):
     offline_grace_seconds: Annotated[int, Field(ge=0, le=86400)] = 300
     reassign_after_silence_seconds: Annotated[int, Field(ge=0, le=604800)] | None = None
     default_team: Slug = "default"
+    team_by_channel: dict[str, Slug] = Field(default_factory=dict)   # "whatsapp": "whatsapp-team"
+    reassign_on_breach: bool = False               # a breached conversation goes to the next agent
     acknowledgements: bool = True                    # tell customers when to expect an answer
     acknowledgement_burst_seconds: Annotated[int, Field(ge=0, le=86400)] = 600
     acknowledgement_templates: dict[str, dict[str, str]] = Field(default_factory=dict)   # overrides
