@@ -1,8 +1,10 @@
 """Run the benchmarks, print a table, write bench/results.json (or results.quick.json with --quick).
 
-    python -m bench            full run (about 3 minutes on 2 cores)
+    python -m bench            full run (about 6 minutes on 2 cores)
     python -m bench --quick    smaller sizes, a smoke run; results labelled quick
     python -m bench --large    also sweeps 100,000 open conversations (slow: seeding moto)
+    python -m bench --skip-stack           without the two benchmarks that start the local stack
+    python -m bench --only assignment,sla  just those (results.partial.json)
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench import cold_start, ingest, sweep
+from bench import assignment, cold_start, detection, ingest, sweep
 from bench.harness import machine, moto_server, use_layer
 
 HERE = Path(__file__).resolve().parent
+BENCHMARKS = ("cold_start", "ingest", "sweep", "assignment", "sla")
+STACK_BENCHMARKS = ("assignment", "sla")        # these start the local stack (python -m local)
 
 
 def sizes(quick: bool, large: bool) -> dict[str, Any]:
@@ -28,18 +32,30 @@ def sizes(quick: bool, large: bool) -> dict[str, Any]:
     if large:
         sweeps.append(100_000)
     return {"ingest_messages": 100 if quick else 500, "sweep_open_conversations": sweeps,
-            "cold_start_samples": 3 if quick else 7}
+            "cold_start_samples": 3 if quick else 7, "assignment_arrivals": 60 if quick else 200,
+            "assignment_time_limit_s": 45 if quick else 100,
+            "sla_conversations": 12 if quick else 30}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes; writes bench/results.quick.json")
     parser.add_argument("--large", action="store_true", help="also sweep 100,000 open conversations")
+    parser.add_argument("--skip-stack", action="store_true",
+                        help="skip the benchmarks that start the local stack (assignment, sla)")
+    parser.add_argument("--only", type=lambda v: [n.strip() for n in v.split(",") if n.strip()], default=None,
+                        help=f"comma-separated subset of {','.join(BENCHMARKS)}; writes bench/results.partial.json")
     args = parser.parse_args()
+    chosen = [n for n in BENCHMARKS if n in (args.only or BENCHMARKS)
+              and not (args.skip_stack and n in STACK_BENCHMARKS)]
+    if args.only and set(args.only) - set(BENCHMARKS):
+        parser.error(f"--only: unknown {', '.join(sorted(set(args.only) - set(BENCHMARKS)))}")
     use_layer()
     plan = sizes(args.quick, args.large)
     started = time.perf_counter()
     results: dict[str, Any] = {"mode": "quick" if args.quick else "full", **machine(), "sizes": plan}
+    if args.only:
+        results["only"] = chosen
 
     failed = False
 
@@ -54,16 +70,31 @@ def main() -> None:
             traceback.print_exc()
             return {"error": f"{type(exc).__name__}: {exc}"}
 
-    with moto_server() as endpoint:
-        results["cold_start"] = measure(f"cold start: {plan['cold_start_samples']} fresh processes per function",
-                                        lambda: cold_start.run(endpoint, plan["cold_start_samples"]))
-        results["ingest"] = measure(f"ingest: {plan['ingest_messages']} signed Twilio deliveries",
-                                    lambda: ingest.run(endpoint, plan["ingest_messages"]))
-        results["sweep"] = {str(n): measure(f"sweep: {n:,} open conversations", partial(sweep.run, endpoint, n))
-                            for n in plan["sweep_open_conversations"]}
+    if {"cold_start", "ingest", "sweep"} & set(chosen):
+        with moto_server() as endpoint:
+            if "cold_start" in chosen:
+                results["cold_start"] = measure(
+                    f"cold start: {plan['cold_start_samples']} fresh processes per function",
+                    lambda: cold_start.run(endpoint, plan["cold_start_samples"]))
+            if "ingest" in chosen:
+                results["ingest"] = measure(f"ingest: {plan['ingest_messages']} signed Twilio deliveries",
+                                            lambda: ingest.run(endpoint, plan["ingest_messages"]))
+            if "sweep" in chosen:
+                results["sweep"] = {str(n): measure(f"sweep: {n:,} open conversations",
+                                                    partial(sweep.run, endpoint, n))
+                                    for n in plan["sweep_open_conversations"]}
+    # The local stack runs in its own process with its own moto, after the in-process moto is gone.
+    if "assignment" in chosen:
+        results["assignment"] = measure(f"assignment: {plan['assignment_arrivals']} customers at once, 10 agents "
+                                        "(local stack)", lambda: assignment.run(plan["assignment_arrivals"],
+                                                               time_limit=plan["assignment_time_limit_s"]))
+    if "sla" in chosen:
+        results["sla"] = measure(f"sla detection: {plan['sla_conversations']} deadlines, sweep once a simulated "
+                                 "minute (local stack)", lambda: detection.run(plan["sla_conversations"]))
     results["runtime_seconds"] = round(time.perf_counter() - started, 1)
 
-    out = HERE / ("results.quick.json" if args.quick else "results.json")
+    name = "results.partial.json" if args.only else "results.quick.json" if args.quick else "results.json"
+    out = HERE / name
     out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print()
     print(report(results))
@@ -84,9 +115,10 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
 def report(r: dict[str, Any]) -> str:
     parts = [f"shopdesk benchmarks ({r['mode']}) {r['date']}  python {r['python']}  {r['platform']}  "
              f"{r['cpu_count']} CPUs  runtime {r['runtime_seconds']} s"]
-    parts.append(_ingest(r["ingest"]))
-    parts.append(_sweep(r["sweep"]))
-    parts.append(_cold_start(r["cold_start"]))
+    sections: list[tuple[str, Callable[[Any], str]]] = [
+        ("ingest", _ingest), ("sweep", _sweep), ("cold_start", _cold_start), ("assignment", _assignment),
+        ("sla", _detection)]
+    parts += [show(r[key]) for key, show in sections if key in r]
     return "\n".join(parts)
 
 
@@ -133,6 +165,39 @@ def _cold_start(cs: dict[str, Any]) -> str:
     return (f"\nCOLD START - fresh process, median of {cs['samples']}; baseline import boto3 + DynamoDB client = "
             f"{cs['boto3_baseline_ms']} ms\n"
             + _table(["function", "init ms", "x boto3", "modules", "first call ms (moto)", "clients made"], rows))
+
+
+def _assignment(a: dict[str, Any]) -> str:
+    title = "\nASSIGNMENT - local stack over HTTP: a burst of customers, agents resolving to free seats"
+    if "error" in a:
+        return f"{title}\nFAILED: {a['error']}"
+    rows = [["on arrival (webhook 200 -> seen assigned)", a["assigned_on_arrival"], a["p50_ms"], a["p99_ms"],
+             a["server_p50_ms"], a["server_p99_ms"]],
+            ["refill (resolve 200 -> seen assigned)", a["refilled"], a["refill_p50_ms"], a["refill_p99_ms"],
+             a["server_refill_p50_ms"], a["server_refill_p99_ms"]]]
+    answers = ", ".join(f"{n} {s}" for s, n in a["webhook_answers"].items())
+    return "\n".join([
+        f"{title}\n{a['environment']}",
+        f"{a['arrivals']} customers from {a['webhook_threads']} threads, {a['agents']} agents, {a['seats']} seats: "
+        f"webhooks {answers} (p50 {a['webhook_p50_ms']} ms, p99 {a['webhook_p99_ms']} ms); "
+        f"{a['conversations_created']} conversations",
+        _table(["latency", "n", "p50 ms", "p99 ms", "server p50 ms", "server p99 ms"], rows),
+        f"assigned at least once: {a['assigned']} in {a['seconds']} s (limit {a['time_limit_seconds']} s"
+        f"{', reached' if a['timed_out'] else ''}); resolves {a['resolves']}",
+        f"capacity violations: {a['capacity_violations']} over {a['polls']} polls (max active seen "
+        f"{a['max_active_seen']}); inboxes over capacity: {a['inbox_over_capacity']}, conversations in two "
+        f"inboxes: {a['double_inbox']} over {a['inbox_checks']} checks; active drift at the end: "
+        f"{a['final_active_drift'] or 'none'}; poll p50 {a['poll_p50_ms']} ms"])
+
+
+def _detection(d: dict[str, Any]) -> str:
+    title = "\nSLA DETECTION - local stack, clock moved 20 s a step, sweep once a simulated minute"
+    if "error" in d:
+        return f"{title}\nFAILED: {d['error']}"
+    return (f"{title}\n{d['flagged']} of {d['conversations']} deadlines flagged by {d['sweeps']} sweeps "
+            f"({d['sweep_spacing_s_min']}-{d['sweep_spacing_s_max']} simulated s apart): delay max "
+            f"{d['detection_delay_s']} s, median {d['median_delay_s']} s, min {d['min_delay_s']} s "
+            f"(expected: {d['expected']})")
 
 
 if __name__ == "__main__":

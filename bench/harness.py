@@ -185,7 +185,7 @@ def patient_layer_clients(read_timeout: int = 300) -> None:
     from shopdesk.dal import aws
 
     aws._CONFIG = aws._CONFIG.merge(Config(read_timeout=read_timeout))
-    aws.client.cache_clear()
+    aws._clients.clear()
 
 
 def boto_client(service: str, endpoint: str) -> Any:

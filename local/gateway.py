@@ -42,6 +42,14 @@ from local.settings import ACCOUNT_ID
 if TYPE_CHECKING:
     from local.stack import Stack
 
+
+class _Server(ThreadingHTTPServer):
+    """API Gateway takes bursts: a deep listen backlog, so many simultaneous webhooks queue instead
+    of being reset (the standard library's default backlog is 5)."""
+
+    request_queue_size = 128
+    daemon_threads = True
+
 log = logging.getLogger("http")
 
 _TEXT_TYPES = re.compile(r"^(text/.*|application/(json|xml|javascript|[\w.+-]+\+(json|xml)))$")
@@ -217,7 +225,7 @@ class Gateway:
         self.stack = stack
         routes = [route for spec in stack.catalog.functions.values() for route in spec.routes]
         self.router = Router(routes)
-        self.server = ThreadingHTTPServer(("127.0.0.1", stack.settings.port), self._handler_class())
+        self.server = _Server(("127.0.0.1", stack.settings.port), self._handler_class())
         self.server.daemon_threads = True
         self._local: list[tuple[str, re.Pattern[str], Callable[[Request], Reply]]] = [
             ("GET", re.compile(r"^/_local/health$"), self._health),
