@@ -54,7 +54,7 @@ deploy: build ## to AWS with your credentials: make deploy [CONFIG_ENV=prod]
 	$(SAM_ENV) $(SAM) deploy --config-env $${CONFIG_ENV:-default}
 
 bench: $(VENV)/.installed ## figures printed and written to bench/results.json
-	$(PY) -m bench
+	$(PY) -m bench $(ARGS)
 
 bench-quick: $(VENV)/.installed
 	$(PY) -m bench --quick
