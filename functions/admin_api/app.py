@@ -5,19 +5,18 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shopdesk.api.agent import validation_problem
+from shopdesk.api import problems
 from shopdesk.config import AdminApiSettings
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
-from shopdesk.errors import Conflict, NotFound
+from shopdesk.errors import Conflict
 from shopdesk.logic.admin import ADMIN, SUPERVISOR, Admin, require, roles
 from shopdesk.models.admin import AgentSettings, RoutingSettings, Team
 from shopdesk.models.sla import BusinessHours, SlaPolicy
@@ -101,28 +100,7 @@ def put_routing(body: RoutingSettings, version: Version = None) -> dict:
     return admin.put_routing(body, version)
 
 
-def _problem(status: int, message: str) -> Response:
-    return Response(status, content_types.APPLICATION_JSON, {"message": message})
-
-
-@app.exception_handler(RequestValidationError)
-def _invalid(exc: RequestValidationError) -> Response:
-    return Response(422, content_types.APPLICATION_JSON, validation_problem(exc.errors()))
-
-
-@app.exception_handler(PermissionError)
-def _forbidden(exc: PermissionError) -> Response:
-    return _problem(403, str(exc))
-
-
-@app.exception_handler(NotFound)
-def _not_found(exc: NotFound) -> Response:
-    return _problem(404, str(exc))
-
-
-@app.exception_handler(Conflict)
-def _conflict(exc: Conflict) -> Response:
-    return _problem(409, str(exc))
+problems.install(app)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

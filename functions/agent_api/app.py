@@ -6,11 +6,11 @@ from typing import Annotated
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shopdesk.api import problems
 from shopdesk.api.agent import (
     AgentOut,
     AssignmentIn,
@@ -25,7 +25,6 @@ from shopdesk.api.agent import (
     TemplateList,
     TemplateOut,
     caller,
-    validation_problem,
 )
 from shopdesk.config import AgentApiSettings
 from shopdesk.dal.agents import Agents
@@ -33,7 +32,6 @@ from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.media import MediaStore
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
-from shopdesk.errors import BadRequest, Conflict, NotFound
 from shopdesk.logic.inbox import Inbox, QueueUnavailable, View
 from shopdesk.models import ConversationStatus
 
@@ -128,38 +126,7 @@ def set_presence(body: PresenceIn) -> AgentOut:
     return AgentOut.of(inbox.set_presence(agent_id, name, body.presence))
 
 
-def _problem(status: int, message: str) -> Response:
-    return Response(status, content_types.APPLICATION_JSON, {"message": message})
-
-
-@app.exception_handler(RequestValidationError)
-def _invalid(exc: RequestValidationError) -> Response:
-    return Response(422, content_types.APPLICATION_JSON, validation_problem(exc.errors()))
-
-
-@app.exception_handler(NotFound)
-def _not_found(exc: NotFound) -> Response:
-    return _problem(404, str(exc))
-
-
-@app.exception_handler(Conflict)
-def _conflict(exc: Conflict) -> Response:
-    return _problem(409, str(exc))
-
-
-@app.exception_handler(BadRequest)
-def _bad_request(exc: BadRequest) -> Response:
-    return _problem(400, str(exc))
-
-
-@app.exception_handler(PermissionError)
-def _forbidden(exc: PermissionError) -> Response:
-    return _problem(403, str(exc))
-
-
-@app.exception_handler(QueueUnavailable)
-def _unavailable(exc: QueueUnavailable) -> Response:
-    return _problem(503, str(exc))
+problems.install(app, {QueueUnavailable: 503})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

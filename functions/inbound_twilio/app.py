@@ -7,13 +7,13 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shopdesk.api.webhooks import map_errors
 from shopdesk.channels.twilio import EMPTY_TWIML
 from shopdesk.config import InboundSettings
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.secrets import json_secret
 from shopdesk.dal.table import Table
-from shopdesk.errors import BadRequest, Conflict, InvalidSignature
 from shopdesk.logic.webhooks import WebhookProcessor, public_url, receive_twilio_message, receive_twilio_status
 
 settings = InboundSettings.from_env()
@@ -21,6 +21,7 @@ logger = Logger()
 processor = WebhookProcessor(Conversations(Table(settings.table_name), settings.due_shards),
                              Queue(settings.work_queue_url), settings.first_response_targets)
 app = APIGatewayHttpResolver()
+map_errors(app)     # refused 403, malformed 400, busy 503 (nothing half-stored: Twilio may retry)
 
 
 def _request() -> dict:
@@ -46,24 +47,6 @@ def inbound() -> Response:
 def status() -> Response:
     receive_twilio_status(**_request(), processor=processor)
     return _twiml()
-
-
-@app.exception_handler(InvalidSignature)
-def _forbidden(exc: InvalidSignature) -> Response:
-    logger.warning("refused webhook", extra={"reason": str(exc)})
-    return Response(403, "application/json", '{"message": "invalid signature"}')
-
-
-@app.exception_handler(BadRequest)
-def _bad_request(exc: BadRequest) -> Response:
-    logger.warning("malformed webhook", extra={"reason": str(exc)})
-    return Response(400, "application/json", '{"message": "malformed request"}')
-
-
-@app.exception_handler(Conflict)
-def _busy(exc: Conflict) -> Response:
-    # Twilio retries on 5xx; nothing was stored, so the retry is safe.
-    return Response(503, "application/json", '{"message": "busy, retry"}')
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
