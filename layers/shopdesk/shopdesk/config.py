@@ -82,12 +82,9 @@ class EmailInboundSettings(CoreSettings):
     email_events_topic_arn: Annotated[str, Field(alias="EMAIL_EVENTS_TOPIC_ARN")] = ""
 
 
-class RouterSettings(CoreSettings):
-    outbound_queue_url: Annotated[str, Field(alias="OUTBOUND_QUEUE_URL")] = ""
-    shop_name: Annotated[str, Field(alias="SHOP_NAME")] = "Example Shop"
-    media_bucket: Annotated[str, Field(alias="MEDIA_BUCKET")] = ""
-    media_max_bytes: Annotated[int, Field(alias="MEDIA_MAX_BYTES", ge=1000)] = 20_000_000
-    media_trusted_hosts: Annotated[str, Field(alias="MEDIA_TRUSTED_HOSTS")] = "fbcdn.net,fbsbx.com,cdninstagram.com"
+class ProviderSettings(CoreSettings):
+    """Where the providers' APIs are and which secrets hold their credentials (senders, media fetchers)."""
+
     twilio_secret_arn: Annotated[str, Field(alias="TWILIO_SECRET_ARN")] = ""
     twilio_api_base_url: Annotated[str, Field(alias="TWILIO_API_BASE_URL")] = "https://api.twilio.com"
     meta_secret_arn: Annotated[str, Field(alias="META_SECRET_ARN")] = ""
@@ -95,6 +92,14 @@ class RouterSettings(CoreSettings):
     meta_graph_version: Annotated[str, Field(alias="META_GRAPH_VERSION")] = "v21.0"
     telegram_secret_arn: Annotated[str, Field(alias="TELEGRAM_SECRET_ARN")] = ""
     telegram_api_base_url: Annotated[str, Field(alias="TELEGRAM_API_BASE_URL")] = "https://api.telegram.org"
+
+
+class RouterSettings(ProviderSettings):
+    outbound_queue_url: Annotated[str, Field(alias="OUTBOUND_QUEUE_URL")] = ""
+    shop_name: Annotated[str, Field(alias="SHOP_NAME")] = "Example Shop"
+    media_bucket: Annotated[str, Field(alias="MEDIA_BUCKET")] = ""
+    media_max_bytes: Annotated[int, Field(alias="MEDIA_MAX_BYTES", ge=1000)] = 20_000_000
+    media_trusted_hosts: Annotated[str, Field(alias="MEDIA_TRUSTED_HOSTS")] = "fbcdn.net,fbsbx.com,cdninstagram.com"
 
 
 class TemplateSpec(BaseModel):
@@ -132,18 +137,12 @@ class AdminApiSettings(CoreSettings):
     work_queue_url: Annotated[str, Field(alias="WORK_QUEUE_URL", min_length=1)]
 
 
-class DispatcherSettings(CoreSettings):
+class DispatcherSettings(ProviderSettings):
     outbound_queue_url: Annotated[str, Field(alias="OUTBOUND_QUEUE_URL", min_length=1)]
     twilio_secret_arn: Annotated[str, Field(alias="TWILIO_SECRET_ARN", min_length=1)]
-    twilio_api_base_url: Annotated[str, Field(alias="TWILIO_API_BASE_URL")] = "https://api.twilio.com"
     status_callback_base_url: Annotated[str, Field(alias="STATUS_CALLBACK_BASE_URL")] = ""
     max_attempts: Annotated[int, Field(alias="DISPATCH_MAX_ATTEMPTS", ge=1, le=20)] = 6
     backoff_base_seconds: Annotated[int, Field(alias="DISPATCH_BACKOFF_BASE_SECONDS", ge=1, le=300)] = 5
-    meta_secret_arn: Annotated[str, Field(alias="META_SECRET_ARN")] = ""
-    meta_graph_base_url: Annotated[str, Field(alias="META_GRAPH_BASE_URL")] = "https://graph.facebook.com"
-    meta_graph_version: Annotated[str, Field(alias="META_GRAPH_VERSION")] = "v21.0"
-    telegram_secret_arn: Annotated[str, Field(alias="TELEGRAM_SECRET_ARN")] = ""
-    telegram_api_base_url: Annotated[str, Field(alias="TELEGRAM_API_BASE_URL")] = "https://api.telegram.org"
     ses_from_address: Annotated[str, Field(alias="SES_FROM_ADDRESS")] = ""
     ses_configuration_set: Annotated[str, Field(alias="SES_CONFIGURATION_SET")] = ""
 

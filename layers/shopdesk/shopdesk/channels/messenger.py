@@ -16,10 +16,11 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from shopdesk.channels import meta
 from shopdesk.channels.base import OutboundRequest, SendResult
 from shopdesk.channels.meta import OBJECT_BY_PROVIDER, GraphClient
 from shopdesk.errors import BadRequest, ProviderError
@@ -48,22 +49,13 @@ _SEND_TYPES = {
 _ENVELOPE = {"sender", "recipient", "timestamp"}
 
 
-def _dicts(value: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(value, list):
-        yield from (item for item in value if isinstance(item, dict))
 
 
-def _str(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value.strip() or None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
 
 
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value.strip() else None
 
+
+_dicts, _str, _text = meta.dicts, meta.as_str, meta.text
 
 def _id(party: Any) -> str | None:
     return _str(party.get("id")) if isinstance(party, dict) else None

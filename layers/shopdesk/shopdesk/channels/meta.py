@@ -21,7 +21,7 @@ import hashlib
 import hmac
 import json
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from shopdesk.channels.base import Media, http_bytes, http_json
@@ -88,6 +88,30 @@ WINDOW_CLOSED_CODES = frozenset({"131047", "10/2018278"})
 
 
 # ------------------------------------------------------------------------------- webhooks
+
+
+# ------------------------------------------------------------------------------- payload helpers
+# Meta's webhook payloads are read defensively: a wrong type is "absent", never an exception.
+
+def dicts(value: Any) -> Iterator[dict[str, Any]]:
+    """The objects of a list (anything else yields nothing)."""
+    if isinstance(value, list):
+        yield from (item for item in value if isinstance(item, dict))
+
+
+def as_str(value: Any) -> str | None:
+    """An id or scalar as a string (trimmed); None when absent or blank."""
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def text(value: Any) -> str | None:
+    """Customer text exactly as written (no trimming); None when blank."""
+    return value if isinstance(value, str) and value.strip() else None
+
 
 def verify_signature(raw_body: bytes, header: str | None, app_secret: str) -> bool:
     """True when ``header`` is ``sha256=<hex HMAC-SHA256(app_secret, raw_body)>``. Never raises."""

@@ -18,10 +18,11 @@ import json
 import posixpath
 import re
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from shopdesk.channels import meta
 from shopdesk.channels.base import OutboundRequest, SendResult
 from shopdesk.channels.meta import GraphClient, error_reason
 from shopdesk.errors import BadRequest, ProviderError
@@ -55,23 +56,13 @@ _CAPTIONED = {"image", "video", "document"}
 
 # ------------------------------------------------------------------------------- inbound
 
-def _dicts(value: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(value, list):
-        yield from (item for item in value if isinstance(item, dict))
 
 
-def _str(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value.strip() or None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return None
 
 
-def _text(value: Any) -> str | None:
-    """Customer text exactly as written (no trimming); None when blank."""
-    return value if isinstance(value, str) and value.strip() else None
 
+
+_dicts, _str, _text = meta.dicts, meta.as_str, meta.text
 
 def _timestamp(value: Any) -> datetime | None:
     try:
