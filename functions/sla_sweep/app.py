@@ -29,4 +29,5 @@ agents = Agents(conversations.table)
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return asdict(sweep(conversations, bus, work, settings.due_shards, alerts=alerts, book=book, agents=agents))
+    return asdict(sweep(conversations, bus, work, settings.due_shards, alerts=alerts, book=book, agents=agents,
+                        time_left=lambda: context.get_remaining_time_in_millis() / 1000))

@@ -6,15 +6,18 @@ message costs one GetItem (where does it belong?) and one transaction (store it)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from shopdesk import clock
 from shopdesk.dal import items as it
 from shopdesk.dal.table import ConditionFailed, Table, TransactionCancelled, Update
 from shopdesk.errors import Conflict, DuplicateDelivery, NotFound
-from shopdesk.models import Agent, Conversation, ConversationStatus, Message, delivery_rank
+from shopdesk.models import Agent, Conversation, ConversationStatus, Message, Priority, delivery_rank
 
 MARKER_TTL_SECONDS = 90 * 24 * 3600   # providers re-deliver for up to 7 days; receipts arrive for weeks
 
@@ -41,6 +44,18 @@ class Deadline:
     warn_at: str | None = None
     agent_id: str | None = None
     kind: str = "deadline"                 # or "timer" (routing: assignee silence, agent offline)
+    pk: str = ""                           # the item's own key
+    sk: str = ""
+
+
+@dataclass(frozen=True)
+class ClockRead:
+    """One consistent read of a conversation's SLA state."""
+    conversation: Conversation
+    clocks: Any                            # ConversationClocks, or None before the conversation has any
+    version: int
+    warned: dict[str, str]                 # target -> due time whose warning went out
+    done: dict[str, str]                   # target -> due time already flagged as breached
 
 
 class StaleConversation(Exception):
@@ -466,22 +481,66 @@ class Conversations:
         return "applied"
 
     # ------------------------------------------------------------------ SLA clocks
-    def get_clocks(self, conversation_id: str) -> tuple[Conversation, Any, int]:
-        """The conversation, its clocks (None before it has any) and their version."""
-        from shopdesk.logic.business_time import ConversationClocks
+    def read_clocks(self, conversation_id: str) -> ClockRead:
+        """The conversation, its clocks (None before it has any), their version and the deadlines
+        already warned of or flagged, all from one consistent read."""
         item = self.table.get(it.conv_pk(conversation_id), it.META)
         if item is None:
             raise NotFound(f"conversation {conversation_id} does not exist")
-        raw = item.get("clocks_json")
-        clocks = ConversationClocks.model_validate_json(raw) if raw else None
-        return it.conversation_from_item(item), clocks, int(item.get("clocks_version", 0))
+        return _clock_read(item)
 
-    def save_clocks(self, conversation_id: str, clocks: Any, version: int, *, extra: Update | None = None) -> None:
+    def read_clocks_many(self, conversation_ids: list[str]) -> dict[str, ClockRead]:
+        """``read_clocks`` of up to 100 conversations in one BatchGetItem; missing ones are absent."""
+        items = self.table.batch_get([(it.conv_pk(c), it.META) for c in conversation_ids])
+        return {read.conversation.id: read for read in map(_clock_read, items)}
+
+    def get_clocks(self, conversation_id: str) -> tuple[Conversation, Any, int]:
+        """The conversation, its clocks (None before it has any) and their version."""
+        read = self.read_clocks(conversation_id)
+        return read.conversation, read.clocks, read.version
+
+    def save_clocks(self, conversation_id: str, clocks: Any, version: int, *, extra: Update | None = None,
+                    read: ClockRead | None = None) -> None:
         """Write the clocks and make the due index hold exactly their running deadlines, in one
-        transaction conditioned on the version read (ClockConflict when another event won)."""
-        conv_item = self.table.get(it.conv_pk(conversation_id), it.META) or {}
-        warned, done = conv_item.get("sla_warned") or {}, conv_item.get("sla_done") or {}
-        update = extra or Update()
+        transaction conditioned on the version read (ClockConflict when another event won). Pass the
+        ``read`` the clocks came from to spare a second read of the conversation."""
+        if read is None:
+            conv_item = self.table.get(it.conv_pk(conversation_id), it.META) or {}
+            warned, done = conv_item.get("sla_warned") or {}, conv_item.get("sla_done") or {}
+        else:
+            warned, done = read.warned, read.done
+        self._write_clocks(conversation_id, clocks, version, warned, done, extra or Update())
+
+    def flag_deadlines(self, read: ClockRead, clocks: Any, *, breached: dict[str, str], warned: dict[str, str],
+                       notes: list[Message], priority: Priority | None = None) -> list[Deadline]:
+        """The sweep's one write for a conversation: mark warnings sent and deadlines breached (each
+        once per due time), save the clocks that follow (breached clocks end, an escalation rebinds
+        them), put the notes on the timeline and leave one announcement item per breach in the due
+        index until its events are out. Conditioned on the clocks' version: ClockConflict when any
+        other event changed them since ``read``. Returns the announcements."""
+        update = Update()
+        conv = read.conversation
+        if priority is not None:                 # escalation: a waiting conversation moves up the queue
+            update.set("priority", priority.value)
+            if conv.assignee is None and conv.waiting_since is not None:
+                update.set("QueueSK", it.queue_sk(priority, clock.iso(conv.waiting_since), conv.id))
+        for target, due in warned.items():
+            update.set(f"sla_warned.{target}", due)
+        for target, due in breached.items():
+            update.set(f"sla_done.{target}", due)
+        if breached:
+            update.add("sla_breaches", set(breached))
+        now = clock.now_iso()
+        announcements = [{**self._deadline_item(read.conversation.id, target, due), "SK": _announcement_sk(target, due),
+                          "state": "breached", "breached_at": now} for target, due in breached.items()]
+        self._write_clocks(read.conversation.id, clocks, read.version, {**read.warned, **warned},
+                           {**read.done, **breached}, update,
+                           also=[self.table.put_op(a) for a in announcements] +
+                                [self.table.put_op(it.message_item(n)) for n in notes])
+        return [_deadline_from(a) for a in announcements]
+
+    def _write_clocks(self, conversation_id: str, clocks: Any, version: int, warned: dict[str, str],
+                      done: dict[str, str], update: Update, also: Sequence[dict[str, Any]] = ()) -> None:
         update.set("clocks_json", clocks.model_dump_json()).set("clocks_version", version + 1)
         deadlines = {d.target: d for d in clocks.deadlines()}
         first = deadlines.get("first_response")
@@ -505,8 +564,12 @@ class Conversations:
                     conversation_id, target, due, clock.iso(d.warn_at) if d.warn_at else None,
                     already_warned=warned.get(target) == due)))
         try:
-            self.table.transact(ops)
+            self.table.transact([*ops, *also])
         except TransactionCancelled as exc:
+            raise ClockConflict(conversation_id) from exc
+        except ClientError as exc:           # a concurrent transaction on the same items: read again
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
             raise ClockConflict(conversation_id) from exc
 
     # ------------------------------------------------------------------ SLA deadlines
@@ -514,10 +577,7 @@ class Conversations:
         """Deadlines of one shard that are due: a key-range read of the sparse Due index."""
         rows = self.table.query_all(index="Due", key_condition="DuePK = :pk AND DueSK < :bound", names={},
                                     values={":pk": f"DUE#{shard:03d}", ":bound": now_iso + "$"}, limit=limit)
-        return [Deadline(conversation_id=r["conversation_id"], target=r["target"], due_at=r["due_at"],
-                         state=r.get("state", "pending"), due_pk=r["DuePK"], due_sk=r["DueSK"],
-                         warn_at=r.get("warn_at"), agent_id=r.get("agent_id"), kind=r.get("type", "deadline"))
-                for r in rows]
+        return [_deadline_from(r) for r in rows]
 
     def flag_warning(self, deadline: Deadline, note: Message) -> bool:
         """Record that a deadline's warning went out (once per due time) and move it to its due time."""
@@ -558,8 +618,30 @@ class Conversations:
         return False
 
     def finish_deadlines(self, deadlines: list[Deadline]) -> None:
-        self.table.batch_delete(((it.agent_pk(d.conversation_id) if d.target == "agent_offline"
-                                  else it.conv_pk(d.conversation_id)), it.deadline_sk(d.target)) for d in deadlines)
+        """Take announced breaches and run timers out of the due index (25 per request)."""
+        self.table.batch_delete((d.pk, d.sk) for d in deadlines)
+
+
+def _clock_read(item: dict[str, Any]) -> ClockRead:
+    from shopdesk.logic.business_time import ConversationClocks
+    raw = item.get("clocks_json")
+    return ClockRead(conversation=it.conversation_from_item(item),
+                     clocks=ConversationClocks.model_validate_json(raw) if raw else None,
+                     version=int(item.get("clocks_version", 0)),
+                     warned=dict(item.get("sla_warned") or {}), done=dict(item.get("sla_done") or {}))
+
+
+def _announcement_sk(target: str, due_at: str) -> str:
+    """A breach waiting for its announcement has a key of its own, so a fresh clock of the same
+    target (a reopen, the next reply's clock) can never be taken out with it."""
+    return f"{it.deadline_sk(target)}#BREACHED#{due_at}"
+
+
+def _deadline_from(row: dict[str, Any]) -> Deadline:
+    return Deadline(conversation_id=row["conversation_id"], target=row["target"], due_at=row["due_at"],
+                    state=row.get("state", "pending"), due_pk=row["DuePK"], due_sk=row["DueSK"],
+                    warn_at=row.get("warn_at"), agent_id=row.get("agent_id"), kind=row.get("type", "deadline"),
+                    pk=row["PK"], sk=row["SK"])
 
 
 class NotWaiting(Exception):

@@ -3,12 +3,19 @@ escalate, announce, and re-drive waiting work.
 
 Reads only the sparse, sharded Due index, one key-range Query per shard: never a Scan. A deadline
 is in the index under the time of its next action (warning, then due), so every item read is due.
+Each conversation with something due then costs one TransactWriteItems (and a 25th of a
+BatchGetItem), run in parallel; events and alerts go out ten per request. Work the time limit does
+not allow stays in the index and is the first the next sweep sees.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import TypeVar
 
 from aws_lambda_powertools import Logger
 
@@ -16,10 +23,10 @@ from shopdesk import clock
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.alerts import AlertTopic
 from shopdesk.dal.aws import client
-from shopdesk.dal.conversations import ClockConflict, Conversations, Deadline
+from shopdesk.dal.conversations import ClockConflict, ClockRead, Conversations, Deadline
 from shopdesk.dal.events import EventBus
 from shopdesk.dal.queues import Queue
-from shopdesk.dal.table import Update
+from shopdesk.errors import NotFound
 from shopdesk.logic.sla_engine import ESCALATION, PolicyBook
 from shopdesk.logic.timeline import system_message
 from shopdesk.logic.work import enqueue_drain
@@ -28,6 +35,7 @@ logger = Logger(child=True)
 
 BREACH_DETAIL_TYPE = "SlaBreached"
 WARNING_DETAIL_TYPE = "SlaWarning"
+T = TypeVar("T")
 TARGET_NAMES = {"first_response": "First response", "next_response": "Next response", "resolution": "Resolution"}
 
 
@@ -38,66 +46,174 @@ class SweepReport:
     events: int
     warned: int = 0
     released: int = 0          # conversations taken back by routing timers
+    deferred: int = 0          # conversations left for the next sweep (time budget, or busy meanwhile)
+
+
+@dataclass(frozen=True)
+class _Flagged:
+    """What the sweep did to one conversation."""
+    breached: list[Deadline] = field(default_factory=list)       # flagged now: announce, then finish
+    warned: list[Deadline] = field(default_factory=list)
+    again: list[Deadline] = field(default_factory=list)          # flagged earlier, announcement still owed
+    escalated_to: str | None = None
+    deferred: bool = False
+
+
+RESERVE_SECONDS = 10.0         # kept back from the time limit to announce what was flagged
+READ_BATCH = 25                # conversations read with one BatchGetItem, then flagged one by one
 
 
 def sweep(conversations: Conversations, bus: EventBus, work: Queue, shards: int, *,
           alerts: AlertTopic | None = None, book: PolicyBook | None = None, agents: Agents | None = None,
-          workers: int = 16) -> SweepReport:
-    now = clock.now_iso()
+          workers: int = 32, time_left: Callable[[], float] | None = None) -> SweepReport:
+    """One pass over everything due. Conversations are flagged in parallel, each with one read and one
+    transaction; when ``time_left()`` (seconds) runs low the rest stays in the index for the next sweep."""
+    now = clock.now()
+    now_iso = clock.iso(now)
     client("dynamodb")                 # one client for every thread below
     with ThreadPoolExecutor(max_workers=min(workers, shards)) as pool:
-        found = [d for batch in pool.map(lambda s: conversations.due_deadlines(s, now), range(shards)) for d in batch]
+        found = [d for batch in pool.map(lambda s: conversations.due_deadlines(s, now_iso), range(shards))
+                 for d in batch]
     timers = [d for d in found if d.kind == "timer"]
-    due = [d for d in found if d.kind != "timer"]
-    released = _run_timers(conversations, agents, timers) if timers else 0
+    by_conversation: dict[str, list[Deadline]] = defaultdict(list)
+    for d in sorted((d for d in found if d.kind != "timer"), key=lambda d: d.due_sk):   # oldest first
+        by_conversation[d.conversation_id].append(d)
+    released = _run_timers(conversations, agents, timers, workers) if timers else 0
 
-    def act(d: Deadline) -> str | None:
-        name = TARGET_NAMES.get(d.target, d.target)
-        if d.state == "breached":
-            return "breached-before"      # flagged by an earlier sweep whose announcement did not go out
-        if d.due_at <= now:
-            note = system_message(d.conversation_id, f"{name} target missed (due {d.due_at})")
-            return "breached" if conversations.flag_breach(d, note) else None
-        if d.state == "pending" and d.warn_at and d.warn_at <= now:
-            note = system_message(d.conversation_id, f"{name} target close: due {d.due_at}")
-            return "warned" if conversations.flag_warning(d, note) else None
-        return None
+    def step(chunk: list[list[Deadline]]) -> list[_Flagged]:
+        if time_left is not None and time_left() < RESERVE_SECONDS:
+            return [_Flagged(deferred=True) for _ in chunk]
+        reads = conversations.read_clocks_many([rows[0].conversation_id for rows in chunk])
+        return [_flag_conversation(conversations, book, rows, now, reads.get(rows[0].conversation_id))
+                for rows in chunk]
 
+    groups = list(by_conversation.values())
+    chunks = [groups[i:i + READ_BATCH] for i in range(0, len(groups), READ_BATCH)]
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        outcomes = list(zip(due, pool.map(act, due), strict=True))
-    breached = [d for d, o in outcomes if o == "breached"]
-    announced = [d for d, o in outcomes if o in ("breached", "breached-before")]
-    warned = [d for d, o in outcomes if o == "warned"]
-    escalated = {d.conversation_id: _escalate(conversations, d, book) for d in breached} if book else {}
+        flagged = [f for done in pool.map(step, chunks) for f in done]
+    breached = [d for f in flagged for d in f.breached]
+    announced = breached + [d for f in flagged for d in f.again]
+    warned = [d for f in flagged for d in f.warned]
+    escalated = {f.breached[0].conversation_id: f.escalated_to for f in flagged if f.breached and f.escalated_to}
 
     def detail(d: Deadline, kind: str) -> dict[str, object]:
         return {"kind": kind, "conversation_id": d.conversation_id, "target": d.target, "due_at": d.due_at,
-                "detected_at": now, **({"escalated_to": escalated[d.conversation_id]}
-                                       if escalated.get(d.conversation_id) else {})}
+                "detected_at": now_iso, **({"escalated_to": escalated[d.conversation_id]}
+                                           if kind == "breach" and d.conversation_id in escalated else {})}
 
     events = [(BREACH_DETAIL_TYPE, detail(d, "breach")) for d in announced] + \
              [(WARNING_DETAIL_TYPE, detail(d, "warning")) for d in warned]
-    bus.publish(events)
-    if alerts is not None and events:
-        alerts.publish([(f"SLA {'breach' if t == BREACH_DETAIL_TYPE else 'warning'}: "
-                         f"{TARGET_NAMES.get(str(e['target']), e['target'])} of {e['conversation_id']}", e)
-                        for t, e in events])
-    conversations.finish_deadlines(announced + timers)
+    _announce(bus, alerts, events, workers)
+    _in_parallel(conversations.finish_deadlines, announced + timers, 25, workers)
     routing = book.routing() if book else None
     teams = {routing.default_team, *routing.team_by_channel.values()} if routing else {"default"}
     for team in sorted(teams):
         enqueue_drain(work, team, "sweep")    # self-healing, and conversations released by timers
-    if due:
-        logger.info("sla sweep", extra={"due": len(due), "breached": len(breached), "warned": len(warned)})
-    return SweepReport(due=len(due), breached=len(breached), events=len(events), warned=len(warned),
-                       released=released)
+    report = SweepReport(due=len(found) - len(timers), breached=len(breached), events=len(events),
+                         warned=len(warned), released=released, deferred=sum(f.deferred for f in flagged))
+    if found:
+        logger.info("sla sweep", extra=asdict(report))
+    return report
 
 
-def _run_timers(conversations: Conversations, agents: Agents | None, timers: list[Deadline]) -> int:
+def _flag_conversation(conversations: Conversations, book: PolicyBook | None, rows: list[Deadline],
+                       now: datetime, read: ClockRead | None) -> _Flagged:
+    """Warn of and flag everything due on one conversation with one read and one transaction, judged
+    from its clocks (the index row only says "look here"). A breach raises the priority one level (the
+    clocks take the stricter targets) and moves the conversation up the queue if it is waiting."""
+    again = [d for d in rows if d.state == "breached"]     # flagged earlier; the announcement did not go out
+    if len(again) == len(rows):
+        return _Flagged(again=again)
+    conversation_id = rows[0].conversation_id
+    for attempt in range(4):
+        if read is None or attempt > 0:
+            try:
+                read = conversations.read_clocks(conversation_id)
+            except NotFound:
+                return _Flagged(again=again)
+        if read.clocks is None:
+            return _flag_without_clocks(conversations, [d for d in rows if d.state != "breached"], now, again)
+        conv, clocks = read.conversation, read.clocks
+        breached: dict[str, str] = {}
+        warned: dict[str, str] = {}
+        for d in clocks.deadlines():
+            due = clock.iso(d.due_at)
+            if d.due_at <= now:
+                if read.done.get(d.target) != due:
+                    breached[d.target] = due
+            elif d.warn_at is not None and d.warn_at <= now and read.warned.get(d.target) != due:
+                warned[d.target] = due
+        if not breached and not warned:
+            return _Flagged(again=again)      # answered, paused or moved since the index row was written
+        for target in breached:
+            clocks.on_breach(target, now)
+        raised = None
+        if breached and book is not None and ESCALATION[conv.priority] is not conv.priority:
+            raised = ESCALATION[conv.priority]
+            book.rebind(clocks, conv.channel, conv.team, raised)
+        notes = [system_message(conv.id, f"{_name(t)} target missed (due {due})") for t, due in breached.items()] + \
+                [system_message(conv.id, f"{_name(t)} target close: due {due}") for t, due in warned.items()]
+        try:
+            announcements = conversations.flag_deadlines(read, clocks, breached=breached, warned=warned,
+                                                         notes=notes, priority=raised)
+        except ClockConflict:
+            continue
+        if breached and conv.assignee and book is not None and book.routing().reassign_on_breach:
+            note = system_message(conv.id, f"{_name(next(iter(breached)))} target missed: "
+                                           f"taken from {conv.assignee} for the next agent")
+            conversations.release(conv, conv.assignee, note, pass_over=True)
+        warnings = [Deadline(conversation_id=conv.id, target=t, due_at=due, state="warned", due_pk="", due_sk="")
+                    for t, due in warned.items()]
+        return _Flagged(breached=announcements, warned=warnings, again=again,
+                        escalated_to=raised.value if raised else None)
+    return _Flagged(again=again, deferred=True)    # busy conversation: the next sweep tries again
+
+
+def _flag_without_clocks(conversations: Conversations, rows: list[Deadline], now: datetime,
+                         again: list[Deadline]) -> _Flagged:
+    """Conversations from before the SLA engine: a first-response deadline with nothing to escalate."""
+    now_iso = clock.iso(now)
+    breached, warned = [], []
+    for d in rows:
+        if d.due_at <= now_iso:
+            if conversations.flag_breach(d, system_message(d.conversation_id,
+                                                           f"{_name(d.target)} target missed (due {d.due_at})")):
+                breached.append(d)
+        elif d.state == "pending" and d.warn_at and d.warn_at <= now_iso and conversations.flag_warning(
+                d, system_message(d.conversation_id, f"{_name(d.target)} target close: due {d.due_at}")):
+            warned.append(d)
+    return _Flagged(breached=breached, warned=warned, again=again)
+
+
+def _announce(bus: EventBus, alerts: AlertTopic | None, events: list[tuple[str, dict[str, object]]],
+              workers: int) -> None:
+    """Events on the bus and alerts on the topic, ten per request, requests in parallel."""
+    _in_parallel(bus.publish, events, 10, workers)
+    if alerts is not None:
+        _in_parallel(alerts.publish, [(f"SLA {'breach' if t == BREACH_DETAIL_TYPE else 'warning'}: "
+                                       f"{_name(str(e['target']))} of {e['conversation_id']}", e)
+                                      for t, e in events], 10, workers)
+
+
+def _in_parallel(action: Callable[[list[T]], None], items: list[T], size: int, workers: int) -> None:
+    chunks = [items[i:i + size] for i in range(0, len(items), size)]
+    if len(chunks) <= 1:
+        for chunk in chunks:
+            action(chunk)
+        return
+    with ThreadPoolExecutor(max_workers=min(workers, len(chunks))) as pool:
+        list(pool.map(action, chunks))      # list(): the first failure is raised here
+
+
+def _name(target: str) -> str:
+    return TARGET_NAMES.get(target, target)
+
+
+def _run_timers(conversations: Conversations, agents: Agents | None, timers: list[Deadline], workers: int) -> int:
     """Routing timers: an assignee silent too long loses the conversation to the next agent; an
     agent offline past the grace period gives their open conversations back to the queue."""
-    released = 0
-    for timer in timers:
+    def run(timer: Deadline) -> int:
+        released = 0
         if timer.target == "assignee_silence" and timer.agent_id:
             conv = conversations.get_meta(timer.conversation_id)
             if conv.assignee == timer.agent_id:
@@ -108,36 +224,12 @@ def _run_timers(conversations: Conversations, agents: Agents | None, timers: lis
             agent_id = timer.conversation_id
             agent = agents.get(agent_id)
             if agent is None or agent.presence.value != "offline":
-                continue
+                return 0
             held, _ = conversations.list_inbox(agent_id, "open", 100, None)
             for conv in held:
                 note = system_message(conv.id, f"{agent.name or agent_id} went offline: back in the queue")
                 released += conversations.release(conv, agent_id, note, pass_over=False)
-    return released
+        return released
 
-
-def _escalate(conversations: Conversations, deadline: Deadline, book: PolicyBook) -> str | None:
-    """A breach raises the conversation's priority one level (its clocks take the stricter targets)
-    and moves it up the queue if it is waiting. Returns the new priority."""
-    for _ in range(4):
-        conv, clocks, version = conversations.get_clocks(deadline.conversation_id)
-        if clocks is None:
-            return None
-        clocks.on_breach(deadline.target, clock.now())    # type: ignore[arg-type]
-        raised = ESCALATION[conv.priority]
-        extra = Update()
-        if raised is not conv.priority:
-            book.rebind(clocks, conv.channel, conv.team, raised)
-            extra.set("priority", raised.value)
-            if conv.assignee is None and conv.waiting_since is not None:
-                extra.set("QueueSK", f"{raised.rank}#{clock.iso(conv.waiting_since)}#{conv.id}")
-        try:
-            conversations.save_clocks(conv.id, clocks, version, extra=extra)
-        except ClockConflict:
-            continue
-        if conv.assignee and book.routing().reassign_on_breach:
-            note = system_message(conv.id, f"{TARGET_NAMES.get(deadline.target, deadline.target)} target missed: "
-                                           f"taken from {conv.assignee} for the next agent")
-            conversations.release(conv, conv.assignee, note, pass_over=True)
-        return raised.value if raised is not conv.priority else None
-    return None
+    with ThreadPoolExecutor(max_workers=min(workers, len(timers))) as pool:
+        return sum(pool.map(run, timers))

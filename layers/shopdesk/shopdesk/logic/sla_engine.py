@@ -77,13 +77,14 @@ def apply(conversations: Conversations, conversation_id: str, change: Callable[[
     """Read the conversation's clocks, apply ``change``, write clocks and deadlines back, retrying
     when another event changed them meanwhile. Conversations from before the engine get clocks now."""
     for _ in range(attempts):
-        conv, clocks, version = conversations.get_clocks(conversation_id)
+        read = conversations.read_clocks(conversation_id)
+        conv, clocks = read.conversation, read.clocks
         if clocks is None:
             clocks = book.clocks(conv.channel, conv.team, conv.priority)
         if change(clocks) is False:
             return clocks                 # nothing to change (a repeated event)
         try:
-            conversations.save_clocks(conversation_id, clocks, version)
+            conversations.save_clocks(conversation_id, clocks, read.version, read=read)
             return clocks
         except ClockConflict:
             continue

@@ -1,0 +1,134 @@
+"""The SLA sweep under the conditions a busy shop meets: an event bus outage between flag and announcement,
+a fresh clock started meanwhile, a time limit too short for everything due, and overlapping sweeps."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from shopdesk import clock
+from tests.integration.helpers import agent, customer_writes, online
+from tests.integration.test_sla_rules import _alerts, at, berlin_office
+
+OUTAGE = r"refused|ResourceNotFound|does not exist"
+
+
+@pytest.fixture
+def office(desk):
+    return berlin_office(desk)
+
+
+class Context:
+    """A Lambda context with ``seconds`` left."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.function_name = "sla_sweep"
+        self.memory_limit_in_mb = 512
+        self.invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:sla_sweep"
+        self.aws_request_id = "req-sweep"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.seconds * 1000)
+
+
+def _notes(desk, conv_id: str, text: str) -> list[dict]:
+    _, body = agent(desk, "GET", f"/agent/conversations/{conv_id}", "alice")
+    return [m for m in body["messages"] if m["direction"] == "system" and text in (m["text"] or "")]
+
+
+def _deadline_items(desk, conv_id: str) -> list[dict]:
+    rows = desk.client("dynamodb").query(
+        TableName=desk.table_name, KeyConditionExpression="PK = :pk AND begins_with(SK, :sk)",
+        ExpressionAttributeValues={":pk": {"S": f"CONV#{conv_id}"}, ":sk": {"S": "DEADLINE#"}}, ConsistentRead=True)
+    return [{k: next(iter(v.values())) for k, v in r.items()} for r in rows["Items"]]
+
+
+def test_a_breach_whose_events_did_not_go_out_is_announced_by_the_next_sweep_and_flagged_once(office):
+    desk = office
+    topic, alerts = _alerts(desk)
+    at("2026-11-23T08:00:00+00:00")                            # Monday 09:00 Berlin
+    conv = customer_writes(desk, "+31611000101", "Where is my parcel?", "SMa1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    at("2026-11-23T10:00:30+00:00")                            # 2 business hours later: due
+    # the bus is gone (an outage): the sweep fails after flagging, as Lambda would report it
+    with pytest.raises(Exception, match=OUTAGE):
+        desk.invoke("sla_sweep", {}, EVENT_BUS_NAME="no-such-bus", SLA_ALERT_TOPIC_ARN=topic)
+    [flagged] = [r for r in _deadline_items(desk, conv) if "#BREACHED#" in r["SK"]]
+    assert flagged["SK"].startswith("DEADLINE#first_response#BREACHED#2026-11-23T10:00:00")
+    assert flagged["state"] == "breached"
+    # the next sweep announces it without flagging it again
+    report = desk.invoke("sla_sweep", {}, SLA_ALERT_TOPIC_ARN=topic)
+    assert (report["breached"], report["events"]) == (0, 1)
+    assert [a["conversation_id"] for a in alerts()] == [conv]
+    assert [r["SK"] for r in _deadline_items(desk, conv)] == ["DEADLINE#resolution"]
+    assert len(_notes(desk, conv, "First response target missed")) == 1
+    assert desk.item(f"CONV#{conv}")["priority"] == "high"             # escalated once
+    assert desk.invoke("sla_sweep", {}, SLA_ALERT_TOPIC_ARN=topic)["events"] == 0
+
+
+def test_a_clock_started_while_a_breach_awaits_its_announcement_keeps_its_deadline(office):
+    desk = office
+    online(desk, "alice")
+    at("2026-11-23T08:00:00+00:00")
+    conv = customer_writes(desk, "+31611000102", "hi", "SMb1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "Hello! Order number?"})
+    customer_writes(desk, "+31611000102", "1001", "SMb2")
+    desk.drain_queue(desk.work_queue_url, "router")            # next response due 09:00 UTC
+    at("2026-11-23T09:00:30+00:00")
+    with pytest.raises(Exception, match=OUTAGE):
+        desk.invoke("sla_sweep", {}, EVENT_BUS_NAME="no-such-bus")
+    # the agent answers late, the customer writes again: a fresh next-response clock
+    agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "Found it"})
+    customer_writes(desk, "+31611000102", "And when will it arrive?", "SMb3")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert desk.invoke("sla_sweep", {})["events"] == 1         # the owed announcement
+    live = {r["SK"]: r for r in _deadline_items(desk, conv)}
+    assert set(live) == {"DEADLINE#next_response", "DEADLINE#resolution"}
+    assert live["DEADLINE#next_response"]["state"] == "pending"
+    # and that fresh clock is still watched: it breaches in its turn (escalated targets: still one hour)
+    at("2026-11-23T10:01:00+00:00")
+    report = desk.invoke("sla_sweep", {})
+    assert report["breached"] == 1
+    assert len(_notes(desk, conv, "Next response target missed")) == 2
+
+
+def test_a_sweep_short_of_time_leaves_the_rest_for_the_next_one(office):
+    desk = office
+    at("2026-11-23T08:00:00+00:00")
+    convs = [customer_writes(desk, f"+3161100020{i}", "hi", f"SMc{i}") for i in range(6)]
+    desk.drain_queue(desk.work_queue_url, "router")
+    at("2026-11-23T10:00:30+00:00")
+    sweep = desk.handler("sla_sweep")
+    short = sweep.lambda_handler({}, Context(seconds=9))       # under the reserve kept for announcing
+    assert (short["due"], short["breached"], short["deferred"]) == (6, 0, 6)
+    full = sweep.lambda_handler({}, Context(seconds=50))
+    assert (full["breached"], full["deferred"], full["events"]) == (6, 0, 6)
+    assert all(desk.item(f"CONV#{c}")["sla_breaches"] == {"first_response"} for c in convs)
+
+
+def test_overlapping_sweeps_flag_every_deadline_exactly_once(office):
+    desk = office
+    at("2026-11-23T08:00:00+00:00")
+    convs = [customer_writes(desk, f"+316110003{i:02d}", "hi", f"SMd{i}") for i in range(24)]
+    desk.drain_queue(desk.work_queue_url, "router")
+    at("2026-11-23T10:00:30+00:00")
+    sweep = desk.handler("sla_sweep")
+    reports: list[dict] = []
+    offset = clock.offset()
+
+    def run() -> None:
+        clock.set_offset(offset)
+        reports.append(sweep.lambda_handler({}, Context(seconds=50)))
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(r["breached"] for r in reports) == 24
+    for conv in convs:
+        assert len(_notes(desk, conv, "First response target missed")) == 1
+        assert desk.item(f"CONV#{conv}")["priority"] == "high"
+    assert desk.invoke("sla_sweep", {})["due"] == 0
