@@ -1,8 +1,7 @@
 """Run the benchmarks, print a table, write bench/results.json (or results.quick.json with --quick).
 
-    python -m bench            full run (about 6 minutes on 2 cores)
+    python -m bench            full run (about 15 minutes on 2 cores)
     python -m bench --quick    smaller sizes, a smoke run; results labelled quick
-    python -m bench --large    also sweeps 100,000 open conversations (slow: seeding moto)
     python -m bench --skip-stack           without the two benchmarks that start the local stack
     python -m bench --only assignment,sla  just those (results.partial.json)
 """
@@ -20,18 +19,17 @@ from pathlib import Path
 from typing import Any
 
 from bench import assignment, cold_start, detection, ingest, sweep
-from bench.harness import machine, moto_server, use_layer
+from bench.harness import machine, moto_process, moto_server, use_layer
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("cold_start", "ingest", "sweep", "assignment", "sla")
+BENCHMARKS = ("cold_start", "ingest", "sweep", "sweep_capacity", "assignment", "sla")
 STACK_BENCHMARKS = ("assignment", "sla")        # these start the local stack (python -m local)
 
 
-def sizes(quick: bool, large: bool) -> dict[str, Any]:
-    sweeps = [1000] if quick else [1000, 10_000]
-    if large:
-        sweeps.append(100_000)
-    return {"ingest_messages": 100 if quick else 500, "sweep_open_conversations": sweeps,
+def sizes(quick: bool) -> dict[str, Any]:
+    return {"ingest_messages": 100 if quick else 500,
+            "sweep_open_conversations": [1000] if quick else [1000, 10_000, 100_000],
+            "sweep_capacity_due_items": 1000 if quick else 10_000,
             "cold_start_samples": 3 if quick else 7, "assignment_arrivals": 60 if quick else 200,
             "assignment_time_limit_s": 45 if quick else 100,
             "sla_conversations": 12 if quick else 30}
@@ -40,7 +38,6 @@ def sizes(quick: bool, large: bool) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes; writes bench/results.quick.json")
-    parser.add_argument("--large", action="store_true", help="also sweep 100,000 open conversations")
     parser.add_argument("--skip-stack", action="store_true",
                         help="skip the benchmarks that start the local stack (assignment, sla)")
     parser.add_argument("--only", type=lambda v: [n.strip() for n in v.split(",") if n.strip()], default=None,
@@ -51,7 +48,7 @@ def main() -> None:
     if args.only and set(args.only) - set(BENCHMARKS):
         parser.error(f"--only: unknown {', '.join(sorted(set(args.only) - set(BENCHMARKS)))}")
     use_layer()
-    plan = sizes(args.quick, args.large)
+    plan = sizes(args.quick)
     started = time.perf_counter()
     results: dict[str, Any] = {"mode": "quick" if args.quick else "full", **machine(), "sizes": plan}
     if args.only:
@@ -70,7 +67,7 @@ def main() -> None:
             traceback.print_exc()
             return {"error": f"{type(exc).__name__}: {exc}"}
 
-    if {"cold_start", "ingest", "sweep"} & set(chosen):
+    if {"cold_start", "ingest"} & set(chosen):
         with moto_server() as endpoint:
             if "cold_start" in chosen:
                 results["cold_start"] = measure(
@@ -79,10 +76,17 @@ def main() -> None:
             if "ingest" in chosen:
                 results["ingest"] = measure(f"ingest: {plan['ingest_messages']} signed Twilio deliveries",
                                             lambda: ingest.run(endpoint, plan["ingest_messages"]))
-            if "sweep" in chosen:
-                results["sweep"] = {str(n): measure(f"sweep: {n:,} open conversations",
-                                                    partial(sweep.run, endpoint, n))
-                                    for n in plan["sweep_open_conversations"]}
+    # The sweeps measure their own CPU time: moto runs in a process of its own, afresh for each size.
+    if "sweep" in chosen:
+        results["sweep"] = {}
+        for n in plan["sweep_open_conversations"]:
+            with moto_process() as endpoint:
+                results["sweep"][str(n)] = measure(f"sweep: {n:,} open conversations", partial(sweep.run, endpoint, n))
+    if "sweep_capacity" in chosen:
+        with moto_process() as endpoint:
+            results["sweep_capacity"] = measure(
+                f"sweep capacity: {plan['sweep_capacity_due_items']:,} deadlines due at once",
+                partial(sweep.capacity, endpoint, plan["sweep_capacity_due_items"]))
     # The local stack runs in its own process with its own moto, after the in-process moto is gone.
     if "assignment" in chosen:
         results["assignment"] = measure(f"assignment: {plan['assignment_arrivals']} customers at once, 10 agents "
@@ -116,7 +120,8 @@ def report(r: dict[str, Any]) -> str:
     parts = [f"shopdesk benchmarks ({r['mode']}) {r['date']}  python {r['python']}  {r['platform']}  "
              f"{r['cpu_count']} CPUs  runtime {r['runtime_seconds']} s"]
     sections: list[tuple[str, Callable[[Any], str]]] = [
-        ("ingest", _ingest), ("sweep", _sweep), ("cold_start", _cold_start), ("assignment", _assignment),
+        ("ingest", _ingest), ("sweep", _sweep), ("sweep_capacity", _capacity), ("cold_start", _cold_start),
+        ("assignment", _assignment),
         ("sla", _detection)]
     parts += [show(r[key]) for key, show in sections if key in r]
     return "\n".join(parts)
@@ -147,13 +152,28 @@ def _ingest(ing: dict[str, Any]) -> str:
 
 def _sweep(sweeps: dict[str, dict[str, Any]]) -> str:
     done = {n: s for n, s in sweeps.items() if "error" not in s}
-    rows = [[f"{int(n):,}", s["due_items"], s["queries"], s["scans"], s["items_read"], s["items_read_per_due_item"],
-             s["breached"], s["seconds"], s["rerun"]["items_read"]] for n, s in done.items()]
-    lines = ["\nSLA SWEEP - real sla_sweep handler, 1% of deadlines due",
-             _table(["open convs", "due", "queries", "scans", "items read", "read/due", "breached", "s (moto)",
-                     "rerun read"], rows)]
+    rows = [[f"{int(n):,}", s["due_items"], s["queries"], s["scans"], s["index_items_read_per_due_item"],
+             s["conversations_read_per_due_item"], s["items_read_per_due_item"], s["breached"], s["seconds"],
+             round(s["cpu_seconds"] * 1000 / s["due_items"], 2), s["rerun"]["index_items_read"]]
+            for n, s in done.items()]
+    lines = ["\nSLA SWEEP - real sla_sweep handler, clocks on every conversation, 1% of deadlines due",
+             _table(["open convs", "due", "queries", "scans", "index/due", "convs/due", "read/due", "breached",
+                     "s (moto)", "cpu ms/due", "rerun read"], rows)]
     lines += [f"{int(n):,}: FAILED: {s['error']}" for n, s in sweeps.items() if n not in done]
     return "\n".join(lines)
+
+
+def _capacity(c: dict[str, Any]) -> str:
+    if "error" in c:
+        return f"\nSWEEP CAPACITY\nFAILED: {c['error']}"
+    first = c["first_sweep"]
+    per_item = ", ".join(f"{op} {n}" for op, n in c["requests_per_due_item"].items())
+    return (f"\nSWEEP CAPACITY - {c['due_items']:,} deadlines due at once, time limit {c['time_limit_s']:g} s\n"
+            f"first sweep: {first['breached']:,} flagged, {first['deferred']:,} left for the next, "
+            f"{first['seconds']} s on moto\n"
+            f"all flagged by {c['sweeps']} sweeps ({c['seconds_on_moto']} s on moto); sweep CPU "
+            f"{c['cpu_ms_per_due_item']} ms per due item ({c['cpu_seconds']} s in all)\n"
+            f"requests per due item: {per_item}")
 
 
 def _cold_start(cs: dict[str, Any]) -> str:

@@ -54,9 +54,6 @@ HEALTH_TIMEOUT_SECONDS = 90.0
 ENVIRONMENT = ("local stack (python -m local: moto behind an endpoint URL, each function in its own worker "
                f"processes) on one machine with {os.cpu_count()} CPUs; not AWS")
 _KEPT_ENV = ("PATH", "HOME", "LANG", "SYSTEMROOT")
-# ``python -m local``, after the bench's moto speed-up (see ``local_stack``).
-FAST_MOTO_BOOT = ("import runpy; from bench.harness import per_item_transaction_backups; "
-                  "per_item_transaction_backups(); runpy.run_module('local', run_name='__main__', alter_sys=True)")
 
 
 # ------------------------------------------------------------------------------ the local stack
@@ -181,16 +178,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def local_stack(env: dict[str, str] | None = None, template: Path | None = None, fast_moto: bool = True
-                ) -> Iterator[LocalStack]:
-    """The local stack on a free port with a clean environment; stopped (and its log removed) on exit.
-
-    With ``fast_moto`` (the default) the stack's moto gets the same speed-up as the other benchmarks'
-    (``harness.per_item_transaction_backups``: a transaction backs up the items it names, not whole
-    tables); the stack is otherwise exactly ``python -m local``. Without it, moto copies the whole
-    table in every transaction under the stack's global DynamoDB lock, and 200 simultaneous customers
-    make the webhook and router invocations outlast their Lambda timeouts: that measures moto.
-    """
+def local_stack(env: dict[str, str] | None = None, template: Path | None = None) -> Iterator[LocalStack]:
+    """``python -m local`` on a free port with a clean environment; stopped (and its log removed) on exit."""
     with tempfile.TemporaryDirectory(prefix="shopdesk-bench-stack-") as workdir:
         port = free_port()
         clean = {name: os.environ[name] for name in _KEPT_ENV if name in os.environ}
@@ -198,8 +187,7 @@ def local_stack(env: dict[str, str] | None = None, template: Path | None = None,
         clean.update(env or {})
         log_path = Path(workdir) / "local-stack.log"
         with log_path.open("wb") as log:
-            command = ["-c", FAST_MOTO_BOOT] if fast_moto else ["-m", "local"]
-            process = subprocess.Popen([sys.executable, *command], cwd=ROOT, env=clean,
+            process = subprocess.Popen([sys.executable, "-m", "local"], cwd=ROOT, env=clean,
                                        stdout=subprocess.DEVNULL, stderr=log)
         stack = LocalStack(f"http://127.0.0.1:{port}", process, log_path)
         try:

@@ -6,13 +6,13 @@ Nothing here imports the test suites: the benchmarks stand on their own.
 
 from __future__ import annotations
 
-import copy
 import importlib.util
 import json
 import logging
 import os
 import platform
 import re
+import subprocess
 import sys
 import threading
 import uuid
@@ -27,6 +27,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 import yaml
+
+from local import moto_patches
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYER = ROOT / "layers" / "shopdesk"
@@ -103,7 +105,7 @@ def moto_server() -> Iterator[str]:
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)    # one access-log line per request otherwise
-    per_item_transaction_backups()
+    moto_patches.apply()               # the local stack's own: thread safety, per-item transaction backups
     patient_layer_clients()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -119,57 +121,32 @@ def moto_server() -> Iterator[str]:
         server.stop()
 
 
-def per_item_transaction_backups() -> None:
-    """Make moto's TransactWriteItems cost O(items named), not O(table size).
-
-    moto backs up every table a transaction touches with ``copy.deepcopy``, once per operation, so one
-    3-operation transaction on a 20,000-item table takes seconds (and the sweep's 16 threads then hit
-    the layer's 10 s read timeout). Here the backup is of the items the transaction names, restored on
-    failure: the same all-or-nothing rollback. This changes how fast moto answers, never what it answers.
-    """
-    import moto.dynamodb.models as backend_module
-    from moto.dynamodb.models import DynamoDBBackend
-    from moto.dynamodb.models.dynamo_type import DynamoType
-    from moto.dynamodb.models.table import Table
-
-    original = DynamoDBBackend.transact_write_items
-    if getattr(original, "per_item_backups", False):
-        return
-
-    class TablesByReference:        # what ``copy`` means inside moto.dynamodb.models from now on
-        copy = staticmethod(copy.copy)
-
-        @staticmethod
-        def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
-            return value if isinstance(value, Table) else copy.deepcopy(value, memo)
-
-    def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
-        backups: list[tuple[Table, DynamoType, DynamoType | None, Any]] = []
-        for entry in transact_items:
-            for op in entry.values():
-                table = self.tables.get(op.get("TableName"))
-                source = op.get("Key") or op.get("Item") or {}
-                if table is None or table.hash_key_attr not in source or \
-                        (table.range_key_attr and table.range_key_attr not in source):
-                    continue        # malformed: moto refuses it before writing anything
-                hash_key = DynamoType(source[table.hash_key_attr])
-                range_key = DynamoType(source[table.range_key_attr]) if table.range_key_attr else None
-                backups.append((table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key))))
+@contextmanager
+def moto_process() -> Iterator[str]:
+    """moto (with the local stack's patches) in a process of its own, so that this process's CPU time is
+    the code under test's alone: the sweep benchmark reports the CPU a Lambda would spend."""
+    process = subprocess.Popen([sys.executable, "-m", "bench.moto_host"], cwd=ROOT, stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        endpoint = process.stdout.readline().strip() if process.stdout else ""
+        if not endpoint.startswith("http://"):
+            raise RuntimeError("moto did not start")
+        patient_layer_clients()
+        saved = dict(os.environ)
+        os.environ.update({**FAKE_AWS_ENV, "AWS_ENDPOINT_URL": endpoint})
         try:
-            original(self, transact_items)
-        except Exception:
-            for table, hash_key, range_key, item in reversed(backups):
-                if range_key is None:
-                    table.items.pop(hash_key, None) if item is None else table.items.__setitem__(hash_key, item)
-                elif item is None:
-                    table.items[hash_key].pop(range_key, None)
-                else:
-                    table.items[hash_key][range_key] = item
-            raise
-
-    transact_write_items.per_item_backups = True  # type: ignore[attr-defined]
-    backend_module.copy = TablesByReference  # type: ignore[assignment]
-    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+            yield endpoint
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+    finally:
+        if process.stdin:
+            process.stdin.close()           # moto_host stops when its stdin closes
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def patient_layer_clients(read_timeout: int = 300) -> None:
@@ -352,14 +329,19 @@ class RequestCounter:
         self._lock = threading.Lock()
         self.requests: Counter[str] = Counter()       # "<service id>.<operation>" -> n, e.g. "dynamodb.GetItem"
         self.query_items: Counter[str] = Counter()    # "Count" / "ScannedCount" -> n
+        self.items_got: Counter[str] = Counter()      # items read by key: "GetItem" / "BatchGetItem" -> n
 
     def attach(self, client: Any) -> None:
         client.meta.events.register("before-send", self._on_send)
         client.meta.events.register("after-call.dynamodb.Query", self._on_query)
+        client.meta.events.register("after-call.dynamodb.GetItem", self._on_get)
+        client.meta.events.register("after-call.dynamodb.BatchGetItem", self._on_batch_get)
 
     def detach(self, client: Any) -> None:
         client.meta.events.unregister("before-send", self._on_send)
         client.meta.events.unregister("after-call.dynamodb.Query", self._on_query)
+        client.meta.events.unregister("after-call.dynamodb.GetItem", self._on_get)
+        client.meta.events.unregister("after-call.dynamodb.BatchGetItem", self._on_batch_get)
 
     def _on_send(self, event_name: str, **_: Any) -> None:
         _, service, operation = event_name.split(".", 2)
@@ -371,6 +353,14 @@ class RequestCounter:
         with self._lock:
             self.query_items["Count"] += int(parsed.get("Count", 0))
             self.query_items["ScannedCount"] += int(parsed.get("ScannedCount", 0))
+
+    def _on_get(self, parsed: Mapping[str, Any], **_: Any) -> None:
+        with self._lock:
+            self.items_got["GetItem"] += 1 if parsed.get("Item") else 0
+
+    def _on_batch_get(self, parsed: Mapping[str, Any], **_: Any) -> None:
+        with self._lock:
+            self.items_got["BatchGetItem"] += sum(len(v) for v in parsed.get("Responses", {}).values())
 
     def snapshot(self) -> Counter[str]:
         with self._lock:

@@ -132,3 +132,22 @@ def test_overlapping_sweeps_flag_every_deadline_exactly_once(office):
         assert len(_notes(desk, conv, "First response target missed")) == 1
         assert desk.item(f"CONV#{conv}")["priority"] == "high"
     assert desk.invoke("sla_sweep", {})["due"] == 0
+
+
+def test_a_flood_of_breaches_pages_people_with_a_summary_while_the_bus_gets_every_event(office, monkeypatch):
+    from shopdesk.logic import sla
+    monkeypatch.setattr(sla, "ALERTS_PER_SWEEP", 5)
+    desk = office
+    topic, alerts = _alerts(desk)
+    at("2026-11-23T08:00:00+00:00")
+    convs = [customer_writes(desk, f"+316110004{i:02d}", "hi", f"SMe{i}") for i in range(8)]
+    desk.drain_queue(desk.work_queue_url, "router")
+    at("2026-11-23T10:00:30+00:00")
+    report = desk.invoke("sla_sweep", {}, SLA_ALERT_TOPIC_ARN=topic)
+    assert (report["breached"], report["events"]) == (8, 8)
+    got = alerts() + alerts()
+    single = [a for a in got if a["kind"] == "breach"]
+    [summary] = [a for a in got if a["kind"] == "summary"]
+    assert len(single) == 4
+    assert summary["more"] == 4 and summary["by_kind_and_target"] == {"breach:first_response": 4}
+    assert sorted(summary["conversation_ids"] + [a["conversation_id"] for a in single]) == sorted(convs)

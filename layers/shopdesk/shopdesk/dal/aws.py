@@ -11,7 +11,7 @@ from botocore.config import Config
 from shopdesk.config import region
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10,
-                 max_pool_connections=32,          # the sweep runs 32 threads on one client
+                 max_pool_connections=16,          # the sweep runs 8 threads on one client, plus the shard queries
                  tcp_keepalive=True)
 
 

@@ -19,6 +19,7 @@ from shopdesk.dal.table import ConditionFailed, Table, TransactionCancelled, Upd
 from shopdesk.errors import Conflict, DuplicateDelivery, NotFound
 from shopdesk.models import Agent, Conversation, ConversationStatus, Message, Priority, delivery_rank
 
+MAX_TRANSACTION_OPS = 100             # DynamoDB's limit per TransactWriteItems
 MARKER_TTL_SECONDS = 90 * 24 * 3600   # providers re-deliver for up to 7 days; receipts arrive for weeks
 
 
@@ -56,6 +57,15 @@ class ClockRead:
     version: int
     warned: dict[str, str]                 # target -> due time whose warning went out
     done: dict[str, str]                   # target -> due time already flagged as breached
+    stored_clocks: str | None = None       # the clocks as read (callers change ``clocks`` in place)
+
+    def held_index(self, layout: Conversations) -> dict[str, dict[str, Any] | None] | None:
+        """What the due index holds for this conversation as read; None when unknown (no clocks yet)."""
+        if self.stored_clocks is None:
+            return None
+        from shopdesk.logic.business_time import ConversationClocks
+        return layout._index_items(self.conversation.id, ConversationClocks.model_validate_json(self.stored_clocks),
+                                   self.warned, self.done)
 
 
 class StaleConversation(Exception):
@@ -119,13 +129,7 @@ class Conversations:
         customer = conversation.customer
         ident = customer.identities[0]
         identity_key = it.identity_pk(ident.kind, ident.address)
-        conv_item = it.conversation_item(conversation)
-        if clocks is not None:
-            conv_item.update(clocks_json=clocks.model_dump_json(), clocks_version=1)
-            deadlines = clocks.deadlines()
-            conv_item["sla"]["deadlines"] = {d.target: {"due_at": clock.iso(d.due_at),
-                                                        "warn_at": clock.iso(d.warn_at) if d.warn_at else None}
-                                             for d in deadlines} or None
+        conv_item, *deadline_items = self.opening_items(conversation, clocks)
         ops = [self._marker_op(provider, provider_id, message), self.table.put_op(it.message_item(message)),
                self.table.put_op(conv_item, condition="attribute_not_exists(PK)")]
         if identity is None:
@@ -148,15 +152,25 @@ class Conversations:
             else:
                 update.when("open_conversation_id = :expected", expected=expected_open)
             ops.append(self.table.update_op(identity_key, it.META, update))
-        for d in clocks.deadlines() if clocks is not None else []:
-            ops.append(self.table.put_op(self._deadline_item(
-                conversation.id, d.target, clock.iso(d.due_at), clock.iso(d.warn_at) if d.warn_at else None)))
+        ops.extend(self.table.put_op(item) for item in deadline_items)
         try:
             self.table.transact(ops)
         except TransactionCancelled as exc:
             if 0 in exc.failed:
                 raise DuplicateDelivery(provider_id) from exc
             raise IdentityRace(identity_key) from exc
+
+    def opening_items(self, conversation: Conversation, clocks: Any = None) -> list[dict[str, Any]]:
+        """A new conversation's item with its clocks, then one due-index item per running deadline."""
+        conv_item = it.conversation_item(conversation)
+        deadlines = clocks.deadlines() if clocks is not None else []
+        if clocks is not None:
+            conv_item.update(clocks_json=clocks.model_dump_json(), clocks_version=1)
+            conv_item["sla"]["deadlines"] = {d.target: {"due_at": clock.iso(d.due_at),
+                                                        "warn_at": clock.iso(d.warn_at) if d.warn_at else None}
+                                             for d in deadlines} or None
+        return [conv_item, *(self._deadline_item(conversation.id, d.target, clock.iso(d.due_at),
+                                                 clock.iso(d.warn_at) if d.warn_at else None) for d in deadlines)]
 
     def _deadline_item(self, conversation_id: str, target: str, due_at: str, warn_at: str | None = None, *,
                        already_warned: bool = False) -> dict[str, Any]:
@@ -509,38 +523,84 @@ class Conversations:
             warned, done = conv_item.get("sla_warned") or {}, conv_item.get("sla_done") or {}
         else:
             warned, done = read.warned, read.done
-        self._write_clocks(conversation_id, clocks, version, warned, done, extra or Update())
+        self._write_clocks(conversation_id, clocks, version, warned, done, extra or Update(), before=read)
 
-    def flag_deadlines(self, read: ClockRead, clocks: Any, *, breached: dict[str, str], warned: dict[str, str],
-                       notes: list[Message], priority: Priority | None = None) -> list[Deadline]:
-        """The sweep's one write for a conversation: mark warnings sent and deadlines breached (each
-        once per due time), save the clocks that follow (breached clocks end, an escalation rebinds
-        them), put the notes on the timeline and leave one announcement item per breach in the due
-        index until its events are out. Conditioned on the clocks' version: ClockConflict when any
-        other event changed them since ``read``. Returns the announcements."""
+    def flag_deadlines(self, flags: Sequence[SlaFlag]) -> dict[str, list[Deadline] | None]:
+        """The sweep's write: for each conversation, mark warnings sent and deadlines breached (each once
+        per due time), save the clocks that follow (breached clocks end, an escalation rebinds them), put
+        the notes on the timeline and leave one announcement item per breach in the due index until its
+        events are out; each conversation's part conditioned on the version of its clocks. As many
+        conversations go into one TransactWriteItems as its 100 operations allow; one whose clocks
+        changed since its read is taken out and the rest written. Returns each conversation's
+        announcements, or None when it must be read again."""
+        results: dict[str, list[Deadline] | None] = {}
+        batch: list[tuple[str, list[dict[str, Any]], list[Deadline]]] = []
+        for flag in flags:
+            part = self._flag_ops(flag)
+            if batch and sum(len(ops) for _, ops, _ in batch) + len(part[1]) > MAX_TRANSACTION_OPS:
+                self._write_parts(batch, results)
+                batch = []
+            batch.append(part)
+        if batch:
+            self._write_parts(batch, results)
+        return results
+
+    def _flag_ops(self, flag: SlaFlag) -> tuple[str, list[dict[str, Any]], list[Deadline]]:
+        read, conv = flag.read, flag.read.conversation
         update = Update()
-        conv = read.conversation
-        if priority is not None:                 # escalation: a waiting conversation moves up the queue
-            update.set("priority", priority.value)
+        if flag.priority is not None:             # escalation: a waiting conversation moves up the queue
+            update.set("priority", flag.priority.value)
             if conv.assignee is None and conv.waiting_since is not None:
-                update.set("QueueSK", it.queue_sk(priority, clock.iso(conv.waiting_since), conv.id))
-        for target, due in warned.items():
+                update.set("QueueSK", it.queue_sk(flag.priority, clock.iso(conv.waiting_since), conv.id))
+        for target, due in flag.warned.items():
             update.set(f"sla_warned.{target}", due)
-        for target, due in breached.items():
+        for target, due in flag.breached.items():
             update.set(f"sla_done.{target}", due)
-        if breached:
-            update.add("sla_breaches", set(breached))
+        if flag.breached:
+            update.add("sla_breaches", set(flag.breached))
         now = clock.now_iso()
-        announcements = [{**self._deadline_item(read.conversation.id, target, due), "SK": _announcement_sk(target, due),
-                          "state": "breached", "breached_at": now} for target, due in breached.items()]
-        self._write_clocks(read.conversation.id, clocks, read.version, {**read.warned, **warned},
-                           {**read.done, **breached}, update,
-                           also=[self.table.put_op(a) for a in announcements] +
-                                [self.table.put_op(it.message_item(n)) for n in notes])
-        return [_deadline_from(a) for a in announcements]
+        announcements = [{**self._deadline_item(conv.id, target, due), "SK": _announcement_sk(target, due),
+                          "state": "breached", "breached_at": now} for target, due in flag.breached.items()]
+        ops = self._clock_ops(conv.id, flag.clocks, read.version, {**read.warned, **flag.warned},
+                              {**read.done, **flag.breached}, update, before=read)
+        ops += [self.table.put_op(a) for a in announcements]
+        ops += [self.table.put_op(it.message_item(n)) for n in flag.notes]
+        return conv.id, ops, [_deadline_from(a) for a in announcements]
 
-    def _write_clocks(self, conversation_id: str, clocks: Any, version: int, warned: dict[str, str],
-                      done: dict[str, str], update: Update, also: Sequence[dict[str, Any]] = ()) -> None:
+    def _write_parts(self, parts: list[tuple[str, list[dict[str, Any]], list[Deadline]]],
+                     results: dict[str, list[Deadline] | None]) -> None:
+        while parts:
+            try:
+                self.table.transact([op for _, ops, _ in parts for op in ops])
+            except (TransactionCancelled, ClientError) as exc:
+                failed = _failed_parts(exc, [len(ops) for _, ops, _ in parts])
+                if failed is None:
+                    raise
+                for i in failed:
+                    results[parts[i][0]] = None
+                parts = [p for i, p in enumerate(parts) if i not in failed]
+                continue
+            results.update((conversation_id, announced) for conversation_id, _, announced in parts)
+            return
+
+    def _index_items(self, conversation_id: str, clocks: Any, warned: dict[str, str], done: dict[str, str]
+                     ) -> dict[str, dict[str, Any] | None]:
+        """What the due index holds for these clocks: target -> its deadline item, or None."""
+        deadlines = {d.target: d for d in clocks.deadlines()}
+        items: dict[str, dict[str, Any] | None] = {}
+        for target in ("first_response", "next_response", "resolution"):
+            d = deadlines.get(target)
+            due = clock.iso(d.due_at) if d else None
+            items[target] = None if d is None or done.get(target) == due else self._deadline_item(
+                conversation_id, target, due, clock.iso(d.warn_at) if d.warn_at else None,
+                already_warned=warned.get(target) == due)
+        return items
+
+    def _clock_ops(self, conversation_id: str, clocks: Any, version: int, warned: dict[str, str],
+                   done: dict[str, str], update: Update, *, before: ClockRead | None = None) -> list[dict[str, Any]]:
+        """The clocks (conditioned on their version) and the due index items that change. ``before``,
+        the read the clocks came from, tells what the index holds now; without it every target's item
+        is written."""
         update.set("clocks_json", clocks.model_dump_json()).set("clocks_version", version + 1)
         deadlines = {d.target: d for d in clocks.deadlines()}
         first = deadlines.get("first_response")
@@ -554,17 +614,19 @@ class Conversations:
         else:
             update.when("attribute_exists(PK) AND clocks_version = :cv", cv=version)
         ops = [self.table.update_op(it.conv_pk(conversation_id), it.META, update)]
-        for target in ("first_response", "next_response", "resolution"):
-            d = deadlines.get(target)
-            due = clock.iso(d.due_at) if d else None
-            if d is None or done.get(target) == due:
-                ops.append(self.table.delete_op(it.conv_pk(conversation_id), it.deadline_sk(target)))
-            else:
-                ops.append(self.table.put_op(self._deadline_item(
-                    conversation_id, target, due, clock.iso(d.warn_at) if d.warn_at else None,
-                    already_warned=warned.get(target) == due)))
+        now_held = before.held_index(self) if before is not None else None
+        for target, item in self._index_items(conversation_id, clocks, warned, done).items():
+            if now_held is not None and now_held[target] == item:
+                continue                      # unchanged (or absent before and after)
+            ops.append(self.table.delete_op(it.conv_pk(conversation_id), it.deadline_sk(target)) if item is None
+                       else self.table.put_op(item))
+        return ops
+
+    def _write_clocks(self, conversation_id: str, clocks: Any, version: int, warned: dict[str, str],
+                      done: dict[str, str], update: Update, *, before: ClockRead | None = None) -> None:
         try:
-            self.table.transact([*ops, *also])
+            self.table.transact(self._clock_ops(conversation_id, clocks, version, warned, done, update,
+                                                before=before))
         except TransactionCancelled as exc:
             raise ClockConflict(conversation_id) from exc
         except ClientError as exc:           # a concurrent transaction on the same items: read again
@@ -628,7 +690,22 @@ def _clock_read(item: dict[str, Any]) -> ClockRead:
     return ClockRead(conversation=it.conversation_from_item(item),
                      clocks=ConversationClocks.model_validate_json(raw) if raw else None,
                      version=int(item.get("clocks_version", 0)),
-                     warned=dict(item.get("sla_warned") or {}), done=dict(item.get("sla_done") or {}))
+                     warned=dict(item.get("sla_warned") or {}), done=dict(item.get("sla_done") or {}),
+                     stored_clocks=raw)
+
+
+def _failed_parts(exc: Exception, sizes: list[int]) -> set[int] | None:
+    """Which parts of a cancelled transaction failed (their condition, or a conflict with another
+    transaction), from the cancellation reasons; None when the error is not a cancellation."""
+    if isinstance(exc, TransactionCancelled):
+        reasons = exc.reasons
+    elif isinstance(exc, ClientError) and exc.response["Error"]["Code"] == "TransactionCanceledException":
+        reasons = exc.response.get("CancellationReasons") or []
+    else:
+        return None
+    owner = [part for part, size in enumerate(sizes) for _ in range(size)]
+    failed = {owner[i] for i, r in enumerate(reasons) if i < len(owner) and r.get("Code") not in (None, "None")}
+    return failed or set(range(len(sizes)))     # no reason given: none of them is known to be safe
 
 
 def _announcement_sk(target: str, due_at: str) -> str:
@@ -642,6 +719,17 @@ def _deadline_from(row: dict[str, Any]) -> Deadline:
                     state=row.get("state", "pending"), due_pk=row["DuePK"], due_sk=row["DueSK"],
                     warn_at=row.get("warn_at"), agent_id=row.get("agent_id"), kind=row.get("type", "deadline"),
                     pk=row["PK"], sk=row["SK"])
+
+
+@dataclass(frozen=True)
+class SlaFlag:
+    """One conversation's part of a sweep write (``Conversations.flag_deadlines``)."""
+    read: ClockRead
+    clocks: Any                            # after the breaches (and any escalation) were applied
+    breached: dict[str, str]               # target -> due time flagged now
+    warned: dict[str, str]                 # target -> due time warned of now
+    notes: list[Message]
+    priority: Priority | None = None       # raised by escalation
 
 
 class NotWaiting(Exception):

@@ -25,13 +25,14 @@ events and lists the instants the sweep needs (due and warning, per running targ
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, ValidatorFunctionWrapHandler, field_validator, model_validator
 
 from shopdesk.models.conversation import ConversationStatus, Priority
 from shopdesk.models.sla import BusinessHours, SlaPolicy, Targets
@@ -346,6 +347,9 @@ class Deadline(NamedTuple):
     warn_at: datetime | None
 
 
+_CALENDARS: dict[str, BusinessHours] = {}     # calendars as read back from stored clocks, by their JSON
+
+
 class ConversationClocks(BaseModel):
     """First response, next response and resolution clocks of one conversation, driven by its events.
 
@@ -363,6 +367,21 @@ class ConversationClocks(BaseModel):
 
     targets: Targets
     hours: BusinessHours = Field(default_factory=BusinessHours.always_open)
+
+    @field_validator("hours", mode="wrap")
+    @classmethod
+    def _shared_hours(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> BusinessHours:
+        """A calendar read again (every conversation's clocks carry one) is the same frozen, compiled
+        object: the SLA sweep reads thousands of clocks a minute on a handful of calendars."""
+        if not isinstance(value, dict):
+            return handler(value)
+        key = json.dumps(value, sort_keys=True, default=str)
+        found = _CALENDARS.get(key)
+        if found is None:
+            found = handler(value)
+            if len(_CALENDARS) < 1024:
+                _CALENDARS[key] = found
+        return found
     warning_fraction: float = Field(default=0.8, gt=0, lt=1)
     policy_id: str | None = None
     first_response: SlaClock | None = None

@@ -3,14 +3,14 @@ escalate, announce, and re-drive waiting work.
 
 Reads only the sparse, sharded Due index, one key-range Query per shard: never a Scan. A deadline
 is in the index under the time of its next action (warning, then due), so every item read is due.
-Each conversation with something due then costs one TransactWriteItems (and a 25th of a
-BatchGetItem), run in parallel; events and alerts go out ten per request. Work the time limit does
-not allow stays in the index and is the first the next sweep sees.
+Conversations with something due are read 25 to a BatchGetItem and written as many to a
+TransactWriteItems as its 100 operations allow, in parallel; events and alerts go out ten per
+request. Work the time limit does not allow stays in the index and is the first the next sweep sees.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -23,7 +23,7 @@ from shopdesk import clock
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.alerts import AlertTopic
 from shopdesk.dal.aws import client
-from shopdesk.dal.conversations import ClockConflict, ClockRead, Conversations, Deadline
+from shopdesk.dal.conversations import ClockRead, Conversations, Deadline, SlaFlag
 from shopdesk.dal.events import EventBus
 from shopdesk.dal.queues import Queue
 from shopdesk.errors import NotFound
@@ -60,14 +60,16 @@ class _Flagged:
 
 
 RESERVE_SECONDS = 10.0         # kept back from the time limit to announce what was flagged
-READ_BATCH = 25                # conversations read with one BatchGetItem, then flagged one by one
+WORKERS = 8                    # chunks in flight: enough to overlap DynamoDB's latency; more only adds GIL churn
+ALERTS_PER_SWEEP = 50          # SNS alerts for people per sweep; the rest in one summary (events carry all)
+READ_BATCH = 25                # conversations read with one BatchGetItem and written together
 
 
 def sweep(conversations: Conversations, bus: EventBus, work: Queue, shards: int, *,
           alerts: AlertTopic | None = None, book: PolicyBook | None = None, agents: Agents | None = None,
-          workers: int = 32, time_left: Callable[[], float] | None = None) -> SweepReport:
-    """One pass over everything due. Conversations are flagged in parallel, each with one read and one
-    transaction; when ``time_left()`` (seconds) runs low the rest stays in the index for the next sweep."""
+          workers: int = WORKERS, time_left: Callable[[], float] | None = None) -> SweepReport:
+    """One pass over everything due, in parallel chunks of 25 conversations; when ``time_left()``
+    (seconds) runs low the rest stays in the index for the next sweep."""
     now = clock.now()
     now_iso = clock.iso(now)
     client("dynamodb")                 # one client for every thread below
@@ -83,9 +85,7 @@ def sweep(conversations: Conversations, bus: EventBus, work: Queue, shards: int,
     def step(chunk: list[list[Deadline]]) -> list[_Flagged]:
         if time_left is not None and time_left() < RESERVE_SECONDS:
             return [_Flagged(deferred=True) for _ in chunk]
-        reads = conversations.read_clocks_many([rows[0].conversation_id for rows in chunk])
-        return [_flag_conversation(conversations, book, rows, now, reads.get(rows[0].conversation_id))
-                for rows in chunk]
+        return _flag_chunk(conversations, book, chunk, now)
 
     groups = list(by_conversation.values())
     chunks = [groups[i:i + READ_BATCH] for i in range(0, len(groups), READ_BATCH)]
@@ -116,57 +116,87 @@ def sweep(conversations: Conversations, bus: EventBus, work: Queue, shards: int,
     return report
 
 
+@dataclass(frozen=True)
+class _Plan:
+    flag: SlaFlag
+    rows: list[Deadline]
+    again: list[Deadline]
+
+
+def _flag_chunk(conversations: Conversations, book: PolicyBook | None, chunk: list[list[Deadline]],
+                now: datetime) -> list[_Flagged]:
+    """Up to 25 conversations: one BatchGetItem, then their flags in as few transactions as fit; a
+    conversation that changed meanwhile is done again on its own."""
+    reads = conversations.read_clocks_many([rows[0].conversation_id for rows in chunk])
+    planned = [_plan(conversations, book, rows, reads.get(rows[0].conversation_id), now) for rows in chunk]
+    written = conversations.flag_deadlines([p.flag for p in planned if isinstance(p, _Plan)])
+    return [p if isinstance(p, _Flagged) else
+            _flag_conversation(conversations, book, p.rows, now) if written.get(p.flag.read.conversation.id) is None
+            else _flagged(conversations, book, p, written[p.flag.read.conversation.id] or [])
+            for p in planned]
+
+
 def _flag_conversation(conversations: Conversations, book: PolicyBook | None, rows: list[Deadline],
-                       now: datetime, read: ClockRead | None) -> _Flagged:
-    """Warn of and flag everything due on one conversation with one read and one transaction, judged
-    from its clocks (the index row only says "look here"). A breach raises the priority one level (the
-    clocks take the stricter targets) and moves the conversation up the queue if it is waiting."""
-    again = [d for d in rows if d.state == "breached"]     # flagged earlier; the announcement did not go out
-    if len(again) == len(rows):
-        return _Flagged(again=again)
-    conversation_id = rows[0].conversation_id
-    for attempt in range(4):
-        if read is None or attempt > 0:
-            try:
-                read = conversations.read_clocks(conversation_id)
-            except NotFound:
-                return _Flagged(again=again)
-        if read.clocks is None:
-            return _flag_without_clocks(conversations, [d for d in rows if d.state != "breached"], now, again)
-        conv, clocks = read.conversation, read.clocks
-        breached: dict[str, str] = {}
-        warned: dict[str, str] = {}
-        for d in clocks.deadlines():
-            due = clock.iso(d.due_at)
-            if d.due_at <= now:
-                if read.done.get(d.target) != due:
-                    breached[d.target] = due
-            elif d.warn_at is not None and d.warn_at <= now and read.warned.get(d.target) != due:
-                warned[d.target] = due
-        if not breached and not warned:
-            return _Flagged(again=again)      # answered, paused or moved since the index row was written
-        for target in breached:
-            clocks.on_breach(target, now)
-        raised = None
-        if breached and book is not None and ESCALATION[conv.priority] is not conv.priority:
-            raised = ESCALATION[conv.priority]
-            book.rebind(clocks, conv.channel, conv.team, raised)
-        notes = [system_message(conv.id, f"{_name(t)} target missed (due {due})") for t, due in breached.items()] + \
-                [system_message(conv.id, f"{_name(t)} target close: due {due}") for t, due in warned.items()]
+                       now: datetime) -> _Flagged:
+    """One conversation on its own, reading it again while other events keep changing it."""
+    for _ in range(4):
         try:
-            announcements = conversations.flag_deadlines(read, clocks, breached=breached, warned=warned,
-                                                         notes=notes, priority=raised)
-        except ClockConflict:
-            continue
-        if breached and conv.assignee and book is not None and book.routing().reassign_on_breach:
-            note = system_message(conv.id, f"{_name(next(iter(breached)))} target missed: "
-                                           f"taken from {conv.assignee} for the next agent")
-            conversations.release(conv, conv.assignee, note, pass_over=True)
-        warnings = [Deadline(conversation_id=conv.id, target=t, due_at=due, state="warned", due_pk="", due_sk="")
-                    for t, due in warned.items()]
-        return _Flagged(breached=announcements, warned=warnings, again=again,
-                        escalated_to=raised.value if raised else None)
-    return _Flagged(again=again, deferred=True)    # busy conversation: the next sweep tries again
+            read = conversations.read_clocks(rows[0].conversation_id)
+        except NotFound:
+            read = None
+        plan = _plan(conversations, book, rows, read, now)
+        if isinstance(plan, _Flagged):
+            return plan
+        announced = conversations.flag_deadlines([plan.flag]).get(plan.flag.read.conversation.id)
+        if announced is not None:
+            return _flagged(conversations, book, plan, announced)
+    return _Flagged(again=[d for d in rows if d.state == "breached"], deferred=True)   # the next sweep tries again
+
+
+def _plan(conversations: Conversations, book: PolicyBook | None, rows: list[Deadline], read: ClockRead | None,
+          now: datetime) -> _Plan | _Flagged:
+    """What is due on one conversation, judged from its clocks (the index row only says "look here"):
+    warnings, breaches, and the escalation a breach brings (priority one level up, stricter targets)."""
+    again = [d for d in rows if d.state == "breached"]     # flagged earlier; the announcement did not go out
+    if len(again) == len(rows) or read is None:
+        return _Flagged(again=again)
+    if read.clocks is None:
+        return _flag_without_clocks(conversations, [d for d in rows if d.state != "breached"], now, again)
+    conv, clocks = read.conversation, read.clocks
+    breached: dict[str, str] = {}
+    warned: dict[str, str] = {}
+    for d in clocks.deadlines():
+        due = clock.iso(d.due_at)
+        if d.due_at <= now:
+            if read.done.get(d.target) != due:
+                breached[d.target] = due
+        elif d.warn_at is not None and d.warn_at <= now and read.warned.get(d.target) != due:
+            warned[d.target] = due
+    if not breached and not warned:
+        return _Flagged(again=again)      # answered, paused or moved since the index row was written
+    for target in breached:
+        clocks.on_breach(target, now)
+    raised = None
+    if breached and book is not None and ESCALATION[conv.priority] is not conv.priority:
+        raised = ESCALATION[conv.priority]
+        book.rebind(clocks, conv.channel, conv.team, raised)
+    notes = [system_message(conv.id, f"{_name(t)} target missed (due {due})") for t, due in breached.items()] + \
+            [system_message(conv.id, f"{_name(t)} target close: due {due}") for t, due in warned.items()]
+    return _Plan(SlaFlag(read, clocks, breached, warned, notes, raised), rows, again)
+
+
+def _flagged(conversations: Conversations, book: PolicyBook | None, plan: _Plan,
+             announced: list[Deadline]) -> _Flagged:
+    """After the write: the optional reassignment on breach, and what to announce."""
+    flag, conv = plan.flag, plan.flag.read.conversation
+    if flag.breached and conv.assignee and book is not None and book.routing().reassign_on_breach:
+        note = system_message(conv.id, f"{_name(next(iter(flag.breached)))} target missed: "
+                                       f"taken from {conv.assignee} for the next agent")
+        conversations.release(conv, conv.assignee, note, pass_over=True)
+    warnings = [Deadline(conversation_id=conv.id, target=t, due_at=due, state="warned", due_pk="", due_sk="")
+                for t, due in flag.warned.items()]
+    return _Flagged(breached=announced, warned=warnings, again=plan.again,
+                    escalated_to=flag.priority.value if flag.priority else None)
 
 
 def _flag_without_clocks(conversations: Conversations, rows: list[Deadline], now: datetime,
@@ -187,12 +217,24 @@ def _flag_without_clocks(conversations: Conversations, rows: list[Deadline], now
 
 def _announce(bus: EventBus, alerts: AlertTopic | None, events: list[tuple[str, dict[str, object]]],
               workers: int) -> None:
-    """Events on the bus and alerts on the topic, ten per request, requests in parallel."""
+    """Every event on the bus; alerts for people on the topic, one per event up to ``ALERTS_PER_SWEEP``
+    and then one summary of the rest (a pager gets 50 messages, not 10,000). Ten per request, requests
+    in parallel."""
     _in_parallel(bus.publish, events, 10, workers)
-    if alerts is not None:
-        _in_parallel(alerts.publish, [(f"SLA {'breach' if t == BREACH_DETAIL_TYPE else 'warning'}: "
-                                       f"{_name(str(e['target']))} of {e['conversation_id']}", e)
-                                      for t, e in events], 10, workers)
+    if alerts is None or not events:
+        return
+    single = events if len(events) <= ALERTS_PER_SWEEP else events[:ALERTS_PER_SWEEP - 1]
+    messages = [(f"SLA {'breach' if t == BREACH_DETAIL_TYPE else 'warning'}: "
+                 f"{_name(str(e['target']))} of {e['conversation_id']}", e) for t, e in single]
+    rest = events[len(single):]
+    if rest:
+        counts = Counter(f"{e['kind']}:{e['target']}" for _, e in rest)
+        breaches = sum(n for key, n in counts.items() if key.startswith("breach:"))
+        messages.append((f"SLA: {breaches} more breaches and {len(rest) - breaches} more warnings",
+                         {"kind": "summary", "detected_at": rest[0][1]["detected_at"], "more": len(rest),
+                          "by_kind_and_target": dict(sorted(counts.items())),
+                          "conversation_ids": sorted({str(e["conversation_id"]) for _, e in rest})[:500]}))
+    _in_parallel(alerts.publish, messages, 10, workers)
 
 
 def _in_parallel(action: Callable[[list[T]], None], items: list[T], size: int, workers: int) -> None:

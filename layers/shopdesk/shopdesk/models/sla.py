@@ -11,6 +11,7 @@ The arithmetic over a calendar (due instants, open seconds between two instants)
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date, time
@@ -233,8 +234,9 @@ class BusinessHours(BaseModel):
 
     @classmethod
     def always_open(cls, time_zone: str = "UTC") -> BusinessHours:
-        """Open 24 hours a day, 7 days a week (targets measured in plain elapsed time)."""
-        return cls(time_zone=time_zone, weekly={day: [Window(start="00:00", end="24:00")] for day in Weekday})
+        """Open 24 hours a day, 7 days a week (targets measured in plain elapsed time). One shared,
+        already compiled calendar per time zone: nothing changes a calendar once made."""
+        return _always_open(time_zone)
 
     def __eq__(self, other: object) -> bool:
         """Same calendar when the configured fields are equal (the compiled form is not compared)."""
@@ -377,3 +379,8 @@ def choose_policy(policies: Iterable[SlaPolicy], channel: str | None, tier: str 
         raise NoMatchingPolicy(f"no SLA policy applies to channel={channel!r} tier={tier!r} team={team!r}; "
                                "add a default policy without conditions")
     return min(matching, key=lambda p: (-p.applies_to.specificity, p.rank, p.id))
+
+
+@functools.lru_cache(maxsize=64)
+def _always_open(time_zone: str) -> BusinessHours:
+    return BusinessHours(time_zone=time_zone, weekly={day: [Window(start="00:00", end="24:00")] for day in Weekday})
