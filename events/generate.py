@@ -58,6 +58,7 @@ INBOUND_MESSAGE_ID = "m_01KQHC8AM0D0YEH53F47VKVEXZ"
 REPLY_MESSAGE_ID = "m_01KQHC8AM04791NT2WVBTJ71W1"
 REPLY_MESSAGE_SK = f"MSG#2026-05-01T09:00:00.000Z#{REPLY_MESSAGE_ID}"
 DRAIN_DEDUP_ID = "d_01KQHC8AM07QWHJEFJDQ3CET68"
+REFILL_DEDUP_ID = "d_01KQHC8AM0K3V7Q2M9W4X6Y8Z1"
 
 AGENT = "alice"
 AGENT_CLAIMS = {
@@ -189,7 +190,8 @@ def build() -> dict[str, dict[str, Any]]:
     """Every sample event by file name."""
     conversation_path = f"/agent/conversations/{CONVERSATION_ID}"
     inbound = InboundWork(conversation_id=CONVERSATION_ID, message_id=INBOUND_MESSAGE_ID, team="default")
-    drain = DrainWork(team="default", reason="agent-online")
+    drain = DrainWork(team="default", reason="sweep")
+    refill = DrainWork(agent_id="alice", reason="agent-online")
     reply = OutboundWork(conversation_id=CONVERSATION_ID, message_id=REPLY_MESSAGE_ID, message_sk=REPLY_MESSAGE_SK)
     _body, text_meta = sample("twilio", "sms_inbound_text")
     return {
@@ -224,8 +226,14 @@ def build() -> dict[str, dict[str, Any]]:
                                       sequence="18894621593421056000",
                                       sender=f"shopdesk-{STAGE}-InboundTwilioFunction"),
         "sqs_work_drain.json": _sqs(f"shopdesk-{STAGE}-work.fifo", "8a2d4e6f-1b3c-4d5e-9f70-81a2b3c4d502",
-                                    drain.model_dump(), group="drain#default", dedup_id=DRAIN_DEDUP_ID,
-                                    sequence="18894621593421056001", sender=f"shopdesk-{STAGE}-AgentApiFunction"),
+                                    drain.model_dump(exclude_none=True), group="drain#default",
+                                    dedup_id=DRAIN_DEDUP_ID, sequence="18894621593421056001",
+                                    sender=f"shopdesk-{STAGE}-SlaSweepFunction"),
+        # an agent freed capacity (here: came online): every team of theirs is drained at once
+        "sqs_work_refill.json": _sqs(f"shopdesk-{STAGE}-work.fifo", "5d7e9f1a-2c4b-4e6d-8a0f-93b5c7d9e104",
+                                     refill.model_dump(exclude_none=True), group="refill#alice",
+                                     dedup_id=REFILL_DEDUP_ID, sequence="18894621593421056003",
+                                     sender=f"shopdesk-{STAGE}-AgentApiFunction"),
         # Outbound queue (DispatcherFunction): the body Inbox.reply enqueues
         "sqs_outbound_reply.json": _sqs(f"shopdesk-{STAGE}-outbound.fifo", "c4b3a291-8e7d-4c6b-a5f4-e3d2c1b0a903",
                                         reply.model_dump(), group=CONVERSATION_ID, dedup_id=REPLY_MESSAGE_ID,

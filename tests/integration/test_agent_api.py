@@ -131,7 +131,7 @@ def test_me_creates_the_agent_on_first_sign_in_with_default_capacity(desk):
     status, body = agent(desk, "GET", "/agent/me", "carol")
     assert status == 200
     assert body == {"id": "carol", "name": "Carol", "presence": "offline", "capacity": 3, "active": 0,
-                    "team": "default"}
+                    "teams": ["default"]}
 
 
 def test_openapi_document_and_swagger_ui_are_served(desk):

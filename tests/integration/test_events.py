@@ -22,6 +22,7 @@ import pytest
 from shopdesk import clock
 from shopdesk.dal.table import deserialize
 from shopdesk.models import delivery_rank
+from tests.integration.test_admin_api import admin_call
 from tests.support import AUTH_TOKEN, EVENTS
 
 _spec = importlib.util.spec_from_file_location("events_generate", EVENTS / "generate.py")
@@ -99,8 +100,8 @@ SCENARIOS = {
     "apigw_twilio_inbound_sms.json", "apigw_twilio_inbound_whatsapp.json", "apigw_twilio_inbound_mms.json",
     "apigw_twilio_status_delivered.json", "apigw_twilio_status_undelivered.json", "apigw_twilio_bad_signature.json",
     "apigw_agent_list_mine.json", "apigw_agent_reply.json", "apigw_agent_reply_empty_text.json",
-    "apigw_agent_set_presence.json", "sqs_work_inbound.json", "sqs_work_drain.json", "sqs_outbound_reply.json",
-    "scheduler_sla_sweep.json",
+    "apigw_agent_set_presence.json", "sqs_work_inbound.json", "sqs_work_drain.json", "sqs_work_refill.json",
+    "sqs_outbound_reply.json", "scheduler_sla_sweep.json",
 }
 
 
@@ -212,14 +213,15 @@ def test_undelivered_status_event_keeps_the_error_code_and_reason(desk):
 
 # ------------------------------------------------------------------------------ agent API
 
-def test_set_presence_event_puts_the_agent_online_and_asks_for_a_drain(desk):
+def test_set_presence_event_puts_the_agent_online_and_asks_for_a_refill(desk):
     result = _invoke(desk, "apigw_agent_set_presence.json")
     assert result["statusCode"] == 200
     body = _json(result)
     assert (body["id"], body["name"], body["presence"], body["capacity"]) == ("alice", "Alice Example", "online", 3)
     assert desk.item("AGENT#alice")["presence"] == "online"
     [work] = _queued(desk, desk.work_queue_url)
-    assert json.loads(work["Body"]) == {"kind": "drain", "team": "default", "reason": "agent-online"}
+    assert json.loads(work["Body"]) == {"kind": "drain", "agent_id": "alice", "reason": "agent-online"}
+    assert work["Attributes"]["MessageGroupId"] == "refill#alice"
 
 
 def test_list_mine_event_lists_the_agents_open_conversations(desk):
@@ -315,6 +317,20 @@ def test_work_drain_event_with_nobody_online_leaves_the_queue_as_it_is(desk):
     conversation_id = _inbound_sms(desk, routed=True)
     assert _invoke(desk, "sqs_work_drain.json") == {"batchItemFailures": []}
     assert desk.item(f"CONV#{conversation_id}")["QueuePK"] == "QUEUE#default"
+
+
+def test_work_refill_event_drains_every_team_of_the_agent(desk):
+    # Given SMS routed to the billing team, an SMS waiting there, and alice online in default and billing
+    admin_call(desk, "PUT", "/admin/routing", "[admins]", {"team_by_channel": {"sms": "billing"}})
+    conversation_id = _inbound_sms(desk, routed=True)
+    _alice_online(desk)
+    assert admin_call(desk, "PUT", "/admin/agents/alice", "[admins]", {"teams": ["default", "billing"]})[0] == 200
+    # When the default team is drained, the billing conversation is not its business
+    assert _invoke(desk, "sqs_work_drain.json") == {"batchItemFailures": []}
+    assert desk.item(f"CONV#{conversation_id}")["QueuePK"] == "QUEUE#billing"
+    # Then alice's refill drains both her teams
+    assert _invoke(desk, "sqs_work_refill.json") == {"batchItemFailures": []}
+    assert desk.item(f"CONV#{conversation_id}")["assignee"] == "alice"
 
 
 # ------------------------------------------------------------------------------ outbound queue (dispatcher)

@@ -192,3 +192,34 @@ def test_no_cursor_means_start_from_the_beginning(empty):
 def test_garbage_cursor_is_a_value_error(garbage):
     with pytest.raises(ValueError, match="cursor"):
         decode_cursor(garbage)
+
+
+# ------------------------------------------------------------------------------ batch reads
+
+class _FakeDynamo:
+    def __init__(self) -> None:
+        self.requests: list[list[str]] = []
+
+    def batch_get_item(self, RequestItems):      # boto3 names it so
+        [(table, request)] = RequestItems.items()
+        keys = request["Keys"]
+        self.requests.append([k["PK"]["S"] for k in keys])
+        later = keys[90:]                              # DynamoDB may leave keys unprocessed
+        found = [{**k, "id": {"S": k["PK"]["S"]}} for k in keys[:90]]
+        return {"Responses": {table: found},
+                "UnprocessedKeys": {table: {**request, "Keys": later}} if later else {}}
+
+
+def test_batch_get_reads_any_number_of_keys_100_a_request_and_retries_unprocessed_ones():
+    from shopdesk.dal.table import Table
+
+    fake = _FakeDynamo()
+
+    class FakeTable(Table):
+        _client = fake          # type: ignore[assignment]
+
+    keys = [(f"AGENT#{i:03d}", "META") for i in range(250)] + [("AGENT#000", "META")]
+    found = FakeTable("desk").batch_get(keys)
+    assert sorted(r["id"] for r in found) == sorted({pk for pk, _ in keys})
+    assert all(len(r) <= 100 for r in fake.requests)
+    assert [len(r) for r in fake.requests] == [100, 10, 100, 10, 50]

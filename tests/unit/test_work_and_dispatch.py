@@ -14,7 +14,7 @@ from shopdesk.errors import ProviderError
 from shopdesk.logic import dispatch as dispatch_module
 from shopdesk.logic.dispatch import OutboundWork, RetryLater, RetryPolicy, dispatch
 from shopdesk.logic.timeline import preview, system_message
-from shopdesk.logic.work import DrainWork, InboundWork, WorkItem, enqueue_drain, enqueue_inbound
+from shopdesk.logic.work import DrainWork, InboundWork, WorkItem, enqueue_drain, enqueue_inbound, enqueue_refill
 from shopdesk.models import Direction, Message
 
 
@@ -45,12 +45,22 @@ def test_inbound_work_is_grouped_by_conversation_and_deduplicated_by_message():
 
 def test_drain_work_is_grouped_by_team_with_a_fresh_dedup_id():
     queue = FakeQueue()
-    enqueue_drain(queue, "default", "agent-online")  # type: ignore[arg-type]
-    enqueue_drain(queue, "default", "agent-online")  # type: ignore[arg-type]
+    enqueue_drain(queue, "default", "sweep")  # type: ignore[arg-type]
+    enqueue_drain(queue, "default", "sweep")  # type: ignore[arg-type]
     (body, group, first), (_, _, second) = queue.sent
-    assert body == {"kind": "drain", "team": "default", "reason": "agent-online"}
+    assert body == {"kind": "drain", "team": "default", "reason": "sweep"}
     assert group == "drain#default"
     assert first.startswith("d_") and first != second
+
+
+def test_refill_work_names_the_agent_and_is_grouped_by_agent():
+    queue = FakeQueue()
+    enqueue_refill(queue, "alice", "agent-online")  # type: ignore[arg-type]
+    [(body, group, dedup)] = queue.sent
+    assert body == {"kind": "drain", "agent_id": "alice", "reason": "agent-online"}
+    assert group == "refill#alice" and dedup.startswith("d_")
+    work = WorkItem.model_validate({"item": body}).item
+    assert isinstance(work, DrainWork) and (work.team, work.agent_id) == (None, "alice")
 
 
 @pytest.mark.parametrize(("body", "kind"), [

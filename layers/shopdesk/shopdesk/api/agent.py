@@ -146,9 +146,9 @@ class AgentOut(BaseModel):
     id: str
     name: str | None
     presence: Presence
-    capacity: int
+    capacity: int          # across all the agent's teams
     active: int
-    team: str
+    teams: list[str]
 
     @classmethod
     def of(cls, agent: Agent) -> AgentOut:

@@ -1,11 +1,23 @@
-"""Agents: presence, capacity and the count of conversations they hold."""
+"""Agents: settings, presence, capacity, the count of conversations they hold, and their teams.
+
+The agent's ``META`` item is the one source of truth for capacity: assignment and transfer are
+conditioned on it, whatever team a conversation comes from. An agent is in a team's pool through
+one small membership item per team (``AGENT#<id>`` / ``TEAM#<team>``) that carries the Pool index
+keys. A presence or team change writes the agent item and every membership in one transaction,
+conditioned on the ``membership_version`` it read, so concurrent changes cannot leave a membership
+with a stale presence or a team the agent left.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from shopdesk.dal import items as it
-from shopdesk.dal.table import ConditionFailed, Table, Update
-from shopdesk.errors import NotFound
+from shopdesk.dal.table import Table, TransactionCancelled, Update
+from shopdesk.errors import Conflict, NotFound
 from shopdesk.models import Agent, Presence
+
+WRITE_ATTEMPTS = 3
 
 
 class Agents:
@@ -17,32 +29,72 @@ class Agents:
         return it.agent_from_item(item) if item else None
 
     def create(self, agent: Agent) -> bool:
-        """Create an agent record; False when it already exists."""
+        """Create an agent record with its memberships; False when it already exists."""
+        ops = [self.table.put_op(it.agent_item(agent), condition="attribute_not_exists(PK)")]
+        ops += [self.table.put_op(it.membership_item(agent.id, team, agent.presence)) for team in agent.teams]
         try:
-            self.table.put(it.agent_item(agent), condition="attribute_not_exists(PK)")
+            self.table.transact(ops)
             return True
-        except ConditionFailed:
+        except TransactionCancelled:
             return False
 
-    def set_presence(self, agent: Agent, presence: Presence) -> Agent:
-        item = self.table.update(
-            it.agent_pk(agent.id), it.META,
-            Update().set("presence", presence.value).set("PoolSK", f"{presence.value}#{agent.id}")
-            .when("attribute_exists(PK)"),
-            return_new=True)
-        if item is None:
-            raise NotFound(f"agent {agent.id} does not exist")
-        return it.agent_from_item(item)
+    def set_presence(self, agent_id: str, presence: Presence) -> Agent:
+        return self._change(agent_id, presence=presence)
+
+    def configure(self, agent_id: str, *, teams: list[str], capacity: int, skills: list[str], languages: list[str],
+                  name: str | None = None) -> Agent:
+        """Apply a supervisor's settings, keeping presence and load."""
+        fields: dict[str, Any] = {"capacity": capacity, "skills": skills, "languages": languages}
+        if name:
+            fields["name"] = name
+        return self._change(agent_id, teams=teams, fields=fields)
+
+    def _change(self, agent_id: str, *, presence: Presence | None = None, teams: list[str] | None = None,
+                fields: dict[str, Any] | None = None) -> Agent:
+        """Write the agent item and its memberships together. An item from before agents had several
+        teams (``team``, and the Pool keys on the item itself) is converted on the way."""
+        for _ in range(WRITE_ATTEMPTS):
+            item = self.table.get(it.agent_pk(agent_id), it.META)
+            if item is None:
+                raise NotFound(f"agent {agent_id} does not exist")
+            before = it.agent_from_item(item)
+            after = before.model_copy(update={**(fields or {}), "presence": presence or before.presence,
+                                              "teams": teams or before.teams})
+            update = Update()
+            for name, value in (fields or {}).items():
+                update.set(name, value)
+            update.set("presence", after.presence.value).set("teams", after.teams).add("membership_version", 1)
+            update.remove("team").remove("PoolPK").remove("PoolSK")
+            seen = item.get("membership_version")
+            if seen is None:
+                update.when("attribute_exists(PK) AND attribute_not_exists(#membership_version)")
+            else:
+                update.when("#membership_version = :seen", seen=seen)
+            ops = [self.table.update_op(it.agent_pk(agent_id), it.META, update)]
+            ops += [self.table.put_op(it.membership_item(agent_id, team, after.presence)) for team in after.teams]
+            ops += [self.table.delete_op(it.agent_pk(agent_id), it.team_sk(team))
+                    for team in before.teams if team not in after.teams]
+            try:
+                self.table.transact(ops)
+            except TransactionCancelled:
+                continue                      # changed since we read it: read again
+            return after
+        raise Conflict(f"agent {agent_id} is being changed by someone else; try again")
 
     def all(self) -> list[Agent]:
-        """Every agent (admin listing): one Query per presence-prefixed Pool partition is not enough
-        across teams, so agents are read from their own index of the table's agent items."""
+        """Every agent (admin listing), from the agent items' own partition of the ByStatus index."""
         rows = self.table.query_all(index="ByStatus", key_condition="StatusPK = :pk", names={},
                                     values={":pk": "AGENTS"})
         return [it.agent_from_item(r) for r in rows]
 
-    def online(self, team: str) -> list[Agent]:
-        """Every online agent of a team (one Query of the Pool index)."""
-        rows = self.table.query_all(index="Pool", key_condition="PoolPK = :pk AND begins_with(PoolSK, :online)",
-                                    names={}, values={":pk": it.pool_pk(team), ":online": "online#"})
-        return [it.agent_from_item(r) for r in rows]
+    def online(self, *teams: str) -> list[Agent]:
+        """Every online agent of any of these teams: one Query of the Pool index per team for their
+        ids, then one BatchGetItem of their items, so presence, load and teams are read fresh."""
+        ids: dict[str, None] = {}
+        for team in dict.fromkeys(teams):
+            rows = self.table.query_all(index="Pool", key_condition="PoolPK = :pk AND begins_with(PoolSK, :online)",
+                                        names={}, values={":pk": it.pool_pk(team), ":online": "online#"})
+            ids.update((row["PK"].split("#", 1)[1], None) for row in rows)    # memberships and old agent items
+        found = [it.agent_from_item(r) for r in self.table.batch_get([(it.agent_pk(i), it.META) for i in ids])]
+        return sorted((a for a in found if a.presence is Presence.ONLINE and not set(a.teams).isdisjoint(teams)),
+                      key=lambda a: a.id)

@@ -1,12 +1,11 @@
-"""Configuration items (teams, routing settings) and agents' settings, with optimistic versions."""
+"""Configuration items (teams, calendars, SLA policies, routing settings), with optimistic versions."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from shopdesk.dal import items as it
-from shopdesk.dal.table import ConditionFailed, Table, Update
-from shopdesk.errors import Conflict, NotFound
+from shopdesk.dal.table import ConditionFailed, Table
+from shopdesk.errors import Conflict
 
 
 class ConfigStore:
@@ -40,16 +39,3 @@ class ConfigStore:
             raise Conflict(f"{kind} {key} changed meanwhile (now version {current_version}); "
                            "reload it and apply your change again") from exc
         return version
-
-    def set_agent(self, agent_id: str, settings: dict[str, Any]) -> dict[str, Any]:
-        """Apply a supervisor's settings to an agent, keeping presence and load."""
-        update = Update().set("team", settings["team"]).set("capacity", settings["capacity"]) \
-            .set("skills", settings["skills"]).set("languages", settings["languages"]) \
-            .set("PoolPK", it.pool_pk(settings["team"])).when("attribute_exists(PK)")
-        if settings.get("name"):
-            update.set("name", settings["name"])
-        try:
-            return self.table.update(it.agent_pk(agent_id), it.META, update, return_new=True) or {}
-        except ConditionFailed as exc:
-            raise NotFound(f"agent {agent_id} has not signed in yet") from exc
-

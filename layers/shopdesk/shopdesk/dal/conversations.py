@@ -317,12 +317,16 @@ class Conversations:
     def assign(self, conv: Conversation, agent: Agent, note: Message, silence_due: str | None = None) -> None:
         """Assign a waiting conversation: the agent's capacity check and the hand-over are one
         transaction, so capacity holds and nobody gets a conversation twice under any concurrency.
+        The agent must still be in the conversation's team (an item from before agents had several
+        teams names it in ``team``).
 
-        Raises AgentUnavailable when the agent is full or not online, NotWaiting when the
-        conversation was assigned or closed meanwhile."""
+        Raises AgentUnavailable when the agent is full, not online or left the team, NotWaiting when
+        the conversation was assigned or closed meanwhile."""
         now = clock.now_iso()
         agent_update = (Update().add("active", 1).set("last_assigned_at", now)
-                        .when("#presence = :online AND #active < #capacity", online="online"))
+                        .when("#presence = :online AND #active < #capacity", online="online")
+                        .when("contains(#teams, :team) OR (attribute_not_exists(#teams) AND #team = :team)",
+                              team=conv.team))
         conv_update = (Update().set("assignee", agent.id).set("InboxPK", it.inbox_pk(agent.id))
                        .set("InboxSK", f"open#{now}").set("updated_at", now).set("StatusSK", now)
                        .set("assigned_at", now).remove("QueuePK").remove("QueueSK").remove("waiting_since")

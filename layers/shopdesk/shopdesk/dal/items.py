@@ -15,6 +15,7 @@ from shopdesk.models import (
     Direction,
     Message,
     MessageError,
+    Presence,
     Priority,
     ReplyRoute,
     Sla,
@@ -49,6 +50,10 @@ def marker_pk(provider: str, provider_id: str) -> str:
 
 def agent_pk(agent_id: str) -> str:
     return f"AGENT#{agent_id}"
+
+
+def team_sk(team: str) -> str:
+    return f"TEAM#{team}"
 
 
 def inbox_pk(agent_id: str) -> str:
@@ -169,19 +174,30 @@ def message_from_item(item: dict[str, Any]) -> Message:
 # ------------------------------------------------------------------------------ agents
 
 def agent_item(agent: Agent) -> dict[str, Any]:
+    """The agent's one item: settings, presence and load. The capacity conditions live on it; its
+    team memberships (``membership_item``) put it in each team's pool."""
     return {
         "PK": agent_pk(agent.id), "SK": META, "type": "agent",
         "id": agent.id, "name": agent.name, "presence": agent.presence.value,
-        "capacity": agent.capacity, "active": agent.active, "team": agent.team,
+        "capacity": agent.capacity, "active": agent.active, "teams": list(agent.teams),
         "last_assigned_at": agent.last_assigned_at, "skills": agent.skills or None,
-        "languages": agent.languages or None,
-        "PoolPK": pool_pk(agent.team), "PoolSK": f"{agent.presence.value}#{agent.id}",
+        "languages": agent.languages or None, "membership_version": 1,
         "StatusPK": "AGENTS", "StatusSK": agent.id,       # every agent, for the admin listing
     }
 
 
+def membership_item(agent_id: str, team: str, presence: Presence) -> dict[str, Any]:
+    """One per (agent, team): the agent in the team's pool (Pool index) under its presence."""
+    return {
+        "PK": agent_pk(agent_id), "SK": team_sk(team), "type": "membership", "agent_id": agent_id, "team": team,
+        "PoolPK": pool_pk(team), "PoolSK": f"{presence.value}#{agent_id}",
+    }
+
+
 def agent_from_item(item: dict[str, Any]) -> Agent:
+    """An agent item; one written before agents had several teams has ``team`` instead of ``teams``."""
     return Agent(id=item["id"], name=item.get("name"), presence=item.get("presence", "offline"),
                  capacity=item.get("capacity", 0), active=item.get("active", 0),
-                 team=item.get("team", "default"), last_assigned_at=item.get("last_assigned_at"),
+                 teams=item.get("teams") or [item.get("team") or "default"],
+                 last_assigned_at=item.get("last_assigned_at"),
                  skills=item.get("skills") or [], languages=item.get("languages") or [])

@@ -260,16 +260,16 @@ class Table:
                 return items
 
     def batch_get(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
-        """Up to 100 items by key, consistent; missing keys are simply absent."""
-        if not keys:
-            return []
-        unique = list(dict.fromkeys(keys))[:100]
-        request: dict[str, Any] = {self.name: {"Keys": [key(pk, sk) for pk, sk in unique], "ConsistentRead": True}}
+        """Items by key, consistent, 100 a request; missing keys are simply absent."""
+        unique = list(dict.fromkeys(keys))
         found: list[dict[str, Any]] = []
-        while request:
-            response = self._client.batch_get_item(RequestItems=request)
-            found.extend(deserialize(i) for i in response.get("Responses", {}).get(self.name, []))
-            request = response.get("UnprocessedKeys") or {}
+        for start in range(0, len(unique), 100):
+            chunk = unique[start:start + 100]
+            request: dict[str, Any] = {self.name: {"Keys": [key(pk, sk) for pk, sk in chunk], "ConsistentRead": True}}
+            while request:
+                response = self._client.batch_get_item(RequestItems=request)
+                found.extend(deserialize(i) for i in response.get("Responses", {}).get(self.name, []))
+                request = response.get("UnprocessedKeys") or {}
         return found
 
     # -- transactions

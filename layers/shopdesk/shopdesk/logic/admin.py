@@ -11,7 +11,7 @@ from shopdesk.dal.agents import Agents
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.queues import Queue
 from shopdesk.errors import NotFound
-from shopdesk.logic.work import enqueue_drain
+from shopdesk.logic.work import enqueue_refill
 from shopdesk.models.admin import AgentSettings, RoutingSettings, Team
 from shopdesk.models.sla import BusinessHours, SlaPolicy
 
@@ -39,23 +39,19 @@ class Admin:
 
     # ------------------------------------------------------------------ agents
     def list_agents(self) -> list[dict[str, Any]]:
-        return [self._agent_view(a) for a in self.agents.all()]
+        return [a.model_dump() for a in self.agents.all()]
 
     def set_agent(self, agent_id: str, settings: AgentSettings) -> dict[str, Any]:
+        """New settings count from the next assignment. More capacity, or a team the agent was not
+        in, refills the agent at once (most urgent first across all their teams)."""
         before = self.agents.get(agent_id)
         if before is None:
             raise NotFound(f"agent {agent_id} has not signed in yet")
-        item = self.config.set_agent(agent_id, settings.model_dump())
-        if settings.capacity > before.capacity or settings.team != before.team:
-            enqueue_drain(self.work, settings.team, "capacity-raised")   # refill at once
-        return self._agent_view_item(item)
-
-    def _agent_view(self, agent: Any) -> dict[str, Any]:
-        return agent.model_dump()
-
-    def _agent_view_item(self, item: dict[str, Any]) -> dict[str, Any]:
-        keys = ("id", "name", "presence", "capacity", "active", "team", "skills", "languages")
-        return {k: item.get(k) for k in keys}
+        after = self.agents.configure(agent_id, teams=settings.teams, capacity=settings.capacity,
+                                      skills=settings.skills, languages=settings.languages, name=settings.name)
+        if after.capacity > before.capacity or set(after.teams) - set(before.teams):
+            enqueue_refill(self.work, agent_id, "settings")
+        return after.model_dump()
 
     # ------------------------------------------------------------------ teams
     def list_teams(self) -> list[dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""Assignment: waiting conversations go to online agents with free capacity, least loaded first.
+"""Assignment: waiting conversations go to online agents of their team with free capacity, least
+loaded first. An agent may be in several teams; their capacity is one number across all of them.
 
 The capacity invariant (active < capacity) is held by DynamoDB conditions, not by this code, so
 any number of routers may run at once. This module only decides the order in which to try.
@@ -6,6 +7,7 @@ any number of routers may run at once. This module only decides the order in whi
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -33,14 +35,14 @@ class Assignment:
 
 
 def eligible(agent: Agent, conv: Conversation) -> bool:
-    """An agent may take a conversation only with every skill it needs."""
-    return set(conv.skills) <= set(agent.skills)
+    """An agent may take a conversation only in its team and with every skill it needs."""
+    return conv.team in agent.teams and set(conv.skills) <= set(agent.skills)
 
 
 def choose(pool: list[Agent], conv: Conversation, sticky: timedelta | None) -> Agent | None:
     """The customer's previous agent (within the sticky window), else agents who speak the
     customer's language, least loaded first and round robin among equals (longest without a
-    conversation first); never an agent without a required skill."""
+    conversation first); never an agent outside its team or without a required skill."""
     candidates = [a for a in pool if eligible(a, conv)]
     fresh = [a for a in candidates if a.id not in conv.passed_over]
     candidates = fresh or candidates          # someone it was taken from only if nobody else can
@@ -57,14 +59,16 @@ def choose(pool: list[Agent], conv: Conversation, sticky: timedelta | None) -> A
     return min(candidates, key=lambda a: (a.active, a.last_assigned_at or "", a.id))
 
 
-def drain(team: str, conversations: Conversations, agents: Agents, sticky: timedelta | None = None,
-          silence: timedelta | None = None) -> list[Assignment]:
-    """Assign waiting conversations of a team, most urgent then oldest first, while capacity lasts.
-    A conversation no free agent may take (a skill nobody online has) waits; later ones still go."""
-    pool = [a for a in agents.online(team) if a.free > 0]
+def drain(teams: str | Collection[str], conversations: Conversations, agents: Agents,
+          sticky: timedelta | None = None, silence: timedelta | None = None) -> list[Assignment]:
+    """Assign waiting conversations of one or several teams, most urgent then longest waiting across
+    all of them, while capacity lasts; each goes only to an agent of its own team. A conversation no
+    free agent may take (a skill nobody online has) waits; later ones still go."""
+    names = [teams] if isinstance(teams, str) else sorted(set(teams))
+    pool = [a for a in agents.online(*names) if a.free > 0]
     if not pool:
         return []
-    waiting, _ = conversations.list_queue(team, limit=MAX_PER_DRAIN)
+    waiting = waiting_in(names, conversations)
     done: list[Assignment] = []
     for conv in waiting:
         while pool:
@@ -89,8 +93,16 @@ def drain(team: str, conversations: Conversations, agents: Agents, sticky: timed
         if not pool:
             break
     if done:
-        logger.info("assigned waiting conversations", extra={"team": team, "assigned": len(done)})
+        logger.info("assigned waiting conversations", extra={"teams": names, "assigned": len(done)})
     return done
+
+
+def waiting_in(teams: list[str], conversations: Conversations) -> list[Conversation]:
+    """The first MAX_PER_DRAIN waiting conversations of these teams in queue order (priority, then
+    waiting since): each team's queue is already in that order, so its first MAX_PER_DRAIN suffice."""
+    waiting = [c for team in teams for c in conversations.list_queue(team, limit=MAX_PER_DRAIN)[0]]
+    waiting.sort(key=lambda c: (c.priority.rank, c.waiting_since or c.created_at, c.id))
+    return waiting[:MAX_PER_DRAIN]
 
 
 def classify(conversations: Conversations, conversation_id: str, message_sk: str, book: PolicyBook) -> None:
@@ -125,5 +137,16 @@ def route(work: InboundWork | DrainWork, conversations: Conversations, agents: A
     sticky = timedelta(days=routing.sticky_days) if routing else None
     silence = timedelta(seconds=routing.reassign_after_silence_seconds) \
         if routing and routing.reassign_after_silence_seconds else None
-    team = conv.team if conv is not None else work.team
-    return drain(team, conversations, agents, sticky, silence)
+    return drain(teams_to_drain(work, conv, agents), conversations, agents, sticky, silence)
+
+
+def teams_to_drain(work: InboundWork | DrainWork, conv: Conversation | None, agents: Agents) -> set[str]:
+    """A new message: its conversation's team. A drain: its team, and every team of the agent who
+    freed capacity (as they are now)."""
+    if conv is not None:
+        return {conv.team}
+    teams = {work.team} if work.team else set()
+    if isinstance(work, DrainWork) and work.agent_id:
+        freed = agents.get(work.agent_id)
+        teams.update(freed.teams if freed else [])
+    return teams

@@ -19,7 +19,7 @@ from shopdesk.logic import sla_engine
 from shopdesk.logic.sla_engine import PolicyBook, book_for
 from shopdesk.logic.timeline import system_message
 from shopdesk.logic.windows import free_text_allowed, templates_allowed
-from shopdesk.logic.work import enqueue_drain
+from shopdesk.logic.work import enqueue_drain, enqueue_refill
 from shopdesk.models import (
     Agent,
     Conversation,
@@ -191,7 +191,7 @@ class Inbox:
             text += f". Hand-off note: {note}"
         self.conversations.transfer(conv, to_agent, system_message(conv.id, text, author=by_agent))
         if previous:
-            enqueue_drain(self.work, conv.team, "transfer")
+            enqueue_refill(self.work, previous, "transfer")     # the seat it freed, in any of their teams
         return self.conversations.get_meta(conversation_id)
 
     def set_status(self, conversation_id: str, status: ConversationStatus, by_agent: str) -> Conversation:
@@ -203,7 +203,9 @@ class Inbox:
                                       None)
         now = clock.now()
         self._clocks(conv.id, lambda clocks: clocks.on_status(status, now))
-        if (status is ConversationStatus.RESOLVED and conv.assignee) or status is ConversationStatus.OPEN:
+        if status is ConversationStatus.RESOLVED and conv.assignee:
+            enqueue_refill(self.work, conv.assignee, f"status:{status.value}")
+        elif status is ConversationStatus.OPEN:
             enqueue_drain(self.work, conv.team, f"status:{status.value}")
         return self.conversations.get_meta(conversation_id)
 
@@ -216,7 +218,7 @@ class Inbox:
         return agent
 
     def set_presence(self, agent_id: str, name: str | None, presence: Presence) -> Agent:
-        agent = self.agents.set_presence(self.me(agent_id, name), presence)
+        agent = self.agents.set_presence(self.me(agent_id, name).id, presence)
         # offline: after the grace period the sweep returns the agent's open conversations to the queue
         grace = None
         if presence is Presence.OFFLINE:
@@ -225,7 +227,7 @@ class Inbox:
             grace = clock.iso(clock.now() + timedelta(seconds=self.book.routing().offline_grace_seconds))
         self.conversations.set_agent_timer(agent_id, "agent_offline", grace)
         if presence is Presence.ONLINE:
-            enqueue_drain(self.work, agent.team, "agent-online")
+            enqueue_refill(self.work, agent.id, "agent-online")
         return agent
 
 

@@ -24,10 +24,14 @@ class InboundWork(BaseModel):
 
 
 class DrainWork(BaseModel):
-    """Capacity may have freed (resolve, agent online, periodic re-drive): assign waiting conversations."""
+    """Assign waiting conversations while capacity lasts: those of a team (new work, the sweep's
+    re-drive), or those of every team of an agent who freed capacity (resolve, online, more capacity,
+    transfer away), most urgent then longest waiting across all of them. The agent's teams are read
+    when the drain runs, so a change of teams counts from the next assignment."""
 
     kind: Literal["drain"] = "drain"
-    team: str = "default"
+    team: str | None = None
+    agent_id: str | None = None
     reason: str = "capacity"
 
 
@@ -45,4 +49,12 @@ def enqueue_inbound(queue: Queue, conversation_id: str, message: Message, team: 
 
 def enqueue_drain(queue: Queue, team: str, reason: str) -> None:
     # One group per team: drains of a team run one at a time, in order, never racing each other.
-    queue.send(DrainWork(team=team, reason=reason).model_dump(), group=f"drain#{team}", dedup_id=new_id("d_"))
+    queue.send(DrainWork(team=team, reason=reason).model_dump(exclude_none=True), group=f"drain#{team}",
+               dedup_id=new_id("d_"))
+
+
+def enqueue_refill(queue: Queue, agent_id: str, reason: str) -> None:
+    # One group per agent. A refill may run beside a drain of one of its teams: the database
+    # conditions, not the order, keep every agent within capacity.
+    queue.send(DrainWork(agent_id=agent_id, reason=reason).model_dump(exclude_none=True),
+               group=f"refill#{agent_id}"[:128], dedup_id=new_id("d_"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
@@ -12,13 +12,27 @@ Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
 
 
 class AgentSettings(BaseModel):
-    """An agent as a supervisor sets them up (presence and load are the agent's own)."""
+    """An agent as a supervisor sets them up (presence and load are the agent's own). ``capacity`` is
+    one number across all the agent's teams. ``team`` (one team) is still accepted from callers
+    written before agents had several teams; it means ``teams: [team]``."""
 
     name: Name | None = None
     capacity: Annotated[int, Field(ge=0, le=100)] = 3
-    team: Slug = "default"
+    teams: Annotated[list[Slug], Field(min_length=1, max_length=20)] = Field(default_factory=lambda: ["default"])
+    team: Annotated[Slug | None, Field(exclude=True, description="older form of teams: [team]",
+                                       json_schema_extra={"deprecated": True})] = None
     skills: list[Slug] = Field(default_factory=list, max_length=50)
     languages: list[Language] = Field(default_factory=list, max_length=20)
+
+    @model_validator(mode="after")
+    def _one_list_of_teams(self) -> AgentSettings:
+        if self.team is not None:
+            if "teams" in self.model_fields_set:
+                raise ValueError("give teams, or the older single team, not both")
+            self.teams = [self.team]
+        if len(set(self.teams)) != len(self.teams):
+            raise ValueError("teams must not repeat")
+        return self
 
 
 class Team(BaseModel):

@@ -16,9 +16,9 @@ class Agent(BaseModel):
     id: Annotated[str, Field(min_length=1, max_length=128)]
     name: str | None = None
     presence: Presence = Presence.OFFLINE
-    capacity: Annotated[int, Field(ge=0, le=1000)] = 3
+    capacity: Annotated[int, Field(ge=0, le=1000)] = 3        # one number across all the agent's teams
     active: Annotated[int, Field(ge=0)] = 0
-    team: str = "default"
+    teams: Annotated[list[str], Field(min_length=1)] = Field(default_factory=lambda: ["default"])
     skills: list[str] = Field(default_factory=list)
     languages: list[str] = Field(default_factory=list)
     last_assigned_at: str | None = None
