@@ -15,7 +15,7 @@ from typing import Any
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import ClockConflict, Conversations
 from shopdesk.logic.business_time import ConversationClocks
-from shopdesk.models import Priority
+from shopdesk.models import Conversation, Priority
 from shopdesk.models.admin import RoutingSettings
 from shopdesk.models.sla import BusinessHours, SlaPolicy, Targets, choose_policy
 
@@ -61,11 +61,18 @@ class PolicyBook:
         hours = self._calendars.get(policy.calendar_id) if policy.calendar_id else None
         return ConversationClocks.for_policy(policy, priority, hours)
 
-    def rebind(self, clocks: ConversationClocks, channel: str | None, team: str | None, priority: Priority) -> None:
+    def rebind(self, clocks: ConversationClocks, channel: str | None, team: str | None, priority: Priority, *,
+               choose: bool = False, at: datetime | None = None) -> None:
+        """Rebind the clocks to ``priority`` under the conversation's own policy, or, with ``choose`` (its team
+        changed), under the policy that now applies to ``channel`` and ``team``; ``at``: the moment of the change,
+        so time already used counts in the calendar it was used in."""
         self._load()
-        policy = next((p for p in [*self._policies, self.fallback] if p.id == clocks.policy_id), self.fallback)
+        if choose:
+            policy = choose_policy([*self._policies, self.fallback], channel, None, team)
+        else:
+            policy = next((p for p in [*self._policies, self.fallback] if p.id == clocks.policy_id), self.fallback)
         hours = self._calendars.get(policy.calendar_id) if policy.calendar_id else None
-        clocks.rebind(policy, priority, hours)
+        clocks.rebind(policy, priority, hours, at)
 
 
 def _strip(item: dict[str, Any], *extra: str) -> dict[str, Any]:
@@ -76,14 +83,24 @@ def apply(conversations: Conversations, conversation_id: str, change: Callable[[
           book: PolicyBook, *, attempts: int = 4) -> ConversationClocks | None:
     """Read the conversation's clocks, apply ``change``, write clocks and deadlines back, retrying
     when another event changed them meanwhile. Conversations from before the engine get clocks now."""
+    def write(_conv: Conversation, clocks: ConversationClocks, version: int) -> None:
+        if change(clocks) is not False:   # False: nothing to change (a repeated event)
+            conversations.save_clocks(conversation_id, clocks, version)
+    return with_clocks(conversations, conversation_id, write, book, attempts=attempts)
+
+
+def with_clocks(conversations: Conversations, conversation_id: str,
+                write: Callable[[Conversation, ConversationClocks, int], None], book: PolicyBook, *,
+                attempts: int = 4) -> ConversationClocks | None:
+    """Read the conversation with its clocks and version and run ``write`` (which saves them, with whatever
+    else must change with them), again from a fresh read when it raises ClockConflict. None when every
+    attempt lost to another event."""
     for _ in range(attempts):
         conv, clocks, version = conversations.get_clocks(conversation_id)
         if clocks is None:
             clocks = book.clocks(conv.channel, conv.team, conv.priority)
-        if change(clocks) is False:
-            return clocks                 # nothing to change (a repeated event)
         try:
-            conversations.save_clocks(conversation_id, clocks, version)
+            write(conv, clocks, version)
             return clocks
         except ClockConflict:
             continue
