@@ -6,6 +6,7 @@ message costs one GetItem (where does it belong?) and one transaction (store it)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,7 +15,7 @@ from shopdesk import clock
 from shopdesk.dal import items as it
 from shopdesk.dal.table import ConditionFailed, Table, TransactionCancelled, Update
 from shopdesk.errors import Conflict, DuplicateDelivery, NotFound
-from shopdesk.models import Agent, Conversation, ConversationStatus, Message, delivery_rank
+from shopdesk.models import Agent, Conversation, ConversationStatus, Message, Priority, delivery_rank
 
 MARKER_TTL_SECONDS = 90 * 24 * 3600   # providers re-deliver for up to 7 days; receipts arrive for weeks
 
@@ -337,6 +338,35 @@ class Conversations:
                 raise Conflict(f"agent {to_agent} does not exist or has no free capacity") from exc
             raise Conflict("the conversation changed meanwhile; reload it and try again") from exc
 
+    def reroute(self, conv: Conversation, clocks: Any, version: int, *, priority: Priority, team: str,
+                skills: list[str], release: bool, note: Message) -> None:
+        """Set a conversation's priority, team and skills with its clocks (rebound by the caller) and the
+        note, in one transaction conditioned on the routing and clocks as read. A waiting conversation
+        takes its new place in the (new team's) queue; with ``release`` the assignee gives it up (their
+        capacity, the silence timer) and, if open, it waits in the new team's queue from now.
+        ClockConflict when the conversation changed meanwhile."""
+        now = clock.now_iso()
+        update = (Update().set("priority", priority.value).set("team", team).set("skills", skills or None)
+                  .set("updated_at", now).set("StatusSK", now).set("InboxSK", f"{conv.status.value}#{now}")
+                  .when("#status = :read_status AND #priority = :read_priority AND #team = :read_team",
+                        read_status=conv.status.value, read_priority=conv.priority.value, read_team=conv.team))
+        ops = [self.table.put_op(it.message_item(note))]
+        since = clock.iso(conv.waiting_since) if conv.waiting_since and not conv.assignee else None
+        if conv.assignee:
+            update.when("#assignee = :read_assignee", read_assignee=conv.assignee)
+        else:
+            update.when("attribute_not_exists(#assignee)")
+        if conv.assignee and release:
+            update.remove("assignee").remove("InboxPK")
+            ops.append(self.table.update_op(it.agent_pk(conv.assignee), it.META,
+                                            Update().add("active", -1).when("#active > :zero", zero=0)))
+            ops.append(self.table.delete_op(it.conv_pk(conv.id), it.deadline_sk("assignee_silence")))
+            since = now
+        if since and conv.status is ConversationStatus.OPEN:
+            update.set("waiting_since", since).set("QueuePK", it.queue_pk(team))
+            update.set("QueueSK", it.queue_sk(priority, since, conv.id))
+        self.save_clocks(conv.id, clocks, version, extra=update, ops=ops)
+
     # ------------------------------------------------------------------ agent actions
     def add_outbound(self, conv: Conversation, message: Message) -> None:
         now = clock.iso(message.created_at)
@@ -476,9 +506,11 @@ class Conversations:
         clocks = ConversationClocks.model_validate_json(raw) if raw else None
         return it.conversation_from_item(item), clocks, int(item.get("clocks_version", 0))
 
-    def save_clocks(self, conversation_id: str, clocks: Any, version: int, *, extra: Update | None = None) -> None:
+    def save_clocks(self, conversation_id: str, clocks: Any, version: int, *, extra: Update | None = None,
+                    ops: Sequence[dict[str, Any]] = ()) -> None:
         """Write the clocks and make the due index hold exactly their running deadlines, in one
-        transaction conditioned on the version read (ClockConflict when another event won)."""
+        transaction conditioned on the version read (ClockConflict when another event won, or when a
+        condition of ``extra`` or of the further ``ops`` failed)."""
         conv_item = self.table.get(it.conv_pk(conversation_id), it.META) or {}
         warned, done = conv_item.get("sla_warned") or {}, conv_item.get("sla_done") or {}
         update = extra or Update()
@@ -494,18 +526,18 @@ class Conversations:
             update.when("attribute_exists(PK) AND attribute_not_exists(clocks_version)")
         else:
             update.when("attribute_exists(PK) AND clocks_version = :cv", cv=version)
-        ops = [self.table.update_op(it.conv_pk(conversation_id), it.META, update)]
+        writes = [self.table.update_op(it.conv_pk(conversation_id), it.META, update)]
         for target in ("first_response", "next_response", "resolution"):
             d = deadlines.get(target)
             due = clock.iso(d.due_at) if d else None
             if d is None or done.get(target) == due:
-                ops.append(self.table.delete_op(it.conv_pk(conversation_id), it.deadline_sk(target)))
+                writes.append(self.table.delete_op(it.conv_pk(conversation_id), it.deadline_sk(target)))
             else:
-                ops.append(self.table.put_op(self._deadline_item(
+                writes.append(self.table.put_op(self._deadline_item(
                     conversation_id, target, due, clock.iso(d.warn_at) if d.warn_at else None,
                     already_warned=warned.get(target) == due)))
         try:
-            self.table.transact(ops)
+            self.table.transact([*writes, *ops])
         except TransactionCancelled as exc:
             raise ClockConflict(conversation_id) from exc
 
