@@ -11,13 +11,14 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shopdesk.api import problems
+from shopdesk.api.agent import caller_roles
 from shopdesk.config import AdminApiSettings
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
 from shopdesk.errors import Conflict
-from shopdesk.logic.admin import ADMIN, SUPERVISOR, Admin, require, roles
+from shopdesk.logic.admin import ADMIN, SUPERVISOR, Admin, require
 from shopdesk.models.admin import AgentSettings, RoutingSettings, Team
 from shopdesk.models.sla import BusinessHours, SlaPolicy
 
@@ -32,8 +33,7 @@ Version = Annotated[int | None, Query(ge=0)]
 
 
 def _caller_roles() -> set[str]:
-    claims = app.current_event.request_context.authorizer.jwt_claim or {}
-    return roles(claims.get("cognito:groups"))
+    return caller_roles(app.current_event)
 
 
 @app.get("/admin/agents", summary="Every agent with settings, presence and load")

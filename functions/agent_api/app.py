@@ -20,29 +20,36 @@ from shopdesk.api.agent import (
     NoteIn,
     PresenceIn,
     ReplyIn,
+    RoutingIn,
     StatusIn,
     TemplateIn,
     TemplateList,
     TemplateOut,
     caller,
+    caller_roles,
 )
 from shopdesk.config import AgentApiSettings
 from shopdesk.dal.agents import Agents
+from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.media import MediaStore
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
 from shopdesk.logic.inbox import Inbox, QueueUnavailable, View
+from shopdesk.logic.reroute import Rerouter, RoutingChange
+from shopdesk.logic.sla_engine import book_for
 from shopdesk.models import ConversationStatus
 
 settings = AgentApiSettings.from_env()
 logger = Logger()
 table = Table(settings.table_name)
-inbox = Inbox(conversations=Conversations(table, settings.due_shards), agents=Agents(table),
-              work=Queue(settings.work_queue_url), outbound=Queue(settings.outbound_queue_url),
+conversations, agents, work = Conversations(table, settings.due_shards), Agents(table), Queue(settings.work_queue_url)
+book = book_for(conversations, settings.first_response_targets)    # policies and routing, cached a minute
+inbox = Inbox(conversations=conversations, agents=agents, work=work, outbound=Queue(settings.outbound_queue_url),
               first_response_targets=settings.first_response_targets,
               default_capacity=settings.agent_default_capacity, templates=settings.whatsapp_templates,
-              email_from=settings.ses_from_address)
+              email_from=settings.ses_from_address, book=book)
+rerouter = Rerouter(conversations, agents, ConfigStore(table), work, book)
 media = MediaStore(settings.media_bucket) if settings.media_bucket else None
 presign = media.presign if media else None
 
@@ -112,6 +119,14 @@ def assign(conversation_id: ConversationId, body: AssignmentIn) -> ConversationO
 def set_status(conversation_id: ConversationId, body: StatusIn) -> ConversationOut:
     agent_id, _ = caller(app.current_event)
     return ConversationOut.of(inbox.set_status(conversation_id, body.status, agent_id))
+
+
+@app.put("/agent/conversations/<conversation_id>/routing",
+         summary="Change priority, team or skills (the assignee; supervisors and admins)")
+def set_routing(conversation_id: ConversationId, body: RoutingIn) -> ConversationOut:
+    agent_id, _ = caller(app.current_event)
+    change = RoutingChange(priority=body.priority, team=body.team, skills=body.skills, note=body.note)
+    return ConversationOut.of(rerouter.change(conversation_id, change, agent_id, caller_roles(app.current_event)))
 
 
 @app.get("/agent/me", summary="The calling agent: presence, capacity, load")

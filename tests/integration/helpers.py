@@ -28,8 +28,10 @@ def customer_writes(desk: Any, phone: str, text: str, sid: str, channel: str = "
 
 
 def agent(desk: Any, method: str, path: str, agent_id: str | None, body: Any = None, query: str = "",
-          raw: str | None = None) -> tuple[int, Any]:
+          raw: str | None = None, groups: str | None = None) -> tuple[int, Any]:
     claims = {"cognito:username": agent_id, "name": agent_id.title()} if agent_id else {}
+    if groups is not None:
+        claims["cognito:groups"] = groups          # as API Gateway passes them: "[supervisors]"
     payload = raw if raw is not None else (json.dumps(body) if body is not None else None)
     event = http_event(method, path, payload, {"content-type": "application/json"}, query=query, claims=claims)
     result = desk.invoke("agent_api", event)

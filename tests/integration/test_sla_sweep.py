@@ -151,3 +151,14 @@ def test_a_flood_of_breaches_pages_people_with_a_summary_while_the_bus_gets_ever
     assert len(single) == 4
     assert summary["more"] == 4 and summary["by_kind_and_target"] == {"breach:first_response": 4}
     assert sorted(summary["conversation_ids"] + [a["conversation_id"] for a in single]) == sorted(convs)
+
+
+def test_every_sweep_redrives_every_team_including_those_a_supervisor_created(desk):
+    from tests.integration.test_admin_api import admin_call
+    status, _ = admin_call(desk, "PUT", "/admin/teams/billing", "[supervisors]", {"id": "billing", "name": "Billing"})
+    assert status == 200
+    desk.invoke("sla_sweep", {})
+    sqs = desk.client("sqs")
+    got = sqs.receive_message(QueueUrl=desk.work_queue_url, MaxNumberOfMessages=10,
+                              AttributeNames=["MessageGroupId"]).get("Messages", [])
+    assert {m["Attributes"]["MessageGroupId"] for m in got} == {"drain#default", "drain#billing"}

@@ -6,8 +6,17 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from pydantic import ValidationError
 
-from shopdesk.api.agent import NoteIn, PresenceIn, ReplyIn, StatusIn, caller, validation_problem
-from shopdesk.models import ConversationStatus, Presence
+from shopdesk.api.agent import (
+    NoteIn,
+    PresenceIn,
+    ReplyIn,
+    RoutingIn,
+    StatusIn,
+    caller,
+    caller_roles,
+    validation_problem,
+)
+from shopdesk.models import ConversationStatus, Presence, Priority
 from tests.support import http_event
 
 # ------------------------------------------------------------------------------ request bodies
@@ -54,6 +63,24 @@ def test_unknown_presence_is_refused():
     with pytest.raises(ValidationError):
         PresenceIn(presence="busy")
     assert PresenceIn(presence="away").presence is Presence.AWAY
+
+
+@pytest.mark.parametrize("body", [{}, {"note": "only a note"}, {"priority": None, "team": None, "skills": None}])
+def test_a_routing_change_that_changes_nothing_is_refused(body):
+    with pytest.raises(ValidationError, match="priority, team or skills"):
+        RoutingIn.model_validate(body)
+
+
+@pytest.mark.parametrize("body", [{"priority": "critical"}, {"team": "Billing Team"}, {"skills": ["no spaces"]},
+                                  {"priority": "high", "prio": "urgent"}, {"skills": ["x"] * 51}])
+def test_a_routing_change_with_bad_values_or_unknown_fields_is_refused(body):
+    with pytest.raises(ValidationError):
+        RoutingIn.model_validate(body)
+
+
+def test_a_routing_change_may_clear_the_skills_and_carry_a_trimmed_note():
+    change = RoutingIn.model_validate({"skills": [], "priority": "urgent", "note": "  VIP  "})
+    assert (change.skills, change.priority, change.note, change.team) == ([], Priority.URGENT, "VIP", None)
 
 
 # ------------------------------------------------------------------------------ caller
@@ -109,3 +136,10 @@ def test_validation_problem_from_a_real_pydantic_error():
 def test_validation_problem_with_missing_fields_still_has_every_key():
     problem = validation_problem([{}])
     assert problem["detail"] == [{"loc": [], "msg": "invalid", "type": "value_error"}]
+
+
+@pytest.mark.parametrize(("groups", "expected"), [
+    ("[supervisors]", {"supervisors"}), ("[admins supervisors]", {"admins", "supervisors"}), (None, set())])
+def test_caller_roles_are_the_cognito_groups_of_the_token(groups, expected):
+    claims = {"cognito:username": "lead", **({"cognito:groups": groups} if groups else {})}
+    assert caller_roles(_event(claims)) == expected

@@ -360,3 +360,18 @@ def test_given_running_clocks_when_the_priority_is_escalated_then_the_new_target
     clocks.on_customer_message(berlin(2026, 5, 11, 15))
     assert by_target(clocks) == {"first_response": ((5, 11, 15, 40, 0), (5, 11, 15, 28, 0))}
     assert clocks.resolution is None                                    # not measured for urgent
+
+
+def test_given_a_running_clock_when_rebound_to_another_calendar_then_time_used_so_far_counts_in_the_old_one():
+    around_the_clock = SlaPolicy(id="24x7", name="24x7", targets={Priority.NORMAL: Targets(first_response=4 * HOUR)})
+    office = SlaPolicy(id="office", name="office", business_hours=OFFICE,
+                       targets={Priority.NORMAL: Targets(first_response=4 * HOUR)})
+    clocks = ConversationClocks.for_policy(around_the_clock, Priority.NORMAL)
+    clocks.on_customer_message(berlin(2026, 5, 11, 6))                  # Monday 06:00, before office hours
+    clocks.rebind(office, Priority.NORMAL, at=berlin(2026, 5, 11, 8))   # 2 hours used around the clock
+    assert clocks.policy_id == "office"
+    assert wall(clocks.first_response.due_at(clocks.hours)) == (5, 11, 11, 0, 0)   # 2 office hours left from 09:00
+    unfolded = ConversationClocks.for_policy(around_the_clock, Priority.NORMAL)
+    unfolded.on_customer_message(berlin(2026, 5, 11, 6))
+    unfolded.rebind(office, Priority.NORMAL)                             # without the moment: re-measured
+    assert wall(unfolded.first_response.due_at(unfolded.hours)) == (5, 11, 13, 0, 0)

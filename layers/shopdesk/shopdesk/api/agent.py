@@ -6,8 +6,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from shopdesk.logic.admin import roles
 from shopdesk.models import (
     Agent,
     Attachment,
@@ -21,6 +22,7 @@ from shopdesk.models import (
     Priority,
     Sla,
 )
+from shopdesk.models.admin import Slug
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1600)]
 NoteText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10000)]
@@ -64,6 +66,23 @@ class AssignmentIn(BaseModel):
 
 class StatusIn(BaseModel):
     status: ConversationStatus
+
+
+class RoutingIn(BaseModel):
+    """A correction of the router: any of priority, team and skills (the skills replace the current ones)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    priority: Priority | None = None
+    team: Slug | None = None
+    skills: list[Slug] | None = Field(default=None, max_length=50)
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None   # on the timeline
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> RoutingIn:
+        if self.priority is None and self.team is None and self.skills is None:
+            raise ValueError("say what to change: priority, team or skills")
+        return self
 
 
 class PresenceIn(BaseModel):
@@ -115,6 +134,7 @@ class ConversationOut(BaseModel):
     status: ConversationStatus
     priority: Priority
     team: str
+    skills: list[str] = Field(default_factory=list)       # an agent needs every one to be given it
     assignee: str | None
     customer: CustomerRef
     channel: str
@@ -162,6 +182,12 @@ def caller(event: Any) -> tuple[str, str | None]:
     if not agent_id:
         raise PermissionError("the token names no agent")
     return agent_id, claims.get("name")
+
+
+def caller_roles(event: Any) -> set[str]:
+    """The caller's roles: the Cognito groups in the token (``admins``, ``supervisors``)."""
+    claims = event.request_context.authorizer.jwt_claim or {}
+    return roles(claims.get("cognito:groups"))
 
 
 def validation_problem(errors: Sequence[dict[str, Any]]) -> dict[str, Any]:

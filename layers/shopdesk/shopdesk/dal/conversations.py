@@ -370,6 +370,36 @@ class Conversations:
                 raise Conflict(f"agent {to_agent} does not exist or has no free capacity") from exc
             raise Conflict("the conversation changed meanwhile; reload it and try again") from exc
 
+    def reroute(self, read: ClockRead, clocks: Any, *, priority: Priority, team: str,
+                skills: list[str], release: bool, note: Message) -> None:
+        """Set a conversation's priority, team and skills with its clocks (rebound by the caller) and the
+        note, in one transaction conditioned on the routing and clocks as read. A waiting conversation
+        takes its new place in the (new team's) queue; with ``release`` the assignee gives it up (their
+        capacity, the silence timer) and, if open, it waits in the new team's queue from now.
+        ClockConflict when the conversation changed meanwhile."""
+        conv = read.conversation
+        now = clock.now_iso()
+        update = (Update().set("priority", priority.value).set("team", team).set("skills", skills or None)
+                  .set("updated_at", now).set("StatusSK", now).set("InboxSK", f"{conv.status.value}#{now}")
+                  .when("#status = :read_status AND #priority = :read_priority AND #team = :read_team",
+                        read_status=conv.status.value, read_priority=conv.priority.value, read_team=conv.team))
+        ops = [self.table.put_op(it.message_item(note))]
+        since = clock.iso(conv.waiting_since) if conv.waiting_since and not conv.assignee else None
+        if conv.assignee:
+            update.when("#assignee = :read_assignee", read_assignee=conv.assignee)
+        else:
+            update.when("attribute_not_exists(#assignee)")
+        if conv.assignee and release:
+            update.remove("assignee").remove("InboxPK")
+            ops.append(self.table.update_op(it.agent_pk(conv.assignee), it.META,
+                                            Update().add("active", -1).when("#active > :zero", zero=0)))
+            ops.append(self.table.delete_op(it.conv_pk(conv.id), it.deadline_sk("assignee_silence")))
+            since = now
+        if since and conv.status is ConversationStatus.OPEN:
+            update.set("waiting_since", since).set("QueuePK", it.queue_pk(team))
+            update.set("QueueSK", it.queue_sk(priority, since, conv.id))
+        self.save_clocks(conv.id, clocks, read.version, extra=update, ops=ops, read=read)
+
     # ------------------------------------------------------------------ agent actions
     def add_outbound(self, conv: Conversation, message: Message) -> None:
         now = clock.iso(message.created_at)
@@ -518,16 +548,17 @@ class Conversations:
         return read.conversation, read.clocks, read.version
 
     def save_clocks(self, conversation_id: str, clocks: Any, version: int, *, extra: Update | None = None,
-                    read: ClockRead | None = None) -> None:
+                    ops: Sequence[dict[str, Any]] = (), read: ClockRead | None = None) -> None:
         """Write the clocks and make the due index hold exactly their running deadlines, in one
-        transaction conditioned on the version read (ClockConflict when another event won). Pass the
-        ``read`` the clocks came from to spare a second read of the conversation."""
+        transaction conditioned on the version read (ClockConflict when another event won, or when a
+        condition of ``extra`` or of the further ``ops`` failed). Pass the ``read`` the clocks came
+        from to spare a second read of the conversation."""
         if read is None:
             conv_item = self.table.get(it.conv_pk(conversation_id), it.META) or {}
             warned, done = conv_item.get("sla_warned") or {}, conv_item.get("sla_done") or {}
         else:
             warned, done = read.warned, read.done
-        self._write_clocks(conversation_id, clocks, version, warned, done, extra or Update(), before=read)
+        self._write_clocks(conversation_id, clocks, version, warned, done, extra or Update(), before=read, also=ops)
 
     def flag_deadlines(self, flags: Sequence[SlaFlag]) -> dict[str, list[Deadline] | None]:
         """The sweep's write: for each conversation, mark warnings sent and deadlines breached (each once
@@ -627,10 +658,11 @@ class Conversations:
         return ops
 
     def _write_clocks(self, conversation_id: str, clocks: Any, version: int, warned: dict[str, str],
-                      done: dict[str, str], update: Update, *, before: ClockRead | None = None) -> None:
+                      done: dict[str, str], update: Update, *, before: ClockRead | None = None,
+                      also: Sequence[dict[str, Any]] = ()) -> None:
         try:
-            self.table.transact(self._clock_ops(conversation_id, clocks, version, warned, done, update,
-                                                before=before))
+            self.table.transact([*self._clock_ops(conversation_id, clocks, version, warned, done, update,
+                                                  before=before), *also])
         except TransactionCancelled as exc:
             raise ClockConflict(conversation_id) from exc
         except ClientError as exc:           # a concurrent transaction on the same items: read again

@@ -405,10 +405,19 @@ class ConversationClocks(BaseModel):
         return cls(targets=policy.targets_for(priority), hours=calendar,
                    warning_fraction=policy.warning_fraction, policy_id=policy.id)
 
-    def rebind(self, policy: SlaPolicy, priority: Priority | str, hours: BusinessHours | None = None) -> None:
+    def rebind(self, policy: SlaPolicy, priority: Priority | str, hours: BusinessHours | None = None,
+               at: datetime | None = None) -> None:
         """Use another policy, priority or calendar from now on: targets of clocks already running change
-        (business time already consumed is kept), and newly started clocks use the new targets."""
+        (business time already consumed is kept), and newly started clocks use the new targets.
+
+        When the calendar changes, pass the moment of the change as ``at``: running clocks then count the time
+        up to ``at`` in the old calendar and only what follows in the new one."""
         fresh = ConversationClocks.for_policy(policy, priority, hours)
+        if at is not None and fresh.hours != self.hours:
+            for running in self.clocks().values():
+                if running.state is ClockState.RUNNING:
+                    running.pause(at, self.hours)
+                    running.resume(at)
         self.targets, self.hours = fresh.targets, fresh.hours
         self.warning_fraction, self.policy_id = fresh.warning_fraction, fresh.policy_id
         for name in TARGET_NAMES:

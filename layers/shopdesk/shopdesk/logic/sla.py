@@ -105,9 +105,7 @@ def sweep(conversations: Conversations, bus: EventBus, work: Queue, shards: int,
              [(WARNING_DETAIL_TYPE, detail(d, "warning")) for d in warned]
     _announce(bus, alerts, events, workers)
     _in_parallel(conversations.finish_deadlines, announced + timers, 25, workers)
-    routing = book.routing() if book else None
-    teams = {routing.default_team, *routing.team_by_channel.values()} if routing else {"default"}
-    for team in sorted(teams):
+    for team in sorted(book.teams() if book else {"default"}):
         enqueue_drain(work, team, "sweep")    # self-healing, and conversations released by timers
     report = SweepReport(due=len(found) - len(timers), breached=len(breached), events=len(events),
                          warned=len(warned), released=released, deferred=sum(f.deferred for f in flagged))

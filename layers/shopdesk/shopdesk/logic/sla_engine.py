@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from shopdesk.dal.config import ConfigStore
-from shopdesk.dal.conversations import ClockConflict, Conversations
+from shopdesk.dal.conversations import ClockConflict, ClockRead, Conversations
 from shopdesk.logic.business_time import ConversationClocks
 from shopdesk.models import Priority
 from shopdesk.models.admin import RoutingSettings
@@ -38,21 +38,29 @@ class PolicyBook:
     _policies: list[SlaPolicy] = field(default_factory=list)
     _calendars: dict[str, BusinessHours] = field(default_factory=dict)
     _routing: RoutingSettings = field(default_factory=RoutingSettings)
+    _teams: list[str] = field(default_factory=list)
 
     def _load(self) -> None:
         if time.monotonic() - self._loaded_at < CACHE_SECONDS:
             return
-        policies, calendars, routing = [], {}, RoutingSettings()
+        policies, calendars, routing, teams = [], {}, RoutingSettings(), []
         if self.config is not None:
             policies = [SlaPolicy.model_validate(_strip(p)) for p in self.config.list("sla-policy")]
             calendars = {c["id"]: BusinessHours.model_validate(_strip(c, "id")) for c in self.config.list("calendar")}
             routing = RoutingSettings.model_validate(_strip(self.config.get("routing", "settings") or {}))
-        self._policies, self._calendars, self._routing = policies, calendars, routing
+            teams = [t["id"] for t in self.config.list("team")]
+        self._policies, self._calendars, self._routing, self._teams = policies, calendars, routing, teams
         self._loaded_at = time.monotonic()
 
     def routing(self) -> RoutingSettings:
         self._load()
         return self._routing
+
+    def teams(self) -> set[str]:
+        """Every team conversations can wait in: those created by a supervisor and those the routing
+        settings send conversations to."""
+        self._load()
+        return {self._routing.default_team, *self._routing.team_by_channel.values(), *self._teams}
 
     def clocks(self, channel: str | None, team: str | None, priority: Priority, tier: str | None = None
                ) -> ConversationClocks:
@@ -61,11 +69,18 @@ class PolicyBook:
         hours = self._calendars.get(policy.calendar_id) if policy.calendar_id else None
         return ConversationClocks.for_policy(policy, priority, hours)
 
-    def rebind(self, clocks: ConversationClocks, channel: str | None, team: str | None, priority: Priority) -> None:
+    def rebind(self, clocks: ConversationClocks, channel: str | None, team: str | None, priority: Priority, *,
+               choose: bool = False, at: datetime | None = None) -> None:
+        """Rebind the clocks to ``priority`` under the conversation's own policy, or, with ``choose`` (its team
+        changed), under the policy that now applies to ``channel`` and ``team``; ``at``: the moment of the change,
+        so time already used counts in the calendar it was used in."""
         self._load()
-        policy = next((p for p in [*self._policies, self.fallback] if p.id == clocks.policy_id), self.fallback)
+        if choose:
+            policy = choose_policy([*self._policies, self.fallback], channel, None, team)
+        else:
+            policy = next((p for p in [*self._policies, self.fallback] if p.id == clocks.policy_id), self.fallback)
         hours = self._calendars.get(policy.calendar_id) if policy.calendar_id else None
-        clocks.rebind(policy, priority, hours)
+        clocks.rebind(policy, priority, hours, at)
 
 
 def _strip(item: dict[str, Any], *extra: str) -> dict[str, Any]:
@@ -76,15 +91,25 @@ def apply(conversations: Conversations, conversation_id: str, change: Callable[[
           book: PolicyBook, *, attempts: int = 4) -> ConversationClocks | None:
     """Read the conversation's clocks, apply ``change``, write clocks and deadlines back, retrying
     when another event changed them meanwhile. Conversations from before the engine get clocks now."""
+    def write(read: ClockRead, clocks: ConversationClocks) -> None:
+        if change(clocks) is not False:   # False: nothing to change (a repeated event)
+            conversations.save_clocks(conversation_id, clocks, read.version, read=read)
+    return with_clocks(conversations, conversation_id, write, book, attempts=attempts)
+
+
+def with_clocks(conversations: Conversations, conversation_id: str,
+                write: Callable[[ClockRead, ConversationClocks], None], book: PolicyBook, *,
+                attempts: int = 4) -> ConversationClocks | None:
+    """Read the conversation with its clocks and version and run ``write`` (which saves them, with whatever
+    else must change with them), again from a fresh read when it raises ClockConflict. None when every
+    attempt lost to another event."""
     for _ in range(attempts):
         read = conversations.read_clocks(conversation_id)
         conv, clocks = read.conversation, read.clocks
         if clocks is None:
             clocks = book.clocks(conv.channel, conv.team, conv.priority)
-        if change(clocks) is False:
-            return clocks                 # nothing to change (a repeated event)
         try:
-            conversations.save_clocks(conversation_id, clocks, read.version, read=read)
+            write(read, clocks)
             return clocks
         except ClockConflict:
             continue

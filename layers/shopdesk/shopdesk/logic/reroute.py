@@ -1,0 +1,142 @@
+"""People correct what the router decided: a conversation's priority, team and skills.
+
+Who may do what (roles are the token's Cognito groups, as in the admin API):
+
+- supervisors and admins: any change, on any conversation that is not resolved;
+- the assignee, on their own conversation: raise the priority (lowering it is a supervisor's call), set the
+  skills, send it to another team;
+- anyone else: nothing.
+
+A change is one transaction with everything that follows from it (Conversations.reroute): the SLA clocks
+rebound to the new priority's targets, or to the policy that applies to the new team, keeping the business time
+already used; the conversation's place in its queue; the released assignee's capacity; the note on the
+timeline. It is conditioned on the conversation as read and read again when another event won.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from shopdesk import clock
+from shopdesk.dal.agents import Agents
+from shopdesk.dal.config import ConfigStore
+from shopdesk.dal.conversations import ClockRead, Conversations
+from shopdesk.dal.queues import Queue
+from shopdesk.errors import Conflict, NotFound
+from shopdesk.logic import sla_engine
+from shopdesk.logic.admin import ADMIN, SUPERVISOR
+from shopdesk.logic.business_time import ConversationClocks
+from shopdesk.logic.sla_engine import PolicyBook
+from shopdesk.logic.timeline import system_message
+from shopdesk.logic.work import enqueue_drain
+from shopdesk.models import Agent, Conversation, ConversationStatus, Priority
+
+LEADS = frozenset({ADMIN, SUPERVISOR})
+
+
+@dataclass(frozen=True)
+class RoutingChange:
+    """What the caller asks for; None leaves that part as it is."""
+
+    priority: Priority | None = None
+    team: str | None = None
+    skills: list[str] | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class _Applied:
+    team: str
+    queued: bool                  # waiting in the team's queue after the change
+    drain: bool                   # a change that may let an online agent of the team take it now
+    released: Agent | None
+
+
+def teams_of(agent: Agent) -> set[str]:
+    """The teams an agent works in (the one place that knows how membership is stored)."""
+    return set(agent.teams)
+
+
+def check_allowed(conv: Conversation, change: RoutingChange, by: str, roles: Iterable[str]) -> None:
+    """Supervisors and admins may change anything; the assignee may change their own conversation
+    except lowering its priority. Raises PermissionError (403)."""
+    if LEADS & set(roles):
+        return
+    if conv.assignee != by:
+        raise PermissionError("only the conversation's assignee, supervisors and admins may change its routing")
+    if change.priority is not None and change.priority.rank > conv.priority.rank:
+        raise PermissionError("lowering a conversation's priority needs the role supervisors or admins")
+
+
+def describe(conv: Conversation, priority: Priority, team: str, skills: list[str], by: str,
+             released: str | None, note: str | None) -> str:
+    """The timeline's account of a change: who changed what, and the note."""
+    changes = []
+    if priority is not conv.priority:
+        changes.append(f"priority from {conv.priority.value} to {priority.value}")
+    if team != conv.team:
+        changes.append(f"team from {conv.team} to {team}")
+    if skills != sorted(conv.skills):
+        changes.append(f"skills from {', '.join(sorted(conv.skills)) or 'none'} to {', '.join(skills) or 'none'}")
+    text = f"Routing changed by {by}: {'; '.join(changes)}"
+    if released:
+        text += f". {released} is not in {team}: " + (
+            "back in the queue" if conv.status is ConversationStatus.OPEN else "unassigned")
+    if note:
+        text += f". Note: {note}"
+    return text
+
+
+@dataclass
+class Rerouter:
+    conversations: Conversations
+    agents: Agents
+    config: ConfigStore
+    work: Queue
+    book: PolicyBook
+
+    def change(self, conversation_id: str, change: RoutingChange, by: str, roles: Iterable[str]) -> Conversation:
+        applied: list[_Applied] = []
+
+        def write(read: ClockRead, clocks: ConversationClocks) -> None:
+            conv = read.conversation
+            check_allowed(conv, change, by, roles)
+            if conv.status is ConversationStatus.RESOLVED:
+                raise Conflict("a resolved conversation keeps its routing; reopen it first")
+            priority = change.priority or conv.priority
+            team = change.team or conv.team
+            skills = sorted(set(change.skills)) if change.skills is not None else sorted(conv.skills)
+            if (priority, team, skills) == (conv.priority, conv.team, sorted(conv.skills)):
+                return                                     # nothing to change
+            released = None
+            if team != conv.team:
+                self._check_team(team)
+                holder = self.agents.get(conv.assignee) if conv.assignee else None
+                released = holder if holder is not None and team not in teams_of(holder) else None
+                self.book.rebind(clocks, conv.channel, team, priority, choose=True, at=clock.now())
+            elif priority is not conv.priority:
+                self.book.rebind(clocks, conv.channel, team, priority)
+            note = system_message(conv.id, describe(conv, priority, team, skills, by,
+                                                    released.id if released else None, change.note), author=by)
+            self.conversations.reroute(read, clocks, priority=priority, team=team, skills=skills,
+                                       release=released is not None, note=note)
+            queued = conv.status is ConversationStatus.OPEN and (
+                released is not None or (conv.assignee is None and conv.waiting_since is not None))
+            applied.append(_Applied(team, queued, team != conv.team or skills != sorted(conv.skills), released))
+
+        if sla_engine.with_clocks(self.conversations, conversation_id, write, self.book) is None:
+            raise Conflict("the conversation changed meanwhile; reload it and try again")
+        for done in applied:
+            if done.queued and done.drain:                 # an online agent of the team takes it now
+                enqueue_drain(self.work, done.team, "rerouted")
+            for team in sorted(teams_of(done.released)) if done.released else ():
+                enqueue_drain(self.work, team, "released")  # the assignee's freed seat
+        return self.conversations.get_meta(conversation_id)
+
+    def _check_team(self, team: str) -> None:
+        """A team exists when a supervisor created it, or the routing settings send conversations to it."""
+        if team in self.book.teams():
+            return
+        if self.config.get("team", team) is None:      # created in the last minute (the book is cached)
+            raise NotFound(f"team {team} does not exist; a supervisor creates it with PUT /admin/teams/{team}")
