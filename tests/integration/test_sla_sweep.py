@@ -45,6 +45,16 @@ def _deadline_items(desk, conv_id: str) -> list[dict]:
     return [{k: next(iter(v.values())) for k, v in r.items()} for r in rows["Items"]]
 
 
+def _all_past_due(desk, count: int, series: int) -> list[str]:
+    """``count`` customers write on Monday 09:00 Berlin; the clock then stands 30 s past their
+    two-hour first-response deadline. Returns the conversation ids."""
+    at("2026-11-23T08:00:00+00:00")
+    convs = [customer_writes(desk, f"+3161{series:03d}{i:04d}", "hi", f"SM{series}x{i}") for i in range(count)]
+    desk.drain_queue(desk.work_queue_url, "router")
+    at("2026-11-23T10:00:30+00:00")
+    return convs
+
+
 def test_a_breach_whose_events_did_not_go_out_is_announced_by_the_next_sweep_and_flagged_once(office):
     desk = office
     topic, alerts = _alerts(desk)
@@ -97,10 +107,7 @@ def test_a_clock_started_while_a_breach_awaits_its_announcement_keeps_its_deadli
 
 def test_a_sweep_short_of_time_leaves_the_rest_for_the_next_one(office):
     desk = office
-    at("2026-11-23T08:00:00+00:00")
-    convs = [customer_writes(desk, f"+3161100020{i}", "hi", f"SMc{i}") for i in range(6)]
-    desk.drain_queue(desk.work_queue_url, "router")
-    at("2026-11-23T10:00:30+00:00")
+    convs = _all_past_due(desk, 6, series=2)
     sweep = desk.handler("sla_sweep")
     short = sweep.lambda_handler({}, Context(seconds=9))       # under the reserve kept for announcing
     assert (short["due"], short["breached"], short["deferred"]) == (6, 0, 6)
@@ -111,10 +118,7 @@ def test_a_sweep_short_of_time_leaves_the_rest_for_the_next_one(office):
 
 def test_overlapping_sweeps_flag_every_deadline_exactly_once(office):
     desk = office
-    at("2026-11-23T08:00:00+00:00")
-    convs = [customer_writes(desk, f"+316110003{i:02d}", "hi", f"SMd{i}") for i in range(24)]
-    desk.drain_queue(desk.work_queue_url, "router")
-    at("2026-11-23T10:00:30+00:00")
+    convs = _all_past_due(desk, 24, series=3)
     sweep = desk.handler("sla_sweep")
     reports: list[dict] = []
     offset = clock.offset()
@@ -139,10 +143,7 @@ def test_a_flood_of_breaches_pages_people_with_a_summary_while_the_bus_gets_ever
     monkeypatch.setattr(sla, "ALERTS_PER_SWEEP", 5)
     desk = office
     topic, alerts = _alerts(desk)
-    at("2026-11-23T08:00:00+00:00")
-    convs = [customer_writes(desk, f"+316110004{i:02d}", "hi", f"SMe{i}") for i in range(8)]
-    desk.drain_queue(desk.work_queue_url, "router")
-    at("2026-11-23T10:00:30+00:00")
+    convs = _all_past_due(desk, 8, series=4)
     report = desk.invoke("sla_sweep", {}, SLA_ALERT_TOPIC_ARN=topic)
     assert (report["breached"], report["events"]) == (8, 8)
     got = alerts() + alerts()
