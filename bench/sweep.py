@@ -109,11 +109,15 @@ def _prepare(endpoint: str, conversations: int, due: int) -> tuple[Any, float, f
     return load_handler("sla_sweep", env), timeout, seed_seconds
 
 
+UNLIMITED_S = 3600.0   # moto walks the whole table for each shard's Query (about a minute at 100,000):
+                       # the items-read runs lift the time limit; the capacity run keeps the real one
+
+
 def run(endpoint: str, conversations: int) -> dict[str, Any]:
     due = max(1, round(conversations * DUE_SHARE))
-    handler, timeout, seed_seconds = _prepare(endpoint, conversations, due)
-    report, first = _sweep_once(handler, timeout)
-    rerun_report, rerun = _sweep_once(handler, timeout)     # right after: nothing is due any more
+    handler, _, seed_seconds = _prepare(endpoint, conversations, due)
+    report, first = _sweep_once(handler, UNLIMITED_S)
+    rerun_report, rerun = _sweep_once(handler, UNLIMITED_S)     # right after: nothing is due any more
     read = first["index_items_read"] + first["conversations_read"]
     return {
         "open_conversations": conversations, "due_items": due, "due_shards": int(handler.settings.due_shards),
@@ -125,8 +129,8 @@ def run(endpoint: str, conversations: int) -> dict[str, Any]:
         "requests": first["requests"],
         "requests_per_due_item": {op: round(n / due, 3) for op, n in first["requests"].items()},
         "seconds": first["seconds"], "cpu_seconds": first["cpu_seconds"],
-        "seconds_note": "wall time of one sweep against moto (another process) on this machine; "
-                        "cpu_seconds: the sweep's own CPU time",
+        "seconds_note": "wall time of one sweep against moto (another process) on this machine, time limit "
+                        "lifted; cpu_seconds: the sweep's own CPU time",
         "seed_seconds": round(seed_seconds, 1),
         "rerun": {"queries": rerun["queries"], "index_items_read": rerun["index_items_read"],
                   "breached": rerun_report["breached"], "seconds": rerun["seconds"]},
