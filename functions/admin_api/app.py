@@ -1,4 +1,5 @@
-"""Admin API: supervisors and admins set up agents, teams and routing (roles from Cognito groups)."""
+"""Admin API: supervisors and admins set up agents, teams, routing and customers' tiers (roles from Cognito
+groups)."""
 
 from __future__ import annotations
 
@@ -15,21 +16,27 @@ from shopdesk.api.agent import caller_roles
 from shopdesk.config import AdminApiSettings
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.config import ConfigStore
+from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.customers import Customers
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
 from shopdesk.errors import Conflict
 from shopdesk.logic.admin import ADMIN, SUPERVISOR, Admin, require
-from shopdesk.models.admin import AgentSettings, RoutingSettings, Team
+from shopdesk.logic.sla_engine import book_for
+from shopdesk.models.admin import AgentSettings, RoutingSettings, Team, TierChange
 from shopdesk.models.sla import BusinessHours, SlaPolicy
 
 settings = AdminApiSettings.from_env()
 logger = Logger()
 table = Table(settings.table_name)
-admin = Admin(ConfigStore(table), Agents(table), Queue(settings.work_queue_url))
+conversations = Conversations(table, settings.due_shards)
+admin = Admin(ConfigStore(table), Agents(table), Queue(settings.work_queue_url), Customers(table), conversations,
+              book_for(conversations, settings.first_response_targets))
 app = APIGatewayHttpResolver(enable_validation=True)
 
 Id = Annotated[str, Path(min_length=1, max_length=128)]
 Version = Annotated[int | None, Query(ge=0)]
+Address = Annotated[str | None, Query(min_length=1, max_length=320)]
 
 
 def _caller_roles() -> set[str]:
@@ -98,6 +105,24 @@ def get_routing() -> dict:
 def put_routing(body: RoutingSettings, version: Version = None) -> dict:
     require(_caller_roles(), ADMIN)
     return admin.put_routing(body, version)
+
+
+@app.get("/admin/customers", summary="Find a customer by an identity (?phone=+31612345678 or ?email=...)")
+def find_customers(phone: Address = None, email: Address = None) -> dict:
+    require(_caller_roles(), ADMIN, SUPERVISOR)
+    return {"items": admin.find_customers(phone, email)}
+
+
+@app.get("/admin/customers/<customer_id>", summary="A customer with their identities and tier")
+def get_customer(customer_id: Id) -> dict:
+    require(_caller_roles(), ADMIN, SUPERVISOR)
+    return admin.customer(customer_id)
+
+
+@app.put("/admin/customers/<customer_id>", summary="Set a customer's tier ({\"tier\": \"vip\"}, or null for none)")
+def set_customer_tier(customer_id: Id, body: TierChange) -> dict:
+    require(_caller_roles(), ADMIN, SUPERVISOR)
+    return admin.set_tier(customer_id, body.tier)
 
 
 problems.install(app)

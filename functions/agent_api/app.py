@@ -32,6 +32,7 @@ from shopdesk.config import AgentApiSettings
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.customers import Customers
 from shopdesk.dal.media import MediaStore
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
@@ -48,7 +49,7 @@ book = book_for(conversations, settings.first_response_targets)    # policies an
 inbox = Inbox(conversations=conversations, agents=agents, work=work, outbound=Queue(settings.outbound_queue_url),
               first_response_targets=settings.first_response_targets,
               default_capacity=settings.agent_default_capacity, templates=settings.whatsapp_templates,
-              email_from=settings.ses_from_address, book=book)
+              email_from=settings.ses_from_address, book=book, customers=Customers(table))
 rerouter = Rerouter(conversations, agents, ConfigStore(table), work, book)
 media = MediaStore(settings.media_bucket) if settings.media_bucket else None
 presign = media.presign if media else None

@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shopdesk.config import RouterSettings
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.customers import Customers
 from shopdesk.dal.media import MediaStore
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
@@ -25,6 +26,7 @@ logger = Logger()
 table = Table(settings.table_name)
 conversations = Conversations(table, settings.due_shards)
 agents = Agents(table)
+customers = Customers(table)
 book = book_for(conversations, settings.first_response_targets)
 acknowledger = (Acknowledger(conversations, agents, Queue(settings.outbound_queue_url), book, settings.shop_name)
                 if settings.outbound_queue_url else None)
@@ -37,7 +39,7 @@ processor.raise_on_entire_batch_failure = False
 
 def handle(record: SQSRecord) -> None:
     work = WorkItem.model_validate({"item": record.json_body}).item
-    route(work, conversations, agents, book)
+    route(work, conversations, agents, book, customers)
     if acknowledger and isinstance(work, InboundWork) and not work.auto_reply:
         try:
             acknowledger.maybe_acknowledge(work.conversation_id, first_message=work.new_conversation)

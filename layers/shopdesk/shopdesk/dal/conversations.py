@@ -400,6 +400,18 @@ class Conversations:
             update.set("QueueSK", it.queue_sk(priority, since, conv.id))
         self.save_clocks(conv.id, clocks, read.version, extra=update, ops=ops, read=read)
 
+    def save_clocks_with_tier(self, read: ClockRead, clocks: Any, tier: str | None) -> None:
+        """Save clocks chosen with the customer's ``tier``, as read from their record, and record the tier on
+        the conversation (``customer.tier``), in one transaction conditioned on the clocks version read and on
+        the customer's record having that tier still: the tier a conversation shows is the one its clocks
+        were chosen with, and a tier changed meanwhile makes the caller read again (ClockConflict)."""
+        unchanged = self.table.condition_op(
+            it.customer_pk(read.conversation.customer.id), it.META,
+            "#tier = :tier" if tier is not None else "attribute_not_exists(#tier)", names={"#tier": "tier"},
+            values={":tier": tier} if tier is not None else None)
+        self.save_clocks(read.conversation.id, clocks, read.version, extra=Update().set("customer.tier", tier),
+                         ops=[unchanged], read=read)
+
     # ------------------------------------------------------------------ agent actions
     def add_outbound(self, conv: Conversation, message: Message) -> None:
         now = clock.iso(message.created_at)

@@ -20,6 +20,7 @@ from shopdesk.models import (
     ReplyRoute,
     Sla,
 )
+from shopdesk.models.customer import Customer
 
 META = "META"
 
@@ -139,6 +140,14 @@ def conversation_from_item(item: dict[str, Any], messages: list[Message] | None 
         last_message_preview=item.get("last_message_preview"), message_count=item.get("message_count", 0),
         messages=messages or [],
     )
+
+
+# ------------------------------------------------------------------------------ customers
+
+def customer_from_item(item: dict[str, Any]) -> Customer:
+    """A customer record (``CUSTOMER#<id>``, written with the customer's first conversation)."""
+    return Customer(id=item["id"], name=item.get("name"), identities=item.get("identities") or [],
+                    tier=item.get("tier"), created_at=item.get("created_at"))
 
 
 # ------------------------------------------------------------------------------ messages

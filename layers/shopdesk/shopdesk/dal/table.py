@@ -285,6 +285,16 @@ class Table:
     def delete_op(self, pk: str, sk: str) -> dict[str, Any]:
         return {"Delete": {"TableName": self.name, "Key": key(pk, sk)}}
 
+    def condition_op(self, pk: str, sk: str, condition: str, *, names: Mapping[str, str] | None = None,
+                     values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """A transaction part that writes nothing: the transaction happens only if ``condition`` holds."""
+        op: dict[str, Any] = {"TableName": self.name, "Key": key(pk, sk), "ConditionExpression": condition}
+        if names:
+            op["ExpressionAttributeNames"] = dict(names)
+        if values:
+            op["ExpressionAttributeValues"] = serialize(values)
+        return {"ConditionCheck": op}
+
     def transact(self, operations: Iterable[Mapping[str, Any]]) -> None:
         ops = list(operations)
         try:

@@ -1,5 +1,5 @@
-"""Supervisors and admins configure the desk: agents, teams, routing settings. Roles come from the
-token (Cognito groups): admins may do everything, supervisors may manage agents and teams."""
+"""Supervisors and admins configure the desk: agents, teams, routing settings, customers' tiers. Roles come
+from the token (Cognito groups): admins may do everything, supervisors may manage agents, teams and tiers."""
 
 from __future__ import annotations
 
@@ -7,13 +7,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from shopdesk import clock
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.config import ConfigStore
+from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.customers import Customers
 from shopdesk.dal.queues import Queue
-from shopdesk.errors import NotFound
+from shopdesk.errors import BadRequest, Conflict, NotFound
+from shopdesk.logic import sla_engine
+from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.logic.work import enqueue_refill
 from shopdesk.models.admin import AgentSettings, RoutingSettings, Team
 from shopdesk.models.sla import BusinessHours, SlaPolicy
+from shopdesk.phone import to_e164
 
 ADMIN, SUPERVISOR = "admins", "supervisors"
 
@@ -31,11 +37,30 @@ def require(user_roles: Iterable[str], *allowed: str) -> None:
         raise PermissionError(f"this needs the role {' or '.join(allowed)}")
 
 
+def identity_of(phone: str | None, email: str | None) -> tuple[str, str]:
+    """The identity a lookup names, as ingest stores it: a phone number in E.164 (its ``+`` may arrive as
+    ``%2B``, or as a space when sent unencoded, or be left out), an email address lower-cased."""
+    if (phone is None) == (email is None):
+        raise BadRequest("find a customer by one identity: ?phone=+31612345678 or ?email=ann@example.com")
+    if phone is not None:
+        number = to_e164(phone) or to_e164("+" + phone.strip())
+        if number is None:
+            raise BadRequest(f"{phone!r} is not a phone number in international form (+31612345678)")
+        return "phone", number
+    address = (email or "").strip().lower()
+    if "@" not in address.strip("@"):
+        raise BadRequest(f"{email!r} is not an email address")
+    return "email", address
+
+
 @dataclass
 class Admin:
     config: ConfigStore
     agents: Agents
     work: Queue
+    customers: Customers
+    conversations: Conversations
+    book: PolicyBook
 
     # ------------------------------------------------------------------ agents
     def list_agents(self) -> list[dict[str, Any]]:
@@ -87,3 +112,27 @@ class Admin:
     def put_routing(self, settings: RoutingSettings, expected_version: int | None) -> dict[str, Any]:
         version = self.config.put("routing", "settings", settings.model_dump(), expected_version)
         return {**settings.model_dump(), "version": version}
+
+    # ------------------------------------------------------------------ customers
+    def customer(self, customer_id: str) -> dict[str, Any]:
+        found = self.customers.get(customer_id)
+        if found is None:
+            raise NotFound(f"customer {customer_id} does not exist")
+        return found.model_dump(mode="json")
+
+    def find_customers(self, phone: str | None, email: str | None) -> list[dict[str, Any]]:
+        """The customer of one identity (one GetItem of the identity, one of the customer); none if unknown."""
+        found = self.customers.find(*identity_of(phone, email))
+        return [found.model_dump(mode="json")] if found else []
+
+    def set_tier(self, customer_id: str, tier: str | None) -> dict[str, Any]:
+        """Give a customer a tier (None: none). Their new conversations' clocks follow the tier's policy; so
+        do the clocks of the one they have open now, rebound at once keeping the business time already used
+        (a conversation the router has not started clocks for yet gets them under the new tier anyway)."""
+        customer = self.customers.set_tier(customer_id, tier)
+        for conversation_id in self.customers.open_conversations(customer):
+            if sla_engine.apply_tier(self.conversations, self.customers, conversation_id, self.book,
+                                     at=clock.now()) is None:
+                raise Conflict(f"the tier is set, but conversation {conversation_id} kept changing and its clocks "
+                               "still follow the previous tier; send the same request again")
+        return customer.model_dump(mode="json")

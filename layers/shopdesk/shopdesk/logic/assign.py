@@ -16,6 +16,7 @@ from aws_lambda_powertools import Logger
 from shopdesk import clock
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.conversations import AgentUnavailable, Conversations, NotWaiting
+from shopdesk.dal.customers import Customers
 from shopdesk.logic import sla_engine
 from shopdesk.logic.language import detect_language
 from shopdesk.logic.sla_engine import PolicyBook
@@ -118,7 +119,7 @@ def classify(conversations: Conversations, conversation_id: str, message_sk: str
 
 
 def route(work: InboundWork | DrainWork, conversations: Conversations, agents: Agents,
-          book: PolicyBook | None = None) -> list[Assignment]:
+          book: PolicyBook | None = None, customers: Customers | None = None) -> list[Assignment]:
     conv = None
     if isinstance(work, InboundWork):
         if book is not None and work.new_conversation and work.message_sk:
@@ -126,7 +127,12 @@ def route(work: InboundWork | DrainWork, conversations: Conversations, agents: A
         if book is not None and not work.auto_reply and work.message_sk:
             # the customer wrote: clocks start (new conversation) or move on, from the message's own time
             written = clock.parse_iso(work.message_sk.split("#")[1])
-            sla_engine.apply(conversations, work.conversation_id, sla_engine.customer_wrote(written), book)
+            if work.new_conversation and customers is not None:
+                # ingest reads no customer: the customer's tier is read here, as the clocks start under it
+                sla_engine.apply_tier(conversations, customers, work.conversation_id, book, at=clock.now(),
+                                      then=sla_engine.customer_wrote(written))
+            else:
+                sla_engine.apply(conversations, work.conversation_id, sla_engine.customer_wrote(written), book)
         conv = conversations.get_meta(work.conversation_id)
         if conv.status is ConversationStatus.OPEN and conv.assignee is None and conv.waiting_since is None:
             # a new conversation (classified just now), or a pending one the customer answered;

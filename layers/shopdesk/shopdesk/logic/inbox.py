@@ -11,6 +11,7 @@ from shopdesk.config import TemplateSpec
 from shopdesk.dal import items as it
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.customers import Customers
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import decode_cursor, encode_cursor
 from shopdesk.errors import BadRequest, Conflict, NotFound, ShopdeskError
@@ -49,11 +50,15 @@ class Inbox:
     templates: list[TemplateSpec] = field(default_factory=list)
     email_from: str = ""
     book: PolicyBook | None = None
+    customers: Customers | None = None
 
-    def _clocks(self, conversation_id: str, change: Any) -> None:
+    def _policies(self) -> PolicyBook:
         if self.book is None:           # built on first use: configuration is read only when clocks move
             self.book = book_for(self.conversations, self.first_response_targets)
-        sla_engine.apply(self.conversations, conversation_id, change, self.book)
+        return self.book
+
+    def _clocks(self, conversation_id: str, change: Any) -> None:
+        sla_engine.apply(self.conversations, conversation_id, change, self._policies())
 
     # ------------------------------------------------------------------ reading
     def list(self, agent_id: str, view: View, status: ConversationStatus | None, limit: int,
@@ -202,7 +207,14 @@ class Inbox:
         self.conversations.set_status(conv, status, system_message(conv.id, f"{verb} by {by_agent}", by_agent),
                                       None)
         now = clock.now()
-        self._clocks(conv.id, lambda clocks: clocks.on_status(status, now))
+        if conv.status is ConversationStatus.RESOLVED:
+            # a reopen: fresh clocks under the policy the customer's tier (as it is now) chooses
+            if self.customers is None:
+                self.customers = Customers(self.conversations.table)
+            sla_engine.apply_tier(self.conversations, self.customers, conv.id, self._policies(), at=now,
+                                  then=lambda clocks: clocks.on_status(status, now))
+        else:
+            self._clocks(conv.id, lambda clocks: clocks.on_status(status, now))
         if status is ConversationStatus.RESOLVED and conv.assignee:
             enqueue_refill(self.work, conv.assignee, f"status:{status.value}")
         elif status is ConversationStatus.OPEN:
@@ -222,9 +234,7 @@ class Inbox:
         # offline: after the grace period the sweep returns the agent's open conversations to the queue
         grace = None
         if presence is Presence.OFFLINE:
-            if self.book is None:
-                self.book = book_for(self.conversations, self.first_response_targets)
-            grace = clock.iso(clock.now() + timedelta(seconds=self.book.routing().offline_grace_seconds))
+            grace = clock.iso(clock.now() + timedelta(seconds=self._policies().routing().offline_grace_seconds))
         self.conversations.set_agent_timer(agent_id, "agent_offline", grace)
         if presence is Presence.ONLINE:
             enqueue_refill(self.work, agent.id, "agent-online")

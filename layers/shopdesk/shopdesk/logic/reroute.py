@@ -8,9 +8,10 @@ Who may do what (roles are the token's Cognito groups, as in the admin API):
 - anyone else: nothing.
 
 A change is one transaction with everything that follows from it (Conversations.reroute): the SLA clocks
-rebound to the new priority's targets, or to the policy that applies to the new team, keeping the business time
-already used; the conversation's place in its queue; the released assignee's capacity; the note on the
-timeline. It is conditioned on the conversation as read and read again when another event won.
+rebound to the new priority's targets, or to the policy that applies to the new team (and the customer's tier,
+as the conversation records it), keeping the business time already used; the conversation's place in its
+queue; the released assignee's capacity; the note on the timeline. It is conditioned on the conversation as
+read and read again when another event won.
 """
 
 from __future__ import annotations
@@ -114,7 +115,8 @@ class Rerouter:
                 self._check_team(team)
                 holder = self.agents.get(conv.assignee) if conv.assignee else None
                 released = holder if holder is not None and team not in teams_of(holder) else None
-                self.book.rebind(clocks, conv.channel, team, priority, choose=True, at=clock.now())
+                self.book.rebind(clocks, conv.channel, team, priority, choose=True, tier=conv.customer.tier,
+                                 at=clock.now())
             elif priority is not conv.priority:
                 self.book.rebind(clocks, conv.channel, team, priority)
             note = system_message(conv.id, describe(conv, priority, team, skills, by,

@@ -14,6 +14,7 @@ from typing import Any
 
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import ClockConflict, ClockRead, Conversations
+from shopdesk.dal.customers import Customers
 from shopdesk.logic.business_time import ConversationClocks
 from shopdesk.models import Priority
 from shopdesk.models.admin import RoutingSettings
@@ -70,13 +71,13 @@ class PolicyBook:
         return ConversationClocks.for_policy(policy, priority, hours)
 
     def rebind(self, clocks: ConversationClocks, channel: str | None, team: str | None, priority: Priority, *,
-               choose: bool = False, at: datetime | None = None) -> None:
-        """Rebind the clocks to ``priority`` under the conversation's own policy, or, with ``choose`` (its team
-        changed), under the policy that now applies to ``channel`` and ``team``; ``at``: the moment of the change,
-        so time already used counts in the calendar it was used in."""
+               choose: bool = False, tier: str | None = None, at: datetime | None = None) -> None:
+        """Rebind the clocks to ``priority`` under the conversation's own policy, or, with ``choose`` (its team or
+        the customer's tier changed), under the policy that now applies to ``channel``, ``team`` and ``tier``;
+        ``at``: the moment of the change, so time already used counts in the calendar it was used in."""
         self._load()
         if choose:
-            policy = choose_policy([*self._policies, self.fallback], channel, None, team)
+            policy = choose_policy([*self._policies, self.fallback], channel, tier, team)
         else:
             policy = next((p for p in [*self._policies, self.fallback] if p.id == clocks.policy_id), self.fallback)
         hours = self._calendars.get(policy.calendar_id) if policy.calendar_id else None
@@ -107,13 +108,38 @@ def with_clocks(conversations: Conversations, conversation_id: str,
         read = conversations.read_clocks(conversation_id)
         conv, clocks = read.conversation, read.clocks
         if clocks is None:
-            clocks = book.clocks(conv.channel, conv.team, conv.priority)
+            clocks = book.clocks(conv.channel, conv.team, conv.priority, tier=conv.customer.tier)
         try:
             write(read, clocks)
             return clocks
         except ClockConflict:
             continue
     return None
+
+
+def apply_tier(conversations: Conversations, customers: Customers, conversation_id: str, book: PolicyBook, *,
+               at: datetime, then: Callable[[ConversationClocks], Any] | None = None) -> ConversationClocks | None:
+    """Choose the conversation's clocks again with the customer's tier as their record has it now: rebind them
+    to the policy for its channel, team and that tier, keeping the business time already used (counted in the
+    calendar it was used in, up to ``at``), then apply ``then`` (the first message's clocks starting, a reopen).
+    The clocks and the tier go on the conversation in one write, conditioned on the clocks version and on the
+    customer's tier being still the one read, and done again from a fresh read when either changed.
+
+    Without ``then`` (the tier changed) a conversation whose clocks have not started is left to the router,
+    which reads the tier when it starts them, and one already on that tier is left as it is; ``then``
+    answering False (a repeated event) writes nothing. None when every attempt lost to another event."""
+    def write(read: ClockRead, clocks: ConversationClocks) -> None:
+        conv = read.conversation
+        if then is None and read.clocks is None:
+            return
+        tier = customers.tier(conv.customer.id)
+        if then is None and tier == conv.customer.tier:
+            return
+        book.rebind(clocks, conv.channel, conv.team, conv.priority, choose=True, tier=tier, at=at)
+        if then is not None and then(clocks) is False:
+            return
+        conversations.save_clocks_with_tier(read, clocks, tier)
+    return with_clocks(conversations, conversation_id, write, book)
 
 
 def customer_wrote(moment: datetime) -> Callable[[ConversationClocks], bool]:

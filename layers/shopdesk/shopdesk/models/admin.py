@@ -1,10 +1,12 @@
-"""What supervisors and admins configure: agents, teams, routing settings."""
+"""What supervisors and admins configure: agents, teams, routing settings, customers' tiers."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from shopdesk.models.customer import Tier
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
@@ -58,3 +60,13 @@ class RoutingSettings(BaseModel):
     shop_name: Annotated[str, StringConstraints(max_length=100)] = ""   # empty: the ShopName parameter
     skill_keywords: dict[Slug, list[Annotated[str, StringConstraints(min_length=2, max_length=60)]]] = Field(
         default_factory=dict)        # skill -> words that make a conversation need it ("returns": ["refund", ...])
+
+
+class TierChange(BaseModel):
+    """``{"tier": "vip"}`` gives a customer a tier, ``{"tier": null}`` takes it away. A tier is a short lower-case
+    name (a letter, then letters, digits, ``-`` or ``_``; at most 32), as SLA policies name it in
+    ``applies_to.tiers``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tier: Tier | None

@@ -40,6 +40,7 @@ class CustomerRef(BaseModel):
     id: str
     name: str | None = None
     identities: list[Identity] = Field(default_factory=list)
+    tier: str | None = None      # on a conversation: the customer's tier its SLA clocks were chosen with
 
 
 class ReplyRoute(BaseModel):
