@@ -72,9 +72,11 @@ def list_conversations(
     status: Annotated[ConversationStatus | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=4096)] = None,
+    team: Annotated[str | None, Query(min_length=1, max_length=64, description="unassigned: this team's queue "
+                                                                            "(default: the caller's teams)")] = None,
 ) -> ConversationList:
     agent_id, _ = caller(app.current_event)
-    items, next_cursor = inbox.list(agent_id, view, status, limit, cursor)
+    items, next_cursor = inbox.list(agent_id, view, status, limit, cursor, team)
     return ConversationList.of(items, next_cursor)
 
 

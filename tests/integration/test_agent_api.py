@@ -164,3 +164,32 @@ def test_a_breached_conversation_is_listed_once_when_paging_all(desk):
             break
     # Then each conversation comes exactly once
     assert sorted(seen) == sorted([a, b, p])
+
+
+def test_unassigned_lists_the_queues_of_the_callers_teams_most_urgent_then_longest_waiting(desk):
+    from tests.integration.test_admin_api import admin_call
+    lead = "[supervisors]"
+    assert admin_call(desk, "PUT", "/admin/teams/billing", lead, {"id": "billing", "name": "Billing"})[0] == 200
+    for agent_id in ("alice", "bob"):                     # both sign in, then go offline: everything waits
+        assert agent(desk, "PUT", "/agent/me/presence", agent_id, {"presence": "offline"})[0] == 200
+    assert admin_call(desk, "PUT", "/admin/agents/bob", lead, {"teams": ["default", "billing"]})[0] == 200
+    first = customer_writes(desk, "+31612340101", "hi", "SMq1")
+    second = customer_writes(desk, "+31612340102", "hi", "SMq2")
+    third = customer_writes(desk, "+31612340103", "hi", "SMq3")
+    desk.drain_queue(desk.work_queue_url, "router")
+    for conv, body in ((second, {"team": "billing"}), (third, {"team": "billing", "priority": "urgent"})):
+        assert agent(desk, "PUT", f"/agent/conversations/{conv}/routing", "lead", body, groups=lead)[0] == 200
+
+    def pages(who, query):
+        seen, cursor = [], None
+        while True:
+            status, body = agent(desk, "GET", "/agent/conversations", who,
+                                 query=query + (f"&cursor={cursor}" if cursor else ""))
+            assert status == 200
+            seen += [c["id"] for c in body["items"]]
+            if not (cursor := body["next_cursor"]):
+                return seen
+
+    assert pages("bob", "view=unassigned&limit=1") == [third, first, second]     # urgent, then longest waiting
+    assert pages("alice", "view=unassigned&limit=1") == [first]                  # default team only
+    assert pages("alice", "view=unassigned&team=billing") == [third, second]

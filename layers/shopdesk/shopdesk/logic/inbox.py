@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any, Literal
 
 from shopdesk import clock
@@ -62,46 +64,61 @@ class Inbox:
 
     # ------------------------------------------------------------------ reading
     def list(self, agent_id: str, view: View, status: ConversationStatus | None, limit: int,
-             cursor: str | None) -> tuple[list[Conversation], str | None]:
+             cursor: str | None, team: str | None = None) -> tuple[list[Conversation], str | None]:
         try:
             if view == "mine":
                 return self.conversations.list_inbox(agent_id, status.value if status else None, limit, cursor)
             if view == "unassigned":
                 if status not in (None, ConversationStatus.OPEN):
                     return [], None      # only open conversations wait for an agent
-                return self.conversations.list_queue("default", limit, cursor)
+                return self._list_waiting([team] if team else self._teams_of(agent_id), limit, cursor)
             if status is not None:
                 return self.conversations.list_by_status(status.value, limit, cursor)
-            return self._list_all_statuses(limit, cursor)
+            return self._merged({s.value: partial(self.conversations.list_by_status, s.value, limit)
+                                 for s in ConversationStatus},
+                                order=lambda c: c.updated_at, newest_first=True, resume=_status_key,
+                                limit=limit, cursor=cursor)
         except ValueError as exc:       # a cursor that is not ours
             raise BadRequest(str(exc)) from exc
 
-    def _list_all_statuses(self, limit: int, cursor: str | None) -> tuple[list[Conversation], str | None]:
-        """Every status, newest activity first: one Query per status, merged.
+    def _teams_of(self, agent_id: str) -> list[str]:
+        agent = self.agents.get(agent_id)
+        return agent.teams if agent is not None else ["default"]
 
-        The cursor carries each status's own position, so paging never skips or repeats."""
-        positions = decode_cursor(cursor) if cursor else {s.value: None for s in ConversationStatus}
+    def _list_waiting(self, teams: list[str], limit: int, cursor: str | None) -> tuple[list[Conversation], str | None]:
+        """Waiting conversations of the teams, most urgent first, then longest waiting."""
+        return self._merged({t: partial(self.conversations.list_queue, t, limit) for t in teams},
+                            order=lambda c: (c.priority.rank, c.waiting_since or c.created_at, c.id),
+                            newest_first=False, resume=_queue_key, limit=limit, cursor=cursor)
+
+    @staticmethod
+    def _merged(sources: dict[str, Callable[[str | None], tuple[list[Conversation], str | None]]], *,
+                order: Callable[[Conversation], Any], newest_first: bool,
+                resume: Callable[[str, Conversation], dict[str, object]], limit: int,
+                cursor: str | None) -> tuple[list[Conversation], str | None]:
+        """One page over several index partitions (statuses, teams' queues): one Query each, merged.
+
+        The cursor carries each partition's own position, so paging never skips or repeats."""
+        positions = decode_cursor(cursor) if cursor else dict.fromkeys(sources)
         merged: list[tuple[str, Conversation]] = []
         ends: dict[str, str | None] = {}
-        for status, position in positions.items():
-            if status not in ConversationStatus.__members__.values():
+        for name, position in positions.items():
+            if name not in sources:
                 raise BadRequest("cursor is not valid")
-            page, end = self.conversations.list_by_status(
-                status, limit, encode_cursor(position) if isinstance(position, dict) else None)
-            merged.extend((status, c) for c in page)
-            ends[status] = end
-        merged.sort(key=lambda pair: pair[1].updated_at, reverse=True)
+            page, end = sources[name](encode_cursor(position) if isinstance(position, dict) else None)
+            merged.extend((name, c) for c in page)
+            ends[name] = end
+        merged.sort(key=lambda pair: order(pair[1]), reverse=newest_first)
         taken = merged[:limit]
-        # Resume each status after the last item of it we returned; statuses we did not reach stay put.
+        # Resume each partition after the last item of it we returned; those we did not reach stay put.
         next_positions: dict[str, object] = {}
-        for status, position in positions.items():
-            returned = [c for s, c in taken if s == status]
-            fetched = [c for s, c in merged if s == status]
+        for name, position in positions.items():
+            returned = [c for n, c in taken if n == name]
+            fetched = [c for n, c in merged if n == name]
             if len(returned) < len(fetched):
-                last = returned[-1] if returned else None
-                next_positions[status] = (_status_key(last) if last else position)
-            elif ends[status]:
-                next_positions[status] = decode_cursor(ends[status])
+                next_positions[name] = resume(name, returned[-1]) if returned else position
+            elif ends[name]:
+                next_positions[name] = decode_cursor(ends[name])
         return [c for _, c in taken], encode_cursor(next_positions) if next_positions else None
 
     def get(self, conversation_id: str) -> Conversation:
@@ -241,9 +258,16 @@ class Inbox:
         return agent
 
 
-def _status_key(conv: Conversation) -> dict[str, object]:
+def _status_key(status: str, conv: Conversation) -> dict[str, object]:
     """The ByStatus index position of a conversation, as DynamoDB's LastEvaluatedKey would name it."""
     updated = clock.iso(conv.updated_at)
     return {"PK": {"S": it.conv_pk(conv.id)}, "SK": {"S": it.META},
-            "StatusPK": {"S": it.status_pk(conv.status.value)}, "StatusSK": {"S": updated}}
+            "StatusPK": {"S": it.status_pk(status)}, "StatusSK": {"S": updated}}
+
+
+def _queue_key(team: str, conv: Conversation) -> dict[str, object]:
+    """The Queue index position of a waiting conversation, as DynamoDB's LastEvaluatedKey would name it."""
+    since = clock.iso(conv.waiting_since or conv.created_at)
+    return {"PK": {"S": it.conv_pk(conv.id)}, "SK": {"S": it.META},
+            "QueuePK": {"S": it.queue_pk(team)}, "QueueSK": {"S": it.queue_sk(conv.priority, since, conv.id)}}
 
