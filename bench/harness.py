@@ -106,18 +106,13 @@ def moto_server() -> Iterator[str]:
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)    # one access-log line per request otherwise
     moto_patches.apply()               # the local stack's own: thread safety, per-item transaction backups
-    patient_layer_clients()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    saved = dict(os.environ)
-    os.environ.update({**FAKE_AWS_ENV, "AWS_ENDPOINT_URL": endpoint})
     try:
-        yield endpoint
+        with _pointed_at(f"http://{host}:{port}") as endpoint:
+            yield endpoint
     finally:
-        os.environ.clear()
-        os.environ.update(saved)
         server.stop()
 
 
@@ -131,14 +126,8 @@ def moto_process() -> Iterator[str]:
         endpoint = process.stdout.readline().strip() if process.stdout else ""
         if not endpoint.startswith("http://"):
             raise RuntimeError("moto did not start")
-        patient_layer_clients()
-        saved = dict(os.environ)
-        os.environ.update({**FAKE_AWS_ENV, "AWS_ENDPOINT_URL": endpoint})
-        try:
+        with _pointed_at(endpoint):
             yield endpoint
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
     finally:
         if process.stdin:
             process.stdin.close()           # moto_host stops when its stdin closes
@@ -147,6 +136,19 @@ def moto_process() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def _pointed_at(endpoint: str) -> Iterator[str]:
+    """Every client made inside talks to ``endpoint`` with fake credentials; the environment is put back after."""
+    patient_layer_clients()
+    saved = dict(os.environ)
+    os.environ.update({**FAKE_AWS_ENV, "AWS_ENDPOINT_URL": endpoint})
+    try:
+        yield endpoint
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def patient_layer_clients(read_timeout: int = 300) -> None:

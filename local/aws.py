@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -63,6 +64,26 @@ class Aws:
                     service, endpoint_url=self.endpoint, config=config
                 )
             return self._clients[service]
+
+    def drain(self, url: str, stop: threading.Event, label: str, handle: Callable[[str], None]) -> None:
+        """Long-poll a queue until ``stop`` is set: hand each message body to ``handle``, then delete the batch.
+        A failed receive is logged and tried again a second later."""
+        sqs = self.client("sqs")
+        while not stop.is_set():
+            try:
+                messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+                    "Messages", []
+                )
+            except Exception as error:  # keep draining
+                if not stop.is_set():
+                    log.warning("%s: receive failed: %s", label, error)
+                    stop.wait(1)
+                continue
+            for message in messages:
+                handle(message["Body"])
+            if messages:
+                entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+                sqs.delete_message_batch(QueueUrl=url, Entries=entries)
 
     def environment(self) -> dict[str, str]:
         """What a process needs to reach this moto as if it were AWS."""

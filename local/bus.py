@@ -44,30 +44,16 @@ class EventCapture:
             log.info("capturing every event on bus %s", bus)
 
     def _drain(self, url: str, bus: str) -> None:
-        sqs = self.aws.client("sqs")
-        while not self.stop.is_set():
+        def keep(body: str) -> None:
             try:
-                messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
-                    "Messages", []
-                )
-            except Exception as error:  # keep draining
-                if not self.stop.is_set():
-                    log.warning("draining %s failed: %s", bus, error)
-                    self.stop.wait(1)
-                continue
-            for message in messages:
-                try:
-                    envelope = json.loads(message["Body"])
-                except json.JSONDecodeError:
-                    envelope = {"unparsed": message["Body"]}
-                with self._lock:
-                    self._items.append(envelope)
-                log.info("event on %s: %s / %s", bus, envelope.get("source"), envelope.get("detail-type"))
-            if messages:
-                entries = [
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)
-                ]
-                sqs.delete_message_batch(QueueUrl=url, Entries=entries)
+                envelope = json.loads(body)
+            except json.JSONDecodeError:
+                envelope = {"unparsed": body}
+            with self._lock:
+                self._items.append(envelope)
+            log.info("event on %s: %s / %s", bus, envelope.get("source"), envelope.get("detail-type"))
+
+        self.aws.drain(url, self.stop, f"events {bus}", keep)
 
     def items(self) -> list[dict[str, Any]]:
         with self._lock:

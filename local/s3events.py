@@ -373,29 +373,15 @@ class S3Notifications:
         return converted
 
     def _drain(self, source: S3Source, url: str) -> None:
-        sqs = self.aws.client("sqs")
-        while not self.stop.is_set():
+        def dispatch(body: str) -> None:
             try:
-                messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
-                    "Messages", []
-                )
-            except Exception as error:  # keep draining
-                if not self.stop.is_set():
-                    log.warning("%s: receive failed: %s", source.describe(), error)
-                    self.stop.wait(1)
-                continue
-            for message in messages:
-                try:
-                    body = json.loads(message["Body"])
-                except json.JSONDecodeError:
-                    body = {}
-                for moto_record in body.get("Records") or []:  # an s3:TestEvent has none
-                    self._dispatch(source, s3_record(moto_record, self.clock.offset))
-            if messages:
-                entries = [
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)
-                ]
-                sqs.delete_message_batch(QueueUrl=url, Entries=entries)
+                notification = json.loads(body)
+            except json.JSONDecodeError:
+                notification = {}
+            for moto_record in notification.get("Records") or []:  # an s3:TestEvent has none
+                self._dispatch(source, s3_record(moto_record, self.clock.offset))
+
+        self.aws.drain(url, self.stop, source.describe(), dispatch)
 
     def _dispatch(self, source: S3Source, record: dict[str, Any]) -> None:
         bucket = record["s3"]["bucket"]["name"]

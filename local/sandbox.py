@@ -194,9 +194,7 @@ class TwilioSandbox:
             }
         )
         if status == 201 and self.callbacks and _first(form, "StatusCallback"):
-            threading.Thread(
-                target=self._send_callbacks, args=(document, _first(form, "StatusCallback")), daemon=True
-            ).start()
+            self._send_callbacks(document, _first(form, "StatusCallback"))
         return status, {"Content-Type": "application/json", **extra_headers}, json.dumps(document).encode()
 
     def _answer(
@@ -279,8 +277,9 @@ class TwilioSandbox:
         return 201, {}, message
 
     def _send_callbacks(self, message: dict[str, Any], callback_url: str) -> None:
+        """``sent`` then ``delivered``, signed as Twilio signs them, from a thread."""
+        bodies = []
         for status in ("sent", "delivered"):
-            time.sleep(CALLBACK_INTERVAL_SECONDS)
             params = {
                 "MessageSid": message["sid"],
                 "SmsSid": message["sid"],
@@ -294,24 +293,10 @@ class TwilioSandbox:
             if str(message["to"]).startswith("whatsapp:"):
                 params["ChannelPrefix"] = "whatsapp"
             signature = twilio_signature(callback_url, {k: [v] for k, v in params.items()}, self.auth_token)
-            request = urllib.request.Request(
-                callback_url,
-                data=urllib.parse.urlencode(params).encode(),
-                headers={
-                    "Content-Type": "application/x-www-form-urlencoded",
-                    "X-Twilio-Signature": signature,
-                    "User-Agent": "TwilioProxy/1.1",
-                },
-                method="POST",
-            )
-            try:
-                with urllib.request.urlopen(request, timeout=15) as response:  # configured callback URL
-                    outcome = str(response.status)
-            except urllib.error.HTTPError as error:
-                outcome = str(error.code)
-            except OSError as error:
-                outcome = f"failed ({error})"
-            log.info("twilio status callback %s %s -> %s", message["sid"], status, outcome)
+            headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature,
+                       "User-Agent": "TwilioProxy/1.1"}
+            bodies.append((urllib.parse.urlencode(params).encode(), headers))
+        post_in_background(f"twilio status callback {message['sid']}", callback_url, bodies)
 
 
 def post_in_background(label: str, url: str, bodies: list[tuple[bytes, dict[str, str]]]) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -90,12 +92,24 @@ class FakeContext:
         return 30000
 
 
-class FakeTwilio:
+class LoopbackServer:
+    """An HTTP server on a free loopback port, answering from a thread until ``close``."""
+
+    def serve(self, handler: type[BaseHTTPRequestHandler], poll_interval: float = 0.5) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": poll_interval},
+                         daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class FakeTwilio(LoopbackServer):
     """A Twilio Messages API stand-in on loopback for integration tests: scripted answers, recorded requests."""
 
     def __init__(self) -> None:
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
         from urllib.parse import parse_qsl
 
         self.requests: list[dict[str, Any]] = []
@@ -121,21 +135,13 @@ class FakeTwilio:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(Handler)
 
 
-class FakeHttp:
+class FakeHttp(LoopbackServer):
     """A provider API stand-in on loopback: records JSON requests, answers from a script or a default."""
 
     def __init__(self, default: Any) -> None:
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         self.requests: list[dict[str, Any]] = []
         self.script: list[tuple[int, Any]] = []
@@ -169,10 +175,4 @@ class FakeHttp:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(Handler)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -16,7 +15,7 @@ from shopdesk.channels.base import OutboundRequest
 from shopdesk.channels.telegram import TelegramSender, fetch_media, parse, parse_body, split_text, verify_secret
 from shopdesk.errors import BadRequest, ProviderError
 from shopdesk.models import InboundMessage, TimelineEvent
-from tests.support import sample
+from tests.support import LoopbackServer, sample
 
 SECRET = "test_secret_token-1"
 TOKEN = "123456789:AAH-test_token"
@@ -420,7 +419,7 @@ def test_a_body_that_is_not_json_is_a_bad_request():
 
 # ------------------------------------------------------------------------------ fake Bot API
 
-class FakeBotApi:
+class FakeBotApi(LoopbackServer):
     """The Bot API on loopback: scripted answers per method, recorded requests, files to download."""
 
     def __init__(self) -> None:
@@ -464,16 +463,10 @@ class FakeBotApi:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
+        self.serve(Handler, poll_interval=0.01)
 
     def calls(self) -> list[tuple[str, dict[str, Any]]]:
         return [(r["method"], r["json"]) for r in self.requests if r["method"] != "GET"]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

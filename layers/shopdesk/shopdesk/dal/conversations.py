@@ -59,14 +59,6 @@ class ClockRead:
     done: dict[str, str]                   # target -> due time already flagged as breached
     stored_clocks: str | None = None       # the clocks as read (callers change ``clocks`` in place)
 
-    def held_index(self, layout: Conversations) -> dict[str, dict[str, Any] | None] | None:
-        """What the due index holds for this conversation as read; None when unknown (no clocks yet)."""
-        if self.stored_clocks is None:
-            return None
-        from shopdesk.logic.business_time import ConversationClocks
-        return layout._index_items(self.conversation.id, ConversationClocks.model_validate_json(self.stored_clocks),
-                                   self.warned, self.done)
-
 
 class StaleConversation(Exception):
     """The conversation the identity pointed at was resolved meanwhile."""
@@ -643,6 +635,14 @@ class Conversations:
                 already_warned=warned.get(target) == due)
         return items
 
+    def _held_index(self, read: ClockRead) -> dict[str, dict[str, Any] | None] | None:
+        """What the due index holds for a conversation as read; None when unknown (no clocks yet)."""
+        if read.stored_clocks is None:
+            return None
+        from shopdesk.logic.business_time import ConversationClocks
+        return self._index_items(read.conversation.id, ConversationClocks.model_validate_json(read.stored_clocks),
+                                 read.warned, read.done)
+
     def _clock_ops(self, conversation_id: str, clocks: Any, version: int, warned: dict[str, str],
                    done: dict[str, str], update: Update, *, before: ClockRead | None = None) -> list[dict[str, Any]]:
         """The clocks (conditioned on their version) and the due index items that change. ``before``,
@@ -661,7 +661,7 @@ class Conversations:
         else:
             update.when("attribute_exists(PK) AND clocks_version = :cv", cv=version)
         ops = [self.table.update_op(it.conv_pk(conversation_id), it.META, update)]
-        now_held = before.held_index(self) if before is not None else None
+        now_held = self._held_index(before) if before is not None else None
         for target, item in self._index_items(conversation_id, clocks, warned, done).items():
             if now_held is not None and now_held[target] == item:
                 continue                      # unchanged (or absent before and after)

@@ -128,10 +128,15 @@ def _flag_chunk(conversations: Conversations, book: PolicyBook | None, chunk: li
     reads = conversations.read_clocks_many([rows[0].conversation_id for rows in chunk])
     planned = [_plan(conversations, book, rows, reads.get(rows[0].conversation_id), now) for rows in chunk]
     written = conversations.flag_deadlines([p.flag for p in planned if isinstance(p, _Plan)])
-    return [p if isinstance(p, _Flagged) else
-            _flag_conversation(conversations, book, p.rows, now) if written.get(p.flag.read.conversation.id) is None
-            else _flagged(conversations, book, p, written[p.flag.read.conversation.id] or [])
-            for p in planned]
+    outcomes = []
+    for p in planned:
+        if isinstance(p, _Flagged):
+            outcomes.append(p)                                          # nothing to write
+        elif (announced := written.get(p.flag.read.conversation.id)) is None:
+            outcomes.append(_flag_conversation(conversations, book, p.rows, now))   # changed meanwhile
+        else:
+            outcomes.append(_flagged(conversations, book, p, announced))
+    return outcomes
 
 
 def _flag_conversation(conversations: Conversations, book: PolicyBook | None, rows: list[Deadline],

@@ -39,18 +39,17 @@ class PolicyBook:
     _policies: list[SlaPolicy] = field(default_factory=list)
     _calendars: dict[str, BusinessHours] = field(default_factory=dict)
     _routing: RoutingSettings = field(default_factory=RoutingSettings)
-    _teams: list[str] = field(default_factory=list)
+    _teams: list[str] | None = None
 
     def _load(self) -> None:
         if time.monotonic() - self._loaded_at < CACHE_SECONDS:
             return
-        policies, calendars, routing, teams = [], {}, RoutingSettings(), []
+        policies, calendars, routing = [], {}, RoutingSettings()
         if self.config is not None:
             policies = [SlaPolicy.model_validate(_strip(p)) for p in self.config.list("sla-policy")]
             calendars = {c["id"]: BusinessHours.model_validate(_strip(c, "id")) for c in self.config.list("calendar")}
             routing = RoutingSettings.model_validate(_strip(self.config.get("routing", "settings") or {}))
-            teams = [t["id"] for t in self.config.list("team")]
-        self._policies, self._calendars, self._routing, self._teams = policies, calendars, routing, teams
+        self._policies, self._calendars, self._routing, self._teams = policies, calendars, routing, None
         self._loaded_at = time.monotonic()
 
     def routing(self) -> RoutingSettings:
@@ -61,6 +60,8 @@ class PolicyBook:
         """Every team conversations can wait in: those created by a supervisor and those the routing
         settings send conversations to."""
         self._load()
+        if self._teams is None:           # read on first use: only the sweep and routing changes need them
+            self._teams = [t["id"] for t in self.config.list("team")] if self.config is not None else []
         return {self._routing.default_team, *self._routing.team_by_channel.values(), *self._teams}
 
     def clocks(self, channel: str | None, team: str | None, priority: Priority, tier: str | None = None
