@@ -1,7 +1,7 @@
 """The order panel: the orders of a conversation's customer and of the numbers named in its messages.
 
 Cache first: an email, phone or number the platform was asked about within the lookup TTL (its
-``LOOKUP`` marker) is answered from the table, kept fresh by webhooks. Otherwise the platform is asked
+``SYNC`` marker) is answered from the table, kept fresh by webhooks. Otherwise the platform is asked
 (read-through) and what it says is cached. When the platform cannot be reached the panel shows what the
 cache holds and says so.
 """
@@ -77,7 +77,8 @@ def named_numbers(conv: Conversation, limit: int = 5) -> list[str]:
 class OrderLookup:
     store: CommerceStore
     commerce: Commerce | None
-    limit: int = 10
+    limit: int = 10              # orders in the panel
+    per_lookup: int = 5          # recent orders asked of the platform per email or phone (Shopify query cost)
 
     def panel(self, conv: Conversation) -> OrderPanel:
         return self.find(conversation_identities(conv), named_numbers(conv))
@@ -104,7 +105,7 @@ class OrderLookup:
         return OrderPanel(ordered, list(identities), list(numbers), source, _unique(warnings))
 
     def _orders_of(self, kind: str, value: str, warnings: list[str]) -> tuple[list[Order], bool]:
-        cached = self.store.orders_of(kind, value, self.limit)
+        cached = self.store.orders_of(kind, value, self.per_lookup if kind != "number" else 1)
         if cached.complete or self.commerce is None:
             return cached.orders, False
         try:
@@ -112,7 +113,7 @@ class OrderLookup:
                 order = self.commerce.order_by_number(value)
                 fetched = [order] if order else []
             else:
-                fetched = self.commerce.orders_for(Identity(kind=kind, address=value), self.limit)
+                fetched = self.commerce.orders_for(Identity(kind=kind, address=value), self.per_lookup)
         except CommerceUnavailable as exc:
             logger.warning("platform lookup failed", extra={"kind": kind, "reason": str(exc)})
             warnings.append(f"{self.store.platform} could not be asked ({exc}); showing what was cached")

@@ -45,12 +45,12 @@ fragment OrderFields on Order {
   displayFinancialStatus displayFulfillmentStatus
   totalPriceSet { shopMoney { amount currencyCode } }
   customer { id }
-  lineItems(first: 50) { nodes { id title quantity sku variantTitle
+  lineItems(first: 20) { nodes { id title quantity sku variantTitle
     originalUnitPriceSet { shopMoney { amount currencyCode } } } }
   shippingAddress { name company address1 address2 city zip province countryCodeV2 }
-  fulfillments(first: 10) { id status createdAt updatedAt displayStatus
-    trackingInfo(first: 10) { number url company } }
-  refunds(first: 10) { id createdAt note totalRefundedSet { shopMoney { amount currencyCode } } }
+  fulfillments(first: 5) { id status createdAt updatedAt displayStatus
+    trackingInfo(first: 5) { number url company } }
+  refunds(first: 5) { id createdAt note totalRefundedSet { shopMoney { amount currencyCode } } }
 }
 """
 

@@ -7,7 +7,8 @@ Item shapes (``<p>`` is the platform, ``shopify`` or ``woocommerce``):
   optimistic concurrency; TTL.
 - ``COMMERCE#<p>#<kind>#<value> / ORDER#<created_at>#<order id>``: a pointer from an email, an E.164 phone
   or an order number to the order, newest first in a Query; TTL. ``/ CUSTOMER#<id>`` points to a shop
-  customer; ``/ LOOKUP`` says the platform was asked about this value (the cache is complete for it).
+  customer; ``/ SYNC`` says the platform was asked about this value (the cache is complete for it); it sorts
+  before the pointers in a descending Query, so one page holds it.
 - ``SHOPCUSTOMER#<p>#<id> / META``: the platform's customer record (email and phone together); TTL.
 - ``EXTHOOK#<p>#<delivery id> / META``: a webhook delivery already applied; TTL.
 - ``PRIVACY / <received_at>#<delivery id>``: a privacy request (never expires).
@@ -76,7 +77,7 @@ class CommerceStore:
                                 values={":pk": ref_pk(self.platform, kind, value)}, forward=False,
                                 limit=limit + 1).items
         now = int(clock.now().timestamp())
-        complete = any(r["SK"] == "LOOKUP" and int(r.get("ttl", 0)) > now for r in rows)
+        complete = any(r["SK"] == "SYNC" and int(r.get("ttl", 0)) > now for r in rows)
         ids = [r["order_id"] for r in rows if r["SK"].startswith("ORDER#") and int(r.get("ttl", 0)) > now][:limit]
         found = {o.id: o for o in self.get_orders(ids)}
         orders = [found[i] for i in ids if i in found and _matches(found[i], kind, value)]
@@ -154,7 +155,7 @@ class CommerceStore:
             self.upsert_order(order.id, lambda stored, o=order: merge(stored, o), delivery_id=None, topic="read")
         if looked_up is not None:
             kind, value = looked_up
-            self.table.put({"PK": ref_pk(self.platform, kind, value), "SK": "LOOKUP", "type": "order_lookup",
+            self.table.put({"PK": ref_pk(self.platform, kind, value), "SK": "SYNC", "type": "order_lookup",
                             "fetched_at": clock.now_iso(), "found": len(orders),
                             "ttl": self._ttl(self.lookup_ttl_seconds)})
 
