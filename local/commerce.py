@@ -231,6 +231,7 @@ class Shop:
 
     def refund(self, order: dict[str, Any], lines: list[tuple[int, int]] | None, note: str | None,
                amount: Decimal | None = None) -> tuple[dict[str, Any] | None, str | None]:
+        """Refund ``amount`` (the money that moves), else the chosen lines' value, else what is left."""
         by_id = {li["id"]: li for li in order["lines"]}
         if lines is not None:
             for line_id, quantity in lines:
@@ -238,7 +239,8 @@ class Shop:
                     return None, f"Line item {line_id} does not exist on this order."
                 if quantity > by_id[line_id]["quantity"]:
                     return None, "Quantity cannot refund more items than were purchased."
-            amount = sum((Decimal(by_id[i]["price"]) * q for i, q in lines), Decimal("0"))
+            if amount is None:
+                amount = sum((Decimal(by_id[i]["price"]) * q for i, q in lines), Decimal("0"))
         remaining = Decimal(order["total"]) - self.refunded(order)
         amount = remaining if amount is None else amount
         if remaining <= 0 or order["financial"] in ("REFUNDED", "VOIDED"):
@@ -451,6 +453,7 @@ class ShopifySandbox:
         self.shop = Shop(now)
         self.now = now
         self.notify = notify                       # sends the platform's own webhooks after actions
+        self.refusals: list[str] = []          # the next mutations refuse with these messages (tests)
         self.bucket_size = BUCKET_SIZE
         self.restore_rate = RESTORE_RATE
         self._available = BUCKET_SIZE
@@ -553,7 +556,7 @@ class ShopifySandbox:
             if found is None:
                 return {"job": None, "userErrors": [], "orderCancelUserErrors": [
                     {"field": ["orderId"], "message": "Order does not exist", "code": "NOT_FOUND"}]}
-            refusal = shop.cancel(found)
+            refusal = self.refusals.pop(0) if self.refusals else shop.cancel(found)
             if refusal:
                 return {"job": None, "userErrors": [], "orderCancelUserErrors": [
                     {"field": ["orderId"], "message": refusal, "code": "INVALID"}]}
@@ -573,6 +576,8 @@ class ShopifySandbox:
             if not transactions:
                 return {"refund": None, "order": None, "userErrors": [
                     {"field": ["transactions"], "message": "A refund needs a transaction to return money."}]}
+            if self.refusals:
+                return {"refund": None, "order": None, "userErrors": [{"field": None, "message": self.refusals.pop(0)}]}
             refund, refusal = shop.refund(found, lines or None, input.get("note"), amount)
             if refusal or refund is None:
                 return {"refund": None, "order": None, "userErrors": [{"field": ["refundLineItems"],

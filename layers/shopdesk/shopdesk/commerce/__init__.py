@@ -34,7 +34,7 @@ class Commerce(Protocol):
 
     platform: Platform
 
-    def orders_for(self, identity: Identity, limit: int = 10) -> list[Order]:
+    def orders_for(self, identity: Identity, limit: int = 5) -> list[Order]:
         """The most recent orders of the customer the identity names (newest first)."""
         ...
 

@@ -13,7 +13,7 @@ _KEYWORDS = (
     r"order|orders|pedido|encomenda|bestellung|bestellnummer|auftrag|sipari[şs]|pesanan|objedn[áa]vka|"
     r"objedn[áa]vky|objedn[áa]vku|n[áa]kup"
 )
-_NUMBER_WORDS = r"(?:number|no\.?|nr\.?|n[º°o]\.?|num\.?|n[úu]mero|nummer|numaras[\u0131i]|nomor|[čc][íi]slo|#)"
+_NUMBER_WORDS = r"(?:number|no\.?|nr\.?|n[º°o]\.?|num\.?|n[úu]mero|nummer|numaras[\u0131i]|nomor|[čc](?:[íi]slo|\.)|#)"
 _PATTERN = re.compile(
     rf"(?:(?<![\w#])#\s?(?P<hash>\d{{3,12}})\b)"
     rf"|(?:\b(?:{_KEYWORDS})\b\s*(?:{_NUMBER_WORDS}\s*)?[:#]?\s*(?P<word>\d{{3,12}})\b)",

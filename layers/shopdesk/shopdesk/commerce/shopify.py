@@ -45,7 +45,7 @@ fragment OrderFields on Order {
   displayFinancialStatus displayFulfillmentStatus
   totalPriceSet { shopMoney { amount currencyCode } }
   customer { id }
-  lineItems(first: 20) { nodes { id title quantity sku variantTitle
+  lineItems(first: 10) { nodes { id title quantity sku variantTitle
     originalUnitPriceSet { shopMoney { amount currencyCode } } } }
   shippingAddress { name company address1 address2 city zip province countryCodeV2 }
   fulfillments(first: 5) { id status createdAt updatedAt displayStatus
@@ -366,7 +366,7 @@ class ShopifyCommerce:
         endpoint = f"{admin_base_url.rstrip('/')}/admin/api/{API_VERSION}/graphql.json"
         self.graphql = graphql or GraphQL(endpoint, token)
 
-    def orders_for(self, identity: Identity, limit: int = 10) -> list[Order]:
+    def orders_for(self, identity: Identity, limit: int = 5) -> list[Order]:
         if identity.kind == "email":
             data = self.graphql.execute(ORDERS_BY_EMAIL, {"email": identity.address, "first": limit})
         elif identity.kind == "phone":
@@ -401,9 +401,9 @@ class ShopifyCommerce:
 
     def refund(self, order: Order, lines: Sequence[RefundLine] | None, *, note: str | None,
                notify_customer: bool) -> ActionResult:
-        chosen = lines if lines is not None else [RefundLine(line_item_id=li.id, quantity=li.quantity)
-                                                  for li in order.line_items if li.id]
-        wire_lines = [{"lineItemId": gid("LineItem", line.line_item_id), "quantity": line.quantity} for line in chosen]
+        # Everything: no line items, shipping included - Shopify suggests what is left to refund.
+        wire_lines = [{"lineItemId": gid("LineItem", line.line_item_id), "quantity": line.quantity}
+                      for line in lines or []]
         suggested = (self.graphql.execute(SUGGESTED_REFUND, {"id": gid("Order", order.id), "lines": wire_lines,
                                                              "shipping": lines is None}).get("order") or {})
         suggestion = suggested.get("suggestedRefund") or {}

@@ -139,7 +139,7 @@ class WooCommerce:
             raise CommerceUnavailable(f"WooCommerce answered HTTP {status} to {path}")
         return answer
 
-    def orders_for(self, identity: Identity, limit: int = 10) -> list[Order]:
+    def orders_for(self, identity: Identity, limit: int = 5) -> list[Order]:
         if identity.kind not in ("email", "phone"):
             return []
         found: dict[str, Order] = {}
