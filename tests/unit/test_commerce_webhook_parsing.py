@@ -88,7 +88,7 @@ def test_shopify_non_ascii_values_round_trip_exactly() -> None:
 
 
 def test_shopify_fulfilment_capture_without_tracking() -> None:
-    body, meta = commerce_sample("shopify", "fulfillments_create_capture")
+    body, _ = commerce_sample("shopify", "fulfillments_create_capture")
     payload = shopify.parse_body(body)
     fulfillment = shopify.fulfillment_from_rest(payload)
     assert fulfillment.id == "4291620110589" and fulfillment.tracking == []
