@@ -267,6 +267,20 @@ def test_actions_only_on_the_conversations_own_orders(desk: Any, shop: dict[str,
     assert agent_call(desk, shop, "GET", "/agent/conversations/nope/orders")[0] == 404
 
 
+def test_an_unreachable_platform_shows_the_cached_orders_and_says_so(desk: Any, shop: dict[str, str],
+                                                                      sandbox: CommerceSandboxServer) -> None:
+    down = {**shop, "SHOPIFY_ADMIN_BASE_URL": "http://127.0.0.1:9"}
+    conv = customer_writes(desk, "+14155550102", "where is order 1002?", "SM" + "c7" * 16)
+    with sandbox.shopify.shop.lock:
+        body = shopify_wire(shopify_rest_order(sandbox.shopify.shop, sandbox.shopify.shop.orders[1002]))
+    _post(desk, shop, "inbound_shopify", "/webhooks/shopify", body, {
+        "X-Shopify-Topic": "orders/create", "X-Shopify-Webhook-Id": "w-down",
+        "X-Shopify-Hmac-Sha256": sign(SHOPIFY_TEST_SECRET, body)})
+    status, panel = agent_call(desk, down, "GET", f"/agent/conversations/{conv}/orders")
+    assert status == 200 and [o["name"] for o in panel["items"]] == ["#1002"]
+    assert panel["source"] == "cache" and "could not be asked" in panel["warnings"][0]
+
+
 def test_without_a_platform_the_panel_is_empty_and_actions_say_why(desk: Any, shop: dict[str, str]) -> None:
     none = {**shop, "COMMERCE_PLATFORM": "none"}
     conv = customer_writes(desk, "+14155550101", "order #1001?", "SM" + "c6" * 16)

@@ -17,7 +17,7 @@ from aws_lambda_powertools import Logger
 from shopdesk.commerce import Commerce, CommerceUnavailable, ordering
 from shopdesk.commerce.models import Order
 from shopdesk.commerce.numbers import order_numbers
-from shopdesk.dal.commerce import CommerceStore
+from shopdesk.dal.commerce import CommerceStore, still_pointing
 from shopdesk.models import Conversation, Direction, Identity
 from shopdesk.phone import to_e164
 
@@ -93,10 +93,15 @@ class OrderLookup:
         warnings: list[str] = []
         wanted = [(i.kind, i.address) for i in identities if i.kind in ("email", "phone")]
         wanted += [("number", n) for n in numbers]
-        for kind, value in wanted:
-            orders, asked = self._orders_of(kind, value, warnings)
-            if asked:
-                source = "platform"
+        # one Query per value, then one BatchGetItem for every order they name
+        refs = {(kind, value): self.store.refs(kind, value, self._limit(kind)) for kind, value in wanted}
+        cached = {o.id: o for o in self.store.get_orders(list(dict.fromkeys(
+            i for r in refs.values() for i in r.order_ids)))}
+        for (kind, value), ref in refs.items():
+            orders = still_pointing(ref, cached, kind, value)
+            if not (ref.complete and len(orders) == len(ref.order_ids)) and self.commerce is not None:
+                orders, asked = self._ask(kind, value, orders, warnings)
+                source = "platform" if asked else source
             for order in orders:
                 entry = found.setdefault(order.id, FoundOrder(order))
                 if kind not in entry.matched_by:
@@ -104,10 +109,12 @@ class OrderLookup:
         ordered = sorted(found.values(), key=lambda f: f.order.created_at, reverse=True)[:self.limit]
         return OrderPanel(ordered, list(identities), list(numbers), source, _unique(warnings))
 
-    def _orders_of(self, kind: str, value: str, warnings: list[str]) -> tuple[list[Order], bool]:
-        cached = self.store.orders_of(kind, value, self.per_lookup if kind != "number" else 1)
-        if cached.complete or self.commerce is None:
-            return cached.orders, False
+    def _limit(self, kind: str) -> int:
+        return 1 if kind == "number" else self.per_lookup
+
+    def _ask(self, kind: str, value: str, cached: list[Order], warnings: list[str]) -> tuple[list[Order], bool]:
+        """A miss: read through the platform and cache what it says (the cache's own orders if it fails)."""
+        assert self.commerce is not None
         try:
             if kind == "number":
                 order = self.commerce.order_by_number(value)
@@ -117,7 +124,7 @@ class OrderLookup:
         except CommerceUnavailable as exc:
             logger.warning("platform lookup failed", extra={"kind": kind, "reason": str(exc)})
             warnings.append(f"{self.store.platform} could not be asked ({exc}); showing what was cached")
-            return cached.orders, False
+            return cached, False
         self.store.cache_orders(fetched, ordering.merge, looked_up=(kind, value))
         return fetched, True
 

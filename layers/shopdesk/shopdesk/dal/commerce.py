@@ -52,7 +52,7 @@ class Duplicate(Exception):
 
 @dataclass(frozen=True)
 class CachedRefs:
-    orders: list[Order]
+    order_ids: list[str]     # newest first
     complete: bool           # the platform was asked about this value within the lookup TTL
 
 
@@ -71,18 +71,15 @@ class CommerceStore:
         item = self.table.get(order_pk(self.platform, order_id), "META")
         return _order(item) if item and not _expired(item) else None
 
-    def orders_of(self, kind: str, value: str, limit: int = 10) -> CachedRefs:
-        """The cached orders an email, phone or number points to: one Query, then one BatchGetItem."""
+    def refs(self, kind: str, value: str, limit: int = 10) -> CachedRefs:
+        """The orders an email, phone or number points to, newest first: one Query."""
         rows = self.table.query(index=None, key_condition="PK = :pk", names={},
                                 values={":pk": ref_pk(self.platform, kind, value)}, forward=False,
                                 limit=limit + 1).items
         now = int(clock.now().timestamp())
         complete = any(r["SK"] == "SYNC" and int(r.get("ttl", 0)) > now for r in rows)
         ids = [r["order_id"] for r in rows if r["SK"].startswith("ORDER#") and int(r.get("ttl", 0)) > now][:limit]
-        found = {o.id: o for o in self.get_orders(ids)}
-        orders = [found[i] for i in ids if i in found and _matches(found[i], kind, value)]
-        # a pointer whose order expired or moved on makes the cache incomplete for this value
-        return CachedRefs(orders, complete and len(orders) == len(ids))
+        return CachedRefs(ids, complete)
 
     def get_orders(self, order_ids: Sequence[str]) -> list[Order]:
         if not order_ids:
@@ -213,6 +210,12 @@ def _order(item: dict[str, Any]) -> Order:
 def _expired(item: dict[str, Any]) -> bool:
     ttl = item.get("ttl")
     return ttl is not None and int(ttl) <= int(clock.now().timestamp())
+
+
+def still_pointing(refs: CachedRefs, found: dict[str, Order], kind: str, value: str) -> list[Order]:
+    """The orders of ``refs`` that were found and still carry ``value``: a pointer can outlive the email or
+    phone it was made for (the order changed) or its order (expired)."""
+    return [found[i] for i in refs.order_ids if i in found and _matches(found[i], kind, value)]
 
 
 def _matches(order: Order, kind: str, value: str) -> bool:
