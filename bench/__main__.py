@@ -18,11 +18,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench import assignment, cold_start, detection, ingest, sweep
+from bench import assignment, cold_start, commerce, detection, ingest, sweep
 from bench.harness import machine, moto_process, moto_server, use_layer
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("cold_start", "ingest", "sweep", "sweep_capacity", "assignment", "sla")
+BENCHMARKS = ("cold_start", "ingest", "sweep", "sweep_capacity", "assignment", "sla", "commerce")
 STACK_BENCHMARKS = ("assignment", "sla")        # these start the local stack (python -m local)
 
 
@@ -32,7 +32,8 @@ def sizes(quick: bool) -> dict[str, Any]:
             "sweep_capacity_due_items": 1000 if quick else 10_000,
             "cold_start_samples": 3 if quick else 7, "assignment_arrivals": 60 if quick else 200,
             "assignment_time_limit_s": 45 if quick else 100,
-            "sla_conversations": 12 if quick else 30}
+            "sla_conversations": 12 if quick else 30,
+            "commerce_conversations": 15 if quick else 60, "commerce_orders": 10 if quick else 40}
 
 
 def main() -> None:
@@ -95,6 +96,13 @@ def main() -> None:
     if "sla" in chosen:
         results["sla"] = measure(f"sla detection: {plan['sla_conversations']} deadlines, sweep once a simulated "
                                  "minute (local stack)", lambda: detection.run(plan["sla_conversations"]))
+    if "commerce" in chosen:
+        with moto_server() as endpoint:
+            results["commerce"] = measure(
+                f"commerce: order panel of {plan['commerce_conversations']} conversations (hit and miss), "
+                f"webhooks of {plan['commerce_orders']} orders, ingest budget",
+                lambda: commerce.run(endpoint, plan["commerce_conversations"], plan["commerce_orders"],
+                                     min(plan["ingest_messages"], 200)))
     results["runtime_seconds"] = round(time.perf_counter() - started, 1)
 
     name = "results.partial.json" if args.only else "results.quick.json" if args.quick else "results.json"
@@ -122,9 +130,15 @@ def report(r: dict[str, Any]) -> str:
     sections: list[tuple[str, Callable[[Any], str]]] = [
         ("ingest", _ingest), ("sweep", _sweep), ("sweep_capacity", _capacity), ("cold_start", _cold_start),
         ("assignment", _assignment),
-        ("sla", _detection)]
+        ("sla", _detection), ("commerce", _commerce)]
     parts += [show(r[key]) for key, show in sections if key in r]
     return "\n".join(parts)
+
+
+def _commerce(result: dict[str, Any]) -> str:
+    if "error" in result:
+        return f"\nCOMMERCE\nFAILED: {result['error']}"
+    return "\n" + commerce.report(result)
 
 
 def _ingest(ing: dict[str, Any]) -> str:
