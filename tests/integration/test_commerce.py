@@ -288,3 +288,13 @@ def test_without_a_platform_the_panel_is_empty_and_actions_say_why(desk: Any, sh
     assert status == 200 and panel["items"] == [] and panel["source"] == "none" and panel["numbers"] == ["1001"]
     status, answer = agent_call(desk, none, "POST", f"/agent/conversations/{conv}/orders/1/cancel", body={})
     assert status == 409 and "no shop platform" in answer["message"]
+
+
+def test_the_commerce_routes_and_models_are_in_the_openapi_document(desk: Any, shop: dict[str, str]) -> None:
+    result = desk.invoke("agent_api", http_event("GET", "/agent/openapi.json"), **shop)
+    doc = json.loads(result["body"])
+    paths = doc["paths"]
+    assert "get" in paths["/agent/conversations/{conversation_id}/orders"]
+    assert "post" in paths["/agent/conversations/{conversation_id}/orders/{order_id}/cancel"]
+    assert "post" in paths["/agent/conversations/{conversation_id}/orders/{order_id}/refund"]
+    assert {"OrderPanelOut", "OrderOut", "CancelIn", "RefundIn", "ActionOut"} <= set(doc["components"]["schemas"])
