@@ -17,6 +17,7 @@ import copy
 import hashlib
 import hmac
 import json
+import os
 import threading
 import time
 import uuid
@@ -240,6 +241,7 @@ def webhooks(endpoint: str, orders: int) -> dict[str, Any]:
 
 
 def run(endpoint: str, customers: int, orders: int, ingest_messages: int) -> dict[str, Any]:
+    load_before = os.getloadavg()[0]
     budget = ingest.run(endpoint, ingest_messages)
     panel = lookup(endpoint, customers)
     hooks = webhooks(endpoint, orders)
@@ -254,6 +256,8 @@ def run(endpoint: str, customers: int, orders: int, ingest_messages: int) -> dic
             "dynamodb_requests_per_message_max": budget["dynamodb_requests_per_message_max"],
             "sqs_requests_per_message": budget["sqs_requests_per_message"],
             "sqs_requests_per_message_max": budget["sqs_requests_per_message_max"]},
+        # latencies on a shared machine move with its load: the 1-minute load average before and after
+        "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
 
 

@@ -152,6 +152,14 @@ def test_woocommerce_ping_order_lifecycle_and_bad_signature(desk: Any, shop: dic
     assert woo_sample(desk, shop, "order_updated_partial_refund_nonascii")[1]["status"] == "applied"
 
 
+def test_a_topic_we_do_not_use_is_acknowledged_once(desk: Any, shop: dict[str, str]) -> None:
+    body = b'{"id":548380009,"name":"Example Shop"}'
+    headers = {"X-Shopify-Topic": "app/uninstalled", "X-Shopify-Webhook-Id": "w-uninstall",
+               "X-Shopify-Hmac-Sha256": sign(SHOPIFY_TEST_SECRET, body)}
+    assert _post(desk, shop, "inbound_shopify", "/webhooks/shopify", body, headers)[1]["status"] == "ignored"
+    assert _post(desk, shop, "inbound_shopify", "/webhooks/shopify", body, headers)[1]["status"] == "duplicate"
+
+
 def test_unsigned_json_without_a_topic_is_refused(desk: Any, shop: dict[str, str]) -> None:
     body = b'{"id": 1}'
     status, _ = _post(desk, shop, "inbound_shopify", "/webhooks/shopify", body,
