@@ -772,6 +772,8 @@ class CommerceSandboxes:
                     fulfillment = self._ship(shop, order, shipped)
                     if platform == "shopify" and topic.startswith("fulfillments/"):
                         payload = shopify_rest_fulfillment(order, fulfillment)
+                        # Shopify follows a shipment with the order's own update (its fulfilment status)
+                        self._background(self.sender.shopify, "orders/updated", shopify_rest_order(shop, order))
                 if payload is None:
                     render = shopify_rest_order if platform == "shopify" else woocommerce_order
                     payload = render(shop, order)
