@@ -759,6 +759,7 @@ class CommerceSandboxes:
         if platform not in ("shopify", "woocommerce") or not isinstance(topic, str) or not topic:
             return 400, {"message": "give platform (shopify or woocommerce) and topic"}
         payload = request.get("payload")
+        follow_up: Any = None
         if payload is None:
             number = str(request.get("order", ""))
             shop = self.shopify.shop if platform == "shopify" else self.woocommerce.shop
@@ -773,12 +774,15 @@ class CommerceSandboxes:
                     if platform == "shopify" and topic.startswith("fulfillments/"):
                         payload = shopify_rest_fulfillment(order, fulfillment)
                         # Shopify follows a shipment with the order's own update (its fulfilment status)
-                        self._background(self.sender.shopify, "orders/updated", shopify_rest_order(shop, order))
+                        follow_up = shopify_rest_order(shop, order)
                 if payload is None:
                     render = shopify_rest_order if platform == "shopify" else woocommerce_order
                     payload = render(shop, order)
         if platform == "shopify":
-            return 200, self.sender.shopify(topic, payload, webhook_id=request.get("webhook_id"))
+            answer = self.sender.shopify(topic, payload, webhook_id=request.get("webhook_id"))
+            if follow_up is not None:
+                self._background(self.sender.shopify, "orders/updated", follow_up)
+            return 200, answer
         return 200, self.sender.woocommerce(topic, payload, delivery_id=request.get("delivery_id"))
 
     @staticmethod

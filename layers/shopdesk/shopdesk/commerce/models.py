@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 Platform = Literal["shopify", "woocommerce"]
 Amount = Annotated[str, Field(pattern=r"^-?[0-9]+(\.[0-9]+)?$")]
@@ -60,8 +60,6 @@ class Refund(BaseModel):
 
 
 class Order(BaseModel):
-    model_config = ConfigDict(frozen=False)
-
     platform: Platform
     id: str                                  # the platform's order id (Shopify's numeric id, not the GID)
     name: str                                # what the customer sees: "#1001"
