@@ -166,3 +166,35 @@ def test_graphql_errors_and_server_errors_are_unavailable_not_empty() -> None:
     for answer in [(200, {"errors": [{"message": "Field 'x' doesn't exist"}]}), (502, {})]:
         with pytest.raises(CommerceUnavailable):
             _client([answer], _Clock()).execute("query { a }", {})
+
+
+# ------------------------------------------------------------------------------ what a conversation looks up
+
+def _conversation() -> Any:
+    from shopdesk.models import Conversation, CustomerRef, Direction, Identity, Message, ReplyRoute
+
+    routes = {"sms": ReplyRoute(channel="sms", to="+14155550101", sender="+14155550199"),
+              "whatsapp": ReplyRoute(channel="whatsapp", to="whatsapp:+14155550101", sender="whatsapp:+1415"),
+              "email": ReplyRoute(channel="email", to="Dana.Rivera@Example.com", sender="support@shop.example",
+                                  provider="ses")}
+    messages = [Message(id=f"m{i}", conversation_id="c1", direction=direction, text=text, created_at=T0)
+                for i, (direction, text) in enumerate([(Direction.INBOUND, "order #1001 please"),
+                                                       (Direction.OUTBOUND, "Your order 2002 is mine"),
+                                                       (Direction.INBOUND, "and pedido 1004, also #1001")])]
+    return Conversation(id="c1", customer=CustomerRef(id="u1", identities=[Identity(kind="phone",
+                                                                                      address="+14155550101")]),
+                        channel="sms", route=routes["sms"], routes=routes, created_at=T0, updated_at=T0,
+                        messages=messages)
+
+
+def test_a_conversation_is_looked_up_by_its_phones_and_emails_once_each() -> None:
+    from shopdesk.commerce.lookup import conversation_identities
+
+    assert [(i.kind, i.address) for i in conversation_identities(_conversation())] == \
+        [("phone", "+14155550101"), ("email", "dana.rivera@example.com")]
+
+
+def test_only_the_customers_messages_name_orders_most_recent_first() -> None:
+    from shopdesk.commerce.lookup import named_numbers
+
+    assert named_numbers(_conversation()) == ["1004", "1001"]     # the agent's "2002" is not the customer's
