@@ -226,8 +226,8 @@ def test_mail_in_an_sns_notification_is_answered_from_the_envelope_recipient(des
     received = {"notificationType": "Received", "content": raw.decode(),
                 "mail": {"messageId": "o3vhd1d2ovsvpeg2u4n7jd8qhrnulsn0tmnb0ro1", "destination": ["friend@example.org"],
                          "source": "ada@customer.example"},
-                "receipt": {"recipients": ["support@shop.example"], "action": {"type": "SNS", "encoding": "UTF8",
-                                                                                "topicArn": "arn:aws:sns:us-east-1:1:in"}}}
+                "receipt": {"recipients": ["support@shop.example"],
+                            "action": {"type": "SNS", "encoding": "UTF8", "topicArn": "arn:aws:sns:us-east-1:1:in"}}}
     envelope = sign({"Type": "Notification", "MessageId": "n-in-1", "TopicArn": "arn:aws:sns:us-east-1:1:events",
                      "Message": json.dumps(received), "Timestamp": "2026-11-22T22:00:00.000Z"})
     assert _post_sns(desk, envelope, pem)["statusCode"] == 200
