@@ -969,7 +969,7 @@ def ses_received_for(msg: Message) -> list[str]:
     received = _raw_headers(msg, "Received")
     if not received:
         return []
-    text = re.sub(r"\s+", " ", _unescape_raw(received[0]))
+    text = re.sub(r"\s+", " ", _unescape_raw(received[0][:4000]))       # SES's is a few hundred characters
     if not _SES_RECEIVED.search(text):
         return []
     match = _RECEIVED_FOR.search(text)
