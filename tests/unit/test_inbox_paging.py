@@ -17,10 +17,12 @@ from shopdesk import clock
 from shopdesk.dal import items as it
 from shopdesk.dal.table import decode_cursor, encode_cursor
 from shopdesk.errors import BadRequest
+from shopdesk.logic.access import ADMIN, Caller
 from shopdesk.logic.inbox import Inbox
 from shopdesk.models import Conversation, ConversationStatus, CustomerRef, ReplyRoute
 
 T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
+ADMIN_ALICE = Caller(id="alice", roles=frozenset({ADMIN}))      # an admin's "all" is every conversation
 
 
 def _conv(conv_id: str, status: ConversationStatus, updated: datetime) -> Conversation:
@@ -62,7 +64,7 @@ def _page_through(inbox: Inbox, limit: int) -> list[str]:
     seen: list[str] = []
     cursor = None
     for _ in range(20):
-        items, cursor = inbox.list("alice", "all", None, limit, cursor)
+        items, cursor = inbox.list(ADMIN_ALICE, "all", None, limit, cursor)
         seen += [c.id for c in items]
         if cursor is None:
             return seen
@@ -85,4 +87,4 @@ def test_all_view_pages_through_every_status_once_newest_first(limit):
 
 def test_all_view_with_a_cursor_that_names_an_unknown_status_is_a_bad_request():
     with pytest.raises(BadRequest):
-        _inbox(FakeByStatus()).list("alice", "all", None, 10, encode_cursor({"deleted": None}))
+        _inbox(FakeByStatus()).list(ADMIN_ALICE, "all", None, 10, encode_cursor({"deleted": None}))

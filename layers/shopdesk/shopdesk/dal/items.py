@@ -69,6 +69,10 @@ def pool_pk(team: str) -> str:
     return f"POOL#{team}"
 
 
+def team_pk(team: str) -> str:
+    return f"TEAM#{team}"
+
+
 def status_pk(status: str) -> str:
     return f"STATUS#{status}"
 
@@ -112,6 +116,7 @@ def conversation_item(conv: Conversation) -> dict[str, Any]:
         "StatusPK": status_pk(conv.status.value), "StatusSK": updated,
         "CustomerPK": customer_pk(conv.customer.id), "CustomerSK": clock.iso(conv.created_at),
         "InboxSK": f"{conv.status.value}#{updated}",
+        "TeamPK": team_pk(conv.team),                  # the Team index: TEAM#<team> / InboxSK
     }
     if conv.assignee:
         item["InboxPK"] = inbox_pk(conv.assignee)
@@ -128,7 +133,7 @@ def conversation_from_item(item: dict[str, Any], messages: list[Message] | None 
         team=item.get("team", "default"), assignee=item.get("assignee"), language=item.get("language"),
         skills=item.get("skills") or [], previous_agent=item.get("previous_agent"),
         previous_agent_at=item.get("previous_agent_at"), last_acknowledged_at=item.get("last_acknowledged_at"),
-        passed_over=item.get("passed_over") or [],
+        passed_over=item.get("passed_over") or [], granted=sorted(item.get("granted") or []),
         customer=CustomerRef.model_validate(item["customer"]), channel=item["channel"],
         route=ReplyRoute.model_validate(item["route"]),
         routes={ch: ReplyRoute.model_validate(r) for ch, r in (item.get("routes") or {}).items()},
