@@ -32,7 +32,8 @@ def _billing_with(desk, agent_id):
     """A billing team with one online agent in it; nobody else is online."""
     assert admin_call(desk, "PUT", "/admin/teams/billing", "[admins]", {"id": "billing", "name": "Billing"})[0] == 200
     online(desk, agent_id)
-    assert admin_call(desk, "PUT", f"/admin/agents/{agent_id}", "[admins]", {"capacity": 3, "team": "billing"})[0] == 200
+    assert admin_call(desk, "PUT", f"/admin/agents/{agent_id}", "[admins]",
+                      {"capacity": 3, "team": "billing"})[0] == 200
     desk.drain_queue(desk.work_queue_url, "router")
 
 
