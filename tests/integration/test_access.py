@@ -183,5 +183,10 @@ def test_a_transfer_grants_access_that_outlasts_it(shop):
         assert call(desk, "agent_api", "GET", f"/agent/conversations/{conv}", "other")[0] == 200
         assert call(desk, "agent_api", "GET", f"/agent/conversations/{conv}", "vic")[0] == 404
         assert set(desk.item(f"CONV#{conv}")["granted"]) == {"alice", "vera"}
+        # and lists it among the conversations granted to her (not in "all": it is neither her team's nor hers)
+        assert _listed(desk, "other", "view=granted") == [conv]
+        assert _listed(desk, "other", "view=granted&status=resolved") == []
+        assert conv not in _listed(desk, "other", "view=all")
+        assert _listed(desk, "vic", "view=granted") == [] and conv not in _listed(desk, "vic", "view=all")
     finally:
         CALLERS.pop("vic")

@@ -249,11 +249,21 @@ class Conversations:
 
     def list_team(self, team: str, status: str, limit: int, cursor: str | None
                   ) -> tuple[list[Conversation], str | None]:
-        """A team's conversations of one status, latest activity first (the Team index, #36)."""
-        page = self.table.query(index="Team", key_condition="TeamPK = :pk AND begins_with(InboxSK, :status)",
-                                names={}, values={":pk": it.team_pk(team), ":status": f"{status}#"},
+        """A team's conversations of one status, latest activity first (the Access index, #36)."""
+        page = self.table.query(index="Access", key_condition="AccessPK = :pk AND begins_with(InboxSK, :status)",
+                                names={}, values={":pk": it.access_team(team), ":status": f"{status}#"},
                                 limit=limit, cursor=cursor, forward=False)
         return [it.conversation_from_item(i) for i in page.items], page.cursor
+
+    def list_granted(self, agent_id: str, limit: int, cursor: str | None) -> tuple[list[Conversation], str | None]:
+        """The conversations granted to an agent, newest grant first: one Query of the Access index, then one
+        BatchGetItem of the conversations (#37)."""
+        page = self.table.query(index="Access", key_condition="AccessPK = :pk", names={},
+                                values={":pk": it.access_grant(agent_id)}, limit=limit, cursor=cursor, forward=False)
+        ids = [g["conversation_id"] for g in page.items]
+        found = {i["id"]: it.conversation_from_item(i)
+                 for i in self.table.batch_get([(it.conv_pk(c), it.META) for c in ids])}
+        return [found[c] for c in ids if c in found], page.cursor
 
     def list_by_status(self, status: str, limit: int, cursor: str | None) -> tuple[list[Conversation], str | None]:
         page = self.table.query(index="ByStatus", key_condition="StatusPK = :pk", names={},
@@ -264,7 +274,7 @@ class Conversations:
     def classify(self, conversation_id: str, language: str | None, skills: list[str], team: str = "default") -> None:
         self.table.update(it.conv_pk(conversation_id), it.META,
                           Update().set("language", language).set("skills", skills or None).set("team", team)
-                          .set("TeamPK", it.team_pk(team))
+                          .set("AccessPK", it.access_team(team))
                           .when("attribute_exists(PK)"))
 
     def ensure_queued(self, conv: Conversation, since: datetime | None = None) -> bool:
@@ -336,7 +346,8 @@ class Conversations:
                              open="open"))
         ops = [self.table.update_op(it.agent_pk(agent.id), it.META, agent_update),
                self.table.update_op(it.conv_pk(conv.id), it.META, conv_update),
-               self.table.put_op(it.message_item(note))]
+               self.table.put_op(it.message_item(note)),
+               self.table.put_op(it.grant_item(conv.id, agent.id, now))]
         if silence_due:     # the assignee must answer by then or the conversation goes to someone else
             ops.append(self.table.put_op(self.timer_item(it.conv_pk(conv.id), "assignee_silence", silence_due,
                                                          agent_id=agent.id)))
@@ -366,6 +377,7 @@ class Conversations:
             conv_update.when("attribute_not_exists(assignee) AND #status <> :resolved", resolved="resolved")
         ops.insert(1, self.table.update_op(it.conv_pk(conv.id), it.META, conv_update))
         ops.append(self.table.put_op(it.message_item(note)))
+        ops.append(self.table.put_op(it.grant_item(conv.id, to_agent, now)))
         try:
             self.table.transact(ops)
         except TransactionCancelled as exc:
@@ -382,7 +394,7 @@ class Conversations:
         ClockConflict when the conversation changed meanwhile."""
         conv = read.conversation
         now = clock.now_iso()
-        update = (Update().set("priority", priority.value).set("team", team).set("TeamPK", it.team_pk(team))
+        update = (Update().set("priority", priority.value).set("team", team).set("AccessPK", it.access_team(team))
                   .set("skills", skills or None).set("updated_at", now).set("StatusSK", now)
                   .set("InboxSK", f"{conv.status.value}#{now}")
                   .when("#status = :read_status AND #priority = :read_priority AND #team = :read_team",

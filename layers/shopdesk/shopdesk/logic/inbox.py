@@ -38,7 +38,7 @@ from shopdesk.models import (
     ReplyRoute,
 )
 
-View = Literal["mine", "unassigned", "all"]
+View = Literal["mine", "unassigned", "all", "granted"]
 
 
 class QueueUnavailable(ShopdeskError):
@@ -75,10 +75,16 @@ class Inbox:
              cursor: str | None, team: str | None = None) -> tuple[list[Conversation], str | None]:
         """``mine``: what the caller holds. ``unassigned``: the waiting conversations of the caller's teams
         (or of ``team``, one of theirs; any for an admin). ``all``: everything for an admin; for anyone else
-        their teams' conversations and the ones they hold, merged newest activity first."""
+        their teams' conversations and the ones they hold, merged newest activity first. ``granted``: the
+        conversations the caller was given access to (assigned, transferred to them; mentions), whatever
+        their team, newest grant first."""
         try:
             if view == "mine":
                 return self.conversations.list_inbox(caller.id, status.value if status else None, limit, cursor)
+            if view == "granted":
+                items, next_cursor = self.conversations.list_granted(caller.id, limit, cursor)
+                return [c for c in items if (status is None or c.status is status)
+                        and self.access.may_see(caller, c)], next_cursor
             if view == "unassigned":
                 if team:
                     self.access.team_queue(caller, team)
@@ -98,7 +104,7 @@ class Inbox:
 
     def _list_visible(self, caller: Caller, statuses: list[str], limit: int, cursor: str | None
                       ) -> tuple[list[Conversation], str | None]:
-        """The "all" view of an agent or supervisor: per status, one Query of the Team index for each of
+        """The "all" view of an agent or supervisor: per status, one Query of the Access index for each of
         their teams and one of their own inbox (what they hold, whatever its team), merged newest activity
         first; a conversation both in a team of theirs and held by them comes once."""
         teams = self.access.teams(caller)
@@ -311,12 +317,12 @@ def _status_key(status: str, conv: Conversation) -> dict[str, object]:
 
 
 def _visible_key(agent_id: str, source: str, conv: Conversation) -> dict[str, object]:
-    """The Team or Inbox index position of a conversation in the "all" view's partition ``source``."""
+    """The Access or Inbox index position of a conversation in the "all" view's partition ``source``."""
     kind, _, rest = source.partition(":")
     sort = {"S": f"{conv.status.value}#{clock.iso(conv.updated_at)}"}
     base = {"PK": {"S": it.conv_pk(conv.id)}, "SK": {"S": it.META}, "InboxSK": sort}
     if kind == "team":
-        return {**base, "TeamPK": {"S": it.team_pk(rest.rsplit(":", 1)[0])}}
+        return {**base, "AccessPK": {"S": it.access_team(rest.rsplit(":", 1)[0])}}
     return {**base, "InboxPK": {"S": it.inbox_pk(agent_id)}}
 
 
