@@ -45,8 +45,8 @@ def _conv(desk, conv_id):
 
 def _alerts(desk):
     sns, sqs = desk.client("sns"), desk.client("sqs")
-    topic = sns.create_topic(Name="sla-alerts")["TopicArn"]
-    queue = sqs.create_queue(QueueName="sla-alerts-copy")["QueueUrl"]
+    topic = sns.create_topic(Name=f"sla-alerts-{desk.table_name}")["TopicArn"]     # this test's own, so that
+    queue = sqs.create_queue(QueueName=f"sla-alerts-copy-{desk.table_name}")["QueueUrl"]   # no earlier alert lingers
     arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
 
