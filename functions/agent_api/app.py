@@ -28,14 +28,17 @@ from shopdesk.api.agent import (
     caller,
     caller_roles,
 )
+from shopdesk.api.changes import ChangeList
 from shopdesk.config import AgentApiSettings
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
+from shopdesk.dal.live import ChangeLog
 from shopdesk.dal.media import MediaStore
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
+from shopdesk.logic.changes import ChangeFeed
 from shopdesk.logic.inbox import Inbox, QueueUnavailable, View
 from shopdesk.logic.reroute import Rerouter, RoutingChange
 from shopdesk.logic.sla_engine import book_for
@@ -53,6 +56,7 @@ inbox = Inbox(conversations=conversations, agents=agents, work=work, outbound=Qu
 rerouter = Rerouter(conversations, agents, ConfigStore(table), work, book)
 media = MediaStore(settings.media_bucket) if settings.media_bucket else None
 presign = media.presign if media else None
+feed = ChangeFeed(ChangeLog(table), agents)
 
 app = APIGatewayHttpResolver(enable_validation=True)
 app.enable_swagger(path="/agent/swagger", title="shopdesk agent API", version="1")
@@ -142,6 +146,17 @@ def me() -> AgentOut:
 def set_presence(body: PresenceIn) -> AgentOut:
     agent_id, name = caller(app.current_event)
     return AgentOut.of(inbox.set_presence(agent_id, name, body.presence))
+
+
+@app.get("/agent/changes", summary="What changed since a cursor: the catch-up after a dropped WebSocket")
+def changes(
+    since: Annotated[str | None, Query(min_length=1, max_length=512,
+                                       description="a cursor from a frame or an earlier answer; "
+                                                   "none: no items and the current cursor")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> ChangeList:
+    agent_id, _ = caller(app.current_event)
+    return ChangeList.of(feed.page(agent_id, caller_roles(app.current_event), since, limit))
 
 
 problems.install(app, {QueueUnavailable: 503})
