@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from local.authorizer import AuthResult
 from local.functions import HttpRoute
 from local.identity import UnknownAgent
+from local.live import MANAGEMENT_PATH
 from local.ses import UnknownRecipient, inbound_message_id, message_recipients
 from local.settings import ACCOUNT_ID
 
@@ -242,6 +243,7 @@ class Gateway:
             ("DELETE", re.compile(r"^/_local/sandbox/faults$"), self._clear_faults),
             ("GET", re.compile(r"^/_local/functions$"), self._functions),
             ("POST", re.compile(r"^/_local/email$"), self._email),
+            *((method, MANAGEMENT_PATH, self._connections) for method in ("POST", "GET", "DELETE")),
         ]
         self._sandboxes: list[tuple[str, Callable[[Request], Reply]]] = [
             ("/_sandbox/twilio", self._twilio),
@@ -468,6 +470,19 @@ class Gateway:
 
     def _functions(self, request: Request) -> Reply:
         return Reply.json(200, {"functions": self.stack.describe_functions()})
+
+    def _connections(self, request: Request) -> Reply:
+        """The WebSocket APIs' @connections management API (PostToConnection, Get..., Delete...)."""
+        params = request.params
+        status, document = self.stack.live.manage(
+            request.method, params["api"], params["stage"], params["id"], request.body
+        )
+        reply = Reply.json(status, document, "@connections") if document or status >= 400 else Reply(
+            status, [], b"", "@connections"
+        )
+        if status == 410:
+            reply.headers.append(("x-amzn-ErrorType", "GoneException"))
+        return reply
 
     def _email(self, request: Request) -> Reply:
         """SES receiving a message: store it where the receipt rule's S3Action says (202)."""

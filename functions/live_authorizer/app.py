@@ -8,10 +8,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import event_source
-from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
-    APIGatewayAuthorizerRequestEvent,
-    APIGatewayAuthorizerResponse,
-)
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import APIGatewayAuthorizerRequestEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shopdesk.api.tokens import InvalidToken, TokenVerifier
@@ -30,10 +27,10 @@ def lambda_handler(event: APIGatewayAuthorizerRequestEvent, context: LambdaConte
     except InvalidToken as exc:
         logger.info("connection refused", extra={"reason": str(exc)})
         raise Exception("Unauthorized") from None   # the exact message API Gateway answers with 401
-    arn = event.parsed_arn
-    response = APIGatewayAuthorizerResponse(
-        principal_id=caller.agent_id, region=arn.region, aws_account_id=arn.aws_account_id, api_id=arn.api_id,
-        stage=arn.stage, context={"agent": caller.agent_id, "name": caller.name or "",
-                                  "roles": " ".join(sorted(caller.roles))})
-    response.allow_all_routes()
-    return response.asdict()
+    # Powertools' response builder knows REST verbs only: a WebSocket policy names the $connect ARN itself
+    return {
+        "principalId": caller.agent_id,
+        "policyDocument": {"Version": "2012-10-17", "Statement": [
+            {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": event.method_arn}]},
+        "context": {"agent": caller.agent_id, "name": caller.name or "", "roles": " ".join(sorted(caller.roles))},
+    }
