@@ -13,7 +13,8 @@ a content type, is base64 with ``isBase64Encoded: true``, as the HTTP API does.
 
 Local-only routes (``/_local/...``): ``GET health``, ``GET token?agent=``, ``GET|POST clock``,
 ``POST schedules/<function>/run``, ``GET|DELETE outbox``, ``GET|DELETE events``,
-``GET|POST|DELETE sandbox/faults``, ``GET functions``, ``POST email[?wait=1][&to=...]``.
+``GET|POST|DELETE sandbox/faults``, ``GET functions``, ``POST email[?wait=1][&to=...]``,
+``GET websocket`` (the WebSocket API's URL) and the WebSocket APIs' ``@connections`` (local.live).
 Provider sandboxes: ``/_sandbox/twilio``, ``/_sandbox/meta``, ``/_sandbox/telegram``.
 """
 
@@ -243,6 +244,7 @@ class Gateway:
             ("DELETE", re.compile(r"^/_local/sandbox/faults$"), self._clear_faults),
             ("GET", re.compile(r"^/_local/functions$"), self._functions),
             ("POST", re.compile(r"^/_local/email$"), self._email),
+            ("GET", re.compile(r"^/_local/websocket$"), self._websocket),
             *((method, MANAGEMENT_PATH, self._connections) for method in ("POST", "GET", "DELETE")),
         ]
         self._sandboxes: list[tuple[str, Callable[[Request], Reply]]] = [
@@ -470,6 +472,9 @@ class Gateway:
 
     def _functions(self, request: Request) -> Reply:
         return Reply.json(200, {"functions": self.stack.describe_functions()})
+
+    def _websocket(self, request: Request) -> Reply:
+        return Reply.json(200, {"url": self.stack.websocket_url})
 
     def _connections(self, request: Request) -> Reply:
         """The WebSocket APIs' @connections management API (PostToConnection, Get..., Delete...)."""
