@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -14,7 +15,7 @@ import pytest
 from local.streams import lambda_record
 from tests.integration.helpers import agent, customer_writes, online
 from tests.integration.test_admin_api import admin_call
-from tests.support import LoopbackServer
+from tests.support import LoopbackServer, http_event
 
 STAGE = "dev"
 
@@ -119,7 +120,7 @@ def test_a_connection_is_kept_under_its_agent_and_teams_until_it_disconnects(des
     assert item["agent_id"] == "alice" and item["teams"] == ["default"]
     assert set(item["audiences"]) == {"agent:alice", "team:default"}
     assert desk.item("LIVE#team:default", "CONN#AbC=") and desk.item("LIVE#agent:alice", "CONN#AbC=")
-    assert 7700 <= item["ttl"] - __import__("time").time() <= 7900
+    assert 7700 <= item["ttl"] - time.time() <= 7900
     # When it disconnects, every item of it goes
     event = {"requestContext": {"routeKey": "$disconnect", "eventType": "DISCONNECT", "connectionId": "AbC="}}
     desk.invoke("live_connections", event, LIVE_CONNECTIONS_ENDPOINT=endpoint.url)
@@ -256,3 +257,13 @@ def test_changes_page_through_a_backlog_without_losing_or_looping(desk, endpoint
         if not page["more"]:
             break
     assert len(set(seen)) == 6 and pages == 2
+
+
+def test_the_changes_route_and_its_notices_are_in_the_openapi_document(desk):
+    result = desk.invoke("agent_api", http_event("GET", "/agent/openapi.json"))
+    doc = json.loads(result["body"])
+    operation = doc["paths"]["/agent/changes"]["get"]
+    assert {p["name"] for p in operation["parameters"]} == {"since", "limit"}
+    schemas = doc["components"]["schemas"]
+    assert set(schemas["Notice"]["properties"]) == {"type", "cursor", "conversation_id", "kind", "message_id", "at"}
+    assert set(schemas["ChangeList"]["properties"]) == {"items", "cursor", "more"}
