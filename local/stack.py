@@ -173,7 +173,8 @@ class Stack:
         )
         log.info(
             "local routes: /_local/{health,token,clock,schedules/<id>/run,outbox,events,sandbox/faults,"
-            "functions,email,websocket,live/<api>/<stage>/@connections/<id>}; sandboxes: /_sandbox/{twilio,meta,telegram}"
+            "functions,email,websocket,live/<api>/<stage>/@connections/<id>}; "
+            "sandboxes: /_sandbox/{twilio,meta,telegram}"
         )
 
     @property
