@@ -7,6 +7,7 @@ import json
 import threading
 import time
 import urllib.parse
+import uuid
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -267,3 +268,48 @@ def test_the_changes_route_and_its_notices_are_in_the_openapi_document(desk):
     schemas = doc["components"]["schemas"]
     assert set(schemas["Notice"]["properties"]) == {"type", "cursor", "conversation_id", "kind", "message_id", "at"}
     assert set(schemas["ChangeList"]["properties"]) == {"items", "cursor", "more"}
+
+
+# ------------------------------------------------------------------------------ the $connect authorizer
+
+def test_the_authorizer_allows_an_id_token_of_the_pool_and_refuses_others(desk):
+    # Given a user pool and app client in moto, and bob, a supervisor, in it
+    cognito = desk.client("cognito-idp")
+    pool = cognito.create_user_pool(PoolName=f"agents-{uuid.uuid4().hex[:6]}")["UserPool"]["Id"]
+    client = cognito.create_user_pool_client(UserPoolId=pool, ClientName="inbox",
+                                             ReadAttributes=["name", "email"])["UserPoolClient"]["ClientId"]
+    other = cognito.create_user_pool_client(UserPoolId=pool, ClientName="other")["UserPoolClient"]["ClientId"]
+    cognito.admin_create_user(UserPoolId=pool, Username="bob", MessageAction="SUPPRESS",
+                              UserAttributes=[{"Name": "name", "Value": "Bob"}])
+    cognito.admin_set_user_password(UserPoolId=pool, Username="bob", Password="Local-Passw0rd-2024", Permanent=True)
+    cognito.create_group(UserPoolId=pool, GroupName="supervisors")
+    cognito.admin_add_user_to_group(UserPoolId=pool, Username="bob", GroupName="supervisors")
+
+    def id_token(client_id: str) -> str:
+        return cognito.admin_initiate_auth(UserPoolId=pool, ClientId=client_id, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+                                           AuthParameters={"USERNAME": "bob", "PASSWORD": "Local-Passw0rd-2024"}
+                                           )["AuthenticationResult"]["IdToken"]
+
+    env = {"TOKEN_ISSUER": f"https://cognito-idp.us-east-1.amazonaws.com/{pool}", "TOKEN_AUDIENCE": client,
+           "JWKS_URL": f"{desk.endpoint}/{pool}/.well-known/jwks.json"}
+    arn = "arn:aws:execute-api:us-east-1:123456789012:abc123/dev/$connect"
+
+    def authorize(token: str | None) -> Any:
+        event = {"type": "REQUEST", "methodArn": arn, "headers": {},
+                 "queryStringParameters": {"token": token} if token is not None else {},
+                 "requestContext": {"routeKey": "$connect", "eventType": "CONNECT", "connectionId": "X=",
+                                    "stage": STAGE, "apiId": "abc123"}}
+        return desk.invoke("live_authorizer", event, **env)
+
+    # When bob connects with his ID token of the inbox's app client, the $connect ARN is allowed
+    answer = authorize(id_token(client))
+    assert answer["principalId"] == "bob"
+    assert answer["policyDocument"]["Statement"] == [{"Action": "execute-api:Invoke", "Effect": "Allow",
+                                                      "Resource": arn}]
+    assert answer["context"] == {"agent": "bob", "name": "Bob", "roles": "supervisors"}
+    # And a token of another app client, a tampered one, garbage or none are Unauthorized (API Gateway: 401)
+    good = id_token(client)
+    tampered = good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB")
+    for token in (id_token(other), tampered, "garbage", None):
+        with pytest.raises(Exception, match=r"^Unauthorized$"):
+            authorize(token)
