@@ -15,6 +15,7 @@ DynamoDB deletes expired items late, so readers skip what has expired themselves
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -245,13 +246,16 @@ class ConnectionPoster:
     def __init__(self, endpoint: str):
         self.endpoint = endpoint
         self._client: Any = None
+        self._lock = threading.Lock()
 
     @property
     def client(self) -> Any:
-        if self._client is None:
-            self._client = boto3.session.Session().client("apigatewaymanagementapi", endpoint_url=self.endpoint,
-                                                          region_name=region(), config=_CONFIG)
-        return self._client
+        """One client, made on first use (the fan-out's posting threads share it)."""
+        with self._lock:
+            if self._client is None:
+                self._client = boto3.session.Session().client(
+                    "apigatewaymanagementapi", endpoint_url=self.endpoint, region_name=region(), config=_CONFIG)
+            return self._client
 
     def post(self, connection_id: str, data: bytes) -> bool:
         """Send one frame; False when the connection is gone (closed without a $disconnect yet)."""

@@ -13,6 +13,7 @@ batch. A connection API Gateway reports gone is deleted.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,8 @@ from shopdesk.logic.changes import ADMIN_ROLE, Notice, Viewer, may_see_any
 logger = Logger(child=True)
 
 ALL = "all"
+POSTS_IN_FLIGHT = 8           # a team's sockets are sent to side by side, not one after the other
+_posting = ThreadPoolExecutor(max_workers=POSTS_IN_FLIGHT, thread_name_prefix="post")
 
 
 class PostFailed(Exception):
@@ -169,15 +172,21 @@ class LiveBatch:
                 if connection.connection_id not in self.gone and may_see_any(viewer_of(connection), visible):
                     targets[connection.connection_id] = connection
         frame = notice.model_dump_json().encode()
-        failed = 0
-        for connection in targets.values():
+
+        def send(connection: Connection) -> bool | None:
             try:
-                delivered = self.poster.post(connection.connection_id, frame)
+                return self.poster.post(connection.connection_id, frame)
             except Exception:
                 logger.warning("post failed", extra={"connection_id": connection.connection_id}, exc_info=True)
+                return None
+
+        connections = list(targets.values())
+        outcomes = list(_posting.map(send, connections)) if len(connections) > 1 else [send(c) for c in connections]
+        failed = 0
+        for connection, delivered in zip(connections, outcomes, strict=True):
+            if delivered is None:
                 failed += 1
-                continue
-            if delivered:
+            elif delivered:
                 self.sent += 1
             else:
                 self.gone.add(connection.connection_id)
