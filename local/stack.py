@@ -279,6 +279,7 @@ class Stack:
                 "timeout": spec.timeout,
                 "routes": [f"{r.route_key} ({r.authorizer or 'public'})" for r in spec.routes],
                 "queues": [s.queue_url for s in spec.sqs],
+                "streams": [f"{s.event}: {s.stream_arn} (from {s.starting_position})" for s in spec.streams],
                 "schedules": [f"{s.event}: {s.expression}" for s in spec.schedules],
                 "s3": [source.describe() for source in self._s3_sources(logical_id)],
             }
