@@ -37,6 +37,8 @@ AGENT_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
     ("POST", "/agent/conversations/<conversation_id>/templates"): ("TEMPLATE", "", (202, 202, 202, 404)),
     ("GET", "/agent/me"): (None, "", (200, 200, 200, 200)),
     ("PUT", "/agent/me/presence"): ({"presence": "online"}, "", (200, 200, 200, 200)),
+    # notices are filtered by the same rule, not refused: tests/integration/test_live.py checks what each sees
+    ("GET", "/agent/changes"): (None, "", (200, 200, 200, 200)),
 }
 
 READ, WRITE = (403, 200, 200, 403), (403, 403, 200, 403)
