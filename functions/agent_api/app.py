@@ -26,8 +26,8 @@ from shopdesk.api.agent import (
     TemplateList,
     TemplateOut,
     caller,
-    caller_roles,
 )
+from shopdesk.api.changes import ChangeList
 from shopdesk.api.commerce import ActionOut, CancelIn, OrderPanelOut, RefundIn, install_action_errors
 from shopdesk.commerce.actions import CancelRequest, OrderActions, RefundRequest
 from shopdesk.commerce.lookup import OrderLookup
@@ -37,9 +37,11 @@ from shopdesk.dal.agents import Agents
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
+from shopdesk.dal.live import ChangeLog
 from shopdesk.dal.media import MediaStore
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
+from shopdesk.logic.changes import ChangeFeed
 from shopdesk.logic.inbox import Inbox, QueueUnavailable, View
 from shopdesk.logic.reroute import Rerouter, RoutingChange
 from shopdesk.logic.sla_engine import book_for
@@ -57,6 +59,7 @@ inbox = Inbox(conversations=conversations, agents=agents, work=work, outbound=Qu
 rerouter = Rerouter(conversations, agents, ConfigStore(table), work, book)
 media = MediaStore(settings.media_bucket) if settings.media_bucket else None
 presign = media.presign if media else None
+feed = ChangeFeed(ChangeLog(table), agents)
 
 commerce_settings = CommerceSettings.from_env()
 commerce = commerce_for(commerce_settings)          # the shop platform's adapter, chosen once per cold start
@@ -84,20 +87,18 @@ def list_conversations(
     team: Annotated[str | None, Query(min_length=1, max_length=64, description="unassigned: this team's queue "
                                                                             "(default: the caller's teams)")] = None,
 ) -> ConversationList:
-    agent_id, _ = caller(app.current_event)
-    items, next_cursor = inbox.list(agent_id, view, status, limit, cursor, team)
+    items, next_cursor = inbox.list(caller(app.current_event), view, status, limit, cursor, team)
     return ConversationList.of(items, next_cursor)
 
 
 @app.get("/agent/conversations/<conversation_id>", summary="A conversation with its messages, oldest first")
 def get_conversation(conversation_id: ConversationId) -> ConversationOut:
-    return ConversationOut.of(inbox.get(conversation_id), presign)
+    return ConversationOut.of(inbox.get(caller(app.current_event), conversation_id), presign)
 
 
 @app.post("/agent/conversations/<conversation_id>/replies", summary="Reply to the customer (sent in order)")
 def reply(conversation_id: ConversationId, body: ReplyIn) -> Response[MessageOut]:
-    agent_id, _ = caller(app.current_event)
-    message = inbox.reply(conversation_id, agent_id, body.text, body.channel)
+    message = inbox.reply(caller(app.current_event), conversation_id, body.text, body.channel)
     return Response(202, content_types.APPLICATION_JSON, MessageOut.of(message))
 
 
@@ -108,49 +109,55 @@ def list_templates() -> TemplateList:
 
 @app.post("/agent/conversations/<conversation_id>/templates", summary="Send an approved WhatsApp template")
 def send_template(conversation_id: ConversationId, body: TemplateIn) -> Response[MessageOut]:
-    agent_id, _ = caller(app.current_event)
-    message = inbox.send_template(conversation_id, agent_id, body.name, body.language, body.parameters,
-                                  body.channel)
+    message = inbox.send_template(caller(app.current_event), conversation_id, body.name, body.language,
+                                  body.parameters, body.channel)
     return Response(202, content_types.APPLICATION_JSON, MessageOut.of(message))
 
 
 @app.post("/agent/conversations/<conversation_id>/notes", summary="Add an internal note (never sent)")
 def note(conversation_id: ConversationId, body: NoteIn) -> Response[MessageOut]:
-    agent_id, _ = caller(app.current_event)
-    message = inbox.note(conversation_id, agent_id, body.text)
+    message = inbox.note(caller(app.current_event), conversation_id, body.text)
     return Response(201, content_types.APPLICATION_JSON, MessageOut.of(message))
 
 
 @app.post("/agent/conversations/<conversation_id>/assignment", summary="Assign or transfer to an agent")
 def assign(conversation_id: ConversationId, body: AssignmentIn) -> ConversationOut:
-    agent_id, _ = caller(app.current_event)
-    return ConversationOut.of(inbox.assign(conversation_id, body.agent_id, agent_id, body.note))
+    return ConversationOut.of(inbox.assign(caller(app.current_event), conversation_id, body.agent_id, body.note))
 
 
 @app.post("/agent/conversations/<conversation_id>/status", summary="Open, pend, snooze, resolve or reopen")
 def set_status(conversation_id: ConversationId, body: StatusIn) -> ConversationOut:
-    agent_id, _ = caller(app.current_event)
-    return ConversationOut.of(inbox.set_status(conversation_id, body.status, agent_id))
+    return ConversationOut.of(inbox.set_status(caller(app.current_event), conversation_id, body.status))
 
 
 @app.put("/agent/conversations/<conversation_id>/routing",
          summary="Change priority, team or skills (the assignee; supervisors and admins)")
 def set_routing(conversation_id: ConversationId, body: RoutingIn) -> ConversationOut:
-    agent_id, _ = caller(app.current_event)
     change = RoutingChange(priority=body.priority, team=body.team, skills=body.skills, note=body.note)
-    return ConversationOut.of(rerouter.change(conversation_id, change, agent_id, caller_roles(app.current_event)))
+    return ConversationOut.of(rerouter.change(conversation_id, change, caller(app.current_event)))
 
 
 @app.get("/agent/me", summary="The calling agent: presence, capacity, load")
 def me() -> AgentOut:
-    agent_id, name = caller(app.current_event)
-    return AgentOut.of(inbox.me(agent_id, name))
+    who = caller(app.current_event)
+    return AgentOut.of(inbox.me(who.id, who.name))
 
 
 @app.put("/agent/me/presence", summary="Go online, away or offline")
 def set_presence(body: PresenceIn) -> AgentOut:
-    agent_id, name = caller(app.current_event)
-    return AgentOut.of(inbox.set_presence(agent_id, name, body.presence))
+    who = caller(app.current_event)
+    return AgentOut.of(inbox.set_presence(who.id, who.name, body.presence))
+
+
+@app.get("/agent/changes", summary="What changed since a cursor: the catch-up after a dropped WebSocket")
+def changes(
+    since: Annotated[str | None, Query(min_length=1, max_length=512,
+                                       description="a cursor from a frame or an earlier answer; "
+                                                   "none: no items and the current cursor")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> ChangeList:
+    who = caller(app.current_event)
+    return ChangeList.of(feed.page(who.id, who.roles, since, limit))
 
 
 # ---------------------------------------------------------------- commerce: the order panel and order actions
@@ -161,27 +168,25 @@ OrderId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z
 @app.get("/agent/conversations/<conversation_id>/orders",
          summary="The customer's recent orders and those named in the messages (cache first, then the platform)")
 def list_orders(conversation_id: ConversationId) -> OrderPanelOut:
-    return OrderPanelOut.of(order_lookup.panel(inbox.get(conversation_id)))
+    return OrderPanelOut.of(order_lookup.panel(inbox.get(caller(app.current_event), conversation_id)))
 
 
 @app.post("/agent/conversations/<conversation_id>/orders/<order_id>/cancel",
           summary="Cancel an unfulfilled order: without confirm, a 409 with the preview; with confirm, done")
 def cancel_order(conversation_id: ConversationId, order_id: OrderId, body: CancelIn) -> ActionOut:
-    agent_id, _ = caller(app.current_event)
+    who = caller(app.current_event)
     request = CancelRequest(reason=body.reason, restock=body.restock, notify_customer=body.notify_customer,
                             staff_note=body.staff_note, confirm=body.confirm)
-    return ActionOut.of(order_actions.cancel(inbox.get(conversation_id), order_id, agent_id,
-                                             caller_roles(app.current_event), request))
+    return ActionOut.of(order_actions.cancel(inbox.get(who, conversation_id), order_id, who, request))
 
 
 @app.post("/agent/conversations/<conversation_id>/orders/<order_id>/refund",
           summary="Refund all (no line_items) or chosen line items: without confirm, a 409 with the preview")
 def refund_order(conversation_id: ConversationId, order_id: OrderId, body: RefundIn) -> ActionOut:
-    agent_id, _ = caller(app.current_event)
+    who = caller(app.current_event)
     request = RefundRequest(line_items=body.line_items, note=body.note, notify_customer=body.notify_customer,
                             confirm=body.confirm)
-    return ActionOut.of(order_actions.refund(inbox.get(conversation_id), order_id, agent_id,
-                                             caller_roles(app.current_event), request))
+    return ActionOut.of(order_actions.refund(inbox.get(who, conversation_id), order_id, who, request))
 
 
 install_action_errors(app)

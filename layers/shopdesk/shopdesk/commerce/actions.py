@@ -18,6 +18,7 @@ from shopdesk.commerce import Commerce, CommerceRefused
 from shopdesk.commerce.lookup import OrderLookup
 from shopdesk.commerce.models import ActionResult, Order, RefundLine
 from shopdesk.errors import Conflict, NotFound, ShopdeskError
+from shopdesk.logic.access import Caller
 from shopdesk.logic.timeline import system_message
 from shopdesk.models import Conversation, Message
 
@@ -66,8 +67,8 @@ class ActionDone:
     timeline: Message
 
 
-def may_act(user_roles: set[str], allowed: set[str]) -> bool:
-    return bool(user_roles & allowed)
+def may_act(who: Caller, allowed: set[str]) -> bool:
+    return bool(who.roles & allowed)
 
 
 @dataclass
@@ -77,19 +78,20 @@ class OrderActions:
     allowed_groups: set[str]
     add_message: Callable[[Message], None]
 
-    def _prepare(self, conv: Conversation, order_id: str, user_roles: set[str]) -> tuple[Commerce, Order]:
+    def _prepare(self, conv: Conversation, order_id: str, who: Caller) -> tuple[Commerce, Order]:
         if self.commerce is None:
             raise CommerceNotConfigured("no shop platform is connected (COMMERCE_PLATFORM is none)")
-        if not may_act(user_roles, self.allowed_groups):
+        if not may_act(who, self.allowed_groups):
             raise PermissionError(f"order actions need one of the groups {', '.join(sorted(self.allowed_groups))}")
         found = self.lookup.panel(conv).find(order_id)
         if found is None:
             raise NotFound(f"order {order_id} is not among this conversation's orders")
         return self.commerce, self.lookup.fresh(found.order)
 
-    def cancel(self, conv: Conversation, order_id: str, agent_id: str, user_roles: set[str],
-               request: CancelRequest) -> ActionDone:
-        commerce, order = self._prepare(conv, order_id, user_roles)
+    def cancel(self, conv: Conversation, order_id: str, who: Caller, request: CancelRequest) -> ActionDone:
+        """``conv`` is one the caller may see (``Inbox.get``); ``who`` needs an allowed group."""
+        commerce, order = self._prepare(conv, order_id, who)
+        agent_id = who.id
         if order.cancelled:
             raise Conflict(f"order {order.name} is already cancelled")
         if order.fulfilled_any:
@@ -116,9 +118,10 @@ class OrderActions:
         note = self._record(conv, agent_id, f"Order {order.name} cancelled by {agent_id} (reason: {request.reason})")
         return ActionDone("cancel", result.message, after, result, note)
 
-    def refund(self, conv: Conversation, order_id: str, agent_id: str, user_roles: set[str],
-               request: RefundRequest) -> ActionDone:
-        commerce, order = self._prepare(conv, order_id, user_roles)
+    def refund(self, conv: Conversation, order_id: str, who: Caller, request: RefundRequest) -> ActionDone:
+        """``conv`` is one the caller may see (``Inbox.get``); ``who`` needs an allowed group."""
+        commerce, order = self._prepare(conv, order_id, who)
+        agent_id = who.id
         if order.financial_status in ("refunded", "voided") or order.platform_status == "trash":
             raise Conflict(f"order {order.name} has nothing left to refund ({order.financial_status})")
         lines = _check_lines(order, request.line_items)
