@@ -2,7 +2,8 @@
 
 Two steps. A request without ``confirm: true`` changes nothing: it is answered with a preview of what
 would happen (``ConfirmationRequired``, a 409). The same request with ``confirm: true`` goes to the
-platform. Only agents in an allowed group may act (``ORDER_ACTION_GROUPS``), only on an order the
+platform. Only agents in an allowed group may act (``ORDER_ACTION_GROUPS``), only on a conversation
+they may see (shopdesk.logic.access: any other answers 404, as a missing one) and only on an order the
 conversation's panel shows. Each confirmed action, done or refused by the platform, is written on the
 conversation's timeline with who did it; a refusal is answered in the platform's words.
 """
@@ -79,10 +80,10 @@ class OrderActions:
     add_message: Callable[[Message], None]
 
     def _prepare(self, conv: Conversation, order_id: str, who: Caller) -> tuple[Commerce, Order]:
+        if not may_act(who, self.allowed_groups):      # first: whoever may never act hears so, platform or not
+            raise PermissionError(f"order actions need one of the groups {', '.join(sorted(self.allowed_groups))}")
         if self.commerce is None:
             raise CommerceNotConfigured("no shop platform is connected (COMMERCE_PLATFORM is none)")
-        if not may_act(who, self.allowed_groups):
-            raise PermissionError(f"order actions need one of the groups {', '.join(sorted(self.allowed_groups))}")
         found = self.lookup.panel(conv).find(order_id)
         if found is None:
             raise NotFound(f"order {order_id} is not among this conversation's orders")
