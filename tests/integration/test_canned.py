@@ -196,3 +196,38 @@ def test_a_canned_response_with_a_missing_value_is_refused_naming_it_and_not_cou
     assert status == 422 and body["missing"] == ["order.name", "order.tracking_url"]
     _, listed = admin(desk, "GET", "/admin/canned-responses")
     assert listed["items"][0]["uses"] == 0
+
+
+# ------------------------------------------------------------------------------ acknowledgements
+
+def test_acknowledgements_render_variables_and_fall_back_when_a_value_is_missing(desk):
+    from tests.integration.test_admin_api import admin_call
+    from tests.integration.test_sla_rules import at
+
+    templates = {"en": {"open_now": 'Hi {{customer.first_name | default: "there"}}! {{shop.name}} answers {eta}.'},
+                 "es": {"open_now": "Hola {{customer.first_name}}: {shop} le responde {eta}."}}
+    status, body = admin_call(desk, "PUT", "/admin/routing", "[admins]",
+                              {"acknowledgements": True, "acknowledgement_templates": templates})
+    assert status == 200, body
+    at("2026-11-23T08:00:00+00:00")
+
+    def ack(conv: str) -> str:
+        [message] = [m for m in outbound_all(desk, conv) if m["kind"] == "acknowledgement"]
+        return message["text"]
+
+    named = whatsapp_from(desk, "+31640009001", "Dana Rivera", "Hello, where is my order please?", "SM" + "a1" * 16)
+    assert ack(named).startswith("Hi Dana! Example Shop answers ")
+    # no name on SMS, and the Spanish template has no fallback: the shipped Spanish template is sent instead
+    nameless = customer_writes(desk, "+31640009002", "Hola, ¿dónde está mi pedido? Gracias", "SM" + "a2" * 16)
+    desk.drain_queue(desk.work_queue_url, "router")
+    text = ack(nameless)
+    assert text.startswith("Hola, gracias por escribir a Example Shop.") and "{" not in text
+    # a template the router could not fill is refused when saved
+    bad = {"en": {"open_now": "Your order {{order.tracking_url}} {eta}"}}
+    status, body = admin_call(desk, "PUT", "/admin/routing", "[admins]", {"acknowledgement_templates": bad})
+    assert status in (400, 422) and "order.tracking_url" in body["message"], body
+
+
+def outbound_all(desk: Any, conv: str) -> list[dict[str, Any]]:
+    _, body = agent(desk, "GET", f"/agent/conversations/{conv}", "root", groups="[admins]")
+    return [m for m in body["messages"] if m["direction"] == "outbound"]

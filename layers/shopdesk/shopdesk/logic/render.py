@@ -166,8 +166,11 @@ def _parse(text: str, env: Any) -> Any:
 def _used(template: Any) -> set[str]:
     try:
         paths = set(template.global_variable_paths())
+        filters = sorted(set(template.filter_names()) - set(template.env.filters))
     except _engine().error as exc:
         raise TemplateInvalid(_words(exc)) from exc
+    if filters:
+        raise TemplateInvalid(f"the text is not a valid template: unknown filter {', '.join(map(repr, filters))}")
     unknown = sorted(p for p in paths if p not in VARIABLES)
     if unknown:
         raise TemplateInvalid(f"unknown variable{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
