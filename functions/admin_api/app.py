@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shopdesk.api import problems
 from shopdesk.api.agent import caller, caller_roles
-from shopdesk.api.canned import CannedList, CannedOut, install_render_errors
+from shopdesk.api.canned import CannedList, CannedOut, documented, install_render_errors
 from shopdesk.api.commerce import PrivacyRequestList
 from shopdesk.commerce.platform import store_for
 from shopdesk.config import AdminApiSettings, CommerceSettings
@@ -134,23 +134,27 @@ def list_privacy_requests(limit: Annotated[int, Query(ge=1, le=100)] = 50,
 CannedResponseId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
-@app.get("/admin/canned-responses", summary="Shared canned responses with their usage, least used first")
+@app.get("/admin/canned-responses", summary="Shared canned responses with their usage, least used first",
+         responses=documented(200, CannedList, "Least used first (supervisors, admins)", 403))
 def list_canned() -> CannedList:
     return CannedList.of(canned.list_shared(caller(app.current_event)))
 
 
-@app.get("/admin/canned-responses/<response_id>", summary="A shared canned response")
+@app.get("/admin/canned-responses/<response_id>", summary="A shared canned response",
+         responses=documented(200, CannedOut, "The response with its usage (supervisors, admins)", 403, 404, 422))
 def get_canned(response_id: CannedResponseId) -> CannedOut:
     return CannedOut.of(canned.get_shared(caller(app.current_event), response_id))
 
 
 @app.put("/admin/canned-responses/<response_id>",
-         summary="Create or change a shared canned response (admins): title, shortcode, a body per language")
+         summary="Create or change a shared canned response (admins): title, shortcode, a body per language",
+         responses=documented(200, CannedOut, "Saved", 403, renders=True))
 def put_canned(response_id: CannedResponseId, body: CannedContent) -> CannedOut:
     return CannedOut.of(canned.put_shared(caller(app.current_event), response_id, body))
 
 
-@app.delete("/admin/canned-responses/<response_id>", summary="Delete a shared canned response (admins)")
+@app.delete("/admin/canned-responses/<response_id>", summary="Delete a shared canned response (admins)",
+            responses=documented(204, None, "Deleted", 403, 404, 422))
 def delete_canned(response_id: CannedResponseId) -> Response[None]:
     canned.delete_shared(caller(app.current_event), response_id)
     return Response(204)

@@ -29,7 +29,7 @@ from shopdesk.api.agent import (
     TemplateOut,
     caller,
 )
-from shopdesk.api.canned import CannedList, CannedOut, install_render_errors
+from shopdesk.api.canned import CannedList, CannedOut, documented, install_render_errors
 from shopdesk.api.changes import ChangeList
 from shopdesk.api.commerce import ActionOut, CancelIn, OrderPanelOut, RefundIn, install_action_errors
 from shopdesk.commerce.actions import CancelRequest, OrderActions, RefundRequest
@@ -208,24 +208,28 @@ CannedResponseId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
 @app.post("/agent/conversations/<conversation_id>/preview",
-          summary="The reply as the customer would get it: variables filled in (422 names any with no value)")
+          summary="The reply as the customer would get it: variables filled in (422 names any with no value)",
+          responses=documented(200, PreviewOut, "The rendered text; nothing sent", 404, renders=True))
 def preview(conversation_id: ConversationId, body: PreviewIn) -> PreviewOut:
     return PreviewOut(text=inbox.preview(caller(app.current_event), conversation_id, body.text,
                                          body.canned_response_id))
 
 
 @app.get("/agent/canned-responses",
-         summary="Find canned responses (shared and the caller's own) by shortcode, then title, then body")
+         summary="Find canned responses (shared and the caller's own) by shortcode, then title, then body",
+         responses=documented(200, CannedList, "At most 20, best match first", 422))
 def search_canned(q: Annotated[str | None, Query(max_length=100)] = None) -> CannedList:
     return CannedList.of(canned.search(caller(app.current_event), q))
 
 
-@app.put("/agent/canned-responses/<response_id>", summary="Create or change one of the caller's own canned responses")
+@app.put("/agent/canned-responses/<response_id>", summary="Create or change one of the caller's own canned responses",
+         responses=documented(200, CannedOut, "Saved", renders=True))
 def put_personal_canned(response_id: CannedResponseId, body: CannedContent) -> CannedOut:
     return CannedOut.of(canned.put_personal(caller(app.current_event), response_id, body))
 
 
-@app.delete("/agent/canned-responses/<response_id>", summary="Delete one of the caller's own canned responses")
+@app.delete("/agent/canned-responses/<response_id>", summary="Delete one of the caller's own canned responses",
+            responses=documented(204, None, "Deleted", 404, 422))
 def delete_personal_canned(response_id: CannedResponseId) -> Response[None]:
     canned.delete_personal(caller(app.current_event), response_id)
     return Response(204)
