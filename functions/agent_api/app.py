@@ -27,6 +27,7 @@ from shopdesk.api.agent import (
     TemplateOut,
     caller,
 )
+from shopdesk.api.customers import CustomerOut, DuplicateList, MergeIn, MergeOut, UnmergeIn
 from shopdesk.config import AgentApiSettings
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.config import ConfigStore
@@ -35,6 +36,8 @@ from shopdesk.dal.customers import Customers
 from shopdesk.dal.media import MediaStore
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
+from shopdesk.logic.access import Access
+from shopdesk.logic.customers import CustomerDesk
 from shopdesk.logic.inbox import Inbox, QueueUnavailable, View
 from shopdesk.logic.reroute import Rerouter, RoutingChange
 from shopdesk.logic.sla_engine import book_for
@@ -49,6 +52,7 @@ inbox = Inbox(conversations=conversations, agents=agents, work=work, outbound=Qu
               first_response_targets=settings.first_response_targets,
               default_capacity=settings.agent_default_capacity, templates=settings.whatsapp_templates,
               email_from=settings.ses_from_address, book=book, customers=Customers(table))
+customer_desk = CustomerDesk(Customers(table), Access(agents))
 rerouter = Rerouter(conversations, agents, ConfigStore(table), work, book)
 media = MediaStore(settings.media_bucket) if settings.media_bucket else None
 presign = media.presign if media else None
@@ -57,6 +61,7 @@ app = APIGatewayHttpResolver(enable_validation=True)
 app.enable_swagger(path="/agent/swagger", title="shopdesk agent API", version="1")
 
 ConversationId = Annotated[str, Path(min_length=1, max_length=64)]
+CustomerId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 @app.get("/agent/openapi.json", include_in_schema=False)
@@ -134,6 +139,29 @@ def me() -> AgentOut:
 def set_presence(body: PresenceIn) -> AgentOut:
     who = caller(app.current_event)
     return AgentOut.of(inbox.set_presence(who.id, who.name, body.presence))
+
+
+@app.get("/agent/customers/<customer_id>",
+         summary="A customer: identities, attributes, tier, conversations on every channel (paged), orders, timeline")
+def get_customer(customer_id: CustomerId, limit: Annotated[int, Query(ge=1, le=100)] = 20,
+                 cursor: Annotated[str | None, Query(max_length=4096)] = None) -> CustomerOut:
+    return CustomerOut.of(customer_desk.get(caller(app.current_event), customer_id, limit, cursor))
+
+
+@app.get("/agent/customers/<customer_id>/duplicates", summary="Customers who are likely the same person, with evidence")
+def customer_duplicates(customer_id: CustomerId) -> DuplicateList:
+    return DuplicateList.of(customer_desk.duplicates(caller(app.current_event), customer_id))
+
+
+@app.post("/agent/customers/<customer_id>/merge",
+          summary="Merge another customer into this one (identities, conversations, open conversation)")
+def merge_customer(customer_id: CustomerId, body: MergeIn) -> MergeOut:
+    return MergeOut.of(customer_desk.merge(caller(app.current_event), customer_id, body.other_id, body.reason))
+
+
+@app.post("/agent/customers/<customer_id>/unmerge", summary="Undo a merge: both customers as they were")
+def unmerge_customer(customer_id: CustomerId, body: UnmergeIn) -> MergeOut:
+    return MergeOut.of(customer_desk.unmerge(caller(app.current_event), customer_id, body.merge_id, body.reason))
 
 
 problems.install(app, {QueueUnavailable: 503})
