@@ -1,0 +1,247 @@
+"""One customer across every channel, through the real handlers on moto: links on evidence the customer
+controls, duplicates suggested with their evidence, merge with one action, unmerge that restores both sides
+exactly, and the shared email that must not merge two people."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Any
+
+import pytest
+
+from shopdesk.dal.customers import Customers
+from shopdesk.dal.table import Table
+from shopdesk.logic.merge import Merger
+from tests.integration.helpers import agent, customer_writes
+from tests.integration.test_admin_api import admin_call
+from tests.integration.test_email import _deliver, _eml
+from tests.support import http_event
+
+PHONE, EMAIL, IGSID = "+31612345678", "anna@example.com", "17841400000000001"
+
+
+def _instagram(desk, igsid: str, text: str, mid: str) -> str:
+    body = json.dumps({"object": "instagram", "entry": [{"id": "1234567890", "time": 1764000000000, "messaging": [
+        {"sender": {"id": igsid}, "recipient": {"id": "1234567890"}, "timestamp": 1764000000000,
+         "message": {"mid": mid, "text": text}}]}]})
+    signature = "sha256=" + hmac.new(b"test_app_secret", body.encode(), hashlib.sha256).hexdigest()
+    result = desk.invoke("inbound_instagram", http_event("POST", "/webhooks/instagram", body, {
+        "content-type": "application/json", "x-hub-signature-256": signature}))
+    assert result["statusCode"] == 200, result
+    return desk.item(f"IDENTITY#instagram#{igsid}")["open_conversation_id"]
+
+
+def _email(desk, sender: str, body: str, key: str) -> None:
+    result = _deliver(desk, _eml(sender=sender, body=body, message_id=f"<{key}@customer.example>"), key)
+    assert not (result or {}).get("batchItemFailures"), result
+
+
+def _customer_id(desk, kind: str, address: str) -> str:
+    return desk.item(f"IDENTITY#{kind}#{address}")["customer_id"]
+
+
+def _merger(desk) -> Merger:
+    return Merger(Customers(Table(desk.table_name)))
+
+
+def _get(desk, customer_id: str, who: str = "alice", groups: str | None = None) -> tuple[int, Any]:
+    return agent(desk, "GET", f"/agent/customers/{customer_id}", who, groups=groups)
+
+
+def _snapshot(desk, *customer_ids: str) -> dict[str, Any]:
+    """Everything a merge touches: customers, their identities, their conversations' items."""
+    found: dict[str, Any] = {}
+    for customer_id in customer_ids:
+        record = desk.item(f"CUSTOMER#{customer_id}")
+        found[f"CUSTOMER#{customer_id}"] = record
+        for ident in record["identities"]:
+            key = f"IDENTITY#{ident['kind']}#{ident['address']}"
+            found[key] = desk.item(key)
+        rows = desk.client("dynamodb").query(
+            TableName=desk.table_name, IndexName="ByCustomer", KeyConditionExpression="CustomerPK = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"CUSTOMER#{customer_id}"}})["Items"]
+        for row in rows:
+            pk = row["PK"]["S"]
+            item = desk.item(pk)
+            found[pk] = {k: v for k, v in item.items() if k not in ("updated_at", "StatusSK", "InboxSK")}
+    return found
+
+
+def test_sms_email_on_the_shop_record_and_instagram_after_a_merge_are_one_customer_and_unmerge_restores(desk):
+    # Given a customer who writes by SMS
+    sms_conv = customer_writes(desk, PHONE, "Hi, where is my parcel?", "SMid1")
+    anna = _customer_id(desk, "phone", PHONE)
+    # and whose shop record carries her email and her phone as she typed it at checkout (national format)
+    from shopdesk.phone import to_e164
+    outcome = _merger(desk).link_shop_record(EMAIL, to_e164("06 12345678", "NL"), order="#1001")
+    assert outcome.outcome == "linked" and outcome.customer_id == anna
+    # When she writes by email from that address
+    _email(desk, "Anna <Anna@Example.com>", "Any news on my order?", "e1")
+    # Then the mail joins her one open conversation
+    assert desk.item(f"IDENTITY#email#{EMAIL}")["open_conversation_id"] == sms_conv
+    # When she writes on Instagram (a stranger to us), and an agent merges the two with one action
+    ig_conv = _instagram(desk, IGSID, "hello from insta", "mid.1")
+    stranger = _customer_id(desk, "instagram", IGSID)
+    assert stranger != anna and ig_conv != sms_conv
+    status, merge = agent(desk, "POST", f"/agent/customers/{anna}/merge", "alice",
+                          {"other_id": stranger, "reason": "she said so on Instagram"})
+    assert status == 200, merge
+    assert merge["conversations_moved"] == [ig_conv] and merge["identities_moved"] == [f"instagram#{IGSID}"]
+    # Then she is one customer with one history across SMS, email and Instagram
+    status, body = _get(desk, anna)
+    assert status == 200, body
+    assert {(i["kind"], i["address"]) for i in body["identities"]} == {
+        ("phone", PHONE), ("email", EMAIL), ("instagram", IGSID)}
+    assert {c["id"] for c in body["conversations"]} == {sms_conv, ig_conv}
+    assert all(c["customer"]["id"] == anna for c in body["conversations"])
+    assert [e["kind"] for e in body["timeline"]] == ["merged", "linked"]
+    assert body["timeline"][0]["by"] == "alice" and body["timeline"][0]["reason"] == "she said so on Instagram"
+    assert body["orders"] == []
+    status, conv = agent(desk, "GET", f"/agent/conversations/{ig_conv}", "alice")
+    assert conv["customer"]["id"] == anna
+    # and her next Instagram message lands in her one open conversation, and the reply goes back there
+    assert _instagram(desk, IGSID, "still waiting", "mid.2") == sms_conv
+    status, conv = agent(desk, "GET", f"/agent/conversations/{sms_conv}", "alice")
+    assert conv["channel"] == "instagram" and conv["channels"] == ["email", "instagram", "sms"]
+    # When the agent undoes the merge
+    status, undone = agent(desk, "POST", f"/agent/customers/{anna}/unmerge", "alice",
+                           {"merge_id": merge["id"], "reason": "not the same person"})
+    assert status == 200 and undone["status"] == "unmerged", undone
+    # Then each is on their own again, and both timelines say who did what and why
+    assert _customer_id(desk, "instagram", IGSID) == stranger
+    assert {c["id"] for c in _get(desk, anna)[1]["conversations"]} == {sms_conv}
+    other = _get(desk, stranger)[1]
+    assert {c["id"] for c in other["conversations"]} == {ig_conv} and other["merged_into"] is None
+    assert [e["kind"] for e in other["timeline"]] == ["unmerged", "merged_into"]
+    assert other["timeline"][0]["reason"] == "not the same person"
+    # and a second undo is refused
+    assert agent(desk, "POST", f"/agent/customers/{anna}/unmerge", "alice", {"merge_id": merge["id"]})[0] == 409
+
+
+def test_unmerge_restores_both_customers_exactly(desk):
+    # Given two customers, each with an open conversation, one on two channels
+    first = customer_writes(desk, "+31611000001", "one", "SMx1")
+    a = _customer_id(desk, "phone", "+31611000001")
+    _merger(desk).link_shop_record("one@example.com", "+31611000001")
+    second = _instagram(desk, "17841400000000777", "two", "mid.x")
+    b = _customer_id(desk, "instagram", "17841400000000777")
+    before = _snapshot(desk, a, b)
+    # When they are merged, then unmerged
+    status, merge = agent(desk, "POST", f"/agent/customers/{a}/merge", "alice", {"other_id": b, "reason": "test"})
+    assert status == 200, merge
+    merged = _snapshot(desk, a)
+    assert merged[f"CONV#{second}"]["customer"]["id"] == a
+    assert merged["IDENTITY#instagram#17841400000000777"]["open_conversation_id"] == first
+    assert desk.item(f"CUSTOMER#{b}")["merged_into"] == a
+    status, _ = agent(desk, "POST", f"/agent/customers/{a}/unmerge", "alice", {"merge_id": merge["id"]})
+    assert status == 200
+    # Then every identity, customer record and conversation is as it was
+    assert _snapshot(desk, a, b) == before
+
+
+def test_a_shared_email_in_the_shop_records_is_suggested_never_merged(desk):
+    # Given a customer known by phone and by the family email (linked from her own shop record)
+    customer_writes(desk, "+31622000001", "hi, it's Mum", "SMf1")
+    mum = _customer_id(desk, "phone", "+31622000001")
+    assert _merger(desk).link_shop_record("family@example.com", "+31622000001").outcome == "linked"
+    # and her son, who writes from his own phone
+    customer_writes(desk, "+31622000002", "hi, it's Tom", "SMf2")
+    son = _customer_id(desk, "phone", "+31622000002")
+    # When the son's order carries the same family email with his own phone
+    outcome = _merger(desk).link_shop_record("family@example.com", "+31622000002", order="#2002")
+    # Then nothing is linked or merged: each keeps their own identities and history
+    assert outcome.outcome == "suggested"
+    assert _customer_id(desk, "phone", "+31622000002") == son
+    assert _customer_id(desk, "email", "family@example.com") == mum
+    assert desk.item(f"CUSTOMER#{son}").get("merged_into") is None
+    # and an agent sees the suggestion with the order as its evidence, from either side
+    status, body = agent(desk, "GET", f"/agent/customers/{mum}/duplicates", "alice")
+    assert status == 200, body
+    [dup] = body["items"]
+    assert dup["customer"]["id"] == son
+    assert dup["evidence"][0]["source"] == "order" and dup["evidence"][0]["order"] == "#2002"
+    [dup] = agent(desk, "GET", f"/agent/customers/{son}/duplicates", "alice")[1]["items"]
+    assert dup["customer"]["id"] == mum
+    # and a phone the shop record gives for an unknown person is not linked to the email's customer either
+    assert _merger(desk).link_shop_record("family@example.com", "+31622000003").outcome == "suggested"
+    assert desk.item("IDENTITY#phone#+31622000003") is None
+
+
+def test_an_address_written_in_a_message_is_evidence_for_agents_not_a_link(desk):
+    # Given a customer known by email, and another who writes by SMS giving that address and a national number
+    _email(desk, "Bo <bo@example.com>", "hello", "e-bo")
+    bo = _customer_id(desk, "email", "bo@example.com")
+    customer_writes(desk, "+31633000001", "It's me, Bo: bo@example.com, or call 06 3300 0002", "SMe1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    sms = _customer_id(desk, "phone", "+31633000001")
+    # Then nothing is linked
+    assert sms != bo and _customer_id(desk, "email", "bo@example.com") == bo
+    # and each sees the other as a likely duplicate, with the message as evidence
+    [dup] = agent(desk, "GET", f"/agent/customers/{sms}/duplicates", "alice")[1]["items"]
+    assert dup["customer"]["id"] == bo
+    assert dup["evidence"][0]["source"] == "message" and dup["evidence"][0]["address"] == "bo@example.com"
+    assert "bo@example.com" in dup["evidence"][0]["why"]
+    [dup] = agent(desk, "GET", f"/agent/customers/{bo}/duplicates", "alice")[1]["items"]
+    assert dup["customer"]["id"] == sms
+    # and the national number was read as Dutch (DEFAULT_PHONE_REGION)
+    assert desk.item(f"CUSTOMER#{sms}", "SEEN#phone#+31633000002") is not None
+
+
+def test_customers_follow_the_access_rules(desk):
+    # Given a customer whose only conversation is in the default team, and an agent of another team
+    customer_writes(desk, "+31644000001", "hello", "SMa1")
+    customer = _customer_id(desk, "phone", "+31644000001")
+    assert agent(desk, "GET", "/agent/me", "zoe")[0] == 200          # signs in
+    status, body = admin_call(desk, "PUT", "/admin/agents/zoe", "[admins]", {"teams": ["billing"], "capacity": 3})
+    assert status == 200, body
+    # Then the other team's agent gets the same 404 as for a customer that does not exist
+    missing = _get(desk, "u_missing", "zoe")
+    assert _get(desk, customer, "zoe") == (404, {"message": f"customer {customer} does not exist"})
+    assert missing == (404, {"message": "customer u_missing does not exist"})
+    # and cannot merge it into anyone, while a default-team agent and an admin see it
+    other = _instagram(desk, "17841400000000999", "hi", "mid.z")
+    other_customer = desk.item(f"CONV#{other}")["customer"]["id"]
+    assert agent(desk, "POST", f"/agent/customers/{other_customer}/merge", "zoe",
+                 {"other_id": customer, "reason": "x"})[0] == 404
+    assert _get(desk, customer, "alice")[0] == 200
+    assert _get(desk, customer, "zoe", groups="[admins]")[0] == 200
+
+
+@pytest.mark.parametrize(("body", "status"), [
+    ({"other_id": "", "reason": "x"}, 422),
+    ({"other_id": "u_x"}, 422),
+    ({"reason": "x"}, 422),
+])
+def test_bad_merge_requests_are_refused_and_change_nothing(desk, body, status):
+    customer_writes(desk, "+31655000001", "hello", "SMb1")
+    customer = _customer_id(desk, "phone", "+31655000001")
+    before = _snapshot(desk, customer)
+    assert agent(desk, "POST", f"/agent/customers/{customer}/merge", "alice", body)[0] == status
+    assert agent(desk, "POST", f"/agent/customers/{customer}/merge", "alice",
+                 {"other_id": customer, "reason": "self"})[0] == 400
+    assert agent(desk, "POST", f"/agent/customers/{customer}/merge", "alice",
+                 {"other_id": "u_nobody", "reason": "x"})[0] == 404
+    assert _snapshot(desk, customer) == before
+
+
+def test_resolving_after_a_merge_frees_every_channel_and_the_next_message_opens_one_conversation(desk):
+    # Given a merged customer (SMS + Instagram) with one open conversation
+    conv = customer_writes(desk, "+31666000001", "hello", "SMr1")
+    a = _customer_id(desk, "phone", "+31666000001")
+    ig = _instagram(desk, "17841400000000555", "hi", "mid.r1")
+    b = _customer_id(desk, "instagram", "17841400000000555")
+    assert agent(desk, "POST", f"/agent/conversations/{ig}/status", "alice", {"status": "resolved"})[0] == 200
+    assert agent(desk, "POST", f"/agent/customers/{a}/merge", "alice", {"other_id": b, "reason": "same"})[0] == 200
+    # When the agent resolves the open conversation
+    status, body = agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})
+    assert status == 200, body
+    # Then no channel holds it any more, and the next message on either opens one new conversation for both
+    assert "open_conversation_id" not in desk.item("IDENTITY#instagram#17841400000000555")
+    new = _instagram(desk, "17841400000000555", "me again", "mid.r2")
+    assert new not in (conv, ig)
+    assert desk.item("IDENTITY#phone#+31666000001")["open_conversation_id"] == new
+    assert customer_writes(desk, "+31666000001", "and by sms", "SMr2") == new
+    # and reopening the old one is refused while the new one is open (one open conversation per customer)
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "open"})[0] == 409
