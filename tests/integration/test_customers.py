@@ -7,16 +7,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from typing import Any
 
 import pytest
 
+from shopdesk import clock
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.table import Table
 from shopdesk.logic.merge import Merger
 from tests.integration.helpers import agent, customer_writes
 from tests.integration.test_admin_api import admin_call
 from tests.integration.test_email import _deliver, _eml
+from tests.integration.test_widget import _call as _widget
+from tests.integration.test_widget import _session
 from tests.support import http_event
 
 PHONE, EMAIL, IGSID = "+31612345678", "anna@example.com", "17841400000000001"
@@ -245,3 +249,75 @@ def test_resolving_after_a_merge_frees_every_channel_and_the_next_message_opens_
     assert customer_writes(desk, "+31666000001", "and by sms", "SMr2") == new
     # and reopening the old one is refused while the new one is open (one open conversation per customer)
     assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "open"})[0] == 409
+
+
+# ------------------------------------------------------------------ a web-chat visitor proves an email
+
+def _code_mailed_to(address: str) -> str:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    bodies = [m.body for m in ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+              if address in getattr(m, "destinations", {}).get("ToAddresses", [])]
+    assert bodies, f"no mail to {address}"
+    return re.search(r"\b(\d{6})\b", bodies[-1]).group(1)
+
+
+def test_a_visitor_who_proves_an_email_with_a_code_joins_that_customer(desk):
+    desk.client("ses").verify_email_identity(EmailAddress="support@shop.example")
+    # Given a customer known by email, and a web-chat visitor who writes as a stranger
+    _email(desk, "Cleo <cleo@example.com>", "hello by mail", "e-cleo")
+    cleo = _customer_id(desk, "email", "cleo@example.com")
+    session = _session(desk, "visitor-cleo")
+    status, sent, _ = _widget(desk, "POST", "/widget/messages", {"client_message_id": "w1", "text": "hi"}, session)
+    assert status == 201, sent
+    assert _customer_id(desk, "webchat", "visitor-cleo") != cleo
+    # When the visitor asks for a code for an address (any case) and types a wrong one
+    status, body, _ = _widget(desk, "POST", "/widget/email-verification", {"email": "Cleo@Example.com"}, session)
+    assert status == 202 and body == {"email": "cleo@example.com", "expires_in": 600}, body
+    code = _code_mailed_to("cleo@example.com")
+    assert desk.item("OTP#visitor-cleo")["code_hash"] != code and code not in json.dumps(desk.item("OTP#visitor-cleo"))
+    wrong = "000000" if code != "000000" else "111111"
+    assert _widget(desk, "POST", "/widget/email-verification/confirm", {"code": wrong}, session)[0] == 400
+    # Then nothing is linked on a claim alone
+    assert _customer_id(desk, "webchat", "visitor-cleo") != cleo
+    # When the right code comes
+    status, body, _ = _widget(desk, "POST", "/widget/email-verification/confirm", {"code": code}, session)
+    assert status == 200 and body == {"verified": True, "linked": True}, body
+    # Then the visitor is the mail customer, with one history, the merge on the timeline as the system's
+    assert _customer_id(desk, "webchat", "visitor-cleo") == cleo
+    profile = _get(desk, cleo)[1]
+    assert ("webchat", "visitor-cleo") in {(i["kind"], i["address"]) for i in profile["identities"]}
+    assert profile["timeline"][0]["by"] == "system" and "one-time code" in profile["timeline"][0]["reason"]
+    # and the code cannot be used twice
+    assert _widget(desk, "POST", "/widget/email-verification/confirm", {"code": code}, session)[0] == 400
+
+
+def test_codes_are_rate_limited_expire_and_bad_input_is_400(desk):
+    desk.client("ses").verify_email_identity(EmailAddress="support@shop.example")
+    session = _session(desk, "visitor-rl")
+    assert _widget(desk, "POST", "/widget/email-verification", {"email": "not an address"}, session)[0] == 400
+    assert _widget(desk, "POST", "/widget/email-verification/confirm", {"code": "12"}, session)[0] == 400
+    assert _widget(desk, "POST", "/widget/email-verification/confirm", {"code": "123456"}, session)[0] == 400
+    assert _widget(desk, "POST", "/widget/email-verification", {"email": "x@example.com"}, None)[0] == 401
+    statuses = [_widget(desk, "POST", "/widget/email-verification", {"email": "rl@example.com"}, session)[0]
+                for _ in range(4)]
+    assert statuses == [202, 202, 202, 429]
+    # a code past its 10 minutes is refused
+    code = _code_mailed_to("rl@example.com")
+    clock.set_offset(11 * 60)
+    assert _widget(desk, "POST", "/widget/email-verification/confirm", {"code": code}, session)[0] == 400
+
+
+def test_five_wrong_codes_use_the_code_up(desk):
+    desk.client("ses").verify_email_identity(EmailAddress="support@shop.example")
+    session = _session(desk, "visitor-guess")
+    assert _widget(desk, "POST", "/widget/email-verification", {"email": "g@example.com"}, session)[0] == 202
+    code = _code_mailed_to("g@example.com")
+    wrong = [c for c in ("000000", "111111", "222222", "333333", "444444", "555555") if c != code][:5]
+    assert [_widget(desk, "POST", "/widget/email-verification/confirm", {"code": c}, session)[0]
+            for c in wrong] == [400] * 5
+    clock.set_offset(120)                   # past the confirmation rate limit: the refusal is the code's own
+    status, body, _ = _widget(desk, "POST", "/widget/email-verification/confirm", {"code": code}, session)
+    assert status == 400 and "too many wrong codes" in body["message"], body
+    assert desk.item("IDENTITY#email#g@example.com") is None

@@ -70,6 +70,8 @@ class WebchatSettings(CoreSettings):
     webchat_secret_arn: Annotated[str, Field(alias="WEBCHAT_SECRET_ARN", min_length=1)]
     media_bucket: Annotated[str, Field(alias="MEDIA_BUCKET", min_length=1)]
     allowed_origins: Annotated[str, Field(alias="WIDGET_ALLOWED_ORIGINS")] = ""
+    ses_from_address: Annotated[str, Field(alias="SES_FROM_ADDRESS")] = ""     # one-time codes leave from here
+    shop_name: Annotated[str, Field(alias="SHOP_NAME")] = "Example Shop"
 
     @property
     def origins(self) -> list[str]:
