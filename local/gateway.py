@@ -17,7 +17,8 @@ a content type, is base64 with ``isBase64Encoded: true``, as the HTTP API does.
 
 Local-only routes (``/_local/...``): ``GET health``, ``GET token?agent=``, ``GET|POST clock``,
 ``POST schedules/<function>/run``, ``GET|DELETE outbox``, ``GET|DELETE events``,
-``GET|POST|DELETE sandbox/faults``, ``GET functions``, ``POST email[?wait=1][&to=...]``.
+``GET|POST|DELETE sandbox/faults``, ``GET functions``, ``POST email[?wait=1][&to=...]``,
+``GET websocket`` (the WebSocket API's URL) and the WebSocket APIs' ``@connections`` (local.live).
 Provider sandboxes: ``/_sandbox/twilio``, ``/_sandbox/meta``, ``/_sandbox/telegram``.
 """
 
@@ -40,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from local.authorizer import AuthResult
 from local.functions import HttpRoute
 from local.identity import UnknownAgent
+from local.live import MANAGEMENT_PATH
 from local.ses import UnknownRecipient, inbound_message_id, message_recipients
 from local.settings import ACCOUNT_ID
 
@@ -246,6 +248,8 @@ class Gateway:
             ("DELETE", re.compile(r"^/_local/sandbox/faults$"), self._clear_faults),
             ("GET", re.compile(r"^/_local/functions$"), self._functions),
             ("POST", re.compile(r"^/_local/email$"), self._email),
+            ("GET", re.compile(r"^/_local/websocket$"), self._websocket),
+            *((method, MANAGEMENT_PATH, self._connections) for method in ("POST", "GET", "DELETE")),
         ]
         self._sandboxes: list[tuple[str, Callable[[Request], Reply]]] = [
             ("/_sandbox/twilio", self._twilio),
@@ -477,6 +481,22 @@ class Gateway:
 
     def _functions(self, request: Request) -> Reply:
         return Reply.json(200, {"functions": self.stack.describe_functions()})
+
+    def _websocket(self, request: Request) -> Reply:
+        return Reply.json(200, {"url": self.stack.websocket_url})
+
+    def _connections(self, request: Request) -> Reply:
+        """The WebSocket APIs' @connections management API (PostToConnection, Get..., Delete...)."""
+        params = request.params
+        status, document = self.stack.live.manage(
+            request.method, params["api"], params["stage"], params["id"], request.body
+        )
+        reply = Reply.json(status, document, "@connections") if document or status >= 400 else Reply(
+            status, [], b"", "@connections"
+        )
+        if status == 410:
+            reply.headers.append(("x-amzn-ErrorType", "GoneException"))
+        return reply
 
     def _email(self, request: Request) -> Reply:
         """SES receiving a message: store it where the receipt rule's S3Action says (202)."""

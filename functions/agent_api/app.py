@@ -27,16 +27,19 @@ from shopdesk.api.agent import (
     TemplateOut,
     caller,
 )
+from shopdesk.api.changes import ChangeList
 from shopdesk.api.customers import CustomerOut, DuplicateList, MergeIn, MergeOut, UnmergeIn
 from shopdesk.config import AgentApiSettings
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
+from shopdesk.dal.live import ChangeLog
 from shopdesk.dal.media import MediaStore
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
 from shopdesk.logic.access import Access
+from shopdesk.logic.changes import ChangeFeed
 from shopdesk.logic.customers import CustomerDesk
 from shopdesk.logic.inbox import Inbox, QueueUnavailable, View
 from shopdesk.logic.reroute import Rerouter, RoutingChange
@@ -56,6 +59,7 @@ customer_desk = CustomerDesk(Customers(table), Access(agents))
 rerouter = Rerouter(conversations, agents, ConfigStore(table), work, book)
 media = MediaStore(settings.media_bucket) if settings.media_bucket else None
 presign = media.presign if media else None
+feed = ChangeFeed(ChangeLog(table), agents)
 
 app = APIGatewayHttpResolver(enable_validation=True)
 app.enable_swagger(path="/agent/swagger", title="shopdesk agent API", version="1")
@@ -162,6 +166,17 @@ def merge_customer(customer_id: CustomerId, body: MergeIn) -> MergeOut:
 @app.post("/agent/customers/<customer_id>/unmerge", summary="Undo a merge: both customers as they were")
 def unmerge_customer(customer_id: CustomerId, body: UnmergeIn) -> MergeOut:
     return MergeOut.of(customer_desk.unmerge(caller(app.current_event), customer_id, body.merge_id, body.reason))
+
+
+@app.get("/agent/changes", summary="What changed since a cursor: the catch-up after a dropped WebSocket")
+def changes(
+    since: Annotated[str | None, Query(min_length=1, max_length=512,
+                                       description="a cursor from a frame or an earlier answer; "
+                                                   "none: no items and the current cursor")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> ChangeList:
+    who = caller(app.current_event)
+    return ChangeList.of(feed.page(who.id, who.roles, since, limit))
 
 
 problems.install(app, {QueueUnavailable: 503})

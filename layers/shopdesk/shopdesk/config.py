@@ -169,6 +169,20 @@ class SweepSettings(CoreSettings):
     alert_topic_arn: Annotated[str, Field(alias="SLA_ALERT_TOPIC_ARN")] = ""
 
 
+class LiveSettings(CoreSettings):
+    """The WebSocket connections function and the live fan-out."""
+
+    connections_endpoint: Annotated[str, Field(alias="LIVE_CONNECTIONS_ENDPOINT", min_length=1)]
+
+
+class LiveAuthorizerSettings(_Settings):
+    """The WebSocket API's $connect authorizer: the user pool whose ID tokens it accepts."""
+
+    token_issuer: Annotated[str, Field(alias="TOKEN_ISSUER", min_length=1)]
+    token_audience: Annotated[str, Field(alias="TOKEN_AUDIENCE", min_length=1)]
+    jwks_url: Annotated[str, Field(alias="JWKS_URL", min_length=1)]
+
+
 @cache
 def region() -> str:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
