@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shopdesk import phone
 from shopdesk.api import problems
 from shopdesk.api.agent import (
     AgentOut,
@@ -59,15 +60,18 @@ inbox = Inbox(conversations=conversations, agents=agents, work=work, outbound=Qu
               first_response_targets=settings.first_response_targets,
               default_capacity=settings.agent_default_capacity, templates=settings.whatsapp_templates,
               email_from=settings.ses_from_address, book=book, customers=Customers(table))
-customer_desk = CustomerDesk(Customers(table), Access(agents))
 rerouter = Rerouter(conversations, agents, ConfigStore(table), work, book)
 media = MediaStore(settings.media_bucket) if settings.media_bucket else None
 presign = media.presign if media else None
 feed = ChangeFeed(ChangeLog(table), agents)
 
 commerce_settings = CommerceSettings.from_env()
+phone.use_shop_region(commerce_settings.default_phone_region)    # national numbers on the platform's orders
 commerce = commerce_for(commerce_settings)          # the shop platform's adapter, chosen once per cold start
 order_lookup = OrderLookup(store_for(commerce_settings), commerce)
+# a customer's page shows the orders of all their emails and phones, through the same port as the order panel
+customer_desk = CustomerDesk(Customers(table), Access(agents),
+                             orders_of=lambda customer: order_lookup.find(customer.identities).orders)
 order_actions = OrderActions(order_lookup, commerce, commerce_settings.action_groups, conversations.add_message)
 
 app = APIGatewayHttpResolver(enable_validation=True)

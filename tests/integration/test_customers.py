@@ -321,3 +321,85 @@ def test_five_wrong_codes_use_the_code_up(desk):
     status, body, _ = _widget(desk, "POST", "/widget/email-verification/confirm", {"code": code}, session)
     assert status == 400 and "too many wrong codes" in body["message"], body
     assert desk.item("IDENTITY#email#g@example.com") is None
+
+
+# ------------------------------------------------------------------ the shop platform's records (commerce)
+
+@pytest.fixture
+def shop(desk):
+    """The commerce sandbox on loopback and the environment the commerce functions get (as test_commerce)."""
+    from tests.commerce_support import SHOPIFY_TEST_SECRET, SHOPIFY_TOKEN, CommerceSandboxServer
+
+    server = CommerceSandboxServer()
+    secret = desk.client("secretsmanager").create_secret(Name=f"shopify-{desk.table_name}", SecretString=json.dumps(
+        {"access_token": SHOPIFY_TOKEN, "client_secret": SHOPIFY_TEST_SECRET, "previous_client_secret": ""}))["ARN"]
+    yield {"SHOPIFY_SECRET_ARN": secret, "COMMERCE_PLATFORM": "shopify", "SHOPIFY_ADMIN_BASE_URL": server.shopify_url}
+    server.close()
+
+
+def _shopify_webhook(desk, shop, topic: str, payload: dict, delivery: str):
+    from shopdesk.commerce.webhooks import sign
+    from tests.commerce_support import SHOPIFY_TEST_SECRET
+    from tests.integration.test_commerce import _post
+
+    body = json.dumps(payload).encode()
+    status, answer = _post(desk, shop, "inbound_shopify", "/webhooks/shopify", body, {
+        "Content-Type": "application/json", "X-Shopify-Topic": topic, "X-Shopify-Webhook-Id": delivery,
+        "X-Shopify-Hmac-Sha256": sign(SHOPIFY_TEST_SECRET, body), "X-Shopify-Shop-Domain": "example.myshopify.com"})
+    assert status == 200, answer
+    return answer
+
+
+def _shop_customer(customer_id: int, email: str, phone: str) -> dict:
+    return {"id": customer_id, "email": email, "phone": phone, "first_name": "A", "last_name": "B",
+            "created_at": "2026-11-01T10:00:00Z", "updated_at": "2026-11-01T10:00:00Z"}
+
+
+def test_done_when_sms_then_email_from_the_shop_record_then_instagram_merged_with_orders(desk, shop):
+    from tests.integration.test_commerce import agent_call
+    # Given Dana, who texts the shop, and whose Shopify customer record carries her email and phone
+    sms = customer_writes(desk, "+14155550101", "Where is my order?", "SMdana1")
+    dana = _customer_id(desk, "phone", "+14155550101")
+    _shopify_webhook(desk, shop, "customers/update",
+                     _shop_customer(7001, "dana.rivera@example.com", "+1 415-555-0101"), "wh-dana-1")
+    # When she writes by email from the address on that record, then on Instagram
+    _email(desk, "Dana <dana.rivera@example.com>", "Any news?", "e-dana")
+    assert desk.item("IDENTITY#email#dana.rivera@example.com")["open_conversation_id"] == sms
+    ig = _instagram(desk, "17841400000000101", "hello?", "mid.dana")
+    stranger = _customer_id(desk, "instagram", "17841400000000101")
+    status, merge = agent_call(desk, shop, "POST", f"/agent/customers/{dana}/merge",
+                               body={"other_id": stranger, "reason": "she wrote her order number on Instagram"})
+    assert status == 200, merge
+    # Then she is one customer with one history, and the agent sees her orders with their tracking
+    status, body = agent_call(desk, shop, "GET", f"/agent/customers/{dana}")
+    assert status == 200, body
+    assert {c["id"] for c in body["conversations"]} == {sms, ig}
+    assert {o["name"] for o in body["orders"]} == {"#1001", "#1004"}
+    [shipped] = [o for o in body["orders"] if o["name"] == "#1001"]
+    assert shipped["tracking"][0]["number"] == "1Z999AA10123456784" and shipped["financial_status"]
+    # and unmerge restores both
+    status, _ = agent_call(desk, shop, "POST", f"/agent/customers/{dana}/unmerge", body={"merge_id": merge["id"]})
+    assert status == 200
+    assert {c["id"] for c in agent_call(desk, shop, "GET", f"/agent/customers/{stranger}")[1]["conversations"]} \
+        == {ig}
+
+
+def test_a_shared_email_on_a_shop_record_stays_apart_and_a_national_number_links(desk, shop):
+    # Given a customer known by SMS and linked by her own record to the family email
+    customer_writes(desk, "+31677000001", "hi", "SMfam1")
+    mum = _customer_id(desk, "phone", "+31677000001")
+    _shopify_webhook(desk, shop, "customers/update", _shop_customer(8001, "home@example.com", "06 7700 0001"),
+                     "wh-fam-1")          # a national number, read in DEFAULT_PHONE_REGION (NL)
+    assert _customer_id(desk, "email", "home@example.com") == mum
+    # When her son, known by his own SMS, orders with the same email and his phone
+    customer_writes(desk, "+31677000002", "hi, Tom here", "SMfam2")
+    son = _customer_id(desk, "phone", "+31677000002")
+    order = {"id": 990001, "name": "#3003", "created_at": "2026-11-02T10:00:00Z", "updated_at": "2026-11-02T10:00:00Z",
+             "email": "home@example.com", "phone": "+31677000002", "currency": "EUR", "total_price": "10.00",
+             "financial_status": "paid", "fulfillment_status": None, "line_items": [], "customer": {"id": 8002}}
+    _shopify_webhook(desk, shop, "orders/create", order, "wh-fam-2")
+    # Then nobody is merged: each keeps their identities and history, and agents see the suggestion
+    assert _customer_id(desk, "phone", "+31677000002") == son
+    assert _customer_id(desk, "email", "home@example.com") == mum
+    [dup] = agent(desk, "GET", f"/agent/customers/{mum}/duplicates", "alice")[1]["items"]
+    assert dup["customer"]["id"] == son and dup["evidence"][0]["order"] == "#3003"

@@ -17,6 +17,21 @@ _WRITTEN = re.compile(r"[+\d\s().\-/]+")               # digits and separators (
 MAX_INPUT = 64                                        # no phone number is longer; libphonenumber caps at 250
 MAX_FOUND = 5                                         # numbers taken from one text
 
+_shop_region: str | None = None
+
+
+def use_shop_region(region: str | None) -> None:
+    """The country of the shop's national numbers (settings' ``DEFAULT_PHONE_REGION``), set once per cold start
+    by the functions that read the shop platform's records (``shop_phone``)."""
+    global _shop_region
+    _shop_region = region.upper() if region else None
+
+
+def shop_phone(raw: str) -> str | None:
+    """A phone number from the shop platform (an order, a customer record), national ones read in the shop's
+    region: ``06 12345678`` on a Dutch shop's order is the ``+31612345678`` of the customer's WhatsApp."""
+    return to_e164(raw, _shop_region)
+
 
 def to_e164(raw: str, region: str | None = None) -> str | None:
     """Normalise ``raw`` to E.164, or None when it is not a possible phone number. Without ``region`` only

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, StringConstraints
 
 from shopdesk.api.agent import ConversationOut
+from shopdesk.api.commerce import OrderOut
 from shopdesk.logic.customers import CustomerView, Duplicate
 from shopdesk.models import Identity
 from shopdesk.models.customer import CustomerEvent, MergeRecord
@@ -35,7 +36,7 @@ class CustomerOut(BaseModel):
     merged_into: str | None = None        # seen through this customer since a merge
     conversations: list[ConversationOut]  # every channel, newest first; next page with ?cursor=
     next_cursor: str | None = None
-    orders: list[Any] = Field(default_factory=list)
+    orders: list[OrderOut] = Field(default_factory=list)    # of every email and phone, newest first
     timeline: list[CustomerEvent] = Field(default_factory=list)   # merges, unmerges, links: who, when, why
 
     @classmethod
@@ -43,7 +44,8 @@ class CustomerOut(BaseModel):
         c = view.customer
         return cls(id=c.id, name=c.name, identities=c.identities, tier=c.tier, merged_into=c.merged_into,
                    conversations=[ConversationOut.of(conv) for conv in view.conversations],
-                   next_cursor=view.cursor, orders=list(view.orders), timeline=view.timeline)
+                   next_cursor=view.cursor, orders=[OrderOut.of(o) for o in view.orders],
+                   timeline=view.timeline)
 
 
 class EvidenceOut(BaseModel):

@@ -206,8 +206,10 @@ class Merger:
         return self._attach(known.customer_id, unknown, reason=f"{where} carries both {email} and {phone}")
 
     def _suggest(self, customer_id: str, kind: str, address: str, order: str | None) -> None:
-        self.customers.record_evidence(customer_id, [Evidence(kind=kind, address=address, source="order",  # type: ignore[arg-type]
-                                                              order=order, at=clock.now())])
+        """Keep what the shop's record gave as evidence for agents (an order, or a customer record)."""
+        self.customers.record_evidence(customer_id, [Evidence(
+            kind=kind, address=address, source="order" if order else "shop_customer",  # type: ignore[arg-type]
+            order=order, at=clock.now())])
 
     def _attach(self, customer_id: str, identity: Identity, *, reason: str) -> LinkOutcome:
         """A new identity for an existing customer: it joins their open slot and their siblings."""
