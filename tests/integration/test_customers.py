@@ -403,3 +403,21 @@ def test_a_shared_email_on_a_shop_record_stays_apart_and_a_national_number_links
     assert _customer_id(desk, "email", "home@example.com") == mum
     [dup] = agent(desk, "GET", f"/agent/customers/{mum}/duplicates", "alice")[1]["items"]
     assert dup["customer"]["id"] == son and dup["evidence"][0]["order"] == "#3003"
+
+
+def test_an_order_found_by_one_customers_phone_that_carries_anothers_email_is_a_duplicate(desk, shop):
+    from tests.integration.test_commerce import agent_call
+    # Given Sam by SMS, and Sam Lee by email, both unlinked (no shop webhook arrived)
+    customer_writes(desk, "+14155550102", "where is it?", "SMsam1")
+    by_phone = _customer_id(desk, "phone", "+14155550102")
+    _email(desk, "Sam Lee <sam.lee@example.com>", "hello", "e-sam")
+    by_mail = _customer_id(desk, "email", "sam.lee@example.com")
+    # When an agent asks for the SMS customer's duplicates
+    status, body = agent_call(desk, shop, "GET", f"/agent/customers/{by_phone}/duplicates")
+    # Then the email customer is suggested, with the order (found by the phone) that carries the email
+    assert status == 200, body
+    [dup] = body["items"]
+    assert dup["customer"]["id"] == by_mail
+    assert any(e["source"] == "order" and e["order"] == "#1002" and e["address"] == "sam.lee@example.com"
+               for e in dup["evidence"]), dup
+    assert _customer_id(desk, "phone", "+14155550102") == by_phone          # and nothing was linked

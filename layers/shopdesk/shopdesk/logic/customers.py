@@ -78,8 +78,9 @@ class CustomerDesk:
     # ------------------------------------------------------------------ duplicates
     def duplicates(self, caller: Caller, customer_id: str) -> list[Duplicate]:
         """Customers who are likely the same person, with the evidence: an address this customer wrote (in a
-        message, an order) that is another customer's identity, or one of this customer's addresses that
-        another customer wrote. Only customers the caller may see are suggested."""
+        message, a shop record) that is another customer's identity; one of this customer's addresses that
+        another customer wrote; an email or phone on one of this customer's orders that is another customer's
+        (noting when both have the same name). Only customers the caller may see are suggested."""
         customer = self.visible(caller, customer_id)
         found: dict[str, list[tuple[str, Evidence]]] = {}
         seen = self.customers.seen(customer.id)
@@ -96,6 +97,12 @@ class CustomerDesk:
                 if other_id != customer.id:
                     found.setdefault(other_id, []).append(
                         (f"the other customer's {_source(e)} gives this customer's {e.kind} {e.address}", e))
+        for order, kind, address, owner_id in self._order_contacts(customer):
+            if owner_id != customer.id:
+                found.setdefault(owner_id, []).append((
+                    f"order {order.name} of this customer gives the {kind} {address}, the other customer's",
+                    Evidence(kind=kind, address=address, source="order", order=order.name,  # type: ignore[arg-type]
+                             at=order.created_at)))
         duplicates = []
         for other_id, evidence in found.items():
             other = self.customers.get(other_id)
@@ -103,9 +110,27 @@ class CustomerDesk:
                 continue
             if other.merged_into:
                 continue        # seen through the customer it was merged into
+            if customer.name and other.name and customer.name.casefold() == other.name.casefold():
+                evidence = [(f"{why}; both are named {other.name}", e) for why, e in evidence]
             if caller.admin or self._may_see_history(caller, other.id):
                 duplicates.append(Duplicate(other, sorted(evidence, key=lambda x: x[1].at, reverse=True)))
         return sorted(duplicates, key=lambda d: d.evidence[0][1].at, reverse=True)
+
+    def _order_contacts(self, customer: Customer) -> list[tuple[Any, str, str, str]]:
+        """(order, kind, address, owner) for the emails and phones on the customer's orders that are a
+        customer's identity: an order found by this customer's phone that carries another customer's email."""
+        if self.orders_of is None:
+            return []
+        contacts = []
+        for found in self.orders_of(customer):
+            order = getattr(found, "order", found)
+            for kind in ("email", "phone"):
+                address = getattr(order, kind, None)
+                if address:
+                    contacts.append((order, kind, address))
+        owners = self.customers.identities.get_many([(k, a) for _, k, a in contacts])
+        return [(order, kind, address, owners[f"{kind}#{address}"].customer_id)
+                for order, kind, address in contacts if f"{kind}#{address}" in owners]
 
     # ------------------------------------------------------------------ merging
     def merge(self, caller: Caller, customer_id: str, other_id: str, reason: str) -> MergeRecord:
