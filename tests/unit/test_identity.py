@@ -57,3 +57,39 @@ def test_a_new_conversation_claims_the_slot_of_every_linked_identity_in_its_one_
     # and a stale slot (a conversation resolved meanwhile) may be replaced, on every one of them
     stale = Identities(Table("desk")).open_ops(record, "c_new", None, expected_open="c_old")
     assert all(op["Update"]["ExpressionAttributeValues"][":expected"] == {"S": "c_old"} for op in stale)
+
+
+class _RecordingTable:
+    """Records transactions; cancels the ones whose first operation is named in ``cancel``."""
+
+    def __init__(self, cancel: set[str] = frozenset()):
+        self.calls: list[list[dict]] = []
+        self.cancel = cancel
+
+    def transact(self, ops):
+        from shopdesk.dal.table import TransactionCancelled
+        self.calls.append(list(ops))
+        if ops[0].get("name") in self.cancel:
+            raise TransactionCancelled([0], [])
+
+
+def test_a_merge_too_big_for_one_transaction_moves_the_rest_after_and_skips_what_moved_meanwhile():
+    from shopdesk.dal.customers import Customers
+    table = _RecordingTable(cancel={"move-4"})     # moved meanwhile: its condition fails
+    customers = Customers(table)  # type: ignore[arg-type]
+    core = [{"name": f"core-{i}"} for i in range(97)]
+    moves = [{"name": f"move-{i}"} for i in range(6)]
+    # When a merge's core and moves are written
+    customers.write(core, moves)
+    # Then the first transaction holds the core and as many moves as fit in 100 operations
+    assert [len(c) for c in table.calls] == [100, 1, 1, 1]
+    assert [c[0]["name"] for c in table.calls[1:]] == ["move-3", "move-4", "move-5"]
+
+
+def test_a_merge_whose_core_changed_meanwhile_is_a_conflict_and_moves_nothing():
+    from shopdesk.dal.customers import Customers
+    from shopdesk.errors import Conflict
+    table = _RecordingTable(cancel={"core-0"})
+    with pytest.raises(Conflict):
+        Customers(table).write([{"name": "core-0"}], [{"name": "move-0"}])  # type: ignore[arg-type]
+    assert len(table.calls) == 1

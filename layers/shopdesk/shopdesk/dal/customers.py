@@ -7,6 +7,7 @@ identity (``IDENTITY#<kind>#<address>``, ``dal.identities``) names its customer 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -182,10 +183,6 @@ class Customers:
         except TransactionCancelled as exc:
             raise Conflict("the customers changed meanwhile (a new message, another merge); "
                            "read them again and retry") from exc
-        rest = moves[room:]
-        for start in range(0, len(rest), MAX_TRANSACTION_OPS):
-            for op in rest[start:start + MAX_TRANSACTION_OPS]:
-                try:
-                    self.table.transact([op])
-                except TransactionCancelled:
-                    continue         # moved already (or deleted): nothing to do
+        for op in moves[room:]:        # one at a time: a conversation moved or deleted meanwhile is skipped alone
+            with contextlib.suppress(TransactionCancelled):
+                self.table.transact([op])

@@ -63,7 +63,7 @@ class CustomerDesk:
             raise customer_not_found(customer_id)
         if caller.admin:
             return customer
-        holder = self.merger._survivor(customer.id) if customer.merged_into else customer.id
+        holder = self.merger.survivor_of(customer.id) if customer.merged_into else customer.id
         if not self._may_see_history(caller, holder):
             raise customer_not_found(customer_id)
         return customer

@@ -18,7 +18,6 @@ Rules (docs/architecture.md, "Identity"):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from shopdesk import clock
@@ -172,7 +171,7 @@ class Merger:
             return self._attach(customer_id, proven, reason=reason)
         if owner.customer_id == customer_id:
             return LinkOutcome("already", customer_id)
-        survivor = self._survivor(owner.customer_id)
+        survivor = self.survivor_of(owner.customer_id)
         if survivor == customer_id:
             return LinkOutcome("already", customer_id)
         record = self.merge(survivor, customer_id, by=SYSTEM, reason=reason)
@@ -213,7 +212,7 @@ class Merger:
 
     def _attach(self, customer_id: str, identity: Identity, *, reason: str) -> LinkOutcome:
         """A new identity for an existing customer: it joins their open slot and their siblings."""
-        customer = self._live(self._survivor(customer_id))
+        customer = self._live(self.survivor_of(customer_id))
         keys = [i.key for i in customer.identities]
         records = self.identities.get_many(customer.identities)
         if any(k not in records for k in keys):
@@ -242,7 +241,7 @@ class Merger:
             raise Conflict(f"customer {customer_id} was merged into {customer.merged_into}")
         return customer
 
-    def _survivor(self, customer_id: str) -> str:
+    def survivor_of(self, customer_id: str) -> str:
         """Follow merges to the customer that holds the identities now (a few hops at most)."""
         seen: set[str] = set()
         while customer_id not in seen:
@@ -257,6 +256,3 @@ class Merger:
 def _started_from(conv: Conversation) -> str | None:
     return conv.customer.identities[0].key if conv.customer.identities else None
 
-
-def identity_keys(identities: Sequence[Identity]) -> list[str]:
-    return [i.key for i in identities]
