@@ -184,8 +184,8 @@ class Merger:
         email), or both belong to different customers, the record becomes evidence for an agent instead."""
         if not email or not phone:
             return LinkOutcome("nothing")
-        by_email = self.identities.get("email", email)
-        by_phone = self.identities.get("phone", phone)
+        known = self.identities.get_many([("email", email), ("phone", phone)])     # one BatchGetItem
+        by_email, by_phone = known.get(f"email#{email}"), known.get(f"phone#{phone}")
         if by_email is None and by_phone is None:
             return LinkOutcome("nothing")
         if by_email is not None and by_phone is not None:
@@ -194,15 +194,15 @@ class Merger:
             self._suggest(by_email.customer_id, "phone", phone, order)
             self._suggest(by_phone.customer_id, "email", email, order)
             return LinkOutcome("suggested", by_email.customer_id)
-        known, unknown = (by_email, Identity(kind="phone", address=phone)) if by_email \
+        owner, unknown = (by_email, Identity(kind="phone", address=phone)) if by_email \
             else (by_phone, Identity(kind="email", address=email))
-        assert known is not None
-        customer = self.customers.get(known.customer_id)
+        assert owner is not None
+        customer = self.customers.get(owner.customer_id)
         if customer is not None and any(i.kind == unknown.kind for i in customer.identities):
-            self._suggest(known.customer_id, unknown.kind, unknown.address, order)
-            return LinkOutcome("suggested", known.customer_id)
+            self._suggest(owner.customer_id, unknown.kind, unknown.address, order)
+            return LinkOutcome("suggested", owner.customer_id)
         where = f"the shop's record (order {order})" if order else "the shop's record"
-        return self._attach(known.customer_id, unknown, reason=f"{where} carries both {email} and {phone}")
+        return self._attach(owner.customer_id, unknown, reason=f"{where} carries both {email} and {phone}")
 
     def _suggest(self, customer_id: str, kind: str, address: str, order: str | None) -> None:
         """Keep what the shop's record gave as evidence for agents (an order, or a customer record)."""
