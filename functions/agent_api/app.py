@@ -20,6 +20,8 @@ from shopdesk.api.agent import (
     MessageOut,
     NoteIn,
     PresenceIn,
+    PreviewIn,
+    PreviewOut,
     ReplyIn,
     RoutingIn,
     StatusIn,
@@ -28,6 +30,7 @@ from shopdesk.api.agent import (
     TemplateOut,
     caller,
 )
+from shopdesk.api.canned import CannedList, CannedOut, documented, install_render_errors
 from shopdesk.api.changes import ChangeList
 from shopdesk.api.commerce import ActionOut, CancelIn, OrderPanelOut, RefundIn, install_action_errors
 from shopdesk.api.customers import CustomerOut, DuplicateList, MergeIn, MergeOut, UnmergeIn
@@ -36,6 +39,7 @@ from shopdesk.commerce.lookup import OrderLookup
 from shopdesk.commerce.platform import commerce_for, store_for
 from shopdesk.config import AgentApiSettings, CommerceSettings
 from shopdesk.dal.agents import Agents
+from shopdesk.dal.canned import CannedResponses
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
@@ -44,12 +48,15 @@ from shopdesk.dal.media import MediaStore
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
 from shopdesk.logic.access import Access
+from shopdesk.logic.canned import CannedLibrary
 from shopdesk.logic.changes import ChangeFeed
 from shopdesk.logic.customers import CustomerDesk
 from shopdesk.logic.inbox import Inbox, QueueUnavailable, View
+from shopdesk.logic.personalise import Personaliser
 from shopdesk.logic.reroute import Rerouter, RoutingChange
 from shopdesk.logic.sla_engine import book_for
 from shopdesk.models import ConversationStatus
+from shopdesk.models.canned import CannedContent
 
 settings = AgentApiSettings.from_env()
 logger = Logger()
@@ -73,6 +80,8 @@ order_lookup = OrderLookup(store_for(commerce_settings), commerce)
 customer_desk = CustomerDesk(Customers(table), Access(agents),
                              orders_of=lambda customer: order_lookup.find(customer.identities).orders)
 order_actions = OrderActions(order_lookup, commerce, commerce_settings.action_groups, conversations.add_message)
+canned = CannedLibrary(CannedResponses(table))
+inbox.personaliser = Personaliser(conversations, book.routing, settings.shop_name, canned, order_lookup)
 
 app = APIGatewayHttpResolver(enable_validation=True)
 app.enable_swagger(path="/agent/swagger", title="shopdesk agent API", version="1")
@@ -107,7 +116,8 @@ def get_conversation(conversation_id: ConversationId) -> ConversationOut:
 
 @app.post("/agent/conversations/<conversation_id>/replies", summary="Reply to the customer (sent in order)")
 def reply(conversation_id: ConversationId, body: ReplyIn) -> Response[MessageOut]:
-    message = inbox.reply(caller(app.current_event), conversation_id, body.text, body.channel)
+    message = inbox.reply(caller(app.current_event), conversation_id, body.text, body.channel,
+                          body.canned_response_id)
     return Response(202, content_types.APPLICATION_JSON, MessageOut.of(message))
 
 
@@ -222,6 +232,42 @@ def refund_order(conversation_id: ConversationId, order_id: OrderId, body: Refun
 
 
 install_action_errors(app)
+
+
+# ---------------------------------------------------------------- personalised replies and canned responses
+
+CannedResponseId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+@app.post("/agent/conversations/<conversation_id>/preview",
+          summary="The reply as the customer would get it: variables filled in (422 names any with no value)",
+          responses=documented(200, PreviewOut, "The rendered text; nothing sent", 404, renders=True))
+def preview(conversation_id: ConversationId, body: PreviewIn) -> PreviewOut:
+    return PreviewOut(text=inbox.preview(caller(app.current_event), conversation_id, body.text,
+                                         body.canned_response_id))
+
+
+@app.get("/agent/canned-responses",
+         summary="Find canned responses (shared and the caller's own) by shortcode, then title, then body",
+         responses=documented(200, CannedList, "At most 20, best match first", 422))
+def search_canned(q: Annotated[str | None, Query(max_length=100)] = None) -> CannedList:
+    return CannedList.of(canned.search(caller(app.current_event), q))
+
+
+@app.put("/agent/canned-responses/<response_id>", summary="Create or change one of the caller's own canned responses",
+         responses=documented(200, CannedOut, "Saved", renders=True))
+def put_personal_canned(response_id: CannedResponseId, body: CannedContent) -> CannedOut:
+    return CannedOut.of(canned.put_personal(caller(app.current_event), response_id, body))
+
+
+@app.delete("/agent/canned-responses/<response_id>", summary="Delete one of the caller's own canned responses",
+            responses=documented(204, None, "Deleted", 404, 422))
+def delete_personal_canned(response_id: CannedResponseId) -> Response[None]:
+    canned.delete_personal(caller(app.current_event), response_id)
+    return Response(204)
+
+
+install_render_errors(app)
 
 
 problems.install(app, {QueueUnavailable: 503})

@@ -21,6 +21,8 @@ ROLES = ("agent", "supervisor", "admin", "other")
 CALLERS = {"agent": ("alice", "[]"), "supervisor": ("sam", "[supervisors]"), "admin": ("root", "[admins]"),
            "other": ("vera", "[]")}
 MISSING = "c_01MISSING00000000000000000"
+CANNED = {"title": "Welcome", "shortcode": "welcome",
+          "bodies": {"en": "Hi {{customer.first_name | default: \"there\"}}"}}
 
 # (method, route as the app declares it): (body, query, statuses for agent, supervisor, admin, other team)
 AGENT_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] = {
@@ -51,6 +53,12 @@ AGENT_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
         {"confirm": True}, "", (403, 409, 409, 404)),
     ("POST", "/agent/conversations/<conversation_id>/orders/<order_id>/refund"): (
         {"confirm": True}, "", (403, 409, 409, 404)),
+    ("POST", "/agent/conversations/<conversation_id>/preview"): (
+        {"text": "Hi, {{agent.first_name}} here"}, "", (200, 200, 200, 404)),
+    # personal canned responses: each caller writes and deletes their own (tests/integration/test_canned.py)
+    ("PUT", "/agent/canned-responses/<response_id>"): (CANNED, "", (200, 200, 200, 200)),
+    ("GET", "/agent/canned-responses"): (None, "q=wel", (200, 200, 200, 200)),
+    ("DELETE", "/agent/canned-responses/<response_id>"): (None, "", (204, 204, 204, 204)),
 }
 
 READ, WRITE = (403, 200, 200, 403), (403, 403, 200, 403)
@@ -71,6 +79,10 @@ ADMIN_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
     ("GET", "/admin/customers/<customer_id>"): (None, "", READ),
     ("PUT", "/admin/customers/<customer_id>"): ({"tier": None}, "", WRITE),
     ("GET", "/admin/privacy-requests"): (None, "", WRITE),        # admins only, as privacy work is
+    ("PUT", "/admin/canned-responses/<response_id>"): (CANNED, "", WRITE),
+    ("GET", "/admin/canned-responses/<response_id>"): (None, "", READ),
+    ("GET", "/admin/canned-responses"): (None, "", READ),
+    ("DELETE", "/admin/canned-responses/<response_id>"): (None, "", (403, 403, 204, 403)),
 }
 
 
@@ -111,7 +123,8 @@ def shop(desk):
     desk.template_body = {"name": template["name"], "language": template["language"],
                           "parameters": ["x"] * template["parameters"]}
     desk.path_values = {"conversation_id": conv, "agent_id": "alice", "team_id": "vip", "calendar_id": "office",
-                        "policy_id": "std", "customer_id": customer, "order_id": "5500000001004"}
+                        "policy_id": "std", "customer_id": customer, "order_id": "5500000001004",
+                        "response_id": "welcome"}
     return desk
 
 
