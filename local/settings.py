@@ -74,6 +74,7 @@ class Settings:
     meta: dict[str, str] = field(default_factory=dict)
     telegram: dict[str, str] = field(default_factory=dict)
     ses_from_address: str = DEFAULT_SES_FROM_ADDRESS
+    build_web: bool = True              # WEB_BUILD=0: serve web/dist as it is
 
     @property
     def base_url(self) -> str:
@@ -122,4 +123,5 @@ class Settings:
             meta=secret_values("MetaSecret") or {},
             telegram=secret_values("TelegramSecret") or {},
             ses_from_address=env.get("SES_FROM_ADDRESS") or DEFAULT_SES_FROM_ADDRESS,
+            build_web=_flag("WEB_BUILD", True),
         )

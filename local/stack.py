@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
 import threading
 import time
 import urllib.error
 import urllib.request
 from typing import Any
 
-from local import moto_patches
+from local import moto_patches, webapp
 from local.authorizer import JwtVerifier
 from local.aws import Aws
 from local.bus import EventCapture
@@ -124,6 +125,7 @@ class Stack:
             self.clock,
             settings.concurrency,
         )
+        self._build_web_app()
         self.gateway = Gateway(self)
         self._server_thread = threading.Thread(target=self.gateway.serve_forever, daemon=True, name="http")
         self._server_thread.start()
@@ -157,6 +159,14 @@ class Stack:
             "local routes: /_local/{health,token,clock,schedules/<id>/run,outbox,events,sandbox/faults,"
             "functions,email}; sandboxes: /_sandbox/{twilio,meta,telegram}"
         )
+
+    def _build_web_app(self) -> None:
+        if not self.settings.build_web:
+            return
+        try:
+            webapp.build()
+        except (webapp.BuildFailed, OSError, subprocess.TimeoutExpired) as error:
+            log.error("the web app could not be built; the APIs still run: %s", error)
 
     def _receipt_domains(self) -> list[str]:
         """Domains the receipt rules receive for: replies are often sent from them (reply+id@...)."""

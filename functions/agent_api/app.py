@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shopdesk.api import problems
 from shopdesk.api.agent import (
+    AgentList,
     AgentOut,
     AssignmentIn,
     ConversationList,
@@ -25,6 +26,7 @@ from shopdesk.api.agent import (
     TemplateIn,
     TemplateList,
     TemplateOut,
+    ViewCounts,
     caller,
     caller_roles,
 )
@@ -32,11 +34,13 @@ from shopdesk.config import AgentApiSettings
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.counts import Counts
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.media import MediaStore
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
 from shopdesk.logic.inbox import Inbox, QueueUnavailable, View
+from shopdesk.logic.overview import Overview
 from shopdesk.logic.reroute import Rerouter, RoutingChange
 from shopdesk.logic.sla_engine import book_for
 from shopdesk.models import ConversationStatus
@@ -50,6 +54,7 @@ inbox = Inbox(conversations=conversations, agents=agents, work=work, outbound=Qu
               first_response_targets=settings.first_response_targets,
               default_capacity=settings.agent_default_capacity, templates=settings.whatsapp_templates,
               email_from=settings.ses_from_address, book=book, customers=Customers(table))
+overview = Overview(Counts(table), agents)
 rerouter = Rerouter(conversations, agents, ConfigStore(table), work, book)
 media = MediaStore(settings.media_bucket) if settings.media_bucket else None
 presign = media.presign if media else None
@@ -78,6 +83,17 @@ def list_conversations(
     agent_id, _ = caller(app.current_event)
     items, next_cursor = inbox.list(agent_id, view, status, limit, cursor, team)
     return ConversationList.of(items, next_cursor)
+
+
+@app.get("/agent/conversations/counts", summary="How many conversations each view holds (the inbox's badges)")
+def view_counts() -> ViewCounts:
+    agent_id, _ = caller(app.current_event)
+    return ViewCounts(views=overview.view_counts(agent_id))
+
+
+@app.get("/agent/agents", summary="Every agent with presence, capacity and load (whom to transfer to)")
+def list_agents() -> AgentList:
+    return AgentList(items=[AgentOut.of(a) for a in overview.colleagues()])
 
 
 @app.get("/agent/conversations/<conversation_id>", summary="A conversation with its messages, oldest first")

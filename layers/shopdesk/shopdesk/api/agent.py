@@ -175,6 +175,16 @@ class AgentOut(BaseModel):
         return cls.model_validate(agent.model_dump(include=set(cls.model_fields)))
 
 
+class AgentList(BaseModel):
+    items: list[AgentOut]
+
+
+class ViewCounts(BaseModel):
+    """Conversations per view: ``mine`` and ``all`` count open, pending and snoozed; ``unassigned`` those waiting."""
+
+    views: dict[str, int]
+
+
 def caller(event: Any) -> tuple[str, str | None]:
     """The agent calling, from the JWT claims API Gateway verified (Cognito ID or access token)."""
     claims = event.request_context.authorizer.jwt_claim or {}

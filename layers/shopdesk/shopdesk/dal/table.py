@@ -259,6 +259,20 @@ class Table:
             if not cursor:
                 return items
 
+    def count(self, *, index: str | None, key_condition: str, values: dict[str, Any]) -> int:
+        """How many items match (``Select=COUNT``: no item is returned, every page is counted)."""
+        kwargs: dict[str, Any] = {"TableName": self.name, "KeyConditionExpression": key_condition,
+                                  "ExpressionAttributeValues": serialize(values), "Select": "COUNT"}
+        if index:
+            kwargs["IndexName"] = index
+        total = 0
+        while True:
+            response = self._client.query(**kwargs)
+            total += int(response.get("Count", 0))
+            if not response.get("LastEvaluatedKey"):
+                return total
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     def batch_get(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
         """Items by key, consistent, 100 a request; missing keys are simply absent."""
         unique = list(dict.fromkeys(keys))
