@@ -1,0 +1,43 @@
+import type { Conversation, ConversationStatus } from "../api";
+import { useApp } from "../context";
+
+/** Status changes of the open conversation: pending, snooze, resolve (then the next one), reopen. */
+export function ConversationActions({ conv, onOpen }: { conv: Conversation; onOpen: (id: string | null) => void }) {
+  const { store, t } = useApp();
+  const set = async (status: ConversationStatus) => {
+    const next = status === "resolved" ? store.nextId() : null;
+    const ok = await store.setStatus(conv.id, status, t("statusChanged", { status: t(`status.${status}`) }));
+    if (ok && status === "resolved") onOpen(next && next !== conv.id ? next : null);
+  };
+  if (conv.status === "resolved") {
+    return (
+      <div class="actions" role="group" aria-label={t("actions")}>
+        <button class="btn" onClick={() => set("open")}>
+          {t("do.open")}
+        </button>
+      </div>
+    );
+  }
+  return (
+    <div class="actions" role="group" aria-label={t("actions")}>
+      {conv.status !== "pending" && (
+        <button class="btn" onClick={() => set("pending")}>
+          {t("do.pending")}
+        </button>
+      )}
+      {conv.status !== "snoozed" && (
+        <button class="btn" onClick={() => set("snoozed")}>
+          {t("do.snoozed")}
+        </button>
+      )}
+      {conv.status !== "open" && (
+        <button class="btn" onClick={() => set("open")}>
+          {t("do.open")}
+        </button>
+      )}
+      <button class="btn btn-primary" onClick={() => set("resolved")} aria-keyshortcuts="e">
+        {t("do.resolved")}
+      </button>
+    </div>
+  );
+}
