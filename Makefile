@@ -58,7 +58,7 @@ test-e2e: $(VENV)/.installed
 lint: lint-python lint-template lint-web
 
 lint-python: $(VENV)/.installed
-	$(VENV)/bin/ruff check layers functions local tests bench
+	$(VENV)/bin/ruff check layers functions local tests bench scripts
 
 lint-web: $(WEB_MODULES)
 	cd web && npx tsc --noEmit
@@ -70,8 +70,9 @@ lint-template: $(VENV)/.installed $(SAM_VENV)/.installed
 build: $(SAM_VENV)/.installed
 	$(SAM_ENV) $(SAM) build
 
-deploy: build ## to AWS with your credentials: make deploy [CONFIG_ENV=prod]
+deploy: build web ## to AWS with your credentials: make deploy [CONFIG_ENV=prod]; then the web inbox and its config.json
 	$(SAM_ENV) $(SAM) deploy --config-env $${CONFIG_ENV:-default}
+	$(PY) -m scripts.web_deploy --config-env $${CONFIG_ENV:-default}
 
 bench: $(VENV)/.installed ## figures printed and written to bench/results.json
 	$(PY) -m bench $(ARGS)

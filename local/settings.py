@@ -103,6 +103,7 @@ class Settings:
             "TelegramApiBaseUrl": f"{self.base_url}/_sandbox/telegram",
             "SesFromAddress": self.ses_from_address,
             "DispatchBackoffBaseSeconds": "1",
+            "InboxUrl": self.base_url,          # the gateway serves the web inbox itself
         }
 
     @classmethod
