@@ -139,6 +139,8 @@ export class Store {
       const page = await this.api.conversations(this.query(null));
       if (version !== this.listVersion) return;
       this.set({ items: page.items, nextCursor: page.next_cursor ?? null, selected: 0 });
+      // the first list on screen: what bench/inbox.py reports as first_load_ms
+      if (!performance.getEntriesByName("shopdesk:list").length) performance.mark("shopdesk:list");
     } catch (error) {
       if (version === this.listVersion) this.fail(error);
     } finally {
