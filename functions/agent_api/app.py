@@ -43,6 +43,7 @@ from shopdesk.logic.inbox import Inbox, QueueUnavailable, View
 from shopdesk.logic.overview import Overview
 from shopdesk.logic.reroute import Rerouter, RoutingChange
 from shopdesk.logic.sla_engine import book_for
+from shopdesk.logic.snooze import Snoozer
 from shopdesk.models import ConversationStatus
 
 settings = AgentApiSettings.from_env()
@@ -55,6 +56,7 @@ inbox = Inbox(conversations=conversations, agents=agents, work=work, outbound=Qu
               default_capacity=settings.agent_default_capacity, templates=settings.whatsapp_templates,
               email_from=settings.ses_from_address, book=book, customers=Customers(table))
 overview = Overview(Counts(table), agents)
+snoozer = Snoozer(conversations, inbox.set_status)
 rerouter = Rerouter(conversations, agents, ConfigStore(table), work, book)
 media = MediaStore(settings.media_bucket) if settings.media_bucket else None
 presign = media.presign if media else None
@@ -134,10 +136,11 @@ def assign(conversation_id: ConversationId, body: AssignmentIn) -> ConversationO
     return ConversationOut.of(inbox.assign(conversation_id, body.agent_id, agent_id, body.note))
 
 
-@app.post("/agent/conversations/<conversation_id>/status", summary="Open, pend, snooze, resolve or reopen")
+@app.post("/agent/conversations/<conversation_id>/status",
+          summary="Open, pend, snooze (optionally until a time), resolve or reopen")
 def set_status(conversation_id: ConversationId, body: StatusIn) -> ConversationOut:
     agent_id, _ = caller(app.current_event)
-    return ConversationOut.of(inbox.set_status(conversation_id, body.status, agent_id))
+    return ConversationOut.of(snoozer.set_status(conversation_id, body.status, agent_id, body.until))
 
 
 @app.put("/agent/conversations/<conversation_id>/routing",

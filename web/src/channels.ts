@@ -15,3 +15,8 @@ export function channelName(channel: string | null | undefined): string {
   if (!channel) return "";
   return NAMES[channel] ?? channel;
 }
+
+/** What to call a customer: their name, else their first identity (phone, email), else `unknown`. */
+export function customerLabel(customer: { name?: string | null; identities?: { address: string }[] }, unknown: string): string {
+  return customer.name || customer.identities?.[0]?.address || unknown;
+}

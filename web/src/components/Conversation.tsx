@@ -1,3 +1,4 @@
+import { customerLabel } from "../channels";
 import { useApp } from "../context";
 import { useStore } from "../store";
 import { Composer } from "./Composer";
@@ -9,7 +10,7 @@ export function Conversation({ onOpen }: { onOpen: (id: string | null) => void }
   const { store, t } = useApp();
   const { open } = useStore(store);
   if (!open) return <p class="empty">{t("loading")}</p>;
-  const name = open.customer.name || open.customer.identities?.[0]?.address || t("customerUnknown");
+  const name = customerLabel(open.customer, t("customerUnknown"));
   return (
     <div class="conversation">
       <div class="conversation-main">

@@ -1,6 +1,6 @@
 import type { RefObject } from "preact";
 import type { ConversationStatus, Priority, View } from "../api";
-import { CHANNELS, channelName } from "../channels";
+import { CHANNELS, channelName, customerLabel } from "../channels";
 import { useApp } from "../context";
 import { formatDuration, formatTime } from "../format";
 import { useStore } from "../store";
@@ -57,7 +57,7 @@ export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLU
       <ul class="conversations" ref={listRef} aria-label={t("conversations")} aria-busy={state.loading}>
         {list.map((c, i) => {
           const sla = slaState(c, state.now);
-          const name = c.customer.name || c.customer.identities?.[0]?.address || t("customerUnknown");
+          const name = customerLabel(c.customer, t("customerUnknown"));
           return (
             <li key={c.id} class={i === state.selected ? "selected" : undefined}>
               <button

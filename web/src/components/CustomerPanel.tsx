@@ -1,5 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import type { Conversation, Priority } from "../api";
+import { customerLabel } from "../channels";
 import { useApp } from "../context";
 import { formatDuration, formatFull } from "../format";
 import { useStore } from "../store";
@@ -15,7 +16,7 @@ export function CustomerPanel({ conv }: { conv: Conversation }) {
     <aside class="side" aria-label={t("customer")}>
       <section class="card">
         <h3>{t("customer")}</h3>
-        <p class="customer-name">{c.name || t("customerUnknown")}</p>
+        <p class="customer-name">{customerLabel(c, t("customerUnknown"))}</p>
         <p>
           {t("tier")}: {c.tier ? <span class="chip tier">{c.tier}</span> : <span class="muted">{t("noTier")}</span>}
         </p>

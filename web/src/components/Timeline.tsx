@@ -1,6 +1,6 @@
 import { useEffect, useRef } from "preact/hooks";
 import type { Attachment, Conversation, Message } from "../api";
-import { channelName } from "../channels";
+import { channelName, customerLabel } from "../channels";
 import { useApp } from "../context";
 import { formatFull, formatTime } from "../format";
 import { useStore } from "../store";
@@ -39,10 +39,12 @@ function MessageItem({ conv, m }: { conv: Conversation; m: Message }) {
   }
   const who =
     m.direction === "inbound"
-      ? conv.customer.name || t("direction.inbound")
+      ? customerLabel(conv.customer, t("direction.inbound"))
       : m.direction === "note"
         ? `${t("direction.note")} · ${m.author ?? ""}`
-        : `${m.author ?? t("direction.outbound")}`;
+        : m.kind === "acknowledgement"
+          ? t("acknowledgement")
+          : `${m.author ?? t("direction.outbound")}`;
   const failed = m.status ? FAILED.has(m.status) : false;
   return (
     <li class={`msg msg-${m.direction}${failed ? " msg-failed" : ""}`}>

@@ -44,6 +44,7 @@ export const en = {
   "direction.inbound": "Customer",
   "direction.outbound": "Reply",
   "direction.note": "Internal note",
+  acknowledgement: "Automatic acknowledgement",
   "direction.system": "Event",
   via: "via {channel}",
   "delivery.queued": "Queued",

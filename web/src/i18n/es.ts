@@ -45,6 +45,7 @@ export const es: Catalogue = {
   "direction.inbound": "Cliente",
   "direction.outbound": "Respuesta",
   "direction.note": "Nota interna",
+  acknowledgement: "Acuse automático",
   "direction.system": "Evento",
   via: "por {channel}",
   "delivery.queued": "En cola",

@@ -45,6 +45,7 @@ export const pt: Catalogue = {
   "direction.inbound": "Cliente",
   "direction.outbound": "Resposta",
   "direction.note": "Nota interna",
+  acknowledgement: "Confirmação automática",
   "direction.system": "Evento",
   via: "por {channel}",
   "delivery.queued": "Na fila",

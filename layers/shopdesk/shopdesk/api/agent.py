@@ -66,6 +66,7 @@ class AssignmentIn(BaseModel):
 
 class StatusIn(BaseModel):
     status: ConversationStatus
+    until: datetime | None = Field(default=None, description="snoozed only: open again at this time (with a zone)")
 
 
 class RoutingIn(BaseModel):
