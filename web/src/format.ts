@@ -33,7 +33,7 @@ export function agentTimeZone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 }
 
-/** A value for <input type="datetime-local"> `hours` from now, in local time. */
+/** A value for <input type="datetime-local">: the date in local time, to the minute. */
 export function localInputValue(date: Date): string {
   const pad = (n: number) => String(n).padStart(2, "0");
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;

@@ -300,8 +300,8 @@ export class Store {
   assign = (id: string, agentId: string, note: string | undefined, ok: string) =>
     this.run(async () => this.changed(await this.api.assign(id, agentId, note)), ok);
 
-  setStatus = (id: string, status: ConversationStatus, ok: string) =>
-    this.run(async () => this.changed(await this.api.setStatus(id, status)), ok);
+  setStatus = (id: string, status: ConversationStatus, ok: string, until?: string) =>
+    this.run(async () => this.changed(await this.api.setStatus(id, status, until)), ok);
 
   setRouting = (id: string, change: { priority?: Priority; team?: string; skills?: string[]; note?: string }, ok: string) =>
     this.run(async () => this.changed(await this.api.setRouting(id, change)), ok);

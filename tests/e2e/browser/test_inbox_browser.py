@@ -82,10 +82,13 @@ def test_snooze_then_resolve(stack, open_inbox):
     conversation_item(page, "+14155550203").get_by_role("button").click()
     actions = page.get_by_role("group", name="Actions")
 
-    actions.get_by_role("button", name="Snooze").click()
+    actions.get_by_role("button", name="Snooze…").click()
+    actions.get_by_label("Snooze until").fill("2030-01-02T09:00")     # the browser's zone is Lisbon: UTC in winter
+    actions.get_by_role("button", name="Snooze", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text("Status: Snoozed")
     expect(page.locator(".conversation-head")).to_contain_text("Snoozed")
     expect(timeline(page)).to_contain_text("Marked snoozed by alice")
+    expect(timeline(page)).to_contain_text("Snoozed until 2030-01-02T09:00:00.000Z by alice")
 
     actions.get_by_role("button", name="Resolve").click()
     expect(conversation_item(page, "+14155550203")).to_have_count(0)   # resolved: out of the working list

@@ -98,7 +98,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Open, pend, snooze, resolve or reopen */
+        /** Open, pend, snooze (optionally until a time), resolve or reopen */
         post: operations["set_status_agent_conversations__conversation_id__status_post"];
         delete?: never;
         options?: never;
@@ -132,6 +132,40 @@ export interface paths {
         };
         /** List conversations: mine, waiting (unassigned) or all */
         get: operations["list_conversations_agent_conversations_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/agent/conversations/counts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How many conversations each view holds (the inbox's badges) */
+        get: operations["view_counts_agent_conversations_counts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/agent/agents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every agent with presence, capacity and load (whom to transfer to) */
+        get: operations["list_agents_agent_agents_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -195,6 +229,11 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AgentList */
+        AgentList: {
+            /** Items */
+            items: components["schemas"]["AgentOut"][];
+        };
         /** AgentOut */
         AgentOut: {
             /** Id */
@@ -419,6 +458,11 @@ export interface components {
         /** StatusIn */
         StatusIn: {
             status: components["schemas"]["ConversationStatus"];
+            /**
+             * Until
+             * @description snoozed only: open again at this time (with a zone)
+             */
+            until?: string | null;
         };
         /** TemplateIn */
         TemplateIn: {
@@ -453,6 +497,16 @@ export interface components {
             loc: (string | number)[];
             /** Error Type */
             type: string;
+        };
+        /**
+         * ViewCounts
+         * @description Conversations per view: ``mine`` and ``all`` count open, pending and snoozed; ``unassigned`` those waiting.
+         */
+        ViewCounts: {
+            /** Views */
+            views: {
+                [key: string]: number;
+            };
         };
         /** ResponseValidationError */
         ResponseValidationError: {
@@ -732,6 +786,64 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ConversationList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    view_counts_agent_conversations_counts_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ViewCounts"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_agents_agent_agents_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentList"];
                 };
             };
             /** @description Validation Error */
