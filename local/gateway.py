@@ -15,7 +15,7 @@ Local-only routes (``/_local/...``): ``GET health``, ``GET token?agent=``, ``GET
 ``POST schedules/<function>/run``, ``GET|DELETE outbox``, ``GET|DELETE events``,
 ``GET|POST|DELETE sandbox/faults``, ``GET functions``, ``POST email[?wait=1][&to=...]``.
 Provider sandboxes: ``/_sandbox/twilio``, ``/_sandbox/meta``, ``/_sandbox/telegram``.
-A GET under no API route's first path segment is the web app (``local/webapp.py``).
+A GET under no API route's first path segment is the web app beside the template (``local/webapp.py``).
 """
 
 from __future__ import annotations
@@ -227,7 +227,8 @@ class Gateway:
         self.stack = stack
         routes = [route for spec in stack.catalog.functions.values() for route in spec.routes]
         self.router = Router(routes)
-        self.webapp = WebApp()
+        web = stack.settings.template.parent / "web"      # the web inbox beside the template, if there is one
+        self.webapp = WebApp(web / "dist") if (web / "package.json").exists() else None
         self._api_prefixes = {r.path.strip("/").split("/")[0] for r in routes if r.path != "$default"}
         self.server = _Server(("127.0.0.1", stack.settings.port), self._handler_class())
         self.server.daemon_threads = True
@@ -334,7 +335,7 @@ class Gateway:
 
     def _web_app(self, request: Request) -> Reply | None:
         """The inbox (web/dist) for a GET no API route claims: its files, config.json, else index.html."""
-        if request.method not in ("GET", "HEAD") or self.router.default is not None:
+        if self.webapp is None or request.method not in ("GET", "HEAD") or self.router.default is not None:
             return None
         if request.path.strip("/").split("/")[0] in self._api_prefixes:
             return None

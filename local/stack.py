@@ -164,7 +164,7 @@ class Stack:
         if not self.settings.build_web:
             return
         try:
-            webapp.build()
+            webapp.build(self.settings.template.parent / "web")
         except (webapp.BuildFailed, OSError, subprocess.TimeoutExpired) as error:
             log.error("the web app could not be built; the APIs still run: %s", error)
 
