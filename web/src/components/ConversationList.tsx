@@ -1,4 +1,5 @@
 import type { RefObject } from "preact";
+import { useEffect, useRef } from "preact/hooks";
 import type { ConversationStatus, Priority, View } from "../api";
 import { CHANNELS, channelName, customerLabel } from "../channels";
 import { useApp } from "../context";
@@ -15,6 +16,17 @@ export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLU
   const state = useStore(store);
   const list = store.visible();
   const teams = [...new Set([...(state.me?.teams ?? []), ...state.items.map((c) => c.team)])].sort();
+  // Lists of thousands stay light: pages of 50 from the API's cursor, the next one fetched as the end scrolls into view.
+  const end = useRef<HTMLLIElement>(null);
+  useEffect(() => {
+    const target = end.current;
+    if (!target || typeof IntersectionObserver === "undefined") return;
+    const observer = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) void store.loadMore();
+    }, { root: listRef.current, rootMargin: "400px" });
+    observer.observe(target);
+    return () => observer.disconnect();
+  }, [state.nextCursor]);
   const filter = <K extends keyof Filters>(key: K, value: string) =>
     store.setFilters({ ...state.filters, [key]: value || undefined });
 
@@ -87,6 +99,7 @@ export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLU
             </li>
           );
         })}
+        <li ref={end} class="list-end" aria-hidden="true" />
       </ul>
       {!list.length && !state.loading && <p class="empty">{t("noConversations")}</p>}
       {state.nextCursor && (
