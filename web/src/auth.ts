@@ -140,6 +140,11 @@ export class Auth {
     return (await answer.json()) as { id_token: string; refresh_token?: string };
   }
 
+  /** The API refused the token (the stack restarted, the user was disabled): back to the sign-in page. */
+  expire(): void {
+    this.save(null);
+  }
+
   signOut(): void {
     this.save(null);
     if (this.config.auth.mode === "cognito") this.go(logoutUrl(this.config.auth));

@@ -121,7 +121,7 @@ function AgentsAdmin() {
               <td>{a.teams.join(", ")}</td>
               <td>{t(`presence.${a.presence}`)}</td>
               <td>
-                <button class="btn btn-small" onClick={() => setEditing(a)} aria-label={`${t("save")}: ${a.id}`}>
+                <button class="btn btn-small" onClick={() => setEditing(a)} aria-label={`${t("edit")}: ${a.id}`}>
                   ✎
                 </button>
               </td>

@@ -44,7 +44,7 @@ function SignedIn(props: {
   const { config, auth, t } = props;
   const [path, navigate] = usePath();
   const store = useMemo(() => {
-    const api = new Api(config.apiUrl, () => auth.token(), () => undefined);
+    const api = new Api(config.apiUrl, () => auth.token(), () => auth.expire());
     return new Store(api, { error: (detail) => t("error", { detail }) });
   }, [config, auth]);
   const who = whoOf(auth.session!);

@@ -103,6 +103,7 @@ export const en = {
   team: "Team",
   skills: "Skills (comma separated)",
   routingNote: "Note on the timeline",
+  edit: "Edit",
   save: "Save",
   saved: "Saved",
   cancel: "Cancel",

@@ -104,6 +104,7 @@ export const es: Catalogue = {
   team: "Equipo",
   skills: "Habilidades (separadas por comas)",
   routingNote: "Nota en el historial",
+  edit: "Editar",
   save: "Guardar",
   saved: "Guardado",
   cancel: "Cancelar",

@@ -104,6 +104,7 @@ export const pt: Catalogue = {
   team: "Equipe",
   skills: "Habilidades (separadas por vírgulas)",
   routingNote: "Nota no histórico",
+  edit: "Editar",
   save: "Salvar",
   saved: "Salvo",
   cancel: "Cancelar",
