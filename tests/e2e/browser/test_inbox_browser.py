@@ -6,7 +6,7 @@ import re
 
 import pytest
 from playwright.sync_api import Page, expect
-from tests.e2e.browser.conftest import axe_violations, send_sms, set_presence
+from tests.e2e.browser.support import axe_violations, send_sms, set_presence
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("fresh_inboxes")]
 
