@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,12 +58,19 @@ def _flag(name: str, default: bool) -> bool:
     return value.strip().lower() not in {"0", "false", "no", "off"}
 
 
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the stack reads from its environment."""
 
     template: Path
     port: int = 3000
+    websocket_port: int = 3001
     region: str = "us-east-1"
     public_base_url: str = ""
     parameter_overrides: str = ""
@@ -79,6 +87,10 @@ class Settings:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def websocket_base_url(self) -> str:
+        return f"ws://127.0.0.1:{self.websocket_port}"
 
     @property
     def webhook_base_url(self) -> str:
@@ -110,9 +122,12 @@ class Settings:
     def from_env(cls, template: str | None = None) -> Settings:
         env = os.environ
         seed = env.get("SEED_AGENTS", "alice,bob")
+        port = int(env.get("PORT") or 3000)
+        websocket_port = int(env.get("WS_PORT") or port + 1)
         return cls(
             template=Path(template or env.get("TEMPLATE") or "template.yaml").resolve(),
-            port=int(env.get("PORT") or 3000),
+            port=port,
+            websocket_port=websocket_port or _free_port(),
             region=env.get("REGION") or "us-east-1",
             public_base_url=(env.get("PUBLIC_BASE_URL") or "").rstrip("/"),
             parameter_overrides=env.get("PARAMETER_OVERRIDES", ""),

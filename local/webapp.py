@@ -38,11 +38,9 @@ BUILD_TIMEOUT_SECONDS = 600
 
 
 def web_config(stack: Stack) -> dict[str, Any]:
-    """``GET /config.json``: where the app finds the APIs and how it signs in (same origin locally)."""
-    ws_url: str | None = None
-    # LIVE UPDATES: the stack's WebSocket URL goes here once the stack serves it:
-    # ws_url = stack.websocket_url
-    return {"apiUrl": "", "wsUrl": ws_url, "auth": {"mode": "local"}}
+    """``GET /config.json``: where the app finds the APIs (same origin locally), the stack's WebSocket API
+    (``null`` when the template has none: the app then polls) and how it signs in."""
+    return {"apiUrl": "", "wsUrl": stack.websocket_url, "auth": {"mode": "local"}}
 
 
 def local_agents(stack: Stack) -> list[dict[str, Any]]:

@@ -28,17 +28,19 @@ from shopdesk.api.agent import (
     TemplateOut,
     ViewCounts,
     caller,
-    caller_roles,
 )
+from shopdesk.api.changes import ChangeList
 from shopdesk.config import AgentApiSettings
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.counts import Counts
 from shopdesk.dal.customers import Customers
+from shopdesk.dal.live import ChangeLog
 from shopdesk.dal.media import MediaStore
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
+from shopdesk.logic.changes import ChangeFeed
 from shopdesk.logic.inbox import Inbox, QueueUnavailable, View
 from shopdesk.logic.overview import Overview
 from shopdesk.logic.reroute import Rerouter, RoutingChange
@@ -60,6 +62,7 @@ snoozer = Snoozer(conversations, inbox.set_status)
 rerouter = Rerouter(conversations, agents, ConfigStore(table), work, book)
 media = MediaStore(settings.media_bucket) if settings.media_bucket else None
 presign = media.presign if media else None
+feed = ChangeFeed(ChangeLog(table), agents)
 
 app = APIGatewayHttpResolver(enable_validation=True)
 app.enable_swagger(path="/agent/swagger", title="shopdesk agent API", version="1")
@@ -82,15 +85,13 @@ def list_conversations(
     team: Annotated[str | None, Query(min_length=1, max_length=64, description="unassigned: this team's queue "
                                                                             "(default: the caller's teams)")] = None,
 ) -> ConversationList:
-    agent_id, _ = caller(app.current_event)
-    items, next_cursor = inbox.list(agent_id, view, status, limit, cursor, team)
+    items, next_cursor = inbox.list(caller(app.current_event), view, status, limit, cursor, team)
     return ConversationList.of(items, next_cursor)
 
 
 @app.get("/agent/conversations/counts", summary="How many conversations each view holds (the inbox's badges)")
 def view_counts() -> ViewCounts:
-    agent_id, _ = caller(app.current_event)
-    return ViewCounts(views=overview.view_counts(agent_id))
+    return ViewCounts(views=overview.view_counts(caller(app.current_event)))
 
 
 @app.get("/agent/agents", summary="Every agent with presence, capacity and load (whom to transfer to)")
@@ -100,13 +101,12 @@ def list_agents() -> AgentList:
 
 @app.get("/agent/conversations/<conversation_id>", summary="A conversation with its messages, oldest first")
 def get_conversation(conversation_id: ConversationId) -> ConversationOut:
-    return ConversationOut.of(inbox.get(conversation_id), presign)
+    return ConversationOut.of(inbox.get(caller(app.current_event), conversation_id), presign)
 
 
 @app.post("/agent/conversations/<conversation_id>/replies", summary="Reply to the customer (sent in order)")
 def reply(conversation_id: ConversationId, body: ReplyIn) -> Response[MessageOut]:
-    agent_id, _ = caller(app.current_event)
-    message = inbox.reply(conversation_id, agent_id, body.text, body.channel)
+    message = inbox.reply(caller(app.current_event), conversation_id, body.text, body.channel)
     return Response(202, content_types.APPLICATION_JSON, MessageOut.of(message))
 
 
@@ -117,50 +117,57 @@ def list_templates() -> TemplateList:
 
 @app.post("/agent/conversations/<conversation_id>/templates", summary="Send an approved WhatsApp template")
 def send_template(conversation_id: ConversationId, body: TemplateIn) -> Response[MessageOut]:
-    agent_id, _ = caller(app.current_event)
-    message = inbox.send_template(conversation_id, agent_id, body.name, body.language, body.parameters,
-                                  body.channel)
+    message = inbox.send_template(caller(app.current_event), conversation_id, body.name, body.language,
+                                  body.parameters, body.channel)
     return Response(202, content_types.APPLICATION_JSON, MessageOut.of(message))
 
 
 @app.post("/agent/conversations/<conversation_id>/notes", summary="Add an internal note (never sent)")
 def note(conversation_id: ConversationId, body: NoteIn) -> Response[MessageOut]:
-    agent_id, _ = caller(app.current_event)
-    message = inbox.note(conversation_id, agent_id, body.text)
+    message = inbox.note(caller(app.current_event), conversation_id, body.text)
     return Response(201, content_types.APPLICATION_JSON, MessageOut.of(message))
 
 
 @app.post("/agent/conversations/<conversation_id>/assignment", summary="Assign or transfer to an agent")
 def assign(conversation_id: ConversationId, body: AssignmentIn) -> ConversationOut:
-    agent_id, _ = caller(app.current_event)
-    return ConversationOut.of(inbox.assign(conversation_id, body.agent_id, agent_id, body.note))
+    return ConversationOut.of(inbox.assign(caller(app.current_event), conversation_id, body.agent_id, body.note))
 
 
 @app.post("/agent/conversations/<conversation_id>/status",
           summary="Open, pend, snooze (optionally until a time), resolve or reopen")
 def set_status(conversation_id: ConversationId, body: StatusIn) -> ConversationOut:
-    agent_id, _ = caller(app.current_event)
-    return ConversationOut.of(snoozer.set_status(conversation_id, body.status, agent_id, body.until))
+    return ConversationOut.of(snoozer.set_status(caller(app.current_event), conversation_id, body.status,
+                                                 body.until))
 
 
 @app.put("/agent/conversations/<conversation_id>/routing",
          summary="Change priority, team or skills (the assignee; supervisors and admins)")
 def set_routing(conversation_id: ConversationId, body: RoutingIn) -> ConversationOut:
-    agent_id, _ = caller(app.current_event)
     change = RoutingChange(priority=body.priority, team=body.team, skills=body.skills, note=body.note)
-    return ConversationOut.of(rerouter.change(conversation_id, change, agent_id, caller_roles(app.current_event)))
+    return ConversationOut.of(rerouter.change(conversation_id, change, caller(app.current_event)))
 
 
 @app.get("/agent/me", summary="The calling agent: presence, capacity, load")
 def me() -> AgentOut:
-    agent_id, name = caller(app.current_event)
-    return AgentOut.of(inbox.me(agent_id, name))
+    who = caller(app.current_event)
+    return AgentOut.of(inbox.me(who.id, who.name))
 
 
 @app.put("/agent/me/presence", summary="Go online, away or offline")
 def set_presence(body: PresenceIn) -> AgentOut:
-    agent_id, name = caller(app.current_event)
-    return AgentOut.of(inbox.set_presence(agent_id, name, body.presence))
+    who = caller(app.current_event)
+    return AgentOut.of(inbox.set_presence(who.id, who.name, body.presence))
+
+
+@app.get("/agent/changes", summary="What changed since a cursor: the catch-up after a dropped WebSocket")
+def changes(
+    since: Annotated[str | None, Query(min_length=1, max_length=512,
+                                       description="a cursor from a frame or an earlier answer; "
+                                                   "none: no items and the current cursor")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> ChangeList:
+    who = caller(app.current_event)
+    return ChangeList.of(feed.page(who.id, who.roles, since, limit))
 
 
 problems.install(app, {QueueUnavailable: 503})

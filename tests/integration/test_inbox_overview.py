@@ -6,8 +6,8 @@ from tests.integration.helpers import agent, customer_writes, online
 from tests.integration.test_admin_api import admin_call
 
 
-def counts(desk, who: str) -> dict[str, int]:
-    status, body = agent(desk, "GET", "/agent/conversations/counts", who)
+def counts(desk, who: str, groups: str | None = None) -> dict[str, int]:
+    status, body = agent(desk, "GET", "/agent/conversations/counts", who, groups=groups)
     assert status == 200, body
     return body["views"]
 
@@ -31,10 +31,20 @@ def test_counts_per_view_follow_assignment_status_and_the_callers_teams(desk):
     agent(desk, "POST", f"/agent/conversations/{mine}/status", "alice", {"status": "resolved"})
     assert counts(desk, "alice") == {"mine": 0, "unassigned": 2, "all": 2}
 
-    # And an agent of another team sees no waiting conversation of hers
+    # And an agent of another team counts none of her team's conversations (the lists would not show them)
     agent(desk, "GET", "/agent/me", "carol")
     assert admin_call(desk, "PUT", "/admin/agents/carol", "[admins]", {"capacity": 3, "teams": ["billing"]})[0] == 200
-    assert counts(desk, "carol") == {"mine": 0, "unassigned": 0, "all": 2}
+    assert counts(desk, "carol") == {"mine": 0, "unassigned": 0, "all": 0}
+    assert agent(desk, "GET", "/agent/conversations", "carol", query="view=all")[1]["items"] == []
+
+    # until one is transferred to her: hers, in her "all" too (held in another team), once in alice's
+    waiting = agent(desk, "GET", "/agent/conversations", "alice", query="view=unassigned")[1]["items"][0]["id"]
+    status, body = agent(desk, "POST", f"/agent/conversations/{waiting}/assignment", "alice", {"agent_id": "carol"})
+    assert status == 200, body
+    assert counts(desk, "carol") == {"mine": 1, "unassigned": 0, "all": 1}
+    assert counts(desk, "alice") == {"mine": 0, "unassigned": 1, "all": 2}
+    # an admin counts every open, pending and snoozed conversation
+    assert counts(desk, "root", groups="[admins]")["all"] == 2
 
 
 def test_agents_list_everyone_with_presence_and_load_online_first(desk):

@@ -67,7 +67,8 @@ def test_an_up_to_date_build_is_not_rebuilt(tmp_path):
     assert build(tmp_path / "no-app") is False
 
 
-def test_config_is_same_origin_local_sign_in_and_no_websocket_yet():
-    config = json.loads(WebApp.config(SimpleNamespace()).body)
-    assert config == {"apiUrl": "", "wsUrl": None, "auth": {"mode": "local"}}
-    assert web_config(SimpleNamespace()) == config
+def test_config_is_same_origin_local_sign_in_and_the_stacks_websocket():
+    config = json.loads(WebApp.config(SimpleNamespace(websocket_url="ws://127.0.0.1:3001/local")).body)
+    assert config == {"apiUrl": "", "wsUrl": "ws://127.0.0.1:3001/local", "auth": {"mode": "local"}}
+    # a template without a WebSocket API: null, and the app polls
+    assert web_config(SimpleNamespace(websocket_url=None))["wsUrl"] is None

@@ -259,10 +259,16 @@ class Table:
             if not cursor:
                 return items
 
-    def count(self, *, index: str | None, key_condition: str, values: dict[str, Any]) -> int:
-        """How many items match (``Select=COUNT``: no item is returned, every page is counted)."""
+    def count(self, *, index: str | None, key_condition: str, values: dict[str, Any], filter: str | None = None,
+              names: dict[str, str] | None = None) -> int:
+        """How many items match (``Select=COUNT``: no item is returned, every page is counted; a ``filter``
+        counts only the items it keeps)."""
         kwargs: dict[str, Any] = {"TableName": self.name, "KeyConditionExpression": key_condition,
                                   "ExpressionAttributeValues": serialize(values), "Select": "COUNT"}
+        if filter:
+            kwargs["FilterExpression"] = filter
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
         if index:
             kwargs["IndexName"] = index
         total = 0
@@ -321,6 +327,14 @@ class Table:
             if not failed:
                 raise  # conflicts or throttling: let the caller's retry policy decide
             raise TransactionCancelled(failed, reasons) from exc
+
+    def batch_put(self, items: Iterable[Mapping[str, Any]]) -> None:
+        """Unconditional puts, 25 a request, unprocessed ones sent again."""
+        pending = [{"PutRequest": {"Item": serialize(item)}} for item in items]
+        while pending:
+            chunk, pending = pending[:25], pending[25:]
+            response = self._client.batch_write_item(RequestItems={self.name: chunk})
+            pending = response.get("UnprocessedItems", {}).get(self.name, []) + pending
 
     def batch_delete(self, keys: Iterable[tuple[str, str]]) -> None:
         pending = [{"DeleteRequest": {"Key": key(pk, sk)}} for pk, sk in keys]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.counts import Counts
+from shopdesk.logic.access import Access, Caller
 from shopdesk.models import Agent, ConversationStatus
 
 # The statuses an agent still works on; resolved conversations are history, not work.
@@ -16,16 +17,26 @@ WORKING = (ConversationStatus.OPEN, ConversationStatus.PENDING, ConversationStat
 class Overview:
     counts: Counts
     agents: Agents
+    access: Access = field(init=False)
 
-    def view_counts(self, agent_id: str) -> dict[str, int]:
-        """The badge of each view: ``mine`` (the caller's open, pending and snoozed), ``unassigned`` (waiting in
-        the caller's teams' queues) and ``all`` (every open, pending and snoozed conversation)."""
-        agent = self.agents.get(agent_id)
-        teams = agent.teams if agent is not None else ["default"]
+    def __post_init__(self) -> None:
+        self.access = Access(self.agents)
+
+    def view_counts(self, caller: Caller) -> dict[str, int]:
+        """The badge of each view, counting only what the caller may see there (shopdesk.logic.access):
+        ``mine`` (the caller's open, pending and snoozed), ``unassigned`` (waiting in the caller's teams'
+        queues) and ``all`` (open, pending and snoozed: every one for an admin; for anyone else, as the
+        "all" list shows them, their teams' plus the ones they hold in other teams, each once)."""
+        teams = list(dict.fromkeys(self.access.teams(caller)))
+        if caller.admin:
+            every = sum(self.counts.by_status(s.value) for s in WORKING)
+        else:
+            every = sum(self.counts.team(team, s.value) for team in teams for s in WORKING) + sum(
+                self.counts.inbox_outside(caller.id, s.value, teams) for s in WORKING)
         return {
-            "mine": sum(self.counts.inbox(agent_id, s.value) for s in WORKING),
-            "unassigned": sum(self.counts.queue(team) for team in dict.fromkeys(teams)),
-            "all": sum(self.counts.by_status(s.value) for s in WORKING),
+            "mine": sum(self.counts.inbox(caller.id, s.value) for s in WORKING),
+            "unassigned": sum(self.counts.queue(team) for team in teams),
+            "all": every,
         }
 
     def colleagues(self) -> list[Agent]:

@@ -15,6 +15,7 @@ from shopdesk import clock
 from shopdesk.dal.conversations import Conversations
 from shopdesk.errors import BadRequest, NotFound
 from shopdesk.logic import sla_engine
+from shopdesk.logic.access import Caller
 from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.logic.timeline import system_message
 from shopdesk.models import Conversation, ConversationStatus
@@ -27,9 +28,9 @@ class Snoozer:
     """Status changes with an optional end to a snooze, around the inbox's own status change."""
 
     conversations: Conversations
-    change_status: Callable[[str, ConversationStatus, str], Conversation]
+    change_status: Callable[[Caller, str, ConversationStatus], Conversation]
 
-    def set_status(self, conversation_id: str, status: ConversationStatus, by_agent: str,
+    def set_status(self, caller: Caller, conversation_id: str, status: ConversationStatus,
                    until: datetime | None = None) -> Conversation:
         if until is not None:
             if status is not ConversationStatus.SNOOZED:
@@ -38,7 +39,8 @@ class Snoozer:
                 raise BadRequest("until needs a time zone (e.g. 2026-12-04T09:00:00Z)")
             if until <= clock.now():
                 raise BadRequest("until must be in the future")
-        conv = self.change_status(conversation_id, status, by_agent)
+        conv = self.change_status(caller, conversation_id, status)
+        by_agent = caller.id
         if status is ConversationStatus.SNOOZED and until is not None:
             self.conversations.set_conversation_timer(conv.id, SNOOZE_TIMER, clock.iso(until))
             self.conversations.add_message(system_message(conv.id, f"Snoozed until {clock.iso(until)} by {by_agent}",
