@@ -172,6 +172,25 @@ describe("Live", () => {
     expect(t.reloads()).toBe(3);
   });
 
+  it("refreshes by polling while the socket is down, and stops once it is open again", async () => {
+    const t = setup({ "": { items: [], cursor: "p0", more: false }, p0: { items: [], cursor: "p0", more: false } });
+    t.live.start();
+    await vi.advanceTimersByTimeAsync(0);
+    t.sockets[0]!.open();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(t.reloads()).toBe(0); // live: no polling
+    t.sockets[0]!.drop();
+    await vi.advanceTimersByTimeAsync(1000);
+    t.sockets[1]!.drop(); // the server refuses for a while (backoff 2 s, then 3 s)
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(t.reloads()).toBe(1); // one poll 3 s after the drop
+    t.sockets[2]!.open();
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(t.reloads()).toBe(1);
+    expect(t.asked).toEqual([null, "p0"]); // and the catch-up from the last cursor
+    expect(t.states.at(-1)).toBe("live");
+  });
+
   it("without a starting position (changes unavailable) reloads everything once connected", async () => {
     const t = setup({ "": new ApiError(404, "Not Found", {}) });
     await t.live.start();

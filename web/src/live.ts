@@ -1,7 +1,8 @@
 // Live updates (the contract with the live-update backend): a WebSocket that pushes change notices,
 // reconnected with backoff whenever it closes, and a catch-up through GET /agent/changes?since= after
 // every reconnect, so nothing is missed. Notices only say what changed; the store refetches what it shows.
-// Until the stack serves a WebSocket (config wsUrl null) the app refreshes by polling.
+// The app polls (refetches what it shows every few seconds) only while there is no WebSocket URL (config
+// wsUrl null) or the socket is down; once it is open again the catch-up closes the gap and polling stops.
 import { ApiError, type Change, type ChangePage } from "./api";
 
 export interface SocketLike {
@@ -48,6 +49,7 @@ export class Live {
   private stopped = true;
   private timers = new Set<ReturnType<typeof setTimeout>>();
   private ping: ReturnType<typeof setInterval> | null = null;
+  private polling: ReturnType<typeof setTimeout> | null = null;
   private catchingUp: Promise<void> | null = null;
   state: LiveState = "connecting";
 
@@ -72,6 +74,7 @@ export class Live {
     this.stopped = true;
     this.timers.forEach(clearTimeout);
     this.timers.clear();
+    this.polling = null;
     if (this.ping) clearInterval(this.ping);
     this.ping = null;
     const ws = this.ws;
@@ -97,10 +100,23 @@ export class Live {
   }
 
   private poll(): void {
-    this.later(() => {
+    if (this.polling !== null) return;
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      this.polling = null;
+      if (this.stopped || this.state === "live") return;
       this.o.onReload();
       this.poll();
     }, this.o.pollMs ?? 4_000);
+    this.polling = t;
+    this.timers.add(t);
+  }
+
+  private stopPolling(): void {
+    if (this.polling === null) return;
+    clearTimeout(this.polling);
+    this.timers.delete(this.polling);
+    this.polling = null;
   }
 
   private async connect(): Promise<void> {
@@ -121,6 +137,7 @@ export class Live {
     const reconnected = this.attempt > 0;
     ws.onopen = () => {
       this.attempt = 0;
+      this.stopPolling();
       this.setState("live");
       if (this.ping) clearInterval(this.ping);
       this.ping = setInterval(() => this.ws?.send(JSON.stringify({ type: "ping" })), this.o.pingMs ?? 300_000);
@@ -149,6 +166,7 @@ export class Live {
 
   private reconnect(): void {
     this.setState("offline");
+    this.poll(); // while the socket is down; stops when it opens again
     const delay = (this.o.backoff ?? backoffDelay)(this.attempt);
     this.attempt += 1;
     this.later(() => void this.connect(), delay);

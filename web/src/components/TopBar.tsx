@@ -35,9 +35,9 @@ export function TopBar({ route }: { route: Route }) {
         {isSupervisor(who) && link("settings", "/settings/agents", t("settings"))}
       </nav>
       <span class="spacer" />
-      <span class={`live live-${live}`} title={live === "polling" ? t("polling") : undefined}>
+      <span class={`live live-${live}`} role="status" aria-label={t(`live.${live}`)} title={t(`live.${live}`)}>
         <span class="dot" aria-hidden="true" />
-        {live === "offline" ? t("offline") : t("live")}
+        {t(`liveShort.${live}`)}
       </span>
       {me && (
         <>
