@@ -7,12 +7,13 @@ axe-core is injected from the web app's own node_modules for the accessibility s
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 REPO = Path(__file__).resolve().parents[3]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -38,17 +39,25 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def open_inbox(stack: Any, browser: Browser) -> Iterator[Callable[[str], Page]]:
-    """``open_inbox("alice")``: a fresh browser context signed in through the sign-in page."""
+def open_inbox(stack: Any, browser: Browser) -> Iterator[Callable[..., Page]]:
+    """``open_inbox("alice")``: a fresh browser context signed in through the sign-in page.
+
+    ``page.frames`` collects the JSON frames the page receives on its WebSockets; ``before(context)``
+    runs before the first navigation (to route the page's WebSocket, say)."""
     contexts = []
 
-    def open_as(agent: str) -> Page:
+    def open_as(agent: str, before: Callable[[BrowserContext], None] | None = None) -> Page:
         context = browser.new_context(viewport={"width": 1400, "height": 860}, locale="en-US",
                                       timezone_id="Europe/Lisbon")
         contexts.append(context)
+        if before is not None:
+            before(context)
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
+        frames: list[dict[str, Any]] = []
+        page.on("websocket", lambda socket: socket.on("framereceived", lambda payload: _keep(frames, payload)))
+        page.frames_received = frames  # type: ignore[attr-defined]
         page.goto(stack.url + "/")
         page.get_by_role("button", name=f"Sign in as {NAMES[agent]}").click()
         expect(page.get_by_role("list", name="Conversations")).to_be_attached()
@@ -58,3 +67,12 @@ def open_inbox(stack: Any, browser: Browser) -> Iterator[Callable[[str], Page]]:
     yield open_as
     for context in contexts:
         context.close()
+
+
+def _keep(frames: list[dict[str, Any]], payload: str | bytes) -> None:
+    try:
+        frame = json.loads(payload)
+    except ValueError:
+        return
+    if isinstance(frame, dict):
+        frames.append(frame)

@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import BrowserContext, Page, WebSocketRoute, expect
 from tests.e2e.browser.support import axe_violations, send_sms, set_presence
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("fresh_inboxes")]
+
+
+def expect_live(page: Page) -> None:
+    """The top bar's status says the WebSocket is open."""
+    status = page.get_by_role("status", name="Live updates: connected")
+    expect(status).to_be_visible()
+    expect(status).to_have_text("Live")
+
+
+def conversation_of(stack, agent: str, phone: str) -> dict:
+    """The agent's conversation with the customer of that phone, with its messages (from the agent API)."""
+    token = stack.token(agent)
+    for conv in stack.get("/agent/conversations?view=all&limit=100", token=token).json()["items"]:
+        if any(i["address"] == phone for i in conv["customer"]["identities"]):
+            return stack.get(f"/agent/conversations/{conv['id']}", token=token).json()
+    raise AssertionError(f"no conversation with {phone}")
 
 
 def conversation_item(page: Page, name: str):
@@ -25,11 +42,19 @@ def test_an_sms_arrives_live_is_answered_delivered_and_noted(stack, open_inbox):
     page = open_inbox("alice")
     expect(page.get_by_role("button", name=re.compile("^Mine"))).to_have_attribute("aria-pressed", "true")
 
-    # When a customer texts the shop, it appears without a reload
+    # and the inbox live on the stack's WebSocket (no polling while it is open)
+    expect_live(page)
+
+    # When a customer texts the shop, it appears without a reload, told by a notice on the socket
     send_sms(stack, "+14155550201", "Hi! Where is order #2001?")
     item = conversation_item(page, "+14155550201")
     expect(item).to_be_visible()
     expect(item).to_contain_text("Where is order #2001?")
+    conv = conversation_of(stack, "alice", "+14155550201")
+    inbound = next(m["id"] for m in conv["messages"] if m["direction"] == "inbound")
+    assert any(f.get("type") == "change" and f["conversation_id"] == conv["id"] and f["message_id"] == inbound
+               for f in page.frames_received), page.frames_received  # type: ignore[attr-defined]
+    expect_live(page)
 
     # And alice opens it, replies, and sees the reply delivered
     item.get_by_role("button").click()
@@ -53,6 +78,82 @@ def test_an_sms_arrives_live_is_answered_delivered_and_noted(stack, open_inbox):
 
     # And the page with a conversation open passes the accessibility scan
     assert axe_violations(page) == []
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+class SocketSwitch:
+    """The page's WebSockets routed through Playwright to the stack: ``drop()`` closes them as a network
+    failure would and refuses new ones until ``restore()``."""
+
+    def __init__(self) -> None:
+        self.open: list[tuple[WebSocketRoute, WebSocketRoute]] = []
+        self.refused = 0
+        self.refusing = False
+
+    def route(self, context: BrowserContext) -> None:
+        context.route_web_socket(re.compile(r"^wss?://"), self._handle)
+
+    def _handle(self, socket: WebSocketRoute) -> None:
+        if self.refusing:
+            self.refused += 1
+            socket.close(code=1011, reason="refused by the test")
+            return
+        self.open.append((socket, socket.connect_to_server()))
+
+    def drop(self) -> None:
+        self.refusing = True
+        while self.open:
+            page_side, server_side = self.open.pop()
+            server_side.close()
+            page_side.close(code=1011, reason="dropped by the test")
+
+    def restore(self) -> None:
+        self.refusing = False
+
+
+def test_the_inbox_reconnects_after_its_socket_drops_and_shows_what_it_missed(stack, open_inbox):
+    # Given alice's inbox live, with a customer's conversation open (bob away: the customer is hers)
+    set_presence(stack, "bob", "away")
+    switch = SocketSwitch()
+    page = open_inbox("alice", before=switch.route)
+    expect_live(page)
+    send_sms(stack, "+14155550210", "Is my order on its way?")
+    conversation_item(page, "+14155550210").get_by_role("button").click()
+    expect(timeline(page)).to_contain_text("Is my order on its way?")
+    seen = [f["cursor"] for f in page.frames_received if f.get("type") == "change"]  # type: ignore[attr-defined]
+    assert seen, "no notice reached the page"
+
+    # When its socket drops and the stack is out of reach for a moment
+    switch.drop()
+    expect(page.get_by_role("status", name=re.compile("^Live updates: connection lost"))).to_be_visible()
+    # and the customer writes twice meanwhile (their notices go to no socket of hers)
+    send_sms(stack, "+14155550210", "Hello? Anyone there?")
+    send_sms(stack, "+14155550210", "It was order #2010")
+    conv = conversation_of(stack, "alice", "+14155550210")
+    missed = {m["id"] for m in conv["messages"] if m["direction"] == "inbound" and "order on its way" not in m["text"]}
+    assert len(missed) == 2
+    last_cursor = [f["cursor"] for f in page.frames_received if f.get("type") == "change"][-1]  # type: ignore[attr-defined]
+    # and it tries again (with backoff) and is refused
+    for _ in range(100):
+        if switch.refused:
+            break
+        page.wait_for_timeout(100)       # lets Playwright run the route handler meanwhile
+    assert switch.refused >= 1
+    expect(page.get_by_role("status", name=re.compile("^Live updates: connection lost"))).to_be_visible()
+
+    # Then, once it may connect again, it is live and catches up from the last notice it saw
+    with page.expect_response(lambda r: "/agent/changes?since=" in r.url, timeout=45_000) as caught:
+        switch.restore()
+    expect_live(page)
+    answer = caught.value
+    assert answer.status == 200, answer.text()
+    assert parse_qs(urlsplit(answer.url).query)["since"] == [last_cursor]
+    caught_up = {i["message_id"] for i in answer.json()["items"] if i["kind"] == "message"}
+    assert missed <= caught_up, (missed, answer.json())
+    # and shows what it missed in the open conversation and the list
+    expect(timeline(page)).to_contain_text("Hello? Anyone there?")
+    expect(timeline(page)).to_contain_text("It was order #2010")
+    expect(conversation_item(page, "+14155550210")).to_contain_text("It was order #2010")
     assert page.errors == []  # type: ignore[attr-defined]
 
 
