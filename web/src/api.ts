@@ -27,20 +27,9 @@ export type View = "mine" | "unassigned" | "all";
 export type ConversationPage = S["ConversationList"];
 export type { AdminAgent, AgentSettings, Calendar, CalendarIn, Customer, RoutingSettings, SlaPolicy, Team };
 
-/** A change notice of the live-update contract (also the items of GET /agent/changes). */
-export interface Change {
-  type: "change";
-  cursor: string;
-  conversation_id: string;
-  kind: "conversation" | "message";
-  message_id: string | null;
-  at: string;
-}
-export interface ChangePage {
-  items: Change[];
-  cursor: string;
-  more: boolean;
-}
+/** A change notice of the live-update contract (a WebSocket frame; also the items of GET /agent/changes). */
+export type Change = S["Notice"];
+export type ChangePage = S["ChangeList"];
 
 /** An answer other than 2xx, with the words to show the agent (RFC 9457 `detail`, else `message`). */
 export class ApiError extends Error {

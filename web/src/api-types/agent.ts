@@ -225,6 +225,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/agent/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What changed since a cursor: the catch-up after a dropped WebSocket */
+        get: operations["changes_agent_changes_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -267,6 +284,21 @@ export interface components {
             size?: number | null;
             /** Note */
             note?: string | null;
+        };
+        /** ChangeList */
+        ChangeList: {
+            /** Items */
+            items: components["schemas"]["Notice"][];
+            /**
+             * Cursor
+             * @description the cursor to send as `since` next time
+             */
+            cursor: string;
+            /**
+             * More
+             * @description more changes are waiting: call again with `cursor` now
+             */
+            more: boolean;
         };
         /** ConversationList */
         ConversationList: {
@@ -392,6 +424,31 @@ export interface components {
         NoteIn: {
             /** Text */
             text: string;
+        };
+        /**
+         * Notice
+         * @description The frame sent over the WebSocket and listed by ``GET /agent/changes`` (the web app's contract).
+         */
+        Notice: {
+            /**
+             * Type
+             * @default change
+             * @constant
+             */
+            type: "change";
+            /** Cursor */
+            cursor: string;
+            /** Conversation Id */
+            conversation_id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "conversation" | "message";
+            /** Message Id */
+            message_id: string | null;
+            /** At */
+            at: string;
         };
         /**
          * Presence
@@ -766,7 +823,7 @@ export interface operations {
     list_conversations_agent_conversations_get: {
         parameters: {
             query?: {
-                view?: "mine" | "unassigned" | "all";
+                view?: "mine" | "unassigned" | "all" | "granted";
                 status?: components["schemas"]["ConversationStatus"] | null;
                 limit?: number;
                 cursor?: string | null;
@@ -935,6 +992,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    changes_agent_changes_get: {
+        parameters: {
+            query?: {
+                /** @description a cursor from a frame or an earlier answer; none: no items and the current cursor */
+                since?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeList"];
                 };
             };
             /** @description Validation Error */
