@@ -186,7 +186,7 @@ def test_snooze_then_resolve(stack, open_inbox):
     actions.get_by_role("button", name="Snooze…").click()
     actions.get_by_label("Snooze until").fill("2030-01-02T09:00")     # the browser's zone is Lisbon: UTC in winter
     actions.get_by_role("button", name="Snooze", exact=True).click()
-    expect(page.get_by_role("status")).to_contain_text("Status: Snoozed")
+    expect(page.get_by_role("status", name="Notifications")).to_contain_text("Status: Snoozed")
     expect(page.locator(".conversation-head")).to_contain_text("Snoozed")
     expect(timeline(page)).to_contain_text("Marked snoozed by alice")
     expect(timeline(page)).to_contain_text("Snoozed until 2030-01-02T09:00:00.000Z by alice")

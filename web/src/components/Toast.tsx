@@ -12,7 +12,7 @@ export function Toast() {
     return () => clearTimeout(timer);
   }, [toast?.id]);
   return (
-    <div class="toasts" role="status" aria-live="polite">
+    <div class="toasts" role="status" aria-live="polite" aria-label={t("notifications")}>
       {toast && (
         <div class={`toast toast-${toast.kind}`}>
           <span>{toast.text}</span>

@@ -113,6 +113,7 @@ export const en = {
   transferred: "Transferred to {agent}",
   statusChanged: "Status: {status}",
   error: "Something went wrong: {detail}",
+  notifications: "Notifications",
   "live.live": "Live updates: connected",
   "live.connecting": "Live updates: connecting…",
   "live.offline": "Live updates: connection lost; retrying, refreshing every few seconds meanwhile",

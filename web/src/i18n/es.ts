@@ -114,6 +114,7 @@ export const es: Catalogue = {
   transferred: "Transferida a {agent}",
   statusChanged: "Estado: {status}",
   error: "Algo salió mal: {detail}",
+  notifications: "Avisos",
   "live.live": "Actualizaciones en directo: conectado",
   "live.connecting": "Actualizaciones en directo: conectando…",
   "live.offline": "Actualizaciones en directo: conexión perdida; reintentando y actualizando cada pocos segundos",

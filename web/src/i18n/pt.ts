@@ -114,6 +114,7 @@ export const pt: Catalogue = {
   transferred: "Transferida para {agent}",
   statusChanged: "Estado: {status}",
   error: "Algo deu errado: {detail}",
+  notifications: "Avisos",
   "live.live": "Atualizações ao vivo: conectado",
   "live.connecting": "Atualizações ao vivo: conectando…",
   "live.offline": "Atualizações ao vivo: conexão perdida; tentando de novo e atualizando a cada poucos segundos",
