@@ -2,7 +2,7 @@
 
     python -m bench            full run (about 15 minutes on 2 cores)
     python -m bench --quick    smaller sizes, a smoke run; results labelled quick
-    python -m bench --skip-stack           without the two benchmarks that start the local stack
+    python -m bench --skip-stack           without the benchmarks that start the local stack
     python -m bench --only assignment,sla  just those (results.partial.json)
 """
 
@@ -18,11 +18,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench import assignment, cold_start, detection, ingest, live, sweep
+from bench import assignment, cold_start, commerce, detection, ingest, live, sweep
 from bench.harness import machine, moto_process, moto_server, use_layer
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("cold_start", "ingest", "sweep", "sweep_capacity", "assignment", "sla", "live")
+BENCHMARKS = ("cold_start", "ingest", "sweep", "sweep_capacity", "assignment", "sla", "commerce", "live")
 STACK_BENCHMARKS = ("assignment", "sla", "live")        # these start the local stack (python -m local)
 
 
@@ -32,14 +32,16 @@ def sizes(quick: bool) -> dict[str, Any]:
             "sweep_capacity_due_items": 1000 if quick else 10_000,
             "cold_start_samples": 3 if quick else 7, "assignment_arrivals": 60 if quick else 200,
             "assignment_time_limit_s": 45 if quick else 100,
-            "sla_conversations": 12 if quick else 30, "live_messages": 10 if quick else 50}
+            "sla_conversations": 12 if quick else 30,
+            "commerce_conversations": 15 if quick else 60, "commerce_orders": 10 if quick else 40,
+            "live_messages": 10 if quick else 50}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes; writes bench/results.quick.json")
     parser.add_argument("--skip-stack", action="store_true",
-                        help="skip the benchmarks that start the local stack (assignment, sla)")
+                        help="skip the benchmarks that start the local stack (assignment, sla, live)")
     parser.add_argument("--only", type=lambda v: [n.strip() for n in v.split(",") if n.strip()], default=None,
                         help=f"comma-separated subset of {','.join(BENCHMARKS)}; writes bench/results.partial.json")
     args = parser.parse_args()
@@ -95,6 +97,13 @@ def main() -> None:
     if "sla" in chosen:
         results["sla"] = measure(f"sla detection: {plan['sla_conversations']} deadlines, sweep once a simulated "
                                  "minute (local stack)", lambda: detection.run(plan["sla_conversations"]))
+    if "commerce" in chosen:
+        with moto_server() as endpoint:
+            results["commerce"] = measure(
+                f"commerce: order panel of {plan['commerce_conversations']} conversations (hit and miss), "
+                f"webhooks of {plan['commerce_orders']} orders, ingest budget",
+                lambda: commerce.run(endpoint, plan["commerce_conversations"], plan["commerce_orders"],
+                                     min(plan["ingest_messages"], 200)))
     if "live" in chosen:       # inbox.* figures of other benchmarks in the file are kept
         previous = json.loads(live.RESULTS.read_text(encoding="utf-8")).get("inbox", {}) \
             if live.RESULTS.exists() else {}
@@ -128,9 +137,15 @@ def report(r: dict[str, Any]) -> str:
     sections: list[tuple[str, Callable[[Any], str]]] = [
         ("ingest", _ingest), ("sweep", _sweep), ("sweep_capacity", _capacity), ("cold_start", _cold_start),
         ("assignment", _assignment),
-        ("sla", _detection), ("inbox", _inbox)]
+        ("sla", _detection), ("commerce", _commerce), ("inbox", _inbox)]
     parts += [show(r[key]) for key, show in sections if key in r]
     return "\n".join(parts)
+
+
+def _commerce(result: dict[str, Any]) -> str:
+    if "error" in result:
+        return f"\nCOMMERCE\nFAILED: {result['error']}"
+    return "\n" + commerce.report(result)
 
 
 def _ingest(ing: dict[str, Any]) -> str:

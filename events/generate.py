@@ -11,7 +11,10 @@ integration tests (tests/integration/test_events.py runs every one of them again
 What the events assume, so their signatures hold:
 * the inbound function's ``PUBLIC_BASE_URL`` is ``https://desk.example.com`` (the events' API
   Gateway domain is that host too, so they also verify with no ``PUBLIC_BASE_URL`` set);
-* the Twilio auth token in the secret is ``fake-twilio-auth-token``.
+* the Twilio auth token in the secret is ``fake-twilio-auth-token``;
+* the Shopify client secret and the WooCommerce webhook secret are the samples' test secrets
+  (``test_shopify_client_secret``, ``test_wc_webhook_secret``): those bodies and signatures are the
+  commerce samples' (tests/fixtures/commerce) byte for byte.
 
 Twilio bodies are the provider samples byte for byte. API Gateway HTTP APIs hand a
 ``application/x-www-form-urlencoded`` body to Lambda base64-encoded (``isBase64Encoded: true``);
@@ -33,6 +36,7 @@ for _path in (ROOT, ROOT / "layers" / "shopdesk"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
+from tests.commerce_support import commerce_sample  # noqa: E402
 from tests.support import AUTH_TOKEN, sample  # noqa: E402  (AUTH_TOKEN: the secret the test desk holds)
 
 from shopdesk.channels import twilio  # noqa: E402
@@ -148,6 +152,15 @@ def _twilio(path: str, sample_name: str, request_id: str, *, signature: str | No
     }
     return _http("POST", path, path, request_id=request_id, headers=headers, body=body, base64_body=True,
                  source_ip="203.0.113.40", user_agent="TwilioProxy/1.1")
+
+
+def _commerce(platform: str, sample_name: str, request_id: str) -> dict[str, Any]:
+    """A Shopify or WooCommerce webhook POST carrying a sample with its own headers and signature."""
+    body, meta = commerce_sample(platform, sample_name)
+    headers = {k.lower(): v for k, v in meta["http"]["headers"].items() if k.lower() != "content-length"}
+    path = f"/webhooks/{platform}"
+    return _http("POST", path, path, request_id=request_id, headers=headers, body=body.decode("utf-8"),
+                 source_ip="203.0.113.60", user_agent=headers.pop("user-agent", "Shopify-Captain-Hook"))
 
 
 def _agent(method: str, path: str, route: str, request_id: str, *, body: dict[str, Any] | None = None,
@@ -339,6 +352,9 @@ def build() -> dict[str, dict[str, Any]]:
         "apigw_twilio_bad_signature.json": _twilio(
             "/webhooks/twilio", "sms_inbound_text", "Tw6BadSignature06=",
             signature=text_meta["signing"]["expected_header"]["X-Twilio-Signature"]),
+        # Commerce webhooks (InboundShopifyFunction, InboundWooCommerceFunction)
+        "apigw_shopify_orders_updated.json": _commerce("shopify", "orders_updated_arrives_first", "Sh1OrdersUpd0001="),
+        "apigw_woocommerce_order_created.json": _commerce("woocommerce", "order_created", "Wc1OrderCreated1="),
         # Agent API (AgentApiFunction), behind the Cognito JWT authorizer
         "apigw_agent_list_mine.json": _agent("GET", "/agent/conversations", "/agent/conversations",
                                              "Ag1ListMine000001=", query={"view": "mine", "status": "open",

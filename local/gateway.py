@@ -254,6 +254,7 @@ class Gateway:
             ("DELETE", re.compile(r"^/_local/sandbox/faults$"), self._clear_faults),
             ("GET", re.compile(r"^/_local/functions$"), self._functions),
             ("POST", re.compile(r"^/_local/email$"), self._email),
+            ("POST", re.compile(r"^/_local/commerce/webhooks$"), self._commerce_webhook),
             ("GET", re.compile(r"^/_local/websocket$"), self._websocket),
             *((method, MANAGEMENT_PATH, self._connections) for method in ("POST", "GET", "DELETE")),
         ]
@@ -264,6 +265,10 @@ class Gateway:
                 "/_sandbox/telegram",
                 lambda request: self._sandbox(request, "/_sandbox/telegram", stack.telegram.handle),
             ),
+            ("/_sandbox/shopify", lambda request: self._sandbox(request, "/_sandbox/shopify",
+                                                                 stack.commerce.shopify.handle)),
+            ("/_sandbox/woocommerce", lambda request: self._sandbox(request, "/_sandbox/woocommerce",
+                                                                     stack.commerce.woocommerce.handle)),
         ]
 
     def serve_forever(self) -> None:
@@ -564,6 +569,14 @@ class Gateway:
                 document["timed_out"] = True
                 document["pending"] = sorted(expectation.pending)
         return Reply.json(202, document, "ses inbound")
+
+    def _commerce_webhook(self, request: Request) -> Reply:
+        """The commerce sandbox sends a signed webhook like the platform would, and answers what the stack said."""
+        document = request.json()
+        if not isinstance(document, dict):
+            return Reply.json(400, {"message": "the body must be a JSON object with platform and topic"})
+        status, answer = self.stack.commerce.deliver(document)
+        return Reply.json(status, answer, "commerce webhook")
 
 
 class Request:

@@ -28,6 +28,16 @@ SECRET_ENV: dict[str, dict[str, tuple[str, str]]] = {
         "bot_token": ("TELEGRAM_BOT_TOKEN", "123456789:fake-telegram-bot-token"),
         "secret_token": ("TELEGRAM_SECRET_TOKEN", "fake-telegram-secret-token"),
     },
+    "ShopifySecret": {
+        "access_token": ("SHOPIFY_ACCESS_TOKEN", "fake-shopify-access-token"),
+        "client_secret": ("SHOPIFY_WEBHOOK_SECRET", "fake-shopify-webhook-secret"),
+        "previous_client_secret": ("SHOPIFY_PREVIOUS_WEBHOOK_SECRET", ""),
+    },
+    "WooCommerceSecret": {
+        "consumer_key": ("WOOCOMMERCE_CONSUMER_KEY", "ck_fake_local_consumer_key"),
+        "consumer_secret": ("WOOCOMMERCE_CONSUMER_SECRET", "cs_fake_local_consumer_secret"),
+        "webhook_secret": ("WOOCOMMERCE_WEBHOOK_SECRET", "fake-woocommerce-webhook-secret"),
+    },
     "WebchatSecret": {
         "visitor_secret": ("WEBCHAT_VISITOR_SECRET", "fake-webchat-visitor-secret"),
         "session_secret": ("WEBCHAT_SESSION_SECRET", "fake-webchat-session-secret"),
@@ -83,6 +93,18 @@ class Settings:
     telegram: dict[str, str] = field(default_factory=dict)
     ses_from_address: str = DEFAULT_SES_FROM_ADDRESS
     build_web: bool = True              # WEB_BUILD=0: serve web/dist as it is
+    commerce_platform: str = "shopify"
+    shopify: dict[str, str] = field(default_factory=dict)
+    woocommerce: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def commerce(self) -> dict[str, str]:
+        """What the commerce sandboxes check and sign with (the same values the secrets hold)."""
+        return {"shopify_access_token": self.shopify.get("access_token", ""),
+                "shopify_client_secret": self.shopify.get("client_secret", ""),
+                "woocommerce_consumer_key": self.woocommerce.get("consumer_key", ""),
+                "woocommerce_consumer_secret": self.woocommerce.get("consumer_secret", ""),
+                "woocommerce_webhook_secret": self.woocommerce.get("webhook_secret", "")}
 
     @property
     def base_url(self) -> str:
@@ -114,6 +136,9 @@ class Settings:
             "MetaGraphBaseUrl": f"{self.base_url}/_sandbox/meta",
             "TelegramApiBaseUrl": f"{self.base_url}/_sandbox/telegram",
             "SesFromAddress": self.ses_from_address,
+            "CommercePlatform": self.commerce_platform,
+            "ShopifyAdminBaseUrl": f"{self.base_url}/_sandbox/shopify",
+            "WooCommerceBaseUrl": f"{self.base_url}/_sandbox/woocommerce",
             "DispatchBackoffBaseSeconds": "1",
             "InboxUrl": self.base_url,          # the gateway serves the web inbox itself
         }
@@ -140,4 +165,7 @@ class Settings:
             telegram=secret_values("TelegramSecret") or {},
             ses_from_address=env.get("SES_FROM_ADDRESS") or DEFAULT_SES_FROM_ADDRESS,
             build_web=_flag("WEB_BUILD", True),
+            commerce_platform=env.get("COMMERCE_PLATFORM") or "shopify",
+            shopify=secret_values("ShopifySecret") or {},
+            woocommerce=secret_values("WooCommerceSecret") or {},
         )

@@ -23,6 +23,7 @@ from local.authorizer import JwtVerifier
 from local.aws import Aws
 from local.bus import EventCapture
 from local.clock import Clock
+from local.commerce import CommerceSandboxes
 from local.functions import FunctionCatalog
 from local.gateway import Gateway
 from local.identity import Identity
@@ -119,6 +120,7 @@ class Stack:
         self.telegram = TelegramSandbox(
             settings.telegram.get("bot_token", ""), self.outbox, self.faults, self.clock.now
         )
+        self.commerce = CommerceSandboxes(settings.commerce, settings.webhook_base_url, self.outbox, self.clock.now)
         self.outbox.add_source(SesOutbox(settings.region))
         self.runtime = Runtime(
             self.catalog.functions, self.aws.environment(), settings.concurrency, self.clock
@@ -175,8 +177,8 @@ class Stack:
         )
         log.info(
             "local routes: /_local/{health,token,clock,schedules/<id>/run,outbox,events,sandbox/faults,"
-            "functions,email,websocket,live/<api>/<stage>/@connections/<id>}; "
-            "sandboxes: /_sandbox/{twilio,meta,telegram}"
+            "functions,email,commerce/webhooks,websocket,live/<api>/<stage>/@connections/<id>}; "
+            "sandboxes: /_sandbox/{twilio,meta,telegram,shopify,woocommerce}"
         )
 
     def _build_web_app(self) -> None:

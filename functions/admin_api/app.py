@@ -13,14 +13,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shopdesk.api import problems
 from shopdesk.api.agent import caller_roles
-from shopdesk.config import AdminApiSettings
+from shopdesk.api.commerce import PrivacyRequestList
+from shopdesk.commerce.platform import store_for
+from shopdesk.config import AdminApiSettings, CommerceSettings
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
-from shopdesk.logic.admin import Admin
+from shopdesk.errors import BadRequest
+from shopdesk.logic.admin import ADMIN, Admin, require
 from shopdesk.logic.sla_engine import book_for
 from shopdesk.models.admin import AgentSettings, RoutingSettings, Team, TierChange
 from shopdesk.models.sla import BusinessHours, SlaPolicy
@@ -31,6 +34,7 @@ table = Table(settings.table_name)
 conversations = Conversations(table, settings.due_shards)
 admin = Admin(ConfigStore(table), Agents(table), Queue(settings.work_queue_url), Customers(table), conversations,
               book_for(conversations, settings.first_response_targets))
+privacy_store = store_for(CommerceSettings.from_env(), "shopify")   # privacy requests are one partition
 app = APIGatewayHttpResolver(enable_validation=True)
 
 Id = Annotated[str, Path(min_length=1, max_length=128)]
@@ -105,6 +109,19 @@ def get_customer(customer_id: Id) -> dict:
 @app.put("/admin/customers/<customer_id>", summary="Set a customer's tier ({\"tier\": \"vip\"}, or null for none)")
 def set_customer_tier(customer_id: Id, body: TierChange) -> dict:
     return admin.set_tier(_caller_roles(), customer_id, body.tier)
+
+
+@app.get("/admin/privacy-requests",
+         summary="Privacy requests from the shop platform (customers/data_request, customers/redact, shop/redact), "
+                 "newest first (admins)")
+def list_privacy_requests(limit: Annotated[int, Query(ge=1, le=100)] = 50,
+                          cursor: Annotated[str | None, Query(max_length=4096)] = None) -> PrivacyRequestList:
+    require(_caller_roles(), ADMIN)
+    try:
+        items, next_cursor = privacy_store.privacy_requests(limit, cursor)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from exc
+    return PrivacyRequestList(items=items, next_cursor=next_cursor)
 
 
 problems.install(app)

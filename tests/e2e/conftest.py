@@ -258,6 +258,8 @@ SAMPLE_SECRETS = {
     "META_APP_SECRET": "test_app_secret",
     "META_VERIFY_TOKEN": "meatyhamhock",
     "TELEGRAM_SECRET_TOKEN": "test_secret_token-1",
+    "SHOPIFY_WEBHOOK_SECRET": "test_shopify_client_secret",
+    "WOOCOMMERCE_WEBHOOK_SECRET": "test_wc_webhook_secret",
     "SANDBOX_STATUS_CALLBACKS": "0",               # the public URL is not this machine: send nothing there
 }
 

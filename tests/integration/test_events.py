@@ -31,7 +31,8 @@ assert _spec and _spec.loader
 generate = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(generate)
 
-HANDLERS = {"apigw_twilio_": "inbound_twilio", "apigw_agent_": "agent_api", "sqs_work_": "router",
+HANDLERS = {"apigw_twilio_": "inbound_twilio", "apigw_agent_": "agent_api", "apigw_shopify_": "inbound_shopify",
+            "apigw_woocommerce_": "inbound_woocommerce", "sqs_work_": "router",
             "sqs_outbound_": "dispatcher", "scheduler_": "sla_sweep", "apigw_authorizer_": "live_authorizer",
             "apigw_live_": "live_connections", "dynamodb_live_": "live_fanout"}
 SMS_CUSTOMER = "+14133881111"
@@ -107,6 +108,7 @@ SCENARIOS = {
     "sqs_outbound_reply.json", "scheduler_sla_sweep.json", "apigw_agent_changes.json",
     "apigw_authorizer_connect.json", "apigw_live_connect.json", "apigw_live_ping.json",
     "apigw_live_disconnect.json", "dynamodb_live_new_conversation.json",
+    "apigw_shopify_orders_updated.json", "apigw_woocommerce_order_created.json",
 }
 
 
@@ -424,6 +426,33 @@ def test_scheduler_event_flags_a_missed_first_response_once(desk):
     assert first == {"due": 1, "breached": 1, "events": 1, "warned": 0, "released": 0, "deferred": 0}
     assert second == {"due": 0, "breached": 0, "events": 0, "warned": 0, "released": 0, "deferred": 0}
     assert desk.item(f"CONV#{conversation_id}")["sla_breaches"] == {"first_response"}   # a string set in the table
+
+
+# ------------------------------------------------------------------------------ commerce webhooks
+
+@pytest.fixture
+def commerce_secrets(desk) -> dict[str, str]:
+    """The secrets the commerce events were signed with (the samples' test secrets)."""
+    sm = desk.client("secretsmanager")
+    shopify = sm.create_secret(Name=f"shopify-events-{desk.table_name}", SecretString=json.dumps(
+        {"access_token": "unused", "client_secret": "test_shopify_client_secret"}))["ARN"]
+    woo = sm.create_secret(Name=f"woo-events-{desk.table_name}", SecretString=json.dumps(
+        {"consumer_key": "ck", "consumer_secret": "cs", "webhook_secret": "test_wc_webhook_secret"}))["ARN"]
+    return {"SHOPIFY_SECRET_ARN": shopify, "WOOCOMMERCE_SECRET_ARN": woo}
+
+
+def test_shopify_orders_updated_event_is_cached_once(desk, commerce_secrets):
+    result = _invoke(desk, "apigw_shopify_orders_updated.json", **commerce_secrets)
+    assert result["statusCode"] == 200 and _json(result)["status"] == "applied"
+    order = desk.item("ORDER#shopify#820982911946154508")
+    assert order is not None and json.loads(order["body"])["financial_status"] == "paid"
+    assert _json(_invoke(desk, "apigw_shopify_orders_updated.json", **commerce_secrets))["status"] == "duplicate"
+
+
+def test_woocommerce_order_created_event_is_cached(desk, commerce_secrets):
+    result = _invoke(desk, "apigw_woocommerce_order_created.json", **commerce_secrets)
+    assert result["statusCode"] == 200 and _json(result)["status"] == "applied"
+    assert json.loads(desk.item("ORDER#woocommerce#727")["body"])["number"] == "727"
 
 
 # ------------------------------------------------------------------------------ the live inbox
