@@ -123,6 +123,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/agent/conversations/{conversation_id}/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The customer's recent orders and those named in the messages (cache first, then the platform) */
+        get: operations["list_orders_agent_conversations__conversation_id__orders_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/agent/conversations/{conversation_id}/orders/{order_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel an unfulfilled order: without confirm, a 409 with the preview; with confirm, done */
+        post: operations["cancel_order_agent_conversations__conversation_id__orders__order_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/agent/conversations/{conversation_id}/orders/{order_id}/refund": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Refund all (no line_items) or chosen line items: without confirm, a 409 with the preview */
+        post: operations["refund_order_agent_conversations__conversation_id__orders__order_id__refund_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/agent/conversations": {
         parameters: {
             query?: never;
@@ -246,6 +297,37 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** ActionOut */
+        ActionOut: {
+            /** Action */
+            action: string;
+            /** Message */
+            message: string;
+            /** Reference */
+            reference?: string | null;
+            order: components["schemas"]["OrderOut"];
+            /** Timeline Message Id */
+            timeline_message_id: string;
+        };
+        /** Address */
+        Address: {
+            /** Name */
+            name?: string | null;
+            /** Company */
+            company?: string | null;
+            /** Address1 */
+            address1?: string | null;
+            /** Address2 */
+            address2?: string | null;
+            /** City */
+            city?: string | null;
+            /** Zip */
+            zip?: string | null;
+            /** Province */
+            province?: string | null;
+            /** Country Code */
+            country_code?: string | null;
+        };
         /** AgentList */
         AgentList: {
             /** Items */
@@ -284,6 +366,31 @@ export interface components {
             size?: number | null;
             /** Note */
             note?: string | null;
+        };
+        /** CancelIn */
+        CancelIn: {
+            /**
+             * Confirm
+             * @default false
+             */
+            confirm: boolean;
+            /**
+             * Reason
+             * @default customer
+             */
+            reason: string;
+            /**
+             * Restock
+             * @default true
+             */
+            restock: boolean;
+            /**
+             * Notify Customer
+             * @default true
+             */
+            notify_customer: boolean;
+            /** Staff Note */
+            staff_note?: string | null;
         };
         /** ChangeList */
         ChangeList: {
@@ -368,6 +475,21 @@ export interface components {
          * @enum {string}
          */
         Direction: "inbound" | "outbound" | "note" | "system";
+        /** Fulfillment */
+        Fulfillment: {
+            /** Id */
+            id: string;
+            /** Status */
+            status?: string | null;
+            /** Shipment Status */
+            shipment_status?: string | null;
+            /** Created At */
+            created_at?: string | null;
+            /** Updated At */
+            updated_at?: string | null;
+            /** Tracking */
+            tracking?: components["schemas"]["Tracking"][];
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -379,6 +501,24 @@ export interface components {
             kind: string;
             /** Address */
             address: string;
+        };
+        /** LineItem */
+        LineItem: {
+            /** Id */
+            id?: string | null;
+            /** Title */
+            title: string;
+            /**
+             * Quantity
+             * @default 1
+             */
+            quantity: number;
+            /** Sku */
+            sku?: string | null;
+            /** Variant Title */
+            variant_title?: string | null;
+            /** Price */
+            price?: string | null;
         };
         /** MessageError */
         MessageError: {
@@ -450,6 +590,68 @@ export interface components {
             /** At */
             at: string;
         };
+        /** OrderOut */
+        OrderOut: {
+            /** Id */
+            id: string;
+            /** Platform */
+            platform: string;
+            /** Name */
+            name: string;
+            /** Number */
+            number: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Cancelled At */
+            cancelled_at?: string | null;
+            /** Financial Status */
+            financial_status?: string | null;
+            /** Fulfillment Status */
+            fulfillment_status?: string | null;
+            /** Platform Status */
+            platform_status?: string | null;
+            /** Total */
+            total?: string | null;
+            /** Currency */
+            currency?: string | null;
+            /** Line Items */
+            line_items?: components["schemas"]["LineItem"][];
+            shipping_address?: components["schemas"]["Address"] | null;
+            /** Fulfillments */
+            fulfillments?: components["schemas"]["Fulfillment"][];
+            /** Tracking */
+            tracking?: components["schemas"]["Tracking"][];
+            /** Refunds */
+            refunds?: components["schemas"]["Refund"][];
+            /** Matched By */
+            matched_by?: string[];
+            /**
+             * Partial
+             * @default false
+             */
+            partial: boolean;
+        };
+        /** OrderPanelOut */
+        OrderPanelOut: {
+            /** Items */
+            items: components["schemas"]["OrderOut"][];
+            /** Identities */
+            identities: components["schemas"]["Identity"][];
+            /** Numbers */
+            numbers: string[];
+            /** Source */
+            source: string;
+            /** Warnings */
+            warnings?: string[];
+        };
         /**
          * Presence
          * @enum {string}
@@ -464,6 +666,44 @@ export interface components {
          * @enum {string}
          */
         Priority: "urgent" | "high" | "normal" | "low";
+        /** Refund */
+        Refund: {
+            /** Id */
+            id: string;
+            /** Created At */
+            created_at?: string | null;
+            /** Amount */
+            amount?: string | null;
+            /** Note */
+            note?: string | null;
+        };
+        /** RefundIn */
+        RefundIn: {
+            /**
+             * Confirm
+             * @default false
+             */
+            confirm: boolean;
+            /** Line Items */
+            line_items?: components["schemas"]["RefundLine"][] | null;
+            /** Note */
+            note?: string | null;
+            /**
+             * Notify Customer
+             * @default true
+             */
+            notify_customer: boolean;
+        };
+        /** RefundLine */
+        RefundLine: {
+            /** Line Item Id */
+            line_item_id: string;
+            /**
+             * Quantity
+             * @default 1
+             */
+            quantity: number;
+        };
         /** ReplyIn */
         ReplyIn: {
             /** Text */
@@ -547,6 +787,15 @@ export interface components {
             body: string;
             /** Parameters */
             parameters: number;
+        };
+        /** Tracking */
+        Tracking: {
+            /** Number */
+            number?: string | null;
+            /** Url */
+            url?: string | null;
+            /** Company */
+            company?: string | null;
         };
         /** ValidationError */
         ValidationError: {
@@ -807,6 +1056,109 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ConversationOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_orders_agent_conversations__conversation_id__orders_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderPanelOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    cancel_order_agent_conversations__conversation_id__orders__order_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CancelIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    refund_order_agent_conversations__conversation_id__orders__order_id__refund_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefundIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActionOut"];
                 };
             };
             /** @description Validation Error */
