@@ -123,6 +123,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/agent/customers/{customer_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A customer: identities, attributes, tier, conversations on every channel (paged), orders, timeline */
+        get: operations["get_customer_agent_customers__customer_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/agent/customers/{customer_id}/duplicates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Customers who are likely the same person, with evidence */
+        get: operations["customer_duplicates_agent_customers__customer_id__duplicates_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/agent/customers/{customer_id}/merge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Merge another customer into this one (identities, conversations, open conversation) */
+        post: operations["merge_customer_agent_customers__customer_id__merge_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/agent/customers/{customer_id}/unmerge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Undo a merge: both customers as they were */
+        post: operations["unmerge_customer_agent_customers__customer_id__unmerge_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/agent/conversations/{conversation_id}/orders": {
         parameters: {
             query?: never;
@@ -459,6 +527,68 @@ export interface components {
          * @enum {string}
          */
         ConversationStatus: "open" | "pending" | "snoozed" | "resolved";
+        /** CustomerBrief */
+        CustomerBrief: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string | null;
+            /** Identities */
+            identities: components["schemas"]["Identity"][];
+        };
+        /**
+         * CustomerEvent
+         * @description A line of the customer's own timeline: who merged, unmerged or linked what, when and why.
+         */
+        CustomerEvent: {
+            /** Id */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "merged" | "merged_into" | "unmerged" | "linked";
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** By */
+            by: string;
+            /** Reason */
+            reason: string;
+            /** Other Id */
+            other_id?: string | null;
+            /** Merge Id */
+            merge_id?: string | null;
+            /** Identity */
+            identity?: string | null;
+        };
+        /** CustomerOut */
+        CustomerOut: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string | null;
+            /** Identities */
+            identities: components["schemas"]["Identity"][];
+            /** Attributes */
+            attributes?: {
+                [key: string]: unknown;
+            };
+            /** Tier */
+            tier?: string | null;
+            /** Merged Into */
+            merged_into?: string | null;
+            /** Conversations */
+            conversations: components["schemas"]["ConversationOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+            /** Orders */
+            orders?: components["schemas"]["OrderOut"][];
+            /** Timeline */
+            timeline?: components["schemas"]["CustomerEvent"][];
+        };
         /** CustomerRef */
         CustomerRef: {
             /** Id */
@@ -475,6 +605,39 @@ export interface components {
          * @enum {string}
          */
         Direction: "inbound" | "outbound" | "note" | "system";
+        /** DuplicateList */
+        DuplicateList: {
+            /** Items */
+            items: components["schemas"]["DuplicateOut"][];
+        };
+        /** DuplicateOut */
+        DuplicateOut: {
+            customer: components["schemas"]["CustomerBrief"];
+            /** Evidence */
+            evidence: components["schemas"]["EvidenceOut"][];
+        };
+        /** EvidenceOut */
+        EvidenceOut: {
+            /** Why */
+            why: string;
+            /** Kind */
+            kind: string;
+            /** Address */
+            address: string;
+            /** Source */
+            source: string;
+            /** Conversation Id */
+            conversation_id?: string | null;
+            /** Message Id */
+            message_id?: string | null;
+            /** Order */
+            order?: string | null;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+        };
         /** Fulfillment */
         Fulfillment: {
             /** Id */
@@ -519,6 +682,43 @@ export interface components {
             variant_title?: string | null;
             /** Price */
             price?: string | null;
+        };
+        /** MergeIn */
+        MergeIn: {
+            /** Other Id */
+            other_id: string;
+            /** Reason */
+            reason: string;
+        };
+        /** MergeOut */
+        MergeOut: {
+            /** Id */
+            id: string;
+            /** Survivor Id */
+            survivor_id: string;
+            /** Merged Id */
+            merged_id: string;
+            /** Status */
+            status: string;
+            /** By */
+            by: string;
+            /** Reason */
+            reason: string;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Identities Moved */
+            identities_moved: string[];
+            /** Conversations Moved */
+            conversations_moved: string[];
+            /** Unmerged By */
+            unmerged_by?: string | null;
+            /** Unmerged At */
+            unmerged_at?: string | null;
+            /** Unmerge Reason */
+            unmerge_reason?: string | null;
         };
         /** MessageError */
         MessageError: {
@@ -797,6 +997,16 @@ export interface components {
             /** Company */
             company?: string | null;
         };
+        /** UnmergeIn */
+        UnmergeIn: {
+            /** Merge Id */
+            merge_id: string;
+            /**
+             * Reason
+             * @default merge undone
+             */
+            reason: string;
+        };
         /** ValidationError */
         ValidationError: {
             /** Location */
@@ -1056,6 +1266,141 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ConversationOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_customer_agent_customers__customer_id__get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                customer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    customer_duplicates_agent_customers__customer_id__duplicates_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                customer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DuplicateList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    merge_customer_agent_customers__customer_id__merge_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                customer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MergeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MergeOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    unmerge_customer_agent_customers__customer_id__unmerge_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                customer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UnmergeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MergeOut"];
                 };
             };
             /** @description Validation Error */
