@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shopdesk import phone
 from shopdesk.api import problems
 from shopdesk.api.agent import (
+    AgentList,
     AgentOut,
     AssignmentIn,
     ConversationList,
@@ -28,6 +29,7 @@ from shopdesk.api.agent import (
     TemplateIn,
     TemplateList,
     TemplateOut,
+    ViewCounts,
     caller,
 )
 from shopdesk.api.canned import CannedList, CannedOut, documented, install_render_errors
@@ -42,6 +44,7 @@ from shopdesk.dal.agents import Agents
 from shopdesk.dal.canned import CannedResponses
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.counts import Counts
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.live import ChangeLog
 from shopdesk.dal.media import MediaStore
@@ -52,9 +55,11 @@ from shopdesk.logic.canned import CannedLibrary
 from shopdesk.logic.changes import ChangeFeed
 from shopdesk.logic.customers import CustomerDesk
 from shopdesk.logic.inbox import Inbox, QueueUnavailable, View
+from shopdesk.logic.overview import Overview
 from shopdesk.logic.personalise import Personaliser
 from shopdesk.logic.reroute import Rerouter, RoutingChange
 from shopdesk.logic.sla_engine import book_for
+from shopdesk.logic.snooze import Snoozer
 from shopdesk.models import ConversationStatus
 from shopdesk.models.canned import CannedContent
 
@@ -67,6 +72,8 @@ inbox = Inbox(conversations=conversations, agents=agents, work=work, outbound=Qu
               first_response_targets=settings.first_response_targets,
               default_capacity=settings.agent_default_capacity, templates=settings.whatsapp_templates,
               email_from=settings.ses_from_address, book=book, customers=Customers(table))
+overview = Overview(Counts(table), agents)
+snoozer = Snoozer(conversations, inbox.set_status)
 rerouter = Rerouter(conversations, agents, ConfigStore(table), work, book)
 media = MediaStore(settings.media_bucket) if settings.media_bucket else None
 presign = media.presign if media else None
@@ -109,6 +116,16 @@ def list_conversations(
     return ConversationList.of(items, next_cursor)
 
 
+@app.get("/agent/conversations/counts", summary="How many conversations each view holds (the inbox's badges)")
+def view_counts() -> ViewCounts:
+    return ViewCounts(views=overview.view_counts(caller(app.current_event)))
+
+
+@app.get("/agent/agents", summary="Every agent with presence, capacity and load (whom to transfer to)")
+def list_agents() -> AgentList:
+    return AgentList(items=[AgentOut.of(a) for a in overview.colleagues()])
+
+
 @app.get("/agent/conversations/<conversation_id>", summary="A conversation with its messages, oldest first")
 def get_conversation(conversation_id: ConversationId) -> ConversationOut:
     return ConversationOut.of(inbox.get(caller(app.current_event), conversation_id), presign)
@@ -144,9 +161,11 @@ def assign(conversation_id: ConversationId, body: AssignmentIn) -> ConversationO
     return ConversationOut.of(inbox.assign(caller(app.current_event), conversation_id, body.agent_id, body.note))
 
 
-@app.post("/agent/conversations/<conversation_id>/status", summary="Open, pend, snooze, resolve or reopen")
+@app.post("/agent/conversations/<conversation_id>/status",
+          summary="Open, pend, snooze (optionally until a time), resolve or reopen")
 def set_status(conversation_id: ConversationId, body: StatusIn) -> ConversationOut:
-    return ConversationOut.of(inbox.set_status(caller(app.current_event), conversation_id, body.status))
+    return ConversationOut.of(snoozer.set_status(caller(app.current_event), conversation_id, body.status,
+                                                 body.until))
 
 
 @app.put("/agent/conversations/<conversation_id>/routing",

@@ -29,6 +29,8 @@ AGENT_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
     ("GET", "/agent/openapi.json"): (None, "", (200, 200, 200, 200)),
     ("GET", "/agent/swagger"): (None, "", (200, 200, 200, 200)),
     ("GET", "/agent/conversations"): (None, "view=all", (200, 200, 200, 200)),
+    # counts only what the caller may see (test_lists_show_only_what_the_caller_may_see)
+    ("GET", "/agent/conversations/counts"): (None, "", (200, 200, 200, 200)),
     ("GET", "/agent/conversations/<conversation_id>"): (None, "", (200, 200, 200, 404)),
     ("POST", "/agent/conversations/<conversation_id>/replies"): ({"text": "On its way"}, "", (202, 202, 202, 404)),
     ("POST", "/agent/conversations/<conversation_id>/notes"): ({"text": "VIP"}, "", (201, 201, 201, 404)),
@@ -39,6 +41,8 @@ AGENT_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
     ("POST", "/agent/conversations/<conversation_id>/templates"): ("TEMPLATE", "", (202, 202, 202, 404)),
     ("GET", "/agent/me"): (None, "", (200, 200, 200, 200)),
     ("PUT", "/agent/me/presence"): ({"presence": "online"}, "", (200, 200, 200, 200)),
+    # whom to transfer to: any agent with room, of any team (as the assignment route allows)
+    ("GET", "/agent/agents"): (None, "", (200, 200, 200, 200)),
     ("GET", "/agent/customers/<customer_id>"): (None, "", (200, 200, 200, 404)),
     ("GET", "/agent/customers/<customer_id>/duplicates"): (None, "", (200, 200, 200, 404)),
     # merging the customer with themselves: past the access check it is a 400 (nothing merged), else a 404
@@ -188,6 +192,15 @@ def test_lists_show_only_what_the_caller_may_see(shop):
     assert call(desk, "agent_api", "GET", "/agent/conversations", "other",
                 query="view=unassigned&team=default")[0] == 403
     assert _listed(desk, "supervisor", "view=unassigned&team=default") == [waiting]
+    # and the badges count what the lists show, nothing more
+    for who in ROLES:
+        status, body = call(desk, "agent_api", "GET", "/agent/conversations/counts", who)
+        assert status == 200
+        assert body["views"] == {"mine": len(_listed(desk, who, "view=mine")),
+                                 "unassigned": len(_listed(desk, who, "view=unassigned")),
+                                 "all": len(_listed(desk, who, "view=all"))}, who
+    assert call(desk, "agent_api", "GET", "/agent/conversations/counts", "other")[1]["views"] == \
+        {"mine": 0, "unassigned": 0, "all": 0}
 
 
 def test_a_transfer_grants_access_that_outlasts_it(shop):

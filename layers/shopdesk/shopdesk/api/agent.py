@@ -93,6 +93,7 @@ class AssignmentIn(BaseModel):
 
 class StatusIn(BaseModel):
     status: ConversationStatus
+    until: datetime | None = Field(default=None, description="snoozed only: open again at this time (with a zone)")
 
 
 class RoutingIn(BaseModel):
@@ -200,6 +201,16 @@ class AgentOut(BaseModel):
     @classmethod
     def of(cls, agent: Agent) -> AgentOut:
         return cls.model_validate(agent.model_dump(include=set(cls.model_fields)))
+
+
+class AgentList(BaseModel):
+    items: list[AgentOut]
+
+
+class ViewCounts(BaseModel):
+    """Conversations per view: ``mine`` and ``all`` count open, pending and snoozed; ``unassigned`` those waiting."""
+
+    views: dict[str, int]
 
 
 USERNAME_CLAIM = {"id": "cognito:username", "access": "username"}    # by the token's token_use
