@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from shopdesk import clock
+from shopdesk.bounds import bound_text
 from shopdesk.dal.conversations import Conversations, IdentityRace, IdentityRecord, StaleConversation
 from shopdesk.dal.items import message_sk
 from shopdesk.dal.queues import Queue
@@ -29,6 +30,8 @@ from shopdesk.models import (
     Priority,
     ReplyRoute,
 )
+
+NAME_BYTES = 512        # a customer's display name as a provider reports it, stored on several items
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,7 @@ def _start(inbound: InboundMessage, identity: IdentityRecord | None, expected_op
         previous_agent_at=identity.last_agent_at if identity else None,
         customer=CustomerRef(
             id=identity.customer_id if identity else new_id("u_"),
-            name=(identity.customer_name if identity else None) or inbound.profile_name,
+            name=(identity.customer_name if identity else None) or bound_text(inbound.profile_name, NAME_BYTES).value,
             identities=[Identity(kind=inbound.identity_kind, address=inbound.customer_address)]),
         channel=inbound.channel, route=route, routes={inbound.channel: route},
         created_at=now, updated_at=now,      # enters the queue once the router has classified it
