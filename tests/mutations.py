@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 
 _COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                                         HealthCheck.data_too_large], "print_blob": True}
-settings.register_profile("ci", max_examples=int(os.environ.get("FUZZ_EXAMPLES", "12")), derandomize=True,
+settings.register_profile("ci", max_examples=int(os.environ.get("FUZZ_EXAMPLES", "10")), derandomize=True,
                           database=None, **_COMMON)
-settings.register_profile("fuzz", max_examples=int(os.environ.get("FUZZ_EXAMPLES", "300")), **_COMMON)
+settings.register_profile("fuzz", max_examples=int(os.environ.get("FUZZ_EXAMPLES", "150")), database=None, **_COMMON)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ODD_TEXT = ("\ud800", "\udfff", "a\ud83d", "\u202eevil\u202c", "\u200f\u05e9\u05dc\u05d5\u05dd", "\x00",
@@ -99,7 +99,9 @@ def json_mutants(draw: st.DrawFn, doc: Any) -> tuple[Any, list[str]]:
             break
         elif op == "huge_array":
             count = draw(st.sampled_from(HUGE_ARRAY_ITEMS))
-            doc = _set(doc, path, [current if draw(st.booleans()) else i for i in range(count)])
+            fill = draw(st.sampled_from(("copies", "numbers", "mixed")))
+            doc = _set(doc, path, [current if fill == "copies" or (fill == "mixed" and i % 2) else i
+                                   for i in range(count)])
             break
         else:
             doc = _set(doc, path, _deep(current, draw(st.sampled_from(DEEP_LEVELS)), draw(st.booleans())))

@@ -324,6 +324,8 @@ def parse(payload: dict[str, Any]) -> list[WebhookItem]:
                 add(("unsupported", str(len(items))), unsupported(PROVIDER, f"a {what} that is not an object", element))
                 continue
             name = key(element)
+            if name in seen:
+                continue                         # the same id again in this POST: read once
             if name is None:
                 add(("unsupported", str(len(items))), unsupported(PROVIDER, f"a {what} without a usable id", element))
                 continue

@@ -41,6 +41,7 @@ from shopdesk.models import (
 logger = Logger(child=True)
 
 ThreadFinder = Callable[[InboundMessage], str | None]
+LOGGED_UNSUPPORTED = 20          # unsupported items of one request logged one by one; the rest in one line
 
 
 def public_url(base_url: str, domain: str, path: str, query: str) -> str:
@@ -105,9 +106,12 @@ class WebhookProcessor:
     def record_unsupported(self, items: list[UnsupportedItem]) -> None:
         """Log each with the provider's id, keep them all (bounded) in one record per request, and
         show each on the customer's open conversation when the item names the customer."""
-        for item in items:
+        for item in items[:LOGGED_UNSUPPORTED]:
             logger.warning("unsupported webhook item", extra={"provider": item.provider, "item_id": item.item_id,
                                                               "reason": item.reason})
+        if len(items) > LOGGED_UNSUPPORTED:
+            logger.warning("more unsupported webhook items", extra={"count": len(items) - LOGGED_UNSUPPORTED,
+                                                                    "item_ids": [i.item_id for i in items][:1000]})
         for provider in dict.fromkeys(item.provider for item in items):
             UnsupportedLog(self.conversations.table).record(provider, [i for i in items if i.provider == provider])
         for item in items:
