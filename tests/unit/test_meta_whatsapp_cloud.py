@@ -458,3 +458,13 @@ def test_malformed_bodies_are_bad_requests(payload):
 def test_service_window_is_24_hours():
     assert SERVICE_WINDOW.total_seconds() == 24 * 3600
     assert whatsapp_cloud.PROVIDER == "whatsapp_cloud" and whatsapp_cloud.CHANNEL == "whatsapp"
+
+
+def test_echoes_and_preferences_without_a_usable_customer_number_are_kept_as_unsupported():
+    echo = _value(message_echoes=[{"from": "15550783881", "to": "nobody", "id": "wamid.echo2", "type": "text",
+                                   "text": {"body": "hi"}}])
+    pref = _value(user_preferences=[{"wa_id": None, "value": "stop", "category": "marketing_messages"}])
+    [odd_echo] = parse(_payload(echo, field="smb_message_echoes"))
+    [odd_pref] = parse(_payload(pref, field="user_preferences"))
+    assert isinstance(odd_echo, UnsupportedItem) and odd_echo.item_id == "wamid.echo2"
+    assert isinstance(odd_pref, UnsupportedItem) and odd_pref.raw["value"] == "stop"

@@ -261,12 +261,12 @@ def _value_error(error: dict[str, Any], value: Mapping[str, Any]) -> TimelineEve
                          kind="error", text=message, raw=error)
 
 
-def _echo(echo: dict[str, Any]) -> TimelineEvent | None:
+def _echo(echo: dict[str, Any]) -> WebhookItem:
     """``smb_message_echoes``: the business wrote from the WhatsApp Business app (coexistence)."""
-    digits, mid = _str(echo.get("to")), _str(echo.get("id"))
+    digits, mid = usable_id(echo.get("to")), usable_id(echo.get("id"))
     phone = to_e164("+" + digits) if digits and _DIGITS.match(digits) else None
     if not mid or not phone:
-        return None
+        return unsupported(PROVIDER, "a message echo without a usable id or customer number", echo, echo.get("id"))
     _, text, _, _ = _content(echo)
     return TimelineEvent(provider=PROVIDER, event_id=f"echo:{mid}", kind="echo", identity_kind="phone",
                          customer_address=phone, target_provider_id=mid,
@@ -274,12 +274,12 @@ def _echo(echo: dict[str, Any]) -> TimelineEvent | None:
                          raw=echo)
 
 
-def _preference(pref: dict[str, Any]) -> TimelineEvent | None:
+def _preference(pref: dict[str, Any]) -> WebhookItem:
     """``user_preferences``: the customer stopped or resumed marketing messages."""
-    digits = _str(pref.get("wa_id"))
+    digits = usable_id(pref.get("wa_id"))
     phone = to_e164("+" + digits) if digits and _DIGITS.match(digits) else None
     if not phone:
-        return None
+        return unsupported(PROVIDER, "a preference change without a usable customer number", pref)
     choice = _str(pref.get("value")) or "changed"
     category = (_str(pref.get("category")) or "messages").replace("_", " ")
     text = {"stop": f"The customer stopped {category}", "resume": f"The customer resumed {category}"}.get(
