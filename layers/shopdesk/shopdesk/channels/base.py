@@ -24,6 +24,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from pydantic import ValidationError
+
 from shopdesk.bounds import bound_text
 from shopdesk.errors import BadRequest, ProviderError
 from shopdesk.models.message import UnsupportedItem, WebhookItem
@@ -157,6 +159,9 @@ def item_or_unsupported(provider: str, raw: Any, parse_one: Callable[[], list[We
     the provider documents (``BadRequest`` from the parser, a ``ValidationError`` from the models)."""
     try:
         return parse_one()
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return [unsupported(provider, f"{where}: {first['msg']}" if where else first["msg"], raw, item_id)]
     except (BadRequest, ValueError) as exc:
-        reason = exc.errors(include_url=False, include_input=False)[0]["msg"] if hasattr(exc, "errors") else str(exc)
-        return [unsupported(provider, reason, raw, item_id)]
+        return [unsupported(provider, str(exc), raw, item_id)]
