@@ -170,3 +170,17 @@ def test_raw_mail_without_a_sender_is_kept_as_unsupported(desk):
 def test_a_store_that_is_down_still_fails_the_request_so_the_provider_retries(desk):
     with pytest.raises(ClientError):
         _post_whatsapp(desk, _whatsapp(_text_message("wamid.retry", "16505551234")), TABLE_NAME="no-such-table")
+
+
+def test_an_unreadable_message_of_a_known_customer_shows_on_their_open_conversation(desk):
+    assert _post_whatsapp(desk, _whatsapp(_text_message("wamid.first", "16505551234", "hi")))["statusCode"] == 200
+    doc = _whatsapp(_text_message("wamid.odd", "16505551234", "second"))
+    doc["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = "9" * 2_000    # no shop address is that
+    answer = json.loads(_post_whatsapp(desk, doc)["body"])
+    assert answer["unsupported"] == 1 and answer["stored"] == 0
+    [conv] = _conversations(desk)
+    messages = agent(desk, "GET", f"/agent/conversations/{conv['id']}", "alice")[1]["messages"]
+    [note] = [m for m in messages if m["kind"] == "unsupported"]
+    assert note["direction"] == "system" and "shop_address" in note["text"]
+    item = desk.item(f"CONV#{conv['id']}", f"MSG#{note['created_at'][:23]}Z#{note['id']}")
+    assert item["payload"]["raw"]["text"]["body"] == "second"

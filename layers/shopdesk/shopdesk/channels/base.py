@@ -154,14 +154,18 @@ def unsupported(provider: str, reason: str, raw: Any, item_id: Any = None, *, id
 
 
 def item_or_unsupported(provider: str, raw: Any, parse_one: Callable[[], list[WebhookItem]],
-                        item_id: Any = None) -> list[WebhookItem]:
+                        item_id: Any = None, identity: tuple[str, str] | None = None) -> list[WebhookItem]:
     """One item of a batch: what ``parse_one`` reads, or an UnsupportedItem when the item is not what
-    the provider documents (``BadRequest`` from the parser, a ``ValidationError`` from the models)."""
+    the provider documents (``BadRequest`` from the parser, a ``ValidationError`` from the models).
+    ``identity`` (kind, address) names the customer when the caller could tell who wrote, so the
+    webhook can show the unsupported item on their open conversation."""
     try:
         return parse_one()
     except ValidationError as exc:
         first = exc.errors(include_url=False, include_input=False)[0]
         where = ".".join(str(part) for part in first["loc"])
-        return [unsupported(provider, f"{where}: {first['msg']}" if where else first["msg"], raw, item_id)]
+        reason = f"{where}: {first['msg']}" if where else first["msg"]
     except (BadRequest, ValueError) as exc:
-        return [unsupported(provider, str(exc), raw, item_id)]
+        reason = str(exc)
+    kind, address = identity or (None, None)
+    return [unsupported(provider, reason, raw, item_id, identity_kind=kind, customer_address=address)]

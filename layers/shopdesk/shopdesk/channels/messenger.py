@@ -301,7 +301,8 @@ def parse(payload: dict[str, Any], provider: str) -> list[WebhookItem]:
                 message = event.get("message")
                 mid = message.get("mid") if isinstance(message, dict) else None
                 read = partial(_items, event, provider, page_id, standby=key == "standby")
-                for item in item_or_unsupported(provider, event, read, mid):
+                sender = _id(event.get("sender"))
+                for item in item_or_unsupported(provider, event, read, mid, (provider, sender) if sender else None):
                     if isinstance(item, InboundMessage):
                         mark = ("message", item.provider_id)
                     elif isinstance(item, StatusUpdate):

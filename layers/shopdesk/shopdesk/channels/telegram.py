@@ -164,8 +164,10 @@ def parse(update: Any, *, shop_address: str = DEFAULT_SHOP_ADDRESS) -> list[Webh
                 return [unsupported(PROVIDER, f"the update's {field} is not an object", update, update_id)]
             # One update is one item: a part of it that is not what the Bot API documents makes the
             # update unsupported (kept and logged by the webhook), never an error.
+            chat = value.get("chat")
+            private = isinstance(chat, dict) and _is_int(chat.get("id")) and chat["id"] > 0
             return item_or_unsupported(PROVIDER, update, partial(handler, update_id, value, update, shop_address),
-                                       update_id)
+                                       update_id, (IDENTITY_KIND, str(chat["id"])) if private else None)
     field = next((key for key in update if key != "update_id"), None)
     return _unknown(update_id, field, update.get(field) if field else None, update)
 

@@ -329,7 +329,8 @@ def parse(payload: dict[str, Any]) -> list[WebhookItem]:
             if name is None:
                 add(("unsupported", str(len(items))), unsupported(PROVIDER, f"a {what} without a usable id", element))
                 continue
-            for item in item_or_unsupported(PROVIDER, element, lambda e=element: _listed(read(e)), element.get("id")):
+            for item in item_or_unsupported(PROVIDER, element, lambda e=element: _listed(read(e)), element.get("id"),
+                                            _identity(element)):
                 add(name if not isinstance(item, UnsupportedItem) else ("unsupported", str(len(items))), item)
 
     for entry in _dicts(payload["entry"]):
@@ -356,6 +357,12 @@ def parse(payload: dict[str, Any]) -> list[WebhookItem]:
                 each(value.get("user_preferences"), lambda e: ("preference", str(len(items))), _preference,
                      "preference")
     return items
+
+
+def _identity(element: Mapping[str, Any]) -> tuple[str, str] | None:
+    """Who a message came from, as far as can be told without reading the rest of it."""
+    customer = _Customer(element, [])
+    return (customer.identity_kind, customer.address) if customer.known else None
 
 
 def _listed(item: WebhookItem | None) -> list[WebhookItem]:

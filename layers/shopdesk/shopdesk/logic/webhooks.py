@@ -37,6 +37,7 @@ from shopdesk.models import (
     UnsupportedItem,
     WebhookItem,
 )
+from shopdesk.phone import to_e164
 
 logger = Logger(child=True)
 
@@ -183,7 +184,8 @@ def _twilio_item(params: list[tuple[str, str]], parse: Callable[[list[tuple[str,
     is kept as unsupported, with the MessageSid in the log."""
     form = dict(params)
     sid = form.get("MessageSid") or form.get("SmsMessageSid") or form.get("SmsSid")
-    return item_or_unsupported(twilio.PROVIDER, form, lambda: [parse(params)], sid)
+    phone = to_e164(form.get("From") or "") if parse is twilio.parse_inbound else None     # the customer
+    return item_or_unsupported(twilio.PROVIDER, form, lambda: [parse(params)], sid, ("phone", phone) if phone else None)
 
 
 def receive_twilio_message(*, url: str, body: str, signature: str | None, auth_token: str,
