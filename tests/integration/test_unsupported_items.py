@@ -124,6 +124,7 @@ def test_twilio_message_from_an_unusable_sender_is_acknowledged_and_kept(desk, w
     result = post_twilio(desk, twilio_form(MessageSid="SMbad0001", From="not a number", To="+14155550100",
                                            Body="hello"))
     assert result["statusCode"] == 200 and result["body"].startswith("<?xml")
+    assert json.loads(result["headers"]["X-Shopdesk-Outcome"])["unsupported"] == 1
     assert [w["item_id"] for w in warnings] == ["SMbad0001"]
     [record] = _records(desk)
     assert record["provider"] == "twilio" and record["items"][0]["raw"]["From"] == "not a number"
