@@ -108,8 +108,8 @@ class _Walk:
         self.truncated = False
 
     def scalar(self, value: Any) -> Any:
-        if value is None or isinstance(value, bool):
-            return value
+        if value is None or isinstance(value, bool | bytes | set | frozenset):
+            return value                 # sets and bytes are our own values (string sets, binary), not a provider's
         if isinstance(value, str):
             if self.max_string is None:
                 return clean_text(value)
