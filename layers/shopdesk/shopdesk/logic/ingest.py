@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from shopdesk import clock
-from shopdesk.bounds import bound_text
+from shopdesk.bounds import bound, bound_text
 from shopdesk.dal.conversations import Conversations, IdentityRace, IdentityRecord, StaleConversation
 from shopdesk.dal.items import message_sk
 from shopdesk.dal.queues import Queue
@@ -32,6 +32,8 @@ from shopdesk.models import (
 )
 
 NAME_BYTES = 512        # a customer's display name as a provider reports it, stored on several items
+ROUTE_STRING_BYTES = 2_000      # a subject or Message-ID in a reply route (real ones are far shorter)
+ROUTE_CONTEXT_BYTES = 16_000
 
 
 @dataclass(frozen=True)
@@ -68,9 +70,11 @@ def _route(inbound: InboundMessage) -> ReplyRoute:
     elif inbound.reply_context or inbound.payload:
         message_id = (inbound.payload or {}).get("message_id") or inbound.provider_id
         context = {"message_id": str(message_id)}
+    # The route is copied onto the conversation item: what the provider wrote into it is bounded.
+    kept = bound({k: v for k, v in context.items() if v}, max_string=ROUTE_STRING_BYTES, max_items=20,
+                 max_bytes=ROUTE_CONTEXT_BYTES).value
     return ReplyRoute(channel=inbound.channel, to=inbound.reply_to, sender=inbound.shop_address,
-                      provider=inbound.provider, last_inbound_at=clock.now(),
-                      context={k: v for k, v in context.items() if v} or None)
+                      provider=inbound.provider, last_inbound_at=clock.now(), context=kept or None)
 
 
 def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
