@@ -187,7 +187,7 @@ def email_mutants(draw: st.DrawFn, raw: bytes) -> tuple[bytes, list[str]]:
         elif op == "header_delete" and lines:
             del lines[index]
         elif op == "header_huge":
-            lines[index] = name + b": " + b"x" * draw(st.sampled_from((2_000, 200_000)))
+            lines[index] = name + b": " + b"x" * draw(st.sampled_from((2_000, 450_000)))
         elif op == "headers_many":
             lines += [b"Received: from relay.example by mx.example"] * 3_000
         elif op == "body_huge":
