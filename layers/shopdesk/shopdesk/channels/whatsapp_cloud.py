@@ -300,6 +300,8 @@ def parse(payload: dict[str, Any]) -> list[WebhookItem]:
     - other fields: ``smb_message_echoes`` becomes TimelineEvent ``echo``, ``user_preferences`` a
       TimelineEvent ``unknown``; account, template and quality updates concern no customer and are
       acknowledged without an item.
+    - an element of those lists that is not an object, has no usable id or sender, or that the models
+      refuse: an UnsupportedItem (the webhook keeps and logs it); the other elements are unaffected.
     """
     if not isinstance(payload, dict):
         raise BadRequest("webhook body is not a JSON object")
