@@ -280,6 +280,8 @@ def parse(payload: dict[str, Any], provider: str) -> list[WebhookItem]:
     - ``reaction``, ``message_edit``, ``referral``, ``optin``: TimelineEvents; any other event key a
       TimelineEvent ``unknown`` with the raw event kept.
     Instagram ``changes[]`` (comments, mentions) are not direct messages and are acknowledged.
+    An event that is not an object, has no usable sender or mid, or that the models refuse becomes an
+    UnsupportedItem (the webhook keeps and logs it); the other events of the POST are unaffected.
     """
     _check_provider(provider)
     if not isinstance(payload, dict):

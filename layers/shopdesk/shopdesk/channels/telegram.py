@@ -150,7 +150,8 @@ def parse(update: Any, *, shop_address: str = DEFAULT_SHOP_ADDRESS) -> list[Webh
 
     ``shop_address`` names the bot the customer wrote to (``"bot"`` by default; ``bot_id(token)`` when
     one deployment serves several bots). Returns ``[]`` for updates that are acknowledged and ignored
-    (group and channel chats). Raises ``BadRequest`` for a body that is not an update.
+    (group and channel chats). Raises ``BadRequest`` for a body that is not an update (no integer
+    ``update_id``); an update whose parts are not what the Bot API documents is one UnsupportedItem.
     """
     if not isinstance(update, dict):
         raise BadRequest("Telegram update is not a JSON object")
