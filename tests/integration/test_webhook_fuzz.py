@@ -43,6 +43,8 @@ APP_SECRET = "test_app_secret"                 # tests/integration/conftest.py's
 TELEGRAM_SECRET = "test_secret_token-1"
 BASE = "https://desk.example.com"
 SLOW_SECONDS = 3.0
+# pytest-timeout's 300 s is per test; `make fuzz` runs hundreds of examples in one test.
+pytestmark = pytest.mark.timeout(3 * 3600 if os.environ.get("HYPOTHESIS_PROFILE") == "fuzz" else 300)
 
 
 def _json_samples(folder: str) -> list[Path]:
