@@ -5,7 +5,11 @@ path and method wins over a path with variables, which wins over a greedy ``{pro
 method wins over ``ANY``. The integration receives a payload format 2.0 event and its result is
 turned back into HTTP as API Gateway does: a dict with ``statusCode`` is a response description
 (headers, multiValueHeaders, cookies -> Set-Cookie, isBase64Encoded), anything else is returned
-as JSON with 200. No route: 404 ``Not Found``; a failed invocation: 500 ``Internal Server Error``.
+as JSON with 200. No route: 404 ``{"message":"Not Found"}``, whatever the method (PATCH, OPTIONS,
+TRACE, PROPFIND or any other token: every method is dispatched, none gets http.server's 501 page);
+a failed invocation: 500 ``Internal Server Error``. OPTIONS is a method like the others: the HTTP
+APIs of the template have no ``CorsConfiguration`` (with one, API Gateway would answer preflights
+itself, and this gateway does not emulate that); a route may declare OPTIONS (the widget does).
 
 Request bodies reach the function as text only for textual content types (``text/*``, JSON, XML,
 JavaScript); everything else, including ``application/x-www-form-urlencoded`` and a body without
@@ -13,7 +17,8 @@ a content type, is base64 with ``isBase64Encoded: true``, as the HTTP API does.
 
 Local-only routes (``/_local/...``): ``GET health``, ``GET token?agent=``, ``GET|POST clock``,
 ``POST schedules/<function>/run``, ``GET|DELETE outbox``, ``GET|DELETE events``,
-``GET|POST|DELETE sandbox/faults``, ``GET functions``, ``POST email[?wait=1][&to=...]``.
+``GET|POST|DELETE sandbox/faults``, ``GET functions``, ``POST email[?wait=1][&to=...]``,
+``GET websocket`` (the WebSocket API's URL) and the WebSocket APIs' ``@connections`` (local.live).
 Provider sandboxes: ``/_sandbox/twilio``, ``/_sandbox/meta``, ``/_sandbox/telegram``.
 """
 
@@ -36,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from local.authorizer import AuthResult
 from local.functions import HttpRoute
 from local.identity import UnknownAgent
+from local.live import MANAGEMENT_PATH
 from local.ses import UnknownRecipient, inbound_message_id, message_recipients
 from local.settings import ACCOUNT_ID
 
@@ -242,6 +248,9 @@ class Gateway:
             ("DELETE", re.compile(r"^/_local/sandbox/faults$"), self._clear_faults),
             ("GET", re.compile(r"^/_local/functions$"), self._functions),
             ("POST", re.compile(r"^/_local/email$"), self._email),
+            ("POST", re.compile(r"^/_local/commerce/webhooks$"), self._commerce_webhook),
+            ("GET", re.compile(r"^/_local/websocket$"), self._websocket),
+            *((method, MANAGEMENT_PATH, self._connections) for method in ("POST", "GET", "DELETE")),
         ]
         self._sandboxes: list[tuple[str, Callable[[Request], Reply]]] = [
             ("/_sandbox/twilio", self._twilio),
@@ -250,6 +259,10 @@ class Gateway:
                 "/_sandbox/telegram",
                 lambda request: self._sandbox(request, "/_sandbox/telegram", stack.telegram.handle),
             ),
+            ("/_sandbox/shopify", lambda request: self._sandbox(request, "/_sandbox/shopify",
+                                                                 stack.commerce.shopify.handle)),
+            ("/_sandbox/woocommerce", lambda request: self._sandbox(request, "/_sandbox/woocommerce",
+                                                                     stack.commerce.woocommerce.handle)),
         ]
 
     def serve_forever(self) -> None:
@@ -270,7 +283,12 @@ class Gateway:
             def _serve(self) -> None:
                 gateway.serve(self)
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+            def __getattr__(self, name: str) -> Any:
+                # http.server looks up do_<METHOD> and answers 501 when it is missing; API Gateway
+                # routes every method (to a route of it, to ANY, or to its 404)
+                if name.startswith("do_"):
+                    return self._serve
+                raise AttributeError(name)
 
             def log_message(self, format: str, *args: Any) -> None:  # stdlib signature
                 pass  # one line per request is logged by the gateway
@@ -469,6 +487,22 @@ class Gateway:
     def _functions(self, request: Request) -> Reply:
         return Reply.json(200, {"functions": self.stack.describe_functions()})
 
+    def _websocket(self, request: Request) -> Reply:
+        return Reply.json(200, {"url": self.stack.websocket_url})
+
+    def _connections(self, request: Request) -> Reply:
+        """The WebSocket APIs' @connections management API (PostToConnection, Get..., Delete...)."""
+        params = request.params
+        status, document = self.stack.live.manage(
+            request.method, params["api"], params["stage"], params["id"], request.body
+        )
+        reply = Reply.json(status, document, "@connections") if document or status >= 400 else Reply(
+            status, [], b"", "@connections"
+        )
+        if status == 410:
+            reply.headers.append(("x-amzn-ErrorType", "GoneException"))
+        return reply
+
     def _email(self, request: Request) -> Reply:
         """SES receiving a message: store it where the receipt rule's S3Action says (202)."""
         inbound = self.stack.inbound_mail
@@ -494,12 +528,13 @@ class Gateway:
         bucket, key = inbound.location(rule, message_id)
         # registered before the object exists, so its notification cannot be missed
         expectation = notifications.expect(bucket, key) if wait else None
-        inbound.store(rule, request.body, message_id)
+        inbound.store(rule, request.body, message_id, recipients)
         document: dict[str, Any] = {
             "bucket": bucket,
             "key": key,
             "message_id": message_id,
             "rule": rule.logical_id,
+            "recipients": inbound.envelope(rule, recipients),
         }
         if expectation is not None:
             default = notifications.timeout_for(bucket, key, self.stack.catalog.functions)
@@ -513,6 +548,14 @@ class Gateway:
                 document["timed_out"] = True
                 document["pending"] = sorted(expectation.pending)
         return Reply.json(202, document, "ses inbound")
+
+    def _commerce_webhook(self, request: Request) -> Reply:
+        """The commerce sandbox sends a signed webhook like the platform would, and answers what the stack said."""
+        document = request.json()
+        if not isinstance(document, dict):
+            return Reply.json(400, {"message": "the body must be a JSON object with platform and topic"})
+        status, answer = self.stack.commerce.deliver(document)
+        return Reply.json(status, answer, "commerce webhook")
 
 
 class Request:

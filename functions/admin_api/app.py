@@ -1,5 +1,5 @@
-"""Admin API: supervisors and admins set up agents, teams, routing and customers' tiers (roles from Cognito
-groups)."""
+"""Admin API: admins set up agents, teams, calendars, SLA policies, routing and customers' tiers; supervisors
+read them (roles from Cognito groups, checked by shopdesk.logic.admin)."""
 
 from __future__ import annotations
 
@@ -13,15 +13,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shopdesk.api import problems
 from shopdesk.api.agent import caller_roles
-from shopdesk.config import AdminApiSettings
+from shopdesk.api.commerce import PrivacyRequestList
+from shopdesk.commerce.platform import store_for
+from shopdesk.config import AdminApiSettings, CommerceSettings
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
-from shopdesk.errors import Conflict
-from shopdesk.logic.admin import ADMIN, SUPERVISOR, Admin, require
+from shopdesk.errors import BadRequest
+from shopdesk.logic.admin import ADMIN, Admin, require
 from shopdesk.logic.sla_engine import book_for
 from shopdesk.models.admin import AgentSettings, RoutingSettings, Team, TierChange
 from shopdesk.models.sla import BusinessHours, SlaPolicy
@@ -32,6 +34,7 @@ table = Table(settings.table_name)
 conversations = Conversations(table, settings.due_shards)
 admin = Admin(ConfigStore(table), Agents(table), Queue(settings.work_queue_url), Customers(table), conversations,
               book_for(conversations, settings.first_response_targets))
+privacy_store = store_for(CommerceSettings.from_env(), "shopify")   # privacy requests are one partition
 app = APIGatewayHttpResolver(enable_validation=True)
 
 Id = Annotated[str, Path(min_length=1, max_length=128)]
@@ -45,84 +48,80 @@ def _caller_roles() -> set[str]:
 
 @app.get("/admin/agents", summary="Every agent with settings, presence and load")
 def list_agents() -> dict:
-    require(_caller_roles(), ADMIN, SUPERVISOR)
-    return {"items": admin.list_agents()}
+    return {"items": admin.list_agents(_caller_roles())}
 
 
 @app.put("/admin/agents/<agent_id>", summary="Set an agent's capacity, team, skills and languages")
 def set_agent(agent_id: Id, body: AgentSettings) -> dict:
-    require(_caller_roles(), ADMIN, SUPERVISOR)
-    return admin.set_agent(agent_id, body)
+    return admin.set_agent(_caller_roles(), agent_id, body)
 
 
 @app.get("/admin/teams", summary="Teams")
 def list_teams() -> dict:
-    require(_caller_roles(), ADMIN, SUPERVISOR)
-    return {"items": admin.list_teams()}
+    return {"items": admin.list_teams(_caller_roles())}
 
 
 @app.put("/admin/teams/<team_id>", summary="Create or change a team (?version=N guards concurrent edits)")
 def put_team(team_id: Id, body: Team, version: Version = None) -> dict:
-    require(_caller_roles(), ADMIN, SUPERVISOR)
-    if body.id != team_id:
-        raise Conflict("the team id in the path and the body differ")
-    return admin.put_team(body, version)
+    return admin.put_team(_caller_roles(), team_id, body, version)
 
 
 @app.get("/admin/calendars", summary="Business-hours calendars")
 def list_calendars() -> dict:
-    require(_caller_roles(), ADMIN, SUPERVISOR)
-    return {"items": admin.list_calendars()}
+    return {"items": admin.list_calendars(_caller_roles())}
 
 
 @app.put("/admin/calendars/<calendar_id>", summary="Create or change a calendar (time zone, windows, holidays)")
 def put_calendar(calendar_id: Id, body: BusinessHours, version: Version = None) -> dict:
-    require(_caller_roles(), ADMIN)
-    return admin.put_calendar(calendar_id, body, version)
+    return admin.put_calendar(_caller_roles(), calendar_id, body, version)
 
 
 @app.get("/admin/sla-policies", summary="SLA policies")
 def list_policies() -> dict:
-    require(_caller_roles(), ADMIN, SUPERVISOR)
-    return {"items": admin.list_policies()}
+    return {"items": admin.list_policies(_caller_roles())}
 
 
 @app.put("/admin/sla-policies/<policy_id>", summary="Create or change an SLA policy (targets per priority)")
 def put_policy(policy_id: Id, body: SlaPolicy, version: Version = None) -> dict:
-    require(_caller_roles(), ADMIN)
-    if body.id != policy_id:
-        raise Conflict("the policy id in the path and the body differ")
-    return admin.put_policy(body, version)
+    return admin.put_policy(_caller_roles(), policy_id, body, version)
 
 
 @app.get("/admin/routing", summary="Routing settings")
 def get_routing() -> dict:
-    require(_caller_roles(), ADMIN, SUPERVISOR)
-    return admin.routing()
+    return admin.routing(_caller_roles())
 
 
 @app.put("/admin/routing", summary="Change routing settings (admins; ?version=N guards concurrent edits)")
 def put_routing(body: RoutingSettings, version: Version = None) -> dict:
-    require(_caller_roles(), ADMIN)
-    return admin.put_routing(body, version)
+    return admin.put_routing(_caller_roles(), body, version)
 
 
 @app.get("/admin/customers", summary="Find a customer by an identity (?phone=+31612345678 or ?email=...)")
 def find_customers(phone: Address = None, email: Address = None) -> dict:
-    require(_caller_roles(), ADMIN, SUPERVISOR)
-    return {"items": admin.find_customers(phone, email)}
+    return {"items": admin.find_customers(_caller_roles(), phone, email)}
 
 
 @app.get("/admin/customers/<customer_id>", summary="A customer with their identities and tier")
 def get_customer(customer_id: Id) -> dict:
-    require(_caller_roles(), ADMIN, SUPERVISOR)
-    return admin.customer(customer_id)
+    return admin.customer(_caller_roles(), customer_id)
 
 
 @app.put("/admin/customers/<customer_id>", summary="Set a customer's tier ({\"tier\": \"vip\"}, or null for none)")
 def set_customer_tier(customer_id: Id, body: TierChange) -> dict:
-    require(_caller_roles(), ADMIN, SUPERVISOR)
-    return admin.set_tier(customer_id, body.tier)
+    return admin.set_tier(_caller_roles(), customer_id, body.tier)
+
+
+@app.get("/admin/privacy-requests",
+         summary="Privacy requests from the shop platform (customers/data_request, customers/redact, shop/redact), "
+                 "newest first (admins)")
+def list_privacy_requests(limit: Annotated[int, Query(ge=1, le=100)] = 50,
+                          cursor: Annotated[str | None, Query(max_length=4096)] = None) -> PrivacyRequestList:
+    require(_caller_roles(), ADMIN)
+    try:
+        items, next_cursor = privacy_store.privacy_requests(limit, cursor)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from exc
+    return PrivacyRequestList(items=items, next_cursor=next_cursor)
 
 
 problems.install(app)

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shopdesk import phone
 from shopdesk.api import problems
 from shopdesk.api.agent import (
     AgentOut,
@@ -26,16 +27,25 @@ from shopdesk.api.agent import (
     TemplateList,
     TemplateOut,
     caller,
-    caller_roles,
 )
-from shopdesk.config import AgentApiSettings
+from shopdesk.api.changes import ChangeList
+from shopdesk.api.commerce import ActionOut, CancelIn, OrderPanelOut, RefundIn, install_action_errors
+from shopdesk.api.customers import CustomerOut, DuplicateList, MergeIn, MergeOut, UnmergeIn
+from shopdesk.commerce.actions import CancelRequest, OrderActions, RefundRequest
+from shopdesk.commerce.lookup import OrderLookup
+from shopdesk.commerce.platform import commerce_for, store_for
+from shopdesk.config import AgentApiSettings, CommerceSettings
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
+from shopdesk.dal.live import ChangeLog
 from shopdesk.dal.media import MediaStore
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
+from shopdesk.logic.access import Access
+from shopdesk.logic.changes import ChangeFeed
+from shopdesk.logic.customers import CustomerDesk
 from shopdesk.logic.inbox import Inbox, QueueUnavailable, View
 from shopdesk.logic.reroute import Rerouter, RoutingChange
 from shopdesk.logic.sla_engine import book_for
@@ -53,11 +63,22 @@ inbox = Inbox(conversations=conversations, agents=agents, work=work, outbound=Qu
 rerouter = Rerouter(conversations, agents, ConfigStore(table), work, book)
 media = MediaStore(settings.media_bucket) if settings.media_bucket else None
 presign = media.presign if media else None
+feed = ChangeFeed(ChangeLog(table), agents)
+
+commerce_settings = CommerceSettings.from_env()
+phone.use_shop_region(commerce_settings.default_phone_region)    # national numbers on the platform's orders
+commerce = commerce_for(commerce_settings)          # the shop platform's adapter, chosen once per cold start
+order_lookup = OrderLookup(store_for(commerce_settings), commerce)
+# a customer's page shows the orders of all their emails and phones, through the same port as the order panel
+customer_desk = CustomerDesk(Customers(table), Access(agents),
+                             orders_of=lambda customer: order_lookup.find(customer.identities).orders)
+order_actions = OrderActions(order_lookup, commerce, commerce_settings.action_groups, conversations.add_message)
 
 app = APIGatewayHttpResolver(enable_validation=True)
 app.enable_swagger(path="/agent/swagger", title="shopdesk agent API", version="1")
 
 ConversationId = Annotated[str, Path(min_length=1, max_length=64)]
+CustomerId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 @app.get("/agent/openapi.json", include_in_schema=False)
@@ -75,20 +96,18 @@ def list_conversations(
     team: Annotated[str | None, Query(min_length=1, max_length=64, description="unassigned: this team's queue "
                                                                             "(default: the caller's teams)")] = None,
 ) -> ConversationList:
-    agent_id, _ = caller(app.current_event)
-    items, next_cursor = inbox.list(agent_id, view, status, limit, cursor, team)
+    items, next_cursor = inbox.list(caller(app.current_event), view, status, limit, cursor, team)
     return ConversationList.of(items, next_cursor)
 
 
 @app.get("/agent/conversations/<conversation_id>", summary="A conversation with its messages, oldest first")
 def get_conversation(conversation_id: ConversationId) -> ConversationOut:
-    return ConversationOut.of(inbox.get(conversation_id), presign)
+    return ConversationOut.of(inbox.get(caller(app.current_event), conversation_id), presign)
 
 
 @app.post("/agent/conversations/<conversation_id>/replies", summary="Reply to the customer (sent in order)")
 def reply(conversation_id: ConversationId, body: ReplyIn) -> Response[MessageOut]:
-    agent_id, _ = caller(app.current_event)
-    message = inbox.reply(conversation_id, agent_id, body.text, body.channel)
+    message = inbox.reply(caller(app.current_event), conversation_id, body.text, body.channel)
     return Response(202, content_types.APPLICATION_JSON, MessageOut.of(message))
 
 
@@ -99,49 +118,110 @@ def list_templates() -> TemplateList:
 
 @app.post("/agent/conversations/<conversation_id>/templates", summary="Send an approved WhatsApp template")
 def send_template(conversation_id: ConversationId, body: TemplateIn) -> Response[MessageOut]:
-    agent_id, _ = caller(app.current_event)
-    message = inbox.send_template(conversation_id, agent_id, body.name, body.language, body.parameters,
-                                  body.channel)
+    message = inbox.send_template(caller(app.current_event), conversation_id, body.name, body.language,
+                                  body.parameters, body.channel)
     return Response(202, content_types.APPLICATION_JSON, MessageOut.of(message))
 
 
 @app.post("/agent/conversations/<conversation_id>/notes", summary="Add an internal note (never sent)")
 def note(conversation_id: ConversationId, body: NoteIn) -> Response[MessageOut]:
-    agent_id, _ = caller(app.current_event)
-    message = inbox.note(conversation_id, agent_id, body.text)
+    message = inbox.note(caller(app.current_event), conversation_id, body.text)
     return Response(201, content_types.APPLICATION_JSON, MessageOut.of(message))
 
 
 @app.post("/agent/conversations/<conversation_id>/assignment", summary="Assign or transfer to an agent")
 def assign(conversation_id: ConversationId, body: AssignmentIn) -> ConversationOut:
-    agent_id, _ = caller(app.current_event)
-    return ConversationOut.of(inbox.assign(conversation_id, body.agent_id, agent_id, body.note))
+    return ConversationOut.of(inbox.assign(caller(app.current_event), conversation_id, body.agent_id, body.note))
 
 
 @app.post("/agent/conversations/<conversation_id>/status", summary="Open, pend, snooze, resolve or reopen")
 def set_status(conversation_id: ConversationId, body: StatusIn) -> ConversationOut:
-    agent_id, _ = caller(app.current_event)
-    return ConversationOut.of(inbox.set_status(conversation_id, body.status, agent_id))
+    return ConversationOut.of(inbox.set_status(caller(app.current_event), conversation_id, body.status))
 
 
 @app.put("/agent/conversations/<conversation_id>/routing",
          summary="Change priority, team or skills (the assignee; supervisors and admins)")
 def set_routing(conversation_id: ConversationId, body: RoutingIn) -> ConversationOut:
-    agent_id, _ = caller(app.current_event)
     change = RoutingChange(priority=body.priority, team=body.team, skills=body.skills, note=body.note)
-    return ConversationOut.of(rerouter.change(conversation_id, change, agent_id, caller_roles(app.current_event)))
+    return ConversationOut.of(rerouter.change(conversation_id, change, caller(app.current_event)))
 
 
 @app.get("/agent/me", summary="The calling agent: presence, capacity, load")
 def me() -> AgentOut:
-    agent_id, name = caller(app.current_event)
-    return AgentOut.of(inbox.me(agent_id, name))
+    who = caller(app.current_event)
+    return AgentOut.of(inbox.me(who.id, who.name))
 
 
 @app.put("/agent/me/presence", summary="Go online, away or offline")
 def set_presence(body: PresenceIn) -> AgentOut:
-    agent_id, name = caller(app.current_event)
-    return AgentOut.of(inbox.set_presence(agent_id, name, body.presence))
+    who = caller(app.current_event)
+    return AgentOut.of(inbox.set_presence(who.id, who.name, body.presence))
+
+
+@app.get("/agent/customers/<customer_id>",
+         summary="A customer: identities, attributes, tier, conversations on every channel (paged), orders, timeline")
+def get_customer(customer_id: CustomerId, limit: Annotated[int, Query(ge=1, le=100)] = 20,
+                 cursor: Annotated[str | None, Query(max_length=4096)] = None) -> CustomerOut:
+    return CustomerOut.of(customer_desk.get(caller(app.current_event), customer_id, limit, cursor))
+
+
+@app.get("/agent/customers/<customer_id>/duplicates", summary="Customers who are likely the same person, with evidence")
+def customer_duplicates(customer_id: CustomerId) -> DuplicateList:
+    return DuplicateList.of(customer_desk.duplicates(caller(app.current_event), customer_id))
+
+
+@app.post("/agent/customers/<customer_id>/merge",
+          summary="Merge another customer into this one (identities, conversations, open conversation)")
+def merge_customer(customer_id: CustomerId, body: MergeIn) -> MergeOut:
+    return MergeOut.of(customer_desk.merge(caller(app.current_event), customer_id, body.other_id, body.reason))
+
+
+@app.post("/agent/customers/<customer_id>/unmerge", summary="Undo a merge: both customers as they were")
+def unmerge_customer(customer_id: CustomerId, body: UnmergeIn) -> MergeOut:
+    return MergeOut.of(customer_desk.unmerge(caller(app.current_event), customer_id, body.merge_id, body.reason))
+
+
+@app.get("/agent/changes", summary="What changed since a cursor: the catch-up after a dropped WebSocket")
+def changes(
+    since: Annotated[str | None, Query(min_length=1, max_length=512,
+                                       description="a cursor from a frame or an earlier answer; "
+                                                   "none: no items and the current cursor")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> ChangeList:
+    who = caller(app.current_event)
+    return ChangeList.of(feed.page(who.id, who.roles, since, limit))
+
+
+# ---------------------------------------------------------------- commerce: the order panel and order actions
+
+OrderId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_-]+$")]
+
+
+@app.get("/agent/conversations/<conversation_id>/orders",
+         summary="The customer's recent orders and those named in the messages (cache first, then the platform)")
+def list_orders(conversation_id: ConversationId) -> OrderPanelOut:
+    return OrderPanelOut.of(order_lookup.panel(inbox.get(caller(app.current_event), conversation_id)))
+
+
+@app.post("/agent/conversations/<conversation_id>/orders/<order_id>/cancel",
+          summary="Cancel an unfulfilled order: without confirm, a 409 with the preview; with confirm, done")
+def cancel_order(conversation_id: ConversationId, order_id: OrderId, body: CancelIn) -> ActionOut:
+    who = caller(app.current_event)
+    request = CancelRequest(reason=body.reason, restock=body.restock, notify_customer=body.notify_customer,
+                            staff_note=body.staff_note, confirm=body.confirm)
+    return ActionOut.of(order_actions.cancel(inbox.get(who, conversation_id), order_id, who, request))
+
+
+@app.post("/agent/conversations/<conversation_id>/orders/<order_id>/refund",
+          summary="Refund all (no line_items) or chosen line items: without confirm, a 409 with the preview")
+def refund_order(conversation_id: ConversationId, order_id: OrderId, body: RefundIn) -> ActionOut:
+    who = caller(app.current_event)
+    request = RefundRequest(line_items=body.line_items, note=body.note, notify_customer=body.notify_customer,
+                            confirm=body.confirm)
+    return ActionOut.of(order_actions.refund(inbox.get(who, conversation_id), order_id, who, request))
+
+
+install_action_errors(app)
 
 
 problems.install(app, {QueueUnavailable: 503})

@@ -186,6 +186,7 @@ def desk(moto_endpoint: str) -> Iterator[Desk]:
     globals_env["TABLE_NAME"] = table_name
     globals_env["SLA_FIRST_RESPONSE_TARGETS"] = TEMPLATE["Parameters"]["SlaFirstResponseTargets"]["Default"]
     globals_env["SLA_DUE_SHARDS"] = str(TEMPLATE["Parameters"]["SlaDueShards"]["Default"])
+    globals_env["DEFAULT_PHONE_REGION"] = "NL"        # the demo shop is Dutch: "06 12345678" is +31612345678
     env = {**{k: str(v) for k, v in globals_env.items()},
            "WORK_QUEUE_URL": work, "OUTBOUND_QUEUE_URL": outbound, "EVENT_BUS_NAME": bus,
            "TWILIO_SECRET_ARN": secret, "PUBLIC_BASE_URL": "https://desk.example.com",
@@ -194,8 +195,13 @@ def desk(moto_endpoint: str) -> Iterator[Desk]:
            "POWERTOOLS_LOG_LEVEL": "WARNING", "META_SECRET_ARN": meta_secret, "TELEGRAM_SECRET_ARN": telegram_secret,
            "WEBCHAT_SECRET_ARN": webchat_secret, "MEDIA_BUCKET": media_bucket, "MAIL_BUCKET": mail_bucket,
            "SES_FROM_ADDRESS": "support@shop.example", "WIDGET_ALLOWED_ORIGINS": "https://shop.example",
+           "EMAIL_RECIPIENTS": TEMPLATE["Parameters"]["EmailRecipients"]["Default"],
            "META_GRAPH_BASE_URL": "http://127.0.0.1:9", "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9",
            "MEDIA_TRUSTED_HOSTS": "127.0.0.1",
+           # the live inbox: nothing listens on port 9 (tests that need @connections or a JWKS override these)
+           "LIVE_CONNECTIONS_ENDPOINT": "http://127.0.0.1:9/dev",
+           "TOKEN_ISSUER": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_EXAMPLE01",
+           "TOKEN_AUDIENCE": "4jb2example0client0id0abcd", "JWKS_URL": "http://127.0.0.1:9/jwks.json",
            "WHATSAPP_TEMPLATES": TEMPLATE["Parameters"]["WhatsAppTemplates"]["Default"]}
     # Automatic acknowledgements are a product default; these tests are about other things, so they
     # start with them off (tests/integration/test_acknowledgements.py turns them on).

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 from functools import cache
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -28,6 +28,8 @@ class _Settings(BaseModel):
 class CoreSettings(_Settings):
     table_name: Annotated[str, Field(alias="TABLE_NAME", min_length=1)]
     due_shards: Annotated[int, Field(alias="SLA_DUE_SHARDS", ge=1, le=256)] = 16
+    # the country of national phone numbers (a shop's order, a signature): "06 12345678" in NL is +31612345678
+    default_phone_region: Annotated[str, Field(alias="DEFAULT_PHONE_REGION", pattern=r"^[A-Z]{2}$")] = "US"
     first_response_targets: Annotated[dict[Priority, int], Field(alias="SLA_FIRST_RESPONSE_TARGETS")] = Field(
         default_factory=lambda: {Priority(k): v for k, v in DEFAULT_FIRST_RESPONSE.items()},
         alias="SLA_FIRST_RESPONSE_TARGETS",
@@ -68,17 +70,32 @@ class WebchatSettings(CoreSettings):
     webchat_secret_arn: Annotated[str, Field(alias="WEBCHAT_SECRET_ARN", min_length=1)]
     media_bucket: Annotated[str, Field(alias="MEDIA_BUCKET", min_length=1)]
     allowed_origins: Annotated[str, Field(alias="WIDGET_ALLOWED_ORIGINS")] = ""
+    ses_from_address: Annotated[str, Field(alias="SES_FROM_ADDRESS")] = ""     # one-time codes leave from here
+    shop_name: Annotated[str, Field(alias="SHOP_NAME")] = "Example Shop"
 
     @property
     def origins(self) -> list[str]:
         return [o.strip() for o in self.allowed_origins.split(",") if o.strip()]
 
 
-class EmailInboundSettings(CoreSettings):
+class ShopMailSettings(_Settings):
+    """The shop's mail: the address replies leave from by default, and what SES's receipt rule
+    receives for (addresses and domains, comma-separated, as the rule's Recipients name them)."""
+
+    ses_from_address: Annotated[str, Field(alias="SES_FROM_ADDRESS")] = ""
+    email_recipients: Annotated[str, Field(alias="EMAIL_RECIPIENTS")] = ""
+
+    @property
+    def shop_addresses(self) -> list[str]:
+        """Our mail, the default mailbox first (see shopdesk.channels.email.ShopAddresses)."""
+        entries = [self.ses_from_address, *self.email_recipients.split(",")]
+        return [entry.strip() for entry in entries if entry.strip()]
+
+
+class EmailInboundSettings(CoreSettings, ShopMailSettings):
     work_queue_url: Annotated[str, Field(alias="WORK_QUEUE_URL", min_length=1)]
     media_bucket: Annotated[str, Field(alias="MEDIA_BUCKET", min_length=1)]
     media_max_bytes: Annotated[int, Field(alias="MEDIA_MAX_BYTES", ge=1000)] = 20_000_000
-    ses_from_address: Annotated[str, Field(alias="SES_FROM_ADDRESS")] = ""
     email_events_topic_arn: Annotated[str, Field(alias="EMAIL_EVENTS_TOPIC_ARN")] = ""
 
 
@@ -137,13 +154,12 @@ class AdminApiSettings(CoreSettings):
     work_queue_url: Annotated[str, Field(alias="WORK_QUEUE_URL", min_length=1)]
 
 
-class DispatcherSettings(ProviderSettings):
+class DispatcherSettings(ProviderSettings, ShopMailSettings):
     outbound_queue_url: Annotated[str, Field(alias="OUTBOUND_QUEUE_URL", min_length=1)]
     twilio_secret_arn: Annotated[str, Field(alias="TWILIO_SECRET_ARN", min_length=1)]
     status_callback_base_url: Annotated[str, Field(alias="STATUS_CALLBACK_BASE_URL")] = ""
     max_attempts: Annotated[int, Field(alias="DISPATCH_MAX_ATTEMPTS", ge=1, le=20)] = 6
     backoff_base_seconds: Annotated[int, Field(alias="DISPATCH_BACKOFF_BASE_SECONDS", ge=1, le=300)] = 5
-    ses_from_address: Annotated[str, Field(alias="SES_FROM_ADDRESS")] = ""
     ses_configuration_set: Annotated[str, Field(alias="SES_CONFIGURATION_SET")] = ""
 
 
@@ -153,6 +169,45 @@ class SweepSettings(CoreSettings):
     alert_topic_arn: Annotated[str, Field(alias="SLA_ALERT_TOPIC_ARN")] = ""
 
 
+class LiveSettings(CoreSettings):
+    """The WebSocket connections function and the live fan-out."""
+
+    connections_endpoint: Annotated[str, Field(alias="LIVE_CONNECTIONS_ENDPOINT", min_length=1)]
+
+
+class LiveAuthorizerSettings(_Settings):
+    """The WebSocket API's $connect authorizer: the user pool whose ID tokens it accepts."""
+
+    token_issuer: Annotated[str, Field(alias="TOKEN_ISSUER", min_length=1)]
+    token_audience: Annotated[str, Field(alias="TOKEN_AUDIENCE", min_length=1)]
+    jwks_url: Annotated[str, Field(alias="JWKS_URL", min_length=1)]
+
+
 @cache
 def region() -> str:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+class CommerceSettings(CoreSettings):
+    """Which shop platform the desk talks to, where its API is, and how long its data is cached."""
+
+    platform: Annotated[Literal["shopify", "woocommerce", "none"], Field(alias="COMMERCE_PLATFORM")] = "none"
+    shopify_secret_arn: Annotated[str, Field(alias="SHOPIFY_SECRET_ARN")] = ""
+    shopify_admin_base_url: Annotated[str, Field(alias="SHOPIFY_ADMIN_BASE_URL")] = ""
+    shopify_shop_domain: Annotated[str, Field(alias="SHOPIFY_SHOP_DOMAIN")] = ""
+    woocommerce_secret_arn: Annotated[str, Field(alias="WOOCOMMERCE_SECRET_ARN")] = ""
+    woocommerce_base_url: Annotated[str, Field(alias="WOOCOMMERCE_BASE_URL")] = ""
+    order_ttl_seconds: Annotated[int, Field(alias="COMMERCE_ORDER_TTL_SECONDS", ge=60)] = 30 * 24 * 3600
+    lookup_ttl_seconds: Annotated[int, Field(alias="COMMERCE_LOOKUP_TTL_SECONDS", ge=0)] = 24 * 3600
+    order_action_groups: Annotated[str, Field(alias="ORDER_ACTION_GROUPS")] = "supervisors,admins"
+
+    @property
+    def action_groups(self) -> set[str]:
+        return {g.strip() for g in self.order_action_groups.split(",") if g.strip()}
+
+    @property
+    def shopify_admin_url(self) -> str:
+        """The shop's Admin API base: configured (the local sandbox), else https://<shop>.myshopify.com."""
+        if self.shopify_admin_base_url:
+            return self.shopify_admin_base_url
+        return f"https://{self.shopify_shop_domain}" if self.shopify_shop_domain else ""

@@ -1,4 +1,5 @@
-"""Conversations with their messages, identities, customers and SLA deadlines.
+"""Conversations with their messages and SLA deadlines. Identities (``dal.identities``) and customers
+(``dal.customers``) have their own modules; their parts of a conversation's transactions come from there.
 
 Every write that must stay consistent with another is one TransactWriteItems, so an inbound
 message costs one GetItem (where does it belong?) and one transaction (store it), nothing more.
@@ -15,23 +16,14 @@ from botocore.exceptions import ClientError
 
 from shopdesk import clock
 from shopdesk.dal import items as it
+from shopdesk.dal.customers import Customers
+from shopdesk.dal.identities import Identities, IdentityRecord
 from shopdesk.dal.table import ConditionFailed, Table, TransactionCancelled, Update
-from shopdesk.errors import Conflict, DuplicateDelivery, NotFound
+from shopdesk.errors import Conflict, DuplicateDelivery, conversation_not_found
 from shopdesk.models import Agent, Conversation, ConversationStatus, Message, Priority, delivery_rank
 
 MAX_TRANSACTION_OPS = 100             # DynamoDB's limit per TransactWriteItems
 MARKER_TTL_SECONDS = 90 * 24 * 3600   # providers re-deliver for up to 7 days; receipts arrive for weeks
-
-
-@dataclass(frozen=True)
-class IdentityRecord:
-    kind: str
-    address: str
-    customer_id: str
-    customer_name: str | None
-    open_conversation_id: str | None
-    last_agent: str | None = None
-    last_agent_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,16 +64,13 @@ class Conversations:
     def __init__(self, table: Table, due_shards: int):
         self.table = table
         self.due_shards = due_shards
+        self.identities = Identities(table)
+        self.customers = Customers(table)
 
     # ------------------------------------------------------------------ ingest
     def get_identity(self, kind: str, address: str) -> IdentityRecord | None:
-        item = self.table.get(it.identity_pk(kind, address), it.META)
-        if item is None:
-            return None
-        return IdentityRecord(kind=kind, address=address, customer_id=item["customer_id"],
-                              customer_name=item.get("customer_name"),
-                              open_conversation_id=item.get("open_conversation_id"),
-                              last_agent=item.get("last_agent"), last_agent_at=item.get("last_agent_at"))
+        """Where a message of this address belongs (one GetItem): ``Identities.get``."""
+        return self.identities.get(kind, address)
 
     def _marker_op(self, provider: str, provider_id: str, message: Message) -> dict[str, Any]:
         marker = {
@@ -125,25 +114,10 @@ class Conversations:
         ops = [self._marker_op(provider, provider_id, message), self.table.put_op(it.message_item(message)),
                self.table.put_op(conv_item, condition="attribute_not_exists(PK)")]
         if identity is None:
-            ops.append(self.table.put_op(
-                {"PK": identity_key, "SK": it.META, "type": "identity", "kind": ident.kind, "address": ident.address,
-                 "customer_id": customer.id, "customer_name": customer.name,
-                 "open_conversation_id": conversation.id},
-                condition="attribute_not_exists(PK)"))
-            ops.append(self.table.put_op(
-                {"PK": it.customer_pk(customer.id), "SK": it.META, "type": "customer", "id": customer.id,
-                 "name": customer.name, "identities": [i.model_dump() for i in customer.identities],
-                 "created_at": clock.iso(conversation.created_at)},
-                condition="attribute_not_exists(PK)"))
+            ops.append(self.identities.create_op(ident, customer.id, customer.name, conversation.id))
+            ops.append(self.customers.create_op(customer, conversation.created_at))
         else:
-            update = Update().set("open_conversation_id", conversation.id)
-            if customer.name:
-                update.set_if_missing("customer_name", customer.name)
-            if expected_open is None:
-                update.when("attribute_not_exists(open_conversation_id)")
-            else:
-                update.when("open_conversation_id = :expected", expected=expected_open)
-            ops.append(self.table.update_op(identity_key, it.META, update))
+            ops.extend(self.identities.open_ops(identity, conversation.id, customer.name, expected_open))
         ops.extend(self.table.put_op(item) for item in deadline_items)
         try:
             self.table.transact(ops)
@@ -212,7 +186,7 @@ class Conversations:
     def get_meta(self, conversation_id: str) -> Conversation:
         item = self.table.get(it.conv_pk(conversation_id), it.META)
         if item is None:
-            raise NotFound(f"conversation {conversation_id} does not exist")
+            raise conversation_not_found(conversation_id)
         return it.conversation_from_item(item)
 
     def get_with_messages(self, conversation_id: str) -> Conversation:
@@ -222,7 +196,7 @@ class Conversations:
             consistent=True)
         meta = next((r for r in rows if r["SK"] == it.META), None)
         if meta is None:
-            raise NotFound(f"conversation {conversation_id} does not exist")
+            raise conversation_not_found(conversation_id)
         messages = [it.message_from_item(r) for r in rows if r["SK"].startswith("MSG#")]
         return it.conversation_from_item(meta, messages)
 
@@ -247,6 +221,24 @@ class Conversations:
                                 values={":pk": it.queue_pk(team)}, limit=limit, cursor=cursor)
         return [it.conversation_from_item(i) for i in page.items], page.cursor
 
+    def list_team(self, team: str, status: str, limit: int, cursor: str | None
+                  ) -> tuple[list[Conversation], str | None]:
+        """A team's conversations of one status, latest activity first (the Access index, #36)."""
+        page = self.table.query(index="Access", key_condition="AccessPK = :pk AND begins_with(InboxSK, :status)",
+                                names={}, values={":pk": it.access_team(team), ":status": f"{status}#"},
+                                limit=limit, cursor=cursor, forward=False)
+        return [it.conversation_from_item(i) for i in page.items], page.cursor
+
+    def list_granted(self, agent_id: str, limit: int, cursor: str | None) -> tuple[list[Conversation], str | None]:
+        """The conversations granted to an agent, newest grant first: one Query of the Access index, then one
+        BatchGetItem of the conversations (#37)."""
+        page = self.table.query(index="Access", key_condition="AccessPK = :pk", names={},
+                                values={":pk": it.access_grant(agent_id)}, limit=limit, cursor=cursor, forward=False)
+        ids = [g["conversation_id"] for g in page.items]
+        found = {i["id"]: it.conversation_from_item(i)
+                 for i in self.table.batch_get([(it.conv_pk(c), it.META) for c in ids])}
+        return [found[c] for c in ids if c in found], page.cursor
+
     def list_by_status(self, status: str, limit: int, cursor: str | None) -> tuple[list[Conversation], str | None]:
         page = self.table.query(index="ByStatus", key_condition="StatusPK = :pk", names={},
                                 values={":pk": it.status_pk(status)}, limit=limit, cursor=cursor, forward=False)
@@ -256,6 +248,7 @@ class Conversations:
     def classify(self, conversation_id: str, language: str | None, skills: list[str], team: str = "default") -> None:
         self.table.update(it.conv_pk(conversation_id), it.META,
                           Update().set("language", language).set("skills", skills or None).set("team", team)
+                          .set("AccessPK", it.access_team(team))
                           .when("attribute_exists(PK)"))
 
     def ensure_queued(self, conv: Conversation, since: datetime | None = None) -> bool:
@@ -290,7 +283,7 @@ class Conversations:
         now = clock.now_iso()
         update = (Update().remove("assignee").remove("InboxPK").set("waiting_since", now)
                   .set("QueuePK", it.queue_pk(conv.team)).set("QueueSK", it.queue_sk(conv.priority, now, conv.id))
-                  .set("updated_at", now).set("StatusSK", now)
+                  .set("updated_at", now).set("StatusSK", now).set("InboxSK", f"open#{now}")
                   .when("assignee = :agent AND #status = :open", agent=agent_id, open="open"))
         if pass_over:
             update.append("passed_over", [agent_id])
@@ -322,11 +315,13 @@ class Conversations:
         conv_update = (Update().set("assignee", agent.id).set("InboxPK", it.inbox_pk(agent.id))
                        .set("InboxSK", f"open#{now}").set("updated_at", now).set("StatusSK", now)
                        .set("assigned_at", now).remove("QueuePK").remove("QueueSK").remove("waiting_since")
+                       .add("granted", {agent.id})
                        .when("attribute_exists(QueuePK) AND #status = :open AND attribute_not_exists(assignee)",
                              open="open"))
         ops = [self.table.update_op(it.agent_pk(agent.id), it.META, agent_update),
                self.table.update_op(it.conv_pk(conv.id), it.META, conv_update),
-               self.table.put_op(it.message_item(note))]
+               self.table.put_op(it.message_item(note)),
+               self.table.put_op(it.grant_item(conv.id, agent.id, now))]
         if silence_due:     # the assignee must answer by then or the conversation goes to someone else
             ops.append(self.table.put_op(self.timer_item(it.conv_pk(conv.id), "assignee_silence", silence_due,
                                                          agent_id=agent.id)))
@@ -345,7 +340,8 @@ class Conversations:
                                     .when("attribute_exists(PK) AND #active < #capacity"))]
         conv_update = (Update().set("assignee", to_agent).set("InboxPK", it.inbox_pk(to_agent))
                        .set("InboxSK", f"{conv.status.value}#{now}").set("updated_at", now).set("StatusSK", now)
-                       .set("assigned_at", now).remove("QueuePK").remove("QueueSK").remove("waiting_since"))
+                       .set("assigned_at", now).remove("QueuePK").remove("QueueSK").remove("waiting_since")
+                       .add("granted", {to_agent}))      # keeps access, whatever its team (logic/access.py)
         if conv.assignee:
             conv_update.when("assignee = :previous AND #status <> :resolved", previous=conv.assignee,
                              resolved="resolved")
@@ -355,6 +351,7 @@ class Conversations:
             conv_update.when("attribute_not_exists(assignee) AND #status <> :resolved", resolved="resolved")
         ops.insert(1, self.table.update_op(it.conv_pk(conv.id), it.META, conv_update))
         ops.append(self.table.put_op(it.message_item(note)))
+        ops.append(self.table.put_op(it.grant_item(conv.id, to_agent, now)))
         try:
             self.table.transact(ops)
         except TransactionCancelled as exc:
@@ -371,8 +368,9 @@ class Conversations:
         ClockConflict when the conversation changed meanwhile."""
         conv = read.conversation
         now = clock.now_iso()
-        update = (Update().set("priority", priority.value).set("team", team).set("skills", skills or None)
-                  .set("updated_at", now).set("StatusSK", now).set("InboxSK", f"{conv.status.value}#{now}")
+        update = (Update().set("priority", priority.value).set("team", team).set("AccessPK", it.access_team(team))
+                  .set("skills", skills or None).set("updated_at", now).set("StatusSK", now)
+                  .set("InboxSK", f"{conv.status.value}#{now}")
                   .when("#status = :read_status AND #priority = :read_priority AND #team = :read_team",
                         read_status=conv.status.value, read_priority=conv.priority.value, read_team=conv.team))
         ops = [self.table.put_op(it.message_item(note))]
@@ -432,18 +430,20 @@ class Conversations:
         self.table.put(it.message_item(message))
 
     def set_status(self, conv: Conversation, status: ConversationStatus, note: Message,
-                   reopened_deadline: str | None) -> None:
+                   reopened_deadline: str | None, identities: Sequence[str] | None = None) -> None:
         """Change a conversation's status with everything that follows from it, in one transaction:
         resolving frees the assignee's capacity and the customer's open-conversation slot; reopening
         takes the slot back and starts a fresh first-response clock; only open, unassigned
-        conversations wait in the queue."""
+        conversations wait in the queue. ``identities`` (``kind#address``): resolving, those that hold the
+        slot; reopening, all the customer's (default: the identity the conversation started from)."""
         now = clock.now_iso()
         update = (Update().set("status", status.value).set("updated_at", now)
                   .set("StatusPK", it.status_pk(status.value)).set("StatusSK", now)
                   .set("InboxSK", f"{status.value}#{now}")
                   .when("#status = :current", current=conv.status.value))
         ops: list[dict[str, Any]] = []
-        identity = conv.customer.identities[0] if conv.customer.identities else None
+        if identities is None:       # the identity the conversation started from
+            identities = [i.key for i in conv.customer.identities[:1]]
         reopening = conv.status is ConversationStatus.RESOLVED
         assignee = None if reopening else conv.assignee
         if status is ConversationStatus.RESOLVED:
@@ -451,17 +451,11 @@ class Conversations:
             if conv.assignee:
                 ops.append(self.table.update_op(it.agent_pk(conv.assignee), it.META,
                                                 Update().add("active", -1).when("#active > :zero", zero=0)))
-            if identity:
-                forget = Update().remove("open_conversation_id").when("open_conversation_id = :c", c=conv.id)
-                if conv.assignee:       # sticky routing: who helped this customer last
-                    forget.set("last_agent", conv.assignee).set("last_agent_at", now)
-                ops.append(self.table.update_op(it.identity_pk(identity.kind, identity.address), it.META, forget))
+            # sticky routing remembers who helped this customer last
+            ops.extend(self.identities.release_ops(identities, conv.id, last_agent=conv.assignee, at=now))
         if reopening:
             update.remove("assignee").remove("InboxPK").remove("resolved_at")
-            if identity:
-                ops.append(self.table.update_op(
-                    it.identity_pk(identity.kind, identity.address), it.META,
-                    Update().set("open_conversation_id", conv.id).when("attribute_not_exists(open_conversation_id)")))
+            ops.extend(self.identities.reopen_ops(identities, conv.id))
             update.remove("sla.first_response_at")
         if status is ConversationStatus.OPEN and assignee is None:
             since = clock.iso(conv.waiting_since) if conv.waiting_since and not reopening else now
@@ -538,7 +532,7 @@ class Conversations:
         already warned of or flagged, all from one consistent read."""
         item = self.table.get(it.conv_pk(conversation_id), it.META)
         if item is None:
-            raise NotFound(f"conversation {conversation_id} does not exist")
+            raise conversation_not_found(conversation_id)
         return _clock_read(item)
 
     def read_clocks_many(self, conversation_ids: list[str]) -> dict[str, ClockRead]:

@@ -13,7 +13,8 @@ from typing import Any, Literal
 
 from shopdesk import clock
 from shopdesk.bounds import bound, bound_text
-from shopdesk.dal.conversations import Conversations, IdentityRace, IdentityRecord, StaleConversation
+from shopdesk.dal.conversations import Conversations, IdentityRace, StaleConversation
+from shopdesk.dal.identities import IdentityRecord
 from shopdesk.dal.items import message_sk
 from shopdesk.dal.queues import Queue
 from shopdesk.errors import Conflict, DuplicateDelivery
