@@ -34,8 +34,10 @@ from hypothesis import strategies as st
 from shopdesk import clock
 from shopdesk.channels import email as mail
 from shopdesk.channels import meta, sns, twilio
+from shopdesk.commerce.webhooks import sign
 from shopdesk.dal.items import marker_pk
 from shopdesk.errors import BadRequest
+from tests.commerce_support import SHOPIFY_TEST_SECRET, WC_TEST_SECRET, commerce_sample, sample_names
 from tests.mutations import email_mutants, form_mutants, json_mutants
 from tests.support import AUTH_TOKEN, EVENTS, ROOT, SAMPLES, FakeContext, http_event
 
@@ -264,3 +266,42 @@ def test_stored_mail_mutants_never_crash_and_are_kept(desk, tally, case):
         # nothing new: only right when the same mail was stored by an earlier example
         parsed = mail.parse_email(raw, shop_addresses=[desk.env["SES_FROM_ADDRESS"]])
         assert desk.item(marker_pk("email", parsed.message.provider_id)), what
+
+
+# ------------------------------------------------------------------------------ commerce: Shopify, WooCommerce
+
+COMMERCE = {"shopify": ("inbound_shopify", "X-Shopify-Hmac-Sha256", SHOPIFY_TEST_SECRET),
+            "woocommerce": ("inbound_woocommerce", "X-WC-Webhook-Signature", WC_TEST_SECRET)}
+
+
+@pytest.fixture
+def commerce_env(desk: Any) -> dict[str, str]:
+    """The commerce functions' secrets (no platform is called: webhooks only store)."""
+    sm = desk.client("secretsmanager")
+    shopify = sm.create_secret(Name=f"shopify-{desk.table_name}", SecretString=json.dumps(
+        {"access_token": "test-token", "client_secret": SHOPIFY_TEST_SECRET, "previous_client_secret": ""}))["ARN"]
+    woo = sm.create_secret(Name=f"woocommerce-{desk.table_name}", SecretString=json.dumps(
+        {"consumer_key": "ck_test", "consumer_secret": "cs_test", "webhook_secret": WC_TEST_SECRET}))["ARN"]
+    return {"SHOPIFY_SECRET_ARN": shopify, "WOOCOMMERCE_SECRET_ARN": woo, "COMMERCE_PLATFORM": "shopify"}
+
+
+def _commerce_case(platform: str) -> st.SearchStrategy[tuple[Any, list[str], dict[str, str]]]:
+    def mutate(name: str) -> st.SearchStrategy[tuple[Any, list[str], dict[str, str]]]:
+        body, sidecar = commerce_sample(platform, name)
+        return json_mutants(json.loads(body)).map(lambda m: (m[0], [name, *m[1]], sidecar["http"]["headers"]))
+    # every JSON sample (WooCommerce's ping is a form, and unsigned)
+    return st.sampled_from([n for n in sample_names(platform) if commerce_sample(platform, n)[0].startswith(b"{")]
+                           ).flatmap(mutate)
+
+
+@pytest.mark.parametrize("platform", ["shopify", "woocommerce"])
+@given(case=st.data())
+def test_signed_commerce_mutants_never_crash(desk, tally, commerce_env, platform, case):
+    function, signature_header, secret = COMMERCE[platform]
+    doc, what, headers = case.draw(_commerce_case(platform))
+    body = _json_body(doc, case.draw(st.booleans())).encode("utf-8", "surrogatepass")
+    headers = {**{k: v for k, v in headers.items() if k.lower() != signature_header.lower()},
+               signature_header: sign(secret, body)}
+    event = http_event("POST", f"/webhooks/{platform}", base64.b64encode(body).decode(), headers)
+    event["isBase64Encoded"] = True
+    _answered(tally, lambda: desk.invoke(function, event, **commerce_env), what)

@@ -30,6 +30,7 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -183,12 +184,12 @@ def _size(value: Any) -> int:
     return len(json.dumps(value, ensure_ascii=False, default=str).encode("utf-8"))
 
 
-def loads(raw: bytes | str, what: str = "body") -> Any:
+def loads(raw: bytes | str, what: str = "body", *, parse_float: Callable[[str], Any] | None = None) -> Any:
     """A request body as JSON, depth-bounded (``READ_DEPTH``) and with lone surrogates replaced, so
     parsers can walk it. BadRequest for anything that is not JSON (or is nested past what the
-    decoder can read: thousands of levels)."""
+    decoder can read: thousands of levels). ``parse_float`` as ``json.loads``'s (``Decimal``)."""
     try:
-        parsed = json.loads(raw)
+        parsed = json.loads(raw, parse_float=parse_float)
     except RecursionError as exc:
         raise BadRequest(f"{what} is nested too deeply to read") from exc
     except (ValueError, UnicodeDecodeError) as exc:

@@ -189,8 +189,9 @@ class CommerceStore:
     # ------------------------------------------------------------------ privacy requests
     def record_privacy(self, request: PrivacyRequest) -> None:
         """The request and its delivery marker in one transaction; Duplicate when delivered before."""
-        item = {"PK": PRIVACY_PK, "SK": f"{clock.iso(request.received_at)}#{request.id}", "type": "privacy_request",
-                "id": request.id, "platform": request.platform, "topic": request.topic, "status": request.status,
+        item = {"PK": PRIVACY_PK, "SK": f"{clock.iso(request.received_at)}#{key_part(request.id)}",
+                "type": "privacy_request", "id": request.id, "platform": request.platform, "topic": request.topic,
+                "status": request.status,
                 "shop_domain": request.shop_domain, "received_at": clock.iso(request.received_at),
                 "body": request.model_dump_json()}
         try:
