@@ -87,8 +87,10 @@ def json_mutants(draw: st.DrawFn, doc: Any) -> tuple[Any, list[str]]:
         elif op == "null":
             doc = _set(doc, path, None)
         elif op == "delete":
-            parent = _get(doc, path[:-1])
-            del parent[path[-1]]
+            if path:
+                del _get(doc, path[:-1])[path[-1]]
+            else:
+                doc = {}            # only the root was left (an emptied object, or a scalar): an empty body
         elif op == "unicode":
             odd = draw(st.sampled_from(ODD_TEXT))
             doc = _set(doc, path, (current + odd if isinstance(current, str) else odd) if draw(st.booleans())
