@@ -1,6 +1,6 @@
 """``make fuzz-webhooks``: the webhook property tests with many more examples, then the figures.
 
-Runs tests/integration/test_webhook_fuzz.py under the ``fuzz`` Hypothesis profile (random, 150
+Runs tests/integration/test_webhook_fuzz.py under the ``fuzz`` Hypothesis profile (random, 350
 examples per test unless FUZZ_EXAMPLES says otherwise), counts every mutated request tried and every
 crash (an exception or a 5xx), and writes ``fuzz.webhook_mutants`` and ``fuzz.webhook_crashes`` into
 bench/results.json and the README's figures table. Only those keys are read, changed and written
@@ -66,7 +66,7 @@ def main() -> None:
     counts, code = run()
     figures = {"webhook_mutants": counts["mutants"], "webhook_crashes": counts["crashes"]}
     write_results(figures)
-    per_test = os.environ.get("FUZZ_EXAMPLES", "150")
+    per_test = os.environ.get("FUZZ_EXAMPLES", "350")
     write_readme({
         "fuzz.webhook_mutants": f"| `fuzz.webhook_mutants` | {counts['mutants']:,} signed, mutated requests "
                                 f"(`make fuzz`, {per_test} examples per webhook test) | every sample of every "

@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 
 _COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                                         HealthCheck.data_too_large], "print_blob": True}
-settings.register_profile("ci", max_examples=int(os.environ.get("FUZZ_EXAMPLES", "10")), derandomize=True,
+settings.register_profile("ci", max_examples=int(os.environ.get("FUZZ_EXAMPLES", "6")), derandomize=True,
                           database=None, **_COMMON)
-settings.register_profile("fuzz", max_examples=int(os.environ.get("FUZZ_EXAMPLES", "150")), database=None, **_COMMON)
+settings.register_profile("fuzz", max_examples=int(os.environ.get("FUZZ_EXAMPLES", "350")), database=None, **_COMMON)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ODD_TEXT = ("\ud800", "\udfff", "a\ud83d", "\u202eevil\u202c", "\u200f\u05e9\u05dc\u05d5\u05dd", "\x00",
