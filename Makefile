@@ -10,7 +10,8 @@ SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east
 	PYENV_VERSION=$$(pyenv versions --bare 2>/dev/null | grep -E '^3\.[0-9]+\.[0-9]+$$' | sort -rV | tr '\n' ':' | sed 's/:$$//')
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: run test test-unit test-integration test-e2e test-web lint lint-python lint-template lint-web build web chromium deploy bench bench-quick clean
+.PHONY: run test test-unit test-integration test-e2e test-web lint lint-python lint-template lint-web build web chromium deploy bench \
+	bench-quick fuzz fuzz-webhooks clean
 
 $(VENV)/.installed: requirements-dev.txt layers/shopdesk/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -80,6 +81,11 @@ bench: $(VENV)/.installed $(WEB_MODULES) chromium ## figures printed and written
 
 bench-quick: $(VENV)/.installed
 	$(PY) -m bench --quick
+
+fuzz: fuzz-webhooks ## property tests with many more examples; figures into bench/results.json and README.md
+
+fuzz-webhooks: $(VENV)/.installed ## every webhook, mutated samples signed for real (HYPOTHESIS_PROFILE=fuzz)
+	$(PY) -m bench.fuzz
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache web/dist
