@@ -29,10 +29,11 @@ from shopdesk.api.agent import (
 )
 from shopdesk.api.changes import ChangeList
 from shopdesk.api.commerce import ActionOut, CancelIn, OrderPanelOut, RefundIn, install_action_errors
+from shopdesk.api.search import SearchOut
 from shopdesk.commerce.actions import CancelRequest, OrderActions, RefundRequest
 from shopdesk.commerce.lookup import OrderLookup
 from shopdesk.commerce.platform import commerce_for, store_for
-from shopdesk.config import AgentApiSettings, CommerceSettings
+from shopdesk.config import AgentApiSettings, CommerceSettings, SearchSettings
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
@@ -40,12 +41,15 @@ from shopdesk.dal.customers import Customers
 from shopdesk.dal.live import ChangeLog
 from shopdesk.dal.media import MediaStore
 from shopdesk.dal.queues import Queue
+from shopdesk.dal.search import SearchReads
 from shopdesk.dal.table import Table
 from shopdesk.logic.changes import ChangeFeed
 from shopdesk.logic.inbox import Inbox, QueueUnavailable, View
 from shopdesk.logic.reroute import Rerouter, RoutingChange
+from shopdesk.logic.search import Search, cached_orders
 from shopdesk.logic.sla_engine import book_for
 from shopdesk.models import ConversationStatus
+from shopdesk.search import SearchUnavailable, search_for
 
 settings = AgentApiSettings.from_env()
 logger = Logger()
@@ -65,6 +69,9 @@ commerce_settings = CommerceSettings.from_env()
 commerce = commerce_for(commerce_settings)          # the shop platform's adapter, chosen once per cold start
 order_lookup = OrderLookup(store_for(commerce_settings), commerce)
 order_actions = OrderActions(order_lookup, commerce, commerce_settings.action_groups, conversations.add_message)
+
+search = Search(SearchReads(table), agents, search_for(SearchSettings.from_env()),
+                cached_orders(store_for(commerce_settings)))
 
 app = APIGatewayHttpResolver(enable_validation=True)
 app.enable_swagger(path="/agent/swagger", title="shopdesk agent API", version="1")
@@ -192,7 +199,19 @@ def refund_order(conversation_id: ConversationId, order_id: OrderId, body: Refun
 install_action_errors(app)
 
 
-problems.install(app, {QueueUnavailable: 503})
+# ---------------------------------------------------------------- search
+
+@app.get("/agent/search", summary="Find conversations and customers by phone, email, handle, order number, id or words")
+def search_route(
+    q: Annotated[str, Query(min_length=1, max_length=200,
+                            description="a phone, an email, a handle, an order number, a conversation id or words; "
+                                        "status:<status> narrows")],
+    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+) -> SearchOut:
+    return SearchOut.of(search.search(caller(app.current_event), q, limit))
+
+
+problems.install(app, {QueueUnavailable: 503, SearchUnavailable: 503})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

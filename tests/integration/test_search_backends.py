@@ -5,7 +5,7 @@ a small fake of the HTTP API it uses (the real service is not reachable here). B
 terms ``shopdesk.search.text`` makes, so every case must answer the same on both.
 """
 
-# ruff: noqa: RUF001 - customer text in several languages on purpose
+
 
 from __future__ import annotations
 

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
+from shopdesk.errors import ShopdeskError
+
 if TYPE_CHECKING:
     from shopdesk.config import SearchSettings
 
@@ -54,7 +56,7 @@ class SearchHit:
     score: float                  # higher is better; only the order means something
 
 
-class SearchUnavailable(Exception):
+class SearchUnavailable(ShopdeskError):
     """The engine could not answer (down, throttled, misconfigured): the API answers 503."""
 
 

@@ -6,7 +6,7 @@ stemming and folding are done in Python (``shopdesk.search.text``), the same as 
 two answer the same cases and no engine-side language analyser is needed (OpenSearch has none for Slovak).
 
 A query is a ``bool`` whose ``must`` holds, per query word, a ``terms`` query on its forms; the hits (at most
-``FETCH_FACTOR`` × ``limit``, ≤ 200) are collapsed to conversations in Python, best score first. The client is
+``FETCH_FACTOR`` times ``limit``, ≤ 200) are collapsed to conversations in Python, best score first. The client is
 built once per cold start; the index is created on first use when missing.
 """
 

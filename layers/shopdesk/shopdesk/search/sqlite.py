@@ -96,8 +96,9 @@ class SqliteIndex:
             conditions.append("d.created_at >= ?")
             args.append(clock.iso(filters.since))
         where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-        sql = ("WITH m AS MATERIALIZED (SELECT rowid AS id, bm25(fts) AS rank FROM fts WHERE fts MATCH ?) "
-               "SELECT d.conversation_id AS cid, d.message_id, MIN(m.rank) AS best "           # noqa: S608
+        # only placeholders are interpolated: every value is a bound parameter
+        sql = ("WITH m AS MATERIALIZED (SELECT rowid AS id, bm25(fts) AS rank FROM fts WHERE fts MATCH ?) "  # noqa: S608
+               "SELECT d.conversation_id AS cid, d.message_id, MIN(m.rank) AS best "
                f"FROM m JOIN docs d ON d.id = m.id {where} GROUP BY cid ORDER BY best, cid DESC LIMIT ?")
         try:
             with self._lock:

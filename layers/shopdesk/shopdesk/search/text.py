@@ -18,12 +18,14 @@ FTS5 only Porter for English).
   in a Spanish message and "pedidos" in a message of unknown language.
 """
 
+# ruff: noqa: RUF001 - Turkish, Slovak and German letters on purpose
+
 from __future__ import annotations
 
 import re
 import unicodedata
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cache
 
 import Stemmer
 
@@ -42,7 +44,7 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _stemmer(language: str) -> Stemmer.Stemmer | None:
     name = STEMMERS.get(language)
     return Stemmer.Stemmer(name) if name else None
