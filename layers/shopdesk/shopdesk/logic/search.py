@@ -53,7 +53,7 @@ HANDLE_KINDS = ("telegram", "messenger", "instagram", "whatsapp", "webchat")
 _CONVERSATION_ID = re.compile(r"^c_[0-9A-HJKMNP-TV-Z]{26}$", re.IGNORECASE)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _FILTER = re.compile(r"(?<!\S)(status|label):(\S*)", re.IGNORECASE)
-_PHONE_CHARS = re.compile(r"^\+?[\d\s().\-/]{7,24}$")
+_PHONE_CHARS = re.compile(r"^[+\d\s().\-/]{7,24}$")
 _HANDLE = re.compile(r"^@?[\w.\-:]{2,128}$", re.UNICODE)
 _ORDER_DIGITS = re.compile(r"^#?\d{3,12}$")
 
