@@ -1,6 +1,6 @@
 """Search's text analysis and query parsing: stems per language, folded diacritics, exact-key detection."""
 
-# ruff: noqa: RUF001 - customer text in several languages on purpose
+
 
 from __future__ import annotations
 
