@@ -52,7 +52,8 @@ WORDS = {
           "výmena veľkosť zlá rozbitá chýba prišla včera dnes týždeň ďakujem adresa zmeniť zrušiť platba karta "
           "faktúra stále čakám kedy príde a v na pre nie ešte neprišla farba objednávky",
 }
-PRODUCTS = ["beanie", "trail", "shoes", "socks", "scarf", "umbrella", "jacket", "backpack", "lamp", "kettle", "headphones", "charger", "wallet", "sunglasses", "blanket", "mug", "notebook"]
+PRODUCTS = ["beanie", "trail", "shoes", "socks", "scarf", "umbrella", "jacket", "backpack", "lamp", "kettle",
+            "headphones", "charger", "wallet", "sunglasses", "blanket", "mug", "notebook"]
 NAMES = ["ana", "lucas", "maria", "jonas", "elif", "budi", "zuzana", "sam", "noah", "lea"]
 # An inflected form a customer types and the form in a message: what stemming should join.
 INFLECTIONS = {
