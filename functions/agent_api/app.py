@@ -71,7 +71,7 @@ order_lookup = OrderLookup(store_for(commerce_settings), commerce)
 order_actions = OrderActions(order_lookup, commerce, commerce_settings.action_groups, conversations.add_message)
 
 search = Search(SearchReads(table), agents, search_for(SearchSettings.from_env()),
-                cached_orders(store_for(commerce_settings)))
+                cached_orders(store_for(commerce_settings)) if commerce_settings.platform != "none" else None)
 
 app = APIGatewayHttpResolver(enable_validation=True)
 app.enable_swagger(path="/agent/swagger", title="shopdesk agent API", version="1")

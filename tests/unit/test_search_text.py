@@ -92,3 +92,29 @@ def test_a_query_with_an_unknown_filter_or_nothing_to_find_is_refused(q):
 def test_a_phone_without_its_country_code_is_not_a_phone():
     assert parse_phone("06 1234 5678") is None
     assert parse_phone("0031 6 1234 5678") == "+31612345678"
+
+
+def test_the_indexers_stream_filter_passes_messages_and_removed_conversations_only():
+    from local.functions import stream_source
+    from local.streams import lambda_record, passes
+    from local.template import load_template
+    from tests.support import ROOT
+
+    props = dict(load_template(ROOT / "template.yaml")["Resources"]["SearchIndexerFunction"]["Properties"]
+                 ["Events"]["TableStream"]["Properties"])
+    props["Stream"] = "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2026"
+    props["DestinationConfig"] = {"OnFailure": {"Destination": "arn:aws:sqs:us-east-1:123456789012:q"}}
+    source = stream_source("SearchIndexerFunction", "TableStream", props)
+    assert source.report_failures and source.bisect and source.on_failure_arn
+
+    def record(event: str, pk: str, sk: str) -> dict:
+        return lambda_record({"eventID": "e1", "eventName": event, "dynamodb": {
+            "Keys": {"PK": {"S": pk}, "SK": {"S": sk}}, "SequenceNumber": "1"}}, source.stream_arn)
+
+    for event in ("INSERT", "MODIFY", "REMOVE"):
+        assert passes(source, record(event, "CONV#c_1", "MSG#2026#m_1"))
+    assert passes(source, record("REMOVE", "CONV#c_1", "META"))
+    for event, pk, sk in [("INSERT", "CONV#c_1", "META"), ("MODIFY", "CONV#c_1", "META"),
+                          ("INSERT", "CONV#c_1", "DEADLINE#first_response"), ("INSERT", "CHANGES", "2026#e"),
+                          ("INSERT", "IDENTITY#phone#+31", "META")]:
+        assert not passes(source, record(event, pk, sk)), (event, pk, sk)
