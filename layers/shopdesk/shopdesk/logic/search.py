@@ -70,10 +70,6 @@ class ParsedQuery:
     handle: str | None = None
     order_numbers: tuple[str, ...] = ()
 
-    @property
-    def has_key(self) -> bool:
-        return bool(self.conversation_id or self.email or self.phone or self.handle or self.order_numbers)
-
 
 def parse_phone(raw: str) -> str | None:
     """E.164 for a number written with its country code (``+31 6 1234 5678``, ``0031…``), else None."""
