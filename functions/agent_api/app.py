@@ -10,8 +10,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shopdesk import phone
 from shopdesk.api import problems
 from shopdesk.api.agent import (
+    AgentList,
     AgentOut,
     AssignmentIn,
     ConversationList,
@@ -19,36 +21,50 @@ from shopdesk.api.agent import (
     MessageOut,
     NoteIn,
     PresenceIn,
+    PreviewIn,
+    PreviewOut,
     ReplyIn,
     RoutingIn,
     StatusIn,
     TemplateIn,
     TemplateList,
     TemplateOut,
+    ViewCounts,
     caller,
 )
+from shopdesk.api.canned import CannedList, CannedOut, documented, install_render_errors
 from shopdesk.api.changes import ChangeList
 from shopdesk.api.commerce import ActionOut, CancelIn, OrderPanelOut, RefundIn, install_action_errors
+from shopdesk.api.customers import CustomerOut, DuplicateList, MergeIn, MergeOut, UnmergeIn
 from shopdesk.api.search import SearchOut
 from shopdesk.commerce.actions import CancelRequest, OrderActions, RefundRequest
 from shopdesk.commerce.lookup import OrderLookup
 from shopdesk.commerce.platform import commerce_for, store_for
 from shopdesk.config import AgentApiSettings, CommerceSettings, SearchSettings
 from shopdesk.dal.agents import Agents
+from shopdesk.dal.canned import CannedResponses
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.counts import Counts
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.live import ChangeLog
 from shopdesk.dal.media import MediaStore
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.search import SearchReads
 from shopdesk.dal.table import Table
+from shopdesk.logic.access import Access
+from shopdesk.logic.canned import CannedLibrary
 from shopdesk.logic.changes import ChangeFeed
+from shopdesk.logic.customers import CustomerDesk
 from shopdesk.logic.inbox import Inbox, QueueUnavailable, View
+from shopdesk.logic.overview import Overview
+from shopdesk.logic.personalise import Personaliser
 from shopdesk.logic.reroute import Rerouter, RoutingChange
 from shopdesk.logic.search import Search, cached_orders
 from shopdesk.logic.sla_engine import book_for
+from shopdesk.logic.snooze import Snoozer
 from shopdesk.models import ConversationStatus
+from shopdesk.models.canned import CannedContent
 from shopdesk.search import SearchUnavailable, search_for
 
 settings = AgentApiSettings.from_env()
@@ -60,15 +76,23 @@ inbox = Inbox(conversations=conversations, agents=agents, work=work, outbound=Qu
               first_response_targets=settings.first_response_targets,
               default_capacity=settings.agent_default_capacity, templates=settings.whatsapp_templates,
               email_from=settings.ses_from_address, book=book, customers=Customers(table))
+overview = Overview(Counts(table), agents)
+snoozer = Snoozer(conversations, inbox.set_status)
 rerouter = Rerouter(conversations, agents, ConfigStore(table), work, book)
 media = MediaStore(settings.media_bucket) if settings.media_bucket else None
 presign = media.presign if media else None
 feed = ChangeFeed(ChangeLog(table), agents)
 
 commerce_settings = CommerceSettings.from_env()
+phone.use_shop_region(commerce_settings.default_phone_region)    # national numbers on the platform's orders
 commerce = commerce_for(commerce_settings)          # the shop platform's adapter, chosen once per cold start
 order_lookup = OrderLookup(store_for(commerce_settings), commerce)
+# a customer's page shows the orders of all their emails and phones, through the same port as the order panel
+customer_desk = CustomerDesk(Customers(table), Access(agents),
+                             orders_of=lambda customer: order_lookup.find(customer.identities).orders)
 order_actions = OrderActions(order_lookup, commerce, commerce_settings.action_groups, conversations.add_message)
+canned = CannedLibrary(CannedResponses(table))
+inbox.personaliser = Personaliser(conversations, book.routing, settings.shop_name, canned, order_lookup)
 
 search = Search(SearchReads(table), agents, search_for(SearchSettings.from_env()),
                 cached_orders(store_for(commerce_settings)) if commerce_settings.platform != "none" else None)
@@ -77,6 +101,7 @@ app = APIGatewayHttpResolver(enable_validation=True)
 app.enable_swagger(path="/agent/swagger", title="shopdesk agent API", version="1")
 
 ConversationId = Annotated[str, Path(min_length=1, max_length=64)]
+CustomerId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 @app.get("/agent/openapi.json", include_in_schema=False)
@@ -98,6 +123,16 @@ def list_conversations(
     return ConversationList.of(items, next_cursor)
 
 
+@app.get("/agent/conversations/counts", summary="How many conversations each view holds (the inbox's badges)")
+def view_counts() -> ViewCounts:
+    return ViewCounts(views=overview.view_counts(caller(app.current_event)))
+
+
+@app.get("/agent/agents", summary="Every agent with presence, capacity and load (whom to transfer to)")
+def list_agents() -> AgentList:
+    return AgentList(items=[AgentOut.of(a) for a in overview.colleagues()])
+
+
 @app.get("/agent/conversations/<conversation_id>", summary="A conversation with its messages, oldest first")
 def get_conversation(conversation_id: ConversationId) -> ConversationOut:
     return ConversationOut.of(inbox.get(caller(app.current_event), conversation_id), presign)
@@ -105,7 +140,8 @@ def get_conversation(conversation_id: ConversationId) -> ConversationOut:
 
 @app.post("/agent/conversations/<conversation_id>/replies", summary="Reply to the customer (sent in order)")
 def reply(conversation_id: ConversationId, body: ReplyIn) -> Response[MessageOut]:
-    message = inbox.reply(caller(app.current_event), conversation_id, body.text, body.channel)
+    message = inbox.reply(caller(app.current_event), conversation_id, body.text, body.channel,
+                          body.canned_response_id)
     return Response(202, content_types.APPLICATION_JSON, MessageOut.of(message))
 
 
@@ -132,9 +168,11 @@ def assign(conversation_id: ConversationId, body: AssignmentIn) -> ConversationO
     return ConversationOut.of(inbox.assign(caller(app.current_event), conversation_id, body.agent_id, body.note))
 
 
-@app.post("/agent/conversations/<conversation_id>/status", summary="Open, pend, snooze, resolve or reopen")
+@app.post("/agent/conversations/<conversation_id>/status",
+          summary="Open, pend, snooze (optionally until a time), resolve or reopen")
 def set_status(conversation_id: ConversationId, body: StatusIn) -> ConversationOut:
-    return ConversationOut.of(inbox.set_status(caller(app.current_event), conversation_id, body.status))
+    return ConversationOut.of(snoozer.set_status(caller(app.current_event), conversation_id, body.status,
+                                                 body.until))
 
 
 @app.put("/agent/conversations/<conversation_id>/routing",
@@ -154,6 +192,29 @@ def me() -> AgentOut:
 def set_presence(body: PresenceIn) -> AgentOut:
     who = caller(app.current_event)
     return AgentOut.of(inbox.set_presence(who.id, who.name, body.presence))
+
+
+@app.get("/agent/customers/<customer_id>",
+         summary="A customer: identities, attributes, tier, conversations on every channel (paged), orders, timeline")
+def get_customer(customer_id: CustomerId, limit: Annotated[int, Query(ge=1, le=100)] = 20,
+                 cursor: Annotated[str | None, Query(max_length=4096)] = None) -> CustomerOut:
+    return CustomerOut.of(customer_desk.get(caller(app.current_event), customer_id, limit, cursor))
+
+
+@app.get("/agent/customers/<customer_id>/duplicates", summary="Customers who are likely the same person, with evidence")
+def customer_duplicates(customer_id: CustomerId) -> DuplicateList:
+    return DuplicateList.of(customer_desk.duplicates(caller(app.current_event), customer_id))
+
+
+@app.post("/agent/customers/<customer_id>/merge",
+          summary="Merge another customer into this one (identities, conversations, open conversation)")
+def merge_customer(customer_id: CustomerId, body: MergeIn) -> MergeOut:
+    return MergeOut.of(customer_desk.merge(caller(app.current_event), customer_id, body.other_id, body.reason))
+
+
+@app.post("/agent/customers/<customer_id>/unmerge", summary="Undo a merge: both customers as they were")
+def unmerge_customer(customer_id: CustomerId, body: UnmergeIn) -> MergeOut:
+    return MergeOut.of(customer_desk.unmerge(caller(app.current_event), customer_id, body.merge_id, body.reason))
 
 
 @app.get("/agent/changes", summary="What changed since a cursor: the catch-up after a dropped WebSocket")
@@ -201,7 +262,8 @@ install_action_errors(app)
 
 # ---------------------------------------------------------------- search
 
-@app.get("/agent/search", summary="Find conversations and customers by phone, email, handle, order number, id or words")
+@app.get("/agent/search", summary="Find conversations and customers by phone, email, handle, order number, id or words",
+         responses=documented(200, SearchOut, "Exact matches first, then the best full-text matches", 422))
 def search_route(
     q: Annotated[str, Query(min_length=1, max_length=200,
                             description="a phone, an email, a handle, an order number, a conversation id or words; "
@@ -209,6 +271,42 @@ def search_route(
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
 ) -> SearchOut:
     return SearchOut.of(search.search(caller(app.current_event), q, limit))
+
+
+# ---------------------------------------------------------------- personalised replies and canned responses
+
+CannedResponseId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+@app.post("/agent/conversations/<conversation_id>/preview",
+          summary="The reply as the customer would get it: variables filled in (422 names any with no value)",
+          responses=documented(200, PreviewOut, "The rendered text; nothing sent", 404, renders=True))
+def preview(conversation_id: ConversationId, body: PreviewIn) -> PreviewOut:
+    return PreviewOut(text=inbox.preview(caller(app.current_event), conversation_id, body.text,
+                                         body.canned_response_id))
+
+
+@app.get("/agent/canned-responses",
+         summary="Find canned responses (shared and the caller's own) by shortcode, then title, then body",
+         responses=documented(200, CannedList, "At most 20, best match first", 422))
+def search_canned(q: Annotated[str | None, Query(max_length=100)] = None) -> CannedList:
+    return CannedList.of(canned.search(caller(app.current_event), q))
+
+
+@app.put("/agent/canned-responses/<response_id>", summary="Create or change one of the caller's own canned responses",
+         responses=documented(200, CannedOut, "Saved", renders=True))
+def put_personal_canned(response_id: CannedResponseId, body: CannedContent) -> CannedOut:
+    return CannedOut.of(canned.put_personal(caller(app.current_event), response_id, body))
+
+
+@app.delete("/agent/canned-responses/<response_id>", summary="Delete one of the caller's own canned responses",
+            responses=documented(204, None, "Deleted", 404, 422))
+def delete_personal_canned(response_id: CannedResponseId) -> Response[None]:
+    canned.delete_personal(caller(app.current_event), response_id)
+    return Response(204)
+
+
+install_render_errors(app)
 
 
 problems.install(app, {QueueUnavailable: 503, SearchUnavailable: 503})

@@ -12,14 +12,20 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from shopdesk.api.webhooks import processor_for
-from shopdesk.api.widget import SendIn, StartIn, UploadIn
+from shopdesk.api.widget import ConfirmEmailIn, SendIn, StartIn, UploadIn, VerifyEmailIn
+from shopdesk.channels.ses import text_mailer
 from shopdesk.config import WebchatSettings
 from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.customers import Customers
+from shopdesk.dal.identities import Identities
 from shopdesk.dal.media import MediaStore
 from shopdesk.dal.ratelimits import RateLimits
 from shopdesk.dal.secrets import json_secret
 from shopdesk.dal.table import Table
+from shopdesk.dal.verifications import Verifications
 from shopdesk.errors import BadRequest, Conflict, InvalidSignature
+from shopdesk.logic.merge import Merger
+from shopdesk.logic.verify_email import EmailVerification
 from shopdesk.logic.widget import OriginRefused, RateLimited, Widget
 
 settings = WebchatSettings.from_env()
@@ -27,6 +33,7 @@ logger = Logger()
 table = Table(settings.table_name)
 app = APIGatewayHttpResolver()
 _widget: Widget | None = None
+_verification: EmailVerification | None = None
 
 
 def widget() -> Widget:
@@ -37,6 +44,17 @@ def widget() -> Widget:
                          MediaStore(settings.media_bucket), settings.origins, secret["visitor_secret"],
                          secret["session_secret"])
     return _widget
+
+
+def verification() -> EmailVerification:
+    global _verification
+    if _verification is None:
+        secret = json_secret(settings.webchat_secret_arn)
+        customers = Customers(table)
+        _verification = EmailVerification(Verifications(table), RateLimits(table), Merger(customers), Identities(table),
+                                          text_mailer(settings.ses_from_address), secret["session_secret"],
+                                          settings.shop_name)
+    return _verification
 
 
 def _answer(status: int, body: dict, origin: str | None = None, **headers: str) -> Response:
@@ -95,6 +113,23 @@ def upload() -> Response:
     session = widget().session(app.current_event.headers.get("authorization"))
     body = _body(UploadIn)
     return _answer(201, widget().upload(session, body.filename, body.content_type, body.size), origin)
+
+
+@app.post("/widget/email-verification")
+def request_code() -> Response:
+    """Mail a one-time code to an address the visitor says is theirs."""
+    origin = _origin()
+    session = widget().session(app.current_event.headers.get("authorization"))
+    return _answer(202, verification().request(session.visitor_id, _body(VerifyEmailIn).email), origin)
+
+
+@app.post("/widget/email-verification/confirm")
+def confirm_code() -> Response:
+    """The code proves the address: the chat and the address's mail become one customer."""
+    origin = _origin()
+    session = widget().session(app.current_event.headers.get("authorization"))
+    outcome = verification().confirm(session.visitor_id, _body(ConfirmEmailIn).code)
+    return _answer(200, {"verified": True, "linked": outcome.outcome in ("linked", "merged", "already")}, origin)
 
 
 @app.exception_handler(OriginRefused)

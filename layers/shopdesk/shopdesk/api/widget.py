@@ -21,3 +21,11 @@ class UploadIn(BaseModel):
     filename: Annotated[str, StringConstraints(min_length=1, max_length=255)]
     content_type: Annotated[str, StringConstraints(min_length=3, max_length=127)]
     size: Annotated[int, Field(ge=1)]
+
+
+class VerifyEmailIn(BaseModel):
+    email: Annotated[str, StringConstraints(min_length=3, max_length=254)]
+
+
+class ConfirmEmailIn(BaseModel):
+    code: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{6}$")]

@@ -1,4 +1,5 @@
-"""The reads of search's exact-key lookups: identities, customers and conversations by key, each one request.
+"""The reads of search's exact-key lookups: identities, customers and conversations by key, each one request
+(identities through ``dal.identities``, a customer's history through ``dal.customers``).
 
 - identities by (kind, address): one BatchGetItem (``IDENTITY#<kind>#<address>/META``) for every kind a
   term may be (a phone, a Telegram id, a Messenger or Instagram id...);
@@ -12,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from shopdesk.dal import items as it
+from shopdesk.dal.customers import Customers
+from shopdesk.dal.identities import Identities
 from shopdesk.dal.table import Table
 from shopdesk.models import Conversation
 from shopdesk.models.customer import Customer
@@ -20,15 +23,16 @@ from shopdesk.models.customer import Customer
 class SearchReads:
     def __init__(self, table: Table) -> None:
         self.table = table
+        self.identities = Identities(table)
+        self.records = Customers(table)
 
     def customer_ids_of(self, identities: Sequence[tuple[str, str]]) -> list[str]:
         """The customers these identities name (those that exist), in the order asked."""
         if not identities:
             return []
-        found = {item["PK"]: item.get("customer_id") for item in
-                 self.table.batch_get([(it.identity_pk(kind, address), it.META) for kind, address in identities])}
-        ids = (found.get(it.identity_pk(kind, address)) for kind, address in identities)
-        return list(dict.fromkeys(i for i in ids if i))
+        found = self.identities.get_many(identities)
+        ids = (found.get(f"{kind}#{address}") for kind, address in identities)
+        return list(dict.fromkeys(r.customer_id for r in ids if r))
 
     def customers(self, customer_ids: Sequence[str]) -> list[Customer]:
         if not customer_ids:
@@ -39,9 +43,7 @@ class SearchReads:
 
     def conversations_of(self, customer_id: str, limit: int) -> list[Conversation]:
         """The customer's conversations, newest first (``ByCustomer`` projects the whole item)."""
-        rows = self.table.query(index="ByCustomer", key_condition="CustomerPK = :pk", names={},
-                                values={":pk": it.customer_pk(customer_id)}, forward=False, limit=limit).items
-        return [it.conversation_from_item(r) for r in rows if r.get("type") == "conversation"]
+        return self.records.conversations(customer_id, limit)[0]
 
     def conversations(self, conversation_ids: Sequence[str]) -> list[Conversation]:
         """Conversations by id, in the order asked; missing ones are absent."""

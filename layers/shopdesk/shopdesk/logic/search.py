@@ -3,7 +3,7 @@
 The query is read first for exact keys (``parse``), each answered with one or two requests:
 
 - a conversation id (``c_<ULID>``): one BatchGetItem of the conversation;
-- an email address, a phone number (E.164 after ``phonenumbers``, else the desk's own normaliser), a
+- an email address, a phone number (E.164, ``shopdesk.phone``), a
   handle (``@name`` or a provider id: Telegram, Messenger, Instagram, WhatsApp user ids, web-chat visitor
   ids): one BatchGetItem of every identity item the term may be, then one BatchGetItem of the customers and
   one ``ByCustomer`` Query per customer (at most ``MAX_CUSTOMERS``, ``PER_CUSTOMER`` conversations each);
@@ -41,11 +41,6 @@ from shopdesk.phone import to_e164
 from shopdesk.search import SearchHit, SearchIndex
 from shopdesk.search.text import words
 
-try:                                   # the maintained parser, when the layer carries it
-    import phonenumbers
-except ImportError:                    # pragma: no cover - the desk's own normaliser
-    phonenumbers = None
-
 CANDIDATES = 50            # conversations the engine may propose for one query
 MAX_CUSTOMERS = 5
 PER_CUSTOMER = 10          # a customer's newest conversations
@@ -72,18 +67,9 @@ class ParsedQuery:
 
 
 def parse_phone(raw: str) -> str | None:
-    """E.164 for a number written with its country code (``+31 6 1234 5678``, ``0031…``), else None."""
-    value = raw.strip()
-    if phonenumbers is not None:
-        candidate = "+" + value[2:] if value.startswith("00") else value
-        try:
-            number = phonenumbers.parse(candidate, None)
-        except phonenumbers.NumberParseException:
-            return None
-        if not phonenumbers.is_possible_number(number):
-            return None
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return to_e164(value)
+    """E.164 for a number written with its country code (``+31 6 1234 5678``, ``0031…``), else None
+    (``shopdesk.phone``: libphonenumber)."""
+    return to_e164(raw)
 
 
 def parse(q: str) -> ParsedQuery:
