@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,6 +97,7 @@ class Settings:
     commerce_platform: str = "shopify"
     shopify: dict[str, str] = field(default_factory=dict)
     woocommerce: dict[str, str] = field(default_factory=dict)
+    state_dir: Path | None = None   # files the stack keeps while it runs (the search index)
 
     @property
     def commerce(self) -> dict[str, str]:
@@ -140,6 +142,8 @@ class Settings:
             "ShopifyAdminBaseUrl": f"{self.base_url}/_sandbox/shopify",
             "WooCommerceBaseUrl": f"{self.base_url}/_sandbox/woocommerce",
             "DispatchBackoffBaseSeconds": "1",
+            **({"SearchEngine": "sqlite", "SearchIndexPath": str(self.state_dir / "search.sqlite3")}
+               if self.state_dir else {}),
             "InboxUrl": self.base_url,          # the gateway serves the web inbox itself
         }
 
@@ -168,4 +172,5 @@ class Settings:
             commerce_platform=env.get("COMMERCE_PLATFORM") or "shopify",
             shopify=secret_values("ShopifySecret") or {},
             woocommerce=secret_values("WooCommerceSecret") or {},
+            state_dir=Path(env.get("LOCAL_STATE_DIR") or tempfile.mkdtemp(prefix="shopdesk-local-")).resolve(),
         )

@@ -36,10 +36,11 @@ from shopdesk.api.canned import CannedList, CannedOut, documented, install_rende
 from shopdesk.api.changes import ChangeList
 from shopdesk.api.commerce import ActionOut, CancelIn, OrderPanelOut, RefundIn, install_action_errors
 from shopdesk.api.customers import CustomerOut, DuplicateList, MergeIn, MergeOut, UnmergeIn
+from shopdesk.api.search import SearchOut
 from shopdesk.commerce.actions import CancelRequest, OrderActions, RefundRequest
 from shopdesk.commerce.lookup import OrderLookup
 from shopdesk.commerce.platform import commerce_for, store_for
-from shopdesk.config import AgentApiSettings, CommerceSettings
+from shopdesk.config import AgentApiSettings, CommerceSettings, SearchSettings
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.canned import CannedResponses
 from shopdesk.dal.config import ConfigStore
@@ -49,6 +50,7 @@ from shopdesk.dal.customers import Customers
 from shopdesk.dal.live import ChangeLog
 from shopdesk.dal.media import MediaStore
 from shopdesk.dal.queues import Queue
+from shopdesk.dal.search import SearchReads
 from shopdesk.dal.table import Table
 from shopdesk.logic.access import Access
 from shopdesk.logic.canned import CannedLibrary
@@ -58,10 +60,12 @@ from shopdesk.logic.inbox import Inbox, QueueUnavailable, View
 from shopdesk.logic.overview import Overview
 from shopdesk.logic.personalise import Personaliser
 from shopdesk.logic.reroute import Rerouter, RoutingChange
+from shopdesk.logic.search import Search, cached_orders
 from shopdesk.logic.sla_engine import book_for
 from shopdesk.logic.snooze import Snoozer
 from shopdesk.models import ConversationStatus
 from shopdesk.models.canned import CannedContent
+from shopdesk.search import SearchUnavailable, search_for
 
 settings = AgentApiSettings.from_env()
 logger = Logger()
@@ -89,6 +93,9 @@ customer_desk = CustomerDesk(Customers(table), Access(agents),
 order_actions = OrderActions(order_lookup, commerce, commerce_settings.action_groups, conversations.add_message)
 canned = CannedLibrary(CannedResponses(table))
 inbox.personaliser = Personaliser(conversations, book.routing, settings.shop_name, canned, order_lookup)
+
+search = Search(SearchReads(table), agents, search_for(SearchSettings.from_env()),
+                cached_orders(store_for(commerce_settings)) if commerce_settings.platform != "none" else None)
 
 app = APIGatewayHttpResolver(enable_validation=True)
 app.enable_swagger(path="/agent/swagger", title="shopdesk agent API", version="1")
@@ -253,6 +260,19 @@ def refund_order(conversation_id: ConversationId, order_id: OrderId, body: Refun
 install_action_errors(app)
 
 
+# ---------------------------------------------------------------- search
+
+@app.get("/agent/search", summary="Find conversations and customers by phone, email, handle, order number, id or words",
+         responses=documented(200, SearchOut, "Exact matches first, then the best full-text matches", 422))
+def search_route(
+    q: Annotated[str, Query(min_length=1, max_length=200,
+                            description="a phone, an email, a handle, an order number, a conversation id or words; "
+                                        "status:<status> narrows")],
+    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+) -> SearchOut:
+    return SearchOut.of(search.search(caller(app.current_event), q, limit))
+
+
 # ---------------------------------------------------------------- personalised replies and canned responses
 
 CannedResponseId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -289,7 +309,7 @@ def delete_personal_canned(response_id: CannedResponseId) -> Response[None]:
 install_render_errors(app)
 
 
-problems.install(app, {QueueUnavailable: 503})
+problems.install(app, {QueueUnavailable: 503, SearchUnavailable: 503})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -57,6 +57,8 @@ AGENT_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
         {"confirm": True}, "", (403, 409, 409, 404)),
     ("POST", "/agent/conversations/<conversation_id>/orders/<order_id>/refund"): (
         {"confirm": True}, "", (403, 409, 409, 404)),
+    # results are filtered, not refused: tests/integration/test_search.py checks what each finds
+    ("GET", "/agent/search"): (None, "q=%2B31655500001", (200, 200, 200, 200)),
     ("POST", "/agent/conversations/<conversation_id>/preview"): (
         {"text": "Hi, {{agent.first_name}} here"}, "", (200, 200, 200, 404)),
     # personal canned responses: each caller writes and deletes their own (tests/integration/test_canned.py)

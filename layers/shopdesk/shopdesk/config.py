@@ -10,7 +10,7 @@ import os
 from functools import cache
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shopdesk.models.conversation import Priority
 
@@ -212,3 +212,29 @@ class CommerceSettings(CoreSettings):
         if self.shopify_admin_base_url:
             return self.shopify_admin_base_url
         return f"https://{self.shopify_shop_domain}" if self.shopify_shop_domain else ""
+
+
+class SearchSettings(CoreSettings):
+    """Full-text search: which engine (``none`` leaves only the exact-key lookups), and where it is."""
+
+    engine: Annotated[Literal["none", "opensearch", "sqlite"], Field(alias="SEARCH_ENGINE")] = "none"
+    endpoint: Annotated[str, Field(alias="SEARCH_ENDPOINT")] = ""          # the collection's, for opensearch
+    index_name: Annotated[str, Field(alias="SEARCH_INDEX_NAME", min_length=1, max_length=64)] = "messages"
+    index_path: Annotated[str, Field(alias="SEARCH_INDEX_PATH")] = ""      # the SQLite file, for sqlite
+
+    @property
+    def region(self) -> str:
+        return region()
+
+    @field_validator("engine", mode="before")
+    @classmethod
+    def _engine(cls, value: object) -> object:
+        return str(value or "none").strip().lower()
+
+    @model_validator(mode="after")
+    def _where(self) -> Self:
+        if self.engine == "opensearch" and not self.endpoint:
+            raise ValueError("SEARCH_ENGINE=opensearch needs SEARCH_ENDPOINT (the collection endpoint)")
+        if self.engine == "sqlite" and not self.index_path:
+            raise ValueError("SEARCH_ENGINE=sqlite needs SEARCH_INDEX_PATH (a file path)")
+        return self

@@ -1,0 +1,228 @@
+"""Search figures: full-text query latency of the local engine (SQLite FTS5 with Snowball stems) on 10,000
+conversations with 100,000 messages, what indexing costs, and what stemming adds over folding alone.
+
+Messages are generated from a seeded vocabulary of the seven customer languages (en, es, pt, de, tr, id,
+sk): each conversation has one language, each message 6 to 20 words of it, some with a product word, an order
+number or a name. They are analysed as the indexer analyses them (``shopdesk.search.feed.document``: the
+language detected from the text, stems, folded diacritics) and written in batches of 100 (a stream batch).
+Queries are a seeded mix: a frequent word, a rare product word, two words, a word typed without its accents,
+an inflected form; each is timed through the port (``SqliteIndex.query`` with the agent API's candidate
+limit), analysis included. The agent API adds one BatchGetItem of the candidates to that.
+
+    python -m bench.search [--conversations N] [--messages-per-conversation M] [--queries Q]
+    writes the "search" key of bench/results.json
+"""
+
+# ruff: noqa: RUF001 - customer words in seven languages on purpose
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from statistics import median, quantiles
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+
+WORDS = {
+    "en": "hello where is my order package parcel delivery shipped tracking number please help refund return size "
+          "wrong broken missing arrived yesterday today week thanks address change cancel payment card invoice "
+          "still waiting when will it arrive the a and to of for not yet received color exchange",
+    "es": "hola dónde está mi pedido paquete envío seguimiento número por favor ayuda reembolso devolución talla "
+          "equivocada roto falta llegó ayer hoy semana gracias dirección cambiar cancelar pago tarjeta factura "
+          "todavía espero cuándo llegará el la y de para no aún recibido color cambio pedidos",
+    "pt": "olá onde está minha encomenda pacote entrega rastreio número por favor ajuda reembolso devolução "
+          "tamanho errado quebrado falta chegou ontem hoje semana obrigado endereço mudar cancelar pagamento "
+          "cartão fatura ainda espero quando vai chegar o a e de para não recebido cor troca encomendas",
+    "de": "hallo wo ist meine bestellung paket lieferung versendet sendungsnummer bitte hilfe erstattung rücksendung "
+          "größe falsch kaputt fehlt angekommen gestern heute woche danke adresse ändern stornieren zahlung karte "
+          "rechnung immer noch warte wann kommt der die und zu von für nicht erhalten farbe umtausch bestellungen",
+    "tr": "merhaba siparişim nerede paket teslimat kargo takip numarası lütfen yardım iade değişim beden yanlış "
+          "kırık eksik geldi dün bugün hafta teşekkürler adres değiştir iptal ödeme kart fatura hala bekliyorum "
+          "ne zaman gelecek ve bir için değil henüz almadım renk siparişlerim siparişi",
+    "id": "halo di mana pesanan saya paket pengiriman dikirim nomor resi tolong bantu pengembalian dana tukar "
+          "ukuran salah rusak hilang sampai kemarin hari ini minggu terima kasih alamat ubah batal pembayaran "
+          "kartu faktur masih menunggu kapan akan tiba dan untuk belum diterima warna pesanannya",
+    "sk": "dobrý deň kde je moja objednávka balík doručenie odoslané sledovacie číslo prosím pomoc vrátenie peňazí "
+          "výmena veľkosť zlá rozbitá chýba prišla včera dnes týždeň ďakujem adresa zmeniť zrušiť platba karta "
+          "faktúra stále čakám kedy príde a v na pre nie ešte neprišla farba objednávky",
+}
+PRODUCTS = ["beanie", "trail", "shoes", "socks", "scarf", "umbrella", "jacket", "backpack", "lamp", "kettle",
+            "headphones", "charger", "wallet", "sunglasses", "blanket", "mug", "notebook"]
+NAMES = ["ana", "lucas", "maria", "jonas", "elif", "budi", "zuzana", "sam", "noah", "lea"]
+# An inflected form a customer types and the form in a message: what stemming should join.
+INFLECTIONS = {
+    "en": [("orders", "order"), ("shipping", "shipped"), ("refunds", "refund"), ("arriving", "arrived"),
+           ("payments", "payment")],
+    "es": [("pedidos", "pedido"), ("devoluciones", "devolución"), ("llegar", "llegó"), ("rotos", "roto"),
+           ("facturas", "factura")],
+    "pt": [("encomendas", "encomenda"), ("chegar", "chegou"), ("pagamentos", "pagamento"), ("quebrada", "quebrado"),
+           ("entregas", "entrega")],
+    "de": [("bestellungen", "bestellung"), ("pakete", "paket"), ("lieferungen", "lieferung"),
+           ("rechnungen", "rechnung"), ("karten", "karte")],
+    "tr": [("siparişlerim", "siparişim"), ("paketler", "paket"), ("kargom", "kargo"), ("iadesi", "iade"),
+           ("faturalar", "fatura")],
+    "id": [("pesanannya", "pesanan"), ("pengirimannya", "pengiriman"), ("paketnya", "paket"),
+           ("pembayarannya", "pembayaran"), ("alamatnya", "alamat")],
+    "sk": [("objednávku", "objednávka"), ("balíky", "balík"), ("platby", "platba"), ("faktúry", "faktúra"),
+           ("objednavka", "objednávka")],
+}
+
+
+def message_text(rng: random.Random, language: str) -> str:
+    vocabulary = WORDS[language].split()
+    words = [rng.choice(vocabulary) for _ in range(rng.randint(6, 20))]
+    if rng.random() < 0.3:
+        words.insert(rng.randrange(len(words)), rng.choice(PRODUCTS))
+    if rng.random() < 0.2:
+        words.append(f"#{rng.randint(1000, 99999)}")
+    if rng.random() < 0.2:
+        words.insert(0, rng.choice(NAMES).title())
+    return " ".join(words)
+
+
+def build(path: Path, conversations: int, per_conversation: int, seed: int) -> dict[str, Any]:
+    from shopdesk.models import Direction, Message
+    from shopdesk.search.feed import document
+    from shopdesk.search.sqlite import SqliteIndex
+
+    rng = random.Random(seed)
+    index = SqliteIndex(path)
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    languages = list(WORDS)
+    batch, analysed_s, written_s, detected = [], 0.0, 0.0, 0
+    total = conversations * per_conversation
+    for n in range(total):
+        conv = n % conversations
+        language = languages[conv % len(languages)]
+        message = Message(id=f"m_{n:08d}", conversation_id=f"c_{conv:06d}", created_at=start + timedelta(seconds=n),
+                          direction=Direction.INBOUND if n % 3 else Direction.OUTBOUND,
+                          text=message_text(rng, language))
+        t0 = time.perf_counter()
+        doc = document(message)
+        analysed_s += time.perf_counter() - t0
+        if doc is None:
+            continue
+        detected += doc.language == language
+        batch.append(doc)
+        if len(batch) == 100 or n == total - 1:
+            t0 = time.perf_counter()
+            index.index_many(batch)
+            written_s += time.perf_counter() - t0
+            batch = []
+    return {"index": index, "messages": total, "analyse_us_per_message": round(analysed_s / total * 1e6, 1),
+            "write_us_per_message": round(written_s / total * 1e6, 1),
+            "language_detected_right": round(detected / total, 3), "file_mb": round(path.stat().st_size / 1e6, 1)}
+
+
+def queries(rng: random.Random, count: int) -> list[tuple[str, str]]:
+    from shopdesk.search.text import fold
+
+    mix: list[tuple[str, str]] = []
+    languages = list(WORDS)
+    for i in range(count):
+        language = languages[i % len(languages)]
+        vocabulary = WORDS[language].split()
+        kind = ("frequent word", "product word", "two words", "without accents", "inflected")[i % 5]
+        if kind == "frequent word":
+            q = rng.choice(vocabulary)
+        elif kind == "product word":
+            q = rng.choice(PRODUCTS)
+        elif kind == "two words":
+            q = f"{rng.choice(vocabulary)} {rng.choice(PRODUCTS)}"
+        elif kind == "without accents":
+            q = fold(rng.choice([w for w in vocabulary if fold(w) != w] or vocabulary))
+        else:
+            q = rng.choice(INFLECTIONS[language])[0]
+        mix.append((kind, q))
+    return mix
+
+
+def inflection_recall() -> dict[str, Any]:
+    """Per language: of the inflection pairs, how many a query finds with stems, and with folding alone."""
+    from shopdesk.search.text import fold, index_terms, query_terms
+
+    result = {}
+    for language, pairs in INFLECTIONS.items():
+        stemmed = sum(all(set(forms) & set(index_terms(written, language)) for forms in query_terms(typed))
+                      for typed, written in pairs)
+        folded = sum(fold(typed) == fold(written) for typed, written in pairs)
+        result[language] = {"pairs": len(pairs), "found_with_stems": stemmed, "found_folded_only": folded}
+    return result
+
+
+def run(conversations: int, per_conversation: int, query_count: int, seed: int = 11) -> dict[str, Any]:
+    from shopdesk.logic.search import CANDIDATES
+
+    rng = random.Random(seed)
+    with tempfile.TemporaryDirectory(prefix="bench-search-") as folder:
+        t0 = time.perf_counter()
+        built = build(Path(folder) / "search.sqlite3", conversations, per_conversation, seed)
+        index = built.pop("index")
+        build_s = time.perf_counter() - t0
+        for _, q in queries(random.Random(seed + 1), 20):       # warm the page cache, as a running stack is
+            index.query(q, limit=CANDIDATES)
+        timings: dict[str, list[float]] = {}
+        hits: list[int] = []
+        for kind, q in queries(rng, query_count):
+            t1 = time.perf_counter()
+            found = index.query(q, limit=CANDIDATES)
+            timings.setdefault(kind, []).append((time.perf_counter() - t1) * 1000)
+            hits.append(len(found))
+    every = sorted(t for values in timings.values() for t in values)
+
+    def figures(values: list[float]) -> dict[str, float]:
+        return {"p50": round(median(values), 2), "p95": round(quantiles(values, n=20)[18], 2),
+                "max": round(max(values), 2), "samples": len(values)}
+
+    return {"engine": "sqlite-fts5", "conversations": conversations, "messages": conversations * per_conversation,
+            "candidate_limit": CANDIDATES, "p50_ms": figures(every)["p50"], "p95_ms": figures(every)["p95"],
+            "max_ms": figures(every)["max"], "queries": len(every),
+            "by_kind_ms": {kind: figures(values) for kind, values in timings.items()},
+            "queries_with_hits": round(sum(1 for h in hits if h) / len(hits), 3),
+            "build_seconds": round(build_s, 1), **built, "inflections": inflection_recall(),
+            "date": datetime.now(UTC).isoformat(timespec="seconds")}
+
+
+def report(result: dict[str, Any]) -> str:
+    lines = [f"SEARCH - local engine (SQLite FTS5 + Snowball stems), {result['conversations']:,} conversations, "
+             f"{result['messages']:,} messages",
+             f"  query  p50 {result['p50_ms']} ms  p95 {result['p95_ms']} ms  max {result['max_ms']} ms  "
+             f"({result['queries']} queries, {result['queries_with_hits']:.0%} with hits, "
+             f"up to {result['candidate_limit']} conversations each)"]
+    for kind, figures in result["by_kind_ms"].items():
+        lines.append(f"    {kind:<16} p50 {figures['p50']:>6} ms  p95 {figures['p95']:>6} ms")
+    lines.append(f"  index  {result['analyse_us_per_message']} us analysis + {result['write_us_per_message']} us "
+                 f"write per message; {result['file_mb']} MB; language detected right "
+                 f"{result['language_detected_right']:.0%}")
+    found = ", ".join(f"{lang} {v['found_with_stems']}/{v['pairs']} (folded only {v['found_folded_only']})"
+                      for lang, v in result["inflections"].items())
+    lines.append(f"  inflected query forms found: {found}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    from bench.harness import use_layer
+
+    parser = argparse.ArgumentParser(prog="python -m bench.search", description=__doc__.splitlines()[0])
+    parser.add_argument("--conversations", type=int, default=10_000)
+    parser.add_argument("--messages-per-conversation", type=int, default=10)
+    parser.add_argument("--queries", type=int, default=500)
+    args = parser.parse_args()
+    use_layer()
+    result = run(args.conversations, args.messages_per_conversation, args.queries)
+    path = HERE / "results.json"
+    results = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    results["search"] = result                     # read-modify-write: only this key changes
+    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(report(result))
+    print("\nwritten: bench/results.json (search)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""What the indexer does with one table-stream record: keep the search index in step with the messages.
+
+- A message inserted, or changed in its text or subject (an edit; a delivery receipt changes neither and is
+  skipped), is indexed under its terms, analysed in the message's language (detected from its text).
+- A message removed, or whose text became empty, is removed; a conversation item removed (expiry, erasure)
+  removes all its messages.
+- System messages (assignments, SLA notes) are not indexed: customers' and agents' words are.
+
+Every operation is idempotent (the message id is the document's key), so a retried batch is harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from shopdesk.dal.items import message_from_item
+from shopdesk.logic.language import detect_language
+from shopdesk.models import Direction, Message
+from shopdesk.search import SearchDoc, SearchIndex
+from shopdesk.search.text import LANGUAGES, index_terms, joined
+
+INDEXED = {Direction.INBOUND, Direction.OUTBOUND, Direction.NOTE}
+MAX_TEXT = 20_000           # characters of one message that are indexed (a long e-mail says enough before)
+
+
+def searchable_text(message: Message) -> str:
+    return " ".join(part for part in (message.subject, message.text) if part)[:MAX_TEXT].strip()
+
+
+def document(message: Message) -> SearchDoc | None:
+    """The message's search document, or None when it has nothing to index."""
+    if message.direction not in INDEXED:
+        return None
+    text = searchable_text(message)
+    if not text:
+        return None
+    language = detect_language(text)
+    language = language if language in LANGUAGES else None
+    terms = index_terms(text, language)
+    if not terms:
+        return None
+    return SearchDoc(conversation_id=message.conversation_id, message_id=message.id, created_at=message.created_at,
+                     terms=joined(terms), language=language, direction=message.direction.value)
+
+
+def _text_of(image: Mapping[str, Any] | None) -> tuple[Any, Any]:
+    return (image or {}).get("text"), (image or {}).get("subject")
+
+
+def apply(index: SearchIndex, event_name: str, keys: Mapping[str, Any], new: Mapping[str, Any] | None,
+          old: Mapping[str, Any] | None) -> str:
+    """Apply one stream record (deserialised images) to the index; answers what it did."""
+    pk, sk = str(keys.get("PK", "")), str(keys.get("SK", ""))
+    if not pk.startswith("CONV#"):
+        return "ignored"
+    conversation_id = pk.removeprefix("CONV#")
+    if sk == "META":
+        if event_name == "REMOVE":
+            index.remove(conversation_id)
+            return "conversation removed"
+        return "ignored"
+    if not sk.startswith("MSG#"):
+        return "ignored"
+    message_id = sk.rsplit("#", 1)[-1]
+    if event_name == "REMOVE" or not new:
+        index.remove(conversation_id, message_id)
+        return "removed"
+    if event_name == "MODIFY" and _text_of(new) == _text_of(old):
+        return "unchanged"
+    doc = document(message_from_item(dict(new)))
+    if doc is None:
+        if event_name == "MODIFY":
+            index.remove(conversation_id, message_id)
+            return "removed"
+        return "skipped"
+    index.index(doc)
+    return "indexed"

@@ -1,0 +1,87 @@
+"""Text analysis shared by every search back-end: words, stems in the message's language, diacritics folded.
+
+Both back-ends index and query the *analysed* terms this module makes, so a word found by one is found by
+the other, and neither depends on an engine's own language analysers (OpenSearch has no Slovak one, SQLite
+FTS5 only Porter for English).
+
+- A word is a run of letters and digits (``\\w+``); case is folded (Turkish dotted/dotless i included).
+- Stemming uses the Snowball stemmers of PyStemmer for en, es, pt, de, tr and id. Slovak has no Snowball
+  stemmer: its words are only folded.
+- Every term is folded last: accents and other marks removed (``objednávka`` → ``objednavka``,
+  ``teşekkürler`` → ``tesekkurler``), ``ß`` → ``ss``, so a customer who types without accents finds a
+  message written with them and the other way round.
+- A message is analysed in its own language (detected from its text, ``logic/language.py``); a word of a
+  message whose language is unknown is indexed folded but not stemmed.
+- A query is short and its language is rarely certain, so each query word becomes the set of its forms: the
+  folded word and its stem in every stemming language. A query matches a message when every query word
+  has one of its forms in the message. ``pedidos`` → {``pedidos``, ``pedid``, ``pedido``}: it finds "pedido"
+  in a Spanish message and "pedidos" in a message of unknown language.
+"""
+
+# ruff: noqa: RUF001 - Turkish, Slovak and German letters on purpose
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import cache
+
+import Stemmer
+
+STEMMERS = {"en": "english", "es": "spanish", "pt": "portuguese", "de": "german", "tr": "turkish",
+            "id": "indonesian"}
+LANGUAGES = ("en", "es", "pt", "de", "tr", "id", "sk")     # the customer languages; sk: folded only
+MAX_WORD = 40               # longer runs are ids, hashes or noise: kept whole, not stemmed
+_WORD = re.compile(r"\w+", re.UNICODE)
+_SPECIAL = str.maketrans({"ß": "ss", "ı": "i", "İ": "i", "ø": "o", "Ø": "o", "đ": "d", "Đ": "d", "ł": "l",
+                          "Ł": "l", "æ": "ae", "œ": "oe", "_": " "})
+
+
+def fold(text: str) -> str:
+    """Lower case without diacritics: ``Çok teşekkürler`` → ``cok tesekkurler``."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_SPECIAL))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+@cache
+def _stemmer(language: str) -> Stemmer.Stemmer | None:
+    name = STEMMERS.get(language)
+    return Stemmer.Stemmer(name) if name else None
+
+
+def words(text: str) -> list[str]:
+    """The words of ``text``, lower case with their accents (the stemmers need them)."""
+    return _WORD.findall(unicodedata.normalize("NFC", text.lower().replace("_", " ")))
+
+
+def stem(word: str, language: str | None) -> str:
+    """One word's term: its stem in ``language`` (when it has a stemmer), folded."""
+    stemmer = _stemmer(language) if language else None
+    if stemmer is not None and len(word) <= MAX_WORD and not word.isdigit():
+        word = stemmer.stemWord(word)
+    return fold(word)
+
+
+def index_terms(text: str, language: str | None) -> list[str]:
+    """The terms a message is indexed under, in order (duplicates kept: they weigh in ranking)."""
+    return [t for t in (stem(w, language) for w in words(text)) if t]
+
+
+def query_forms(word: str) -> list[str]:
+    """Every term a query word may have been indexed under: folded, and stemmed in each stemming language."""
+    forms = [fold(word)] + [stem(word, language) for language in STEMMERS]
+    return [f for f in dict.fromkeys(forms) if f]
+
+
+def query_terms(text: str) -> list[list[str]]:
+    """A query's words, each as the list of its forms (a match needs one form of every word)."""
+    seen: dict[str, list[str]] = {}
+    for word in words(text):
+        seen.setdefault(word, query_forms(word))
+    return list(seen.values())
+
+
+def joined(terms: Iterable[str]) -> str:
+    """Terms as the space-separated text the engines' whitespace tokenisers read back."""
+    return " ".join(terms)

@@ -1,0 +1,109 @@
+"""Search against moto: the indexer consumes the table's stream into the SQLite back-end, the agent API
+finds conversations by word, phone, handle and id, and nobody finds what they may not see."""
+
+from __future__ import annotations
+
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.helpers import agent, customer_writes
+from tests.integration.test_access import CALLERS, call
+from tests.integration.test_live import Stream
+
+
+@pytest.fixture
+def search_desk(desk, tmp_path: Path):
+    """The desk with the SQLite engine: the indexer and the agent API share one index file."""
+    desk.env.update({"SEARCH_ENGINE": "sqlite", "SEARCH_INDEX_PATH": str(tmp_path / "search.sqlite3")})
+    return desk
+
+
+def index(desk: Any, event: dict[str, Any]) -> dict[str, Any]:
+    return desk.invoke("search_indexer", event)
+
+
+def search(desk: Any, who: str, q: str) -> tuple[int, Any]:
+    return call(desk, "agent_api", "GET", "/agent/search", who, query="q=" + urllib.parse.quote(q))
+
+
+def ids(answer: Any) -> set[str]:
+    return {c["id"] for c in answer["conversations"]}
+
+
+def test_the_indexer_makes_a_message_findable_and_a_redelivery_changes_nothing(search_desk):
+    desk = search_desk
+    stream = Stream(desk)
+    # Given a customer's message in German, read from the stream by the indexer
+    conv = customer_writes(desk, "+4915112345678", "Meine Bestellungen sind nicht angekommen", "SMs1")
+    batch = stream.read()
+    assert index(desk, batch) == {"batchItemFailures": []}
+    # When an agent searches for a form of a word the customer wrote (another inflection, no umlaut)
+    status, answer = search(desk, "admin", "bestellung")
+    # Then the conversation is found by its text, with the matching message
+    assert status == 200, answer
+    assert ids(answer) == {conv}
+    message = answer["conversations"][0]
+    assert message["matched"] == "text" and message["message_id"].startswith("m_")
+    # And the same batch delivered again leaves one hit
+    assert index(desk, batch) == {"batchItemFailures": []}
+    assert ids(search(desk, "admin", "angekommen")[1]) == {conv}
+    assert search(desk, "admin", "paket")[1]["conversations"] == []
+
+
+def test_a_bad_record_fails_alone_and_the_others_are_indexed(search_desk):
+    desk = search_desk
+    stream = Stream(desk)
+    conv = customer_writes(desk, "+4915112345679", "Der Regenschirm ist kaputt", "SMs2")
+    batch = stream.read()
+    broken = {**batch["Records"][0], "eventID": "broken",
+              "dynamodb": {"Keys": {"PK": {"S": "CONV#c_x"}, "SK": {"S": "MSG#2026#m_x"}},
+                           "NewImage": {"text": {"S": "no id, no direction"}}, "SequenceNumber": "999"}}
+    result = index(desk, {"Records": [broken, *batch["Records"]]})
+    assert result == {"batchItemFailures": [{"itemIdentifier": "999"}]}
+    assert ids(search(desk, "admin", "regenschirm")[1]) == {conv}
+
+
+def test_exact_keys_phone_id_and_status_filter(search_desk):
+    desk = search_desk
+    conv = customer_writes(desk, "+31612340001", "hello", "SMs3")
+    for q in ("+31 6 1234 0001", "0031612340001", conv, conv.lower()):
+        status, answer = search(desk, "admin", q)
+        assert status == 200 and ids(answer) == {conv}, (q, answer)
+    status, answer = search(desk, "admin", "+31612340001")
+    assert answer["conversations"][0]["matched"] == "phone"
+    assert [c["identities"] for c in answer["customers"]] == [[{"kind": "phone", "address": "+31612340001"}]]
+    assert ids(search(desk, "admin", "status:open +31612340001")[1]) == {conv}
+    assert ids(search(desk, "admin", "status:resolved +31612340001")[1]) == set()
+    for bad in ("status:lost +31612340001", "label:vip parcel", "status:open"):
+        assert search(desk, "admin", bad)[0] == 400, bad
+
+
+def test_another_teams_conversation_never_appears(search_desk):
+    desk = search_desk
+    stream = Stream(desk)
+    # Given vera in team vip, and a conversation of team default with a word in it
+    for who in CALLERS:
+        assert call(desk, "agent_api", "GET", "/agent/me", who)[0] == 200
+    assert call(desk, "admin_api", "PUT", "/admin/teams/vip", "admin", {"id": "vip", "name": "VIP"})[0] == 200
+    assert call(desk, "admin_api", "PUT", "/admin/agents/vera", "admin", {"capacity": 3, "teams": ["vip"]})[0] == 200
+    conv = customer_writes(desk, "+31612340002", "Mijn paraplu is kapot, umbrella broken", "SMs4")
+    assert index(desk, stream.read()) == {"batchItemFailures": []}
+    # When each caller searches by the word, the phone and the id
+    for q in ("umbrella", "+31612340002", conv):
+        # Then the team's agent, its supervisor and the admin find it; vera finds nothing, not even the customer
+        for who in ("agent", "supervisor", "admin"):
+            status, answer = search(desk, who, q)
+            assert status == 200 and ids(answer) == {conv}, (who, q, answer)
+        status, answer = search(desk, "other", q)
+        assert status == 200 and answer == {"conversations": [], "customers": []}, (q, answer)
+
+
+def test_search_without_an_engine_still_answers_exact_keys(desk):
+    conv = customer_writes(desk, "+31612340003", "where is my scarf", "SMs5")
+    status, answer = agent(desk, "GET", "/agent/search", "root", query="q=%2B31612340003", groups="[admins]")
+    assert status == 200 and ids(answer) == {conv}
+    status, answer = agent(desk, "GET", "/agent/search", "root", query="q=scarf", groups="[admins]")
+    assert status == 200 and answer["conversations"] == []
