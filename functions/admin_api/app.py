@@ -11,7 +11,18 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shopdesk.api import problems
+from shopdesk.api import openapi, problems
+from shopdesk.api.admin import (
+    AgentList,
+    CalendarList,
+    CalendarOut,
+    CustomerList,
+    RoutingOut,
+    SlaPolicyList,
+    SlaPolicyOut,
+    TeamList,
+    TeamOut,
+)
 from shopdesk.api.agent import caller_roles
 from shopdesk.config import AdminApiSettings
 from shopdesk.dal.agents import Agents
@@ -23,7 +34,9 @@ from shopdesk.dal.table import Table
 from shopdesk.errors import Conflict
 from shopdesk.logic.admin import ADMIN, SUPERVISOR, Admin, require
 from shopdesk.logic.sla_engine import book_for
+from shopdesk.models import Agent
 from shopdesk.models.admin import AgentSettings, RoutingSettings, Team, TierChange
+from shopdesk.models.customer import Customer
 from shopdesk.models.sla import BusinessHours, SlaPolicy
 
 settings = AdminApiSettings.from_env()
@@ -33,94 +46,111 @@ conversations = Conversations(table, settings.due_shards)
 admin = Admin(ConfigStore(table), Agents(table), Queue(settings.work_queue_url), Customers(table), conversations,
               book_for(conversations, settings.first_response_targets))
 app = APIGatewayHttpResolver(enable_validation=True)
+openapi.publish(app, "/admin", title="shopdesk admin API",
+                description="Agents, teams, calendars, SLA policies, routing settings and customers' tiers, for "
+                            "supervisors and admins (403 for other agents). Every refusal is an RFC 9457 problem "
+                            "(application/problem+json).",
+                security_schemes={openapi.AGENT_JWT: openapi.AGENT_JWT_SCHEME}, security=[{openapi.AGENT_JWT: []}])
 
 Id = Annotated[str, Path(min_length=1, max_length=128)]
 Version = Annotated[int | None, Query(ge=0)]
 Address = Annotated[str | None, Query(min_length=1, max_length=320)]
+# What the routes answer besides their success: a reader without the role (403); a change also: no such item
+# (404), changed meanwhile or the path and body disagree (409), a body that is not JSON (415).
+READ = problems.responses(200, 403)
+WRITE = (403, 404, 409, 415)
 
 
 def _caller_roles() -> set[str]:
     return caller_roles(app.current_event)
 
 
-@app.get("/admin/agents", summary="Every agent with settings, presence and load")
-def list_agents() -> dict:
+@app.get("/admin/agents", summary="Every agent with settings, presence and load", responses=READ)
+def list_agents() -> AgentList:
     require(_caller_roles(), ADMIN, SUPERVISOR)
     return {"items": admin.list_agents()}
 
 
-@app.put("/admin/agents/<agent_id>", summary="Set an agent's capacity, team, skills and languages")
-def set_agent(agent_id: Id, body: AgentSettings) -> dict:
+@app.put("/admin/agents/<agent_id>", summary="Set an agent's capacity, team, skills and languages",
+         responses=problems.responses(200, *WRITE))
+def set_agent(agent_id: Id, body: AgentSettings) -> Agent:
     require(_caller_roles(), ADMIN, SUPERVISOR)
     return admin.set_agent(agent_id, body)
 
 
-@app.get("/admin/teams", summary="Teams")
-def list_teams() -> dict:
+@app.get("/admin/teams", summary="Teams", responses=READ)
+def list_teams() -> TeamList:
     require(_caller_roles(), ADMIN, SUPERVISOR)
     return {"items": admin.list_teams()}
 
 
-@app.put("/admin/teams/<team_id>", summary="Create or change a team (?version=N guards concurrent edits)")
-def put_team(team_id: Id, body: Team, version: Version = None) -> dict:
+@app.put("/admin/teams/<team_id>", summary="Create or change a team (?version=N guards concurrent edits)",
+         responses=problems.responses(200, *WRITE))
+def put_team(team_id: Id, body: Team, version: Version = None) -> TeamOut:
     require(_caller_roles(), ADMIN, SUPERVISOR)
     if body.id != team_id:
         raise Conflict("the team id in the path and the body differ")
     return admin.put_team(body, version)
 
 
-@app.get("/admin/calendars", summary="Business-hours calendars")
-def list_calendars() -> dict:
+@app.get("/admin/calendars", summary="Business-hours calendars", responses=READ)
+def list_calendars() -> CalendarList:
     require(_caller_roles(), ADMIN, SUPERVISOR)
     return {"items": admin.list_calendars()}
 
 
-@app.put("/admin/calendars/<calendar_id>", summary="Create or change a calendar (time zone, windows, holidays)")
-def put_calendar(calendar_id: Id, body: BusinessHours, version: Version = None) -> dict:
+@app.put("/admin/calendars/<calendar_id>", summary="Create or change a calendar (time zone, windows, holidays)",
+         responses=problems.responses(200, *WRITE))
+def put_calendar(calendar_id: Id, body: BusinessHours, version: Version = None) -> CalendarOut:
     require(_caller_roles(), ADMIN)
     return admin.put_calendar(calendar_id, body, version)
 
 
-@app.get("/admin/sla-policies", summary="SLA policies")
-def list_policies() -> dict:
+@app.get("/admin/sla-policies", summary="SLA policies", responses=READ)
+def list_policies() -> SlaPolicyList:
     require(_caller_roles(), ADMIN, SUPERVISOR)
     return {"items": admin.list_policies()}
 
 
-@app.put("/admin/sla-policies/<policy_id>", summary="Create or change an SLA policy (targets per priority)")
-def put_policy(policy_id: Id, body: SlaPolicy, version: Version = None) -> dict:
+@app.put("/admin/sla-policies/<policy_id>", summary="Create or change an SLA policy (targets per priority)",
+         responses=problems.responses(200, *WRITE))
+def put_policy(policy_id: Id, body: SlaPolicy, version: Version = None) -> SlaPolicyOut:
     require(_caller_roles(), ADMIN)
     if body.id != policy_id:
         raise Conflict("the policy id in the path and the body differ")
     return admin.put_policy(body, version)
 
 
-@app.get("/admin/routing", summary="Routing settings")
-def get_routing() -> dict:
+@app.get("/admin/routing", summary="Routing settings", responses=READ)
+def get_routing() -> RoutingOut:
     require(_caller_roles(), ADMIN, SUPERVISOR)
     return admin.routing()
 
 
-@app.put("/admin/routing", summary="Change routing settings (admins; ?version=N guards concurrent edits)")
-def put_routing(body: RoutingSettings, version: Version = None) -> dict:
+@app.put("/admin/routing", summary="Change routing settings (admins; ?version=N guards concurrent edits)",
+         responses=problems.responses(200, 403, 409, 415))
+def put_routing(body: RoutingSettings, version: Version = None) -> RoutingOut:
     require(_caller_roles(), ADMIN)
     return admin.put_routing(body, version)
 
 
-@app.get("/admin/customers", summary="Find a customer by an identity (?phone=+31612345678 or ?email=...)")
-def find_customers(phone: Address = None, email: Address = None) -> dict:
+@app.get("/admin/customers", summary="Find a customer by an identity (?phone=+31612345678 or ?email=...)",
+         responses=problems.responses(200, 400, 403))
+def find_customers(phone: Address = None, email: Address = None) -> CustomerList:
     require(_caller_roles(), ADMIN, SUPERVISOR)
     return {"items": admin.find_customers(phone, email)}
 
 
-@app.get("/admin/customers/<customer_id>", summary="A customer with their identities and tier")
-def get_customer(customer_id: Id) -> dict:
+@app.get("/admin/customers/<customer_id>", summary="A customer with their identities and tier",
+         responses=problems.responses(200, 403, 404))
+def get_customer(customer_id: Id) -> Customer:
     require(_caller_roles(), ADMIN, SUPERVISOR)
     return admin.customer(customer_id)
 
 
-@app.put("/admin/customers/<customer_id>", summary="Set a customer's tier ({\"tier\": \"vip\"}, or null for none)")
-def set_customer_tier(customer_id: Id, body: TierChange) -> dict:
+@app.put("/admin/customers/<customer_id>", summary="Set a customer's tier ({\"tier\": \"vip\"}, or null for none)",
+         responses=problems.responses(200, *WRITE))
+def set_customer_tier(customer_id: Id, body: TierChange) -> Customer:
     require(_caller_roles(), ADMIN, SUPERVISOR)
     return admin.set_tier(customer_id, body.tier)
 

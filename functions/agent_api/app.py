@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shopdesk.api import problems
+from shopdesk.api import openapi, problems
 from shopdesk.api.agent import (
     AgentOut,
     AssignmentIn,
@@ -55,18 +55,18 @@ media = MediaStore(settings.media_bucket) if settings.media_bucket else None
 presign = media.presign if media else None
 
 app = APIGatewayHttpResolver(enable_validation=True)
-app.enable_swagger(path="/agent/swagger", title="shopdesk agent API", version="1")
+openapi.publish(app, "/agent", title="shopdesk agent API",
+                description="The inbox over HTTP. Every refusal is an RFC 9457 problem (application/problem+json).",
+                security_schemes={openapi.AGENT_JWT: openapi.AGENT_JWT_SCHEME}, security=[{openapi.AGENT_JWT: []}])
 
 ConversationId = Annotated[str, Path(min_length=1, max_length=64)]
+# What a change to a conversation can answer besides its success: not the caller's to change (403), no such
+# conversation (404), its state forbids it or it changed meanwhile (409), a body that is not JSON (415).
+WRITE = (403, 404, 409, 415)
 
 
-@app.get("/agent/openapi.json", include_in_schema=False)
-def openapi():  # no return annotation: a bare Response has no schema
-    return Response(200, content_types.APPLICATION_JSON,
-                    app.get_openapi_json_schema(title="shopdesk agent API", version="1"))
-
-
-@app.get("/agent/conversations", summary="List conversations: mine, waiting (unassigned) or all")
+@app.get("/agent/conversations", summary="List conversations: mine, waiting (unassigned) or all",
+         responses=problems.responses(200, 400, 403, 404))
 def list_conversations(
     view: Annotated[View, Query()] = "mine",
     status: Annotated[ConversationStatus | None, Query()] = None,
@@ -80,24 +80,28 @@ def list_conversations(
     return ConversationList.of(items, next_cursor)
 
 
-@app.get("/agent/conversations/<conversation_id>", summary="A conversation with its messages, oldest first")
+@app.get("/agent/conversations/<conversation_id>", summary="A conversation with its messages, oldest first",
+         responses=problems.responses(200, 403, 404))
 def get_conversation(conversation_id: ConversationId) -> ConversationOut:
     return ConversationOut.of(inbox.get(conversation_id), presign)
 
 
-@app.post("/agent/conversations/<conversation_id>/replies", summary="Reply to the customer (sent in order)")
+@app.post("/agent/conversations/<conversation_id>/replies", summary="Reply to the customer (sent in order)",
+          status_code=202, responses=problems.responses(202, *WRITE, 400, 503, description="Queued to send"))
 def reply(conversation_id: ConversationId, body: ReplyIn) -> Response[MessageOut]:
     agent_id, _ = caller(app.current_event)
     message = inbox.reply(conversation_id, agent_id, body.text, body.channel)
     return Response(202, content_types.APPLICATION_JSON, MessageOut.of(message))
 
 
-@app.get("/agent/templates", summary="Approved WhatsApp templates (for a closed 24-hour window)")
+@app.get("/agent/templates", summary="Approved WhatsApp templates (for a closed 24-hour window)",
+         responses=problems.responses(200))
 def list_templates() -> TemplateList:
     return TemplateList(items=[TemplateOut.model_validate(t.model_dump()) for t in settings.whatsapp_templates])
 
 
-@app.post("/agent/conversations/<conversation_id>/templates", summary="Send an approved WhatsApp template")
+@app.post("/agent/conversations/<conversation_id>/templates", summary="Send an approved WhatsApp template",
+          status_code=202, responses=problems.responses(202, *WRITE, 400, 503, description="Queued to send"))
 def send_template(conversation_id: ConversationId, body: TemplateIn) -> Response[MessageOut]:
     agent_id, _ = caller(app.current_event)
     message = inbox.send_template(conversation_id, agent_id, body.name, body.language, body.parameters,
@@ -105,40 +109,46 @@ def send_template(conversation_id: ConversationId, body: TemplateIn) -> Response
     return Response(202, content_types.APPLICATION_JSON, MessageOut.of(message))
 
 
-@app.post("/agent/conversations/<conversation_id>/notes", summary="Add an internal note (never sent)")
+@app.post("/agent/conversations/<conversation_id>/notes", summary="Add an internal note (never sent)",
+          status_code=201, responses=problems.responses(201, *WRITE, description="Added"))
 def note(conversation_id: ConversationId, body: NoteIn) -> Response[MessageOut]:
     agent_id, _ = caller(app.current_event)
     message = inbox.note(conversation_id, agent_id, body.text)
     return Response(201, content_types.APPLICATION_JSON, MessageOut.of(message))
 
 
-@app.post("/agent/conversations/<conversation_id>/assignment", summary="Assign or transfer to an agent")
+@app.post("/agent/conversations/<conversation_id>/assignment", summary="Assign or transfer to an agent",
+          responses=problems.responses(200, *WRITE))
 def assign(conversation_id: ConversationId, body: AssignmentIn) -> ConversationOut:
     agent_id, _ = caller(app.current_event)
     return ConversationOut.of(inbox.assign(conversation_id, body.agent_id, agent_id, body.note))
 
 
-@app.post("/agent/conversations/<conversation_id>/status", summary="Open, pend, snooze, resolve or reopen")
+@app.post("/agent/conversations/<conversation_id>/status", summary="Open, pend, snooze, resolve or reopen",
+          responses=problems.responses(200, *WRITE))
 def set_status(conversation_id: ConversationId, body: StatusIn) -> ConversationOut:
     agent_id, _ = caller(app.current_event)
     return ConversationOut.of(inbox.set_status(conversation_id, body.status, agent_id))
 
 
 @app.put("/agent/conversations/<conversation_id>/routing",
-         summary="Change priority, team or skills (the assignee; supervisors and admins)")
+         summary="Change priority, team or skills (the assignee; supervisors and admins)",
+         responses=problems.responses(200, *WRITE))
 def set_routing(conversation_id: ConversationId, body: RoutingIn) -> ConversationOut:
     agent_id, _ = caller(app.current_event)
     change = RoutingChange(priority=body.priority, team=body.team, skills=body.skills, note=body.note)
     return ConversationOut.of(rerouter.change(conversation_id, change, agent_id, caller_roles(app.current_event)))
 
 
-@app.get("/agent/me", summary="The calling agent: presence, capacity, load")
+@app.get("/agent/me", summary="The calling agent: presence, capacity, load",
+         responses=problems.responses(200, 403))
 def me() -> AgentOut:
     agent_id, name = caller(app.current_event)
     return AgentOut.of(inbox.me(agent_id, name))
 
 
-@app.put("/agent/me/presence", summary="Go online, away or offline")
+@app.put("/agent/me/presence", summary="Go online, away or offline",
+         responses=problems.responses(200, 403, 409, 415))
 def set_presence(body: PresenceIn) -> AgentOut:
     agent_id, name = caller(app.current_event)
     return AgentOut.of(inbox.set_presence(agent_id, name, body.presence))

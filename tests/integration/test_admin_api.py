@@ -45,7 +45,7 @@ def test_raising_capacity_takes_effect_without_a_deploy_and_refills_at_once(desk
 def test_unknown_agent_and_invalid_settings_are_clear_4xx(desk):
     assert admin_call(desk, "PUT", "/admin/agents/nobody", "[admins]", {"capacity": 2})[0] == 404
     status, body = admin_call(desk, "PUT", "/admin/agents/nobody", "[admins]", {"capacity": -1})
-    assert status == 422 and "capacity" in body["message"]
+    assert status == 422 and "capacity" in body["detail"]
     assert admin_call(desk, "PUT", "/admin/teams/Bad Id", "[admins]", {"id": "Bad Id", "name": "x"})[0] == 422
 
 
@@ -60,7 +60,7 @@ def test_team_edits_are_guarded_against_lost_updates(desk):
     assert status == 200 and team["version"] == 2
     stale = admin_call(desk, "PUT", "/admin/teams/returns", "[supervisors]",
                        {"id": "returns", "name": "Stale"}, query="version=1")
-    assert stale[0] == 409 and "changed meanwhile" in stale[1]["message"]
+    assert stale[0] == 409 and "changed meanwhile" in stale[1]["detail"]
     _, teams = admin_call(desk, "GET", "/admin/teams", "[supervisors]")
     assert [(t["id"], t["name"]) for t in teams["items"]] == [("returns", "Returns & exchanges")]
 
