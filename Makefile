@@ -10,7 +10,7 @@ SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east
 	PYENV_VERSION=$$(pyenv versions --bare 2>/dev/null | grep -E '^3\.[0-9]+\.[0-9]+$$' | sort -rV | tr '\n' ':' | sed 's/:$$//')
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: run test test-unit test-integration test-e2e lint lint-python lint-template build deploy bench bench-quick clean
+.PHONY: run test test-unit test-integration test-e2e lint lint-python lint-template build deploy bench bench-quick fuzz fuzz-api clean
 
 $(VENV)/.installed: requirements-dev.txt layers/shopdesk/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,13 @@ bench: $(VENV)/.installed ## figures printed and written to bench/results.json
 
 bench-quick: $(VENV)/.installed
 	$(PY) -m bench --quick
+
+fuzz: fuzz-api ## the long fuzzing runs; figures in bench/results.json (fuzz) and README.md
+
+# schemathesis on the agent, admin and widget OpenAPI documents, on a local stack of its own (about 10 minutes);
+# writes fuzz.api_cases and fuzz.api_failures. `make test` runs the same with a few examples and a fixed seed.
+fuzz-api: $(VENV)/.installed
+	$(PY) -m tests.e2e.api_fuzz --examples $${EXAMPLES:-100} $(ARGS)
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache
