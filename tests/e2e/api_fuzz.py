@@ -8,7 +8,7 @@ with an admin's (alice); the widget's with a fresh visitor session per case (see
 ``make test`` runs a few examples per operation with a fixed seed (tests/e2e/test_api_contracts.py);
 ``make fuzz-api`` runs many more and records the figures:
 
-    python -m tests.e2e.api_fuzz [--examples 100] [--seed N] [--results bench/results.json] [--readme README.md]
+    PYTHONPATH=layers/shopdesk:. python -m tests.e2e.api_fuzz [--examples 100] [--seed N] [--results bench/results.json] [--readme README.md]
 """
 
 from __future__ import annotations
