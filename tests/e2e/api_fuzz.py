@@ -8,7 +8,8 @@ with an admin's (alice); the widget's with a fresh visitor session per case (see
 ``make test`` runs a few examples per operation with a fixed seed (tests/e2e/test_api_contracts.py);
 ``make fuzz-api`` runs many more and records the figures:
 
-    PYTHONPATH=layers/shopdesk:. python -m tests.e2e.api_fuzz [--examples 100] [--seed N] [--results bench/results.json] [--readme README.md]
+    make fuzz-api [EXAMPLES=50] [ARGS='--seed N']
+    PYTHONPATH=layers/shopdesk:. python -m tests.e2e.api_fuzz [--examples 50] [--seed N] [--results bench/results.json]
 """
 
 from __future__ import annotations
@@ -140,7 +141,7 @@ def record(outcomes: list[Outcome], examples: int, seed: int, seconds: float, re
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.e2e.api_fuzz", description=__doc__.splitlines()[0])
-    parser.add_argument("--examples", type=int, default=100, help="examples per operation and phase")
+    parser.add_argument("--examples", type=int, default=50, help="examples per operation and phase")
     parser.add_argument("--seed", type=int, default=int(time.time()) % 100_000)
     parser.add_argument("--results", type=Path, default=REPO / "bench" / "results.json")
     parser.add_argument("--readme", type=Path, default=REPO / "README.md")
