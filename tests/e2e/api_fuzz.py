@@ -104,7 +104,7 @@ def fuzz(client: StackClient, target: Target, *, examples: int, seed: int, workd
            "SCHEMATHESIS_HOOKS": "tests.e2e.api_fuzz_hooks", "SHOPDESK_FUZZ_BASE_URL": client.url,
            "SHOPDESK_FUZZ_ORIGIN": WIDGET_ORIGIN, "SHOPDESK_FUZZ_CONVERSATIONS": ",".join(conversations),
            "SHOPDESK_FUZZ_VISITOR_SECRET": (secret_values("WebchatSecret") or {})["visitor_secret"]}
-    run = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=3600)
+    run = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=3600)
     output = run.stdout + run.stderr
     if not report.exists():
         return Outcome(target, 0, 0, errors=[f"schemathesis exited {run.returncode} without a report"], output=output)
