@@ -190,6 +190,11 @@ class FunctionCatalog:
             if logical_id in self.template["Resources"]
             else "localapi"
         )
+        if props.get("CorsConfiguration"):
+            log.warning(
+                "%s: CorsConfiguration is not emulated; preflight OPTIONS requests get the route's answer or 404",
+                logical_id,
+            )
         auth = self.resolver.resolve(props.get("Auth") or {})
         authorizers: dict[str, JwtAuthorizer] = {}
         for name, spec in (auth.get("Authorizers") or {}).items():

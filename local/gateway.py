@@ -5,7 +5,11 @@ path and method wins over a path with variables, which wins over a greedy ``{pro
 method wins over ``ANY``. The integration receives a payload format 2.0 event and its result is
 turned back into HTTP as API Gateway does: a dict with ``statusCode`` is a response description
 (headers, multiValueHeaders, cookies -> Set-Cookie, isBase64Encoded), anything else is returned
-as JSON with 200. No route: 404 ``Not Found``; a failed invocation: 500 ``Internal Server Error``.
+as JSON with 200. No route: 404 ``{"message":"Not Found"}``, whatever the method (PATCH, OPTIONS,
+TRACE, PROPFIND or any other token: every method is dispatched, none gets http.server's 501 page);
+a failed invocation: 500 ``Internal Server Error``. OPTIONS is a method like the others: the HTTP
+APIs of the template have no ``CorsConfiguration`` (with one, API Gateway would answer preflights
+itself, and this gateway does not emulate that); a route may declare OPTIONS (the widget does).
 
 Request bodies reach the function as text only for textual content types (``text/*``, JSON, XML,
 JavaScript); everything else, including ``application/x-www-form-urlencoded`` and a body without
@@ -270,7 +274,12 @@ class Gateway:
             def _serve(self) -> None:
                 gateway.serve(self)
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+            def __getattr__(self, name: str) -> Any:
+                # http.server looks up do_<METHOD> and answers 501 when it is missing; API Gateway
+                # routes every method (to a route of it, to ANY, or to its 404)
+                if name.startswith("do_"):
+                    return self._serve
+                raise AttributeError(name)
 
             def log_message(self, format: str, *args: Any) -> None:  # stdlib signature
                 pass  # one line per request is logged by the gateway
@@ -494,12 +503,13 @@ class Gateway:
         bucket, key = inbound.location(rule, message_id)
         # registered before the object exists, so its notification cannot be missed
         expectation = notifications.expect(bucket, key) if wait else None
-        inbound.store(rule, request.body, message_id)
+        inbound.store(rule, request.body, message_id, recipients)
         document: dict[str, Any] = {
             "bucket": bucket,
             "key": key,
             "message_id": message_id,
             "rule": rule.logical_id,
+            "recipients": inbound.envelope(rule, recipients),
         }
         if expectation is not None:
             default = notifications.timeout_for(bucket, key, self.stack.catalog.functions)

@@ -6,10 +6,15 @@ the template that has an ``S3Action`` and whose ``Recipients`` match (an address
 ``.domain`` for its subdomains; no Recipients matches everything) stores the bytes at
 ``<BucketName>/<ObjectKeyPrefix><message id>``, with an SES-like inbound message id (40
 lower-case base-32 characters). The recipients are the ``to`` query parameters (the SMTP
-envelope), else the message's To and Cc. The bucket's S3 notifications then invoke the
-subscribed functions (local.s3events). Other actions of the rule (SNS, Lambda, Bounce...) are not
-emulated. Real SES also prepends Return-Path, Received and X-SES-* headers to the stored message;
-the stack stores the bytes exactly as posted.
+envelope: Bcc, a forwarding rule, an alias), else the message's To and Cc; the rule's recipients
+are those it matches. The bucket's S3 notifications then invoke the subscribed functions
+(local.s3events). Other actions of the rule (SNS, Lambda, Bounce...) are not emulated.
+
+Like SES, the stack puts a ``Received`` header on top of the stored message (``from ... by
+inbound-smtp.<region>.amazonaws.com with SMTP id <message id> for <recipient>; <date>``): it is
+how a function reading the S3 object learns the envelope recipient. The ``for`` clause is written
+when the rule matched exactly one recipient (SMTP's Received names one). The posted bytes follow
+unchanged; the Return-Path and X-SES-* headers real SES adds too are not written.
 
 Outbound: moto's SES accepts mail only from verified identities; the stack verifies the
 ``SesFromAddress`` parameter (and its domain) after provisioning. moto keeps what it accepted in
@@ -24,6 +29,8 @@ import email.utils
 import logging
 import secrets
 import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser, Parser
@@ -55,12 +62,22 @@ class UnknownRecipient(Exception):
     pass
 
 
+def received_header(message_id: str, recipients: list[str], region: str, now: datetime, newline: bytes) -> bytes:
+    """The Received header SES's inbound SMTP server puts on top of a message it accepted."""
+    recipient = f"{newline.decode()} for {recipients[0]};" if len(recipients) == 1 else ";"
+    return (f"Received: from localhost (localhost [127.0.0.1]){newline.decode()} by inbound-smtp.{region}"
+            f".amazonaws.com with SMTP id {message_id}{recipient}{newline.decode()} "
+            f"{email.utils.format_datetime(now.astimezone(UTC))} (UTC)").encode() + newline
+
+
 class InboundMail:
     """What SES's receipt rules do with a message, up to storing it in S3."""
 
-    def __init__(self, aws: Aws, rules: list[ReceiptRule]) -> None:
+    def __init__(self, aws: Aws, rules: list[ReceiptRule],
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.aws = aws
         self.rules = [rule for rule in rules if rule.s3_action() is not None]
+        self.now = now
         self._warned: set[str] = set()
 
     def rule_for(self, recipients: list[str]) -> ReceiptRule:
@@ -79,10 +96,19 @@ class InboundMail:
         action = rule.s3_action() or {}
         return str(action["BucketName"]), str(action.get("ObjectKeyPrefix") or "") + message_id
 
-    def store(self, rule: ReceiptRule, raw: bytes, message_id: str) -> None:
-        """Put the message, byte for byte, where the rule's S3Action says."""
+    @staticmethod
+    def envelope(rule: ReceiptRule, recipients: Sequence[str]) -> list[str]:
+        """The recipients the rule matched (SES's ``receipt.recipients``), lower-cased, once each."""
+        return list(dict.fromkeys(r.strip().lower() for r in recipients if r.strip() and rule.matches(r.strip())))
+
+    def store(self, rule: ReceiptRule, raw: bytes, message_id: str, recipients: Sequence[str] = ()) -> None:
+        """Put the message where the rule's S3Action says: SES's Received header, then the bytes as posted."""
         bucket, key = self.location(rule, message_id)
-        self.aws.client("s3").put_object(Bucket=bucket, Key=key, Body=raw)
+        first_line = raw.split(b"\n", 1)[0]
+        newline = b"\r\n" if first_line.endswith(b"\r") else b"\n"
+        header = received_header(message_id, self.envelope(rule, recipients), self.aws.region, self.now(),
+                                 newline)
+        self.aws.client("s3").put_object(Bucket=bucket, Key=key, Body=header + raw)
         for other in rule.rule.get("Actions") or []:
             kind = next(iter(other), "") if isinstance(other, dict) else ""
             if kind != "S3Action" and kind not in self._warned:

@@ -77,7 +77,7 @@ class Stack:
         self.catalog.load()
         sender = str(parameters.get("SesFromAddress") or settings.ses_from_address)
         verify_identities(self.aws, [sender, *self._receipt_domains()])
-        self.inbound_mail = InboundMail(self.aws, self.provisioner.receipt_rules)
+        self.inbound_mail = InboundMail(self.aws, self.provisioner.receipt_rules, self.clock.now)
 
         self.identity = self._identity()
         if self.identity is not None:

@@ -23,8 +23,8 @@ conversations = Conversations(Table(settings.table_name), settings.due_shards)
 receiver = EmailReceiver(
     WebhookProcessor(conversations, Queue(settings.work_queue_url), settings.first_response_targets,
                      thread_finder(conversations)),
-    MediaStore(settings.media_bucket), [settings.ses_from_address] if settings.ses_from_address else [],
-    settings.media_max_bytes, [settings.email_events_topic_arn] if settings.email_events_topic_arn else [])
+    MediaStore(settings.media_bucket), settings.shop_addresses, settings.media_max_bytes,
+    [settings.email_events_topic_arn] if settings.email_events_topic_arn else [])
 app = APIGatewayHttpResolver()
 map_errors(app)
 
@@ -38,8 +38,9 @@ def sns_notification() -> Response:
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     if "Records" in event:          # S3: the receipt rule stored a message; a failure is retried by Lambda
-        for record in event["Records"]:
-            s3 = record["s3"]
-            receiver.receive_stored(s3["bucket"]["name"], urllib.parse.unquote_plus(s3["object"]["key"]))
-        return {"stored": len(event["Records"])}
+        outcomes = [receiver.receive_stored(record["s3"]["bucket"]["name"],
+                                            urllib.parse.unquote_plus(record["s3"]["object"]["key"]))
+                    for record in event["Records"]]
+        # a re-delivered message (its Message-ID already stored) is a duplicate, not a second message
+        return {"stored": sum(len(o.stored) for o in outcomes), "duplicates": sum(o.duplicates for o in outcomes)}
     return app.resolve(event, context)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
+import uuid
 from datetime import datetime
 from email.message import EmailMessage
 
@@ -227,6 +228,41 @@ def test_email_in_through_ses_reply_out_threaded_and_the_answer_joins_the_conver
     assert stack.post("/_local/email?wait=1", data=reply, headers={"Content-Type": "message/rfc822"}).status == 202
     messages = stack.get(f"/agent/conversations/{conv['id']}", token=stack.token(agent)).json()["messages"]
     assert [m["text"] for m in messages if m["direction"] == "inbound"] == ["Where is it?", "Great, thanks!"]
+
+
+@pytest.mark.parametrize(("case", "to", "mailbox"), [
+    ("Bcc", "Friend <friend@example.org>", "support@shop.example"),
+    ("an alias forwarding to another mailbox of ours", "Info <info@brand.example>", "sales@shop.example"),
+])
+def test_email_that_reached_the_shop_only_through_the_envelope_is_answered_from_the_shop_address(stack, case, to,
+                                                                                                 mailbox):
+    # Given mail whose To names someone else, received by SES for one of our mailboxes (the envelope)
+    customer = f"ada-{uuid.uuid4().hex[:8]}@customer.example"
+    raw = _email(f"Ada <{customer}>", to, "Order 1002", "Where is it?", f"<{uuid.uuid4().hex}@customer.example>")
+    answer = stack.post(f"/_local/email?wait=1&to={mailbox}", data=raw, headers={"Content-Type": "message/rfc822"})
+    assert answer.status == 202 and answer.json()["recipients"] == [mailbox], answer.text
+    agent, conv = stack.wait_for(lambda: _owner(stack, customer))
+    # When an agent answers
+    assert stack.post(f"/agent/conversations/{conv['id']}/replies", json={"text": "It ships today."},
+                      token=stack.token(agent)).status == 202
+    # Then SES accepts it (it refuses senders that are not verified) from the mailbox the mail came to
+    [sent] = stack.wait_for(lambda: [r for r in stack.outbox() if r["provider"] == "ses"
+                                     and customer in (r["form"].get("To") or "") and "It ships today." in r["body"]])
+    assert sent["envelope"]["from"] == mailbox and mailbox in sent["form"]["From"], case
+    assert f"reply+{conv['id']}@shop.example" in sent["form"]["Reply-To"]
+    [reply] = stack.wait_for(lambda: [m for m in _outbound(stack, agent, conv["id"]) if m["status"] == "accepted"])
+    assert reply["text"] == "It ships today."
+
+
+def test_email_delivered_twice_is_reported_as_a_duplicate_and_stored_once(stack):
+    customer = f"bea-{uuid.uuid4().hex[:8]}@customer.example"
+    raw = _email(customer, "support@shop.example", "Order 1003", "Any news?", f"<{uuid.uuid4().hex}@customer.example>")
+    answers = [stack.post("/_local/email?wait=1", data=raw, headers={"Content-Type": "message/rfc822"}).json()
+               for _ in range(2)]
+    assert [a["invocations"][0]["result"] for a in answers] == [{"stored": 1, "duplicates": 0},
+                                                                 {"stored": 0, "duplicates": 1}]
+    _, conv = stack.wait_for(lambda: _owner(stack, customer))
+    assert [m["text"] for m in _detail(stack, conv["id"])["messages"] if m["direction"] == "inbound"] == ["Any news?"]
 
 
 def test_email_sample_from_the_providers_docs(stack):

@@ -309,3 +309,15 @@ def test_provider_samples_replayed_byte_for_byte_with_their_own_signatures(sampl
     for conv in twilio_convs:
         detail = replay.get(f"/agent/conversations/{conv['id']}", token=replay.token("alice")).json()
         assert len([m for m in detail["messages"] if m["direction"] == "inbound"]) == 1
+
+
+def test_a_method_the_api_has_no_route_for_is_404_json_as_api_gateway_answers(stack):
+    # The HTTP API has no CORS configuration: a preflight is a method without a route like the others
+    token = stack.token("alice")
+    for method in ("PATCH", "OPTIONS", "DELETE", "PUT", "TRACE", "PROPFIND"):
+        for path in ("/agent/conversations", "/webhooks/twilio"):
+            answer = stack.request(method, path, token=token,
+                                   headers={"Origin": "http://localhost:5173", "Access-Control-Request-Method": "GET"})
+            assert (answer.status, answer.json()) == (404, {"message": "Not Found"}), (method, path)
+            assert answer.headers["content-type"] == "application/json"
+    assert stack.get("/agent/conversations", token=token).status == 200     # the routed method still answers

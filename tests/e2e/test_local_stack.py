@@ -486,6 +486,20 @@ def test_unknown_route_is_404(fake: StackClient) -> None:
     assert fake.request("DELETE", "/agent/me").status == 404
 
 
+@pytest.mark.parametrize("method", ["PATCH", "OPTIONS", "DELETE", "TRACE", "PROPFIND", "PURGE"])
+def test_every_method_without_a_route_is_404_json_and_any_routes_take_every_method(fake: StackClient,
+                                                                                    method: str) -> None:
+    # GET /items/{id} only: another method on it has no route (no 501 page from the HTTP server)
+    answer = fake.request(method, "/items/42", headers={"Origin": "http://localhost:5173",
+                                                         "Access-Control-Request-Method": "GET"})
+    assert (answer.status, answer.json()) == (404, {"message": "Not Found"})
+    assert answer.headers["content-type"] == "application/json" and answer.headers["apigw-requestid"]
+    assert fake.request(method, "/_local/health").status == 404
+    # ANY /echo/{proxy+} takes whatever method comes
+    event = fake.request(method, "/echo/any").json()["event"]
+    assert (event["routeKey"], event["requestContext"]["http"]["method"]) == ("ANY /echo/{proxy+}", method)
+
+
 def test_http_api_event_has_payload_format_2(fake: StackClient) -> None:
     body = echo(
         fake,
@@ -1123,17 +1137,26 @@ RAW_MAIL = (
 )
 
 
-def test_email_is_stored_byte_exact_and_delivered(chan: StackClient) -> None:
+def test_email_is_stored_byte_exact_under_ses_received_header_and_delivered(chan: StackClient) -> None:
     answer = chan.post("/_local/email?wait=1", data=RAW_MAIL, headers={"Content-Type": "message/rfc822"})
     assert answer.status == 202, answer.text
     document = answer.json()
     assert document["key"] == "raw/" + document["message_id"]
     assert len(document["message_id"]) == 40 and document["message_id"].isalnum()
     assert document["bucket"].startswith("shopdesk-local-inboundmailbucket-")
+    assert document["recipients"] == ["help@support.e2e.example"]
     [invocation] = document["invocations"]
     assert invocation["function"] == "InboundEmailFunction" and invocation["ok"] is True
     result = invocation["result"]
-    assert base64.b64decode(result["body_b64"]) == RAW_MAIL
+    stored = base64.b64decode(result["body_b64"])
+    # as SES does: its Received header on top (naming the envelope recipient), then the bytes as posted
+    assert stored.endswith(RAW_MAIL)
+    assert re.fullmatch(
+        rb"Received: from localhost \(localhost \[127\.0\.0\.1\]\)\r\n by inbound-smtp\.us-east-1\.amazonaws\.com "
+        rb"with SMTP id " + document["message_id"].encode() + rb"\r\n for help@support\.e2e\.example;\r\n "
+        rb"\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} \+0000 \(UTC\)\r\n",
+        stored[: -len(RAW_MAIL)],
+    )
     record = result["record"]
     assert record["eventVersion"] == "2.1" and record["eventSource"] == "aws:s3"
     assert record["eventName"] == "ObjectCreated:Put" and record["awsRegion"] == "us-east-1"
@@ -1144,8 +1167,8 @@ def test_email_is_stored_byte_exact_and_delivered(chan: StackClient) -> None:
         "arn": f"arn:aws:s3:::{document['bucket']}",
     }
     obj = record["s3"]["object"]
-    assert obj["key"] == document["key"] and obj["size"] == len(RAW_MAIL)
-    assert obj["eTag"] == hashlib.md5(RAW_MAIL).hexdigest()  # noqa: S324 - S3's ETag
+    assert obj["key"] == document["key"] and obj["size"] == len(stored)
+    assert obj["eTag"] == hashlib.md5(stored).hexdigest()  # noqa: S324 - S3's ETag
     assert re.fullmatch(r"[0-9A-F]{18}", obj["sequencer"])
     assert set(record) >= {"userIdentity", "requestParameters", "responseElements"}
 
@@ -1155,15 +1178,26 @@ def test_email_without_wait_answers_at_once_and_is_delivered(chan: StackClient) 
     assert answer.status == 202 and "invocations" not in answer.json()
     key = answer.json()["key"]
     [event] = chan.wait_for(lambda: details(chan, "s3", key=key))
-    assert event["record"]["s3"]["object"]["size"] == len(RAW_MAIL)
+    assert event["record"]["s3"]["object"]["size"] > len(RAW_MAIL)      # SES's Received header on top
 
 
 def test_email_recipient_must_match_a_receipt_rule(chan: StackClient) -> None:
     other = RAW_MAIL.replace(b"help@support.e2e.example", b"someone@elsewhere.example")
     refused = chan.post("/_local/email", data=other)
     assert refused.status == 404 and "InboundRule" in refused.json()["message"]
-    assert chan.post("/_local/email?to=sales@support.e2e.example", data=other).status == 202
+    accepted = chan.post("/_local/email?to=sales@support.e2e.example", data=other)
+    assert accepted.status == 202 and accepted.json()["recipients"] == ["sales@support.e2e.example"]
     assert chan.post("/_local/email", data=b"").status == 400
+
+
+def test_email_envelope_is_the_recipients_the_rule_matched(chan: StackClient) -> None:
+    query = "to=A@support.e2e.example&to=b@elsewhere.example&to=c@support.e2e.example"
+    several = chan.post(f"/_local/email?wait=1&{query}", data=RAW_MAIL)
+    assert several.status == 202
+    assert several.json()["recipients"] == ["a@support.e2e.example", "c@support.e2e.example"]
+    stored = base64.b64decode(several.json()["invocations"][0]["result"]["body_b64"])
+    received = stored[: -len(RAW_MAIL)]
+    assert received.startswith(b"Received: ") and b" for " not in received     # SMTP's Received names one recipient
 
 
 def test_email_without_a_receipt_rule_is_404(fake: StackClient) -> None:

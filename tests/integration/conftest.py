@@ -194,6 +194,7 @@ def desk(moto_endpoint: str) -> Iterator[Desk]:
            "POWERTOOLS_LOG_LEVEL": "WARNING", "META_SECRET_ARN": meta_secret, "TELEGRAM_SECRET_ARN": telegram_secret,
            "WEBCHAT_SECRET_ARN": webchat_secret, "MEDIA_BUCKET": media_bucket, "MAIL_BUCKET": mail_bucket,
            "SES_FROM_ADDRESS": "support@shop.example", "WIDGET_ALLOWED_ORIGINS": "https://shop.example",
+           "EMAIL_RECIPIENTS": TEMPLATE["Parameters"]["EmailRecipients"]["Default"],
            "META_GRAPH_BASE_URL": "http://127.0.0.1:9", "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9",
            "MEDIA_TRUSTED_HOSTS": "127.0.0.1",
            "WHATSAPP_TEMPLATES": TEMPLATE["Parameters"]["WhatsAppTemplates"]["Default"]}

@@ -5,7 +5,10 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+from email import policy
 from email.message import EmailMessage
+from email.parser import Parser
+from uuid import uuid4
 
 import pytest
 from cryptography import x509
@@ -51,8 +54,8 @@ def _messages(desk, conv_id):
                                                ("s3_object_docs_example", "Example subject")])
 def test_sample_mail_becomes_one_customer_message_and_a_redelivery_is_a_no_op(desk, name, subject):
     raw = (SAMPLES / "ses" / f"{name}.eml").read_bytes()
-    assert _deliver(desk, raw, "a")["stored"] == 1
-    assert _deliver(desk, raw, "b")["stored"] == 1         # SES delivered it twice
+    assert _deliver(desk, raw, "a") == {"stored": 1, "duplicates": 0}
+    assert _deliver(desk, raw, "b") == {"stored": 0, "duplicates": 1}      # SES delivered it twice
     [conv] = _conversations(desk)
     inbound = [m for m in _messages(desk, conv["id"]) if m["direction"] == "inbound"]
     assert len(inbound) == 1 and inbound[0]["channel"] == "email" and inbound[0]["subject"] == subject
@@ -85,6 +88,61 @@ def test_reply_by_email_threads_back_by_reply_address_and_by_references(desk):
     assert len(_conversations(desk)) == 1
     inbound = [m["text"] for m in _messages(desk, conv["id"]) if m["direction"] == "inbound"]
     assert inbound == ["Hello,\nwhere is order #1001?", "Thanks!", "Gift wrap please."]
+
+
+def _ses_received(recipient: str) -> str:
+    """The Received header SES puts on top of a message it stores, naming the envelope recipient."""
+    return ("from mail-wm1-f41.google.example (mail-wm1-f41.google.example [209.85.128.41]) by "
+            f"inbound-smtp.us-east-1.amazonaws.com with SMTP id 7hq2o1v5r8t9 for {recipient}; "
+            "Sun, 22 Nov 2026 22:00:01 +0000 (UTC)")
+
+
+def _with_ses_headers(raw: bytes, recipient: str) -> bytes:
+    return f"Return-Path: <ada@customer.example>\r\nReceived: {_ses_received(recipient)}\r\n".encode() + raw
+
+
+def _sent_mail(conv_id: str) -> list:
+    """What moto's SES accepted for this conversation (its Reply-To carries the conversation id)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    parsed = [Parser(policy=policy.default).parsestr(m.raw_data)
+              for m in ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages if hasattr(m, "raw_data")]
+    return [m for m in parsed if conv_id in str(m["Reply-To"] or "")]
+
+
+def _answer_and_send(desk, conv_id: str) -> dict:
+    status, _ = agent(desk, "POST", f"/agent/conversations/{conv_id}/replies", "alice",
+                      {"text": "It left our warehouse today."})
+    assert status == 202
+    desk.drain_queue(desk.outbound_queue_url, "dispatcher")
+    [out] = [m for m in _messages(desk, conv_id) if m["direction"] == "outbound"]
+    return out
+
+
+@pytest.mark.parametrize(("case", "to", "envelope", "mailbox"), [
+    ("Bcc", "Friend <friend@example.org>", "support@shop.example", "support@shop.example"),
+    ("a forwarding rule", "ada.private@mail.example", "sales@shop.example", "sales@shop.example"),
+    ("an alias on another domain", "Info <info@brand.example>", "support@shop.example", "support@shop.example"),
+])
+def test_mail_that_reached_us_only_through_the_envelope_is_answered_from_our_address(desk, case, to, envelope,
+                                                                                      mailbox):
+    # Given SES lets us send only from our own verified mailboxes, and mail whose To names someone else
+    ses = desk.client("ses")
+    for address in ("support@shop.example", "sales@shop.example"):
+        ses.verify_email_identity(EmailAddress=address)
+    online(desk, "alice")
+    raw = _with_ses_headers(_eml(to=to, message_id=f"<{uuid4().hex}@customer.example>"), envelope)
+    assert _deliver(desk, raw, "env") == {"stored": 1, "duplicates": 0}
+    [conv] = _conversations(desk)
+    desk.drain_queue(desk.work_queue_url, "router")
+    # When an agent answers, Then SES accepts the reply from the mailbox the mail was received at
+    out = _answer_and_send(desk, conv["id"])
+    assert out["status"] == "accepted", (case, out)
+    [sent] = _sent_mail(conv["id"])
+    assert sent["From"].addresses[0].addr_spec == mailbox
+    assert sent["To"].addresses[0].addr_spec == "ada@customer.example"
+    assert sent["Reply-To"].addresses[0].addr_spec == f"reply+{conv['id']}@shop.example"     # threading kept
 
 
 def test_out_of_office_reply_starts_no_sla_clock(desk):
@@ -157,3 +215,26 @@ def test_bounce_over_sns_marks_the_reply_failed_and_forgeries_are_refused(desk, 
     assert _post_sns(desk, envelope, pem)["statusCode"] == 200
     [out] = [m for m in _messages(desk, conv["id"]) if m["direction"] == "outbound"]
     assert out["status"] == "failed" and out["error"]["code"].startswith("Permanent")
+
+
+def test_mail_in_an_sns_notification_is_answered_from_the_envelope_recipient(desk, signer):
+    # Given a Bcc'd mail whose SES notification names the envelope recipient (SNS action, content inside)
+    sign, pem = signer
+    desk.client("ses").verify_email_identity(EmailAddress="support@shop.example")
+    online(desk, "alice")
+    raw = _eml(to="friend@example.org", message_id="<sns-bcc@customer.example>")
+    received = {"notificationType": "Received", "content": raw.decode(),
+                "mail": {"messageId": "o3vhd1d2ovsvpeg2u4n7jd8qhrnulsn0tmnb0ro1", "destination": ["friend@example.org"],
+                         "source": "ada@customer.example"},
+                "receipt": {"recipients": ["support@shop.example"],
+                            "action": {"type": "SNS", "encoding": "UTF8", "topicArn": "arn:aws:sns:us-east-1:1:in"}}}
+    envelope = sign({"Type": "Notification", "MessageId": "n-in-1", "TopicArn": "arn:aws:sns:us-east-1:1:events",
+                     "Message": json.dumps(received), "Timestamp": "2026-11-22T22:00:00.000Z"})
+    assert _post_sns(desk, envelope, pem)["statusCode"] == 200
+    [conv] = _conversations(desk)
+    desk.drain_queue(desk.work_queue_url, "router")
+    # When an agent answers, Then it leaves from the address SES received the mail at
+    out = _answer_and_send(desk, conv["id"])
+    assert out["status"] == "accepted", out
+    [sent] = _sent_mail(conv["id"])
+    assert sent["From"].addresses[0].addr_spec == "support@shop.example"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from datetime import datetime
 
 import pytest
@@ -44,9 +45,12 @@ def _conv(desk, conv_id):
 
 
 def _alerts(desk):
+    """A topic and a queue of this test's own: moto's state outlives a test, and a shared queue would hand
+    one test the alerts another left unread once their visibility timeout ran out."""
     sns, sqs = desk.client("sns"), desk.client("sqs")
-    topic = sns.create_topic(Name="sla-alerts")["TopicArn"]
-    queue = sqs.create_queue(QueueName="sla-alerts-copy")["QueueUrl"]
+    suffix = uuid.uuid4().hex[:8]
+    topic = sns.create_topic(Name=f"sla-alerts-{suffix}")["TopicArn"]
+    queue = sqs.create_queue(QueueName=f"sla-alerts-copy-{suffix}")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
 

@@ -105,3 +105,11 @@ def test_settings_are_frozen():
     settings = CoreSettings.from_env(_env())
     with pytest.raises(ValidationError):
         settings.table_name = "other"
+
+
+def test_shop_mail_is_the_default_address_then_the_receipt_rule_recipients():
+    env = _env(OUTBOUND_QUEUE_URL="q", TWILIO_SECRET_ARN="arn", SES_FROM_ADDRESS="Shop <support@shop.example>",
+               EMAIL_RECIPIENTS="shop.example, sales@brand.example,,")
+    assert DispatcherSettings.from_env(env).shop_addresses == ["Shop <support@shop.example>", "shop.example",
+                                                               "sales@brand.example"]
+    assert DispatcherSettings.from_env(_env(OUTBOUND_QUEUE_URL="q", TWILIO_SECRET_ARN="arn")).shop_addresses == []

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from shopdesk.channels.email import ParsedEmail, decode_header_text, parse_email
+from shopdesk.channels.email import ParsedEmail, ShopAddresses, decode_header_text, parse_email
 from shopdesk.errors import BadRequest
 
 FIXTURES = Path(__file__).parent / "fixtures" / "email"
@@ -213,13 +213,97 @@ def test_token_on_a_foreign_domain_is_ignored() -> None:
     assert parse_email(raw).message.email.conversation_token == "stolen"     # nothing configured: any domain
 
 
-def test_shop_address_from_cc_or_envelope() -> None:
-    raw = b"From: a@example.com\r\nTo: friend@example.org\r\nCc: Support@Shop.Example\r\n\r\nhi\r\n"
-    assert parse_email(raw, shop_addresses=SHOP).message.shop_address == "support@shop.example"
-    bcc = b"From: a@example.com\r\nTo: friend@example.org\r\n\r\nhi\r\n"
-    assert parse_email(bcc, shop_addresses=SHOP).message.shop_address == "friend@example.org"
-    assert parse_email(bcc, shop_addresses=SHOP,
-                       envelope_recipients=["support@shop.example"]).message.shop_address == "support@shop.example"
+def _mail(to: str, cc: str = "", received: str = "") -> bytes:
+    lines = [f"Received: {received}"] if received else []
+    lines += ["From: Ada <ada@customer.example>", f"To: {to}"] + ([f"Cc: {cc}"] if cc else [])
+    return "\r\n".join([*lines, "Subject: x", "", "hi", ""]).encode()
+
+
+SES_RECEIVED = ("from mail-ed1.google.com (mail-ed1.google.com [209.85.208.1])\r\n by "
+                "inbound-smtp.eu-west-1.amazonaws.com with SMTP id 3k2j4h5g6f7d8s9a\r\n for {};\r\n "
+                "Sun, 22 Nov 2026 22:00:00 +0000 (UTC)")
+SHOP_AND_DOMAIN = ["Shop Support <support@shop.example>", "shop.example", ".eu-shop.example"]
+
+
+@pytest.mark.parametrize(("case", "raw", "envelope", "expected"), [
+    ("Cc names us", _mail("friend@example.org", cc="Support@Shop.Example"), [], "support@shop.example"),
+    ("Bcc: only the envelope names us", _mail("friend@example.org"), ["support@shop.example"],
+     "support@shop.example"),
+    ("Bcc to another mailbox of our domain", _mail("friend@example.org"), ["sales@shop.example"],
+     "sales@shop.example"),
+    ("forwarded: SES's Received header names us",
+     _mail("ada.private@gmail.example", received=SES_RECEIVED.format("sales@shop.example")), [],
+     "sales@shop.example"),
+    ("alias on a domain we do not receive for", _mail("Info <info@brand.example>"), ["support@shop.example"],
+     "support@shop.example"),
+    ("To/Cc wins over the envelope when both are ours", _mail("friend@example.org", cc="sales@shop.example"),
+     ["support@shop.example"], "sales@shop.example"),
+    ("the envelope is not ours: the default mailbox", _mail("friend@example.org"), ["someone@elsewhere.example"],
+     "support@shop.example"),
+    ("nothing names us: the default mailbox, never a stranger", _mail("friend@example.org"), [],
+     "support@shop.example"),
+    ("plus tags are not kept", _mail("sales+orders@shop.example"), [], "sales@shop.example"),
+    ("a subdomain rule", _mail("hilfe@de.eu-shop.example"), [], "hilfe@de.eu-shop.example"),
+    ("a reply+ token is never the mailbox", _mail("reply+c_1@shop.example"), [], "support@shop.example"),
+])
+def test_shop_address_is_always_ours(case: str, raw: bytes, envelope: list[str], expected: str) -> None:
+    message = parse_email(raw, shop_addresses=SHOP_AND_DOMAIN, envelope_recipients=envelope).message
+    assert message.shop_address == expected, case
+    assert message.customer_address == "ada@customer.example"
+
+
+def test_shop_address_with_only_one_address_configured() -> None:
+    assert parse_email(_mail("friend@example.org", cc="sales@shop.example"),
+                       shop_addresses=SHOP).message.shop_address == "support@shop.example"
+    assert parse_email(_mail("friend@example.org"), shop_addresses=SHOP,
+                       envelope_recipients=["Support@Shop.Example"]).message.shop_address == "support@shop.example"
+
+
+def test_without_configuration_the_envelope_beats_the_headers() -> None:
+    raw = _mail("friend@example.org", cc="help@shop.example")
+    assert parse_email(raw).message.shop_address == "friend@example.org"
+    assert parse_email(raw, envelope_recipients=["help@shop.example"]).message.shop_address == "help@shop.example"
+    assert parse_email(raw, envelope_recipients=["other@shop.example"]).message.shop_address == "other@shop.example"
+
+
+@pytest.mark.parametrize(("received", "expected"), [
+    (SES_RECEIVED.format("<sales@shop.example>"), ["sales@shop.example"]),
+    ("from x by inbound-smtp.us-east-1.amazonaws.com with SMTP id abc for Sales@Shop.Example; Sun, 22 Nov 2026",
+     ["sales@shop.example"]),
+    ("from x by inbound-smtp.us-east-1.amazonaws.com with SMTP id abc; Sun, 22 Nov 2026", []),  # no for clause
+    ("from x by mx.attacker.example with SMTP id abc for sales@shop.example; Sun, 22 Nov 2026", []),  # not SES
+    ("from x by inbound-smtp.us-east-1.amazonaws.com with SMTP id abc for not-an-address; Sun", []),
+])
+def test_envelope_recipient_from_ses_received_header(received: str, expected: list[str]) -> None:
+    message = parse_email(_mail("friend@example.org", received=received), shop_addresses=SHOP_AND_DOMAIN).message
+    assert message.raw.get("envelope_to", []) == expected
+    assert message.shop_address == (expected[0] if expected else "support@shop.example")
+
+
+def test_only_the_topmost_received_header_is_ses_s() -> None:
+    forged = SES_RECEIVED.format("victim@shop.example")
+    raw = b"Received: from mx.example by mx.example.org; Sun, 22 Nov 2026\r\n" + _mail("friend@example.org",
+                                                                                       received=forged)
+    message = parse_email(raw, shop_addresses=SHOP_AND_DOMAIN).message
+    assert "envelope_to" not in message.raw and message.shop_address == "support@shop.example"
+
+
+def test_envelope_recipients_given_win_over_the_received_header() -> None:
+    raw = _mail("friend@example.org", received=SES_RECEIVED.format("sales@shop.example"))
+    message = parse_email(raw, shop_addresses=SHOP_AND_DOMAIN, envelope_recipients=["help@shop.example"]).message
+    assert message.shop_address == "help@shop.example" and message.raw["envelope_to"] == ["help@shop.example"]
+
+
+def test_shop_addresses_configuration() -> None:
+    shops = ShopAddresses(["Shop <Support@Shop.Example>", " shop.example ", ".eu-shop.example", "", "not valid@x",
+                           "@"])
+    assert shops.default == "support@shop.example"
+    assert shops.owns("support+tag@shop.example") and shops.owns("anyone@shop.example")
+    assert shops.owns("x@de.eu-shop.example") and not shops.owns("x@eu-shop.example")
+    assert not shops.owns("support@shop.example.evil.example") and not shops.owns("shop.example")
+    assert shops.mailbox("reply+c_1@shop.example") is None and shops.mailbox("x@elsewhere.example") is None
+    assert shops.mailbox("Sales+Orders@Shop.Example") == "sales@shop.example"
+    assert not ShopAddresses([]) and ShopAddresses(["shop.example"]).default is None
 
 
 def test_threading_headers() -> None:
@@ -329,3 +413,11 @@ def test_sender_stands_in_for_a_missing_from_but_reply_to_does_not() -> None:
         parse_email(b"Reply-To: r@example.com\r\nReturn-Path: <bounce@example.com>\r\n\r\nhi\r\n")
     with pytest.raises(BadRequest):
         parse_email(b"From: undisclosed sender\r\nTo: support@shop.example\r\n\r\nhi\r\n")
+
+
+def test_a_colleague_at_our_domain_is_a_person_not_a_loop() -> None:
+    raw = b"From: Bea <bea@shop.example>\r\nTo: support@shop.example\r\nSubject: Fwd: order 7\r\n\r\nsee below\r\n"
+    message = parse_email(raw, shop_addresses=SHOP_AND_DOMAIN).message
+    assert message.customer_address == "bea@shop.example" and message.email.auto_submitted is False
+    looped = raw.replace(b"bea@shop.example", b"support@shop.example")
+    assert parse_email(looped, shop_addresses=SHOP_AND_DOMAIN).message.email.auto_submitted is True

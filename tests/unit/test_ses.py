@@ -406,9 +406,24 @@ def test_sender_sends_raw_mime(aws: None) -> None:
 def test_sender_uses_the_mailbox_the_customer_wrote_to(aws: None) -> None:
     client = boto3.client("sesv2", region_name="eu-west-1")
     client.create_email_identity(EmailIdentity="shop.example")
-    ses.SesSender("Shop Support <support@shop.example>", client=client).send(reply(sender="sales@shop.example"))
+    ses.SesSender("Shop Support <support@shop.example>", client=client,
+                  shop_addresses=["shop.example"]).send(reply(sender="sales@shop.example"))
     [raw] = _sent_raw()
     assert email.message_from_string(raw, policy=policy.default)["From"] == "Shop Support <sales@shop.example>"
+
+
+@pytest.mark.parametrize("stored_sender", ["friend@example.org", "sales@shop.example", "reply+c_1@shop.example",
+                                           "Support@Shop.Example"])
+def test_a_sender_that_is_not_ours_leaves_from_the_default_address(aws: None, stored_sender: str) -> None:
+    # Given only the default address verified (SES rejects any other sender) and a reply whose
+    # conversation names a mailbox that is not ours (stored before Bcc mail was understood)
+    boto3.client("ses", region_name="eu-west-1").verify_email_identity(EmailAddress="support@shop.example")
+    sender = ses.SesSender("Shop Support <support@shop.example>",
+                           client=boto3.client("sesv2", region_name="eu-west-1"))
+    # When it is sent, Then SES accepts it from the default address
+    assert sender.send(reply(sender=stored_sender)).status == "accepted"
+    [raw] = _sent_raw()
+    assert email.message_from_string(raw, policy=policy.default)["From"] == "Shop Support <support@shop.example>"
 
 
 def test_sender_with_v1_verified_address(aws: None) -> None:

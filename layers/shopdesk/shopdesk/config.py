@@ -74,11 +74,24 @@ class WebchatSettings(CoreSettings):
         return [o.strip() for o in self.allowed_origins.split(",") if o.strip()]
 
 
-class EmailInboundSettings(CoreSettings):
+class ShopMailSettings(_Settings):
+    """The shop's mail: the address replies leave from by default, and what SES's receipt rule
+    receives for (addresses and domains, comma-separated, as the rule's Recipients name them)."""
+
+    ses_from_address: Annotated[str, Field(alias="SES_FROM_ADDRESS")] = ""
+    email_recipients: Annotated[str, Field(alias="EMAIL_RECIPIENTS")] = ""
+
+    @property
+    def shop_addresses(self) -> list[str]:
+        """Our mail, the default mailbox first (see shopdesk.channels.email.ShopAddresses)."""
+        entries = [self.ses_from_address, *self.email_recipients.split(",")]
+        return [entry.strip() for entry in entries if entry.strip()]
+
+
+class EmailInboundSettings(CoreSettings, ShopMailSettings):
     work_queue_url: Annotated[str, Field(alias="WORK_QUEUE_URL", min_length=1)]
     media_bucket: Annotated[str, Field(alias="MEDIA_BUCKET", min_length=1)]
     media_max_bytes: Annotated[int, Field(alias="MEDIA_MAX_BYTES", ge=1000)] = 20_000_000
-    ses_from_address: Annotated[str, Field(alias="SES_FROM_ADDRESS")] = ""
     email_events_topic_arn: Annotated[str, Field(alias="EMAIL_EVENTS_TOPIC_ARN")] = ""
 
 
@@ -137,13 +150,12 @@ class AdminApiSettings(CoreSettings):
     work_queue_url: Annotated[str, Field(alias="WORK_QUEUE_URL", min_length=1)]
 
 
-class DispatcherSettings(ProviderSettings):
+class DispatcherSettings(ProviderSettings, ShopMailSettings):
     outbound_queue_url: Annotated[str, Field(alias="OUTBOUND_QUEUE_URL", min_length=1)]
     twilio_secret_arn: Annotated[str, Field(alias="TWILIO_SECRET_ARN", min_length=1)]
     status_callback_base_url: Annotated[str, Field(alias="STATUS_CALLBACK_BASE_URL")] = ""
     max_attempts: Annotated[int, Field(alias="DISPATCH_MAX_ATTEMPTS", ge=1, le=20)] = 6
     backoff_base_seconds: Annotated[int, Field(alias="DISPATCH_BACKOFF_BASE_SECONDS", ge=1, le=300)] = 5
-    ses_from_address: Annotated[str, Field(alias="SES_FROM_ADDRESS")] = ""
     ses_configuration_set: Annotated[str, Field(alias="SES_CONFIGURATION_SET")] = ""
 
 

@@ -9,8 +9,14 @@ Pure and defensive: malformed mail is what real senders produce, so nothing here
   sending as the shop with the customer in Reply-To): then the first Reply-To address that is not
   ours is the customer. A message From us with no such Reply-To is a loop and marked
   ``auto_submitted``.
-- ``shop_address``: the first To/Cc/Delivered-To/X-Original-To (then the SES envelope recipients)
-  matching ``shop_addresses`` (plus tags ignored), as configured; else the first To.
+- ``shop_address`` (the mailbox the answer is sent from, so it must be one SES lets us send from):
+  the first To/Cc/Delivered-To/X-Original-To address that is ours (``shop_addresses``: addresses,
+  plus tags ignored, and domains as SES receipt rules name them), else the envelope recipient -
+  mail that reached us by Bcc, a forwarding rule or an alias names someone else in To and Cc. The
+  envelope recipients are SES's ``receipt.recipients`` when the caller has them (SNS), else the
+  ``for`` clause of the Received header SES puts on top of the stored message (S3). Then the
+  shop address on the domain of a ``reply+<token>@`` recipient, then the first configured address.
+  Only when nothing is configured is it the first To (nothing can tell ours apart).
 - ``conversation_token``: from a ``reply+<token>@`` recipient on one of our domains (any domain when
   no shop addresses are configured), so a customer cannot steer mail into a conversation by
   naming a token on someone else's domain.
@@ -37,7 +43,7 @@ from datetime import UTC, datetime
 from email import policy
 from email.message import Message
 from email.parser import BytesParser
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from html import unescape
 from html.parser import HTMLParser
 from typing import Any
@@ -883,20 +889,130 @@ def _shop_key(address: str) -> str:
     return f"{local.split('+', 1)[0]}@{domain}"
 
 
-def _token(addresses: Iterable[str], shop_domains: set[str]) -> str | None:
+def _is_token_address(address: str) -> bool:
+    return address.lower().startswith("reply+")
+
+
+class ShopAddresses:
+    """The mail that is the shop's, as configured: addresses (``support@shop.example``, plus tags
+    ignored, display names allowed) and domains as SES receipt rules name them (``shop.example``:
+    every address at that domain; ``.shop.example``: every address at its subdomains). The first
+    address configured is the default mailbox. Empty entries and garbage are skipped."""
+
+    def __init__(self, entries: Iterable[str] = ()) -> None:
+        self.addresses: dict[str, str] = {}          # _shop_key -> the address as configured (lower case)
+        self.domains: set[str] = set()
+        self.parent_domains: set[str] = set()        # from ".domain" entries
+        for entry in entries:
+            value = parseaddr(entry.strip())[1] if "<" in (entry or "") else (entry or "").strip()
+            value = value.strip().lower()
+            if not value or re.search(r"[\s<>,;]", value):
+                continue
+            if "@" in value:
+                local, _, domain = value.rpartition("@")
+                if local and domain:
+                    self.addresses.setdefault(_shop_key(value), value)
+            elif value.startswith("."):
+                self.parent_domains.add(value[1:])
+            else:
+                self.domains.add(value)
+
+    def __bool__(self) -> bool:
+        return bool(self.addresses or self.domains or self.parent_domains)
+
+    @property
+    def default(self) -> str | None:
+        """The first configured address: the mailbox replies leave from when nothing else is known."""
+        return next(iter(self.addresses.values()), None)
+
+    def owns_domain(self, domain: str) -> bool:
+        domain = domain.lower()
+        return (domain in self.domains or any(a.endswith("@" + domain) for a in self.addresses)
+                or any(domain.endswith("." + parent) for parent in self.parent_domains))
+
+    def is_configured(self, address: str) -> bool:
+        return _shop_key(address) in self.addresses
+
+    def owns(self, address: str) -> bool:
+        """A configured mailbox, any mailbox at a configured domain, or a reply+<token>@ address of ours."""
+        local, _, domain = address.lower().rpartition("@")
+        if not local or not domain:
+            return False
+        if _shop_key(address) in self.addresses:
+            return True
+        if domain in self.domains or any(domain.endswith("." + parent) for parent in self.parent_domains):
+            return True
+        return _is_token_address(address) and self.owns_domain(domain)
+
+    def mailbox(self, address: str) -> str | None:
+        """The mailbox a reply may leave from for a recipient of ours: the configured spelling of a
+        configured address, the address without its plus tag at a configured domain; None for
+        addresses not ours and for reply+<token>@ addresses (a reply never leaves from a token)."""
+        if _is_token_address(address) or not self.owns(address):
+            return None
+        return self.addresses.get(_shop_key(address), _shop_key(address))
+
+    def on_domain(self, domain: str) -> str | None:
+        """The configured address on ``domain`` (the mailbox behind its reply+<token>@ addresses)."""
+        return next((a for a in self.addresses.values() if a.endswith("@" + domain.lower())), None)
+
+
+_SES_RECEIVED = re.compile(r"\bby\s+inbound-smtp\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?\b", re.IGNORECASE)
+_RECEIVED_FOR = re.compile(r"\bfor\s+<?([^\s<>;@]+@[^\s<>;@]+?)>?\s*(?:;|$)", re.IGNORECASE)
+
+
+def ses_received_for(msg: Message) -> list[str]:
+    """The envelope recipient SES names in the Received header it puts on top of a message it
+    stores (``... by inbound-smtp.<region>.amazonaws.com with SMTP id ... for support@shop.example;
+    <date>``). Only the topmost Received header counts: the ones under it came with the message
+    and anyone can write them."""
+    received = _raw_headers(msg, "Received")
+    if not received:
+        return []
+    text = re.sub(r"\s+", " ", _unescape_raw(received[0][:4000]))       # SES's is a few hundred characters
+    if not _SES_RECEIVED.search(text):
+        return []
+    match = _RECEIVED_FOR.search(text)
+    address = match.group(1).lower() if match else ""
+    return [address] if _ADDRESS.match(address) else []
+
+
+def _token(addresses: Iterable[str], shops: ShopAddresses) -> str | None:
     for address in addresses:
         match = re.match(r"^reply\+([A-Za-z0-9][A-Za-z0-9._=-]{0,127})@(.+)$", address, re.IGNORECASE)
-        if match and (not shop_domains or match.group(2).lower() in shop_domains):
+        if match and (not shops or shops.owns_domain(match.group(2))):
             return match.group(1)
     return None
 
 
-def parse_email(raw: bytes, *, shop_addresses: Collection[str] = (), max_attachment_bytes: int = 10_000_000,
-                envelope_recipients: Sequence[str] = ()) -> ParsedEmail:
+def _shop_address(msg: Message, shops: ShopAddresses, written_to: list[str], envelope: list[str]) -> str:
+    """The shop mailbox the customer wrote to, which the answer leaves from (see the module doc)."""
+    if not shops:
+        # nothing tells ours apart: what SES received for wins over what the headers say
+        mailbox = next((a for a in written_to if a in envelope and not _is_token_address(a)), None)
+        mailbox = mailbox or next((a for a in envelope if not _is_token_address(a)), None)
+        to = _addresses(msg, "To")
+        return mailbox or (to[0].address if to else (written_to[0] if written_to else ""))
+    for address in (*written_to, *envelope):
+        mailbox = shops.mailbox(address)
+        if mailbox:
+            return mailbox
+    for address in (*written_to, *envelope):
+        if _is_token_address(address) and shops.owns(address):
+            # only our reply+<token>@ address was written to: the shop address on that domain
+            mailbox = shops.on_domain(address.rpartition("@")[2])
+            if mailbox:
+                return mailbox
+    return shops.default or ""
+
+
+def parse_email(raw: bytes, *, shop_addresses: Collection[str] | ShopAddresses = (),
+                max_attachment_bytes: int = 10_000_000, envelope_recipients: Sequence[str] = ()) -> ParsedEmail:
     """A raw message as an InboundMessage plus the attachment bytes to store.
 
-    ``envelope_recipients`` are the SMTP recipients SES reports (``receipt.recipients``): a shop
-    address in Bcc only appears there."""
+    ``shop_addresses`` are our addresses and domains (see ``ShopAddresses``); ``envelope_recipients``
+    the SMTP recipients SES reports (``receipt.recipients``): a shop address in Bcc, or behind a
+    forwarding rule or an alias, only appears there (or in SES's Received header, when not given)."""
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogateescape")
     if not isinstance(raw, bytes | bytearray) or not raw.strip():
@@ -907,16 +1023,12 @@ def parse_email(raw: bytes, *, shop_addresses: Collection[str] = (), max_attachm
     except Exception as exc:
         raise BadRequest(f"the email cannot be parsed: {exc}") from exc
 
-    shops: dict[str, str] = {}
-    for configured in shop_addresses:
-        if configured and "@" in configured:
-            shops.setdefault(_shop_key(configured.strip()), configured.strip().lower())
-    shop_domains = {key.split("@", 1)[1] for key in shops}
+    shops = shop_addresses if isinstance(shop_addresses, ShopAddresses) else ShopAddresses(shop_addresses)
 
     def is_shop(address: str) -> bool:
-        """One of our mailboxes, or one of our reply+<token>@ addresses."""
-        local, _, domain = address.partition("@")
-        return _shop_key(address) in shops or (local.startswith("reply+") and domain in shop_domains)
+        """One of our configured mailboxes, or one of our reply+<token>@ addresses. Not any address
+        at our domains: a colleague writing from one is a person, not a mail loop."""
+        return shops.is_configured(address) or (_is_token_address(address) and shops.owns(address))
 
     # Sender stands in for a missing From; Reply-To and Return-Path (a bounce or VERP address
     # more often than a person) do not: without an author there is no customer.
@@ -935,16 +1047,11 @@ def parse_email(raw: bytes, *, shop_addresses: Collection[str] = (), max_attachm
             loop = True
     reply_address = (answer_to or customer).address
 
-    recipients = [a.address for a in _addresses(msg, "To", "Cc", "Delivered-To", "X-Original-To")]
-    recipients += [a.strip().lower() for a in envelope_recipients if a and "@" in a]
-    shop_address = next((shops[_shop_key(a)] for a in recipients if _shop_key(a) in shops), None)
-    if shop_address is None:
-        # only our reply+<token>@ address was written to: the shop address on that domain
-        domains = [a.split("@", 1)[1] for a in recipients if a.startswith("reply+")]
-        shop_address = next((s for d in domains for s in shops.values() if s.endswith("@" + d)), None)
-    if shop_address is None:
-        to = _addresses(msg, "To")
-        shop_address = to[0].address if to else (recipients[0] if recipients else "")
+    written_to = [a.address for a in _addresses(msg, "To", "Cc", "Delivered-To", "X-Original-To")]
+    envelope = [_clean(a.strip().lower()) for a in envelope_recipients if isinstance(a, str) and "@" in a]
+    envelope = envelope or ses_received_for(msg)
+    recipients = written_to + envelope
+    shop_address = _shop_address(msg, shops, written_to, envelope)
 
     message_ids = _message_ids(next(iter(_raw_headers(msg, "Message-ID")), ""))
     message_id = message_ids[0] if message_ids else None
@@ -974,6 +1081,8 @@ def parse_email(raw: bytes, *, shop_addresses: Collection[str] = (), max_attachm
         "to": [a.address for a in _addresses(msg, "To")], "cc": [a.address for a in _addresses(msg, "Cc")],
         "subject": subject, "date": _header(msg, "Date") or None, "size": len(raw), "headers": headers,
     }
+    if envelope:
+        raw_info["envelope_to"] = envelope[:MAX_IDS]
     if reason:
         raw_info["auto_submitted_reason"] = reason
     if body.report:
@@ -1003,7 +1112,7 @@ def parse_email(raw: bytes, *, shop_addresses: Collection[str] = (), max_attachm
             references=references,
             subject=subject or None,
             auto_submitted=reason is not None,
-            conversation_token=_token(recipients, shop_domains),
+            conversation_token=_token(recipients, shops),
             quoted_text=_truncate(quoted),
         ),
         raw=raw_info,

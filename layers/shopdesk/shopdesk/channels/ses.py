@@ -19,7 +19,7 @@ import binascii
 import json
 import re
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email import policy
 from email.headerregistry import Address
@@ -27,11 +27,15 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate, parseaddr
 from typing import Any
 
+from aws_lambda_powertools import Logger
+
 from shopdesk.channels.base import Media, OutboundRequest, SendResult
+from shopdesk.channels.email import ShopAddresses
 from shopdesk.errors import BadRequest, ProviderError
 from shopdesk.models.message import MessageError, StatusUpdate
 
 PROVIDER = "email"
+logger = Logger(child=True)
 
 # ------------------------------------------------------------------------------- notifications
 
@@ -380,16 +384,20 @@ MAX_RAW_BYTES = 40_000_000      # SES v2 message size limit (v1: 10 MB)
 class SesSender:
     """Replies through SES v2 ``SendEmail`` with raw MIME. ``from_address`` may carry a display name
     (``Shop <support@shop.example>``); ``req.sender``, when it is an email address (the shop mailbox
-    the customer wrote to), is used instead with the same display name. Either must be a verified
-    SES identity or on a verified domain.
+    the customer wrote to), is used instead with the same display name - but only when it is ours:
+    ``from_address`` or one of ``shop_addresses`` (addresses and domains, see ``ShopAddresses``).
+    Any other sender (a conversation stored before its mailbox was known, a misconfiguration)
+    leaves from ``from_address`` with a warning: SES would refuse it (MessageRejected). Either must
+    be a verified SES identity or on a verified domain.
 
     ``fetch_media`` (e.g. ``lambda url: http_bytes(url, max_bytes=...)``), when given, downloads
     ``req.media_urls`` so they go out as real attachments; without it they are listed as links."""
 
     def __init__(self, from_address: str, configuration_set: str | None = None, *,
-                 message_id_domain: str | None = None, client: Any = None, region_name: str | None = None,
-                 fetch_media: Callable[[str], Media] | None = None) -> None:
+                 shop_addresses: Iterable[str] = (), message_id_domain: str | None = None, client: Any = None,
+                 region_name: str | None = None, fetch_media: Callable[[str], Media] | None = None) -> None:
         self.from_address = from_address
+        self.shops = ShopAddresses([from_address, *shop_addresses])
         self.configuration_set = configuration_set
         self._domain = message_id_domain or (parseaddr(from_address)[1].partition("@")[2] or "localhost")
         self._client = client
@@ -410,16 +418,23 @@ class SesSender:
         name, default = parseaddr(self.from_address)
         sender = (req.sender or "").strip()
         _, address = parseaddr(sender)
-        if address and "@" in address and address.lower() != default.lower() and "\n" not in sender:
-            return str(Address(display_name=name, addr_spec=address)) if name else address
-        return self.from_address
+        if not address or "@" not in address or address.lower() == default.lower() or "\n" in sender:
+            return self.from_address
+        mailbox = self.shops.mailbox(address)
+        if mailbox is None or mailbox == default.lower():
+            if mailbox is None:
+                logger.warning("the reply's sender is not a shop address; it leaves from the default one",
+                               extra={"sender": address, "from_address": default})
+            return self.from_address
+        return str(Address(display_name=name, addr_spec=mailbox)) if name else mailbox
 
     def send(self, req: OutboundRequest) -> SendResult:
         from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ParamValidationError
 
         files = [self._fetch_media(url) for url in req.media_urls] if self._fetch_media else []
+        from_address = self._from(req)
         try:
-            raw = build_raw_email(req, from_address=self._from(req), message_id_domain=self._domain, files=files)
+            raw = build_raw_email(req, from_address=from_address, message_id_domain=self._domain, files=files)
         except (BadRequest, ValueError) as exc:
             raise ProviderError(f"The reply cannot be sent as email: {exc}", code="invalid_request",
                                 retryable=False) from exc
@@ -427,7 +442,7 @@ class SesSender:
             raise ProviderError(f"The email with its attachments is larger than {MAX_RAW_BYTES // 1_000_000} MB",
                                 code="too_large", retryable=False)
         params: dict[str, Any] = {
-            "FromEmailAddress": parseaddr(self._from(req))[1],
+            "FromEmailAddress": parseaddr(from_address)[1],
             "Destination": {"ToAddresses": [parseaddr(req.to)[1]]},
             "Content": {"Raw": {"Data": raw}},
         }

@@ -74,7 +74,7 @@ class Senders:
             if not s.ses_from_address:
                 raise ProviderError("email is not configured (SES_FROM_ADDRESS)", code="not_configured",
                                     retryable=False)
-            return SesSender(s.ses_from_address, s.ses_configuration_set or None)
+            return SesSender(s.ses_from_address, s.ses_configuration_set or None, shop_addresses=s.shop_addresses)
         if provider == "webchat":
             return WebchatSender()
         raise ProviderError(f"no sender for provider {provider!r}", code="not_configured", retryable=False)
