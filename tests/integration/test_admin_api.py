@@ -98,3 +98,13 @@ def test_every_answer_is_what_the_document_says(desk):
     ok = document["paths"]["/admin/teams/{team_id}"]["put"]["responses"]["200"]
     assert ok["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/TeamOut"}
     assert set(document["components"]["schemas"]["TeamOut"]["properties"]) == {"id", "name", "description", "version"}
+
+
+def test_a_body_that_is_not_json_is_a_415_problem_even_multipart_without_a_boundary(desk):
+    claims = {"cognito:username": "lead", "cognito:groups": "[admins]"}
+    for content_type in ("multipart/form-data", "text/plain"):
+        event = http_event("PUT", "/admin/teams/returns", "id=returns", {"content-type": content_type}, claims=claims)
+        result = desk.invoke("admin_api", event)
+        assert result["statusCode"] == 415, (content_type, result)
+        assert result["headers"]["Content-Type"] == "application/problem+json"
+        assert content_type in json.loads(result["body"])["detail"]
