@@ -53,7 +53,7 @@ openapi.publish(app, "/admin", title="shopdesk admin API",
                 security_schemes={openapi.AGENT_JWT: openapi.AGENT_JWT_SCHEME}, security=[{openapi.AGENT_JWT: []}])
 
 Id = Annotated[str, Path(min_length=1, max_length=128)]
-Version = Annotated[int | None, Query(ge=0)]
+Version = Annotated[int | None, Query(ge=0, le=2**31)]
 Address = Annotated[str | None, Query(min_length=1, max_length=320)]
 # What the routes answer besides their success: a reader without the role (403); a change also: no such item
 # (404), changed meanwhile or the path and body disagree (409), a body that is not JSON (415).

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,14 +89,32 @@ def seed_conversations(client: StackClient, count: int = 2) -> list[str]:
     return list(client.wait_for(listed))
 
 
+def fuzz_all(client: StackClient, plan: dict[Target, str | None], *, examples: int, seed: int, workdir: Path,
+             conversations: list[str], parallel: int = 3) -> dict[Target, Outcome]:
+    """Several runs at once: each API is its own function on the stack, so they do not wait for each other."""
+    for target in plan:
+        if target.caller:
+            client.token(target.caller)           # fetched once, before the threads share the client
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        futures = {target: pool.submit(fuzz, client, target, examples=examples, seed=seed, workdir=workdir,
+                                       conversations=conversations, phases=phases)
+                   for target, phases in plan.items()}
+        return {target: future.result() for target, future in futures.items()}
+
+
 def fuzz(client: StackClient, target: Target, *, examples: int, seed: int, workdir: Path,
-         conversations: list[str]) -> Outcome:
-    """One schemathesis run of one document as one caller; the outcome from its JSON report."""
-    report = workdir / f"{target.api}-{target.caller or 'visitor'}.json"
+         conversations: list[str], phases: str | None = None) -> Outcome:
+    """One schemathesis run of one document as one caller (``phases``: all by default); the outcome from its JSON
+    report. One worker: schemathesis' own threads share generation caches that are not safe to share."""
+    scratch = workdir / f"{target.api}-{target.caller or 'visitor'}"
+    scratch.mkdir(parents=True, exist_ok=True)
+    report = scratch / "report.json"
     command = [sys.executable, "-m", "schemathesis.cli", "run", client.url + target.document,
                "--checks", ",".join(CHECKS), "--seed", str(seed), "--max-examples", str(examples),
                "--workers", "1", "--generation-database", "none", "--no-color",
                "--report", "json", "--report-json-path", str(report)]
+    if phases:
+        command += ["--phases", phases]
     if target.caller:
         command += ["--header", f"Authorization: Bearer {client.token(target.caller)}"]
     else:
@@ -104,7 +123,7 @@ def fuzz(client: StackClient, target: Target, *, examples: int, seed: int, workd
            "SCHEMATHESIS_HOOKS": "tests.e2e.api_fuzz_hooks", "SHOPDESK_FUZZ_BASE_URL": client.url,
            "SHOPDESK_FUZZ_ORIGIN": WIDGET_ORIGIN, "SHOPDESK_FUZZ_CONVERSATIONS": ",".join(conversations),
            "SHOPDESK_FUZZ_VISITOR_SECRET": (secret_values("WebchatSecret") or {})["visitor_secret"]}
-    run = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=3600)
+    run = subprocess.run(command, cwd=scratch, env=env, capture_output=True, text=True, timeout=3600)
     output = run.stdout + run.stderr
     if not report.exists():
         return Outcome(target, 0, 0, errors=[f"schemathesis exited {run.returncode} without a report"], output=output)
@@ -152,13 +171,11 @@ def main() -> None:
         client = launch_stack(REPO / "template.yaml", workdir)
         try:
             conversations = seed_conversations(client)
-            outcomes = []
-            for target in TARGETS:
-                print(f"{target.label}: {client.url}{target.document} ...", flush=True)
-                outcome = fuzz(client, target, examples=args.examples, seed=args.seed, workdir=workdir,
-                               conversations=conversations)
-                outcomes.append(outcome)
-                print(f"  {outcome.cases} cases, {outcome.failed_cases} failed", flush=True)
+            print(f"fuzzing {', '.join(t.label for t in TARGETS)} on {client.url} ...", flush=True)
+            outcomes = list(fuzz_all(client, dict.fromkeys(TARGETS), examples=args.examples, seed=args.seed,
+                                     workdir=workdir, conversations=conversations).values())
+            for outcome in outcomes:
+                print(f"{outcome.target.label}: {outcome.cases} cases, {outcome.failed_cases} failed", flush=True)
                 for line in outcome.failures + outcome.errors:
                     print(f"  {line}", flush=True)
                 if not outcome.clean:

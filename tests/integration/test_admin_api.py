@@ -108,3 +108,14 @@ def test_a_body_that_is_not_json_is_a_415_problem_even_multipart_without_a_bound
         assert result["statusCode"] == 415, (content_type, result)
         assert result["headers"]["Content-Type"] == "application/problem+json"
         assert content_type in json.loads(result["body"])["detail"]
+
+
+def test_numbers_dynamodb_cannot_hold_are_refused_not_a_500(desk):
+    # Found by schemathesis: 2.2e-308 passed "greater than 0" and then failed to serialise for DynamoDB.
+    for bad in ({"warning_fraction": 2.2250738585072014e-308}, {"rank": 10**40},
+                {"targets": {"normal": {"first_response": 1e300}}}):
+        policy = {"id": "p1", "name": "P", **bad}
+        status, problem = admin_call(desk, "PUT", "/admin/sla-policies/p1", "[admins]", policy)
+        assert status == 422 and problem["errors"], (bad, problem)
+    assert admin_call(desk, "PUT", "/admin/teams/t1", "[admins]", {"id": "t1", "name": "T"},
+                      query=f"version={10**40}")[0] == 422
