@@ -1,12 +1,24 @@
 """The HTTP API JWT authorizer, checked the way API Gateway checks it.
 
-API Gateway takes the token from the identity source (with or without ``Bearer ``), finds the
-signing key by ``kid`` in the issuer's JWKS, verifies the RS256 signature, then requires ``iss``
-to equal the configured issuer, ``aud`` (ID tokens) or ``client_id`` (access tokens) to be one of
-the configured audiences, ``exp``/``nbf``/``iat`` to hold against the current (real) time, and,
-when the route names scopes, one of them in ``scope``. Failure is 401 ``Unauthorized`` (403
-``Forbidden`` for missing scopes) and the function is not invoked. On success the claims reach the
-function as strings under ``requestContext.authorizer.jwt``.
+What API Gateway's JWT authorizer validates (its developer guide, "Control access to HTTP APIs with JWT
+authorizers"), and so what this module does, no more and no less:
+
+1. the token from the identity source, with or without ``Bearer ``;
+2. the signature, with the key of the issuer's JWKS whose ``kid`` the token's header names (RS256);
+3. ``iss``: equal to the authorizer's issuer;
+4. ``aud`` or ``client_id``: one of the authorizer's audiences. ``client_id`` is looked at only when the
+   token has no ``aud``: a Cognito ID token is checked on ``aud``, an access token on ``client_id``, and
+   a token whose ``aud`` names another client is refused whatever its ``client_id`` says;
+5. ``exp`` after the current time, ``nbf`` and ``iat`` (when present) not after it;
+6. ``scope`` (or ``scp``): one of the route's authorization scopes, when the route names any.
+
+API Gateway does not look at ``token_use``: its guide says there is no standard way to tell an access
+token from an ID token, and accepts both when they pass the checks above. Neither does this module; the
+agent API decides from ``token_use`` which claim names the agent (shopdesk.api.agent.caller).
+
+Failure is 401 ``Unauthorized`` (403 ``Forbidden`` for missing scopes) and the function is not invoked.
+On success the claims reach the function as strings under ``requestContext.authorizer.jwt``. Times are
+checked against the real time, not the local stack's movable clock (tokens are real).
 
 The Cognito issuer ``https://cognito-idp.<region>.amazonaws.com/<pool>`` is what moto writes into
 ``iss`` too, so the template's issuer is used unchanged; only the JWKS is fetched from the moto
@@ -55,6 +67,14 @@ def claim_string(value: Any) -> str:
     return str(value)
 
 
+def audience_matches(claims: dict[str, Any], audiences: tuple[str, ...]) -> bool:
+    """``aud`` (a string or a list) names one of the audiences; ``client_id`` counts only without ``aud``."""
+    if "aud" in claims:
+        aud = claims["aud"]
+        return any(str(value) in audiences for value in (aud if isinstance(aud, list) else [aud]))
+    return claims.get("client_id") is not None and str(claims["client_id"]) in audiences
+
+
 class JwtVerifier:
     def __init__(self, moto_endpoint: str) -> None:
         self.moto_endpoint = moto_endpoint
@@ -101,14 +121,14 @@ class JwtVerifier:
                 key,
                 algorithms=["RS256"],
                 issuer=authorizer.issuer,
-                options={"verify_aud": False, "require": ["exp", "iss"]},
+                options={"verify_aud": False, "verify_exp": True, "verify_nbf": True, "verify_iat": True,
+                         "require": ["exp", "iss"]},
             )
         except (jwt.PyJWTError, OSError, ValueError) as error:
             return AuthResult(401, reason=f"{type(error).__name__}: {error}")
-        audience = claims.get("aud", [])
-        candidates = [*(audience if isinstance(audience, list) else [audience]), claims.get("client_id")]
-        if not any(str(value) in authorizer.audience for value in candidates if value):
-            return AuthResult(401, reason=f"neither aud nor client_id is one of {list(authorizer.audience)}")
+        if not audience_matches(claims, authorizer.audience):
+            return AuthResult(401, reason=f"{'aud' if 'aud' in claims else 'client_id'} is not one of "
+                                          f"{list(authorizer.audience)}")
         token_scopes = str(claims.get("scope") or claims.get("scp") or "").split() or None
         if scopes and not set(scopes) & set(token_scopes or []):
             return AuthResult(403, reason=f"none of the route's scopes {list(scopes)} in the token")

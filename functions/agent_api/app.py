@@ -26,7 +26,6 @@ from shopdesk.api.agent import (
     TemplateList,
     TemplateOut,
     caller,
-    caller_roles,
 )
 from shopdesk.config import AgentApiSettings
 from shopdesk.dal.agents import Agents
@@ -65,7 +64,7 @@ ConversationId = Annotated[str, Path(min_length=1, max_length=64)]
 WRITE = (403, 404, 409, 415)
 
 
-@app.get("/agent/conversations", summary="List conversations: mine, waiting (unassigned) or all",
+@app.get("/agent/conversations", summary="List conversations: mine, waiting (unassigned), all or granted",
          responses=problems.responses(200, 400, 403, 404))
 def list_conversations(
     view: Annotated[View, Query()] = "mine",
@@ -75,22 +74,20 @@ def list_conversations(
     team: Annotated[str | None, Query(min_length=1, max_length=64, description="unassigned: this team's queue "
                                                                             "(default: the caller's teams)")] = None,
 ) -> ConversationList:
-    agent_id, _ = caller(app.current_event)
-    items, next_cursor = inbox.list(agent_id, view, status, limit, cursor, team)
+    items, next_cursor = inbox.list(caller(app.current_event), view, status, limit, cursor, team)
     return ConversationList.of(items, next_cursor)
 
 
 @app.get("/agent/conversations/<conversation_id>", summary="A conversation with its messages, oldest first",
          responses=problems.responses(200, 403, 404))
 def get_conversation(conversation_id: ConversationId) -> ConversationOut:
-    return ConversationOut.of(inbox.get(conversation_id), presign)
+    return ConversationOut.of(inbox.get(caller(app.current_event), conversation_id), presign)
 
 
 @app.post("/agent/conversations/<conversation_id>/replies", summary="Reply to the customer (sent in order)",
           status_code=202, responses=problems.responses(202, *WRITE, 400, 503, description="Queued to send"))
 def reply(conversation_id: ConversationId, body: ReplyIn) -> Response[MessageOut]:
-    agent_id, _ = caller(app.current_event)
-    message = inbox.reply(conversation_id, agent_id, body.text, body.channel)
+    message = inbox.reply(caller(app.current_event), conversation_id, body.text, body.channel)
     return Response(202, content_types.APPLICATION_JSON, MessageOut.of(message))
 
 
@@ -103,55 +100,50 @@ def list_templates() -> TemplateList:
 @app.post("/agent/conversations/<conversation_id>/templates", summary="Send an approved WhatsApp template",
           status_code=202, responses=problems.responses(202, *WRITE, 400, 503, description="Queued to send"))
 def send_template(conversation_id: ConversationId, body: TemplateIn) -> Response[MessageOut]:
-    agent_id, _ = caller(app.current_event)
-    message = inbox.send_template(conversation_id, agent_id, body.name, body.language, body.parameters,
-                                  body.channel)
+    message = inbox.send_template(caller(app.current_event), conversation_id, body.name, body.language,
+                                  body.parameters, body.channel)
     return Response(202, content_types.APPLICATION_JSON, MessageOut.of(message))
 
 
 @app.post("/agent/conversations/<conversation_id>/notes", summary="Add an internal note (never sent)",
           status_code=201, responses=problems.responses(201, *WRITE, description="Added"))
 def note(conversation_id: ConversationId, body: NoteIn) -> Response[MessageOut]:
-    agent_id, _ = caller(app.current_event)
-    message = inbox.note(conversation_id, agent_id, body.text)
+    message = inbox.note(caller(app.current_event), conversation_id, body.text)
     return Response(201, content_types.APPLICATION_JSON, MessageOut.of(message))
 
 
 @app.post("/agent/conversations/<conversation_id>/assignment", summary="Assign or transfer to an agent",
           responses=problems.responses(200, *WRITE))
 def assign(conversation_id: ConversationId, body: AssignmentIn) -> ConversationOut:
-    agent_id, _ = caller(app.current_event)
-    return ConversationOut.of(inbox.assign(conversation_id, body.agent_id, agent_id, body.note))
+    return ConversationOut.of(inbox.assign(caller(app.current_event), conversation_id, body.agent_id, body.note))
 
 
 @app.post("/agent/conversations/<conversation_id>/status", summary="Open, pend, snooze, resolve or reopen",
           responses=problems.responses(200, *WRITE))
 def set_status(conversation_id: ConversationId, body: StatusIn) -> ConversationOut:
-    agent_id, _ = caller(app.current_event)
-    return ConversationOut.of(inbox.set_status(conversation_id, body.status, agent_id))
+    return ConversationOut.of(inbox.set_status(caller(app.current_event), conversation_id, body.status))
 
 
 @app.put("/agent/conversations/<conversation_id>/routing",
          summary="Change priority, team or skills (the assignee; supervisors and admins)",
          responses=problems.responses(200, *WRITE))
 def set_routing(conversation_id: ConversationId, body: RoutingIn) -> ConversationOut:
-    agent_id, _ = caller(app.current_event)
     change = RoutingChange(priority=body.priority, team=body.team, skills=body.skills, note=body.note)
-    return ConversationOut.of(rerouter.change(conversation_id, change, agent_id, caller_roles(app.current_event)))
+    return ConversationOut.of(rerouter.change(conversation_id, change, caller(app.current_event)))
 
 
 @app.get("/agent/me", summary="The calling agent: presence, capacity, load",
          responses=problems.responses(200, 403))
 def me() -> AgentOut:
-    agent_id, name = caller(app.current_event)
-    return AgentOut.of(inbox.me(agent_id, name))
+    who = caller(app.current_event)
+    return AgentOut.of(inbox.me(who.id, who.name))
 
 
 @app.put("/agent/me/presence", summary="Go online, away or offline",
          responses=problems.responses(200, 403, 409, 415))
 def set_presence(body: PresenceIn) -> AgentOut:
-    agent_id, name = caller(app.current_event)
-    return AgentOut.of(inbox.set_presence(agent_id, name, body.presence))
+    who = caller(app.current_event)
+    return AgentOut.of(inbox.set_presence(who.id, who.name, body.presence))
 
 
 problems.install(app, {QueueUnavailable: 503})

@@ -16,7 +16,7 @@ def admin_call(desk, method, path, groups, body=None, query=""):
     return result["statusCode"], json.loads(result["body"]) if result.get("body") else None
 
 
-def test_only_supervisors_and_admins_may_configure(desk):
+def test_only_admins_configure_and_supervisors_read(desk):
     assert admin_call(desk, "GET", "/admin/agents", "[]")[0] == 403
     assert admin_call(desk, "GET", "/admin/agents", "[supervisors]")[0] == 200
     assert admin_call(desk, "PUT", "/admin/routing", "[supervisors]", {"sticky_days": 3})[0] == 403
@@ -27,13 +27,13 @@ def test_raising_capacity_takes_effect_without_a_deploy_and_refills_at_once(desk
     online(desk, "alice")
     first = customer_writes(desk, "+31620000001", "one", "SMc1")
     desk.drain_queue(desk.work_queue_url, "router")
-    status, body = admin_call(desk, "PUT", "/admin/agents/alice", "[supervisors]",
+    status, body = admin_call(desk, "PUT", "/admin/agents/alice", "[admins]",
                               {"capacity": 1, "skills": ["returns"], "languages": ["en", "de"]})
     assert status == 200 and body["capacity"] == 1 and body["skills"] == ["returns"]
     waiting = customer_writes(desk, "+31620000002", "two", "SMc2")
     desk.drain_queue(desk.work_queue_url, "router")
     assert desk.item(f"CONV#{waiting}").get("assignee") is None         # alice is full at capacity 1
-    admin_call(desk, "PUT", "/admin/agents/alice", "[supervisors]", {"capacity": 2})
+    admin_call(desk, "PUT", "/admin/agents/alice", "[admins]", {"capacity": 2})
     desk.drain_queue(desk.work_queue_url, "router")
     assert desk.item(f"CONV#{waiting}")["assignee"] == "alice"
     assert desk.item(f"CONV#{first}")["assignee"] == "alice"
@@ -50,15 +50,15 @@ def test_unknown_agent_and_invalid_settings_are_clear_4xx(desk):
 
 
 def test_team_edits_are_guarded_against_lost_updates(desk):
-    status, team = admin_call(desk, "PUT", "/admin/teams/returns", "[supervisors]",
+    status, team = admin_call(desk, "PUT", "/admin/teams/returns", "[admins]",
                               {"id": "returns", "name": "Returns"}, query="version=0")
     assert status == 200 and team["version"] == 1
-    assert admin_call(desk, "PUT", "/admin/teams/returns", "[supervisors]",
+    assert admin_call(desk, "PUT", "/admin/teams/returns", "[admins]",
                       {"id": "returns", "name": "Again"}, query="version=0")[0] == 409
-    status, team = admin_call(desk, "PUT", "/admin/teams/returns", "[supervisors]",
+    status, team = admin_call(desk, "PUT", "/admin/teams/returns", "[admins]",
                               {"id": "returns", "name": "Returns & exchanges"}, query="version=1")
     assert status == 200 and team["version"] == 2
-    stale = admin_call(desk, "PUT", "/admin/teams/returns", "[supervisors]",
+    stale = admin_call(desk, "PUT", "/admin/teams/returns", "[admins]",
                        {"id": "returns", "name": "Stale"}, query="version=1")
     assert stale[0] == 409 and "changed meanwhile" in stale[1]["detail"]
     _, teams = admin_call(desk, "GET", "/admin/teams", "[supervisors]")

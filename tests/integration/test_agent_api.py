@@ -169,10 +169,10 @@ def test_a_breached_conversation_is_listed_once_when_paging_all(desk):
 def test_unassigned_lists_the_queues_of_the_callers_teams_most_urgent_then_longest_waiting(desk):
     from tests.integration.test_admin_api import admin_call
     lead = "[supervisors]"
-    assert admin_call(desk, "PUT", "/admin/teams/billing", lead, {"id": "billing", "name": "Billing"})[0] == 200
+    assert admin_call(desk, "PUT", "/admin/teams/billing", "[admins]", {"id": "billing", "name": "Billing"})[0] == 200
     for agent_id in ("alice", "bob"):                     # both sign in, then go offline: everything waits
         assert agent(desk, "PUT", "/agent/me/presence", agent_id, {"presence": "offline"})[0] == 200
-    assert admin_call(desk, "PUT", "/admin/agents/bob", lead, {"teams": ["default", "billing"]})[0] == 200
+    assert admin_call(desk, "PUT", "/admin/agents/bob", "[admins]", {"teams": ["default", "billing"]})[0] == 200
     first = customer_writes(desk, "+31612340101", "hi", "SMq1")
     second = customer_writes(desk, "+31612340102", "hi", "SMq2")
     third = customer_writes(desk, "+31612340103", "hi", "SMq3")
@@ -192,4 +192,9 @@ def test_unassigned_lists_the_queues_of_the_callers_teams_most_urgent_then_longe
 
     assert pages("bob", "view=unassigned&limit=1") == [third, first, second]     # urgent, then longest waiting
     assert pages("alice", "view=unassigned&limit=1") == [first]                  # default team only
-    assert pages("alice", "view=unassigned&team=billing") == [third, second]
+    assert pages("bob", "view=unassigned&team=billing") == [third, second]
+    # a team's queue is for its members (and admins): alice is not in billing
+    assert agent(desk, "GET", "/agent/conversations", "alice", query="view=unassigned&team=billing")[0] == 403
+    status, body = agent(desk, "GET", "/agent/conversations", "root", query="view=unassigned&team=billing",
+                         groups="[admins]")
+    assert status == 200 and [c["id"] for c in body["items"]] == [third, second]

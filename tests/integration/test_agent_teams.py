@@ -208,20 +208,20 @@ def test_an_agent_item_from_before_teams_still_routes_and_is_converted_on_its_ne
 
 def test_the_admin_api_sets_and_shows_teams_and_still_takes_one_team(desk):
     agent(desk, "GET", "/agent/me", "alice")
-    status, body = admin_call(desk, "PUT", "/admin/agents/alice", "[supervisors]",
+    status, body = admin_call(desk, "PUT", "/admin/agents/alice", "[admins]",
                               {"capacity": 4, "teams": ["billing", "returns"]})
     assert status == 200 and (body["teams"], body["capacity"]) == (["billing", "returns"], 4)
     assert _memberships(desk, "alice") == {"billing": "offline#alice", "returns": "offline#alice"}
     status, me = agent(desk, "GET", "/agent/me", "alice")
     assert status == 200 and me["teams"] == ["billing", "returns"]
     # the older single team still works, and replaces the list
-    status, body = admin_call(desk, "PUT", "/admin/agents/alice", "[supervisors]", {"capacity": 4, "team": "vip"})
+    status, body = admin_call(desk, "PUT", "/admin/agents/alice", "[admins]", {"capacity": 4, "team": "vip"})
     assert status == 200 and body["teams"] == ["vip"] and "team" not in body
     assert _memberships(desk, "alice") == {"vip": "offline#alice"}
     _, listing = admin_call(desk, "GET", "/admin/agents", "[supervisors]")
     assert [a["teams"] for a in listing["items"]] == [["vip"]]
     for bad in ({"teams": []}, {"teams": ["vip", "vip"]}, {"teams": ["VIP desk"]}, {"teams": ["a"], "team": "b"}):
-        status, problem = admin_call(desk, "PUT", "/admin/agents/alice", "[supervisors]", bad)
+        status, problem = admin_call(desk, "PUT", "/admin/agents/alice", "[admins]", bad)
         assert status == 422 and "team" in problem["detail"], (bad, problem)
     assert desk.item("AGENT#alice")["teams"] == ["vip"]
 
@@ -236,7 +236,7 @@ def test_concurrent_presence_and_team_changes_leave_memberships_that_match_the_a
         if i % 2:
             return agent(desk, "PUT", "/agent/me/presence", "alice",
                          {"presence": "online" if i % 4 == 1 else "away"})[0]
-        return admin_call(desk, "PUT", "/admin/agents/alice", "[supervisors]", {"teams": choices[i % 3]})[0]
+        return admin_call(desk, "PUT", "/admin/agents/alice", "[admins]", {"teams": choices[i % 3]})[0]
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         statuses = list(pool.map(change, range(8)))

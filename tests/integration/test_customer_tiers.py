@@ -36,7 +36,7 @@ def _customer_of(desk, phone):
     return customer
 
 
-def _set_tier(desk, customer_id, tier, groups="[supervisors]"):
+def _set_tier(desk, customer_id, tier, groups="[admins]"):
     return admin_call(desk, "PUT", f"/admin/customers/{customer_id}", groups, {"tier": tier})
 
 
@@ -142,7 +142,7 @@ def test_a_reopened_conversation_follows_the_tier_the_customer_has_now(tiers):
 
 def test_moving_a_vip_conversation_to_another_team_keeps_the_vip_policy(tiers):
     desk = tiers
-    assert admin_call(desk, "PUT", "/admin/teams/returns", "[supervisors]", {"id": "returns", "name": "Returns"})[0] \
+    assert admin_call(desk, "PUT", "/admin/teams/returns", "[admins]", {"id": "returns", "name": "Returns"})[0] \
         == 200
     at("2026-11-23T08:00:00+00:00")
     conv = customer_writes(desk, "+31630000041", "I want to return my shoes", "SMt41")
@@ -181,6 +181,7 @@ def test_customer_routes_need_a_lead_a_known_customer_and_a_valid_tier(tiers):
     assert admin_call(desk, "GET", f"/admin/customers/{customer}", "[]")[0] == 403
     assert admin_call(desk, "GET", "/admin/customers", "[]", query="phone=%2B31630000061")[0] == 403
     assert _set_tier(desk, customer, "vip", groups="[]")[0] == 403
+    assert _set_tier(desk, customer, "vip", groups="[supervisors]")[0] == 403     # supervisors only read
     assert _set_tier(desk, customer, "vip", groups="[admins]")[0] == 200
     # an unknown customer
     assert admin_call(desk, "GET", "/admin/customers/u_nobody", "[admins]")[0] == 404

@@ -23,22 +23,24 @@ def _owner(desk, conv):
 
 
 def _system_notes(desk, conv):
-    return [m["text"] for m in agent(desk, "GET", f"/agent/conversations/{conv}", "lead")[1]["messages"]
+    return [m["text"] for m in agent(desk, "GET", f"/agent/conversations/{conv}", "lead",
+                                           groups="[admins]")[1]["messages"]
             if m["direction"] == "system"]
 
 
 def _billing_with(desk, agent_id):
     """A billing team with one online agent in it; nobody else is online."""
-    assert admin_call(desk, "PUT", "/admin/teams/billing", LEAD, {"id": "billing", "name": "Billing"})[0] == 200
+    assert admin_call(desk, "PUT", "/admin/teams/billing", "[admins]", {"id": "billing", "name": "Billing"})[0] == 200
     online(desk, agent_id)
-    assert admin_call(desk, "PUT", f"/admin/agents/{agent_id}", LEAD, {"capacity": 3, "team": "billing"})[0] == 200
+    assert admin_call(desk, "PUT", f"/admin/agents/{agent_id}", "[admins]",
+                      {"capacity": 3, "team": "billing"})[0] == 200
     desk.drain_queue(desk.work_queue_url, "router")
 
 
 def test_raising_priority_shortens_the_running_first_response_deadline_and_moves_it_up_the_queue(desk):
     # Given alice full with one conversation and two more waiting, the newer one at normal priority
     online(desk, "alice")
-    admin_call(desk, "PUT", "/admin/agents/alice", LEAD, {"capacity": 1})
+    admin_call(desk, "PUT", "/admin/agents/alice", "[admins]", {"capacity": 1})
     held = customer_writes(desk, "+31640000001", "hi", "SMr1")
     desk.drain_queue(desk.work_queue_url, "router")
     older = customer_writes(desk, "+31640000002", "where is my order", "SMr2")
@@ -90,7 +92,7 @@ def test_moving_a_waiting_conversation_to_another_team_gets_it_to_that_teams_onl
 
 def test_moving_to_a_team_with_its_own_sla_policy_rebinds_the_clocks_keeping_the_time_used(desk):
     # Given billing answers within 30 minutes, everyone else within the template's 4 hours
-    assert admin_call(desk, "PUT", "/admin/teams/billing", LEAD, {"id": "billing", "name": "Billing"})[0] == 200
+    assert admin_call(desk, "PUT", "/admin/teams/billing", "[admins]", {"id": "billing", "name": "Billing"})[0] == 200
     status, _ = admin_call(desk, "PUT", "/admin/sla-policies/billing-fast", "[admins]", {
         "id": "billing-fast", "name": "Billing", "applies_to": {"teams": ["billing"]},
         "targets": {p: {"first_response": 1800} for p in ("urgent", "high", "normal", "low")}})
@@ -128,10 +130,10 @@ def test_the_assignee_sending_a_conversation_to_a_team_they_are_not_in_hands_it_
 
 def test_an_assignee_in_both_teams_keeps_the_conversation_they_move(desk):
     # Given alice works in default and billing and holds a conversation of the default team
-    assert admin_call(desk, "PUT", "/admin/teams/billing", LEAD, {"id": "billing", "name": "Billing"})[0] == 200
+    assert admin_call(desk, "PUT", "/admin/teams/billing", "[admins]", {"id": "billing", "name": "Billing"})[0] == 200
     online(desk, "alice")
     both = {"capacity": 3, "teams": ["default", "billing"]}
-    assert admin_call(desk, "PUT", "/admin/agents/alice", LEAD, both)[0] == 200
+    assert admin_call(desk, "PUT", "/admin/agents/alice", "[admins]", both)[0] == 200
     conv = customer_writes(desk, "+31640000015", "Invoice please", "SMr15")
     desk.drain_queue(desk.work_queue_url, "router")
     assert _owner(desk, conv) == "alice"
@@ -147,7 +149,7 @@ def test_a_skills_change_routes_a_waiting_conversation_to_an_agent_with_those_sk
     # Given a conversation needing a skill nobody online has, alice and bob online, only bob knows refunds
     online(desk, "alice", "bob")
     admin_call(desk, "PUT", "/admin/routing", "[admins]", {"skill_keywords": {"wholesale": ["pallet"]}})
-    admin_call(desk, "PUT", "/admin/agents/bob", LEAD, {"capacity": 3, "skills": ["refunds"]})
+    admin_call(desk, "PUT", "/admin/agents/bob", "[admins]", {"capacity": 3, "skills": ["refunds"]})
     conv = customer_writes(desk, "+31640000006", "refund for a pallet of mugs", "SMr6")
     desk.drain_queue(desk.work_queue_url, "router")
     assert _owner(desk, conv) is None

@@ -156,7 +156,7 @@ def test_a_flood_of_breaches_pages_people_with_a_summary_while_the_bus_gets_ever
 
 def test_every_sweep_redrives_every_team_including_those_a_supervisor_created(desk):
     from tests.integration.test_admin_api import admin_call
-    status, _ = admin_call(desk, "PUT", "/admin/teams/billing", "[supervisors]", {"id": "billing", "name": "Billing"})
+    status, _ = admin_call(desk, "PUT", "/admin/teams/billing", "[admins]", {"id": "billing", "name": "Billing"})
     assert status == 200
     desk.invoke("sla_sweep", {})
     sqs = desk.client("sqs")

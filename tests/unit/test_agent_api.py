@@ -90,16 +90,32 @@ def _event(claims: dict[str, str] | None) -> APIGatewayProxyEventV2:
 
 def test_caller_from_id_token_claims():
     claims = {"cognito:username": "alice", "name": "Alice Smith", "token_use": "id", "sub": "1b2c"}
-    assert caller(_event(claims)) == ("alice", "Alice Smith")
+    assert (caller(_event(claims)).id, caller(_event(claims)).name) == ("alice", "Alice Smith")
 
 
 def test_caller_from_access_token_claims():
     claims = {"username": "bob", "token_use": "access", "client_id": "client", "sub": "3d4e"}
-    assert caller(_event(claims)) == ("bob", None)
+    assert (caller(_event(claims)).id, caller(_event(claims)).name) == ("bob", None)
 
 
 def test_id_token_username_wins_over_username():
-    assert caller(_event({"cognito:username": "alice", "username": "mallory"}))[0] == "alice"
+    assert caller(_event({"cognito:username": "alice", "username": "mallory"})).id == "alice"
+
+
+def test_the_token_use_says_which_claim_names_the_agent():
+    # An ID token names the agent in cognito:username, an access token in username: never the other one
+    assert caller(_event({"cognito:username": "alice", "username": "mallory", "token_use": "id"})).id == "alice"
+    assert caller(_event({"cognito:username": "mallory", "username": "bob", "token_use": "access"})).id == "bob"
+    with pytest.raises(PermissionError):
+        caller(_event({"username": "bob", "token_use": "id"}))
+    with pytest.raises(PermissionError):
+        caller(_event({"cognito:username": "alice", "token_use": "refresh"}))
+
+
+def test_the_callers_roles_are_the_tokens_groups():
+    who = caller(_event({"cognito:username": "lea", "cognito:groups": "[supervisors admins]", "token_use": "id"}))
+    assert who.roles == {"supervisors", "admins"} and who.admin and who.supervisor and who.lead
+    assert not caller(_event({"cognito:username": "al", "token_use": "id"})).lead
 
 
 @pytest.mark.parametrize("claims", [None, {}, {"sub": "1b2c", "name": "No Name"}, {"cognito:username": ""}])

@@ -17,10 +17,12 @@ from shopdesk import clock
 from shopdesk.dal import items as it
 from shopdesk.dal.table import decode_cursor, encode_cursor
 from shopdesk.errors import BadRequest
+from shopdesk.logic.access import ADMIN, Caller
 from shopdesk.logic.inbox import Inbox
 from shopdesk.models import Conversation, ConversationStatus, CustomerRef, ReplyRoute
 
 T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
+ADMIN_ALICE = Caller(id="alice", roles=frozenset({ADMIN}))      # an admin's "all" is every conversation
 
 
 def _conv(conv_id: str, status: ConversationStatus, updated: datetime) -> Conversation:
@@ -62,7 +64,7 @@ def _page_through(inbox: Inbox, limit: int) -> list[str]:
     seen: list[str] = []
     cursor = None
     for _ in range(20):
-        items, cursor = inbox.list("alice", "all", None, limit, cursor)
+        items, cursor = inbox.list(ADMIN_ALICE, "all", None, limit, cursor)
         seen += [c.id for c in items]
         if cursor is None:
             return seen
@@ -85,4 +87,74 @@ def test_all_view_pages_through_every_status_once_newest_first(limit):
 
 def test_all_view_with_a_cursor_that_names_an_unknown_status_is_a_bad_request():
     with pytest.raises(BadRequest):
-        _inbox(FakeByStatus()).list("alice", "all", None, 10, encode_cursor({"deleted": None}))
+        _inbox(FakeByStatus()).list(ADMIN_ALICE, "all", None, 10, encode_cursor({"deleted": None}))
+
+
+# ------------------------------------------------------------------------------ an agent's "all" view
+
+@dataclass
+class FakeVisibleIndexes:
+    """list_team and list_inbox as the Access and Inbox indexes answer them: <status>#<updated_at> descending
+    within a partition, resumed strictly after the key named by the cursor."""
+
+    rows: list[Conversation] = field(default_factory=list)
+
+    def _page(self, rows: list[Conversation], status: str, limit: int, cursor: str | None, partition: dict[str, object]
+              ) -> tuple[list[Conversation], str | None]:
+        def sort_key(c: Conversation) -> tuple[str, str]:
+            return f"{c.status.value}#{clock.iso(c.updated_at)}", c.id
+        ordered = sorted((c for c in rows if c.status.value == status), key=sort_key, reverse=True)
+        start = decode_cursor(cursor)
+        if start:
+            after = (start["InboxSK"]["S"], start["PK"]["S"].removeprefix("CONV#"))
+            ordered = [c for c in ordered if sort_key(c) < after]
+        page = ordered[:limit]
+        if len(page) < limit:
+            return page, None
+        sk, last = sort_key(page[-1])
+        return page, encode_cursor({"PK": {"S": it.conv_pk(last)}, "SK": {"S": it.META}, "InboxSK": {"S": sk},
+                                    **partition})
+
+    def list_team(self, team: str, status: str, limit: int, cursor: str | None):
+        return self._page([c for c in self.rows if c.team == team], status, limit, cursor,
+                          {"AccessPK": {"S": it.access_team(team)}})
+
+    def list_inbox(self, agent_id: str, status: str | None, limit: int, cursor: str | None):
+        assert status is not None
+        return self._page([c for c in self.rows if c.assignee == agent_id], status, limit, cursor,
+                          {"InboxPK": {"S": it.inbox_pk(agent_id)}})
+
+
+@dataclass
+class FakeAgents:
+    teams: dict[str, list[str]]
+
+    def get(self, agent_id: str):
+        from shopdesk.models import Agent
+        return Agent(id=agent_id, teams=self.teams[agent_id]) if agent_id in self.teams else None
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 10])
+def test_an_agents_all_view_pages_through_their_teams_and_what_they_hold_once_each(limit):
+    # Given alice in teams default and returns, holding conversations of those teams and one of vip
+    fake = FakeVisibleIndexes()
+    S = ConversationStatus
+    layout = [("c_a", "default", None, S.OPEN), ("c_b", "default", "alice", S.OPEN),
+              ("c_c", "vip", "alice", S.PENDING), ("c_d", "vip", None, S.OPEN),
+              ("c_e", "returns", "bob", S.RESOLVED), ("c_f", "billing", "bob", S.OPEN),
+              ("c_g", "returns", "alice", S.OPEN), ("c_h", "default", None, S.SNOOZED)]
+    for minutes, (conv_id, team, assignee, status) in enumerate(layout):
+        conv = _conv(conv_id, status, T0 + timedelta(minutes=minutes))
+        fake.rows.append(conv.model_copy(update={"team": team, "assignee": assignee}))
+    inbox = Inbox(conversations=fake, agents=FakeAgents({"alice": ["default", "returns"]}),  # type: ignore[arg-type]
+                  work=None, outbound=None, first_response_targets={}, default_capacity=3)  # type: ignore[arg-type]
+    # When she pages through "all"
+    seen: list[str] = []
+    cursor = None
+    for _ in range(30):
+        items, cursor = inbox.list(Caller(id="alice"), "all", None, limit, cursor)
+        seen += [c.id for c in items]
+        if cursor is None:
+            break
+    # Then each conversation she may see comes once, newest activity first; vip's waiting one and billing's never
+    assert seen == ["c_h", "c_g", "c_e", "c_c", "c_b", "c_a"]

@@ -9,6 +9,12 @@ class NotFound(ShopdeskError):
     pass
 
 
+def conversation_not_found(conversation_id: str) -> NotFound:
+    """The one answer for a conversation that does not exist and for one the caller may not see, so
+    that nobody learns from it that a conversation exists (shopdesk.logic.access)."""
+    return NotFound(f"conversation {conversation_id} does not exist")
+
+
 class Conflict(ShopdeskError):
     """The request is valid but the current state forbids it (e.g. an agent at capacity)."""
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from shopdesk.logic.admin import roles
+from shopdesk.logic.access import Caller, roles
 from shopdesk.models import (
     Agent,
     Attachment,
@@ -175,16 +175,24 @@ class AgentOut(BaseModel):
         return cls.model_validate(agent.model_dump(include=set(cls.model_fields)))
 
 
-def caller(event: Any) -> tuple[str, str | None]:
-    """The agent calling, from the JWT claims API Gateway verified (Cognito ID or access token)."""
+USERNAME_CLAIM = {"id": "cognito:username", "access": "username"}    # by the token's token_use
+
+
+def caller(event: Any) -> Caller:
+    """The agent calling, from the JWT claims API Gateway verified: a Cognito ID token names the agent in
+    ``cognito:username``, an access token in ``username``. API Gateway's JWT authorizer does not look at
+    ``token_use`` (local/authorizer.py); here it picks the claim, and a token of another use is refused."""
     claims = event.request_context.authorizer.jwt_claim or {}
-    agent_id = claims.get("cognito:username") or claims.get("username")
+    use = claims.get("token_use")
+    if use is not None and use not in USERNAME_CLAIM:
+        raise PermissionError(f"a token with token_use {use!r} does not name an agent")
+    agent_id = claims.get(USERNAME_CLAIM[use]) if use else claims.get("cognito:username") or claims.get("username")
     if not agent_id:
         raise PermissionError("the token names no agent")
-    return agent_id, claims.get("name")
+    return Caller(id=agent_id, name=claims.get("name"), roles=roles(claims.get("cognito:groups")))
 
 
-def caller_roles(event: Any) -> set[str]:
+def caller_roles(event: Any) -> frozenset[str]:
     """The caller's roles: the Cognito groups in the token (``admins``, ``supervisors``)."""
     claims = event.request_context.authorizer.jwt_claim or {}
     return roles(claims.get("cognito:groups"))

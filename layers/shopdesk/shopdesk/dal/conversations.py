@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from shopdesk import clock
 from shopdesk.dal import items as it
 from shopdesk.dal.table import ConditionFailed, Table, TransactionCancelled, Update
-from shopdesk.errors import Conflict, DuplicateDelivery, NotFound
+from shopdesk.errors import Conflict, DuplicateDelivery, conversation_not_found
 from shopdesk.models import Agent, Conversation, ConversationStatus, Message, Priority, delivery_rank
 
 MAX_TRANSACTION_OPS = 100             # DynamoDB's limit per TransactWriteItems
@@ -212,7 +212,7 @@ class Conversations:
     def get_meta(self, conversation_id: str) -> Conversation:
         item = self.table.get(it.conv_pk(conversation_id), it.META)
         if item is None:
-            raise NotFound(f"conversation {conversation_id} does not exist")
+            raise conversation_not_found(conversation_id)
         return it.conversation_from_item(item)
 
     def get_with_messages(self, conversation_id: str) -> Conversation:
@@ -222,7 +222,7 @@ class Conversations:
             consistent=True)
         meta = next((r for r in rows if r["SK"] == it.META), None)
         if meta is None:
-            raise NotFound(f"conversation {conversation_id} does not exist")
+            raise conversation_not_found(conversation_id)
         messages = [it.message_from_item(r) for r in rows if r["SK"].startswith("MSG#")]
         return it.conversation_from_item(meta, messages)
 
@@ -247,6 +247,24 @@ class Conversations:
                                 values={":pk": it.queue_pk(team)}, limit=limit, cursor=cursor)
         return [it.conversation_from_item(i) for i in page.items], page.cursor
 
+    def list_team(self, team: str, status: str, limit: int, cursor: str | None
+                  ) -> tuple[list[Conversation], str | None]:
+        """A team's conversations of one status, latest activity first (the Access index, #36)."""
+        page = self.table.query(index="Access", key_condition="AccessPK = :pk AND begins_with(InboxSK, :status)",
+                                names={}, values={":pk": it.access_team(team), ":status": f"{status}#"},
+                                limit=limit, cursor=cursor, forward=False)
+        return [it.conversation_from_item(i) for i in page.items], page.cursor
+
+    def list_granted(self, agent_id: str, limit: int, cursor: str | None) -> tuple[list[Conversation], str | None]:
+        """The conversations granted to an agent, newest grant first: one Query of the Access index, then one
+        BatchGetItem of the conversations (#37)."""
+        page = self.table.query(index="Access", key_condition="AccessPK = :pk", names={},
+                                values={":pk": it.access_grant(agent_id)}, limit=limit, cursor=cursor, forward=False)
+        ids = [g["conversation_id"] for g in page.items]
+        found = {i["id"]: it.conversation_from_item(i)
+                 for i in self.table.batch_get([(it.conv_pk(c), it.META) for c in ids])}
+        return [found[c] for c in ids if c in found], page.cursor
+
     def list_by_status(self, status: str, limit: int, cursor: str | None) -> tuple[list[Conversation], str | None]:
         page = self.table.query(index="ByStatus", key_condition="StatusPK = :pk", names={},
                                 values={":pk": it.status_pk(status)}, limit=limit, cursor=cursor, forward=False)
@@ -256,6 +274,7 @@ class Conversations:
     def classify(self, conversation_id: str, language: str | None, skills: list[str], team: str = "default") -> None:
         self.table.update(it.conv_pk(conversation_id), it.META,
                           Update().set("language", language).set("skills", skills or None).set("team", team)
+                          .set("AccessPK", it.access_team(team))
                           .when("attribute_exists(PK)"))
 
     def ensure_queued(self, conv: Conversation, since: datetime | None = None) -> bool:
@@ -290,7 +309,7 @@ class Conversations:
         now = clock.now_iso()
         update = (Update().remove("assignee").remove("InboxPK").set("waiting_since", now)
                   .set("QueuePK", it.queue_pk(conv.team)).set("QueueSK", it.queue_sk(conv.priority, now, conv.id))
-                  .set("updated_at", now).set("StatusSK", now)
+                  .set("updated_at", now).set("StatusSK", now).set("InboxSK", f"open#{now}")
                   .when("assignee = :agent AND #status = :open", agent=agent_id, open="open"))
         if pass_over:
             update.append("passed_over", [agent_id])
@@ -322,11 +341,13 @@ class Conversations:
         conv_update = (Update().set("assignee", agent.id).set("InboxPK", it.inbox_pk(agent.id))
                        .set("InboxSK", f"open#{now}").set("updated_at", now).set("StatusSK", now)
                        .set("assigned_at", now).remove("QueuePK").remove("QueueSK").remove("waiting_since")
+                       .add("granted", {agent.id})
                        .when("attribute_exists(QueuePK) AND #status = :open AND attribute_not_exists(assignee)",
                              open="open"))
         ops = [self.table.update_op(it.agent_pk(agent.id), it.META, agent_update),
                self.table.update_op(it.conv_pk(conv.id), it.META, conv_update),
-               self.table.put_op(it.message_item(note))]
+               self.table.put_op(it.message_item(note)),
+               self.table.put_op(it.grant_item(conv.id, agent.id, now))]
         if silence_due:     # the assignee must answer by then or the conversation goes to someone else
             ops.append(self.table.put_op(self.timer_item(it.conv_pk(conv.id), "assignee_silence", silence_due,
                                                          agent_id=agent.id)))
@@ -345,7 +366,8 @@ class Conversations:
                                     .when("attribute_exists(PK) AND #active < #capacity"))]
         conv_update = (Update().set("assignee", to_agent).set("InboxPK", it.inbox_pk(to_agent))
                        .set("InboxSK", f"{conv.status.value}#{now}").set("updated_at", now).set("StatusSK", now)
-                       .set("assigned_at", now).remove("QueuePK").remove("QueueSK").remove("waiting_since"))
+                       .set("assigned_at", now).remove("QueuePK").remove("QueueSK").remove("waiting_since")
+                       .add("granted", {to_agent}))      # keeps access, whatever its team (logic/access.py)
         if conv.assignee:
             conv_update.when("assignee = :previous AND #status <> :resolved", previous=conv.assignee,
                              resolved="resolved")
@@ -355,6 +377,7 @@ class Conversations:
             conv_update.when("attribute_not_exists(assignee) AND #status <> :resolved", resolved="resolved")
         ops.insert(1, self.table.update_op(it.conv_pk(conv.id), it.META, conv_update))
         ops.append(self.table.put_op(it.message_item(note)))
+        ops.append(self.table.put_op(it.grant_item(conv.id, to_agent, now)))
         try:
             self.table.transact(ops)
         except TransactionCancelled as exc:
@@ -371,8 +394,9 @@ class Conversations:
         ClockConflict when the conversation changed meanwhile."""
         conv = read.conversation
         now = clock.now_iso()
-        update = (Update().set("priority", priority.value).set("team", team).set("skills", skills or None)
-                  .set("updated_at", now).set("StatusSK", now).set("InboxSK", f"{conv.status.value}#{now}")
+        update = (Update().set("priority", priority.value).set("team", team).set("AccessPK", it.access_team(team))
+                  .set("skills", skills or None).set("updated_at", now).set("StatusSK", now)
+                  .set("InboxSK", f"{conv.status.value}#{now}")
                   .when("#status = :read_status AND #priority = :read_priority AND #team = :read_team",
                         read_status=conv.status.value, read_priority=conv.priority.value, read_team=conv.team))
         ops = [self.table.put_op(it.message_item(note))]
@@ -538,7 +562,7 @@ class Conversations:
         already warned of or flagged, all from one consistent read."""
         item = self.table.get(it.conv_pk(conversation_id), it.META)
         if item is None:
-            raise NotFound(f"conversation {conversation_id} does not exist")
+            raise conversation_not_found(conversation_id)
         return _clock_read(item)
 
     def read_clocks_many(self, conversation_ids: list[str]) -> dict[str, ClockRead]:

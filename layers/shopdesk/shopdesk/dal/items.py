@@ -69,6 +69,20 @@ def pool_pk(team: str) -> str:
     return f"POOL#{team}"
 
 
+def access_team(team: str) -> str:
+    """The Access index partition of a team's conversations."""
+    return f"TEAM#{team}"
+
+
+def access_grant(agent_id: str) -> str:
+    """The Access index partition of the conversations granted to an agent."""
+    return f"GRANT#{agent_id}"
+
+
+def grant_sk(agent_id: str) -> str:
+    return f"GRANT#{agent_id}"
+
+
 def status_pk(status: str) -> str:
     return f"STATUS#{status}"
 
@@ -112,6 +126,7 @@ def conversation_item(conv: Conversation) -> dict[str, Any]:
         "StatusPK": status_pk(conv.status.value), "StatusSK": updated,
         "CustomerPK": customer_pk(conv.customer.id), "CustomerSK": clock.iso(conv.created_at),
         "InboxSK": f"{conv.status.value}#{updated}",
+        "AccessPK": access_team(conv.team),            # the Access index: TEAM#<team> / <status>#<updated_at>
     }
     if conv.assignee:
         item["InboxPK"] = inbox_pk(conv.assignee)
@@ -128,7 +143,7 @@ def conversation_from_item(item: dict[str, Any], messages: list[Message] | None 
         team=item.get("team", "default"), assignee=item.get("assignee"), language=item.get("language"),
         skills=item.get("skills") or [], previous_agent=item.get("previous_agent"),
         previous_agent_at=item.get("previous_agent_at"), last_acknowledged_at=item.get("last_acknowledged_at"),
-        passed_over=item.get("passed_over") or [],
+        passed_over=item.get("passed_over") or [], granted=sorted(item.get("granted") or []),
         customer=CustomerRef.model_validate(item["customer"]), channel=item["channel"],
         route=ReplyRoute.model_validate(item["route"]),
         routes={ch: ReplyRoute.model_validate(r) for ch, r in (item.get("routes") or {}).items()},
@@ -140,6 +155,14 @@ def conversation_from_item(item: dict[str, Any], messages: list[Message] | None 
         last_message_preview=item.get("last_message_preview"), message_count=item.get("message_count", 0),
         messages=messages or [],
     )
+
+
+def grant_item(conversation_id: str, agent_id: str, granted_at: str) -> dict[str, Any]:
+    """An agent's access to a conversation, whatever its team (shopdesk.logic.access): in the Access index
+    under the agent, newest grant first. The conversation's ``granted`` set is what the check reads."""
+    return {"PK": conv_pk(conversation_id), "SK": grant_sk(agent_id), "type": "grant",
+            "conversation_id": conversation_id, "agent_id": agent_id, "granted_at": granted_at,
+            "AccessPK": access_grant(agent_id), "InboxSK": f"{granted_at}#{conversation_id}"}
 
 
 # ------------------------------------------------------------------------------ customers

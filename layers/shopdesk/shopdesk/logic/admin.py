@@ -1,5 +1,8 @@
-"""Supervisors and admins configure the desk: agents, teams, routing settings, customers' tiers. Roles come
-from the token (Cognito groups): admins may do everything, supervisors may manage agents, teams and tiers."""
+"""Admins configure the desk: agents, teams, calendars, SLA policies, routing settings, customers' tiers.
+
+Roles come from the token (Cognito groups). Every change needs ``admins``; supervisors may read what they
+need to lead their teams (agents, teams, calendars, SLA policies, routing settings, customers), and agents
+nothing. Each use case checks the caller's roles itself, so no route can forget it."""
 
 from __future__ import annotations
 
@@ -15,26 +18,16 @@ from shopdesk.dal.customers import Customers
 from shopdesk.dal.queues import Queue
 from shopdesk.errors import BadRequest, Conflict, NotFound
 from shopdesk.logic import sla_engine
+from shopdesk.logic.access import ADMIN, SUPERVISOR, require, roles
 from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.logic.work import enqueue_refill
 from shopdesk.models.admin import AgentSettings, RoutingSettings, Team
 from shopdesk.models.sla import BusinessHours, SlaPolicy
 from shopdesk.phone import to_e164
 
-ADMIN, SUPERVISOR = "admins", "supervisors"
-
-
-def roles(claim: Any) -> set[str]:
-    """Cognito groups as API Gateway passes them: a list, or a string like "[admins supervisors]"."""
-    if isinstance(claim, list | tuple):
-        return {str(c) for c in claim}
-    text = str(claim or "").strip().strip("[]")
-    return {part for part in text.replace(",", " ").split() if part}
-
-
-def require(user_roles: Iterable[str], *allowed: str) -> None:
-    if not set(user_roles) & set(allowed):
-        raise PermissionError(f"this needs the role {' or '.join(allowed)}")
+READ, WRITE = (ADMIN, SUPERVISOR), (ADMIN,)
+Roles = Iterable[str]
+__all__ = ["ADMIN", "READ", "SUPERVISOR", "WRITE", "Admin", "identity_of", "require", "roles"]
 
 
 def identity_of(phone: str | None, email: str | None) -> tuple[str, str]:
@@ -63,12 +56,14 @@ class Admin:
     book: PolicyBook
 
     # ------------------------------------------------------------------ agents
-    def list_agents(self) -> list[dict[str, Any]]:
+    def list_agents(self, by: Roles) -> list[dict[str, Any]]:
+        require(by, *READ)
         return [a.model_dump() for a in self.agents.all()]
 
-    def set_agent(self, agent_id: str, settings: AgentSettings) -> dict[str, Any]:
+    def set_agent(self, by: Roles, agent_id: str, settings: AgentSettings) -> dict[str, Any]:
         """New settings count from the next assignment. More capacity, or a team the agent was not
         in, refills the agent at once (most urgent first across all their teams)."""
+        require(by, *WRITE)
         before = self.agents.get(agent_id)
         if before is None:
             raise NotFound(f"agent {agent_id} has not signed in yet")
@@ -79,56 +74,73 @@ class Admin:
         return after.model_dump()
 
     # ------------------------------------------------------------------ teams
-    def list_teams(self) -> list[dict[str, Any]]:
+    def list_teams(self, by: Roles) -> list[dict[str, Any]]:
+        require(by, *READ)
         return self.config.list("team")
 
-    def put_team(self, team: Team, expected_version: int | None) -> dict[str, Any]:
+    def put_team(self, by: Roles, team_id: str, team: Team, expected_version: int | None) -> dict[str, Any]:
+        require(by, *WRITE)
+        if team.id != team_id:
+            raise Conflict("the team id in the path and the body differ")
         version = self.config.put("team", team.id, team.model_dump(), expected_version)
         return {**team.model_dump(), "version": version}
 
     # ------------------------------------------------------------------ SLA policies and calendars
-    def list_calendars(self) -> list[dict[str, Any]]:
+    def list_calendars(self, by: Roles) -> list[dict[str, Any]]:
+        require(by, *READ)
         return self.config.list("calendar")
 
-    def put_calendar(self, calendar_id: str, hours: BusinessHours, expected_version: int | None) -> dict[str, Any]:
+    def put_calendar(self, by: Roles, calendar_id: str, hours: BusinessHours, expected_version: int | None
+                     ) -> dict[str, Any]:
+        require(by, *WRITE)
         value = {"id": calendar_id, **hours.model_dump(mode="json")}
         return {**value, "version": self.config.put("calendar", calendar_id, value, expected_version)}
 
-    def list_policies(self) -> list[dict[str, Any]]:
+    def list_policies(self, by: Roles) -> list[dict[str, Any]]:
+        require(by, *READ)
         return self.config.list("sla-policy")
 
-    def put_policy(self, policy: SlaPolicy, expected_version: int | None) -> dict[str, Any]:
+    def put_policy(self, by: Roles, policy_id: str, policy: SlaPolicy, expected_version: int | None
+                   ) -> dict[str, Any]:
+        require(by, *WRITE)
+        if policy.id != policy_id:
+            raise Conflict("the policy id in the path and the body differ")
         if policy.calendar_id and self.config.get("calendar", policy.calendar_id) is None:
             raise NotFound(f"calendar {policy.calendar_id} does not exist; create it first")
         value = policy.model_dump(mode="json")
         return {**value, "version": self.config.put("sla-policy", policy.id, value, expected_version)}
 
     # ------------------------------------------------------------------ routing
-    def routing(self) -> dict[str, Any]:
+    def routing(self, by: Roles) -> dict[str, Any]:
+        require(by, *READ)
         stored = self.config.get("routing", "settings") or {}
         return {**RoutingSettings.model_validate({k: v for k, v in stored.items() if k != "version"}).model_dump(),
                 "version": stored.get("version", 0)}
 
-    def put_routing(self, settings: RoutingSettings, expected_version: int | None) -> dict[str, Any]:
+    def put_routing(self, by: Roles, settings: RoutingSettings, expected_version: int | None) -> dict[str, Any]:
+        require(by, *WRITE)
         version = self.config.put("routing", "settings", settings.model_dump(), expected_version)
         return {**settings.model_dump(), "version": version}
 
     # ------------------------------------------------------------------ customers
-    def customer(self, customer_id: str) -> dict[str, Any]:
+    def customer(self, by: Roles, customer_id: str) -> dict[str, Any]:
+        require(by, *READ)
         found = self.customers.get(customer_id)
         if found is None:
             raise NotFound(f"customer {customer_id} does not exist")
         return found.model_dump(mode="json")
 
-    def find_customers(self, phone: str | None, email: str | None) -> list[dict[str, Any]]:
+    def find_customers(self, by: Roles, phone: str | None, email: str | None) -> list[dict[str, Any]]:
         """The customer of one identity (one GetItem of the identity, one of the customer); none if unknown."""
+        require(by, *READ)
         found = self.customers.find(*identity_of(phone, email))
         return [found.model_dump(mode="json")] if found else []
 
-    def set_tier(self, customer_id: str, tier: str | None) -> dict[str, Any]:
+    def set_tier(self, by: Roles, customer_id: str, tier: str | None) -> dict[str, Any]:
         """Give a customer a tier (None: none). Their new conversations' clocks follow the tier's policy; so
         do the clocks of the one they have open now, rebound at once keeping the business time already used
         (a conversation the router has not started clocks for yet gets them under the new tier anyway)."""
+        require(by, *WRITE)
         customer = self.customers.set_tier(customer_id, tier)
         for conversation_id in self.customers.open_conversations(customer):
             if sla_engine.apply_tier(self.conversations, self.customers, conversation_id, self.book,

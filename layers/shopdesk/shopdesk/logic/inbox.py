@@ -1,4 +1,7 @@
-"""What agents do from the inbox: list, read, reply, note, assign, change status, set presence."""
+"""What agents do from the inbox: list, read, reply, note, assign, change status, set presence.
+
+Every use case takes the caller and asks shopdesk.logic.access whether they may see the conversation
+(404 as for a missing one if not) before it reads further or acts."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from shopdesk.dal.table import decode_cursor, encode_cursor
 from shopdesk.errors import BadRequest, Conflict, NotFound, ShopdeskError
 from shopdesk.ids import new_id
 from shopdesk.logic import sla_engine
+from shopdesk.logic.access import Access, Caller
 from shopdesk.logic.sla_engine import PolicyBook, book_for
 from shopdesk.logic.timeline import system_message
 from shopdesk.logic.windows import free_text_allowed, templates_allowed
@@ -34,7 +38,7 @@ from shopdesk.models import (
     ReplyRoute,
 )
 
-View = Literal["mine", "unassigned", "all"]
+View = Literal["mine", "unassigned", "all", "granted"]
 
 
 class QueueUnavailable(ShopdeskError):
@@ -53,6 +57,10 @@ class Inbox:
     email_from: str = ""
     book: PolicyBook | None = None
     customers: Customers | None = None
+    access: Access = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.access = Access(self.agents)
 
     def _policies(self) -> PolicyBook:
         if self.book is None:           # built on first use: configuration is read only when clocks move
@@ -63,27 +71,50 @@ class Inbox:
         sla_engine.apply(self.conversations, conversation_id, change, self._policies())
 
     # ------------------------------------------------------------------ reading
-    def list(self, agent_id: str, view: View, status: ConversationStatus | None, limit: int,
+    def list(self, caller: Caller, view: View, status: ConversationStatus | None, limit: int,
              cursor: str | None, team: str | None = None) -> tuple[list[Conversation], str | None]:
+        """``mine``: what the caller holds. ``unassigned``: the waiting conversations of the caller's teams
+        (or of ``team``, one of theirs; any for an admin). ``all``: everything for an admin; for anyone else
+        their teams' conversations and the ones they hold, merged newest activity first. ``granted``: the
+        conversations the caller was given access to (assigned, transferred to them; mentions), whatever
+        their team, newest grant first."""
         try:
             if view == "mine":
-                return self.conversations.list_inbox(agent_id, status.value if status else None, limit, cursor)
+                return self.conversations.list_inbox(caller.id, status.value if status else None, limit, cursor)
+            if view == "granted":
+                items, next_cursor = self.conversations.list_granted(caller.id, limit, cursor)
+                return [c for c in items if (status is None or c.status is status)
+                        and self.access.may_see(caller, c)], next_cursor
             if view == "unassigned":
+                if team:
+                    self.access.team_queue(caller, team)
                 if status not in (None, ConversationStatus.OPEN):
                     return [], None      # only open conversations wait for an agent
-                return self._list_waiting([team] if team else self._teams_of(agent_id), limit, cursor)
-            if status is not None:
-                return self.conversations.list_by_status(status.value, limit, cursor)
-            return self._merged({s.value: partial(self.conversations.list_by_status, s.value, limit)
-                                 for s in ConversationStatus},
-                                order=lambda c: c.updated_at, newest_first=True, resume=_status_key,
-                                limit=limit, cursor=cursor)
+                return self._list_waiting([team] if team else self.access.teams(caller), limit, cursor)
+            statuses = [status.value] if status else [s.value for s in ConversationStatus]
+            if caller.admin:
+                if status is not None:
+                    return self.conversations.list_by_status(status.value, limit, cursor)
+                return self._merged({s: partial(self.conversations.list_by_status, s, limit) for s in statuses},
+                                    order=lambda c: c.updated_at, newest_first=True, resume=_status_key,
+                                    limit=limit, cursor=cursor)
+            return self._list_visible(caller, statuses, limit, cursor)
         except ValueError as exc:       # a cursor that is not ours
             raise BadRequest(str(exc)) from exc
 
-    def _teams_of(self, agent_id: str) -> list[str]:
-        agent = self.agents.get(agent_id)
-        return agent.teams if agent is not None else ["default"]
+    def _list_visible(self, caller: Caller, statuses: list[str], limit: int, cursor: str | None
+                      ) -> tuple[list[Conversation], str | None]:
+        """The "all" view of an agent or supervisor: per status, one Query of the Access index for each of
+        their teams and one of their own inbox (what they hold, whatever its team), merged newest activity
+        first; a conversation both in a team of theirs and held by them comes once."""
+        teams = self.access.teams(caller)
+        sources: dict[str, Callable[[str | None], tuple[list[Conversation], str | None]]] = {}
+        for s in statuses:
+            for t in teams:
+                sources[f"team:{t}:{s}"] = partial(self.conversations.list_team, t, s, limit)
+            sources[f"inbox:{s}"] = partial(self.conversations.list_inbox, caller.id, s, limit)
+        return self._merged(sources, order=lambda c: (c.updated_at, c.id), newest_first=True,
+                            resume=partial(_visible_key, caller.id), limit=limit, cursor=cursor)
 
     def _list_waiting(self, teams: list[str], limit: int, cursor: str | None) -> tuple[list[Conversation], str | None]:
         """Waiting conversations of the teams, most urgent first, then longest waiting."""
@@ -109,7 +140,15 @@ class Inbox:
             merged.extend((name, c) for c in page)
             ends[name] = end
         merged.sort(key=lambda pair: order(pair[1]), reverse=newest_first)
-        taken = merged[:limit]
+        # The first `limit` distinct conversations; a second copy from another partition (a conversation
+        # in a team of the caller and held by them) sorts next to the first and is passed over with it.
+        taken: list[tuple[str, Conversation]] = []
+        seen: set[str] = set()
+        for name, conv in merged:
+            if conv.id not in seen and len(seen) == limit:
+                break
+            taken.append((name, conv))
+            seen.add(conv.id)
         # Resume each partition after the last item of it we returned; those we did not reach stay put.
         next_positions: dict[str, object] = {}
         for name, position in positions.items():
@@ -119,23 +158,30 @@ class Inbox:
                 next_positions[name] = resume(name, returned[-1]) if returned else position
             elif ends[name]:
                 next_positions[name] = decode_cursor(ends[name])
-        return [c for _, c in taken], encode_cursor(next_positions) if next_positions else None
+        first: dict[str, Conversation] = {}
+        for _, conv in taken:
+            first.setdefault(conv.id, conv)
+        return list(first.values()), encode_cursor(next_positions) if next_positions else None
 
-    def get(self, conversation_id: str) -> Conversation:
-        return self.conversations.get_with_messages(conversation_id)
+    def get(self, caller: Caller, conversation_id: str) -> Conversation:
+        """The conversation with its messages (their files' links are made only after this check)."""
+        return self.access.check(caller, self.conversations.get_with_messages(conversation_id))
+
+    def _visible(self, caller: Caller, conversation_id: str) -> Conversation:
+        return self.access.check(caller, self.conversations.get_meta(conversation_id))
 
     # ------------------------------------------------------------------ writing
-    def reply(self, conversation_id: str, agent_id: str, text: str, channel: str | None = None) -> Message:
+    def reply(self, caller: Caller, conversation_id: str, text: str, channel: str | None = None) -> Message:
         """Queue a reply on the channel the customer last wrote from, or on another of theirs."""
-        conv = self.conversations.get_meta(conversation_id)
+        conv = self._visible(caller, conversation_id)
         route = self._route(conv, channel)
         permission = free_text_allowed(route.channel, route.last_inbound_at, clock.now())
         payload: dict[str, Any] = {"tag": permission.tag} if permission.tag else {}
-        return self._queue(conv, route, agent_id, text=text, payload=payload)
+        return self._queue(conv, route, caller.id, text=text, payload=payload)
 
-    def send_template(self, conversation_id: str, agent_id: str, name: str, language: str,
+    def send_template(self, caller: Caller, conversation_id: str, name: str, language: str,
                       parameters: list[str], channel: str | None = None) -> Message:
-        conv = self.conversations.get_meta(conversation_id)
+        conv = self._visible(caller, conversation_id)
         route = self._route(conv, channel)
         if not templates_allowed(route.channel):
             raise BadRequest(f"templates are a WhatsApp feature; {route.channel} takes a normal reply")
@@ -146,7 +192,8 @@ class Inbox:
             raise BadRequest(f"template {name!r} takes {template.parameters} parameters, got {len(parameters)}")
         payload = {"template": {"name": name, "language": language, "parameters": parameters,
                                 "provider_ref": template.twilio_content_sid}}
-        return self._queue(conv, route, agent_id, text=template.render(parameters), payload=payload, kind="template")
+        return self._queue(conv, route, caller.id, text=template.render(parameters), payload=payload,
+                           kind="template")
 
     def _route(self, conv: Conversation, channel: str | None) -> ReplyRoute:
         if channel is None:
@@ -190,15 +237,18 @@ class Inbox:
         domain = self.email_from.rsplit("@", 1)[1].rstrip(">").strip()
         return f"reply+{conv.id}@{domain}"
 
-    def note(self, conversation_id: str, agent_id: str, text: str) -> Message:
-        conv = self.conversations.get_meta(conversation_id)
+    def note(self, caller: Caller, conversation_id: str, text: str) -> Message:
+        conv = self._visible(caller, conversation_id)
         message = Message(id=new_id("m_"), conversation_id=conv.id, direction=Direction.NOTE, text=text,
-                          created_at=clock.now(), author=agent_id)
+                          created_at=clock.now(), author=caller.id)
         self.conversations.add_message(message)
         return message
 
-    def assign(self, conversation_id: str, to_agent: str, by_agent: str, note: str | None = None) -> Conversation:
-        conv = self.conversations.get_meta(conversation_id)
+    def assign(self, caller: Caller, conversation_id: str, to_agent: str, note: str | None = None) -> Conversation:
+        """Assign or transfer to any agent with room, in the conversation's team or not (as the router's
+        rules allow a transfer today); the new assignee is granted access for good (logic/access.py)."""
+        conv = self._visible(caller, conversation_id)
+        by_agent = caller.id
         if conv.assignee == to_agent:
             return conv
         if conv.status is ConversationStatus.RESOLVED:
@@ -216,8 +266,9 @@ class Inbox:
             enqueue_refill(self.work, previous, "transfer")     # the seat it freed, in any of their teams
         return self.conversations.get_meta(conversation_id)
 
-    def set_status(self, conversation_id: str, status: ConversationStatus, by_agent: str) -> Conversation:
-        conv = self.conversations.get_meta(conversation_id)
+    def set_status(self, caller: Caller, conversation_id: str, status: ConversationStatus) -> Conversation:
+        conv = self._visible(caller, conversation_id)
+        by_agent = caller.id
         if conv.status is status:
             return conv
         verb = "Reopened" if conv.status is ConversationStatus.RESOLVED else f"Marked {status.value}"
@@ -263,6 +314,16 @@ def _status_key(status: str, conv: Conversation) -> dict[str, object]:
     updated = clock.iso(conv.updated_at)
     return {"PK": {"S": it.conv_pk(conv.id)}, "SK": {"S": it.META},
             "StatusPK": {"S": it.status_pk(status)}, "StatusSK": {"S": updated}}
+
+
+def _visible_key(agent_id: str, source: str, conv: Conversation) -> dict[str, object]:
+    """The Access or Inbox index position of a conversation in the "all" view's partition ``source``."""
+    kind, _, rest = source.partition(":")
+    sort = {"S": f"{conv.status.value}#{clock.iso(conv.updated_at)}"}
+    base = {"PK": {"S": it.conv_pk(conv.id)}, "SK": {"S": it.META}, "InboxSK": sort}
+    if kind == "team":
+        return {**base, "AccessPK": {"S": it.access_team(rest.rsplit(":", 1)[0])}}
+    return {**base, "InboxPK": {"S": it.inbox_pk(agent_id)}}
 
 
 def _queue_key(team: str, conv: Conversation) -> dict[str, object]:

@@ -5,7 +5,8 @@ Who may do what (roles are the token's Cognito groups, as in the admin API):
 - supervisors and admins: any change, on any conversation that is not resolved;
 - the assignee, on their own conversation: raise the priority (lowering it is a supervisor's call), set the
   skills, send it to another team;
-- anyone else: nothing.
+- anyone else: nothing; and who may not see the conversation at all (shopdesk.logic.access) gets the
+  404 of a conversation that does not exist.
 
 A change is one transaction with everything that follows from it (Conversations.reroute): the SLA clocks
 rebound to the new priority's targets, or to the policy that applies to the new team (and the customer's tier,
@@ -17,7 +18,7 @@ read and read again when another event won.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from shopdesk import clock
 from shopdesk.dal.agents import Agents
@@ -26,7 +27,7 @@ from shopdesk.dal.conversations import ClockRead, Conversations
 from shopdesk.dal.queues import Queue
 from shopdesk.errors import Conflict, NotFound
 from shopdesk.logic import sla_engine
-from shopdesk.logic.admin import ADMIN, SUPERVISOR
+from shopdesk.logic.access import ADMIN, SUPERVISOR, Access, Caller
 from shopdesk.logic.business_time import ConversationClocks
 from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.logic.timeline import system_message
@@ -96,13 +97,18 @@ class Rerouter:
     config: ConfigStore
     work: Queue
     book: PolicyBook
+    access: Access = field(init=False)
 
-    def change(self, conversation_id: str, change: RoutingChange, by: str, roles: Iterable[str]) -> Conversation:
+    def __post_init__(self) -> None:
+        self.access = Access(self.agents)
+
+    def change(self, conversation_id: str, change: RoutingChange, caller: Caller) -> Conversation:
         applied: list[_Applied] = []
+        by = caller.id
 
         def write(read: ClockRead, clocks: ConversationClocks) -> None:
-            conv = read.conversation
-            check_allowed(conv, change, by, roles)
+            conv = self.access.check(caller, read.conversation)
+            check_allowed(conv, change, by, caller.roles)
             if conv.status is ConversationStatus.RESOLVED:
                 raise Conflict("a resolved conversation keeps its routing; reopen it first")
             priority = change.priority or conv.priority

@@ -1,0 +1,104 @@
+"""Who may see and act on what: the one place every use case of the agent and admin APIs asks.
+
+Roles are the token's Cognito groups (``admins``, ``supervisors``); teams are the caller's agent record
+(set by an admin, ``PUT /admin/agents/{id}``), never the token, so a team change counts from the next
+request.
+
+A conversation is visible to, and can be acted on by:
+
+- an admin: every conversation;
+- an agent or a supervisor: the conversations of their teams; the ones they hold (assignee); the ones
+  they were granted (``Conversation.granted``: everyone it was ever assigned or transferred to keeps
+  access, so the agent who transferred a conversation out of their team can still read how it went,
+  and the agent of another team it was transferred to can work on it; mentions will add to the same
+  set);
+- a supervisor, besides: what the agents of their teams hold, whatever its team.
+
+Anything else answers exactly as a conversation that does not exist (404, same body): nobody learns
+that a conversation exists from an id they guessed. What a caller may do to a conversation they see
+is each use case's own rule (e.g. routing changes: shopdesk.logic.reroute).
+
+The check costs nothing for an admin, the assignee or a granted agent, one GetItem of the caller's
+agent record otherwise, and one more (the assignee's record) only for a supervisor looking at a
+conversation of another team.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from shopdesk.dal.agents import Agents
+from shopdesk.errors import conversation_not_found
+from shopdesk.models import Conversation
+
+ADMIN, SUPERVISOR = "admins", "supervisors"
+DEFAULT_TEAM = "default"      # the team of an agent who has no record yet (the one it gets on first use)
+
+
+def roles(claim: object) -> frozenset[str]:
+    """Cognito groups as API Gateway passes them: a list, or a string like "[admins supervisors]"."""
+    if isinstance(claim, list | tuple | set | frozenset):
+        return frozenset(str(c) for c in claim)
+    text = str(claim or "").strip().strip("[]")
+    return frozenset(part for part in text.replace(",", " ").split() if part)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the agent id and name from the token, and their roles."""
+
+    id: str
+    name: str | None = None
+    roles: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def admin(self) -> bool:
+        return ADMIN in self.roles
+
+    @property
+    def supervisor(self) -> bool:
+        return SUPERVISOR in self.roles
+
+    @property
+    def lead(self) -> bool:
+        """A supervisor or an admin."""
+        return self.admin or self.supervisor
+
+
+def require(caller_roles: Iterable[str], *allowed: str) -> None:
+    """403 unless the caller has one of the roles."""
+    if not set(caller_roles) & set(allowed):
+        raise PermissionError(f"this needs the role {' or '.join(allowed)}")
+
+
+@dataclass
+class Access:
+    agents: Agents
+
+    def teams(self, caller: Caller) -> list[str]:
+        """The caller's teams, from their agent record (the default team before their first sign-in)."""
+        agent = self.agents.get(caller.id)
+        return list(agent.teams) if agent is not None else [DEFAULT_TEAM]
+
+    def may_see(self, caller: Caller, conv: Conversation) -> bool:
+        if caller.admin or conv.assignee == caller.id or caller.id in conv.granted:
+            return True
+        teams = set(self.teams(caller))
+        if conv.team in teams:
+            return True
+        if caller.supervisor and conv.assignee:          # what the agents of their teams hold
+            holder = self.agents.get(conv.assignee)
+            return holder is not None and bool(teams & set(holder.teams))
+        return False
+
+    def check(self, caller: Caller, conv: Conversation) -> Conversation:
+        """The conversation, if the caller may see it; else the same NotFound as a missing one."""
+        if not self.may_see(caller, conv):
+            raise conversation_not_found(conv.id)
+        return conv
+
+    def team_queue(self, caller: Caller, team: str) -> None:
+        """A team's waiting queue is for its members and admins (403 for anyone else)."""
+        if not caller.admin and team not in self.teams(caller):
+            raise PermissionError(f"only members of team {team} (and admins) see its queue")

@@ -1,0 +1,194 @@
+"""Who may see and do what, route by route, over the real handlers.
+
+Every route of the agent and admin APIs has a row: the status for an agent of the conversation's team, a
+supervisor of that team, an admin, and an agent of another team. The rows are checked against the routes
+the apps declare, so a new route without a row fails here. For a conversation the caller may not see, every
+conversation route answers 404 with the body of a conversation that does not exist.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from tests.integration.helpers import customer_writes
+from tests.support import http_event
+
+ROLES = ("agent", "supervisor", "admin", "other")
+CALLERS = {"agent": ("alice", "[]"), "supervisor": ("sam", "[supervisors]"), "admin": ("root", "[admins]"),
+           "other": ("vera", "[]")}
+MISSING = "c_01MISSING00000000000000000"
+
+# (method, route as the app declares it): (body, query, statuses for agent, supervisor, admin, other team)
+AGENT_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] = {
+    ("GET", "/agent/openapi.json"): (None, "", (200, 200, 200, 200)),
+    ("GET", "/agent/swagger"): (None, "", (200, 200, 200, 200)),
+    ("GET", "/agent/conversations"): (None, "view=all", (200, 200, 200, 200)),
+    ("GET", "/agent/conversations/<conversation_id>"): (None, "", (200, 200, 200, 404)),
+    ("POST", "/agent/conversations/<conversation_id>/replies"): ({"text": "On its way"}, "", (202, 202, 202, 404)),
+    ("POST", "/agent/conversations/<conversation_id>/notes"): ({"text": "VIP"}, "", (201, 201, 201, 404)),
+    ("POST", "/agent/conversations/<conversation_id>/assignment"): ({"agent_id": "alice"}, "", (200, 200, 200, 404)),
+    ("POST", "/agent/conversations/<conversation_id>/status"): ({"status": "open"}, "", (200, 200, 200, 404)),
+    ("PUT", "/agent/conversations/<conversation_id>/routing"): ({"priority": "high"}, "", (200, 200, 200, 404)),
+    ("GET", "/agent/templates"): (None, "", (200, 200, 200, 200)),
+    ("POST", "/agent/conversations/<conversation_id>/templates"): ("TEMPLATE", "", (202, 202, 202, 404)),
+    ("GET", "/agent/me"): (None, "", (200, 200, 200, 200)),
+    ("PUT", "/agent/me/presence"): ({"presence": "online"}, "", (200, 200, 200, 200)),
+}
+
+READ, WRITE = (403, 200, 200, 403), (403, 403, 200, 403)
+ADMIN_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] = {
+    ("GET", "/admin/openapi.json"): (None, "", (200, 200, 200, 200)),
+    ("GET", "/admin/swagger"): (None, "", (200, 200, 200, 200)),
+    ("GET", "/admin/agents"): (None, "", READ),
+    ("PUT", "/admin/agents/<agent_id>"): ({"capacity": 3, "teams": ["default"]}, "", WRITE),
+    ("GET", "/admin/teams"): (None, "", READ),
+    ("PUT", "/admin/teams/<team_id>"): ({"id": "vip", "name": "VIP"}, "", WRITE),
+    ("GET", "/admin/calendars"): (None, "", READ),
+    ("PUT", "/admin/calendars/<calendar_id>"): (
+        {"time_zone": "UTC", "weekly": {"mon": [{"start": "09:00", "end": "17:00"}]}}, "", WRITE),
+    ("GET", "/admin/sla-policies"): (None, "", READ),
+    ("PUT", "/admin/sla-policies/<policy_id>"): (
+        {"id": "std", "name": "Standard", "targets": {"normal": {"first_response": 7200}}}, "", WRITE),
+    ("GET", "/admin/routing"): (None, "", READ),
+    ("PUT", "/admin/routing"): ({"acknowledgements": False}, "", WRITE),
+    ("GET", "/admin/customers"): (None, "phone=%2B31655500001", READ),
+    ("GET", "/admin/customers/<customer_id>"): (None, "", READ),
+    ("PUT", "/admin/customers/<customer_id>"): ({"tier": None}, "", WRITE),
+}
+
+
+def call(desk: Any, api: str, method: str, path: str, who: str, body: Any = None, query: str = "") -> tuple[int, Any]:
+    """A request with the claims API Gateway passes for the role's ID token."""
+    username, groups = CALLERS[who]
+    claims = {"cognito:username": username, "name": username.title(), "cognito:groups": groups, "token_use": "id"}
+    payload = json.dumps(body) if body is not None else None
+    result = desk.invoke(api, http_event(method, path, payload, {"content-type": "application/json"}, query=query,
+                                         claims=claims))
+    text = result.get("body") or ""
+    try:
+        return result["statusCode"], json.loads(text) if text else None
+    except json.JSONDecodeError:
+        return result["statusCode"], text          # the Swagger page
+
+
+def declared(desk: Any, api: str) -> set[tuple[str, str]]:
+    app = desk.handler(api).app
+    return {(route.method, route.path) for route in app._static_routes + app._dynamic_routes}
+
+
+@pytest.fixture
+def shop(desk):
+    """Team default (alice; sam its supervisor), team vip (vera), an admin (root); a WhatsApp conversation of
+    team default that alice holds."""
+    for who in ROLES:
+        assert call(desk, "agent_api", "GET", "/agent/me", who)[0] == 200
+    assert call(desk, "admin_api", "PUT", "/admin/teams/vip", "admin", {"id": "vip", "name": "VIP"})[0] == 200
+    assert call(desk, "admin_api", "PUT", "/admin/agents/vera", "admin", {"capacity": 3, "teams": ["vip"]})[0] == 200
+    assert call(desk, "agent_api", "PUT", "/agent/me/presence", "agent", {"presence": "online"})[0] == 200
+    conv = customer_writes(desk, "+31655500001", "Where is my order?", "SMacc1", channel="whatsapp")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert desk.item(f"CONV#{conv}")["assignee"] == "alice"
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    _, templates = call(desk, "agent_api", "GET", "/agent/templates", "admin")
+    template = templates["items"][0]
+    desk.template_body = {"name": template["name"], "language": template["language"],
+                          "parameters": ["x"] * template["parameters"]}
+    desk.path_values = {"conversation_id": conv, "agent_id": "alice", "team_id": "vip", "calendar_id": "office",
+                        "policy_id": "std", "customer_id": customer}
+    return desk
+
+
+def _path(route: str, values: dict[str, str]) -> str:
+    return re.sub(r"<(\w+)>", lambda m: values[m.group(1)], route)
+
+
+@pytest.mark.parametrize("api,table", [("agent_api", AGENT_ROUTES), ("admin_api", ADMIN_ROUTES)])
+def test_each_role_gets_what_its_row_says_on_every_route(shop, api, table):
+    desk = shop
+    # Given a row for every route the app declares
+    assert declared(desk, api) == set(table), "a route without a row in this table (or a row without a route)"
+    for (method, route), (body, query, expected) in table.items():
+        body = desk.template_body if body == "TEMPLATE" else body
+        for who, status in zip(ROLES, expected, strict=True):
+            # When each role calls it
+            got, answer = call(desk, api, method, _path(route, desk.path_values), who, body, query)
+            # Then the status is the row's
+            assert got == status, f"{method} {route} as {who}: {got} {answer}"
+
+
+def test_another_teams_conversation_answers_like_a_missing_one_on_every_route(shop):
+    desk = shop
+    conv = desk.path_values["conversation_id"]
+    for (method, route), (body, query, _) in AGENT_ROUTES.items():
+        if "<conversation_id>" not in route:
+            continue
+        body = desk.template_body if body == "TEMPLATE" else body
+        hidden = call(desk, "agent_api", method, _path(route, {"conversation_id": conv}), "other", body, query)
+        missing = call(desk, "agent_api", method, _path(route, {"conversation_id": MISSING}), "other", body, query)
+        assert hidden[0] == missing[0] == 404, (route, hidden, missing)
+        assert json.dumps(hidden[1]).replace(conv, "<id>") == json.dumps(missing[1]).replace(MISSING, "<id>")
+    # and nothing was done to it
+    messages = call(desk, "agent_api", "GET", f"/agent/conversations/{conv}", "agent")[1]["messages"]
+    assert [m for m in messages if m["author"] == "vera"] == []
+    assert desk.item(f"CONV#{conv}")["assignee"] == "alice"
+
+
+def _listed(desk, who, query):
+    status, body = call(desk, "agent_api", "GET", "/agent/conversations", who, query=query)
+    assert status == 200
+    return [c["id"] for c in body["items"]]
+
+
+def test_lists_show_only_what_the_caller_may_see(shop):
+    desk = shop
+    conv = desk.path_values["conversation_id"]
+    waiting = customer_writes(desk, "+31655500002", "Hello?", "SMacc2")      # nobody online in time: it waits
+    call(desk, "agent_api", "PUT", "/agent/me/presence", "agent", {"presence": "away"})
+    desk.drain_queue(desk.work_queue_url, "router")
+    for who in ("agent", "supervisor", "admin"):
+        assert {conv, waiting} <= set(_listed(desk, who, "view=all"))
+        assert set(_listed(desk, who, "view=all&status=open")) >= {conv, waiting}
+    # the agent of another team sees neither, in any view, and may not name the other team's queue
+    for query in ("view=all", "view=all&status=open", "view=mine", "view=unassigned"):
+        assert _listed(desk, "other", query) == [], query
+    assert call(desk, "agent_api", "GET", "/agent/conversations", "other",
+                query="view=unassigned&team=default")[0] == 403
+    assert _listed(desk, "supervisor", "view=unassigned&team=default") == [waiting]
+
+
+def test_a_transfer_grants_access_that_outlasts_it(shop):
+    desk = shop
+    conv = desk.path_values["conversation_id"]
+    # Given vic, a supervisor of team vip (signed in)
+    CALLERS["vic"] = ("vic", "[supervisors]")
+    try:
+        assert call(desk, "agent_api", "GET", "/agent/me", "vic")[0] == 200
+        assert call(desk, "admin_api", "PUT", "/admin/agents/vic", "admin", {"teams": ["vip"]})[0] == 200
+        assert call(desk, "agent_api", "GET", f"/agent/conversations/{conv}", "vic")[0] == 404
+        # When alice transfers her conversation to vera, of team vip (any agent with room may take one)
+        status, body = call(desk, "agent_api", "POST", f"/agent/conversations/{conv}/assignment", "agent",
+                            {"agent_id": "vera", "note": "She asked for the VIP desk"})
+        assert status == 200 and body["assignee"] == "vera"
+        # Then vera works on it, sees it in her views, and her supervisor sees what she holds
+        assert call(desk, "agent_api", "POST", f"/agent/conversations/{conv}/notes", "other", {"text": "mine"})[0] \
+            == 201
+        assert conv in _listed(desk, "other", "view=mine") and conv in _listed(desk, "other", "view=all")
+        assert call(desk, "agent_api", "GET", f"/agent/conversations/{conv}", "vic")[0] == 200
+        # When vera hands it back
+        assert call(desk, "agent_api", "POST", f"/agent/conversations/{conv}/assignment", "other",
+                    {"agent_id": "alice"})[0] == 200
+        # Then she keeps access (she was granted it), her supervisor no longer has it
+        assert call(desk, "agent_api", "GET", f"/agent/conversations/{conv}", "other")[0] == 200
+        assert call(desk, "agent_api", "GET", f"/agent/conversations/{conv}", "vic")[0] == 404
+        assert set(desk.item(f"CONV#{conv}")["granted"]) == {"alice", "vera"}
+        # and lists it among the conversations granted to her (not in "all": it is neither her team's nor hers)
+        assert _listed(desk, "other", "view=granted") == [conv]
+        assert _listed(desk, "other", "view=granted&status=resolved") == []
+        assert conv not in _listed(desk, "other", "view=all")
+        assert _listed(desk, "vic", "view=granted") == [] and conv not in _listed(desk, "vic", "view=all")
+    finally:
+        CALLERS.pop("vic")
