@@ -61,7 +61,7 @@ bench-quick: $(VENV)/.installed
 
 fuzz: fuzz-api ## the long fuzzing runs; figures in bench/results.json (fuzz) and README.md
 
-# schemathesis on the agent, admin and widget OpenAPI documents, on a local stack of its own (about 10 minutes);
+# schemathesis on the agent, admin and widget OpenAPI documents, on a local stack of its own (about 6 minutes);
 # writes fuzz.api_cases and fuzz.api_failures. `make test` runs the same with a few examples and a fixed seed.
 fuzz-api: $(VENV)/.installed
 	PYTHONPATH=layers/shopdesk:. $(PY) -m tests.e2e.api_fuzz --examples $${EXAMPLES:-50} $(ARGS)
