@@ -2,7 +2,7 @@
 
     python -m bench            full run (about 15 minutes on 2 cores)
     python -m bench --quick    smaller sizes, a smoke run; results labelled quick
-    python -m bench --skip-stack           without the two benchmarks that start the local stack
+    python -m bench --skip-stack           without the benchmarks that start the local stack
     python -m bench --only assignment,sla  just those (results.partial.json)
 """
 
@@ -18,12 +18,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench import assignment, cold_start, detection, ingest, sweep
+from bench import assignment, cold_start, commerce, detection, ingest, live, sweep
 from bench.harness import machine, moto_process, moto_server, use_layer
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("cold_start", "ingest", "sweep", "sweep_capacity", "assignment", "sla")
-STACK_BENCHMARKS = ("assignment", "sla")        # these start the local stack (python -m local)
+BENCHMARKS = ("cold_start", "ingest", "sweep", "sweep_capacity", "assignment", "sla", "commerce", "live")
+STACK_BENCHMARKS = ("assignment", "sla", "live")        # these start the local stack (python -m local)
 
 
 def sizes(quick: bool) -> dict[str, Any]:
@@ -32,14 +32,16 @@ def sizes(quick: bool) -> dict[str, Any]:
             "sweep_capacity_due_items": 1000 if quick else 10_000,
             "cold_start_samples": 3 if quick else 7, "assignment_arrivals": 60 if quick else 200,
             "assignment_time_limit_s": 45 if quick else 100,
-            "sla_conversations": 12 if quick else 30}
+            "sla_conversations": 12 if quick else 30,
+            "commerce_conversations": 15 if quick else 60, "commerce_orders": 10 if quick else 40,
+            "live_messages": 10 if quick else 50}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes; writes bench/results.quick.json")
     parser.add_argument("--skip-stack", action="store_true",
-                        help="skip the benchmarks that start the local stack (assignment, sla)")
+                        help="skip the benchmarks that start the local stack (assignment, sla, live)")
     parser.add_argument("--only", type=lambda v: [n.strip() for n in v.split(",") if n.strip()], default=None,
                         help=f"comma-separated subset of {','.join(BENCHMARKS)}; writes bench/results.partial.json")
     args = parser.parse_args()
@@ -95,6 +97,19 @@ def main() -> None:
     if "sla" in chosen:
         results["sla"] = measure(f"sla detection: {plan['sla_conversations']} deadlines, sweep once a simulated "
                                  "minute (local stack)", lambda: detection.run(plan["sla_conversations"]))
+    if "commerce" in chosen:
+        with moto_server() as endpoint:
+            results["commerce"] = measure(
+                f"commerce: order panel of {plan['commerce_conversations']} conversations (hit and miss), "
+                f"webhooks of {plan['commerce_orders']} orders, ingest budget",
+                lambda: commerce.run(endpoint, plan["commerce_conversations"], plan["commerce_orders"],
+                                     min(plan["ingest_messages"], 200)))
+    if "live" in chosen:       # inbox.* figures of other benchmarks in the file are kept
+        previous = json.loads(live.RESULTS.read_text(encoding="utf-8")).get("inbox", {}) \
+            if live.RESULTS.exists() else {}
+        results["inbox"] = {**previous, "ws_notice_ms": measure(
+            f"live: {plan['live_messages']} SMS -> notice on an open WebSocket (local stack)",
+            lambda: live.run(plan["live_messages"]))}
     results["runtime_seconds"] = round(time.perf_counter() - started, 1)
 
     name = "results.partial.json" if args.only else "results.quick.json" if args.quick else "results.json"
@@ -126,9 +141,15 @@ def report(r: dict[str, Any]) -> str:
     sections: list[tuple[str, Callable[[Any], str]]] = [
         ("ingest", _ingest), ("sweep", _sweep), ("sweep_capacity", _capacity), ("cold_start", _cold_start),
         ("assignment", _assignment),
-        ("sla", _detection)]
+        ("sla", _detection), ("commerce", _commerce), ("inbox", _inbox)]
     parts += [show(r[key]) for key, show in sections if key in r]
     return "\n".join(parts)
+
+
+def _commerce(result: dict[str, Any]) -> str:
+    if "error" in result:
+        return f"\nCOMMERCE\nFAILED: {result['error']}"
+    return "\n" + commerce.report(result)
 
 
 def _ingest(ing: dict[str, Any]) -> str:
@@ -189,6 +210,18 @@ def _cold_start(cs: dict[str, Any]) -> str:
     return (f"\nCOLD START - fresh process, median of {cs['samples']}; baseline import boto3 + DynamoDB client = "
             f"{cs['boto3_baseline_ms']} ms\n"
             + _table(["function", "init ms", "x boto3", "modules", "first call ms (moto)", "clients made"], rows))
+
+
+def _inbox(inbox: dict[str, Any]) -> str:
+    title = "\nLIVE INBOX - a customer's SMS accepted -> the notice on an agent's open WebSocket (local stack)"
+    notice = inbox.get("ws_notice_ms")
+    if not notice:
+        return ""
+    if "error" in notice:
+        return f"{title}\nFAILED: {notice['error']}"
+    return (f"{title}\n{notice['messages']} messages: p50 {notice['p50']} ms, p95 {notice['p95']} ms, "
+            f"max {notice['max']} ms (target {notice['target_ms']} ms); frames not naming the message: "
+            f"{notice['frames_not_naming_the_inbound_message']}")
 
 
 def _assignment(a: dict[str, Any]) -> str:

@@ -11,7 +11,10 @@ integration tests (tests/integration/test_events.py runs every one of them again
 What the events assume, so their signatures hold:
 * the inbound function's ``PUBLIC_BASE_URL`` is ``https://desk.example.com`` (the events' API
   Gateway domain is that host too, so they also verify with no ``PUBLIC_BASE_URL`` set);
-* the Twilio auth token in the secret is ``fake-twilio-auth-token``.
+* the Twilio auth token in the secret is ``fake-twilio-auth-token``;
+* the Shopify client secret and the WooCommerce webhook secret are the samples' test secrets
+  (``test_shopify_client_secret``, ``test_wc_webhook_secret``): those bodies and signatures are the
+  commerce samples' (tests/fixtures/commerce) byte for byte.
 
 Twilio bodies are the provider samples byte for byte. API Gateway HTTP APIs hand a
 ``application/x-www-form-urlencoded`` body to Lambda base64-encoded (``isBase64Encoded: true``);
@@ -33,9 +36,11 @@ for _path in (ROOT, ROOT / "layers" / "shopdesk"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
+from tests.commerce_support import commerce_sample  # noqa: E402
 from tests.support import AUTH_TOKEN, sample  # noqa: E402  (AUTH_TOKEN: the secret the test desk holds)
 
 from shopdesk.channels import twilio  # noqa: E402
+from shopdesk.dal.table import serialize  # noqa: E402
 from shopdesk.logic.dispatch import OutboundWork  # noqa: E402
 from shopdesk.logic.work import DrainWork, InboundWork  # noqa: E402
 
@@ -149,6 +154,15 @@ def _twilio(path: str, sample_name: str, request_id: str, *, signature: str | No
                  source_ip="203.0.113.40", user_agent="TwilioProxy/1.1")
 
 
+def _commerce(platform: str, sample_name: str, request_id: str) -> dict[str, Any]:
+    """A Shopify or WooCommerce webhook POST carrying a sample with its own headers and signature."""
+    body, meta = commerce_sample(platform, sample_name)
+    headers = {k.lower(): v for k, v in meta["http"]["headers"].items() if k.lower() != "content-length"}
+    path = f"/webhooks/{platform}"
+    return _http("POST", path, path, request_id=request_id, headers=headers, body=body.decode("utf-8"),
+                 source_ip="203.0.113.60", user_agent=headers.pop("user-agent", "Shopify-Captain-Hook"))
+
+
 def _agent(method: str, path: str, route: str, request_id: str, *, body: dict[str, Any] | None = None,
            query: dict[str, str] | None = None, path_parameters: dict[str, str] | None = None) -> dict[str, Any]:
     headers = {"authorization": AUTHORIZATION, "origin": "https://inbox.example.com"}
@@ -158,6 +172,136 @@ def _agent(method: str, path: str, route: str, request_id: str, *, body: dict[st
         text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
     return _http(method, path, route, request_id=request_id, headers=headers, body=text, query=query,
                  path_parameters=path_parameters, claims=AGENT_CLAIMS)
+
+
+# ------------------------------------------------------------------------------ API Gateway WebSocket API
+
+WS_API_ID = "w9x8y7z6v5"
+WS_DOMAIN = f"{WS_API_ID}.execute-api.{REGION}.amazonaws.com"
+CONNECTION_ID = "L0SM9cOFvHcCIhw="
+WS_HEADERS = {
+    "Host": WS_DOMAIN,
+    "Origin": "https://inbox.example.com",
+    "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits",
+    "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+    "Sec-WebSocket-Version": "13",
+    "User-Agent": "Mozilla/5.0",
+    "X-Amzn-Trace-Id": f"Root=1-{EPOCH:08x}-0123456789abcdef01234567",
+    "X-Forwarded-For": "198.51.100.23",
+    "X-Forwarded-Port": "443",
+    "X-Forwarded-Proto": "https",
+}
+# The ID token rides in the query string (browsers cannot set headers on a WebSocket). Shaped like a JWT,
+# signed by nobody: the authorizer refuses it, as it would any token not signed by the user pool.
+WS_TOKEN = AUTHORIZATION.removeprefix("Bearer ")
+WS_AUTHORIZER_CONTEXT = {"agent": AGENT, "name": AGENT_CLAIMS["name"], "roles": "", "principalId": AGENT,
+                         "integrationLatency": 212}
+
+
+def _ws_context(route: str, event_type: str, request_id: str, *, authorizer: bool = True) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "routeKey": route,
+        "eventType": event_type,
+        "extendedRequestId": request_id,
+        "requestTime": HTTP_TIME,
+        "messageDirection": "IN",
+        "stage": STAGE,
+        "connectedAt": EPOCH * 1000,
+        "requestTimeEpoch": EPOCH * 1000 + (0 if route == "$connect" else 5000),
+        "identity": {"sourceIp": "198.51.100.23", "userAgent": "Mozilla/5.0"},
+        "requestId": request_id,
+        "domainName": WS_DOMAIN,
+        "connectionId": CONNECTION_ID,
+        "apiId": WS_API_ID,
+    }
+    if authorizer:
+        context["authorizer"] = dict(WS_AUTHORIZER_CONTEXT)
+    return context
+
+
+def _ws_authorizer(request_id: str) -> dict[str, Any]:
+    query = {"token": WS_TOKEN}
+    return {
+        "type": "REQUEST",
+        "methodArn": f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{WS_API_ID}/{STAGE}/$connect",
+        "headers": WS_HEADERS,
+        "multiValueHeaders": {k: [v] for k, v in WS_HEADERS.items()},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()},
+        "stageVariables": {},
+        "requestContext": _ws_context("$connect", "CONNECT", request_id, authorizer=False),
+    }
+
+
+def _ws_connect(request_id: str) -> dict[str, Any]:
+    query = {"token": WS_TOKEN}
+    return {
+        "headers": WS_HEADERS,
+        "multiValueHeaders": {k: [v] for k, v in WS_HEADERS.items()},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()},
+        "requestContext": _ws_context("$connect", "CONNECT", request_id),
+        "isBase64Encoded": False,
+    }
+
+
+def _ws_message(request_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    context = _ws_context("$default", "MESSAGE", request_id)
+    context["messageId"] = request_id[:-1] + "M"
+    return {"requestContext": context, "body": json.dumps(body), "isBase64Encoded": False}
+
+
+def _ws_disconnect(request_id: str) -> dict[str, Any]:
+    context = _ws_context("$disconnect", "DISCONNECT", request_id)
+    context.update({"disconnectStatusCode": 1001, "disconnectReason": "Going away"})
+    headers = {"Host": WS_DOMAIN, "x-api-key": "", "X-Forwarded-For": "", "x-restapi": ""}
+    return {"headers": headers, "multiValueHeaders": {k: [v] for k, v in headers.items()},
+            "requestContext": context, "isBase64Encoded": False}
+
+
+# ------------------------------------------------------------------------------ DynamoDB stream (Lambda event source)
+
+STREAM_ARN = f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/shopdesk-{STAGE}/stream/2026-05-01T00:00:00.000"
+
+
+def _stream_insert(item: dict[str, Any], event_id: str, sequence: str) -> dict[str, Any]:
+    image = serialize(item)
+    return {
+        "eventID": event_id,
+        "eventName": "INSERT",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": REGION,
+        "dynamodb": {
+            "ApproximateCreationDateTime": EPOCH,
+            "Keys": {"PK": image["PK"], "SK": image["SK"]},
+            "NewImage": image,
+            "SequenceNumber": sequence,
+            "SizeBytes": len(json.dumps(image)),
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+        },
+        "eventSourceARN": STREAM_ARN,
+    }
+
+
+def _new_conversation_records() -> dict[str, Any]:
+    """What ingest's transaction writes for a new customer's SMS, as the stream shows it (abridged items)."""
+    at = "2026-05-01T09:00:00.000Z"
+    conversation = {
+        "PK": f"CONV#{CONVERSATION_ID}", "SK": "META", "type": "conversation", "id": CONVERSATION_ID,
+        "status": "open", "priority": "normal", "team": "default", "channel": "sms",
+        "customer": {"id": "u_01KQHC8AM0CUSTOMER00000001", "name": None, "identities": []},
+        "created_at": at, "updated_at": at, "waiting_since": at, "message_count": 1,
+        "last_message_preview": "Where is my order?", "QueuePK": "QUEUE#default",
+        "QueueSK": f"2#{at}#{CONVERSATION_ID}", "StatusPK": "STATUS#open", "StatusSK": at,
+    }
+    message = {
+        "PK": f"CONV#{CONVERSATION_ID}", "SK": f"MSG#{at}#{INBOUND_MESSAGE_ID}", "type": "message",
+        "id": INBOUND_MESSAGE_ID, "conversation_id": CONVERSATION_ID, "direction": "inbound", "channel": "sms",
+        "text": "Where is my order?", "status": "received", "created_at": at, "provider": "twilio",
+    }
+    return {"Records": [_stream_insert(conversation, "2f0e4b1c9d8a7e6f5a4b3c2d1e0f9a8b", "118894621593421056100"),
+                        _stream_insert(message, "7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d", "118894621593421056101")]}
 
 
 # ------------------------------------------------------------------------------ SQS FIFO (Lambda event source)
@@ -208,6 +352,9 @@ def build() -> dict[str, dict[str, Any]]:
         "apigw_twilio_bad_signature.json": _twilio(
             "/webhooks/twilio", "sms_inbound_text", "Tw6BadSignature06=",
             signature=text_meta["signing"]["expected_header"]["X-Twilio-Signature"]),
+        # Commerce webhooks (InboundShopifyFunction, InboundWooCommerceFunction)
+        "apigw_shopify_orders_updated.json": _commerce("shopify", "orders_updated_arrives_first", "Sh1OrdersUpd0001="),
+        "apigw_woocommerce_order_created.json": _commerce("woocommerce", "order_created", "Wc1OrderCreated1="),
         # Agent API (AgentApiFunction), behind the Cognito JWT authorizer
         "apigw_agent_list_mine.json": _agent("GET", "/agent/conversations", "/agent/conversations",
                                              "Ag1ListMine000001=", query={"view": "mine", "status": "open",
@@ -220,6 +367,15 @@ def build() -> dict[str, dict[str, Any]]:
                                                     path_parameters={"id": CONVERSATION_ID}, body={"text": "   "}),
         "apigw_agent_set_presence.json": _agent("PUT", "/agent/me/presence", "/agent/me/presence",
                                                 "Ag4Presence000004=", body={"presence": "online"}),
+        # the live inbox's first call: no since, the current cursor
+        "apigw_agent_changes.json": _agent("GET", "/agent/changes", "/agent/changes", "Ag5Changes0000005="),
+        # WebSocket API: the $connect authorizer (LiveAuthorizerFunction), the routes (LiveConnectionsFunction)
+        "apigw_authorizer_connect.json": _ws_authorizer("Ws1Authorize00001="),
+        "apigw_live_connect.json": _ws_connect("Ws2Connect0000002="),
+        "apigw_live_ping.json": _ws_message("Ws3Ping000000003=", {"type": "ping"}),
+        "apigw_live_disconnect.json": _ws_disconnect("Ws4Disconnect0004="),
+        # the table's stream (LiveFanoutFunction): a new customer's first message
+        "dynamodb_live_new_conversation.json": _new_conversation_records(),
         # Work queue (RouterFunction)
         "sqs_work_inbound.json": _sqs(f"shopdesk-{STAGE}-work.fifo", "3f1c9a52-7b8e-4d6a-a1f0-5e2d8c7b6a01",
                                       inbound.model_dump(), group=CONVERSATION_ID, dedup_id=INBOUND_MESSAGE_ID,

@@ -1,6 +1,7 @@
 """``python -m local [--template PATH]``: run the whole system on one machine until SIGINT/SIGTERM.
 
-Environment (all optional): PORT (3000), TEMPLATE (template.yaml), REGION (us-east-1),
+Environment (all optional): PORT (3000), WS_PORT (the WebSocket APIs; PORT + 1, 0 for any free
+port), TEMPLATE (template.yaml), REGION (us-east-1),
 PARAMETER_OVERRIDES (``Key=Value ...``), PUBLIC_BASE_URL, LOCAL_CONCURRENCY (4), SEED_AGENTS
 (alice,bob), SANDBOX_STATUS_CALLBACKS (1), LOCAL_LOG_LEVEL (INFO), SES_FROM_ADDRESS
 (support@shop.example), and the provider secrets (fake defaults in local/settings.py):
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_Formatter())
     logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
-    for noisy in ("botocore", "boto3", "urllib3", "werkzeug"):
+    for noisy in ("botocore", "boto3", "urllib3", "werkzeug", "websockets"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     log = logging.getLogger("stack")
 

@@ -69,6 +69,23 @@ class SqsSource:
 
 
 @dataclass(frozen=True)
+class StreamSource:
+    """A SAM ``Type: DynamoDB`` event: an event-source mapping on a table's stream."""
+
+    function: str
+    event: str
+    stream_arn: str
+    batch_size: int
+    starting_position: str  # LATEST, TRIM_HORIZON
+    report_failures: bool
+    max_retries: int  # -1: until the record expires
+    bisect: bool
+    on_failure_arn: str | None
+    filters: tuple[Any, ...]  # parsed filter patterns: a record passes if one matches (or there are none)
+    enabled: bool
+
+
+@dataclass(frozen=True)
 class Schedule:
     function: str
     event: str
@@ -136,6 +153,7 @@ class FunctionSpec:
     sqs: list[SqsSource] = field(default_factory=list)
     schedules: list[Schedule] = field(default_factory=list)
     s3: list[S3Source] = field(default_factory=list)
+    streams: list[StreamSource] = field(default_factory=list)
     async_config: AsyncConfig = field(default_factory=AsyncConfig)
 
 
@@ -266,6 +284,8 @@ class FunctionCatalog:
             )
         elif kind == "S3":
             spec.s3.append(s3_source(spec.logical_id, name, self.resolver.resolve(raw_props)))
+        elif kind == "DynamoDB":
+            spec.streams.append(stream_source(spec.logical_id, name, self.resolver.resolve(raw_props)))
         else:
             log.warning("%s: event %s of type %s is not run by the local stack", spec.logical_id, name, kind)
 
@@ -356,6 +376,31 @@ def s3_source(function: str, name: str, props: dict[str, Any]) -> S3Source:
         events=tuple(str(e) for e in events),
         # S3 takes the rule names in any case; moto compares them lower-case
         filter_rules=tuple((str(rule["Name"]).lower(), str(rule["Value"])) for rule in rules),
+    )
+
+
+def stream_source(function: str, name: str, props: dict[str, Any]) -> StreamSource:
+    """A SAM DynamoDB event (the properties of Lambda's event-source mapping, with its defaults)."""
+    stream = props.get("Stream")
+    if not isinstance(stream, str) or ":dynamodb:" not in stream or "/stream/" not in stream:
+        raise TemplateError(f"{function}.{name}: Stream must be a table's StreamArn (!GetAtt Table.StreamArn)")
+    on_failure = ((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+    patterns = []
+    for entry in (props.get("FilterCriteria") or {}).get("Filters") or []:
+        pattern = entry.get("Pattern")
+        patterns.append(json.loads(pattern) if isinstance(pattern, str) else pattern)
+    return StreamSource(
+        function=function,
+        event=name,
+        stream_arn=stream,
+        batch_size=int(props.get("BatchSize", 100)),
+        starting_position=str(props.get("StartingPosition", "LATEST")).upper(),
+        report_failures="ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
+        max_retries=int(props.get("MaximumRetryAttempts", -1)),
+        bisect=str(props.get("BisectBatchOnFunctionError", False)).lower() == "true",
+        on_failure_arn=str(on_failure) if on_failure else None,
+        filters=tuple(patterns),
+        enabled=_enabled(props),
     )
 
 

@@ -17,7 +17,8 @@ a content type, is base64 with ``isBase64Encoded: true``, as the HTTP API does.
 
 Local-only routes (``/_local/...``): ``GET health``, ``GET token?agent=``, ``GET|POST clock``,
 ``POST schedules/<function>/run``, ``GET|DELETE outbox``, ``GET|DELETE events``,
-``GET|POST|DELETE sandbox/faults``, ``GET functions``, ``POST email[?wait=1][&to=...]``.
+``GET|POST|DELETE sandbox/faults``, ``GET functions``, ``POST email[?wait=1][&to=...]``,
+``GET websocket`` (the WebSocket API's URL) and the WebSocket APIs' ``@connections`` (local.live).
 Provider sandboxes: ``/_sandbox/twilio``, ``/_sandbox/meta``, ``/_sandbox/telegram``.
 """
 
@@ -40,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from local.authorizer import AuthResult
 from local.functions import HttpRoute
 from local.identity import UnknownAgent
+from local.live import MANAGEMENT_PATH
 from local.ses import UnknownRecipient, inbound_message_id, message_recipients
 from local.settings import ACCOUNT_ID
 
@@ -246,6 +248,9 @@ class Gateway:
             ("DELETE", re.compile(r"^/_local/sandbox/faults$"), self._clear_faults),
             ("GET", re.compile(r"^/_local/functions$"), self._functions),
             ("POST", re.compile(r"^/_local/email$"), self._email),
+            ("POST", re.compile(r"^/_local/commerce/webhooks$"), self._commerce_webhook),
+            ("GET", re.compile(r"^/_local/websocket$"), self._websocket),
+            *((method, MANAGEMENT_PATH, self._connections) for method in ("POST", "GET", "DELETE")),
         ]
         self._sandboxes: list[tuple[str, Callable[[Request], Reply]]] = [
             ("/_sandbox/twilio", self._twilio),
@@ -254,6 +259,10 @@ class Gateway:
                 "/_sandbox/telegram",
                 lambda request: self._sandbox(request, "/_sandbox/telegram", stack.telegram.handle),
             ),
+            ("/_sandbox/shopify", lambda request: self._sandbox(request, "/_sandbox/shopify",
+                                                                 stack.commerce.shopify.handle)),
+            ("/_sandbox/woocommerce", lambda request: self._sandbox(request, "/_sandbox/woocommerce",
+                                                                     stack.commerce.woocommerce.handle)),
         ]
 
     def serve_forever(self) -> None:
@@ -478,6 +487,22 @@ class Gateway:
     def _functions(self, request: Request) -> Reply:
         return Reply.json(200, {"functions": self.stack.describe_functions()})
 
+    def _websocket(self, request: Request) -> Reply:
+        return Reply.json(200, {"url": self.stack.websocket_url})
+
+    def _connections(self, request: Request) -> Reply:
+        """The WebSocket APIs' @connections management API (PostToConnection, Get..., Delete...)."""
+        params = request.params
+        status, document = self.stack.live.manage(
+            request.method, params["api"], params["stage"], params["id"], request.body
+        )
+        reply = Reply.json(status, document, "@connections") if document or status >= 400 else Reply(
+            status, [], b"", "@connections"
+        )
+        if status == 410:
+            reply.headers.append(("x-amzn-ErrorType", "GoneException"))
+        return reply
+
     def _email(self, request: Request) -> Reply:
         """SES receiving a message: store it where the receipt rule's S3Action says (202)."""
         inbound = self.stack.inbound_mail
@@ -523,6 +548,14 @@ class Gateway:
                 document["timed_out"] = True
                 document["pending"] = sorted(expectation.pending)
         return Reply.json(202, document, "ses inbound")
+
+    def _commerce_webhook(self, request: Request) -> Reply:
+        """The commerce sandbox sends a signed webhook like the platform would, and answers what the stack said."""
+        document = request.json()
+        if not isinstance(document, dict):
+            return Reply.json(400, {"message": "the body must be a JSON object with platform and topic"})
+        status, answer = self.stack.commerce.deliver(document)
+        return Reply.json(status, answer, "commerce webhook")
 
 
 class Request:

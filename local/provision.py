@@ -52,7 +52,9 @@ _SKIPPED_QUIETLY = {
     "AWS::S3::BucketPolicy",
     "AWS::SQS::QueuePolicy",
     "AWS::SNS::TopicPolicy",
+    "AWS::CloudWatch::Alarm",  # nothing measures locally
 }
+LOCAL_WS_API_ID = "localws"
 
 
 @dataclass
@@ -98,11 +100,14 @@ class Layer:
 class Provisioner:
     """Creates resources on first reference and remembers their physical ids."""
 
-    def __init__(self, template: dict[str, Any], template_dir: Path, aws: Aws, base_url: str) -> None:
+    def __init__(
+        self, template: dict[str, Any], template_dir: Path, aws: Aws, base_url: str, websocket_base_url: str = ""
+    ) -> None:
         self.template = template
         self.template_dir = template_dir
         self.aws = aws
         self.base_url = base_url
+        self.websocket_base_url = websocket_base_url  # ws://127.0.0.1:<port> (local.live serves it)
         self.resolver: Resolver  # set by the stack right after construction
         self.created: dict[str, Physical] = {}
         self.types: dict[str, str] = {}
@@ -130,6 +135,13 @@ class Provisioner:
             "AWS::Serverless::LayerVersion": self._layer,
             "AWS::Lambda::LayerVersion": self._layer,
             "AWS::Serverless::HttpApi": self._http_api,
+            # WebSocket APIs: served by local.live, which reads routes and authorizers from the template
+            "AWS::ApiGatewayV2::Api": self._v2_api,
+            "AWS::ApiGatewayV2::Stage": self._v2_stage,
+            "AWS::ApiGatewayV2::Route": self._v2_part,
+            "AWS::ApiGatewayV2::Integration": self._v2_part,
+            "AWS::ApiGatewayV2::Authorizer": self._v2_part,
+            "AWS::ApiGatewayV2::Deployment": self._v2_part,
         }
 
     # ------------------------------------------------------------ entry points
@@ -446,6 +458,22 @@ class Provisioner:
             LOCAL_API_ID if apis.index(logical_id) == 0 else f"{LOCAL_API_ID}{apis.index(logical_id) + 1}"
         )
         return Physical(ref=api_id, attrs={"ApiEndpoint": self.base_url, "ApiId": api_id})
+
+    def _v2_api(self, logical_id: str, props: dict[str, Any]) -> Physical:
+        if str(props.get("ProtocolType", "")).upper() != "WEBSOCKET":
+            log.warning("%s: only WEBSOCKET ApiGatewayV2 APIs are served locally", logical_id)
+        apis = self.of_type("AWS::ApiGatewayV2::Api")
+        number = apis.index(logical_id) + 1
+        api_id = LOCAL_WS_API_ID if number == 1 else f"{LOCAL_WS_API_ID}{number}"
+        return Physical(ref=api_id, attrs={"ApiEndpoint": self.websocket_base_url, "ApiId": api_id})
+
+    def _v2_stage(self, logical_id: str, props: dict[str, Any]) -> Physical:
+        return Physical(ref=str(props.get("StageName") or "$default"))
+
+    def _v2_part(self, logical_id: str, props: dict[str, Any]) -> Physical:
+        """Routes, integrations, authorizers: their ids are what other parts refer to."""
+        return Physical(ref=logical_id, attrs={"AuthorizerId": logical_id, "IntegrationId": logical_id,
+                                               "RouteId": logical_id, "DeploymentId": logical_id})
 
 
 def _cors_rule(rule: dict[str, Any]) -> dict[str, Any]:

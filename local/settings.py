@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,16 @@ SECRET_ENV: dict[str, dict[str, tuple[str, str]]] = {
     "TelegramSecret": {
         "bot_token": ("TELEGRAM_BOT_TOKEN", "123456789:fake-telegram-bot-token"),
         "secret_token": ("TELEGRAM_SECRET_TOKEN", "fake-telegram-secret-token"),
+    },
+    "ShopifySecret": {
+        "access_token": ("SHOPIFY_ACCESS_TOKEN", "fake-shopify-access-token"),
+        "client_secret": ("SHOPIFY_WEBHOOK_SECRET", "fake-shopify-webhook-secret"),
+        "previous_client_secret": ("SHOPIFY_PREVIOUS_WEBHOOK_SECRET", ""),
+    },
+    "WooCommerceSecret": {
+        "consumer_key": ("WOOCOMMERCE_CONSUMER_KEY", "ck_fake_local_consumer_key"),
+        "consumer_secret": ("WOOCOMMERCE_CONSUMER_SECRET", "cs_fake_local_consumer_secret"),
+        "webhook_secret": ("WOOCOMMERCE_WEBHOOK_SECRET", "fake-woocommerce-webhook-secret"),
     },
     "WebchatSecret": {
         "visitor_secret": ("WEBCHAT_VISITOR_SECRET", "fake-webchat-visitor-secret"),
@@ -57,12 +68,19 @@ def _flag(name: str, default: bool) -> bool:
     return value.strip().lower() not in {"0", "false", "no", "off"}
 
 
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the stack reads from its environment."""
 
     template: Path
     port: int = 3000
+    websocket_port: int = 3001
     region: str = "us-east-1"
     public_base_url: str = ""
     parameter_overrides: str = ""
@@ -74,10 +92,26 @@ class Settings:
     meta: dict[str, str] = field(default_factory=dict)
     telegram: dict[str, str] = field(default_factory=dict)
     ses_from_address: str = DEFAULT_SES_FROM_ADDRESS
+    commerce_platform: str = "shopify"
+    shopify: dict[str, str] = field(default_factory=dict)
+    woocommerce: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def commerce(self) -> dict[str, str]:
+        """What the commerce sandboxes check and sign with (the same values the secrets hold)."""
+        return {"shopify_access_token": self.shopify.get("access_token", ""),
+                "shopify_client_secret": self.shopify.get("client_secret", ""),
+                "woocommerce_consumer_key": self.woocommerce.get("consumer_key", ""),
+                "woocommerce_consumer_secret": self.woocommerce.get("consumer_secret", ""),
+                "woocommerce_webhook_secret": self.woocommerce.get("webhook_secret", "")}
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def websocket_base_url(self) -> str:
+        return f"ws://127.0.0.1:{self.websocket_port}"
 
     @property
     def webhook_base_url(self) -> str:
@@ -101,6 +135,9 @@ class Settings:
             "MetaGraphBaseUrl": f"{self.base_url}/_sandbox/meta",
             "TelegramApiBaseUrl": f"{self.base_url}/_sandbox/telegram",
             "SesFromAddress": self.ses_from_address,
+            "CommercePlatform": self.commerce_platform,
+            "ShopifyAdminBaseUrl": f"{self.base_url}/_sandbox/shopify",
+            "WooCommerceBaseUrl": f"{self.base_url}/_sandbox/woocommerce",
             "DispatchBackoffBaseSeconds": "1",
         }
 
@@ -108,9 +145,12 @@ class Settings:
     def from_env(cls, template: str | None = None) -> Settings:
         env = os.environ
         seed = env.get("SEED_AGENTS", "alice,bob")
+        port = int(env.get("PORT") or 3000)
+        websocket_port = int(env.get("WS_PORT") or port + 1)
         return cls(
             template=Path(template or env.get("TEMPLATE") or "template.yaml").resolve(),
-            port=int(env.get("PORT") or 3000),
+            port=port,
+            websocket_port=websocket_port or _free_port(),
             region=env.get("REGION") or "us-east-1",
             public_base_url=(env.get("PUBLIC_BASE_URL") or "").rstrip("/"),
             parameter_overrides=env.get("PARAMETER_OVERRIDES", ""),
@@ -122,4 +162,7 @@ class Settings:
             meta=secret_values("MetaSecret") or {},
             telegram=secret_values("TelegramSecret") or {},
             ses_from_address=env.get("SES_FROM_ADDRESS") or DEFAULT_SES_FROM_ADDRESS,
+            commerce_platform=env.get("COMMERCE_PLATFORM") or "shopify",
+            shopify=secret_values("ShopifySecret") or {},
+            woocommerce=secret_values("WooCommerceSecret") or {},
         )

@@ -3,6 +3,7 @@
     .venv/bin/python -m local.sign twilio http://127.0.0.1:3000/webhooks/twilio 'MessageSid=SM1&From=...'
     .venv/bin/python -m local.sign meta @payload.json      # or the body itself, or - for stdin
     .venv/bin/python -m local.sign telegram
+    .venv/bin/python -m local.sign shopify @order.json   # X-Shopify-Hmac-Sha256 (woocommerce: X-WC-Webhook-Signature)
 
 print the X-Twilio-Signature for that URL and form body, the X-Hub-Signature-256 value
 (``sha256=...``) for that exact body, and the X-Telegram-Bot-Api-Secret-Token value, with the
@@ -13,6 +14,7 @@ documented fake defaults).
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import hmac
 import sys
@@ -44,6 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     for_meta.add_argument("body", help="the raw body: text, @file or - for stdin")
     for_meta.add_argument("--secret", help="app secret (default: the local stack's)")
     providers.add_parser("telegram", help="X-Telegram-Bot-Api-Secret-Token")
+    for platform, header in (("shopify", "X-Shopify-Hmac-Sha256"), ("woocommerce", "X-WC-Webhook-Signature")):
+        for_platform = providers.add_parser(platform, help=header)
+        for_platform.add_argument("body", help="the raw body: text, @file or - for stdin")
+        for_platform.add_argument("--secret", help="webhook secret (default: the local stack's)")
     args = parser.parse_args(argv)
     if args.provider == "twilio":
         token = args.token or (secret_values("TwilioSecret") or {})["auth_token"]
@@ -51,6 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     elif args.provider == "meta":
         secret = args.secret or (secret_values("MetaSecret") or {})["app_secret"]
         print("sha256=" + hmac.new(secret.encode(), _body(args.body), hashlib.sha256).hexdigest())
+    elif args.provider == "shopify":
+        secret = args.secret or (secret_values("ShopifySecret") or {})["client_secret"]
+        print(base64.b64encode(hmac.new(secret.encode(), _body(args.body), hashlib.sha256).digest()).decode())
+    elif args.provider == "woocommerce":
+        secret = args.secret or (secret_values("WooCommerceSecret") or {})["webhook_secret"]
+        print(base64.b64encode(hmac.new(secret.encode(), _body(args.body), hashlib.sha256).digest()).decode())
     else:
         print((secret_values("TelegramSecret") or {})["secret_token"])
     return 0

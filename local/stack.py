@@ -22,9 +22,11 @@ from local.authorizer import JwtVerifier
 from local.aws import Aws
 from local.bus import EventCapture
 from local.clock import Clock
+from local.commerce import CommerceSandboxes
 from local.functions import FunctionCatalog
 from local.gateway import Gateway
 from local.identity import Identity
+from local.live import LiveApis, read_websocket_apis, rewrite_environment
 from local.meta import MetaSandbox
 from local.pollers import Pollers
 from local.provision import Provisioner
@@ -34,6 +36,7 @@ from local.sandbox import Faults, Outbox, TwilioSandbox
 from local.schedules import Scheduler
 from local.ses import InboundMail, SesOutbox, verify_identities
 from local.settings import Settings
+from local.streams import StreamPollers
 from local.telegram import TelegramSandbox
 from local.template import Resolver, load_template, parameter_values, parse_parameter_overrides
 
@@ -69,12 +72,16 @@ class Stack:
         parameters = parameter_values(
             template, defaults, parse_parameter_overrides(settings.parameter_overrides)
         )
-        self.provisioner = Provisioner(template, settings.template.parent, self.aws, settings.base_url)
+        self.provisioner = Provisioner(
+            template, settings.template.parent, self.aws, settings.base_url, settings.websocket_base_url
+        )
         self.resolver = Resolver(template, parameters, settings.region, self.provisioner.lookup)
         self.provisioner.resolver = self.resolver
         self.provisioner.provision_all()
         self.catalog = FunctionCatalog(template, settings.template.parent, self.resolver, self.provisioner)
         self.catalog.load()
+        websocket_apis = read_websocket_apis(template, self.resolver, self.provisioner, self.catalog.functions)
+        rewrite_environment(self.catalog.functions, websocket_apis, settings.base_url, self.aws.endpoint)
         sender = str(parameters.get("SesFromAddress") or settings.ses_from_address)
         verify_identities(self.aws, [sender, *self._receipt_domains()])
         self.inbound_mail = InboundMail(self.aws, self.provisioner.receipt_rules, self.clock.now)
@@ -112,6 +119,7 @@ class Stack:
         self.telegram = TelegramSandbox(
             settings.telegram.get("bot_token", ""), self.outbox, self.faults, self.clock.now
         )
+        self.commerce = CommerceSandboxes(settings.commerce, settings.webhook_base_url, self.outbox, self.clock.now)
         self.outbox.add_source(SesOutbox(settings.region))
         self.runtime = Runtime(
             self.catalog.functions, self.aws.environment(), settings.concurrency, self.clock
@@ -124,6 +132,8 @@ class Stack:
             self.clock,
             settings.concurrency,
         )
+        self.live = LiveApis(websocket_apis, self.runtime, settings.websocket_port, settings.region)
+        self.live.start()
         self.gateway = Gateway(self)
         self._server_thread = threading.Thread(target=self.gateway.serve_forever, daemon=True, name="http")
         self._server_thread.start()
@@ -135,6 +145,13 @@ class Stack:
         sources = [source for spec in self.catalog.functions.values() for source in spec.sqs]
         self.pollers = Pollers(sources, self.aws, self.runtime, settings.concurrency)
         self.pollers.start()
+        self.streams = StreamPollers(
+            [source for spec in self.catalog.functions.values() for source in spec.streams],
+            self.aws,
+            self.runtime,
+            self.provisioner.queues,
+        )
+        self.streams.start()
         self.s3_notifications.start()
         self.scheduler = Scheduler(
             [s for spec in self.catalog.functions.values() for s in spec.schedules],
@@ -144,19 +161,29 @@ class Stack:
         )
         self.scheduler.start()
         log.info(
-            "serving %s (%d functions, %d routes, %d queue sources, %d S3 sources, %d schedules) after %.1f s",
+            "serving %s and %s (%d functions, %d routes, %d queue sources, %d stream sources, %d S3 sources, "
+            "%d schedules) after %.1f s",
             settings.base_url,
+            self.websocket_url or "no WebSocket API",
             len(self.catalog.functions),
             len(self.gateway.router.routes),
             len(self.pollers.pollers),
+            len(self.streams.sources),
             len(self.s3_notifications.sources),
             len(self.scheduler.schedules),
             time.perf_counter() - started,
         )
         log.info(
             "local routes: /_local/{health,token,clock,schedules/<id>/run,outbox,events,sandbox/faults,"
-            "functions,email}; sandboxes: /_sandbox/{twilio,meta,telegram}"
+            "functions,email,commerce/webhooks,websocket,live/<api>/<stage>/@connections/<id>}; "
+            "sandboxes: /_sandbox/{twilio,meta,telegram,shopify,woocommerce}"
         )
+
+    @property
+    def websocket_url(self) -> str | None:
+        """The WebSocket API's URL (the web app's config.json ``wsUrl``), or None without one."""
+        live = getattr(self, "live", None)
+        return live.url if live is not None else None
 
     def _receipt_domains(self) -> list[str]:
         """Domains the receipt rules receive for: replies are often sent from them (reply+id@...)."""
@@ -254,6 +281,7 @@ class Stack:
                 "timeout": spec.timeout,
                 "routes": [f"{r.route_key} ({r.authorizer or 'public'})" for r in spec.routes],
                 "queues": [s.queue_url for s in spec.sqs],
+                "streams": [f"{s.event}: {s.stream_arn} (from {s.starting_position})" for s in spec.streams],
                 "schedules": [f"{s.event}: {s.expression}" for s in spec.schedules],
                 "s3": [source.describe() for source in self._s3_sources(logical_id)],
             }
@@ -269,7 +297,7 @@ class Stack:
 
     def close(self) -> None:
         log.info("shutting down")
-        for part in ("scheduler", "s3_notifications", "pollers", "events"):
+        for part in ("scheduler", "s3_notifications", "streams", "pollers", "events", "live"):
             if hasattr(self, part):
                 getattr(self, part).close()
         if hasattr(self, "gateway"):

@@ -24,14 +24,17 @@ from shopdesk.api.admin import (
     TeamOut,
 )
 from shopdesk.api.agent import caller_roles
-from shopdesk.config import AdminApiSettings
+from shopdesk.api.commerce import PrivacyRequestList
+from shopdesk.commerce.platform import store_for
+from shopdesk.config import AdminApiSettings, CommerceSettings
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
-from shopdesk.logic.admin import Admin
+from shopdesk.errors import BadRequest
+from shopdesk.logic.admin import ADMIN, Admin, require
 from shopdesk.logic.sla_engine import book_for
 from shopdesk.models import Agent
 from shopdesk.models.admin import AgentSettings, RoutingSettings, Team, TierChange
@@ -44,6 +47,7 @@ table = Table(settings.table_name)
 conversations = Conversations(table, settings.due_shards)
 admin = Admin(ConfigStore(table), Agents(table), Queue(settings.work_queue_url), Customers(table), conversations,
               book_for(conversations, settings.first_response_targets))
+privacy_store = store_for(CommerceSettings.from_env(), "shopify")   # privacy requests are one partition
 app = APIGatewayHttpResolver(enable_validation=True)
 openapi.publish(app, "/admin", title="shopdesk admin API",
                 description="Agents, teams, calendars, SLA policies, routing settings and customers' tiers, for "
@@ -135,6 +139,19 @@ def get_customer(customer_id: Id) -> Customer:
          responses=problems.responses(200, *WRITE))
 def set_customer_tier(customer_id: Id, body: TierChange) -> Customer:
     return admin.set_tier(_caller_roles(), customer_id, body.tier)
+
+
+@app.get("/admin/privacy-requests",
+         summary="Privacy requests from the shop platform (customers/data_request, customers/redact, shop/redact), "
+                 "newest first (admins)", responses=problems.responses(200, 400, 403))
+def list_privacy_requests(limit: Annotated[int, Query(ge=1, le=100)] = 50,
+                          cursor: Annotated[str | None, Query(max_length=4096)] = None) -> PrivacyRequestList:
+    require(_caller_roles(), ADMIN)
+    try:
+        items, next_cursor = privacy_store.privacy_requests(limit, cursor)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from exc
+    return PrivacyRequestList(items=items, next_cursor=next_cursor)
 
 
 problems.install(app)

@@ -27,14 +27,21 @@ from shopdesk.api.agent import (
     TemplateOut,
     caller,
 )
-from shopdesk.config import AgentApiSettings
+from shopdesk.api.changes import ChangeList
+from shopdesk.api.commerce import ActionOut, CancelIn, OrderPanelOut, RefundIn, install_action_errors
+from shopdesk.commerce.actions import CancelRequest, OrderActions, RefundRequest
+from shopdesk.commerce.lookup import OrderLookup
+from shopdesk.commerce.platform import commerce_for, store_for
+from shopdesk.config import AgentApiSettings, CommerceSettings
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
+from shopdesk.dal.live import ChangeLog
 from shopdesk.dal.media import MediaStore
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
+from shopdesk.logic.changes import ChangeFeed
 from shopdesk.logic.inbox import Inbox, QueueUnavailable, View
 from shopdesk.logic.reroute import Rerouter, RoutingChange
 from shopdesk.logic.sla_engine import book_for
@@ -52,6 +59,12 @@ inbox = Inbox(conversations=conversations, agents=agents, work=work, outbound=Qu
 rerouter = Rerouter(conversations, agents, ConfigStore(table), work, book)
 media = MediaStore(settings.media_bucket) if settings.media_bucket else None
 presign = media.presign if media else None
+feed = ChangeFeed(ChangeLog(table), agents)
+
+commerce_settings = CommerceSettings.from_env()
+commerce = commerce_for(commerce_settings)          # the shop platform's adapter, chosen once per cold start
+order_lookup = OrderLookup(store_for(commerce_settings), commerce)
+order_actions = OrderActions(order_lookup, commerce, commerce_settings.action_groups, conversations.add_message)
 
 app = APIGatewayHttpResolver(enable_validation=True)
 openapi.publish(app, "/agent", title="shopdesk agent API",
@@ -144,6 +157,53 @@ def me() -> AgentOut:
 def set_presence(body: PresenceIn) -> AgentOut:
     who = caller(app.current_event)
     return AgentOut.of(inbox.set_presence(who.id, who.name, body.presence))
+
+
+@app.get("/agent/changes", summary="What changed since a cursor: the catch-up after a dropped WebSocket",
+         responses=problems.responses(200, 400, 403))
+def changes(
+    since: Annotated[str | None, Query(min_length=1, max_length=512,
+                                       description="a cursor from a frame or an earlier answer; "
+                                                   "none: no items and the current cursor")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> ChangeList:
+    who = caller(app.current_event)
+    return ChangeList.of(feed.page(who.id, who.roles, since, limit))
+
+
+# ---------------------------------------------------------------- commerce: the order panel and order actions
+
+OrderId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_-]+$")]
+
+
+@app.get("/agent/conversations/<conversation_id>/orders",
+         summary="The customer's recent orders and those named in the messages (cache first, then the platform)",
+         responses=problems.responses(200, 403, 404, 503))
+def list_orders(conversation_id: ConversationId) -> OrderPanelOut:
+    return OrderPanelOut.of(order_lookup.panel(inbox.get(caller(app.current_event), conversation_id)))
+
+
+@app.post("/agent/conversations/<conversation_id>/orders/<order_id>/cancel",
+          summary="Cancel an unfulfilled order: without confirm, a 409 with the preview; with confirm, done",
+          responses=problems.responses(200, *WRITE, 503))
+def cancel_order(conversation_id: ConversationId, order_id: OrderId, body: CancelIn) -> ActionOut:
+    who = caller(app.current_event)
+    request = CancelRequest(reason=body.reason, restock=body.restock, notify_customer=body.notify_customer,
+                            staff_note=body.staff_note, confirm=body.confirm)
+    return ActionOut.of(order_actions.cancel(inbox.get(who, conversation_id), order_id, who, request))
+
+
+@app.post("/agent/conversations/<conversation_id>/orders/<order_id>/refund",
+          summary="Refund all (no line_items) or chosen line items: without confirm, a 409 with the preview",
+          responses=problems.responses(200, *WRITE, 503))
+def refund_order(conversation_id: ConversationId, order_id: OrderId, body: RefundIn) -> ActionOut:
+    who = caller(app.current_event)
+    request = RefundRequest(line_items=body.line_items, note=body.note, notify_customer=body.notify_customer,
+                            confirm=body.confirm)
+    return ActionOut.of(order_actions.refund(inbox.get(who, conversation_id), order_id, who, request))
+
+
+install_action_errors(app)
 
 
 problems.install(app, {QueueUnavailable: 503})

@@ -136,6 +136,13 @@ class StackClient:
         assert answer.status == 200, answer.text
         return answer.json()["result"]
 
+    @property
+    def websocket_url(self) -> str:
+        """The template's WebSocket API as the stack serves it (ws://127.0.0.1:<port>/<stage>)."""
+        answer = self.get("/_local/websocket")
+        assert answer.status == 200 and answer.json()["url"], answer.text
+        return str(answer.json()["url"])
+
     def outbox(self) -> list[dict[str, Any]]:
         return self.get("/_local/outbox").json()["items"]
 
@@ -190,7 +197,7 @@ def _wait_healthy(client: StackClient) -> None:
 def launch_stack(template: Path, workdir: Path, env: dict[str, str] | None = None) -> StackClient:
     port = free_port()
     clean = {name: os.environ[name] for name in _KEPT_ENV if name in os.environ}
-    clean.update({"PORT": str(port), "TEMPLATE": str(template)})
+    clean.update({"PORT": str(port), "WS_PORT": "0", "TEMPLATE": str(template)})
     clean.update(env or {})
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / f"local-stack-{port}.log"
@@ -251,6 +258,8 @@ SAMPLE_SECRETS = {
     "META_APP_SECRET": "test_app_secret",
     "META_VERIFY_TOKEN": "meatyhamhock",
     "TELEGRAM_SECRET_TOKEN": "test_secret_token-1",
+    "SHOPIFY_WEBHOOK_SECRET": "test_shopify_client_secret",
+    "WOOCOMMERCE_WEBHOOK_SECRET": "test_wc_webhook_secret",
     "SANDBOX_STATUS_CALLBACKS": "0",               # the public URL is not this machine: send nothing there
 }
 

@@ -31,6 +31,10 @@ def test_an_agent_of_another_team_gets_404_for_the_conversation(stack):
         assert stack.post(f"/agent/conversations/{conv['id']}/replies", json={"text": "hi"}, token=bob).status == 404
         assert stack.post(f"/agent/conversations/{conv['id']}/assignment", json={"agent_id": "bob"},
                           token=bob).status == 404
+        # nor does he see the customer's orders or act on them (the local stack has a shop platform)
+        assert stack.get(f"/agent/conversations/{conv['id']}/orders", token=bob).status == 404
+        assert stack.post(f"/agent/conversations/{conv['id']}/orders/5500000001004/cancel", json={"confirm": True},
+                          token=bob).status == 404
         listed = stack.get("/agent/conversations?view=all&limit=100", token=bob).json()["items"]
         assert conv["id"] not in [c["id"] for c in listed]
         # while alice, of its team, works on it

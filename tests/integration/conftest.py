@@ -197,6 +197,10 @@ def desk(moto_endpoint: str) -> Iterator[Desk]:
            "EMAIL_RECIPIENTS": TEMPLATE["Parameters"]["EmailRecipients"]["Default"],
            "META_GRAPH_BASE_URL": "http://127.0.0.1:9", "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9",
            "MEDIA_TRUSTED_HOSTS": "127.0.0.1",
+           # the live inbox: nothing listens on port 9 (tests that need @connections or a JWKS override these)
+           "LIVE_CONNECTIONS_ENDPOINT": "http://127.0.0.1:9/dev",
+           "TOKEN_ISSUER": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_EXAMPLE01",
+           "TOKEN_AUDIENCE": "4jb2example0client0id0abcd", "JWKS_URL": "http://127.0.0.1:9/jwks.json",
            "WHATSAPP_TEMPLATES": TEMPLATE["Parameters"]["WhatsAppTemplates"]["Default"]}
     # Automatic acknowledgements are a product default; these tests are about other things, so they
     # start with them off (tests/integration/test_acknowledgements.py turns them on).

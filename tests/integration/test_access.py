@@ -37,6 +37,15 @@ AGENT_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
     ("POST", "/agent/conversations/<conversation_id>/templates"): ("TEMPLATE", "", (202, 202, 202, 404)),
     ("GET", "/agent/me"): (None, "", (200, 200, 200, 200)),
     ("PUT", "/agent/me/presence"): ({"presence": "online"}, "", (200, 200, 200, 200)),
+    # notices are filtered by the same rule, not refused: tests/integration/test_live.py checks what each sees
+    ("GET", "/agent/changes"): (None, "", (200, 200, 200, 200)),
+    # no shop platform here: the panel is empty, and an action past the role check (ORDER_ACTION_GROUPS:
+    # supervisors, admins) says so (409); tests/integration/test_commerce.py acts against the sandbox
+    ("GET", "/agent/conversations/<conversation_id>/orders"): (None, "", (200, 200, 200, 404)),
+    ("POST", "/agent/conversations/<conversation_id>/orders/<order_id>/cancel"): (
+        {"confirm": True}, "", (403, 409, 409, 404)),
+    ("POST", "/agent/conversations/<conversation_id>/orders/<order_id>/refund"): (
+        {"confirm": True}, "", (403, 409, 409, 404)),
 }
 
 READ, WRITE = (403, 200, 200, 403), (403, 403, 200, 403)
@@ -58,6 +67,7 @@ ADMIN_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
     ("GET", "/admin/customers"): (None, "phone=%2B31655500001", READ),
     ("GET", "/admin/customers/<customer_id>"): (None, "", READ),
     ("PUT", "/admin/customers/<customer_id>"): ({"tier": None}, "", WRITE),
+    ("GET", "/admin/privacy-requests"): (None, "", WRITE),        # admins only, as privacy work is
 }
 
 
@@ -98,7 +108,7 @@ def shop(desk):
     desk.template_body = {"name": template["name"], "language": template["language"],
                           "parameters": ["x"] * template["parameters"]}
     desk.path_values = {"conversation_id": conv, "agent_id": "alice", "team_id": "vip", "calendar_id": "office",
-                        "policy_id": "std", "customer_id": customer}
+                        "policy_id": "std", "customer_id": customer, "order_id": "5500000001004"}
     return desk
 
 
@@ -127,8 +137,10 @@ def test_another_teams_conversation_answers_like_a_missing_one_on_every_route(sh
         if "<conversation_id>" not in route:
             continue
         body = desk.template_body if body == "TEMPLATE" else body
-        hidden = call(desk, "agent_api", method, _path(route, {"conversation_id": conv}), "other", body, query)
-        missing = call(desk, "agent_api", method, _path(route, {"conversation_id": MISSING}), "other", body, query)
+        hidden = call(desk, "agent_api", method, _path(route, {**desk.path_values, "conversation_id": conv}),
+                      "other", body, query)
+        missing = call(desk, "agent_api", method, _path(route, {**desk.path_values, "conversation_id": MISSING}),
+                       "other", body, query)
         assert hidden[0] == missing[0] == 404, (route, hidden, missing)
         assert json.dumps(hidden[1]).replace(conv, "<id>") == json.dumps(missing[1]).replace(MISSING, "<id>")
     # and nothing was done to it

@@ -2,7 +2,8 @@
 
 A handler is chosen by the file name's source and prefix (``apigw_twilio_*`` -> inbound_twilio,
 ``apigw_agent_*`` -> agent_api, ``sqs_work_*`` -> router, ``sqs_outbound_*`` -> dispatcher,
-``scheduler_*`` -> sla_sweep). Events that name a conversation carry a placeholder id: the test
+``scheduler_*`` -> sla_sweep, ``apigw_authorizer_*`` -> live_authorizer, ``apigw_live_*`` ->
+live_connections, ``dynamodb_live_*`` -> live_fanout). Events that name a conversation carry a placeholder id: the test
 creates the conversation first (by posting an inbound event) and substitutes the real id.
 """
 
@@ -30,8 +31,10 @@ assert _spec and _spec.loader
 generate = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(generate)
 
-HANDLERS = {"apigw_twilio_": "inbound_twilio", "apigw_agent_": "agent_api", "sqs_work_": "router",
-            "sqs_outbound_": "dispatcher", "scheduler_": "sla_sweep"}
+HANDLERS = {"apigw_twilio_": "inbound_twilio", "apigw_agent_": "agent_api", "apigw_shopify_": "inbound_shopify",
+            "apigw_woocommerce_": "inbound_woocommerce", "sqs_work_": "router",
+            "sqs_outbound_": "dispatcher", "scheduler_": "sla_sweep", "apigw_authorizer_": "live_authorizer",
+            "apigw_live_": "live_connections", "dynamodb_live_": "live_fanout"}
 SMS_CUSTOMER = "+14133881111"
 WHATSAPP_CUSTOMER = "+31612345678"
 MMS_CUSTOMER = "+12032572584"
@@ -45,7 +48,8 @@ def _event(name: str, **replace: str) -> dict[str, Any]:
         text = text.replace(old, new)
     event = json.loads(text)
     for record in event.get("Records", []):
-        record["md5OfBody"] = hashlib.md5(record["body"].encode(), usedforsecurity=False).hexdigest()
+        if "body" in record:            # SQS records: the md5 of the (substituted) body
+            record["md5OfBody"] = hashlib.md5(record["body"].encode(), usedforsecurity=False).hexdigest()
     return event
 
 
@@ -101,7 +105,10 @@ SCENARIOS = {
     "apigw_twilio_status_delivered.json", "apigw_twilio_status_undelivered.json", "apigw_twilio_bad_signature.json",
     "apigw_agent_list_mine.json", "apigw_agent_reply.json", "apigw_agent_reply_empty_text.json",
     "apigw_agent_set_presence.json", "sqs_work_inbound.json", "sqs_work_drain.json", "sqs_work_refill.json",
-    "sqs_outbound_reply.json", "scheduler_sla_sweep.json",
+    "sqs_outbound_reply.json", "scheduler_sla_sweep.json", "apigw_agent_changes.json",
+    "apigw_authorizer_connect.json", "apigw_live_connect.json", "apigw_live_ping.json",
+    "apigw_live_disconnect.json", "dynamodb_live_new_conversation.json",
+    "apigw_shopify_orders_updated.json", "apigw_woocommerce_order_created.json",
 }
 
 
@@ -419,3 +426,84 @@ def test_scheduler_event_flags_a_missed_first_response_once(desk):
     assert first == {"due": 1, "breached": 1, "events": 1, "warned": 0, "released": 0, "deferred": 0}
     assert second == {"due": 0, "breached": 0, "events": 0, "warned": 0, "released": 0, "deferred": 0}
     assert desk.item(f"CONV#{conversation_id}")["sla_breaches"] == {"first_response"}   # a string set in the table
+
+
+# ------------------------------------------------------------------------------ commerce webhooks
+
+@pytest.fixture
+def commerce_secrets(desk) -> dict[str, str]:
+    """The secrets the commerce events were signed with (the samples' test secrets)."""
+    sm = desk.client("secretsmanager")
+    shopify = sm.create_secret(Name=f"shopify-events-{desk.table_name}", SecretString=json.dumps(
+        {"access_token": "unused", "client_secret": "test_shopify_client_secret"}))["ARN"]
+    woo = sm.create_secret(Name=f"woo-events-{desk.table_name}", SecretString=json.dumps(
+        {"consumer_key": "ck", "consumer_secret": "cs", "webhook_secret": "test_wc_webhook_secret"}))["ARN"]
+    return {"SHOPIFY_SECRET_ARN": shopify, "WOOCOMMERCE_SECRET_ARN": woo}
+
+
+def test_shopify_orders_updated_event_is_cached_once(desk, commerce_secrets):
+    result = _invoke(desk, "apigw_shopify_orders_updated.json", **commerce_secrets)
+    assert result["statusCode"] == 200 and _json(result)["status"] == "applied"
+    order = desk.item("ORDER#shopify#820982911946154508")
+    assert order is not None and json.loads(order["body"])["financial_status"] == "paid"
+    assert _json(_invoke(desk, "apigw_shopify_orders_updated.json", **commerce_secrets))["status"] == "duplicate"
+
+
+def test_woocommerce_order_created_event_is_cached(desk, commerce_secrets):
+    result = _invoke(desk, "apigw_woocommerce_order_created.json", **commerce_secrets)
+    assert result["statusCode"] == 200 and _json(result)["status"] == "applied"
+    assert json.loads(desk.item("ORDER#woocommerce#727")["body"])["number"] == "727"
+
+
+# ------------------------------------------------------------------------------ the live inbox
+
+def test_changes_event_gives_the_current_cursor_and_no_items(desk):
+    result = _invoke(desk, "apigw_agent_changes.json")
+    assert result["statusCode"] == 200
+    body = _json(result)
+    assert body["items"] == [] and body["more"] is False and body["cursor"]
+
+
+def test_authorizer_event_with_a_token_signed_by_nobody_is_unauthorized(desk):
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        _invoke(desk, "apigw_authorizer_connect.json")
+
+
+def test_connect_event_keeps_alices_connection_and_disconnect_event_forgets_it(desk):
+    _alice_online(desk)
+    assert _invoke(desk, "apigw_live_connect.json") == {"statusCode": 200}
+    connection = desk.item(f"CONN#{generate.CONNECTION_ID}")
+    assert connection["agent_id"] == "alice" and set(connection["audiences"]) == {"agent:alice", "team:default"}
+    assert _invoke(desk, "apigw_live_disconnect.json") == {"statusCode": 200}
+    assert desk.item(f"CONN#{generate.CONNECTION_ID}") is None
+    assert desk.item("LIVE#agent:alice", f"CONN#{generate.CONNECTION_ID}") is None
+
+
+def test_ping_event_is_answered_with_a_pong_on_the_connection(desk):
+    from tests.integration.test_live import ConnectionsEndpoint
+    endpoint = ConnectionsEndpoint()
+    try:
+        endpoint.open.add(generate.CONNECTION_ID)
+        result = _invoke(desk, "apigw_live_ping.json", LIVE_CONNECTIONS_ENDPOINT=f"{endpoint.url}/dev")
+        assert result == {"statusCode": 200}
+        assert endpoint.to(generate.CONNECTION_ID) == [{"type": "pong"}]
+    finally:
+        endpoint.close()
+
+
+def test_stream_event_of_a_new_conversation_notifies_alices_connection_and_logs_two_changes(desk):
+    from tests.integration.test_live import ConnectionsEndpoint, change_log
+    _alice_online(desk)
+    assert _invoke(desk, "apigw_live_connect.json") == {"statusCode": 200}
+    endpoint = ConnectionsEndpoint()
+    try:
+        endpoint.open.add(generate.CONNECTION_ID)
+        result = _invoke(desk, "dynamodb_live_new_conversation.json", LIVE_CONNECTIONS_ENDPOINT=f"{endpoint.url}/dev")
+        assert result == {"batchItemFailures": []}
+        frames = endpoint.to(generate.CONNECTION_ID)
+        assert [(f["kind"], f["conversation_id"], f["message_id"]) for f in frames] == [
+            ("conversation", generate.CONVERSATION_ID, None),
+            ("message", generate.CONVERSATION_ID, generate.INBOUND_MESSAGE_ID)]
+        assert len(change_log(desk)) == 2
+    finally:
+        endpoint.close()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 from functools import cache
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -165,6 +165,45 @@ class SweepSettings(CoreSettings):
     alert_topic_arn: Annotated[str, Field(alias="SLA_ALERT_TOPIC_ARN")] = ""
 
 
+class LiveSettings(CoreSettings):
+    """The WebSocket connections function and the live fan-out."""
+
+    connections_endpoint: Annotated[str, Field(alias="LIVE_CONNECTIONS_ENDPOINT", min_length=1)]
+
+
+class LiveAuthorizerSettings(_Settings):
+    """The WebSocket API's $connect authorizer: the user pool whose ID tokens it accepts."""
+
+    token_issuer: Annotated[str, Field(alias="TOKEN_ISSUER", min_length=1)]
+    token_audience: Annotated[str, Field(alias="TOKEN_AUDIENCE", min_length=1)]
+    jwks_url: Annotated[str, Field(alias="JWKS_URL", min_length=1)]
+
+
 @cache
 def region() -> str:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+class CommerceSettings(CoreSettings):
+    """Which shop platform the desk talks to, where its API is, and how long its data is cached."""
+
+    platform: Annotated[Literal["shopify", "woocommerce", "none"], Field(alias="COMMERCE_PLATFORM")] = "none"
+    shopify_secret_arn: Annotated[str, Field(alias="SHOPIFY_SECRET_ARN")] = ""
+    shopify_admin_base_url: Annotated[str, Field(alias="SHOPIFY_ADMIN_BASE_URL")] = ""
+    shopify_shop_domain: Annotated[str, Field(alias="SHOPIFY_SHOP_DOMAIN")] = ""
+    woocommerce_secret_arn: Annotated[str, Field(alias="WOOCOMMERCE_SECRET_ARN")] = ""
+    woocommerce_base_url: Annotated[str, Field(alias="WOOCOMMERCE_BASE_URL")] = ""
+    order_ttl_seconds: Annotated[int, Field(alias="COMMERCE_ORDER_TTL_SECONDS", ge=60)] = 30 * 24 * 3600
+    lookup_ttl_seconds: Annotated[int, Field(alias="COMMERCE_LOOKUP_TTL_SECONDS", ge=0)] = 24 * 3600
+    order_action_groups: Annotated[str, Field(alias="ORDER_ACTION_GROUPS")] = "supervisors,admins"
+
+    @property
+    def action_groups(self) -> set[str]:
+        return {g.strip() for g in self.order_action_groups.split(",") if g.strip()}
+
+    @property
+    def shopify_admin_url(self) -> str:
+        """The shop's Admin API base: configured (the local sandbox), else https://<shop>.myshopify.com."""
+        if self.shopify_admin_base_url:
+            return self.shopify_admin_base_url
+        return f"https://{self.shopify_shop_domain}" if self.shopify_shop_domain else ""

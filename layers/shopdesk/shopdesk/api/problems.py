@@ -55,6 +55,11 @@ UNSUPPORTED_MEDIA_TYPE = Kind(415, "unsupported-media-type", "Unsupported media 
                               "The body is not JSON (send Content-Type: application/json)")
 INVALID_REQUEST = Kind(422, "invalid-request", "Invalid request", "The request does not match the schema")
 RATE_LIMITED = Kind(429, "rate-limited", "Too many requests", "Too many requests: retry after Retry-After seconds")
+# The order actions' own kinds (shopdesk.api.commerce): same statuses, their own type and title.
+CONFIRMATION_REQUIRED = Kind(409, "confirmation-required", "Confirmation required",
+                             "Not done yet: the body's preview shows what would happen; send again with confirm")
+PLATFORM_REFUSED = Kind(422, "platform-refused", "Refused by the shop platform",
+                        "The shop platform refused the action, or names line items the order lacks")
 INTERNAL_ERROR = Kind(500, "internal-error", "Internal error", "A fault of ours; never documented as an answer")
 UNAVAILABLE = Kind(503, "unavailable", "Service unavailable", "Busy for a moment: nothing was changed, retry")
 

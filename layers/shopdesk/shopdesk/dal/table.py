@@ -308,6 +308,14 @@ class Table:
                 raise  # conflicts or throttling: let the caller's retry policy decide
             raise TransactionCancelled(failed, reasons) from exc
 
+    def batch_put(self, items: Iterable[Mapping[str, Any]]) -> None:
+        """Unconditional puts, 25 a request, unprocessed ones sent again."""
+        pending = [{"PutRequest": {"Item": serialize(item)}} for item in items]
+        while pending:
+            chunk, pending = pending[:25], pending[25:]
+            response = self._client.batch_write_item(RequestItems={self.name: chunk})
+            pending = response.get("UnprocessedItems", {}).get(self.name, []) + pending
+
     def batch_delete(self, keys: Iterable[tuple[str, str]]) -> None:
         pending = [{"DeleteRequest": {"Key": key(pk, sk)}} for pk, sk in keys]
         while pending:

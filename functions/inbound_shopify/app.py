@@ -1,0 +1,34 @@
+"""Shopify webhooks: orders, fulfilments, refunds, customers, and the mandatory privacy topics (signed)."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shopdesk.api.commerce import install_webhook_errors, webhook_answer
+from shopdesk.commerce.platform import store_for
+from shopdesk.commerce.webhooks import WebhookReceiver
+from shopdesk.config import CommerceSettings
+from shopdesk.dal.secrets import json_secret
+from shopdesk.logic.webhooks import raw_body
+
+settings = CommerceSettings.from_env()
+logger = Logger()
+receiver = WebhookReceiver(store_for(settings, "shopify"))
+app = APIGatewayHttpResolver()
+install_webhook_errors(app)
+
+
+@app.post("/webhooks/shopify")
+def inbound() -> Response:
+    secret = json_secret(settings.shopify_secret_arn)
+    secrets = [secret.get("client_secret", ""), secret.get("previous_client_secret", "")]   # an hour after rotating
+    return webhook_answer(receiver.shopify(raw_body(app.current_event.raw_event), app.current_event.headers,
+                                           [s for s in secrets if s]))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,44 @@
+"""The WebSocket API's routes: $connect keeps the connection, $disconnect forgets it, $default answers pings."""
+
+from __future__ import annotations
+
+import json
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shopdesk.config import LiveSettings
+from shopdesk.dal.agents import Agents
+from shopdesk.dal.live import ConnectionPoster, Connections
+from shopdesk.dal.table import Table
+from shopdesk.logic.admin import roles
+from shopdesk.logic.live import LiveConnections
+
+settings = LiveSettings.from_env()
+logger = Logger()
+table = Table(settings.table_name)
+live = LiveConnections(Connections(table), Agents(table))
+poster = ConnectionPoster(settings.connections_endpoint)
+PONG = json.dumps({"type": "pong"}).encode()
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    request = event.get("requestContext") or {}
+    route, connection_id = request.get("routeKey"), str(request.get("connectionId"))
+    if route == "$connect":
+        authorizer = request.get("authorizer") or {}
+        if not authorizer.get("agent"):
+            return {"statusCode": 401, "body": "Unauthorized"}     # only reachable without the authorizer
+        live.connect(connection_id, str(authorizer["agent"]), roles(authorizer.get("roles")))
+        return {"statusCode": 200}
+    if route == "$disconnect":
+        live.disconnect(connection_id)
+        return {"statusCode": 200}
+    try:
+        message = json.loads(event.get("body") or "")
+    except (TypeError, ValueError):
+        message = None
+    if isinstance(message, dict) and message.get("type") == "ping":
+        poster.post(connection_id, PONG)
+    return {"statusCode": 200}

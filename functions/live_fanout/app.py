@@ -1,0 +1,44 @@
+"""Table stream consumer, one concern: live notices to the agents' open WebSocket connections.
+
+A record that fails (its log write or a post) fails alone (``batchItemFailures``); Lambda retries
+from it, and after the retries the batch's details go to the on-failure queue.
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shopdesk.config import LiveSettings
+from shopdesk.dal.live import ChangeLog, ConnectionPoster, Connections, visibilities
+from shopdesk.dal.table import Table
+from shopdesk.logic.live import LiveBatch
+
+settings = LiveSettings.from_env()
+logger = Logger()
+metrics = Metrics()
+table = Table(settings.table_name)
+log, connections = ChangeLog(table), Connections(table)
+poster = ConnectionPoster(settings.connections_endpoint)
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+def lookup(conversation_ids: list[str]) -> dict:
+    return visibilities(table, conversation_ids)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    batch = LiveBatch.of(event.get("Records") or [], log, connections, poster, lookup)
+
+    def handle(record: DynamoDBRecord) -> None:
+        batch.handle(record.raw_event)
+
+    response = process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
+    metrics.add_metric(name="LiveNoticesSent", unit=MetricUnit.Count, value=batch.sent)
+    metrics.add_metric(name="LiveStaleConnections", unit=MetricUnit.Count, value=len(batch.gone))
+    return response

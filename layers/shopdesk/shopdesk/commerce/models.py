@@ -1,0 +1,136 @@
+"""Orders as shopdesk shows them, whichever platform they come from (Shopify, WooCommerce).
+
+Ids are strings: Shopify's exceed 2^53 and must never pass through a float. Money amounts are decimal
+strings, as both platforms send them. Statuses use Shopify's GraphQL names, lower-cased
+(``paid``, ``partially_refunded``, ``unfulfilled``, ``partially_fulfilled``...); WooCommerce's are mapped
+onto them and its own status is kept in ``platform_status``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+Platform = Literal["shopify", "woocommerce"]
+Amount = Annotated[str, Field(pattern=r"^-?[0-9]+(\.[0-9]+)?$")]
+
+
+class LineItem(BaseModel):
+    id: str | None = None               # the platform's line-item id (a refund names it)
+    title: str
+    quantity: int = 1
+    sku: str | None = None
+    variant_title: str | None = None
+    price: Amount | None = None         # unit price
+
+
+class Address(BaseModel):
+    name: str | None = None
+    company: str | None = None
+    address1: str | None = None
+    address2: str | None = None
+    city: str | None = None
+    zip: str | None = None
+    province: str | None = None
+    country_code: str | None = None
+
+
+class Tracking(BaseModel):
+    number: str | None = None
+    url: str | None = None
+    company: str | None = None
+
+
+class Fulfillment(BaseModel):
+    id: str
+    status: str | None = None               # success, cancelled, ...
+    shipment_status: str | None = None      # in_transit, delivered, ...
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    tracking: list[Tracking] = Field(default_factory=list)
+
+
+class Refund(BaseModel):
+    id: str
+    created_at: datetime | None = None
+    amount: Amount | None = None
+    note: str | None = None
+
+
+class Order(BaseModel):
+    platform: Platform
+    id: str                                  # the platform's order id (Shopify's numeric id, not the GID)
+    name: str                                # what the customer sees: "#1001"
+    number: str                              # "1001"
+    created_at: datetime
+    updated_at: datetime                     # orders are applied newest-wins on this
+    cancelled_at: datetime | None = None
+    financial_status: str | None = None
+    fulfillment_status: str | None = None
+    platform_status: str | None = None       # WooCommerce's own status (processing, completed...)
+    total: Amount | None = None
+    currency: str | None = None
+    email: str | None = None
+    phone: str | None = None                 # E.164 when it could be read as one
+    customer_id: str | None = None
+    line_items: list[LineItem] = Field(default_factory=list)
+    shipping_address: Address | None = None
+    fulfillments: list[Fulfillment] = Field(default_factory=list)
+    refunds: list[Refund] = Field(default_factory=list)
+    test: bool = False
+    partial: bool = False                    # made from a fulfilment or refund that came before its order
+
+    @property
+    def tracking(self) -> list[Tracking]:
+        return [t for f in self.fulfillments for t in f.tracking]
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancelled_at is not None or self.platform_status in {"cancelled", "trash"}
+
+    @property
+    def fulfilled_any(self) -> bool:
+        return self.fulfillment_status not in (None, "unfulfilled") or any(
+            f.status not in ("cancelled", "failure", "error") for f in self.fulfillments)
+
+
+class ShopCustomer(BaseModel):
+    """A customer record of the shop's platform: the evidence that an email and a phone belong together."""
+
+    platform: Platform
+    id: str
+    email: str | None = None
+    phone: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    updated_at: datetime
+
+
+class PrivacyRequest(BaseModel):
+    """A privacy webhook (Shopify's customers/data_request, customers/redact, shop/redact), kept until acted on."""
+
+    id: str                                  # the delivery id
+    platform: Platform
+    topic: str
+    shop_domain: str | None = None
+    received_at: datetime
+    customer: dict[str, str | None] | None = None
+    orders: list[str] = Field(default_factory=list)
+    data_request_id: str | None = None
+    status: str = "open"
+    payload: dict[str, object] = Field(default_factory=dict)
+
+
+class RefundLine(BaseModel):
+    line_item_id: Annotated[str, Field(min_length=1, max_length=128)]
+    quantity: Annotated[int, Field(ge=1, le=10_000)] = 1
+
+
+class ActionResult(BaseModel):
+    """What the platform did: the order afterwards (when it said) and its own words."""
+
+    order: Order | None = None
+    message: str
+    reference: str | None = None             # the platform's refund or job id

@@ -1,0 +1,178 @@
+"""Platform webhooks, from raw request to cached order: verify, dedupe, apply in order.
+
+Shopify signs the raw body with the app's client secret (``X-Shopify-Hmac-Sha256``: base64 HMAC-SHA256,
+no prefix); WooCommerce with the webhook's secret (``X-WC-Webhook-Signature``, the same scheme). Nothing
+is stored unless the signature holds. Each delivery id (``X-Shopify-Webhook-Id``,
+``X-WC-Webhook-Delivery-ID``) is written as a marker in the same transaction as what it changes, so a
+re-delivery is a no-op; updates are merged newest-wins (``ordering.merge``), so deliveries may come in
+any order. Shopify's privacy topics become privacy requests, kept until the shop acts on them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal
+
+from aws_lambda_powertools import Logger
+from pydantic import ValidationError
+
+from shopdesk import clock
+from shopdesk.commerce import ordering, shopify, woocommerce
+from shopdesk.commerce.models import Order, PrivacyRequest
+from shopdesk.dal.commerce import CommerceStore, Duplicate
+from shopdesk.errors import BadRequest, InvalidSignature
+
+logger = Logger(child=True)
+
+Result = Literal["applied", "stale", "duplicate", "ignored", "recorded", "ping"]
+PRIVACY_TOPICS = ("customers/data_request", "customers/redact", "shop/redact")
+SHOPIFY_ORDER_TOPICS = ("orders/create", "orders/updated", "orders/cancelled", "orders/fulfilled", "orders/paid",
+                        "orders/partially_fulfilled", "orders/edited")
+_WC_PING = re.compile(rb"^webhook_id=[0-9]+$")
+
+
+def sign(secret: str, body: bytes) -> str:
+    """base64(HMAC-SHA256(secret, body)): both platforms' scheme."""
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def verify(body: bytes, header: str | None, secrets: Sequence[str]) -> bool:
+    """The header against each secret (Shopify may sign with the old one for an hour after a rotation).
+    Compares decoded bytes in constant time; never raises."""
+    if not header:
+        return False
+    try:
+        given = base64.b64decode(header.strip(), validate=True)
+    except ValueError:
+        return False
+    return any(secret and hmac.compare_digest(given, hmac.new(secret.encode(), body, hashlib.sha256).digest())
+               for secret in secrets)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: Result
+    topic: str
+    delivery_id: str
+    order: Order | None = None
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    lowered = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == lowered), None)
+
+
+def _delivery_id(given: str | None, body: bytes) -> str:
+    """The platform's delivery id; without one, the body's hash (a byte-identical re-delivery is then a no-op)."""
+    return given.strip() if given and given.strip() else "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def _json(body: bytes) -> dict[str, Any]:
+    try:
+        parsed = json.loads(body, parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest("the body is not JSON") from exc
+    if not isinstance(parsed, dict):
+        raise BadRequest("the body is not a JSON object")
+    return parsed
+
+
+@dataclass
+class WebhookReceiver:
+    store: CommerceStore
+
+    # ------------------------------------------------------------------ Shopify
+    def shopify(self, body: bytes, headers: Mapping[str, str], secrets: Sequence[str]) -> Outcome:
+        if not verify(body, _header(headers, "X-Shopify-Hmac-Sha256"), secrets):
+            raise InvalidSignature("X-Shopify-Hmac-Sha256 does not match")
+        topic = (_header(headers, "X-Shopify-Topic") or "").strip()
+        if not topic:
+            raise BadRequest("X-Shopify-Topic is missing")
+        delivery = _delivery_id(_header(headers, "X-Shopify-Webhook-Id"), body)
+        payload = _json(body)
+        try:
+            return self._shopify(topic, delivery, payload, _header(headers, "X-Shopify-Shop-Domain"))
+        except Duplicate:
+            return Outcome("duplicate", topic, delivery)
+        except (KeyError, TypeError, ValueError, ValidationError) as exc:
+            raise BadRequest(f"{topic} body is not what Shopify sends: {exc}") from exc
+
+    def _shopify(self, topic: str, delivery: str, payload: dict[str, Any], shop: str | None) -> Outcome:
+        if topic in PRIVACY_TOPICS:
+            customer = payload.get("customer") or None
+            request = PrivacyRequest(
+                id=delivery, platform="shopify", topic=topic, shop_domain=payload.get("shop_domain") or shop,
+                received_at=clock.now(),
+                customer={k: (str(customer[k]) if customer.get(k) is not None else None)
+                          for k in ("id", "email", "phone")} if isinstance(customer, dict) else None,
+                orders=[str(o) for o in payload.get("orders_to_redact") or payload.get("orders_requested") or []],
+                data_request_id=str((payload.get("data_request") or {}).get("id") or "") or None,
+                payload=json.loads(json.dumps(payload, default=str)))
+            self.store.record_privacy(request)
+            logger.info("privacy request recorded", extra={"topic": topic, "delivery": delivery})
+            return Outcome("recorded", topic, delivery)
+        if topic in SHOPIFY_ORDER_TOPICS:
+            return self._order(topic, delivery, shopify.order_from_rest(payload))
+        if topic in ("fulfillments/create", "fulfillments/update"):
+            fulfillment = shopify.fulfillment_from_rest(payload)
+            incoming = ordering.partial_order("shopify", str(payload["order_id"]), name=payload.get("name"),
+                                              created_at=fulfillment.created_at, fulfillment=fulfillment)
+            return self._order(topic, delivery, incoming)
+        if topic == "refunds/create":
+            refund = shopify.refund_from_rest(payload)
+            incoming = ordering.partial_order("shopify", str(payload["order_id"]), name=None,
+                                              created_at=refund.created_at, refund=refund)
+            return self._order(topic, delivery, incoming)
+        if topic in ("customers/create", "customers/update"):
+            applied = self.store.apply_customer(shopify.customer_from_rest(payload), delivery, topic)
+            return Outcome("applied" if applied else "stale", topic, delivery)
+        self.store.record_delivery(delivery, topic)
+        return Outcome("ignored", topic, delivery)
+
+    def _order(self, topic: str, delivery: str, incoming: Order) -> Outcome:
+        written = self.store.upsert_order(incoming.id, lambda stored: ordering.merge(stored, incoming),
+                                          delivery_id=delivery, topic=topic)
+        logger.info("order webhook", extra={"topic": topic, "order": incoming.id, "applied": written is not None})
+        return Outcome("applied" if written is not None else "stale", topic, delivery, written)
+
+    # ------------------------------------------------------------------ WooCommerce
+    def woocommerce(self, body: bytes, headers: Mapping[str, str], secret: str) -> Outcome:
+        signature = _header(headers, "X-WC-Webhook-Signature")
+        if signature is None and _WC_PING.match(body.strip()):
+            # WooCommerce's unsigned ping when a webhook is saved: answer 200, store nothing.
+            return Outcome("ping", "ping", body.decode().split("=", 1)[1])
+        if not verify(body, signature, [secret]):
+            raise InvalidSignature("X-WC-Webhook-Signature does not match")
+        topic = (_header(headers, "X-WC-Webhook-Topic") or "").strip()
+        if not topic:
+            raise BadRequest("X-WC-Webhook-Topic is missing")
+        delivery = _delivery_id(_header(headers, "X-WC-Webhook-Delivery-ID"), body)
+        payload = _json(body)
+        try:
+            return self._woocommerce(topic, delivery, payload)
+        except Duplicate:
+            return Outcome("duplicate", topic, delivery)
+        except (KeyError, TypeError, ValueError, ValidationError) as exc:
+            raise BadRequest(f"{topic} body is not what WooCommerce sends: {exc}") from exc
+
+    def _woocommerce(self, topic: str, delivery: str, payload: dict[str, Any]) -> Outcome:
+        if topic in ("order.created", "order.updated", "order.restored"):
+            return self._order(topic, delivery, woocommerce.order_from_rest(payload))
+        if topic == "order.deleted":
+            at = clock.now()
+            written = self.store.upsert_order(
+                str(payload["id"]), lambda stored: ordering.deleted(stored, at) if stored else None,
+                delivery_id=delivery, topic=topic)
+            return Outcome("applied" if written else "stale", topic, delivery, written)
+        if topic in ("customer.created", "customer.updated", "customer.restored"):
+            applied = self.store.apply_customer(woocommerce.customer_from_rest(payload), delivery, topic)
+            return Outcome("applied" if applied else "stale", topic, delivery)
+        self.store.record_delivery(delivery, topic)
+        return Outcome("ignored", topic, delivery)

@@ -1,0 +1,233 @@
+"""The commerce cache: orders and shop customers kept from the platform's webhooks and read-throughs,
+delivery markers that make re-deliveries no-ops, and privacy requests (see docs/data-model.md).
+
+Item shapes (``<p>`` is the platform, ``shopify`` or ``woocommerce``):
+
+- ``ORDER#<p>#<order id> / META``: the order (``body``, JSON), its ``updated_at`` and a ``version`` for
+  optimistic concurrency; TTL.
+- ``COMMERCE#<p>#<kind>#<value> / ORDER#<created_at>#<order id>``: a pointer from an email, an E.164 phone
+  or an order number to the order, newest first in a Query; TTL. ``/ CUSTOMER#<id>`` points to a shop
+  customer; ``/ SYNC`` says the platform was asked about this value (the cache is complete for it); it sorts
+  before the pointers in a descending Query, so one page holds it.
+- ``SHOPCUSTOMER#<p>#<id> / META``: the platform's customer record (email and phone together); TTL.
+- ``EXTHOOK#<p>#<delivery id> / META``: a webhook delivery already applied; TTL.
+- ``PRIVACY / <received_at>#<delivery id>``: a privacy request (never expires).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from shopdesk import clock
+from shopdesk.commerce.models import Order, PrivacyRequest, ShopCustomer
+from shopdesk.dal.table import ConditionFailed, Table, TransactionCancelled
+
+DELIVERY_TTL_SECONDS = 30 * 24 * 3600      # Shopify retries for 4 hours; a month is ample
+PRIVACY_PK = "PRIVACY"
+_MAX_ATTEMPTS = 4
+
+
+def order_pk(platform: str, order_id: str) -> str:
+    return f"ORDER#{platform}#{order_id}"
+
+
+def ref_pk(platform: str, kind: str, value: str) -> str:
+    return f"COMMERCE#{platform}#{kind}#{value}"
+
+
+def shop_customer_pk(platform: str, customer_id: str) -> str:
+    return f"SHOPCUSTOMER#{platform}#{customer_id}"
+
+
+def delivery_pk(platform: str, delivery_id: str) -> str:
+    return f"EXTHOOK#{platform}#{delivery_id}"
+
+
+class Duplicate(Exception):
+    """The delivery was applied before."""
+
+
+@dataclass(frozen=True)
+class CachedRefs:
+    order_ids: list[str]     # newest first
+    complete: bool           # the platform was asked about this value within the lookup TTL
+
+
+class CommerceStore:
+    def __init__(self, table: Table, platform: str, *, order_ttl_seconds: int, lookup_ttl_seconds: int) -> None:
+        self.table = table
+        self.platform = platform
+        self.order_ttl_seconds = order_ttl_seconds
+        self.lookup_ttl_seconds = lookup_ttl_seconds
+
+    def _ttl(self, seconds: int) -> int:
+        return int(clock.now().timestamp()) + seconds
+
+    # ------------------------------------------------------------------ reads
+    def get_order(self, order_id: str) -> Order | None:
+        item = self.table.get(order_pk(self.platform, order_id), "META")
+        return _order(item) if item and not _expired(item) else None
+
+    def refs(self, kind: str, value: str, limit: int = 10) -> CachedRefs:
+        """The orders an email, phone or number points to, newest first: one Query."""
+        rows = self.table.query(index=None, key_condition="PK = :pk", names={},
+                                values={":pk": ref_pk(self.platform, kind, value)}, forward=False,
+                                limit=limit + 1).items
+        now = int(clock.now().timestamp())
+        complete = any(r["SK"] == "SYNC" and int(r.get("ttl", 0)) > now for r in rows)
+        ids = [r["order_id"] for r in rows if r["SK"].startswith("ORDER#") and int(r.get("ttl", 0)) > now][:limit]
+        return CachedRefs(ids, complete)
+
+    def get_orders(self, order_ids: Sequence[str]) -> list[Order]:
+        if not order_ids:
+            return []
+        items = self.table.batch_get([(order_pk(self.platform, i), "META") for i in order_ids])
+        return [_order(i) for i in items if not _expired(i)]
+
+    # ------------------------------------------------------------------ webhook deliveries
+    def seen(self, delivery_id: str) -> bool:
+        return self.table.get(delivery_pk(self.platform, delivery_id), "META") is not None
+
+    def _delivery_op(self, delivery_id: str, topic: str) -> dict[str, Any]:
+        return self.table.put_op({"PK": delivery_pk(self.platform, delivery_id), "SK": "META", "type": "delivery",
+                                  "topic": topic, "received_at": clock.now_iso(),
+                                  "ttl": self._ttl(DELIVERY_TTL_SECONDS)},
+                                 condition="attribute_not_exists(PK)")
+
+    def record_delivery(self, delivery_id: str, topic: str) -> None:
+        """A delivery with nothing to store (a stale update, a topic we only acknowledge); Duplicate if seen."""
+        try:
+            self.table.transact([self._delivery_op(delivery_id, topic)])
+        except TransactionCancelled as exc:
+            raise Duplicate(delivery_id) from exc
+
+    def upsert_order(self, order_id: str, change: Callable[[Order | None], Order | None], *,
+                     delivery_id: str | None, topic: str) -> Order | None:
+        """Read the order, apply ``change`` (None: nothing to write) and write it back only if nobody
+        wrote it meanwhile, with the delivery marker in the same transaction. Returns what was written.
+        Raises Duplicate when the delivery was applied before."""
+        for _ in range(_MAX_ATTEMPTS):
+            item = self.table.get(order_pk(self.platform, order_id), "META")
+            stored = _order(item) if item else None
+            changed = change(stored)
+            ops = [self._delivery_op(delivery_id, topic)] if delivery_id else []
+            if changed is not None:
+                ops.extend(self._order_ops(changed, version=int(item.get("version", 0)) if item else None))
+            if not ops:
+                return None
+            try:
+                self.table.transact(ops)
+            except TransactionCancelled as exc:
+                if delivery_id and 0 in exc.failed:
+                    raise Duplicate(delivery_id) from exc
+                continue            # someone else wrote the order first: read it again and merge again
+            return changed
+        raise ConditionFailed(f"order {order_id} kept changing while it was applied")
+
+    def _order_ops(self, order: Order, *, version: int | None) -> list[dict[str, Any]]:
+        ttl = self._ttl(self.order_ttl_seconds)
+        item = {"PK": order_pk(self.platform, order.id), "SK": "META", "type": "order", "id": order.id,
+                "number": order.number, "updated_at": clock.iso(order.updated_at), "email": order.email,
+                "phone": order.phone, "body": order.model_dump_json(), "version": (version or 0) + 1, "ttl": ttl}
+        if version is None:
+            ops = [self.table.put_op(item, condition="attribute_not_exists(PK)")]
+        else:
+            ops = [_conditional(self.table.put_op(item, condition="#version = :version"),
+                                names={"#version": "version"}, values={":version": {"N": str(version)}})]
+        if not order.partial:
+            sk = f"ORDER#{clock.iso(order.created_at)}#{order.id}"
+            for kind, value in (("email", order.email), ("phone", order.phone), ("number", order.number)):
+                if value:
+                    ops.append(self.table.put_op({"PK": ref_pk(self.platform, kind, value), "SK": sk,
+                                                  "type": "order_ref", "order_id": order.id, "ttl": ttl}))
+        return ops
+
+    def cache_orders(self, orders: Sequence[Order], merge: Callable[[Order | None, Order], Order | None],
+                     looked_up: tuple[str, str] | None = None) -> None:
+        """Orders read through the platform (newest-wins like webhooks), and the value asked about."""
+        for order in orders:
+            self.upsert_order(order.id, lambda stored, o=order: merge(stored, o), delivery_id=None, topic="read")
+        if looked_up is not None:
+            kind, value = looked_up
+            self.table.put({"PK": ref_pk(self.platform, kind, value), "SK": "SYNC", "type": "order_lookup",
+                            "fetched_at": clock.now_iso(), "found": len(orders),
+                            "ttl": self._ttl(self.lookup_ttl_seconds)})
+
+    # ------------------------------------------------------------------ shop customers
+    def apply_customer(self, customer: ShopCustomer, delivery_id: str, topic: str) -> bool:
+        """Store the platform's customer record unless a newer one is stored; False when stale."""
+        ttl = self._ttl(self.order_ttl_seconds)
+        pk = shop_customer_pk(self.platform, customer.id)
+        ops = [self._delivery_op(delivery_id, topic),
+               self.table.put_op({"PK": pk, "SK": "META", "type": "shop_customer", "id": customer.id,
+                                  "updated_at": clock.iso(customer.updated_at), "email": customer.email,
+                                  "phone": customer.phone, "body": customer.model_dump_json(), "ttl": ttl},
+                                 condition="attribute_not_exists(PK) OR updated_at < :u")]
+        _conditional(ops[1], values={":u": {"S": clock.iso(customer.updated_at)}})
+        for kind, value in (("email", customer.email), ("phone", customer.phone)):
+            if value:
+                ops.append(self.table.put_op({"PK": ref_pk(self.platform, kind, value), "SK": f"CUSTOMER#{customer.id}",
+                                              "type": "customer_ref", "customer_id": customer.id, "ttl": ttl}))
+        try:
+            self.table.transact(ops)
+        except TransactionCancelled as exc:
+            if 0 in exc.failed:
+                raise Duplicate(delivery_id) from exc
+            self.record_delivery(delivery_id, topic)
+            return False
+        return True
+
+    def get_customer(self, customer_id: str) -> ShopCustomer | None:
+        item = self.table.get(shop_customer_pk(self.platform, customer_id), "META")
+        return ShopCustomer.model_validate_json(item["body"]) if item else None
+
+    # ------------------------------------------------------------------ privacy requests
+    def record_privacy(self, request: PrivacyRequest) -> None:
+        """The request and its delivery marker in one transaction; Duplicate when delivered before."""
+        item = {"PK": PRIVACY_PK, "SK": f"{clock.iso(request.received_at)}#{request.id}", "type": "privacy_request",
+                "id": request.id, "platform": request.platform, "topic": request.topic, "status": request.status,
+                "shop_domain": request.shop_domain, "received_at": clock.iso(request.received_at),
+                "body": request.model_dump_json()}
+        try:
+            self.table.transact([self._delivery_op(request.id, request.topic), self.table.put_op(item)])
+        except TransactionCancelled as exc:
+            raise Duplicate(request.id) from exc
+
+    def privacy_requests(self, limit: int, cursor: str | None) -> tuple[list[PrivacyRequest], str | None]:
+        """Newest first: one Query of the PRIVACY partition."""
+        page = self.table.query(index=None, key_condition="PK = :pk", names={}, values={":pk": PRIVACY_PK},
+                                forward=False, limit=limit, cursor=cursor)
+        return [PrivacyRequest.model_validate_json(i["body"]) for i in page.items], page.cursor
+
+
+def _order(item: dict[str, Any]) -> Order:
+    return Order.model_validate(json.loads(item["body"]))
+
+
+def _expired(item: dict[str, Any]) -> bool:
+    ttl = item.get("ttl")
+    return ttl is not None and int(ttl) <= int(clock.now().timestamp())
+
+
+def still_pointing(refs: CachedRefs, found: dict[str, Order], kind: str, value: str) -> list[Order]:
+    """The orders of ``refs`` that were found and still carry ``value``: a pointer can outlive the email or
+    phone it was made for (the order changed) or its order (expired)."""
+    return [found[i] for i in refs.order_ids if i in found and _matches(found[i], kind, value)]
+
+
+def _matches(order: Order, kind: str, value: str) -> bool:
+    """A pointer can outlive the email or phone it was made for (the order changed): check it still holds."""
+    return {"email": order.email, "phone": order.phone, "number": order.number}.get(kind) == value
+
+
+def _conditional(op: dict[str, Any], *, names: dict[str, str] | None = None,
+                 values: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Give a transaction Put's condition its placeholders (values already in DynamoDB's wire form)."""
+    if names:
+        op["Put"]["ExpressionAttributeNames"] = names
+    if values:
+        op["Put"]["ExpressionAttributeValues"] = values
+    return op

@@ -1,0 +1,272 @@
+"""Live updates in the table: agents' WebSocket connections, the change log, the table's stream.
+
+Item layouts (docs/data-model.md):
+- ``CONN#<connection id> / META``: one per open socket; the agent, their teams and roles at connect,
+  and ``audiences``, the partitions the connection is listed in (so a disconnect finds them all).
+- ``LIVE#<audience> / CONN#<connection id>``: the same connection, once per audience it hears:
+  ``agent:<id>`` and ``team:<team>`` for agents, ``all`` for admins. The fan-out Queries only the
+  audiences of a change (never a Scan).
+- ``CHANGES / <at>#<stream event id>``: the change log the catch-up reads (one partition, sorted by
+  time, kept 24 hours with ``ttl``); ``CHANGEID#<stream event id> / META`` makes writing it once.
+
+Connection items carry ``ttl`` 2 h 10 min after connect (API Gateway closes every socket after 2 h);
+DynamoDB deletes expired items late, so readers skip what has expired themselves.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from shopdesk import clock
+from shopdesk.config import region
+from shopdesk.dal.aws import _CONFIG
+from shopdesk.dal.table import Table, TransactionCancelled, deserialize
+
+CONNECTION_TTL = timedelta(hours=2, minutes=10)
+CHANGE_RETENTION = timedelta(hours=24)
+CHANGES_PK = "CHANGES"
+
+# What of an item an agent sees: a change elsewhere (updated_at, previews, clocks) is no notice.
+CONVERSATION_FIELDS = ("status", "assignee", "priority", "team", "skills", "sla_breaches", "sla_warned",
+                       "sla_done")
+MESSAGE_FIELDS = ("status", "error", "attachments")
+
+
+def conn_pk(connection_id: str) -> str:
+    return f"CONN#{connection_id}"
+
+
+def live_pk(audience: str) -> str:
+    return f"LIVE#{audience}"
+
+
+def change_marker_pk(event_id: str) -> str:
+    return f"CHANGEID#{event_id}"
+
+
+def _expires(now: datetime, after: timedelta) -> int:
+    return int((now + after).timestamp())
+
+
+# ------------------------------------------------------------------------------ the stream
+
+@dataclass(frozen=True)
+class Visibility:
+    """Who may see a conversation: its team, its assignee and the agents it was granted to."""
+
+    team: str
+    assignee: str | None
+    granted: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class TableChange:
+    """One stream record about a conversation or a message, with what an agent sees of the item."""
+
+    event_id: str
+    event: str                      # INSERT, MODIFY, REMOVE
+    kind: str                       # conversation, message
+    conversation_id: str
+    message_id: str | None
+    before: dict[str, Any] | None   # the watched fields of the old image
+    after: dict[str, Any] | None    # ... and of the new one
+    visible_before: Visibility | None = None   # conversations only: the images' team and assignee
+    visible_after: Visibility | None = None
+
+
+def _watched(image: Mapping[str, Any] | None, fields: Iterable[str]) -> dict[str, Any] | None:
+    if image is None:
+        return None
+    item = deserialize(image)
+    watched = {name: item.get(name) for name in fields}
+    for name, value in watched.items():
+        if isinstance(value, set):
+            watched[name] = sorted(value)
+    return watched
+
+
+def _visibility(image: Mapping[str, Any] | None) -> Visibility | None:
+    if image is None:
+        return None
+    return _visibility_of(deserialize(image))
+
+
+def _visibility_of(item: Mapping[str, Any]) -> Visibility:
+    return Visibility(team=str(item.get("team") or "default"), assignee=item.get("assignee"),
+                      granted=frozenset(item.get("granted") or ()))
+
+
+def table_change(record: Mapping[str, Any]) -> TableChange | None:
+    """A Lambda DynamoDB-stream record as a change of a conversation or message; None for other items."""
+    data = record.get("dynamodb") or {}
+    keys = data.get("Keys") or {}
+    pk, sk = (keys.get("PK") or {}).get("S", ""), (keys.get("SK") or {}).get("S", "")
+    if not pk.startswith("CONV#"):
+        return None
+    conversation_id = pk.removeprefix("CONV#")
+    old, new = data.get("OldImage"), data.get("NewImage")
+    common = {"event_id": str(record["eventID"]), "event": str(record.get("eventName", "")),
+              "conversation_id": conversation_id}
+    if sk == "META":
+        return TableChange(kind="conversation", message_id=None, before=_watched(old, CONVERSATION_FIELDS),
+                           after=_watched(new, CONVERSATION_FIELDS), visible_before=_visibility(old),
+                           visible_after=_visibility(new), **common)
+    if sk.startswith("MSG#"):
+        return TableChange(kind="message", message_id=sk.rsplit("#", 1)[1], before=_watched(old, MESSAGE_FIELDS),
+                           after=_watched(new, MESSAGE_FIELDS), **common)
+    return None
+
+
+def visibilities(table: Table, conversation_ids: Iterable[str]) -> dict[str, Visibility]:
+    """Team, assignee and grants of conversations, one BatchGetItem per 100 (messages do not carry them)."""
+    found = table.batch_get([(f"CONV#{cid}", "META") for cid in dict.fromkeys(conversation_ids)])
+    return {item["id"]: _visibility_of(item) for item in found if item.get("type") == "conversation"}
+
+
+# ------------------------------------------------------------------------------ connections
+
+@dataclass(frozen=True)
+class Connection:
+    connection_id: str
+    agent_id: str
+    teams: tuple[str, ...]
+    roles: tuple[str, ...]
+    audiences: tuple[str, ...]
+    connected_at: str
+
+
+def _connection_from_item(item: dict[str, Any]) -> Connection:
+    return Connection(connection_id=item["connection_id"], agent_id=item["agent_id"],
+                      teams=tuple(item.get("teams") or ()), roles=tuple(item.get("roles") or ()),
+                      audiences=tuple(item.get("audiences") or ()), connected_at=item.get("connected_at", ""))
+
+
+class Connections:
+    """Open WebSocket connections, findable by audience."""
+
+    def __init__(self, table: Table):
+        self.table = table
+
+    def add(self, connection: Connection) -> None:
+        now = clock.now()
+        body = {"type": "connection", "connection_id": connection.connection_id, "agent_id": connection.agent_id,
+                "teams": list(connection.teams), "roles": list(connection.roles) or None,
+                "audiences": list(connection.audiences), "connected_at": connection.connected_at,
+                "ttl": _expires(now, CONNECTION_TTL)}
+        items = [{"PK": conn_pk(connection.connection_id), "SK": "META", **body}]
+        items += [{"PK": live_pk(audience), "SK": conn_pk(connection.connection_id), **body}
+                  for audience in connection.audiences]
+        self.table.batch_put(items)
+
+    def get(self, connection_id: str) -> Connection | None:
+        item = self.table.get(conn_pk(connection_id), "META")
+        return _connection_from_item(item) if item else None
+
+    def remove(self, connection: Connection) -> None:
+        """Every item of the connection (its META and one per audience)."""
+        keys = [(conn_pk(connection.connection_id), "META")]
+        keys += [(live_pk(audience), conn_pk(connection.connection_id)) for audience in connection.audiences]
+        self.table.batch_delete(keys)
+
+    def of_audience(self, audience: str) -> list[Connection]:
+        """The open connections of one audience: one Query (pages only past 1 MB); expired ones skipped."""
+        now = int(clock.now().timestamp())
+        items = self.table.query_all(index=None, key_condition="#pk = :pk AND begins_with(#sk, :conn)",
+                                     names={"#pk": "PK", "#sk": "SK"},
+                                     values={":pk": live_pk(audience), ":conn": "CONN#"})
+        return [_connection_from_item(item) for item in items if int(item.get("ttl") or 0) > now]
+
+
+# ------------------------------------------------------------------------------ the change log
+
+@dataclass(frozen=True)
+class LogEntry:
+    key: str                         # the SK: <at>#<event id>, time-ordered
+    event_id: str
+    conversation_id: str
+    kind: str
+    message_id: str | None
+    at: str
+    visible: tuple[Visibility, ...]  # before and after the change (the same one twice is kept once)
+
+
+def _entry_from_item(item: dict[str, Any]) -> LogEntry:
+    visible = [_visibility_of(v) for v in item.get("visible") or []]
+    return LogEntry(key=item["SK"], event_id=item["event_id"], conversation_id=item["conversation_id"],
+                    kind=item["kind"], message_id=item.get("message_id"), at=item["at"], visible=tuple(visible))
+
+
+@dataclass(frozen=True)
+class LogPage:
+    entries: list[LogEntry]
+    last_key: str | None    # the last key read (visible to the caller or not)
+    more: bool
+
+
+class ChangeLog:
+    def __init__(self, table: Table):
+        self.table = table
+
+    def append(self, entry: LogEntry) -> tuple[LogEntry, bool]:
+        """Write the entry once per stream event: (the entry as stored, whether this call wrote it)."""
+        ttl = _expires(clock.parse_iso(entry.at), CHANGE_RETENTION + timedelta(hours=1))
+        item = {"PK": CHANGES_PK, "SK": entry.key, "type": "change", "event_id": entry.event_id,
+                "conversation_id": entry.conversation_id, "kind": entry.kind, "message_id": entry.message_id,
+                "at": entry.at, "visible": [{"team": v.team, "assignee": v.assignee,
+                             **({"granted": sorted(v.granted)} if v.granted else {})} for v in entry.visible],
+                "ttl": ttl}
+        marker = {"PK": change_marker_pk(entry.event_id), "SK": "META", "type": "change_marker",
+                  "key": entry.key, "ttl": ttl}
+        try:
+            self.table.transact([self.table.put_op(marker, condition="attribute_not_exists(PK)"),
+                                 self.table.put_op(item)])
+            return entry, True
+        except TransactionCancelled:
+            stored = self.table.get(change_marker_pk(entry.event_id), "META")
+            original = self.table.get(CHANGES_PK, stored["key"]) if stored else None
+            return (_entry_from_item(original) if original else entry), False
+
+    def after(self, key: str, limit: int) -> LogPage:
+        """Entries with a key greater than ``key``, oldest first: one consistent Query."""
+        page = self.table.query(index=None, key_condition="#pk = :pk AND #sk > :after",
+                                names={"#pk": "PK", "#sk": "SK"}, values={":pk": CHANGES_PK, ":after": key},
+                                limit=limit, consistent=True)
+        entries = [_entry_from_item(item) for item in page.items]
+        return LogPage(entries, entries[-1].key if entries else None, page.cursor is not None)
+
+
+# ------------------------------------------------------------------------------ API Gateway @connections
+
+class ConnectionPoster:
+    """PostToConnection / DeleteConnection of the WebSocket API's management endpoint."""
+
+    def __init__(self, endpoint: str):
+        self.endpoint = endpoint
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def client(self) -> Any:
+        """One client, made on first use (the fan-out's posting threads share it)."""
+        with self._lock:
+            if self._client is None:
+                self._client = boto3.session.Session().client(
+                    "apigatewaymanagementapi", endpoint_url=self.endpoint, region_name=region(), config=_CONFIG)
+            return self._client
+
+    def post(self, connection_id: str, data: bytes) -> bool:
+        """Send one frame; False when the connection is gone (closed without a $disconnect yet)."""
+        try:
+            self.client.post_to_connection(ConnectionId=connection_id, Data=data)
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("GoneException", "410"):
+                return False
+            raise

@@ -1,0 +1,197 @@
+"""Live fan-out: table changes become notices, logged once and posted to the sockets concerned.
+
+The stream consumer calls ``LiveBatch.handle`` per record. A change worth a notice is:
+- a conversation created, or changed in what an agent sees (status, assignee, priority, team,
+  skills, SLA warnings and breaches);
+- a message created, or its delivery status (or error, or attachments) changed.
+The notice goes to the change log first (idempotent on the stream event id, so a redelivered record
+logs nothing twice), then to every open connection that may see the conversation before or after the
+change: one Query per audience (``team:<team>``, ``agent:<id>``, ``all`` for admins), cached for the
+batch. A connection API Gateway reports gone is deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from shopdesk import clock
+from shopdesk.dal.agents import Agents
+from shopdesk.dal.live import (
+    ChangeLog,
+    Connection,
+    ConnectionPoster,
+    Connections,
+    LogEntry,
+    TableChange,
+    Visibility,
+    table_change,
+)
+from shopdesk.logic.access import ADMIN
+from shopdesk.logic.changes import Notice, Viewer, may_see_any
+
+logger = Logger(child=True)
+
+ALL = "all"
+POSTS_IN_FLIGHT = 8           # a team's sockets are sent to side by side, not one after the other
+_posting = ThreadPoolExecutor(max_workers=POSTS_IN_FLIGHT, thread_name_prefix="post")
+
+
+class PostFailed(Exception):
+    """Some connections could not be sent the notice (not because they are gone): retry the record."""
+
+
+def is_notice(change: TableChange) -> bool:
+    if change.event == "INSERT":
+        return True
+    if change.event != "MODIFY" or change.before is None or change.after is None:
+        return False          # REMOVE: conversations and messages are not deleted by agents' actions
+    return change.before != change.after
+
+
+def audiences(visible: Iterable[Visibility]) -> set[str]:
+    """The partitions of connections that may see a conversation: its team, its assignee, the agents it
+    was granted to, admins."""
+    keys = {ALL}
+    for v in visible:
+        keys.add(f"team:{v.team}")
+        keys.update(f"agent:{agent}" for agent in ({v.assignee} | v.granted) - {None})
+    return keys
+
+
+def connection_audiences(agent_id: str, teams: Iterable[str], roles: Iterable[str]) -> tuple[str, ...]:
+    """Where a connection is listed: admins hear everything, others their teams and themselves."""
+    if ADMIN in set(roles):
+        return (ALL,)
+    return (f"agent:{agent_id}", *(f"team:{t}" for t in dict.fromkeys(teams)))
+
+
+def viewer_of(connection: Connection) -> Viewer:
+    return Viewer(agent_id=connection.agent_id, teams=frozenset(connection.teams), roles=frozenset(connection.roles))
+
+
+# ------------------------------------------------------------------------------ connect / disconnect
+
+class LiveConnections:
+    def __init__(self, connections: Connections, agents: Agents):
+        self.connections = connections
+        self.agents = agents
+
+    def connect(self, connection_id: str, agent_id: str, roles: Iterable[str]) -> Connection:
+        """Keep the connection with the agent's teams and roles now (a team change shows at reconnect)."""
+        agent = self.agents.get(agent_id)
+        teams = tuple(agent.teams) if agent else ("default",)
+        role_list = tuple(sorted(set(roles)))
+        connection = Connection(connection_id=connection_id, agent_id=agent_id, teams=teams, roles=role_list,
+                                audiences=connection_audiences(agent_id, teams, role_list),
+                                connected_at=clock.now_iso())
+        self.connections.add(connection)
+        return connection
+
+    def disconnect(self, connection_id: str) -> bool:
+        connection = self.connections.get(connection_id)
+        if connection is None:
+            return False
+        self.connections.remove(connection)
+        return True
+
+
+# ------------------------------------------------------------------------------ fan-out
+
+@dataclass
+class LiveBatch:
+    """One invocation's records: connections and conversations are read once per batch."""
+
+    log: ChangeLog
+    connections: Connections
+    poster: ConnectionPoster
+    lookup: Any                                   # (conversation ids) -> {id: Visibility}
+    changes: dict[str, TableChange] = field(default_factory=dict)
+    visible: dict[str, Visibility] = field(default_factory=dict)
+    listeners: dict[str, list[Connection]] = field(default_factory=dict)
+    gone: set[str] = field(default_factory=set)
+    sent: int = 0
+
+    @classmethod
+    def of(cls, records: Sequence[dict[str, Any]], log: ChangeLog, connections: Connections,
+           poster: ConnectionPoster, lookup: Any) -> LiveBatch:
+        batch = cls(log, connections, poster, lookup)
+        for record in records:
+            change = table_change(record)
+            if change is not None and is_notice(change):
+                batch.changes[change.event_id] = change
+        wanted = {c.conversation_id for c in batch.changes.values() if c.kind == "message"}
+        wanted -= {c.conversation_id for c in batch.changes.values() if c.visible_after is not None}
+        if wanted:
+            try:
+                batch.visible.update(lookup(sorted(wanted)))
+            except Exception:           # read again per record; a failing one then fails alone
+                logger.warning("conversation lookup failed for the batch", exc_info=True)
+        for change in batch.changes.values():
+            if change.visible_after is not None:
+                batch.visible[change.conversation_id] = change.visible_after
+        return batch
+
+    def handle(self, record: dict[str, Any]) -> Notice | None:
+        change = self.changes.get(str(record.get("eventID")))
+        if change is None:
+            return None
+        visible = self._visible(change)
+        if not visible:
+            logger.warning("message of an unknown conversation", extra={"conversation_id": change.conversation_id})
+            return None
+        now = clock.now_iso()
+        entry, _ = self.log.append(LogEntry(key=f"{now}#{change.event_id}", event_id=change.event_id,
+                                            conversation_id=change.conversation_id, kind=change.kind,
+                                            message_id=change.message_id, at=now, visible=visible))
+        notice = Notice.of(entry)
+        self._post(notice, visible)
+        return notice
+
+    def _visible(self, change: TableChange) -> tuple[Visibility, ...]:
+        if change.kind == "conversation":
+            found = [v for v in (change.visible_before, change.visible_after) if v is not None]
+        else:
+            if change.conversation_id not in self.visible:
+                self.visible.update(self.lookup([change.conversation_id]))
+            found = [self.visible[change.conversation_id]] if change.conversation_id in self.visible else []
+        return tuple(dict.fromkeys(found))
+
+    def _listeners(self, audience: str) -> list[Connection]:
+        if audience not in self.listeners:
+            self.listeners[audience] = self.connections.of_audience(audience)
+        return self.listeners[audience]
+
+    def _post(self, notice: Notice, visible: tuple[Visibility, ...]) -> None:
+        targets: dict[str, Connection] = {}
+        for audience in sorted(audiences(visible)):
+            for connection in self._listeners(audience):
+                if connection.connection_id not in self.gone and may_see_any(viewer_of(connection), visible):
+                    targets[connection.connection_id] = connection
+        frame = notice.model_dump_json().encode()
+
+        def send(connection: Connection) -> bool | None:
+            try:
+                return self.poster.post(connection.connection_id, frame)
+            except Exception:
+                logger.warning("post failed", extra={"connection_id": connection.connection_id}, exc_info=True)
+                return None
+
+        connections = list(targets.values())
+        outcomes = list(_posting.map(send, connections)) if len(connections) > 1 else [send(c) for c in connections]
+        failed = 0
+        for connection, delivered in zip(connections, outcomes, strict=True):
+            if delivered is None:
+                failed += 1
+            elif delivered:
+                self.sent += 1
+            else:
+                self.gone.add(connection.connection_id)
+                self.connections.remove(connection)
+                logger.info("stale connection removed", extra={"connection_id": connection.connection_id})
+        if failed:
+            raise PostFailed(f"{failed} of {len(targets)} connections not sent {notice.cursor}")

@@ -1,0 +1,269 @@
+"""DynamoDB-stream event-source mappings: read the table's stream in moto and invoke like Lambda.
+
+As in Lambda, per shard and in order: records are read with GetRecords four times a second, those
+the mapping's ``FilterCriteria`` reject are dropped, and up to BatchSize reach the function as the
+exact ``Records`` event (``eventSourceARN`` added, ``ApproximateCreationDateTime`` in epoch
+seconds, binary values base64). With ``ReportBatchItemFailures`` a response naming sequence numbers
+checkpoints before the lowest one and the rest of the batch is retried from it; an error, a timeout
+or a malformed response retries the whole batch (halved first when ``BisectBatchOnFunctionError``,
+which does not count as a retry). After ``MaximumRetryAttempts`` the batch's description (shard,
+first and last sequence numbers, stream) goes to the ``OnFailure`` SQS destination and the shard moves
+on. A retry waits a little longer each time (up to 5 s), so a failing record never spins.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+from local.aws import Aws
+from local.functions import StreamSource
+from local.runtime import Invocation, Runtime
+
+log = logging.getLogger("streams")
+
+POLL_SECONDS = 0.25
+_MISSING = object()
+
+
+# ---------------------------------------------------------------- records and filters
+
+
+def _attribute(value: dict[str, Any]) -> dict[str, Any]:
+    """An AttributeValue as the Lambda event carries it (binary as base64 text)."""
+    ((kind, inner),) = value.items()
+    if kind == "B":
+        return {"B": base64.b64encode(inner).decode()}
+    if kind == "BS":
+        return {"BS": [base64.b64encode(b).decode() for b in inner]}
+    if kind == "M":
+        return {"M": {k: _attribute(v) for k, v in inner.items()}}
+    if kind == "L":
+        return {"L": [_attribute(v) for v in inner]}
+    return {kind: inner}
+
+
+def lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
+    """One record of the Lambda DynamoDB-stream event, from a GetRecords result."""
+    data = dict(record["dynamodb"])
+    created = data.get("ApproximateCreationDateTime")
+    if isinstance(created, datetime):
+        data["ApproximateCreationDateTime"] = int(created.timestamp())
+    for name in ("Keys", "NewImage", "OldImage"):
+        if name in data:
+            data[name] = {k: _attribute(v) for k, v in data[name].items()}
+    return {
+        "eventID": record["eventID"],
+        "eventName": record["eventName"],
+        "eventVersion": record.get("eventVersion", "1.1"),
+        "eventSource": "aws:dynamodb",
+        "awsRegion": record.get("awsRegion", ""),
+        "dynamodb": data,
+        "eventSourceARN": stream_arn,
+    }
+
+
+def _leaf_matches(rule: Any, value: Any) -> bool:
+    if isinstance(rule, dict):
+        if "prefix" in rule:
+            return isinstance(value, str) and value.startswith(str(rule["prefix"]))
+        if "exists" in rule:
+            return (value is not _MISSING) == bool(rule["exists"])
+        if "anything-but" in rule:
+            excluded = rule["anything-but"]
+            excluded = excluded if isinstance(excluded, list) else [excluded]
+            return value is not _MISSING and value not in excluded
+        raise ValueError(f"filter rule {rule} is not supported by the local stack")
+    return value == rule
+
+
+def pattern_matches(pattern: Any, value: Any) -> bool:
+    """Lambda event filtering: every key of the pattern matches; a list matches if one rule does."""
+    if isinstance(pattern, dict):
+        if not isinstance(value, dict):
+            return False
+        return all(pattern_matches(rule, value.get(key, _MISSING)) for key, rule in pattern.items())
+    if isinstance(pattern, list):
+        return any(_leaf_matches(rule, value) for rule in pattern)
+    raise ValueError(f"filter pattern values must be objects or arrays, not {pattern!r}")
+
+
+def passes(source: StreamSource, record: dict[str, Any]) -> bool:
+    return not source.filters or any(pattern_matches(p, record) for p in source.filters)
+
+
+def failed_position(invocation: Invocation, batch: list[dict[str, Any]], report_failures: bool) -> int | None:
+    """Index of the first record to retry, len(batch) when all succeeded, None when the batch failed."""
+    if not invocation.ok:
+        return None
+    result = invocation.result
+    if not report_failures or result is None:
+        return len(batch)
+    if not isinstance(result, dict):
+        return None
+    failures = result.get("batchItemFailures")
+    if failures is None or failures == []:
+        return len(batch)
+    if not isinstance(failures, list):
+        return None
+    positions = {r["dynamodb"]["SequenceNumber"]: i for i, r in enumerate(batch)}
+    found = []
+    for failure in failures:
+        identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
+        if identifier not in positions:
+            return None  # Lambda treats an unknown or empty identifier as a failure of the whole batch
+        found.append(positions[identifier])
+    return min(found)
+
+
+# ---------------------------------------------------------------- the pollers
+
+
+class ShardPoller:
+    def __init__(
+        self,
+        source: StreamSource,
+        shard_id: str,
+        aws: Aws,
+        runtime: Runtime,
+        queues: dict[str, str],
+        stop: threading.Event,
+    ) -> None:
+        self.source = source
+        self.shard_id = shard_id
+        self.aws = aws
+        self.runtime = runtime
+        self.queues = queues
+        self.stop = stop
+        self.label = f"stream {source.stream_arn.rsplit('/', 3)[-3]} -> {source.function}"
+        self.pending: list[dict[str, Any]] = []
+        self.invocations = 0
+
+    def run(self) -> None:
+        streams = self.aws.client("dynamodbstreams")
+        iterator = streams.get_shard_iterator(
+            StreamArn=self.source.stream_arn, ShardId=self.shard_id, ShardIteratorType=self.source.starting_position
+        )["ShardIterator"]
+        limit, attempts = self.source.batch_size, 0
+        while not self.stop.is_set():
+            if len(self.pending) < self.source.batch_size:
+                try:
+                    answer = streams.get_records(ShardIterator=iterator, Limit=1000)
+                    iterator = answer["NextShardIterator"]
+                    for raw in answer.get("Records") or []:
+                        record = lambda_record(raw, self.source.stream_arn)
+                        if passes(self.source, record):
+                            self.pending.append(record)
+                except Exception as error:  # keep polling, like the Lambda service
+                    if self.stop.is_set():
+                        return
+                    log.warning("%s: GetRecords failed: %s", self.label, error)
+                    self.stop.wait(1)
+                    continue
+            if not self.pending:
+                self.stop.wait(POLL_SECONDS)
+                continue
+            batch = self.pending[:limit]
+            invocation = self.runtime.invoke(self.source.function, {"Records": batch})
+            self.invocations += 1
+            if self.stop.is_set():
+                return
+            position = failed_position(invocation, batch, self.source.report_failures)
+            if position == len(batch):
+                self.pending = self.pending[len(batch) :]
+                limit, attempts = self.source.batch_size, 0
+                log.info("%s: batch of %d done (%.0f ms)", self.label, len(batch), invocation.duration_ms)
+                continue
+            if position is None and self.source.bisect and len(batch) > 1:
+                limit = max(1, len(batch) // 2)
+                log.warning(
+                    "%s: batch of %d failed (%s); bisecting",
+                    self.label,
+                    len(batch),
+                    invocation.error_summary or "malformed response",
+                )
+                continue
+            if position:
+                self.pending = self.pending[position:]  # checkpoint before the first failure
+                batch = batch[position:]
+            attempts += 1
+            reason = invocation.error_summary or "records reported failed"
+            if 0 <= self.source.max_retries < attempts:
+                self._give_up(batch, reason)
+                self.pending = self.pending[len(batch) :]
+                limit, attempts = self.source.batch_size, 0
+                continue
+            log.warning("%s: %d record(s) to retry (attempt %d): %s", self.label, len(batch), attempts, reason)
+            self.stop.wait(min(5.0, 0.2 * 2**attempts))
+
+    def _give_up(self, batch: list[dict[str, Any]], reason: str) -> None:
+        log.error(
+            "%s: %d record(s) given up after %d retries: %s", self.label, len(batch), self.source.max_retries, reason
+        )
+        if not self.source.on_failure_arn:
+            return
+        url = self.queues.get(self.source.on_failure_arn)
+        if url is None:
+            log.warning(
+                "%s: on-failure destination %s is not a queue of the template", self.label, self.source.on_failure_arn
+            )
+            return
+        first, last = batch[0], batch[-1]
+        document = {
+            "requestContext": {
+                "requestId": first["eventID"],
+                "functionArn": self.source.function,
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": self.source.max_retries + 1,
+            },
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": reason},
+            "version": "1.0",
+            "timestamp": datetime.now(UTC).isoformat(),
+            "DDBStreamBatchInfo": {
+                "shardId": self.shard_id,
+                "startSequenceNumber": first["dynamodb"]["SequenceNumber"],
+                "endSequenceNumber": last["dynamodb"]["SequenceNumber"],
+                "approximateArrivalOfFirstRecord": first["dynamodb"].get("ApproximateCreationDateTime"),
+                "approximateArrivalOfLastRecord": last["dynamodb"].get("ApproximateCreationDateTime"),
+                "batchSize": len(batch),
+                "streamArn": self.source.stream_arn,
+            },
+        }
+        try:
+            self.aws.client("sqs").send_message(QueueUrl=url, MessageBody=json.dumps(document, default=str))
+        except Exception as error:  # reported; the shard moves on as Lambda's would
+            log.warning("%s: on-failure destination refused the record: %s", self.label, error)
+
+
+class StreamPollers:
+    def __init__(self, sources: list[StreamSource], aws: Aws, runtime: Runtime, queues: dict[str, str]) -> None:
+        self.sources = [source for source in sources if source.enabled]
+        self.aws = aws
+        self.runtime = runtime
+        self.queues = queues
+        self.stop = threading.Event()
+        self.pollers: list[ShardPoller] = []
+
+    def start(self) -> None:
+        streams = self.aws.client("dynamodbstreams")
+        for source in self.sources:
+            shards = streams.describe_stream(StreamArn=source.stream_arn)["StreamDescription"].get("Shards") or []
+            for shard in shards:
+                poller = ShardPoller(source, shard["ShardId"], self.aws, self.runtime, self.queues, self.stop)
+                self.pollers.append(poller)
+                threading.Thread(target=poller.run, daemon=True, name=f"stream {source.function}").start()
+            log.info(
+                "stream %s -> %s (%d shard(s), batch %d, from %s)",
+                source.stream_arn.rsplit("/", 1)[-1],
+                source.function,
+                len(shards),
+                source.batch_size,
+                source.starting_position,
+            )
+
+    def close(self) -> None:
+        self.stop.set()

@@ -1,0 +1,117 @@
+"""The local WebSocket API server on its own (no stack): the upgrade's authorizer and $connect, frames to
+$default, the @connections API (post, get, delete), and $disconnect, with API Gateway's event shapes."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+import pytest
+from tests.e2e.conftest import free_port
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect
+
+from local.live import LiveApis, WebSocketApi, WsAuthorizer, WsRoute
+from local.runtime import Invocation
+
+pytestmark = pytest.mark.e2e
+
+
+class FakeRuntime:
+    """Plays the authorizer and the connections function; records every event."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        self.refuse_connect = False
+        self.lock = threading.Lock()
+
+    def invoke(self, function: str, event: dict[str, Any]) -> Invocation:
+        with self.lock:
+            self.events.append((function, event))
+        if function == "Authorizer":
+            token = (event.get("queryStringParameters") or {}).get("token")
+            if token == "deny":
+                return Invocation(True, {"principalId": "x", "policyDocument": {"Statement": [
+                    {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": event["methodArn"]}]}})
+            if token != "good":
+                return Invocation(False, error={"errorMessage": "Unauthorized", "errorType": "Exception"})
+            return Invocation(True, {"principalId": "bob", "context": {"agent": "bob", "roles": ""},
+                                     "policyDocument": {"Statement": [
+                                         {"Action": "execute-api:Invoke", "Effect": "Allow",
+                                          "Resource": event["methodArn"]}]}})
+        if event["requestContext"]["routeKey"] == "$connect" and self.refuse_connect:
+            return Invocation(True, {"statusCode": 403})
+        return Invocation(True, {"statusCode": 200})
+
+    def routes(self) -> list[str]:
+        return [event["requestContext"]["routeKey"] for function, event in self.events if function == "Connections"]
+
+
+@pytest.fixture
+def live():
+    runtime = FakeRuntime()
+    authorizer = WsAuthorizer("AgentToken", "Authorizer", ("route.request.querystring.token",))
+    api = WebSocketApi("LiveApi", "localws", "dev", "$request.body.action", {
+        "$connect": WsRoute("$connect", "Connections", authorizer),
+        "$disconnect": WsRoute("$disconnect", "Connections", None),
+        "$default": WsRoute("$default", "Connections", None)})
+    apis = LiveApis([api], runtime, free_port(), "us-east-1")   # type: ignore[arg-type]
+    apis.start()
+    yield apis, runtime
+    apis.close()
+
+
+def wait(predicate, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met"
+        time.sleep(0.02)
+
+
+def test_the_upgrade_runs_the_authorizer_then_connect(live):
+    apis, runtime = live
+    for query, status in (("", 401), ("?token=bad", 401), ("?token=deny", 403)):
+        with pytest.raises(InvalidStatus) as refused:
+            connect(f"{apis.url}{query}").close()
+        assert refused.value.response.status_code == status, query
+    runtime.refuse_connect = True
+    with pytest.raises(InvalidStatus) as refused:
+        connect(f"{apis.url}?token=good").close()
+    assert refused.value.response.status_code == 403
+    with pytest.raises(InvalidStatus) as wrong_path:
+        connect(apis.url.replace("/dev", "/prod") + "?token=good").close()
+    assert wrong_path.value.response.status_code == 404
+    authorizer_event = next(e for f, e in runtime.events if f == "Authorizer" and e["queryStringParameters"])
+    assert authorizer_event["type"] == "REQUEST"
+    assert authorizer_event["methodArn"] == "arn:aws:execute-api:us-east-1:123456789012:localws/dev/$connect"
+
+
+def test_frames_connections_api_and_disconnect(live):
+    apis, runtime = live
+    with connect(f"{apis.url}?token=good") as socket:
+        wait(lambda: apis.sockets and next(iter(apis.sockets.values())).connection is not None)
+        connection_id = next(iter(apis.sockets))
+        connect_event = next(e for f, e in runtime.events if f == "Connections")
+        context = connect_event["requestContext"]
+        assert context["eventType"] == "CONNECT" and context["connectionId"] == connection_id
+        assert context["authorizer"]["agent"] == "bob" and context["authorizer"]["principalId"] == "bob"
+        assert connect_event["queryStringParameters"] == {"token": "good"}
+        # a frame from the client reaches $default with the connection's context
+        socket.send(json.dumps({"type": "ping"}))
+        wait(lambda: "$default" in runtime.routes())
+        message = next(e for f, e in runtime.events if e["requestContext"]["routeKey"] == "$default")
+        assert message["body"] == '{"type": "ping"}' and message["requestContext"]["eventType"] == "MESSAGE"
+        # PostToConnection and GetConnection
+        assert apis.manage("POST", "localws", "dev", connection_id, b'{"type":"change"}') == (200, {})
+        assert json.loads(socket.recv(timeout=5)) == {"type": "change"}
+        status, described = apis.manage("GET", "localws", "dev", connection_id, b"")
+        assert status == 200 and described["identity"]["sourceIp"] == "127.0.0.1"
+        assert apis.manage("POST", "localws", "dev", "unknown=", b"x")[0] == 410
+        # DeleteConnection closes the socket; $disconnect follows
+        assert apis.manage("DELETE", "localws", "dev", connection_id, b"")[0] == 204
+        with pytest.raises(ConnectionClosed):
+            socket.recv(timeout=5)
+    wait(lambda: "$disconnect" in runtime.routes())
+    assert apis.manage("POST", "localws", "dev", connection_id, b"x")[0] == 410

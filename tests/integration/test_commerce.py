@@ -1,0 +1,308 @@
+"""Commerce on moto: the webhook functions (verify, dedupe, order, privacy), the order panel (cache hit
+and miss against the commerce sandbox) and order actions (allowed, refused, the platform refusing)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from local.commerce import shopify_rest_order, shopify_wire
+from shopdesk.commerce.webhooks import sign
+from tests.commerce_support import (
+    SHOPIFY_TEST_SECRET,
+    SHOPIFY_TOKEN,
+    WC_KEY,
+    WC_SECRET,
+    WC_TEST_SECRET,
+    CommerceSandboxServer,
+    commerce_sample,
+    sample_names,
+)
+from tests.integration.helpers import customer_writes
+from tests.support import http_event
+
+ORDER_ID = "820982911946154508"
+
+
+@pytest.fixture
+def sandbox() -> Iterator[CommerceSandboxServer]:
+    server = CommerceSandboxServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def shop(desk: Any, sandbox: CommerceSandboxServer) -> dict[str, str]:
+    """Commerce secrets in Secrets Manager and the environment the commerce functions get."""
+    sm = desk.client("secretsmanager")
+    shopify = sm.create_secret(Name=f"shopify-{desk.table_name}", SecretString=json.dumps(
+        {"access_token": SHOPIFY_TOKEN, "client_secret": SHOPIFY_TEST_SECRET, "previous_client_secret": ""}))["ARN"]
+    woo = sm.create_secret(Name=f"woocommerce-{desk.table_name}", SecretString=json.dumps(
+        {"consumer_key": WC_KEY, "consumer_secret": WC_SECRET, "webhook_secret": WC_TEST_SECRET}))["ARN"]
+    return {"SHOPIFY_SECRET_ARN": shopify, "WOOCOMMERCE_SECRET_ARN": woo, "COMMERCE_PLATFORM": "shopify",
+            "SHOPIFY_ADMIN_BASE_URL": sandbox.shopify_url, "WOOCOMMERCE_BASE_URL": sandbox.woocommerce_url}
+
+
+def _post(desk: Any, shop: dict[str, str], function: str, path: str, body: bytes,
+          headers: dict[str, str]) -> tuple[int, Any]:
+    event = http_event("POST", path, base64.b64encode(body).decode(), headers)
+    event["isBase64Encoded"] = True
+    result = desk.invoke(function, event, **shop)
+    return result["statusCode"], json.loads(result["body"]) if result.get("body") else None
+
+
+def shopify_sample(desk: Any, shop: dict[str, str], name: str, **header_changes: str) -> tuple[int, Any]:
+    body, meta = commerce_sample("shopify", name)
+    headers = {**meta["http"]["headers"], **header_changes}
+    return _post(desk, shop, "inbound_shopify", "/webhooks/shopify", body, headers)
+
+
+def woo_sample(desk: Any, shop: dict[str, str], name: str, **header_changes: str) -> tuple[int, Any]:
+    body, meta = commerce_sample("woocommerce", name)
+    return _post(desk, shop, "inbound_woocommerce", "/webhooks/woocommerce", body,
+                 {**meta["http"]["headers"], **header_changes})
+
+
+def _stored(desk: Any, platform: str, order_id: str) -> dict[str, Any] | None:
+    item = desk.item(f"ORDER#{platform}#{order_id}")
+    return json.loads(item["body"]) if item else None
+
+
+# ------------------------------------------------------------------------------ webhooks
+
+def test_bad_shopify_signature_is_refused_with_401_and_nothing_is_stored(desk: Any, shop: dict[str, str]) -> None:
+    body, meta = commerce_sample("shopify", "orders_create")
+    status, _ = shopify_sample(desk, shop, "orders_create", **{"X-Shopify-Hmac-Sha256": sign("wrong", body)})
+    assert status == 401
+    status, _ = _post(desk, shop, "inbound_shopify", "/webhooks/shopify", body.replace(b"jon@", b"eve@"),
+                      meta["http"]["headers"])
+    assert status == 401
+    assert _stored(desk, "shopify", ORDER_ID) is None
+    assert desk.item(f"EXTHOOK#shopify#{meta['http']['headers']['X-Shopify-Webhook-Id']}") is None
+
+
+def test_every_shopify_sample_is_verified_applied_and_its_redelivery_is_a_no_op(desk: Any,
+                                                                                 shop: dict[str, str]) -> None:
+    first = {name: shopify_sample(desk, shop, name) for name in sample_names("shopify")}
+    assert all(status == 200 for status, _ in first.values()), first
+    assert first["customers_redact"][1]["status"] == "recorded"
+    assert first["orders_fulfilled_multi_fulfillment"][1]["status"] == "applied"
+    again = {name: shopify_sample(desk, shop, name) for name in sample_names("shopify")}
+    assert {answer["status"] for _, answer in again.values()} == {"duplicate"}
+    stored = _stored(desk, "shopify", ORDER_ID)
+    assert stored is not None
+    tracking = [t["number"] for f in stored["fulfillments"] for t in f["tracking"]]
+    assert tracking == ["1Z999AA10123456784", "1Z999AA10123456795", "1234567890"]
+    assert [r["amount"] for r in stored["refunds"]] == ["85.00"]
+    # the fulfilment of an order never seen made a partial order, not a lost update
+    partial = _stored(desk, "shopify", "4782097891581")
+    assert partial is not None and partial["partial"] and partial["name"] == "#1005"
+    assert json.loads(desk.item("SHOPCUSTOMER#shopify#706405506930370084")["body"])["phone"] == "+16135550142"
+
+
+@pytest.mark.parametrize("order", [("orders_updated_arrives_first", "orders_create_arrives_second"),
+                                   ("orders_create_arrives_second", "orders_updated_arrives_first")])
+def test_out_of_order_updates_end_in_the_newest_state(desk: Any, shop: dict[str, str], order: tuple[str, str]) -> None:
+    answers = [shopify_sample(desk, shop, name) for name in order]
+    assert [status for status, _ in answers] == [200, 200]
+    stored = _stored(desk, "shopify", ORDER_ID)
+    assert stored is not None
+    assert stored["financial_status"] == "paid"
+    assert stored["updated_at"] == "2026-03-02T10:16:41-05:00"
+    assert desk.item(f"ORDER#shopify#{ORDER_ID}")["updated_at"] == "2026-03-02T15:16:41.000Z"   # compared in UTC
+    if order[0] == "orders_updated_arrives_first":
+        assert answers[1][1]["status"] == "stale"        # the older create changed nothing
+
+
+def test_privacy_requests_are_recorded_once_and_listed_for_admins(desk: Any, shop: dict[str, str]) -> None:
+    assert shopify_sample(desk, shop, "customers_redact")[1]["status"] == "recorded"
+    assert shopify_sample(desk, shop, "customers_redact")[1]["status"] == "duplicate"
+    assert shopify_sample(desk, shop, "customers_redact", **{"X-Shopify-Hmac-Sha256": "AAAA"})[0] == 401
+
+    def admin(groups: str) -> tuple[int, Any]:
+        event = http_event("GET", "/admin/privacy-requests", claims={"cognito:username": "alice",
+                                                                     "cognito:groups": groups})
+        result = desk.invoke("admin_api", event, **shop)
+        return result["statusCode"], json.loads(result["body"])
+
+    status, listing = admin("[admins]")
+    assert status == 200 and len(listing["items"]) == 1
+    request = listing["items"][0]
+    assert request["topic"] == "customers/redact" and request["orders"] == ["299938", "280263", "220458"]
+    assert request["customer"] == {"id": "191167", "email": "john@example.com", "phone": "555-625-1199"}
+    assert admin("[supervisors]")[0] == 403
+
+
+def test_woocommerce_ping_order_lifecycle_and_bad_signature(desk: Any, shop: dict[str, str]) -> None:
+    body, meta = commerce_sample("woocommerce", "webhook_ping")
+    status, answer = _post(desk, shop, "inbound_woocommerce", "/webhooks/woocommerce", body, meta["http"]["headers"])
+    assert (status, answer["status"]) == (200, "ping")
+    assert woo_sample(desk, shop, "order_created", **{"X-WC-Webhook-Signature": "bm9wZQ=="})[0] == 401
+    assert _stored(desk, "woocommerce", "727") is None
+    assert woo_sample(desk, shop, "order_created")[1]["status"] == "applied"
+    assert woo_sample(desk, shop, "order_created")[1]["status"] == "duplicate"
+    assert woo_sample(desk, shop, "order_deleted")[1]["status"] == "applied"
+    stored = _stored(desk, "woocommerce", "727")
+    assert stored is not None and stored["platform_status"] == "trash"
+    assert woo_sample(desk, shop, "customer_created")[1]["status"] == "applied"
+    assert woo_sample(desk, shop, "order_updated_partial_refund_nonascii")[1]["status"] == "applied"
+
+
+def test_a_topic_we_do_not_use_is_acknowledged_once(desk: Any, shop: dict[str, str]) -> None:
+    body = b'{"id":548380009,"name":"Example Shop"}'
+    headers = {"X-Shopify-Topic": "app/uninstalled", "X-Shopify-Webhook-Id": "w-uninstall",
+               "X-Shopify-Hmac-Sha256": sign(SHOPIFY_TEST_SECRET, body)}
+    assert _post(desk, shop, "inbound_shopify", "/webhooks/shopify", body, headers)[1]["status"] == "ignored"
+    assert _post(desk, shop, "inbound_shopify", "/webhooks/shopify", body, headers)[1]["status"] == "duplicate"
+
+
+def test_unsigned_json_without_a_topic_is_refused(desk: Any, shop: dict[str, str]) -> None:
+    body = b'{"id": 1}'
+    status, _ = _post(desk, shop, "inbound_shopify", "/webhooks/shopify", body,
+                      {"X-Shopify-Hmac-Sha256": sign(SHOPIFY_TEST_SECRET, body)})
+    assert status == 400
+    status, _ = _post(desk, shop, "inbound_shopify", "/webhooks/shopify", b"not json",
+                      {"X-Shopify-Hmac-Sha256": sign(SHOPIFY_TEST_SECRET, b"not json"),
+                       "X-Shopify-Topic": "orders/create"})
+    assert status == 400
+
+
+# ------------------------------------------------------------------------------ the order panel and actions
+
+def agent_call(desk: Any, shop: dict[str, str], method: str, path: str, agent_id: str = "alice",
+               body: Any = None, groups: str | None = "[admins]") -> tuple[int, Any]:
+    claims = {"cognito:username": agent_id, "name": agent_id.title()}
+    if groups is not None:
+        claims["cognito:groups"] = groups
+    event = http_event(method, path, json.dumps(body) if body is not None else None,
+                       {"content-type": "application/json"}, claims=claims)
+    result = desk.invoke("agent_api", event, **shop)
+    return result["statusCode"], json.loads(result["body"]) if result.get("body") else None
+
+
+def test_order_panel_reads_through_on_a_miss_then_answers_from_the_cache(
+        desk: Any, shop: dict[str, str], sandbox: CommerceSandboxServer) -> None:
+    conv = customer_writes(desk, "+14155550101", "Hi! Where is order #1003? And pedido 1001", "SM" + "c1" * 16)
+    status, panel = agent_call(desk, shop, "GET", f"/agent/conversations/{conv}/orders")
+    assert status == 200, panel
+    assert panel["source"] == "platform" and panel["numbers"] == ["1003", "1001"]
+    assert [(o["name"], sorted(o["matched_by"])) for o in panel["items"]] == \
+        [("#1004", ["phone"]), ("#1001", ["number", "phone"]), ("#1003", ["number"])]
+    shipped = panel["items"][1]
+    assert shipped["tracking"] == [{"number": "1Z999AA10123456784", "company": "UPS",
+                                    "url": "https://www.ups.com/track?tracknum=1Z999AA10123456784"}]
+    calls = sandbox.calls("shopify")
+    status, again = agent_call(desk, shop, "GET", f"/agent/conversations/{conv}/orders")
+    assert status == 200 and again["source"] == "cache" and again["items"] == panel["items"]
+    assert sandbox.calls("shopify") == calls                 # a hit asks the platform nothing
+
+
+def test_a_webhook_update_shows_in_the_cached_panel(desk: Any, shop: dict[str, str],
+                                                    sandbox: CommerceSandboxServer) -> None:
+    conv = customer_writes(desk, "+14155550102", "where is my jacket", "SM" + "c2" * 16)
+    assert agent_call(desk, shop, "GET", f"/agent/conversations/{conv}/orders")[1]["source"] == "platform"
+    with sandbox.shopify.shop.lock:
+        order = sandbox.shopify.shop.orders[1002]
+        order["fulfillments"][0]["tracking"].append({"number": "JJD000390007", "company": "DHL Express", "url": None})
+        order["fulfillments"][0]["updated_at"] = order["updated_at"] = "2026-11-28T08:00:00Z"
+        body = shopify_wire(shopify_rest_order(sandbox.shopify.shop, order))
+    status, answer = _post(desk, shop, "inbound_shopify", "/webhooks/shopify", body, {
+        "X-Shopify-Topic": "orders/updated", "X-Shopify-Webhook-Id": "w-1002",
+        "X-Shopify-Hmac-Sha256": sign(SHOPIFY_TEST_SECRET, body)})
+    assert (status, answer["status"]) == (200, "applied")
+    panel = agent_call(desk, shop, "GET", f"/agent/conversations/{conv}/orders")[1]
+    assert panel["source"] == "cache"
+    assert [t["number"] for t in panel["items"][0]["tracking"]] == ["1234567890", "JJD000390007"]
+
+
+def test_cancel_is_two_step_role_checked_and_on_the_timeline(desk: Any, shop: dict[str, str]) -> None:
+    conv = customer_writes(desk, "+14155550101", "please cancel my cap order", "SM" + "c3" * 16)
+    panel = agent_call(desk, shop, "GET", f"/agent/conversations/{conv}/orders")[1]
+    cap = next(o for o in panel["items"] if o["name"] == "#1004")
+    path = f"/agent/conversations/{conv}/orders/{cap['id']}/cancel"
+    status, preview = agent_call(desk, shop, "POST", path, body={})
+    assert status == 409 and preview["code"] == "confirmation_required"
+    assert preview["preview"]["refund_amount"] == "45.00" and "confirm" in preview["detail"]
+    assert agent_call(desk, shop, "POST", path, agent_id="bob", body={"confirm": True}, groups=None)[0] == 403
+    status, done = agent_call(desk, shop, "POST", path, body={"confirm": True, "reason": "customer"})
+    assert status == 200, done
+    assert done["order"]["cancelled_at"] and done["order"]["financial_status"] == "refunded"
+    timeline = agent_call(desk, shop, "GET", f"/agent/conversations/{conv}")[1]["messages"]
+    note = next(m for m in timeline if m["id"] == done["timeline_message_id"])
+    assert note["direction"] == "system" and note["text"] == "Order #1004 cancelled by alice (reason: customer)"
+    assert note["author"] == "alice"
+    status, again = agent_call(desk, shop, "POST", path, body={"confirm": True})
+    assert status == 409 and "already cancelled" in again["detail"]
+
+
+def test_refund_refusals_in_words_and_a_partial_refund(desk: Any, shop: dict[str, str],
+                                                        sandbox: CommerceSandboxServer) -> None:
+    conv = customer_writes(desk, "+14155550101", "one pair of socks was torn", "SM" + "c4" * 16)
+    panel = agent_call(desk, shop, "GET", f"/agent/conversations/{conv}/orders")[1]
+    shoes = next(o for o in panel["items"] if o["name"] == "#1001")
+    path = f"/agent/conversations/{conv}/orders/{shoes['id']}/refund"
+    cancel = f"/agent/conversations/{conv}/orders/{shoes['id']}/cancel"
+    assert agent_call(desk, shop, "POST", cancel, body={"confirm": True})[1]["detail"].startswith(
+        "order #1001 has been fulfilled")
+    status, wrong = agent_call(desk, shop, "POST", path, body={"confirm": True, "line_items": [
+        {"line_item_id": "99999", "quantity": 1}]})
+    assert status == 422 and wrong["code"] == "invalid_line_items" and "11001" in wrong["detail"]
+    socks = {"line_items": [{"line_item_id": "11002", "quantity": 1}], "note": "torn"}
+    status, preview = agent_call(desk, shop, "POST", path, body=socks)
+    assert status == 409 and preview["preview"]["refund_amount"] == "10.00"
+    sandbox.shopify.refusals.append("The payment gateway declined the refund")
+    status, refused = agent_call(desk, shop, "POST", path, body={**socks, "confirm": True})
+    assert status == 422 and refused["code"] == "platform_refused"
+    assert refused["reasons"] == ["The payment gateway declined the refund"]
+    status, done = agent_call(desk, shop, "POST", path, body={**socks, "confirm": True})
+    assert status == 200 and done["message"] == "Refunded 10.00 USD on #1001"
+    assert done["order"]["financial_status"] == "partially_refunded"
+    texts = [m["text"] for m in agent_call(desk, shop, "GET", f"/agent/conversations/{conv}")[1]["messages"]
+             if m["direction"] == "system"]
+    assert any("tried to refund order #1001" in t and "declined" in t for t in texts)
+    assert "Refunded 10.00 USD on #1001 by alice (1 x Wool socks)" in texts
+
+
+def test_actions_only_on_the_conversations_own_orders(desk: Any, shop: dict[str, str]) -> None:
+    conv = customer_writes(desk, "+14155550103", "hello", "SM" + "c5" * 16)
+    status, answer = agent_call(desk, shop, "POST", f"/agent/conversations/{conv}/orders/5500000001004/cancel",
+                                body={"confirm": True})
+    assert status == 404 and "not among this conversation's orders" in answer["detail"]
+    assert agent_call(desk, shop, "GET", "/agent/conversations/nope/orders")[0] == 404
+
+
+def test_an_unreachable_platform_shows_the_cached_orders_and_says_so(desk: Any, shop: dict[str, str],
+                                                                      sandbox: CommerceSandboxServer) -> None:
+    down = {**shop, "SHOPIFY_ADMIN_BASE_URL": "http://127.0.0.1:9"}
+    conv = customer_writes(desk, "+14155550102", "where is order 1002?", "SM" + "c7" * 16)
+    with sandbox.shopify.shop.lock:
+        body = shopify_wire(shopify_rest_order(sandbox.shopify.shop, sandbox.shopify.shop.orders[1002]))
+    _post(desk, shop, "inbound_shopify", "/webhooks/shopify", body, {
+        "X-Shopify-Topic": "orders/create", "X-Shopify-Webhook-Id": "w-down",
+        "X-Shopify-Hmac-Sha256": sign(SHOPIFY_TEST_SECRET, body)})
+    status, panel = agent_call(desk, down, "GET", f"/agent/conversations/{conv}/orders")
+    assert status == 200 and [o["name"] for o in panel["items"]] == ["#1002"]
+    assert panel["source"] == "cache" and "could not be asked" in panel["warnings"][0]
+
+
+def test_without_a_platform_the_panel_is_empty_and_actions_say_why(desk: Any, shop: dict[str, str]) -> None:
+    none = {**shop, "COMMERCE_PLATFORM": "none"}
+    conv = customer_writes(desk, "+14155550101", "order #1001?", "SM" + "c6" * 16)
+    status, panel = agent_call(desk, none, "GET", f"/agent/conversations/{conv}/orders")
+    assert status == 200 and panel["items"] == [] and panel["source"] == "none" and panel["numbers"] == ["1001"]
+    status, answer = agent_call(desk, none, "POST", f"/agent/conversations/{conv}/orders/1/cancel", body={})
+    assert status == 409 and "no shop platform" in answer["detail"]
+
+
+def test_the_commerce_routes_and_models_are_in_the_openapi_document(desk: Any, shop: dict[str, str]) -> None:
+    result = desk.invoke("agent_api", http_event("GET", "/agent/openapi.json"), **shop)
+    doc = json.loads(result["body"])
+    paths = doc["paths"]
+    assert "get" in paths["/agent/conversations/{conversation_id}/orders"]
+    assert "post" in paths["/agent/conversations/{conversation_id}/orders/{order_id}/cancel"]
+    assert "post" in paths["/agent/conversations/{conversation_id}/orders/{order_id}/refund"]
+    assert {"OrderPanelOut", "OrderOut", "CancelIn", "RefundIn", "ActionOut"} <= set(doc["components"]["schemas"])

@@ -1,0 +1,315 @@
+"""The live inbox on moto: connections kept by the WebSocket routes, the stream consumer's fan-out
+(audience, idempotency, stale connections, partial batch failures) and GET /agent/changes."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.parse
+import uuid
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+import pytest
+
+from local.streams import lambda_record
+from tests.integration.helpers import agent, customer_writes, online
+from tests.integration.test_admin_api import admin_call
+from tests.support import LoopbackServer, http_event
+
+STAGE = "dev"
+
+
+class ConnectionsEndpoint(LoopbackServer):
+    """API Gateway's @connections API on loopback: open connections get frames, others are gone."""
+
+    def __init__(self) -> None:
+        self.open: set[str] = set()
+        self.broken: set[str] = set()        # answer 403, as for a connection of another API
+        self.frames: list[tuple[str, dict[str, Any]]] = []
+        self._lock = threading.Lock()
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                connection = urllib.parse.unquote(self.path.rsplit("/", 1)[-1])
+                data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with endpoint._lock:
+                    if connection in endpoint.broken:
+                        status, error = 403, "ForbiddenException"
+                    elif connection in endpoint.open:
+                        status, error = 200, None
+                        endpoint.frames.append((connection, json.loads(data)))
+                    else:
+                        status, error = 410, "GoneException"
+                body = json.dumps({"message": error}).encode() if error else b""
+                self.send_response(status)
+                if error:
+                    self.send_header("x-amzn-ErrorType", error)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.serve(Handler, poll_interval=0.05)
+
+    def to(self, connection: str) -> list[dict[str, Any]]:
+        return [frame for cid, frame in self.frames if cid == connection]
+
+
+@pytest.fixture
+def endpoint():
+    server = ConnectionsEndpoint()
+    yield server
+    server.close()
+
+
+class Stream:
+    """The desk table's stream read like Lambda's event source: Records events in order."""
+
+    def __init__(self, desk: Any):
+        self.client = desk.client("dynamodbstreams")
+        arn = desk.client("dynamodb").describe_table(TableName=desk.table_name)["Table"]["LatestStreamArn"]
+        self.arn = arn
+        shard = self.client.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        self.iterator = self.client.get_shard_iterator(StreamArn=arn, ShardId=shard,
+                                                       ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+
+    def read(self) -> dict[str, Any]:
+        answer = self.client.get_records(ShardIterator=self.iterator)
+        self.iterator = answer["NextShardIterator"]
+        return {"Records": [lambda_record(r, self.arn) for r in answer["Records"]]}
+
+
+def connect(desk: Any, endpoint: ConnectionsEndpoint, connection: str, agent_id: str, roles: str = "") -> None:
+    event = {"requestContext": {"routeKey": "$connect", "eventType": "CONNECT", "connectionId": connection,
+                                "stage": STAGE, "authorizer": {"agent": agent_id, "roles": roles,
+                                                               "principalId": agent_id}},
+             "isBase64Encoded": False}
+    assert desk.invoke("live_connections", event, LIVE_CONNECTIONS_ENDPOINT=endpoint.url + "/" + STAGE) == {
+        "statusCode": 200}
+    endpoint.open.add(connection)
+
+
+def fan_out(desk: Any, endpoint: ConnectionsEndpoint, event: dict[str, Any]) -> dict[str, Any]:
+    return desk.invoke("live_fanout", event, LIVE_CONNECTIONS_ENDPOINT=endpoint.url + "/" + STAGE)
+
+
+def change_log(desk: Any) -> list[dict[str, Any]]:
+    from shopdesk.dal.table import deserialize
+    items = desk.client("dynamodb").query(TableName=desk.table_name, KeyConditionExpression="PK = :pk",
+                                          ExpressionAttributeValues={":pk": {"S": "CHANGES"}})["Items"]
+    return [deserialize(i) for i in items]
+
+
+def changes(desk: Any, agent_id: str, query: str = "", groups: str | None = None) -> tuple[int, Any]:
+    return agent(desk, "GET", "/agent/changes", agent_id, query=query, groups=groups)
+
+
+# ------------------------------------------------------------------------------ connections
+
+def test_a_connection_is_kept_under_its_agent_and_teams_until_it_disconnects(desk, endpoint):
+    # Given alice has signed in once (her agent item, team default)
+    online(desk, "alice")
+    # When her socket connects
+    connect(desk, endpoint, "AbC=", "alice")
+    # Then the table lists it for her and for her team, expiring after 2 h 10 min
+    item = desk.item("CONN#AbC=")
+    assert item["agent_id"] == "alice" and item["teams"] == ["default"]
+    assert set(item["audiences"]) == {"agent:alice", "team:default"}
+    assert desk.item("LIVE#team:default", "CONN#AbC=") and desk.item("LIVE#agent:alice", "CONN#AbC=")
+    assert 7700 <= item["ttl"] - time.time() <= 7900
+    # When it disconnects, every item of it goes
+    event = {"requestContext": {"routeKey": "$disconnect", "eventType": "DISCONNECT", "connectionId": "AbC="}}
+    desk.invoke("live_connections", event, LIVE_CONNECTIONS_ENDPOINT=endpoint.url)
+    assert desk.item("CONN#AbC=") is None and desk.item("LIVE#team:default", "CONN#AbC=") is None
+
+
+def test_a_ping_is_answered_with_a_pong(desk, endpoint):
+    connect(desk, endpoint, "P1", "alice")
+    event = {"requestContext": {"routeKey": "$default", "eventType": "MESSAGE", "connectionId": "P1"},
+             "body": json.dumps({"type": "ping"})}
+    desk.invoke("live_connections", event, LIVE_CONNECTIONS_ENDPOINT=endpoint.url + "/" + STAGE)
+    assert endpoint.to("P1") == [{"type": "pong"}]
+
+
+# ------------------------------------------------------------------------------ the fan-out
+
+def test_a_customer_message_reaches_every_connection_that_may_see_it_and_no_other(desk, endpoint):
+    # Given alice (team default), carol (team billing) and an admin connected
+    assert admin_call(desk, "PUT", "/admin/teams/billing", "[admins]", {"id": "billing", "name": "Billing"})[0] == 200
+    online(desk, "alice", "carol")
+    assert admin_call(desk, "PUT", "/admin/agents/carol", "[admins]", {"capacity": 3, "team": "billing"})[0] == 200
+    connect(desk, endpoint, "A", "alice")
+    connect(desk, endpoint, "C", "carol")
+    connect(desk, endpoint, "R", "root", roles="admins")
+    stream = Stream(desk)
+    # When a customer writes and the stream's records reach the consumer
+    conv = customer_writes(desk, "+31650000001", "where is my parcel?", "SMlive1")
+    result = fan_out(desk, endpoint, stream.read())
+    # Then alice and the admin get a notice of the new conversation and of its message; carol nothing
+    assert result == {"batchItemFailures": []}
+    for connection in ("A", "R"):
+        frames = endpoint.to(connection)
+        assert {(f["kind"], f["conversation_id"]) for f in frames} == {("conversation", conv), ("message", conv)}
+        assert all(f["type"] == "change" and f["cursor"] and f["at"] for f in frames)
+    assert endpoint.to("C") == []
+    # And both notices are in the change log, where alice's catch-up finds them and carol's does not
+    assert len(change_log(desk)) == 2
+    status, start = changes(desk, "alice")
+    assert status == 200 and start["items"] == [] and start["more"] is False
+    first_cursor = endpoint.to("A")[0]["cursor"]
+    status, page = changes(desk, "alice", f"since={first_cursor}")
+    assert status == 200 and {i["conversation_id"] for i in page["items"]} == {conv} and len(page["items"]) == 2
+    assert changes(desk, "carol", f"since={first_cursor}")[1]["items"] == []
+
+
+def test_a_redelivered_batch_logs_nothing_twice_and_repeats_the_same_notices(desk, endpoint):
+    online(desk, "alice")
+    connect(desk, endpoint, "A", "alice")
+    stream = Stream(desk)
+    customer_writes(desk, "+31650000002", "hello", "SMlive2")
+    event = stream.read()
+    fan_out(desk, endpoint, event)
+    first = endpoint.to("A")
+    # When Lambda delivers the same records again (a retry after a timeout, say)
+    assert fan_out(desk, endpoint, event) == {"batchItemFailures": []}
+    # Then the change log holds each change once, and the repeated frames carry the first cursors
+    assert len(change_log(desk)) == 2
+    assert endpoint.to("A")[2:] == first
+
+
+def test_a_connection_api_gateway_reports_gone_is_deleted_and_the_others_still_served(desk, endpoint):
+    online(desk, "alice", "bob")
+    connect(desk, endpoint, "A", "alice")
+    connect(desk, endpoint, "B", "bob")
+    endpoint.open.discard("B")            # bob's laptop lid closed: no $disconnect yet
+    stream = Stream(desk)
+    customer_writes(desk, "+31650000003", "anyone there?", "SMlive3")
+    assert fan_out(desk, endpoint, stream.read()) == {"batchItemFailures": []}
+    assert len(endpoint.to("A")) == 2
+    assert desk.item("CONN#B") is None and desk.item("LIVE#agent:bob", "CONN#B") is None
+    assert desk.item("LIVE#team:default", "CONN#B") is None and desk.item("CONN#A") is not None
+
+
+def test_a_record_whose_post_fails_fails_alone_and_its_retry_logs_nothing_twice(desk, endpoint):
+    # Given alice (default) and carol (billing) connected, carol's connection failing for now
+    assert admin_call(desk, "PUT", "/admin/teams/billing", "[admins]", {"id": "billing", "name": "Billing"})[0] == 200
+    online(desk, "alice", "carol")
+    assert admin_call(desk, "PUT", "/admin/agents/carol", "[admins]", {"capacity": 3, "team": "billing"})[0] == 200
+    connect(desk, endpoint, "A", "alice")
+    connect(desk, endpoint, "C", "carol")
+    endpoint.broken.add("C")
+    quiet = customer_writes(desk, "+31650000004", "stays in default", "SMlive4")
+    moved = customer_writes(desk, "+31650000005", "about my invoice", "SMlive5")
+    stream = Stream(desk)
+    fan_out(desk, endpoint, stream.read())      # the creations: default team only, nothing for carol
+    # When a supervisor moves one conversation to billing (a change carol's connection should hear)
+    status, _ = agent(desk, "PUT", f"/agent/conversations/{moved}/routing", "lead", {"team": "billing"},
+                      groups="[supervisors]")
+    assert status == 200
+    event = stream.read()
+    result = fan_out(desk, endpoint, event)
+    # Then only the records that had to reach carol are reported failed
+    failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
+    conv_records = {r["dynamodb"]["SequenceNumber"]: r["dynamodb"]["Keys"]["PK"]["S"] for r in event["Records"]}
+    assert failed and {conv_records[seq] for seq in failed} == {f"CONV#{moved}"}
+    assert f"CONV#{quiet}" not in {conv_records[seq] for seq in failed}
+    logged = len(change_log(desk))
+    # When carol's connection works again and Lambda retries from the first failed record
+    endpoint.broken.clear()
+    first = min(failed, key=int)
+    retry = {"Records": [r for r in event["Records"] if int(r["dynamodb"]["SequenceNumber"]) >= int(first)]}
+    assert fan_out(desk, endpoint, retry) == {"batchItemFailures": []}
+    # Then carol has her notices (the team change and its system note), and nothing was logged twice
+    assert {(f["kind"], f["conversation_id"]) for f in endpoint.to("C")} == {("conversation", moved),
+                                                                            ("message", moved)}
+    assert len(change_log(desk)) == logged
+
+
+# ------------------------------------------------------------------------------ GET /agent/changes
+
+def test_changes_with_a_cursor_not_ours_or_out_of_range_are_400_and_limit_is_checked(desk):
+    online(desk, "alice")
+    assert changes(desk, "alice", "since=not-a-cursor")[0] == 400
+    assert changes(desk, "alice", "limit=0")[0] == 422
+    assert changes(desk, "alice", "limit=501")[0] == 422
+    status, body = changes(desk, "alice", "limit=500")
+    assert status == 200 and body["items"] == [] and body["cursor"]
+
+
+def test_changes_page_through_a_backlog_without_losing_or_looping(desk, endpoint):
+    online(desk, "alice")
+    stream = Stream(desk)
+    start = changes(desk, "alice")[1]["cursor"]
+    for n in range(3):
+        customer_writes(desk, f"+3165000010{n}", f"message {n}", f"SMpage{n}")
+    fan_out(desk, endpoint, stream.read())          # nobody connected: the log still gets all six
+    seen: list[str] = []
+    cursor, pages = start, 0
+    while True:
+        status, page = changes(desk, "alice", f"since={cursor}&limit=4")
+        assert status == 200
+        seen += [f"{i['kind']}:{i['conversation_id']}:{i['message_id']}" for i in page["items"]]
+        cursor, pages = page["cursor"], pages + 1
+        if not page["more"]:
+            break
+    assert len(set(seen)) == 6 and pages == 2
+
+
+def test_the_changes_route_and_its_notices_are_in_the_openapi_document(desk):
+    result = desk.invoke("agent_api", http_event("GET", "/agent/openapi.json"))
+    doc = json.loads(result["body"])
+    operation = doc["paths"]["/agent/changes"]["get"]
+    assert {p["name"] for p in operation["parameters"]} == {"since", "limit"}
+    schemas = doc["components"]["schemas"]
+    assert set(schemas["Notice"]["properties"]) == {"type", "cursor", "conversation_id", "kind", "message_id", "at"}
+    assert set(schemas["ChangeList"]["properties"]) == {"items", "cursor", "more"}
+
+
+# ------------------------------------------------------------------------------ the $connect authorizer
+
+def test_the_authorizer_allows_an_id_token_of_the_pool_and_refuses_others(desk):
+    # Given a user pool and app client in moto, and bob, a supervisor, in it
+    cognito = desk.client("cognito-idp")
+    pool = cognito.create_user_pool(PoolName=f"agents-{uuid.uuid4().hex[:6]}")["UserPool"]["Id"]
+    client = cognito.create_user_pool_client(UserPoolId=pool, ClientName="inbox",
+                                             ReadAttributes=["name", "email"])["UserPoolClient"]["ClientId"]
+    other = cognito.create_user_pool_client(UserPoolId=pool, ClientName="other")["UserPoolClient"]["ClientId"]
+    cognito.admin_create_user(UserPoolId=pool, Username="bob", MessageAction="SUPPRESS",
+                              UserAttributes=[{"Name": "name", "Value": "Bob"}])
+    cognito.admin_set_user_password(UserPoolId=pool, Username="bob", Password="Local-Passw0rd-2024", Permanent=True)
+    cognito.create_group(UserPoolId=pool, GroupName="supervisors")
+    cognito.admin_add_user_to_group(UserPoolId=pool, Username="bob", GroupName="supervisors")
+
+    def id_token(client_id: str) -> str:
+        return cognito.admin_initiate_auth(UserPoolId=pool, ClientId=client_id, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+                                           AuthParameters={"USERNAME": "bob", "PASSWORD": "Local-Passw0rd-2024"}
+                                           )["AuthenticationResult"]["IdToken"]
+
+    env = {"TOKEN_ISSUER": f"https://cognito-idp.us-east-1.amazonaws.com/{pool}", "TOKEN_AUDIENCE": client,
+           "JWKS_URL": f"{desk.endpoint}/{pool}/.well-known/jwks.json"}
+    arn = "arn:aws:execute-api:us-east-1:123456789012:abc123/dev/$connect"
+
+    def authorize(token: str | None) -> Any:
+        event = {"type": "REQUEST", "methodArn": arn, "headers": {},
+                 "queryStringParameters": {"token": token} if token is not None else {},
+                 "requestContext": {"routeKey": "$connect", "eventType": "CONNECT", "connectionId": "X=",
+                                    "stage": STAGE, "apiId": "abc123"}}
+        return desk.invoke("live_authorizer", event, **env)
+
+    # When bob connects with his ID token of the inbox's app client, the $connect ARN is allowed
+    answer = authorize(id_token(client))
+    assert answer["principalId"] == "bob"
+    assert answer["policyDocument"]["Statement"] == [{"Action": "execute-api:Invoke", "Effect": "Allow",
+                                                      "Resource": arn}]
+    assert answer["context"] == {"agent": "bob", "name": "Bob", "roles": "supervisors"}
+    # And a token of another app client, a tampered one, garbage or none are Unauthorized (API Gateway: 401)
+    good = id_token(client)
+    tampered = good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB")
+    for token in (id_token(other), tampered, "garbage", None):
+        with pytest.raises(Exception, match=r"^Unauthorized$"):
+            authorize(token)

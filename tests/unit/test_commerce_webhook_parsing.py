@@ -1,0 +1,139 @@
+"""The platforms' real webhook samples, replayed byte for byte: signatures, then what they say."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from shopdesk.commerce import shopify, woocommerce
+from shopdesk.commerce.webhooks import sign, verify
+from tests.commerce_support import SHOPIFY_TEST_SECRET, WC_TEST_SECRET, commerce_sample, sample_names
+
+SIGNED = [("shopify", n) for n in sample_names("shopify")] + \
+         [("woocommerce", n) for n in sample_names("woocommerce") if n != "webhook_ping"]
+
+
+def _secret(platform: str) -> str:
+    return SHOPIFY_TEST_SECRET if platform == "shopify" else WC_TEST_SECRET
+
+
+def _signature(meta: dict) -> str:
+    return next(iter(meta["signing"]["expected_header"].values()))
+
+
+@pytest.mark.parametrize(("platform", "name"), SIGNED)
+def test_every_sample_verifies_with_its_recorded_signature(platform: str, name: str) -> None:
+    body, meta = commerce_sample(platform, name)
+    assert len(body) == meta["bytes"]
+    assert verify(body, _signature(meta), [_secret(platform)])
+    assert sign(_secret(platform), body) == _signature(meta)
+
+
+@pytest.mark.parametrize(("platform", "name"), SIGNED)
+def test_a_re_serialised_or_altered_body_fails(platform: str, name: str) -> None:
+    body, meta = commerce_sample(platform, name)
+    reencoded = json.dumps(json.loads(body)).encode()
+    assert reencoded != body
+    assert not verify(reencoded, _signature(meta), [_secret(platform)])
+    assert not verify(body + b" ", _signature(meta), [_secret(platform)])
+    assert not verify(body, _signature(meta), ["another-secret"])
+
+
+def test_signature_header_edge_cases_never_raise() -> None:
+    body, meta = commerce_sample("shopify", "orders_create")
+    assert not verify(body, None, [SHOPIFY_TEST_SECRET])
+    assert not verify(body, "", [SHOPIFY_TEST_SECRET])
+    assert not verify(body, "not base64 at all!", [SHOPIFY_TEST_SECRET])
+    assert not verify(body, _signature(meta).encode().hex(), [SHOPIFY_TEST_SECRET])   # hex is not Shopify's form
+    assert not verify(body, _signature(meta), [""])
+
+
+def test_the_previous_secret_still_verifies_during_a_rotation() -> None:
+    body, meta = commerce_sample("shopify", "orders_create")
+    assert verify(body, _signature(meta), ["the-new-secret", SHOPIFY_TEST_SECRET])
+
+
+def test_shopify_order_keeps_ids_above_2_to_the_53_exact() -> None:
+    body, _ = commerce_sample("shopify", "orders_create")
+    order = shopify.order_from_rest(shopify.parse_body(body))
+    assert order.id == "820982911946154508"
+    assert order.customer_id == "115310627314723954"
+    assert (order.name, order.number, order.financial_status) == ("#9999", "9999", "voided")
+    assert order.cancelled and len(order.line_items) == 5
+    assert order.total == "414.95" and order.currency == "USD"      # the current total, after edits
+    assert order.email == "jon@example.com"
+
+
+def test_shopify_multi_fulfilment_order_lists_every_tracking_number_with_url_and_carrier() -> None:
+    body, meta = commerce_sample("shopify", "orders_fulfilled_multi_fulfillment")
+    order = shopify.order_from_rest(shopify.parse_body(body))
+    assert len(order.fulfillments) == meta["expect"]["fulfillments"]
+    assert [t.number for t in order.tracking] == meta["expect"]["tracking_numbers"]
+    assert {t.company for t in order.tracking} == set(meta["expect"]["companies"])
+    assert all(t.url and t.number in t.url for t in order.tracking)
+    assert [f.shipment_status for f in order.fulfillments] == meta["expect"]["shipment_status"]
+    assert order.fulfillment_status == "fulfilled"
+
+
+def test_shopify_non_ascii_values_round_trip_exactly() -> None:
+    body, meta = commerce_sample("shopify", "orders_create_nonascii_escaped")
+    order = shopify.order_from_rest(shopify.parse_body(body))
+    assert order.shipping_address is not None
+    assert order.shipping_address.name == meta["expect"]["shipping_name"]
+    assert order.shipping_address.city == meta["expect"]["shipping_city"]
+    assert order.shipping_address.company == meta["expect"]["shipping_company"]
+    assert order.line_items[0].title == meta["expect"]["line_item_0_title"]
+
+
+def test_shopify_fulfilment_capture_without_tracking() -> None:
+    body, _ = commerce_sample("shopify", "fulfillments_create_capture")
+    payload = shopify.parse_body(body)
+    fulfillment = shopify.fulfillment_from_rest(payload)
+    assert fulfillment.id == "4291620110589" and fulfillment.tracking == []
+    assert str(payload["order_id"]) == "4782097891581"
+
+
+def test_shopify_partial_refund_totals_its_transactions() -> None:
+    body, meta = commerce_sample("shopify", "refunds_create_partial")
+    refund = shopify.refund_from_rest(shopify.parse_body(body))
+    assert refund.amount == meta["expect"]["transactions_total"]
+    assert refund.note == meta["expect"]["note"]
+    assert isinstance(shopify.parse_body(body)["refund_line_items"][0]["subtotal"], Decimal)   # never a float
+
+
+def test_shopify_customer_reachable_only_by_phone() -> None:
+    body, _ = commerce_sample("shopify", "customers_create_phone_only")
+    customer = shopify.customer_from_rest(shopify.parse_body(body))
+    assert (customer.id, customer.email, customer.phone) == ("706405506930370084", None, "+16135550142")
+
+
+def test_woocommerce_order_with_refunds_is_partially_refunded_and_keeps_its_status() -> None:
+    body, meta = commerce_sample("woocommerce", "order_updated_partial_refund_nonascii")
+    order = woocommerce.order_from_rest(json.loads(body))
+    assert order.financial_status == "partially_refunded"
+    assert order.platform_status == "completed" and order.fulfillment_status == "fulfilled"
+    assert order.total == meta["expect"]["total"]
+    assert sum(Decimal(r.amount or "0") for r in order.refunds) == -Decimal(meta["expect"]["refunds_total"])
+    assert order.shipping_address is not None and order.shipping_address.name == "João Silva"
+    assert order.updated_at.isoformat() == "2017-03-21T19:54:51+00:00"     # the _gmt twin, as UTC
+
+
+def test_woocommerce_processing_order_and_customer() -> None:
+    body, _ = commerce_sample("woocommerce", "order_created")
+    order = woocommerce.order_from_rest(json.loads(body))
+    assert (order.id, order.name, order.financial_status, order.fulfillment_status) == \
+        ("727", "#727", "paid", "unfulfilled")
+    assert order.email == "john.doe@example.com" and len(order.line_items) == 2
+    body, _ = commerce_sample("woocommerce", "customer_created")
+    customer = woocommerce.customer_from_rest(json.loads(body))
+    assert (customer.id, customer.email) == ("25", "john.doe@example.com")
+
+
+def test_woocommerce_shipment_tracking_meta_becomes_tracking() -> None:
+    body = json.loads(commerce_sample("woocommerce", "order_created")[0])
+    body["meta_data"] = [{"id": 1, "key": "_wc_shipment_tracking_items", "value": [
+        {"tracking_provider": "DHL", "tracking_number": "JD0001", "custom_tracking_link": "https://dhl.example/JD0001"}]}]
+    order = woocommerce.order_from_rest(body)
+    assert [(t.number, t.company, t.url) for t in order.tracking] == [("JD0001", "DHL", "https://dhl.example/JD0001")]

@@ -1,0 +1,281 @@
+"""Live notices: which table changes are notices, who hears them, cursors and the catch-up page."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from shopdesk import clock
+from shopdesk.dal.live import Connection, LogEntry, LogPage, Visibility, table_change
+from shopdesk.dal.table import serialize
+from shopdesk.errors import BadRequest
+from shopdesk.logic.changes import ChangeFeed, Viewer, decode_cursor, encode_cursor, may_see
+from shopdesk.logic.live import LiveBatch, PostFailed, audiences, connection_audiences, is_notice
+
+
+def conv_image(**fields: Any) -> dict[str, Any]:
+    item = {"PK": "CONV#c_1", "SK": "META", "type": "conversation", "id": "c_1", "status": "open",
+            "priority": "normal", "team": "sales", "updated_at": "2026-12-03T08:00:00.000Z"}
+    item.update(fields)
+    return serialize(item)
+
+
+def msg_image(**fields: Any) -> dict[str, Any]:
+    item = {"PK": "CONV#c_1", "SK": "MSG#2026-12-03T08:00:00.000Z#m_1", "type": "message", "id": "m_1",
+            "conversation_id": "c_1", "direction": "outbound", "status": "sent"}
+    item.update(fields)
+    return serialize(item)
+
+
+def record(event: str, old: dict[str, Any] | None, new: dict[str, Any] | None, event_id: str = "e1",
+           seq: str = "100") -> dict[str, Any]:
+    image = new or old or {}
+    data: dict[str, Any] = {"Keys": {"PK": image["PK"], "SK": image["SK"]}, "SequenceNumber": seq,
+                            "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    if old is not None:
+        data["OldImage"] = old
+    if new is not None:
+        data["NewImage"] = new
+    return {"eventID": event_id, "eventName": event, "eventSource": "aws:dynamodb", "dynamodb": data}
+
+
+# ------------------------------------------------------------------------------ which changes are notices
+
+def test_a_new_conversation_is_a_notice_visible_to_its_team():
+    change = table_change(record("INSERT", None, conv_image()))
+    assert change is not None and change.kind == "conversation" and is_notice(change)
+    assert change.visible_after == Visibility(team="sales", assignee=None)
+
+
+def test_a_conversation_touched_only_in_what_agents_do_not_see_is_no_notice():
+    change = table_change(record("MODIFY", conv_image(), conv_image(updated_at="2026-12-03T08:01:00.000Z",
+                                                                     last_message_preview="hi")))
+    assert change is not None and not is_notice(change)
+
+
+@pytest.mark.parametrize("field_name,value", [("status", "resolved"), ("assignee", "alice"), ("priority", "high"),
+                                              ("team", "billing"), ("sla_breaches", {"first_response"})])
+def test_a_conversation_change_an_agent_sees_is_a_notice(field_name, value):
+    change = table_change(record("MODIFY", conv_image(), conv_image(**{field_name: value})))
+    assert change is not None and is_notice(change)
+
+
+def test_a_transfer_concerns_the_old_and_the_new_assignee():
+    change = table_change(record("MODIFY", conv_image(assignee="alice"), conv_image(assignee="bob")))
+    assert change is not None
+    assert audiences([change.visible_before, change.visible_after]) == {
+        "all", "team:sales", "agent:alice", "agent:bob"}
+
+
+def test_a_message_insert_and_a_delivery_receipt_are_notices_other_message_writes_are_not():
+    inserted = table_change(record("INSERT", None, msg_image()))
+    delivered = table_change(record("MODIFY", msg_image(), msg_image(status="delivered", status_rank=3)))
+    ranked_only = table_change(record("MODIFY", msg_image(), msg_image(status_rank=2)))
+    assert inserted is not None and inserted.kind == "message" and inserted.message_id == "m_1"
+    assert is_notice(inserted) and delivered is not None and is_notice(delivered)
+    assert ranked_only is not None and not is_notice(ranked_only)
+
+
+def test_other_items_are_not_changes():
+    agent = serialize({"PK": "AGENT#alice", "SK": "META", "presence": "online"})
+    deadline = serialize({"PK": "CONV#c_1", "SK": "DEADLINE#first_response", "due_at": "x"})
+    assert table_change(record("MODIFY", agent, agent)) is None
+    assert table_change(record("INSERT", None, deadline)) is None
+
+
+def test_a_removed_conversation_is_no_notice():
+    change = table_change(record("REMOVE", conv_image(), None))
+    assert change is not None and not is_notice(change)
+
+
+# ------------------------------------------------------------------------------ who may see
+
+def viewer(agent_id: str = "alice", teams: tuple[str, ...] = ("sales",), roles: tuple[str, ...] = ()) -> Viewer:
+    return Viewer(agent_id=agent_id, teams=frozenset(teams), roles=frozenset(roles))
+
+
+def test_an_agent_sees_their_teams_and_their_own_conversations_admins_see_all():
+    assert may_see(viewer(), Visibility("sales", None))
+    assert may_see(viewer(teams=("billing",)), Visibility("sales", "alice"))
+    assert not may_see(viewer(teams=("billing",)), Visibility("sales", "bob"))
+    assert not may_see(viewer(teams=("billing",), roles=("supervisors",)), Visibility("sales", None))
+    assert may_see(viewer(teams=("billing",), roles=("admins",)), Visibility("sales", None))
+
+
+def test_an_agent_a_conversation_was_granted_to_hears_of_it_outside_their_teams():
+    handed_on = Visibility("sales", "bob", granted=frozenset({"alice", "bob"}))
+    assert may_see(viewer(teams=("billing",)), handed_on)
+    assert not may_see(viewer("carol", teams=("billing",)), handed_on)
+    assert audiences([handed_on]) == {"all", "team:sales", "agent:alice", "agent:bob"}
+
+
+def test_connections_are_listed_under_the_agent_and_each_team_admins_under_all():
+    assert connection_audiences("alice", ["sales", "billing"], []) == ("agent:alice", "team:sales", "team:billing")
+    assert connection_audiences("root", ["sales"], ["admins"]) == ("all",)
+
+
+# ------------------------------------------------------------------------------ cursors
+
+def test_cursors_are_opaque_and_round_trip():
+    cursor = encode_cursor("2026-12-03T08:00:00.000Z#e1", exact=True)
+    assert "2026" not in cursor and "#" not in cursor
+    assert decode_cursor(cursor) == ("2026-12-03T08:00:00.000Z#e1", True)
+
+
+@pytest.mark.parametrize("cursor", ["nonsense", "", "Yzl8c3wyMDI2", encode_cursor("yesterday", exact=False)])
+def test_a_cursor_not_ours_is_a_bad_request(cursor):
+    with pytest.raises(BadRequest):
+        decode_cursor(cursor)
+
+
+@dataclass
+class FakeLog:
+    entries: list[LogEntry] = field(default_factory=list)
+    reads: list[str] = field(default_factory=list)
+
+    def after(self, key: str, limit: int) -> LogPage:
+        self.reads.append(key)
+        found = sorted((e for e in self.entries if e.key > key), key=lambda e: e.key)
+        page = found[:limit]
+        return LogPage(page, page[-1].key if page else None, len(found) > limit)
+
+
+class FakeAgents:
+    def get(self, agent_id: str) -> Any:
+        return type("A", (), {"teams": ["sales"]})()
+
+
+def entry(at: str, event_id: str, team: str = "sales", assignee: str | None = None) -> LogEntry:
+    return LogEntry(key=f"{at}#{event_id}", event_id=event_id, conversation_id=f"c_{event_id}", kind="conversation",
+                    message_id=None, at=at, visible=(Visibility(team, assignee),))
+
+
+def test_without_since_the_feed_gives_no_items_and_a_cursor_to_start_from():
+    page = ChangeFeed(FakeLog([entry(clock.now_iso(), "e1")]), FakeAgents()).page("alice", [], None, 200)
+    assert page.items == [] and not page.more and decode_cursor(page.cursor)[1] is False
+
+
+def test_the_feed_lists_only_what_the_caller_may_see_and_re_reads_the_settling_window():
+    now = clock.now()
+    earlier = clock.iso(now - timedelta(seconds=30))
+    log = FakeLog([entry(clock.iso(now - timedelta(seconds=20)), "e1"),
+                   entry(clock.iso(now - timedelta(seconds=10)), "e2", team="billing"),
+                   entry(clock.iso(now - timedelta(seconds=5)), "e3", team="billing", assignee="alice")])
+    page = ChangeFeed(log, FakeAgents()).page("alice", [], encode_cursor(earlier, exact=False), 200)
+    assert [n.conversation_id for n in page.items] == ["c_e1", "c_e3"]
+    assert log.reads == [clock.iso(now - timedelta(seconds=32))]
+    assert not page.more and decode_cursor(page.cursor)[0] >= clock.iso(now)
+
+
+def test_a_full_page_continues_exactly_after_its_last_entry():
+    now = clock.now()
+    log = FakeLog([entry(clock.iso(now - timedelta(seconds=1)), f"e{i}") for i in range(5)])
+    feed = ChangeFeed(log, FakeAgents())
+    first = feed.page("alice", [], encode_cursor(clock.iso(now - timedelta(minutes=1)), exact=False), 3)
+    assert first.more and len(first.items) == 3
+    second = feed.page("alice", [], first.cursor, 3)
+    assert [n.conversation_id for n in second.items] == ["c_e3", "c_e4"] and not second.more
+
+
+def test_a_cursor_older_than_the_retention_is_a_bad_request():
+    old = encode_cursor(clock.iso(clock.now() - timedelta(hours=25)), exact=False)
+    with pytest.raises(BadRequest, match="24 hours"):
+        ChangeFeed(FakeLog(), FakeAgents()).page("alice", [], old, 200)
+
+
+# ------------------------------------------------------------------------------ the fan-out batch
+
+@dataclass
+class FakeConnections:
+    by_audience: dict[str, list[Connection]]
+    removed: list[str] = field(default_factory=list)
+    queries: list[str] = field(default_factory=list)
+
+    def of_audience(self, audience: str) -> list[Connection]:
+        self.queries.append(audience)
+        return [c for c in self.by_audience.get(audience, []) if c.connection_id not in self.removed]
+
+    def remove(self, connection: Connection) -> None:
+        self.removed.append(connection.connection_id)
+
+
+@dataclass
+class FakePoster:
+    gone: set[str] = field(default_factory=set)
+    broken: set[str] = field(default_factory=set)
+    frames: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def post(self, connection_id: str, data: bytes) -> bool:
+        if connection_id in self.broken:
+            raise RuntimeError("throttled")
+        if connection_id in self.gone:
+            return False
+        self.frames.append((connection_id, json.loads(data)))
+        return True
+
+
+@dataclass
+class MemoryLog:
+    stored: dict[str, LogEntry] = field(default_factory=dict)
+
+    def append(self, new: LogEntry) -> tuple[LogEntry, bool]:
+        if new.event_id in self.stored:
+            return self.stored[new.event_id], False
+        self.stored[new.event_id] = new
+        return new, True
+
+
+def conn(cid: str, agent_id: str, teams: tuple[str, ...] = ("sales",), roles: tuple[str, ...] = ()) -> Connection:
+    return Connection(cid, agent_id, teams, roles, connection_audiences(agent_id, teams, roles), "t")
+
+
+def test_a_batch_posts_each_notice_to_who_may_see_it_and_queries_each_audience_once():
+    alice, bob, root = conn("A", "alice"), conn("B", "bob", ("billing",)), conn("R", "root", roles=("admins",))
+    connections = FakeConnections({"team:sales": [alice], "agent:alice": [alice], "team:billing": [bob],
+                                   "all": [root]})
+    poster = FakePoster()
+    records = [record("INSERT", None, conv_image(), "e1", "1"), record("INSERT", None, msg_image(), "e2", "2")]
+    batch = LiveBatch.of(records, MemoryLog(), connections, poster, lookup=lambda ids: pytest.fail("no lookup"))
+    notices = [batch.handle(r) for r in records]
+    assert [n.kind for n in notices if n] == ["conversation", "message"]
+    assert sorted(cid for cid, _ in poster.frames) == ["A", "A", "R", "R"]
+    assert poster.frames[0][1]["type"] == "change" and poster.frames[0][1]["conversation_id"] == "c_1"
+    assert sorted(connections.queries) == ["all", "team:sales"]
+
+
+def test_a_gone_connection_is_removed_and_a_failed_post_fails_the_record():
+    alice, other = conn("A", "alice"), conn("O", "olga")
+    connections = FakeConnections({"team:sales": [alice, other]})
+    poster = FakePoster(gone={"O"})
+    rec = record("INSERT", None, conv_image(), "e1")
+    LiveBatch.of([rec], MemoryLog(), connections, poster, lookup=dict).handle(rec)
+    assert connections.removed == ["O"] and [cid for cid, _ in poster.frames] == ["A"]
+    log = MemoryLog()
+    with pytest.raises(PostFailed):
+        LiveBatch.of([rec], log, connections, FakePoster(broken={"A"}), lookup=dict).handle(rec)
+    assert list(log.stored) == ["e1"]       # logged before posting: the retry will not log it again
+
+
+def test_a_redelivered_record_keeps_its_first_cursor():
+    log = MemoryLog()
+    rec = record("INSERT", None, conv_image(), "e1")
+    first = LiveBatch.of([rec], log, FakeConnections({}), FakePoster(), lookup=dict).handle(rec)
+    again = LiveBatch.of([rec], log, FakeConnections({}), FakePoster(), lookup=dict).handle(rec)
+    assert first is not None and again is not None and first.cursor == again.cursor and len(log.stored) == 1
+
+
+def test_a_message_of_a_conversation_not_in_the_batch_is_looked_up_once_for_the_batch():
+    calls: list[list[str]] = []
+
+    def lookup(ids: list[str]) -> dict[str, Visibility]:
+        calls.append(ids)
+        return {"c_1": Visibility("sales", None)}
+
+    records = [record("INSERT", None, msg_image(), "e1"),
+               record("MODIFY", msg_image(), msg_image(status="delivered"), "e2")]
+    batch = LiveBatch.of(records, MemoryLog(), FakeConnections({}), FakePoster(), lookup)
+    assert all(batch.handle(r) for r in records) and calls == [["c_1"]]

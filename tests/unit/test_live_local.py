@@ -1,0 +1,158 @@
+"""The live path's pieces that need no network: Cognito ID tokens, and what the local stack emulates of
+API Gateway WebSocket APIs (policies, route selection) and of Lambda's DynamoDB-stream event source
+(filters, batch failures), checked against template.yaml itself."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from local.functions import FunctionSpec, stream_source
+from local.live import WebSocketApi, WsRoute, policy_allows, rewrite_environment, select_route
+from local.runtime import Invocation
+from local.streams import failed_position, lambda_record, passes
+from local.template import load_template
+from shopdesk.api.tokens import InvalidToken, TokenVerifier
+
+ROOT = Path(__file__).resolve().parents[2]
+ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_pool"
+CLIENT = "app-client-id"
+KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+# ------------------------------------------------------------------------------ ID tokens
+
+def verifier() -> TokenVerifier:
+    checker = TokenVerifier(ISSUER, CLIENT, "https://cognito-idp.us-east-1.amazonaws.com/jwks.json")
+    public = jwt.PyJWK.from_dict({**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(KEY.public_key())),
+                                  "kid": "k1", "alg": "RS256", "use": "sig"})
+
+    def signing_key(kid: str) -> jwt.PyJWK:
+        if kid != "k1":
+            raise jwt.PyJWKClientError(f"no key {kid}")
+        return public
+
+    checker._jwks.get_signing_key = signing_key  # type: ignore[method-assign]   # no JWKS fetch in unit tests
+    return checker
+
+
+def token(key: Any = KEY, kid: str = "k1", algorithm: str = "RS256", **claims: Any) -> str:
+    now = int(time.time())
+    body = {"iss": ISSUER, "aud": CLIENT, "token_use": "id", "cognito:username": "bob", "name": "Bob",
+            "cognito:groups": ["supervisors"], "iat": now, "exp": now + 3600, **claims}
+    body = {k: v for k, v in body.items() if v is not None}
+    return jwt.encode(body, key, algorithm=algorithm, headers={"kid": kid})
+
+
+def test_a_valid_id_token_names_the_agent_and_their_groups():
+    caller = verifier().verify(token())
+    assert caller.agent_id == "bob" and caller.name == "Bob" and caller.roles == {"supervisors"}
+
+
+@pytest.mark.parametrize("bad", [
+    pytest.param(lambda: None, id="missing"),
+    pytest.param(lambda: "not-a-jwt", id="malformed"),
+    pytest.param(lambda: token(exp=int(time.time()) - 1), id="expired"),
+    pytest.param(lambda: token(aud="another-client"), id="another app client"),
+    pytest.param(lambda: token(iss="https://cognito-idp.us-east-1.amazonaws.com/other"), id="another pool"),
+    pytest.param(lambda: token(key=OTHER_KEY), id="forged signature"),
+    pytest.param(lambda: token(kid="unknown"), id="unknown key"),
+    pytest.param(lambda: token(token_use="access"), id="access token"),
+    pytest.param(lambda: token(**{"cognito:username": None}), id="no agent"),
+    pytest.param(lambda: jwt.encode({"iss": ISSUER, "aud": CLIENT, "exp": int(time.time()) + 60}, "secret-key-"
+                                    "that-is-long-enough-for-hs256", algorithm="HS256"), id="HS256"),
+])
+def test_anything_but_a_valid_id_token_of_the_pool_is_refused(bad):
+    with pytest.raises(InvalidToken):
+        verifier().verify(bad())
+
+
+# ------------------------------------------------------------------------------ WebSocket API emulation
+
+ARN = "arn:aws:execute-api:us-east-1:123456789012:localws/dev/$connect"
+
+
+def policy(effect: str, resource: str | list[str]) -> dict[str, Any]:
+    return {"principalId": "bob", "policyDocument": {"Version": "2012-10-17", "Statement": [
+        {"Action": "execute-api:Invoke", "Effect": effect, "Resource": resource}]}}
+
+
+def test_an_authorizer_policy_must_allow_the_connect_method_arn():
+    assert policy_allows(policy("Allow", ARN), ARN)
+    assert policy_allows(policy("Allow", "arn:aws:execute-api:us-east-1:123456789012:localws/*"), ARN)
+    assert not policy_allows(policy("Allow", "arn:aws:execute-api:us-east-1:123456789012:localws/dev/*/*"), ARN)
+    assert not policy_allows(policy("Deny", ARN), ARN)
+    assert not policy_allows({"principalId": "bob"}, ARN)
+
+
+def test_frames_are_routed_by_the_selection_expression_else_to_default():
+    api = WebSocketApi("LiveApi", "localws", "dev", "$request.body.action",
+                       {"$default": WsRoute("$default", "F", None), "subscribe": WsRoute("subscribe", "G", None)})
+    assert select_route(api, json.dumps({"action": "subscribe"})) == "subscribe"
+    assert select_route(api, json.dumps({"action": "other"})) == "$default"
+    assert select_route(api, json.dumps({"type": "ping"})) == "$default"
+    assert select_route(api, "not json") == "$default"
+
+
+def test_the_functions_are_pointed_at_the_local_connections_api_and_moto_jwks():
+    spec = FunctionSpec("F", "f", "arn:f", "app.lambda_handler", ROOT, [], {
+        "LIVE_CONNECTIONS_ENDPOINT": "https://localws.execute-api.us-east-1.amazonaws.com/dev",
+        "OTHER": "https://elsewhere.execute-api.us-east-1.amazonaws.com/dev",
+        "JWKS_URL": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc/.well-known/jwks.json"}, 3, 128)
+    api = WebSocketApi("LiveApi", "localws", "dev", "$request.body.action")
+    rewrite_environment({"F": spec}, [api], "http://127.0.0.1:3000", "http://127.0.0.1:5000")
+    assert spec.environment == {
+        "LIVE_CONNECTIONS_ENDPOINT": "http://127.0.0.1:3000/_local/live/localws/dev",
+        "OTHER": "https://elsewhere.execute-api.us-east-1.amazonaws.com/dev",
+        "JWKS_URL": "http://127.0.0.1:5000/us-east-1_abc/.well-known/jwks.json"}
+
+
+# ------------------------------------------------------------------------------ DynamoDB stream event source
+
+def template_stream_source() -> Any:
+    template = load_template(ROOT / "template.yaml")
+    props = dict(template["Resources"]["LiveFanoutFunction"]["Properties"]["Events"]["TableStream"]["Properties"])
+    props["Stream"] = "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2026"
+    props["DestinationConfig"] = {"OnFailure": {"Destination": "arn:aws:sqs:us-east-1:123456789012:q"}}
+    return stream_source("LiveFanoutFunction", "TableStream", props)
+
+
+def raw(pk: str, sk: str, seq: str) -> dict[str, Any]:
+    return {"eventID": f"e{seq}", "eventName": "INSERT", "awsRegion": "us-east-1", "dynamodb": {
+        "Keys": {"PK": {"S": pk}, "SK": {"S": sk}}, "SequenceNumber": seq, "StreamViewType": "NEW_AND_OLD_IMAGES",
+        "NewImage": {"PK": {"S": pk}, "SK": {"S": sk}, "blob": {"B": b"\x00\x01"}}}}
+
+
+def test_the_templates_filter_passes_conversations_and_messages_only():
+    source = template_stream_source()
+    assert source.report_failures and source.bisect and source.max_retries == 5 and source.batch_size == 100
+    arn = source.stream_arn
+    assert passes(source, lambda_record(raw("CONV#c_1", "META", "1"), arn))
+    assert passes(source, lambda_record(raw("CONV#c_1", "MSG#2026#m_1", "2"), arn))
+    for pk, sk in [("CONV#c_1", "DEADLINE#first_response"), ("CONN#x", "META"), ("CHANGES", "2026#e"),
+                   ("LIVE#team:default", "CONN#x"), ("AGENT#bob", "META")]:
+        assert not passes(source, lambda_record(raw(pk, sk, "3"), arn)), (pk, sk)
+
+
+def test_stream_records_take_the_lambda_event_shape():
+    record = lambda_record(raw("CONV#c_1", "META", "7"), "arn:stream")
+    assert record["eventSourceARN"] == "arn:stream" and record["eventSource"] == "aws:dynamodb"
+    assert record["dynamodb"]["NewImage"]["blob"] == {"B": "AAE="}
+
+
+def test_batch_failures_checkpoint_before_the_first_failed_record():
+    batch = [lambda_record(raw("CONV#c", "META", str(n)), "arn") for n in (10, 11, 12)]
+    ok = Invocation(True, {"batchItemFailures": []})
+    assert failed_position(ok, batch, True) == 3
+    assert failed_position(Invocation(True, {"batchItemFailures": [{"itemIdentifier": "12"},
+                                                                    {"itemIdentifier": "11"}]}), batch, True) == 1
+    assert failed_position(Invocation(True, {"batchItemFailures": [{"itemIdentifier": "99"}]}), batch, True) is None
+    assert failed_position(Invocation(False, error={"errorMessage": "boom"}), batch, True) is None
+    assert failed_position(Invocation(True, {"batchItemFailures": [{"itemIdentifier": "11"}]}), batch, False) == 3
