@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shopdesk import phone
 from shopdesk.api import openapi, problems
 from shopdesk.api.agent import (
     AgentOut,
@@ -29,6 +30,7 @@ from shopdesk.api.agent import (
 )
 from shopdesk.api.changes import ChangeList
 from shopdesk.api.commerce import ActionOut, CancelIn, OrderPanelOut, RefundIn, install_action_errors
+from shopdesk.api.customers import CustomerOut, DuplicateList, MergeIn, MergeOut, UnmergeIn
 from shopdesk.commerce.actions import CancelRequest, OrderActions, RefundRequest
 from shopdesk.commerce.lookup import OrderLookup
 from shopdesk.commerce.platform import commerce_for, store_for
@@ -41,7 +43,9 @@ from shopdesk.dal.live import ChangeLog
 from shopdesk.dal.media import MediaStore
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
+from shopdesk.logic.access import Access
 from shopdesk.logic.changes import ChangeFeed
+from shopdesk.logic.customers import CustomerDesk
 from shopdesk.logic.inbox import Inbox, QueueUnavailable, View
 from shopdesk.logic.reroute import Rerouter, RoutingChange
 from shopdesk.logic.sla_engine import book_for
@@ -62,8 +66,12 @@ presign = media.presign if media else None
 feed = ChangeFeed(ChangeLog(table), agents)
 
 commerce_settings = CommerceSettings.from_env()
+phone.use_shop_region(commerce_settings.default_phone_region)    # national numbers on the platform's orders
 commerce = commerce_for(commerce_settings)          # the shop platform's adapter, chosen once per cold start
 order_lookup = OrderLookup(store_for(commerce_settings), commerce)
+# a customer's page shows the orders of all their emails and phones, through the same port as the order panel
+customer_desk = CustomerDesk(Customers(table), Access(agents),
+                             orders_of=lambda customer: order_lookup.find(customer.identities).orders)
 order_actions = OrderActions(order_lookup, commerce, commerce_settings.action_groups, conversations.add_message)
 
 app = APIGatewayHttpResolver(enable_validation=True)
@@ -72,6 +80,7 @@ openapi.publish(app, "/agent", title="shopdesk agent API",
                 security_schemes={openapi.AGENT_JWT: openapi.AGENT_JWT_SCHEME}, security=[{openapi.AGENT_JWT: []}])
 
 ConversationId = Annotated[str, Path(min_length=1, max_length=64)]
+CustomerId = Annotated[str, Path(min_length=1, max_length=64)]
 # What a change to a conversation can answer besides its success: not the caller's to change (403), no such
 # conversation (404), its state forbids it or it changed meanwhile (409), a body that is not JSON (415).
 WRITE = (403, 404, 409, 415)
@@ -157,6 +166,35 @@ def me() -> AgentOut:
 def set_presence(body: PresenceIn) -> AgentOut:
     who = caller(app.current_event)
     return AgentOut.of(inbox.set_presence(who.id, who.name, body.presence))
+
+
+@app.get("/agent/customers/<customer_id>",
+         summary="A customer: identities, attributes, tier, conversations on every channel (paged), orders, timeline",
+         responses=problems.responses(200, 400, 403, 404))
+def get_customer(customer_id: CustomerId, limit: Annotated[int, Query(ge=1, le=100)] = 20,
+                 cursor: Annotated[str | None, Query(max_length=4096)] = None) -> CustomerOut:
+    return CustomerOut.of(customer_desk.get(caller(app.current_event), customer_id, limit, cursor))
+
+
+@app.get("/agent/customers/<customer_id>/duplicates", summary="Customers who are likely the same person, with evidence",
+         responses=problems.responses(200, 403, 404))
+def customer_duplicates(customer_id: CustomerId) -> DuplicateList:
+    return DuplicateList.of(customer_desk.duplicates(caller(app.current_event), customer_id))
+
+
+# A merge or an unmerge: a customer with themselves (400), not the caller's (403), no such customer or merge
+# or one the caller may not see (404), the customers changed meanwhile or the merge is undone already (409).
+@app.post("/agent/customers/<customer_id>/merge",
+          summary="Merge another customer into this one (identities, conversations, open conversation)",
+          responses=problems.responses(200, 400, 403, 404, 409, 415, description="Merged"))
+def merge_customer(customer_id: CustomerId, body: MergeIn) -> MergeOut:
+    return MergeOut.of(customer_desk.merge(caller(app.current_event), customer_id, body.other_id, body.reason))
+
+
+@app.post("/agent/customers/<customer_id>/unmerge", summary="Undo a merge: both customers as they were",
+          responses=problems.responses(200, 403, 404, 409, 415, description="Unmerged"))
+def unmerge_customer(customer_id: CustomerId, body: UnmergeIn) -> MergeOut:
+    return MergeOut.of(customer_desk.unmerge(caller(app.current_event), customer_id, body.merge_id, body.reason))
 
 
 @app.get("/agent/changes", summary="What changed since a cursor: the catch-up after a dropped WebSocket",

@@ -16,6 +16,7 @@ from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
 from shopdesk.logic.acknowledge import Acknowledger
 from shopdesk.logic.assign import route
+from shopdesk.logic.evidence import note_addresses
 from shopdesk.logic.fetchers import fetchers
 from shopdesk.logic.media import MediaCopier
 from shopdesk.logic.sla_engine import book_for
@@ -45,6 +46,12 @@ def handle(record: SQSRecord) -> None:
             acknowledger.maybe_acknowledge(work.conversation_id, first_message=work.new_conversation)
         except Exception:                  # a courtesy: never worth failing (and retrying) the routing for
             logger.exception("acknowledgement not sent", extra={"conversation_id": work.conversation_id})
+    if isinstance(work, InboundWork) and work.addresses and work.message_sk:
+        try:       # duplicate evidence for agents: worth a log, not a retry of the routing
+            note_addresses(conversations, customers, work.conversation_id, work.message_sk,
+                           settings.default_phone_region)
+        except Exception:
+            logger.exception("addresses in the message not noted", extra={"conversation_id": work.conversation_id})
     if copier and isinstance(work, InboundWork) and work.has_media and work.message_sk:
         copier.copy(work.conversation_id, work.message_sk)   # after routing: a slow provider delays no one
 

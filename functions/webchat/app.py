@@ -1,4 +1,5 @@
-"""Web-chat widget API: signed visitor sessions, send, poll, upload; origin-checked, rate-limited."""
+"""Web-chat widget API: signed visitor sessions, send, poll, upload, one-time email codes; origin-checked,
+rate-limited."""
 
 from __future__ import annotations
 
@@ -14,15 +15,33 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shopdesk.api import openapi, problems
 from shopdesk.api.webhooks import processor_for
-from shopdesk.api.widget import PollOut, SendIn, SendOut, SessionOut, StartIn, UploadIn, UploadOut
+from shopdesk.api.widget import (
+    ConfirmEmailIn,
+    ConfirmEmailOut,
+    PollOut,
+    SendIn,
+    SendOut,
+    SessionOut,
+    StartIn,
+    UploadIn,
+    UploadOut,
+    VerifyEmailIn,
+    VerifyEmailOut,
+)
 from shopdesk.channels import webchat
+from shopdesk.channels.ses import text_mailer
 from shopdesk.config import WebchatSettings
 from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.customers import Customers
+from shopdesk.dal.identities import Identities
 from shopdesk.dal.media import MediaStore
 from shopdesk.dal.ratelimits import RateLimits
 from shopdesk.dal.secrets import json_secret
 from shopdesk.dal.table import Table
+from shopdesk.dal.verifications import Verifications
 from shopdesk.errors import Conflict, InvalidSignature
+from shopdesk.logic.merge import Merger
+from shopdesk.logic.verify_email import EmailVerification
 from shopdesk.logic.widget import OriginRefused, RateLimited, Widget
 
 settings = WebchatSettings.from_env()
@@ -32,11 +51,13 @@ app = APIGatewayHttpResolver(enable_validation=True)
 SESSION = "widgetSession"
 openapi.publish(app, "/widget", title="shopdesk web-chat widget API",
                 description="What the widget on a shop's pages calls: start a session with the visitor token the shop "
-                            "signed, send, upload, poll for the agents' replies. Every call must come from an allowed "
-                            "Origin (403 otherwise); writes are rate-limited per visitor (429 with Retry-After). Every "
-                            "refusal is an RFC 9457 problem (application/problem+json).",
+                            "signed, send, upload, poll for the agents' replies, prove an email address with a "
+                            "one-time code. Every call must come from an allowed Origin (403 otherwise); writes are "
+                            "rate-limited per visitor (429 with Retry-After). Every refusal is an RFC 9457 problem "
+                            "(application/problem+json).",
                 security_schemes={SESSION: HTTPBearer(description="the session POST /widget/sessions answered")})
 _widget: Widget | None = None
+_verification: EmailVerification | None = None
 
 # Every widget call can be refused for its Origin (403) or its body (415, 422); calls with a session for the
 # session (401); writes for their rate (429); and any call answers 503 while the table is busy (retry).
@@ -51,6 +72,17 @@ def widget() -> Widget:
                          MediaStore(settings.media_bucket), settings.origins, secret["visitor_secret"],
                          secret["session_secret"])
     return _widget
+
+
+def verification() -> EmailVerification:
+    global _verification
+    if _verification is None:
+        secret = json_secret(settings.webchat_secret_arn)
+        customers = Customers(table)
+        _verification = EmailVerification(Verifications(table), RateLimits(table), Merger(customers), Identities(table),
+                                          text_mailer(settings.ses_from_address), secret["session_secret"],
+                                          settings.shop_name)
+    return _verification
 
 
 def _cors() -> dict[str, str]:
@@ -118,6 +150,28 @@ def upload(body: UploadIn) -> Response[UploadOut]:
     session = _session()
     return _answer(201, UploadOut.model_validate(widget().upload(session, body.filename, body.content_type,
                                                                   body.size)))
+
+
+@app.post("/widget/email-verification", summary="Mail a one-time code to an address the visitor says is theirs",
+          status_code=202, security=[{SESSION: []}],
+          responses=problems.responses(202, 400, 401, 403, 415, 429, 503, description="Code mailed",
+                                       gateway_auth=False, headers=RETRY_AFTER))
+def request_code(body: VerifyEmailIn) -> Response[VerifyEmailOut]:
+    _origin()
+    session = _session()
+    return _answer(202, VerifyEmailOut.model_validate(verification().request(session.visitor_id, body.email)))
+
+
+@app.post("/widget/email-verification/confirm",
+          summary="The code proves the address: the chat and the address's mail become one customer",
+          security=[{SESSION: []}],
+          responses=problems.responses(200, 400, 401, 403, 415, 429, 503, description="Verified",
+                                       gateway_auth=False, headers=RETRY_AFTER))
+def confirm_code(body: ConfirmEmailIn) -> Response[ConfirmEmailOut]:
+    _origin()
+    session = _session()
+    outcome = verification().confirm(session.visitor_id, body.code)
+    return _answer(200, ConfirmEmailOut(verified=True, linked=outcome.outcome in ("linked", "merged", "already")))
 
 
 problems.install(app, {OriginRefused: 403, InvalidSignature: 401}, headers=_cors)

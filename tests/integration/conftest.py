@@ -186,6 +186,7 @@ def desk(moto_endpoint: str) -> Iterator[Desk]:
     globals_env["TABLE_NAME"] = table_name
     globals_env["SLA_FIRST_RESPONSE_TARGETS"] = TEMPLATE["Parameters"]["SlaFirstResponseTargets"]["Default"]
     globals_env["SLA_DUE_SHARDS"] = str(TEMPLATE["Parameters"]["SlaDueShards"]["Default"])
+    globals_env["DEFAULT_PHONE_REGION"] = "NL"        # the demo shop is Dutch: "06 12345678" is +31612345678
     env = {**{k: str(v) for k, v in globals_env.items()},
            "WORK_QUEUE_URL": work, "OUTBOUND_QUEUE_URL": outbound, "EVENT_BUS_NAME": bus,
            "TWILIO_SECRET_ARN": secret, "PUBLIC_BASE_URL": "https://desk.example.com",

@@ -37,6 +37,11 @@ AGENT_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
     ("POST", "/agent/conversations/<conversation_id>/templates"): ("TEMPLATE", "", (202, 202, 202, 404)),
     ("GET", "/agent/me"): (None, "", (200, 200, 200, 200)),
     ("PUT", "/agent/me/presence"): ({"presence": "online"}, "", (200, 200, 200, 200)),
+    ("GET", "/agent/customers/<customer_id>"): (None, "", (200, 200, 200, 404)),
+    ("GET", "/agent/customers/<customer_id>/duplicates"): (None, "", (200, 200, 200, 404)),
+    # merging the customer with themselves: past the access check it is a 400 (nothing merged), else a 404
+    ("POST", "/agent/customers/<customer_id>/merge"): ("SELF_MERGE", "", (400, 400, 400, 404)),
+    ("POST", "/agent/customers/<customer_id>/unmerge"): ({"merge_id": "mg_missing"}, "", (404, 404, 404, 404)),
     # notices are filtered by the same rule, not refused: tests/integration/test_live.py checks what each sees
     ("GET", "/agent/changes"): (None, "", (200, 200, 200, 200)),
     # no shop platform here: the panel is empty, and an action past the role check (ORDER_ACTION_GROUPS:
@@ -123,6 +128,8 @@ def test_each_role_gets_what_its_row_says_on_every_route(shop, api, table):
     assert declared(desk, api) == set(table), "a route without a row in this table (or a row without a route)"
     for (method, route), (body, query, expected) in table.items():
         body = desk.template_body if body == "TEMPLATE" else body
+        if body == "SELF_MERGE":
+            body = {"other_id": desk.path_values["customer_id"], "reason": "a row of the access table"}
         for who, status in zip(ROLES, expected, strict=True):
             # When each role calls it
             got, answer = call(desk, api, method, _path(route, desk.path_values), who, body, query)

@@ -28,6 +28,8 @@ class _Settings(BaseModel):
 class CoreSettings(_Settings):
     table_name: Annotated[str, Field(alias="TABLE_NAME", min_length=1)]
     due_shards: Annotated[int, Field(alias="SLA_DUE_SHARDS", ge=1, le=256)] = 16
+    # the country of national phone numbers (a shop's order, a signature): "06 12345678" in NL is +31612345678
+    default_phone_region: Annotated[str, Field(alias="DEFAULT_PHONE_REGION", pattern=r"^[A-Z]{2}$")] = "US"
     first_response_targets: Annotated[dict[Priority, int], Field(alias="SLA_FIRST_RESPONSE_TARGETS")] = Field(
         default_factory=lambda: {Priority(k): v for k, v in DEFAULT_FIRST_RESPONSE.items()},
         alias="SLA_FIRST_RESPONSE_TARGETS",
@@ -68,6 +70,8 @@ class WebchatSettings(CoreSettings):
     webchat_secret_arn: Annotated[str, Field(alias="WEBCHAT_SECRET_ARN", min_length=1)]
     media_bucket: Annotated[str, Field(alias="MEDIA_BUCKET", min_length=1)]
     allowed_origins: Annotated[str, Field(alias="WIDGET_ALLOWED_ORIGINS")] = ""
+    ses_from_address: Annotated[str, Field(alias="SES_FROM_ADDRESS")] = ""     # one-time codes leave from here
+    shop_name: Annotated[str, Field(alias="SHOP_NAME")] = "Example Shop"
 
     @property
     def origins(self) -> list[str]:

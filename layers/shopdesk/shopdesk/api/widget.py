@@ -76,3 +76,21 @@ class WidgetMessage(BaseModel):
 class PollOut(BaseModel):
     conversation_id: str | None
     items: list[WidgetMessage]
+
+
+class VerifyEmailIn(BaseModel):
+    email: Annotated[str, StringConstraints(min_length=3, max_length=254)]
+
+
+class VerifyEmailOut(BaseModel):
+    email: str = Field(description="the address the code was mailed to, as it will be linked (trimmed, lower-case)")
+    expires_in: int = Field(description="seconds the code is valid")
+
+
+class ConfirmEmailIn(BaseModel):
+    code: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{6}$")]
+
+
+class ConfirmEmailOut(BaseModel):
+    verified: Literal[True]
+    linked: bool = Field(description="the address is now one of the visitor's customer's identities")

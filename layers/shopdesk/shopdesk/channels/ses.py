@@ -462,3 +462,15 @@ class SesSender:
         if not message_id:
             raise ProviderError("SES accepted the message but returned no MessageId", code=None, retryable=True)
         return SendResult(provider_id=message_id, status="accepted")
+
+
+def text_mailer(from_address: str) -> Callable[[str, str, str], None]:
+    """Send a short plain-text mail from the shop (a one-time code): ``send(to, subject, text)``."""
+    from shopdesk.dal.aws import client
+
+    def send(to: str, subject: str, text: str) -> None:
+        client("sesv2").send_email(
+            FromEmailAddress=parseaddr(from_address)[1], Destination={"ToAddresses": [to]},
+            Content={"Simple": {"Subject": {"Data": subject, "Charset": "UTF-8"},
+                                "Body": {"Text": {"Data": text, "Charset": "UTF-8"}}}})
+    return send

@@ -33,7 +33,7 @@ from shopdesk.commerce.models import (
 )
 from shopdesk.errors import ProviderError
 from shopdesk.models import Identity
-from shopdesk.phone import to_e164
+from shopdesk.phone import shop_phone
 
 # Pinned: supported until at least 2027-04. orderCancel takes ``refund: Boolean!`` here; 2026-07 replaced
 # it with ``refundMethod`` - move the version and the mutation together.
@@ -289,7 +289,7 @@ def _email(value: Any) -> str | None:
 
 
 def _phone(value: Any) -> str | None:
-    return to_e164(str(value)) if value else None
+    return shop_phone(str(value)) if value else None
 
 
 def _text(value: Any) -> str | None:

@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -84,9 +84,24 @@ def _json(body: bytes) -> dict[str, Any]:
     return parsed
 
 
+Contact = Callable[[str | None, str | None, str | None], None]     # (email, phone, order name)
+
+
 @dataclass
 class WebhookReceiver:
+    """``on_contact`` hears the email and phone of each applied customer record and order, as the customer
+    gave them to the shop: the identity rules decide what they link (``shopdesk.logic.merge``)."""
+
     store: CommerceStore
+    on_contact: Contact | None = None
+
+    def _contact(self, email: str | None, phone: str | None, order: str | None) -> None:
+        if self.on_contact is None or not (email and phone):
+            return
+        try:
+            self.on_contact(email, phone, order)
+        except Exception:       # the record is stored; a link that failed is not worth the platform's retry
+            logger.exception("shop contact not linked", extra={"order": order})
 
     # ------------------------------------------------------------------ Shopify
     def shopify(self, body: bytes, headers: Mapping[str, str], secrets: Sequence[str]) -> Outcome:
@@ -131,7 +146,10 @@ class WebhookReceiver:
                                               created_at=refund.created_at, refund=refund)
             return self._order(topic, delivery, incoming)
         if topic in ("customers/create", "customers/update"):
-            applied = self.store.apply_customer(shopify.customer_from_rest(payload), delivery, topic)
+            customer = shopify.customer_from_rest(payload)
+            applied = self.store.apply_customer(customer, delivery, topic)
+            if applied:
+                self._contact(customer.email, customer.phone, None)
             return Outcome("applied" if applied else "stale", topic, delivery)
         self.store.record_delivery(delivery, topic)
         return Outcome("ignored", topic, delivery)
@@ -140,6 +158,8 @@ class WebhookReceiver:
         written = self.store.upsert_order(incoming.id, lambda stored: ordering.merge(stored, incoming),
                                           delivery_id=delivery, topic=topic)
         logger.info("order webhook", extra={"topic": topic, "order": incoming.id, "applied": written is not None})
+        if written is not None:
+            self._contact(incoming.email, incoming.phone, incoming.name)
         return Outcome("applied" if written is not None else "stale", topic, delivery, written)
 
     # ------------------------------------------------------------------ WooCommerce
@@ -172,7 +192,10 @@ class WebhookReceiver:
                 delivery_id=delivery, topic=topic)
             return Outcome("applied" if written else "stale", topic, delivery, written)
         if topic in ("customer.created", "customer.updated", "customer.restored"):
-            applied = self.store.apply_customer(woocommerce.customer_from_rest(payload), delivery, topic)
+            customer = woocommerce.customer_from_rest(payload)
+            applied = self.store.apply_customer(customer, delivery, topic)
+            if applied:
+                self._contact(customer.email, customer.phone, None)
             return Outcome("applied" if applied else "stale", topic, delivery)
         self.store.record_delivery(delivery, topic)
         return Outcome("ignored", topic, delivery)

@@ -30,7 +30,7 @@ from shopdesk.commerce.models import (
 )
 from shopdesk.errors import ProviderError
 from shopdesk.models import Identity
-from shopdesk.phone import to_e164
+from shopdesk.phone import shop_phone
 
 FINANCIAL = {"pending": "pending", "on-hold": "pending", "processing": "paid", "completed": "paid",
              "cancelled": "voided", "refunded": "refunded", "failed": "failed", "checkout-draft": "pending",
@@ -74,7 +74,7 @@ def order_from_rest(body: Mapping[str, Any]) -> Order:
         cancelled_at=modified if status in ("cancelled", "trash") else None, financial_status=financial,
         fulfillment_status="fulfilled" if status == "completed" else "unfulfilled", platform_status=status or None,
         total=_text(body.get("total")), currency=_text(body.get("currency")), email=_email(billing.get("email")),
-        phone=to_e164(str(billing["phone"])) if billing.get("phone") else None,
+        phone=shop_phone(str(billing["phone"])) if billing.get("phone") else None,
         customer_id=str(body["customer_id"]) if body.get("customer_id") else None,
         line_items=[LineItem(id=str(li["id"]) if li.get("id") is not None else None, title=str(li.get("name") or ""),
                              quantity=int(li.get("quantity") or 0), sku=_text(li.get("sku")),
@@ -105,7 +105,7 @@ def customer_from_rest(body: Mapping[str, Any]) -> ShopCustomer:
     billing = body.get("billing") or {}
     return ShopCustomer(platform="woocommerce", id=str(body["id"]),
                         email=_email(body.get("email") or billing.get("email")),
-                        phone=to_e164(str(billing["phone"])) if billing.get("phone") else None,
+                        phone=shop_phone(str(billing["phone"])) if billing.get("phone") else None,
                         first_name=_text(body.get("first_name")), last_name=_text(body.get("last_name")),
                         updated_at=_gmt(body.get("date_modified_gmt")) or _gmt(body.get("date_created_gmt"))
                         or datetime(1970, 1, 1, tzinfo=UTC))

@@ -1,4 +1,5 @@
-"""Conversations with their messages, identities, customers and SLA deadlines.
+"""Conversations with their messages and SLA deadlines. Identities (``dal.identities``) and customers
+(``dal.customers``) have their own modules; their parts of a conversation's transactions come from there.
 
 Every write that must stay consistent with another is one TransactWriteItems, so an inbound
 message costs one GetItem (where does it belong?) and one transaction (store it), nothing more.
@@ -15,23 +16,14 @@ from botocore.exceptions import ClientError
 
 from shopdesk import clock
 from shopdesk.dal import items as it
+from shopdesk.dal.customers import Customers
+from shopdesk.dal.identities import Identities, IdentityRecord
 from shopdesk.dal.table import ConditionFailed, Table, TransactionCancelled, Update
 from shopdesk.errors import Conflict, DuplicateDelivery, conversation_not_found
 from shopdesk.models import Agent, Conversation, ConversationStatus, Message, Priority, delivery_rank
 
 MAX_TRANSACTION_OPS = 100             # DynamoDB's limit per TransactWriteItems
 MARKER_TTL_SECONDS = 90 * 24 * 3600   # providers re-deliver for up to 7 days; receipts arrive for weeks
-
-
-@dataclass(frozen=True)
-class IdentityRecord:
-    kind: str
-    address: str
-    customer_id: str
-    customer_name: str | None
-    open_conversation_id: str | None
-    last_agent: str | None = None
-    last_agent_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,16 +64,13 @@ class Conversations:
     def __init__(self, table: Table, due_shards: int):
         self.table = table
         self.due_shards = due_shards
+        self.identities = Identities(table)
+        self.customers = Customers(table)
 
     # ------------------------------------------------------------------ ingest
     def get_identity(self, kind: str, address: str) -> IdentityRecord | None:
-        item = self.table.get(it.identity_pk(kind, address), it.META)
-        if item is None:
-            return None
-        return IdentityRecord(kind=kind, address=address, customer_id=item["customer_id"],
-                              customer_name=item.get("customer_name"),
-                              open_conversation_id=item.get("open_conversation_id"),
-                              last_agent=item.get("last_agent"), last_agent_at=item.get("last_agent_at"))
+        """Where a message of this address belongs (one GetItem): ``Identities.get``."""
+        return self.identities.get(kind, address)
 
     def _marker_op(self, provider: str, provider_id: str, message: Message) -> dict[str, Any]:
         marker = {
@@ -125,25 +114,10 @@ class Conversations:
         ops = [self._marker_op(provider, provider_id, message), self.table.put_op(it.message_item(message)),
                self.table.put_op(conv_item, condition="attribute_not_exists(PK)")]
         if identity is None:
-            ops.append(self.table.put_op(
-                {"PK": identity_key, "SK": it.META, "type": "identity", "kind": ident.kind, "address": ident.address,
-                 "customer_id": customer.id, "customer_name": customer.name,
-                 "open_conversation_id": conversation.id},
-                condition="attribute_not_exists(PK)"))
-            ops.append(self.table.put_op(
-                {"PK": it.customer_pk(customer.id), "SK": it.META, "type": "customer", "id": customer.id,
-                 "name": customer.name, "identities": [i.model_dump() for i in customer.identities],
-                 "created_at": clock.iso(conversation.created_at)},
-                condition="attribute_not_exists(PK)"))
+            ops.append(self.identities.create_op(ident, customer.id, customer.name, conversation.id))
+            ops.append(self.customers.create_op(customer, conversation.created_at))
         else:
-            update = Update().set("open_conversation_id", conversation.id)
-            if customer.name:
-                update.set_if_missing("customer_name", customer.name)
-            if expected_open is None:
-                update.when("attribute_not_exists(open_conversation_id)")
-            else:
-                update.when("open_conversation_id = :expected", expected=expected_open)
-            ops.append(self.table.update_op(identity_key, it.META, update))
+            ops.extend(self.identities.open_ops(identity, conversation.id, customer.name, expected_open))
         ops.extend(self.table.put_op(item) for item in deadline_items)
         try:
             self.table.transact(ops)
@@ -456,18 +430,20 @@ class Conversations:
         self.table.put(it.message_item(message))
 
     def set_status(self, conv: Conversation, status: ConversationStatus, note: Message,
-                   reopened_deadline: str | None) -> None:
+                   reopened_deadline: str | None, identities: Sequence[str] | None = None) -> None:
         """Change a conversation's status with everything that follows from it, in one transaction:
         resolving frees the assignee's capacity and the customer's open-conversation slot; reopening
         takes the slot back and starts a fresh first-response clock; only open, unassigned
-        conversations wait in the queue."""
+        conversations wait in the queue. ``identities`` (``kind#address``): resolving, those that hold the
+        slot; reopening, all the customer's (default: the identity the conversation started from)."""
         now = clock.now_iso()
         update = (Update().set("status", status.value).set("updated_at", now)
                   .set("StatusPK", it.status_pk(status.value)).set("StatusSK", now)
                   .set("InboxSK", f"{status.value}#{now}")
                   .when("#status = :current", current=conv.status.value))
         ops: list[dict[str, Any]] = []
-        identity = conv.customer.identities[0] if conv.customer.identities else None
+        if identities is None:       # the identity the conversation started from
+            identities = [i.key for i in conv.customer.identities[:1]]
         reopening = conv.status is ConversationStatus.RESOLVED
         assignee = None if reopening else conv.assignee
         if status is ConversationStatus.RESOLVED:
@@ -475,17 +451,11 @@ class Conversations:
             if conv.assignee:
                 ops.append(self.table.update_op(it.agent_pk(conv.assignee), it.META,
                                                 Update().add("active", -1).when("#active > :zero", zero=0)))
-            if identity:
-                forget = Update().remove("open_conversation_id").when("open_conversation_id = :c", c=conv.id)
-                if conv.assignee:       # sticky routing: who helped this customer last
-                    forget.set("last_agent", conv.assignee).set("last_agent_at", now)
-                ops.append(self.table.update_op(it.identity_pk(identity.kind, identity.address), it.META, forget))
+            # sticky routing remembers who helped this customer last
+            ops.extend(self.identities.release_ops(identities, conv.id, last_agent=conv.assignee, at=now))
         if reopening:
             update.remove("assignee").remove("InboxPK").remove("resolved_at")
-            if identity:
-                ops.append(self.table.update_op(
-                    it.identity_pk(identity.kind, identity.address), it.META,
-                    Update().set("open_conversation_id", conv.id).when("attribute_not_exists(open_conversation_id)")))
+            ops.extend(self.identities.reopen_ops(identities, conv.id))
             update.remove("sla.first_response_at")
         if status is ConversationStatus.OPEN and assignee is None:
             since = clock.iso(conv.waiting_since) if conv.waiting_since and not reopening else now

@@ -1,20 +1,57 @@
-"""Customers: the record each identity points to (``CUSTOMER#<id>``), and the tier a shop gives them.
+"""Customers: the record each identity points to (``CUSTOMER#<id>``), their history, their timeline (merges,
+unmerges, links), the addresses seen in their messages and orders (duplicate evidence), and the merge records.
 
-The record is created with the customer's first conversation (``Conversations.start_conversation``);
-an identity (``IDENTITY#<kind>#<address>``) names its customer and their open conversation.
+The record is created with the customer's first conversation (``Conversations.start_conversation``); an
+identity (``IDENTITY#<kind>#<address>``, ``dal.identities``) names its customer and their open conversation.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from shopdesk import clock
 from shopdesk.dal import items as it
-from shopdesk.dal.table import ConditionFailed, Table, Update
-from shopdesk.errors import NotFound
-from shopdesk.models.customer import Customer
+from shopdesk.dal.identities import Identities
+from shopdesk.dal.table import ConditionFailed, Table, TransactionCancelled, Update
+from shopdesk.errors import Conflict, NotFound
+from shopdesk.models import Conversation, CustomerRef
+from shopdesk.models.customer import Customer, CustomerEvent, Evidence, MergeRecord
+
+MAX_TRANSACTION_OPS = 100
+
+
+def merge_pk(merge_id: str) -> str:
+    return f"MERGE#{merge_id}"
+
+
+def event_sk(at: str, event_id: str) -> str:
+    return f"EVENT#{at}#{event_id}"
+
+
+def seen_sk(kind: str, address: str) -> str:
+    return f"SEEN#{kind}#{address}"
+
+
+def mention_pk(kind: str, address: str) -> str:
+    return f"MENTION#{kind}#{address}"
 
 
 class Customers:
     def __init__(self, table: Table):
         self.table = table
+        self.identities = Identities(table)
+
+    # ------------------------------------------------------------------ the record
+    def create_op(self, customer: CustomerRef, created_at: datetime) -> dict[str, Any]:
+        """A new customer's record (a part of the transaction of their first conversation)."""
+        return self.table.put_op(
+            {"PK": it.customer_pk(customer.id), "SK": it.META, "type": "customer", "id": customer.id,
+             "name": customer.name, "identities": [i.model_dump() for i in customer.identities],
+             "created_at": clock.iso(created_at)},
+            condition="attribute_not_exists(PK)")
 
     def get(self, customer_id: str) -> Customer | None:
         item = self.table.get(it.customer_pk(customer_id), it.META)
@@ -27,8 +64,8 @@ class Customers:
 
     def find(self, kind: str, address: str) -> Customer | None:
         """The customer of an identity: one GetItem of the identity, one of the customer."""
-        identity = self.table.get(it.identity_pk(kind, address), it.META)
-        return self.get(identity["customer_id"]) if identity else None
+        identity = self.identities.get(kind, address)
+        return self.get(identity.customer_id) if identity else None
 
     def set_tier(self, customer_id: str, tier: str | None) -> Customer:
         """Give the customer ``tier`` (None: take it away). NotFound for an unknown customer."""
@@ -42,8 +79,110 @@ class Customers:
         return it.customer_from_item(item)
 
     def open_conversations(self, customer: Customer) -> list[str]:
-        """The conversations the customer's identities hold open (open, pending or snoozed): one GetItem
-        per identity, which is one for every customer today."""
-        found = (self.table.get(it.identity_pk(i.kind, i.address), it.META) for i in customer.identities)
-        return list(dict.fromkeys(item["open_conversation_id"] for item in found
-                                  if item and item.get("open_conversation_id")))
+        """The conversations the customer's identities hold open (open, pending or snoozed): one
+        BatchGetItem of the identities, which all hold the same one."""
+        found = self.identities.get_many(customer.identities).values()
+        return list(dict.fromkeys(r.open_conversation_id for r in found if r.open_conversation_id))
+
+    # ------------------------------------------------------------------ history and timeline
+    def conversations(self, customer_id: str, limit: int, cursor: str | None = None
+                      ) -> tuple[list[Conversation], str | None]:
+        """The customer's conversations on every channel, newest first (the ByCustomer index)."""
+        page = self.table.query(index="ByCustomer", key_condition="CustomerPK = :pk", names={},
+                                values={":pk": it.customer_pk(customer_id)}, limit=limit, cursor=cursor,
+                                forward=False)
+        return [it.conversation_from_item(i) for i in page.items], page.cursor
+
+    def all_conversations(self, customer_id: str) -> list[Conversation]:
+        rows = self.table.query_all(index="ByCustomer", key_condition="CustomerPK = :pk", names={},
+                                    values={":pk": it.customer_pk(customer_id)})
+        return [it.conversation_from_item(i) for i in rows]
+
+    def timeline(self, customer_id: str, limit: int = 50) -> list[CustomerEvent]:
+        """Merges, unmerges and links of the customer, newest first."""
+        page = self.table.query(index=None, key_condition="PK = :pk AND begins_with(SK, :event)", names={},
+                                values={":pk": it.customer_pk(customer_id), ":event": "EVENT#"}, limit=limit,
+                                forward=False, consistent=True)
+        return [CustomerEvent.model_validate(row["event"]) for row in page.items]
+
+    def event_op(self, customer_id: str, event: CustomerEvent) -> dict[str, Any]:
+        return self.table.put_op({"PK": it.customer_pk(customer_id), "SK": event_sk(clock.iso(event.at), event.id),
+                                  "type": "customer_event", "event": event.model_dump(mode="json", exclude_none=True)})
+
+    # ------------------------------------------------------------------ duplicate evidence
+    def record_evidence(self, customer_id: str, evidence: Iterable[Evidence]) -> None:
+        """Addresses seen in the customer's messages or orders: under the customer (what they wrote) and
+        under the address (who wrote it), so duplicates are found from either side by key."""
+        for e in evidence:
+            body = e.model_dump(mode="json", exclude_none=True)
+            self.table.transact([
+                self.table.put_op({"PK": it.customer_pk(customer_id), "SK": seen_sk(e.kind, e.address),
+                                   "type": "seen", "evidence": body}),
+                self.table.put_op({"PK": mention_pk(e.kind, e.address), "SK": it.customer_pk(customer_id),
+                                   "type": "mention", "customer_id": customer_id, "evidence": body}),
+            ])
+
+    def seen(self, customer_id: str) -> list[Evidence]:
+        rows = self.table.query_all(index=None, key_condition="PK = :pk AND begins_with(SK, :seen)", names={},
+                                    values={":pk": it.customer_pk(customer_id), ":seen": "SEEN#"}, consistent=True)
+        return [Evidence.model_validate(r["evidence"]) for r in rows]
+
+    def mentioned_by(self, kind: str, address: str) -> list[tuple[str, Evidence]]:
+        """Customers who wrote this address (in a message body or an order), with what they wrote."""
+        rows = self.table.query_all(index=None, key_condition="PK = :pk", names={},
+                                    values={":pk": mention_pk(kind, address)}, consistent=True)
+        return [(r["customer_id"], Evidence.model_validate(r["evidence"])) for r in rows]
+
+    # ------------------------------------------------------------------ merges
+    def get_merge(self, merge_id: str) -> MergeRecord | None:
+        item = self.table.get(merge_pk(merge_id), it.META)
+        return MergeRecord.model_validate(item["merge"]) if item else None
+
+    def merge_op(self, record: MergeRecord, *, expect_status: str | None) -> dict[str, Any]:
+        """The merge record, written once (``expect_status`` None) or moved on from the status read."""
+        item = {"PK": merge_pk(record.id), "SK": it.META, "type": "merge", "status": record.status,
+                "merge": record.model_dump(mode="json", exclude_none=True)}
+        if expect_status is None:
+            return self.table.put_op(item, condition="attribute_not_exists(PK)")
+        op = self.table.put_op(item, condition="#status = :was")
+        op["Put"]["ExpressionAttributeNames"] = {"#status": "status"}
+        op["Put"]["ExpressionAttributeValues"] = {":was": {"S": expect_status}}
+        return op
+
+    def record_op(self, customer: Customer, *, merged_into: str | None, merge_id: str | None,
+                  expect_merged_into: str | None) -> dict[str, Any]:
+        """Rewrite a customer's record (its identities, name, merged_into), conditioned on merged_into as
+        read, so two merges of the same customer cannot both happen."""
+        update = (Update().set("identities", [i.model_dump() for i in customer.identities])
+                  .set("name", customer.name))
+        if merged_into:
+            update.set("merged_into", merged_into).set("merge_id", merge_id)
+        else:
+            update.remove("merged_into").remove("merge_id")
+        if expect_merged_into:
+            update.when("merged_into = :into", into=expect_merged_into)
+        else:
+            update.when("attribute_exists(PK) AND attribute_not_exists(merged_into)")
+        return self.table.update_op(it.customer_pk(customer.id), it.META, update)
+
+    def move_conversation_op(self, conversation_id: str, *, from_id: str, to_id: str) -> dict[str, Any]:
+        """A conversation changes customer (and history partition), if it still belongs to ``from_id``."""
+        update = (Update().set("customer.id", to_id).set("CustomerPK", it.customer_pk(to_id))
+                  .when("#customer.#id = :from", **{"from": from_id}))
+        return self.table.update_op(it.conv_pk(conversation_id), it.META, update)
+
+    def write(self, core: list[dict[str, Any]], moves: list[dict[str, Any]]) -> None:
+        """A merge or unmerge: the identities, records, merge record and timeline in one transaction with as
+        many conversation moves as fit; the rest follow in further transactions (each move conditioned on
+        the conversation's customer, so a repeat is harmless). Conflict when anything changed since read."""
+        if len(core) > MAX_TRANSACTION_OPS:
+            raise Conflict("too many identities to merge in one step")
+        room = MAX_TRANSACTION_OPS - len(core)
+        try:
+            self.table.transact([*core, *moves[:room]])
+        except TransactionCancelled as exc:
+            raise Conflict("the customers changed meanwhile (a new message, another merge); "
+                           "read them again and retry") from exc
+        for op in moves[room:]:        # one at a time: a conversation moved or deleted meanwhile is skipped alone
+            with contextlib.suppress(TransactionCancelled):
+                self.table.transact([op])

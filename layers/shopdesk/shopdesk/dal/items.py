@@ -170,7 +170,8 @@ def grant_item(conversation_id: str, agent_id: str, granted_at: str) -> dict[str
 def customer_from_item(item: dict[str, Any]) -> Customer:
     """A customer record (``CUSTOMER#<id>``, written with the customer's first conversation)."""
     return Customer(id=item["id"], name=item.get("name"), identities=item.get("identities") or [],
-                    tier=item.get("tier"), created_at=item.get("created_at"))
+                    tier=item.get("tier"), created_at=item.get("created_at"), merged_into=item.get("merged_into"),
+                    merge_id=item.get("merge_id"))
 
 
 # ------------------------------------------------------------------------------ messages

@@ -273,7 +273,7 @@ class Inbox:
             return conv
         verb = "Reopened" if conv.status is ConversationStatus.RESOLVED else f"Marked {status.value}"
         self.conversations.set_status(conv, status, system_message(conv.id, f"{verb} by {by_agent}", by_agent),
-                                      None)
+                                      None, identities=self._slot_holders(conv, status))
         now = clock.now()
         if conv.status is ConversationStatus.RESOLVED:
             # a reopen: fresh clocks under the policy the customer's tier (as it is now) chooses
@@ -288,6 +288,21 @@ class Inbox:
         elif status is ConversationStatus.OPEN:
             enqueue_drain(self.work, conv.team, f"status:{status.value}")
         return self.conversations.get_meta(conversation_id)
+
+    def _slot_holders(self, conv: Conversation, status: ConversationStatus) -> list[str] | None:
+        """The identities whose open-conversation slot a status change touches: on a resolve, those that hold
+        this conversation; on a reopen, every identity of the customer (one slot across all channels)."""
+        resolving, reopening = status is ConversationStatus.RESOLVED, conv.status is ConversationStatus.RESOLVED
+        if not (resolving or reopening):
+            return None
+        if self.customers is None:
+            self.customers = Customers(self.conversations.table)
+        customer = self.customers.get(conv.customer.id)
+        identities = customer.identities if customer else conv.customer.identities[:1]
+        if reopening:
+            return [i.key for i in identities]
+        held = self.customers.identities.get_many(identities)
+        return [key for key, record in held.items() if record.open_conversation_id == conv.id]
 
     def me(self, agent_id: str, name: str | None) -> Agent:
         agent = self.agents.get(agent_id)

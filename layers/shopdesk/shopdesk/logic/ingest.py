@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from shopdesk import clock
-from shopdesk.dal.conversations import Conversations, IdentityRace, IdentityRecord, StaleConversation
+from shopdesk.dal.conversations import Conversations, IdentityRace, StaleConversation
+from shopdesk.dal.identities import IdentityRecord
 from shopdesk.dal.items import message_sk
 from shopdesk.dal.queues import Queue
 from shopdesk.errors import Conflict, DuplicateDelivery

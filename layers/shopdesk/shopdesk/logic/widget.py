@@ -115,8 +115,9 @@ class Widget:
         if conversation_id is None:
             return {"conversation_id": None, "items": []}
         conv = self.conversations.get_with_messages(conversation_id)
-        if not any(i.kind == webchat.IDENTITY_KIND and i.address == session.visitor_id
-                   for i in conv.customer.identities):
+        linked = identity is not None and conv.customer.id == identity.customer_id   # the visitor's customer's
+        if not linked and not any(i.kind == webchat.IDENTITY_KIND and i.address == session.visitor_id
+                                  for i in conv.customer.identities):
             raise InvalidSignature("this conversation is not the visitor's")
         items = []
         for m in conv.messages:

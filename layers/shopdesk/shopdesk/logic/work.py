@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from shopdesk.dal.items import message_sk
 from shopdesk.dal.queues import Queue
 from shopdesk.ids import new_id
+from shopdesk.logic.evidence import may_hold_addresses
 from shopdesk.models import Message
 
 
@@ -20,6 +21,7 @@ class InboundWork(BaseModel):
     has_media: bool = False
     new_conversation: bool = False     # its clocks were started with it
     auto_reply: bool = False           # starts and resumes no clock
+    addresses: bool = False            # the text may give an email or phone (duplicate evidence, logic.evidence)
     team: str = "default"
 
 
@@ -43,7 +45,8 @@ def enqueue_inbound(queue: Queue, conversation_id: str, message: Message, team: 
                     new_conversation: bool = False) -> None:
     work = InboundWork(conversation_id=conversation_id, message_id=message.id, message_sk=message_sk(message),
                        has_media=any(a.storage_key is None and a.note is None for a in message.attachments),
-                       new_conversation=new_conversation, auto_reply=message.kind == "auto_reply", team=team)
+                       new_conversation=new_conversation, auto_reply=message.kind == "auto_reply", team=team,
+                       addresses=may_hold_addresses(message.text))
     queue.send(work.model_dump(exclude_defaults=False), group=conversation_id, dedup_id=message.id)
 
 

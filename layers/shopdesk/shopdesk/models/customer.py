@@ -1,12 +1,13 @@
 """A customer as the shop knows them: their identities on every channel and their tier (``vip``, ``gold``),
-which chooses the SLA policy of their conversations."""
+which chooses the SLA policy of their conversations; merges of two customers and the evidence that suggests
+them."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from shopdesk.models.conversation import CustomerRef
 
@@ -14,7 +15,63 @@ Tier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
 
 
 class Customer(CustomerRef):
-    """The customer record (``CUSTOMER#<id>``): ``tier`` is None until the shop gives them one."""
+    """The customer record (``CUSTOMER#<id>``): ``tier`` is None until the shop gives them one;
+    ``merged_into`` names the customer they were merged into (until an unmerge)."""
 
     created_at: datetime | None = None
+    merged_into: str | None = None
+    merge_id: str | None = None
 
+
+class Evidence(BaseModel):
+    """An address seen where the customer controls nothing: in a message body or in an order. It suggests a
+    duplicate to an agent; it never links by itself."""
+
+    kind: Literal["email", "phone"]
+    address: str
+    source: Literal["message", "order", "shop_customer"]
+    conversation_id: str | None = None
+    message_id: str | None = None
+    order: str | None = None                 # the order's name ("#1001")
+    at: datetime
+
+
+class CustomerEvent(BaseModel):
+    """A line of the customer's own timeline: who merged, unmerged or linked what, when and why."""
+
+    id: str
+    kind: Literal["merged", "merged_into", "unmerged", "linked"]
+    at: datetime
+    by: str                                  # an agent id, or "system" for a link on the customer's evidence
+    reason: str
+    other_id: str | None = None              # the other customer of a merge
+    merge_id: str | None = None
+    identity: str | None = None              # a linked identity, "kind#address"
+
+
+class IdentityBefore(BaseModel):
+    """An identity as a merge found it (what an unmerge puts back)."""
+
+    customer_id: str
+    open_conversation_id: str | None = None
+    siblings: list[str] = Field(default_factory=list)
+
+
+class MergeRecord(BaseModel):
+    """``MERGE#<id>``: everything a merge moved, so an unmerge can put each piece back."""
+
+    id: str
+    survivor_id: str                          # the customer that remains
+    merged_id: str                            # the customer merged into it
+    by: str
+    reason: str
+    at: datetime
+    status: Literal["merged", "unmerged"] = "merged"
+    survivor_name: str | None = None          # the survivor's name before
+    survivor_identities: list[str]            # "kind#address", the survivor's before
+    merged_identities: list[str]              # the merged customer's
+    identities_before: dict[str, IdentityBefore]
+    conversations_moved: list[str]            # the merged customer's conversations, now the survivor's
+    unmerged_by: str | None = None
+    unmerged_at: datetime | None = None
+    unmerge_reason: str | None = None

@@ -1,0 +1,143 @@
+"""Identities: ``IDENTITY#<kind>#<address>`` names the customer an address belongs to and the customer's one
+open conversation, so one GetItem tells the inbound path where a message goes.
+
+A customer with several identities (after a link or a merge) has the same ``open_conversation_id`` on every
+one of them, and each identity lists the others (``siblings``, as ``kind#address`` keys): a new conversation
+started from any of them claims the slot on all of them in the same transaction as the message, so a message
+on a newly linked channel joins the open conversation and two channels never open two conversations.
+
+The operations here are parts of other repositories' transactions (a conversation's start and status
+changes, a merge); this module is the only one that knows the identity item's shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from shopdesk.dal import items as it
+from shopdesk.dal.table import Table, Update, serialize
+from shopdesk.models import Identity
+
+
+@dataclass(frozen=True)
+class IdentityRecord:
+    kind: str
+    address: str
+    customer_id: str
+    customer_name: str | None
+    open_conversation_id: str | None
+    last_agent: str | None = None
+    last_agent_at: str | None = None
+    siblings: tuple[str, ...] = field(default=())      # the customer's other identities, "kind#address"
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}#{self.address}"
+
+
+def split_key(key: str) -> tuple[str, str]:
+    kind, _, address = key.partition("#")
+    return kind, address
+
+
+def record_from_item(item: dict[str, Any]) -> IdentityRecord:
+    return IdentityRecord(kind=item["kind"], address=item["address"], customer_id=item["customer_id"],
+                          customer_name=item.get("customer_name"),
+                          open_conversation_id=item.get("open_conversation_id"),
+                          last_agent=item.get("last_agent"), last_agent_at=item.get("last_agent_at"),
+                          siblings=tuple(item.get("siblings") or ()))
+
+
+class Identities:
+    def __init__(self, table: Table):
+        self.table = table
+
+    def get(self, kind: str, address: str) -> IdentityRecord | None:
+        item = self.table.get(it.identity_pk(kind, address), it.META)
+        if item is None:
+            return None
+        return record_from_item({"kind": kind, "address": address, **item})
+
+    def get_many(self, identities: Iterable[Identity | tuple[str, str]]) -> dict[str, IdentityRecord]:
+        """The identity records that exist, by ``kind#address`` (one BatchGetItem per 100)."""
+        pairs = [(i.kind, i.address) if isinstance(i, Identity) else i for i in identities]
+        found = self.table.batch_get([(it.identity_pk(k, a), it.META) for k, a in dict.fromkeys(pairs)])
+        records = [record_from_item(row) for row in found if "kind" in row]
+        return {r.key: r for r in records}
+
+    # ------------------------------------------------------------------ parts of a conversation's transactions
+    def create_op(self, identity: Identity, customer_id: str, customer_name: str | None,
+                  open_conversation_id: str | None, siblings: Sequence[str] = ()) -> dict[str, Any]:
+        """A new identity (fails if the address already has one)."""
+        item: dict[str, Any] = {
+            "PK": it.identity_pk(identity.kind, identity.address), "SK": it.META, "type": "identity",
+            "kind": identity.kind, "address": identity.address, "customer_id": customer_id,
+            "customer_name": customer_name, "siblings": list(siblings) or None}
+        if open_conversation_id:
+            item["open_conversation_id"] = open_conversation_id
+        return self.table.put_op({k: v for k, v in item.items() if v is not None},
+                                 condition="attribute_not_exists(PK)")
+
+    def open_ops(self, identity: IdentityRecord, conversation_id: str, customer_name: str | None,
+                 expected_open: str | None) -> list[dict[str, Any]]:
+        """A new conversation takes the open slot of the identity it started from and of all its siblings,
+        each conditioned on holding no other open conversation (or the stale one the caller saw)."""
+        ops = []
+        for key in (identity.key, *identity.siblings):
+            update = Update().set("open_conversation_id", conversation_id)
+            if key == identity.key and customer_name:
+                update.set_if_missing("customer_name", customer_name)
+            if expected_open is None:
+                update.when("attribute_exists(PK) AND attribute_not_exists(open_conversation_id)")
+            else:
+                update.when("attribute_exists(PK) AND (attribute_not_exists(open_conversation_id) "
+                            "OR open_conversation_id = :expected)", expected=expected_open)
+            ops.append(self.table.update_op(it.identity_pk(*split_key(key)), it.META, update))
+        return ops
+
+    def release_ops(self, keys: Iterable[str], conversation_id: str, *, last_agent: str | None,
+                    at: str) -> list[dict[str, Any]]:
+        """A resolved conversation frees the slot of every identity that holds it; the agent who helped is
+        remembered for sticky routing."""
+        ops = []
+        for key in keys:
+            forget = Update().remove("open_conversation_id").when("open_conversation_id = :c", c=conversation_id)
+            if last_agent:
+                forget.set("last_agent", last_agent).set("last_agent_at", at)
+            ops.append(self.table.update_op(it.identity_pk(*split_key(key)), it.META, forget))
+        return ops
+
+    def reopen_ops(self, keys: Iterable[str], conversation_id: str) -> list[dict[str, Any]]:
+        """A reopened conversation takes the slot back on every identity of the customer (fails when the
+        customer has another open conversation meanwhile)."""
+        return [self.table.update_op(it.identity_pk(*split_key(key)), it.META,
+                                     Update().set("open_conversation_id", conversation_id)
+                                     .when("attribute_exists(PK) AND attribute_not_exists(open_conversation_id)"))
+                for key in keys]
+
+    def rewrite_op(self, record: IdentityRecord, *, customer_id: str, open_conversation_id: str | None,
+                   siblings: Sequence[str], expected: IdentityRecord) -> dict[str, Any]:
+        """Point an identity at another customer and open conversation (a merge, an unmerge, a link),
+        conditioned on it being as read (``expected``): a message that opened a conversation meanwhile makes
+        the whole change fail rather than be lost."""
+        update = Update().set("customer_id", customer_id).set("siblings", list(siblings) or None)
+        if open_conversation_id:
+            update.set("open_conversation_id", open_conversation_id)
+        else:
+            update.remove("open_conversation_id")
+        if expected.open_conversation_id:
+            update.when("customer_id = :was AND open_conversation_id = :open", was=expected.customer_id,
+                        open=expected.open_conversation_id)
+        else:
+            update.when("customer_id = :was AND attribute_not_exists(open_conversation_id)",
+                        was=expected.customer_id)
+        return self.table.update_op(it.identity_pk(record.kind, record.address), it.META, update)
+
+    def delete_op(self, record: IdentityRecord) -> dict[str, Any]:
+        """Take a linked identity away again (an unmerge of a link that created it)."""
+        op = self.table.delete_op(it.identity_pk(record.kind, record.address), it.META)
+        op["Delete"].update(ConditionExpression="customer_id = :was",
+                            ExpressionAttributeValues=serialize({":was": record.customer_id}))
+        return op

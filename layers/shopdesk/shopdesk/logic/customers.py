@@ -1,0 +1,155 @@
+"""The customer as agents see them: profile, identities, one history across channels, likely duplicates,
+merge and unmerge, each behind the access rules of ``logic.access``.
+
+Who may see a customer: an agent who may see at least one of the customer's conversations (their teams',
+held or granted; supervisors and admins as ``Access.may_see`` says). A customer is nobody's secret from
+the agents serving them, and nobody learns of one whose conversations they never could read: anything else
+is a 404 with the same body as a customer that does not exist. A merge and an unmerge need access to both
+customers. A customer merged into another answers with ``merged_into`` and is seen through the survivor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from shopdesk.dal.customers import Customers
+from shopdesk.errors import BadRequest
+from shopdesk.logic.access import Access, Caller
+from shopdesk.logic.merge import Merger, customer_not_found
+from shopdesk.models import Conversation
+from shopdesk.models.customer import Customer, CustomerEvent, Evidence, MergeRecord
+
+MAX_ACCESS_SCAN = 200        # conversations looked at to decide whether a caller may see a customer
+
+OrdersOf = Callable[[Customer], list[Any]]
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    customer: Customer
+    conversations: list[Conversation]
+    cursor: str | None
+    timeline: list[CustomerEvent]
+    orders: list[Any] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    customer: Customer
+    evidence: list[tuple[str, Evidence]]        # (why, what was seen)
+
+
+class CustomerDesk:
+    def __init__(self, customers: Customers, access: Access, orders_of: OrdersOf | None = None):
+        self.customers = customers
+        self.access = access
+        self.merger = Merger(customers)
+        self.orders_of = orders_of
+
+    # ------------------------------------------------------------------ reading
+    def get(self, caller: Caller, customer_id: str, limit: int = 20, cursor: str | None = None) -> CustomerView:
+        customer = self.visible(caller, customer_id)
+        history_of = customer.merged_into or customer.id
+        try:
+            conversations, next_cursor = self.customers.conversations(history_of, limit, cursor)
+        except ValueError as exc:       # a cursor that is not ours
+            raise BadRequest(str(exc)) from exc
+        orders = self.orders_of(customer) if self.orders_of and not customer.merged_into else []
+        return CustomerView(customer, conversations, next_cursor, self.customers.timeline(customer.id), orders)
+
+    def visible(self, caller: Caller, customer_id: str) -> Customer:
+        """The customer, if the caller may see one of their conversations (a merged customer's are the
+        survivor's); else the same NotFound as a missing customer."""
+        customer = self.customers.get(customer_id)
+        if customer is None:
+            raise customer_not_found(customer_id)
+        if caller.admin:
+            return customer
+        holder = self.merger.survivor_of(customer.id) if customer.merged_into else customer.id
+        if not self._may_see_history(caller, holder):
+            raise customer_not_found(customer_id)
+        return customer
+
+    def _may_see_history(self, caller: Caller, customer_id: str) -> bool:
+        conversations, _ = self.customers.conversations(customer_id, MAX_ACCESS_SCAN)
+        teams = set(self.access.teams(caller))
+        if any(c.team in teams or c.assignee == caller.id or caller.id in c.granted for c in conversations):
+            return True
+        return caller.supervisor and any(self.access.may_see(caller, c) for c in conversations if c.assignee)
+
+    # ------------------------------------------------------------------ duplicates
+    def duplicates(self, caller: Caller, customer_id: str) -> list[Duplicate]:
+        """Customers who are likely the same person, with the evidence: an address this customer wrote (in a
+        message, a shop record) that is another customer's identity; one of this customer's addresses that
+        another customer wrote; an email or phone on one of this customer's orders that is another customer's
+        (noting when both have the same name). Only customers the caller may see are suggested."""
+        customer = self.visible(caller, customer_id)
+        found: dict[str, list[tuple[str, Evidence]]] = {}
+        seen = self.customers.seen(customer.id)
+        owners = self.customers.identities.get_many([(e.kind, e.address) for e in seen])
+        for e in seen:
+            owner = owners.get(f"{e.kind}#{e.address}")
+            if owner and owner.customer_id != customer.id:
+                found.setdefault(owner.customer_id, []).append(
+                    (f"this customer's {_source(e)} gives the {e.kind} {e.address}, the other customer's", e))
+        for identity in customer.identities:
+            if identity.kind not in ("email", "phone"):
+                continue
+            for other_id, e in self.customers.mentioned_by(identity.kind, identity.address):
+                if other_id != customer.id:
+                    found.setdefault(other_id, []).append(
+                        (f"the other customer's {_source(e)} gives this customer's {e.kind} {e.address}", e))
+        for order, kind, address, owner_id in self._order_contacts(customer):
+            if owner_id != customer.id:
+                found.setdefault(owner_id, []).append((
+                    f"order {order.name} of this customer gives the {kind} {address}, the other customer's",
+                    Evidence(kind=kind, address=address, source="order", order=order.name,  # type: ignore[arg-type]
+                             at=order.created_at)))
+        duplicates = []
+        for other_id, evidence in found.items():
+            other = self.customers.get(other_id)
+            if other is None or other.merged_into == customer.id or customer.merged_into == other_id:
+                continue
+            if other.merged_into:
+                continue        # seen through the customer it was merged into
+            if customer.name and other.name and customer.name.casefold() == other.name.casefold():
+                evidence = [(f"{why}; both are named {other.name}", e) for why, e in evidence]
+            if caller.admin or self._may_see_history(caller, other.id):
+                duplicates.append(Duplicate(other, sorted(evidence, key=lambda x: x[1].at, reverse=True)))
+        return sorted(duplicates, key=lambda d: d.evidence[0][1].at, reverse=True)
+
+    def _order_contacts(self, customer: Customer) -> list[tuple[Any, str, str, str]]:
+        """(order, kind, address, owner) for the emails and phones on the customer's orders that are a
+        customer's identity: an order found by this customer's phone that carries another customer's email."""
+        if self.orders_of is None:
+            return []
+        contacts = []
+        for found in self.orders_of(customer):
+            order = getattr(found, "order", found)
+            for kind in ("email", "phone"):
+                address = getattr(order, kind, None)
+                if address:
+                    contacts.append((order, kind, address))
+        owners = self.customers.identities.get_many([(k, a) for _, k, a in contacts])
+        return [(order, kind, address, owners[f"{kind}#{address}"].customer_id)
+                for order, kind, address in contacts if f"{kind}#{address}" in owners]
+
+    # ------------------------------------------------------------------ merging
+    def merge(self, caller: Caller, customer_id: str, other_id: str, reason: str) -> MergeRecord:
+        self.visible(caller, customer_id)
+        self.visible(caller, other_id)
+        return self.merger.merge(customer_id, other_id, by=caller.id, reason=reason)
+
+    def unmerge(self, caller: Caller, customer_id: str, merge_id: str, reason: str) -> MergeRecord:
+        record = self.customers.get_merge(merge_id)
+        self.visible(caller, customer_id)
+        if record is not None:
+            self.visible(caller, record.merged_id if customer_id == record.survivor_id else record.survivor_id)
+        return self.merger.unmerge(customer_id, merge_id, by=caller.id, reason=reason)
+
+
+def _source(e: Evidence) -> str:
+    return {"message": "message", "order": "order", "shop_customer": "shop record"}[e.source]
+

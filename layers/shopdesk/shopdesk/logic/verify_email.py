@@ -1,0 +1,100 @@
+"""A web-chat visitor proves an email address with a one-time code, so their chat and their mail are one
+customer (``Merger.link_verified``): the one automatic link a visitor can cause, and only on proof.
+
+- Asking: a 6-digit code from ``secrets``, mailed through SES; stored only as an HMAC (keyed with the widget's
+  session secret) of visitor, address and code; valid 10 minutes; asking again replaces it. Rate-limited per
+  visitor and per address, so the widget cannot be used to mail-bomb anyone.
+- Confirming: rate-limited per visitor; 5 wrong codes use the code up; the right one is used once (a
+  conditional write), then the address is linked: a new identity of the visitor's customer, or, when the
+  address is another customer's, that customer absorbs the visitor's (a merge recorded as the system's, with
+  the proof as its reason, and undoable by an agent).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from shopdesk import clock
+from shopdesk.channels import webchat
+from shopdesk.dal.identities import Identities
+from shopdesk.dal.ratelimits import RateLimits
+from shopdesk.dal.verifications import PendingCode, Verifications
+from shopdesk.errors import BadRequest
+from shopdesk.logic.merge import LinkOutcome, Merger
+from shopdesk.models import Identity
+
+CODE_SECONDS = 600
+MAX_ATTEMPTS = 5
+REQUEST_LIMIT = webchat.RateLimiter(rate_per_s=1 / 120, burst=3)     # codes asked per visitor and per address
+CONFIRM_LIMIT = webchat.RateLimiter(rate_per_s=1 / 10, burst=5)      # confirmations tried per visitor
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+
+SendMail = Callable[[str, str, str], None]          # (to, subject, text)
+
+
+def normalise_email(raw: str) -> str:
+    """An email identity's address: trimmed, lower-cased (as the email channel keys them); BadRequest if it
+    is not an address."""
+    value = raw.strip().lower()
+    if len(value) > 254 or not _EMAIL.match(value):
+        raise BadRequest("email is not an email address")
+    return value
+
+
+@dataclass
+class EmailVerification:
+    verifications: Verifications
+    limits: RateLimits
+    merger: Merger
+    identities: Identities
+    send_mail: SendMail
+    secret: str
+    shop_name: str = "the shop"
+
+    def _hash(self, visitor_id: str, email: str, code: str) -> str:
+        return hmac.new(self.secret.encode(), f"{visitor_id}|{email}|{code}".encode(), hashlib.sha256).hexdigest()
+
+    def _limit(self, key: str, limiter: webchat.RateLimiter) -> None:
+        from shopdesk.logic.widget import RateLimited
+        allowed, state, retry_after = limiter.consume(self.limits.get(key), clock.now().timestamp())
+        self.limits.put(key, state)
+        if not allowed:
+            raise RateLimited(retry_after)
+
+    def request(self, visitor_id: str, raw_email: str) -> dict[str, object]:
+        email = normalise_email(raw_email)
+        self._limit(f"webchat-otp#{visitor_id}", REQUEST_LIMIT)
+        self._limit(f"webchat-otp-to#{email}", REQUEST_LIMIT)
+        code = f"{secrets.randbelow(10**6):06d}"
+        expires = int(clock.now().timestamp()) + CODE_SECONDS
+        digest = self._hash(visitor_id, email, code)
+        self.verifications.put(PendingCode(visitor_id=visitor_id, email=email, code_hash=digest, expires_at=expires,
+                                           attempts=0))
+        self.send_mail(email, f"Your code for {self.shop_name}",
+                       f"Your code is {code}. Enter it in the chat on our website to confirm this address.\n"
+                       f"It is valid for {CODE_SECONDS // 60} minutes. If you did not ask for it, ignore this mail.")
+        return {"email": email, "expires_in": CODE_SECONDS}
+
+    def confirm(self, visitor_id: str, code: str) -> LinkOutcome:
+        self._limit(f"webchat-otp-check#{visitor_id}", CONFIRM_LIMIT)
+        pending = self.verifications.get(visitor_id)
+        if pending is None or pending.expires_at <= clock.now().timestamp():
+            raise BadRequest("no code is pending for this chat, or it expired: ask for a new one")
+        if pending.attempts >= MAX_ATTEMPTS:
+            raise BadRequest("too many wrong codes: ask for a new one")
+        if not hmac.compare_digest(pending.code_hash, self._hash(visitor_id, pending.email, code.strip())):
+            self.verifications.wrong_attempt(pending)
+            raise BadRequest("the code is not right")
+        if not self.verifications.use(pending, MAX_ATTEMPTS):
+            raise BadRequest("the code was used already: ask for a new one")
+        anchor = self.identities.get(webchat.IDENTITY_KIND, visitor_id)
+        return self.merger.link_verified(
+            anchor.customer_id if anchor else None, Identity(kind=webchat.IDENTITY_KIND, address=visitor_id),
+            Identity(kind="email", address=pending.email),
+            reason=f"the web-chat visitor proved {pending.email} with a one-time code")

@@ -1,0 +1,427 @@
+"""One customer across every channel, through the real handlers on moto: links on evidence the customer
+controls, duplicates suggested with their evidence, merge with one action, unmerge that restores both sides
+exactly, and the shared email that must not merge two people."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from typing import Any
+
+import pytest
+
+from shopdesk import clock
+from shopdesk.dal.customers import Customers
+from shopdesk.dal.table import Table
+from shopdesk.logic.merge import Merger
+from tests.integration.helpers import agent, customer_writes
+from tests.integration.test_admin_api import admin_call
+from tests.integration.test_email import _deliver, _eml
+from tests.integration.test_widget import _call as _widget
+from tests.integration.test_widget import _session
+from tests.support import http_event
+
+PHONE, EMAIL, IGSID = "+31612345678", "anna@example.com", "17841400000000001"
+
+
+def _instagram(desk, igsid: str, text: str, mid: str) -> str:
+    body = json.dumps({"object": "instagram", "entry": [{"id": "1234567890", "time": 1764000000000, "messaging": [
+        {"sender": {"id": igsid}, "recipient": {"id": "1234567890"}, "timestamp": 1764000000000,
+         "message": {"mid": mid, "text": text}}]}]})
+    signature = "sha256=" + hmac.new(b"test_app_secret", body.encode(), hashlib.sha256).hexdigest()
+    result = desk.invoke("inbound_instagram", http_event("POST", "/webhooks/instagram", body, {
+        "content-type": "application/json", "x-hub-signature-256": signature}))
+    assert result["statusCode"] == 200, result
+    return desk.item(f"IDENTITY#instagram#{igsid}")["open_conversation_id"]
+
+
+def _email(desk, sender: str, body: str, key: str) -> None:
+    result = _deliver(desk, _eml(sender=sender, body=body, message_id=f"<{key}@customer.example>"), key)
+    assert not (result or {}).get("batchItemFailures"), result
+
+
+def _customer_id(desk, kind: str, address: str) -> str:
+    return desk.item(f"IDENTITY#{kind}#{address}")["customer_id"]
+
+
+def _merger(desk) -> Merger:
+    return Merger(Customers(Table(desk.table_name)))
+
+
+def _get(desk, customer_id: str, who: str = "alice", groups: str | None = None) -> tuple[int, Any]:
+    return agent(desk, "GET", f"/agent/customers/{customer_id}", who, groups=groups)
+
+
+def _snapshot(desk, *customer_ids: str) -> dict[str, Any]:
+    """Everything a merge touches: customers, their identities, their conversations' items."""
+    found: dict[str, Any] = {}
+    for customer_id in customer_ids:
+        record = desk.item(f"CUSTOMER#{customer_id}")
+        found[f"CUSTOMER#{customer_id}"] = record
+        for ident in record["identities"]:
+            key = f"IDENTITY#{ident['kind']}#{ident['address']}"
+            found[key] = desk.item(key)
+        rows = desk.client("dynamodb").query(
+            TableName=desk.table_name, IndexName="ByCustomer", KeyConditionExpression="CustomerPK = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"CUSTOMER#{customer_id}"}})["Items"]
+        for row in rows:
+            pk = row["PK"]["S"]
+            item = desk.item(pk)
+            found[pk] = {k: v for k, v in item.items() if k not in ("updated_at", "StatusSK", "InboxSK")}
+    return found
+
+
+def test_sms_email_on_the_shop_record_and_instagram_after_a_merge_are_one_customer_and_unmerge_restores(desk):
+    # Given a customer who writes by SMS
+    sms_conv = customer_writes(desk, PHONE, "Hi, where is my parcel?", "SMid1")
+    anna = _customer_id(desk, "phone", PHONE)
+    # and whose shop record carries her email and her phone as she typed it at checkout (national format)
+    from shopdesk.phone import to_e164
+    outcome = _merger(desk).link_shop_record(EMAIL, to_e164("06 12345678", "NL"), order="#1001")
+    assert outcome.outcome == "linked" and outcome.customer_id == anna
+    # When she writes by email from that address
+    _email(desk, "Anna <Anna@Example.com>", "Any news on my order?", "e1")
+    # Then the mail joins her one open conversation
+    assert desk.item(f"IDENTITY#email#{EMAIL}")["open_conversation_id"] == sms_conv
+    # When she writes on Instagram (a stranger to us), and an agent merges the two with one action
+    ig_conv = _instagram(desk, IGSID, "hello from insta", "mid.1")
+    stranger = _customer_id(desk, "instagram", IGSID)
+    assert stranger != anna and ig_conv != sms_conv
+    status, merge = agent(desk, "POST", f"/agent/customers/{anna}/merge", "alice",
+                          {"other_id": stranger, "reason": "she said so on Instagram"})
+    assert status == 200, merge
+    assert merge["conversations_moved"] == [ig_conv] and merge["identities_moved"] == [f"instagram#{IGSID}"]
+    # Then she is one customer with one history across SMS, email and Instagram
+    status, body = _get(desk, anna)
+    assert status == 200, body
+    assert {(i["kind"], i["address"]) for i in body["identities"]} == {
+        ("phone", PHONE), ("email", EMAIL), ("instagram", IGSID)}
+    assert {c["id"] for c in body["conversations"]} == {sms_conv, ig_conv}
+    assert all(c["customer"]["id"] == anna for c in body["conversations"])
+    assert [e["kind"] for e in body["timeline"]] == ["merged", "linked"]
+    assert body["timeline"][0]["by"] == "alice" and body["timeline"][0]["reason"] == "she said so on Instagram"
+    assert body["orders"] == []
+    status, conv = agent(desk, "GET", f"/agent/conversations/{ig_conv}", "alice")
+    assert conv["customer"]["id"] == anna
+    # and her next Instagram message lands in her one open conversation, and the reply goes back there
+    assert _instagram(desk, IGSID, "still waiting", "mid.2") == sms_conv
+    status, conv = agent(desk, "GET", f"/agent/conversations/{sms_conv}", "alice")
+    assert conv["channel"] == "instagram" and conv["channels"] == ["email", "instagram", "sms"]
+    # When the agent undoes the merge
+    status, undone = agent(desk, "POST", f"/agent/customers/{anna}/unmerge", "alice",
+                           {"merge_id": merge["id"], "reason": "not the same person"})
+    assert status == 200 and undone["status"] == "unmerged", undone
+    # Then each is on their own again, and both timelines say who did what and why
+    assert _customer_id(desk, "instagram", IGSID) == stranger
+    assert {c["id"] for c in _get(desk, anna)[1]["conversations"]} == {sms_conv}
+    other = _get(desk, stranger)[1]
+    assert {c["id"] for c in other["conversations"]} == {ig_conv} and other["merged_into"] is None
+    assert [e["kind"] for e in other["timeline"]] == ["unmerged", "merged_into"]
+    assert other["timeline"][0]["reason"] == "not the same person"
+    # and a second undo is refused
+    assert agent(desk, "POST", f"/agent/customers/{anna}/unmerge", "alice", {"merge_id": merge["id"]})[0] == 409
+
+
+def test_unmerge_restores_both_customers_exactly(desk):
+    # Given two customers, each with an open conversation, one on two channels
+    first = customer_writes(desk, "+31611000001", "one", "SMx1")
+    a = _customer_id(desk, "phone", "+31611000001")
+    _merger(desk).link_shop_record("one@example.com", "+31611000001")
+    second = _instagram(desk, "17841400000000777", "two", "mid.x")
+    b = _customer_id(desk, "instagram", "17841400000000777")
+    before = _snapshot(desk, a, b)
+    # When they are merged, then unmerged
+    status, merge = agent(desk, "POST", f"/agent/customers/{a}/merge", "alice", {"other_id": b, "reason": "test"})
+    assert status == 200, merge
+    merged = _snapshot(desk, a)
+    assert merged[f"CONV#{second}"]["customer"]["id"] == a
+    assert merged["IDENTITY#instagram#17841400000000777"]["open_conversation_id"] == first
+    assert desk.item(f"CUSTOMER#{b}")["merged_into"] == a
+    status, _ = agent(desk, "POST", f"/agent/customers/{a}/unmerge", "alice", {"merge_id": merge["id"]})
+    assert status == 200
+    # Then every identity, customer record and conversation is as it was
+    assert _snapshot(desk, a, b) == before
+
+
+def test_a_shared_email_in_the_shop_records_is_suggested_never_merged(desk):
+    # Given a customer known by phone and by the family email (linked from her own shop record)
+    customer_writes(desk, "+31622000001", "hi, it's Mum", "SMf1")
+    mum = _customer_id(desk, "phone", "+31622000001")
+    assert _merger(desk).link_shop_record("family@example.com", "+31622000001").outcome == "linked"
+    # and her son, who writes from his own phone
+    customer_writes(desk, "+31622000002", "hi, it's Tom", "SMf2")
+    son = _customer_id(desk, "phone", "+31622000002")
+    # When the son's order carries the same family email with his own phone
+    outcome = _merger(desk).link_shop_record("family@example.com", "+31622000002", order="#2002")
+    # Then nothing is linked or merged: each keeps their own identities and history
+    assert outcome.outcome == "suggested"
+    assert _customer_id(desk, "phone", "+31622000002") == son
+    assert _customer_id(desk, "email", "family@example.com") == mum
+    assert desk.item(f"CUSTOMER#{son}").get("merged_into") is None
+    # and an agent sees the suggestion with the order as its evidence, from either side
+    status, body = agent(desk, "GET", f"/agent/customers/{mum}/duplicates", "alice")
+    assert status == 200, body
+    [dup] = body["items"]
+    assert dup["customer"]["id"] == son
+    assert dup["evidence"][0]["source"] == "order" and dup["evidence"][0]["order"] == "#2002"
+    [dup] = agent(desk, "GET", f"/agent/customers/{son}/duplicates", "alice")[1]["items"]
+    assert dup["customer"]["id"] == mum
+    # and a phone the shop record gives for an unknown person is not linked to the email's customer either
+    assert _merger(desk).link_shop_record("family@example.com", "+31622000003").outcome == "suggested"
+    assert desk.item("IDENTITY#phone#+31622000003") is None
+
+
+def test_an_address_written_in_a_message_is_evidence_for_agents_not_a_link(desk):
+    # Given a customer known by email, and another who writes by SMS giving that address and a national number
+    _email(desk, "Bo <bo@example.com>", "hello", "e-bo")
+    bo = _customer_id(desk, "email", "bo@example.com")
+    customer_writes(desk, "+31633000001", "It's me, Bo: bo@example.com, or call 06 3300 0002", "SMe1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    sms = _customer_id(desk, "phone", "+31633000001")
+    # Then nothing is linked
+    assert sms != bo and _customer_id(desk, "email", "bo@example.com") == bo
+    # and each sees the other as a likely duplicate, with the message as evidence
+    [dup] = agent(desk, "GET", f"/agent/customers/{sms}/duplicates", "alice")[1]["items"]
+    assert dup["customer"]["id"] == bo
+    assert dup["evidence"][0]["source"] == "message" and dup["evidence"][0]["address"] == "bo@example.com"
+    assert "bo@example.com" in dup["evidence"][0]["why"]
+    [dup] = agent(desk, "GET", f"/agent/customers/{bo}/duplicates", "alice")[1]["items"]
+    assert dup["customer"]["id"] == sms
+    # and the national number was read as Dutch (DEFAULT_PHONE_REGION)
+    assert desk.item(f"CUSTOMER#{sms}", "SEEN#phone#+31633000002") is not None
+
+
+def test_customers_follow_the_access_rules(desk):
+    # Given a customer whose only conversation is in the default team, and an agent of another team
+    customer_writes(desk, "+31644000001", "hello", "SMa1")
+    customer = _customer_id(desk, "phone", "+31644000001")
+    assert agent(desk, "GET", "/agent/me", "zoe")[0] == 200          # signs in
+    status, body = admin_call(desk, "PUT", "/admin/agents/zoe", "[admins]", {"teams": ["billing"], "capacity": 3})
+    assert status == 200, body
+    # Then the other team's agent gets the same 404 as for a customer that does not exist
+    missing = _get(desk, "u_missing", "zoe")
+    hidden = _get(desk, customer, "zoe")
+    assert hidden == (404, {"type": "/problems/not-found", "title": "Not found", "status": 404,
+                            "detail": f"customer {customer} does not exist"}), hidden
+    assert missing == (404, {**hidden[1], "detail": "customer u_missing does not exist"}), missing
+    # and cannot merge it into anyone, while a default-team agent and an admin see it
+    other = _instagram(desk, "17841400000000999", "hi", "mid.z")
+    other_customer = desk.item(f"CONV#{other}")["customer"]["id"]
+    assert agent(desk, "POST", f"/agent/customers/{other_customer}/merge", "zoe",
+                 {"other_id": customer, "reason": "x"})[0] == 404
+    assert _get(desk, customer, "alice")[0] == 200
+    assert _get(desk, customer, "zoe", groups="[admins]")[0] == 200
+
+
+@pytest.mark.parametrize(("body", "status"), [
+    ({"other_id": "", "reason": "x"}, 422),
+    ({"other_id": "u_x"}, 422),
+    ({"reason": "x"}, 422),
+])
+def test_bad_merge_requests_are_refused_and_change_nothing(desk, body, status):
+    customer_writes(desk, "+31655000001", "hello", "SMb1")
+    customer = _customer_id(desk, "phone", "+31655000001")
+    before = _snapshot(desk, customer)
+    assert agent(desk, "POST", f"/agent/customers/{customer}/merge", "alice", body)[0] == status
+    assert agent(desk, "POST", f"/agent/customers/{customer}/merge", "alice",
+                 {"other_id": customer, "reason": "self"})[0] == 400
+    assert agent(desk, "POST", f"/agent/customers/{customer}/merge", "alice",
+                 {"other_id": "u_nobody", "reason": "x"})[0] == 404
+    assert _snapshot(desk, customer) == before
+
+
+def test_resolving_after_a_merge_frees_every_channel_and_the_next_message_opens_one_conversation(desk):
+    # Given a merged customer (SMS + Instagram) with one open conversation
+    conv = customer_writes(desk, "+31666000001", "hello", "SMr1")
+    a = _customer_id(desk, "phone", "+31666000001")
+    ig = _instagram(desk, "17841400000000555", "hi", "mid.r1")
+    b = _customer_id(desk, "instagram", "17841400000000555")
+    assert agent(desk, "POST", f"/agent/conversations/{ig}/status", "alice", {"status": "resolved"})[0] == 200
+    assert agent(desk, "POST", f"/agent/customers/{a}/merge", "alice", {"other_id": b, "reason": "same"})[0] == 200
+    # When the agent resolves the open conversation
+    status, body = agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})
+    assert status == 200, body
+    # Then no channel holds it any more, and the next message on either opens one new conversation for both
+    assert "open_conversation_id" not in desk.item("IDENTITY#instagram#17841400000000555")
+    new = _instagram(desk, "17841400000000555", "me again", "mid.r2")
+    assert new not in (conv, ig)
+    assert desk.item("IDENTITY#phone#+31666000001")["open_conversation_id"] == new
+    assert customer_writes(desk, "+31666000001", "and by sms", "SMr2") == new
+    # and reopening the old one is refused while the new one is open (one open conversation per customer)
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "open"})[0] == 409
+
+
+# ------------------------------------------------------------------ a web-chat visitor proves an email
+
+def _code_mailed_to(address: str) -> str:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    bodies = [m.body for m in ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+              if address in getattr(m, "destinations", {}).get("ToAddresses", [])]
+    assert bodies, f"no mail to {address}"
+    return re.search(r"\b(\d{6})\b", bodies[-1]).group(1)
+
+
+def test_a_visitor_who_proves_an_email_with_a_code_joins_that_customer(desk):
+    desk.client("ses").verify_email_identity(EmailAddress="support@shop.example")
+    # Given a customer known by email, and a web-chat visitor who writes as a stranger
+    _email(desk, "Cleo <cleo@example.com>", "hello by mail", "e-cleo")
+    cleo = _customer_id(desk, "email", "cleo@example.com")
+    session = _session(desk, "visitor-cleo")
+    status, sent, _ = _widget(desk, "POST", "/widget/messages", {"client_message_id": "w1", "text": "hi"}, session)
+    assert status == 201, sent
+    assert _customer_id(desk, "webchat", "visitor-cleo") != cleo
+    # When the visitor asks for a code for an address (any case) and types a wrong one
+    status, body, _ = _widget(desk, "POST", "/widget/email-verification", {"email": "Cleo@Example.com"}, session)
+    assert status == 202 and body == {"email": "cleo@example.com", "expires_in": 600}, body
+    code = _code_mailed_to("cleo@example.com")
+    assert desk.item("OTP#visitor-cleo")["code_hash"] != code and code not in json.dumps(desk.item("OTP#visitor-cleo"))
+    wrong = "000000" if code != "000000" else "111111"
+    assert _widget(desk, "POST", "/widget/email-verification/confirm", {"code": wrong}, session)[0] == 400
+    # Then nothing is linked on a claim alone
+    assert _customer_id(desk, "webchat", "visitor-cleo") != cleo
+    # When the right code comes
+    status, body, _ = _widget(desk, "POST", "/widget/email-verification/confirm", {"code": code}, session)
+    assert status == 200 and body == {"verified": True, "linked": True}, body
+    # Then the visitor is the mail customer, with one history, the merge on the timeline as the system's
+    assert _customer_id(desk, "webchat", "visitor-cleo") == cleo
+    profile = _get(desk, cleo)[1]
+    assert ("webchat", "visitor-cleo") in {(i["kind"], i["address"]) for i in profile["identities"]}
+    assert profile["timeline"][0]["by"] == "system" and "one-time code" in profile["timeline"][0]["reason"]
+    # and the code cannot be used twice
+    assert _widget(desk, "POST", "/widget/email-verification/confirm", {"code": code}, session)[0] == 400
+
+
+def test_codes_are_rate_limited_expire_and_bad_input_is_refused(desk):
+    desk.client("ses").verify_email_identity(EmailAddress="support@shop.example")
+    session = _session(desk, "visitor-rl")
+    status, body, _ = _widget(desk, "POST", "/widget/email-verification", {"email": "not an address"}, session)
+    assert status == 400 and body["type"] == "/problems/bad-request" and "not an email" in body["detail"], body
+    status, body, _ = _widget(desk, "POST", "/widget/email-verification/confirm", {"code": "12"}, session)
+    assert status == 422 and [e["loc"] for e in body["errors"]] == [["body", "code"]], body
+    assert _widget(desk, "POST", "/widget/email-verification/confirm", {"code": "123456"}, session)[0] == 400
+    assert _widget(desk, "POST", "/widget/email-verification", {"email": "x@example.com"}, None)[0] == 401
+    statuses = [_widget(desk, "POST", "/widget/email-verification", {"email": "rl@example.com"}, session)[0]
+                for _ in range(4)]
+    assert statuses == [202, 202, 202, 429]
+    # a code past its 10 minutes is refused
+    code = _code_mailed_to("rl@example.com")
+    clock.set_offset(11 * 60)
+    assert _widget(desk, "POST", "/widget/email-verification/confirm", {"code": code}, session)[0] == 400
+
+
+def test_five_wrong_codes_use_the_code_up(desk):
+    desk.client("ses").verify_email_identity(EmailAddress="support@shop.example")
+    session = _session(desk, "visitor-guess")
+    assert _widget(desk, "POST", "/widget/email-verification", {"email": "g@example.com"}, session)[0] == 202
+    code = _code_mailed_to("g@example.com")
+    wrong = [c for c in ("000000", "111111", "222222", "333333", "444444", "555555") if c != code][:5]
+    assert [_widget(desk, "POST", "/widget/email-verification/confirm", {"code": c}, session)[0]
+            for c in wrong] == [400] * 5
+    clock.set_offset(120)                   # past the confirmation rate limit: the refusal is the code's own
+    status, body, _ = _widget(desk, "POST", "/widget/email-verification/confirm", {"code": code}, session)
+    assert status == 400 and "too many wrong codes" in body["detail"], body
+    assert desk.item("IDENTITY#email#g@example.com") is None
+
+
+# ------------------------------------------------------------------ the shop platform's records (commerce)
+
+@pytest.fixture
+def shop(desk):
+    """The commerce sandbox on loopback and the environment the commerce functions get (as test_commerce)."""
+    from tests.commerce_support import SHOPIFY_TEST_SECRET, SHOPIFY_TOKEN, CommerceSandboxServer
+
+    server = CommerceSandboxServer()
+    secret = desk.client("secretsmanager").create_secret(Name=f"shopify-{desk.table_name}", SecretString=json.dumps(
+        {"access_token": SHOPIFY_TOKEN, "client_secret": SHOPIFY_TEST_SECRET, "previous_client_secret": ""}))["ARN"]
+    yield {"SHOPIFY_SECRET_ARN": secret, "COMMERCE_PLATFORM": "shopify", "SHOPIFY_ADMIN_BASE_URL": server.shopify_url}
+    server.close()
+
+
+def _shopify_webhook(desk, shop, topic: str, payload: dict, delivery: str):
+    from shopdesk.commerce.webhooks import sign
+    from tests.commerce_support import SHOPIFY_TEST_SECRET
+    from tests.integration.test_commerce import _post
+
+    body = json.dumps(payload).encode()
+    status, answer = _post(desk, shop, "inbound_shopify", "/webhooks/shopify", body, {
+        "Content-Type": "application/json", "X-Shopify-Topic": topic, "X-Shopify-Webhook-Id": delivery,
+        "X-Shopify-Hmac-Sha256": sign(SHOPIFY_TEST_SECRET, body), "X-Shopify-Shop-Domain": "example.myshopify.com"})
+    assert status == 200, answer
+    return answer
+
+
+def _shop_customer(customer_id: int, email: str, phone: str) -> dict:
+    return {"id": customer_id, "email": email, "phone": phone, "first_name": "A", "last_name": "B",
+            "created_at": "2026-11-01T10:00:00Z", "updated_at": "2026-11-01T10:00:00Z"}
+
+
+def test_done_when_sms_then_email_from_the_shop_record_then_instagram_merged_with_orders(desk, shop):
+    from tests.integration.test_commerce import agent_call
+    # Given Dana, who texts the shop, and whose Shopify customer record carries her email and phone
+    sms = customer_writes(desk, "+14155550101", "Where is my order?", "SMdana1")
+    dana = _customer_id(desk, "phone", "+14155550101")
+    _shopify_webhook(desk, shop, "customers/update",
+                     _shop_customer(7001, "dana.rivera@example.com", "+1 415-555-0101"), "wh-dana-1")
+    # When she writes by email from the address on that record, then on Instagram
+    _email(desk, "Dana <dana.rivera@example.com>", "Any news?", "e-dana")
+    assert desk.item("IDENTITY#email#dana.rivera@example.com")["open_conversation_id"] == sms
+    ig = _instagram(desk, "17841400000000101", "hello?", "mid.dana")
+    stranger = _customer_id(desk, "instagram", "17841400000000101")
+    status, merge = agent_call(desk, shop, "POST", f"/agent/customers/{dana}/merge",
+                               body={"other_id": stranger, "reason": "she wrote her order number on Instagram"})
+    assert status == 200, merge
+    # Then she is one customer with one history, and the agent sees her orders with their tracking
+    status, body = agent_call(desk, shop, "GET", f"/agent/customers/{dana}")
+    assert status == 200, body
+    assert {c["id"] for c in body["conversations"]} == {sms, ig}
+    assert {o["name"] for o in body["orders"]} == {"#1001", "#1004"}
+    [shipped] = [o for o in body["orders"] if o["name"] == "#1001"]
+    assert shipped["tracking"][0]["number"] == "1Z999AA10123456784" and shipped["financial_status"]
+    # and unmerge restores both
+    status, _ = agent_call(desk, shop, "POST", f"/agent/customers/{dana}/unmerge", body={"merge_id": merge["id"]})
+    assert status == 200
+    assert {c["id"] for c in agent_call(desk, shop, "GET", f"/agent/customers/{stranger}")[1]["conversations"]} \
+        == {ig}
+
+
+def test_a_shared_email_on_a_shop_record_stays_apart_and_a_national_number_links(desk, shop):
+    # Given a customer known by SMS and linked by her own record to the family email
+    customer_writes(desk, "+31677000001", "hi", "SMfam1")
+    mum = _customer_id(desk, "phone", "+31677000001")
+    _shopify_webhook(desk, shop, "customers/update", _shop_customer(8001, "home@example.com", "06 7700 0001"),
+                     "wh-fam-1")          # a national number, read in DEFAULT_PHONE_REGION (NL)
+    assert _customer_id(desk, "email", "home@example.com") == mum
+    # When her son, known by his own SMS, orders with the same email and his phone
+    customer_writes(desk, "+31677000002", "hi, Tom here", "SMfam2")
+    son = _customer_id(desk, "phone", "+31677000002")
+    order = {"id": 990001, "name": "#3003", "created_at": "2026-11-02T10:00:00Z", "updated_at": "2026-11-02T10:00:00Z",
+             "email": "home@example.com", "phone": "+31677000002", "currency": "EUR", "total_price": "10.00",
+             "financial_status": "paid", "fulfillment_status": None, "line_items": [], "customer": {"id": 8002}}
+    _shopify_webhook(desk, shop, "orders/create", order, "wh-fam-2")
+    # Then nobody is merged: each keeps their identities and history, and agents see the suggestion
+    assert _customer_id(desk, "phone", "+31677000002") == son
+    assert _customer_id(desk, "email", "home@example.com") == mum
+    [dup] = agent(desk, "GET", f"/agent/customers/{mum}/duplicates", "alice")[1]["items"]
+    assert dup["customer"]["id"] == son and dup["evidence"][0]["order"] == "#3003"
+
+
+def test_an_order_found_by_one_customers_phone_that_carries_anothers_email_is_a_duplicate(desk, shop):
+    from tests.integration.test_commerce import agent_call
+    # Given Sam by SMS, and Sam Lee by email, both unlinked (no shop webhook arrived)
+    customer_writes(desk, "+14155550102", "where is it?", "SMsam1")
+    by_phone = _customer_id(desk, "phone", "+14155550102")
+    _email(desk, "Sam Lee <sam.lee@example.com>", "hello", "e-sam")
+    by_mail = _customer_id(desk, "email", "sam.lee@example.com")
+    # When an agent asks for the SMS customer's duplicates
+    status, body = agent_call(desk, shop, "GET", f"/agent/customers/{by_phone}/duplicates")
+    # Then the email customer is suggested, with the order (found by the phone) that carries the email
+    assert status == 200, body
+    [dup] = body["items"]
+    assert dup["customer"]["id"] == by_mail
+    assert any(e["source"] == "order" and e["order"] == "#1002" and e["address"] == "sam.lee@example.com"
+               for e in dup["evidence"]), dup
+    assert _customer_id(desk, "phone", "+14155550102") == by_phone          # and nothing was linked
