@@ -10,7 +10,7 @@ SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east
 	PYENV_VERSION=$$(pyenv versions --bare 2>/dev/null | grep -E '^3\.[0-9]+\.[0-9]+$$' | sort -rV | tr '\n' ':' | sed 's/:$$//')
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: run test test-unit test-integration test-e2e lint lint-python lint-template build deploy bench bench-quick fuzz fuzz-api clean
+.PHONY: run test test-unit test-integration test-e2e test-web lint lint-python lint-template lint-web build web chromium deploy bench bench-quick fuzz fuzz-api clean
 
 $(VENV)/.installed: requirements-dev.txt layers/shopdesk/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,11 +23,28 @@ $(SAM_VENV)/.installed:
 	$(SAM_VENV)/bin/python -m pip install $(PIP_FLAGS) aws-sam-cli==$(SAM_CLI_VERSION)
 	touch $@
 
+# The web inbox (web/): Node packages from the committed lockfile; the local stack builds it when its sources change.
+WEB_MODULES := web/node_modules/.package-lock.json
+$(WEB_MODULES): web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+web: $(VENV)/.installed $(WEB_MODULES) ## build web/dist when its sources changed
+	$(PY) -m local.webapp
+
+# Browser tests drive Debian's Chromium (never a downloaded browser); CI runs as root.
+chromium:
+	@test -x /usr/bin/chromium || { $(if $(filter 0,$(shell id -u)),,sudo) apt-get update && \
+		DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y chromium; }
+
 run: $(VENV)/.installed ## the whole system on this machine: http://127.0.0.1:$${PORT:-3000}
 	$(PY) -m local
 
-test: lint build ## everything CI runs: lint, template checks, sam build, unit + integration + e2e tests
+test: lint build web chromium test-web ## everything CI runs: lint, template checks, sam build, web unit tests, unit + integration + e2e + browser tests
 	$(PY) -m pytest tests
+
+test-web: $(WEB_MODULES) ## the web app's unit tests (Vitest)
+	cd web && npm test
 
 test-unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit
@@ -38,10 +55,13 @@ test-integration: $(VENV)/.installed
 test-e2e: $(VENV)/.installed
 	$(PY) -m pytest tests/e2e
 
-lint: lint-python lint-template
+lint: lint-python lint-template lint-web
 
 lint-python: $(VENV)/.installed
-	$(VENV)/bin/ruff check layers functions local tests bench
+	$(VENV)/bin/ruff check layers functions local tests bench scripts
+
+lint-web: $(WEB_MODULES)
+	cd web && npx tsc --noEmit
 
 lint-template: $(VENV)/.installed $(SAM_VENV)/.installed
 	$(VENV)/bin/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
@@ -50,11 +70,13 @@ lint-template: $(VENV)/.installed $(SAM_VENV)/.installed
 build: $(SAM_VENV)/.installed
 	$(SAM_ENV) $(SAM) build
 
-deploy: build ## to AWS with your credentials: make deploy [CONFIG_ENV=prod]
+deploy: build web ## to AWS with your credentials: make deploy [CONFIG_ENV=prod]; then the web inbox and its config.json
 	$(SAM_ENV) $(SAM) deploy --config-env $${CONFIG_ENV:-default}
+	$(PY) -m scripts.web_deploy --config-env $${CONFIG_ENV:-default}
 
-bench: $(VENV)/.installed ## figures printed and written to bench/results.json
+bench: $(VENV)/.installed $(WEB_MODULES) chromium ## figures printed and written to bench/results.json
 	$(PY) -m bench $(ARGS)
+	$(PY) -m bench.inbox
 
 bench-quick: $(VENV)/.installed
 	$(PY) -m bench --quick
@@ -67,4 +89,4 @@ fuzz-api: $(VENV)/.installed
 	PYTHONPATH=layers/shopdesk:. $(PY) -m tests.e2e.api_fuzz --examples $${EXAMPLES:-50} $(ARGS)
 
 clean:
-	rm -rf .aws-sam .pytest_cache .ruff_cache
+	rm -rf .aws-sam .pytest_cache .ruff_cache web/dist

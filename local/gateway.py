@@ -15,11 +15,12 @@ Request bodies reach the function as text only for textual content types (``text
 JavaScript); everything else, including ``application/x-www-form-urlencoded`` and a body without
 a content type, is base64 with ``isBase64Encoded: true``, as the HTTP API does.
 
-Local-only routes (``/_local/...``): ``GET health``, ``GET token?agent=``, ``GET|POST clock``,
+Local-only routes (``/_local/...``): ``GET health``, ``GET token?agent=``, ``GET agents``, ``GET|POST clock``,
 ``POST schedules/<function>/run``, ``GET|DELETE outbox``, ``GET|DELETE events``,
 ``GET|POST|DELETE sandbox/faults``, ``GET functions``, ``POST email[?wait=1][&to=...]``,
 ``GET websocket`` (the WebSocket API's URL) and the WebSocket APIs' ``@connections`` (local.live).
 Provider sandboxes: ``/_sandbox/twilio``, ``/_sandbox/meta``, ``/_sandbox/telegram``.
+A GET under no API route's first path segment is the web app beside the template (``local/webapp.py``).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from local.identity import UnknownAgent
 from local.live import MANAGEMENT_PATH
 from local.ses import UnknownRecipient, inbound_message_id, message_recipients
 from local.settings import ACCOUNT_ID
+from local.webapp import WebApp, local_agents
 
 if TYPE_CHECKING:
     from local.stack import Stack
@@ -231,11 +233,15 @@ class Gateway:
         self.stack = stack
         routes = [route for spec in stack.catalog.functions.values() for route in spec.routes]
         self.router = Router(routes)
+        web = stack.settings.template.parent / "web"      # the web inbox beside the template, if there is one
+        self.webapp = WebApp(web / "dist") if (web / "package.json").exists() else None
+        self._api_prefixes = {r.path.strip("/").split("/")[0] for r in routes if r.path != "$default"}
         self.server = _Server(("127.0.0.1", stack.settings.port), self._handler_class())
         self.server.daemon_threads = True
         self._local: list[tuple[str, re.Pattern[str], Callable[[Request], Reply]]] = [
             ("GET", re.compile(r"^/_local/health$"), self._health),
             ("GET", re.compile(r"^/_local/token$"), self._token),
+            ("GET", re.compile(r"^/_local/agents$"), self._agents),
             ("GET", re.compile(r"^/_local/clock$"), self._clock),
             ("POST", re.compile(r"^/_local/clock$"), self._advance_clock),
             ("POST", re.compile(r"^/_local/schedules/(?P<id>[^/]+)/run$"), self._run_schedule),
@@ -340,7 +346,19 @@ class Gateway:
                     request.params = found.groupdict()
                     return action(request)
             return Reply.json(404, {"message": "Not Found"})
+        static = self._web_app(request)
+        if static is not None:
+            return static
         return self._invoke_route(request)
+
+    def _web_app(self, request: Request) -> Reply | None:
+        """The inbox (web/dist) for a GET no API route claims: its files, config.json, else index.html."""
+        if self.webapp is None or request.method not in ("GET", "HEAD") or self.router.default is not None:
+            return None
+        if request.path.strip("/").split("/")[0] in self._api_prefixes:
+            return None
+        served = self.webapp.config(self.stack) if request.path == "/config.json" else self.webapp.file(request.path)
+        return Reply(served.status, served.headers, served.body, "web app")
 
     def _invoke_route(self, request: Request) -> Reply:
         matched = self.router.match(request.method, request.path)
@@ -416,6 +434,9 @@ class Gateway:
             return Reply.json(200, {"token": self.stack.identity.id_token(agent)})
         except UnknownAgent:
             return Reply.json(404, {"message": f"unknown agent {agent!r}"})
+
+    def _agents(self, request: Request) -> Reply:
+        return Reply.json(200, {"items": local_agents(self.stack)})
 
     def _clock(self, request: Request) -> Reply:
         return Reply.json(200, self.stack.clock.describe())

@@ -52,6 +52,10 @@ _SKIPPED_QUIETLY = {
     "AWS::S3::BucketPolicy",
     "AWS::SQS::QueuePolicy",
     "AWS::SNS::TopicPolicy",
+    # the web inbox's hosting and hosted sign-in: the gateway serves web/dist and signs agents in itself
+    "AWS::CloudFront::Distribution",
+    "AWS::CloudFront::OriginAccessControl",
+    "AWS::Cognito::UserPoolDomain",
     "AWS::CloudWatch::Alarm",  # nothing measures locally
 }
 LOCAL_WS_API_ID = "localws"

@@ -92,6 +92,7 @@ class Settings:
     meta: dict[str, str] = field(default_factory=dict)
     telegram: dict[str, str] = field(default_factory=dict)
     ses_from_address: str = DEFAULT_SES_FROM_ADDRESS
+    build_web: bool = True              # WEB_BUILD=0: serve web/dist as it is
     commerce_platform: str = "shopify"
     shopify: dict[str, str] = field(default_factory=dict)
     woocommerce: dict[str, str] = field(default_factory=dict)
@@ -139,6 +140,7 @@ class Settings:
             "ShopifyAdminBaseUrl": f"{self.base_url}/_sandbox/shopify",
             "WooCommerceBaseUrl": f"{self.base_url}/_sandbox/woocommerce",
             "DispatchBackoffBaseSeconds": "1",
+            "InboxUrl": self.base_url,          # the gateway serves the web inbox itself
         }
 
     @classmethod
@@ -162,6 +164,7 @@ class Settings:
             meta=secret_values("MetaSecret") or {},
             telegram=secret_values("TelegramSecret") or {},
             ses_from_address=env.get("SES_FROM_ADDRESS") or DEFAULT_SES_FROM_ADDRESS,
+            build_web=_flag("WEB_BUILD", True),
             commerce_platform=env.get("COMMERCE_PLATFORM") or "shopify",
             shopify=secret_values("ShopifySecret") or {},
             woocommerce=secret_values("WooCommerceSecret") or {},

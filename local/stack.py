@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
 import threading
 import time
 import urllib.error
 import urllib.request
 from typing import Any
 
-from local import moto_patches
+from local import moto_patches, webapp
 from local.authorizer import JwtVerifier
 from local.aws import Aws
 from local.bus import EventCapture
@@ -132,6 +133,7 @@ class Stack:
             self.clock,
             settings.concurrency,
         )
+        self._build_web_app()
         self.live = LiveApis(websocket_apis, self.runtime, settings.websocket_port, settings.region)
         self.live.start()
         self.gateway = Gateway(self)
@@ -178,6 +180,14 @@ class Stack:
             "functions,email,commerce/webhooks,websocket,live/<api>/<stage>/@connections/<id>}; "
             "sandboxes: /_sandbox/{twilio,meta,telegram,shopify,woocommerce}"
         )
+
+    def _build_web_app(self) -> None:
+        if not self.settings.build_web:
+            return
+        try:
+            webapp.build(self.settings.template.parent / "web")
+        except (webapp.BuildFailed, OSError, subprocess.TimeoutExpired) as error:
+            log.error("the web app could not be built; the APIs still run: %s", error)
 
     @property
     def websocket_url(self) -> str | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -23,11 +23,13 @@ from shopdesk.api.admin import (
     TeamList,
     TeamOut,
 )
-from shopdesk.api.agent import caller_roles
+from shopdesk.api.agent import caller, caller_roles
+from shopdesk.api.canned import CannedList, CannedOut, documented, install_render_errors
 from shopdesk.api.commerce import PrivacyRequestList
 from shopdesk.commerce.platform import store_for
 from shopdesk.config import AdminApiSettings, CommerceSettings
 from shopdesk.dal.agents import Agents
+from shopdesk.dal.canned import CannedResponses
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
@@ -35,9 +37,11 @@ from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
 from shopdesk.errors import BadRequest
 from shopdesk.logic.admin import ADMIN, Admin, require
+from shopdesk.logic.canned import CannedLibrary
 from shopdesk.logic.sla_engine import book_for
 from shopdesk.models import Agent
 from shopdesk.models.admin import AgentSettings, RoutingSettings, Team, TierChange
+from shopdesk.models.canned import CannedContent
 from shopdesk.models.customer import Customer
 from shopdesk.models.sla import BusinessHours, SlaPolicy
 
@@ -48,6 +52,7 @@ conversations = Conversations(table, settings.due_shards)
 admin = Admin(ConfigStore(table), Agents(table), Queue(settings.work_queue_url), Customers(table), conversations,
               book_for(conversations, settings.first_response_targets))
 privacy_store = store_for(CommerceSettings.from_env(), "shopify")   # privacy requests are one partition
+canned = CannedLibrary(CannedResponses(table))
 app = APIGatewayHttpResolver(enable_validation=True)
 openapi.publish(app, "/admin", title="shopdesk admin API",
                 description="Agents, teams, calendars, SLA policies, routing settings and customers' tiers, for "
@@ -154,6 +159,38 @@ def list_privacy_requests(limit: Annotated[int, Query(ge=1, le=100)] = 50,
     return PrivacyRequestList(items=items, next_cursor=next_cursor)
 
 
+# ---------------------------------------------------------------- shared canned responses
+
+CannedResponseId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+@app.get("/admin/canned-responses", summary="Shared canned responses with their usage, least used first",
+         responses=documented(200, CannedList, "Least used first (supervisors, admins)", 403))
+def list_canned() -> CannedList:
+    return CannedList.of(canned.list_shared(caller(app.current_event)))
+
+
+@app.get("/admin/canned-responses/<response_id>", summary="A shared canned response",
+         responses=documented(200, CannedOut, "The response with its usage (supervisors, admins)", 403, 404))
+def get_canned(response_id: CannedResponseId) -> CannedOut:
+    return CannedOut.of(canned.get_shared(caller(app.current_event), response_id))
+
+
+@app.put("/admin/canned-responses/<response_id>",
+         summary="Create or change a shared canned response (admins): title, shortcode, a body per language",
+         responses=documented(200, CannedOut, "Saved", 403, 415, renders=True))
+def put_canned(response_id: CannedResponseId, body: CannedContent) -> CannedOut:
+    return CannedOut.of(canned.put_shared(caller(app.current_event), response_id, body))
+
+
+@app.delete("/admin/canned-responses/<response_id>", summary="Delete a shared canned response (admins)",
+            responses=documented(204, None, "Deleted", 403, 404))
+def delete_canned(response_id: CannedResponseId) -> Response[None]:
+    canned.delete_shared(caller(app.current_event), response_id)
+    return Response(204)
+
+
+install_render_errors(app)
 problems.install(app)
 
 

@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shopdesk import phone
 from shopdesk.api import openapi, problems
 from shopdesk.api.agent import (
+    AgentList,
     AgentOut,
     AssignmentIn,
     ConversationList,
@@ -20,14 +21,18 @@ from shopdesk.api.agent import (
     MessageOut,
     NoteIn,
     PresenceIn,
+    PreviewIn,
+    PreviewOut,
     ReplyIn,
     RoutingIn,
     StatusIn,
     TemplateIn,
     TemplateList,
     TemplateOut,
+    ViewCounts,
     caller,
 )
+from shopdesk.api.canned import CannedList, CannedOut, documented, install_render_errors
 from shopdesk.api.changes import ChangeList
 from shopdesk.api.commerce import ActionOut, CancelIn, OrderPanelOut, RefundIn, install_action_errors
 from shopdesk.api.customers import CustomerOut, DuplicateList, MergeIn, MergeOut, UnmergeIn
@@ -36,20 +41,27 @@ from shopdesk.commerce.lookup import OrderLookup
 from shopdesk.commerce.platform import commerce_for, store_for
 from shopdesk.config import AgentApiSettings, CommerceSettings
 from shopdesk.dal.agents import Agents
+from shopdesk.dal.canned import CannedResponses
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.counts import Counts
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.live import ChangeLog
 from shopdesk.dal.media import MediaStore
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
 from shopdesk.logic.access import Access
+from shopdesk.logic.canned import CannedLibrary
 from shopdesk.logic.changes import ChangeFeed
 from shopdesk.logic.customers import CustomerDesk
 from shopdesk.logic.inbox import Inbox, QueueUnavailable, View
+from shopdesk.logic.overview import Overview
+from shopdesk.logic.personalise import Personaliser
 from shopdesk.logic.reroute import Rerouter, RoutingChange
 from shopdesk.logic.sla_engine import book_for
+from shopdesk.logic.snooze import Snoozer
 from shopdesk.models import ConversationStatus
+from shopdesk.models.canned import CannedContent
 
 settings = AgentApiSettings.from_env()
 logger = Logger()
@@ -60,6 +72,8 @@ inbox = Inbox(conversations=conversations, agents=agents, work=work, outbound=Qu
               first_response_targets=settings.first_response_targets,
               default_capacity=settings.agent_default_capacity, templates=settings.whatsapp_templates,
               email_from=settings.ses_from_address, book=book, customers=Customers(table))
+overview = Overview(Counts(table), agents)
+snoozer = Snoozer(conversations, inbox.set_status)
 rerouter = Rerouter(conversations, agents, ConfigStore(table), work, book)
 media = MediaStore(settings.media_bucket) if settings.media_bucket else None
 presign = media.presign if media else None
@@ -73,6 +87,8 @@ order_lookup = OrderLookup(store_for(commerce_settings), commerce)
 customer_desk = CustomerDesk(Customers(table), Access(agents),
                              orders_of=lambda customer: order_lookup.find(customer.identities).orders)
 order_actions = OrderActions(order_lookup, commerce, commerce_settings.action_groups, conversations.add_message)
+canned = CannedLibrary(CannedResponses(table))
+inbox.personaliser = Personaliser(conversations, book.routing, settings.shop_name, canned, order_lookup)
 
 app = APIGatewayHttpResolver(enable_validation=True)
 openapi.publish(app, "/agent", title="shopdesk agent API",
@@ -100,6 +116,18 @@ def list_conversations(
     return ConversationList.of(items, next_cursor)
 
 
+@app.get("/agent/conversations/counts", summary="How many conversations each view holds (the inbox's badges)",
+         responses=problems.responses(200, 403))
+def view_counts() -> ViewCounts:
+    return ViewCounts(views=overview.view_counts(caller(app.current_event)))
+
+
+@app.get("/agent/agents", summary="Every agent with presence, capacity and load (whom to transfer to)",
+         responses=problems.responses(200))
+def list_agents() -> AgentList:
+    return AgentList(items=[AgentOut.of(a) for a in overview.colleagues()])
+
+
 @app.get("/agent/conversations/<conversation_id>", summary="A conversation with its messages, oldest first",
          responses=problems.responses(200, 403, 404))
 def get_conversation(conversation_id: ConversationId) -> ConversationOut:
@@ -109,7 +137,8 @@ def get_conversation(conversation_id: ConversationId) -> ConversationOut:
 @app.post("/agent/conversations/<conversation_id>/replies", summary="Reply to the customer (sent in order)",
           status_code=202, responses=problems.responses(202, *WRITE, 400, 503, description="Queued to send"))
 def reply(conversation_id: ConversationId, body: ReplyIn) -> Response[MessageOut]:
-    message = inbox.reply(caller(app.current_event), conversation_id, body.text, body.channel)
+    message = inbox.reply(caller(app.current_event), conversation_id, body.text, body.channel,
+                          body.canned_response_id)
     return Response(202, content_types.APPLICATION_JSON, MessageOut.of(message))
 
 
@@ -140,10 +169,12 @@ def assign(conversation_id: ConversationId, body: AssignmentIn) -> ConversationO
     return ConversationOut.of(inbox.assign(caller(app.current_event), conversation_id, body.agent_id, body.note))
 
 
-@app.post("/agent/conversations/<conversation_id>/status", summary="Open, pend, snooze, resolve or reopen",
+@app.post("/agent/conversations/<conversation_id>/status",
+          summary="Open, pend, snooze (optionally until a time), resolve or reopen",
           responses=problems.responses(200, *WRITE))
 def set_status(conversation_id: ConversationId, body: StatusIn) -> ConversationOut:
-    return ConversationOut.of(inbox.set_status(caller(app.current_event), conversation_id, body.status))
+    return ConversationOut.of(snoozer.set_status(caller(app.current_event), conversation_id, body.status,
+                                                 body.until))
 
 
 @app.put("/agent/conversations/<conversation_id>/routing",
@@ -242,6 +273,42 @@ def refund_order(conversation_id: ConversationId, order_id: OrderId, body: Refun
 
 
 install_action_errors(app)
+
+
+# ---------------------------------------------------------------- personalised replies and canned responses
+
+CannedResponseId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+@app.post("/agent/conversations/<conversation_id>/preview",
+          summary="The reply as the customer would get it: variables filled in (422 names any with no value)",
+          responses=documented(200, PreviewOut, "The rendered text; nothing sent", 403, 404, 415, renders=True))
+def preview(conversation_id: ConversationId, body: PreviewIn) -> PreviewOut:
+    return PreviewOut(text=inbox.preview(caller(app.current_event), conversation_id, body.text,
+                                         body.canned_response_id))
+
+
+@app.get("/agent/canned-responses",
+         summary="Find canned responses (shared and the caller's own) by shortcode, then title, then body",
+         responses=documented(200, CannedList, "At most 20, best match first", 403))
+def search_canned(q: Annotated[str | None, Query(max_length=100)] = None) -> CannedList:
+    return CannedList.of(canned.search(caller(app.current_event), q))
+
+
+@app.put("/agent/canned-responses/<response_id>", summary="Create or change one of the caller's own canned responses",
+         responses=documented(200, CannedOut, "Saved", 403, 415, renders=True))
+def put_personal_canned(response_id: CannedResponseId, body: CannedContent) -> CannedOut:
+    return CannedOut.of(canned.put_personal(caller(app.current_event), response_id, body))
+
+
+@app.delete("/agent/canned-responses/<response_id>", summary="Delete one of the caller's own canned responses",
+            responses=documented(204, None, "Deleted", 403, 404))
+def delete_personal_canned(response_id: CannedResponseId) -> Response[None]:
+    canned.delete_personal(caller(app.current_event), response_id)
+    return Response(204)
+
+
+install_render_errors(app)
 
 
 problems.install(app, {QueueUnavailable: 503})

@@ -21,12 +21,16 @@ ROLES = ("agent", "supervisor", "admin", "other")
 CALLERS = {"agent": ("alice", "[]"), "supervisor": ("sam", "[supervisors]"), "admin": ("root", "[admins]"),
            "other": ("vera", "[]")}
 MISSING = "c_01MISSING00000000000000000"
+CANNED = {"title": "Welcome", "shortcode": "welcome",
+          "bodies": {"en": "Hi {{customer.first_name | default: \"there\"}}"}}
 
 # (method, route as the app declares it): (body, query, statuses for agent, supervisor, admin, other team)
 AGENT_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] = {
     ("GET", "/agent/openapi.json"): (None, "", (200, 200, 200, 200)),
     ("GET", "/agent/swagger"): (None, "", (200, 200, 200, 200)),
     ("GET", "/agent/conversations"): (None, "view=all", (200, 200, 200, 200)),
+    # counts only what the caller may see (test_lists_show_only_what_the_caller_may_see)
+    ("GET", "/agent/conversations/counts"): (None, "", (200, 200, 200, 200)),
     ("GET", "/agent/conversations/<conversation_id>"): (None, "", (200, 200, 200, 404)),
     ("POST", "/agent/conversations/<conversation_id>/replies"): ({"text": "On its way"}, "", (202, 202, 202, 404)),
     ("POST", "/agent/conversations/<conversation_id>/notes"): ({"text": "VIP"}, "", (201, 201, 201, 404)),
@@ -37,6 +41,8 @@ AGENT_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
     ("POST", "/agent/conversations/<conversation_id>/templates"): ("TEMPLATE", "", (202, 202, 202, 404)),
     ("GET", "/agent/me"): (None, "", (200, 200, 200, 200)),
     ("PUT", "/agent/me/presence"): ({"presence": "online"}, "", (200, 200, 200, 200)),
+    # whom to transfer to: any agent with room, of any team (as the assignment route allows)
+    ("GET", "/agent/agents"): (None, "", (200, 200, 200, 200)),
     ("GET", "/agent/customers/<customer_id>"): (None, "", (200, 200, 200, 404)),
     ("GET", "/agent/customers/<customer_id>/duplicates"): (None, "", (200, 200, 200, 404)),
     # merging the customer with themselves: past the access check it is a 400 (nothing merged), else a 404
@@ -51,6 +57,12 @@ AGENT_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
         {"confirm": True}, "", (403, 409, 409, 404)),
     ("POST", "/agent/conversations/<conversation_id>/orders/<order_id>/refund"): (
         {"confirm": True}, "", (403, 409, 409, 404)),
+    ("POST", "/agent/conversations/<conversation_id>/preview"): (
+        {"text": "Hi, {{agent.first_name}} here"}, "", (200, 200, 200, 404)),
+    # personal canned responses: each caller writes and deletes their own (tests/integration/test_canned.py)
+    ("PUT", "/agent/canned-responses/<response_id>"): (CANNED, "", (200, 200, 200, 200)),
+    ("GET", "/agent/canned-responses"): (None, "q=wel", (200, 200, 200, 200)),
+    ("DELETE", "/agent/canned-responses/<response_id>"): (None, "", (204, 204, 204, 204)),
 }
 
 READ, WRITE = (403, 200, 200, 403), (403, 403, 200, 403)
@@ -73,6 +85,10 @@ ADMIN_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
     ("GET", "/admin/customers/<customer_id>"): (None, "", READ),
     ("PUT", "/admin/customers/<customer_id>"): ({"tier": None}, "", WRITE),
     ("GET", "/admin/privacy-requests"): (None, "", WRITE),        # admins only, as privacy work is
+    ("PUT", "/admin/canned-responses/<response_id>"): (CANNED, "", WRITE),
+    ("GET", "/admin/canned-responses/<response_id>"): (None, "", READ),
+    ("GET", "/admin/canned-responses"): (None, "", READ),
+    ("DELETE", "/admin/canned-responses/<response_id>"): (None, "", (403, 403, 204, 403)),
 }
 
 
@@ -113,7 +129,8 @@ def shop(desk):
     desk.template_body = {"name": template["name"], "language": template["language"],
                           "parameters": ["x"] * template["parameters"]}
     desk.path_values = {"conversation_id": conv, "agent_id": "alice", "team_id": "vip", "calendar_id": "office",
-                        "policy_id": "std", "customer_id": customer, "order_id": "5500000001004"}
+                        "policy_id": "std", "customer_id": customer, "order_id": "5500000001004",
+                        "response_id": "welcome"}
     return desk
 
 
@@ -177,6 +194,15 @@ def test_lists_show_only_what_the_caller_may_see(shop):
     assert call(desk, "agent_api", "GET", "/agent/conversations", "other",
                 query="view=unassigned&team=default")[0] == 403
     assert _listed(desk, "supervisor", "view=unassigned&team=default") == [waiting]
+    # and the badges count what the lists show, nothing more
+    for who in ROLES:
+        status, body = call(desk, "agent_api", "GET", "/agent/conversations/counts", who)
+        assert status == 200
+        assert body["views"] == {"mine": len(_listed(desk, who, "view=mine")),
+                                 "unassigned": len(_listed(desk, who, "view=unassigned")),
+                                 "all": len(_listed(desk, who, "view=all"))}, who
+    assert call(desk, "agent_api", "GET", "/agent/conversations/counts", "other")[1]["views"] == \
+        {"mine": 0, "unassigned": 0, "all": 0}
 
 
 def test_a_transfer_grants_access_that_outlasts_it(shop):

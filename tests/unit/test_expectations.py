@@ -441,3 +441,44 @@ def test_end_to_end_after_hours_in_slovak():
     assert (case, phrase) == (AFTER_HOURS, "v pondelok do 10:00")
     assert text == ("Dobrý deň, Peter, ďakujeme za Vašu správu. Momentálne sme mimo pracovného času; "
                     "odpovieme Vám v pondelok do 10:00.\nTím Obchod")
+
+
+# -- personalisation variables in acknowledgements (shopdesk.logic.render) ---------------------------------------
+
+def test_an_acknowledgement_may_use_the_reply_variables():
+    merged = load_templates({"en": {"open_now": 'Hi {{customer.first_name | default: "there"}}, '
+                                                "{{shop.name}} will answer {eta}."}})
+    assert acknowledgement("en", OPEN_NOW, "Dana Rivera", "in about 20 minutes", "Acme", merged) == \
+        "Hi Dana, Acme will answer in about 20 minutes."
+    assert acknowledgement("en", OPEN_NOW, None, "in about 20 minutes", "Acme", merged) == \
+        "Hi there, Acme will answer in about 20 minutes."
+
+
+def test_a_customer_name_with_braces_is_text_not_a_placeholder():
+    merged = load_templates({"en": {"open_now": "Hi {{customer.first_name}}, we answer {eta}."}})
+    assert acknowledgement("en", OPEN_NOW, "{eta}{{x}} Smith", "soon", "Acme", merged) == \
+        "Hi {eta}{{x}}, we answer soon."
+
+
+def test_an_acknowledgement_with_a_missing_value_falls_back_to_the_shipped_template():
+    # Nobody can be asked to fix it: the shipped template of the language and situation is sent instead
+    merged = load_templates({"es": {"open_now": "Hola {{customer.first_name}}, {shop} responde {eta}."}})
+    text = acknowledgement("es", OPEN_NOW, None, "en unos 20 minutos", "Acme", merged)
+    assert text == "Hola, gracias por escribir a Acme. Le responderemos en unos 20 minutos."
+    assert "{{" not in text
+
+
+@pytest.mark.parametrize(("template", "words"), [
+    ("Hi {{customer.first_name}}, your {{order.tracking_url}} {eta}", "cannot use order.tracking_url"),
+    ("Hi {{customer.email}} {eta}", "unknown variable customer.email"),
+    ("Hi {{customer.name | nope}} {eta}", "unknown filter"),
+])
+def test_an_acknowledgement_variable_the_router_cannot_fill_is_refused_when_saved(template, words):
+    with pytest.raises(TemplateError, match=words):
+        load_templates({"en": {"open_now": template}})
+
+
+def test_the_shipped_templates_use_no_variable_that_could_be_missing():
+    for language, entries in default_templates().items():
+        for name, template in entries.items():
+            assert not expectations._USES_VARIABLES.search(template), (language, name)

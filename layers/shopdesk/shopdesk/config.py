@@ -143,6 +143,7 @@ class AgentApiSettings(CoreSettings):
         default_factory=list, alias="WHATSAPP_TEMPLATES")
     ses_from_address: Annotated[str, Field(alias="SES_FROM_ADDRESS")] = ""
     media_bucket: Annotated[str, Field(alias="MEDIA_BUCKET")] = ""
+    shop_name: Annotated[str, Field(alias="SHOP_NAME")] = "Example Shop"     # {{shop.name}} in replies
 
     @field_validator("whatsapp_templates", mode="before")
     @classmethod

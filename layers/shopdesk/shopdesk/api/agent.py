@@ -23,6 +23,7 @@ from shopdesk.models import (
     Sla,
 )
 from shopdesk.models.admin import Slug
+from shopdesk.models.canned import CannedId
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1600)]
 NoteText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10000)]
@@ -33,8 +34,34 @@ Channel = Annotated[str, StringConstraints(pattern=r"^[a-z_]{2,20}$")]
 
 
 class ReplyIn(BaseModel):
-    text: Text
+    """The text (it may use variables: ``{{customer.first_name}}``) or a canned response, not both."""
+
+    text: Text | None = None
+    canned_response_id: CannedId | None = None
     channel: Channel | None = None       # another of the customer's channels; default: where they last wrote
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ReplyIn:
+        if (self.text is None) == (self.canned_response_id is None):
+            raise ValueError("give either text or canned_response_id")
+        return self
+
+
+class PreviewIn(BaseModel):
+    """What the reply would be: the text or a canned response, rendered for this conversation."""
+
+    text: Text | None = None
+    canned_response_id: CannedId | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> PreviewIn:
+        if (self.text is None) == (self.canned_response_id is None):
+            raise ValueError("give either text or canned_response_id")
+        return self
+
+
+class PreviewOut(BaseModel):
+    text: str
 
 
 class TemplateIn(BaseModel):
@@ -66,6 +93,7 @@ class AssignmentIn(BaseModel):
 
 class StatusIn(BaseModel):
     status: ConversationStatus
+    until: datetime | None = Field(default=None, description="snoozed only: open again at this time (with a zone)")
 
 
 class RoutingIn(BaseModel):
@@ -173,6 +201,16 @@ class AgentOut(BaseModel):
     @classmethod
     def of(cls, agent: Agent) -> AgentOut:
         return cls.model_validate(agent.model_dump(include=set(cls.model_fields)))
+
+
+class AgentList(BaseModel):
+    items: list[AgentOut]
+
+
+class ViewCounts(BaseModel):
+    """Conversations per view: ``mine`` and ``all`` count open, pending and snoozed; ``unassigned`` those waiting."""
+
+    views: dict[str, int]
 
 
 USERNAME_CLAIM = {"id": "cognito:username", "access": "username"}    # by the token's token_use

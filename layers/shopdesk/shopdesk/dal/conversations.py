@@ -277,6 +277,13 @@ class Conversations:
         else:
             self.table.put(self.timer_item(it.agent_pk(agent_id), name, due_at, agent_id=agent_id))
 
+    def set_conversation_timer(self, conversation_id: str, name: str, due_at: str | None) -> None:
+        """A timer of one conversation (e.g. the end of a snooze); None removes it."""
+        if due_at is None:
+            self.table.delete(it.conv_pk(conversation_id), it.deadline_sk(name))
+        else:
+            self.table.put(self.timer_item(it.conv_pk(conversation_id), name, due_at))
+
     def release(self, conv: Conversation, agent_id: str, note: Message, *, pass_over: bool) -> bool:
         """Take a conversation back from an agent into the queue (silence, offline), freeing their
         capacity; False when it is no longer theirs."""

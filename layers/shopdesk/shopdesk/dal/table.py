@@ -259,6 +259,26 @@ class Table:
             if not cursor:
                 return items
 
+    def count(self, *, index: str | None, key_condition: str, values: dict[str, Any], filter: str | None = None,
+              names: dict[str, str] | None = None) -> int:
+        """How many items match (``Select=COUNT``: no item is returned, every page is counted; a ``filter``
+        counts only the items it keeps)."""
+        kwargs: dict[str, Any] = {"TableName": self.name, "KeyConditionExpression": key_condition,
+                                  "ExpressionAttributeValues": serialize(values), "Select": "COUNT"}
+        if filter:
+            kwargs["FilterExpression"] = filter
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        if index:
+            kwargs["IndexName"] = index
+        total = 0
+        while True:
+            response = self._client.query(**kwargs)
+            total += int(response.get("Count", 0))
+            if not response.get("LastEvaluatedKey"):
+                return total
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     def batch_get(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
         """Items by key, consistent, 100 a request; missing keys are simply absent."""
         unique = list(dict.fromkeys(keys))

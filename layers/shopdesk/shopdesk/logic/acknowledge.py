@@ -21,6 +21,7 @@ from shopdesk.ids import new_id
 from shopdesk.logic import expectations
 from shopdesk.logic.business_time import add_business_seconds, is_open
 from shopdesk.logic.sla_engine import PolicyBook
+from shopdesk.logic.variables import variables_for
 from shopdesk.logic.windows import WindowClosed, free_text_allowed
 from shopdesk.models import Direction, Message
 from shopdesk.models.sla import BusinessHours
@@ -63,9 +64,14 @@ class Acknowledger:
         kind = expectations.situation(now, open_now, eta, due)
         language = conv.language or routing.default_language
         phrase = expectations.format_eta(eta, now, language, clocks.hours.time_zone)
-        templates = expectations.load_templates(routing.acknowledgement_templates or None)
-        text = expectations.acknowledgement(language, kind, conv.customer.name, phrase,
-                                            routing.shop_name or self.shop_name, templates)
+        try:
+            templates = expectations.load_templates(routing.acknowledgement_templates or None)
+        except expectations.TemplateError as exc:        # saved before it was checked: the shipped ones
+            logger.warning("acknowledgement templates unusable", extra={"reason": str(exc)})
+            templates = expectations.default_templates()
+        shop = routing.shop_name or self.shop_name
+        text = expectations.acknowledgement(language, kind, conv.customer.name, phrase, shop, templates,
+                                            variables_for(conv, None, shop))
         message = Message(id=new_id("m_"), conversation_id=conv.id, direction=Direction.OUTBOUND,
                           channel=conv.route.channel, text=text, status="queued", created_at=now, author=None,
                           to=conv.route.to, sender=conv.route.sender, provider=conv.route.provider,

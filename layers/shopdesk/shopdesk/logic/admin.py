@@ -17,7 +17,7 @@ from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.queues import Queue
 from shopdesk.errors import BadRequest, Conflict, NotFound
-from shopdesk.logic import sla_engine
+from shopdesk.logic import expectations, sla_engine
 from shopdesk.logic.access import ADMIN, SUPERVISOR, require, roles
 from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.logic.work import enqueue_refill
@@ -119,6 +119,10 @@ class Admin:
 
     def put_routing(self, by: Roles, settings: RoutingSettings, expected_version: int | None) -> dict[str, Any]:
         require(by, *WRITE)
+        try:                            # a template the router could not use is refused now, in words
+            expectations.load_templates(settings.acknowledgement_templates or None)
+        except expectations.TemplateError as exc:
+            raise BadRequest(f"acknowledgement_templates: {exc}") from exc
         version = self.config.put("routing", "settings", settings.model_dump(), expected_version)
         return {**settings.model_dump(), "version": version}
 

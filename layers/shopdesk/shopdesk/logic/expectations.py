@@ -20,7 +20,12 @@ and sends what comes back.
   common as 24-hour); every other language the 24-hour clock its readers expect (Indonesian with
   a dot: 09.30). A promise in the past is phrased from now.
 - ``acknowledgement``: a template from ``templates/acknowledgements.json`` (merged with the shop's
-  overrides by ``load_templates``) with ``{name}``, ``{eta}`` and ``{shop}`` filled in.
+  overrides by ``load_templates``) with ``{name}``, ``{eta}`` and ``{shop}`` filled in. A template may also
+  use the personalisation variables of replies (``{{customer.first_name | default: "there"}}``,
+  ``{{customer.name}}``, ``{{shop.name}}``; shopdesk.logic.render, same engine and rules), rendered first.
+  Nobody can be asked to fix an acknowledgement, so one whose variable has no value and no fallback is
+  replaced by the shipped template of the same language and situation (which uses only ``{name}``, and
+  closes up the greeting without a name) rather than refused or sent with a blank.
 - ``should_acknowledge``: no acknowledgement within ``burst_seconds`` of the previous one.
 
 Grammar: every phrase carries its own preposition and article ("el lunes antes de las 09:30", "na
@@ -50,6 +55,9 @@ from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from aws_lambda_powertools import Logger
+
+from shopdesk.logic import render
 from shopdesk.logic.language import normalise_code
 
 OPEN_NOW = "open_now"
@@ -57,6 +65,10 @@ AFTER_HOURS = "after_hours"
 QUEUE_BUSY = "queue_busy"
 SITUATIONS = (OPEN_NOW, AFTER_HOURS, QUEUE_BUSY)
 PLACEHOLDERS = frozenset({"name", "eta", "shop"})
+logger = Logger(child=True)
+VARIABLES = ("customer.first_name", "customer.name", "shop.name")   # no agent yet, no order lookup on ingest
+# A template with a variable is a Liquid template; without one, "{{" stays the literal brace it always was.
+_USES_VARIABLES = re.compile(r"\{\{\s*(customer|shop|agent|order)\.")
 FALLBACK_LANGUAGE = "en"
 MIN_PROMISE = timedelta(minutes=1)
 ROUND_TO = 300                  # seconds: promises are rounded up to the next 5 minutes
@@ -348,6 +360,15 @@ def _validate(template: object, where: str) -> None:
         seen.add(field)
     if "eta" not in seen:
         raise TemplateError(f"{where}: the template must say when we will answer: add {{eta}}")
+    if _USES_VARIABLES.search(template):
+        try:
+            used = render.check(template)
+        except render.TemplateInvalid as exc:
+            raise TemplateError(f"{where}: {exc}") from exc
+        others = sorted(used - set(VARIABLES))
+        if others:
+            raise TemplateError(f"{where}: an acknowledgement cannot use {', '.join(others)}; "
+                                f"it can use {', '.join(VARIABLES)}")
 
 
 # -- the message ----------------------------------------------------------------------------------------------
@@ -360,17 +381,21 @@ _SENTENCE_END = re.compile(r"(^|[.!?]\s+|\n\s*)$")
 
 
 def acknowledgement(language: str | None, situation: str, name: str | None, eta_phrase: str, shop: str,
-                    templates: Mapping[str, Mapping[str, str]] | None = None) -> str:
+                    templates: Mapping[str, Mapping[str, str]] | None = None,
+                    variables: render.Variables | None = None) -> str:
     """The acknowledgement text. ``eta_phrase`` comes from ``format_eta`` in the same language;
-    ``templates`` from ``load_templates`` (the defaults when omitted). Without a name the greeting
-    closes up ("Hola, gracias ..."); an ``{eta}`` that starts a sentence is capitalised."""
+    ``templates`` from ``load_templates`` (the defaults when omitted); ``variables`` for ``{{...}}``
+    (from ``name`` and ``shop`` when omitted). Without a name the greeting closes up ("Hola, gracias ...");
+    an ``{eta}`` that starts a sentence is capitalised."""
     if situation not in SITUATIONS:
         raise ValueError(f"unknown situation {situation!r}; use {', '.join(SITUATIONS)}")
     templates = default_templates() if templates is None else templates
     code = resolve_language(language)
     if situation not in templates.get(code, {}):
         code = FALLBACK_LANGUAGE
-    template = templates[code][situation]
+    variables = variables or render.Variables(customer={"name": name, "first_name": render.first_name(name)},
+                                              shop={"name": shop})
+    template = _personalised(templates[code][situation], code, situation, variables)
     values = {"name": _clean(name)[:MAX_NAME_CHARS].strip(), "eta": _clean(eta_phrase), "shop": _clean(shop)}
     parts: list[str] = []
     for literal, field, _, _ in string.Formatter().parse(template):
@@ -386,6 +411,25 @@ def acknowledgement(language: str | None, situation: str, name: str | None, eta_
     if not values["name"]:
         text = _DANGLING_COMMA.sub(r"\1", _SPACE_BEFORE_PUNCT.sub(r"\1", text))
     return "\n".join(_SPACES.sub(" ", line).strip() for line in text.splitlines()).strip()
+
+
+def _personalised(template: str, code: str, situation: str, variables: render.Variables) -> str:
+    """The ``{{...}}`` variables filled in (their values with braces doubled, so that the ``{name}`` step
+    after this reads them as text); the shipped template instead when a value is missing."""
+    if not _USES_VARIABLES.search(template):
+        return template
+    braced = render.Variables(customer=_braced(variables.customer), shop=_braced(variables.shop))
+    try:
+        return render.render(template, braced)
+    except render.TemplateInvalid as exc:
+        logger.warning("acknowledgement template falls back to the shipped one",
+                       extra={"language": code, "situation": situation, "reason": str(exc)})
+        shipped = _defaults()
+        return shipped.get(code, shipped[FALLBACK_LANGUAGE])[situation]
+
+
+def _braced(values: Mapping[str, str | None]) -> dict[str, str | None]:
+    return {k: _clean(v).replace("{", "{{").replace("}", "}}") if v else v for k, v in values.items()}
 
 
 def _clean(value: str | None) -> str:

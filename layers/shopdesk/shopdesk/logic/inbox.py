@@ -15,6 +15,7 @@ from shopdesk import clock
 from shopdesk.config import TemplateSpec
 from shopdesk.dal import items as it
 from shopdesk.dal.agents import Agents
+from shopdesk.dal.canned import CannedResponses
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.queues import Queue
@@ -23,6 +24,8 @@ from shopdesk.errors import BadRequest, Conflict, NotFound, ShopdeskError
 from shopdesk.ids import new_id
 from shopdesk.logic import sla_engine
 from shopdesk.logic.access import Access, Caller
+from shopdesk.logic.canned import CannedLibrary
+from shopdesk.logic.personalise import DEFAULT_SHOP_NAME, Personaliser, Rendered
 from shopdesk.logic.sla_engine import PolicyBook, book_for
 from shopdesk.logic.timeline import system_message
 from shopdesk.logic.windows import free_text_allowed, templates_allowed
@@ -57,6 +60,7 @@ class Inbox:
     email_from: str = ""
     book: PolicyBook | None = None
     customers: Customers | None = None
+    personaliser: Personaliser | None = None      # variables and canned responses in replies
     access: Access = field(init=False)
 
     def __post_init__(self) -> None:
@@ -171,13 +175,34 @@ class Inbox:
         return self.access.check(caller, self.conversations.get_meta(conversation_id))
 
     # ------------------------------------------------------------------ writing
-    def reply(self, caller: Caller, conversation_id: str, text: str, channel: str | None = None) -> Message:
-        """Queue a reply on the channel the customer last wrote from, or on another of theirs."""
+    def reply(self, caller: Caller, conversation_id: str, text: str | None, channel: str | None = None,
+              canned_response_id: str | None = None) -> Message:
+        """Queue a reply on the channel the customer last wrote from, or on another of theirs. The text (or
+        the canned response's body) is rendered first: what is stored and sent is the rendered text."""
         conv = self._visible(caller, conversation_id)
         route = self._route(conv, channel)
         permission = free_text_allowed(route.channel, route.last_inbound_at, clock.now())
         payload: dict[str, Any] = {"tag": permission.tag} if permission.tag else {}
-        return self._queue(conv, route, caller.id, text=text, payload=payload)
+        rendered = self._render(caller, conv, text, canned_response_id)
+        if rendered.canned is not None:
+            payload["canned_response_id"] = rendered.canned.id
+        message = self._queue(conv, route, caller.id, text=rendered.text, payload=payload)
+        if rendered.canned is not None and self.personaliser is not None:
+            self.personaliser.canned.count_use(rendered.canned)
+        return message
+
+    def preview(self, caller: Caller, conversation_id: str, text: str | None,
+                canned_response_id: str | None = None) -> str:
+        """The text as the customer would get it, without sending it or counting a use."""
+        return self._render(caller, self._visible(caller, conversation_id), text, canned_response_id).text
+
+    def _render(self, caller: Caller, conv: Conversation, text: str | None,
+                canned_response_id: str | None) -> Rendered:
+        if self.personaliser is None:       # no order lookup: order.* has no value (422 naming it)
+            library = CannedLibrary(CannedResponses(self.conversations.table))
+            self.personaliser = Personaliser(self.conversations, lambda: self._policies().routing(),
+                                             DEFAULT_SHOP_NAME, library)
+        return self.personaliser.render(caller, conv, text, canned_response_id)
 
     def send_template(self, caller: Caller, conversation_id: str, name: str, language: str,
                       parameters: list[str], channel: str | None = None) -> Message:

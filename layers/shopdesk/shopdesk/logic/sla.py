@@ -28,6 +28,7 @@ from shopdesk.dal.events import EventBus
 from shopdesk.dal.queues import Queue
 from shopdesk.errors import NotFound
 from shopdesk.logic.sla_engine import ESCALATION, PolicyBook
+from shopdesk.logic.snooze import SNOOZE_TIMER, wake
 from shopdesk.logic.timeline import system_message
 from shopdesk.logic.work import enqueue_drain
 
@@ -80,7 +81,7 @@ def sweep(conversations: Conversations, bus: EventBus, work: Queue, shards: int,
     by_conversation: dict[str, list[Deadline]] = defaultdict(list)
     for d in sorted((d for d in found if d.kind != "timer"), key=lambda d: d.due_sk):   # oldest first
         by_conversation[d.conversation_id].append(d)
-    released = _run_timers(conversations, agents, timers, workers) if timers else 0
+    released = _run_timers(conversations, agents, timers, workers, book) if timers else 0
 
     def step(chunk: list[list[Deadline]]) -> list[_Flagged]:
         if time_left is not None and time_left() < RESERVE_SECONDS:
@@ -254,9 +255,11 @@ def _name(target: str) -> str:
     return TARGET_NAMES.get(target, target)
 
 
-def _run_timers(conversations: Conversations, agents: Agents | None, timers: list[Deadline], workers: int) -> int:
+def _run_timers(conversations: Conversations, agents: Agents | None, timers: list[Deadline], workers: int,
+                book: PolicyBook | None = None) -> int:
     """Routing timers: an assignee silent too long loses the conversation to the next agent; an
-    agent offline past the grace period gives their open conversations back to the queue."""
+    agent offline past the grace period gives their open conversations back to the queue; a snooze
+    that ends opens its conversation again (logic.snooze)."""
     def run(timer: Deadline) -> int:
         released = 0
         if timer.target == "assignee_silence" and timer.agent_id:
@@ -274,6 +277,8 @@ def _run_timers(conversations: Conversations, agents: Agents | None, timers: lis
             for conv in held:
                 note = system_message(conv.id, f"{agent.name or agent_id} went offline: back in the queue")
                 released += conversations.release(conv, agent_id, note, pass_over=False)
+        elif timer.target == SNOOZE_TIMER:
+            wake(conversations, book, timer.conversation_id)
         return released
 
     with ThreadPoolExecutor(max_workers=min(workers, len(timers))) as pool:

@@ -1,0 +1,69 @@
+"""Canned responses in the table: one partition for the shared ones, one per agent for their personal ones.
+
+``CANNED#shared`` / ``CANNED#agent#<agent id>``, SK ``RESPONSE#<id>``. Listing reads one partition (one
+Query, paged); using one adds to its counter atomically (UpdateItem ADD). No Scan anywhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from shopdesk import clock
+from shopdesk.dal.table import ConditionFailed, Table, Update
+from shopdesk.models.canned import CannedContent, CannedResponse, Scope
+
+PREFIX = "RESPONSE#"
+
+
+def canned_pk(scope: Scope, owner: str | None) -> str:
+    if scope == "shared":
+        return "CANNED#shared"
+    if not owner:
+        raise ValueError("a personal canned response needs its owner")
+    return f"CANNED#agent#{owner}"
+
+
+def _from_item(item: dict[str, Any]) -> CannedResponse:
+    return CannedResponse(id=item["SK"].removeprefix(PREFIX), scope=item["scope"], owner=item.get("owner"),
+                          title=item["title"], shortcode=item["shortcode"], bodies=item["bodies"],
+                          uses=int(item.get("uses", 0)), last_used_at=item.get("last_used_at"),
+                          updated_at=item.get("updated_at"), updated_by=item.get("updated_by"))
+
+
+class CannedResponses:
+    def __init__(self, table: Table):
+        self.table = table
+
+    def put(self, scope: Scope, owner: str | None, response_id: str, content: CannedContent,
+            by: str) -> CannedResponse:
+        """Create or replace the content; the usage counter is kept (one UpdateItem)."""
+        update = (Update().set("scope", scope).set("owner", owner if scope == "personal" else None)
+                  .set("title", content.title).set("shortcode", content.shortcode).set("bodies", content.bodies)
+                  .set("updated_at", clock.iso(clock.now())).set("updated_by", by).set_if_missing("uses", 0))
+        item = self.table.update(canned_pk(scope, owner), PREFIX + response_id, update, return_new=True)
+        assert item is not None             # ALL_NEW always answers the item
+        return _from_item(item)
+
+    def get(self, scope: Scope, owner: str | None, response_id: str) -> CannedResponse | None:
+        item = self.table.get(canned_pk(scope, owner), PREFIX + response_id)
+        return _from_item(item) if item else None
+
+    def delete(self, scope: Scope, owner: str | None, response_id: str) -> bool:
+        """True when there was one to delete (GetItem, then DeleteItem)."""
+        if self.get(scope, owner, response_id) is None:
+            return False
+        self.table.delete(canned_pk(scope, owner), PREFIX + response_id)
+        return True
+
+    def list(self, scope: Scope, owner: str | None) -> list[CannedResponse]:
+        """Every response of the partition (one Query a page of 1 MB)."""
+        items = self.table.query_all(index=None, key_condition="PK = :pk AND begins_with(SK, :sk)",
+                                     names={}, values={":pk": canned_pk(scope, owner), ":sk": PREFIX})
+        return [_from_item(i) for i in items]
+
+    def count_use(self, scope: Scope, owner: str | None, response_id: str) -> None:
+        """One more use (ADD: atomic under concurrent replies); nothing when it was deleted meanwhile."""
+        update = Update().add("uses", 1).set("last_used_at", clock.iso(clock.now())).when("attribute_exists(PK)")
+        with contextlib.suppress(ConditionFailed):
+            self.table.update(canned_pk(scope, owner), PREFIX + response_id, update)

@@ -1,0 +1,135 @@
+"""Canned responses: shared ones (admins write them), personal ones (each agent their own), found by
+shortcode and title as an agent types ``/ret...`` in the composer, and counted when used.
+
+- Shared: ``PUT/GET/DELETE /admin/canned-responses/{id}`` (admins write; supervisors and admins read, with
+  the usage counts, least used first, so unused ones can be retired).
+- Personal: ``PUT/DELETE /agent/canned-responses/{id}`` write the caller's own; nobody else reads or
+  changes them (they live in the caller's own partition).
+- Search (``GET /agent/canned-responses?q=``): the shared ones and the caller's own, ranked shortcode
+  prefix, then shortcode containing the text, then title, then a body in any language; case and accents
+  are ignored ("envio" finds "envío"). Two Queries (the shared partition, the caller's), filtered in memory:
+  a shop has tens to a few hundred, read in one page each.
+- Every body is checked as a template when written (syntax, known variables), so a broken one is refused at
+  once rather than when an agent uses it.
+- The body for a conversation: the customer's language (detected, ``Conversation.language``), else the
+  shop's default language, else English, else the first written.
+- A reply by id looks for the caller's personal one first, then a shared one.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+from shopdesk.dal.canned import CannedResponses
+from shopdesk.errors import NotFound
+from shopdesk.logic import render
+from shopdesk.logic.access import ADMIN, SUPERVISOR, Caller, require
+from shopdesk.models.canned import CannedContent, CannedResponse
+
+SEARCH_LIMIT = 20
+
+
+@dataclass
+class CannedLibrary:
+    store: CannedResponses
+
+    # ------------------------------------------------------------------ shared (admin API)
+    def put_shared(self, caller: Caller, response_id: str, content: CannedContent) -> CannedResponse:
+        require(caller.roles, ADMIN)
+        _check_bodies(content)
+        return self.store.put("shared", None, response_id, content, caller.id)
+
+    def list_shared(self, caller: Caller) -> list[CannedResponse]:
+        """Least used first, then by shortcode: what to retire is at the top."""
+        require(caller.roles, ADMIN, SUPERVISOR)
+        return sorted(self.store.list("shared", None), key=lambda r: (r.uses, r.shortcode, r.id))
+
+    def get_shared(self, caller: Caller, response_id: str) -> CannedResponse:
+        require(caller.roles, ADMIN, SUPERVISOR)
+        return _found(self.store.get("shared", None, response_id), response_id)
+
+    def delete_shared(self, caller: Caller, response_id: str) -> None:
+        require(caller.roles, ADMIN)
+        if not self.store.delete("shared", None, response_id):
+            raise _missing(response_id)
+
+    # ------------------------------------------------------------------ personal (agent API)
+    def put_personal(self, caller: Caller, response_id: str, content: CannedContent) -> CannedResponse:
+        _check_bodies(content)
+        return self.store.put("personal", caller.id, response_id, content, caller.id)
+
+    def delete_personal(self, caller: Caller, response_id: str) -> None:
+        if not self.store.delete("personal", caller.id, response_id):
+            raise _missing(response_id)
+
+    # ------------------------------------------------------------------ finding and using
+    def search(self, caller: Caller, q: str | None, limit: int = SEARCH_LIMIT) -> list[CannedResponse]:
+        everything = self.store.list("personal", caller.id) + self.store.list("shared", None)
+        wanted = _fold((q or "").strip().lstrip("/"))
+        ranked = []
+        for response in everything:
+            rank = _rank(response, wanted)
+            if rank is not None:
+                ranked.append((rank, response.shortcode, response.scope != "personal", response.id, response))
+        ranked.sort(key=lambda entry: entry[:4])
+        return [entry[-1] for entry in ranked[:limit]]
+
+    def for_reply(self, caller: Caller, response_id: str) -> CannedResponse:
+        """The caller's personal one with this id, else the shared one; NotFound otherwise."""
+        found = self.store.get("personal", caller.id, response_id) or self.store.get("shared", None, response_id)
+        return _found(found, response_id)
+
+    def count_use(self, response: CannedResponse) -> None:
+        self.store.count_use(response.scope, response.owner, response.id)
+
+
+def body_for(response: CannedResponse, language: str | None, default_language: str) -> str:
+    """The body in the customer's language, else the shop's default, else English, else the first one."""
+    for code in (_code(language), _code(default_language), "en"):
+        if code and code in response.bodies:
+            return response.bodies[code]
+    return next(iter(response.bodies.values()))
+
+
+def _code(language: str | None) -> str | None:
+    return language.split("-")[0].split("_")[0].lower() if language else None
+
+
+def _rank(response: CannedResponse, wanted: str) -> int | None:
+    if not wanted:
+        return 0
+    shortcode = _fold(response.shortcode)
+    if shortcode.startswith(wanted):
+        return 0
+    if wanted in shortcode:
+        return 1
+    if wanted in _fold(response.title):
+        return 2
+    if any(wanted in _fold(body) for body in response.bodies.values()):
+        return 3
+    return None
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents: "Envío" → "envio"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _check_bodies(content: CannedContent) -> None:
+    for language, body in content.bodies.items():
+        try:
+            render.check(body)
+        except render.TemplateInvalid as exc:
+            raise render.TemplateInvalid(f"bodies.{language}: {exc}") from exc
+
+
+def _found(response: CannedResponse | None, response_id: str) -> CannedResponse:
+    if response is None:
+        raise _missing(response_id)
+    return response
+
+
+def _missing(response_id: str) -> NotFound:
+    return NotFound(f"canned response {response_id} does not exist")

@@ -1,0 +1,63 @@
+"""The reply text rendered for a conversation: its variables (shopdesk.logic.variables) or a canned response's
+body in the customer's language, through shopdesk.logic.render.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from shopdesk.commerce.lookup import OrderLookup
+from shopdesk.dal.conversations import Conversations
+from shopdesk.errors import BadRequest
+from shopdesk.logic import render
+from shopdesk.logic.access import Caller
+from shopdesk.logic.canned import CannedLibrary, body_for
+from shopdesk.logic.variables import order_values, relevant_order, variables_for
+from shopdesk.models import Conversation
+from shopdesk.models.admin import RoutingSettings
+from shopdesk.models.canned import CannedResponse
+
+DEFAULT_SHOP_NAME = "Example Shop"      # as the SHOP_NAME setting's default
+REPLY_LIMIT = 1600           # the rendered reply, as long as an agent may type one
+
+
+@dataclass
+class Rendered:
+    text: str
+    canned: CannedResponse | None = None
+
+
+@dataclass
+class Personaliser:
+    conversations: Conversations
+    routing: Callable[[], RoutingSettings]
+    shop_name: str
+    canned: CannedLibrary
+    order_lookup: OrderLookup | None = None
+
+    def render(self, caller: Caller, conv: Conversation, text: str | None,
+               canned_response_id: str | None) -> Rendered:
+        """The reply text (or the canned response's body in the customer's language), rendered for this
+        conversation: MissingVariables / TemplateInvalid (422) rather than a blank."""
+        if (text is None) == (canned_response_id is None):
+            raise BadRequest("give either text or canned_response_id")
+        routing = self.routing()
+        response = None
+        if canned_response_id is not None:
+            response = self.canned.for_reply(caller, canned_response_id)
+            text = body_for(response, conv.language, routing.default_language)
+        assert text is not None
+        variables = variables_for(conv, caller.name, routing.shop_name or self.shop_name, self._order(conv))
+        return Rendered(render.render(text, variables, limit=REPLY_LIMIT), response)
+
+    def _order(self, conv: Conversation) -> Callable[[], render.Order | None] | None:
+        lookup = self.order_lookup
+        if lookup is None:
+            return None
+
+        def load() -> render.Order | None:
+            # the panel needs the messages (the order numbers the customer wrote)
+            full = conv if conv.messages else self.conversations.get_with_messages(conv.id)
+            return order_values(relevant_order(lookup.panel(full)))
+        return load

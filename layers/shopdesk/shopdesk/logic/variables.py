@@ -1,0 +1,68 @@
+"""The values a conversation's text may use (shopdesk.logic.render): replies, canned responses, acknowledgements.
+
+``variables_for`` is the one place that says where each value comes from:
+
+- ``customer.name``: the name the channel gave (the conversation's customer); ``customer.first_name`` its
+  first word. (When customers are merged across channels, point this at the merged customer record.)
+- ``agent.first_name``: the first word of the calling agent's name (the token's ``name`` claim).
+- ``shop.name``: the routing settings' shop name, else the ``SHOP_NAME`` setting.
+- ``order.*``: the conversation's most relevant order: the one the customer named by number (most recent
+  message first), else their most recent order, from the order lookup (cache first). Looked up only when
+  the text uses ``order.*``. ``order.status`` in words: cancelled, refunded, the latest shipment's status
+  ("in transit", "delivered"), else fulfilled / partially fulfilled / unfulfilled, else the payment status.
+  ``order.tracking_url`` and ``order.tracking_number``: the latest fulfilment's tracking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from shopdesk.logic import render
+from shopdesk.models import Conversation
+
+if TYPE_CHECKING:      # the router acknowledges without importing the commerce package
+    from shopdesk.commerce.lookup import OrderPanel
+    from shopdesk.commerce.models import Order
+
+
+def variables_for(conv: Conversation, agent_name: str | None, shop_name: str,
+                  order: Callable[[], render.Order | None] | None = None) -> render.Variables:
+    name = " ".join((conv.customer.name or "").split()) or None
+    return render.Variables(customer={"name": name, "first_name": render.first_name(name)},
+                            agent={"first_name": render.first_name(agent_name)},
+                            shop={"name": shop_name}, order=order)
+
+
+def relevant_order(panel: OrderPanel) -> Order | None:
+    """The order named by number in the conversation (most recent mention first), else the most recent."""
+    for number in panel.numbers:
+        for found in panel.orders:
+            if found.order.number == number.lstrip("#"):
+                return found.order
+    return panel.orders[0].order if panel.orders else None
+
+
+def order_values(order: Order | None) -> render.Order | None:
+    if order is None:
+        return None
+    tracking = order.tracking[-1] if order.tracking else None
+    return {"name": order.name, "status": order_status(order),
+            "tracking_url": tracking.url if tracking else None,
+            "tracking_number": tracking.number if tracking else None}
+
+
+def order_status(order: Order) -> str | None:
+    if order.cancelled:
+        return "cancelled"
+    if order.financial_status in ("refunded",):
+        return "refunded"
+    shipped = [f for f in order.fulfillments if f.status not in ("cancelled", "failure", "error")]
+    latest = shipped[-1] if shipped else None
+    if latest and latest.shipment_status:
+        return latest.shipment_status.replace("_", " ").lower()
+    if order.fulfillment_status:
+        return order.fulfillment_status.replace("_", " ").lower()
+    if order.platform_status:
+        return order.platform_status.replace("_", " ").lower()
+    return order.financial_status.replace("_", " ").lower() if order.financial_status else None

@@ -1,0 +1,118 @@
+"""``make deploy``'s last step: upload the web inbox (web/dist) and its runtime config.json to the web bucket.
+
+One build serves every stage: ``config.json`` is written from the deployed stack's outputs (API URL,
+WebSocket URL when the stack has one, the Cognito hosted UI domain and app client, the inbox's own URL
+for the sign-in and sign-out redirects). Hashed assets are cached for a year, ``index.html`` and
+``config.json`` never; files of an earlier build are removed after the new ones are in place, and
+CloudFront is told to drop what it holds of the two that keep their names.
+
+    python -m scripts.web_deploy [--config-env prod] [--stack-name NAME] [--region REGION] [--dist web/dist]
+
+Stack name and region default to samconfig.toml's for the config environment, as ``sam deploy`` uses them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import mimetypes
+import time
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+REPO = Path(__file__).resolve().parents[1]
+NO_CACHE = "no-cache"
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def web_config(outputs: dict[str, str]) -> dict[str, Any]:
+    """The inbox's config.json from the stack's outputs (the contract with the web app)."""
+    inbox = outputs["InboxUrl"].rstrip("/") + "/"
+    return {
+        "apiUrl": outputs["ApiUrl"].rstrip("/"),
+        "wsUrl": outputs.get("WebSocketUrl") or None,
+        "auth": {
+            "mode": "cognito",
+            "domain": outputs["InboxAuthDomain"].rstrip("/"),
+            "clientId": outputs["AgentUserPoolClientId"],
+            "redirectUri": inbox,
+            "logoutUri": inbox,
+        },
+    }
+
+
+def upload_plan(dist: Path) -> list[tuple[Path, str, str, str]]:
+    """(file, key, content type, cache control) for every file of the build; index.html last, so a
+    browser never gets a page whose assets are not uploaded yet."""
+    plan = []
+    for path in sorted(p for p in dist.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        key = path.relative_to(dist).as_posix()
+        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        if kind.startswith("text/") or kind in ("application/javascript", "application/json"):
+            kind += "; charset=utf-8"
+        cache = IMMUTABLE if key.startswith("assets/") else NO_CACHE
+        plan.append((path, key, kind, cache))
+    return sorted(plan, key=lambda row: row[1] == "index.html")
+
+
+def samconfig_target(config_env: str, path: Path = REPO / "samconfig.toml") -> tuple[str | None, str | None]:
+    """(stack name, region) that ``sam deploy --config-env`` uses."""
+    env = tomllib.loads(path.read_text()).get(config_env, {}) if path.exists() else {}
+    name = env.get("global", {}).get("parameters", {}).get("stack_name") or env.get("deploy", {}).get(
+        "parameters", {}).get("stack_name")
+    region = env.get("deploy", {}).get("parameters", {}).get("region") or env.get("global", {}).get(
+        "parameters", {}).get("region")
+    return name, region
+
+
+def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
+    stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def deploy(stack_name: str, region: str | None, dist: Path) -> None:
+    if not (dist / "index.html").exists():
+        raise SystemExit(f"{dist} has no build: run `make web` first")
+    session = boto3.session.Session(region_name=region)
+    outputs = stack_outputs(session.client("cloudformation"), stack_name)
+    bucket = outputs["WebBucketName"]
+    s3 = session.client("s3")
+    before = {o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+              for o in page.get("Contents", [])}
+    uploaded = set()
+    for path, key, kind, cache in upload_plan(dist):
+        s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes(), ContentType=kind, CacheControl=cache)
+        uploaded.add(key)
+    config = json.dumps(web_config(outputs), indent=2).encode()
+    s3.put_object(Bucket=bucket, Key="config.json", Body=config, ContentType="application/json",
+                  CacheControl=NO_CACHE)
+    uploaded.add("config.json")
+    stale = sorted(before - uploaded)
+    for start in range(0, len(stale), 1000):
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in stale[start:start + 1000]]})
+    session.client("cloudfront").create_invalidation(
+        DistributionId=outputs["WebDistributionId"],
+        InvalidationBatch={"Paths": {"Quantity": 2, "Items": ["/index.html", "/config.json"]},
+                           "CallerReference": f"shopdesk-{int(time.time())}"})
+    print(f"web inbox: {len(uploaded)} files in s3://{bucket}, {len(stale)} stale removed; open {outputs['InboxUrl']}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m scripts.web_deploy", description=__doc__.splitlines()[0])
+    parser.add_argument("--config-env", default="default")
+    parser.add_argument("--stack-name")
+    parser.add_argument("--region")
+    parser.add_argument("--dist", type=Path, default=REPO / "web" / "dist")
+    args = parser.parse_args()
+    name, region = samconfig_target(args.config_env)
+    stack_name = args.stack_name or name
+    if not stack_name:
+        raise SystemExit(f"no stack_name for config env {args.config_env!r} in samconfig.toml: give --stack-name")
+    deploy(stack_name, args.region or region, args.dist)
+
+
+if __name__ == "__main__":
+    main()

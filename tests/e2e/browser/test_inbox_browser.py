@@ -1,0 +1,293 @@
+"""The web inbox in a real browser against the local stack: what an agent and a supervisor do all day."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, WebSocketRoute, expect
+from tests.e2e.browser.support import axe_violations, send_sms, set_presence
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("fresh_inboxes")]
+
+
+def expect_live(page: Page) -> None:
+    """The top bar's status says the WebSocket is open."""
+    status = page.get_by_role("status", name="Live updates: connected")
+    expect(status).to_be_visible()
+    expect(status).to_have_text("Live")
+
+
+def conversation_of(stack, agent: str, phone: str) -> dict:
+    """The agent's conversation with the customer of that phone, with its messages (from the agent API)."""
+    token = stack.token(agent)
+    for conv in stack.get("/agent/conversations?view=all&limit=100", token=token).json()["items"]:
+        if any(i["address"] == phone for i in conv["customer"]["identities"]):
+            return stack.get(f"/agent/conversations/{conv['id']}", token=token).json()
+    raise AssertionError(f"no conversation with {phone}")
+
+
+def conversation_item(page: Page, name: str):
+    return page.get_by_role("list", name="Conversations").get_by_role("listitem").filter(has_text=name)
+
+
+def timeline(page: Page):
+    return page.get_by_role("list", name="Timeline")
+
+
+def test_an_sms_arrives_live_is_answered_delivered_and_noted(stack, open_inbox):
+    # Given alice signed in with her inbox open (bob away, so the customer is hers)
+    set_presence(stack, "bob", "away")
+    page = open_inbox("alice")
+    expect(page.get_by_role("button", name=re.compile("^Mine"))).to_have_attribute("aria-pressed", "true")
+
+    # and the inbox live on the stack's WebSocket (no polling while it is open)
+    expect_live(page)
+
+    # When a customer texts the shop, it appears without a reload, told by a notice on the socket
+    send_sms(stack, "+14155550201", "Hi! Where is order #2001?")
+    item = conversation_item(page, "+14155550201")
+    expect(item).to_be_visible()
+    expect(item).to_contain_text("Where is order #2001?")
+    conv = conversation_of(stack, "alice", "+14155550201")
+    inbound = next(m["id"] for m in conv["messages"] if m["direction"] == "inbound")
+    assert any(f.get("type") == "change" and f["conversation_id"] == conv["id"] and f["message_id"] == inbound
+               for f in page.frames_received), page.frames_received  # type: ignore[attr-defined]
+    expect_live(page)
+
+    # And alice opens it, replies, and sees the reply delivered
+    item.get_by_role("button").click()
+    expect(page.get_by_role("heading", name="+14155550201")).to_be_visible()
+    expect(timeline(page)).to_contain_text("Hi! Where is order #2001?")
+    page.get_by_role("textbox", name="Reply", exact=True).fill("It ships today; tracking follows by SMS.")
+    page.get_by_role("button", name="Send", exact=True).click()
+    reply = timeline(page).get_by_role("listitem").filter(has_text="It ships today")
+    expect(reply).to_contain_text("via SMS")
+    expect(reply).to_contain_text("Delivered")
+    sent = [r["form"] for r in stack.outbox() if r["provider"] == "twilio" and r.get("form")]
+    assert {"To": "+14155550201", "Body": "It ships today; tracking follows by SMS."}.items() <= next(
+        f for f in sent if f.get("Body", "").startswith("It ships today")).items()
+
+    # And an internal note shows as internal, never sent
+    page.get_by_role("textbox", name="Note", exact=True).fill("Customer is a repeat buyer")
+    page.get_by_role("button", name="Add note").click()
+    note = timeline(page).get_by_role("listitem").filter(has_text="Customer is a repeat buyer")
+    expect(note).to_contain_text("Internal note")
+    assert not any("repeat buyer" in str(r.get("form")) for r in stack.outbox())
+
+    # And the page with a conversation open passes the accessibility scan
+    assert axe_violations(page) == []
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+class SocketSwitch:
+    """The page's WebSockets routed through Playwright to the stack: ``drop()`` closes them as a network
+    failure would and refuses new ones until ``restore()``."""
+
+    def __init__(self) -> None:
+        self.open: list[tuple[WebSocketRoute, WebSocketRoute]] = []
+        self.refused = 0
+        self.refusing = False
+
+    def route(self, context: BrowserContext) -> None:
+        context.route_web_socket(re.compile(r"^wss?://"), self._handle)
+
+    def _handle(self, socket: WebSocketRoute) -> None:
+        if self.refusing:
+            self.refused += 1
+            socket.close(code=1011, reason="refused by the test")
+            return
+        self.open.append((socket, socket.connect_to_server()))
+
+    def drop(self) -> None:
+        self.refusing = True
+        while self.open:
+            page_side, server_side = self.open.pop()
+            server_side.close()
+            page_side.close(code=1011, reason="dropped by the test")
+
+    def restore(self) -> None:
+        self.refusing = False
+
+
+def test_the_inbox_reconnects_after_its_socket_drops_and_shows_what_it_missed(stack, open_inbox):
+    # Given alice's inbox live, with a customer's conversation open (bob away: the customer is hers)
+    set_presence(stack, "bob", "away")
+    switch = SocketSwitch()
+    page = open_inbox("alice", before=switch.route)
+    expect_live(page)
+    send_sms(stack, "+14155550210", "Is my order on its way?")
+    conversation_item(page, "+14155550210").get_by_role("button").click()
+    expect(timeline(page)).to_contain_text("Is my order on its way?")
+    seen = [f["cursor"] for f in page.frames_received if f.get("type") == "change"]  # type: ignore[attr-defined]
+    assert seen, "no notice reached the page"
+
+    # When its socket drops and the stack is out of reach for a moment
+    switch.drop()
+    expect(page.get_by_role("status", name=re.compile("^Live updates: connection lost"))).to_be_visible()
+    # and the customer writes twice meanwhile (their notices go to no socket of hers)
+    send_sms(stack, "+14155550210", "Hello? Anyone there?")
+    send_sms(stack, "+14155550210", "It was order #2010")
+    conv = conversation_of(stack, "alice", "+14155550210")
+    missed = {m["id"] for m in conv["messages"] if m["direction"] == "inbound" and "order on its way" not in m["text"]}
+    assert len(missed) == 2
+    last_cursor = [f["cursor"] for f in page.frames_received if f.get("type") == "change"][-1]  # type: ignore[attr-defined]
+    # and it tries again (with backoff) and is refused
+    for _ in range(100):
+        if switch.refused:
+            break
+        page.wait_for_timeout(100)       # lets Playwright run the route handler meanwhile
+    assert switch.refused >= 1
+    expect(page.get_by_role("status", name=re.compile("^Live updates: connection lost"))).to_be_visible()
+
+    # Then, once it may connect again, it is live and catches up from the last notice it saw
+    with page.expect_response(lambda r: "/agent/changes?since=" in r.url, timeout=45_000) as caught:
+        switch.restore()
+    expect_live(page)
+    answer = caught.value
+    assert answer.status == 200, answer.text()
+    assert parse_qs(urlsplit(answer.url).query)["since"] == [last_cursor]
+    caught_up = {i["message_id"] for i in answer.json()["items"] if i["kind"] == "message"}
+    assert missed <= caught_up, (missed, answer.json())
+    # and shows what it missed in the open conversation and the list
+    expect(timeline(page)).to_contain_text("Hello? Anyone there?")
+    expect(timeline(page)).to_contain_text("It was order #2010")
+    expect(conversation_item(page, "+14155550210")).to_contain_text("It was order #2010")
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_transfer_to_bob_with_a_note_reaches_his_open_inbox(stack, open_inbox):
+    set_presence(stack, "bob", "away")
+    send_sms(stack, "+14155550202", "My parcel arrived damaged")
+    alice, bob = open_inbox("alice"), open_inbox("bob")
+    conversation_item(alice, "+14155550202").get_by_role("button").click()
+    expect(alice.get_by_role("heading", name="+14155550202")).to_be_visible()
+
+    alice.get_by_label("Transfer to").select_option("bob")
+    alice.get_by_label("Hand-off note").fill("Bob handles damaged parcels")
+    alice.get_by_role("button", name="Transfer", exact=True).click()
+    expect(alice.get_by_text("Assigned to bob")).to_be_visible()
+
+    # bob's inbox, open all along, shows it without a reload, with the hand-off note on the timeline
+    item = conversation_item(bob, "+14155550202")
+    expect(item).to_be_visible()
+    item.get_by_role("button").click()
+    expect(timeline(bob)).to_contain_text("Hand-off note: Bob handles damaged parcels")
+
+
+def test_snooze_then_resolve(stack, open_inbox):
+    set_presence(stack, "bob", "away")
+    send_sms(stack, "+14155550203", "Can I change my address?")
+    page = open_inbox("alice")
+    conversation_item(page, "+14155550203").get_by_role("button").click()
+    actions = page.get_by_role("group", name="Actions")
+
+    actions.get_by_role("button", name="Snooze…").click()
+    actions.get_by_label("Snooze until").fill("2030-01-02T09:00")     # the browser's zone is Lisbon: UTC in winter
+    actions.get_by_role("button", name="Snooze", exact=True).click()
+    expect(page.get_by_role("status", name="Notifications")).to_contain_text("Status: Snoozed")
+    expect(page.locator(".conversation-head")).to_contain_text("Snoozed")
+    expect(timeline(page)).to_contain_text("Marked snoozed by alice")
+    expect(timeline(page)).to_contain_text("Snoozed until 2030-01-02T09:00:00.000Z by alice")
+
+    actions.get_by_role("button", name="Resolve").click()
+    expect(conversation_item(page, "+14155550203")).to_have_count(0)   # resolved: out of the working list
+    state = stack.get("/agent/conversations?view=mine&status=resolved&limit=100", token=stack.token("alice")).json()
+    assert any(c["customer"]["identities"][0]["address"] == "+14155550203" for c in state["items"])
+
+
+def test_the_keyboard_path(stack, open_inbox):
+    set_presence(stack, "bob", "away")
+    send_sms(stack, "+14155550204", "First customer")
+    send_sms(stack, "+14155550205", "Second customer")
+    page = open_inbox("alice")
+    expect(page.get_by_role("list", name="Conversations").get_by_role("listitem")).to_have_count(2)
+
+    # j / k move through the list, Enter opens
+    page.keyboard.press("j")
+    page.keyboard.press("k")
+    focused = page.evaluate("document.activeElement.textContent")
+    page.keyboard.press("Enter")
+    first = "+14155550204" if "+14155550204" in focused else "+14155550205"
+    second = "+14155550205" if first == "+14155550204" else "+14155550204"
+    expect(page.get_by_role("heading", name=first)).to_be_visible()
+
+    # r writes a reply, Ctrl+Enter sends it; Escape leaves the box; n writes a note
+    page.keyboard.press("r")
+    expect(page.get_by_role("textbox", name="Reply", exact=True)).to_be_focused()
+    page.keyboard.type("Answered from the keyboard")
+    page.keyboard.press("Control+Enter")
+    expect(timeline(page)).to_contain_text("Answered from the keyboard")
+    page.keyboard.press("Escape")
+    page.keyboard.press("n")
+    expect(page.get_by_role("textbox", name="Note", exact=True)).to_be_focused()
+    page.keyboard.press("Escape")
+
+    # e resolves and opens the next conversation
+    page.keyboard.press("e")
+    expect(page.get_by_role("heading", name=second)).to_be_visible()
+    expect(conversation_item(page, first)).to_have_count(0)
+
+    # ? lists the shortcuts
+    page.keyboard.press("?")
+    dialog = page.get_by_role("dialog", name="Keyboard shortcuts")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("Resolve and go to the next conversation")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+
+
+def test_a_supervisor_changes_a_calendar_and_sees_a_version_conflict(stack, open_inbox):
+    page = open_inbox("alice")
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("link", name="Calendars").click()
+    form = page.get_by_role("form", name="Calendar")
+    form.get_by_label("Id", exact=True).fill("browser-hours")
+    form.get_by_label("Time zone", exact=True).fill("Europe/Lisbon")
+    form.get_by_label("Monday", exact=True).fill("09:00-12:30, 13:30-17:00")
+    form.get_by_label(re.compile("^Holidays")).fill("2026-12-24\n2026-12-31 09:00-12:00")
+    form.get_by_role("button", name="Save").click()
+    expect(form.get_by_role("status")).to_have_text("Saved")
+    stored = {c["id"]: c for c in stack.get("/admin/calendars", token=stack.token("alice")).json()["items"]}
+    assert stored["browser-hours"]["weekly"]["mon"] == [{"start": "09:00", "end": "12:30"},
+                                                         {"start": "13:30", "end": "17:00"}]
+    assert stored["browser-hours"]["holidays"][0] == "2026-12-24"
+
+    # A bad window is refused in words before anything is sent
+    page.get_by_role("button", name=re.compile("^browser-hours")).click()
+    form.get_by_label("Tuesday", exact=True).fill("9-5")
+    form.get_by_role("button", name="Save").click()
+    expect(form.get_by_role("alert")).to_contain_text('"9-5" is not a window')
+
+    # Someone else saves meanwhile: the save is refused as a conflict and the latest version loads
+    version = stored["browser-hours"]["version"]
+    other = {"time_zone": "Europe/Lisbon", "weekly": {"mon": [{"start": "08:00", "end": "16:00"}]}, "holidays": []}
+    answer = stack.put(f"/admin/calendars/browser-hours?version={version}", json=other, token=stack.token("alice"))
+    assert answer.status == 200, answer.text
+    form.get_by_label("Tuesday", exact=True).fill("10:00-11:00")
+    form.get_by_role("button", name="Save").click()
+    expect(form.get_by_role("alert")).to_contain_text("Someone changed this meanwhile")
+    expect(form.get_by_label("Monday", exact=True)).to_have_value("08:00-16:00")
+
+
+def test_every_page_passes_the_accessibility_scan(stack, browser, open_inbox):
+    # The sign-in page
+    context = browser.new_context(locale="en-US")
+    signin = context.new_page()
+    signin.goto(stack.url + "/")
+    expect(signin.get_by_role("button", name="Sign in as Alice Example")).to_be_visible()
+    assert axe_violations(signin) == [], "sign-in page"
+    context.close()
+
+    # The inbox (empty), the supervisor board and every settings page
+    page = open_inbox("alice")
+    assert axe_violations(page) == [], "inbox"
+    page.get_by_role("link", name="Supervisor board").click()
+    expect(page.get_by_role("heading", name="Waiting per team")).to_be_visible()
+    assert axe_violations(page) == [], "board"
+    page.get_by_role("link", name="Settings").click()
+    for section in ("Agents", "Teams", "Calendars", "SLA policies", "Routing", "Customers"):
+        page.get_by_role("navigation", name="Settings").get_by_role("link", name=section).click()
+        expect(page.get_by_role("heading", level=1, name=section)).to_be_visible()
+        assert axe_violations(page) == [], section

@@ -1,0 +1,155 @@
+// The one client of the agent and admin APIs. Types come from the agent API's OpenAPI document
+// (src/api-types/agent.ts, generated with openapi-typescript) and from the admin API's models
+// (src/api-types/admin.ts). Components never call fetch themselves.
+import type { components } from "./api-types/agent";
+import type {
+  AdminAgent,
+  AgentSettings,
+  Calendar,
+  CalendarIn,
+  Customer,
+  RoutingSettings,
+  SlaPolicy,
+  Team,
+  Versioned,
+} from "./api-types/admin";
+
+type S = components["schemas"];
+export type Conversation = S["ConversationOut"];
+export type Message = S["MessageOut"];
+export type Attachment = S["AttachmentOut"];
+export type Agent = S["AgentOut"];
+export type Template = S["TemplateOut"];
+export type ConversationStatus = S["ConversationStatus"];
+export type Priority = S["Priority"];
+export type Presence = S["Presence"];
+export type View = "mine" | "unassigned" | "all";
+export type ConversationPage = S["ConversationList"];
+export type { AdminAgent, AgentSettings, Calendar, CalendarIn, Customer, RoutingSettings, SlaPolicy, Team };
+
+/** A change notice of the live-update contract (a WebSocket frame; also the items of GET /agent/changes). */
+export type Change = S["Notice"];
+export type ChangePage = S["ChangeList"];
+
+/** An answer other than 2xx, with the words to show the agent (RFC 9457 `detail`, else `message`). */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly body: unknown,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+/** The words an answer's body gives: problem `detail` (a string, or 422 field errors), else `message`. */
+export function problemText(status: number, body: unknown): string {
+  if (body && typeof body === "object") {
+    const b = body as Record<string, unknown>;
+    if (typeof b.detail === "string" && b.detail) return b.detail;
+    const errors = Array.isArray(b.errors) ? b.errors : Array.isArray(b.detail) ? b.detail : null;
+    if (errors && errors.length) {
+      return errors
+        .map((e: { loc?: unknown[]; msg?: string }) => {
+          const loc = (e.loc ?? []).filter((p) => p !== "body").join(".");
+          return loc ? `${loc}: ${e.msg ?? "invalid"}` : (e.msg ?? "invalid");
+        })
+        .join("; ");
+    }
+    if (typeof b.message === "string" && b.message) return b.message;
+    if (typeof b.title === "string" && b.title) return b.title;
+  }
+  return `HTTP ${status}`;
+}
+
+export type TokenSource = () => Promise<string | null>;
+
+export class Api {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly token: TokenSource,
+    private readonly onUnauthorized: () => void = () => {},
+  ) {}
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { Accept: "application/json" };
+    const token = await this.token();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const answer = await fetch(this.baseUrl + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await answer.text();
+    let parsed: unknown = null;
+    if (text) {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = { message: text };
+      }
+    }
+    if (!answer.ok) {
+      if (answer.status === 401) this.onUnauthorized();
+      throw new ApiError(answer.status, problemText(answer.status, parsed), parsed);
+    }
+    return parsed as T;
+  }
+
+  // -- the agent API
+  me = () => this.call<Agent>("GET", "/agent/me");
+  setPresence = (presence: Presence) => this.call<Agent>("PUT", "/agent/me/presence", { presence });
+  agents = () => this.call<{ items: Agent[] }>("GET", "/agent/agents");
+  conversations = (q: { view: View; status?: ConversationStatus; team?: string; limit?: number; cursor?: string | null }) =>
+    this.call<ConversationPage>("GET", "/agent/conversations" + query(q));
+  counts = () => this.call<{ views: Record<View, number> }>("GET", "/agent/conversations/counts");
+  conversation = (id: string) => this.call<Conversation>("GET", `/agent/conversations/${enc(id)}`);
+  reply = (id: string, text: string, channel?: string) =>
+    this.call<Message>("POST", `/agent/conversations/${enc(id)}/replies`, { text, ...(channel ? { channel } : {}) });
+  retry = (id: string, messageId: string) =>
+    this.call<Message>("POST", `/agent/conversations/${enc(id)}/replies/${enc(messageId)}/retry`);
+  note = (id: string, text: string) => this.call<Message>("POST", `/agent/conversations/${enc(id)}/notes`, { text });
+  templates = () => this.call<{ items: Template[] }>("GET", "/agent/templates");
+  sendTemplate = (id: string, t: { name: string; language: string; parameters: string[]; channel?: string }) =>
+    this.call<Message>("POST", `/agent/conversations/${enc(id)}/templates`, t);
+  assign = (id: string, agentId: string, note?: string) =>
+    this.call<Conversation>("POST", `/agent/conversations/${enc(id)}/assignment`, {
+      agent_id: agentId,
+      ...(note ? { note } : {}),
+    });
+  setStatus = (id: string, status: ConversationStatus, until?: string) =>
+    this.call<Conversation>("POST", `/agent/conversations/${enc(id)}/status`, { status, ...(until ? { until } : {}) });
+  setRouting = (id: string, change: { priority?: Priority; team?: string; skills?: string[]; note?: string }) =>
+    this.call<Conversation>("PUT", `/agent/conversations/${enc(id)}/routing`, change);
+  changes = (since?: string | null, limit = 200) =>
+    this.call<ChangePage>("GET", "/agent/changes" + query({ since, limit }));
+
+  // -- the admin API (supervisors, admins)
+  adminAgents = () => this.call<{ items: AdminAgent[] }>("GET", "/admin/agents");
+  setAgent = (id: string, s: AgentSettings) => this.call<AdminAgent>("PUT", `/admin/agents/${enc(id)}`, s);
+  teams = () => this.call<{ items: Versioned<Team>[] }>("GET", "/admin/teams");
+  putTeam = (t: Team, version?: number) => this.call<Versioned<Team>>("PUT", `/admin/teams/${enc(t.id)}` + query({ version }), t);
+  calendars = () => this.call<{ items: Calendar[] }>("GET", "/admin/calendars");
+  putCalendar = (id: string, c: CalendarIn, version?: number) =>
+    this.call<Calendar>("PUT", `/admin/calendars/${enc(id)}` + query({ version }), c);
+  policies = () => this.call<{ items: Versioned<SlaPolicy>[] }>("GET", "/admin/sla-policies");
+  putPolicy = (p: SlaPolicy, version?: number) =>
+    this.call<Versioned<SlaPolicy>>("PUT", `/admin/sla-policies/${enc(p.id)}` + query({ version }), p);
+  routing = () => this.call<Versioned<RoutingSettings>>("GET", "/admin/routing");
+  putRouting = (r: RoutingSettings, version?: number) =>
+    this.call<Versioned<RoutingSettings>>("PUT", "/admin/routing" + query({ version }), r);
+  findCustomers = (q: { phone?: string; email?: string }) =>
+    this.call<{ items: Customer[] }>("GET", "/admin/customers" + query(q));
+  setTier = (id: string, tier: string | null) => this.call<Customer>("PUT", `/admin/customers/${enc(id)}`, { tier });
+}
+
+function enc(part: string): string {
+  return encodeURIComponent(part);
+}
+
+export function query(params: Record<string, string | number | null | undefined>): string {
+  const pairs = Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== "");
+  return pairs.length ? "?" + new URLSearchParams(pairs.map(([k, v]) => [k, String(v)])).toString() : "";
+}

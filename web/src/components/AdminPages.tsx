@@ -1,0 +1,587 @@
+import { useEffect, useState } from "preact/hooks";
+import { ApiError, type AdminAgent, type Calendar, type Customer, type RoutingSettings, type SlaPolicy, type Team } from "../api";
+import type { Versioned } from "../api-types/admin";
+import { calendarFromForm, holidaysText, listOf, WEEKDAYS, windowsText } from "../adminForms";
+import { isAdmin, useApp } from "../context";
+import type { MessageKey } from "../i18n";
+
+const SECTIONS: { id: string; label: MessageKey }[] = [
+  { id: "agents", label: "admin.agents" },
+  { id: "teams", label: "admin.teams" },
+  { id: "calendars", label: "admin.calendars" },
+  { id: "policies", label: "admin.policies" },
+  { id: "routing", label: "admin.routing" },
+  { id: "customers", label: "admin.customers" },
+];
+
+/** Every admin API setting, with the API's validation messages and version conflicts in words. */
+export function AdminPages({ section }: { section: string }) {
+  const { t, navigate } = useApp();
+  return (
+    <div class="admin">
+      <nav class="admin-nav" aria-label={t("settings")}>
+        {SECTIONS.map((s) => (
+          <a
+            key={s.id}
+            href={`/settings/${s.id}`}
+            aria-current={section === s.id ? "page" : undefined}
+            onClick={(e) => {
+              e.preventDefault();
+              navigate(`/settings/${s.id}`);
+            }}
+          >
+            {t(s.label)}
+          </a>
+        ))}
+      </nav>
+      <div class="admin-body">
+        {section === "agents" && <AgentsAdmin />}
+        {section === "teams" && <TeamsAdmin />}
+        {section === "calendars" && <CalendarsAdmin />}
+        {section === "policies" && <PoliciesAdmin />}
+        {section === "routing" && <RoutingAdmin />}
+        {section === "customers" && <CustomersAdmin />}
+      </div>
+    </div>
+  );
+}
+
+/** Save; a 409 says someone changed it meanwhile: show that and load the latest version. */
+function useSaver(reload: () => Promise<void>) {
+  const { store, t } = useApp();
+  const [message, setMessage] = useState<{ kind: "ok" | "error"; text: string } | null>(null);
+  const save = async (action: () => Promise<unknown>) => {
+    setMessage(null);
+    try {
+      await action();
+      setMessage({ kind: "ok", text: t("saved") });
+      await reload();
+      return true;
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      if (error instanceof ApiError && error.status === 409) {
+        setMessage({ kind: "error", text: t("conflict", { detail }) });
+        await reload();
+      } else {
+        setMessage({ kind: "error", text: t("error", { detail }) });
+      }
+      return false;
+    }
+  };
+  const shown = message && (
+    <p role={message.kind === "error" ? "alert" : "status"} class={message.kind === "error" ? "error" : "ok"}>
+      {message.text}
+    </p>
+  );
+  return { save, shown, store };
+}
+
+function useList<T>(load: () => Promise<{ items: T[] }>): [T[], () => Promise<void>] {
+  const { store } = useApp();
+  const [items, setItems] = useState<T[]>([]);
+  const reload = async () => {
+    await store.run(async () => setItems((await load()).items));
+  };
+  useEffect(() => {
+    void reload();
+  }, []);
+  return [items, reload];
+}
+
+const text = (set: (v: string) => void) => (e: Event) => set((e.target as HTMLInputElement).value);
+
+function AgentsAdmin() {
+  const { store, t } = useApp();
+  const [agents, reload] = useList<AdminAgent>(() => store.api.adminAgents());
+  const [editing, setEditing] = useState<AdminAgent | null>(null);
+  return (
+    <section>
+      <h1>{t("admin.agents")}</h1>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">{t("id")}</th>
+            <th scope="col">{t("name")}</th>
+            <th scope="col">{t("capacity")}</th>
+            <th scope="col">{t("team")}</th>
+            <th scope="col">{t("presence")}</th>
+            <th scope="col">
+              <span class="visually-hidden">{t("actions")}</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {agents.map((a) => (
+            <tr key={a.id}>
+              <td>{a.id}</td>
+              <td>{a.name}</td>
+              <td>
+                {a.active}/{a.capacity}
+              </td>
+              <td>{a.teams.join(", ")}</td>
+              <td>{t(`presence.${a.presence}`)}</td>
+              <td>
+                <button class="btn btn-small" onClick={() => setEditing(a)} aria-label={`${t("edit")}: ${a.id}`}>
+                  ✎
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {editing && <AgentForm key={editing.id} agent={editing} reload={reload} />}
+    </section>
+  );
+}
+
+function AgentForm({ agent, reload }: { agent: AdminAgent; reload: () => Promise<void> }) {
+  const { t } = useApp();
+  const { save, shown, store } = useSaver(reload);
+  const [name, setName] = useState(agent.name ?? "");
+  const [capacity, setCapacity] = useState(String(agent.capacity));
+  const [teams, setTeams] = useState(agent.teams.join(", "));
+  const [skills, setSkills] = useState(agent.skills.join(", "));
+  const [languages, setLanguages] = useState(agent.languages.join(", "));
+  const submit = (e: Event) => {
+    e.preventDefault();
+    void save(() =>
+      store.api.setAgent(agent.id, {
+        name: name.trim() || null,
+        capacity: Number(capacity),
+        teams: listOf(teams),
+        skills: listOf(skills),
+        languages: listOf(languages),
+      }),
+    );
+  };
+  return (
+    <form class="card form" onSubmit={submit} aria-label={agent.id}>
+      <h2>{agent.id}</h2>
+      <label class="field">
+        <span>{t("name")}</span>
+        <input value={name} onInput={text(setName)} />
+      </label>
+      <label class="field">
+        <span>{t("capacity")}</span>
+        <input type="number" min={0} max={100} value={capacity} onInput={text(setCapacity)} />
+      </label>
+      <label class="field">
+        <span>{t("teams")}</span>
+        <input value={teams} onInput={text(setTeams)} />
+      </label>
+      <label class="field">
+        <span>{t("skills")}</span>
+        <input value={skills} onInput={text(setSkills)} />
+      </label>
+      <label class="field">
+        <span>{t("languages")}</span>
+        <input value={languages} onInput={text(setLanguages)} />
+      </label>
+      <button class="btn btn-primary" type="submit">
+        {t("save")}
+      </button>
+      {shown}
+    </form>
+  );
+}
+
+function TeamsAdmin() {
+  const { store, t } = useApp();
+  const [teams, reload] = useList<Versioned<Team>>(() => store.api.teams());
+  const [editing, setEditing] = useState<Versioned<Team> | null>(null);
+  const { save, shown } = useSaver(reload);
+  const [id, setId] = useState("");
+  const [name, setName] = useState("");
+  const [description, setDescription] = useState("");
+  useEffect(() => {
+    setId(editing?.id ?? "");
+    setName(editing?.name ?? "");
+    setDescription(editing?.description ?? "");
+  }, [editing]);
+  const submit = (e: Event) => {
+    e.preventDefault();
+    void save(() => store.api.putTeam({ id: id.trim(), name: name.trim(), description: description.trim() || null }, editing?.version));
+  };
+  return (
+    <section>
+      <h1>{t("admin.teams")}</h1>
+      <ul class="plain pick">
+        {teams.map((x) => (
+          <li key={x.id}>
+            <button class="btn btn-small" onClick={() => setEditing(x)}>
+              {x.name} ({x.id})
+            </button>{" "}
+            <span class="muted small">{t("version", { version: x.version })}</span>
+          </li>
+        ))}
+        <li>
+          <button class="btn btn-small" onClick={() => setEditing(null)}>
+            + {t("newItem")}
+          </button>
+        </li>
+      </ul>
+      <form class="card form" onSubmit={submit} aria-label={t("admin.teams")}>
+        <label class="field">
+          <span>{t("id")}</span>
+          <input value={id} onInput={text(setId)} readOnly={!!editing} required />
+        </label>
+        <label class="field">
+          <span>{t("name")}</span>
+          <input value={name} onInput={text(setName)} required />
+        </label>
+        <label class="field">
+          <span>{t("description")}</span>
+          <input value={description} onInput={text(setDescription)} />
+        </label>
+        <button class="btn btn-primary" type="submit">
+          {t("save")}
+        </button>
+        {shown}
+      </form>
+    </section>
+  );
+}
+
+function CalendarsAdmin() {
+  const { store, t } = useApp();
+  const [calendars, reload] = useList<Calendar>(() => store.api.calendars());
+  const [editing, setEditing] = useState<Calendar | null>(null);
+  const { save, shown } = useSaver(async () => {
+    await reload();
+  });
+  const [id, setId] = useState("");
+  const [zone, setZone] = useState("UTC");
+  const [days, setDays] = useState<Record<string, string>>({});
+  const [holidays, setHolidays] = useState("");
+  const [formError, setFormError] = useState<string | null>(null);
+  useEffect(() => {
+    const fresh = editing ? calendars.find((c) => c.id === editing.id) ?? editing : null;
+    setId(fresh?.id ?? "");
+    setZone(fresh?.time_zone ?? "UTC");
+    setDays(Object.fromEntries(WEEKDAYS.map((d) => [d, windowsText(fresh?.weekly[d])])));
+    setHolidays(holidaysText(fresh?.holidays));
+  }, [editing, calendars]);
+  const submit = (e: Event) => {
+    e.preventDefault();
+    setFormError(null);
+    let body;
+    try {
+      body = calendarFromForm(zone, days, holidays);
+    } catch (error) {
+      setFormError(error instanceof Error ? error.message : String(error));
+      return;
+    }
+    void save(() => store.api.putCalendar(id.trim(), body, editing?.version));
+  };
+  return (
+    <section>
+      <h1>{t("admin.calendars")}</h1>
+      <ul class="plain pick">
+        {calendars.map((c) => (
+          <li key={c.id}>
+            <button class="btn btn-small" onClick={() => setEditing(c)}>
+              {c.id} ({c.time_zone})
+            </button>{" "}
+            <span class="muted small">{t("version", { version: c.version })}</span>
+          </li>
+        ))}
+        <li>
+          <button class="btn btn-small" onClick={() => setEditing(null)}>
+            + {t("newItem")}
+          </button>
+        </li>
+      </ul>
+      <form class="card form" onSubmit={submit} aria-label={t("calendar")}>
+        <label class="field">
+          <span>{t("id")}</span>
+          <input value={id} onInput={text(setId)} readOnly={!!editing} required />
+        </label>
+        <label class="field">
+          <span>{t("timeZone")}</span>
+          <input value={zone} onInput={text(setZone)} required />
+        </label>
+        <fieldset>
+          <legend>{t("weekly")}</legend>
+          <p class="muted small">{t("windowsHelp")}</p>
+          {WEEKDAYS.map((d) => (
+            <label class="field" key={d}>
+              <span>{t(`day.${d}`)}</span>
+              <input value={days[d] ?? ""} onInput={(e) => setDays({ ...days, [d]: (e.target as HTMLInputElement).value })} />
+            </label>
+          ))}
+        </fieldset>
+        <label class="field">
+          <span>{t("holidays")}</span>
+          <textarea rows={3} value={holidays} onInput={text(setHolidays)} />
+        </label>
+        <button class="btn btn-primary" type="submit">
+          {t("save")}
+        </button>
+        {formError && (
+          <p role="alert" class="error">
+            {formError}
+          </p>
+        )}
+        {shown}
+      </form>
+    </section>
+  );
+}
+
+const PRIORITIES = ["urgent", "high", "normal", "low"] as const;
+const TARGETS = ["first_response", "next_response", "resolution"] as const;
+
+function PoliciesAdmin() {
+  const { store, t } = useApp();
+  const [policies, reload] = useList<Versioned<SlaPolicy>>(() => store.api.policies());
+  const [calendars, setCalendars] = useState<Calendar[]>([]);
+  useEffect(() => {
+    void store.api.calendars().then((c) => setCalendars(c.items), () => undefined);
+  }, []);
+  const [editing, setEditing] = useState<Versioned<SlaPolicy> | null>(null);
+  const { save, shown } = useSaver(reload);
+  const blank: SlaPolicy = { id: "", name: "", targets: {}, calendar_id: null, warning_fraction: 0.8, applies_to: {}, rank: 0 };
+  const [p, setP] = useState<SlaPolicy>(blank);
+  const [minutes, setMinutes] = useState<Record<string, string>>({});
+  const [applies, setApplies] = useState({ channels: "", tiers: "", teams: "" });
+  useEffect(() => {
+    const fresh = editing ? policies.find((x) => x.id === editing.id) ?? editing : null;
+    setP(fresh ?? blank);
+    const m: Record<string, string> = {};
+    for (const pr of PRIORITIES)
+      for (const tg of TARGETS) {
+        const v = fresh?.targets[pr]?.[tg];
+        m[`${pr}.${tg}`] = v ? String(Math.round(v / 60)) : "";
+      }
+    setMinutes(m);
+    setApplies({
+      channels: (fresh?.applies_to.channels ?? []).join(", "),
+      tiers: (fresh?.applies_to.tiers ?? []).join(", "),
+      teams: (fresh?.applies_to.teams ?? []).join(", "),
+    });
+  }, [editing, policies]);
+  const submit = (e: Event) => {
+    e.preventDefault();
+    const targets: SlaPolicy["targets"] = {};
+    for (const pr of PRIORITIES) {
+      const row: Record<string, number> = {};
+      for (const tg of TARGETS) {
+        const v = minutes[`${pr}.${tg}`];
+        if (v) row[tg] = Math.round(Number(v) * 60);
+      }
+      if (Object.keys(row).length) targets[pr] = row;
+    }
+    const orNull = (s: string) => (listOf(s).length ? listOf(s) : null);
+    const body: SlaPolicy = {
+      ...p,
+      id: p.id.trim(),
+      targets,
+      calendar_id: p.calendar_id || null,
+      applies_to: { channels: orNull(applies.channels), tiers: orNull(applies.tiers), teams: orNull(applies.teams) },
+    };
+    void save(() => store.api.putPolicy(body, editing?.version));
+  };
+  return (
+    <section>
+      <h1>{t("admin.policies")}</h1>
+      <ul class="plain pick">
+        {policies.map((x) => (
+          <li key={x.id}>
+            <button class="btn btn-small" onClick={() => setEditing(x)}>
+              {x.name} ({x.id})
+            </button>{" "}
+            <span class="muted small">{t("version", { version: x.version })}</span>
+          </li>
+        ))}
+        <li>
+          <button class="btn btn-small" onClick={() => setEditing(null)}>
+            + {t("newItem")}
+          </button>
+        </li>
+      </ul>
+      <form class="card form" onSubmit={submit} aria-label={t("admin.policies")}>
+        <label class="field">
+          <span>{t("id")}</span>
+          <input value={p.id} onInput={(e) => setP({ ...p, id: (e.target as HTMLInputElement).value })} readOnly={!!editing} required />
+        </label>
+        <label class="field">
+          <span>{t("name")}</span>
+          <input value={p.name} onInput={(e) => setP({ ...p, name: (e.target as HTMLInputElement).value })} required />
+        </label>
+        <label class="field">
+          <span>{t("calendar")}</span>
+          <select value={p.calendar_id ?? ""} onChange={(e) => setP({ ...p, calendar_id: (e.target as HTMLSelectElement).value || null })}>
+            <option value="">{t("none")}</option>
+            {calendars.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.id}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label class="field">
+          <span>{t("warningFraction")}</span>
+          <input
+            type="number"
+            step="0.05"
+            value={p.warning_fraction}
+            onInput={(e) => setP({ ...p, warning_fraction: Number((e.target as HTMLInputElement).value) })}
+          />
+        </label>
+        <fieldset>
+          <legend>{t("targetsMinutes")}</legend>
+          {PRIORITIES.map((pr) => (
+            <div class="target-row" key={pr}>
+              <span>{t(`priority.${pr}`)}</span>
+              {TARGETS.map((tg) => (
+                <input
+                  key={tg}
+                  type="number"
+                  min={1}
+                  aria-label={`${t(`priority.${pr}`)}: ${t(`sla.${tg}`)}`}
+                  value={minutes[`${pr}.${tg}`] ?? ""}
+                  onInput={(e) => setMinutes({ ...minutes, [`${pr}.${tg}`]: (e.target as HTMLInputElement).value })}
+                />
+              ))}
+            </div>
+          ))}
+        </fieldset>
+        <fieldset>
+          <legend>{t("appliesTo")}</legend>
+          {(["channels", "tiers", "teams"] as const).map((k) => (
+            <label class="field" key={k}>
+              <span>{k}</span>
+              <input value={applies[k]} onInput={(e) => setApplies({ ...applies, [k]: (e.target as HTMLInputElement).value })} />
+            </label>
+          ))}
+        </fieldset>
+        <label class="field">
+          <span>{t("rank")}</span>
+          <input type="number" value={p.rank} onInput={(e) => setP({ ...p, rank: Number((e.target as HTMLInputElement).value) })} />
+        </label>
+        <button class="btn btn-primary" type="submit">
+          {t("save")}
+        </button>
+        {shown}
+      </form>
+    </section>
+  );
+}
+
+function RoutingAdmin() {
+  const { store, t, who } = useApp();
+  const [routing, setRouting] = useState<Versioned<RoutingSettings> | null>(null);
+  const [json, setJson] = useState("");
+  const [formError, setFormError] = useState<string | null>(null);
+  const reload = async () => {
+    await store.run(async () => {
+      const r = await store.api.routing();
+      setRouting(r);
+      const { version: _version, ...settings } = r;
+      setJson(JSON.stringify(settings, null, 2));
+    });
+  };
+  useEffect(() => {
+    void reload();
+  }, []);
+  const { save, shown } = useSaver(reload);
+  const submit = (e: Event) => {
+    e.preventDefault();
+    setFormError(null);
+    let body: RoutingSettings;
+    try {
+      body = JSON.parse(json) as RoutingSettings;
+    } catch (error) {
+      setFormError(t("invalidJson", { detail: error instanceof Error ? error.message : String(error) }));
+      return;
+    }
+    void save(() => store.api.putRouting(body, routing?.version));
+  };
+  return (
+    <section>
+      <h1>{t("admin.routing")}</h1>
+      {routing && <p class="muted small">{t("version", { version: routing.version })}</p>}
+      <form class="card form" onSubmit={submit}>
+        <label class="field">
+          <span>{t("json")}</span>
+          <textarea class="code" rows={24} value={json} readOnly={!isAdmin(who)} onInput={text(setJson)} spellcheck={false} />
+        </label>
+        {isAdmin(who) && (
+          <button class="btn btn-primary" type="submit">
+            {t("save")}
+          </button>
+        )}
+        {formError && (
+          <p role="alert" class="error">
+            {formError}
+          </p>
+        )}
+        {shown}
+      </form>
+    </section>
+  );
+}
+
+function CustomersAdmin() {
+  const { store, t } = useApp();
+  const [identity, setIdentity] = useState("");
+  const [found, setFound] = useState<Customer[] | null>(null);
+  const [tier, setTier] = useState("");
+  const find = async (e: Event) => {
+    e.preventDefault();
+    const value = identity.trim();
+    await store.run(async () => {
+      const result = await store.api.findCustomers(value.includes("@") ? { email: value } : { phone: value });
+      setFound(result.items);
+      setTier(result.items[0]?.tier ?? "");
+    });
+  };
+  const { save, shown } = useSaver(async () => {
+    if (found?.[0]) {
+      const again = await store.api.findCustomers(identity.includes("@") ? { email: identity.trim() } : { phone: identity.trim() });
+      setFound(again.items);
+    }
+  });
+  const customer = found?.[0];
+  return (
+    <section>
+      <h1>{t("admin.customers")}</h1>
+      <form class="card form" onSubmit={find}>
+        <label class="field">
+          <span>{t("findCustomer")}</span>
+          <input value={identity} onInput={text(setIdentity)} placeholder="+31612345678" required />
+        </label>
+        <button class="btn" type="submit">
+          {t("find")}
+        </button>
+      </form>
+      {found && !customer && <p>{t("noCustomer")}</p>}
+      {customer && (
+        <form
+          class="card form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void save(() => store.api.setTier(customer.id, tier.trim() || null));
+          }}
+        >
+          <h2>{customer.name || customer.id}</h2>
+          <ul class="plain">
+            {customer.identities.map((i) => (
+              <li key={i.address}>
+                <span class="muted small">{i.kind}</span> {i.address}
+              </li>
+            ))}
+          </ul>
+          <label class="field">
+            <span>{t("tier")}</span>
+            <input value={tier} onInput={text(setTier)} placeholder={t("noTier")} />
+          </label>
+          <button class="btn btn-primary" type="submit">
+            {t("setTier")}
+          </button>
+          {shown}
+        </form>
+      )}
+    </section>
+  );
+}

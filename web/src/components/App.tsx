@@ -1,0 +1,97 @@
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { Api } from "../api";
+import { who as whoOf, type Auth } from "../auth";
+import type { AppConfig } from "../config";
+import { AppContext, isSupervisor, type AppContextValue } from "../context";
+import { agentTimeZone } from "../format";
+import { pickLocale, translator, type Locale } from "../i18n";
+import { Live } from "../live";
+import { parseRoute, usePath } from "../route";
+import { Store } from "../store";
+import { AdminPages } from "./AdminPages";
+import { Inbox } from "./Inbox";
+import { SignIn } from "./SignIn";
+import { SupervisorBoard } from "./SupervisorBoard";
+import { TopBar } from "./TopBar";
+
+const LOCALE_KEY = "shopdesk.locale";
+
+export function App({ config, auth }: { config: AppConfig; auth: Auth }) {
+  const [session, setSession] = useState(auth.session);
+  const [locale, setLocaleState] = useState<Locale>(() =>
+    pickLocale(localStorage.getItem(LOCALE_KEY), navigator.languages ?? [navigator.language]),
+  );
+  useEffect(() => auth.subscribe(() => setSession(auth.session)), [auth]);
+  useEffect(() => {
+    document.documentElement.lang = locale;
+  }, [locale]);
+  const setLocale = (next: Locale) => {
+    localStorage.setItem(LOCALE_KEY, next);
+    setLocaleState(next);
+  };
+  const t = useMemo(() => translator(locale), [locale]);
+  if (!session) return <SignIn config={config} auth={auth} t={t} locale={locale} setLocale={setLocale} />;
+  return <SignedIn key={session.agent ?? "cognito"} config={config} auth={auth} t={t} locale={locale} setLocale={setLocale} />;
+}
+
+function SignedIn(props: {
+  config: AppConfig;
+  auth: Auth;
+  t: ReturnType<typeof translator>;
+  locale: Locale;
+  setLocale: (l: Locale) => void;
+}) {
+  const { config, auth, t } = props;
+  const [path, navigate] = usePath();
+  const store = useMemo(() => {
+    const api = new Api(config.apiUrl, () => auth.token(), () => auth.expire());
+    return new Store(api, { error: (detail) => t("error", { detail }) });
+  }, [config, auth]);
+  const who = whoOf(auth.session!);
+
+  useEffect(() => {
+    void store.start();
+    const live = new Live({
+      wsUrl: config.wsUrl,
+      token: () => auth.token(),
+      changes: (since) => store.api.changes(since),
+      onChange: (change) => store.applyChange(change),
+      onReload: () => void store.refresh(),
+      onState: (state) => store.set({ live: state }),
+    });
+    void live.start();
+    const clock = setInterval(() => store.set({ now: Date.now() }), 30_000); // SLA time left moves on
+    return () => {
+      live.stop();
+      clearInterval(clock);
+    };
+  }, [store]);
+
+  const route = parseRoute(path);
+  const context: AppContextValue = {
+    store,
+    auth,
+    who,
+    t,
+    locale: props.locale,
+    setLocale: props.setLocale,
+    timeZone: agentTimeZone(),
+    navigate,
+  };
+  useEffect(() => {
+    document.title = `${t(route.page === "board" ? "board" : route.page === "settings" ? "settings" : "inbox")} · shopdesk`;
+  }, [route.page, t]);
+  return (
+    <AppContext.Provider value={context}>
+      <a class="skip" href="#main">
+        {t("conversations")}
+      </a>
+      <TopBar route={route} />
+      <main id="main" class={`page page-${route.page}`}>
+        {route.page === "inbox" && <Inbox conversationId={route.conversationId} />}
+        {route.page === "board" && (isSupervisor(who) ? <SupervisorBoard /> : <p>{t("notAllowed")}</p>)}
+        {route.page === "settings" && (isSupervisor(who) ? <AdminPages section={route.section} /> : <p>{t("notAllowed")}</p>)}
+      </main>
+    </AppContext.Provider>
+  );
+}

@@ -1,0 +1,160 @@
+import { useEffect, useState } from "preact/hooks";
+import type { Conversation } from "../api";
+import { channelName } from "../channels";
+import { useApp } from "../context";
+import { useStore } from "../store";
+import { lastInboundAt, windowState } from "../windows";
+
+/** Reply on one of the conversation's channels (or a template when WhatsApp's window is closed), and notes. */
+export function Composer({ conv }: { conv: Conversation }) {
+  const { store, t } = useApp();
+  const { templates, now } = useStore(store);
+  const channels = conv.channels?.length ? conv.channels : [conv.channel];
+  const [channel, setChannel] = useState(conv.channel);
+  const [text, setText] = useState("");
+  const [note, setNote] = useState("");
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    setChannel(conv.channel);
+    setText("");
+    setNote("");
+  }, [conv.id]);
+
+  const win = windowState(channel, lastInboundAt(conv.messages ?? [], channel), now);
+  const closed = win === "closed";
+  const sendReply = async (e?: Event) => {
+    e?.preventDefault();
+    if (!text.trim() || busy) return;
+    setBusy(true);
+    const ok = await store.reply(conv.id, text.trim(), channel !== conv.channel ? channel : undefined, t("sent"));
+    setBusy(false);
+    if (ok) setText("");
+  };
+  const addNote = async (e?: Event) => {
+    e?.preventDefault();
+    if (!note.trim() || busy) return;
+    setBusy(true);
+    const ok = await store.note(conv.id, note.trim(), t("noteAdded"));
+    setBusy(false);
+    if (ok) setNote("");
+  };
+  const ctrlEnter = (send: () => void) => (e: KeyboardEvent) => {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      send();
+    }
+  };
+
+  return (
+    <div class="composer">
+      <form class="reply-form" onSubmit={sendReply}>
+        <div class="composer-bar">
+          {channels.length > 1 ? (
+            <label class="field inline">
+              <span>{t("channel")}</span>
+              <select value={channel} onChange={(e) => setChannel((e.target as HTMLSelectElement).value)}>
+                {channels.map((c) => (
+                  <option key={c} value={c}>
+                    {channelName(c)}
+                  </option>
+                ))}
+              </select>
+            </label>
+          ) : (
+            <span class="chip">{channelName(channel)}</span>
+          )}
+          {win === "open" && <span class="window window-open">{t("windowOpen", { channel: channelName(channel) })}</span>}
+          {win === "human_agent" && <span class="window window-warn">{t("windowHumanAgent")}</span>}
+          {closed && <span class="window window-closed">{t("windowClosed", { channel: channelName(channel) })}</span>}
+        </div>
+        {closed && channel === "whatsapp" ? (
+          <TemplateForm conv={conv} channel={channel} templates={templates} />
+        ) : (
+          <>
+            <textarea
+              id="reply-box"
+              aria-label={t("reply")}
+              placeholder={t("replyPlaceholder")}
+              rows={3}
+              value={text}
+              disabled={closed}
+              aria-keyshortcuts="r"
+              onInput={(e) => setText((e.target as HTMLTextAreaElement).value)}
+              onKeyDown={ctrlEnter(() => void sendReply())}
+            />
+            <div class="composer-actions">
+              <button class="btn btn-primary" type="submit" disabled={busy || !text.trim() || closed}>
+                {t("send")}
+              </button>
+            </div>
+          </>
+        )}
+      </form>
+      <form class="note-form" onSubmit={addNote}>
+        <textarea
+          id="note-box"
+          aria-label={t("note")}
+          placeholder={t("notePlaceholder")}
+          rows={2}
+          value={note}
+          aria-keyshortcuts="n"
+          onInput={(e) => setNote((e.target as HTMLTextAreaElement).value)}
+          onKeyDown={ctrlEnter(() => void addNote())}
+        />
+        <div class="composer-actions">
+          <button class="btn" type="submit" disabled={busy || !note.trim()}>
+            {t("addNote")}
+          </button>
+        </div>
+      </form>
+    </div>
+  );
+}
+
+function TemplateForm({ conv, channel, templates }: { conv: Conversation; channel: string; templates: { name: string; language: string; body: string; parameters: number }[] }) {
+  const { store, t } = useApp();
+  const [index, setIndex] = useState(0);
+  const [params, setParams] = useState<string[]>([]);
+  const chosen = templates[index];
+  if (!chosen) return <p class="muted">{t("noTemplates")}</p>;
+  const send = async (e: Event) => {
+    e.preventDefault();
+    const ok = await store.sendTemplate(
+      conv.id,
+      { name: chosen.name, language: chosen.language, parameters: params.slice(0, chosen.parameters), channel },
+      t("sent"),
+    );
+    if (ok) setParams([]);
+  };
+  return (
+    <div class="template-form">
+      <label class="field">
+        <span>{t("template")}</span>
+        <select value={index} onChange={(e) => setIndex(Number((e.target as HTMLSelectElement).value))}>
+          {templates.map((tpl, i) => (
+            <option key={`${tpl.name}-${tpl.language}`} value={i}>
+              {tpl.name} ({tpl.language})
+            </option>
+          ))}
+        </select>
+      </label>
+      <p class="template-body">{chosen.body}</p>
+      {Array.from({ length: chosen.parameters }, (_, i) => (
+        <label class="field" key={i}>
+          <span>{t("templateParameter", { n: i + 1 })}</span>
+          <input
+            value={params[i] ?? ""}
+            onInput={(e) => {
+              const next = [...params];
+              next[i] = (e.target as HTMLInputElement).value;
+              setParams(next);
+            }}
+          />
+        </label>
+      ))}
+      <button class="btn btn-primary" onClick={send}>
+        {t("sendTemplate")}
+      </button>
+    </div>
+  );
+}

@@ -1,0 +1,112 @@
+import type { RefObject } from "preact";
+import { useEffect, useRef } from "preact/hooks";
+import type { ConversationStatus, Priority, View } from "../api";
+import { CHANNELS, channelName, customerLabel } from "../channels";
+import { useApp } from "../context";
+import { formatDuration, formatTime } from "../format";
+import { useStore } from "../store";
+import { slaState, type Filters } from "../urgency";
+
+const VIEWS: View[] = ["mine", "unassigned", "all"];
+const STATUSES: ConversationStatus[] = ["open", "pending", "snoozed", "resolved"];
+const PRIORITIES: Priority[] = ["urgent", "high", "normal", "low"];
+
+export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLUListElement>; onOpen: (id: string) => void }) {
+  const { store, t, locale, timeZone } = useApp();
+  const state = useStore(store);
+  const list = store.visible();
+  const teams = [...new Set([...(state.me?.teams ?? []), ...state.items.map((c) => c.team)])].sort();
+  // Lists of thousands stay light: pages of 50 from the API's cursor, the next one fetched as the end scrolls into view.
+  const end = useRef<HTMLLIElement>(null);
+  useEffect(() => {
+    const target = end.current;
+    if (!target || typeof IntersectionObserver === "undefined") return;
+    const observer = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) void store.loadMore();
+    }, { root: listRef.current, rootMargin: "400px" });
+    observer.observe(target);
+    return () => observer.disconnect();
+  }, [state.nextCursor]);
+  const filter = <K extends keyof Filters>(key: K, value: string) =>
+    store.setFilters({ ...state.filters, [key]: value || undefined });
+
+  const select = (key: keyof Filters, label: string, options: { value: string; label: string }[], disabled = false) => (
+    <label class="field">
+      <span>{label}</span>
+      <select value={(state.filters[key] as string) ?? ""} disabled={disabled} onChange={(e) => filter(key, (e.target as HTMLSelectElement).value)}>
+        <option value="">{t("filter.any")}</option>
+        {options.map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+
+  return (
+    <section class="list-pane" aria-labelledby="list-title">
+      <h2 id="list-title" class="visually-hidden">
+        {t("conversations")}
+      </h2>
+      <div class="views" role="group" aria-label={t("views")}>
+        {VIEWS.map((v) => (
+          <button key={v} class="view" aria-pressed={state.view === v} onClick={() => store.setView(v)}>
+            {t(`view.${v}`)}
+            {state.counts[v] !== undefined && <span class="count">{state.counts[v]}</span>}
+          </button>
+        ))}
+      </div>
+      <details class="filters">
+        <summary>{t("filters")}</summary>
+        <div class="filter-grid">
+          {select("status", t("filter.status"), STATUSES.map((s) => ({ value: s, label: t(`status.${s}`) })), state.view === "unassigned")}
+          {select("team", t("filter.team"), teams.map((x) => ({ value: x, label: x })))}
+          {select("channel", t("filter.channel"), CHANNELS.map((c) => ({ value: c, label: channelName(c) })))}
+          {select("priority", t("filter.priority"), PRIORITIES.map((p) => ({ value: p, label: t(`priority.${p}`) })))}
+        </div>
+      </details>
+      <ul class="conversations" ref={listRef} aria-label={t("conversations")} aria-busy={state.loading}>
+        {list.map((c, i) => {
+          const sla = slaState(c, state.now);
+          const name = customerLabel(c.customer, t("customerUnknown"));
+          return (
+            <li key={c.id} class={i === state.selected ? "selected" : undefined}>
+              <button
+                class="conv"
+                aria-current={c.id === state.openId ? "true" : undefined}
+                tabIndex={i === state.selected ? 0 : -1}
+                onClick={() => onOpen(c.id)}
+                onFocus={() => i !== state.selected && store.set({ selected: i })}
+              >
+                <span class="conv-top">
+                  <span class="customer">{name}</span>
+                  <time dateTime={c.updated_at}>{formatTime(c.updated_at, locale, new Date(state.now), timeZone)}</time>
+                </span>
+                <span class="preview">{c.last_message_preview ?? ""}</span>
+                <span class="conv-meta">
+                  <span class={`chip channel-${c.channel}`}>{channelName(c.channel)}</span>
+                  {c.priority !== "normal" && <span class={`chip priority-${c.priority}`}>{t(`priority.${c.priority}`)}</span>}
+                  {c.status !== "open" && <span class="chip">{t(`status.${c.status}`)}</span>}
+                  {sla.breached ? (
+                    <span class="chip sla-breached">{t("sla.breached")}</span>
+                  ) : sla.nextDueMs !== null ? (
+                    <span class={`chip ${sla.warning ? "sla-warning" : "sla-ok"}`}>{t("sla.left", { time: formatDuration(sla.nextDueMs) })}</span>
+                  ) : null}
+                  {state.view !== "mine" && <span class="assignee">{c.assignee ?? t("unassigned")}</span>}
+                </span>
+              </button>
+            </li>
+          );
+        })}
+        <li ref={end} class="list-end" aria-hidden="true" />
+      </ul>
+      {!list.length && !state.loading && <p class="empty">{t("noConversations")}</p>}
+      {state.nextCursor && (
+        <button class="btn wide" onClick={() => store.loadMore()} disabled={state.loading}>
+          {t("loadMore")}
+        </button>
+      )}
+    </section>
+  );
+}

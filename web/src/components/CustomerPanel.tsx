@@ -1,0 +1,168 @@
+import { useEffect, useState } from "preact/hooks";
+import type { Conversation, Priority } from "../api";
+import { customerLabel } from "../channels";
+import { useApp } from "../context";
+import { formatDuration, formatFull } from "../format";
+import { useStore } from "../store";
+import { slaState } from "../urgency";
+
+const PRIORITIES: Priority[] = ["urgent", "high", "normal", "low"];
+
+/** Beside the timeline: who the customer is, the SLA clocks, hand-off and routing. */
+export function CustomerPanel({ conv }: { conv: Conversation }) {
+  const { t } = useApp();
+  const c = conv.customer;
+  return (
+    <aside class="side" aria-label={t("customer")}>
+      <section class="card">
+        <h3>{t("customer")}</h3>
+        <p class="customer-name">{customerLabel(c, t("customerUnknown"))}</p>
+        <p>
+          {t("tier")}: {c.tier ? <span class="chip tier">{c.tier}</span> : <span class="muted">{t("noTier")}</span>}
+        </p>
+        <h4>{t("identities")}</h4>
+        <ul class="plain">
+          {(c.identities ?? []).map((i) => (
+            <li key={`${i.kind}:${i.address}`}>
+              <span class="muted small">{i.kind}</span> {i.address}
+            </li>
+          ))}
+        </ul>
+      </section>
+      <SlaCard conv={conv} />
+      <TransferCard conv={conv} />
+      <RoutingCard conv={conv} />
+    </aside>
+  );
+}
+
+function SlaCard({ conv }: { conv: Conversation }) {
+  const { store, t, locale, timeZone } = useApp();
+  const { now } = useStore(store);
+  const sla = slaState(conv, now);
+  return (
+    <section class="card">
+      <h3>{t("sla")}</h3>
+      {sla.paused && <p class="muted">{t("sla.paused")}</p>}
+      {!sla.targets.length && <p class="muted">{t("sla.none")}</p>}
+      <ul class="plain sla-list">
+        {sla.targets.map((x) => (
+          <li key={x.target} class={`sla-${x.state}`} title={formatFull(x.dueAt, locale, timeZone)}>
+            <span>{t(`sla.${x.target}`)}</span>
+            <strong>
+              {x.state === "breached"
+                ? `${t("sla.breached")} · ${t("sla.overdue", { time: formatDuration(x.leftMs) })}`
+                : `${x.state === "warning" ? `${t("sla.warning")} · ` : ""}${t("sla.left", { time: formatDuration(x.leftMs) })}`}
+            </strong>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function TransferCard({ conv }: { conv: Conversation }) {
+  const { store, t, who } = useApp();
+  const { agents } = useStore(store);
+  const others = agents.filter((a) => a.id !== conv.assignee);
+  const [to, setTo] = useState("");
+  const [note, setNote] = useState("");
+  useEffect(() => {
+    setTo("");
+    setNote("");
+  }, [conv.id]);
+  if (conv.status === "resolved") return null;
+  const transfer = async (e: Event) => {
+    e.preventDefault();
+    const target = to || others[0]?.id;
+    if (!target) return;
+    const ok = await store.assign(conv.id, target, note.trim() || undefined, t("transferred", { agent: target }));
+    if (ok) setNote("");
+  };
+  return (
+    <section class="card">
+      <h3>{t("transfer")}</h3>
+      {!conv.assignee && (
+        <button class="btn wide" onClick={() => store.assign(conv.id, who.id, undefined, t("transferred", { agent: who.id }))}>
+          {t("assignToMe")}
+        </button>
+      )}
+      <form onSubmit={transfer}>
+        <label class="field">
+          <span>{t("transferTo")}</span>
+          <select value={to || others[0]?.id || ""} onChange={(e) => setTo((e.target as HTMLSelectElement).value)}>
+            {others.map((a) => (
+              <option key={a.id} value={a.id}>
+                {a.name || a.id} · {t(`presence.${a.presence}`)} · {a.active}/{a.capacity}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label class="field">
+          <span>{t("handOffNote")}</span>
+          <textarea rows={2} value={note} onInput={(e) => setNote((e.target as HTMLTextAreaElement).value)} />
+        </label>
+        <button class="btn wide" type="submit" disabled={!others.length}>
+          {t("transfer")}
+        </button>
+      </form>
+    </section>
+  );
+}
+
+function RoutingCard({ conv }: { conv: Conversation }) {
+  const { store, t } = useApp();
+  const [priority, setPriority] = useState<Priority>(conv.priority);
+  const [team, setTeam] = useState(conv.team);
+  const [skills, setSkills] = useState((conv.skills ?? []).join(", "));
+  const [note, setNote] = useState("");
+  useEffect(() => {
+    setPriority(conv.priority);
+    setTeam(conv.team);
+    setSkills((conv.skills ?? []).join(", "));
+  }, [conv.id, conv.priority, conv.team, (conv.skills ?? []).join(",")]);
+  if (conv.status === "resolved") return null;
+  const save = async (e: Event) => {
+    e.preventDefault();
+    const list = skills.split(",").map((s) => s.trim()).filter(Boolean);
+    const change: { priority?: Priority; team?: string; skills?: string[]; note?: string } = {};
+    if (priority !== conv.priority) change.priority = priority;
+    if (team.trim() && team.trim() !== conv.team) change.team = team.trim();
+    if (list.join(",") !== (conv.skills ?? []).join(",")) change.skills = list;
+    if (note.trim()) change.note = note.trim();
+    const ok = await store.setRouting(conv.id, change, t("saved"));
+    if (ok) setNote("");
+  };
+  return (
+    <section class="card">
+      <h3>{t("routing")}</h3>
+      <form onSubmit={save}>
+        <label class="field">
+          <span>{t("priority")}</span>
+          <select value={priority} onChange={(e) => setPriority((e.target as HTMLSelectElement).value as Priority)}>
+            {PRIORITIES.map((p) => (
+              <option key={p} value={p}>
+                {t(`priority.${p}`)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label class="field">
+          <span>{t("team")}</span>
+          <input value={team} onInput={(e) => setTeam((e.target as HTMLInputElement).value)} />
+        </label>
+        <label class="field">
+          <span>{t("skills")}</span>
+          <input value={skills} onInput={(e) => setSkills((e.target as HTMLInputElement).value)} />
+        </label>
+        <label class="field">
+          <span>{t("routingNote")}</span>
+          <input value={note} onInput={(e) => setNote((e.target as HTMLInputElement).value)} />
+        </label>
+        <button class="btn wide" type="submit">
+          {t("save")}
+        </button>
+      </form>
+    </section>
+  );
+}

@@ -1,0 +1,97 @@
+import { useEffect, useRef, useState } from "preact/hooks";
+import { useApp } from "../context";
+import { commandFor } from "../keyboard";
+import { useStore } from "../store";
+import { Conversation } from "./Conversation";
+import { ConversationList } from "./ConversationList";
+import { ShortcutsHelp } from "./ShortcutsHelp";
+import { Toast } from "./Toast";
+
+export function Inbox({ conversationId }: { conversationId: string | null }) {
+  const { store, navigate, t } = useApp();
+  const state = useStore(store);
+  const [help, setHelp] = useState(false);
+  const listRef = useRef<HTMLUListElement>(null);
+
+  useEffect(() => {
+    if (conversationId !== state.openId) void store.openConversation(conversationId);
+  }, [conversationId]);
+
+  const open = (id: string | null) => navigate(id ? `/c/${encodeURIComponent(id)}` : "/");
+  const focusSelected = () => {
+    const buttons = listRef.current?.querySelectorAll<HTMLButtonElement>("button.conv");
+    buttons?.[store.state.selected]?.focus();
+  };
+  const focusBox = (name: "reply" | "note") => document.getElementById(`${name}-box`)?.focus();
+
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if (event.defaultPrevented) return;
+      const onList = !!listRef.current?.contains(document.activeElement) || document.activeElement === document.body;
+      const command = commandFor(event as unknown as Parameters<typeof commandFor>[0], onList);
+      if (!command) return;
+      const s = store.state;
+      const selectedId = store.visible()[s.selected]?.id ?? null;
+      switch (command) {
+        case "next":
+        case "prev":
+          store.move(command === "next" ? 1 : -1);
+          focusSelected();
+          break;
+        case "open":
+          if (selectedId) open(selectedId);
+          break;
+        case "reply":
+        case "note":
+          if (!s.openId) return;
+          focusBox(command);
+          break;
+        case "resolve":
+          if (!s.openId || !s.open) return;
+          {
+            const next = store.nextId();
+            void store.setStatus(s.openId, "resolved", t("statusChanged", { status: t("status.resolved") })).then((ok) => {
+              if (ok) open(next && next !== s.openId ? next : null);
+            });
+          }
+          break;
+        case "nextConversation": {
+          const next = store.nextId();
+          if (next) open(next);
+          break;
+        }
+        case "viewMine":
+        case "viewUnassigned":
+        case "viewAll":
+          store.setView(command === "viewMine" ? "mine" : command === "viewUnassigned" ? "unassigned" : "all");
+          break;
+        case "help":
+          setHelp(true);
+          break;
+        case "escape":
+          if (help) return;
+          (document.activeElement as HTMLElement | null)?.blur();
+          focusSelected();
+          return;
+      }
+      event.preventDefault();
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [help]);
+
+  return (
+    <div class="inbox">
+      <ConversationList listRef={listRef} onOpen={open} />
+      <section class="conversation-pane" aria-label={state.open ? undefined : t("conversations")}>
+        {state.openId ? (
+          <Conversation onOpen={open} />
+        ) : (
+          <p class="empty">{t("pickConversation")}</p>
+        )}
+      </section>
+      <ShortcutsHelp open={help} onClose={() => setHelp(false)} />
+      <Toast />
+    </div>
+  );
+}

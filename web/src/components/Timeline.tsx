@@ -1,0 +1,105 @@
+import { useEffect, useRef } from "preact/hooks";
+import type { Attachment, Conversation, Message } from "../api";
+import { channelName, customerLabel } from "../channels";
+import { useApp } from "../context";
+import { formatFull, formatTime } from "../format";
+import { useStore } from "../store";
+
+const FAILED = new Set(["failed", "undelivered"]);
+
+export function Timeline({ conv }: { conv: Conversation }) {
+  const { t } = useApp();
+  const end = useRef<HTMLLIElement>(null);
+  const messages = conv.messages ?? [];
+  useEffect(() => end.current?.scrollIntoView({ block: "end" }), [conv.id, messages.length]);
+  return (
+    <ol class="timeline" aria-label={t("timeline")}>
+      {messages.map((m) => (
+        <MessageItem key={m.id} conv={conv} m={m} />
+      ))}
+      <li ref={end} class="timeline-end" aria-hidden="true" />
+    </ol>
+  );
+}
+
+function MessageItem({ conv, m }: { conv: Conversation; m: Message }) {
+  const { store, t, locale, timeZone } = useApp();
+  const { now } = useStore(store);
+  const time = (
+    <time dateTime={m.created_at} title={formatFull(m.created_at, locale, timeZone)}>
+      {formatTime(m.created_at, locale, new Date(now), timeZone)}
+    </time>
+  );
+  if (m.direction === "system") {
+    return (
+      <li class="msg msg-system">
+        <span>{m.text}</span> {time}
+      </li>
+    );
+  }
+  const who =
+    m.direction === "inbound"
+      ? customerLabel(conv.customer, t("direction.inbound"))
+      : m.direction === "note"
+        ? `${t("direction.note")} · ${m.author ?? ""}`
+        : m.kind === "acknowledgement"
+          ? t("acknowledgement")
+          : `${m.author ?? t("direction.outbound")}`;
+  const failed = m.status ? FAILED.has(m.status) : false;
+  return (
+    <li class={`msg msg-${m.direction}${failed ? " msg-failed" : ""}`}>
+      <div class="msg-head">
+        <strong>{who}</strong>
+        {m.channel && m.direction !== "note" && <span class="chip">{t("via", { channel: channelName(m.channel) })}</span>}
+        {m.kind === "template" && <span class="chip">{t("template")}</span>}
+        {time}
+      </div>
+      {m.subject && <div class="subject">{m.subject}</div>}
+      {m.text && <div class="msg-text">{m.text}</div>}
+      {m.attachments.length > 0 && (
+        <div class="attachments">
+          {m.attachments.map((a, i) => (
+            <AttachmentView key={i} a={a} />
+          ))}
+        </div>
+      )}
+      {m.direction === "outbound" && m.status && (
+        <div class={`delivery delivery-${m.status}`}>
+          {deliveryLabel(t, m.status)}
+          {m.error?.message && <span class="reason">: {m.error.message}</span>}
+          {m.error?.code && <span class="muted small"> ({m.error.code})</span>}
+          {failed && m.text && (
+            <button class="btn btn-small" onClick={() => store.retry(conv.id, m.text!, m.channel, t("sent"))}>
+              {t("retry")}
+            </button>
+          )}
+        </div>
+      )}
+    </li>
+  );
+}
+
+function deliveryLabel(t: ReturnType<typeof useApp>["t"], status: string): string {
+  const key = `delivery.${status}` as Parameters<typeof t>[0];
+  const text = t(key);
+  return text === key ? status : text;
+}
+
+function AttachmentView({ a }: { a: Attachment }) {
+  const { t } = useApp();
+  const name = a.filename || t("attachment");
+  if (!a.url) return <div class="attachment-note">{t("attachmentNotKept", { note: a.note ?? "" })}</div>;
+  if (a.content_type?.startsWith("image/")) {
+    return (
+      <a href={a.url} target="_blank" rel="noopener noreferrer">
+        <img class="inline-image" src={a.url} alt={t("imageOf", { name })} loading="lazy" />
+      </a>
+    );
+  }
+  return (
+    <a class="download" href={a.url} download={name} rel="noopener noreferrer">
+      ⤓ {t("download", { name })}
+      {a.size ? ` (${Math.max(1, Math.round(a.size / 1024))} KB)` : ""}
+    </a>
+  );
+}

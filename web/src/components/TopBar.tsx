@@ -1,0 +1,70 @@
+import type { Presence } from "../api";
+import { isSupervisor, useApp } from "../context";
+import type { Route } from "../route";
+import { useStore } from "../store";
+import { LanguagePicker } from "./LanguagePicker";
+
+const PRESENCES: Presence[] = ["online", "away", "offline"];
+
+export function TopBar({ route }: { route: Route }) {
+  const { store, t, who, auth, navigate, locale, setLocale } = useApp();
+  const { me, live } = useStore(store);
+  const link = (page: Route["page"], href: string, label: string) => (
+    <a
+      href={href}
+      aria-current={route.page === page ? "page" : undefined}
+      onClick={(e) => {
+        e.preventDefault();
+        navigate(href);
+      }}
+    >
+      {label}
+    </a>
+  );
+  return (
+    <header class="topbar">
+      <span class="brand">
+        <span class="logo" aria-hidden="true">
+          ◆
+        </span>{" "}
+        shopdesk
+      </span>
+      <nav aria-label="shopdesk">
+        {link("inbox", "/", t("inbox"))}
+        {isSupervisor(who) && link("board", "/board", t("board"))}
+        {isSupervisor(who) && link("settings", "/settings/agents", t("settings"))}
+      </nav>
+      <span class="spacer" />
+      <span class={`live live-${live}`} role="status" aria-label={t(`live.${live}`)} title={t(`live.${live}`)}>
+        <span class="dot" aria-hidden="true" />
+        {t(`liveShort.${live}`)}
+      </span>
+      {me && (
+        <>
+          <label class="field inline presence">
+            <span>{t("presence")}</span>
+            <select
+              class={`presence-${me.presence}`}
+              value={me.presence}
+              onChange={(e) => store.setPresence((e.target as HTMLSelectElement).value as Presence)}
+            >
+              {PRESENCES.map((p) => (
+                <option key={p} value={p}>
+                  {t(`presence.${p}`)}
+                </option>
+              ))}
+            </select>
+          </label>
+          <span class="load" title={me.teams.join(", ")}>
+            {t("load", { active: me.active, capacity: me.capacity })}
+          </span>
+        </>
+      )}
+      <LanguagePicker locale={locale} setLocale={setLocale} label={t("language")} />
+      <span class="who">{who.name}</span>
+      <button class="btn" onClick={() => auth.signOut()}>
+        {t("signOut")}
+      </button>
+    </header>
+  );
+}

@@ -1,0 +1,40 @@
+// Times in the agent's time zone and durations in words, in the interface's language.
+
+/** "14:05" today, "Tue 14:05" this week, else "3 Dec 14:05" — in the given time zone. */
+export function formatTime(iso: string, locale: string, now: Date = new Date(), timeZone?: string): string {
+  const at = new Date(iso);
+  const dayKey = (d: Date) => new Intl.DateTimeFormat("en-CA", { timeZone, dateStyle: "short" }).format(d);
+  const time: Intl.DateTimeFormatOptions = { hour: "2-digit", minute: "2-digit", timeZone };
+  if (dayKey(at) === dayKey(now)) return new Intl.DateTimeFormat(locale, time).format(at);
+  const age = Math.abs(now.getTime() - at.getTime());
+  if (age < 6 * 86_400_000) return new Intl.DateTimeFormat(locale, { ...time, weekday: "short" }).format(at);
+  return new Intl.DateTimeFormat(locale, { ...time, day: "numeric", month: "short" }).format(at);
+}
+
+/** The full date and time, for a tooltip. */
+export function formatFull(iso: string, locale: string, timeZone?: string): string {
+  return new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short", timeZone }).format(new Date(iso));
+}
+
+/** A duration in the two largest units: "2 h 5 min", "45 min", "3 d 4 h", "30 s". */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.round(Math.abs(ms) / 1000));
+  const d = Math.floor(s / 86_400);
+  const h = Math.floor((s % 86_400) / 3_600);
+  const m = Math.floor((s % 3_600) / 60);
+  if (d) return h ? `${d} d ${h} h` : `${d} d`;
+  if (h) return m ? `${h} h ${m} min` : `${h} h`;
+  if (m) return `${m} min`;
+  return `${s} s`;
+}
+
+/** The browser's time zone (the agent's). */
+export function agentTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+}
+
+/** A value for <input type="datetime-local">: the date in local time, to the minute. */
+export function localInputValue(date: Date): string {
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}

@@ -1,0 +1,27 @@
+import { describe, expect, it } from "vitest";
+import { format, LOCALES, pickLocale, translator } from "./i18n";
+import { en } from "./i18n/en";
+
+describe("catalogues", () => {
+  const placeholders = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+
+  it.each(["es", "pt"] as const)("%s has every English message, with the same placeholders", (locale) => {
+    const catalogue = LOCALES[locale].catalogue;
+    for (const key of Object.keys(en) as (keyof typeof en)[]) {
+      expect(catalogue[key], key).toBeTruthy();
+      expect(placeholders(catalogue[key]), key).toEqual(placeholders(en[key]));
+    }
+  });
+
+  it("follows the agent's choice, else the browser's first language we have, else English", () => {
+    expect(pickLocale(null, ["pt-BR", "en-US"])).toBe("pt");
+    expect(pickLocale("es", ["pt-BR"])).toBe("es");
+    expect(pickLocale(null, ["de-DE", "es-MX"])).toBe("es");
+    expect(pickLocale(null, ["fr"])).toBe("en");
+  });
+
+  it("fills placeholders", () => {
+    expect(format(en, "load", { active: 2, capacity: 3 })).toBe("2 of 3 conversations");
+    expect(translator("es")("signInAs", { name: "Alice" })).toBe("Entrar como Alice");
+  });
+});

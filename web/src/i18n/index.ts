@@ -1,0 +1,34 @@
+// The interface's words: the agent's choice (kept in this browser), else the browser's language, else English.
+import { en, type Catalogue, type MessageKey } from "./en";
+import { es } from "./es";
+import { pt } from "./pt";
+
+export type Locale = "en" | "es" | "pt";
+export const LOCALES: Record<Locale, { name: string; catalogue: Catalogue }> = {
+  en: { name: "English", catalogue: en },
+  es: { name: "Español", catalogue: es },
+  pt: { name: "Português", catalogue: pt },
+};
+
+/** The first of the browser's languages we have a catalogue for ("pt-BR" -> pt), else English. */
+export function pickLocale(chosen: string | null, browser: readonly string[]): Locale {
+  for (const tag of [chosen, ...browser]) {
+    const base = (tag ?? "").toLowerCase().split("-")[0] as Locale;
+    if (base in LOCALES) return base;
+  }
+  return "en";
+}
+
+/** A message with its {placeholders} filled in. */
+export function format(catalogue: Catalogue, key: MessageKey, values: Record<string, string | number> = {}): string {
+  const text = catalogue[key] ?? en[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in values ? String(values[name]) : whole));
+}
+
+export type Translate = (key: MessageKey, values?: Record<string, string | number>) => string;
+export type { MessageKey };
+
+export function translator(locale: Locale): Translate {
+  const catalogue = LOCALES[locale].catalogue;
+  return (key, values) => format(catalogue, key, values);
+}

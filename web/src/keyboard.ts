@@ -1,0 +1,60 @@
+// Keyboard shortcuts: one table, used by the key handler and by the help dialog.
+import type { MessageKey } from "./i18n";
+
+export type Command =
+  | "next"
+  | "prev"
+  | "open"
+  | "reply"
+  | "note"
+  | "resolve"
+  | "nextConversation"
+  | "viewMine"
+  | "viewUnassigned"
+  | "viewAll"
+  | "help"
+  | "escape";
+
+export const SHORTCUTS: { keys: string[]; command: Command; help: MessageKey }[] = [
+  { keys: ["j", "ArrowDown"], command: "next", help: "key.next" },
+  { keys: ["k", "ArrowUp"], command: "prev", help: "key.prev" },
+  { keys: ["Enter", "o"], command: "open", help: "key.open" },
+  { keys: ["r"], command: "reply", help: "key.reply" },
+  { keys: ["n"], command: "note", help: "key.note" },
+  { keys: ["e"], command: "resolve", help: "key.resolve" },
+  { keys: ["]"], command: "nextConversation", help: "key.nextConv" },
+  { keys: ["1", "2", "3"], command: "viewMine", help: "key.views" },
+  { keys: ["?"], command: "help", help: "key.help" },
+  { keys: ["Escape"], command: "escape", help: "key.escape" },
+];
+
+export interface KeyLike {
+  key: string;
+  ctrlKey?: boolean;
+  metaKey?: boolean;
+  altKey?: boolean;
+  target?: { tagName?: string; isContentEditable?: boolean; type?: string } | null;
+}
+
+/** True when the key goes to a text field (typing "j" in the reply box is not a shortcut). */
+export function inTextField(event: KeyLike): boolean {
+  const t = event.target;
+  if (!t) return false;
+  const tag = (t.tagName ?? "").toUpperCase();
+  if (t.isContentEditable) return true;
+  if (tag === "TEXTAREA" || tag === "SELECT") return true;
+  return tag === "INPUT" && !["checkbox", "radio", "button", "submit"].includes((t.type ?? "text").toLowerCase());
+}
+
+/** The command a key press means, or null. Only Escape works inside text fields; Enter only on the list. */
+export function commandFor(event: KeyLike, onList: boolean): Command | null {
+  if (event.ctrlKey || event.metaKey || event.altKey) return null;
+  if (event.key === "Escape") return "escape";
+  if (inTextField(event)) return null;
+  const tag = (event.target?.tagName ?? "").toUpperCase();
+  if (event.key === "Enter" && (!onList || tag === "BUTTON" || tag === "A")) return null;
+  if (event.key === "2") return "viewUnassigned";
+  if (event.key === "3") return "viewAll";
+  for (const s of SHORTCUTS) if (s.keys.includes(event.key)) return s.command;
+  return null;
+}

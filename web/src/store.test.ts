@@ -1,0 +1,89 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { ApiError, type Api, type Conversation } from "./api";
+import { Store } from "./store";
+
+const conv = (id: string, over: Partial<Conversation> = {}): Conversation => ({
+  id,
+  status: "open",
+  priority: "normal",
+  team: "default",
+  assignee: "alice",
+  customer: { id: "cu", name: id },
+  channel: "sms",
+  sla: { breaches: [], paused: false },
+  created_at: "2026-12-03T09:00:00Z",
+  updated_at: "2026-12-03T09:00:00Z",
+  message_count: 1,
+  messages: [],
+  ...over,
+});
+
+function fakeApi(over: Partial<Record<keyof Api, unknown>> = {}) {
+  const calls: string[] = [];
+  const api = {
+    conversations: vi.fn(async (q: { view: string; cursor?: string | null }) => {
+      calls.push(`list ${q.view} ${q.cursor ?? ""}`.trim());
+      return q.cursor ? { items: [conv("c3")], next_cursor: null } : { items: [conv("c1"), conv("c2")], next_cursor: "n1" };
+    }),
+    conversation: vi.fn(async (id: string) => {
+      calls.push(`get ${id}`);
+      return conv(id, { messages: [] });
+    }),
+    counts: vi.fn(async () => ({ views: { mine: 2, unassigned: 0, all: 3 } })),
+    me: vi.fn(async () => ({ id: "alice", name: "Alice", presence: "online", capacity: 3, active: 2, teams: ["default"] })),
+    note: vi.fn(async () => {
+      throw new ApiError(404, "conversation c9 does not exist", {});
+    }),
+    ...over,
+  };
+  return { api: api as unknown as Api, calls };
+}
+
+beforeEach(() => vi.useFakeTimers());
+afterEach(() => vi.useRealTimers());
+
+describe("Store", () => {
+  it("pages through a view with the API's cursor, without repeating a conversation", async () => {
+    const { api, calls } = fakeApi();
+    const store = new Store(api);
+    await store.loadList();
+    await store.loadMore();
+    expect(store.state.items.map((c) => c.id)).toEqual(["c1", "c2", "c3"]);
+    expect(store.state.nextCursor).toBeNull();
+    expect(calls).toEqual(["list mine", "list mine n1"]);
+  });
+
+  it("on a change notice refetches the open conversation at once and the list once per burst", async () => {
+    const { api, calls } = fakeApi();
+    const store = new Store(api);
+    await store.loadList();
+    await store.openConversation("c2");
+    calls.length = 0;
+    const notice = { type: "change" as const, cursor: "x", kind: "message" as const, message_id: "m", at: "" };
+    store.applyChange({ ...notice, conversation_id: "c2" });
+    store.applyChange({ ...notice, conversation_id: "c1" });
+    store.applyChange({ ...notice, conversation_id: "c7" });
+    expect(calls).toEqual(["get c2"]);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(calls.filter((c) => c.startsWith("list"))).toEqual(["list mine"]);
+  });
+
+  it("shows the API's words when an action fails", async () => {
+    const { api } = fakeApi();
+    const store = new Store(api, { error: (d) => `Something went wrong: ${d}` });
+    const ok = await store.note("c9", "hello", "Note added");
+    expect(ok).toBe(false);
+    expect(store.state.toast?.text).toBe("Something went wrong: conversation c9 does not exist");
+  });
+
+  it("moves the keyboard cursor within the list", async () => {
+    const { api } = fakeApi();
+    const store = new Store(api);
+    await store.loadList();
+    store.move(1);
+    store.move(1);
+    expect(store.state.selected).toBe(1);
+    store.move(-5);
+    expect(store.state.selected).toBe(0);
+  });
+});

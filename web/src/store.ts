@@ -1,0 +1,321 @@
+// The one store of live state: what the inbox shows, refetched when a change notice (or a poll) says so.
+import { useEffect, useState } from "preact/hooks";
+import {
+  ApiError,
+  type Agent,
+  type Api,
+  type Change,
+  type Conversation,
+  type ConversationStatus,
+  type Priority,
+  type Template,
+  type View,
+} from "./api";
+import type { LiveState } from "./live";
+import { byUrgency, matches, type Filters } from "./urgency";
+
+export const PAGE = 50;
+
+export interface Toast {
+  kind: "ok" | "error";
+  text: string;
+  id: number;
+}
+
+export interface State {
+  me: Agent | null;
+  view: View;
+  filters: Filters;
+  items: Conversation[];
+  nextCursor: string | null;
+  loading: boolean;
+  counts: Partial<Record<View, number>>;
+  selected: number; // the keyboard cursor in the (filtered) list
+  openId: string | null;
+  open: Conversation | null;
+  agents: Agent[];
+  templates: Template[];
+  live: LiveState;
+  toast: Toast | null;
+  now: number;
+}
+
+type Listener = () => void;
+
+export class Store {
+  state: State = {
+    me: null,
+    view: "mine",
+    filters: {},
+    items: [],
+    nextCursor: null,
+    loading: false,
+    counts: {},
+    selected: 0,
+    openId: null,
+    open: null,
+    agents: [],
+    templates: [],
+    live: "connecting",
+    toast: null,
+    now: Date.now(),
+  };
+  private listeners = new Set<Listener>();
+  private listVersion = 0;
+  private refreshTimer: ReturnType<typeof setTimeout> | null = null;
+  private toastId = 0;
+
+  constructor(
+    readonly api: Api,
+    private readonly words: { error: (detail: string) => string } = { error: (d) => d },
+  ) {}
+
+  subscribe(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  set(patch: Partial<State>): void {
+    this.state = { ...this.state, ...patch };
+    this.listeners.forEach((l) => l());
+  }
+
+  /** The list as shown: the client-side filters applied, most urgent first. */
+  visible(): Conversation[] {
+    const { items, filters, now } = this.state;
+    return items.filter((c) => matches(c, filters)).sort(byUrgency(now));
+  }
+
+  notify(kind: Toast["kind"], text: string): void {
+    this.set({ toast: { kind, text, id: ++this.toastId } });
+  }
+
+  private fail(error: unknown): void {
+    const detail = error instanceof ApiError ? error.message : error instanceof Error ? error.message : String(error);
+    this.notify("error", this.words.error(detail));
+  }
+
+  /** Run an action; its API error is shown in words. Resolves true when it succeeded. */
+  async run(action: () => Promise<unknown>, ok?: string): Promise<boolean> {
+    try {
+      await action();
+      if (ok) this.notify("ok", ok);
+      return true;
+    } catch (error) {
+      this.fail(error);
+      return false;
+    }
+  }
+
+  // ------------------------------------------------------------------ loading
+  async start(): Promise<void> {
+    await Promise.all([
+      this.run(async () => this.set({ me: await this.api.me() })),
+      this.loadList(),
+      this.loadCounts(),
+      this.run(async () => this.set({ agents: (await this.api.agents()).items })),
+      this.api
+        .templates()
+        .then((t) => this.set({ templates: t.items }))
+        .catch(() => undefined),
+    ]);
+  }
+
+  private query(cursor: string | null, limit = PAGE) {
+    const { view, filters } = this.state;
+    return {
+      view,
+      status: view === "unassigned" ? undefined : filters.status,
+      team: view === "unassigned" ? filters.team : undefined,
+      limit,
+      cursor,
+    };
+  }
+
+  async loadList(): Promise<void> {
+    const version = ++this.listVersion;
+    this.set({ loading: true });
+    try {
+      const page = await this.api.conversations(this.query(null));
+      if (version !== this.listVersion) return;
+      this.set({ items: page.items, nextCursor: page.next_cursor ?? null, selected: 0 });
+      // the first list on screen: what bench/inbox.py reports as first_load_ms
+      if (!performance.getEntriesByName("shopdesk:list").length) performance.mark("shopdesk:list");
+    } catch (error) {
+      if (version === this.listVersion) this.fail(error);
+    } finally {
+      if (version === this.listVersion) this.set({ loading: false });
+    }
+  }
+
+  async loadMore(): Promise<void> {
+    const cursor = this.state.nextCursor;
+    if (!cursor || this.state.loading) return;
+    const version = this.listVersion;
+    this.set({ loading: true });
+    try {
+      const page = await this.api.conversations(this.query(cursor));
+      if (version !== this.listVersion) return;
+      const seen = new Set(this.state.items.map((c) => c.id));
+      this.set({
+        items: [...this.state.items, ...page.items.filter((c) => !seen.has(c.id))],
+        nextCursor: page.next_cursor ?? null,
+      });
+    } catch (error) {
+      this.fail(error);
+    } finally {
+      if (version === this.listVersion) this.set({ loading: false });
+    }
+  }
+
+  /** Refetch what is shown: the loaded part of the list (up to 100 at once), the counts, the open conversation. */
+  async refresh(): Promise<void> {
+    const version = this.listVersion;
+    const limit = Math.min(100, Math.max(PAGE, this.state.items.length));
+    try {
+      const page = await this.api.conversations(this.query(null, limit));
+      if (version !== this.listVersion) return;
+      const fresh = new Set(page.items.map((c) => c.id));
+      const tail = this.state.items.length > limit ? this.state.items.slice(limit).filter((c) => !fresh.has(c.id)) : [];
+      const nextCursor = tail.length ? this.state.nextCursor : (page.next_cursor ?? null);
+      const selectedId = this.visible()[this.state.selected]?.id;
+      this.set({ items: [...page.items, ...tail], nextCursor, now: Date.now() });
+      this.keepSelection(selectedId);
+    } catch {
+      /* a failed background refresh is retried by the next notice or poll */
+    }
+    void this.loadCounts();
+    if (this.state.openId) void this.refreshOpen();
+    void this.api
+      .me()
+      .then((me) => this.set({ me }))
+      .catch(() => undefined);
+  }
+
+  private keepSelection(id: string | undefined): void {
+    if (!id) return;
+    const index = this.visible().findIndex((c) => c.id === id);
+    if (index >= 0 && index !== this.state.selected) this.set({ selected: index });
+  }
+
+  async loadCounts(): Promise<void> {
+    try {
+      this.set({ counts: (await this.api.counts()).views });
+    } catch {
+      /* badges are optional */
+    }
+  }
+
+  /** A change notice: refetch the open conversation now, the list soon (many notices come in bursts). */
+  applyChange(change: Change): void {
+    if (change.conversation_id === this.state.openId) void this.refreshOpen();
+    if (this.refreshTimer) return;
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = null;
+      void this.refresh();
+    }, 150);
+  }
+
+  // ------------------------------------------------------------------ navigation
+  setView(view: View): void {
+    if (view === this.state.view) return;
+    const filters = { ...this.state.filters };
+    if (view === "unassigned") delete filters.status;
+    this.set({ view, filters, items: [], nextCursor: null, selected: 0 });
+    void this.loadList();
+  }
+
+  setFilters(filters: Filters): void {
+    const before = this.state.filters;
+    this.set({ filters, selected: 0 });
+    const server = before.status !== filters.status || (this.state.view === "unassigned" && before.team !== filters.team);
+    if (server) void this.loadList();
+  }
+
+  move(delta: number): void {
+    const count = this.visible().length;
+    if (!count) return;
+    this.set({ selected: Math.max(0, Math.min(count - 1, this.state.selected + delta)) });
+  }
+
+  async openConversation(id: string | null): Promise<void> {
+    if (!id) {
+      this.set({ openId: null, open: null });
+      return;
+    }
+    const index = this.visible().findIndex((c) => c.id === id);
+    this.set({ openId: id, open: this.state.open?.id === id ? this.state.open : null, ...(index >= 0 ? { selected: index } : {}) });
+    await this.refreshOpen();
+  }
+
+  async refreshOpen(): Promise<void> {
+    const id = this.state.openId;
+    if (!id) return;
+    try {
+      const conv = await this.api.conversation(id);
+      if (this.state.openId === id) this.set({ open: conv, now: Date.now() });
+    } catch (error) {
+      if (this.state.openId === id) this.fail(error);
+    }
+  }
+
+  /** The conversation after the open one in the list (or the first), for "next conversation". */
+  nextId(): string | null {
+    const list = this.visible();
+    if (!list.length) return null;
+    const at = list.findIndex((c) => c.id === this.state.openId);
+    return list[(at + 1) % list.length]?.id ?? null;
+  }
+
+  // ------------------------------------------------------------------ actions on the open conversation
+  private async changed(conv?: Conversation): Promise<void> {
+    if (conv && conv.id === this.state.openId) this.set({ open: { ...conv, messages: this.state.open?.messages ?? [] } });
+    await Promise.all([this.refreshOpen(), this.refresh()]);
+  }
+
+  reply = (id: string, text: string, channel: string | undefined, ok: string) =>
+    this.run(async () => {
+      await this.api.reply(id, text, channel);
+      await this.changed();
+    }, ok);
+
+  retry = (id: string, text: string, channel: string | null | undefined, ok: string) =>
+    this.run(async () => {
+      await this.api.reply(id, text, channel ?? undefined);
+      await this.changed();
+    }, ok);
+
+  sendTemplate = (id: string, t: { name: string; language: string; parameters: string[]; channel?: string }, ok: string) =>
+    this.run(async () => {
+      await this.api.sendTemplate(id, t);
+      await this.changed();
+    }, ok);
+
+  note = (id: string, text: string, ok: string) =>
+    this.run(async () => {
+      await this.api.note(id, text);
+      await this.changed();
+    }, ok);
+
+  assign = (id: string, agentId: string, note: string | undefined, ok: string) =>
+    this.run(async () => this.changed(await this.api.assign(id, agentId, note)), ok);
+
+  setStatus = (id: string, status: ConversationStatus, ok: string, until?: string) =>
+    this.run(async () => this.changed(await this.api.setStatus(id, status, until)), ok);
+
+  setRouting = (id: string, change: { priority?: Priority; team?: string; skills?: string[]; note?: string }, ok: string) =>
+    this.run(async () => this.changed(await this.api.setRouting(id, change)), ok);
+
+  setPresence = (presence: Agent["presence"]) =>
+    this.run(async () => {
+      this.set({ me: await this.api.setPresence(presence) });
+      void this.refresh();
+    });
+}
+
+/** Re-render a component whenever the store changes. */
+export function useStore(store: Store): State {
+  const [, tick] = useState(0);
+  useEffect(() => store.subscribe(() => tick((n) => n + 1)), [store]);
+  return store.state;
+}
