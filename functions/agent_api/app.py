@@ -171,7 +171,7 @@ def assign(conversation_id: ConversationId, body: AssignmentIn) -> ConversationO
 
 @app.post("/agent/conversations/<conversation_id>/status",
           summary="Open, pend, snooze (optionally until a time), resolve or reopen",
-          responses=problems.responses(200, *WRITE))
+          responses=problems.responses(200, *WRITE, 400))
 def set_status(conversation_id: ConversationId, body: StatusIn) -> ConversationOut:
     return ConversationOut.of(snoozer.set_status(caller(app.current_event), conversation_id, body.status,
                                                  body.until))
