@@ -114,10 +114,10 @@ def main() -> None:
 
     name = "results.partial.json" if args.only else "results.quick.json" if args.quick else "results.json"
     out = HERE / name
-    if out.exists():            # the fuzzers' figures (make fuzz) are not this run's to drop
-        kept = json.loads(out.read_text(encoding="utf-8")).get("fuzz")
-        if kept is not None:
-            results["fuzz"] = kept
+    if out.exists():        # `make fuzz` writes its own figures (fuzz.*) into the same file: keep them
+        previous = json.loads(out.read_text(encoding="utf-8"))
+        if "fuzz" in previous:
+            results["fuzz"] = previous["fuzz"]
     out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print()
     print(report(results))

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from shopdesk.channels import twilio
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT.parent / "shared" / "providers" / "samples"
+SAMPLES = ROOT / "tests" / "samples"      # providers' real requests, copied with their sidecars
 EVENTS = ROOT / "events"
 AUTH_TOKEN = "fake-twilio-auth-token"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
@@ -14,7 +16,13 @@ from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.secrets import json_secret
 from shopdesk.dal.table import Table
-from shopdesk.logic.webhooks import WebhookProcessor, public_url, receive_twilio_message, receive_twilio_status
+from shopdesk.logic.webhooks import (
+    Outcome,
+    WebhookProcessor,
+    public_url,
+    receive_twilio_message,
+    receive_twilio_status,
+)
 
 settings = InboundSettings.from_env()
 logger = Logger()
@@ -32,21 +40,20 @@ def _request() -> dict:
             "auth_token": json_secret(settings.twilio_secret_arn)["auth_token"]}
 
 
-def _twiml() -> Response:
-    return Response(200, "text/xml", EMPTY_TWIML)
+def _twiml(outcome: Outcome) -> Response:
+    # Twilio reads TwiML only; what the request left in the table rides in a header for people and tools.
+    return Response(200, "text/xml", EMPTY_TWIML, headers={"X-Shopdesk-Outcome": json.dumps(outcome.counts())})
 
 
 @app.post("/webhooks/twilio")
 @app.post("/webhooks/twilio/messaging")
 def inbound() -> Response:
-    receive_twilio_message(**_request(), processor=processor)
-    return _twiml()
+    return _twiml(receive_twilio_message(**_request(), processor=processor))
 
 
 @app.post("/webhooks/twilio/status")
 def status() -> Response:
-    receive_twilio_status(**_request(), processor=processor)
-    return _twiml()
+    return _twiml(receive_twilio_status(**_request(), processor=processor))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -137,3 +137,19 @@ def test_woocommerce_shipment_tracking_meta_becomes_tracking() -> None:
         {"tracking_provider": "DHL", "tracking_number": "JD0001", "custom_tracking_link": "https://dhl.example/JD0001"}]}]
     order = woocommerce.order_from_rest(body)
     assert [(t.number, t.company, t.url) for t in order.tracking] == [("JD0001", "DHL", "https://dhl.example/JD0001")]
+
+
+@pytest.mark.parametrize("body", [
+    b'{"id": 1, "created_at": "2026-01-01T00:00:00Z", "customer": [1]}',                  # a list for an object
+    b'{"id": 1, "created_at": "2026-01-01T00:00:00Z", "refunds": [{"id": 2, "transactions": '
+    b'[{"kind": "refund", "amount": "twelve"}]}]}',                                        # an amount not a number
+    b'{"id": 1, "created_at": "2026-01-01T00:00:00Z", "line_items": ["a"]}',
+    b"[" * 5_000 + b"]" * 5_000,                                                           # deeper than json reads
+    b'{"id": 1, "created_at": "2026-01-01T00:00:00Z", "line_items": [{"title": "' + b"x" * 400_000 + b'"}]}',
+])
+def test_a_signed_order_the_receiver_cannot_read_is_a_400_not_a_crash(body: bytes) -> None:
+    from shopdesk.commerce.webhooks import WebhookReceiver
+    from shopdesk.errors import BadRequest
+    headers = {"X-Shopify-Hmac-Sha256": sign(SHOPIFY_TEST_SECRET, body), "X-Shopify-Topic": "orders/create"}
+    with pytest.raises(BadRequest):         # before anything is stored: the store is never reached
+        WebhookReceiver(store=None).shopify(body, headers, [SHOPIFY_TEST_SECRET])   # type: ignore[arg-type]

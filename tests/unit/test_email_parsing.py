@@ -415,6 +415,16 @@ def test_sender_stands_in_for_a_missing_from_but_reply_to_does_not() -> None:
         parse_email(b"From: undisclosed sender\r\nTo: support@shop.example\r\n\r\nhi\r\n")
 
 
+def test_a_header_longer_than_any_client_writes_is_cut_before_parsing_and_the_mail_still_arrives():
+    from shopdesk.channels.email import MAX_HEADER_BYTES
+    raw = (b"From: Ada <ada@customer.example>\r\nTo: support@shop.example\r\nSubject: Hi\r\n"
+           b"Content-Type: text/plain; " + b"a b" * 150_000 + b"\r\n"
+           b"References: " + b"<r@x> " * 2_000 + b"\r\n\r\nWhere is my order?\r\n")
+    parsed = parse_email(raw, shop_addresses=["support@shop.example"])     # uncut: minutes in the header parser
+    assert parsed.message.text == "Where is my order?" and parsed.message.customer_address == "ada@customer.example"
+    assert len(b"<r@x> " * 2_000) > MAX_HEADER_BYTES and parsed.message.email.references  # kept: threading
+
+
 def test_a_colleague_at_our_domain_is_a_person_not_a_loop() -> None:
     raw = b"From: Bea <bea@shop.example>\r\nTo: support@shop.example\r\nSubject: Fwd: order 7\r\n\r\nsee below\r\n"
     message = parse_email(raw, shop_addresses=SHOP_AND_DOMAIN).message

@@ -13,7 +13,7 @@ import pytest
 from shopdesk.channels.messenger import HUMAN_AGENT_WINDOW, STANDARD_WINDOW, parse
 from shopdesk.channels.meta import parse_json
 from shopdesk.errors import BadRequest
-from shopdesk.models.message import InboundMessage, StatusUpdate, TimelineEvent
+from shopdesk.models.message import InboundMessage, StatusUpdate, TimelineEvent, UnsupportedItem
 from tests.support import SAMPLES, sample
 
 PAGE = "1234567890"
@@ -276,9 +276,19 @@ def test_optin_is_a_timeline_event():
     assert item.text == "The customer stopped notification messages"
 
 
-def test_optin_by_user_ref_without_sender_gives_nothing():
+def test_optin_by_user_ref_without_sender_is_kept_as_unsupported():
     event = {"recipient": {"id": PAGE}, "timestamp": 1, "optin": {"ref": "x", "user_ref": "u1"}}
-    assert parse(_payload("messenger", event), "messenger") == []
+    [item] = parse(_payload("messenger", event), "messenger")
+    assert isinstance(item, UnsupportedItem) and item.raw == event and "sender" in item.reason
+
+
+def test_one_unreadable_event_does_not_fail_the_others():
+    good = {"sender": {"id": "111"}, "recipient": {"id": PAGE}, "timestamp": 1, "message": {"mid": "m1", "text": "hi"}}
+    odd = [{"sender": {"id": "x" * 500}, "recipient": {"id": PAGE}, "message": {"mid": "m2", "text": "long id"}},
+           {"sender": {"id": "111"}, "message": {"mid": {"nested": 1}, "text": "odd mid"}}, "not an event"]
+    items = parse(_payload("messenger", *odd, good), "messenger")
+    assert [type(i).__name__ for i in items] == ["UnsupportedItem"] * 3 + ["InboundMessage"]
+    assert items[0].item_id == "m2"
 
 
 @pytest.mark.parametrize("key", ["pass_thread_control", "game_play", "brand_new_event"])

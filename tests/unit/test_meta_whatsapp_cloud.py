@@ -16,7 +16,7 @@ from shopdesk.channels import whatsapp_cloud
 from shopdesk.channels.meta import parse_json
 from shopdesk.channels.whatsapp_cloud import SERVICE_WINDOW, parse
 from shopdesk.errors import BadRequest
-from shopdesk.models.message import InboundMessage, StatusUpdate, TimelineEvent
+from shopdesk.models.message import InboundMessage, StatusUpdate, TimelineEvent, UnsupportedItem
 from tests.support import SAMPLES, sample
 
 PHONE_ID = "106540352242922"
@@ -342,11 +342,25 @@ def test_phone_wins_over_business_scoped_user_id():
     assert (item.identity_kind, item.customer_address) == ("phone", "+16505551234")
 
 
-def test_message_without_id_or_sender_is_skipped():
+def test_message_without_id_or_usable_sender_is_kept_as_unsupported_not_dropped():
     messages = [{"from": FROM, "timestamp": "1", "type": "text", "text": {"body": "no id"}},
                 {"id": "w2", "timestamp": "1", "type": "text", "text": {"body": "no sender"}},
+                {"id": "w4", "from": "not-a-phone", "timestamp": "1", "type": "text", "text": {"body": "odd sender"}},
                 _msg("text", {"body": "fine"}, mid="w3")]
-    assert [i.provider_id for i in parse(_payload(_value(messages)))] == ["w3"]
+    items = parse(_payload(_value(messages)))
+    unsupported = [i for i in items if isinstance(i, UnsupportedItem)]
+    assert [i.provider_id for i in items if isinstance(i, InboundMessage)] == ["w3"]
+    assert [(u.item_id, u.raw["text"]["body"]) for u in unsupported] == [(None, "no id"), ("w2", "no sender"),
+                                                                         ("w4", "odd sender")]
+    assert "usable" in unsupported[1].reason
+
+
+def test_one_unreadable_message_does_not_fail_the_others():
+    messages = [7, {"id": "x" * 300, "from": FROM, "type": "text", "text": {"body": "id too long"}},
+                _msg("text", {"body": "fine"}, mid="w3"), _msg("image", {"id": {"a": 1}}, mid="w5")]
+    items = parse(_payload(_value(messages)))
+    assert [type(i).__name__ for i in items] == ["UnsupportedItem", "UnsupportedItem", "InboundMessage",
+                                                 "InboundMessage"]
 
 
 def test_bad_timestamp_leaves_sent_at_empty():
@@ -379,8 +393,9 @@ def test_each_status_is_one_update(status):
     assert isinstance(item, StatusUpdate) and item.status == status.lower() and item.error is None
 
 
-def test_status_without_id_is_skipped():
-    assert parse(_payload(_value(statuses=[{"status": "read"}]))) == []
+def test_status_without_id_is_kept_as_unsupported():
+    [item] = parse(_payload(_value(statuses=[{"status": "read"}])))
+    assert isinstance(item, UnsupportedItem) and item.raw == {"status": "read"} and "id" in item.reason
 
 
 # ------------------------------------------------------------------------------ other fields and robustness
@@ -422,7 +437,8 @@ def test_unknown_top_level_and_nested_fields_do_not_break_parsing():
     payload["entry"][0]["time"] = 1
     payload["entry"][0]["changes"].append({"field": "messages", "value": "not an object"})
     payload["entry"].append("not an entry")
-    [item] = parse(payload)
+    [item, odd] = parse(payload)
+    assert isinstance(odd, UnsupportedItem) and odd.raw["value"] == "not an object"
     assert item.text == "hi" and item.profile_name == "Sheena Nelson"
 
 
@@ -442,3 +458,13 @@ def test_malformed_bodies_are_bad_requests(payload):
 def test_service_window_is_24_hours():
     assert SERVICE_WINDOW.total_seconds() == 24 * 3600
     assert whatsapp_cloud.PROVIDER == "whatsapp_cloud" and whatsapp_cloud.CHANNEL == "whatsapp"
+
+
+def test_echoes_and_preferences_without_a_usable_customer_number_are_kept_as_unsupported():
+    echo = _value(message_echoes=[{"from": "15550783881", "to": "nobody", "id": "wamid.echo2", "type": "text",
+                                   "text": {"body": "hi"}}])
+    pref = _value(user_preferences=[{"wa_id": None, "value": "stop", "category": "marketing_messages"}])
+    [odd_echo] = parse(_payload(echo, field="smb_message_echoes"))
+    [odd_pref] = parse(_payload(pref, field="user_preferences"))
+    assert isinstance(odd_echo, UnsupportedItem) and odd_echo.item_id == "wamid.echo2"
+    assert isinstance(odd_pref, UnsupportedItem) and odd_pref.raw["value"] == "stop"

@@ -14,7 +14,7 @@ from shopdesk.channels import telegram
 from shopdesk.channels.base import OutboundRequest
 from shopdesk.channels.telegram import TelegramSender, fetch_media, parse, parse_body, split_text, verify_secret
 from shopdesk.errors import BadRequest, ProviderError
-from shopdesk.models import InboundMessage, TimelineEvent
+from shopdesk.models import InboundMessage, TimelineEvent, UnsupportedItem
 from tests.support import LoopbackServer, sample
 
 SECRET = "test_secret_token-1"
@@ -403,13 +403,25 @@ def test_deleted_business_messages_are_one_event_each():
 
 @pytest.mark.parametrize("update", [
     [1, 2], "update", None, {}, {"message": _message(text="x")}, {"update_id": "12"}, {"update_id": True},
+])
+def test_bodies_that_are_not_updates_are_bad_requests(update):
+    with pytest.raises(BadRequest):
+        parse(update)
+
+
+@pytest.mark.parametrize("update", [
     _update(message="hello"), _update(message={"message_id": 1, "date": 1, "text": "no chat"}),
     _update(message={"chat": PRIVATE, "date": 1, "text": "no id"}),
     _update(callback_query={"id": "q", "data": "x"}),
+    _update(message=_message(photo=[{"file_id": "f1", "mime_type": {"odd": 1}, "file_name": 7, "width": 1}])),
 ])
-def test_malformed_updates_are_bad_requests(update):
-    with pytest.raises(BadRequest):
-        parse(update)
+def test_an_update_whose_parts_are_not_what_telegram_documents_is_kept_as_unsupported(update):
+    [item] = parse(update)
+    if isinstance(item, UnsupportedItem):
+        assert item.item_id == str(update["update_id"]) and item.raw == update and item.reason
+    else:       # media fields of the wrong type are read as absent: the photo still arrives
+        assert isinstance(item, InboundMessage) and item.attachments[0].content_type == "image/jpeg"
+        assert item.attachments[0].filename is None
 
 
 def test_a_body_that_is_not_json_is_a_bad_request():

@@ -5,6 +5,7 @@ Each function's app.py stays a few lines: it builds its settings and calls one o
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -63,10 +64,10 @@ def meta_webhook(path: str, parse: Callable[[dict[str, Any]], list[WebhookItem]]
 
     @app.post(path)
     def receive() -> Response:
-        receive_meta(body=raw_body(app.current_event.raw_event), app_secret=json_secret(settings.meta_secret_arn)[
-            "app_secret"], signature=app.current_event.headers.get("x-hub-signature-256"), parse=parse,
-            processor=processor)
-        return Response(200, "application/json", '{"status": "ok"}')
+        outcome = receive_meta(body=raw_body(app.current_event.raw_event), app_secret=json_secret(
+            settings.meta_secret_arn)["app_secret"], signature=app.current_event.headers.get("x-hub-signature-256"),
+            parse=parse, processor=processor)
+        return Response(200, "application/json", json.dumps({"status": "ok", **outcome.counts()}))
 
     map_errors(app)
     return app

@@ -20,11 +20,17 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from shopdesk.errors import ProviderError
+from pydantic import ValidationError
+
+from shopdesk.bounds import bound_text
+from shopdesk.errors import BadRequest, ProviderError
+from shopdesk.models.message import UnsupportedItem, WebhookItem
+
+MAX_ID_CHARS = 256      # a provider id or address longer than this is not one (Meta's are < 100)
 
 
 @dataclass(frozen=True)
@@ -116,3 +122,50 @@ def http_bytes(url: str, *, headers: Mapping[str, str] | None = None, timeout: f
                             retryable=exc.code == 429 or exc.code >= 500, http_status=exc.code) from exc
     except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
         raise ProviderError(f"{provider} could not be reached: {exc}", code=None, retryable=True) from exc
+
+
+# ------------------------------------------------------------------------------- inbound items
+
+def usable_id(value: Any) -> str | None:
+    """A provider id or address as a string, when it can be one: a non-blank string or number of at
+    most ``MAX_ID_CHARS`` characters without control characters. None otherwise."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    if not value or len(value) > MAX_ID_CHARS or not value.isprintable():
+        return None
+    return value
+
+
+def shown_id(value: Any) -> str | None:
+    """A provider's id as the log and the unsupported record show it (bounded), when it has one."""
+    if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
+        return bound_text(str(value).strip(), 300).value
+    return None
+
+
+def unsupported(provider: str, reason: str, raw: Any, item_id: Any = None, *, identity_kind: str | None = None,
+                customer_address: str | None = None) -> UnsupportedItem:
+    return UnsupportedItem(provider=provider, reason=bound_text(reason, 500).value or "unreadable",
+                           item_id=shown_id(item_id), identity_kind=identity_kind,
+                           customer_address=customer_address if identity_kind else None, raw=raw)
+
+
+def item_or_unsupported(provider: str, raw: Any, parse_one: Callable[[], list[WebhookItem]],
+                        item_id: Any = None, identity: tuple[str, str] | None = None) -> list[WebhookItem]:
+    """One item of a batch: what ``parse_one`` reads, or an UnsupportedItem when the item is not what
+    the provider documents (``BadRequest`` from the parser, a ``ValidationError`` from the models).
+    ``identity`` (kind, address) names the customer when the caller could tell who wrote, so the
+    webhook can show the unsupported item on their open conversation."""
+    try:
+        return parse_one()
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        reason = f"{where}: {first['msg']}" if where else first["msg"]
+    except (BadRequest, ValueError) as exc:
+        reason = str(exc)
+    kind, address = identity or (None, None)
+    return [unsupported(provider, reason, raw, item_id, identity_kind=kind, customer_address=address)]

@@ -18,13 +18,21 @@ import posixpath
 import urllib.parse
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from shopdesk.channels import meta
-from shopdesk.channels.base import OutboundRequest, SendResult
+from shopdesk.channels.base import OutboundRequest, SendResult, item_or_unsupported, unsupported, usable_id
 from shopdesk.channels.meta import OBJECT_BY_PROVIDER, GraphClient
 from shopdesk.errors import BadRequest, ProviderError
-from shopdesk.models.message import Attachment, InboundMessage, StatusUpdate, TimelineEvent, WebhookItem
+from shopdesk.models.message import (
+    Attachment,
+    InboundMessage,
+    StatusUpdate,
+    TimelineEvent,
+    UnsupportedItem,
+    WebhookItem,
+)
 
 PROVIDERS = ("messenger", "instagram")
 STANDARD_WINDOW = timedelta(hours=24)    # replies allowed within 24 h of the customer's last message
@@ -58,7 +66,7 @@ _ENVELOPE = {"sender", "recipient", "timestamp"}
 _dicts, _str, _text = meta.dicts, meta.as_str, meta.text
 
 def _id(party: Any) -> str | None:
-    return _str(party.get("id")) if isinstance(party, dict) else None
+    return usable_id(party.get("id")) if isinstance(party, dict) else None
 
 
 def _millis(value: Any) -> datetime | None:
@@ -116,7 +124,7 @@ def _attachments(message: Mapping[str, Any]) -> tuple[list[Attachment], list[str
 
 def _inbound(event: Mapping[str, Any], message: dict[str, Any], provider: str, customer: str, shop: str,
              standby: bool) -> InboundMessage:
-    mid = str(message["mid"])
+    mid = str(message["mid"]).strip()
     if message.get("is_unsupported"):
         return InboundMessage(provider=provider, provider_id=mid, channel=provider, identity_kind=provider,
                               customer_address=customer, shop_address=shop, reply_to=customer, kind="unsupported",
@@ -205,19 +213,21 @@ def _items(event: dict[str, Any], provider: str, page_id: str | None, standby: b
     sender, recipient = _id(event.get("sender")), _id(event.get("recipient"))
     stamp = event.get("timestamp")
     message = event.get("message") if isinstance(event.get("message"), dict) else None
-    if message is not None and _str(message.get("mid")):
-        mid = str(message["mid"])
+    if message is not None and message.get("mid") is not None:
+        mid = usable_id(message.get("mid"))
+        if mid is None:
+            return [unsupported(provider, "a message without a usable mid", event, message.get("mid"))]
         if message.get("is_echo") or (page_id and sender == page_id):
             # What the business sent (this app, the Page inbox, another app): the customer is the recipient.
             text = _text(message.get("text")) or "\n".join(_attachments(message)[1]) or "[attachment]"
             return [_event(provider, f"echo:{mid}", "echo", recipient, f"Sent by the business: {text}", event, mid)]
         if not sender:
-            return []
+            return [unsupported(provider, "a message without a usable sender id", event, mid)]
         if message.get("is_deleted"):
             return [_event(provider, f"unsend:{mid}", "unsend", sender, "The customer unsent a message", event, mid)]
         return [_inbound(event, message, provider, sender, recipient or page_id or "", standby)]
-    if not sender:
-        return []                                   # optins by user_ref and the like: nobody to attach it to
+    if not sender:                                  # optins by user_ref and the like: nobody to attach it to
+        return [unsupported(provider, "an event without a usable sender id", event)]
     shop = recipient or page_id or ""
     if isinstance(event.get("postback"), dict):
         return [_postback(event, provider, sender, shop)]
@@ -270,6 +280,8 @@ def parse(payload: dict[str, Any], provider: str) -> list[WebhookItem]:
     - ``reaction``, ``message_edit``, ``referral``, ``optin``: TimelineEvents; any other event key a
       TimelineEvent ``unknown`` with the raw event kept.
     Instagram ``changes[]`` (comments, mentions) are not direct messages and are acknowledged.
+    An event that is not an object, has no usable sender or mid, or that the models refuse becomes an
+    UnsupportedItem (the webhook keeps and logs it); the other events of the POST are unaffected.
     """
     _check_provider(provider)
     if not isinstance(payload, dict):
@@ -283,12 +295,22 @@ def parse(payload: dict[str, Any], provider: str) -> list[WebhookItem]:
     for entry in _dicts(payload["entry"]):
         page_id = _str(entry.get("id"))
         for key in ("messaging", "standby"):
-            for event in _dicts(entry.get(key)):
-                for item in _items(event, provider, page_id, standby=key == "standby"):
+            events = entry.get(key)
+            for event in events if isinstance(events, list) else ([] if events is None else [events]):
+                if not isinstance(event, dict):
+                    items.append(unsupported(provider, f"a {key} event that is not an object", event))
+                    continue
+                message = event.get("message")
+                mid = message.get("mid") if isinstance(message, dict) else None
+                read = partial(_items, event, provider, page_id, standby=key == "standby")
+                sender = _id(event.get("sender"))
+                for item in item_or_unsupported(provider, event, read, mid, (provider, sender) if sender else None):
                     if isinstance(item, InboundMessage):
                         mark = ("message", item.provider_id)
                     elif isinstance(item, StatusUpdate):
                         mark = ("status:" + item.status, item.provider_id)
+                    elif isinstance(item, UnsupportedItem):
+                        mark = ("unsupported", str(len(items)))
                     else:
                         mark = ("event", item.event_id)
                     if mark not in seen:

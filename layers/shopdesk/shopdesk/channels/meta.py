@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import urllib.parse
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from shopdesk.bounds import loads
 from shopdesk.channels.base import Media, http_bytes, http_json
 from shopdesk.errors import BadRequest, ProviderError
 
@@ -153,11 +153,9 @@ def verify_handshake(params: Mapping[str, str], verify_token: str) -> str | None
 
 
 def parse_json(raw_body: bytes) -> dict[str, Any]:
-    """The webhook body as a JSON object; BadRequest for anything else."""
-    try:
-        parsed = json.loads(raw_body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"body is not JSON: {exc}") from exc
+    """The webhook body as a JSON object, read through ``bounds.loads`` (depth-bounded, lone
+    surrogates replaced, so parsers can walk it); BadRequest for anything else."""
+    parsed = loads(raw_body)
     if not isinstance(parsed, dict):
         raise BadRequest("body is not a JSON object")
     return parsed

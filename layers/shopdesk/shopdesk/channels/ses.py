@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -29,6 +28,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from shopdesk.bounds import loads
 from shopdesk.channels.base import Media, OutboundRequest, SendResult
 from shopdesk.channels.email import ShopAddresses
 from shopdesk.errors import BadRequest, ProviderError
@@ -96,10 +96,7 @@ def notification_from_sns(envelope: Mapping[str, Any]) -> dict[str, Any]:
     message = envelope.get("Message")
     if not isinstance(message, str):
         raise BadRequest("the SNS notification has no Message")
-    try:
-        body = json.loads(message)
-    except json.JSONDecodeError as exc:
-        raise BadRequest(f"the SNS Message is not JSON: {exc}") from exc
+    body = loads(message, "the SNS Message")
     if not isinstance(body, dict):
         raise BadRequest("the SNS Message is not a JSON object")
     return body
@@ -215,10 +212,7 @@ def parse_ses_notification(message: Mapping[str, Any] | str | bytes) -> SesNotif
     Everything else (Send, Open, Click, DeliveryDelay, Subscription, AmazonSnsSubscriptionSucceeded,
     unknown) -> None: acknowledge and move on. Opens are not "read": privacy proxies open every mail."""
     if isinstance(message, str | bytes | bytearray):
-        try:
-            message = json.loads(message)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise BadRequest(f"the SES notification is not JSON: {exc}") from exc
+        message = loads(message, "the SES notification")
     if not isinstance(message, Mapping):
         raise BadRequest("the SES notification is not a JSON object")
     kind = message.get("notificationType") or message.get("eventType")

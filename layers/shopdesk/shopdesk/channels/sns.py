@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 import threading
 import urllib.error
@@ -32,6 +31,7 @@ from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from shopdesk.bounds import loads
 from shopdesk.errors import BadRequest
 
 # Keys of the string to sign, per message Type (already in byte order).
@@ -181,11 +181,7 @@ def _verify(message: Mapping[str, Any], fetch_certificate: Callable[[str], bytes
 def parse_sns_envelope(raw: bytes | str) -> dict[str, Any]:
     """The JSON body SNS POSTs (sent as ``text/plain; charset=UTF-8``). BadRequest unless it is a JSON
     object with a string ``Type``."""
-    try:
-        text = raw.decode("utf-8") if isinstance(raw, bytes | bytearray) else raw
-        body = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError, TypeError) as exc:
-        raise BadRequest(f"the SNS message is not JSON: {exc}") from exc
+    body = loads(raw, "the SNS message")
     if not isinstance(body, dict) or not isinstance(body.get("Type"), str):
         raise BadRequest("the SNS message is not a JSON object with a Type")
     return body

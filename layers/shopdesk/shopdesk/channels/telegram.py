@@ -37,7 +37,6 @@ Behaviour follows the Telegram Bot API documentation:
 from __future__ import annotations
 
 import hmac
-import json
 import mimetypes
 import posixpath
 import re
@@ -45,9 +44,20 @@ import time
 import urllib.parse
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
-from shopdesk.channels.base import Media, OutboundRequest, SendResult, http_bytes, http_json
+from shopdesk.bounds import loads
+from shopdesk.channels.base import (
+    Media,
+    OutboundRequest,
+    SendResult,
+    http_bytes,
+    http_json,
+    item_or_unsupported,
+    unsupported,
+    usable_id,
+)
 from shopdesk.errors import BadRequest, ProviderError
 from shopdesk.models.message import Attachment, InboundMessage, TimelineEvent, WebhookItem
 
@@ -131,12 +141,8 @@ def bot_id(bot_token: str) -> str:
 # ------------------------------------------------------------------------------- inbound
 
 def parse_body(body: str | bytes) -> list[WebhookItem]:
-    """A raw webhook body: JSON, then ``parse``."""
-    try:
-        update = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"Telegram update is not JSON: {exc}") from exc
-    return parse(update)
+    """A raw webhook body: JSON (read through ``bounds.loads``), then ``parse``."""
+    return parse(loads(body, "Telegram update"))
 
 
 def parse(update: Any, *, shop_address: str = DEFAULT_SHOP_ADDRESS) -> list[WebhookItem]:
@@ -144,7 +150,8 @@ def parse(update: Any, *, shop_address: str = DEFAULT_SHOP_ADDRESS) -> list[Webh
 
     ``shop_address`` names the bot the customer wrote to (``"bot"`` by default; ``bot_id(token)`` when
     one deployment serves several bots). Returns ``[]`` for updates that are acknowledged and ignored
-    (group and channel chats). Raises ``BadRequest`` for a body that is not an update.
+    (group and channel chats). Raises ``BadRequest`` for a body that is not an update (no integer
+    ``update_id``); an update whose parts are not what the Bot API documents is one UnsupportedItem.
     """
     if not isinstance(update, dict):
         raise BadRequest("Telegram update is not a JSON object")
@@ -155,8 +162,13 @@ def parse(update: Any, *, shop_address: str = DEFAULT_SHOP_ADDRESS) -> list[Webh
         if field in update:
             value = update[field]
             if not isinstance(value, dict):
-                raise BadRequest(f"Telegram update field {field} is not an object")
-            return handler(update_id, value, update, shop_address)
+                return [unsupported(PROVIDER, f"the update's {field} is not an object", update, update_id)]
+            # One update is one item: a part of it that is not what the Bot API documents makes the
+            # update unsupported (kept and logged by the webhook), never an error.
+            chat = value.get("chat")
+            private = isinstance(chat, dict) and _is_int(chat.get("id")) and chat["id"] > 0
+            return item_or_unsupported(PROVIDER, update, partial(handler, update_id, value, update, shop_address),
+                                       update_id, (IDENTITY_KIND, str(chat["id"])) if private else None)
     field = next((key for key in update if key != "update_id"), None)
     return _unknown(update_id, field, update.get(field) if field else None, update)
 
@@ -257,13 +269,18 @@ _UNSUPPORTED = ("poll", "dice", "game", "story", "invoice", "successful_payment"
                 "giveaway_winners", "checklist", "web_app_data", "users_shared", "chat_shared", "passport_data")
 
 
+def _string(value: Any) -> str | None:
+    """A field the Bot API documents as a string; anything else (a number, an object...) is absent."""
+    return value if isinstance(value, str) and value else None
+
+
 def _file(obj: Mapping[str, Any], default_type: str | None) -> Attachment | None:
-    file_id = obj.get("file_id")
-    if not isinstance(file_id, str) or not file_id:
+    file_id = usable_id(obj.get("file_id"))
+    if not isinstance(obj.get("file_id"), str) or file_id is None:
         return None
     size = obj.get("file_size")
-    return Attachment(media_id=file_id, content_type=obj.get("mime_type") or default_type,
-                      filename=obj.get("file_name") or None, size=size if _is_int(size) else None)
+    return Attachment(media_id=file_id, content_type=_string(obj.get("mime_type")) or default_type,
+                      filename=_string(obj.get("file_name")), size=size if _is_int(size) else None)
 
 
 def _content(message: Mapping[str, Any]) -> tuple[str, str | None, list[Attachment], dict[str, Any]]:
@@ -406,7 +423,7 @@ def _on_callback(update_id: int, query: dict[str, Any], raw: dict[str, Any], sho
     message_id = message.get("message_id") if message else None
     if _is_int(message_id):
         payload["message_id"] = message_id
-    text = label or data or query.get("game_short_name") or "Pressed a button"
+    text = label or data or _string(query.get("game_short_name")) or "Pressed a button"
     return [InboundMessage(
         provider=PROVIDER, provider_id=str(update_id), channel=CHANNEL, identity_kind=IDENTITY_KIND,
         customer_address=customer, shop_address=_shop(message or {}, shop_address), reply_to=customer,

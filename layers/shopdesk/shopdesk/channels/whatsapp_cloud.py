@@ -18,12 +18,12 @@ import json
 import posixpath
 import re
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shopdesk.channels import meta
-from shopdesk.channels.base import OutboundRequest, SendResult
+from shopdesk.channels.base import OutboundRequest, SendResult, item_or_unsupported, unsupported, usable_id
 from shopdesk.channels.meta import GraphClient, error_reason
 from shopdesk.errors import BadRequest, ProviderError
 from shopdesk.models.message import (
@@ -32,6 +32,7 @@ from shopdesk.models.message import (
     MessageError,
     StatusUpdate,
     TimelineEvent,
+    UnsupportedItem,
     WebhookItem,
 )
 from shopdesk.phone import to_e164
@@ -75,8 +76,8 @@ class _Customer:
     """Who wrote: E.164 phone when ``from`` is a number, else the business-scoped user id."""
 
     def __init__(self, message: Mapping[str, Any], contacts: list[dict[str, Any]]) -> None:
-        digits = _str(message.get("from"))
-        user_id = _str(message.get("from_user_id"))
+        digits = usable_id(message.get("from"))
+        user_id = usable_id(message.get("from_user_id"))
         self.phone = to_e164("+" + digits) if digits and _DIGITS.match(digits) else None
         if self.phone:
             self.identity_kind, self.address, self.reply_to = "phone", self.phone, digits or ""
@@ -211,10 +212,11 @@ def _system(message: Mapping[str, Any], customer: _Customer) -> TimelineEvent:
                          text=text, raw=dict(message))
 
 
-def _message(message: dict[str, Any], value: Mapping[str, Any], contacts: list[dict[str, Any]]) -> WebhookItem | None:
+def _message(message: dict[str, Any], value: Mapping[str, Any], contacts: list[dict[str, Any]]) -> WebhookItem:
     customer = _Customer(message, contacts)
-    if not customer.known:
-        return None                              # nobody to attach it to (never seen in Meta's payloads)
+    if not customer.known:                       # nobody to attach it to: kept and logged, never dropped
+        return unsupported(PROVIDER, "the sender is neither a usable phone number nor a WhatsApp user id",
+                           message, message.get("id"))
     mtype = message.get("type")
     if mtype == "reaction":
         return _reaction(message, customer)
@@ -259,12 +261,12 @@ def _value_error(error: dict[str, Any], value: Mapping[str, Any]) -> TimelineEve
                          kind="error", text=message, raw=error)
 
 
-def _echo(echo: dict[str, Any]) -> TimelineEvent | None:
+def _echo(echo: dict[str, Any]) -> WebhookItem:
     """``smb_message_echoes``: the business wrote from the WhatsApp Business app (coexistence)."""
-    digits, mid = _str(echo.get("to")), _str(echo.get("id"))
+    digits, mid = usable_id(echo.get("to")), usable_id(echo.get("id"))
     phone = to_e164("+" + digits) if digits and _DIGITS.match(digits) else None
     if not mid or not phone:
-        return None
+        return unsupported(PROVIDER, "a message echo without a usable id or customer number", echo, echo.get("id"))
     _, text, _, _ = _content(echo)
     return TimelineEvent(provider=PROVIDER, event_id=f"echo:{mid}", kind="echo", identity_kind="phone",
                          customer_address=phone, target_provider_id=mid,
@@ -272,12 +274,12 @@ def _echo(echo: dict[str, Any]) -> TimelineEvent | None:
                          raw=echo)
 
 
-def _preference(pref: dict[str, Any]) -> TimelineEvent | None:
+def _preference(pref: dict[str, Any]) -> WebhookItem:
     """``user_preferences``: the customer stopped or resumed marketing messages."""
-    digits = _str(pref.get("wa_id"))
+    digits = usable_id(pref.get("wa_id"))
     phone = to_e164("+" + digits) if digits and _DIGITS.match(digits) else None
     if not phone:
-        return None
+        return unsupported(PROVIDER, "a preference change without a usable customer number", pref)
     choice = _str(pref.get("value")) or "changed"
     category = (_str(pref.get("category")) or "messages").replace("_", " ")
     text = {"stop": f"The customer stopped {category}", "resume": f"The customer resumed {category}"}.get(
@@ -298,6 +300,8 @@ def parse(payload: dict[str, Any]) -> list[WebhookItem]:
     - other fields: ``smb_message_echoes`` becomes TimelineEvent ``echo``, ``user_preferences`` a
       TimelineEvent ``unknown``; account, template and quality updates concern no customer and are
       acknowledged without an item.
+    - an element of those lists that is not an object, has no usable id or sender, or that the models
+      refuse: an UnsupportedItem (the webhook keeps and logs it); the other elements are unaffected.
     """
     if not isinstance(payload, dict):
         raise BadRequest("webhook body is not a JSON object")
@@ -313,32 +317,58 @@ def parse(payload: dict[str, Any]) -> list[WebhookItem]:
             seen.add(key)
             items.append(item)
 
+    def each(raw: Any, key: Callable[[dict[str, Any]], tuple[str, ...] | None],
+             read: Callable[[dict[str, Any]], WebhookItem | None], what: str) -> None:
+        """Every element of one list of a change, each on its own: an element that is not an object,
+        has no id, or cannot be read becomes an UnsupportedItem; the others are unaffected."""
+        for element in raw if isinstance(raw, list) else ([] if raw is None else [raw]):
+            if not isinstance(element, dict):
+                add(("unsupported", str(len(items))), unsupported(PROVIDER, f"a {what} that is not an object", element))
+                continue
+            name = key(element)
+            if name in seen:
+                continue                         # the same id again in this POST: read once
+            if name is None:
+                add(("unsupported", str(len(items))), unsupported(PROVIDER, f"a {what} without a usable id", element))
+                continue
+            for item in item_or_unsupported(PROVIDER, element, lambda e=element: _listed(read(e)), element.get("id"),
+                                            _identity(element)):
+                add(name if not isinstance(item, UnsupportedItem) else ("unsupported", str(len(items))), item)
+
     for entry in _dicts(payload["entry"]):
         for change in _dicts(entry.get("changes")):
             value = change.get("value")
-            if not isinstance(value, dict):
-                continue
             field = change.get("field")
+            if not isinstance(value, dict):
+                if field in ("messages", "smb_message_echoes", "user_preferences"):
+                    add(("unsupported", str(len(items))), unsupported(PROVIDER, f"a {field} change without a value",
+                                                                      change))
+                continue
             if field == "messages":
                 contacts = list(_dicts(value.get("contacts")))
-                for message in _dicts(value.get("messages")):
-                    if _str(message.get("id")):
-                        add(("message", str(message["id"])), _message(message, value, contacts))
-                for status in _dicts(value.get("statuses")):
-                    if _str(status.get("id")):
-                        add(("status", str(status["id"]), str(status.get("status") or "").lower()), _status(status))
-                for error in _dicts(value.get("errors")):
-                    event = _value_error(error, value)
-                    add(("event", event.event_id), event)
+                each(value.get("messages"), lambda m: ("message", i) if (i := usable_id(m.get("id"))) else None,
+                     lambda m, v=value, c=contacts: _message(m, v, c), "message")
+                each(value.get("statuses"),
+                     lambda st: ("status", i, str(st.get("status") or "").lower()) if (i := usable_id(st.get("id")))
+                     else None, _status, "status")
+                each(value.get("errors"), lambda e: ("error", str(len(items))), lambda e, v=value: _value_error(e, v),
+                     "error")
             elif field == "smb_message_echoes":
-                for echo in _dicts(value.get("message_echoes")):
-                    event = _echo(echo)
-                    add(("event", event.event_id if event else ""), event)
+                each(value.get("message_echoes"), lambda e: ("echo", str(e.get("id"))), _echo, "message echo")
             elif field == "user_preferences":
-                for pref in _dicts(value.get("user_preferences")):
-                    event = _preference(pref)
-                    add(("event", event.event_id if event else ""), event)
+                each(value.get("user_preferences"), lambda e: ("preference", str(len(items))), _preference,
+                     "preference")
     return items
+
+
+def _identity(element: Mapping[str, Any]) -> tuple[str, str] | None:
+    """Who a message came from, as far as can be told without reading the rest of it."""
+    customer = _Customer(element, [])
+    return (customer.identity_kind, customer.address) if customer.known else None
+
+
+def _listed(item: WebhookItem | None) -> list[WebhookItem]:
+    return [item] if item is not None else []
 
 
 # ------------------------------------------------------------------------------- outbound

@@ -24,8 +24,9 @@ from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
 from shopdesk import clock
+from shopdesk.bounds import bound, loads
 from shopdesk.commerce import ordering, shopify, woocommerce
-from shopdesk.commerce.models import Order, PrivacyRequest
+from shopdesk.commerce.models import Order, PrivacyRequest, ShopCustomer
 from shopdesk.dal.commerce import CommerceStore, Duplicate
 from shopdesk.errors import BadRequest, InvalidSignature
 
@@ -36,6 +37,10 @@ PRIVACY_TOPICS = ("customers/data_request", "customers/redact", "shop/redact")
 SHOPIFY_ORDER_TOPICS = ("orders/create", "orders/updated", "orders/cancelled", "orders/fulfilled", "orders/paid",
                         "orders/partially_fulfilled", "orders/edited")
 _WC_PING = re.compile(rb"^webhook_id=[0-9]+$")
+# A signed body of another shape (an object where a list is documented, an amount that is not a
+# number): a 400, never a 500 the platform would retry.
+_NOT_WHAT_WE_READ = (KeyError, TypeError, ValueError, AttributeError, ArithmeticError, ValidationError)
+RECORD_BYTES = 300_000       # an order's or customer's JSON in its item (400 KB with the keys and the rest)
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -75,13 +80,17 @@ def _delivery_id(given: str | None, body: bytes) -> str:
 
 
 def _json(body: bytes) -> dict[str, Any]:
-    try:
-        parsed = json.loads(body, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest("the body is not JSON") from exc
+    """Depth-bounded (``bounds.loads``): a signed body nested hundreds of levels is read, not a RecursionError."""
+    parsed = loads(body, "the body", parse_float=Decimal)
     if not isinstance(parsed, dict):
         raise BadRequest("the body is not a JSON object")
     return parsed
+
+
+def _fits(record: Order | ShopCustomer | PrivacyRequest, topic: str) -> None:
+    """A record is stored as its JSON in one item: one larger than an item holds is refused (400)."""
+    if len(record.model_dump_json()) > RECORD_BYTES:
+        raise BadRequest(f"{topic}: {record.id[:64]} is larger than one item can hold")
 
 
 Contact = Callable[[str | None, str | None, str | None], None]     # (email, phone, order name)
@@ -116,7 +125,7 @@ class WebhookReceiver:
             return self._shopify(topic, delivery, payload, _header(headers, "X-Shopify-Shop-Domain"))
         except Duplicate:
             return Outcome("duplicate", topic, delivery)
-        except (KeyError, TypeError, ValueError, ValidationError) as exc:
+        except _NOT_WHAT_WE_READ as exc:
             raise BadRequest(f"{topic} body is not what Shopify sends: {exc}") from exc
 
     def _shopify(self, topic: str, delivery: str, payload: dict[str, Any], shop: str | None) -> Outcome:
@@ -129,7 +138,8 @@ class WebhookReceiver:
                           for k in ("id", "email", "phone")} if isinstance(customer, dict) else None,
                 orders=[str(o) for o in payload.get("orders_to_redact") or payload.get("orders_requested") or []],
                 data_request_id=str((payload.get("data_request") or {}).get("id") or "") or None,
-                payload=json.loads(json.dumps(payload, default=str)))
+                payload=bound(json.loads(json.dumps(payload, default=str))).value)
+            _fits(request, topic)
             self.store.record_privacy(request)
             logger.info("privacy request recorded", extra={"topic": topic, "delivery": delivery})
             return Outcome("recorded", topic, delivery)
@@ -147,6 +157,7 @@ class WebhookReceiver:
             return self._order(topic, delivery, incoming)
         if topic in ("customers/create", "customers/update"):
             customer = shopify.customer_from_rest(payload)
+            _fits(customer, topic)
             applied = self.store.apply_customer(customer, delivery, topic)
             if applied:
                 self._contact(customer.email, customer.phone, None)
@@ -155,6 +166,7 @@ class WebhookReceiver:
         return Outcome("ignored", topic, delivery)
 
     def _order(self, topic: str, delivery: str, incoming: Order) -> Outcome:
+        _fits(incoming, topic)
         written = self.store.upsert_order(incoming.id, lambda stored: ordering.merge(stored, incoming),
                                           delivery_id=delivery, topic=topic)
         logger.info("order webhook", extra={"topic": topic, "order": incoming.id, "applied": written is not None})
@@ -179,7 +191,7 @@ class WebhookReceiver:
             return self._woocommerce(topic, delivery, payload)
         except Duplicate:
             return Outcome("duplicate", topic, delivery)
-        except (KeyError, TypeError, ValueError, ValidationError) as exc:
+        except _NOT_WHAT_WE_READ as exc:
             raise BadRequest(f"{topic} body is not what WooCommerce sends: {exc}") from exc
 
     def _woocommerce(self, topic: str, delivery: str, payload: dict[str, Any]) -> Outcome:
@@ -193,6 +205,7 @@ class WebhookReceiver:
             return Outcome("applied" if written else "stale", topic, delivery, written)
         if topic in ("customer.created", "customer.updated", "customer.restored"):
             customer = woocommerce.customer_from_rest(payload)
+            _fits(customer, topic)
             applied = self.store.apply_customer(customer, delivery, topic)
             if applied:
                 self._contact(customer.email, customer.phone, None)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shopdesk import clock
+from shopdesk.bounds import key_part
 from shopdesk.commerce.models import Order, PrivacyRequest, ShopCustomer
 from shopdesk.dal.table import ConditionFailed, Table, TransactionCancelled
 
@@ -31,19 +32,19 @@ _MAX_ATTEMPTS = 4
 
 
 def order_pk(platform: str, order_id: str) -> str:
-    return f"ORDER#{platform}#{order_id}"
+    return f"ORDER#{platform}#{key_part(order_id)}"
 
 
 def ref_pk(platform: str, kind: str, value: str) -> str:
-    return f"COMMERCE#{platform}#{kind}#{value}"
+    return f"COMMERCE#{platform}#{kind}#{key_part(value)}"
 
 
 def shop_customer_pk(platform: str, customer_id: str) -> str:
-    return f"SHOPCUSTOMER#{platform}#{customer_id}"
+    return f"SHOPCUSTOMER#{platform}#{key_part(customer_id)}"
 
 
 def delivery_pk(platform: str, delivery_id: str) -> str:
-    return f"EXTHOOK#{platform}#{delivery_id}"
+    return f"EXTHOOK#{platform}#{key_part(delivery_id)}"
 
 
 class Duplicate(Exception):
@@ -138,7 +139,7 @@ class CommerceStore:
             ops = [_conditional(self.table.put_op(item, condition="#version = :version"),
                                 names={"#version": "version"}, values={":version": {"N": str(version)}})]
         if not order.partial:
-            sk = f"ORDER#{clock.iso(order.created_at)}#{order.id}"
+            sk = f"ORDER#{clock.iso(order.created_at)}#{key_part(order.id)}"
             for kind, value in (("email", order.email), ("phone", order.phone), ("number", order.number)):
                 if value:
                     ops.append(self.table.put_op({"PK": ref_pk(self.platform, kind, value), "SK": sk,
@@ -169,7 +170,8 @@ class CommerceStore:
         _conditional(ops[1], values={":u": {"S": clock.iso(customer.updated_at)}})
         for kind, value in (("email", customer.email), ("phone", customer.phone)):
             if value:
-                ops.append(self.table.put_op({"PK": ref_pk(self.platform, kind, value), "SK": f"CUSTOMER#{customer.id}",
+                ops.append(self.table.put_op({"PK": ref_pk(self.platform, kind, value),
+                                              "SK": f"CUSTOMER#{key_part(customer.id)}",
                                               "type": "customer_ref", "customer_id": customer.id, "ttl": ttl}))
         try:
             self.table.transact(ops)
@@ -187,8 +189,9 @@ class CommerceStore:
     # ------------------------------------------------------------------ privacy requests
     def record_privacy(self, request: PrivacyRequest) -> None:
         """The request and its delivery marker in one transaction; Duplicate when delivered before."""
-        item = {"PK": PRIVACY_PK, "SK": f"{clock.iso(request.received_at)}#{request.id}", "type": "privacy_request",
-                "id": request.id, "platform": request.platform, "topic": request.topic, "status": request.status,
+        item = {"PK": PRIVACY_PK, "SK": f"{clock.iso(request.received_at)}#{key_part(request.id)}",
+                "type": "privacy_request", "id": request.id, "platform": request.platform, "topic": request.topic,
+                "status": request.status,
                 "shop_domain": request.shop_domain, "received_at": clock.iso(request.received_at),
                 "body": request.model_dump_json()}
         try:

@@ -168,7 +168,7 @@ class Conversations:
 
     def record_event(self, provider: str, event_id: str, message: Message) -> bool:
         """Put a timeline event on a conversation once; False when the provider repeated it."""
-        marker = {"PK": f"EXTEVT#{provider}#{event_id}", "SK": it.META, "type": "event_marker",
+        marker = {"PK": it.event_marker_pk(provider, event_id), "SK": it.META, "type": "event_marker",
                   "conversation_id": message.conversation_id,
                   "ttl": int(clock.now().timestamp()) + MARKER_TTL_SECONDS}
         try:

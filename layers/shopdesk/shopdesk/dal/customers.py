@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from shopdesk import clock
+from shopdesk.bounds import key_part
 from shopdesk.dal import items as it
 from shopdesk.dal.identities import Identities
 from shopdesk.dal.table import ConditionFailed, Table, TransactionCancelled, Update
@@ -32,11 +33,11 @@ def event_sk(at: str, event_id: str) -> str:
 
 
 def seen_sk(kind: str, address: str) -> str:
-    return f"SEEN#{kind}#{address}"
+    return f"SEEN#{kind}#{key_part(address)}"
 
 
 def mention_pk(kind: str, address: str) -> str:
-    return f"MENTION#{kind}#{address}"
+    return f"MENTION#{kind}#{key_part(address)}"
 
 
 class Customers:

@@ -6,6 +6,7 @@ import zlib
 from typing import Any
 
 from shopdesk import clock
+from shopdesk.bounds import bound, bound_text, key_part
 from shopdesk.models import (
     Agent,
     Attachment,
@@ -38,7 +39,7 @@ def deadline_sk(target: str) -> str:
 
 
 def identity_pk(kind: str, address: str) -> str:
-    return f"IDENTITY#{kind}#{address}"
+    return f"IDENTITY#{kind}#{key_part(address)}"
 
 
 def customer_pk(customer_id: str) -> str:
@@ -46,7 +47,15 @@ def customer_pk(customer_id: str) -> str:
 
 
 def marker_pk(provider: str, provider_id: str) -> str:
-    return f"EXTMSG#{provider}#{provider_id}"
+    return f"EXTMSG#{provider}#{key_part(provider_id)}"
+
+
+def event_marker_pk(provider: str, event_id: str) -> str:
+    return f"EXTEVT#{provider}#{key_part(event_id)}"
+
+
+def unsupported_pk(day: str) -> str:
+    return f"UNSUPPORTED#{day}"
 
 
 def agent_pk(agent_id: str) -> str:
@@ -176,18 +185,31 @@ def customer_from_item(item: dict[str, Any]) -> Customer:
 
 # ------------------------------------------------------------------------------ messages
 
+# What one message item may hold of provider-supplied content (shopdesk.bounds; 400 KB per item).
+SUBJECT_BYTES = 2_000
+ATTACHMENTS_BYTES = 50_000
+
+
 def message_item(message: Message) -> dict[str, Any]:
+    """The message's item; text, subject, attachments and payload are bounded, and the names of the
+    fields that had to be cut are listed in ``truncated`` (their values carry the marker too)."""
+    text, subject = bound_text(message.text), bound_text(message.subject, SUBJECT_BYTES)
+    attachments = bound([a.model_dump(mode="json", exclude_none=True) for a in message.attachments],
+                        max_bytes=ATTACHMENTS_BYTES, max_items=100)
+    payload = bound(message.payload or None)
+    truncated = [name for name, cut in (("text", text), ("subject", subject), ("attachments", attachments),
+                                        ("payload", payload)) if cut.truncated]
     return {
         "PK": conv_pk(message.conversation_id), "SK": message_sk(message), "type": "message",
         "id": message.id, "conversation_id": message.conversation_id, "direction": message.direction.value,
-        "channel": message.channel, "text": message.text, "status": message.status,
-        "attachments": [a.model_dump(mode="json", exclude_none=True) for a in message.attachments] or None,
+        "channel": message.channel, "text": text.value, "status": message.status,
+        "attachments": attachments.value or None,
         "created_at": clock.iso(message.created_at), "author": message.author,
         "provider_id": message.provider_id,
         "error": message.error.model_dump(mode="json") if message.error else None,
         "attempts": message.attempts or None, "to": message.to, "sender": message.sender,
-        "provider": message.provider, "kind": message.kind, "subject": message.subject,
-        "payload": message.payload or None,
+        "provider": message.provider, "kind": message.kind, "subject": subject.value,
+        "payload": payload.value or None, "truncated": truncated or None,
     }
 
 

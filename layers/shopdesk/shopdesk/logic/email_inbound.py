@@ -17,6 +17,7 @@ from aws_lambda_powertools import Logger
 
 from shopdesk.channels import email as mail
 from shopdesk.channels import ses, sns
+from shopdesk.channels.base import unsupported
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.media import MediaStore, media_key
 from shopdesk.errors import BadRequest, InvalidSignature
@@ -24,6 +25,7 @@ from shopdesk.logic.webhooks import Outcome, WebhookProcessor
 from shopdesk.models import InboundMessage
 
 logger = Logger(child=True)
+RAW_START_BYTES = 4_000       # of a raw email kept as unsupported (the whole mail stays in the mail bucket)
 
 
 def reference_ids(ids: list[str]) -> list[str]:
@@ -58,9 +60,16 @@ class EmailReceiver:
     fetch_certificate: Callable[[str], bytes] = sns.certificates
     confirm: Callable[[str], None] = lambda url: urllib.request.urlopen(url, timeout=5).close()
 
-    def receive_raw(self, raw: bytes, recipients: tuple[str, ...] = ()) -> Outcome:
-        parsed = mail.parse_email(raw, shop_addresses=self.shop_addresses,
-                                  max_attachment_bytes=self.max_attachment_bytes, envelope_recipients=recipients)
+    def receive_raw(self, raw: bytes, recipients: tuple[str, ...] = (), where: dict[str, str] | None = None
+                    ) -> Outcome:
+        """Store one raw email. Mail that is not a readable customer message (no From, not MIME) is
+        kept as unsupported: where it is, its size and its first bytes, and a warning in the log."""
+        try:
+            parsed = mail.parse_email(raw, shop_addresses=self.shop_addresses,
+                                      max_attachment_bytes=self.max_attachment_bytes, envelope_recipients=recipients)
+        except (BadRequest, ValueError) as exc:
+            copy = {**(where or {}), "bytes": len(raw), "start": raw[:RAW_START_BYTES].decode("utf-8", "replace")}
+            return self.processor.process([unsupported("email", str(exc), copy, (where or {}).get("key"))])
         folder = hashlib.sha256(parsed.message.provider_id.encode()).hexdigest()[:32]
         keys = []
         for index, (attachment, content) in enumerate(parsed.files):
@@ -70,7 +79,7 @@ class EmailReceiver:
         return self.processor.process([parsed.with_storage_keys(keys)])
 
     def receive_stored(self, bucket: str, key: str) -> Outcome:
-        return self.receive_raw(self.store.get(bucket, key))
+        return self.receive_raw(self.store.get(bucket, key), where={"bucket": bucket, "key": key})
 
     def receive_sns(self, body: bytes) -> str:
         envelope = sns.parse_sns_envelope(body)
@@ -86,7 +95,11 @@ class EmailReceiver:
             return "subscription confirmed"
         if kind != "Notification":
             return f"{kind} acknowledged"
-        notification = ses.parse_ses_notification(envelope.get("Message") or "")
+        try:
+            notification = ses.parse_ses_notification(envelope.get("Message") or "")
+        except (BadRequest, ValueError) as exc:       # signed by SNS, but not an SES notification we can read
+            self.processor.process([unsupported("ses", str(exc), envelope, envelope.get("MessageId"))])
+            return "unsupported"
         if isinstance(notification, ses.ReceivedEmail):
             if notification.content is not None:
                 self.receive_raw(notification.content, notification.recipients)

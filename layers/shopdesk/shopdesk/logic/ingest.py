@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from shopdesk import clock
+from shopdesk.bounds import bound, bound_text
 from shopdesk.dal.conversations import Conversations, IdentityRace, StaleConversation
 from shopdesk.dal.identities import IdentityRecord
 from shopdesk.dal.items import message_sk
@@ -30,6 +31,10 @@ from shopdesk.models import (
     Priority,
     ReplyRoute,
 )
+
+NAME_BYTES = 512        # a customer's display name as a provider reports it, stored on several items
+ROUTE_STRING_BYTES = 2_000      # a subject or Message-ID in a reply route (real ones are far shorter)
+ROUTE_CONTEXT_BYTES = 16_000
 
 
 @dataclass(frozen=True)
@@ -66,9 +71,11 @@ def _route(inbound: InboundMessage) -> ReplyRoute:
     elif inbound.reply_context or inbound.payload:
         message_id = (inbound.payload or {}).get("message_id") or inbound.provider_id
         context = {"message_id": str(message_id)}
+    # The route is copied onto the conversation item: what the provider wrote into it is bounded.
+    kept = bound({k: v for k, v in context.items() if v}, max_string=ROUTE_STRING_BYTES, max_items=20,
+                 max_bytes=ROUTE_CONTEXT_BYTES).value
     return ReplyRoute(channel=inbound.channel, to=inbound.reply_to, sender=inbound.shop_address,
-                      provider=inbound.provider, last_inbound_at=clock.now(),
-                      context={k: v for k, v in context.items() if v} or None)
+                      provider=inbound.provider, last_inbound_at=clock.now(), context=kept or None)
 
 
 def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
@@ -112,7 +119,7 @@ def _start(inbound: InboundMessage, identity: IdentityRecord | None, expected_op
         previous_agent_at=identity.last_agent_at if identity else None,
         customer=CustomerRef(
             id=identity.customer_id if identity else new_id("u_"),
-            name=(identity.customer_name if identity else None) or inbound.profile_name,
+            name=(identity.customer_name if identity else None) or bound_text(inbound.profile_name, NAME_BYTES).value,
             identities=[Identity(kind=inbound.identity_kind, address=inbound.customer_address)]),
         channel=inbound.channel, route=route, routes={inbound.channel: route},
         created_at=now, updated_at=now,      # enters the queue once the router has classified it

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shopdesk import clock
+from shopdesk.bounds import clean_text
 from shopdesk.ids import new_id
 from shopdesk.models import Direction, Message
 
@@ -14,7 +15,7 @@ def system_message(conversation_id: str, text: str, author: str | None = None) -
 
 def preview(text: str | None, attachments: int = 0) -> str | None:
     if text:
-        return text[:140]
+        return clean_text(text[:140])
     if attachments:
         return f"[{attachments} attachment{'s' if attachments > 1 else ''}]"
     return None

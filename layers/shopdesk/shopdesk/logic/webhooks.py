@@ -4,6 +4,9 @@ or put the event on the conversation's timeline. Nothing is stored unless the re
 
 A batch is answered 2xx only when every item is stored; if one fails the function fails, the
 provider re-delivers the whole batch, and the items already stored are no-ops the second time.
+An item the parser cannot read (``UnsupportedItem``: no usable sender, wrong types) does not fail
+the batch: it is logged with the provider's id, recorded with a bounded copy (``dal/unsupported.py``)
+and shown on the customer's open conversation when the item names one.
 """
 
 from __future__ import annotations
@@ -17,16 +20,29 @@ from aws_lambda_powertools import Logger
 
 from shopdesk import clock
 from shopdesk.channels import meta, telegram, twilio
+from shopdesk.channels.base import item_or_unsupported
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.queues import Queue
+from shopdesk.dal.unsupported import UnsupportedLog
 from shopdesk.errors import InvalidSignature
 from shopdesk.ids import new_id
 from shopdesk.logic.ingest import IngestResult, ingest
-from shopdesk.models import Direction, InboundMessage, Message, Priority, StatusUpdate, TimelineEvent, WebhookItem
+from shopdesk.models import (
+    Direction,
+    InboundMessage,
+    Message,
+    Priority,
+    StatusUpdate,
+    TimelineEvent,
+    UnsupportedItem,
+    WebhookItem,
+)
+from shopdesk.phone import to_e164
 
 logger = Logger(child=True)
 
 ThreadFinder = Callable[[InboundMessage], str | None]
+LOGGED_UNSUPPORTED = 20          # unsupported items of one request logged one by one; the rest in one line
 
 
 def public_url(base_url: str, domain: str, path: str, query: str) -> str:
@@ -42,6 +58,12 @@ class Outcome:
     receipts: dict[str, int] = field(default_factory=dict)
     events: int = 0
     unmatched_events: int = 0
+    unsupported: int = 0
+
+    def counts(self) -> dict[str, int]:
+        """The answer's summary: what the request left in the table, by kind."""
+        return {"stored": len(self.stored), "duplicates": self.duplicates, "receipts": sum(self.receipts.values()),
+                "events": self.events, "unmatched_events": self.unmatched_events, "unsupported": self.unsupported}
 
 
 @dataclass
@@ -55,8 +77,11 @@ class WebhookProcessor:
 
     def process(self, items: Iterable[WebhookItem]) -> Outcome:
         outcome = Outcome()
+        unsupported: list[UnsupportedItem] = []
         for item in items:
-            if isinstance(item, InboundMessage):
+            if isinstance(item, UnsupportedItem):
+                unsupported.append(item)
+            elif isinstance(item, InboundMessage):
                 thread = self.find_thread(item) if self.find_thread else None
                 result = ingest(item, self.conversations, self.work, self.first_response_targets, thread=thread)
                 if result.outcome == "duplicate":
@@ -71,11 +96,33 @@ class WebhookProcessor:
                 outcome.events += 1
             else:
                 outcome.unmatched_events += 1
+        if unsupported:
+            self.record_unsupported(unsupported)
+            outcome.unsupported = len(unsupported)
         logger.info("webhook processed", extra={"stored": len(outcome.stored), "duplicates": outcome.duplicates,
-                                                "receipts": outcome.receipts, "events": outcome.events})
+                                                "receipts": outcome.receipts, "events": outcome.events,
+                                                "unsupported": outcome.unsupported})
         return outcome
 
-    def record_event(self, event: TimelineEvent) -> bool:
+    def record_unsupported(self, items: list[UnsupportedItem]) -> None:
+        """Log each with the provider's id, keep them all (bounded) in one record per request, and
+        show each on the customer's open conversation when the item names the customer."""
+        for item in items[:LOGGED_UNSUPPORTED]:
+            logger.warning("unsupported webhook item", extra={"provider": item.provider, "item_id": item.item_id,
+                                                              "reason": item.reason})
+        if len(items) > LOGGED_UNSUPPORTED:
+            logger.warning("more unsupported webhook items", extra={"count": len(items) - LOGGED_UNSUPPORTED,
+                                                                    "item_ids": [i.item_id for i in items][:1000]})
+        for provider in dict.fromkeys(item.provider for item in items):
+            UnsupportedLog(self.conversations.table).record(provider, [i for i in items if i.provider == provider])
+        for item in items:
+            if item.identity_kind and item.customer_address and item.item_id:
+                self.record_event(TimelineEvent(
+                    provider=item.provider, event_id=f"unsupported:{item.item_id}", kind="unsupported",
+                    identity_kind=item.identity_kind, customer_address=item.customer_address,
+                    text=f"[The customer sent something this inbox cannot show: {item.reason}]"), raw=item.raw)
+
+    def record_event(self, event: TimelineEvent, raw: object = None) -> bool:
         """Show a non-message event on the conversation it concerns; False when there is none."""
         conversation_id = None
         if event.target_provider_id:
@@ -87,7 +134,8 @@ class WebhookProcessor:
             return False
         note = Message(id=new_id("m_"), conversation_id=conversation_id, direction=Direction.SYSTEM,
                        text=event.text, created_at=clock.now(), provider=event.provider, kind=event.kind,
-                       payload={"target": event.target_provider_id} if event.target_provider_id else None)
+                       payload={k: v for k, v in (("target", event.target_provider_id), ("raw", raw))
+                                if v is not None} or None)
         return self.conversations.record_event(event.provider, event.event_id, note)
 
 
@@ -111,12 +159,13 @@ def receive_meta(*, body: bytes, signature: str | None, app_secret: str,
 
 def receive_telegram(*, body: bytes, secret_header: str | None, secret: str,
                      processor: WebhookProcessor) -> dict[str, Any] | None:
-    """A Telegram update; returns the webhook answer (a Bot API call riding on the 200, or None)."""
+    """A Telegram update; returns the webhook answer: a Bot API call riding on the 200, else what the
+    update left in the table (``Outcome.counts``; Telegram ignores an answer without ``method``)."""
     if not telegram.verify_secret(secret_header, secret):
         raise InvalidSignature("X-Telegram-Bot-Api-Secret-Token does not match")
     update = meta.parse_json(body)
-    processor.process(telegram.parse(update))
-    return telegram.webhook_answer(update)
+    outcome = processor.process(telegram.parse(update))
+    return telegram.webhook_answer(update) or {"status": "ok", **outcome.counts()}
 
 
 # ------------------------------------------------------------------------------ Twilio
@@ -129,13 +178,23 @@ def _verified_twilio_params(url: str, body: str, signature: str | None, auth_tok
     return params
 
 
+def _twilio_item(params: list[tuple[str, str]], parse: Callable[[list[tuple[str, str]]], WebhookItem]
+                 ) -> list[WebhookItem]:
+    """The request's one item; a signed form Twilio would not send (no sender, an id no key can hold)
+    is kept as unsupported, with the MessageSid in the log."""
+    form = dict(params)
+    sid = form.get("MessageSid") or form.get("SmsMessageSid") or form.get("SmsSid")
+    phone = to_e164(form.get("From") or "") if parse is twilio.parse_inbound else None     # the customer
+    return item_or_unsupported(twilio.PROVIDER, form, lambda: [parse(params)], sid, ("phone", phone) if phone else None)
+
+
 def receive_twilio_message(*, url: str, body: str, signature: str | None, auth_token: str,
                            processor: WebhookProcessor) -> Outcome:
     params = _verified_twilio_params(url, body, signature, auth_token)
-    return processor.process([twilio.parse_inbound(params)])
+    return processor.process(_twilio_item(params, twilio.parse_inbound))
 
 
 def receive_twilio_status(*, url: str, body: str, signature: str | None, auth_token: str,
                           processor: WebhookProcessor) -> Outcome:
     params = _verified_twilio_params(url, body, signature, auth_token)
-    return processor.process([twilio.parse_status(params)])
+    return processor.process(_twilio_item(params, twilio.parse_status))

@@ -17,6 +17,7 @@ from shopdesk.models.message import (
     MessageError,
     StatusUpdate,
     TimelineEvent,
+    UnsupportedItem,
     WebhookItem,
     delivery_rank,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "Sla",
     "StatusUpdate",
     "TimelineEvent",
+    "UnsupportedItem",
     "WebhookItem",
     "delivery_rank",
 ]

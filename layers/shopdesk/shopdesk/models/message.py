@@ -92,9 +92,11 @@ class InboundMessage(BaseModel):
     provider_id: Annotated[str, Field(min_length=1, max_length=998)]
     channel: str                            # sms, whatsapp, messenger, instagram, telegram, email, webchat
     identity_kind: str                      # phone (SMS and WhatsApp share it), messenger, instagram, telegram, ...
-    customer_address: str                   # E.164 for phones; PSID, IGSID, chat id, email address, visitor id
-    shop_address: str                       # the address the customer wrote to, as the provider names it
-    reply_to: str                           # the address a reply is sent to ("whatsapp:+31...", chat id, ...)
+    # E.164 for phones; PSID, IGSID, chat id, email address, visitor id. It names the customer in keys and
+    # on every conversation: longer than any address a provider uses is not one (the item is unsupported).
+    customer_address: Annotated[str, Field(min_length=1, max_length=320)]
+    shop_address: Annotated[str, Field(max_length=1024)]   # the address the customer wrote to, as the provider names it
+    reply_to: Annotated[str, Field(max_length=1024)]       # where a reply goes ("whatsapp:+31...", chat id, ...)
     text: str | None = None
     attachments: list[Attachment] = Field(default_factory=list)
     profile_name: str | None = None
@@ -130,4 +132,17 @@ class StatusUpdate(BaseModel):
     error: MessageError | None = None
 
 
-WebhookItem = InboundMessage | StatusUpdate | TimelineEvent
+class UnsupportedItem(BaseModel):
+    """One item of a signed webhook that cannot be stored as a message, receipt or event (no usable
+    sender, an id no key can hold, a value of the wrong type...). It is acknowledged, never dropped:
+    the webhook records it with a bounded copy of ``raw`` and logs a warning with ``item_id``."""
+
+    provider: str
+    reason: str                             # why, for the log and the record ("no usable sender")
+    item_id: str | None = None              # the provider's id for the item, when it has one
+    identity_kind: str | None = None        # the customer it came from, when that much is known
+    customer_address: str | None = None
+    raw: Any = None                         # the item as the provider sent it (bounded when stored)
+
+
+WebhookItem = InboundMessage | StatusUpdate | TimelineEvent | UnsupportedItem
