@@ -11,7 +11,7 @@ SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east
 PIP_FLAGS := --quiet --disable-pip-version-check
 
 .PHONY: run test test-unit test-integration test-e2e test-web lint lint-python lint-template lint-web build web chromium deploy bench \
-	bench-quick fuzz fuzz-webhooks clean
+	bench-quick fuzz fuzz-webhooks fuzz-api clean
 
 $(VENV)/.installed: requirements-dev.txt layers/shopdesk/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -82,10 +82,15 @@ bench: $(VENV)/.installed $(WEB_MODULES) chromium ## figures printed and written
 bench-quick: $(VENV)/.installed
 	$(PY) -m bench --quick
 
-fuzz: fuzz-webhooks ## property tests with many more examples; figures into bench/results.json and README.md
+fuzz: fuzz-webhooks fuzz-api ## the long fuzzing runs; figures into bench/results.json (fuzz.*) and README.md
 
 fuzz-webhooks: $(VENV)/.installed ## every webhook, mutated samples signed for real (HYPOTHESIS_PROFILE=fuzz)
 	$(PY) -m bench.fuzz
+
+# schemathesis on the agent, admin and widget OpenAPI documents, on a local stack of its own (about 6 minutes);
+# writes fuzz.api_cases and fuzz.api_failures. `make test` runs the same with a few examples and a fixed seed.
+fuzz-api: $(VENV)/.installed
+	PYTHONPATH=layers/shopdesk:. $(PY) -m tests.e2e.api_fuzz --examples $${EXAMPLES:-50} $(ARGS)
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache web/dist

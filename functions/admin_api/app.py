@@ -11,7 +11,18 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shopdesk.api import problems
+from shopdesk.api import openapi, problems
+from shopdesk.api.admin import (
+    AgentList,
+    CalendarList,
+    CalendarOut,
+    CustomerList,
+    RoutingOut,
+    SlaPolicyList,
+    SlaPolicyOut,
+    TeamList,
+    TeamOut,
+)
 from shopdesk.api.agent import caller, caller_roles
 from shopdesk.api.canned import CannedList, CannedOut, documented, install_render_errors
 from shopdesk.api.commerce import PrivacyRequestList
@@ -28,8 +39,10 @@ from shopdesk.errors import BadRequest
 from shopdesk.logic.admin import ADMIN, Admin, require
 from shopdesk.logic.canned import CannedLibrary
 from shopdesk.logic.sla_engine import book_for
+from shopdesk.models import Agent
 from shopdesk.models.admin import AgentSettings, RoutingSettings, Team, TierChange
 from shopdesk.models.canned import CannedContent
+from shopdesk.models.customer import Customer
 from shopdesk.models.sla import BusinessHours, SlaPolicy
 
 settings = AdminApiSettings.from_env()
@@ -41,84 +54,101 @@ admin = Admin(ConfigStore(table), Agents(table), Queue(settings.work_queue_url),
 privacy_store = store_for(CommerceSettings.from_env(), "shopify")   # privacy requests are one partition
 canned = CannedLibrary(CannedResponses(table))
 app = APIGatewayHttpResolver(enable_validation=True)
+openapi.publish(app, "/admin", title="shopdesk admin API",
+                description="Agents, teams, calendars, SLA policies, routing settings and customers' tiers, for "
+                            "supervisors and admins (403 for other agents). Every refusal is an RFC 9457 problem "
+                            "(application/problem+json).",
+                security_schemes={openapi.AGENT_JWT: openapi.AGENT_JWT_SCHEME}, security=[{openapi.AGENT_JWT: []}])
 
 Id = Annotated[str, Path(min_length=1, max_length=128)]
-Version = Annotated[int | None, Query(ge=0)]
+Version = Annotated[int | None, Query(ge=0, le=2**31)]
 Address = Annotated[str | None, Query(min_length=1, max_length=320)]
+# What the routes answer besides their success: a reader without the role (403); a change also: no such item
+# (404), changed meanwhile or the path and body disagree (409), a body that is not JSON (415).
+READ = problems.responses(200, 403)
+WRITE = (403, 404, 409, 415)
 
 
 def _caller_roles() -> set[str]:
     return caller_roles(app.current_event)
 
 
-@app.get("/admin/agents", summary="Every agent with settings, presence and load")
-def list_agents() -> dict:
+@app.get("/admin/agents", summary="Every agent with settings, presence and load", responses=READ)
+def list_agents() -> AgentList:
     return {"items": admin.list_agents(_caller_roles())}
 
 
-@app.put("/admin/agents/<agent_id>", summary="Set an agent's capacity, team, skills and languages")
-def set_agent(agent_id: Id, body: AgentSettings) -> dict:
+@app.put("/admin/agents/<agent_id>", summary="Set an agent's capacity, team, skills and languages",
+         responses=problems.responses(200, *WRITE))
+def set_agent(agent_id: Id, body: AgentSettings) -> Agent:
     return admin.set_agent(_caller_roles(), agent_id, body)
 
 
-@app.get("/admin/teams", summary="Teams")
-def list_teams() -> dict:
+@app.get("/admin/teams", summary="Teams", responses=READ)
+def list_teams() -> TeamList:
     return {"items": admin.list_teams(_caller_roles())}
 
 
-@app.put("/admin/teams/<team_id>", summary="Create or change a team (?version=N guards concurrent edits)")
-def put_team(team_id: Id, body: Team, version: Version = None) -> dict:
+@app.put("/admin/teams/<team_id>", summary="Create or change a team (?version=N guards concurrent edits)",
+         responses=problems.responses(200, *WRITE))
+def put_team(team_id: Id, body: Team, version: Version = None) -> TeamOut:
     return admin.put_team(_caller_roles(), team_id, body, version)
 
 
-@app.get("/admin/calendars", summary="Business-hours calendars")
-def list_calendars() -> dict:
+@app.get("/admin/calendars", summary="Business-hours calendars", responses=READ)
+def list_calendars() -> CalendarList:
     return {"items": admin.list_calendars(_caller_roles())}
 
 
-@app.put("/admin/calendars/<calendar_id>", summary="Create or change a calendar (time zone, windows, holidays)")
-def put_calendar(calendar_id: Id, body: BusinessHours, version: Version = None) -> dict:
+@app.put("/admin/calendars/<calendar_id>", summary="Create or change a calendar (time zone, windows, holidays)",
+         responses=problems.responses(200, *WRITE))
+def put_calendar(calendar_id: Id, body: BusinessHours, version: Version = None) -> CalendarOut:
     return admin.put_calendar(_caller_roles(), calendar_id, body, version)
 
 
-@app.get("/admin/sla-policies", summary="SLA policies")
-def list_policies() -> dict:
+@app.get("/admin/sla-policies", summary="SLA policies", responses=READ)
+def list_policies() -> SlaPolicyList:
     return {"items": admin.list_policies(_caller_roles())}
 
 
-@app.put("/admin/sla-policies/<policy_id>", summary="Create or change an SLA policy (targets per priority)")
-def put_policy(policy_id: Id, body: SlaPolicy, version: Version = None) -> dict:
+@app.put("/admin/sla-policies/<policy_id>", summary="Create or change an SLA policy (targets per priority)",
+         responses=problems.responses(200, *WRITE))
+def put_policy(policy_id: Id, body: SlaPolicy, version: Version = None) -> SlaPolicyOut:
     return admin.put_policy(_caller_roles(), policy_id, body, version)
 
 
-@app.get("/admin/routing", summary="Routing settings")
-def get_routing() -> dict:
+@app.get("/admin/routing", summary="Routing settings", responses=READ)
+def get_routing() -> RoutingOut:
     return admin.routing(_caller_roles())
 
 
-@app.put("/admin/routing", summary="Change routing settings (admins; ?version=N guards concurrent edits)")
-def put_routing(body: RoutingSettings, version: Version = None) -> dict:
+@app.put("/admin/routing", summary="Change routing settings (admins; ?version=N guards concurrent edits)",
+         responses=problems.responses(200, 403, 409, 415))
+def put_routing(body: RoutingSettings, version: Version = None) -> RoutingOut:
     return admin.put_routing(_caller_roles(), body, version)
 
 
-@app.get("/admin/customers", summary="Find a customer by an identity (?phone=+31612345678 or ?email=...)")
-def find_customers(phone: Address = None, email: Address = None) -> dict:
+@app.get("/admin/customers", summary="Find a customer by an identity (?phone=+31612345678 or ?email=...)",
+         responses=problems.responses(200, 400, 403))
+def find_customers(phone: Address = None, email: Address = None) -> CustomerList:
     return {"items": admin.find_customers(_caller_roles(), phone, email)}
 
 
-@app.get("/admin/customers/<customer_id>", summary="A customer with their identities and tier")
-def get_customer(customer_id: Id) -> dict:
+@app.get("/admin/customers/<customer_id>", summary="A customer with their identities and tier",
+         responses=problems.responses(200, 403, 404))
+def get_customer(customer_id: Id) -> Customer:
     return admin.customer(_caller_roles(), customer_id)
 
 
-@app.put("/admin/customers/<customer_id>", summary="Set a customer's tier ({\"tier\": \"vip\"}, or null for none)")
-def set_customer_tier(customer_id: Id, body: TierChange) -> dict:
+@app.put("/admin/customers/<customer_id>", summary="Set a customer's tier ({\"tier\": \"vip\"}, or null for none)",
+         responses=problems.responses(200, *WRITE))
+def set_customer_tier(customer_id: Id, body: TierChange) -> Customer:
     return admin.set_tier(_caller_roles(), customer_id, body.tier)
 
 
 @app.get("/admin/privacy-requests",
          summary="Privacy requests from the shop platform (customers/data_request, customers/redact, shop/redact), "
-                 "newest first (admins)")
+                 "newest first (admins)", responses=problems.responses(200, 400, 403))
 def list_privacy_requests(limit: Annotated[int, Query(ge=1, le=100)] = 50,
                           cursor: Annotated[str | None, Query(max_length=4096)] = None) -> PrivacyRequestList:
     require(_caller_roles(), ADMIN)
@@ -141,20 +171,20 @@ def list_canned() -> CannedList:
 
 
 @app.get("/admin/canned-responses/<response_id>", summary="A shared canned response",
-         responses=documented(200, CannedOut, "The response with its usage (supervisors, admins)", 403, 404, 422))
+         responses=documented(200, CannedOut, "The response with its usage (supervisors, admins)", 403, 404))
 def get_canned(response_id: CannedResponseId) -> CannedOut:
     return CannedOut.of(canned.get_shared(caller(app.current_event), response_id))
 
 
 @app.put("/admin/canned-responses/<response_id>",
          summary="Create or change a shared canned response (admins): title, shortcode, a body per language",
-         responses=documented(200, CannedOut, "Saved", 403, renders=True))
+         responses=documented(200, CannedOut, "Saved", 403, 415, renders=True))
 def put_canned(response_id: CannedResponseId, body: CannedContent) -> CannedOut:
     return CannedOut.of(canned.put_shared(caller(app.current_event), response_id, body))
 
 
 @app.delete("/admin/canned-responses/<response_id>", summary="Delete a shared canned response (admins)",
-            responses=documented(204, None, "Deleted", 403, 404, 422))
+            responses=documented(204, None, "Deleted", 403, 404))
 def delete_canned(response_id: CannedResponseId) -> Response[None]:
     canned.delete_shared(caller(app.current_event), response_id)
     return Response(204)

@@ -11,7 +11,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shopdesk import phone
-from shopdesk.api import problems
+from shopdesk.api import openapi, problems
 from shopdesk.api.agent import (
     AgentList,
     AgentOut,
@@ -98,19 +98,19 @@ search = Search(SearchReads(table), agents, search_for(SearchSettings.from_env()
                 cached_orders(store_for(commerce_settings)) if commerce_settings.platform != "none" else None)
 
 app = APIGatewayHttpResolver(enable_validation=True)
-app.enable_swagger(path="/agent/swagger", title="shopdesk agent API", version="1")
+openapi.publish(app, "/agent", title="shopdesk agent API",
+                description="The inbox over HTTP. Every refusal is an RFC 9457 problem (application/problem+json).",
+                security_schemes={openapi.AGENT_JWT: openapi.AGENT_JWT_SCHEME}, security=[{openapi.AGENT_JWT: []}])
 
 ConversationId = Annotated[str, Path(min_length=1, max_length=64)]
 CustomerId = Annotated[str, Path(min_length=1, max_length=64)]
+# What a change to a conversation can answer besides its success: not the caller's to change (403), no such
+# conversation (404), its state forbids it or it changed meanwhile (409), a body that is not JSON (415).
+WRITE = (403, 404, 409, 415)
 
 
-@app.get("/agent/openapi.json", include_in_schema=False)
-def openapi():  # no return annotation: a bare Response has no schema
-    return Response(200, content_types.APPLICATION_JSON,
-                    app.get_openapi_json_schema(title="shopdesk agent API", version="1"))
-
-
-@app.get("/agent/conversations", summary="List conversations: mine, waiting (unassigned) or all")
+@app.get("/agent/conversations", summary="List conversations: mine, waiting (unassigned), all or granted",
+         responses=problems.responses(200, 400, 403, 404))
 def list_conversations(
     view: Annotated[View, Query()] = "mine",
     status: Annotated[ConversationStatus | None, Query()] = None,
@@ -123,101 +123,120 @@ def list_conversations(
     return ConversationList.of(items, next_cursor)
 
 
-@app.get("/agent/conversations/counts", summary="How many conversations each view holds (the inbox's badges)")
+@app.get("/agent/conversations/counts", summary="How many conversations each view holds (the inbox's badges)",
+         responses=problems.responses(200, 403))
 def view_counts() -> ViewCounts:
     return ViewCounts(views=overview.view_counts(caller(app.current_event)))
 
 
-@app.get("/agent/agents", summary="Every agent with presence, capacity and load (whom to transfer to)")
+@app.get("/agent/agents", summary="Every agent with presence, capacity and load (whom to transfer to)",
+         responses=problems.responses(200))
 def list_agents() -> AgentList:
     return AgentList(items=[AgentOut.of(a) for a in overview.colleagues()])
 
 
-@app.get("/agent/conversations/<conversation_id>", summary="A conversation with its messages, oldest first")
+@app.get("/agent/conversations/<conversation_id>", summary="A conversation with its messages, oldest first",
+         responses=problems.responses(200, 403, 404))
 def get_conversation(conversation_id: ConversationId) -> ConversationOut:
     return ConversationOut.of(inbox.get(caller(app.current_event), conversation_id), presign)
 
 
-@app.post("/agent/conversations/<conversation_id>/replies", summary="Reply to the customer (sent in order)")
+@app.post("/agent/conversations/<conversation_id>/replies", summary="Reply to the customer (sent in order)",
+          status_code=202, responses=problems.responses(202, *WRITE, 400, 503, description="Queued to send"))
 def reply(conversation_id: ConversationId, body: ReplyIn) -> Response[MessageOut]:
     message = inbox.reply(caller(app.current_event), conversation_id, body.text, body.channel,
                           body.canned_response_id)
     return Response(202, content_types.APPLICATION_JSON, MessageOut.of(message))
 
 
-@app.get("/agent/templates", summary="Approved WhatsApp templates (for a closed 24-hour window)")
+@app.get("/agent/templates", summary="Approved WhatsApp templates (for a closed 24-hour window)",
+         responses=problems.responses(200))
 def list_templates() -> TemplateList:
     return TemplateList(items=[TemplateOut.model_validate(t.model_dump()) for t in settings.whatsapp_templates])
 
 
-@app.post("/agent/conversations/<conversation_id>/templates", summary="Send an approved WhatsApp template")
+@app.post("/agent/conversations/<conversation_id>/templates", summary="Send an approved WhatsApp template",
+          status_code=202, responses=problems.responses(202, *WRITE, 400, 503, description="Queued to send"))
 def send_template(conversation_id: ConversationId, body: TemplateIn) -> Response[MessageOut]:
     message = inbox.send_template(caller(app.current_event), conversation_id, body.name, body.language,
                                   body.parameters, body.channel)
     return Response(202, content_types.APPLICATION_JSON, MessageOut.of(message))
 
 
-@app.post("/agent/conversations/<conversation_id>/notes", summary="Add an internal note (never sent)")
+@app.post("/agent/conversations/<conversation_id>/notes", summary="Add an internal note (never sent)",
+          status_code=201, responses=problems.responses(201, *WRITE, description="Added"))
 def note(conversation_id: ConversationId, body: NoteIn) -> Response[MessageOut]:
     message = inbox.note(caller(app.current_event), conversation_id, body.text)
     return Response(201, content_types.APPLICATION_JSON, MessageOut.of(message))
 
 
-@app.post("/agent/conversations/<conversation_id>/assignment", summary="Assign or transfer to an agent")
+@app.post("/agent/conversations/<conversation_id>/assignment", summary="Assign or transfer to an agent",
+          responses=problems.responses(200, *WRITE))
 def assign(conversation_id: ConversationId, body: AssignmentIn) -> ConversationOut:
     return ConversationOut.of(inbox.assign(caller(app.current_event), conversation_id, body.agent_id, body.note))
 
 
 @app.post("/agent/conversations/<conversation_id>/status",
-          summary="Open, pend, snooze (optionally until a time), resolve or reopen")
+          summary="Open, pend, snooze (optionally until a time), resolve or reopen",
+          responses=problems.responses(200, *WRITE, 400))
 def set_status(conversation_id: ConversationId, body: StatusIn) -> ConversationOut:
     return ConversationOut.of(snoozer.set_status(caller(app.current_event), conversation_id, body.status,
                                                  body.until))
 
 
 @app.put("/agent/conversations/<conversation_id>/routing",
-         summary="Change priority, team or skills (the assignee; supervisors and admins)")
+         summary="Change priority, team or skills (the assignee; supervisors and admins)",
+         responses=problems.responses(200, *WRITE))
 def set_routing(conversation_id: ConversationId, body: RoutingIn) -> ConversationOut:
     change = RoutingChange(priority=body.priority, team=body.team, skills=body.skills, note=body.note)
     return ConversationOut.of(rerouter.change(conversation_id, change, caller(app.current_event)))
 
 
-@app.get("/agent/me", summary="The calling agent: presence, capacity, load")
+@app.get("/agent/me", summary="The calling agent: presence, capacity, load",
+         responses=problems.responses(200, 403))
 def me() -> AgentOut:
     who = caller(app.current_event)
     return AgentOut.of(inbox.me(who.id, who.name))
 
 
-@app.put("/agent/me/presence", summary="Go online, away or offline")
+@app.put("/agent/me/presence", summary="Go online, away or offline",
+         responses=problems.responses(200, 403, 409, 415))
 def set_presence(body: PresenceIn) -> AgentOut:
     who = caller(app.current_event)
     return AgentOut.of(inbox.set_presence(who.id, who.name, body.presence))
 
 
 @app.get("/agent/customers/<customer_id>",
-         summary="A customer: identities, attributes, tier, conversations on every channel (paged), orders, timeline")
+         summary="A customer: identities, attributes, tier, conversations on every channel (paged), orders, timeline",
+         responses=problems.responses(200, 400, 403, 404))
 def get_customer(customer_id: CustomerId, limit: Annotated[int, Query(ge=1, le=100)] = 20,
                  cursor: Annotated[str | None, Query(max_length=4096)] = None) -> CustomerOut:
     return CustomerOut.of(customer_desk.get(caller(app.current_event), customer_id, limit, cursor))
 
 
-@app.get("/agent/customers/<customer_id>/duplicates", summary="Customers who are likely the same person, with evidence")
+@app.get("/agent/customers/<customer_id>/duplicates", summary="Customers who are likely the same person, with evidence",
+         responses=problems.responses(200, 403, 404))
 def customer_duplicates(customer_id: CustomerId) -> DuplicateList:
     return DuplicateList.of(customer_desk.duplicates(caller(app.current_event), customer_id))
 
 
+# A merge or an unmerge: a customer with themselves (400), not the caller's (403), no such customer or merge
+# or one the caller may not see (404), the customers changed meanwhile or the merge is undone already (409).
 @app.post("/agent/customers/<customer_id>/merge",
-          summary="Merge another customer into this one (identities, conversations, open conversation)")
+          summary="Merge another customer into this one (identities, conversations, open conversation)",
+          responses=problems.responses(200, 400, 403, 404, 409, 415, description="Merged"))
 def merge_customer(customer_id: CustomerId, body: MergeIn) -> MergeOut:
     return MergeOut.of(customer_desk.merge(caller(app.current_event), customer_id, body.other_id, body.reason))
 
 
-@app.post("/agent/customers/<customer_id>/unmerge", summary="Undo a merge: both customers as they were")
+@app.post("/agent/customers/<customer_id>/unmerge", summary="Undo a merge: both customers as they were",
+          responses=problems.responses(200, 403, 404, 409, 415, description="Unmerged"))
 def unmerge_customer(customer_id: CustomerId, body: UnmergeIn) -> MergeOut:
     return MergeOut.of(customer_desk.unmerge(caller(app.current_event), customer_id, body.merge_id, body.reason))
 
 
-@app.get("/agent/changes", summary="What changed since a cursor: the catch-up after a dropped WebSocket")
+@app.get("/agent/changes", summary="What changed since a cursor: the catch-up after a dropped WebSocket",
+         responses=problems.responses(200, 400, 403))
 def changes(
     since: Annotated[str | None, Query(min_length=1, max_length=512,
                                        description="a cursor from a frame or an earlier answer; "
@@ -234,13 +253,15 @@ OrderId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z
 
 
 @app.get("/agent/conversations/<conversation_id>/orders",
-         summary="The customer's recent orders and those named in the messages (cache first, then the platform)")
+         summary="The customer's recent orders and those named in the messages (cache first, then the platform)",
+         responses=problems.responses(200, 403, 404, 503))
 def list_orders(conversation_id: ConversationId) -> OrderPanelOut:
     return OrderPanelOut.of(order_lookup.panel(inbox.get(caller(app.current_event), conversation_id)))
 
 
 @app.post("/agent/conversations/<conversation_id>/orders/<order_id>/cancel",
-          summary="Cancel an unfulfilled order: without confirm, a 409 with the preview; with confirm, done")
+          summary="Cancel an unfulfilled order: without confirm, a 409 with the preview; with confirm, done",
+          responses=problems.responses(200, *WRITE, 503))
 def cancel_order(conversation_id: ConversationId, order_id: OrderId, body: CancelIn) -> ActionOut:
     who = caller(app.current_event)
     request = CancelRequest(reason=body.reason, restock=body.restock, notify_customer=body.notify_customer,
@@ -249,7 +270,8 @@ def cancel_order(conversation_id: ConversationId, order_id: OrderId, body: Cance
 
 
 @app.post("/agent/conversations/<conversation_id>/orders/<order_id>/refund",
-          summary="Refund all (no line_items) or chosen line items: without confirm, a 409 with the preview")
+          summary="Refund all (no line_items) or chosen line items: without confirm, a 409 with the preview",
+          responses=problems.responses(200, *WRITE, 503))
 def refund_order(conversation_id: ConversationId, order_id: OrderId, body: RefundIn) -> ActionOut:
     who = caller(app.current_event)
     request = RefundRequest(line_items=body.line_items, note=body.note, notify_customer=body.notify_customer,
@@ -263,7 +285,7 @@ install_action_errors(app)
 # ---------------------------------------------------------------- search
 
 @app.get("/agent/search", summary="Find conversations and customers by phone, email, handle, order number, id or words",
-         responses=documented(200, SearchOut, "Exact matches first, then the best full-text matches", 422))
+         responses=documented(200, SearchOut, "Exact matches first, then the best full-text matches", 400, 503))
 def search_route(
     q: Annotated[str, Query(min_length=1, max_length=200,
                             description="a phone, an email, a handle, an order number, a conversation id or words; "
@@ -280,7 +302,7 @@ CannedResponseId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 @app.post("/agent/conversations/<conversation_id>/preview",
           summary="The reply as the customer would get it: variables filled in (422 names any with no value)",
-          responses=documented(200, PreviewOut, "The rendered text; nothing sent", 404, renders=True))
+          responses=documented(200, PreviewOut, "The rendered text; nothing sent", 403, 404, 415, renders=True))
 def preview(conversation_id: ConversationId, body: PreviewIn) -> PreviewOut:
     return PreviewOut(text=inbox.preview(caller(app.current_event), conversation_id, body.text,
                                          body.canned_response_id))
@@ -288,19 +310,19 @@ def preview(conversation_id: ConversationId, body: PreviewIn) -> PreviewOut:
 
 @app.get("/agent/canned-responses",
          summary="Find canned responses (shared and the caller's own) by shortcode, then title, then body",
-         responses=documented(200, CannedList, "At most 20, best match first", 422))
+         responses=documented(200, CannedList, "At most 20, best match first", 403))
 def search_canned(q: Annotated[str | None, Query(max_length=100)] = None) -> CannedList:
     return CannedList.of(canned.search(caller(app.current_event), q))
 
 
 @app.put("/agent/canned-responses/<response_id>", summary="Create or change one of the caller's own canned responses",
-         responses=documented(200, CannedOut, "Saved", renders=True))
+         responses=documented(200, CannedOut, "Saved", 403, 415, renders=True))
 def put_personal_canned(response_id: CannedResponseId, body: CannedContent) -> CannedOut:
     return CannedOut.of(canned.put_personal(caller(app.current_event), response_id, body))
 
 
 @app.delete("/agent/canned-responses/<response_id>", summary="Delete one of the caller's own canned responses",
-            responses=documented(204, None, "Deleted", 404, 422))
+            responses=documented(204, None, "Deleted", 403, 404))
 def delete_personal_canned(response_id: CannedResponseId) -> Response[None]:
     canned.delete_personal(caller(app.current_event), response_id)
     return Response(204)

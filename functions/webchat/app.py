@@ -1,18 +1,34 @@
-"""Web-chat widget API: signed visitor sessions, send, poll, upload; origin-checked, rate-limited."""
+"""Web-chat widget API: signed visitor sessions, send, poll, upload, one-time email codes; origin-checked,
+rate-limited."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
+from typing import Annotated
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
+from shopdesk.api import openapi, problems
 from shopdesk.api.webhooks import processor_for
-from shopdesk.api.widget import ConfirmEmailIn, SendIn, StartIn, UploadIn, VerifyEmailIn
+from shopdesk.api.widget import (
+    ConfirmEmailIn,
+    ConfirmEmailOut,
+    PollOut,
+    SendIn,
+    SendOut,
+    SessionOut,
+    StartIn,
+    UploadIn,
+    UploadOut,
+    VerifyEmailIn,
+    VerifyEmailOut,
+)
+from shopdesk.channels import webchat
 from shopdesk.channels.ses import text_mailer
 from shopdesk.config import WebchatSettings
 from shopdesk.dal.conversations import Conversations
@@ -23,7 +39,7 @@ from shopdesk.dal.ratelimits import RateLimits
 from shopdesk.dal.secrets import json_secret
 from shopdesk.dal.table import Table
 from shopdesk.dal.verifications import Verifications
-from shopdesk.errors import BadRequest, Conflict, InvalidSignature
+from shopdesk.errors import Conflict, InvalidSignature
 from shopdesk.logic.merge import Merger
 from shopdesk.logic.verify_email import EmailVerification
 from shopdesk.logic.widget import OriginRefused, RateLimited, Widget
@@ -31,9 +47,21 @@ from shopdesk.logic.widget import OriginRefused, RateLimited, Widget
 settings = WebchatSettings.from_env()
 logger = Logger()
 table = Table(settings.table_name)
-app = APIGatewayHttpResolver()
+app = APIGatewayHttpResolver(enable_validation=True)
+SESSION = "widgetSession"
+openapi.publish(app, "/widget", title="shopdesk web-chat widget API",
+                description="What the widget on a shop's pages calls: start a session with the visitor token the shop "
+                            "signed, send, upload, poll for the agents' replies, prove an email address with a "
+                            "one-time code. Every call must come from an allowed Origin (403 otherwise); writes are "
+                            "rate-limited per visitor (429 with Retry-After). Every refusal is an RFC 9457 problem "
+                            "(application/problem+json).",
+                security_schemes={SESSION: HTTPBearer(description="the session POST /widget/sessions answered")})
 _widget: Widget | None = None
 _verification: EmailVerification | None = None
+
+# Every widget call can be refused for its Origin (403) or its body (415, 422); calls with a session for the
+# session (401); writes for their rate (429); and any call answers 503 while the table is busy (retry).
+RETRY_AFTER = {429: {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer", "minimum": 1}}}}
 
 
 def widget() -> Widget:
@@ -57,105 +85,107 @@ def verification() -> EmailVerification:
     return _verification
 
 
-def _answer(status: int, body: dict, origin: str | None = None, **headers: str) -> Response:
-    cors = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {"Vary": "Origin"}
-    return Response(status, "application/json", json.dumps(body), headers={**cors, **headers})
+def _cors() -> dict[str, str]:
+    """CORS headers for the calling origin, when it is one the widget may be used from."""
+    origin = app.current_event.headers.get("origin")
+    if origin and webchat.origin_allowed(origin, settings.origins):
+        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+    return {"Vary": "Origin"}
 
 
-def _origin() -> str:
-    return widget().check_origin(app.current_event.headers.get("origin"))
+def _answer(status: int, body: object, **headers: str) -> Response:
+    return Response(status, content_types.APPLICATION_JSON, body, headers={**_cors(), **headers})
 
 
-def _body(model):  # type: ignore[no-untyped-def]
-    try:
-        return model.model_validate(app.current_event.json_body or {})
-    except (ValidationError, json.JSONDecodeError, TypeError) as exc:
-        raise BadRequest(f"invalid request body: {exc}") from exc
+def _origin() -> None:
+    widget().check_origin(app.current_event.headers.get("origin"))
 
 
-@app.route("/widget/<path>", method="OPTIONS")
-def preflight(path: str) -> Response:
-    return _answer(204, {}, _origin(), **{"Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-                                          "Access-Control-Allow-Headers": "Authorization, Content-Type",
-                                          "Access-Control-Max-Age": "600"})
+def _session() -> webchat.SessionClaims:
+    return widget().session(app.current_event.headers.get("authorization"))
 
 
-@app.post("/widget/sessions")
-def start() -> Response:
-    origin = _origin()
-    return _answer(201, widget().start(_body(StartIn).visitor_token), origin)
+@app.route("/widget/<path>", method="OPTIONS", include_in_schema=False)
+def preflight(path: str):  # type: ignore[no-untyped-def]  # a bare Response has no schema
+    _origin()
+    return Response(204, None, "", headers={**_cors(), "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+                                            "Access-Control-Allow-Headers": "Authorization, Content-Type",
+                                            "Access-Control-Max-Age": "600"})
 
 
-@app.post("/widget/messages")
-def send() -> Response:
-    origin = _origin()
-    session = widget().session(app.current_event.headers.get("authorization"))
-    body = _body(SendIn)
-    result = widget().send(session, body.text, body.client_message_id, body.attachments)
-    return _answer(201 if result["status"] == "stored" else 200, result, origin)
+@app.post("/widget/sessions", summary="Start (or resume) the visitor's session from the token the shop signed",
+          status_code=201, responses=problems.responses(201, 401, 403, 415, 429, 503, description="Started",
+                                                        gateway_auth=False, headers=RETRY_AFTER))
+def start(body: StartIn) -> Response[SessionOut]:
+    _origin()
+    return _answer(201, SessionOut.model_validate(widget().start(body.visitor_token)))
 
 
-@app.get("/widget/messages")
-def poll() -> Response:
-    origin = _origin()
-    session = widget().session(app.current_event.headers.get("authorization"))
-    after = app.current_event.get_query_string_value("after")
-    try:
-        since = datetime.fromisoformat(after.replace("Z", "+00:00")) if after else None
-    except ValueError as exc:
-        raise BadRequest("after must be an ISO 8601 time") from exc
-    return _answer(200, widget().poll(session, since), origin)
+@app.post("/widget/messages", summary="Send a message (retry with the same client_message_id: stored once)",
+          status_code=201, security=[{SESSION: []}],
+          responses={**problems.responses(201, 400, 401, 403, 415, 429, 503, description="Stored",
+                                          gateway_auth=False, headers=RETRY_AFTER),
+                     200: {"description": "Already stored (a retry): nothing new"}})
+def send(body: SendIn) -> Response[SendOut]:
+    _origin()
+    session = _session()
+    result = widget().send(session, body.text, body.client_message_id, [a.model_dump() for a in body.attachments])
+    return _answer(201 if result["status"] == "stored" else 200, SendOut.model_validate(result))
 
 
-@app.post("/widget/attachments")
-def upload() -> Response:
-    origin = _origin()
-    session = widget().session(app.current_event.headers.get("authorization"))
-    body = _body(UploadIn)
-    return _answer(201, widget().upload(session, body.filename, body.content_type, body.size), origin)
+@app.get("/widget/messages", summary="The visitor's conversation: their messages and the agents' replies",
+         security=[{SESSION: []}], responses=problems.responses(200, 401, 403, 503, gateway_auth=False))
+def poll(after: Annotated[datetime | None, Query(description="only what came after this time (ISO 8601)")] = None
+         ) -> Response[PollOut]:
+    _origin()
+    return _answer(200, PollOut.model_validate(widget().poll(_session(), after)))
 
 
-@app.post("/widget/email-verification")
-def request_code() -> Response:
-    """Mail a one-time code to an address the visitor says is theirs."""
-    origin = _origin()
-    session = widget().session(app.current_event.headers.get("authorization"))
-    return _answer(202, verification().request(session.visitor_id, _body(VerifyEmailIn).email), origin)
+@app.post("/widget/attachments", summary="Permission to upload one file (a presigned POST within type and size)",
+          status_code=201, security=[{SESSION: []}],
+          responses=problems.responses(201, 400, 401, 403, 415, 429, 503, description="Upload here",
+                                       gateway_auth=False, headers=RETRY_AFTER))
+def upload(body: UploadIn) -> Response[UploadOut]:
+    _origin()
+    session = _session()
+    return _answer(201, UploadOut.model_validate(widget().upload(session, body.filename, body.content_type,
+                                                                  body.size)))
 
 
-@app.post("/widget/email-verification/confirm")
-def confirm_code() -> Response:
-    """The code proves the address: the chat and the address's mail become one customer."""
-    origin = _origin()
-    session = widget().session(app.current_event.headers.get("authorization"))
-    outcome = verification().confirm(session.visitor_id, _body(ConfirmEmailIn).code)
-    return _answer(200, {"verified": True, "linked": outcome.outcome in ("linked", "merged", "already")}, origin)
+@app.post("/widget/email-verification", summary="Mail a one-time code to an address the visitor says is theirs",
+          status_code=202, security=[{SESSION: []}],
+          responses=problems.responses(202, 400, 401, 403, 415, 429, 503, description="Code mailed",
+                                       gateway_auth=False, headers=RETRY_AFTER))
+def request_code(body: VerifyEmailIn) -> Response[VerifyEmailOut]:
+    _origin()
+    session = _session()
+    return _answer(202, VerifyEmailOut.model_validate(verification().request(session.visitor_id, body.email)))
 
 
-@app.exception_handler(OriginRefused)
-def _origin_refused(exc: OriginRefused) -> Response:
-    return _answer(403, {"message": str(exc)})
+@app.post("/widget/email-verification/confirm",
+          summary="The code proves the address: the chat and the address's mail become one customer",
+          security=[{SESSION: []}],
+          responses=problems.responses(200, 400, 401, 403, 415, 429, 503, description="Verified",
+                                       gateway_auth=False, headers=RETRY_AFTER))
+def confirm_code(body: ConfirmEmailIn) -> Response[ConfirmEmailOut]:
+    _origin()
+    session = _session()
+    outcome = verification().confirm(session.visitor_id, body.code)
+    return _answer(200, ConfirmEmailOut(verified=True, linked=outcome.outcome in ("linked", "merged", "already")))
 
 
-@app.exception_handler(InvalidSignature)
-def _unauthorized(exc: InvalidSignature) -> Response:
-    return _answer(401, {"message": str(exc)}, app.current_event.headers.get("origin"))
-
-
-@app.exception_handler(BadRequest)
-def _bad_request(exc: BadRequest) -> Response:
-    return _answer(400, {"message": str(exc)}, app.current_event.headers.get("origin"))
+problems.install(app, {OriginRefused: 403, InvalidSignature: 401}, headers=_cors)
 
 
 @app.exception_handler(RateLimited)
 def _limited(exc: RateLimited) -> Response:
-    return _answer(429, {"message": str(exc)}, app.current_event.headers.get("origin"),
-                   **{"Retry-After": str(max(1, round(exc.retry_after)))})
+    return problems.answer(problems.RATE_LIMITED, str(exc),
+                           {**_cors(), "Retry-After": str(max(1, round(exc.retry_after)))})
 
 
-@app.exception_handler(Conflict)
+@app.exception_handler(Conflict)     # after install: here a Conflict is the table being busy, not the caller's fault
 def _busy(exc: Conflict) -> Response:
-    return _answer(503, {"message": "busy, retry"}, app.current_event.headers.get("origin"))
+    return problems.answer(problems.UNAVAILABLE, "busy, retry", _cors())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -147,7 +147,7 @@ def test_whatsapp_window_closed_free_text_refused_template_sent(stack):
     stack.advance(25 * 3600)
     refused = stack.post(f"/agent/conversations/{conv['id']}/replies", json={"text": "still there?"},
                          token=stack.token(agent))
-    assert refused.status == 409 and "template" in refused.json()["message"]
+    assert refused.status == 409 and "template" in refused.json()["detail"]
     sent = stack.post(f"/agent/conversations/{conv['id']}/templates", token=stack.token(agent),
                       json={"name": "order_update", "language": "en_US", "parameters": ["#77", "shipped"]})
     assert sent.status == 202, sent.text

@@ -69,6 +69,8 @@ AGENT_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
 
 READ, WRITE = (403, 200, 200, 403), (403, 403, 200, 403)
 ADMIN_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] = {
+    ("GET", "/admin/openapi.json"): (None, "", (200, 200, 200, 200)),
+    ("GET", "/admin/swagger"): (None, "", (200, 200, 200, 200)),
     ("GET", "/admin/agents"): (None, "", READ),
     ("PUT", "/admin/agents/<agent_id>"): ({"capacity": 3, "teams": ["default"]}, "", WRITE),
     ("GET", "/admin/teams"): (None, "", READ),

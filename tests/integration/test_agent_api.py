@@ -33,7 +33,7 @@ def test_empty_reply_is_a_clear_422_and_nothing_is_queued(desk):
     conv = customer_writes(desk, "+31612340002", "hi", "SMb1")
     status, body = agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "   "})
     assert status == 422
-    assert "text" in body["message"] and body["detail"][0]["loc"][-1] == "text"
+    assert "text" in body["detail"] and body["errors"][0]["loc"][-1] == "text"
     sqs = desk.client("sqs")
     assert "Messages" not in sqs.receive_message(QueueUrl=desk.outbound_queue_url, WaitTimeSeconds=0)
 
@@ -43,7 +43,7 @@ def test_malformed_json_and_unknown_status_are_4xx(desk):
     status, _ = agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", raw="{not json")
     assert status == 422
     status, body = agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "archived"})
-    assert status == 422 and "status" in body["message"]
+    assert status == 422 and "status" in body["detail"]
     status, _ = agent(desk, "GET", "/agent/conversations", "alice", query="view=everything")
     assert status == 422
     status, _ = agent(desk, "GET", "/agent/conversations", "alice", query="limit=1000")
@@ -52,20 +52,20 @@ def test_malformed_json_and_unknown_status_are_4xx(desk):
 
 def test_unknown_conversation_is_404(desk):
     status, body = agent(desk, "GET", "/agent/conversations/c_nope", "alice")
-    assert status == 404 and "does not exist" in body["message"]
+    assert status == 404 and "does not exist" in body["detail"]
     status, _ = agent(desk, "POST", "/agent/conversations/c_nope/replies", "alice", {"text": "hi"})
     assert status == 404
 
 
 def test_a_request_without_an_agent_in_the_token_is_refused(desk):
     status, body = agent(desk, "GET", "/agent/conversations", None)
-    assert status == 403 and "agent" in body["message"]
+    assert status == 403 and "agent" in body["detail"]
 
 
 def test_assigning_to_an_unknown_agent_is_404(desk):
     conv = customer_writes(desk, "+31612340004", "hi", "SMd1")
     status, body = agent(desk, "POST", f"/agent/conversations/{conv}/assignment", "alice", {"agent_id": "zed"})
-    assert status == 404 and "zed" in body["message"]
+    assert status == 404 and "zed" in body["detail"]
 
 
 def test_views_mine_unassigned_and_all_with_status_filter(desk):
@@ -107,7 +107,7 @@ def test_listing_all_pages_through_every_conversation_once(desk):
 
 def test_garbage_cursor_is_400(desk):
     status, body = agent(desk, "GET", "/agent/conversations", "alice", query="view=all&status=open&cursor=%%%")
-    assert status == 400 and "cursor" in body["message"]
+    assert status == 400 and "cursor" in body["detail"]
 
 
 def test_reopened_conversation_returns_to_the_queue_with_a_fresh_first_response_clock(desk):

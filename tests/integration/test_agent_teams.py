@@ -222,7 +222,7 @@ def test_the_admin_api_sets_and_shows_teams_and_still_takes_one_team(desk):
     assert [a["teams"] for a in listing["items"]] == [["vip"]]
     for bad in ({"teams": []}, {"teams": ["vip", "vip"]}, {"teams": ["VIP desk"]}, {"teams": ["a"], "team": "b"}):
         status, problem = admin_call(desk, "PUT", "/admin/agents/alice", "[admins]", bad)
-        assert status == 422 and "team" in problem["message"], (bad, problem)
+        assert status == 422 and "team" in problem["detail"], (bad, problem)
     assert desk.item("AGENT#alice")["teams"] == ["vip"]
 
 

@@ -109,7 +109,7 @@ def test_transfer_to_a_full_agent_is_refused(desk):
     for c in convs[:3]:
         assert agent(desk, "POST", f"/agent/conversations/{c}/assignment", "alice", {"agent_id": "bob"})[0] == 200
     status, body = agent(desk, "POST", f"/agent/conversations/{convs[3]}/assignment", "alice", {"agent_id": "bob"})
-    assert status == 409 and "capacity" in body["message"]
+    assert status == 409 and "capacity" in body["detail"]
 
 
 def test_customer_reply_to_resolved_conversation_opens_a_new_one(desk):

@@ -80,7 +80,7 @@ def test_missing_values_are_a_422_naming_them_and_nothing_is_sent(desk):
         assert status == 422, body
         assert body["code"] == "missing_variables"
         assert body["missing"] == ["customer.first_name", "order.tracking_url"]
-        assert "customer.first_name, order.tracking_url" in body["message"]
+        assert "customer.first_name, order.tracking_url" in body["detail"]
     # Then nothing was queued or stored; a fallback makes it sendable
     assert queued(desk) == before and outbound(desk, conv) == []
     status, body = agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice",
@@ -97,14 +97,14 @@ def test_bad_templates_are_a_422_in_words(desk, text, words):
     conv = customer_writes(desk, "+31612349002", "hi", "SM" + "e2" * 16)
     status, body = agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": text},
                          groups="[admins]")
-    assert status == 422 and body["code"] == "invalid_template" and words in body["message"], body
+    assert status == 422 and body["code"] == "invalid_template" and words in body["detail"], body
 
 
 def test_text_and_canned_response_together_or_neither_is_a_422(desk):
     conv = customer_writes(desk, "+31612349003", "hi", "SM" + "e3" * 16)
     for body in ({"text": "hi", "canned_response_id": "x"}, {}):
         status, answer = agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", body, groups="[admins]")
-        assert status == 422 and "either text or canned_response_id" in answer["message"]
+        assert status == 422 and "either text or canned_response_id" in answer["detail"]
 
 
 # ------------------------------------------------------------------------------ canned responses
@@ -127,7 +127,7 @@ def test_shared_canned_responses_are_admin_managed(desk):
     # a broken body is refused when written, not when used
     broken = {**RETURNS, "bodies": {"en": "Hi {{customer.phone}}"}}
     status, body = admin(desk, "PUT", "/admin/canned-responses/broken", broken)
-    assert status == 422 and "bodies.en" in body["message"] and "customer.phone" in body["message"]
+    assert status == 422 and "bodies.en" in body["detail"] and "customer.phone" in body["detail"]
     assert admin(desk, "PUT", "/admin/canned-responses/bad", {**RETURNS, "bodies": {}})[0] == 422
     # delete: gone, and a second delete is a 404
     assert admin(desk, "DELETE", "/admin/canned-responses/returns")[0] == 204
@@ -161,7 +161,7 @@ def test_search_puts_shortcode_matches_first_and_personal_ones_stay_personal(des
     conv = customer_writes(desk, "+31612349004", "Wo ist meine Rücksendung?", "SM" + "e4" * 16)
     status, sent = agent(desk, "POST", f"/agent/conversations/{conv}/replies", "vera",
                          {"canned_response_id": "nope"}, groups="[admins]")
-    assert status == 404 and "canned response nope" in sent["message"]
+    assert status == 404 and "canned response nope" in sent["detail"]
 
 
 def test_a_canned_reply_is_in_the_customers_language_rendered_and_counted(desk):
@@ -225,7 +225,7 @@ def test_acknowledgements_render_variables_and_fall_back_when_a_value_is_missing
     # a template the router could not fill is refused when saved
     bad = {"en": {"open_now": "Your order {{order.tracking_url}} {eta}"}}
     status, body = admin_call(desk, "PUT", "/admin/routing", "[admins]", {"acknowledgement_templates": bad})
-    assert status in (400, 422) and "order.tracking_url" in body["message"], body
+    assert status in (400, 422) and "order.tracking_url" in body["detail"], body
 
 
 def outbound_all(desk: Any, conv: str) -> list[dict[str, Any]]:

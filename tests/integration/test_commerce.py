@@ -226,7 +226,7 @@ def test_cancel_is_two_step_role_checked_and_on_the_timeline(desk: Any, shop: di
     path = f"/agent/conversations/{conv}/orders/{cap['id']}/cancel"
     status, preview = agent_call(desk, shop, "POST", path, body={})
     assert status == 409 and preview["code"] == "confirmation_required"
-    assert preview["preview"]["refund_amount"] == "45.00" and "confirm" in preview["message"]
+    assert preview["preview"]["refund_amount"] == "45.00" and "confirm" in preview["detail"]
     assert agent_call(desk, shop, "POST", path, agent_id="bob", body={"confirm": True}, groups=None)[0] == 403
     status, done = agent_call(desk, shop, "POST", path, body={"confirm": True, "reason": "customer"})
     assert status == 200, done
@@ -236,7 +236,7 @@ def test_cancel_is_two_step_role_checked_and_on_the_timeline(desk: Any, shop: di
     assert note["direction"] == "system" and note["text"] == "Order #1004 cancelled by alice (reason: customer)"
     assert note["author"] == "alice"
     status, again = agent_call(desk, shop, "POST", path, body={"confirm": True})
-    assert status == 409 and "already cancelled" in again["message"]
+    assert status == 409 and "already cancelled" in again["detail"]
 
 
 def test_refund_refusals_in_words_and_a_partial_refund(desk: Any, shop: dict[str, str],
@@ -246,11 +246,11 @@ def test_refund_refusals_in_words_and_a_partial_refund(desk: Any, shop: dict[str
     shoes = next(o for o in panel["items"] if o["name"] == "#1001")
     path = f"/agent/conversations/{conv}/orders/{shoes['id']}/refund"
     cancel = f"/agent/conversations/{conv}/orders/{shoes['id']}/cancel"
-    assert agent_call(desk, shop, "POST", cancel, body={"confirm": True})[1]["message"].startswith(
+    assert agent_call(desk, shop, "POST", cancel, body={"confirm": True})[1]["detail"].startswith(
         "order #1001 has been fulfilled")
     status, wrong = agent_call(desk, shop, "POST", path, body={"confirm": True, "line_items": [
         {"line_item_id": "99999", "quantity": 1}]})
-    assert status == 422 and wrong["code"] == "invalid_line_items" and "11001" in wrong["message"]
+    assert status == 422 and wrong["code"] == "invalid_line_items" and "11001" in wrong["detail"]
     socks = {"line_items": [{"line_item_id": "11002", "quantity": 1}], "note": "torn"}
     status, preview = agent_call(desk, shop, "POST", path, body=socks)
     assert status == 409 and preview["preview"]["refund_amount"] == "10.00"
@@ -271,7 +271,7 @@ def test_actions_only_on_the_conversations_own_orders(desk: Any, shop: dict[str,
     conv = customer_writes(desk, "+14155550103", "hello", "SM" + "c5" * 16)
     status, answer = agent_call(desk, shop, "POST", f"/agent/conversations/{conv}/orders/5500000001004/cancel",
                                 body={"confirm": True})
-    assert status == 404 and "not among this conversation's orders" in answer["message"]
+    assert status == 404 and "not among this conversation's orders" in answer["detail"]
     assert agent_call(desk, shop, "GET", "/agent/conversations/nope/orders")[0] == 404
 
 
@@ -295,7 +295,7 @@ def test_without_a_platform_the_panel_is_empty_and_actions_say_why(desk: Any, sh
     status, panel = agent_call(desk, none, "GET", f"/agent/conversations/{conv}/orders")
     assert status == 200 and panel["items"] == [] and panel["source"] == "none" and panel["numbers"] == ["1001"]
     status, answer = agent_call(desk, none, "POST", f"/agent/conversations/{conv}/orders/1/cancel", body={})
-    assert status == 409 and "no shop platform" in answer["message"]
+    assert status == 409 and "no shop platform" in answer["detail"]
 
 
 def test_the_commerce_routes_and_models_are_in_the_openapi_document(desk: Any, shop: dict[str, str]) -> None:

@@ -190,7 +190,7 @@ def test_customer_routes_need_a_lead_a_known_customer_and_a_valid_tier(tiers):
     # a tier that is not a short lower-case name, or no tier at all
     for bad in ("VIP", "very important", "", "x" * 33, 7):
         status, body = _set_tier(desk, customer, bad)
-        assert status == 422 and "tier" in body["message"], (bad, body)
+        assert status == 422 and "tier" in body["detail"], (bad, body)
     assert admin_call(desk, "PUT", f"/admin/customers/{customer}", "[admins]", {})[0] == 422
     assert _customer_of(desk, "+31630000061")["tier"] == "vip"
     # a lookup names one identity, and a real one

@@ -202,8 +202,10 @@ def test_customers_follow_the_access_rules(desk):
     assert status == 200, body
     # Then the other team's agent gets the same 404 as for a customer that does not exist
     missing = _get(desk, "u_missing", "zoe")
-    assert _get(desk, customer, "zoe") == (404, {"message": f"customer {customer} does not exist"})
-    assert missing == (404, {"message": "customer u_missing does not exist"})
+    hidden = _get(desk, customer, "zoe")
+    assert hidden == (404, {"type": "/problems/not-found", "title": "Not found", "status": 404,
+                            "detail": f"customer {customer} does not exist"}), hidden
+    assert missing == (404, {**hidden[1], "detail": "customer u_missing does not exist"}), missing
     # and cannot merge it into anyone, while a default-team agent and an admin see it
     other = _instagram(desk, "17841400000000999", "hi", "mid.z")
     other_customer = desk.item(f"CONV#{other}")["customer"]["id"]
@@ -293,11 +295,13 @@ def test_a_visitor_who_proves_an_email_with_a_code_joins_that_customer(desk):
     assert _widget(desk, "POST", "/widget/email-verification/confirm", {"code": code}, session)[0] == 400
 
 
-def test_codes_are_rate_limited_expire_and_bad_input_is_400(desk):
+def test_codes_are_rate_limited_expire_and_bad_input_is_refused(desk):
     desk.client("ses").verify_email_identity(EmailAddress="support@shop.example")
     session = _session(desk, "visitor-rl")
-    assert _widget(desk, "POST", "/widget/email-verification", {"email": "not an address"}, session)[0] == 400
-    assert _widget(desk, "POST", "/widget/email-verification/confirm", {"code": "12"}, session)[0] == 400
+    status, body, _ = _widget(desk, "POST", "/widget/email-verification", {"email": "not an address"}, session)
+    assert status == 400 and body["type"] == "/problems/bad-request" and "not an email" in body["detail"], body
+    status, body, _ = _widget(desk, "POST", "/widget/email-verification/confirm", {"code": "12"}, session)
+    assert status == 422 and [e["loc"] for e in body["errors"]] == [["body", "code"]], body
     assert _widget(desk, "POST", "/widget/email-verification/confirm", {"code": "123456"}, session)[0] == 400
     assert _widget(desk, "POST", "/widget/email-verification", {"email": "x@example.com"}, None)[0] == 401
     statuses = [_widget(desk, "POST", "/widget/email-verification", {"email": "rl@example.com"}, session)[0]
@@ -319,7 +323,7 @@ def test_five_wrong_codes_use_the_code_up(desk):
             for c in wrong] == [400] * 5
     clock.set_offset(120)                   # past the confirmation rate limit: the refusal is the code's own
     status, body, _ = _widget(desk, "POST", "/widget/email-verification/confirm", {"code": code}, session)
-    assert status == 400 and "too many wrong codes" in body["message"], body
+    assert status == 400 and "too many wrong codes" in body["detail"], body
     assert desk.item("IDENTITY#email#g@example.com") is None
 
 

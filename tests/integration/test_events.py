@@ -274,7 +274,7 @@ def test_reply_event_queues_the_reply_for_dispatch(desk):
 def test_reply_event_for_an_unknown_conversation_is_not_found(desk):
     result = _invoke(desk, "apigw_agent_reply.json")
     assert result["statusCode"] == 404
-    assert generate.CONVERSATION_ID in _json(result)["message"]
+    assert generate.CONVERSATION_ID in _json(result)["detail"]
     assert _queued(desk, desk.outbound_queue_url) == []
 
 
@@ -282,9 +282,9 @@ def test_reply_event_with_blank_text_is_refused_with_what_is_wrong(desk):
     result = _invoke(desk, "apigw_agent_reply_empty_text.json")
     assert result["statusCode"] == 422
     problem = _json(result)
-    assert [d["loc"] for d in problem["detail"]] == [["body", "text"]]
-    assert all(d["msg"] and d["type"] for d in problem["detail"])
-    assert problem["message"].startswith("invalid request: body.text")
+    assert [d["loc"] for d in problem["errors"]] == [["body", "text"]]
+    assert all(d["msg"] and d["type"] for d in problem["errors"])
+    assert problem["detail"].startswith("invalid request: body.text")
 
 
 # ------------------------------------------------------------------------------ work queue (router)

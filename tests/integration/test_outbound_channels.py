@@ -63,7 +63,7 @@ def test_whatsapp_free_text_after_24_hours_is_refused_and_a_template_goes_out(de
     conv = _only_conversation(desk)
     clock.set_offset(25 * 3600)
     status, refused = agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "Still there?"})
-    assert status == 409 and "template" in refused["message"]
+    assert status == 409 and "template" in refused["detail"]
     status, templates = agent(desk, "GET", "/agent/templates", "alice")
     assert status == 200 and templates["items"][0]["name"] == "order_update"
     status, sent = agent(desk, "POST", f"/agent/conversations/{conv}/templates", "alice",
@@ -92,7 +92,7 @@ def test_messenger_reply_after_a_day_carries_the_human_agent_tag_and_after_a_wee
     assert second["json"]["messaging_type"] == "MESSAGE_TAG" and second["json"]["tag"] == "HUMAN_AGENT"
     clock.set_offset(8 * 24 * 3600)
     status, refused = agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "Hello?"})
-    assert status == 409 and "7 days" in refused["message"]
+    assert status == 409 and "7 days" in refused["detail"]
 
 
 def test_telegram_reply_uses_send_message_with_the_bot_token(desk, graph):
@@ -139,4 +139,4 @@ def test_agent_may_answer_on_another_of_the_customers_channels(desk, graph):
     assert status == 202 and sent["channel"] == "sms"
     status, refused = agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice",
                             {"text": "x", "channel": "telegram"})
-    assert status == 400 and "telegram" in refused["message"]
+    assert status == 400 and "telegram" in refused["detail"]

@@ -167,9 +167,9 @@ def test_only_the_assignee_supervisors_and_admins_may_change_routing_and_only_le
     desk.drain_queue(desk.work_queue_url, "router")
     assert _owner(desk, conv) == "alice"
     refused, body = _route(desk, conv, {"priority": "urgent"}, by="carol", groups="[]")
-    assert refused == 403 and "assignee" in body["message"]
+    assert refused == 403 and "assignee" in body["detail"]
     refused, body = _route(desk, conv, {"priority": "low"}, by="alice", groups="[]")
-    assert refused == 403 and "supervisors" in body["message"]
+    assert refused == 403 and "supervisors" in body["detail"]
     assert desk.item(f"CONV#{conv}")["priority"] == "normal"
     status, body = _route(desk, conv, {"priority": "high", "skills": ["returns"]}, by="alice", groups="[]")
     assert status == 200 and (body["priority"], body["skills"], body["assignee"]) == ("high", ["returns"], "alice")
@@ -188,15 +188,15 @@ def test_bad_routing_requests_are_clear_4xx_and_change_nothing(desk):
     conv = customer_writes(desk, "+31640000010", "hi", "SMr10")
     desk.drain_queue(desk.work_queue_url, "router")
     status, body = _route(desk, conv, {})
-    assert status == 422 and "priority, team or skills" in body["message"]
+    assert status == 422 and "priority, team or skills" in body["detail"]
     status, body = _route(desk, conv, {"note": "only a note"})
     assert status == 422
     status, body = _route(desk, conv, {"priority": "critical"})
-    assert status == 422 and "priority" in body["message"]
+    assert status == 422 and "priority" in body["detail"]
     assert _route(desk, conv, {"skills": ["Not A Skill"]})[0] == 422
     assert _route(desk, conv, {"prio": "high"})[0] == 422
     status, body = _route(desk, conv, {"team": "nowhere"})
-    assert status == 404 and "team nowhere does not exist" in body["message"]
+    assert status == 404 and "team nowhere does not exist" in body["detail"]
     assert _route(desk, "c_missing", {"priority": "high"})[0] == 404
     item = desk.item(f"CONV#{conv}")
     assert (item["priority"], item["team"], item.get("skills"), item["QueuePK"]) == (
@@ -210,7 +210,7 @@ def test_a_resolved_conversation_keeps_its_routing(desk):
     desk.drain_queue(desk.work_queue_url, "router")
     agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})
     status, body = _route(desk, conv, {"priority": "urgent"})
-    assert status == 409 and "reopen" in body["message"]
+    assert status == 409 and "reopen" in body["detail"]
     assert desk.item(f"CONV#{conv}")["priority"] == "normal"
 
 

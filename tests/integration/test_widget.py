@@ -81,13 +81,28 @@ def test_bursts_are_rate_limited_with_retry_after(desk):
              for i in range(8)]
     assert codes[:5] == [201] * 5 and 429 in codes[5:]
     _, body, result = _call(desk, "POST", "/widget/messages", {"client_message_id": "b99", "text": "x"}, session)
-    assert int(result["headers"]["Retry-After"]) >= 1 and "too many" in body["message"]
+    assert int(result["headers"]["Retry-After"]) >= 1 and "too many" in body["detail"]
 
 
-def test_empty_and_malformed_messages_are_400(desk):
+def test_an_empty_message_is_400_and_a_malformed_one_422_both_problems_the_widget_may_read(desk):
     session = _session(desk, "bad-1")
-    assert _call(desk, "POST", "/widget/messages", {"client_message_id": "e1", "text": "   "}, session)[0] == 400
-    assert _call(desk, "POST", "/widget/messages", {"text": "no id"}, session)[0] == 400
+    status, empty, result = _call(desk, "POST", "/widget/messages", {"client_message_id": "e1", "text": "   "}, session)
+    assert (status, empty["title"], empty["detail"]) == (400, "Bad request", "The message is empty")
+    assert result["headers"]["Content-Type"] == "application/problem+json"
+    assert result["headers"]["Access-Control-Allow-Origin"] == ORIGIN
+    status, malformed, result = _call(desk, "POST", "/widget/messages", {"text": "no id"}, session)
+    assert status == 422 and [e["loc"] for e in malformed["errors"]] == [["body", "client_message_id"]]
+    assert result["headers"]["Access-Control-Allow-Origin"] == ORIGIN
+    # an attachment must be the file an upload answered: a bare string is refused, never a crash
+    status, _, _ = _call(desk, "POST", "/widget/messages", {"client_message_id": "e2", "attachments": ["x"]}, session)
+    assert status == 422
+
+
+def test_a_foreign_origin_reads_no_problem_of_the_widget(desk):
+    status, refused, result = _call(desk, "POST", "/widget/sessions", {"visitor_token": "x" * 20},
+                                    origin="https://evil.example")
+    assert status == 403 and refused["type"] == "/problems/forbidden" and "evil.example" in refused["detail"]
+    assert "Access-Control-Allow-Origin" not in result["headers"]
 
 
 def test_upload_is_a_presigned_post_within_type_and_size_and_the_file_reaches_the_agent(desk):

@@ -1,4 +1,4 @@
-"""Agent API request models, the caller from JWT claims, and the 422 body."""
+"""Agent API request models and the caller from JWT claims."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from shopdesk.api.agent import (
     StatusIn,
     caller,
     caller_roles,
-    validation_problem,
 )
 from shopdesk.models import ConversationStatus, Presence, Priority
 from tests.support import http_event
@@ -123,35 +122,6 @@ def test_the_callers_roles_are_the_tokens_groups():
 def test_token_that_names_no_agent_is_a_permission_error(claims):
     with pytest.raises(PermissionError):
         caller(_event(claims))
-
-
-# ------------------------------------------------------------------------------ 422 body
-
-def test_validation_problem_says_what_is_wrong_and_where():
-    errors = [{"loc": ("body", "text"), "msg": "String should have at least 1 character", "type": "string_too_short"},
-              {"loc": ("query", "limit"), "type": "less_than_equal"}]
-    problem = validation_problem(errors)
-    assert problem["statusCode"] == 422
-    assert problem["detail"] == [
-        {"loc": ["body", "text"], "msg": "String should have at least 1 character", "type": "string_too_short"},
-        {"loc": ["query", "limit"], "msg": "less_than_equal", "type": "less_than_equal"}]
-    assert problem["message"] == ("invalid request: body.text: String should have at least 1 character; "
-                                  "query.limit: less_than_equal")
-
-
-def test_validation_problem_from_a_real_pydantic_error():
-    with pytest.raises(ValidationError) as caught:
-        ReplyIn(text="")
-    problem = validation_problem(caught.value.errors())
-    assert problem["detail"][0]["loc"] == ["text"]
-    assert problem["detail"][0]["type"] == "string_too_short"
-    assert problem["detail"][0]["msg"]
-    assert problem["message"].startswith("invalid request: text: ")
-
-
-def test_validation_problem_with_missing_fields_still_has_every_key():
-    problem = validation_problem([{}])
-    assert problem["detail"] == [{"loc": [], "msg": "invalid", "type": "value_error"}]
 
 
 @pytest.mark.parametrize(("groups", "expected"), [

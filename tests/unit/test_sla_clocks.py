@@ -337,11 +337,14 @@ def test_given_a_policy_when_clocks_are_made_for_a_priority_then_its_targets_and
 
 
 @pytest.mark.parametrize(("data", "message"), [
-    ({"warning_fraction": 1}, "less than 1"),
-    ({"warning_fraction": 0}, "greater than 0"),
+    ({"warning_fraction": 1}, "less than or equal to 0.99"),
+    ({"warning_fraction": 0}, "greater than or equal to 0.01"),
+    ({"warning_fraction": 2.2250738585072014e-308}, "greater than or equal to 0.01"),   # DynamoDB cannot hold it
     ({"applies_to": {"channels": []}}, "leave it out"),
     ({"calendar_id": "office", "business_hours": OFFICE.model_dump()}, "not both"),
-    ({"targets": {"normal": {"first_response": 0}}}, "greater than 0"),
+    ({"targets": {"normal": {"first_response": 0}}}, "greater than or equal to 1"),
+    ({"targets": {"normal": {"resolution": 1e300}}}, "less than or equal to 31622400"),
+    ({"rank": 10**40}, "less than or equal to 1000000"),
     ({"targets": {"critical": {"first_response": 60}}}, "urgent"),
 ])
 def test_given_an_invalid_policy_when_validated_then_the_error_says_what_is_wrong(data, message):

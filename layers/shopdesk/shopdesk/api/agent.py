@@ -235,10 +235,3 @@ def caller_roles(event: Any) -> frozenset[str]:
     claims = event.request_context.authorizer.jwt_claim or {}
     return roles(claims.get("cognito:groups"))
 
-
-def validation_problem(errors: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """A 422 body that says what is wrong in words and matches Powertools' documented schema."""
-    detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg") or e.get("type", "invalid"),
-               "type": e.get("type", "value_error")} for e in errors]
-    summary = "; ".join(f"{'.'.join(str(p) for p in d['loc'])}: {d['msg']}" for d in detail)
-    return {"statusCode": 422, "message": f"invalid request: {summary}", "detail": detail}

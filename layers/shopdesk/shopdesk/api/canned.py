@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from pydantic import BaseModel
 
+from shopdesk.api import problems
+from shopdesk.api.problems import FieldError, ValidationProblem
 from shopdesk.logic.render import VARIABLES, MissingVariables, TemplateInvalid
 from shopdesk.models.canned import CannedResponse, Scope
 
@@ -36,53 +38,39 @@ class CannedList(BaseModel):
         return cls(items=[CannedOut.of(r) for r in responses])
 
 
-class TemplateProblem(BaseModel):
-    """422: the text cannot be sent as it is. ``missing`` names the variables with no value and no fallback.
-    Shaped as an RFC 9457 problem (``type``, ``title``, ``status``, ``detail``) besides ``message`` and ``code``."""
+class TemplateProblem(ValidationProblem):
+    """422: the text cannot be sent as it is: an RFC 9457 problem like every other 422 (``errors`` names the field),
+    with ``code`` and, for variables with no value and no fallback, ``missing``."""
 
-    type: str                            # /problems/missing-variables or /problems/invalid-template
-    title: str
-    status: int = 422
-    detail: str
-    message: str                         # the same words as detail, as the other answers of this API say them
+    message: str                         # the same words as detail (kept for clients reading message)
     code: str                            # "missing_variables" or "invalid_template"
     missing: list[str] = []
     variables: list[str] = list(VARIABLES)
 
     @classmethod
     def of(cls, exc: TemplateInvalid) -> TemplateProblem:
+        code = "missing_variables" if isinstance(exc, MissingVariables) else "invalid_template"
+        errors = [FieldError(loc=["body"], msg=str(exc), type=code)]
         if isinstance(exc, MissingVariables):
-            return cls(type="/problems/missing-variables", title="Variables without a value", detail=str(exc),
-                       message=str(exc), code="missing_variables", missing=exc.names)
-        return cls(type="/problems/invalid-template", title="Not a valid template", detail=str(exc),
-                   message=str(exc), code="invalid_template")
+            return cls(type="/problems/missing-variables", title="Variables without a value", status=422,
+                       detail=str(exc), errors=errors, message=str(exc), code=code, missing=exc.names)
+        return cls(type="/problems/invalid-template", title="Not a valid template", status=422, detail=str(exc),
+                   errors=errors, message=str(exc), code=code)
 
 
 def documented(status: int, model: type[BaseModel] | None, description: str, *others: int,
                renders: bool = False) -> dict[int, Any]:
-    """The route's answers for the OpenAPI document: its own status (with ``model``), 422 with the template
-    problem when it renders text, and the other statuses it may answer."""
-    answers: dict[int, Any] = {status: {"description": description,
-                                        "content": {"application/json": {"model": model}} if model else {}}}
+    """The route's answers for the OpenAPI document (``problems.responses``): its own status (its body the
+    route's return annotation; none for ``model=None``), each of ``others`` as a problem, and 422, which for a
+    route that renders text also names the template problems (``TemplateProblem``: a ValidationProblem too)."""
+    answers = problems.responses(status, *(o for o in others if o != 422), description=description,
+                                 ok_content=None if model else {})
     if renders:
-        answers[422] = {"description": "The text cannot be sent as it is: variables without a value (named in "
-                                       "`missing`), an unknown variable or filter, a syntax error; or the "
-                                       "request does not match the schema",
-                        "content": {"application/json": {"model": TemplateProblem}}}
-    for other in others:
-        answers.setdefault(other, {"description": _WORDS[other], "content": {"application/json": {"model": Refusal}}})
+        answers[422]["description"] = ("The request does not match the schema, or the text cannot be sent as it "
+                                       "is: variables without a value (named in `missing`, `code` "
+                                       "missing_variables), an unknown variable or filter, a syntax error "
+                                       "(`code` invalid_template)")
     return answers
-
-
-class Refusal(BaseModel):
-    """A refusal in words (403, 404; 422 for a request that does not match the schema also has ``detail``)."""
-
-    message: str
-
-
-_WORDS = {400: "Not understood", 403: "The caller may not do this",
-          404: "No such conversation or canned response (or none the caller may see)",
-          422: "The request does not match the schema"}
 
 
 def install_render_errors(app: APIGatewayHttpResolver) -> None:
@@ -91,4 +79,4 @@ def install_render_errors(app: APIGatewayHttpResolver) -> None:
 
     @app.exception_handler(TemplateInvalid)
     def _invalid(exc: TemplateInvalid) -> Response:
-        return Response(422, content_types.APPLICATION_JSON, TemplateProblem.of(exc).model_dump())
+        return Response(422, problems.PROBLEM_JSON, TemplateProblem.of(exc).model_dump_json())

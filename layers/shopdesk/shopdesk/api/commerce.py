@@ -9,6 +9,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from pydantic import BaseModel, Field, StringConstraints
 
+from shopdesk.api import problems
 from shopdesk.commerce import CommerceRefused, CommerceUnavailable
 from shopdesk.commerce.actions import ActionDone, ConfirmationRequired, OrderActionInvalid
 from shopdesk.commerce.lookup import FoundOrder, OrderPanel
@@ -98,25 +99,28 @@ class PrivacyRequestList(BaseModel):
 
 def install_action_errors(app: APIGatewayHttpResolver) -> None:
     """The two-step confirmation (409 with the preview), a platform's refusal (422 in its words), a line item
-    the order lacks (422), and a platform that cannot be reached (503)."""
+    the order lacks (422), and a platform that cannot be reached (503): problems like every other refusal, with
+    ``code`` (and ``preview`` or ``reasons``) as extension members."""
 
     @app.exception_handler(ConfirmationRequired)
     def _confirm(exc: ConfirmationRequired) -> Response:
-        return Response(409, content_types.APPLICATION_JSON,
-                        {"message": str(exc), "code": "confirmation_required", "preview": exc.preview})
+        return problems.answer(problems.CONFIRMATION_REQUIRED, str(exc), code="confirmation_required",
+                               preview=exc.preview)
 
     @app.exception_handler(CommerceRefused)
     def _refused(exc: CommerceRefused) -> Response:
-        return Response(422, content_types.APPLICATION_JSON,
-                        {"message": str(exc), "code": "platform_refused", "reasons": exc.reasons})
+        errors = [{"loc": ["body"], "msg": reason, "type": "platform_refused"} for reason in exc.reasons]
+        return problems.answer(problems.PLATFORM_REFUSED, str(exc), code="platform_refused", reasons=exc.reasons,
+                               errors=errors)
 
     @app.exception_handler(OrderActionInvalid)
     def _invalid(exc: OrderActionInvalid) -> Response:
-        return Response(422, content_types.APPLICATION_JSON, {"message": str(exc), "code": "invalid_line_items"})
+        return problems.answer(problems.PLATFORM_REFUSED, str(exc), code="invalid_line_items",
+                               errors=[{"loc": ["body", "line_items"], "msg": str(exc), "type": "invalid_line_items"}])
 
     @app.exception_handler(CommerceUnavailable)
     def _unavailable(exc: CommerceUnavailable) -> Response:
-        return Response(503, content_types.APPLICATION_JSON, {"message": str(exc), "code": "platform_unavailable"})
+        return problems.answer(problems.UNAVAILABLE, str(exc), code="platform_unavailable")
 
 
 def install_webhook_errors(app: APIGatewayHttpResolver) -> None:

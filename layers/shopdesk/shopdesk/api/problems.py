@@ -1,28 +1,185 @@
-"""Domain errors as HTTP answers, in one place for the agent and admin APIs."""
+"""One problem model for every HTTP API (agent, admin, widget): RFC 9457 problem details.
+
+Every refusal answers ``application/problem+json`` with ``{"type", "title", "status", "detail"}``: ``type`` names
+the kind of problem (a URI reference, one per kind below), ``title`` is its short fixed summary, ``detail`` says in
+words what went wrong this time (the domain error's message, fit to show to a person). A 422 adds ``errors``: each
+invalid field with where it is (``loc``), what is wrong (``msg``) and pydantic's error type.
+
+The domain's errors become problems in one place (:func:`install`); routes declare what they can answer with
+:func:`responses`, so the OpenAPI document and the answers cannot drift apart.
+"""
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from shopdesk.api.agent import validation_problem
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from pydantic import BaseModel, Field
+
 from shopdesk.errors import BadRequest, Conflict, NotFound, ShopdeskError
 
+logger = Logger(child=True)
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_PREFIX = "/problems/"
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of problem: its status, the last segment of its ``type`` and its ``title``."""
+
+    status: int
+    name: str
+    title: str
+    description: str      # what the OpenAPI document says the status means
+
+    @property
+    def type(self) -> str:
+        return TYPE_PREFIX + self.name
+
+
+BAD_REQUEST = Kind(400, "bad-request", "Bad request", "The request is well-formed but cannot be understood "
+                                                        "(a cursor that is not ours, an identity in a wrong form...)")
+UNAUTHORIZED = Kind(401, "unauthorized", "Unauthorized", "No valid token")
+FORBIDDEN = Kind(403, "forbidden", "Forbidden", "The caller may not do this")
+NOT_FOUND = Kind(404, "not-found", "Not found", "No such resource (or none the caller may see)")
+CONFLICT = Kind(409, "conflict", "Conflict", "The current state forbids it (changed meanwhile, at capacity, "
+                                             "window closed...): read again and retry, or change course")
+UNSUPPORTED_MEDIA_TYPE = Kind(415, "unsupported-media-type", "Unsupported media type",
+                              "The body is not JSON (send Content-Type: application/json)")
+INVALID_REQUEST = Kind(422, "invalid-request", "Invalid request", "The request does not match the schema")
+RATE_LIMITED = Kind(429, "rate-limited", "Too many requests", "Too many requests: retry after Retry-After seconds")
+# The order actions' own kinds (shopdesk.api.commerce): same statuses, their own type and title.
+CONFIRMATION_REQUIRED = Kind(409, "confirmation-required", "Confirmation required",
+                             "Not done yet: the body's preview shows what would happen; send again with confirm")
+PLATFORM_REFUSED = Kind(422, "platform-refused", "Refused by the shop platform",
+                        "The shop platform refused the action, or names line items the order lacks")
+INTERNAL_ERROR = Kind(500, "internal-error", "Internal error", "A fault of ours; never documented as an answer")
+UNAVAILABLE = Kind(503, "unavailable", "Service unavailable", "Busy for a moment: nothing was changed, retry")
+
+KINDS: dict[int, Kind] = {k.status: k for k in (BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, CONFLICT,
+                                                 UNSUPPORTED_MEDIA_TYPE, INVALID_REQUEST, RATE_LIMITED, UNAVAILABLE)}
+
+# The domain's errors and the status each one answers (a function may add its own with ``install(extra=...)``).
 STATUS: dict[type[Exception], int] = {NotFound: 404, Conflict: 409, BadRequest: 400, PermissionError: 403}
 
 
-def install(app: APIGatewayHttpResolver, extra: dict[type[ShopdeskError], int] | None = None) -> None:
-    """422 with what is wrong for invalid requests; the domain's errors with their status and message."""
+class Problem(BaseModel):
+    """An RFC 9457 problem: what kind of problem (``type``, ``title``) and what went wrong this time (``detail``)."""
+
+    type: Annotated[str, Field(description="the kind of problem, a URI reference: /problems/<kind>",
+                               json_schema_extra={"format": "uri-reference"})]
+    title: Annotated[str, Field(description="the kind's short summary; the same for every problem of that kind")]
+    status: Annotated[int, Field(ge=400, le=599, description="the HTTP status of the answer")]
+    detail: Annotated[str, Field(description="what went wrong, in words to show to a person")]
+
+
+class FieldError(BaseModel):
+    loc: Annotated[list[str | int], Field(description="where: body, query, path or header, then the field's path")]
+    msg: Annotated[str, Field(description="what is wrong, in words")]
+    type: Annotated[str, Field(description="pydantic's error type (string_too_short, missing, ...)")]
+
+
+class ValidationProblem(Problem):
+    """A 422: the problem, and each field that is wrong."""
+
+    errors: list[FieldError]
+
+
+class GatewayMessage(BaseModel):
+    """API Gateway's own answer (its JWT authorizer's 401 ``{"message": "Unauthorized"}``); not a problem."""
+
+    message: str
+
+
+def problem(kind: Kind, detail: str, **extra: Any) -> dict[str, Any]:
+    return {"type": kind.type, "title": kind.title, "status": kind.status, "detail": detail, **extra}
+
+
+def answer(kind: Kind, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> Response:
+    """A problem as an HTTP answer (serialised here: Powertools serialises only ``application/json`` bodies)."""
+    return Response(kind.status, PROBLEM_JSON, json.dumps(problem(kind, detail, **extra)), headers=headers)
+
+
+def validation_problem(errors: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """A 422 body that says what is wrong in words, in ``detail`` and field by field in ``errors``."""
+    fields = [{"loc": list(e.get("loc", ())), "msg": e.get("msg") or e.get("type", "invalid"),
+               "type": e.get("type", "value_error")} for e in errors]
+    summary = "; ".join(f"{'.'.join(str(p) for p in f['loc'])}: {f['msg']}" for f in fields)
+    return problem(INVALID_REQUEST, f"invalid request: {summary}", errors=fields)
+
+
+# ---------------------------------------------------------------------------------------------- answering
+
+def install(app: APIGatewayHttpResolver, extra: dict[type[ShopdeskError], int] | None = None,
+            headers: Callable[[], dict[str, str]] | None = None) -> None:
+    """422 with what is wrong for invalid requests, 415 for a body that is not JSON, and the domain's errors as
+    problems with their status and message. ``headers`` adds headers to every problem (the widget's CORS)."""
+
+    def _headers() -> dict[str, str] | None:
+        return headers() if headers else None
 
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response:
-        return Response(422, content_types.APPLICATION_JSON, validation_problem(exc.errors()))
+        errors = exc.errors()
+        if errors and all(tuple(e.get("loc", ()))[:1] == ("response",) for e in errors):
+            # Powertools raises the same error when a route's answer does not match its documented model: that is
+            # our fault, not the caller's, so it is a 500 (and a log line), never a 422.
+            logger.error("answer does not match its documented model", extra={"errors": errors})
+            return Response(500, PROBLEM_JSON, json.dumps(problem(INTERNAL_ERROR, INTERNAL_ERROR.title)),
+                            headers=_headers())
+        return Response(422, PROBLEM_JSON, json.dumps(validation_problem(errors)), headers=_headers())
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _not_json(exc: RequestUnsupportedContentType) -> Response:
+        content_type = app.current_event.headers.get("content-type", "")
+        return answer(UNSUPPORTED_MEDIA_TYPE, f"the body must be JSON (application/json), not {content_type!r}",
+                      _headers())
+
+    @app.exception_handler(ValueError)
+    def _unparseable(exc: ValueError) -> Response:
+        # Powertools parses multipart bodies even where only JSON is documented, and raises a bare ValueError for
+        # one without a boundary (found by schemathesis): that is a body we do not take, not a fault of ours.
+        content_type = app.current_event.headers.get("content-type", "")
+        if content_type.lower().startswith("multipart/"):
+            return answer(UNSUPPORTED_MEDIA_TYPE, f"the body must be JSON (application/json), not {content_type!r}",
+                          _headers())
+        raise exc
 
     for error, status in {**STATUS, **(extra or {})}.items():
-        app.exception_handler(error)(_answer(status))
+        app.exception_handler(error)(_answer(KINDS[status], _headers))
 
 
-def _answer(status: int):  # type: ignore[no-untyped-def]
+def _answer(kind: Kind, headers: Callable[[], dict[str, str] | None]) -> Callable[[Exception], Response]:
     def handle(exc: Exception) -> Response:
-        return Response(status, content_types.APPLICATION_JSON, {"message": str(exc)})
+        return answer(kind, str(exc) or kind.title, headers())
     return handle
+
+
+# ---------------------------------------------------------------------------------------------- documenting
+
+def responses(ok: int = 200, *statuses: int, description: str = "OK", gateway_auth: bool = True,
+              ok_content: dict[str, Any] | None = None,
+              headers: dict[int, dict[str, Any]] | None = None) -> dict[int, OpenAPIResponse]:
+    """What a route answers, for its decorator's ``responses=``: the success status (its body is the route's return
+    annotation unless ``ok_content`` says otherwise), each of ``statuses`` as a problem, 422 (the apps validate every
+    request), and 401 from API Gateway's JWT authorizer when ``gateway_auth``."""
+    documented: dict[int, OpenAPIResponse] = {ok: {"description": description}}
+    if ok_content is not None:
+        documented[ok]["content"] = ok_content
+    for status in sorted({*statuses, 422}):
+        kind = KINDS[status]
+        model = ValidationProblem if status == 422 else Problem
+        documented[status] = {"description": kind.description, "content": {PROBLEM_JSON: {"model": model}}}
+    if gateway_auth:
+        documented[401] = {"description": "No valid token: API Gateway's JWT authorizer answers, not the function",
+                           "content": {"application/json": {"model": GatewayMessage}}}
+    for status, extra in (headers or {}).items():
+        documented[status]["headers"] = extra
+    return documented

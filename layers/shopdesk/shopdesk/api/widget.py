@@ -1,20 +1,30 @@
-"""Request bodies of the web-chat widget API."""
+"""Request and response models of the web-chat widget API (the OpenAPI document is generated from these)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 
 class StartIn(BaseModel):
     visitor_token: Annotated[str, StringConstraints(min_length=10, max_length=4096)]
 
 
+class UploadedFile(BaseModel):
+    """A file the visitor uploaded with a presigned POST from ``POST /widget/attachments``, named in a message."""
+
+    key: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    filename: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    content_type: Annotated[str, StringConstraints(min_length=3, max_length=127)]
+    size: Annotated[int, Field(ge=1)]
+
+
 class SendIn(BaseModel):
     client_message_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     text: Annotated[str, StringConstraints(max_length=5000)] | None = None
-    attachments: list[dict[str, Any]] = Field(default_factory=list, max_length=10)
+    attachments: list[UploadedFile] = Field(default_factory=list, max_length=10)
 
 
 class UploadIn(BaseModel):
@@ -23,9 +33,64 @@ class UploadIn(BaseModel):
     size: Annotated[int, Field(ge=1)]
 
 
+class SessionOut(BaseModel):
+    session: str = Field(description="send it as Authorization: Bearer <session> on the other calls")
+    visitor_id: str
+    conversation_id: str | None = Field(description="the visitor's open conversation, if any")
+    expires_in: int = Field(description="seconds the session lasts")
+
+
+class SendOut(BaseModel):
+    status: Literal["stored", "duplicate"] = Field(description="duplicate: this client_message_id was already stored")
+    message_id: str | None
+    conversation_id: str | None
+
+
+class UploadOut(BaseModel):
+    """Where to POST the file (multipart form: ``fields`` first, then the file), and its key for the message."""
+
+    key: str
+    url: str
+    fields: dict[str, str]
+    filename: str
+    content_type: str
+    size: int
+
+
+class WidgetAttachment(BaseModel):
+    url: str | None
+    filename: str | None
+    content_type: str | None
+
+
+class WidgetMessage(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str
+    sender: Literal["visitor", "agent"] = Field(alias="from")
+    text: str | None
+    created_at: datetime
+    attachments: list[WidgetAttachment]
+
+
+class PollOut(BaseModel):
+    conversation_id: str | None
+    items: list[WidgetMessage]
+
+
 class VerifyEmailIn(BaseModel):
     email: Annotated[str, StringConstraints(min_length=3, max_length=254)]
 
 
+class VerifyEmailOut(BaseModel):
+    email: str = Field(description="the address the code was mailed to, as it will be linked (trimmed, lower-case)")
+    expires_in: int = Field(description="seconds the code is valid")
+
+
 class ConfirmEmailIn(BaseModel):
     code: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{6}$")]
+
+
+class ConfirmEmailOut(BaseModel):
+    verified: Literal[True]
+    linked: bool = Field(description="the address is now one of the visitor's customer's identities")

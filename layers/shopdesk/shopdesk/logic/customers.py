@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shopdesk.dal.customers import Customers
+from shopdesk.errors import BadRequest
 from shopdesk.logic.access import Access, Caller
 from shopdesk.logic.merge import Merger, customer_not_found
 from shopdesk.models import Conversation
@@ -51,7 +52,10 @@ class CustomerDesk:
     def get(self, caller: Caller, customer_id: str, limit: int = 20, cursor: str | None = None) -> CustomerView:
         customer = self.visible(caller, customer_id)
         history_of = customer.merged_into or customer.id
-        conversations, next_cursor = self.customers.conversations(history_of, limit, cursor)
+        try:
+            conversations, next_cursor = self.customers.conversations(history_of, limit, cursor)
+        except ValueError as exc:       # a cursor that is not ours
+            raise BadRequest(str(exc)) from exc
         orders = self.orders_of(customer) if self.orders_of and not customer.merged_into else []
         return CustomerView(customer, conversations, next_cursor, self.customers.timeline(customer.id), orders)
 

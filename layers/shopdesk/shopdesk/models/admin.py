@@ -11,6 +11,9 @@ from shopdesk.models.customer import Tier
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
+Channel = Annotated[str, StringConstraints(pattern=r"^[a-z_]{2,20}$")]
+# A key of a stored map: DynamoDB takes no empty attribute name, even inside a map.
+Key = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 class AgentSettings(BaseModel):
@@ -50,11 +53,11 @@ class RoutingSettings(BaseModel):
     offline_grace_seconds: Annotated[int, Field(ge=0, le=86400)] = 300
     reassign_after_silence_seconds: Annotated[int, Field(ge=0, le=604800)] | None = None
     default_team: Slug = "default"
-    team_by_channel: dict[str, Slug] = Field(default_factory=dict)   # "whatsapp": "whatsapp-team"
+    team_by_channel: dict[Channel, Slug] = Field(default_factory=dict)   # "whatsapp": "whatsapp-team"
     reassign_on_breach: bool = False               # a breached conversation goes to the next agent
     acknowledgements: bool = True                    # tell customers when to expect an answer
     acknowledgement_burst_seconds: Annotated[int, Field(ge=0, le=86400)] = 600
-    acknowledgement_templates: dict[str, dict[str, str]] = Field(default_factory=dict)   # overrides
+    acknowledgement_templates: dict[Key, dict[Key, str]] = Field(default_factory=dict)   # overrides
     average_handle_seconds: Annotated[int, Field(ge=30, le=86400)] = 600
     default_language: Language = "en"
     shop_name: Annotated[str, StringConstraints(max_length=100)] = ""   # empty: the ShopName parameter

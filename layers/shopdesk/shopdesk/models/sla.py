@@ -272,7 +272,8 @@ class BusinessHours(BaseModel):
         return self.compiled().always_open
 
 
-Seconds = Annotated[float, Field(gt=0)]
+# From one second to a year: a DynamoDB number holds neither 1e-308 nor 1e300, and no deadline is that far.
+Seconds = Annotated[float, Field(ge=1, le=366 * 86400)]
 
 
 class Targets(BaseModel):
@@ -347,14 +348,14 @@ class SlaPolicy(BaseModel):
     rank wins.
     """
 
-    id: str = Field(min_length=1)
-    name: str = Field(min_length=1)
+    id: str = Field(min_length=1, max_length=128)
+    name: str = Field(min_length=1, max_length=200)
     targets: dict[Priority, Targets] = Field(default_factory=dict)
-    calendar_id: str | None = None
+    calendar_id: str | None = Field(default=None, min_length=1, max_length=128)
     business_hours: BusinessHours | None = None
-    warning_fraction: float = Field(default=0.8, gt=0, lt=1)
+    warning_fraction: float = Field(default=0.8, ge=0.01, le=0.99)            # 1% to 99% of a target
     applies_to: AppliesTo = Field(default_factory=AppliesTo)
-    rank: int = 0
+    rank: int = Field(default=0, ge=-1_000_000, le=1_000_000)   # bounded: a DynamoDB number has 38 digits
 
     @model_validator(mode="after")
     def _one_calendar(self) -> SlaPolicy:
