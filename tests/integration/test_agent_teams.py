@@ -228,6 +228,9 @@ def test_the_admin_api_sets_and_shows_teams_and_still_takes_one_team(desk):
 
 def test_concurrent_presence_and_team_changes_leave_memberships_that_match_the_agent(desk):
     agent(desk, "GET", "/agent/me", "alice")
+    # both handlers imported before the race: importing one swaps os.environ (tests/integration/conftest.py),
+    # which a handler running in another thread at that moment would read
+    admin_call(desk, "GET", "/admin/agents", "[admins]")
     choices = [["billing"], ["returns"], ["billing", "returns"]]
     barrier = threading.Barrier(8)
 
