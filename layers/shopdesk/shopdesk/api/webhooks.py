@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -70,4 +70,40 @@ def meta_webhook(path: str, parse: Callable[[dict[str, Any]], list[WebhookItem]]
         return Response(200, "application/json", json.dumps({"status": "ok", **outcome.counts()}))
 
     map_errors(app)
+    return app
+
+
+def commerce_webhook(platform: Literal["shopify", "woocommerce"]) -> APIGatewayHttpResolver:
+    """POST /webhooks/<platform>: a signed order, fulfilment, refund, customer or privacy delivery, applied in
+    order; an applied record carrying an email and a phone links them by the identity rules (logic/merge.py).
+    Imported here, not at the top: the channel webhooks that share this module never load the commerce code."""
+    from shopdesk import phone
+    from shopdesk.api.commerce import install_webhook_errors, webhook_answer
+    from shopdesk.commerce.platform import store_for
+    from shopdesk.commerce.webhooks import WebhookReceiver
+    from shopdesk.config import CommerceSettings
+    from shopdesk.dal.customers import Customers
+    from shopdesk.logic.merge import Merger
+
+    settings = CommerceSettings.from_env()
+    phone.use_shop_region(settings.default_phone_region)     # national numbers on the shop's orders
+    merger = Merger(Customers(Table(settings.table_name)))
+
+    def link_contact(email: str | None, phone_number: str | None, order: str | None) -> None:
+        merger.link_shop_record(email, phone_number, order=order)
+
+    receiver = WebhookReceiver(store_for(settings, platform), on_contact=link_contact)
+    app = APIGatewayHttpResolver()
+    install_webhook_errors(app)
+
+    @app.post(f"/webhooks/{platform}")
+    def inbound() -> Response:
+        body, headers = raw_body(app.current_event.raw_event), app.current_event.headers
+        if platform == "shopify":
+            secret = json_secret(settings.shopify_secret_arn)
+            secrets = [secret.get("client_secret", ""), secret.get("previous_client_secret", "")]  # rotation hour
+            return webhook_answer(receiver.shopify(body, headers, [s for s in secrets if s]))
+        return webhook_answer(receiver.woocommerce(body, headers,
+                                                   json_secret(settings.woocommerce_secret_arn)["webhook_secret"]))
+
     return app
