@@ -15,7 +15,7 @@ from shopdesk.dal.media import MediaStore
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
 from shopdesk.logic.acknowledge import Acknowledger
-from shopdesk.logic.assign import route
+from shopdesk.logic.assign import admit, assign_waiting
 from shopdesk.logic.evidence import note_addresses
 from shopdesk.logic.fetchers import fetchers
 from shopdesk.logic.media import MediaCopier
@@ -40,12 +40,16 @@ processor.raise_on_entire_batch_failure = False
 
 def handle(record: SQSRecord) -> None:
     work = WorkItem.model_validate({"item": record.json_body}).item
-    route(work, conversations, agents, book, customers)
+    conv = admit(work, conversations, book, customers)
+    # The acknowledgement goes before the assignment: once assigned, an agent may answer, and the customer
+    # must never be told when to expect an answer after it came. Its burst guard keeps a retried record
+    # from repeating it.
     if acknowledger and isinstance(work, InboundWork) and not work.auto_reply:
         try:
             acknowledger.maybe_acknowledge(work.conversation_id, first_message=work.new_conversation)
         except Exception:                  # a courtesy: never worth failing (and retrying) the routing for
             logger.exception("acknowledgement not sent", extra={"conversation_id": work.conversation_id})
+    assign_waiting(work, conv, conversations, agents, book)
     if isinstance(work, InboundWork) and work.addresses and work.message_sk:
         try:       # duplicate evidence for agents: worth a log, not a retry of the routing
             note_addresses(conversations, customers, work.conversation_id, work.message_sk,

@@ -70,3 +70,19 @@ def test_acknowledgements_can_be_switched_off(desk):
     conv = customer_writes(desk, "+31640000004", "hello", "SMd1")
     desk.drain_queue(desk.work_queue_url, "router")
     assert _acks(desk, conv) == []
+
+
+def test_the_acknowledgement_comes_before_the_assignment_and_never_after_an_answer(desk):
+    _turn_on(desk)
+    online(desk, "alice")
+    conv = customer_writes(desk, "+31640000005", "hello", "SMe1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    messages = agent(desk, "GET", f"/agent/conversations/{conv}", "alice")[1]["messages"]
+    kinds = [m["kind"] for m in messages]
+    assert kinds.index("acknowledgement") < max(i for i, m in enumerate(messages) if m["direction"] == "system")
+    # a second conversation the agent answered before the router got to it: no promise after the answer
+    other = customer_writes(desk, "+31640000006", "hello", "SMe2")
+    status, _ = agent(desk, "POST", f"/agent/conversations/{other}/replies", "alice", {"text": "Hi, here now."})
+    assert status in (201, 202), status
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert _acks(desk, other) == []

@@ -44,6 +44,8 @@ class Acknowledger:
         conv, clocks, _ = self.conversations.get_clocks(conversation_id)
         if clocks is None or clocks.targets.first_response is None:
             return None
+        if first_message and conv.sla.first_response_at is not None:
+            return None                       # an agent answered already: nothing left to promise
         now = clock.now()
         open_now = is_open(now, clocks.hours)
         if not first_message and open_now:

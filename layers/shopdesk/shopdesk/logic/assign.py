@@ -120,6 +120,14 @@ def classify(conversations: Conversations, conversation_id: str, message_sk: str
 
 def route(work: InboundWork | DrainWork, conversations: Conversations, agents: Agents,
           book: PolicyBook | None = None, customers: Customers | None = None) -> list[Assignment]:
+    return assign_waiting(work, admit(work, conversations, book, customers), conversations, agents, book)
+
+
+def admit(work: InboundWork | DrainWork, conversations: Conversations, book: PolicyBook | None = None,
+          customers: Customers | None = None) -> Conversation | None:
+    """The first half of routing a customer's message: classified, clocks started or moved on, waiting
+    in its team's queue. Nothing is assigned yet, so what must reach the customer before any agent
+    can answer (the acknowledgement) goes between this and ``assign_waiting``."""
     conv = None
     if isinstance(work, InboundWork):
         if book is not None and work.new_conversation and work.message_sk:
@@ -139,6 +147,12 @@ def route(work: InboundWork | DrainWork, conversations: Conversations, agents: A
             # it waits from the customer's message, not from this moment
             since = clock.parse_iso(work.message_sk.split("#")[1]) if work.message_sk else None
             conversations.ensure_queued(conv, since)
+    return conv
+
+
+def assign_waiting(work: InboundWork | DrainWork, conv: Conversation | None, conversations: Conversations,
+                   agents: Agents, book: PolicyBook | None = None) -> list[Assignment]:
+    """The second half: the teams concerned hand their waiting conversations to agents with room."""
     routing = book.routing() if book is not None else None
     sticky = timedelta(days=routing.sticky_days) if routing else None
     silence = timedelta(seconds=routing.reassign_after_silence_seconds) \
