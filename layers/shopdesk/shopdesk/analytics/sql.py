@@ -48,9 +48,13 @@ class Period:
         return (self.end - timedelta(milliseconds=1)).astimezone(UTC).date().isoformat()
 
     def check(self) -> None:
-        ZoneInfo(self.tz)            # raises for an unknown zone
+        """The zone goes into SQL as a literal: only a name the IANA database knows."""
+        try:
+            ZoneInfo(self.tz)
+        except (KeyError, ValueError) as exc:
+            raise ValueError(f"not a time zone: {self.tz!r}") from exc
         if "'" in self.tz:
-            raise ValueError("not a time zone")
+            raise ValueError(f"not a time zone: {self.tz!r}")
 
 
 def _local(tz: str) -> str:
