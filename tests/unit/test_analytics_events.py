@@ -190,8 +190,8 @@ def test_statements_take_no_text_but_a_known_time_zone():
 
 def test_json_lines_and_duplicates_read_once(tmp_path):
     lake = DuckDbLake()
-    (event,) = derive("INSERT", CONV, meta(updated_at="2026-12-01T10:00:00.000Z", created_at="2026-12-01T10:00:00.000Z"),
-                      None)
+    opened = meta(updated_at="2026-12-01T10:00:00.000Z", created_at="2026-12-01T10:00:00.000Z")
+    (event,) = derive("INSERT", CONV, opened, None)
     path = tmp_path / "batch.jsonl"
     path.write_text((event.model_dump_json(exclude_none=True) + "\n") * 2)
     lake.load_files([path])
