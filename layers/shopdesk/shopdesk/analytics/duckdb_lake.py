@@ -34,6 +34,7 @@ def _json_columns() -> str:
 class DuckDbLake:
     def __init__(self) -> None:
         self.db = duckdb.connect(":memory:")
+        self.db.execute("SET enable_progress_bar = false")
         self.db.execute(f"CREATE TABLE {TABLE} ({_columns_sql()})")
         self.lock = threading.Lock()
 
