@@ -479,6 +479,8 @@ class Provisioner:
         configuration = {k: v for k, v in (props.get("WorkGroupConfiguration") or {}).items()
                          if k in ("ResultConfiguration", "EnforceWorkGroupConfiguration",
                                   "PublishCloudWatchMetricsEnabled", "BytesScannedCutoffPerQuery")}
+        if "BytesScannedCutoffPerQuery" in configuration:    # a template parameter: resolved as text
+            configuration["BytesScannedCutoffPerQuery"] = int(configuration["BytesScannedCutoffPerQuery"])
         self.aws.client("athena").create_work_group(Name=name, Configuration=configuration,
                                                     Description=props.get("Description", ""))
         return Physical(ref=name)
