@@ -11,7 +11,7 @@ SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east
 PIP_FLAGS := --quiet --disable-pip-version-check
 
 .PHONY: run test test-unit test-integration test-e2e test-web lint lint-python lint-template lint-web build web chromium deploy bench \
-	bench-quick fuzz fuzz-webhooks fuzz-api clean audit
+	bench-quick fuzz fuzz-webhooks fuzz-api clean audit redrive
 
 $(VENV)/.installed: requirements-dev.txt layers/shopdesk/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,11 @@ test-e2e: $(VENV)/.installed
 	$(PY) -m pytest tests/e2e
 
 lint: lint-python lint-template lint-web
+
+# Dead letters back to work after a fix: make redrive QUEUE=work|outbound (the running local stack);
+# in AWS: python -m scripts.redrive --queue ... --stack <stack> --region <region> (scripts/redrive.py).
+redrive: $(VENV)/.installed
+	$(PY) -m scripts.redrive --queue $(QUEUE) $(ARGS)
 
 # Known vulnerabilities: pip-audit (installed packages) and npm audit (web lockfile); says NOT CHECKED when the
 # advisory databases are out of reach (AUDIT_FLAGS=--strict makes that a failure).

@@ -129,7 +129,7 @@ def invoke(sqs: Any, lambda_client: Any, dlq_url: str, function_name: str, *, li
 
 def _local_endpoint() -> str:
     port = os.environ.get("PORT", "3000")
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_local/aws", timeout=5) as answer:  # noqa: S310
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_local/aws", timeout=5) as answer:
         return str(json.loads(answer.read())["endpoint"])
 
 
@@ -142,7 +142,7 @@ def _resources(args: argparse.Namespace, names: tuple[str, str]) -> tuple[Any, l
         return {"region_name": args.region}, ids
     endpoint = args.endpoint_url or _local_endpoint()
     client_args = {"region_name": args.region or "us-east-1", "endpoint_url": endpoint,
-                   "aws_access_key_id": "local", "aws_secret_access_key": "local"}   # noqa: S106 (moto's fake keys)
+                   "aws_access_key_id": "local", "aws_secret_access_key": "local"}
     sqs = boto3.client("sqs", **client_args)
     ids = [sqs.get_queue_url(QueueName=f"shopdesk-{args.stage}-{LOCAL_NAMES[name]}")["QueueUrl"]
            if name in LOCAL_NAMES else name for name in names]

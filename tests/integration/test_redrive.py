@@ -8,7 +8,6 @@ import uuid
 import boto3
 import pytest
 from botocore.stub import Stubber
-
 from scripts import redrive
 
 
