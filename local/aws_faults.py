@@ -1,9 +1,10 @@
 """AWS failing the way it fails: errors injected in front of moto, for fault tests.
 
-``POST /_local/aws/faults`` ``{"operation": "dynamodb:TransactWriteItems", "error": "ProvisionedThroughputExceededException",
-"times": 5, "every": 2}`` makes every second call of that operation fail, five times in all, with the error
-AWS gives (its status code and JSON ``__type``, so botocore raises the same ClientError and retries as it
-would). ``GET`` lists the rules with what is left of them, ``DELETE`` clears them.
+``POST /_local/aws/faults`` ``{"operation": "dynamodb:TransactWriteItems",
+"error": "ProvisionedThroughputExceededException", "times": 5, "every": 2}`` makes every second call of
+that operation fail, five times in all, with the error AWS gives (its status code and JSON ``__type``, so
+botocore raises the same ClientError and retries as it would). ``GET`` lists the rules with what is left
+of them, ``DELETE`` clears them.
 
 Operations are named ``<service>:<Operation>`` for the JSON-protocol services the functions call (DynamoDB,
 SQS, EventBridge, Firehose, Secrets Manager, SNS is query protocol and not covered); the operation is read

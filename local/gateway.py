@@ -17,7 +17,8 @@ a content type, is base64 with ``isBase64Encoded: true``, as the HTTP API does.
 
 Local-only routes (``/_local/...``): ``GET health``, ``GET token?agent=``, ``GET agents``, ``GET|POST clock``,
 ``POST schedules/<function>/run``, ``GET|DELETE outbox``, ``GET|DELETE events``,
-``GET|POST|DELETE sandbox/faults``, ``GET|POST|DELETE aws/faults`` (local.aws_faults), ``GET functions``, ``POST email[?wait=1][&to=...]``,
+``GET|POST|DELETE sandbox/faults``, ``GET|POST|DELETE aws/faults`` (local.aws_faults),
+``GET functions``, ``POST email[?wait=1][&to=...]``,
 ``GET websocket`` (the WebSocket API's URL) and the WebSocket APIs' ``@connections`` (local.live).
 Provider sandboxes: ``/_sandbox/twilio``, ``/_sandbox/meta``, ``/_sandbox/telegram``.
 A GET under no API route's first path segment is the web app beside the template (``local/webapp.py``).

@@ -9,9 +9,9 @@ import time
 import urllib.parse
 
 import pytest
+from tests.support import twilio_form
 
 from shopdesk.channels import twilio
-from tests.support import twilio_form
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("fresh_inboxes")]
 

@@ -112,8 +112,8 @@ def test_work_done_twice_changes_nothing_people_changed(desk):
     work = json.loads(desk.item("EXTMSG#twilio#SMgap5")["work"])
     desk.drain_queue(desk.work_queue_url, "router")
     conv = _conversation_of(desk, "+31611100005")
-    status, _ = agent(desk, "PUT", f"/agent/conversations/{conv}/routing", "alice", {"priority": "urgent", "skills": ["returns"]},
-                      groups="[supervisors]")
+    status, _ = agent(desk, "PUT", f"/agent/conversations/{conv}/routing", "alice",
+                      {"priority": "urgent", "skills": ["returns"]}, groups="[supervisors]")
     assert status == 200
     send_inbound(Queue(desk.work_queue_url), {**work, "message_id": work["message_id"] + "-copy"})
     desk.drain_queue(desk.work_queue_url, "router")
