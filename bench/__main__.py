@@ -18,11 +18,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench import assignment, cold_start, commerce, detection, ingest, live, search, sweep
+from bench import assignment, cold_start, commerce, detection, forecast, ingest, live, search, sweep
 from bench.harness import machine, moto_process, moto_server, use_layer
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("cold_start", "ingest", "sweep", "sweep_capacity", "assignment", "sla", "commerce", "live", "search")
+BENCHMARKS = ("cold_start", "ingest", "sweep", "sweep_capacity", "assignment", "sla", "commerce", "live", "search",
+              "forecast")
 STACK_BENCHMARKS = ("assignment", "sla", "live")        # these start the local stack (python -m local)
 
 
@@ -115,6 +116,9 @@ def main() -> None:
         results["search"] = measure(f"search: {plan['search_conversations']:,} conversations, 10 messages each, "
                                     f"{plan['search_queries']} queries (local engine)",
                                     lambda: search.run(plan["search_conversations"], 10, plan["search_queries"]))
+    if "forecast" in chosen:
+        results["forecast"] = measure("forecast: backtest of 14-day forecasts on 20 weeks of generated traffic, "
+                                      "breach-risk calibration on a simulated queue", forecast.run)
     results["runtime_seconds"] = round(time.perf_counter() - started, 1)
 
     name = "results.partial.json" if args.only else "results.quick.json" if args.quick else "results.json"
@@ -146,7 +150,8 @@ def report(r: dict[str, Any]) -> str:
     sections: list[tuple[str, Callable[[Any], str]]] = [
         ("ingest", _ingest), ("sweep", _sweep), ("sweep_capacity", _capacity), ("cold_start", _cold_start),
         ("assignment", _assignment),
-        ("sla", _detection), ("commerce", _commerce), ("inbox", _inbox), ("search", _search)]
+        ("sla", _detection), ("commerce", _commerce), ("inbox", _inbox), ("search", _search),
+        ("forecast", _forecast)]
     parts += [show(r[key]) for key, show in sections if key in r]
     return "\n".join(parts)
 
@@ -221,6 +226,12 @@ def _search(result: dict[str, Any]) -> str:
     if "error" in result:
         return f"\nSEARCH\nFAILED: {result['error']}"
     return "\n" + search.report(result)
+
+
+def _forecast(result: dict[str, Any]) -> str:
+    if "error" in result:
+        return f"\nFORECAST\nFAILED: {result['error']}"
+    return "\n" + forecast.report(result)
 
 
 def _inbox(inbox: dict[str, Any]) -> str:
