@@ -14,8 +14,8 @@ The scale: 1 very bad, 2 bad, 3 so-so, 4 good, 5 very good or excellent. What co
 - an emoji face or hand.
 
 A message with a question mark (unless it starts with a digit, stars or a button), or a long message
-without a rating in its first words, is not an answer: the caller treats it as a new message. Anything beyond the rating itself is kept
-as the comment.
+without a rating in its first words, is not an answer: the caller treats it as a new message. Anything
+beyond the rating itself is kept as the comment.
 
 Written here, not taken from a library: no maintained package rates short replies in these languages
 (sentiment libraries score polarity, not a 1–5 answer, and mostly in English). The word lists were
