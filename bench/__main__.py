@@ -18,12 +18,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench import assignment, cold_start, commerce, detection, ingest, live, load, search, sweep
+from bench import assignment, cold_start, commerce, detection, forecast, ingest, live, load, search, sweep
 from bench.harness import machine, moto_process, moto_server, use_layer
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ("cold_start", "ingest", "sweep", "sweep_capacity", "assignment", "sla", "commerce", "live", "search",
-              "load")
+              "load", "forecast")
 STACK_BENCHMARKS = ("assignment", "sla", "live", "load")        # these start the local stack (python -m local)
 
 
@@ -120,6 +120,9 @@ def main() -> None:
     if "load" in chosen:
         results["load"] = measure("load: 2,000 messages from 500 customers in a minute (local stack)",
                                   lambda: load.run(plan["load_customers"]))
+    if "forecast" in chosen:
+        results["forecast"] = measure("forecast: backtest of 14-day forecasts on 20 weeks of generated traffic, "
+                                      "breach-risk calibration on a simulated queue", forecast.run)
     results["runtime_seconds"] = round(time.perf_counter() - started, 1)
 
     name = "results.partial.json" if args.only else "results.quick.json" if args.quick else "results.json"
@@ -152,7 +155,7 @@ def report(r: dict[str, Any]) -> str:
         ("ingest", _ingest), ("sweep", _sweep), ("sweep_capacity", _capacity), ("cold_start", _cold_start),
         ("assignment", _assignment),
         ("sla", _detection), ("commerce", _commerce), ("inbox", _inbox), ("search", _search),
-        ("load", _load)]
+        ("load", _load), ("forecast", _forecast)]
     parts += [show(r[key]) for key, show in sections if key in r]
     return "\n".join(parts)
 
@@ -233,6 +236,12 @@ def _load(result: dict[str, Any]) -> str:
     if "error" in result:
         return f"\nLOAD\nFAILED: {result['error']}"
     return "\n" + load.report(result)
+
+
+def _forecast(result: dict[str, Any]) -> str:
+    if "error" in result:
+        return f"\nFORECAST\nFAILED: {result['error']}"
+    return "\n" + forecast.report(result)
 
 
 def _inbox(inbox: dict[str, Any]) -> str:
