@@ -281,6 +281,27 @@ class Conversations:
         return [it.conversation_from_item(i) for i in page.items], page.cursor
 
     # ------------------------------------------------------------------ routing
+    def backfill_access(self, status: str, *, cursor: str | None = None, dry_run: bool = False,
+                        page_size: int = 200) -> tuple[int, int, str | None]:
+        """Conversations written before the Access index existed get ``AccessPK = TEAM#<team>``: one page of
+        one status (the ByStatus index), each written only where it is still missing. Returns (seen,
+        written, the next page's cursor)."""
+        page = self.table.query(index="ByStatus", key_condition="StatusPK = :pk", names={},
+                                values={":pk": it.status_pk(status)}, limit=page_size, cursor=cursor)
+        written = 0
+        for item in page.items:
+            if item.get("AccessPK") or item.get("SK") != it.META:
+                continue
+            if not dry_run:
+                try:
+                    self.table.update(item["PK"], it.META, Update().set("AccessPK", it.access_team(item.get("team")
+                                                                                                   or "default"))
+                                      .when("attribute_exists(PK) AND attribute_not_exists(AccessPK)"))
+                except ConditionFailed:
+                    continue                       # written meanwhile (by the app or another run)
+            written += 1
+        return len(page.items), written, page.cursor
+
     def classify(self, conversation_id: str, language: str | None, skills: list[str], team: str = "default") -> bool:
         """A new conversation's language, skills and team, once: routing work done again (a re-sent copy)
         never overrides what people changed since."""
