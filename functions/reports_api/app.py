@@ -10,11 +10,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shopdesk import clock
 from shopdesk.analytics import LakeUnavailable, lake_for
-from shopdesk.analytics.reports import METRICS, Reports, as_csv, period
+from shopdesk.analytics.reports import METRICS, Reports, as_csv, period, volume_forecast
 from shopdesk.api import openapi, problems
 from shopdesk.api.agent import caller_roles
-from shopdesk.api.reports import MetricList, MetricRows, Summary
+from shopdesk.api.reports import Forecast, MetricList, MetricRows, Summary
 from shopdesk.config import ReportsSettings
 from shopdesk.logic.access import ADMIN, SUPERVISOR, require
 
@@ -61,6 +62,14 @@ def metrics(metric: Metric, from_: From, to: To, tz: Tz = "UTC", group_by: Group
     body = MetricRows.model_validate({"metric": metric, "group_by": group_by, "from": span.start.isoformat(),
                                       "to": span.end.isoformat(), "tz": tz, "items": rows})
     return Response(200, "application/json", body)
+
+
+@app.get("/reports/forecast", summary="Conversations expected per hour for the next days (hour-of-week model on the "
+         "lake's last six weeks; docs/forecast.md)", responses=problems.responses(200, 400, 403, 409, 503))
+def volume(channel: Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$")] = None,
+           days: Annotated[int, Query(ge=1, le=14)] = 14, tz: Tz = "UTC") -> Forecast:
+    _lead()
+    return Forecast.model_validate(volume_forecast(reports.lake, clock.now(), channel, days, tz))
 
 
 @app.get("/reports/metrics/catalog", summary="The metrics /reports/metrics answers", responses=problems.responses(

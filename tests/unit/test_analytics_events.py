@@ -197,3 +197,34 @@ def test_json_lines_and_duplicates_read_once(tmp_path):
     lake.load_files([path])
     assert lake.rows(statement("conversations", PERIOD, None)) == [{"key": "all", "value": 1}]
     assert json.loads(event.model_dump_json())["type"] == "conversation_opened"
+
+
+def test_the_forecast_learns_the_hour_of_week_from_the_lakes_history():
+    from datetime import timedelta
+
+    from shopdesk.analytics.events import Event
+    from shopdesk.analytics.reports import volume_forecast
+    from shopdesk.errors import Conflict
+
+    now = datetime(2026, 12, 7, 0, 30, tzinfo=UTC)               # a Monday
+    lake = DuckDbLake()
+    with pytest.raises(Conflict):
+        volume_forecast(lake, now, "sms", 7, "UTC")
+    # three weeks of SMS: two conversations every Monday 09:00 UTC, one every day at 15:00; WhatsApp besides
+    events = []
+    for day in range(21):
+        moment = datetime(2026, 11, 16, tzinfo=UTC) + timedelta(days=day)
+        starts = [moment.replace(hour=15)] + ([moment.replace(hour=9)] * 2 if moment.weekday() == 0 else [])
+        for n, start in enumerate(starts):
+            for channel in ("sms", "whatsapp"):
+                opened = meta(id=f"c_{day}_{n}_{channel}", channel=channel, created_at=start.isoformat())
+                events += derive("INSERT", {"PK": f"CONV#c_{day}_{n}_{channel}", "SK": "META"}, opened, None)
+    lake.add(e for e in events if isinstance(e, Event))
+    got = volume_forecast(lake, now, "sms", 7, "UTC")
+    assert got["history_weeks"] == 2 and len(got["items"]) == 7 * 24      # whole weeks since the first hour
+    by_hour = {item["hour"]: item["expected"] for item in got["items"]}
+    assert by_hour["2026-12-07T09:00:00+00:00"] == pytest.approx(2.0)
+    assert by_hour["2026-12-08T15:00:00+00:00"] == pytest.approx(1.0)
+    assert by_hour["2026-12-08T09:00:00+00:00"] == pytest.approx(0.0)
+    with pytest.raises(Exception, match="channel"):
+        volume_forecast(lake, now, "sms' OR 1=1 --", 7, "UTC")

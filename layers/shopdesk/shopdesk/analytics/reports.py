@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shopdesk.analytics import Lake
-from shopdesk.analytics.sql import GROUPS, STATEMENTS, Period, statement
-from shopdesk.errors import BadRequest
+from shopdesk.analytics.sql import GROUPS, STATEMENTS, Period, hourly, statement
+from shopdesk.errors import BadRequest, Conflict
+from shopdesk.forecast.volume import WEEK, ModelSettings, forecast
 
 MAX_DAYS = 400
 DURATIONS = ("first_response", "next_response", "resolution")
@@ -127,6 +128,45 @@ class Reports:
                     "handed_off_by_reason": {r["key"]: r["value"] for r in self.metric("handoff_reasons", span,
                                                                                           None)}},
         }
+
+
+def hours_of(rows: list[dict[str, Any]], first: datetime, count: int, zone: ZoneInfo) -> list[float]:
+    """Hourly counts from ``first`` (an hour in ``zone``) for ``count`` hours, 0 where no row names the hour."""
+    found = {row["key"]: float(row["value"]) for row in rows}
+    out = []
+    for i in range(count):
+        local = (first + timedelta(hours=i)).astimezone(zone)
+        out.append(found.get(local.strftime("%Y-%m-%d %H"), 0.0))
+    return out
+
+
+MODEL = ModelSettings()
+
+
+def volume_forecast(lake: Lake, now: datetime, channel: str | None, days: int, tz: str,
+                    settings: ModelSettings = MODEL) -> dict[str, Any]:
+    """Conversations expected per hour for ``days`` from the next hour: ``forecast.volume`` on the lake's
+    history of the last ``settings.weeks`` weeks, cut to the whole weeks since the first hour with a
+    conversation (hours before the desk had any are not zeros to learn from)."""
+    try:
+        zone = ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise BadRequest(f"tz is not a time zone of the IANA database: {tz!r}") from exc
+    end = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    start = end - timedelta(hours=WEEK * settings.weeks)
+    try:
+        sql = hourly(Period(start, end, tz), channel)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from exc
+    history = hours_of(lake.rows(sql), start, WEEK * settings.weeks, zone)
+    first = next((i for i, v in enumerate(history) if v), len(history))
+    weeks = (len(history) - first) // WEEK
+    if weeks < 1:
+        raise Conflict("a forecast needs a week of history in the lake; it has less")
+    expected = forecast(history[-weeks * WEEK:], days * 24, settings)
+    return {"channel": channel, "tz": tz, "days": days, "history_weeks": weeks,
+            "items": [{"hour": (end + timedelta(hours=i)).astimezone(zone).isoformat(), "expected": round(v, 3)}
+                      for i, v in enumerate(expected)]}
 
 
 def as_csv(rows: list[dict[str, Any]]) -> str:

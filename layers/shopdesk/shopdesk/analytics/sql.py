@@ -139,6 +139,11 @@ FROM ev WHERE type IN ('bot_answered', 'bot_handed_off', 'bot_resolved') GROUP B
 FROM ev WHERE type IN ('csat_asked', 'csat_answered') GROUP BY 1 ORDER BY 1""", "CSAT surveys and ratings"),
 }
 
+# Conversations opened per hour (``{channel_filter}``: all channels, or one we checked), the forecast's history.
+HOURLY = """SELECT strftime(to_timestamp(at_ms / 1000) AT TIME ZONE '{tz}', '%Y-%m-%d %H') AS key,
+  count(DISTINCT conversation_id) AS value
+FROM ev WHERE type = 'conversation_opened'{channel_filter} GROUP BY 1 ORDER BY 1"""
+
 # Backlog is cumulative from the lake's first event, so it reads every day up to the period's end.
 BACKLOG = """WITH changes AS (
   SELECT {key} AS key,
@@ -171,6 +176,16 @@ def statement(metric: str, period: Period, group: str | None) -> str:
                 .replace("{first_key}", first_key))
     select, _ = STATEMENTS[metric]
     return f"WITH {_view(period)}\n" + select.replace("{key}", key_expression(group, period.tz))
+
+
+def hourly(period: Period, channel: str | None) -> str:
+    """Conversations opened per hour of ``period`` (in ``tz``), of one channel or all."""
+    period.check()
+    if channel is not None and not channel.replace("_", "").isalnum():
+        raise ValueError(f"not a channel: {channel!r}")
+    where = f" AND channel = '{channel}'" if channel else ""
+    return (f"WITH {_view(period)}\n" + HOURLY.replace("{tz}", period.tz)
+            .replace("{channel_filter}", where))
 
 
 def _approximate(node: exp.Expression) -> exp.Expression:

@@ -70,3 +70,16 @@ class MetricInfo(BaseModel):
 
 class MetricList(BaseModel):
     items: list[MetricInfo]
+
+
+class ForecastHour(BaseModel):
+    hour: str = Field(description="the hour's start, in `tz`")
+    expected: float = Field(description="conversations expected to start in that hour")
+
+
+class Forecast(BaseModel):
+    channel: str | None
+    tz: str
+    days: int
+    history_weeks: int = Field(description="whole weeks of history the model learned from (at most 6)")
+    items: list[ForecastHour]
