@@ -59,7 +59,7 @@ def period(start: str, end: str, tz: str = "UTC") -> Period:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise BadRequest(f"tz is not a time zone of the IANA database (Europe/Amsterdam, UTC): {tz!r}") from exc
     first, last = _instant(start, zone, "from"), _instant(end, zone, "to")
-    if not (2000 <= first.year and last.year <= 2100):
+    if not (first.year >= 2000 and last.year <= 2100):
         raise BadRequest("a report covers days between the years 2000 and 2100")
     if last <= first:
         raise BadRequest("to must be later than from")
