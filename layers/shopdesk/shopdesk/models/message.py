@@ -71,6 +71,10 @@ class Message(BaseModel):
                                             # unsupported, template, reaction, edit, unsend, echo, ...
     subject: str | None = None              # email
     payload: dict[str, Any] | None = None   # structured content: location, template, email headers...
+    # outbound, sent as several provider messages (one per file where the provider takes one): how many went
+    # out and their provider ids, so a retry resumes after them instead of repeating them
+    parts_sent: int = 0
+    part_ids: list[str] = Field(default_factory=list)
 
 
 class EmailMeta(BaseModel):
