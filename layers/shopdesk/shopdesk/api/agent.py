@@ -48,7 +48,7 @@ class ReplyIn(BaseModel):
         if self.text is not None and self.canned_response_id is not None:
             raise ValueError("give either text or canned_response_id, not both")
         if self.text is None and self.canned_response_id is None and not self.attachments:
-            raise ValueError("give text, canned_response_id or attachments")
+            raise ValueError("give either text or canned_response_id, or attachments")
         return self
 
 

@@ -64,7 +64,8 @@ class MediaStore:
         try:
             answer = client("s3").head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            # S3 answers 403 rather than 404 for a missing key to a role without s3:ListBucket (ours have none)
+            if exc.response.get("Error", {}).get("Code") in ("404", "403", "NoSuchKey", "NotFound", "Forbidden"):
                 return None
             raise
         return StoredObject(key, int(answer["ContentLength"]), answer.get("ContentType"))
