@@ -144,8 +144,8 @@ def test_whatsapp_sends_one_message_per_file_in_order_and_a_retry_resends_only_w
     graph.script = [(200, {"messaging_product": "whatsapp", "messages": [{"id": "wamid.PART1"}]}),
                     (400, {"error": {"message": "(#131053) Media upload error", "type": "OAuthException",
                                      "code": 131053}})]
-    status, reply = agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice",
-                          {"text": "Here they are", "attachments": [photo, invoice]})
+    status, _ = agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice",
+                      {"text": "Here they are", "attachments": [photo, invoice]})
     assert status == 202
     desk.drain_queue(desk.outbound_queue_url, "dispatcher", META_GRAPH_BASE_URL=graph.url)
     first, second = graph.requests
