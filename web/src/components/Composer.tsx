@@ -4,6 +4,7 @@ import { channelName } from "../channels";
 import { useApp } from "../context";
 import { useStore } from "../store";
 import { lastInboundAt, windowState } from "../windows";
+import { AttachmentPicker, filesOf, useUploads, type Pending } from "./AttachmentPicker";
 
 /** Reply on one of the conversation's channels (or a template when WhatsApp's window is closed), and notes. */
 export function Composer({ conv }: { conv: Conversation }) {
@@ -14,21 +15,33 @@ export function Composer({ conv }: { conv: Conversation }) {
   const [text, setText] = useState("");
   const [note, setNote] = useState("");
   const [busy, setBusy] = useState(false);
+  const [pending, setPending] = useState<Pending[]>([]);
+  const uploads = useUploads(conv.id, pending, setPending);
   useEffect(() => {
     setChannel(conv.channel);
     setText("");
     setNote("");
+    setPending([]);
   }, [conv.id]);
 
   const win = windowState(channel, lastInboundAt(conv.messages ?? [], channel), now);
   const closed = win === "closed";
   const sendReply = async (e?: Event) => {
     e?.preventDefault();
-    if (!text.trim() || busy) return;
+    if ((!text.trim() && !uploads.ready.length) || busy || uploads.uploading) return;
     setBusy(true);
-    const ok = await store.reply(conv.id, text.trim(), channel !== conv.channel ? channel : undefined, t("sent"));
+    const ok = await store.reply(conv.id, text.trim(), channel !== conv.channel ? channel : undefined, t("sent"), uploads.ready);
     setBusy(false);
-    if (ok) setText("");
+    if (ok) {
+      setText("");
+      setPending([]);
+    }
+  };
+  const dropped = (e: DragEvent | ClipboardEvent) => {
+    const files = filesOf(e);
+    if (!files.length || closed) return;
+    e.preventDefault();
+    uploads.add(files);
   };
   const addNote = async (e?: Event) => {
     e?.preventDefault();
@@ -47,7 +60,12 @@ export function Composer({ conv }: { conv: Conversation }) {
 
   return (
     <div class="composer">
-      <form class="reply-form" onSubmit={sendReply}>
+      <form
+        class="reply-form"
+        onSubmit={sendReply}
+        onDragOver={(e) => e.dataTransfer?.types.includes("Files") && e.preventDefault()}
+        onDrop={dropped}
+      >
         <div class="composer-bar">
           {channels.length > 1 ? (
             <label class="field inline">
@@ -81,9 +99,15 @@ export function Composer({ conv }: { conv: Conversation }) {
               aria-keyshortcuts="r"
               onInput={(e) => setText((e.target as HTMLTextAreaElement).value)}
               onKeyDown={ctrlEnter(() => void sendReply())}
+              onPaste={dropped}
             />
             <div class="composer-actions">
-              <button class="btn btn-primary" type="submit" disabled={busy || !text.trim() || closed}>
+              <AttachmentPicker pending={pending} onAdd={uploads.add} onRemove={uploads.remove} disabled={closed} />
+              <button
+                class="btn btn-primary"
+                type="submit"
+                disabled={busy || closed || uploads.uploading || (!text.trim() && !uploads.ready.length)}
+              >
                 {t("send")}
               </button>
             </div>
