@@ -538,48 +538,6 @@ export interface components {
             /** Note */
             note?: string | null;
         };
-        /**
-         * AttachmentProblem
-         * @description 422: a file cannot be sent: the channel that cannot carry it (or none: the shop's own limit) and the limit,
-         *     in words. Also the answer for a plain schema error (then without ``channel`` and ``limit``).
-         */
-        AttachmentProblem: {
-            /**
-             * Type
-             * Format: uri-reference
-             * @description the kind of problem, a URI reference: /problems/<kind>
-             */
-            type: string;
-            /**
-             * Title
-             * @description the kind's short summary; the same for every problem of that kind
-             */
-            title: string;
-            /**
-             * Status
-             * @description the HTTP status of the answer
-             */
-            status: number;
-            /**
-             * Detail
-             * @description what went wrong, in words to show to a person
-             */
-            detail: string;
-            /** Errors */
-            errors: components["schemas"]["FieldError"][];
-            /**
-             * Channel
-             * @description the channel that cannot carry the file, as agents name it
-             */
-            channel?: string | null;
-            /**
-             * Limit
-             * @description the limit the file breaks: a size, the types, a count
-             */
-            limit?: string | null;
-            /** Filename */
-            filename?: string | null;
-        };
         /** CancelIn */
         CancelIn: {
             /**
@@ -1618,13 +1576,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request does not match the schema; or a file cannot be sent: the channel cannot carry it (`channel`, `limit`), it was not uploaded, or its content is not of its type (`type` /problems/attachment-refused) */
+            /** @description The request does not match the schema; or a file cannot be sent (`type` /problems/attachment-refused): the channel cannot carry it (extension members `channel`: the channel as agents name it, `limit`: the limit in words, `filename`), it was not uploaded, or its content is not of its type */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["AttachmentProblem"];
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
             /** @description Busy for a moment: nothing was changed, retry */
@@ -1695,13 +1653,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request does not match the schema; or a file cannot be sent: the channel cannot carry it (`channel`, `limit`), it was not uploaded, or its content is not of its type (`type` /problems/attachment-refused) */
+            /** @description The request does not match the schema; or a file cannot be sent (`type` /problems/attachment-refused): the channel cannot carry it (extension members `channel`: the channel as agents name it, `limit`: the limit in words, `filename`), it was not uploaded, or its content is not of its type */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["AttachmentProblem"];
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
             /** @description Busy for a moment: nothing was changed, retry */
@@ -2817,13 +2775,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request does not match the schema, or the text cannot be sent as it is: variables without a value (named in `missing`, `code` missing_variables), an unknown variable or filter, a syntax error (`code` invalid_template); or a file cannot be sent: the channel cannot carry it (`channel`, `limit`), it was not uploaded, or its content is not of its type (`type` /problems/attachment-refused) */
+            /** @description The request does not match the schema, or the text cannot be sent as it is: variables without a value (named in `missing`, `code` missing_variables), an unknown variable or filter, a syntax error (`code` invalid_template); or a file cannot be sent (`type` /problems/attachment-refused): the channel cannot carry it (extension members `channel`: the channel as agents name it, `limit`: the limit in words, `filename`), it was not uploaded, or its content is not of its type */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["AttachmentProblem"];
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
         };
@@ -3108,13 +3066,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request does not match the schema; or a file cannot be sent: the channel cannot carry it (`channel`, `limit`), it was not uploaded, or its content is not of its type (`type` /problems/attachment-refused) */
+            /** @description The request does not match the schema; or a file cannot be sent (`type` /problems/attachment-refused): the channel cannot carry it (extension members `channel`: the channel as agents name it, `limit`: the limit in words, `filename`), it was not uploaded, or its content is not of its type */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["AttachmentProblem"];
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
         };

@@ -77,12 +77,15 @@ class AttachmentProblem(ValidationProblem):
 
 
 def with_attachment_problems(answers: dict[int, Any]) -> dict[int, Any]:
-    """A route's documented answers (``problems.responses``) whose 422 may also be an ``AttachmentProblem``."""
+    """A route's documented answers (``problems.responses``) whose 422 may also be an ``AttachmentProblem``: like
+    every 422 of the APIs it is documented as a ``ValidationProblem`` (which it is), its extension members named in
+    the description."""
     before = answers.get(422, {}).get("description") or "The request does not match the schema"
-    answers[422] = {"description": f"{before}; or a file cannot be sent: the channel cannot carry it (`channel`, "
-                                   "`limit`), it was not uploaded, or its content is not of its type (`type` "
-                                   "/problems/attachment-refused)",
-                    "content": {problems.PROBLEM_JSON: {"model": AttachmentProblem}}}
+    answers[422] = {**answers.get(422, {}),
+                    "description": f"{before}; or a file cannot be sent (`type` /problems/attachment-refused): the "
+                                   "channel cannot carry it (extension members `channel`: the channel as agents "
+                                   "name it, `limit`: the limit in words, `filename`), it was not uploaded, or its "
+                                   "content is not of its type"}
     return answers
 
 
