@@ -237,3 +237,38 @@ def test_web_chat_visitor_downloads_the_agents_file_through_a_presigned_link(des
     assert file["filename"] == "sizes.png"
     with urllib.request.urlopen(file["url"]) as fetched:
         assert fetched.read() == PNG
+
+
+def test_whatsapp_through_twilio_sends_one_media_per_message_with_the_text_first_when_it_cannot_be_a_caption(
+        desk, twilio):
+    # Given a WhatsApp conversation through Twilio and a reply with a PDF (no caption on documents) and an image
+    conv = _sms_conversation(desk, "+31612340006", channel="whatsapp")
+    invoice = upload(desk, "invoice.pdf", "application/pdf", PDF, conv)
+    photo = upload(desk, "shoe.png", "image/png", PNG, conv)
+    status, _ = agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice",
+                      {"text": "Invoice and photo", "attachments": [invoice, photo]})
+    assert status == 202
+    desk.drain_queue(desk.outbound_queue_url, "dispatcher", TWILIO_API_BASE_URL=twilio.url)
+    # Then three messages leave in order: the text, the PDF, the image; each one MediaUrl at most
+    text, first, second = twilio.requests
+    assert text["form"]["Body"] == "Invoice and photo" and text["form"]["To"] == "whatsapp:+31612340006"
+    assert "MediaUrl" not in text["form"] and "Body" not in first["form"] and "Body" not in second["form"]
+    assert [[v for k, v in r["pairs"] if k == "MediaUrl"] for r in (first, second)] == [
+        [first["form"]["MediaUrl"]], [second["form"]["MediaUrl"]]]
+    assert "invoice.pdf" in first["form"]["MediaUrl"] and "shoe.png" in second["form"]["MediaUrl"]
+    [out] = _outbound(desk, conv)
+    assert out["provider_id"].startswith("SM") and out["status"] == "queued"
+
+
+def test_a_personal_canned_response_takes_the_agents_own_uploads_only(desk):
+    mine = upload(desk, "sizes.pdf", "application/pdf", PDF, who="alice")
+    theirs = upload(desk, "other.pdf", "application/pdf", PDF, who="bob")
+    canned = {"title": "Size chart", "shortcode": "sizes", "bodies": {"en": "Our size chart."}}
+    status, saved = agent(desk, "PUT", "/agent/canned-responses/sizes", "alice", {**canned, "attachments": [mine]})
+    assert status == 200 and saved["attachments"] == [mine]
+    assert agent(desk, "PUT", "/agent/canned-responses/sizes", "alice",
+                 {**canned, "attachments": [mine, theirs]})[0] == 400
+    # saved again with its file (and the stored size, whatever the client says), it keeps it
+    status, again = agent(desk, "PUT", "/agent/canned-responses/sizes", "alice",
+                          {**canned, "attachments": [{**mine, "size": 1}]})
+    assert status == 200 and again["attachments"] == [mine]
