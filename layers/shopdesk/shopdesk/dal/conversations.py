@@ -544,7 +544,7 @@ class Conversations:
 
     # ------------------------------------------------------------------ deliveries
     def record_part(self, conversation_id: str, sk: str, parts_sent: int, provider_id: str) -> None:
-        """One more part of a reply went out (#102): counted with its provider id, so a retry resumes after it.
+        """One more part of a reply went out (#106): counted with its provider id, so a retry resumes after it.
         Conditioned on the count as it was: a redelivery that raced another cannot record a part twice."""
         update = (Update().set("parts_sent", parts_sent).append("part_ids", [provider_id])
                   .when("attribute_exists(PK) AND (attribute_not_exists(parts_sent) OR parts_sent < :n)", n=parts_sent))
@@ -554,7 +554,7 @@ class Conversations:
     def record_send(self, conversation_id: str, sk: str, *, provider: str, provider_id: str, status: str,
                     attempts: int, other_ids: Sequence[str] = ()) -> None:
         """A provider accepted a reply: remember its id (for receipts) and apply any receipt that
-        raced ahead of us. A reply sent in several parts has a marker per part (#103): a receipt for any
+        raced ahead of us. A reply sent in several parts has a marker per part (#107): a receipt for any
         of them finds the reply, and the best status any of them reached already counts."""
         markers = [self.table.update(
             it.marker_pk(provider, pid), it.META,
