@@ -5,6 +5,8 @@ import { useApp } from "../context";
 import { formatDuration, formatFull } from "../format";
 import { useStore } from "../store";
 import { slaState } from "../urgency";
+import { CustomerProfile } from "./CustomerProfile";
+import { OrdersCard } from "./OrdersCard";
 
 const PRIORITIES: Priority[] = ["urgent", "high", "normal", "low"];
 
@@ -30,6 +32,8 @@ export function CustomerPanel({ conv }: { conv: Conversation }) {
         </ul>
       </section>
       <SlaCard conv={conv} />
+      <OrdersCard conv={conv} />
+      <CustomerProfile conv={conv} />
       <TransferCard conv={conv} />
       <RoutingCard conv={conv} />
     </aside>
