@@ -6,15 +6,20 @@ import { formatFull, formatTime } from "../format";
 import { undoableMerges } from "../customers";
 import { useStore } from "../store";
 
-/** The customer behind the conversation, from GET /agent/customers/{id}: their one history on every channel,
- * their own timeline (merges, unmerges, links, each with an undo where it can be undone), likely duplicates
- * with the evidence, and merging one of them in with a reason. */
-export function CustomerProfile({ conv }: { conv: Conversation }) {
-  const { store, t, navigate } = useApp();
-  const onOpen = (id: string) => navigate(`/c/${encodeURIComponent(id)}`);
+export interface CustomerData {
+  profile: Profile | null;
+  duplicates: Duplicate[];
+  error: string;
+  changed: () => Promise<void>;
+}
+
+/** The customer behind the conversation, from GET /agent/customers/{id} (the conversation carries only the
+ * customer as it was when it began: after a merge the profile has every identity), with likely duplicates. */
+export function useCustomer(conv: Conversation): CustomerData {
+  const { store } = useApp();
   const customerId = conv.customer.id;
   const [profile, setProfile] = useState<Profile | null>(null);
-  const [duplicates, setDuplicates] = useState<Duplicate[] | null>(null);
+  const [duplicates, setDuplicates] = useState<Duplicate[]>([]);
   const [error, setError] = useState("");
   const load = async () => {
     try {
@@ -28,22 +33,30 @@ export function CustomerProfile({ conv }: { conv: Conversation }) {
   };
   useEffect(() => {
     setProfile(null);
-    setDuplicates(null);
+    setDuplicates([]);
     void load();
   }, [customerId, conv.id]);
   const changed = async () => {
     await load();
-    void store.refreshOpen(); // the conversation's customer and timeline may have changed
+    void store.refreshOpen(); // the conversation's timeline may have changed
     void store.refresh();
   };
+  return { profile, duplicates, error, changed };
+}
 
+/** The customer's one history on every channel, their own timeline (merges, unmerges, links, each merge with
+ * an undo while it can be undone), likely duplicates with the evidence, and merging one in with a reason. */
+export function CustomerProfile({ conv, customer }: { conv: Conversation; customer: CustomerData }) {
+  const { t, navigate } = useApp();
+  const onOpen = (id: string) => navigate(`/c/${encodeURIComponent(id)}`);
+  const { profile, duplicates, error, changed } = customer;
   if (error) return <p class="form-error" role="alert">{t("error", { detail: error })}</p>;
   if (!profile) return <p class="muted">{t("loading")}</p>;
   return (
     <>
       <HistoryCard profile={profile} openId={conv.id} onOpen={onOpen} />
       <CustomerTimeline profile={profile} onChanged={changed} />
-      <DuplicatesCard customerId={customerId} duplicates={duplicates ?? []} onChanged={changed} />
+      <DuplicatesCard customerId={profile.id} duplicates={duplicates} onChanged={changed} />
     </>
   );
 }

@@ -175,8 +175,8 @@ function OrderActions({ conv, order, onChanged }: { conv: Conversation; order: O
     <details class="order-actions">
       <summary>{t("actions")}</summary>
       {unfulfilled && (
-        <button class="btn" type="button" disabled={busy} aria-label={name("order.cancel")} onClick={() => void ask("cancel")}>
-          {t("order.cancel")}
+        <button class="btn" type="button" disabled={busy} onClick={() => void ask("cancel")}>
+          {name("order.cancel")}
         </button>
       )}
       <fieldset class="refund">
@@ -207,10 +207,9 @@ function OrderActions({ conv, order, onChanged }: { conv: Conversation; order: O
           class="btn"
           type="button"
           disabled={busy || (mode === "chosen" && !refundLines(quantities).length)}
-          aria-label={name("order.refund")}
           onClick={() => void ask("refund")}
         >
-          {t("order.check")}
+          {name("order.refund")}
         </button>
       </fieldset>
       {step && (

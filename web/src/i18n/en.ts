@@ -75,7 +75,7 @@ export const en = {
   noTier: "no tier",
   identities: "Identities",
   // customer panel, orders, duplicates, canned responses, search
-  "view.granted": "Shared with me",
+  "view.granted": "Shared",
   customerHistory: "History on every channel",
   noOtherConversations: "No other conversations.",
   customerTimeline: "Merges and links",
@@ -99,7 +99,6 @@ export const en = {
   "order.refundAll": "Everything not yet refunded",
   "order.refundChosen": "Chosen items",
   "order.refundQuantity": "Quantity of {item} to refund",
-  "order.check": "Check what it would do",
   "order.confirm": "Confirm",
   "order.refused": "The shop refused: {detail}",
   duplicates: "Possible duplicates",

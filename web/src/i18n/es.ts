@@ -76,7 +76,7 @@ export const es: Catalogue = {
   noTier: "sin nivel",
   identities: "Identidades",
   // customer panel, orders, duplicates, canned responses, search
-  "view.granted": "Compartidas conmigo",
+  "view.granted": "Compartidas",
   customerHistory: "Historial en todos los canales",
   noOtherConversations: "No hay otras conversaciones.",
   customerTimeline: "Fusiones y vínculos",
@@ -100,7 +100,6 @@ export const es: Catalogue = {
   "order.refundAll": "Todo lo que aún no se reembolsó",
   "order.refundChosen": "Artículos elegidos",
   "order.refundQuantity": "Cantidad de {item} a reembolsar",
-  "order.check": "Ver qué haría",
   "order.confirm": "Confirmar",
   "order.refused": "La tienda lo rechazó: {detail}",
   duplicates: "Posibles duplicados",

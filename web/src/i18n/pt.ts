@@ -76,7 +76,7 @@ export const pt: Catalogue = {
   noTier: "sem nível",
   identities: "Identidades",
   // customer panel, orders, duplicates, canned responses, search
-  "view.granted": "Partilhadas comigo",
+  "view.granted": "Partilhadas",
   customerHistory: "Histórico em todos os canais",
   noOtherConversations: "Nenhuma outra conversa.",
   customerTimeline: "Fusões e ligações",
@@ -100,7 +100,6 @@ export const pt: Catalogue = {
   "order.refundAll": "Tudo o que ainda não foi reembolsado",
   "order.refundChosen": "Artigos escolhidos",
   "order.refundQuantity": "Quantidade de {item} a reembolsar",
-  "order.check": "Ver o que faria",
   "order.confirm": "Confirmar",
   "order.refused": "A loja recusou: {detail}",
   duplicates: "Possíveis duplicados",
