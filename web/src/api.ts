@@ -1,6 +1,6 @@
-// The one client of the agent and admin APIs. Types come from the agent API's OpenAPI document
-// (src/api-types/agent.ts, generated with openapi-typescript) and from the admin API's models
-// (src/api-types/admin.ts). Components never call fetch themselves.
+// The one client of the agent and admin APIs. Types come from their OpenAPI documents (src/api-types/agent.ts
+// and admin-openapi.ts, generated with openapi-typescript by `npm run types`; admin.ts names the admin API's
+// bodies as the forms use them). Components never call fetch themselves.
 import type { components } from "./api-types/agent";
 import type {
   AdminAgent,
