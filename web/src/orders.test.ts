@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { actionPreview, money, refundLines, statusWords } from "./orders";
+import { actionPreview, money, namedFirst, refundLines, statusWords } from "./orders";
 
 describe("money", () => {
   it("formats an amount in its currency, in the agent's language", () => {
@@ -46,5 +46,16 @@ describe("actionPreview", () => {
   it("is null for other answers: a conflict of state, a refusal", () => {
     expect(actionPreview(409, { code: "conflict", detail: "already cancelled" })).toBeNull();
     expect(actionPreview(422, { code: "platform_refused" })).toBeNull();
+  });
+});
+
+describe("namedFirst", () => {
+  it("puts the orders named in the messages first, the rest newest first as given", () => {
+    const orders = [
+      { name: "#1004", matched_by: ["phone"] },
+      { name: "#1001", matched_by: ["number", "phone"] },
+      { name: "#0999" },
+    ];
+    expect(namedFirst(orders).map((o) => o.name)).toEqual(["#1001", "#1004", "#0999"]);
   });
 });

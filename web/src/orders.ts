@@ -33,3 +33,10 @@ export function actionPreview(status: number, body: unknown): string | null {
   if (typeof b.preview?.summary === "string" && b.preview.summary) return b.preview.summary + ".";
   return typeof b.detail === "string" ? b.detail : null;
 }
+
+/** The panel's order: the orders the customer named in their messages first (the one they are asking
+ * about), then the rest as the API gives them (newest first). */
+export function namedFirst<T extends { matched_by?: string[] }>(orders: readonly T[]): T[] {
+  const named = (o: T) => (o.matched_by ?? []).includes("number");
+  return [...orders.filter(named), ...orders.filter((o) => !named(o))];
+}

@@ -2,7 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError, type Conversation, type Order, type OrderPanel } from "../api";
 import { useApp } from "../context";
 import { formatFull } from "../format";
-import { actionPreview, money, refundLines, statusWords } from "../orders";
+import { actionPreview, money, namedFirst, refundLines, statusWords } from "../orders";
 
 /** The customer's recent orders beside the conversation (by their emails and phones, and any order number
  * written in the messages), with tracking; cancel and refund for the agents whose role allows them. */
@@ -40,8 +40,8 @@ export function OrdersCard({ conv }: { conv: Conversation }) {
       {panel && !panel.items.length && <p class="muted">{t("noOrders")}</p>}
       {panel && (
         <ul class="plain order-list">
-          {panel.items.map((o) => (
-            <OrderItem key={o.id} conv={conv} order={o} mayAct={panel.actions_allowed} onChanged={load} />
+          {namedFirst(panel.items).map((o, i) => (
+            <OrderItem key={o.id} conv={conv} order={o} first={i === 0} mayAct={panel.actions_allowed} onChanged={load} />
           ))}
         </ul>
       )}
@@ -49,72 +49,79 @@ export function OrdersCard({ conv }: { conv: Conversation }) {
   );
 }
 
-function OrderItem({ conv, order, mayAct, onChanged }: { conv: Conversation; order: Order; mayAct: boolean; onChanged: () => void }) {
+/** One order: the first (the one the customer named, else the newest) open, the others one line until opened. */
+function OrderItem(props: { conv: Conversation; order: Order; first: boolean; mayAct: boolean; onChanged: () => void }) {
+  const { conv, order, mayAct, onChanged } = props;
   const { t, locale, timeZone } = useApp();
   const a = order.shipping_address;
   const tracking = order.tracking ?? [];
   return (
     <li class="order">
-      <article aria-label={t("orderOf", { name: order.name })}>
-        <div class="order-head">
-          <strong>{order.name}</strong>
-          <span class="muted small">{t("order.placed", { date: formatFull(order.created_at, locale, timeZone) })}</span>
-        </div>
-        <dl class="order-facts">
-          <dt>{t("order.total")}</dt>
-          <dd>{money(order.total, order.currency, locale)}</dd>
-          <dt>{t("order.payment")}</dt>
-          <dd>{statusWords(order.financial_status)}</dd>
-          <dt>{t("order.fulfilment")}</dt>
-          <dd>
-            {order.cancelled_at ? <span class="chip sla-breached">{t("order.cancelled")}</span> : statusWords(order.fulfillment_status)}
-          </dd>
-        </dl>
-        <h4>{t("order.items")}</h4>
-        <ul class="plain small">
-          {(order.line_items ?? []).map((li, i) => (
-            <li key={li.id ?? i}>
-              {li.quantity} × {li.title}
-              {li.variant_title ? ` (${li.variant_title})` : ""}
-              {li.price ? <span class="muted"> · {money(li.price, order.currency, locale)}</span> : null}
-            </li>
-          ))}
-        </ul>
-        {a && (
-          <>
-            <h4>{t("order.shipTo")}</h4>
-            <address class="small">
-              {[a.name, a.company, a.address1, a.address2, [a.zip, a.city].filter(Boolean).join(" "), a.province, a.country_code]
-                .filter(Boolean)
-                .join(", ")}
-            </address>
-          </>
-        )}
-        <h4>{t("order.tracking")}</h4>
-        {tracking.length ? (
-          <ul class="plain small tracking">
-            {tracking.map((tr, i) => (
-              <li key={`${tr.number}-${i}`}>
-                {tr.url ? (
-                  <a href={tr.url} target="_blank" rel="noopener noreferrer">
-                    {t("order.track", { number: tr.number ?? "", carrier: tr.company ?? "" })}
-                  </a>
-                ) : (
-                  <span>
-                    {tr.number} {tr.company ? `(${tr.company})` : ""}
-                  </span>
-                )}
+      <details open={props.first}>
+        <summary class="order-head">
+          <strong>{order.name}</strong>{" "}
+          <span class="muted small">
+            {money(order.total, order.currency, locale)} · {order.cancelled_at ? t("order.cancelled") : statusWords(order.fulfillment_status)}
+          </span>
+        </summary>
+        <article aria-label={t("orderOf", { name: order.name })}>
+          <p class="muted small">{t("order.placed", { date: formatFull(order.created_at, locale, timeZone) })}</p>
+          <dl class="order-facts">
+            <dt>{t("order.total")}</dt>
+            <dd>{money(order.total, order.currency, locale)}</dd>
+            <dt>{t("order.payment")}</dt>
+            <dd>{statusWords(order.financial_status)}</dd>
+            <dt>{t("order.fulfilment")}</dt>
+            <dd>
+              {order.cancelled_at ? <span class="chip sla-breached">{t("order.cancelled")}</span> : statusWords(order.fulfillment_status)}
+            </dd>
+          </dl>
+          <h4>{t("order.items")}</h4>
+          <ul class="plain small">
+            {(order.line_items ?? []).map((li, i) => (
+              <li key={li.id ?? i}>
+                {li.quantity} × {li.title}
+                {li.variant_title ? ` (${li.variant_title})` : ""}
+                {li.price ? <span class="muted"> · {money(li.price, order.currency, locale)}</span> : null}
               </li>
             ))}
           </ul>
-        ) : (
-          <p class="muted small">{t("order.noTracking")}</p>
-        )}
-        {order.matched_by?.length ? (
-          <p class="muted small">{t("order.matchedBy", { how: order.matched_by.join(", ") })}</p>
-        ) : null}
-        {mayAct && !order.cancelled_at && <OrderActions conv={conv} order={order} onChanged={onChanged} />}
-      </article>
+          {a && (
+            <>
+              <h4>{t("order.shipTo")}</h4>
+              <address class="small">
+                {[a.name, a.company, a.address1, a.address2, [a.zip, a.city].filter(Boolean).join(" "), a.province, a.country_code]
+                  .filter(Boolean)
+                  .join(", ")}
+              </address>
+            </>
+          )}
+          <h4>{t("order.tracking")}</h4>
+          {tracking.length ? (
+            <ul class="plain small tracking">
+              {tracking.map((tr, i) => (
+                <li key={`${tr.number}-${i}`}>
+                  {tr.url ? (
+                    <a href={tr.url} target="_blank" rel="noopener noreferrer">
+                      {t("order.track", { number: tr.number ?? "", carrier: tr.company ?? "" })}
+                    </a>
+                  ) : (
+                    <span>
+                      {tr.number} {tr.company ? `(${tr.company})` : ""}
+                    </span>
+                  )}
+                </li>
+              ))}
+            </ul>
+          ) : (
+            <p class="muted small">{t("order.noTracking")}</p>
+          )}
+          {order.matched_by?.length ? (
+            <p class="muted small">{t("order.matchedBy", { how: order.matched_by.join(", ") })}</p>
+          ) : null}
+          {mayAct && !order.cancelled_at && <OrderActions conv={conv} order={order} onChanged={onChanged} />}
+        </article>
+      </details>
     </li>
   );
 }
