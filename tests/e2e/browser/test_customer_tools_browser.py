@@ -135,6 +135,7 @@ def test_search_finds_a_conversation_by_order_number_and_by_a_word_in_a_message(
     search.fill("bergamot")
     expect(results.get_by_role("option")).to_have_count(1)
     expect(results.get_by_role("option")).to_contain_text("in a message")
+    assert axe_violations(page) == []       # the search box with its results open
     search.press("ArrowDown")
     expect(search).to_have_attribute("aria-activedescendant", "search-option-0")
     search.press("Enter")

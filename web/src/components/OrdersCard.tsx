@@ -117,13 +117,20 @@ function OrderItem(props: { conv: Conversation; order: Order; first: boolean; ma
             <p class="muted small">{t("order.noTracking")}</p>
           )}
           {order.matched_by?.length ? (
-            <p class="muted small">{t("order.matchedBy", { how: order.matched_by.join(", ") })}</p>
+            <p class="muted small">{t("order.matchedBy", { how: order.matched_by.map((m) => matchWords(t, m)).join(", ") })}</p>
           ) : null}
           {mayAct && !order.cancelled_at && <OrderActions conv={conv} order={order} onChanged={onChanged} />}
         </article>
       </details>
     </li>
   );
+}
+
+/** How an order was found, in words: by an identity of the customer's, or a number they wrote. */
+function matchWords(t: ReturnType<typeof useApp>["t"], how: string): string {
+  const key = how === "number" ? "match.order" : `match.${how}`;
+  const words = t(key as Parameters<typeof t>[0]);
+  return words === key ? how : words;
 }
 
 type Step = { kind: "cancel" | "refund"; summary: string; body: Record<string, unknown> } | null;

@@ -93,7 +93,7 @@ export const en = {
   "order.tracking": "Tracking",
   "order.track": "Track {number} ({carrier})",
   "order.noTracking": "No tracking yet",
-  "order.matchedBy": "Found by {how}",
+  "order.matchedBy": "Found {how}",
   "order.cancel": "Cancel order",
   "order.refund": "Refund",
   "order.refundAll": "Everything not yet refunded",

@@ -94,7 +94,7 @@ export const es: Catalogue = {
   "order.tracking": "Seguimiento",
   "order.track": "Seguir {number} ({carrier})",
   "order.noTracking": "Aún sin seguimiento",
-  "order.matchedBy": "Encontrado por {how}",
+  "order.matchedBy": "Encontrado {how}",
   "order.cancel": "Cancelar pedido",
   "order.refund": "Reembolsar",
   "order.refundAll": "Todo lo que aún no se reembolsó",

@@ -94,7 +94,7 @@ export const pt: Catalogue = {
   "order.tracking": "Rastreio",
   "order.track": "Rastrear {number} ({carrier})",
   "order.noTracking": "Ainda sem rastreio",
-  "order.matchedBy": "Encontrada por {how}",
+  "order.matchedBy": "Encontrada {how}",
   "order.cancel": "Cancelar encomenda",
   "order.refund": "Reembolsar",
   "order.refundAll": "Tudo o que ainda não foi reembolsado",
