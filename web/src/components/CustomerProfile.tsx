@@ -11,6 +11,7 @@ export interface CustomerData {
   duplicates: Duplicate[];
   error: string;
   changed: () => Promise<void>;
+  more: () => Promise<void>;
 }
 
 /** The customer behind the conversation, from GET /agent/customers/{id} (the conversation carries only the
@@ -41,7 +42,20 @@ export function useCustomer(conv: Conversation): CustomerData {
     void store.refreshOpen(); // the conversation's timeline may have changed
     void store.refresh();
   };
-  return { profile, duplicates, error, changed };
+  /** The next page of the customer's conversations (GET /agent/customers/{id}?cursor=). */
+  const more = async () => {
+    if (!profile?.next_cursor) return;
+    await store.run(async () => {
+      const page = await store.api.customer(customerId, profile.next_cursor);
+      const seen = new Set(profile.conversations.map((c) => c.id));
+      setProfile({
+        ...profile,
+        conversations: [...profile.conversations, ...page.conversations.filter((c) => !seen.has(c.id))],
+        next_cursor: page.next_cursor ?? null,
+      });
+    });
+  };
+  return { profile, duplicates, error, changed, more };
 }
 
 /** The customer's one history on every channel, their own timeline (merges, unmerges, links, each merge with
@@ -49,19 +63,20 @@ export function useCustomer(conv: Conversation): CustomerData {
 export function CustomerProfile({ conv, customer }: { conv: Conversation; customer: CustomerData }) {
   const { t, navigate } = useApp();
   const onOpen = (id: string) => navigate(`/c/${encodeURIComponent(id)}`);
-  const { profile, duplicates, error, changed } = customer;
+  const { profile, duplicates, error, changed, more } = customer;
   if (error) return <p class="form-error" role="alert">{t("error", { detail: error })}</p>;
   if (!profile) return <p class="muted">{t("loading")}</p>;
   return (
     <>
-      <HistoryCard profile={profile} openId={conv.id} onOpen={onOpen} />
+      <HistoryCard profile={profile} openId={conv.id} onOpen={onOpen} more={more} />
       <CustomerTimeline profile={profile} onChanged={changed} />
       <DuplicatesCard customerId={profile.id} duplicates={duplicates} onChanged={changed} />
     </>
   );
 }
 
-function HistoryCard({ profile, openId, onOpen }: { profile: Profile; openId: string; onOpen: (id: string) => void }) {
+function HistoryCard(props: { profile: Profile; openId: string; onOpen: (id: string) => void; more: () => Promise<void> }) {
+  const { profile, openId, onOpen } = props;
   const { store, t, locale, timeZone } = useApp();
   const { now } = useStore(store);
   const others = profile.conversations.filter((c) => c.id !== openId);
@@ -89,6 +104,11 @@ function HistoryCard({ profile, openId, onOpen }: { profile: Profile; openId: st
           </li>
         ))}
       </ul>
+      {profile.next_cursor && (
+        <button class="btn btn-small" type="button" onClick={() => void props.more()}>
+          {t("loadMore")}
+        </button>
+      )}
     </section>
   );
 }
