@@ -10,7 +10,7 @@ import { OrdersCard } from "./OrdersCard";
 
 const PRIORITIES: Priority[] = ["urgent", "high", "normal", "low"];
 
-/** Beside the timeline: who the customer is, the SLA clocks, hand-off and routing. */
+/** Beside the timeline: who the customer is, the SLA clocks, their orders, history and duplicates, hand-off and routing. */
 export function CustomerPanel({ conv }: { conv: Conversation }) {
   const { t } = useApp();
   const customer = useCustomer(conv);
