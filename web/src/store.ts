@@ -8,6 +8,7 @@ import {
   type Conversation,
   type ConversationStatus,
   type Priority,
+  type ReplyContent,
   type Template,
   type UploadedFile,
   type View,
@@ -274,7 +275,7 @@ export class Store {
     await Promise.all([this.refreshOpen(), this.refresh()]);
   }
 
-  reply = (id: string, text: string, channel: string | undefined, ok: string, attachments: UploadedFile[] = []) =>
+  reply = (id: string, text: string | ReplyContent, channel: string | undefined, ok: string, attachments: UploadedFile[] = []) =>
     this.run(async () => {
       await this.api.reply(id, text, channel, attachments);
       await this.changed();

@@ -1120,6 +1120,11 @@ export interface components {
             source: string;
             /** Warnings */
             warnings?: string[];
+            /**
+             * Actions Allowed
+             * @default false
+             */
+            actions_allowed: boolean;
         };
         /**
          * Presence

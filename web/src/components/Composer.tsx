@@ -1,10 +1,11 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { Conversation } from "../api";
 import { channelName } from "../channels";
 import { useApp } from "../context";
 import { useStore } from "../store";
 import { lastInboundAt, windowState } from "../windows";
 import { AttachmentPicker, filesOf, useUploads, type Pending } from "./AttachmentPicker";
+import { useReplyAssist } from "./ReplyAssist";
 
 /** Reply on one of the conversation's channels (or a template when WhatsApp's window is closed), and notes. */
 export function Composer({ conv }: { conv: Conversation }) {
@@ -17,6 +18,8 @@ export function Composer({ conv }: { conv: Conversation }) {
   const [busy, setBusy] = useState(false);
   const [pending, setPending] = useState<Pending[]>([]);
   const uploads = useUploads(conv.id, pending, setPending);
+  const replyBox = useRef<HTMLTextAreaElement>(null);
+  const assist = useReplyAssist(conv, text, setText, replyBox); // canned responses (`/`) and the rendered preview
   useEffect(() => {
     setChannel(conv.channel);
     setText("");
@@ -28,12 +31,15 @@ export function Composer({ conv }: { conv: Conversation }) {
   const closed = win === "closed";
   const sendReply = async (e?: Event) => {
     e?.preventDefault();
-    if ((!text.trim() && !uploads.ready.length) || busy || uploads.uploading) return;
+    if ((!text.trim() && !uploads.ready.length) || busy || uploads.uploading || assist.blocked) return;
     setBusy(true);
-    const ok = await store.reply(conv.id, text.trim(), channel !== conv.channel ? channel : undefined, t("sent"), uploads.ready);
+    // files alone are a reply too (no text then)
+    const body = text.trim() ? assist.body(text) : "";
+    const ok = await store.reply(conv.id, body, channel !== conv.channel ? channel : undefined, t("sent"), uploads.ready);
     setBusy(false);
     if (ok) {
       setText("");
+      assist.reset();
       setPending([]);
     }
   };
@@ -91,22 +97,31 @@ export function Composer({ conv }: { conv: Conversation }) {
           <>
             <textarea
               id="reply-box"
+              ref={replyBox}
+              {...assist.boxProps}
               aria-label={t("reply")}
               placeholder={t("replyPlaceholder")}
               rows={3}
               value={text}
               disabled={closed}
               aria-keyshortcuts="r"
-              onInput={(e) => setText((e.target as HTMLTextAreaElement).value)}
-              onKeyDown={ctrlEnter(() => void sendReply())}
+              onInput={(e) => {
+                const box = e.target as HTMLTextAreaElement;
+                setText(box.value);
+                assist.update(box.value, box.selectionStart);
+              }}
+              onClick={(e) => assist.update((e.target as HTMLTextAreaElement).value, (e.target as HTMLTextAreaElement).selectionStart)}
+              onKeyDown={(e) => assist.onKeyDown(e) || ctrlEnter(() => void sendReply())(e)}
               onPaste={dropped}
             />
+            {assist.popup}
+            {assist.preview}
             <div class="composer-actions">
               <AttachmentPicker pending={pending} onAdd={uploads.add} onRemove={uploads.remove} disabled={closed} />
               <button
                 class="btn btn-primary"
                 type="submit"
-                disabled={busy || closed || uploads.uploading || (!text.trim() && !uploads.ready.length)}
+                disabled={busy || closed || assist.blocked || uploads.uploading || (!text.trim() && !uploads.ready.length)}
               >
                 {t("send")}
               </button>
