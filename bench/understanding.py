@@ -77,7 +77,8 @@ def evaluate(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
     everything = [pair for pairs in by_language.values() for pair in pairs]
     timings.sort()
-    return {**figures(everything), "per_language": {lang: figures(pairs) for lang, pairs in sorted(by_language.items())},
+    per_language = {lang: figures(pairs) for lang, pairs in sorted(by_language.items())}
+    return {**figures(everything), "per_language": per_language,
             "understand_ms_p50": round(median(timings), 3),
             "understand_ms_p95": round(timings[int(0.95 * (len(timings) - 1))], 3)}
 

@@ -65,8 +65,8 @@ CUES: dict[str, dict[str, str]] = {
                " | that solved | solved | it worked | worked",
         "no": "no | nope | nah | not really | no thanks | not yet",
         "thanks": "thank* | thx | thnx | cheers | much appreciated | appreciate it | many thanks",
-        "negative": 
-            | still haven*t | still hasn*t | still havent | not as described | waste of money | too long | takes so long"""broken | broke | damaged | crushed | faulty | defective | doesn*t work | stopped working
+        "negative": """broken | broke | damaged | crushed | faulty | defective | doesn*t work | stopped working
+            | still haven*t | still hasn*t | still havent | not as described | waste of money | too long | takes so long
             | wrong | missing | never again | worst | terrible | awful | horrible | disgusting | ridiculous
             | unacceptable | disappointed | disappointing | angry | annoyed | annoying | furious | fed up
             | sick of | tired of | waste | rubbish | useless | scam* | joke | shame | nobody answers
@@ -108,8 +108,8 @@ CUES: dict[str, dict[str, str]] = {
                " | ya funciona",
         "no": "no | nop | para nada | todavia no | aun no",
         "thanks": "gracias | grasias | muchas gracias | mil gracias | te lo agradezco | agradecid*",
-        "negative": 
-            | rabia | que rabia | no es como en la foto | no coincide | tarda demasiado | dinero tirado"""roto | rota | rotos | dañad* | danad* | aplastad* | defectuos* | no funciona | equivocad*
+        "negative": """roto | rota | rotos | dañad* | danad* | aplastad* | defectuos* | no funciona | equivocad*
+            | rabia | que rabia | no es como en la foto | no coincide | tarda demasiado | dinero tirado
             | falta | nunca mas | peor | fatal | horrible | terrible | verguenza | ridicul* | inaceptable
             | decepcionad* | enfadad* | enojad* | molest* | harto | harta | cansad* | basura | estafa* | timo
             | nadie contesta | nadie responde | sin respuesta | sigo esperando | sigue sin | otra vez | de nuevo
@@ -146,8 +146,8 @@ CUES: dict[str, dict[str, str]] = {
         "yes": "sim | s | isso | claro | certo | correto | exato | pode ser | resolveu | resolvido | funcionou",
         "no": "nao | n | nada disso | ainda nao | negativo",
         "thanks": "obrigad* | obg | brigad* | valeu | vlw | agradeco | muito obrigad*",
-        "negative": 
-            | desilud* | diferente da foto | nao e como | demora demais | dinheiro jogado fora"""quebrad* | danificad* | amassad* | defeito | defeituos* | nao funciona | errad* | faltando
+        "negative": """quebrad* | danificad* | amassad* | defeito | defeituos* | nao funciona | errad* | faltando
+            | desilud* | diferente da foto | nao e como | demora demais | dinheiro jogado fora
             | nunca mais | pior | pessim* | horrivel | terrivel | absurdo | vergonha | ridicul* | inaceitavel
             | decepcionad* | irritad* | raiva | chatead* | cansad* | cansei | lixo | golpe | ninguem responde
             | sem resposta | continuo esperando | de novo | outra vez | terceira vez | segunda vez
@@ -186,8 +186,8 @@ CUES: dict[str, dict[str, str]] = {
                " | gelost | passt",
         "no": "nein | ne | nee | noch nicht | leider nicht | nicht wirklich",
         "thanks": "danke* | dank | vielen dank | besten dank | merci | dankeschon",
-        "negative": 
-            | dauert .. lange | zu lange | schade | geldverschwendung | nicht wie beschrieben"""kaputt | beschadigt | eingedruckt | defekt | funktioniert nicht | falsch* | fehlt
+        "negative": """kaputt | beschadigt | eingedruckt | defekt | funktioniert nicht | falsch* | fehlt
+            | dauert .. lange | zu lange | schade | geldverschwendung | nicht wie beschrieben
             | nie wieder | schlecht* | schlimm* | furchtbar | schrecklich | katastroph* | frechheit
             | unverschamt* | lacherlich | inakzeptabel | enttauscht | enttauschend | verargert | wutend
             | sauer | genervt | nervig | nase voll | reicht | betrug | abzocke | keiner antwortet
@@ -225,8 +225,8 @@ CUES: dict[str, dict[str, str]] = {
         "yes": "evet | he | tabii | tabi | aynen | dogru | olur | tamamdir | cozuldu | sorun cozuldu | oldu",
         "no": "hayir | yok | yoo | olmaz | henuz degil",
         "thanks": "tesekkur* | sagol* | sag ol* | eyvallah | eline saglik | cok sagolun",
-        "negative": 
-            | hos degil | aciklamaya uymuyor | cok uzun surdu | yazik | paramiza yazik"""kirik | kirilmis | hasarli | ezilmis | bozuk | calismiyor | yanlis | eksik | bir daha asla
+        "negative": """kirik | kirilmis | hasarli | ezilmis | bozuk | calismiyor | yanlis | eksik | bir daha asla
+            | hos degil | aciklamaya uymuyor | cok uzun surdu | yazik | paramiza yazik
             | asla | en kotu | kotu | berbat | rezalet | rezil | sacma | kabul edilemez | hayal kirikligi
             | sinir* | kizgin | bikti* | biktim | yoruldum | dolandiric* | kimse cevap vermiyor
             | cevap yok | hala bekliyorum | hala | yine | tekrar | ucuncu kez | ikinci kez | sikayet*
@@ -263,8 +263,8 @@ CUES: dict[str, dict[str, str]] = {
         "yes": "ya | iya | iyaa | yup | betul | benar | bener | oke sudah | sudah beres | beres | berhasil | bisa",
         "no": "tidak | nggak | gak | ga | enggak | engga | belum | bukan",
         "thanks": "terima kasih | terimakasih | makasih | makasi | trims | thx | thanks | tq | nuhun",
-        "negative": 
-            | tidak sesuai | gak sesuai | nggak sesuai | ga sesuai | lama banget | sayang uang"""rusak | penyok | pecah | cacat | tidak berfungsi | salah | kurang | kapok | terburuk
+        "negative": """rusak | penyok | pecah | cacat | tidak berfungsi | salah | kurang | kapok | terburuk
+            | tidak sesuai | gak sesuai | nggak sesuai | ga sesuai | lama banget | sayang uang
             | buruk | jelek | parah | kecewa | marah | kesal | kesel | nyebelin | sebel | capek | cape | bosan
             | penipu* | tidak ada yang balas | gak ada yang balas | nggak ada yang balas | masih nunggu
             | masih menunggu | lagi | ketiga kalinya | kedua kalinya | komplain | keluhan | terkirim tapi""",
@@ -301,8 +301,8 @@ CUES: dict[str, dict[str, str]] = {
         "yes": "ano | hej | jasne | presne | spravne | suhlasim | vyriesene | funguje | uz je to vyriesene",
         "no": "nie | ne | este nie | vobec nie",
         "thanks": "dakujem* | dakujeme | vdaka | dik | diky | dakujem pekne | velka vdaka",
-        "negative": 
-            | skoda | skoda penazi | nezodpoveda | trva .. dlho | prilis dlho"""rozbit* | poskoden* | stlacen* | pokazen* | nefunguje | zl* | chyba | nikdy viac | uz nikdy
+        "negative": """rozbit* | poskoden* | stlacen* | pokazen* | nefunguje | zl* | chyba | nikdy viac | uz nikdy
+            | skoda | skoda penazi | nezodpoveda | trva .. dlho | prilis dlho
             | najhors* | hrozn* | strasn* | otrasn* | hanba | smiesn* | neprijateln* | sklaman* | nahneval*
             | nastvan* | otravne | nebavi | unaven* | podvod* | nikto neodpoveda | ziadna odpoved
             | stale cakam | stale | zase | znova | opat | tretikrat | druhykrat | reklamaci* | staznost""",
