@@ -88,12 +88,13 @@ def read(conversations: Conversations, conversation_id: str, message_sk: str) ->
 
 
 def asked_priority(understood: Understanding, routing: RoutingSettings) -> tuple[Priority | None, str]:
-    """The priority the message asks for under the routing settings (None: none), and why."""
+    """The priority the message asks for under the routing settings (None: none, or both "off"), and why."""
     asked: list[tuple[Priority, str]] = []
-    if understood.urgent and routing.priority_on_urgent is not None:
-        asked.append((routing.priority_on_urgent, f"urgent message ({', '.join(understood.urgency_reasons)})"))
-    if understood.sentiment == "negative" and routing.priority_on_negative is not None:
-        asked.append((routing.priority_on_negative,
+    if understood.urgent and routing.priority_on_urgent != "off":
+        reasons = ", ".join(understood.urgency_reasons)
+        asked.append((Priority(routing.priority_on_urgent), f"urgent message ({reasons})"))
+    if understood.sentiment == "negative" and routing.priority_on_negative != "off":
+        asked.append((Priority(routing.priority_on_negative),
                       f"negative message ({understood.emotion})" if understood.emotion else "negative message"))
     if not asked:
         return None, ""
