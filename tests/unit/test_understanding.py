@@ -231,3 +231,34 @@ def test_the_evaluation_set_is_well_formed():
         assert row["sentiment"] in ("negative", "neutral", "positive")
         assert isinstance(row["urgent"], bool)
         assert set(row["intents"]) <= INTENTS
+
+
+def test_comprehend_answers_for_its_languages_and_hands_back_otherwise():
+    import boto3
+    from botocore.stub import Stubber
+
+    from shopdesk.understanding.comprehend import ComprehendSentiment, configure
+
+    client = boto3.client("comprehend", region_name="us-east-1", aws_access_key_id="fake",
+                          aws_secret_access_key="fake")
+    stub = Stubber(client)
+    stub.add_response("detect_sentiment", {"Sentiment": "POSITIVE", "SentimentScore": {}},
+                      {"Text": "not bad at all", "LanguageCode": "en"})
+    stub.add_response("detect_sentiment", {"Sentiment": "MIXED", "SentimentScore": {}},
+                      {"Text": "great shoes, awful box", "LanguageCode": "en"})
+    stub.add_client_error("detect_sentiment", "ThrottlingException")
+    backend = ComprehendSentiment(client)
+    with stub:
+        assert backend("not bad at all", "en") == "positive"
+        assert backend("great shoes, awful box", "en") is None          # MIXED: the offline answer stands
+        assert backend("this is awful", "en") is None                   # throttled: the offline answer stands
+        assert backend("berbat bir deneyim", "tr") is None              # no Turkish in Comprehend: no call
+    stub.assert_no_pending_responses()
+    try:
+        configure("comprehend")
+        assert analyse._sentiment_override is not None
+    finally:
+        configure("offline")
+    assert analyse._sentiment_override is None
+    with pytest.raises(ValueError, match="SENTIMENT_BACKEND"):
+        configure("vader")
