@@ -21,6 +21,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 EVAL_SET = ROOT / "tests" / "data" / "understanding" / "eval.jsonl"
 SHARED_SAMPLE = ROOT.parent / "shared" / "bot" / "sentiment_sample.jsonl"
+SHARED_QUESTIONS = ROOT.parent / "shared" / "bot" / "questions_sample.jsonl"
+# what each hand-over reason of the public sample looks like in an Understanding
+HANDOFF_SIGNALS = {"human_requested": "human", "legal": "legal", "safety": "safety",
+                   "payment_security": "payment_account", "negative_sentiment": "negative"}
+HANDOFF_INTENTS = frozenset({"human", "legal", "safety", "payment_account"})
 SENTIMENTS = ("negative", "neutral", "positive")
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
@@ -81,6 +86,31 @@ def evaluate(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {**figures(everything), "per_language": per_language,
             "understand_ms_p50": round(median(timings), 3),
             "understand_ms_p95": round(timings[int(0.95 * (len(timings) - 1))], 3)}
+
+
+def handoff_signals(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """On the public questions sample: does understanding give the bot the signal each hand-over needs, spot
+    "where is my order", and stay quiet on ordinary questions (no hand-over intent, not negative)?"""
+    from shopdesk.understanding import understand
+
+    handoffs = [r for r in rows if r["kind"] == "handoff"]
+    orders = [r for r in rows if r["kind"] == "order_status"]
+    ordinary = [r for r in rows if r["kind"] in ("answerable", "out_of_scope")]
+
+    def signalled(row: dict[str, Any]) -> bool:
+        got = understand(row["text"])
+        want = HANDOFF_SIGNALS[row["handoff_reason"]]
+        return got.sentiment == "negative" if want == "negative" else want in got.intents
+
+    def quiet(row: dict[str, Any]) -> bool:
+        got = understand(row["text"])
+        return not (got.intents & HANDOFF_INTENTS) and got.sentiment != "negative"
+
+    return {"handoff_signal_recall": round(sum(map(signalled, handoffs)) / len(handoffs), 3) if handoffs else None,
+            "order_status_recall": round(sum("order_status" in understand(r["text"]).intents for r in orders)
+                                         / len(orders), 3) if orders else None,
+            "ordinary_quiet_rate": round(sum(map(quiet, ordinary)) / len(ordinary), 3) if ordinary else None,
+            "n": len(rows)}
 
 
 def misses(rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -212,6 +242,8 @@ def run() -> dict[str, Any]:
               "package_bytes": package_bytes()}
     if SHARED_SAMPLE.exists():
         result["shared_sample"] = evaluate(load(SHARED_SAMPLE))
+    if SHARED_QUESTIONS.exists():
+        result["shared_questions"] = handoff_signals(load(SHARED_QUESTIONS))
     ev = result["eval_set"]
     result["language.accuracy"] = ev["language_accuracy"]
     result["sentiment.macro_f1"] = ev["sentiment_macro_f1"]
