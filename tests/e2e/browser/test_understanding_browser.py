@@ -7,13 +7,14 @@ import re
 
 import pytest
 from playwright.sync_api import expect
-from tests.e2e.browser.support import axe_violations, send_sms
+from tests.e2e.browser.support import axe_violations, send_sms, set_presence
 from tests.e2e.browser.test_inbox_browser import conversation_item, expect_live, timeline
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("fresh_inboxes")]
 
 
 def test_an_angry_urgent_message_is_badged_in_the_list_and_on_the_timeline(stack, open_inbox):
+    set_presence(stack, "bob", "away")              # so the customer is alice's, in her Mine view
     page = open_inbox("alice")
     expect_live(page)
     send_sms(stack, "+14155550231", "This is unacceptable!! I need the shoes TOMORROW for my wedding")
