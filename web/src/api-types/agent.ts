@@ -887,6 +887,15 @@ export interface components {
              * @default 0
              */
             message_count: number;
+            /** Language */
+            language?: string | null;
+            /** Sentiment */
+            sentiment?: ("negative" | "neutral" | "positive") | null;
+            /**
+             * Urgent
+             * @default false
+             */
+            urgent: boolean;
             /** Messages */
             messages?: components["schemas"]["MessageOut"][];
             /**
