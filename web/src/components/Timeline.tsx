@@ -2,8 +2,9 @@ import { useEffect, useRef } from "preact/hooks";
 import type { Attachment, Conversation, Message } from "../api";
 import { channelName, customerLabel } from "../channels";
 import { useApp } from "../context";
-import { formatFull, formatTime } from "../format";
+import { fileSize, formatFull, formatTime } from "../format";
 import { useStore } from "../store";
+import { Mood } from "./Mood";
 
 const FAILED = new Set(["failed", "undelivered"]);
 
@@ -52,6 +53,7 @@ function MessageItem({ conv, m }: { conv: Conversation; m: Message }) {
         <strong>{who}</strong>
         {m.channel && m.direction !== "note" && <span class="chip">{t("via", { channel: channelName(m.channel) })}</span>}
         {m.kind === "template" && <span class="chip">{t("template")}</span>}
+        {m.direction === "inbound" && <Mood sentiment={m.sentiment} emotion={m.emotion} urgent={m.urgent} t={t} />}
         {time}
       </div>
       {m.subject && <div class="subject">{m.subject}</div>}
@@ -59,7 +61,7 @@ function MessageItem({ conv, m }: { conv: Conversation; m: Message }) {
       {m.attachments.length > 0 && (
         <div class="attachments">
           {m.attachments.map((a, i) => (
-            <AttachmentView key={i} a={a} />
+            <AttachmentView key={i} a={a} sent={m.direction === "outbound"} />
           ))}
         </div>
       )}
@@ -68,8 +70,8 @@ function MessageItem({ conv, m }: { conv: Conversation; m: Message }) {
           {deliveryLabel(t, m.status)}
           {m.error?.message && <span class="reason">: {m.error.message}</span>}
           {m.error?.code && <span class="muted small"> ({m.error.code})</span>}
-          {failed && m.text && (
-            <button class="btn btn-small" onClick={() => store.retry(conv.id, m.text!, m.channel, t("sent"))}>
+          {failed && (
+            <button class="btn btn-small" onClick={() => store.retry(conv.id, m.id, t("sent"))}>
               {t("retry")}
             </button>
           )}
@@ -85,21 +87,21 @@ function deliveryLabel(t: ReturnType<typeof useApp>["t"], status: string): strin
   return text === key ? status : text;
 }
 
-function AttachmentView({ a }: { a: Attachment }) {
+function AttachmentView({ a, sent }: { a: Attachment; sent: boolean }) {
   const { t } = useApp();
   const name = a.filename || t("attachment");
   if (!a.url) return <div class="attachment-note">{t("attachmentNotKept", { note: a.note ?? "" })}</div>;
   if (a.content_type?.startsWith("image/")) {
     return (
       <a href={a.url} target="_blank" rel="noopener noreferrer">
-        <img class="inline-image" src={a.url} alt={t("imageOf", { name })} loading="lazy" />
+        <img class="inline-image" src={a.url} alt={t(sent ? "imageSent" : "imageOf", { name })} loading="lazy" />
       </a>
     );
   }
   return (
     <a class="download" href={a.url} download={name} rel="noopener noreferrer">
       ⤓ {t("download", { name })}
-      {a.size ? ` (${Math.max(1, Math.round(a.size / 1024))} KB)` : ""}
+      {a.size ? ` (${fileSize(a.size)})` : ""}
     </a>
   );
 }

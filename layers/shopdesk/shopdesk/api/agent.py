@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from shopdesk.api.attachments import Files
 from shopdesk.logic.access import Caller, roles
 from shopdesk.models import (
     Agent,
@@ -34,16 +35,20 @@ Channel = Annotated[str, StringConstraints(pattern=r"^[a-z_]{2,20}$")]
 
 
 class ReplyIn(BaseModel):
-    """The text (it may use variables: ``{{customer.first_name}}``) or a canned response, not both."""
+    """The text (it may use variables: ``{{customer.first_name}}``) or a canned response, not both; and/or files
+    uploaded with ``POST /agent/attachments`` (a reply may be files alone)."""
 
     text: Text | None = None
     canned_response_id: CannedId | None = None
     channel: Channel | None = None       # another of the customer's channels; default: where they last wrote
+    attachments: Files = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _one_source(self) -> ReplyIn:
-        if (self.text is None) == (self.canned_response_id is None):
-            raise ValueError("give either text or canned_response_id")
+        if self.text is not None and self.canned_response_id is not None:
+            raise ValueError("give either text or canned_response_id, not both")
+        if self.text is None and self.canned_response_id is None and not self.attachments:
+            raise ValueError("give either text or canned_response_id, or attachments")
         return self
 
 
@@ -142,6 +147,11 @@ class MessageOut(BaseModel):
     provider_id: str | None = None
     error: MessageError | None = None
     attempts: int = 0
+    # what the router understood of a customer's message (None until it did, and on the shop's own messages)
+    language: str | None = None
+    sentiment: Literal["negative", "neutral", "positive"] | None = None
+    emotion: str | None = None
+    urgent: bool | None = None
 
     @classmethod
     def of(cls, message: Message, presign: Presign | None = None) -> MessageOut:
@@ -173,6 +183,9 @@ class ConversationOut(BaseModel):
     waiting_since: datetime | None = None
     last_message_preview: str | None = None
     message_count: int = 0
+    language: str | None = None                           # the customer's language (their messages, hints)
+    sentiment: Literal["negative", "neutral", "positive"] | None = None   # of the customer's last message
+    urgent: bool = False                                  # the customer's last message was urgent
     messages: list[MessageOut] = Field(default_factory=list)
 
     @classmethod
