@@ -17,7 +17,6 @@ SQL takes on DuckDB over a million events.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from collections import Counter
@@ -170,7 +169,7 @@ def report(result: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    from bench.harness import use_layer
+    from bench.harness import save_result, use_layer
 
     parser = argparse.ArgumentParser(prog="python -m bench.analytics", description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -178,13 +177,8 @@ def main() -> None:
     args = parser.parse_args()
     use_layer()
     result = run(args.events, args.conversations)
-    path = HERE / "results.json"
-    results = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    results["analytics"] = result                  # read-modify-write: only this key changes
-    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(report(result))
-    print("\nwritten: bench/results.json (analytics)")
-
+    save_result("analytics", result)
 
 if __name__ == "__main__":
     main()
