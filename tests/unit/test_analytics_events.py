@@ -228,3 +228,10 @@ def test_the_forecast_learns_the_hour_of_week_from_the_lakes_history():
     assert by_hour["2026-12-08T09:00:00+00:00"] == pytest.approx(0.0)
     with pytest.raises(Exception, match="channel"):
         volume_forecast(lake, now, "sms' OR 1=1 --", 7, "UTC")
+
+
+def test_the_routers_classification_is_the_routers_even_after_the_language_came_first():
+    understood = meta(language="es", changed_by="customer")                   # the router noted the language
+    routed = {**understood, "team": "returns", "classified_at": "2026-11-02T09:00:01.000Z"}
+    (event,) = derive("MODIFY", CONV, routed, understood)
+    assert (event.type, event.actor, event.team) == (EventType.CONVERSATION_CLASSIFIED, "router", "returns")

@@ -214,9 +214,10 @@ def _conversation(new: Mapping[str, Any], old: Mapping[str, Any] | None) -> list
         if change.reason == "bot":
             resolved_at = _instant(change.occurred_at) or now
             out.append(ctx.event(EventType.BOT_RESOLVED, resolved_at, (change.occurred_at,), actor="bot"))
-    if (old.get("language"), old.get("team")) != (new.get("language"), new.get("team")):
+    routed = bool(new.get("classified_at")) and not old.get("classified_at")     # the router's one classification
+    if routed or (old.get("language"), old.get("team")) != (new.get("language"), new.get("team")):
         out.append(ctx.event(EventType.CONVERSATION_CLASSIFIED, now, (new.get("language"), new.get("team"),
-                                                                     _iso(now)), actor=actor,
+                                                                     _iso(now)), actor="router" if routed else actor,
                              from_value=old.get("team"), to_value=new.get("team")))
 
     was, now_assignee = old.get("assignee"), new.get("assignee")

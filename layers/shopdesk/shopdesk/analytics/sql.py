@@ -97,8 +97,9 @@ STATEMENTS: dict[str, tuple[str, str]] = {
   SELECT o.conversation_id, o.at_ms, o.channel, o.agent_id,
          coalesce(c.team, o.team) AS team, coalesce(c.language, o.language) AS language
   FROM ev o LEFT JOIN (
-    SELECT conversation_id, arg_min(team, at_ms) AS team, arg_min(language, at_ms) AS language
-    FROM ev WHERE type = 'conversation_classified' AND language IS NOT NULL GROUP BY 1
+    SELECT conversation_id, arg_min(team, at_ms) FILTER (WHERE actor = 'router') AS team,
+           arg_min(language, at_ms) FILTER (WHERE language IS NOT NULL) AS language
+    FROM ev WHERE type = 'conversation_classified' GROUP BY 1
   ) c ON c.conversation_id = o.conversation_id
   WHERE o.type = 'conversation_opened'
 ) opened GROUP BY 1 ORDER BY 1""", "new conversations"),
