@@ -217,7 +217,8 @@ def _conversation(new: Mapping[str, Any], old: Mapping[str, Any] | None) -> list
     routed = bool(new.get("classified_at")) and not old.get("classified_at")     # the router's one classification
     if routed or (old.get("language"), old.get("team")) != (new.get("language"), new.get("team")):
         out.append(ctx.event(EventType.CONVERSATION_CLASSIFIED, now, (new.get("language"), new.get("team"),
-                                                                     _iso(now)), actor="router" if routed else actor,
+                                                                     _iso(now), routed),
+                             actor="router" if routed else actor,
                              from_value=old.get("team"), to_value=new.get("team")))
 
     was, now_assignee = old.get("assignee"), new.get("assignee")
