@@ -321,3 +321,35 @@ def test_a_macro_applies_routing_rules_per_conversation(wismo):
     # and a resolved conversation refuses routing changes (409), as the routing route does
     body = agent(desk, "POST", "/agent/macros/wismo/apply", "alice", {"conversation_ids": [conv]})[1]
     assert body["results"][0]["problem"]["status"] == 409
+
+
+# ------------------------------------------------------------------------------ the version condition
+
+def test_a_composed_change_is_conditioned_on_the_conversation_as_read_and_made_again_from_a_fresh_read(catalogue):
+    from shopdesk.dal.conversations import ClockConflict, Edit
+    from shopdesk.logic.access import Caller
+
+    desk = catalogue
+    api = desk.handler("agent_api")
+    conv = customer_writes(desk, "+31612340501", "hello", "SM" + "f1" * 16)
+    desk.drain_queue(desk.work_queue_url, "router")          # its clocks start (nobody online: it waits)
+    # A write from a stale read is refused whole: the status moved meanwhile
+    stale = api.conversations.read_clocks(conv)
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "pending"})[0] == 200
+    with pytest.raises(ClockConflict):
+        api.conversations.edit(stale, stale.clocks, Edit(labels=["vip"]))
+    assert desk.item(f"CONV#{conv}").get("labels") is None and desk.item(f"CONV#{conv}", "LABEL#vip") is None
+    # The composer reads again and makes its plan again when another change wins between its read and its write
+    attempts: list[str] = []
+
+    def build(plan: Any) -> str:
+        attempts.append(plan.conv.status.value)
+        if len(attempts) == 1:        # someone opens the conversation while this plan is being made
+            assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "open"})[0] == 200
+        api.composer.labels(plan, ["vip"], [], api.labels.known())
+        return "labelled"
+
+    result = api.composer.run(Caller("alice"), conv, build)
+    assert attempts == ["pending", "open"]
+    assert (result.status.value, result.labels) == ("open", ["vip"])
+    assert desk.item(f"CONV#{conv}", "LABEL#vip")["LabelSK"].startswith("open#")
