@@ -18,11 +18,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench import assignment, cold_start, commerce, detection, ingest, live, search, sweep
+from bench import assignment, cold_start, commerce, detection, ingest, live, macros, search, sweep
 from bench.harness import machine, moto_process, moto_server, use_layer
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("cold_start", "ingest", "sweep", "sweep_capacity", "assignment", "sla", "commerce", "live", "search")
+BENCHMARKS = ("cold_start", "ingest", "sweep", "sweep_capacity", "assignment", "sla", "commerce", "live", "search",
+              "macro")
 STACK_BENCHMARKS = ("assignment", "sla", "live")        # these start the local stack (python -m local)
 
 
@@ -35,7 +36,8 @@ def sizes(quick: bool) -> dict[str, Any]:
             "sla_conversations": 12 if quick else 30,
             "commerce_conversations": 15 if quick else 60, "commerce_orders": 10 if quick else 40,
             "live_messages": 10 if quick else 50,
-            "search_conversations": 500 if quick else 10_000, "search_queries": 100 if quick else 500}
+            "search_conversations": 500 if quick else 10_000, "search_queries": 100 if quick else 500,
+            "macro_conversations": 20 if quick else 60}
 
 
 def main() -> None:
@@ -115,6 +117,11 @@ def main() -> None:
         results["search"] = measure(f"search: {plan['search_conversations']:,} conversations, 10 messages each, "
                                     f"{plan['search_queries']} queries (local engine)",
                                     lambda: search.run(plan["search_conversations"], 10, plan["search_queries"]))
+    if "macro" in chosen:
+        with moto_server() as endpoint:
+            results["macro"] = measure(f"macro: a five-action macro on {plan['macro_conversations']} conversations "
+                                       "one by one, then on a selection", lambda: macros.run(
+                                           endpoint, plan["macro_conversations"]))
     results["runtime_seconds"] = round(time.perf_counter() - started, 1)
 
     name = "results.partial.json" if args.only else "results.quick.json" if args.quick else "results.json"
@@ -146,7 +153,7 @@ def report(r: dict[str, Any]) -> str:
     sections: list[tuple[str, Callable[[Any], str]]] = [
         ("ingest", _ingest), ("sweep", _sweep), ("sweep_capacity", _capacity), ("cold_start", _cold_start),
         ("assignment", _assignment),
-        ("sla", _detection), ("commerce", _commerce), ("inbox", _inbox), ("search", _search)]
+        ("sla", _detection), ("commerce", _commerce), ("inbox", _inbox), ("search", _search), ("macro", _macro)]
     parts += [show(r[key]) for key, show in sections if key in r]
     return "\n".join(parts)
 
@@ -155,6 +162,12 @@ def _commerce(result: dict[str, Any]) -> str:
     if "error" in result:
         return f"\nCOMMERCE\nFAILED: {result['error']}"
     return "\n" + commerce.report(result)
+
+
+def _macro(result: dict[str, Any]) -> str:
+    if "error" in result:
+        return f"\nMACRO\nFAILED: {result['error']}"
+    return "\n" + macros.report(result)
 
 
 def _ingest(ing: dict[str, Any]) -> str:
