@@ -387,7 +387,9 @@ def delete_personal_macro(macro_id: MacroId) -> Response[None]:
                   "or refused with the problem (all or nothing per conversation)",
           responses=problems.responses(200, 403, 404, 415))
 def apply_macro(macro_id: MacroId, body: ApplyRequest) -> ApplyOut:
-    return ApplyOut.of(*macros.apply(caller(app.current_event), macro_id, body.conversation_ids))
+    context = app.lambda_context
+    return ApplyOut.of(*macros.apply(caller(app.current_event), macro_id, body.conversation_ids,
+                                     time_left=lambda: context.get_remaining_time_in_millis() / 1000))
 
 
 install_refusals(app)

@@ -353,3 +353,18 @@ def test_a_composed_change_is_conditioned_on_the_conversation_as_read_and_made_a
     assert attempts == ["pending", "open"]
     assert (result.status.value, result.labels) == ("open", ["vip"])
     assert desk.item(f"CONV#{conv}", "LABEL#vip")["LabelSK"].startswith("open#")
+
+
+def test_a_selection_the_request_has_no_time_left_for_is_answered_503_and_left_alone(wismo):
+    from shopdesk.logic.access import Caller
+
+    desk = wismo
+    api = desk.handler("agent_api")
+    convs = [customer_writes(desk, f"+3161234060{i}", "hi", "SM" + f"g{i}" * 16) for i in range(2)]
+    left = iter([10.0, 1.0])                 # time for the first conversation, not for the second
+    macro, outcomes = api.macros.apply(Caller("sam", roles=frozenset({"supervisors"})), "wismo", convs,
+                                       time_left=lambda: next(left))
+    assert macro.id == "wismo"
+    assert [(o.result, o.status) for o in outcomes] == [("applied", 200), ("refused", 503)]
+    assert desk.item(f"CONV#{convs[0]}")["status"] == "snoozed"
+    assert desk.item(f"CONV#{convs[1]}")["status"] == "open" and desk.item(f"CONV#{convs[1]}").get("labels") is None

@@ -12,7 +12,7 @@ export function LabelChips({ conv }: { conv: Conversation }) {
   const ids = labelsOf(conv);
   if (!ids.length) return null;
   return (
-    <span class="label-chips" aria-label={t("labels")}>
+    <span class="label-chips">
       {ids.map((id) => {
         const label = known.get(id);
         const name = label?.name ?? id;

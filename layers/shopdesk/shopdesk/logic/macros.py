@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -37,6 +38,8 @@ from shopdesk.models import ConversationStatus, Message
 from shopdesk.models.canned import Scope
 from shopdesk.models.labels import Label
 from shopdesk.models.macros import Macro, MacroContent
+
+RESERVE_SECONDS = 3.0        # what one more conversation may take at worst, and the answer after it
 
 
 class MacroInvalid(ShopdeskError):
@@ -138,11 +141,21 @@ class MacroDesk:
             raise MacroInvalid(errors)
 
     # ------------------------------------------------------------------ applying
-    def apply(self, caller: Caller, macro_id: str, conversation_ids: list[str]) -> tuple[Macro, list[Outcome]]:
+    def apply(self, caller: Caller, macro_id: str, conversation_ids: list[str],
+              time_left: Callable[[], float] | None = None) -> tuple[Macro, list[Outcome]]:
+        """The macro on each conversation in turn. ``time_left`` (seconds the request may still take): a
+        conversation not started while at least ``RESERVE_SECONDS`` were left is answered 503, not applied,
+        so a large selection never ends in a timeout that would hide what was done."""
         macro = self.for_caller(caller, macro_id)
         known = {label.id: label for label in self.labels.list()}
-        return macro, [self._apply_one(caller, macro, conversation_id, known)
-                       for conversation_id in dict.fromkeys(conversation_ids)]
+        outcomes = []
+        for conversation_id in dict.fromkeys(conversation_ids):
+            if time_left is not None and time_left() < RESERVE_SECONDS:
+                outcomes.append(Outcome(conversation_id, "refused", 503, "not applied: the request ran out of time; "
+                                                                          "apply the macro to this one again"))
+                continue
+            outcomes.append(self._apply_one(caller, macro, conversation_id, known))
+        return macro, outcomes
 
     def _apply_one(self, caller: Caller, macro: Macro, conversation_id: str, known: dict[str, Label]) -> Outcome:
         if self.composer is None or self.inbox is None:
