@@ -18,13 +18,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench import assignment, cold_start, commerce, detection, ingest, live, macros, search, sweep
+from bench import assignment, cold_start, commerce, detection, forecast, ingest, live, load, macros, search, sweep
 from bench.harness import machine, moto_process, moto_server, use_layer
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ("cold_start", "ingest", "sweep", "sweep_capacity", "assignment", "sla", "commerce", "live", "search",
-              "macro")
-STACK_BENCHMARKS = ("assignment", "sla", "live")        # these start the local stack (python -m local)
+              "load", "forecast", "macro")
+STACK_BENCHMARKS = ("assignment", "sla", "live", "load")        # these start the local stack (python -m local)
 
 
 def sizes(quick: bool) -> dict[str, Any]:
@@ -37,7 +37,7 @@ def sizes(quick: bool) -> dict[str, Any]:
             "commerce_conversations": 15 if quick else 60, "commerce_orders": 10 if quick else 40,
             "live_messages": 10 if quick else 50,
             "search_conversations": 500 if quick else 10_000, "search_queries": 100 if quick else 500,
-            "macro_conversations": 20 if quick else 60}
+            "load_customers": 50 if quick else 500, "macro_conversations": 20 if quick else 60}
 
 
 def main() -> None:
@@ -117,6 +117,12 @@ def main() -> None:
         results["search"] = measure(f"search: {plan['search_conversations']:,} conversations, 10 messages each, "
                                     f"{plan['search_queries']} queries (local engine)",
                                     lambda: search.run(plan["search_conversations"], 10, plan["search_queries"]))
+    if "load" in chosen:
+        results["load"] = measure("load: 2,000 messages from 500 customers in a minute (local stack)",
+                                  lambda: load.run(plan["load_customers"]))
+    if "forecast" in chosen:
+        results["forecast"] = measure("forecast: backtest of 14-day forecasts on 20 weeks of generated traffic, "
+                                      "breach-risk calibration on a simulated queue", forecast.run)
     if "macro" in chosen:
         with moto_server() as endpoint:
             results["macro"] = measure(f"macro: a five-action macro on {plan['macro_conversations']} conversations "
@@ -153,7 +159,8 @@ def report(r: dict[str, Any]) -> str:
     sections: list[tuple[str, Callable[[Any], str]]] = [
         ("ingest", _ingest), ("sweep", _sweep), ("sweep_capacity", _capacity), ("cold_start", _cold_start),
         ("assignment", _assignment),
-        ("sla", _detection), ("commerce", _commerce), ("inbox", _inbox), ("search", _search), ("macro", _macro)]
+        ("sla", _detection), ("commerce", _commerce), ("inbox", _inbox), ("search", _search),
+        ("load", _load), ("forecast", _forecast), ("macro", _macro)]
     parts += [show(r[key]) for key, show in sections if key in r]
     return "\n".join(parts)
 
@@ -234,6 +241,18 @@ def _search(result: dict[str, Any]) -> str:
     if "error" in result:
         return f"\nSEARCH\nFAILED: {result['error']}"
     return "\n" + search.report(result)
+
+
+def _load(result: dict[str, Any]) -> str:
+    if "error" in result:
+        return f"\nLOAD\nFAILED: {result['error']}"
+    return "\n" + load.report(result)
+
+
+def _forecast(result: dict[str, Any]) -> str:
+    if "error" in result:
+        return f"\nFORECAST\nFAILED: {result['error']}"
+    return "\n" + forecast.report(result)
 
 
 def _inbox(inbox: dict[str, Any]) -> str:

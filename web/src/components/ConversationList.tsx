@@ -10,7 +10,7 @@ import { LabelChips } from "./Labels";
 import { SelectionBar } from "./Macros";
 import { slaState, type Filters } from "../urgency";
 
-const VIEWS: View[] = ["mine", "unassigned", "all"];
+const VIEWS: View[] = ["mine", "unassigned", "all", "granted"];
 const STATUSES: ConversationStatus[] = ["open", "pending", "snoozed", "resolved"];
 const PRIORITIES: Priority[] = ["urgent", "high", "normal", "low"];
 
