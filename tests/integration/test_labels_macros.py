@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.integration.helpers import agent, customer_writes
-from tests.integration.test_live import Stream
+from tests.integration.test_live import STAGE, ConnectionsEndpoint, Stream, connect
 from tests.support import http_event
 
 ADMINS = "[admins]"
@@ -368,3 +368,24 @@ def test_a_selection_the_request_has_no_time_left_for_is_answered_503_and_left_a
     assert [(o.result, o.status) for o in outcomes] == [("applied", 200), ("refused", 503)]
     assert desk.item(f"CONV#{convs[0]}")["status"] == "snoozed"
     assert desk.item(f"CONV#{convs[1]}")["status"] == "open" and desk.item(f"CONV#{convs[1]}").get("labels") is None
+
+
+def test_a_label_change_reaches_the_open_inboxes_live(catalogue):
+    # Given alice connected to the live API, and her team's conversation read from the stream once
+    desk = catalogue
+    endpoint = ConnectionsEndpoint()
+    try:
+        assert agent(desk, "PUT", "/agent/me/presence", "alice", {"presence": "online"})[0] == 200
+        connect(desk, endpoint, "A", "alice")
+        conv = customer_writes(desk, "+31612340701", "hello", "SM" + "h1" * 16)
+        stream = Stream(desk)
+        stream.read()
+        # When a label is added
+        assert agent(desk, "POST", f"/agent/conversations/{conv}/labels", "alice", {"add": ["vip"]})[0] == 200
+        fanned = desk.invoke("live_fanout", stream.read(), LIVE_CONNECTIONS_ENDPOINT=endpoint.url + "/" + STAGE)
+        # Then her socket hears of the conversation's change and of the timeline entry
+        assert fanned == {"batchItemFailures": []}
+        assert {(f["kind"], f["conversation_id"]) for f in endpoint.to("A")} >= {("conversation", conv),
+                                                                                 ("message", conv)}
+    finally:
+        endpoint.close()
