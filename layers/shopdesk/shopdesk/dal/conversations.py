@@ -577,16 +577,19 @@ class Conversations:
     def list_labelled(self, label_id: str, status: str, limit: int, cursor: str | None
                       ) -> tuple[list[Conversation], str | None]:
         """A label's conversations of one status, latest activity first: one Query of the ByLabel index, then
-        one BatchGetItem of the conversations (#110). An index entry a change has not reached yet (its
-        conversation's status moved on, or the label was taken off) is skipped: a page may hold fewer."""
+        one BatchGetItem of the conversations (#110). An index entry a change has not reached yet (the
+        conversation's status or latest activity moved on, or the label was taken off) is skipped, so a
+        conversation is listed only at its own place (and a cursor made from it resumes exactly there): a page
+        may hold fewer."""
         page = self.table.query(index="ByLabel", key_condition="LabelPK = :pk AND begins_with(LabelSK, :status)",
                                 names={}, values={":pk": it.label_pk(label_id), ":status": f"{status}#"},
                                 limit=limit, cursor=cursor, forward=False)
-        ids = [row["PK"].removeprefix("CONV#") for row in page.items]
+        entries = {row["PK"].removeprefix("CONV#"): row["LabelSK"] for row in page.items}
         found = {i["id"]: it.conversation_from_item(i)
-                 for i in self.table.batch_get([(it.conv_pk(c), it.META) for c in ids])}
-        kept = [found[c] for c in ids
-                if c in found and found[c].status.value == status and label_id in found[c].labels]
+                 for i in self.table.batch_get([(it.conv_pk(c), it.META) for c in entries])}
+        kept = [conv for c, key in entries.items() if (conv := found.get(c)) is not None
+                and label_id in conv.labels
+                and key == it.label_index_sk(conv.status.value, clock.iso(conv.updated_at), conv.id)]
         return kept, page.cursor
 
     def refresh_labels(self, conversation_id: str, labels: Sequence[str], status: str, updated_at: str) -> int:
