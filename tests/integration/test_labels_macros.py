@@ -389,3 +389,20 @@ def test_a_label_change_reaches_the_open_inboxes_live(catalogue):
                                                                                  ("message", conv)}
     finally:
         endpoint.close()
+
+
+def test_a_label_filter_pages_with_its_cursor_without_repeating_or_skipping(catalogue):
+    desk = catalogue
+    convs = [customer_writes(desk, f"+3161234080{i}", "hi", "SM" + f"k{i}" * 16) for i in range(3)]
+    for conv in convs:
+        assert agent(desk, "POST", f"/agent/conversations/{conv}/labels", "root", {"add": ["vip"]},
+                     groups=ADMINS)[0] == 200
+    status, first = agent(desk, "GET", "/agent/conversations", "root", query="view=all&label=vip&limit=2",
+                          groups=ADMINS)
+    assert status == 200 and len(first["items"]) == 2 and first["next_cursor"]
+    status, second = agent(desk, "GET", "/agent/conversations", "root", groups=ADMINS,
+                           query=f"view=all&label=vip&limit=2&cursor={first['next_cursor']}")
+    assert status == 200, second
+    seen = [c["id"] for c in first["items"]] + [c["id"] for c in second["items"]]
+    assert sorted(seen) == sorted(convs)
+    assert seen == sorted(seen, reverse=True)      # newest activity first: labelled last, listed first
