@@ -715,6 +715,16 @@ export interface components {
             skill_keywords?: {
                 [key: string]: string[];
             };
+            /**
+             * Priority On Negative
+             * @default high
+             */
+            priority_on_negative: components["schemas"]["Priority"] | "off";
+            /**
+             * Priority On Urgent
+             * @default urgent
+             */
+            priority_on_urgent: components["schemas"]["Priority"] | "off";
         };
         /**
          * SlaPolicy

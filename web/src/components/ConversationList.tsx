@@ -9,6 +9,7 @@ import { useStore } from "../store";
 import { LabelChips } from "./Labels";
 import { SelectionBar } from "./Macros";
 import { slaState, type Filters } from "../urgency";
+import { Mood } from "./Mood";
 
 const VIEWS: View[] = ["mine", "unassigned", "all", "granted"];
 const STATUSES: ConversationStatus[] = ["open", "pending", "snoozed", "resolved"];
@@ -98,6 +99,7 @@ export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLU
                 <span class="conv-meta">
                   <span class={`chip channel-${c.channel}`}>{channelName(c.channel)}</span>
                   {c.priority !== "normal" && <span class={`chip priority-${c.priority}`}>{t(`priority.${c.priority}`)}</span>}
+                  <Mood sentiment={c.sentiment} urgent={c.urgent} t={t} />
                   {c.status !== "open" && <span class="chip">{t(`status.${c.status}`)}</span>}
                   {sla.breached ? (
                     <span class="chip sla-breached">{t("sla.breached")}</span>
