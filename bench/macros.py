@@ -18,8 +18,6 @@ import json
 import os
 import time
 from collections import Counter
-from datetime import UTC, datetime
-from pathlib import Path
 from statistics import mean
 from typing import Any
 
@@ -32,11 +30,11 @@ from bench.harness import (
     http_event,
     load_handler,
     moto_server,
+    save_result,
     signed_twilio_event,
     twilio_form,
 )
 
-HERE = Path(__file__).resolve().parent
 ADMIN = {"cognito:username": "root", "name": "Root", "cognito:groups": "[admins]"}
 SUPERVISOR = {"cognito:username": "sam", "name": "Sam", "cognito:groups": "[supervisors]"}
 FIVE_ACTIONS = [{"type": "reply", "canned_response_id": "shipped"},
@@ -142,13 +140,8 @@ def main() -> None:
     args = parser.parse_args()
     with moto_server() as endpoint:
         result = run(endpoint, args.conversations)
-    result["date"] = datetime.now(UTC).isoformat(timespec="seconds")
-    path = HERE / "results.json"
-    results = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    results["macro"] = result                        # read-modify-write: only this key changes
-    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(report(result))
-    print("\nwritten: bench/results.json (macro)")
+    save_result("macro", result)
 
 
 if __name__ == "__main__":
