@@ -25,6 +25,7 @@ receiver = EmailReceiver(
                      thread_finder(conversations)),
     MediaStore(settings.media_bucket), settings.shop_addresses, settings.media_max_bytes,
     [settings.email_events_topic_arn] if settings.email_events_topic_arn else [])
+receiver.processor.prime()       # the privacy settings at cold start
 app = APIGatewayHttpResolver()
 map_errors(app)
 

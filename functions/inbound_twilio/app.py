@@ -28,6 +28,7 @@ settings = InboundSettings.from_env()
 logger = Logger()
 processor = WebhookProcessor(Conversations(Table(settings.table_name), settings.due_shards),
                              Queue(settings.work_queue_url), settings.first_response_targets)
+processor.prime()       # the privacy settings (masking, retention) at cold start: ingest keeps its budget
 app = APIGatewayHttpResolver()
 map_errors(app)     # refused 403, malformed 400, busy 503 (nothing half-stored: Twilio may retry)
 

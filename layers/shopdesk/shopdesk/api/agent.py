@@ -142,6 +142,9 @@ class MessageOut(BaseModel):
     provider_id: str | None = None
     error: MessageError | None = None
     attempts: int = 0
+    masked: list[str] = Field(default_factory=list, description="what was masked before the message was stored "
+                                                                 "(card, IBAN, a shop's pattern): the text shows "
+                                                                 "[card •••• 4242] in its place")
 
     @classmethod
     def of(cls, message: Message, presign: Presign | None = None) -> MessageOut:

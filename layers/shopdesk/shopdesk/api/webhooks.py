@@ -44,8 +44,11 @@ def map_errors(app: APIGatewayHttpResolver) -> None:
 
 
 def processor_for(settings: Any) -> WebhookProcessor:
-    return WebhookProcessor(Conversations(Table(settings.table_name), settings.due_shards),
-                            Queue(settings.work_queue_url), settings.first_response_targets)
+    """The webhook processor of an inbound function, with the privacy settings read (cold start)."""
+    processor = WebhookProcessor(Conversations(Table(settings.table_name), settings.due_shards),
+                                 Queue(settings.work_queue_url), settings.first_response_targets)
+    processor.prime()
+    return processor
 
 
 def meta_webhook(path: str, parse: Callable[[dict[str, Any]], list[WebhookItem]]) -> APIGatewayHttpResolver:

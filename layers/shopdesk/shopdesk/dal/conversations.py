@@ -66,6 +66,7 @@ class Conversations:
         self.due_shards = due_shards
         self.identities = Identities(table)
         self.customers = Customers(table)
+        self.marker_ttl_seconds = MARKER_TTL_SECONDS     # retention of provider markers (privacy settings)
 
     # ------------------------------------------------------------------ ingest
     def get_identity(self, kind: str, address: str) -> IdentityRecord | None:
@@ -77,7 +78,7 @@ class Conversations:
             "PK": it.marker_pk(provider, provider_id), "SK": it.META, "type": "marker",
             "conversation_id": message.conversation_id, "message_sk": it.message_sk(message),
             "direction": message.direction.value,
-            "ttl": int(clock.now().timestamp()) + MARKER_TTL_SECONDS,
+            "ttl": int(clock.now().timestamp()) + self.marker_ttl_seconds,
         }
         return self.table.put_op(marker, condition="attribute_not_exists(PK)")
 

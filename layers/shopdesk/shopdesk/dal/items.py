@@ -210,6 +210,8 @@ def message_item(message: Message) -> dict[str, Any]:
         "attempts": message.attempts or None, "to": message.to, "sender": message.sender,
         "provider": message.provider, "kind": message.kind, "subject": subject.value,
         "payload": payload.value or None, "truncated": truncated or None,
+        "masked": message.masked or None,
+        "ttl": int(message.expires_at.timestamp()) if message.expires_at else None,
     }
 
 
@@ -222,7 +224,7 @@ def message_from_item(item: dict[str, Any]) -> Message:
         error=MessageError.model_validate(item["error"]) if item.get("error") else None,
         attempts=item.get("attempts") or 0, to=item.get("to"), sender=item.get("sender"),
         provider=item.get("provider"), kind=item.get("kind"), subject=item.get("subject"),
-        payload=item.get("payload"),
+        payload=item.get("payload"), masked=list(item.get("masked") or []),
     )
 
 
