@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
@@ -39,6 +38,7 @@ from shopdesk.errors import BadRequest
 from shopdesk.logic.admin import ADMIN, Admin, require
 from shopdesk.logic.canned import CannedLibrary
 from shopdesk.logic.sla_engine import book_for
+from shopdesk.logs import logger_for
 from shopdesk.models import Agent
 from shopdesk.models.admin import AgentSettings, RoutingSettings, Team, TierChange
 from shopdesk.models.canned import CannedContent
@@ -46,7 +46,7 @@ from shopdesk.models.customer import Customer
 from shopdesk.models.sla import BusinessHours, SlaPolicy
 
 settings = AdminApiSettings.from_env()
-logger = Logger()
+logger = logger_for()
 table = Table(settings.table_name)
 conversations = Conversations(table, settings.due_shards)
 admin = Admin(ConfigStore(table), Agents(table), Queue(settings.work_queue_url), Customers(table), conversations,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
@@ -63,12 +62,13 @@ from shopdesk.logic.reroute import Rerouter, RoutingChange
 from shopdesk.logic.search import Search, cached_orders
 from shopdesk.logic.sla_engine import book_for
 from shopdesk.logic.snooze import Snoozer
+from shopdesk.logs import logger_for
 from shopdesk.models import ConversationStatus
 from shopdesk.models.canned import CannedContent
 from shopdesk.search import SearchUnavailable, search_for
 
 settings = AgentApiSettings.from_env()
-logger = Logger()
+logger = logger_for()
 table = Table(settings.table_name)
 conversations, agents, work = Conversations(table, settings.due_shards), Agents(table), Queue(settings.work_queue_url)
 book = book_for(conversations, settings.first_response_targets)    # policies and routing, cached a minute

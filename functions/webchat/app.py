@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -43,9 +42,10 @@ from shopdesk.errors import Conflict, InvalidSignature
 from shopdesk.logic.merge import Merger
 from shopdesk.logic.verify_email import EmailVerification
 from shopdesk.logic.widget import OriginRefused, RateLimited, Widget
+from shopdesk.logs import logger_for
 
 settings = WebchatSettings.from_env()
-logger = Logger()
+logger = logger_for()
 table = Table(settings.table_name)
 app = APIGatewayHttpResolver(enable_validation=True)
 SESSION = "widgetSession"

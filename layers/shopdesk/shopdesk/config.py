@@ -153,6 +153,15 @@ class AgentApiSettings(CoreSettings):
 
 class AdminApiSettings(CoreSettings):
     work_queue_url: Annotated[str, Field(alias="WORK_QUEUE_URL", min_length=1)]
+    privacy_queue_url: Annotated[str, Field(alias="PRIVACY_QUEUE_URL")] = ""     # export and erase jobs
+    export_bucket: Annotated[str, Field(alias="EXPORT_BUCKET")] = ""              # where exports are fetched
+
+
+class PrivacySettings(CoreSettings):
+    """The privacy jobs' function: where the customer's files are and where exports go."""
+
+    media_bucket: Annotated[str, Field(alias="MEDIA_BUCKET")] = ""
+    export_bucket: Annotated[str, Field(alias="EXPORT_BUCKET", min_length=1)]
 
 
 class DispatcherSettings(ProviderSettings, ShopMailSettings):
