@@ -41,6 +41,7 @@ from shopdesk.commerce.lookup import OrderLookup
 from shopdesk.commerce.platform import commerce_for, store_for
 from shopdesk.config import AgentApiSettings, CommerceSettings, SearchSettings
 from shopdesk.dal.agents import Agents
+from shopdesk.dal.audit import AuditLog
 from shopdesk.dal.canned import CannedResponses
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
@@ -65,6 +66,9 @@ from shopdesk.logic.snooze import Snoozer
 from shopdesk.logs import logger_for
 from shopdesk.models import ConversationStatus
 from shopdesk.models.canned import CannedContent
+from shopdesk.privacy import audit
+from shopdesk.privacy.audit import AuditTrail
+from shopdesk.privacy.settings import PrivacyPolicies
 from shopdesk.search import SearchUnavailable, search_for
 
 settings = AgentApiSettings.from_env()
@@ -97,6 +101,7 @@ inbox.personaliser = Personaliser(conversations, book.routing, settings.shop_nam
 search = Search(SearchReads(table), agents, search_for(SearchSettings.from_env()),
                 cached_orders(store_for(commerce_settings)) if commerce_settings.platform != "none" else None)
 
+trail = AuditTrail(AuditLog(table), PrivacyPolicies(ConfigStore(table)))
 app = APIGatewayHttpResolver(enable_validation=True)
 openapi.publish(app, "/agent", title="shopdesk agent API",
                 description="The inbox over HTTP. Every refusal is an RFC 9457 problem (application/problem+json).",
@@ -332,6 +337,14 @@ install_render_errors(app)
 
 
 problems.install(app, {QueueUnavailable: 503, SearchUnavailable: 503})
+# every change, and the reads that reveal a customer: one audit record each (shopdesk.privacy.audit)
+audit.install(app, lambda: trail, caller, {
+    ("GET", "/agent/customers/<customer_id>"): "customer.read",
+    ("GET", "/agent/customers/<customer_id>/duplicates"): "customer.duplicates",
+    ("GET", "/agent/search"): "search",
+    ("GET", "/agent/conversations/<conversation_id>/orders"): "orders.read",
+    ("POST", "/agent/conversations/<conversation_id>/preview"): audit.NOT_AUDITED,
+})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

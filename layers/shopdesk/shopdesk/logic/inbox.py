@@ -40,6 +40,7 @@ from shopdesk.models import (
     Priority,
     ReplyRoute,
 )
+from shopdesk.privacy import audit
 
 View = Literal["mine", "unassigned", "all", "granted"]
 
@@ -273,6 +274,7 @@ class Inbox:
         """Assign or transfer to any agent with room, in the conversation's team or not (as the router's
         rules allow a transfer today); the new assignee is granted access for good (logic/access.py)."""
         conv = self._visible(caller, conversation_id)
+        audit.note(before={"assignee": conv.assignee}, after={"assignee": to_agent})
         by_agent = caller.id
         if conv.assignee == to_agent:
             return conv
@@ -293,6 +295,7 @@ class Inbox:
 
     def set_status(self, caller: Caller, conversation_id: str, status: ConversationStatus) -> Conversation:
         conv = self._visible(caller, conversation_id)
+        audit.note(before={"status": conv.status.value}, after={"status": status.value})
         by_agent = caller.id
         if conv.status is status:
             return conv

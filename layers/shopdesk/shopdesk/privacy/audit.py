@@ -19,15 +19,16 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from typing import TYPE_CHECKING, Any
 
 from shopdesk import clock
 from shopdesk.dal.audit import AuditLog
 from shopdesk.ids import new_id
 from shopdesk.privacy.settings import PrivacyPolicies, ttl_after
+
+if TYPE_CHECKING:          # the event handler is imported by the API functions only (its import costs ~120 ms)
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+    from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 _notes: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("audit_notes", default=None)
 NOT_AUDITED = ""            # a non-GET route that changes nothing (a preview): name it with this
