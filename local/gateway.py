@@ -331,7 +331,7 @@ class Gateway:
             level,
             "%s %s -> %d%s (%.0f ms)",
             request.method,
-            request.target,
+            request.path,       # like the HTTP API's access log ($context.path): no query (search terms, emails)
             reply.status,
             f" {reply.target}" if reply.target else "",
             (time.perf_counter() - started) * 1000,
