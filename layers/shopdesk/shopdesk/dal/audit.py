@@ -55,9 +55,11 @@ class AuditLog:
                 ) -> tuple[list[dict[str, Any]], str | None]:
         """Newest first, one day's partition after another (the cursor names the day and the position)."""
         position = decode_cursor(cursor) or {}
-        day = date.fromisoformat(position.get("day") or end[:10])
-        first = date.fromisoformat(start[:10])
         inner = position.get("key")
+        if not isinstance(position.get("day", ""), str) or not isinstance(inner, dict | None):
+            raise ValueError("cursor is not valid")
+        day = date.fromisoformat(position.get("day") or end[:10])      # ValueError: not a cursor of ours
+        first = date.fromisoformat(start[:10])
         items: list[dict[str, Any]] = []
         while day >= first and len(items) < limit:
             page, more = self._page(None, "PK", "SK", DAY_PREFIX + day.isoformat(), start, end, limit - len(items),
