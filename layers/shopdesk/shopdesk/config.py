@@ -210,6 +210,7 @@ class CommerceSettings(CoreSettings):
     order_ttl_seconds: Annotated[int, Field(alias="COMMERCE_ORDER_TTL_SECONDS", ge=60)] = 30 * 24 * 3600
     lookup_ttl_seconds: Annotated[int, Field(alias="COMMERCE_LOOKUP_TTL_SECONDS", ge=0)] = 24 * 3600
     order_action_groups: Annotated[str, Field(alias="ORDER_ACTION_GROUPS")] = "supervisors,admins"
+    privacy_queue_url: Annotated[str, Field(alias="PRIVACY_QUEUE_URL")] = ""     # the platform's privacy requests
 
     @property
     def action_groups(self) -> set[str]:
