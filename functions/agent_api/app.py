@@ -102,6 +102,7 @@ search = Search(SearchReads(table), agents, search_for(SearchSettings.from_env()
                 cached_orders(store_for(commerce_settings)) if commerce_settings.platform != "none" else None)
 
 trail = AuditTrail(AuditLog(table), PrivacyPolicies(ConfigStore(table)))
+inbox.privacy = trail.policies      # retention of what agents write, masking of notes
 app = APIGatewayHttpResolver(enable_validation=True)
 openapi.publish(app, "/agent", title="shopdesk agent API",
                 description="The inbox over HTTP. Every refusal is an RFC 9457 problem (application/problem+json).",

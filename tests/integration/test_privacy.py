@@ -191,3 +191,27 @@ def test_erase_leaves_nothing_of_the_customer_and_a_replay_stores_nothing(desk):
     assert {"customer.erase", "customer.erase.done", "customer.read"} <= {r["action"] for r in records}
     # and an erase of a customer that is gone is a 404
     assert admin(desk, "POST", f"/admin/customers/{customer}/erase")[0] == 404
+
+
+def test_retention_gives_replies_notes_and_resolved_conversations_their_expiry(desk):
+    # Given messages kept 60 days and closed conversations 14
+    assert admin(desk, "PUT", "/admin/privacy/settings",
+                 {"retention": {"messages_days": 60, "closed_conversations_days": 14}})[0] == 200
+    conv = customer_writes(desk, PHONE, "Hello", "SMret1")
+    online(desk, "alice")
+    desk.drain_queue(desk.work_queue_url, "router")
+    # When alice replies, notes a card number the customer read out, and resolves
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "Done"})[0] == 202
+    status, note = agent(desk, "POST", f"/agent/conversations/{conv}/notes", "alice",
+                         {"text": "card was 4111 1111 1111 1111"})
+    assert status == 201 and note["text"] == "card was [card •••• 1111]" and note["masked"] == ["card"]
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})[0] == 200
+    # Then every message the agent wrote expires in 60 days, the conversation 14 days after it was resolved
+    now = clock.now().timestamp()
+    items = [i for i in scan(desk) if i["PK"] == f"CONV#{conv}"]
+    written = [i for i in items if i.get("direction") in ("outbound", "note")]
+    assert len(written) == 2 and all(abs(int(i["ttl"]) - (now + 60 * 86400)) < 120 for i in written)
+    assert abs(int(desk.item(f"CONV#{conv}")["ttl"]) - (now + 14 * 86400)) < 120
+    # and a reopen keeps it again
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "open"})[0] == 200
+    assert "ttl" not in desk.item(f"CONV#{conv}")

@@ -438,7 +438,8 @@ class Conversations:
         self.table.put(it.message_item(message))
 
     def set_status(self, conv: Conversation, status: ConversationStatus, note: Message,
-                   reopened_deadline: str | None, identities: Sequence[str] | None = None) -> None:
+                   reopened_deadline: str | None, identities: Sequence[str] | None = None,
+                   resolved_ttl: int | None = None) -> None:
         """Change a conversation's status with everything that follows from it, in one transaction:
         resolving frees the assignee's capacity and the customer's open-conversation slot; reopening
         takes the slot back and starts a fresh first-response clock; only open, unassigned
@@ -456,13 +457,15 @@ class Conversations:
         assignee = None if reopening else conv.assignee
         if status is ConversationStatus.RESOLVED:
             update.set("resolved_at", now)
+            if resolved_ttl:           # retention of closed conversations (privacy settings)
+                update.set("ttl", resolved_ttl)
             if conv.assignee:
                 ops.append(self.table.update_op(it.agent_pk(conv.assignee), it.META,
                                                 Update().add("active", -1).when("#active > :zero", zero=0)))
             # sticky routing remembers who helped this customer last
             ops.extend(self.identities.release_ops(identities, conv.id, last_agent=conv.assignee, at=now))
         if reopening:
-            update.remove("assignee").remove("InboxPK").remove("resolved_at")
+            update.remove("assignee").remove("InboxPK").remove("resolved_at").remove("ttl")
             ops.extend(self.identities.reopen_ops(identities, conv.id))
             update.remove("sla.first_response_at")
         if status is ConversationStatus.OPEN and assignee is None:
