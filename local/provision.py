@@ -57,6 +57,7 @@ _SKIPPED_QUIETLY = {
     "AWS::CloudFront::OriginAccessControl",
     "AWS::Cognito::UserPoolDomain",
     "AWS::CloudWatch::Alarm",  # nothing measures locally
+    "AWS::CloudWatch::Dashboard",
 }
 LOCAL_WS_API_ID = "localws"
 
