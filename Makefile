@@ -11,7 +11,7 @@ SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east
 PIP_FLAGS := --quiet --disable-pip-version-check
 
 .PHONY: run test test-unit test-integration test-e2e test-web lint lint-python lint-template lint-web build web chromium deploy bench \
-	bench-quick fuzz fuzz-webhooks fuzz-api redrive clean
+	bench-quick fuzz fuzz-webhooks fuzz-api clean
 
 $(VENV)/.installed: requirements-dev.txt layers/shopdesk/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -91,10 +91,6 @@ fuzz-webhooks: $(VENV)/.installed ## every webhook, mutated samples signed for r
 # writes fuzz.api_cases and fuzz.api_failures. `make test` runs the same with a few examples and a fixed seed.
 fuzz-api: $(VENV)/.installed
 	PYTHONPATH=layers/shopdesk:. $(PY) -m tests.e2e.api_fuzz --examples $${EXAMPLES:-50} $(ARGS)
-
-redrive: $(VENV)/.installed ## move a dead-letter queue back after a fix: make redrive QUEUE=<name> [LOCAL=http://127.0.0.1:3000]
-	@test -n "$(QUEUE)" || (echo "QUEUE=<dead-letter queue name or URL> is required" && exit 2)
-	$(PY) -m scripts.redrive "$(QUEUE)" $(if $(LOCAL),--local $(LOCAL),)
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache web/dist

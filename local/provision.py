@@ -57,7 +57,6 @@ _SKIPPED_QUIETLY = {
     "AWS::CloudFront::OriginAccessControl",
     "AWS::Cognito::UserPoolDomain",
     "AWS::CloudWatch::Alarm",  # nothing measures locally
-    "AWS::CloudWatch::Dashboard",
 }
 LOCAL_WS_API_ID = "localws"
 
