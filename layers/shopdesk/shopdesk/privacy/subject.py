@@ -102,8 +102,8 @@ def gather(data: SubjectData, customer_id: str, media_bucket: str | None) -> Sub
         if kind in ("email", "phone"):
             subject.add(data.commerce(kind, address))
         if kind == "webchat":
-            subject.add(data.by_keys([(f"OTP#{address}", it.META), (f"RATE#webchat-otp#{address}", it.META),
-                                      (f"RATE#webchat-otp-check#{address}", it.META)]))
+            subject.add(data.by_keys([(f"OTP#{address}", it.META)] + [
+                (f"RATE#webchat-{bucket}#{address}", it.META) for bucket in ("otp", "otp-check", "session", "send")]))
         if kind == "email":
             subject.add(data.by_keys([(f"RATE#webchat-otp-to#{address}", it.META)]))
     for order in subject.of_type("order"):
