@@ -91,9 +91,17 @@ def commerce_webhook(platform: Literal["shopify", "woocommerce"]) -> APIGatewayH
     settings = CommerceSettings.from_env()
     phone.use_shop_region(settings.default_phone_region)     # national numbers on the shop's orders
     merger = Merger(Customers(Table(settings.table_name)))
+    from shopdesk.dal.audit import AuditLog
+    from shopdesk.dal.config import ConfigStore
+    from shopdesk.privacy.audit import AuditTrail
+    from shopdesk.privacy.settings import PrivacyPolicies
+    trail = AuditTrail(AuditLog(Table(settings.table_name)), PrivacyPolicies(ConfigStore(Table(settings.table_name))))
 
     def link_contact(email: str | None, phone_number: str | None, order: str | None) -> None:
-        merger.link_shop_record(email, phone_number, order=order)
+        outcome = merger.link_shop_record(email, phone_number, order=order)
+        if outcome.outcome == "linked":       # an identity added by the system, on the shop's record
+            trail.record(actor=f"system:{platform}", action="customer.link", customer_id=outcome.customer_id,
+                         details={"order": order} if order else None)
 
     on_privacy = None
     if platform == "shopify" and settings.privacy_queue_url:

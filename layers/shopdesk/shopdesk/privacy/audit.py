@@ -6,8 +6,9 @@ personal data (the GET routes an app names: a customer's profile, a customer fou
 The use cases add what only they know with ``note``: the customer and conversation concerned (the access check
 notes them for every conversation route) and the before and after of a change (settings, tiers, assignment,
 status). Records never hold message text, names or addresses: ids, roles, settings, statuses; an erase is
-recorded with the customer's id only. System actions (privacy jobs, the shop platform's privacy requests) are
-recorded with ``actor = "system:<what>"`` through ``AuditTrail.record``.
+recorded with the customer's id only. System actions (privacy jobs, the shop platform's privacy requests and
+links, a web-chat visitor's proven email) are recorded with ``actor = "system:<what>"`` through
+``AuditTrail.record``.
 
 A record that cannot be written fails the request (500): a read is not answered unaudited.
 """
