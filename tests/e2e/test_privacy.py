@@ -103,7 +103,8 @@ def customers_of(stack, token: str) -> dict[str, str]:
 
 
 def traces(text: str) -> list[str]:
-    return [t for t in (NAME, "Griselda", "Oosterhuis", PHONE, PHONE[1:], EMAIL, WORD, "blue teapot") if t in text]
+    return [t for t in (NAME, "Griselda", "Oosterhuis", PHONE, PHONE[1:], EMAIL, WORD, "blue teapot", PSID, IGSID,
+                        str(CHAT), VISITOR) if t in text]
 
 
 def everything_in_aws(stack) -> str:

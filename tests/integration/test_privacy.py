@@ -3,6 +3,7 @@ customer's export and erase run by the privacy function from its queue."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import urllib.request
@@ -178,6 +179,10 @@ def test_erase_leaves_nothing_of_the_customer_and_a_replay_stores_nothing(desk):
     for trace in (NAME, "Wilhelmina", PHONE, PHONE[1:], "order please"):
         assert trace not in everything, trace
     assert desk.item(f"CONV#{conv}") is None and desk.item(f"IDENTITY#phone#{PHONE}") is None
+    # and of the provider's marker only a hash of its id is left
+    assert desk.item("EXTMSG#twilio#SMerase1") is None
+    assert [i["PK"] for i in scan(desk) if i.get("type") == "erased_marker"] == [
+        "ERASEDMSG#twilio#sha256:" + hashlib.sha256(b"SMerase1").hexdigest()]
     # and alice got her seat back
     assert agent(desk, "GET", "/agent/me", "alice")[1]["active"] == 0
     # and the provider's replay of the erased message is refused as a duplicate: nothing comes back

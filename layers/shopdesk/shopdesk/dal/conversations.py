@@ -131,13 +131,21 @@ class Conversations:
                   .add("message_count", 1)
                   .when("attribute_exists(PK) AND #status <> :resolved", resolved="resolved"))
         ops = [self._marker_op(provider, provider_id, message, work), self.table.put_op(it.message_item(message)),
-               self.table.update_op(it.conv_pk(message.conversation_id), it.META, update)]
+               self.table.update_op(it.conv_pk(message.conversation_id), it.META, update),
+               self._not_erased_op(provider, provider_id)]
         try:
             self.table.transact(ops)
         except TransactionCancelled as exc:
             if 0 in exc.failed:
                 raise self._duplicate(provider_id, exc) from exc
+            if len(ops) - 1 in exc.failed:
+                raise DuplicateDelivery(provider_id, None) from exc
             raise StaleConversation(message.conversation_id) from exc
+
+    def _not_erased_op(self, provider: str, provider_id: str) -> dict[str, Any]:
+        """A message of a customer who was erased (its marker is only a hash now) is a replay: refused."""
+        return self.table.condition_op(it.erased_marker_pk(provider, provider_id), it.META,
+                                       "attribute_not_exists(PK)")
 
     def start_conversation(self, *, provider: str, provider_id: str, conversation: Conversation,
                            message: Message, identity: IdentityRecord | None, expected_open: str | None,
@@ -156,11 +164,14 @@ class Conversations:
         else:
             ops.extend(self.identities.open_ops(identity, conversation.id, customer.name, expected_open))
         ops.extend(self.table.put_op(item) for item in deadline_items)
+        ops.append(self._not_erased_op(provider, provider_id))
         try:
             self.table.transact(ops)
         except TransactionCancelled as exc:
             if 0 in exc.failed:
                 raise self._duplicate(provider_id, exc) from exc
+            if len(ops) - 1 in exc.failed:
+                raise DuplicateDelivery(provider_id, None) from exc
             raise IdentityRace(identity_key) from exc
 
     def opening_items(self, conversation: Conversation, clocks: Any = None) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from typing import Any
 
@@ -48,6 +49,11 @@ def customer_pk(customer_id: str) -> str:
 
 def marker_pk(provider: str, provider_id: str) -> str:
     return f"EXTMSG#{provider}#{key_part(provider_id)}"
+
+
+def erased_marker_pk(provider: str, provider_id: str) -> str:
+    """What an erase leaves of a provider's marker: a hash of the id, enough to refuse a replay."""
+    return f"ERASEDMSG#{provider}#sha256:{hashlib.sha256(provider_id.encode()).hexdigest()}"
 
 
 def event_marker_pk(provider: str, event_id: str) -> str:

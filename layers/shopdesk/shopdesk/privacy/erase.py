@@ -6,9 +6,9 @@ must stay to refuse a provider's replay stays without them.
   customers and pointers of their emails and phones, web-chat one-time codes and rate-limit buckets: deleted.
   The stream carries the removals to the search index (``SearchIndexerFunction`` removes removed messages and
   conversations) and to the live inboxes.
-- Provider message markers of their messages: kept under their key (the provider's id, which a replay
-  repeats) with every other attribute removed, until their TTL; a replay of an erased message is refused as a
-  duplicate and stores nothing.
+- Provider message markers of their messages: deleted, and replaced by a hash of the provider's id
+  (``ERASEDMSG#<provider>#sha256:<hex>``, nothing else, until the marker's TTL) that ingest's transaction checks:
+  a replay of an erased message is refused as a duplicate and stores nothing.
 - The shop platform's privacy requests naming them: kept (the shop must show it acted), their payload replaced
   by ``{"erased": true}``.
 - An agent holding one of their open conversations gets the seat back.
@@ -48,8 +48,9 @@ class Eraser:
     def erase(self, subject: Subject, job_id: str, lake_ttl: int | None) -> Erased:
         for _conversation_id, agent_id in subject.assigned:      # the seat the conversation held
             self.agents.release_seat(agent_id)
-        self.data.put([{"PK": m["PK"], "SK": m["SK"], "type": m.get("type", "marker"), "erased": True,
-                        **({"ttl": m["ttl"]} if m.get("ttl") else {})} for m in subject.markers])
+        self.data.put([{"PK": it.erased_marker_pk(provider, provider_id), "SK": it.META, "type": "erased_marker",
+                        **({"ttl": marker["ttl"]} if marker.get("ttl") else {})}
+                       for (provider, provider_id), marker in subject.markers.items()])
         self.data.put([_without_payload(r) for r in subject.privacy_requests])
         by_bucket: dict[str, list[str]] = {}
         for bucket, key in subject.files:

@@ -23,7 +23,7 @@ class Subject:
     items: dict[Key, dict[str, Any]] = field(default_factory=dict)     # every item about them, by key
     conversation_ids: list[str] = field(default_factory=list)
     files: list[tuple[str, str]] = field(default_factory=list)          # (bucket, key): attachments, raw mail
-    markers: list[dict[str, Any]] = field(default_factory=list)         # provider markers of their messages
+    markers: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)   # (provider, id): its marker
     addresses: set[tuple[str, str]] = field(default_factory=set)        # (kind, address) of their identities
     privacy_requests: list[dict[str, Any]] = field(default_factory=list)   # the platform's requests about them
     assigned: list[tuple[str, str]] = field(default_factory=list)       # (conversation, agent) holding a seat
@@ -91,7 +91,10 @@ def gather(data: SubjectData, customer_id: str, media_bucket: str | None) -> Sub
                 subject.files += _bucket_files(row, media_bucket)
                 if row.get("provider") and row.get("provider_id"):
                     provider_ids.append((row["provider"], row["provider_id"]))
-    subject.markers = data.markers(provider_ids) if provider_ids else []
+    found = {row["PK"]: row for row in (data.markers(provider_ids) if provider_ids else [])}
+    subject.markers = {(p, pid): found[it.marker_pk(p, pid)] for p, pid in provider_ids
+                       if it.marker_pk(p, pid) in found}
+    subject.add(list(subject.markers.values()))          # deleted with the rest; a hash of each id stays
 
     ours = set(subject.customer_ids)
     subject.add([row for row in data.identities(subject.addresses) if row.get("customer_id") in ours])
