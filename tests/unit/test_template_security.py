@@ -60,6 +60,9 @@ def test_exports_and_attachments_expire():
              for name, b in _of("AWS::S3::Bucket").items()}
     assert rules["ExportBucket"] == [1]
     assert rules["MediaBucket"] and rules["InboundMailBucket"]
+    # every message's files expire (inbound copies, email, agents' and visitors' uploads), the shared library not
+    prefixes = {r.get("Prefix") for r in _of("AWS::S3::Bucket")["MediaBucket"]["LifecycleConfiguration"]["Rules"]}
+    assert prefixes == {"media/c_", "media/email/", "media/outbound/", "media/webchat/"}
 
 
 def test_the_functions_that_write_audit_records_may_never_change_or_delete_them():

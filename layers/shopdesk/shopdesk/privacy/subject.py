@@ -14,6 +14,7 @@ from shopdesk.dal.customers import mention_pk, seen_sk
 from shopdesk.dal.privacy import Key, SubjectData
 
 MAX_CUSTOMERS = 50          # the customer and those merged into them, transitively
+SHARED_FILES = "media/library/"   # a canned response's files, sent to many customers: the shop's, never erased
 
 
 @dataclass
@@ -38,7 +39,8 @@ class Subject:
 
 def _bucket_files(message: dict[str, Any], media_bucket: str | None) -> list[tuple[str, str]]:
     files = [(media_bucket, a["storage_key"]) for a in message.get("attachments") or []
-             if isinstance(a, dict) and a.get("storage_key") and media_bucket]
+             if isinstance(a, dict) and a.get("storage_key") and media_bucket
+             and not str(a["storage_key"]).startswith(SHARED_FILES)]
     source = (message.get("payload") or {}).get("source")
     if isinstance(source, dict) and source.get("bucket") and source.get("key"):
         files.append((source["bucket"], source["key"]))
