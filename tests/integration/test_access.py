@@ -114,6 +114,13 @@ ADMIN_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
     ("GET", "/admin/macros/<macro_id>"): (None, "", READ),
     ("PUT", "/admin/macros/<macro_id>"): (MACRO, "", WRITE),
     ("DELETE", "/admin/macros/<macro_id>"): (None, "", (403, 403, 204, 403)),
+    # privacy: admins only (tests/integration/test_privacy.py runs the jobs and reads the trail)
+    ("GET", "/admin/audit"): (None, "", WRITE),
+    ("GET", "/admin/privacy/settings"): (None, "", WRITE),
+    ("PUT", "/admin/privacy/settings"): ({"retention": {"audit_days": 400}}, "", WRITE),
+    ("POST", "/admin/customers/<customer_id>/export"): (None, "", (403, 403, 202, 403)),
+    ("POST", "/admin/customers/<customer_id>/erase"): (None, "", (403, 403, 202, 403)),
+    ("GET", "/admin/privacy/jobs/<job_id>"): (None, "", (403, 403, 404, 403)),    # no such job
 }
 
 
@@ -159,8 +166,8 @@ def shop(desk):
     assert call(desk, "admin_api", "PUT", "/admin/macros/triage", "admin", MACRO)[0] == 200
     desk.path_values = {"conversation_id": conv, "agent_id": "alice", "team_id": "vip", "calendar_id": "office",
                         "policy_id": "std", "customer_id": customer, "order_id": "5500000001004",
-                        "response_id": "welcome", "message_id": "m_01MISSING0000000000000000",
-                        "label_id": "shipping", "macro_id": "triage"}
+                        "response_id": "welcome", "job_id": "j_01MISSING0000000000000000X",
+                        "message_id": "m_01MISSING0000000000000000", "label_id": "shipping", "macro_id": "triage"}
     return desk
 
 

@@ -95,6 +95,10 @@ class Composer:
     work: Queue
     book: PolicyBook
     slot_holders: Callable[[Conversation, ConversationStatus], list[str] | None]
+    # the inbox's own rules for what it writes (privacy: a note masked and expiring, a resolved conversation's
+    # retention); without them, a plain note and no expiry
+    note_message: Callable[[Caller, str, str], Message] | None = None
+    resolved_ttl: Callable[[], int | None] | None = None
     access: Access = field(init=False)
 
     def __post_init__(self) -> None:
@@ -200,6 +204,7 @@ class Composer:
         plan.clocks.on_status(status, now)
         if status is ConversationStatus.RESOLVED:
             plan.edit.slots = self.slot_holders(plan.conv, status) or []
+            plan.edit.resolved_ttl = self.resolved_ttl() if self.resolved_ttl is not None else None
         plan.edit.status = status
         plan.edit.snooze_until = clock.iso(until) if until is not None else None
         plan.said.append(f"status {status.value}" + (f" until {clock.iso(until)}" if until is not None else ""))
@@ -214,8 +219,9 @@ class Composer:
         plan.said.append(f"assigned to {agent_id}" if agent_id else "back to the queue")
 
     def note(self, plan: Plan, text: str) -> None:
-        note = Message(id=new_id("m_"), conversation_id=plan.conv.id, direction=Direction.NOTE, text=text,
-                       created_at=clock.now(), author=plan.caller.id)
+        note = (self.note_message(plan.caller, plan.conv.id, text) if self.note_message is not None else
+                Message(id=new_id("m_"), conversation_id=plan.conv.id, direction=Direction.NOTE, text=text,
+                        created_at=clock.now(), author=plan.caller.id))
         plan.edit.messages = [*plan.edit.messages, note]
         plan.said.append("a note")
 
