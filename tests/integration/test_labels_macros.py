@@ -406,3 +406,14 @@ def test_a_label_filter_pages_with_its_cursor_without_repeating_or_skipping(cata
     seen = [c["id"] for c in first["items"]] + [c["id"] for c in second["items"]]
     assert sorted(seen) == sorted(convs)
     assert seen == sorted(seen, reverse=True)      # newest activity first: labelled last, listed first
+
+
+def test_a_macros_note_is_masked_like_any_note(catalogue):
+    desk = catalogue
+    actions = [{"type": "note", "text": "Customer read out card 4111 1111 1111 1111"}]
+    assert agent(desk, "PUT", "/agent/macros/card", "alice", {"name": "Card", "actions": actions})[0] == 200
+    conv = customer_writes(desk, "+31612340901", "hi", "SM" + "m1" * 16)
+    body = agent(desk, "POST", "/agent/macros/card/apply", "alice", {"conversation_ids": [conv]})[1]
+    assert body["results"][0]["result"] == "applied", body
+    notes = [m["text"] for m in timeline(desk, conv) if m["direction"] == "note"]
+    assert len(notes) == 1 and "4111 1111" not in notes[0] and "[card •••• 1111]" in notes[0]
