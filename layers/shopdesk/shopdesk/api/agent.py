@@ -147,6 +147,9 @@ class MessageOut(BaseModel):
     provider_id: str | None = None
     error: MessageError | None = None
     attempts: int = 0
+    masked: list[str] = Field(default_factory=list, description="what was masked before the message was stored "
+                                                                 "(card, IBAN, a shop's pattern): the text shows "
+                                                                 "[card •••• 4242] in its place")
     # what the router understood of a customer's message (None until it did, and on the shop's own messages)
     language: str | None = None
     sentiment: Literal["negative", "neutral", "positive"] | None = None
@@ -173,6 +176,7 @@ class ConversationOut(BaseModel):
     priority: Priority
     team: str
     skills: list[str] = Field(default_factory=list)       # an agent needs every one to be given it
+    labels: list[str] = Field(default_factory=list)       # label ids (GET /agent/labels names and colours them)
     assignee: str | None
     customer: CustomerRef
     channel: str

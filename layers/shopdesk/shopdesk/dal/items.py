@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from typing import Any
 
@@ -48,6 +49,11 @@ def customer_pk(customer_id: str) -> str:
 
 def marker_pk(provider: str, provider_id: str) -> str:
     return f"EXTMSG#{provider}#{key_part(provider_id)}"
+
+
+def erased_marker_pk(provider: str, provider_id: str) -> str:
+    """What an erase leaves of a provider's marker: a hash of the id, enough to refuse a replay."""
+    return f"ERASEDMSG#{provider}#sha256:{hashlib.sha256(provider_id.encode()).hexdigest()}"
 
 
 def event_marker_pk(provider: str, event_id: str) -> str:
@@ -123,6 +129,7 @@ def conversation_item(conv: Conversation) -> dict[str, Any]:
         "sentiment": conv.sentiment, "urgent": conv.urgent or None,
         "previous_agent": conv.previous_agent, "previous_agent_at": _iso(conv.previous_agent_at),
         "last_acknowledged_at": _iso(conv.last_acknowledged_at), "passed_over": list(conv.passed_over) or None,
+        "labels": set(conv.labels) or None,
         "customer": conv.customer.model_dump(mode="json"),
         "channel": conv.channel, "route": conv.route.model_dump(mode="json"),
         "routes": {ch: r.model_dump(mode="json") for ch, r in conv.routes.items()},
@@ -159,6 +166,7 @@ def conversation_from_item(item: dict[str, Any], messages: list[Message] | None 
         skills=item.get("skills") or [], previous_agent=item.get("previous_agent"),
         previous_agent_at=item.get("previous_agent_at"), last_acknowledged_at=item.get("last_acknowledged_at"),
         passed_over=item.get("passed_over") or [], granted=sorted(item.get("granted") or []),
+        labels=sorted(item.get("labels") or []),
         customer=CustomerRef.model_validate(item["customer"]), channel=item["channel"],
         route=ReplyRoute.model_validate(item["route"]),
         routes={ch: ReplyRoute.model_validate(r) for ch, r in (item.get("routes") or {}).items()},
@@ -170,6 +178,30 @@ def conversation_from_item(item: dict[str, Any], messages: list[Message] | None 
         last_message_preview=item.get("last_message_preview"), message_count=item.get("message_count", 0),
         messages=messages or [],
     )
+
+
+def label_pk(label_id: str) -> str:
+    """The ByLabel index partition of a label's conversations."""
+    return f"LABEL#{label_id}"
+
+
+def label_sk(label_id: str) -> str:
+    """The conversation's item for one of its labels (its entry in the ByLabel index)."""
+    return f"LABEL#{label_id}"
+
+
+def label_index_sk(status: str, updated_at: str, conversation_id: str) -> str:
+    """A labelled conversation's place in the ByLabel index: by status, then latest activity (as InboxSK)."""
+    return f"{status}#{updated_at}#{conversation_id}"
+
+
+def label_item(conversation_id: str, label_id: str, status: str, updated_at: str) -> dict[str, Any]:
+    """One per label of a conversation, under the conversation: the conversation in the label's ByLabel
+    partition, by status and latest activity. ``at`` is the conversation's ``updated_at`` the key was made
+    from, so the label indexer (functions/label_indexer) never moves a key back to an older state."""
+    return {"PK": conv_pk(conversation_id), "SK": label_sk(label_id), "type": "label",
+            "conversation_id": conversation_id, "label_id": label_id, "at": updated_at,
+            "LabelPK": label_pk(label_id), "LabelSK": label_index_sk(status, updated_at, conversation_id)}
 
 
 def grant_item(conversation_id: str, agent_id: str, granted_at: str) -> dict[str, Any]:
@@ -217,6 +249,8 @@ def message_item(message: Message) -> dict[str, Any]:
         "attempts": message.attempts or None, "to": message.to, "sender": message.sender,
         "provider": message.provider, "kind": message.kind, "subject": subject.value,
         "payload": payload.value or None, "truncated": truncated or None,
+        "masked": message.masked or None,
+        "ttl": int(message.expires_at.timestamp()) if message.expires_at else None,
         "language": message.language, "sentiment": message.sentiment, "emotion": message.emotion,
         "urgent": message.urgent, "intents": list(message.intents) or None,
         "parts_sent": message.parts_sent or None, "part_ids": message.part_ids or None,
@@ -232,7 +266,8 @@ def message_from_item(item: dict[str, Any]) -> Message:
         error=MessageError.model_validate(item["error"]) if item.get("error") else None,
         attempts=item.get("attempts") or 0, to=item.get("to"), sender=item.get("sender"),
         provider=item.get("provider"), kind=item.get("kind"), subject=item.get("subject"),
-        payload=item.get("payload"), language=item.get("language"), sentiment=item.get("sentiment"),
+        payload=item.get("payload"), masked=list(item.get("masked") or []),
+        language=item.get("language"), sentiment=item.get("sentiment"),
         emotion=item.get("emotion"), urgent=item.get("urgent"), intents=sorted(item.get("intents") or []),
         parts_sent=int(item.get("parts_sent") or 0),
         part_ids=list(item.get("part_ids") or []),

@@ -34,7 +34,7 @@ CHANGE_RETENTION = timedelta(hours=24)
 CHANGES_PK = "CHANGES"
 
 # What of an item an agent sees: a change elsewhere (updated_at, previews, clocks) is no notice.
-CONVERSATION_FIELDS = ("status", "assignee", "priority", "team", "skills", "sla_breaches", "sla_warned",
+CONVERSATION_FIELDS = ("status", "assignee", "priority", "team", "skills", "labels", "sla_breaches", "sla_warned",
                        "sla_done")
 MESSAGE_FIELDS = ("status", "error", "attachments")
 

@@ -25,12 +25,13 @@ conversation of another team.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from shopdesk.dal.agents import Agents
 from shopdesk.errors import conversation_not_found
 from shopdesk.models import Conversation
+from shopdesk.privacy import audit
 
 ADMIN, SUPERVISOR = "admins", "supervisors"
 DEFAULT_TEAM = "default"      # the team of an agent who has no record yet (the one it gets on first use)
@@ -92,10 +93,26 @@ class Access:
             return holder is not None and bool(teams & set(holder.teams))
         return False
 
+    def seer(self, caller: Caller) -> Callable[[Conversation], bool]:
+        """``may_see`` for many conversations, with the caller's teams read once."""
+        if caller.admin:
+            return lambda conv: True
+        teams = set(self.teams(caller))
+
+        def sees(conv: Conversation) -> bool:
+            if conv.assignee == caller.id or caller.id in conv.granted or conv.team in teams:
+                return True
+            if caller.supervisor and conv.assignee:
+                holder = self.agents.get(conv.assignee)
+                return holder is not None and bool(teams & set(holder.teams))
+            return False
+        return sees
+
     def check(self, caller: Caller, conv: Conversation) -> Conversation:
         """The conversation, if the caller may see it; else the same NotFound as a missing one."""
         if not self.may_see(caller, conv):
             raise conversation_not_found(conv.id)
+        audit.note(conversation_id=conv.id, customer_id=conv.customer.id)     # whose data the request concerns
         return conv
 
     def team_queue(self, caller: Caller, team: str) -> None:

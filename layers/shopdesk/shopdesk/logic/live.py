@@ -2,7 +2,7 @@
 
 The stream consumer calls ``LiveBatch.handle`` per record. A change worth a notice is:
 - a conversation created, or changed in what an agent sees (status, assignee, priority, team,
-  skills, SLA warnings and breaches);
+  skills, labels, SLA warnings and breaches);
 - a message created, or its delivery status (or error, or attachments) changed.
 The notice goes to the change log first (idempotent on the stream event id, so a redelivered record
 logs nothing twice), then to every open connection that may see the conversation before or after the

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shopdesk import clock
+from shopdesk.dal import conversations as conversations_dal
 from shopdesk.dal.conversations import Conversations
 from shopdesk.errors import BadRequest, NotFound
 from shopdesk.logic import sla_engine
@@ -20,7 +21,7 @@ from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.logic.timeline import system_message
 from shopdesk.models import Conversation, ConversationStatus
 
-SNOOZE_TIMER = "snooze_wake"
+SNOOZE_TIMER = conversations_dal.SNOOZE_TIMER          # the timer item that ends a snooze
 
 
 @dataclass
