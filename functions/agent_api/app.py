@@ -18,6 +18,7 @@ from shopdesk.api.agent import (
     AssignmentIn,
     ConversationList,
     ConversationOut,
+    MentionOut,
     MessageOut,
     NoteIn,
     PresenceIn,
@@ -48,6 +49,7 @@ from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.counts import Counts
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.live import ChangeLog
+from shopdesk.dal.mentions import Mentions
 from shopdesk.dal.media import MediaStore
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.search import SearchReads
@@ -57,6 +59,7 @@ from shopdesk.logic.canned import CannedLibrary
 from shopdesk.logic.changes import ChangeFeed
 from shopdesk.logic.customers import CustomerDesk
 from shopdesk.logic.inbox import Inbox, QueueUnavailable, View
+from shopdesk.logic.mentions import MentionDesk
 from shopdesk.logic.overview import Overview
 from shopdesk.logic.personalise import Personaliser
 from shopdesk.logic.reroute import Rerouter, RoutingChange
@@ -76,7 +79,9 @@ inbox = Inbox(conversations=conversations, agents=agents, work=work, outbound=Qu
               first_response_targets=settings.first_response_targets,
               default_capacity=settings.agent_default_capacity, templates=settings.whatsapp_templates,
               email_from=settings.ses_from_address, book=book, customers=Customers(table))
-overview = Overview(Counts(table), agents)
+mention_desk = MentionDesk(Mentions(table), conversations, agents)
+inbox.mentions = mention_desk                         # @name in notes notifies that agent
+overview = Overview(Counts(table), agents, mention_desk.mentions)
 snoozer = Snoozer(conversations, inbox.set_status)
 rerouter = Rerouter(conversations, agents, ConfigStore(table), work, book)
 media = MediaStore(settings.media_bucket) if settings.media_bucket else None
@@ -109,7 +114,8 @@ CustomerId = Annotated[str, Path(min_length=1, max_length=64)]
 WRITE = (403, 404, 409, 415)
 
 
-@app.get("/agent/conversations", summary="List conversations: mine, waiting (unassigned), all or granted",
+@app.get("/agent/conversations",
+         summary="List conversations: mine, waiting (unassigned), all, granted, or where the caller was mentioned",
          responses=problems.responses(200, 400, 403, 404))
 def list_conversations(
     view: Annotated[View, Query()] = "mine",
@@ -119,7 +125,13 @@ def list_conversations(
     team: Annotated[str | None, Query(min_length=1, max_length=64, description="unassigned: this team's queue "
                                                                             "(default: the caller's teams)")] = None,
 ) -> ConversationList:
-    items, next_cursor = inbox.list(caller(app.current_event), view, status, limit, cursor, team)
+    who = caller(app.current_event)
+    if view == "mentions":      # newest mention first, each with its unread state
+        page, next_cursor = mention_desk.list(who, limit, cursor)
+        return ConversationList(items=[ConversationOut.of(c).model_copy(update={"mention": MentionOut(
+            by=m.by, message_id=m.message_id, at=m.last_at, count=m.count, unread=m.unread)})
+            for m, c in page if status is None or c.status is status], next_cursor=next_cursor)
+    items, next_cursor = inbox.list(who, view, status, limit, cursor, team)
     return ConversationList.of(items, next_cursor)
 
 
@@ -138,7 +150,16 @@ def list_agents() -> AgentList:
 @app.get("/agent/conversations/<conversation_id>", summary="A conversation with its messages, oldest first",
          responses=problems.responses(200, 403, 404))
 def get_conversation(conversation_id: ConversationId) -> ConversationOut:
-    return ConversationOut.of(inbox.get(caller(app.current_event), conversation_id), presign)
+    who = caller(app.current_event)
+    return ConversationOut.of(mention_desk.opened(who, inbox.get(who, conversation_id)), presign)   # mentions read
+
+
+@app.post("/agent/conversations/<conversation_id>/mentions/read",
+          summary="Mark the caller's mentions in the conversation read (opening it does the same)",
+          status_code=204, responses=documented(204, None, "Read", 403, 404))
+def read_mentions(conversation_id: ConversationId) -> Response[None]:
+    mention_desk.read(caller(app.current_event), conversation_id)
+    return Response(204)
 
 
 @app.post("/agent/conversations/<conversation_id>/replies", summary="Reply to the customer (sent in order)",
@@ -163,8 +184,9 @@ def send_template(conversation_id: ConversationId, body: TemplateIn) -> Response
     return Response(202, content_types.APPLICATION_JSON, MessageOut.of(message))
 
 
-@app.post("/agent/conversations/<conversation_id>/notes", summary="Add an internal note (never sent)",
-          status_code=201, responses=problems.responses(201, *WRITE, description="Added"))
+@app.post("/agent/conversations/<conversation_id>/notes",
+          summary="Add an internal note (never sent); @name notifies that agent (400: a name several agents share)",
+          status_code=201, responses=problems.responses(201, *WRITE, 400, description="Added"))
 def note(conversation_id: ConversationId, body: NoteIn) -> Response[MessageOut]:
     message = inbox.note(caller(app.current_event), conversation_id, body.text)
     return Response(201, content_types.APPLICATION_JSON, MessageOut.of(message))

@@ -157,6 +157,16 @@ def _attachment(attachment: Attachment, presign: Presign | None) -> AttachmentOu
                          size=attachment.size, note=attachment.note)
 
 
+class MentionOut(BaseModel):
+    """The caller's mentions in a conversation (the ``mentions`` view)."""
+
+    by: str | None = Field(description="who mentioned the caller last")
+    message_id: str | None = Field(description="the latest note that mentions the caller")
+    at: datetime = Field(description="when the caller was last mentioned here")
+    count: int = Field(description="mentions of the caller here in all")
+    unread: int = Field(description="mentions since the caller last opened the conversation (0: read)")
+
+
 class ConversationOut(BaseModel):
     id: str
     status: ConversationStatus
@@ -174,10 +184,11 @@ class ConversationOut(BaseModel):
     last_message_preview: str | None = None
     message_count: int = 0
     messages: list[MessageOut] = Field(default_factory=list)
+    mention: MentionOut | None = None                     # the mentions view only
 
     @classmethod
     def of(cls, conv: Conversation, presign: Presign | None = None) -> ConversationOut:
-        data = conv.model_dump(include=set(cls.model_fields) - {"messages", "channels"})
+        data = conv.model_dump(include=set(cls.model_fields) - {"messages", "channels", "mention"})
         return cls(**data, channels=sorted(conv.routes), messages=[MessageOut.of(m, presign) for m in conv.messages])
 
 
@@ -208,7 +219,8 @@ class AgentList(BaseModel):
 
 
 class ViewCounts(BaseModel):
-    """Conversations per view: ``mine`` and ``all`` count open, pending and snoozed; ``unassigned`` those waiting."""
+    """Conversations per view: ``mine`` and ``all`` count open, pending and snoozed; ``unassigned`` those waiting;
+    ``mentions`` those with mentions of the caller not read yet."""
 
     views: dict[str, int]
 

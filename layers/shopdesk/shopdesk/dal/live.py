@@ -37,6 +37,7 @@ CHANGES_PK = "CHANGES"
 CONVERSATION_FIELDS = ("status", "assignee", "priority", "team", "skills", "sla_breaches", "sla_warned",
                        "sla_done")
 MESSAGE_FIELDS = ("status", "error", "attachments")
+MENTION_FIELDS = ("unread", "last_at")      # a new mention, or the mentions read
 
 
 def conn_pk(connection_id: str) -> str:
@@ -59,7 +60,8 @@ def _expires(now: datetime, after: timedelta) -> int:
 
 @dataclass(frozen=True)
 class Visibility:
-    """Who may see a conversation: its team, its assignee and the agents it was granted to."""
+    """Who may see a conversation: its team, its assignee and the agents it was granted to. A notice for one
+    agent alone (a mention of them) has no team and that agent as its ``assignee``: see ``personal``."""
 
     team: str
     assignee: str | None
@@ -121,7 +123,17 @@ def table_change(record: Mapping[str, Any]) -> TableChange | None:
     if sk.startswith("MSG#"):
         return TableChange(kind="message", message_id=sk.rsplit("#", 1)[1], before=_watched(old, MESSAGE_FIELDS),
                            after=_watched(new, MESSAGE_FIELDS), **common)
+    if sk.startswith("MENTION#"):       # the mentioned agent's notice, and theirs alone
+        agent = personal(sk.removeprefix("MENTION#"))
+        latest = deserialize(new).get("message_id") if new else None
+        return TableChange(kind="mention", message_id=latest, before=_watched(old, MENTION_FIELDS),
+                           after=_watched(new, MENTION_FIELDS), visible_before=agent, visible_after=agent, **common)
     return None
+
+
+def personal(agent_id: str) -> Visibility:
+    """The visibility of a notice for one agent only: no team, no admin audience (logic.live.audiences)."""
+    return Visibility(team="", assignee=agent_id)
 
 
 def visibilities(table: Table, conversation_ids: Iterable[str]) -> dict[str, Visibility]:
@@ -198,7 +210,8 @@ class LogEntry:
 
 
 def _entry_from_item(item: dict[str, Any]) -> LogEntry:
-    visible = [_visibility_of(v) for v in item.get("visible") or []]
+    visible = [Visibility(team="", assignee=v.get("assignee")) if v.get("team") == "" else _visibility_of(v)
+               for v in item.get("visible") or []]      # team "": a personal notice (``personal``)
     return LogEntry(key=item["SK"], event_id=item["event_id"], conversation_id=item["conversation_id"],
                     kind=item["kind"], message_id=item.get("message_id"), at=item["at"], visible=tuple(visible))
 

@@ -18,6 +18,7 @@ from shopdesk.dal.agents import Agents
 from shopdesk.dal.canned import CannedResponses
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
+from shopdesk.dal.mentions import Mentions
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import decode_cursor, encode_cursor
 from shopdesk.errors import BadRequest, Conflict, NotFound, ShopdeskError
@@ -25,6 +26,7 @@ from shopdesk.ids import new_id
 from shopdesk.logic import sla_engine
 from shopdesk.logic.access import Access, Caller
 from shopdesk.logic.canned import CannedLibrary
+from shopdesk.logic.mentions import MentionDesk
 from shopdesk.logic.personalise import DEFAULT_SHOP_NAME, Personaliser, Rendered
 from shopdesk.logic.sla_engine import PolicyBook, book_for
 from shopdesk.logic.timeline import system_message
@@ -41,7 +43,7 @@ from shopdesk.models import (
     ReplyRoute,
 )
 
-View = Literal["mine", "unassigned", "all", "granted"]
+View = Literal["mine", "unassigned", "all", "granted", "mentions"]
 
 
 class QueueUnavailable(ShopdeskError):
@@ -61,6 +63,7 @@ class Inbox:
     book: PolicyBook | None = None
     customers: Customers | None = None
     personaliser: Personaliser | None = None      # variables and canned responses in replies
+    mentions: MentionDesk | None = None           # @name in notes (logic/mentions.py)
     access: Access = field(init=False)
 
     def __post_init__(self) -> None:
@@ -81,8 +84,14 @@ class Inbox:
         (or of ``team``, one of theirs; any for an admin). ``all``: everything for an admin; for anyone else
         their teams' conversations and the ones they hold, merged newest activity first. ``granted``: the
         conversations the caller was given access to (assigned, transferred to them; mentions), whatever
-        their team, newest grant first."""
+        their team, newest grant first. ``mentions``: the conversations the caller was mentioned in, newest
+        mention first (logic/mentions.py; the agent API adds each one's mention)."""
         try:
+            if view == "mentions":
+                if self.mentions is None:
+                    self.mentions = MentionDesk(Mentions(self.conversations.table), self.conversations, self.agents)
+                page, next_cursor = self.mentions.list(caller, limit, cursor)
+                return [c for _, c in page if status is None or c.status is status], next_cursor
             if view == "mine":
                 return self.conversations.list_inbox(caller.id, status.value if status else None, limit, cursor)
             if view == "granted":
@@ -266,6 +275,8 @@ class Inbox:
         conv = self._visible(caller, conversation_id)
         message = Message(id=new_id("m_"), conversation_id=conv.id, direction=Direction.NOTE, text=text,
                           created_at=clock.now(), author=caller.id)
+        if self.mentions is not None:
+            return self.mentions.add_note(caller, conv, message)
         self.conversations.add_message(message)
         return message
 
