@@ -49,8 +49,8 @@ from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.counts import Counts
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.live import ChangeLog
-from shopdesk.dal.mentions import Mentions
 from shopdesk.dal.media import MediaStore
+from shopdesk.dal.mentions import Mentions
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.search import SearchReads
 from shopdesk.dal.table import Table

@@ -72,9 +72,9 @@ def test_mentions_by_id_repeat_newest_first_and_an_explicit_read(desk):
     assert [(i["mention"]["count"], i["mention"]["unread"]) for i in items] == [(1, 1), (2, 2)]
     assert _counts(desk, "bob")["mentions"] == 2
     # And paging goes through them one by one
-    status, page = agent(desk, "GET", "/agent/conversations", "bob", query="view=mentions&limit=1")
+    _, page = agent(desk, "GET", "/agent/conversations", "bob", query="view=mentions&limit=1")
     assert [i["id"] for i in page["items"]] == [other] and page["next_cursor"]
-    status, page = agent(desk, "GET", "/agent/conversations", "bob",
+    _, page = agent(desk, "GET", "/agent/conversations", "bob",
                          query=f"view=mentions&limit=1&cursor={page['next_cursor']}")
     assert [i["id"] for i in page["items"]] == [conv]
     # When he marks one read explicitly
@@ -116,7 +116,7 @@ def test_a_mention_newer_than_what_was_opened_stays_unread(desk):
     from shopdesk.dal.table import Table
     mentions = Mentions(Table(desk.table_name))
     agent(desk, "POST", f"/agent/conversations/{conv}/notes", "alice", {"text": "@bob second"})
-    first = [m for m in shown["messages"] if m["text"] == "@bob first"][0]["id"]
+    first = next(m for m in shown["messages"] if m["text"] == "@bob first")["id"]
     # Then marking the first as seen changes nothing
     assert mentions.mark_read(conv, "bob", first) is False
     assert _counts(desk, "bob")["mentions"] == 1

@@ -102,7 +102,8 @@ class Mentions:
             return False
         return True
 
-    def list(self, agent_id: str, limit: int, cursor: str | None) -> tuple[list[tuple[Mention, Conversation]], str | None]:
+    def list(self, agent_id: str, limit: int, cursor: str | None
+             ) -> tuple[list[tuple[Mention, Conversation]], str | None]:
         """The conversations the agent was mentioned in, newest mention first: one Query of the Access index,
         then one BatchGetItem of the conversations (#121)."""
         page = self.table.query(index="Access", key_condition="AccessPK = :pk", names={},
