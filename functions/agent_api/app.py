@@ -82,7 +82,7 @@ inbox = Inbox(conversations=conversations, agents=agents, work=work, outbound=Qu
 mention_desk = MentionDesk(Mentions(table), conversations, agents)
 inbox.mentions = mention_desk                         # @name in notes notifies that agent
 overview = Overview(Counts(table), agents, mention_desk.mentions)
-snoozer = Snoozer(conversations, inbox.set_status)
+snoozer = Snoozer(conversations, inbox.set_status, book)
 rerouter = Rerouter(conversations, agents, ConfigStore(table), work, book)
 media = MediaStore(settings.media_bucket) if settings.media_bucket else None
 presign = media.presign if media else None
@@ -199,11 +199,11 @@ def assign(conversation_id: ConversationId, body: AssignmentIn) -> ConversationO
 
 
 @app.post("/agent/conversations/<conversation_id>/status",
-          summary="Open, pend, snooze (optionally until a time), resolve or reopen",
+          summary="Open, pend, snooze (optionally until a time or a preset), resolve or reopen",
           responses=problems.responses(200, *WRITE, 400))
 def set_status(conversation_id: ConversationId, body: StatusIn) -> ConversationOut:
     return ConversationOut.of(snoozer.set_status(caller(app.current_event), conversation_id, body.status,
-                                                 body.until))
+                                                 body.until, body.preset))
 
 
 @app.put("/agent/conversations/<conversation_id>/routing",

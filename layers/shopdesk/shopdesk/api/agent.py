@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from shopdesk.logic.access import Caller, roles
+from shopdesk.logic.snooze import SnoozePreset
 from shopdesk.models import (
     Agent,
     Attachment,
@@ -94,6 +95,10 @@ class AssignmentIn(BaseModel):
 class StatusIn(BaseModel):
     status: ConversationStatus
     until: datetime | None = Field(default=None, description="snoozed only: open again at this time (with a zone)")
+    preset: SnoozePreset | None = Field(
+        default=None, description="snoozed only, instead of until: later_today (3 h, no later than today's close), "
+                                  "tomorrow_morning (the next business day's opening), next_week (the opening of "
+                                  "next week's first business day), in the conversation's calendar")
 
 
 class RoutingIn(BaseModel):
@@ -184,11 +189,14 @@ class ConversationOut(BaseModel):
     last_message_preview: str | None = None
     message_count: int = 0
     messages: list[MessageOut] = Field(default_factory=list)
+    snoozed_until: datetime | None = None                 # snoozed: when it opens again by itself
     mention: MentionOut | None = None                     # the mentions view only
 
     @classmethod
     def of(cls, conv: Conversation, presign: Presign | None = None) -> ConversationOut:
         data = conv.model_dump(include=set(cls.model_fields) - {"messages", "channels", "mention"})
+        if conv.status is not ConversationStatus.SNOOZED:
+            data["snoozed_until"] = None           # woken, or opened by the customer meanwhile
         return cls(**data, channels=sorted(conv.routes), messages=[MessageOut.of(m, presign) for m in conv.messages])
 
 

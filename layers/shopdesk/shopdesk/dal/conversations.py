@@ -284,6 +284,22 @@ class Conversations:
         else:
             self.table.put(self.timer_item(it.conv_pk(conversation_id), name, due_at))
 
+    def set_snooze(self, conversation_id: str, name: str, until: str | None) -> None:
+        """The end of a snooze: its wake-up timer and the conversation's ``snoozed_until`` in one transaction;
+        None removes both (#125)."""
+        meta = Update().when("attribute_exists(PK)")
+        if until is None:
+            ops = [self.table.delete_op(it.conv_pk(conversation_id), it.deadline_sk(name))]
+            meta.remove("snoozed_until")
+        else:
+            ops = [self.table.put_op(self.timer_item(it.conv_pk(conversation_id), name, until))]
+            meta.set("snoozed_until", until)
+        ops.append(self.table.update_op(it.conv_pk(conversation_id), it.META, meta))
+        try:
+            self.table.transact(ops)
+        except TransactionCancelled as exc:
+            raise conversation_not_found(conversation_id) from exc
+
     def release(self, conv: Conversation, agent_id: str, note: Message, *, pass_over: bool) -> bool:
         """Take a conversation back from an agent into the queue (silence, offline), freeing their
         capacity; False when it is no longer theirs."""
