@@ -24,6 +24,7 @@ from shopdesk.api.admin import (
     TeamOut,
 )
 from shopdesk.api.agent import caller, caller_roles
+from shopdesk.api.board import SlaEventList
 from shopdesk.api.canned import CannedList, CannedOut, documented, install_render_errors
 from shopdesk.api.commerce import PrivacyRequestList
 from shopdesk.commerce.platform import store_for
@@ -34,9 +35,11 @@ from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.queues import Queue
+from shopdesk.dal.sla_events import SlaEvents
 from shopdesk.dal.table import Table
 from shopdesk.errors import BadRequest
 from shopdesk.logic.admin import ADMIN, Admin, require
+from shopdesk.logic.board import Board
 from shopdesk.logic.canned import CannedLibrary
 from shopdesk.logic.sla_engine import book_for
 from shopdesk.models import Agent
@@ -53,6 +56,7 @@ admin = Admin(ConfigStore(table), Agents(table), Queue(settings.work_queue_url),
               book_for(conversations, settings.first_response_targets))
 privacy_store = store_for(CommerceSettings.from_env(), "shopify")   # privacy requests are one partition
 canned = CannedLibrary(CannedResponses(table))
+board = Board(SlaEvents(table))
 app = APIGatewayHttpResolver(enable_validation=True)
 openapi.publish(app, "/admin", title="shopdesk admin API",
                 description="Agents, teams, calendars, SLA policies, routing settings and customers' tiers, for "
@@ -82,6 +86,14 @@ def list_agents() -> AgentList:
          responses=problems.responses(200, *WRITE))
 def set_agent(agent_id: Id, body: AgentSettings) -> Agent:
     return admin.set_agent(_caller_roles(), agent_id, body)
+
+
+@app.get("/admin/sla-events", summary="SLA warnings and breaches of the last hours, newest first (the board)",
+         responses=READ)
+def list_sla_events(hours: Annotated[int, Query(ge=1, le=48)] = 24,
+                    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+                    team: Annotated[str | None, Query(min_length=1, max_length=64)] = None) -> SlaEventList:
+    return SlaEventList.of(*board.sla_events(_caller_roles(), hours, limit, team))
 
 
 @app.get("/admin/teams", summary="Teams", responses=READ)
