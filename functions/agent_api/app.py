@@ -30,6 +30,7 @@ from shopdesk.api.agent import (
     TemplateIn,
     TemplateList,
     TemplateOut,
+    TranscriptOut,
     ViewCounts,
     caller,
 )
@@ -38,6 +39,7 @@ from shopdesk.api.changes import ChangeList
 from shopdesk.api.commerce import ActionOut, CancelIn, OrderPanelOut, RefundIn, install_action_errors
 from shopdesk.api.customers import CustomerOut, DuplicateList, MergeIn, MergeOut, UnmergeIn
 from shopdesk.api.search import SearchOut
+from shopdesk.channels.ses import html_mailer
 from shopdesk.commerce.actions import CancelRequest, OrderActions, RefundRequest
 from shopdesk.commerce.lookup import OrderLookup
 from shopdesk.commerce.platform import commerce_for, store_for
@@ -54,6 +56,7 @@ from shopdesk.dal.mentions import Mentions
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.search import SearchReads
 from shopdesk.dal.table import Table
+from shopdesk.errors import ProviderError
 from shopdesk.logic.access import Access
 from shopdesk.logic.canned import CannedLibrary
 from shopdesk.logic.changes import ChangeFeed
@@ -66,6 +69,7 @@ from shopdesk.logic.reroute import Rerouter, RoutingChange
 from shopdesk.logic.search import Search, cached_orders
 from shopdesk.logic.sla_engine import book_for
 from shopdesk.logic.snooze import Snoozer
+from shopdesk.logic.transcript import Transcripts
 from shopdesk.models import ConversationStatus
 from shopdesk.models.canned import CannedContent
 from shopdesk.search import SearchUnavailable, search_for
@@ -82,7 +86,10 @@ inbox = Inbox(conversations=conversations, agents=agents, work=work, outbound=Qu
 mention_desk = MentionDesk(Mentions(table), conversations, agents)
 inbox.mentions = mention_desk                         # @name in notes notifies that agent
 overview = Overview(Counts(table), agents, mention_desk.mentions)
-snoozer = Snoozer(conversations, inbox.set_status, book)
+transcripts = Transcripts(conversations, Customers(table), Access(agents),
+                          html_mailer(settings.ses_from_address)
+                          if settings.ses_from_address else None, book.routing, settings.shop_name)
+snoozer = Snoozer(conversations, inbox.set_status, book, on_resolved=transcripts.on_resolve)
 rerouter = Rerouter(conversations, agents, ConfigStore(table), work, book)
 media = MediaStore(settings.media_bucket) if settings.media_bucket else None
 presign = media.presign if media else None
@@ -204,6 +211,15 @@ def assign(conversation_id: ConversationId, body: AssignmentIn) -> ConversationO
 def set_status(conversation_id: ConversationId, body: StatusIn) -> ConversationOut:
     return ConversationOut.of(snoozer.set_status(caller(app.current_event), conversation_id, body.status,
                                                  body.until, body.preset))
+
+
+@app.post("/agent/conversations/<conversation_id>/transcript",
+          summary="Email the conversation to the customer (messages, no notes; in their language)",
+          status_code=202, responses=problems.responses(202, 403, 404, 409, 503, description="Sent to SES"))
+def send_transcript(conversation_id: ConversationId) -> Response[TranscriptOut]:
+    sent = transcripts.send(caller(app.current_event), conversation_id)
+    return Response(202, content_types.APPLICATION_JSON, TranscriptOut(to=sent.to, language=sent.language,
+                                                                       messages=sent.messages))
 
 
 @app.put("/agent/conversations/<conversation_id>/routing",
@@ -353,7 +369,7 @@ def delete_personal_canned(response_id: CannedResponseId) -> Response[None]:
 install_render_errors(app)
 
 
-problems.install(app, {QueueUnavailable: 503, SearchUnavailable: 503})
+problems.install(app, {QueueUnavailable: 503, SearchUnavailable: 503, ProviderError: 503})   # SES refused a transcript
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

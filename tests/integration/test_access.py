@@ -34,6 +34,8 @@ AGENT_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
     ("GET", "/agent/conversations/<conversation_id>"): (None, "", (200, 200, 200, 404)),
     # the caller's own mentions (none here: nothing to mark, still 204); another team's conversation: 404
     ("POST", "/agent/conversations/<conversation_id>/mentions/read"): (None, "", (204, 204, 204, 404)),
+    # a WhatsApp customer has no email: past the access check a 409 (tests/integration/test_transcripts.py sends)
+    ("POST", "/agent/conversations/<conversation_id>/transcript"): (None, "", (409, 409, 409, 404)),
     ("POST", "/agent/conversations/<conversation_id>/replies"): ({"text": "On its way"}, "", (202, 202, 202, 404)),
     ("POST", "/agent/conversations/<conversation_id>/notes"): ({"text": "VIP"}, "", (201, 201, 201, 404)),
     ("POST", "/agent/conversations/<conversation_id>/assignment"): ({"agent_id": "alice"}, "", (200, 200, 200, 404)),

@@ -101,6 +101,12 @@ class StatusIn(BaseModel):
                                   "next week's first business day), in the conversation's calendar")
 
 
+class TranscriptOut(BaseModel):
+    to: str = Field(description="the customer's email address it was sent to")
+    language: str = Field(description="the language it was written in")
+    messages: int = Field(description="messages in it (notes and system events are never included)")
+
+
 class RoutingIn(BaseModel):
     """A correction of the router: any of priority, team and skills (the skills replace the current ones)."""
 

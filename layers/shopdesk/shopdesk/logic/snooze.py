@@ -81,6 +81,7 @@ class Snoozer:
     conversations: Conversations
     change_status: Callable[[Caller, str, ConversationStatus], Conversation]
     book: PolicyBook | None = None           # the calendar of a conversation without clocks yet
+    on_resolved: Callable[[str], object] | None = None    # after a resolve (the automatic transcript)
 
     def hours(self, conversation_id: str) -> BusinessHours:
         """The conversation's calendar: its clocks' (one GetItem), else the policy's that would apply."""
@@ -107,6 +108,8 @@ class Snoozer:
                 raise BadRequest("until needs a time zone (e.g. 2026-12-04T09:00:00Z)")
             if until <= clock.now():
                 raise BadRequest("until must be in the future")
+        resolving = status is ConversationStatus.RESOLVED and self.on_resolved is not None and \
+            self.conversations.get_meta(conversation_id).status is not ConversationStatus.RESOLVED
         conv = self.change_status(caller, conversation_id, status)
         by_agent = caller.id
         if status is ConversationStatus.SNOOZED and until is not None:
@@ -115,6 +118,8 @@ class Snoozer:
                                                           author=by_agent))
             return conv.model_copy(update={"snoozed_until": until.astimezone(UTC)})
         self.conversations.set_snooze(conv.id, SNOOZE_TIMER, None)
+        if resolving and self.on_resolved is not None:       # resolved now, not before
+            self.on_resolved(conv.id)
         return conv.model_copy(update={"snoozed_until": None})
 
 
