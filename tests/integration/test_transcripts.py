@@ -85,3 +85,36 @@ def test_on_resolve_a_customer_without_email_gets_a_timeline_note_and_the_resolv
     assert status == 200 and body["status"] == "resolved"
     _, conv_body = agent(desk, "GET", f"/agent/conversations/{conv}", "alice")
     assert any((m["text"] or "").startswith("No transcript sent on resolve") for m in conv_body["messages"])
+
+
+def test_a_visitor_sees_their_past_conversations_once_they_proved_their_email(desk):
+    from tests.integration.test_customers import _code_mailed_to
+    from tests.integration.test_widget import _call as widget
+    from tests.integration.test_widget import _session
+
+    # Given a customer who wrote by email before, and a web-chat visitor
+    conv = _email_conversation(desk, "Cy <cy.t@customer.example>", "tr-3")
+    agent(desk, "POST", f"/agent/conversations/{conv}/notes", "alice", {"text": "internal only"})
+    session = _session(desk, "visitor-cy")
+    status, sent, _ = widget(desk, "POST", "/widget/messages", {"client_message_id": "h1", "text": "hi"}, session)
+    assert status == 201, sent
+    # Then before any proof the history is refused, and says how to get it
+    status, problem, _ = widget(desk, "GET", "/widget/conversations", session=session)
+    assert status == 403 and "verify your email" in problem["detail"], problem
+    assert widget(desk, "GET", "/widget/conversations")[0] == 401
+    # When the visitor proves the address
+    widget(desk, "POST", "/widget/email-verification", {"email": "cy.t@customer.example"}, session)
+    code = _code_mailed_to("cy.t@customer.example")
+    assert widget(desk, "POST", "/widget/email-verification/confirm", {"code": code}, session)[0] == 200
+    # Then they see both conversations, the chat and the earlier email, newest first, and no notes
+    status, body, result = widget(desk, "GET", "/widget/conversations", session=session)
+    assert status == 200, body
+    assert body["email"] == "cy.t@customer.example"
+    assert [c["id"] for c in body["items"]] == [sent["conversation_id"], conv]
+    assert [c["channel"] for c in body["items"]] == ["webchat", "email"]
+    assert "internal" not in str(body)
+    assert result["headers"]["Access-Control-Allow-Origin"]
+    # and paging works
+    status, first, _ = widget(desk, "GET", "/widget/conversations", session=session, query="limit=1")
+    assert [c["id"] for c in first["items"]] == [sent["conversation_id"]] and first["next_cursor"]
+    assert widget(desk, "GET", "/widget/conversations", session=session, query="cursor=nonsense")[0] == 400
