@@ -23,8 +23,23 @@ export type Template = S["TemplateOut"];
 export type ConversationStatus = S["ConversationStatus"];
 export type Priority = S["Priority"];
 export type Presence = S["Presence"];
-export type View = "mine" | "unassigned" | "all";
+export type View = "mine" | "unassigned" | "all" | "mentions";
+export type SnoozePreset = NonNullable<S["StatusIn"]["preset"]>;
+export type Transcript = S["TranscriptOut"];
 export type ConversationPage = S["ConversationList"];
+/** A warning or breach the SLA sweep recorded (GET /admin/sla-events). */
+export interface SlaEvent {
+  kind: "warning" | "breach";
+  conversation_id: string;
+  target: string;
+  due_at: string;
+  at: string;
+  team?: string | null;
+  assignee?: string | null;
+  priority?: string | null;
+  channel?: string | null;
+  customer_name?: string | null;
+}
 export type { AdminAgent, AgentSettings, Calendar, CalendarIn, Customer, RoutingSettings, SlaPolicy, Team };
 
 /** A change notice of the live-update contract (a WebSocket frame; also the items of GET /agent/changes). */
@@ -119,8 +134,14 @@ export class Api {
       agent_id: agentId,
       ...(note ? { note } : {}),
     });
-  setStatus = (id: string, status: ConversationStatus, until?: string) =>
-    this.call<Conversation>("POST", `/agent/conversations/${enc(id)}/status`, { status, ...(until ? { until } : {}) });
+  setStatus = (id: string, status: ConversationStatus, until?: string, preset?: SnoozePreset) =>
+    this.call<Conversation>("POST", `/agent/conversations/${enc(id)}/status`, {
+      status,
+      ...(until ? { until } : {}),
+      ...(preset ? { preset } : {}),
+    });
+  readMentions = (id: string) => this.call<null>("POST", `/agent/conversations/${enc(id)}/mentions/read`);
+  sendTranscript = (id: string) => this.call<Transcript>("POST", `/agent/conversations/${enc(id)}/transcript`);
   setRouting = (id: string, change: { priority?: Priority; team?: string; skills?: string[]; note?: string }) =>
     this.call<Conversation>("PUT", `/agent/conversations/${enc(id)}/routing`, change);
   changes = (since?: string | null, limit = 200) =>
@@ -142,6 +163,8 @@ export class Api {
     this.call<Versioned<RoutingSettings>>("PUT", "/admin/routing" + query({ version }), r);
   findCustomers = (q: { phone?: string; email?: string }) =>
     this.call<{ items: Customer[] }>("GET", "/admin/customers" + query(q));
+  slaEvents = (q: { hours?: number; limit?: number; team?: string } = {}) =>
+    this.call<{ items: SlaEvent[]; more: boolean }>("GET", "/admin/sla-events" + query(q));
   setTier = (id: string, tier: string | null) => this.call<Customer>("PUT", `/admin/customers/${enc(id)}`, { tier });
 }
 

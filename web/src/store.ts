@@ -8,6 +8,7 @@ import {
   type Conversation,
   type ConversationStatus,
   type Priority,
+  type SnoozePreset,
   type Template,
   type View,
 } from "./api";
@@ -61,6 +62,7 @@ export class Store {
     now: Date.now(),
   };
   private listeners = new Set<Listener>();
+  private changeListeners = new Set<(change: Change) => void>();
   private listVersion = 0;
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
   private toastId = 0;
@@ -206,8 +208,15 @@ export class Store {
     }
   }
 
+  /** Be told of every change notice (the supervisor board reloads its SLA events on them). */
+  onChange(listener: (change: Change) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
   /** A change notice: refetch the open conversation now, the list soon (many notices come in bursts). */
   applyChange(change: Change): void {
+    this.changeListeners.forEach((l) => l(change));
     if (change.conversation_id === this.state.openId) void this.refreshOpen();
     if (this.refreshTimer) return;
     this.refreshTimer = setTimeout(() => {
@@ -300,8 +309,8 @@ export class Store {
   assign = (id: string, agentId: string, note: string | undefined, ok: string) =>
     this.run(async () => this.changed(await this.api.assign(id, agentId, note)), ok);
 
-  setStatus = (id: string, status: ConversationStatus, ok: string, until?: string) =>
-    this.run(async () => this.changed(await this.api.setStatus(id, status, until)), ok);
+  setStatus = (id: string, status: ConversationStatus, ok: string, until?: string, preset?: SnoozePreset) =>
+    this.run(async () => this.changed(await this.api.setStatus(id, status, until, preset)), ok);
 
   setRouting = (id: string, change: { priority?: Priority; team?: string; skills?: string[]; note?: string }, ok: string) =>
     this.run(async () => this.changed(await this.api.setRouting(id, change)), ok);

@@ -7,7 +7,7 @@ import { formatDuration, formatTime } from "../format";
 import { useStore } from "../store";
 import { slaState, type Filters } from "../urgency";
 
-const VIEWS: View[] = ["mine", "unassigned", "all"];
+const VIEWS: View[] = ["mine", "unassigned", "all", "mentions"];
 const STATUSES: ConversationStatus[] = ["open", "pending", "snoozed", "resolved"];
 const PRIORITIES: Priority[] = ["urgent", "high", "normal", "low"];
 
@@ -53,7 +53,11 @@ export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLU
         {VIEWS.map((v) => (
           <button key={v} class="view" aria-pressed={state.view === v} onClick={() => store.setView(v)}>
             {t(`view.${v}`)}
-            {state.counts[v] !== undefined && <span class="count">{state.counts[v]}</span>}
+            {state.counts[v] !== undefined && (v !== "mentions" || state.counts[v]! > 0) && (
+              <span class={v === "mentions" ? "count unread" : "count"} aria-label={v === "mentions" ? t("unreadMentions", { count: state.counts[v]! }) : undefined}>
+                {state.counts[v]}
+              </span>
+            )}
           </button>
         ))}
       </div>
@@ -88,6 +92,7 @@ export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLU
                   <span class={`chip channel-${c.channel}`}>{channelName(c.channel)}</span>
                   {c.priority !== "normal" && <span class={`chip priority-${c.priority}`}>{t(`priority.${c.priority}`)}</span>}
                   {c.status !== "open" && <span class="chip">{t(`status.${c.status}`)}</span>}
+                  {c.mention && c.mention.unread > 0 && <span class="chip mention-unread" title={t("mention.by", { agent: c.mention.by ?? "" })}>@ {t("mention.unread")}</span>}
                   {sla.breached ? (
                     <span class="chip sla-breached">{t("sla.breached")}</span>
                   ) : sla.nextDueMs !== null ? (
