@@ -16,9 +16,10 @@ DynamoDB deletes expired items late, so readers skip what has expired themselves
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -50,6 +51,13 @@ def live_pk(audience: str) -> str:
 
 def change_marker_pk(event_id: str) -> str:
     return f"CHANGEID#{event_id}"
+
+
+def _real_now() -> datetime:
+    """A socket's life is real time: API Gateway closes it after 2 hours and DynamoDB's TTL deletes by the real
+    clock, so a connection's ``ttl`` is never measured on the movable clock (a test that moves the local stack's
+    clock hours ahead must not make the open inboxes look gone)."""
+    return datetime.fromtimestamp(time.time(), UTC)
 
 
 def _expires(now: datetime, after: timedelta) -> int:
@@ -167,7 +175,7 @@ class Connections:
         self.table = table
 
     def add(self, connection: Connection) -> None:
-        now = clock.now()
+        now = _real_now()
         body = {"type": "connection", "connection_id": connection.connection_id, "agent_id": connection.agent_id,
                 "teams": list(connection.teams), "roles": list(connection.roles) or None,
                 "audiences": list(connection.audiences), "connected_at": connection.connected_at,
@@ -189,7 +197,7 @@ class Connections:
 
     def of_audience(self, audience: str) -> list[Connection]:
         """The open connections of one audience: one Query (pages only past 1 MB); expired ones skipped."""
-        now = int(clock.now().timestamp())
+        now = int(_real_now().timestamp())
         items = self.table.query_all(index=None, key_condition="#pk = :pk AND begins_with(#sk, :conn)",
                                      names={"#pk": "PK", "#sk": "SK"},
                                      values={":pk": live_pk(audience), ":conn": "CONN#"})
