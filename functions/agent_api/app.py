@@ -294,7 +294,8 @@ OrderId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z
          summary="The customer's recent orders and those named in the messages (cache first, then the platform)",
          responses=problems.responses(200, 403, 404, 503))
 def list_orders(conversation_id: ConversationId) -> OrderPanelOut:
-    return OrderPanelOut.of(order_lookup.panel(inbox.get(caller(app.current_event), conversation_id)))
+    who = caller(app.current_event)
+    return OrderPanelOut.of(order_lookup.panel(inbox.get(who, conversation_id)), order_actions.allowed(who))
 
 
 @app.post("/agent/conversations/<conversation_id>/orders/<order_id>/cancel",

@@ -8,6 +8,7 @@ import {
   type Conversation,
   type ConversationStatus,
   type Priority,
+  type ReplyContent,
   type SnoozePreset,
   type Template,
   type View,
@@ -282,7 +283,7 @@ export class Store {
     await Promise.all([this.refreshOpen(), this.refresh()]);
   }
 
-  reply = (id: string, text: string, channel: string | undefined, ok: string) =>
+  reply = (id: string, text: string | ReplyContent, channel: string | undefined, ok: string) =>
     this.run(async () => {
       await this.api.reply(id, text, channel);
       await this.changed();

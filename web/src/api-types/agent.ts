@@ -1121,6 +1121,11 @@ export interface components {
             source: string;
             /** Warnings */
             warnings?: string[];
+            /**
+             * Actions Allowed
+             * @default false
+             */
+            actions_allowed: boolean;
         };
         /**
          * Presence

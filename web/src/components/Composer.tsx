@@ -1,10 +1,11 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { Conversation } from "../api";
 import { channelName } from "../channels";
 import { useApp } from "../context";
 import { MentionSuggestions } from "./MentionSuggestions";
 import { useStore } from "../store";
 import { lastInboundAt, windowState } from "../windows";
+import { useReplyAssist } from "./ReplyAssist";
 
 /** Reply on one of the conversation's channels (or a template when WhatsApp's window is closed), and notes. */
 export function Composer({ conv }: { conv: Conversation }) {
@@ -15,6 +16,8 @@ export function Composer({ conv }: { conv: Conversation }) {
   const [text, setText] = useState("");
   const [note, setNote] = useState("");
   const [busy, setBusy] = useState(false);
+  const replyBox = useRef<HTMLTextAreaElement>(null);
+  const assist = useReplyAssist(conv, text, setText, replyBox); // canned responses (`/`) and the rendered preview
   useEffect(() => {
     setChannel(conv.channel);
     setText("");
@@ -25,11 +28,14 @@ export function Composer({ conv }: { conv: Conversation }) {
   const closed = win === "closed";
   const sendReply = async (e?: Event) => {
     e?.preventDefault();
-    if (!text.trim() || busy) return;
+    if (!text.trim() || busy || assist.blocked) return;
     setBusy(true);
-    const ok = await store.reply(conv.id, text.trim(), channel !== conv.channel ? channel : undefined, t("sent"));
+    const ok = await store.reply(conv.id, assist.body(text), channel !== conv.channel ? channel : undefined, t("sent"));
     setBusy(false);
-    if (ok) setText("");
+    if (ok) {
+      setText("");
+      assist.reset();
+    }
   };
   const addNote = async (e?: Event) => {
     e?.preventDefault();
@@ -74,17 +80,26 @@ export function Composer({ conv }: { conv: Conversation }) {
           <>
             <textarea
               id="reply-box"
+              ref={replyBox}
+              {...assist.boxProps}
               aria-label={t("reply")}
               placeholder={t("replyPlaceholder")}
               rows={3}
               value={text}
               disabled={closed}
               aria-keyshortcuts="r"
-              onInput={(e) => setText((e.target as HTMLTextAreaElement).value)}
-              onKeyDown={ctrlEnter(() => void sendReply())}
+              onInput={(e) => {
+                const box = e.target as HTMLTextAreaElement;
+                setText(box.value);
+                assist.update(box.value, box.selectionStart);
+              }}
+              onClick={(e) => assist.update((e.target as HTMLTextAreaElement).value, (e.target as HTMLTextAreaElement).selectionStart)}
+              onKeyDown={(e) => assist.onKeyDown(e) || ctrlEnter(() => void sendReply())(e)}
             />
+            {assist.popup}
+            {assist.preview}
             <div class="composer-actions">
-              <button class="btn btn-primary" type="submit" disabled={busy || !text.trim() || closed}>
+              <button class="btn btn-primary" type="submit" disabled={busy || !text.trim() || closed || assist.blocked}>
                 {t("send")}
               </button>
             </div>

@@ -7,7 +7,7 @@ import { formatDuration, formatTime } from "../format";
 import { useStore } from "../store";
 import { slaState, type Filters } from "../urgency";
 
-const VIEWS: View[] = ["mine", "unassigned", "all", "mentions"];
+const VIEWS: View[] = ["mine", "unassigned", "all", "granted", "mentions"];
 const STATUSES: ConversationStatus[] = ["open", "pending", "snoozed", "resolved"];
 const PRIORITIES: Priority[] = ["urgent", "high", "normal", "low"];
 
