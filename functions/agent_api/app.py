@@ -89,7 +89,8 @@ overview = Overview(Counts(table), agents, mention_desk.mentions)
 transcripts = Transcripts(conversations, Customers(table), Access(agents),
                           html_mailer(settings.ses_from_address)
                           if settings.ses_from_address else None, book.routing, settings.shop_name)
-snoozer = Snoozer(conversations, inbox.set_status, book, on_resolved=transcripts.on_resolve)
+snoozer = Snoozer(conversations, inbox.set_status, book, on_resolved=transcripts.on_resolve,
+                  wants_resolved=lambda: book.routing().transcript_on_resolve)     # the automatic transcript
 rerouter = Rerouter(conversations, agents, ConfigStore(table), work, book)
 media = MediaStore(settings.media_bucket) if settings.media_bucket else None
 presign = media.presign if media else None

@@ -82,6 +82,7 @@ class Snoozer:
     change_status: Callable[[Caller, str, ConversationStatus], Conversation]
     book: PolicyBook | None = None           # the calendar of a conversation without clocks yet
     on_resolved: Callable[[str], object] | None = None    # after a resolve (the automatic transcript)
+    wants_resolved: Callable[[], bool] = lambda: True     # whether on_resolved has anything to do now
 
     def hours(self, conversation_id: str) -> BusinessHours:
         """The conversation's calendar: its clocks' (one GetItem), else the policy's that would apply."""
@@ -109,6 +110,7 @@ class Snoozer:
             if until <= clock.now():
                 raise BadRequest("until must be in the future")
         resolving = status is ConversationStatus.RESOLVED and self.on_resolved is not None and \
+            self.wants_resolved() and \
             self.conversations.get_meta(conversation_id).status is not ConversationStatus.RESOLVED
         conv = self.change_status(caller, conversation_id, status)
         by_agent = caller.id
