@@ -18,12 +18,24 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench import assignment, cold_start, commerce, detection, forecast, ingest, live, load, search, sweep
+from bench import (
+    assignment,
+    cold_start,
+    commerce,
+    detection,
+    forecast,
+    ingest,
+    live,
+    load,
+    search,
+    sweep,
+    understanding,
+)
 from bench.harness import machine, moto_process, moto_server, use_layer
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ("cold_start", "ingest", "sweep", "sweep_capacity", "assignment", "sla", "commerce", "live", "search",
-              "load", "forecast")
+              "load", "forecast", "understanding")
 STACK_BENCHMARKS = ("assignment", "sla", "live", "load")        # these start the local stack (python -m local)
 
 
@@ -123,6 +135,9 @@ def main() -> None:
     if "forecast" in chosen:
         results["forecast"] = measure("forecast: backtest of 14-day forecasts on 20 weeks of generated traffic, "
                                       "breach-risk calibration on a simulated queue", forecast.run)
+    if "understanding" in chosen:
+        results["understanding"] = measure("understanding: language, sentiment, urgency on the labelled evaluation set",
+                                           understanding.run)
     results["runtime_seconds"] = round(time.perf_counter() - started, 1)
 
     name = "results.partial.json" if args.only else "results.quick.json" if args.quick else "results.json"
@@ -155,7 +170,7 @@ def report(r: dict[str, Any]) -> str:
         ("ingest", _ingest), ("sweep", _sweep), ("sweep_capacity", _capacity), ("cold_start", _cold_start),
         ("assignment", _assignment),
         ("sla", _detection), ("commerce", _commerce), ("inbox", _inbox), ("search", _search),
-        ("load", _load), ("forecast", _forecast)]
+        ("load", _load), ("forecast", _forecast), ("understanding", understanding.report)]
     parts += [show(r[key]) for key, show in sections if key in r]
     return "\n".join(parts)
 

@@ -21,6 +21,7 @@ from shopdesk.logic.fetchers import fetchers
 from shopdesk.logic.media import MediaCopier
 from shopdesk.logic.sla_engine import book_for
 from shopdesk.logic.work import InboundWork, WorkItem
+from shopdesk.understanding import comprehend
 
 settings = RouterSettings.from_env()
 logger = Logger()
@@ -33,6 +34,7 @@ acknowledger = (Acknowledger(conversations, agents, Queue(settings.outbound_queu
                 if settings.outbound_queue_url else None)
 copier = (MediaCopier(conversations, MediaStore(settings.media_bucket), fetchers(settings), settings.media_max_bytes)
           if settings.media_bucket else None)
+comprehend.configure(settings.sentiment_backend)     # offline unless the deployment chose Comprehend
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 # A whole batch failing is routine on a FIFO queue (one group waiting out a retry): report it, don't raise.
 processor.raise_on_entire_batch_failure = False

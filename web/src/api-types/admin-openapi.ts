@@ -450,6 +450,8 @@ export interface components {
             tier?: string | null;
             /** Created At */
             created_at?: string | null;
+            /** Language */
+            language?: string | null;
             /** Merged Into */
             merged_into?: string | null;
             /** Merge Id */
@@ -666,6 +668,16 @@ export interface components {
                 [key: string]: string[];
             };
             /**
+             * Priority On Negative
+             * @default high
+             */
+            priority_on_negative: components["schemas"]["Priority"] | "off";
+            /**
+             * Priority On Urgent
+             * @default urgent
+             */
+            priority_on_urgent: components["schemas"]["Priority"] | "off";
+            /**
              * Version
              * @description 0 until the settings are first changed; send it back as ?version=N to change them only if nobody changed them meanwhile
              */
@@ -742,6 +754,16 @@ export interface components {
             skill_keywords?: {
                 [key: string]: string[];
             };
+            /**
+             * Priority On Negative
+             * @default high
+             */
+            priority_on_negative: components["schemas"]["Priority"] | "off";
+            /**
+             * Priority On Urgent
+             * @default urgent
+             */
+            priority_on_urgent: components["schemas"]["Priority"] | "off";
         };
         /** SlaEventList */
         SlaEventList: {
