@@ -24,6 +24,7 @@ from shopdesk.api.admin import (
     TeamOut,
 )
 from shopdesk.api.agent import caller, caller_roles
+from shopdesk.api.attachments import install_attachment_errors, with_attachment_problems
 from shopdesk.api.board import SlaEventList
 from shopdesk.api.canned import CannedList, CannedOut, documented, install_render_errors
 from shopdesk.api.commerce import PrivacyRequestList
@@ -34,11 +35,13 @@ from shopdesk.dal.canned import CannedResponses
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
+from shopdesk.dal.media import MediaStore
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.sla_events import SlaEvents
 from shopdesk.dal.table import Table
 from shopdesk.errors import BadRequest
 from shopdesk.logic.admin import ADMIN, Admin, require
+from shopdesk.logic.attachments import Attachments
 from shopdesk.logic.board import Board
 from shopdesk.logic.canned import CannedLibrary
 from shopdesk.logic.sla_engine import book_for
@@ -55,7 +58,8 @@ conversations = Conversations(table, settings.due_shards)
 admin = Admin(ConfigStore(table), Agents(table), Queue(settings.work_queue_url), Customers(table), conversations,
               book_for(conversations, settings.first_response_targets))
 privacy_store = store_for(CommerceSettings.from_env(), "shopify")   # privacy requests are one partition
-canned = CannedLibrary(CannedResponses(table))
+canned = CannedLibrary(CannedResponses(table),
+                       Attachments(MediaStore(settings.media_bucket)) if settings.media_bucket else None)
 board = Board(SlaEvents(table))
 app = APIGatewayHttpResolver(enable_validation=True)
 openapi.publish(app, "/admin", title="shopdesk admin API",
@@ -190,7 +194,7 @@ def get_canned(response_id: CannedResponseId) -> CannedOut:
 
 @app.put("/admin/canned-responses/<response_id>",
          summary="Create or change a shared canned response (admins): title, shortcode, a body per language",
-         responses=documented(200, CannedOut, "Saved", 403, 415, renders=True))
+         responses=with_attachment_problems(documented(200, CannedOut, "Saved", 400, 403, 415, renders=True)))
 def put_canned(response_id: CannedResponseId, body: CannedContent) -> CannedOut:
     return CannedOut.of(canned.put_shared(caller(app.current_event), response_id, body))
 
@@ -203,6 +207,7 @@ def delete_canned(response_id: CannedResponseId) -> Response[None]:
 
 
 install_render_errors(app)
+install_attachment_errors(app)
 problems.install(app)
 
 

@@ -28,6 +28,9 @@ export type View = "mine" | "unassigned" | "all" | "granted" | "mentions";
 export type SnoozePreset = NonNullable<S["StatusIn"]["preset"]>;
 export type Transcript = S["TranscriptOut"];
 export type ConversationPage = S["ConversationList"];
+export type Upload = S["UploadOut"];
+/** A file uploaded for a reply or a canned response, as the reply names it. */
+export type UploadedFile = S["FileIn"];
 export type CustomerProfile = S["CustomerOut"];
 export type CustomerEvent = S["CustomerEvent"];
 export type Duplicate = S["DuplicateOut"];
@@ -81,6 +84,27 @@ export function problemText(status: number, body: unknown): string {
 
 export type TokenSource = () => Promise<string | null>;
 
+/** POST a file to the bucket with a presigned form (fields first, then the file), reporting progress (0-1).
+ *  XMLHttpRequest, not fetch: only it reports upload progress. */
+export function sendToBucket(upload: Upload, file: Blob, onProgress: (fraction: number) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const form = new FormData();
+    for (const [name, value] of Object.entries(upload.fields)) form.append(name, value);
+    form.append("file", file, upload.filename);
+    const request = new XMLHttpRequest();
+    request.open("POST", upload.url);
+    request.upload.onprogress = (e) => {
+      if (e.lengthComputable && e.total) onProgress(e.loaded / e.total);
+    };
+    request.onload = () =>
+      request.status >= 200 && request.status < 300
+        ? resolve()
+        : reject(new ApiError(request.status, `HTTP ${request.status}`, request.responseText));
+    request.onerror = () => reject(new ApiError(0, "network error", null));
+    request.send(form);
+  });
+}
+
 export class Api {
   constructor(
     private readonly baseUrl: string,
@@ -122,11 +146,16 @@ export class Api {
     this.call<ConversationPage>("GET", "/agent/conversations" + query(q));
   counts = () => this.call<{ views: Record<View, number> }>("GET", "/agent/conversations/counts");
   conversation = (id: string) => this.call<Conversation>("GET", `/agent/conversations/${enc(id)}`);
-  reply = (id: string, text: string | ReplyContent, channel?: string) =>
+  /** A reply: text (or a canned response) and/or files uploaded with `upload` (a reply may be files alone). */
+  reply = (id: string, text: string | ReplyContent, channel?: string, attachments: UploadedFile[] = []) =>
     this.call<Message>("POST", `/agent/conversations/${enc(id)}/replies`, {
-      ...(typeof text === "string" ? { text } : text),
+      ...(typeof text === "string" ? (text ? { text } : {}) : text),
       ...(channel ? { channel } : {}),
+      ...(attachments.length ? { attachments } : {}),
     });
+  /** A presigned upload for one file (for a reply in `conversationId`, or without it for a canned response). */
+  upload = (file: { filename: string; content_type: string; size: number }, conversationId?: string) =>
+    this.call<Upload>("POST", "/agent/attachments", { ...file, ...(conversationId ? { conversation_id: conversationId } : {}) });
   retry = (id: string, messageId: string) =>
     this.call<Message>("POST", `/agent/conversations/${enc(id)}/replies/${enc(messageId)}/retry`);
   note = (id: string, text: string) => this.call<Message>("POST", `/agent/conversations/${enc(id)}/notes`, { text });

@@ -391,7 +391,8 @@ export interface components {
         };
         /**
          * CannedContent
-         * @description What an admin or agent writes: ``bodies`` per language code (``{"en": "...", "es": "..."}``).
+         * @description What an admin or agent writes: ``bodies`` per language code (``{"en": "...", "es": "..."}``) and,
+         *     optionally, files sent with it.
          */
         CannedContent: {
             /** Title */
@@ -402,6 +403,23 @@ export interface components {
             bodies: {
                 [key: string]: string;
             };
+            /** Attachments */
+            attachments?: components["schemas"]["CannedFile"][];
+        };
+        /**
+         * CannedFile
+         * @description A file sent with every reply that uses the canned response: uploaded first (``POST /agent/attachments``
+         *     without a conversation), then named here by its key.
+         */
+        CannedFile: {
+            /** Key */
+            key: string;
+            /** Filename */
+            filename: string;
+            /** Content Type */
+            content_type: string;
+            /** Size */
+            size: number;
         };
         /** CannedList */
         CannedList: {
@@ -425,6 +443,11 @@ export interface components {
             bodies: {
                 [key: string]: string;
             };
+            /**
+             * Attachments
+             * @default []
+             */
+            attachments: components["schemas"]["CannedFile"][];
             /** Uses */
             uses: number;
             /** Last Used At */
@@ -1545,6 +1568,15 @@ export interface operations {
                     "application/json": components["schemas"]["CannedOut"];
                 };
             };
+            /** @description The request is well-formed but cannot be understood (a cursor that is not ours, an identity in a wrong form...) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
             401: {
                 headers: {
@@ -1572,7 +1604,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request does not match the schema, or the text cannot be sent as it is: variables without a value (named in `missing`, `code` missing_variables), an unknown variable or filter, a syntax error (`code` invalid_template) */
+            /** @description The request does not match the schema, or the text cannot be sent as it is: variables without a value (named in `missing`, `code` missing_variables), an unknown variable or filter, a syntax error (`code` invalid_template); or a file cannot be sent (`type` /problems/attachment-refused): the channel cannot carry it (extension members `channel`: the channel as agents name it, `limit`: the limit in words, `filename`), it was not uploaded, or its content is not of its type */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -47,8 +47,25 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Reply to the customer (sent in order) */
+        /** Reply to the customer (sent in order): text or a canned response, and/or uploaded files */
         post: operations["reply_agent_conversations__conversation_id__replies_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/agent/conversations/{conversation_id}/replies/{message_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a failed reply again (text, files or template), as a new reply; parts already sent are not repeated */
+        post: operations["retry_reply_agent_conversations__conversation_id__replies__message_id__retry_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -362,6 +379,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/agent/attachments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Upload a file for a reply (with conversation_id) or a canned response: a presigned S3 POST */
+        post: operations["upload_attachment_agent_attachments_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/agent/templates": {
         parameters: {
             query?: never;
@@ -565,7 +599,8 @@ export interface components {
         };
         /**
          * CannedContent
-         * @description What an admin or agent writes: ``bodies`` per language code (``{"en": "...", "es": "..."}``).
+         * @description What an admin or agent writes: ``bodies`` per language code (``{"en": "...", "es": "..."}``) and,
+         *     optionally, files sent with it.
          */
         CannedContent: {
             /** Title */
@@ -576,6 +611,23 @@ export interface components {
             bodies: {
                 [key: string]: string;
             };
+            /** Attachments */
+            attachments?: components["schemas"]["CannedFile"][];
+        };
+        /**
+         * CannedFile
+         * @description A file sent with every reply that uses the canned response: uploaded first (``POST /agent/attachments``
+         *     without a conversation), then named here by its key.
+         */
+        CannedFile: {
+            /** Key */
+            key: string;
+            /** Filename */
+            filename: string;
+            /** Content Type */
+            content_type: string;
+            /** Size */
+            size: number;
         };
         /** CannedList */
         CannedList: {
@@ -599,6 +651,11 @@ export interface components {
             bodies: {
                 [key: string]: string;
             };
+            /**
+             * Attachments
+             * @default []
+             */
+            attachments: components["schemas"]["CannedFile"][];
             /** Uses */
             uses: number;
             /** Last Used At */
@@ -815,6 +872,20 @@ export interface components {
              * @description pydantic's error type (string_too_short, missing, ...)
              */
             type: string;
+        };
+        /**
+         * FileIn
+         * @description An uploaded file, named in a reply or a canned response.
+         */
+        FileIn: {
+            /** Key */
+            key: string;
+            /** Filename */
+            filename: string;
+            /** Content Type */
+            content_type: string;
+            /** Size */
+            size: number;
         };
         /** FoundConversationOut */
         FoundConversationOut: {
@@ -1249,7 +1320,8 @@ export interface components {
         };
         /**
          * ReplyIn
-         * @description The text (it may use variables: ``{{customer.first_name}}``) or a canned response, not both.
+         * @description The text (it may use variables: ``{{customer.first_name}}``) or a canned response, not both; and/or files
+         *     uploaded with ``POST /agent/attachments`` (a reply may be files alone).
          */
         ReplyIn: {
             /** Text */
@@ -1258,6 +1330,8 @@ export interface components {
             canned_response_id?: string | null;
             /** Channel */
             channel?: string | null;
+            /** Attachments */
+            attachments?: components["schemas"]["FileIn"][];
         };
         /**
          * RoutingIn
@@ -1386,6 +1460,53 @@ export interface components {
              * @default merge undone
              */
             reason: string;
+        };
+        /**
+         * UploadIn
+         * @description The file the agent is about to upload. With ``conversation_id`` the file is for a reply there (the caller
+         *     must be allowed to see it); without, it is for a canned response.
+         */
+        UploadIn: {
+            /** Filename */
+            filename: string;
+            /** Content Type */
+            content_type: string;
+            /**
+             * Size
+             * @description bytes; S3 refuses a larger body
+             */
+            size: number;
+            /** Conversation Id */
+            conversation_id?: string | null;
+        };
+        /**
+         * UploadOut
+         * @description POST the file to ``url`` as a multipart form: every ``fields`` entry first, then the file as ``file``.
+         *     Then name ``key`` (with filename, content_type, size) in the reply's or canned response's ``attachments``.
+         */
+        UploadOut: {
+            /** Key */
+            key: string;
+            /** Url */
+            url: string;
+            /** Fields */
+            fields: {
+                [key: string]: string;
+            };
+            /**
+             * Filename
+             * @description the name as it will be sent (made safe)
+             */
+            filename: string;
+            /** Content Type */
+            content_type: string;
+            /** Size */
+            size: number;
+            /**
+             * Expires In
+             * @description seconds the upload form is valid
+             */
+            expires_in: number;
         };
         /** ValidationError */
         ValidationError: {
@@ -1640,7 +1761,84 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request does not match the schema */
+            /** @description The request does not match the schema; or a file cannot be sent (`type` /problems/attachment-refused): the channel cannot carry it (extension members `channel`: the channel as agents name it, `limit`: the limit in words, `filename`), it was not uploaded, or its content is not of its type */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Busy for a moment: nothing was changed, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    retry_reply_agent_conversations__conversation_id__replies__message_id__retry_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued to send */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageOut"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or none the caller may see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The current state forbids it (changed meanwhile, at capacity, window closed...): read again and retry, or change course */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema; or a file cannot be sent (`type` /problems/attachment-refused): the channel cannot carry it (extension members `channel`: the channel as agents name it, `limit`: the limit in words, `filename`), it was not uploaded, or its content is not of its type */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2811,6 +3009,15 @@ export interface operations {
                     "application/json": components["schemas"]["CannedOut"];
                 };
             };
+            /** @description The request is well-formed but cannot be understood (a cursor that is not ours, an identity in a wrong form...) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
             401: {
                 headers: {
@@ -2838,7 +3045,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request does not match the schema, or the text cannot be sent as it is: variables without a value (named in `missing`, `code` missing_variables), an unknown variable or filter, a syntax error (`code` invalid_template) */
+            /** @description The request does not match the schema, or the text cannot be sent as it is: variables without a value (named in `missing`, `code` missing_variables), an unknown variable or filter, a syntax error (`code` invalid_template); or a file cannot be sent (`type` /problems/attachment-refused): the channel cannot carry it (extension members `channel`: the channel as agents name it, `limit`: the limit in words, `filename`), it was not uploaded, or its content is not of its type */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3052,6 +3259,84 @@ export interface operations {
                 };
             };
             /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    upload_attachment_agent_attachments_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UploadIn"];
+            };
+        };
+        responses: {
+            /** @description Post the file to url with fields */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadOut"];
+                };
+            };
+            /** @description The request is well-formed but cannot be understood (a cursor that is not ours, an identity in a wrong form...) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or none the caller may see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON (send Content-Type: application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema; or a file cannot be sent (`type` /problems/attachment-refused): the channel cannot carry it (extension members `channel`: the channel as agents name it, `limit`: the limit in words, `filename`), it was not uploaded, or its content is not of its type */
             422: {
                 headers: {
                     [name: string]: unknown;

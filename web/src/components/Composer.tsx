@@ -5,6 +5,7 @@ import { useApp } from "../context";
 import { MentionSuggestions } from "./MentionSuggestions";
 import { useStore } from "../store";
 import { lastInboundAt, windowState } from "../windows";
+import { AttachmentPicker, filesOf, useUploads, type Pending } from "./AttachmentPicker";
 import { useReplyAssist } from "./ReplyAssist";
 
 /** Reply on one of the conversation's channels (or a template when WhatsApp's window is closed), and notes. */
@@ -16,26 +17,38 @@ export function Composer({ conv }: { conv: Conversation }) {
   const [text, setText] = useState("");
   const [note, setNote] = useState("");
   const [busy, setBusy] = useState(false);
+  const [pending, setPending] = useState<Pending[]>([]);
+  const uploads = useUploads(conv.id, pending, setPending);
   const replyBox = useRef<HTMLTextAreaElement>(null);
   const assist = useReplyAssist(conv, text, setText, replyBox); // canned responses (`/`) and the rendered preview
   useEffect(() => {
     setChannel(conv.channel);
     setText("");
     setNote("");
+    setPending([]);
   }, [conv.id]);
 
   const win = windowState(channel, lastInboundAt(conv.messages ?? [], channel), now);
   const closed = win === "closed";
   const sendReply = async (e?: Event) => {
     e?.preventDefault();
-    if (!text.trim() || busy || assist.blocked) return;
+    if ((!text.trim() && !uploads.ready.length) || busy || uploads.uploading || assist.blocked) return;
     setBusy(true);
-    const ok = await store.reply(conv.id, assist.body(text), channel !== conv.channel ? channel : undefined, t("sent"));
+    // files alone are a reply too (no text then)
+    const body = text.trim() ? assist.body(text) : "";
+    const ok = await store.reply(conv.id, body, channel !== conv.channel ? channel : undefined, t("sent"), uploads.ready);
     setBusy(false);
     if (ok) {
       setText("");
       assist.reset();
+      setPending([]);
     }
+  };
+  const dropped = (e: DragEvent | ClipboardEvent) => {
+    const files = filesOf(e);
+    if (!files.length || closed) return;
+    e.preventDefault();
+    uploads.add(files);
   };
   const addNote = async (e?: Event) => {
     e?.preventDefault();
@@ -54,7 +67,12 @@ export function Composer({ conv }: { conv: Conversation }) {
 
   return (
     <div class="composer">
-      <form class="reply-form" onSubmit={sendReply}>
+      <form
+        class="reply-form"
+        onSubmit={sendReply}
+        onDragOver={(e) => e.dataTransfer?.types.includes("Files") && e.preventDefault()}
+        onDrop={dropped}
+      >
         <div class="composer-bar">
           {channels.length > 1 ? (
             <label class="field inline">
@@ -95,11 +113,17 @@ export function Composer({ conv }: { conv: Conversation }) {
               }}
               onClick={(e) => assist.update((e.target as HTMLTextAreaElement).value, (e.target as HTMLTextAreaElement).selectionStart)}
               onKeyDown={(e) => assist.onKeyDown(e) || ctrlEnter(() => void sendReply())(e)}
+              onPaste={dropped}
             />
             {assist.popup}
             {assist.preview}
             <div class="composer-actions">
-              <button class="btn btn-primary" type="submit" disabled={busy || !text.trim() || closed || assist.blocked}>
+              <AttachmentPicker pending={pending} onAdd={uploads.add} onRemove={uploads.remove} disabled={closed} />
+              <button
+                class="btn btn-primary"
+                type="submit"
+                disabled={busy || closed || assist.blocked || uploads.uploading || (!text.trim() && !uploads.ready.length)}
+              >
                 {t("send")}
               </button>
             </div>

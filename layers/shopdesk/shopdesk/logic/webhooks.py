@@ -18,7 +18,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from shopdesk import clock
+from shopdesk import clock, metrics
 from shopdesk.channels import meta, telegram, twilio
 from shopdesk.channels.base import item_or_unsupported
 from shopdesk.dal.conversations import Conversations
@@ -78,6 +78,7 @@ class WebhookProcessor:
     def process(self, items: Iterable[WebhookItem]) -> Outcome:
         outcome = Outcome()
         unsupported: list[UnsupportedItem] = []
+        received: dict[str, int] = {}
         for item in items:
             if isinstance(item, UnsupportedItem):
                 unsupported.append(item)
@@ -88,6 +89,7 @@ class WebhookProcessor:
                     outcome.duplicates += 1
                 else:
                     outcome.stored.append(result)
+                    received[item.channel] = received.get(item.channel, 0) + 1
             elif isinstance(item, StatusUpdate):
                 applied = self.conversations.apply_receipt(item.provider, item.provider_id, item.status,
                                                            item.error.model_dump() if item.error else None)
@@ -99,6 +101,8 @@ class WebhookProcessor:
         if unsupported:
             self.record_unsupported(unsupported)
             outcome.unsupported = len(unsupported)
+        for channel, n in received.items():
+            metrics.count("MessagesReceived", n, channel=channel)
         logger.info("webhook processed", extra={"stored": len(outcome.stored), "duplicates": outcome.duplicates,
                                                 "receipts": outcome.receipts, "events": outcome.events,
                                                 "unsupported": outcome.unsupported})
