@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shopdesk import metrics
@@ -17,9 +16,10 @@ from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
 from shopdesk.logic.sla import sweep
 from shopdesk.logic.sla_engine import book_for
+from shopdesk.logs import logger_for
 
 settings = SweepSettings.from_env()
-logger = Logger()
+logger = logger_for()
 conversations = Conversations(Table(settings.table_name), settings.due_shards)
 bus = EventBus(settings.event_bus_name)
 work = Queue(settings.work_queue_url)

@@ -54,7 +54,7 @@ def test_each_warning_and_breach_is_recorded_once_and_listed_newest_first(office
     breach = next(e for e in body["items"] if e["kind"] == "breach" and e["conversation_id"] == held)
     assert breach["team"] == "default" and breach["assignee"] == "alice" and breach["priority"] == "high"
     assert next(e for e in body["items"] if e["conversation_id"] == waiting)["assignee"] is None
-    assert breach["customer_name"] is None or isinstance(breach["customer_name"], str)
+    assert breach["customer_name"] == desk.item(f"CONV#{held}")["customer"]["name"]      # read now, not stored
     assert breach["at"].startswith("2026-11-23T10:00") and breach["due_at"].startswith("2026-11-23T10:00:00")
     # And half an hour later a window of one hour holds only the breaches; a limit of one says there is more
     at("2026-11-23T10:30:00+00:00")
@@ -65,6 +65,7 @@ def test_each_warning_and_breach_is_recorded_once_and_listed_newest_first(office
     item = desk.client("dynamodb").query(TableName=desk.table_name, KeyConditionExpression="PK = :pk",
                                          ExpressionAttributeValues={":pk": {"S": "SLAEVENT#2026-11-23"}})["Items"][0]
     assert int(item["ttl"]["N"]) == int(clock.parse_iso(item["at"]["S"]).timestamp()) + 2 * 86400
+    assert "customer_name" not in item and "customer" not in item           # nothing personal in the record
 
 
 def test_the_last_24_hours_span_two_day_partitions(office):

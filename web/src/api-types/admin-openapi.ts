@@ -109,6 +109,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/customers/{customer_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Export everything about a customer (a zip: JSON and files), asynchronously (admins) */
+        post: operations["export_customer_admin_customers__customer_id__export_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/customers/{customer_id}/erase": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Erase a customer everywhere (table, files, search index), asynchronously (admins) */
+        post: operations["erase_customer_admin_customers__customer_id__erase_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/privacy/jobs/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An export or erase job: running, done (with the export's download link) or failed (admins) */
+        get: operations["get_privacy_job_admin_privacy_jobs__job_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/agents": {
         parameters: {
             query?: never;
@@ -263,6 +314,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The audit trail, newest first, by actor, customer and time (admins) */
+        get: operations["list_audit_admin_audit_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/privacy/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Retention per data class and masking patterns (admins) */
+        get: operations["get_privacy_settings_admin_privacy_settings_get"];
+        /** Change retention and masking patterns (admins; ?version=N guards concurrent edits) */
+        put: operations["put_privacy_settings_admin_privacy_settings_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -337,6 +423,57 @@ export interface components {
             tiers?: string[] | null;
             /** Teams */
             teams?: string[] | null;
+        };
+        /** AuditList */
+        AuditList: {
+            /** Items */
+            items: components["schemas"]["AuditRecordOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** AuditRecordOut */
+        AuditRecordOut: {
+            /** Id */
+            id: string;
+            /** At */
+            at: string;
+            /**
+             * Actor
+             * @description an agent id, or system:<what> (privacy jobs, the shop platform)
+             */
+            actor: string;
+            /** Roles */
+            roles?: string[];
+            /**
+             * Action
+             * @description <METHOD> <route> for a change, or a name (customer.read, customer.erase.done, ...)
+             */
+            action: string;
+            /**
+             * Target
+             * @description the route's path parameters
+             */
+            target?: string | null;
+            /** Customer Id */
+            customer_id?: string | null;
+            /** Conversation Id */
+            conversation_id?: string | null;
+            /** Before */
+            before?: unknown;
+            /** After */
+            after?: unknown;
+            /** Details */
+            details?: {
+                [key: string]: unknown;
+            } | null;
+            /** Source Ip */
+            source_ip?: string | null;
+            /** User Agent */
+            user_agent?: string | null;
+            /** Request Id */
+            request_id?: string | null;
+            /** Status */
+            status?: number | null;
         };
         /**
          * BusinessHours
@@ -539,6 +676,50 @@ export interface components {
             /** Address */
             address: string;
         };
+        /** JobOut */
+        JobOut: {
+            /** Job Id */
+            job_id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "export" | "erase";
+            /** Customer Id */
+            customer_id: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "running" | "done" | "failed";
+            /** Created At */
+            created_at?: string | null;
+            /** Finished At */
+            finished_at?: string | null;
+            /** Error */
+            error?: string | null;
+            /** Counts */
+            counts?: {
+                [key: string]: number;
+            } | null;
+            /**
+             * Download Url
+             * @description an export's archive (zip), for 15 minutes
+             */
+            download_url?: string | null;
+        };
+        /** JobStarted */
+        JobStarted: {
+            /** Job Id */
+            job_id: string;
+        };
+        /** MaskingPattern */
+        MaskingPattern: {
+            /** Name */
+            name: string;
+            /** Pattern */
+            pattern: string;
+        };
         /**
          * Presence
          * @enum {string}
@@ -595,6 +776,20 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
+        /** PrivacySettings */
+        PrivacySettings: {
+            retention?: components["schemas"]["Retention"];
+            /** Masking Patterns */
+            masking_patterns?: components["schemas"]["MaskingPattern"][];
+        };
+        /** PrivacySettingsOut */
+        PrivacySettingsOut: {
+            retention: components["schemas"]["Retention"];
+            /** Masking Patterns */
+            masking_patterns: components["schemas"]["MaskingPattern"][];
+            /** Version */
+            version: number;
+        };
         /**
          * Problem
          * @description An RFC 9457 problem: what kind of problem (``type``, ``title``) and what went wrong this time (``detail``).
@@ -621,6 +816,41 @@ export interface components {
              * @description what went wrong, in words to show to a person
              */
             detail: string;
+        };
+        /**
+         * Retention
+         * @description How long each class of data is kept, in days (DynamoDB TTL on the items, S3 lifecycle on the files;
+         *     docs/data-model.md, "Retention"). ``None``: kept until erased.
+         */
+        Retention: {
+            /**
+             * Messages Days
+             * @description messages (and the files they carry): days after written
+             */
+            messages_days?: number | null;
+            /**
+             * Closed Conversations Days
+             * @description a resolved conversation's record: days after it was resolved (a reopen keeps it)
+             */
+            closed_conversations_days?: number | null;
+            /**
+             * Events Days
+             * @description rows of the event lake (applied by the lake's own lifecycle)
+             * @default 400
+             */
+            events_days: number;
+            /**
+             * Audit Days
+             * @description audit records: days after written
+             * @default 730
+             */
+            audit_days: number;
+            /**
+             * Dedupe Markers Days
+             * @description provider message markers: providers re-deliver for up to 7 days
+             * @default 90
+             */
+            dedupe_markers_days: number;
         };
         /** RoutingOut */
         RoutingOut: {
@@ -1671,6 +1901,180 @@ export interface operations {
             };
         };
     };
+    export_customer_admin_customers__customer_id__export_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                customer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Started */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobStarted"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or none the caller may see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    erase_customer_admin_customers__customer_id__erase_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                customer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Started */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobStarted"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or none the caller may see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    get_privacy_job_admin_privacy_jobs__job_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobOut"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or none the caller may see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
     list_agents_admin_agents_get: {
         parameters: {
             query?: never;
@@ -2175,6 +2579,189 @@ export interface operations {
             };
             /** @description The caller may not do this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    list_audit_admin_audit_get: {
+        parameters: {
+            query?: {
+                actor?: string | null;
+                customer_id?: string | null;
+                /** @description ISO 8601 time */
+                from?: string | null;
+                /** @description ISO 8601 time */
+                to?: string | null;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditList"];
+                };
+            };
+            /** @description The request is well-formed but cannot be understood (a cursor that is not ours, an identity in a wrong form...) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    get_privacy_settings_admin_privacy_settings_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrivacySettingsOut"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    put_privacy_settings_admin_privacy_settings_put: {
+        parameters: {
+            query?: {
+                version?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PrivacySettings"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrivacySettingsOut"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The current state forbids it (changed meanwhile, at capacity, window closed...): read again and retry, or change course */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON (send Content-Type: application/json) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

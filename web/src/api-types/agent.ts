@@ -1118,6 +1118,11 @@ export interface components {
              * @default 0
              */
             attempts: number;
+            /**
+             * Masked
+             * @description what was masked before the message was stored (card, IBAN, a shop's pattern): the text shows [card •••• 4242] in its place
+             */
+            masked?: string[];
             /** Language */
             language?: string | null;
             /** Sentiment */

@@ -2,8 +2,9 @@
 
 Item layout (docs/data-model.md, #126-#127): ``SLAEVENT#<YYYY-MM-DD> / <at>#<conversation>#<target>#<kind>``
 with kind (``warning``, ``breach``), conversation_id, target, due_at, at (when the sweep flagged it), the
-conversation's team, assignee, priority (after any escalation), channel and customer name as they were then,
-and ``ttl`` (two days after ``at``: the board reads one day; DynamoDB deletes expired items late, so the
+conversation's team, assignee, priority (after any escalation) and channel as they were then (no personal data:
+the customer's name is read from the conversation when the board asks, so erasing a customer leaves nothing
+here), and ``ttl`` (two days after ``at``: the board reads one day; DynamoDB deletes expired items late, so the
 reader bounds by key, never by ``ttl``). The sweep writes each one in the transaction that flags the
 deadline, so a warning or breach is recorded exactly once, whatever retries.
 
@@ -39,7 +40,7 @@ class SlaEvent:
     assignee: str | None = None
     priority: str | None = None
     channel: str | None = None
-    customer_name: str | None = None
+    customer_name: str | None = None       # not stored: the conversation's, when read (SlaEvents.customer_names)
 
 
 def event_item(event: SlaEvent) -> dict[str, Any]:
@@ -48,15 +49,13 @@ def event_item(event: SlaEvent) -> dict[str, Any]:
             "type": "sla_event", "kind": event.kind, "conversation_id": event.conversation_id,
             "target": event.target, "due_at": event.due_at, "at": event.at, "team": event.team,
             "assignee": event.assignee, "priority": event.priority, "channel": event.channel,
-            "customer_name": event.customer_name,
             "ttl": int((clock.parse_iso(event.at) + RETENTION).timestamp())}
 
 
 def _event_from_item(item: dict[str, Any]) -> SlaEvent:
     return SlaEvent(kind=item["kind"], conversation_id=item["conversation_id"], target=item["target"],
                     due_at=item["due_at"], at=item["at"], team=item.get("team"), assignee=item.get("assignee"),
-                    priority=item.get("priority"), channel=item.get("channel"),
-                    customer_name=item.get("customer_name"))
+                    priority=item.get("priority"), channel=item.get("channel"))
 
 
 class SlaEvents:
@@ -86,3 +85,8 @@ class SlaEvents:
         if len(found) > limit:
             found, more = found[:limit], True
         return found, more
+
+    def customer_names(self, conversation_ids: list[str]) -> dict[str, str | None]:
+        """The customer's name of each conversation that still exists: one BatchGetItem per 100 (#127)."""
+        found = self.table.batch_get([(f"CONV#{c}", "META") for c in dict.fromkeys(conversation_ids)])
+        return {i["id"]: (i.get("customer") or {}).get("name") for i in found if i.get("type") == "conversation"}
