@@ -38,6 +38,7 @@ from shopdesk.api.canned import CannedList, CannedOut, documented, install_rende
 from shopdesk.api.changes import ChangeList
 from shopdesk.api.commerce import ActionOut, CancelIn, OrderPanelOut, RefundIn, install_action_errors
 from shopdesk.api.customers import CustomerOut, DuplicateList, MergeIn, MergeOut, UnmergeIn
+from shopdesk.api.macros import ApplyOut, LabelList, MacroList, MacroOut, install_refusals
 from shopdesk.api.search import SearchOut
 from shopdesk.channels.ses import html_mailer
 from shopdesk.commerce.actions import CancelRequest, OrderActions, RefundRequest
@@ -51,7 +52,9 @@ from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.counts import Counts
 from shopdesk.dal.customers import Customers
+from shopdesk.dal.labels import Labels
 from shopdesk.dal.live import ChangeLog
+from shopdesk.dal.macros import Macros
 from shopdesk.dal.media import UPLOAD_SECONDS, MediaStore
 from shopdesk.dal.mentions import Mentions
 from shopdesk.dal.queues import Queue
@@ -62,8 +65,11 @@ from shopdesk.logic.access import Access
 from shopdesk.logic.attachments import Attachments
 from shopdesk.logic.canned import CannedLibrary
 from shopdesk.logic.changes import ChangeFeed
+from shopdesk.logic.compose import Composer
 from shopdesk.logic.customers import CustomerDesk
 from shopdesk.logic.inbox import Inbox, QueueUnavailable, View
+from shopdesk.logic.labels import LabelDesk
+from shopdesk.logic.macros import MacroDesk
 from shopdesk.logic.mentions import MentionDesk
 from shopdesk.logic.overview import Overview
 from shopdesk.logic.personalise import Personaliser
@@ -75,6 +81,8 @@ from shopdesk.logic.transcript import Transcripts
 from shopdesk.logs import logger_for
 from shopdesk.models import ConversationStatus
 from shopdesk.models.canned import CannedContent
+from shopdesk.models.labels import LabelChange, LabelId
+from shopdesk.models.macros import ApplyRequest, MacroContent
 from shopdesk.privacy import audit
 from shopdesk.privacy.audit import AuditTrail
 from shopdesk.privacy.settings import PrivacyPolicies
@@ -114,6 +122,12 @@ order_actions = OrderActions(order_lookup, commerce, commerce_settings.action_gr
 canned = CannedLibrary(CannedResponses(table), inbox.files)
 inbox.personaliser = Personaliser(conversations, book.routing, settings.shop_name, canned, order_lookup)
 
+config_store = ConfigStore(table)
+composer = Composer(conversations, agents, config_store, work, book, slot_holders=inbox.slot_holders,
+                    note_message=inbox.note_message, resolved_ttl=inbox.resolved_ttl)
+labels = LabelDesk(Labels(table), composer)
+macros = MacroDesk(Macros(table), canned, Labels(table), agents, config_store, book, composer, inbox)
+
 search = Search(SearchReads(table), agents, search_for(SearchSettings.from_env()),
                 cached_orders(store_for(commerce_settings)) if commerce_settings.platform != "none" else None)
 
@@ -141,14 +155,15 @@ def list_conversations(
     cursor: Annotated[str | None, Query(max_length=4096)] = None,
     team: Annotated[str | None, Query(min_length=1, max_length=64, description="unassigned: this team's queue "
                                                                             "(default: the caller's teams)")] = None,
+    label: Annotated[LabelId | None, Query(description="only conversations with this label (any view)")] = None,
 ) -> ConversationList:
     who = caller(app.current_event)
-    if view == "mentions":      # newest mention first, each with its unread state
+    if view == "mentions" and label is None:      # newest mention first, each with its unread state
         page, next_cursor = mention_desk.list(who, limit, cursor)
         return ConversationList(items=[ConversationOut.of(c).model_copy(update={"mention": MentionOut(
             by=m.by, message_id=m.message_id, at=m.last_at, count=m.count, unread=m.unread)})
             for m, c in page if status is None or c.status is status], next_cursor=next_cursor)
-    items, next_cursor = inbox.list(who, view, status, limit, cursor, team)
+    items, next_cursor = inbox.list(who, view, status, limit, cursor, team, label)
     return ConversationList.of(items, next_cursor)
 
 
@@ -407,6 +422,54 @@ install_render_errors(app)
 install_attachment_errors(app)
 
 
+# ---------------------------------------------------------------- labels and macros
+
+MacroId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+@app.get("/agent/labels", summary="The shop's labels with their names and colours (retired ones marked)",
+         responses=problems.responses(200, 403))
+def list_labels() -> LabelList:
+    return LabelList.of(labels.list(caller(app.current_event)))
+
+
+@app.post("/agent/conversations/<conversation_id>/labels",
+          summary="Add and remove labels (422 names any unknown or retired label to add)",
+          responses=problems.responses(200, *WRITE))
+def change_labels(conversation_id: ConversationId, body: LabelChange) -> ConversationOut:
+    return ConversationOut.of(labels.change(caller(app.current_event), conversation_id, body))
+
+
+@app.get("/agent/macros", summary="The caller's own macros, then the shared ones", responses=problems.responses(200))
+def list_macros() -> MacroList:
+    return MacroList.of(macros.usable(caller(app.current_event)))
+
+
+@app.put("/agent/macros/<macro_id>",
+         summary="Create or change one of the caller's own macros (422 names anything its actions name that "
+                 "does not exist)", responses=problems.responses(200, 403, 415))
+def put_personal_macro(macro_id: MacroId, body: MacroContent) -> MacroOut:
+    return MacroOut.of(macros.put_personal(caller(app.current_event), macro_id, body))
+
+
+@app.delete("/agent/macros/<macro_id>", summary="Delete one of the caller's own macros",
+            responses=problems.responses(204, 403, 404, description="Deleted", ok_content={}))
+def delete_personal_macro(macro_id: MacroId) -> Response[None]:
+    macros.delete_personal(caller(app.current_event), macro_id)
+    return Response(204)
+
+
+@app.post("/agent/macros/<macro_id>/apply",
+          summary="Apply a macro (the caller's own or a shared one) to conversations: per conversation applied, "
+                  "or refused with the problem (all or nothing per conversation)",
+          responses=problems.responses(200, 403, 404, 415))
+def apply_macro(macro_id: MacroId, body: ApplyRequest) -> ApplyOut:
+    context = app.lambda_context
+    return ApplyOut.of(*macros.apply(caller(app.current_event), macro_id, body.conversation_ids,
+                                     time_left=lambda: context.get_remaining_time_in_millis() / 1000))
+
+
+install_refusals(app)
 problems.install(app, {QueueUnavailable: 503, SearchUnavailable: 503, ProviderError: 503})   # SES refused a transcript
 # every change, and the reads that reveal a customer: one audit record each (shopdesk.privacy.audit)
 audit.install(app, lambda: trail, caller, {

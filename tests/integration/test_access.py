@@ -21,6 +21,7 @@ ROLES = ("agent", "supervisor", "admin", "other")
 CALLERS = {"agent": ("alice", "[]"), "supervisor": ("sam", "[supervisors]"), "admin": ("root", "[admins]"),
            "other": ("vera", "[]")}
 MISSING = "c_01MISSING00000000000000000"
+MACRO = {"name": "Triage", "actions": [{"type": "add_labels", "labels": ["shipping"]}]}
 CANNED = {"title": "Welcome", "shortcode": "welcome",
           "bodies": {"en": "Hi {{customer.first_name | default: \"there\"}}"}}
 
@@ -73,6 +74,16 @@ AGENT_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
     ("PUT", "/agent/canned-responses/<response_id>"): (CANNED, "", (200, 200, 200, 200)),
     ("GET", "/agent/canned-responses"): (None, "q=wel", (200, 200, 200, 200)),
     ("DELETE", "/agent/canned-responses/<response_id>"): (None, "", (204, 204, 204, 204)),
+    # labels: everyone reads the catalogue; labels on a conversation as any change to it
+    # (tests/integration/test_labels_macros.py)
+    ("GET", "/agent/labels"): (None, "", (200, 200, 200, 200)),
+    ("POST", "/agent/conversations/<conversation_id>/labels"): ({"add": ["shipping"]}, "", (200, 200, 200, 404)),
+    # macros: personal ones are each caller's own; applying answers per conversation (the other team's: a 404
+    # inside the result, as for a missing conversation)
+    ("GET", "/agent/macros"): (None, "", (200, 200, 200, 200)),
+    ("PUT", "/agent/macros/<macro_id>"): (MACRO, "", (200, 200, 200, 200)),
+    ("POST", "/agent/macros/<macro_id>/apply"): ("APPLY", "", (200, 200, 200, 200)),
+    ("DELETE", "/agent/macros/<macro_id>"): (None, "", (204, 204, 204, 204)),
 }
 
 READ, WRITE = (403, 200, 200, 403), (403, 403, 200, 403)
@@ -100,6 +111,14 @@ ADMIN_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
     ("GET", "/admin/canned-responses/<response_id>"): (None, "", READ),
     ("GET", "/admin/canned-responses"): (None, "", READ),
     ("DELETE", "/admin/canned-responses/<response_id>"): (None, "", (403, 403, 204, 403)),
+    ("GET", "/admin/labels"): (None, "", READ),
+    ("PUT", "/admin/labels/<label_id>"): ({"name": "Shipping", "color": "#2f80ed"}, "", WRITE),
+    ("POST", "/admin/labels/<label_id>/retire"): (None, "", WRITE),
+    ("POST", "/admin/labels/<label_id>/restore"): (None, "", WRITE),
+    ("GET", "/admin/macros"): (None, "", READ),
+    ("GET", "/admin/macros/<macro_id>"): (None, "", READ),
+    ("PUT", "/admin/macros/<macro_id>"): (MACRO, "", WRITE),
+    ("DELETE", "/admin/macros/<macro_id>"): (None, "", (403, 403, 204, 403)),
     # privacy: admins only (tests/integration/test_privacy.py runs the jobs and reads the trail)
     ("GET", "/admin/audit"): (None, "", WRITE),
     ("GET", "/admin/privacy/settings"): (None, "", WRITE),
@@ -146,10 +165,14 @@ def shop(desk):
     template = templates["items"][0]
     desk.template_body = {"name": template["name"], "language": template["language"],
                           "parameters": ["x"] * template["parameters"]}
+    # a label and a shared macro that uses it
+    assert call(desk, "admin_api", "PUT", "/admin/labels/shipping", "admin",
+                {"name": "Shipping", "color": "#2f80ed"})[0] == 200
+    assert call(desk, "admin_api", "PUT", "/admin/macros/triage", "admin", MACRO)[0] == 200
     desk.path_values = {"conversation_id": conv, "agent_id": "alice", "team_id": "vip", "calendar_id": "office",
                         "policy_id": "std", "customer_id": customer, "order_id": "5500000001004",
                         "response_id": "welcome", "job_id": "j_01MISSING0000000000000000X",
-                        "message_id": "m_01MISSING0000000000000000"}
+                        "message_id": "m_01MISSING0000000000000000", "label_id": "shipping", "macro_id": "triage"}
     return desk
 
 
@@ -164,6 +187,8 @@ def test_each_role_gets_what_its_row_says_on_every_route(shop, api, table):
     assert declared(desk, api) == set(table), "a route without a row in this table (or a row without a route)"
     for (method, route), (body, query, expected) in table.items():
         body = desk.template_body if body == "TEMPLATE" else body
+        if body == "APPLY":
+            body = {"conversation_ids": [desk.path_values["conversation_id"]]}
         if body == "UPLOAD":
             body = {"filename": "label.png", "content_type": "image/png", "size": 2000,
                     "conversation_id": desk.path_values["conversation_id"]}

@@ -14,6 +14,7 @@ import type {
   Team,
   Versioned,
 } from "./api-types/admin";
+import type { ApplyOut, Label, LabelIn, Macro } from "./api-types/macros";
 
 type S = components["schemas"];
 export type Conversation = S["ConversationOut"];
@@ -45,6 +46,9 @@ export type CannedResponse = S["CannedOut"];
 /** What a reply or a preview carries: the text (it may use variables) or a canned response. */
 export type ReplyContent = { text: string } | { canned_response_id: string };
 export type { AdminAgent, AgentSettings, Calendar, CalendarIn, Customer, RoutingSettings, SlaEvent, SlaPolicy, Team };
+export type { ApplyOut, ApplyResult, Label, LabelIn, Macro, MacroAction } from "./api-types/macros";
+/** A conversation with its label ids (the generated type may predate them). */
+export type Labelled = Conversation & { labels?: string[] };
 
 /** A change notice of the live-update contract (a WebSocket frame; also the items of GET /agent/changes). */
 export type Change = S["Notice"];
@@ -142,7 +146,14 @@ export class Api {
   me = () => this.call<Agent>("GET", "/agent/me");
   setPresence = (presence: Presence) => this.call<Agent>("PUT", "/agent/me/presence", { presence });
   agents = () => this.call<{ items: Agent[] }>("GET", "/agent/agents");
-  conversations = (q: { view: View; status?: ConversationStatus; team?: string; limit?: number; cursor?: string | null }) =>
+  conversations = (q: {
+    view: View;
+    status?: ConversationStatus;
+    team?: string;
+    label?: string;
+    limit?: number;
+    cursor?: string | null;
+  }) =>
     this.call<ConversationPage>("GET", "/agent/conversations" + query(q));
   counts = () => this.call<{ views: Record<View, number> }>("GET", "/agent/conversations/counts");
   conversation = (id: string) => this.call<Conversation>("GET", `/agent/conversations/${enc(id)}`);
@@ -198,6 +209,18 @@ export class Api {
     this.call<{ text: string }>("POST", `/agent/conversations/${enc(conversationId)}/preview`, content);
   changes = (since?: string | null, limit = 200) =>
     this.call<ChangePage>("GET", "/agent/changes" + query({ since, limit }));
+
+  // -- labels and macros
+  labels = () => this.call<{ items: Label[] }>("GET", "/agent/labels");
+  changeLabels = (id: string, change: { add?: string[]; remove?: string[] }) =>
+    this.call<Labelled>("POST", `/agent/conversations/${enc(id)}/labels`, { add: change.add ?? [], remove: change.remove ?? [] });
+  macros = () => this.call<{ items: Macro[] }>("GET", "/agent/macros");
+  applyMacro = (id: string, conversationIds: string[]) =>
+    this.call<ApplyOut>("POST", `/agent/macros/${enc(id)}/apply`, { conversation_ids: conversationIds });
+  adminLabels = () => this.call<{ items: Label[] }>("GET", "/admin/labels");
+  putLabel = (id: string, label: LabelIn) => this.call<Label>("PUT", `/admin/labels/${enc(id)}`, label);
+  retireLabel = (id: string, retired: boolean) =>
+    this.call<Label>("POST", `/admin/labels/${enc(id)}/${retired ? "retire" : "restore"}`);
 
   // -- the admin API (supervisors, admins)
   adminAgents = () => this.call<{ items: AdminAgent[] }>("GET", "/admin/agents");

@@ -160,6 +160,76 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/labels/{label_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Create, rename or recolour a label (admins): {name, color} */
+        put: operations["put_label_admin_labels__label_id__put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/labels/{label_id}/retire": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Retire a label (admins): conversations keep it, nobody can add it any more */
+        post: operations["retire_label_admin_labels__label_id__retire_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/labels/{label_id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Bring a retired label back (admins) */
+        post: operations["restore_label_admin_labels__label_id__restore_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/macros/{macro_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A shared macro */
+        get: operations["get_macro_admin_macros__macro_id__get"];
+        /** Create or change a shared macro (admins): {name, actions}; 422 names anything its actions name that does not exist */
+        put: operations["put_macro_admin_macros__macro_id__put"];
+        post?: never;
+        /** Delete a shared macro (admins) */
+        delete: operations["delete_macro_admin_macros__macro_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/agents": {
         parameters: {
             query?: never;
@@ -349,10 +419,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/labels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every label by name, retired ones too (supervisors, admins) */
+        get: operations["list_labels_admin_labels_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/macros": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Shared macros by name (supervisors, admins) */
+        get: operations["list_macros_admin_macros_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AddLabelsAction */
+        AddLabelsAction: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "add_labels";
+            /** Labels */
+            labels: string[];
+        };
         /** Agent */
         Agent: {
             /** Id */
@@ -423,6 +537,19 @@ export interface components {
             tiers?: string[] | null;
             /** Teams */
             teams?: string[] | null;
+        };
+        /**
+         * AssignAction
+         * @description To an agent, or (``agent_id`` null or absent) back to the queue.
+         */
+        AssignAction: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "assign";
+            /** Agent Id */
+            agent_id?: string | null;
         };
         /** AuditList */
         AuditList: {
@@ -713,12 +840,86 @@ export interface components {
             /** Job Id */
             job_id: string;
         };
+        /**
+         * LabelContent
+         * @description What an admin writes: ``{"name": "Shipping", "color": "#2f80ed"}``.
+         */
+        LabelContent: {
+            /** Name */
+            name: string;
+            /** Color */
+            color: string;
+        };
+        /** LabelList */
+        LabelList: {
+            /** Items */
+            items: components["schemas"]["LabelOut"][];
+        };
+        /** LabelOut */
+        LabelOut: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Color */
+            color: string;
+            /** Retired */
+            retired: boolean;
+            /** Updated At */
+            updated_at?: string | null;
+            /** Updated By */
+            updated_by?: string | null;
+        };
+        /**
+         * MacroContent
+         * @description What an admin (shared) or an agent (personal) writes: ``{"name": ..., "actions": [...]}``, in order;
+         *     at most one reply.
+         */
+        MacroContent: {
+            /** Name */
+            name: string;
+            /** Actions */
+            actions: (components["schemas"]["ReplyAction"] | components["schemas"]["NoteAction"] | components["schemas"]["AddLabelsAction"] | components["schemas"]["RemoveLabelsAction"] | components["schemas"]["SetPriorityAction"] | components["schemas"]["SetTeamAction"] | components["schemas"]["SetStatusAction"] | components["schemas"]["SnoozeAction"] | components["schemas"]["AssignAction"])[];
+        };
+        /** MacroList */
+        MacroList: {
+            /** Items */
+            items: components["schemas"]["MacroOut"][];
+        };
+        /** MacroOut */
+        MacroOut: {
+            /** Id */
+            id: string;
+            /**
+             * Scope
+             * @enum {string}
+             */
+            scope: "shared" | "personal";
+            /** Name */
+            name: string;
+            /** Actions */
+            actions: (components["schemas"]["ReplyAction"] | components["schemas"]["NoteAction"] | components["schemas"]["AddLabelsAction"] | components["schemas"]["RemoveLabelsAction"] | components["schemas"]["SetPriorityAction"] | components["schemas"]["SetTeamAction"] | components["schemas"]["SetStatusAction"] | components["schemas"]["SnoozeAction"] | components["schemas"]["AssignAction"])[];
+            /** Updated At */
+            updated_at?: string | null;
+            /** Updated By */
+            updated_by?: string | null;
+        };
         /** MaskingPattern */
         MaskingPattern: {
             /** Name */
             name: string;
             /** Pattern */
             pattern: string;
+        };
+        /** NoteAction */
+        NoteAction: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "note";
+            /** Text */
+            text: string;
         };
         /**
          * Presence
@@ -817,6 +1018,29 @@ export interface components {
              */
             detail: string;
         };
+        /** RemoveLabelsAction */
+        RemoveLabelsAction: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "remove_labels";
+            /** Labels */
+            labels: string[];
+        };
+        /**
+         * ReplyAction
+         * @description Reply with a canned response, rendered for each conversation as a reply is (queued after the rest).
+         */
+        ReplyAction: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "reply";
+            /** Canned Response Id */
+            canned_response_id: string;
+        };
         /**
          * Retention
          * @description How long each class of data is kept, in days (DynamoDB TTL on the items, S3 lifecycle on the files;
@@ -873,6 +1097,10 @@ export interface components {
             default_team: string;
             /** Team By Channel */
             team_by_channel?: {
+                [key: string]: string;
+            };
+            /** Team By Label */
+            team_by_label?: {
                 [key: string]: string;
             };
             /**
@@ -962,6 +1190,10 @@ export interface components {
             team_by_channel?: {
                 [key: string]: string;
             };
+            /** Team By Label */
+            team_by_label?: {
+                [key: string]: string;
+            };
             /**
              * Reassign On Breach
              * @default false
@@ -1017,6 +1249,41 @@ export interface components {
              * @default urgent
              */
             priority_on_urgent: components["schemas"]["Priority"] | "off";
+        };
+        /** SetPriorityAction */
+        SetPriorityAction: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "set_priority";
+            priority: components["schemas"]["Priority"];
+        };
+        /**
+         * SetStatusAction
+         * @description open, pending or resolved (snoozing has its own action, with a duration).
+         */
+        SetStatusAction: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "set_status";
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "open" | "pending" | "resolved";
+        };
+        /** SetTeamAction */
+        SetTeamAction: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "set_team";
+            /** Team */
+            team: string;
         };
         /** SlaEventList */
         SlaEventList: {
@@ -1133,6 +1400,22 @@ export interface components {
              * @description send it back as ?version=N to change this item only if nobody changed it meanwhile
              */
             version: number;
+        };
+        /**
+         * SnoozeAction
+         * @description Snooze for a duration from the moment it is applied: ISO 8601 (``PT4H``, ``P1D``) or seconds.
+         */
+        SnoozeAction: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "snooze";
+            /**
+             * Duration
+             * Format: duration
+             */
+            duration: string;
         };
         /**
          * Targets
@@ -2075,6 +2358,360 @@ export interface operations {
             };
         };
     };
+    put_label_admin_labels__label_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                label_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LabelContent"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelOut"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON (send Content-Type: application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    retire_label_admin_labels__label_id__retire_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                label_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelOut"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or none the caller may see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    restore_label_admin_labels__label_id__restore_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                label_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelOut"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or none the caller may see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    get_macro_admin_macros__macro_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                macro_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MacroOut"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or none the caller may see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    put_macro_admin_macros__macro_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                macro_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MacroContent"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MacroOut"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON (send Content-Type: application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    delete_macro_admin_macros__macro_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                macro_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or none the caller may see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
     list_agents_admin_agents_get: {
         parameters: {
             query?: never;
@@ -2762,6 +3399,100 @@ export interface operations {
             };
             /** @description The body is not JSON (send Content-Type: application/json) */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    list_labels_admin_labels_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelList"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    list_macros_admin_macros_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MacroList"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -4,6 +4,8 @@ import { useStore } from "../store";
 import { Composer } from "./Composer";
 import { ConversationActions } from "./ConversationActions";
 import { CustomerPanel } from "./CustomerPanel";
+import { LabelChips, LabelMenu } from "./Labels";
+import { MacroPicker } from "./Macros";
 import { Timeline } from "./Timeline";
 
 export function Conversation({ onOpen }: { onOpen: (id: string | null) => void }) {
@@ -20,8 +22,13 @@ export function Conversation({ onOpen }: { onOpen: (id: string | null) => void }
             <p class="muted small">
               <span class={`chip status-${open.status}`}>{t(`status.${open.status}`)}</span>{" "}
               <span class={`chip priority-${open.priority}`}>{t(`priority.${open.priority}`)}</span>{" "}
-              {open.team} · {open.assignee ? t("assignedTo", { agent: open.assignee }) : t("unassigned")}
+              {open.team} · {open.assignee ? t("assignedTo", { agent: open.assignee }) : t("unassigned")}{" "}
+              <LabelChips conv={open} />
             </p>
+            <div class="conversation-tools">
+              <LabelMenu conv={open} />
+              <MacroPicker conv={open} />
+            </div>
           </div>
           <ConversationActions conv={open} onOpen={onOpen} />
         </header>

@@ -197,6 +197,7 @@ class ConversationOut(BaseModel):
     priority: Priority
     team: str
     skills: list[str] = Field(default_factory=list)       # an agent needs every one to be given it
+    labels: list[str] = Field(default_factory=list)       # label ids (GET /agent/labels names and colours them)
     assignee: str | None
     customer: CustomerRef
     channel: str

@@ -35,7 +35,7 @@ CHANGE_RETENTION = timedelta(hours=24)
 CHANGES_PK = "CHANGES"
 
 # What of an item an agent sees: a change elsewhere (updated_at, previews, clocks) is no notice.
-CONVERSATION_FIELDS = ("status", "assignee", "priority", "team", "skills", "sla_breaches", "sla_warned",
+CONVERSATION_FIELDS = ("status", "assignee", "priority", "team", "skills", "labels", "sla_breaches", "sla_warned",
                        "sla_done")
 MESSAGE_FIELDS = ("status", "error", "attachments")
 MENTION_FIELDS = ("unread", "last_at")      # a new mention, or the mentions read

@@ -235,6 +235,15 @@ class Table:
     def delete(self, pk: str, sk: str) -> None:
         self._client.delete_item(TableName=self.name, Key=key(pk, sk))
 
+    def delete_if_exists(self, pk: str, sk: str) -> None:
+        """Delete an item; ConditionFailed when there was none."""
+        try:
+            self._client.delete_item(TableName=self.name, Key=key(pk, sk), ConditionExpression="attribute_exists(PK)")
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise ConditionFailed from exc
+            raise
+
     # -- queries
     def query(self, *, index: str | None, key_condition: str, names: dict[str, str], values: dict[str, Any],
               limit: int | None = None, cursor: str | None = None, forward: bool = True,

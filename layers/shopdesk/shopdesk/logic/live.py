@@ -2,7 +2,7 @@
 
 The stream consumer calls ``LiveBatch.handle`` per record. A change worth a notice is:
 - a conversation created, or changed in what an agent sees (status, assignee, priority, team,
-  skills, SLA warnings and breaches);
+  skills, labels, SLA warnings and breaches);
 - a message created, or its delivery status (or error, or attachments) changed;
 - an agent mentioned in a note, or their mentions read: a personal notice (kind ``mention``) for that agent's
   connections only (``dal.live.personal``).

@@ -26,6 +26,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from shopdesk import clock
+from shopdesk.dal import conversations as conversations_dal
 from shopdesk.dal.conversations import Conversations
 from shopdesk.errors import BadRequest, NotFound
 from shopdesk.logic import sla_engine
@@ -36,7 +37,7 @@ from shopdesk.logic.timeline import system_message
 from shopdesk.models import Conversation, ConversationStatus
 from shopdesk.models.sla import BusinessHours
 
-SNOOZE_TIMER = "snooze_wake"
+SNOOZE_TIMER = conversations_dal.SNOOZE_TIMER          # the timer item that ends a snooze
 LATER_TODAY = timedelta(hours=3)
 MORNING = time(9, 0)        # "morning" of a calendar open around the clock (or one with no open time ahead)
 

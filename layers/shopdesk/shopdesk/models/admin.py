@@ -55,6 +55,7 @@ class RoutingSettings(BaseModel):
     reassign_after_silence_seconds: Annotated[int, Field(ge=0, le=604800)] | None = None
     default_team: Slug = "default"
     team_by_channel: dict[Channel, Slug] = Field(default_factory=dict)   # "whatsapp": "whatsapp-team"
+    team_by_label: dict[Slug, Slug] = Field(default_factory=dict)   # "returns": "returns-team" (shopdesk.logic.labels)
     reassign_on_breach: bool = False               # a breached conversation goes to the next agent
     acknowledgements: bool = True                    # tell customers when to expect an answer
     acknowledgement_burst_seconds: Annotated[int, Field(ge=0, le=86400)] = 600
