@@ -25,6 +25,7 @@ from shopdesk.api.admin import (
 )
 from shopdesk.api.agent import caller, caller_roles
 from shopdesk.api.attachments import install_attachment_errors, with_attachment_problems
+from shopdesk.api.board import SlaEventList
 from shopdesk.api.canned import CannedList, CannedOut, documented, install_render_errors
 from shopdesk.api.commerce import PrivacyRequestList
 from shopdesk.api.macros import LabelList, LabelOut, MacroList, MacroOut, install_refusals
@@ -42,10 +43,12 @@ from shopdesk.dal.macros import Macros
 from shopdesk.dal.media import MediaStore
 from shopdesk.dal.privacy import Files, PrivacyJobStore
 from shopdesk.dal.queues import Queue
+from shopdesk.dal.sla_events import SlaEvents
 from shopdesk.dal.table import Table
 from shopdesk.errors import BadRequest
 from shopdesk.logic.admin import ADMIN, Admin, require
 from shopdesk.logic.attachments import Attachments
+from shopdesk.logic.board import Board
 from shopdesk.logic.canned import CannedLibrary
 from shopdesk.logic.labels import LabelDesk
 from shopdesk.logic.macros import MacroDesk
@@ -73,6 +76,7 @@ admin = Admin(ConfigStore(table), Agents(table), Queue(settings.work_queue_url),
 privacy_store = store_for(CommerceSettings.from_env(), "shopify")   # privacy requests are one partition
 canned = CannedLibrary(CannedResponses(table),
                        Attachments(MediaStore(settings.media_bucket)) if settings.media_bucket else None)
+board = Board(SlaEvents(table))
 labels = LabelDesk(Labels(table))
 macros = MacroDesk(Macros(table), canned, Labels(table), Agents(table), admin.config, admin.book)
 policies = PrivacyPolicies(ConfigStore(table))
@@ -109,6 +113,14 @@ def list_agents() -> AgentList:
          responses=problems.responses(200, *WRITE))
 def set_agent(agent_id: Id, body: AgentSettings) -> Agent:
     return admin.set_agent(_caller_roles(), agent_id, body)
+
+
+@app.get("/admin/sla-events", summary="SLA warnings and breaches of the last hours, newest first (the board)",
+         responses=READ)
+def list_sla_events(hours: Annotated[int, Query(ge=1, le=48)] = 24,
+                    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+                    team: Annotated[str | None, Query(min_length=1, max_length=64)] = None) -> SlaEventList:
+    return SlaEventList.of(*board.sla_events(_caller_roles(), hours, limit, team))
 
 
 @app.get("/admin/teams", summary="Teams", responses=READ)

@@ -33,6 +33,10 @@ AGENT_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
     # counts only what the caller may see (test_lists_show_only_what_the_caller_may_see)
     ("GET", "/agent/conversations/counts"): (None, "", (200, 200, 200, 200)),
     ("GET", "/agent/conversations/<conversation_id>"): (None, "", (200, 200, 200, 404)),
+    # the caller's own mentions (none here: nothing to mark, still 204); another team's conversation: 404
+    ("POST", "/agent/conversations/<conversation_id>/mentions/read"): (None, "", (204, 204, 204, 404)),
+    # a WhatsApp customer has no email: past the access check a 409 (tests/integration/test_transcripts.py sends)
+    ("POST", "/agent/conversations/<conversation_id>/transcript"): (None, "", (409, 409, 409, 404)),
     ("POST", "/agent/conversations/<conversation_id>/replies"): ({"text": "On its way"}, "", (202, 202, 202, 404)),
     # past the access check, a reply that is not there (tests/integration/test_attachments.py sends one again)
     ("POST", "/agent/conversations/<conversation_id>/replies/<message_id>/retry"): (None, "", (404, 404, 404, 404)),
@@ -89,6 +93,7 @@ ADMIN_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
     ("GET", "/admin/agents"): (None, "", READ),
     ("PUT", "/admin/agents/<agent_id>"): ({"capacity": 3, "teams": ["default"]}, "", WRITE),
     ("GET", "/admin/teams"): (None, "", READ),
+    ("GET", "/admin/sla-events"): (None, "", READ),
     ("PUT", "/admin/teams/<team_id>"): ({"id": "vip", "name": "VIP"}, "", WRITE),
     ("GET", "/admin/calendars"): (None, "", READ),
     ("PUT", "/admin/calendars/<calendar_id>"): (
@@ -254,9 +259,10 @@ def test_lists_show_only_what_the_caller_may_see(shop):
         assert status == 200
         assert body["views"] == {"mine": len(_listed(desk, who, "view=mine")),
                                  "unassigned": len(_listed(desk, who, "view=unassigned")),
-                                 "all": len(_listed(desk, who, "view=all"))}, who
+                                 "all": len(_listed(desk, who, "view=all")),
+                                 "mentions": len(_listed(desk, who, "view=mentions"))}, who
     assert call(desk, "agent_api", "GET", "/agent/conversations/counts", "other")[1]["views"] == \
-        {"mine": 0, "unassigned": 0, "all": 0}
+        {"mine": 0, "unassigned": 0, "all": 0, "mentions": 0}
 
 
 def test_a_transfer_grants_access_that_outlasts_it(shop):

@@ -10,6 +10,7 @@ import type {
   CalendarIn,
   Customer,
   RoutingSettings,
+  SlaEvent,
   SlaPolicy,
   Team,
   Versioned,
@@ -25,7 +26,9 @@ export type Template = S["TemplateOut"];
 export type ConversationStatus = S["ConversationStatus"];
 export type Priority = S["Priority"];
 export type Presence = S["Presence"];
-export type View = "mine" | "unassigned" | "all" | "granted";
+export type View = "mine" | "unassigned" | "all" | "granted" | "mentions";
+export type SnoozePreset = NonNullable<S["StatusIn"]["preset"]>;
+export type Transcript = S["TranscriptOut"];
 export type ConversationPage = S["ConversationList"];
 export type Upload = S["UploadOut"];
 /** A file uploaded for a reply or a canned response, as the reply names it. */
@@ -43,7 +46,7 @@ export type SearchResult = S["SearchOut"];
 export type CannedResponse = S["CannedOut"];
 /** What a reply or a preview carries: the text (it may use variables) or a canned response. */
 export type ReplyContent = { text: string } | { canned_response_id: string };
-export type { AdminAgent, AgentSettings, Calendar, CalendarIn, Customer, RoutingSettings, SlaPolicy, Team };
+export type { AdminAgent, AgentSettings, Calendar, CalendarIn, Customer, RoutingSettings, SlaEvent, SlaPolicy, Team };
 export type { ApplyOut, ApplyResult, Label, LabelIn, Macro, MacroAction } from "./api-types/macros";
 /** A conversation with its label ids (the generated type may predate them). */
 export type Labelled = Conversation & { labels?: string[] };
@@ -176,8 +179,14 @@ export class Api {
       agent_id: agentId,
       ...(note ? { note } : {}),
     });
-  setStatus = (id: string, status: ConversationStatus, until?: string) =>
-    this.call<Conversation>("POST", `/agent/conversations/${enc(id)}/status`, { status, ...(until ? { until } : {}) });
+  setStatus = (id: string, status: ConversationStatus, until?: string, preset?: SnoozePreset) =>
+    this.call<Conversation>("POST", `/agent/conversations/${enc(id)}/status`, {
+      status,
+      ...(until ? { until } : {}),
+      ...(preset ? { preset } : {}),
+    });
+  readMentions = (id: string) => this.call<null>("POST", `/agent/conversations/${enc(id)}/mentions/read`);
+  sendTranscript = (id: string) => this.call<Transcript>("POST", `/agent/conversations/${enc(id)}/transcript`);
   setRouting = (id: string, change: { priority?: Priority; team?: string; skills?: string[]; note?: string }) =>
     this.call<Conversation>("PUT", `/agent/conversations/${enc(id)}/routing`, change);
   // customers, orders, search, canned responses
@@ -230,6 +239,8 @@ export class Api {
     this.call<Versioned<RoutingSettings>>("PUT", "/admin/routing" + query({ version }), r);
   findCustomers = (q: { phone?: string; email?: string }) =>
     this.call<{ items: Customer[] }>("GET", "/admin/customers" + query(q));
+  slaEvents = (q: { hours?: number; limit?: number; team?: string } = {}) =>
+    this.call<{ items: SlaEvent[]; more: boolean }>("GET", "/admin/sla-events" + query(q));
   setTier = (id: string, tier: string | null) => this.call<Customer>("PUT", `/admin/customers/${enc(id)}`, { tier });
 
   // -- the reports API (supervisors, admins): figures from the event lake, docs/metrics.md

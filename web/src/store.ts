@@ -12,6 +12,7 @@ import {
   type Macro,
   type Priority,
   type ReplyContent,
+  type SnoozePreset,
   type Template,
   type UploadedFile,
   type View,
@@ -75,6 +76,7 @@ export class Store {
     applied: null,
   };
   private listeners = new Set<Listener>();
+  private changeListeners = new Set<(change: Change) => void>();
   private listVersion = 0;
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
   private toastId = 0;
@@ -236,8 +238,15 @@ export class Store {
     }
   }
 
+  /** Be told of every change notice (the supervisor board reloads its SLA events on them). */
+  onChange(listener: (change: Change) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
   /** A change notice: refetch the open conversation now, the list soon (many notices come in bursts). */
   applyChange(change: Change): void {
+    this.changeListeners.forEach((l) => l(change));
     if (change.conversation_id === this.state.openId) void this.refreshOpen();
     if (this.refreshTimer) return;
     this.refreshTimer = setTimeout(() => {
@@ -334,8 +343,8 @@ export class Store {
   assign = (id: string, agentId: string, note: string | undefined, ok: string) =>
     this.run(async () => this.changed(await this.api.assign(id, agentId, note)), ok);
 
-  setStatus = (id: string, status: ConversationStatus, ok: string, until?: string) =>
-    this.run(async () => this.changed(await this.api.setStatus(id, status, until)), ok);
+  setStatus = (id: string, status: ConversationStatus, ok: string, until?: string, preset?: SnoozePreset) =>
+    this.run(async () => this.changed(await this.api.setStatus(id, status, until, preset)), ok);
 
   setRouting = (id: string, change: { priority?: Priority; team?: string; skills?: string[]; note?: string }, ok: string) =>
     this.run(async () => this.changed(await this.api.setRouting(id, change)), ok);

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { Conversation } from "../api";
 import { channelName } from "../channels";
 import { useApp } from "../context";
+import { MentionSuggestions } from "./MentionSuggestions";
 import { useStore } from "../store";
 import { lastInboundAt, windowState } from "../windows";
 import { AttachmentPicker, filesOf, useUploads, type Pending } from "./AttachmentPicker";
@@ -140,6 +141,7 @@ export function Composer({ conv }: { conv: Conversation }) {
           onInput={(e) => setNote((e.target as HTMLTextAreaElement).value)}
           onKeyDown={ctrlEnter(() => void addNote())}
         />
+        <MentionSuggestions text={note} boxId="note-box" onPick={setNote} />
         <div class="composer-actions">
           <button class="btn" type="submit" disabled={busy || !note.trim()}>
             {t("addNote")}

@@ -11,7 +11,7 @@ import { SelectionBar } from "./Macros";
 import { slaState, type Filters } from "../urgency";
 import { Mood } from "./Mood";
 
-const VIEWS: View[] = ["mine", "unassigned", "all", "granted"];
+const VIEWS: View[] = ["mine", "unassigned", "all", "granted", "mentions"];
 const STATUSES: ConversationStatus[] = ["open", "pending", "snoozed", "resolved"];
 const PRIORITIES: Priority[] = ["urgent", "high", "normal", "low"];
 
@@ -57,7 +57,11 @@ export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLU
         {VIEWS.map((v) => (
           <button key={v} class="view" aria-pressed={state.view === v} onClick={() => store.setView(v)}>
             {t(`view.${v}`)}
-            {state.counts[v] !== undefined && <span class="count">{state.counts[v]}</span>}
+            {state.counts[v] !== undefined && (v !== "mentions" || state.counts[v]! > 0) && (
+              <span class={v === "mentions" ? "count unread" : "count"} aria-label={v === "mentions" ? t("unreadMentions", { count: state.counts[v]! }) : undefined}>
+                {state.counts[v]}
+              </span>
+            )}
           </button>
         ))}
       </div>
@@ -101,6 +105,7 @@ export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLU
                   {c.priority !== "normal" && <span class={`chip priority-${c.priority}`}>{t(`priority.${c.priority}`)}</span>}
                   <Mood sentiment={c.sentiment} urgent={c.urgent} t={t} />
                   {c.status !== "open" && <span class="chip">{t(`status.${c.status}`)}</span>}
+                  {c.mention && c.mention.unread > 0 && <span class="chip mention-unread" title={t("mention.by", { agent: c.mention.by ?? "" })}>@ {t("mention.unread")}</span>}
                   {sla.breached ? (
                     <span class="chip sla-breached">{t("sla.breached")}</span>
                   ) : sla.nextDueMs !== null ? (

@@ -20,6 +20,7 @@ from shopdesk import clock
 from shopdesk.dal import items as it
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.identities import Identities, IdentityRecord
+from shopdesk.dal.sla_events import SlaEvent, event_item
 from shopdesk.dal.table import ConditionFailed, Table, TransactionCancelled, Update
 from shopdesk.errors import Conflict, DuplicateDelivery, conversation_not_found
 from shopdesk.models import Agent, Conversation, ConversationStatus, Message, Priority, delivery_rank
@@ -378,6 +379,22 @@ class Conversations:
             self.table.delete(it.conv_pk(conversation_id), it.deadline_sk(name))
         else:
             self.table.put(self.timer_item(it.conv_pk(conversation_id), name, due_at))
+
+    def set_snooze(self, conversation_id: str, name: str, until: str | None) -> None:
+        """The end of a snooze: its wake-up timer and the conversation's ``snoozed_until`` in one transaction;
+        None removes both (#125)."""
+        meta = Update().when("attribute_exists(PK)")
+        if until is None:
+            ops = [self.table.delete_op(it.conv_pk(conversation_id), it.deadline_sk(name))]
+            meta.remove("snoozed_until")
+        else:
+            ops = [self.table.put_op(self.timer_item(it.conv_pk(conversation_id), name, until))]
+            meta.set("snoozed_until", until)
+        ops.append(self.table.update_op(it.conv_pk(conversation_id), it.META, meta))
+        try:
+            self.table.transact(ops)
+        except TransactionCancelled as exc:
+            raise conversation_not_found(conversation_id) from exc
 
     # ------------------------------------------------------------------ shared parts of the writes below
     def take_seat_op(self, agent_id: str, at: str) -> dict[str, Any]:
@@ -853,6 +870,12 @@ class Conversations:
                               {**read.done, **flag.breached}, update, before=read)
         ops += [self.table.put_op(a) for a in announcements]
         ops += [self.table.put_op(it.message_item(n)) for n in flag.notes]
+        priority = (flag.priority or conv.priority).value
+        ops += [self.table.put_op(event_item(SlaEvent(
+            kind=kind, conversation_id=conv.id, target=target, due_at=due, at=now, team=conv.team,
+            assignee=conv.assignee, priority=priority, channel=conv.channel)))
+            for kind, flagged in (("breach", flag.breached), ("warning", flag.warned))
+            for target, due in flagged.items()]
         return conv.id, ops, [_deadline_from(a) for a in announcements]
 
     def _write_parts(self, parts: list[tuple[str, list[dict[str, Any]], list[Deadline]]],
@@ -948,7 +971,10 @@ class Conversations:
             self.table.update_op(it.conv_pk(deadline.conversation_id), it.META,
                                  Update().set(f"sla_warned.{deadline.target}", deadline.due_at)
                                  .when("attribute_exists(PK) AND attribute_exists(sla_warned)")),
-            self.table.put_op(it.message_item(note))])
+            self.table.put_op(it.message_item(note)),
+            self.table.put_op(event_item(SlaEvent(kind="warning", conversation_id=deadline.conversation_id,
+                                                  target=deadline.target, due_at=deadline.due_at,
+                                                  at=clock.now_iso())))])
 
     def flag_breach(self, deadline: Deadline, note: Message) -> bool:
         """Flag a passed deadline exactly once; False when someone answered or flagged it first."""
@@ -961,7 +987,10 @@ class Conversations:
                                  Update().add("sla_breaches", {deadline.target})
                                  .set(f"sla_done.{deadline.target}", deadline.due_at)
                                  .when("attribute_exists(PK) AND attribute_exists(sla_done)")),
-            self.table.put_op(it.message_item(note))])
+            self.table.put_op(it.message_item(note)),
+            self.table.put_op(event_item(SlaEvent(kind="breach", conversation_id=deadline.conversation_id,
+                                                  target=deadline.target, due_at=deadline.due_at,
+                                                  at=clock.now_iso())))])
 
     def _flag(self, deadline: Deadline, map_name: str, ops: list[dict[str, Any]]) -> bool:
         for attempt in range(2):

@@ -166,6 +166,8 @@ def conversation_from_item(item: dict[str, Any], messages: list[Message] | None 
         skills=item.get("skills") or [], previous_agent=item.get("previous_agent"),
         previous_agent_at=item.get("previous_agent_at"), last_acknowledged_at=item.get("last_acknowledged_at"),
         passed_over=item.get("passed_over") or [], granted=sorted(item.get("granted") or []),
+        mentions_unread=sorted(item.get("mentions_unread") or []),
+        snoozed_until=item.get("snoozed_until"),
         labels=sorted(item.get("labels") or []),
         customer=CustomerRef.model_validate(item["customer"]), channel=item["channel"],
         route=ReplyRoute.model_validate(item["route"]),

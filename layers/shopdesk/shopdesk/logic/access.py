@@ -10,8 +10,8 @@ A conversation is visible to, and can be acted on by:
 - an agent or a supervisor: the conversations of their teams; the ones they hold (assignee); the ones
   they were granted (``Conversation.granted``: everyone it was ever assigned or transferred to keeps
   access, so the agent who transferred a conversation out of their team can still read how it went,
-  and the agent of another team it was transferred to can work on it; mentions will add to the same
-  set);
+  and the agent of another team it was transferred to can work on it; an agent of another team
+  mentioned in a note is added to the same set, shopdesk.logic.mentions);
 - a supervisor, besides: what the agents of their teams hold, whatever its team.
 
 Anything else answers exactly as a conversation that does not exist (404, same body): nobody learns

@@ -18,6 +18,7 @@ from shopdesk.dal.agents import Agents
 from shopdesk.dal.canned import CannedResponses
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
+from shopdesk.dal.mentions import Mentions
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import decode_cursor, encode_cursor
 from shopdesk.errors import BadRequest, Conflict, NotFound, ShopdeskError
@@ -26,6 +27,7 @@ from shopdesk.logic import sla_engine
 from shopdesk.logic.access import Access, Caller
 from shopdesk.logic.attachments import Attachments, FileRef, check_channel, library_prefix, outbound_prefix
 from shopdesk.logic.canned import CannedLibrary
+from shopdesk.logic.mentions import MentionDesk
 from shopdesk.logic.personalise import DEFAULT_SHOP_NAME, Personaliser, Rendered
 from shopdesk.logic.sla_engine import PolicyBook, book_for
 from shopdesk.logic.timeline import system_message
@@ -46,7 +48,7 @@ from shopdesk.privacy import audit
 from shopdesk.privacy.masking import mask
 from shopdesk.privacy.settings import PrivacyPolicies, ttl_after
 
-View = Literal["mine", "unassigned", "all", "granted"]
+View = Literal["mine", "unassigned", "all", "granted", "mentions"]
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class Inbox:
     personaliser: Personaliser | None = None      # variables and canned responses in replies
     privacy: PrivacyPolicies | None = None         # retention of messages and closed conversations; masking of notes
     files: Attachments | None = None              # outbound attachments (None: no media bucket)
+    mentions: MentionDesk | None = None           # @name in notes (logic/mentions.py)
     access: Access = field(init=False)
 
     def __post_init__(self) -> None:
@@ -101,8 +104,15 @@ class Inbox:
         their teams' conversations and the ones they hold, merged newest activity first. ``granted``: the
         conversations the caller was given access to (assigned, transferred to them; mentions), whatever
         their team, newest grant first. With ``label``, any view holds only the conversations with that label,
-        read from the label's ByLabel partition (newest activity first) rather than the view's own index."""
+        read from the label's ByLabel partition (newest activity first) rather than the view's own index.
+        ``mentions``: the conversations the caller was mentioned in, newest mention first (logic/mentions.py; the
+        agent API adds each one's mention)."""
         try:
+            if view == "mentions" and label is None:
+                if self.mentions is None:
+                    self.mentions = MentionDesk(Mentions(self.conversations.table), self.conversations, self.agents)
+                page, next_cursor = self.mentions.list(caller, limit, cursor)
+                return [c for _, c in page if status is None or c.status is status], next_cursor
             if label is not None:
                 return self._list_labelled(caller, view, status, label, limit, cursor, team)
             if view == "mine":
@@ -383,6 +393,8 @@ class Inbox:
     def note(self, caller: Caller, conversation_id: str, text: str) -> Message:
         conv = self._visible(caller, conversation_id)
         message = self.note_message(caller, conv.id, text)
+        if self.mentions is not None:          # @name notifies that agent (logic/mentions.py)
+            return self.mentions.add_note(caller, conv, message)
         self.conversations.add_message(message)
         return message
 

@@ -62,6 +62,7 @@ class RoutingSettings(BaseModel):
     acknowledgement_templates: dict[Key, dict[Key, str]] = Field(default_factory=dict)   # overrides
     average_handle_seconds: Annotated[int, Field(ge=30, le=86400)] = 600
     default_language: Language = "en"
+    transcript_on_resolve: bool = False           # email the customer the conversation when it is resolved
     shop_name: Annotated[str, StringConstraints(max_length=100)] = ""   # empty: the ShopName parameter
     skill_keywords: dict[Slug, list[Annotated[str, StringConstraints(min_length=2, max_length=60)]]] = Field(
         default_factory=dict)        # skill -> words that make a conversation need it ("returns": ["refund", ...])
