@@ -12,11 +12,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shopdesk import clock
 from shopdesk.analytics import LakeUnavailable, lake_for
-from shopdesk.analytics.reports import METRICS, Reports, as_csv, period, volume_forecast
+from shopdesk.analytics.reports import METRICS, Reports, as_csv, period, staffing_plan, volume_forecast
 from shopdesk.api import openapi, problems
 from shopdesk.api.agent import caller_roles
-from shopdesk.api.reports import Forecast, MetricList, MetricRows, Summary
+from shopdesk.api.reports import Forecast, MetricList, MetricRows, Staffing, Summary
 from shopdesk.config import ReportsSettings
+from shopdesk.forecast.staffing import StaffingInputs
 from shopdesk.logic.access import ADMIN, SUPERVISOR, require
 
 settings = ReportsSettings.from_env()
@@ -70,6 +71,29 @@ def volume(channel: Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$")] = No
            days: Annotated[int, Query(ge=1, le=14)] = 14, tz: Tz = "UTC") -> Forecast:
     _lead()
     return Forecast.model_validate(volume_forecast(reports.lake, clock.now(), channel, days, tz))
+
+
+@app.get("/reports/staffing", summary="Agents needed per hour for the next days: the forecast with Erlang C over "
+         "agents' concurrent slots (docs/forecast.md)", responses=problems.responses(200, 400, 403, 409, 422, 503))
+def staffing(channel: Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$")] = None,
+             days: Annotated[int, Query(ge=1, le=14)] = 7, tz: Tz = "UTC",
+             handle_seconds: Annotated[int, Query(ge=30, le=86400, description=(
+                 "how long a conversation holds an agent's slot, assignment to resolve (the routing "
+                 "settings' average handling time is 600)"))] = 600,
+             target_seconds: Annotated[int, Query(ge=60, le=7 * 86400, description="the first-response target")] = 3600,
+             reply_seconds: Annotated[int, Query(ge=0, le=86400, description=(
+                 "an agent's first reply after assignment, taken off the target"))] = 120,
+             effort_seconds: Annotated[int, Query(ge=10, le=86400, description=(
+                 "the agent's own working time per conversation"))] = 300,
+             concurrency: Annotated[int, Query(ge=1, le=50, description="conversations an agent holds at once")] = 3,
+             goal: Annotated[float, Query(gt=0, lt=1, description="share to answer within the target")] = 0.8,
+             ) -> Staffing:
+    _lead()
+    inputs = StaffingInputs(slot_seconds=handle_seconds, first_response_target_seconds=target_seconds,
+                            reply_after_assignment_seconds=reply_seconds, effort_seconds=effort_seconds,
+                            concurrency=concurrency, goal=goal)
+    volume_ = volume_forecast(reports.lake, clock.now(), channel, days, tz)
+    return Staffing.model_validate(staffing_plan(volume_, inputs))
 
 
 @app.get("/reports/metrics/catalog", summary="The metrics /reports/metrics answers", responses=problems.responses(

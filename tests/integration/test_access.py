@@ -138,6 +138,7 @@ REPORTS_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]
     ("GET", "/reports/metrics/catalog"): (None, "", READ),
     # an empty lake has no week of history: past the role check it is a 409
     ("GET", "/reports/forecast"): (None, "days=7", (403, 409, 409, 403)),
+    ("GET", "/reports/staffing"): (None, "days=7&concurrency=3", (403, 409, 409, 403)),
 }
 
 def call(desk: Any, api: str, method: str, path: str, who: str, body: Any = None, query: str = "") -> tuple[int, Any]:

@@ -228,6 +228,13 @@ def test_the_forecast_learns_the_hour_of_week_from_the_lakes_history():
     assert by_hour["2026-12-08T09:00:00+00:00"] == pytest.approx(0.0)
     with pytest.raises(Exception, match="channel"):
         volume_forecast(lake, now, "sms' OR 1=1 --", 7, "UTC")
+    # and the staffing plan beside it: no agent for a quiet hour, some for the Monday-morning peak
+    from shopdesk.analytics.reports import staffing_plan
+    from shopdesk.forecast.staffing import StaffingInputs
+    plan = staffing_plan(got, StaffingInputs(slot_seconds=1800, first_response_target_seconds=600))
+    needed = {item["hour"]: item["agents_needed"] for item in plan["items"]}
+    assert needed["2026-12-08T09:00:00+00:00"] == 0 and needed["2026-12-07T09:00:00+00:00"] >= 1
+    assert plan["inputs"]["concurrency"] == 3 and plan["items"][0]["limited_by"] in ("none", "service_level")
 
 
 def test_the_routers_classification_is_the_routers_even_after_the_language_came_first():

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from shopdesk.analytics import Lake
 from shopdesk.analytics.sql import GROUPS, STATEMENTS, Period, hourly, statement
 from shopdesk.errors import BadRequest, Conflict
+from shopdesk.forecast import staffing
+from shopdesk.forecast.staffing import StaffingInputs
 from shopdesk.forecast.volume import WEEK, ModelSettings, forecast
 
 MAX_DAYS = 400
@@ -169,6 +171,19 @@ def volume_forecast(lake: Lake, now: datetime, channel: str | None, days: int, t
     return {"channel": channel, "tz": tz, "days": days, "history_weeks": weeks,
             "items": [{"hour": (end + timedelta(hours=i)).astimezone(zone).isoformat(), "expected": round(v, 3)}
                       for i, v in enumerate(expected)]}
+
+
+def staffing_plan(volume: dict[str, Any], inputs: StaffingInputs) -> dict[str, Any]:
+    """The agents each forecast hour needs (``forecast.staffing``: Erlang C over agents' slots) beside it."""
+    hours = [dict(item) for item in volume["items"]]
+    for item, plan in zip(hours, staffing.plan([h["expected"] for h in hours], inputs), strict=True):
+        item.update(agents_needed=plan.agents, service_level=round(plan.service_level, 3),
+                    occupancy=round(plan.occupancy, 3), limited_by=plan.limited_by)
+    return {**volume, "items": hours, "inputs": {
+        "slot_seconds": inputs.slot_seconds, "first_response_target_seconds": inputs.first_response_target_seconds,
+        "reply_after_assignment_seconds": inputs.reply_after_assignment_seconds,
+        "effort_seconds": inputs.effort_seconds, "concurrency": inputs.concurrency, "goal": inputs.goal,
+        "max_occupancy": inputs.max_occupancy}}
 
 
 def as_csv(rows: list[dict[str, Any]]) -> str:

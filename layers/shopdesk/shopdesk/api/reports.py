@@ -83,3 +83,19 @@ class Forecast(BaseModel):
     days: int
     history_weeks: int = Field(description="whole weeks of history the model learned from (at most 6)")
     items: list[ForecastHour]
+
+
+class StaffingHour(ForecastHour):
+    agents_needed: int = Field(description="the fewest agents that meet the goal in that hour (0: no arrivals)")
+    service_level: float = Field(description="share answered within the target with that many agents")
+    occupancy: float = Field(description="share of those agents' hour spent working")
+    limited_by: str = Field(description="service_level, occupancy (the agents' own working time) or none")
+
+
+class Staffing(BaseModel):
+    channel: str | None
+    tz: str
+    days: int
+    history_weeks: int
+    inputs: dict[str, float]
+    items: list[StaffingHour]
