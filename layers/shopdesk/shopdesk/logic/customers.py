@@ -50,6 +50,7 @@ def profile(customer: Customer, conversations: list[Conversation], orders: list[
         attributes["language"] = customer.language
     if conversations:
         attributes["last_contact_at"] = clock.iso(max(conv.updated_at for conv in conversations))
+    orders = [getattr(o, "order", o) for o in orders]          # the order panel's finds carry their order
     if orders:
         spent: dict[str, Decimal] = {}
         for order in orders:
