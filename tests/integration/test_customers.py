@@ -260,8 +260,12 @@ def _code_mailed_to(address: str) -> str:
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.ses.models import ses_backends
 
-    bodies = [m.body for m in ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
-              if address in getattr(m, "destinations", {}).get("ToAddresses", [])]
+    def to(message) -> list[str]:        # a formatted mail names ToAddresses; a raw one (files) lists them all
+        destinations = getattr(message, "destinations", None) or {}
+        return destinations.get("ToAddresses", []) if isinstance(destinations, dict) else list(destinations)
+
+    bodies = [getattr(m, "body", None) or getattr(m, "raw_data", "")
+              for m in ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages if address in to(m)]
     assert bodies, f"no mail to {address}"
     return re.search(r"\b(\d{6})\b", bodies[-1]).group(1)
 
