@@ -1,0 +1,61 @@
+"""Understanding one customer message: its language, sentiment, emotion, urgency and intents.
+
+    from shopdesk.understanding import understand
+    u = understand("¿Dónde está mi pedido? Lo necesito mañana", hints=["es-ES"])
+    u.language, u.sentiment, u.urgent, u.intents      # 'es', 'negative'|'neutral'|..., True, {'order_status'}
+
+Everything runs offline in the function that calls it (no network, no model download at run time).
+``hints`` are what a provider or browser says about the customer (a Messenger locale, a Telegram
+``language_code``, ``Accept-Language``): when one names a supported language it wins over the text.
+
+Intents come from a fixed vocabulary (``INTENTS``); every language in ``LANGUAGES`` is recognised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+Sentiment = Literal["negative", "neutral", "positive"]
+
+LANGUAGES: tuple[str, ...] = ("en", "es", "pt", "de", "tr", "id", "sk")
+INTENTS: frozenset[str] = frozenset({
+    "human",            # asks for a person
+    "order_status",     # where is my order
+    "legal",            # lawyer, court, consumer authority, chargeback threats
+    "safety",           # injury, fire, burns, choking, allergic reaction
+    "payment_account",  # hacked account, unknown charge, card stolen, fraud
+    "not_helpful",      # the answer did not help
+    "yes",
+    "no",
+    "thanks",
+})
+URGENCY_REASONS: frozenset[str] = frozenset({"deadline", "safety", "money", "explicit"})
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """What shopdesk understood of one inbound message."""
+
+    language: str | None = None                 # ISO 639-1; None when the text says too little
+    language_confidence: float = 0.0            # 0..1; 1.0 when a provider or browser hint decided
+    sentiment: Sentiment = "neutral"
+    emotion: str | None = None                  # "anger", "frustration", or None
+    urgent: bool = False
+    urgency_reasons: list[str] = field(default_factory=list)    # subset of URGENCY_REASONS, sorted
+    intents: frozenset[str] = frozenset()       # subset of INTENTS
+
+    @property
+    def negative(self) -> bool:
+        return self.sentiment == "negative"
+
+
+def understand(text: str, hints: Sequence[str | None] = ()) -> Understanding:
+    """Language, sentiment, emotion, urgency and intents of one customer message."""
+    from shopdesk.understanding.analyse import analyse
+
+    return analyse(text, hints)
+
+
+__all__ = ["INTENTS", "LANGUAGES", "URGENCY_REASONS", "Sentiment", "Understanding", "understand"]
