@@ -1,0 +1,148 @@
+"""Message understanding on the labelled evaluation set: language accuracy, sentiment macro-F1, urgent recall.
+
+The set is tests/data/understanding/eval.jsonl (42 messages in each of en, es, pt, de, tr, id, sk, written
+before the classifiers were tuned and never edited for a figure), plus the public sample's sentiment lines
+(shared/bot/sentiment_sample.jsonl beside the repository, when present) reported on their own.
+
+    python -m bench.understanding          prints the figures; with --write merges them into bench/results.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from statistics import median
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+EVAL_SET = ROOT / "tests" / "data" / "understanding" / "eval.jsonl"
+SHARED_SAMPLE = ROOT.parent / "shared" / "bot" / "sentiment_sample.jsonl"
+SENTIMENTS = ("negative", "neutral", "positive")
+RESULTS = Path(__file__).resolve().parent / "results.json"
+
+
+def load(path: Path) -> list[dict[str, Any]]:
+    """The labelled lines of a JSON Lines file (a header line without ``text`` is skipped)."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [row for row in rows if "text" in row]
+
+
+def macro_f1(pairs: Sequence[tuple[str, str]], labels: Iterable[str] = SENTIMENTS) -> float:
+    """Macro-averaged F1 of (expected, predicted) pairs over ``labels`` (a label never expected nor
+    predicted is left out of the average)."""
+    scores = []
+    for label in labels:
+        tp = sum(1 for e, p in pairs if e == label and p == label)
+        fp = sum(1 for e, p in pairs if e != label and p == label)
+        fn = sum(1 for e, p in pairs if e == label and p != label)
+        if tp + fp + fn == 0:
+            continue
+        scores.append(2 * tp / (2 * tp + fp + fn))
+    return sum(scores) / len(scores) if scores else 0.0
+
+
+def evaluate(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Figures overall and per language for labelled rows."""
+    from shopdesk.understanding import understand
+
+    by_language: dict[str, list[tuple[dict[str, Any], Any]]] = defaultdict(list)
+    timings = []
+    for row in rows:
+        started = time.perf_counter()
+        got = understand(row["text"])
+        timings.append((time.perf_counter() - started) * 1000)
+        by_language[row["language"]].append((row, got))
+
+    def figures(pairs: list[tuple[dict[str, Any], Any]]) -> dict[str, Any]:
+        urgent = [(row, got) for row, got in pairs if row["urgent"]]
+        flagged = [(row, got) for row, got in pairs if got.urgent]
+        out: dict[str, Any] = {
+            "n": len(pairs),
+            "language_accuracy": round(sum(got.language == row["language"] for row, got in pairs) / len(pairs), 3),
+            "sentiment_macro_f1": round(macro_f1([(row["sentiment"], got.sentiment) for row, got in pairs]), 3),
+            "urgent_recall": round(sum(got.urgent for _, got in urgent) / len(urgent), 3) if urgent else None,
+            "urgent_precision": round(sum(row["urgent"] for row, _ in flagged) / len(flagged), 3) if flagged else None,
+        }
+        if all("intents" in row for row, _ in pairs):
+            expected = sum(len(row["intents"]) for row, _ in pairs)
+            predicted = sum(len(got.intents) for _, got in pairs)
+            hits = sum(len(set(row["intents"]) & got.intents) for row, got in pairs)
+            out["intent_recall"] = round(hits / expected, 3) if expected else None
+            out["intent_precision"] = round(hits / predicted, 3) if predicted else None
+        return out
+
+    everything = [pair for pairs in by_language.values() for pair in pairs]
+    timings.sort()
+    per_language = {lang: figures(pairs) for lang, pairs in sorted(by_language.items())}
+    return {**figures(everything), "per_language": per_language,
+            "understand_ms_p50": round(median(timings), 3),
+            "understand_ms_p95": round(timings[int(0.95 * (len(timings) - 1))], 3)}
+
+
+def misses(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """What went wrong, line by line (for reading, never for editing the set)."""
+    from shopdesk.understanding import understand
+
+    out = []
+    for row in rows:
+        got = understand(row["text"])
+        wrong = []
+        if got.language != row["language"]:
+            wrong.append(f"language {got.language}")
+        if got.sentiment != row["sentiment"]:
+            wrong.append(f"sentiment {got.sentiment} (want {row['sentiment']})")
+        if got.urgent != row["urgent"]:
+            wrong.append(f"urgent {got.urgent}")
+        if "intents" in row and set(row["intents"]) != got.intents:
+            wrong.append(f"intents {sorted(got.intents)} (want {row['intents']})")
+        if wrong:
+            out.append(f"{row['id']}: {'; '.join(wrong)}: {row['text']!r}")
+    return out
+
+
+def model_load_ms() -> float:
+    """Loading the language model, as a cold process does once."""
+    from shopdesk.understanding import language
+
+    language._model = None
+    started = time.perf_counter()
+    language.model()
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
+def run() -> dict[str, Any]:
+    load_ms = model_load_ms()
+    result = {"eval_set": evaluate(load(EVAL_SET)), "model_load_ms": load_ms}
+    if SHARED_SAMPLE.exists():
+        result["shared_sample"] = evaluate(load(SHARED_SAMPLE))
+    ev = result["eval_set"]
+    result["language.accuracy"] = ev["language_accuracy"]
+    result["sentiment.macro_f1"] = ev["sentiment_macro_f1"]
+    result["urgent.recall"] = ev["urgent_recall"]
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.understanding", description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help="merge the figures into bench/results.json")
+    parser.add_argument("--misses", action="store_true", help="list the messages it got wrong")
+    args = parser.parse_args()
+    from bench.harness import use_layer
+
+    use_layer()
+    result = run()
+    print(json.dumps(result, indent=2))
+    if args.misses:
+        print("\n".join(misses(load(EVAL_SET))))
+    if args.write:
+        previous = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
+        previous["understanding"] = result
+        RESULTS.write_text(json.dumps(previous, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,412 @@
+"""Cue phrases per language: what marks an intent, a sentiment, an emotion or urgency in a customer message.
+
+Why hand-written: no maintained package covers sentiment, emotion, urgency and these support intents in all
+seven languages (VADER and AFINN are English; TextBlob adds French and German; the multilingual models on
+PyPI need PyTorch or a download at run time). The lists below are the everyday vocabulary of e-commerce
+support written from general knowledge of each language, not from the evaluation set (docs/understanding.md
+says how they were measured). They are matched on folded text (lower case, accents removed, Turkish dotless
+i as i, ß as ss), so ``nao``, ``tesekkurler`` and ``dakujem`` match like ``não``, ``teşekkürler`` and ``ďakujem``.
+
+Pattern syntax (kept small so the lists stay readable):
+
+- words separated by spaces match with any whitespace or punctuation between them;
+- ``*`` at the end of a word: any ending (``cancel*`` matches ``cancelled``, Turkish ``siparis*`` every case);
+- `` .. ``: up to three words in between (``not .. help*`` matches ``not really that helpful``).
+
+A cue matches at word boundaries. ``yes`` and ``no`` cues match only at the start of a message (a reply to
+"did this solve it?"); the others anywhere.
+"""
+
+# ruff: noqa: RUF001 - Turkish, Slovak and other customer text on purpose
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from functools import cache
+
+CATEGORIES = (
+    # intents (shopdesk.understanding.INTENTS)
+    "human", "order_status", "legal", "safety", "payment_account", "not_helpful", "yes", "no", "thanks",
+    # sentiment and emotion
+    "negative", "positive", "anger", "frustration",
+    # urgency
+    "deadline", "urgent",
+)
+ANCHORED = frozenset({"yes", "no"})
+
+CUES: dict[str, dict[str, str]] = {
+    "en": {
+        "human": """human | real person | a person | someone | somebody | an agent | live agent | representative
+            | customer service | real people | speak to | talk to | call me | not the bot | not a bot | no bot*
+            | not the assistant | operator | manager | supervisor""",
+        "order_status": """where is my | where*s my | wheres my | where my | order status | status of my order
+            | has my order | has it shipped | shipped yet | tracking | track my | still not arrived
+            | hasn*t arrived | hasnt arrived | not arrived | not received | never received | never got
+            | didn*t receive | didnt receive | not here yet | when will my | when will it arrive | arrive in time
+            | still waiting for my | says delivered | marked as delivered | delivered but | where is the parcel
+            | where is the package | parcel | package hasn*t | haven*t received | havent received | not delivered""",
+        "legal": """lawyer | attorney | solicitor | legal action | sue | suing | court | small claims
+            | consumer protection | consumer rights | trading standards | ombudsman | report you | chargeback
+            | police | fraud complaint""",
+        "safety": """burn* | fire | smok* | spark* | explod* | caught fire | electric shock | shocked me | injur*
+            | hurt | bleeding | cut myself | swallow* | chok* | allergic | rash | poison* | toxic | dangerous
+            | unsafe | is it safe | hospital | melted | overheat*""",
+        "payment_account": """charged twice | double charged | charged me twice | unauthori?ed | didn*t make
+            | didnt make | did not make | not mine | stolen card | card was stolen | card stolen | hacked
+            | someone logged | logged into my account | account was | fraud* | scam* | unknown charge
+            | charge i don*t recognise | don*t recognize | payment i didn*t | password changed | phishing""",
+        "not_helpful": """didn*t help | didnt help | did not help | doesn*t help | doesnt help | not help*
+            | no help | useless | doesn*t answer | doesnt answer | didn*t answer | not what i asked
+            | not my question | wrong answer | makes no sense | you don*t understand | not helpful
+            | still not solved | didn*t work | didnt work | doesn*t work | not solved""",
+        "yes": "yes | yeah | yep | yup | yes please | sure | correct | that*s right | indeed | ok that worked"
+               " | that solved | solved | it worked | worked",
+        "no": "no | nope | nah | not really | no thanks | not yet",
+        "thanks": "thank* | thx | thnx | cheers | much appreciated | appreciate it | many thanks",
+        "negative": """broken | broke | damaged | crushed | faulty | defective | doesn*t work | stopped working
+            | still haven*t | still hasn*t | still havent | not as described | waste of money | too long | takes so long
+            | wrong | missing | never again | worst | terrible | awful | horrible | disgusting | ridiculous
+            | unacceptable | disappointed | disappointing | angry | annoyed | annoying | furious | fed up
+            | sick of | tired of | waste | rubbish | useless | scam* | joke | shame | nobody answers
+            | no one answers | nobody replies | no response | still waiting | still not | again | third time
+            | second time | complain* | refund now | poor | bad | sucks | hate | upset | stain* | torn | ripped
+            | delivered but | nothing""",
+        "positive": """thank* | thx | cheers | great | love | loved | lovely | amazing | awesome | excellent
+            | perfect | fantastic | wonderful | happy | pleased | glad | best | brilliant | helpful | quick help
+            | well done | nice | super | sorted | solved | appreciate* | 😍 | ❤ | 🙏 | 👍 | 😊 | 🥰""",
+        "anger": """angry | furious | ridiculous | unacceptable | disgusting | outrageous | scam* | joke | shame
+            | pathetic | useless | worst | now!! | wtf | 😡 | 🤬 | 😠""",
+        "frustration": """still | again | third time | second time | fed up | sick of | tired of | annoyed
+            | annoying | waiting for | nobody | no one | frustrat* | disappointed | 😤 | 😩 | 😞""",
+        "deadline": """today | tonight | tomorrow | by friday | by monday | by tuesday | by wednesday
+            | by thursday | by saturday | by sunday | this afternoon | this evening | this morning
+            | in time | before it ships | before it leaves | wedding | birthday | flight | leaving tomorrow
+            | in an hour | in two hours | within hours | by noon | deadline""",
+        "urgent": "urgent* | asap | emergency | immediately | right now | straight away | as soon as possible",
+    },
+    "es": {
+        "human": """persona | humano | persona real | un agente | agente | asesor | operador | alguien
+            | hablar con | atencion al cliente | no quiero hablar con un robot | robot | bot | encargado
+            | supervisor | llamadme | llamame""",
+        "order_status": """donde esta mi | donde esta el pedido | mi pedido | estado del pedido | seguimiento
+            | no ha llegado | no llego | no me llego | no me ha llegado | sigue sin llegar | no recibi
+            | cuando llega | cuando llegara | llegara a tiempo | han enviado | ya salio | entregado pero
+            | pone entregado | no he recibido""",
+        "legal": """abogado | denuncia* | demanda* | juzgado | tribunal | consumo | omic | oficina del consumidor
+            | reclamacion oficial | hoja de reclamaciones | policia | acciones legales""",
+        "safety": """quem* | fuego | incendi* | humo | chispa* | explot* | descarga | electrocut* | herid*
+            | sangr* | trag* | atragant* | alergi* | toxic* | venen* | peligros* | hospital | derriti*""",
+        "payment_account": """cobrado dos veces | cobrasteis dos veces | doble cobro | dos cargos | cargo que no
+            | compras que no | no son mias | no reconozco | me robaron la tarjeta | tarjeta robada | robo
+            | hackea* | entrado en mi cuenta | entro en mi cuenta | fraude | estafa | suplantacion""",
+        "not_helpful": """no me ayuda | no ayuda | no me sirve | no sirve | no me ha servido | no contesta
+            | no responde a | no es lo que pregunte | no es lo que he preguntado | no entiendes | no tiene sentido
+            | sigue sin solucion | no funciona | no me ha ayudado | no ha servido""",
+        "yes": "si | sip | claro | vale | correcto | exacto | de acuerdo | ya esta resuelto | resuelto | funciono"
+               " | ya funciona",
+        "no": "no | nop | para nada | todavia no | aun no",
+        "thanks": "gracias | grasias | muchas gracias | mil gracias | te lo agradezco | agradecid*",
+        "negative": """roto | rota | rotos | dañad* | danad* | aplastad* | defectuos* | no funciona | equivocad*
+            | rabia | que rabia | no es como en la foto | no coincide | tarda demasiado | dinero tirado
+            | falta | nunca mas | peor | fatal | horrible | terrible | verguenza | ridicul* | inaceptable
+            | decepcionad* | enfadad* | enojad* | molest* | harto | harta | cansad* | basura | estafa* | timo
+            | nadie contesta | nadie responde | sin respuesta | sigo esperando | sigue sin | otra vez | de nuevo
+            | tercera vez | segunda vez | queja | reclamo | mal | mala | pesimo | pesima | entregado pero | nada""",
+        "positive": """gracias | genial | me encanta | encantad* | increible | excelente | perfecto | perfecta
+            | fantastic* | maravillos* | content* | feliz | el mejor | los mejores | buenisim* | muy buen*
+            | rapido | estupend* | resuelto | solucionado | guay | 😍 | ❤ | 🙏 | 👍 | 😊""",
+        "anger": """verguenza | ridicul* | inaceptable | indignant* | estafa* | timo | cabread* | furios*
+            | enfadad* | enojad* | vergonzos* | 😡 | 🤬 | 😠""",
+        "frustration": """otra vez | de nuevo | sigo esperando | sigue sin | harto | harta | cansad* | tercera vez
+            | segunda vez | nadie | decepcionad* | frustrad* | 😤 | 😩 | 😞""",
+        "deadline": """hoy | esta noche | mañana | manana
+            | para el (lunes|martes|miercoles|jueves|viernes|sabado|domingo)
+            | antes del? (lunes|martes|miercoles|jueves|viernes|sabado|domingo) | a tiempo | antes de que salga
+            | boda | cumpleaños | cumpleanos | viaje | vuelo | me voy de viaje | esta tarde | hoy mismo""",
+        "urgent": "urgente | urgencia | cuanto antes | ya mismo | inmediatamente | lo antes posible | emergencia",
+    },
+    "pt": {
+        "human": """pessoa | humano | atendente | atendimento humano | agente | alguem | falar com
+            | robo | bot | operador | gerente | supervisor | me liguem""",
+        "order_status": """cade meu | cade o meu | onde esta meu | onde esta o meu | onde ta | meu pedido
+            | minha encomenda | status do pedido | rastreio | rastreamento | nao chegou | ainda nao chegou
+            | nao recebi | quando chega | vai chegar | chegar a tempo | ja foi enviado | foi enviado
+            | diz entregue | consta entregue | entregue mas""",
+        "legal": """advogad* | justica | processo | processar | tribunal | procon | reclame aqui
+            | consumidor gov | defesa do consumidor | policia | juizado""",
+        "safety": """queim* | fogo | incendi* | fumaca | faisca* | explod* | choque | eletrocut* | ferid*
+            | sangr* | engoli* | engasg* | alergi* | toxic* | venen* | perigos* | hospital | derret*""",
+        "payment_account": """cobrado duas vezes | cobrada duas vezes | cobranca duplicada | duas cobrancas
+            | cobranca que | compra que nao | compras que eu nao | nao reconheco | roubaram meu cartao
+            | cartao roubado | clonad* | invadi* minha conta | hacke* | fraude | golpe""",
+        "not_helpful": """nao ajudou | nao ajuda | nao serve | nao resolveu | nao responde | nao respondeu
+            | nao foi isso | nao e isso | nao entendeu | nao faz sentido | nao funcionou | nao adiantou""",
+        "yes": "sim | s | isso | claro | certo | correto | exato | pode ser | resolveu | resolvido | funcionou",
+        "no": "nao | n | nada disso | ainda nao | negativo",
+        "thanks": "obrigad* | obg | brigad* | valeu | vlw | agradeco | muito obrigad*",
+        "negative": """quebrad* | danificad* | amassad* | defeito | defeituos* | nao funciona | errad* | faltando
+            | desilud* | diferente da foto | nao e como | demora demais | dinheiro jogado fora
+            | nunca mais | pior | pessim* | horrivel | terrivel | absurdo | vergonha | ridicul* | inaceitavel
+            | decepcionad* | irritad* | raiva | chatead* | cansad* | cansei | lixo | golpe | ninguem responde
+            | sem resposta | continuo esperando | de novo | outra vez | terceira vez | segunda vez
+            | reclamacao | ruim | mal | entregue mas | nada""",
+        "positive": """obrigad* | valeu | otimo | otima | amei | adorei | amo | lindo | linda | incrivel
+            | excelente | perfeito | perfeita | maravilhos* | feliz | satisfeit* | o melhor | os melhores
+            | top | show | rapido | resolvido | ajudou demais | demais | 😍 | ❤ | 🙏 | 👍 | 😊""",
+        "anger": """absurdo | vergonha | ridicul* | inaceitavel | raiva | palhacada | golpe | revoltad*
+            | furios* | 😡 | 🤬 | 😠""",
+        "frustration": """de novo | outra vez | continuo esperando | ainda nao | cansad* | cansei | terceira vez
+            | segunda vez | ninguem | decepcionad* | frustrad* | chatead* | 😤 | 😩 | 😞""",
+        "deadline": """hoje | hoje a noite | amanha | ate (segunda|terca|quarta|quinta|sexta|sabado|domingo)
+            | a tempo | antes do envio | casamento | aniversario | viagem | viajo | voo | esta tarde
+            | hoje mesmo""",
+        "urgent": "urgente | urgencia | o quanto antes | agora | imediatamente | emergencia | socorro",
+    },
+    "de": {
+        "human": """mensch* | mitarbeiter* | echte person | person | jemand* | kundenservice | kundendienst
+            | sprechen | verbinden | kein bot | keinen bot | bot | berater* | vorgesetzt* | rufen sie mich""",
+        "order_status": """wo bleibt | wo ist meine | wo ist mein | bestellstatus | status meiner | sendungsverfolgung
+            | tracking | nicht angekommen | noch nicht da | immer noch nicht da | nicht erhalten | nie erhalten
+            | wann kommt | wann kommt mein | rechtzeitig | schon verschickt | versandt | zugestellt aber
+            | als zugestellt | laut tracking | meine bestellung | mein paket""",
+        "legal": """anwalt | anwaltin | rechtsanwalt | klage | klagen | gericht | verbraucherzentrale
+            | verbraucherschutz | rechtliche schritte | polizei | anzeige | mahnverfahren""",
+        "safety": """verbrann* | brand | feuer | qualm* | rauch* | funk* | explod* | stromschlag | verletz*
+            | blut* | verschluck* | erstick* | allergi* | ausschlag | giftig | gift | gefahrlich | gefahr
+            | krankenhaus | geschmolzen | uberhitz*""",
+        "payment_account": """doppelt abgebucht | zweimal abgebucht | doppelt belastet | zweimal belastet
+            | nicht von mir | nicht autorisiert | unbekannte abbuchung | kreditkarte wurde gestohlen
+            | karte gestohlen | gestohlen | gehackt | eingeloggt | konto .. ubernommen | betrug | phishing""",
+        "not_helpful": """hilft nicht | hilft mir nicht | hat nicht geholfen | hilft .. nicht | bringt nichts
+            | beantwortet .. nicht | nicht meine frage | war nicht meine frage | ergibt keinen sinn | nutzlos
+            | funktioniert nicht | nicht gelost""",
+        "yes": "ja | jawohl | jep | genau | richtig | stimmt | gerne | ok hat geklappt | hat geklappt | erledigt"
+               " | gelost | passt",
+        "no": "nein | ne | nee | noch nicht | leider nicht | nicht wirklich",
+        "thanks": "danke* | dank | vielen dank | besten dank | merci | dankeschon",
+        "negative": """kaputt | beschadigt | eingedruckt | defekt | funktioniert nicht | falsch* | fehlt
+            | dauert .. lange | zu lange | schade | geldverschwendung | nicht wie beschrieben
+            | nie wieder | schlecht* | schlimm* | furchtbar | schrecklich | katastroph* | frechheit
+            | unverschamt* | lacherlich | inakzeptabel | enttauscht | enttauschend | verargert | wutend
+            | sauer | genervt | nervig | nase voll | reicht | betrug | abzocke | keiner antwortet
+            | niemand antwortet | keine antwort | warte immer noch | immer noch | schon wieder | wieder
+            | zum dritten mal | zum zweiten mal | beschwerde | mangelhaft | zugestellt aber | nichts""",
+        "positive": """danke* | toll | super | klasse | spitze | liebe | traumhaft | wunderbar | wunderschon
+            | perfekt | ausgezeichnet | hervorragend | grossartig | fantastisch | zufrieden | glucklich
+            | freue | schnell | hilfreich | geholfen | top | erledigt | gelost | 😍 | ❤ | 🙏 | 👍 | 😊""",
+        "anger": """frechheit | unverschamt* | lacherlich | inakzeptabel | wutend | sauer | abzocke | betrug
+            | skandal* | sofort | 😡 | 🤬 | 😠""",
+        "frustration": """immer noch | schon wieder | nase voll | genervt | nervig | zum dritten mal
+            | zum zweiten mal | keiner | niemand | enttauscht | frustriert | warte seit | 😤 | 😩 | 😞""",
+        "deadline": """heute | heute abend | morgen | bis (montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag)
+            | rechtzeitig | bevor sie rausgeht | bevor es verschickt | hochzeit | geburtstag | flug | fliege
+            | reise | heute noch | in einer stunde""",
+        "urgent": "dringend* | eilig | eilt | sofort | umgehend | notfall | schnellstmoglich | asap",
+    },
+    "tr": {
+        "human": """insan* | gercek bir | musteri temsilci* | temsilci* | yetkili* | biriyle | birisiyle
+            | operator* | canli destek | bot istemiyorum | bot | konusmak istiyorum | gorusebilir | arayin""",
+        "order_status": """siparisim nerede | siparis* nerede | kargom nerede | kargo* nerede | paket* nerede
+            | siparis durum* | kargo takib* | takip | gelmedi | hala gelmedi | ulasmadi | teslim almadim
+            | ne zaman gelir | ne zaman gelecek | zamaninda gelir | kargoya verildi | gonderildi mi
+            | teslim edildi yaziyor | teslim edildi gorunuyor""",
+        "legal": """avukat* | dava* | mahkeme* | tuketici hakem* | tuketici hak* | savcilik | polis* | sikayet*
+            | cimer | yasal""",
+        "safety": """yand* | yanik | ates | alev* | duman | kivilcim | patla* | elektrik carp* | carpti | yaralan*
+            | kan | yuttu | yutmus | bogul* | alerji* | zehir* | tehlikeli | hastane* | eridi""",
+        "payment_account": """iki kez | iki defa | cift cekim | ucret cekildi | yapmadigim | benim degil
+            | tanimadigim | kartim calindi | calinti | hesabima girmis | hesabim .. ele geciril* | hackl*
+            | dolandiric* | sahtekar*""",
+        "not_helpful": """ise yaramadi | ise yaramiyor | isime yaramadi | yardimci olmadi | yardimci olmuyor
+            | cevap vermiyor | cevap vermedi | sordugum bu degil | anlamadiniz | anlamiyorsunuz | cozulmedi
+            | faydasi yok | olmadi""",
+        "yes": "evet | he | tabii | tabi | aynen | dogru | olur | tamamdir | cozuldu | sorun cozuldu | oldu",
+        "no": "hayir | yok | yoo | olmaz | henuz degil",
+        "thanks": "tesekkur* | sagol* | sag ol* | eyvallah | eline saglik | cok sagolun",
+        "negative": """kirik | kirilmis | hasarli | ezilmis | bozuk | calismiyor | yanlis | eksik | bir daha asla
+            | hos degil | aciklamaya uymuyor | cok uzun surdu | yazik | paramiza yazik
+            | asla | en kotu | kotu | berbat | rezalet | rezil | sacma | kabul edilemez | hayal kirikligi
+            | sinir* | kizgin | bikti* | biktim | yoruldum | dolandiric* | kimse cevap vermiyor
+            | cevap yok | hala bekliyorum | hala | yine | tekrar | ucuncu kez | ikinci kez | sikayet*
+            | memnun degilim | hicbir sey""",
+        "positive": """tesekkur* | sagol* | harika | bayildim | super | mukemmel | muhtesem | guzel | cok iyi
+            | memnun* | mutlu | en iyi | hizli | cozuldu | yardimci oldunuz | harikasiniz | 😍 | ❤ | 🙏 | 👍 | 😊""",
+        "anger": """rezalet | rezil | sacma | kabul edilemez | kizgin | sinirliyim | dolandiric* | yaziklar
+            | hemen | 😡 | 🤬 | 😠""",
+        "frustration": """hala | yine | tekrar | bikti* | biktim | yoruldum | ucuncu kez | ikinci kez | kimse
+            | hayal kirikligi | sinir bozucu | 😤 | 😩 | 😞""",
+        "deadline": """bugun | bu aksam | yarin | (pazartesi|sali|carsamba|persembe|cuma|cumartesi|pazar) kadar
+            | (pazartesi|sali|carsamba|persembe|cuma|cumartesi|pazar) gunune kadar
+            | zamaninda | kargoya verilmeden | dugun | dogum gunu | ucak* | ucus | seyahat | bu ogleden sonra""",
+        "urgent": "acil* | hemen | derhal | bir an once | en kisa surede | acele",
+    },
+    "id": {
+        "human": """manusia | orang | cs | customer service | admin | agen | operator | petugas | bicara dengan
+            | ngobrol sama | bukan bot | sama bot | bot | hubungkan | sambungkan | telpon saya""",
+        "order_status": """pesanan saya | pesananku | paket saya | paketku | sudah sampai mana | sampai mana
+            | dimana pesanan | di mana pesanan | status pesanan | resi | lacak | tracking | belum datang
+            | belum sampai | belum diterima | belum nyampe | kapan sampai | kapan datang | kapan dikirim
+            | sudah dikirim | udah dikirim | keburu | terkirim tapi | diterima tapi""",
+        "legal": """pengacara | kuasa hukum | hukum | gugat* | pengadilan | ylki | perlindungan konsumen
+            | bpsk | lapor polisi | polisi | somasi""",
+        "safety": """terbakar | luka bakar | kebakaran | api | asap | percikan | meledak | kesetrum | tersetrum
+            | luka | berdarah | tertelan | menelan | tersedak | alergi | gatal | beracun | racun | berbahaya
+            | bahaya | rumah sakit | meleleh""",
+        "payment_account": """dua kali | terpotong dua | tagihan ganda | bukan saya | tanpa sepengetahuan
+            | tidak saya kenal | kartu .. dicuri | dicuri | dibobol | masuk ke akun | diretas | hack* | penipuan
+            | tipu""",
+        "not_helpful": """tidak membantu | nggak membantu | gak membantu | ga membantu | tidak menjawab
+            | nggak dijawab | gak dijawab | tidak dijawab | nggak nyambung | gak nyambung | bukan itu
+            | tidak paham | belum terjawab | belum beres | tidak berhasil | gak berhasil""",
+        "yes": "ya | iya | iyaa | yup | betul | benar | bener | oke sudah | sudah beres | beres | berhasil | bisa",
+        "no": "tidak | nggak | gak | ga | enggak | engga | belum | bukan",
+        "thanks": "terima kasih | terimakasih | makasih | makasi | trims | thx | thanks | tq | nuhun",
+        "negative": """rusak | penyok | pecah | cacat | tidak berfungsi | salah | kurang | kapok | terburuk
+            | tidak sesuai | gak sesuai | nggak sesuai | ga sesuai | lama banget | sayang uang
+            | buruk | jelek | parah | kecewa | marah | kesal | kesel | nyebelin | sebel | capek | cape | bosan
+            | penipu* | tidak ada yang balas | gak ada yang balas | nggak ada yang balas | masih nunggu
+            | masih menunggu | lagi | ketiga kalinya | kedua kalinya | komplain | keluhan | terkirim tapi""",
+        "positive": """terima kasih | makasih | mantap | mantul | keren | bagus | suka banget | suka | cakep
+            | cantik | luar biasa | sempurna | puas | senang | terbaik | the best | cepat | membantu
+            | sangat membantu | beres | 😍 | ❤ | 🙏 | 👍 | 😊""",
+        "anger": """parah | marah | penipu* | keterlaluan | tidak becus | gak becus | sekarang | 😡 | 🤬 | 😠""",
+        "frustration": """masih | lagi | capek | cape | kesal | kesel | nyebelin | kecewa | ketiga kalinya
+            | kedua kalinya | tidak ada yang | gak ada yang | 😤 | 😩 | 😞""",
+        "deadline": """hari ini | nanti malam | malam ini | besok | sebelum (senin|selasa|rabu|kamis|jumat|sabtu|minggu)
+            | sebelum hari (senin|selasa|rabu|kamis|jumat|sabtu|minggu)
+            | keburu | tepat waktu | sebelum dikirim | kondangan | nikahan | pernikahan | ulang tahun
+            | berangkat | penerbangan | pesawat | sore ini""",
+        "urgent": "penting | urgent | darurat | segera | secepatnya | sekarang juga | tolong cepat",
+    },
+    "sk": {
+        "human": """clovek* | clovekom | zivy | zivym | operator* | pracovnik* | niekym | niekto | hovorit s
+            | spojte | bot | bota | robot* | podpora | zakaznicky servis | veduc* | zavolajte""",
+        "order_status": """kde je moja | kde je moj | kde je objednavka | stav objednavky | sledovanie | tracking
+            | neprisla | neprisiel | este neprisl* | nedostal* | kedy pride | kedy prid* | pridu vcas
+            | pride vcas | odoslan* | bola .. odoslana | doruc* ale | pise dorucen* | moja objednavka
+            | moj balik""",
+        "legal": """pravnik* | advokat* | sud | sudom | zaloba | zalobu | obchodn* inspekci* | soi
+            | ochrana spotrebitel* | policia | policiu | trestne oznamenie""",
+        "safety": """popal* | horel* | hori | ohen | dym* | iskr* | vybuch* | explod* | prud | zranen* | krv*
+            | prehltol | prehltla | prehltn* | dusi* | alergi* | vyraz* | jedovat* | nebezpecn* | nemocnic*
+            | roztopil*""",
+        "payment_account": """dvakrat | dva krat | dvojita platba | strhli | nie su moje | ktoru som nerobil
+            | som nerobil* | neautorizovan* | ukradli | ukradnut* | kradez | hacknut* | prihlasil do
+            | prihlasil sa do | podvod* | phishing""",
+        "not_helpful": """nepomohlo | nepomaha | nepomohli | k nicomu | neodpoveda | neodpovedali
+            | na to som sa nepytal | na to som sa nepytala | nerozumiete | nedava zmysel | nefunguje
+            | nevyriesen*""",
+        "yes": "ano | hej | jasne | presne | spravne | suhlasim | vyriesene | funguje | uz je to vyriesene",
+        "no": "nie | ne | este nie | vobec nie",
+        "thanks": "dakujem* | dakujeme | vdaka | dik | diky | dakujem pekne | velka vdaka",
+        "negative": """rozbit* | poskoden* | stlacen* | pokazen* | nefunguje | zl* | chyba | nikdy viac | uz nikdy
+            | skoda | skoda penazi | nezodpoveda | trva .. dlho | prilis dlho
+            | najhors* | hrozn* | strasn* | otrasn* | hanba | smiesn* | neprijateln* | sklaman* | nahneval*
+            | nastvan* | otravne | nebavi | unaven* | podvod* | nikto neodpoveda | ziadna odpoved
+            | stale cakam | stale | zase | znova | opat | tretikrat | druhykrat | reklamaci* | staznost""",
+        "positive": """dakujem* | vdaka | super | skvel* | uzasn* | nadhern* | perfektn* | vyborn* | krasn*
+            | spokojn* | stastn* | najlepsi | rychl* | pomohli | vyriesene | top | 😍 | ❤ | 🙏 | 👍 | 😊""",
+        "anger": """hanba | smiesn* | neprijateln* | nahneval* | nastvan* | podvod* | okamzite | 😡 | 🤬 | 😠""",
+        "frustration": """stale | zase | znova | opat | tretikrat | druhykrat | nebavi | unaven* | nikto
+            | sklaman* | otravne | 😤 | 😩 | 😞""",
+        "deadline": """dnes | dnes vecer | na vecer | zajtra | do (pondelka|utorka|stredy|stvrtka|piatku|soboty|nedele)
+            | vcas | kym sa neodosle | svadb* | narodenin* | odlietam | let | dovolenk* | cesta""",
+        "urgent": "urgent* | naliehav* | sÚrne | surne | okamzite | co najskor | hned | nudzov*",
+    },
+}
+
+
+def fold(text: str) -> str:
+    """Lower case without accents (``Ďakujem`` -> ``dakujem``, ``İYİ`` -> ``iyi``, ``Straße`` -> ``strasse``)."""
+    text = text.replace("İ", "i").replace("I", "i").lower().replace("ı", "i").replace("ß", "ss")
+    text = text.replace("’", "'").replace("'", "")
+    decomposed = unicodedata.normalize("NFD", text)
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
+def _pattern(cue: str) -> str:
+    body = ""
+    for word in cue.split():
+        if word == "..":
+            body += r"(?:\W+\w+){0,3}"
+            continue
+        star = word.endswith("*") and len(word) > 1
+        core = _escape(word[:-1] if star else word) + (r"\w*" if star else "")
+        body += (r"\W+" if body else "") + core
+    left = r"(?<!\w)" if cue[:1].isalnum() or cue[:1] == "(" else ""
+    right = r"(?!\w)" if cue.rstrip("*")[-1:].isalnum() or cue.endswith(("*", ")", "?")) else ""
+    return left + body + right
+
+
+def _escape(word: str) -> str:
+    """Regex-escape a cue word, keeping the small regex vocabulary the lists use: (a|b), ?, *."""
+    if any(c in word for c in "()|?"):
+        return fold(word)
+    return re.escape(fold(word))
+
+
+@cache
+def compiled(language: str, category: str) -> re.Pattern[str] | None:
+    raw = CUES.get(language, {}).get(category)
+    if not raw:
+        return None
+    cues = [c.strip() for c in raw.split("|") if c.strip()] if "(" not in raw else _split(raw)
+    alternatives = "|".join(_pattern(c) for c in cues)
+    if category in ANCHORED:
+        return re.compile(rf"^\W*(?:{alternatives})(?!\w)", re.UNICODE)
+    return re.compile(f"(?:{alternatives})", re.UNICODE)
+
+
+def _split(raw: str) -> list[str]:
+    """Split on the top-level ``|`` only (a cue may hold a group such as ``(monday|friday)``)."""
+    parts, depth, current = [], 0, ""
+    for char in raw:
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        if char == "|" and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    return [" ".join(p.split()) for p in parts if p.strip()]
+
+
+def matches(folded: str, language: str, category: str) -> list[str]:
+    """The cues of ``category`` found in an already folded text, in ``language``."""
+    pattern = compiled(language, category)
+    if pattern is None:
+        return []
+    return [m.group(0) for m in pattern.finditer(folded)]
+
+
+def found(folded: str, languages: Iterable[str], categories: Iterable[str] = CATEGORIES) -> dict[str, list[str]]:
+    """Category -> cues found in any of ``languages`` (the message's language first, then the others)."""
+    result: dict[str, list[str]] = {}
+    for category in categories:
+        hits = [hit for language in languages for hit in matches(folded, language, category)]
+        if hits:
+            result[category] = hits
+    return result
+
+
+def languages_with(folded: str, categories: Iterable[str] = ("thanks", "yes", "no", "human", "order_status"),
+                   table: Mapping[str, Mapping[str, str]] = CUES) -> list[str]:
+    """The languages whose cues of ``categories`` cover the whole of a short text (one- and two-word replies
+    such as ``evet``, ``iya``, ``tesekkurler``): the prior the language detector uses when fastText is unsure."""
+    words = re.findall(r"\w+", folded)
+    if not words or len(words) > 3:
+        return []
+    text = " ".join(words)
+    chosen = []
+    for language in table:
+        for category in categories:
+            pattern = compiled(language, category)
+            if pattern is not None and any(m.start() == 0 and m.end() >= len(text) for m in pattern.finditer(text)):
+                chosen.append(language)
+                break
+    return chosen
