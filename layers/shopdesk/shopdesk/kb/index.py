@@ -39,6 +39,7 @@ from shopdesk.search import text as analysis
 
 K1 = 1.2
 B = 0.75
+SHRINK = 30                 # passages' worth of global mean in each language's mean
 MAX_PASSAGES = 40           # an article longer than this is found by its first 39 sentences and its words
 
 
@@ -99,9 +100,13 @@ class KbIndex:
         self._owners = np.array(owners, dtype=np.int32)
         raw = np.vstack(rows).astype(np.float32) if rows else np.zeros((0, dim), dtype=np.float32)
         languages = [self.entries[i].article.language for i in owners]
-        self._means = {lang: raw[[k for k, lg in enumerate(languages) if lg == lang]].mean(axis=0)
-                       for lang in sorted(set(languages))}
         self._global = raw.mean(axis=0) if len(raw) else np.zeros(dim, dtype=np.float32)
+        # a language with few passages has a mean that is mostly what those few say: shrink it to the global mean
+        self._means = {}
+        for lang in sorted(set(languages)):
+            rows_of = raw[[k for k, lg in enumerate(languages) if lg == lang]]
+            n = len(rows_of)
+            self._means[lang] = (rows_of.sum(axis=0) + SHRINK * self._global) / (n + SHRINK)
         self._matrix = _unit_rows(np.vstack([raw[k] - self._means[languages[k]] for k in range(len(raw))])
                                   if len(raw) else raw)
         names = sorted(self._means)
