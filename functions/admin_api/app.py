@@ -238,6 +238,7 @@ def retire_article(article_id: ArticleId) -> Article:
           responses=documented(200, ImportOut, "Imported: created, updated, unchanged ids", 400, 403, 415))
 def import_articles() -> ImportOut:
     event = app.current_event
+    require(_caller_roles(), ADMIN)          # a refusal before anything about the body
     content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type not in IMPORT_TYPES:
         raise UnsupportedImport(f"send JSON Lines (application/x-ndjson) or Markdown (text/markdown), "
