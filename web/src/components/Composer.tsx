@@ -6,7 +6,7 @@ import { useStore } from "../store";
 import { lastInboundAt, windowState } from "../windows";
 
 /** Reply on one of the conversation's channels (or a template when WhatsApp's window is closed), and notes. */
-export function Composer({ conv }: { conv: Conversation }) {
+export function Composer({ conv, insertion }: { conv: Conversation; insertion?: { text: string; n: number } | null }) {
   const { store, t } = useApp();
   const { templates, now } = useStore(store);
   const channels = conv.channels?.length ? conv.channels : [conv.channel];
@@ -19,6 +19,10 @@ export function Composer({ conv }: { conv: Conversation }) {
     setText("");
     setNote("");
   }, [conv.id]);
+  // an article agent assist inserts: added to what the agent has written so far
+  useEffect(() => {
+    if (insertion) setText((current) => (current.trim() ? `${current.trimEnd()}\n\n${insertion.text}` : insertion.text));
+  }, [insertion?.n]);
 
   const win = windowState(channel, lastInboundAt(conv.messages ?? [], channel), now);
   const closed = win === "closed";

@@ -181,6 +181,15 @@ export const en = {
   noCustomer: "No customer has that identity.",
   setTier: "Set tier",
   notAllowed: "Your account may not see this page.",
+  "assist.title": "Suggested articles",
+  "assist.none": "No article matches the customer's latest messages.",
+  "assist.insert": "Insert",
+  "assist.insertLabel": "Insert “{title}” into the reply",
+  "assist.confidence": "{percent}% sure",
+  "assist.wouldHandOff": "The bot would hand this over: {reason}",
+  "bot.answering": "Bot answered",
+  "bot.handed_off": "Handed over by the bot: {reason}",
+  "bot.resolved": "Resolved by the bot",
   now: "now",
 } as const;
 
