@@ -18,11 +18,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench import assignment, cold_start, commerce, detection, ingest, live, search, sweep
+from bench import assignment, cold_start, commerce, detection, ingest, live, search, sweep, understanding
 from bench.harness import machine, moto_process, moto_server, use_layer
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("cold_start", "ingest", "sweep", "sweep_capacity", "assignment", "sla", "commerce", "live", "search")
+BENCHMARKS = ("cold_start", "ingest", "sweep", "sweep_capacity", "assignment", "sla", "commerce", "live", "search",
+              "understanding")
 STACK_BENCHMARKS = ("assignment", "sla", "live")        # these start the local stack (python -m local)
 
 
@@ -115,6 +116,9 @@ def main() -> None:
         results["search"] = measure(f"search: {plan['search_conversations']:,} conversations, 10 messages each, "
                                     f"{plan['search_queries']} queries (local engine)",
                                     lambda: search.run(plan["search_conversations"], 10, plan["search_queries"]))
+    if "understanding" in chosen:
+        results["understanding"] = measure("understanding: language, sentiment, urgency on the labelled evaluation set",
+                                           understanding.run)
     results["runtime_seconds"] = round(time.perf_counter() - started, 1)
 
     name = "results.partial.json" if args.only else "results.quick.json" if args.quick else "results.json"
@@ -146,7 +150,8 @@ def report(r: dict[str, Any]) -> str:
     sections: list[tuple[str, Callable[[Any], str]]] = [
         ("ingest", _ingest), ("sweep", _sweep), ("sweep_capacity", _capacity), ("cold_start", _cold_start),
         ("assignment", _assignment),
-        ("sla", _detection), ("commerce", _commerce), ("inbox", _inbox), ("search", _search)]
+        ("sla", _detection), ("commerce", _commerce), ("inbox", _inbox), ("search", _search),
+        ("understanding", understanding.report)]
     parts += [show(r[key]) for key, show in sections if key in r]
     return "\n".join(parts)
 

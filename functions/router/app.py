@@ -31,6 +31,7 @@ from shopdesk.logic.fetchers import fetchers
 from shopdesk.logic.media import MediaCopier
 from shopdesk.logic.sla_engine import book_for
 from shopdesk.logic.work import InboundWork, WorkItem
+from shopdesk.understanding import comprehend
 
 settings = RouterSettings.from_env()
 logger = Logger()
@@ -51,6 +52,7 @@ bot = (Bot(conversations, BotStore(table), ConfigStore(table),
            OrderStatus(OrderLookup(store_for(commerce_settings), commerce_for(commerce_settings))),
            EventBus(settings.event_bus_name) if settings.event_bus_name else None)
        if settings.outbound_queue_url else None)
+comprehend.configure(settings.sentiment_backend)     # offline unless the deployment chose Comprehend
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 # A whole batch failing is routine on a FIFO queue (one group waiting out a retry): report it, don't raise.
 processor.raise_on_entire_batch_failure = False

@@ -14,6 +14,7 @@ const conv = (id: string, over: Partial<Conversation> = {}): Conversation => ({
   created_at: "2026-12-03T09:00:00Z",
   updated_at: "2026-12-03T09:00:00Z",
   message_count: 1,
+  urgent: false,
   messages: [],
   ...over,
 });

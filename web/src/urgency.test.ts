@@ -19,6 +19,7 @@ function conv(id: string, over: Partial<Conversation> = {}): Conversation {
     created_at: at(-60),
     updated_at: at(-1),
     message_count: 1,
+    urgent: false,
     ...over,
   };
 }

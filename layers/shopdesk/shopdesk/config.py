@@ -125,6 +125,8 @@ class RouterSettings(ProviderSettings, KbSettings):
     media_bucket: Annotated[str, Field(alias="MEDIA_BUCKET")] = ""
     media_max_bytes: Annotated[int, Field(alias="MEDIA_MAX_BYTES", ge=1000)] = 20_000_000
     media_trusted_hosts: Annotated[str, Field(alias="MEDIA_TRUSTED_HOSTS")] = "fbcdn.net,fbsbx.com,cdninstagram.com"
+    # who judges a message's sentiment: the offline cue lists, or Amazon Comprehend where it knows the language
+    sentiment_backend: Annotated[Literal["offline", "comprehend"], Field(alias="SENTIMENT_BACKEND")] = "offline"
 
 
 class TemplateSpec(BaseModel):

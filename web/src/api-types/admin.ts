@@ -61,6 +61,8 @@ export interface RoutingSettings {
   default_language: string;
   shop_name: string;
   skill_keywords: Record<string, string[]>;
+  priority_on_negative: "urgent" | "high" | "normal" | "low" | "off";
+  priority_on_urgent: "urgent" | "high" | "normal" | "low" | "off";
 }
 export interface Customer {
   id: string;

@@ -519,6 +519,15 @@ export interface components {
              * @default 0
              */
             message_count: number;
+            /** Language */
+            language?: string | null;
+            /** Sentiment */
+            sentiment?: ("negative" | "neutral" | "positive") | null;
+            /**
+             * Urgent
+             * @default false
+             */
+            urgent: boolean;
             /** Messages */
             messages?: components["schemas"]["MessageOut"][];
         };
@@ -759,6 +768,14 @@ export interface components {
              * @default 0
              */
             attempts: number;
+            /** Language */
+            language?: string | null;
+            /** Sentiment */
+            sentiment?: ("negative" | "neutral" | "positive") | null;
+            /** Emotion */
+            emotion?: string | null;
+            /** Urgent */
+            urgent?: boolean | null;
         };
         /** NoteIn */
         NoteIn: {

@@ -6,6 +6,7 @@ import { useApp } from "../context";
 import { formatDuration, formatTime } from "../format";
 import { useStore } from "../store";
 import { slaState, type Filters } from "../urgency";
+import { Mood } from "./Mood";
 
 const VIEWS: View[] = ["mine", "unassigned", "all"];
 const STATUSES: ConversationStatus[] = ["open", "pending", "snoozed", "resolved"];
@@ -87,6 +88,7 @@ export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLU
                 <span class="conv-meta">
                   <span class={`chip channel-${c.channel}`}>{channelName(c.channel)}</span>
                   {c.priority !== "normal" && <span class={`chip priority-${c.priority}`}>{t(`priority.${c.priority}`)}</span>}
+                  <Mood sentiment={c.sentiment} urgent={c.urgent} t={t} />
                   {c.status !== "open" && <span class="chip">{t(`status.${c.status}`)}</span>}
                   {sla.breached ? (
                     <span class="chip sla-breached">{t("sla.breached")}</span>

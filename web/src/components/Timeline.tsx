@@ -4,6 +4,7 @@ import { channelName, customerLabel } from "../channels";
 import { useApp } from "../context";
 import { formatFull, formatTime } from "../format";
 import { useStore } from "../store";
+import { Mood } from "./Mood";
 
 const FAILED = new Set(["failed", "undelivered"]);
 
@@ -52,6 +53,7 @@ function MessageItem({ conv, m }: { conv: Conversation; m: Message }) {
         <strong>{who}</strong>
         {m.channel && m.direction !== "note" && <span class="chip">{t("via", { channel: channelName(m.channel) })}</span>}
         {m.kind === "template" && <span class="chip">{t("template")}</span>}
+        {m.direction === "inbound" && <Mood sentiment={m.sentiment} emotion={m.emotion} urgent={m.urgent} t={t} />}
         {time}
       </div>
       {m.subject && <div class="subject">{m.subject}</div>}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -143,6 +143,11 @@ class MessageOut(BaseModel):
     provider_id: str | None = None
     error: MessageError | None = None
     attempts: int = 0
+    # what the router understood of a customer's message (None until it did, and on the shop's own messages)
+    language: str | None = None
+    sentiment: Literal["negative", "neutral", "positive"] | None = None
+    emotion: str | None = None
+    urgent: bool | None = None
 
     @classmethod
     def of(cls, message: Message, presign: Presign | None = None) -> MessageOut:
@@ -174,6 +179,9 @@ class ConversationOut(BaseModel):
     waiting_since: datetime | None = None
     last_message_preview: str | None = None
     message_count: int = 0
+    language: str | None = None                           # the customer's language (their messages, hints)
+    sentiment: Literal["negative", "neutral", "positive"] | None = None   # of the customer's last message
+    urgent: bool = False                                  # the customer's last message was urgent
     messages: list[MessageOut] = Field(default_factory=list)
     bot: ConversationBot | None = None      # what the bot did: answering, handed_off (with the reason), resolved
 

@@ -200,6 +200,24 @@ class Conversations:
         messages = [it.message_from_item(r) for r in rows if r["SK"].startswith("MSG#")]
         return it.conversation_from_item(meta, messages)
 
+    def note_understanding(self, conversation_id: str, sk: str, *, language: str | None, sentiment: str,
+                           emotion: str | None, urgent: bool, intents: list[str],
+                           conversation_language: str | None) -> None:
+        """What the router understood of an inbound message: on the message, and as the conversation's latest
+        mood (its ``sentiment`` and ``urgent``, and its ``language`` when given). Two UpdateItems, each
+        idempotent; a message or conversation gone meanwhile (erased) is left alone."""
+        try:
+            self.table.update(it.conv_pk(conversation_id), sk,
+                              Update().set("language", language).set("sentiment", sentiment)
+                              .set("emotion", emotion).set("urgent", urgent).set("intents", intents or None)
+                              .when("attribute_exists(PK)"))
+            update = Update().set("sentiment", sentiment).set("urgent", urgent or None)
+            if conversation_language:
+                update.set("language", conversation_language)
+            self.table.update(it.conv_pk(conversation_id), it.META, update.when("attribute_exists(PK)"))
+        except ConditionFailed:
+            return
+
     def get_message(self, conversation_id: str, sk: str) -> Message | None:
         item = self.table.get(it.conv_pk(conversation_id), sk)
         return it.message_from_item(item) if item else None

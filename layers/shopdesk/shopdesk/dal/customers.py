@@ -68,6 +68,14 @@ class Customers:
         identity = self.identities.get(kind, address)
         return self.get(identity.customer_id) if identity else None
 
+    def set_language(self, customer_id: str, language: str) -> None:
+        """The language the customer writes in (the router, when it is sure); nothing for an unknown customer."""
+        try:
+            self.table.update(it.customer_pk(customer_id), it.META,
+                              Update().set("language", language).when("attribute_exists(PK)"))
+        except ConditionFailed:
+            return
+
     def set_tier(self, customer_id: str, tier: str | None) -> Customer:
         """Give the customer ``tier`` (None: take it away). NotFound for an unknown customer."""
         update = Update().set("tier", tier).when("attribute_exists(PK)")

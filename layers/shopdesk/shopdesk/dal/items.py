@@ -120,6 +120,7 @@ def conversation_item(conv: Conversation) -> dict[str, Any]:
         "PK": conv_pk(conv.id), "SK": META, "type": "conversation",
         "id": conv.id, "status": conv.status.value, "priority": conv.priority.value, "team": conv.team,
         "assignee": conv.assignee, "language": conv.language, "skills": list(conv.skills) or None,
+        "sentiment": conv.sentiment, "urgent": conv.urgent or None,
         "previous_agent": conv.previous_agent, "previous_agent_at": _iso(conv.previous_agent_at),
         "last_acknowledged_at": _iso(conv.last_acknowledged_at), "passed_over": list(conv.passed_over) or None,
         "customer": conv.customer.model_dump(mode="json"),
@@ -150,6 +151,7 @@ def conversation_from_item(item: dict[str, Any], messages: list[Message] | None 
     return Conversation(
         id=item["id"], status=item["status"], priority=item.get("priority", "normal"),
         team=item.get("team", "default"), assignee=item.get("assignee"), language=item.get("language"),
+        sentiment=item.get("sentiment"), urgent=bool(item.get("urgent")),
         skills=item.get("skills") or [], previous_agent=item.get("previous_agent"),
         previous_agent_at=item.get("previous_agent_at"), last_acknowledged_at=item.get("last_acknowledged_at"),
         passed_over=item.get("passed_over") or [], granted=sorted(item.get("granted") or []),
@@ -181,6 +183,7 @@ def customer_from_item(item: dict[str, Any]) -> Customer:
     """A customer record (``CUSTOMER#<id>``, written with the customer's first conversation)."""
     return Customer(id=item["id"], name=item.get("name"), identities=item.get("identities") or [],
                     tier=item.get("tier"), created_at=item.get("created_at"), merged_into=item.get("merged_into"),
+                    language=item.get("language"),
                     merge_id=item.get("merge_id"))
 
 
@@ -211,6 +214,8 @@ def message_item(message: Message) -> dict[str, Any]:
         "attempts": message.attempts or None, "to": message.to, "sender": message.sender,
         "provider": message.provider, "kind": message.kind, "subject": subject.value,
         "payload": payload.value or None, "truncated": truncated or None,
+        "language": message.language, "sentiment": message.sentiment, "emotion": message.emotion,
+        "urgent": message.urgent, "intents": list(message.intents) or None,
     }
 
 
@@ -223,7 +228,8 @@ def message_from_item(item: dict[str, Any]) -> Message:
         error=MessageError.model_validate(item["error"]) if item.get("error") else None,
         attempts=item.get("attempts") or 0, to=item.get("to"), sender=item.get("sender"),
         provider=item.get("provider"), kind=item.get("kind"), subject=item.get("subject"),
-        payload=item.get("payload"),
+        payload=item.get("payload"), language=item.get("language"), sentiment=item.get("sentiment"),
+        emotion=item.get("emotion"), urgent=item.get("urgent"), intents=sorted(item.get("intents") or []),
     )
 
 

@@ -17,8 +17,8 @@ from shopdesk import clock
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.conversations import AgentUnavailable, Conversations, NotWaiting
 from shopdesk.dal.customers import Customers
-from shopdesk.logic import sla_engine
-from shopdesk.logic.language import detect_language
+from shopdesk.logic import sla_engine, understand
+from shopdesk.logic.language import detect_language, supported
 from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.logic.timeline import system_message
 from shopdesk.logic.work import DrainWork, InboundWork
@@ -106,16 +106,22 @@ def waiting_in(teams: list[str], conversations: Conversations) -> list[Conversat
     return waiting[:MAX_PER_DRAIN]
 
 
-def classify(conversations: Conversations, conversation_id: str, message_sk: str, book: PolicyBook) -> None:
-    """A new conversation's language (from the customer's words) and the skills it needs (the
-    routing settings' keywords), before anyone is chosen for it."""
-    message = conversations.get_message(conversation_id, message_sk)
+def classify(conversations: Conversations, conversation_id: str, message_sk: str, book: PolicyBook,
+             understood: understand.Understood | None = None) -> None:
+    """A new conversation's language (from the customer's words, as the router understood them) and the
+    skills it needs (the routing settings' keywords), before anyone is chosen for it."""
+    message = understood.message if understood else conversations.get_message(conversation_id, message_sk)
     text = (message.text or "") if message else ""
     keywords = book.routing().skill_keywords
     skills = sorted(skill for skill, words in keywords.items() if any(w.lower() in text.lower() for w in words))
     routing = book.routing()
     team = routing.team_by_channel.get(message.channel or "", routing.default_team) if message else routing.default_team
-    conversations.classify(conversation_id, detect_language(text), skills, team)
+    if understood is not None:
+        found = understood.understanding.language
+        language = found if found in supported() else None
+    else:
+        language = detect_language(text)
+    conversations.classify(conversation_id, language, skills, team)
 
 
 def route(work: InboundWork | DrainWork, conversations: Conversations, agents: Agents,
@@ -130,8 +136,12 @@ def admit(work: InboundWork | DrainWork, conversations: Conversations, book: Pol
     can answer (the acknowledgement) goes between this and ``assign_waiting``."""
     conv = None
     if isinstance(work, InboundWork):
+        understood = None
+        if book is not None and not work.auto_reply and work.message_sk:
+            # understood once, off the ingest path: the message, the conversation's mood, the customer's language
+            understood = understand.read(conversations, work.conversation_id, work.message_sk)
         if book is not None and work.new_conversation and work.message_sk:
-            classify(conversations, work.conversation_id, work.message_sk, book)
+            classify(conversations, work.conversation_id, work.message_sk, book, understood)
         if book is not None and not work.auto_reply and work.message_sk:
             # the customer wrote: clocks start (new conversation) or move on, from the message's own time
             written = clock.parse_iso(work.message_sk.split("#")[1])
@@ -147,6 +157,11 @@ def admit(work: InboundWork | DrainWork, conversations: Conversations, book: Pol
             # it waits from the customer's message, not from this moment
             since = clock.parse_iso(work.message_sk.split("#")[1]) if work.message_sk else None
             conversations.ensure_queued(conv, since)
+        if understood is not None and customers is not None:
+            understand.remember_language(customers, conv.customer.id, understood)
+        if understood is not None and book is not None:
+            # negative or urgent: a higher priority (routing settings), with its reason on the timeline
+            conv = understand.escalate(conversations, book, work.conversation_id, understood.understanding) or conv
     return conv
 
 

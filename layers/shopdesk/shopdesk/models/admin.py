@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from shopdesk.models.conversation import Priority
 from shopdesk.models.customer import Tier
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -63,6 +64,10 @@ class RoutingSettings(BaseModel):
     shop_name: Annotated[str, StringConstraints(max_length=100)] = ""   # empty: the ShopName parameter
     skill_keywords: dict[Slug, list[Annotated[str, StringConstraints(min_length=2, max_length=60)]]] = Field(
         default_factory=dict)        # skill -> words that make a conversation need it ("returns": ["refund", ...])
+    # What the customer's message raises the conversation's priority to (shopdesk.logic.understand); "off": nothing.
+    # Only ever raised, never lowered; a conversation already at least that urgent keeps its priority.
+    priority_on_negative: Priority | Literal["off"] = Priority.HIGH     # an angry or unhappy message
+    priority_on_urgent: Priority | Literal["off"] = Priority.URGENT     # a deadline within hours, safety, money
 
 
 class TierChange(BaseModel):

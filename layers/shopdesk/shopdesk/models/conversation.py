@@ -87,6 +87,8 @@ class Conversation(BaseModel):
     team: str = "default"
     assignee: str | None = None
     language: str | None = None                    # detected from the customer's first message
+    sentiment: str | None = None                   # of the customer's last message (shopdesk.understanding)
+    urgent: bool = False                           # the customer's last message was urgent
     skills: list[str] = Field(default_factory=list)   # an agent needs all of them
     previous_agent: str | None = None              # who helped this customer last (sticky routing)
     previous_agent_at: datetime | None = None

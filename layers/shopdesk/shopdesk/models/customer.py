@@ -19,6 +19,7 @@ class Customer(CustomerRef):
     ``merged_into`` names the customer they were merged into (until an unmerge)."""
 
     created_at: datetime | None = None
+    language: str | None = None              # the language they last wrote in, when sure (shopdesk.understanding)
     merged_into: str | None = None
     merge_id: str | None = None
 

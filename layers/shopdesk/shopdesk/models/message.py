@@ -71,6 +71,12 @@ class Message(BaseModel):
                                             # unsupported, template, reaction, edit, unsend, echo, ...
     subject: str | None = None              # email
     payload: dict[str, Any] | None = None   # structured content: location, template, email headers...
+    # What shopdesk understood of an inbound message (shopdesk.understanding), set by the router:
+    language: str | None = None             # ISO 639-1 (en, es, ... or another code the model found)
+    sentiment: str | None = None            # negative | neutral | positive
+    emotion: str | None = None              # anger | frustration
+    urgent: bool | None = None
+    intents: list[str] = Field(default_factory=list)
 
 
 class EmailMeta(BaseModel):

@@ -44,10 +44,13 @@ def use_sentiment(fn: SentimentFn | None) -> None:
     _sentiment_override = fn
 
 
-def _languages_for(language: str | None) -> list[str]:
-    if language in cue_lists.CUES:
+def _languages_for(language: str | None, confidence: float) -> list[str]:
+    """Whose cues to read: the message's language's; every language's too when the detector is unsure of it
+    (a short message in a language it mistook) or the language is not one of ours."""
+    if language in cue_lists.CUES and confidence >= lid.CONFIDENT:
         return [language]
-    return list(LANGUAGES)
+    return [language, *(code for code in LANGUAGES if code != language)] if language in cue_lists.CUES \
+        else list(LANGUAGES)
 
 
 def analyse(text: str, hints: Sequence[str | None] = ()) -> Understanding:
@@ -61,7 +64,7 @@ def analyse(text: str, hints: Sequence[str | None] = ()) -> Understanding:
     else:
         detected = lid.detect(text, LANGUAGES, cue_languages=cue_lists.languages_with)
         language, confidence = detected.language, detected.confidence
-    languages = _languages_for(language)
+    languages = _languages_for(language, confidence)
     found = cue_lists.found(folded, languages)
     if language != "en":              # English courtesy words in any language: "thx", "ok thanks"
         for category, hits in cue_lists.found(folded, ["en"], ("thanks", "positive")).items():

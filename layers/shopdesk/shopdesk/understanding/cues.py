@@ -207,7 +207,7 @@ CUES: dict[str, dict[str, str]] = {
     },
     "tr": {
         "human": """insan* | gercek bir | musteri temsilci* | temsilci* | yetkili* | biriyle | birisiyle
-            | operator* | canli destek | bot istemiyorum | bot | konusmak istiyorum | gorusebilir | arayin""",
+            | operator* | canli dest* | bot istemiyorum | bot | konusmak istiyorum | gorusebilir | arayin""",
         "order_status": """siparisim nerede | siparis* nerede | kargom nerede | kargo* nerede | paket* nerede
             | siparis durum* | kargo takib* | takip | gelmedi | hala gelmedi | ulasmadi | teslim almadim
             | ne zaman gelir | ne zaman gelecek | zamaninda gelir | kargoya verildi | gonderildi mi
@@ -295,7 +295,7 @@ CUES: dict[str, dict[str, str]] = {
         "payment_account": """dvakrat | dva krat | dvojita platba | strhli | nie su moje | ktoru som nerobil
             | som nerobil* | neautorizovan* | ukradli | ukradnut* | kradez | hacknut* | prihlasil do
             | prihlasil sa do | podvod* | phishing""",
-        "not_helpful": """nepomohlo | nepomaha | nepomohli | k nicomu | neodpoveda | neodpovedali
+        "not_helpful": """nepomohl* | nepomaha | k nicomu | neodpoveda | neodpovedali
             | na to som sa nepytal | na to som sa nepytala | nerozumiete | nedava zmysel | nefunguje
             | nevyriesen*""",
         "yes": "ano | hej | jasne | presne | spravne | suhlasim | vyriesene | funguje | uz je to vyriesene",

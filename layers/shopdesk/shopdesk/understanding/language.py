@@ -19,8 +19,9 @@ How a text is classified (measured on short customer messages, docs/understandin
    The weight was chosen on the development corpus (tests/unit/test_language.py and the public sample):
    3, 5, 10, 20 and 30 read 295, 298, 300, 301 and 301 of its 315 messages right, and from 20 on Dutch
    and French greetings became English; 10 keeps all twelve foreign test messages foreign.
-4. A reply of one to three words that the message-understanding cues know whole (``evet``, ``iya``, ``ja``, ``nie``, ``tesekkurler``: fastText
-   says English, Cebuano, Finnish, Polish) goes to a shop language whose cues match, the best of them.
+4. A reply of one to three words that the message-understanding cues know whole (``evet``, ``iya``, ``ja``,
+   ``nie``, ``tesekkurler``: fastText says English, Cebuano, Finnish, Polish) goes to a shop language whose
+   cues match, the best of them.
 5. Below ``MIN_CONFIDENCE`` the answer is None.
 """
 

@@ -1,0 +1,130 @@
+"""Each inbound customer message understood by the router, off the ingest path (shopdesk.understanding).
+
+``read`` (when the router admits a customer's message): the message is read once, understood (language,
+sentiment, emotion, urgency, intents) and the result written on the message and on the conversation (its
+latest ``sentiment`` and ``urgent``, and its ``language`` when the detector is sure: ``SURE``); the customer's
+``language`` follows (``remember_language``). A new conversation's classification reuses the same reading.
+
+``escalate`` (once the conversation's clocks run): a negative message raises the conversation's priority to
+the routing settings' ``priority_on_negative`` (default high), an urgent one to ``priority_on_urgent``
+(default urgent); only ever up, never on a resolved conversation, and with a timeline entry saying why
+(``Priority raised from normal to urgent: urgent message (deadline); negative (anger)``). It is the same
+change a supervisor makes (Conversations.reroute): the SLA clocks rebound to the new priority's targets,
+the conversation's place in its team's queue moved up, in one transaction.
+
+Nothing here sends anything: the ingest budget (2 DynamoDB + 1 SQS requests) is untouched, and the router
+adds no SQS message. A failure to understand is logged and routing goes on (``read`` answers None).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_lambda_powertools import Logger
+
+from shopdesk.dal.conversations import ClockRead, Conversations
+from shopdesk.dal.customers import Customers
+from shopdesk.logic import sla_engine
+from shopdesk.logic.business_time import ConversationClocks
+from shopdesk.logic.language import supported
+from shopdesk.logic.sla_engine import PolicyBook
+from shopdesk.logic.timeline import system_message
+from shopdesk.models import Conversation, ConversationStatus, Direction, Message, Priority
+from shopdesk.models.admin import RoutingSettings
+from shopdesk.understanding import Understanding, understand
+
+logger = Logger(child=True)
+
+SURE = 0.7                # language confidence from which the conversation and the customer take it
+HINT_KEYS = ("locale", "language_code", "accept_language", "language")   # what a provider or browser said
+
+
+@dataclass(frozen=True)
+class Understood:
+    sure_language: str | None           # a language we answer in, detected with at least SURE confidence
+    message: Message
+    understanding: Understanding
+
+
+def remember_language(customers: Customers, customer_id: str, understood: Understood) -> None:
+    """The customer's ``language`` becomes the one they just wrote in, when the detector is sure of it."""
+    if understood.sure_language:
+        customers.set_language(customer_id, understood.sure_language)
+
+
+def hints_of(message: Message) -> list[str]:
+    """What a provider or browser said about the customer's language, as the message's payload kept it."""
+    payload = message.payload or {}
+    return [str(payload[key]) for key in HINT_KEYS if isinstance(payload.get(key), str)]
+
+
+def text_of(message: Message) -> str:
+    return " ".join(part for part in (message.subject, message.text) if part).strip()
+
+
+def read(conversations: Conversations, conversation_id: str, message_sk: str) -> Understood | None:
+    """Read one inbound message, understand it, store what was understood. None for a message that is gone,
+    not the customer's, or without words."""
+    message = conversations.get_message(conversation_id, message_sk)
+    if message is None or message.direction is not Direction.INBOUND or not text_of(message):
+        return None
+    try:
+        understood = understand(text_of(message), hints_of(message))
+    except Exception:               # a broken model must not stop routing: the message stays un-understood
+        logger.exception("message not understood", extra={"conversation_id": conversation_id})
+        return None
+    sure = understood.language if (understood.language in supported()
+                                   and understood.language_confidence >= SURE) else None
+    conversations.note_understanding(
+        conversation_id, message_sk, language=understood.language, sentiment=understood.sentiment,
+        emotion=understood.emotion, urgent=understood.urgent, intents=sorted(understood.intents),
+        conversation_language=sure)
+    logger.info("message understood", extra={
+        "conversation_id": conversation_id, "language": understood.language, "sentiment": understood.sentiment,
+        "emotion": understood.emotion, "urgent": understood.urgent, "reasons": understood.urgency_reasons})
+    return Understood(sure, message.model_copy(update={
+        "language": understood.language, "sentiment": understood.sentiment, "emotion": understood.emotion,
+        "urgent": understood.urgent, "intents": sorted(understood.intents)}), understood)
+
+
+def asked_priority(understood: Understanding, routing: RoutingSettings) -> tuple[Priority | None, str]:
+    """The priority the message asks for under the routing settings (None: none, or both "off"), and why."""
+    asked: list[tuple[Priority, str]] = []
+    if understood.urgent and routing.priority_on_urgent != "off":
+        reasons = ", ".join(understood.urgency_reasons)
+        asked.append((Priority(routing.priority_on_urgent), f"urgent message ({reasons})"))
+    if understood.sentiment == "negative" and routing.priority_on_negative != "off":
+        asked.append((Priority(routing.priority_on_negative),
+                      f"negative message ({understood.emotion})" if understood.emotion else "negative message"))
+    if not asked:
+        return None, ""
+    return min((p for p, _ in asked), key=lambda p: p.rank), "; ".join(why for _, why in asked)
+
+
+def escalate(conversations: Conversations, book: PolicyBook, conversation_id: str,
+             understood: Understanding) -> Conversation | None:
+    """Raise the conversation's priority as the routing settings say for this message (see the module)."""
+    target, reasons = asked_priority(understood, book.routing())
+    if target is None:
+        return None
+    raised: list[Conversation] = []
+
+    def write(read: ClockRead, clocks: ConversationClocks) -> None:
+        conv = read.conversation
+        if conv.status is ConversationStatus.RESOLVED or target.rank >= conv.priority.rank:
+            return                                  # already at least as urgent, or closed meanwhile
+        book.rebind(clocks, conv.channel, conv.team, target)
+        note = system_message(conv.id, f"Priority raised from {conv.priority.value} to {target.value}: {reasons}")
+        conversations.reroute(read, clocks, priority=target, team=conv.team, skills=sorted(conv.skills),
+                              release=False, note=note)
+        raised.append(conv)
+
+    if sla_engine.with_clocks(conversations, conversation_id, write, book) is None:
+        logger.warning("priority not raised: the conversation kept changing",
+                       extra={"conversation_id": conversation_id})
+        return None
+    if not raised:
+        return None
+    logger.info("priority raised", extra={"conversation_id": conversation_id, "priority": target.value,
+                                          "reasons": reasons})
+    return conversations.get_meta(conversation_id)

@@ -1,0 +1,264 @@
+"""Message understanding (shopdesk.understanding): intents, sentiment, emotion and urgency in the seven languages.
+
+None of these messages is in the evaluation set (tests/data/understanding/eval.jsonl); that set is measured
+by bench/understanding.py, and test_the_evaluation_set_is_well_formed only checks its shape."""
+
+# ruff: noqa: RUF001 - Turkish, Slovak and other customer text on purpose
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from bench.understanding import EVAL_SET, load, macro_f1
+
+from shopdesk.logic.understand import asked_priority
+from shopdesk.models import Priority
+from shopdesk.models.admin import RoutingSettings
+from shopdesk.understanding import INTENTS, LANGUAGES, URGENCY_REASONS, Understanding, analyse, cues, understand
+
+
+@pytest.mark.parametrize(("text", "language", "intent"), [
+    ("I'd rather chat with a human, please", "en", "human"),
+    ("¿Me pasáis con un asesor?", "es", "human"),
+    ("quero um atendente de verdade", "pt", "human"),
+    ("Bitte verbinden Sie mich mit einem Mitarbeiter", "de", "human"),
+    ("canlı desteğe bağlanmak istiyorum", "tr", "human"),
+    ("tolong sambungkan ke admin ya", "id", "human"),
+    ("potrebujem hovoriť s operátorom", "sk", "human"),
+    ("any news on where my package is?", "en", "order_status"),
+    ("mi pedido no llegó todavía", "es", "order_status"),
+    ("cadê minha encomenda??", "pt", "order_status"),
+    ("Wo ist mein Paket?", "de", "order_status"),
+    ("kargom nerede kaldı", "tr", "order_status"),
+    ("paket saya sudah sampai mana kak", "id", "order_status"),
+    ("kde je môj balík?", "sk", "order_status"),
+    ("my attorney will be in touch", "en", "legal"),
+    ("lo denunciaré ante consumo", "es", "legal"),
+    ("vou processar vocês no juizado", "pt", "legal"),
+    ("mein Anwalt meldet sich", "de", "legal"),
+    ("avukatımla görüşeceğim", "tr", "legal"),
+    ("saya akan menghubungi pengacara", "id", "legal"),
+    ("obrátim sa na právnika", "sk", "legal"),
+    ("the kettle gave me an electric shock", "en", "safety"),
+    ("la batería se incendió", "es", "safety"),
+    ("o aquecedor pegou fogo", "pt", "safety"),
+    ("das Kabel ist geschmolzen und qualmt", "de", "safety"),
+    ("ütü yandı ve duman çıktı", "tr", "safety"),
+    ("powerbank saya meledak waktu dicas", "id", "safety"),
+    ("nabíjačka začala dymiť", "sk", "safety"),
+    ("there is an unknown charge on my card", "en", "payment_account"),
+    ("me han hackeado la cuenta", "es", "payment_account"),
+    ("meu cartão foi clonado", "pt", "payment_account"),
+    ("mein Konto wurde gehackt", "de", "payment_account"),
+    ("kartımdan iki kez para çekildi", "tr", "payment_account"),
+    ("akun saya diretas", "id", "payment_account"),
+    ("niekto mi hackol účet, je to podvod", "sk", "payment_account"),
+    ("that didn't help me", "en", "not_helpful"),
+    ("no me sirve esa respuesta", "es", "not_helpful"),
+    ("isso não ajudou", "pt", "not_helpful"),
+    ("das hilft mir nicht weiter", "de", "not_helpful"),
+    ("bu yardımcı olmadı", "tr", "not_helpful"),
+    ("jawabannya tidak membantu", "id", "not_helpful"),
+    ("vaša odpoveď mi vôbec nepomohla", "sk", "not_helpful"),
+])
+def test_intents_in_every_language(text, language, intent):
+    understood = understand(text)
+    assert intent in understood.intents, (understood, text)
+    assert understood.language == language
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("yep", "yes"), ("claro que sí", "yes"), ("sim", "yes"), ("jawohl", "yes"), ("evet", "yes"), ("iya", "yes"),
+    ("áno", "yes"),
+    ("nah", "no"), ("todavía no", "no"), ("não", "no"), ("nee", "no"), ("hayır", "no"), ("enggak", "no"),
+    ("nie", "no"),
+    ("many thanks!", "thanks"), ("mil gracias", "thanks"), ("valeu", "thanks"), ("dankeschön", "thanks"),
+    ("sağ olun", "thanks"), ("makasih kak", "thanks"), ("vďaka", "thanks"),
+])
+def test_one_word_replies(text, intent):
+    assert intent in understand(text).intents
+
+
+def test_yes_and_no_count_only_at_the_start():
+    assert "no" not in understand("there is no invoice in the parcel").intents
+    assert "yes" not in understand("I said yes to the upgrade, now what").intents
+    assert understand("no, not yet").intents >= {"no"}
+
+
+@pytest.mark.parametrize(("text", "sentiment"), [
+    ("The zip broke the second day, awful quality", "negative"),
+    ("Pésimo servicio, nadie responde", "negative"),
+    ("Que vergonha, veio faltando peça", "negative"),
+    ("Total enttäuscht, schon wieder falsch geliefert", "negative"),
+    ("Berbat bir deneyim, ürün bozuk", "negative"),
+    ("Kecewa banget, barangnya cacat", "negative"),
+    ("Hrozná skúsenosť, tovar je pokazený", "negative"),
+    ("Can I pay by bank transfer?", "neutral"),
+    ("¿Tenéis la talla 42?", "neutral"),
+    ("Vocês aceitam Pix?", "neutral"),
+    ("Habt ihr das auch in Blau?", "neutral"),
+    ("Bu ürünün garantisi var mı?", "neutral"),
+    ("Ada warna hitam?", "neutral"),
+    ("Dá sa to platiť kartou?", "neutral"),
+    ("Brilliant, exactly what I wanted", "positive"),
+    ("¡Genial, me encanta!", "positive"),
+    ("Adorei o presente, perfeito", "positive"),
+    ("Super, vielen Dank für die schnelle Hilfe", "positive"),
+    ("Harika, çok memnun kaldım", "positive"),
+    ("Mantap, pengiriman cepat", "positive"),
+    ("Skvelé, veľmi spokojná", "positive"),
+])
+def test_sentiment_in_every_language(text, sentiment):
+    assert understand(text).sentiment == sentiment
+
+
+@pytest.mark.parametrize(("text", "emotion"), [
+    ("This is outrageous, a total scam", "anger"),
+    ("WHERE IS MY REFUND, still nothing!!", "anger"),
+    ("Still waiting, fourth email, I'm so tired of this", "frustration"),
+    ("Otra vez sin respuesta, estoy harta", "frustration"),
+    ("Is the sofa available in grey?", None),
+    ("Thanks a lot!", None),
+])
+def test_emotion(text, emotion):
+    assert understand(text).emotion == emotion
+
+
+@pytest.mark.parametrize(("text", "reasons"), [
+    ("please ship it today, it's for my mum's birthday", {"deadline"}),
+    ("URGENT: wrong address on order 1234", {"explicit"}),
+    ("the lamp caught fire in the living room", {"safety"}),
+    ("my card was stolen and used in your shop", {"money"}),
+    ("Es urgente, necesito cambiar la dirección", {"explicit"}),
+    ("Brauche das Paket bis Freitag für die Reise", {"deadline"}),
+    ("acil dönüş yapın lütfen", {"explicit"}),
+    ("tolong segera dibalas", {"explicit"}),
+    ("potrebujem to súrne", {"explicit"}),
+])
+def test_urgency_and_its_reasons(text, reasons):
+    understood = understand(text)
+    assert understood.urgent
+    assert set(understood.urgency_reasons) == reasons
+    assert set(understood.urgency_reasons) <= URGENCY_REASONS
+
+
+@pytest.mark.parametrize("text", [
+    "I was charged twice, please refund one of them",      # money back is not a risk running now
+    "thanks, see you tomorrow",                              # a deadline in a goodbye is no deadline
+    "What are your opening hours?",
+])
+def test_not_urgent(text):
+    assert not understand(text).urgent
+
+
+def test_hints_win_over_the_text():
+    understood = understand("thanks a lot", hints=["pt-BR"])
+    assert (understood.language, understood.language_confidence) == ("pt", 1.0)
+    assert "thanks" in understood.intents            # English courtesy words count in any language
+
+
+def test_a_message_without_words():
+    understood = understand("👍👍 #4521")
+    assert understood == Understanding(language=None, language_confidence=0.0, sentiment="positive",
+                                       intents=frozenset())
+
+
+def test_a_foreign_language_is_named_and_still_read():
+    understood = understand("Bonjour, ma commande n'est toujours pas arrivée, c'est urgent")
+    assert understood.language == "fr"
+    assert understood.urgent                       # every language's cues are tried for a language we do not know
+
+
+def test_the_result_is_frozen_and_within_its_vocabulary():
+    understood = understand("no, this did not help, I want a person NOW")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        understood.urgent = True  # type: ignore[misc]
+    assert understood.intents <= INTENTS
+    assert understood.intents >= {"no", "not_helpful", "human"}
+
+
+def test_every_cue_list_compiles_in_every_language():
+    for language in LANGUAGES:
+        assert set(cues.CUES[language]) == set(cues.CATEGORIES), language
+        for category in cues.CATEGORIES:
+            assert cues.compiled(language, category) is not None
+
+
+def test_cue_patterns():
+    assert cues.fold("Ďakujem, İYİ GÜNLER, Straße") == "dakujem, iyi gunler, strasse"
+    assert cues.matches("das hilft mir leider nicht", "de", "not_helpful")
+    assert cues.matches("the order was cancelled", "en", "negative") == []
+    assert cues.matches("siparisimi ne zaman alirim", "tr", "order_status") == []
+    assert cues.matches("siparisim nerede", "tr", "order_status") == ["siparisim nerede"]
+
+
+def test_a_sentiment_backend_can_take_over_and_hand_back():
+    try:
+        analyse.use_sentiment(lambda text, language: "positive" if language == "en" else None)
+        assert understand("this is awful").sentiment == "positive"
+        assert understand("das ist furchtbar").sentiment == "negative"       # not answered: the cues decide
+    finally:
+        analyse.use_sentiment(None)
+    assert understand("this is awful").sentiment == "negative"
+
+
+def test_asked_priority_follows_the_routing_settings():
+    angry = Understanding(sentiment="negative", emotion="anger", urgent=True, urgency_reasons=["safety"])
+    routing = RoutingSettings()
+    assert asked_priority(angry, routing) == (Priority.URGENT, "urgent message (safety); negative message (anger)")
+    quiet = RoutingSettings(priority_on_negative="high", priority_on_urgent="off")
+    assert asked_priority(angry, quiet) == (Priority.HIGH, "negative message (anger)")
+    assert asked_priority(Understanding(), routing) == (None, "")
+
+
+def test_macro_f1():
+    assert macro_f1([("negative", "negative"), ("positive", "positive")]) == 1.0
+    assert macro_f1([("negative", "neutral"), ("neutral", "neutral")]) == pytest.approx((0 + 2 / 3) / 2)
+
+
+def test_the_evaluation_set_is_well_formed():
+    header = json.loads(Path(EVAL_SET).read_text(encoding="utf-8").splitlines()[0])
+    assert "BEFORE any tuning" in header["header"]
+    rows = load(EVAL_SET)
+    assert len({r["id"] for r in rows}) == len(rows)
+    per_language = Counter(r["language"] for r in rows)
+    assert set(per_language) == set(LANGUAGES) and min(per_language.values()) >= 40
+    for row in rows:
+        assert row["sentiment"] in ("negative", "neutral", "positive")
+        assert isinstance(row["urgent"], bool)
+        assert set(row["intents"]) <= INTENTS
+
+
+def test_comprehend_answers_for_its_languages_and_hands_back_otherwise():
+    import boto3
+    from botocore.stub import Stubber
+
+    from shopdesk.understanding.comprehend import ComprehendSentiment, configure
+
+    client = boto3.client("comprehend", region_name="us-east-1", aws_access_key_id="fake",
+                          aws_secret_access_key="fake")
+    stub = Stubber(client)
+    stub.add_response("detect_sentiment", {"Sentiment": "POSITIVE", "SentimentScore": {}},
+                      {"Text": "not bad at all", "LanguageCode": "en"})
+    stub.add_response("detect_sentiment", {"Sentiment": "MIXED", "SentimentScore": {}},
+                      {"Text": "great shoes, awful box", "LanguageCode": "en"})
+    stub.add_client_error("detect_sentiment", "ThrottlingException")
+    backend = ComprehendSentiment(client)
+    with stub:
+        assert backend("not bad at all", "en") == "positive"
+        assert backend("great shoes, awful box", "en") is None          # MIXED: the offline answer stands
+        assert backend("this is awful", "en") is None                   # throttled: the offline answer stands
+        assert backend("berbat bir deneyim", "tr") is None              # no Turkish in Comprehend: no call
+    stub.assert_no_pending_responses()
+    try:
+        configure("comprehend")
+        assert analyse._sentiment_override is not None
+    finally:
+        configure("offline")
+    assert analyse._sentiment_override is None
+    with pytest.raises(ValueError, match="SENTIMENT_BACKEND"):
+        configure("vader")
