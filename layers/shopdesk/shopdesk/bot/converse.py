@@ -133,7 +133,7 @@ class Bot:
             if conv.bot is not None and conv.bot.state == "answering":
                 return self._hand_off(conv, "low_confidence", None)
             return Outcome.SKIPPED
-        u = self.understand(text, _hints(message))
+        u = _understood(message) or self.understand(text, _hints(message))
         pressed = _pressed(message)
         if pressed:
             u = Understanding(**{**u.__dict__, "intents": frozenset(u.intents | {pressed})})
@@ -257,6 +257,15 @@ def _flatten(value: Any) -> list[Any]:
     if isinstance(value, list):
         return [x for v in value for x in _flatten(v)]
     return [value]
+
+
+def _understood(message: Message) -> Understanding | None:
+    """What the router already understood of this message (``logic.understand`` wrote it on the message)."""
+    if message.sentiment is None:
+        return None
+    return Understanding(language=message.language, language_confidence=1.0 if message.language else 0.0,
+                         sentiment=message.sentiment, emotion=message.emotion,  # type: ignore[arg-type]
+                         urgent=bool(message.urgent), intents=frozenset(message.intents))
 
 
 def _hints(message: Message) -> list[str]:
