@@ -162,3 +162,32 @@ def test_markdown_front_matter_makes_articles():
     assert (first.id, first.title, first.tags, first.url) == ("a", "Returns", ["returns", "labels"],
                                                                "https://x.example/a")
     assert first.body == "Send it back within 30 days." and second.translation_of == "a"
+
+
+# ---------------------------------------------------------------- yes/no buttons on the channels that have them
+
+def test_reply_buttons_become_each_channels_own_kind():
+    from shopdesk.channels.base import OutboundRequest
+    from shopdesk.channels.messenger import MessengerSender
+    from shopdesk.channels.meta import GraphClient
+    from shopdesk.channels.telegram import TelegramSender
+    from shopdesk.channels.whatsapp_cloud import WhatsAppSender
+
+    choices = (("bot_yes", "Yes, thanks"), ("bot_no", "No"))
+    graph = GraphClient("http://127.0.0.1:9", "token", timeout=1)
+    [whatsapp] = WhatsAppSender(graph, "1065").messages(
+        OutboundRequest(channel="whatsapp", to="+31600000001", sender="1065", text="It takes 3 days.\n\nDid it help?",
+                        choices=choices))
+    assert whatsapp["type"] == "interactive"
+    assert [b["reply"]["id"] for b in whatsapp["interactive"]["action"]["buttons"]] == ["bot_yes", "bot_no"]
+    long_text = "x" * 1100 + "\n\nDid it help?"
+    first, second = WhatsAppSender(graph, "1065").messages(
+        OutboundRequest(channel="whatsapp", to="+31600000001", sender="1065", text=long_text, choices=choices))
+    assert first["type"] == "text" and second["interactive"]["body"]["text"] == "Did it help?"
+    [messenger] = MessengerSender(graph).messages(
+        OutboundRequest(channel="messenger", to="psid", sender="page", text="Did it help?", choices=choices))
+    assert [q["payload"] for q in messenger["message"]["quick_replies"]] == ["bot_yes", "bot_no"]
+    [(method, body)] = TelegramSender("http://127.0.0.1:9", "123:abc")._calls(
+        OutboundRequest(channel="telegram", to="42", sender="bot", text="Did it help?", choices=choices))
+    assert method == "sendMessage"
+    assert [b["callback_data"] for b in body["reply_markup"]["inline_keyboard"][0]] == ["bot_yes", "bot_no"]

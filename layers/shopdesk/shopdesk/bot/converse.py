@@ -56,8 +56,8 @@ from shopdesk.understanding import Understanding, understand
 logger = Logger(child=True)
 
 BURST_SECONDS = 60
-BUTTON_CHANNELS = frozenset({"whatsapp", "messenger", "instagram", "telegram", "webchat"})
-BUTTON_PROVIDERS = frozenset({"whatsapp_cloud", "messenger", "instagram", "telegram", "webchat"})
+BUTTON_CHANNELS = frozenset({"whatsapp", "messenger", "instagram", "telegram"})     # the widget: words (so far)
+BUTTON_PROVIDERS = frozenset({"whatsapp_cloud", "messenger", "instagram", "telegram"})
 YES, NO = "bot_yes", "bot_no"
 
 REASONS = {

@@ -350,7 +350,11 @@ class MessengerSender:
             base.update(messaging_type="MESSAGE_TAG", tag=request.tag)
         else:
             base["messaging_type"] = "RESPONSE"
-        bodies = [{**base, "message": {"text": request.text}}] if request.text else []
+        message: dict[str, Any] = {"text": request.text}
+        if request.choices and not request.media_urls:          # quick replies under the text (titles ≤ 20)
+            message["quick_replies"] = [{"content_type": "text", "title": title[:20], "payload": cid[:1000]}
+                                        for cid, title in request.choices[:13]]
+        bodies = [{**base, "message": message}] if request.text else []
         bodies += [{**base, "message": {"attachment": {"type": attachment_type(url),
                                                        "payload": {"url": url, "is_reusable": False}}}}
                    for url in request.media_urls]
