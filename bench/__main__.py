@@ -18,12 +18,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench import assignment, cold_start, commerce, detection, ingest, live, search, sweep, understanding
+from bench import assignment, bot, cold_start, commerce, detection, ingest, live, search, sweep, understanding
 from bench.harness import machine, moto_process, moto_server, use_layer
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ("cold_start", "ingest", "sweep", "sweep_capacity", "assignment", "sla", "commerce", "live", "search",
-              "understanding")
+              "understanding", "bot")
 STACK_BENCHMARKS = ("assignment", "sla", "live")        # these start the local stack (python -m local)
 
 
@@ -119,6 +119,8 @@ def main() -> None:
     if "understanding" in chosen:
         results["understanding"] = measure("understanding: language, sentiment, urgency on the labelled evaluation set",
                                            understanding.run)
+    if "bot" in chosen:
+        results["bot"] = measure("bot: precision, coverage, false answers on the labelled evaluation set", bot.run)
     results["runtime_seconds"] = round(time.perf_counter() - started, 1)
 
     name = "results.partial.json" if args.only else "results.quick.json" if args.quick else "results.json"
@@ -151,7 +153,7 @@ def report(r: dict[str, Any]) -> str:
         ("ingest", _ingest), ("sweep", _sweep), ("sweep_capacity", _capacity), ("cold_start", _cold_start),
         ("assignment", _assignment),
         ("sla", _detection), ("commerce", _commerce), ("inbox", _inbox), ("search", _search),
-        ("understanding", understanding.report)]
+        ("understanding", understanding.report), ("bot", bot.report)]
     parts += [show(r[key]) for key, show in sections if key in r]
     return "\n".join(parts)
 

@@ -159,6 +159,34 @@ def cold_start() -> float:
     return round(median(samples), 1)
 
 
+def run(threshold: float | None = None) -> dict[str, Any]:
+    """Every figure: the index built from the demo knowledge base, warmed, the evaluation set decided."""
+    from shopdesk.bot import DEFAULT_THRESHOLD
+
+    index = build_index()
+    decisions(load(TUNING_SET)[:3], index, threshold)          # warm: model and understanding loaded
+    result = evaluate(decisions(load(EVAL_SET), index, threshold))
+    result["threshold"] = threshold if threshold is not None else DEFAULT_THRESHOLD
+    result["cold_start_ms"] = cold_start()
+    return result
+
+
+def report(r: dict[str, Any]) -> str:
+    """The table `python -m bench` prints."""
+    if "error" in r:
+        return f"\nBOT\nFAILED: {r['error']}"
+    keys = ("precision", "coverage", "false_answer_rate", "handoff_recall", "top1_accuracy")
+    rows = [[lang, *[f[k] for k in keys]] for lang, f in r["per_language"].items()]
+    rows.append(["all", *[r[k] for k in keys]])
+    header = ["language", *keys]
+    cells = [header] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    return (f"\nBOT - the FAQ bot on its evaluation set (threshold {r['threshold']})\n" + "\n".join(lines)
+            + f"\nanswer_ms p50 {r['answer_ms']['p50']} p95 {r['answer_ms']['p95']}; "
+            f"cold start {r['cold_start_ms']} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.bot", description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="merge the figures into bench/results.json (bot)")
@@ -166,18 +194,11 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=None, help="instead of the tuned default")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "layers" / "shopdesk"))
-    started = time.perf_counter()
-    index = build_index()
-    print(f"index: {len(index)} articles in {time.perf_counter() - started:.1f} s", flush=True)
     if args.tune:
+        index = build_index()
         print(json.dumps(tune(index), indent=2))
         return
-    decisions(load(TUNING_SET)[:3], index, args.threshold)          # warm: model and understanding loaded
-    result = evaluate(decisions(load(EVAL_SET), index, args.threshold))
-    from shopdesk.bot import DEFAULT_THRESHOLD
-
-    result["threshold"] = args.threshold if args.threshold is not None else DEFAULT_THRESHOLD
-    result["cold_start_ms"] = cold_start()
+    result = run(args.threshold)
     print(json.dumps(result, indent=2))
     if args.write:
         current = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}

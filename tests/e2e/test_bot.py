@@ -86,7 +86,7 @@ def test_asking_for_a_human_hands_over_at_once_with_the_reason(bot_on):
 
 def work_queue_empty(stack) -> bool:
     """Every work item handled (the router deletes a record once it is done with it)."""
-    url = stack.get("/_local/functions").json()["RouterFunction"]["queues"][0]
+    url = stack.get("/_local/functions").json()["functions"]["RouterFunction"]["queues"][0]
     endpoint = "/".join(url.split("/")[:3])
     attributes = boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
                               aws_secret_access_key="testing").get_queue_attributes(
