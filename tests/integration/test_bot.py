@@ -166,6 +166,15 @@ def test_the_bot_is_silent_once_a_person_has_the_conversation(bot):
     assert bot_messages(bot, conv) == []
 
 
+def test_the_bot_stands_aside_once_a_person_has_answered_even_unassigned(bot):
+    conv = customer_writes(bot, "+31650000012", "How long does standard delivery take?", "SMbot12")
+    # an admin answers before the router has seen the message (the conversation is nobody's yet)
+    assert agent(bot, "POST", f"/agent/conversations/{conv}/replies", "root", {"text": "Hi! 2-4 days."},
+                 groups="[admins]")[0] == 202
+    route(bot)
+    assert bot_messages(bot, conv) == [] and conversation(bot, conv)["bot"] is None
+
+
 def test_a_question_it_is_not_sure_of_goes_to_a_person(bot):
     online(bot, "alice")
     conv = customer_writes(bot, "+31650000005", "Is the linen shirt made of organic cotton?", "SMbot5")

@@ -10,7 +10,7 @@
   published, and the router acknowledges (the customer is told a person will answer, and when) and assigns
   as it always did.
 - ``SKIPPED``: not the bot's conversation (off, another channel or team, business hours, someone assigned,
-  handed over before): routing as if there were no bot.
+  a person already answered, handed over before): routing as if there were no bot.
 
 The reply and the ``bot`` state are one conditional transaction (``dal.bot``): refused when a person was
 assigned meanwhile, when it handed over, or when this message was answered already (a retried record). A
@@ -110,6 +110,8 @@ class Bot:
             return False
         if conv.bot is not None and conv.bot.state == "handed_off":
             return False
+        if conv.sla.first_response_at is not None:
+            return False              # a person has answered here: the conversation is theirs now
         if settings.channels is not None and conv.channel not in settings.channels:
             return False
         if settings.teams is not None and conv.team not in settings.teams:
