@@ -11,7 +11,7 @@ SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east
 PIP_FLAGS := --quiet --disable-pip-version-check
 
 .PHONY: run test test-unit test-integration test-e2e test-web lint lint-python lint-template lint-web build web chromium deploy bench \
-	bench-quick fuzz fuzz-webhooks fuzz-api clean
+	bench-quick fuzz fuzz-webhooks fuzz-api clean audit redrive
 
 $(VENV)/.installed: requirements-dev.txt layers/shopdesk/requirements.txt layers/models/requirements.txt \
 		layers/embeddings/requirements.txt
@@ -43,7 +43,7 @@ chromium:
 run: $(VENV)/.installed ## the whole system on this machine: http://127.0.0.1:$${PORT:-3000}
 	$(PY) -m local
 
-test: lint build web chromium test-web ## everything CI runs: lint, template checks, sam build, web unit tests, unit + integration + e2e + browser tests
+test: lint audit build web chromium test-web ## everything CI runs: lint, known vulnerabilities, template checks, sam build, web unit tests, unit + integration + e2e + browser tests
 	$(PY) -m pytest tests
 
 test-web: $(WEB_MODULES) ## the web app's unit tests (Vitest)
@@ -59,6 +59,16 @@ test-e2e: $(VENV)/.installed
 	$(PY) -m pytest tests/e2e
 
 lint: lint-python lint-template lint-web
+
+# Dead letters back to work after a fix: make redrive QUEUE=work|outbound (the running local stack);
+# in AWS: python -m scripts.redrive --queue ... --stack <stack> --region <region> (scripts/redrive.py).
+redrive: $(VENV)/.installed
+	$(PY) -m scripts.redrive --queue $(QUEUE) $(ARGS)
+
+# Known vulnerabilities: pip-audit (installed packages) and npm audit (web lockfile); says NOT CHECKED when the
+# advisory databases are out of reach (AUDIT_FLAGS=--strict makes that a failure).
+audit: $(VENV)/.installed $(WEB_MODULES)
+	$(PY) -m scripts.audit $(AUDIT_FLAGS)
 
 lint-python: $(VENV)/.installed
 	$(VENV)/bin/ruff check layers functions local tests bench scripts

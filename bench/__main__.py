@@ -18,13 +18,26 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench import assignment, bot, cold_start, commerce, detection, ingest, live, search, sweep, understanding
+from bench import (
+    assignment,
+    bot,
+    cold_start,
+    commerce,
+    detection,
+    forecast,
+    ingest,
+    live,
+    load,
+    search,
+    sweep,
+    understanding,
+)
 from bench.harness import machine, moto_process, moto_server, use_layer
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ("cold_start", "ingest", "sweep", "sweep_capacity", "assignment", "sla", "commerce", "live", "search",
-              "understanding", "bot")
-STACK_BENCHMARKS = ("assignment", "sla", "live")        # these start the local stack (python -m local)
+              "understanding", "bot", "load", "forecast")
+STACK_BENCHMARKS = ("assignment", "sla", "live", "load")        # these start the local stack (python -m local)
 
 
 def sizes(quick: bool) -> dict[str, Any]:
@@ -36,7 +49,8 @@ def sizes(quick: bool) -> dict[str, Any]:
             "sla_conversations": 12 if quick else 30,
             "commerce_conversations": 15 if quick else 60, "commerce_orders": 10 if quick else 40,
             "live_messages": 10 if quick else 50,
-            "search_conversations": 500 if quick else 10_000, "search_queries": 100 if quick else 500}
+            "search_conversations": 500 if quick else 10_000, "search_queries": 100 if quick else 500,
+            "load_customers": 50 if quick else 500}
 
 
 def main() -> None:
@@ -121,6 +135,12 @@ def main() -> None:
                                            understanding.run)
     if "bot" in chosen:
         results["bot"] = measure("bot: precision, coverage, false answers on the labelled evaluation set", bot.run)
+    if "load" in chosen:
+        results["load"] = measure("load: 2,000 messages from 500 customers in a minute (local stack)",
+                                  lambda: load.run(plan["load_customers"]))
+    if "forecast" in chosen:
+        results["forecast"] = measure("forecast: backtest of 14-day forecasts on 20 weeks of generated traffic, "
+                                      "breach-risk calibration on a simulated queue", forecast.run)
     results["runtime_seconds"] = round(time.perf_counter() - started, 1)
 
     name = "results.partial.json" if args.only else "results.quick.json" if args.quick else "results.json"
@@ -153,7 +173,7 @@ def report(r: dict[str, Any]) -> str:
         ("ingest", _ingest), ("sweep", _sweep), ("sweep_capacity", _capacity), ("cold_start", _cold_start),
         ("assignment", _assignment),
         ("sla", _detection), ("commerce", _commerce), ("inbox", _inbox), ("search", _search),
-        ("understanding", understanding.report), ("bot", bot.report)]
+        ("understanding", understanding.report), ("bot", bot.report), ("load", _load), ("forecast", _forecast)]
     parts += [show(r[key]) for key, show in sections if key in r]
     return "\n".join(parts)
 
@@ -228,6 +248,18 @@ def _search(result: dict[str, Any]) -> str:
     if "error" in result:
         return f"\nSEARCH\nFAILED: {result['error']}"
     return "\n" + search.report(result)
+
+
+def _load(result: dict[str, Any]) -> str:
+    if "error" in result:
+        return f"\nLOAD\nFAILED: {result['error']}"
+    return "\n" + load.report(result)
+
+
+def _forecast(result: dict[str, Any]) -> str:
+    if "error" in result:
+        return f"\nFORECAST\nFAILED: {result['error']}"
+    return "\n" + forecast.report(result)
 
 
 def _inbox(inbox: dict[str, Any]) -> str:

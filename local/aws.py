@@ -13,12 +13,28 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from moto.server import ThreadedMotoServer
+from moto.server import DomainDispatcherApplication, MotoRequestHandler, ThreadedMotoServer, create_backend_app
+from werkzeug.serving import make_server
 
 from local import moto_patches
+from local.aws_faults import AwsFaults
 from local.settings import ACCOUNT_ID, FAKE_ACCESS_KEY, FAKE_SECRET_KEY
 
 log = logging.getLogger("moto")
+
+
+class _MotoServer(ThreadedMotoServer):
+    """moto's threaded server with the fault injector in front of its WSGI app (local.aws_faults)."""
+
+    def __init__(self, faults: AwsFaults, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._faults = faults
+
+    def _server_entry(self) -> None:      # as moto's, with the app wrapped
+        app = self._faults.wrap(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+        self._server_ready_event.set()
+        self._server.serve_forever()
 
 
 class Aws:
@@ -28,7 +44,8 @@ class Aws:
         self.region = region
         self.account_id = ACCOUNT_ID
         moto_patches.apply()  # concurrent clients (parallel function workers) need it
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.faults = AwsFaults()
+        self._server = _MotoServer(self.faults, ip_address="127.0.0.1", port=0, verbose=False)
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
         self.endpoint = ""

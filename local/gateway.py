@@ -17,7 +17,8 @@ a content type, is base64 with ``isBase64Encoded: true``, as the HTTP API does.
 
 Local-only routes (``/_local/...``): ``GET health``, ``GET token?agent=``, ``GET agents``, ``GET|POST clock``,
 ``POST schedules/<function>/run``, ``GET|DELETE outbox``, ``GET|DELETE events``,
-``GET|POST|DELETE sandbox/faults``, ``GET functions``, ``POST email[?wait=1][&to=...]``,
+``GET|POST|DELETE sandbox/faults``, ``GET|POST|DELETE aws/faults`` (local.aws_faults),
+``GET functions``, ``POST email[?wait=1][&to=...]``,
 ``GET websocket`` (the WebSocket API's URL) and the WebSocket APIs' ``@connections`` (local.live).
 Provider sandboxes: ``/_sandbox/twilio``, ``/_sandbox/meta``, ``/_sandbox/telegram``.
 A GET under no API route's first path segment is the web app beside the template (``local/webapp.py``).
@@ -252,6 +253,9 @@ class Gateway:
             ("GET", re.compile(r"^/_local/sandbox/faults$"), self._faults),
             ("POST", re.compile(r"^/_local/sandbox/faults$"), self._add_fault),
             ("DELETE", re.compile(r"^/_local/sandbox/faults$"), self._clear_faults),
+            ("GET", re.compile(r"^/_local/aws/faults$"), self._aws_faults),
+            ("POST", re.compile(r"^/_local/aws/faults$"), self._add_aws_fault),
+            ("DELETE", re.compile(r"^/_local/aws/faults$"), self._clear_aws_faults),
             ("GET", re.compile(r"^/_local/functions$"), self._functions),
             ("POST", re.compile(r"^/_local/email$"), self._email),
             ("POST", re.compile(r"^/_local/commerce/webhooks$"), self._commerce_webhook),
@@ -504,6 +508,23 @@ class Gateway:
     def _clear_faults(self, request: Request) -> Reply:
         self.stack.faults.clear()
         return Reply.json(200, {"pending": {}})
+
+    def _aws_faults(self, request: Request) -> Reply:
+        return Reply.json(200, {"rules": self.stack.aws.faults.describe()})
+
+    def _add_aws_fault(self, request: Request) -> Reply:
+        document = request.json()
+        try:
+            rule = self.stack.aws.faults.add(str(document["operation"]), str(document["error"]),
+                                             int(document.get("times", 1)), int(document.get("every", 1)))
+        except (KeyError, TypeError, ValueError) as error:
+            return Reply.json(400, {"message": f"expected {{operation, error, times?, every?}}: {error}"})
+        log.warning("AWS fault injected: %s", rule.describe())
+        return Reply.json(201, {"rules": self.stack.aws.faults.describe()})
+
+    def _clear_aws_faults(self, request: Request) -> Reply:
+        self.stack.aws.faults.clear()
+        return Reply.json(200, {"rules": []})
 
     def _functions(self, request: Request) -> Reply:
         return Reply.json(200, {"functions": self.stack.describe_functions()})

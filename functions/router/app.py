@@ -90,6 +90,8 @@ def handle(record: SQSRecord) -> None:
             logger.exception("addresses in the message not noted", extra={"conversation_id": work.conversation_id})
     if copier and isinstance(work, InboundWork) and work.has_media and work.message_sk:
         copier.copy(work.conversation_id, work.message_sk)   # after routing: a slow provider delays no one
+    if isinstance(work, InboundWork) and work.marker:
+        conversations.routed(work.marker)   # last: until here, the sweep would send this work again
 
 
 @logger.inject_lambda_context

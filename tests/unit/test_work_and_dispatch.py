@@ -40,7 +40,7 @@ def test_inbound_work_is_grouped_by_conversation_and_deduplicated_by_message():
     assert queue.sent == [({"kind": "inbound", "conversation_id": "c_1", "message_id": "m_1",
                             "message_sk": "MSG#2026-11-22T22:00:00.000Z#m_1", "has_media": True,
                             "new_conversation": False, "auto_reply": False, "addresses": False,
-                            "team": "default"}, "c_1", "m_1")]
+                            "team": "default", "marker": None}, "c_1", "m_1")]
 
 
 def test_drain_work_is_grouped_by_team_with_a_fresh_dedup_id():

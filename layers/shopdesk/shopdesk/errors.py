@@ -1,5 +1,9 @@
 """Domain errors. Handlers turn them into HTTP answers or batch failures in one place."""
 
+from __future__ import annotations
+
+from typing import Any
+
 
 class ShopdeskError(Exception):
     """Base class of every error the domain raises on purpose."""
@@ -28,7 +32,12 @@ class BadRequest(ShopdeskError):
 
 
 class DuplicateDelivery(ShopdeskError):
-    """A provider delivered a message we already stored."""
+    """A provider delivered a message we already stored. ``unrouted``: the routing work stored with it,
+    when the router has not confirmed it yet (the first delivery's send to the work queue may have failed)."""
+
+    def __init__(self, provider_id: str, unrouted: dict[str, Any] | None = None):
+        super().__init__(provider_id)
+        self.unrouted = unrouted
 
 
 class ProviderError(ShopdeskError):

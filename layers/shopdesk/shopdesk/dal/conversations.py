@@ -7,9 +7,11 @@ message costs one GetItem (where does it belong?) and one transaction (store it)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -24,6 +26,7 @@ from shopdesk.models import Agent, Conversation, ConversationStatus, Message, Pr
 
 MAX_TRANSACTION_OPS = 100             # DynamoDB's limit per TransactWriteItems
 MARKER_TTL_SECONDS = 90 * 24 * 3600   # providers re-deliver for up to 7 days; receipts arrive for weeks
+ROUTING_GRACE_SECONDS = 120           # the router confirms within seconds; the sweep re-sends what it did not
 
 
 @dataclass(frozen=True)
@@ -36,9 +39,10 @@ class Deadline:
     due_sk: str
     warn_at: str | None = None
     agent_id: str | None = None
-    kind: str = "deadline"                 # or "timer" (routing: assignee silence, agent offline)
+    kind: str = "deadline"                 # or "timer" (routing: assignee silence, agent offline), or "marker"
     pk: str = ""                           # the item's own key
     sk: str = ""
+    work: str | None = None                # a marker's unconfirmed routing work (JSON)
 
 
 @dataclass(frozen=True)
@@ -72,17 +76,49 @@ class Conversations:
         """Where a message of this address belongs (one GetItem): ``Identities.get``."""
         return self.identities.get(kind, address)
 
-    def _marker_op(self, provider: str, provider_id: str, message: Message) -> dict[str, Any]:
+    def _marker_op(self, provider: str, provider_id: str, message: Message,
+                   work: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The provider's delivery, once. An inbound message's marker also keeps its routing work until the
+        router confirms it (``routed``): it sits in the Due index at ``ROUTING_GRACE_SECONDS`` after the
+        message, so a send to the work queue lost between this transaction and the SQS call (a crash, an
+        outage) is re-sent by the sweep, or at once by the provider's retry (``DuplicateDelivery.unrouted``)."""
         marker = {
             "PK": it.marker_pk(provider, provider_id), "SK": it.META, "type": "marker",
             "conversation_id": message.conversation_id, "message_sk": it.message_sk(message),
             "direction": message.direction.value,
             "ttl": int(clock.now().timestamp()) + MARKER_TTL_SECONDS,
         }
-        return self.table.put_op(marker, condition="attribute_not_exists(PK)")
+        if work is not None:
+            due = clock.iso(message.created_at + timedelta(seconds=ROUTING_GRACE_SECONDS))
+            marker.update({"work": json.dumps(dict(work), separators=(",", ":")), "target": "routing",
+                           "due_at": due, "DuePK": it.due_pk(message.conversation_id, self.due_shards),
+                           "DueSK": it.due_sk(due, message.conversation_id, "routing")})
+        return self.table.put_op(marker, condition="attribute_not_exists(PK)", old_on_failure=work is not None)
+
+    @staticmethod
+    def _duplicate(provider_id: str, exc: TransactionCancelled) -> DuplicateDelivery:
+        old = exc.old(0) or {}
+        return DuplicateDelivery(provider_id, json.loads(old["work"]) if old.get("DuePK") and old.get("work")
+                                 else None)
+
+    def routed(self, marker_pk: str) -> None:
+        """The router handled a message's work: its marker leaves the Due index (and keeps refusing replays)."""
+        with suppress(ConditionFailed):   # the marker expired or was erased: nothing left to confirm
+            self.table.update(marker_pk, it.META, Update().remove("DuePK").remove("DueSK").remove("work")
+                              .when("attribute_exists(PK)"))
+
+    def reschedule_routing(self, deadline: Deadline, due_at: str) -> bool:
+        """The sweep re-sent a message's work: look again at ``due_at`` unless the router confirmed meanwhile."""
+        try:
+            self.table.update(deadline.pk, deadline.sk, Update().set("due_at", due_at)
+                              .set("DueSK", it.due_sk(due_at, deadline.conversation_id, "routing"))
+                              .when("DueSK = :seen", seen=deadline.due_sk))
+            return True
+        except ConditionFailed:
+            return False
 
     def append_inbound(self, *, provider: str, provider_id: str, message: Message, channel: str,
-                       route: dict[str, str], preview: str | None) -> None:
+                       route: dict[str, str], preview: str | None, work: Mapping[str, Any] | None = None) -> None:
         """Store a message in the customer's open conversation (marker + message + conversation)."""
         now = clock.iso(message.created_at)
         update = (Update()
@@ -93,25 +129,25 @@ class Conversations:
                   .set("StatusPK", it.status_pk("open")).set("StatusSK", now).set("InboxSK", f"open#{now}")
                   .add("message_count", 1)
                   .when("attribute_exists(PK) AND #status <> :resolved", resolved="resolved"))
-        ops = [self._marker_op(provider, provider_id, message), self.table.put_op(it.message_item(message)),
+        ops = [self._marker_op(provider, provider_id, message, work), self.table.put_op(it.message_item(message)),
                self.table.update_op(it.conv_pk(message.conversation_id), it.META, update)]
         try:
             self.table.transact(ops)
         except TransactionCancelled as exc:
             if 0 in exc.failed:
-                raise DuplicateDelivery(provider_id) from exc
+                raise self._duplicate(provider_id, exc) from exc
             raise StaleConversation(message.conversation_id) from exc
 
     def start_conversation(self, *, provider: str, provider_id: str, conversation: Conversation,
                            message: Message, identity: IdentityRecord | None, expected_open: str | None,
-                           clocks: Any = None) -> None:
+                           clocks: Any = None, work: Mapping[str, Any] | None = None) -> None:
         """Open a conversation with its first message: marker, message, conversation, identity,
         customer (when new) and the first-response deadline in one transaction."""
         customer = conversation.customer
         ident = customer.identities[0]
         identity_key = it.identity_pk(ident.kind, ident.address)
         conv_item, *deadline_items = self.opening_items(conversation, clocks)
-        ops = [self._marker_op(provider, provider_id, message), self.table.put_op(it.message_item(message)),
+        ops = [self._marker_op(provider, provider_id, message, work), self.table.put_op(it.message_item(message)),
                self.table.put_op(conv_item, condition="attribute_not_exists(PK)")]
         if identity is None:
             ops.append(self.identities.create_op(ident, customer.id, customer.name, conversation.id))
@@ -123,7 +159,7 @@ class Conversations:
             self.table.transact(ops)
         except TransactionCancelled as exc:
             if 0 in exc.failed:
-                raise DuplicateDelivery(provider_id) from exc
+                raise self._duplicate(provider_id, exc) from exc
             raise IdentityRace(identity_key) from exc
 
     def opening_items(self, conversation: Conversation, clocks: Any = None) -> list[dict[str, Any]]:
@@ -263,11 +299,38 @@ class Conversations:
         return [it.conversation_from_item(i) for i in page.items], page.cursor
 
     # ------------------------------------------------------------------ routing
-    def classify(self, conversation_id: str, language: str | None, skills: list[str], team: str = "default") -> None:
-        self.table.update(it.conv_pk(conversation_id), it.META,
-                          Update().set("language", language).set("skills", skills or None).set("team", team)
-                          .set("AccessPK", it.access_team(team))
-                          .when("attribute_exists(PK)"))
+    def backfill_access(self, status: str, *, cursor: str | None = None, dry_run: bool = False,
+                        page_size: int = 200) -> tuple[int, int, str | None]:
+        """Conversations written before the Access index existed get ``AccessPK = TEAM#<team>``: one page of
+        one status (the ByStatus index), each written only where it is still missing. Returns (seen,
+        written, the next page's cursor)."""
+        page = self.table.query(index="ByStatus", key_condition="StatusPK = :pk", names={},
+                                values={":pk": it.status_pk(status)}, limit=page_size, cursor=cursor)
+        written = 0
+        for item in page.items:
+            if item.get("AccessPK") or item.get("SK") != it.META:
+                continue
+            if not dry_run:
+                try:
+                    self.table.update(item["PK"], it.META, Update().set("AccessPK", it.access_team(item.get("team")
+                                                                                                   or "default"))
+                                      .when("attribute_exists(PK) AND attribute_not_exists(AccessPK)"))
+                except ConditionFailed:
+                    continue                       # written meanwhile (by the app or another run)
+            written += 1
+        return len(page.items), written, page.cursor
+
+    def classify(self, conversation_id: str, language: str | None, skills: list[str], team: str = "default") -> bool:
+        """A new conversation's language, skills and team, once: routing work done again (a re-sent copy)
+        never overrides what people changed since."""
+        try:
+            self.table.update(it.conv_pk(conversation_id), it.META,
+                              Update().set("language", language).set("skills", skills or None).set("team", team)
+                              .set("AccessPK", it.access_team(team)).set("classified_at", clock.now_iso())
+                              .when("attribute_exists(PK) AND attribute_not_exists(classified_at)"))
+            return True
+        except ConditionFailed:
+            return False
 
     def ensure_queued(self, conv: Conversation, since: datetime | None = None) -> bool:
         """Put an open, unassigned conversation that is not waiting (new, or it was pending) in the queue."""
@@ -785,7 +848,7 @@ def _deadline_from(row: dict[str, Any]) -> Deadline:
     return Deadline(conversation_id=row["conversation_id"], target=row["target"], due_at=row["due_at"],
                     state=row.get("state", "pending"), due_pk=row["DuePK"], due_sk=row["DueSK"],
                     warn_at=row.get("warn_at"), agent_id=row.get("agent_id"), kind=row.get("type", "deadline"),
-                    pk=row["PK"], sk=row["SK"])
+                    pk=row["PK"], sk=row["SK"], work=row.get("work"))
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """Ingest: a verified, parsed customer message becomes part of the customer's one open conversation.
 
 Budget per message: one GetItem (the identity tells where it belongs), one TransactWriteItems
-(dedupe marker + message + conversation, or a whole new conversation), one SQS SendMessage.
+(dedupe marker + message + conversation, or a whole new conversation), one SQS SendMessage. The marker
+keeps the routing work until the router confirms it, so a send lost after the transaction is made good
+by the provider's retry (a duplicate re-sends it) or by the sweep (``dal.conversations._marker_op``).
 An email that names its conversation (reply+<id>@ address) skips the GetItem; one that only
 names it through In-Reply-To/References costs one BatchGetItem more.
 """
@@ -15,12 +17,12 @@ from shopdesk import clock
 from shopdesk.bounds import bound, bound_text
 from shopdesk.dal.conversations import Conversations, IdentityRace, StaleConversation
 from shopdesk.dal.identities import IdentityRecord
-from shopdesk.dal.items import message_sk
+from shopdesk.dal.items import marker_pk, message_sk
 from shopdesk.dal.queues import Queue
 from shopdesk.errors import Conflict, DuplicateDelivery
 from shopdesk.ids import new_id
 from shopdesk.logic.timeline import preview
-from shopdesk.logic.work import enqueue_inbound
+from shopdesk.logic.work import inbound_work, send_inbound
 from shopdesk.models import (
     Conversation,
     CustomerRef,
@@ -88,21 +90,22 @@ def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
         expected_open = identity.open_conversation_id if identity else None
         for target in dict.fromkeys(t for t in (thread, expected_open) if t):
             message = _message(inbound, target)
+            routing = inbound_work(target, message, marker=marker_pk(inbound.provider, inbound.provider_id))
             try:
                 conversations.append_inbound(
                     provider=inbound.provider, provider_id=inbound.provider_id, message=message,
                     channel=inbound.channel, route=route.model_dump(mode="json", exclude_none=True),
-                    preview=preview(inbound.text, len(inbound.attachments)))
-            except DuplicateDelivery:
-                return IngestResult("duplicate")
+                    preview=preview(inbound.text, len(inbound.attachments)), work=routing)
+            except DuplicateDelivery as duplicate:
+                return _duplicate(duplicate, work)
             except StaleConversation:
                 continue      # resolved a moment ago: try the next candidate, else start the next conversation
-            enqueue_inbound(work, target, message)
+            send_inbound(work, routing)
             return IngestResult("stored", target, message.id, message_sk=_sk(message))
         try:
             return _start(inbound, identity, expected_open, route, conversations, work)
-        except DuplicateDelivery:
-            return IngestResult("duplicate")
+        except DuplicateDelivery as duplicate:
+            return _duplicate(duplicate, work)
         except IdentityRace:
             thread = None     # another message of this customer opened the conversation first: join it
     raise Conflict("the customer's conversation kept changing; the provider will retry")
@@ -126,11 +129,22 @@ def _start(inbound: InboundMessage, identity: IdentityRecord | None, expected_op
         last_message_preview=preview(inbound.text, len(inbound.attachments)), message_count=1,
     )
     message = _message(inbound, conversation.id)
+    routing = inbound_work(conversation.id, message, new_conversation=True,
+                           marker=marker_pk(inbound.provider, inbound.provider_id))
     conversations.start_conversation(provider=inbound.provider, provider_id=inbound.provider_id,
                                      conversation=conversation, message=message, identity=identity,
-                                     expected_open=expected_open)
-    enqueue_inbound(work, conversation.id, message, new_conversation=True)
+                                     expected_open=expected_open, work=routing)
+    send_inbound(work, routing)
     return IngestResult("stored", conversation.id, message.id, new_conversation=True, message_sk=_sk(message))
+
+
+def _duplicate(duplicate: DuplicateDelivery, work: Queue) -> IngestResult:
+    """A delivery we have. If its routing was never confirmed (the first delivery's send to the work queue
+    failed, or the function stopped before it), send it now: the provider's retry closes the gap at once,
+    and a copy of work already sent is dropped by the queue's deduplication or done harmlessly again."""
+    if duplicate.unrouted:
+        send_inbound(work, duplicate.unrouted)
+    return IngestResult("duplicate")
 
 
 def _sk(message: Message) -> str:

@@ -10,11 +10,12 @@ request. Work the time limit does not allow stays in the index and is the first 
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from aws_lambda_powertools import Logger
@@ -30,7 +31,7 @@ from shopdesk.errors import NotFound
 from shopdesk.logic.sla_engine import ESCALATION, PolicyBook
 from shopdesk.logic.snooze import SNOOZE_TIMER, wake
 from shopdesk.logic.timeline import system_message
-from shopdesk.logic.work import enqueue_drain
+from shopdesk.logic.work import enqueue_drain, send_inbound
 
 logger = Logger(child=True)
 
@@ -48,6 +49,7 @@ class SweepReport:
     warned: int = 0
     released: int = 0          # conversations taken back by routing timers
     deferred: int = 0          # conversations left for the next sweep (time budget, or busy meanwhile)
+    rerouted: int = 0          # customers' messages whose routing work was lost and is sent again
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ RESERVE_SECONDS = 10.0         # kept back from the time limit to announce what 
 WORKERS = 8                    # chunks in flight: enough to overlap DynamoDB's latency; more only adds GIL churn
 ALERTS_PER_SWEEP = 50          # SNS alerts for people per sweep; the rest in one summary (events carry all)
 READ_BATCH = 25                # conversations read with one BatchGetItem and written together
+REROUTE_AFTER_SECONDS = 300    # a re-sent routing work is looked at again after this, until the router confirms it
 
 
 def sweep(conversations: Conversations, bus: EventBus, work: Queue, shards: int, *,
@@ -78,8 +81,10 @@ def sweep(conversations: Conversations, bus: EventBus, work: Queue, shards: int,
         found = [d for batch in pool.map(lambda s: conversations.due_deadlines(s, now_iso), range(shards))
                  for d in batch]
     timers = [d for d in found if d.kind == "timer"]
+    unrouted = [d for d in found if d.kind == "marker"]
+    rerouted = resend_unrouted(conversations, work, unrouted) if unrouted else 0
     by_conversation: dict[str, list[Deadline]] = defaultdict(list)
-    for d in sorted((d for d in found if d.kind != "timer"), key=lambda d: d.due_sk):   # oldest first
+    for d in sorted((d for d in found if d.kind not in ("timer", "marker")), key=lambda d: d.due_sk):  # oldest first
         by_conversation[d.conversation_id].append(d)
     released = _run_timers(conversations, agents, timers, workers, book, bus) if timers else 0
 
@@ -108,11 +113,30 @@ def sweep(conversations: Conversations, bus: EventBus, work: Queue, shards: int,
     _in_parallel(conversations.finish_deadlines, announced + timers, 25, workers)
     for team in sorted(book.teams() if book else {"default"}):
         enqueue_drain(work, team, "sweep")    # self-healing, and conversations released by timers
-    report = SweepReport(due=len(found) - len(timers), breached=len(breached), events=len(events),
-                         warned=len(warned), released=released, deferred=sum(f.deferred for f in flagged))
+    report = SweepReport(due=len(found) - len(timers) - len(unrouted), breached=len(breached), events=len(events),
+                         warned=len(warned), released=released, deferred=sum(f.deferred for f in flagged),
+                         rerouted=rerouted)
     if found:
         logger.info("sla sweep", extra=asdict(report))
     return report
+
+
+def resend_unrouted(conversations: Conversations, work: Queue, markers: list[Deadline]) -> int:
+    """Customers' messages stored but never confirmed by the router (the send to the work queue was lost
+    after the ingest transaction): their work goes to the queue again, and the marker is looked at again
+    in five minutes, until the router confirms it."""
+    again = clock.iso(clock.now() + timedelta(seconds=REROUTE_AFTER_SECONDS))
+    sent = 0
+    for marker in markers:
+        if not marker.work:
+            continue
+        send_inbound(work, json.loads(marker.work))
+        conversations.reschedule_routing(marker, again)
+        sent += 1
+    if sent:
+        logger.warning("routing work re-sent", extra={"messages": sent,
+                                                       "conversations": sorted({m.conversation_id for m in markers})})
+    return sent
 
 
 @dataclass(frozen=True)

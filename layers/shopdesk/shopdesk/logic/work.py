@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -23,6 +23,7 @@ class InboundWork(BaseModel):
     auto_reply: bool = False           # starts and resumes no clock
     addresses: bool = False            # the text may give an email or phone (duplicate evidence, logic.evidence)
     team: str = "default"
+    marker: str | None = None          # the delivery's marker, which keeps this work until the router confirms it
 
 
 class DrainWork(BaseModel):
@@ -41,13 +42,23 @@ class WorkItem(BaseModel):
     item: Annotated[InboundWork | DrainWork, Field(discriminator="kind")]
 
 
-def enqueue_inbound(queue: Queue, conversation_id: str, message: Message, team: str = "default", *,
-                    new_conversation: bool = False) -> None:
-    work = InboundWork(conversation_id=conversation_id, message_id=message.id, message_sk=message_sk(message),
+def inbound_work(conversation_id: str, message: Message, team: str = "default", *, new_conversation: bool = False,
+                 marker: str | None = None) -> dict[str, Any]:
+    """What the router is asked to do with a customer's message, as sent (and kept on its marker)."""
+    return InboundWork(conversation_id=conversation_id, message_id=message.id, message_sk=message_sk(message),
                        has_media=any(a.storage_key is None and a.note is None for a in message.attachments),
                        new_conversation=new_conversation, auto_reply=message.kind == "auto_reply", team=team,
-                       addresses=may_hold_addresses(message.text))
-    queue.send(work.model_dump(exclude_defaults=False), group=conversation_id, dedup_id=message.id)
+                       addresses=may_hold_addresses(message.text), marker=marker).model_dump(exclude_defaults=False)
+
+
+def send_inbound(queue: Queue, work: dict[str, Any]) -> None:
+    """Send (or send again: the same deduplication id, so a copy within five minutes is dropped) a message's work."""
+    queue.send(work, group=work["conversation_id"], dedup_id=work["message_id"])
+
+
+def enqueue_inbound(queue: Queue, conversation_id: str, message: Message, team: str = "default", *,
+                    new_conversation: bool = False) -> None:
+    send_inbound(queue, inbound_work(conversation_id, message, team, new_conversation=new_conversation))
 
 
 def enqueue_drain(queue: Queue, team: str, reason: str) -> None:

@@ -1,0 +1,70 @@
+"""Bring items written by an earlier version up to what this one reads. Idempotent: run it again, it
+writes nothing twice; resumable: it walks the ByStatus index page by page and can be stopped any time.
+
+    python -m scripts.backfill access --stack shopdesk-prod --region eu-west-1 [--dry-run]
+    python -m scripts.backfill access --endpoint-url http://127.0.0.1:<port> --table shopdesk-dev   (local)
+
+``access``: conversations written before the ``Access`` index existed have no ``AccessPK`` and are missing from
+agents' ``all`` view until they get ``AccessPK = TEAM#<team>`` (docs/architecture.md, known limits).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import boto3
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scripts.backfill", description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=["access"])
+    parser.add_argument("--stack", help="the CloudFormation stack (AWS): its DeskTable is used")
+    parser.add_argument("--table", help="the table's name (instead of --stack)")
+    parser.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
+    parser.add_argument("--endpoint-url", help="a local AWS endpoint (the local stack's GET /_local/aws)")
+    parser.add_argument("--dry-run", action="store_true", help="count what would change, write nothing")
+    args = parser.parse_args(argv)
+    if not (args.stack or args.table):
+        parser.error("give --stack or --table")
+    saved = {name: os.environ.get(name) for name in ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION")}
+    try:
+        if args.endpoint_url:
+            os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
+        if args.region:
+            os.environ["AWS_DEFAULT_REGION"] = args.region
+        return _run(args)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _run(args: argparse.Namespace) -> int:
+    table_name = args.table or boto3.client("cloudformation", region_name=args.region).describe_stack_resource(
+        StackName=args.stack, LogicalResourceId="DeskTable")["StackResourceDetail"]["PhysicalResourceId"]
+
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "layers", "shopdesk"))
+    from shopdesk.dal.conversations import Conversations
+    from shopdesk.dal.table import Table
+    from shopdesk.models import ConversationStatus
+
+    conversations = Conversations(Table(table_name), due_shards=1)
+    seen = written = 0
+    for status in ConversationStatus:
+        cursor = None
+        while True:
+            page, done, cursor = conversations.backfill_access(status.value, cursor=cursor, dry_run=args.dry_run)
+            seen, written = seen + page, written + done
+            if not cursor:
+                break
+    verb = "would write" if args.dry_run else "wrote"
+    print(f"access: {seen} conversations read, {verb} {written}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""Faults on the local stack, as AWS gives them (local.aws_faults): DynamoDB throttling and SQS errors while
+customers write. The test acts as a provider that retries what was not answered with a 2xx (as Meta,
+Telegram and SES do). Every message a 2xx accepted is stored once, none twice, and every conversation is
+routed, even when the send to the work queue failed after the message was stored."""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+
+import pytest
+from tests.support import twilio_form
+
+from shopdesk.channels import twilio
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("fresh_inboxes")]
+
+AUTH_TOKEN = "fake-twilio-auth-token"  # the local stack's documented default
+
+
+def _deliver(stack, phone: str, sid: str, text: str, statuses: list[int]) -> None:
+    """One message, delivered again until a 2xx answers it (at most eight tries)."""
+    body = twilio_form(MessageSid=sid, From=phone, To="+14155550100", Body=text)
+    path = "/webhooks/twilio"
+    signature = twilio.sign(stack.url + path, twilio.parse_form(body), AUTH_TOKEN)
+    for _ in range(8):
+        answer = stack.post(path, data=body, headers={"Content-Type": "application/x-www-form-urlencoded",
+                                                      "X-Twilio-Signature": signature})
+        statuses.append(answer.status)
+        if 200 <= answer.status < 300:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{sid} never accepted: {statuses[-8:]}")
+
+
+def _conversations_of(stack, phone: str) -> list[dict]:
+    token = stack.token("alice")
+    hits = stack.get("/agent/search?q=" + urllib.parse.quote(phone), token=token).json()["conversations"]
+    return [stack.get(f"/agent/conversations/{c['id']}", token=token).json() for c in hits]
+
+
+def _inbound_ids(stack, phone: str) -> list[str]:
+    return sorted(m["provider_id"] for conv in _conversations_of(stack, phone) for m in conv["messages"]
+                  if m["direction"] == "inbound")
+
+
+def _routed(conv: dict) -> bool:
+    return conv["assignee"] is not None or conv["sla"]["first_response_due_at"] is not None
+
+
+@pytest.fixture
+def faults(stack):
+    yield lambda **rule: stack.post("/_local/aws/faults", json=rule)
+    stack.delete("/_local/aws/faults")
+
+
+def test_throttled_writes_lose_nothing_and_store_nothing_twice(stack, faults):
+    # every transaction fails until 14 have failed: the SDK's own retries absorb some, the rest reach the
+    # webhook as a 500 and the provider delivers again
+    assert faults(operation="dynamodb:TransactWriteItems", error="ProvisionedThroughputExceededException",
+                  times=14).status == 201
+    statuses: list[int] = []
+    customers = {f"+3161220{n:04d}": [f"SMthr{n:02d}a", f"SMthr{n:02d}b"] for n in range(6)}
+    for phone, sids in customers.items():
+        for sid in sids:
+            _deliver(stack, phone, sid, f"Hello, message {sid}", statuses)
+    assert any(s >= 500 for s in statuses)                    # the fault reached the provider at least once
+    for phone, sids in customers.items():
+        assert stack.wait_for(lambda p=phone, s=sids: _inbound_ids(stack, p) == sorted(s) or None,
+                              timeout=30), phone
+
+
+def test_a_lost_send_to_the_work_queue_is_made_good(stack, faults):
+    # the work queue refuses sends until 12 have failed: some messages are stored and then their webhook
+    # fails; the provider's retry finds a duplicate whose routing was never confirmed, and sends it
+    assert faults(operation="sqs:SendMessage", error="InternalFailure", times=12).status == 201
+    statuses: list[int] = []
+    phones = [f"+3161330{n:04d}" for n in range(5)]
+    for n, phone in enumerate(phones):
+        _deliver(stack, phone, f"SMsqs{n:02d}", "Where is my parcel?", statuses)
+    assert any(s >= 500 for s in statuses)
+    stack.delete("/_local/aws/faults")
+    for n, phone in enumerate(phones):
+        assert stack.wait_for(lambda p=phone: _inbound_ids(stack, p) or None, timeout=30) == [f"SMsqs{n:02d}"]
+        assert stack.wait_for(lambda p=phone: all(_routed(c) for c in _conversations_of(stack, p)) or None,
+                              timeout=30), phone
+
+
+def test_a_fault_rule_is_checked(stack):
+    assert stack.post("/_local/aws/faults", json={"operation": "dynamodb", "error": "Nope"}).status == 400
+    assert stack.post("/_local/aws/faults", json={"operation": "dynamodb:GetItem", "error": "Nope"}).status == 400
+    assert stack.get("/_local/aws/faults").json() == {"rules": []}

@@ -1,0 +1,33 @@
+"""scripts/backfill.py: conversations from before the Access index get their AccessPK, once."""
+
+from __future__ import annotations
+
+from scripts import backfill
+
+from tests.integration.helpers import agent, customer_writes
+
+
+def _all_view(desk) -> set[str]:
+    status, body = agent(desk, "GET", "/agent/conversations", "bob", query="view=all&status=open&limit=100")
+    assert status == 200
+    return {c["id"] for c in body["items"]}
+
+
+def test_old_conversations_reappear_in_the_all_view_once_backfilled(desk, capsys):
+    old = customer_writes(desk, "+31611200001", "hello from before", "SMold1")
+    new = customer_writes(desk, "+31611200002", "hello from now", "SMnew1")
+    desk.client("dynamodb").update_item(TableName=desk.table_name, Key={"PK": {"S": f"CONV#{old}"},
+                                                                         "SK": {"S": "META"}},
+                                        UpdateExpression="REMOVE AccessPK")
+    assert old not in _all_view(desk) and new in _all_view(desk)
+
+    args = ["access", "--table", desk.table_name, "--endpoint-url", desk.endpoint, "--region", "us-east-1"]
+    assert backfill.main([*args, "--dry-run"]) == 0
+    assert "would write 1" in capsys.readouterr().out
+    assert old not in _all_view(desk)
+    assert backfill.main(args) == 0
+    assert "wrote 1" in capsys.readouterr().out
+    assert {old, new} <= _all_view(desk)
+    assert desk.item(f"CONV#{old}")["AccessPK"] == "TEAM#default"
+    assert backfill.main(args) == 0                       # again: nothing left to write
+    assert "wrote 0" in capsys.readouterr().out
