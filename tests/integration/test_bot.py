@@ -136,6 +136,24 @@ def test_bot_answers_a_frequent_question_with_the_articles_link_and_asks_if_it_h
     assert seen["status"] == "pending" and seen["assignee"] is None      # nobody was given it
 
 
+def test_a_routing_record_sent_again_gets_no_second_answer_and_no_acknowledgement(bot):
+    admin_call(bot, "PUT", "/admin/routing", "[admins]", {"acknowledgements": True})
+    conv = customer_writes(bot, "+31650000013", "How long does standard delivery take?", "SMbot13")
+    route(bot)
+    [inbound] = bot.client("dynamodb").query(
+        TableName=bot.table_name, KeyConditionExpression="PK = :pk AND begins_with(SK, :m)",
+        FilterExpression="direction = :in", ExpressionAttributeValues={
+            ":pk": {"S": f"CONV#{conv}"}, ":m": {"S": "MSG#"}, ":in": {"S": "inbound"}})["Items"]
+    again = {"kind": "inbound", "conversation_id": conv, "message_id": inbound["id"]["S"],
+             "message_sk": inbound["SK"]["S"], "new_conversation": True}
+    bot.client("sqs").send_message(QueueUrl=bot.work_queue_url, MessageBody=json.dumps(again), MessageGroupId=conv,
+                                   MessageDeduplicationId="sent-again")
+    route(bot)
+    seen = conversation(bot, conv)
+    assert len(bot_messages(bot, conv)) == 1 and seen["status"] == "pending"
+    assert [m for m in seen["messages"] if m["kind"] == "acknowledgement"] == []
+
+
 def test_bot_answers_in_the_customers_language_from_the_translation(bot):
     conv = customer_writes(bot, "+31650000002", "¿Cuánto tarda la entrega estándar?", "SMbot2")
     route(bot)

@@ -125,6 +125,8 @@ class Bot:
     def step(self, conversation_id: str, message_sk: str | None, conv: Conversation | None = None) -> Outcome:
         settings = self.settings()
         conv = conv or self.conversations.get_meta(conversation_id)
+        if message_sk and conv.bot is not None and conv.bot.replied_to == message_sk.rsplit("#", 1)[-1]:
+            return Outcome.REPLIED        # a record sent again (a retry, the sweep's re-drive): answered already
         if not self.applies(settings, conv) or not message_sk:
             return Outcome.SKIPPED
         message = self.conversations.get_message(conv.id, message_sk)
