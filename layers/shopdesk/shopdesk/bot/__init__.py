@@ -29,7 +29,7 @@ HandoffReason = Literal["human_requested", "negative_sentiment", "legal", "safet
 HANDOFF_REASONS: tuple[str, ...] = HandoffReason.__args__        # type: ignore[attr-defined]
 
 # Chosen on tests/bot_eval/tuning.jsonl by bench/bot.py --tune (never on the evaluation set).
-DEFAULT_THRESHOLD = 0.42
+DEFAULT_THRESHOLD = 0.34
 
 
 class BotSettings(BaseModel):
