@@ -62,6 +62,7 @@ class PackagedEmbedder:
         under another embedder) come from a bounded memo: the model is deterministic."""
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
+        texts = [_clean(t) for t in texts]
         missing = list(dict.fromkeys(t for t in texts if t not in self._memo))
         if missing:
             engine = self._e5()
@@ -75,7 +76,7 @@ class PackagedEmbedder:
     def query(self, text: str) -> np.ndarray:
         engine = self._e5()
         with self._lock:                    # the C engine keeps one scratch buffer per handle
-            vector = engine.query(text)
+            vector = engine.query(_clean(text))
         return np.asarray(vector, dtype=np.float32).reshape(-1)
 
 
@@ -116,6 +117,11 @@ class BedrockEmbedder:
 
 class EmbedderError(Exception):
     pass
+
+
+def _clean(text: str) -> str:
+    """What the C engine can read: UTF-8 (a lone surrogate from JSON becomes U+FFFD), no NUL (it ends a C string)."""
+    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", " ")
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:
