@@ -10,8 +10,6 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shopdesk.bounds import clean_text
-
 ArticleId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="letters, digits, _ and -")]
 LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2}$", description="ISO 639-1, e.g. en, es, pt, de, tr, id, sk")]
 Status = Literal["published", "retired"]
@@ -34,12 +32,7 @@ class ArticleContent(BaseModel):
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("must not be blank")
-        return clean_text(value.strip())       # a lone surrogate (valid JSON, not UTF-8) becomes U+FFFD
-
-    @field_validator("tags")
-    @classmethod
-    def _clean_tags(cls, value: list[str]) -> list[str]:
-        return [clean_text(tag) for tag in value]
+        return value.strip()            # (pydantic refuses lone surrogates itself: 422 string_unicode)
 
 
 class ImportLine(ArticleContent):
