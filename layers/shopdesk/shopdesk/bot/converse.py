@@ -56,7 +56,7 @@ from shopdesk.understanding import Understanding, understand
 logger = Logger(child=True)
 
 BURST_SECONDS = 60
-BUTTON_CHANNELS = frozenset({"whatsapp", "messenger", "instagram", "telegram"})     # the widget: words (so far)
+BUTTON_CHANNELS = frozenset({"whatsapp", "messenger", "instagram", "telegram"})     # the widget: words and choices
 BUTTON_PROVIDERS = frozenset({"whatsapp_cloud", "messenger", "instagram", "telegram"})
 YES, NO = "bot_yes", "bot_no"
 
@@ -172,11 +172,13 @@ class Bot:
                                            "order_number": decision.order_number}}
         if asks:
             body += "\n\n" + phrase(language, "solved")
+            choices = [{"id": YES, "title": phrase(language, "yes")}, {"id": NO, "title": phrase(language, "no")}]
             if conv.route.channel in BUTTON_CHANNELS and (conv.route.provider or "") in BUTTON_PROVIDERS:
-                payload["choices"] = [{"id": YES, "title": phrase(language, "yes")},
-                                      {"id": NO, "title": phrase(language, "no")}]
+                payload["choices"] = choices
             else:
                 body += " " + phrase(language, "words")
+                if conv.route.channel == "webchat":
+                    payload["choices"] = choices      # the widget API lists them; a widget may show buttons
         reply = Message(id=new_id("m_"), conversation_id=conv.id, direction=Direction.OUTBOUND,
                         channel=conv.route.channel, text=body, status="queued", created_at=now, author=AUTHOR,
                         to=conv.route.to, sender=conv.route.sender, provider=conv.route.provider, kind="bot",
