@@ -1,5 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import type { AssistSuggestion, Conversation } from "../api";
+import { articleInsertion } from "../assist";
 import { useApp } from "../context";
 
 /** Agent assist: the knowledge base's best articles for the customer's latest messages, each inserted into the
@@ -43,7 +44,7 @@ export function AssistPanel({ conv, onInsert }: { conv: Conversation; onInsert: 
             <button
               type="button"
               aria-label={t("assist.insertLabel", { title: a.title })}
-              onClick={() => onInsert(a.url ? `${a.text}\n\n${a.url}` : a.text)}
+              onClick={() => onInsert(articleInsertion(a))}
             >
               {t("assist.insert")}
             </button>

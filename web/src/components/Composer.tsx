@@ -1,5 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import type { Conversation } from "../api";
+import { appendToDraft } from "../assist";
 import { channelName } from "../channels";
 import { useApp } from "../context";
 import { useStore } from "../store";
@@ -21,7 +22,7 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
   }, [conv.id]);
   // an article agent assist inserts: added to what the agent has written so far
   useEffect(() => {
-    if (insertion) setText((current) => (current.trim() ? `${current.trimEnd()}\n\n${insertion.text}` : insertion.text));
+    if (insertion) setText((current) => appendToDraft(current, insertion.text));
   }, [insertion?.n]);
 
   const win = windowState(channel, lastInboundAt(conv.messages ?? [], channel), now);
