@@ -1,0 +1,34 @@
+"""Agent assist in a real browser: the best articles for the customer's message beside the conversation, and one
+click puts an article's text and link into the reply."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+from tests.e2e.browser.support import axe_violations, send_sms, set_presence
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("fresh_inboxes")]
+
+SEEDED = 35            # local/seeds/kb.jsonl, seeded by the stack after it reports ready
+
+
+def test_a_suggested_article_goes_into_the_reply_with_one_click(stack, open_inbox):
+    admin = stack.token("alice")
+    stack.wait_for(lambda: len(stack.get("/admin/kb/articles", token=admin).json()["items"]) >= SEEDED,
+                   timeout=240, interval=2)
+    set_presence(stack, "bob", "away")
+    page = open_inbox("alice")
+    send_sms(stack, "+14155550231", "How do I send back a jacket I don't want?")
+    item = page.get_by_role("list", name="Conversations").get_by_role("listitem").filter(has_text="+14155550231")
+    item.get_by_role("button").click()
+    panel = page.get_by_role("region", name="Suggested articles")
+    insert = panel.get_by_role("button", name=re.compile("^Insert “Returning an item”"))
+    expect(insert).to_be_visible()
+    reply = page.get_by_role("textbox", name="Reply", exact=True)
+    reply.fill("Hi!")
+    insert.click()
+    expect(reply).to_have_value(re.compile(
+        r"^Hi!\n\nYou can return items within 30 days.*\n\nhttps://help\.example\.com/en/returns$", re.S))
+    assert axe_violations(page) == []
