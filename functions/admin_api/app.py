@@ -130,7 +130,7 @@ def get_routing() -> RoutingOut:
 
 
 @app.put("/admin/routing", summary="Change routing settings (admins; ?version=N guards concurrent edits)",
-         responses=problems.responses(200, 403, 409, 415))
+         responses=problems.responses(200, 400, 403, 409, 415))     # 400: templates the router could not use
 def put_routing(body: RoutingSettings, version: Version = None) -> RoutingOut:
     return admin.put_routing(_caller_roles(), body, version)
 

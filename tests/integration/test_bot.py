@@ -271,6 +271,7 @@ def test_assist_answer_says_what_the_bot_would_do_without_sending(bot):
 
 def test_assist_for_a_conversation_lists_articles_to_insert(bot):
     admin_call(bot, "PUT", "/admin/bot", "[admins]", {"enabled": False})
+    admin_call(bot, "PUT", "/admin/routing", "[admins]", {"acknowledgements": True})      # not an answer
     conv = customer_writes(bot, "+31650000011", "how do I send back a jacket?", "SMbot11")
     route(bot)
     status, found = agent(bot, "GET", f"/agent/conversations/{conv}/assist", "root", groups="[admins]")

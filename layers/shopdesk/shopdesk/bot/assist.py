@@ -20,7 +20,7 @@ from shopdesk.logic.access import Caller
 from shopdesk.models import Conversation, Direction
 from shopdesk.understanding import Understanding, understand
 
-LATEST = 3             # the customer's messages since the last answer, at most this many, are the question
+LATEST = 3             # the customer's messages since an agent's last answer, at most this many, are the question
 
 
 @dataclass
@@ -39,10 +39,11 @@ class Assistant:
         return decide(text, self.understand(text), self.index.get(), settings, self.default_language())
 
     def for_conversation(self, caller: Caller, conv: Conversation) -> Decision | None:
-        """The customer's latest words (since our last outbound message) as the question; None when there are none."""
+        """The customer's latest words (since an agent last answered; acknowledgements and the bot's answers do not
+        count) as the question; None when there are none."""
         words: list[str] = []
         for message in reversed(conv.messages):
-            if message.direction is Direction.OUTBOUND:
+            if message.direction is Direction.OUTBOUND and message.author not in (None, "bot"):
                 break
             if message.direction is Direction.INBOUND and message.text:
                 words.insert(0, message.text)
