@@ -1,6 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import type { AssistSuggestion, Conversation } from "../api";
-import { articleInsertion } from "../assist";
+import { articleInsertion } from "../kbAssist";
 import { useApp } from "../context";
 
 /** Agent assist: the knowledge base's best articles for the customer's latest messages, each inserted into the

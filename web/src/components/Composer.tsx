@@ -1,6 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import type { Conversation } from "../api";
-import { appendToDraft } from "../assist";
+import { appendToDraft } from "../kbAssist";
 import { channelName } from "../channels";
 import { useApp } from "../context";
 import { useStore } from "../store";

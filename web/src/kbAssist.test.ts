@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { appendToDraft, articleInsertion } from "./assist";
+import { appendToDraft, articleInsertion } from "./kbAssist";
 
 describe("agent assist insertion", () => {
   it("puts the article's link on its own line after the text", () => {
