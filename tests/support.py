@@ -122,6 +122,7 @@ class FakeTwilio(LoopbackServer):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
                 with fake._lock:
                     fake.requests.append({"path": self.path, "form": dict(parse_qsl(body)),
+                                          "pairs": parse_qsl(body),      # repeated fields (MediaUrl) in order
                                           "auth": self.headers.get("Authorization")})
                     status, payload = fake.script.pop(0) if fake.script else (
                         201, {"sid": f"SM{uuid.uuid4().hex}", "status": "queued"})
@@ -156,7 +157,8 @@ class FakeHttp(LoopbackServer):
                 except json.JSONDecodeError:
                     body = raw.decode("utf-8", "replace")
                 fake.requests.append({"method": self.command, "path": self.path, "json": body,
-                                      "auth": self.headers.get("Authorization")})
+                                      "auth": self.headers.get("Authorization"), "raw": raw,
+                                      "content_type": self.headers.get("Content-Type")})
                 if fake.script:
                     status, answer = fake.script.pop(0)
                 elif callable(fake.default):

@@ -24,6 +24,7 @@ from shopdesk.api.admin import (
     TeamOut,
 )
 from shopdesk.api.agent import caller, caller_roles
+from shopdesk.api.attachments import install_attachment_errors, with_attachment_problems
 from shopdesk.api.canned import CannedList, CannedOut, documented, install_render_errors
 from shopdesk.api.commerce import PrivacyRequestList
 from shopdesk.api.kb import IMPORT_TYPES, ArticleList, BotOut, ImportOut, install_import_errors
@@ -36,6 +37,7 @@ from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.kb import KnowledgeBase
+from shopdesk.dal.media import MediaStore
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
 from shopdesk.errors import BadRequest
@@ -43,6 +45,7 @@ from shopdesk.kb import Article, ArticleContent
 from shopdesk.kb.articles import ArticleLibrary
 from shopdesk.kb.embedder import embedder_for
 from shopdesk.logic.admin import ADMIN, Admin, require
+from shopdesk.logic.attachments import Attachments
 from shopdesk.logic.canned import CannedLibrary
 from shopdesk.logic.sla_engine import book_for
 from shopdesk.models import Agent
@@ -60,6 +63,8 @@ admin = Admin(ConfigStore(table), Agents(table), Queue(settings.work_queue_url),
 privacy_store = store_for(CommerceSettings.from_env(), "shopify")   # privacy requests are one partition
 canned = CannedLibrary(CannedResponses(table))
 articles = ArticleLibrary(KnowledgeBase(table), lambda: embedder_for(settings.kb_embedder))
+canned = CannedLibrary(CannedResponses(table),
+                       Attachments(MediaStore(settings.media_bucket)) if settings.media_bucket else None)
 app = APIGatewayHttpResolver(enable_validation=True)
 openapi.publish(app, "/admin", title="shopdesk admin API",
                 description="Agents, teams, calendars, SLA policies, routing settings and customers' tiers, for "
@@ -185,7 +190,7 @@ def get_canned(response_id: CannedResponseId) -> CannedOut:
 
 @app.put("/admin/canned-responses/<response_id>",
          summary="Create or change a shared canned response (admins): title, shortcode, a body per language",
-         responses=documented(200, CannedOut, "Saved", 403, 415, renders=True))
+         responses=with_attachment_problems(documented(200, CannedOut, "Saved", 400, 403, 415, renders=True)))
 def put_canned(response_id: CannedResponseId, body: CannedContent) -> CannedOut:
     return CannedOut.of(canned.put_shared(caller(app.current_event), response_id, body))
 
@@ -269,6 +274,7 @@ def _unsupported_import(exc: UnsupportedImport) -> Response:
 
 install_import_errors(app)
 install_render_errors(app)
+install_attachment_errors(app)
 problems.install(app)
 
 

@@ -32,6 +32,7 @@ from shopdesk.api.agent import (
     ViewCounts,
     caller,
 )
+from shopdesk.api.attachments import UploadIn, UploadOut, install_attachment_errors, with_attachment_problems
 from shopdesk.api.canned import CannedList, CannedOut, documented, install_render_errors
 from shopdesk.api.changes import ChangeList
 from shopdesk.api.commerce import ActionOut, CancelIn, OrderPanelOut, RefundIn, install_action_errors
@@ -51,13 +52,14 @@ from shopdesk.dal.counts import Counts
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.kb import KnowledgeBase
 from shopdesk.dal.live import ChangeLog
-from shopdesk.dal.media import MediaStore
+from shopdesk.dal.media import UPLOAD_SECONDS, MediaStore
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.search import SearchReads
 from shopdesk.dal.table import Table
 from shopdesk.kb.embedder import embedder_for
 from shopdesk.kb.loader import IndexCache
 from shopdesk.logic.access import Access
+from shopdesk.logic.attachments import Attachments
 from shopdesk.logic.canned import CannedLibrary
 from shopdesk.logic.changes import ChangeFeed
 from shopdesk.logic.customers import CustomerDesk
@@ -86,6 +88,7 @@ snoozer = Snoozer(conversations, inbox.set_status)
 rerouter = Rerouter(conversations, agents, ConfigStore(table), work, book)
 media = MediaStore(settings.media_bucket) if settings.media_bucket else None
 presign = media.presign if media else None
+inbox.files = Attachments(media) if media else None
 feed = ChangeFeed(ChangeLog(table), agents)
 
 commerce_settings = CommerceSettings.from_env()
@@ -96,7 +99,7 @@ order_lookup = OrderLookup(store_for(commerce_settings), commerce)
 customer_desk = CustomerDesk(Customers(table), Access(agents),
                              orders_of=lambda customer: order_lookup.find(customer.identities).orders)
 order_actions = OrderActions(order_lookup, commerce, commerce_settings.action_groups, conversations.add_message)
-canned = CannedLibrary(CannedResponses(table))
+canned = CannedLibrary(CannedResponses(table), inbox.files)
 inbox.personaliser = Personaliser(conversations, book.routing, settings.shop_name, canned, order_lookup)
 
 search = Search(SearchReads(table), agents, search_for(SearchSettings.from_env()),
@@ -150,12 +153,38 @@ def get_conversation(conversation_id: ConversationId) -> ConversationOut:
     return ConversationOut.of(inbox.get(caller(app.current_event), conversation_id), presign)
 
 
-@app.post("/agent/conversations/<conversation_id>/replies", summary="Reply to the customer (sent in order)",
-          status_code=202, responses=problems.responses(202, *WRITE, 400, 503, description="Queued to send"))
+@app.post("/agent/conversations/<conversation_id>/replies",
+          summary="Reply to the customer (sent in order): text or a canned response, and/or uploaded files",
+          status_code=202, responses=with_attachment_problems(
+              problems.responses(202, *WRITE, 400, 503, description="Queued to send")))
 def reply(conversation_id: ConversationId, body: ReplyIn) -> Response[MessageOut]:
     message = inbox.reply(caller(app.current_event), conversation_id, body.text, body.channel,
-                          body.canned_response_id)
-    return Response(202, content_types.APPLICATION_JSON, MessageOut.of(message))
+                          body.canned_response_id, [f.ref() for f in body.attachments])
+    return Response(202, content_types.APPLICATION_JSON, MessageOut.of(message, presign))
+
+
+MessageId = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+@app.post("/agent/conversations/<conversation_id>/replies/<message_id>/retry",
+          summary="Send a failed reply again (text, files or template), as a new reply; parts already sent are not "
+                  "repeated",
+          status_code=202, responses=with_attachment_problems(
+              problems.responses(202, 403, 404, 409, 503, description="Queued to send")))
+def retry_reply(conversation_id: ConversationId, message_id: MessageId) -> Response[MessageOut]:
+    message = inbox.retry(caller(app.current_event), conversation_id, message_id)
+    return Response(202, content_types.APPLICATION_JSON, MessageOut.of(message, presign))
+
+
+@app.post("/agent/attachments",
+          summary="Upload a file for a reply (with conversation_id) or a canned response: a presigned S3 POST",
+          status_code=201, responses=with_attachment_problems(
+              problems.responses(201, 400, 403, 404, 415, description="Post the file to url with fields")))
+def upload_attachment(body: UploadIn) -> Response[UploadOut]:
+    upload = inbox.upload(caller(app.current_event), body.conversation_id, body.filename, body.content_type,
+                          body.size)
+    return Response(201, content_types.APPLICATION_JSON, UploadOut.model_validate({**upload,
+                                                                                  "expires_in": UPLOAD_SECONDS}))
 
 
 @app.get("/agent/templates", summary="Approved WhatsApp templates (for a closed 24-hour window)",
@@ -282,7 +311,8 @@ def assist_conversation(conversation_id: ConversationId) -> AssistOut:
          summary="The customer's recent orders and those named in the messages (cache first, then the platform)",
          responses=problems.responses(200, 403, 404, 503))
 def list_orders(conversation_id: ConversationId) -> OrderPanelOut:
-    return OrderPanelOut.of(order_lookup.panel(inbox.get(caller(app.current_event), conversation_id)))
+    who = caller(app.current_event)
+    return OrderPanelOut.of(order_lookup.panel(inbox.get(who, conversation_id)), order_actions.allowed(who))
 
 
 @app.post("/agent/conversations/<conversation_id>/orders/<order_id>/cancel",
@@ -342,7 +372,7 @@ def search_canned(q: Annotated[str | None, Query(max_length=100)] = None) -> Can
 
 
 @app.put("/agent/canned-responses/<response_id>", summary="Create or change one of the caller's own canned responses",
-         responses=documented(200, CannedOut, "Saved", 403, 415, renders=True))
+         responses=with_attachment_problems(documented(200, CannedOut, "Saved", 400, 403, 415, renders=True)))
 def put_personal_canned(response_id: CannedResponseId, body: CannedContent) -> CannedOut:
     return CannedOut.of(canned.put_personal(caller(app.current_event), response_id, body))
 
@@ -355,6 +385,7 @@ def delete_personal_canned(response_id: CannedResponseId) -> Response[None]:
 
 
 install_render_errors(app)
+install_attachment_errors(app)
 
 
 problems.install(app, {QueueUnavailable: 503, SearchUnavailable: 503})

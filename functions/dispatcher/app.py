@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shopdesk.config import DispatcherSettings
 from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.media import PROVIDER_FETCH_SECONDS, MediaStore
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
 from shopdesk.logic.dispatch import OutboundWork, RetryLater, RetryPolicy, dispatch
@@ -27,14 +28,18 @@ processor.raise_on_entire_batch_failure = False
 _delays: dict[str, int] = {}     # message group -> backoff chosen for its failed record, this batch
 
 
-senders = Senders(settings)
+media = MediaStore(settings.media_bucket) if settings.media_bucket else None
+# Providers fetch an agent's file from a presigned link (an hour: they fetch at once, and a retry gets a new one);
+# email and Telegram uploads read the bytes themselves.
+file_url = ((lambda a: media.presign(a.storage_key or "", a.filename, PROVIDER_FETCH_SECONDS)) if media else None)
+senders = Senders(settings, read_file=(lambda f: media.read(f.key or "")) if media else None)
 
 
 def handle(record: SQSRecord) -> str:
     work = OutboundWork.model_validate(record.json_body)
     try:
         return dispatch(work, int(record.attributes.approximate_receive_count), conversations, senders, policy,
-                        status_callback)
+                        status_callback, file_url)
     except RetryLater as retry:
         _delays[record.attributes.message_group_id or ""] = retry.delay_seconds
         raise

@@ -34,6 +34,10 @@ AGENT_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
     ("GET", "/agent/conversations/counts"): (None, "", (200, 200, 200, 200)),
     ("GET", "/agent/conversations/<conversation_id>"): (None, "", (200, 200, 200, 404)),
     ("POST", "/agent/conversations/<conversation_id>/replies"): ({"text": "On its way"}, "", (202, 202, 202, 404)),
+    # past the access check, a reply that is not there (tests/integration/test_attachments.py sends one again)
+    ("POST", "/agent/conversations/<conversation_id>/replies/<message_id>/retry"): (None, "", (404, 404, 404, 404)),
+    # an upload for a reply in the conversation: only who may see it (an upload for a canned response: anyone)
+    ("POST", "/agent/attachments"): ("UPLOAD", "", (201, 201, 201, 404)),
     ("POST", "/agent/conversations/<conversation_id>/notes"): ({"text": "VIP"}, "", (201, 201, 201, 404)),
     ("POST", "/agent/conversations/<conversation_id>/assignment"): ({"agent_id": "alice"}, "", (200, 200, 200, 404)),
     ("POST", "/agent/conversations/<conversation_id>/status"): ({"status": "open"}, "", (200, 200, 200, 404)),
@@ -144,7 +148,8 @@ def shop(desk):
                           "parameters": ["x"] * template["parameters"]}
     desk.path_values = {"conversation_id": conv, "agent_id": "alice", "team_id": "vip", "calendar_id": "office",
                         "policy_id": "std", "customer_id": customer, "order_id": "5500000001004",
-                        "response_id": "welcome", "article_id": "delivery"}
+                        "response_id": "welcome", "message_id": "m_01MISSING0000000000000000",
+                        "article_id": "delivery"}
     return desk
 
 
@@ -159,6 +164,9 @@ def test_each_role_gets_what_its_row_says_on_every_route(shop, api, table):
     assert declared(desk, api) == set(table), "a route without a row in this table (or a row without a route)"
     for (method, route), (body, query, expected) in table.items():
         body = desk.template_body if body == "TEMPLATE" else body
+        if body == "UPLOAD":
+            body = {"filename": "label.png", "content_type": "image/png", "size": 2000,
+                    "conversation_id": desk.path_values["conversation_id"]}
         if body == "SELF_MERGE":
             body = {"other_id": desk.path_values["customer_id"], "reason": "a row of the access table"}
         for who, status in zip(ROLES, expected, strict=True):

@@ -201,6 +201,20 @@ def test_order_panel_reads_through_on_a_miss_then_answers_from_the_cache(
     assert sandbox.calls("shopify") == calls                 # a hit asks the platform nothing
 
 
+def test_the_panel_says_whether_the_caller_may_act_on_its_orders(desk: Any, shop: dict[str, str]) -> None:
+    conv = customer_writes(desk, "+14155550101", "cancel order #1004 please", "SM" + "c7" * 16)
+    path = f"/agent/conversations/{conv}/orders"
+    # an admin may (ORDER_ACTION_GROUPS: supervisors and admins by default) ...
+    status, panel = agent_call(desk, shop, "GET", path)
+    assert status == 200 and panel["actions_allowed"] is True
+    # ... the assigned agent in no such group sees the orders but not the actions
+    status, panel = agent_call(desk, shop, "GET", path, groups=None)
+    assert status == 200 and panel["items"] and panel["actions_allowed"] is False
+    # ... and with no platform connected nobody may
+    status, panel = agent_call(desk, {**shop, "COMMERCE_PLATFORM": "none"}, "GET", path)
+    assert status == 200 and panel["actions_allowed"] is False
+
+
 def test_a_webhook_update_shows_in_the_cached_panel(desk: Any, shop: dict[str, str],
                                                     sandbox: CommerceSandboxServer) -> None:
     conv = customer_writes(desk, "+14155550102", "where is my jacket", "SM" + "c2" * 16)

@@ -87,6 +87,9 @@ def test_yes_and_no_count_only_at_the_start():
     assert "no" not in understand("there is no invoice in the parcel").intents
     assert "yes" not in understand("I said yes to the upgrade, now what").intents
     assert understand("no, not yet").intents >= {"no"}
+    assert "yes" not in understand("si compro hoy, ¿llega antes del viernes a Sevilla?").intents    # "if", not "yes"
+    assert "yes" not in understand("bisa kirim ke Bandung hari ini gak kak?").intents             # "can", not "yes"
+    assert "yes" in understand("si, gracias").intents and "yes" in understand("bisa kok").intents
 
 
 @pytest.mark.parametrize(("text", "sentiment"), [

@@ -155,7 +155,8 @@ def test_queued_reply_is_sent_and_recorded():
     assert sender.calls == [OutboundRequest(channel="whatsapp", to="whatsapp:+31612345678",
                                             sender="whatsapp:+14155550100", text="On its way",
                                             status_callback="https://desk.example.com/webhooks/twilio/status")]
-    assert conversations.sends == [{"provider": "twilio", "provider_id": "SM123", "status": "queued", "attempts": 1}]
+    assert conversations.sends == [{"provider": "twilio", "provider_id": "SM123", "status": "queued", "attempts": 1,
+                                    "other_ids": []}]
 
 
 @pytest.mark.parametrize("message", [None, _reply(direction=Direction.INBOUND), _reply(status="sent"),

@@ -1,6 +1,6 @@
-// The one client of the agent and admin APIs. Types come from the agent API's OpenAPI document
-// (src/api-types/agent.ts, generated with openapi-typescript) and from the admin API's models
-// (src/api-types/admin.ts). Components never call fetch themselves.
+// The one client of the agent and admin APIs. Types come from their OpenAPI documents (src/api-types/agent.ts
+// and admin-openapi.ts, generated with openapi-typescript by `npm run types`; admin.ts names the admin API's
+// bodies as the forms use them). Components never call fetch themselves.
 import type { components } from "./api-types/agent";
 import type {
   AdminAgent,
@@ -23,8 +23,24 @@ export type Template = S["TemplateOut"];
 export type ConversationStatus = S["ConversationStatus"];
 export type Priority = S["Priority"];
 export type Presence = S["Presence"];
-export type View = "mine" | "unassigned" | "all";
+export type View = "mine" | "unassigned" | "all" | "granted";
 export type ConversationPage = S["ConversationList"];
+export type Upload = S["UploadOut"];
+/** A file uploaded for a reply or a canned response, as the reply names it. */
+export type UploadedFile = S["FileIn"];
+export type CustomerProfile = S["CustomerOut"];
+export type CustomerEvent = S["CustomerEvent"];
+export type Duplicate = S["DuplicateOut"];
+export type MergeRecord = S["MergeOut"];
+export type Order = S["OrderOut"];
+export type OrderPanel = S["OrderPanelOut"];
+export type ActionDone = S["ActionOut"];
+export type CancelRequest = S["CancelIn"];
+export type RefundRequest = S["RefundIn"];
+export type SearchResult = S["SearchOut"];
+export type CannedResponse = S["CannedOut"];
+/** What a reply or a preview carries: the text (it may use variables) or a canned response. */
+export type ReplyContent = { text: string } | { canned_response_id: string };
 export type { AdminAgent, AgentSettings, Calendar, CalendarIn, Customer, RoutingSettings, SlaPolicy, Team };
 
 /** A change notice of the live-update contract (a WebSocket frame; also the items of GET /agent/changes). */
@@ -86,6 +102,27 @@ export function problemText(status: number, body: unknown): string {
 
 export type TokenSource = () => Promise<string | null>;
 
+/** POST a file to the bucket with a presigned form (fields first, then the file), reporting progress (0-1).
+ *  XMLHttpRequest, not fetch: only it reports upload progress. */
+export function sendToBucket(upload: Upload, file: Blob, onProgress: (fraction: number) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const form = new FormData();
+    for (const [name, value] of Object.entries(upload.fields)) form.append(name, value);
+    form.append("file", file, upload.filename);
+    const request = new XMLHttpRequest();
+    request.open("POST", upload.url);
+    request.upload.onprogress = (e) => {
+      if (e.lengthComputable && e.total) onProgress(e.loaded / e.total);
+    };
+    request.onload = () =>
+      request.status >= 200 && request.status < 300
+        ? resolve()
+        : reject(new ApiError(request.status, `HTTP ${request.status}`, request.responseText));
+    request.onerror = () => reject(new ApiError(0, "network error", null));
+    request.send(form);
+  });
+}
+
 export class Api {
   constructor(
     private readonly baseUrl: string,
@@ -127,8 +164,16 @@ export class Api {
     this.call<ConversationPage>("GET", "/agent/conversations" + query(q));
   counts = () => this.call<{ views: Record<View, number> }>("GET", "/agent/conversations/counts");
   conversation = (id: string) => this.call<Conversation>("GET", `/agent/conversations/${enc(id)}`);
-  reply = (id: string, text: string, channel?: string) =>
-    this.call<Message>("POST", `/agent/conversations/${enc(id)}/replies`, { text, ...(channel ? { channel } : {}) });
+  /** A reply: text (or a canned response) and/or files uploaded with `upload` (a reply may be files alone). */
+  reply = (id: string, text: string | ReplyContent, channel?: string, attachments: UploadedFile[] = []) =>
+    this.call<Message>("POST", `/agent/conversations/${enc(id)}/replies`, {
+      ...(typeof text === "string" ? (text ? { text } : {}) : text),
+      ...(channel ? { channel } : {}),
+      ...(attachments.length ? { attachments } : {}),
+    });
+  /** A presigned upload for one file (for a reply in `conversationId`, or without it for a canned response). */
+  upload = (file: { filename: string; content_type: string; size: number }, conversationId?: string) =>
+    this.call<Upload>("POST", "/agent/attachments", { ...file, ...(conversationId ? { conversation_id: conversationId } : {}) });
   retry = (id: string, messageId: string) =>
     this.call<Message>("POST", `/agent/conversations/${enc(id)}/replies/${enc(messageId)}/retry`);
   note = (id: string, text: string) => this.call<Message>("POST", `/agent/conversations/${enc(id)}/notes`, { text });
@@ -146,6 +191,25 @@ export class Api {
     this.call<Conversation>("PUT", `/agent/conversations/${enc(id)}/routing`, change);
   assist = (id: string) =>
     this.call<{ suggestion: AssistSuggestion | null }>("GET", `/agent/conversations/${enc(id)}/assist`);
+  // customers, orders, search, canned responses
+  customer = (id: string, cursor?: string | null) =>
+    this.call<CustomerProfile>("GET", `/agent/customers/${enc(id)}` + query({ cursor }));
+  duplicates = (id: string) => this.call<{ items: Duplicate[] }>("GET", `/agent/customers/${enc(id)}/duplicates`);
+  merge = (id: string, otherId: string, reason: string) =>
+    this.call<MergeRecord>("POST", `/agent/customers/${enc(id)}/merge`, { other_id: otherId, reason });
+  unmerge = (id: string, mergeId: string, reason?: string) =>
+    this.call<MergeRecord>("POST", `/agent/customers/${enc(id)}/unmerge`, { merge_id: mergeId, ...(reason ? { reason } : {}) });
+  orders = (conversationId: string) => this.call<OrderPanel>("GET", `/agent/conversations/${enc(conversationId)}/orders`);
+  /** Without `confirm`, a 409 whose body has the `preview`; with it, done (or a 422 in the platform's words). */
+  cancelOrder = (conversationId: string, orderId: string, body: Partial<CancelRequest>) =>
+    this.call<ActionDone>("POST", `/agent/conversations/${enc(conversationId)}/orders/${enc(orderId)}/cancel`, body);
+  refundOrder = (conversationId: string, orderId: string, body: Partial<RefundRequest>) =>
+    this.call<ActionDone>("POST", `/agent/conversations/${enc(conversationId)}/orders/${enc(orderId)}/refund`, body);
+  search = (q: string, limit = 20) => this.call<SearchResult>("GET", "/agent/search" + query({ q, limit }));
+  canned = (q: string) => this.call<{ items: CannedResponse[] }>("GET", "/agent/canned-responses" + query({ q }));
+  /** The reply as the customer would get it; a 422 names the variables that have no value. */
+  preview = (conversationId: string, content: ReplyContent) =>
+    this.call<{ text: string }>("POST", `/agent/conversations/${enc(conversationId)}/preview`, content);
   changes = (since?: string | null, limit = 200) =>
     this.call<ChangePage>("GET", "/agent/changes" + query({ since, limit }));
 

@@ -8,7 +8,9 @@ import {
   type Conversation,
   type ConversationStatus,
   type Priority,
+  type ReplyContent,
   type Template,
+  type UploadedFile,
   type View,
 } from "./api";
 import type { LiveState } from "./live";
@@ -273,15 +275,16 @@ export class Store {
     await Promise.all([this.refreshOpen(), this.refresh()]);
   }
 
-  reply = (id: string, text: string, channel: string | undefined, ok: string) =>
+  reply = (id: string, text: string | ReplyContent, channel: string | undefined, ok: string, attachments: UploadedFile[] = []) =>
     this.run(async () => {
-      await this.api.reply(id, text, channel);
+      await this.api.reply(id, text, channel, attachments);
       await this.changed();
     }, ok);
 
-  retry = (id: string, text: string, channel: string | null | undefined, ok: string) =>
+  /** Send a failed reply again (its text, files or template), as the API does: parts already sent are skipped. */
+  retry = (id: string, messageId: string, ok: string) =>
     this.run(async () => {
-      await this.api.reply(id, text, channel ?? undefined);
+      await this.api.retry(id, messageId);
       await this.changed();
     }, ok);
 

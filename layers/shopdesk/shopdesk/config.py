@@ -163,6 +163,7 @@ class AgentApiSettings(CoreSettings, KbSettings):
 
 class AdminApiSettings(CoreSettings, KbSettings):
     work_queue_url: Annotated[str, Field(alias="WORK_QUEUE_URL", min_length=1)]
+    media_bucket: Annotated[str, Field(alias="MEDIA_BUCKET")] = ""       # canned responses' files (HeadObject)
 
 
 class DispatcherSettings(ProviderSettings, ShopMailSettings):
@@ -172,6 +173,7 @@ class DispatcherSettings(ProviderSettings, ShopMailSettings):
     max_attempts: Annotated[int, Field(alias="DISPATCH_MAX_ATTEMPTS", ge=1, le=20)] = 6
     backoff_base_seconds: Annotated[int, Field(alias="DISPATCH_BACKOFF_BASE_SECONDS", ge=1, le=300)] = 5
     ses_configuration_set: Annotated[str, Field(alias="SES_CONFIGURATION_SET")] = ""
+    media_bucket: Annotated[str, Field(alias="MEDIA_BUCKET")] = ""       # agents' attachments (presigned GETs)
 
 
 class SweepSettings(CoreSettings):

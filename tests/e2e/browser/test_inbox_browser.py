@@ -291,3 +291,41 @@ def test_every_page_passes_the_accessibility_scan(stack, browser, open_inbox):
         page.get_by_role("navigation", name="Settings").get_by_role("link", name=section).click()
         expect(page.get_by_role("heading", level=1, name=section)).to_be_visible()
         assert axe_violations(page) == [], section
+
+
+# A real 2x2 PNG (so the browser can draw it inline)
+PNG_2X2 = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000002000000020802000000fdd49a730000001049444154789c63f8cfc0"
+    "00440c100a001fee03fd8b5f14d40000000049454e44ae426082")
+
+
+def test_an_image_attached_to_a_reply_goes_out_and_shows_in_the_timeline(stack, open_inbox, tmp_path):
+    # Given alice with a customer's SMS open
+    set_presence(stack, "bob", "away")
+    page = open_inbox("alice")
+    send_sms(stack, "+14155550220", "Can you send me the return label?")
+    conversation_item(page, "+14155550220").get_by_role("button").click()
+    expect(page.get_by_role("heading", name="+14155550220")).to_be_visible()
+    label = tmp_path / "label.png"
+    label.write_bytes(PNG_2X2)
+
+    # When she attaches a small image with the button and sends it with a few words
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("button", name="Attach files").click()
+    chooser.value.set_files(str(label))
+    chip = page.get_by_role("list", name="Files for this reply").get_by_role("listitem")
+    expect(chip).to_contain_text("label.png")
+    expect(chip).to_contain_text("Ready")
+    page.get_by_role("textbox", name="Reply", exact=True).fill("Here is your label")
+    page.get_by_role("button", name="Send", exact=True).click()
+
+    # Then the reply shows the image inline on the timeline, drawn from its link, and goes out as MMS
+    reply = timeline(page).get_by_role("listitem").filter(has_text="Here is your label")
+    image = reply.get_by_role("img", name="Image sent to the customer: label.png")
+    expect(image).to_be_visible()
+    expect(reply).to_contain_text("Delivered")
+    assert image.evaluate("img => img.complete && img.naturalWidth") == 2
+    sent = [r["form"] for r in stack.outbox() if r["provider"] == "twilio" and r.get("form")]
+    form = next(f for f in sent if f.get("Body") == "Here is your label")
+    assert "label.png" in form["MediaUrl"] and "X-Amz-Signature" in form["MediaUrl"]
+    assert page.errors == []  # type: ignore[attr-defined]

@@ -1,73 +1,28 @@
-// Types of the admin API's bodies, written from its pydantic models (shopdesk/models/admin.py and
-// shopdesk/models/sla.py); the admin API does not publish an OpenAPI document yet.
-export interface AgentSettings {
-  name?: string | null;
-  capacity: number;
-  teams: string[];
-  skills: string[];
-  languages: string[];
-}
-export interface AdminAgent extends AgentSettings {
-  id: string;
-  presence: "online" | "away" | "offline";
-  active: number;
-}
-export interface Team {
-  id: string;
-  name: string;
-  description?: string | null;
-}
+// The admin API's bodies by the names the app uses, from its OpenAPI document (admin-openapi.ts, generated
+// by `npm run types` from the running stack's /admin/openapi.json). The forms work on complete values, so
+// the fields the API fills in with defaults (teams, weekly, …) are required here.
+import type { components } from "./admin-openapi";
+
+type S = components["schemas"];
+type Complete<T, K extends keyof T> = Omit<T, K> & Required<Pick<T, K>>;
+
 export type Versioned<T> = T & { version: number };
-export interface Window {
-  start: string;
-  end: string;
-}
-export type Weekday = "mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun";
-export type Holiday = string | { date: string; windows: Window[] };
+export type Window = S["Window"];
+export type Weekday = S["Weekday"];
+export type Holiday = string | Complete<S["DayOverride"], "windows">;
 export interface CalendarIn {
   time_zone: string;
   weekly: Partial<Record<Weekday, Window[]>>;
   holidays: Holiday[];
 }
-export interface Calendar extends CalendarIn {
-  id: string;
-  version: number;
-}
-export interface Targets {
-  first_response?: number | null;
-  next_response?: number | null;
-  resolution?: number | null;
-}
-export interface SlaPolicy {
-  id: string;
-  name: string;
-  targets: Partial<Record<"urgent" | "high" | "normal" | "low", Targets>>;
-  calendar_id?: string | null;
-  warning_fraction: number;
-  applies_to: { channels?: string[] | null; tiers?: string[] | null; teams?: string[] | null };
-  rank: number;
-}
-export interface RoutingSettings {
-  sticky_days: number;
-  offline_grace_seconds: number;
-  reassign_after_silence_seconds: number | null;
-  default_team: string;
-  team_by_channel: Record<string, string>;
-  reassign_on_breach: boolean;
-  acknowledgements: boolean;
-  acknowledgement_burst_seconds: number;
-  acknowledgement_templates: Record<string, Record<string, string>>;
-  average_handle_seconds: number;
-  default_language: string;
-  shop_name: string;
-  skill_keywords: Record<string, string[]>;
-  priority_on_negative: "urgent" | "high" | "normal" | "low" | "off";
-  priority_on_urgent: "urgent" | "high" | "normal" | "low" | "off";
-}
-export interface Customer {
-  id: string;
-  name?: string | null;
-  identities: { kind: string; address: string }[];
-  tier: string | null;
-  created_at?: string;
-}
+export type Calendar = CalendarIn & Pick<S["CalendarOut"], "id" | "version">;
+export type AgentSettings = Complete<Omit<S["AgentSettings"], "team">, "teams" | "skills" | "languages">;
+export type AdminAgent = AgentSettings & Pick<S["Agent"], "id" | "presence" | "active">;
+export type Team = S["Team"];
+export type Targets = S["Targets"];
+export type SlaPolicy = Complete<Omit<S["SlaPolicy"], "business_hours">, "targets" | "applies_to">;
+export type RoutingSettings = Complete<
+  S["RoutingSettings"],
+  "team_by_channel" | "acknowledgement_templates" | "skill_keywords" | "reassign_after_silence_seconds"
+>;
+export type Customer = Complete<S["Customer"], "identities" | "tier">;

@@ -1,10 +1,12 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { Conversation } from "../api";
 import { appendToDraft } from "../kbAssist";
 import { channelName } from "../channels";
 import { useApp } from "../context";
 import { useStore } from "../store";
 import { lastInboundAt, windowState } from "../windows";
+import { AttachmentPicker, filesOf, useUploads, type Pending } from "./AttachmentPicker";
+import { useReplyAssist } from "./ReplyAssist";
 
 /** Reply on one of the conversation's channels (or a template when WhatsApp's window is closed), and notes. */
 export function Composer({ conv, insertion }: { conv: Conversation; insertion?: { text: string; n: number } | null }) {
@@ -15,10 +17,15 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
   const [text, setText] = useState("");
   const [note, setNote] = useState("");
   const [busy, setBusy] = useState(false);
+  const [pending, setPending] = useState<Pending[]>([]);
+  const uploads = useUploads(conv.id, pending, setPending);
+  const replyBox = useRef<HTMLTextAreaElement>(null);
+  const assist = useReplyAssist(conv, text, setText, replyBox); // canned responses (`/`) and the rendered preview
   useEffect(() => {
     setChannel(conv.channel);
     setText("");
     setNote("");
+    setPending([]);
   }, [conv.id]);
   // an article agent assist inserts: added to what the agent has written so far
   useEffect(() => {
@@ -29,11 +36,23 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
   const closed = win === "closed";
   const sendReply = async (e?: Event) => {
     e?.preventDefault();
-    if (!text.trim() || busy) return;
+    if ((!text.trim() && !uploads.ready.length) || busy || uploads.uploading || assist.blocked) return;
     setBusy(true);
-    const ok = await store.reply(conv.id, text.trim(), channel !== conv.channel ? channel : undefined, t("sent"));
+    // files alone are a reply too (no text then)
+    const body = text.trim() ? assist.body(text) : "";
+    const ok = await store.reply(conv.id, body, channel !== conv.channel ? channel : undefined, t("sent"), uploads.ready);
     setBusy(false);
-    if (ok) setText("");
+    if (ok) {
+      setText("");
+      assist.reset();
+      setPending([]);
+    }
+  };
+  const dropped = (e: DragEvent | ClipboardEvent) => {
+    const files = filesOf(e);
+    if (!files.length || closed) return;
+    e.preventDefault();
+    uploads.add(files);
   };
   const addNote = async (e?: Event) => {
     e?.preventDefault();
@@ -52,7 +71,12 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
 
   return (
     <div class="composer">
-      <form class="reply-form" onSubmit={sendReply}>
+      <form
+        class="reply-form"
+        onSubmit={sendReply}
+        onDragOver={(e) => e.dataTransfer?.types.includes("Files") && e.preventDefault()}
+        onDrop={dropped}
+      >
         <div class="composer-bar">
           {channels.length > 1 ? (
             <label class="field inline">
@@ -78,17 +102,32 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
           <>
             <textarea
               id="reply-box"
+              ref={replyBox}
+              {...assist.boxProps}
               aria-label={t("reply")}
               placeholder={t("replyPlaceholder")}
               rows={3}
               value={text}
               disabled={closed}
               aria-keyshortcuts="r"
-              onInput={(e) => setText((e.target as HTMLTextAreaElement).value)}
-              onKeyDown={ctrlEnter(() => void sendReply())}
+              onInput={(e) => {
+                const box = e.target as HTMLTextAreaElement;
+                setText(box.value);
+                assist.update(box.value, box.selectionStart);
+              }}
+              onClick={(e) => assist.update((e.target as HTMLTextAreaElement).value, (e.target as HTMLTextAreaElement).selectionStart)}
+              onKeyDown={(e) => assist.onKeyDown(e) || ctrlEnter(() => void sendReply())(e)}
+              onPaste={dropped}
             />
+            {assist.popup}
+            {assist.preview}
             <div class="composer-actions">
-              <button class="btn btn-primary" type="submit" disabled={busy || !text.trim() || closed}>
+              <AttachmentPicker pending={pending} onAdd={uploads.add} onRemove={uploads.remove} disabled={closed} />
+              <button
+                class="btn btn-primary"
+                type="submit"
+                disabled={busy || closed || assist.blocked || uploads.uploading || (!text.trim() && !uploads.ready.length)}
+              >
                 {t("send")}
               </button>
             </div>

@@ -8,7 +8,7 @@ import { useStore } from "../store";
 import { slaState, type Filters } from "../urgency";
 import { Mood } from "./Mood";
 
-const VIEWS: View[] = ["mine", "unassigned", "all"];
+const VIEWS: View[] = ["mine", "unassigned", "all", "granted"];
 const STATUSES: ConversationStatus[] = ["open", "pending", "snoozed", "resolved"];
 const PRIORITIES: Priority[] = ["urgent", "high", "normal", "low"];
 

@@ -5,13 +5,16 @@ import { useApp } from "../context";
 import { formatDuration, formatFull } from "../format";
 import { useStore } from "../store";
 import { slaState } from "../urgency";
+import { CustomerProfile, useCustomer } from "./CustomerProfile";
+import { OrdersCard } from "./OrdersCard";
 
 const PRIORITIES: Priority[] = ["urgent", "high", "normal", "low"];
 
-/** Beside the timeline: who the customer is, the SLA clocks, hand-off and routing. */
+/** Beside the timeline: who the customer is, the SLA clocks, their orders, history and duplicates, hand-off and routing. */
 export function CustomerPanel({ conv }: { conv: Conversation }) {
   const { t } = useApp();
-  const c = conv.customer;
+  const customer = useCustomer(conv);
+  const c = customer.profile ?? conv.customer; // the profile has every identity, also those a merge brought
   return (
     <aside class="side" aria-label={t("customer")}>
       <section class="card">
@@ -30,6 +33,8 @@ export function CustomerPanel({ conv }: { conv: Conversation }) {
         </ul>
       </section>
       <SlaCard conv={conv} />
+      <OrdersCard conv={conv} />
+      <CustomerProfile conv={conv} customer={customer} />
       <TransferCard conv={conv} />
       <RoutingCard conv={conv} />
     </aside>

@@ -2,7 +2,7 @@ import { useEffect, useRef } from "preact/hooks";
 import type { Attachment, Conversation, Message } from "../api";
 import { channelName, customerLabel } from "../channels";
 import { useApp } from "../context";
-import { formatFull, formatTime } from "../format";
+import { fileSize, formatFull, formatTime } from "../format";
 import { useStore } from "../store";
 import { Mood } from "./Mood";
 
@@ -61,7 +61,7 @@ function MessageItem({ conv, m }: { conv: Conversation; m: Message }) {
       {m.attachments.length > 0 && (
         <div class="attachments">
           {m.attachments.map((a, i) => (
-            <AttachmentView key={i} a={a} />
+            <AttachmentView key={i} a={a} sent={m.direction === "outbound"} />
           ))}
         </div>
       )}
@@ -70,8 +70,8 @@ function MessageItem({ conv, m }: { conv: Conversation; m: Message }) {
           {deliveryLabel(t, m.status)}
           {m.error?.message && <span class="reason">: {m.error.message}</span>}
           {m.error?.code && <span class="muted small"> ({m.error.code})</span>}
-          {failed && m.text && (
-            <button class="btn btn-small" onClick={() => store.retry(conv.id, m.text!, m.channel, t("sent"))}>
+          {failed && (
+            <button class="btn btn-small" onClick={() => store.retry(conv.id, m.id, t("sent"))}>
               {t("retry")}
             </button>
           )}
@@ -87,21 +87,21 @@ function deliveryLabel(t: ReturnType<typeof useApp>["t"], status: string): strin
   return text === key ? status : text;
 }
 
-function AttachmentView({ a }: { a: Attachment }) {
+function AttachmentView({ a, sent }: { a: Attachment; sent: boolean }) {
   const { t } = useApp();
   const name = a.filename || t("attachment");
   if (!a.url) return <div class="attachment-note">{t("attachmentNotKept", { note: a.note ?? "" })}</div>;
   if (a.content_type?.startsWith("image/")) {
     return (
       <a href={a.url} target="_blank" rel="noopener noreferrer">
-        <img class="inline-image" src={a.url} alt={t("imageOf", { name })} loading="lazy" />
+        <img class="inline-image" src={a.url} alt={t(sent ? "imageSent" : "imageOf", { name })} loading="lazy" />
       </a>
     );
   }
   return (
     <a class="download" href={a.url} download={name} rel="noopener noreferrer">
       ⤓ {t("download", { name })}
-      {a.size ? ` (${Math.max(1, Math.round(a.size / 1024))} KB)` : ""}
+      {a.size ? ` (${fileSize(a.size)})` : ""}
     </a>
   );
 }

@@ -3,6 +3,7 @@ import { isSupervisor, useApp } from "../context";
 import type { Route } from "../route";
 import { useStore } from "../store";
 import { LanguagePicker } from "./LanguagePicker";
+import { SearchBox } from "./SearchBox";
 
 const PRESENCES: Presence[] = ["online", "away", "offline"];
 
@@ -34,6 +35,7 @@ export function TopBar({ route }: { route: Route }) {
         {isSupervisor(who) && link("board", "/board", t("board"))}
         {isSupervisor(who) && link("settings", "/settings/agents", t("settings"))}
       </nav>
+      <SearchBox />
       <span class="spacer" />
       <span class={`live live-${live}`} role="status" aria-label={t(`live.${live}`)} title={t(`live.${live}`)}>
         <span class="dot" aria-hidden="true" />

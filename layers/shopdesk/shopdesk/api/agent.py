@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from shopdesk.api.attachments import Files
 from shopdesk.logic.access import Caller, roles
 from shopdesk.models import (
     Agent,
@@ -35,16 +36,20 @@ Channel = Annotated[str, StringConstraints(pattern=r"^[a-z_]{2,20}$")]
 
 
 class ReplyIn(BaseModel):
-    """The text (it may use variables: ``{{customer.first_name}}``) or a canned response, not both."""
+    """The text (it may use variables: ``{{customer.first_name}}``) or a canned response, not both; and/or files
+    uploaded with ``POST /agent/attachments`` (a reply may be files alone)."""
 
     text: Text | None = None
     canned_response_id: CannedId | None = None
     channel: Channel | None = None       # another of the customer's channels; default: where they last wrote
+    attachments: Files = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _one_source(self) -> ReplyIn:
-        if (self.text is None) == (self.canned_response_id is None):
-            raise ValueError("give either text or canned_response_id")
+        if self.text is not None and self.canned_response_id is not None:
+            raise ValueError("give either text or canned_response_id, not both")
+        if self.text is None and self.canned_response_id is None and not self.attachments:
+            raise ValueError("give either text or canned_response_id, or attachments")
         return self
 
 

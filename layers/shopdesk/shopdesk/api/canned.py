@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from shopdesk.api import problems
 from shopdesk.api.problems import FieldError, ValidationProblem
 from shopdesk.logic.render import VARIABLES, MissingVariables, TemplateInvalid
-from shopdesk.models.canned import CannedResponse, Scope
+from shopdesk.models.canned import CannedFile, CannedResponse, Scope
 
 
 class CannedOut(BaseModel):
@@ -20,6 +20,7 @@ class CannedOut(BaseModel):
     title: str
     shortcode: str
     bodies: dict[str, str]
+    attachments: list[CannedFile] = []  # sent with every reply that uses it
     uses: int                           # replies sent with it
     last_used_at: datetime | None = None
     updated_at: datetime | None = None

@@ -57,11 +57,14 @@ class OrderPanelOut(BaseModel):
     numbers: list[str]                        # order numbers named in the customer's messages
     source: str                               # cache, platform (something was read through) or none
     warnings: list[str] = Field(default_factory=list)
+    # whether the caller may cancel and refund these orders (a platform is connected and the caller is in one
+    # of ORDER_ACTION_GROUPS): the inbox shows the actions only then; the action routes check it again
+    actions_allowed: bool = False
 
     @classmethod
-    def of(cls, panel: OrderPanel) -> OrderPanelOut:
+    def of(cls, panel: OrderPanel, actions_allowed: bool = False) -> OrderPanelOut:
         return cls(items=[OrderOut.of(f) for f in panel.orders], identities=panel.identities, numbers=panel.numbers,
-                   source=panel.source, warnings=panel.warnings)
+                   source=panel.source, warnings=panel.warnings, actions_allowed=actions_allowed)
 
 
 class CancelIn(BaseModel):

@@ -44,6 +44,18 @@ class Template:
 
 
 @dataclass(frozen=True)
+class OutboundFile:
+    """A file of an agent's reply: ``url`` a presigned GET the provider can fetch for a while, ``key`` our
+    copy in the media bucket (for senders that upload the bytes themselves: email, Telegram documents)."""
+
+    url: str
+    content_type: str | None = None
+    filename: str | None = None
+    size: int | None = None
+    key: str | None = None
+
+
+@dataclass(frozen=True)
 class OutboundRequest:
     channel: str
     to: str
@@ -59,6 +71,11 @@ class OutboundRequest:
     references: tuple[str, ...] = ()          # email
     reply_address: str | None = None          # email Reply-To carrying the conversation token
     choices: tuple[tuple[str, str], ...] = ()  # (id, title) reply buttons (WhatsApp Cloud, Messenger, Telegram)
+    files: tuple[OutboundFile, ...] = ()      # an agent's attachments (typed); media_urls: bare links
+
+    def outbound_files(self) -> tuple[OutboundFile, ...]:
+        """The files to send: ``files``, else a file per bare ``media_urls`` link (its type unknown)."""
+        return self.files or tuple(OutboundFile(url=url) for url in self.media_urls)
 
 
 @dataclass(frozen=True)
@@ -79,12 +96,16 @@ class Sender(Protocol):
 
 
 def http_json(url: str, *, method: str = "GET", body: Mapping[str, Any] | None = None,
-              headers: Mapping[str, str] | None = None, timeout: float = 10.0, provider: str = "provider"
-              ) -> tuple[int, dict[str, Any], Mapping[str, str]]:
-    """One JSON request. Returns (status, body, headers) for any HTTP answer; raises a retryable
-    ProviderError only when the provider could not be reached or answered something not JSON."""
+              headers: Mapping[str, str] | None = None, timeout: float = 10.0, provider: str = "provider",
+              raw: tuple[bytes, str] | None = None) -> tuple[int, dict[str, Any], Mapping[str, str]]:
+    """One request answered with JSON. Returns (status, body, headers) for any HTTP answer; raises a retryable
+    ProviderError only when the provider could not be reached or answered something not JSON. The body is
+    ``body`` as JSON, or ``raw`` (bytes, content type): a multipart form, for instance."""
     data = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
     sent = {"Accept": "application/json", "User-Agent": "shopdesk", **(headers or {})}
+    if raw is not None:
+        data = raw[0]
+        sent["Content-Type"] = raw[1]
     if data is not None:
         sent.setdefault("Content-Type", "application/json")
     request = urllib.request.Request(url, data=data, method=method, headers=sent)

@@ -22,7 +22,14 @@ from functools import partial
 from typing import Any
 
 from shopdesk.channels import meta
-from shopdesk.channels.base import OutboundRequest, SendResult, item_or_unsupported, unsupported, usable_id
+from shopdesk.channels.base import (
+    OutboundFile,
+    OutboundRequest,
+    SendResult,
+    item_or_unsupported,
+    unsupported,
+    usable_id,
+)
 from shopdesk.channels.meta import OBJECT_BY_PROVIDER, GraphClient
 from shopdesk.errors import BadRequest, ProviderError
 from shopdesk.models.message import (
@@ -327,6 +334,15 @@ def attachment_type(url: str) -> str:
     return _SEND_TYPES.get(posixpath.splitext(path)[1].lower(), "file")
 
 
+def file_attachment_type(file: OutboundFile) -> str:
+    """Send API attachment type for a file: image, video or audio by its content type, else ``file``."""
+    kind = (file.content_type or "").lower()
+    if not kind:
+        return attachment_type(file.url)
+    major = kind.split("/", 1)[0]
+    return major if major in ("image", "video", "audio") else "file"
+
+
 class MessengerSender:
     """Replies through the Send API: ``POST /<version>/me/messages`` (or ``/<page or IG id>/messages``).
 
@@ -351,13 +367,14 @@ class MessengerSender:
         else:
             base["messaging_type"] = "RESPONSE"
         message: dict[str, Any] = {"text": request.text}
-        if request.choices and not request.media_urls:          # quick replies under the text (titles ≤ 20)
+        files = request.outbound_files()
+        if request.choices and not files:          # quick replies under the text (titles ≤ 20)
             message["quick_replies"] = [{"content_type": "text", "title": title[:20], "payload": cid[:1000]}
                                         for cid, title in request.choices[:13]]
         bodies = [{**base, "message": message}] if request.text else []
-        bodies += [{**base, "message": {"attachment": {"type": attachment_type(url),
-                                                       "payload": {"url": url, "is_reusable": False}}}}
-                   for url in request.media_urls]
+        bodies += [{**base, "message": {"attachment": {"type": file_attachment_type(file),
+                                                       "payload": {"url": file.url, "is_reusable": False}}}}
+                   for file in files]
         if not bodies:
             raise BadRequest("the reply has no text or media")
         return bodies

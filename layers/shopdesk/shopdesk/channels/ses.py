@@ -29,7 +29,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from shopdesk.bounds import loads
-from shopdesk.channels.base import Media, OutboundRequest, SendResult
+from shopdesk.channels.base import Media, OutboundFile, OutboundRequest, SendResult
 from shopdesk.channels.email import ShopAddresses
 from shopdesk.errors import BadRequest, ProviderError
 from shopdesk.models.message import MessageError, StatusUpdate
@@ -290,10 +290,11 @@ def build_raw_email(req: OutboundRequest, *, from_address: str, message_id_domai
     Files are not fetched here: pass already downloaded ``files`` to attach them; otherwise
     ``req.media_urls`` are listed as links under the text."""
     text = (req.text or "").replace("\r\n", "\n").replace("\r", "\n")
-    if not text.strip() and not req.media_urls and not files:
+    links_only = [f.url for f in req.outbound_files()] if not files else []
+    if not text.strip() and not links_only and not files:
         raise BadRequest("the reply has no text and no files")
-    if req.media_urls and not files:
-        links = "\n".join(f"- {url}" for url in req.media_urls)
+    if links_only:
+        links = "\n".join(f"- {url}" for url in links_only)
         text = f"{text.rstrip()}\n\nAttachments:\n{links}" if text.strip() else f"Attachments:\n{links}"
     if not text.endswith("\n"):
         text += "\n"
@@ -385,11 +386,13 @@ class SesSender:
     be a verified SES identity or on a verified domain.
 
     ``fetch_media`` (e.g. ``lambda url: http_bytes(url, max_bytes=...)``), when given, downloads
-    ``req.media_urls`` so they go out as real attachments; without it they are listed as links."""
+    ``req.media_urls`` so they go out as real attachments; without it they are listed as links. ``read_file``
+    reads an agent's attachments (``req.files``) from the media bucket, so they go out attached."""
 
     def __init__(self, from_address: str, configuration_set: str | None = None, *,
                  shop_addresses: Iterable[str] = (), message_id_domain: str | None = None, client: Any = None,
-                 region_name: str | None = None, fetch_media: Callable[[str], Media] | None = None) -> None:
+                 region_name: str | None = None, fetch_media: Callable[[str], Media] | None = None,
+                 read_file: Callable[[OutboundFile], bytes] | None = None) -> None:
         self.from_address = from_address
         self.shops = ShopAddresses([from_address, *shop_addresses])
         self.configuration_set = configuration_set
@@ -397,6 +400,7 @@ class SesSender:
         self._client = client
         self._region = region_name
         self._fetch_media = fetch_media
+        self._read_file = read_file       # an agent's attachment from the media bucket, attached as it is
 
     @property
     def client(self) -> Any:
@@ -425,7 +429,10 @@ class SesSender:
     def send(self, req: OutboundRequest) -> SendResult:
         from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ParamValidationError
 
-        files = [self._fetch_media(url) for url in req.media_urls] if self._fetch_media else []
+        if req.files and self._read_file is not None:
+            files = [Media(self._read_file(f), f.content_type, f.filename) for f in req.files]
+        else:
+            files = [self._fetch_media(f.url) for f in req.outbound_files()] if self._fetch_media else []
         from_address = self._from(req)
         try:
             raw = build_raw_email(req, from_address=from_address, message_id_domain=self._domain, files=files)

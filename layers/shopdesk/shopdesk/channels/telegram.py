@@ -37,6 +37,7 @@ Behaviour follows the Telegram Bot API documentation:
 from __future__ import annotations
 
 import hmac
+import json
 import mimetypes
 import posixpath
 import re
@@ -50,6 +51,7 @@ from typing import Any
 from shopdesk.bounds import loads
 from shopdesk.channels.base import (
     Media,
+    OutboundFile,
     OutboundRequest,
     SendResult,
     http_bytes,
@@ -547,6 +549,24 @@ def _is_photo(url: str) -> bool:
     return urllib.parse.urlsplit(url).path.lower().endswith(PHOTO_EXTENSIONS)
 
 
+PHOTO_TYPES = frozenset(("image/jpeg", "image/png", "image/webp"))
+# "sendDocument by URL will currently only work for GIF, PDF and ZIP files" (Bot API, Sending files): other
+# documents are uploaded as multipart/form-data.
+DOCUMENT_URL_TYPES = frozenset(("image/gif", "application/pdf", "application/zip"))
+
+
+def _file_call(file: OutboundFile) -> tuple[str, str, str | OutboundFile]:
+    """The Bot API method, its file field and what goes in it: the URL, or the file itself (multipart)."""
+    kind = (file.content_type or "").lower()
+    if not kind:
+        return ("sendPhoto", "photo", file.url) if _is_photo(file.url) else ("sendDocument", "document", file.url)
+    if kind in PHOTO_TYPES:
+        return "sendPhoto", "photo", file.url
+    if kind in DOCUMENT_URL_TYPES:
+        return "sendDocument", "document", file.url
+    return "sendDocument", "document", file
+
+
 class TelegramSender:
     """The Bot API over plain HTTPS.
 
@@ -565,7 +585,8 @@ class TelegramSender:
     """
 
     def __init__(self, base_url: str, bot_token: str, *, timeout: float = 10.0, max_inline_wait: float = 5.0,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 read_file: Callable[[OutboundFile], bytes] | None = None) -> None:
         if not _TOKEN_RE.fullmatch(bot_token or ""):
             raise ValueError("not a Telegram bot token (expected <bot id>:<secret>)")
         self._token = bot_token
@@ -573,6 +594,7 @@ class TelegramSender:
         self._timeout = timeout
         self._max_inline_wait = max_inline_wait
         self._sleep = sleep
+        self._read_file = read_file       # the bytes of a document Telegram cannot fetch by URL
 
     def send(self, request: OutboundRequest) -> SendResult:
         calls = self._calls(request)
@@ -592,19 +614,20 @@ class TelegramSender:
 
     def _calls(self, request: OutboundRequest) -> list[tuple[str, dict[str, Any]]]:
         text = (request.text or "").strip()
-        if not text and not request.media_urls:
+        files = request.outbound_files()
+        if not text and not files:
             detail = "Telegram has no message templates" if request.template else "The message has no text and no media"
             raise ProviderError(detail, code="empty", retryable=False)
         base: dict[str, Any] = {"chat_id": _chat_id(request.to)}
         if request.sender.startswith(BUSINESS_PREFIX):
             base["business_connection_id"] = request.sender[len(BUSINESS_PREFIX):]
         calls: list[tuple[str, dict[str, Any]]] = []
-        caption = text if text and request.media_urls and _utf16_len(text) <= MAX_CAPTION else None
+        caption = text if text and files and _utf16_len(text) <= MAX_CAPTION else None
         if text and caption is None:
             calls.extend(("sendMessage", {**base, "text": part}) for part in split_text(text))
-        for index, url in enumerate(request.media_urls):
-            method, field = ("sendPhoto", "photo") if _is_photo(url) else ("sendDocument", "document")
-            body = {**base, field: url}
+        for index, file in enumerate(files):
+            method, field, value = _file_call(file)
+            body = {**base, field: value}
             if index == 0 and caption:
                 body["caption"] = caption
             calls.append((method, body))
@@ -620,7 +643,7 @@ class TelegramSender:
         attempts = 3 if inline else 1
         for attempt in range(1, attempts + 1):
             try:
-                result = _call(self._base_url, self._token, method, body, self._timeout)
+                result = _call(self._base_url, self._token, method, self._multipart(body), self._timeout)
             except ProviderError as exc:
                 wait = exc.retry_after if exc.retry_after is not None else 1.0
                 if attempt == attempts or not exc.retryable or wait > self._max_inline_wait:
@@ -635,11 +658,33 @@ class TelegramSender:
             return message_id
         raise AssertionError("unreachable")
 
+    def _multipart(self, body: dict[str, Any]) -> dict[str, Any] | tuple[bytes, str]:
+        """The body as JSON, or as a multipart form when it carries a file to upload (its other fields as
+        form fields, objects as JSON strings, as the Bot API takes them)."""
+        uploads = {k: v for k, v in body.items() if isinstance(v, OutboundFile)}
+        if not uploads:
+            return body
+        if self._read_file is None:
+            raise ProviderError("Telegram takes this file only as an upload, and the sender cannot read files",
+                                code="not_configured", retryable=False)
+        from urllib3.filepost import encode_multipart_formdata
 
-def _call(base_url: str, token: str, method: str, body: Mapping[str, Any], timeout: float) -> Any:
-    """One Bot API call: its ``result``, or a ProviderError with a human reason."""
-    status, answer, headers = http_json(f"{base_url}/bot{token}/{method}", method="POST", body=body,
-                                        timeout=timeout, provider="Telegram")
+        fields: dict[str, Any] = {k: v if isinstance(v, str) else json.dumps(v) for k, v in body.items()
+                                  if k not in uploads}
+        for name, file in uploads.items():
+            fields[name] = (file.filename or "file", self._read_file(file),
+                            file.content_type or "application/octet-stream")
+        data, content_type = encode_multipart_formdata(fields)
+        return data, content_type
+
+
+def _call(base_url: str, token: str, method: str, body: Mapping[str, Any] | tuple[bytes, str],
+          timeout: float) -> Any:
+    """One Bot API call (a JSON body, or a multipart form as (bytes, content type)): its ``result``, or a
+    ProviderError with a human reason."""
+    raw = body if isinstance(body, tuple) else None
+    status, answer, headers = http_json(f"{base_url}/bot{token}/{method}", method="POST",
+                                        body=None if raw else body, raw=raw, timeout=timeout, provider="Telegram")
     if 200 <= status < 300 and answer.get("ok") is True:
         return answer.get("result")
     raise _provider_error(status, answer, headers)

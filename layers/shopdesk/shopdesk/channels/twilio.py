@@ -194,7 +194,7 @@ class TwilioSender:
             fields += [("ContentSid", request.template.provider_ref), ("ContentVariables", json.dumps(variables))]
         elif request.text:
             fields.append(("Body", request.text))
-        fields.extend(("MediaUrl", url) for url in request.media_urls)
+        fields.extend(("MediaUrl", file.url) for file in request.outbound_files())   # up to 10 (channels/limits.py)
         if request.status_callback:
             fields.append(("StatusCallback", request.status_callback))
         url = f"{self._base_url}/2010-04-01/Accounts/{self._credentials.account_sid}/Messages.json"

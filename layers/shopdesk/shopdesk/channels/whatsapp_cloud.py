@@ -23,7 +23,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shopdesk.channels import meta
-from shopdesk.channels.base import OutboundRequest, SendResult, item_or_unsupported, unsupported, usable_id
+from shopdesk.channels.base import (
+    OutboundFile,
+    OutboundRequest,
+    SendResult,
+    item_or_unsupported,
+    unsupported,
+    usable_id,
+)
 from shopdesk.channels.meta import GraphClient, error_reason
 from shopdesk.errors import BadRequest, ProviderError
 from shopdesk.models.message import (
@@ -379,6 +386,23 @@ def media_type(url: str) -> str:
     return _EXTENSION_TYPES.get(posixpath.splitext(path)[1].lower(), "document")
 
 
+def file_media_type(file: OutboundFile) -> str:
+    """The Cloud API message type for a file: from its content type when known (jpeg/png images, video,
+    audio; anything else a document), else from the URL's extension."""
+    kind = (file.content_type or "").lower()
+    if not kind:
+        return media_type(file.url)
+    if kind in ("image/jpeg", "image/png"):
+        return "image"
+    if kind == "image/webp":
+        return "sticker"
+    if kind.startswith("video/"):
+        return "video"
+    if kind.startswith("audio/"):
+        return "audio"
+    return "document"
+
+
 def _recipient(to: str) -> dict[str, str]:
     """Phone numbers go in ``to`` (digits); a business-scoped user id goes in ``recipient``."""
     value = to.strip()
@@ -428,13 +452,13 @@ class WhatsAppSender:
             return [{**base, "type": "template", "template": template}]
         text = request.text or None
         bodies: list[dict[str, Any]] = []
-        for index, url in enumerate(request.media_urls):
-            kind = media_type(url)
-            media: dict[str, Any] = {"link": url}
+        for index, file in enumerate(request.outbound_files()):
+            kind = file_media_type(file)
+            media: dict[str, Any] = {"link": file.url}
             if kind == "document":
-                name = posixpath.basename(urllib.parse.urlsplit(url).path)
+                name = file.filename or urllib.parse.unquote(posixpath.basename(urllib.parse.urlsplit(file.url).path))
                 if name:
-                    media["filename"] = urllib.parse.unquote(name)
+                    media["filename"] = name
             if index == 0 and text and kind in _CAPTIONED and len(text) <= 1024:
                 media["caption"], text = text, None
             bodies.append({**(base if index == 0 else {k: v for k, v in base.items() if k != "context"}),

@@ -79,6 +79,10 @@ class OrderActions:
     allowed_groups: set[str]
     add_message: Callable[[Message], None]
 
+    def allowed(self, who: Caller) -> bool:
+        """Whether ``who`` may act on orders at all: a platform is connected and they are in an allowed group."""
+        return self.commerce is not None and may_act(who, self.allowed_groups)
+
     def _prepare(self, conv: Conversation, order_id: str, who: Caller) -> tuple[Commerce, Order]:
         if not may_act(who, self.allowed_groups):      # first: whoever may never act hears so, platform or not
             raise PermissionError(f"order actions need one of the groups {', '.join(sorted(self.allowed_groups))}")

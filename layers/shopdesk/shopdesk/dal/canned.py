@@ -11,7 +11,7 @@ from typing import Any
 
 from shopdesk import clock
 from shopdesk.dal.table import ConditionFailed, Table, Update
-from shopdesk.models.canned import CannedContent, CannedResponse, Scope
+from shopdesk.models.canned import CannedContent, CannedFile, CannedResponse, Scope
 
 PREFIX = "RESPONSE#"
 
@@ -27,6 +27,7 @@ def canned_pk(scope: Scope, owner: str | None) -> str:
 def _from_item(item: dict[str, Any]) -> CannedResponse:
     return CannedResponse(id=item["SK"].removeprefix(PREFIX), scope=item["scope"], owner=item.get("owner"),
                           title=item["title"], shortcode=item["shortcode"], bodies=item["bodies"],
+                          attachments=[CannedFile.model_validate(a) for a in item.get("attachments") or []],
                           uses=int(item.get("uses", 0)), last_used_at=item.get("last_used_at"),
                           updated_at=item.get("updated_at"), updated_by=item.get("updated_by"))
 
@@ -40,6 +41,7 @@ class CannedResponses:
         """Create or replace the content; the usage counter is kept (one UpdateItem)."""
         update = (Update().set("scope", scope).set("owner", owner if scope == "personal" else None)
                   .set("title", content.title).set("shortcode", content.shortcode).set("bodies", content.bodies)
+                  .set("attachments", [a.model_dump() for a in content.attachments] or None)
                   .set("updated_at", clock.iso(clock.now())).set("updated_by", by).set_if_missing("uses", 0))
         item = self.table.update(canned_pk(scope, owner), PREFIX + response_id, update, return_new=True)
         assert item is not None             # ALL_NEW always answers the item

@@ -561,23 +561,34 @@ class Conversations:
             raise Conflict("the conversation changed meanwhile; reload it and try again") from exc
 
     # ------------------------------------------------------------------ deliveries
+    def record_part(self, conversation_id: str, sk: str, parts_sent: int, provider_id: str) -> None:
+        """One more part of a reply went out (#106): counted with its provider id, so a retry resumes after it.
+        Conditioned on the count as it was: a redelivery that raced another cannot record a part twice."""
+        update = (Update().set("parts_sent", parts_sent).append("part_ids", [provider_id])
+                  .when("attribute_exists(PK) AND (attribute_not_exists(parts_sent) OR parts_sent < :n)", n=parts_sent))
+        with suppress(ConditionFailed):
+            self.table.update(it.conv_pk(conversation_id), sk, update)
+
     def record_send(self, conversation_id: str, sk: str, *, provider: str, provider_id: str, status: str,
-                    attempts: int) -> None:
+                    attempts: int, other_ids: Sequence[str] = ()) -> None:
         """A provider accepted a reply: remember its id (for receipts) and apply any receipt that
-        raced ahead of us."""
-        marker = self.table.update(
-            it.marker_pk(provider, provider_id), it.META,
+        raced ahead of us. A reply sent in several parts has a marker per part (#107): a receipt for any
+        of them finds the reply, and the best status any of them reached already counts."""
+        markers = [self.table.update(
+            it.marker_pk(provider, pid), it.META,
             Update().set("conversation_id", conversation_id).set("message_sk", sk).set("direction", "outbound")
             .set("type", "marker").set("ttl", int(clock.now().timestamp()) + MARKER_TTL_SECONDS),
-            return_new=True) or {}
-        best = status
-        if marker.get("status") and delivery_rank(marker["status"]) > delivery_rank(status):
-            best = marker["status"]
-        error = marker.get("error") if best == marker.get("status") else None
+            return_new=True) or {} for pid in (provider_id, *other_ids)]
+        best, error = status, None
+        for marker in markers:
+            if marker.get("status") and delivery_rank(marker["status"]) > delivery_rank(best):
+                best, error = marker["status"], marker.get("error")
         update = (Update().set("provider_id", provider_id).set("status", best).set("status_rank", delivery_rank(best))
                   .set("attempts", attempts).set("error", error)
                   .when("attribute_exists(PK) AND (attribute_not_exists(status_rank) OR status_rank <= :rank)",
                         rank=delivery_rank(best)))
+        if other_ids:
+            update.set("part_ids", [provider_id, *other_ids]).set("parts_sent", 1 + len(other_ids))
         try:
             self.table.update(it.conv_pk(conversation_id), sk, update)
         except ConditionFailed:

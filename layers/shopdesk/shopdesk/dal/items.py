@@ -216,6 +216,7 @@ def message_item(message: Message) -> dict[str, Any]:
         "payload": payload.value or None, "truncated": truncated or None,
         "language": message.language, "sentiment": message.sentiment, "emotion": message.emotion,
         "urgent": message.urgent, "intents": list(message.intents) or None,
+        "parts_sent": message.parts_sent or None, "part_ids": message.part_ids or None,
     }
 
 
@@ -230,6 +231,8 @@ def message_from_item(item: dict[str, Any]) -> Message:
         provider=item.get("provider"), kind=item.get("kind"), subject=item.get("subject"),
         payload=item.get("payload"), language=item.get("language"), sentiment=item.get("sentiment"),
         emotion=item.get("emotion"), urgent=item.get("urgent"), intents=sorted(item.get("intents") or []),
+        parts_sent=int(item.get("parts_sent") or 0),
+        part_ids=list(item.get("part_ids") or []),
     )
 
 

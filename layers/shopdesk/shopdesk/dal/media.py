@@ -1,12 +1,29 @@
-"""Attachments in S3: stored once under media/<conversation>/<message>/, read through presigned URLs."""
+"""Attachments in S3: stored once under media/<conversation>/<message>/, read through presigned URLs.
+
+Agents' uploads land under ``media/outbound/<conversation>/<agent>/`` (a reply's files) or
+``media/library/<agent>/`` (a canned response's), by presigned POST; ``head`` and ``first_bytes`` tell what
+actually landed before a reply names them."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
 
 from shopdesk.dal.aws import client
 
-PRESIGNED_SECONDS = 300
+PRESIGNED_SECONDS = 300            # an agent's or visitor's link
+PROVIDER_FETCH_SECONDS = 3600      # a link a provider fetches an outbound file from (Twilio, Meta, Telegram)
+UPLOAD_SECONDS = 300               # a presigned POST
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    key: str
+    size: int
+    content_type: str | None
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -27,8 +44,36 @@ class MediaStore:
     def get(self, bucket: str, key: str) -> bytes:
         return client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
 
-    def presign(self, key: str, filename: str | None = None) -> str:
+    def presign(self, key: str, filename: str | None = None, expires: int = PRESIGNED_SECONDS) -> str:
         params = {"Bucket": self.bucket, "Key": key}
         if filename:
             params["ResponseContentDisposition"] = f'inline; filename="{_UNSAFE.sub("_", filename)}"'
-        return client("s3").generate_presigned_url("get_object", Params=params, ExpiresIn=PRESIGNED_SECONDS)
+        return client("s3").generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
+
+    def presign_upload(self, key: str, content_type: str, max_bytes: int) -> dict[str, Any]:
+        """A presigned POST for one file: this key, this Content-Type, 1 byte to ``max_bytes``; S3 refuses
+        anything else. Returns ``{"url", "fields"}``."""
+        post: dict[str, Any] = client("s3").generate_presigned_post(
+            Bucket=self.bucket, Key=key, Fields={"Content-Type": content_type},
+            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
+            ExpiresIn=UPLOAD_SECONDS)
+        return post
+
+    def head(self, key: str) -> StoredObject | None:
+        """What S3 holds at ``key`` (HeadObject): its real size and type; None when nothing is there."""
+        try:
+            answer = client("s3").head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            # S3 answers 403 rather than 404 for a missing key to a role without s3:ListBucket (ours have none)
+            if exc.response.get("Error", {}).get("Code") in ("404", "403", "NoSuchKey", "NotFound", "Forbidden"):
+                return None
+            raise
+        return StoredObject(key, int(answer["ContentLength"]), answer.get("ContentType"))
+
+    def first_bytes(self, key: str, count: int) -> bytes:
+        """The start of an object (a ranged GetObject): enough to tell its type by its signature."""
+        body: bytes = client("s3").get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{count - 1}")["Body"].read()
+        return body
+
+    def read(self, key: str) -> bytes:
+        return self.get(self.bucket, key)

@@ -14,18 +14,23 @@ shortcode and title as an agent types ``/ret...`` in the composer, and counted w
 - The body for a conversation: the customer's language (detected, ``Conversation.language``), else the
   shop's default language, else English, else the first written.
 - A reply by id looks for the caller's personal one first, then a shared one.
+- Files (``attachments``): uploaded first (``POST /agent/attachments`` without a conversation, under the
+  writer's ``media/library/<agent>/``), checked as stored when the response is written (HeadObject, first
+  bytes; the files it has already are kept as they are), and sent with every reply that uses it, after the
+  reply's channel limits are checked.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from shopdesk.dal.canned import CannedResponses
-from shopdesk.errors import NotFound
+from shopdesk.errors import BadRequest, NotFound
 from shopdesk.logic import render
 from shopdesk.logic.access import ADMIN, SUPERVISOR, Caller, require
-from shopdesk.models.canned import CannedContent, CannedResponse
+from shopdesk.logic.attachments import Attachments, FileRef, library_prefix
+from shopdesk.models.canned import CannedContent, CannedFile, CannedResponse, Scope
 
 SEARCH_LIMIT = 20
 
@@ -33,12 +38,14 @@ SEARCH_LIMIT = 20
 @dataclass
 class CannedLibrary:
     store: CannedResponses
+    files: Attachments | None = field(default=None)      # None: no media bucket, no attachments
 
     # ------------------------------------------------------------------ shared (admin API)
     def put_shared(self, caller: Caller, response_id: str, content: CannedContent) -> CannedResponse:
         require(caller.roles, ADMIN)
         _check_bodies(content)
-        return self.store.put("shared", None, response_id, content, caller.id)
+        return self.store.put("shared", None, response_id, self._checked_files(caller, "shared", None, response_id,
+                                                                               content), caller.id)
 
     def list_shared(self, caller: Caller) -> list[CannedResponse]:
         """Least used first, then by shortcode: what to retire is at the top."""
@@ -57,7 +64,22 @@ class CannedLibrary:
     # ------------------------------------------------------------------ personal (agent API)
     def put_personal(self, caller: Caller, response_id: str, content: CannedContent) -> CannedResponse:
         _check_bodies(content)
-        return self.store.put("personal", caller.id, response_id, content, caller.id)
+        return self.store.put("personal", caller.id, response_id,
+                              self._checked_files(caller, "personal", caller.id, response_id, content), caller.id)
+
+    def _checked_files(self, caller: Caller, scope: Scope, owner: str | None, response_id: str,
+                       content: CannedContent) -> CannedContent:
+        """The content with its files as stored: new ones must be the writer's uploads and are checked; the
+        response's current files are kept as they are (another admin may have uploaded them)."""
+        if not content.attachments:
+            return content
+        if self.files is None:
+            raise BadRequest("attachments are not available here (no media bucket is configured)")
+        current = self.store.get(scope, owner, response_id)
+        known = [f.attachment() for f in current.attachments] if current else []
+        refs = [FileRef(f.key, f.filename, f.content_type, f.size) for f in content.attachments]
+        checked = self.files.confirm(refs, [library_prefix(caller.id)], known=known)
+        return content.model_copy(update={"attachments": [CannedFile.of(a) for a in checked]})
 
     def delete_personal(self, caller: Caller, response_id: str) -> None:
         if not self.store.delete("personal", caller.id, response_id):

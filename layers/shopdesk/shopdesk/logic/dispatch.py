@@ -2,6 +2,11 @@
 
 Order: the outbound queue is FIFO with one group per conversation, and a failed record blocks its
 group until it is retried, so replies to one conversation leave in the order they were written.
+
+Parts: a reply with files may be several provider messages (one per file where the provider takes one;
+``channels/limits.py``). They are sent in order and each one that went out is recorded on the message
+(``parts_sent``, ``part_ids``) before the next, so a retry (a redelivery after a rate limit, or an agent's
+"send again") resumes after the last part sent and never repeats one to the customer.
 """
 
 from __future__ import annotations
@@ -15,10 +20,11 @@ from typing import Literal
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel
 
-from shopdesk.channels.base import OutboundRequest, Sender, Template
+from shopdesk.channels.base import OutboundFile, OutboundRequest, Sender, SendResult, Template
+from shopdesk.channels.limits import limits_for, parts
 from shopdesk.dal.conversations import Conversations
 from shopdesk.errors import ProviderError
-from shopdesk.models import Direction, Message
+from shopdesk.models import Attachment, Direction, Message
 
 logger = Logger(child=True)
 
@@ -51,14 +57,25 @@ class RetryPolicy:
 Outcome = Literal["sent", "failed", "skipped"]
 
 
-def outbound_request(message: Message, status_callback: str | None) -> OutboundRequest:
-    """What the provider is asked to send, from the stored reply and what it carries."""
+FileUrl = Callable[[Attachment], str]
+
+
+def outbound_request(message: Message, status_callback: str | None, file_url: FileUrl | None = None
+                     ) -> OutboundRequest:
+    """What the provider is asked to send, from the stored reply and what it carries. Files in our bucket go
+    as ``files`` with a presigned link the provider can fetch (``file_url``); other files as their links."""
     payload = message.payload or {}
     template = payload.get("template")
     email = payload.get("email") or {}
+    stored = [a for a in message.attachments if a.storage_key]
+    if stored and file_url is None:
+        raise ProviderError("the reply has files but the dispatcher has no media bucket", code="not_configured",
+                            retryable=False)
+    files = tuple(OutboundFile(url=file_url(a), content_type=a.content_type, filename=a.filename, size=a.size,
+                               key=a.storage_key) for a in stored) if file_url else ()
     return OutboundRequest(
         channel=message.channel or "sms", to=message.to or "", sender=message.sender or "", text=message.text,
-        media_urls=tuple(a.url for a in message.attachments if a.url),
+        files=files, media_urls=tuple(a.url for a in message.attachments if a.url and not a.storage_key),
         template=Template(template["name"], template["language"], list(template.get("parameters", [])),
                           template.get("provider_ref")) if template else None,
         reply_context=payload.get("reply_context"), tag=payload.get("tag"),
@@ -71,8 +88,8 @@ def outbound_request(message: Message, status_callback: str | None) -> OutboundR
 
 
 def dispatch(work: OutboundWork, attempt: int, conversations: Conversations, sender_for: Callable[[str], Sender],
-             policy: RetryPolicy, status_callback: str | None) -> Outcome:
-    """Send one reply. ``attempt`` is the queue's receive count (1 on the first try)."""
+             policy: RetryPolicy, status_callback: str | None, file_url: FileUrl | None = None) -> Outcome:
+    """Send one reply, part by part from the first not sent yet. ``attempt`` is the queue's receive count."""
     message = conversations.get_message(work.conversation_id, work.message_sk)
     if message is None or message.direction is not Direction.OUTBOUND:
         logger.warning("outbound work for a message that does not exist", extra=work.model_dump())
@@ -80,8 +97,23 @@ def dispatch(work: OutboundWork, attempt: int, conversations: Conversations, sen
     if message.status != "queued":
         return "skipped"          # sent (or failed) by an earlier delivery of this record
     provider = message.provider or "twilio"
+    ids = list(message.part_ids)
+    result: SendResult | None = None
     try:
-        result = sender_for(provider).send(outbound_request(message, status_callback))
+        pieces = parts(outbound_request(message, status_callback, file_url),
+                       limits_for(provider, message.channel or "sms"))
+        sender = sender_for(provider)
+        for index in range(min(message.parts_sent, len(pieces)), len(pieces)):
+            try:
+                result = sender.send(pieces[index])
+            except ProviderError as exc:
+                if index:
+                    exc.message = (f"{index} of {len(pieces)} parts of the reply went out; the rest failed: "
+                                   f"{exc.message}")
+                raise
+            ids.append(result.provider_id)
+            if index + 1 < len(pieces):
+                conversations.record_part(work.conversation_id, work.message_sk, index + 1, result.provider_id)
     except ProviderError as exc:
         error = {"code": exc.code, "message": exc.message}
         if exc.retryable and attempt < policy.max_attempts:
@@ -94,5 +126,6 @@ def dispatch(work: OutboundWork, attempt: int, conversations: Conversations, sen
                                               "code": exc.code, "attempts": attempt, "retryable": exc.retryable})
         return "failed"
     conversations.record_send(work.conversation_id, work.message_sk, provider=provider,
-                              provider_id=result.provider_id, status=result.status, attempts=attempt)
+                              provider_id=ids[0] if ids else "", status=result.status if result else "accepted",
+                              attempts=attempt, other_ids=ids[1:])
     return "sent"

@@ -5,7 +5,7 @@ Every use case takes the caller and asks shopdesk.logic.access whether they may 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
@@ -24,6 +24,7 @@ from shopdesk.errors import BadRequest, Conflict, NotFound, ShopdeskError
 from shopdesk.ids import new_id
 from shopdesk.logic import sla_engine
 from shopdesk.logic.access import Access, Caller
+from shopdesk.logic.attachments import Attachments, FileRef, check_channel, library_prefix, outbound_prefix
 from shopdesk.logic.canned import CannedLibrary
 from shopdesk.logic.personalise import DEFAULT_SHOP_NAME, Personaliser, Rendered
 from shopdesk.logic.sla_engine import PolicyBook, book_for
@@ -32,6 +33,7 @@ from shopdesk.logic.windows import free_text_allowed, templates_allowed
 from shopdesk.logic.work import enqueue_drain, enqueue_refill
 from shopdesk.models import (
     Agent,
+    Attachment,
     Conversation,
     ConversationStatus,
     Direction,
@@ -61,6 +63,7 @@ class Inbox:
     book: PolicyBook | None = None
     customers: Customers | None = None
     personaliser: Personaliser | None = None      # variables and canned responses in replies
+    files: Attachments | None = None              # outbound attachments (None: no media bucket)
     access: Access = field(init=False)
 
     def __post_init__(self) -> None:
@@ -176,20 +179,67 @@ class Inbox:
 
     # ------------------------------------------------------------------ writing
     def reply(self, caller: Caller, conversation_id: str, text: str | None, channel: str | None = None,
-              canned_response_id: str | None = None) -> Message:
+              canned_response_id: str | None = None, attachments: Sequence[FileRef] = ()) -> Message:
         """Queue a reply on the channel the customer last wrote from, or on another of theirs. The text (or
-        the canned response's body) is rendered first: what is stored and sent is the rendered text."""
+        the canned response's body) is rendered first: what is stored and sent is the rendered text. Files
+        (``attachments``, uploaded with ``upload``; a canned response's own) are checked as stored and against
+        the channel's limits before anything is queued (``AttachmentRefused``: 422)."""
         conv = self._visible(caller, conversation_id)
         route = self._route(conv, channel)
         permission = free_text_allowed(route.channel, route.last_inbound_at, clock.now())
         payload: dict[str, Any] = {"tag": permission.tag} if permission.tag else {}
-        rendered = self._render(caller, conv, text, canned_response_id)
-        if rendered.canned is not None:
+        rendered = self._render(caller, conv, text, canned_response_id) if text or canned_response_id else None
+        canned_files = [f.attachment() for f in rendered.canned.attachments] if rendered and rendered.canned else []
+        files = list(canned_files)
+        if attachments:
+            files += self._files().confirm(attachments, [outbound_prefix(conv.id, caller.id)], known=canned_files)
+        if not files and rendered is None:
+            raise BadRequest("the reply has no text and no files")
+        check_channel(files, route.provider, route.channel)
+        if rendered is not None and rendered.canned is not None:
             payload["canned_response_id"] = rendered.canned.id
-        message = self._queue(conv, route, caller.id, text=rendered.text, payload=payload)
-        if rendered.canned is not None and self.personaliser is not None:
+        message = self._queue(conv, route, caller.id, text=rendered.text if rendered else None, payload=payload,
+                              attachments=_unique(files))
+        if rendered is not None and rendered.canned is not None and self.personaliser is not None:
             self.personaliser.canned.count_use(rendered.canned)
         return message
+
+    def retry(self, caller: Caller, conversation_id: str, message_id: str) -> Message:
+        """Send a failed reply again, as a new reply at the end of the timeline: the same channel, text, files
+        (or template). Parts the provider took before the failure (one message per file on some channels) are
+        not sent twice: the new reply resumes after them. The failed one stays, with its error."""
+        conv = self.access.check(caller, self.conversations.get_with_messages(conversation_id))
+        failed = next((m for m in conv.messages if m.id == message_id), None)
+        if failed is None or failed.direction is not Direction.OUTBOUND:
+            raise NotFound(f"reply {message_id} does not exist in conversation {conversation_id}")
+        if failed.status != "failed":
+            raise Conflict(f"only a failed reply can be sent again; this one is {failed.status}")
+        route = self._route(conv, failed.channel) if failed.channel in conv.routes else conv.route
+        payload = {k: v for k, v in (failed.payload or {}).items() if k in ("template", "canned_response_id")}
+        if failed.kind != "template":
+            permission = free_text_allowed(route.channel, route.last_inbound_at, clock.now())
+            if permission.tag:
+                payload["tag"] = permission.tag
+        payload["retry_of"] = failed.id
+        check_channel(failed.attachments, route.provider, route.channel)
+        resume = (failed.parts_sent, failed.part_ids) if route.channel == failed.channel else (0, [])
+        return self._queue(conv, route, caller.id, text=failed.text, payload=payload, kind=failed.kind or "text",
+                           attachments=failed.attachments, resume=resume)
+
+    def upload(self, caller: Caller, conversation_id: str | None, filename: str, content_type: str,
+               size: int) -> dict[str, object]:
+        """A presigned upload for one file: for a reply in a conversation the caller may see, or (no
+        conversation) for a canned response."""
+        if conversation_id is not None:
+            prefix = outbound_prefix(self._visible(caller, conversation_id).id, caller.id)
+        else:
+            prefix = library_prefix(caller.id)
+        return self._files().upload(prefix, filename, content_type, size)
+
+    def _files(self) -> Attachments:
+        if self.files is None:
+            raise BadRequest("attachments are not available here (no media bucket is configured)")
+        return self.files
 
     def preview(self, caller: Caller, conversation_id: str, text: str | None,
                 canned_response_id: str | None = None) -> str:
@@ -228,8 +278,9 @@ class Inbox:
                              f"choose one of {sorted(conv.routes)}")
         return conv.routes[channel]
 
-    def _queue(self, conv: Conversation, route: ReplyRoute, agent_id: str, *, text: str, payload: dict[str, Any],
-               kind: str = "text") -> Message:
+    def _queue(self, conv: Conversation, route: ReplyRoute, agent_id: str, *, text: str | None,
+               payload: dict[str, Any], kind: str = "text", attachments: Sequence[Attachment] = (),
+               resume: tuple[int, list[str]] = (0, [])) -> Message:
         subject = None
         context = route.context or {}
         if route.channel == "email":
@@ -240,7 +291,8 @@ class Inbox:
         message = Message(id=new_id("m_"), conversation_id=conv.id, direction=Direction.OUTBOUND,
                           channel=route.channel, text=text, status="queued", created_at=clock.now(),
                           author=agent_id, to=route.to, sender=route.sender, provider=route.provider, kind=kind,
-                          subject=subject, payload=payload or None)
+                          subject=subject, payload=payload or None, attachments=list(attachments),
+                          parts_sent=resume[0], part_ids=list(resume[1]))
         self.conversations.add_outbound(conv, message)
         try:
             self.outbound.send({"conversation_id": conv.id, "message_id": message.id,
@@ -347,6 +399,14 @@ class Inbox:
         if presence is Presence.ONLINE:
             enqueue_refill(self.work, agent.id, "agent-online")
         return agent
+
+
+def _unique(files: list[Attachment]) -> list[Attachment]:
+    """Each stored file once, in order (a canned response's file named again in the request)."""
+    unique: dict[str | None, Attachment] = {}
+    for file in files:
+        unique.setdefault(file.storage_key, file)
+    return list(unique.values())
 
 
 def _status_key(status: str, conv: Conversation) -> dict[str, object]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from shopdesk.channels.base import OutboundRequest, Sender, SendResult
+from shopdesk.channels.base import OutboundFile, OutboundRequest, Sender, SendResult
 from shopdesk.config import DispatcherSettings
 from shopdesk.dal.secrets import json_secret
 from shopdesk.errors import ProviderError
@@ -33,8 +33,9 @@ class _PerRequest:
 
 
 class Senders:
-    def __init__(self, settings: DispatcherSettings):
+    def __init__(self, settings: DispatcherSettings, read_file: Callable[[OutboundFile], bytes] | None = None):
         self.settings = settings
+        self.read_file = read_file        # an agent's file from the media bucket (email, Telegram uploads)
         self._built: dict[str, Sender] = {}
 
     def __call__(self, provider: str) -> Sender:
@@ -68,13 +69,15 @@ class Senders:
             return _PerRequest(lambda page_id: MessengerSender(graph, page_id, provider))
         if provider == "telegram":
             from shopdesk.channels.telegram import TelegramSender
-            return TelegramSender(s.telegram_api_base_url, self._secret(s.telegram_secret_arn, provider)["bot_token"])
+            return TelegramSender(s.telegram_api_base_url, self._secret(s.telegram_secret_arn, provider)["bot_token"],
+                                  read_file=self.read_file)
         if provider == "email":
             from shopdesk.channels.ses import SesSender
             if not s.ses_from_address:
                 raise ProviderError("email is not configured (SES_FROM_ADDRESS)", code="not_configured",
                                     retryable=False)
-            return SesSender(s.ses_from_address, s.ses_configuration_set or None, shop_addresses=s.shop_addresses)
+            return SesSender(s.ses_from_address, s.ses_configuration_set or None, shop_addresses=s.shop_addresses,
+                             read_file=self.read_file)
         if provider == "webchat":
             return WebchatSender()
         raise ProviderError(f"no sender for provider {provider!r}", code="not_configured", retryable=False)

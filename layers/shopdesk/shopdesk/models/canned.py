@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StringConstraints
 
 from shopdesk.models.admin import Language
+from shopdesk.models.message import Attachment
 
 CannedId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 Shortcode = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z0-9_-]{1,32}$")]
@@ -16,12 +17,32 @@ Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Scope = Literal["shared", "personal"]
 
 
+class CannedFile(BaseModel):
+    """A file sent with every reply that uses the canned response: uploaded first (``POST /agent/attachments``
+    without a conversation), then named here by its key."""
+
+    key: Annotated[str, StringConstraints(min_length=1, max_length=1024, pattern=r"^media/[A-Za-z0-9._@/-]+$")]
+    filename: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    content_type: Annotated[str, StringConstraints(min_length=3, max_length=127)]
+    size: Annotated[int, Field(ge=1)]
+
+    def attachment(self) -> Attachment:
+        return Attachment(storage_key=self.key, filename=self.filename, content_type=self.content_type, size=self.size)
+
+    @classmethod
+    def of(cls, attachment: Attachment) -> CannedFile:
+        return cls(key=attachment.storage_key or "", filename=attachment.filename or "file",
+                   content_type=attachment.content_type or "application/octet-stream", size=attachment.size or 1)
+
+
 class CannedContent(BaseModel):
-    """What an admin or agent writes: ``bodies`` per language code (``{"en": "...", "es": "..."}``)."""
+    """What an admin or agent writes: ``bodies`` per language code (``{"en": "...", "es": "..."}``) and,
+    optionally, files sent with it."""
 
     title: Title
     shortcode: Shortcode
     bodies: Annotated[dict[Language, Body], Field(min_length=1, max_length=20)]
+    attachments: Annotated[list[CannedFile], Field(max_length=10)] = Field(default_factory=list)
 
 
 class CannedResponse(CannedContent):

@@ -77,6 +77,10 @@ class Message(BaseModel):
     emotion: str | None = None              # anger | frustration
     urgent: bool | None = None
     intents: list[str] = Field(default_factory=list)
+    # outbound, sent as several provider messages (one per file where the provider takes one): how many went
+    # out and their provider ids, so a retry resumes after them instead of repeating them
+    parts_sent: int = 0
+    part_ids: list[str] = Field(default_factory=list)
 
 
 class EmailMeta(BaseModel):

@@ -14,7 +14,8 @@ Pattern syntax (kept small so the lists stay readable):
 - `` .. ``: up to three words in between (``not .. help*`` matches ``not really that helpful``).
 
 A cue matches at word boundaries. ``yes`` and ``no`` cues match only at the start of a message (a reply to
-"did this solve it?"); the others anywhere.
+"did this solve it?"), followed by punctuation or the end, or in a reply of at most four words; the others
+anywhere.
 """
 
 # ruff: noqa: RUF001 - Turkish, Slovak and other customer text on purpose
@@ -72,7 +73,8 @@ CUES: dict[str, dict[str, str]] = {
             | sick of | tired of | waste | rubbish | useless | scam* | joke | shame | nobody answers
             | no one answers | nobody replies | no response | still waiting | still not | again | third time
             | second time | complain* | refund now | poor | bad | sucks | hate | upset | stain* | torn | ripped
-            | delivered but | nothing""",
+            | delivered but | nothing
+            | incompetent | useless lot""",
         "positive": """thank* | thx | cheers | great | love | loved | lovely | amazing | awesome | excellent
             | perfect | fantastic | wonderful | happy | pleased | glad | best | brilliant | helpful | quick help
             | well done | nice | super | sorted | solved | appreciate* | 😍 | ❤ | 🙏 | 👍 | 😊 | 🥰""",
@@ -94,7 +96,7 @@ CUES: dict[str, dict[str, str]] = {
             | no ha llegado | no llego | no me llego | no me ha llegado | sigue sin llegar | no recibi
             | cuando llega | cuando llegara | llegara a tiempo | han enviado | ya salio | entregado pero
             | pone entregado | no he recibido""",
-        "legal": """abogado | denuncia* | demanda* | juzgado | tribunal | consumo | omic | oficina del consumidor
+        "legal": """abogado | denunci* | demand* | juzgado | tribunal | consumo | omic | oficina del consumidor
             | reclamacion oficial | hoja de reclamaciones | policia | acciones legales""",
         "safety": """quem* | fuego | incendi* | humo | chispa* | explot* | descarga | electrocut* | herid*
             | sangr* | trag* | atragant* | alergi* | toxic* | venen* | peligros* | hospital | derriti*""",
@@ -113,7 +115,8 @@ CUES: dict[str, dict[str, str]] = {
             | falta | nunca mas | peor | fatal | horrible | terrible | verguenza | ridicul* | inaceptable
             | decepcionad* | enfadad* | enojad* | molest* | harto | harta | cansad* | basura | estafa* | timo
             | nadie contesta | nadie responde | sin respuesta | sigo esperando | sigue sin | otra vez | de nuevo
-            | tercera vez | segunda vez | queja | reclamo | mal | mala | pesimo | pesima | entregado pero | nada""",
+            | tercera vez | segunda vez | queja | reclamo | mal | mala | pesimo | pesima | entregado pero | nada
+            | incompetentes | inutiles""",
         "positive": """gracias | genial | me encanta | encantad* | increible | excelente | perfecto | perfecta
             | fantastic* | maravillos* | content* | feliz | el mejor | los mejores | buenisim* | muy buen*
             | rapido | estupend* | resuelto | solucionado | guay | 😍 | ❤ | 🙏 | 👍 | 😊""",
@@ -151,7 +154,8 @@ CUES: dict[str, dict[str, str]] = {
             | nunca mais | pior | pessim* | horrivel | terrivel | absurdo | vergonha | ridicul* | inaceitavel
             | decepcionad* | irritad* | raiva | chatead* | cansad* | cansei | lixo | golpe | ninguem responde
             | sem resposta | continuo esperando | de novo | outra vez | terceira vez | segunda vez
-            | reclamacao | ruim | mal | entregue mas | nada""",
+            | reclamacao | ruim | mal | entregue mas | nada
+            | incompetentes | inuteis""",
         "positive": """obrigad* | valeu | otimo | otima | amei | adorei | amo | lindo | linda | incrivel
             | excelente | perfeito | perfeita | maravilhos* | feliz | satisfeit* | o melhor | os melhores
             | top | show | rapido | resolvido | ajudou demais | demais | 😍 | ❤ | 🙏 | 👍 | 😊""",
@@ -192,7 +196,8 @@ CUES: dict[str, dict[str, str]] = {
             | unverschamt* | lacherlich | inakzeptabel | enttauscht | enttauschend | verargert | wutend
             | sauer | genervt | nervig | nase voll | reicht | betrug | abzocke | keiner antwortet
             | niemand antwortet | keine antwort | warte immer noch | immer noch | schon wieder | wieder
-            | zum dritten mal | zum zweiten mal | beschwerde | mangelhaft | zugestellt aber | nichts""",
+            | zum dritten mal | zum zweiten mal | beschwerde | mangelhaft | zugestellt aber | nichts
+            | saftladen | stinksauer | null antwort | unfahig | inkompetent""",
         "positive": """danke* | toll | super | klasse | spitze | liebe | traumhaft | wunderbar | wunderschon
             | perfekt | ausgezeichnet | hervorragend | grossartig | fantastisch | zufrieden | glucklich
             | freue | schnell | hilfreich | geholfen | top | erledigt | gelost | 😍 | ❤ | 🙏 | 👍 | 😊""",
@@ -217,7 +222,7 @@ CUES: dict[str, dict[str, str]] = {
         "safety": """yand* | yanik | ates | alev* | duman | kivilcim | patla* | elektrik carp* | carpti | yaralan*
             | kan | yuttu | yutmus | bogul* | alerji* | zehir* | tehlikeli | hastane* | eridi""",
         "payment_account": """iki kez | iki defa | cift cekim | ucret cekildi | yapmadigim | benim degil
-            | tanimadigim | kartim calindi | calinti | hesabima girmis | hesabim .. ele geciril* | hackl*
+            | tanimadigim | kartim calindi | calinti | hesabima gir* | hesabim .. ele geciril* | hackl*
             | dolandiric* | sahtekar*""",
         "not_helpful": """ise yaramadi | ise yaramiyor | isime yaramadi | yardimci olmadi | yardimci olmuyor
             | cevap vermiyor | cevap vermedi | sordugum bu degil | anlamadiniz | anlamiyorsunuz | cozulmedi
@@ -230,7 +235,8 @@ CUES: dict[str, dict[str, str]] = {
             | asla | en kotu | kotu | berbat | rezalet | rezil | sacma | kabul edilemez | hayal kirikligi
             | sinir* | kizgin | bikti* | biktim | yoruldum | dolandiric* | kimse cevap vermiyor
             | cevap yok | hala bekliyorum | hala | yine | tekrar | ucuncu kez | ikinci kez | sikayet*
-            | memnun degilim | hicbir sey""",
+            | memnun degilim | hicbir sey
+            | beceriksiz* | ilgilenmiyor""",
         "positive": """tesekkur* | sagol* | harika | bayildim | super | mukemmel | muhtesem | guzel | cok iyi
             | memnun* | mutlu | en iyi | hizli | cozuldu | yardimci oldunuz | harikasiniz | 😍 | ❤ | 🙏 | 👍 | 😊""",
         "anger": """rezalet | rezil | sacma | kabul edilemez | kizgin | sinirliyim | dolandiric* | yaziklar
@@ -267,7 +273,8 @@ CUES: dict[str, dict[str, str]] = {
             | tidak sesuai | gak sesuai | nggak sesuai | ga sesuai | lama banget | sayang uang
             | buruk | jelek | parah | kecewa | marah | kesal | kesel | nyebelin | sebel | capek | cape | bosan
             | penipu* | tidak ada yang balas | gak ada yang balas | nggak ada yang balas | masih nunggu
-            | masih menunggu | lagi | ketiga kalinya | kedua kalinya | komplain | keluhan | terkirim tapi""",
+            | masih menunggu | lagi | ketiga kalinya | kedua kalinya | komplain | keluhan | terkirim tapi
+            | gak becus | tidak becus | lelet""",
         "positive": """terima kasih | makasih | mantap | mantul | keren | bagus | suka banget | suka | cakep
             | cantik | luar biasa | sempurna | puas | senang | terbaik | the best | cepat | membantu
             | sangat membantu | beres | 😍 | ❤ | 🙏 | 👍 | 😊""",
@@ -305,7 +312,8 @@ CUES: dict[str, dict[str, str]] = {
             | skoda | skoda penazi | nezodpoveda | trva .. dlho | prilis dlho
             | najhors* | hrozn* | strasn* | otrasn* | hanba | smiesn* | neprijateln* | sklaman* | nahneval*
             | nastvan* | otravne | nebavi | unaven* | podvod* | nikto neodpoveda | ziadna odpoved
-            | stale cakam | stale | zase | znova | opat | tretikrat | druhykrat | reklamaci* | staznost""",
+            | stale cakam | stale | zase | znova | opat | tretikrat | druhykrat | reklamaci* | staznost
+            | neschopn* | nikto nic | nic nerobi""",
         "positive": """dakujem* | vdaka | super | skvel* | uzasn* | nadhern* | perfektn* | vyborn* | krasn*
             | spokojn* | stastn* | najlepsi | rychl* | pomohli | vyriesene | top | 😍 | ❤ | 🙏 | 👍 | 😊""",
         "anger": """hanba | smiesn* | neprijateln* | nahneval* | nastvan* | podvod* | okamzite | 😡 | 🤬 | 😠""",
@@ -355,7 +363,10 @@ def compiled(language: str, category: str) -> re.Pattern[str] | None:
     cues = [c.strip() for c in raw.split("|") if c.strip()] if "(" not in raw else _split(raw)
     alternatives = "|".join(_pattern(c) for c in cues)
     if category in ANCHORED:
-        return re.compile(rf"^\W*(?:{alternatives})(?!\w)", re.UNICODE)
+        # a reply word opens the message and stands apart (a comma, a full stop, the end) or the reply is short:
+        # "si, ya está" and "yeah that solved it" answer; "si pagué por transferencia..." ("if I paid") does not
+        return re.compile(rf"^\W*(?:{alternatives})(?:(?=\s*(?:[^\w\s]|$))|(?=(?:\W+\w+){{0,3}}\W*$))",
+                          re.UNICODE)
     return re.compile(f"(?:{alternatives})", re.UNICODE)
 
 

@@ -1,0 +1,215 @@
+import { useEffect, useState } from "preact/hooks";
+import type { Conversation, CustomerEvent, CustomerProfile as Profile, Duplicate } from "../api";
+import { channelName, customerLabel } from "../channels";
+import { useApp } from "../context";
+import { formatFull, formatTime } from "../format";
+import { undoableMerges } from "../customers";
+import { useStore } from "../store";
+
+export interface CustomerData {
+  profile: Profile | null;
+  duplicates: Duplicate[];
+  error: string;
+  changed: () => Promise<void>;
+  more: () => Promise<void>;
+}
+
+/** The customer behind the conversation, from GET /agent/customers/{id} (the conversation carries only the
+ * customer as it was when it began: after a merge the profile has every identity), with likely duplicates. */
+export function useCustomer(conv: Conversation): CustomerData {
+  const { store } = useApp();
+  const customerId = conv.customer.id;
+  const [profile, setProfile] = useState<Profile | null>(null);
+  const [duplicates, setDuplicates] = useState<Duplicate[]>([]);
+  const [error, setError] = useState("");
+  const load = async () => {
+    try {
+      const [p, d] = await Promise.all([store.api.customer(customerId), store.api.duplicates(customerId)]);
+      setProfile(p);
+      setDuplicates(d.items);
+      setError("");
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    }
+  };
+  useEffect(() => {
+    setProfile(null);
+    setDuplicates([]);
+    void load();
+  }, [customerId, conv.id]);
+  const changed = async () => {
+    await load();
+    void store.refreshOpen(); // the conversation's timeline may have changed
+    void store.refresh();
+  };
+  /** The next page of the customer's conversations (GET /agent/customers/{id}?cursor=). */
+  const more = async () => {
+    if (!profile?.next_cursor) return;
+    await store.run(async () => {
+      const page = await store.api.customer(customerId, profile.next_cursor);
+      const seen = new Set(profile.conversations.map((c) => c.id));
+      setProfile({
+        ...profile,
+        conversations: [...profile.conversations, ...page.conversations.filter((c) => !seen.has(c.id))],
+        next_cursor: page.next_cursor ?? null,
+      });
+    });
+  };
+  return { profile, duplicates, error, changed, more };
+}
+
+/** The customer's one history on every channel, their own timeline (merges, unmerges, links, each merge with
+ * an undo while it can be undone), likely duplicates with the evidence, and merging one in with a reason. */
+export function CustomerProfile({ conv, customer }: { conv: Conversation; customer: CustomerData }) {
+  const { t, navigate } = useApp();
+  const onOpen = (id: string) => navigate(`/c/${encodeURIComponent(id)}`);
+  const { profile, duplicates, error, changed, more } = customer;
+  if (error) return <p class="form-error" role="alert">{t("error", { detail: error })}</p>;
+  if (!profile) return <p class="muted">{t("loading")}</p>;
+  return (
+    <>
+      <HistoryCard profile={profile} openId={conv.id} onOpen={onOpen} more={more} />
+      <CustomerTimeline profile={profile} onChanged={changed} />
+      <DuplicatesCard customerId={profile.id} duplicates={duplicates} onChanged={changed} />
+    </>
+  );
+}
+
+function HistoryCard(props: { profile: Profile; openId: string; onOpen: (id: string) => void; more: () => Promise<void> }) {
+  const { profile, openId, onOpen } = props;
+  const { store, t, locale, timeZone } = useApp();
+  const { now } = useStore(store);
+  const others = profile.conversations.filter((c) => c.id !== openId);
+  return (
+    <section class="card" aria-labelledby="history-title">
+      <h3 id="history-title">{t("customerHistory")}</h3>
+      {profile.merged_into && <p class="muted small">{t("mergedInto", { id: profile.merged_into })}</p>}
+      {!others.length && <p class="muted small">{t("noOtherConversations")}</p>}
+      <ul class="plain history">
+        {others.map((c) => (
+          <li key={c.id}>
+            <a
+              href={`/c/${encodeURIComponent(c.id)}`}
+              onClick={(e) => {
+                e.preventDefault();
+                onOpen(c.id);
+              }}
+            >
+              <span class="chip">{channelName(c.channel)}</span> <span class="chip">{t(`status.${c.status}`)}</span>{" "}
+              <time dateTime={c.updated_at} title={formatFull(c.updated_at, locale, timeZone)}>
+                {formatTime(c.updated_at, locale, new Date(now), timeZone)}
+              </time>
+              <span class="preview small">{c.last_message_preview ?? ""}</span>
+            </a>
+          </li>
+        ))}
+      </ul>
+      {profile.next_cursor && (
+        <button class="btn btn-small" type="button" onClick={() => void props.more()}>
+          {t("loadMore")}
+        </button>
+      )}
+    </section>
+  );
+}
+
+function CustomerTimeline({ profile, onChanged }: { profile: Profile; onChanged: () => Promise<void> }) {
+  const { store, t, locale, timeZone } = useApp();
+  const events = profile.timeline ?? [];
+  const undoable = undoableMerges(events);
+  const [busy, setBusy] = useState(false);
+  if (!events.length) return null;
+  const undo = async (e: CustomerEvent) => {
+    if (!e.merge_id) return;
+    setBusy(true);
+    const ok = await store.run(() => store.api.unmerge(profile.id, e.merge_id!), t("unmerged"));
+    setBusy(false);
+    if (ok) await onChanged();
+  };
+  return (
+    <section class="card" aria-labelledby="customer-timeline-title">
+      <h3 id="customer-timeline-title">{t("customerTimeline")}</h3>
+      <ol class="plain customer-events">
+        {[...events].reverse().map((e) => (
+          <li key={e.id}>
+            <span>{eventWords(t, e)}</span>{" "}
+            <time class="muted small" dateTime={e.at}>
+              {formatFull(e.at, locale, timeZone)}
+            </time>
+            {undoable.has(e.id) && (
+              <button class="btn btn-small" type="button" disabled={busy} onClick={() => void undo(e)}>
+                {t("unmerge")}
+              </button>
+            )}
+          </li>
+        ))}
+      </ol>
+    </section>
+  );
+}
+
+function eventWords(t: ReturnType<typeof useApp>["t"], e: CustomerEvent): string {
+  const values = { by: e.by, other: e.other_id ?? "", reason: e.reason, identity: (e.identity ?? "").replace("#", " ") };
+  return t(`event.${e.kind}`, values);
+}
+
+function DuplicatesCard({ customerId, duplicates, onChanged }: { customerId: string; duplicates: Duplicate[]; onChanged: () => Promise<void> }) {
+  const { store, t, locale, timeZone } = useApp();
+  const [reason, setReason] = useState<Record<string, string>>({});
+  const [busy, setBusy] = useState(false);
+  const merge = async (e: Event, other: Duplicate) => {
+    e.preventDefault();
+    const why = (reason[other.customer.id] ?? "").trim();
+    if (!why) return;
+    setBusy(true);
+    const ok = await store.run(() => store.api.merge(customerId, other.customer.id, why), t("merged"));
+    setBusy(false);
+    if (ok) await onChanged();
+  };
+  return (
+    <section class="card" aria-labelledby="duplicates-title">
+      <h3 id="duplicates-title">{t("duplicates")}</h3>
+      {!duplicates.length && <p class="muted small">{t("noDuplicates")}</p>}
+      <ul class="plain duplicates">
+        {duplicates.map((d) => {
+          const name = customerLabel(d.customer, d.customer.id);
+          return (
+            <li key={d.customer.id}>
+              <article aria-label={name}>
+                <strong>{name}</strong>
+                <ul class="plain small">
+                  {(d.customer.identities ?? []).map((i) => (
+                    <li key={`${i.kind}:${i.address}`}>
+                      <span class="muted">{i.kind}</span> {i.address}
+                    </li>
+                  ))}
+                </ul>
+                <ul class="evidence small">
+                  {d.evidence.map((ev, i) => (
+                    <li key={i}>
+                      {ev.why} <span class="muted">({formatFull(ev.at, locale, timeZone)})</span>
+                    </li>
+                  ))}
+                </ul>
+                <form onSubmit={(e) => void merge(e, d)}>
+                  <label class="field">
+                    <span>{t("mergeReason")}</span>
+                    <input
+                      value={reason[d.customer.id] ?? ""}
+                      required
+                      maxLength={2000}
+                      onInput={(e) => setReason({ ...reason, [d.customer.id]: (e.target as HTMLInputElement).value })}
+                    />
+                  </label>
+                  <button class="btn wide" type="submit" disabled={busy || !(reason[d.customer.id] ?? "").trim()}>
+                    {t("mergeWith", { name })}
+                  </button>
+                </form>
+              </article>
+            </li>
+          );
+        })}
+      </ul>
+    </section>
+  );
+}
