@@ -38,6 +38,7 @@ from bench.harness import (
     http_event,
     load_handler,
     moto_server,
+    save_result,
     signed_twilio_event,
     twilio_form,
     use_layer,
@@ -287,13 +288,8 @@ def main() -> None:
     args = parser.parse_args()
     with moto_server() as endpoint:
         result = run(endpoint, args.customers, args.orders, args.ingest_messages)
-    result["date"] = datetime.now(UTC).isoformat(timespec="seconds")
-    path = HERE / "results.json"
-    results = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    results["commerce"] = result                     # read-modify-write: only this key changes
-    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(report(result))
-    print("\nwritten: bench/results.json (commerce)")
+    save_result("commerce", result)
 
 
 if __name__ == "__main__":

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.harness import ROOT, use_layer
+from bench.harness import ROOT, save_result, use_layer
 
 HERE = Path(__file__).resolve().parent
 EVAL = ROOT / "tests" / "eval" / "csat_replies.jsonl"
@@ -57,13 +56,8 @@ def report(result: dict[str, Any]) -> str:
 
 def main() -> None:
     result = run()
-    result["date"] = datetime.now(UTC).isoformat(timespec="seconds")
-    path = HERE / "results.json"
-    results = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    results["csat"] = result                          # read-modify-write: only this key changes
-    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(report(result))
-    print("\nwritten: bench/results.json (csat)")
+    save_result("csat", result)
 
 
 if __name__ == "__main__":

@@ -20,15 +20,13 @@ from __future__ import annotations
 
 import argparse
 import heapq
-import json
 import math
 import random
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.harness import LAYER, use_layer
+from bench.harness import LAYER, save_result, use_layer
 
 HERE = Path(__file__).resolve().parent
 WEEK = 168
@@ -156,13 +154,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.forecast", description=__doc__.splitlines()[0])
     parser.parse_args()
     result = run()
-    result["date"] = datetime.now(UTC).isoformat(timespec="seconds")
-    path = HERE / "results.json"
-    results = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    results["forecast"] = result                     # read-modify-write: only this key changes
-    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(report(result))
-    print("\nwritten: bench/results.json (forecast)")
+    save_result("forecast", result)
 
 
 if __name__ == "__main__":

@@ -460,3 +460,19 @@ def machine() -> dict[str, Any]:
         "versions": {name: version(name) for name in ("boto3", "botocore", "moto", "pydantic",
                                                       "aws-lambda-powertools")},
     }
+
+
+# ------------------------------------------------------------------------------ results
+
+RESULTS = ROOT / "bench" / "results.json"
+
+
+def save_result(key: str, result: dict[str, Any], path: Path = RESULTS, *, dated: bool = True) -> None:
+    """Write one benchmark's figures under ``key`` of bench/results.json: read, change that key, write back,
+    so every other benchmark's figures stay as they were."""
+    if dated:
+        result = {**result, "date": datetime.now(UTC).isoformat(timespec="seconds")}
+    results = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    results[key] = result
+    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwritten: bench/{path.name} ({key})")

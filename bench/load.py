@@ -15,19 +15,17 @@ twice, and every conversation routed (clocks started or an agent assigned).
 from __future__ import annotations
 
 import argparse
-import json
 import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import boto3
 
 from bench.assignment import ENVIRONMENT, SHOP_NUMBER, local_stack, percentile
-from bench.harness import twilio_form
+from bench.harness import save_result, twilio_form
 
 HERE = Path(__file__).resolve().parent
 RETRIES = 5
@@ -145,13 +143,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     args = parser.parse_args()
     result = run(args.customers, args.messages, args.seconds)
-    result["date"] = datetime.now(UTC).isoformat(timespec="seconds")
-    path = HERE / "results.json"
-    results = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    results["load"] = result                          # read-modify-write: only this key changes
-    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(report(result))
-    print("\nwritten: bench/results.json (load)")
+    save_result("load", result)
 
 
 if __name__ == "__main__":

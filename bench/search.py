@@ -18,7 +18,6 @@ limit), analysis included. The agent API adds one BatchGetItem of the candidates
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import tempfile
 import time
@@ -26,6 +25,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from statistics import median, quantiles
 from typing import Any
+
+from bench.harness import save_result
 
 HERE = Path(__file__).resolve().parent
 
@@ -216,12 +217,8 @@ def main() -> None:
     args = parser.parse_args()
     use_layer()
     result = run(args.conversations, args.messages_per_conversation, args.queries)
-    path = HERE / "results.json"
-    results = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    results["search"] = result                     # read-modify-write: only this key changes
-    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(report(result))
-    print("\nwritten: bench/results.json (search)")
+    save_result("search", result, dated=False)
 
 
 if __name__ == "__main__":

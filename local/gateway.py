@@ -19,7 +19,8 @@ Local-only routes (``/_local/...``): ``GET health``, ``GET token?agent=``, ``GET
 ``POST schedules/<function>/run``, ``GET|DELETE outbox``, ``GET|DELETE events``,
 ``GET|POST|DELETE sandbox/faults``, ``GET|POST|DELETE aws/faults`` (local.aws_faults),
 ``GET functions``, ``POST email[?wait=1][&to=...]``,
-``GET websocket`` (the WebSocket API's URL) and the WebSocket APIs' ``@connections`` (local.live).
+``GET websocket`` (the WebSocket API's URL), ``GET aws`` (the emulated AWS endpoint and region) and the
+WebSocket APIs' ``@connections`` (local.live).
 Provider sandboxes: ``/_sandbox/twilio``, ``/_sandbox/meta``, ``/_sandbox/telegram``.
 A GET under no API route's first path segment is the web app beside the template (``local/webapp.py``).
 """
@@ -260,6 +261,7 @@ class Gateway:
             ("POST", re.compile(r"^/_local/email$"), self._email),
             ("POST", re.compile(r"^/_local/commerce/webhooks$"), self._commerce_webhook),
             ("GET", re.compile(r"^/_local/websocket$"), self._websocket),
+            ("GET", re.compile(r"^/_local/aws$"), self._aws),
             *((method, MANAGEMENT_PATH, self._connections) for method in ("POST", "GET", "DELETE")),
         ]
         self._sandboxes: list[tuple[str, Callable[[Request], Reply]]] = [
@@ -333,7 +335,7 @@ class Gateway:
             level,
             "%s %s -> %d%s (%.0f ms)",
             request.method,
-            request.target,
+            request.path,       # like the HTTP API's access log ($context.path): no query (search terms, emails)
             reply.status,
             f" {reply.target}" if reply.target else "",
             (time.perf_counter() - started) * 1000,
@@ -438,6 +440,10 @@ class Gateway:
             return Reply.json(200, {"token": self.stack.identity.id_token(agent)})
         except UnknownAgent:
             return Reply.json(404, {"message": f"unknown agent {agent!r}"})
+
+    def _aws(self, request: Request) -> Reply:
+        """Where the emulated AWS answers, so a person or a test can look inside with the CLI or boto3."""
+        return Reply.json(200, {"endpoint": self.stack.aws.endpoint, "region": self.stack.aws.region})
 
     def _agents(self, request: Request) -> Reply:
         return Reply.json(200, {"items": local_agents(self.stack)})

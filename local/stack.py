@@ -181,7 +181,7 @@ class Stack:
         )
         log.info(
             "local routes: /_local/{health,token,clock,schedules/<id>/run,outbox,events,sandbox/faults,"
-            "functions,email,commerce/webhooks,websocket,live/<api>/<stage>/@connections/<id>}; "
+            "functions,email,commerce/webhooks,websocket,aws,live/<api>/<stage>/@connections/<id>}; "
             "sandboxes: /_sandbox/{twilio,meta,telegram,shopify,woocommerce}"
         )
 

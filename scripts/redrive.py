@@ -11,6 +11,7 @@ What each queue holds and how it goes back:
 | `outbound`     | `OutboundDeadLetterQueue`        | `OutboundQueue` (replies), same message group              |
 | `inbound-mail` | `InboundMailDeadLetterQueue`     | `InboundEmailFunction`, invoked asynchronously (AWS only:  |
 |                |                                  | the message is the S3 event Lambda could not process)      |
+| `privacy`      | `PrivacyDeadLetterQueue`         | `PrivacyQueue` (export and erase jobs), same message group |
 
 Moving is receive, send, then delete: a message is deleted from the dead-letter queue only after its copy
 was accepted, so a crash in between leaves it in both, and the consumers' idempotency (every work item and
@@ -42,10 +43,12 @@ QUEUES: dict[str, tuple[str, str, str]] = {   # name: (dead-letter logical id, t
     "work": ("WorkDeadLetterQueue", "WorkQueue", "queue"),
     "outbound": ("OutboundDeadLetterQueue", "OutboundQueue", "queue"),
     "inbound-mail": ("InboundMailDeadLetterQueue", "InboundEmailFunction", "function"),
+    "privacy": ("PrivacyDeadLetterQueue", "PrivacyQueue", "queue"),
 }
 LOCAL_NAMES = {"WorkDeadLetterQueue": "work-dlq.fifo", "WorkQueue": "work.fifo",
                "OutboundDeadLetterQueue": "outbound-dlq.fifo", "OutboundQueue": "outbound.fifo",
-               "InboundMailDeadLetterQueue": "inbound-mail-dlq"}
+               "InboundMailDeadLetterQueue": "inbound-mail-dlq",
+               "PrivacyDeadLetterQueue": "privacy-dlq.fifo", "PrivacyQueue": "privacy.fifo"}
 
 
 @dataclass

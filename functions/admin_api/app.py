@@ -3,10 +3,10 @@ read them (roles from Cognito groups, checked by shopdesk.logic.admin)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -28,16 +28,19 @@ from shopdesk.api.attachments import install_attachment_errors, with_attachment_
 from shopdesk.api.canned import CannedList, CannedOut, documented, install_render_errors
 from shopdesk.api.commerce import PrivacyRequestList
 from shopdesk.api.kb import IMPORT_TYPES, ArticleList, BotOut, ImportOut, install_import_errors
+from shopdesk.api.privacy import AuditList, JobOut, JobStarted, PrivacySettingsOut
 from shopdesk.bot import BotSettings
 from shopdesk.commerce.platform import store_for
 from shopdesk.config import AdminApiSettings, CommerceSettings
 from shopdesk.dal.agents import Agents
+from shopdesk.dal.audit import AuditLog
 from shopdesk.dal.canned import CannedResponses
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.kb import KnowledgeBase
 from shopdesk.dal.media import MediaStore
+from shopdesk.dal.privacy import Files, PrivacyJobStore
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
 from shopdesk.errors import BadRequest
@@ -48,14 +51,20 @@ from shopdesk.logic.admin import ADMIN, Admin, require
 from shopdesk.logic.attachments import Attachments
 from shopdesk.logic.canned import CannedLibrary
 from shopdesk.logic.sla_engine import book_for
+from shopdesk.logs import logger_for
 from shopdesk.models import Agent
 from shopdesk.models.admin import AgentSettings, RoutingSettings, Team, TierChange
 from shopdesk.models.canned import CannedContent
 from shopdesk.models.customer import Customer
 from shopdesk.models.sla import BusinessHours, SlaPolicy
+from shopdesk.privacy import audit
+from shopdesk.privacy.audit import AuditTrail
+from shopdesk.privacy.desk import PrivacyDesk
+from shopdesk.privacy.jobs import PrivacyJobs
+from shopdesk.privacy.settings import PrivacyPolicies, PrivacySettings
 
 settings = AdminApiSettings.from_env()
-logger = Logger()
+logger = logger_for()
 table = Table(settings.table_name)
 conversations = Conversations(table, settings.due_shards)
 admin = Admin(ConfigStore(table), Agents(table), Queue(settings.work_queue_url), Customers(table), conversations,
@@ -65,10 +74,15 @@ canned = CannedLibrary(CannedResponses(table))
 articles = ArticleLibrary(KnowledgeBase(table), lambda: embedder_for(settings.kb_embedder))
 canned = CannedLibrary(CannedResponses(table),
                        Attachments(MediaStore(settings.media_bucket)) if settings.media_bucket else None)
+policies = PrivacyPolicies(ConfigStore(table))
+trail = AuditTrail(AuditLog(table), policies)
+privacy = PrivacyDesk(trail, policies, PrivacyJobs(PrivacyJobStore(table), Queue(settings.privacy_queue_url),
+                                                   Customers(table), Files(), settings.export_bucket))
 app = APIGatewayHttpResolver(enable_validation=True)
 openapi.publish(app, "/admin", title="shopdesk admin API",
                 description="Agents, teams, calendars, SLA policies, routing settings and customers' tiers, for "
-                            "supervisors and admins (403 for other agents). Every refusal is an RFC 9457 problem "
+                            "supervisors and admins (403 for other agents); the audit trail, privacy settings, "
+                            "customers' export and erase, for admins. Every refusal is an RFC 9457 problem "
                             "(application/problem+json).",
                 security_schemes={openapi.AGENT_JWT: openapi.AGENT_JWT_SCHEME}, security=[{openapi.AGENT_JWT: []}])
 
@@ -273,9 +287,71 @@ def _unsupported_import(exc: UnsupportedImport) -> Response:
 
 
 install_import_errors(app)
+# ---------------------------------------------------------------- privacy: audit trail, settings, export, erase
+
+JobId = Annotated[str, Path(pattern=r"^j_[0-9A-Z]{26}$")]
+When = Annotated[datetime | None, Query(description="ISO 8601 time")]
+
+
+@app.get("/admin/audit", summary="The audit trail, newest first, by actor, customer and time (admins)",
+         responses=problems.responses(200, 400, 403))
+def list_audit(actor: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+               customer_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+               from_: Annotated[datetime | None, Query(alias="from", description="ISO 8601 time")] = None,
+               to: When = None, limit: Annotated[int, Query(ge=1, le=500)] = 100,
+               cursor: Annotated[str | None, Query(max_length=4096)] = None) -> AuditList:
+    items, next_cursor = privacy.audit(_caller_roles(), actor=actor, customer_id=customer_id, start=from_, end=to,
+                                       limit=limit, cursor=cursor)
+    return AuditList.model_validate({"items": items, "next_cursor": next_cursor})
+
+
+@app.get("/admin/privacy/settings", summary="Retention per data class and masking patterns (admins)",
+         responses=problems.responses(200, 403))
+def get_privacy_settings() -> PrivacySettingsOut:
+    return PrivacySettingsOut.model_validate(privacy.settings(_caller_roles()))
+
+
+@app.put("/admin/privacy/settings",
+         summary="Change retention and masking patterns (admins; ?version=N guards concurrent edits)",
+         responses=problems.responses(200, 403, 409, 415))
+def put_privacy_settings(body: PrivacySettings, version: Version = None) -> PrivacySettingsOut:
+    return PrivacySettingsOut.model_validate(privacy.put_settings(_caller_roles(), body, version))
+
+
+@app.post("/admin/customers/<customer_id>/export",
+          summary="Export everything about a customer (a zip: JSON and files), asynchronously (admins)",
+          status_code=202, responses=problems.responses(202, 403, 404, description="Started"))
+def export_customer(customer_id: Id) -> Response[JobStarted]:
+    started = privacy.start(_caller_roles(), "export", customer_id, caller(app.current_event).id)
+    return Response(202, content_types.APPLICATION_JSON, JobStarted.model_validate(started))
+
+
+@app.post("/admin/customers/<customer_id>/erase",
+          summary="Erase a customer everywhere (table, files, search index), asynchronously (admins)",
+          status_code=202, responses=problems.responses(202, 403, 404, description="Started"))
+def erase_customer(customer_id: Id) -> Response[JobStarted]:
+    started = privacy.start(_caller_roles(), "erase", customer_id, caller(app.current_event).id)
+    return Response(202, content_types.APPLICATION_JSON, JobStarted.model_validate(started))
+
+
+@app.get("/admin/privacy/jobs/<job_id>", summary="An export or erase job: running, done (with the export's "
+                                                 "download link) or failed (admins)",
+         responses=problems.responses(200, 403, 404))
+def get_privacy_job(job_id: JobId) -> JobOut:
+    return JobOut.model_validate(privacy.job(_caller_roles(), job_id))
+
+
 install_render_errors(app)
 install_attachment_errors(app)
 problems.install(app)
+audit.install(app, lambda: trail, caller, {
+    ("GET", "/admin/customers"): "customer.find",
+    ("GET", "/admin/customers/<customer_id>"): "customer.read",
+    ("GET", "/admin/audit"): "audit.read",
+    ("GET", "/admin/privacy/jobs/<job_id>"): "privacy.job.read",
+    ("POST", "/admin/customers/<customer_id>/export"): "customer.export",
+    ("POST", "/admin/customers/<customer_id>/erase"): "customer.erase",
+})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

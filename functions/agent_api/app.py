@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
@@ -45,6 +44,7 @@ from shopdesk.commerce.lookup import OrderLookup
 from shopdesk.commerce.platform import commerce_for, store_for
 from shopdesk.config import AgentApiSettings, CommerceSettings, SearchSettings
 from shopdesk.dal.agents import Agents
+from shopdesk.dal.audit import AuditLog
 from shopdesk.dal.canned import CannedResponses
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
@@ -70,12 +70,16 @@ from shopdesk.logic.reroute import Rerouter, RoutingChange
 from shopdesk.logic.search import Search, cached_orders
 from shopdesk.logic.sla_engine import book_for
 from shopdesk.logic.snooze import Snoozer
+from shopdesk.logs import logger_for
 from shopdesk.models import ConversationStatus
 from shopdesk.models.canned import CannedContent
+from shopdesk.privacy import audit
+from shopdesk.privacy.audit import AuditTrail
+from shopdesk.privacy.settings import PrivacyPolicies
 from shopdesk.search import SearchUnavailable, search_for
 
 settings = AgentApiSettings.from_env()
-logger = Logger()
+logger = logger_for()
 table = Table(settings.table_name)
 conversations, agents, work = Conversations(table, settings.due_shards), Agents(table), Queue(settings.work_queue_url)
 book = book_for(conversations, settings.first_response_targets)    # policies and routing, cached a minute
@@ -109,6 +113,8 @@ assistant = Assistant(IndexCache(KnowledgeBase(table), embedder_for(settings.kb_
                                  refresh_seconds=settings.kb_refresh_seconds),
                       ConfigStore(table), lambda: book.routing().default_language)
 
+trail = AuditTrail(AuditLog(table), PrivacyPolicies(ConfigStore(table)))
+inbox.privacy = trail.policies      # retention of what agents write, masking of notes
 app = APIGatewayHttpResolver(enable_validation=True)
 openapi.publish(app, "/agent", title="shopdesk agent API",
                 description="The inbox over HTTP. Every refusal is an RFC 9457 problem (application/problem+json).",
@@ -389,6 +395,14 @@ install_attachment_errors(app)
 
 
 problems.install(app, {QueueUnavailable: 503, SearchUnavailable: 503})
+# every change, and the reads that reveal a customer: one audit record each (shopdesk.privacy.audit)
+audit.install(app, lambda: trail, caller, {
+    ("GET", "/agent/customers/<customer_id>"): "customer.read",
+    ("GET", "/agent/customers/<customer_id>/duplicates"): "customer.duplicates",
+    ("GET", "/agent/search"): "search",
+    ("GET", "/agent/conversations/<conversation_id>/orders"): "orders.read",
+    ("POST", "/agent/conversations/<conversation_id>/preview"): audit.NOT_AUDITED,
+})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -14,9 +13,10 @@ from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
 from shopdesk.logic.dispatch import OutboundWork, RetryLater, RetryPolicy, dispatch
 from shopdesk.logic.senders import Senders
+from shopdesk.logs import logger_for
 
 settings = DispatcherSettings.from_env()
-logger = Logger()
+logger = logger_for()
 conversations = Conversations(Table(settings.table_name), settings.due_shards)
 outbound = Queue(settings.outbound_queue_url)
 policy = RetryPolicy(settings.max_attempts, settings.backoff_base_seconds)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import urllib.parse
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -16,15 +15,17 @@ from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
 from shopdesk.logic.email_inbound import EmailReceiver, thread_finder
 from shopdesk.logic.webhooks import WebhookProcessor, raw_body
+from shopdesk.logs import logger_for
 
 settings = EmailInboundSettings.from_env()
-logger = Logger()
+logger = logger_for()
 conversations = Conversations(Table(settings.table_name), settings.due_shards)
 receiver = EmailReceiver(
     WebhookProcessor(conversations, Queue(settings.work_queue_url), settings.first_response_targets,
                      thread_finder(conversations)),
     MediaStore(settings.media_bucket), settings.shop_addresses, settings.media_max_bytes,
     [settings.email_events_topic_arn] if settings.email_events_topic_arn else [])
+receiver.processor.prime()       # the privacy settings at cold start
 app = APIGatewayHttpResolver()
 map_errors(app)
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from functools import partial
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shopdesk.api.webhooks import meta_webhook
 from shopdesk.channels import messenger
+from shopdesk.logs import logger_for
 
-logger = Logger()
+logger = logger_for()
 app = meta_webhook("/webhooks/messenger", partial(messenger.parse, provider="messenger"))
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -13,9 +12,10 @@ from shopdesk.api.webhooks import map_errors, processor_for
 from shopdesk.config import TelegramInboundSettings
 from shopdesk.dal.secrets import json_secret
 from shopdesk.logic.webhooks import raw_body, receive_telegram
+from shopdesk.logs import logger_for
 
 settings = TelegramInboundSettings.from_env()
-logger = Logger()
+logger = logger_for()
 processor = processor_for(settings)
 app = APIGatewayHttpResolver()
 map_errors(app)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -23,11 +22,13 @@ from shopdesk.logic.webhooks import (
     receive_twilio_message,
     receive_twilio_status,
 )
+from shopdesk.logs import logger_for
 
 settings = InboundSettings.from_env()
-logger = Logger()
+logger = logger_for()
 processor = WebhookProcessor(Conversations(Table(settings.table_name), settings.due_shards),
                              Queue(settings.work_queue_url), settings.first_response_targets)
+processor.prime()       # the privacy settings (masking, retention) at cold start: ingest keeps its budget
 app = APIGatewayHttpResolver()
 map_errors(app)     # refused 403, malformed 400, busy 503 (nothing half-stored: Twilio may retry)
 

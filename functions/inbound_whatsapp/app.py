@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shopdesk.api.webhooks import meta_webhook
 from shopdesk.channels import whatsapp_cloud
+from shopdesk.logs import logger_for
 
-logger = Logger()
+logger = logger_for()
 app = meta_webhook("/webhooks/whatsapp", whatsapp_cloud.parse)
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shopdesk.api.webhooks import commerce_webhook
+from shopdesk.logs import logger_for
 
-logger = Logger()
+logger = logger_for()
 app = commerce_webhook("woocommerce")
 
 

@@ -6,16 +6,16 @@ function reads them). Anything else: ``Unauthorized``, which API Gateway answers
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import event_source
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import APIGatewayAuthorizerRequestEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shopdesk.api.tokens import InvalidToken, TokenVerifier
 from shopdesk.config import LiveAuthorizerSettings
+from shopdesk.logs import logger_for
 
 settings = LiveAuthorizerSettings.from_env()
-logger = Logger()
+logger = logger_for()
 verifier = TokenVerifier(settings.token_issuer, settings.token_audience, settings.jwks_url)
 
 

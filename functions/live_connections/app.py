@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shopdesk.config import LiveSettings
@@ -13,9 +12,10 @@ from shopdesk.dal.live import ConnectionPoster, Connections
 from shopdesk.dal.table import Table
 from shopdesk.logic.admin import roles
 from shopdesk.logic.live import LiveConnections
+from shopdesk.logs import logger_for
 
 settings = LiveSettings.from_env()
-logger = Logger()
+logger = logger_for()
 table = Table(settings.table_name)
 live = LiveConnections(Connections(table), Agents(table))
 poster = ConnectionPoster(settings.connections_endpoint)

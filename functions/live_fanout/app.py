@@ -6,7 +6,7 @@ from it, and after the retries the batch's details go to the on-failure queue.
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
@@ -16,9 +16,10 @@ from shopdesk.config import LiveSettings
 from shopdesk.dal.live import ChangeLog, ConnectionPoster, Connections, visibilities
 from shopdesk.dal.table import Table
 from shopdesk.logic.live import LiveBatch
+from shopdesk.logs import logger_for
 
 settings = LiveSettings.from_env()
-logger = Logger()
+logger = logger_for()
 metrics = Metrics()
 table = Table(settings.table_name)
 log, connections = ChangeLog(table), Connections(table)

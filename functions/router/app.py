@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -31,10 +30,11 @@ from shopdesk.logic.fetchers import fetchers
 from shopdesk.logic.media import MediaCopier
 from shopdesk.logic.sla_engine import book_for
 from shopdesk.logic.work import InboundWork, WorkItem
+from shopdesk.logs import logger_for
 from shopdesk.understanding import comprehend
 
 settings = RouterSettings.from_env()
-logger = Logger()
+logger = logger_for()
 table = Table(settings.table_name)
 conversations = Conversations(table, settings.due_shards)
 agents = Agents(table)

@@ -6,18 +6,19 @@ retries from it, and after the retries the batch's details go to the on-failure 
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shopdesk.config import SearchSettings
+from shopdesk.logs import logger_for
 from shopdesk.search import search_for
 from shopdesk.search.feed import apply
 
 settings = SearchSettings.from_env()
-logger = Logger()
+logger = logger_for()
 metrics = Metrics()
 index = search_for(settings)
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shopdesk import metrics
 from shopdesk.config import SweepSettings
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.alerts import AlertTopic
@@ -16,9 +16,10 @@ from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
 from shopdesk.logic.sla import sweep
 from shopdesk.logic.sla_engine import book_for
+from shopdesk.logs import logger_for
 
 settings = SweepSettings.from_env()
-logger = Logger()
+logger = logger_for()
 conversations = Conversations(Table(settings.table_name), settings.due_shards)
 bus = EventBus(settings.event_bus_name)
 work = Queue(settings.work_queue_url)
@@ -29,5 +30,10 @@ agents = Agents(conversations.table)
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return asdict(sweep(conversations, bus, work, settings.due_shards, alerts=alerts, book=book, agents=agents,
-                        time_left=lambda: context.get_remaining_time_in_millis() / 1000))
+    report = sweep(conversations, bus, work, settings.due_shards, alerts=alerts, book=book, agents=agents,
+                   time_left=lambda: context.get_remaining_time_in_millis() / 1000)
+    if report.breached:
+        metrics.count("SlaBreaches", report.breached)
+    if report.rerouted:
+        metrics.count("RoutingResent", report.rerouted)
+    return asdict(report)

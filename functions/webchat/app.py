@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -31,6 +30,8 @@ from shopdesk.api.widget import (
 from shopdesk.channels import webchat
 from shopdesk.channels.ses import text_mailer
 from shopdesk.config import WebchatSettings
+from shopdesk.dal.audit import AuditLog
+from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.identities import Identities
@@ -43,10 +44,14 @@ from shopdesk.errors import Conflict, InvalidSignature
 from shopdesk.logic.merge import Merger
 from shopdesk.logic.verify_email import EmailVerification
 from shopdesk.logic.widget import OriginRefused, RateLimited, Widget
+from shopdesk.logs import logger_for
+from shopdesk.privacy.audit import AuditTrail
+from shopdesk.privacy.settings import PrivacyPolicies
 
 settings = WebchatSettings.from_env()
-logger = Logger()
+logger = logger_for()
 table = Table(settings.table_name)
+trail = AuditTrail(AuditLog(table), PrivacyPolicies(ConfigStore(table)))
 app = APIGatewayHttpResolver(enable_validation=True)
 SESSION = "widgetSession"
 openapi.publish(app, "/widget", title="shopdesk web-chat widget API",
@@ -171,6 +176,13 @@ def confirm_code(body: ConfirmEmailIn) -> Response[ConfirmEmailOut]:
     _origin()
     session = _session()
     outcome = verification().confirm(session.visitor_id, body.code)
+    if outcome.outcome in ("linked", "merged"):        # a change no agent made: the system's, in the audit trail
+        http = app.current_event.request_context.http
+        action = {"linked": "customer.link", "merged": "customer.merge"}[outcome.outcome]
+        trail.record(actor="system:webchat", action=action, customer_id=outcome.customer_id,
+                     details={"merge_id": outcome.merge_id} if outcome.merge_id else {"proof": "one-time code"},
+                     source_ip=http.source_ip, user_agent=http.user_agent,
+                     request_id=app.current_event.request_context.request_id)
     return _answer(200, ConfirmEmailOut(verified=True, linked=outcome.outcome in ("linked", "merged", "already")))
 
 

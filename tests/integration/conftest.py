@@ -164,7 +164,7 @@ def desk(moto_endpoint: str) -> Iterator[Desk]:
             "FifoQueue": "true", "VisibilityTimeout": str(props["VisibilityTimeout"]),
             "RedrivePolicy": json.dumps(redrive)})["QueueUrl"]
 
-    work, outbound = fifo("WorkQueue"), fifo("OutboundQueue")
+    work, outbound, privacy = fifo("WorkQueue"), fifo("OutboundQueue"), fifo("PrivacyQueue")
     bus = f"bus-{suffix}"
     boto3.client("events", region_name=REGION, endpoint_url=moto_endpoint).create_event_bus(Name=bus)
     secret = boto3.client("secretsmanager", region_name=REGION, endpoint_url=moto_endpoint).create_secret(
@@ -178,8 +178,8 @@ def desk(moto_endpoint: str) -> Iterator[Desk]:
     webchat_secret = sm.create_secret(Name=f"webchat-{suffix}", SecretString=json.dumps(
         {"visitor_secret": "test-visitor-secret", "session_secret": "test-session-secret"}))["ARN"]
     s3 = boto3.client("s3", region_name=REGION, endpoint_url=moto_endpoint)
-    media_bucket, mail_bucket = f"media-{suffix}", f"mail-{suffix}"
-    for bucket in (media_bucket, mail_bucket):
+    media_bucket, mail_bucket, export_bucket = f"media-{suffix}", f"mail-{suffix}", f"export-{suffix}"
+    for bucket in (media_bucket, mail_bucket, export_bucket):
         s3.create_bucket(Bucket=bucket)
     globals_env = _resolve_props(TEMPLATE["Globals"]["Function"]["Environment"]["Variables"],
                                  {"Ref": table_name})
@@ -197,7 +197,7 @@ def desk(moto_endpoint: str) -> Iterator[Desk]:
            "SES_FROM_ADDRESS": "support@shop.example", "WIDGET_ALLOWED_ORIGINS": "https://shop.example",
            "EMAIL_RECIPIENTS": TEMPLATE["Parameters"]["EmailRecipients"]["Default"],
            "META_GRAPH_BASE_URL": "http://127.0.0.1:9", "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9",
-           "MEDIA_TRUSTED_HOSTS": "127.0.0.1",
+           "MEDIA_TRUSTED_HOSTS": "127.0.0.1", "PRIVACY_QUEUE_URL": privacy, "EXPORT_BUCKET": export_bucket,
            # the live inbox: nothing listens on port 9 (tests that need @connections or a JWKS override these)
            "LIVE_CONNECTIONS_ENDPOINT": "http://127.0.0.1:9/dev",
            "TOKEN_ISSUER": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_EXAMPLE01",

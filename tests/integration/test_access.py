@@ -107,6 +107,13 @@ ADMIN_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
     ("POST", "/admin/kb/import"): ({"id": "x"}, "", (403, 403, 415, 403)),
     ("GET", "/admin/bot"): (None, "", READ),
     ("PUT", "/admin/bot"): ({"enabled": False}, "", WRITE),
+    # privacy: admins only (tests/integration/test_privacy.py runs the jobs and reads the trail)
+    ("GET", "/admin/audit"): (None, "", WRITE),
+    ("GET", "/admin/privacy/settings"): (None, "", WRITE),
+    ("PUT", "/admin/privacy/settings"): ({"retention": {"audit_days": 400}}, "", WRITE),
+    ("POST", "/admin/customers/<customer_id>/export"): (None, "", (403, 403, 202, 403)),
+    ("POST", "/admin/customers/<customer_id>/erase"): (None, "", (403, 403, 202, 403)),
+    ("GET", "/admin/privacy/jobs/<job_id>"): (None, "", (403, 403, 404, 403)),    # no such job
 }
 
 
@@ -148,8 +155,8 @@ def shop(desk):
                           "parameters": ["x"] * template["parameters"]}
     desk.path_values = {"conversation_id": conv, "agent_id": "alice", "team_id": "vip", "calendar_id": "office",
                         "policy_id": "std", "customer_id": customer, "order_id": "5500000001004",
-                        "response_id": "welcome", "message_id": "m_01MISSING0000000000000000",
-                        "article_id": "delivery"}
+                        "response_id": "welcome", "job_id": "j_01MISSING0000000000000000X",
+                        "message_id": "m_01MISSING0000000000000000", "article_id": "delivery"}
     return desk
 
 

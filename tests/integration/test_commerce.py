@@ -320,3 +320,23 @@ def test_the_commerce_routes_and_models_are_in_the_openapi_document(desk: Any, s
     assert "post" in paths["/agent/conversations/{conversation_id}/orders/{order_id}/cancel"]
     assert "post" in paths["/agent/conversations/{conversation_id}/orders/{order_id}/refund"]
     assert {"OrderPanelOut", "OrderOut", "CancelIn", "RefundIn", "ActionOut"} <= set(doc["components"]["schemas"])
+
+
+def test_shopifys_redact_request_erases_the_customer_it_names(desk: Any, shop: dict[str, str]) -> None:
+    from tests.integration.test_email import _deliver, _eml
+    # Given John, who wrote by email (the raw mail kept in S3, as SES stores it)
+    raw = _eml(sender="John Doe <john@example.com>", body="Hi, John here about my order\n")
+    _deliver(desk, raw, "john-1")
+    assert desk.item("IDENTITY#email#john@example.com") is not None
+    # When Shopify sends customers/redact for john@example.com and the privacy function runs
+    status, answer = shopify_sample(desk, shop, "customers_redact")
+    assert (status, answer["status"]) == (200, "recorded")
+    desk.drain_queue(desk.env["PRIVACY_QUEUE_URL"], "privacy")
+    # Then John is gone from the table and his raw mail from S3, and the request stays without his data
+    assert desk.item("IDENTITY#email#john@example.com") is None
+    assert desk.client("s3").list_objects_v2(Bucket=desk.env["MAIL_BUCKET"]).get("KeyCount") == 0
+    event = http_event("GET", "/admin/privacy-requests",
+                       claims={"cognito:username": "root", "cognito:groups": "[admins]"})
+    [request] = json.loads(desk.invoke("admin_api", event, **shop)["body"])["items"]
+    assert request["topic"] == "customers/redact" and request["customer"] is None
+    assert "john@example.com" not in json.dumps(request)

@@ -291,6 +291,12 @@ def test_a_visitor_who_proves_an_email_with_a_code_joins_that_customer(desk):
     profile = _get(desk, cleo)[1]
     assert ("webchat", "visitor-cleo") in {(i["kind"], i["address"]) for i in profile["identities"]}
     assert profile["timeline"][0]["by"] == "system" and "one-time code" in profile["timeline"][0]["reason"]
+    # and in the audit trail as the system's, without the address
+    from shopdesk.dal.audit import AuditLog
+    from shopdesk.dal.table import Table
+    [record] = AuditLog(Table(desk.table_name)).by_actor("system:webchat", "0", "9", 10, None)[0]
+    assert record["action"] in ("customer.merge", "customer.link") and record["customer_id"] == cleo
+    assert "cleo@example.com" not in json.dumps(record)
     # and the code cannot be used twice
     assert _widget(desk, "POST", "/widget/email-verification/confirm", {"code": code}, session)[0] == 400
 

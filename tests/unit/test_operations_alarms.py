@@ -112,3 +112,10 @@ def test_the_dashboard_body_is_json():
     filled = re.sub(r"\$\{[^}]+\}", "x", body)
     widgets = json.loads(filled)["widgets"]
     assert {w["properties"]["title"] for w in widgets} >= {"Dead letters (should be 0)", "Oldest message waiting (s)"}
+
+
+def test_a_provider_refusing_replies_is_an_alarm():
+    [alarm] = [a for a in _alarms().values() if any(
+        q.get("MetricStat", {}).get("Metric", {}).get("MetricName") == "RepliesFailed" for q in a.get("Metrics", []))]
+    names = {q.get("MetricStat", {}).get("Metric", {}).get("MetricName") for q in alarm["Metrics"]}
+    assert names >= {"RepliesFailed", "RepliesSent"} and alarm["Threshold"] == 0.2

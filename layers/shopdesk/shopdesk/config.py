@@ -164,6 +164,15 @@ class AgentApiSettings(CoreSettings, KbSettings):
 class AdminApiSettings(CoreSettings, KbSettings):
     work_queue_url: Annotated[str, Field(alias="WORK_QUEUE_URL", min_length=1)]
     media_bucket: Annotated[str, Field(alias="MEDIA_BUCKET")] = ""       # canned responses' files (HeadObject)
+    privacy_queue_url: Annotated[str, Field(alias="PRIVACY_QUEUE_URL")] = ""     # export and erase jobs
+    export_bucket: Annotated[str, Field(alias="EXPORT_BUCKET")] = ""              # where exports are fetched
+
+
+class PrivacySettings(CoreSettings):
+    """The privacy jobs' function: where the customer's files are and where exports go."""
+
+    media_bucket: Annotated[str, Field(alias="MEDIA_BUCKET")] = ""
+    export_bucket: Annotated[str, Field(alias="EXPORT_BUCKET", min_length=1)]
 
 
 class DispatcherSettings(ProviderSettings, ShopMailSettings):
@@ -213,6 +222,7 @@ class CommerceSettings(CoreSettings):
     order_ttl_seconds: Annotated[int, Field(alias="COMMERCE_ORDER_TTL_SECONDS", ge=60)] = 30 * 24 * 3600
     lookup_ttl_seconds: Annotated[int, Field(alias="COMMERCE_LOOKUP_TTL_SECONDS", ge=0)] = 24 * 3600
     order_action_groups: Annotated[str, Field(alias="ORDER_ACTION_GROUPS")] = "supervisors,admins"
+    privacy_queue_url: Annotated[str, Field(alias="PRIVACY_QUEUE_URL")] = ""     # the platform's privacy requests
 
     @property
     def action_groups(self) -> set[str]:

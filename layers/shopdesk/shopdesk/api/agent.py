@@ -148,6 +148,9 @@ class MessageOut(BaseModel):
     provider_id: str | None = None
     error: MessageError | None = None
     attempts: int = 0
+    masked: list[str] = Field(default_factory=list, description="what was masked before the message was stored "
+                                                                 "(card, IBAN, a shop's pattern): the text shows "
+                                                                 "[card •••• 4242] in its place")
     # what the router understood of a customer's message (None until it did, and on the shop's own messages)
     language: str | None = None
     sentiment: Literal["negative", "neutral", "positive"] | None = None

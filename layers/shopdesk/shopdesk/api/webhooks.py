@@ -44,8 +44,11 @@ def map_errors(app: APIGatewayHttpResolver) -> None:
 
 
 def processor_for(settings: Any) -> WebhookProcessor:
-    return WebhookProcessor(Conversations(Table(settings.table_name), settings.due_shards),
-                            Queue(settings.work_queue_url), settings.first_response_targets)
+    """The webhook processor of an inbound function, with the privacy settings read (cold start)."""
+    processor = WebhookProcessor(Conversations(Table(settings.table_name), settings.due_shards),
+                                 Queue(settings.work_queue_url), settings.first_response_targets)
+    processor.prime()
+    return processor
 
 
 def meta_webhook(path: str, parse: Callable[[dict[str, Any]], list[WebhookItem]]) -> APIGatewayHttpResolver:
@@ -88,11 +91,26 @@ def commerce_webhook(platform: Literal["shopify", "woocommerce"]) -> APIGatewayH
     settings = CommerceSettings.from_env()
     phone.use_shop_region(settings.default_phone_region)     # national numbers on the shop's orders
     merger = Merger(Customers(Table(settings.table_name)))
+    from shopdesk.dal.audit import AuditLog
+    from shopdesk.dal.config import ConfigStore
+    from shopdesk.privacy.audit import AuditTrail
+    from shopdesk.privacy.settings import PrivacyPolicies
+    trail = AuditTrail(AuditLog(Table(settings.table_name)), PrivacyPolicies(ConfigStore(Table(settings.table_name))))
 
     def link_contact(email: str | None, phone_number: str | None, order: str | None) -> None:
-        merger.link_shop_record(email, phone_number, order=order)
+        outcome = merger.link_shop_record(email, phone_number, order=order)
+        if outcome.outcome == "linked":       # an identity added by the system, on the shop's record
+            trail.record(actor=f"system:{platform}", action="customer.link", customer_id=outcome.customer_id,
+                         details={"order": order} if order else None)
 
-    receiver = WebhookReceiver(store_for(settings, platform), on_contact=link_contact)
+    on_privacy = None
+    if platform == "shopify" and settings.privacy_queue_url:
+        from shopdesk.dal.privacy import PrivacyJobStore
+        from shopdesk.privacy.jobs import PrivacyJobs
+        table = Table(settings.table_name)
+        on_privacy = PrivacyJobs(PrivacyJobStore(table), Queue(settings.privacy_queue_url), Customers(table)
+                                 ).from_platform
+    receiver = WebhookReceiver(store_for(settings, platform), on_contact=link_contact, on_privacy=on_privacy)
     app = APIGatewayHttpResolver()
     install_webhook_errors(app)
 

@@ -103,6 +103,7 @@ class WebhookReceiver:
 
     store: CommerceStore
     on_contact: Contact | None = None
+    on_privacy: Callable[[PrivacyRequest], str | None] | None = None   # starts the export or erase it asks for
 
     def _contact(self, email: str | None, phone: str | None, order: str | None) -> None:
         if self.on_contact is None or not (email and phone):
@@ -142,6 +143,12 @@ class WebhookReceiver:
             _fits(request, topic)
             self.store.record_privacy(request)
             logger.info("privacy request recorded", extra={"topic": topic, "delivery": delivery})
+            if self.on_privacy is not None:
+                try:        # recorded: an admin sees it and can start the job by hand if this fails
+                    job = self.on_privacy(request)
+                    logger.info("privacy request started a job", extra={"topic": topic, "job_id": job})
+                except Exception:
+                    logger.exception("privacy request recorded, its job not started", extra={"delivery": delivery})
             return Outcome("recorded", topic, delivery)
         if topic in SHOPIFY_ORDER_TOPICS:
             return self._order(topic, delivery, shopify.order_from_rest(payload))

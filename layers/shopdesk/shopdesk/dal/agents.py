@@ -10,10 +10,11 @@ with a stale presence or a team the agent left.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from shopdesk.dal import items as it
-from shopdesk.dal.table import Table, TransactionCancelled, Update
+from shopdesk.dal.table import ConditionFailed, Table, TransactionCancelled, Update
 from shopdesk.errors import Conflict, NotFound
 from shopdesk.models import Agent, Presence
 
@@ -37,6 +38,11 @@ class Agents:
             return True
         except TransactionCancelled:
             return False
+
+    def release_seat(self, agent_id: str) -> None:
+        """One conversation fewer held (an erased customer's open conversation); never below zero."""
+        with contextlib.suppress(ConditionFailed):
+            self.table.update(it.agent_pk(agent_id), it.META, Update().add("active", -1).when("active > :zero", zero=0))
 
     def set_presence(self, agent_id: str, presence: Presence) -> Agent:
         return self._change(agent_id, presence=presence)

@@ -70,6 +70,7 @@ class Conversations:
         self.due_shards = due_shards
         self.identities = Identities(table)
         self.customers = Customers(table)
+        self.marker_ttl_seconds = MARKER_TTL_SECONDS     # retention of provider markers (privacy settings)
 
     # ------------------------------------------------------------------ ingest
     def get_identity(self, kind: str, address: str) -> IdentityRecord | None:
@@ -86,7 +87,7 @@ class Conversations:
             "PK": it.marker_pk(provider, provider_id), "SK": it.META, "type": "marker",
             "conversation_id": message.conversation_id, "message_sk": it.message_sk(message),
             "direction": message.direction.value,
-            "ttl": int(clock.now().timestamp()) + MARKER_TTL_SECONDS,
+            "ttl": int(clock.now().timestamp()) + self.marker_ttl_seconds,
         }
         if work is not None:
             due = clock.iso(message.created_at + timedelta(seconds=ROUTING_GRACE_SECONDS))
@@ -130,13 +131,21 @@ class Conversations:
                   .add("message_count", 1)
                   .when("attribute_exists(PK) AND #status <> :resolved", resolved="resolved"))
         ops = [self._marker_op(provider, provider_id, message, work), self.table.put_op(it.message_item(message)),
-               self.table.update_op(it.conv_pk(message.conversation_id), it.META, update)]
+               self.table.update_op(it.conv_pk(message.conversation_id), it.META, update),
+               self._not_erased_op(provider, provider_id)]
         try:
             self.table.transact(ops)
         except TransactionCancelled as exc:
             if 0 in exc.failed:
                 raise self._duplicate(provider_id, exc) from exc
+            if len(ops) - 1 in exc.failed:
+                raise DuplicateDelivery(provider_id, None) from exc
             raise StaleConversation(message.conversation_id) from exc
+
+    def _not_erased_op(self, provider: str, provider_id: str) -> dict[str, Any]:
+        """A message of a customer who was erased (its marker is only a hash now) is a replay: refused."""
+        return self.table.condition_op(it.erased_marker_pk(provider, provider_id), it.META,
+                                       "attribute_not_exists(PK)")
 
     def start_conversation(self, *, provider: str, provider_id: str, conversation: Conversation,
                            message: Message, identity: IdentityRecord | None, expected_open: str | None,
@@ -155,11 +164,14 @@ class Conversations:
         else:
             ops.extend(self.identities.open_ops(identity, conversation.id, customer.name, expected_open))
         ops.extend(self.table.put_op(item) for item in deadline_items)
+        ops.append(self._not_erased_op(provider, provider_id))
         try:
             self.table.transact(ops)
         except TransactionCancelled as exc:
             if 0 in exc.failed:
                 raise self._duplicate(provider_id, exc) from exc
+            if len(ops) - 1 in exc.failed:
+                raise DuplicateDelivery(provider_id, None) from exc
             raise IdentityRace(identity_key) from exc
 
     def opening_items(self, conversation: Conversation, clocks: Any = None) -> list[dict[str, Any]]:
@@ -518,7 +530,8 @@ class Conversations:
         self.table.put(it.message_item(message))
 
     def set_status(self, conv: Conversation, status: ConversationStatus, note: Message,
-                   reopened_deadline: str | None, identities: Sequence[str] | None = None) -> None:
+                   reopened_deadline: str | None, identities: Sequence[str] | None = None,
+                   resolved_ttl: int | None = None) -> None:
         """Change a conversation's status with everything that follows from it, in one transaction:
         resolving frees the assignee's capacity and the customer's open-conversation slot; reopening
         takes the slot back and starts a fresh first-response clock; only open, unassigned
@@ -536,13 +549,15 @@ class Conversations:
         assignee = None if reopening else conv.assignee
         if status is ConversationStatus.RESOLVED:
             update.set("resolved_at", now)
+            if resolved_ttl:           # retention of closed conversations (privacy settings)
+                update.set("ttl", resolved_ttl)
             if conv.assignee:
                 ops.append(self.table.update_op(it.agent_pk(conv.assignee), it.META,
                                                 Update().add("active", -1).when("#active > :zero", zero=0)))
             # sticky routing remembers who helped this customer last
             ops.extend(self.identities.release_ops(identities, conv.id, last_agent=conv.assignee, at=now))
         if reopening:
-            update.remove("assignee").remove("InboxPK").remove("resolved_at")
+            update.remove("assignee").remove("InboxPK").remove("resolved_at").remove("ttl")
             ops.extend(self.identities.reopen_ops(identities, conv.id))
             update.remove("sla.first_response_at")
         if status is ConversationStatus.OPEN and assignee is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from typing import Any
 
@@ -48,6 +49,11 @@ def customer_pk(customer_id: str) -> str:
 
 def marker_pk(provider: str, provider_id: str) -> str:
     return f"EXTMSG#{provider}#{key_part(provider_id)}"
+
+
+def erased_marker_pk(provider: str, provider_id: str) -> str:
+    """What an erase leaves of a provider's marker: a hash of the id, enough to refuse a replay."""
+    return f"ERASEDMSG#{provider}#sha256:{hashlib.sha256(provider_id.encode()).hexdigest()}"
 
 
 def event_marker_pk(provider: str, event_id: str) -> str:
@@ -214,6 +220,8 @@ def message_item(message: Message) -> dict[str, Any]:
         "attempts": message.attempts or None, "to": message.to, "sender": message.sender,
         "provider": message.provider, "kind": message.kind, "subject": subject.value,
         "payload": payload.value or None, "truncated": truncated or None,
+        "masked": message.masked or None,
+        "ttl": int(message.expires_at.timestamp()) if message.expires_at else None,
         "language": message.language, "sentiment": message.sentiment, "emotion": message.emotion,
         "urgent": message.urgent, "intents": list(message.intents) or None,
         "parts_sent": message.parts_sent or None, "part_ids": message.part_ids or None,
@@ -229,7 +237,8 @@ def message_from_item(item: dict[str, Any]) -> Message:
         error=MessageError.model_validate(item["error"]) if item.get("error") else None,
         attempts=item.get("attempts") or 0, to=item.get("to"), sender=item.get("sender"),
         provider=item.get("provider"), kind=item.get("kind"), subject=item.get("subject"),
-        payload=item.get("payload"), language=item.get("language"), sentiment=item.get("sentiment"),
+        payload=item.get("payload"), masked=list(item.get("masked") or []),
+        language=item.get("language"), sentiment=item.get("sentiment"),
         emotion=item.get("emotion"), urgent=item.get("urgent"), intents=sorted(item.get("intents") or []),
         parts_sent=int(item.get("parts_sent") or 0),
         part_ids=list(item.get("part_ids") or []),

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from shopdesk.dal.agents import Agents
 from shopdesk.errors import conversation_not_found
 from shopdesk.models import Conversation
+from shopdesk.privacy import audit
 
 ADMIN, SUPERVISOR = "admins", "supervisors"
 DEFAULT_TEAM = "default"      # the team of an agent who has no record yet (the one it gets on first use)
@@ -96,6 +97,7 @@ class Access:
         """The conversation, if the caller may see it; else the same NotFound as a missing one."""
         if not self.may_see(caller, conv):
             raise conversation_not_found(conv.id)
+        audit.note(conversation_id=conv.id, customer_id=conv.customer.id)     # whose data the request concerns
         return conv
 
     def team_queue(self, caller: Caller, team: str) -> None:

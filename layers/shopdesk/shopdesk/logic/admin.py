@@ -25,6 +25,9 @@ from shopdesk.logic.work import enqueue_refill
 from shopdesk.models.admin import AgentSettings, RoutingSettings, Team
 from shopdesk.models.sla import BusinessHours, SlaPolicy
 from shopdesk.phone import to_e164
+from shopdesk.privacy import audit
+
+AGENT_SETTINGS = ("teams", "capacity", "skills", "languages")
 
 READ, WRITE = (ADMIN, SUPERVISOR), (ADMIN,)
 Roles = Iterable[str]
@@ -72,7 +75,16 @@ class Admin:
                                       skills=settings.skills, languages=settings.languages, name=settings.name)
         if after.capacity > before.capacity or set(after.teams) - set(before.teams):
             enqueue_refill(self.work, agent_id, "settings")
+        audit.note(before=before.model_dump(include=set(AGENT_SETTINGS)),
+                   after=after.model_dump(include=set(AGENT_SETTINGS)))
         return after.model_dump()
+
+    def _put_config(self, kind: str, key: str, value: dict[str, Any], expected_version: int | None) -> int:
+        """A configuration item written, with its before and after in the audit record."""
+        before = self.config.get(kind, key)
+        version = self.config.put(kind, key, value, expected_version)
+        audit.note(before=before, after={**value, "version": version})
+        return version
 
     # ------------------------------------------------------------------ teams
     def list_teams(self, by: Roles) -> list[dict[str, Any]]:
@@ -83,7 +95,7 @@ class Admin:
         require(by, *WRITE)
         if team.id != team_id:
             raise Conflict("the team id in the path and the body differ")
-        version = self.config.put("team", team.id, team.model_dump(), expected_version)
+        version = self._put_config("team", team.id, team.model_dump(), expected_version)
         return {**team.model_dump(), "version": version}
 
     # ------------------------------------------------------------------ SLA policies and calendars
@@ -95,7 +107,7 @@ class Admin:
                      ) -> dict[str, Any]:
         require(by, *WRITE)
         value = {"id": calendar_id, **hours.model_dump(mode="json")}
-        return {**value, "version": self.config.put("calendar", calendar_id, value, expected_version)}
+        return {**value, "version": self._put_config("calendar", calendar_id, value, expected_version)}
 
     def list_policies(self, by: Roles) -> list[dict[str, Any]]:
         require(by, *READ)
@@ -109,7 +121,7 @@ class Admin:
         if policy.calendar_id and self.config.get("calendar", policy.calendar_id) is None:
             raise NotFound(f"calendar {policy.calendar_id} does not exist; create it first")
         value = policy.model_dump(mode="json")
-        return {**value, "version": self.config.put("sla-policy", policy.id, value, expected_version)}
+        return {**value, "version": self._put_config("sla-policy", policy.id, value, expected_version)}
 
     # ------------------------------------------------------------------ routing
     def routing(self, by: Roles) -> dict[str, Any]:
@@ -124,7 +136,7 @@ class Admin:
             expectations.load_templates(settings.acknowledgement_templates or None)
         except expectations.TemplateError as exc:
             raise BadRequest(f"acknowledgement_templates: {exc}") from exc
-        version = self.config.put("routing", "settings", settings.model_dump(), expected_version)
+        version = self._put_config("routing", "settings", settings.model_dump(), expected_version)
         return {**settings.model_dump(), "version": version}
 
     # ------------------------------------------------------------------ the bot
@@ -158,6 +170,7 @@ class Admin:
         do the clocks of the one they have open now, rebound at once keeping the business time already used
         (a conversation the router has not started clocks for yet gets them under the new tier anyway)."""
         require(by, *WRITE)
+        audit.note(customer_id=customer_id, before={"tier": self.customers.tier(customer_id)}, after={"tier": tier})
         customer = self.customers.set_tier(customer_id, tier)
         for conversation_id in self.customers.open_conversations(customer):
             if sla_engine.apply_tier(self.conversations, self.customers, conversation_id, self.book,

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from aws_lambda_powertools import Logger
 
-from shopdesk import clock
+from shopdesk import clock, metrics
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.conversations import AgentUnavailable, Conversations, NotWaiting
 from shopdesk.dal.customers import Customers
@@ -90,6 +90,9 @@ def drain(teams: str | Collection[str], conversations: Conversations, agents: Ag
             if agent.free == 0:
                 pool.remove(agent)
             done.append(Assignment(conv.id, agent.id))
+            if conv.waiting_since is not None:
+                metrics.seconds("AssignmentWaitSeconds", (note.created_at - conv.waiting_since).total_seconds(),
+                                team=conv.team)
             break
         if not pool:
             break

@@ -20,6 +20,7 @@ from typing import Literal
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel
 
+from shopdesk import metrics
 from shopdesk.channels.base import OutboundFile, OutboundRequest, Sender, SendResult, Template
 from shopdesk.channels.limits import limits_for, parts
 from shopdesk.dal.conversations import Conversations
@@ -124,8 +125,12 @@ def dispatch(work: OutboundWork, attempt: int, conversations: Conversations, sen
                                      failed=True)
         logger.warning("reply failed", extra={"conversation_id": work.conversation_id, "provider": provider,
                                               "code": exc.code, "attempts": attempt, "retryable": exc.retryable})
+        metrics.count("RepliesFailed", provider=provider)
+        metrics.count("RepliesFailed")              # all providers: the failure-rate alarm reads this one
         return "failed"
     conversations.record_send(work.conversation_id, work.message_sk, provider=provider,
                               provider_id=ids[0] if ids else "", status=result.status if result else "accepted",
                               attempts=attempt, other_ids=ids[1:])
+    metrics.count("RepliesSent", provider=provider)
+    metrics.count("RepliesSent")
     return "sent"

@@ -76,7 +76,12 @@ class EmailReceiver:
             key = media_key("email", folder, index, attachment.filename)
             self.store.put(key, content, attachment.content_type)
             keys.append(key)
-        return self.processor.process([parsed.with_storage_keys(keys)])
+        message = parsed.with_storage_keys(keys)
+        if where and where.get("bucket") and where.get("key"):      # the raw mail: exported and erased with it
+            message = message.model_copy(update={"payload": {**(message.payload or {}),
+                                                             "source": {"bucket": where["bucket"],
+                                                                        "key": where["key"]}}})
+        return self.processor.process([message])
 
     def receive_stored(self, bucket: str, key: str) -> Outcome:
         return self.receive_raw(self.store.get(bucket, key), where={"bucket": bucket, "key": key})

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, Literal
 
@@ -42,6 +42,9 @@ from shopdesk.models import (
     Priority,
     ReplyRoute,
 )
+from shopdesk.privacy import audit
+from shopdesk.privacy.masking import mask
+from shopdesk.privacy.settings import PrivacyPolicies, ttl_after
 
 View = Literal["mine", "unassigned", "all", "granted"]
 
@@ -63,6 +66,7 @@ class Inbox:
     book: PolicyBook | None = None
     customers: Customers | None = None
     personaliser: Personaliser | None = None      # variables and canned responses in replies
+    privacy: PrivacyPolicies | None = None         # retention of messages and closed conversations; masking of notes
     files: Attachments | None = None              # outbound attachments (None: no media bucket)
     access: Access = field(init=False)
 
@@ -292,7 +296,7 @@ class Inbox:
                           channel=route.channel, text=text, status="queued", created_at=clock.now(),
                           author=agent_id, to=route.to, sender=route.sender, provider=route.provider, kind=kind,
                           subject=subject, payload=payload or None, attachments=list(attachments),
-                          parts_sent=resume[0], part_ids=list(resume[1]))
+                          parts_sent=resume[0], part_ids=list(resume[1]), expires_at=self._expiry())
         self.conversations.add_outbound(conv, message)
         try:
             self.outbound.send({"conversation_id": conv.id, "message_id": message.id,
@@ -306,6 +310,11 @@ class Inbox:
         self._clocks(conv.id, lambda clocks: clocks.on_agent_reply(now))
         return message
 
+    def _expiry(self) -> datetime | None:
+        """When a message written now expires (the admins' message retention), if it does."""
+        days = self.privacy.current().retention.messages_days if self.privacy else None
+        return clock.now() + timedelta(days=days) if days else None
+
     def _reply_address(self, conv: Conversation) -> str | None:
         """reply+<conversation>@<shop domain>: a customer's answer finds its conversation even when
         their mail client drops In-Reply-To."""
@@ -316,8 +325,12 @@ class Inbox:
 
     def note(self, caller: Caller, conversation_id: str, text: str) -> Message:
         conv = self._visible(caller, conversation_id)
+        kinds: tuple[str, ...] = ()
+        if self.privacy is not None:      # a note is never sent: a card number an agent pastes is masked
+            found = mask(text, self.privacy.current().patterns)
+            text, kinds = found.text or text, found.kinds
         message = Message(id=new_id("m_"), conversation_id=conv.id, direction=Direction.NOTE, text=text,
-                          created_at=clock.now(), author=caller.id)
+                          created_at=clock.now(), author=caller.id, masked=list(kinds), expires_at=self._expiry())
         self.conversations.add_message(message)
         return message
 
@@ -325,6 +338,7 @@ class Inbox:
         """Assign or transfer to any agent with room, in the conversation's team or not (as the router's
         rules allow a transfer today); the new assignee is granted access for good (logic/access.py)."""
         conv = self._visible(caller, conversation_id)
+        audit.note(before={"assignee": conv.assignee}, after={"assignee": to_agent})
         by_agent = caller.id
         if conv.assignee == to_agent:
             return conv
@@ -345,12 +359,16 @@ class Inbox:
 
     def set_status(self, caller: Caller, conversation_id: str, status: ConversationStatus) -> Conversation:
         conv = self._visible(caller, conversation_id)
+        audit.note(before={"status": conv.status.value}, after={"status": status.value})
         by_agent = caller.id
         if conv.status is status:
             return conv
         verb = "Reopened" if conv.status is ConversationStatus.RESOLVED else f"Marked {status.value}"
+        retention = self.privacy.current().retention if self.privacy else None
         self.conversations.set_status(conv, status, system_message(conv.id, f"{verb} by {by_agent}", by_agent),
-                                      None, identities=self._slot_holders(conv, status))
+                                      None, identities=self._slot_holders(conv, status),
+                                      resolved_ttl=ttl_after(clock.now(), retention.closed_conversations_days)
+                                      if retention and status is ConversationStatus.RESOLVED else None)
         now = clock.now()
         if conv.status is ConversationStatus.RESOLVED:
             # a reopen: fresh clocks under the policy the customer's tier (as it is now) chooses

@@ -11,6 +11,7 @@ names it through In-Reply-To/References costs one BatchGetItem more.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from shopdesk import clock
@@ -33,6 +34,8 @@ from shopdesk.models import (
     Priority,
     ReplyRoute,
 )
+from shopdesk.privacy.masking import mask
+from shopdesk.privacy.settings import PrivacyPolicy
 
 NAME_BYTES = 512        # a customer's display name as a provider reports it, stored on several items
 ROUTE_STRING_BYTES = 2_000      # a subject or Message-ID in a reply route (real ones are far shorter)
@@ -48,7 +51,37 @@ class IngestResult:
     message_sk: str | None = None
 
 
-def _message(inbound: InboundMessage, conversation_id: str) -> Message:
+def masked_value(value: Any, policy: PrivacyPolicy, kinds: list[str]) -> Any:
+    """Every string of a payload masked (a contact card, a button's title, an unsupported item's raw copy)."""
+    if isinstance(value, str):
+        result = mask(value, policy.patterns)
+        kinds.extend(result.kinds)
+        return result.text
+    if isinstance(value, dict):
+        return {k: masked_value(v, policy, kinds) for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked_value(v, policy, kinds) for v in value]
+    return value
+
+
+def masked(inbound: InboundMessage, policy: PrivacyPolicy) -> tuple[InboundMessage, list[str]]:
+    """The message with card numbers, IBANs and the shop's patterns masked in everything that is stored
+    (text, subject, quoted history, payload, the raw copy of an unsupported item), and what was masked."""
+    kinds: list[str] = []
+    changes: dict[str, Any] = {"text": masked_value(inbound.text, policy, kinds)}
+    if inbound.payload:
+        changes["payload"] = masked_value(inbound.payload, policy, kinds)
+    if inbound.raw:
+        changes["raw"] = masked_value(inbound.raw, policy, kinds)
+    if inbound.email is not None:
+        changes["email"] = inbound.email.model_copy(update={
+            "subject": masked_value(inbound.email.subject, policy, kinds),
+            "quoted_text": masked_value(inbound.email.quoted_text, policy, kinds)})
+    return inbound.model_copy(update=changes), list(dict.fromkeys(kinds))
+
+
+def _message(inbound: InboundMessage, conversation_id: str, masked_kinds: list[str] | None = None,
+             policy: PrivacyPolicy | None = None) -> Message:
     payload: dict[str, Any] | None = dict(inbound.payload) if inbound.payload else None
     if inbound.email is not None:
         payload = {**(payload or {}), "email": inbound.email.model_dump(exclude_none=True)}
@@ -60,7 +93,14 @@ def _message(inbound: InboundMessage, conversation_id: str) -> Message:
                    channel=inbound.channel, text=inbound.text, status="received", attachments=inbound.attachments,
                    created_at=clock.now(), provider_id=inbound.provider_id, provider=inbound.provider,
                    kind="auto_reply" if inbound.email and inbound.email.auto_submitted else inbound.kind,
-                   subject=inbound.email.subject if inbound.email else None, payload=payload)
+                   subject=inbound.email.subject if inbound.email else None, payload=payload,
+                   masked=masked_kinds or [],
+                   expires_at=_expiry(policy))
+
+
+def _expiry(policy: PrivacyPolicy | None) -> datetime | None:
+    days = policy.retention.messages_days if policy else None
+    return clock.now() + timedelta(days=days) if days else None
 
 
 def _route(inbound: InboundMessage) -> ReplyRoute:
@@ -81,15 +121,23 @@ def _route(inbound: InboundMessage) -> ReplyRoute:
 
 
 def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
-           first_response_targets: dict[Priority, int], *, thread: str | None = None) -> IngestResult:
+           first_response_targets: dict[Priority, int], *, thread: str | None = None,
+           policy: PrivacyPolicy | None = None) -> IngestResult:
     """Store ``inbound`` once. ``thread`` names a conversation the message says it belongs to
-    (email threading); it wins over the customer's open conversation while it is not resolved."""
+    (email threading); it wins over the customer's open conversation while it is not resolved.
+    ``policy`` (the privacy settings in force): card numbers, IBANs and the shop's patterns are masked
+    before anything is written, and the message gets its retention."""
+    kinds: list[str] = []
+    if policy is not None:
+        inbound, kinds = masked(inbound, policy)
+        if policy.retention.dedupe_markers_days:
+            conversations.marker_ttl_seconds = policy.retention.dedupe_markers_days * 86400
     route = _route(inbound)
     for _ in range(3):
         identity = conversations.get_identity(inbound.identity_kind, inbound.customer_address)
         expected_open = identity.open_conversation_id if identity else None
         for target in dict.fromkeys(t for t in (thread, expected_open) if t):
-            message = _message(inbound, target)
+            message = _message(inbound, target, kinds, policy)
             routing = inbound_work(target, message, marker=marker_pk(inbound.provider, inbound.provider_id))
             try:
                 conversations.append_inbound(
@@ -103,7 +151,7 @@ def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
             send_inbound(work, routing)
             return IngestResult("stored", target, message.id, message_sk=_sk(message))
         try:
-            return _start(inbound, identity, expected_open, route, conversations, work)
+            return _start(inbound, identity, expected_open, route, conversations, work, kinds, policy)
         except DuplicateDelivery as duplicate:
             return _duplicate(duplicate, work)
         except IdentityRace:
@@ -112,7 +160,8 @@ def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
 
 
 def _start(inbound: InboundMessage, identity: IdentityRecord | None, expected_open: str | None, route: ReplyRoute,
-           conversations: Conversations, work: Queue) -> IngestResult:
+           conversations: Conversations, work: Queue, kinds: list[str], policy: PrivacyPolicy | None
+           ) -> IngestResult:
     """A new conversation. Its SLA clocks, language and skills are set by the router a moment later
     (from the message's own time), so ingest reads no configuration: one GetItem, one transaction."""
     now = clock.now()
@@ -128,7 +177,7 @@ def _start(inbound: InboundMessage, identity: IdentityRecord | None, expected_op
         created_at=now, updated_at=now,      # enters the queue once the router has classified it
         last_message_preview=preview(inbound.text, len(inbound.attachments)), message_count=1,
     )
-    message = _message(inbound, conversation.id)
+    message = _message(inbound, conversation.id, kinds, policy)
     routing = inbound_work(conversation.id, message, new_conversation=True,
                            marker=marker_pk(inbound.provider, inbound.provider_id))
     conversations.start_conversation(provider=inbound.provider, provider_id=inbound.provider_id,

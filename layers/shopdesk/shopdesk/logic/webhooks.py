@@ -18,15 +18,16 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from shopdesk import clock
+from shopdesk import clock, metrics
 from shopdesk.channels import meta, telegram, twilio
 from shopdesk.channels.base import item_or_unsupported
+from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.unsupported import UnsupportedLog
 from shopdesk.errors import InvalidSignature
 from shopdesk.ids import new_id
-from shopdesk.logic.ingest import IngestResult, ingest
+from shopdesk.logic.ingest import IngestResult, ingest, masked_value
 from shopdesk.models import (
     Direction,
     InboundMessage,
@@ -38,6 +39,7 @@ from shopdesk.models import (
     WebhookItem,
 )
 from shopdesk.phone import to_e164
+from shopdesk.privacy.settings import PrivacyPolicies
 
 logger = Logger(child=True)
 
@@ -74,20 +76,33 @@ class WebhookProcessor:
     work: Queue
     first_response_targets: dict[Priority, int]
     find_thread: ThreadFinder | None = None
+    privacy: PrivacyPolicies | None = None     # masking and retention; read once at cold start (prime)
+
+    def __post_init__(self) -> None:
+        if self.privacy is None:
+            self.privacy = PrivacyPolicies(ConfigStore(self.conversations.table))
+
+    def prime(self) -> None:
+        """Read the privacy settings now (cold start), so no message pays for it."""
+        if self.privacy is not None:
+            self.privacy.prime()
 
     def process(self, items: Iterable[WebhookItem]) -> Outcome:
         outcome = Outcome()
         unsupported: list[UnsupportedItem] = []
+        received: dict[str, int] = {}
         for item in items:
             if isinstance(item, UnsupportedItem):
                 unsupported.append(item)
             elif isinstance(item, InboundMessage):
                 thread = self.find_thread(item) if self.find_thread else None
-                result = ingest(item, self.conversations, self.work, self.first_response_targets, thread=thread)
+                result = ingest(item, self.conversations, self.work, self.first_response_targets, thread=thread,
+                                policy=self.privacy.current() if self.privacy else None)
                 if result.outcome == "duplicate":
                     outcome.duplicates += 1
                 else:
                     outcome.stored.append(result)
+                    received[item.channel] = received.get(item.channel, 0) + 1
             elif isinstance(item, StatusUpdate):
                 applied = self.conversations.apply_receipt(item.provider, item.provider_id, item.status,
                                                            item.error.model_dump() if item.error else None)
@@ -99,6 +114,8 @@ class WebhookProcessor:
         if unsupported:
             self.record_unsupported(unsupported)
             outcome.unsupported = len(unsupported)
+        for channel, n in received.items():
+            metrics.count("MessagesReceived", n, channel=channel)
         logger.info("webhook processed", extra={"stored": len(outcome.stored), "duplicates": outcome.duplicates,
                                                 "receipts": outcome.receipts, "events": outcome.events,
                                                 "unsupported": outcome.unsupported})
@@ -132,10 +149,15 @@ class WebhookProcessor:
             conversation_id = identity.open_conversation_id if identity else None
         if conversation_id is None:
             return False
+        payload = {k: v for k, v in (("target", event.target_provider_id), ("raw", raw)) if v is not None}
+        text, kinds = event.text, []
+        if self.privacy is not None:      # an edit carries the customer's new text: masked like a message
+            policy = self.privacy.current()
+            text, kinds = masked_value(text, policy, kinds), kinds
+            payload = masked_value(payload, policy, kinds)
         note = Message(id=new_id("m_"), conversation_id=conversation_id, direction=Direction.SYSTEM,
-                       text=event.text, created_at=clock.now(), provider=event.provider, kind=event.kind,
-                       payload={k: v for k, v in (("target", event.target_provider_id), ("raw", raw))
-                                if v is not None} or None)
+                       text=text, created_at=clock.now(), provider=event.provider, kind=event.kind,
+                       payload=payload or None, masked=list(dict.fromkeys(kinds)))
         return self.conversations.record_event(event.provider, event.event_id, note)
 
 

@@ -71,6 +71,8 @@ class Message(BaseModel):
                                             # unsupported, template, reaction, edit, unsend, echo, ...
     subject: str | None = None              # email
     payload: dict[str, Any] | None = None   # structured content: location, template, email headers...
+    masked: list[str] = Field(default_factory=list)   # what was masked before storing: card, IBAN, <pattern>
+    expires_at: datetime | None = None      # retention: the item's TTL (shopdesk.privacy.settings.Retention)
     # What shopdesk understood of an inbound message (shopdesk.understanding), set by the router:
     language: str | None = None             # ISO 639-1 (en, es, ... or another code the model found)
     sentiment: str | None = None            # negative | neutral | positive

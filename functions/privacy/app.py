@@ -1,0 +1,40 @@
+"""Privacy queue consumer: runs a customer's export or erase (shopdesk.privacy.jobs.PrivacyWorker)."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shopdesk.config import PrivacySettings
+from shopdesk.dal.agents import Agents
+from shopdesk.dal.audit import AuditLog
+from shopdesk.dal.config import ConfigStore
+from shopdesk.dal.privacy import Files, PrivacyJobStore, SubjectData
+from shopdesk.dal.table import Table
+from shopdesk.logs import logger_for
+from shopdesk.privacy.audit import AuditTrail
+from shopdesk.privacy.erase import Eraser
+from shopdesk.privacy.jobs import PrivacyWorker
+from shopdesk.privacy.settings import PrivacyPolicies
+
+settings = PrivacySettings.from_env()
+logger = logger_for()
+table = Table(settings.table_name)
+files = Files()
+data = SubjectData(table)
+worker = PrivacyWorker(PrivacyJobStore(table), data, files, Eraser(data, files, Agents(table)),
+                       AuditTrail(AuditLog(table), PrivacyPolicies(ConfigStore(table))), settings.media_bucket or None,
+                       settings.export_bucket)
+processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+processor.raise_on_entire_batch_failure = False
+
+
+def handle(record: SQSRecord) -> None:
+    outcome = worker.run(str(record.json_body["job_id"]))
+    logger.info("privacy job", extra={"job_id": record.json_body["job_id"], "outcome": outcome})
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return process_partial_response(event=event, record_handler=handle, processor=processor, context=context)

@@ -1,0 +1,71 @@
+"""The audit trail: append-only records, found by day, by actor and by customer.
+
+A record is written once (``attribute_not_exists(PK)``) and never updated: no code path updates or deletes
+an ``AUDIT#`` item, and the API functions' IAM policies deny it (template.yaml); DynamoDB's TTL removes it
+after the audit retention. It reuses two of the table's indexes instead of adding its own (CloudFormation adds
+one index per stack update): ``Access`` under ``AUDITBY#<actor>`` and ``ByCustomer`` under
+``AUDITCUST#<customer>``, both sorted by ``<at>#<id>``; the base table keeps a partition per day.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from shopdesk.dal.table import Table, decode_cursor, encode_cursor
+
+DAY_PREFIX, ACTOR_PREFIX, CUSTOMER_PREFIX = "AUDIT#", "AUDITBY#", "AUDITCUST#"
+
+
+def audit_key(at: str, record_id: str) -> str:
+    return f"{at}#{record_id}"
+
+
+class AuditLog:
+    def __init__(self, table: Table):
+        self.table = table
+
+    def append(self, record: dict[str, Any], ttl: int | None) -> None:
+        """Write ``record`` (its ``id``, ``at``, ``actor``, optional ``customer_id``) once."""
+        sort = audit_key(record["at"], record["id"])
+        item: dict[str, Any] = {"PK": DAY_PREFIX + record["at"][:10], "SK": sort, "type": "audit",
+                                "AccessPK": ACTOR_PREFIX + record["actor"], "InboxSK": sort,
+                                "record": record, "ttl": ttl}
+        if record.get("customer_id"):
+            item |= {"CustomerPK": CUSTOMER_PREFIX + record["customer_id"], "CustomerSK": sort}
+        self.table.put(item, condition="attribute_not_exists(PK)")
+
+    def _page(self, index: str | None, pk_name: str, sk_name: str, pk: str, start: str, end: str, limit: int,
+              cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        page = self.table.query(index=index, key_condition=f"{pk_name} = :pk AND {sk_name} BETWEEN :a AND :b",
+                                names={}, values={":pk": pk, ":a": start, ":b": end + "~"}, limit=limit,
+                                cursor=cursor, forward=False)
+        return [item["record"] for item in page.items], page.cursor
+
+    def by_actor(self, actor: str, start: str, end: str, limit: int, cursor: str | None
+                 ) -> tuple[list[dict[str, Any]], str | None]:
+        return self._page("Access", "AccessPK", "InboxSK", ACTOR_PREFIX + actor, start, end, limit, cursor)
+
+    def by_customer(self, customer_id: str, start: str, end: str, limit: int, cursor: str | None
+                    ) -> tuple[list[dict[str, Any]], str | None]:
+        return self._page("ByCustomer", "CustomerPK", "CustomerSK", CUSTOMER_PREFIX + customer_id, start, end,
+                          limit, cursor)
+
+    def by_time(self, start: str, end: str, limit: int, cursor: str | None
+                ) -> tuple[list[dict[str, Any]], str | None]:
+        """Newest first, one day's partition after another (the cursor names the day and the position)."""
+        position = decode_cursor(cursor) or {}
+        inner = position.get("key")
+        if not isinstance(position.get("day", ""), str) or not isinstance(inner, dict | None):
+            raise ValueError("cursor is not valid")
+        day = date.fromisoformat(position.get("day") or end[:10])      # ValueError: not a cursor of ours
+        first = date.fromisoformat(start[:10])
+        items: list[dict[str, Any]] = []
+        while day >= first and len(items) < limit:
+            page, more = self._page(None, "PK", "SK", DAY_PREFIX + day.isoformat(), start, end, limit - len(items),
+                                    encode_cursor(inner) if inner else None)
+            items.extend(page)
+            if more:
+                return items, encode_cursor({"day": day.isoformat(), "key": decode_cursor(more)})
+            day, inner = day - timedelta(days=1), None
+        return items, encode_cursor({"day": day.isoformat()}) if day >= first else None

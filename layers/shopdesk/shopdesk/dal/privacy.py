@@ -1,0 +1,150 @@
+"""What the data subject's export and erase read and remove, item by item; the privacy jobs.
+
+Everything is found by key or through the ByCustomer index (no Scan): the customer's partition (record,
+timeline, evidence), their conversations (``ByCustomer``) and every item under each, their identities, the
+mentions of their addresses, merge records, provider markers of their messages, the commerce cache of their
+emails and phones, one-time codes and rate-limit buckets of their web-chat visitors and emails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from shopdesk import clock
+from shopdesk.bounds import key_part
+from shopdesk.dal import items as it
+from shopdesk.dal.aws import client
+from shopdesk.dal.customers import mention_pk, merge_pk
+from shopdesk.dal.table import Table
+
+JOB_TTL_SECONDS = 30 * 24 * 3600
+PLATFORMS = ("shopify", "woocommerce")
+Key = tuple[str, str]
+
+
+def job_pk(job_id: str) -> str:
+    return f"PRIVACYJOB#{job_id}"
+
+
+class SubjectData:
+    """Raw items about one customer: read for an export, removed for an erase."""
+
+    def __init__(self, table: Table):
+        self.table = table
+
+    def _partition(self, pk: str, prefix: str | None = None) -> list[dict[str, Any]]:
+        if prefix:
+            return self.table.query_all(index=None, key_condition="PK = :pk AND begins_with(SK, :p)", names={},
+                                        values={":pk": pk, ":p": prefix}, consistent=True)
+        return self.table.query_all(index=None, key_condition="PK = :pk", names={}, values={":pk": pk},
+                                    consistent=True)
+
+    def customer(self, customer_id: str) -> list[dict[str, Any]]:
+        """The customer's partition: record, timeline events, evidence."""
+        return self._partition(it.customer_pk(customer_id))
+
+    def conversation_ids(self, customer_id: str) -> list[str]:
+        rows = self.table.query_all(index="ByCustomer", key_condition="CustomerPK = :pk", names={},
+                                    values={":pk": it.customer_pk(customer_id)})
+        return [row["id"] for row in rows if row.get("type") == "conversation"]
+
+    def conversation(self, conversation_id: str) -> list[dict[str, Any]]:
+        """Every item under the conversation: its record, messages, deadlines, grants."""
+        return self._partition(it.conv_pk(conversation_id))
+
+    def identities(self, keys: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
+        return self.table.batch_get([(it.identity_pk(kind, address), it.META) for kind, address in set(keys)])
+
+    def mentions(self, kind: str, address: str) -> list[dict[str, Any]]:
+        """Who wrote this address in a message (``MENTION#``), whoever they are."""
+        return self._partition(mention_pk(kind, address))
+
+    def merge(self, merge_id: str) -> dict[str, Any] | None:
+        return self.table.get(merge_pk(merge_id), it.META)
+
+    def markers(self, provider_ids: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
+        return self.table.batch_get([(it.marker_pk(p, pid), it.META) for p, pid in set(provider_ids)])
+
+    def commerce(self, kind: str, value: str) -> list[dict[str, Any]]:
+        """The order cache's pointers of an email or phone, and the orders and shop customers they name."""
+        found: list[dict[str, Any]] = []
+        for platform in PLATFORMS:
+            pointers = self._partition(f"COMMERCE#{platform}#{kind}#{key_part(value)}")
+            found += pointers
+            keys = [(f"ORDER#{platform}#{key_part(p['order_id'])}", it.META) for p in pointers if p.get("order_id")]
+            keys += [(f"SHOPCUSTOMER#{platform}#{key_part(p['customer_id'])}", it.META) for p in pointers
+                     if p.get("customer_id")]
+            found += self.table.batch_get(keys) if keys else []
+        return found
+
+    def order_numbers(self, platform: str, number: str) -> list[dict[str, Any]]:
+        return self._partition(f"COMMERCE#{platform}#number#{key_part(number)}")
+
+    def by_keys(self, keys: Sequence[Key]) -> list[dict[str, Any]]:
+        return self.table.batch_get(list(dict.fromkeys(keys))) if keys else []
+
+    def privacy_requests(self) -> list[dict[str, Any]]:
+        return self._partition("PRIVACY")
+
+    # -- erasing
+    def delete(self, keys: Iterable[Key]) -> int:
+        unique = list(dict.fromkeys(keys))
+        self.table.batch_delete(unique)
+        return len(unique)
+
+    def put(self, items: Iterable[dict[str, Any]]) -> None:
+        self.table.batch_put(items)
+
+    def record_erased(self, customer_id: str, conversation_ids: list[str], job_id: str, ttl: int | None) -> None:
+        """The deletion list (``ERASED``): ids only, for stores that cannot delete in place (the event lake
+        applies it to every query, or rewrites its files, until its rows have expired)."""
+        self.table.put({"PK": "ERASED", "SK": f"{clock.iso(clock.now())}#{customer_id}", "type": "erased",
+                        "customer_id": customer_id, "conversation_ids": conversation_ids or None, "job_id": job_id,
+                        "ttl": ttl})
+
+    def erased(self, limit: int = 1000) -> list[dict[str, Any]]:
+        return self.table.query(index=None, key_condition="PK = :pk", names={}, values={":pk": "ERASED"},
+                                limit=limit, forward=False).items
+
+
+class PrivacyJobStore:
+    def __init__(self, table: Table):
+        self.table = table
+
+    def create(self, job: dict[str, Any]) -> None:
+        self.table.put({"PK": job_pk(job["id"]), "SK": it.META, "type": "privacy_job", **job,
+                        "ttl": int(clock.now().timestamp()) + JOB_TTL_SECONDS}, condition="attribute_not_exists(PK)")
+
+    def get(self, job_id: str) -> dict[str, Any] | None:
+        item = self.table.get(job_pk(job_id), it.META)
+        return {k: v for k, v in item.items() if k not in ("PK", "SK", "type", "ttl")} if item else None
+
+    def finish(self, job_id: str, status: str, **fields: Any) -> None:
+        item = self.table.get(job_pk(job_id), it.META) or {}
+        self.table.put({**item, **fields, "status": status, "finished_at": clock.iso(clock.now())})
+
+
+class Files:
+    """S3 objects of a customer: attachments and raw mail (read for an export, deleted for an erase)."""
+
+    def get(self, bucket: str, key: str) -> bytes | None:
+        try:
+            return client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+        except client("s3").exceptions.NoSuchKey:
+            return None
+
+    def delete(self, bucket: str, keys: Iterable[str]) -> None:
+        keys = list(dict.fromkeys(keys))
+        for start in range(0, len(keys), 1000):
+            chunk = [{"Key": k} for k in keys[start:start + 1000]]
+            client("s3").delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})
+
+    def put(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
+        client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type,
+                                ServerSideEncryption="aws:kms")
+
+    def presign(self, bucket: str, key: str, seconds: int, filename: str) -> str:
+        return client("s3").generate_presigned_url(
+            "get_object", ExpiresIn=seconds,
+            Params={"Bucket": bucket, "Key": key, "ResponseContentDisposition": f'attachment; filename="{filename}"'})

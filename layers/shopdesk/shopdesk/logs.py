@@ -1,0 +1,96 @@
+"""Every function's logger: Powertools' JSON logger with a scrubbing formatter, so logs carry no message
+text, no customer addresses and no tokens.
+
+One place: each function builds its logger with ``logger_for()`` (tests/unit/test_logs.py checks that every
+function does), and the layer's modules log through Powertools child loggers, which write through it. Before
+a line is written:
+
+- values under keys that hold what customers wrote or who they are (``text``, ``body``, ``subject``, ``name``,
+  ``email``, ``phone``, ``address``, ``to``, ``from``, ``payload``, ``raw``, ``q``, …) and secrets (``token``,
+  ``authorization``, ``secret``, ``password``, ``code``, …) are replaced by ``[redacted]``, at any depth;
+- in every other string (the message, exception text and stack traces included): email addresses become
+  ``[email]``, phone numbers (libphonenumber's matcher, and any ``+`` followed by 7-15 digits) ``[phone]``,
+  JSON Web Tokens and bearer tokens ``[token]``, card numbers and IBANs are masked like messages are, and
+  the ``input_value=…`` that pydantic puts in its errors becomes ``[redacted]``.
+
+Ids (conversation, message, customer, provider ids) stay: they are how an operator follows a problem, and
+they name no one.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+from shopdesk.privacy.masking import mask
+
+REDACTED = "[redacted]"
+SENSITIVE_KEYS = frozenset({
+    "text", "body", "subject", "name", "customer_name", "profile_name", "first_name", "last_name", "email",
+    "phone", "address", "addresses", "customer_address", "to", "from", "sender", "reply_to", "recipients",
+    "payload", "raw", "q", "query", "preview", "quoted_text", "note", "reason_text", "headers", "cookie",
+    "token", "id_token", "access_token", "authorization", "secret", "password", "code", "otp", "signature",
+    "visitor_secret", "session_secret", "auth_token", "app_secret", "client_secret", "api_key",
+})
+_EMAIL = re.compile(r"[A-Za-z0-9][\w.+-]{0,63}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+")
+_PHONE = re.compile(r"(?<![\w+])\+?\d[\d ().-]{6,18}\d(?!\w)")
+_JWT = re.compile(r"eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*")
+_BEARER = re.compile(r"(?i)(bearer\s+)[\w.~+/=-]{8,}")
+_PYDANTIC_INPUT = re.compile(r"input_value=.*?(?=, input_type=|\]$|\n|$)", re.DOTALL)
+MAX_STRING = 20_000
+
+
+def _is_phone(candidate: str) -> bool:
+    digits = re.sub(r"\D", "", candidate)
+    if candidate.startswith("+"):
+        return 7 <= len(digits) <= 15
+    try:
+        from shopdesk.phone import find_phones
+    except ImportError:          # the layer without phone data: leave national numbers
+        return False
+    return bool(find_phones(candidate, None))
+
+
+def scrub_text(value: str) -> str:
+    value = value[:MAX_STRING]
+    value = _PYDANTIC_INPUT.sub("input_value=" + REDACTED, value)
+    value = _JWT.sub("[token]", value)
+    value = _BEARER.sub(r"\1[token]", value)
+    value = _EMAIL.sub("[email]", value)
+    value = mask(value).text or ""
+    return _PHONE.sub(lambda m: "[phone]" if _is_phone(m.group(0)) else m.group(0), value)
+
+
+def scrub(value: Any, key: str | None = None) -> Any:
+    if key is not None and key.lower() in SENSITIVE_KEYS and value not in (None, "", [], {}):
+        return REDACTED
+    if isinstance(value, str):
+        return scrub_text(value)
+    if isinstance(value, dict):
+        return {k: scrub(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [scrub(v) for v in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return scrub_text(str(value))          # an exception, a datetime, a model: as the JSON encoder would write it
+
+
+# Powertools' own keys: left as they are (the message and exception text are scrubbed as text)
+_OWN_KEYS = frozenset({"level", "location", "timestamp", "service", "cold_start", "function_name",
+                       "function_memory_size", "function_arn", "function_request_id", "correlation_id",
+                       "xray_trace_id", "sampling_rate", "exception_name"})
+
+
+class ScrubbingFormatter(LambdaPowertoolsFormatter):
+    def serialize(self, log: dict[str, Any]) -> str:
+        clean = {k: (v if k in _OWN_KEYS else scrub(v, None if k in ("message", "exception", "stack_trace") else k))
+                 for k, v in log.items()}
+        return super().serialize(clean)
+
+
+def logger_for(**kwargs: Any) -> Logger:
+    """The function's logger (Powertools ``Logger``), scrubbing every line it and its child loggers write."""
+    return Logger(logger_formatter=ScrubbingFormatter(), **kwargs)

@@ -1,0 +1,133 @@
+"""The audit trail: who did what, when, from where, to whom, with before and after where it applies.
+
+One place writes it for the agent and admin APIs: ``install`` puts a middleware on the app's resolver that,
+after a route succeeded, appends one record when the route changes data (every method but GET) or reveals
+personal data (the GET routes an app names: a customer's profile, a customer found by address, duplicates).
+The use cases add what only they know with ``note``: the customer and conversation concerned (the access check
+notes them for every conversation route) and the before and after of a change (settings, tiers, assignment,
+status). Records never hold message text, names or addresses: ids, roles, settings, statuses; an erase is
+recorded with the customer's id only. System actions (privacy jobs, the shop platform's privacy requests and
+links, a web-chat visitor's proven email) are recorded with ``actor = "system:<what>"`` through
+``AuditTrail.record``.
+
+A record that cannot be written fails the request (500): a read is not answered unaudited.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from shopdesk import clock
+from shopdesk.dal.audit import AuditLog
+from shopdesk.ids import new_id
+from shopdesk.privacy.settings import PrivacyPolicies, ttl_after
+
+if TYPE_CHECKING:          # the event handler is imported by the API functions only (its import costs ~120 ms)
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+    from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+
+_notes: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("audit_notes", default=None)
+NOT_AUDITED = ""            # a non-GET route that changes nothing (a preview): name it with this
+
+
+def note(*, customer_id: str | None = None, conversation_id: str | None = None, before: Any = None,
+         after: Any = None, **details: Any) -> None:
+    """Add to the audit record of the request being served (nothing outside a request)."""
+    notes = _notes.get()
+    if notes is None:
+        return
+    for name, value in (("customer_id", customer_id), ("conversation_id", conversation_id), ("before", before),
+                        ("after", after)):
+        if value is not None:
+            notes[name] = value
+    if details:
+        notes.setdefault("details", {}).update(details)
+
+
+@dataclass
+class AuditTrail:
+    """Writes records with the audit retention of the privacy settings."""
+
+    log: AuditLog
+    policies: PrivacyPolicies
+
+    def record(self, *, actor: str, action: str, roles: list[str] | None = None, customer_id: str | None = None,
+               conversation_id: str | None = None, target: str | None = None, before: Any = None,
+               after: Any = None, details: Mapping[str, Any] | None = None, source_ip: str | None = None,
+               user_agent: str | None = None, request_id: str | None = None, status: int | None = None
+               ) -> dict[str, Any]:
+        at = clock.now()
+        record = {k: v for k, v in {
+            "id": new_id("a_"), "at": clock.iso(at), "actor": actor, "roles": sorted(roles or []) or None,
+            "action": action, "target": target, "customer_id": customer_id, "conversation_id": conversation_id,
+            "before": before, "after": after, "details": dict(details) if details else None,
+            "source_ip": source_ip, "user_agent": (user_agent or "")[:512] or None, "request_id": request_id,
+            "status": status}.items() if v is not None}
+        self.log.append(record, ttl_after(at, self.policies.current().retention.audit_days))
+        return record
+
+    def find(self, *, actor: str | None, customer_id: str | None, start: datetime, end: datetime, limit: int,
+             cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """Newest first: through the actor's or the customer's index (the other filter applied to the page),
+        else day by day."""
+        a, b = clock.iso(start), clock.iso(end)
+        if actor:
+            items, more = self.log.by_actor(actor, a, b, limit, cursor)
+            return [i for i in items if not customer_id or i.get("customer_id") == customer_id], more
+        if customer_id:
+            return self.log.by_customer(customer_id, a, b, limit, cursor)
+        return self.log.by_time(a, b, limit, cursor)
+
+
+def _pattern(route: str) -> re.Pattern[str]:
+    return re.compile("^" + re.sub(r"<(\w+)>", r"(?P<\1>[^/]+)", route) + "$")
+
+
+def install(app: APIGatewayHttpResolver, trail: Callable[[], AuditTrail], who: Callable[[Any], Any],
+            named: Mapping[tuple[str, str], str]) -> None:
+    """Audit ``app``'s routes: every non-GET route (action ``<METHOD> <route>`` unless ``named`` names it;
+    ``NOT_AUDITED`` leaves it out) and the GET routes ``named`` lists. ``who(event)`` is the caller (id and
+    roles). Call it after the routes are declared."""
+    routes = [(r.method, r.path) for r in app._static_routes + app._dynamic_routes]
+    unknown = set(named) - set(routes)
+    if unknown:
+        raise ValueError(f"audit names routes the app does not declare: {sorted(unknown)}")
+    audited = []
+    for method, path in routes:
+        action = named.get((method, path), None if method == "GET" else f"{method} {path}")
+        if action:
+            audited.append((method, _pattern(path), action))
+
+    def middleware(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+        event = app.current_event
+        method, path = event.request_context.http.method, event.path
+        match = next(((m, pattern.match(path), action) for m, pattern, action in audited
+                      if m == method and pattern.match(path)), None)
+        if match is None:
+            return next_middleware(app)
+        token = _notes.set({})
+        try:
+            response = next_middleware(app)
+            notes = _notes.get() or {}
+        finally:
+            _notes.reset(token)
+        if response.status_code >= 400:
+            return response
+        params = match[1].groupdict() if match[1] else {}
+        caller = who(event)
+        http = event.request_context.http
+        trail().record(
+            actor=caller.id, roles=list(caller.roles), action=match[2], status=response.status_code,
+            target="/".join(f"{k}={v}" for k, v in params.items()) or None,
+            customer_id=notes.get("customer_id") or params.get("customer_id"),
+            conversation_id=notes.get("conversation_id") or params.get("conversation_id"),
+            before=notes.get("before"), after=notes.get("after"), details=notes.get("details"),
+            source_ip=http.source_ip, user_agent=http.user_agent, request_id=event.request_context.request_id)
+        return response
+
+    app.use(middlewares=[middleware])

@@ -1,0 +1,62 @@
+"""The admin API's privacy use cases: the audit trail, the privacy settings, export and erase jobs. Admins
+only (403 for supervisors and agents): each checks the caller's roles itself."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from shopdesk import clock
+from shopdesk.errors import BadRequest
+from shopdesk.logic.access import ADMIN, require
+from shopdesk.privacy import audit
+from shopdesk.privacy.audit import AuditTrail
+from shopdesk.privacy.jobs import Kind, PrivacyJobs
+from shopdesk.privacy.settings import PrivacyPolicies, PrivacySettings
+
+DEFAULT_WINDOW = timedelta(days=7)       # ?from= left out, and neither actor nor customer: the last week
+MAX_DAYS_BY_TIME = 92                    # a search by time alone reads one partition per day
+
+
+@dataclass
+class PrivacyDesk:
+    trail: AuditTrail
+    policies: PrivacyPolicies
+    jobs: PrivacyJobs
+
+    def audit(self, by: Iterable[str], *, actor: str | None, customer_id: str | None, start: datetime | None,
+              end: datetime | None, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        require(by, ADMIN)
+        end = end or clock.now()
+        start = start or (datetime.fromtimestamp(0, end.tzinfo) if actor or customer_id else end - DEFAULT_WINDOW)
+        if start > end:
+            raise BadRequest("from is after to")
+        if not (actor or customer_id) and (end - start).days > MAX_DAYS_BY_TIME:
+            raise BadRequest(f"without actor or customer_id, from and to may be at most {MAX_DAYS_BY_TIME} days apart")
+        try:
+            return self.trail.find(actor=actor, customer_id=customer_id, start=start, end=end, limit=limit,
+                                   cursor=cursor)
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from exc
+
+    def settings(self, by: Iterable[str]) -> dict[str, Any]:
+        require(by, ADMIN)
+        return self.policies.read()
+
+    def put_settings(self, by: Iterable[str], settings: PrivacySettings, expected_version: int | None
+                     ) -> dict[str, Any]:
+        require(by, ADMIN)
+        before = self.policies.read()
+        saved = self.policies.write(settings, expected_version)
+        audit.note(before=before, after=saved)
+        return saved
+
+    def start(self, by: Iterable[str], kind: Kind, customer_id: str, caller_id: str) -> dict[str, Any]:
+        require(by, ADMIN)
+        return self.jobs.start(kind, customer_id, caller_id)
+
+    def job(self, by: Iterable[str], job_id: str) -> dict[str, Any]:
+        require(by, ADMIN)
+        return self.jobs.status(job_id)

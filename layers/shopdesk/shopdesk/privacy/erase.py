@@ -1,0 +1,71 @@
+"""Erase (the right to be forgotten): the customer's items removed from the table, their files from S3; what
+must stay to refuse a provider's replay stays without them.
+
+- Conversations (record, messages, deadlines, grants), identities, the customer's records, timelines and
+  evidence (theirs, and anyone's evidence naming their addresses), merge records, cached orders, shop
+  customers and pointers of their emails and phones, web-chat one-time codes and rate-limit buckets: deleted.
+  The stream carries the removals to the search index (``SearchIndexerFunction`` removes removed messages and
+  conversations) and to the live inboxes.
+- Provider message markers of their messages: deleted, and replaced by a hash of the provider's id
+  (``ERASEDMSG#<provider>#sha256:<hex>``, nothing else, until the marker's TTL) that ingest's transaction checks:
+  a replay of an erased message is refused as a duplicate and stores nothing.
+- The shop platform's privacy requests naming them: kept (the shop must show it acted), their payload replaced
+  by ``{"erased": true}``.
+- An agent holding one of their open conversations gets the seat back.
+- The deletion list (``ERASED``): the customer's and conversations' ids, for the event lake, which applies it
+  to its queries until its own rows have expired (docs/data-model.md, "Retention and erasure").
+
+Idempotent and resumable: the customer's record is removed last, so a retried job finds what is left; a job
+for a customer already erased finds nothing and is done.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from shopdesk.dal import items as it
+from shopdesk.dal.agents import Agents
+from shopdesk.dal.privacy import Files, SubjectData
+from shopdesk.privacy.subject import Subject
+
+
+@dataclass
+class Erased:
+    items: int
+    files: int
+    conversations: int
+    markers: int
+
+
+@dataclass
+class Eraser:
+    data: SubjectData
+    files: Files
+    agents: Agents
+
+    def erase(self, subject: Subject, job_id: str, lake_ttl: int | None) -> Erased:
+        for _conversation_id, agent_id in subject.assigned:      # the seat the conversation held
+            self.agents.release_seat(agent_id)
+        self.data.put([{"PK": it.erased_marker_pk(provider, provider_id), "SK": it.META, "type": "erased_marker",
+                        **({"ttl": marker["ttl"]} if marker.get("ttl") else {})}
+                       for (provider, provider_id), marker in subject.markers.items()])
+        self.data.put([_without_payload(r) for r in subject.privacy_requests])
+        by_bucket: dict[str, list[str]] = {}
+        for bucket, key in subject.files:
+            by_bucket.setdefault(bucket, []).append(key)
+        for bucket, keys in by_bucket.items():
+            self.files.delete(bucket, keys)
+        primary = (it.customer_pk(subject.customer_id), it.META)
+        deleted = self.data.delete(key for key in subject.items if key != primary)
+        self.data.record_erased(subject.customer_id, subject.conversation_ids, job_id, lake_ttl)
+        self.data.delete([primary])
+        return Erased(items=deleted + 1, files=len(subject.files), conversations=len(subject.conversation_ids),
+                      markers=len(subject.markers))
+
+
+def _without_payload(request: dict[str, Any]) -> dict[str, Any]:
+    body = json.loads(request.get("body") or "{}")
+    kept = {k: body.get(k) for k in ("id", "platform", "topic", "shop_domain", "received_at", "status")}
+    return {**request, "body": json.dumps({**kept, "payload": {"erased": True}, "customer": None})}

@@ -1,0 +1,79 @@
+"""Export (a data subject access request): everything about the customer as one zip archive — ``data.json``
+(their records, identities, conversations with every message, evidence, merges, cached orders, the
+platform's privacy requests about them, the audit records about them) and ``files/`` (attachments and raw
+mail) — written to the export bucket, where a short-lived presigned link delivers it and a lifecycle rule
+deletes it after a day.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import zipfile
+from collections import defaultdict
+from typing import Any
+
+from shopdesk import clock
+from shopdesk.dal.privacy import Files
+from shopdesk.privacy.audit import AuditTrail
+from shopdesk.privacy.subject import Subject
+
+HIDDEN = {"PK", "SK", "type", "AccessPK", "InboxPK", "InboxSK", "QueuePK", "QueueSK", "StatusPK", "StatusSK",
+          "CustomerPK", "CustomerSK", "DuePK", "DueSK", "PoolPK", "PoolSK", "ttl"}
+BY_TYPE = {"customer": "customers", "customer_event": "timeline", "seen": "evidence", "mention": "evidence",
+           "merge": "merges", "identity": "identities", "order": "orders", "shop_customer": "shop_customers",
+           "otp": "one_time_codes"}
+
+
+def _clean(row: dict[str, Any]) -> dict[str, Any]:
+    clean = {k: v for k, v in row.items() if k not in HIDDEN}
+    if isinstance(clean.get("body"), str):
+        with contextlib.suppress(ValueError):
+            clean["body"] = json.loads(clean["body"])
+    return clean
+
+
+def document(subject: Subject, audit: list[dict[str, Any]]) -> dict[str, Any]:
+    conversations: dict[str, dict[str, Any]] = defaultdict(lambda: {"conversation": None, "messages": []})
+    sections: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for (pk, _sk), row in sorted(subject.items.items()):
+        kind = row.get("type")
+        if pk.startswith("CONV#"):
+            if kind == "conversation":
+                conversations[pk[5:]]["conversation"] = _clean(row)
+            elif kind == "message":
+                conversations[pk[5:]]["messages"].append(_clean(row))
+            continue
+        if pk.startswith("COMMERCE#") or pk.startswith("RATE#"):
+            continue                                    # pointers and counters: nothing the orders do not say
+        sections[BY_TYPE.get(str(kind), "other")].append(_clean(row))
+    return {"customer_id": subject.customer_id, "exported_at": clock.iso(clock.now()),
+            "customer_ids": subject.customer_ids, **sections,
+            "conversations": [conversations[c] for c in subject.conversation_ids if c in conversations],
+            "privacy_requests": [_clean(r) for r in subject.privacy_requests], "audit": audit,
+            "files": [f"files/{key}" for _, key in subject.files]}
+
+
+def archive(subject: Subject, audit: list[dict[str, Any]], files: Files) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zipped:
+        zipped.writestr("data.json", json.dumps(document(subject, audit), indent=2, default=str, ensure_ascii=False))
+        for bucket, key in subject.files:
+            content = files.get(bucket, key)
+            if content is not None:
+                zipped.writestr(f"files/{key}", content)
+    return buffer.getvalue()
+
+
+def audit_of(trail: AuditTrail, customer_ids: list[str]) -> list[dict[str, Any]]:
+    """Every audit record about the customers (their index, all pages)."""
+    records: list[dict[str, Any]] = []
+    for customer_id in customer_ids:
+        cursor = None
+        while True:
+            page, cursor = trail.log.by_customer(customer_id, "0", "9", 500, cursor)
+            records += page
+            if not cursor:
+                break
+    return records

@@ -1,0 +1,114 @@
+"""Mask what must never be stored: payment card numbers, IBANs and the shop's own patterns.
+
+Runs at ingest, in the layer, before the message's transaction, so the table, the stream (and from it the
+search index, the live notices, the event lake), the work queue and the logs only ever see the masked text.
+Candidates are found with a loose regular expression and confirmed with python-stdnum: a card number must
+pass the Luhn check (``stdnum.luhn``) and start like a card scheme's number (``CARD_PREFIXES``); an IBAN must
+pass ``stdnum.iban`` (country format and the ISO 7064 mod 97 check). Order numbers, phone numbers and dates do
+not pass those checks, so they are left alone. What is kept: the last four characters, so an agent can still
+ask "the card ending 4242?". The message lists what was masked (``Message.masked``) and the agent sees it.
+
+Patterns an admin adds (``PrivacySettings.masking_patterns``) are regular expressions; a match is masked the
+same way, keeping its last four characters when it is longer than eight.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from stdnum import iban, luhn
+
+# 13-19 digits, optionally grouped by spaces or dashes (how people type them), not inside a longer number
+_CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d])")
+_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]){11,30}(?![A-Za-z0-9])")
+# Issuer identification ranges of the schemes a shop takes (Visa, Mastercard, Amex, Discover, JCB, Diners,
+# UnionPay, Maestro): a Luhn-valid number that starts otherwise is more likely an id than a card.
+CARD_PREFIXES = ("4", "51", "52", "53", "54", "55", "22", "23", "24", "25", "26", "27", "34", "37", "6", "35",
+                 "30", "36", "38", "39", "50", "56", "57", "58")
+MASK = "••••"
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A shop's own kind of secret: a name the agent sees and a regular expression."""
+
+    name: str
+    regex: re.Pattern[str]
+
+
+@dataclass(frozen=True)
+class Masked:
+    text: str | None
+    kinds: tuple[str, ...]          # what was masked, in order of first appearance: card, iban, <pattern name>
+
+
+def is_card_number(candidate: str) -> bool:
+    digits = re.sub(r"[ -]", "", candidate)
+    return 13 <= len(digits) <= 19 and digits.startswith(CARD_PREFIXES) and luhn.is_valid(digits)
+
+
+def is_iban(candidate: str) -> bool:
+    return iban.is_valid(candidate)
+
+
+def _tail(value: str) -> str:
+    compact = re.sub(r"[\s-]", "", value)
+    return compact[-4:] if len(compact) > 8 else ""
+
+
+def _label(kind: str, value: str) -> str:
+    tail = _tail(value)
+    return f"[{kind} {MASK} {tail}]" if tail else f"[{kind} {MASK}]"
+
+
+def compile_patterns(patterns: Iterable[tuple[str, str]]) -> list[Pattern]:
+    """(name, regex) pairs; a regex that does not compile is a ValueError naming it."""
+    compiled = []
+    for name, regex in patterns:
+        try:
+            compiled.append(Pattern(name, re.compile(regex)))
+        except re.error as exc:
+            raise ValueError(f"masking pattern {name!r} is not a valid regular expression: {exc}") from exc
+    return compiled
+
+
+def _valid_prefix(value: str, valid: Callable[[str], bool]) -> int:
+    """The length of the longest start of ``value``, ending at a group boundary, that ``valid`` accepts
+    (0: none). A loose match may run on into the next word or number ("NL91 ABNA 0417 1643 00 thanks",
+    "4242 4242 4242 4242 12/29"); people group these numbers with spaces or dashes."""
+    ends = [m.start() for m in re.finditer(r"[ -]", value)] + [len(value)]
+    for end in reversed(ends):
+        if valid(value[:end]):
+            return end
+    return 0
+
+
+def mask(text: str | None, patterns: Iterable[Pattern] = ()) -> Masked:
+    """``text`` with card numbers, IBANs and the patterns' matches masked, and what was masked."""
+    if not text:
+        return Masked(text, ())
+    kinds: list[str] = []
+
+    def checked(kind: str, valid: Callable[[str], bool]) -> Callable[[re.Match[str]], str]:
+        def sub(match: re.Match[str]) -> str:
+            value = match.group(0)
+            end = _valid_prefix(value, valid)
+            if not end:
+                return value
+            kinds.append(kind)
+            return _label(kind, value[:end]) + value[end:]
+        return sub
+
+    def always(kind: str) -> Callable[[re.Match[str]], str]:
+        def sub(match: re.Match[str]) -> str:
+            kinds.append(kind)
+            return _label(kind, match.group(0))
+        return sub
+
+    text = _CARD.sub(checked("card", is_card_number), text)
+    text = _IBAN.sub(checked("IBAN", is_iban), text)
+    for pattern in patterns:
+        text = pattern.regex.sub(always(pattern.name), text)
+    return Masked(text, tuple(dict.fromkeys(kinds)))

@@ -1,0 +1,127 @@
+"""Everything shopdesk holds about one customer (the data subject), found by key: what an export writes out
+and an erase removes. Customers merged into the one asked for are part of them (the merge moved their
+conversations and identities; their records and timelines stay under their own ids).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from shopdesk.dal import items as it
+from shopdesk.dal.customers import mention_pk, seen_sk
+from shopdesk.dal.privacy import Key, SubjectData
+
+MAX_CUSTOMERS = 50          # the customer and those merged into them, transitively
+SHARED_FILES = "media/library/"   # a canned response's files, sent to many customers: the shop's, never erased
+
+
+@dataclass
+class Subject:
+    customer_id: str
+    customer_ids: list[str] = field(default_factory=list)
+    items: dict[Key, dict[str, Any]] = field(default_factory=dict)     # every item about them, by key
+    conversation_ids: list[str] = field(default_factory=list)
+    files: list[tuple[str, str]] = field(default_factory=list)          # (bucket, key): attachments, raw mail
+    markers: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)   # (provider, id): its marker
+    addresses: set[tuple[str, str]] = field(default_factory=set)        # (kind, address) of their identities
+    privacy_requests: list[dict[str, Any]] = field(default_factory=list)   # the platform's requests about them
+    assigned: list[tuple[str, str]] = field(default_factory=list)       # (conversation, agent) holding a seat
+
+    def add(self, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            self.items[(row["PK"], row["SK"])] = row
+
+    def of_type(self, kind: str) -> list[dict[str, Any]]:
+        return [row for row in self.items.values() if row.get("type") == kind]
+
+
+def _bucket_files(message: dict[str, Any], media_bucket: str | None) -> list[tuple[str, str]]:
+    files = [(media_bucket, a["storage_key"]) for a in message.get("attachments") or []
+             if isinstance(a, dict) and a.get("storage_key") and media_bucket
+             and not str(a["storage_key"]).startswith(SHARED_FILES)]
+    source = (message.get("payload") or {}).get("source")
+    if isinstance(source, dict) and source.get("bucket") and source.get("key"):
+        files.append((source["bucket"], source["key"]))
+    return files
+
+
+def gather(data: SubjectData, customer_id: str, media_bucket: str | None) -> Subject | None:
+    """The subject, or None when the customer does not exist (or was erased already)."""
+    first = data.customer(customer_id)
+    if not any(row["SK"] == it.META for row in first):
+        return None
+    subject = Subject(customer_id)
+    pending, seen = [customer_id], set()
+    partitions = {customer_id: first}
+    while pending and len(seen) < MAX_CUSTOMERS:
+        cid = pending.pop()
+        if cid in seen:
+            continue
+        seen.add(cid)
+        rows = partitions.pop(cid, None) or data.customer(cid)
+        subject.customer_ids.append(cid)
+        subject.add(rows)
+        for row in rows:
+            if row["SK"] == it.META:
+                subject.addresses |= {(i["kind"], i["address"]) for i in row.get("identities") or []}
+            event = row.get("event") or {}
+            if event.get("kind") == "merged" and event.get("other_id"):
+                pending.append(event["other_id"])          # a customer merged into this one
+            if event.get("merge_id"):
+                merge = data.merge(event["merge_id"])
+                subject.add([merge] if merge else [])
+            evidence = row.get("evidence") or {}
+            if row["SK"].startswith("SEEN#") and evidence.get("kind") and evidence.get("address"):
+                subject.add(data.by_keys([(mention_pk(evidence["kind"], evidence["address"]),
+                                           it.customer_pk(cid))]))
+        subject.conversation_ids += data.conversation_ids(cid)
+    subject.conversation_ids = list(dict.fromkeys(subject.conversation_ids))
+
+    provider_ids = []
+    for conversation_id in subject.conversation_ids:
+        rows = data.conversation(conversation_id)
+        subject.add(rows)
+        for row in rows:
+            if row.get("type") == "conversation":
+                subject.addresses |= {(i["kind"], i["address"]) for i in (row.get("customer") or {}).get(
+                    "identities") or []}
+                if row.get("assignee") and row.get("status") in ("open", "pending", "snoozed"):
+                    subject.assigned.append((conversation_id, row["assignee"]))
+            elif row.get("type") == "message":
+                subject.files += _bucket_files(row, media_bucket)
+                if row.get("provider") and row.get("provider_id"):
+                    provider_ids.append((row["provider"], row["provider_id"]))
+    found = {row["PK"]: row for row in (data.markers(provider_ids) if provider_ids else [])}
+    subject.markers = {(p, pid): found[it.marker_pk(p, pid)] for p, pid in provider_ids
+                       if it.marker_pk(p, pid) in found}
+    subject.add(list(subject.markers.values()))          # deleted with the rest; a hash of each id stays
+
+    ours = set(subject.customer_ids)
+    subject.add([row for row in data.identities(subject.addresses) if row.get("customer_id") in ours])
+    for kind, address in sorted(subject.addresses):
+        for mention in data.mentions(kind, address):       # anyone who wrote their address, and its evidence
+            subject.add([mention])
+            subject.add(data.by_keys([(mention["SK"], seen_sk(kind, address))]))
+        if kind in ("email", "phone"):
+            subject.add(data.commerce(kind, address))
+        if kind == "webchat":
+            subject.add(data.by_keys([(f"OTP#{address}", it.META)] + [
+                (f"RATE#webchat-{bucket}#{address}", it.META) for bucket in ("otp", "otp-check", "session", "send")]))
+        if kind == "email":
+            subject.add(data.by_keys([(f"RATE#webchat-otp-to#{address}", it.META)]))
+    for order in subject.of_type("order"):
+        number = order.get("number")
+        platform = order["PK"].split("#")[1]
+        if number:
+            subject.add([p for p in data.order_numbers(platform, str(number))
+                         if p.get("order_id") and order["PK"].endswith(str(p["order_id"]))])
+
+    values = {address for _, address in subject.addresses}
+    for request in data.privacy_requests():
+        body = json.loads(request.get("body") or "{}")
+        customer = body.get("customer") or {}
+        if {customer.get("email"), customer.get("phone")} & values:
+            subject.privacy_requests.append(request)
+    return subject

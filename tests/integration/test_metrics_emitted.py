@@ -1,0 +1,30 @@
+"""The real handlers emit the operator's figures: messages received per channel, replies sent per provider."""
+
+from __future__ import annotations
+
+import json
+
+from tests.integration.helpers import agent, customer_writes, online
+from tests.support import FakeTwilio
+
+
+def _figures(out: str) -> list[dict]:
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{") and '"_aws"' in line]
+
+
+def test_inbound_and_replies_are_counted(desk, capsys):
+    twilio = FakeTwilio()
+    try:
+        online(desk, "alice")
+        conv = customer_writes(desk, "+31611300001", "hello", "SMmet1")
+        received = [f for f in _figures(capsys.readouterr().out) if "MessagesReceived" in f]
+        assert [(f["channel"], f["MessagesReceived"]) for f in received] in ([("sms", 1.0)], [("sms", [1.0])])
+        desk.drain_queue(desk.work_queue_url, "router")
+        status, _ = agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "Hi!"})
+        assert status in (201, 202)
+        capsys.readouterr()
+        desk.drain_queue(desk.outbound_queue_url, "dispatcher", TWILIO_API_BASE_URL=twilio.url)
+        sent = [f for f in _figures(capsys.readouterr().out) if "RepliesSent" in f]
+        assert {f.get("provider") for f in sent} >= {"twilio", None}
+    finally:
+        twilio.close()

@@ -1,0 +1,222 @@
+"""Privacy over the real handlers: masking at ingest, retention on the items, the audit trail, and a
+customer's export and erase run by the privacy function from its queue."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import urllib.request
+import zipfile
+from typing import Any
+
+import pytest
+
+from shopdesk import clock
+from tests.integration.helpers import agent, customer_writes, online, post_twilio
+from tests.support import http_event, twilio_form
+
+PHONE = "+31655501234"
+NAME = "Wilhelmina Vermeulen"
+TEXT = "Wilhelmina here, my card is 4111 1111 1111 1111 and IBAN NL91 ABNA 0417 1643 00, order please"
+ADMIN = {"cognito:username": "root", "name": "Root", "cognito:groups": "[admins]", "token_use": "id"}
+
+
+def admin(desk: Any, method: str, path: str, body: Any = None, query: str = "", claims: dict | None = None
+          ) -> tuple[int, Any]:
+    event = http_event(method, path, json.dumps(body) if body is not None else None,
+                       {"content-type": "application/json", "user-agent": "pytest"}, query=query,
+                       claims=claims or ADMIN)
+    result = desk.invoke("admin_api", event)
+    return result["statusCode"], json.loads(result["body"]) if result.get("body") else None
+
+
+def scan(desk: Any) -> list[dict[str, Any]]:
+    from shopdesk.dal.table import deserialize
+    pages = desk.client("dynamodb").get_paginator("scan").paginate(TableName=desk.table_name)
+    return [deserialize(item) for page in pages for item in page["Items"]]
+
+
+def run_jobs(desk: Any) -> None:
+    desk.drain_queue(desk.env["PRIVACY_QUEUE_URL"], "privacy")
+
+
+def whatsapp(desk: Any, text: str, sid: str) -> str:
+    form = twilio_form(MessageSid=sid, From=f"whatsapp:{PHONE}", To="whatsapp:+14155550100", Body=text,
+                       ProfileName=NAME)
+    assert post_twilio(desk, form)["statusCode"] == 200
+    return desk.item(f"IDENTITY#phone#{PHONE}")["open_conversation_id"]
+
+
+def test_card_numbers_and_ibans_are_masked_before_anything_is_stored(desk):
+    # Given an admin's own pattern (a Dutch citizen number), set before the inbound function starts
+    status, saved = admin(desk, "PUT", "/admin/privacy/settings",
+                          {"masking_patterns": [{"name": "BSN", "pattern": r"BSN:?\s?\d{9}"}],
+                           "retention": {"messages_days": 30, "dedupe_markers_days": 10}})
+    assert status == 200 and saved["version"] == 1
+    # When a customer writes a card number, an IBAN and the pattern
+    conv = whatsapp(desk, TEXT + " BSN 123456782", "SMmask1")
+    # Then the table holds none of them, keeps the last four, and says what was masked
+    items = [i for i in scan(desk) if i["PK"] == f"CONV#{conv}"]
+    stored = json.dumps(items, default=str)
+    for secret in ("4111 1111 1111 1111", "4111111111111111", "NL91 ABNA", "0417 1643", "123456782"):
+        assert secret not in stored
+    message = next(i for i in items if i["SK"].startswith("MSG#"))
+    assert "[card •••• 1111]" in message["text"] and "[IBAN •••• 4300]" in message["text"]
+    assert "[BSN •••• 6782]" in message["text"]
+    assert message["masked"] == ["card", "IBAN", "BSN"]
+    # and the work queue carries nothing of it either
+    body = desk.client("sqs").receive_message(QueueUrl=desk.work_queue_url, MaxNumberOfMessages=10)
+    assert "4111" not in json.dumps(body)
+    # and the agent sees that something was masked
+    online(desk, "alice")
+    desk.drain_queue(desk.work_queue_url, "router")
+    status, seen = agent(desk, "GET", f"/agent/conversations/{conv}", "alice")
+    assert status == 200 and seen["messages"][0]["masked"] == ["card", "IBAN", "BSN"]
+    # and the retention applies: the message expires in 30 days, its provider marker in 10
+    now = clock.now().timestamp()
+    assert abs(int(message["ttl"]) - (now + 30 * 86400)) < 120
+    assert abs(int(desk.item("EXTMSG#twilio#SMmask1")["ttl"]) - (now + 10 * 86400)) < 120
+
+
+def test_a_pattern_that_is_not_a_regular_expression_is_refused(desk):
+    status, problem = admin(desk, "PUT", "/admin/privacy/settings",
+                            {"masking_patterns": [{"name": "Broken", "pattern": "(unclosed"}]})
+    assert status == 422 and "regular expression" in json.dumps(problem)
+    assert admin(desk, "GET", "/admin/privacy/settings")[1]["masking_patterns"] == []
+
+
+def test_reading_a_customer_and_changing_settings_are_audited_with_who_where_and_before_after(desk):
+    conv = customer_writes(desk, PHONE, "Hello", "SMaudit1")
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    online(desk, "alice")
+    desk.drain_queue(desk.work_queue_url, "router")
+    # When alice reads the customer's profile and an admin changes routing
+    assert agent(desk, "GET", f"/agent/customers/{customer}", "alice")[0] == 200
+    assert admin(desk, "PUT", "/admin/routing", {"sticky_days": 3})[0] == 200
+    # Then the trail has both: by actor, by customer, with where it came from
+    status, by_alice = admin(desk, "GET", "/admin/audit", query="actor=alice")
+    assert status == 200
+    read = next(r for r in by_alice["items"] if r["action"] == "customer.read")
+    assert read["customer_id"] == customer and read["source_ip"] == "203.0.113.9" and read["status"] == 200
+    assert any(r["action"] == "PUT /agent/me/presence" for r in by_alice["items"])
+    by_customer = admin(desk, "GET", "/admin/audit", query=f"customer_id={customer}")[1]["items"]
+    assert {r["action"] for r in by_customer} >= {"customer.read"}
+    assert all(r["customer_id"] == customer for r in by_customer)
+    routing = next(r for r in admin(desk, "GET", "/admin/audit", query="actor=root")[1]["items"]
+                   if r["action"] == "PUT /admin/routing")
+    assert routing["before"]["acknowledgements"] is False and routing["after"]["sticky_days"] == 3
+    assert routing["user_agent"] == "test"            # requestContext.http.userAgent
+    # and by time alone, newest first
+    recent = admin(desk, "GET", "/admin/audit")[1]["items"]
+    assert [r["at"] for r in recent] == sorted((r["at"] for r in recent), reverse=True)
+    assert {read["id"], routing["id"]} <= {r["id"] for r in recent}
+    # and no record holds the customer's phone
+    assert PHONE not in json.dumps([i for i in scan(desk) if i.get("type") == "audit"])
+    # and a supervisor may not read it
+    supervisor = {**ADMIN, "cognito:username": "sam", "cognito:groups": "[supervisors]"}
+    assert admin(desk, "GET", "/admin/audit", claims=supervisor)[0] == 403
+
+
+def test_an_audit_record_is_written_once_and_never_replaced(desk):
+    from shopdesk.dal.audit import AuditLog
+    from shopdesk.dal.table import ConditionFailed, Table
+    log = AuditLog(Table(desk.table_name))
+    record = {"id": "a_1", "at": "2026-12-01T10:00:00.000Z", "actor": "alice", "action": "customer.read"}
+    log.append(record, None)
+    with pytest.raises(ConditionFailed):
+        log.append({**record, "actor": "mallory"}, None)
+    assert log.by_actor("alice", "2026-12-01", "2026-12-02", 10, None)[0] == [record]
+    assert log.by_actor("mallory", "2026-12-01", "2026-12-02", 10, None)[0] == []
+
+
+def _job(desk: Any, kind: str, customer: str) -> dict[str, Any]:
+    status, started = admin(desk, "POST", f"/admin/customers/{customer}/{kind}")
+    assert status == 202, started
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{started['job_id']}")[1]["status"] == "running"
+    run_jobs(desk)
+    status, job = admin(desk, "GET", f"/admin/privacy/jobs/{started['job_id']}")
+    assert status == 200 and job["status"] == "done", job
+    return job
+
+
+def test_export_is_a_zip_of_everything_about_the_customer(desk):
+    conv = whatsapp(desk, "Where is my parcel?", "SMexp1")
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    online(desk, "alice")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "Tomorrow"})[0] == 202
+    # When an admin exports the customer
+    job = _job(desk, "export", customer)
+    # Then the link gives a zip with the customer, their identity and the conversation with both messages
+    with urllib.request.urlopen(job["download_url"], timeout=10) as answer:   # moto's presigned URL
+        archive = zipfile.ZipFile(io.BytesIO(answer.read()))
+    data = json.loads(archive.read("data.json"))
+    assert data["customer_id"] == customer
+    assert data["customers"][0]["name"] == NAME
+    assert [i["address"] for i in data["identities"]] == [PHONE]
+    texts = [m["text"] for c in data["conversations"] for m in c["messages"]]
+    assert "Where is my parcel?" in texts and "Tomorrow" in texts
+    assert any(r["action"] == "customer.export" for r in data["audit"])
+    # and the export itself is in the trail
+    actions = [r["action"] for r in admin(desk, "GET", "/admin/audit", query=f"customer_id={customer}")[1]["items"]]
+    assert "customer.export" in actions and "customer.export.done" in actions
+
+
+def test_erase_leaves_nothing_of_the_customer_and_a_replay_stores_nothing(desk):
+    conv = whatsapp(desk, TEXT, "SMerase1")
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    online(desk, "alice")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert desk.item(f"CONV#{conv}")["assignee"] == "alice"
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/notes", "alice", {"text": "Wilhelmina is VIP"})[0] == 201
+    assert agent(desk, "GET", f"/agent/customers/{customer}", "alice")[0] == 200
+    # When an admin erases the customer
+    job = _job(desk, "erase", customer)
+    assert job["counts"]["conversations"] == 1
+    # Then no item of the table holds their name, phone or words
+    everything = json.dumps(scan(desk), default=str)
+    for trace in (NAME, "Wilhelmina", PHONE, PHONE[1:], "order please"):
+        assert trace not in everything, trace
+    assert desk.item(f"CONV#{conv}") is None and desk.item(f"IDENTITY#phone#{PHONE}") is None
+    # and of the provider's marker only a hash of its id is left
+    assert desk.item("EXTMSG#twilio#SMerase1") is None
+    assert [i["PK"] for i in scan(desk) if i.get("type") == "erased_marker"] == [
+        "ERASEDMSG#twilio#sha256:" + hashlib.sha256(b"SMerase1").hexdigest()]
+    # and alice got her seat back
+    assert agent(desk, "GET", "/agent/me", "alice")[1]["active"] == 0
+    # and the provider's replay of the erased message is refused as a duplicate: nothing comes back
+    form = twilio_form(MessageSid="SMerase1", From=f"whatsapp:{PHONE}", To="whatsapp:+14155550100", Body=TEXT,
+                       ProfileName=NAME)
+    assert post_twilio(desk, form)["statusCode"] == 200
+    assert desk.item(f"IDENTITY#phone#{PHONE}") is None
+    assert NAME not in json.dumps(scan(desk), default=str)
+    # and the trail says it was erased, by whom, without the data
+    records = admin(desk, "GET", "/admin/audit", query=f"customer_id={customer}")[1]["items"]
+    assert {"customer.erase", "customer.erase.done", "customer.read"} <= {r["action"] for r in records}
+    # and an erase of a customer that is gone is a 404
+    assert admin(desk, "POST", f"/admin/customers/{customer}/erase")[0] == 404
+
+
+def test_retention_gives_replies_notes_and_resolved_conversations_their_expiry(desk):
+    # Given messages kept 60 days and closed conversations 14
+    assert admin(desk, "PUT", "/admin/privacy/settings",
+                 {"retention": {"messages_days": 60, "closed_conversations_days": 14}})[0] == 200
+    conv = customer_writes(desk, PHONE, "Hello", "SMret1")
+    online(desk, "alice")
+    desk.drain_queue(desk.work_queue_url, "router")
+    # When alice replies, notes a card number the customer read out, and resolves
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "Done"})[0] == 202
+    status, note = agent(desk, "POST", f"/agent/conversations/{conv}/notes", "alice",
+                         {"text": "card was 4111 1111 1111 1111"})
+    assert status == 201 and note["text"] == "card was [card •••• 1111]" and note["masked"] == ["card"]
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})[0] == 200
+    # Then every message the agent wrote expires in 60 days, the conversation 14 days after it was resolved
+    now = clock.now().timestamp()
+    items = [i for i in scan(desk) if i["PK"] == f"CONV#{conv}"]
+    written = [i for i in items if i.get("direction") in ("outbound", "note")]
+    assert len(written) == 2 and all(abs(int(i["ttl"]) - (now + 60 * 86400)) < 120 for i in written)
+    assert abs(int(desk.item(f"CONV#{conv}")["ttl"]) - (now + 14 * 86400)) < 120
+    # and a reopen keeps it again
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "open"})[0] == 200
+    assert "ttl" not in desk.item(f"CONV#{conv}")

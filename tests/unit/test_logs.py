@@ -1,0 +1,60 @@
+"""Logs carry no message text, addresses or tokens: the one scrubbing logger every function uses."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+import uuid
+
+from shopdesk.logs import REDACTED, logger_for, scrub_text
+from tests.support import ROOT
+
+
+def _capture(emit) -> list[dict]:
+    stream = io.StringIO()
+    logger = logger_for(service=f"scrub-{uuid.uuid4().hex}", logger_handler=logging.StreamHandler(stream))
+    emit(logger)
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def test_sensitive_fields_are_redacted_at_any_depth_and_ids_kept():
+    [line] = _capture(lambda log: log.info("reply queued", extra={
+        "conversation_id": "c_01J", "text": "Hi Anna, your parcel", "customer": {"name": "Anna de Vries",
+                                                                                  "phone": "+31612345678"},
+        "headers": {"Authorization": "Bearer abc"}, "count": 3}))
+    assert line["conversation_id"] == "c_01J" and line["count"] == 3
+    assert line["text"] == REDACTED and line["customer"] == {"name": REDACTED, "phone": REDACTED}
+    assert line["headers"] == REDACTED
+
+
+def test_addresses_tokens_and_cards_in_free_text_and_exceptions_are_scrubbed():
+    def emit(log):
+        try:
+            raise ValueError("no customer anna@example.com at +31 6 12345678 (card 4242 4242 4242 4242)")
+        except ValueError:
+            log.exception("failed for anna@example.com with token eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln")
+    [line] = _capture(emit)
+    text = json.dumps(line)
+    for secret in ("anna@example.com", "12345678", "4242 4242", "eyJhbGciOiJSUzI1NiJ9"):
+        assert secret not in text
+    assert "[email]" in line["message"] and "[token]" in line["message"]
+
+
+def test_pydantic_input_values_are_not_logged():
+    text = ("1 validation error for InboundMessage\ncustomer_address\n  String should have at most 320 characters "
+            "[type=string_too_long, input_value='Anna de Vries wrote this', input_type=str]")
+    assert "Anna" not in scrub_text(text)
+
+
+def test_ids_times_and_order_numbers_stay_readable():
+    text = "conversation c_01JABC message m_01JABD order 1001 at 2026-12-03T11:00:00.000Z took 120 ms"
+    assert scrub_text(text) == text
+
+
+def test_every_function_logs_through_the_scrubbing_logger():
+    for app in sorted((ROOT / "functions").glob("*/app.py")):
+        source = app.read_text()
+        assert "logger_for(" in source, f"{app.parent.name} does not use shopdesk.logs.logger_for"
+        assert not re.search(r"\bLogger\((?!child=True)", source), f"{app.parent.name} builds its own Logger"

@@ -1,0 +1,60 @@
+"""Masking before storage: card numbers (Luhn and a scheme's prefix), IBANs (python-stdnum) and a shop's own
+patterns, keeping the last four; order numbers, phones and dates are left alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from shopdesk.logic.ingest import masked
+from shopdesk.models import EmailMeta, InboundMessage
+from shopdesk.privacy.masking import compile_patterns, mask
+from shopdesk.privacy.settings import PrivacyPolicy, PrivacySettings
+
+
+@pytest.mark.parametrize("text,expected,kinds", [
+    ("card 4242 4242 4242 4242 exp 12/29", "card [card •••• 4242] exp 12/29", ("card",)),
+    ("5555-5555-5555-4444", "[card •••• 4444]", ("card",)),
+    ("amex 378282246310005.", "amex [card •••• 0005].", ("card",)),
+    ("iban NL91 ABNA 0417 1643 00 thanks", "iban [IBAN •••• 4300] thanks", ("IBAN",)),
+    ("GB82WEST12345698765432", "[IBAN •••• 5432]", ("IBAN",)),
+    ("both 4111111111111111 and DE89370400440532013000", "both [card •••• 1111] and [IBAN •••• 3000]",
+     ("card", "IBAN")),
+])
+def test_cards_and_ibans_are_masked_keeping_the_last_four(text, expected, kinds):
+    result = mask(text)
+    assert (result.text, result.kinds) == (expected, kinds)
+
+
+@pytest.mark.parametrize("text", [
+    "order 1234567812345678 (fails Luhn)", "call +31 6 12345678", "tracking 1Z999AA10123456784",
+    "on 2026-12-03 at 10:00", "order #100123456789", "NL91 ABNA 0417 1643 01 (bad check digits)",
+    "9999 9999 9999 9995 (Luhn, but no card scheme starts with 9)",
+])
+def test_what_is_not_a_card_or_an_iban_is_left_alone(text):
+    assert mask(text).text == text and mask(text).kinds == ()
+
+
+def test_a_shops_pattern_is_masked_with_its_name():
+    patterns = compile_patterns([("BSN", r"BSN:?\s?\d{9}")])
+    result = mask("my BSN 123456782, card 4242424242424242", patterns)
+    assert result.text == "my [BSN •••• 6782], card [card •••• 4242]" and result.kinds == ("card", "BSN")
+
+
+def test_a_pattern_that_does_not_compile_is_refused_in_words():
+    with pytest.raises(ValueError, match="Broken"):
+        compile_patterns([("Broken", "(unclosed")])
+
+
+def test_ingest_masks_text_subject_quoted_history_and_payload():
+    policy = PrivacyPolicy.of(PrivacySettings())
+    inbound = InboundMessage(provider="email", provider_id="<x@y>", channel="email", identity_kind="email",
+                             customer_address="a@b.example", shop_address="s@shop.example",
+                             reply_to="a@b.example", text="pay with 4242 4242 4242 4242",
+                             payload={"contacts": [{"note": "IBAN GB82WEST12345698765432"}]},
+                             email=EmailMeta(subject="card 4000056655665556", quoted_text="> 5555555555554444"))
+    out, kinds = masked(inbound, policy)
+    assert "4242 4242" not in out.text and "GB82" not in str(out.payload)
+    assert "4000056655665556" not in (out.email.subject or "")
+    assert "5555555555554444" not in (out.email.quoted_text or "")
+    assert kinds == ["card", "IBAN"]
+    assert out.customer_address == inbound.customer_address        # addresses are identities, never masked
