@@ -36,7 +36,6 @@ ROOT = Path(__file__).resolve().parent.parent
 EVAL_SET = ROOT / "tests" / "bot_eval" / "eval.jsonl"
 TUNING_SET = ROOT / "tests" / "bot_eval" / "tuning.jsonl"
 KB = ROOT / "local" / "seeds" / "kb.jsonl"
-RESULTS = Path(__file__).resolve().parent / "results.json"
 LANGUAGES = ("en", "es", "pt", "de", "tr", "id", "sk")
 
 
@@ -201,9 +200,9 @@ def main() -> None:
     result = run(args.threshold)
     print(json.dumps(result, indent=2))
     if args.write:
-        current = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-        current["bot"] = result
-        RESULTS.write_text(json.dumps(current, indent=2) + "\n")
+        from bench.harness import save_result
+
+        save_result("bot", result)
 
 
 if __name__ == "__main__":
