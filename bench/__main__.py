@@ -28,6 +28,7 @@ from bench import (
     ingest,
     live,
     load,
+    macros,
     search,
     sweep,
     understanding,
@@ -36,7 +37,7 @@ from bench.harness import machine, moto_process, moto_server, use_layer
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ("cold_start", "ingest", "sweep", "sweep_capacity", "assignment", "sla", "commerce", "live", "search",
-              "load", "forecast", "understanding", "bot")
+              "load", "forecast", "understanding", "macro", "bot")
 STACK_BENCHMARKS = ("assignment", "sla", "live", "load")        # these start the local stack (python -m local)
 
 
@@ -50,7 +51,7 @@ def sizes(quick: bool) -> dict[str, Any]:
             "commerce_conversations": 15 if quick else 60, "commerce_orders": 10 if quick else 40,
             "live_messages": 10 if quick else 50,
             "search_conversations": 500 if quick else 10_000, "search_queries": 100 if quick else 500,
-            "load_customers": 50 if quick else 500}
+            "load_customers": 50 if quick else 500, "macro_conversations": 20 if quick else 60}
 
 
 def main() -> None:
@@ -139,6 +140,11 @@ def main() -> None:
     if "understanding" in chosen:
         results["understanding"] = measure("understanding: language, sentiment, urgency on the labelled evaluation set",
                                            understanding.run)
+    if "macro" in chosen:
+        with moto_server() as endpoint:
+            results["macro"] = measure(f"macro: a five-action macro on {plan['macro_conversations']} conversations "
+                                       "one by one, then on a selection", lambda: macros.run(
+                                           endpoint, plan["macro_conversations"]))
     if "bot" in chosen:
         results["bot"] = measure("bot: precision, coverage, false answers on the labelled evaluation set", bot.run)
     results["runtime_seconds"] = round(time.perf_counter() - started, 1)
@@ -173,7 +179,8 @@ def report(r: dict[str, Any]) -> str:
         ("ingest", _ingest), ("sweep", _sweep), ("sweep_capacity", _capacity), ("cold_start", _cold_start),
         ("assignment", _assignment),
         ("sla", _detection), ("commerce", _commerce), ("inbox", _inbox), ("search", _search),
-        ("load", _load), ("forecast", _forecast), ("understanding", understanding.report), ("bot", bot.report)]
+        ("load", _load), ("forecast", _forecast), ("understanding", understanding.report), ("macro", _macro),
+        ("bot", bot.report)]
     parts += [show(r[key]) for key, show in sections if key in r]
     return "\n".join(parts)
 
@@ -182,6 +189,12 @@ def _commerce(result: dict[str, Any]) -> str:
     if "error" in result:
         return f"\nCOMMERCE\nFAILED: {result['error']}"
     return "\n" + commerce.report(result)
+
+
+def _macro(result: dict[str, Any]) -> str:
+    if "error" in result:
+        return f"\nMACRO\nFAILED: {result['error']}"
+    return "\n" + macros.report(result)
 
 
 def _ingest(ing: dict[str, Any]) -> str:

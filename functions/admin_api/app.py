@@ -25,9 +25,11 @@ from shopdesk.api.admin import (
 )
 from shopdesk.api.agent import caller, caller_roles
 from shopdesk.api.attachments import install_attachment_errors, with_attachment_problems
+from shopdesk.api.board import SlaEventList
 from shopdesk.api.canned import CannedList, CannedOut, documented, install_render_errors
 from shopdesk.api.commerce import PrivacyRequestList
 from shopdesk.api.kb import IMPORT_TYPES, ArticleList, BotOut, ImportOut, install_import_errors
+from shopdesk.api.macros import LabelList, LabelOut, MacroList, MacroOut, install_refusals
 from shopdesk.api.privacy import AuditList, JobOut, JobStarted, PrivacySettingsOut
 from shopdesk.bot import BotSettings
 from shopdesk.commerce.platform import store_for
@@ -39,9 +41,12 @@ from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.kb import KnowledgeBase
+from shopdesk.dal.labels import Labels
+from shopdesk.dal.macros import Macros
 from shopdesk.dal.media import MediaStore
 from shopdesk.dal.privacy import Files, PrivacyJobStore
 from shopdesk.dal.queues import Queue
+from shopdesk.dal.sla_events import SlaEvents
 from shopdesk.dal.table import Table
 from shopdesk.errors import BadRequest
 from shopdesk.kb import Article, ArticleContent
@@ -49,13 +54,18 @@ from shopdesk.kb.articles import ArticleLibrary
 from shopdesk.kb.embedder import embedder_for
 from shopdesk.logic.admin import ADMIN, Admin, require
 from shopdesk.logic.attachments import Attachments
+from shopdesk.logic.board import Board
 from shopdesk.logic.canned import CannedLibrary
+from shopdesk.logic.labels import LabelDesk
+from shopdesk.logic.macros import MacroDesk
 from shopdesk.logic.sla_engine import book_for
 from shopdesk.logs import logger_for
 from shopdesk.models import Agent
 from shopdesk.models.admin import AgentSettings, RoutingSettings, Team, TierChange
 from shopdesk.models.canned import CannedContent
 from shopdesk.models.customer import Customer
+from shopdesk.models.labels import LabelContent
+from shopdesk.models.macros import MacroContent
 from shopdesk.models.sla import BusinessHours, SlaPolicy
 from shopdesk.privacy import audit
 from shopdesk.privacy.audit import AuditTrail
@@ -74,6 +84,9 @@ canned = CannedLibrary(CannedResponses(table))
 articles = ArticleLibrary(KnowledgeBase(table), lambda: embedder_for(settings.kb_embedder))
 canned = CannedLibrary(CannedResponses(table),
                        Attachments(MediaStore(settings.media_bucket)) if settings.media_bucket else None)
+board = Board(SlaEvents(table))
+labels = LabelDesk(Labels(table))
+macros = MacroDesk(Macros(table), canned, Labels(table), Agents(table), admin.config, admin.book)
 policies = PrivacyPolicies(ConfigStore(table))
 trail = AuditTrail(AuditLog(table), policies)
 privacy = PrivacyDesk(trail, policies, PrivacyJobs(PrivacyJobStore(table), Queue(settings.privacy_queue_url),
@@ -108,6 +121,14 @@ def list_agents() -> AgentList:
          responses=problems.responses(200, *WRITE))
 def set_agent(agent_id: Id, body: AgentSettings) -> Agent:
     return admin.set_agent(_caller_roles(), agent_id, body)
+
+
+@app.get("/admin/sla-events", summary="SLA warnings and breaches of the last hours, newest first (the board)",
+         responses=READ)
+def list_sla_events(hours: Annotated[int, Query(ge=1, le=48)] = 24,
+                    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+                    team: Annotated[str | None, Query(min_length=1, max_length=64)] = None) -> SlaEventList:
+    return SlaEventList.of(*board.sla_events(_caller_roles(), hours, limit, team))
 
 
 @app.get("/admin/teams", summary="Teams", responses=READ)
@@ -341,7 +362,62 @@ def get_privacy_job(job_id: JobId) -> JobOut:
     return JobOut.model_validate(privacy.job(_caller_roles(), job_id))
 
 
+# ---------------------------------------------------------------- labels and shared macros
+
+LabelPath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+MacroId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+@app.get("/admin/labels", summary="Every label by name, retired ones too (supervisors, admins)", responses=READ)
+def list_labels() -> LabelList:
+    return LabelList.of(labels.list(caller(app.current_event), admin=True))
+
+
+@app.put("/admin/labels/<label_id>", summary="Create, rename or recolour a label (admins): {name, color}",
+         responses=problems.responses(200, 403, 415))
+def put_label(label_id: LabelPath, body: LabelContent) -> LabelOut:
+    return LabelOut.of(labels.put(caller(app.current_event), label_id, body))
+
+
+@app.post("/admin/labels/<label_id>/retire",
+          summary="Retire a label (admins): conversations keep it, nobody can add it any more",
+          responses=problems.responses(200, 403, 404))
+def retire_label(label_id: LabelPath) -> LabelOut:
+    return LabelOut.of(labels.retire(caller(app.current_event), label_id))
+
+
+@app.post("/admin/labels/<label_id>/restore", summary="Bring a retired label back (admins)",
+          responses=problems.responses(200, 403, 404))
+def restore_label(label_id: LabelPath) -> LabelOut:
+    return LabelOut.of(labels.retire(caller(app.current_event), label_id, retired=False))
+
+
+@app.get("/admin/macros", summary="Shared macros by name (supervisors, admins)", responses=READ)
+def list_macros() -> MacroList:
+    return MacroList.of(macros.list_shared(caller(app.current_event)))
+
+
+@app.get("/admin/macros/<macro_id>", summary="A shared macro", responses=problems.responses(200, 403, 404))
+def get_macro(macro_id: MacroId) -> MacroOut:
+    return MacroOut.of(macros.get_shared(caller(app.current_event), macro_id))
+
+
+@app.put("/admin/macros/<macro_id>",
+         summary="Create or change a shared macro (admins): {name, actions}; 422 names anything its actions name "
+                 "that does not exist", responses=problems.responses(200, 403, 415))
+def put_macro(macro_id: MacroId, body: MacroContent) -> MacroOut:
+    return MacroOut.of(macros.put_shared(caller(app.current_event), macro_id, body))
+
+
+@app.delete("/admin/macros/<macro_id>", summary="Delete a shared macro (admins)",
+            responses=problems.responses(204, 403, 404, description="Deleted", ok_content={}))
+def delete_macro(macro_id: MacroId) -> Response[None]:
+    macros.delete_shared(caller(app.current_event), macro_id)
+    return Response(204)
+
+
 install_render_errors(app)
+install_refusals(app)
 install_attachment_errors(app)
 problems.install(app)
 audit.install(app, lambda: trail, caller, {

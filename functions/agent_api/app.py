@@ -17,6 +17,7 @@ from shopdesk.api.agent import (
     AssignmentIn,
     ConversationList,
     ConversationOut,
+    MentionOut,
     MessageOut,
     NoteIn,
     PresenceIn,
@@ -28,6 +29,7 @@ from shopdesk.api.agent import (
     TemplateIn,
     TemplateList,
     TemplateOut,
+    TranscriptOut,
     ViewCounts,
     caller,
 )
@@ -37,8 +39,10 @@ from shopdesk.api.changes import ChangeList
 from shopdesk.api.commerce import ActionOut, CancelIn, OrderPanelOut, RefundIn, install_action_errors
 from shopdesk.api.customers import CustomerOut, DuplicateList, MergeIn, MergeOut, UnmergeIn
 from shopdesk.api.kb import AssistAnswer, AssistOut, AssistRequest
+from shopdesk.api.macros import ApplyOut, LabelList, MacroList, MacroOut, install_refusals
 from shopdesk.api.search import SearchOut
 from shopdesk.bot.assist import Assistant
+from shopdesk.channels.ses import html_mailer
 from shopdesk.commerce.actions import CancelRequest, OrderActions, RefundRequest
 from shopdesk.commerce.lookup import OrderLookup
 from shopdesk.commerce.platform import commerce_for, store_for
@@ -51,28 +55,39 @@ from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.counts import Counts
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.kb import KnowledgeBase
+from shopdesk.dal.labels import Labels
 from shopdesk.dal.live import ChangeLog
+from shopdesk.dal.macros import Macros
 from shopdesk.dal.media import UPLOAD_SECONDS, MediaStore
+from shopdesk.dal.mentions import Mentions
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.search import SearchReads
 from shopdesk.dal.table import Table
+from shopdesk.errors import ProviderError
 from shopdesk.kb.embedder import embedder_for
 from shopdesk.kb.loader import IndexCache
 from shopdesk.logic.access import Access
 from shopdesk.logic.attachments import Attachments
 from shopdesk.logic.canned import CannedLibrary
 from shopdesk.logic.changes import ChangeFeed
+from shopdesk.logic.compose import Composer
 from shopdesk.logic.customers import CustomerDesk
 from shopdesk.logic.inbox import Inbox, QueueUnavailable, View
+from shopdesk.logic.labels import LabelDesk
+from shopdesk.logic.macros import MacroDesk
+from shopdesk.logic.mentions import MentionDesk
 from shopdesk.logic.overview import Overview
 from shopdesk.logic.personalise import Personaliser
 from shopdesk.logic.reroute import Rerouter, RoutingChange
 from shopdesk.logic.search import Search, cached_orders
 from shopdesk.logic.sla_engine import book_for
 from shopdesk.logic.snooze import Snoozer
+from shopdesk.logic.transcript import Transcripts
 from shopdesk.logs import logger_for
 from shopdesk.models import ConversationStatus
 from shopdesk.models.canned import CannedContent
+from shopdesk.models.labels import LabelChange, LabelId
+from shopdesk.models.macros import ApplyRequest, MacroContent
 from shopdesk.privacy import audit
 from shopdesk.privacy.audit import AuditTrail
 from shopdesk.privacy.settings import PrivacyPolicies
@@ -87,8 +102,14 @@ inbox = Inbox(conversations=conversations, agents=agents, work=work, outbound=Qu
               first_response_targets=settings.first_response_targets,
               default_capacity=settings.agent_default_capacity, templates=settings.whatsapp_templates,
               email_from=settings.ses_from_address, book=book, customers=Customers(table))
-overview = Overview(Counts(table), agents)
-snoozer = Snoozer(conversations, inbox.set_status)
+mention_desk = MentionDesk(Mentions(table), conversations, agents)
+inbox.mentions = mention_desk                         # @name in notes notifies that agent
+overview = Overview(Counts(table), agents, mention_desk.mentions)
+transcripts = Transcripts(conversations, Customers(table), Access(agents),
+                          html_mailer(settings.ses_from_address)
+                          if settings.ses_from_address else None, book.routing, settings.shop_name)
+snoozer = Snoozer(conversations, inbox.set_status, book, on_resolved=transcripts.on_resolve,
+                  wants_resolved=lambda: book.routing().transcript_on_resolve)     # the automatic transcript
 rerouter = Rerouter(conversations, agents, ConfigStore(table), work, book)
 media = MediaStore(settings.media_bucket) if settings.media_bucket else None
 presign = media.presign if media else None
@@ -105,6 +126,12 @@ customer_desk = CustomerDesk(Customers(table), Access(agents),
 order_actions = OrderActions(order_lookup, commerce, commerce_settings.action_groups, conversations.add_message)
 canned = CannedLibrary(CannedResponses(table), inbox.files)
 inbox.personaliser = Personaliser(conversations, book.routing, settings.shop_name, canned, order_lookup)
+
+config_store = ConfigStore(table)
+composer = Composer(conversations, agents, config_store, work, book, slot_holders=inbox.slot_holders,
+                    note_message=inbox.note_message, resolved_ttl=inbox.resolved_ttl)
+labels = LabelDesk(Labels(table), composer)
+macros = MacroDesk(Macros(table), canned, Labels(table), agents, config_store, book, composer, inbox)
 
 search = Search(SearchReads(table), agents, search_for(SearchSettings.from_env()),
                 cached_orders(store_for(commerce_settings)) if commerce_settings.platform != "none" else None)
@@ -127,7 +154,8 @@ CustomerId = Annotated[str, Path(min_length=1, max_length=64)]
 WRITE = (403, 404, 409, 415)
 
 
-@app.get("/agent/conversations", summary="List conversations: mine, waiting (unassigned), all or granted",
+@app.get("/agent/conversations",
+         summary="List conversations: mine, waiting (unassigned), all, granted, or where the caller was mentioned",
          responses=problems.responses(200, 400, 403, 404))
 def list_conversations(
     view: Annotated[View, Query()] = "mine",
@@ -136,8 +164,15 @@ def list_conversations(
     cursor: Annotated[str | None, Query(max_length=4096)] = None,
     team: Annotated[str | None, Query(min_length=1, max_length=64, description="unassigned: this team's queue "
                                                                             "(default: the caller's teams)")] = None,
+    label: Annotated[LabelId | None, Query(description="only conversations with this label (any view)")] = None,
 ) -> ConversationList:
-    items, next_cursor = inbox.list(caller(app.current_event), view, status, limit, cursor, team)
+    who = caller(app.current_event)
+    if view == "mentions" and label is None:      # newest mention first, each with its unread state
+        page, next_cursor = mention_desk.list(who, limit, cursor)
+        return ConversationList(items=[ConversationOut.of(c).model_copy(update={"mention": MentionOut(
+            by=m.by, message_id=m.message_id, at=m.last_at, count=m.count, unread=m.unread)})
+            for m, c in page if status is None or c.status is status], next_cursor=next_cursor)
+    items, next_cursor = inbox.list(who, view, status, limit, cursor, team, label)
     return ConversationList.of(items, next_cursor)
 
 
@@ -156,7 +191,16 @@ def list_agents() -> AgentList:
 @app.get("/agent/conversations/<conversation_id>", summary="A conversation with its messages, oldest first",
          responses=problems.responses(200, 403, 404))
 def get_conversation(conversation_id: ConversationId) -> ConversationOut:
-    return ConversationOut.of(inbox.get(caller(app.current_event), conversation_id), presign)
+    who = caller(app.current_event)
+    return ConversationOut.of(mention_desk.opened(who, inbox.get(who, conversation_id)), presign)   # mentions read
+
+
+@app.post("/agent/conversations/<conversation_id>/mentions/read",
+          summary="Mark the caller's mentions in the conversation read (opening it does the same)",
+          status_code=204, responses=documented(204, None, "Read", 403, 404))
+def read_mentions(conversation_id: ConversationId) -> Response[None]:
+    mention_desk.read(caller(app.current_event), conversation_id)
+    return Response(204)
 
 
 @app.post("/agent/conversations/<conversation_id>/replies",
@@ -207,8 +251,9 @@ def send_template(conversation_id: ConversationId, body: TemplateIn) -> Response
     return Response(202, content_types.APPLICATION_JSON, MessageOut.of(message))
 
 
-@app.post("/agent/conversations/<conversation_id>/notes", summary="Add an internal note (never sent)",
-          status_code=201, responses=problems.responses(201, *WRITE, description="Added"))
+@app.post("/agent/conversations/<conversation_id>/notes",
+          summary="Add an internal note (never sent); @name notifies that agent (400: a name several agents share)",
+          status_code=201, responses=problems.responses(201, *WRITE, 400, description="Added"))
 def note(conversation_id: ConversationId, body: NoteIn) -> Response[MessageOut]:
     message = inbox.note(caller(app.current_event), conversation_id, body.text)
     return Response(201, content_types.APPLICATION_JSON, MessageOut.of(message))
@@ -221,11 +266,20 @@ def assign(conversation_id: ConversationId, body: AssignmentIn) -> ConversationO
 
 
 @app.post("/agent/conversations/<conversation_id>/status",
-          summary="Open, pend, snooze (optionally until a time), resolve or reopen",
+          summary="Open, pend, snooze (optionally until a time or a preset), resolve or reopen",
           responses=problems.responses(200, *WRITE, 400))
 def set_status(conversation_id: ConversationId, body: StatusIn) -> ConversationOut:
     return ConversationOut.of(snoozer.set_status(caller(app.current_event), conversation_id, body.status,
-                                                 body.until))
+                                                 body.until, body.preset))
+
+
+@app.post("/agent/conversations/<conversation_id>/transcript",
+          summary="Email the conversation to the customer (messages, no notes; in their language)",
+          status_code=202, responses=problems.responses(202, 403, 404, 409, 503, description="Sent to SES"))
+def send_transcript(conversation_id: ConversationId) -> Response[TranscriptOut]:
+    sent = transcripts.send(caller(app.current_event), conversation_id)
+    return Response(202, content_types.APPLICATION_JSON, TranscriptOut(to=sent.to, language=sent.language,
+                                                                       messages=sent.messages))
 
 
 @app.put("/agent/conversations/<conversation_id>/routing",
@@ -394,7 +448,55 @@ install_render_errors(app)
 install_attachment_errors(app)
 
 
-problems.install(app, {QueueUnavailable: 503, SearchUnavailable: 503})
+# ---------------------------------------------------------------- labels and macros
+
+MacroId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+@app.get("/agent/labels", summary="The shop's labels with their names and colours (retired ones marked)",
+         responses=problems.responses(200, 403))
+def list_labels() -> LabelList:
+    return LabelList.of(labels.list(caller(app.current_event)))
+
+
+@app.post("/agent/conversations/<conversation_id>/labels",
+          summary="Add and remove labels (422 names any unknown or retired label to add)",
+          responses=problems.responses(200, *WRITE))
+def change_labels(conversation_id: ConversationId, body: LabelChange) -> ConversationOut:
+    return ConversationOut.of(labels.change(caller(app.current_event), conversation_id, body))
+
+
+@app.get("/agent/macros", summary="The caller's own macros, then the shared ones", responses=problems.responses(200))
+def list_macros() -> MacroList:
+    return MacroList.of(macros.usable(caller(app.current_event)))
+
+
+@app.put("/agent/macros/<macro_id>",
+         summary="Create or change one of the caller's own macros (422 names anything its actions name that "
+                 "does not exist)", responses=problems.responses(200, 403, 415))
+def put_personal_macro(macro_id: MacroId, body: MacroContent) -> MacroOut:
+    return MacroOut.of(macros.put_personal(caller(app.current_event), macro_id, body))
+
+
+@app.delete("/agent/macros/<macro_id>", summary="Delete one of the caller's own macros",
+            responses=problems.responses(204, 403, 404, description="Deleted", ok_content={}))
+def delete_personal_macro(macro_id: MacroId) -> Response[None]:
+    macros.delete_personal(caller(app.current_event), macro_id)
+    return Response(204)
+
+
+@app.post("/agent/macros/<macro_id>/apply",
+          summary="Apply a macro (the caller's own or a shared one) to conversations: per conversation applied, "
+                  "or refused with the problem (all or nothing per conversation)",
+          responses=problems.responses(200, 403, 404, 415))
+def apply_macro(macro_id: MacroId, body: ApplyRequest) -> ApplyOut:
+    context = app.lambda_context
+    return ApplyOut.of(*macros.apply(caller(app.current_event), macro_id, body.conversation_ids,
+                                     time_left=lambda: context.get_remaining_time_in_millis() / 1000))
+
+
+install_refusals(app)
+problems.install(app, {QueueUnavailable: 503, SearchUnavailable: 503, ProviderError: 503})   # SES refused a transcript
 # every change, and the reads that reveal a customer: one audit record each (shopdesk.privacy.audit)
 audit.install(app, lambda: trail, caller, {
     ("GET", "/agent/customers/<customer_id>"): "customer.read",

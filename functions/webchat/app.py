@@ -17,6 +17,7 @@ from shopdesk.api.webhooks import processor_for
 from shopdesk.api.widget import (
     ConfirmEmailIn,
     ConfirmEmailOut,
+    PastConversations,
     PollOut,
     SendIn,
     SendOut,
@@ -43,6 +44,7 @@ from shopdesk.dal.verifications import Verifications
 from shopdesk.errors import Conflict, InvalidSignature
 from shopdesk.logic.merge import Merger
 from shopdesk.logic.verify_email import EmailVerification
+from shopdesk.logic.visitor_history import VisitorHistory
 from shopdesk.logic.widget import OriginRefused, RateLimited, Widget
 from shopdesk.logs import logger_for
 from shopdesk.privacy.audit import AuditTrail
@@ -63,6 +65,7 @@ openapi.publish(app, "/widget", title="shopdesk web-chat widget API",
                 security_schemes={SESSION: HTTPBearer(description="the session POST /widget/sessions answered")})
 _widget: Widget | None = None
 _verification: EmailVerification | None = None
+history = VisitorHistory(Identities(table), Customers(table))
 
 # Every widget call can be refused for its Origin (403) or its body (415, 422); calls with a session for the
 # session (401); writes for their rate (429); and any call answers 503 while the table is busy (retry).
@@ -184,6 +187,15 @@ def confirm_code(body: ConfirmEmailIn) -> Response[ConfirmEmailOut]:
                      source_ip=http.source_ip, user_agent=http.user_agent,
                      request_id=app.current_event.request_context.request_id)
     return _answer(200, ConfirmEmailOut(verified=True, linked=outcome.outcome in ("linked", "merged", "already")))
+
+
+@app.get("/widget/conversations",
+         summary="The visitor's past conversations on every channel, once they proved an email address (403 before)",
+         security=[{SESSION: []}], responses=problems.responses(200, 400, 401, 403, 503, gateway_auth=False))
+def past_conversations(limit: Annotated[int, Query(ge=1, le=50)] = 20,
+                       cursor: Annotated[str | None, Query(max_length=4096)] = None) -> Response[PastConversations]:
+    _origin()
+    return _answer(200, PastConversations.model_validate(history.past(_session().visitor_id, limit, cursor)))
 
 
 problems.install(app, {OriginRefused: 403, InvalidSignature: 401}, headers=_cors)

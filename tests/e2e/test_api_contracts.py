@@ -65,6 +65,9 @@ def outcomes(fuzz_stack, tmp_path_factory: pytest.TempPathFactory) -> dict[api_f
                              workdir=tmp_path_factory.mktemp("schemathesis"), conversations=conversations)
 
 
+# The first of these runs schemathesis on every document (the module's fixture): minutes, not the
+# suite's 300 s per test, on a 2-core machine; its own runs are bounded by api_fuzz's time limit.
+@pytest.mark.timeout(1500)
 @pytest.mark.parametrize("target", api_fuzz.TARGETS, ids=lambda t: t.label.replace(" ", "-"))
 def test_schemathesis_finds_nothing(outcomes, target):
     outcome = outcomes[target]

@@ -22,6 +22,7 @@ CALLERS = {"agent": ("alice", "[]"), "supervisor": ("sam", "[supervisors]"), "ad
            "other": ("vera", "[]")}
 MISSING = "c_01MISSING00000000000000000"
 ARTICLE = {"title": "Delivery", "body": "Standard delivery takes 2-4 working days.", "language": "en"}
+MACRO = {"name": "Triage", "actions": [{"type": "add_labels", "labels": ["shipping"]}]}
 CANNED = {"title": "Welcome", "shortcode": "welcome",
           "bodies": {"en": "Hi {{customer.first_name | default: \"there\"}}"}}
 
@@ -33,6 +34,10 @@ AGENT_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
     # counts only what the caller may see (test_lists_show_only_what_the_caller_may_see)
     ("GET", "/agent/conversations/counts"): (None, "", (200, 200, 200, 200)),
     ("GET", "/agent/conversations/<conversation_id>"): (None, "", (200, 200, 200, 404)),
+    # the caller's own mentions (none here: nothing to mark, still 204); another team's conversation: 404
+    ("POST", "/agent/conversations/<conversation_id>/mentions/read"): (None, "", (204, 204, 204, 404)),
+    # a WhatsApp customer has no email: past the access check a 409 (tests/integration/test_transcripts.py sends)
+    ("POST", "/agent/conversations/<conversation_id>/transcript"): (None, "", (409, 409, 409, 404)),
     ("POST", "/agent/conversations/<conversation_id>/replies"): ({"text": "On its way"}, "", (202, 202, 202, 404)),
     # past the access check, a reply that is not there (tests/integration/test_attachments.py sends one again)
     ("POST", "/agent/conversations/<conversation_id>/replies/<message_id>/retry"): (None, "", (404, 404, 404, 404)),
@@ -73,6 +78,16 @@ AGENT_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
     # agent assist reads only the knowledge base, which every agent may read; for a conversation, its access rule
     ("POST", "/agent/assist/answer"): ({"text": "How long does delivery take?"}, "", (200, 200, 200, 200)),
     ("GET", "/agent/conversations/<conversation_id>/assist"): (None, "", (200, 200, 200, 404)),
+    # labels: everyone reads the catalogue; labels on a conversation as any change to it
+    # (tests/integration/test_labels_macros.py)
+    ("GET", "/agent/labels"): (None, "", (200, 200, 200, 200)),
+    ("POST", "/agent/conversations/<conversation_id>/labels"): ({"add": ["shipping"]}, "", (200, 200, 200, 404)),
+    # macros: personal ones are each caller's own; applying answers per conversation (the other team's: a 404
+    # inside the result, as for a missing conversation)
+    ("GET", "/agent/macros"): (None, "", (200, 200, 200, 200)),
+    ("PUT", "/agent/macros/<macro_id>"): (MACRO, "", (200, 200, 200, 200)),
+    ("POST", "/agent/macros/<macro_id>/apply"): ("APPLY", "", (200, 200, 200, 200)),
+    ("DELETE", "/agent/macros/<macro_id>"): (None, "", (204, 204, 204, 204)),
 }
 
 READ, WRITE = (403, 200, 200, 403), (403, 403, 200, 403)
@@ -82,6 +97,7 @@ ADMIN_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
     ("GET", "/admin/agents"): (None, "", READ),
     ("PUT", "/admin/agents/<agent_id>"): ({"capacity": 3, "teams": ["default"]}, "", WRITE),
     ("GET", "/admin/teams"): (None, "", READ),
+    ("GET", "/admin/sla-events"): (None, "", READ),
     ("PUT", "/admin/teams/<team_id>"): ({"id": "vip", "name": "VIP"}, "", WRITE),
     ("GET", "/admin/calendars"): (None, "", READ),
     ("PUT", "/admin/calendars/<calendar_id>"): (
@@ -107,6 +123,14 @@ ADMIN_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
     ("POST", "/admin/kb/import"): ({"id": "x"}, "", (403, 403, 415, 403)),
     ("GET", "/admin/bot"): (None, "", READ),
     ("PUT", "/admin/bot"): ({"enabled": False}, "", WRITE),
+    ("GET", "/admin/labels"): (None, "", READ),
+    ("PUT", "/admin/labels/<label_id>"): ({"name": "Shipping", "color": "#2f80ed"}, "", WRITE),
+    ("POST", "/admin/labels/<label_id>/retire"): (None, "", WRITE),
+    ("POST", "/admin/labels/<label_id>/restore"): (None, "", WRITE),
+    ("GET", "/admin/macros"): (None, "", READ),
+    ("GET", "/admin/macros/<macro_id>"): (None, "", READ),
+    ("PUT", "/admin/macros/<macro_id>"): (MACRO, "", WRITE),
+    ("DELETE", "/admin/macros/<macro_id>"): (None, "", (403, 403, 204, 403)),
     # privacy: admins only (tests/integration/test_privacy.py runs the jobs and reads the trail)
     ("GET", "/admin/audit"): (None, "", WRITE),
     ("GET", "/admin/privacy/settings"): (None, "", WRITE),
@@ -153,10 +177,15 @@ def shop(desk):
     template = templates["items"][0]
     desk.template_body = {"name": template["name"], "language": template["language"],
                           "parameters": ["x"] * template["parameters"]}
+    # a label and a shared macro that uses it
+    assert call(desk, "admin_api", "PUT", "/admin/labels/shipping", "admin",
+                {"name": "Shipping", "color": "#2f80ed"})[0] == 200
+    assert call(desk, "admin_api", "PUT", "/admin/macros/triage", "admin", MACRO)[0] == 200
     desk.path_values = {"conversation_id": conv, "agent_id": "alice", "team_id": "vip", "calendar_id": "office",
                         "policy_id": "std", "customer_id": customer, "order_id": "5500000001004",
                         "response_id": "welcome", "job_id": "j_01MISSING0000000000000000X",
-                        "message_id": "m_01MISSING0000000000000000", "article_id": "delivery"}
+                        "message_id": "m_01MISSING0000000000000000", "label_id": "shipping", "macro_id": "triage",
+                        "article_id": "delivery"}
     return desk
 
 
@@ -171,6 +200,8 @@ def test_each_role_gets_what_its_row_says_on_every_route(shop, api, table):
     assert declared(desk, api) == set(table), "a route without a row in this table (or a row without a route)"
     for (method, route), (body, query, expected) in table.items():
         body = desk.template_body if body == "TEMPLATE" else body
+        if body == "APPLY":
+            body = {"conversation_ids": [desk.path_values["conversation_id"]]}
         if body == "UPLOAD":
             body = {"filename": "label.png", "content_type": "image/png", "size": 2000,
                     "conversation_id": desk.path_values["conversation_id"]}
@@ -229,9 +260,10 @@ def test_lists_show_only_what_the_caller_may_see(shop):
         assert status == 200
         assert body["views"] == {"mine": len(_listed(desk, who, "view=mine")),
                                  "unassigned": len(_listed(desk, who, "view=unassigned")),
-                                 "all": len(_listed(desk, who, "view=all"))}, who
+                                 "all": len(_listed(desk, who, "view=all")),
+                                 "mentions": len(_listed(desk, who, "view=mentions"))}, who
     assert call(desk, "agent_api", "GET", "/agent/conversations/counts", "other")[1]["views"] == \
-        {"mine": 0, "unassigned": 0, "all": 0}
+        {"mine": 0, "unassigned": 0, "all": 0, "mentions": 0}
 
 
 def test_a_transfer_grants_access_that_outlasts_it(shop):

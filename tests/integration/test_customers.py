@@ -103,6 +103,7 @@ def test_sms_email_on_the_shop_record_and_instagram_after_a_merge_are_one_custom
     assert [e["kind"] for e in body["timeline"]] == ["merged", "linked"]
     assert body["timeline"][0]["by"] == "alice" and body["timeline"][0]["reason"] == "she said so on Instagram"
     assert body["orders"] == []
+    assert set(body["attributes"]["channels"]) >= {"instagram"} and body["attributes"]["customer_since"]
     status, conv = agent(desk, "GET", f"/agent/conversations/{ig_conv}", "alice")
     assert conv["customer"]["id"] == anna
     # and her next Instagram message lands in her one open conversation, and the reply goes back there

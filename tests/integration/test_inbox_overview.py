@@ -23,26 +23,26 @@ def test_counts_per_view_follow_assignment_status_and_the_callers_teams(desk):
     desk.drain_queue(desk.work_queue_url, "router")
 
     # Then the badges say one of hers, two waiting in her team's queue, three in all
-    assert counts(desk, "alice") == {"mine": 1, "unassigned": 2, "all": 3}
+    assert counts(desk, "alice") == {"mine": 1, "unassigned": 2, "all": 3, "mentions": 0}
 
     # When she snoozes hers it still counts as hers; resolved, it is history and counts nowhere
     agent(desk, "POST", f"/agent/conversations/{mine}/status", "alice", {"status": "snoozed"})
     assert counts(desk, "alice")["mine"] == 1
     agent(desk, "POST", f"/agent/conversations/{mine}/status", "alice", {"status": "resolved"})
-    assert counts(desk, "alice") == {"mine": 0, "unassigned": 2, "all": 2}
+    assert counts(desk, "alice") == {"mine": 0, "unassigned": 2, "all": 2, "mentions": 0}
 
     # And an agent of another team counts none of her team's conversations (the lists would not show them)
     agent(desk, "GET", "/agent/me", "carol")
     assert admin_call(desk, "PUT", "/admin/agents/carol", "[admins]", {"capacity": 3, "teams": ["billing"]})[0] == 200
-    assert counts(desk, "carol") == {"mine": 0, "unassigned": 0, "all": 0}
+    assert counts(desk, "carol") == {"mine": 0, "unassigned": 0, "all": 0, "mentions": 0}
     assert agent(desk, "GET", "/agent/conversations", "carol", query="view=all")[1]["items"] == []
 
     # until one is transferred to her: hers, in her "all" too (held in another team), once in alice's
     waiting = agent(desk, "GET", "/agent/conversations", "alice", query="view=unassigned")[1]["items"][0]["id"]
     status, body = agent(desk, "POST", f"/agent/conversations/{waiting}/assignment", "alice", {"agent_id": "carol"})
     assert status == 200, body
-    assert counts(desk, "carol") == {"mine": 1, "unassigned": 0, "all": 1}
-    assert counts(desk, "alice") == {"mine": 0, "unassigned": 1, "all": 2}
+    assert counts(desk, "carol") == {"mine": 1, "unassigned": 0, "all": 1, "mentions": 0}
+    assert counts(desk, "alice") == {"mine": 0, "unassigned": 1, "all": 2, "mentions": 0}
     # an admin counts every open, pending and snoozed conversation
     assert counts(desk, "root", groups="[admins]")["all"] == 2
 

@@ -74,3 +74,70 @@ def test_until_must_be_a_future_time_with_a_zone_and_only_with_snoozed(desk):
         assert status == expected, (body, answer)
         assert words in json.dumps(answer), answer   # problem detail or older message
     assert status_of(desk, conv)[0] == "open"
+
+
+def test_a_preset_is_computed_from_the_conversations_calendar_and_shown_until_it_wakes(desk):
+    from shopdesk.logic.snooze import SnoozePreset, preset_time
+    from shopdesk.models.sla import BusinessHours
+    from tests.integration.test_sla_rules import berlin_office
+
+    # Given a conversation whose clocks run on a Berlin office calendar
+    berlin_office(desk)
+    online(desk, "alice")
+    conv = customer_writes(desk, "+31612348004", "Send it next week please", "SMsz4")
+    desk.drain_queue(desk.work_queue_url, "router")
+    hours = BusinessHours.model_validate({k: v for k, v in desk.item("CONFIG#calendar", "berlin-office").items()
+                                          if k in ("time_zone", "weekly", "holidays")})
+    # When alice snoozes it until next week
+    status, body = agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice",
+                         {"status": "snoozed", "preset": "next_week"})
+    assert status == 200, body
+    # Then it ends at the opening of next week's first business day, in the calendar's zone
+    expected = preset_time(SnoozePreset.NEXT_WEEK, clock.now(), hours)
+    until = clock.parse_iso(body["snoozed_until"])
+    assert abs((until - expected).total_seconds()) < 60          # the same preset, a moment apart
+    assert until.astimezone(hours.zone).strftime("%a %H:%M") in (
+        "Mon 09:00", "Tue 09:00")                     # Tuesday when Monday is the calendar's holiday
+    assert desk.item(f"CONV#{conv}", "DEADLINE#snooze_wake")["due_at"] == clock.iso(until)
+    assert status_of(desk, conv)[1][-1] == f"Snoozed until {clock.iso(until)} by alice"
+    # And it is not in alice's open view any more, nor the all view's open filter
+    _, mine = agent(desk, "GET", "/agent/conversations", "alice", query="view=mine&status=open")
+    assert conv not in [c["id"] for c in mine["items"]]
+
+
+def test_a_preset_is_checked_like_until(desk):
+    conv = customer_writes(desk, "+31612348005", "hi", "SMsz5")
+    future = clock.iso(clock.now() + timedelta(hours=1))
+    cases = [({"status": "pending", "preset": "later_today"}, 400, "snoozed"),
+             ({"status": "snoozed", "preset": "later_today", "until": future}, 400, "not both"),
+             ({"status": "snoozed", "preset": "someday"}, 422, "preset")]
+    for body, expected, words in cases:
+        status, answer = agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", body)
+        assert status == expected, (body, answer)
+        assert words in json.dumps(answer), answer
+    assert status_of(desk, conv)[0] == "open"
+
+
+def test_the_customer_writing_ends_a_snooze_at_once_and_the_assignee_keeps_it(desk):
+    # Given alice's conversation snoozed until tomorrow
+    online(desk, "alice")
+    conv = customer_writes(desk, "+31612348006", "I will check and come back", "SMsz6")
+    desk.drain_queue(desk.work_queue_url, "router")
+    status, body = agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice",
+                         {"status": "snoozed", "preset": "tomorrow_morning"})
+    assert status == 200 and body["snoozed_until"] and body["sla"]["paused"] is True
+    # When the customer writes
+    customer_writes(desk, "+31612348006", "Found it: order 1234", "SMsz7")
+    desk.drain_queue(desk.work_queue_url, "router")
+    # Then it is open again at once, still alice's, clocks running, and no longer shows a snooze time
+    _, body = agent(desk, "GET", f"/agent/conversations/{conv}", "alice")
+    assert body["status"] == "open" and body["assignee"] == "alice"
+    assert body["sla"]["paused"] is False and body["snoozed_until"] is None
+    # and the sweep's later wake-up changes nothing
+    offset = clock.offset()
+    clock.set_offset(offset + 3 * 86400)
+    try:
+        desk.invoke("sla_sweep", {})
+    finally:
+        clock.set_offset(offset)
+    assert status_of(desk, conv)[1][-1] != "Snooze ended: open again"

@@ -130,13 +130,15 @@ def raw(pk: str, sk: str, seq: str) -> dict[str, Any]:
         "NewImage": {"PK": {"S": pk}, "SK": {"S": sk}, "blob": {"B": b"\x00\x01"}}}}
 
 
-def test_the_templates_filter_passes_conversations_and_messages_only():
+def test_the_templates_filter_passes_conversations_messages_and_mentions_only():
     source = template_stream_source()
     assert source.report_failures and source.bisect and source.max_retries == 5 and source.batch_size == 100
     arn = source.stream_arn
     assert passes(source, lambda_record(raw("CONV#c_1", "META", "1"), arn))
     assert passes(source, lambda_record(raw("CONV#c_1", "MSG#2026#m_1", "2"), arn))
-    for pk, sk in [("CONV#c_1", "DEADLINE#first_response"), ("CONN#x", "META"), ("CHANGES", "2026#e"),
+    assert passes(source, lambda_record(raw("CONV#c_1", "MENTION#bob", "4"), arn))
+    for pk, sk in [("CONV#c_1", "DEADLINE#first_response"), ("CONV#c_1", "GRANT#bob"),
+                   ("SLAEVENT#2026-12-03", "x"), ("CONN#x", "META"), ("CHANGES", "2026#e"),
                    ("LIVE#team:default", "CONN#x"), ("AGENT#bob", "META")]:
         assert not passes(source, lambda_record(raw(pk, sk, "3"), arn)), (pk, sk)
 

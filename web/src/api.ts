@@ -9,10 +9,12 @@ import type {
   CalendarIn,
   Customer,
   RoutingSettings,
+  SlaEvent,
   SlaPolicy,
   Team,
   Versioned,
 } from "./api-types/admin";
+import type { ApplyOut, Label, LabelIn, Macro } from "./api-types/macros";
 
 type S = components["schemas"];
 export type Conversation = S["ConversationOut"];
@@ -23,7 +25,9 @@ export type Template = S["TemplateOut"];
 export type ConversationStatus = S["ConversationStatus"];
 export type Priority = S["Priority"];
 export type Presence = S["Presence"];
-export type View = "mine" | "unassigned" | "all" | "granted";
+export type View = "mine" | "unassigned" | "all" | "granted" | "mentions";
+export type SnoozePreset = NonNullable<S["StatusIn"]["preset"]>;
+export type Transcript = S["TranscriptOut"];
 export type ConversationPage = S["ConversationList"];
 export type Upload = S["UploadOut"];
 /** A file uploaded for a reply or a canned response, as the reply names it. */
@@ -41,7 +45,10 @@ export type SearchResult = S["SearchOut"];
 export type CannedResponse = S["CannedOut"];
 /** What a reply or a preview carries: the text (it may use variables) or a canned response. */
 export type ReplyContent = { text: string } | { canned_response_id: string };
-export type { AdminAgent, AgentSettings, Calendar, CalendarIn, Customer, RoutingSettings, SlaPolicy, Team };
+export type { AdminAgent, AgentSettings, Calendar, CalendarIn, Customer, RoutingSettings, SlaEvent, SlaPolicy, Team };
+export type { ApplyOut, ApplyResult, Label, LabelIn, Macro, MacroAction } from "./api-types/macros";
+/** A conversation with its label ids (the generated type may predate them). */
+export type Labelled = Conversation & { labels?: string[] };
 
 /** A change notice of the live-update contract (a WebSocket frame; also the items of GET /agent/changes). */
 export type Change = S["Notice"];
@@ -160,7 +167,14 @@ export class Api {
   me = () => this.call<Agent>("GET", "/agent/me");
   setPresence = (presence: Presence) => this.call<Agent>("PUT", "/agent/me/presence", { presence });
   agents = () => this.call<{ items: Agent[] }>("GET", "/agent/agents");
-  conversations = (q: { view: View; status?: ConversationStatus; team?: string; limit?: number; cursor?: string | null }) =>
+  conversations = (q: {
+    view: View;
+    status?: ConversationStatus;
+    team?: string;
+    label?: string;
+    limit?: number;
+    cursor?: string | null;
+  }) =>
     this.call<ConversationPage>("GET", "/agent/conversations" + query(q));
   counts = () => this.call<{ views: Record<View, number> }>("GET", "/agent/conversations/counts");
   conversation = (id: string) => this.call<Conversation>("GET", `/agent/conversations/${enc(id)}`);
@@ -185,8 +199,14 @@ export class Api {
       agent_id: agentId,
       ...(note ? { note } : {}),
     });
-  setStatus = (id: string, status: ConversationStatus, until?: string) =>
-    this.call<Conversation>("POST", `/agent/conversations/${enc(id)}/status`, { status, ...(until ? { until } : {}) });
+  setStatus = (id: string, status: ConversationStatus, until?: string, preset?: SnoozePreset) =>
+    this.call<Conversation>("POST", `/agent/conversations/${enc(id)}/status`, {
+      status,
+      ...(until ? { until } : {}),
+      ...(preset ? { preset } : {}),
+    });
+  readMentions = (id: string) => this.call<null>("POST", `/agent/conversations/${enc(id)}/mentions/read`);
+  sendTranscript = (id: string) => this.call<Transcript>("POST", `/agent/conversations/${enc(id)}/transcript`);
   setRouting = (id: string, change: { priority?: Priority; team?: string; skills?: string[]; note?: string }) =>
     this.call<Conversation>("PUT", `/agent/conversations/${enc(id)}/routing`, change);
   assist = (id: string) =>
@@ -213,6 +233,18 @@ export class Api {
   changes = (since?: string | null, limit = 200) =>
     this.call<ChangePage>("GET", "/agent/changes" + query({ since, limit }));
 
+  // -- labels and macros
+  labels = () => this.call<{ items: Label[] }>("GET", "/agent/labels");
+  changeLabels = (id: string, change: { add?: string[]; remove?: string[] }) =>
+    this.call<Labelled>("POST", `/agent/conversations/${enc(id)}/labels`, { add: change.add ?? [], remove: change.remove ?? [] });
+  macros = () => this.call<{ items: Macro[] }>("GET", "/agent/macros");
+  applyMacro = (id: string, conversationIds: string[]) =>
+    this.call<ApplyOut>("POST", `/agent/macros/${enc(id)}/apply`, { conversation_ids: conversationIds });
+  adminLabels = () => this.call<{ items: Label[] }>("GET", "/admin/labels");
+  putLabel = (id: string, label: LabelIn) => this.call<Label>("PUT", `/admin/labels/${enc(id)}`, label);
+  retireLabel = (id: string, retired: boolean) =>
+    this.call<Label>("POST", `/admin/labels/${enc(id)}/${retired ? "retire" : "restore"}`);
+
   // -- the admin API (supervisors, admins)
   adminAgents = () => this.call<{ items: AdminAgent[] }>("GET", "/admin/agents");
   setAgent = (id: string, s: AgentSettings) => this.call<AdminAgent>("PUT", `/admin/agents/${enc(id)}`, s);
@@ -229,6 +261,8 @@ export class Api {
     this.call<Versioned<RoutingSettings>>("PUT", "/admin/routing" + query({ version }), r);
   findCustomers = (q: { phone?: string; email?: string }) =>
     this.call<{ items: Customer[] }>("GET", "/admin/customers" + query(q));
+  slaEvents = (q: { hours?: number; limit?: number; team?: string } = {}) =>
+    this.call<{ items: SlaEvent[]; more: boolean }>("GET", "/admin/sla-events" + query(q));
   setTier = (id: string, tier: string | null) => this.call<Customer>("PUT", `/admin/customers/${enc(id)}`, { tier });
 }
 

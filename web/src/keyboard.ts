@@ -13,6 +13,7 @@ export type Command =
   | "viewUnassigned"
   | "viewAll"
   | "help"
+  | "pick"
   | "escape";
 
 export const SHORTCUTS: { keys: string[]; command: Command; help: MessageKey }[] = [
@@ -24,6 +25,7 @@ export const SHORTCUTS: { keys: string[]; command: Command; help: MessageKey }[]
   { keys: ["e"], command: "resolve", help: "key.resolve" },
   { keys: ["]"], command: "nextConversation", help: "key.nextConv" },
   { keys: ["1", "2", "3"], command: "viewMine", help: "key.views" },
+  { keys: ["x"], command: "pick", help: "key.pick" },
   { keys: ["?"], command: "help", help: "key.help" },
   { keys: ["Escape"], command: "escape", help: "key.escape" },
 ];

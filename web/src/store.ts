@@ -4,15 +4,20 @@ import {
   ApiError,
   type Agent,
   type Api,
+  type ApplyOut,
   type Change,
   type Conversation,
   type ConversationStatus,
+  type Label,
+  type Macro,
   type Priority,
   type ReplyContent,
+  type SnoozePreset,
   type Template,
   type UploadedFile,
   type View,
 } from "./api";
+import { stillShown, toggled } from "./labels";
 import type { LiveState } from "./live";
 import { byUrgency, matches, type Filters } from "./urgency";
 
@@ -40,6 +45,10 @@ export interface State {
   live: LiveState;
   toast: Toast | null;
   now: number;
+  labels: Label[]; // the shop's labels (retired ones too: conversations keep them)
+  macros: Macro[]; // the agent's own, then the shared ones
+  picked: string[]; // conversations selected in the list (to apply a macro to)
+  applied: ApplyOut | null; // the last macro's per-conversation results
 }
 
 type Listener = () => void;
@@ -61,8 +70,13 @@ export class Store {
     live: "connecting",
     toast: null,
     now: Date.now(),
+    labels: [],
+    macros: [],
+    picked: [],
+    applied: null,
   };
   private listeners = new Set<Listener>();
+  private changeListeners = new Set<(change: Change) => void>();
   private listVersion = 0;
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
   private toastId = 0;
@@ -120,6 +134,21 @@ export class Store {
         .templates()
         .then((t) => this.set({ templates: t.items }))
         .catch(() => undefined),
+      this.loadTools(),
+    ]);
+  }
+
+  /** The labels and macros (optional: the inbox works without them). */
+  async loadTools(): Promise<void> {
+    await Promise.all([
+      this.api
+        .labels()
+        .then((l) => this.set({ labels: l.items }))
+        .catch(() => undefined),
+      this.api
+        .macros()
+        .then((m) => this.set({ macros: m.items }))
+        .catch(() => undefined),
     ]);
   }
 
@@ -129,6 +158,7 @@ export class Store {
       view,
       status: view === "unassigned" ? undefined : filters.status,
       team: view === "unassigned" ? filters.team : undefined,
+      label: filters.label,
       limit,
       cursor,
     };
@@ -140,7 +170,7 @@ export class Store {
     try {
       const page = await this.api.conversations(this.query(null));
       if (version !== this.listVersion) return;
-      this.set({ items: page.items, nextCursor: page.next_cursor ?? null, selected: 0 });
+      this.set({ items: page.items, nextCursor: page.next_cursor ?? null, selected: 0, picked: stillShown(this.state.picked, page.items) });
       // the first list on screen: what bench/inbox.py reports as first_load_ms
       if (!performance.getEntriesByName("shopdesk:list").length) performance.mark("shopdesk:list");
     } catch (error) {
@@ -208,8 +238,15 @@ export class Store {
     }
   }
 
+  /** Be told of every change notice (the supervisor board reloads its SLA events on them). */
+  onChange(listener: (change: Change) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
   /** A change notice: refetch the open conversation now, the list soon (many notices come in bursts). */
   applyChange(change: Change): void {
+    this.changeListeners.forEach((l) => l(change));
     if (change.conversation_id === this.state.openId) void this.refreshOpen();
     if (this.refreshTimer) return;
     this.refreshTimer = setTimeout(() => {
@@ -230,7 +267,10 @@ export class Store {
   setFilters(filters: Filters): void {
     const before = this.state.filters;
     this.set({ filters, selected: 0 });
-    const server = before.status !== filters.status || (this.state.view === "unassigned" && before.team !== filters.team);
+    const server =
+      before.status !== filters.status ||
+      before.label !== filters.label ||
+      (this.state.view === "unassigned" && before.team !== filters.team);
     if (server) void this.loadList();
   }
 
@@ -303,11 +343,30 @@ export class Store {
   assign = (id: string, agentId: string, note: string | undefined, ok: string) =>
     this.run(async () => this.changed(await this.api.assign(id, agentId, note)), ok);
 
-  setStatus = (id: string, status: ConversationStatus, ok: string, until?: string) =>
-    this.run(async () => this.changed(await this.api.setStatus(id, status, until)), ok);
+  setStatus = (id: string, status: ConversationStatus, ok: string, until?: string, preset?: SnoozePreset) =>
+    this.run(async () => this.changed(await this.api.setStatus(id, status, until, preset)), ok);
 
   setRouting = (id: string, change: { priority?: Priority; team?: string; skills?: string[]; note?: string }, ok: string) =>
     this.run(async () => this.changed(await this.api.setRouting(id, change)), ok);
+
+  changeLabels = (id: string, change: { add?: string[]; remove?: string[] }, ok: string) =>
+    this.run(async () => this.changed(await this.api.changeLabels(id, change)), ok);
+
+  // ------------------------------------------------------------------ a selection, and macros on it
+  togglePick = (id: string): void => this.set({ picked: toggled(this.state.picked, id) });
+
+  clearPicks = (): void => this.set({ picked: [], applied: null });
+
+  /** Apply a macro; its per-conversation results stay on screen (``applied``) until the next one. */
+  applyMacro = async (macroId: string, ids: string[]): Promise<ApplyOut | null> => {
+    let out: ApplyOut | null = null;
+    await this.run(async () => {
+      out = await this.api.applyMacro(macroId, ids);
+      this.set({ applied: out, picked: this.state.picked.filter((id) => !ids.includes(id) || out?.results.some((r) => r.conversation_id === id && r.result === "refused")) });
+      await this.changed();
+    });
+    return out;
+  };
 
   setPresence = (presence: Agent["presence"]) =>
     this.run(async () => {

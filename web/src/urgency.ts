@@ -67,6 +67,7 @@ export function byUrgency(now: number) {
 
 export interface Filters {
   status?: Conversation["status"];
+  label?: string; // applied by the API (?label=), and again here as the list refreshes
   team?: string;
   channel?: string;
   priority?: Priority;
@@ -77,6 +78,7 @@ export interface Filters {
 export function matches(conv: Conversation, f: Filters): boolean {
   if (f.status ? conv.status !== f.status : conv.status === "resolved") return false; // resolved: history
   if (f.team && conv.team !== f.team) return false;
+  if (f.label && !((conv as Conversation & { labels?: string[] }).labels ?? []).includes(f.label)) return false;
   if (f.channel && conv.channel !== f.channel && !(conv.channels ?? []).includes(f.channel)) return false;
   if (f.priority && conv.priority !== f.priority) return false;
   return true;

@@ -109,6 +109,127 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/customers/{customer_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Export everything about a customer (a zip: JSON and files), asynchronously (admins) */
+        post: operations["export_customer_admin_customers__customer_id__export_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/customers/{customer_id}/erase": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Erase a customer everywhere (table, files, search index), asynchronously (admins) */
+        post: operations["erase_customer_admin_customers__customer_id__erase_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/privacy/jobs/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An export or erase job: running, done (with the export's download link) or failed (admins) */
+        get: operations["get_privacy_job_admin_privacy_jobs__job_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/labels/{label_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Create, rename or recolour a label (admins): {name, color} */
+        put: operations["put_label_admin_labels__label_id__put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/labels/{label_id}/retire": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Retire a label (admins): conversations keep it, nobody can add it any more */
+        post: operations["retire_label_admin_labels__label_id__retire_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/labels/{label_id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Bring a retired label back (admins) */
+        post: operations["restore_label_admin_labels__label_id__restore_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/macros/{macro_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A shared macro */
+        get: operations["get_macro_admin_macros__macro_id__get"];
+        /** Create or change a shared macro (admins): {name, actions}; 422 names anything its actions name that does not exist */
+        put: operations["put_macro_admin_macros__macro_id__put"];
+        post?: never;
+        /** Delete a shared macro (admins) */
+        delete: operations["delete_macro_admin_macros__macro_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/agents": {
         parameters: {
             query?: never;
@@ -118,6 +239,23 @@ export interface paths {
         };
         /** Every agent with settings, presence and load */
         get: operations["list_agents_admin_agents_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/sla-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** SLA warnings and breaches of the last hours, newest first (the board) */
+        get: operations["list_sla_events_admin_sla_events_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -246,10 +384,89 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The audit trail, newest first, by actor, customer and time (admins) */
+        get: operations["list_audit_admin_audit_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/privacy/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Retention per data class and masking patterns (admins) */
+        get: operations["get_privacy_settings_admin_privacy_settings_get"];
+        /** Change retention and masking patterns (admins; ?version=N guards concurrent edits) */
+        put: operations["put_privacy_settings_admin_privacy_settings_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/labels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every label by name, retired ones too (supervisors, admins) */
+        get: operations["list_labels_admin_labels_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/macros": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Shared macros by name (supervisors, admins) */
+        get: operations["list_macros_admin_macros_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AddLabelsAction */
+        AddLabelsAction: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "add_labels";
+            /** Labels */
+            labels: string[];
+        };
         /** Agent */
         Agent: {
             /** Id */
@@ -322,6 +539,70 @@ export interface components {
             teams?: string[] | null;
         };
         /**
+         * AssignAction
+         * @description To an agent, or (``agent_id`` null or absent) back to the queue.
+         */
+        AssignAction: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "assign";
+            /** Agent Id */
+            agent_id?: string | null;
+        };
+        /** AuditList */
+        AuditList: {
+            /** Items */
+            items: components["schemas"]["AuditRecordOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** AuditRecordOut */
+        AuditRecordOut: {
+            /** Id */
+            id: string;
+            /** At */
+            at: string;
+            /**
+             * Actor
+             * @description an agent id, or system:<what> (privacy jobs, the shop platform)
+             */
+            actor: string;
+            /** Roles */
+            roles?: string[];
+            /**
+             * Action
+             * @description <METHOD> <route> for a change, or a name (customer.read, customer.erase.done, ...)
+             */
+            action: string;
+            /**
+             * Target
+             * @description the route's path parameters
+             */
+            target?: string | null;
+            /** Customer Id */
+            customer_id?: string | null;
+            /** Conversation Id */
+            conversation_id?: string | null;
+            /** Before */
+            before?: unknown;
+            /** After */
+            after?: unknown;
+            /** Details */
+            details?: {
+                [key: string]: unknown;
+            } | null;
+            /** Source Ip */
+            source_ip?: string | null;
+            /** User Agent */
+            user_agent?: string | null;
+            /** Request Id */
+            request_id?: string | null;
+            /** Status */
+            status?: number | null;
+        };
+        /**
          * BusinessHours
          * @description When a team is open, in wall-clock time of one IANA time zone.
          *
@@ -374,7 +655,8 @@ export interface components {
         };
         /**
          * CannedContent
-         * @description What an admin or agent writes: ``bodies`` per language code (``{"en": "...", "es": "..."}``).
+         * @description What an admin or agent writes: ``bodies`` per language code (``{"en": "...", "es": "..."}``) and,
+         *     optionally, files sent with it.
          */
         CannedContent: {
             /** Title */
@@ -385,6 +667,23 @@ export interface components {
             bodies: {
                 [key: string]: string;
             };
+            /** Attachments */
+            attachments?: components["schemas"]["CannedFile"][];
+        };
+        /**
+         * CannedFile
+         * @description A file sent with every reply that uses the canned response: uploaded first (``POST /agent/attachments``
+         *     without a conversation), then named here by its key.
+         */
+        CannedFile: {
+            /** Key */
+            key: string;
+            /** Filename */
+            filename: string;
+            /** Content Type */
+            content_type: string;
+            /** Size */
+            size: number;
         };
         /** CannedList */
         CannedList: {
@@ -408,6 +707,11 @@ export interface components {
             bodies: {
                 [key: string]: string;
             };
+            /**
+             * Attachments
+             * @default []
+             */
+            attachments: components["schemas"]["CannedFile"][];
             /** Uses */
             uses: number;
             /** Last Used At */
@@ -433,6 +737,8 @@ export interface components {
             tier?: string | null;
             /** Created At */
             created_at?: string | null;
+            /** Language */
+            language?: string | null;
             /** Merged Into */
             merged_into?: string | null;
             /** Merge Id */
@@ -497,6 +803,124 @@ export interface components {
             /** Address */
             address: string;
         };
+        /** JobOut */
+        JobOut: {
+            /** Job Id */
+            job_id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "export" | "erase";
+            /** Customer Id */
+            customer_id: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "running" | "done" | "failed";
+            /** Created At */
+            created_at?: string | null;
+            /** Finished At */
+            finished_at?: string | null;
+            /** Error */
+            error?: string | null;
+            /** Counts */
+            counts?: {
+                [key: string]: number;
+            } | null;
+            /**
+             * Download Url
+             * @description an export's archive (zip), for 15 minutes
+             */
+            download_url?: string | null;
+        };
+        /** JobStarted */
+        JobStarted: {
+            /** Job Id */
+            job_id: string;
+        };
+        /**
+         * LabelContent
+         * @description What an admin writes: ``{"name": "Shipping", "color": "#2f80ed"}``.
+         */
+        LabelContent: {
+            /** Name */
+            name: string;
+            /** Color */
+            color: string;
+        };
+        /** LabelList */
+        LabelList: {
+            /** Items */
+            items: components["schemas"]["LabelOut"][];
+        };
+        /** LabelOut */
+        LabelOut: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Color */
+            color: string;
+            /** Retired */
+            retired: boolean;
+            /** Updated At */
+            updated_at?: string | null;
+            /** Updated By */
+            updated_by?: string | null;
+        };
+        /**
+         * MacroContent
+         * @description What an admin (shared) or an agent (personal) writes: ``{"name": ..., "actions": [...]}``, in order;
+         *     at most one reply.
+         */
+        MacroContent: {
+            /** Name */
+            name: string;
+            /** Actions */
+            actions: (components["schemas"]["ReplyAction"] | components["schemas"]["NoteAction"] | components["schemas"]["AddLabelsAction"] | components["schemas"]["RemoveLabelsAction"] | components["schemas"]["SetPriorityAction"] | components["schemas"]["SetTeamAction"] | components["schemas"]["SetStatusAction"] | components["schemas"]["SnoozeAction"] | components["schemas"]["AssignAction"])[];
+        };
+        /** MacroList */
+        MacroList: {
+            /** Items */
+            items: components["schemas"]["MacroOut"][];
+        };
+        /** MacroOut */
+        MacroOut: {
+            /** Id */
+            id: string;
+            /**
+             * Scope
+             * @enum {string}
+             */
+            scope: "shared" | "personal";
+            /** Name */
+            name: string;
+            /** Actions */
+            actions: (components["schemas"]["ReplyAction"] | components["schemas"]["NoteAction"] | components["schemas"]["AddLabelsAction"] | components["schemas"]["RemoveLabelsAction"] | components["schemas"]["SetPriorityAction"] | components["schemas"]["SetTeamAction"] | components["schemas"]["SetStatusAction"] | components["schemas"]["SnoozeAction"] | components["schemas"]["AssignAction"])[];
+            /** Updated At */
+            updated_at?: string | null;
+            /** Updated By */
+            updated_by?: string | null;
+        };
+        /** MaskingPattern */
+        MaskingPattern: {
+            /** Name */
+            name: string;
+            /** Pattern */
+            pattern: string;
+        };
+        /** NoteAction */
+        NoteAction: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "note";
+            /** Text */
+            text: string;
+        };
         /**
          * Presence
          * @enum {string}
@@ -553,6 +977,20 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
+        /** PrivacySettings */
+        PrivacySettings: {
+            retention?: components["schemas"]["Retention"];
+            /** Masking Patterns */
+            masking_patterns?: components["schemas"]["MaskingPattern"][];
+        };
+        /** PrivacySettingsOut */
+        PrivacySettingsOut: {
+            retention: components["schemas"]["Retention"];
+            /** Masking Patterns */
+            masking_patterns: components["schemas"]["MaskingPattern"][];
+            /** Version */
+            version: number;
+        };
         /**
          * Problem
          * @description An RFC 9457 problem: what kind of problem (``type``, ``title``) and what went wrong this time (``detail``).
@@ -580,6 +1018,64 @@ export interface components {
              */
             detail: string;
         };
+        /** RemoveLabelsAction */
+        RemoveLabelsAction: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "remove_labels";
+            /** Labels */
+            labels: string[];
+        };
+        /**
+         * ReplyAction
+         * @description Reply with a canned response, rendered for each conversation as a reply is (queued after the rest).
+         */
+        ReplyAction: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "reply";
+            /** Canned Response Id */
+            canned_response_id: string;
+        };
+        /**
+         * Retention
+         * @description How long each class of data is kept, in days (DynamoDB TTL on the items, S3 lifecycle on the files;
+         *     docs/data-model.md, "Retention"). ``None``: kept until erased.
+         */
+        Retention: {
+            /**
+             * Messages Days
+             * @description messages (and the files they carry): days after written
+             */
+            messages_days?: number | null;
+            /**
+             * Closed Conversations Days
+             * @description a resolved conversation's record: days after it was resolved (a reopen keeps it)
+             */
+            closed_conversations_days?: number | null;
+            /**
+             * Events Days
+             * @description rows of the event lake (applied by the lake's own lifecycle)
+             * @default 400
+             */
+            events_days: number;
+            /**
+             * Audit Days
+             * @description audit records: days after written
+             * @default 730
+             */
+            audit_days: number;
+            /**
+             * Dedupe Markers Days
+             * @description provider message markers: providers re-deliver for up to 7 days
+             * @default 90
+             */
+            dedupe_markers_days: number;
+        };
         /** RoutingOut */
         RoutingOut: {
             /**
@@ -601,6 +1097,10 @@ export interface components {
             default_team: string;
             /** Team By Channel */
             team_by_channel?: {
+                [key: string]: string;
+            };
+            /** Team By Label */
+            team_by_label?: {
                 [key: string]: string;
             };
             /**
@@ -635,6 +1135,11 @@ export interface components {
              */
             default_language: string;
             /**
+             * Transcript On Resolve
+             * @default false
+             */
+            transcript_on_resolve: boolean;
+            /**
              * Shop Name
              * @default
              */
@@ -643,6 +1148,16 @@ export interface components {
             skill_keywords?: {
                 [key: string]: string[];
             };
+            /**
+             * Priority On Negative
+             * @default high
+             */
+            priority_on_negative: components["schemas"]["Priority"] | "off";
+            /**
+             * Priority On Urgent
+             * @default urgent
+             */
+            priority_on_urgent: components["schemas"]["Priority"] | "off";
             /**
              * Version
              * @description 0 until the settings are first changed; send it back as ?version=N to change them only if nobody changed them meanwhile
@@ -675,6 +1190,10 @@ export interface components {
             team_by_channel?: {
                 [key: string]: string;
             };
+            /** Team By Label */
+            team_by_label?: {
+                [key: string]: string;
+            };
             /**
              * Reassign On Breach
              * @default false
@@ -707,6 +1226,11 @@ export interface components {
              */
             default_language: string;
             /**
+             * Transcript On Resolve
+             * @default false
+             */
+            transcript_on_resolve: boolean;
+            /**
              * Shop Name
              * @default
              */
@@ -725,6 +1249,90 @@ export interface components {
              * @default urgent
              */
             priority_on_urgent: components["schemas"]["Priority"] | "off";
+        };
+        /** SetPriorityAction */
+        SetPriorityAction: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "set_priority";
+            priority: components["schemas"]["Priority"];
+        };
+        /**
+         * SetStatusAction
+         * @description open, pending or resolved (snoozing has its own action, with a duration).
+         */
+        SetStatusAction: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "set_status";
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "open" | "pending" | "resolved";
+        };
+        /** SetTeamAction */
+        SetTeamAction: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "set_team";
+            /** Team */
+            team: string;
+        };
+        /** SlaEventList */
+        SlaEventList: {
+            /** Items */
+            items: components["schemas"]["SlaEventOut"][];
+            /**
+             * More
+             * @description more events in the window than the limit
+             */
+            more: boolean;
+        };
+        /** SlaEventOut */
+        SlaEventOut: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "warning" | "breach";
+            /** Conversation Id */
+            conversation_id: string;
+            /**
+             * Target
+             * @description first_response, next_response or resolution
+             */
+            target: string;
+            /**
+             * Due At
+             * Format: date-time
+             */
+            due_at: string;
+            /**
+             * At
+             * Format: date-time
+             * @description when the sweep flagged it
+             */
+            at: string;
+            /** Team */
+            team?: string | null;
+            /** Assignee */
+            assignee?: string | null;
+            /**
+             * Priority
+             * @description after the escalation a breach brings
+             */
+            priority?: string | null;
+            /** Channel */
+            channel?: string | null;
+            /** Customer Name */
+            customer_name?: string | null;
         };
         /**
          * SlaPolicy
@@ -792,6 +1400,22 @@ export interface components {
              * @description send it back as ?version=N to change this item only if nobody changed it meanwhile
              */
             version: number;
+        };
+        /**
+         * SnoozeAction
+         * @description Snooze for a duration from the moment it is applied: ISO 8601 (``PT4H``, ``P1D``) or seconds.
+         */
+        SnoozeAction: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "snooze";
+            /**
+             * Duration
+             * Format: duration
+             */
+            duration: string;
         };
         /**
          * Targets
@@ -1457,6 +2081,15 @@ export interface operations {
                     "application/json": components["schemas"]["CannedOut"];
                 };
             };
+            /** @description The request is well-formed but cannot be understood (a cursor that is not ours, an identity in a wrong form...) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
             401: {
                 headers: {
@@ -1484,7 +2117,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request does not match the schema, or the text cannot be sent as it is: variables without a value (named in `missing`, `code` missing_variables), an unknown variable or filter, a syntax error (`code` invalid_template) */
+            /** @description The request does not match the schema, or the text cannot be sent as it is: variables without a value (named in `missing`, `code` missing_variables), an unknown variable or filter, a syntax error (`code` invalid_template); or a file cannot be sent (`type` /problems/attachment-refused): the channel cannot carry it (extension members `channel`: the channel as agents name it, `limit`: the limit in words, `filename`), it was not uploaded, or its content is not of its type */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1551,6 +2184,534 @@ export interface operations {
             };
         };
     };
+    export_customer_admin_customers__customer_id__export_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                customer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Started */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobStarted"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or none the caller may see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    erase_customer_admin_customers__customer_id__erase_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                customer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Started */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobStarted"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or none the caller may see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    get_privacy_job_admin_privacy_jobs__job_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobOut"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or none the caller may see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    put_label_admin_labels__label_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                label_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LabelContent"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelOut"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON (send Content-Type: application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    retire_label_admin_labels__label_id__retire_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                label_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelOut"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or none the caller may see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    restore_label_admin_labels__label_id__restore_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                label_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelOut"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or none the caller may see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    get_macro_admin_macros__macro_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                macro_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MacroOut"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or none the caller may see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    put_macro_admin_macros__macro_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                macro_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MacroContent"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MacroOut"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON (send Content-Type: application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    delete_macro_admin_macros__macro_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                macro_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or none the caller may see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
     list_agents_admin_agents_get: {
         parameters: {
             query?: never;
@@ -1567,6 +2728,57 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentList"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    list_sla_events_admin_sla_events_get: {
+        parameters: {
+            query?: {
+                hours?: number;
+                limit?: number;
+                team?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SlaEventList"];
                 };
             };
             /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
@@ -1991,6 +3203,283 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CannedList"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    list_audit_admin_audit_get: {
+        parameters: {
+            query?: {
+                actor?: string | null;
+                customer_id?: string | null;
+                /** @description ISO 8601 time */
+                from?: string | null;
+                /** @description ISO 8601 time */
+                to?: string | null;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditList"];
+                };
+            };
+            /** @description The request is well-formed but cannot be understood (a cursor that is not ours, an identity in a wrong form...) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    get_privacy_settings_admin_privacy_settings_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrivacySettingsOut"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    put_privacy_settings_admin_privacy_settings_put: {
+        parameters: {
+            query?: {
+                version?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PrivacySettings"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrivacySettingsOut"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The current state forbids it (changed meanwhile, at capacity, window closed...): read again and retry, or change course */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON (send Content-Type: application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    list_labels_admin_labels_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelList"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    list_macros_admin_macros_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MacroList"];
                 };
             };
             /** @description No valid token: API Gateway's JWT authorizer answers, not the function */

@@ -26,3 +26,5 @@ export type RoutingSettings = Complete<
   "team_by_channel" | "acknowledgement_templates" | "skill_keywords" | "reassign_after_silence_seconds"
 >;
 export type Customer = Complete<S["Customer"], "identities" | "tier">;
+/** A warning or breach the SLA sweep recorded (GET /admin/sla-events). */
+export type SlaEvent = S["SlaEventOut"];

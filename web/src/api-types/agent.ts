@@ -21,6 +21,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/agent/conversations/{conversation_id}/mentions/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mark the caller's mentions in the conversation read (opening it does the same) */
+        post: operations["read_mentions_agent_conversations__conversation_id__mentions_read_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/agent/conversations/{conversation_id}/replies": {
         parameters: {
             query?: never;
@@ -81,7 +98,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Add an internal note (never sent) */
+        /** Add an internal note (never sent); @name notifies that agent (400: a name several agents share) */
         post: operations["note_agent_conversations__conversation_id__notes_post"];
         delete?: never;
         options?: never;
@@ -115,8 +132,25 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Open, pend, snooze (optionally until a time), resolve or reopen */
+        /** Open, pend, snooze (optionally until a time or a preset), resolve or reopen */
         post: operations["set_status_agent_conversations__conversation_id__status_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/agent/conversations/{conversation_id}/transcript": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Email the conversation to the customer (messages, no notes; in their language) */
+        post: operations["send_transcript_agent_conversations__conversation_id__transcript_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -294,6 +328,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/agent/conversations/{conversation_id}/labels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add and remove labels (422 names any unknown or retired label to add) */
+        post: operations["change_labels_agent_conversations__conversation_id__labels_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/agent/macros/{macro_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Create or change one of the caller's own macros (422 names anything its actions name that does not exist) */
+        put: operations["put_personal_macro_agent_macros__macro_id__put"];
+        post?: never;
+        /** Delete one of the caller's own macros */
+        delete: operations["delete_personal_macro_agent_macros__macro_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/agent/macros/{macro_id}/apply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Apply a macro (the caller's own or a shared one) to conversations: per conversation applied, or refused with the problem (all or nothing per conversation) */
+        post: operations["apply_macro_agent_macros__macro_id__apply_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/agent/conversations": {
         parameters: {
             query?: never;
@@ -301,7 +387,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List conversations: mine, waiting (unassigned), all or granted */
+        /** List conversations: mine, waiting (unassigned), all, granted, or where the caller was mentioned */
         get: operations["list_conversations_agent_conversations_get"];
         put?: never;
         post?: never;
@@ -464,6 +550,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/agent/labels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The shop's labels with their names and colours (retired ones marked) */
+        get: operations["list_labels_agent_labels_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/agent/macros": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's own macros, then the shared ones */
+        get: operations["list_macros_agent_macros_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -479,6 +599,16 @@ export interface components {
             order: components["schemas"]["OrderOut"];
             /** Timeline Message Id */
             timeline_message_id: string;
+        };
+        /** AddLabelsAction */
+        AddLabelsAction: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "add_labels";
+            /** Labels */
+            labels: string[];
         };
         /** Address */
         Address: {
@@ -517,6 +647,59 @@ export interface components {
             active: number;
             /** Teams */
             teams: string[];
+        };
+        /** ApplyOut */
+        ApplyOut: {
+            /** Macro Id */
+            macro_id: string;
+            /** Name */
+            name: string;
+            /** Applied */
+            applied: number;
+            /** Refused */
+            refused: number;
+            /** Results */
+            results: components["schemas"]["ApplyResult"][];
+        };
+        /**
+         * ApplyRequest
+         * @description ``POST /agent/macros/{id}/apply``: ``{"conversation_ids": [...]}`` (one or a selection).
+         */
+        ApplyRequest: {
+            /** Conversation Ids */
+            conversation_ids: string[];
+        };
+        /**
+         * ApplyResult
+         * @description One conversation's outcome: ``applied`` (with the reply queued, if the macro replies), or ``refused``
+         *     with the problem its own route would have answered (nothing of the macro was written on it).
+         */
+        ApplyResult: {
+            /** Conversation Id */
+            conversation_id: string;
+            /**
+             * Result
+             * @enum {string}
+             */
+            result: "applied" | "refused";
+            problem?: components["schemas"]["Problem"] | null;
+            /** Reply Message Id */
+            reply_message_id?: string | null;
+            /** Reply Problem */
+            reply_problem?: string | null;
+        };
+        /**
+         * AssignAction
+         * @description To an agent, or (``agent_id`` null or absent) back to the queue.
+         */
+        AssignAction: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "assign";
+            /** Agent Id */
+            agent_id?: string | null;
         };
         /** AssignmentIn */
         AssignmentIn: {
@@ -663,6 +846,8 @@ export interface components {
             team: string;
             /** Skills */
             skills?: string[];
+            /** Labels */
+            labels?: string[];
             /** Assignee */
             assignee: string | null;
             customer: components["schemas"]["CustomerRef"];
@@ -701,6 +886,9 @@ export interface components {
             urgent: boolean;
             /** Messages */
             messages?: components["schemas"]["MessageOut"][];
+            /** Snoozed Until */
+            snoozed_until?: string | null;
+            mention?: components["schemas"]["MentionOut"] | null;
         };
         /**
          * ConversationStatus
@@ -860,6 +1048,8 @@ export interface components {
             team: string;
             /** Skills */
             skills?: string[];
+            /** Labels */
+            labels?: string[];
             /** Assignee */
             assignee: string | null;
             customer: components["schemas"]["CustomerRef"];
@@ -898,6 +1088,9 @@ export interface components {
             urgent: boolean;
             /** Messages */
             messages?: components["schemas"]["MessageOut"][];
+            /** Snoozed Until */
+            snoozed_until?: string | null;
+            mention?: components["schemas"]["MentionOut"] | null;
             /**
              * Matched
              * @enum {string}
@@ -952,6 +1145,36 @@ export interface components {
             /** Address */
             address: string;
         };
+        /**
+         * LabelChange
+         * @description ``POST /agent/conversations/{id}/labels``: ``{"add": [...], "remove": [...]}``.
+         */
+        LabelChange: {
+            /** Add */
+            add?: string[];
+            /** Remove */
+            remove?: string[];
+        };
+        /** LabelList */
+        LabelList: {
+            /** Items */
+            items: components["schemas"]["LabelOut"][];
+        };
+        /** LabelOut */
+        LabelOut: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Color */
+            color: string;
+            /** Retired */
+            retired: boolean;
+            /** Updated At */
+            updated_at?: string | null;
+            /** Updated By */
+            updated_by?: string | null;
+        };
         /** LineItem */
         LineItem: {
             /** Id */
@@ -969,6 +1192,72 @@ export interface components {
             variant_title?: string | null;
             /** Price */
             price?: string | null;
+        };
+        /**
+         * MacroContent
+         * @description What an admin (shared) or an agent (personal) writes: ``{"name": ..., "actions": [...]}``, in order;
+         *     at most one reply.
+         */
+        MacroContent: {
+            /** Name */
+            name: string;
+            /** Actions */
+            actions: (components["schemas"]["ReplyAction"] | components["schemas"]["NoteAction"] | components["schemas"]["AddLabelsAction"] | components["schemas"]["RemoveLabelsAction"] | components["schemas"]["SetPriorityAction"] | components["schemas"]["SetTeamAction"] | components["schemas"]["SetStatusAction"] | components["schemas"]["SnoozeAction"] | components["schemas"]["AssignAction"])[];
+        };
+        /** MacroList */
+        MacroList: {
+            /** Items */
+            items: components["schemas"]["MacroOut"][];
+        };
+        /** MacroOut */
+        MacroOut: {
+            /** Id */
+            id: string;
+            /**
+             * Scope
+             * @enum {string}
+             */
+            scope: "shared" | "personal";
+            /** Name */
+            name: string;
+            /** Actions */
+            actions: (components["schemas"]["ReplyAction"] | components["schemas"]["NoteAction"] | components["schemas"]["AddLabelsAction"] | components["schemas"]["RemoveLabelsAction"] | components["schemas"]["SetPriorityAction"] | components["schemas"]["SetTeamAction"] | components["schemas"]["SetStatusAction"] | components["schemas"]["SnoozeAction"] | components["schemas"]["AssignAction"])[];
+            /** Updated At */
+            updated_at?: string | null;
+            /** Updated By */
+            updated_by?: string | null;
+        };
+        /**
+         * MentionOut
+         * @description The caller's mentions in a conversation (the ``mentions`` view).
+         */
+        MentionOut: {
+            /**
+             * By
+             * @description who mentioned the caller last
+             */
+            by: string | null;
+            /**
+             * Message Id
+             * @description the latest note that mentions the caller
+             */
+            message_id: string | null;
+            /**
+             * At
+             * Format: date-time
+             * @description when the caller was last mentioned here
+             */
+            at: string;
+            /**
+             * Count
+             * @description mentions of the caller here in all
+             */
+            count: number;
+            /**
+             * Unread
+             * @description mentions since the caller last opened the conversation (0: read)
+             */
+            unread: number;
         };
         /** MergeIn */
         MergeIn: {
@@ -1046,6 +1335,11 @@ export interface components {
              * @default 0
              */
             attempts: number;
+            /**
+             * Masked
+             * @description what was masked before the message was stored (card, IBAN, a shop's pattern): the text shows [card •••• 4242] in its place
+             */
+            masked?: string[];
             /** Language */
             language?: string | null;
             /** Sentiment */
@@ -1054,6 +1348,16 @@ export interface components {
             emotion?: string | null;
             /** Urgent */
             urgent?: boolean | null;
+        };
+        /** NoteAction */
+        NoteAction: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "note";
+            /** Text */
+            text: string;
         };
         /** NoteIn */
         NoteIn: {
@@ -1079,7 +1383,7 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "conversation" | "message";
+            kind: "conversation" | "message" | "mention";
             /** Message Id */
             message_id: string | null;
             /** At */
@@ -1246,6 +1550,29 @@ export interface components {
              */
             quantity: number;
         };
+        /** RemoveLabelsAction */
+        RemoveLabelsAction: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "remove_labels";
+            /** Labels */
+            labels: string[];
+        };
+        /**
+         * ReplyAction
+         * @description Reply with a canned response, rendered for each conversation as a reply is (queued after the rest).
+         */
+        ReplyAction: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "reply";
+            /** Canned Response Id */
+            canned_response_id: string;
+        };
         /**
          * ReplyIn
          * @description The text (it may use variables: ``{{customer.first_name}}``) or a canned response, not both; and/or files
@@ -1281,6 +1608,41 @@ export interface components {
             /** Customers */
             customers: components["schemas"]["FoundCustomerOut"][];
         };
+        /** SetPriorityAction */
+        SetPriorityAction: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "set_priority";
+            priority: components["schemas"]["Priority"];
+        };
+        /**
+         * SetStatusAction
+         * @description open, pending or resolved (snoozing has its own action, with a duration).
+         */
+        SetStatusAction: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "set_status";
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "open" | "pending" | "resolved";
+        };
+        /** SetTeamAction */
+        SetTeamAction: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "set_team";
+            /** Team */
+            team: string;
+        };
         /** Sla */
         Sla: {
             /** First Response Due At */
@@ -1309,6 +1671,27 @@ export interface components {
             /** Warn At */
             warn_at?: string | null;
         };
+        /**
+         * SnoozeAction
+         * @description Snooze for a duration from the moment it is applied: ISO 8601 (``PT4H``, ``P1D``) or seconds.
+         */
+        SnoozeAction: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "snooze";
+            /**
+             * Duration
+             * Format: duration
+             */
+            duration: string;
+        };
+        /**
+         * SnoozePreset
+         * @enum {string}
+         */
+        SnoozePreset: "later_today" | "tomorrow_morning" | "next_week";
         /** StatusIn */
         StatusIn: {
             status: components["schemas"]["ConversationStatus"];
@@ -1317,6 +1700,8 @@ export interface components {
              * @description snoozed only: open again at this time (with a zone)
              */
             until?: string | null;
+            /** @description snoozed only, instead of until: later_today (3 h, no later than today's close), tomorrow_morning (the next business day's opening), next_week (the opening of next week's first business day), in the conversation's calendar */
+            preset?: components["schemas"]["SnoozePreset"] | null;
         };
         /** TemplateIn */
         TemplateIn: {
@@ -1353,6 +1738,24 @@ export interface components {
             url?: string | null;
             /** Company */
             company?: string | null;
+        };
+        /** TranscriptOut */
+        TranscriptOut: {
+            /**
+             * To
+             * @description the customer's email address it was sent to
+             */
+            to: string;
+            /**
+             * Language
+             * @description the language it was written in
+             */
+            language: string;
+            /**
+             * Messages
+             * @description messages in it (notes and system events are never included)
+             */
+            messages: number;
         };
         /** UnmergeIn */
         UnmergeIn: {
@@ -1449,7 +1852,8 @@ export interface components {
         };
         /**
          * ViewCounts
-         * @description Conversations per view: ``mine`` and ``all`` count open, pending and snoozed; ``unassigned`` those waiting.
+         * @description Conversations per view: ``mine`` and ``all`` count open, pending and snoozed; ``unassigned`` those waiting;
+         *     ``mentions`` those with mentions of the caller not read yet.
          */
         ViewCounts: {
             /** Views */
@@ -1490,6 +1894,62 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ConversationOut"];
                 };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or none the caller may see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    read_mentions_agent_conversations__conversation_id__mentions_read_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Read */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
             401: {
@@ -1826,6 +2286,15 @@ export interface operations {
                     "application/json": components["schemas"]["MessageOut"];
                 };
             };
+            /** @description The request is well-formed but cannot be understood (a cursor that is not ours, an identity in a wrong form...) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
             401: {
                 headers: {
@@ -2047,6 +2516,82 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    send_transcript_agent_conversations__conversation_id__transcript_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Sent to SES */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TranscriptOut"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or none the caller may see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The current state forbids it (changed meanwhile, at capacity, window closed...): read again and retry, or change course */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Busy for a moment: nothing was changed, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2873,15 +3418,286 @@ export interface operations {
             };
         };
     };
+    change_labels_agent_conversations__conversation_id__labels_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LabelChange"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationOut"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or none the caller may see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The current state forbids it (changed meanwhile, at capacity, window closed...): read again and retry, or change course */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON (send Content-Type: application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    put_personal_macro_agent_macros__macro_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                macro_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MacroContent"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MacroOut"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON (send Content-Type: application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    delete_personal_macro_agent_macros__macro_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                macro_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or none the caller may see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    apply_macro_agent_macros__macro_id__apply_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                macro_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApplyRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApplyOut"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or none the caller may see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON (send Content-Type: application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
     list_conversations_agent_conversations_get: {
         parameters: {
             query?: {
-                view?: "mine" | "unassigned" | "all" | "granted";
+                view?: "mine" | "unassigned" | "all" | "granted" | "mentions";
                 status?: components["schemas"]["ConversationStatus"] | null;
                 limit?: number;
                 cursor?: string | null;
                 /** @description unassigned: this team's queue (default: the caller's teams) */
                 team?: string | null;
+                /** @description only conversations with this label (any view) */
+                label?: string | null;
             };
             header?: never;
             path?: never;
@@ -3418,6 +4234,91 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    list_labels_agent_labels_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelList"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    list_macros_agent_macros_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MacroList"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
             /** @description The request does not match the schema */

@@ -4,6 +4,7 @@ import type { Versioned } from "../api-types/admin";
 import { calendarFromForm, holidaysText, listOf, WEEKDAYS, windowsText } from "../adminForms";
 import { isAdmin, useApp } from "../context";
 import type { MessageKey } from "../i18n";
+import { LabelsAdmin } from "./LabelsAdmin";
 
 const SECTIONS: { id: string; label: MessageKey }[] = [
   { id: "agents", label: "admin.agents" },
@@ -12,6 +13,7 @@ const SECTIONS: { id: string; label: MessageKey }[] = [
   { id: "policies", label: "admin.policies" },
   { id: "routing", label: "admin.routing" },
   { id: "customers", label: "admin.customers" },
+  { id: "labels", label: "admin.labels" },
 ];
 
 /** Every admin API setting, with the API's validation messages and version conflicts in words. */
@@ -41,6 +43,7 @@ export function AdminPages({ section }: { section: string }) {
         {section === "policies" && <PoliciesAdmin />}
         {section === "routing" && <RoutingAdmin />}
         {section === "customers" && <CustomersAdmin />}
+        {section === "labels" && <LabelsAdmin />}
       </div>
     </div>
   );

@@ -3,6 +3,7 @@ import type { Conversation } from "../api";
 import { appendToDraft } from "../kbAssist";
 import { channelName } from "../channels";
 import { useApp } from "../context";
+import { MentionSuggestions } from "./MentionSuggestions";
 import { useStore } from "../store";
 import { lastInboundAt, windowState } from "../windows";
 import { AttachmentPicker, filesOf, useUploads, type Pending } from "./AttachmentPicker";
@@ -145,6 +146,7 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
           onInput={(e) => setNote((e.target as HTMLTextAreaElement).value)}
           onKeyDown={ctrlEnter(() => void addNote())}
         />
+        <MentionSuggestions text={note} boxId="note-box" onPick={setNote} />
         <div class="composer-actions">
           <button class="btn" type="submit" disabled={busy || !note.trim()}>
             {t("addNote")}

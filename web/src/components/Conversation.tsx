@@ -7,6 +7,8 @@ import { AssistPanel } from "./AssistPanel";
 import { Composer } from "./Composer";
 import { ConversationActions } from "./ConversationActions";
 import { CustomerPanel } from "./CustomerPanel";
+import { LabelChips, LabelMenu } from "./Labels";
+import { MacroPicker } from "./Macros";
 import { Timeline } from "./Timeline";
 
 export function Conversation({ onOpen }: { onOpen: (id: string | null) => void }) {
@@ -25,7 +27,8 @@ export function Conversation({ onOpen }: { onOpen: (id: string | null) => void }
             <p class="muted small">
               <span class={`chip status-${open.status}`}>{t(`status.${open.status}`)}</span>{" "}
               <span class={`chip priority-${open.priority}`}>{t(`priority.${open.priority}`)}</span>{" "}
-              {open.team} · {open.assignee ? t("assignedTo", { agent: open.assignee }) : t("unassigned")}
+              {open.team} · {open.assignee ? t("assignedTo", { agent: open.assignee }) : t("unassigned")}{" "}
+              <LabelChips conv={open} />
               {bot && (
                 <>
                   {" "}
@@ -37,6 +40,10 @@ export function Conversation({ onOpen }: { onOpen: (id: string | null) => void }
                 </>
               )}
             </p>
+            <div class="conversation-tools">
+              <LabelMenu conv={open} />
+              <MacroPicker conv={open} />
+            </div>
           </div>
           <ConversationActions conv={open} onOpen={onOpen} />
         </header>

@@ -1,22 +1,15 @@
-import { useState } from "preact/hooks";
 import type { Conversation, ConversationStatus } from "../api";
 import { useApp } from "../context";
-import { localInputValue } from "../format";
+import { SnoozeMenu } from "./SnoozeMenu";
+import { TranscriptButton } from "./TranscriptButton";
 
 /** Status changes of the open conversation: pending, snooze, resolve (then the next one), reopen. */
 export function ConversationActions({ conv, onOpen }: { conv: Conversation; onOpen: (id: string | null) => void }) {
   const { store, t } = useApp();
-  const [snoozing, setSnoozing] = useState(false);
-  const [until, setUntil] = useState("");
-  const set = async (status: ConversationStatus, untilIso?: string) => {
+  const set = async (status: ConversationStatus) => {
     const next = status === "resolved" ? store.nextId() : null;
-    const ok = await store.setStatus(conv.id, status, t("statusChanged", { status: t(`status.${status}`) }), untilIso);
-    if (ok) setSnoozing(false);
+    const ok = await store.setStatus(conv.id, status, t("statusChanged", { status: t(`status.${status}`) }));
     if (ok && status === "resolved") onOpen(next && next !== conv.id ? next : null);
-  };
-  const openSnooze = () => {
-    setUntil(localInputValue(new Date(Date.now() + 4 * 3_600_000)));
-    setSnoozing(!snoozing);
   };
   if (conv.status === "resolved") {
     return (
@@ -24,6 +17,7 @@ export function ConversationActions({ conv, onOpen }: { conv: Conversation; onOp
         <button class="btn" onClick={() => set("open")}>
           {t("do.open")}
         </button>
+        <TranscriptButton conv={conv} />
       </div>
     );
   }
@@ -34,34 +28,13 @@ export function ConversationActions({ conv, onOpen }: { conv: Conversation; onOp
           {t("do.pending")}
         </button>
       )}
-      {conv.status !== "snoozed" && (
-        <button class="btn" aria-expanded={snoozing} aria-controls="snooze-form" onClick={openSnooze}>
-          {t("do.snoozed")}…
-        </button>
-      )}
-      {snoozing && (
-        <form
-          id="snooze-form"
-          class="snooze"
-          onSubmit={(e) => {
-            e.preventDefault();
-            void set("snoozed", until ? new Date(until).toISOString() : undefined);
-          }}
-        >
-          <label class="field inline">
-            <span>{t("snoozeUntil")}</span>
-            <input type="datetime-local" value={until} required onInput={(e) => setUntil((e.target as HTMLInputElement).value)} />
-          </label>
-          <button class="btn btn-primary" type="submit">
-            {t("do.snoozed")}
-          </button>
-        </form>
-      )}
+      <SnoozeMenu conv={conv} />
       {conv.status !== "open" && (
         <button class="btn" onClick={() => set("open")}>
           {t("do.open")}
         </button>
       )}
+      <TranscriptButton conv={conv} />
       <button class="btn btn-primary" onClick={() => set("resolved")} aria-keyshortcuts="e">
         {t("do.resolved")}
       </button>

@@ -4,11 +4,14 @@ import type { ConversationStatus, Priority, View } from "../api";
 import { CHANNELS, channelName, customerLabel } from "../channels";
 import { useApp } from "../context";
 import { formatDuration, formatTime } from "../format";
+import { addable } from "../labels";
 import { useStore } from "../store";
+import { LabelChips } from "./Labels";
+import { SelectionBar } from "./Macros";
 import { slaState, type Filters } from "../urgency";
 import { Mood } from "./Mood";
 
-const VIEWS: View[] = ["mine", "unassigned", "all", "granted"];
+const VIEWS: View[] = ["mine", "unassigned", "all", "granted", "mentions"];
 const STATUSES: ConversationStatus[] = ["open", "pending", "snoozed", "resolved"];
 const PRIORITIES: Priority[] = ["urgent", "high", "normal", "low"];
 
@@ -54,7 +57,11 @@ export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLU
         {VIEWS.map((v) => (
           <button key={v} class="view" aria-pressed={state.view === v} onClick={() => store.setView(v)}>
             {t(`view.${v}`)}
-            {state.counts[v] !== undefined && <span class="count">{state.counts[v]}</span>}
+            {state.counts[v] !== undefined && (v !== "mentions" || state.counts[v]! > 0) && (
+              <span class={v === "mentions" ? "count unread" : "count"} aria-label={v === "mentions" ? t("unreadMentions", { count: state.counts[v]! }) : undefined}>
+                {state.counts[v]}
+              </span>
+            )}
           </button>
         ))}
       </div>
@@ -65,6 +72,7 @@ export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLU
           {select("team", t("filter.team"), teams.map((x) => ({ value: x, label: x })))}
           {select("channel", t("filter.channel"), CHANNELS.map((c) => ({ value: c, label: channelName(c) })))}
           {select("priority", t("filter.priority"), PRIORITIES.map((p) => ({ value: p, label: t(`priority.${p}`) })))}
+          {select("label", t("filter.label"), addable(state.labels).map((l) => ({ value: l.id, label: l.name })))}
         </div>
       </details>
       <ul class="conversations" ref={listRef} aria-label={t("conversations")} aria-busy={state.loading}>
@@ -73,6 +81,13 @@ export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLU
           const name = customerLabel(c.customer, t("customerUnknown"));
           return (
             <li key={c.id} class={i === state.selected ? "selected" : undefined}>
+              <input
+                type="checkbox"
+                class="pick"
+                aria-label={t("pick", { name })}
+                checked={state.picked.includes(c.id)}
+                onChange={() => store.togglePick(c.id)}
+              />
               <button
                 class="conv"
                 aria-current={c.id === state.openId ? "true" : undefined}
@@ -90,11 +105,13 @@ export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLU
                   {c.priority !== "normal" && <span class={`chip priority-${c.priority}`}>{t(`priority.${c.priority}`)}</span>}
                   <Mood sentiment={c.sentiment} urgent={c.urgent} t={t} />
                   {c.status !== "open" && <span class="chip">{t(`status.${c.status}`)}</span>}
+                  {c.mention && c.mention.unread > 0 && <span class="chip mention-unread" title={t("mention.by", { agent: c.mention.by ?? "" })}>@ {t("mention.unread")}</span>}
                   {sla.breached ? (
                     <span class="chip sla-breached">{t("sla.breached")}</span>
                   ) : sla.nextDueMs !== null ? (
                     <span class={`chip ${sla.warning ? "sla-warning" : "sla-ok"}`}>{t("sla.left", { time: formatDuration(sla.nextDueMs) })}</span>
                   ) : null}
+                  <LabelChips conv={c} />
                   {state.view !== "mine" && <span class="assignee">{c.assignee ?? t("unassigned")}</span>}
                 </span>
               </button>
@@ -104,6 +121,7 @@ export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLU
         <li ref={end} class="list-end" aria-hidden="true" />
       </ul>
       {!list.length && !state.loading && <p class="empty">{t("noConversations")}</p>}
+      <SelectionBar />
       {state.nextCursor && (
         <button class="btn wide" onClick={() => store.loadMore()} disabled={state.loading}>
           {t("loadMore")}

@@ -68,6 +68,9 @@ export function Inbox({ conversationId }: { conversationId: string | null }) {
         case "help":
           setHelp(true);
           break;
+        case "pick":
+          if (selectedId) store.togglePick(selectedId);
+          break;
         case "escape":
           if (help) return;
           (document.activeElement as HTMLElement | null)?.blur();

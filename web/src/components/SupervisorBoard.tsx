@@ -1,9 +1,9 @@
 import { useEffect, useState } from "preact/hooks";
-import type { AdminAgent, Conversation } from "../api";
+import type { AdminAgent, SlaEvent } from "../api";
+import type { MessageKey } from "../i18n";
 import { useApp } from "../context";
-import { formatDuration } from "../format";
+import { formatDuration, formatFull, formatTime } from "../format";
 import { useStore } from "../store";
-import { slaState } from "../urgency";
 
 interface TeamRow {
   team: string;
@@ -14,11 +14,11 @@ interface TeamRow {
 
 /** Waiting conversations per team with the oldest wait, agents with presence and load, SLA trouble. */
 export function SupervisorBoard() {
-  const { store, t } = useApp();
+  const { store, t, locale, timeZone } = useApp();
   const { now } = useStore(store);
   const [rows, setRows] = useState<TeamRow[]>([]);
   const [agents, setAgents] = useState<AdminAgent[]>([]);
-  const [trouble, setTrouble] = useState<Conversation[]>([]);
+  const [trouble, setTrouble] = useState<SlaEvent[]>([]);
 
   const load = async () => {
     await store.run(async () => {
@@ -34,20 +34,26 @@ export function SupervisorBoard() {
           }),
         ),
       );
-      const open = await store.api.conversations({ view: "all", status: "open", limit: 100 });
-      const day = Date.now() - 86_400_000;
-      setTrouble(
-        open.items.filter((c) => {
-          const s = slaState(c, Date.now());
-          return (s.breached || s.warning) && Date.parse(c.updated_at) >= day;
-        }),
-      );
+      // every warning and breach the sweep recorded in the last 24 hours (GET /admin/sla-events), newest first
+      setTrouble((await store.api.slaEvents({ hours: 24, limit: 200 })).items);
     });
   };
   useEffect(() => {
     void load();
-    const timer = setInterval(() => void load(), 5_000);
-    return () => clearInterval(timer);
+    // live: a change notice (a breach or warning changes its conversation) reloads the board, a burst once
+    let soon: ReturnType<typeof setTimeout> | null = null;
+    const stop = store.onChange(() => {
+      soon ??= setTimeout(() => {
+        soon = null;
+        void load();
+      }, 300);
+    });
+    const timer = setInterval(() => void load(), 15_000); // what notices do not announce (presence, load)
+    return () => {
+      stop();
+      clearInterval(timer);
+      if (soon) clearTimeout(soon);
+    };
   }, []);
 
   return (
@@ -106,16 +112,17 @@ export function SupervisorBoard() {
         <section class="card wide-card" aria-labelledby="sla-title">
           <h2 id="sla-title">{t("slaEvents")}</h2>
           {!trouble.length && <p class="muted">{t("noSlaEvents")}</p>}
-          <ul class="plain">
-            {trouble.map((c) => {
-              const s = slaState(c, now);
-              return (
-                <li key={c.id} class={s.breached ? "sla-breached" : "sla-warning"}>
-                  <a href={`/c/${encodeURIComponent(c.id)}`}>{c.customer.name || c.customer.identities?.[0]?.address || c.id}</a>{" "}
-                  · {c.team} · {c.assignee ?? t("unassigned")} · {s.breached ? t("sla.breached") : t("sla.warning")}
-                </li>
-              );
-            })}
+          <ul class="plain sla-events">
+            {trouble.map((e) => (
+              <li key={`${e.at}#${e.conversation_id}#${e.target}#${e.kind}`} class={e.kind === "breach" ? "sla-breached" : "sla-warning"}>
+                <a href={`/c/${encodeURIComponent(e.conversation_id)}`}>{e.customer_name || e.conversation_id}</a> ·{" "}
+                {t(e.kind === "breach" ? "sla.breached" : "sla.warning")} · {t(`sla.${e.target}` as MessageKey)} · {e.team ?? "—"} ·{" "}
+                {e.assignee ?? t("unassigned")} ·{" "}
+                <time dateTime={e.at} title={formatFull(e.at, locale, timeZone)}>
+                  {formatTime(e.at, locale, new Date(now), timeZone)}
+                </time>
+              </li>
+            ))}
           </ul>
         </section>
       </div>

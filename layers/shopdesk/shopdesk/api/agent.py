@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from shopdesk.api.attachments import Files
 from shopdesk.logic.access import Caller, roles
+from shopdesk.logic.snooze import SnoozePreset
 from shopdesk.models import (
     Agent,
     Attachment,
@@ -100,6 +101,16 @@ class AssignmentIn(BaseModel):
 class StatusIn(BaseModel):
     status: ConversationStatus
     until: datetime | None = Field(default=None, description="snoozed only: open again at this time (with a zone)")
+    preset: SnoozePreset | None = Field(
+        default=None, description="snoozed only, instead of until: later_today (3 h, no later than today's close), "
+                                  "tomorrow_morning (the next business day's opening), next_week (the opening of "
+                                  "next week's first business day), in the conversation's calendar")
+
+
+class TranscriptOut(BaseModel):
+    to: str = Field(description="the customer's email address it was sent to")
+    language: str = Field(description="the language it was written in")
+    messages: int = Field(description="messages in it (notes and system events are never included)")
 
 
 class RoutingIn(BaseModel):
@@ -171,12 +182,23 @@ def _attachment(attachment: Attachment, presign: Presign | None) -> AttachmentOu
                          size=attachment.size, note=attachment.note)
 
 
+class MentionOut(BaseModel):
+    """The caller's mentions in a conversation (the ``mentions`` view)."""
+
+    by: str | None = Field(description="who mentioned the caller last")
+    message_id: str | None = Field(description="the latest note that mentions the caller")
+    at: datetime = Field(description="when the caller was last mentioned here")
+    count: int = Field(description="mentions of the caller here in all")
+    unread: int = Field(description="mentions since the caller last opened the conversation (0: read)")
+
+
 class ConversationOut(BaseModel):
     id: str
     status: ConversationStatus
     priority: Priority
     team: str
     skills: list[str] = Field(default_factory=list)       # an agent needs every one to be given it
+    labels: list[str] = Field(default_factory=list)       # label ids (GET /agent/labels names and colours them)
     assignee: str | None
     customer: CustomerRef
     channel: str
@@ -191,11 +213,15 @@ class ConversationOut(BaseModel):
     sentiment: Literal["negative", "neutral", "positive"] | None = None   # of the customer's last message
     urgent: bool = False                                  # the customer's last message was urgent
     messages: list[MessageOut] = Field(default_factory=list)
+    snoozed_until: datetime | None = None                 # snoozed: when it opens again by itself
+    mention: MentionOut | None = None                     # the mentions view only
     bot: ConversationBot | None = None      # what the bot did: answering, handed_off (with the reason), resolved
 
     @classmethod
     def of(cls, conv: Conversation, presign: Presign | None = None) -> ConversationOut:
-        data = conv.model_dump(include=set(cls.model_fields) - {"messages", "channels"})
+        data = conv.model_dump(include=set(cls.model_fields) - {"messages", "channels", "mention"})
+        if conv.status is not ConversationStatus.SNOOZED:
+            data["snoozed_until"] = None           # woken, or opened by the customer meanwhile
         return cls(**data, channels=sorted(conv.routes), messages=[MessageOut.of(m, presign) for m in conv.messages])
 
 
@@ -226,7 +252,8 @@ class AgentList(BaseModel):
 
 
 class ViewCounts(BaseModel):
-    """Conversations per view: ``mine`` and ``all`` count open, pending and snoozed; ``unassigned`` those waiting."""
+    """Conversations per view: ``mine`` and ``all`` count open, pending and snoozed; ``unassigned`` those waiting;
+    ``mentions`` those with mentions of the caller not read yet."""
 
     views: dict[str, int]
 

@@ -42,7 +42,8 @@ class CustomerOut(BaseModel):
     @classmethod
     def of(cls, view: CustomerView) -> CustomerOut:
         c = view.customer
-        return cls(id=c.id, name=c.name, identities=c.identities, tier=c.tier, merged_into=c.merged_into,
+        return cls(id=c.id, name=c.name, identities=c.identities, attributes=view.attributes, tier=c.tier,
+                   merged_into=c.merged_into,
                    conversations=[ConversationOut.of(conv) for conv in view.conversations],
                    next_cursor=view.cursor, orders=[OrderOut.of(o) for o in view.orders],
                    timeline=view.timeline)

@@ -103,3 +103,19 @@ class ConfirmEmailIn(BaseModel):
 class ConfirmEmailOut(BaseModel):
     verified: Literal[True]
     linked: bool = Field(description="the address is now one of the visitor's customer's identities")
+
+
+class PastConversation(BaseModel):
+    id: str
+    status: Literal["open", "pending", "snoozed", "resolved"]
+    channel: str = Field(description="where the customer last wrote in it (webchat, email, whatsapp...)")
+    created_at: datetime
+    updated_at: datetime
+    last_message_preview: str | None
+    message_count: int
+
+
+class PastConversations(BaseModel):
+    email: str = Field(description="the proven address these conversations are found by")
+    items: list[PastConversation] = Field(description="newest first")
+    next_cursor: str | None = None

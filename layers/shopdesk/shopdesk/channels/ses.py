@@ -475,3 +475,27 @@ def text_mailer(from_address: str) -> Callable[[str, str, str], None]:
             Content={"Simple": {"Subject": {"Data": subject, "Charset": "UTF-8"},
                                 "Body": {"Text": {"Data": text, "Charset": "UTF-8"}}}})
     return send
+
+
+def html_mailer(from_address: str, configuration_set: str | None = None) -> Callable[[str, str, str, str], str]:
+    """Send a mail with a text and an HTML part from the shop (a transcript): ``send(to, subject, text, html)``
+    returns SES's MessageId. SES's errors become ProviderErrors as a reply's do."""
+    from botocore.exceptions import ClientError
+
+    from shopdesk.dal.aws import client
+
+    def send(to: str, subject: str, text: str, html: str) -> str:
+        params: dict[str, Any] = {
+            "FromEmailAddress": parseaddr(from_address)[1], "Destination": {"ToAddresses": [to]},
+            "Content": {"Simple": {"Subject": {"Data": subject, "Charset": "UTF-8"},
+                                   "Body": {"Text": {"Data": text, "Charset": "UTF-8"},
+                                            "Html": {"Data": html, "Charset": "UTF-8"}}}}}
+        if configuration_set:
+            params["ConfigurationSetName"] = configuration_set
+        try:
+            return str(client("sesv2").send_email(**params)["MessageId"])
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            raise provider_error(error.get("Code"), error.get("Message") or "", status) from exc
+    return send

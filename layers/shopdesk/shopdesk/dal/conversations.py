@@ -20,12 +20,14 @@ from shopdesk import clock
 from shopdesk.dal import items as it
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.identities import Identities, IdentityRecord
+from shopdesk.dal.sla_events import SlaEvent, event_item
 from shopdesk.dal.table import ConditionFailed, Table, TransactionCancelled, Update
 from shopdesk.errors import Conflict, DuplicateDelivery, conversation_not_found
 from shopdesk.models import Agent, Conversation, ConversationStatus, Message, Priority, delivery_rank
 
 MAX_TRANSACTION_OPS = 100             # DynamoDB's limit per TransactWriteItems
 MARKER_TTL_SECONDS = 90 * 24 * 3600   # providers re-deliver for up to 7 days; receipts arrive for weeks
+SNOOZE_TIMER = "snooze_wake"           # the end of a snooze: a timer in the due index (shopdesk.logic.snooze)
 ROUTING_GRACE_SECONDS = 120           # the router confirms within seconds; the sweep re-sends what it did not
 
 
@@ -377,6 +379,45 @@ class Conversations:
         else:
             self.table.put(self.timer_item(it.conv_pk(conversation_id), name, due_at))
 
+    def set_snooze(self, conversation_id: str, name: str, until: str | None) -> None:
+        """The end of a snooze: its wake-up timer and the conversation's ``snoozed_until`` in one transaction;
+        None removes both (#125)."""
+        meta = Update().when("attribute_exists(PK)")
+        if until is None:
+            ops = [self.table.delete_op(it.conv_pk(conversation_id), it.deadline_sk(name))]
+            meta.remove("snoozed_until")
+        else:
+            ops = [self.table.put_op(self.timer_item(it.conv_pk(conversation_id), name, until))]
+            meta.set("snoozed_until", until)
+        ops.append(self.table.update_op(it.conv_pk(conversation_id), it.META, meta))
+        try:
+            self.table.transact(ops)
+        except TransactionCancelled as exc:
+            raise conversation_not_found(conversation_id) from exc
+
+    # ------------------------------------------------------------------ shared parts of the writes below
+    def take_seat_op(self, agent_id: str, at: str) -> dict[str, Any]:
+        """A conversation handed to an agent (a transfer, an assignment by an agent): one more active
+        conversation, only within their capacity."""
+        return self.table.update_op(it.agent_pk(agent_id), it.META, Update().add("active", 1)
+                                    .set("last_assigned_at", at)
+                                    .when("attribute_exists(PK) AND #active < #capacity"))
+
+    def free_seat_op(self, agent_id: str) -> dict[str, Any]:
+        """A conversation an agent no longer works on (resolved, transferred, released): one less active."""
+        return self.table.update_op(it.agent_pk(agent_id), it.META,
+                                    Update().add("active", -1).when("#active > :zero", zero=0))
+
+    @staticmethod
+    def wait_in_queue(update: Update, conversation_id: str, team: str, priority: Priority, since: str) -> Update:
+        """The keys of an open, unassigned conversation's place in its team's queue."""
+        return (update.set("waiting_since", since).set("QueuePK", it.queue_pk(team))
+                .set("QueueSK", it.queue_sk(priority, since, conversation_id)))
+
+    @staticmethod
+    def leave_queue(update: Update) -> Update:
+        return update.remove("QueuePK").remove("QueueSK").remove("waiting_since")
+
     def release(self, conv: Conversation, agent_id: str, note: Message, *, pass_over: bool) -> bool:
         """Take a conversation back from an agent into the queue (silence, offline), freeing their
         capacity; False when it is no longer theirs."""
@@ -435,18 +476,15 @@ class Conversations:
     def transfer(self, conv: Conversation, to_agent: str, note: Message) -> None:
         """Move a conversation to another agent (within their capacity), freeing the previous one."""
         now = clock.now_iso()
-        ops = [self.table.update_op(it.agent_pk(to_agent), it.META, Update().add("active", 1)
-                                    .set("last_assigned_at", now)
-                                    .when("attribute_exists(PK) AND #active < #capacity"))]
-        conv_update = (Update().set("assignee", to_agent).set("InboxPK", it.inbox_pk(to_agent))
-                       .set("InboxSK", f"{conv.status.value}#{now}").set("updated_at", now).set("StatusSK", now)
-                       .set("assigned_at", now).remove("QueuePK").remove("QueueSK").remove("waiting_since")
-                       .add("granted", {to_agent}))      # keeps access, whatever its team (logic/access.py)
+        ops = [self.take_seat_op(to_agent, now)]
+        conv_update = self.leave_queue(
+            Update().set("assignee", to_agent).set("InboxPK", it.inbox_pk(to_agent))
+            .set("InboxSK", f"{conv.status.value}#{now}").set("updated_at", now).set("StatusSK", now)
+            .set("assigned_at", now).add("granted", {to_agent}))   # keeps access, whatever its team (logic/access.py)
         if conv.assignee:
             conv_update.when("assignee = :previous AND #status <> :resolved", previous=conv.assignee,
                              resolved="resolved")
-            ops.append(self.table.update_op(it.agent_pk(conv.assignee), it.META,
-                                            Update().add("active", -1).when("#active > :zero", zero=0)))
+            ops.append(self.free_seat_op(conv.assignee))
         else:
             conv_update.when("attribute_not_exists(assignee) AND #status <> :resolved", resolved="resolved")
         ops.insert(1, self.table.update_op(it.conv_pk(conv.id), it.META, conv_update))
@@ -481,13 +519,11 @@ class Conversations:
             update.when("attribute_not_exists(#assignee)")
         if conv.assignee and release:
             update.remove("assignee").remove("InboxPK")
-            ops.append(self.table.update_op(it.agent_pk(conv.assignee), it.META,
-                                            Update().add("active", -1).when("#active > :zero", zero=0)))
+            ops.append(self.free_seat_op(conv.assignee))
             ops.append(self.table.delete_op(it.conv_pk(conv.id), it.deadline_sk("assignee_silence")))
             since = now
         if since and conv.status is ConversationStatus.OPEN:
-            update.set("waiting_since", since).set("QueuePK", it.queue_pk(team))
-            update.set("QueueSK", it.queue_sk(priority, since, conv.id))
+            self.wait_in_queue(update, conv.id, team, priority, since)
         self.save_clocks(conv.id, clocks, read.version, extra=update, ops=ops, read=read)
 
     def save_clocks_with_tier(self, read: ClockRead, clocks: Any, tier: str | None) -> None:
@@ -501,6 +537,125 @@ class Conversations:
             values={":tier": tier} if tier is not None else None)
         self.save_clocks(read.conversation.id, clocks, read.version, extra=Update().set("customer.tier", tier),
                          ops=[unchanged], read=read)
+
+    # ------------------------------------------------------------------ composed changes (labels, macros)
+    def edit(self, read: ClockRead, clocks: Any, edit: Edit) -> None:
+        """Write everything ``edit`` changes on one conversation in one TransactWriteItems, with the clocks the
+        caller moved: labels (and their ByLabel items), priority, team, status, assignment, a snooze's timer,
+        notes and the timeline entry. Conditioned on the conversation as read: its clocks version (which every
+        status, routing, reply and SLA write moves) and its status, priority, team and assignee.
+
+        Raises ClockConflict when the conversation changed meanwhile (read again), Conflict when the new
+        assignee has no free capacity or the customer's slot moved (nothing is written either way)."""
+        conv = read.conversation
+        now = clock.now_iso()
+        status = edit.status or conv.status
+        priority = edit.priority or conv.priority
+        team = edit.team or conv.team
+        assignee = conv.assignee if edit.assignee is KEEP else edit.assignee
+        labels = sorted(edit.labels) if edit.labels is not None else conv.labels
+        update = (Update().set("updated_at", now).set("StatusSK", now).set("InboxSK", f"{status.value}#{now}")
+                  .when("#status = :read_status AND #priority = :read_priority AND #team = :read_team",
+                        read_status=conv.status.value, read_priority=conv.priority.value, read_team=conv.team))
+        if conv.assignee:
+            update.when("#assignee = :read_assignee", read_assignee=conv.assignee)
+        else:
+            update.when("attribute_not_exists(#assignee)")
+        ops: list[dict[str, Any]] = []
+        if status is not conv.status:
+            update.set("status", status.value).set("StatusPK", it.status_pk(status.value))
+            if status is ConversationStatus.RESOLVED:
+                update.set("resolved_at", now)
+                if edit.resolved_ttl:        # retention of closed conversations (privacy settings)
+                    update.set("ttl", edit.resolved_ttl)
+                # sticky routing remembers who helped this customer last
+                ops.extend(self.identities.release_ops(edit.slots, conv.id, last_agent=assignee, at=now))
+        if priority is not conv.priority:
+            update.set("priority", priority.value)
+        if team != conv.team:
+            update.set("team", team).set("AccessPK", it.access_team(team))
+        if edit.labels is not None:
+            update.set("labels", set(labels) or None)
+        if assignee != conv.assignee:
+            if assignee:
+                update.set("assignee", assignee).set("InboxPK", it.inbox_pk(assignee)).set("assigned_at", now)
+                update.add("granted", {assignee})        # keeps access, whatever its team (logic/access.py)
+                ops.append(self.table.put_op(it.grant_item(conv.id, assignee, now)))
+            else:
+                update.remove("assignee").remove("InboxPK")
+            ops.append(self.table.delete_op(it.conv_pk(conv.id), it.deadline_sk("assignee_silence")))
+        if status is ConversationStatus.OPEN and assignee is None:
+            waiting = conv.status is ConversationStatus.OPEN and conv.assignee is None and conv.waiting_since
+            self.wait_in_queue(update, conv.id, team, priority, clock.iso(conv.waiting_since) if waiting else now)
+        else:
+            self.leave_queue(update)
+        # an agent's active count: the conversations they hold that are not resolved
+        held_before = conv.assignee if conv.status is not ConversationStatus.RESOLVED else None
+        held_after = assignee if status is not ConversationStatus.RESOLVED else None
+        seat_ops = []
+        if held_after != held_before:
+            if held_after:
+                seat_ops.append(self.take_seat_op(held_after, now))
+            if held_before:
+                ops.append(self.free_seat_op(held_before))
+        if edit.snooze_until is not None:
+            ops.append(self.table.put_op(self.timer_item(it.conv_pk(conv.id), SNOOZE_TIMER, edit.snooze_until)))
+        elif status is not conv.status:
+            ops.append(self.table.delete_op(it.conv_pk(conv.id), it.deadline_sk(SNOOZE_TIMER)))
+        ops.extend(self.table.put_op(it.label_item(conv.id, label, status.value, now)) for label in labels)
+        ops.extend(self.table.delete_op(it.conv_pk(conv.id), it.label_sk(label))
+                   for label in sorted(set(conv.labels) - set(labels)))
+        ops.extend(self.table.put_op(it.message_item(m)) for m in edit.messages)
+        clock_ops = self._clock_ops(conv.id, clocks, read.version, read.warned, read.done, update, before=read)
+        transaction = [*clock_ops, *seat_ops, *ops]
+        if len(transaction) > MAX_TRANSACTION_OPS:
+            raise Conflict(f"this change needs {len(transaction)} writes, more than one transaction takes")
+        try:
+            self.table.transact(transaction)
+        except TransactionCancelled as exc:
+            if 0 in exc.failed:
+                raise ClockConflict(conv.id) from exc
+            if seat_ops and len(clock_ops) in exc.failed:
+                raise Conflict(f"agent {held_after} does not exist or has no free capacity") from exc
+            raise Conflict("the customer's open conversation changed meanwhile; reload it and try again") from exc
+        except ClientError as exc:           # a concurrent transaction on the same items: read again
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            raise ClockConflict(conv.id) from exc
+
+    def list_labelled(self, label_id: str, status: str, limit: int, cursor: str | None
+                      ) -> tuple[list[Conversation], str | None]:
+        """A label's conversations of one status, latest activity first: one Query of the ByLabel index, then
+        one BatchGetItem of the conversations (#110). An index entry a change has not reached yet (the
+        conversation's status or latest activity moved on, or the label was taken off) is skipped, so a
+        conversation is listed only at its own place (and a cursor made from it resumes exactly there): a page
+        may hold fewer."""
+        page = self.table.query(index="ByLabel", key_condition="LabelPK = :pk AND begins_with(LabelSK, :status)",
+                                names={}, values={":pk": it.label_pk(label_id), ":status": f"{status}#"},
+                                limit=limit, cursor=cursor, forward=False)
+        entries = {row["PK"].removeprefix("CONV#"): row["LabelSK"] for row in page.items}
+        found = {i["id"]: it.conversation_from_item(i)
+                 for i in self.table.batch_get([(it.conv_pk(c), it.META) for c in entries])}
+        kept = [conv for c, key in entries.items() if (conv := found.get(c)) is not None
+                and label_id in conv.labels
+                and key == it.label_index_sk(conv.status.value, clock.iso(conv.updated_at), conv.id)]
+        return kept, page.cursor
+
+    def refresh_labels(self, conversation_id: str, labels: Sequence[str], status: str, updated_at: str) -> int:
+        """Move the conversation's label items to its current status and activity (the label indexer, #112):
+        each only if it still exists (a label taken off is never put back) and was made from an older state.
+        Returns how many moved."""
+        moved = 0
+        for label in labels:
+            update = (Update().set("at", updated_at)
+                      .set("LabelSK", it.label_index_sk(status, updated_at, conversation_id))
+                      .when("attribute_exists(PK) AND #at < :at", at=updated_at))
+            try:
+                self.table.update(it.conv_pk(conversation_id), it.label_sk(label), update)
+                moved += 1
+            except ConditionFailed:
+                continue
+        return moved
 
     # ------------------------------------------------------------------ agent actions
     def add_outbound(self, conv: Conversation, message: Message) -> None:
@@ -552,8 +707,7 @@ class Conversations:
             if resolved_ttl:           # retention of closed conversations (privacy settings)
                 update.set("ttl", resolved_ttl)
             if conv.assignee:
-                ops.append(self.table.update_op(it.agent_pk(conv.assignee), it.META,
-                                                Update().add("active", -1).when("#active > :zero", zero=0)))
+                ops.append(self.free_seat_op(conv.assignee))
             # sticky routing remembers who helped this customer last
             ops.extend(self.identities.release_ops(identities, conv.id, last_agent=conv.assignee, at=now))
         if reopening:
@@ -562,10 +716,9 @@ class Conversations:
             update.remove("sla.first_response_at")
         if status is ConversationStatus.OPEN and assignee is None:
             since = clock.iso(conv.waiting_since) if conv.waiting_since and not reopening else now
-            update.set("waiting_since", since).set("QueuePK", it.queue_pk(conv.team))
-            update.set("QueueSK", it.queue_sk(conv.priority, since, conv.id))
+            self.wait_in_queue(update, conv.id, conv.team, conv.priority, since)
         else:
-            update.remove("QueuePK").remove("QueueSK").remove("waiting_since")
+            self.leave_queue(update)
         ops.insert(0, self.table.update_op(it.conv_pk(conv.id), it.META, update))
         ops.append(self.table.put_op(it.message_item(note)))
         try:
@@ -712,6 +865,12 @@ class Conversations:
                               {**read.done, **flag.breached}, update, before=read)
         ops += [self.table.put_op(a) for a in announcements]
         ops += [self.table.put_op(it.message_item(n)) for n in flag.notes]
+        priority = (flag.priority or conv.priority).value
+        ops += [self.table.put_op(event_item(SlaEvent(
+            kind=kind, conversation_id=conv.id, target=target, due_at=due, at=now, team=conv.team,
+            assignee=conv.assignee, priority=priority, channel=conv.channel)))
+            for kind, flagged in (("breach", flag.breached), ("warning", flag.warned))
+            for target, due in flagged.items()]
         return conv.id, ops, [_deadline_from(a) for a in announcements]
 
     def _write_parts(self, parts: list[tuple[str, list[dict[str, Any]], list[Deadline]]],
@@ -807,7 +966,10 @@ class Conversations:
             self.table.update_op(it.conv_pk(deadline.conversation_id), it.META,
                                  Update().set(f"sla_warned.{deadline.target}", deadline.due_at)
                                  .when("attribute_exists(PK) AND attribute_exists(sla_warned)")),
-            self.table.put_op(it.message_item(note))])
+            self.table.put_op(it.message_item(note)),
+            self.table.put_op(event_item(SlaEvent(kind="warning", conversation_id=deadline.conversation_id,
+                                                  target=deadline.target, due_at=deadline.due_at,
+                                                  at=clock.now_iso())))])
 
     def flag_breach(self, deadline: Deadline, note: Message) -> bool:
         """Flag a passed deadline exactly once; False when someone answered or flagged it first."""
@@ -820,7 +982,10 @@ class Conversations:
                                  Update().add("sla_breaches", {deadline.target})
                                  .set(f"sla_done.{deadline.target}", deadline.due_at)
                                  .when("attribute_exists(PK) AND attribute_exists(sla_done)")),
-            self.table.put_op(it.message_item(note))])
+            self.table.put_op(it.message_item(note)),
+            self.table.put_op(event_item(SlaEvent(kind="breach", conversation_id=deadline.conversation_id,
+                                                  target=deadline.target, due_at=deadline.due_at,
+                                                  at=clock.now_iso())))])
 
     def _flag(self, deadline: Deadline, map_name: str, ops: list[dict[str, Any]]) -> bool:
         for attempt in range(2):
@@ -886,6 +1051,30 @@ class SlaFlag:
     warned: dict[str, str]                 # target -> due time warned of now
     notes: list[Message]
     priority: Priority | None = None       # raised by escalation
+
+
+class _Keep:
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP: Any = _Keep()           # Edit.assignee: the assignee stays as read
+
+
+@dataclass
+class Edit:
+    """The outcome of several changes to one conversation, written as one transaction (``Conversations.edit``).
+    None (KEEP for the assignee) leaves that part as read; ``labels`` is the whole set after the change."""
+
+    labels: Sequence[str] | None = None
+    priority: Priority | None = None
+    team: str | None = None
+    status: ConversationStatus | None = None
+    assignee: str | None = KEEP              # None: back to the queue (or unassigned)
+    snooze_until: str | None = None          # the snooze's end (a status snoozed until then)
+    slots: Sequence[str] = ()                # resolving: the identities (kind#address) holding the customer's slot
+    resolved_ttl: int | None = None          # resolving: when the closed conversation expires (retention)
+    messages: Sequence[Message] = ()         # notes and the one timeline entry
 
 
 class NotWaiting(Exception):

@@ -129,6 +129,7 @@ def conversation_item(conv: Conversation) -> dict[str, Any]:
         "sentiment": conv.sentiment, "urgent": conv.urgent or None,
         "previous_agent": conv.previous_agent, "previous_agent_at": _iso(conv.previous_agent_at),
         "last_acknowledged_at": _iso(conv.last_acknowledged_at), "passed_over": list(conv.passed_over) or None,
+        "labels": set(conv.labels) or None,
         "customer": conv.customer.model_dump(mode="json"),
         "channel": conv.channel, "route": conv.route.model_dump(mode="json"),
         "routes": {ch: r.model_dump(mode="json") for ch, r in conv.routes.items()},
@@ -161,6 +162,9 @@ def conversation_from_item(item: dict[str, Any], messages: list[Message] | None 
         skills=item.get("skills") or [], previous_agent=item.get("previous_agent"),
         previous_agent_at=item.get("previous_agent_at"), last_acknowledged_at=item.get("last_acknowledged_at"),
         passed_over=item.get("passed_over") or [], granted=sorted(item.get("granted") or []),
+        mentions_unread=sorted(item.get("mentions_unread") or []),
+        snoozed_until=item.get("snoozed_until"),
+        labels=sorted(item.get("labels") or []),
         customer=CustomerRef.model_validate(item["customer"]), channel=item["channel"],
         route=ReplyRoute.model_validate(item["route"]),
         routes={ch: ReplyRoute.model_validate(r) for ch, r in (item.get("routes") or {}).items()},
@@ -173,6 +177,30 @@ def conversation_from_item(item: dict[str, Any], messages: list[Message] | None 
         messages=messages or [],
         bot=item.get("bot"),
     )
+
+
+def label_pk(label_id: str) -> str:
+    """The ByLabel index partition of a label's conversations."""
+    return f"LABEL#{label_id}"
+
+
+def label_sk(label_id: str) -> str:
+    """The conversation's item for one of its labels (its entry in the ByLabel index)."""
+    return f"LABEL#{label_id}"
+
+
+def label_index_sk(status: str, updated_at: str, conversation_id: str) -> str:
+    """A labelled conversation's place in the ByLabel index: by status, then latest activity (as InboxSK)."""
+    return f"{status}#{updated_at}#{conversation_id}"
+
+
+def label_item(conversation_id: str, label_id: str, status: str, updated_at: str) -> dict[str, Any]:
+    """One per label of a conversation, under the conversation: the conversation in the label's ByLabel
+    partition, by status and latest activity. ``at`` is the conversation's ``updated_at`` the key was made
+    from, so the label indexer (functions/label_indexer) never moves a key back to an older state."""
+    return {"PK": conv_pk(conversation_id), "SK": label_sk(label_id), "type": "label",
+            "conversation_id": conversation_id, "label_id": label_id, "at": updated_at,
+            "LabelPK": label_pk(label_id), "LabelSK": label_index_sk(status, updated_at, conversation_id)}
 
 
 def grant_item(conversation_id: str, agent_id: str, granted_at: str) -> dict[str, Any]:

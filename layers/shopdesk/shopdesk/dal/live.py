@@ -16,9 +16,10 @@ DynamoDB deletes expired items late, so readers skip what has expired themselves
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -34,9 +35,10 @@ CHANGE_RETENTION = timedelta(hours=24)
 CHANGES_PK = "CHANGES"
 
 # What of an item an agent sees: a change elsewhere (updated_at, previews, clocks) is no notice.
-CONVERSATION_FIELDS = ("status", "assignee", "priority", "team", "skills", "sla_breaches", "sla_warned",
+CONVERSATION_FIELDS = ("status", "assignee", "priority", "team", "skills", "labels", "sla_breaches", "sla_warned",
                        "sla_done")
 MESSAGE_FIELDS = ("status", "error", "attachments")
+MENTION_FIELDS = ("unread", "last_at")      # a new mention, or the mentions read
 
 
 def conn_pk(connection_id: str) -> str:
@@ -51,6 +53,13 @@ def change_marker_pk(event_id: str) -> str:
     return f"CHANGEID#{event_id}"
 
 
+def _real_now() -> datetime:
+    """A socket's life is real time: API Gateway closes it after 2 hours and DynamoDB's TTL deletes by the real
+    clock, so a connection's ``ttl`` is never measured on the movable clock (a test that moves the local stack's
+    clock hours ahead must not make the open inboxes look gone)."""
+    return datetime.fromtimestamp(time.time(), UTC)
+
+
 def _expires(now: datetime, after: timedelta) -> int:
     return int((now + after).timestamp())
 
@@ -59,7 +68,8 @@ def _expires(now: datetime, after: timedelta) -> int:
 
 @dataclass(frozen=True)
 class Visibility:
-    """Who may see a conversation: its team, its assignee and the agents it was granted to."""
+    """Who may see a conversation: its team, its assignee and the agents it was granted to. A notice for one
+    agent alone (a mention of them) has no team and that agent as its ``assignee``: see ``personal``."""
 
     team: str
     assignee: str | None
@@ -121,7 +131,17 @@ def table_change(record: Mapping[str, Any]) -> TableChange | None:
     if sk.startswith("MSG#"):
         return TableChange(kind="message", message_id=sk.rsplit("#", 1)[1], before=_watched(old, MESSAGE_FIELDS),
                            after=_watched(new, MESSAGE_FIELDS), **common)
+    if sk.startswith("MENTION#"):       # the mentioned agent's notice, and theirs alone
+        agent = personal(sk.removeprefix("MENTION#"))
+        latest = deserialize(new).get("message_id") if new else None
+        return TableChange(kind="mention", message_id=latest, before=_watched(old, MENTION_FIELDS),
+                           after=_watched(new, MENTION_FIELDS), visible_before=agent, visible_after=agent, **common)
     return None
+
+
+def personal(agent_id: str) -> Visibility:
+    """The visibility of a notice for one agent only: no team, no admin audience (logic.live.audiences)."""
+    return Visibility(team="", assignee=agent_id)
 
 
 def visibilities(table: Table, conversation_ids: Iterable[str]) -> dict[str, Visibility]:
@@ -155,7 +175,7 @@ class Connections:
         self.table = table
 
     def add(self, connection: Connection) -> None:
-        now = clock.now()
+        now = _real_now()
         body = {"type": "connection", "connection_id": connection.connection_id, "agent_id": connection.agent_id,
                 "teams": list(connection.teams), "roles": list(connection.roles) or None,
                 "audiences": list(connection.audiences), "connected_at": connection.connected_at,
@@ -177,7 +197,7 @@ class Connections:
 
     def of_audience(self, audience: str) -> list[Connection]:
         """The open connections of one audience: one Query (pages only past 1 MB); expired ones skipped."""
-        now = int(clock.now().timestamp())
+        now = int(_real_now().timestamp())
         items = self.table.query_all(index=None, key_condition="#pk = :pk AND begins_with(#sk, :conn)",
                                      names={"#pk": "PK", "#sk": "SK"},
                                      values={":pk": live_pk(audience), ":conn": "CONN#"})
@@ -198,7 +218,8 @@ class LogEntry:
 
 
 def _entry_from_item(item: dict[str, Any]) -> LogEntry:
-    visible = [_visibility_of(v) for v in item.get("visible") or []]
+    visible = [Visibility(team="", assignee=v.get("assignee")) if v.get("team") == "" else _visibility_of(v)
+               for v in item.get("visible") or []]      # team "": a personal notice (``personal``)
     return LogEntry(key=item["SK"], event_id=item["event_id"], conversation_id=item["conversation_id"],
                     kind=item["kind"], message_id=item.get("message_id"), at=item["at"], visible=tuple(visible))
 

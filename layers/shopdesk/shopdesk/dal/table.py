@@ -63,6 +63,7 @@ class Update:
     set_exprs: list[str] = field(default_factory=list)   # raw clauses, e.g. "#a = if_not_exists(#a, :v)"
     removes: list[str] = field(default_factory=list)
     adds: dict[str, Any] = field(default_factory=dict)
+    deletes: dict[str, set[str]] = field(default_factory=dict)
     condition: str | None = None
     names: dict[str, str] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)
@@ -105,6 +106,11 @@ class Update:
         self.adds[path] = amount
         return self
 
+    def delete(self, path: str, members: set[str]) -> Update:
+        """Take members out of a string set (DynamoDB removes the attribute when the set becomes empty)."""
+        self.deletes[path] = members
+        return self
+
     def when(self, condition: str, **values: Any) -> Update:
         """A condition; ``#name`` placeholders are declared by the paths used, ``:x`` values given here."""
         for token in condition.replace("(", " ").replace(")", " ").replace(",", " ").split():
@@ -133,6 +139,8 @@ class Update:
             parts.append("REMOVE " + ", ".join(self._name(p) for p in self.removes))
         if self.adds:
             parts.append("ADD " + ", ".join(f"{self._name(p)} {self._value(v)}" for p, v in self.adds.items()))
+        if self.deletes:
+            parts.append("DELETE " + ", ".join(f"{self._name(p)} {self._value(v)}" for p, v in self.deletes.items()))
         out: dict[str, Any] = {"UpdateExpression": " ".join(parts), "ExpressionAttributeNames": self.names}
         if self.values:
             out["ExpressionAttributeValues"] = serialize(self.values)
@@ -226,6 +234,15 @@ class Table:
 
     def delete(self, pk: str, sk: str) -> None:
         self._client.delete_item(TableName=self.name, Key=key(pk, sk))
+
+    def delete_if_exists(self, pk: str, sk: str) -> None:
+        """Delete an item; ConditionFailed when there was none."""
+        try:
+            self._client.delete_item(TableName=self.name, Key=key(pk, sk), ConditionExpression="attribute_exists(PK)")
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise ConditionFailed from exc
+            raise
 
     # -- queries
     def query(self, *, index: str | None, key_condition: str, names: dict[str, str], values: dict[str, Any],

@@ -10,8 +10,8 @@ A conversation is visible to, and can be acted on by:
 - an agent or a supervisor: the conversations of their teams; the ones they hold (assignee); the ones
   they were granted (``Conversation.granted``: everyone it was ever assigned or transferred to keeps
   access, so the agent who transferred a conversation out of their team can still read how it went,
-  and the agent of another team it was transferred to can work on it; mentions will add to the same
-  set);
+  and the agent of another team it was transferred to can work on it; an agent of another team
+  mentioned in a note is added to the same set, shopdesk.logic.mentions);
 - a supervisor, besides: what the agents of their teams hold, whatever its team.
 
 Anything else answers exactly as a conversation that does not exist (404, same body): nobody learns
@@ -25,7 +25,7 @@ conversation of another team.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from shopdesk.dal.agents import Agents
@@ -92,6 +92,21 @@ class Access:
             holder = self.agents.get(conv.assignee)
             return holder is not None and bool(teams & set(holder.teams))
         return False
+
+    def seer(self, caller: Caller) -> Callable[[Conversation], bool]:
+        """``may_see`` for many conversations, with the caller's teams read once."""
+        if caller.admin:
+            return lambda conv: True
+        teams = set(self.teams(caller))
+
+        def sees(conv: Conversation) -> bool:
+            if conv.assignee == caller.id or caller.id in conv.granted or conv.team in teams:
+                return True
+            if caller.supervisor and conv.assignee:
+                holder = self.agents.get(conv.assignee)
+                return holder is not None and bool(teams & set(holder.teams))
+            return False
+        return sees
 
     def check(self, caller: Caller, conv: Conversation) -> Conversation:
         """The conversation, if the caller may see it; else the same NotFound as a missing one."""

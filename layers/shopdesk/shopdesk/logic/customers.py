@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
+from shopdesk import clock
 from shopdesk.dal.customers import Customers
 from shopdesk.errors import BadRequest
 from shopdesk.logic.access import Access, Caller
@@ -33,6 +35,29 @@ class CustomerView:
     cursor: str | None
     timeline: list[CustomerEvent]
     orders: list[Any] = field(default_factory=list)
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+def profile(customer: Customer, conversations: list[Conversation], orders: list[Any]) -> dict[str, Any]:
+    """What the desk knows of a customer at a glance, from what the view already read (no extra request):
+    since when, in which language and on which channels they write, when last, and their recent orders
+    (the order panel's, not the shop's whole history): how many, spent per currency (cancelled and
+    refunded ones left out), the last one's date."""
+    attributes: dict[str, Any] = {"channels": sorted({conv.channel for conv in conversations if conv.channel})}
+    if customer.created_at:
+        attributes["customer_since"] = clock.iso(customer.created_at)
+    if customer.language:
+        attributes["language"] = customer.language
+    if conversations:
+        attributes["last_contact_at"] = clock.iso(max(conv.updated_at for conv in conversations))
+    if orders:
+        spent: dict[str, Decimal] = {}
+        for order in orders:
+            if order.total and order.currency and not order.cancelled and order.financial_status != "refunded":
+                spent[order.currency] = spent.get(order.currency, Decimal(0)) + Decimal(order.total)
+        attributes["recent_orders"] = {"count": len(orders), "spent": {c: str(v) for c, v in sorted(spent.items())},
+                                       "last_order_at": clock.iso(max(o.created_at for o in orders))}
+    return attributes
 
 
 @dataclass(frozen=True)
@@ -57,7 +82,8 @@ class CustomerDesk:
         except ValueError as exc:       # a cursor that is not ours
             raise BadRequest(str(exc)) from exc
         orders = self.orders_of(customer) if self.orders_of and not customer.merged_into else []
-        return CustomerView(customer, conversations, next_cursor, self.customers.timeline(customer.id), orders)
+        return CustomerView(customer, conversations, next_cursor, self.customers.timeline(customer.id), orders,
+                            profile(customer, conversations, orders))
 
     def visible(self, caller: Caller, customer_id: str) -> Customer:
         """The customer, if the caller may see one of their conversations (a merged customer's are the

@@ -18,6 +18,7 @@ from shopdesk.dal.agents import Agents
 from shopdesk.dal.canned import CannedResponses
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
+from shopdesk.dal.mentions import Mentions
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import decode_cursor, encode_cursor
 from shopdesk.errors import BadRequest, Conflict, NotFound, ShopdeskError
@@ -26,6 +27,7 @@ from shopdesk.logic import sla_engine
 from shopdesk.logic.access import Access, Caller
 from shopdesk.logic.attachments import Attachments, FileRef, check_channel, library_prefix, outbound_prefix
 from shopdesk.logic.canned import CannedLibrary
+from shopdesk.logic.mentions import MentionDesk
 from shopdesk.logic.personalise import DEFAULT_SHOP_NAME, Personaliser, Rendered
 from shopdesk.logic.sla_engine import PolicyBook, book_for
 from shopdesk.logic.timeline import system_message
@@ -46,7 +48,18 @@ from shopdesk.privacy import audit
 from shopdesk.privacy.masking import mask
 from shopdesk.privacy.settings import PrivacyPolicies, ttl_after
 
-View = Literal["mine", "unassigned", "all", "granted"]
+View = Literal["mine", "unassigned", "all", "granted", "mentions"]
+
+
+@dataclass(frozen=True)
+class PreparedReply:
+    """A reply rendered and routed, not yet queued (``Inbox.prepare_reply``; a macro queues it after its
+    transaction)."""
+
+    route: ReplyRoute
+    rendered: Rendered | None              # None: files only
+    payload: dict[str, Any]
+    files: list[Attachment] = field(default_factory=list)   # checked as stored and against the channel
 
 
 class QueueUnavailable(ShopdeskError):
@@ -68,6 +81,7 @@ class Inbox:
     personaliser: Personaliser | None = None      # variables and canned responses in replies
     privacy: PrivacyPolicies | None = None         # retention of messages and closed conversations; masking of notes
     files: Attachments | None = None              # outbound attachments (None: no media bucket)
+    mentions: MentionDesk | None = None           # @name in notes (logic/mentions.py)
     access: Access = field(init=False)
 
     def __post_init__(self) -> None:
@@ -83,13 +97,24 @@ class Inbox:
 
     # ------------------------------------------------------------------ reading
     def list(self, caller: Caller, view: View, status: ConversationStatus | None, limit: int,
-             cursor: str | None, team: str | None = None) -> tuple[list[Conversation], str | None]:
+             cursor: str | None, team: str | None = None, label: str | None = None
+             ) -> tuple[list[Conversation], str | None]:
         """``mine``: what the caller holds. ``unassigned``: the waiting conversations of the caller's teams
         (or of ``team``, one of theirs; any for an admin). ``all``: everything for an admin; for anyone else
         their teams' conversations and the ones they hold, merged newest activity first. ``granted``: the
         conversations the caller was given access to (assigned, transferred to them; mentions), whatever
-        their team, newest grant first."""
+        their team, newest grant first. With ``label``, any view holds only the conversations with that label,
+        read from the label's ByLabel partition (newest activity first) rather than the view's own index.
+        ``mentions``: the conversations the caller was mentioned in, newest mention first (logic/mentions.py; the
+        agent API adds each one's mention)."""
         try:
+            if view == "mentions" and label is None:
+                if self.mentions is None:
+                    self.mentions = MentionDesk(Mentions(self.conversations.table), self.conversations, self.agents)
+                page, next_cursor = self.mentions.list(caller, limit, cursor)
+                return [c for _, c in page if status is None or c.status is status], next_cursor
+            if label is not None:
+                return self._list_labelled(caller, view, status, label, limit, cursor, team)
             if view == "mine":
                 return self.conversations.list_inbox(caller.id, status.value if status else None, limit, cursor)
             if view == "granted":
@@ -126,6 +151,35 @@ class Inbox:
             sources[f"inbox:{s}"] = partial(self.conversations.list_inbox, caller.id, s, limit)
         return self._merged(sources, order=lambda c: (c.updated_at, c.id), newest_first=True,
                             resume=partial(_visible_key, caller.id), limit=limit, cursor=cursor)
+
+    def _list_labelled(self, caller: Caller, view: View, status: ConversationStatus | None, label: str, limit: int,
+                       cursor: str | None, team: str | None) -> tuple[list[Conversation], str | None]:
+        """A view narrowed to one label: per status one Query of the label's ByLabel partition and one
+        BatchGetItem (#110), merged newest activity first, then kept if the view holds it (what the caller holds,
+        what waits in their teams' queues, what was granted to them, what they may see). A page may hold fewer
+        than ``limit``; the cursor goes on."""
+        if view == "unassigned":
+            if team:
+                self.access.team_queue(caller, team)
+            if status not in (None, ConversationStatus.OPEN):
+                return [], None
+            statuses = [ConversationStatus.OPEN.value]
+        else:
+            statuses = [status.value] if status else [s.value for s in ConversationStatus]
+        page, next_cursor = self._merged(
+            {s: partial(self.conversations.list_labelled, label, s, limit) for s in statuses},
+            order=lambda c: (c.updated_at, c.id), newest_first=True, resume=partial(_label_key, label),
+            limit=limit, cursor=cursor)
+        if view == "mine":
+            keep: Callable[[Conversation], bool] = lambda c: c.assignee == caller.id   # noqa: E731
+        elif view == "granted":
+            keep = lambda c: caller.id in c.granted and self.access.may_see(caller, c)   # noqa: E731
+        elif view == "unassigned":
+            teams = {team} if team else set(self.access.teams(caller))
+            keep = lambda c: c.assignee is None and c.team in teams   # noqa: E731
+        else:
+            keep = self.access.seer(caller)
+        return [c for c in page if keep(c)], next_cursor
 
     def _list_waiting(self, teams: list[str], limit: int, cursor: str | None) -> tuple[list[Conversation], str | None]:
         """Waiting conversations of the teams, most urgent first, then longest waiting."""
@@ -189,6 +243,14 @@ class Inbox:
         (``attachments``, uploaded with ``upload``; a canned response's own) are checked as stored and against
         the channel's limits before anything is queued (``AttachmentRefused``: 422)."""
         conv = self._visible(caller, conversation_id)
+        prepared = self.prepare_reply(caller, conv, text, channel, canned_response_id, attachments)
+        return self.send_reply(conv, prepared, caller.id)
+
+    def prepare_reply(self, caller: Caller, conv: Conversation, text: str | None, channel: str | None = None,
+                      canned_response_id: str | None = None, attachments: Sequence[FileRef] = ()) -> PreparedReply:
+        """Everything a reply needs before it is queued: its route, the rendered text (MissingVariables /
+        TemplateInvalid, 422, when it cannot be sent as it is), its files checked, its payload. Nothing is
+        written."""
         route = self._route(conv, channel)
         permission = free_text_allowed(route.channel, route.last_inbound_at, clock.now())
         payload: dict[str, Any] = {"tag": permission.tag} if permission.tag else {}
@@ -202,8 +264,13 @@ class Inbox:
         check_channel(files, route.provider, route.channel)
         if rendered is not None and rendered.canned is not None:
             payload["canned_response_id"] = rendered.canned.id
-        message = self._queue(conv, route, caller.id, text=rendered.text if rendered else None, payload=payload,
-                              attachments=_unique(files))
+        return PreparedReply(route, rendered, payload, _unique(files))
+
+    def send_reply(self, conv: Conversation, prepared: PreparedReply, author: str) -> Message:
+        """Queue a prepared reply (and count the canned response's use)."""
+        rendered = prepared.rendered
+        message = self._queue(conv, prepared.route, author, text=rendered.text if rendered else None,
+                              payload=prepared.payload, attachments=prepared.files)
         if rendered is not None and rendered.canned is not None and self.personaliser is not None:
             self.personaliser.canned.count_use(rendered.canned)
         return message
@@ -325,14 +392,25 @@ class Inbox:
 
     def note(self, caller: Caller, conversation_id: str, text: str) -> Message:
         conv = self._visible(caller, conversation_id)
+        message = self.note_message(caller, conv.id, text)
+        if self.mentions is not None:          # @name notifies that agent (logic/mentions.py)
+            return self.mentions.add_note(caller, conv, message)
+        self.conversations.add_message(message)
+        return message
+
+    def note_message(self, caller: Caller, conversation_id: str, text: str) -> Message:
+        """A note as it is stored (not written here; a macro writes it in its transaction)."""
         kinds: tuple[str, ...] = ()
         if self.privacy is not None:      # a note is never sent: a card number an agent pastes is masked
             found = mask(text, self.privacy.current().patterns)
             text, kinds = found.text or text, found.kinds
-        message = Message(id=new_id("m_"), conversation_id=conv.id, direction=Direction.NOTE, text=text,
-                          created_at=clock.now(), author=caller.id, masked=list(kinds), expires_at=self._expiry())
-        self.conversations.add_message(message)
-        return message
+        return Message(id=new_id("m_"), conversation_id=conversation_id, direction=Direction.NOTE, text=text,
+                       created_at=clock.now(), author=caller.id, masked=list(kinds), expires_at=self._expiry())
+
+    def resolved_ttl(self) -> int | None:
+        """When a conversation resolved now expires (the admins' retention of closed conversations), if it does."""
+        retention = self.privacy.current().retention if self.privacy else None
+        return ttl_after(clock.now(), retention.closed_conversations_days) if retention else None
 
     def assign(self, caller: Caller, conversation_id: str, to_agent: str, note: str | None = None) -> Conversation:
         """Assign or transfer to any agent with room, in the conversation's team or not (as the router's
@@ -366,7 +444,7 @@ class Inbox:
         verb = "Reopened" if conv.status is ConversationStatus.RESOLVED else f"Marked {status.value}"
         retention = self.privacy.current().retention if self.privacy else None
         self.conversations.set_status(conv, status, system_message(conv.id, f"{verb} by {by_agent}", by_agent),
-                                      None, identities=self._slot_holders(conv, status),
+                                      None, identities=self.slot_holders(conv, status),
                                       resolved_ttl=ttl_after(clock.now(), retention.closed_conversations_days)
                                       if retention and status is ConversationStatus.RESOLVED else None)
         now = clock.now()
@@ -384,7 +462,7 @@ class Inbox:
             enqueue_drain(self.work, conv.team, f"status:{status.value}")
         return self.conversations.get_meta(conversation_id)
 
-    def _slot_holders(self, conv: Conversation, status: ConversationStatus) -> list[str] | None:
+    def slot_holders(self, conv: Conversation, status: ConversationStatus) -> list[str] | None:
         """The identities whose open-conversation slot a status change touches: on a resolve, those that hold
         this conversation; on a reopen, every identity of the customer (one slot across all channels)."""
         resolving, reopening = status is ConversationStatus.RESOLVED, conv.status is ConversationStatus.RESOLVED
@@ -442,6 +520,12 @@ def _visible_key(agent_id: str, source: str, conv: Conversation) -> dict[str, ob
     if kind == "team":
         return {**base, "AccessPK": {"S": it.access_team(rest.rsplit(":", 1)[0])}}
     return {**base, "InboxPK": {"S": it.inbox_pk(agent_id)}}
+
+
+def _label_key(label: str, status: str, conv: Conversation) -> dict[str, object]:
+    """The ByLabel index position of a labelled conversation, as DynamoDB's LastEvaluatedKey would name it."""
+    return {"PK": {"S": it.conv_pk(conv.id)}, "SK": {"S": it.label_sk(label)}, "LabelPK": {"S": it.label_pk(label)},
+            "LabelSK": {"S": it.label_index_sk(status, clock.iso(conv.updated_at), conv.id)}}
 
 
 def _queue_key(team: str, conv: Conversation) -> dict[str, object]:

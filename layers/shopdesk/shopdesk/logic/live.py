@@ -2,8 +2,10 @@
 
 The stream consumer calls ``LiveBatch.handle`` per record. A change worth a notice is:
 - a conversation created, or changed in what an agent sees (status, assignee, priority, team,
-  skills, SLA warnings and breaches);
-- a message created, or its delivery status (or error, or attachments) changed.
+  skills, labels, SLA warnings and breaches);
+- a message created, or its delivery status (or error, or attachments) changed;
+- an agent mentioned in a note, or their mentions read: a personal notice (kind ``mention``) for that agent's
+  connections only (``dal.live.personal``).
 The notice goes to the change log first (idempotent on the stream event id, so a redelivered record
 logs nothing twice), then to every open connection that may see the conversation before or after the
 change: one Query per audience (``team:<team>``, ``agent:<id>``, ``all`` for admins), cached for the
@@ -55,9 +57,13 @@ def is_notice(change: TableChange) -> bool:
 
 def audiences(visible: Iterable[Visibility]) -> set[str]:
     """The partitions of connections that may see a conversation: its team, its assignee, the agents it
-    was granted to, admins."""
-    keys = {ALL}
+    was granted to, admins; a personal notice (no team) only its agent's."""
+    keys = set()
     for v in visible:
+        if not v.team:            # a personal notice (a mention): its agent's connections only
+            keys.add(f"agent:{v.assignee}")
+            continue
+        keys.add(ALL)
         keys.add(f"team:{v.team}")
         keys.update(f"agent:{agent}" for agent in ({v.assignee} | v.granted) - {None})
     return keys
@@ -125,14 +131,15 @@ class LiveBatch:
             if change is not None and is_notice(change):
                 batch.changes[change.event_id] = change
         wanted = {c.conversation_id for c in batch.changes.values() if c.kind == "message"}
-        wanted -= {c.conversation_id for c in batch.changes.values() if c.visible_after is not None}
+        wanted -= {c.conversation_id for c in batch.changes.values()
+                   if c.kind == "conversation" and c.visible_after is not None}
         if wanted:
             try:
                 batch.visible.update(lookup(sorted(wanted)))
             except Exception:           # read again per record; a failing one then fails alone
                 logger.warning("conversation lookup failed for the batch", exc_info=True)
         for change in batch.changes.values():
-            if change.visible_after is not None:
+            if change.kind == "conversation" and change.visible_after is not None:
                 batch.visible[change.conversation_id] = change.visible_after
         return batch
 
@@ -153,7 +160,7 @@ class LiveBatch:
         return notice
 
     def _visible(self, change: TableChange) -> tuple[Visibility, ...]:
-        if change.kind == "conversation":
+        if change.kind in ("conversation", "mention"):       # the images say who may see it
             found = [v for v in (change.visible_before, change.visible_after) if v is not None]
         else:
             if change.conversation_id not in self.visible:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.counts import Counts
+from shopdesk.dal.mentions import Mentions
 from shopdesk.logic.access import Access, Caller
 from shopdesk.models import Agent, ConversationStatus
 
@@ -17,6 +18,7 @@ WORKING = (ConversationStatus.OPEN, ConversationStatus.PENDING, ConversationStat
 class Overview:
     counts: Counts
     agents: Agents
+    mentions: Mentions | None = None
     access: Access = field(init=False)
 
     def __post_init__(self) -> None:
@@ -33,11 +35,14 @@ class Overview:
         else:
             every = sum(self.counts.team(team, s.value) for team in teams for s in WORKING) + sum(
                 self.counts.inbox_outside(caller.id, s.value, teams) for s in WORKING)
-        return {
+        views = {
             "mine": sum(self.counts.inbox(caller.id, s.value) for s in WORKING),
             "unassigned": sum(self.counts.queue(team) for team in teams),
             "all": every,
         }
+        if self.mentions is not None:       # conversations with mentions of the caller not read yet
+            views["mentions"] = self.mentions.unread_count(caller.id)
+        return views
 
     def colleagues(self) -> list[Agent]:
         """Every agent with presence, capacity and load, online first, then by name: whom to transfer to."""

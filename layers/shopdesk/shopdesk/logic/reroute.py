@@ -143,8 +143,12 @@ class Rerouter:
         return self.conversations.get_meta(conversation_id)
 
     def _check_team(self, team: str) -> None:
-        """A team exists when a supervisor created it, or the routing settings send conversations to it."""
-        if team in self.book.teams():
-            return
-        if self.config.get("team", team) is None:      # created in the last minute (the book is cached)
-            raise NotFound(f"team {team} does not exist; a supervisor creates it with PUT /admin/teams/{team}")
+        check_team(self.book, self.config, team)
+
+
+def check_team(book: PolicyBook, config: ConfigStore, team: str) -> None:
+    """A team exists when a supervisor created it, or the routing settings send conversations to it."""
+    if team in book.teams():
+        return
+    if config.get("team", team) is None:      # created in the last minute (the book is cached)
+        raise NotFound(f"team {team} does not exist; a supervisor creates it with PUT /admin/teams/{team}")

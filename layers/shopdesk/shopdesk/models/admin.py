@@ -55,12 +55,14 @@ class RoutingSettings(BaseModel):
     reassign_after_silence_seconds: Annotated[int, Field(ge=0, le=604800)] | None = None
     default_team: Slug = "default"
     team_by_channel: dict[Channel, Slug] = Field(default_factory=dict)   # "whatsapp": "whatsapp-team"
+    team_by_label: dict[Slug, Slug] = Field(default_factory=dict)   # "returns": "returns-team" (shopdesk.logic.labels)
     reassign_on_breach: bool = False               # a breached conversation goes to the next agent
     acknowledgements: bool = True                    # tell customers when to expect an answer
     acknowledgement_burst_seconds: Annotated[int, Field(ge=0, le=86400)] = 600
     acknowledgement_templates: dict[Key, dict[Key, str]] = Field(default_factory=dict)   # overrides
     average_handle_seconds: Annotated[int, Field(ge=30, le=86400)] = 600
     default_language: Language = "en"
+    transcript_on_resolve: bool = False           # email the customer the conversation when it is resolved
     shop_name: Annotated[str, StringConstraints(max_length=100)] = ""   # empty: the ShopName parameter
     skill_keywords: dict[Slug, list[Annotated[str, StringConstraints(min_length=2, max_length=60)]]] = Field(
         default_factory=dict)        # skill -> words that make a conversation need it ("returns": ["refund", ...])

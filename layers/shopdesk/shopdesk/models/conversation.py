@@ -95,6 +95,9 @@ class Conversation(BaseModel):
     last_acknowledged_at: datetime | None = None   # the last automatic "when to expect an answer"
     passed_over: list[str] = Field(default_factory=list)   # agents it was taken from for silence
     granted: list[str] = Field(default_factory=list)   # agents who keep access outside its team (shopdesk.logic.access)
+    mentions_unread: list[str] = Field(default_factory=list)   # agents with unread @mentions here (logic.mentions)
+    snoozed_until: datetime | None = None          # the end of the last snooze (logic.snooze); stale once woken
+    labels: list[str] = Field(default_factory=list)    # label ids (shopdesk.logic.labels), sorted
     customer: CustomerRef
     channel: str                                   # the channel the customer last wrote from
     route: ReplyRoute                              # where a reply goes by default

@@ -1,0 +1,47 @@
+"""Table stream consumer, one concern: keep the ByLabel index in step with its conversations.
+
+A labelled conversation's status and latest activity change on many paths (a customer's message, a reply, a
+status change, the sweep); rather than make each of them write the label items (ingest would need a read it
+does not make), this function moves them when the conversation item changes (shopdesk.logic.labels.follow).
+Label changes themselves write the items in their own transaction, so a filter finds a label at once.
+
+A record that fails fails alone (``batchItemFailures``); after the retries the batch's details go to the
+on-failure queue (its alarm rings), and the next change of the conversation puts its items right again.
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shopdesk.config import CoreSettings
+from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.table import Table
+from shopdesk.logic.labels import follow
+
+settings = CoreSettings.from_env()
+logger = Logger()
+metrics = Metrics()
+conversations = Conversations(Table(settings.table_name), settings.due_shards)
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    done: dict[str, int] = {}
+
+    def handle(record: DynamoDBRecord) -> None:
+        data = record.dynamodb
+        if data is None:
+            raise ValueError(f"stream record {record.event_id} carries no dynamodb section")
+        outcome = follow(conversations, data.new_image, data.old_image)
+        done[outcome] = done.get(outcome, 0) + 1
+
+    response = process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
+    metrics.add_metric(name="LabelItemsMoved", unit=MetricUnit.Count, value=done.get("moved", 0))
+    logger.info("label index followed", extra={"outcomes": done})
+    return response

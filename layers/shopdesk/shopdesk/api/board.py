@@ -1,0 +1,36 @@
+"""The supervisor board's answers (admin API)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from shopdesk.dal.sla_events import SlaEvent
+
+
+class SlaEventOut(BaseModel):
+    kind: Literal["warning", "breach"]
+    conversation_id: str
+    target: str = Field(description="first_response, next_response or resolution")
+    due_at: datetime
+    at: datetime = Field(description="when the sweep flagged it")
+    team: str | None = None
+    assignee: str | None = None
+    priority: str | None = Field(default=None, description="after the escalation a breach brings")
+    channel: str | None = None
+    customer_name: str | None = None
+
+    @classmethod
+    def of(cls, event: SlaEvent) -> SlaEventOut:
+        return cls.model_validate(event.__dict__)
+
+
+class SlaEventList(BaseModel):
+    items: list[SlaEventOut]
+    more: bool = Field(description="more events in the window than the limit")
+
+    @classmethod
+    def of(cls, events: list[SlaEvent], more: bool) -> SlaEventList:
+        return cls(items=[SlaEventOut.of(e) for e in events], more=more)

@@ -1,0 +1,86 @@
+"""Labels: admins keep the shop's labels (name, colour; retired rather than deleted); agents put them on the
+conversations they may act on and take them off; the views filter by them through the ByLabel index.
+
+- ``PUT /admin/labels/{id}`` creates, renames or recolours (admins); ``POST /admin/labels/{id}/retire`` and
+  ``/restore``; ``GET /admin/labels`` and ``GET /agent/labels`` list them, retired ones marked.
+- ``POST /agent/conversations/{id}/labels`` ``{"add": [...], "remove": [...]}``: one transaction
+  (shopdesk.logic.compose) with the conversation's label items and one timeline entry; a label that does not
+  exist or is retired cannot be added (422 naming each). A label the routing settings send to a team
+  (``team_by_label``) moves the conversation to that team in the same transaction, as a routing change would.
+- Each label of a conversation is an item of its own under the conversation, in the ByLabel index by status
+  and latest activity, so ``GET /agent/conversations?label=<id>`` reads only that label's conversations. The
+  writes that add or take off labels write those items; every other change of status or activity reaches
+  them through the table's stream (functions/label_indexer), so ingest's budget is untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.labels import Labels
+from shopdesk.errors import NotFound
+from shopdesk.logic.access import ADMIN, SUPERVISOR, Caller, require
+from shopdesk.logic.compose import Composer, Plan
+from shopdesk.models import Conversation
+from shopdesk.models.labels import Label, LabelChange, LabelContent
+
+
+@dataclass
+class LabelDesk:
+    store: Labels
+    composer: Composer | None = None      # the agent API's: labels on conversations
+
+    # ------------------------------------------------------------------ the catalogue (admin API)
+    def put(self, caller: Caller, label_id: str, content: LabelContent) -> Label:
+        require(caller.roles, ADMIN)
+        return self.store.put(label_id, content, caller.id)
+
+    def retire(self, caller: Caller, label_id: str, retired: bool = True) -> Label:
+        require(caller.roles, ADMIN)
+        label = self.store.set_retired(label_id, retired, caller.id)
+        if label is None:
+            raise NotFound(f"label {label_id} does not exist")
+        return label
+
+    def list(self, caller: Caller, *, admin: bool = False) -> list[Label]:
+        """Every label by name, retired ones too (marked): the inbox shows them on the conversations that keep
+        them. The admin API's listing is for supervisors and admins."""
+        if admin:
+            require(caller.roles, ADMIN, SUPERVISOR)
+        return sorted(self.store.list(), key=lambda label: (label.name.casefold(), label.id))
+
+    def known(self) -> dict[str, Label]:
+        return {label.id: label for label in self.store.list()}
+
+    # ------------------------------------------------------------------ on conversations (agent API)
+    def change(self, caller: Caller, conversation_id: str, change: LabelChange) -> Conversation:
+        if self.composer is None:
+            raise RuntimeError("labels on conversations need the composer")
+        known = self.known()
+        composer = self.composer
+
+        def build(plan: Plan) -> str | None:
+            composer.labels(plan, change.add, change.remove, known)     # Refused: 422 naming the labels
+            if not plan.said:
+                return None
+            return f"Labels changed by {caller.id}: " + "; ".join(plan.said)
+
+        return composer.run(caller, conversation_id, build)
+
+
+def follow(conversations: Conversations, new: Mapping[str, Any] | None, old: Mapping[str, Any] | None) -> str:
+    """The label indexer's part for one stream record of a conversation item: when a labelled conversation's
+    status or latest activity moved, move its label items to the new place in the ByLabel index (each only
+    forwards, and never one a label change removed meanwhile). Returns what happened."""
+    if not new or new.get("SK") != "META" or not new.get("labels"):
+        return "skipped"
+    status, updated_at = new.get("status"), new.get("updated_at")
+    if not isinstance(status, str) or not isinstance(updated_at, str):
+        return "skipped"
+    if old and old.get("status") == status and old.get("updated_at") == updated_at:
+        return "unchanged"
+    moved = conversations.refresh_labels(str(new["id"]), sorted(new["labels"]), status, updated_at)
+    return "moved" if moved else "current"

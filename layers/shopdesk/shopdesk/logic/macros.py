@@ -1,0 +1,222 @@
+"""Macros: a named, ordered list of actions an agent applies to one conversation or a selection in one step.
+
+- Shared ones (``PUT/GET/DELETE /admin/macros/{id}``: admins write, supervisors and admins read) and personal
+  ones (``PUT/DELETE /agent/macros/{id}``: each agent their own). ``GET /agent/macros`` lists the caller's own
+  and the shared ones.
+- Written only when every action names something that exists and may be used: the canned response of a reply
+  (a shared macro: a shared one; a personal macro: the caller's own or a shared one), unretired labels to add,
+  known labels to remove, an existing team, an existing agent. Otherwise 422 naming each one.
+- ``POST /agent/macros/{id}/apply`` ``{"conversation_ids": [...]}`` answers per conversation: applied, or
+  refused with the problem (the same one the action's own route would answer). Per conversation it is all or
+  nothing: the conversation's own changes (labels, priority, team, status, snooze, assignment, note) and one
+  timeline entry naming the macro are one transaction conditioned on the conversation as read
+  (shopdesk.logic.compose), each action by the rule of its own use case; the reply is rendered first (a
+  missing variable refuses the conversation) and queued only once the transaction succeeded. Only
+  conversations the caller may act on are touched (a 404 for the others, as for a missing one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from shopdesk import clock
+from shopdesk.dal.agents import Agents
+from shopdesk.dal.config import ConfigStore
+from shopdesk.dal.labels import Labels
+from shopdesk.dal.macros import Macros
+from shopdesk.errors import BadRequest, Conflict, NotFound, ShopdeskError
+from shopdesk.logic.access import ADMIN, SUPERVISOR, Caller, require
+from shopdesk.logic.canned import CannedLibrary
+from shopdesk.logic.compose import Composer, Plan, Refused
+from shopdesk.logic.inbox import Inbox, PreparedReply, QueueUnavailable
+from shopdesk.logic.render import TemplateInvalid
+from shopdesk.logic.reroute import check_team
+from shopdesk.logic.sla_engine import PolicyBook
+from shopdesk.models import ConversationStatus, Message
+from shopdesk.models.canned import Scope
+from shopdesk.models.labels import Label
+from shopdesk.models.macros import Macro, MacroContent
+
+RESERVE_SECONDS = 3.0        # what one more conversation may take at worst, and the answer after it
+
+
+class MacroInvalid(ShopdeskError):
+    """422: actions that name what does not exist or may not be used; ``errors``: (where, what) per action."""
+
+    def __init__(self, errors: list[tuple[tuple[str | int, ...], str]]) -> None:
+        super().__init__("; ".join(message for _, message in errors))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What applying a macro did to one conversation."""
+
+    conversation_id: str
+    result: Literal["applied", "refused"]
+    status: int = 200                        # a refusal: the HTTP status its own route would answer
+    detail: str | None = None                # a refusal: why; applied: a reply that could not be queued
+    reply: Message | None = None
+
+
+@dataclass
+class MacroDesk:
+    store: Macros
+    canned: CannedLibrary
+    labels: Labels
+    agents: Agents
+    config: ConfigStore
+    book: PolicyBook
+    composer: Composer | None = None        # the agent API's: applying
+    inbox: Inbox | None = None
+
+    # ------------------------------------------------------------------ shared (admin API)
+    def put_shared(self, caller: Caller, macro_id: str, content: MacroContent) -> Macro:
+        require(caller.roles, ADMIN)
+        self._check(caller, content, "shared")
+        return self.store.put("shared", None, macro_id, content, caller.id)
+
+    def list_shared(self, caller: Caller) -> list[Macro]:
+        require(caller.roles, ADMIN, SUPERVISOR)
+        return sorted(self.store.list("shared", None), key=_by_name)
+
+    def get_shared(self, caller: Caller, macro_id: str) -> Macro:
+        require(caller.roles, ADMIN, SUPERVISOR)
+        return _found(self.store.get("shared", None, macro_id), macro_id)
+
+    def delete_shared(self, caller: Caller, macro_id: str) -> None:
+        require(caller.roles, ADMIN)
+        if not self.store.delete("shared", None, macro_id):
+            raise _missing(macro_id)
+
+    # ------------------------------------------------------------------ personal (agent API)
+    def put_personal(self, caller: Caller, macro_id: str, content: MacroContent) -> Macro:
+        self._check(caller, content, "personal")
+        return self.store.put("personal", caller.id, macro_id, content, caller.id)
+
+    def delete_personal(self, caller: Caller, macro_id: str) -> None:
+        if not self.store.delete("personal", caller.id, macro_id):
+            raise _missing(macro_id)
+
+    def usable(self, caller: Caller) -> list[Macro]:
+        """The caller's own, then the shared ones, each by name."""
+        return (sorted(self.store.list("personal", caller.id), key=_by_name)
+                + sorted(self.store.list("shared", None), key=_by_name))
+
+    def for_caller(self, caller: Caller, macro_id: str) -> Macro:
+        """The caller's personal macro with this id, else the shared one; NotFound otherwise."""
+        found = self.store.get("personal", caller.id, macro_id) or self.store.get("shared", None, macro_id)
+        return _found(found, macro_id)
+
+    def _check(self, caller: Caller, content: MacroContent, scope: Scope) -> None:
+        """Every name an action uses must exist and be usable by whoever will apply the macro."""
+        errors: list[tuple[tuple[str | int, ...], str]] = []
+        labels = {label.id: label for label in self.labels.list()}
+        for i, action in enumerate(content.actions):
+            where: tuple[str | int, ...] = ("body", "actions", i)
+            if action.type == "reply":
+                ident = action.canned_response_id
+                found = (self.canned.store.get("shared", None, ident) if scope == "shared"
+                         else self.canned.store.get("personal", caller.id, ident)
+                         or self.canned.store.get("shared", None, ident))
+                if found is None:
+                    kind = "shared canned response" if scope == "shared" else "canned response"
+                    errors.append(((*where, "canned_response_id"), f"{kind} {ident} does not exist"))
+            elif action.type in ("add_labels", "remove_labels"):
+                for label in action.labels:
+                    if label not in labels:
+                        errors.append(((*where, "labels"), f"label {label} does not exist"))
+                    elif action.type == "add_labels" and labels[label].retired:
+                        errors.append(((*where, "labels"), f"label {label} is retired"))
+            elif action.type == "set_team":
+                try:
+                    check_team(self.book, self.config, action.team)
+                except NotFound as exc:
+                    errors.append(((*where, "team"), str(exc)))
+            elif action.type == "assign" and action.agent_id is not None and self.agents.get(action.agent_id) is None:
+                errors.append(((*where, "agent_id"), f"agent {action.agent_id} does not exist"))
+        if errors:
+            raise MacroInvalid(errors)
+
+    # ------------------------------------------------------------------ applying
+    def apply(self, caller: Caller, macro_id: str, conversation_ids: list[str],
+              time_left: Callable[[], float] | None = None) -> tuple[Macro, list[Outcome]]:
+        """The macro on each conversation in turn. ``time_left`` (seconds the request may still take): a
+        conversation not started while at least ``RESERVE_SECONDS`` were left is answered 503, not applied,
+        so a large selection never ends in a timeout that would hide what was done."""
+        macro = self.for_caller(caller, macro_id)
+        known = {label.id: label for label in self.labels.list()}
+        outcomes = []
+        for conversation_id in dict.fromkeys(conversation_ids):
+            if time_left is not None and time_left() < RESERVE_SECONDS:
+                outcomes.append(Outcome(conversation_id, "refused", 503, "not applied: the request ran out of time; "
+                                                                          "apply the macro to this one again"))
+                continue
+            outcomes.append(self._apply_one(caller, macro, conversation_id, known))
+        return macro, outcomes
+
+    def _apply_one(self, caller: Caller, macro: Macro, conversation_id: str, known: dict[str, Label]) -> Outcome:
+        if self.composer is None or self.inbox is None:
+            raise RuntimeError("applying macros needs the composer and the inbox")
+        composer, inbox = self.composer, self.inbox
+        prepared: list[PreparedReply] = []
+
+        def build(plan: Plan) -> str:
+            prepared.clear()                  # a fresh read renders again
+            for action in macro.actions:
+                if action.type == "reply":
+                    prepared.append(inbox.prepare_reply(caller, plan.conv, None, None, action.canned_response_id))
+                    plan.said.append(f"reply with {action.canned_response_id}")
+                elif action.type == "note":
+                    composer.note(plan, action.text)
+                elif action.type == "add_labels":
+                    composer.labels(plan, action.labels, [], known)
+                elif action.type == "remove_labels":
+                    composer.labels(plan, [], action.labels, known)
+                elif action.type == "set_priority":
+                    composer.priority(plan, action.priority)
+                elif action.type == "set_team":
+                    composer.team(plan, action.team)
+                elif action.type == "set_status":
+                    composer.status(plan, ConversationStatus(action.status))
+                elif action.type == "snooze":
+                    composer.status(plan, ConversationStatus.SNOOZED, until=clock.now() + action.duration)
+                elif action.type == "assign":
+                    composer.assign(plan, action.agent_id)
+            return f"Macro “{macro.name}” applied by {caller.id}: " + ("; ".join(plan.said) or "nothing to change")
+
+        try:
+            conv = composer.run(caller, conversation_id, build)
+        except Refused as exc:
+            return Outcome(conversation_id, "refused", exc.status, exc.detail)
+        except TemplateInvalid as exc:
+            return Outcome(conversation_id, "refused", 422, str(exc))
+        except NotFound as exc:
+            return Outcome(conversation_id, "refused", 404, str(exc))
+        except PermissionError as exc:
+            return Outcome(conversation_id, "refused", 403, str(exc))
+        except (Conflict, BadRequest) as exc:
+            return Outcome(conversation_id, "refused", 409 if isinstance(exc, Conflict) else 400, str(exc))
+        if not prepared:
+            return Outcome(conversation_id, "applied")
+        try:
+            reply = inbox.send_reply(conv, prepared[0], caller.id)
+        except QueueUnavailable as exc:
+            return Outcome(conversation_id, "applied", 200, f"the reply was not sent: {exc}")
+        return Outcome(conversation_id, "applied", reply=reply)
+
+
+def _by_name(macro: Macro) -> tuple[str, str]:
+    return macro.name.casefold(), macro.id
+
+
+def _found(macro: Macro | None, macro_id: str) -> Macro:
+    if macro is None:
+        raise _missing(macro_id)
+    return macro
+
+
+def _missing(macro_id: str) -> NotFound:
+    return NotFound(f"macro {macro_id} does not exist")

@@ -1,0 +1,120 @@
+import { useEffect, useState } from "preact/hooks";
+import { ApiError, type Label } from "../api";
+import { isAdmin, useApp } from "../context";
+import { chipColors } from "../labels";
+
+/** The shop's labels: create, rename, recolour, retire and restore (admins; supervisors read). */
+export function LabelsAdmin() {
+  const { store, t, who } = useApp();
+  const admin = isAdmin(who);
+  const [labels, setLabels] = useState<Label[]>([]);
+  const [editing, setEditing] = useState<Label | null>(null);
+  const [id, setId] = useState("");
+  const [name, setName] = useState("");
+  const [color, setColor] = useState("#2f80ed");
+  const [message, setMessage] = useState<{ kind: "ok" | "error"; text: string } | null>(null);
+  const reload = async () => {
+    await store.run(async () => setLabels((await store.api.adminLabels()).items));
+    void store.loadTools(); // the inbox's chips and menus follow
+  };
+  useEffect(() => {
+    void reload();
+  }, []);
+  useEffect(() => {
+    setId(editing?.id ?? "");
+    setName(editing?.name ?? "");
+    setColor(editing?.color ?? "#2f80ed");
+  }, [editing]);
+  const act = async (action: () => Promise<unknown>) => {
+    setMessage(null);
+    try {
+      await action();
+      setMessage({ kind: "ok", text: t("saved") });
+      await reload();
+    } catch (error) {
+      const detail = error instanceof ApiError || error instanceof Error ? error.message : String(error);
+      setMessage({ kind: "error", text: t("error", { detail }) });
+    }
+  };
+  const submit = (e: Event) => {
+    e.preventDefault();
+    void act(() => store.api.putLabel(id.trim(), { name: name.trim(), color }));
+  };
+  return (
+    <section>
+      <h1>{t("admin.labels")}</h1>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">{t("id")}</th>
+            <th scope="col">{t("name")}</th>
+            <th scope="col">
+              <span class="visually-hidden">{t("actions")}</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {labels.map((l) => (
+            <tr key={l.id}>
+              <td>{l.id}</td>
+              <td>
+                <span class="chip label-chip" style={chipColors(l.color)}>
+                  {l.name}
+                </span>{" "}
+                {l.retired && <span class="muted small">{t("labelRetiredNote")}</span>}
+              </td>
+              <td>
+                {admin && (
+                  <>
+                    <button class="btn btn-small" onClick={() => setEditing(l)} aria-label={`${t("edit")}: ${l.name}`}>
+                      ✎
+                    </button>{" "}
+                    <button class="btn btn-small" onClick={() => void act(() => store.api.retireLabel(l.id, !l.retired))}>
+                      {l.retired ? t("labelRestore") : t("labelRetire")}
+                      <span class="visually-hidden">: {l.name}</span>
+                    </button>
+                  </>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {admin && (
+        <>
+          <button class="btn btn-small" onClick={() => setEditing(null)}>
+            + {t("newItem")}
+          </button>
+          <form class="card form" onSubmit={submit} aria-label={t("admin.labels")}>
+            <label class="field">
+              <span>{t("id")}</span>
+              <input
+                value={id}
+                onInput={(e) => setId((e.target as HTMLInputElement).value)}
+                readOnly={!!editing}
+                required
+                pattern="[a-z0-9][a-z0-9_\-]{0,63}"
+              />
+            </label>
+            <label class="field">
+              <span>{t("name")}</span>
+              <input value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} required maxLength={60} />
+            </label>
+            <label class="field">
+              <span>{t("labelColor")}</span>
+              <input type="color" value={color} onInput={(e) => setColor((e.target as HTMLInputElement).value)} />
+            </label>
+            <button class="btn btn-primary" type="submit">
+              {t("save")}
+            </button>
+          </form>
+        </>
+      )}
+      {message && (
+        <p role={message.kind === "error" ? "alert" : "status"} class={message.kind === "error" ? "error" : "ok"}>
+          {message.text}
+        </p>
+      )}
+    </section>
+  );
+}

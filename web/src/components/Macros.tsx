@@ -1,0 +1,85 @@
+import { useState } from "preact/hooks";
+import type { ApplyOut, Conversation } from "../api";
+import { customerLabel } from "../channels";
+import { useApp } from "../context";
+import { useStore } from "../store";
+
+/** Choose a macro and apply it to ``ids``; the answer per conversation is shown by the caller. */
+function MacroForm({ ids, id, onApplied }: { ids: string[]; id: string; onApplied?: (out: ApplyOut) => void }) {
+  const { store, t } = useApp();
+  const { macros } = useStore(store);
+  const [chosen, setChosen] = useState("");
+  const [busy, setBusy] = useState(false);
+  if (!macros.length) return <p class="muted small">{t("macroNone")}</p>;
+  const apply = async (e: Event) => {
+    e.preventDefault();
+    const macro = chosen || macros[0]?.id;
+    if (!macro || !ids.length) return;
+    setBusy(true);
+    const out = await store.applyMacro(macro, ids);
+    setBusy(false);
+    if (out) onApplied?.(out);
+  };
+  return (
+    <form class="macro-form" onSubmit={apply}>
+      <label class="field inline">
+        <span>{t("macro")}</span>
+        <select id={id} value={chosen || macros[0]?.id} onChange={(e) => setChosen((e.target as HTMLSelectElement).value)}>
+          {macros.map((m) => (
+            <option key={m.id} value={m.id}>
+              {m.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      <button class="btn btn-primary" type="submit" disabled={busy || !ids.length}>
+        {t("macroApply")}
+      </button>
+    </form>
+  );
+}
+
+/** The macro picker of the open conversation: the outcome in a toast. */
+export function MacroPicker({ conv }: { conv: Conversation }) {
+  const { store, t } = useApp();
+  const shown = (out: ApplyOut) => {
+    const refused = out.results.find((r) => r.result === "refused");
+    if (refused) store.notify("error", t("error", { detail: refused.problem?.detail ?? "" }));
+    else store.notify("ok", t("macroApplied", { name: out.name, applied: out.applied, refused: out.refused }));
+  };
+  return <MacroForm ids={[conv.id]} id="macro-one" onApplied={shown} />;
+}
+
+/** Under the list: what is selected, a macro to apply to all of it, and each conversation's result. */
+export function SelectionBar() {
+  const { store, t } = useApp();
+  const { picked, applied, items } = useStore(store);
+  if (!picked.length && !applied) return null;
+  const names = new Map(items.map((c) => [c.id, customerLabel(c.customer, t("customerUnknown"))]));
+  const name = (id: string) => names.get(id) ?? id;
+  return (
+    <section class="selection-bar" aria-label={t("picked", { count: picked.length })}>
+      <p class="small">
+        <strong>{t("picked", { count: picked.length })}</strong>{" "}
+        <button class="btn btn-small" onClick={() => store.clearPicks()}>
+          {t("pickClear")}
+        </button>
+      </p>
+      {picked.length > 0 && <MacroForm ids={picked} id="macro-many" />}
+      {applied && (
+        <div role="status">
+          <p class="small">{t("macroApplied", { name: applied.name, applied: applied.applied, refused: applied.refused })}</p>
+          <ul class="plain small" aria-label={t("macroResults")}>
+            {applied.results.map((r) => (
+              <li key={r.conversation_id} class={r.result === "refused" ? "error" : "ok"}>
+                {r.result === "applied"
+                  ? t("macroResultApplied", { name: name(r.conversation_id) })
+                  : t("macroResultRefused", { name: name(r.conversation_id), detail: r.problem?.detail ?? "" })}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+    </section>
+  );
+}
