@@ -266,6 +266,9 @@ def test_assist_answer_says_what_the_bot_would_do_without_sending(bot):
     assert answer["language"] == "en" and answer["handoff_reason"] is None
     status, human = agent(bot, "POST", "/agent/assist/answer", "alice", {"text": "I want to speak to a person"})
     assert human["handoff_reason"] == "human_requested" and human["answer"] is None and human["intent"] == "human"
+    status, both = agent(bot, "POST", "/agent/assist/answer", "alice",
+                         {"text": "I want to speak to a person about sending back a jacket (return label)"})
+    assert both["handoff_reason"] == "human_requested" and both["articles"][0]["article_id"] == "faq_returns"
     assert agent(bot, "POST", "/agent/assist/answer", "alice", {"text": ""})[0] == 422
 
 

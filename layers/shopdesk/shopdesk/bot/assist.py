@@ -10,7 +10,7 @@ to read and insert into a reply. Nothing is sent and nothing is written.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from shopdesk.bot import BotSettings
 from shopdesk.bot.decide import Decision, decide
@@ -35,8 +35,13 @@ class Assistant:
         return BotSettings.model_validate({k: v for k, v in stored.items() if k != "version"})
 
     def answer(self, caller: Caller, text: str) -> Decision:
-        settings = self.settings()
-        return decide(text, self.understand(text), self.index.get(), settings, self.default_language())
+        """What the bot would do, with the best articles even when it would hand over (an agent wants them most
+        then)."""
+        settings, understood, index = self.settings(), self.understand(text), self.index.get()
+        decision = decide(text, understood, index, settings, self.default_language())
+        if not decision.alternatives:
+            decision = replace(decision, alternatives=index.search(text, understood.language))
+        return decision
 
     def for_conversation(self, caller: Caller, conv: Conversation) -> Decision | None:
         """The customer's latest words (since an agent last answered; acknowledgements and the bot's answers do not
