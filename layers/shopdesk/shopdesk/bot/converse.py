@@ -94,7 +94,7 @@ class Bot:
     orders: OrderStatus | None = None
     bus: EventBus | None = None
     understand: Callable[..., Understanding] = understand
-    settings_ttl: float = 30.0
+    settings_ttl: float = 0.0        # read with every message (one GetItem): an admin's "off" counts at once
     _settings: BotSettings | None = None
     _settings_at: float = field(default=-1e9)
 
