@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import (
+    analytics,
     assignment,
     bot,
     cold_start,
@@ -37,7 +38,7 @@ from bench.harness import machine, moto_process, moto_server, use_layer
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ("cold_start", "ingest", "sweep", "sweep_capacity", "assignment", "sla", "commerce", "live", "search",
-              "load", "forecast", "understanding", "macro", "bot")
+              "load", "forecast", "understanding", "macro", "analytics", "bot")
 STACK_BENCHMARKS = ("assignment", "sla", "live", "load")        # these start the local stack (python -m local)
 
 
@@ -51,7 +52,8 @@ def sizes(quick: bool) -> dict[str, Any]:
             "commerce_conversations": 15 if quick else 60, "commerce_orders": 10 if quick else 40,
             "live_messages": 10 if quick else 50,
             "search_conversations": 500 if quick else 10_000, "search_queries": 100 if quick else 500,
-            "load_customers": 50 if quick else 500, "macro_conversations": 20 if quick else 60}
+            "load_customers": 50 if quick else 500, "macro_conversations": 20 if quick else 60,
+            "analytics_events": 100_000 if quick else 1_000_000, "analytics_conversations": 10 if quick else 30}
 
 
 def main() -> None:
@@ -145,6 +147,11 @@ def main() -> None:
             results["macro"] = measure(f"macro: a five-action macro on {plan['macro_conversations']} conversations "
                                        "one by one, then on a selection", lambda: macros.run(
                                            endpoint, plan["macro_conversations"]))
+    if "analytics" in chosen:
+        results["analytics"] = measure(
+            f"analytics: events per inbound message ({plan['analytics_conversations']} conversations played), "
+            f"report SQL on {plan['analytics_events']:,} events (DuckDB)",
+            lambda: analytics.run(plan["analytics_events"], plan["analytics_conversations"]))
     if "bot" in chosen:
         results["bot"] = measure("bot: precision, coverage, false answers on the labelled evaluation set", bot.run)
     results["runtime_seconds"] = round(time.perf_counter() - started, 1)
@@ -180,7 +187,7 @@ def report(r: dict[str, Any]) -> str:
         ("assignment", _assignment),
         ("sla", _detection), ("commerce", _commerce), ("inbox", _inbox), ("search", _search),
         ("load", _load), ("forecast", _forecast), ("understanding", understanding.report), ("macro", _macro),
-        ("bot", bot.report)]
+        ("analytics", _analytics), ("bot", bot.report)]
     parts += [show(r[key]) for key, show in sections if key in r]
     return "\n".join(parts)
 
@@ -255,6 +262,12 @@ def _cold_start(cs: dict[str, Any]) -> str:
     return (f"\nCOLD START - fresh process, median of {cs['samples']}; baseline import boto3 + DynamoDB client = "
             f"{cs['boto3_baseline_ms']} ms\n"
             + _table(["function", "init ms", "x boto3", "modules", "first call ms (moto)", "clients made"], rows))
+
+
+def _analytics(result: dict[str, Any]) -> str:
+    if "error" in result:
+        return f"\nANALYTICS\nFAILED: {result['error']}"
+    return "\nANALYTICS\n" + analytics.report(result)
 
 
 def _search(result: dict[str, Any]) -> str:

@@ -376,6 +376,14 @@ def build() -> dict[str, dict[str, Any]]:
         "apigw_live_disconnect.json": _ws_disconnect("Ws4Disconnect0004="),
         # the table's stream (LiveFanoutFunction): a new customer's first message
         "dynamodb_live_new_conversation.json": _new_conversation_records(),
+        # the same records as the event lake's writer gets them (AnalyticsWriterFunction)
+        "dynamodb_lake_new_conversation.json": _new_conversation_records(),
+        # Reports API (ReportsApiFunction): a supervisor's week
+        "apigw_reports_summary.json": _http("GET", "/reports/summary", "/reports/summary",
+                                            request_id="Rp1Summary0000001=", headers={"authorization": AUTHORIZATION},
+                                            query={"from": "2026-04-27", "to": "2026-05-04",
+                                                   "tz": "Europe/Amsterdam"},
+                                            claims={**AGENT_CLAIMS, "cognito:groups": "[supervisors]"}),
         # Work queue (RouterFunction)
         "sqs_work_inbound.json": _sqs(f"shopdesk-{STAGE}-work.fifo", "3f1c9a52-7b8e-4d6a-a1f0-5e2d8c7b6a01",
                                       inbound.model_dump(), group=CONVERSATION_ID, dedup_id=INBOUND_MESSAGE_ID,

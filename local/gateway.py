@@ -261,6 +261,7 @@ class Gateway:
             ("POST", re.compile(r"^/_local/email$"), self._email),
             ("POST", re.compile(r"^/_local/commerce/webhooks$"), self._commerce_webhook),
             ("GET", re.compile(r"^/_local/websocket$"), self._websocket),
+            ("POST", re.compile(r"^/_local/analytics/flush$"), self._flush_analytics),
             ("GET", re.compile(r"^/_local/aws$"), self._aws),
             *((method, MANAGEMENT_PATH, self._connections) for method in ("POST", "GET", "DELETE")),
         ]
@@ -477,6 +478,16 @@ class Gateway:
         if not invocation.ok:
             return Reply.json(500, {"error": invocation.error}, logical_id)
         return Reply.json(200, {"result": invocation.result}, logical_id)
+
+    def _flush_analytics(self, request: Request) -> Reply:
+        """Make every event written so far queryable: the lake's writers (stream consumers that put to a
+        Firehose stream, EVENTS_STREAM_NAME) have handled the stream up to now; moto's Firehose has no buffer,
+        and the reports function reads new objects on every query."""
+        writers = {spec.logical_id for spec in self.stack.catalog.functions.values()
+                   if spec.streams and "EVENTS_STREAM_NAME" in spec.environment}
+        if not self.stack.streams.drain(writers):
+            return Reply.json(503, {"message": "the event writer did not catch up within 10 s"})
+        return Reply.json(200, {"flushed": sorted(writers)})
 
     def _outbox(self, request: Request) -> Reply:
         return Reply.json(200, {"items": self.stack.outbox.items()})

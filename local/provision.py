@@ -44,7 +44,6 @@ _USER_POOL_FIELDS = (
     "UserPoolAddOns", "UsernameConfiguration", "AccountRecoverySetting", "DeletionProtection",
 )  # fmt: skip
 _SKIPPED_QUIETLY = {
-    "AWS::IAM::Role",
     "AWS::IAM::Policy",
     "AWS::IAM::ManagedPolicy",
     "AWS::Lambda::Permission",
@@ -135,6 +134,13 @@ class Provisioner:
             "AWS::Cognito::UserPool": self._user_pool,
             "AWS::Cognito::UserPoolClient": self._user_pool_client,
             "AWS::Logs::LogGroup": self._log_group,
+            "AWS::IAM::Role": self._role,
+            # the event lake: Firehose writes to S3 (moto writes each batch as it comes); Glue and Athena are
+            # created so the template's shapes are checked, but reports run on DuckDB locally (AnalyticsEngine)
+            "AWS::KinesisFirehose::DeliveryStream": self._delivery_stream,
+            "AWS::Glue::Database": self._glue_database,
+            "AWS::Glue::Table": self._glue_table,
+            "AWS::Athena::WorkGroup": self._work_group,
             "AWS::Serverless::Function": self._function,
             "AWS::Serverless::LayerVersion": self._layer,
             "AWS::Lambda::LayerVersion": self._layer,
@@ -440,6 +446,44 @@ class Provisioner:
                 "ClientSecret": details.get("ClientSecret", ""),
             },
         )
+
+    # ------------------------------------------------------------ roles and the event lake
+
+    def _role(self, logical_id: str, props: dict[str, Any]) -> Physical:
+        """Nothing enforces roles locally: only the name and ARN others refer to."""
+        name = props.get("RoleName") or self._name(logical_id)
+        return Physical(ref=name, attrs={"Arn": f"arn:aws:iam::{self.aws.account_id}:role/{name}", "RoleId": name})
+
+    def _delivery_stream(self, logical_id: str, props: dict[str, Any]) -> Physical:
+        name = props.get("DeliveryStreamName") or self._name(logical_id)
+        request: dict[str, Any] = {"DeliveryStreamName": name,
+                                   "DeliveryStreamType": props.get("DeliveryStreamType", "DirectPut")}
+        for key in ("ExtendedS3DestinationConfiguration", "S3DestinationConfiguration"):
+            if key in props:
+                request[key] = props[key]
+        arn = self.aws.client("firehose").create_delivery_stream(**request)["DeliveryStreamARN"]
+        return Physical(ref=name, attrs={"Arn": arn})
+
+    def _glue_database(self, logical_id: str, props: dict[str, Any]) -> Physical:
+        name = props["DatabaseInput"]["Name"]
+        self.aws.client("glue").create_database(DatabaseInput=props["DatabaseInput"])
+        return Physical(ref=name)
+
+    def _glue_table(self, logical_id: str, props: dict[str, Any]) -> Physical:
+        name = props["TableInput"]["Name"]
+        self.aws.client("glue").create_table(DatabaseName=props["DatabaseName"], TableInput=props["TableInput"])
+        return Physical(ref=name)
+
+    def _work_group(self, logical_id: str, props: dict[str, Any]) -> Physical:
+        name = props["Name"]
+        configuration = {k: v for k, v in (props.get("WorkGroupConfiguration") or {}).items()
+                         if k in ("ResultConfiguration", "EnforceWorkGroupConfiguration",
+                                  "PublishCloudWatchMetricsEnabled", "BytesScannedCutoffPerQuery")}
+        if "BytesScannedCutoffPerQuery" in configuration:    # a template parameter: resolved as text
+            configuration["BytesScannedCutoffPerQuery"] = int(configuration["BytesScannedCutoffPerQuery"])
+        self.aws.client("athena").create_work_group(Name=name, Configuration=configuration,
+                                                    Description=props.get("Description", ""))
+        return Physical(ref=name)
 
     # ------------------------------------------------------------ SAM resources run locally
 

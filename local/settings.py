@@ -142,6 +142,7 @@ class Settings:
             "ShopifyAdminBaseUrl": f"{self.base_url}/_sandbox/shopify",
             "WooCommerceBaseUrl": f"{self.base_url}/_sandbox/woocommerce",
             "DispatchBackoffBaseSeconds": "1",
+            "AnalyticsEngine": "duckdb",        # reports read the lake's objects in moto's S3 with DuckDB
             **({"SearchEngine": "sqlite", "SearchIndexPath": str(self.state_dir / "search.sqlite3")}
                if self.state_dir else {}),
             "InboxUrl": self.base_url,          # the gateway serves the web inbox itself

@@ -17,6 +17,7 @@ import base64
 import json
 import logging
 import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -142,6 +143,7 @@ class ShardPoller:
         self.label = f"stream {source.stream_arn.rsplit('/', 3)[-3]} -> {source.function}"
         self.pending: list[dict[str, Any]] = []
         self.invocations = 0
+        self.caught_up_at = 0.0  # monotonic time of the last read that found nothing new with nothing pending
 
     def run(self) -> None:
         streams = self.aws.client("dynamodbstreams")
@@ -152,8 +154,11 @@ class ShardPoller:
         while not self.stop.is_set():
             if len(self.pending) < self.source.batch_size:
                 try:
+                    asked = time.monotonic()
                     answer = streams.get_records(ShardIterator=iterator, Limit=1000)
                     iterator = answer["NextShardIterator"]
+                    if not answer.get("Records") and not self.pending:
+                        self.caught_up_at = asked
                     for raw in answer.get("Records") or []:
                         record = lambda_record(raw, self.source.stream_arn)
                         if passes(self.source, record):
@@ -264,6 +269,18 @@ class StreamPollers:
                 source.batch_size,
                 source.starting_position,
             )
+
+    def drain(self, functions: set[str], timeout: float = 10.0) -> bool:
+        """Wait until the pollers of ``functions`` have handled every record written before the call (a read
+        that started after it found nothing new and nothing was pending); False on timeout."""
+        since = time.monotonic()
+        pollers = [p for p in self.pollers if p.source.function in functions]
+        deadline = since + timeout
+        while time.monotonic() < deadline:
+            if all(p.caught_up_at > since for p in pollers):
+                return True
+            self.stop.wait(POLL_SECONDS / 5)
+        return False
 
     def close(self) -> None:
         self.stop.set()

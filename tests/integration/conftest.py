@@ -143,6 +143,11 @@ def _resolve_props(props: Any, names: dict[str, str]) -> Any:
 
 @pytest.fixture
 def desk(moto_endpoint: str) -> Iterator[Desk]:
+    yield make_desk(moto_endpoint)
+
+
+def make_desk(moto_endpoint: str) -> Desk:
+    """A desk of its own resources (a module-scoped fixture can make one for several tests)."""
     suffix = uuid.uuid4().hex[:8]
     resources = TEMPLATE["Resources"]
     ddb = boto3.client("dynamodb", region_name=REGION, endpoint_url=moto_endpoint)
@@ -179,7 +184,8 @@ def desk(moto_endpoint: str) -> Iterator[Desk]:
         {"visitor_secret": "test-visitor-secret", "session_secret": "test-session-secret"}))["ARN"]
     s3 = boto3.client("s3", region_name=REGION, endpoint_url=moto_endpoint)
     media_bucket, mail_bucket, export_bucket = f"media-{suffix}", f"mail-{suffix}", f"export-{suffix}"
-    for bucket in (media_bucket, mail_bucket, export_bucket):
+    events_bucket = f"events-{suffix}"
+    for bucket in (media_bucket, mail_bucket, export_bucket, events_bucket):
         s3.create_bucket(Bucket=bucket)
     globals_env = _resolve_props(TEMPLATE["Globals"]["Function"]["Environment"]["Variables"],
                                  {"Ref": table_name})
@@ -194,6 +200,7 @@ def desk(moto_endpoint: str) -> Iterator[Desk]:
            "AGENT_DEFAULT_CAPACITY": "3", "DISPATCH_MAX_ATTEMPTS": "3", "DISPATCH_BACKOFF_BASE_SECONDS": "1",
            "POWERTOOLS_LOG_LEVEL": "WARNING", "META_SECRET_ARN": meta_secret, "TELEGRAM_SECRET_ARN": telegram_secret,
            "WEBCHAT_SECRET_ARN": webchat_secret, "MEDIA_BUCKET": media_bucket, "MAIL_BUCKET": mail_bucket,
+           "EVENTS_BUCKET": events_bucket, "ANALYTICS_ENGINE": "duckdb",
            "SES_FROM_ADDRESS": "support@shop.example", "WIDGET_ALLOWED_ORIGINS": "https://shop.example",
            "EMAIL_RECIPIENTS": TEMPLATE["Parameters"]["EmailRecipients"]["Default"],
            "META_GRAPH_BASE_URL": "http://127.0.0.1:9", "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9",
@@ -208,7 +215,7 @@ def desk(moto_endpoint: str) -> Iterator[Desk]:
     ddb.put_item(TableName=table_name, Item={"PK": {"S": "CONFIG#routing"}, "SK": {"S": "settings"},
                                              "acknowledgements": {"BOOL": False}, "version": {"N": "1"}})
     env["OUTBOUND_QUEUE_URL"] = outbound
-    yield Desk(moto_endpoint, table_name, work, outbound, bus, secret, env)
+    return Desk(moto_endpoint, table_name, work, outbound, bus, secret, env)
 
 
 @pytest.fixture(autouse=True)

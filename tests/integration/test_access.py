@@ -140,6 +140,18 @@ ADMIN_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
     ("GET", "/admin/privacy/jobs/<job_id>"): (None, "", (403, 403, 404, 403)),    # no such job
 }
 
+PERIOD = "from=2026-11-30&to=2026-12-07&tz=Europe/Amsterdam"
+REPORTS_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] = {
+    ("GET", "/reports/openapi.json"): (None, "", (200, 200, 200, 200)),
+    ("GET", "/reports/swagger"): (None, "", (200, 200, 200, 200)),
+    # the desk's figures are for supervisors and admins (tests/integration/test_analytics.py checks them)
+    ("GET", "/reports/summary"): (None, PERIOD, READ),
+    ("GET", "/reports/metrics"): (None, PERIOD + "&metric=first_response&group_by=agent", READ),
+    ("GET", "/reports/metrics/catalog"): (None, "", READ),
+    # an empty lake has no week of history: past the role check it is a 409
+    ("GET", "/reports/forecast"): (None, "days=7", (403, 409, 409, 403)),
+    ("GET", "/reports/staffing"): (None, "days=7&concurrency=3", (403, 409, 409, 403)),
+}
 
 def call(desk: Any, api: str, method: str, path: str, who: str, body: Any = None, query: str = "") -> tuple[int, Any]:
     """A request with the claims API Gateway passes for the role's ID token."""
@@ -193,7 +205,8 @@ def _path(route: str, values: dict[str, str]) -> str:
     return re.sub(r"<(\w+)>", lambda m: values[m.group(1)], route)
 
 
-@pytest.mark.parametrize("api,table", [("agent_api", AGENT_ROUTES), ("admin_api", ADMIN_ROUTES)])
+@pytest.mark.parametrize("api,table", [("agent_api", AGENT_ROUTES), ("admin_api", ADMIN_ROUTES),
+                                       ("reports_api", REPORTS_ROUTES)])
 def test_each_role_gets_what_its_row_says_on_every_route(shop, api, table):
     desk = shop
     # Given a row for every route the app declares

@@ -34,7 +34,8 @@ _spec.loader.exec_module(generate)
 HANDLERS = {"apigw_twilio_": "inbound_twilio", "apigw_agent_": "agent_api", "apigw_shopify_": "inbound_shopify",
             "apigw_woocommerce_": "inbound_woocommerce", "sqs_work_": "router",
             "sqs_outbound_": "dispatcher", "scheduler_": "sla_sweep", "apigw_authorizer_": "live_authorizer",
-            "apigw_live_": "live_connections", "dynamodb_live_": "live_fanout"}
+            "apigw_live_": "live_connections", "dynamodb_live_": "live_fanout",
+            "dynamodb_lake_": "analytics_writer", "apigw_reports_": "reports_api"}
 SMS_CUSTOMER = "+14133881111"
 WHATSAPP_CUSTOMER = "+31612345678"
 MMS_CUSTOMER = "+12032572584"
@@ -109,6 +110,7 @@ SCENARIOS = {
     "apigw_authorizer_connect.json", "apigw_live_connect.json", "apigw_live_ping.json",
     "apigw_live_disconnect.json", "dynamodb_live_new_conversation.json",
     "apigw_shopify_orders_updated.json", "apigw_woocommerce_order_created.json",
+    "dynamodb_lake_new_conversation.json", "apigw_reports_summary.json",
 }
 
 
@@ -507,3 +509,30 @@ def test_stream_event_of_a_new_conversation_notifies_alices_connection_and_logs_
         assert len(change_log(desk)) == 2
     finally:
         endpoint.close()
+
+
+# ------------------------------------------------------------------------------ the event lake and reports
+
+def test_lake_stream_event_puts_the_conversations_first_facts_to_firehose(desk):
+    bucket, stream = f"lake-{desk.table_name}", f"events-{desk.table_name}"
+    desk.client("s3").create_bucket(Bucket=bucket)
+    desk.client("firehose").create_delivery_stream(
+        DeliveryStreamName=stream, DeliveryStreamType="DirectPut",
+        ExtendedS3DestinationConfiguration={"RoleARN": "arn:aws:iam::123456789012:role/firehose",
+                                            "BucketARN": f"arn:aws:s3:::{bucket}", "Prefix": "events/"})
+    assert _invoke(desk, "dynamodb_lake_new_conversation.json", EVENTS_STREAM_NAME=stream) == {"batchItemFailures": []}
+    s3 = desk.client("s3")
+    (key,) = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]     # one PutRecordBatch
+    lines = [json.loads(line) for line in s3.get_object(Bucket=bucket, Key=key)["Body"].read().splitlines()]
+    assert [(e["type"], e["conversation_id"]) for e in lines] == [
+        ("conversation_opened", generate.CONVERSATION_ID), ("message_received", generate.CONVERSATION_ID)]
+    assert {e["day"] for e in lines} == {"2026-05-01"}
+
+
+def test_reports_summary_event_answers_a_supervisors_week(desk):
+    result = _invoke(desk, "apigw_reports_summary.json")
+    assert result["statusCode"] == 200, result
+    body = _json(result)
+    assert (body["from"], body["to"], body["tz"]) == ("2026-04-27T00:00:00+02:00", "2026-05-04T00:00:00+02:00",
+                                                      "Europe/Amsterdam")
+    assert body["conversations"] == 0 and body["first_response"]["median_s"] is None      # an empty lake

@@ -20,8 +20,9 @@ def _conv(channel: str, day: int) -> Conversation:
 
 
 def _order(name: str, total: str, currency: str = "EUR", day: int = 3, **extra) -> Order:
-    return Order(platform="shopify", id=name, name=name, number=name.lstrip("#"), created_at=datetime(2026, 10, day, tzinfo=UTC),
-                 updated_at=datetime(2026, 10, day, tzinfo=UTC), total=total, currency=currency, **extra)
+    return Order(platform="shopify", id=name, name=name, number=name.lstrip("#"),
+                 created_at=datetime(2026, 10, day, tzinfo=UTC), updated_at=datetime(2026, 10, day, tzinfo=UTC),
+                 total=total, currency=currency, **extra)
 
 
 def test_the_profile_says_since_when_where_and_what_they_bought():

@@ -158,3 +158,20 @@ def test_batch_failures_checkpoint_before_the_first_failed_record():
     assert failed_position(Invocation(True, {"batchItemFailures": [{"itemIdentifier": "99"}]}), batch, True) is None
     assert failed_position(Invocation(False, error={"errorMessage": "boom"}), batch, True) is None
     assert failed_position(Invocation(True, {"batchItemFailures": [{"itemIdentifier": "11"}]}), batch, False) == 3
+
+
+def test_a_drain_waits_for_a_read_that_started_after_it_and_found_nothing():
+    import threading
+    from types import SimpleNamespace
+
+    from local.streams import StreamPollers
+
+    pollers = StreamPollers([], aws=None, runtime=None, queues={})  # type: ignore[arg-type]
+    writer = SimpleNamespace(source=SimpleNamespace(function="AnalyticsWriterFunction"), caught_up_at=time.monotonic())
+    other = SimpleNamespace(source=SimpleNamespace(function="LiveFanoutFunction"), caught_up_at=0.0)
+    pollers.pollers = [writer, other]  # type: ignore[list-item]
+    # a read that finished before the drain was asked does not count
+    assert pollers.drain({"AnalyticsWriterFunction"}, timeout=0.3) is False
+    # one that starts afterwards and finds the stream empty does; other functions' pollers are not waited for
+    threading.Timer(0.1, lambda: setattr(writer, "caught_up_at", time.monotonic())).start()
+    assert pollers.drain({"AnalyticsWriterFunction"}, timeout=10) is True

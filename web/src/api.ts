@@ -2,6 +2,7 @@
 // and admin-openapi.ts, generated with openapi-typescript by `npm run types`; admin.ts names the admin API's
 // bodies as the forms use them). Components never call fetch themselves.
 import type { components } from "./api-types/agent";
+import type { MetricRow } from "./reports";
 import type {
   AdminAgent,
   AgentSettings,
@@ -264,6 +265,34 @@ export class Api {
   slaEvents = (q: { hours?: number; limit?: number; team?: string } = {}) =>
     this.call<{ items: SlaEvent[]; more: boolean }>("GET", "/admin/sla-events" + query(q));
   setTier = (id: string, tier: string | null) => this.call<Customer>("PUT", `/admin/customers/${enc(id)}`, { tier });
+
+  // -- the reports API (supervisors, admins): figures from the event lake, docs/metrics.md
+  reportSummary = (p: ReportPeriod) => this.call<ReportSummary>("GET", "/reports/summary" + query({ ...p }));
+  reportMetric = (p: ReportPeriod & { metric: string; group_by?: ReportGroup }) =>
+    this.call<{ items: MetricRow[] }>("GET", "/reports/metrics" + query({ ...p }));
+}
+
+export type ReportGroup = "agent" | "team" | "channel" | "language" | "day" | "hour";
+export interface ReportPeriod {
+  from: string;
+  to: string;
+  tz: string;
+}
+export interface ReportDurations {
+  count: number;
+  median_s: number | null;
+  p90_s: number | null;
+  business_median_s: number | null;
+  business_p90_s: number | null;
+}
+export interface ReportSummary {
+  conversations: number;
+  first_response: ReportDurations;
+  next_response: ReportDurations;
+  resolution: ReportDurations & { resolved: number; reopened: number; reopen_rate: number | null };
+  sla: { compliance_by_target: Record<string, number | null> };
+  csat: { score: number | null; responses: number; response_rate: number | null };
+  bot: { answered: number; handed_off: number; resolved: number; containment_rate: number | null };
 }
 
 function enc(part: string): string {

@@ -4,11 +4,13 @@ import { useEffect, useState } from "preact/hooks";
 export type Route =
   | { page: "inbox"; conversationId: string | null }
   | { page: "board" }
+  | { page: "reports" }
   | { page: "settings"; section: string };
 
 export function parseRoute(pathname: string): Route {
   const parts = pathname.split("/").filter(Boolean).map(decodeURIComponent);
   if (parts[0] === "board") return { page: "board" };
+  if (parts[0] === "reports") return { page: "reports" };
   if (parts[0] === "settings") return { page: "settings", section: parts[1] ?? "agents" };
   if (parts[0] === "c" && parts[1]) return { page: "inbox", conversationId: parts[1] };
   return { page: "inbox", conversationId: null };

@@ -260,3 +260,29 @@ class SearchSettings(CoreSettings):
         if self.engine == "sqlite" and not self.index_path:
             raise ValueError("SEARCH_ENGINE=sqlite needs SEARCH_INDEX_PATH (a file path)")
         return self
+
+
+class AnalyticsSettings(_Settings):
+    """The event lake: the writer's Firehose stream, and where reports read the events from.
+
+    ``duckdb`` (the local stack, tests, a small shop) reads the objects under ``EVENTS_BUCKET``/``EVENTS_PREFIX``
+    with DuckDB; ``athena`` runs the same SQL, transpiled to Trino, in ``ATHENA_WORKGROUP`` on the Glue table
+    ``ATHENA_DATABASE``.``ATHENA_TABLE``."""
+
+    stream_name: Annotated[str, Field(alias="EVENTS_STREAM_NAME")] = ""
+    engine: Annotated[Literal["duckdb", "athena"], Field(alias="ANALYTICS_ENGINE")] = "duckdb"
+    bucket: Annotated[str, Field(alias="EVENTS_BUCKET")] = ""
+    prefix: Annotated[str, Field(alias="EVENTS_PREFIX")] = "events/"
+    athena_workgroup: Annotated[str, Field(alias="ATHENA_WORKGROUP")] = ""
+    athena_database: Annotated[str, Field(alias="ATHENA_DATABASE")] = ""
+    athena_table: Annotated[str, Field(alias="ATHENA_TABLE")] = "events"
+
+    @model_validator(mode="after")
+    def _where(self) -> Self:
+        if self.engine == "athena" and not (self.athena_workgroup and self.athena_database):
+            raise ValueError("ANALYTICS_ENGINE=athena needs ATHENA_WORKGROUP and ATHENA_DATABASE")
+        return self
+
+
+class ReportsSettings(CoreSettings, AnalyticsSettings):
+    """The reports API: the table for the caller's roles, the lake for the figures."""

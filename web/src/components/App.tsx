@@ -10,6 +10,7 @@ import { parseRoute, usePath } from "../route";
 import { Store } from "../store";
 import { AdminPages } from "./AdminPages";
 import { Inbox } from "./Inbox";
+import { Reports } from "./Reports";
 import { SignIn } from "./SignIn";
 import { SupervisorBoard } from "./SupervisorBoard";
 import { TopBar } from "./TopBar";
@@ -79,7 +80,8 @@ function SignedIn(props: {
     navigate,
   };
   useEffect(() => {
-    document.title = `${t(route.page === "board" ? "board" : route.page === "settings" ? "settings" : "inbox")} · shopdesk`;
+    const titles = { inbox: "inbox", board: "board", reports: "reports", settings: "settings" } as const;
+    document.title = `${t(titles[route.page])} · shopdesk`;
   }, [route.page, t]);
   return (
     <AppContext.Provider value={context}>
@@ -90,6 +92,7 @@ function SignedIn(props: {
       <main id="main" class={`page page-${route.page}`}>
         {route.page === "inbox" && <Inbox conversationId={route.conversationId} />}
         {route.page === "board" && (isSupervisor(who) ? <SupervisorBoard /> : <p>{t("notAllowed")}</p>)}
+        {route.page === "reports" && (isSupervisor(who) ? <Reports /> : <p>{t("notAllowed")}</p>)}
         {route.page === "settings" && (isSupervisor(who) ? <AdminPages section={route.section} /> : <p>{t("notAllowed")}</p>)}
       </main>
     </AppContext.Provider>

@@ -33,6 +33,7 @@ export function TopBar({ route }: { route: Route }) {
       <nav aria-label="shopdesk">
         {link("inbox", "/", t("inbox"))}
         {isSupervisor(who) && link("board", "/board", t("board"))}
+        {isSupervisor(who) && link("reports", "/reports", t("reports"))}
         {isSupervisor(who) && link("settings", "/settings/agents", t("settings"))}
       </nav>
       <SearchBox />

@@ -117,10 +117,12 @@ class OrderActions:
             result = commerce.cancel(order, reason=request.reason, restock=request.restock,
                                      notify_customer=request.notify_customer, staff_note=request.staff_note)
         except CommerceRefused as exc:
-            self._record(conv, agent_id, f"{agent_id} tried to cancel order {order.name}: {exc}")
+            self._record(conv, agent_id, f"{agent_id} tried to cancel order {order.name}: {exc}", "cancel", order,
+                         False)
             raise
         after = result.order or self.lookup.fresh(order)
-        note = self._record(conv, agent_id, f"Order {order.name} cancelled by {agent_id} (reason: {request.reason})")
+        note = self._record(conv, agent_id, f"Order {order.name} cancelled by {agent_id} (reason: {request.reason})",
+                            "cancel", order, True)
         return ActionDone("cancel", result.message, after, result, note)
 
     def refund(self, conv: Conversation, order_id: str, who: Caller, request: RefundRequest) -> ActionDone:
@@ -150,14 +152,18 @@ class OrderActions:
         try:
             result = commerce.refund(order, lines, note=request.note, notify_customer=request.notify_customer)
         except CommerceRefused as exc:
-            self._record(conv, agent_id, f"{agent_id} tried to refund order {order.name}: {exc}")
+            self._record(conv, agent_id, f"{agent_id} tried to refund order {order.name}: {exc}", "refund", order,
+                         False)
             raise
         after = result.order or self.lookup.fresh(order)
-        note = self._record(conv, agent_id, f"{result.message} by {agent_id} ({chosen})")
+        note = self._record(conv, agent_id, f"{result.message} by {agent_id} ({chosen})", "refund", order, True)
         return ActionDone("refund", result.message, after, result, note)
 
-    def _record(self, conv: Conversation, agent_id: str, text: str) -> Message:
-        message = system_message(conv.id, text, author=agent_id)
+    def _record(self, conv: Conversation, agent_id: str, text: str, action: str, order: Order, done: bool
+                ) -> Message:
+        """The timeline note of an action, typed so the event lake counts it (``order_action``)."""
+        message = system_message(conv.id, text, author=agent_id).model_copy(update={
+            "kind": "order_action", "payload": {"action": action, "order": order.name, "done": done}})
         self.add_message(message)
         return message
 

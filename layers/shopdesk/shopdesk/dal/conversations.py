@@ -130,6 +130,7 @@ class Conversations:
                   .set(f"routes.{channel}", route)
                   .set("last_message_preview", preview)
                   .set("StatusPK", it.status_pk("open")).set("StatusSK", now).set("InboxSK", f"open#{now}")
+                  .set("changed_by", "customer").set_if_missing("awaiting_since", now)
                   .add("message_count", 1)
                   .when("attribute_exists(PK) AND #status <> :resolved", resolved="resolved"))
         ops = [self._marker_op(provider, provider_id, message, work), self.table.put_op(it.message_item(message)),
@@ -422,7 +423,7 @@ class Conversations:
         """Take a conversation back from an agent into the queue (silence, offline), freeing their
         capacity; False when it is no longer theirs."""
         now = clock.now_iso()
-        update = (Update().remove("assignee").remove("InboxPK").set("waiting_since", now)
+        update = (Update().remove("assignee").remove("InboxPK").set("waiting_since", now).set("changed_by", "system")
                   .set("QueuePK", it.queue_pk(conv.team)).set("QueueSK", it.queue_sk(conv.priority, now, conv.id))
                   .set("updated_at", now).set("StatusSK", now).set("InboxSK", f"open#{now}")
                   .when("assignee = :agent AND #status = :open", agent=agent_id, open="open"))
@@ -456,7 +457,7 @@ class Conversations:
         conv_update = (Update().set("assignee", agent.id).set("InboxPK", it.inbox_pk(agent.id))
                        .set("InboxSK", f"open#{now}").set("updated_at", now).set("StatusSK", now)
                        .set("assigned_at", now).remove("QueuePK").remove("QueueSK").remove("waiting_since")
-                       .add("granted", {agent.id})
+                       .set("changed_by", "router").add("granted", {agent.id})
                        .when("attribute_exists(QueuePK) AND #status = :open AND attribute_not_exists(assignee)",
                              open="open"))
         ops = [self.table.update_op(it.agent_pk(agent.id), it.META, agent_update),
@@ -480,7 +481,8 @@ class Conversations:
         conv_update = self.leave_queue(
             Update().set("assignee", to_agent).set("InboxPK", it.inbox_pk(to_agent))
             .set("InboxSK", f"{conv.status.value}#{now}").set("updated_at", now).set("StatusSK", now)
-            .set("assigned_at", now).add("granted", {to_agent}))   # keeps access, whatever its team (logic/access.py)
+            .set("assigned_at", now).set("changed_by", note.author or "system")
+            .add("granted", {to_agent}))   # keeps access, whatever its team (logic/access.py)
         if conv.assignee:
             conv_update.when("assignee = :previous AND #status <> :resolved", previous=conv.assignee,
                              resolved="resolved")
@@ -508,7 +510,7 @@ class Conversations:
         now = clock.now_iso()
         update = (Update().set("priority", priority.value).set("team", team).set("AccessPK", it.access_team(team))
                   .set("skills", skills or None).set("updated_at", now).set("StatusSK", now)
-                  .set("InboxSK", f"{conv.status.value}#{now}")
+                  .set("InboxSK", f"{conv.status.value}#{now}").set("changed_by", note.author or "system")
                   .when("#status = :read_status AND #priority = :read_priority AND #team = :read_team",
                         read_status=conv.status.value, read_priority=conv.priority.value, read_team=conv.team))
         ops = [self.table.put_op(it.message_item(note))]
@@ -664,6 +666,7 @@ class Conversations:
                   .set("InboxSK", f"{conv.status.value}#{now}").set("last_outbound_at", now)
                   .set("last_message_preview", (message.text or "")[:140] or None)
                   .set_if_missing("sla.first_response_at", now).add("message_count", 1)
+                  .set("last_outbound_by", message.author or "system").remove("awaiting_since")
                   .when("attribute_exists(PK)"))
         self.table.transact([
             self.table.put_op(it.message_item(message)),
@@ -695,7 +698,7 @@ class Conversations:
         now = clock.now_iso()
         update = (Update().set("status", status.value).set("updated_at", now)
                   .set("StatusPK", it.status_pk(status.value)).set("StatusSK", now)
-                  .set("InboxSK", f"{status.value}#{now}")
+                  .set("InboxSK", f"{status.value}#{now}").set("changed_by", note.author or "system")
                   .when("#status = :current", current=conv.status.value))
         ops: list[dict[str, Any]] = []
         if identities is None:       # the identity the conversation started from
@@ -703,7 +706,9 @@ class Conversations:
         reopening = conv.status is ConversationStatus.RESOLVED
         assignee = None if reopening else conv.assignee
         if status is ConversationStatus.RESOLVED:
-            update.set("resolved_at", now)
+            # the agent credited with the resolution (and a later CSAT rating): who resolved it, or its assignee
+            update.set("resolved_at", now).set("resolved_by", note.author or conv.assignee or "system")
+            update.remove("awaiting_since")
             if resolved_ttl:           # retention of closed conversations (privacy settings)
                 update.set("ttl", resolved_ttl)
             if conv.assignee:
@@ -711,9 +716,9 @@ class Conversations:
             # sticky routing remembers who helped this customer last
             ops.extend(self.identities.release_ops(identities, conv.id, last_agent=conv.assignee, at=now))
         if reopening:
-            update.remove("assignee").remove("InboxPK").remove("resolved_at").remove("ttl")
+            update.remove("assignee").remove("InboxPK").remove("resolved_at").remove("resolved_by").remove("ttl")
             ops.extend(self.identities.reopen_ops(identities, conv.id))
-            update.remove("sla.first_response_at")
+            update.remove("sla.first_response_at").set("cycle_started_at", now)   # a new cycle (metrics.md)
         if status is ConversationStatus.OPEN and assignee is None:
             since = clock.iso(conv.waiting_since) if conv.waiting_since and not reopening else now
             self.wait_in_queue(update, conv.id, conv.team, conv.priority, since)

@@ -144,7 +144,11 @@ def conversation_item(conv: Conversation) -> dict[str, Any]:
         "CustomerPK": customer_pk(conv.customer.id), "CustomerSK": clock.iso(conv.created_at),
         "InboxSK": f"{conv.status.value}#{updated}",
         "AccessPK": access_team(conv.team),            # the Access index: TEAM#<team> / <status>#<updated_at>
+        # what the event lake derives durations and actors from (shopdesk.analytics.events)
+        "cycle_started_at": clock.iso(conv.created_at), "changed_by": "customer",
     }
+    if conv.status is ConversationStatus.OPEN and not conv.sla.first_response_at:
+        item["awaiting_since"] = clock.iso(conv.created_at)   # a customer waits for a person's reply
     if conv.assignee:
         item["InboxPK"] = inbox_pk(conv.assignee)
     elif conv.status is ConversationStatus.OPEN and conv.waiting_since is not None:

@@ -1,0 +1,111 @@
+"""Reports API: the desk's figures from the event lake (docs/metrics.md), for supervisors and admins."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shopdesk import clock
+from shopdesk.analytics import LakeUnavailable, lake_for
+from shopdesk.analytics.reports import METRICS, Reports, as_csv, period, staffing_plan, volume_forecast
+from shopdesk.api import openapi, problems
+from shopdesk.api.agent import caller_roles
+from shopdesk.api.reports import Forecast, MetricList, MetricRows, Staffing, Summary
+from shopdesk.config import ReportsSettings
+from shopdesk.forecast.staffing import StaffingInputs
+from shopdesk.logic.access import ADMIN, SUPERVISOR, require
+
+settings = ReportsSettings.from_env()
+logger = Logger()
+reports = Reports(lake_for(settings))
+app = APIGatewayHttpResolver(enable_validation=True)
+openapi.publish(app, "/reports", title="shopdesk reports API",
+                description="The desk's figures from the event lake, defined in docs/metrics.md, for supervisors "
+                            "and admins (403 for other agents). Periods are [from, to): a date is midnight in `tz`. "
+                            "Every refusal is an RFC 9457 problem (application/problem+json).",
+                security_schemes={openapi.AGENT_JWT: openapi.AGENT_JWT_SCHEME}, security=[{openapi.AGENT_JWT: []}])
+
+From = Annotated[str, Query(alias="from", min_length=10, max_length=40, description="2026-11-30 or an ISO time")]
+To = Annotated[str, Query(min_length=10, max_length=40, description="exclusive: 2026-12-07 ends with the 6th")]
+Tz = Annotated[str, Query(min_length=1, max_length=64, description="IANA time zone of dates, days and hours")]
+Group = Annotated[Literal["agent", "team", "channel", "language", "day", "hour"] | None, Query()]
+Metric = Annotated[str, Query(min_length=1, max_length=40, description="GET /reports/metrics/catalog lists them")]
+READ = problems.responses(200, 400, 403, 503)
+
+
+def _lead() -> None:
+    require(caller_roles(app.current_event), SUPERVISOR, ADMIN)
+
+
+@app.get("/reports/summary", summary="The period's figures: volume, response and resolution times, SLA, CSAT, bot",
+         responses=READ)
+def summary(from_: From, to: To, tz: Tz = "UTC") -> Summary:
+    _lead()
+    return Summary.model_validate(reports.summary(period(from_, to, tz)))
+
+
+@app.get("/reports/metrics", summary="One metric by agent, team, channel, language, day or hour (JSON or CSV)",
+         responses=problems.responses(200, 400, 403, 503, ok_content={
+             "application/json": {"model": MetricRows}, "text/csv": {"schema": {"type": "string"}}}))
+def metrics(metric: Metric, from_: From, to: To, tz: Tz = "UTC", group_by: Group = None,
+            format: Annotated[Literal["json", "csv"], Query()] = "json") -> Response[MetricRows | str]:
+    """Two media types, so the answer is built here (the document lists both, from ``ok_content``)."""
+    _lead()
+    span = period(from_, to, tz)
+    rows = reports.metric(metric, span, group_by)
+    if format == "csv":
+        return Response(200, "text/csv; charset=utf-8", as_csv(rows))
+    body = MetricRows.model_validate({"metric": metric, "group_by": group_by, "from": span.start.isoformat(),
+                                      "to": span.end.isoformat(), "tz": tz, "items": rows})
+    return Response(200, "application/json", body)
+
+
+@app.get("/reports/forecast", summary="Conversations expected per hour for the next days (hour-of-week model on the "
+         "lake's last six weeks; docs/forecast.md)", responses=problems.responses(200, 400, 403, 409, 503))
+def volume(channel: Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$")] = None,
+           days: Annotated[int, Query(ge=1, le=14)] = 14, tz: Tz = "UTC") -> Forecast:
+    _lead()
+    return Forecast.model_validate(volume_forecast(reports.lake, clock.now(), channel, days, tz))
+
+
+@app.get("/reports/staffing", summary="Agents needed per hour for the next days: the forecast with Erlang C over "
+         "agents' concurrent slots (docs/forecast.md)", responses=problems.responses(200, 400, 403, 409, 422, 503))
+def staffing(channel: Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$")] = None,
+             days: Annotated[int, Query(ge=1, le=14)] = 7, tz: Tz = "UTC",
+             handle_seconds: Annotated[int, Query(ge=30, le=86400, description=(
+                 "how long a conversation holds an agent's slot, assignment to resolve (the routing "
+                 "settings' average handling time is 600)"))] = 600,
+             target_seconds: Annotated[int, Query(ge=60, le=7 * 86400, description="the first-response target")] = 3600,
+             reply_seconds: Annotated[int, Query(ge=0, le=86400, description=(
+                 "an agent's first reply after assignment, taken off the target"))] = 120,
+             effort_seconds: Annotated[int, Query(ge=10, le=86400, description=(
+                 "the agent's own working time per conversation"))] = 300,
+             concurrency: Annotated[int, Query(ge=1, le=50, description="conversations an agent holds at once")] = 3,
+             goal: Annotated[float, Query(gt=0, lt=1, description="share to answer within the target")] = 0.8,
+             ) -> Staffing:
+    _lead()
+    inputs = StaffingInputs(slot_seconds=handle_seconds, first_response_target_seconds=target_seconds,
+                            reply_after_assignment_seconds=reply_seconds, effort_seconds=effort_seconds,
+                            concurrency=concurrency, goal=goal)
+    volume_ = volume_forecast(reports.lake, clock.now(), channel, days, tz)
+    return Staffing.model_validate(staffing_plan(volume_, inputs))
+
+
+@app.get("/reports/metrics/catalog", summary="The metrics /reports/metrics answers", responses=problems.responses(
+    200, 403))
+def catalog() -> MetricList:
+    _lead()
+    return MetricList.model_validate({"items": [{"name": k, "description": v} for k, v in METRICS.items()]})
+
+
+problems.install(app, extra={LakeUnavailable: 503})
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

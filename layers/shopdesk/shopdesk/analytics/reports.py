@@ -1,0 +1,198 @@
+"""The reports use case: a period in a time zone, the figures of docs/metrics.md from the lake.
+
+Every figure is computed by one statement of ``analytics.sql`` on the lake (never the table); ratios are
+made here from the counts the statements answer, so a ratio with nothing to divide is ``None``, not 0.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from shopdesk.analytics import Lake
+from shopdesk.analytics.sql import GROUPS, STATEMENTS, Period, hourly, statement
+from shopdesk.errors import BadRequest, Conflict
+from shopdesk.forecast import staffing
+from shopdesk.forecast.staffing import StaffingInputs
+from shopdesk.forecast.volume import WEEK, ModelSettings, forecast
+
+MAX_DAYS = 400
+DURATIONS = ("first_response", "next_response", "resolution")
+COUNTS = ("conversations", "messages_received", "replies", "handled", "resolved")
+# The metrics GET /reports/metrics answers: the statements' own, and ratios made from them.
+METRICS: dict[str, str] = {
+    **{name: STATEMENTS[name][1] for name in (*COUNTS, *DURATIONS)},
+    "reopen_rate": "share of the conversations resolved in the period that were reopened in it",
+    "sla_compliance": "share of SLA target instances that ended in the period met, per target",
+    "backlog": "conversations not resolved at the end of each day or hour (group_by=day|hour)",
+    "bot": "conversations the bot answered, handed over, resolved; containment rate",
+    "handoff_reasons": "the bot's hand-overs by reason",
+    "csat": "CSAT surveys asked, answered, score (share of 4 and 5), response rate",
+}
+
+
+def _ratio(part: Any, whole: Any) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _round(value: Any) -> Any:
+    return round(value, 3) if isinstance(value, float) else value
+
+
+def _instant(text: str, zone: ZoneInfo, what: str) -> datetime:
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), time(), zone)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise BadRequest(f"{what} is not a date (2026-11-30) or a time with its offset "
+                         f"(2026-11-30T09:00:00+01:00): {text!r}") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
+def period(start: str, end: str, tz: str = "UTC") -> Period:
+    """``[start, end)``: dates are midnight in ``tz`` (``to=2026-12-07`` ends with the 6th), times keep their
+    offset (or are read in ``tz``). At most ``MAX_DAYS`` days."""
+    try:
+        zone = ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise BadRequest(f"tz is not a time zone of the IANA database (Europe/Amsterdam, UTC): {tz!r}") from exc
+    first, last = _instant(start, zone, "from"), _instant(end, zone, "to")
+    if not (first.year >= 2000 and last.year <= 2100):
+        raise BadRequest("a report covers days between the years 2000 and 2100")
+    if last <= first:
+        raise BadRequest("to must be later than from")
+    if last - first > timedelta(days=MAX_DAYS):
+        raise BadRequest(f"a report covers at most {MAX_DAYS} days")
+    return Period(first, last, tz)
+
+
+class Reports:
+    def __init__(self, lake: Lake):
+        self.lake = lake
+
+    def _rows(self, name: str, span: Period, group: str | None) -> list[dict[str, Any]]:
+        return [{k: _round(v) for k, v in row.items()} for row in self.lake.rows(statement(name, span, group))]
+
+    def metric(self, name: str, span: Period, group: str | None) -> list[dict[str, Any]]:
+        """One row per group key (``key``), with the metric's figures."""
+        if name not in METRICS:
+            raise BadRequest(f"unknown metric {name!r}: one of {', '.join(sorted(METRICS))}")
+        if group is not None and group not in GROUPS:
+            raise BadRequest(f"group_by is one of {', '.join(GROUPS)}")
+        if name == "backlog":
+            if group not in ("day", "hour"):
+                raise BadRequest("backlog is over time: group_by=day or group_by=hour")
+            return self._rows("backlog", span, group)
+        if name == "reopen_rate":
+            return [{**row, "value": _ratio(row["reopened"], row["resolved"])}
+                    for row in self._rows("reopens", span, group)]
+        if name == "sla_compliance":
+            return [{**row, "value": _ratio(row["met"], row["met"] + row["breached"])}
+                    for row in self._rows("sla", span, group)]
+        if name == "bot":
+            return [{**row, "containment_rate": _ratio(row["resolved"], row["answered"])}
+                    for row in self._rows("bot", span, group)]
+        if name == "csat":
+            return [{**row, "score": _ratio(row["satisfied"], row["responses"]),
+                     "response_rate": _ratio(row["responses"], row["asked"])}
+                    for row in self._rows("csat", span, group)]
+        return self._rows(name, span, group)
+
+    def summary(self, span: Period) -> dict[str, Any]:
+        def one(name: str) -> dict[str, Any]:
+            rows = self.metric(name, span, None)
+            return rows[0] if rows else {}
+
+        def duration(name: str) -> dict[str, Any]:
+            row = one(name)
+            return {"count": row.get("count", 0), **{k: row.get(k) for k in (
+                "median_s", "p90_s", "business_median_s", "business_p90_s")}}
+
+        reopens = one("reopen_rate")
+        sla = self.metric("sla_compliance", span, None)
+        csat, bot = one("csat"), one("bot")
+        return {
+            "from": span.start.isoformat(), "to": span.end.isoformat(), "tz": span.tz,
+            "conversations": one("conversations").get("value", 0),
+            "first_response": duration("first_response"),
+            "next_response": duration("next_response"),
+            "resolution": {**duration("resolution"), "resolved": one("resolved").get("value", 0),
+                           "reopened": reopens.get("reopened", 0), "reopen_rate": reopens.get("value")},
+            "sla": {"compliance_by_target": {r["target"]: r["value"] for r in sla},
+                    "met_by_target": {r["target"]: r["met"] for r in sla},
+                    "breached_by_target": {r["target"]: r["breached"] for r in sla}},
+            "csat": {"score": csat.get("score"), "responses": csat.get("responses", 0),
+                     "response_rate": csat.get("response_rate")},
+            "bot": {"answered": bot.get("answered", 0), "handed_off": bot.get("handed_off", 0),
+                    "resolved": bot.get("resolved", 0), "containment_rate": bot.get("containment_rate"),
+                    "handed_off_by_reason": {r["key"]: r["value"] for r in self.metric("handoff_reasons", span,
+                                                                                          None)}},
+        }
+
+
+def hours_of(rows: list[dict[str, Any]], first: datetime, count: int, zone: ZoneInfo) -> list[float]:
+    """Hourly counts from ``first`` (an hour in ``zone``) for ``count`` hours, 0 where no row names the hour."""
+    found = {row["key"]: float(row["value"]) for row in rows}
+    out = []
+    for i in range(count):
+        local = (first + timedelta(hours=i)).astimezone(zone)
+        out.append(found.get(local.strftime("%Y-%m-%d %H"), 0.0))
+    return out
+
+
+MODEL = ModelSettings()
+
+
+def volume_forecast(lake: Lake, now: datetime, channel: str | None, days: int, tz: str,
+                    settings: ModelSettings = MODEL) -> dict[str, Any]:
+    """Conversations expected per hour for ``days`` from the next hour: ``forecast.volume`` on the lake's
+    history of the last ``settings.weeks`` weeks, cut to the whole weeks since the first hour with a
+    conversation (hours before the desk had any are not zeros to learn from)."""
+    try:
+        zone = ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise BadRequest(f"tz is not a time zone of the IANA database: {tz!r}") from exc
+    end = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    start = end - timedelta(hours=WEEK * settings.weeks)
+    try:
+        sql = hourly(Period(start, end, tz), channel)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from exc
+    history = hours_of(lake.rows(sql), start, WEEK * settings.weeks, zone)
+    first = next((i for i, v in enumerate(history) if v), len(history))
+    weeks = (len(history) - first) // WEEK
+    if weeks < 1:
+        raise Conflict("a forecast needs a week of history in the lake; it has less")
+    expected = forecast(history[-weeks * WEEK:], days * 24, settings)
+    return {"channel": channel, "tz": tz, "days": days, "history_weeks": weeks,
+            "items": [{"hour": (end + timedelta(hours=i)).astimezone(zone).isoformat(), "expected": round(v, 3)}
+                      for i, v in enumerate(expected)]}
+
+
+def staffing_plan(volume: dict[str, Any], inputs: StaffingInputs) -> dict[str, Any]:
+    """The agents each forecast hour needs (``forecast.staffing``: Erlang C over agents' slots) beside it."""
+    hours = [dict(item) for item in volume["items"]]
+    for item, plan in zip(hours, staffing.plan([h["expected"] for h in hours], inputs), strict=True):
+        item.update(agents_needed=plan.agents, service_level=round(plan.service_level, 3),
+                    occupancy=round(plan.occupancy, 3), limited_by=plan.limited_by)
+    return {**volume, "items": hours, "inputs": {
+        "slot_seconds": inputs.slot_seconds, "first_response_target_seconds": inputs.first_response_target_seconds,
+        "reply_after_assignment_seconds": inputs.reply_after_assignment_seconds,
+        "effort_seconds": inputs.effort_seconds, "concurrency": inputs.concurrency, "goal": inputs.goal,
+        "max_occupancy": inputs.max_occupancy}}
+
+
+def as_csv(rows: list[dict[str, Any]]) -> str:
+    """Rows as CSV with a header (the union of the rows' columns, in first-seen order)."""
+    columns: list[str] = []
+    for row in rows:
+        columns.extend(k for k in row if k not in columns)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns or ["key"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()

@@ -1,0 +1,201 @@
+"""Each report's SQL, written once in DuckDB's dialect; ``to_trino`` gives the form Athena runs.
+
+A statement reads ``{events}`` (the events table: DuckDB's in-memory table, or the Glue table) through the
+``ev`` view of one period: the day partitions that cover it, the instants inside it, one row per event id
+(the writer delivers at least once). Values put into a statement are never the caller's text: instants are
+integers, days are dates we formatted, the time zone is one ``zoneinfo`` knows, and group keys and metric
+names come from the fixed tables below.
+
+Trino has no exact percentile: ``to_trino`` turns ``quantile_cont`` into ``approx_percentile`` (Athena's
+medians are estimates within about 1%; DuckDB's are exact). Both dialects are checked by the tests: every
+statement runs on DuckDB and its Trino form parses as Trino.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlglot
+from sqlglot import exp
+
+GROUPS = ("agent", "team", "channel", "language", "day", "hour")
+
+
+@dataclass(frozen=True)
+class Period:
+    """[start, end) in UTC milliseconds, and the zone days and hours are told in."""
+
+    start: datetime
+    end: datetime
+    tz: str
+
+    @property
+    def start_ms(self) -> int:
+        return int(self.start.timestamp() * 1000)
+
+    @property
+    def end_ms(self) -> int:
+        return int(self.end.timestamp() * 1000)
+
+    @property
+    def first_day(self) -> str:
+        return self.start.astimezone(UTC).date().isoformat()
+
+    @property
+    def last_day(self) -> str:
+        return (self.end - timedelta(milliseconds=1)).astimezone(UTC).date().isoformat()
+
+    def check(self) -> None:
+        """The zone goes into SQL as a literal: only a name the IANA database knows."""
+        try:
+            ZoneInfo(self.tz)
+        except (KeyError, ValueError) as exc:
+            raise ValueError(f"not a time zone: {self.tz!r}") from exc
+        if "'" in self.tz:
+            raise ValueError(f"not a time zone: {self.tz!r}")
+
+
+def _local(tz: str) -> str:
+    return f"to_timestamp(at_ms / 1000) AT TIME ZONE '{tz}'"
+
+
+def key_expression(group: str | None, tz: str, *, series: bool = False) -> str:
+    """The SQL of a group key. ``hour`` is the hour of the day (00-23) in ``tz``, or with ``series`` the hour
+    itself (``2026-12-03 14``), as a backlog over time needs."""
+    if group is None:
+        return "'all'"
+    if group == "agent":
+        return "agent_id"
+    if group in ("team", "channel", "language"):
+        return group
+    if group == "day":
+        return f"strftime({_local(tz)}, '%Y-%m-%d')"
+    if group == "hour":
+        return f"strftime({_local(tz)}, '{'%Y-%m-%d %H' if series else '%H'}')"
+    raise ValueError(f"unknown group {group!r}")
+
+
+def _view(period: Period) -> str:   # values: integers and dates we formatted
+    return f"""ev AS (
+  SELECT * FROM {{events}}
+  WHERE day BETWEEN '{period.first_day}' AND '{period.last_day}'
+    AND at_ms >= {period.start_ms} AND at_ms < {period.end_ms}
+  QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY at_ms) = 1
+)"""  # noqa: S608
+
+
+_DURATION = """SELECT {key} AS key, count(*) AS count,
+  quantile_cont(duration_s, 0.5) AS median_s, quantile_cont(duration_s, 0.9) AS p90_s,
+  quantile_cont(business_s, 0.5) AS business_median_s, quantile_cont(business_s, 0.9) AS business_p90_s
+FROM ev WHERE {where} GROUP BY 1 ORDER BY 1"""
+
+# name -> (select over ``ev``, what the figure is). ``{key}`` is the group key's expression.
+STATEMENTS: dict[str, tuple[str, str]] = {
+    "conversations": ("""SELECT {key} AS key, count(DISTINCT conversation_id) AS value FROM (
+  SELECT o.conversation_id, o.at_ms, o.channel, o.agent_id,
+         coalesce(c.team, o.team) AS team, coalesce(c.language, o.language) AS language
+  FROM ev o LEFT JOIN (
+    SELECT conversation_id, arg_min(team, at_ms) FILTER (WHERE actor = 'router') AS team,
+           arg_min(language, at_ms) FILTER (WHERE language IS NOT NULL) AS language
+    FROM ev WHERE type = 'conversation_classified' GROUP BY 1
+  ) c ON c.conversation_id = o.conversation_id
+  WHERE o.type = 'conversation_opened'
+) opened GROUP BY 1 ORDER BY 1""", "new conversations"),
+    "messages_received": ("SELECT {key} AS key, count(*) AS value FROM ev WHERE type = 'message_received' "
+                          "GROUP BY 1 ORDER BY 1", "customer messages"),
+    "replies": ("SELECT {key} AS key, count(*) AS value FROM ev "
+                "WHERE type = 'message_sent' AND agent_id IS NOT NULL GROUP BY 1 ORDER BY 1",
+                "replies people sent"),
+    "handled": ("SELECT {key} AS key, count(DISTINCT conversation_id) AS value FROM ev "
+                "WHERE type = 'message_sent' AND agent_id IS NOT NULL GROUP BY 1 ORDER BY 1",
+                "conversations a person replied in"),
+    "first_response": (_DURATION.replace("{where}", "type = 'first_human_reply'"), "first response time"),
+    "next_response": (_DURATION.replace("{where}", "type = 'next_human_reply'"), "next response time"),
+    "resolution": (_DURATION.replace("{where}", "type = 'status_changed' AND to_value = 'resolved' "
+                                                "AND duration_s IS NOT NULL"), "resolution time per cycle"),
+    "resolved": ("SELECT {key} AS key, count(DISTINCT conversation_id) AS value FROM ev "
+                 "WHERE type = 'status_changed' AND to_value = 'resolved' GROUP BY 1 ORDER BY 1",
+                 "conversations resolved"),
+    "reopens": ("""SELECT {key} AS key,
+  count(DISTINCT CASE WHEN from_value = 'resolved' THEN conversation_id END) AS reopened,
+  count(DISTINCT CASE WHEN to_value = 'resolved' THEN conversation_id END) AS resolved
+FROM ev WHERE type = 'status_changed' GROUP BY 1 ORDER BY 1""", "conversations reopened and resolved"),
+    "sla": ("""SELECT {key} AS key, target,
+  count(*) FILTER (WHERE type = 'sla_met') AS met, count(*) FILTER (WHERE type = 'sla_breached') AS breached
+FROM ev WHERE type IN ('sla_met', 'sla_breached') GROUP BY 1, 2 ORDER BY 1, 2""", "SLA targets met and missed"),
+    "bot": ("""SELECT {key} AS key,
+  count(DISTINCT CASE WHEN type = 'bot_answered' THEN conversation_id END) AS answered,
+  count(DISTINCT CASE WHEN type = 'bot_handed_off' THEN conversation_id END) AS handed_off,
+  count(DISTINCT CASE WHEN type = 'bot_resolved' THEN conversation_id END) AS resolved
+FROM ev WHERE type IN ('bot_answered', 'bot_handed_off', 'bot_resolved') GROUP BY 1 ORDER BY 1""",
+            "the bot's conversations"),
+    "handoff_reasons": ("SELECT coalesce(reason, 'unknown') AS key, count(DISTINCT conversation_id) AS value "
+                        "FROM ev WHERE type = 'bot_handed_off' GROUP BY 1 ORDER BY 1", "hand-overs by reason"),
+    "csat": ("""SELECT {key} AS key,
+  count(*) FILTER (WHERE type = 'csat_asked') AS asked,
+  count(*) FILTER (WHERE type = 'csat_answered' AND rating IS NOT NULL) AS responses,
+  count(*) FILTER (WHERE type = 'csat_answered' AND rating >= 4) AS satisfied
+FROM ev WHERE type IN ('csat_asked', 'csat_answered') GROUP BY 1 ORDER BY 1""", "CSAT surveys and ratings"),
+}
+
+# Conversations opened per hour (``{channel_filter}``: all channels, or one we checked), the forecast's history.
+HOURLY = """SELECT strftime(to_timestamp(at_ms / 1000) AT TIME ZONE '{tz}', '%Y-%m-%d %H') AS key,
+  count(DISTINCT conversation_id) AS value
+FROM ev WHERE type = 'conversation_opened'{channel_filter} GROUP BY 1 ORDER BY 1"""
+
+# Backlog is cumulative from the lake's first event, so it reads every day up to the period's end.
+BACKLOG = """WITH changes AS (
+  SELECT {key} AS key,
+    sum(CASE WHEN type = 'conversation_opened' THEN 1
+             WHEN type = 'status_changed' AND to_value = 'resolved' THEN -1
+             WHEN type = 'status_changed' AND from_value = 'resolved' THEN 1 ELSE 0 END) AS delta
+  FROM (
+    SELECT * FROM {events} WHERE day <= '{last_day}' AND at_ms < {end_ms}
+    QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY at_ms) = 1
+  ) e
+  WHERE type IN ('conversation_opened', 'status_changed')
+  GROUP BY 1
+), running AS (
+  SELECT key, sum(delta) OVER (ORDER BY key ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS value
+  FROM changes
+)
+SELECT key, value FROM running WHERE key >= '{first_key}' ORDER BY key"""
+
+
+def statement(metric: str, period: Period, group: str | None) -> str:
+    """The DuckDB statement of ``metric`` over ``period`` grouped by ``group`` (None: one row, key 'all')."""
+    period.check()
+    if metric == "backlog":
+        if group not in ("day", "hour"):
+            raise ValueError("backlog is over time: group it by day or hour")
+        first_key = period.start.astimezone(ZoneInfo(period.tz)).strftime("%Y-%m-%d" if group == "day"
+                                                                          else "%Y-%m-%d %H")
+        return (BACKLOG.replace("{key}", key_expression(group, period.tz, series=True))
+                .replace("{last_day}", period.last_day).replace("{end_ms}", str(period.end_ms))
+                .replace("{first_key}", first_key))
+    select, _ = STATEMENTS[metric]
+    return f"WITH {_view(period)}\n" + select.replace("{key}", key_expression(group, period.tz))
+
+
+def hourly(period: Period, channel: str | None) -> str:
+    """Conversations opened per hour of ``period`` (in ``tz``), of one channel or all."""
+    period.check()
+    if channel is not None and not channel.replace("_", "").isalnum():
+        raise ValueError(f"not a channel: {channel!r}")
+    where = f" AND channel = '{channel}'" if channel else ""
+    return (f"WITH {_view(period)}\n" + HOURLY.replace("{tz}", period.tz)
+            .replace("{channel_filter}", where))
+
+
+def _approximate(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.PercentileCont | exp.Quantile):
+        return exp.ApproxQuantile(this=node.this, quantile=node.expression)
+    return node
+
+
+def to_trino(sql: str) -> str:
+    """The Trino (Athena engine 3) form of a DuckDB statement."""
+    tree = sqlglot.parse_one(sql, read="duckdb").transform(_approximate)
+    return tree.sql(dialect="trino")

@@ -1,0 +1,343 @@
+"""The event lake end to end on moto: a known history (tests/analytics_scenario.py) played through the real
+handlers with the clock frozen at each step, the table's stream through the writer into Firehose (moto writes
+S3 objects), and the reports API over them with DuckDB. Every figure must equal the script's own, to the second,
+in calendar and business time."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from local.streams import lambda_record, pattern_matches
+from shopdesk import clock
+from tests import analytics_scenario as scenario
+from tests.integration.conftest import TEMPLATE, Desk, make_desk
+from tests.integration.helpers import agent, online, post_twilio
+from tests.integration.test_admin_api import admin_call
+from tests.support import http_event, twilio_form
+
+# Forty conversations (about 210 steps, each one or two handler calls) keep the module near 40 s of CPU on a
+# 2-core machine (sixty took 61 s); ANALYTICS_SCENARIO_CONVERSATIONS=400 plays hundreds (100 passed: 22 tests,
+# 580 s on a machine loaded twenty-fold). The play is one module fixture, so the first test carries it: its
+# timeout allows for load.
+CONVERSATIONS = int(os.environ.get("ANALYTICS_SCENARIO_CONVERSATIONS") or 40)
+pytestmark = pytest.mark.timeout(900)
+TZ = "Europe/Amsterdam"
+
+
+class Frozen:
+    """The one clock stopped at an instant of the script (shopdesk.clock reads ``time.time`` through this)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def time(self) -> float:
+        return self.now
+
+
+def _filters() -> list[Any]:
+    props = TEMPLATE["Resources"]["AnalyticsWriterFunction"]["Properties"]["Events"]["TableStream"]["Properties"]
+    return [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]]
+
+
+class Lake:
+    """The writer fed like Lambda's event source (template filters, batches of 500) and the reports API."""
+
+    def __init__(self, desk: Desk):
+        self.desk = desk
+        suffix = uuid.uuid4().hex[:8]
+        self.bucket = f"lake-{suffix}"
+        desk.client("s3").create_bucket(Bucket=self.bucket)
+        self.stream = f"events-{suffix}"
+        desk.client("firehose").create_delivery_stream(
+            DeliveryStreamName=self.stream, DeliveryStreamType="DirectPut",
+            ExtendedS3DestinationConfiguration={"RoleARN": "arn:aws:iam::123456789012:role/firehose",
+                                                "BucketARN": f"arn:aws:s3:::{self.bucket}", "Prefix": "events/"})
+        ddb = desk.client("dynamodb")
+        self.stream_arn = ddb.describe_table(TableName=desk.table_name)["Table"]["LatestStreamArn"]
+        streams = desk.client("dynamodbstreams")
+        shards = streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
+        self.iterators = [streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=s["ShardId"],
+                                                     ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+                          for s in shards]
+        self.records: list[dict[str, Any]] = []
+        self.filters = _filters()
+
+    def pump(self) -> int:
+        """Read what the stream has now and hand it to the writer; answers the records passed on."""
+        streams = self.desk.client("dynamodbstreams")
+        fresh: list[dict[str, Any]] = []
+        for n, iterator in enumerate(self.iterators):
+            while True:
+                answer = streams.get_records(ShardIterator=iterator, Limit=1000)
+                iterator = answer["NextShardIterator"]
+                fresh.extend(lambda_record(r, self.stream_arn) for r in answer["Records"])
+                if not answer["Records"]:
+                    break
+            self.iterators[n] = iterator
+        fresh = [r for r in fresh if any(pattern_matches(p, r) for p in self.filters)]
+        self.records.extend(fresh)
+        self.write(fresh)
+        return len(fresh)
+
+    def write(self, records: list[dict[str, Any]]) -> None:
+        for start in range(0, len(records), 500):
+            result = self.desk.invoke("analytics_writer", {"Records": records[start:start + 500]},
+                                      EVENTS_STREAM_NAME=self.stream)
+            assert result == {"batchItemFailures": []}
+
+    def report(self, path: str, query: str, groups: str = "[supervisors]") -> tuple[int, Any]:
+        claims = {"cognito:username": "lead", "cognito:groups": groups}
+        result = self.desk.invoke("reports_api", http_event("GET", path, query=query, claims=claims),
+                                  ANALYTICS_ENGINE="duckdb", EVENTS_BUCKET=self.bucket)
+        body = result.get("body") or ""
+        if result["headers"].get("Content-Type", "").startswith("text/csv"):
+            return result["statusCode"], body
+        return result["statusCode"], json.loads(body) if body else None
+
+
+def play(desk: Desk, script: scenario.Script, frozen: Frozen) -> dict[int, str]:
+    """Every step of the script through the handlers; answers the conversation ids by script index."""
+    frozen.now = (scenario.BASE - timedelta(days=1)).timestamp()
+    online(desk, *(a for team in scenario.TEAMS.values() for a in team))
+    for team, members in scenario.TEAMS.items():
+        for member in members:
+            assert admin_call(desk, "PUT", f"/admin/agents/{member}", "[admins]",
+                              {"capacity": 100, "teams": [team]})[0] == 200
+    assert admin_call(desk, "PUT", "/admin/routing", "[admins]", {
+        "team_by_channel": {"whatsapp": "returns"}, "acknowledgements": False})[0] == 200
+    assert admin_call(desk, "PUT", "/admin/calendars/amsterdam", "[admins]", scenario.CALENDAR)[0] == 200
+    status, body = admin_call(desk, "PUT", "/admin/sla-policies/standard", "[admins]", {
+        "id": "standard", "name": "Standard", "calendar_id": "amsterdam",
+        "targets": {p: scenario.TARGETS for p in ("urgent", "high", "normal", "low")}})
+    assert status == 200, body
+    ids: dict[int, str] = {}
+    unrouted: set[int] = set()         # conversations with customer messages the router has not seen yet
+    for n, step in enumerate(script.steps):
+        frozen.now = step.at.timestamp()
+        conv = script.conversations[step.conversation]
+        if step.kind == "write":
+            prefix = "whatsapp:" if conv.channel == "whatsapp" else ""
+            result = post_twilio(desk, twilio_form(MessageSid=f"SM{n:032d}", From=prefix + conv.phone,
+                                                   To=prefix + "+14155550100", Body=step.text or ""))
+            assert result["statusCode"] == 200, result
+            if step.conversation not in ids:
+                ids[step.conversation] = desk.item(f"IDENTITY#phone#{conv.phone}")["open_conversation_id"]
+            unrouted.add(step.conversation)
+            continue
+        if step.conversation in unrouted:   # the router classifies and starts the clocks before anyone acts
+            desk.drain_queue(desk.work_queue_url, "router", rounds=500)
+            unrouted.clear()
+        path = f"/agent/conversations/{ids[step.conversation]}"
+        if step.kind == "reply":
+            status, body = agent(desk, "POST", path + "/replies", step.agent, {"text": "We are on it."})
+            assert status == 202, (step, body)
+        else:
+            wanted = {"pending": "pending", "resolve": "resolved", "reopen": "open"}[step.kind]
+            status, body = agent(desk, "POST", path + "/status", step.agent, {"status": wanted})
+            assert status == 200, (step, body)
+    desk.drain_queue(desk.work_queue_url, "router", rounds=200)
+    return ids
+
+
+@pytest.fixture(scope="module")
+def played(moto_endpoint: str) -> Iterator[SimpleNamespace]:
+    from shopdesk import clock as clock_module
+    desk = make_desk(moto_endpoint)
+    script = scenario.make(CONVERSATIONS)
+    frozen, real = Frozen(), clock_module.time
+    clock_module.time = frozen          # type: ignore[assignment]
+    clock.set_offset(0)
+    try:
+        ids = play(desk, script, frozen)
+    finally:
+        clock_module.time = real        # type: ignore[assignment]
+    lake = Lake(desk)
+    lake.pump()
+    first, last = scenario.period_of(script)
+    yield SimpleNamespace(desk=desk, script=script, ids=ids, lake=lake, query=f"from={first}&to={last}&tz={TZ}")
+
+
+def _approx(expected: dict[str, Any]) -> dict[str, Any]:
+    return {k: pytest.approx(v, abs=1e-3) if isinstance(v, float) else v for k, v in expected.items()}
+
+
+def _metric(played: SimpleNamespace, name: str, group: str | None, query: str | None = None) -> dict[str, Any]:
+    suffix = f"&group_by={group}" if group else ""
+    status, body = played.lake.report("/reports/metrics", f"metric={name}&{query or played.query}{suffix}")
+    assert status == 200, body
+    return {row["key"]: row for row in body["items"]}
+
+
+# ------------------------------------------------------------------------------ the summary
+
+def test_the_summary_equals_the_scripts_own_figures_in_calendar_and_business_time(played):
+    script = played.script
+    status, summary = played.lake.report("/reports/summary", played.query)
+    assert status == 200, summary
+    assert summary["conversations"] == len(script.conversations) == CONVERSATIONS
+    assert summary["first_response"] == _approx(script.durations(script.first))
+    assert summary["next_response"] == _approx(script.durations(script.next))
+    resolved = {m.conversation for m in script.resolutions}
+    reopened = {i for i, _ in script.reopens}
+    assert summary["resolution"] == _approx({**script.durations(script.resolutions), "resolved": len(resolved),
+                                             "reopened": len(reopened),
+                                             "reopen_rate": round(len(reopened) / len(resolved), 4)})
+    expected_sla = script.expected_sla()
+    assert summary["sla"]["met_by_target"] == {t: met for t, (met, _) in expected_sla.items()}
+    assert summary["sla"]["breached_by_target"] == {t: missed for t, (_, missed) in expected_sla.items()}
+    assert summary["sla"]["compliance_by_target"] == {
+        t: pytest.approx(round(met / (met + missed), 4)) for t, (met, missed) in expected_sla.items()}
+    # the script has met and missed targets, and business time differs from calendar time
+    assert sum(met for met, _ in expected_sla.values()) and sum(missed for _, missed in expected_sla.values())
+    assert summary["first_response"]["business_median_s"] != summary["first_response"]["median_s"]
+    # no bot and no surveys in this history: counted as nothing, rates undefined
+    assert summary["bot"] == {"answered": 0, "handed_off": 0, "resolved": 0, "containment_rate": None,
+                              "handed_off_by_reason": {}}
+    assert summary["csat"] == {"score": None, "responses": 0, "response_rate": None}
+
+
+# ------------------------------------------------------------------------------ metrics by group
+
+def test_first_response_is_credited_to_the_agent_who_sent_it(played):
+    script = played.script
+    rows = _metric(played, "first_response", "agent")
+    expected = script.by(script.first, "agent")
+    assert set(rows) == set(expected)
+    for agent_id, items in expected.items():
+        assert {k: v for k, v in rows[agent_id].items() if k != "key"} == _approx(script.durations(items))
+    # the senders are not always the assignees the router chose: credit follows the sender
+    assignees = {played.desk.item(f"CONV#{cid}").get("assignee") for cid in played.ids.values()} - {None}
+    assert assignees and set(rows) == {a for team in scenario.TEAMS.values() for a in team}
+    senders = {(m.conversation, m.agent) for m in script.first}
+    assert any(played.desk.item(f"CONV#{played.ids[i]}").get("assignee") not in (None, a) for i, a in senders)
+
+
+def test_replies_and_conversations_handled_per_agent(played):
+    script = played.script
+    replies = Counter(a for _, a, _ in script.replies)
+    handled: dict[str, set[int]] = defaultdict(set)
+    for i, a, _ in script.replies:
+        handled[a].add(i)
+    assert {k: r["value"] for k, r in _metric(played, "replies", "agent").items()} == dict(replies)
+    assert {k: r["value"] for k, r in _metric(played, "handled", "agent").items()} == {
+        a: len(c) for a, c in handled.items()}
+
+
+@pytest.mark.parametrize("group", ["team", "channel", "language"])
+def test_volume_by_team_channel_and_language(played, group):
+    conversations = played.script.conversations
+    expected = Counter(getattr(c, group) for c in conversations)
+    assert {k: r["value"] for k, r in _metric(played, "conversations", group).items()} == dict(expected)
+
+
+def test_volume_by_hour_of_day_and_resolution_by_day_in_the_reports_time_zone(played):
+    script = played.script
+    by_hour = Counter(f"{c.opened.astimezone(scenario.ZONE).hour:02d}" for c in script.conversations)
+    assert {k: r["value"] for k, r in _metric(played, "conversations", "hour").items()} == dict(by_hour)
+    rows = _metric(played, "resolution", "day")
+    expected = script.by(script.resolutions, "day")
+    assert set(rows) == set(expected)
+    for day, items in expected.items():
+        assert {k: v for k, v in rows[day].items() if k != "key"} == _approx(script.durations(items))
+
+
+def test_next_response_and_sla_compliance_per_team(played):
+    script = played.script
+    rows = _metric(played, "next_response", "team")
+    for team, items in script.by(script.next, "team").items():
+        assert rows[team]["count"] == len(items)
+        assert rows[team]["business_median_s"] == pytest.approx(script.durations(items)["business_median_s"])
+    status, body = played.lake.report("/reports/metrics", f"metric=sla_compliance&{played.query}&group_by=team")
+    assert status == 200
+    got = {(r["key"], r["target"]): (r["met"], r["breached"]) for r in body["items"]}
+    expected: dict[tuple[str, str], tuple[int, int]] = {}
+    for target, items in (("first_response", script.first), ("next_response", script.next),
+                          ("resolution", script.resolutions)):
+        for team, members in script.by(items, "team").items():
+            met = sum(1 for m in members if m.met(target))
+            expected[(team, target)] = (met, len(members) - met)
+    assert got == expected
+
+
+def test_backlog_at_the_end_of_each_day(played):
+    script = played.script
+    rows = _metric(played, "backlog", "day")
+    first = scenario.BASE.date()
+    expected = script.backlog_by_day(first, first + timedelta(days=scenario.DAYS))
+    assert {k: r["value"] for k, r in rows.items()} == expected
+    open_at_end = len(script.conversations) - len(script.resolutions) + len(script.reopens)
+    assert rows[max(rows)]["value"] == open_at_end > 0
+
+
+def test_a_shorter_period_counts_what_happened_in_it(played):
+    script = played.script
+    start = scenario.BASE + timedelta(days=3)
+    end = scenario.BASE + timedelta(days=5)
+    query = f"from={start.date().isoformat()}&to={end.date().isoformat()}&tz={TZ}"
+    inside = [m for m in script.first if start <= m.end < end]
+    rows = _metric(played, "first_response", None, query)
+    assert rows["all"]["count"] == len(inside)
+    assert rows["all"]["median_s"] == pytest.approx(scenario.quantile([m.seconds for m in inside], 0.5))
+    opened = sum(1 for c in script.conversations if start <= c.opened < end)
+    assert _metric(played, "conversations", None, query)["all"]["value"] == opened
+
+
+def test_csv_has_a_header_and_a_row_per_group(played):
+    status, text = played.lake.report("/reports/metrics", f"metric=replies&{played.query}&group_by=agent&format=csv")
+    assert status == 200
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert {r["key"]: int(r["value"]) for r in rows} == dict(Counter(a for _, a, _ in played.script.replies))
+
+
+def test_events_written_twice_are_counted_once(played):
+    before = played.lake.report("/reports/summary", played.query)[1]
+    played.lake.write(played.lake.records[: len(played.lake.records) // 2])     # a redelivered stretch
+    assert played.lake.report("/reports/summary", played.query)[1] == before
+
+
+# ------------------------------------------------------------------------------ refusals
+
+@pytest.mark.parametrize(("query", "status", "says"), [
+    ("metric=replies&from=2026-11-02&to=2026-11-09&tz=Mars/Olympus", 400, "time zone"),
+    ("metric=replies&from=2026-11-09&to=2026-11-02", 400, "later"),
+    ("metric=replies&from=2026-11-02&to=2028-11-02", 400, "at most"),
+    ("metric=replies&from=yesterday-x&to=2026-11-02", 400, "not a date"),
+    ("metric=sparkles&from=2026-11-02&to=2026-11-09", 400, "unknown metric"),
+    ("metric=backlog&from=2026-11-02&to=2026-11-09&group_by=agent", 400, "group_by=day"),
+    ("metric=replies&from=2026-11-02&to=2026-11-09&group_by=planet", 422, "group_by"),
+    ("metric=replies&to=2026-11-09", 422, "from"),
+])
+def test_bad_input_is_a_problem_that_says_what_is_wrong(played, query, status, says):
+    got, body = played.lake.report("/reports/metrics", query)
+    assert got == status, body
+    assert body["status"] == status and body["type"].startswith("/problems/")
+    assert says in json.dumps(body)
+
+
+def test_reports_are_for_supervisors_and_admins(played):
+    assert played.lake.report("/reports/summary", played.query, groups="[]")[0] == 403
+    assert played.lake.report("/reports/summary", played.query, groups="[admins]")[0] == 200
+
+
+def test_the_writer_derives_nothing_twice_from_one_record(played):
+    ids = []
+    for record in played.lake.records[:400]:
+        from shopdesk.analytics.events import derive
+        from shopdesk.dal.table import deserialize
+        data = record["dynamodb"]
+        ids += [e.event_id for e in derive(record["eventName"], deserialize(data["Keys"]),
+                                           deserialize(data["NewImage"]) if "NewImage" in data else None,
+                                           deserialize(data["OldImage"]) if "OldImage" in data else None,
+                                           datetime.fromtimestamp(data["ApproximateCreationDateTime"]))]
+    assert ids and len(ids) == len(set(ids))

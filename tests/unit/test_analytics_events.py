@@ -1,0 +1,244 @@
+"""Events derived from item images (shopdesk.analytics.events): what each change of the table is, with
+deterministic ids; the lake's columns are the Glue table's; every report statement runs on DuckDB and its
+Trino form parses as Trino."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+import sqlglot
+import yaml
+
+from shopdesk.analytics.duckdb_lake import DuckDbLake
+from shopdesk.analytics.events import COLUMNS, EventType, derive
+from shopdesk.analytics.sql import GROUPS, STATEMENTS, Period, statement, to_trino
+from tests.support import ROOT
+
+CONV = {"PK": "CONV#c_1", "SK": "META"}
+
+
+def meta(**fields):
+    base = {"PK": "CONV#c_1", "SK": "META", "id": "c_1", "status": "open", "team": "default", "channel": "sms",
+            "language": "en", "priority": "normal", "customer": {"id": "u_1"},
+            "created_at": "2026-11-02T09:00:00.000Z", "updated_at": "2026-11-02T09:00:00.000Z",
+            "cycle_started_at": "2026-11-02T09:00:00.000Z", "awaiting_since": "2026-11-02T09:00:00.000Z",
+            "sla": {"first_response_at": None}}
+    return {**base, **fields}
+
+
+def types(events):
+    return [e.type.value for e in events]
+
+
+def test_a_new_conversation_is_opened_by_the_customer():
+    events = derive("INSERT", CONV, meta(), None)
+    assert types(events) == ["conversation_opened"]
+    assert events[0].day == "2026-11-02" and events[0].at_ms == 1793610000000 and events[0].customer_id == "u_1"
+
+
+def test_the_first_reply_of_a_cycle_carries_its_time_from_the_cycle_start_and_its_sender():
+    old = meta(assignee="bob")
+    new = meta(assignee="bob", updated_at="2026-11-02T10:30:00.000Z", last_outbound_at="2026-11-02T10:30:00.000Z",
+               last_outbound_by="alice", awaiting_since=None, sla={"first_response_at": "2026-11-02T10:30:00.000Z"})
+    (reply,) = derive("MODIFY", CONV, new, old)
+    assert reply.type is EventType.FIRST_HUMAN_REPLY
+    assert (reply.agent_id, reply.duration_s, reply.business_s) == ("alice", 5400.0, 5400.0)   # always open
+    # the same record again: the same id
+    assert derive("MODIFY", CONV, new, old)[0].event_id == reply.event_id
+
+
+def test_a_later_reply_answers_the_customer_who_waited_since_their_first_unanswered_message():
+    old = meta(sla={"first_response_at": "2026-11-02T09:10:00.000Z"}, awaiting_since="2026-11-02T11:00:00.000Z",
+               last_outbound_at="2026-11-02T09:10:00.000Z")
+    new = {**old, "awaiting_since": None, "last_outbound_at": "2026-11-02T11:20:00.000Z", "last_outbound_by": "bob",
+           "updated_at": "2026-11-02T11:20:00.000Z"}
+    (reply,) = derive("MODIFY", CONV, new, old)
+    assert (reply.type, reply.agent_id, reply.duration_s) == (EventType.NEXT_HUMAN_REPLY, "bob", 1200.0)
+
+
+def test_a_resolve_is_a_status_change_credited_to_who_resolved_with_the_cycles_resolution_time():
+    old = meta(assignee="bob")
+    new = meta(assignee="bob", status="resolved", changed_by="alice", resolved_at="2026-11-03T09:00:00.000Z",
+               updated_at="2026-11-03T09:00:00.000Z")
+    (change,) = derive("MODIFY", CONV, new, old)
+    assert (change.type, change.from_value, change.to_value, change.agent_id) == (
+        EventType.STATUS_CHANGED, "open", "resolved", "alice")
+    assert change.duration_s == 86400.0
+    # resolved by the system (no agent): the assignee is credited
+    system = derive("MODIFY", CONV, {**new, "changed_by": "system"}, old)[0]
+    assert system.agent_id == "bob"
+
+
+def test_a_bot_resolution_without_a_hand_over_is_the_bots_and_has_no_human_resolution_time():
+    new = meta(status="resolved", changed_by="bot", resolved_at="2026-11-02T09:05:00.000Z")
+    events = derive("MODIFY", CONV, new, meta())
+    assert types(events) == ["status_changed", "bot_resolved"]
+    assert events[0].agent_id is None and events[0].duration_s is None
+
+
+def test_a_hand_over_moves_the_start_of_the_persons_part():
+    new = meta(handed_off_at="2026-11-02T09:20:00.000Z", updated_at="2026-11-02T09:30:00.000Z",
+               last_outbound_by="alice", sla={"first_response_at": "2026-11-02T09:30:00.000Z"})
+    (reply,) = derive("MODIFY", CONV, new, meta(handed_off_at="2026-11-02T09:20:00.000Z"))
+    assert reply.duration_s == 600.0
+
+
+@pytest.mark.parametrize(("before", "after", "kind", "reason"), [
+    (None, "alice", "assigned", None), ("alice", "bob", "transferred", None), ("alice", None, "unassigned",
+                                                                                 "released"),
+])
+def test_assignee_changes(before, after, kind, reason):
+    new = meta(assignee=after, changed_by="router", updated_at="2026-11-02T09:01:00.000Z",
+               assigned_at="2026-11-02T09:01:00.000Z")
+    (event,) = derive("MODIFY", CONV, new, meta(assignee=before))
+    assert (event.type.value, event.from_value, event.to_value, event.reason) == (kind, before, after, reason)
+
+
+def test_language_and_team_set_by_the_router_classify_the_conversation():
+    (event,) = derive("MODIFY", CONV, meta(language="es", team="returns"), meta(language=None))
+    assert (event.type, event.language, event.team) == (EventType.CONVERSATION_CLASSIFIED, "es", "returns")
+
+
+def test_messages_received_sent_delivered_and_failed():
+    message = {"PK": "CONV#c_1", "SK": "MSG#2026-11-02T09:00:00.000Z#m_1", "id": "m_1", "conversation_id": "c_1",
+               "channel": "sms", "created_at": "2026-11-02T09:00:00.000Z"}
+    keys = {"PK": message["PK"], "SK": message["SK"]}
+    assert types(derive("INSERT", keys, {**message, "direction": "inbound"}, None)) == ["message_received"]
+    sent = {**message, "direction": "outbound", "author": "alice", "status": "queued"}
+    (reply,) = derive("INSERT", keys, sent, None)
+    assert (reply.type, reply.agent_id) == (EventType.MESSAGE_SENT, "alice")
+    (ack,) = derive("INSERT", keys, {**sent, "author": None, "kind": "acknowledgement"}, None)
+    assert ack.agent_id is None                              # not a person's answer
+    at = datetime(2026, 11, 2, 9, 0, 5, tzinfo=UTC)
+    (delivered,) = derive("MODIFY", keys, {**sent, "status": "delivered"}, {**sent, "status": "sent"}, at)
+    assert (delivered.type, delivered.occurred_at) == (EventType.MESSAGE_DELIVERED, "2026-11-02T09:00:05.000Z")
+    assert derive("MODIFY", keys, {**sent, "status": "read"}, {**sent, "status": "delivered"}, at) == []
+    failed = {**sent, "status": "failed", "error": {"code": "30003"}}
+    assert derive("MODIFY", keys, failed, sent, at)[0].reason == "30003"
+
+
+def test_kinds_other_capabilities_write_become_their_events():
+    keys = {"PK": "CONV#c_1", "SK": "MSG#x#m_2"}
+    base = {"id": "m_2", "conversation_id": "c_1", "created_at": "2026-11-02T09:00:00.000Z"}
+    (action,) = derive("INSERT", keys, {**base, "direction": "system", "kind": "order_action", "author": "alice",
+                                        "payload": {"action": "refund", "order": "#1001", "done": True}}, None)
+    assert (action.type, action.agent_id, action.reason) == (EventType.ORDER_ACTION, "alice", "refund")
+    (rating,) = derive("INSERT", keys, {**base, "direction": "inbound", "kind": "csat_answer",
+                                        "payload": {"rating": 5, "agent_id": "bob"}}, None)
+    assert (rating.type, rating.rating, rating.agent_id) == (EventType.CSAT_ANSWERED, 5, "bob")
+    (handoff,) = derive("INSERT", keys, {**base, "direction": "system", "kind": "bot_handoff", "author": "bot",
+                                         "payload": {"reason": "asked_for_human"}}, None)
+    assert (handoff.type, handoff.reason) == (EventType.BOT_HANDED_OFF, "asked_for_human")
+
+
+def test_both_sides_of_an_unmerge_are_one_event():
+    def side(customer, other):
+        return {"PK": f"CUSTOMER#{customer}", "SK": "EVENT#2026-11-02T09:00:00.000Z#ev_1",
+                "event": {"kind": "unmerged", "at": "2026-11-02T09:00:00.000Z", "by": "alice", "merge_id": "mg_1",
+                          "other_id": other}}
+    one = derive("INSERT", {"PK": "CUSTOMER#u_1", "SK": "EVENT#x"}, side("u_1", "u_2"), None)
+    two = derive("INSERT", {"PK": "CUSTOMER#u_2", "SK": "EVENT#x"}, side("u_2", "u_1"), None)
+    assert one[0].type is EventType.CUSTOMER_UNMERGED and one[0].event_id == two[0].event_id
+
+
+def test_removed_items_and_other_items_are_no_facts():
+    assert derive("REMOVE", CONV, None, meta()) == []
+    assert derive("INSERT", {"PK": "CHANGES", "SK": "x"}, {"PK": "CHANGES"}, None) == []
+
+
+# ------------------------------------------------------------------------------ the lake's shape and SQL
+
+def test_the_glue_table_has_the_lakes_columns_in_order():
+    class Loader(yaml.SafeLoader):
+        pass
+    Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+    template = yaml.load((ROOT / "template.yaml").read_text(), Loader=Loader)  # noqa: S506 (safe loader subclass)
+    table = template["Resources"]["EventsTable"]["Properties"]["TableInput"]
+    columns = [(c["Name"], c["Type"]) for c in table["StorageDescriptor"]["Columns"]]
+    partitions = [(c["Name"], c["Type"]) for c in table["PartitionKeys"]]
+    assert columns + partitions == [(name, hive) for name, _, hive in COLUMNS]
+
+
+PERIOD = Period(datetime(2026, 11, 30, 23, tzinfo=UTC), datetime(2026, 12, 7, 23, tzinfo=UTC), "Europe/Amsterdam")
+EVERY = [(name, group) for name in [*STATEMENTS, "backlog"] for group in (None, *GROUPS)
+         if name != "backlog" or group in ("day", "hour")]
+
+
+@pytest.fixture(scope="module")
+def empty_lake():
+    return DuckDbLake()
+
+
+@pytest.mark.parametrize(("name", "group"), EVERY)
+def test_every_report_statement_runs_on_duckdb_and_parses_as_trino(empty_lake, name, group):
+    sql = statement(name, PERIOD, group)
+    empty_lake.rows(sql)
+    trino = to_trino(sql.replace("{events}", '"shopdesk_dev"."events"'))
+    parsed = sqlglot.parse_one(trino, read="trino")
+    assert parsed.find(sqlglot.exp.Table) is not None
+    assert "quantile_cont" not in trino.lower() and "percentile_cont" not in trino.lower()   # Trino has neither
+
+
+def test_statements_take_no_text_but_a_known_time_zone():
+    with pytest.raises(ValueError):
+        statement("replies", Period(PERIOD.start, PERIOD.end, "Europe/Amsterdam'; DROP TABLE x; --"), None)
+    with pytest.raises(ValueError):
+        statement("replies", PERIOD, "customer")
+
+
+def test_json_lines_and_duplicates_read_once(tmp_path):
+    lake = DuckDbLake()
+    opened = meta(updated_at="2026-12-01T10:00:00.000Z", created_at="2026-12-01T10:00:00.000Z")
+    (event,) = derive("INSERT", CONV, opened, None)
+    path = tmp_path / "batch.jsonl"
+    path.write_text((event.model_dump_json(exclude_none=True) + "\n") * 2)
+    lake.load_files([path])
+    assert lake.rows(statement("conversations", PERIOD, None)) == [{"key": "all", "value": 1}]
+    assert json.loads(event.model_dump_json())["type"] == "conversation_opened"
+
+
+def test_the_forecast_learns_the_hour_of_week_from_the_lakes_history():
+    from datetime import timedelta
+
+    from shopdesk.analytics.events import Event
+    from shopdesk.analytics.reports import volume_forecast
+    from shopdesk.errors import Conflict
+
+    now = datetime(2026, 12, 7, 0, 30, tzinfo=UTC)               # a Monday
+    lake = DuckDbLake()
+    with pytest.raises(Conflict):
+        volume_forecast(lake, now, "sms", 7, "UTC")
+    # three weeks of SMS: two conversations every Monday 09:00 UTC, one every day at 15:00; WhatsApp besides
+    events = []
+    for day in range(21):
+        moment = datetime(2026, 11, 16, tzinfo=UTC) + timedelta(days=day)
+        starts = [moment.replace(hour=15)] + ([moment.replace(hour=9)] * 2 if moment.weekday() == 0 else [])
+        for n, start in enumerate(starts):
+            for channel in ("sms", "whatsapp"):
+                opened = meta(id=f"c_{day}_{n}_{channel}", channel=channel, created_at=start.isoformat())
+                events += derive("INSERT", {"PK": f"CONV#c_{day}_{n}_{channel}", "SK": "META"}, opened, None)
+    lake.add(e for e in events if isinstance(e, Event))
+    got = volume_forecast(lake, now, "sms", 7, "UTC")
+    assert got["history_weeks"] == 2 and len(got["items"]) == 7 * 24      # whole weeks since the first hour
+    by_hour = {item["hour"]: item["expected"] for item in got["items"]}
+    assert by_hour["2026-12-07T09:00:00+00:00"] == pytest.approx(2.0)
+    assert by_hour["2026-12-08T15:00:00+00:00"] == pytest.approx(1.0)
+    assert by_hour["2026-12-08T09:00:00+00:00"] == pytest.approx(0.0)
+    with pytest.raises(Exception, match="channel"):
+        volume_forecast(lake, now, "sms' OR 1=1 --", 7, "UTC")
+    # and the staffing plan beside it: no agent for a quiet hour, some for the Monday-morning peak
+    from shopdesk.analytics.reports import staffing_plan
+    from shopdesk.forecast.staffing import StaffingInputs
+    plan = staffing_plan(got, StaffingInputs(slot_seconds=1800, first_response_target_seconds=600))
+    needed = {item["hour"]: item["agents_needed"] for item in plan["items"]}
+    assert needed["2026-12-08T09:00:00+00:00"] == 0 and needed["2026-12-07T09:00:00+00:00"] >= 1
+    assert plan["inputs"]["concurrency"] == 3 and plan["items"][0]["limited_by"] in ("none", "service_level")
+
+
+def test_the_routers_classification_is_the_routers_even_after_the_language_came_first():
+    understood = meta(language="es", changed_by="customer")                   # the router noted the language
+    routed = {**understood, "team": "returns", "classified_at": "2026-11-02T09:00:01.000Z"}
+    (event,) = derive("MODIFY", CONV, routed, understood)
+    assert (event.type, event.actor, event.team) == (EventType.CONVERSATION_CLASSIFIED, "router", "returns")

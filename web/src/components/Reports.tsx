@@ -1,0 +1,130 @@
+import { useEffect, useState } from "preact/hooks";
+import type { ReportGroup, ReportSummary } from "../api";
+import { useApp } from "../context";
+import { formatDuration } from "../format";
+import type { MessageKey } from "../i18n";
+import { bars, weekOf, type MetricRow } from "../reports";
+
+const METRICS = ["conversations", "replies", "handled", "first_response", "resolution", "reopen_rate"] as const;
+const GROUPS: ReportGroup[] = ["agent", "team", "channel", "language", "day", "hour"];
+const DURATIONS = new Set(["first_response", "resolution"]);
+
+/** This week's figures from the event lake, and one metric by group as bars (supervisors, admins). */
+export function Reports() {
+  const { store, t, timeZone } = useApp();
+  const [period] = useState(() => ({ ...weekOf(new Date()), tz: timeZone }));
+  const [summary, setSummary] = useState<ReportSummary | null>(null);
+  const [metric, setMetric] = useState<(typeof METRICS)[number]>("first_response");
+  const [group, setGroup] = useState<ReportGroup>("agent");
+  const [rows, setRows] = useState<MetricRow[]>([]);
+
+  useEffect(() => {
+    void store.run(async () => setSummary(await store.api.reportSummary(period)));
+  }, [period]);
+  useEffect(() => {
+    void store.run(async () => setRows((await store.api.reportMetric({ ...period, metric, group_by: group })).items));
+  }, [period, metric, group]);
+
+  const duration = (s: number | null | undefined) => (s == null ? "—" : formatDuration(s * 1000));
+  const share = (r: number | null | undefined) => (r == null ? "—" : `${Math.round(r * 100)} %`);
+  const shown = (value: number) =>
+    DURATIONS.has(metric) ? duration(value) : metric === "reopen_rate" ? share(value) : String(value);
+  return (
+    <section class="board reports" aria-labelledby="reports-title">
+      <h1 id="reports-title">{t("reports")}</h1>
+      <p class="muted">{t("reports.period", { from: period.from, to: period.to, tz: period.tz })}</p>
+      {summary && (
+        <div class="board-grid">
+          <div class="card">
+            <h3>{t("reports.volume")}</h3>
+            <dl class="figures">
+              <dt>{t("reports.conversations")}</dt>
+              <dd>{summary.conversations}</dd>
+              <dt>{t("reports.resolved")}</dt>
+              <dd>{summary.resolution.resolved}</dd>
+              <dt>{t("reports.reopenRate")}</dt>
+              <dd>{share(summary.resolution.reopen_rate)}</dd>
+            </dl>
+          </div>
+          <div class="card">
+            <h3>{t("reports.times")}</h3>
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">{t("reports.median")}</th>
+                  <th scope="col">{t("reports.calendar")}</th>
+                  <th scope="col">{t("reports.business")}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {(["first_response", "next_response", "resolution"] as const).map((name) => (
+                  <tr key={name}>
+                    <th scope="row">{t(`metric.${name}` as MessageKey)}</th>
+                    <td>{duration(summary[name].median_s)}</td>
+                    <td>{duration(summary[name].business_median_s)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <div class="card">
+            <h3>{t("reports.sla")}</h3>
+            <ul class="bars" aria-label={t("reports.sla")}>
+              {Object.entries(summary.sla.compliance_by_target).map(([target, value]) => (
+                <li key={target}>
+                  <span class="bar-label">{t(`metric.${target}` as MessageKey)}</span>
+                  <span class="bar" style={{ width: `${Math.round((value ?? 0) * 100)}%` }} aria-hidden="true" />
+                  <span class="bar-value">{share(value)}</span>
+                </li>
+              ))}
+            </ul>
+          </div>
+          <div class="card">
+            <h3>{t("reports.csatBot")}</h3>
+            <dl class="figures">
+              <dt>{t("reports.csat")}</dt>
+              <dd>{share(summary.csat.score)} ({summary.csat.responses})</dd>
+              <dt>{t("reports.containment")}</dt>
+              <dd>{share(summary.bot.containment_rate)}</dd>
+            </dl>
+          </div>
+        </div>
+      )}
+      <div class="card">
+        <h3>{t("reports.byGroup")}</h3>
+        <div class="row">
+          <label class="field inline">
+            <span>{t("reports.metric")}</span>
+            <select value={metric} onChange={(e) => setMetric((e.target as HTMLSelectElement).value as typeof metric)}>
+              {METRICS.map((m) => (
+                <option key={m} value={m}>
+                  {t(`metric.${m}` as MessageKey)}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label class="field inline">
+            <span>{t("reports.groupBy")}</span>
+            <select value={group} onChange={(e) => setGroup((e.target as HTMLSelectElement).value as ReportGroup)}>
+              {GROUPS.map((g) => (
+                <option key={g} value={g}>
+                  {t(`group.${g}` as MessageKey)}
+                </option>
+              ))}
+            </select>
+          </label>
+        </div>
+        <ul class="bars" aria-label={`${t(`metric.${metric}` as MessageKey)} · ${t(`group.${group}` as MessageKey)}`}>
+          {bars(rows).map((bar) => (
+            <li key={bar.label}>
+              <span class="bar-label">{bar.label}</span>
+              <span class="bar" style={{ width: `${Math.round(bar.share * 100)}%` }} aria-hidden="true" />
+              <span class="bar-value">{shown(bar.value)}</span>
+            </li>
+          ))}
+          {rows.length === 0 && <li class="muted">{t("none")}</li>}
+        </ul>
+      </div>
+    </section>
+  );
+}

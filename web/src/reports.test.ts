@@ -1,0 +1,33 @@
+import { describe, expect, it } from "vitest";
+import { bars, figure, weekOf } from "./reports";
+
+describe("weekOf", () => {
+  it("runs from the Monday of the week to the next Monday", () => {
+    expect(weekOf(new Date(2026, 11, 3, 15, 0))).toEqual({ from: "2026-11-30", to: "2026-12-07" });
+  });
+  it("keeps a Sunday in the week that began the Monday before", () => {
+    expect(weekOf(new Date(2026, 11, 6, 23, 59))).toEqual({ from: "2026-11-30", to: "2026-12-07" });
+  });
+  it("starts a week on Monday itself", () => {
+    expect(weekOf(new Date(2026, 11, 7, 0, 1))).toEqual({ from: "2026-12-07", to: "2026-12-14" });
+  });
+});
+
+describe("bars", () => {
+  it("scales every bar to the largest figure", () => {
+    const got = bars([
+      { key: "alice", value: 4 },
+      { key: "bob", value: 8 },
+    ]);
+    expect(got).toEqual([
+      { label: "alice", value: 4, share: 0.5 },
+      { label: "bob", value: 8, share: 1 },
+    ]);
+  });
+  it("shows a duration's median and leaves out rows without a figure", () => {
+    expect(figure({ key: "sms", count: 3, median_s: 90 })).toBe(90);
+    expect(bars([{ key: null, median_s: null, count: 0 }, { key: "sms", median_s: 0 }])).toEqual([
+      { label: "sms", value: 0, share: 0 },
+    ]);
+  });
+});
