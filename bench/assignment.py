@@ -183,7 +183,7 @@ def local_stack(env: dict[str, str] | None = None, template: Path | None = None)
     with tempfile.TemporaryDirectory(prefix="shopdesk-bench-stack-") as workdir:
         port = free_port()
         clean = {name: os.environ[name] for name in _KEPT_ENV if name in os.environ}
-        clean.update({"PORT": str(port), "TEMPLATE": str(template or ROOT / "template.yaml")})
+        clean.update({"PORT": str(port), "WS_PORT": "0", "TEMPLATE": str(template or ROOT / "template.yaml")})
         clean.update(env or {})
         log_path = Path(workdir) / "local-stack.log"
         with log_path.open("wb") as log:

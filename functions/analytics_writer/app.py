@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
@@ -20,9 +20,10 @@ from shopdesk.analytics.events import Event, derive
 from shopdesk.analytics.firehose import FirehoseSink
 from shopdesk.config import AnalyticsSettings
 from shopdesk.dal.table import deserialize
+from shopdesk.logs import logger_for
 
 settings = AnalyticsSettings.from_env()
-logger = Logger()
+logger = logger_for()
 metrics = Metrics()
 sink = FirehoseSink(settings.stream_name)
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)

@@ -11,7 +11,7 @@ on-failure queue (its alarm rings), and the next change of the conversation puts
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
@@ -21,9 +21,10 @@ from shopdesk.config import CoreSettings
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.table import Table
 from shopdesk.logic.labels import follow
+from shopdesk.logs import logger_for
 
 settings = CoreSettings.from_env()
-logger = Logger()
+logger = logger_for()
 metrics = Metrics()
 conversations = Conversations(Table(settings.table_name), settings.due_shards)
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
@@ -19,9 +18,10 @@ from shopdesk.api.reports import Forecast, MetricList, MetricRows, Staffing, Sum
 from shopdesk.config import ReportsSettings
 from shopdesk.forecast.staffing import StaffingInputs
 from shopdesk.logic.access import ADMIN, SUPERVISOR, require
+from shopdesk.logs import logger_for
 
 settings = ReportsSettings.from_env()
-logger = Logger()
+logger = logger_for()
 reports = Reports(lake_for(settings))
 app = APIGatewayHttpResolver(enable_validation=True)
 openapi.publish(app, "/reports", title="shopdesk reports API",
