@@ -13,7 +13,8 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 .PHONY: run test test-unit test-integration test-e2e test-web lint lint-python lint-template lint-web build web chromium deploy bench \
 	bench-quick fuzz fuzz-webhooks fuzz-api clean audit redrive
 
-$(VENV)/.installed: requirements-dev.txt layers/shopdesk/requirements.txt layers/models/requirements.txt
+$(VENV)/.installed: requirements-dev.txt layers/shopdesk/requirements.txt layers/models/requirements.txt \
+		layers/embeddings/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install $(PIP_FLAGS) -r requirements-dev.txt
 	$(PY) -m pip install $(PIP_FLAGS) --no-deps -r layers/models/requirements.txt

@@ -21,6 +21,7 @@ from typing import Any
 from bench import (
     analytics,
     assignment,
+    bot,
     cold_start,
     commerce,
     detection,
@@ -37,7 +38,7 @@ from bench.harness import machine, moto_process, moto_server, use_layer
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ("cold_start", "ingest", "sweep", "sweep_capacity", "assignment", "sla", "commerce", "live", "search",
-              "load", "forecast", "understanding", "macro", "analytics")
+              "load", "forecast", "understanding", "macro", "analytics", "bot")
 STACK_BENCHMARKS = ("assignment", "sla", "live", "load")        # these start the local stack (python -m local)
 
 
@@ -151,6 +152,8 @@ def main() -> None:
             f"analytics: events per inbound message ({plan['analytics_conversations']} conversations played), "
             f"report SQL on {plan['analytics_events']:,} events (DuckDB)",
             lambda: analytics.run(plan["analytics_events"], plan["analytics_conversations"]))
+    if "bot" in chosen:
+        results["bot"] = measure("bot: precision, coverage, false answers on the labelled evaluation set", bot.run)
     results["runtime_seconds"] = round(time.perf_counter() - started, 1)
 
     name = "results.partial.json" if args.only else "results.quick.json" if args.quick else "results.json"
@@ -184,7 +187,7 @@ def report(r: dict[str, Any]) -> str:
         ("assignment", _assignment),
         ("sla", _detection), ("commerce", _commerce), ("inbox", _inbox), ("search", _search),
         ("load", _load), ("forecast", _forecast), ("understanding", understanding.report), ("macro", _macro),
-        ("analytics", _analytics)]
+        ("analytics", _analytics), ("bot", bot.report)]
     parts += [show(r[key]) for key, show in sections if key in r]
     return "\n".join(parts)
 

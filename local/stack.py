@@ -16,6 +16,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 from local import moto_patches, webapp
@@ -36,7 +37,7 @@ from local.s3events import S3Notifications
 from local.sandbox import Faults, Outbox, TwilioSandbox
 from local.schedules import Scheduler
 from local.ses import InboundMail, SesOutbox, verify_identities
-from local.settings import Settings
+from local.settings import DEMO_GROUPS, Settings
 from local.streams import StreamPollers
 from local.telegram import TelegramSandbox
 from local.template import Resolver, load_template, parameter_values, parse_parameter_overrides
@@ -45,6 +46,9 @@ log = logging.getLogger("stack")
 
 SEED_ROUTE = ("PUT", "/agent/me/presence")
 SEED_ATTEMPTS = 3
+# the demo knowledge base (the bot stays off until an admin turns it on)
+KB_SEED = Path(__file__).resolve().parent / "seeds" / "kb.jsonl"
+KB_ROUTE = ("PUT", "/admin/kb/articles/x")
 
 
 class Stack:
@@ -250,6 +254,34 @@ class Stack:
         else:
             self._state = "ok"
             log.info("ready: %s (agents online: %s)", self.settings.base_url, ", ".join(agents))
+            self._seed_knowledge_base()
+
+    def _seed_knowledge_base(self) -> None:
+        """The demo knowledge base through the admin API, one article a request (each is embedded as it is
+        written), originals before translations; an article already there is left as it is. It runs after the
+        stack reports ready: GET /admin/kb/articles shows how far it got."""
+        if self.identity is None or self.gateway.router.match(*KB_ROUTE) is None or not KB_SEED.exists():
+            return
+        admin = next((a for a, groups in DEMO_GROUPS.items() if "admins" in groups and a in self.identity.agents),
+                     None)
+        if admin is None:
+            return
+        articles = [json.loads(line) for line in KB_SEED.read_text(encoding="utf-8").splitlines() if line.strip()]
+        articles.sort(key=lambda a: a.get("translation_of") is not None)
+        token = self.identity.id_token(admin)
+        written = 0
+        for article in articles:
+            body = {k: v for k, v in article.items() if k != "id"}
+            request = urllib.request.Request(
+                f"{self.settings.base_url}/admin/kb/articles/{article['id']}", data=json.dumps(body).encode(),
+                headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"}, method="PUT")
+            try:
+                with urllib.request.urlopen(request, timeout=120) as response:  # our own server
+                    written += response.status == 200
+            except Exception as error:  # a demo convenience: logged, never fatal
+                log.warning("demo article %s not seeded: %s", article["id"], error)
+        log.info("demo knowledge base: %d of %d articles (the bot is off: PUT /admin/bot to turn it on)",
+                 written, len(articles))
 
     def _seed_agent(self, agent: str) -> str:
         assert self.identity is not None

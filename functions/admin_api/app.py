@@ -28,8 +28,10 @@ from shopdesk.api.attachments import install_attachment_errors, with_attachment_
 from shopdesk.api.board import SlaEventList
 from shopdesk.api.canned import CannedList, CannedOut, documented, install_render_errors
 from shopdesk.api.commerce import PrivacyRequestList
+from shopdesk.api.kb import IMPORT_TYPES, ArticleList, BotOut, ImportOut, install_import_errors
 from shopdesk.api.macros import LabelList, LabelOut, MacroList, MacroOut, install_refusals
 from shopdesk.api.privacy import AuditList, JobOut, JobStarted, PrivacySettingsOut
+from shopdesk.bot import BotSettings
 from shopdesk.commerce.platform import store_for
 from shopdesk.config import AdminApiSettings, CommerceSettings
 from shopdesk.dal.agents import Agents
@@ -38,6 +40,7 @@ from shopdesk.dal.canned import CannedResponses
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
+from shopdesk.dal.kb import KnowledgeBase
 from shopdesk.dal.labels import Labels
 from shopdesk.dal.macros import Macros
 from shopdesk.dal.media import MediaStore
@@ -46,6 +49,9 @@ from shopdesk.dal.queues import Queue
 from shopdesk.dal.sla_events import SlaEvents
 from shopdesk.dal.table import Table
 from shopdesk.errors import BadRequest
+from shopdesk.kb import Article, ArticleContent
+from shopdesk.kb.articles import ArticleLibrary
+from shopdesk.kb.embedder import embedder_for
 from shopdesk.logic.admin import ADMIN, Admin, require
 from shopdesk.logic.attachments import Attachments
 from shopdesk.logic.board import Board
@@ -74,6 +80,8 @@ conversations = Conversations(table, settings.due_shards)
 admin = Admin(ConfigStore(table), Agents(table), Queue(settings.work_queue_url), Customers(table), conversations,
               book_for(conversations, settings.first_response_targets))
 privacy_store = store_for(CommerceSettings.from_env(), "shopify")   # privacy requests are one partition
+canned = CannedLibrary(CannedResponses(table))
+articles = ArticleLibrary(KnowledgeBase(table), lambda: embedder_for(settings.kb_embedder))
 canned = CannedLibrary(CannedResponses(table),
                        Attachments(MediaStore(settings.media_bucket)) if settings.media_bucket else None)
 board = Board(SlaEvents(table))
@@ -162,7 +170,7 @@ def get_routing() -> RoutingOut:
 
 
 @app.put("/admin/routing", summary="Change routing settings (admins; ?version=N guards concurrent edits)",
-         responses=problems.responses(200, 403, 409, 415))
+         responses=problems.responses(200, 400, 403, 409, 415))     # 400: templates the router could not use
 def put_routing(body: RoutingSettings, version: Version = None) -> RoutingOut:
     return admin.put_routing(_caller_roles(), body, version)
 
@@ -229,6 +237,77 @@ def delete_canned(response_id: CannedResponseId) -> Response[None]:
     return Response(204)
 
 
+# ---------------------------------------------------------------- the knowledge base and the bot
+
+ArticleId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+@app.get("/admin/kb/articles", summary="Every knowledge-base article (current versions), originals each followed "
+                                       "by their translations; ?status=published leaves out retired ones",
+         responses=documented(200, ArticleList, "The articles (supervisors, admins)", 403))
+def list_articles(status: Annotated[str | None, Query(pattern="^(published|retired)$")] = None) -> ArticleList:
+    found = articles.list(caller(app.current_event))
+    return ArticleList(items=[a for a in found if status is None or a.status == status])
+
+
+@app.put("/admin/kb/articles/<article_id>",
+         summary="Create or change an article (a new version; published): title, body, language, tags, url, "
+                 "translation_of (the original it translates)",
+         responses=documented(200, Article, "Saved, with its new version", 400, 403, 409, 415))
+def put_article(article_id: ArticleId, body: ArticleContent) -> Article:
+    return articles.put(caller(app.current_event), article_id, body)
+
+
+@app.get("/admin/kb/articles/<article_id>/versions", summary="Every version of an article, oldest first",
+         responses=documented(200, ArticleList, "Its versions (supervisors, admins)", 403, 404))
+def article_versions(article_id: ArticleId) -> ArticleList:
+    return ArticleList(items=articles.history(caller(app.current_event), article_id))
+
+
+@app.delete("/admin/kb/articles/<article_id>",
+            summary="Retire an article: the bot and agent assist no longer use it; it stays listed with its history",
+            responses=documented(200, Article, "Retired (a new version)", 403, 404))
+def retire_article(article_id: ArticleId) -> Article:
+    return articles.retire(caller(app.current_event), article_id)
+
+
+@app.post("/admin/kb/import",
+          summary="Import articles: JSON Lines (application/x-ndjson) of {id, title, body, language, tags?, url?, "
+                  "translation_of?}, or Markdown (text/markdown) articles each opened by front matter. Every line "
+                  "is checked first; a file with any bad line is refused whole (422 naming each line)",
+          responses=documented(200, ImportOut, "Imported: created, updated, unchanged ids", 400, 403, 415))
+def import_articles() -> ImportOut:
+    event = app.current_event
+    require(_caller_roles(), ADMIN)          # a refusal before anything about the body
+    content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type not in IMPORT_TYPES:
+        raise UnsupportedImport(f"send JSON Lines (application/x-ndjson) or Markdown (text/markdown), "
+                                f"not {content_type or 'no content type'!r}")
+    return ImportOut.of(articles.import_text(caller(event), event.decoded_body or "", content_type))
+
+
+@app.get("/admin/bot", summary="The bot's settings", responses=READ)
+def get_bot() -> BotOut:
+    return admin.bot(_caller_roles())
+
+
+@app.put("/admin/bot", summary="Turn the bot on or off and set where, when and how sure it answers (admins; "
+                               "?version=N guards concurrent edits)",
+         responses=problems.responses(200, 403, 409, 415))
+def put_bot(body: BotSettings, version: Version = None) -> BotOut:
+    return admin.put_bot(_caller_roles(), body, version)
+
+
+class UnsupportedImport(Exception):
+    pass
+
+
+@app.exception_handler(UnsupportedImport)
+def _unsupported_import(exc: UnsupportedImport) -> Response:
+    return problems.answer(problems.UNSUPPORTED_MEDIA_TYPE, str(exc))
+
+
+install_import_errors(app)
 # ---------------------------------------------------------------- privacy: audit trail, settings, export, erase
 
 JobId = Annotated[str, Path(pattern=r"^j_[0-9A-Z]{26}$")]

@@ -38,8 +38,10 @@ from shopdesk.api.canned import CannedList, CannedOut, documented, install_rende
 from shopdesk.api.changes import ChangeList
 from shopdesk.api.commerce import ActionOut, CancelIn, OrderPanelOut, RefundIn, install_action_errors
 from shopdesk.api.customers import CustomerOut, DuplicateList, MergeIn, MergeOut, UnmergeIn
+from shopdesk.api.kb import AssistAnswer, AssistOut, AssistRequest
 from shopdesk.api.macros import ApplyOut, LabelList, MacroList, MacroOut, install_refusals
 from shopdesk.api.search import SearchOut
+from shopdesk.bot.assist import Assistant
 from shopdesk.channels.ses import html_mailer
 from shopdesk.commerce.actions import CancelRequest, OrderActions, RefundRequest
 from shopdesk.commerce.lookup import OrderLookup
@@ -52,6 +54,7 @@ from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.counts import Counts
 from shopdesk.dal.customers import Customers
+from shopdesk.dal.kb import KnowledgeBase
 from shopdesk.dal.labels import Labels
 from shopdesk.dal.live import ChangeLog
 from shopdesk.dal.macros import Macros
@@ -61,6 +64,8 @@ from shopdesk.dal.queues import Queue
 from shopdesk.dal.search import SearchReads
 from shopdesk.dal.table import Table
 from shopdesk.errors import ProviderError
+from shopdesk.kb.embedder import embedder_for
+from shopdesk.kb.loader import IndexCache
 from shopdesk.logic.access import Access
 from shopdesk.logic.attachments import Attachments
 from shopdesk.logic.canned import CannedLibrary
@@ -130,6 +135,10 @@ macros = MacroDesk(Macros(table), canned, Labels(table), agents, config_store, b
 
 search = Search(SearchReads(table), agents, search_for(SearchSettings.from_env()),
                 cached_orders(store_for(commerce_settings)) if commerce_settings.platform != "none" else None)
+
+assistant = Assistant(IndexCache(KnowledgeBase(table), embedder_for(settings.kb_embedder),
+                                 refresh_seconds=settings.kb_refresh_seconds),
+                      ConfigStore(table), lambda: book.routing().default_language)
 
 trail = AuditTrail(AuditLog(table), PrivacyPolicies(ConfigStore(table)))
 inbox.privacy = trail.policies      # retention of what agents write, masking of notes
@@ -339,6 +348,23 @@ def changes(
 # ---------------------------------------------------------------- commerce: the order panel and order actions
 
 OrderId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_-]+$")]
+
+
+@app.post("/agent/assist/answer",
+          summary="What the bot would do with this message, sending nothing: language, sentiment, urgency, intent, "
+                  "the reason it would hand over, or the article it would answer with; plus the best articles",
+          responses=problems.responses(200, 415))
+def assist_answer(body: AssistRequest) -> AssistAnswer:
+    return AssistAnswer.of(assistant.answer(caller(app.current_event), body.text))
+
+
+@app.get("/agent/conversations/<conversation_id>/assist",
+         summary="The best knowledge-base articles for the customer's latest messages, to insert into a reply",
+         responses=problems.responses(200, 403, 404))
+def assist_conversation(conversation_id: ConversationId) -> AssistOut:
+    who = caller(app.current_event)
+    decision = assistant.for_conversation(who, inbox.get(who, conversation_id))
+    return AssistOut(suggestion=AssistAnswer.of(decision) if decision else None)
 
 
 @app.get("/agent/conversations/<conversation_id>/orders",

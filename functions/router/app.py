@@ -6,13 +6,23 @@ from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, proce
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shopdesk.config import RouterSettings
+from shopdesk.bot.converse import Bot, Outcome
+from shopdesk.bot.orders import OrderStatus
+from shopdesk.commerce.lookup import OrderLookup
+from shopdesk.commerce.platform import commerce_for, store_for
+from shopdesk.config import CommerceSettings, RouterSettings
 from shopdesk.dal.agents import Agents
+from shopdesk.dal.bot import BotStore
+from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
+from shopdesk.dal.events import EventBus
+from shopdesk.dal.kb import KnowledgeBase
 from shopdesk.dal.media import MediaStore
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
+from shopdesk.kb.embedder import embedder_for
+from shopdesk.kb.loader import IndexCache
 from shopdesk.logic.acknowledge import Acknowledger
 from shopdesk.logic.assign import admit, assign_waiting
 from shopdesk.logic.evidence import note_addresses
@@ -34,6 +44,14 @@ acknowledger = (Acknowledger(conversations, agents, Queue(settings.outbound_queu
                 if settings.outbound_queue_url else None)
 copier = (MediaCopier(conversations, MediaStore(settings.media_bucket), fetchers(settings), settings.media_max_bytes)
           if settings.media_bucket else None)
+commerce_settings = CommerceSettings.from_env()
+bot = (Bot(conversations, BotStore(table), ConfigStore(table),
+           IndexCache(KnowledgeBase(table), embedder_for(settings.kb_embedder),
+                      refresh_seconds=settings.kb_refresh_seconds),
+           Queue(settings.outbound_queue_url), book, customers,
+           OrderStatus(OrderLookup(store_for(commerce_settings), commerce_for(commerce_settings))),
+           EventBus(settings.event_bus_name) if settings.event_bus_name else None)
+       if settings.outbound_queue_url else None)
 comprehend.configure(settings.sentiment_backend)     # offline unless the deployment chose Comprehend
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 # A whole batch failing is routine on a FIFO queue (one group waiting out a retry): report it, don't raise.
@@ -43,15 +61,27 @@ processor.raise_on_entire_batch_failure = False
 def handle(record: SQSRecord) -> None:
     work = WorkItem.model_validate({"item": record.json_body}).item
     conv = admit(work, conversations, book, customers)
+    customer_wrote = isinstance(work, InboundWork) and not work.auto_reply
+    # The bot sees the message before anyone is assigned: it answers (the conversation then waits for the
+    # customer, out of the queue), hands over (routing as always, the customer told a person will answer),
+    # or stands aside.
+    outcome = Outcome.SKIPPED
+    if bot and customer_wrote and conv is not None:
+        try:
+            outcome = bot.step(work.conversation_id, work.message_sk, conv)
+        except Exception:                  # a broken bot must never keep a customer from a person
+            logger.exception("bot step failed: routing as usual", extra={"conversation_id": work.conversation_id})
     # The acknowledgement goes before the assignment: once assigned, an agent may answer, and the customer
     # must never be told when to expect an answer after it came. Its burst guard keeps a retried record
     # from repeating it.
-    if acknowledger and isinstance(work, InboundWork) and not work.auto_reply:
+    if outcome is not Outcome.REPLIED and acknowledger and customer_wrote:
         try:
-            acknowledger.maybe_acknowledge(work.conversation_id, first_message=work.new_conversation)
+            acknowledger.maybe_acknowledge(work.conversation_id, first_message=work.new_conversation,
+                                           handoff=outcome is Outcome.HANDED_OFF)
         except Exception:                  # a courtesy: never worth failing (and retrying) the routing for
             logger.exception("acknowledgement not sent", extra={"conversation_id": work.conversation_id})
-    assign_waiting(work, conv, conversations, agents, book)
+    if outcome is not Outcome.REPLIED:
+        assign_waiting(work, conv, conversations, agents, book)
     if isinstance(work, InboundWork) and work.addresses and work.message_sk:
         try:       # duplicate evidence for agents: worth a log, not a retry of the routing
             note_addresses(conversations, customers, work.conversation_id, work.message_sk,

@@ -21,6 +21,7 @@ ROLES = ("agent", "supervisor", "admin", "other")
 CALLERS = {"agent": ("alice", "[]"), "supervisor": ("sam", "[supervisors]"), "admin": ("root", "[admins]"),
            "other": ("vera", "[]")}
 MISSING = "c_01MISSING00000000000000000"
+ARTICLE = {"title": "Delivery", "body": "Standard delivery takes 2-4 working days.", "language": "en"}
 MACRO = {"name": "Triage", "actions": [{"type": "add_labels", "labels": ["shipping"]}]}
 CANNED = {"title": "Welcome", "shortcode": "welcome",
           "bodies": {"en": "Hi {{customer.first_name | default: \"there\"}}"}}
@@ -74,6 +75,9 @@ AGENT_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
     ("PUT", "/agent/canned-responses/<response_id>"): (CANNED, "", (200, 200, 200, 200)),
     ("GET", "/agent/canned-responses"): (None, "q=wel", (200, 200, 200, 200)),
     ("DELETE", "/agent/canned-responses/<response_id>"): (None, "", (204, 204, 204, 204)),
+    # agent assist reads only the knowledge base, which every agent may read; for a conversation, its access rule
+    ("POST", "/agent/assist/answer"): ({"text": "How long does delivery take?"}, "", (200, 200, 200, 200)),
+    ("GET", "/agent/conversations/<conversation_id>/assist"): (None, "", (200, 200, 200, 404)),
     # labels: everyone reads the catalogue; labels on a conversation as any change to it
     # (tests/integration/test_labels_macros.py)
     ("GET", "/agent/labels"): (None, "", (200, 200, 200, 200)),
@@ -111,6 +115,14 @@ ADMIN_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
     ("GET", "/admin/canned-responses/<response_id>"): (None, "", READ),
     ("GET", "/admin/canned-responses"): (None, "", READ),
     ("DELETE", "/admin/canned-responses/<response_id>"): (None, "", (403, 403, 204, 403)),
+    ("PUT", "/admin/kb/articles/<article_id>"): (ARTICLE, "", WRITE),
+    ("GET", "/admin/kb/articles"): (None, "", READ),
+    ("GET", "/admin/kb/articles/<article_id>/versions"): (None, "", READ),
+    ("DELETE", "/admin/kb/articles/<article_id>"): (None, "", WRITE),
+    # JSON is not an import format: past the role check, 415 (tests/integration/test_bot.py imports for real)
+    ("POST", "/admin/kb/import"): ({"id": "x"}, "", (403, 403, 415, 403)),
+    ("GET", "/admin/bot"): (None, "", READ),
+    ("PUT", "/admin/bot"): ({"enabled": False}, "", WRITE),
     ("GET", "/admin/labels"): (None, "", READ),
     ("PUT", "/admin/labels/<label_id>"): ({"name": "Shipping", "color": "#2f80ed"}, "", WRITE),
     ("POST", "/admin/labels/<label_id>/retire"): (None, "", WRITE),
@@ -184,7 +196,8 @@ def shop(desk):
     desk.path_values = {"conversation_id": conv, "agent_id": "alice", "team_id": "vip", "calendar_id": "office",
                         "policy_id": "std", "customer_id": customer, "order_id": "5500000001004",
                         "response_id": "welcome", "job_id": "j_01MISSING0000000000000000X",
-                        "message_id": "m_01MISSING0000000000000000", "label_id": "shipping", "macro_id": "triage"}
+                        "message_id": "m_01MISSING0000000000000000", "label_id": "shipping", "macro_id": "triage",
+                        "article_id": "delivery"}
     return desk
 
 

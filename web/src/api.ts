@@ -56,6 +56,27 @@ export type Change = S["Notice"];
 export type ChangePage = S["ChangeList"];
 
 /** An answer other than 2xx, with the words to show the agent (RFC 9457 `detail`, else `message`). */
+// Agent assist and the bot (GET /agent/conversations/{id}/assist; ConversationOut.bot), written by hand until the
+// generated types are refreshed from the agent API's OpenAPI document.
+export type AssistArticle = {
+  article_id: string;
+  title: string;
+  text: string;
+  language: string;
+  confidence: number;
+  url?: string | null;
+};
+export type AssistSuggestion = {
+  language: string;
+  sentiment: string;
+  urgent: boolean;
+  intent: string | null;
+  handoff_reason: string | null;
+  answer: AssistArticle | null;
+  articles: AssistArticle[];
+};
+export type BotState = { state: "answering" | "handed_off" | "resolved"; handoff_reason?: string | null };
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -189,6 +210,8 @@ export class Api {
   sendTranscript = (id: string) => this.call<Transcript>("POST", `/agent/conversations/${enc(id)}/transcript`);
   setRouting = (id: string, change: { priority?: Priority; team?: string; skills?: string[]; note?: string }) =>
     this.call<Conversation>("PUT", `/agent/conversations/${enc(id)}/routing`, change);
+  assist = (id: string) =>
+    this.call<{ suggestion: AssistSuggestion | null }>("GET", `/agent/conversations/${enc(id)}/assist`);
   // customers, orders, search, canned responses
   customer = (id: string, cursor?: string | null) =>
     this.call<CustomerProfile>("GET", `/agent/customers/${enc(id)}` + query({ cursor }));

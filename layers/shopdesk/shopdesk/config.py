@@ -111,8 +111,16 @@ class ProviderSettings(CoreSettings):
     telegram_api_base_url: Annotated[str, Field(alias="TELEGRAM_API_BASE_URL")] = "https://api.telegram.org"
 
 
-class RouterSettings(ProviderSettings):
+class KbSettings(_Settings):
+    """The knowledge base's embedder: ``packaged`` (multilingual-e5-small inside the layer) or ``bedrock``."""
+
+    kb_embedder: Annotated[Literal["packaged", "bedrock"], Field(alias="KB_EMBEDDER")] = "packaged"
+    kb_refresh_seconds: Annotated[int, Field(alias="KB_REFRESH_SECONDS", ge=0, le=3600)] = 30
+
+
+class RouterSettings(ProviderSettings, KbSettings):
     outbound_queue_url: Annotated[str, Field(alias="OUTBOUND_QUEUE_URL")] = ""
+    event_bus_name: Annotated[str, Field(alias="EVENT_BUS_NAME")] = ""
     shop_name: Annotated[str, Field(alias="SHOP_NAME")] = "Example Shop"
     media_bucket: Annotated[str, Field(alias="MEDIA_BUCKET")] = ""
     media_max_bytes: Annotated[int, Field(alias="MEDIA_MAX_BYTES", ge=1000)] = 20_000_000
@@ -137,7 +145,7 @@ class TemplateSpec(BaseModel):
         return text
 
 
-class AgentApiSettings(CoreSettings):
+class AgentApiSettings(CoreSettings, KbSettings):
     work_queue_url: Annotated[str, Field(alias="WORK_QUEUE_URL", min_length=1)]
     outbound_queue_url: Annotated[str, Field(alias="OUTBOUND_QUEUE_URL", min_length=1)]
     agent_default_capacity: Annotated[int, Field(alias="AGENT_DEFAULT_CAPACITY", ge=0, le=1000)] = 3
@@ -153,7 +161,7 @@ class AgentApiSettings(CoreSettings):
         return json.loads(value) if isinstance(value, str) else value
 
 
-class AdminApiSettings(CoreSettings):
+class AdminApiSettings(CoreSettings, KbSettings):
     work_queue_url: Annotated[str, Field(alias="WORK_QUEUE_URL", min_length=1)]
     media_bucket: Annotated[str, Field(alias="MEDIA_BUCKET")] = ""       # canned responses' files (HeadObject)
     privacy_queue_url: Annotated[str, Field(alias="PRIVACY_QUEUE_URL")] = ""     # export and erase jobs

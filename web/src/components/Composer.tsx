@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Conversation } from "../api";
+import { appendToDraft } from "../kbAssist";
 import { channelName } from "../channels";
 import { useApp } from "../context";
 import { MentionSuggestions } from "./MentionSuggestions";
@@ -9,7 +10,7 @@ import { AttachmentPicker, filesOf, useUploads, type Pending } from "./Attachmen
 import { useReplyAssist } from "./ReplyAssist";
 
 /** Reply on one of the conversation's channels (or a template when WhatsApp's window is closed), and notes. */
-export function Composer({ conv }: { conv: Conversation }) {
+export function Composer({ conv, insertion }: { conv: Conversation; insertion?: { text: string; n: number } | null }) {
   const { store, t } = useApp();
   const { templates, now } = useStore(store);
   const channels = conv.channels?.length ? conv.channels : [conv.channel];
@@ -27,6 +28,10 @@ export function Composer({ conv }: { conv: Conversation }) {
     setNote("");
     setPending([]);
   }, [conv.id]);
+  // an article agent assist inserts: added to what the agent has written so far
+  useEffect(() => {
+    if (insertion) setText((current) => appendToDraft(current, insertion.text));
+  }, [insertion?.n]);
 
   const win = windowState(channel, lastInboundAt(conv.messages ?? [], channel), now);
   const closed = win === "closed";

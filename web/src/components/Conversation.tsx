@@ -1,6 +1,9 @@
+import { useState } from "preact/hooks";
+import type { BotState, Conversation as ConversationData } from "../api";
 import { customerLabel } from "../channels";
 import { useApp } from "../context";
 import { useStore } from "../store";
+import { AssistPanel } from "./AssistPanel";
 import { Composer } from "./Composer";
 import { ConversationActions } from "./ConversationActions";
 import { CustomerPanel } from "./CustomerPanel";
@@ -11,8 +14,10 @@ import { Timeline } from "./Timeline";
 export function Conversation({ onOpen }: { onOpen: (id: string | null) => void }) {
   const { store, t } = useApp();
   const { open } = useStore(store);
+  const [insertion, setInsertion] = useState<{ text: string; n: number } | null>(null);
   if (!open) return <p class="empty">{t("loading")}</p>;
   const name = customerLabel(open.customer, t("customerUnknown"));
+  const bot = (open as ConversationData & { bot?: BotState | null }).bot;
   return (
     <div class="conversation">
       <div class="conversation-main">
@@ -24,6 +29,16 @@ export function Conversation({ onOpen }: { onOpen: (id: string | null) => void }
               <span class={`chip priority-${open.priority}`}>{t(`priority.${open.priority}`)}</span>{" "}
               {open.team} · {open.assignee ? t("assignedTo", { agent: open.assignee }) : t("unassigned")}{" "}
               <LabelChips conv={open} />
+              {bot && (
+                <>
+                  {" "}
+                  <span class={`chip bot-${bot.state}`}>
+                    {bot.state === "handed_off"
+                      ? t("bot.handed_off", { reason: (bot.handoff_reason ?? "").replace(/_/g, " ") })
+                      : t(`bot.${bot.state}`)}
+                  </span>
+                </>
+              )}
             </p>
             <div class="conversation-tools">
               <LabelMenu conv={open} />
@@ -33,9 +48,12 @@ export function Conversation({ onOpen }: { onOpen: (id: string | null) => void }
           <ConversationActions conv={open} onOpen={onOpen} />
         </header>
         <Timeline conv={open} />
-        <Composer conv={open} />
+        <Composer conv={open} insertion={insertion} />
       </div>
-      <CustomerPanel conv={open} />
+      <div class="side-stack">
+        <CustomerPanel conv={open} />
+        <AssistPanel conv={open} onInsert={(text) => setInsertion({ text, n: (insertion?.n ?? 0) + 1 })} />
+      </div>
     </div>
   );
 }

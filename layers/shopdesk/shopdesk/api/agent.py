@@ -26,6 +26,7 @@ from shopdesk.models import (
 )
 from shopdesk.models.admin import Slug
 from shopdesk.models.canned import CannedId
+from shopdesk.models.conversation import ConversationBot
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1600)]
 NoteText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10000)]
@@ -214,6 +215,7 @@ class ConversationOut(BaseModel):
     messages: list[MessageOut] = Field(default_factory=list)
     snoozed_until: datetime | None = None                 # snoozed: when it opens again by itself
     mention: MentionOut | None = None                     # the mentions view only
+    bot: ConversationBot | None = None      # what the bot did: answering, handed_off (with the reason), resolved
 
     @classmethod
     def of(cls, conv: Conversation, presign: Presign | None = None) -> ConversationOut:

@@ -63,6 +63,14 @@ class WidgetAttachment(BaseModel):
     content_type: str | None
 
 
+class WidgetChoice(BaseModel):
+    """A reply button (the bot's "did this answer your question?"): show ``title``; sending it as the visitor's
+    text answers (the words are understood in the seven languages)."""
+
+    id: str
+    title: str
+
+
 class WidgetMessage(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
@@ -71,6 +79,7 @@ class WidgetMessage(BaseModel):
     text: str | None
     created_at: datetime
     attachments: list[WidgetAttachment]
+    choices: list[WidgetChoice] = []
 
 
 class PollOut(BaseModel):

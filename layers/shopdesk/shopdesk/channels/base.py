@@ -70,6 +70,7 @@ class OutboundRequest:
     in_reply_to: str | None = None            # email Message-ID (no brackets)
     references: tuple[str, ...] = ()          # email
     reply_address: str | None = None          # email Reply-To carrying the conversation token
+    choices: tuple[tuple[str, str], ...] = ()  # (id, title) reply buttons (WhatsApp Cloud, Messenger, Telegram)
     files: tuple[OutboundFile, ...] = ()      # an agent's attachments (typed); media_urls: bare links
 
     def outbound_files(self) -> tuple[OutboundFile, ...]:

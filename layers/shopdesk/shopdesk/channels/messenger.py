@@ -366,10 +366,15 @@ class MessengerSender:
             base.update(messaging_type="MESSAGE_TAG", tag=request.tag)
         else:
             base["messaging_type"] = "RESPONSE"
-        bodies = [{**base, "message": {"text": request.text}}] if request.text else []
+        message: dict[str, Any] = {"text": request.text}
+        files = request.outbound_files()
+        if request.choices and not files:          # quick replies under the text (titles ≤ 20)
+            message["quick_replies"] = [{"content_type": "text", "title": title[:20], "payload": cid[:1000]}
+                                        for cid, title in request.choices[:13]]
+        bodies = [{**base, "message": message}] if request.text else []
         bodies += [{**base, "message": {"attachment": {"type": file_attachment_type(file),
                                                        "payload": {"url": file.url, "is_reusable": False}}}}
-                   for file in request.outbound_files()]
+                   for file in files]
         if not bodies:
             raise BadRequest("the reply has no text or media")
         return bodies

@@ -631,6 +631,9 @@ class TelegramSender:
             if index == 0 and caption:
                 body["caption"] = caption
             calls.append((method, body))
+        if request.choices and calls and calls[-1][0] == "sendMessage":       # an inline keyboard under the text
+            calls[-1][1]["reply_markup"] = {"inline_keyboard": [[{"text": title, "callback_data": cid[:64]}
+                                                                 for cid, title in request.choices]]}
         reply_to = _reply_message_id(request.reply_context, request.to)
         if reply_to is not None:
             calls[0][1]["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}

@@ -463,6 +463,19 @@ class WhatsAppSender:
                 media["caption"], text = text, None
             bodies.append({**(base if index == 0 else {k: v for k, v in base.items() if k != "context"}),
                            "type": kind, kind: media})
+        if text and request.choices and not bodies:
+            # reply buttons (at most 3, titles of at most 20 characters) under a body of at most 1,024
+            buttons = [{"type": "reply", "reply": {"id": cid[:256], "title": title[:20]}}
+                       for cid, title in request.choices[:3]]
+            head, _, question = text.rpartition("\n\n")
+            if len(text) <= 1024:
+                head, question = "", text
+            if head:
+                bodies.append({**base, "type": "text", "text": {"preview_url": False, "body": head}})
+            bodies.append({**{k: v for k, v in base.items() if k != "context" or not head}, "type": "interactive",
+                           "interactive": {"type": "button", "body": {"text": question[:1024]},
+                                           "action": {"buttons": buttons}}})
+            return bodies
         if text:
             bodies.insert(0, {**base, "type": "text", "text": {"preview_url": False, "body": text}})
         if not bodies:

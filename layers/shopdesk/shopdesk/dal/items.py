@@ -179,6 +179,7 @@ def conversation_from_item(item: dict[str, Any], messages: list[Message] | None 
         created_at=item["created_at"], updated_at=item["updated_at"], waiting_since=item.get("waiting_since"),
         last_message_preview=item.get("last_message_preview"), message_count=item.get("message_count", 0),
         messages=messages or [],
+        bot=item.get("bot"),
     )
 
 

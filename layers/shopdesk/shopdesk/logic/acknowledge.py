@@ -37,7 +37,10 @@ class Acknowledger:
     book: PolicyBook
     shop_name: str = "Example Shop"
 
-    def maybe_acknowledge(self, conversation_id: str, *, first_message: bool) -> Message | None:
+    def maybe_acknowledge(self, conversation_id: str, *, first_message: bool, handoff: bool = False
+                          ) -> Message | None:
+        """``handoff``: the bot just handed the conversation to a person: the customer is told when one will
+        answer whatever the hour (the burst guard still holds)."""
         routing = self.book.routing()
         if not routing.acknowledgements:
             return None
@@ -48,7 +51,7 @@ class Acknowledger:
             return None                       # an agent answered already: nothing left to promise
         now = clock.now()
         open_now = is_open(now, clocks.hours)
-        if not first_message and open_now:
+        if not first_message and open_now and not handoff:
             return None                       # during opening hours only the first message is acknowledged
         if not expectations.should_acknowledge(conv.last_acknowledged_at, now, routing.acknowledgement_burst_seconds):
             return None

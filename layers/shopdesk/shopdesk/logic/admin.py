@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shopdesk import clock
+from shopdesk.bot import BotSettings
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
@@ -136,6 +137,18 @@ class Admin:
         except expectations.TemplateError as exc:
             raise BadRequest(f"acknowledgement_templates: {exc}") from exc
         version = self._put_config("routing", "settings", settings.model_dump(), expected_version)
+        return {**settings.model_dump(), "version": version}
+
+    # ------------------------------------------------------------------ the bot
+    def bot(self, by: Roles) -> dict[str, Any]:
+        require(by, *READ)
+        stored = self.config.get("bot", "settings") or {}
+        return {**BotSettings.model_validate({k: v for k, v in stored.items() if k != "version"}).model_dump(),
+                "version": stored.get("version", 0)}
+
+    def put_bot(self, by: Roles, settings: BotSettings, expected_version: int | None) -> dict[str, Any]:
+        require(by, *WRITE)
+        version = self.config.put("bot", "settings", settings.model_dump(), expected_version)
         return {**settings.model_dump(), "version": version}
 
     # ------------------------------------------------------------------ customers

@@ -83,6 +83,8 @@ def outbound_request(message: Message, status_callback: str | None, file_url: Fi
         status_callback=status_callback if message.provider in (None, "twilio") else None,
         subject=message.subject, in_reply_to=email.get("in_reply_to"),
         references=tuple(email.get("references", ())), reply_address=email.get("reply_address"),
+        choices=tuple((str(c["id"]), str(c["title"])) for c in payload.get("choices") or []
+                      if isinstance(c, dict) and c.get("id") and c.get("title")),
     )
 
 

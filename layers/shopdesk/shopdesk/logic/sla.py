@@ -86,7 +86,7 @@ def sweep(conversations: Conversations, bus: EventBus, work: Queue, shards: int,
     by_conversation: dict[str, list[Deadline]] = defaultdict(list)
     for d in sorted((d for d in found if d.kind not in ("timer", "marker")), key=lambda d: d.due_sk):  # oldest first
         by_conversation[d.conversation_id].append(d)
-    released = _run_timers(conversations, agents, timers, workers, book) if timers else 0
+    released = _run_timers(conversations, agents, timers, workers, book, bus) if timers else 0
 
     def step(chunk: list[list[Deadline]]) -> list[_Flagged]:
         if time_left is not None and time_left() < RESERVE_SECONDS:
@@ -280,10 +280,11 @@ def _name(target: str) -> str:
 
 
 def _run_timers(conversations: Conversations, agents: Agents | None, timers: list[Deadline], workers: int,
-                book: PolicyBook | None = None) -> int:
+                book: PolicyBook | None = None, bus: EventBus | None = None) -> int:
     """Routing timers: an assignee silent too long loses the conversation to the next agent; an
     agent offline past the grace period gives their open conversations back to the queue; a snooze
-    that ends opens its conversation again (logic.snooze)."""
+    that ends opens its conversation again (logic.snooze); a bot answer the customer did not come back
+    to resolves its conversation (shopdesk.bot.converse)."""
     def run(timer: Deadline) -> int:
         released = 0
         if timer.target == "assignee_silence" and timer.agent_id:
@@ -303,6 +304,13 @@ def _run_timers(conversations: Conversations, agents: Agents | None, timers: lis
                 released += conversations.release(conv, agent_id, note, pass_over=False)
         elif timer.target == SNOOZE_TIMER:
             wake(conversations, book, timer.conversation_id)
+        elif timer.target == "bot_resolve":
+            from shopdesk.bot.resolve import resolve_silent  # only a sweep with bot timers loads the bot
+            from shopdesk.dal.bot import BotStore
+            from shopdesk.dal.customers import Customers
+
+            resolve_silent(conversations, Customers(conversations.table), BotStore(conversations.table), book,
+                           timer.conversation_id, bus)
         return released
 
     with ThreadPoolExecutor(max_workers=min(workers, len(timers))) as pool:

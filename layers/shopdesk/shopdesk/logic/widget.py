@@ -129,5 +129,6 @@ class Widget:
                           "text": m.text, "created_at": clock.iso(m.created_at),
                           "attachments": [{"url": self.media.presign(a.storage_key, a.filename) if a.storage_key
                                            else a.url, "filename": a.filename, "content_type": a.content_type}
-                                          for a in m.attachments]})
+                                          for a in m.attachments],
+                          "choices": [c for c in (m.payload or {}).get("choices") or [] if isinstance(c, dict)]})
         return {"conversation_id": conversation_id, "items": items}

@@ -67,6 +67,19 @@ class Sla(BaseModel):
     paused: bool = False                               # pending or snoozed: no clock runs
 
 
+class ConversationBot(BaseModel):
+    """The bot's part in a conversation (``shopdesk.bot``): ``answering`` (it answered and asked whether that
+    solved it), ``handed_off`` (a person takes it from here, for ``handoff_reason``), ``resolved``."""
+
+    state: str
+    handoff_reason: str | None = None
+    article_id: str | None = None
+    at: str | None = None
+    question: str | None = Field(default=None, exclude=True)        # internal: to notice a repeat
+    pending_order: str | None = Field(default=None, exclude=True)   # internal: a number it asked proof for
+    replied_to: str | None = Field(default=None, exclude=True)      # internal: the message it last answered
+
+
 class Conversation(BaseModel):
     id: str
     status: ConversationStatus = ConversationStatus.OPEN
@@ -96,6 +109,7 @@ class Conversation(BaseModel):
     last_message_preview: str | None = None
     message_count: int = 0
     messages: list[Message] = Field(default_factory=list)
+    bot: ConversationBot | None = None             # what the bot did (shopdesk.bot): answering, handed_off, resolved
 
     @model_validator(mode="after")
     def _default_route_is_a_route(self) -> Conversation:

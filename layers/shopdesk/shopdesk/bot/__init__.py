@@ -1,0 +1,58 @@
+"""The FAQ and order-status bot: it answers a customer's message from the knowledge base or their orders only
+when it is sure, says where the answer comes from, asks whether it solved the question, and hands over to a
+person at once, visibly and with the reason, when it is not sure or should not answer.
+
+- ``decide.py``: what the bot would do with one message (pure: understanding + index + settings + the
+  conversation's bot state); ``POST /agent/assist/answer`` and the bench call it as the router does.
+- ``converse.py``: the router's step between admitting a message and assigning it: decide, then reply
+  (queued like any reply), hand over, or resolve, with the conversation's ``bot`` state written conditionally
+  (never while a human is assigned, never after a handover, never twice in a burst).
+- ``orders.py``: "where is my order" from the customer's own orders; ``phrases.py``: the bot's words in the
+  seven languages.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shopdesk.models.admin import Channel, Language, Slug
+from shopdesk.models.conversation import ConversationBot as BotState
+
+__all__ = ["DEFAULT_THRESHOLD", "HANDOFF_REASONS", "BotSettings", "BotState", "BotStateName", "HandoffReason"]
+
+BotStateName = Literal["answering", "handed_off", "resolved"]
+HandoffReason = Literal["human_requested", "negative_sentiment", "legal", "safety", "payment_account",
+                        "repeated", "not_helpful", "vip", "low_confidence", "no_translation", "order_unverified",
+                        "order_not_found"]
+HANDOFF_REASONS: tuple[str, ...] = HandoffReason.__args__        # type: ignore[attr-defined]
+
+# Chosen on tests/bot_eval/tuning.jsonl by bench/bot.py --tune (never on the evaluation set).
+DEFAULT_THRESHOLD = 0.34
+
+
+class BotSettings(BaseModel):
+    """``PUT /admin/bot``: where and when the bot answers, how sure it must be, and what it does for a language
+    the knowledge base has no translation in."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    channels: Annotated[list[Channel] | None, Field(max_length=20, description="only these channels; "
+                                                    "null or absent: every channel")] = None
+    teams: Annotated[list[Slug] | None, Field(max_length=50, description="only conversations of these teams; "
+                                              "null or absent: every team")] = None
+    when: Literal["always", "outside_business_hours"] = "always"
+    confidence_threshold: Annotated[float | None, Field(ge=0, le=1, description="answers below it are handed "
+                                                        f"over; null: the tuned default ({DEFAULT_THRESHOLD})")] = None
+    fallback_language: Annotated[Language | None, Field(description="the article's language to answer in when "
+                                                        "it has no translation in the customer's; null: hand "
+                                                        "over instead")] = None
+    resolve_after_seconds: Annotated[int, Field(ge=60, le=30 * 86400, description="an answered conversation "
+                                                "the customer does not come back to is resolved after this "
+                                                "long")] = 86400
+
+    @property
+    def threshold(self) -> float:
+        return DEFAULT_THRESHOLD if self.confidence_threshold is None else self.confidence_threshold

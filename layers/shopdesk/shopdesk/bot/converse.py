@@ -1,0 +1,280 @@
+"""The bot in a conversation: the router's step between admitting a customer's message and assigning it.
+
+``Bot.step`` answers one of three ways:
+
+- ``REPLIED``: it answered (an article in the customer's language with its link, or an order's state with its
+  tracking link) and asked whether that solved it, or it resolved the conversation the customer confirmed.
+  The conversation waits for the customer (``pending``), out of the queue: the router neither acknowledges
+  nor assigns it.
+- ``HANDED_OFF``: a person takes it from here. A system entry on the timeline says why, an event is
+  published, and the router acknowledges (the customer is told a person will answer, and when) and assigns
+  as it always did.
+- ``SKIPPED``: not the bot's conversation (off, another channel or team, business hours, someone assigned,
+  a person already answered, handed over before): routing as if there were no bot.
+
+The reply and the ``bot`` state are one conditional transaction (``dal.bot``): refused when a person was
+assigned meanwhile, when it handed over, or when this message was answered already (a retried record). A
+customer who writes again within ``BURST_SECONDS`` of an answer gets a person, never a second bot answer.
+An answered conversation the customer does not come back to is resolved by the ``bot_resolve`` timer
+(``resolve_after_seconds``, run by the per-minute sweep); a later message starts a new conversation, which
+the bot sees afresh.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import Enum
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from shopdesk import clock
+from shopdesk.bot import BotSettings, BotState
+from shopdesk.bot.decide import Context, Decision, decide
+from shopdesk.bot.orders import OrderStatus
+from shopdesk.bot.phrases import phrase
+from shopdesk.bot.resolve import AUTHOR, BOT_RESOLVE_TIMER, resolve
+from shopdesk.dal import items as it
+from shopdesk.dal.bot import BotRefused, BotStore
+from shopdesk.dal.config import ConfigStore
+from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.customers import Customers
+from shopdesk.dal.events import EventBus
+from shopdesk.dal.queues import Queue
+from shopdesk.ids import new_id
+from shopdesk.kb.loader import IndexCache
+from shopdesk.logic import sla_engine
+from shopdesk.logic.business_time import is_open
+from shopdesk.logic.sla_engine import PolicyBook
+from shopdesk.logic.timeline import system_message
+from shopdesk.models import Conversation, ConversationStatus, Direction, Message
+from shopdesk.understanding import Understanding, understand
+
+logger = Logger(child=True)
+
+BURST_SECONDS = 60
+BUTTON_CHANNELS = frozenset({"whatsapp", "messenger", "instagram", "telegram"})     # the widget: words and choices
+BUTTON_PROVIDERS = frozenset({"whatsapp_cloud", "messenger", "instagram", "telegram"})
+YES, NO = "bot_yes", "bot_no"
+
+REASONS = {
+    "human_requested": "the customer asked for a person",
+    "negative_sentiment": "the customer is upset",
+    "legal": "a legal matter",
+    "safety": "a safety matter",
+    "payment_account": "a payment or account-security matter",
+    "repeated": "the customer asked again",
+    "not_helpful": "the customer said the answer did not help",
+    "vip": "a VIP customer",
+    "low_confidence": "no answer the bot is sure of",
+    "no_translation": "no article in the customer's language",
+    "order_unverified": "the order's email or postcode did not match",
+    "order_not_found": "no such order",
+}
+
+
+class Outcome(Enum):
+    REPLIED = "replied"
+    HANDED_OFF = "handed_off"
+    SKIPPED = "skipped"
+
+
+@dataclass
+class Bot:
+    conversations: Conversations
+    store: BotStore
+    config: ConfigStore
+    index: IndexCache
+    outbound: Queue
+    book: PolicyBook
+    customers: Customers
+    orders: OrderStatus | None = None
+    bus: EventBus | None = None
+    understand: Callable[..., Understanding] = understand
+    settings_ttl: float = 0.0        # read with every message (one GetItem): an admin's "off" counts at once
+    _settings: BotSettings | None = None
+    _settings_at: float = field(default=-1e9)
+
+    def settings(self) -> BotSettings:
+        if self._settings is None or time.monotonic() - self._settings_at > self.settings_ttl:
+            stored = self.config.get("bot", "settings") or {}
+            self._settings = BotSettings.model_validate({k: v for k, v in stored.items() if k != "version"})
+            self._settings_at = time.monotonic()
+        return self._settings
+
+    def applies(self, settings: BotSettings, conv: Conversation) -> bool:
+        if not settings.enabled or conv.status is not ConversationStatus.OPEN or conv.assignee:
+            return False
+        if conv.bot is not None and conv.bot.state == "handed_off":
+            return False
+        if conv.sla.first_response_at is not None:
+            return False              # a person has answered here: the conversation is theirs now
+        if settings.channels is not None and conv.channel not in settings.channels:
+            return False
+        if settings.teams is not None and conv.team not in settings.teams:
+            return False
+        if settings.when == "outside_business_hours":
+            _, clocks, _ = self.conversations.get_clocks(conv.id)
+            if clocks is not None and is_open(clock.now(), clocks.hours):
+                return False
+        return True
+
+    def step(self, conversation_id: str, message_sk: str | None, conv: Conversation | None = None) -> Outcome:
+        settings = self.settings()
+        conv = conv or self.conversations.get_meta(conversation_id)
+        if message_sk and conv.bot is not None and conv.bot.replied_to == message_sk.rsplit("#", 1)[-1]:
+            return Outcome.REPLIED        # a record sent again (a retry, the sweep's re-drive): answered already
+        if not self.applies(settings, conv) or not message_sk:
+            return Outcome.SKIPPED
+        message = self.conversations.get_message(conv.id, message_sk)
+        if message is None or message.direction is not Direction.INBOUND:
+            return Outcome.SKIPPED
+        text = (message.text or "").strip()
+        if not text:
+            if conv.bot is not None and conv.bot.state == "answering":
+                return self._hand_off(conv, "low_confidence", None)
+            return Outcome.SKIPPED
+        u = _understood(message) or self.understand(text, _hints(message))
+        pressed = _pressed(message)
+        if pressed:
+            u = Understanding(**{**u.__dict__, "intents": frozenset(u.intents | {pressed})})
+        state = conv.bot
+        context = Context(state=state, tier=conv.customer.tier, pending_order=state.pending_order if state else None)
+        finder = prover = None
+        if self.orders is not None:
+            orders = self.orders
+            finder = lambda words, language: orders.answer(conv, words, language)  # noqa: E731
+            prover = orders.verify_for(conv)
+        decision = decide(text, u, self.index.get(), settings, self.book.routing().default_language, context,
+                          finder, prover)
+        if decision.action in ("answer", "order", "verify") and _in_burst(state):
+            return self._hand_off(conv, "repeated", decision)
+        if decision.action == "handoff":
+            return self._hand_off(conv, decision.handoff_reason or "low_confidence", decision)
+        if decision.action == "resolve":
+            return self._resolve(conv, decision, confirmed=True)
+        if decision.action == "silent":
+            return Outcome.SKIPPED
+        return self._answer(conv, message, text, decision, settings)
+
+    # ------------------------------------------------------------------ the three things it does
+    def _answer(self, conv: Conversation, question: Message, text: str, decision: Decision,
+                settings: BotSettings) -> Outcome:
+        now = clock.now()
+        language = decision.language
+        body = decision.text or ""
+        asks = decision.action != "verify"
+        payload: dict[str, Any] = {"bot": {"action": decision.action, "confidence": decision.confidence,
+                                           "article_id": decision.article.id if decision.article else None,
+                                           "order_number": decision.order_number}}
+        if asks:
+            body += "\n\n" + phrase(language, "solved")
+            choices = [{"id": YES, "title": phrase(language, "yes")}, {"id": NO, "title": phrase(language, "no")}]
+            if conv.route.channel in BUTTON_CHANNELS and (conv.route.provider or "") in BUTTON_PROVIDERS:
+                payload["choices"] = choices
+            else:
+                body += " " + phrase(language, "words")
+                if conv.route.channel == "webchat":
+                    payload["choices"] = choices      # the widget API lists them; a widget may show buttons
+        reply = Message(id=new_id("m_"), conversation_id=conv.id, direction=Direction.OUTBOUND,
+                        channel=conv.route.channel, text=body, status="queued", created_at=now, author=AUTHOR,
+                        to=conv.route.to, sender=conv.route.sender, provider=conv.route.provider, kind="bot",
+                        payload=payload)
+        state = BotState(state="answering", article_id=decision.article.id if decision.article else None,
+                         at=clock.iso(now), question=text[:500],
+                         pending_order=decision.order_number if decision.action == "verify" else None)
+        try:
+            self.store.answer(conv, reply, state, question.id)
+        except BotRefused:
+            logger.info("bot stood back", extra={"conversation_id": conv.id})
+            return Outcome.SKIPPED
+        self.outbound.send({"conversation_id": conv.id, "message_id": reply.id, "message_sk": it.message_sk(reply)},
+                           group=conv.id, dedup_id=reply.id)
+        sla_engine.apply(self.conversations, conv.id,
+                         lambda clocks: clocks.on_status(ConversationStatus.PENDING, now), self.book)
+        self.conversations.set_conversation_timer(
+            conv.id, BOT_RESOLVE_TIMER, clock.iso(now + timedelta(seconds=settings.resolve_after_seconds)))
+        self._publish("BotAnswered", conv, action=decision.action, article_id=state.article_id,
+                      confidence=decision.confidence, language=language)
+        logger.info("bot answered", extra={"conversation_id": conv.id, "action": decision.action,
+                                            "article_id": state.article_id, "confidence": decision.confidence})
+        return Outcome.REPLIED
+
+    def _hand_off(self, conv: Conversation, reason: str, decision: Decision | None) -> Outcome:
+        detail = REASONS.get(reason, reason)
+        if decision is not None and decision.hit is not None and reason in ("low_confidence", "no_translation"):
+            detail += f" (best article {decision.hit.group}, confidence {decision.hit.confidence:.2f})"
+        note = system_message(conv.id, f"Handed over by the bot: {detail}", author=AUTHOR)
+        note.payload = {"bot": {"handoff_reason": reason}}
+        self.store.hand_off(conv, reason, note)
+        self.conversations.set_conversation_timer(conv.id, BOT_RESOLVE_TIMER, None)
+        self._publish("BotHandedOff", conv, handoff_reason=reason)
+        logger.info("bot handed over", extra={"conversation_id": conv.id, "reason": reason})
+        return Outcome.HANDED_OFF
+
+    def _resolve(self, conv: Conversation, decision: Decision | None, *, confirmed: bool) -> Outcome:
+        language = decision.language if decision else (conv.language or "en")
+        if confirmed:
+            thanks = Message(id=new_id("m_"), conversation_id=conv.id, direction=Direction.OUTBOUND,
+                             channel=conv.route.channel, text=phrase(language, "glad"), status="queued",
+                             created_at=clock.now(), author=AUTHOR, to=conv.route.to, sender=conv.route.sender,
+                             provider=conv.route.provider, kind="bot", payload={"bot": {"action": "resolve"}})
+            self.conversations.add_message(thanks)
+            self.outbound.send({"conversation_id": conv.id, "message_id": thanks.id,
+                                "message_sk": it.message_sk(thanks)}, group=conv.id, dedup_id=thanks.id)
+        resolve(self.conversations, self.customers, self.store, self.book, conv,
+                "the customer confirmed the answer" if confirmed else "no reply from the customer")
+        self._publish("BotResolved", conv, confirmed=confirmed, article_id=conv.bot.article_id if conv.bot else None)
+        return Outcome.REPLIED
+
+    def _publish(self, detail_type: str, conv: Conversation, **detail: Any) -> None:
+        if self.bus is None:
+            return
+        try:
+            self.bus.publish([(detail_type, {"conversation_id": conv.id, "channel": conv.channel,
+                                             "team": conv.team, "at": clock.now_iso(), **detail})])
+        except Exception:          # the conversation's own state and timeline already say it
+            logger.exception("bot event not published", extra={"conversation_id": conv.id, "type": detail_type})
+
+
+def _in_burst(state: BotState | None) -> bool:
+    if state is None or state.state != "answering" or not state.at:
+        return False
+    return (clock.now() - clock.parse_iso(state.at)).total_seconds() < BURST_SECONDS
+
+
+def _pressed(message: Message) -> str | None:
+    """A yes/no button the customer pressed (its id comes back in the payload on every channel)."""
+    payload = message.payload or {}
+    values = {str(v) for v in _flatten(payload)}
+    if YES in values:
+        return "yes"
+    if NO in values:
+        return "no"
+    return None
+
+
+def _flatten(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [x for v in value.values() for x in _flatten(v)]
+    if isinstance(value, list):
+        return [x for v in value for x in _flatten(v)]
+    return [value]
+
+
+def _understood(message: Message) -> Understanding | None:
+    """What the router already understood of this message (``logic.understand`` wrote it on the message)."""
+    if message.sentiment is None:
+        return None
+    return Understanding(language=message.language, language_confidence=1.0 if message.language else 0.0,
+                         sentiment=message.sentiment, emotion=message.emotion,  # type: ignore[arg-type]
+                         urgent=bool(message.urgent), intents=frozenset(message.intents))
+
+
+def _hints(message: Message) -> list[str]:
+    payload = message.payload or {}
+    found = [payload.get(k) for k in ("locale", "language_code", "accept_language")]
+    return [h for h in found if isinstance(h, str)]

@@ -1,0 +1,151 @@
+"""What the bot does with one customer message, in this order (the first rule that applies wins):
+
+1. It already handed over: nothing, ever (a person owns the conversation now).
+2. It is waiting for proof that a named order is the customer's: the proof tells the order's state; a wrong
+   one hands over (``order_unverified``).
+3. It answered and asked whether that solved it: "yes" / "thanks" resolves; "no" / "that did not help"
+   hands over (``not_helpful``).
+4. Hand over at once when the customer asks for a person (``human_requested``); names a legal, safety or
+   payment-account matter (``legal``, ``safety``, ``payment_account``); is angry, frustrated, or upset and
+   urgent (``negative_sentiment``); is of a VIP tier (``vip``); or asks again what the bot just answered
+   (``repeated``).
+5. "Where is my order" with the customer's orders at hand: their order's state and tracking, or a request
+   for the order's email or postcode when the number they named is not one of theirs.
+6. The knowledge base: the best article group above the confidence threshold, in the customer's language
+   (the translation), else in the fallback language when the shop set one, else hand over
+   (``no_translation``); below the threshold, hand over (``low_confidence``).
+
+Understanding (language, sentiment, intents) comes from ``shopdesk.understanding``; nothing here reads the
+table or sends anything: ``POST /agent/assist/answer``, the bench and the router all call ``decide``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from shopdesk.bot import BotSettings, BotState
+from shopdesk.bot.orders import OrderAnswer
+from shopdesk.bot.phrases import phrase
+from shopdesk.kb import Article
+from shopdesk.kb.index import Hit, KbIndex
+from shopdesk.search.text import fold, words
+from shopdesk.understanding import Understanding
+
+Action = Literal["answer", "order", "verify", "handoff", "resolve", "silent"]
+VIP_TIERS = frozenset({"vip"})
+_ESCALATE = (("human", "human_requested"), ("legal", "legal"), ("safety", "safety"),
+             ("payment_account", "payment_account"))
+REPEAT_OVERLAP = 0.8              # share of shared words that makes a message the same question again
+
+
+@dataclass(frozen=True)
+class Context:
+    """The conversation as the bot sees it (empty for agent assist and the bench)."""
+
+    state: BotState | None = None
+    tier: str | None = None
+    pending_order: str | None = None       # a number it asked proof for
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    understanding: Understanding
+    language: str                           # the language the bot speaks (the customer's, else the default)
+    intent: str | None = None
+    handoff_reason: str | None = None
+    hit: Hit | None = None                  # the best article group (also when it was not sure enough)
+    article: Article | None = None          # the article it answers with
+    text: str | None = None                 # what it sends (before the "did this solve it" question)
+    url: str | None = None
+    order_number: str | None = None
+    alternatives: list[Hit] = field(default_factory=list)
+
+    @property
+    def confidence(self) -> float:
+        return self.hit.confidence if self.hit else 0.0
+
+
+OrderFinder = Callable[[str, str], OrderAnswer]            # (text, language) -> what the orders say
+OrderProver = Callable[[str, str, str], OrderAnswer]       # (number, text, language)
+
+
+def primary_intent(u: Understanding) -> str | None:
+    for intent in ("human", "legal", "safety", "payment_account", "not_helpful", "order_status", "no", "yes",
+                   "thanks"):
+        if intent in u.intents:
+            return intent
+    return None
+
+
+def decide(text: str, u: Understanding, index: KbIndex | None, settings: BotSettings, default_language: str,
+           context: Context = Context(), orders: OrderFinder | None = None, prove: OrderProver | None = None,
+           ) -> Decision:
+    language = u.language or default_language
+    intent = primary_intent(u)
+
+    def handoff(reason: str, hit: Hit | None = None) -> Decision:
+        return Decision("handoff", u, language, intent, reason, hit)
+
+    state = context.state
+    if state is not None and state.state == "handed_off":
+        return Decision("silent", u, language, intent, state.handoff_reason)
+    if context.pending_order and prove is not None:
+        proof = prove(context.pending_order, text, language)
+        if proof.kind == "status":
+            return Decision("order", u, language, "order_status", text=proof.text, url=proof.url,
+                            order_number=proof.order_number)
+        if proof.kind == "mismatch":
+            return handoff("order_unverified")
+    answering = state is not None and state.state == "answering"
+    if answering and u.intents & {"no", "not_helpful"}:
+        return handoff("not_helpful")
+    if answering and u.intents & {"yes", "thanks"} and not u.intents & {"human", "order_status"}:
+        return Decision("resolve", u, language, intent)
+    for wanted, reason in _ESCALATE:
+        if wanted in u.intents:
+            return handoff(reason)
+    if u.emotion in ("anger", "frustration") or (u.negative and u.urgent):
+        return handoff("negative_sentiment")
+    if context.tier in VIP_TIERS:
+        return handoff("vip")
+    if "not_helpful" in u.intents:
+        return handoff("not_helpful")
+    if answering and state is not None and state.question and _same_question(text, state.question):
+        return handoff("repeated")
+    if "order_status" in u.intents and orders is not None:
+        found = orders(text, language)
+        if found.kind == "status":
+            return Decision("order", u, language, "order_status", text=found.text, url=found.url,
+                            order_number=found.order_number)
+        if found.kind == "verify":
+            return Decision("verify", u, language, "order_status", text=found.text, order_number=found.order_number)
+    hits = index.search(text, u.language) if index is not None else []
+    best = hits[0] if hits else None
+    if best is None or best.confidence < settings.threshold:
+        return Decision("handoff", u, language, intent, "low_confidence", best, alternatives=hits)
+    if answering and state is not None and state.article_id and best.group == _group_of(state.article_id, best):
+        return Decision("handoff", u, language, intent, "repeated", best, alternatives=hits)
+    article = best.in_language(language)
+    if article is None and settings.fallback_language:
+        article = best.in_language(settings.fallback_language)
+    if article is None:
+        return Decision("handoff", u, language, intent, "no_translation", best, alternatives=hits)
+    parts = [article.body]
+    if article.url:
+        parts.append(phrase(language, "source", url=article.url))
+    return Decision("answer", u, language, intent or "faq", None, best, article, "\n\n".join(parts), article.url,
+                    alternatives=hits)
+
+
+def _group_of(article_id: str, hit: Hit) -> str | None:
+    return hit.group if any(a.id == article_id for a in hit.articles) else article_id
+
+
+def _same_question(text: str, previous: str) -> bool:
+    now, before = {fold(w) for w in words(text)}, {fold(w) for w in words(previous)}
+    if not now or not before:
+        return False
+    return len(now & before) / max(len(now), len(before)) >= REPEAT_OVERLAP

@@ -1,0 +1,105 @@
+""""Where is my order": answered from the customer's own orders, never from someone else's.
+
+- Orders found by the customer's identities (the conversation's emails and phones, as the order panel finds
+  them: ``commerce.lookup``) are theirs: the bot tells the newest one's state, carrier and tracking link, or
+  the one they named.
+- An order number that is not among them (found by number only) may be anybody's: the bot asks for the
+  order's email address or postcode and tells nothing until the next message gives one that matches the
+  order; one that does not match hands the conversation over (``order_unverified``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from shopdesk.bot.phrases import order_state, phrase
+from shopdesk.commerce.lookup import FoundOrder, OrderLookup, conversation_identities
+from shopdesk.commerce.models import Order
+from shopdesk.commerce.numbers import order_numbers
+from shopdesk.models import Conversation
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_WORD = re.compile(r"[\w-]+")
+
+
+@dataclass(frozen=True)
+class OrderAnswer:
+    kind: str                      # "status" (told), "verify" (asked to prove it), "mismatch", "none"
+    text: str | None = None
+    order_number: str | None = None
+    url: str | None = None
+
+
+def state_of(order: Order) -> str:
+    if order.cancelled_at is not None:
+        return "cancelled"
+    if (order.financial_status or "") == "refunded":
+        return "refunded"
+    latest = max(order.fulfillments, key=lambda f: f.updated_at or f.created_at or order.created_at, default=None)
+    if latest is not None and latest.status != "cancelled":
+        shipment = (latest.shipment_status or "").lower()
+        if shipment in ("delivered", "in_transit", "out_for_delivery"):
+            return shipment
+        return "shipped"
+    if (order.fulfillment_status or "") == "fulfilled":
+        return "shipped"
+    return "processing"
+
+
+def describe(order: Order, language: str | None) -> tuple[str, str | None]:
+    """The order's state in the customer's words, with its carrier's tracking link when it has one."""
+    lines = [phrase(language, "order", name=order.name, status=order_state(language, state_of(order)))]
+    tracking = next((t for f in reversed(order.fulfillments) for t in f.tracking if t.url or t.number), None)
+    url = tracking.url if tracking else None
+    if tracking is not None and url:
+        lines.append(phrase(language, "tracking", carrier=tracking.company or "", url=url).strip())
+    elif state_of(order) not in ("cancelled", "refunded", "delivered"):
+        lines.append(phrase(language, "no_tracking"))
+    return "\n".join(lines), url
+
+
+@dataclass
+class OrderStatus:
+    lookup: OrderLookup
+
+    def answer(self, conv: Conversation, text: str, language: str | None) -> OrderAnswer:
+        numbers = order_numbers(text)
+        panel = self.lookup.find(conversation_identities(conv), numbers)
+        own = [f for f in panel.orders if set(f.matched_by) & {"email", "phone"}]
+        if numbers:
+            wanted = numbers[0]
+            mine = next((f for f in own if f.order.number == wanted), None)
+            if mine is not None:
+                told, url = describe(mine.order, language)
+                return OrderAnswer("status", told, wanted, url)
+            if any(f.order.number == wanted for f in panel.orders):
+                return OrderAnswer("verify", phrase(language, "verify", number=wanted), wanted)
+            return OrderAnswer("none", order_number=wanted)
+        if not own:
+            return OrderAnswer("none")
+        newest: FoundOrder = own[0]                       # the panel lists newest first
+        told, url = describe(newest.order, language)
+        return OrderAnswer("status", told, newest.order.number, url)
+
+    def verify_for(self, conv: Conversation) -> Callable[[str, str, str], OrderAnswer]:
+        return lambda number, text, language: self.verify(conv, number, text, language)
+
+    def verify(self, conv: Conversation, number: str, text: str, language: str | None) -> OrderAnswer:
+        """The customer's proof for an order they named: its email address or its postcode."""
+        panel = self.lookup.find([], [number])
+        found = next((f.order for f in panel.orders if f.order.number == number), None)
+        if found is None:
+            return OrderAnswer("none", order_number=number)
+        emails = {e.lower() for e in _EMAIL.findall(text)}
+        postcode = _squash(found.shipping_address.zip if found.shipping_address else None)
+        words = {_squash(w) for w in _WORD.findall(text)} | {_squash(text)}
+        if (found.email and found.email.lower() in emails) or (postcode and postcode in words):
+            told, url = describe(found, language)
+            return OrderAnswer("status", told, number, url)
+        return OrderAnswer("mismatch", order_number=number)
+
+
+def _squash(value: str | None) -> str:
+    return re.sub(r"[\s-]", "", value or "").lower()

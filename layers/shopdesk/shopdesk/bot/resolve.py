@@ -1,0 +1,56 @@
+"""Resolving a conversation the bot answered: the customer confirmed (``converse``), or did not come back in time
+(the ``bot_resolve`` timer, run by the per-minute sweep). Light on imports: the sweep loads no model."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger
+
+from shopdesk import clock
+from shopdesk.dal.bot import BotStore
+from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.customers import Customers
+from shopdesk.dal.events import EventBus
+from shopdesk.logic import sla_engine
+from shopdesk.logic.sla_engine import PolicyBook
+from shopdesk.logic.timeline import system_message
+from shopdesk.models import Conversation, ConversationStatus
+
+logger = Logger(child=True)
+
+BOT_RESOLVE_TIMER = "bot_resolve"
+AUTHOR = "bot"
+
+
+def resolve(conversations: Conversations, customers: Customers, store: BotStore, book: PolicyBook | None,
+            conv: Conversation, why: str) -> None:
+    """Resolve a conversation the bot answered: its open-conversation slot freed like any resolve."""
+    customer = customers.get(conv.customer.id)
+    identities = customer.identities if customer else conv.customer.identities[:1]
+    held = customers.identities.get_many(identities)
+    slots = [key for key, record in held.items() if record.open_conversation_id == conv.id]
+    note = system_message(conv.id, f"Resolved by the bot: {why}", author=AUTHOR)
+    conversations.set_status(conv, ConversationStatus.RESOLVED, note, None, identities=slots)
+    store.mark_resolved(conv.id, conv.bot.article_id if conv.bot else None)
+    conversations.set_conversation_timer(conv.id, BOT_RESOLVE_TIMER, None)
+    if book is not None:
+        now = clock.now()
+        sla_engine.apply(conversations, conv.id, lambda clocks: clocks.on_status(ConversationStatus.RESOLVED, now),
+                         book)
+
+
+def resolve_silent(conversations: Conversations, customers: Customers, store: BotStore, book: PolicyBook | None,
+                   conversation_id: str, bus: EventBus | None = None) -> bool:
+    """The ``bot_resolve`` timer: the customer did not come back to the bot's answer in time."""
+    conv = conversations.get_meta(conversation_id)
+    if conv.status is not ConversationStatus.PENDING or conv.assignee or conv.bot is None \
+            or conv.bot.state != "answering":
+        return False
+    resolve(conversations, customers, store, book, conv, "no reply from the customer")
+    if bus is not None:
+        try:
+            bus.publish([("BotResolved", {"conversation_id": conv.id, "channel": conv.channel, "team": conv.team,
+                                          "at": clock.now_iso(), "confirmed": False,
+                                          "article_id": conv.bot.article_id})])
+        except Exception:
+            logger.exception("bot event not published", extra={"conversation_id": conv.id})
+    return True

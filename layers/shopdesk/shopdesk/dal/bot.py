@@ -1,0 +1,62 @@
+"""The bot's writes on a conversation (``shopdesk.bot.converse``), each conditional so the bot can never
+speak over a person:
+
+- ``answer``: its reply (an outbound message, queued like any reply) and the conversation's ``bot`` state in
+  one transaction, the conversation set ``pending`` (waiting for the customer: out of the queue, clocks
+  paused). Refused when someone is assigned, when it handed over, or when it already answered this message
+  (a retried record).
+- ``hand_off``: the ``bot`` state ``handed_off`` with its reason and the system entry saying why.
+- ``resolved``: the ``bot`` state after the status change that resolved it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shopdesk import clock
+from shopdesk.dal import items as it
+from shopdesk.dal.table import Table, TransactionCancelled, Update
+from shopdesk.models import Conversation, ConversationStatus, Message
+from shopdesk.models.conversation import ConversationBot
+
+
+class BotRefused(Exception):
+    """The conversation is no longer the bot's to answer (assigned, handed over, already answered)."""
+
+
+class BotStore:
+    def __init__(self, table: Table):
+        self.table = table
+
+    def answer(self, conv: Conversation, reply: Message, state: ConversationBot, replied_to: str) -> None:
+        now = clock.iso(reply.created_at)
+        bot = state.model_dump(exclude_none=True) | {
+            k: v for k, v in (("question", state.question), ("pending_order", state.pending_order),
+                              ("replied_to", replied_to)) if v}
+        update = (Update().set("bot", bot).set("status", ConversationStatus.PENDING.value)
+                  .set("StatusPK", it.status_pk(ConversationStatus.PENDING.value)).set("StatusSK", now)
+                  .set("InboxSK", f"{ConversationStatus.PENDING.value}#{now}").set("updated_at", now)
+                  .set("last_message_preview", (reply.text or "")[:140] or None)
+                  .remove("QueuePK").remove("QueueSK").remove("waiting_since").add("message_count", 1)
+                  .when("attribute_exists(PK) AND attribute_not_exists(assignee) AND #status = :open "
+                        "AND (attribute_not_exists(#bot) OR (#bot.#state <> :handed AND "
+                        "(attribute_not_exists(#bot.#replied_to) OR #bot.#replied_to <> :mid)))",
+                        open=ConversationStatus.OPEN.value, handed="handed_off", mid=replied_to))
+        try:
+            self.table.transact([self.table.put_op(it.message_item(reply)),
+                                 self.table.update_op(it.conv_pk(conv.id), it.META, update)])
+        except TransactionCancelled as exc:
+            raise BotRefused(conv.id) from exc
+
+    def hand_off(self, conv: Conversation, reason: str, note: Message) -> None:
+        state: dict[str, Any] = {"state": "handed_off", "handoff_reason": reason, "at": clock.now_iso()}
+        self.table.transact([
+            self.table.put_op(it.message_item(note)),
+            self.table.update_op(it.conv_pk(conv.id), it.META,
+                                 Update().set("bot", state).when("attribute_exists(PK)")),
+        ])
+
+    def mark_resolved(self, conversation_id: str, article_id: str | None) -> None:
+        state = {"state": "resolved", "at": clock.now_iso(), "article_id": article_id}
+        self.table.update(it.conv_pk(conversation_id), it.META,
+                          Update().set("bot", {k: v for k, v in state.items() if v}).when("attribute_exists(PK)"))

@@ -1,0 +1,56 @@
+"""The knowledge base: articles with translations linked, versions, published or retired, and the hybrid
+index the bot and agent assist search (``index.py``: BM25 over stemmed, folded terms + multilingual
+sentence embeddings from the ``embedder.py`` port). ``articles.py`` writes them (admin API, bulk import),
+computing each article's vector when it changes, never per request."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+ArticleId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="letters, digits, _ and -")]
+LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2}$", description="ISO 639-1, e.g. en, es, pt, de, tr, id, sk")]
+Status = Literal["published", "retired"]
+
+
+class ArticleContent(BaseModel):
+    """What an author writes: the body is the answer the bot sends, so it should read as one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    body: Annotated[str, Field(min_length=1, max_length=10_000)]
+    language: LanguageCode
+    tags: Annotated[list[Annotated[str, Field(min_length=1, max_length=60)]], Field(max_length=20)] = []
+    url: Annotated[str | None, Field(pattern=r"^https?://\S+$", max_length=2000)] = None
+    translation_of: ArticleId | None = None     # the original this one translates (one level: no chains)
+
+    @field_validator("title", "body")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()            # (pydantic refuses lone surrogates itself: 422 string_unicode)
+
+
+class ImportLine(ArticleContent):
+    """One line of a JSON Lines import: an article with its id."""
+
+    id: ArticleId
+
+
+class Article(ArticleContent):
+    model_config = ConfigDict(extra="ignore")
+
+    id: ArticleId
+    status: Status = "published"
+    version: Annotated[int, Field(ge=1)] = 1
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+
+    @property
+    def original(self) -> str:
+        """The id its translations share: the original's."""
+        return self.translation_of or self.id

@@ -1,0 +1,229 @@
+"""Writing the knowledge base: create or change an article (a new version each time), retire it, import many.
+
+Admins write; supervisors and admins read (``shopdesk.logic.access``). An article's vectors are computed
+here, when it is written, from its title and sentences (``index.passages``) with the configured embedder:
+never per request. A translation names its original in ``translation_of``; an original has no
+``translation_of``, a translation is never the original of another (one level), and a group has at most one
+published article per language, so the bot always knows which one to send.
+
+Import (``POST /admin/kb/import``): JSON Lines of ``{id, title, body, language, tags?, url?, translation_of?}``,
+or Markdown files with YAML-like front matter (``---`` / ``key: value`` lines / ``---``, then the body). Every
+line is checked before anything is written; a file with any bad line is refused whole, naming each one.
+Originals are written before their translations; an article whose content did not change keeps its version.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
+
+from shopdesk import clock
+from shopdesk.dal.kb import KnowledgeBase, StoredArticle
+from shopdesk.errors import BadRequest, Conflict, NotFound
+from shopdesk.kb import Article, ArticleContent, ImportLine
+from shopdesk.kb.embedder import Embedder
+from shopdesk.kb.index import passages
+from shopdesk.logic.access import ADMIN, SUPERVISOR, Caller, require
+
+MAX_IMPORT_LINES = 50          # each article is embedded as it is written: an import fits one API call
+_CONTENT = ("title", "body", "language", "tags", "url", "translation_of")
+
+
+@dataclass
+class ImportProblem:
+    line: int
+    id: str | None
+    error: str
+
+
+class ImportRefused(BadRequest):
+    def __init__(self, problems: list[ImportProblem]):
+        super().__init__(f"{len(problems)} line(s) of the import are not valid articles; nothing was written")
+        self.problems = problems
+
+
+@dataclass
+class ImportReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ArticleLibrary:
+    store: KnowledgeBase
+    embedder: Callable[[], Embedder]        # resolved on first write: reading the list loads no model
+
+    def list(self, caller: Caller, include_retired: bool = True) -> list[Article]:
+        require(caller.roles, ADMIN, SUPERVISOR)
+        found = [s.article for s in self.store.list()]
+        return sorted((a for a in found if include_retired or a.status == "published"),
+                      key=lambda a: (a.translation_of or a.id, a.translation_of is not None, a.language, a.id))
+
+    def history(self, caller: Caller, article_id: str) -> list[Article]:
+        require(caller.roles, ADMIN, SUPERVISOR)
+        versions = self.store.history(article_id)
+        if not versions:
+            raise NotFound(f"article {article_id} does not exist")
+        return versions
+
+    def put(self, caller: Caller, article_id: str, content: ArticleContent) -> Article:
+        require(caller.roles, ADMIN)
+        current = self.store.get(article_id)
+        self._check_links(article_id, content, {s.article.id: s.article for s in self.store.list()})
+        return self._write(caller, article_id, content, current)
+
+    def retire(self, caller: Caller, article_id: str) -> Article:
+        """Take an article out of the bot's and agents' answers; it stays listed, with its history."""
+        require(caller.roles, ADMIN)
+        current = self.store.get(article_id)
+        if current is None:
+            raise NotFound(f"article {article_id} does not exist")
+        if current.article.status == "retired":
+            return current.article
+        article = current.article.model_copy(update={"status": "retired", "version": current.article.version + 1,
+                                                     "updated_at": clock.now(), "updated_by": caller.id})
+        self.store.put(article, current.vectors, current.model, current.article.version)
+        return article
+
+    def import_text(self, caller: Caller, text: str, content_type: str) -> ImportReport:
+        require(caller.roles, ADMIN)
+        lines = (parse_markdown(text) if "markdown" in content_type else parse_jsonl(text))
+        existing = {s.article.id: s for s in self.store.list()}
+        known = {i: s.article for i, s in existing.items()}
+        problems: list[ImportProblem] = []
+        for _, line in lines:
+            if isinstance(line, ImportProblem):
+                problems.append(line)
+                continue
+            known[line.id] = Article(id=line.id, **line.model_dump(include=set(_CONTENT)))
+        for number, line in lines:
+            if isinstance(line, ImportLine):
+                try:
+                    self._check_links(line.id, line, known)
+                except BadRequest as exc:
+                    problems.append(ImportProblem(number, line.id, str(exc)))
+        ids = [line.id for _, line in lines if isinstance(line, ImportLine)]
+        problems += [ImportProblem(n, line.id, "the id appears more than once in the file")
+                     for n, line in lines if isinstance(line, ImportLine) and ids.count(line.id) > 1]
+        if problems:
+            raise ImportRefused(sorted(problems, key=lambda p: p.line))
+        report = ImportReport()
+        ordered = sorted((line for _, line in lines if isinstance(line, ImportLine)),
+                         key=lambda line: line.translation_of is not None)
+        for line in ordered:
+            current = existing.get(line.id)
+            content = ArticleContent.model_validate(line.model_dump(include=set(_CONTENT)))
+            if current is not None and _same(current.article, content) and current.article.status == "published":
+                report.unchanged.append(line.id)
+                continue
+            self._write(caller, line.id, content, current)
+            (report.updated if current else report.created).append(line.id)
+        return report
+
+    # ------------------------------------------------------------------ internals
+    def _write(self, caller: Caller, article_id: str, content: ArticleContent, current: StoredArticle | None
+               ) -> Article:
+        version = current.article.version + 1 if current else 1
+        article = Article(id=article_id, **content.model_dump(), status="published", version=version,
+                          updated_at=clock.now(), updated_by=caller.id)
+        if current is not None and _same(current.article, content) and current.vectors.size:
+            vectors, model = current.vectors, current.model
+        else:
+            embedder = self.embedder()
+            vectors, model = embedder.passages(passages(article)), embedder.model
+        self.store.put(article, vectors, model, current.article.version if current else None)
+        return article
+
+    @staticmethod
+    def _check_links(article_id: str, content: ArticleContent, known: dict[str, Article]) -> None:
+        original_id = content.translation_of
+        if original_id is None:
+            clash = [a for a in known.values() if a.translation_of == article_id and a.language == content.language
+                     and a.status == "published"]
+            if clash:
+                raise BadRequest(f"translation {clash[0].id} of {article_id} is already in {content.language}")
+            return
+        if original_id == article_id:
+            raise BadRequest("an article cannot be a translation of itself")
+        original = known.get(original_id)
+        if original is None:
+            raise BadRequest(f"translation_of names {original_id}, which does not exist")
+        if original.translation_of is not None:
+            raise BadRequest(f"{original_id} is itself a translation (of {original.translation_of}): name the original")
+        if any(a.translation_of == article_id for a in known.values()):
+            raise BadRequest(f"{article_id} has translations of its own: it cannot become a translation")
+        same_language = [a.id for a in known.values() if a.id != article_id and a.status == "published"
+                         and a.original == original_id and a.language == content.language]
+        if same_language:
+            raise Conflict(f"{original_id} already has a {content.language} version ({same_language[0]}); "
+                           "change that one, or retire it first")
+
+
+def _same(article: Article, content: ArticleContent) -> bool:
+    return article.model_dump(include=set(_CONTENT)) == content.model_dump(include=set(_CONTENT))
+
+
+def parse_jsonl(text: str) -> list[tuple[int, ImportLine | ImportProblem]]:
+    lines: list[tuple[int, ImportLine | ImportProblem]] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        if len(lines) >= MAX_IMPORT_LINES:
+            raise BadRequest(f"at most {MAX_IMPORT_LINES} articles per import")
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            lines.append((number, ImportProblem(number, None, f"not JSON: {exc.msg}")))
+            continue
+        lines.append((number, _line(number, data)))
+    if not lines:
+        raise BadRequest("the import holds no article")
+    return lines
+
+
+def parse_markdown(text: str) -> list[tuple[int, ImportLine | ImportProblem]]:
+    """Markdown articles, each opened by front matter between ``---`` lines (``id``, ``title``, ``language``,
+    ``tags`` as ``[a, b]`` or ``a, b``, ``url``, ``translation_of``); the text up to the next front matter is
+    the body."""
+    lines = text.splitlines()
+    found: list[tuple[int, ImportLine | ImportProblem]] = []
+    i = 0
+    while i < len(lines):
+        if lines[i].strip() != "---":
+            i += 1
+            continue
+        start, meta = i + 1, {}
+        i += 1
+        while i < len(lines) and lines[i].strip() != "---":
+            key, sep, value = lines[i].partition(":")
+            if sep and key.strip():
+                meta[key.strip()] = value.strip().strip('"').strip("'")
+            i += 1
+        i += 1
+        body_start = i
+        while i < len(lines) and not (lines[i].strip() == "---" and i + 1 < len(lines) and ":" in lines[i + 1]):
+            i += 1
+        tags = meta.get("tags", "").strip("[]")
+        data = {**meta, "tags": [t.strip().strip('"') for t in tags.split(",") if t.strip()],
+                "body": "\n".join(lines[body_start:i]).strip()}
+        for optional in ("url", "translation_of"):
+            if not data.get(optional):
+                data.pop(optional, None)
+        found.append((start, _line(start, data)))
+    if not found:
+        raise BadRequest("the import holds no article (each starts with front matter between --- lines)")
+    return found
+
+
+def _line(number: int, data: object) -> ImportLine | ImportProblem:
+    try:
+        return ImportLine.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "line"
+        ident = data.get("id") if isinstance(data, dict) and isinstance(data.get("id"), str) else None
+        return ImportProblem(number, ident, f"{where}: {first['msg']}")

@@ -1,0 +1,204 @@
+"""The hybrid index over published articles: what the bot and agent assist search.
+
+A message is scored against every article two ways, and the two are blended into one confidence:
+
+- **Dense**: the multilingual embeddings (``embedder.py``) of the message and of each article's title and
+  sentences (``passages``), so a short question meets the one sentence that answers it, and a Slovak
+  question finds an English article. Embeddings of a language sit close together whatever they say, so a
+  question would otherwise prefer any article of its own language: every vector has its language's mean
+  (over the knowledge base's passages) taken away before the cosine. The message's language is the one
+  understanding detected, else the language whose mean is nearest.
+- **Lexical (BM25)** over the terms of ``shopdesk.search.text``: each article's words stemmed with its own
+  language's Snowball stemmer and folded (Slovak has no stemmer: folded only); each message word as the set
+  of its forms in every stemming language, scoring by the best of them. Hand-written (30 lines) because a
+  message word has several forms and must count once; bm25s scores a flat token list and pulls in scipy.
+
+Articles are grouped by original (an original and its translations answer the same question); a group's
+score is its best member's. The confidence is the best group's dense score plus a share of its lexical
+evidence (a share of its lead over the runner-up group is possible too: ``Tuning``). The weights, the
+shrinkage and the threshold were chosen by a grid search on the tuning split (``tests/bot_eval/tuning.jsonl``:
+the most right answers with no false answer there), never on the evaluation set.
+
+Built from the stored articles and their stored vectors (computed when an article is written), in
+milliseconds for a few hundred articles: a container builds it once, and again only when the knowledge
+base's revision changes.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from shopdesk.kb import Article
+from shopdesk.kb.embedder import Embedder
+from shopdesk.search import text as analysis
+
+K1 = 1.2
+B = 0.75
+SHRINK = 10                 # passages' worth of global mean in each language's mean
+MAX_PASSAGES = 40           # an article longer than this is found by its first 39 sentences and its words
+
+
+@dataclass(frozen=True)
+class Tuning:
+    lead_weight: float = 0.0      # share of the best group's lead over the runner-up (dense) added
+    lexical_weight: float = 0.1   # share of the lexical evidence, s/(s+lexical_half), added
+    lexical_half: float = 4.0     # the BM25 score that counts as half the lexical evidence
+
+
+DEFAULT_TUNING = Tuning()
+
+
+@dataclass(frozen=True)
+class Indexed:
+    article: Article
+    vectors: np.ndarray           # one row per passage (title, then each sentence), unit length
+
+
+@dataclass(frozen=True)
+class Hit:
+    group: str                    # the original's id
+    articles: tuple[Article, ...]  # the group's published members
+    confidence: float
+    dense: float                  # the group's best (language-centred) cosine
+    lead: float                   # over the runner-up group
+    lexical: float                # the group's best BM25 score
+
+    def in_language(self, language: str | None) -> Article | None:
+        return next((a for a in self.articles if a.language == language), None)
+
+    @property
+    def original(self) -> Article:
+        return next((a for a in self.articles if a.id == self.group), self.articles[0])
+
+
+class KbIndex:
+    def __init__(self, entries: Sequence[Indexed], embedder: Embedder, tuning: Tuning = DEFAULT_TUNING,
+                 revision: int = 0):
+        dims = {e.vectors.shape[1] for e in entries if e.vectors.size}
+        dim = max(dims) if dims else 0
+        # vectors of another model (or none yet) cannot be compared: such an article is found by its words only
+        self.entries = [e for e in entries if e.article.status == "published"]
+        self.embedder = embedder
+        self.tuning = tuning
+        self.revision = revision
+        self._terms = [Counter(_article_terms(e.article)) for e in self.entries]
+        self._lengths = np.array([sum(t.values()) for t in self._terms], dtype=np.float32)
+        self._avg = float(self._lengths.mean()) if len(self.entries) else 1.0
+        self._df: Counter[str] = Counter()
+        for terms in self._terms:
+            self._df.update(terms.keys())
+        rows, owners = [], []
+        for i, entry in enumerate(self.entries):
+            if entry.vectors.size and entry.vectors.shape[1] == dim:
+                rows.append(entry.vectors)
+                owners.extend([i] * entry.vectors.shape[0])
+        self._owners = np.array(owners, dtype=np.int32)
+        raw = np.vstack(rows).astype(np.float32) if rows else np.zeros((0, dim), dtype=np.float32)
+        languages = [self.entries[i].article.language for i in owners]
+        self._global = raw.mean(axis=0) if len(raw) else np.zeros(dim, dtype=np.float32)
+        # a language with few passages has a mean that is mostly what those few say: shrink it to the global mean
+        self._means = {}
+        for lang in sorted(set(languages)):
+            rows_of = raw[[k for k, lg in enumerate(languages) if lg == lang]]
+            n = len(rows_of)
+            self._means[lang] = (rows_of.sum(axis=0) + SHRINK * self._global) / (n + SHRINK)
+        self._matrix = _unit_rows(np.vstack([raw[k] - self._means[languages[k]] for k in range(len(raw))])
+                                  if len(raw) else raw)
+        names = sorted(self._means)
+        self._language_names = names
+        self._language_matrix = _unit_rows(np.vstack([self._means[n] for n in names])) if names else raw
+        self._groups: dict[str, list[int]] = {}
+        for i, entry in enumerate(self.entries):
+            self._groups.setdefault(entry.article.original, []).append(i)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    @property
+    def languages(self) -> list[str]:
+        return sorted({e.article.language for e in self.entries})
+
+    def _idf(self, term: str) -> float:
+        n = self._df.get(term, 0)
+        return math.log(1 + (len(self.entries) - n + 0.5) / (n + 0.5)) if n else 0.0
+
+    def lexical(self, text: str) -> np.ndarray:
+        """BM25 of the message against every article: each message word once, by its best form."""
+        scores = np.zeros(len(self.entries), dtype=np.float32)
+        norms = K1 * (1 - B + B * self._lengths / self._avg)
+        for forms in analysis.query_terms(text):
+            best = np.zeros(len(self.entries), dtype=np.float32)
+            for form in forms:
+                idf = self._idf(form)
+                if not idf:
+                    continue
+                tf = np.array([t.get(form, 0) for t in self._terms], dtype=np.float32)
+                best = np.maximum(best, idf * tf * (K1 + 1) / (tf + norms))
+            scores += best
+        return scores
+
+    def dense(self, text: str, language: str | None = None) -> np.ndarray:
+        """Each article's best passage cosine with the message, language means taken away."""
+        best = np.full(len(self.entries), -1.0, dtype=np.float32)
+        if not len(self._matrix):
+            return best
+        query = self.embedder.query(text)
+        if query.shape[0] != self._matrix.shape[1]:
+            return best
+        mean = self._means.get(language or "")
+        if mean is None:          # not said, or a language the knowledge base has no article in
+            nearest = self._language_names[int(np.argmax(self._language_matrix @ query))]
+            mean = self._means.get(nearest, self._global) if language is None else self._global
+        centred = query - mean
+        norm = float(np.linalg.norm(centred))
+        cosines = self._matrix @ (centred / norm if norm else centred)
+        np.maximum.at(best, self._owners, cosines)
+        return best
+
+    def search(self, text: str, language: str | None = None, limit: int = 3) -> list[Hit]:
+        """The best article groups for a message, most confident first."""
+        if not self.entries or not text.strip():
+            return []
+        dense, lexical = self.dense(text, language), self.lexical(text)
+        t = self.tuning
+        scored = []
+        for group, members in self._groups.items():
+            scored.append((float(max(dense[i] for i in members)), float(max(lexical[i] for i in members)), group))
+        scored.sort(key=lambda s: (-s[0], s[2]))
+        hits = []
+        for rank, (d, lx, group) in enumerate(scored[:limit]):
+            others = scored[:rank] + scored[rank + 1:]
+            lead = d - max((o[0] for o in others), default=0.0)
+            confidence = max(0.0, d) + t.lead_weight * max(0.0, lead) + t.lexical_weight * lx / (lx + t.lexical_half)
+            hits.append(Hit(group=group, articles=tuple(self.entries[i].article for i in self._groups[group]),
+                            confidence=round(min(1.0, confidence), 4), dense=round(d, 4), lead=round(lead, 4),
+                            lexical=round(lx, 4)))
+        return hits
+
+
+def _unit_rows(matrix: np.ndarray) -> np.ndarray:
+    if not len(matrix):
+        return matrix
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.where(norms == 0, 1, norms)
+
+
+def _article_terms(article: Article) -> list[str]:
+    """Title and tags weigh twice: they say what the article is about."""
+    head = " ".join([article.title, *article.tags])
+    return (analysis.index_terms(head, article.language) * 2) + analysis.index_terms(article.body, article.language)
+
+
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+")
+
+
+def passages(article: Article) -> list[str]:
+    """What an article's vectors are computed from: its title, then each sentence under its title."""
+    sentences = [s.strip() for s in _SENTENCE.split(article.body) if s.strip()]
+    return [article.title, *(f"{article.title}: {s}" for s in sentences)][:MAX_PASSAGES]

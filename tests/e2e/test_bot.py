@@ -1,0 +1,113 @@
+"""The FAQ bot on the local stack, as a customer meets it: a WhatsApp question answered with the article's link,
+"where is my order" answered with tracking, "I want a human" handed over at once with the reason visible, and
+the bot silent once an agent has the conversation. The demo knowledge base is seeded by the stack; the bot is
+turned on for this module only."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from tests.support import twilio_form
+
+from shopdesk.channels import twilio
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("fresh_inboxes")]
+
+AUTH_TOKEN = "fake-twilio-auth-token"  # the local stack's documented default
+SEEDED = 35                              # local/seeds/kb.jsonl
+
+
+@pytest.fixture(scope="module")
+def bot_on(stack):
+    admin = stack.token("alice")                             # alice is the demo admin
+    stack.wait_for(lambda: len(stack.get("/admin/kb/articles", token=admin).json()["items"]) >= SEEDED,
+                   timeout=240, interval=2)
+    answer = stack.put("/admin/bot", json={"enabled": True, "fallback_language": "en"}, token=admin)
+    assert answer.status == 200, answer.text
+    yield stack
+    stack.put("/admin/bot", json={"enabled": False}, token=admin)
+
+
+def write(stack, phone: str, body: str, sid: str, whatsapp: bool = False) -> None:
+    prefix = "whatsapp:" if whatsapp else ""
+    form = twilio_form(MessageSid=sid, From=prefix + phone, To=prefix + "+14155550199", Body=body)
+    signature = twilio.sign(stack.url + "/webhooks/twilio", twilio.parse_form(form), AUTH_TOKEN)
+    answer = stack.post("/webhooks/twilio", data=form, headers={
+        "Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature})
+    assert answer.status == 200, answer.text
+
+
+def conversation_of(stack, phone: str) -> dict:
+    def found():
+        for status in ("open", "pending"):
+            items = stack.get(f"/agent/conversations?view=all&status={status}&limit=100",
+                              token=stack.token("alice")).json()["items"]
+            for c in items:
+                if {"kind": "phone", "address": phone} in c["customer"]["identities"] and c.get("bot"):
+                    return c
+        return None
+    return stack.wait_for(found, timeout=60)
+
+
+def sent_to(stack, phone: str, contains: str) -> dict:
+    return stack.wait_for(lambda: next((m for m in stack.outbox() if phone in str(m.get("to", "")) + str(m)
+                                        and contains in str(m)), None), timeout=60)
+
+
+def test_a_whatsapp_question_is_answered_with_the_articles_link(bot_on):
+    stack = bot_on
+    write(stack, "+31660000001", "How long does delivery to Germany take?", "SM" + "b1" * 16, whatsapp=True)
+    conv = conversation_of(stack, "+31660000001")
+    assert conv["bot"]["state"] == "answering" and conv["bot"]["article_id"] == "kb_shipping"
+    sent = sent_to(stack, "+31660000001", "https://help.example.com/en/shipping")
+    assert "working days" in str(sent)
+
+
+def test_where_is_my_order_is_answered_with_tracking(bot_on):
+    stack = bot_on
+    write(stack, "+14155550102", "Hi, where is my order?", "SM" + "b2" * 16)      # the demo shop's Sam Lee
+    conv = conversation_of(stack, "+14155550102")
+    assert conv["bot"]["state"] == "answering"
+    sent = sent_to(stack, "+14155550102", "#1002")
+    assert "dhl.com" in str(sent)
+
+
+def test_asking_for_a_human_hands_over_at_once_with_the_reason(bot_on):
+    stack = bot_on
+    write(stack, "+31660000003", "I want a human", "SM" + "b3" * 16)
+    conv = conversation_of(stack, "+31660000003")
+    assert conv["bot"]["state"] == "handed_off" and conv["bot"]["handoff_reason"] == "human_requested"
+    full = stack.get(f"/agent/conversations/{conv['id']}", token=stack.token("alice")).json()
+    assert any(m["direction"] == "system" and "Handed over by the bot" in (m["text"] or "")
+               for m in full["messages"])
+    assert stack.wait_for(lambda: stack.get(f"/agent/conversations/{conv['id']}",
+                                            token=stack.token("alice")).json()["assignee"], timeout=30)
+
+
+def work_queue_empty(stack) -> bool:
+    """Every work item handled (the router deletes a record once it is done with it)."""
+    url = stack.get("/_local/functions").json()["functions"]["RouterFunction"]["queues"][0]
+    endpoint = "/".join(url.split("/")[:3])
+    attributes = boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
+                              aws_secret_access_key="testing").get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
+    return all(v == "0" for v in attributes["Attributes"].values())
+
+
+def test_the_bot_is_silent_after_an_agent_takes_over(bot_on):
+    stack = bot_on
+    write(stack, "+31660000004", "I need to speak to a person", "SM" + "b4" * 16)
+    conv = conversation_of(stack, "+31660000004")
+    assignee = stack.wait_for(lambda: stack.get(f"/agent/conversations/{conv['id']}",
+                                                token=stack.token("alice")).json()["assignee"], timeout=30)
+    write(stack, "+31660000004", "How long does delivery to Germany take?", "SM" + "b5" * 16)
+
+    def second_handled():
+        full = stack.get(f"/agent/conversations/{conv['id']}", token=stack.token(assignee)).json()
+        inbound = [m for m in full["messages"] if m["direction"] == "inbound"]
+        return full if len(inbound) == 2 and work_queue_empty(stack) else None
+
+    stack.wait_for(second_handled, timeout=60)
+    full = stack.get(f"/agent/conversations/{conv['id']}", token=stack.token(assignee)).json()
+    assert [m for m in full["messages"] if m["author"] == "bot" and m["direction"] == "outbound"] == []
+    assert full["assignee"] == assignee and full["bot"]["state"] == "handed_off"

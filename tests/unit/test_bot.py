@@ -1,0 +1,193 @@
+"""The bot's rules, its order answers and the knowledge base's import parsing, on fakes: no table, no model."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from shopdesk.bot import BotSettings, BotState
+from shopdesk.bot.decide import Context, decide
+from shopdesk.bot.orders import OrderAnswer, describe, state_of
+from shopdesk.commerce.models import Fulfillment, Order, Tracking
+from shopdesk.errors import BadRequest
+from shopdesk.kb import Article
+from shopdesk.kb.articles import ImportProblem, parse_jsonl, parse_markdown
+from shopdesk.kb.index import Indexed, KbIndex, passages
+from shopdesk.search.text import fold, words
+from shopdesk.understanding import Understanding
+
+
+class WordsEmbedder:
+    """Bag of folded words hashed into 64 dimensions: texts sharing words are close, whatever else."""
+
+    model = "test/words"
+
+    def _vector(self, text: str) -> np.ndarray:
+        vector = np.zeros(64, dtype=np.float32)
+        for word in words(text):
+            vector[int(hashlib.md5(fold(word).encode()).hexdigest(), 16) % 64] += 1   # noqa: S324 (not security)
+        norm = np.linalg.norm(vector)
+        return vector / norm if norm else vector
+
+    def passages(self, texts):
+        return np.vstack([self._vector(t) for t in texts]) if texts else np.zeros((0, 64), dtype=np.float32)
+
+    def query(self, text):
+        return self._vector(text)
+
+
+ARTICLES = [
+    Article(id="ship", title="Delivery times", body="Standard delivery takes 3 working days.", language="en",
+            url="https://help.example.com/ship"),
+    Article(id="ship_es", title="Plazos de entrega", body="La entrega estándar tarda 3 días laborables.",
+            language="es", translation_of="ship", url="https://help.example.com/es/ship"),
+    Article(id="pay", title="Paying by card", body="We take Visa and Mastercard cards.", language="en"),
+]
+EMBEDDER = WordsEmbedder()
+INDEX = KbIndex([Indexed(a, EMBEDDER.passages(passages(a))) for a in ARTICLES], EMBEDDER)
+ON = BotSettings(enabled=True, confidence_threshold=0.6)
+
+
+def u(language="en", intents=(), sentiment="neutral", emotion=None, urgent=False):
+    return Understanding(language=language, language_confidence=1.0, sentiment=sentiment, emotion=emotion,
+                         urgent=urgent, intents=frozenset(intents))
+
+
+def answering(question="delivery times", article="ship"):
+    return BotState(state="answering", article_id=article, at="2026-11-23T10:00:00Z", question=question)
+
+
+def test_a_confident_answer_is_the_article_in_the_customers_language_with_its_link():
+    got = decide("plazos de entrega estándar", u("es"), INDEX, ON, "en")
+    assert got.action == "answer" and got.article.id == "ship_es"
+    assert "días laborables" in got.text and "https://help.example.com/es/ship" in got.text
+
+
+def test_without_a_translation_the_fallback_language_or_a_handoff():
+    question = "paying by card visa"
+    assert decide(question, u("de"), INDEX, ON, "en").handoff_reason == "no_translation"
+    fallback = BotSettings(enabled=True, confidence_threshold=0.6, fallback_language="en")
+    assert decide(question, u("de"), INDEX, fallback, "en").article.id == "pay"
+
+
+def test_below_the_threshold_it_hands_over():
+    got = decide("is the sofa waterproof", u(), INDEX, ON, "en")
+    assert got.action == "handoff" and got.handoff_reason == "low_confidence"
+    assert got.hit is not None and got.confidence < ON.threshold        # the best it had, for the agent to see
+
+
+@pytest.mark.parametrize("intent,reason", [("human", "human_requested"), ("legal", "legal"), ("safety", "safety"),
+                                           ("payment_account", "payment_account"), ("not_helpful", "not_helpful")])
+def test_these_intents_hand_over_at_once_even_with_an_answer_at_hand(intent, reason):
+    got = decide("delivery times standard", u(intents={intent}), INDEX, ON, "en")
+    assert (got.action, got.handoff_reason) == ("handoff", reason)
+
+
+def test_anger_or_upset_and_urgent_hands_over_but_plain_negative_does_not():
+    assert decide("delivery times", u(sentiment="negative", emotion="anger"), INDEX, ON, "en").handoff_reason \
+        == "negative_sentiment"
+    assert decide("delivery times", u(sentiment="negative", urgent=True), INDEX, ON, "en").handoff_reason \
+        == "negative_sentiment"
+    assert decide("delivery times standard", u(sentiment="negative"), INDEX, ON, "en").action == "answer"
+
+
+def test_a_vip_goes_to_a_person():
+    got = decide("delivery times standard", u(), INDEX, ON, "en", Context(tier="vip"))
+    assert got.handoff_reason == "vip"
+
+
+def test_after_an_answer_yes_resolves_no_hands_over_and_the_same_question_again_hands_over():
+    context = Context(state=answering())
+    assert decide("yes thanks", u(intents={"yes", "thanks"}), INDEX, ON, "en", context).action == "resolve"
+    assert decide("no", u(intents={"no"}), INDEX, ON, "en", context).handoff_reason == "not_helpful"
+    assert decide("delivery times", u(), INDEX, ON, "en", context).handoff_reason == "repeated"
+    assert decide("standard delivery takes how many working days", u(), INDEX, ON, "en",
+                  context).handoff_reason == "repeated"          # the same article again
+
+
+def test_after_a_handover_the_bot_says_nothing():
+    handed = Context(state=BotState(state="handed_off", handoff_reason="human_requested"))
+    assert decide("delivery times standard", u(), INDEX, ON, "en", handed).action == "silent"
+
+
+def test_order_status_answers_from_the_orders_and_asks_for_proof_of_someone_elses_number():
+    told = OrderAnswer("status", "Your order #1001: on its way.", "1001", "https://track.example/1")
+    ask = OrderAnswer("verify", "please send the email address", "1002")
+    got = decide("where is my order", u(intents={"order_status"}), INDEX, ON, "en", orders=lambda t, lang: told)
+    assert (got.action, got.url, got.order_number) == ("order", "https://track.example/1", "1001")
+    got = decide("where is order 1002", u(intents={"order_status"}), INDEX, ON, "en", orders=lambda t, lang: ask)
+    assert got.action == "verify" and got.order_number == "1002"
+    pending = Context(state=answering("where is order 1002", None), pending_order="1002")
+    wrong = decide("me@else.example", u(), INDEX, ON, "en", pending,
+                   prove=lambda n, t, lang: OrderAnswer("mismatch", order_number=n))
+    assert wrong.handoff_reason == "order_unverified"
+    right = decide("ann@shop.example", u(), INDEX, ON, "en", pending, prove=lambda n, t, lang: told)
+    assert right.action == "order"
+
+
+def _order(**changes):
+    base = {"platform": "shopify", "id": "1", "name": "#1001", "number": "1001",
+            "created_at": datetime(2026, 11, 20, tzinfo=UTC), "updated_at": datetime(2026, 11, 21, tzinfo=UTC)}
+    return Order.model_validate({**base, **changes})
+
+
+def test_an_orders_state_and_tracking_in_the_customers_words():
+    shipped = _order(fulfillments=[Fulfillment(id="f", status="success", shipment_status="in_transit", tracking=[
+        Tracking(number="JJD1", url="https://dhl.example/JJD1", company="DHL")])])
+    assert state_of(shipped) == "in_transit"
+    text, url = describe(shipped, "es")
+    assert "en camino" in text and "https://dhl.example/JJD1" in text and url == "https://dhl.example/JJD1"
+    assert state_of(_order()) == "processing" and "no tracking" in describe(_order(), "en")[0].lower()
+    assert state_of(_order(cancelled_at=datetime(2026, 11, 22, tzinfo=UTC))) == "cancelled"
+
+
+def test_jsonl_lines_are_checked_one_by_one():
+    lines = parse_jsonl('{"id": "a", "title": "A", "body": "B", "language": "en"}\n\n{oops\n'
+                        '{"id": "b", "title": "A", "body": "B", "language": "en", "colour": "red"}')
+    assert [n for n, _ in lines] == [1, 3, 4]
+    assert isinstance(lines[1][1], ImportProblem) and "not JSON" in lines[1][1].error
+    assert isinstance(lines[2][1], ImportProblem) and lines[2][1].id == "b"
+    with pytest.raises(BadRequest):
+        parse_jsonl("\n\n")
+
+
+def test_markdown_front_matter_makes_articles():
+    [(_, first), (_, second)] = parse_markdown(
+        "---\nid: a\ntitle: \"Returns\"\nlanguage: en\ntags: returns, labels\nurl: https://x.example/a\n---\n"
+        "Send it back within 30 days.\n---\nid: a_de\ntitle: Rücksendung\nlanguage: de\ntranslation_of: a\n---\n"
+        "Innerhalb von 30 Tagen.\n")
+    assert (first.id, first.title, first.tags, first.url) == ("a", "Returns", ["returns", "labels"],
+                                                               "https://x.example/a")
+    assert first.body == "Send it back within 30 days." and second.translation_of == "a"
+
+
+# ---------------------------------------------------------------- yes/no buttons on the channels that have them
+
+def test_reply_buttons_become_each_channels_own_kind():
+    from shopdesk.channels.base import OutboundRequest
+    from shopdesk.channels.messenger import MessengerSender
+    from shopdesk.channels.meta import GraphClient
+    from shopdesk.channels.telegram import TelegramSender
+    from shopdesk.channels.whatsapp_cloud import WhatsAppSender
+
+    choices = (("bot_yes", "Yes, thanks"), ("bot_no", "No"))
+    graph = GraphClient("http://127.0.0.1:9", "token", timeout=1)
+    [whatsapp] = WhatsAppSender(graph, "1065").messages(
+        OutboundRequest(channel="whatsapp", to="+31600000001", sender="1065", text="It takes 3 days.\n\nDid it help?",
+                        choices=choices))
+    assert whatsapp["type"] == "interactive"
+    assert [b["reply"]["id"] for b in whatsapp["interactive"]["action"]["buttons"]] == ["bot_yes", "bot_no"]
+    long_text = "x" * 1100 + "\n\nDid it help?"
+    first, second = WhatsAppSender(graph, "1065").messages(
+        OutboundRequest(channel="whatsapp", to="+31600000001", sender="1065", text=long_text, choices=choices))
+    assert first["type"] == "text" and second["interactive"]["body"]["text"] == "Did it help?"
+    [messenger] = MessengerSender(graph).messages(
+        OutboundRequest(channel="messenger", to="psid", sender="page", text="Did it help?", choices=choices))
+    assert [q["payload"] for q in messenger["message"]["quick_replies"]] == ["bot_yes", "bot_no"]
+    [(method, body)] = TelegramSender("http://127.0.0.1:9", "123:abc")._calls(
+        OutboundRequest(channel="telegram", to="42", sender="bot", text="Did it help?", choices=choices))
+    assert method == "sendMessage"
+    assert [b["callback_data"] for b in body["reply_markup"]["inline_keyboard"][0]] == ["bot_yes", "bot_no"]

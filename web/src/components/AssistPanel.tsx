@@ -1,0 +1,56 @@
+import { useEffect, useState } from "preact/hooks";
+import type { AssistSuggestion, Conversation } from "../api";
+import { articleInsertion } from "../kbAssist";
+import { useApp } from "../context";
+
+/** Agent assist: the knowledge base's best articles for the customer's latest messages, each inserted into the
+ * reply with one click (its text and its link). Read again when the customer writes. */
+export function AssistPanel({ conv, onInsert }: { conv: Conversation; onInsert: (text: string) => void }) {
+  const { store, t } = useApp();
+  const [suggestion, setSuggestion] = useState<AssistSuggestion | null>(null);
+  const [loaded, setLoaded] = useState(false);
+  useEffect(() => {
+    let current = true;
+    setLoaded(false);
+    store.api
+      .assist(conv.id)
+      .then((answer) => current && setSuggestion(answer.suggestion))
+      .catch(() => current && setSuggestion(null))
+      .finally(() => current && setLoaded(true));
+    return () => {
+      current = false;
+    };
+  }, [conv.id, conv.message_count]);
+
+  const articles = suggestion?.articles ?? [];
+  return (
+    <section class="card assist" aria-labelledby="assist-title">
+      <h3 id="assist-title">{t("assist.title")}</h3>
+      {!loaded && <p class="muted">{t("loading")}</p>}
+      {loaded && suggestion?.handoff_reason && (
+        <p class="muted small">{t("assist.wouldHandOff", { reason: suggestion.handoff_reason.replace(/_/g, " ") })}</p>
+      )}
+      {loaded && !articles.length && <p class="muted">{t("assist.none")}</p>}
+      <ul class="plain assist-list">
+        {articles.map((a) => (
+          <li key={a.article_id}>
+            <p>
+              <strong>{a.title}</strong>{" "}
+              <span class="muted small">
+                {a.language} · {t("assist.confidence", { percent: Math.round(a.confidence * 100) })}
+              </span>
+            </p>
+            <p class="small assist-text">{a.text}</p>
+            <button
+              type="button"
+              aria-label={t("assist.insertLabel", { title: a.title })}
+              onClick={() => onInsert(articleInsertion(a))}
+            >
+              {t("assist.insert")}
+            </button>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
