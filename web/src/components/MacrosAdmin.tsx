@@ -50,26 +50,31 @@ export function MacrosAdmin({ scope }: { scope: ToolScope }) {
     );
   const field = (a: ActionDraft, i: number) => {
     const label = t("tools.actionValue", { n: i + 1, type: t(typeKey(a.type)) });
+    const hint = `macro-${scope}-hint-${i}`;
     const onValue = (e: Event) => setAction(i, { ...a, value: (e.target as HTMLInputElement).value });
     const choices = a.type === "set_priority" ? PRIORITIES : a.type === "set_status" ? STATUSES : null;
     return (
-      <label class="field">
-        <span>{label}</span>
-        {choices ? (
-          <select value={a.value} onChange={onValue}>
-            {choices.map((c) => (
-              <option key={c} value={c}>
-                {c}
-              </option>
-            ))}
-          </select>
-        ) : a.type === "note" ? (
-          <textarea value={a.value} onInput={onValue} required maxLength={4000} rows={2} />
-        ) : (
-          <input value={a.value} onInput={onValue} required={a.type !== "assign"} />
-        )}
-        <span class="muted small">{t(hintKey(a.type))}</span>
-      </label>
+      <>
+        <label class="field">
+          <span>{label}</span>
+          {choices ? (
+            <select value={a.value} onChange={onValue} aria-describedby={hint}>
+              {choices.map((c) => (
+                <option key={c} value={c}>
+                  {c}
+                </option>
+              ))}
+            </select>
+          ) : a.type === "note" ? (
+            <textarea value={a.value} onInput={onValue} required maxLength={4000} rows={2} aria-describedby={hint} />
+          ) : (
+            <input value={a.value} onInput={onValue} required={a.type !== "assign"} aria-describedby={hint} />
+          )}
+        </label>
+        <p id={hint} class="muted small">
+          {t(hintKey(a.type))}
+        </p>
+      </>
     );
   };
   return (
