@@ -112,7 +112,7 @@ def test_an_agent_writes_a_personal_macro_and_applies_it(stack, open_inbox):
     picker = page.locator("#macro-one")
     picker.select_option(label="Late order")
     page.locator("form.macro-form", has=picker).get_by_role("button", name="Apply macro").click()
-    expect(page.get_by_text("Late order: applied to 1, refused 0")).to_be_visible()
+    expect(page.get_by_role("status", name="Notifications")).to_contain_text("Late order: applied to 1, refused 0")
     expect(page.get_by_role("list", name="Timeline")).to_contain_text("Checked with the carrier")
     token = stack.token("bob")
     assert stack.wait_for(lambda: stack.get(f"/agent/conversations/{conversation_id}",

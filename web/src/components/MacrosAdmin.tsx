@@ -144,9 +144,10 @@ export function MacrosAdmin({ scope }: { scope: ToolScope }) {
                   const problems = rows.get(String(i)) ?? [];
                   return (
                     <li key={i} class="card">
-                      <label class="field inline">
-                        <span>{t("tools.actionType", { n: i + 1 })}</span>
+                      <div class="field inline">
+                        <label for={`macro-${scope}-type-${i}`}>{t("tools.actionType", { n: i + 1 })}</label>
                         <select
+                          id={`macro-${scope}-type-${i}`}
                           value={a.type}
                           onChange={(e) => setAction(i, blankAction((e.target as HTMLSelectElement).value as ActionType))}
                         >
@@ -156,7 +157,7 @@ export function MacrosAdmin({ scope }: { scope: ToolScope }) {
                             </option>
                           ))}
                         </select>
-                      </label>
+                      </div>
                       {field(a, i)}
                       {problems.length > 0 && (
                         <p class="error small">{t("tools.actionProblem", { n: i + 1, detail: problems.join("; ") })}</p>
