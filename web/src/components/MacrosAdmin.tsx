@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import type { Macro } from "../api";
+import type { CannedResponse, Macro } from "../api";
 import { isAdmin, useApp } from "../context";
 import type { MessageKey } from "../i18n";
 import { ACTION_TYPES, blankAction, move, PRIORITIES, STATUSES, toAction, toDraft, type ActionDraft, type ActionType } from "../tools";
@@ -17,6 +17,7 @@ export function MacrosAdmin({ scope }: { scope: ToolScope }) {
   const [id, setId] = useState("");
   const [name, setName] = useState("");
   const [actions, setActions] = useState<ActionDraft[]>([blankAction("note")]);
+  const [canned, setCanned] = useState<CannedResponse[]>([]);
   const reload = async () => {
     await store.run(async () => {
       const list = scope === "shared" ? await store.api.sharedMacros() : await store.api.macros();
@@ -27,6 +28,9 @@ export function MacrosAdmin({ scope }: { scope: ToolScope }) {
   const { run, shown, rows } = useOutcome(reload, "actions");
   useEffect(() => {
     void reload();
+    // the canned responses a reply action may name: shared ones for a shared macro, else any the agent can use
+    const found = scope === "shared" ? store.api.sharedCanned() : store.api.canned("");
+    found.then((list) => setCanned(list.items)).catch(() => setCanned([]));
   }, [scope]);
   useEffect(() => {
     setId(editing?.id ?? "");
@@ -57,7 +61,17 @@ export function MacrosAdmin({ scope }: { scope: ToolScope }) {
       <>
         <label class="field">
           <span>{label}</span>
-          {choices ? (
+          {a.type === "reply" ? (
+            <select value={a.value} onChange={onValue} required aria-describedby={hint}>
+              <option value="">—</option>
+              {a.value && !canned.some((c) => c.id === a.value) && <option value={a.value}>{a.value}</option>}
+              {canned.map((c) => (
+                <option key={c.id} value={c.id}>
+                  {c.title} (/{c.shortcode})
+                </option>
+              ))}
+            </select>
+          ) : choices ? (
             <select value={a.value} onChange={onValue} aria-describedby={hint}>
               {choices.map((c) => (
                 <option key={c} value={c}>

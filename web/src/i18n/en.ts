@@ -367,7 +367,7 @@ export const en = {
   "action.set_status": "Set the status",
   "action.snooze": "Snooze",
   "action.assign": "Assign",
-  "actionHint.reply": "The canned response's id",
+  "actionHint.reply": "The canned response to send",
   "actionHint.note": "The note's text",
   "actionHint.add_labels": "Label ids, comma separated",
   "actionHint.remove_labels": "Label ids, comma separated",

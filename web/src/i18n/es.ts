@@ -368,7 +368,7 @@ export const es: Catalogue = {
   "action.set_status": "Fijar el estado",
   "action.snooze": "Posponer",
   "action.assign": "Asignar",
-  "actionHint.reply": "El id de la respuesta predefinida",
+  "actionHint.reply": "La respuesta predefinida que se envía",
   "actionHint.note": "El texto de la nota",
   "actionHint.add_labels": "Ids de etiquetas, separados por comas",
   "actionHint.remove_labels": "Ids de etiquetas, separados por comas",

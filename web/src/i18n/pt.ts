@@ -368,7 +368,7 @@ export const pt: Catalogue = {
   "action.set_status": "Definir o status",
   "action.snooze": "Adiar",
   "action.assign": "Atribuir",
-  "actionHint.reply": "O id da resposta pronta",
+  "actionHint.reply": "A resposta pronta a enviar",
   "actionHint.note": "O texto da nota",
   "actionHint.add_labels": "Ids de etiquetas, separados por vírgula",
   "actionHint.remove_labels": "Ids de etiquetas, separados por vírgula",
