@@ -248,6 +248,7 @@ def test_a_five_action_macro_on_three_conversations_at_once(wismo):
         item = desk.item(f"CONV#{conv}")
         assert (sorted(item["labels"]), item["priority"], item["status"]) == (["shipping"], "high", "snoozed")
         assert desk.item(f"CONV#{conv}", "DEADLINE#snooze_wake") is not None
+        assert desk.item(f"CONV#{conv}")["snoozed_until"] == desk.item(f"CONV#{conv}", "DEADLINE#snooze_wake")["due_at"]
         assert desk.item(f"CONV#{conv}", "LABEL#shipping")["LabelSK"].startswith("snoozed#")
         messages = timeline(desk, conv)
         entries = [m["text"] for m in messages if m["direction"] == "system" and "Macro" in (m["text"] or "")]

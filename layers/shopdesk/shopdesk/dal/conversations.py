@@ -602,8 +602,10 @@ class Conversations:
                 ops.append(self.free_seat_op(held_before))
         if edit.snooze_until is not None:
             ops.append(self.table.put_op(self.timer_item(it.conv_pk(conv.id), SNOOZE_TIMER, edit.snooze_until)))
+            update.set("snoozed_until", edit.snooze_until)      # the inbox shows when it wakes (#125)
         elif status is not conv.status:
             ops.append(self.table.delete_op(it.conv_pk(conv.id), it.deadline_sk(SNOOZE_TIMER)))
+            update.remove("snoozed_until")
         ops.extend(self.table.put_op(it.label_item(conv.id, label, status.value, now)) for label in labels)
         ops.extend(self.table.delete_op(it.conv_pk(conv.id), it.label_sk(label))
                    for label in sorted(set(conv.labels) - set(labels)))
