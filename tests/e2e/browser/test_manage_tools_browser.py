@@ -1,5 +1,5 @@
 """Managing canned responses and macros from the inbox's Settings, in a real browser against the local stack:
-an admin writes a shared canned response in English and Spanish, then `/` offers it in the reply box; an
+an admin writes a shared canned response in English and Spanish with a file, then `/` offers it in the reply box; an
 agent writes a personal macro of two actions (the API's 422 naming the bad action shown in words first) and
 applies it from the conversation's macro picker; both pages pass the accessibility scan."""
 
@@ -43,6 +43,10 @@ def test_an_admin_writes_a_shared_canned_response_in_two_languages(stack, open_i
     form.get_by_role("button", name="Add a language").click()
     expect(form.get_by_label("Language 2 (code such as en, es, pt)")).to_have_value("es")
     form.get_by_label("Body (es)").fill("Puede devolver cualquier cosa en 30 días.")
+    # ... and attaches the returns form (uploaded straight to the bucket)
+    form.get_by_label("Attach files").set_input_files(
+        files=[{"name": "returns.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 returns form"}])
+    expect(form.get_by_role("button", name="Remove returns.pdf")).to_be_visible()
     form.get_by_role("button", name="Save").click()
 
     # Then the list shows it with both languages and no use yet, and the API has both bodies
@@ -51,12 +55,14 @@ def test_an_admin_writes_a_shared_canned_response_in_two_languages(stack, open_i
     expect(row).to_contain_text("/mtreturns")
     expect(row).to_contain_text("en, es")
     expect(row.get_by_role("cell").nth(3)).to_have_text("0")
+    expect(row.get_by_role("cell").nth(4)).to_have_text("returns.pdf")
     assert axe_violations(page) == [], "shared canned responses"
     shared = stack.get("/admin/canned-responses", token=stack.token("alice")).json()["items"]
     saved = next(c for c in shared if c["id"] == "mt-returns")
     assert saved["scope"] == "shared" and saved["shortcode"] == "mtreturns"
     assert saved["bodies"] == {"en": "You can return anything within 30 days.",
                                "es": "Puede devolver cualquier cosa en 30 días."}
+    assert [(a["filename"], a["content_type"]) for a in saved["attachments"]] == [("returns.pdf", "application/pdf")]
 
     # And `/` in a conversation's reply box offers it
     send_sms(stack, "+14155550261", "Can I send these shoes back?")

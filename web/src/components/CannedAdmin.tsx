@@ -1,9 +1,10 @@
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, type CannedResponse } from "../api";
+import { ApiError, sendToBucket, type CannedIn, type CannedResponse } from "../api";
 import { isAdmin, useApp } from "../context";
 import { nextLanguage, rowErrors, toBodies, type BodyDraft } from "../tools";
 
 export type ToolScope = "shared" | "personal";
+type CannedFile = NonNullable<CannedIn["attachments"]>[number];
 type Shown = { kind: "ok" | "error"; text: string; rows: Map<string, string[]> };
 
 /** Run a save or delete and say how it went: a 422's field errors by row (`field`), a 409 as a conflict
@@ -50,6 +51,9 @@ export function CannedAdmin({ scope }: { scope: ToolScope }) {
   const [title, setTitle] = useState("");
   const [shortcode, setShortcode] = useState("");
   const [bodies, setBodies] = useState<BodyDraft[]>([{ language: "en", text: "" }]);
+  const [files, setFiles] = useState<CannedFile[]>([]);
+  const [uploading, setUploading] = useState(0);
+  const [uploadError, setUploadError] = useState<string | null>(null);
   const reload = async () => {
     await store.run(async () => {
       const list = scope === "shared" ? await store.api.sharedCanned() : await store.api.canned("");
@@ -64,6 +68,8 @@ export function CannedAdmin({ scope }: { scope: ToolScope }) {
     setId(editing?.id ?? "");
     setTitle(editing?.title ?? "");
     setShortcode(editing?.shortcode ?? "");
+    setFiles(editing?.attachments ?? []);
+    setUploadError(null);
     setBodies(
       editing ? Object.entries(editing.bodies).map(([language, text]) => ({ language, text })) : [{ language: "en", text: "" }],
     );
@@ -78,11 +84,28 @@ export function CannedAdmin({ scope }: { scope: ToolScope }) {
       await run(() => Promise.reject(new Error(t("tools.duplicateLanguage", { language: made.duplicate }))));
       return;
     }
-    const content = { title, shortcode, bodies: made.bodies, attachments: editing?.attachments ?? [] };
+    const content = { title, shortcode, bodies: made.bodies, attachments: files };
     const saved = await run(() =>
       scope === "shared" ? store.api.putSharedCanned(id.trim(), content) : store.api.putMyCanned(id.trim(), content),
     );
     if (saved) setEditing(null);
+  };
+  /** Each chosen file straight to the bucket (a presigned upload without a conversation), then named here. */
+  const attach = async (chosen: FileList | null) => {
+    setUploadError(null);
+    for (const file of Array.from(chosen ?? [])) {
+      setUploading((n) => n + 1);
+      try {
+        const up = await store.api.upload({ filename: file.name, content_type: file.type || "application/octet-stream", size: file.size });
+        await sendToBucket(up, file, () => {});
+        const done = { key: up.key, filename: up.filename, content_type: up.content_type, size: up.size };
+        setFiles((all) => [...all, done]);
+      } catch (error) {
+        setUploadError(t("tools.uploadFailed", { name: file.name, detail: error instanceof Error ? error.message : String(error) }));
+      } finally {
+        setUploading((n) => n - 1);
+      }
+    }
   };
   const remove = (c: CannedResponse) =>
     void run(
@@ -213,12 +236,35 @@ export function CannedAdmin({ scope }: { scope: ToolScope }) {
                 + {t("tools.addLanguage")}
               </button>
             </fieldset>
-            {editing && editing.attachments.length > 0 && (
-              <p class="muted small">
-                {t("tools.files")}: {editing.attachments.map((a) => a.filename).join(", ")}
-              </p>
-            )}
-            <button class="btn btn-primary" type="submit">
+            <fieldset>
+              <legend>{t("tools.files")}</legend>
+              {files.length > 0 && (
+                <ul class="plain small">
+                  {files.map((f) => (
+                    <li key={f.key}>
+                      {f.filename}{" "}
+                      <button type="button" class="btn btn-small" onClick={() => setFiles(files.filter((g) => g.key !== f.key))}>
+                        {t("tools.removeFile", { name: f.filename })}
+                      </button>
+                    </li>
+                  ))}
+                </ul>
+              )}
+              <label class="field">
+                <span>{t("tools.attach")}</span>
+                <input
+                  type="file"
+                  multiple
+                  onChange={(e) => {
+                    const input = e.target as HTMLInputElement;
+                    void attach(input.files).then(() => (input.value = ""));
+                  }}
+                />
+              </label>
+              {uploading > 0 && <p role="status">{t("tools.uploading")}</p>}
+              {uploadError && <p role="alert" class="error">{uploadError}</p>}
+            </fieldset>
+            <button class="btn btn-primary" type="submit" disabled={uploading > 0}>
               {t("save")}
             </button>
           </form>
