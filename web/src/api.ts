@@ -15,7 +15,7 @@ import type {
   Team,
   Versioned,
 } from "./api-types/admin";
-import type { ApplyOut, Label, LabelIn, Macro } from "./api-types/macros";
+import type { ApplyOut, Label, LabelIn, Macro, MacroAction } from "./api-types/macros";
 
 type S = components["schemas"];
 export type Conversation = S["ConversationOut"];
@@ -44,10 +44,14 @@ export type CancelRequest = S["CancelIn"];
 export type RefundRequest = S["RefundIn"];
 export type SearchResult = S["SearchOut"];
 export type CannedResponse = S["CannedOut"];
+/** What a canned response form sends (title, shortcode, a body per language, files kept as they are). */
+export type CannedIn = S["CannedContent"];
 /** What a reply or a preview carries: the text (it may use variables) or a canned response. */
 export type ReplyContent = { text: string } | { canned_response_id: string };
 export type { AdminAgent, AgentSettings, Calendar, CalendarIn, Customer, RoutingSettings, SlaEvent, SlaPolicy, Team };
 export type { ApplyOut, ApplyResult, Label, LabelIn, Macro, MacroAction } from "./api-types/macros";
+/** What a macro form sends: a name and the actions in order. */
+export type MacroIn = { name: string; actions: MacroAction[] };
 /** A conversation with its label ids (the generated type may predate them). */
 export type Labelled = Conversation & { labels?: string[] };
 
@@ -241,6 +245,17 @@ export class Api {
   macros = () => this.call<{ items: Macro[] }>("GET", "/agent/macros");
   applyMacro = (id: string, conversationIds: string[]) =>
     this.call<ApplyOut>("POST", `/agent/macros/${enc(id)}/apply`, { conversation_ids: conversationIds });
+  // the caller's own canned responses and macros (every agent); the shared ones through the admin API
+  putMyCanned = (id: string, c: CannedIn) => this.call<CannedResponse>("PUT", `/agent/canned-responses/${enc(id)}`, c);
+  deleteMyCanned = (id: string) => this.call<null>("DELETE", `/agent/canned-responses/${enc(id)}`);
+  putMyMacro = (id: string, m: MacroIn) => this.call<Macro>("PUT", `/agent/macros/${enc(id)}`, m);
+  deleteMyMacro = (id: string) => this.call<null>("DELETE", `/agent/macros/${enc(id)}`);
+  sharedCanned = () => this.call<{ items: CannedResponse[] }>("GET", "/admin/canned-responses");
+  putSharedCanned = (id: string, c: CannedIn) => this.call<CannedResponse>("PUT", `/admin/canned-responses/${enc(id)}`, c);
+  deleteSharedCanned = (id: string) => this.call<null>("DELETE", `/admin/canned-responses/${enc(id)}`);
+  sharedMacros = () => this.call<{ items: Macro[] }>("GET", "/admin/macros");
+  putSharedMacro = (id: string, m: MacroIn) => this.call<Macro>("PUT", `/admin/macros/${enc(id)}`, m);
+  deleteSharedMacro = (id: string) => this.call<null>("DELETE", `/admin/macros/${enc(id)}`);
   adminLabels = () => this.call<{ items: Label[] }>("GET", "/admin/labels");
   putLabel = (id: string, label: LabelIn) => this.call<Label>("PUT", `/admin/labels/${enc(id)}`, label);
   retireLabel = (id: string, retired: boolean) =>

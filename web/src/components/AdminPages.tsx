@@ -2,10 +2,17 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError, type AdminAgent, type Calendar, type Customer, type RoutingSettings, type SlaPolicy, type Team } from "../api";
 import type { Versioned } from "../api-types/admin";
 import { calendarFromForm, holidaysText, listOf, WEEKDAYS, windowsText } from "../adminForms";
-import { isAdmin, useApp } from "../context";
+import { isAdmin, isSupervisor, useApp } from "../context";
 import type { MessageKey } from "../i18n";
+import { CannedAdmin } from "./CannedAdmin";
 import { LabelsAdmin } from "./LabelsAdmin";
+import { MacrosAdmin } from "./MacrosAdmin";
 
+/** Every agent's own tools; the rest are for supervisors and admins. */
+const PERSONAL: { id: string; label: MessageKey }[] = [
+  { id: "my-canned", label: "admin.myCanned" },
+  { id: "my-macros", label: "admin.myMacros" },
+];
 const SECTIONS: { id: string; label: MessageKey }[] = [
   { id: "agents", label: "admin.agents" },
   { id: "teams", label: "admin.teams" },
@@ -14,15 +21,20 @@ const SECTIONS: { id: string; label: MessageKey }[] = [
   { id: "routing", label: "admin.routing" },
   { id: "customers", label: "admin.customers" },
   { id: "labels", label: "admin.labels" },
+  { id: "canned", label: "admin.canned" },
+  { id: "macros", label: "admin.macros" },
 ];
 
 /** Every admin API setting, with the API's validation messages and version conflicts in words. */
 export function AdminPages({ section }: { section: string }) {
-  const { t, navigate } = useApp();
+  const { t, navigate, who } = useApp();
+  const supervisor = isSupervisor(who);
+  const sections = supervisor ? [...SECTIONS, ...PERSONAL] : PERSONAL;
+  if (!sections.some((s) => s.id === section)) return <p>{t("notAllowed")}</p>;
   return (
     <div class="admin">
       <nav class="admin-nav" aria-label={t("settings")}>
-        {SECTIONS.map((s) => (
+        {sections.map((s) => (
           <a
             key={s.id}
             href={`/settings/${s.id}`}
@@ -44,6 +56,10 @@ export function AdminPages({ section }: { section: string }) {
         {section === "routing" && <RoutingAdmin />}
         {section === "customers" && <CustomersAdmin />}
         {section === "labels" && <LabelsAdmin />}
+        {section === "canned" && <CannedAdmin scope="shared" />}
+        {section === "macros" && <MacrosAdmin scope="shared" />}
+        {section === "my-canned" && <CannedAdmin scope="personal" />}
+        {section === "my-macros" && <MacrosAdmin scope="personal" />}
       </div>
     </div>
   );

@@ -34,7 +34,7 @@ export function TopBar({ route }: { route: Route }) {
         {link("inbox", "/", t("inbox"))}
         {isSupervisor(who) && link("board", "/board", t("board"))}
         {isSupervisor(who) && link("reports", "/reports", t("reports"))}
-        {isSupervisor(who) && link("settings", "/settings/agents", t("settings"))}
+        {link("settings", isSupervisor(who) ? "/settings/agents" : "/settings/my-canned", t("settings"))}
       </nav>
       <SearchBox />
       <span class="spacer" />
