@@ -115,7 +115,10 @@ def everything_in_aws(stack) -> str:
     found = []
     for table in dynamodb.list_tables()["TableNames"]:
         for page in dynamodb.get_paginator("scan").paginate(TableName=table):
-            found.append(json.dumps(page["Items"], ensure_ascii=False))
+            # binary attributes (the knowledge base's vectors) are read as text too: nothing hides in them
+            found.append(json.dumps(page["Items"], ensure_ascii=False,
+                                    default=lambda value: value.decode("utf-8", errors="replace")
+                                    if isinstance(value, bytes) else str(value)))
     for bucket in s3.list_buckets()["Buckets"]:
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket["Name"]):
             for obj in page.get("Contents", []):
