@@ -178,3 +178,10 @@ class FakeHttp(LoopbackServer):
                 pass
 
         self.serve(Handler)
+
+
+def ses_recipients(message: Any) -> list[str]:
+    """Whom a mail moto's SES accepted is for: a formatted mail names ToAddresses, a raw one (with files) lists
+    every recipient."""
+    destinations = getattr(message, "destinations", None) or {}
+    return destinations.get("ToAddresses", []) if isinstance(destinations, dict) else list(destinations)

@@ -21,7 +21,7 @@ from tests.integration.test_admin_api import admin_call
 from tests.integration.test_email import _deliver, _eml
 from tests.integration.test_widget import _call as _widget
 from tests.integration.test_widget import _session
-from tests.support import http_event
+from tests.support import http_event, ses_recipients
 
 PHONE, EMAIL, IGSID = "+31612345678", "anna@example.com", "17841400000000001"
 
@@ -260,12 +260,8 @@ def _code_mailed_to(address: str) -> str:
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.ses.models import ses_backends
 
-    def to(message) -> list[str]:        # a formatted mail names ToAddresses; a raw one (files) lists them all
-        destinations = getattr(message, "destinations", None) or {}
-        return destinations.get("ToAddresses", []) if isinstance(destinations, dict) else list(destinations)
-
     bodies = [getattr(m, "body", None) or getattr(m, "raw_data", "")
-              for m in ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages if address in to(m)]
+              for m in ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages if address in ses_recipients(m)]
     assert bodies, f"no mail to {address}"
     return re.search(r"\b(\d{6})\b", bodies[-1]).group(1)
 

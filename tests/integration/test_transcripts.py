@@ -8,11 +8,11 @@ from moto.ses.models import ses_backends
 from tests.integration.helpers import agent, customer_writes, online
 from tests.integration.test_admin_api import admin_call
 from tests.integration.test_customers import _email
+from tests.support import ses_recipients
 
 
 def _mails_to(address: str) -> list:
-    return [m for m in ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
-            if address in getattr(m, "destinations", {}).get("ToAddresses", [])]
+    return [m for m in ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages if address in ses_recipients(m)]
 
 
 def _email_conversation(desk, sender: str, key: str) -> str:
