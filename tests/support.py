@@ -110,22 +110,46 @@ class FakeTwilio(LoopbackServer):
     """A Twilio Messages API stand-in on loopback for integration tests: scripted answers, recorded requests."""
 
     def __init__(self) -> None:
-        from urllib.parse import parse_qsl
+        from email.utils import format_datetime
+        from urllib.parse import parse_qsl, urlsplit
+
+        from shopdesk import clock
 
         self.requests: list[dict[str, Any]] = []
         self.script: list[tuple[int, dict[str, Any]]] = []   # answers to give before the default 201
+        self.created: list[dict[str, Any]] = []               # the messages it accepted, as Twilio lists them
+        self.lookups: list[dict[str, str]] = []               # the Messages list queries it answered
         self._lock = threading.Lock()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                form = dict(parse_qsl(body))
                 with fake._lock:
-                    fake.requests.append({"path": self.path, "form": dict(parse_qsl(body)),
+                    fake.requests.append({"path": self.path, "form": form,
                                           "pairs": parse_qsl(body),      # repeated fields (MediaUrl) in order
                                           "auth": self.headers.get("Authorization")})
                     status, payload = fake.script.pop(0) if fake.script else (
                         201, {"sid": f"SM{uuid.uuid4().hex}", "status": "queued"})
+                    if status == 201:           # what the Messages list answers from now on
+                        fake.created.append({
+                            "sid": payload.get("sid"), "status": payload.get("status"), "to": form.get("To"),
+                            "from": form.get("From"), "body": form.get("Body", ""),
+                            "num_media": str(sum(1 for k, _ in parse_qsl(body) if k == "MediaUrl")),
+                            "date_created": format_datetime(clock.now().replace(microsecond=0), usegmt=True)})
+                self._answer(status, payload)
+
+            def do_GET(self) -> None:
+                """The Messages list (To and From filters, newest first), as the dispatcher's lookup reads it."""
+                query = dict(parse_qsl(urlsplit(self.path).query))
+                with fake._lock:
+                    fake.lookups.append(query)
+                    found = [m for m in reversed(fake.created)
+                             if m["to"] == query.get("To") and m["from"] == query.get("From")]
+                self._answer(200, {"messages": found[:int(query.get("PageSize") or 50)]})
+
+            def _answer(self, status: int, payload: dict[str, Any]) -> None:
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

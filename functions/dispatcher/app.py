@@ -39,7 +39,7 @@ def handle(record: SQSRecord) -> str:
     work = OutboundWork.model_validate(record.json_body)
     try:
         return dispatch(work, int(record.attributes.approximate_receive_count), conversations, senders, policy,
-                        status_callback, file_url)
+                        status_callback, file_url, settings.reconcile_seconds)
     except RetryLater as retry:
         _delays[record.attributes.message_group_id or ""] = retry.delay_seconds
         raise

@@ -7,6 +7,7 @@ import email
 import email.policy
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -22,7 +23,7 @@ from shopdesk.channels.whatsapp_cloud import WhatsAppSender
 from shopdesk.errors import ProviderError
 from shopdesk.logic.attachments import AttachmentRefused, check_channel, sniff_agrees
 from shopdesk.logic.dispatch import OutboundWork, RetryLater, RetryPolicy, dispatch
-from shopdesk.models import Attachment, Direction, Message
+from shopdesk.models import Attachment, Direction, Message, SendIntent
 from tests.support import FakeHttp, FakeTwilio
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(40)
@@ -251,8 +252,16 @@ class Parts:
     def record_send(self, conversation_id: str, sk: str, **kwargs: Any) -> None:
         self.sends.append(kwargs)
 
+    def record_intent(self, conversation_id: str, sk: str, *, part: int, attempt: int, reference: str,
+                      possibly_duplicate: bool = False) -> bool:
+        intent = SendIntent(part=part, attempt=attempt, since=datetime.now(UTC), reference=reference)
+        self.message = self.message.model_copy(update={"sending": intent})
+        return True
+
     def record_attempt(self, conversation_id: str, sk: str, **kwargs: Any) -> None:
         self.attempts.append(kwargs)
+        if not kwargs.get("keep_intent"):
+            self.message = self.message.model_copy(update={"sending": None})
 
 
 @dataclass
@@ -263,7 +272,7 @@ class Flaky:
     def send(self, request: OutboundRequest) -> SendResult:
         self.calls.append(request)
         if len(self.calls) == self.fail_at:
-            raise ProviderError("rate limited", code="130429", retryable=True)
+            raise ProviderError("rate limited", code="130429", retryable=True, http_status=429)
         return SendResult(provider_id=f"wamid.{len(self.calls)}")
 
 

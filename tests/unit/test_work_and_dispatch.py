@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from shopdesk.channels.base import OutboundRequest, SendResult
+from shopdesk.dal.items import parse_reference, send_reference
 from shopdesk.errors import ProviderError
 from shopdesk.logic import dispatch as dispatch_module
 from shopdesk.logic.dispatch import OutboundWork, RetryLater, RetryPolicy, dispatch
 from shopdesk.logic.timeline import preview, system_message
 from shopdesk.logic.work import DrainWork, InboundWork, WorkItem, enqueue_drain, enqueue_inbound, enqueue_refill
-from shopdesk.models import Direction, Message
+from shopdesk.models import Attachment, Direction, Message, SendIntent
 
 
 @dataclass
@@ -118,6 +119,8 @@ class FakeConversations:
     message: Message | None
     attempts: list[dict[str, Any]] = field(default_factory=list)
     sends: list[dict[str, Any]] = field(default_factory=list)
+    intents: list[dict[str, Any]] = field(default_factory=list)
+    parts: list[tuple[int, str]] = field(default_factory=list)
 
     def get_message(self, conversation_id: str, sk: str) -> Message | None:
         return self.message
@@ -127,6 +130,13 @@ class FakeConversations:
 
     def record_send(self, conversation_id: str, sk: str, **kwargs: Any) -> None:
         self.sends.append(kwargs)
+
+    def record_intent(self, conversation_id: str, sk: str, **kwargs: Any) -> bool:
+        self.intents.append(kwargs)
+        return True
+
+    def record_part(self, conversation_id: str, sk: str, parts_sent: int, provider_id: str) -> None:
+        self.parts.append((parts_sent, provider_id))
 
 
 @dataclass
@@ -154,13 +164,17 @@ def test_queued_reply_is_sent_and_recorded():
     assert _dispatch(conversations, sender) == "sent"
     assert sender.calls == [OutboundRequest(channel="whatsapp", to="whatsapp:+31612345678",
                                             sender="whatsapp:+14155550100", text="On its way",
-                                            status_callback="https://desk.example.com/webhooks/twilio/status")]
+                                            status_callback="https://desk.example.com/webhooks/twilio/status",
+                                            reference="c_1-20260501090000000-m_1-0")]
+    # the intent went first, with the reference the provider carries back
+    assert conversations.intents == [{"part": 0, "attempt": 1, "reference": "c_1-20260501090000000-m_1-0",
+                                      "possibly_duplicate": False}]
     assert conversations.sends == [{"provider": "twilio", "provider_id": "SM123", "status": "queued", "attempts": 1,
                                     "other_ids": []}]
 
 
-@pytest.mark.parametrize("message", [None, _reply(direction=Direction.INBOUND), _reply(status="sent"),
-                                     _reply(status="failed")])
+@pytest.mark.parametrize("message", [None, _reply(direction=Direction.INBOUND),
+                                     _reply(status="sent", provider_id="SM1"), _reply(status="failed")])
 def test_missing_foreign_or_already_handled_reply_is_skipped_without_sending(message):
     conversations, sender = FakeConversations(message), FakeSender()
     assert _dispatch(conversations, sender) == "skipped"
@@ -175,7 +189,7 @@ def test_retryable_failure_before_the_last_attempt_is_retried_later(monkeypatch)
         _dispatch(conversations, FakeSender(error), attempt=2)
     assert retry.value.delay_seconds == 30                  # the provider's Retry-After beats the 10 s backoff
     assert conversations.attempts == [{"attempts": 2, "error": {"code": "20429", "message": "rate limited"},
-                                       "failed": False}]
+                                       "failed": False, "keep_intent": False}]
 
 
 def test_retryable_failure_on_the_last_attempt_marks_the_reply_failed():
@@ -190,4 +204,135 @@ def test_permanent_failure_marks_the_reply_failed_at_once():
     conversations = FakeConversations(_reply())
     assert _dispatch(conversations, FakeSender(error), attempt=1) == "failed"
     assert conversations.attempts == [
-        {"attempts": 1, "error": {"code": "21610", "message": "The customer unsubscribed"}, "failed": True}]
+        {"attempts": 1, "error": {"code": "21610", "message": "The customer unsubscribed"}, "failed": True,
+         "keep_intent": False}]
+
+
+# ------------------------------------------------------------------------------ an unrecorded send (#14)
+
+SENT_AT = datetime(2026, 5, 1, 9, 0, 5, tzinfo=UTC)
+
+
+def _unrecorded(provider: str, **changes: Any) -> Message:
+    """A reply an earlier delivery started to send (intent recorded) and never recorded."""
+    intent = SendIntent(part=0, attempt=1, since=SENT_AT, reference="c_1-20260501090000000-m_1-0")
+    return _reply(provider=provider, sending=intent, **changes)
+
+
+@dataclass
+class LookupSender(FakeSender):
+    found: SendResult | None = None
+    lookups: list[datetime] = field(default_factory=list)
+
+    def find(self, request: OutboundRequest, since: datetime) -> SendResult | None:
+        self.lookups.append(since)
+        return self.found
+
+
+def _later(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    monkeypatch.setattr(dispatch_module.clock, "now", lambda: SENT_AT + timedelta(seconds=seconds))
+
+
+def _redeliver(conversations: FakeConversations, sender: FakeSender) -> str:
+    return dispatch(WORK, 2, conversations, lambda _provider: sender, POLICY,  # type: ignore[arg-type]
+                    None, lambda a: f"https://files.example/{a.storage_key}", reconcile_seconds=120)
+
+
+def test_a_part_a_receipt_confirmed_is_recorded_not_sent_again(monkeypatch):
+    _later(monkeypatch, 1)
+    conversations = FakeConversations(_unrecorded("whatsapp_cloud", confirmed={"0": "wamid.A"}))
+    sender = FakeSender()
+    assert _redeliver(conversations, sender) == "sent"
+    assert sender.calls == [] and conversations.intents == []
+    assert conversations.sends[0]["provider_id"] == "wamid.A"
+
+
+def test_twilio_s_lookup_finds_the_message_and_nothing_is_sent_again(monkeypatch):
+    _later(monkeypatch, 1)
+    conversations = FakeConversations(_unrecorded("twilio"))
+    sender = LookupSender(found=SendResult(provider_id="SMfound", status="sent"))
+    assert _redeliver(conversations, sender) == "sent"
+    assert sender.calls == [] and sender.lookups == [SENT_AT]
+    assert conversations.sends[0]["provider_id"] == "SMfound"
+
+
+def test_twilio_s_lookup_finding_nothing_sends_once_unflagged(monkeypatch):
+    _later(monkeypatch, 1)
+    conversations, sender = FakeConversations(_unrecorded("twilio")), LookupSender()
+    assert _redeliver(conversations, sender) == "sent"
+    assert len(sender.calls) == 1 and conversations.intents[0]["possibly_duplicate"] is False
+
+
+def test_whatsapp_waits_for_a_receipt_then_sends_again_flagged(monkeypatch):
+    _later(monkeypatch, 30)
+    conversations, sender = FakeConversations(_unrecorded("whatsapp_cloud")), FakeSender()
+    with pytest.raises(RetryLater) as wait:
+        _redeliver(conversations, sender)
+    assert wait.value.delay_seconds == 90 and sender.calls == []
+    _later(monkeypatch, 121)
+    assert _redeliver(conversations, sender) == "sent"
+    assert len(sender.calls) == 1 and conversations.intents[0]["possibly_duplicate"] is True
+
+
+def test_email_waits_for_ses_then_fails_for_a_person_to_send_again(monkeypatch):
+    _later(monkeypatch, 121)
+    conversations, sender = FakeConversations(_unrecorded("email", channel="email")), FakeSender()
+    assert _redeliver(conversations, sender) == "failed"
+    assert sender.calls == [] and conversations.attempts[0]["error"]["code"] == "unconfirmed"
+    assert conversations.attempts[0]["failed"] is True
+
+
+@pytest.mark.parametrize("provider", ["telegram", "messenger", "instagram"])
+def test_providers_without_receipts_or_lookup_send_again_at_once_flagged(monkeypatch, provider):
+    _later(monkeypatch, 1)
+    conversations, sender = FakeConversations(_unrecorded(provider, channel=provider)), FakeSender()
+    assert _redeliver(conversations, sender) == "sent"
+    assert len(sender.calls) == 1 and conversations.intents[0]["possibly_duplicate"] is True
+
+
+def test_an_intent_for_a_part_already_recorded_is_not_reconciled(monkeypatch):
+    # part 0 recorded (parts_sent 1), the intent is the old one: part 1 goes as usual
+    _later(monkeypatch, 1)
+    message = _unrecorded("telegram", channel="telegram", parts_sent=1, part_ids=["1"],
+                          attachments=[Attachment(storage_key=f"f/{n}.pdf", content_type="application/pdf",
+                                                  filename=f"{n}.pdf") for n in ("a", "b")])
+    conversations, sender = FakeConversations(message), FakeSender()
+    assert _redeliver(conversations, sender) == "sent"
+    assert [i["part"] for i in conversations.intents] == [1]
+    assert conversations.intents[0]["possibly_duplicate"] is False
+
+
+@pytest.mark.parametrize("conversation_id, sk, part", [
+    ("c_01JAB", "MSG#2026-12-03T14:05:00.123Z#m_01JCD", 0), ("c_X", "MSG#2026-01-01T00:00:00.000Z#m_Y", 12)])
+def test_a_send_reference_names_the_reply_and_part_in_characters_every_provider_takes(conversation_id, sk, part):
+    reference = send_reference(conversation_id, sk, part)
+    assert all(c.isalnum() or c in "_-" for c in reference) and len(reference) <= 256
+    assert parse_reference(reference) == (conversation_id, sk, part)
+
+
+@pytest.mark.parametrize("reference", [None, "", "hello", "c_1-2026-m_1-0", "c_1-20260501090000000-m_1-x",
+                                       "c'1-20260501090000000-m_1-0"])
+def test_anything_else_is_not_a_reference(reference):
+    assert parse_reference(reference) is None
+
+
+def test_a_send_without_an_answer_keeps_its_intent_and_a_refusal_settles_it():
+    import socket
+    import urllib.error
+
+    def failure(cause: BaseException | None, **kwargs: Any) -> ProviderError:
+        error = ProviderError("failed", code=None, retryable=kwargs.pop("retryable", True), **kwargs)
+        error.__cause__ = cause
+        return error
+
+    timeout, reset = failure(TimeoutError("timed out")), failure(urllib.error.URLError(ConnectionResetError()))
+    assert dispatch_module.may_have_reached(timeout) and dispatch_module.may_have_reached(reset)
+    assert dispatch_module.may_have_reached(failure(None))            # accepted, but no id came back
+    assert not dispatch_module.may_have_reached(failure(urllib.error.URLError(ConnectionRefusedError())))
+    assert not dispatch_module.may_have_reached(failure(urllib.error.URLError(socket.gaierror())))
+    assert not dispatch_module.may_have_reached(failure(None, http_status=503))
+    assert not dispatch_module.may_have_reached(failure(None, retryable=False))
+    conversations = FakeConversations(_reply())
+    with pytest.raises(RetryLater):
+        _dispatch(conversations, FakeSender(timeout))
+    assert conversations.attempts[0]["keep_intent"] is True

@@ -181,6 +181,8 @@ class DispatcherSettings(ProviderSettings, ShopMailSettings):
     status_callback_base_url: Annotated[str, Field(alias="STATUS_CALLBACK_BASE_URL")] = ""
     max_attempts: Annotated[int, Field(alias="DISPATCH_MAX_ATTEMPTS", ge=1, le=20)] = 6
     backoff_base_seconds: Annotated[int, Field(alias="DISPATCH_BACKOFF_BASE_SECONDS", ge=1, le=300)] = 5
+    # how long a delivery waits for a receipt to confirm a send an earlier delivery left unrecorded (#14)
+    reconcile_seconds: Annotated[int, Field(alias="DISPATCH_RECONCILE_SECONDS", ge=1, le=900)] = 120
     ses_configuration_set: Annotated[str, Field(alias="SES_CONFIGURATION_SET")] = ""
     media_bucket: Annotated[str, Field(alias="MEDIA_BUCKET")] = ""       # agents' attachments (presigned GETs)
 

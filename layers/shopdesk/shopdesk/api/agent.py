@@ -159,6 +159,8 @@ class MessageOut(BaseModel):
     provider_id: str | None = None
     error: MessageError | None = None
     attempts: int = 0
+    possibly_duplicate: bool = Field(False, description="the reply went again after a send the desk could not "
+                                                        "confirm: the customer may have it twice")
     masked: list[str] = Field(default_factory=list, description="what was masked before the message was stored "
                                                                  "(card, IBAN, a shop's pattern): the text shows "
                                                                  "[card •••• 4242] in its place")

@@ -22,7 +22,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import ValidationError
 
@@ -72,6 +73,7 @@ class OutboundRequest:
     reply_address: str | None = None          # email Reply-To carrying the conversation token
     choices: tuple[tuple[str, str], ...] = ()  # (id, title) reply buttons (WhatsApp Cloud, Messenger, Telegram)
     files: tuple[OutboundFile, ...] = ()      # an agent's attachments (typed); media_urls: bare links
+    reference: str | None = None              # ours, for the provider to carry back in its receipts (#14)
 
     def outbound_files(self) -> tuple[OutboundFile, ...]:
         """The files to send: ``files``, else a file per bare ``media_urls`` link (its type unknown)."""
@@ -93,6 +95,13 @@ class Media:
 
 class Sender(Protocol):
     def send(self, request: OutboundRequest) -> SendResult: ...
+
+
+@runtime_checkable
+class Lookup(Protocol):
+    """A sender whose provider can be asked whether it already has a message (#14): Twilio's Messages list."""
+
+    def find(self, request: OutboundRequest, since: datetime) -> SendResult | None: ...
 
 
 def http_json(url: str, *, method: str = "GET", body: Mapping[str, Any] | None = None,

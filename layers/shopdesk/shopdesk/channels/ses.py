@@ -203,18 +203,40 @@ def _rendering_failure(message: Mapping[str, Any]) -> StatusUpdate:
                         error=MessageError(code="rendering_failure", message=str(reason)))
 
 
+REFERENCE_TAG = "shopdesk-ref"       # the message tag our sends carry (SES event publishing returns it in mail.tags)
+
+
+def _reference(message: Mapping[str, Any]) -> str | None:
+    values = _dict(_dict(message.get("mail")).get("tags")).get(REFERENCE_TAG)
+    value = values[0] if isinstance(values, list) and values else None
+    return value if isinstance(value, str) and value else None
+
+
 def parse_ses_notification(message: Mapping[str, Any] | str | bytes) -> SesNotification:
+    """An SES notification, with the reference our send tagged it with on a StatusUpdate (``_parse``)."""
+    if isinstance(message, str | bytes | bytearray):
+        message = loads(message, "the SES notification")
+    if not isinstance(message, Mapping):
+        raise BadRequest("the SES notification is not a JSON object")
+    parsed = _parse(message)
+    if isinstance(parsed, StatusUpdate):
+        parsed.reference = _reference(message)
+    elif parsed is None and (message.get("eventType") == "Send") and _reference(message):
+        # SES took one of our replies (event publishing): the dispatcher's record of it may be missing (#14)
+        return StatusUpdate(provider=PROVIDER, provider_id=_mail_id(message), status="accepted",
+                            reference=_reference(message))
+    return parsed
+
+
+def _parse(message: Mapping[str, Any]) -> SesNotification:
     """An SES notification (the SNS ``Message``, as a mapping or its JSON text).
 
     ``Received`` -> ReceivedEmail; ``Bounce`` -> StatusUpdate failed (code ``<type>/<subtype>``);
     ``Complaint`` -> StatusUpdate delivered with error code ``complaint`` (failed when SES suppressed
     the send); ``Delivery`` -> StatusUpdate delivered; ``Reject``/``Rendering Failure`` -> failed.
     Everything else (Send, Open, Click, DeliveryDelay, Subscription, AmazonSnsSubscriptionSucceeded,
-    unknown) -> None: acknowledge and move on. Opens are not "read": privacy proxies open every mail."""
-    if isinstance(message, str | bytes | bytearray):
-        message = loads(message, "the SES notification")
-    if not isinstance(message, Mapping):
-        raise BadRequest("the SES notification is not a JSON object")
+    unknown) -> None: acknowledge and move on. Opens are not "read": privacy proxies open every mail.
+    A ``Send`` event that carries our reference tag is a StatusUpdate ``accepted`` (``parse_ses_notification``)."""
     kind = message.get("notificationType") or message.get("eventType")
     if kind == "Received":
         return _received(_dict(message.get("mail")), _dict(message.get("receipt")), message.get("content"))
@@ -449,6 +471,8 @@ class SesSender:
         }
         if self.configuration_set:
             params["ConfigurationSetName"] = self.configuration_set
+        if req.reference:
+            params["EmailTags"] = [{"Name": REFERENCE_TAG, "Value": req.reference}]
         try:
             answer = self.client.send_email(**params)
         except ClientError as exc:

@@ -16,6 +16,8 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 from shopdesk.channels.base import OutboundRequest, SendResult
 from shopdesk.errors import BadRequest, ProviderError
@@ -25,6 +27,8 @@ from shopdesk.phone import to_e164
 PROVIDER = "twilio"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 MAX_BODY = 1600
+LOOKUP_PAGE = 20             # the newest messages between the two addresses the lookup reads (#14)
+LOOKUP_SKEW_SECONDS = 5      # our clock and Twilio's may differ by this much
 
 # Human-readable reasons for the error codes agents meet most (Twilio's error pages).
 ERROR_REASONS = {
@@ -196,7 +200,7 @@ class TwilioSender:
             fields.append(("Body", request.text))
         fields.extend(("MediaUrl", file.url) for file in request.outbound_files())   # up to 10 (channels/limits.py)
         if request.status_callback:
-            fields.append(("StatusCallback", request.status_callback))
+            fields.append(("StatusCallback", with_reference(request.status_callback, request.reference)))
         url = f"{self._base_url}/2010-04-01/Accounts/{self._credentials.account_sid}/Messages.json"
         request = urllib.request.Request(
             url, data=urllib.parse.urlencode(fields).encode(), method="POST",
@@ -216,6 +220,53 @@ class TwilioSender:
         if not sid:
             raise ProviderError("Twilio accepted the message but returned no sid", code=None, retryable=True)
         return SendResult(provider_id=sid, status=str(body.get("status") or "queued"))
+
+
+    def find(self, request: OutboundRequest, since: datetime) -> SendResult | None:
+        """The message Twilio already has for this request, if any (#14): the Messages list filtered by To and
+        From, newest first, one page; a message created since ``since`` (less a few seconds of clock skew) with
+        the same body and number of media is the one an earlier delivery sent. ``DateSent`` is not a filter:
+        it stays empty while a message is queued, and those are the ones to find."""
+        query = urllib.parse.urlencode({"To": request.to, "From": request.sender, "PageSize": LOOKUP_PAGE})
+        url = f"{self._base_url}/2010-04-01/Accounts/{self._credentials.account_sid}/Messages.json?{query}"
+        lookup = urllib.request.Request(url, headers={"Authorization": self._auth, "Accept": "application/json",
+                                                      "User-Agent": "shopdesk"})
+        try:
+            with urllib.request.urlopen(lookup, timeout=self._timeout) as response:
+                body = json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as exc:
+            raise _provider_error(exc) from exc
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            raise ProviderError(f"Twilio could not be reached: {exc}", code=None, retryable=True) from exc
+        except json.JSONDecodeError as exc:
+            raise ProviderError("Twilio answered with a body that is not JSON", code=None, retryable=True) from exc
+        text = "" if request.template is not None else (request.text or "")
+        media = len(request.outbound_files())
+        earliest = since - timedelta(seconds=LOOKUP_SKEW_SECONDS)
+        for message in body.get("messages") or []:
+            if not isinstance(message, dict) or not message.get("sid"):
+                continue
+            try:
+                created = parsedate_to_datetime(str(message.get("date_created") or ""))
+            except (TypeError, ValueError):
+                continue
+            if created >= earliest and (request.template is not None or (message.get("body") or "") == text) \
+                    and int(message.get("num_media") or 0) == media:
+                return SendResult(provider_id=str(message["sid"]), status=str(message.get("status") or "queued"))
+        return None
+
+
+def with_reference(callback: str, reference: str | None) -> str:
+    """The StatusCallback URL with our reference as a parameter: Twilio calls (and signs) exactly that URL."""
+    if not reference:
+        return callback
+    return callback + ("&" if "?" in callback else "?") + urllib.parse.urlencode({"ref": reference})
+
+
+def callback_reference(url: str) -> str | None:
+    """Our reference from the URL a status callback came to (``with_reference``)."""
+    values = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).get("ref")
+    return values[0] if values else None
 
 
 def _provider_error(exc: urllib.error.HTTPError) -> ProviderError:

@@ -256,7 +256,8 @@ def _status(status: dict[str, Any]) -> StatusUpdate:
         code, message = error_reason(errors[0], "WhatsApp could not deliver the message")
         error = MessageError(code=code, message=message)
     return StatusUpdate(provider=PROVIDER, provider_id=str(status["id"]),
-                        status=str(status.get("status") or "").lower(), error=error)
+                        status=str(status.get("status") or "").lower(), error=error,
+                        reference=usable_id(status.get("biz_opaque_callback_data")))
 
 
 def _value_error(error: dict[str, Any], value: Mapping[str, Any]) -> TimelineEvent:
@@ -487,6 +488,8 @@ class WhatsAppSender:
         messages and a later one fails, the error is not retryable (a retry would repeat the first)."""
         first: str | None = None
         for body in self.messages(request):
+            if request.reference:            # statuses[] carry it back (#14)
+                body = {**body, "biz_opaque_callback_data": request.reference}
             try:
                 wamid = self._post(body)
             except ProviderError as exc:

@@ -744,6 +744,25 @@ class Conversations:
         with suppress(ConditionFailed):
             self.table.update(it.conv_pk(conversation_id), sk, update)
 
+    def record_intent(self, conversation_id: str, sk: str, *, part: int, attempt: int, reference: str,
+                      possibly_duplicate: bool = False) -> bool:
+        """A part is about to go to the provider (#14): which, by which delivery, since when, with which reference
+        (one UpdateItem before each provider call). Conditioned on the reply not being recorded as sent or failed:
+        False when an earlier delivery finished it meanwhile (nothing to send). ``possibly_duplicate`` marks a part
+        that goes again although nobody could confirm the earlier try did not reach the customer."""
+        update = (Update().set("sending", {"part": part, "attempt": attempt, "since": clock.now_iso(),
+                                           "reference": reference})
+                  .set_if_missing("confirmed", {})
+                  .when("attribute_exists(PK) AND attribute_not_exists(provider_id) AND #status <> :failed",
+                        failed="failed"))
+        if possibly_duplicate:
+            update.set("possibly_duplicate", True)
+        try:
+            self.table.update(it.conv_pk(conversation_id), sk, update)
+        except ConditionFailed:
+            return False
+        return True
+
     def record_send(self, conversation_id: str, sk: str, *, provider: str, provider_id: str, status: str,
                     attempts: int, other_ids: Sequence[str] = ()) -> None:
         """A provider accepted a reply: remember its id (for receipts) and apply any receipt that
@@ -752,7 +771,7 @@ class Conversations:
         markers = [self.table.update(
             it.marker_pk(provider, pid), it.META,
             Update().set("conversation_id", conversation_id).set("message_sk", sk).set("direction", "outbound")
-            .set("type", "marker").set("ttl", int(clock.now().timestamp()) + MARKER_TTL_SECONDS),
+            .set("type", "marker").set("recorded", True).set("ttl", int(clock.now().timestamp()) + MARKER_TTL_SECONDS),
             return_new=True) or {} for pid in (provider_id, *other_ids)]
         best, error = status, None
         for marker in markers:
@@ -772,25 +791,41 @@ class Conversations:
                               Update().set("provider_id", provider_id).set("attempts", attempts))
 
     def record_attempt(self, conversation_id: str, sk: str, *, attempts: int, error: dict[str, Any],
-                       failed: bool) -> None:
+                       failed: bool, keep_intent: bool = False) -> None:
+        """A send that failed. The provider's answer settles the part's intent (it is removed); ``keep_intent``
+        when no answer came and the provider may have the part after all (the next delivery reconciles)."""
         update = Update().set("attempts", attempts).set("error", error).when("attribute_exists(PK)")
+        if not keep_intent:
+            update.remove("sending")
         if failed:
             update.set("status", "failed").set("status_rank", delivery_rank("failed"))
         self.table.update(it.conv_pk(conversation_id), sk, update)
 
-    def apply_receipt(self, provider: str, provider_id: str, status: str, error: dict[str, Any] | None) -> str:
+    def apply_receipt(self, provider: str, provider_id: str, status: str, error: dict[str, Any] | None,
+                      reference: str | None = None) -> str:
         """A delivery receipt: kept on the marker (receipts may beat the send's own bookkeeping) and
-        applied to the message, never moving it backwards. Returns what happened."""
+        applied to the message, never moving it backwards. Returns what happened.
+
+        A receipt that carries our reference (``items.send_reference``) names the reply itself: when the send is
+        not recorded yet (a receipt racing the dispatcher, or a dispatcher that stopped between the provider's
+        answer and its record) the marker learns where the reply is and the reply learns the part's provider id
+        (``confirmed``), so the next delivery of the outbound record finds it instead of sending again."""
         rank = delivery_rank(status)
+        where = it.parse_reference(reference)
         update = (Update().set("status", status).set("status_rank", rank).set("error", error)
                   .set_if_missing("ttl", int(clock.now().timestamp()) + MARKER_TTL_SECONDS)
                   .when("attribute_not_exists(status_rank) OR status_rank < :rank", rank=rank))
+        if where:
+            update.set_if_missing("conversation_id", where[0]).set_if_missing("message_sk", where[1])
+            update.set_if_missing("direction", "outbound").set_if_missing("type", "marker")
         try:
             marker = self.table.update(it.marker_pk(provider, provider_id), it.META, update, return_new=True) or {}
         except ConditionFailed:
-            return "stale"
+            return "stale"        # (with our reference, the receipt that got there first confirmed the part)
         if not marker.get("message_sk"):
             return "pending"      # the send is not recorded yet; record_send will apply it
+        if where and not marker.get("recorded") and (marker["conversation_id"], marker["message_sk"]) == where[:2]:
+            self.confirm_part(where[0], where[1], where[2], provider_id)
         message_update = (Update().set("status", status).set("status_rank", rank).set("error", error)
                           .when("attribute_exists(PK) AND (attribute_not_exists(status_rank) OR status_rank < :rank)",
                                 rank=rank))
@@ -799,6 +834,14 @@ class Conversations:
         except ConditionFailed:
             return "stale"
         return "applied"
+
+    def confirm_part(self, conversation_id: str, sk: str, part: int, provider_id: str) -> None:
+        """The provider confirmed a part of a reply whose send may not be recorded (a receipt with our reference).
+        Only while the reply is unrecorded: a recorded reply already knows its ids, and costs nothing more."""
+        update = (Update().set(f"confirmed.{part}", provider_id)
+                  .when("attribute_exists(confirmed) AND attribute_not_exists(provider_id)"))
+        with suppress(ConditionFailed):
+            self.table.update(it.conv_pk(conversation_id), sk, update)
 
     # ------------------------------------------------------------------ SLA clocks
     def read_clocks(self, conversation_id: str) -> ClockRead:

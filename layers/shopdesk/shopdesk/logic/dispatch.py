@@ -7,25 +7,32 @@ Parts: a reply with files may be several provider messages (one per file where t
 ``channels/limits.py``). They are sent in order and each one that went out is recorded on the message
 (``parts_sent``, ``part_ids``) before the next, so a retry (a redelivery after a rate limit, or an agent's
 "send again") resumes after the last part sent and never repeats one to the customer.
+
+No silent resend (#14): each part's intent is recorded before the provider is called, with a reference the
+provider carries back where it can (Twilio's StatusCallback parameters, WhatsApp's ``biz_opaque_callback_data``,
+an SES message tag). A delivery that finds an unrecorded intent reconciles first (``RECONCILE``); what is sent
+again without confirmation is flagged ``possibly_duplicate`` for the agent, or failed for a person to decide.
 """
 
 from __future__ import annotations
 
 import math
 import random
+import socket
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel
 
-from shopdesk import metrics
-from shopdesk.channels.base import OutboundFile, OutboundRequest, Sender, SendResult, Template
+from shopdesk import clock, metrics
+from shopdesk.channels.base import Lookup, OutboundFile, OutboundRequest, Sender, SendResult, Template
 from shopdesk.channels.limits import limits_for, parts
 from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.items import send_reference
 from shopdesk.errors import ProviderError
-from shopdesk.models import Attachment, Direction, Message
+from shopdesk.models import Attachment, Direction, Message, SendIntent
 
 logger = Logger(child=True)
 
@@ -88,14 +95,39 @@ def outbound_request(message: Message, status_callback: str | None, file_url: Fi
     )
 
 
+# What a delivery does with a part whose send was under way when an earlier delivery stopped (a crash or a timeout
+# between the provider's answer and our record) and that no receipt carrying our reference has confirmed since.
+# The guarantee per provider is in docs/architecture.md ("Sending exactly once, or saying so").
+Reconcile = Literal["lookup", "wait_then_resend", "wait_then_fail", "resend_flagged", "resend"]
+RECONCILE: dict[str, Reconcile] = {
+    "twilio": "lookup",                   # the Messages list says whether Twilio has it: send only if not
+    "whatsapp_cloud": "wait_then_resend",  # statuses carry biz_opaque_callback_data within seconds; none: send, flagged
+    "email": "wait_then_fail",            # SES events carry our tag (when the configuration set publishes them);
+                                          # none: failed for a person to send again (a second email is a letter)
+    "telegram": "resend_flagged",         # no receipts, no lookup: send again at once, flagged
+    "messenger": "resend_flagged",        # delivery receipts name only mids: send again at once, flagged
+    "instagram": "resend_flagged",
+    "webchat": "resend",                  # sending is storing: nothing reached anyone twice
+}
+UNCONFIRMED = {"code": "unconfirmed", "message": "The desk stopped while this reply was being sent and the provider "
+               "never confirmed it: the customer may or may not have it. Send it again if they did not."}
+
+
 def dispatch(work: OutboundWork, attempt: int, conversations: Conversations, sender_for: Callable[[str], Sender],
-             policy: RetryPolicy, status_callback: str | None, file_url: FileUrl | None = None) -> Outcome:
-    """Send one reply, part by part from the first not sent yet. ``attempt`` is the queue's receive count."""
+             policy: RetryPolicy, status_callback: str | None, file_url: FileUrl | None = None,
+             reconcile_seconds: int = 120) -> Outcome:
+    """Send one reply, part by part from the first not sent yet. ``attempt`` is the queue's receive count.
+
+    Before each part goes to the provider its intent is recorded on the reply (``sending``: part, attempt, since,
+    our reference). A delivery that finds an intent for a part with no provider id recorded does not send it
+    blindly: the part is taken as sent when a receipt with our reference confirmed it, or the provider's lookup
+    finds it; otherwise the provider's rule in ``RECONCILE`` decides (wait ``reconcile_seconds`` for a receipt,
+    then send again flagged ``possibly_duplicate``, or fail it for a person)."""
     message = conversations.get_message(work.conversation_id, work.message_sk)
     if message is None or message.direction is not Direction.OUTBOUND:
         logger.warning("outbound work for a message that does not exist", extra=work.model_dump())
         return "skipped"
-    if message.status != "queued":
+    if message.provider_id or message.status == "failed":
         return "skipped"          # sent (or failed) by an earlier delivery of this record
     provider = message.provider or "twilio"
     ids = list(message.part_ids)
@@ -104,9 +136,44 @@ def dispatch(work: OutboundWork, attempt: int, conversations: Conversations, sen
         pieces = parts(outbound_request(message, status_callback, file_url),
                        limits_for(provider, message.channel or "sms"))
         sender = sender_for(provider)
-        for index in range(min(message.parts_sent, len(pieces)), len(pieces)):
+        start = min(message.parts_sent, len(pieces))
+        flagged: int | None = None           # the part that goes again unconfirmed
+        intent = message.sending
+        if intent is not None and start <= intent.part < len(pieces):
+            found = _reconciled(message, intent, sender, pieces[intent.part])
+            if found is not None:
+                logger.info("an unrecorded send was found", extra={"conversation_id": work.conversation_id,
+                                                                   "provider": provider, "part": intent.part})
+                metrics.count("SendsReconciled", provider=provider)
+                result = found
+                ids.append(found.provider_id)
+                start = intent.part + 1
+                if start < len(pieces):
+                    conversations.record_part(work.conversation_id, work.message_sk, start, found.provider_id)
+            else:
+                rule = RECONCILE.get(provider, "resend_flagged")
+                waited = (clock.now() - intent.since).total_seconds()
+                if rule in ("wait_then_resend", "wait_then_fail") and waited < reconcile_seconds:
+                    raise RetryLater(max(1, math.ceil(reconcile_seconds - waited)),
+                                     "waiting for the provider to confirm an unrecorded send")
+                if rule == "wait_then_fail":
+                    conversations.record_attempt(work.conversation_id, work.message_sk, attempts=attempt,
+                                                 error=UNCONFIRMED, failed=True)
+                    metrics.count("RepliesUnconfirmed", provider=provider)
+                    return "failed"
+                if rule in ("wait_then_resend", "resend_flagged"):
+                    flagged = intent.part
+                    metrics.count("RepliesUnconfirmed", provider=provider)
+                logger.warning("sending again a part nobody confirmed", extra={
+                    "conversation_id": work.conversation_id, "provider": provider, "part": intent.part,
+                    "flagged": flagged is not None})
+        for index in range(start, len(pieces)):
+            reference = send_reference(work.conversation_id, work.message_sk, index)
+            if not conversations.record_intent(work.conversation_id, work.message_sk, part=index, attempt=attempt,
+                                               reference=reference, possibly_duplicate=index == flagged):
+                return "skipped"      # another delivery recorded the reply meanwhile
             try:
-                result = sender.send(pieces[index])
+                result = sender.send(replace(pieces[index], reference=reference))
             except ProviderError as exc:
                 if index:
                     exc.message = (f"{index} of {len(pieces)} parts of the reply went out; the rest failed: "
@@ -117,12 +184,13 @@ def dispatch(work: OutboundWork, attempt: int, conversations: Conversations, sen
                 conversations.record_part(work.conversation_id, work.message_sk, index + 1, result.provider_id)
     except ProviderError as exc:
         error = {"code": exc.code, "message": exc.message}
+        unknown = may_have_reached(exc)      # the intent stays open: the next delivery reconciles first
         if exc.retryable and attempt < policy.max_attempts:
             conversations.record_attempt(work.conversation_id, work.message_sk, attempts=attempt, error=error,
-                                         failed=False)
+                                         failed=False, keep_intent=unknown)
             raise RetryLater(policy.delay(attempt, exc.retry_after), exc.message) from exc
         conversations.record_attempt(work.conversation_id, work.message_sk, attempts=attempt, error=error,
-                                     failed=True)
+                                     failed=True, keep_intent=unknown)
         logger.warning("reply failed", extra={"conversation_id": work.conversation_id, "provider": provider,
                                               "code": exc.code, "attempts": attempt, "retryable": exc.retryable})
         metrics.count("RepliesFailed", provider=provider)
@@ -134,3 +202,24 @@ def dispatch(work: OutboundWork, attempt: int, conversations: Conversations, sen
     metrics.count("RepliesSent", provider=provider)
     metrics.count("RepliesSent")
     return "sent"
+
+
+def may_have_reached(exc: ProviderError) -> bool:
+    """Whether the provider may have the part although the call failed: no HTTP answer came back (a timeout, a
+    connection dropped after the request went out) or it answered without an id. A refused connection, a name
+    that did not resolve, an HTTP error answer and our own checks before the call are clear: nothing went."""
+    if exc.http_status is not None or not exc.retryable:
+        return False
+    cause = exc.__cause__
+    reason = getattr(cause, "reason", cause)          # urllib's URLError wraps the socket's error
+    return not isinstance(reason, ConnectionRefusedError | socket.gaierror)
+
+
+def _reconciled(message: Message, intent: SendIntent, sender: Sender, request: OutboundRequest) -> SendResult | None:
+    """The part an earlier delivery sent, when a receipt confirmed it or the provider's lookup finds it."""
+    confirmed = message.confirmed.get(str(intent.part))
+    if confirmed:
+        return SendResult(provider_id=confirmed, status="accepted")
+    if RECONCILE.get(message.provider or "twilio") == "lookup" and isinstance(sender, Lookup):
+        return sender.find(request, intent.since)
+    return None

@@ -105,7 +105,8 @@ class WebhookProcessor:
                     received[item.channel] = received.get(item.channel, 0) + 1
             elif isinstance(item, StatusUpdate):
                 applied = self.conversations.apply_receipt(item.provider, item.provider_id, item.status,
-                                                           item.error.model_dump() if item.error else None)
+                                                           item.error.model_dump() if item.error else None,
+                                                           reference=item.reference)
                 outcome.receipts[applied] = outcome.receipts.get(applied, 0) + 1
             elif self.record_event(item):
                 outcome.events += 1
@@ -219,4 +220,7 @@ def receive_twilio_message(*, url: str, body: str, signature: str | None, auth_t
 def receive_twilio_status(*, url: str, body: str, signature: str | None, auth_token: str,
                           processor: WebhookProcessor) -> Outcome:
     params = _verified_twilio_params(url, body, signature, auth_token)
-    return processor.process(_twilio_item(params, twilio.parse_status))
+    items = _twilio_item(params, twilio.parse_status)
+    reference = twilio.callback_reference(url)        # the StatusCallback our send gave (signed with the URL)
+    return processor.process([i.model_copy(update={"reference": reference}) if isinstance(i, StatusUpdate) else i
+                              for i in items])

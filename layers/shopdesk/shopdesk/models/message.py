@@ -51,6 +51,17 @@ class MessageError(BaseModel):
     message: str
 
 
+class SendIntent(BaseModel):
+    """A send under way (#14): recorded on the reply before the provider is called, so a delivery of the
+    outbound record that finds it without a recorded provider id knows the provider may have the part already
+    and reconciles before sending again (``logic/dispatch.py``)."""
+
+    part: int                               # which part of the reply (0 for a reply sent as one message)
+    attempt: int                            # the queue's receive count of the delivery that sent it
+    since: datetime                         # when the provider was called
+    reference: str                          # ours, carried back by the provider's callbacks where it can
+
+
 class Message(BaseModel):
     id: str
     conversation_id: str
@@ -83,6 +94,12 @@ class Message(BaseModel):
     # out and their provider ids, so a retry resumes after them instead of repeating them
     parts_sent: int = 0
     part_ids: list[str] = Field(default_factory=list)
+    # outbound, the last send under way (#14), the provider ids callbacks carrying our reference confirmed (part
+    # number as text -> id), and whether the reply went again after a send nobody could confirm (the customer may
+    # have it twice: the agent sees it)
+    sending: SendIntent | None = None
+    confirmed: dict[str, str] = Field(default_factory=dict)
+    possibly_duplicate: bool = False
 
 
 class EmailMeta(BaseModel):
@@ -142,6 +159,7 @@ class StatusUpdate(BaseModel):
     provider_id: str
     status: str
     error: MessageError | None = None
+    reference: str | None = None            # ours, when the provider carried it back (dal.items.send_reference)
 
 
 class UnsupportedItem(BaseModel):
