@@ -266,7 +266,8 @@ class MetaSandbox:
         wa_id = re.sub(r"\D", "", to)
         wamid = _wamid(wa_id)
         if self.callbacks:
-            self._status_webhooks(phone_number_id, wa_id, wamid, kind)
+            opaque = message.get("biz_opaque_callback_data")
+            self._status_webhooks(phone_number_id, wa_id, wamid, kind, opaque if isinstance(opaque, str) else None)
         return (
             200,
             {},
@@ -277,7 +278,9 @@ class MetaSandbox:
             },
         )
 
-    def _status_webhooks(self, phone_number_id: str, wa_id: str, wamid: str, kind: str) -> None:
+    def _status_webhooks(self, phone_number_id: str, wa_id: str, wamid: str, kind: str,
+                         opaque: str | None = None) -> None:
+        """``sent`` then ``delivered``, each carrying the send's ``biz_opaque_callback_data`` back as Meta does."""
         conversation = {
             "id": secrets.token_hex(16),
             "origin": {"type": "utility" if kind == "template" else "service"},
@@ -301,6 +304,8 @@ class MetaSandbox:
                     "category": conversation["origin"]["type"],
                 },
             }
+            if opaque:
+                entry["biz_opaque_callback_data"] = opaque
             payload = {
                 "object": "whatsapp_business_account",
                 "entry": [

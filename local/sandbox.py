@@ -9,7 +9,9 @@ Twilio's validation errors (21604 no To, 21603 no From, 21602 no Body/MediaUrl, 
 1,600 characters), its magic test numbers (To +15005550001 -> 21211, +15005550009 -> 21614,
 +15005550004 -> 21610) and a 201 Message resource. After a successful send with a StatusCallback
 it posts ``sent`` then ``delivered`` to that URL, form-encoded and signed with
-``X-Twilio-Signature`` as Twilio does. Faults can be injected to make the next sends fail.
+``X-Twilio-Signature`` as Twilio does. ``GET .../Messages.json?To=&From=`` lists the messages it accepted,
+newest first, as the dispatcher's lookup of an unrecorded send reads them. Faults can be injected to make
+the next sends fail.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ log = logging.getLogger("sandbox")
 
 API_VERSION = "2010-04-01"
 MAX_BODY = 1600
+MAX_LISTED = 1000            # messages the sandbox's Messages list remembers
 CALLBACK_INTERVAL_SECONDS = 0.2
 _MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages\.json$")
 _MAGIC_TO = {
@@ -175,12 +178,15 @@ class TwilioSandbox:
         self.faults = faults
         self.callbacks = callbacks
         self.now = now
+        self.created: list[dict[str, Any]] = []     # what the Messages list answers (the dispatcher's lookup)
+        self._lock = threading.Lock()
 
     def handle(self, method: str, path: str, url: str, headers: dict[str, str], body: bytes) -> Response:
         """Serve one request to ``/_sandbox/twilio<path>`` and record it in the outbox."""
         text = body.decode("utf-8", errors="replace")
         form = urllib.parse.parse_qs(text, keep_blank_values=True)
-        status, extra_headers, document = self._answer(method, path, headers, form)
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query, keep_blank_values=True)
+        status, extra_headers, document = self._answer(method, path, headers, form, query)
         self.outbox.add(
             {
                 "provider": "twilio",
@@ -198,9 +204,10 @@ class TwilioSandbox:
         return status, {"Content-Type": "application/json", **extra_headers}, json.dumps(document).encode()
 
     def _answer(
-        self, method: str, path: str, headers: dict[str, str], form: dict[str, list[str]]
+        self, method: str, path: str, headers: dict[str, str], form: dict[str, list[str]],
+        query: dict[str, list[str]] | None = None,
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
-        fault = self.faults.take("twilio")
+        fault = self.faults.take("twilio") if method == "POST" else None     # faults are for sends
         if fault is not None:
             if fault == 429:
                 return 429, {"Retry-After": "1"}, twilio_error(429, 20429, "Too Many Requests")
@@ -216,9 +223,26 @@ class TwilioSandbox:
             return 404, {}, twilio_error(404, 20404, f"The requested resource {path} was not found")
         if match.group("sid") != self.account_sid:
             return 401, {}, twilio_error(401, 20003, "Authenticate")
+        if method == "GET":
+            return 200, {}, self._list_messages(query or {})
         if method != "POST":
             return 405, {}, twilio_error(405, 20405, "Method not allowed")
-        return self._create_message(form)
+        status, extra, message = self._create_message(form)
+        if status == 201:
+            with self._lock:
+                self.created.append(message)
+                del self.created[:-MAX_LISTED]
+        return status, extra, message
+
+    def _list_messages(self, query: dict[str, list[str]]) -> dict[str, Any]:
+        """The Messages list filtered by To and From, newest first, one page (``PageSize``, at most 1,000)."""
+        to, sender = _first(query, "To"), _first(query, "From")
+        size = _first(query, "PageSize")
+        size_n = min(int(size), 1000) if size and size.isdigit() and int(size) > 0 else 50
+        with self._lock:
+            found = [m for m in reversed(self.created)
+                     if (not to or m["to"] == to) and (not sender or m["from"] == sender)]
+        return {"messages": found[:size_n], "page_size": size_n, "page": 0}
 
     def _authenticated(self, headers: dict[str, str]) -> bool:
         value = headers.get("authorization", "")

@@ -468,3 +468,10 @@ def test_echoes_and_preferences_without_a_usable_customer_number_are_kept_as_uns
     [odd_pref] = parse(_payload(pref, field="user_preferences"))
     assert isinstance(odd_echo, UnsupportedItem) and odd_echo.item_id == "wamid.echo2"
     assert isinstance(odd_pref, UnsupportedItem) and odd_pref.raw["value"] == "stop"
+
+
+def test_a_status_carries_back_the_reference_our_send_gave_it():
+    payload, _ = _sample("status_delivered")
+    payload["entry"][0]["changes"][0]["value"]["statuses"][0]["biz_opaque_callback_data"] = "c_1-2026050109000-m_1-0"
+    [item] = parse(payload)
+    assert item.reference == "c_1-2026050109000-m_1-0"

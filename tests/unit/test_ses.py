@@ -11,7 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 
 from shopdesk.channels import ses
 from shopdesk.channels.base import Media, OutboundRequest
@@ -512,3 +512,27 @@ def test_sender_refuses_oversized_mail(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ProviderError) as info:
         sender.send(reply(media_urls=("https://files.shop.example/big.bin",)))
     assert (info.value.code, info.value.retryable) == ("too_large", False)
+
+
+def test_our_reference_tag_comes_back_on_receipts_and_a_send_event_confirms_a_reply() -> None:
+    tagged = {**MAIL, "tags": {"ses:configuration-set": ["shop"], ses.REFERENCE_TAG: ["c_1-20260501090000000-m_1-0"]}}
+    delivered = ses.parse_ses_notification({"eventType": "Delivery", "mail": tagged, "delivery": {}})
+    assert delivered.reference == "c_1-20260501090000000-m_1-0"
+    send = ses.parse_ses_notification({"eventType": "Send", "mail": tagged, "send": {}})
+    assert send == StatusUpdate(provider="email", provider_id="0100018e2f3a4b5c-ses-1", status="accepted",
+                                reference="c_1-20260501090000000-m_1-0")
+    # a Send event without our tag is still nothing to act on
+    assert ses.parse_ses_notification({"eventType": "Send", "mail": MAIL, "send": {}}) is None
+
+
+def test_a_reply_carries_its_reference_as_a_message_tag() -> None:
+    client = boto3.client("sesv2", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(client) as stub:
+        stub.add_response("send_email", {"MessageId": "ses-1"}, {
+            "FromEmailAddress": "support@shop.example", "Destination": {"ToAddresses": ["anna@example.com"]},
+            "Content": {"Raw": {"Data": ANY}},
+            "EmailTags": [{"Name": ses.REFERENCE_TAG, "Value": "c_1-20260501090000000-m_1-0"}]})
+        sender = ses.SesSender("Shop Support <support@shop.example>", client=client)
+        result = sender.send(OutboundRequest(channel="email", to="anna@example.com", sender="", text="Hello",
+                                             subject="Your order", reference="c_1-20260501090000000-m_1-0"))
+    assert result.provider_id == "ses-1"

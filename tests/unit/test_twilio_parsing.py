@@ -241,3 +241,13 @@ def test_form_decodes_plus_as_space_and_percent_escapes():
 
 def test_empty_form_body_has_no_params():
     assert parse_form("") == []
+
+
+def test_the_status_callback_url_carries_our_reference_and_gives_it_back():
+    from shopdesk.channels.twilio import callback_reference, with_reference
+
+    url = with_reference("https://desk.example.com/webhooks/twilio/status", "c_1-20260501090000000-m_1-0")
+    assert url == "https://desk.example.com/webhooks/twilio/status?ref=c_1-20260501090000000-m_1-0"
+    assert callback_reference(url) == "c_1-20260501090000000-m_1-0"
+    assert callback_reference("https://desk.example.com/webhooks/twilio/status") is None
+    assert with_reference("https://x.example/s?a=1", "r") == "https://x.example/s?a=1&ref=r"

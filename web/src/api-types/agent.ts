@@ -1336,6 +1336,12 @@ export interface components {
              */
             attempts: number;
             /**
+             * Possibly Duplicate
+             * @description the reply went again after a send the desk could not confirm: the customer may have it twice
+             * @default false
+             */
+            possibly_duplicate: boolean;
+            /**
              * Masked
              * @description what was masked before the message was stored (card, IBAN, a shop's pattern): the text shows [card •••• 4242] in its place
              */

@@ -70,6 +70,11 @@ function MessageItem({ conv, m }: { conv: Conversation; m: Message }) {
           {deliveryLabel(t, m.status)}
           {m.error?.message && <span class="reason">: {m.error.message}</span>}
           {m.error?.code && <span class="muted small"> ({m.error.code})</span>}
+          {m.possibly_duplicate && (
+            <span class="duplicate-warning" role="note">
+              {t("possiblyDuplicate")}
+            </span>
+          )}
           {failed && (
             <button class="btn btn-small" onClick={() => store.retry(conv.id, m.id, t("sent"))}>
               {t("retry")}

@@ -86,6 +86,7 @@ export const en = {
   "delivery.failed": "Failed",
   "delivery.undelivered": "Not delivered",
   retry: "Send again",
+  possiblyDuplicate: "Sent again after an interruption: the customer may have received it twice",
   download: "Download {name}",
   attachment: "attachment",
   imageOf: "Image sent by the customer: {name}",

@@ -87,6 +87,7 @@ export const es: Catalogue = {
   "delivery.failed": "Fallido",
   "delivery.undelivered": "No entregado",
   retry: "Enviar de nuevo",
+  possiblyDuplicate: "Enviado de nuevo tras una interrupción: puede que el cliente lo haya recibido dos veces",
   download: "Descargar {name}",
   attachment: "adjunto",
   imageOf: "Imagen enviada por el cliente: {name}",

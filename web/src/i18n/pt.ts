@@ -87,6 +87,7 @@ export const pt: Catalogue = {
   "delivery.failed": "Falhou",
   "delivery.undelivered": "Não entregue",
   retry: "Enviar de novo",
+  possiblyDuplicate: "Enviado de novo após uma interrupção: o cliente pode tê-lo recebido duas vezes",
   download: "Baixar {name}",
   attachment: "anexo",
   imageOf: "Imagem enviada pelo cliente: {name}",

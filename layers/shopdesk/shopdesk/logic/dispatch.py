@@ -221,5 +221,10 @@ def _reconciled(message: Message, intent: SendIntent, sender: Sender, request: O
     if confirmed:
         return SendResult(provider_id=confirmed, status="accepted")
     if RECONCILE.get(message.provider or "twilio") == "lookup" and isinstance(sender, Lookup):
-        return sender.find(request, intent.since)
+        try:
+            return sender.find(request, intent.since)
+        except ProviderError as exc:
+            # the question went unanswered, not the send: retried with the intent kept (may_have_reached)
+            raise ProviderError(f"The provider could not say whether it has the reply: {exc.message}", code=exc.code,
+                                retryable=True) from None
     return None
