@@ -15,6 +15,7 @@ from typing import Any
 
 from shopdesk import clock
 from shopdesk.dal import items as it
+from shopdesk.dal.retention import TimelineRetention
 from shopdesk.dal.table import Table, TransactionCancelled, Update
 from shopdesk.models import Conversation, ConversationStatus, Message
 from shopdesk.models.conversation import ConversationBot
@@ -27,6 +28,7 @@ class BotRefused(Exception):
 class BotStore:
     def __init__(self, table: Table):
         self.table = table
+        self.retention = TimelineRetention(table)     # the messages' expiry for what is written without one
 
     def answer(self, conv: Conversation, reply: Message, state: ConversationBot, replied_to: str) -> None:
         now = clock.iso(reply.created_at)
@@ -43,7 +45,7 @@ class BotStore:
                         "(attribute_not_exists(#bot.#replied_to) OR #bot.#replied_to <> :mid)))",
                         open=ConversationStatus.OPEN.value, handed="handed_off", mid=replied_to))
         try:
-            self.table.transact([self.table.put_op(it.message_item(reply)),
+            self.table.transact([self.table.put_op(it.message_item(self.retention.stamp(reply))),
                                  self.table.update_op(it.conv_pk(conv.id), it.META, update)])
         except TransactionCancelled as exc:
             raise BotRefused(conv.id) from exc
@@ -51,7 +53,7 @@ class BotStore:
     def hand_off(self, conv: Conversation, reason: str, note: Message) -> None:
         state: dict[str, Any] = {"state": "handed_off", "handoff_reason": reason, "at": clock.now_iso()}
         self.table.transact([
-            self.table.put_op(it.message_item(note)),
+            self.table.put_op(it.message_item(self.retention.stamp(note))),
             self.table.update_op(it.conv_pk(conv.id), it.META,
                                  Update().set("bot", state).when("attribute_exists(PK)")),
         ])

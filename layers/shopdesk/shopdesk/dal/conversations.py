@@ -20,6 +20,7 @@ from shopdesk import clock
 from shopdesk.dal import items as it
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.identities import Identities, IdentityRecord
+from shopdesk.dal.retention import TimelineRetention
 from shopdesk.dal.sla_events import SlaEvent, event_item
 from shopdesk.dal.table import ConditionFailed, Table, TransactionCancelled, Update
 from shopdesk.errors import Conflict, DuplicateDelivery, conversation_not_found
@@ -73,6 +74,7 @@ class Conversations:
         self.identities = Identities(table)
         self.customers = Customers(table)
         self.marker_ttl_seconds = MARKER_TTL_SECONDS     # retention of provider markers (privacy settings)
+        self.retention = TimelineRetention(table)         # the messages' expiry for timeline entries without one
 
     # ------------------------------------------------------------------ ingest
     def get_identity(self, kind: str, address: str) -> IdentityRecord | None:
@@ -224,7 +226,7 @@ class Conversations:
                   "ttl": int(clock.now().timestamp()) + MARKER_TTL_SECONDS}
         try:
             self.table.transact([self.table.put_op(marker, condition="attribute_not_exists(PK)"),
-                                 self.table.put_op(it.message_item(message))])
+                                 self.table.put_op(it.message_item(self.retention.stamp(message)))])
         except TransactionCancelled:
             return False
         return True
@@ -435,7 +437,7 @@ class Conversations:
                 self.table.update_op(it.agent_pk(agent_id), it.META, Update().add("active", -1).when("#active > :zero",
                                                                                                      zero=0)),
                 self.table.delete_op(it.conv_pk(conv.id), it.deadline_sk("assignee_silence")),
-                self.table.put_op(it.message_item(note)),
+                self.table.put_op(it.message_item(self.retention.stamp(note))),
             ])
         except TransactionCancelled:
             return False
@@ -462,7 +464,7 @@ class Conversations:
                              open="open"))
         ops = [self.table.update_op(it.agent_pk(agent.id), it.META, agent_update),
                self.table.update_op(it.conv_pk(conv.id), it.META, conv_update),
-               self.table.put_op(it.message_item(note)),
+               self.table.put_op(it.message_item(self.retention.stamp(note))),
                self.table.put_op(it.grant_item(conv.id, agent.id, now))]
         if silence_due:     # the assignee must answer by then or the conversation goes to someone else
             ops.append(self.table.put_op(self.timer_item(it.conv_pk(conv.id), "assignee_silence", silence_due,
@@ -490,7 +492,7 @@ class Conversations:
         else:
             conv_update.when("attribute_not_exists(assignee) AND #status <> :resolved", resolved="resolved")
         ops.insert(1, self.table.update_op(it.conv_pk(conv.id), it.META, conv_update))
-        ops.append(self.table.put_op(it.message_item(note)))
+        ops.append(self.table.put_op(it.message_item(self.retention.stamp(note))))
         ops.append(self.table.put_op(it.grant_item(conv.id, to_agent, now)))
         try:
             self.table.transact(ops)
@@ -513,7 +515,7 @@ class Conversations:
                   .set("InboxSK", f"{conv.status.value}#{now}").set("changed_by", note.author or "system")
                   .when("#status = :read_status AND #priority = :read_priority AND #team = :read_team",
                         read_status=conv.status.value, read_priority=conv.priority.value, read_team=conv.team))
-        ops = [self.table.put_op(it.message_item(note))]
+        ops = [self.table.put_op(it.message_item(self.retention.stamp(note)))]
         since = clock.iso(conv.waiting_since) if conv.waiting_since and not conv.assignee else None
         if conv.assignee:
             update.when("#assignee = :read_assignee", read_assignee=conv.assignee)
@@ -609,7 +611,7 @@ class Conversations:
         ops.extend(self.table.put_op(it.label_item(conv.id, label, status.value, now)) for label in labels)
         ops.extend(self.table.delete_op(it.conv_pk(conv.id), it.label_sk(label))
                    for label in sorted(set(conv.labels) - set(labels)))
-        ops.extend(self.table.put_op(it.message_item(m)) for m in edit.messages)
+        ops.extend(self.table.put_op(it.message_item(self.retention.stamp(m))) for m in edit.messages)
         clock_ops = self._clock_ops(conv.id, clocks, read.version, read.warned, read.done, update, before=read)
         transaction = [*clock_ops, *seat_ops, *ops]
         if len(transaction) > MAX_TRANSACTION_OPS:
@@ -671,7 +673,7 @@ class Conversations:
                   .set("last_outbound_by", message.author or "system").remove("awaiting_since")
                   .when("attribute_exists(PK)"))
         self.table.transact([
-            self.table.put_op(it.message_item(message)),
+            self.table.put_op(it.message_item(self.retention.stamp(message))),
             self.table.update_op(it.conv_pk(conv.id), it.META, update),
             self.table.delete_op(it.conv_pk(conv.id), it.deadline_sk("assignee_silence")),
         ])
@@ -679,7 +681,7 @@ class Conversations:
     def add_acknowledgement(self, conv: Conversation, message: Message) -> None:
         """An automatic acknowledgement: sent like a reply, but not an agent's answer (no SLA effect)."""
         self.table.transact([
-            self.table.put_op(it.message_item(message)),
+            self.table.put_op(it.message_item(self.retention.stamp(message))),
             self.table.update_op(it.conv_pk(conv.id), it.META,
                                  Update().set("last_acknowledged_at", clock.iso(message.created_at))
                                  .add("message_count", 1).when("attribute_exists(PK)")),
@@ -687,7 +689,7 @@ class Conversations:
 
     def add_message(self, message: Message) -> None:
         """A note or system message: on the timeline, no effect on the conversation's state."""
-        self.table.put(it.message_item(message))
+        self.table.put(it.message_item(self.retention.stamp(message)))
 
     def set_status(self, conv: Conversation, status: ConversationStatus, note: Message,
                    reopened_deadline: str | None, identities: Sequence[str] | None = None,
@@ -727,7 +729,7 @@ class Conversations:
         else:
             self.leave_queue(update)
         ops.insert(0, self.table.update_op(it.conv_pk(conv.id), it.META, update))
-        ops.append(self.table.put_op(it.message_item(note)))
+        ops.append(self.table.put_op(it.message_item(self.retention.stamp(note))))
         try:
             self.table.transact(ops)
         except TransactionCancelled as exc:
@@ -914,7 +916,7 @@ class Conversations:
         ops = self._clock_ops(conv.id, flag.clocks, read.version, {**read.warned, **flag.warned},
                               {**read.done, **flag.breached}, update, before=read)
         ops += [self.table.put_op(a) for a in announcements]
-        ops += [self.table.put_op(it.message_item(n)) for n in flag.notes]
+        ops += [self.table.put_op(it.message_item(self.retention.stamp(n))) for n in flag.notes]
         priority = (flag.priority or conv.priority).value
         ops += [self.table.put_op(event_item(SlaEvent(
             kind=kind, conversation_id=conv.id, target=target, due_at=due, at=now, team=conv.team,
@@ -1016,7 +1018,7 @@ class Conversations:
             self.table.update_op(it.conv_pk(deadline.conversation_id), it.META,
                                  Update().set(f"sla_warned.{deadline.target}", deadline.due_at)
                                  .when("attribute_exists(PK) AND attribute_exists(sla_warned)")),
-            self.table.put_op(it.message_item(note)),
+            self.table.put_op(it.message_item(self.retention.stamp(note))),
             self.table.put_op(event_item(SlaEvent(kind="warning", conversation_id=deadline.conversation_id,
                                                   target=deadline.target, due_at=deadline.due_at,
                                                   at=clock.now_iso())))])
@@ -1032,7 +1034,7 @@ class Conversations:
                                  Update().add("sla_breaches", {deadline.target})
                                  .set(f"sla_done.{deadline.target}", deadline.due_at)
                                  .when("attribute_exists(PK) AND attribute_exists(sla_done)")),
-            self.table.put_op(it.message_item(note)),
+            self.table.put_op(it.message_item(self.retention.stamp(note))),
             self.table.put_op(event_item(SlaEvent(kind="breach", conversation_id=deadline.conversation_id,
                                                   target=deadline.target, due_at=deadline.due_at,
                                                   at=clock.now_iso())))])

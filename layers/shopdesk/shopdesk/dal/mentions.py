@@ -19,6 +19,7 @@ from typing import Any
 
 from shopdesk import clock
 from shopdesk.dal import items as it
+from shopdesk.dal.retention import TimelineRetention
 from shopdesk.dal.table import Table, TransactionCancelled, Update
 from shopdesk.errors import conversation_not_found
 from shopdesk.models import Conversation, Message
@@ -58,12 +59,13 @@ def _mention_from_item(item: dict[str, Any]) -> Mention:
 class Mentions:
     def __init__(self, table: Table):
         self.table = table
+        self.retention = TimelineRetention(table)     # the messages' expiry for what is written without one
 
     def add_note(self, conv: Conversation, note: Message, mentioned: list[str], grants: list[str]) -> None:
         """The note, a mention item per mentioned agent and, for those who could not see the conversation,
         a grant (the conversation's ``granted`` and a grant item, as a transfer gives): one transaction (#120)."""
         at = clock.iso(note.created_at)
-        ops = [self.table.put_op(it.message_item(note))]
+        ops = [self.table.put_op(it.message_item(self.retention.stamp(note)))]
         for agent_id in mentioned:
             update = (Update().set("type", "mention").set("agent_id", agent_id).set("conversation_id", conv.id)
                       .set("by", note.author).set("message_id", note.id).set("last_at", at)
@@ -72,7 +74,7 @@ class Mentions:
                       .add("count", 1).add("unread", 1))
             ops.append(self.table.update_op(it.conv_pk(conv.id), mention_sk(agent_id), update))
         if not mentioned:
-            self.table.put(it.message_item(note))
+            self.table.put(it.message_item(self.retention.stamp(note)))
             return
         conv_update = Update().add("mentions_unread", set(mentioned)).when("attribute_exists(PK)")
         if grants:

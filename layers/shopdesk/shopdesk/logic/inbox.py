@@ -86,6 +86,8 @@ class Inbox:
 
     def __post_init__(self) -> None:
         self.access = Access(self.agents)
+        if self.privacy is not None:          # the timeline's other writes expire as messages do: one read
+            self.conversations.retention.share(self.privacy)
 
     def _policies(self) -> PolicyBook:
         if self.book is None:           # built on first use: configuration is read only when clocks move

@@ -81,6 +81,7 @@ class WebhookProcessor:
     def __post_init__(self) -> None:
         if self.privacy is None:
             self.privacy = PrivacyPolicies(ConfigStore(self.conversations.table))
+        self.conversations.retention.share(self.privacy)
 
     def prime(self) -> None:
         """Read the privacy settings now (cold start), so no message pays for it."""

@@ -1,0 +1,47 @@
+"""The messages' retention class for what is written without one (#14).
+
+Ingest and the agent API give the messages they write their expiry from the privacy settings; everything else
+that writes to a conversation's timeline (system entries such as "Assigned to alice" or "target missed", the
+bot's answers, acknowledgements, transcript notes) used to write without one and was kept forever. Every
+writer of a message item in ``dal/`` passes it through ``TimelineRetention.stamp``: a message other than a
+customer's (ingest always decides those) with no expiry gets ``messages_days`` after it was written. The
+settings are read at most once per ``privacy.settings.CACHE_SECONDS`` per container, and only by a writer of
+such a message.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from shopdesk.models import Direction, Message
+
+if TYPE_CHECKING:
+    from shopdesk.dal.table import Table
+    from shopdesk.privacy.settings import PrivacyPolicies
+
+
+class TimelineRetention:
+    def __init__(self, table: Table, policies: PrivacyPolicies | None = None):
+        self.table = table
+        self._policies = policies
+
+    def share(self, policies: PrivacyPolicies | None) -> None:
+        """Use the settings a function already reads (ingest, the agent API): no second read."""
+        if policies is not None:
+            self._policies = policies
+
+    @property
+    def policies(self) -> PrivacyPolicies:
+        if self._policies is None:
+            from shopdesk.dal.config import ConfigStore
+            from shopdesk.privacy.settings import PrivacyPolicies
+            self._policies = PrivacyPolicies(ConfigStore(self.table))
+        return self._policies
+
+    def stamp(self, message: Message) -> Message:
+        """The message with the messages' expiry when it has none (a customer's message is left as ingest wrote it)."""
+        if message.expires_at is not None or message.direction is Direction.INBOUND:
+            return message
+        days = self.policies.current().retention.messages_days
+        return message.model_copy(update={"expires_at": message.created_at + timedelta(days=days)}) if days else message
