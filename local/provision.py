@@ -314,6 +314,10 @@ class Provisioner:
         cors = (props.get("CorsConfiguration") or {}).get("CorsRules")
         if cors:  # browsers upload with presigned POSTs: the widget needs the bucket's CORS rules
             s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": [_cors_rule(r) for r in cors]})
+        rules = (props.get("LifecycleConfiguration") or {}).get("Rules")
+        if rules:  # moto keeps them (it expires nothing): the admin API reads and rewrites the lake's
+            s3.put_bucket_lifecycle_configuration(
+                Bucket=name, LifecycleConfiguration={"Rules": [_lifecycle_rule(r) for r in rules]})
         if props.get("NotificationConfiguration"):
             # applied once the functions are known (local.s3events), with the functions' S3 events
             self.bucket_notifications[name] = props["NotificationConfiguration"]
@@ -522,6 +526,15 @@ class Provisioner:
         """Routes, integrations, authorizers: their ids are what other parts refer to."""
         return Physical(ref=logical_id, attrs={"AuthorizerId": logical_id, "IntegrationId": logical_id,
                                                "RouteId": logical_id, "DeploymentId": logical_id})
+
+
+def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """A CloudFormation lifecycle rule (``Id``, ``Status``, ``Prefix``, ``ExpirationInDays``) as S3's API takes it."""
+    out: dict[str, Any] = {"ID": rule.get("Id", ""), "Status": rule.get("Status", "Enabled"),
+                           "Filter": {"Prefix": rule.get("Prefix", "")}}
+    if rule.get("ExpirationInDays") is not None:
+        out["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+    return out
 
 
 def _cors_rule(rule: dict[str, Any]) -> dict[str, Any]:

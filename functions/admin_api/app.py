@@ -42,6 +42,7 @@ from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.kb import KnowledgeBase
 from shopdesk.dal.labels import Labels
+from shopdesk.dal.lake import LakeBucket
 from shopdesk.dal.macros import Macros
 from shopdesk.dal.media import MediaStore
 from shopdesk.dal.privacy import Files, PrivacyJobStore
@@ -90,7 +91,8 @@ macros = MacroDesk(Macros(table), canned, Labels(table), Agents(table), admin.co
 policies = PrivacyPolicies(ConfigStore(table))
 trail = AuditTrail(AuditLog(table), policies)
 privacy = PrivacyDesk(trail, policies, PrivacyJobs(PrivacyJobStore(table), Queue(settings.privacy_queue_url),
-                                                   Customers(table), Files(), settings.export_bucket))
+                                                   Customers(table), Files(), settings.export_bucket),
+                      LakeBucket(settings.events_bucket, settings.events_prefix) if settings.events_bucket else None)
 app = APIGatewayHttpResolver(enable_validation=True)
 openapi.publish(app, "/admin", title="shopdesk admin API",
                 description="Agents, teams, calendars, SLA policies, routing settings and customers' tiers, for "

@@ -10,6 +10,7 @@ from shopdesk.config import PrivacySettings
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.audit import AuditLog
 from shopdesk.dal.config import ConfigStore
+from shopdesk.dal.lake import LakeBucket
 from shopdesk.dal.privacy import Files, PrivacyJobStore, SubjectData
 from shopdesk.dal.table import Table
 from shopdesk.logs import logger_for
@@ -23,7 +24,8 @@ logger = logger_for()
 table = Table(settings.table_name)
 files = Files()
 data = SubjectData(table)
-worker = PrivacyWorker(PrivacyJobStore(table), data, files, Eraser(data, files, Agents(table)),
+lake = LakeBucket(settings.events_bucket) if settings.events_bucket else None
+worker = PrivacyWorker(PrivacyJobStore(table), data, files, Eraser(data, files, Agents(table), lake),
                        AuditTrail(AuditLog(table), PrivacyPolicies(ConfigStore(table))), settings.media_bucket or None,
                        settings.export_bucket)
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)

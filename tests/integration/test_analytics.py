@@ -53,11 +53,12 @@ def _filters() -> list[Any]:
 class Lake:
     """The writer fed like Lambda's event source (template filters, batches of 500) and the reports API."""
 
-    def __init__(self, desk: Desk):
+    def __init__(self, desk: Desk, bucket: str | None = None):
         self.desk = desk
         suffix = uuid.uuid4().hex[:8]
-        self.bucket = f"lake-{suffix}"
-        desk.client("s3").create_bucket(Bucket=self.bucket)
+        self.bucket = bucket or f"lake-{suffix}"       # the desk's own events bucket, or one of its own
+        if bucket is None:
+            desk.client("s3").create_bucket(Bucket=self.bucket)
         self.stream = f"events-{suffix}"
         desk.client("firehose").create_delivery_stream(
             DeliveryStreamName=self.stream, DeliveryStreamType="DirectPut",

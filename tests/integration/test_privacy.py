@@ -8,6 +8,7 @@ import io
 import json
 import urllib.request
 import zipfile
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -163,17 +164,52 @@ def test_export_is_a_zip_of_everything_about_the_customer(desk):
     assert "customer.export" in actions and "customer.export.done" in actions
 
 
+def _lake_rows(desk: Any, *, erased_applied: bool) -> list[dict[str, Any]]:
+    """Every event of the lake (the desk's events bucket, read as the reports read it), through the reports'
+    deletion list filter or without it."""
+    from shopdesk.analytics.duckdb_lake import S3DuckDbLake
+    from shopdesk.analytics.sql import NOT_ERASED
+    lake = S3DuckDbLake(desk.env["EVENTS_BUCKET"], "events/", s3=desk.client("s3"))
+    where = f" WHERE {NOT_ERASED}" if erased_applied else ""
+    return lake.rows("SELECT * FROM {events}" + where)  # noqa: S608 (our own statement)
+
+
+def _conversations_reported(lake: Any) -> int:
+    today = clock.now().date()
+    status, body = lake.report("/reports/metrics",
+                               f"metric=conversations&from={today}&to={today + timedelta(days=1)}&tz=UTC")
+    assert status == 200, body
+    return sum(row["value"] for row in body["items"])
+
+
 def test_erase_leaves_nothing_of_the_customer_and_a_replay_stores_nothing(desk):
+    from tests.integration.test_analytics import Lake
+    lake = Lake(desk, desk.env["EVENTS_BUCKET"])        # the table's stream through the writer into the lake
     conv = whatsapp(desk, TEXT, "SMerase1")
     customer = desk.item(f"CONV#{conv}")["customer"]["id"]
     online(desk, "alice")
     desk.drain_queue(desk.work_queue_url, "router")
     assert desk.item(f"CONV#{conv}")["assignee"] == "alice"
+    other = customer_writes(desk, "+31655509999", "Another customer's question", "SMkeep1")   # not routed
     assert agent(desk, "POST", f"/agent/conversations/{conv}/notes", "alice", {"text": "Wilhelmina is VIP"})[0] == 201
     assert agent(desk, "GET", f"/agent/customers/{customer}", "alice")[0] == 200
+    # the lake has both customers' events, and the reports count both conversations
+    assert lake.pump()
+    rows = _lake_rows(desk, erased_applied=False)
+    assert {customer, conv} <= {r["customer_id"] for r in rows} | {r["conversation_id"] for r in rows}
+    assert _conversations_reported(lake) == 2
     # When an admin erases the customer
     job = _job(desk, "erase", customer)
     assert job["counts"]["conversations"] == 1
+    lake.pump()
+    # Then the lake's queryable rows hold none of their ids (the rows themselves expire with the lake's retention;
+    # events carry ids, never names or text), and the reports no longer count them
+    kept = _lake_rows(desk, erased_applied=True)
+    assert kept and not [r for r in kept if customer in (r["customer_id"], r["conversation_id"])
+                         or conv in (r["customer_id"], r["conversation_id"])]
+    assert {r["conversation_id"] for r in kept} >= {other}
+    assert not [t for t in (NAME, "Wilhelmina", PHONE, PHONE[1:], "order please") if t in json.dumps(kept, default=str)]
+    assert _conversations_reported(lake) == 1
     # Then no item of the table holds their name, phone or words
     everything = json.dumps(scan(desk), default=str)
     for trace in (NAME, "Wilhelmina", PHONE, PHONE[1:], "order please"):
@@ -216,7 +252,27 @@ def test_retention_gives_replies_notes_and_resolved_conversations_their_expiry(d
     items = [i for i in scan(desk) if i["PK"] == f"CONV#{conv}"]
     written = [i for i in items if i.get("direction") in ("outbound", "note")]
     assert len(written) == 2 and all(abs(int(i["ttl"]) - (now + 60 * 86400)) < 120 for i in written)
+    # and so does every system entry of the timeline (the router's assignment, the resolve), like the messages
+    system = [i for i in items if i.get("direction") == "system"]
+    assert sorted(i["text"] for i in system) == ["Assigned to Alice", "Marked resolved by alice"]
+    assert system and all(abs(int(i["ttl"]) - (now + 60 * 86400)) < 120 for i in system)
     assert abs(int(desk.item(f"CONV#{conv}")["ttl"]) - (now + 14 * 86400)) < 120
     # and a reopen keeps it again
     assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "open"})[0] == 200
     assert "ttl" not in desk.item(f"CONV#{conv}")
+
+
+def test_the_lake_s_retention_is_an_s3_lifecycle_rule_the_settings_write(desk):
+    # Given the events bucket with a rule of its own (the query results')
+    s3, bucket = desk.client("s3"), desk.env["EVENTS_BUCKET"]
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
+        {"ID": "query-results", "Status": "Enabled", "Filter": {"Prefix": "athena-results/"},
+         "Expiration": {"Days": 7}}]})
+    # When an admin keeps the lake's events 200 days, then 30
+    for days in (200, 30):
+        assert admin(desk, "PUT", "/admin/privacy/settings", {"retention": {"events_days": days}})[0] == 200
+        rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]}
+        # Then the events, their delivery errors and the deletion list expire after that many days
+        assert {name: (r["Filter"]["Prefix"], r["Expiration"]["Days"]) for name, r in rules.items()} == {
+            "query-results": ("athena-results/", 7), "events": ("events/", days), "errors": ("errors/", days),
+            "erased": ("erased/", days)}

@@ -175,7 +175,8 @@ def empty_lake():
 def test_every_report_statement_runs_on_duckdb_and_parses_as_trino(empty_lake, name, group):
     sql = statement(name, PERIOD, group)
     empty_lake.rows(sql)
-    trino = to_trino(sql.replace("{events}", '"shopdesk_dev"."events"'))
+    trino = to_trino(sql.replace("{events}", '"shopdesk_dev"."events"')
+                     .replace("{erased}", '"shopdesk_dev"."erased"'))
     parsed = sqlglot.parse_one(trino, read="trino")
     assert parsed.find(sqlglot.exp.Table) is not None
     assert "quantile_cont" not in trino.lower() and "percentile_cont" not in trino.lower()   # Trino has neither
@@ -242,3 +243,34 @@ def test_the_routers_classification_is_the_routers_even_after_the_language_came_
     routed = {**understood, "team": "returns", "classified_at": "2026-11-02T09:00:01.000Z"}
     (event,) = derive("MODIFY", CONV, routed, understood)
     assert (event.type, event.actor, event.team) == (EventType.CONVERSATION_CLASSIFIED, "router", "returns")
+
+
+def _opened(conversation_id: str, customer_id: str, at: str = "2026-12-01T10:00:00.000Z"):
+    item = meta(PK=f"CONV#{conversation_id}", id=conversation_id, customer={"id": customer_id}, created_at=at,
+                updated_at=at)
+    return derive("INSERT", {"PK": f"CONV#{conversation_id}", "SK": "META"}, item, None)
+
+
+@pytest.mark.parametrize("erased", [["u_gone"], ["c_gone"]])
+def test_an_erased_customer_s_events_count_in_no_report(erased):
+    # Given two customers' conversations in the lake, one of an erased customer (by customer or conversation id)
+    lake = DuckDbLake()
+    lake.add([*_opened("c_kept", "u_kept"), *_opened("c_gone", "u_gone")])
+    before = {"all": 2}
+    assert {r["key"]: r["value"] for r in lake.rows(statement("conversations", PERIOD, None))} == before
+    # When the deletion list names them
+    lake.erase(erased)
+    # Then no figure counts them, the backlog included, and an event with no customer is kept
+    assert lake.rows(statement("conversations", PERIOD, None)) == [{"key": "all", "value": 1}]
+    backlog = lake.rows(statement("backlog", PERIOD, "day"))
+    assert backlog and max(r["value"] for r in backlog) == 1
+    lake.add(_opened("c_anon", None))         # type: ignore[arg-type]
+    assert lake.rows(statement("conversations", PERIOD, None)) == [{"key": "all", "value": 2}]
+
+
+def test_the_deletion_list_reaches_athena_as_an_anti_join_on_its_glue_table():
+    sql = statement("replies", PERIOD, "agent")
+    trino = to_trino(sql.replace("{events}", '"shopdesk_dev"."events"').replace("{erased}", '"shopdesk_dev"."erased"'))
+    anti_join = "NOT COALESCE({}, '') IN (SELECT id FROM \"shopdesk_dev\".\"erased\" WHERE NOT id IS NULL)"
+    assert anti_join.format("customer_id") in trino and anti_join.format("conversation_id") in trino
+    sqlglot.parse_one(trino, read="trino")

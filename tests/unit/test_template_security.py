@@ -65,6 +65,36 @@ def test_exports_and_attachments_expire():
     assert prefixes == {"media/c_", "media/email/", "media/outbound/", "media/webchat/"}
 
 
+def _statements(function: str) -> list[dict[str, Any]]:
+    return [s for policy in RESOURCES[function]["Properties"]["Policies"] if isinstance(policy, dict)
+            for s in policy.get("Statement", [])]
+
+
+def test_the_event_lake_expires_with_the_admins_events_retention_and_its_deletion_list_with_it():
+    from shopdesk.dal.lake import RULES
+    from shopdesk.privacy.settings import Retention
+
+    rules = {r["Id"]: r for r in _of("AWS::S3::Bucket")["EventsBucket"]["LifecycleConfiguration"]["Rules"]}
+    default = Retention().events_days
+    # the rules the admin API rewrites exist from the first deploy, with the setting's default
+    assert {name: (rules[name]["Prefix"], rules[name]["ExpirationInDays"]) for name in RULES} == {
+        "events": ("events/", default), "errors": ("errors/", default), "erased": ("erased/", default)}
+    assert rules["query-results"]["ExpirationInDays"] == 7
+    # the Firehose stream writes where the rules expire
+    [stream] = _of("AWS::KinesisFirehose::DeliveryStream").values()
+    destination = stream["ExtendedS3DestinationConfiguration"]
+    assert destination["Prefix"].startswith("events/") and destination["ErrorOutputPrefix"].startswith("errors/")
+    # the admin API may rewrite the lifecycle, the privacy function write the deletion list, the reports read it
+    assert any(set(s["Action"]) == {"s3:GetLifecycleConfiguration", "s3:PutLifecycleConfiguration"}
+               for s in _statements("AdminApiFunction"))
+    assert any(s["Action"] == ["s3:PutObject"] and "erased/*" in _names(s["Resource"])
+               for s in _statements("PrivacyFunction"))
+    assert any("erased/*" in _names(s["Resource"]) for s in _statements("ReportsApiFunction"))
+    table = _of("AWS::Glue::Table")["ErasedTable"]["TableInput"]
+    assert table["Name"] == "erased" and "erased/" in _names(table["StorageDescriptor"]["Location"])
+    assert [c["Name"] for c in table["StorageDescriptor"]["Columns"]] == ["id", "kind", "job_id"]
+
+
 def test_the_functions_that_write_audit_records_may_never_change_or_delete_them():
     for name in ("AgentApiFunction", "AdminApiFunction", "PrivacyFunction"):
         statements = [s for policy in RESOURCES[name]["Properties"]["Policies"] if isinstance(policy, dict)

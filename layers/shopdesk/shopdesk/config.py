@@ -166,6 +166,8 @@ class AdminApiSettings(CoreSettings, KbSettings):
     media_bucket: Annotated[str, Field(alias="MEDIA_BUCKET")] = ""       # canned responses' files (HeadObject)
     privacy_queue_url: Annotated[str, Field(alias="PRIVACY_QUEUE_URL")] = ""     # export and erase jobs
     export_bucket: Annotated[str, Field(alias="EXPORT_BUCKET")] = ""              # where exports are fetched
+    events_bucket: Annotated[str, Field(alias="EVENTS_BUCKET")] = ""   # the lake: its lifecycle follows events_days
+    events_prefix: Annotated[str, Field(alias="EVENTS_PREFIX")] = "events/"
 
 
 class PrivacySettings(CoreSettings):
@@ -173,6 +175,7 @@ class PrivacySettings(CoreSettings):
 
     media_bucket: Annotated[str, Field(alias="MEDIA_BUCKET")] = ""
     export_bucket: Annotated[str, Field(alias="EXPORT_BUCKET", min_length=1)]
+    events_bucket: Annotated[str, Field(alias="EVENTS_BUCKET")] = ""   # the lake: an erase's deletion list goes there
 
 
 class DispatcherSettings(ProviderSettings, ShopMailSettings):
@@ -278,6 +281,7 @@ class AnalyticsSettings(_Settings):
     athena_workgroup: Annotated[str, Field(alias="ATHENA_WORKGROUP")] = ""
     athena_database: Annotated[str, Field(alias="ATHENA_DATABASE")] = ""
     athena_table: Annotated[str, Field(alias="ATHENA_TABLE")] = "events"
+    athena_erased_table: Annotated[str, Field(alias="ATHENA_ERASED_TABLE")] = "erased"   # the deletion list
 
     @model_validator(mode="after")
     def _where(self) -> Self:

@@ -26,13 +26,15 @@ class LakeUnavailable(ShopdeskError):
 
 class Lake(Protocol):
     def rows(self, sql: str) -> list[dict[str, Any]]:
-        """Run a statement written in DuckDB's dialect whose events table is ``{events}``."""
+        """Run a statement written in DuckDB's dialect whose events table is ``{events}`` and whose deletion list
+        (the ids of erased customers and their conversations, ``dal/lake.py``) is ``{erased}``."""
         ...
 
 
 def lake_for(settings: AnalyticsSettings) -> Lake:
     if settings.engine == "athena":
         from shopdesk.analytics.athena import AthenaLake
-        return AthenaLake(settings.athena_workgroup, settings.athena_database, settings.athena_table)
+        return AthenaLake(settings.athena_workgroup, settings.athena_database, settings.athena_table,
+                          erased=settings.athena_erased_table)
     from shopdesk.analytics.duckdb_lake import S3DuckDbLake
     return S3DuckDbLake(settings.bucket, settings.prefix)

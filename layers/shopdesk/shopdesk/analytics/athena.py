@@ -30,8 +30,8 @@ def _typed(value: str | None, kind: str) -> Any:
 
 
 class AthenaLake:
-    def __init__(self, workgroup: str, database: str, table: str, athena: Any = None):
-        self.workgroup, self.database, self.table = workgroup, database, table
+    def __init__(self, workgroup: str, database: str, table: str, athena: Any = None, erased: str = "erased"):
+        self.workgroup, self.database, self.table, self.erased = workgroup, database, table, erased
         self._athena = athena
 
     @property
@@ -41,7 +41,8 @@ class AthenaLake:
         return self._athena
 
     def rows(self, sql: str) -> list[dict[str, Any]]:
-        query = to_trino(sql.replace("{events}", f'"{self.database}"."{self.table}"'))
+        query = to_trino(sql.replace("{events}", f'"{self.database}"."{self.table}"')
+                         .replace("{erased}", f'"{self.database}"."{self.erased}"'))
         started = self.athena.start_query_execution(QueryString=query, WorkGroup=self.workgroup,
                                                     QueryExecutionContext={"Database": self.database})
         execution_id = started["QueryExecutionId"]

@@ -2,7 +2,8 @@
 
 A statement reads ``{events}`` (the events table: DuckDB's in-memory table, or the Glue table) through the
 ``ev`` view of one period: the day partitions that cover it, the instants inside it, one row per event id
-(the writer delivers at least once). Values put into a statement are never the caller's text: instants are
+(the writer delivers at least once), none of an erased customer (``{erased}``, the deletion list: ``NOT_ERASED``).
+Values put into a statement are never the caller's text: instants are
 integers, days are dates we formatted, the time zone is one ``zoneinfo`` knows, and group keys and metric
 names come from the fixed tables below.
 
@@ -77,11 +78,20 @@ def key_expression(group: str | None, tz: str, *, series: bool = False) -> str:
     raise ValueError(f"unknown group {group!r}")
 
 
+# Erased customers are out of every figure (#14): an event of an erased customer or of one of their conversations is
+# not read. ``{erased}`` is the deletion list (``dal/lake.py``: one id per row, the customer's and their
+# conversations'); its ids are never null (a NULL in NOT IN would hide every event), and an event without a
+# customer or conversation is kept.
+NOT_ERASED = ("coalesce(customer_id, '') NOT IN (SELECT id FROM {erased} WHERE id IS NOT NULL)\n"
+              "    AND coalesce(conversation_id, '') NOT IN (SELECT id FROM {erased} WHERE id IS NOT NULL)")
+
+
 def _view(period: Period) -> str:   # values: integers and dates we formatted
     return f"""ev AS (
   SELECT * FROM {{events}}
   WHERE day BETWEEN '{period.first_day}' AND '{period.last_day}'
     AND at_ms >= {period.start_ms} AND at_ms < {period.end_ms}
+    AND {NOT_ERASED}
   QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY at_ms) = 1
 )"""  # noqa: S608
 
@@ -153,6 +163,7 @@ BACKLOG = """WITH changes AS (
              WHEN type = 'status_changed' AND from_value = 'resolved' THEN 1 ELSE 0 END) AS delta
   FROM (
     SELECT * FROM {events} WHERE day <= '{last_day}' AND at_ms < {end_ms}
+    AND {not_erased}
     QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY at_ms) = 1
   ) e
   WHERE type IN ('conversation_opened', 'status_changed')
@@ -174,7 +185,7 @@ def statement(metric: str, period: Period, group: str | None) -> str:
                                                                           else "%Y-%m-%d %H")
         return (BACKLOG.replace("{key}", key_expression(group, period.tz, series=True))
                 .replace("{last_day}", period.last_day).replace("{end_ms}", str(period.end_ms))
-                .replace("{first_key}", first_key))
+                .replace("{first_key}", first_key).replace("{not_erased}", NOT_ERASED))
     select, _ = STATEMENTS[metric]
     return f"WITH {_view(period)}\n" + select.replace("{key}", key_expression(group, period.tz))
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shopdesk import clock
+from shopdesk.dal.lake import LakeBucket
 from shopdesk.errors import BadRequest
 from shopdesk.logic.access import ADMIN, require
 from shopdesk.privacy import audit
@@ -25,6 +26,7 @@ class PrivacyDesk:
     trail: AuditTrail
     policies: PrivacyPolicies
     jobs: PrivacyJobs
+    lake: LakeBucket | None = None        # the event lake's bucket: its lifecycle follows events_days
 
     def audit(self, by: Iterable[str], *, actor: str | None, customer_id: str | None, start: datetime | None,
               end: datetime | None, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
@@ -51,6 +53,10 @@ class PrivacyDesk:
         before = self.policies.read()
         saved = self.policies.write(settings, expected_version)
         audit.note(before=before, after=saved)
+        if self.lake is not None:
+            # S3 expires the lake's objects; applied on every save, so a save repairs a rule changed by hand or by
+            # a stack update (the template creates the rules with the setting's default)
+            self.lake.apply_retention(settings.retention.events_days)
         return saved
 
     def start(self, by: Iterable[str], kind: Kind, customer_id: str, caller_id: str) -> dict[str, Any]:

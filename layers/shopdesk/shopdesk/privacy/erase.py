@@ -13,7 +13,8 @@ must stay to refuse a provider's replay stays without them.
   by ``{"erased": true}``.
 - An agent holding one of their open conversations gets the seat back.
 - The deletion list (``ERASED``): the customer's and conversations' ids, for the event lake, which applies it
-  to its queries until its own rows have expired (docs/data-model.md, "Retention and erasure").
+  to its queries until its own rows have expired (docs/data-model.md, "Retention and erasure"): written as an
+  item and as an object in the lake's bucket (``dal/lake.py``), which every report anti-joins (``analytics.sql``).
 
 Idempotent and resumable: the customer's record is removed last, so a retried job finds what is left; a job
 for a customer already erased finds nothing and is done.
@@ -27,6 +28,7 @@ from typing import Any
 
 from shopdesk.dal import items as it
 from shopdesk.dal.agents import Agents
+from shopdesk.dal.lake import LakeBucket
 from shopdesk.dal.privacy import Files, SubjectData
 from shopdesk.privacy.subject import Subject
 
@@ -44,6 +46,7 @@ class Eraser:
     data: SubjectData
     files: Files
     agents: Agents
+    lake: LakeBucket | None = None        # the event lake's bucket: the deletion list its reports apply
 
     def erase(self, subject: Subject, job_id: str, lake_ttl: int | None) -> Erased:
         for _conversation_id, agent_id in subject.assigned:      # the seat the conversation held
@@ -60,6 +63,8 @@ class Eraser:
         primary = (it.customer_pk(subject.customer_id), it.META)
         deleted = self.data.delete(key for key in subject.items if key != primary)
         self.data.record_erased(subject.customer_id, subject.conversation_ids, job_id, lake_ttl)
+        if self.lake is not None:
+            self.lake.write_erased(job_id, subject.customer_id, subject.conversation_ids)
         self.data.delete([primary])
         return Erased(items=deleted + 1, files=len(subject.files), conversations=len(subject.conversation_ids),
                       markers=len(subject.markers))

@@ -1,0 +1,75 @@
+"""The event lake's bucket beyond the events Firehose writes there: the deletion list every report applies, and
+the lifecycle that expires the lake's objects after the admins' ``events_days``.
+
+- ``erased/<job id>.json``: one JSON line per id an erase removed (the customer and each of their conversations:
+  ``{"id", "kind", "job_id"}``, no personal data). Parquet files cannot be edited in place; instead every report
+  reads its events through an anti-join on these ids (``analytics.sql``), DuckDB locally and Athena through the
+  Glue table ``erased`` over this prefix. The object is named after the job, so a retried erase writes it again
+  and nothing twice. It expires with the events it hides (``events_days``), as the ``ERASED`` items do.
+- The lifecycle rules ``events`` (the events, ``events/``), ``errors`` (records Firehose could not deliver, ids
+  like the events) and ``erased`` (this list) expire after ``events_days``; the template creates them with the
+  setting's default, and saving the privacy settings rewrites them (``apply_retention``), keeping every other
+  rule of the bucket (the query results').
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from shopdesk.dal.aws import client
+
+ERASED_PREFIX = "erased/"
+ERRORS_PREFIX = "errors/"
+RULES = ("events", "errors", "erased")        # the rules ``apply_retention`` owns
+
+
+class LakeBucket:
+    def __init__(self, bucket: str, events_prefix: str = "events/", s3: Any = None):
+        self.bucket, self.events_prefix = bucket, events_prefix
+        self._s3 = s3
+
+    @property
+    def s3(self) -> Any:
+        if self._s3 is None:
+            self._s3 = client("s3")
+        return self._s3
+
+    def write_erased(self, job_id: str, customer_id: str, conversation_ids: Iterable[str]) -> str:
+        """The deletion list entry of one erase (PutObject; the same key when the job runs again)."""
+        lines = [{"id": customer_id, "kind": "customer", "job_id": job_id},
+                 *({"id": c, "kind": "conversation", "job_id": job_id} for c in conversation_ids)]
+        key = f"{ERASED_PREFIX}{job_id}.json"
+        self.s3.put_object(Bucket=self.bucket, Key=key, ContentType="application/x-ndjson",
+                           Body="".join(json.dumps(line) + "\n" for line in lines).encode())
+        return key
+
+    def rules(self) -> list[dict[str, Any]]:
+        try:
+            return list(self.s3.get_bucket_lifecycle_configuration(Bucket=self.bucket).get("Rules") or [])
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "NoSuchLifecycleConfiguration":
+                return []
+            raise
+
+    def apply_retention(self, days: int) -> list[dict[str, Any]]:
+        """Expire the lake's events, their delivery errors and the deletion list ``days`` after they were written
+        (GetBucketLifecycleConfiguration, PutBucketLifecycleConfiguration); the bucket's other rules stay."""
+        kept = [_filtered(rule) for rule in self.rules() if rule.get("ID") not in RULES]
+        owned = [{"ID": rule_id, "Status": "Enabled", "Filter": {"Prefix": prefix}, "Expiration": {"Days": days}}
+                 for rule_id, prefix in zip(RULES, (self.events_prefix, ERRORS_PREFIX, ERASED_PREFIX), strict=True)]
+        rules = kept + owned
+        self.s3.put_bucket_lifecycle_configuration(Bucket=self.bucket, LifecycleConfiguration={"Rules": rules})
+        return rules
+
+
+def _filtered(rule: dict[str, Any]) -> dict[str, Any]:
+    """A rule as S3 takes it back in one configuration with ours: a top-level ``Prefix`` (the old form, which
+    CloudFormation's ``Prefix`` writes) becomes a ``Filter`` (S3 refuses a configuration that mixes them)."""
+    rule = dict(rule)
+    if "Prefix" in rule:
+        rule["Filter"] = {"Prefix": rule.pop("Prefix")}
+    return rule

@@ -1,0 +1,64 @@
+"""The event lake's bucket (shopdesk.dal.lake): the deletion list an erase writes, read back by the DuckDB lake, and
+the lifecycle rules the privacy settings write, over moto's S3."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from shopdesk.analytics.duckdb_lake import S3DuckDbLake
+from shopdesk.analytics.events import Event
+from shopdesk.analytics.sql import NOT_ERASED
+from shopdesk.dal.lake import LakeBucket
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from moto import mock_aws
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket="lake")
+        yield client
+
+
+def _event(n: int, customer: str, conversation: str) -> str:
+    return Event(event_id=f"e{n}", type="conversation_opened", version=1, occurred_at="2026-12-01T10:00:00.000Z",
+                 at_ms=1796119200000, conversation_id=conversation, customer_id=customer,
+                 day="2026-12-01").model_dump_json() + "\n"
+
+
+def test_an_erase_s_deletion_list_hides_the_customer_from_what_the_lake_answers(s3):
+    s3.put_object(Bucket="lake", Key="events/2026/12/01/10/batch",
+                  Body=(_event(1, "u_gone", "c_gone") + _event(2, "u_kept", "c_kept") + _event(3, "u_gone", "c_old")))
+    key = LakeBucket("lake", s3=s3).write_erased("j_1", "u_gone", ["c_gone", "c_old"])
+    assert key == "erased/j_1.json"
+    # written again by a retried job: the same object, the same rows
+    LakeBucket("lake", s3=s3).write_erased("j_1", "u_gone", ["c_gone", "c_old"])
+    lake = S3DuckDbLake("lake", "events/", s3=s3)
+    assert lake.rows("SELECT count(*) AS n FROM {erased}") == [{"n": 3}]
+    kept = lake.rows(f"SELECT customer_id FROM {{events}} WHERE {NOT_ERASED}")  # noqa: S608 (our statement)
+    assert kept == [{"customer_id": "u_kept"}]
+
+
+def test_the_lake_s_rules_follow_the_setting_and_the_bucket_s_other_rules_stay(s3):
+    # a rule in the old form (top-level Prefix), as CloudFormation's Prefix writes it
+    s3.put_bucket_lifecycle_configuration(Bucket="lake", LifecycleConfiguration={"Rules": [
+        {"ID": "query-results", "Status": "Enabled", "Prefix": "athena-results/", "Expiration": {"Days": 7}},
+        {"ID": "events", "Status": "Enabled", "Prefix": "events/", "Expiration": {"Days": 400}}]})
+    LakeBucket("lake", s3=s3).apply_retention(90)
+    rules = {r["ID"]: (r["Filter"]["Prefix"], r["Expiration"]["Days"])
+             for r in s3.get_bucket_lifecycle_configuration(Bucket="lake")["Rules"]}
+    assert rules == {"query-results": ("athena-results/", 7), "events": ("events/", 90), "errors": ("errors/", 90),
+                     "erased": ("erased/", 90)}
+
+
+def test_a_bucket_without_rules_gets_the_lake_s(s3):
+    assert [r["ID"] for r in LakeBucket("lake", s3=s3).apply_retention(30)] == ["events", "errors", "erased"]
