@@ -6,6 +6,12 @@ writes nothing twice; resumable: it walks the ByStatus index page by page and ca
 
 ``access``: conversations written before the ``Access`` index existed have no ``AccessPK`` and are missing from
 agents' ``all`` view until they get ``AccessPK = TEAM#<team>`` (docs/architecture.md, known limits).
+
+``erased``: erases run before the lake's deletion list existed in the events bucket left only their ``ERASED``
+items; this writes each one's ``erased/<job id>.json`` (the same object an erase writes now), so the reports
+leave those customers out too (``--bucket``, or the stack's ``EventsBucket``).
+
+    python -m scripts.backfill erased --stack shopdesk-prod --region eu-west-1 [--dry-run]
 """
 
 from __future__ import annotations
@@ -19,15 +25,18 @@ import boto3
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.backfill", description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["access"])
+    parser.add_argument("what", choices=["access", "erased"])
     parser.add_argument("--stack", help="the CloudFormation stack (AWS): its DeskTable is used")
     parser.add_argument("--table", help="the table's name (instead of --stack)")
+    parser.add_argument("--bucket", help="the events bucket's name (erased; instead of --stack)")
     parser.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
     parser.add_argument("--endpoint-url", help="a local AWS endpoint (the local stack's GET /_local/aws)")
     parser.add_argument("--dry-run", action="store_true", help="count what would change, write nothing")
     args = parser.parse_args(argv)
     if not (args.stack or args.table):
         parser.error("give --stack or --table")
+    if args.what == "erased" and not (args.stack or args.bucket):
+        parser.error("give --stack or --bucket")
     saved = {name: os.environ.get(name) for name in ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION")}
     try:
         if args.endpoint_url:
@@ -48,6 +57,8 @@ def _run(args: argparse.Namespace) -> int:
         StackName=args.stack, LogicalResourceId="DeskTable")["StackResourceDetail"]["PhysicalResourceId"]
 
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "layers", "shopdesk"))
+    if args.what == "erased":
+        return _erased(args, table_name)
     from shopdesk.dal.conversations import Conversations
     from shopdesk.dal.table import Table
     from shopdesk.models import ConversationStatus
@@ -63,6 +74,23 @@ def _run(args: argparse.Namespace) -> int:
                 break
     verb = "would write" if args.dry_run else "wrote"
     print(f"access: {seen} conversations read, {verb} {written}")
+    return 0
+
+
+def _erased(args: argparse.Namespace, table_name: str) -> int:
+    from shopdesk.dal.lake import LakeBucket
+    from shopdesk.dal.privacy import SubjectData
+    from shopdesk.dal.table import Table
+
+    bucket = args.bucket or boto3.client("cloudformation", region_name=args.region).describe_stack_resource(
+        StackName=args.stack, LogicalResourceId="EventsBucket")["StackResourceDetail"]["PhysicalResourceId"]
+    entries = SubjectData(Table(table_name)).erased()
+    lake = LakeBucket(bucket)
+    for entry in entries if not args.dry_run else []:
+        lake.write_erased(entry.get("job_id") or f"backfill-{entry['customer_id']}", entry["customer_id"],
+                          entry.get("conversation_ids") or [])
+    print(f"erased: {len(entries)} deletion list entries, {'would write' if args.dry_run else 'wrote'} "
+          f"{len(entries)} objects to s3://{bucket}/erased/")
     return 0
 
 

@@ -1,6 +1,9 @@
-"""scripts/backfill.py: conversations from before the Access index get their AccessPK, once."""
+"""scripts/backfill.py: conversations from before the Access index get their AccessPK, once; erases from before
+the lake's deletion list get their ``erased/`` object."""
 
 from __future__ import annotations
+
+import json
 
 from scripts import backfill
 
@@ -31,3 +34,22 @@ def test_old_conversations_reappear_in_the_all_view_once_backfilled(desk, capsys
     assert desk.item(f"CONV#{old}")["AccessPK"] == "TEAM#default"
     assert backfill.main(args) == 0                       # again: nothing left to write
     assert "wrote 0" in capsys.readouterr().out
+
+
+def test_erases_from_before_the_lake_s_deletion_list_get_their_object(desk, capsys):
+    from shopdesk.dal.privacy import SubjectData
+    from shopdesk.dal.table import Table
+
+    # Given an erase recorded only in the table (the ERASED item an older version wrote)
+    SubjectData(Table(desk.table_name)).record_erased("u_before", ["c_before1", "c_before2"], "j_before", None)
+    s3, bucket = desk.client("s3"), desk.env["EVENTS_BUCKET"]
+    args = ["erased", "--table", desk.table_name, "--bucket", bucket, "--endpoint-url", desk.endpoint,
+            "--region", "us-east-1"]
+    assert backfill.main([*args, "--dry-run"]) == 0
+    assert "would write 1" in capsys.readouterr().out
+    assert s3.list_objects_v2(Bucket=bucket, Prefix="erased/").get("KeyCount") == 0
+    # When the backfill runs (twice: the same object)
+    assert backfill.main(args) == 0 and backfill.main(args) == 0
+    # Then the lake's deletion list names the customer and both conversations
+    body = s3.get_object(Bucket=bucket, Key="erased/j_before.json")["Body"].read().decode()
+    assert [json.loads(line)["id"] for line in body.splitlines()] == ["u_before", "c_before1", "c_before2"]

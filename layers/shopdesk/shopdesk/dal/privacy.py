@@ -103,9 +103,10 @@ class SubjectData:
                         "customer_id": customer_id, "conversation_ids": conversation_ids or None, "job_id": job_id,
                         "ttl": ttl})
 
-    def erased(self, limit: int = 1000) -> list[dict[str, Any]]:
-        return self.table.query(index=None, key_condition="PK = :pk", names={}, values={":pk": "ERASED"},
-                                limit=limit, forward=False).items
+    def erased(self) -> list[dict[str, Any]]:
+        """Every deletion list entry, newest first (#169: ``scripts/backfill.py erased`` writes the lake's copy)."""
+        return self.table.query_all(index=None, key_condition="PK = :pk", names={}, values={":pk": "ERASED"},
+                                    forward=False)
 
 
 class PrivacyJobStore:
