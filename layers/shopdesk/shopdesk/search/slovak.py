@@ -9,13 +9,11 @@ Measured against cutting every word to its first five letters (``bench/bot.py --
 It works on lower-case words with their accents (``words``); the caller folds the result like every other term.
 """
 
-
-
 from __future__ import annotations
 
 MIN_STEM = 3
 
-# Longest first within each length class; the first that leaves MIN_STEM letters wins.
+# Longest first; the first that leaves MIN_STEM letters wins (two endings of one length never both match).
 _ENDINGS = tuple(sorted({
     # verbal nouns and infinitives
     "ovanie", "ovania", "ovaní", "enie", "enia", "ení", "anie", "ania", "aní", "ovať", "ieť", "iť", "ať", "úť",
