@@ -14,10 +14,12 @@ fallback language English (an article without a translation is sent in English).
   index from stored vectors and deciding one message (what a new router container pays on its first message,
   beyond the router's own start).
 
-The threshold is chosen on tests/bot_eval/tuning.jsonl (``--tune``), never on the evaluation set.
+The confidence's weights and the threshold are chosen on tests/bot_eval/tuning.jsonl (``--tune``, see ``tune``),
+never on the evaluation set; the chosen values are written into ``shopdesk.kb.index.Tuning`` and
+``shopdesk.bot.DEFAULT_THRESHOLD`` by hand.
 
     python -m bench.bot              prints the figures; --write merges them into bench/results.json
-    python -m bench.bot --tune       the threshold the tuning split supports
+    python -m bench.bot --tune       the weights and threshold the tuning split supports
 """
 
 from __future__ import annotations
