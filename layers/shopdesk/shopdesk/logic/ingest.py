@@ -1,12 +1,12 @@
 """Ingest: a verified, parsed customer message becomes part of the customer's one open conversation.
 
 Budget per message: one GetItem (the identity tells where it belongs), one TransactWriteItems
-(dedupe marker + message + conversation, or a whole new conversation), one SQS SendMessage. A conversation
-the bot resolved is remembered by the identity, and the customer's next message reopens it in the same one
-transaction (``reopen_inbound``); a conversation a person resolved stays resolved: the next message starts
-another. The marker
+(dedupe marker + message + conversation, or a whole new conversation), one SQS SendMessage. The marker
 keeps the routing work until the router confirms it, so a send lost after the transaction is made good
 by the provider's retry (a duplicate re-sends it) or by the sweep (``dal.conversations._marker_op``).
+A conversation the bot resolved is remembered by the identity, and the customer's next message reopens it
+within the same budget (``reopen_inbound``); one a person resolved stays resolved: the next message starts
+another.
 An email that names its conversation (reply+<id>@ address) skips the GetItem; one that only
 names it through In-Reply-To/References costs one BatchGetItem more.
 """
