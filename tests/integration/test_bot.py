@@ -276,6 +276,7 @@ def test_a_silent_customer_who_writes_after_the_sweep_resolved_reopens_it_and_a_
     seen = conversation(bot, conv)
     assert seen["status"] == "open" and seen["assignee"] == "alice"
     assert seen["bot"]["handoff_reason"] == "human_requested"
+    assert seen["sla"]["first_response_due_at"] > clock.iso(clock.now())       # fresh clocks from the message
     # a conversation a person resolved stays resolved: the next message starts another one
     assert agent(bot, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})[0] == 200
     later = customer_writes(bot, "+31650000015", "Hello again", "SMbot15c")
