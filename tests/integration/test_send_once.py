@@ -12,7 +12,7 @@ import pytest
 
 from shopdesk.channels import meta
 from tests.integration.helpers import agent, customer_writes, online
-from tests.support import FakeHttp, FakeTwilio, http_event, sample
+from tests.support import FakeHttp, FakeTwilio, http_event, sample, signed_twilio, twilio_form
 
 
 class Crash(RuntimeError):
@@ -125,6 +125,23 @@ def test_twilio_reply_that_never_reached_twilio_is_sent_once(desk, twilio):
     out = _until_settled(desk, conv, **env)
     assert len(twilio.requests) == 1 and twilio.lookups
     assert out["provider_id"] == twilio.created[0]["sid"] and out["possibly_duplicate"] is False
+
+
+def test_twilio_status_callback_carrying_our_reference_confirms_the_send_without_a_lookup(desk, twilio):
+    conv = _sms_reply(desk)
+    env = {"TWILIO_API_BASE_URL": twilio.url}
+    _crash_first_delivery(desk, conv, **env)
+    callback = twilio.requests[0]["form"]["StatusCallback"]        # ours, with ?ref=<reference>
+    sid = twilio.created[0]["sid"]
+    # Twilio calls that URL (signed over it, query included) before the record is delivered again
+    body = twilio_form(MessageSid=sid, MessageStatus="sent", SmsStatus="sent", To="+31611112222",
+                       From="+14155550100")
+    path, _, query = callback.removeprefix("https://desk.example.com").partition("?")
+    headers = {"content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signed_twilio(callback, body)}
+    assert desk.invoke("inbound_twilio", http_event("POST", path, body, headers, query=query))["statusCode"] == 200
+    out = _until_settled(desk, conv, **env)
+    assert len(twilio.requests) == 1 and twilio.lookups == []       # confirmed: no need to ask Twilio
+    assert out["provider_id"] == sid and out["status"] == "sent" and out["possibly_duplicate"] is False
 
 
 # ------------------------------------------------------------------------------ WhatsApp: receipts reconcile
