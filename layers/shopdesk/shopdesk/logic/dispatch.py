@@ -164,7 +164,7 @@ def dispatch(work: OutboundWork, attempt: int, conversations: Conversations, sen
                 if rule in ("wait_then_resend", "resend_flagged"):
                     flagged = intent.part
                     metrics.count("RepliesUnconfirmed", provider=provider)
-                logger.warning("sending again a part nobody confirmed", extra={
+                logger.warning("sending again a part an earlier delivery left unrecorded", extra={
                     "conversation_id": work.conversation_id, "provider": provider, "part": intent.part,
                     "flagged": flagged is not None})
         for index in range(start, len(pieces)):
