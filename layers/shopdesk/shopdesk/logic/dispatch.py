@@ -109,8 +109,8 @@ RECONCILE: dict[str, Reconcile] = {
     "instagram": "resend_flagged",
     "webchat": "resend",                  # sending is storing: nothing reached anyone twice
 }
-UNCONFIRMED = {"code": "unconfirmed", "message": "The desk stopped while this reply was being sent and the provider "
-               "never confirmed it: the customer may or may not have it. Send it again if they did not."}
+UNCONFIRMED = {"code": "unconfirmed", "message": "Sending this reply was interrupted and the provider never "
+               "confirmed it: the customer may or may not have it. Send it again if they did not."}
 
 
 def dispatch(work: OutboundWork, attempt: int, conversations: Conversations, sender_for: Callable[[str], Sender],
