@@ -201,6 +201,34 @@ def test_whatsapp_send_nobody_confirmed_goes_again_after_the_wait_flagged_for_th
     assert out["provider_id"] == "wamid.ONCE" and out["possibly_duplicate"] is True   # ...and the agent sees so
 
 
+def test_messenger_echo_carrying_our_metadata_confirms_the_send_a_crash_left_unrecorded(desk):
+    fake = FakeHttp((200, {"recipient_id": "5678", "message_id": "m_ONCE"}))
+    try:
+        body, sidecar = sample("meta_messenger", "text")
+        desk.invoke("inbound_messenger", http_event("POST", "/webhooks/messenger", body, {
+            "x-hub-signature-256": sidecar["http"]["headers"]["X-Hub-Signature-256"]}))
+        [conv] = agent(desk, "GET", "/agent/conversations", "alice", query="view=all")[1]["items"]
+        assert agent(desk, "POST", f"/agent/conversations/{conv['id']}/replies", "alice", {"text": "Hi!"})[0] == 202
+        env = {"META_GRAPH_BASE_URL": fake.url, "DISPATCH_RECONCILE_SECONDS": "600"}
+        _crash_first_delivery(desk, conv["id"], **env)
+        [sent] = fake.requests
+        reference = sent["json"]["message"]["metadata"]
+        # Messenger echoes the message with our metadata before the record is delivered again
+        echo = {"object": "page", "entry": [{"id": "1234567890", "time": 1, "messaging": [{
+            "sender": {"id": "1234567890"}, "recipient": {"id": "5678"}, "timestamp": int(time.time() * 1000),
+            "message": {"mid": "m_ONCE", "is_echo": True, "app_id": 1, "metadata": reference, "text": "Hi!"}}]}]}
+        raw = json.dumps(echo)
+        headers = {"content-type": "application/json",
+                   "x-hub-signature-256": meta.sign(raw.encode(), "test_app_secret")}
+        assert desk.invoke("inbound_messenger", http_event("POST", "/webhooks/messenger", raw, headers))[
+            "statusCode"] == 200
+        out = _until_settled(desk, conv["id"], **env)
+        assert len(fake.requests) == 1
+        assert out["provider_id"] == "m_ONCE" and out["status"] == "sent" and out["possibly_duplicate"] is False
+    finally:
+        fake.close()
+
+
 # ------------------------------------------------------------------------------ Telegram: nothing to ask
 
 def test_telegram_reply_after_a_crash_goes_again_at_once_flagged(desk):

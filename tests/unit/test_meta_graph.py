@@ -479,3 +479,11 @@ def test_server_errors_are_retryable_whatever_the_code(status):
 def test_missing_body_is_handled():
     error = graph_error(400, None)
     assert error.code is None and error.retryable is False and "400" in error.message
+
+
+@pytest.mark.parametrize(("provider", "carried"), [("messenger", True), ("instagram", False)])
+def test_a_messenger_reply_carries_our_reference_as_metadata_for_its_echo(graph, provider, carried):
+    reference = "c_1-20260501090000000-m_1-0"
+    _ms(graph, provider=provider).send(OutboundRequest(channel=provider, to="5678", sender="me", text="Shipped",
+                                                       media_urls=("https://cdn.example/a.jpg",), reference=reference))
+    assert [r["json"]["message"].get("metadata") for r in graph.requests] == [reference if carried else None] * 2

@@ -373,3 +373,15 @@ def test_unknown_provider_is_a_programming_error():
 def test_windows():
     assert STANDARD_WINDOW.total_seconds() == 24 * 3600
     assert HUMAN_AGENT_WINDOW.days == 7
+
+
+def test_the_echo_of_our_own_reply_with_our_reference_is_a_receipt_that_names_it():
+    reference = "c_1-20260501090000000-m_1-0"
+    event = _event(sender=PAGE, recipient=PSID, message={"mid": "m_ours", "is_echo": True, "app_id": 1,
+                                                          "metadata": reference, "text": "We shipped it"})
+    assert _one("messenger", event) == StatusUpdate(provider="messenger", provider_id="m_ours", status="sent",
+                                                    reference=reference)
+    # another app's metadata is not ours: the echo stays an echo
+    other = _event(sender=PAGE, recipient=PSID, message={"mid": "m_theirs", "is_echo": True, "metadata": "crm-42",
+                                                          "text": "Hello from the CRM"})
+    assert isinstance(_one("messenger", other), TimelineEvent)

@@ -10,8 +10,8 @@ import pytest
 from pydantic import ValidationError
 
 from shopdesk.channels.base import OutboundRequest, SendResult
-from shopdesk.dal.items import parse_reference, send_reference
 from shopdesk.errors import ProviderError
+from shopdesk.ids import parse_reference, send_reference
 from shopdesk.logic import dispatch as dispatch_module
 from shopdesk.logic.dispatch import OutboundWork, RetryLater, RetryPolicy, dispatch
 from shopdesk.logic.timeline import preview, system_message
@@ -263,9 +263,11 @@ def test_twilio_s_lookup_finding_nothing_sends_once_unflagged(monkeypatch):
     assert len(sender.calls) == 1 and conversations.intents[0]["possibly_duplicate"] is False
 
 
-def test_whatsapp_waits_for_a_receipt_then_sends_again_flagged(monkeypatch):
+@pytest.mark.parametrize("provider", ["whatsapp_cloud", "messenger"])
+def test_whatsapp_and_messenger_wait_for_a_receipt_then_send_again_flagged(monkeypatch, provider):
     _later(monkeypatch, 30)
-    conversations, sender = FakeConversations(_unrecorded("whatsapp_cloud")), FakeSender()
+    channel = {"whatsapp_cloud": "whatsapp", "messenger": "messenger"}[provider]
+    conversations, sender = FakeConversations(_unrecorded(provider, channel=channel)), FakeSender()
     with pytest.raises(RetryLater) as wait:
         _redeliver(conversations, sender)
     assert wait.value.delay_seconds == 90 and sender.calls == []
@@ -282,7 +284,7 @@ def test_email_waits_for_ses_then_fails_for_a_person_to_send_again(monkeypatch):
     assert conversations.attempts[0]["failed"] is True
 
 
-@pytest.mark.parametrize("provider", ["telegram", "messenger", "instagram"])
+@pytest.mark.parametrize("provider", ["telegram", "instagram"])
 def test_providers_without_receipts_or_lookup_send_again_at_once_flagged(monkeypatch, provider):
     _later(monkeypatch, 1)
     conversations, sender = FakeConversations(_unrecorded(provider, channel=provider)), FakeSender()

@@ -32,6 +32,7 @@ from shopdesk.channels.base import (
 )
 from shopdesk.channels.meta import OBJECT_BY_PROVIDER, GraphClient
 from shopdesk.errors import BadRequest, ProviderError
+from shopdesk.ids import parse_reference
 from shopdesk.models.message import (
     Attachment,
     InboundMessage,
@@ -224,6 +225,10 @@ def _items(event: dict[str, Any], provider: str, page_id: str | None, standby: b
         mid = usable_id(message.get("mid"))
         if mid is None:
             return [unsupported(provider, "a message without a usable mid", event, message.get("mid"))]
+        reference = usable_id(message.get("metadata")) if message.get("is_echo") else None
+        if reference and parse_reference(reference):
+            # the echo of one of our own replies, carrying our reference: a receipt that names the reply
+            return [StatusUpdate(provider=provider, provider_id=mid, status="sent", reference=reference)]
         if message.get("is_echo") or (page_id and sender == page_id):
             # What the business sent (this app, the Page inbox, another app): the customer is the recipient.
             text = _text(message.get("text")) or "\n".join(_attachments(message)[1]) or "[attachment]"
@@ -278,7 +283,8 @@ def parse(payload: dict[str, Any], provider: str) -> list[WebhookItem]:
     """Every item of a Messenger (``object: page``) or Instagram (``object: instagram``) webhook POST.
 
     - ``message``: InboundMessage (text, files, location, quick reply, story reply, shares);
-      ``is_echo`` becomes TimelineEvent ``echo`` about the recipient, ``is_deleted`` ``unsend``,
+      ``is_echo`` becomes TimelineEvent ``echo`` about the recipient (the echo of one of our replies that carries
+      our reference in ``metadata``: StatusUpdate ``sent`` with it, #14), ``is_deleted`` ``unsend``,
       Instagram's ``is_unsupported`` a placeholder InboundMessage. Each ``mid`` once per POST.
     - ``postback``: InboundMessage kind ``postback`` (title as text, payload kept).
     - ``delivery``: one StatusUpdate ``delivered`` per id in ``mids``; ``read``: StatusUpdate
@@ -377,6 +383,10 @@ class MessengerSender:
                    for file in files]
         if not bodies:
             raise BadRequest("the reply has no text or media")
+        if request.reference and self.provider == "messenger":
+            # Messenger gives it back on the message's echo (#14: a crash between its answer and our record)
+            for body in bodies:
+                body["message"]["metadata"] = request.reference
         return bodies
 
     def send(self, request: OutboundRequest) -> SendResult:

@@ -24,6 +24,7 @@ from shopdesk.dal.retention import TimelineRetention
 from shopdesk.dal.sla_events import SlaEvent, event_item
 from shopdesk.dal.table import ConditionFailed, Table, TransactionCancelled, Update
 from shopdesk.errors import Conflict, DuplicateDelivery, conversation_not_found
+from shopdesk.ids import parse_reference
 from shopdesk.models import Agent, Conversation, ConversationStatus, Message, Priority, delivery_rank
 
 MAX_TRANSACTION_OPS = 100             # DynamoDB's limit per TransactWriteItems
@@ -849,7 +850,7 @@ class Conversations:
         answer and its record) the marker learns where the reply is and the reply learns the part's provider id
         (``confirmed``), so the next delivery of the outbound record finds it instead of sending again."""
         rank = delivery_rank(status)
-        where = it.parse_reference(reference)
+        where = parse_reference(reference)
         update = (Update().set("status", status).set("status_rank", rank).set("error", error)
                   .set_if_missing("ttl", int(clock.now().timestamp()) + MARKER_TTL_SECONDS)
                   .when("attribute_not_exists(status_rank) OR status_rank < :rank", rank=rank))

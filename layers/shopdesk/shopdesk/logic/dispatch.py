@@ -30,8 +30,8 @@ from shopdesk import clock, metrics
 from shopdesk.channels.base import Lookup, OutboundFile, OutboundRequest, Sender, SendResult, Template
 from shopdesk.channels.limits import limits_for, parts
 from shopdesk.dal.conversations import Conversations
-from shopdesk.dal.items import send_reference
 from shopdesk.errors import ProviderError
+from shopdesk.ids import send_reference
 from shopdesk.models import Attachment, Direction, Message, SendIntent
 
 logger = Logger(child=True)
@@ -105,8 +105,8 @@ RECONCILE: dict[str, Reconcile] = {
     "email": "wait_then_fail",            # SES events carry our tag (when the configuration set publishes them);
                                           # none: failed for a person to send again (a second email is a letter)
     "telegram": "resend_flagged",         # no receipts, no lookup: send again at once, flagged
-    "messenger": "resend_flagged",        # delivery receipts name only mids: send again at once, flagged
-    "instagram": "resend_flagged",
+    "messenger": "wait_then_resend",      # the echo carries our metadata back (with the message_echoes field)
+    "instagram": "resend_flagged",        # delivery receipts name only mids: send again at once, flagged
     "webchat": "resend",                  # sending is storing: nothing reached anyone twice
 }
 UNCONFIRMED = {"code": "unconfirmed", "message": "Sending this reply was interrupted and the provider never "
