@@ -34,10 +34,11 @@ class Assistant:
         stored = self.config.get("bot", "settings") or {}
         return BotSettings.model_validate({k: v for k, v in stored.items() if k != "version"})
 
-    def answer(self, caller: Caller, text: str) -> Decision:
+    def answer(self, caller: Caller, text: str, latest: bool = True) -> Decision:
         """What the bot would do, with the best articles even when it would hand over (an agent wants them most
-        then)."""
-        settings, understood, index = self.settings(), self.understand(text), self.index.get()
+        then). ``latest``: against the knowledge base as it is now (an admin trying an article just published),
+        else the container's index as last checked."""
+        settings, understood, index = self.settings(), self.understand(text), self.index.get(latest)
         decision = decide(text, understood, index, settings, self.default_language())
         if not decision.alternatives:
             decision = replace(decision, alternatives=index.search(text, understood.language))
@@ -56,4 +57,4 @@ class Assistant:
                     break
         if not words:
             return None
-        return self.answer(caller, "\n".join(words))
+        return self.answer(caller, "\n".join(words), latest=False)

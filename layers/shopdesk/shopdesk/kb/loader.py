@@ -1,5 +1,8 @@
 """The index as a container holds it: built from the table on first use, rebuilt only when the knowledge
-base's revision moved (checked at most every ``refresh_seconds``, one GetItem), never per message."""
+base's revision moved (checked at most every ``refresh_seconds``, one GetItem), never per message.
+
+``get(latest=True)`` checks the revision now (one strongly consistent GetItem): for an admin trying an article
+they have just published (``POST /agent/assist/answer``), who should not wait for the next check."""
 
 from __future__ import annotations
 
@@ -27,12 +30,12 @@ class IndexCache:
     _checked: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def get(self) -> KbIndex:
+    def get(self, latest: bool = False) -> KbIndex:
         now = time.monotonic()
-        if self._index is not None and now - self._checked < self.refresh_seconds:
+        if self._index is not None and now - self._checked < self.refresh_seconds and not latest:
             return self._index
         with self._lock:
-            revision = self.store.revision()
+            revision = self.store.revision(consistent=latest)
             self._checked = time.monotonic()
             if self._index is None or self._index.revision != revision:
                 self._index = self._build(revision)
