@@ -141,9 +141,8 @@ export function KbAdmin() {
                 {a.url && (
                   <>
                     {" "}
-                    <a href={a.url} target="_blank" rel="noreferrer" class="small">
+                    <a href={a.url} target="_blank" rel="noreferrer" class="small" aria-label={`${t("kb.link")}: ${a.title}`}>
                       {t("kb.link")}
-                      <span class="visually-hidden">: {a.title}</span>
                     </a>
                   </>
                 )}
@@ -163,28 +162,25 @@ export function KbAdmin() {
               </td>
               <td class="kb-actions">
                 {admin && (
-                  <button class="btn btn-small" onClick={() => setEditing(a)}>
+                  <button class="btn btn-small" onClick={() => setEditing(a)} aria-label={`${t("edit")}: ${a.title}`}>
                     {t("edit")}
-                    <span class="visually-hidden">: {a.title}</span>
                   </button>
                 )}{" "}
-                <button class="btn btn-small" onClick={() => void showHistory(a)}>
+                <button class="btn btn-small" onClick={() => void showHistory(a)} aria-label={`${t("kb.history")}: ${a.title}`}>
                   {t("kb.history")}
-                  <span class="visually-hidden">: {a.title}</span>
                 </button>{" "}
                 {admin && a.status !== "published" && (
                   <button
                     class="btn btn-small"
+                    aria-label={`${t("kb.publish")}: ${a.title}`}
                     onClick={() => void act(() => store.api.publishArticle(a.id), (p) => t("kb.published", { title: p.title, version: p.version }))}
                   >
                     {t("kb.publish")}
-                    <span class="visually-hidden">: {a.title}</span>
                   </button>
                 )}{" "}
                 {admin && a.status !== "retired" && (
-                  <button class="btn btn-small" onClick={() => setRetiring(a)}>
+                  <button class="btn btn-small" onClick={() => setRetiring(a)} aria-label={`${t("kb.retire")}: ${a.title}`}>
                     {t("kb.retire")}
-                    <span class="visually-hidden">: {a.title}</span>
                   </button>
                 )}
               </td>

@@ -21,6 +21,7 @@ export function TryBot() {
   const submit = async (e: Event) => {
     e.preventDefault();
     setError(null);
+    setAnswer(null);
     setBusy(true);
     try {
       setAnswer(await store.api.tryBot(question.trim()));
