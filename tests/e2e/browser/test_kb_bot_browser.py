@@ -91,6 +91,7 @@ def test_an_article_from_draft_to_retired_with_the_bot_tried_at_each_step(stack,
     refused = page.get_by_role("list", name="Import results")
     expect(refused).to_contain_text("faq.jsonl: nothing imported")
     expect(refused).to_contain_text("Line 2 (br_bad): language: Field required")
+    assert axe_violations(page) == [], "an import's refused lines"
     assert page.errors == []          # type: ignore[attr-defined]
 
 

@@ -396,15 +396,17 @@ function ImportArticles({ reload }: { reload: () => Promise<void> }) {
       {outcomes.length > 0 && (
         <ul class="plain kb-import-results" aria-label={t("kb.importResults")}>
           {outcomes.map((o) => (
-            <li key={o.name} class={o.error ? "error" : "ok"} role={o.error ? "alert" : undefined}>
-              {o.report
-                ? t("kb.imported", {
-                    file: o.name,
-                    created: o.report.created.length,
-                    updated: o.report.updated.length,
-                    unchanged: o.report.unchanged.length,
-                  })
-                : t("kb.importRefused", { file: o.name, detail: o.error ?? "" })}
+            <li key={o.name} class={o.error ? "error" : "ok"}>
+              <span role={o.error ? "alert" : "status"}>
+                {o.report
+                  ? t("kb.imported", {
+                      file: o.name,
+                      created: o.report.created.length,
+                      updated: o.report.updated.length,
+                      unchanged: o.report.unchanged.length,
+                    })
+                  : t("kb.importRefused", { file: o.name, detail: o.error ?? "" })}
+              </span>
               {o.lines && o.lines.length > 0 && (
                 <ul>
                   {o.lines.map((l, i) => (
