@@ -70,29 +70,13 @@ export type ArticleIn = Required<Pick<A["ArticleContent"], "title" | "body" | "l
 export type ImportReport = A["ImportOut"];
 export type BotSettings = A["BotSettings"];
 export type BotOut = A["BotOut"];
-/** What the bot would do with a message (POST /agent/assist/answer), sending nothing. */
-export type AssistAnswer = S["AssistAnswer"];
+export type AssistAnswer = AssistSuggestion;
 
 /** An answer other than 2xx, with the words to show the agent (RFC 9457 `detail`, else `message`). */
-// Agent assist and the bot (GET /agent/conversations/{id}/assist; ConversationOut.bot), written by hand until the
-// generated types are refreshed from the agent API's OpenAPI document.
-export type AssistArticle = {
-  article_id: string;
-  title: string;
-  text: string;
-  language: string;
-  confidence: number;
-  url?: string | null;
-};
-export type AssistSuggestion = {
-  language: string;
-  sentiment: string;
-  urgent: boolean;
-  intent: string | null;
-  handoff_reason: string | null;
-  answer: AssistArticle | null;
-  articles: AssistArticle[];
-};
+// Agent assist and the bot (GET /agent/conversations/{id}/assist, POST /agent/assist/answer; ConversationOut.bot).
+export type AssistArticle = S["AssistArticle"];
+/** What the bot would do with a message, sending nothing; the best articles to insert. */
+export type AssistSuggestion = S["AssistAnswer"];
 export type BotState = { state: "answering" | "handed_off" | "resolved"; handoff_reason?: string | null };
 
 export class ApiError extends Error {
