@@ -8,6 +8,7 @@ import {
   filterArticles,
   importContentType,
   importProblems,
+  languageName,
   originalsFor,
   translationsOf,
 } from "./kb";
@@ -129,5 +130,13 @@ describe("the bot form", () => {
     expect(() => botFromForm({ ...botForm(settings), threshold: "high" })).toThrow(/not a percentage/);
     expect(() => botFromForm({ ...botForm(settings), resolve_after_hours: "" })).toThrow(/hours/);
     expect(botFromForm({ ...botForm(settings), threshold: "33,5" }).confidence_threshold).toBe(0.335);
+  });
+});
+
+describe("language names", () => {
+  it("names a language in the interface's language after its code, and keeps an unknown code as it is", () => {
+    expect(languageName("es", "en")).toBe("es · Spanish");
+    expect(languageName("de", "pt")).toBe("de · alemão");
+    expect(languageName("zz", "en")).toBe("zz");
   });
 });

@@ -6,6 +6,16 @@ import { listOf } from "./adminForms";
 /** The customer languages the bot is measured in; an article may be in any two-letter language. */
 export const KB_LANGUAGES = ["en", "es", "pt", "de", "tr", "id", "sk"] as const;
 
+/** "es" -> "es · Spanish" in the interface's language (the code alone where the browser has no name for it). */
+export function languageName(code: string, locale: string): string {
+  try {
+    const name = new Intl.DisplayNames([locale], { type: "language" }).of(code);
+    return name && name !== code ? `${code} · ${name}` : code;
+  } catch {
+    return code;
+  }
+}
+
 export interface ArticleFilter {
   language: string; // "" for any
   status: ArticleStatus | "";

@@ -3,7 +3,7 @@ import { ApiError, type BotOut, type Team } from "../api";
 import type { Versioned } from "../api-types/admin";
 import { CHANNELS, channelName } from "../channels";
 import { isAdmin, useApp } from "../context";
-import { botForm, botFromForm, KB_LANGUAGES, type BotForm } from "../kb";
+import { botForm, botFromForm, KB_LANGUAGES, languageName, type BotForm } from "../kb";
 
 type Shown = { kind: "ok" | "error"; text: string };
 
@@ -11,7 +11,7 @@ type Shown = { kind: "ok" | "error"; text: string };
  *  must be, which language it falls back to, when an answered conversation is resolved (admins; supervisors
  *  read). Saved with the version read, so a change made meanwhile is reported, not overwritten. */
 export function BotAdmin() {
-  const { store, t, who } = useApp();
+  const { store, t, who, locale } = useApp();
   const admin = isAdmin(who);
   const [saved, setSaved] = useState<BotOut | null>(null);
   const [form, setForm] = useState<BotForm | null>(null);
@@ -118,7 +118,7 @@ export function BotAdmin() {
               <option value="">{t("bot.fallbackNone")}</option>
               {[...new Set([...KB_LANGUAGES, ...(form.fallback_language ? [form.fallback_language] : [])])].map((l) => (
                 <option key={l} value={l}>
-                  {l}
+                  {languageName(l, locale)}
                 </option>
               ))}
             </select>

@@ -9,6 +9,7 @@ import {
   importContentType,
   importProblems,
   KB_LANGUAGES,
+  languageName,
   originalsFor,
   translationsOf,
   type ArticleFilter,
@@ -27,7 +28,7 @@ type FileOutcome = { name: string; report?: ImportReport; error?: string; lines?
  *  (as a draft or published), publish, retire (confirmed), each article's versions, bulk import from files,
  *  and a box to try what the bot would answer (admins write; supervisors read). */
 export function KbAdmin() {
-  const { store, t, who } = useApp();
+  const { store, t, who, locale } = useApp();
   const admin = isAdmin(who);
   const [articles, setArticles] = useState<Article[]>([]);
   const [filter, setFilter] = useState<ArticleFilter>({ language: "", status: "", text: "" });
@@ -91,7 +92,7 @@ export function KbAdmin() {
             <option value="">{t("kb.any")}</option>
             {languages.map((l) => (
               <option key={l} value={l}>
-                {l}
+                {languageName(l, locale)}
               </option>
             ))}
           </select>
@@ -118,163 +119,167 @@ export function KbAdmin() {
           {t("kb.shown", { shown: shown.length, total: articles.length })}
         </span>
       </div>
-      <table class="kb-table">
-        <caption class="visually-hidden">{t("admin.kb")}</caption>
-        <thead>
-          <tr>
-            <th scope="col">{t("kb.title")}</th>
-            <th scope="col">{t("language")}</th>
-            <th scope="col">{t("kb.status")}</th>
-            <th scope="col">{t("kb.tags")}</th>
-            <th scope="col">{t("kb.version")}</th>
-            <th scope="col">{t("kb.translations")}</th>
-            <th scope="col">
-              <span class="visually-hidden">{t("actions")}</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {shown.map((a) => (
-            <tr key={a.id}>
-              <th scope="row">
-                {a.title} <span class="muted small">{a.id}</span>
-                {a.url && (
-                  <>
-                    {" "}
-                    <a href={a.url} target="_blank" rel="noreferrer" class="small" aria-label={`${t("kb.link")}: ${a.title}`}>
-                      {t("kb.link")}
-                    </a>
-                  </>
-                )}
+      <div class="kb-main">
+        <table class="kb-table">
+          <caption class="visually-hidden">{t("admin.kb")}</caption>
+          <thead>
+            <tr>
+              <th scope="col">{t("kb.title")}</th>
+              <th scope="col">{t("language")}</th>
+              <th scope="col">{t("kb.status")}</th>
+              <th scope="col">{t("kb.tags")}</th>
+              <th scope="col">{t("kb.version")}</th>
+              <th scope="col">{t("kb.translations")}</th>
+              <th scope="col">
+                <span class="visually-hidden">{t("actions")}</span>
               </th>
-              <td>{a.language}</td>
-              <td>
-                <span class={`chip kb-${a.status}`}>{t(`kb.status.${a.status}`)}</span>
-              </td>
-              <td>{(a.tags ?? []).join(", ")}</td>
-              <td>{a.version}</td>
-              <td class="small">
-                {a.translation_of && <span>{t("kb.translates", { title: titleOf(a.translation_of) })} </span>}
-                {translationsOf(articles, a)
-                  .filter((x) => x.id !== a.translation_of)
-                  .map((x) => `${x.language}: ${x.title}`)
-                  .join(" · ")}
-              </td>
-              <td class="kb-actions">
-                {admin && (
-                  <button class="btn btn-small" onClick={() => setEditing(a)} aria-label={`${t("edit")}: ${a.title}`}>
-                    {t("edit")}
-                  </button>
-                )}{" "}
-                <button class="btn btn-small" onClick={() => void showHistory(a)} aria-label={`${t("kb.history")}: ${a.title}`}>
-                  {t("kb.history")}
-                </button>{" "}
-                {admin && a.status !== "published" && (
-                  <button
-                    class="btn btn-small"
-                    aria-label={`${t("kb.publish")}: ${a.title}`}
-                    onClick={() => void act(() => store.api.publishArticle(a.id), (p) => t("kb.published", { title: p.title, version: p.version }))}
-                  >
-                    {t("kb.publish")}
-                  </button>
-                )}{" "}
-                {admin && a.status !== "retired" && (
-                  <button class="btn btn-small" onClick={() => setRetiring(a)} aria-label={`${t("kb.retire")}: ${a.title}`}>
-                    {t("kb.retire")}
-                  </button>
-                )}
-              </td>
             </tr>
-          ))}
-        </tbody>
-      </table>
-      {!shown.length && <p class="muted">{articles.length ? t("kb.noneMatch") : t("kb.empty")}</p>}
-      {message && (
-        <p role={message.kind === "error" ? "alert" : "status"} class={message.kind === "error" ? "error" : "ok"}>
-          {message.text}
-        </p>
-      )}
-      {admin && (
-        <>
-          <button class="btn btn-small" onClick={() => setEditing(null)}>
-            + {t("kb.new")}
-          </button>
-          <form
-            class="card form kb-form"
-            aria-label={editing ? t("kb.editing", { title: editing.title }) : t("kb.new")}
-            onSubmit={(e) => {
-              e.preventDefault();
-              void save(false);
-            }}
-          >
-            <h2>{editing ? t("kb.editing", { title: editing.title }) : t("kb.new")}</h2>
-            {editing && (
-              <p class="muted small">
-                {t(`kb.status.${editing.status}`)} · {t("version", { version: editing.version })}
-              </p>
-            )}
-            <label class="field">
-              <span>{t("id")}</span>
-              <input value={id} onInput={(e) => setId((e.target as HTMLInputElement).value)} readOnly={!!editing} required pattern={ID_PATTERN} />
-            </label>
-            <label class="field">
-              <span>{t("kb.title")}</span>
-              <input value={form.title} onInput={set("title")} required maxLength={200} />
-            </label>
-            <label class="field">
-              <span>{t("kb.body")}</span>
-              <textarea rows={6} value={form.body} onInput={set("body")} required maxLength={10000} />
-            </label>
-            <label class="field">
-              <span>{t("language")}</span>
-              <select value={form.language} onChange={set("language")}>
-                {languages.map((l) => (
-                  <option key={l} value={l}>
-                    {l}
-                  </option>
-                ))}
-              </select>
-            </label>
-            <label class="field">
-              <span>{t("kb.tagsHelp")}</span>
-              <input value={form.tags} onInput={set("tags")} />
-            </label>
-            <label class="field">
-              <span>{t("kb.url")}</span>
-              <input type="url" value={form.url} onInput={set("url")} placeholder="https://" />
-            </label>
-            <label class="field">
-              <span>{t("kb.translationOf")}</span>
-              <select value={form.translation_of} onChange={set("translation_of")}>
-                <option value="">{t("kb.original")}</option>
-                {originalsFor(articles, id.trim()).map((a) => (
-                  <option key={a.id} value={a.id}>
-                    {a.title} ({a.language}, {a.id})
-                  </option>
-                ))}
-              </select>
-            </label>
-            <div class="row">
-              <button class="btn btn-primary" type="submit">
-                {t("kb.savePublish")}
-              </button>{" "}
-              <button
-                class="btn"
-                type="button"
-                onClick={(e) => {
-                  const f = (e.currentTarget as HTMLButtonElement).form;
-                  if (f?.reportValidity()) void save(true);
-                }}
-              >
-                {t("kb.saveDraft")}
-              </button>
-            </div>
-          </form>
-        </>
-      )}
-      {history && <VersionHistory article={history.article} versions={history.versions} onClose={() => setHistory(null)} />}
-      {admin && <ImportArticles reload={reload} />}
-      <TryBot />
+          </thead>
+          <tbody>
+            {shown.map((a) => (
+              <tr key={a.id}>
+                <th scope="row">
+                  {a.title} <span class="muted small">{a.id}</span>
+                  {a.url && (
+                    <>
+                      {" "}
+                      <a href={a.url} target="_blank" rel="noreferrer" class="small" aria-label={`${t("kb.link")}: ${a.title}`}>
+                        {t("kb.link")}
+                      </a>
+                    </>
+                  )}
+                </th>
+                <td>{a.language}</td>
+                <td>
+                  <span class={`chip kb-${a.status}`}>{t(`kb.status.${a.status}`)}</span>
+                </td>
+                <td>{(a.tags ?? []).join(", ")}</td>
+                <td>{a.version}</td>
+                <td class="small">
+                  {a.translation_of && <span>{t("kb.translates", { title: titleOf(a.translation_of) })} </span>}
+                  {translationsOf(articles, a)
+                    .filter((x) => x.id !== a.translation_of)
+                    .map((x) => `${x.language}: ${x.title}`)
+                    .join(" · ")}
+                </td>
+                <td class="kb-actions">
+                  {admin && (
+                    <button class="btn btn-small" onClick={() => setEditing(a)} aria-label={`${t("edit")}: ${a.title}`}>
+                      {t("edit")}
+                    </button>
+                  )}{" "}
+                  <button class="btn btn-small" onClick={() => void showHistory(a)} aria-label={`${t("kb.history")}: ${a.title}`}>
+                    {t("kb.history")}
+                  </button>{" "}
+                  {admin && a.status !== "published" && (
+                    <button
+                      class="btn btn-small"
+                      aria-label={`${t("kb.publish")}: ${a.title}`}
+                      onClick={() => void act(() => store.api.publishArticle(a.id), (p) => t("kb.published", { title: p.title, version: p.version }))}
+                    >
+                      {t("kb.publish")}
+                    </button>
+                  )}{" "}
+                  {admin && a.status !== "retired" && (
+                    <button class="btn btn-small" onClick={() => setRetiring(a)} aria-label={`${t("kb.retire")}: ${a.title}`}>
+                      {t("kb.retire")}
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {!shown.length && <p class="muted">{articles.length ? t("kb.noneMatch") : t("kb.empty")}</p>}
+        {message && (
+          <p role={message.kind === "error" ? "alert" : "status"} class={message.kind === "error" ? "error" : "ok"}>
+            {message.text}
+          </p>
+        )}
+        {admin && (
+          <>
+            <button class="btn btn-small" onClick={() => setEditing(null)}>
+              + {t("kb.new")}
+            </button>
+            <form
+              class="card form kb-form"
+              aria-label={editing ? t("kb.editing", { title: editing.title }) : t("kb.new")}
+              onSubmit={(e) => {
+                e.preventDefault();
+                void save(false);
+              }}
+            >
+              <h2>{editing ? t("kb.editing", { title: editing.title }) : t("kb.new")}</h2>
+              {editing && (
+                <p class="muted small">
+                  {t(`kb.status.${editing.status}`)} · {t("version", { version: editing.version })}
+                </p>
+              )}
+              <label class="field">
+                <span>{t("id")}</span>
+                <input value={id} onInput={(e) => setId((e.target as HTMLInputElement).value)} readOnly={!!editing} required pattern={ID_PATTERN} />
+              </label>
+              <label class="field">
+                <span>{t("kb.title")}</span>
+                <input value={form.title} onInput={set("title")} required maxLength={200} />
+              </label>
+              <label class="field">
+                <span>{t("kb.body")}</span>
+                <textarea rows={6} value={form.body} onInput={set("body")} required maxLength={10000} />
+              </label>
+              <label class="field">
+                <span>{t("language")}</span>
+                <select value={form.language} onChange={set("language")}>
+                  {languages.map((l) => (
+                    <option key={l} value={l}>
+                      {languageName(l, locale)}
+                    </option>
+                  ))}
+                </select>
+              </label>
+              <label class="field">
+                <span>{t("kb.tagsHelp")}</span>
+                <input value={form.tags} onInput={set("tags")} />
+              </label>
+              <label class="field">
+                <span>{t("kb.url")}</span>
+                <input type="url" value={form.url} onInput={set("url")} placeholder="https://" />
+              </label>
+              <label class="field">
+                <span>{t("kb.translationOf")}</span>
+                <select value={form.translation_of} onChange={set("translation_of")}>
+                  <option value="">{t("kb.original")}</option>
+                  {originalsFor(articles, id.trim()).map((a) => (
+                    <option key={a.id} value={a.id}>
+                      {a.title} ({a.language}, {a.id})
+                    </option>
+                  ))}
+                </select>
+              </label>
+              <div class="row">
+                <button class="btn btn-primary" type="submit">
+                  {t("kb.savePublish")}
+                </button>{" "}
+                <button
+                  class="btn"
+                  type="button"
+                  onClick={(e) => {
+                    const f = (e.currentTarget as HTMLButtonElement).form;
+                    if (f?.reportValidity()) void save(true);
+                  }}
+                >
+                  {t("kb.saveDraft")}
+                </button>
+              </div>
+            </form>
+          </>
+        )}
+        {history && <VersionHistory article={history.article} versions={history.versions} onClose={() => setHistory(null)} />}
+      </div>
+      <div class="kb-side">
+        <TryBot />
+        {admin && <ImportArticles reload={reload} />}
+      </div>
       <RetireDialog
         article={retiring}
         onCancel={() => setRetiring(null)}
