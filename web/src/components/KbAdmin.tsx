@@ -80,6 +80,7 @@ export function KbAdmin() {
     setForm({ ...form, [key]: (e.target as HTMLInputElement).value });
 
   const shown = filterArticles(articles, filter);
+  const current = editing ? (articles.find((a) => a.id === editing.id) ?? editing) : null; // as last listed
   const languages = [...new Set([...KB_LANGUAGES, ...articles.map((a) => a.language)])];
   const titleOf = (articleId: string) => articles.find((a) => a.id === articleId)?.title ?? articleId;
   return (
@@ -210,9 +211,9 @@ export function KbAdmin() {
               }}
             >
               <h2>{editing ? t("kb.editing", { title: editing.title }) : t("kb.new")}</h2>
-              {editing && (
+              {current && (
                 <p class="muted small">
-                  {t(`kb.status.${editing.status}`)} · {t("version", { version: editing.version })}
+                  {t(`kb.status.${current.status}`)} · {t("version", { version: current.version })}
                 </p>
               )}
               <label class="field">
