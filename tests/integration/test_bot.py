@@ -75,6 +75,14 @@ def test_a_draft_is_kept_and_versioned_but_answered_with_only_once_published(bot
     assert (status, draft["status"], draft["version"]) == (200, "draft", 1)
     question = {"text": "¿Podéis envolver mi pedido para regalo?"}
     assert agent(bot, "POST", "/agent/assist/answer", "alice", question)[1]["answer"] is None
+    # an admin tries the draft before publishing it; an agent may not
+    tried = agent(bot, "POST", "/agent/assist/answer", "root", {**question, "with_article": "gift_wrap"},
+                  groups="[admins]")[1]
+    assert tried["answer"]["article_id"] == "gift_wrap"
+    assert agent(bot, "POST", "/agent/assist/answer", "alice", {**question, "with_article": "gift_wrap"})[0] == 403
+    assert agent(bot, "POST", "/agent/assist/answer", "root", {**question, "with_article": "nothing"},
+                 groups="[admins]")[0] == 404
+    assert agent(bot, "POST", "/agent/assist/answer", "alice", question)[1]["answer"] is None    # nothing kept
 
     status, published = admin_call(bot, "POST", "/admin/kb/articles/gift_wrap/publish", "[admins]")
     assert (status, published["status"], published["version"]) == (200, "published", 2)

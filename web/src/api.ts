@@ -293,7 +293,9 @@ export class Api {
     this.call<ImportReport>("POST", "/admin/kb/import", text, contentType);
   bot = () => this.call<BotOut>("GET", "/admin/bot");
   putBot = (b: BotSettings, version?: number) => this.call<BotOut>("PUT", "/admin/bot" + query({ version }), b);
-  tryBot = (text: string) => this.call<AssistAnswer>("POST", "/agent/assist/answer", { text });
+  /** `withArticle`: as if that draft or retired article were published (admins, to try it before publishing). */
+  tryBot = (text: string, withArticle?: string) =>
+    this.call<AssistAnswer>("POST", "/agent/assist/answer", { text, ...(withArticle ? { with_article: withArticle } : {}) });
 
   // -- the reports API (supervisors, admins): figures from the event lake, docs/metrics.md
   reportSummary = (p: ReportPeriod) => this.call<ReportSummary>("GET", "/reports/summary" + query({ ...p }));

@@ -1,7 +1,8 @@
 """The knowledge base and the bot's settings in the web inbox, in a real browser against the local stack, as an
-admin would use them: a Spanish article written as a draft, published, tried in the "Try the bot" box, edited
-(its versions listed), retired after a confirmation and no longer answered with; an import file refused with
-its bad line named; the bot's settings changed and still there after a reload. Both pages pass the axe scan."""
+admin would use them: a Spanish article written as a draft (tried as if published), published, tried in the
+"Try the bot" box, edited (its versions listed), retired after a confirmation and no longer answered with; an
+import file refused with its bad line named; the bot's settings changed and still there after a reload. Both
+pages pass the axe scan."""
 
 from __future__ import annotations
 
@@ -20,9 +21,11 @@ def settings_page(page: Page, name: str) -> None:
     expect(page.get_by_role("heading", level=1, name=name)).to_be_visible()
 
 
-def try_bot(page: Page, question: str):
+def try_bot(page: Page, question: str, as_if_published: str | None = None):
     box = page.get_by_role("region", name="Try the bot")
     box.get_by_label("A customer's message").fill(question)
+    if as_if_published is not None:
+        box.get_by_role("combobox", name="As if this article were published").select_option(as_if_published)
     box.get_by_role("button", name="Try", exact=True).click()
     result = box.get_by_role("status", name="What the bot would do")
     expect(result).to_contain_text("Intent")
@@ -47,6 +50,8 @@ def test_an_article_from_draft_to_retired_with_the_bot_tried_at_each_step(stack,
     row = articles.get_by_role("row").filter(has_text="br_trees")
     expect(row).to_contain_text("Draft")
     expect(try_bot(page, QUESTION)).not_to_contain_text("(br_trees)")        # a draft is not answered with
+    # ... but the admin can try it as if it were published, before publishing it
+    expect(try_bot(page, QUESTION, as_if_published="br_trees")).to_contain_text("(br_trees)")
 
     # When it is published, the bot answers the Spanish question with it
     row.get_by_role("button", name="Publish: Un árbol por cada pedido").click()

@@ -792,6 +792,11 @@ export interface components {
         AssistRequest: {
             /** Text */
             text: string;
+            /**
+             * With Article
+             * @description answer as if this article (a draft or a retired one) were published: admins, to try it before publishing
+             */
+            with_article?: string | null;
         };
         /** AttachmentOut */
         AttachmentOut: {
@@ -4327,6 +4332,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or none the caller may see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The body is not JSON (send Content-Type: application/json) */

@@ -278,7 +278,7 @@ export function KbAdmin() {
         {history && <VersionHistory article={history.article} versions={history.versions} onClose={() => setHistory(null)} />}
       </div>
       <div class="kb-side">
-        <TryBot />
+        <TryBot unpublished={admin ? articles.filter((a) => a.status !== "published") : []} />
         {admin && <ImportArticles reload={reload} />}
       </div>
       <RetireDialog

@@ -1,5 +1,5 @@
-import { useState } from "preact/hooks";
-import type { AssistAnswer } from "../api";
+import { useEffect, useState } from "preact/hooks";
+import type { Article, AssistAnswer } from "../api";
 import { useApp } from "../context";
 import { en } from "../i18n/en";
 import type { MessageKey, Translate } from "../i18n";
@@ -12,9 +12,14 @@ export function handoffReason(t: Translate, reason: string): string {
 
 /** "Try the bot": what it would do with a customer's question (POST /agent/assist/answer; nothing is sent), so an
  *  admin can check an article as customers would reach it. */
-export function TryBot() {
+export function TryBot({ unpublished = [] }: { unpublished?: Article[] }) {
   const { store, t } = useApp();
   const [question, setQuestion] = useState("");
+  const [withArticle, setWithArticle] = useState("");
+  const chosen = unpublished.some((a) => a.id === withArticle) ? withArticle : "";
+  useEffect(() => {
+    if (chosen !== withArticle) setWithArticle(""); // published since: not chosen again when it is retired later
+  }, [chosen, withArticle]);
   const [answer, setAnswer] = useState<AssistAnswer | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -24,7 +29,7 @@ export function TryBot() {
     setAnswer(null);
     setBusy(true);
     try {
-      setAnswer(await store.api.tryBot(question.trim()));
+      setAnswer(await store.api.tryBot(question.trim(), chosen || undefined));
     } catch (failure) {
       setAnswer(null);
       setError(t("error", { detail: failure instanceof Error ? failure.message : String(failure) }));
@@ -42,6 +47,19 @@ export function TryBot() {
           <span>{t("try.question")}</span>
           <textarea rows={2} value={question} onInput={(e) => setQuestion((e.target as HTMLTextAreaElement).value)} required maxLength={4000} />
         </label>
+        {unpublished.length > 0 && (
+          <label class="field">
+            <span>{t("try.asIfPublished")}</span>
+            <select value={chosen} onChange={(e) => setWithArticle((e.target as HTMLSelectElement).value)}>
+              <option value="">{t("try.publishedOnly")}</option>
+              {unpublished.map((a) => (
+                <option key={a.id} value={a.id}>
+                  {a.title} ({t(`kb.status.${a.status}`)}, {a.id})
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
         <button class="btn" type="submit" disabled={busy}>
           {t("try.button")}
         </button>
