@@ -12,10 +12,12 @@ from shopdesk.bot import BotSettings, BotState
 from shopdesk.bot.decide import Context, decide
 from shopdesk.bot.orders import OrderAnswer, describe, state_of
 from shopdesk.commerce.models import Fulfillment, Order, Tracking
-from shopdesk.errors import BadRequest
+from shopdesk.dal.kb import StoredArticle
+from shopdesk.errors import BadRequest, NotFound
 from shopdesk.kb import Article
 from shopdesk.kb.articles import ImportProblem, parse_jsonl, parse_markdown
 from shopdesk.kb.index import Indexed, KbIndex, passages
+from shopdesk.kb.loader import IndexCache
 from shopdesk.search.text import fold, words
 from shopdesk.understanding import Understanding
 
@@ -191,3 +193,41 @@ def test_reply_buttons_become_each_channels_own_kind():
         OutboundRequest(channel="telegram", to="42", sender="bot", text="Did it help?", choices=choices))
     assert method == "sendMessage"
     assert [b["callback_data"] for b in body["reply_markup"]["inline_keyboard"][0]] == ["bot_yes", "bot_no"]
+
+
+# ---------------------------------------------------------------- trying an article before publishing it
+
+class StoredArticles:
+    """The knowledge base's reads as the index cache makes them (dal/kb.py), from a dict."""
+
+    def __init__(self, articles):
+        self.items = {a.id: StoredArticle(a, EMBEDDER.passages(passages(a)), EMBEDDER.model) for a in articles}
+        self.reads = 0
+
+    def get(self, article_id):
+        return self.items.get(article_id)
+
+    def list(self):
+        self.reads += 1
+        return list(self.items.values())
+
+    def revision(self, consistent=False):
+        return 7
+
+
+def test_an_article_is_tried_as_if_published_without_changing_the_containers_index():
+    draft = Article(id="ship_es2", title="Envíos", body="Enviamos en 2 días laborables.", language="es",
+                    translation_of="ship", status="draft")
+    retired = Article(id="gift", title="Gift wrap", body="We gift-wrap for 3 EUR.", language="en", status="retired")
+    store = StoredArticles([*ARTICLES, draft, retired])
+    cache = IndexCache(store, EMBEDDER)
+
+    tried = cache.with_article("ship_es2")
+    # the draft stands in for its group's Spanish article, as publishing it would leave the group
+    assert sorted(e.article.id for e in tried.entries) == ["pay", "ship", "ship_es2"]
+    assert all(e.article.status == "published" for e in tried.entries)
+    assert sorted(e.article.id for e in cache.get().entries) == ["pay", "ship", "ship_es"]      # the cache's own
+    assert "gift" in [e.article.id for e in cache.with_article("gift").entries]
+    assert store.reads == 1                                       # the revision did not move: built once
+    with pytest.raises(NotFound):
+        cache.with_article("nothing")
