@@ -18,7 +18,7 @@ from aws_lambda_powertools import Logger
 from shopdesk.dal.kb import KnowledgeBase
 from shopdesk.errors import NotFound
 from shopdesk.kb.embedder import Embedder
-from shopdesk.kb.index import DEFAULT_TUNING, Indexed, KbIndex, Tuning, passages
+from shopdesk.kb.index import DEFAULT_TUNING, Indexed, KbIndex, Tuning, passages, vector_space
 
 logger = Logger(child=True)
 
@@ -51,7 +51,7 @@ class IndexCache:
         base = self.get(latest=True)
         article = stored.article.model_copy(update={"status": "published"})
         vectors = stored.vectors
-        if stored.model != self.embedder.model or not vectors.size:
+        if stored.model != vector_space(self.embedder.model) or not vectors.size:
             vectors = self.embedder.passages(passages(article))
         # as publishing would leave it: one article per language in its group, this one
         kept = [e for e in base.entries if e.article.id != article.id
@@ -66,8 +66,9 @@ class IndexCache:
             if stored.article.status != "published":
                 continue
             vectors = stored.vectors
-            if stored.model != self.embedder.model or not vectors.size:
-                # written under another embedder: embed it here, once per container, until it is written again
+            if stored.model != vector_space(self.embedder.model) or not vectors.size:
+                # written under another embedder or passage scheme: embed it here, once per container, until it is
+                # written again
                 vectors = self.embedder.passages(passages(stored.article))
             entries.append(Indexed(stored.article, np.asarray(vectors, dtype=np.float32)))
         index = KbIndex(entries, self.embedder, self.tuning, revision)
