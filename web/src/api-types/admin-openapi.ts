@@ -801,7 +801,7 @@ export interface components {
             when: "always" | "outside_business_hours";
             /**
              * Confidence Threshold
-             * @description answers below it are handed over; null: the tuned default (0.34)
+             * @description answers below it are handed over; null: the tuned default (0.29)
              */
             confidence_threshold?: number | null;
             /**
@@ -850,7 +850,7 @@ export interface components {
             when: "always" | "outside_business_hours";
             /**
              * Confidence Threshold
-             * @description answers below it are handed over; null: the tuned default (0.34)
+             * @description answers below it are handed over; null: the tuned default (0.29)
              */
             confidence_threshold?: number | null;
             /**
