@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import os
 import uuid
@@ -300,6 +301,26 @@ def test_csv_has_a_header_and_a_row_per_group(played):
     assert {r["key"]: int(r["value"]) for r in rows} == dict(Counter(a for _, a, _ in played.script.replies))
 
 
+def test_top_contact_reasons_per_week_count_each_conversation_once(played):
+    """Every scripted customer asks where their order is: the router names the ``order_status`` topic once per
+    conversation (a follow-up asking again adds nothing), in the week it read the message."""
+    status, body = played.lake.report("/reports/metrics", f"metric=topics&{played.query}&group_by=week")
+    assert status == 200, body
+    rows = body["items"]
+    assert {r["topic"] for r in rows} == {"order_status"}
+    assert sum(r["conversations"] for r in rows) == len(played.script.conversations)
+    weeks = [r["key"] for r in rows]
+    assert weeks == sorted(weeks) and weeks[0] == scenario.BASE.date().isoformat()
+    for before, after in itertools.pairwise(rows):      # the week before, and whether it rose
+        assert after["previous"] == before["conversations"]
+        assert after["change"] == after["conversations"] - before["conversations"]
+        assert after["rising"] is (after["change"] > 0)
+    assert rows[0]["previous"] == 0 and rows[0]["rank"] == 1
+    status, text = played.lake.report("/reports/metrics",
+                                      f"metric=topics&{played.query}&group_by=week&format=csv")
+    assert status == 200 and text.splitlines()[0] == "key,topic,conversations,rank,previous,change,rising"
+
+
 def test_events_written_twice_are_counted_once(played):
     before = played.lake.report("/reports/summary", played.query)[1]
     played.lake.write(played.lake.records[: len(played.lake.records) // 2])     # a redelivered stretch
@@ -315,6 +336,7 @@ def test_events_written_twice_are_counted_once(played):
     ("metric=replies&from=yesterday-x&to=2026-11-02", 400, "not a date"),
     ("metric=sparkles&from=2026-11-02&to=2026-11-09", 400, "unknown metric"),
     ("metric=backlog&from=2026-11-02&to=2026-11-09&group_by=agent", 400, "group_by=day"),
+    ("metric=topics&from=2026-11-02&to=2026-11-09&group_by=day", 400, "group_by=week"),
     ("metric=replies&from=2026-11-02&to=2026-11-09&group_by=planet", 422, "group_by"),
     ("metric=replies&to=2026-11-09", 422, "from"),
 ])

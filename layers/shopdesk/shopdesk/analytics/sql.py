@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import sqlglot
 from sqlglot import exp
 
-GROUPS = ("agent", "team", "channel", "language", "day", "hour")
+GROUPS = ("agent", "team", "channel", "language", "day", "week", "hour")
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,8 @@ def key_expression(group: str | None, tz: str, *, series: bool = False) -> str:
         return group
     if group == "day":
         return f"strftime({_local(tz)}, '%Y-%m-%d')"
+    if group == "week":                 # the week's Monday (ISO weeks, as both engines truncate)
+        return f"strftime(date_trunc('week', {_local(tz)}), '%Y-%m-%d')"
     if group == "hour":
         return f"strftime({_local(tz)}, '{'%Y-%m-%d %H' if series else '%H'}')"
     raise ValueError(f"unknown group {group!r}")
@@ -162,6 +164,44 @@ BACKLOG = """WITH changes AS (
   FROM changes
 )
 SELECT key, value FROM running WHERE key >= '{first_key}' ORDER BY key"""
+
+
+# Contact reasons per week (docs/metrics.md, "Topics"): a conversation counts under a topic in a week when the
+# topic was named in that week and its last change there was not a withdrawal. ``previous`` is the same
+# topic's count the week before, ``change`` the difference; ``rising``: more than the week before.
+TOPICS = """WITH {view}, marks AS (
+  SELECT {key} AS key, conversation_id, topic, arg_max(type, at_ms) AS last_change
+  FROM ev WHERE type IN ('topic_added', 'topic_removed') AND topic IS NOT NULL
+  GROUP BY 1, 2, 3
+), counts AS (
+  SELECT key, topic, count(*) AS conversations FROM marks WHERE last_change = 'topic_added' GROUP BY 1, 2
+)
+SELECT c.key, c.topic, c.conversations,
+  rank() OVER (PARTITION BY c.key ORDER BY c.conversations DESC) AS rank,
+  coalesce(p.conversations, 0) AS previous, c.conversations - coalesce(p.conversations, 0) AS change,
+  c.conversations > coalesce(p.conversations, 0) AS rising
+FROM counts c LEFT JOIN counts p
+  ON p.topic = c.topic AND p.key = strftime(CAST(c.key AS DATE) - INTERVAL 7 DAY, '%Y-%m-%d')
+WHERE c.key >= '{first_key}'
+ORDER BY c.key, c.conversations DESC, c.topic"""
+
+
+def week_start(moment: datetime, tz: str) -> datetime:
+    """Monday 00:00 in ``tz`` of the week ``moment`` is in."""
+    zone = ZoneInfo(tz)
+    local = moment.astimezone(zone).date()
+    return datetime.combine(local - timedelta(days=local.weekday()), datetime.min.time(), zone)
+
+
+def topics(period: Period) -> str:
+    """Contact reasons per week of ``period``: whole weeks from the one ``period.start`` is in (Monday 00:00 in
+    ``tz``) to ``period.end``, read from a week earlier so the first week has its ``previous``."""
+    period.check()
+    first = week_start(period.start, period.tz)
+    previous = datetime.combine(first.date() - timedelta(days=7), first.time(), first.tzinfo)
+    window = Period(previous, period.end, period.tz)
+    return (TOPICS.replace("{view}", _view(window)).replace("{key}", key_expression("week", period.tz))
+            .replace("{first_key}", first.date().isoformat()))
 
 
 def statement(metric: str, period: Period, group: str | None) -> str:

@@ -253,10 +253,11 @@ class Conversations:
 
     def note_understanding(self, conversation_id: str, sk: str, *, language: str | None, sentiment: str,
                            emotion: str | None, urgent: bool, intents: list[str],
-                           conversation_language: str | None) -> None:
+                           conversation_language: str | None, topics: set[str] | None = None) -> None:
         """What the router understood of an inbound message: on the message, and as the conversation's latest
-        mood (its ``sentiment`` and ``urgent``, and its ``language`` when given). Two UpdateItems, each
-        idempotent; a message or conversation gone meanwhile (erased) is left alone."""
+        mood (its ``sentiment`` and ``urgent``, and its ``language`` when given) and the contact reasons it named
+        (``topics``, entries of shopdesk.logic.topics, added to the set). Two UpdateItems, each idempotent; a
+        message or conversation gone meanwhile (erased) is left alone."""
         try:
             self.table.update(it.conv_pk(conversation_id), sk,
                               Update().set("language", language).set("sentiment", sentiment)
@@ -265,6 +266,8 @@ class Conversations:
             update = Update().set("sentiment", sentiment).set("urgent", urgent or None)
             if conversation_language:
                 update.set("language", conversation_language)
+            if topics:
+                update.add("topics", set(topics))
             self.table.update(it.conv_pk(conversation_id), it.META, update.when("attribute_exists(PK)"))
         except ConditionFailed:
             return
