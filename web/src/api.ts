@@ -177,6 +177,7 @@ export class Api {
     status?: ConversationStatus;
     team?: string;
     label?: string;
+    sort?: "breach_risk";
     limit?: number;
     cursor?: string | null;
   }) =>

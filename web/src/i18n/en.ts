@@ -28,6 +28,11 @@ export const en = {
   // labels and macros
   labels: "Labels",
   "filter.label": "Label",
+  "sort": "Order",
+  "sort.urgency": "Most urgent first",
+  "sort.breachRisk": "Breach risk, highest first",
+  "risk.short": "Breach risk {percent} %",
+  "risk.title": "The chance this conversation misses its SLA target, estimated each minute from the queue ahead, the team's free capacity and its handling time",
   labelsOf: "Labels of this conversation",
   labelsChanged: "Labels changed",
   labelRetired: "{name} (retired)",

@@ -29,6 +29,11 @@ export const es: Catalogue = {
   // labels and macros
   labels: "Etiquetas",
   "filter.label": "Etiqueta",
+  "sort": "Orden",
+  "sort.urgency": "Lo más urgente primero",
+  "sort.breachRisk": "Riesgo de incumplimiento, mayor primero",
+  "risk.short": "Riesgo de incumplimiento {percent} %",
+  "risk.title": "La probabilidad de que esta conversación no cumpla su objetivo de SLA, estimada cada minuto a partir de la cola, la capacidad libre del equipo y su tiempo de atención",
   labelsOf: "Etiquetas de esta conversación",
   labelsChanged: "Etiquetas cambiadas",
   labelRetired: "{name} (retirada)",

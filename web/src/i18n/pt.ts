@@ -29,6 +29,11 @@ export const pt: Catalogue = {
   // labels and macros
   labels: "Etiquetas",
   "filter.label": "Etiqueta",
+  "sort": "Ordem",
+  "sort.urgency": "Mais urgente primeiro",
+  "sort.breachRisk": "Risco de violação, maior primeiro",
+  "risk.short": "Risco de violação {percent} %",
+  "risk.title": "A probabilidade de esta conversa não cumprir a sua meta de SLA, estimada a cada minuto a partir da fila, da capacidade livre da equipa e do seu tempo de atendimento",
   labelsOf: "Etiquetas desta conversa",
   labelsChanged: "Etiquetas alteradas",
   labelRetired: "{name} (retirada)",
