@@ -963,8 +963,15 @@ class Conversations:
     def waiting(self, team: str, limit: int = 1000) -> list[Conversation]:
         """A team's whole queue in the router's order (most urgent, then longest waiting): the Queue index,
         page after page, at most ``limit`` (#230)."""
-        rows = self.table.query_all(index="Queue", key_condition="QueuePK = :pk", names={},
-                                    values={":pk": it.queue_pk(team)}, limit=limit)
+        rows: list[dict[str, Any]] = []
+        cursor = None
+        while len(rows) < limit:
+            page = self.table.query(index="Queue", key_condition="QueuePK = :pk", names={},
+                                    values={":pk": it.queue_pk(team)}, limit=limit - len(rows), cursor=cursor)
+            rows.extend(page.items)
+            cursor = page.cursor
+            if not cursor:
+                break
         return [it.conversation_from_item(i) for i in rows]
 
     def note_breach_risk(self, conv: Conversation, risk: float, raise_for: tuple[str, str] | None) -> bool:
