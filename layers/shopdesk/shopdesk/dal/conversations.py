@@ -987,7 +987,8 @@ class Conversations:
             raised = (Update().set("breach_risk", risk).set("breach_risk_at", now).set("sla_risk", {target: due})
                       .when("attribute_exists(PK) AND attribute_exists(QueuePK) "
                             "AND (attribute_not_exists(sla_risk.#target) OR sla_risk.#target <> :due) "
-                            "AND (attribute_not_exists(sla_warned.#target) OR sla_warned.#target <> :due)",
+                            "AND (attribute_not_exists(sla_warned.#target) OR sla_warned.#target <> :due) "
+                            "AND (attribute_not_exists(sla_done.#target) OR sla_done.#target <> :due)",
                             due=due))
             raised.names["#target"] = target
             try:

@@ -106,7 +106,8 @@ def refresh(conversations: Conversations, agents: Agents, book: PolicyBook | Non
             if before is not None and abs(before - risk) < settings.min_change \
                     and (before >= settings.threshold) == crossing:
                 continue                              # no news (and over the threshold before: raised then)
-            owed = crossing and conv.risk_raised.get(deadline[0]) != due      # not raised for this deadline yet
+            # not raised for this deadline yet, and still ahead (a passed one is the sweep's breach)
+            owed = crossing and deadline[1] > now and conv.risk_raised.get(deadline[0]) != due
             if conversations.note_breach_risk(conv, risk, (deadline[0], due) if owed else None):
                 raised.append({"kind": "risk", "conversation_id": conv.id, "target": deadline[0], "due_at": due,
                                "risk": risk, "team": team, "detected_at": clock.iso(now)})
