@@ -112,6 +112,7 @@ export const en = {
   "sla.overdue": "overdue by {time}",
   "sla.breached": "Breached",
   "sla.warning": "Due soon",
+  "sla.risk": "Likely to breach",
   "sla.paused": "Paused while waiting on the customer",
   "sla.none": "No running targets",
   customer: "Customer",

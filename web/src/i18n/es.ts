@@ -113,6 +113,7 @@ export const es: Catalogue = {
   "sla.overdue": "vencido hace {time}",
   "sla.breached": "Incumplido",
   "sla.warning": "Vence pronto",
+  "sla.risk": "Probable incumplimiento",
   "sla.paused": "En pausa mientras se espera al cliente",
   "sla.none": "Sin objetivos en curso",
   customer: "Cliente",

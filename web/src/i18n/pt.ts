@@ -113,6 +113,7 @@ export const pt: Catalogue = {
   "sla.overdue": "atrasado {time}",
   "sla.breached": "Violado",
   "sla.warning": "Vence em breve",
+  "sla.risk": "Provável violação",
   "sla.paused": "Pausado enquanto aguarda o cliente",
   "sla.none": "Nenhuma meta em curso",
   customer: "Cliente",
