@@ -101,13 +101,13 @@ def refresh(conversations: Conversations, agents: Agents, book: PolicyBook | Non
             if risk is None or deadline is None:
                 continue
             due = clock.iso(deadline[1])
-            crossing = risk >= settings.threshold
+            # over the threshold, still ahead (a passed one is the sweep's), and neither this warning nor the SLA
+            # warning went out for this deadline yet (the write checks both again)
+            owed = (risk >= settings.threshold and deadline[1] > now
+                    and due not in (conv.risk_raised.get(deadline[0]), conv.sla_warned.get(deadline[0])))
             before = conv.breach_risk
-            if before is not None and abs(before - risk) < settings.min_change \
-                    and (before >= settings.threshold) == crossing:
-                continue                              # no news (and over the threshold before: raised then)
-            # not raised for this deadline yet, and still ahead (a passed one is the sweep's breach)
-            owed = crossing and deadline[1] > now and conv.risk_raised.get(deadline[0]) != due
+            if not owed and before is not None and abs(before - risk) < settings.min_change:
+                continue                              # no news
             if conversations.note_breach_risk(conv, risk, (deadline[0], due) if owed else None):
                 raised.append({"kind": "risk", "conversation_id": conv.id, "target": deadline[0], "due_at": due,
                                "risk": risk, "team": team, "detected_at": clock.iso(now)})
