@@ -72,7 +72,7 @@ from shopdesk.logic.canned import CannedLibrary
 from shopdesk.logic.changes import ChangeFeed
 from shopdesk.logic.compose import Composer
 from shopdesk.logic.customers import CustomerDesk
-from shopdesk.logic.inbox import Inbox, QueueUnavailable, View
+from shopdesk.logic.inbox import Inbox, QueueUnavailable, Sort, View
 from shopdesk.logic.labels import LabelDesk
 from shopdesk.logic.macros import MacroDesk
 from shopdesk.logic.mentions import MentionDesk
@@ -165,6 +165,8 @@ def list_conversations(
     team: Annotated[str | None, Query(min_length=1, max_length=64, description="unassigned: this team's queue "
                                                                             "(default: the caller's teams)")] = None,
     label: Annotated[LabelId | None, Query(description="only conversations with this label (any view)")] = None,
+    sort: Annotated[Sort, Query(description="breach_risk: the waiting conversations most likely to miss their "
+                                            "target first (view=unassigned)")] = "default",
 ) -> ConversationList:
     who = caller(app.current_event)
     if view == "mentions" and label is None:      # newest mention first, each with its unread state
@@ -172,7 +174,7 @@ def list_conversations(
         return ConversationList(items=[ConversationOut.of(c).model_copy(update={"mention": MentionOut(
             by=m.by, message_id=m.message_id, at=m.last_at, count=m.count, unread=m.unread)})
             for m, c in page if status is None or c.status is status], next_cursor=next_cursor)
-    items, next_cursor = inbox.list(who, view, status, limit, cursor, team, label)
+    items, next_cursor = inbox.list(who, view, status, limit, cursor, team, label, sort)
     return ConversationList.of(items, next_cursor)
 
 

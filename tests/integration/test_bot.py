@@ -168,6 +168,7 @@ def test_bot_answers_a_frequent_question_with_the_articles_link_and_asks_if_it_h
     assert "YES" in answer["text"]                              # Twilio WhatsApp: words, not buttons
     assert seen["bot"]["state"] == "answering" and seen["bot"]["article_id"] == "faq_shipping"
     assert seen["status"] == "pending" and seen["assignee"] is None      # nobody was given it
+    assert {"article:shipping", "article:delivery"} <= bot.item(f"CONV#{conv}")["topics"]   # the article's tags
 
 
 def test_a_routing_record_sent_again_gets_no_second_answer_and_no_acknowledgement(bot):

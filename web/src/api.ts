@@ -2,7 +2,7 @@
 // and admin-openapi.ts, generated with openapi-typescript by `npm run types`; admin.ts names the admin API's
 // bodies as the forms use them). Components never call fetch themselves.
 import type { components } from "./api-types/agent";
-import type { MetricRow } from "./reports";
+import type { MetricRow, TopicRow } from "./reports";
 import type {
   AdminAgent,
   AgentSettings,
@@ -176,6 +176,7 @@ export class Api {
     status?: ConversationStatus;
     team?: string;
     label?: string;
+    sort?: "breach_risk";
     limit?: number;
     cursor?: string | null;
   }) =>
@@ -301,9 +302,11 @@ export class Api {
   reportSummary = (p: ReportPeriod) => this.call<ReportSummary>("GET", "/reports/summary" + query({ ...p }));
   reportMetric = (p: ReportPeriod & { metric: string; group_by?: ReportGroup }) =>
     this.call<{ items: MetricRow[] }>("GET", "/reports/metrics" + query({ ...p }));
+  reportTopics = (p: ReportPeriod) =>
+    this.call<{ items: TopicRow[] }>("GET", "/reports/metrics" + query({ ...p, metric: "topics", group_by: "week" }));
 }
 
-export type ReportGroup = "agent" | "team" | "channel" | "language" | "day" | "hour";
+export type ReportGroup = "agent" | "team" | "channel" | "language" | "day" | "week" | "hour";
 export interface ReportPeriod {
   from: string;
   to: string;

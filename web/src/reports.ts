@@ -37,3 +37,29 @@ export function bars(rows: MetricRow[]): Bar[] {
   const top = Math.max(0, ...present.map((b) => b.value));
   return present.map((b) => ({ ...b, share: top > 0 ? b.value / top : 0 }));
 }
+
+/** A row of `metric=topics&group_by=week` (docs/metrics.md, "Topics"). */
+export interface TopicRow {
+  key: string; // the week's Monday
+  topic: string;
+  conversations: number;
+  rank: number;
+  previous: number;
+  change: number;
+  rising: boolean;
+}
+
+/** The latest week's reasons, most frequent first (at most `limit`), and those rising, the largest rise first. */
+export function topicsOf(rows: TopicRow[], limit = 5): { week: string | null; top: TopicRow[]; rising: TopicRow[] } {
+  const week = rows.reduce<string | null>((last, row) => (last === null || row.key > last ? row.key : last), null);
+  const latest = rows
+    .filter((row) => row.key === week)
+    .sort((a, b) => b.conversations - a.conversations || a.topic.localeCompare(b.topic));
+  const rising = latest.filter((row) => row.rising).sort((a, b) => b.change - a.change || a.topic.localeCompare(b.topic));
+  return { week, top: latest.slice(0, limit), rising: rising.slice(0, limit) };
+}
+
+/** A topic as people read it: `order_status` is "order status". */
+export function topicName(topic: string): string {
+  return topic.replace(/_/g, " ");
+}

@@ -1573,7 +1573,7 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "warning" | "breach";
+            kind: "warning" | "breach" | "risk";
             /** Conversation Id */
             conversation_id: string;
             /**

@@ -989,6 +989,11 @@ export interface components {
              * @default false
              */
             urgent: boolean;
+            /**
+             * Breach Risk
+             * @description while it waits in a queue: the chance it misses its next SLA target (the sweep's estimate, each minute)
+             */
+            breach_risk?: number | null;
             /** Messages */
             messages?: components["schemas"]["MessageOut"][];
             /** Snoozed Until */
@@ -1192,6 +1197,11 @@ export interface components {
              * @default false
              */
             urgent: boolean;
+            /**
+             * Breach Risk
+             * @description while it waits in a queue: the chance it misses its next SLA target (the sweep's estimate, each minute)
+             */
+            breach_risk?: number | null;
             /** Messages */
             messages?: components["schemas"]["MessageOut"][];
             /** Snoozed Until */

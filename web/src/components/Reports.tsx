@@ -3,10 +3,10 @@ import type { ReportGroup, ReportSummary } from "../api";
 import { useApp } from "../context";
 import { formatDuration } from "../format";
 import type { MessageKey } from "../i18n";
-import { bars, weekOf, type MetricRow } from "../reports";
+import { bars, topicName, topicsOf, weekOf, type MetricRow, type TopicRow } from "../reports";
 
 const METRICS = ["conversations", "replies", "handled", "first_response", "resolution", "reopen_rate"] as const;
-const GROUPS: ReportGroup[] = ["agent", "team", "channel", "language", "day", "hour"];
+const GROUPS: ReportGroup[] = ["agent", "team", "channel", "language", "day", "week", "hour"];
 const DURATIONS = new Set(["first_response", "resolution"]);
 
 /** This week's figures from the event lake, and one metric by group as bars (supervisors, admins). */
@@ -17,14 +17,19 @@ export function Reports() {
   const [metric, setMetric] = useState<(typeof METRICS)[number]>("first_response");
   const [group, setGroup] = useState<ReportGroup>("agent");
   const [rows, setRows] = useState<MetricRow[]>([]);
+  const [topicRows, setTopicRows] = useState<TopicRow[]>([]);
 
   useEffect(() => {
     void store.run(async () => setSummary(await store.api.reportSummary(period)));
   }, [period]);
   useEffect(() => {
+    void store.run(async () => setTopicRows((await store.api.reportTopics(period)).items));
+  }, [period]);
+  useEffect(() => {
     void store.run(async () => setRows((await store.api.reportMetric({ ...period, metric, group_by: group })).items));
   }, [period, metric, group]);
 
+  const topics = topicsOf(topicRows);
   const duration = (s: number | null | undefined) => (s == null ? "—" : formatDuration(s * 1000));
   const share = (r: number | null | undefined) => (r == null ? "—" : `${Math.round(r * 100)} %`);
   const shown = (value: number) =>
@@ -90,6 +95,43 @@ export function Reports() {
           </div>
         </div>
       )}
+      <div class="card">
+        <h3 id="topics-title">{t("reports.topics")}</h3>
+        {topics.top.length === 0 ? (
+          <p class="muted">{t("none")}</p>
+        ) : (
+          <table aria-labelledby="topics-title">
+            <thead>
+              <tr>
+                <th scope="col">{t("reports.topic")}</th>
+                <th scope="col">{t("reports.topicConversations")}</th>
+                <th scope="col">{t("reports.topicChange")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {topics.top.map((row) => (
+                <tr key={row.topic}>
+                  <th scope="row">{topicName(row.topic)}</th>
+                  <td>{row.conversations}</td>
+                  <td>{row.change > 0 ? `+${row.change}` : String(row.change)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        {topics.rising.length > 0 && (
+          <>
+            <h4 id="rising-title">{t("reports.rising")}</h4>
+            <ul aria-labelledby="rising-title">
+              {topics.rising.map((row) => (
+                <li key={row.topic}>
+                  {t("reports.risingItem", { topic: topicName(row.topic), count: row.conversations, change: row.change })}
+                </li>
+              ))}
+            </ul>
+          </>
+        )}
+      </div>
       <div class="card">
         <h3>{t("reports.byGroup")}</h3>
         <div class="row">

@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shopdesk.analytics import Lake
-from shopdesk.analytics.sql import GROUPS, STATEMENTS, Period, hourly, statement
+from shopdesk.analytics.sql import GROUPS, STATEMENTS, Period, concurrent_load, hourly, statement, topics
 from shopdesk.errors import BadRequest, Conflict
 from shopdesk.forecast import staffing
 from shopdesk.forecast.staffing import StaffingInputs
@@ -31,6 +31,10 @@ METRICS: dict[str, str] = {
     "bot": "conversations the bot answered, handed over, resolved; containment rate",
     "handoff_reasons": "the bot's hand-overs by reason",
     "csat": "CSAT surveys asked, answered, score (share of 4 and 5), response rate",
+    "concurrent_load": "conversations each agent held (assigned to them and open) per day or hour "
+                       "(group_by=day|hour): time-weighted mean and maximum",
+    "topics": "contact reasons per week (group_by=week): conversations per topic, rank, the week before, "
+              "change, rising",
 }
 
 
@@ -83,6 +87,14 @@ class Reports:
             raise BadRequest(f"unknown metric {name!r}: one of {', '.join(sorted(METRICS))}")
         if group is not None and group not in GROUPS:
             raise BadRequest(f"group_by is one of {', '.join(GROUPS)}")
+        if name == "concurrent_load":
+            if group not in ("day", "hour"):
+                raise BadRequest("concurrent load is over time: group_by=day or group_by=hour")
+            return [{k: _round(v) for k, v in row.items()} for row in self.lake.rows(concurrent_load(span, group))]
+        if name == "topics":
+            if group != "week":
+                raise BadRequest("topics are per week: group_by=week")
+            return [{k: _round(v) for k, v in row.items()} for row in self.lake.rows(topics(span))]
         if name == "backlog":
             if group not in ("day", "hour"):
                 raise BadRequest("backlog is over time: group_by=day or group_by=hour")

@@ -212,6 +212,8 @@ class ConversationOut(BaseModel):
     language: str | None = None                           # the customer's language (their messages, hints)
     sentiment: Literal["negative", "neutral", "positive"] | None = None   # of the customer's last message
     urgent: bool = False                                  # the customer's last message was urgent
+    breach_risk: float | None = Field(default=None, ge=0, le=1, description=(
+        "while it waits in a queue: the chance it misses its next SLA target (the sweep's estimate, each minute)"))
     messages: list[MessageOut] = Field(default_factory=list)
     snoozed_until: datetime | None = None                 # snoozed: when it opens again by itself
     mention: MentionOut | None = None                     # the mentions view only
