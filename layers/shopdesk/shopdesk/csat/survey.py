@@ -26,7 +26,7 @@ conversation when the answer comes.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -126,7 +126,7 @@ class SurveyDesk:
     config: ConfigStore
     outbound: Queue
     templates: Sequence[TemplateSpec] = ()
-    default_language: str = "en"
+    default_language: Callable[[], str] = lambda: "en"      # the shop's (routing settings), read when asking
     settings_ttl: float = 30.0
     _settings: CsatSettings | None = None
     _settings_at: float = -1e9
@@ -154,7 +154,7 @@ class SurveyDesk:
         if not applies(settings, resolution):
             return "not_asked"
         conv = resolution.conversation
-        language = texts.language_of(conv.language, self.default_language)
+        language = texts.language_of(conv.language, self.default_language())
         chosen = plan(settings, resolution, language, self.templates)
         now = clock.now()
         record: dict[str, Any] = {"state": "asked" if chosen.kind == "survey" else "skipped",
