@@ -153,3 +153,39 @@ def test_surveys_only_where_the_settings_say(desk):
     assert admin_call(desk, "PUT", "/admin/csat", "[supervisors]", {"enabled": True})[0] == 403
     status, body = admin_call(desk, "GET", "/admin/csat", "[supervisors]")
     assert status == 200 and body["channels"] == ["whatsapp"] and body["version"] == 1
+
+
+def test_reports_count_each_rating_once_per_agent_and_list_the_comments(desk):
+    from tests.integration.test_analytics import Lake
+
+    lake = Lake(desk)           # reads the table's stream from its start
+    _settings(desk)
+    online(desk, "bob")
+    rated = _resolved_sms_conversation(desk, "+31612340206", "SMcs6")
+    _sms(desk, "+31612340206", "👍", "SMcs6a")
+    _sms(desk, "+31612340206", "👍", "SMcs6a")             # a provider's retry
+    _sms(desk, "+31612340206", "The courier was late though", "SMcs6b")
+    unhappy = _resolved_sms_conversation(desk, "+31612340207", "SMcs7")
+    _sms(desk, "+31612340207", "2 - too slow", "SMcs7a")
+    silent = _resolved_sms_conversation(desk, "+31612340208", "SMcs8")
+    desk.drain_queue(desk.work_queue_url, "router")
+    lake.pump()
+    lake.pump()                 # the same records again change nothing
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+    query = f"from={day}&to={day}T23:59:59Z&tz=UTC"
+    status, summary = lake.report("/reports/summary", query)
+    assert status == 200, summary
+    assert summary["csat"] == {"score": 0.5, "responses": 2, "response_rate": pytest.approx(0.6667, abs=1e-4)}
+    status, by_agent = lake.report("/reports/metrics", f"metric=csat&group_by=agent&{query}")
+    assert status == 200, by_agent
+    rows = {r["key"]: r for r in by_agent["items"]}
+    assert (rows["alice"]["asked"], rows["alice"]["responses"], rows["alice"]["satisfied"]) == (3, 2, 1)
+    status, by_team = lake.report("/reports/metrics", f"metric=csat&group_by=team&{query}")
+    assert {r["key"]: r["asked"] for r in by_team["items"]} == {"default": 3}
+    status, listed = lake.report("/reports/metrics", f"metric=csat_comments&{query}")
+    assert status == 200, listed
+    comments = {r["conversation_id"]: (r["rating"], r["comment"], r["agent_id"]) for r in listed["items"]}
+    assert comments[rated] == (4, "The courier was late though", "alice")
+    assert comments[unhappy][0] == 2 and "too slow" in comments[unhappy][1]
+    assert silent not in comments
+    assert lake.report("/reports/metrics", f"metric=csat_comments&group_by=agent&{query}")[0] == 400
