@@ -189,3 +189,33 @@ def test_reports_count_each_rating_once_per_agent_and_list_the_comments(desk):
     assert comments[unhappy][0] == 2 and "too slow" in comments[unhappy][1]
     assert silent not in comments
     assert lake.report("/reports/metrics", f"metric=csat_comments&group_by=agent&{query}")[0] == 400
+
+
+def test_a_web_chat_visitor_sees_the_buttons_and_presses_one(desk):
+    from tests.integration.test_widget import _call as widget
+    from tests.integration.test_widget import _session
+
+    _settings(desk)
+    online(desk, "alice")
+    session = _session(desk, "visitor-csat")
+    status, sent, _ = widget(desk, "POST", "/widget/messages", {"client_message_id": "c1", "text": "Hola"}, session)
+    assert status == 201, sent
+    conv = sent["conversation_id"]
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})[0] == 200
+    desk.drain_queue(desk.outbound_queue_url, "dispatcher")
+    # Then the widget lists the survey with its five choices
+    status, polled, _ = widget(desk, "GET", "/widget/messages", session=session)
+    assert status == 200, polled
+    [survey] = [m for m in polled["items"] if m["choices"]]
+    assert [c["id"] for c in survey["choices"]] == [f"csat:{n}" for n in range(1, 6)]
+    # When the visitor presses "4" (a bad choice id is refused first)
+    bad = {"client_message_id": "c2", "text": "4 Good", "choice": "csat 4!"}
+    assert widget(desk, "POST", "/widget/messages", bad, session)[0] == 422
+    pressed = {"client_message_id": "c3", "text": survey["choices"][3]["title"], "choice": "csat:4"}
+    status, answered, _ = widget(desk, "POST", "/widget/messages", pressed, session)
+    # Then it is the rating of the resolved conversation, which stays resolved
+    assert status == 201 and answered["conversation_id"] == conv, answered
+    [answer] = _kinds(desk, conv, "csat_answer")
+    assert answer["payload"]["rating"] == 4 and answer["payload"]["source"] == "button"
+    assert desk.item(f"CONV#{conv}")["status"] == "resolved"
