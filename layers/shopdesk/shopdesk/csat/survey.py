@@ -127,7 +127,7 @@ class SurveyDesk:
     outbound: Queue
     templates: Sequence[TemplateSpec] = ()
     default_language: Callable[[], str] = lambda: "en"      # the shop's (routing settings), read when asking
-    settings_ttl: float = 30.0
+    settings_ttl: float = 0.0        # read with every resolve (one GetItem): an admin's change counts at once
     _settings: CsatSettings | None = None
     _settings_at: float = -1e9
 
