@@ -2,7 +2,7 @@
 // and admin-openapi.ts, generated with openapi-typescript by `npm run types`; admin.ts names the admin API's
 // bodies as the forms use them). Components never call fetch themselves.
 import type { components } from "./api-types/agent";
-import type { MetricRow } from "./reports";
+import type { CsatComment, MetricRow } from "./reports";
 import type {
   AdminAgent,
   AgentSettings,
@@ -285,6 +285,8 @@ export class Api {
   reportSummary = (p: ReportPeriod) => this.call<ReportSummary>("GET", "/reports/summary" + query({ ...p }));
   reportMetric = (p: ReportPeriod & { metric: string; group_by?: ReportGroup }) =>
     this.call<{ items: MetricRow[] }>("GET", "/reports/metrics" + query({ ...p }));
+  csatComments = (p: ReportPeriod) =>
+    this.call<{ items: CsatComment[] }>("GET", "/reports/metrics" + query({ ...p, metric: "csat_comments" }));
 }
 
 export type ReportGroup = "agent" | "team" | "channel" | "language" | "day" | "hour";
