@@ -219,3 +219,46 @@ def test_a_web_chat_visitor_sees_the_buttons_and_presses_one(desk):
     [answer] = _kinds(desk, conv, "csat_answer")
     assert answer["payload"]["rating"] == 4 and answer["payload"]["source"] == "button"
     assert desk.item(f"CONV#{conv}")["status"] == "resolved"
+
+
+_SCHEDULED = {"version": "0", "id": "e", "detail-type": "Scheduled Event", "source": "aws.scheduler",
+              "account": "123456789012", "time": "2026-12-03T12:00:00Z", "region": "us-east-1", "resources": [],
+              "detail": {}}
+
+
+def test_a_delayed_survey_goes_out_once_when_its_timer_comes_due(desk):
+    from shopdesk import clock
+
+    _settings(desk, delay_s=600)
+    conv = _resolved_sms_conversation(desk, "+31612340209", "SMcs9")
+    # Then nothing is sent yet: the survey waits in the due index
+    assert _kinds(desk, conv, "csat_survey") == []
+    assert [r["state"] for r in _records(desk, conv)] == ["scheduled"]
+    desk.invoke("sla_sweep", _SCHEDULED)
+    assert _kinds(desk, conv, "csat_survey") == []
+    # When its time comes, the sweep sends it, once
+    clock.set_offset(601)
+    desk.invoke("sla_sweep", _SCHEDULED)
+    desk.invoke("sla_sweep", _SCHEDULED)
+    assert len(_kinds(desk, conv, "csat_survey")) == 1
+    assert [r["state"] for r in _records(desk, conv)] == ["asked"]
+    _sms(desk, "+31612340209", "4", "SMcs9a")
+    assert [m["payload"]["rating"] for m in _kinds(desk, conv, "csat_answer")] == [4]
+
+
+def test_a_conversation_reopened_before_its_delayed_survey_gets_none(desk):
+    from shopdesk import clock
+
+    _settings(desk, delay_s=600)
+    conv = _resolved_sms_conversation(desk, "+31612340210", "SMcs10")
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "open"})[0] == 200
+    clock.set_offset(601)
+    desk.invoke("sla_sweep", _SCHEDULED)
+    assert _kinds(desk, conv, "csat_survey") == []
+
+
+def _records(desk, conv: str) -> list[dict]:
+    rows = desk.client("dynamodb").query(
+        TableName=desk.table_name, KeyConditionExpression="PK = :pk AND begins_with(SK, :c)",
+        ExpressionAttributeValues={":pk": {"S": f"CONV#{conv}"}, ":c": {"S": "CSAT#"}}, ConsistentRead=True)["Items"]
+    return [{k: _plain(_DESERIALIZE.deserialize(v)) for k, v in row.items()} for row in rows]

@@ -39,6 +39,8 @@ class CsatSettings(BaseModel):
     template: Annotated[str | None, Field(min_length=1, max_length=512, description="the approved WhatsApp "
                                           "template (WHATSAPP_TEMPLATES) sent when the 24-hour window is closed; "
                                           "null: no survey then")] = None
+    delay_s: Annotated[int, Field(ge=0, le=86400, description="wait this long after the resolve before asking "
+                                  "(sent by the per-minute sweep: up to a minute later); 0: at once")] = 0
     comment_prompt: bool = Field(True, description="after a rating, ask for an optional comment (else: thank)")
     answer_window_s: Annotated[int, Field(ge=3600, le=30 * 86400, description="how long after the survey a "
                                           "reply counts as its answer")] = 7 * 86400

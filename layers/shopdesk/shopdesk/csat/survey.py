@@ -17,7 +17,9 @@ How it is sent, in the conversation's language (else the shop's default, else En
 
 Once: the cycle's record (``CONV#<id>``/``CSAT#<cycle>``) is created with the survey in one conditional
 transaction, so a retried resolve, a double click or a second delivery of the same request sends nothing twice;
-a reopen starts a new cycle, whose resolve may ask again. The survey goes out through the outbound queue like
+a reopen starts a new cycle, whose resolve may ask again. With ``delay_s`` the record is created ``scheduled``
+with a timer in the due index; the per-minute sweep sends it then (``send_scheduled``), unless the conversation
+was reopened meanwhile. The survey goes out through the outbound queue like
 any reply (ordering per conversation, retries, the dead-letter queue). The rating is credited to the agent who
 resolved the conversation, written on the survey when it is sent (``agent_id``), not to whoever holds the
 conversation when the answer comes.
@@ -51,7 +53,9 @@ NOT_PEOPLE = frozenset({None, "", "system", "bot", "router", "customer"})
 BUTTON_PROVIDERS = frozenset({"whatsapp_cloud", "messenger", "instagram", "telegram", "webchat"})
 WINDOW = timedelta(hours=24)
 
-Outcome = Literal["sent", "template", "skipped", "not_asked", "already"]
+SURVEY_TIMER = "csat_survey"       # a delayed survey's timer in the due index (run by the per-minute sweep)
+
+Outcome = Literal["sent", "template", "skipped", "not_asked", "already", "scheduled"]
 
 
 @dataclass(frozen=True)
@@ -153,6 +157,37 @@ class SurveyDesk:
         resolution = self.surveys.resolution(conversation_id)
         if not applies(settings, resolution):
             return "not_asked"
+        if settings.delay_s:
+            return self._schedule(settings, resolution)
+        return self._ask(settings, resolution)
+
+    def send_scheduled(self, conversation_id: str) -> Outcome:
+        """The sweep's ``csat_survey`` timer: ask now, unless the conversation was reopened meanwhile (its cycle's
+        record is then not the scheduled one) or the survey went out already. Never raises."""
+        try:
+            resolution = self.surveys.resolution(conversation_id)
+            record = self.surveys.record(conversation_id, resolution.cycle) or {}
+            if resolution.conversation.status is not ConversationStatus.RESOLVED or record.get("state") != "scheduled":
+                return "already"
+            return self._ask(self.settings(), resolution)
+        except Exception:
+            logger.exception("scheduled csat survey not sent", extra={"conversation_id": conversation_id})
+            return "not_asked"
+
+    def _schedule(self, settings: CsatSettings, resolution: Resolution) -> Outcome:
+        conv = resolution.conversation
+        due = clock.iso(clock.now() + timedelta(seconds=settings.delay_s))
+        record = {"state": "scheduled", "scheduled_for": due, "agent_id": resolution.resolved_by, "team": conv.team,
+                  "channel": conv.route.channel}
+        conversations = self.surveys.conversations
+        timer = conversations.timer_item(it.conv_pk(conv.id), SURVEY_TIMER, due)
+        try:
+            self.surveys.schedule(conv, resolution.cycle, record, timer)
+        except AlreadyAsked:
+            return "already"
+        return "scheduled"
+
+    def _ask(self, settings: CsatSettings, resolution: Resolution) -> Outcome:
         conv = resolution.conversation
         language = texts.language_of(conv.language, self.default_language())
         chosen = plan(settings, resolution, language, self.templates)

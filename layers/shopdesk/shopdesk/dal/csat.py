@@ -17,7 +17,7 @@ from shopdesk import clock
 from shopdesk.dal import items as it
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.identities import split_key
-from shopdesk.dal.table import ConditionFailed, TransactionCancelled, Update
+from shopdesk.dal.table import ConditionFailed, TransactionCancelled, Update, serialize
 from shopdesk.errors import DuplicateDelivery
 from shopdesk.models import Conversation, Message
 
@@ -92,19 +92,36 @@ class Surveys:
 
     def ask(self, conv: Conversation, cycle: str, entry: Message, record: Mapping[str, Any],
             pending: Pending | None, identities: Sequence[str]) -> None:
-        """The cycle's survey record (created once), with the timeline entry (the survey, or the note saying why
+        """The cycle's survey record (created once, or over the ``scheduled`` one of a delayed survey), with the
+        timeline entry (the survey, or the note saying why
         none was sent) and, when a survey was sent, the pending survey on the customer's identities.
         Raises AlreadyAsked when the cycle has its record."""
-        ops = [self.table.put_op({"PK": it.conv_pk(conv.id), "SK": survey_sk(cycle), "type": "csat",
-                                  "conversation_id": conv.id, "cycle": cycle, **record},
-                                 condition="attribute_not_exists(PK)"),
-               self.table.put_op(it.message_item(entry))]
+        first = self.table.put_op({"PK": it.conv_pk(conv.id), "SK": survey_sk(cycle), "type": "csat",
+                                   "conversation_id": conv.id, "cycle": cycle, **record},
+                                  condition="attribute_not_exists(PK) OR #state = :scheduled")
+        first["Put"].update(ExpressionAttributeNames={"#state": "state"},
+                            ExpressionAttributeValues=serialize({":scheduled": "scheduled"}))
+        ops = [first, self.table.put_op(it.message_item(entry))]
         if pending is not None:
             ops.extend(self.table.update_op(it.identity_pk(*split_key(key)), it.META,
                                             Update().set("csat", pending.item()).when("attribute_exists(PK)"))
                        for key in identities)
         try:
             self.table.transact(ops)
+        except TransactionCancelled as exc:
+            if 0 in exc.failed:
+                raise AlreadyAsked(conv.id) from exc
+            raise
+
+    def schedule(self, conv: Conversation, cycle: str, record: Mapping[str, Any], timer: Mapping[str, Any]) -> None:
+        """A delayed survey: the cycle's record (``scheduled``, created once) and the sweep's timer that sends it.
+        Raises AlreadyAsked when the cycle has its record."""
+        try:
+            self.table.transact([
+                self.table.put_op({"PK": it.conv_pk(conv.id), "SK": survey_sk(cycle), "type": "csat",
+                                   "conversation_id": conv.id, "cycle": cycle, **record},
+                                  condition="attribute_not_exists(PK)"),
+                self.table.put_op(timer)])
         except TransactionCancelled as exc:
             if 0 in exc.failed:
                 raise AlreadyAsked(conv.id) from exc
