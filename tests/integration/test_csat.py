@@ -262,3 +262,14 @@ def _records(desk, conv: str) -> list[dict]:
         TableName=desk.table_name, KeyConditionExpression="PK = :pk AND begins_with(SK, :c)",
         ExpressionAttributeValues={":pk": {"S": f"CONV#{conv}"}, ":c": {"S": "CSAT#"}}, ConsistentRead=True)["Items"]
     return [{k: _plain(_DESERIALIZE.deserialize(v)) for k, v in row.items()} for row in rows]
+
+
+def test_the_survey_goes_with_the_resolved_conversation_under_retention(desk):
+    assert admin_call(desk, "PUT", "/admin/privacy/settings", "[admins]",
+                      {"retention": {"closed_conversations_days": 14}})[0] == 200
+    _settings(desk)
+    conv = _resolved_sms_conversation(desk, "+31612340211", "SMcs11")
+    expires = desk.item(f"CONV#{conv}")["ttl"]
+    [record] = _records(desk, conv)
+    [survey] = _kinds(desk, conv, "csat_survey")
+    assert record["ttl"] == expires and survey["ttl"] == expires

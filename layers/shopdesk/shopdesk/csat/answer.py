@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -161,7 +161,8 @@ class FollowUp:
                           channel=route.channel, text=texts.text(language, "comment" if asks else "thanks"),
                           status="queued", created_at=clock.now(), author="system", to=route.to,
                           sender=route.sender, provider=route.provider, kind="csat_follow_up",
-                          payload={"cycle": work.cycle}, language=language)
+                          payload={"cycle": work.cycle}, language=language,
+                          expires_at=datetime.fromtimestamp(int(record["ttl"]), UTC) if record.get("ttl") else None)
         table = self.surveys.table
         try:
             table.transact([

@@ -30,7 +30,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from aws_lambda_powertools import Logger
@@ -177,8 +177,8 @@ class SurveyDesk:
     def _schedule(self, settings: CsatSettings, resolution: Resolution) -> Outcome:
         conv = resolution.conversation
         due = clock.iso(clock.now() + timedelta(seconds=settings.delay_s))
-        record = {"state": "scheduled", "scheduled_for": due, "agent_id": resolution.resolved_by, "team": conv.team,
-                  "channel": conv.route.channel}
+        record = {"state": "scheduled", "scheduled_for": due, "ttl": resolution.ttl,
+                  "agent_id": resolution.resolved_by, "team": conv.team, "channel": conv.route.channel}
         conversations = self.surveys.conversations
         timer = conversations.timer_item(it.conv_pk(conv.id), SURVEY_TIMER, due)
         try:
@@ -192,13 +192,16 @@ class SurveyDesk:
         language = texts.language_of(conv.language, self.default_language())
         chosen = plan(settings, resolution, language, self.templates)
         now = clock.now()
-        record: dict[str, Any] = {"state": "asked" if chosen.kind == "survey" else "skipped",
+        # the survey and its record go when the resolved conversation does (retention of closed conversations)
+        expires = datetime.fromtimestamp(resolution.ttl, UTC) if resolution.ttl else None
+        record: dict[str, Any] = {"state": "asked" if chosen.kind == "survey" else "skipped", "ttl": resolution.ttl,
                                   "asked_at": clock.iso(now), "agent_id": resolution.resolved_by, "team": conv.team,
                                   "channel": conv.route.channel, "language": chosen.language,
                                   "comment_s": settings.comment_window_s if settings.comment_prompt else 0}
         if chosen.kind == "skip":
             note = system_message(conv.id, chosen.text)
             note.payload = {"csat": {"skipped": True}}
+            note.expires_at = expires
             try:
                 self.surveys.ask(conv, resolution.cycle, note, {**record, "reason": chosen.text}, None, [])
             except AlreadyAsked:
@@ -215,7 +218,7 @@ class SurveyDesk:
         survey = Message(id=new_id("m_"), conversation_id=conv.id, direction=Direction.OUTBOUND,
                          channel=route.channel, text=chosen.text, status="queued", created_at=now, author=AUTHOR,
                          to=route.to, sender=route.sender, provider=route.provider, kind="csat_survey",
-                         payload=payload, language=chosen.language)
+                         payload=payload, language=chosen.language, expires_at=expires)
         pending = Pending(conversation_id=conv.id, cycle=resolution.cycle, state="asked",
                           until=clock.iso(now + timedelta(seconds=settings.answer_window_s)),
                           agent_id=resolution.resolved_by, team=conv.team, channel=route.channel,

@@ -43,6 +43,7 @@ class Resolution:
     resolved_at: str | None
     cycle: str                       # when the cycle that was resolved started (a reopen starts another)
     handed_off: bool                 # the bot handed it to a person in this cycle
+    ttl: int | None = None           # when the resolved conversation expires (retention of closed conversations)
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,8 @@ class Surveys:
         conv = it.conversation_from_item(item)
         return Resolution(conversation=conv, resolved_by=item.get("resolved_by"), resolved_at=item.get("resolved_at"),
                           cycle=str(item.get("cycle_started_at") or item.get("created_at")),
-                          handed_off=bool(item.get("handed_off_at")))
+                          handed_off=bool(item.get("handed_off_at")),
+                          ttl=int(item["ttl"]) if item.get("ttl") else None)
 
     def record(self, conversation_id: str, cycle: str) -> dict[str, Any] | None:
         return self.table.get(it.conv_pk(conversation_id), survey_sk(cycle))
@@ -97,7 +99,8 @@ class Surveys:
         none was sent) and, when a survey was sent, the pending survey on the customer's identities.
         Raises AlreadyAsked when the cycle has its record."""
         first = self.table.put_op({"PK": it.conv_pk(conv.id), "SK": survey_sk(cycle), "type": "csat",
-                                   "conversation_id": conv.id, "cycle": cycle, **record},
+                                   "conversation_id": conv.id, "cycle": cycle,
+                                   **{k: v for k, v in record.items() if v is not None}},
                                   condition="attribute_not_exists(PK) OR #state = :scheduled")
         first["Put"].update(ExpressionAttributeNames={"#state": "state"},
                             ExpressionAttributeValues=serialize({":scheduled": "scheduled"}))
@@ -119,7 +122,8 @@ class Surveys:
         try:
             self.table.transact([
                 self.table.put_op({"PK": it.conv_pk(conv.id), "SK": survey_sk(cycle), "type": "csat",
-                                   "conversation_id": conv.id, "cycle": cycle, **record},
+                                   "conversation_id": conv.id, "cycle": cycle,
+                                   **{k: v for k, v in record.items() if v is not None}},
                                   condition="attribute_not_exists(PK)"),
                 self.table.put_op(timer)])
         except TransactionCancelled as exc:
