@@ -165,3 +165,14 @@ def test_whatsapp_sends_five_choices_as_a_list_and_three_as_buttons():
                           choices=(("bot_yes", "Yes"), ("bot_no", "No")))
     [body] = sender.messages(two)
     assert body["interactive"]["type"] == "button" and len(body["interactive"]["action"]["buttons"]) == 2
+
+
+def test_an_email_survey_stays_in_the_customers_thread():
+    from shopdesk.csat.survey import email_thread
+
+    route = ReplyRoute(channel="email", to="ada@example.com", sender="support@shop.example", provider="ses",
+                       context={"subject": "My parcel", "message_id": "<a@mail>", "references": ["<a@mail>"]})
+    subject, payload = email_thread(route)
+    assert subject == "Re: My parcel"
+    assert payload == {"email": {"in_reply_to": "<a@mail>", "references": ["<a@mail>"]}}
+    assert email_thread(_resolution().conversation.route) == (None, {})

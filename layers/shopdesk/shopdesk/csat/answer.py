@@ -32,6 +32,7 @@ from aws_lambda_powertools import Logger
 from shopdesk import clock
 from shopdesk.csat import ALERT_DETAIL_TYPE, NEGATIVE, texts
 from shopdesk.csat.parse import Rating, parse_rating
+from shopdesk.csat.survey import email_thread
 from shopdesk.dal import items as it
 from shopdesk.dal.csat import Pending, SurveyClosed, Surveys
 from shopdesk.dal.events import EventBus
@@ -157,11 +158,12 @@ class FollowUp:
         language = str(record.get("language") or "en")
         asks = bool(record.get("comment_s")) and not record.get("comment")
         route = conv.route
+        subject, threading = email_thread(route)
         message = Message(id=new_id("m_"), conversation_id=conv.id, direction=Direction.OUTBOUND,
                           channel=route.channel, text=texts.text(language, "comment" if asks else "thanks"),
                           status="queued", created_at=clock.now(), author="system", to=route.to,
                           sender=route.sender, provider=route.provider, kind="csat_follow_up",
-                          payload={"cycle": work.cycle}, language=language,
+                          payload={"cycle": work.cycle, **threading}, language=language, subject=subject,
                           expires_at=datetime.fromtimestamp(int(record["ttl"]), UTC) if record.get("ttl") else None)
         table = self.surveys.table
         try:

@@ -44,7 +44,7 @@ from shopdesk.dal.csat import AlreadyAsked, Pending, Resolution, Surveys
 from shopdesk.dal.queues import Queue
 from shopdesk.ids import new_id
 from shopdesk.logic.timeline import system_message
-from shopdesk.models import ConversationStatus, Direction, Message
+from shopdesk.models import ConversationStatus, Direction, Message, ReplyRoute
 
 logger = Logger(child=True)
 
@@ -112,6 +112,17 @@ def plan(settings: CsatSettings, resolution: Resolution, language: str, template
             return Plan("survey", language, words, buttons)
         return Plan("survey", language, question, buttons)
     return Plan("survey", language, words)
+
+
+def email_thread(route: ReplyRoute) -> tuple[str | None, dict[str, Any]]:
+    """On email, the subject and headers that keep the survey (and its follow-up) in the customer's thread."""
+    if route.channel != "email":
+        return None, {}
+    context = route.context or {}
+    original = str(context.get("subject") or "")
+    subject = original if original.lower().startswith("re:") else f"Re: {original}".strip()
+    return subject or None, {"email": {"in_reply_to": context.get("message_id"),
+                                       "references": context.get("references", [])}}
 
 
 def _template(name: str | None, language: str, templates: Sequence[TemplateSpec]) -> TemplateSpec | None:
@@ -215,10 +226,12 @@ class SurveyDesk:
             payload["choices"] = chosen.choices
         if chosen.template:
             payload["template"] = chosen.template
+        subject, threading = email_thread(route)
+        payload.update(threading)
         survey = Message(id=new_id("m_"), conversation_id=conv.id, direction=Direction.OUTBOUND,
                          channel=route.channel, text=chosen.text, status="queued", created_at=now, author=AUTHOR,
                          to=route.to, sender=route.sender, provider=route.provider, kind="csat_survey",
-                         payload=payload, language=chosen.language, expires_at=expires)
+                         payload=payload, language=chosen.language, expires_at=expires, subject=subject)
         pending = Pending(conversation_id=conv.id, cycle=resolution.cycle, state="asked",
                           until=clock.iso(now + timedelta(seconds=settings.answer_window_s)),
                           agent_id=resolution.resolved_by, team=conv.team, channel=route.channel,
