@@ -176,3 +176,14 @@ def test_an_email_survey_stays_in_the_customers_thread():
     assert subject == "Re: My parcel"
     assert payload == {"email": {"in_reply_to": "<a@mail>", "references": ["<a@mail>"]}}
     assert email_thread(_resolution().conversation.route) == (None, {})
+
+
+def test_telegram_puts_five_choices_one_per_row():
+    from shopdesk.channels.telegram import TelegramSender
+
+    request = OutboundRequest(channel="telegram", to="4242", sender="bot", text="How did we do?",
+                              choices=tuple((c["id"], c["title"]) for c in texts.choices("sk")))
+    [(method, body)] = TelegramSender("http://127.0.0.1:9", "123:abc")._calls(request)
+    assert method == "sendMessage"
+    assert [[b["callback_data"] for b in row] for row in body["reply_markup"]["inline_keyboard"]] == [
+        [f"csat:{n}"] for n in range(1, 6)]
