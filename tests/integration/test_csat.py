@@ -113,6 +113,9 @@ def test_a_rating_is_counted_once_and_the_conversation_stays_resolved_with_its_c
     meta = desk.item(f"CONV#{conv}")
     assert meta["status"] == "resolved" and meta["resolved_by"] == "alice" and "QueuePK" not in meta
     assert desk.item("IDENTITY#phone#+31612340202").get("open_conversation_id") is None
+    # and the agent API shows the rating on the answer
+    _, seen = agent(desk, "GET", f"/agent/conversations/{conv}", "alice")
+    assert [m["rating"] for m in seen["messages"] if m["kind"] == "csat_answer"] == [5]
     # and the customer was asked for the comment once (the router's follow-up)
     assert len(_kinds(desk, conv, "csat_follow_up")) == 1
     # When the customer writes again after that, it is a new conversation as always

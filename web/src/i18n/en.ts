@@ -317,6 +317,8 @@ export const en = {
   "reports.byGroup": "A metric by group",
   "reports.metric": "Metric",
   "reports.groupBy": "By",
+  "csat.survey": "Satisfaction survey",
+  "csat.rated": "Rated {rating} out of 5",
   "reports.csatResponseRate": "CSAT response rate",
   "reports.csatComments": "What customers said with their rating",
   "reports.rating": "Rating",

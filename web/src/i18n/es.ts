@@ -318,6 +318,8 @@ export const es: Catalogue = {
   "reports.byGroup": "Una métrica por grupo",
   "reports.metric": "Métrica",
   "reports.groupBy": "Por",
+  "csat.survey": "Encuesta de satisfacción",
+  "csat.rated": "Valoración: {rating} de 5",
   "reports.csatResponseRate": "Tasa de respuesta CSAT",
   "reports.csatComments": "Lo que dijeron los clientes con su valoración",
   "reports.rating": "Valoración",

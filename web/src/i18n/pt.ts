@@ -318,6 +318,8 @@ export const pt: Catalogue = {
   "reports.byGroup": "Uma métrica por grupo",
   "reports.metric": "Métrica",
   "reports.groupBy": "Por",
+  "csat.survey": "Pesquisa de satisfação",
+  "csat.rated": "Avaliação: {rating} de 5",
   "reports.csatResponseRate": "Taxa de resposta CSAT",
   "reports.csatComments": "O que os clientes disseram com a avaliação",
   "reports.rating": "Avaliação",
