@@ -1,6 +1,6 @@
 """The knowledge base and the bot over the real handlers: articles, import, and each of the bot's rules in a
 conversation (answer with the article's link, hand over with the reason, stay silent after a person took over,
-resolve on "yes" or silence)."""
+resolve on "yes" or silence, and a later message reopens what the bot resolved)."""
 
 from __future__ import annotations
 
@@ -237,6 +237,50 @@ def test_silence_after_an_answer_resolves_it_in_the_sweep(bot):
                              "resources": [], "detail": {}})
     seen = conversation(bot, conv)
     assert seen["status"] == "resolved" and seen["bot"]["state"] == "resolved"
+
+
+def test_a_later_message_reopens_the_conversation_the_bot_resolved_and_the_bot_sees_it_afresh(bot):
+    # Given a conversation the bot answered and the customer confirmed
+    conv = customer_writes(bot, "+31650000014", "How long does standard delivery take?", "SMbot14a")
+    route(bot)
+    clock.set_offset(120)
+    customer_writes(bot, "+31650000014", "Yes, thanks!", "SMbot14b")
+    route(bot)
+    assert conversation(bot, conv)["status"] == "resolved"
+    # When the customer writes again, an hour later
+    clock.set_offset(3600)
+    again = customer_writes(bot, "+31650000014", "Which payment methods can I use?", "SMbot14c")
+    route(bot)
+    # Then the same conversation is reopened (a system entry says so), and the bot answers the new question
+    seen = conversation(bot, conv)
+    assert again == conv and seen["status"] != "resolved"
+    assert "Reopened by the customer's message" in [m["text"] for m in seen["messages"] if m["direction"] == "system"]
+    answers = bot_messages(bot, conv)          # the answer, the closing words on "yes", the new answer
+    assert "PayPal" in answers[-1]["text"] and all("PayPal" not in a["text"] for a in answers[:-1])
+    assert seen["bot"]["state"] == "answering" and seen["bot"]["article_id"] == "faq_payment"
+    assert "reopenable_conversation_id" not in bot.item("IDENTITY#phone#+31650000014")
+
+
+def test_a_silent_customer_who_writes_after_the_sweep_resolved_reopens_it_and_a_person_resolving_does_not(bot):
+    online(bot, "alice")
+    conv = customer_writes(bot, "+31650000015", "How long does standard delivery take?", "SMbot15a")
+    route(bot)
+    clock.set_offset(timedelta(hours=25).total_seconds())
+    bot.invoke("sla_sweep", {"version": "0", "id": "e", "detail-type": "Scheduled Event", "source": "aws.scheduler",
+                             "account": "123456789012", "time": "2026-11-22T22:00:00Z", "region": "us-east-1",
+                             "resources": [], "detail": {}})
+    assert conversation(bot, conv)["status"] == "resolved"
+    # the customer comes back with something the bot hands over: the reopened conversation goes to a person
+    assert customer_writes(bot, "+31650000015", "I want to talk to a human please", "SMbot15b") == conv
+    route(bot)
+    seen = conversation(bot, conv)
+    assert seen["status"] == "open" and seen["assignee"] == "alice"
+    assert seen["bot"]["handoff_reason"] == "human_requested"
+    assert seen["sla"]["first_response_due_at"] > clock.iso(clock.now())       # fresh clocks from the message
+    # a conversation a person resolved stays resolved: the next message starts another one
+    assert agent(bot, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})[0] == 200
+    later = customer_writes(bot, "+31650000015", "Hello again", "SMbot15c")
+    assert later != conv and conversation(bot, conv)["status"] == "resolved"
 
 
 def test_a_vip_goes_to_a_person(bot):

@@ -16,8 +16,8 @@ The reply and the ``bot`` state are one conditional transaction (``dal.bot``): r
 assigned meanwhile, when it handed over, or when this message was answered already (a retried record). A
 customer who writes again within ``BURST_SECONDS`` of an answer gets a person, never a second bot answer.
 An answered conversation the customer does not come back to is resolved by the ``bot_resolve`` timer
-(``resolve_after_seconds``, run by the per-minute sweep); a later message starts a new conversation, which
-the bot sees afresh.
+(``resolve_after_seconds``, run by the per-minute sweep); the customer's next message reopens that conversation
+(``logic.ingest``), and the bot reads it afresh.
 """
 
 from __future__ import annotations

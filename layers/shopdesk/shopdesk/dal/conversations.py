@@ -145,6 +145,40 @@ class Conversations:
                 raise DuplicateDelivery(provider_id, None) from exc
             raise StaleConversation(message.conversation_id) from exc
 
+    def reopen_inbound(self, *, provider: str, provider_id: str, message: Message, channel: str,
+                       route: dict[str, str], preview: str | None, identity: IdentityRecord, note: Message,
+                       work: Mapping[str, Any] | None = None, resolved_by: str = "bot") -> None:
+        """Store a message that reopens the conversation the bot resolved (marker + message + conversation +
+        the identity's slot taken back + a system entry), in one transaction as ``append_inbound``. Refused
+        (``StaleConversation``) unless the conversation is still resolved by the bot and the identity still
+        remembers it with no other open: then the message starts a conversation as after any resolve."""
+        now = clock.iso(message.created_at)
+        update = (Update()
+                  .set("status", ConversationStatus.OPEN.value).set("updated_at", now)
+                  .set("last_inbound_at", now).set("channel", channel).set("route", route)
+                  .set(f"routes.{channel}", route)
+                  .set("last_message_preview", preview)
+                  .set("StatusPK", it.status_pk("open")).set("StatusSK", now).set("InboxSK", f"open#{now}")
+                  .set("changed_by", "customer").set("awaiting_since", now).set("cycle_started_at", now)
+                  .remove("resolved_at").remove("resolved_by").remove("ttl").remove("InboxPK").remove("assignee")
+                  .remove("sla.first_response_at")
+                  .add("message_count", 1)
+                  .when("attribute_exists(PK) AND #status = :resolved AND resolved_by = :by", resolved="resolved",
+                        by=resolved_by))
+        ops = [self._marker_op(provider, provider_id, message, work), self.table.put_op(it.message_item(message)),
+               self.table.update_op(it.conv_pk(message.conversation_id), it.META, update),
+               *self.identities.take_back_ops(identity, message.conversation_id),
+               self.table.put_op(it.message_item(note)),
+               self._not_erased_op(provider, provider_id)]
+        try:
+            self.table.transact(ops)
+        except TransactionCancelled as exc:
+            if 0 in exc.failed:
+                raise self._duplicate(provider_id, exc) from exc
+            if len(ops) - 1 in exc.failed:
+                raise DuplicateDelivery(provider_id, None) from exc
+            raise StaleConversation(message.conversation_id) from exc
+
     def _not_erased_op(self, provider: str, provider_id: str) -> dict[str, Any]:
         """A message of a customer who was erased (its marker is only a hash now) is a replay: refused."""
         return self.table.condition_op(it.erased_marker_pk(provider, provider_id), it.META,
@@ -691,12 +725,13 @@ class Conversations:
 
     def set_status(self, conv: Conversation, status: ConversationStatus, note: Message,
                    reopened_deadline: str | None, identities: Sequence[str] | None = None,
-                   resolved_ttl: int | None = None) -> None:
+                   resolved_ttl: int | None = None, reopenable: bool = False) -> None:
         """Change a conversation's status with everything that follows from it, in one transaction:
         resolving frees the assignee's capacity and the customer's open-conversation slot; reopening
         takes the slot back and starts a fresh first-response clock; only open, unassigned
         conversations wait in the queue. ``identities`` (``kind#address``): resolving, those that hold the
-        slot; reopening, all the customer's (default: the identity the conversation started from)."""
+        slot; reopening, all the customer's (default: the identity the conversation started from).
+        ``reopenable`` (resolving): the customer's next message reopens it (``reopen_inbound``)."""
         now = clock.now_iso()
         update = (Update().set("status", status.value).set("updated_at", now)
                   .set("StatusPK", it.status_pk(status.value)).set("StatusSK", now)
@@ -716,7 +751,8 @@ class Conversations:
             if conv.assignee:
                 ops.append(self.free_seat_op(conv.assignee))
             # sticky routing remembers who helped this customer last
-            ops.extend(self.identities.release_ops(identities, conv.id, last_agent=conv.assignee, at=now))
+            ops.extend(self.identities.release_ops(identities, conv.id, last_agent=conv.assignee, at=now,
+                                                   reopenable=reopenable))
         if reopening:
             update.remove("assignee").remove("InboxPK").remove("resolved_at").remove("resolved_by").remove("ttl")
             ops.extend(self.identities.reopen_ops(identities, conv.id))

@@ -25,7 +25,7 @@ from shopdesk.dal.kb import KnowledgeBase, StoredArticle
 from shopdesk.errors import BadRequest, Conflict, NotFound
 from shopdesk.kb import Article, ArticleContent, ImportLine
 from shopdesk.kb.embedder import Embedder
-from shopdesk.kb.index import passages
+from shopdesk.kb.index import passages, vector_space
 from shopdesk.logic.access import ADMIN, SUPERVISOR, Caller, require
 
 MAX_IMPORT_LINES = 50          # each article is embedded as it is written: an import fits one API call
@@ -130,11 +130,12 @@ class ArticleLibrary:
         version = current.article.version + 1 if current else 1
         article = Article(id=article_id, **content.model_dump(), status="published", version=version,
                           updated_at=clock.now(), updated_by=caller.id)
-        if current is not None and _same(current.article, content) and current.vectors.size:
+        embedder = self.embedder()
+        space = vector_space(embedder.model)
+        if current is not None and _same(current.article, content) and current.vectors.size and current.model == space:
             vectors, model = current.vectors, current.model
         else:
-            embedder = self.embedder()
-            vectors, model = embedder.passages(passages(article)), embedder.model
+            vectors, model = embedder.passages(passages(article)), space
         self.store.put(article, vectors, model, current.article.version if current else None)
         return article
 

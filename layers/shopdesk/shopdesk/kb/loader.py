@@ -12,7 +12,7 @@ from aws_lambda_powertools import Logger
 
 from shopdesk.dal.kb import KnowledgeBase
 from shopdesk.kb.embedder import Embedder
-from shopdesk.kb.index import DEFAULT_TUNING, Indexed, KbIndex, Tuning, passages
+from shopdesk.kb.index import DEFAULT_TUNING, Indexed, KbIndex, Tuning, passages, vector_space
 
 logger = Logger(child=True)
 
@@ -45,8 +45,9 @@ class IndexCache:
             if stored.article.status != "published":
                 continue
             vectors = stored.vectors
-            if stored.model != self.embedder.model or not vectors.size:
-                # written under another embedder: embed it here, once per container, until it is written again
+            if stored.model != vector_space(self.embedder.model) or not vectors.size:
+                # written under another embedder or passage scheme: embed it here, once per container, until it is
+                # written again
                 vectors = self.embedder.passages(passages(stored.article))
             entries.append(Indexed(stored.article, np.asarray(vectors, dtype=np.float32)))
         index = KbIndex(entries, self.embedder, self.tuning, revision)
