@@ -276,3 +276,13 @@ def test_the_survey_goes_with_the_resolved_conversation_under_retention(desk):
     [record] = _records(desk, conv)
     [survey] = _kinds(desk, conv, "csat_survey")
     assert record["ttl"] == expires and survey["ttl"] == expires
+
+
+def test_a_question_after_a_rating_opens_the_next_conversation(desk):
+    _settings(desk)
+    conv = _resolved_sms_conversation(desk, "+31612340212", "SMcs12")
+    _sms(desk, "+31612340212", "5", "SMcs12a")
+    later = customer_writes(desk, "+31612340212", "Thanks! And where is my other order?", "SMcs12b")
+    assert later and later != conv
+    assert [m["payload"]["rating"] for m in _kinds(desk, conv, "csat_answer")] == [5]
+    assert _kinds(desk, conv, "csat_comment") == []

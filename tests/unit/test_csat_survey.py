@@ -14,7 +14,7 @@ from shopdesk.channels.base import OutboundRequest
 from shopdesk.channels.whatsapp_cloud import WhatsAppSender
 from shopdesk.config import TemplateSpec
 from shopdesk.csat import CsatSettings, texts
-from shopdesk.csat.answer import pressed, rating_of
+from shopdesk.csat.answer import is_comment, pressed, rating_of
 from shopdesk.csat.survey import applies, plan
 from shopdesk.dal.csat import Pending, Resolution
 from shopdesk.models import Conversation, ConversationStatus, CustomerRef, Direction, Identity, Message, ReplyRoute
@@ -187,3 +187,10 @@ def test_telegram_puts_five_choices_one_per_row():
     assert method == "sendMessage"
     assert [[b["callback_data"] for b in row] for row in body["reply_markup"]["inline_keyboard"]] == [
         [f"csat:{n}"] for n in range(1, 6)]
+
+
+def test_a_question_after_a_rating_is_a_new_request_not_its_comment():
+    assert is_comment("The courier was late though")
+    assert not is_comment("And where is my other order?")
+    assert not is_comment("¿Y mi otro pedido")
+    assert not is_comment("   ") and not is_comment(None)

@@ -9,7 +9,8 @@ conversation, a message is
   conversation as kind ``csat_answer`` with the score, the agent credited (who resolved it, kept on the survey)
   and the team; the conversation stays resolved and nothing is routed. Words beyond the rating ("4, quick and
   kind") are its comment.
-- after a rating, the comment: the next message with text within ``comment_window_s``, kind ``csat_comment``.
+- after a rating, the comment: the next message with text within ``comment_window_s``, kind ``csat_comment``,
+  unless it asks something (a question mark): a question is a new request and opens the next conversation.
 - anything else: an ordinary message, ingested as always (it opens the customer's next conversation, and the
   survey stops waiting).
 
@@ -67,6 +68,13 @@ def _values(value: Any) -> Iterator[Any]:
         yield value
 
 
+def is_comment(text: str | None) -> bool:
+    """Whether a message after a rating reads as its comment: some text, and no question (a question is a new
+    request, "and where is my other order?", which must reach a person, not sit on the resolved conversation)."""
+    words = (text or "").strip()
+    return bool(words) and "?" not in words and "¿" not in words
+
+
 def rating_of(message: Message) -> Rating | None:
     score = pressed(message.payload)
     if score is not None:
@@ -121,7 +129,7 @@ def take(identity: IdentityRecord | None, message: Message, *, provider: str, pr
         logger.info("csat answered", extra={"conversation_id": pending.conversation_id, "score": rating.score,
                                             "source": rating.source})
         return Taken(pending.conversation_id, answer)
-    if pending.state == "answered" and (message.text or "").strip():
+    if pending.state == "answered" and is_comment(message.text):
         comment = message.model_copy(update={"conversation_id": pending.conversation_id, "kind": "csat_comment",
                                              "payload": {**(message.payload or {}), **base,
                                                          "comment": message.text}})
