@@ -253,11 +253,22 @@ def list_articles(status: Annotated[str | None, Query(pattern="^(published|retir
 
 
 @app.put("/admin/kb/articles/<article_id>",
-         summary="Create or change an article (a new version; published): title, body, language, tags, url, "
-                 "translation_of (the original it translates)",
+         summary="Create or change an article (a new version; published, or with ?draft=true a draft the bot does "
+                 "not use until it is published): title, body, language, tags, url, translation_of (the original "
+                 "it translates)",
          responses=documented(200, Article, "Saved, with its new version", 400, 403, 409, 415))
-def put_article(article_id: ArticleId, body: ArticleContent) -> Article:
-    return articles.put(caller(app.current_event), article_id, body)
+def put_article(article_id: ArticleId, body: ArticleContent,
+                draft: Annotated[bool, Query(description="save as a draft: kept and versioned, not answered with "
+                                                         "until published")] = False) -> Article:
+    return articles.put(caller(app.current_event), article_id, body, draft)
+
+
+@app.post("/admin/kb/articles/<article_id>/publish",
+          summary="Publish a draft or a retired article (a new version, same content): the bot and agent assist "
+                  "use it from then on",
+          responses=documented(200, Article, "Published (unchanged if it already was)", 400, 403, 404, 409))
+def publish_article(article_id: ArticleId) -> Article:
+    return articles.publish(caller(app.current_event), article_id)
 
 
 @app.get("/admin/kb/articles/<article_id>/versions", summary="Every version of an article, oldest first",

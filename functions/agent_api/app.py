@@ -366,9 +366,9 @@ OrderId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z
 @app.post("/agent/assist/answer",
           summary="What the bot would do with this message, sending nothing: language, sentiment, urgency, intent, "
                   "the reason it would hand over, or the article it would answer with; plus the best articles",
-          responses=problems.responses(200, 415))
+          responses=problems.responses(200, 403, 404, 415))
 def assist_answer(body: AssistRequest) -> AssistAnswer:
-    return AssistAnswer.of(assistant.answer(caller(app.current_event), body.text))
+    return AssistAnswer.of(assistant.answer(caller(app.current_event), body.text, with_article=body.with_article))
 
 
 @app.get("/agent/conversations/<conversation_id>/assist",
