@@ -16,6 +16,7 @@ from shopdesk.api.admin import (
     AgentList,
     CalendarList,
     CalendarOut,
+    CsatOut,
     CustomerList,
     RoutingOut,
     SlaPolicyList,
@@ -34,6 +35,7 @@ from shopdesk.api.privacy import AuditList, JobOut, JobStarted, PrivacySettingsO
 from shopdesk.bot import BotSettings
 from shopdesk.commerce.platform import store_for
 from shopdesk.config import AdminApiSettings, CommerceSettings
+from shopdesk.csat import CsatSettings
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.audit import AuditLog
 from shopdesk.dal.canned import CannedResponses
@@ -307,6 +309,18 @@ def get_bot() -> BotOut:
          responses=problems.responses(200, 403, 409, 415))
 def put_bot(body: BotSettings, version: Version = None) -> BotOut:
     return admin.put_bot(_caller_roles(), body, version)
+
+
+@app.get("/admin/csat", summary="The satisfaction survey's settings", responses=READ)
+def get_csat() -> CsatOut:
+    return admin.csat(_caller_roles())
+
+
+@app.put("/admin/csat", summary="Turn the satisfaction survey after a resolve on or off, for every conversation, "
+                                "some channels or some teams (admins; ?version=N guards concurrent edits)",
+         responses=problems.responses(200, 403, 409, 415))
+def put_csat(body: CsatSettings, version: Version = None) -> CsatOut:
+    return admin.put_csat(_caller_roles(), body, version)
 
 
 class UnsupportedImport(Exception):

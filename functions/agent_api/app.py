@@ -47,12 +47,14 @@ from shopdesk.commerce.actions import CancelRequest, OrderActions, RefundRequest
 from shopdesk.commerce.lookup import OrderLookup
 from shopdesk.commerce.platform import commerce_for, store_for
 from shopdesk.config import AgentApiSettings, CommerceSettings, SearchSettings
+from shopdesk.csat.survey import SurveyDesk
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.audit import AuditLog
 from shopdesk.dal.canned import CannedResponses
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.counts import Counts
+from shopdesk.dal.csat import Surveys
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.kb import KnowledgeBase
 from shopdesk.dal.labels import Labels
@@ -108,8 +110,19 @@ overview = Overview(Counts(table), agents, mention_desk.mentions)
 transcripts = Transcripts(conversations, Customers(table), Access(agents),
                           html_mailer(settings.ses_from_address)
                           if settings.ses_from_address else None, book.routing, settings.shop_name)
-snoozer = Snoozer(conversations, inbox.set_status, book, on_resolved=transcripts.on_resolve,
-                  wants_resolved=lambda: book.routing().transcript_on_resolve)     # the automatic transcript
+surveys = SurveyDesk(Surveys(conversations), ConfigStore(table), inbox.outbound, settings.whatsapp_templates,
+                     default_language=lambda: book.routing().default_language)
+
+
+def after_resolve(conversation_id: str) -> None:
+    """A person resolved a conversation: the automatic transcript and the satisfaction survey, when turned on
+    (each never raises: the resolve happened)."""
+    transcripts.on_resolve(conversation_id)
+    surveys.on_resolve(conversation_id)
+
+
+snoozer = Snoozer(conversations, inbox.set_status, book, on_resolved=after_resolve,
+                  wants_resolved=lambda: book.routing().transcript_on_resolve or surveys.settings().enabled)
 rerouter = Rerouter(conversations, agents, ConfigStore(table), work, book)
 media = MediaStore(settings.media_bucket) if settings.media_bucket else None
 presign = media.presign if media else None
@@ -129,7 +142,7 @@ inbox.personaliser = Personaliser(conversations, book.routing, settings.shop_nam
 
 config_store = ConfigStore(table)
 composer = Composer(conversations, agents, config_store, work, book, slot_holders=inbox.slot_holders,
-                    note_message=inbox.note_message, resolved_ttl=inbox.resolved_ttl)
+                    note_message=inbox.note_message, resolved_ttl=inbox.resolved_ttl, on_resolved=surveys.on_resolve)
 labels = LabelDesk(Labels(table), composer)
 macros = MacroDesk(Macros(table), canned, Labels(table), agents, config_store, book, composer, inbox)
 

@@ -125,6 +125,8 @@ ADMIN_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
     ("POST", "/admin/kb/import"): ({"id": "x"}, "", (403, 403, 415, 403)),
     ("GET", "/admin/bot"): (None, "", READ),
     ("PUT", "/admin/bot"): ({"enabled": False}, "", WRITE),
+    ("GET", "/admin/csat"): (None, "", READ),
+    ("PUT", "/admin/csat"): ({"enabled": False}, "", WRITE),
     ("GET", "/admin/labels"): (None, "", READ),
     ("PUT", "/admin/labels/<label_id>"): ({"name": "Shipping", "color": "#2f80ed"}, "", WRITE),
     ("POST", "/admin/labels/<label_id>/retire"): (None, "", WRITE),

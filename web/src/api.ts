@@ -2,7 +2,7 @@
 // and admin-openapi.ts, generated with openapi-typescript by `npm run types`; admin.ts names the admin API's
 // bodies as the forms use them). Components never call fetch themselves.
 import type { components } from "./api-types/agent";
-import type { MetricRow, TopicRow } from "./reports";
+import type { CsatComment, MetricRow, TopicRow } from "./reports";
 import type {
   AdminAgent,
   AgentSettings,
@@ -304,6 +304,8 @@ export class Api {
     this.call<{ items: MetricRow[] }>("GET", "/reports/metrics" + query({ ...p }));
   reportTopics = (p: ReportPeriod) =>
     this.call<{ items: TopicRow[] }>("GET", "/reports/metrics" + query({ ...p, metric: "topics", group_by: "week" }));
+  csatComments = (p: ReportPeriod) =>
+    this.call<{ items: CsatComment[] }>("GET", "/reports/metrics" + query({ ...p, metric: "csat_comments" }));
 }
 
 export type ReportGroup = "agent" | "team" | "channel" | "language" | "day" | "week" | "hour";

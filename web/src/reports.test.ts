@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bars, figure, topicName, topicsOf, weekOf } from "./reports";
+import { bars, figure, stars, topicName, topicsOf, weekOf } from "./reports";
 
 describe("weekOf", () => {
   it("runs from the Monday of the week to the next Monday", () => {
@@ -65,5 +65,17 @@ describe("topicsOf", () => {
   });
   it("reads a topic with spaces", () => {
     expect(topicName("order_status")).toBe("order status");
+  });
+});
+
+describe("CSAT", () => {
+  it("shows a CSAT row's score as its figure", () => {
+    expect(figure({ key: "alice", asked: 3, responses: 2, satisfied: 1, score: 0.5, response_rate: 0.6667 })).toBe(0.5);
+    expect(figure({ key: "bob", asked: 1, responses: 0, satisfied: 0, score: null })).toBeNull();
+  });
+  it("draws a rating as five stars", () => {
+    expect(stars(4)).toBe("★★★★☆");
+    expect(stars(1)).toBe("★☆☆☆☆");
+    expect(stars(null)).toBe("");
   });
 });

@@ -23,9 +23,9 @@ export interface Bar {
   share: number; // of the largest value, 0..1: the bar's length
 }
 
-/** The figure a row shows: a count or ratio (`value`), else a duration's median. */
+/** The figure a row shows: a count or ratio (`value`), a duration's median, or a CSAT score. */
 export function figure(row: MetricRow): number | null {
-  const value = row.value ?? row.median_s;
+  const value = row.value ?? row.median_s ?? row.score;
   return typeof value === "number" ? value : null;
 }
 
@@ -62,4 +62,23 @@ export function topicsOf(rows: TopicRow[], limit = 5): { week: string | null; to
 /** A topic as people read it: `order_status` is "order status". */
 export function topicName(topic: string): string {
   return topic.replace(/_/g, " ");
+}
+
+/** A rating with its comment, as `GET /reports/metrics?metric=csat_comments` lists it (newest first). */
+export interface CsatComment {
+  at: string;
+  conversation_id: string;
+  agent_id: string | null;
+  team: string | null;
+  channel: string | null;
+  language: string | null;
+  rating: number | null;
+  comment: string;
+}
+
+/** "★★★★☆" for a rating of 4: the stars shown beside a comment (its number is the accessible name). */
+export function stars(rating: number | null): string {
+  if (rating == null) return "";
+  const n = Math.max(0, Math.min(5, Math.round(rating)));
+  return "★".repeat(n) + "☆".repeat(5 - n);
 }

@@ -1465,6 +1465,11 @@ export interface components {
             emotion?: string | null;
             /** Urgent */
             urgent?: boolean | null;
+            /**
+             * Rating
+             * @description a satisfaction survey's answer (kind csat_answer): the customer's rating, 1 to 5
+             */
+            rating?: number | null;
         };
         /** NoteAction */
         NoteAction: {

@@ -3,9 +3,10 @@ import type { ReportGroup, ReportSummary } from "../api";
 import { useApp } from "../context";
 import { formatDuration } from "../format";
 import type { MessageKey } from "../i18n";
-import { bars, topicName, topicsOf, weekOf, type MetricRow, type TopicRow } from "../reports";
+import { bars, stars, topicName, topicsOf, weekOf, type CsatComment, type MetricRow, type TopicRow } from "../reports";
 
-const METRICS = ["conversations", "replies", "handled", "first_response", "resolution", "reopen_rate"] as const;
+const METRICS = ["conversations", "replies", "handled", "first_response", "resolution", "reopen_rate", "csat"] as const;
+const SHARES = new Set(["reopen_rate", "csat"]);
 const GROUPS: ReportGroup[] = ["agent", "team", "channel", "language", "day", "week", "hour"];
 const DURATIONS = new Set(["first_response", "resolution"]);
 
@@ -18,9 +19,11 @@ export function Reports() {
   const [group, setGroup] = useState<ReportGroup>("agent");
   const [rows, setRows] = useState<MetricRow[]>([]);
   const [topicRows, setTopicRows] = useState<TopicRow[]>([]);
+  const [comments, setComments] = useState<CsatComment[]>([]);
 
   useEffect(() => {
     void store.run(async () => setSummary(await store.api.reportSummary(period)));
+    void store.run(async () => setComments((await store.api.csatComments(period)).items));
   }, [period]);
   useEffect(() => {
     void store.run(async () => setTopicRows((await store.api.reportTopics(period)).items));
@@ -33,7 +36,7 @@ export function Reports() {
   const duration = (s: number | null | undefined) => (s == null ? "—" : formatDuration(s * 1000));
   const share = (r: number | null | undefined) => (r == null ? "—" : `${Math.round(r * 100)} %`);
   const shown = (value: number) =>
-    DURATIONS.has(metric) ? duration(value) : metric === "reopen_rate" ? share(value) : String(value);
+    DURATIONS.has(metric) ? duration(value) : SHARES.has(metric) ? share(value) : String(value);
   return (
     <section class="board reports" aria-labelledby="reports-title">
       <h1 id="reports-title">{t("reports")}</h1>
@@ -89,6 +92,8 @@ export function Reports() {
             <dl class="figures">
               <dt>{t("reports.csat")}</dt>
               <dd>{share(summary.csat.score)} ({summary.csat.responses})</dd>
+              <dt>{t("reports.csatResponseRate")}</dt>
+              <dd>{share(summary.csat.response_rate)}</dd>
               <dt>{t("reports.containment")}</dt>
               <dd>{share(summary.bot.containment_rate)}</dd>
             </dl>
@@ -166,6 +171,40 @@ export function Reports() {
           ))}
           {rows.length === 0 && <li class="muted">{t("none")}</li>}
         </ul>
+      </div>
+      <div class="card">
+        <h3 id="csat-comments-title">{t("reports.csatComments")}</h3>
+        {comments.length === 0 ? (
+          <p class="muted">{t("none")}</p>
+        ) : (
+          <table aria-labelledby="csat-comments-title">
+            <thead>
+              <tr>
+                <th scope="col">{t("reports.rating")}</th>
+                <th scope="col">{t("reports.comment")}</th>
+                <th scope="col">{t("group.agent")}</th>
+                <th scope="col">{t("group.channel")}</th>
+                <th scope="col">{t("reports.when")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {comments.map((c) => (
+                <tr key={`${c.conversation_id}-${c.at}`}>
+                  <td>
+                    <span aria-hidden="true">{stars(c.rating)}</span>
+                    <span class="visually-hidden">{t("reports.ratingOf", { rating: String(c.rating ?? "—") })}</span>
+                  </td>
+                  <td>
+                    <a href={`/c/${encodeURIComponent(c.conversation_id)}`}>{c.comment}</a>
+                  </td>
+                  <td>{c.agent_id ?? "—"}</td>
+                  <td>{c.channel ?? "—"}</td>
+                  <td>{c.at.slice(0, 16).replace("T", " ")}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
       </div>
     </section>
   );

@@ -57,18 +57,20 @@ class EventType(StrEnum):
     CSAT_ANSWERED = "csat_answered"
     TOPIC_ADDED = "topic_added"                    # a contact reason named (shopdesk.logic.topics): ``topic``
     TOPIC_REMOVED = "topic_removed"                # its label taken off, and no other source names it
+    CSAT_COMMENTED = "csat_commented"              # the comment a customer added after their rating
 
 
 # Who may be credited as an agent: anyone but these actors.
 NOT_AGENTS = frozenset({None, "", "system", "customer", "router", "bot"})
 # Outbound kinds that are not a person's answer.
-AUTOMATIC_KINDS = frozenset({"acknowledgement", "auto_reply", "bot_answer", "csat_survey"})
+AUTOMATIC_KINDS = frozenset({"acknowledgement", "auto_reply", "bot_answer", "csat_survey", "csat_follow_up"})
 # Message kinds other capabilities write, and the event each one is (payload fields documented in metrics.md).
 KIND_EVENTS = {
     "bot_answer": EventType.BOT_ANSWERED,
     "bot_handoff": EventType.BOT_HANDED_OFF,
     "csat_survey": EventType.CSAT_ASKED,
     "csat_answer": EventType.CSAT_ANSWERED,
+    "csat_comment": EventType.CSAT_COMMENTED,
     "order_action": EventType.ORDER_ACTION,
 }
 DELIVERED = frozenset({"delivered", "read"})
@@ -351,7 +353,9 @@ def _message(new: Mapping[str, Any], old: Mapping[str, Any] | None, written_at: 
 def _special(ctx: _Context, kind: EventType, at: datetime, message_id: Any, author: Any,
              payload: Mapping[str, Any]) -> Event:
     rating = payload.get("rating")
-    return ctx.event(kind, at, (message_id,), message_id=message_id, actor=author or "system",
+    # a survey's events carry the team and language the survey was sent for (a message item has neither)
+    carried = {k: payload[k] for k in ("team", "language") if isinstance(payload.get(k), str)}
+    return ctx.event(kind, at, (message_id,), message_id=message_id, actor=author or "system", **carried,
                      agent_id=_agent(payload.get("agent_id")) or (_agent(author) if kind is EventType.ORDER_ACTION
                                                                   else None),
                      reason=payload.get("reason") or payload.get("action"),

@@ -140,6 +140,10 @@ FROM ev WHERE type IN ('bot_answered', 'bot_handed_off', 'bot_resolved') GROUP B
   count(*) FILTER (WHERE type = 'csat_answered' AND rating IS NOT NULL) AS responses,
   count(*) FILTER (WHERE type = 'csat_answered' AND rating >= 4) AS satisfied
 FROM ev WHERE type IN ('csat_asked', 'csat_answered') GROUP BY 1 ORDER BY 1""", "CSAT surveys and ratings"),
+    "csat_comments": ("""SELECT type, occurred_at, at_ms, conversation_id, agent_id, team, channel, language, rating,
+  detail
+FROM ev WHERE type IN ('csat_answered', 'csat_commented') ORDER BY at_ms DESC, event_id LIMIT 5000""",
+                      "CSAT ratings and comments, newest first"),
 }
 
 # Conversations opened per hour (``{channel_filter}``: all channels, or one we checked), the forecast's history.

@@ -167,11 +167,15 @@ class MessageOut(BaseModel):
     sentiment: Literal["negative", "neutral", "positive"] | None = None
     emotion: str | None = None
     urgent: bool | None = None
+    rating: int | None = Field(default=None, ge=1, le=5, description="a satisfaction survey's answer (kind "
+                                                                     "csat_answer): the customer's rating, 1 to 5")
 
     @classmethod
     def of(cls, message: Message, presign: Presign | None = None) -> MessageOut:
-        data = message.model_dump(include=set(cls.model_fields) - {"attachments"})
-        return cls(**data, attachments=[_attachment(a, presign) for a in message.attachments])
+        data = message.model_dump(include=set(cls.model_fields) - {"attachments", "rating"})
+        rating = (message.payload or {}).get("rating") if message.kind == "csat_answer" else None
+        return cls(**data, attachments=[_attachment(a, presign) for a in message.attachments],
+                   rating=int(rating) if isinstance(rating, int | float) and 1 <= rating <= 5 else None)
 
 
 def _attachment(attachment: Attachment, presign: Presign | None) -> AttachmentOut:

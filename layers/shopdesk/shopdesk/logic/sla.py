@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -74,7 +74,8 @@ REROUTE_AFTER_SECONDS = 300    # a re-sent routing work is looked at again after
 def sweep(conversations: Conversations, bus: EventBus, work: Queue, shards: int, *,
           alerts: AlertTopic | None = None, book: PolicyBook | None = None, agents: Agents | None = None,
           workers: int = WORKERS, time_left: Callable[[], float] | None = None,
-          risk: RiskSettings | None = None) -> SweepReport:
+          risk: RiskSettings | None = None,
+          on_timer: Mapping[str, Callable[[str], object]] | None = None) -> SweepReport:
     """One pass over everything due, in parallel chunks of 25 conversations; when ``time_left()``
     (seconds) runs low the rest stays in the index for the next sweep."""
     now = clock.now()
@@ -89,7 +90,7 @@ def sweep(conversations: Conversations, bus: EventBus, work: Queue, shards: int,
     by_conversation: dict[str, list[Deadline]] = defaultdict(list)
     for d in sorted((d for d in found if d.kind not in ("timer", "marker")), key=lambda d: d.due_sk):  # oldest first
         by_conversation[d.conversation_id].append(d)
-    released = _run_timers(conversations, agents, timers, workers, book, bus) if timers else 0
+    released = _run_timers(conversations, agents, timers, workers, book, bus, on_timer) if timers else 0
 
     def step(chunk: list[list[Deadline]]) -> list[_Flagged]:
         if time_left is not None and time_left() < RESERVE_SECONDS:
@@ -287,11 +288,13 @@ def _name(target: str) -> str:
 
 
 def _run_timers(conversations: Conversations, agents: Agents | None, timers: list[Deadline], workers: int,
-                book: PolicyBook | None = None, bus: EventBus | None = None) -> int:
+                book: PolicyBook | None = None, bus: EventBus | None = None,
+                on_timer: Mapping[str, Callable[[str], object]] | None = None) -> int:
     """Routing timers: an assignee silent too long loses the conversation to the next agent; an
     agent offline past the grace period gives their open conversations back to the queue; a snooze
     that ends opens its conversation again (logic.snooze); a bot answer the customer did not come back
-    to resolves its conversation (shopdesk.bot.converse)."""
+    to resolves its conversation (shopdesk.bot.converse); ``on_timer`` runs the timers other capabilities set,
+    by name, with the conversation's id (a delayed satisfaction survey: ``shopdesk.csat.survey``)."""
     def run(timer: Deadline) -> int:
         released = 0
         if timer.target == "assignee_silence" and timer.agent_id:
@@ -318,6 +321,8 @@ def _run_timers(conversations: Conversations, agents: Agents | None, timers: lis
 
             resolve_silent(conversations, Customers(conversations.table), BotStore(conversations.table), book,
                            timer.conversation_id, bus)
+        elif on_timer and timer.target in on_timer:
+            on_timer[timer.target](timer.conversation_id)
         return released
 
     with ThreadPoolExecutor(max_workers=min(workers, len(timers))) as pool:
