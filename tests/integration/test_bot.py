@@ -68,6 +68,38 @@ def test_articles_are_versioned_listed_and_retired_not_deleted(desk):
     assert admin_call(desk, "PUT", "/admin/kb/articles/gift", "[supervisors]", article)[0] == 403
 
 
+def test_a_draft_is_kept_and_versioned_but_answered_with_only_once_published(bot):
+    article = {"title": "Envoltorio de regalo", "language": "es", "tags": ["regalo"],
+               "body": "Envolvemos tu pedido para regalo por 3 EUR: elige «envolver para regalo» al pagar."}
+    status, draft = admin_call(bot, "PUT", "/admin/kb/articles/gift_wrap", "[admins]", article, query="draft=true")
+    assert (status, draft["status"], draft["version"]) == (200, "draft", 1)
+    question = {"text": "¿Podéis envolver mi pedido para regalo?"}
+    assert agent(bot, "POST", "/agent/assist/answer", "alice", question)[1]["answer"] is None
+    # an admin tries the draft before publishing it; an agent may not
+    tried = agent(bot, "POST", "/agent/assist/answer", "root", {**question, "with_article": "gift_wrap"},
+                  groups="[admins]")[1]
+    assert tried["answer"]["article_id"] == "gift_wrap"
+    assert agent(bot, "POST", "/agent/assist/answer", "alice", {**question, "with_article": "gift_wrap"})[0] == 403
+    assert agent(bot, "POST", "/agent/assist/answer", "root", {**question, "with_article": "nothing"},
+                 groups="[admins]")[0] == 404
+    assert agent(bot, "POST", "/agent/assist/answer", "alice", question)[1]["answer"] is None    # nothing kept
+
+    status, published = admin_call(bot, "POST", "/admin/kb/articles/gift_wrap/publish", "[admins]")
+    assert (status, published["status"], published["version"]) == (200, "published", 2)
+    answer = agent(bot, "POST", "/agent/assist/answer", "alice", question)[1]
+    assert answer["language"] == "es" and answer["answer"]["article_id"] == "gift_wrap"
+    assert admin_call(bot, "POST", "/admin/kb/articles/gift_wrap/publish", "[admins]")[1]["version"] == 2
+
+    admin_call(bot, "DELETE", "/admin/kb/articles/gift_wrap", "[admins]")
+    assert agent(bot, "POST", "/agent/assist/answer", "alice", question)[1]["answer"] is None
+    status, again = admin_call(bot, "POST", "/admin/kb/articles/gift_wrap/publish", "[admins]")
+    assert (status, again["status"], again["version"]) == (200, "published", 4)
+    versions = admin_call(bot, "GET", "/admin/kb/articles/gift_wrap/versions", "[admins]")[1]["items"]
+    assert [v["status"] for v in versions] == ["draft", "published", "retired", "published"]
+    assert admin_call(bot, "POST", "/admin/kb/articles/nothing/publish", "[admins]")[0] == 404
+    assert admin_call(bot, "POST", "/admin/kb/articles/gift_wrap/publish", "[supervisors]")[0] == 403
+
+
 def test_translations_link_to_an_original_one_per_language(desk):
     base = {"title": "Returns", "body": "Return within 30 days.", "language": "en"}
     assert admin_call(desk, "PUT", "/admin/kb/articles/ret", "[admins]", base)[0] == 200
@@ -136,6 +168,7 @@ def test_bot_answers_a_frequent_question_with_the_articles_link_and_asks_if_it_h
     assert "YES" in answer["text"]                              # Twilio WhatsApp: words, not buttons
     assert seen["bot"]["state"] == "answering" and seen["bot"]["article_id"] == "faq_shipping"
     assert seen["status"] == "pending" and seen["assignee"] is None      # nobody was given it
+    assert {"article:shipping", "article:delivery"} <= bot.item(f"CONV#{conv}")["topics"]   # the article's tags
 
 
 def test_a_routing_record_sent_again_gets_no_second_answer_and_no_acknowledgement(bot):

@@ -13,7 +13,7 @@ from shopdesk.bot.decide import Context, decide
 from shopdesk.bot.orders import OrderAnswer, describe, state_of
 from shopdesk.commerce.models import Fulfillment, Order, Tracking
 from shopdesk.dal.kb import StoredArticle
-from shopdesk.errors import BadRequest
+from shopdesk.errors import BadRequest, NotFound
 from shopdesk.kb import Article
 from shopdesk.kb.articles import ImportProblem, parse_jsonl, parse_markdown
 from shopdesk.kb.index import Indexed, KbIndex, Tuning, passages, vector_space
@@ -223,7 +223,7 @@ class Stored:
     def __init__(self, stored):
         self.stored = stored
 
-    def revision(self):
+    def revision(self, consistent=False):
         return 1
 
     def list(self):
@@ -239,3 +239,42 @@ def test_vectors_of_another_space_are_recomputed_never_compared():
     assert embedder.embedded == 0
     index = IndexCache(Stored([StoredArticle(article, old_scheme, embedder.model)]), embedder).get()
     assert embedder.embedded == len(passages(article)) and len(index._matrix) == len(passages(article))
+
+
+# ---------------------------------------------------------------- trying an article before publishing it
+
+class StoredArticles:
+    """The knowledge base's reads as the index cache makes them (dal/kb.py), from a dict."""
+
+    def __init__(self, articles):
+        self.items = {a.id: StoredArticle(a, EMBEDDER.passages(passages(a)), vector_space(EMBEDDER.model))
+                      for a in articles}
+        self.reads = 0
+
+    def get(self, article_id):
+        return self.items.get(article_id)
+
+    def list(self):
+        self.reads += 1
+        return list(self.items.values())
+
+    def revision(self, consistent=False):
+        return 7
+
+
+def test_an_article_is_tried_as_if_published_without_changing_the_containers_index():
+    draft = Article(id="ship_es2", title="Envíos", body="Enviamos en 2 días laborables.", language="es",
+                    translation_of="ship", status="draft")
+    retired = Article(id="gift", title="Gift wrap", body="We gift-wrap for 3 EUR.", language="en", status="retired")
+    store = StoredArticles([*ARTICLES, draft, retired])
+    cache = IndexCache(store, EMBEDDER)
+
+    tried = cache.with_article("ship_es2")
+    # the draft stands in for its group's Spanish article, as publishing it would leave the group
+    assert sorted(e.article.id for e in tried.entries) == ["pay", "ship", "ship_es2"]
+    assert all(e.article.status == "published" for e in tried.entries)
+    assert sorted(e.article.id for e in cache.get().entries) == ["pay", "ship", "ship_es"]      # the cache's own
+    assert "gift" in [e.article.id for e in cache.with_article("gift").entries]
+    assert store.reads == 1                                       # the revision did not move: built once
+    with pytest.raises(NotFound):
+        cache.with_article("nothing")

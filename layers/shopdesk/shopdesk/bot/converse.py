@@ -46,7 +46,7 @@ from shopdesk.dal.events import EventBus
 from shopdesk.dal.queues import Queue
 from shopdesk.ids import new_id
 from shopdesk.kb.loader import IndexCache
-from shopdesk.logic import sla_engine
+from shopdesk.logic import sla_engine, topics
 from shopdesk.logic.business_time import is_open
 from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.logic.timeline import system_message
@@ -187,7 +187,9 @@ class Bot:
                          at=clock.iso(now), question=text[:500],
                          pending_order=decision.order_number if decision.action == "verify" else None)
         try:
-            self.store.answer(conv, reply, state, question.id)
+            article = decision.article
+            self.store.answer(conv, reply, state, question.id, topics=topics.from_article(
+                article.id, article.tags, article.translation_of) if article else None)
         except BotRefused:
             logger.info("bot stood back", extra={"conversation_id": conv.id})
             return Outcome.SKIPPED

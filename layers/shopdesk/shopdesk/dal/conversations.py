@@ -290,10 +290,11 @@ class Conversations:
 
     def note_understanding(self, conversation_id: str, sk: str, *, language: str | None, sentiment: str,
                            emotion: str | None, urgent: bool, intents: list[str],
-                           conversation_language: str | None) -> None:
+                           conversation_language: str | None, topics: set[str] | None = None) -> None:
         """What the router understood of an inbound message: on the message, and as the conversation's latest
-        mood (its ``sentiment`` and ``urgent``, and its ``language`` when given). Two UpdateItems, each
-        idempotent; a message or conversation gone meanwhile (erased) is left alone."""
+        mood (its ``sentiment`` and ``urgent``, and its ``language`` when given) and the contact reasons it named
+        (``topics``, entries of shopdesk.logic.topics, added to the set). Two UpdateItems, each idempotent; a
+        message or conversation gone meanwhile (erased) is left alone."""
         try:
             self.table.update(it.conv_pk(conversation_id), sk,
                               Update().set("language", language).set("sentiment", sentiment)
@@ -302,6 +303,8 @@ class Conversations:
             update = Update().set("sentiment", sentiment).set("urgent", urgent or None)
             if conversation_language:
                 update.set("language", conversation_language)
+            if topics:
+                update.add("topics", set(topics))
             self.table.update(it.conv_pk(conversation_id), it.META, update.when("attribute_exists(PK)"))
         except ConditionFailed:
             return
@@ -1037,6 +1040,51 @@ class Conversations:
             if exc.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
             raise ClockConflict(conversation_id) from exc
+
+    # ------------------------------------------------------------------ breach risk (logic/breach_risk.py)
+    def waiting(self, team: str, limit: int = 1000) -> list[Conversation]:
+        """A team's whole queue in the router's order (most urgent, then longest waiting): the Queue index,
+        page after page, at most ``limit`` (#230)."""
+        rows: list[dict[str, Any]] = []
+        cursor = None
+        while len(rows) < limit:
+            page = self.table.query(index="Queue", key_condition="QueuePK = :pk", names={},
+                                    values={":pk": it.queue_pk(team)}, limit=limit - len(rows), cursor=cursor)
+            rows.extend(page.items)
+            cursor = page.cursor
+            if not cursor:
+                break
+        return [it.conversation_from_item(i) for i in rows]
+
+    def note_breach_risk(self, conv: Conversation, risk: float, raise_for: tuple[str, str] | None) -> bool:
+        """Store a waiting conversation's risk (#231); with ``raise_for`` (target, due time) also record the
+        risk warning for that target once (``sla_risk``), unless the SLA warning for it went out already, with
+        its board record, in one transaction. True when the warning was recorded now. Nothing is written for a
+        conversation no longer waiting."""
+        now = clock.now_iso()
+        update = (Update().set("breach_risk", risk).set("breach_risk_at", now)
+                  .when("attribute_exists(PK) AND attribute_exists(QueuePK)"))
+        if raise_for is not None:
+            target, due = raise_for
+            raised = (Update().set("breach_risk", risk).set("breach_risk_at", now).set("sla_risk", {target: due})
+                      .when("attribute_exists(PK) AND attribute_exists(QueuePK) "
+                            "AND (attribute_not_exists(sla_risk.#target) OR sla_risk.#target <> :due) "
+                            "AND (attribute_not_exists(sla_warned.#target) OR sla_warned.#target <> :due) "
+                            "AND (attribute_not_exists(sla_done.#target) OR sla_done.#target <> :due)",
+                            due=due))
+            raised.names["#target"] = target
+            try:
+                self.table.transact([
+                    self.table.update_op(it.conv_pk(conv.id), it.META, raised),
+                    self.table.put_op(event_item(SlaEvent(
+                        kind="risk", conversation_id=conv.id, target=target, due_at=due, at=now, team=conv.team,
+                        assignee=None, priority=conv.priority.value, channel=conv.channel)))])
+                return True
+            except TransactionCancelled:
+                pass                                # raised before, warned already, or no longer waiting
+        with suppress(ConditionFailed):
+            self.table.update(it.conv_pk(conv.id), it.META, update)
+        return False
 
     # ------------------------------------------------------------------ SLA deadlines
     def due_deadlines(self, shard: int, now_iso: str, limit: int = 1000) -> list[Deadline]:

@@ -32,6 +32,7 @@ class IdentityRecord:
     last_agent_at: str | None = None
     siblings: tuple[str, ...] = field(default=())      # the customer's other identities, "kind#address"
     reopenable_conversation_id: str | None = None      # the bot resolved it: the next message reopens it
+    csat: dict[str, Any] | None = None      # a satisfaction survey waiting for this customer's answer (dal.csat)
 
     @property
     def key(self) -> str:
@@ -49,7 +50,7 @@ def record_from_item(item: dict[str, Any]) -> IdentityRecord:
                           open_conversation_id=item.get("open_conversation_id"),
                           last_agent=item.get("last_agent"), last_agent_at=item.get("last_agent_at"),
                           siblings=tuple(item.get("siblings") or ()),
-                          reopenable_conversation_id=item.get("reopenable_conversation_id"))
+                          reopenable_conversation_id=item.get("reopenable_conversation_id"), csat=item.get("csat"))
 
 
 class Identities:
@@ -85,10 +86,12 @@ class Identities:
     def open_ops(self, identity: IdentityRecord, conversation_id: str, customer_name: str | None,
                  expected_open: str | None) -> list[dict[str, Any]]:
         """A new conversation takes the open slot of the identity it started from and of all its siblings,
-        each conditioned on holding no other open conversation (or the stale one the caller saw)."""
+        each conditioned on holding no other open conversation (or the stale one the caller saw). A survey the
+        customer did not answer stops waiting: they wrote about something else."""
         ops = []
         for key in (identity.key, *identity.siblings):
-            update = Update().set("open_conversation_id", conversation_id).remove("reopenable_conversation_id")
+            update = (Update().set("open_conversation_id", conversation_id).remove("reopenable_conversation_id")
+                      .remove("csat"))
             if key == identity.key and customer_name:
                 update.set_if_missing("customer_name", customer_name)
             if expected_open is None:

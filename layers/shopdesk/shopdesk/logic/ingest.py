@@ -8,7 +8,8 @@ A conversation the bot resolved is remembered by the identity, and the customer'
 within the same budget (``reopen_inbound``); one a person resolved stays resolved: the next message starts
 another.
 An email that names its conversation (reply+<id>@ address) skips the GetItem; one that only
-names it through In-Reply-To/References costs one BatchGetItem more.
+names it through In-Reply-To/References costs one BatchGetItem more. An answer to a satisfaction survey (the
+identity says one waits) is one transaction and, for a rating, one SendMessage too (``shopdesk.csat.answer``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from typing import Any, Literal
 
 from shopdesk import clock
 from shopdesk.bounds import bound, bound_text
+from shopdesk.csat import answer
 from shopdesk.dal.conversations import Conversations, IdentityRace, StaleConversation
+from shopdesk.dal.csat import Surveys
 from shopdesk.dal.identities import IdentityRecord
 from shopdesk.dal.items import marker_pk, message_sk
 from shopdesk.dal.queues import Queue
@@ -139,6 +142,15 @@ def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
     for _ in range(3):
         identity = conversations.get_identity(inbound.identity_kind, inbound.customer_address)
         expected_open = identity.open_conversation_id if identity else None
+        if identity is not None and identity.csat and not expected_open:
+            # a satisfaction survey waits for this customer's answer (shopdesk.csat.answer)
+            try:
+                taken = answer.take(identity, _message(inbound, "", kinds, policy), provider=inbound.provider,
+                                    provider_id=inbound.provider_id, surveys=Surveys(conversations), work=work)
+            except DuplicateDelivery as duplicate:
+                return _duplicate(duplicate, work)
+            if taken is not None:
+                return IngestResult("stored", taken.conversation_id, taken.message.id, message_sk=_sk(taken.message))
         for target in dict.fromkeys(t for t in (thread, expected_open) if t):
             message = _message(inbound, target, kinds, policy)
             routing = inbound_work(target, message, marker=marker_pk(inbound.provider, inbound.provider_id))
