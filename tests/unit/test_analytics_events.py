@@ -274,3 +274,11 @@ def test_the_deletion_list_reaches_athena_as_an_anti_join_on_its_glue_table():
     anti_join = "NOT COALESCE({}, '') IN (SELECT id FROM \"shopdesk_dev\".\"erased\" WHERE NOT id IS NULL)"
     assert anti_join.format("customer_id") in trino and anti_join.format("conversation_id") in trino
     sqlglot.parse_one(trino, read="trino")
+
+
+def test_every_report_statement_leaves_erased_customers_out():
+    from shopdesk.analytics.sql import concurrent_load, hourly, topics
+
+    built = [statement(name, PERIOD, group) for name, group in EVERY]
+    built += [hourly(PERIOD, None), hourly(PERIOD, "sms"), concurrent_load(PERIOD, "day"), topics(PERIOD)]
+    assert all("{erased}" in sql and sql.count("NOT IN (SELECT id FROM {erased}") >= 2 for sql in built)

@@ -87,7 +87,8 @@ def test_days_follow_the_reports_time_zone_across_a_dst_change():
 
 
 def test_the_statement_parses_as_trino():
-    trino = to_trino(concurrent_load(PERIOD, "hour").replace("{events}", '"shopdesk_dev"."events"'))
+    trino = to_trino(concurrent_load(PERIOD, "hour").replace("{events}", '"shopdesk_dev"."events"')
+                     .replace("{erased}", '"shopdesk_dev"."erased"'))
     parsed = sqlglot.parse_one(trino, read="trino")
     assert parsed.find(sqlglot.exp.Table) is not None and "ignore nulls" in trino.lower()
     with pytest.raises(ValueError):

@@ -123,7 +123,8 @@ def test_weeks_start_on_monday_in_the_reports_time_zone():
 
 def test_the_topics_statement_parses_as_trino():
     period = Period(datetime(2026, 11, 11, tzinfo=UTC), datetime(2026, 11, 23, tzinfo=UTC), TZ)
-    trino = to_trino(topics(period).replace("{events}", '"shopdesk_dev"."events"'))
+    trino = to_trino(topics(period).replace("{events}", '"shopdesk_dev"."events"')
+                     .replace("{erased}", '"shopdesk_dev"."erased"'))
     parsed = sqlglot.parse_one(trino, read="trino")
     assert parsed.find(sqlglot.exp.Table) is not None
     assert "date_trunc('week'" in trino.lower() and "max_by(" in trino.lower()

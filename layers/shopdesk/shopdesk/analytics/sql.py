@@ -212,6 +212,7 @@ CONCURRENT_LOAD = """WITH changes AS (
     CASE WHEN type IN ('conversation_opened', 'status_changed') THEN to_value END AS status
   FROM (
     SELECT * FROM {events} WHERE day <= '{last_day}' AND at_ms < {end_ms}
+    AND {not_erased}
     QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY at_ms) = 1
   ) e
   WHERE type IN ('conversation_opened', 'status_changed', 'assigned', 'transferred', 'unassigned')
@@ -272,7 +273,7 @@ def concurrent_load(period: Period, group: str) -> str:
         raise ValueError("concurrent load is over time: group it by day or hour")
     values = ", ".join(f"('{key}', {first}, {last})" for key, first, last in buckets(period, group))
     return (CONCURRENT_LOAD.replace("{buckets}", values).replace("{last_day}", period.last_day)
-            .replace("{end_ms}", str(period.end_ms)))
+            .replace("{end_ms}", str(period.end_ms)).replace("{not_erased}", NOT_ERASED))
 
 
 def week_start(moment: datetime, tz: str) -> datetime:
