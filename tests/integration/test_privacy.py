@@ -234,6 +234,28 @@ def test_erase_leaves_nothing_of_the_customer_and_a_replay_stores_nothing(desk):
     assert admin(desk, "POST", f"/admin/customers/{customer}/erase")[0] == 404
 
 
+def test_an_erased_customer_s_csat_comment_is_in_no_queryable_row(desk):
+    from tests.integration.test_analytics import Lake
+    from tests.integration.test_csat import _resolved_sms_conversation, _settings, _sms
+    lake = Lake(desk, desk.env["EVENTS_BUCKET"])
+    # Given a customer who rated their conversation and commented (the one text events carry)
+    _settings(desk)
+    conv = _resolved_sms_conversation(desk, "+31655507777", "SMcsat1")
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    _sms(desk, "+31655507777", "4", "SMcsat2")
+    desk.drain_queue(desk.work_queue_url, "router")
+    _sms(desk, "+31655507777", "Quokkavelvet service, thanks", "SMcsat3")
+    desk.drain_queue(desk.work_queue_url, "router")
+    lake.pump()
+    assert "Quokkavelvet" in json.dumps(_lake_rows(desk, erased_applied=True), default=str)
+    # When an admin erases them
+    assert _job(desk, "erase", customer)["status"] == "done"
+    lake.pump()
+    # Then neither their words nor their ids are in any row a report can read
+    kept = json.dumps(_lake_rows(desk, erased_applied=True), default=str)
+    assert "Quokkavelvet" not in kept and customer not in kept and conv not in kept
+
+
 def test_retention_gives_replies_notes_and_resolved_conversations_their_expiry(desk):
     # Given messages kept 60 days and closed conversations 14
     assert admin(desk, "PUT", "/admin/privacy/settings",
