@@ -30,6 +30,7 @@ import logging
 import math
 import os
 import random
+import re
 import sys
 import threading
 import time
@@ -130,6 +131,7 @@ class Meter:
     rru: Counter[str] = field(default_factory=Counter)
     wru: Counter[str] = field(default_factory=Counter)
     wru_index: Counter[str] = field(default_factory=Counter)
+    wru_by_index: Counter[str] = field(default_factory=Counter)
     invocations: Counter[str] = field(default_factory=Counter)
     billed_ms: Counter[str] = field(default_factory=Counter)
     unpriced: Counter[str] = field(default_factory=Counter)
@@ -301,7 +303,11 @@ class Meter:
                 wru += write_units(max(item_size(old), item_size(put if kind == "Put" else new)),
                                    transactional=transactional)
                 # ... but nothing changed, so no index was written
-                wru_index += sum(index_write_units(i, self.table_keys, old, new) for i in self.indexes)
+                for index in self.indexes:
+                    units = index_write_units(index, self.table_keys, old, new)
+                    wru_index += units
+                    with self._lock:
+                        self.wru_by_index[index.name] += units
         with self._lock:
             self.rru[function] += rru
             self.wru[function] += wru
@@ -728,11 +734,30 @@ def run(conversations: int = 50) -> dict[str, Any]:
                 for _ in range(int(timedelta(hours=6) / SWEEP_EVERY)):
                     frozen.now += SWEEP_EVERY.total_seconds()
                     bench_run.sweep()
+                sizes = item_sizes(meter._quiet, desk.table_name)
         finally:
             clock.time = real          # type: ignore[assignment]
             provider.close()
             connections.close()
-    return summarise(bench_run, conversations, outcome, idle, time.perf_counter() - started_wall)
+    result = summarise(bench_run, conversations, outcome, idle, time.perf_counter() - started_wall)
+    result["item_bytes"] = sizes
+    return result
+
+
+def item_sizes(client: Any, table: str) -> dict[str, dict[str, float]]:
+    """Mean and max size of the table's items by kind (the key prefixes), after the workload."""
+    sizes: dict[str, list[int]] = defaultdict(list)
+    scan: dict[str, Any] = {}
+    while True:
+        page = client.scan(TableName=table, **scan)
+        for item in page["Items"]:
+            kind = " ".join(re.match(r"[A-Za-z_]*", item[k]["S"]).group() or "<time>" for k in ("PK", "SK"))
+            sizes[kind].append(item_size(item))
+        if "LastEvaluatedKey" not in page:
+            break
+        scan = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+    return {kind: {"items": len(v), "mean": round(sum(v) / len(v)), "max": max(v)}
+            for kind, v in sorted(sizes.items(), key=lambda kv: -sum(kv[1]))}
 
 
 def _idle_sweep(run: Run, samples: int = 5) -> dict[str, Any]:
@@ -795,6 +820,8 @@ def summarise(run: Run, conversations: int, outcome: dict[str, Any], idle: dict[
             "dynamodb_read_units": round(sum(meter.rru.values()) / conversations, 2),
             "dynamodb_write_units_table": round(sum(meter.wru.values()) / conversations, 2),
             "dynamodb_write_units_indexes": round(sum(meter.wru_index.values()) / conversations, 2),
+            "dynamodb_write_units_by_index": {i: round(n / conversations, 2) for i, n in
+                                              sorted(meter.wru_by_index.items(), key=lambda kv: -kv[1]) if n},
             "dynamodb_write_units_by_function": {f: round((meter.wru[f] + meter.wru_index[f]) / conversations, 2)
                                                  for f in functions if meter.wru[f] + meter.wru_index[f]},
             "quantities": {k: round(v / conversations, 6) for k, v in sorted(usage.quantities.items())},
