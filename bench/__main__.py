@@ -55,7 +55,7 @@ def sizes(quick: bool) -> dict[str, Any]:
             "search_conversations": 500 if quick else 10_000, "search_queries": 100 if quick else 500,
             "load_customers": 50 if quick else 500, "macro_conversations": 20 if quick else 60,
             "analytics_events": 100_000 if quick else 1_000_000, "analytics_conversations": 10 if quick else 30,
-            "cost_conversations": 10 if quick else 50}
+            "cost_conversations": 5 if quick else 20}
 
 
 def main() -> None:

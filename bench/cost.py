@@ -14,10 +14,10 @@ the run (``before-parameter-build`` / ``after-call``) records each request by fu
 the sizes the bill depends on. DynamoDB capacity is computed from item sizes (moto's ConsumedCapacity is nominal):
 the item before and after each write and every item a query reads are fetched by an uncounted client, and the
 time those look-ups take is taken off the invocation's measured duration. The cost is measured on
-``--conversations`` (50 by default) and scaled linearly to 1,000: the workload has no per-run fixed part in it
+``--conversations`` (20 by default) and scaled linearly to 1,000: the workload has no per-run fixed part in it
 (the sweep's idle cost is measured apart and reported as a monthly fixed cost).
 
-    python -m bench.cost [--conversations 50]
+    python -m bench.cost [--conversations 20]
     writes the "cost" key of bench/results.json
 """
 
@@ -695,12 +695,14 @@ def play(run: Run, conversations: int, frozen: Frozen, seed: int = 11) -> dict[s
                     raise RuntimeError(f"resolve: {answer}")
                 run.pump()
                 outcome["resolved"] += 1
+        if (n + 1) % 5 == 0:
+            print(f"  {n + 1}/{conversations} conversations", file=sys.stderr, flush=True)
     return dict(outcome)
 
 
 # ------------------------------------------------------------------------------ the run
 
-def run(conversations: int = 50) -> dict[str, Any]:
+def run(conversations: int = 20) -> dict[str, Any]:
     from bench.harness import moto_server, use_layer
 
     use_layer()
@@ -883,7 +885,7 @@ def main() -> None:
     from bench.harness import save_result
 
     parser = argparse.ArgumentParser(prog="python -m bench.cost", description=__doc__.splitlines()[0])
-    parser.add_argument("--conversations", type=int, default=50)
+    parser.add_argument("--conversations", type=int, default=20)
     args = parser.parse_args()
     result = run(args.conversations)
     print(report(result))
