@@ -96,6 +96,7 @@ def run(customers: int = 500, messages: int = 4, seconds: float = 60.0, threads:
         stored, routed, conversations = _read_table(endpoint, deadline=time.perf_counter() + drain,
                                                     expected=set(sent))
         caught_up = time.perf_counter() - drained
+        backlog = _queue_backlog(endpoint)
         cpu = cpu_by_process(stack.process.pid, cpu_before)
     duplicates = sum(1 for sid, n in _inbound_counts(stored).items() if n > 1)
     missing = sorted(set(sent) - set(_inbound_counts(stored)))
@@ -111,8 +112,24 @@ def run(customers: int = 500, messages: int = 4, seconds: float = 60.0, threads:
             "stored": len(_inbound_counts(stored)), "lost": len(missing), "duplicates": duplicates,
             "wrong_customer": len(wrong_customer), "conversations": conversations,
             "unrouted_conversations": conversations - routed, "seconds_to_catch_up": round(caught_up, 1),
+            "queued_at_end": backlog,
             "cpu_seconds": cpu, "load_average_1min": {"before": load_before, "after_sending": load_sending},
             "cpu_count": os.cpu_count(), "environment": ENVIRONMENT}
+
+
+def _queue_backlog(endpoint: dict[str, str]) -> dict[str, int]:
+    """Messages still in each queue (visible + in flight) when the check ends: work not yet done is there, not lost."""
+    sqs = boto3.client("sqs", endpoint_url=endpoint["endpoint"], region_name=endpoint["region"],
+                       aws_access_key_id="local", aws_secret_access_key="local")  # noqa: S106
+    out = {}
+    for url in sqs.list_queues().get("QueueUrls", []):
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        waiting = sum(int(attributes[name]) for name in ("ApproximateNumberOfMessages",
+                                                          "ApproximateNumberOfMessagesNotVisible"))
+        if waiting:
+            out[url.rsplit("/", 1)[1]] = waiting
+    return out
 
 
 def _load() -> float:
@@ -206,7 +223,8 @@ def report(result: dict[str, Any]) -> str:
             f"  load average {result['load_average_1min']} on {result['cpu_count']} CPUs; CPU: {cpu}\n"
             f"  stored {result['stored']:,}, lost {result['lost']}, duplicates {result['duplicates']}, "
             f"wrong customer {result['wrong_customer']}; {result['conversations']} conversations, "
-            f"unrouted {result['unrouted_conversations']}; webhook p50 {result['webhook_p50_ms']} ms, "
+            f"unrouted {result['unrouted_conversations']} (queued at the end: {result['queued_at_end']});\n"
+            f"  webhook p50 {result['webhook_p50_ms']} ms, "
             f"p95 {result['webhook_p95_ms']} ms")
 
 
