@@ -38,8 +38,8 @@ from bench import (
 from bench.harness import machine, moto_process, moto_server, use_layer
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("cold_start", "ingest", "sweep", "sweep_capacity", "assignment", "sla", "commerce", "live", "search",
-              "load", "forecast", "understanding", "macro", "analytics", "bot", "cost")
+BENCHMARKS = ("cold_start", "ingest", "sweep", "sweep_capacity", "sweep_risk", "assignment", "sla", "commerce", "live",
+              "search", "load", "forecast", "understanding", "macro", "analytics", "bot", "cost")
 STACK_BENCHMARKS = ("assignment", "sla", "live", "load")        # these start the local stack (python -m local)
 
 
@@ -47,6 +47,7 @@ def sizes(quick: bool) -> dict[str, Any]:
     return {"ingest_messages": 100 if quick else 500,
             "sweep_open_conversations": [1000] if quick else [1000, 10_000, 100_000],
             "sweep_capacity_due_items": 1000 if quick else 10_000,
+            "sweep_risk_waiting": 200 if quick else 1000,
             "cold_start_samples": 3 if quick else 7, "assignment_arrivals": 60 if quick else 200,
             "assignment_time_limit_s": 45 if quick else 100,
             "sla_conversations": 12 if quick else 30,
@@ -110,6 +111,11 @@ def main() -> None:
             results["sweep_capacity"] = measure(
                 f"sweep capacity: {plan['sweep_capacity_due_items']:,} deadlines due at once",
                 partial(sweep.capacity, endpoint, plan["sweep_capacity_due_items"]))
+    if "sweep_risk" in chosen:
+        with moto_process() as endpoint:
+            results["sweep_risk"] = measure(
+                f"sweep breach risk: a queue of {plan['sweep_risk_waiting']:,} waiting conversations",
+                partial(sweep.risk, endpoint, plan["sweep_risk_waiting"]))
     # The local stack runs in its own process with its own moto, after the in-process moto is gone.
     if "assignment" in chosen:
         results["assignment"] = measure(f"assignment: {plan['assignment_arrivals']} customers at once, 10 agents "
@@ -189,7 +195,8 @@ def report(r: dict[str, Any]) -> str:
     parts = [f"shopdesk benchmarks ({r['mode']}) {r['date']}  python {r['python']}  {r['platform']}  "
              f"{r['cpu_count']} CPUs  runtime {r['runtime_seconds']} s"]
     sections: list[tuple[str, Callable[[Any], str]]] = [
-        ("ingest", _ingest), ("sweep", _sweep), ("sweep_capacity", _capacity), ("cold_start", _cold_start),
+        ("ingest", _ingest), ("sweep", _sweep), ("sweep_capacity", _capacity), ("sweep_risk", _risk),
+        ("cold_start", _cold_start),
         ("assignment", _assignment),
         ("sla", _detection), ("commerce", _commerce), ("inbox", _inbox), ("search", _search),
         ("load", _load), ("forecast", _forecast), ("understanding", understanding.report), ("macro", _macro),
@@ -250,6 +257,16 @@ def _sweep(sweeps: dict[str, dict[str, Any]]) -> str:
                      "s (moto)", "cpu ms/due", "rerun read"], rows)]
     lines += [f"{int(n):,}: FAILED: {s['error']}" for n, s in sweeps.items() if n not in done]
     return "\n".join(lines)
+
+
+def _risk(r: dict[str, Any]) -> str:
+    if "error" in r:
+        return f"\nSWEEP BREACH RISK\nFAILED: {r['error']}"
+    first, then = r["first_pass"], r["next_minute"]
+    return (f"\nSWEEP BREACH RISK - a queue of {r['waiting']:,} waiting conversations\n"
+            f"first pass: {first['written']:,} written, {first['raised']:,} raised, requests {first['requests']}, "
+            f"CPU {r['cpu_ms_per_waiting']} ms per conversation\n"
+            f"a minute later: {then['written']:,} written, requests {then['requests']}, CPU {then['cpu_seconds']} s")
 
 
 def _capacity(c: dict[str, Any]) -> str:

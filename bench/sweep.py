@@ -167,3 +167,44 @@ def capacity(endpoint: str, due: int = 10_000) -> dict[str, Any]:
                 "own work (moto runs in another process)",
         "seed_seconds": round(seed_seconds, 1),
     }
+
+
+def risk(endpoint: str, waiting: int = 1000) -> dict[str, Any]:
+    """The breach-risk refresh the sweep runs each minute (shopdesk.logic.breach_risk): one team's queue of
+    ``waiting`` conversations, two online agents (6 slots, all held), the default handling time. The first pass
+    writes every conversation's risk (and raises the risk warnings); the next, a minute later, finds nothing
+    moved enough to write."""
+    stack = create_stack(endpoint)
+    env = stack.env("sla_sweep")
+    seed(endpoint, stack.table_name, env, waiting, 0)
+    use_layer()
+    from shopdesk import clock
+    from shopdesk.config import SweepSettings
+    from shopdesk.dal.agents import Agents
+    from shopdesk.dal.conversations import Conversations
+    from shopdesk.dal.events import EventBus
+    from shopdesk.dal.table import Table
+    from shopdesk.logic.breach_risk import RiskSettings, refresh
+    from shopdesk.logic.sla_engine import book_for
+    from shopdesk.models import Agent, Presence
+
+    settings = SweepSettings.model_validate(env)
+    conversations = Conversations(Table(stack.table_name), settings.due_shards)
+    agents = Agents(conversations.table)
+    for name in ("ana", "ben"):
+        agents.create(Agent(id=name, presence=Presence.ONLINE, capacity=3, active=3, teams=["default"]))
+    book = book_for(conversations, settings.first_response_targets)
+    passes = []
+    for _ in range(2):
+        with count_layer_requests(COUNTED) as counter:
+            cpu, started = time.process_time(), time.perf_counter()
+            found = refresh(conversations, agents, book, EventBus(settings.event_bus_name), ["default"],
+                            RiskSettings(threshold=settings.breach_risk_threshold))
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        passes.append({"requests": dict(sorted(counter.requests.items())), "seconds": round(seconds, 3),
+                       "cpu_seconds": round(cpu, 3), "written": sum(r.written for r in found),
+                       "raised": sum(len(r.raised) for r in found)})
+        clock.set_offset(clock.offset() + 60)
+    return {"waiting": waiting, "first_pass": passes[0], "next_minute": passes[1],
+            "cpu_ms_per_waiting": round(passes[0]["cpu_seconds"] * 1000 / waiting, 3),
+            "note": "moto serialises DynamoDB requests: seconds are moto's pace; cpu_seconds the refresh's own"}

@@ -231,6 +231,76 @@ def make(conversations: int, seed: int = 13) -> Script:
     return script
 
 
+def held_spans(script: Script, end: datetime) -> list[tuple[int, datetime, datetime]]:
+    """When each conversation was held by an agent (assigned and open), as the play makes it happen: the play
+    runs the router (which assigns at once: every agent has room) before the first action of a step whose
+    conversation has customer messages the router has not seen, and once more after the last step; a
+    conversation waits for it from its first message, and again from a reopen (which takes it from its
+    agent). Waiting for the customer (pending) and resolved are not held; the customer writing ends pending.
+    Spans still running at the end run to ``end``."""
+    status: dict[int, str] = {}
+    held_since: dict[int, datetime | None] = {}
+    assigned: dict[int, bool] = {}
+    spans: list[tuple[int, datetime, datetime]] = []
+    unrouted: set[int] = set()
+
+    def settle(n: int, at: datetime) -> None:        # a span starts or ends with the state
+        holding = assigned.get(n, False) and status.get(n) == "open"
+        since = held_since.get(n)
+        if holding and since is None:
+            held_since[n] = at
+        elif not holding and since is not None:
+            if at > since:
+                spans.append((n, since, at))
+            held_since[n] = None
+
+    def route(at: datetime) -> None:
+        for n in status:
+            if status[n] == "open" and not assigned.get(n):
+                assigned[n] = True
+                settle(n, at)
+        unrouted.clear()
+
+    for step in script.steps:
+        n = step.conversation
+        if step.kind == "write":
+            if n not in status or status[n] == "pending":
+                status[n] = "open"
+            unrouted.add(n)
+            settle(n, step.at)
+            continue
+        if n in unrouted:
+            route(step.at)
+        if step.kind == "pending":
+            status[n] = "pending"
+        elif step.kind == "resolve":
+            status[n] = "resolved"
+        elif step.kind == "reopen":
+            status[n], assigned[n] = "open", False
+        settle(n, step.at)
+    route(script.steps[-1].at)
+    for n, since in held_since.items():
+        if since is not None and end > since:
+            spans.append((n, since, end))
+    return spans
+
+
+def held_per_day(script: Script, first: date, last: date) -> dict[str, float]:
+    """Conversations held on each Amsterdam day from ``first`` to ``last`` (exclusive), time-weighted over
+    the day: the sum of every agent's mean concurrent load."""
+    end = datetime.combine(last, time(), ZONE)
+    spans = held_spans(script, end)
+    out = {}
+    day = first
+    while day < last:
+        start, stop = datetime.combine(day, time(), ZONE), datetime.combine(day + timedelta(days=1), time(), ZONE)
+        seconds = sum(max(0.0, (min(b, stop) - max(a, start)).total_seconds()) for _, a, b in spans)
+        if seconds:
+            out[day.isoformat()] = seconds / (stop - start).total_seconds()
+        day += timedelta(days=1)
+    return out
+
+
 def period_of(script: Script) -> tuple[str, str]:
     """The whole scenario as [from, to) dates in Amsterdam."""
     return BASE.date().isoformat(), (BASE + timedelta(days=DAYS + 1)).date().isoformat()

@@ -16,6 +16,7 @@ from shopdesk.api.admin import (
     AgentList,
     CalendarList,
     CalendarOut,
+    CsatOut,
     CustomerList,
     RoutingOut,
     SlaPolicyList,
@@ -34,6 +35,7 @@ from shopdesk.api.privacy import AuditList, JobOut, JobStarted, PrivacySettingsO
 from shopdesk.bot import BotSettings
 from shopdesk.commerce.platform import store_for
 from shopdesk.config import AdminApiSettings, CommerceSettings
+from shopdesk.csat import CsatSettings
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.audit import AuditLog
 from shopdesk.dal.canned import CannedResponses
@@ -251,11 +253,22 @@ def list_articles(status: Annotated[str | None, Query(pattern="^(published|retir
 
 
 @app.put("/admin/kb/articles/<article_id>",
-         summary="Create or change an article (a new version; published): title, body, language, tags, url, "
-                 "translation_of (the original it translates)",
+         summary="Create or change an article (a new version; published, or with ?draft=true a draft the bot does "
+                 "not use until it is published): title, body, language, tags, url, translation_of (the original "
+                 "it translates)",
          responses=documented(200, Article, "Saved, with its new version", 400, 403, 409, 415))
-def put_article(article_id: ArticleId, body: ArticleContent) -> Article:
-    return articles.put(caller(app.current_event), article_id, body)
+def put_article(article_id: ArticleId, body: ArticleContent,
+                draft: Annotated[bool, Query(description="save as a draft: kept and versioned, not answered with "
+                                                         "until published")] = False) -> Article:
+    return articles.put(caller(app.current_event), article_id, body, draft)
+
+
+@app.post("/admin/kb/articles/<article_id>/publish",
+          summary="Publish a draft or a retired article (a new version, same content): the bot and agent assist "
+                  "use it from then on",
+          responses=documented(200, Article, "Published (unchanged if it already was)", 400, 403, 404, 409))
+def publish_article(article_id: ArticleId) -> Article:
+    return articles.publish(caller(app.current_event), article_id)
 
 
 @app.get("/admin/kb/articles/<article_id>/versions", summary="Every version of an article, oldest first",
@@ -296,6 +309,18 @@ def get_bot() -> BotOut:
          responses=problems.responses(200, 403, 409, 415))
 def put_bot(body: BotSettings, version: Version = None) -> BotOut:
     return admin.put_bot(_caller_roles(), body, version)
+
+
+@app.get("/admin/csat", summary="The satisfaction survey's settings", responses=READ)
+def get_csat() -> CsatOut:
+    return admin.csat(_caller_roles())
+
+
+@app.put("/admin/csat", summary="Turn the satisfaction survey after a resolve on or off, for every conversation, "
+                                "some channels or some teams (admins; ?version=N guards concurrent edits)",
+         responses=problems.responses(200, 403, 409, 415))
+def put_csat(body: CsatSettings, version: Version = None) -> CsatOut:
+    return admin.put_csat(_caller_roles(), body, version)
 
 
 class UnsupportedImport(Exception):

@@ -47,12 +47,14 @@ from shopdesk.commerce.actions import CancelRequest, OrderActions, RefundRequest
 from shopdesk.commerce.lookup import OrderLookup
 from shopdesk.commerce.platform import commerce_for, store_for
 from shopdesk.config import AgentApiSettings, CommerceSettings, SearchSettings
+from shopdesk.csat.survey import SurveyDesk
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.audit import AuditLog
 from shopdesk.dal.canned import CannedResponses
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.counts import Counts
+from shopdesk.dal.csat import Surveys
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.kb import KnowledgeBase
 from shopdesk.dal.labels import Labels
@@ -72,7 +74,7 @@ from shopdesk.logic.canned import CannedLibrary
 from shopdesk.logic.changes import ChangeFeed
 from shopdesk.logic.compose import Composer
 from shopdesk.logic.customers import CustomerDesk
-from shopdesk.logic.inbox import Inbox, QueueUnavailable, View
+from shopdesk.logic.inbox import Inbox, QueueUnavailable, Sort, View
 from shopdesk.logic.labels import LabelDesk
 from shopdesk.logic.macros import MacroDesk
 from shopdesk.logic.mentions import MentionDesk
@@ -108,8 +110,19 @@ overview = Overview(Counts(table), agents, mention_desk.mentions)
 transcripts = Transcripts(conversations, Customers(table), Access(agents),
                           html_mailer(settings.ses_from_address)
                           if settings.ses_from_address else None, book.routing, settings.shop_name)
-snoozer = Snoozer(conversations, inbox.set_status, book, on_resolved=transcripts.on_resolve,
-                  wants_resolved=lambda: book.routing().transcript_on_resolve)     # the automatic transcript
+surveys = SurveyDesk(Surveys(conversations), ConfigStore(table), inbox.outbound, settings.whatsapp_templates,
+                     default_language=lambda: book.routing().default_language)
+
+
+def after_resolve(conversation_id: str) -> None:
+    """A person resolved a conversation: the automatic transcript and the satisfaction survey, when turned on
+    (each never raises: the resolve happened)."""
+    transcripts.on_resolve(conversation_id)
+    surveys.on_resolve(conversation_id)
+
+
+snoozer = Snoozer(conversations, inbox.set_status, book, on_resolved=after_resolve,
+                  wants_resolved=lambda: book.routing().transcript_on_resolve or surveys.settings().enabled)
 rerouter = Rerouter(conversations, agents, ConfigStore(table), work, book)
 media = MediaStore(settings.media_bucket) if settings.media_bucket else None
 presign = media.presign if media else None
@@ -129,7 +142,7 @@ inbox.personaliser = Personaliser(conversations, book.routing, settings.shop_nam
 
 config_store = ConfigStore(table)
 composer = Composer(conversations, agents, config_store, work, book, slot_holders=inbox.slot_holders,
-                    note_message=inbox.note_message, resolved_ttl=inbox.resolved_ttl)
+                    note_message=inbox.note_message, resolved_ttl=inbox.resolved_ttl, on_resolved=surveys.on_resolve)
 labels = LabelDesk(Labels(table), composer)
 macros = MacroDesk(Macros(table), canned, Labels(table), agents, config_store, book, composer, inbox)
 
@@ -165,6 +178,8 @@ def list_conversations(
     team: Annotated[str | None, Query(min_length=1, max_length=64, description="unassigned: this team's queue "
                                                                             "(default: the caller's teams)")] = None,
     label: Annotated[LabelId | None, Query(description="only conversations with this label (any view)")] = None,
+    sort: Annotated[Sort, Query(description="breach_risk: the waiting conversations most likely to miss their "
+                                            "target first (view=unassigned)")] = "default",
 ) -> ConversationList:
     who = caller(app.current_event)
     if view == "mentions" and label is None:      # newest mention first, each with its unread state
@@ -172,7 +187,7 @@ def list_conversations(
         return ConversationList(items=[ConversationOut.of(c).model_copy(update={"mention": MentionOut(
             by=m.by, message_id=m.message_id, at=m.last_at, count=m.count, unread=m.unread)})
             for m, c in page if status is None or c.status is status], next_cursor=next_cursor)
-    items, next_cursor = inbox.list(who, view, status, limit, cursor, team, label)
+    items, next_cursor = inbox.list(who, view, status, limit, cursor, team, label, sort)
     return ConversationList.of(items, next_cursor)
 
 
@@ -353,9 +368,9 @@ OrderId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z
 @app.post("/agent/assist/answer",
           summary="What the bot would do with this message, sending nothing: language, sentiment, urgency, intent, "
                   "the reason it would hand over, or the article it would answer with; plus the best articles",
-          responses=problems.responses(200, 415))
+          responses=problems.responses(200, 403, 404, 415))
 def assist_answer(body: AssistRequest) -> AssistAnswer:
-    return AssistAnswer.of(assistant.answer(caller(app.current_event), body.text))
+    return AssistAnswer.of(assistant.answer(caller(app.current_event), body.text, with_article=body.with_article))
 
 
 @app.get("/agent/conversations/<conversation_id>/assist",

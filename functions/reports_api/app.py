@@ -33,7 +33,7 @@ openapi.publish(app, "/reports", title="shopdesk reports API",
 From = Annotated[str, Query(alias="from", min_length=10, max_length=40, description="2026-11-30 or an ISO time")]
 To = Annotated[str, Query(min_length=10, max_length=40, description="exclusive: 2026-12-07 ends with the 6th")]
 Tz = Annotated[str, Query(min_length=1, max_length=64, description="IANA time zone of dates, days and hours")]
-Group = Annotated[Literal["agent", "team", "channel", "language", "day", "hour"] | None, Query()]
+Group = Annotated[Literal["agent", "team", "channel", "language", "day", "week", "hour"] | None, Query()]
 Metric = Annotated[str, Query(min_length=1, max_length=40, description="GET /reports/metrics/catalog lists them")]
 READ = problems.responses(200, 400, 403, 503)
 

@@ -11,10 +11,12 @@ from shopdesk.bot.orders import OrderStatus
 from shopdesk.commerce.lookup import OrderLookup
 from shopdesk.commerce.platform import commerce_for, store_for
 from shopdesk.config import CommerceSettings, RouterSettings
+from shopdesk.csat.answer import FollowUp
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.bot import BotStore
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.csat import Surveys
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.events import EventBus
 from shopdesk.dal.kb import KnowledgeBase
@@ -29,7 +31,7 @@ from shopdesk.logic.evidence import note_addresses
 from shopdesk.logic.fetchers import fetchers
 from shopdesk.logic.media import MediaCopier
 from shopdesk.logic.sla_engine import book_for
-from shopdesk.logic.work import InboundWork, WorkItem
+from shopdesk.logic.work import CsatWork, InboundWork, WorkItem
 from shopdesk.logs import logger_for
 from shopdesk.understanding import comprehend
 
@@ -52,6 +54,9 @@ bot = (Bot(conversations, BotStore(table), ConfigStore(table),
            OrderStatus(OrderLookup(store_for(commerce_settings), commerce_for(commerce_settings))),
            EventBus(settings.event_bus_name) if settings.event_bus_name else None)
        if settings.outbound_queue_url else None)
+follow_up = (FollowUp(Surveys(conversations), Queue(settings.outbound_queue_url),
+                      EventBus(settings.event_bus_name) if settings.event_bus_name else None)
+             if settings.outbound_queue_url else None)
 comprehend.configure(settings.sentiment_backend)     # offline unless the deployment chose Comprehend
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 # A whole batch failing is routine on a FIFO queue (one group waiting out a retry): report it, don't raise.
@@ -60,6 +65,12 @@ processor.raise_on_entire_batch_failure = False
 
 def handle(record: SQSRecord) -> None:
     work = WorkItem.model_validate({"item": record.json_body}).item
+    if isinstance(work, CsatWork):       # a customer's rating: its follow-up and alert; nothing is routed
+        if follow_up is not None:
+            follow_up.handle(work)
+        if work.marker:
+            conversations.routed(work.marker)
+        return
     conv = admit(work, conversations, book, customers)
     customer_wrote = isinstance(work, InboundWork) and not work.auto_reply
     # The bot sees the message before anyone is assigned: it answers (the conversation then waits for the

@@ -8,12 +8,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shopdesk import metrics
 from shopdesk.config import SweepSettings
+from shopdesk.csat.survey import SURVEY_TIMER, SurveyDesk
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.alerts import AlertTopic
+from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.csat import Surveys
 from shopdesk.dal.events import EventBus
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
+from shopdesk.logic.breach_risk import RiskSettings
 from shopdesk.logic.sla import sweep
 from shopdesk.logic.sla_engine import book_for
 from shopdesk.logs import logger_for
@@ -26,14 +30,22 @@ work = Queue(settings.work_queue_url)
 alerts = AlertTopic(settings.alert_topic_arn) if settings.alert_topic_arn else None
 book = book_for(conversations, settings.first_response_targets)
 agents = Agents(conversations.table)
+risk = RiskSettings(threshold=settings.breach_risk_threshold,
+                    reply_after_assignment_seconds=settings.reply_after_assignment_seconds)
+surveys = (SurveyDesk(Surveys(conversations), ConfigStore(conversations.table), Queue(settings.outbound_queue_url),
+                      settings.whatsapp_templates, default_language=lambda: book.routing().default_language)
+           if settings.outbound_queue_url else None)
+on_timer = {SURVEY_TIMER: surveys.send_scheduled} if surveys else None     # delayed satisfaction surveys
 
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     report = sweep(conversations, bus, work, settings.due_shards, alerts=alerts, book=book, agents=agents,
-                   time_left=lambda: context.get_remaining_time_in_millis() / 1000)
+                   time_left=lambda: context.get_remaining_time_in_millis() / 1000, risk=risk, on_timer=on_timer)
     if report.breached:
         metrics.count("SlaBreaches", report.breached)
+    if report.at_risk:
+        metrics.count("SlaRiskWarnings", report.at_risk)
     if report.rerouted:
         metrics.count("RoutingResent", report.rerouted)
     return asdict(report)

@@ -137,7 +137,8 @@ def start(body: StartIn) -> Response[SessionOut]:
 def send(body: SendIn) -> Response[SendOut]:
     _origin()
     session = _session()
-    result = widget().send(session, body.text, body.client_message_id, [a.model_dump() for a in body.attachments])
+    result = widget().send(session, body.text, body.client_message_id, [a.model_dump() for a in body.attachments],
+                           body.choice)
     return _answer(201 if result["status"] == "stored" else 200, SendOut.model_validate(result))
 
 

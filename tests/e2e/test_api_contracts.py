@@ -1,4 +1,4 @@
-"""Every API says what it answers: the three OpenAPI documents are published, and schemathesis finds no answer
+"""Every API says what it answers: the four OpenAPI documents are published, and schemathesis finds no answer
 that breaks them (no server error; status codes, content types and bodies as documented), as an agent, as an
 admin and as a widget visitor.
 
@@ -19,9 +19,9 @@ CI_SEED = 20261203
 CI_EXAMPLES = 4
 # Every document in every phase once (examples, coverage: the systematic boundary and negative cases, fuzzing,
 # stateful); its second caller in the generated phases only, to keep this to about a minute.
-AGENT_BOB, AGENT_ALICE, ADMIN_BOB, ADMIN_ALICE, WIDGET = api_fuzz.TARGETS
-CI_PLAN = {AGENT_BOB: None, ADMIN_ALICE: None, WIDGET: None, AGENT_ALICE: "fuzzing,stateful",
-           ADMIN_BOB: "fuzzing,stateful"}
+AGENT_BOB, AGENT_ALICE, ADMIN_BOB, ADMIN_ALICE, WIDGET, REPORTS_BOB, REPORTS_ALICE = api_fuzz.TARGETS
+CI_PLAN = {AGENT_BOB: None, ADMIN_ALICE: None, WIDGET: None, REPORTS_ALICE: None, AGENT_ALICE: "fuzzing,stateful",
+           ADMIN_BOB: "fuzzing,stateful", REPORTS_BOB: "fuzzing"}
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def fuzz_stack(stack_launcher: Callable[..., StackClient]) -> tuple[StackClient,
     return client, api_fuzz.seed_conversations(client)
 
 
-@pytest.mark.parametrize("prefix", ["/agent", "/admin", "/widget"])
+@pytest.mark.parametrize("prefix", ["/agent", "/admin", "/widget", "/reports"])
 def test_each_api_publishes_its_document_and_swagger_page_without_a_token(fuzz_stack, prefix):
     client, _ = fuzz_stack
     answer = client.get(f"{prefix}/openapi.json")

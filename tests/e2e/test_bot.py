@@ -1,7 +1,7 @@
 """The FAQ bot on the local stack, as a customer meets it: a WhatsApp question answered with the article's link,
-"where is my order" answered with tracking, "I want a human" handed over at once with the reason visible, and
-the bot silent once an agent has the conversation. The demo knowledge base is seeded by the stack; the bot is
-turned on for this module only."""
+"where is my order" answered with tracking, "I want a human" handed over at once with the reason visible, the
+bot silent once an agent has the conversation, and a later message reopening what the bot resolved. The demo
+knowledge base is seeded by the stack; the bot is turned on for this module only."""
 
 from __future__ import annotations
 
@@ -111,3 +111,24 @@ def test_the_bot_is_silent_after_an_agent_takes_over(bot_on):
     full = stack.get(f"/agent/conversations/{conv['id']}", token=stack.token(assignee)).json()
     assert [m for m in full["messages"] if m["author"] == "bot" and m["direction"] == "outbound"] == []
     assert full["assignee"] == assignee and full["bot"]["state"] == "handed_off"
+
+
+def test_a_later_message_reopens_the_conversation_the_bot_resolved(bot_on):
+    stack, phone = bot_on, "+31660000005"
+    write(stack, phone, "Which payment methods do you accept?", "SM" + "c5" * 16)
+    conv = conversation_of(stack, phone)
+    sent_to(stack, phone, "PayPal")
+    stack.advance(120)                                        # past the burst
+    write(stack, phone, "Yes, thanks!", "SM" + "c6" * 16)
+    path = f"/agent/conversations/{conv['id']}"
+    stack.wait_for(lambda: stack.get(path, token=stack.token("alice")).json()["status"] == "resolved", timeout=60)
+    write(stack, phone, "Can I change my password?", "SM" + "c7" * 16)
+
+    def reopened():
+        full = stack.get(path, token=stack.token("alice")).json()
+        notes = [m["text"] for m in full["messages"] if m["direction"] == "system"]
+        return full if full["status"] != "resolved" and "Reopened by the customer's message" in notes else None
+    stack.wait_for(reopened, timeout=60)
+    sent_to(stack, phone, "Forgot password")                  # the bot answered the new question
+    bot = stack.get(path, token=stack.token("alice")).json()["bot"]
+    assert bot["state"] == "answering" and bot["article_id"] == "kb_account"     # in the same conversation

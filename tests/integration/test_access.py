@@ -119,10 +119,14 @@ ADMIN_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
     ("GET", "/admin/kb/articles"): (None, "", READ),
     ("GET", "/admin/kb/articles/<article_id>/versions"): (None, "", READ),
     ("DELETE", "/admin/kb/articles/<article_id>"): (None, "", WRITE),
+    # the article the rows above wrote and retired, published again (drafts: tests/integration/test_bot.py)
+    ("POST", "/admin/kb/articles/<article_id>/publish"): (None, "", WRITE),
     # JSON is not an import format: past the role check, 415 (tests/integration/test_bot.py imports for real)
     ("POST", "/admin/kb/import"): ({"id": "x"}, "", (403, 403, 415, 403)),
     ("GET", "/admin/bot"): (None, "", READ),
     ("PUT", "/admin/bot"): ({"enabled": False}, "", WRITE),
+    ("GET", "/admin/csat"): (None, "", READ),
+    ("PUT", "/admin/csat"): ({"enabled": False}, "", WRITE),
     ("GET", "/admin/labels"): (None, "", READ),
     ("PUT", "/admin/labels/<label_id>"): ({"name": "Shipping", "color": "#2f80ed"}, "", WRITE),
     ("POST", "/admin/labels/<label_id>/retire"): (None, "", WRITE),

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import os
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -172,6 +173,12 @@ def _approx(expected: dict[str, Any]) -> dict[str, Any]:
     return {k: pytest.approx(v, abs=1e-3) if isinstance(v, float) else v for k, v in expected.items()}
 
 
+def _rows(played: SimpleNamespace, name: str, group: str) -> list[dict[str, Any]]:
+    status, body = played.lake.report("/reports/metrics", f"metric={name}&{played.query}&group_by={group}")
+    assert status == 200, body
+    return body["items"]
+
+
 def _metric(played: SimpleNamespace, name: str, group: str | None, query: str | None = None) -> dict[str, Any]:
     suffix = f"&group_by={group}" if group else ""
     status, body = played.lake.report("/reports/metrics", f"metric={name}&{query or played.query}{suffix}")
@@ -300,6 +307,43 @@ def test_csv_has_a_header_and_a_row_per_group(played):
     assert {r["key"]: int(r["value"]) for r in rows} == dict(Counter(a for _, a, _ in played.script.replies))
 
 
+def test_top_contact_reasons_per_week_count_each_conversation_once(played):
+    """Every scripted customer asks where their order is: the router names the ``order_status`` topic once per
+    conversation (a follow-up asking again adds nothing), in the week it read the message."""
+    status, body = played.lake.report("/reports/metrics", f"metric=topics&{played.query}&group_by=week")
+    assert status == 200, body
+    rows = body["items"]
+    assert {r["topic"] for r in rows} == {"order_status"}
+    assert sum(r["conversations"] for r in rows) == len(played.script.conversations)
+    weeks = [r["key"] for r in rows]
+    assert weeks == sorted(weeks) and weeks[0] == scenario.BASE.date().isoformat()
+    for before, after in itertools.pairwise(rows):      # the week before, and whether it rose
+        assert after["previous"] == before["conversations"]
+        assert after["change"] == after["conversations"] - before["conversations"]
+        assert after["rising"] is (after["change"] > 0)
+    assert rows[0]["previous"] == 0 and rows[0]["rank"] == 1
+    status, text = played.lake.report("/reports/metrics",
+                                      f"metric=topics&{played.query}&group_by=week&format=csv")
+    assert status == 200 and text.splitlines()[0] == "key,topic,conversations,rank,previous,change,rising"
+
+
+def test_concurrent_load_per_agent_and_day_adds_up_to_the_conversations_the_script_held(played):
+    """Each agent's time-weighted load per day; together they are the conversations held (assigned and open)
+    that day, as the script has them (scenario.held_per_day, computed from the steps alone)."""
+    rows = list(_rows(played, "concurrent_load", "day"))
+    first, last = (date.fromisoformat(d) for d in scenario.period_of(played.script))
+    expected = scenario.held_per_day(played.script, first, last)
+    team_of = {a: team for team, members in scenario.TEAMS.items() for a in members}
+    assert {r["agent"] for r in rows} <= set(team_of)
+    totals: dict[str, float] = defaultdict(float)
+    for row in rows:
+        totals[row["key"]] += row["mean"]
+        assert row["max"] >= 1 and row["mean"] <= row["max"]
+    assert len(expected) >= 10 and totals.keys() == expected.keys()
+    for day, value in expected.items():       # each agent's figure is rounded to 3 places
+        assert totals[day] == pytest.approx(value, abs=0.0005 * len(team_of)), day
+
+
 def test_events_written_twice_are_counted_once(played):
     before = played.lake.report("/reports/summary", played.query)[1]
     played.lake.write(played.lake.records[: len(played.lake.records) // 2])     # a redelivered stretch
@@ -315,6 +359,7 @@ def test_events_written_twice_are_counted_once(played):
     ("metric=replies&from=yesterday-x&to=2026-11-02", 400, "not a date"),
     ("metric=sparkles&from=2026-11-02&to=2026-11-09", 400, "unknown metric"),
     ("metric=backlog&from=2026-11-02&to=2026-11-09&group_by=agent", 400, "group_by=day"),
+    ("metric=topics&from=2026-11-02&to=2026-11-09&group_by=day", 400, "group_by=week"),
     ("metric=replies&from=2026-11-02&to=2026-11-09&group_by=planet", 422, "group_by"),
     ("metric=replies&to=2026-11-09", 422, "from"),
 ])

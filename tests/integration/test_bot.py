@@ -1,6 +1,6 @@
 """The knowledge base and the bot over the real handlers: articles, import, and each of the bot's rules in a
 conversation (answer with the article's link, hand over with the reason, stay silent after a person took over,
-resolve on "yes" or silence)."""
+resolve on "yes" or silence, and a later message reopens what the bot resolved)."""
 
 from __future__ import annotations
 
@@ -66,6 +66,38 @@ def test_articles_are_versioned_listed_and_retired_not_deleted(desk):
     assert [v["version"] for v in versions] == [1, 2, 3] and versions[0]["body"].endswith("two years.")
     assert admin_call(desk, "DELETE", "/admin/kb/articles/nothing", "[admins]")[0] == 404
     assert admin_call(desk, "PUT", "/admin/kb/articles/gift", "[supervisors]", article)[0] == 403
+
+
+def test_a_draft_is_kept_and_versioned_but_answered_with_only_once_published(bot):
+    article = {"title": "Envoltorio de regalo", "language": "es", "tags": ["regalo"],
+               "body": "Envolvemos tu pedido para regalo por 3 EUR: elige «envolver para regalo» al pagar."}
+    status, draft = admin_call(bot, "PUT", "/admin/kb/articles/gift_wrap", "[admins]", article, query="draft=true")
+    assert (status, draft["status"], draft["version"]) == (200, "draft", 1)
+    question = {"text": "¿Podéis envolver mi pedido para regalo?"}
+    assert agent(bot, "POST", "/agent/assist/answer", "alice", question)[1]["answer"] is None
+    # an admin tries the draft before publishing it; an agent may not
+    tried = agent(bot, "POST", "/agent/assist/answer", "root", {**question, "with_article": "gift_wrap"},
+                  groups="[admins]")[1]
+    assert tried["answer"]["article_id"] == "gift_wrap"
+    assert agent(bot, "POST", "/agent/assist/answer", "alice", {**question, "with_article": "gift_wrap"})[0] == 403
+    assert agent(bot, "POST", "/agent/assist/answer", "root", {**question, "with_article": "nothing"},
+                 groups="[admins]")[0] == 404
+    assert agent(bot, "POST", "/agent/assist/answer", "alice", question)[1]["answer"] is None    # nothing kept
+
+    status, published = admin_call(bot, "POST", "/admin/kb/articles/gift_wrap/publish", "[admins]")
+    assert (status, published["status"], published["version"]) == (200, "published", 2)
+    answer = agent(bot, "POST", "/agent/assist/answer", "alice", question)[1]
+    assert answer["language"] == "es" and answer["answer"]["article_id"] == "gift_wrap"
+    assert admin_call(bot, "POST", "/admin/kb/articles/gift_wrap/publish", "[admins]")[1]["version"] == 2
+
+    admin_call(bot, "DELETE", "/admin/kb/articles/gift_wrap", "[admins]")
+    assert agent(bot, "POST", "/agent/assist/answer", "alice", question)[1]["answer"] is None
+    status, again = admin_call(bot, "POST", "/admin/kb/articles/gift_wrap/publish", "[admins]")
+    assert (status, again["status"], again["version"]) == (200, "published", 4)
+    versions = admin_call(bot, "GET", "/admin/kb/articles/gift_wrap/versions", "[admins]")[1]["items"]
+    assert [v["status"] for v in versions] == ["draft", "published", "retired", "published"]
+    assert admin_call(bot, "POST", "/admin/kb/articles/nothing/publish", "[admins]")[0] == 404
+    assert admin_call(bot, "POST", "/admin/kb/articles/gift_wrap/publish", "[supervisors]")[0] == 403
 
 
 def test_translations_link_to_an_original_one_per_language(desk):
@@ -136,6 +168,7 @@ def test_bot_answers_a_frequent_question_with_the_articles_link_and_asks_if_it_h
     assert "YES" in answer["text"]                              # Twilio WhatsApp: words, not buttons
     assert seen["bot"]["state"] == "answering" and seen["bot"]["article_id"] == "faq_shipping"
     assert seen["status"] == "pending" and seen["assignee"] is None      # nobody was given it
+    assert {"article:shipping", "article:delivery"} <= bot.item(f"CONV#{conv}")["topics"]   # the article's tags
 
 
 def test_a_routing_record_sent_again_gets_no_second_answer_and_no_acknowledgement(bot):
@@ -237,6 +270,50 @@ def test_silence_after_an_answer_resolves_it_in_the_sweep(bot):
                              "resources": [], "detail": {}})
     seen = conversation(bot, conv)
     assert seen["status"] == "resolved" and seen["bot"]["state"] == "resolved"
+
+
+def test_a_later_message_reopens_the_conversation_the_bot_resolved_and_the_bot_sees_it_afresh(bot):
+    # Given a conversation the bot answered and the customer confirmed
+    conv = customer_writes(bot, "+31650000014", "How long does standard delivery take?", "SMbot14a")
+    route(bot)
+    clock.set_offset(120)
+    customer_writes(bot, "+31650000014", "Yes, thanks!", "SMbot14b")
+    route(bot)
+    assert conversation(bot, conv)["status"] == "resolved"
+    # When the customer writes again, an hour later
+    clock.set_offset(3600)
+    again = customer_writes(bot, "+31650000014", "Which payment methods can I use?", "SMbot14c")
+    route(bot)
+    # Then the same conversation is reopened (a system entry says so), and the bot answers the new question
+    seen = conversation(bot, conv)
+    assert again == conv and seen["status"] != "resolved"
+    assert "Reopened by the customer's message" in [m["text"] for m in seen["messages"] if m["direction"] == "system"]
+    answers = bot_messages(bot, conv)          # the answer, the closing words on "yes", the new answer
+    assert "PayPal" in answers[-1]["text"] and all("PayPal" not in a["text"] for a in answers[:-1])
+    assert seen["bot"]["state"] == "answering" and seen["bot"]["article_id"] == "faq_payment"
+    assert "reopenable_conversation_id" not in bot.item("IDENTITY#phone#+31650000014")
+
+
+def test_a_silent_customer_who_writes_after_the_sweep_resolved_reopens_it_and_a_person_resolving_does_not(bot):
+    online(bot, "alice")
+    conv = customer_writes(bot, "+31650000015", "How long does standard delivery take?", "SMbot15a")
+    route(bot)
+    clock.set_offset(timedelta(hours=25).total_seconds())
+    bot.invoke("sla_sweep", {"version": "0", "id": "e", "detail-type": "Scheduled Event", "source": "aws.scheduler",
+                             "account": "123456789012", "time": "2026-11-22T22:00:00Z", "region": "us-east-1",
+                             "resources": [], "detail": {}})
+    assert conversation(bot, conv)["status"] == "resolved"
+    # the customer comes back with something the bot hands over: the reopened conversation goes to a person
+    assert customer_writes(bot, "+31650000015", "I want to talk to a human please", "SMbot15b") == conv
+    route(bot)
+    seen = conversation(bot, conv)
+    assert seen["status"] == "open" and seen["assignee"] == "alice"
+    assert seen["bot"]["handoff_reason"] == "human_requested"
+    assert seen["sla"]["first_response_due_at"] > clock.iso(clock.now())       # fresh clocks from the message
+    # a conversation a person resolved stays resolved: the next message starts another one
+    assert agent(bot, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})[0] == 200
+    later = customer_writes(bot, "+31650000015", "Hello again", "SMbot15c")
+    assert later != conv and conversation(bot, conv)["status"] == "resolved"
 
 
 def test_a_vip_goes_to_a_person(bot):

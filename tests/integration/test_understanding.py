@@ -34,6 +34,7 @@ def test_an_angry_urgent_message_is_raised_to_urgent_with_the_reason_on_the_time
     assert (inbound["language"], inbound["sentiment"], inbound["emotion"], inbound["urgent"]) == (
         "en", "negative", "anger", True)
     assert "order_status" in inbound["intents"]
+    assert desk.item(f"CONV#{conv}")["topics"] == {"intent:order_status"}      # a contact reason (logic.topics)
     # and the conversation is urgent, says why, and waits ahead of the queue
     item = desk.item(f"CONV#{conv}")
     assert (item["priority"], item["sentiment"], item["urgent"], item["language"]) == (

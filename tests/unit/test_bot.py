@@ -12,10 +12,12 @@ from shopdesk.bot import BotSettings, BotState
 from shopdesk.bot.decide import Context, decide
 from shopdesk.bot.orders import OrderAnswer, describe, state_of
 from shopdesk.commerce.models import Fulfillment, Order, Tracking
-from shopdesk.errors import BadRequest
+from shopdesk.dal.kb import StoredArticle
+from shopdesk.errors import BadRequest, NotFound
 from shopdesk.kb import Article
 from shopdesk.kb.articles import ImportProblem, parse_jsonl, parse_markdown
-from shopdesk.kb.index import Indexed, KbIndex, passages
+from shopdesk.kb.index import Indexed, KbIndex, Tuning, passages, vector_space
+from shopdesk.kb.loader import IndexCache
 from shopdesk.search.text import fold, words
 from shopdesk.understanding import Understanding
 
@@ -191,3 +193,88 @@ def test_reply_buttons_become_each_channels_own_kind():
         OutboundRequest(channel="telegram", to="42", sender="bot", text="Did it help?", choices=choices))
     assert method == "sendMessage"
     assert [b["callback_data"] for b in body["reply_markup"]["inline_keyboard"][0]] == ["bot_yes", "bot_no"]
+
+
+def test_an_articles_passages_are_its_sentences_under_its_title_never_the_title_alone():
+    article = Article(id="a", title="Returns", body="Return within 30 days. Labels are free!", language="en")
+    assert passages(article) == ["Returns: Return within 30 days.", "Returns: Labels are free!"]
+
+
+def test_the_confidence_adds_a_share_of_the_lead_over_the_runner_up_group():
+    tuning = Tuning(lead_weight=0.25, lexical_weight=0.0)
+    assert tuning.confidence(0.30, 0.20, 5.0) == pytest.approx(0.35)
+    assert tuning.confidence(0.30, 0.0, 5.0) < tuning.confidence(0.30, 0.2, 5.0)      # a near tie is less sure
+    assert Tuning(lead_weight=0.0, lexical_weight=0.1, lexical_half=4.0).confidence(0.3, 0.0, 4.0) == \
+        pytest.approx(0.35)
+    [best, *_] = INDEX.search("how long does standard delivery take", "en")
+    assert best.confidence == pytest.approx(INDEX.tuning.confidence(best.dense, best.lead, best.lexical), abs=1e-3)
+
+
+class CountingEmbedder(WordsEmbedder):
+    def __init__(self):
+        self.embedded = 0
+
+    def passages(self, texts):
+        self.embedded += len(texts)
+        return super().passages(texts)
+
+
+class Stored:
+    def __init__(self, stored):
+        self.stored = stored
+
+    def revision(self, consistent=False):
+        return 1
+
+    def list(self):
+        return self.stored
+
+
+def test_vectors_of_another_space_are_recomputed_never_compared():
+    embedder = CountingEmbedder()
+    article = ARTICLES[0]
+    current = EMBEDDER.passages(passages(article))
+    old_scheme = EMBEDDER.passages([article.title, *passages(article)])       # title first: scheme 1
+    IndexCache(Stored([StoredArticle(article, current, vector_space(embedder.model))]), embedder).get()
+    assert embedder.embedded == 0
+    index = IndexCache(Stored([StoredArticle(article, old_scheme, embedder.model)]), embedder).get()
+    assert embedder.embedded == len(passages(article)) and len(index._matrix) == len(passages(article))
+
+
+# ---------------------------------------------------------------- trying an article before publishing it
+
+class StoredArticles:
+    """The knowledge base's reads as the index cache makes them (dal/kb.py), from a dict."""
+
+    def __init__(self, articles):
+        self.items = {a.id: StoredArticle(a, EMBEDDER.passages(passages(a)), vector_space(EMBEDDER.model))
+                      for a in articles}
+        self.reads = 0
+
+    def get(self, article_id):
+        return self.items.get(article_id)
+
+    def list(self):
+        self.reads += 1
+        return list(self.items.values())
+
+    def revision(self, consistent=False):
+        return 7
+
+
+def test_an_article_is_tried_as_if_published_without_changing_the_containers_index():
+    draft = Article(id="ship_es2", title="Envíos", body="Enviamos en 2 días laborables.", language="es",
+                    translation_of="ship", status="draft")
+    retired = Article(id="gift", title="Gift wrap", body="We gift-wrap for 3 EUR.", language="en", status="retired")
+    store = StoredArticles([*ARTICLES, draft, retired])
+    cache = IndexCache(store, EMBEDDER)
+
+    tried = cache.with_article("ship_es2")
+    # the draft stands in for its group's Spanish article, as publishing it would leave the group
+    assert sorted(e.article.id for e in tried.entries) == ["pay", "ship", "ship_es2"]
+    assert all(e.article.status == "published" for e in tried.entries)
+    assert sorted(e.article.id for e in cache.get().entries) == ["pay", "ship", "ship_es"]      # the cache's own
+    assert "gift" in [e.article.id for e in cache.with_article("gift").entries]
+    assert store.reads == 1                                       # the revision did not move: built once
+    with pytest.raises(NotFound):
+        cache.with_article("nothing")

@@ -4,35 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
+from local.template import load_template
 from tests.support import ROOT
 
-
-class _Tag:
-    def __init__(self, tag: str, value: Any):
-        self.tag, self.value = tag, value
-
-    def __repr__(self) -> str:
-        return f"!{self.tag} {self.value!r}"
-
-
-def _loader() -> type[yaml.SafeLoader]:
-    class Loader(yaml.SafeLoader):
-        pass
-
-    def construct(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> _Tag:
-        if isinstance(node, yaml.ScalarNode):
-            return _Tag(suffix, loader.construct_scalar(node))
-        if isinstance(node, yaml.SequenceNode):
-            return _Tag(suffix, loader.construct_sequence(node, deep=True))
-        return _Tag(suffix, loader.construct_mapping(node, deep=True))
-
-    Loader.add_multi_constructor("!", construct)
-    return Loader
-
-
-RESOURCES = yaml.load((ROOT / "template.yaml").read_text(), Loader=_loader())["Resources"]  # noqa: S506 (safe loader)
+RESOURCES = load_template(ROOT / "template.yaml")["Resources"]
 
 
 def _of(kind: str) -> dict[str, dict[str, Any]]:

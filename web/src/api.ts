@@ -2,7 +2,7 @@
 // and admin-openapi.ts, generated with openapi-typescript by `npm run types`; admin.ts names the admin API's
 // bodies as the forms use them). Components never call fetch themselves.
 import type { components } from "./api-types/agent";
-import type { MetricRow } from "./reports";
+import type { CsatComment, MetricRow, TopicRow } from "./reports";
 import type {
   AdminAgent,
   AgentSettings,
@@ -16,6 +16,7 @@ import type {
   Versioned,
 } from "./api-types/admin";
 import type { ApplyOut, Label, LabelIn, Macro, MacroAction } from "./api-types/macros";
+import type { components as AdminComponents } from "./api-types/admin-openapi";
 
 type S = components["schemas"];
 export type Conversation = S["ConversationOut"];
@@ -59,26 +60,23 @@ export type Labelled = Conversation & { labels?: string[] };
 export type Change = S["Notice"];
 export type ChangePage = S["ChangeList"];
 
+/** Knowledge-base articles and the bot's settings (the admin API's OpenAPI document). */
+type A = AdminComponents["schemas"];
+export type Article = A["Article"];
+export type ArticleStatus = Article["status"];
+/** What an article form sends (the API fills in no defaults the form does not show). */
+export type ArticleIn = Required<Pick<A["ArticleContent"], "title" | "body" | "language" | "tags">> &
+  Pick<A["ArticleContent"], "url" | "translation_of">;
+export type ImportReport = A["ImportOut"];
+export type BotSettings = A["BotSettings"];
+export type BotOut = A["BotOut"];
+export type AssistAnswer = AssistSuggestion;
+
 /** An answer other than 2xx, with the words to show the agent (RFC 9457 `detail`, else `message`). */
-// Agent assist and the bot (GET /agent/conversations/{id}/assist; ConversationOut.bot), written by hand until the
-// generated types are refreshed from the agent API's OpenAPI document.
-export type AssistArticle = {
-  article_id: string;
-  title: string;
-  text: string;
-  language: string;
-  confidence: number;
-  url?: string | null;
-};
-export type AssistSuggestion = {
-  language: string;
-  sentiment: string;
-  urgent: boolean;
-  intent: string | null;
-  handoff_reason: string | null;
-  answer: AssistArticle | null;
-  articles: AssistArticle[];
-};
+// Agent assist and the bot (GET /agent/conversations/{id}/assist, POST /agent/assist/answer; ConversationOut.bot).
+export type AssistArticle = S["AssistArticle"];
+/** What the bot would do with a message, sending nothing; the best articles to insert. */
+export type AssistSuggestion = S["AssistAnswer"];
 export type BotState = { state: "answering" | "handed_off" | "resolved"; handoff_reason?: string | null };
 
 export class ApiError extends Error {
@@ -142,15 +140,16 @@ export class Api {
     private readonly onUnauthorized: () => void = () => {},
   ) {}
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  /** `body` is sent as JSON, or as it is with `contentType` (a file's text: a knowledge-base import). */
+  private async call<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
     const headers: Record<string, string> = { Accept: "application/json" };
     const token = await this.token();
     if (token) headers.Authorization = `Bearer ${token}`;
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (body !== undefined) headers["Content-Type"] = contentType ?? "application/json";
     const answer = await fetch(this.baseUrl + path, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : contentType ? String(body) : JSON.stringify(body),
     });
     const text = await answer.text();
     let parsed: unknown = null;
@@ -177,6 +176,7 @@ export class Api {
     status?: ConversationStatus;
     team?: string;
     label?: string;
+    sort?: "breach_risk";
     limit?: number;
     cursor?: string | null;
   }) =>
@@ -281,13 +281,34 @@ export class Api {
     this.call<{ items: SlaEvent[]; more: boolean }>("GET", "/admin/sla-events" + query(q));
   setTier = (id: string, tier: string | null) => this.call<Customer>("PUT", `/admin/customers/${enc(id)}`, { tier });
 
+  // -- the knowledge base and the bot (admins write; supervisors read); any agent may ask what the bot would do
+  articles = () => this.call<{ items: Article[] }>("GET", "/admin/kb/articles");
+  /** A new version: published, or a draft the bot does not use until it is published. */
+  putArticle = (id: string, a: ArticleIn, draft = false) =>
+    this.call<Article>("PUT", `/admin/kb/articles/${enc(id)}` + query({ draft: draft ? "true" : undefined }), a);
+  publishArticle = (id: string) => this.call<Article>("POST", `/admin/kb/articles/${enc(id)}/publish`);
+  retireArticle = (id: string) => this.call<Article>("DELETE", `/admin/kb/articles/${enc(id)}`);
+  articleVersions = (id: string) => this.call<{ items: Article[] }>("GET", `/admin/kb/articles/${enc(id)}/versions`);
+  /** A JSON Lines or Markdown file as it is; a 422 names each bad line (`importProblems` in kb.ts). */
+  importArticles = (text: string, contentType: string) =>
+    this.call<ImportReport>("POST", "/admin/kb/import", text, contentType);
+  bot = () => this.call<BotOut>("GET", "/admin/bot");
+  putBot = (b: BotSettings, version?: number) => this.call<BotOut>("PUT", "/admin/bot" + query({ version }), b);
+  /** `withArticle`: as if that draft or retired article were published (admins, to try it before publishing). */
+  tryBot = (text: string, withArticle?: string) =>
+    this.call<AssistAnswer>("POST", "/agent/assist/answer", { text, ...(withArticle ? { with_article: withArticle } : {}) });
+
   // -- the reports API (supervisors, admins): figures from the event lake, docs/metrics.md
   reportSummary = (p: ReportPeriod) => this.call<ReportSummary>("GET", "/reports/summary" + query({ ...p }));
   reportMetric = (p: ReportPeriod & { metric: string; group_by?: ReportGroup }) =>
     this.call<{ items: MetricRow[] }>("GET", "/reports/metrics" + query({ ...p }));
+  reportTopics = (p: ReportPeriod) =>
+    this.call<{ items: TopicRow[] }>("GET", "/reports/metrics" + query({ ...p, metric: "topics", group_by: "week" }));
+  csatComments = (p: ReportPeriod) =>
+    this.call<{ items: CsatComment[] }>("GET", "/reports/metrics" + query({ ...p, metric: "csat_comments" }));
 }
 
-export type ReportGroup = "agent" | "team" | "channel" | "language" | "day" | "hour";
+export type ReportGroup = "agent" | "team" | "channel" | "language" | "day" | "week" | "hour";
 export interface ReportPeriod {
   from: string;
   to: string;

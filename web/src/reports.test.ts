@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bars, figure, weekOf } from "./reports";
+import { bars, figure, stars, topicName, topicsOf, weekOf } from "./reports";
 
 describe("weekOf", () => {
   it("runs from the Monday of the week to the next Monday", () => {
@@ -29,5 +29,53 @@ describe("bars", () => {
     expect(bars([{ key: null, median_s: null, count: 0 }, { key: "sms", median_s: 0 }])).toEqual([
       { label: "sms", value: 0, share: 0 },
     ]);
+  });
+});
+
+describe("topicsOf", () => {
+  const row = (key: string, topic: string, conversations: number, previous: number) => ({
+    key,
+    topic,
+    conversations,
+    rank: 0,
+    previous,
+    change: conversations - previous,
+    rising: conversations > previous,
+  });
+  it("lists the latest week's reasons by count and the rising ones by their rise", () => {
+    const got = topicsOf([
+      row("2026-11-23", "returns", 9, 1),
+      row("2026-11-30", "returns", 4, 9),
+      row("2026-11-30", "order_status", 7, 2),
+      row("2026-11-30", "refund", 4, 1),
+      row("2026-11-30", "damaged", 1, 0),
+    ]);
+    expect(got.week).toBe("2026-11-30");
+    expect(got.top.map((r) => r.topic)).toEqual(["order_status", "refund", "returns", "damaged"]);
+    expect(got.rising.map((r) => [r.topic, r.change])).toEqual([
+      ["order_status", 5],
+      ["refund", 3],
+      ["damaged", 1],
+    ]);
+  });
+  it("answers nothing for no rows and keeps at most the limit", () => {
+    expect(topicsOf([])).toEqual({ week: null, top: [], rising: [] });
+    const many = Array.from({ length: 8 }, (_, i) => row("2026-11-30", `t${i}`, i + 1, 0));
+    expect(topicsOf(many, 3).top.map((r) => r.topic)).toEqual(["t7", "t6", "t5"]);
+  });
+  it("reads a topic with spaces", () => {
+    expect(topicName("order_status")).toBe("order status");
+  });
+});
+
+describe("CSAT", () => {
+  it("shows a CSAT row's score as its figure", () => {
+    expect(figure({ key: "alice", asked: 3, responses: 2, satisfied: 1, score: 0.5, response_rate: 0.6667 })).toBe(0.5);
+    expect(figure({ key: "bob", asked: 1, responses: 0, satisfied: 0, score: null })).toBeNull();
+  });
+  it("draws a rating as five stars", () => {
+    expect(stars(4)).toBe("★★★★☆");
+    expect(stars(1)).toBe("★☆☆☆☆");
+    expect(stars(null)).toBe("");
   });
 });

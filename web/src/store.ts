@@ -19,7 +19,7 @@ import {
 } from "./api";
 import { stillShown, toggled } from "./labels";
 import type { LiveState } from "./live";
-import { byUrgency, matches, type Filters } from "./urgency";
+import { byRisk, byUrgency, matches, type Filters } from "./urgency";
 
 export const PAGE = 50;
 
@@ -98,8 +98,9 @@ export class Store {
 
   /** The list as shown: the client-side filters applied, most urgent first. */
   visible(): Conversation[] {
-    const { items, filters, now } = this.state;
-    return items.filter((c) => matches(c, filters)).sort(byUrgency(now));
+    const { items, filters, now, view } = this.state;
+    const order = view === "unassigned" && filters.sort === "breach_risk" ? byRisk(now) : byUrgency(now);
+    return items.filter((c) => matches(c, filters)).sort(order);
   }
 
   notify(kind: Toast["kind"], text: string): void {
@@ -159,6 +160,7 @@ export class Store {
       status: view === "unassigned" ? undefined : filters.status,
       team: view === "unassigned" ? filters.team : undefined,
       label: filters.label,
+      sort: view === "unassigned" && !filters.label ? filters.sort : undefined,
       limit,
       cursor,
     };
@@ -270,7 +272,7 @@ export class Store {
     const server =
       before.status !== filters.status ||
       before.label !== filters.label ||
-      (this.state.view === "unassigned" && before.team !== filters.team);
+      (this.state.view === "unassigned" && (before.team !== filters.team || before.sort !== filters.sort));
     if (server) void this.loadList();
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Conversation } from "./api";
-import { byUrgency, matches, slaState } from "./urgency";
+import { byRisk, byUrgency, matches, riskPercent, slaState } from "./urgency";
 
 const NOW = Date.parse("2026-12-03T10:00:00Z");
 const at = (minutes: number) => new Date(NOW + minutes * 60_000).toISOString();
@@ -86,5 +86,22 @@ describe("matches", () => {
     expect(matches(c, { priority: "high", team: "returns" })).toBe(true);
     expect(matches(conv("r", { status: "resolved" }), {})).toBe(false);
     expect(matches(conv("r", { status: "resolved" }), { status: "resolved" })).toBe(true);
+  });
+});
+
+describe("byRisk", () => {
+  it("puts the highest breach risk first, then those without one most urgent first", () => {
+    const list = [
+      conv("no-risk-calm"),
+      conv("low", { breach_risk: 0.12 }),
+      conv("no-risk-urgent", { priority: "urgent" }),
+      conv("high", { breach_risk: 0.91 }),
+      conv("zero", { breach_risk: 0 }),
+    ];
+    expect(list.sort(byRisk(NOW)).map((c) => c.id)).toEqual(["high", "low", "zero", "no-risk-urgent", "no-risk-calm"]);
+  });
+  it("reads a risk as a whole percentage", () => {
+    expect(riskPercent(0.734)).toBe(73);
+    expect(riskPercent(1)).toBe(100);
   });
 });

@@ -65,7 +65,24 @@ export function byUrgency(now: number) {
   };
 }
 
+/** The waiting list by breach risk (the sweep's estimate): the most likely to miss its target first; those
+ * without one after, most urgent first. */
+export function byRisk(now: number) {
+  const urgency = byUrgency(now);
+  return (a: Conversation, b: Conversation): number => {
+    const ra = a.breach_risk ?? -1;
+    const rb = b.breach_risk ?? -1;
+    return ra !== rb ? rb - ra : urgency(a, b);
+  };
+}
+
+/** A risk as people read it: 0.734 is 73 %. */
+export function riskPercent(risk: number): number {
+  return Math.round(risk * 100);
+}
+
 export interface Filters {
+  sort?: "breach_risk"; // the unassigned view only, applied by the API (?sort=) and here
   status?: Conversation["status"];
   label?: string; // applied by the API (?label=), and again here as the list refreshes
   team?: string;

@@ -189,6 +189,18 @@ class SweepSettings(CoreSettings):
     event_bus_name: Annotated[str, Field(alias="EVENT_BUS_NAME", min_length=1)]
     work_queue_url: Annotated[str, Field(alias="WORK_QUEUE_URL", min_length=1)]
     alert_topic_arn: Annotated[str, Field(alias="SLA_ALERT_TOPIC_ARN")] = ""
+    # a waiting conversation's breach risk from which a risk warning is raised (shopdesk.logic.breach_risk)
+    breach_risk_threshold: Annotated[float, Field(alias="BREACH_RISK_THRESHOLD", gt=0, le=1)] = 0.5
+    reply_after_assignment_seconds: Annotated[float, Field(alias="REPLY_AFTER_ASSIGNMENT_SECONDS", gt=0)] = 120.0
+    # delayed satisfaction surveys (shopdesk.csat.survey): where they are queued, the template for a closed window
+    outbound_queue_url: Annotated[str, Field(alias="OUTBOUND_QUEUE_URL")] = ""
+    whatsapp_templates: Annotated[list[TemplateSpec], Field(alias="WHATSAPP_TEMPLATES")] = Field(
+        default_factory=list, alias="WHATSAPP_TEMPLATES")
+
+    @field_validator("whatsapp_templates", mode="before")
+    @classmethod
+    def _templates(cls, value: object) -> object:
+        return json.loads(value) if isinstance(value, str) else value
 
 
 class LiveSettings(CoreSettings):

@@ -109,6 +109,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/kb/articles/{article_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Create or change an article (a new version; published, or with ?draft=true a draft the bot does not use until it is published): title, body, language, tags, url, translation_of (the original it translates) */
+        put: operations["put_article_admin_kb_articles__article_id__put"];
+        post?: never;
+        /** Retire an article: the bot and agent assist no longer use it; it stays listed with its history */
+        delete: operations["retire_article_admin_kb_articles__article_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/kb/articles/{article_id}/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Publish a draft or a retired article (a new version, same content): the bot and agent assist use it from then on */
+        post: operations["publish_article_admin_kb_articles__article_id__publish_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/kb/articles/{article_id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every version of an article, oldest first */
+        get: operations["article_versions_admin_kb_articles__article_id__versions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/customers/{customer_id}/export": {
         parameters: {
             query?: never;
@@ -384,6 +436,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/kb/articles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every knowledge-base article (current versions), originals each followed by their translations; ?status=published leaves out retired ones */
+        get: operations["list_articles_admin_kb_articles_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/kb/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Import articles: JSON Lines (application/x-ndjson) of {id, title, body, language, tags?, url?, translation_of?}, or Markdown (text/markdown) articles each opened by front matter. Every line is checked first; a file with any bad line is refused whole (422 naming each line) */
+        post: operations["import_articles_admin_kb_import_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/bot": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The bot's settings */
+        get: operations["get_bot_admin_bot_get"];
+        /** Turn the bot on or off and set where, when and how sure it answers (admins; ?version=N guards concurrent edits) */
+        put: operations["put_bot_admin_bot_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/audit": {
         parameters: {
             query?: never;
@@ -538,6 +642,76 @@ export interface components {
             /** Teams */
             teams?: string[] | null;
         };
+        /** Article */
+        Article: {
+            /** Title */
+            title: string;
+            /** Body */
+            body: string;
+            /**
+             * Language
+             * @description ISO 639-1, e.g. en, es, pt, de, tr, id, sk
+             */
+            language: string;
+            /**
+             * Tags
+             * @default []
+             */
+            tags: string[];
+            /** Url */
+            url?: string | null;
+            /** Translation Of */
+            translation_of?: string | null;
+            /**
+             * Id
+             * @description letters, digits, _ and -
+             */
+            id: string;
+            /**
+             * Status
+             * @default published
+             * @enum {string}
+             */
+            status: "draft" | "published" | "retired";
+            /**
+             * Version
+             * @default 1
+             */
+            version: number;
+            /** Updated At */
+            updated_at?: string | null;
+            /** Updated By */
+            updated_by?: string | null;
+        };
+        /**
+         * ArticleContent
+         * @description What an author writes: the body is the answer the bot sends, so it should read as one.
+         */
+        ArticleContent: {
+            /** Title */
+            title: string;
+            /** Body */
+            body: string;
+            /**
+             * Language
+             * @description ISO 639-1, e.g. en, es, pt, de, tr, id, sk
+             */
+            language: string;
+            /**
+             * Tags
+             * @default []
+             */
+            tags: string[];
+            /** Url */
+            url?: string | null;
+            /** Translation Of */
+            translation_of?: string | null;
+        };
+        /** ArticleList */
+        ArticleList: {
+            /** Items */
+            items: components["schemas"]["Article"][];
+        };
         /**
          * AssignAction
          * @description To an agent, or (``agent_id`` null or absent) back to the queue.
@@ -601,6 +775,95 @@ export interface components {
             request_id?: string | null;
             /** Status */
             status?: number | null;
+        };
+        /** BotOut */
+        BotOut: {
+            /**
+             * Enabled
+             * @default false
+             */
+            enabled: boolean;
+            /**
+             * Channels
+             * @description only these channels; null or absent: every channel
+             */
+            channels?: string[] | null;
+            /**
+             * Teams
+             * @description only conversations of these teams; null or absent: every team
+             */
+            teams?: string[] | null;
+            /**
+             * When
+             * @default always
+             * @enum {string}
+             */
+            when: "always" | "outside_business_hours";
+            /**
+             * Confidence Threshold
+             * @description answers below it are handed over; null: the tuned default (0.29)
+             */
+            confidence_threshold?: number | null;
+            /**
+             * Fallback Language
+             * @description the article's language to answer in when it has no translation in the customer's; null: hand over instead
+             */
+            fallback_language?: string | null;
+            /**
+             * Resolve After Seconds
+             * @description an answered conversation the customer does not come back to is resolved after this long
+             * @default 86400
+             */
+            resolve_after_seconds: number;
+            /**
+             * Version
+             * @description 0 until first changed; send it back as ?version=N to change the settings only if nobody changed them meanwhile
+             */
+            version: number;
+        };
+        /**
+         * BotSettings
+         * @description ``PUT /admin/bot``: where and when the bot answers, how sure it must be, and what it does for a language
+         *     the knowledge base has no translation in.
+         */
+        BotSettings: {
+            /**
+             * Enabled
+             * @default false
+             */
+            enabled: boolean;
+            /**
+             * Channels
+             * @description only these channels; null or absent: every channel
+             */
+            channels?: string[] | null;
+            /**
+             * Teams
+             * @description only conversations of these teams; null or absent: every team
+             */
+            teams?: string[] | null;
+            /**
+             * When
+             * @default always
+             * @enum {string}
+             */
+            when: "always" | "outside_business_hours";
+            /**
+             * Confidence Threshold
+             * @description answers below it are handed over; null: the tuned default (0.29)
+             */
+            confidence_threshold?: number | null;
+            /**
+             * Fallback Language
+             * @description the article's language to answer in when it has no translation in the customer's; null: hand over instead
+             */
+            fallback_language?: string | null;
+            /**
+             * Resolve After Seconds
+             * @description an answered conversation the customer does not come back to is resolved after this long
+             * @default 86400
+             */
+            resolve_after_seconds: number;
         };
         /**
          * BusinessHours
@@ -802,6 +1065,15 @@ export interface components {
             kind: string;
             /** Address */
             address: string;
+        };
+        /** ImportOut */
+        ImportOut: {
+            /** Created */
+            created: string[];
+            /** Updated */
+            updated: string[];
+            /** Unchanged */
+            unchanged: string[];
         };
         /** JobOut */
         JobOut: {
@@ -1301,7 +1573,7 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "warning" | "breach";
+            kind: "warning" | "breach" | "risk";
             /** Conversation Id */
             conversation_id: string;
             /**
@@ -2184,6 +2456,281 @@ export interface operations {
             };
         };
     };
+    put_article_admin_kb_articles__article_id__put: {
+        parameters: {
+            query?: {
+                /** @description save as a draft: kept and versioned, not answered with until published */
+                draft?: boolean;
+            };
+            header?: never;
+            path: {
+                article_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ArticleContent"];
+            };
+        };
+        responses: {
+            /** @description Saved, with its new version */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Article"];
+                };
+            };
+            /** @description The request is well-formed but cannot be understood (a cursor that is not ours, an identity in a wrong form...) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The current state forbids it (changed meanwhile, at capacity, window closed...): read again and retry, or change course */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON (send Content-Type: application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    retire_article_admin_kb_articles__article_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                article_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Retired (a new version) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Article"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or none the caller may see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    publish_article_admin_kb_articles__article_id__publish_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                article_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Published (unchanged if it already was) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Article"];
+                };
+            };
+            /** @description The request is well-formed but cannot be understood (a cursor that is not ours, an identity in a wrong form...) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or none the caller may see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The current state forbids it (changed meanwhile, at capacity, window closed...): read again and retry, or change course */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    article_versions_admin_kb_articles__article_id__versions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                article_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Its versions (supervisors, admins) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArticleList"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or none the caller may see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
     export_customer_admin_customers__customer_id__export_post: {
         parameters: {
             query?: never;
@@ -3022,6 +3569,15 @@ export interface operations {
                     "application/json": components["schemas"]["RoutingOut"];
                 };
             };
+            /** @description The request is well-formed but cannot be understood (a cursor that is not ours, an identity in a wrong form...) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
             401: {
                 headers: {
@@ -3216,6 +3772,238 @@ export interface operations {
             };
             /** @description The caller may not do this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    list_articles_admin_kb_articles_get: {
+        parameters: {
+            query?: {
+                status?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The articles (supervisors, admins) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArticleList"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    import_articles_admin_kb_import_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Imported: created, updated, unchanged ids */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportOut"];
+                };
+            };
+            /** @description The request is well-formed but cannot be understood (a cursor that is not ours, an identity in a wrong form...) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON (send Content-Type: application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    get_bot_admin_bot_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BotOut"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    put_bot_admin_bot_put: {
+        parameters: {
+            query?: {
+                version?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BotSettings"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BotOut"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The current state forbids it (changed meanwhile, at capacity, window closed...): read again and retry, or change course */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON (send Content-Type: application/json) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -242,6 +242,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/agent/conversations/{conversation_id}/assist": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The best knowledge-base articles for the customer's latest messages, to insert into a reply */
+        get: operations["assist_conversation_agent_conversations__conversation_id__assist_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/agent/conversations/{conversation_id}/orders": {
         parameters: {
             query?: never;
@@ -516,6 +533,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/agent/assist/answer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** What the bot would do with this message, sending nothing: language, sentiment, urgency, intent, the reason it would hand over, or the article it would answer with; plus the best articles */
+        post: operations["assist_answer_agent_assist_answer_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/agent/search": {
         parameters: {
             query?: never;
@@ -708,6 +742,62 @@ export interface components {
             /** Note */
             note?: string | null;
         };
+        /**
+         * AssistAnswer
+         * @description What the bot would do with this message (nothing is sent): ``answer`` is the article it would send, or
+         *     null when it would hand over (``handoff_reason``). ``articles``: the best few, for an agent to insert.
+         */
+        AssistAnswer: {
+            /** Language */
+            language: string;
+            /** Sentiment */
+            sentiment: string;
+            /** Urgent */
+            urgent: boolean;
+            /** Intent */
+            intent: string | null;
+            /** Handoff Reason */
+            handoff_reason: string | null;
+            answer: components["schemas"]["AssistArticle"] | null;
+            /**
+             * Articles
+             * @default []
+             */
+            articles: components["schemas"]["AssistArticle"][];
+        };
+        /** AssistArticle */
+        AssistArticle: {
+            /** Article Id */
+            article_id: string;
+            /** Title */
+            title: string;
+            /** Text */
+            text: string;
+            /** Language */
+            language: string;
+            /** Confidence */
+            confidence: number;
+            /** Url */
+            url?: string | null;
+        };
+        /**
+         * AssistOut
+         * @description The suggestion for the conversation's latest customer messages; null when the customer has not written
+         *     since the last answer.
+         */
+        AssistOut: {
+            suggestion: components["schemas"]["AssistAnswer"] | null;
+        };
+        /** AssistRequest */
+        AssistRequest: {
+            /** Text */
+            text: string;
+            /**
+             * With Article
+             * @description answer as if this article (a draft or a retired one) were published: admins, to try it before publishing
+             */
+            with_article?: string | null;
+        };
         /** AttachmentOut */
         AttachmentOut: {
             /** Url */
@@ -829,6 +919,21 @@ export interface components {
              */
             more: boolean;
         };
+        /**
+         * ConversationBot
+         * @description The bot's part in a conversation (``shopdesk.bot``): ``answering`` (it answered and asked whether that
+         *     solved it), ``handed_off`` (a person takes it from here, for ``handoff_reason``), ``resolved``.
+         */
+        ConversationBot: {
+            /** State */
+            state: string;
+            /** Handoff Reason */
+            handoff_reason?: string | null;
+            /** Article Id */
+            article_id?: string | null;
+            /** At */
+            at?: string | null;
+        };
         /** ConversationList */
         ConversationList: {
             /** Items */
@@ -884,11 +989,17 @@ export interface components {
              * @default false
              */
             urgent: boolean;
+            /**
+             * Breach Risk
+             * @description while it waits in a queue: the chance it misses its next SLA target (the sweep's estimate, each minute)
+             */
+            breach_risk?: number | null;
             /** Messages */
             messages?: components["schemas"]["MessageOut"][];
             /** Snoozed Until */
             snoozed_until?: string | null;
             mention?: components["schemas"]["MentionOut"] | null;
+            bot?: components["schemas"]["ConversationBot"] | null;
         };
         /**
          * ConversationStatus
@@ -1086,11 +1197,17 @@ export interface components {
              * @default false
              */
             urgent: boolean;
+            /**
+             * Breach Risk
+             * @description while it waits in a queue: the chance it misses its next SLA target (the sweep's estimate, each minute)
+             */
+            breach_risk?: number | null;
             /** Messages */
             messages?: components["schemas"]["MessageOut"][];
             /** Snoozed Until */
             snoozed_until?: string | null;
             mention?: components["schemas"]["MentionOut"] | null;
+            bot?: components["schemas"]["ConversationBot"] | null;
             /**
              * Matched
              * @enum {string}
@@ -1348,6 +1465,11 @@ export interface components {
             emotion?: string | null;
             /** Urgent */
             urgent?: boolean | null;
+            /**
+             * Rating
+             * @description a satisfaction survey's answer (kind csat_answer): the customer's rating, 1 to 5
+             */
+            rating?: number | null;
         };
         /** NoteAction */
         NoteAction: {
@@ -2973,6 +3095,64 @@ export interface operations {
             };
         };
     };
+    assist_conversation_agent_conversations__conversation_id__assist_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssistOut"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or none the caller may see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
     list_orders_agent_conversations__conversation_id__orders_get: {
         parameters: {
             query?: never;
@@ -4120,6 +4300,75 @@ export interface operations {
             };
             /** @description The caller may not do this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    assist_answer_agent_assist_answer_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AssistRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssistAnswer"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or none the caller may see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON (send Content-Type: application/json) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -4,7 +4,9 @@ import type { Versioned } from "../api-types/admin";
 import { calendarFromForm, holidaysText, listOf, WEEKDAYS, windowsText } from "../adminForms";
 import { isAdmin, isSupervisor, useApp } from "../context";
 import type { MessageKey } from "../i18n";
+import { BotAdmin } from "./BotAdmin";
 import { CannedAdmin } from "./CannedAdmin";
+import { KbAdmin } from "./KbAdmin";
 import { LabelsAdmin } from "./LabelsAdmin";
 import { MacrosAdmin } from "./MacrosAdmin";
 
@@ -23,6 +25,8 @@ const SECTIONS: { id: string; label: MessageKey }[] = [
   { id: "labels", label: "admin.labels" },
   { id: "canned", label: "admin.canned" },
   { id: "macros", label: "admin.macros" },
+  { id: "kb", label: "admin.kb" },
+  { id: "bot", label: "admin.bot" },
 ];
 
 /** Every admin API setting, with the API's validation messages and version conflicts in words. */
@@ -58,6 +62,8 @@ export function AdminPages({ section }: { section: string }) {
         {section === "labels" && <LabelsAdmin />}
         {section === "canned" && <CannedAdmin scope="shared" />}
         {section === "macros" && <MacrosAdmin scope="shared" />}
+        {section === "kb" && <KbAdmin />}
+        {section === "bot" && <BotAdmin />}
         {section === "my-canned" && <CannedAdmin scope="personal" />}
         {section === "my-macros" && <MacrosAdmin scope="personal" />}
       </div>

@@ -8,7 +8,7 @@ import { addable } from "../labels";
 import { useStore } from "../store";
 import { LabelChips } from "./Labels";
 import { SelectionBar } from "./Macros";
-import { slaState, type Filters } from "../urgency";
+import { riskPercent, slaState, type Filters } from "../urgency";
 import { Mood } from "./Mood";
 
 const VIEWS: View[] = ["mine", "unassigned", "all", "granted", "mentions"];
@@ -73,6 +73,17 @@ export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLU
           {select("channel", t("filter.channel"), CHANNELS.map((c) => ({ value: c, label: channelName(c) })))}
           {select("priority", t("filter.priority"), PRIORITIES.map((p) => ({ value: p, label: t(`priority.${p}`) })))}
           {select("label", t("filter.label"), addable(state.labels).map((l) => ({ value: l.id, label: l.name })))}
+          <label class="field">
+            <span>{t("sort")}</span>
+            <select
+              value={state.filters.sort ?? ""}
+              disabled={state.view !== "unassigned"}
+              onChange={(e) => filter("sort", (e.target as HTMLSelectElement).value)}
+            >
+              <option value="">{t("sort.urgency")}</option>
+              <option value="breach_risk">{t("sort.breachRisk")}</option>
+            </select>
+          </label>
         </div>
       </details>
       <ul class="conversations" ref={listRef} aria-label={t("conversations")} aria-busy={state.loading}>
@@ -111,6 +122,11 @@ export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLU
                   ) : sla.nextDueMs !== null ? (
                     <span class={`chip ${sla.warning ? "sla-warning" : "sla-ok"}`}>{t("sla.left", { time: formatDuration(sla.nextDueMs) })}</span>
                   ) : null}
+                  {c.breach_risk != null && (
+                    <span class={`chip ${c.breach_risk >= 0.5 ? "risk-high" : "risk"}`} title={t("risk.title")}>
+                      {t("risk.short", { percent: riskPercent(c.breach_risk) })}
+                    </span>
+                  )}
                   <LabelChips conv={c} />
                   {state.view !== "mine" && <span class="assignee">{c.assignee ?? t("unassigned")}</span>}
                 </span>

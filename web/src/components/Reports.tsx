@@ -3,10 +3,11 @@ import type { ReportGroup, ReportSummary } from "../api";
 import { useApp } from "../context";
 import { formatDuration } from "../format";
 import type { MessageKey } from "../i18n";
-import { bars, weekOf, type MetricRow } from "../reports";
+import { bars, stars, topicName, topicsOf, weekOf, type CsatComment, type MetricRow, type TopicRow } from "../reports";
 
-const METRICS = ["conversations", "replies", "handled", "first_response", "resolution", "reopen_rate"] as const;
-const GROUPS: ReportGroup[] = ["agent", "team", "channel", "language", "day", "hour"];
+const METRICS = ["conversations", "replies", "handled", "first_response", "resolution", "reopen_rate", "csat"] as const;
+const SHARES = new Set(["reopen_rate", "csat"]);
+const GROUPS: ReportGroup[] = ["agent", "team", "channel", "language", "day", "week", "hour"];
 const DURATIONS = new Set(["first_response", "resolution"]);
 
 /** This week's figures from the event lake, and one metric by group as bars (supervisors, admins). */
@@ -17,18 +18,25 @@ export function Reports() {
   const [metric, setMetric] = useState<(typeof METRICS)[number]>("first_response");
   const [group, setGroup] = useState<ReportGroup>("agent");
   const [rows, setRows] = useState<MetricRow[]>([]);
+  const [topicRows, setTopicRows] = useState<TopicRow[]>([]);
+  const [comments, setComments] = useState<CsatComment[]>([]);
 
   useEffect(() => {
     void store.run(async () => setSummary(await store.api.reportSummary(period)));
+    void store.run(async () => setComments((await store.api.csatComments(period)).items));
+  }, [period]);
+  useEffect(() => {
+    void store.run(async () => setTopicRows((await store.api.reportTopics(period)).items));
   }, [period]);
   useEffect(() => {
     void store.run(async () => setRows((await store.api.reportMetric({ ...period, metric, group_by: group })).items));
   }, [period, metric, group]);
 
+  const topics = topicsOf(topicRows);
   const duration = (s: number | null | undefined) => (s == null ? "—" : formatDuration(s * 1000));
   const share = (r: number | null | undefined) => (r == null ? "—" : `${Math.round(r * 100)} %`);
   const shown = (value: number) =>
-    DURATIONS.has(metric) ? duration(value) : metric === "reopen_rate" ? share(value) : String(value);
+    DURATIONS.has(metric) ? duration(value) : SHARES.has(metric) ? share(value) : String(value);
   return (
     <section class="board reports" aria-labelledby="reports-title">
       <h1 id="reports-title">{t("reports")}</h1>
@@ -84,12 +92,51 @@ export function Reports() {
             <dl class="figures">
               <dt>{t("reports.csat")}</dt>
               <dd>{share(summary.csat.score)} ({summary.csat.responses})</dd>
+              <dt>{t("reports.csatResponseRate")}</dt>
+              <dd>{share(summary.csat.response_rate)}</dd>
               <dt>{t("reports.containment")}</dt>
               <dd>{share(summary.bot.containment_rate)}</dd>
             </dl>
           </div>
         </div>
       )}
+      <div class="card">
+        <h3 id="topics-title">{t("reports.topics")}</h3>
+        {topics.top.length === 0 ? (
+          <p class="muted">{t("none")}</p>
+        ) : (
+          <table aria-labelledby="topics-title">
+            <thead>
+              <tr>
+                <th scope="col">{t("reports.topic")}</th>
+                <th scope="col">{t("reports.topicConversations")}</th>
+                <th scope="col">{t("reports.topicChange")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {topics.top.map((row) => (
+                <tr key={row.topic}>
+                  <th scope="row">{topicName(row.topic)}</th>
+                  <td>{row.conversations}</td>
+                  <td>{row.change > 0 ? `+${row.change}` : String(row.change)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        {topics.rising.length > 0 && (
+          <>
+            <h4 id="rising-title">{t("reports.rising")}</h4>
+            <ul aria-labelledby="rising-title">
+              {topics.rising.map((row) => (
+                <li key={row.topic}>
+                  {t("reports.risingItem", { topic: topicName(row.topic), count: row.conversations, change: row.change })}
+                </li>
+              ))}
+            </ul>
+          </>
+        )}
+      </div>
       <div class="card">
         <h3>{t("reports.byGroup")}</h3>
         <div class="row">
@@ -124,6 +171,40 @@ export function Reports() {
           ))}
           {rows.length === 0 && <li class="muted">{t("none")}</li>}
         </ul>
+      </div>
+      <div class="card">
+        <h3 id="csat-comments-title">{t("reports.csatComments")}</h3>
+        {comments.length === 0 ? (
+          <p class="muted">{t("none")}</p>
+        ) : (
+          <table aria-labelledby="csat-comments-title">
+            <thead>
+              <tr>
+                <th scope="col">{t("reports.rating")}</th>
+                <th scope="col">{t("reports.comment")}</th>
+                <th scope="col">{t("group.agent")}</th>
+                <th scope="col">{t("group.channel")}</th>
+                <th scope="col">{t("reports.when")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {comments.map((c) => (
+                <tr key={`${c.conversation_id}-${c.at}`}>
+                  <td>
+                    <span aria-hidden="true">{stars(c.rating)}</span>
+                    <span class="visually-hidden">{t("reports.ratingOf", { rating: String(c.rating ?? "—") })}</span>
+                  </td>
+                  <td>
+                    <a href={`/c/${encodeURIComponent(c.conversation_id)}`}>{c.comment}</a>
+                  </td>
+                  <td>{c.agent_id ?? "—"}</td>
+                  <td>{c.channel ?? "—"}</td>
+                  <td>{c.at.slice(0, 16).replace("T", " ")}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
       </div>
     </section>
   );

@@ -116,7 +116,7 @@ export function SupervisorBoard() {
             {trouble.map((e) => (
               <li key={`${e.at}#${e.conversation_id}#${e.target}#${e.kind}`} class={e.kind === "breach" ? "sla-breached" : "sla-warning"}>
                 <a href={`/c/${encodeURIComponent(e.conversation_id)}`}>{e.customer_name || e.conversation_id}</a> ·{" "}
-                {t(e.kind === "breach" ? "sla.breached" : "sla.warning")} · {t(`sla.${e.target}` as MessageKey)} · {e.team ?? "—"} ·{" "}
+                {t(e.kind === "breach" ? "sla.breached" : e.kind === "risk" ? "sla.risk" : "sla.warning")} · {t(`sla.${e.target}` as MessageKey)} · {e.team ?? "—"} ·{" "}
                 {e.assignee ?? t("unassigned")} ·{" "}
                 <time dateTime={e.at} title={formatFull(e.at, locale, timeZone)}>
                   {formatTime(e.at, locale, new Date(now), timeZone)}

@@ -53,6 +53,8 @@ function MessageItem({ conv, m }: { conv: Conversation; m: Message }) {
         <strong>{who}</strong>
         {m.channel && m.direction !== "note" && <span class="chip">{t("via", { channel: channelName(m.channel) })}</span>}
         {m.kind === "template" && <span class="chip">{t("template")}</span>}
+        {m.kind === "csat_survey" && <span class="chip">{t("csat.survey")}</span>}
+        {m.rating != null && <span class="chip">{t("csat.rated", { rating: String(m.rating) })}</span>}
         {m.direction === "inbound" && <Mood sentiment={m.sentiment} emotion={m.emotion} urgent={m.urgent} t={t} />}
         {time}
       </div>

@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shopdesk.logic import topics
 from shopdesk.logic.business_time import ClockState, ConversationClocks, business_seconds_between
 from shopdesk.models.sla import BusinessHours
 
@@ -54,18 +55,22 @@ class EventType(StrEnum):
     BOT_RESOLVED = "bot_resolved"
     CSAT_ASKED = "csat_asked"
     CSAT_ANSWERED = "csat_answered"
+    TOPIC_ADDED = "topic_added"                    # a contact reason named (shopdesk.logic.topics): ``topic``
+    TOPIC_REMOVED = "topic_removed"                # its label taken off, and no other source names it
+    CSAT_COMMENTED = "csat_commented"              # the comment a customer added after their rating
 
 
 # Who may be credited as an agent: anyone but these actors.
 NOT_AGENTS = frozenset({None, "", "system", "customer", "router", "bot"})
 # Outbound kinds that are not a person's answer.
-AUTOMATIC_KINDS = frozenset({"acknowledgement", "auto_reply", "bot_answer", "csat_survey"})
+AUTOMATIC_KINDS = frozenset({"acknowledgement", "auto_reply", "bot_answer", "csat_survey", "csat_follow_up"})
 # Message kinds other capabilities write, and the event each one is (payload fields documented in metrics.md).
 KIND_EVENTS = {
     "bot_answer": EventType.BOT_ANSWERED,
     "bot_handoff": EventType.BOT_HANDED_OFF,
     "csat_survey": EventType.CSAT_ASKED,
     "csat_answer": EventType.CSAT_ANSWERED,
+    "csat_comment": EventType.CSAT_COMMENTED,
     "order_action": EventType.ORDER_ACTION,
 }
 DELIVERED = frozenset({"delivered", "read"})
@@ -101,6 +106,7 @@ class Event(BaseModel):
     business_s: float | None = None           # business seconds in the conversation's SLA calendar
     rating: int | None = Field(default=None, ge=1, le=5)
     detail: str | None = None                 # JSON of anything else, for reading, not for grouping
+    topic: str | None = None                  # topic_added / topic_removed: the normalised topic (reason: source)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -205,7 +211,7 @@ def _conversation(new: Mapping[str, Any], old: Mapping[str, Any] | None) -> list
         created = _instant(new.get("created_at")) or now
         out.append(ctx.event(EventType.CONVERSATION_OPENED, created, (), actor="customer",
                              to_value=new.get("status")))
-        return out + _clock_outcomes(ctx, new, None)
+        return out + _topic_changes(ctx, new, None, created) + _clock_outcomes(ctx, new, None)
 
     before, after = old.get("status"), new.get("status")
     if before != after:
@@ -256,7 +262,20 @@ def _conversation(new: Mapping[str, Any], old: Mapping[str, Any] | None) -> list
         if (old.get("sla_warned") or {}).get(target) != due:
             out.append(ctx.event(EventType.SLA_WARNED, now, (target, due), target=target, actor="system",
                                  detail=json.dumps({"due_at": due})))
-    return out + _clock_outcomes(ctx, new, old)
+    return out + _topic_changes(ctx, new, old, now) + _clock_outcomes(ctx, new, old)
+
+
+def _topic_changes(ctx: _Context, new: Mapping[str, Any], old: Mapping[str, Any] | None, at: datetime
+                   ) -> list[Event]:
+    """A topic named or withdrawn since the old image (shopdesk.logic.topics). The id keys on the change's
+    instant, so the same topic withdrawn and named again later is a new fact, and a replay is not."""
+    added, removed = topics.changes(new, old)
+    actor = new.get("changed_by")
+    return ([ctx.event(EventType.TOPIC_ADDED, at, (topic, _iso(at)), topic=topic, reason=source,
+                       actor="router" if source == "intent" else "bot" if source == "article" else actor)
+             for topic, source in added.items()]
+            + [ctx.event(EventType.TOPIC_REMOVED, at, (topic, _iso(at)), topic=topic, actor=actor)
+               for topic in removed])
 
 
 def _status_change(ctx: _Context, new: Mapping[str, Any], old: Mapping[str, Any], now: datetime) -> Event:
@@ -334,7 +353,9 @@ def _message(new: Mapping[str, Any], old: Mapping[str, Any] | None, written_at: 
 def _special(ctx: _Context, kind: EventType, at: datetime, message_id: Any, author: Any,
              payload: Mapping[str, Any]) -> Event:
     rating = payload.get("rating")
-    return ctx.event(kind, at, (message_id,), message_id=message_id, actor=author or "system",
+    # a survey's events carry the team and language the survey was sent for (a message item has neither)
+    carried = {k: payload[k] for k in ("team", "language") if isinstance(payload.get(k), str)}
+    return ctx.event(kind, at, (message_id,), message_id=message_id, actor=author or "system", **carried,
                      agent_id=_agent(payload.get("agent_id")) or (_agent(author) if kind is EventType.ORDER_ACTION
                                                                   else None),
                      reason=payload.get("reason") or payload.get("action"),
@@ -368,5 +389,5 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("message_id", "VARCHAR", "string"), ("from_value", "VARCHAR", "string"), ("to_value", "VARCHAR", "string"),
     ("target", "VARCHAR", "string"), ("reason", "VARCHAR", "string"), ("started_at_ms", "BIGINT", "bigint"),
     ("duration_s", "DOUBLE", "double"), ("business_s", "DOUBLE", "double"), ("rating", "INTEGER", "int"),
-    ("detail", "VARCHAR", "string"), ("day", "VARCHAR", "string"),
+    ("detail", "VARCHAR", "string"), ("topic", "VARCHAR", "string"), ("day", "VARCHAR", "string"),
 )

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shopdesk.analytics import Lake
-from shopdesk.analytics.sql import GROUPS, STATEMENTS, Period, hourly, statement
+from shopdesk.analytics.sql import GROUPS, STATEMENTS, Period, concurrent_load, hourly, statement, topics
 from shopdesk.errors import BadRequest, Conflict
 from shopdesk.forecast import staffing
 from shopdesk.forecast.staffing import StaffingInputs
@@ -31,7 +32,13 @@ METRICS: dict[str, str] = {
     "bot": "conversations the bot answered, handed over, resolved; containment rate",
     "handoff_reasons": "the bot's hand-overs by reason",
     "csat": "CSAT surveys asked, answered, score (share of 4 and 5), response rate",
+    "concurrent_load": "conversations each agent held (assigned to them and open) per day or hour "
+                       "(group_by=day|hour): time-weighted mean and maximum",
+    "topics": "contact reasons per week (group_by=week): conversations per topic, rank, the week before, "
+              "change, rising",
+    "csat_comments": "the comments customers gave with their CSAT ratings, newest first (no group_by)",
 }
+COMMENTS_LIMIT = 500
 
 
 def _ratio(part: Any, whole: Any) -> float | None:
@@ -83,6 +90,14 @@ class Reports:
             raise BadRequest(f"unknown metric {name!r}: one of {', '.join(sorted(METRICS))}")
         if group is not None and group not in GROUPS:
             raise BadRequest(f"group_by is one of {', '.join(GROUPS)}")
+        if name == "concurrent_load":
+            if group not in ("day", "hour"):
+                raise BadRequest("concurrent load is over time: group_by=day or group_by=hour")
+            return [{k: _round(v) for k, v in row.items()} for row in self.lake.rows(concurrent_load(span, group))]
+        if name == "topics":
+            if group != "week":
+                raise BadRequest("topics are per week: group_by=week")
+            return [{k: _round(v) for k, v in row.items()} for row in self.lake.rows(topics(span))]
         if name == "backlog":
             if group not in ("day", "hour"):
                 raise BadRequest("backlog is over time: group_by=day or group_by=hour")
@@ -96,6 +111,10 @@ class Reports:
         if name == "bot":
             return [{**row, "containment_rate": _ratio(row["resolved"], row["answered"])}
                     for row in self._rows("bot", span, group)]
+        if name == "csat_comments":
+            if group is not None:
+                raise BadRequest("csat_comments is a list of comments: leave out group_by")
+            return comments(self.lake.rows(statement("csat_comments", span, None)))
         if name == "csat":
             return [{**row, "score": _ratio(row["satisfied"], row["responses"]),
                      "response_rate": _ratio(row["responses"], row["asked"])}
@@ -132,6 +151,35 @@ class Reports:
                     "handed_off_by_reason": {r["key"]: r["value"] for r in self.metric("handoff_reasons", span,
                                                                                           None)}},
         }
+
+
+def comments(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each rating that has a comment (said with it, or written after it), newest first: when it was rated,
+    the conversation, the agent credited, team, channel, language, the rating and the comment."""
+    def detail(row: dict[str, Any]) -> dict[str, Any]:
+        try:
+            found = json.loads(row.get("detail") or "{}")
+        except ValueError:
+            return {}
+        return found if isinstance(found, dict) else {}
+
+    later = {}
+    for row in rows:
+        if row["type"] == "csat_commented":
+            info = detail(row)
+            later.setdefault((row["conversation_id"], info.get("cycle")), info.get("comment"))
+    out = []
+    for row in rows:
+        if row["type"] != "csat_answered":
+            continue
+        info = detail(row)
+        said = [c for c in (info.get("comment"), later.get((row["conversation_id"], info.get("cycle")))) if c]
+        if not said:
+            continue
+        out.append({"at": row["occurred_at"], "conversation_id": row["conversation_id"], "agent_id": row["agent_id"],
+                    "team": row["team"], "channel": row["channel"], "language": row["language"],
+                    "rating": row["rating"], "comment": "\n".join(str(c) for c in said)})
+    return out[:COMMENTS_LIMIT]
 
 
 def hours_of(rows: list[dict[str, Any]], first: datetime, count: int, zone: ZoneInfo) -> list[float]:

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import sqlglot
 from sqlglot import exp
 
-GROUPS = ("agent", "team", "channel", "language", "day", "hour")
+GROUPS = ("agent", "team", "channel", "language", "day", "week", "hour")
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,8 @@ def key_expression(group: str | None, tz: str, *, series: bool = False) -> str:
         return group
     if group == "day":
         return f"strftime({_local(tz)}, '%Y-%m-%d')"
+    if group == "week":                 # the week's Monday (ISO weeks, as both engines truncate)
+        return f"strftime(date_trunc('week', {_local(tz)}), '%Y-%m-%d')"
     if group == "hour":
         return f"strftime({_local(tz)}, '{'%Y-%m-%d %H' if series else '%H'}')"
     raise ValueError(f"unknown group {group!r}")
@@ -138,6 +140,10 @@ FROM ev WHERE type IN ('bot_answered', 'bot_handed_off', 'bot_resolved') GROUP B
   count(*) FILTER (WHERE type = 'csat_answered' AND rating IS NOT NULL) AS responses,
   count(*) FILTER (WHERE type = 'csat_answered' AND rating >= 4) AS satisfied
 FROM ev WHERE type IN ('csat_asked', 'csat_answered') GROUP BY 1 ORDER BY 1""", "CSAT surveys and ratings"),
+    "csat_comments": ("""SELECT type, occurred_at, at_ms, conversation_id, agent_id, team, channel, language, rating,
+  detail
+FROM ev WHERE type IN ('csat_answered', 'csat_commented') ORDER BY at_ms DESC, event_id LIMIT 5000""",
+                      "CSAT ratings and comments, newest first"),
 }
 
 # Conversations opened per hour (``{channel_filter}``: all channels, or one we checked), the forecast's history.
@@ -162,6 +168,118 @@ BACKLOG = """WITH changes AS (
   FROM changes
 )
 SELECT key, value FROM running WHERE key >= '{first_key}' ORDER BY key"""
+
+
+# Contact reasons per week (docs/metrics.md, "Topics"): a conversation counts under a topic in a week when the
+# topic was named in that week and its last change there was not a withdrawal. ``previous`` is the same
+# topic's count the week before, ``change`` the difference; ``rising``: more than the week before.
+TOPICS = """WITH {view}, marks AS (
+  SELECT {key} AS key, conversation_id, topic, arg_max(type, at_ms) AS last_change
+  FROM ev WHERE type IN ('topic_added', 'topic_removed') AND topic IS NOT NULL
+  GROUP BY 1, 2, 3
+), counts AS (
+  SELECT key, topic, count(*) AS conversations FROM marks WHERE last_change = 'topic_added' GROUP BY 1, 2
+)
+SELECT c.key, c.topic, c.conversations,
+  rank() OVER (PARTITION BY c.key ORDER BY c.conversations DESC) AS rank,
+  coalesce(p.conversations, 0) AS previous, c.conversations - coalesce(p.conversations, 0) AS change,
+  c.conversations > coalesce(p.conversations, 0) AS rising
+FROM counts c LEFT JOIN counts p
+  ON p.topic = c.topic AND p.key = strftime(CAST(c.key AS DATE) - INTERVAL 7 DAY, '%Y-%m-%d')
+WHERE c.key >= '{first_key}'
+ORDER BY c.key, c.conversations DESC, c.topic"""
+
+
+# Concurrent load per agent (docs/metrics.md): the conversations an agent holds (assigned to them and open) over
+# time, from the lake's first event (a conversation assigned before the period is held in it). Each
+# conversation's state (assignee, status) after its changes at one instant holds until its next change; an
+# agent's count steps +1/-1 at the ends of its spans; each bucket ({buckets}: key, start and end in epoch ms)
+# gets the time-weighted mean of the count over the whole bucket and its maximum.
+CONCURRENT_LOAD = """WITH changes AS (
+  SELECT conversation_id, at_ms, event_id,
+    CASE WHEN type IN ('assigned', 'transferred', 'unassigned') THEN coalesce(to_value, '') END AS who,
+    CASE WHEN type IN ('conversation_opened', 'status_changed') THEN to_value END AS status
+  FROM (
+    SELECT * FROM {events} WHERE day <= '{last_day}' AND at_ms < {end_ms}
+    QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY at_ms) = 1
+  ) e
+  WHERE type IN ('conversation_opened', 'status_changed', 'assigned', 'transferred', 'unassigned')
+), states AS (
+  SELECT conversation_id, at_ms,
+    last_value(who IGNORE NULLS) OVER (PARTITION BY conversation_id ORDER BY at_ms, event_id
+                                       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS who,
+    last_value(status IGNORE NULLS) OVER (PARTITION BY conversation_id ORDER BY at_ms, event_id
+                                          ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS status,
+    coalesce(lead(at_ms) OVER (PARTITION BY conversation_id ORDER BY at_ms, event_id), {end_ms}) AS until_ms
+  FROM changes
+), spans AS (
+  SELECT who AS agent_id, at_ms AS start_ms, until_ms AS end_ms FROM states
+  WHERE who <> '' AND coalesce(status, 'open') = 'open' AND until_ms > at_ms   -- opened before the lake: open
+), steps AS (
+  SELECT agent_id, t, sum(d) AS d FROM (
+    SELECT agent_id, start_ms AS t, 1 AS d FROM spans UNION ALL SELECT agent_id, end_ms AS t, -1 AS d FROM spans
+  ) x GROUP BY 1, 2
+), segments AS (
+  SELECT agent_id, t AS start_ms, lead(t) OVER (PARTITION BY agent_id ORDER BY t) AS end_ms,
+    sum(d) OVER (PARTITION BY agent_id ORDER BY t ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS held
+  FROM steps
+), buckets (key, b_start, b_end) AS (VALUES {buckets})
+SELECT b.key, s.agent_id AS agent,
+  round(CAST(sum(s.held * (least(s.end_ms, b.b_end) - greatest(s.start_ms, b.b_start))) AS DOUBLE)
+        / (b.b_end - b.b_start), 3) AS mean,
+  max(s.held) AS max
+FROM segments s JOIN buckets b ON s.start_ms < b.b_end AND s.end_ms > b.b_start
+WHERE s.held > 0
+GROUP BY b.key, s.agent_id, b.b_start, b.b_end
+ORDER BY b.key, agent"""
+
+
+def buckets(period: Period, group: str) -> list[tuple[str, int, int]]:
+    """The days or hours of ``period`` in its zone: (key, start ms, end ms), cut to the period."""
+    zone = ZoneInfo(period.tz)
+    out: list[tuple[str, int, int]] = []
+    local = period.start.astimezone(zone)
+    start = (datetime.combine(local.date(), datetime.min.time(), zone) if group == "day"
+             else local.replace(minute=0, second=0, microsecond=0))
+    while start < period.end:
+        if group == "day":
+            following = datetime.combine(start.date() + timedelta(days=1), datetime.min.time(), zone)
+            key = start.strftime("%Y-%m-%d")
+        else:       # whole hours in UTC are whole hours here too (zones off by 30 or 45 minutes aside)
+            following = (start.astimezone(UTC) + timedelta(hours=1)).astimezone(zone)
+            key = start.strftime("%Y-%m-%d %H")
+        first, last = max(start, period.start), min(following, period.end)
+        out.append((key, int(first.timestamp() * 1000), int(last.timestamp() * 1000)))
+        start = following
+    return out
+
+
+def concurrent_load(period: Period, group: str) -> str:
+    """Conversations each agent held per day or hour of ``period`` (``CONCURRENT_LOAD``)."""
+    period.check()
+    if group not in ("day", "hour"):
+        raise ValueError("concurrent load is over time: group it by day or hour")
+    values = ", ".join(f"('{key}', {first}, {last})" for key, first, last in buckets(period, group))
+    return (CONCURRENT_LOAD.replace("{buckets}", values).replace("{last_day}", period.last_day)
+            .replace("{end_ms}", str(period.end_ms)))
+
+
+def week_start(moment: datetime, tz: str) -> datetime:
+    """Monday 00:00 in ``tz`` of the week ``moment`` is in."""
+    zone = ZoneInfo(tz)
+    local = moment.astimezone(zone).date()
+    return datetime.combine(local - timedelta(days=local.weekday()), datetime.min.time(), zone)
+
+
+def topics(period: Period) -> str:
+    """Contact reasons per week of ``period``: whole weeks from the one ``period.start`` is in (Monday 00:00 in
+    ``tz``) to ``period.end``, read from a week earlier so the first week has its ``previous``."""
+    period.check()
+    first = week_start(period.start, period.tz)
+    previous = datetime.combine(first.date() - timedelta(days=7), first.time(), first.tzinfo)
+    window = Period(previous, period.end, period.tz)
+    return (TOPICS.replace("{view}", _view(window)).replace("{key}", key_expression("week", period.tz))
+            .replace("{first_key}", first.date().isoformat()))
 
 
 def statement(metric: str, period: Period, group: str | None) -> str:

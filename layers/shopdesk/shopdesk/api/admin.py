@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
+from shopdesk.csat import CsatSettings
 from shopdesk.models import Agent
 from shopdesk.models.admin import RoutingSettings, Slug, Team
 from shopdesk.models.customer import Customer
@@ -53,3 +54,8 @@ class CustomerList(BaseModel):
     """The customer of the identity looked up: one, or none if nobody wrote from it."""
 
     items: Annotated[list[Customer], Field(max_length=1)]
+
+
+class CsatOut(CsatSettings):
+    version: Annotated[int, Field(ge=0, description="0 until first changed; send it back as ?version=N to change "
+                                                    "the settings only if nobody changed them meanwhile")]

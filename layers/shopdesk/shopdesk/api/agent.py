@@ -167,11 +167,15 @@ class MessageOut(BaseModel):
     sentiment: Literal["negative", "neutral", "positive"] | None = None
     emotion: str | None = None
     urgent: bool | None = None
+    rating: int | None = Field(default=None, ge=1, le=5, description="a satisfaction survey's answer (kind "
+                                                                     "csat_answer): the customer's rating, 1 to 5")
 
     @classmethod
     def of(cls, message: Message, presign: Presign | None = None) -> MessageOut:
-        data = message.model_dump(include=set(cls.model_fields) - {"attachments"})
-        return cls(**data, attachments=[_attachment(a, presign) for a in message.attachments])
+        data = message.model_dump(include=set(cls.model_fields) - {"attachments", "rating"})
+        rating = (message.payload or {}).get("rating") if message.kind == "csat_answer" else None
+        return cls(**data, attachments=[_attachment(a, presign) for a in message.attachments],
+                   rating=int(rating) if isinstance(rating, int | float) and 1 <= rating <= 5 else None)
 
 
 def _attachment(attachment: Attachment, presign: Presign | None) -> AttachmentOut:
@@ -212,6 +216,8 @@ class ConversationOut(BaseModel):
     language: str | None = None                           # the customer's language (their messages, hints)
     sentiment: Literal["negative", "neutral", "positive"] | None = None   # of the customer's last message
     urgent: bool = False                                  # the customer's last message was urgent
+    breach_risk: float | None = Field(default=None, ge=0, le=1, description=(
+        "while it waits in a queue: the chance it misses its next SLA target (the sweep's estimate, each minute)"))
     messages: list[MessageOut] = Field(default_factory=list)
     snoozed_until: datetime | None = None                 # snoozed: when it opens again by itself
     mention: MentionOut | None = None                     # the mentions view only

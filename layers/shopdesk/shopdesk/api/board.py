@@ -11,7 +11,7 @@ from shopdesk.dal.sla_events import SlaEvent
 
 
 class SlaEventOut(BaseModel):
-    kind: Literal["warning", "breach"]
+    kind: Literal["warning", "breach", "risk"]
     conversation_id: str
     target: str = Field(description="first_response, next_response or resolution")
     due_at: datetime

@@ -11,7 +11,7 @@ from shopdesk.api import problems
 from shopdesk.api.problems import FieldError, ValidationProblem
 from shopdesk.bot import BotSettings
 from shopdesk.bot.decide import Decision
-from shopdesk.kb import Article
+from shopdesk.kb import Article, ArticleId
 from shopdesk.kb.articles import ImportRefused, ImportReport
 
 IMPORT_TYPES = ("application/x-ndjson", "application/jsonl", "application/json-lines", "text/markdown",
@@ -39,6 +39,8 @@ class BotOut(BotSettings):
 
 class AssistRequest(BaseModel):
     text: Annotated[str, Field(min_length=1, max_length=4000)]
+    with_article: Annotated[ArticleId | None, Field(description="answer as if this article (a draft or a retired "
+                                                    "one) were published: admins, to try it before publishing")] = None
 
 
 class AssistArticle(BaseModel):

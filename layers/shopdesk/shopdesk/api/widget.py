@@ -25,6 +25,9 @@ class SendIn(BaseModel):
     client_message_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     text: Annotated[str, StringConstraints(max_length=5000)] | None = None
     attachments: list[UploadedFile] = Field(default_factory=list, max_length=10)
+    choice: Annotated[str | None, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$",
+                                        description="the id of a button the visitor pressed (one of a reply's "
+                                                    "choices); send its title as the text")] = None
 
 
 class UploadIn(BaseModel):

@@ -16,7 +16,7 @@ from shopdesk.bot import BotSettings
 from shopdesk.bot.decide import Decision, decide
 from shopdesk.dal.config import ConfigStore
 from shopdesk.kb.loader import IndexCache
-from shopdesk.logic.access import Caller
+from shopdesk.logic.access import ADMIN, Caller, require
 from shopdesk.models import Conversation, Direction
 from shopdesk.understanding import Understanding, understand
 
@@ -34,10 +34,17 @@ class Assistant:
         stored = self.config.get("bot", "settings") or {}
         return BotSettings.model_validate({k: v for k, v in stored.items() if k != "version"})
 
-    def answer(self, caller: Caller, text: str) -> Decision:
+    def answer(self, caller: Caller, text: str, latest: bool = True, with_article: str | None = None) -> Decision:
         """What the bot would do, with the best articles even when it would hand over (an agent wants them most
-        then)."""
-        settings, understood, index = self.settings(), self.understand(text), self.index.get()
+        then). ``latest``: against the knowledge base as it is now (an admin trying an article just published),
+        else the container's index as last checked. ``with_article``: as if that article (a draft or a retired
+        one) were published — admins, to check an article before publishing it."""
+        if with_article is not None:
+            require(caller.roles, ADMIN)
+            index = self.index.with_article(with_article)
+        else:
+            index = self.index.get(latest)
+        settings, understood = self.settings(), self.understand(text)
         decision = decide(text, understood, index, settings, self.default_language())
         if not decision.alternatives:
             decision = replace(decision, alternatives=index.search(text, understood.language))
@@ -56,4 +63,4 @@ class Assistant:
                     break
         if not words:
             return None
-        return self.answer(caller, "\n".join(words))
+        return self.answer(caller, "\n".join(words), latest=False)

@@ -16,8 +16,8 @@ The reply and the ``bot`` state are one conditional transaction (``dal.bot``): r
 assigned meanwhile, when it handed over, or when this message was answered already (a retried record). A
 customer who writes again within ``BURST_SECONDS`` of an answer gets a person, never a second bot answer.
 An answered conversation the customer does not come back to is resolved by the ``bot_resolve`` timer
-(``resolve_after_seconds``, run by the per-minute sweep); a later message starts a new conversation, which
-the bot sees afresh.
+(``resolve_after_seconds``, run by the per-minute sweep); the customer's next message reopens that conversation
+(``logic.ingest``), and the bot reads it afresh.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from shopdesk.dal.events import EventBus
 from shopdesk.dal.queues import Queue
 from shopdesk.ids import new_id
 from shopdesk.kb.loader import IndexCache
-from shopdesk.logic import sla_engine
+from shopdesk.logic import sla_engine, topics
 from shopdesk.logic.business_time import is_open
 from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.logic.timeline import system_message
@@ -187,7 +187,9 @@ class Bot:
                          at=clock.iso(now), question=text[:500],
                          pending_order=decision.order_number if decision.action == "verify" else None)
         try:
-            self.store.answer(conv, reply, state, question.id)
+            article = decision.article
+            self.store.answer(conv, reply, state, question.id, topics=topics.from_article(
+                article.id, article.tags, article.translation_of) if article else None)
         except BotRefused:
             logger.info("bot stood back", extra={"conversation_id": conv.id})
             return Outcome.SKIPPED

@@ -23,13 +23,14 @@ AUTHOR = "bot"
 
 def resolve(conversations: Conversations, customers: Customers, store: BotStore, book: PolicyBook | None,
             conv: Conversation, why: str) -> None:
-    """Resolve a conversation the bot answered: its open-conversation slot freed like any resolve."""
+    """Resolve a conversation the bot answered: its open-conversation slot freed like any resolve, and remembered
+    by the customer's identities, so their next message reopens this conversation (``ingest``)."""
     customer = customers.get(conv.customer.id)
     identities = customer.identities if customer else conv.customer.identities[:1]
     held = customers.identities.get_many(identities)
     slots = [key for key, record in held.items() if record.open_conversation_id == conv.id]
     note = system_message(conv.id, f"Resolved by the bot: {why}", author=AUTHOR)
-    conversations.set_status(conv, ConversationStatus.RESOLVED, note, None, identities=slots)
+    conversations.set_status(conv, ConversationStatus.RESOLVED, note, None, identities=slots, reopenable=True)
     store.mark_resolved(conv.id, conv.bot.article_id if conv.bot else None)
     conversations.set_conversation_timer(conv.id, BOT_RESOLVE_TIMER, None)
     if book is not None:

@@ -632,8 +632,10 @@ class TelegramSender:
                 body["caption"] = caption
             calls.append((method, body))
         if request.choices and calls and calls[-1][0] == "sendMessage":       # an inline keyboard under the text
-            calls[-1][1]["reply_markup"] = {"inline_keyboard": [[{"text": title, "callback_data": cid[:64]}
-                                                                 for cid, title in request.choices]]}
+            buttons = [{"text": title, "callback_data": cid[:64]} for cid, title in request.choices]
+            # up to three side by side (yes/no); more (a survey's five) one per row, so no title is cut on a phone
+            rows = [buttons] if len(buttons) <= 3 else [[b] for b in buttons]
+            calls[-1][1]["reply_markup"] = {"inline_keyboard": rows}
         reply_to = _reply_message_id(request.reply_context, request.to)
         if reply_to is not None:
             calls[0][1]["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}

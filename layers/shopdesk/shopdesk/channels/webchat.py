@@ -390,10 +390,16 @@ def _printable(text: str) -> str:
     return "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")
 
 
+_CHOICE_RE = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+
+
 def webchat_inbound(visitor: VisitorClaims, text: str | None, client_message_id: str, shop_address: str, *,
                     attachments: Sequence[Attachment] = (), sent_at: datetime | None = None,
-                    raw: Mapping[str, Any] | None = None) -> InboundMessage:
+                    raw: Mapping[str, Any] | None = None, choice: str | None = None) -> InboundMessage:
     """A message the visitor posted through the widget.
+
+    ``choice``: the id of a button the visitor pressed (one of the ``choices`` a reply offered: the bot's
+    yes/no, a satisfaction survey's ``csat:1``..``csat:5``); the text is then the button's title.
 
     ``text`` is stripped and must be 1-5000 characters, unless the message carries attachments
     (then it may be empty). ``client_message_id`` is the widget's own id for the message, reused
@@ -415,11 +421,17 @@ def webchat_inbound(visitor: VisitorClaims, text: str | None, client_message_id:
     payload: dict[str, Any] = {"client_message_id": client_message_id}
     if visitor.email:
         payload["email"] = visitor.email
+    if choice is not None:
+        if not _CHOICE_RE.fullmatch(choice):
+            raise BadRequest("choice must be the id of one of the reply's choices (1-128 characters of A-Z a-z 0-9 "
+                             "_ . : -)")
+        payload["choice"] = choice
     return InboundMessage(
         provider=PROVIDER, provider_id=f"{visitor.visitor_id}/{client_message_id}", channel=CHANNEL,
         identity_kind=IDENTITY_KIND, customer_address=visitor.visitor_id, shop_address=shop_address,
         reply_to=visitor.visitor_id, text=body or None, attachments=files, profile_name=visitor.name,
-        kind="text" if body else "media", payload=payload, sent_at=sent_at, raw=dict(raw or {}),
+        kind="interactive" if choice else "text" if body else "media", payload=payload, sent_at=sent_at,
+        raw=dict(raw or {}),
     )
 
 

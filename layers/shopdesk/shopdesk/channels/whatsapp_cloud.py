@@ -465,16 +465,13 @@ class WhatsAppSender:
                            "type": kind, kind: media})
         if text and request.choices and not bodies:
             # reply buttons (at most 3, titles of at most 20 characters) under a body of at most 1,024
-            buttons = [{"type": "reply", "reply": {"id": cid[:256], "title": title[:20]}}
-                       for cid, title in request.choices[:3]]
             head, _, question = text.rpartition("\n\n")
             if len(text) <= 1024:
                 head, question = "", text
             if head:
                 bodies.append({**base, "type": "text", "text": {"preview_url": False, "body": head}})
             bodies.append({**{k: v for k, v in base.items() if k != "context" or not head}, "type": "interactive",
-                           "interactive": {"type": "button", "body": {"text": question[:1024]},
-                                           "action": {"buttons": buttons}}})
+                           "interactive": _interactive(question[:1024], request.choices)})
             return bodies
         if text:
             bodies.insert(0, {**base, "type": "text", "text": {"preview_url": False, "body": text}})
@@ -501,3 +498,16 @@ class WhatsAppSender:
         """Blue ticks on a customer's message (and on the ones before it)."""
         self._graph.post(f"{self._phone_number_id}/messages",
                          {"messaging_product": "whatsapp", "status": "read", "message_id": message_id})
+
+
+def _interactive(body: str, choices: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """Up to three choices as reply buttons (titles of at most 20 characters); more (a satisfaction survey's
+    five) as a list message: one button opens up to ten rows (titles of at most 24 characters), and the row
+    the customer taps comes back as a ``list_reply`` with its id, like a button's."""
+    if len(choices) <= 3:
+        return {"type": "button", "body": {"text": body},
+                "action": {"buttons": [{"type": "reply", "reply": {"id": cid[:256], "title": title[:20]}}
+                                       for cid, title in choices]}}
+    return {"type": "list", "body": {"text": body},
+            "action": {"button": "1-5" if choices[0][0].startswith("csat:") else "Choose",
+                       "sections": [{"rows": [{"id": cid[:200], "title": title[:24]} for cid, title in choices[:10]]}]}}

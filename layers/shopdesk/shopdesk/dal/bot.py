@@ -28,7 +28,10 @@ class BotStore:
     def __init__(self, table: Table):
         self.table = table
 
-    def answer(self, conv: Conversation, reply: Message, state: ConversationBot, replied_to: str) -> None:
+    def answer(self, conv: Conversation, reply: Message, state: ConversationBot, replied_to: str,
+               topics: set[str] | None = None) -> None:
+        """``topics``: the contact reasons of the article it answers with (shopdesk.logic.topics), added to the
+        conversation's set in the same write."""
         now = clock.iso(reply.created_at)
         bot = state.model_dump(exclude_none=True) | {
             k: v for k, v in (("question", state.question), ("pending_order", state.pending_order),
@@ -42,6 +45,8 @@ class BotStore:
                         "AND (attribute_not_exists(#bot) OR (#bot.#state <> :handed AND "
                         "(attribute_not_exists(#bot.#replied_to) OR #bot.#replied_to <> :mid)))",
                         open=ConversationStatus.OPEN.value, handed="handed_off", mid=replied_to))
+        if topics:
+            update.add("topics", set(topics))
         try:
             self.table.transact([self.table.put_op(it.message_item(reply)),
                                  self.table.update_op(it.conv_pk(conv.id), it.META, update)])

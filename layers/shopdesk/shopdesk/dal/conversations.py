@@ -145,6 +145,40 @@ class Conversations:
                 raise DuplicateDelivery(provider_id, None) from exc
             raise StaleConversation(message.conversation_id) from exc
 
+    def reopen_inbound(self, *, provider: str, provider_id: str, message: Message, channel: str,
+                       route: dict[str, str], preview: str | None, identity: IdentityRecord, note: Message,
+                       work: Mapping[str, Any] | None = None, resolved_by: str = "bot") -> None:
+        """Store a message that reopens the conversation the bot resolved (marker + message + conversation +
+        the identity's slot taken back + a system entry), in one transaction as ``append_inbound``. Refused
+        (``StaleConversation``) unless the conversation is still resolved by the bot and the identity still
+        remembers it with no other open: then the message starts a conversation as after any resolve."""
+        now = clock.iso(message.created_at)
+        update = (Update()
+                  .set("status", ConversationStatus.OPEN.value).set("updated_at", now)
+                  .set("last_inbound_at", now).set("channel", channel).set("route", route)
+                  .set(f"routes.{channel}", route)
+                  .set("last_message_preview", preview)
+                  .set("StatusPK", it.status_pk("open")).set("StatusSK", now).set("InboxSK", f"open#{now}")
+                  .set("changed_by", "customer").set("awaiting_since", now).set("cycle_started_at", now)
+                  .remove("resolved_at").remove("resolved_by").remove("ttl").remove("InboxPK").remove("assignee")
+                  .remove("sla.first_response_at")
+                  .add("message_count", 1)
+                  .when("attribute_exists(PK) AND #status = :resolved AND resolved_by = :by", resolved="resolved",
+                        by=resolved_by))
+        ops = [self._marker_op(provider, provider_id, message, work), self.table.put_op(it.message_item(message)),
+               self.table.update_op(it.conv_pk(message.conversation_id), it.META, update),
+               *self.identities.take_back_ops(identity, message.conversation_id),
+               self.table.put_op(it.message_item(note)),
+               self._not_erased_op(provider, provider_id)]
+        try:
+            self.table.transact(ops)
+        except TransactionCancelled as exc:
+            if 0 in exc.failed:
+                raise self._duplicate(provider_id, exc) from exc
+            if len(ops) - 1 in exc.failed:
+                raise DuplicateDelivery(provider_id, None) from exc
+            raise StaleConversation(message.conversation_id) from exc
+
     def _not_erased_op(self, provider: str, provider_id: str) -> dict[str, Any]:
         """A message of a customer who was erased (its marker is only a hash now) is a replay: refused."""
         return self.table.condition_op(it.erased_marker_pk(provider, provider_id), it.META,
@@ -253,10 +287,11 @@ class Conversations:
 
     def note_understanding(self, conversation_id: str, sk: str, *, language: str | None, sentiment: str,
                            emotion: str | None, urgent: bool, intents: list[str],
-                           conversation_language: str | None) -> None:
+                           conversation_language: str | None, topics: set[str] | None = None) -> None:
         """What the router understood of an inbound message: on the message, and as the conversation's latest
-        mood (its ``sentiment`` and ``urgent``, and its ``language`` when given). Two UpdateItems, each
-        idempotent; a message or conversation gone meanwhile (erased) is left alone."""
+        mood (its ``sentiment`` and ``urgent``, and its ``language`` when given) and the contact reasons it named
+        (``topics``, entries of shopdesk.logic.topics, added to the set). Two UpdateItems, each idempotent; a
+        message or conversation gone meanwhile (erased) is left alone."""
         try:
             self.table.update(it.conv_pk(conversation_id), sk,
                               Update().set("language", language).set("sentiment", sentiment)
@@ -265,6 +300,8 @@ class Conversations:
             update = Update().set("sentiment", sentiment).set("urgent", urgent or None)
             if conversation_language:
                 update.set("language", conversation_language)
+            if topics:
+                update.add("topics", set(topics))
             self.table.update(it.conv_pk(conversation_id), it.META, update.when("attribute_exists(PK)"))
         except ConditionFailed:
             return
@@ -691,12 +728,13 @@ class Conversations:
 
     def set_status(self, conv: Conversation, status: ConversationStatus, note: Message,
                    reopened_deadline: str | None, identities: Sequence[str] | None = None,
-                   resolved_ttl: int | None = None) -> None:
+                   resolved_ttl: int | None = None, reopenable: bool = False) -> None:
         """Change a conversation's status with everything that follows from it, in one transaction:
         resolving frees the assignee's capacity and the customer's open-conversation slot; reopening
         takes the slot back and starts a fresh first-response clock; only open, unassigned
         conversations wait in the queue. ``identities`` (``kind#address``): resolving, those that hold the
-        slot; reopening, all the customer's (default: the identity the conversation started from)."""
+        slot; reopening, all the customer's (default: the identity the conversation started from).
+        ``reopenable`` (resolving): the customer's next message reopens it (``reopen_inbound``)."""
         now = clock.now_iso()
         update = (Update().set("status", status.value).set("updated_at", now)
                   .set("StatusPK", it.status_pk(status.value)).set("StatusSK", now)
@@ -716,7 +754,8 @@ class Conversations:
             if conv.assignee:
                 ops.append(self.free_seat_op(conv.assignee))
             # sticky routing remembers who helped this customer last
-            ops.extend(self.identities.release_ops(identities, conv.id, last_agent=conv.assignee, at=now))
+            ops.extend(self.identities.release_ops(identities, conv.id, last_agent=conv.assignee, at=now,
+                                                   reopenable=reopenable))
         if reopening:
             update.remove("assignee").remove("InboxPK").remove("resolved_at").remove("resolved_by").remove("ttl")
             ops.extend(self.identities.reopen_ops(identities, conv.id))
@@ -955,6 +994,51 @@ class Conversations:
             if exc.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
             raise ClockConflict(conversation_id) from exc
+
+    # ------------------------------------------------------------------ breach risk (logic/breach_risk.py)
+    def waiting(self, team: str, limit: int = 1000) -> list[Conversation]:
+        """A team's whole queue in the router's order (most urgent, then longest waiting): the Queue index,
+        page after page, at most ``limit`` (#230)."""
+        rows: list[dict[str, Any]] = []
+        cursor = None
+        while len(rows) < limit:
+            page = self.table.query(index="Queue", key_condition="QueuePK = :pk", names={},
+                                    values={":pk": it.queue_pk(team)}, limit=limit - len(rows), cursor=cursor)
+            rows.extend(page.items)
+            cursor = page.cursor
+            if not cursor:
+                break
+        return [it.conversation_from_item(i) for i in rows]
+
+    def note_breach_risk(self, conv: Conversation, risk: float, raise_for: tuple[str, str] | None) -> bool:
+        """Store a waiting conversation's risk (#231); with ``raise_for`` (target, due time) also record the
+        risk warning for that target once (``sla_risk``), unless the SLA warning for it went out already, with
+        its board record, in one transaction. True when the warning was recorded now. Nothing is written for a
+        conversation no longer waiting."""
+        now = clock.now_iso()
+        update = (Update().set("breach_risk", risk).set("breach_risk_at", now)
+                  .when("attribute_exists(PK) AND attribute_exists(QueuePK)"))
+        if raise_for is not None:
+            target, due = raise_for
+            raised = (Update().set("breach_risk", risk).set("breach_risk_at", now).set("sla_risk", {target: due})
+                      .when("attribute_exists(PK) AND attribute_exists(QueuePK) "
+                            "AND (attribute_not_exists(sla_risk.#target) OR sla_risk.#target <> :due) "
+                            "AND (attribute_not_exists(sla_warned.#target) OR sla_warned.#target <> :due) "
+                            "AND (attribute_not_exists(sla_done.#target) OR sla_done.#target <> :due)",
+                            due=due))
+            raised.names["#target"] = target
+            try:
+                self.table.transact([
+                    self.table.update_op(it.conv_pk(conv.id), it.META, raised),
+                    self.table.put_op(event_item(SlaEvent(
+                        kind="risk", conversation_id=conv.id, target=target, due_at=due, at=now, team=conv.team,
+                        assignee=None, priority=conv.priority.value, channel=conv.channel)))])
+                return True
+            except TransactionCancelled:
+                pass                                # raised before, warned already, or no longer waiting
+        with suppress(ConditionFailed):
+            self.table.update(it.conv_pk(conv.id), it.META, update)
+        return False
 
     # ------------------------------------------------------------------ SLA deadlines
     def due_deadlines(self, shard: int, now_iso: str, limit: int = 1000) -> list[Deadline]:

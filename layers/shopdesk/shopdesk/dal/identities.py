@@ -31,6 +31,8 @@ class IdentityRecord:
     last_agent: str | None = None
     last_agent_at: str | None = None
     siblings: tuple[str, ...] = field(default=())      # the customer's other identities, "kind#address"
+    reopenable_conversation_id: str | None = None      # the bot resolved it: the next message reopens it
+    csat: dict[str, Any] | None = None      # a satisfaction survey waiting for this customer's answer (dal.csat)
 
     @property
     def key(self) -> str:
@@ -47,7 +49,8 @@ def record_from_item(item: dict[str, Any]) -> IdentityRecord:
                           customer_name=item.get("customer_name"),
                           open_conversation_id=item.get("open_conversation_id"),
                           last_agent=item.get("last_agent"), last_agent_at=item.get("last_agent_at"),
-                          siblings=tuple(item.get("siblings") or ()))
+                          siblings=tuple(item.get("siblings") or ()),
+                          reopenable_conversation_id=item.get("reopenable_conversation_id"), csat=item.get("csat"))
 
 
 class Identities:
@@ -83,10 +86,12 @@ class Identities:
     def open_ops(self, identity: IdentityRecord, conversation_id: str, customer_name: str | None,
                  expected_open: str | None) -> list[dict[str, Any]]:
         """A new conversation takes the open slot of the identity it started from and of all its siblings,
-        each conditioned on holding no other open conversation (or the stale one the caller saw)."""
+        each conditioned on holding no other open conversation (or the stale one the caller saw). A survey the
+        customer did not answer stops waiting: they wrote about something else."""
         ops = []
         for key in (identity.key, *identity.siblings):
-            update = Update().set("open_conversation_id", conversation_id)
+            update = (Update().set("open_conversation_id", conversation_id).remove("reopenable_conversation_id")
+                      .remove("csat"))
             if key == identity.key and customer_name:
                 update.set_if_missing("customer_name", customer_name)
             if expected_open is None:
@@ -98,12 +103,15 @@ class Identities:
         return ops
 
     def release_ops(self, keys: Iterable[str], conversation_id: str, *, last_agent: str | None,
-                    at: str) -> list[dict[str, Any]]:
+                    at: str, reopenable: bool = False) -> list[dict[str, Any]]:
         """A resolved conversation frees the slot of every identity that holds it; the agent who helped is
-        remembered for sticky routing."""
+        remembered for sticky routing. ``reopenable`` (the bot resolved it): the identity remembers it, so the
+        customer's next message reopens it instead of starting another (``take_back_ops``)."""
         ops = []
         for key in keys:
             forget = Update().remove("open_conversation_id").when("open_conversation_id = :c", c=conversation_id)
+            if reopenable:
+                forget.set("reopenable_conversation_id", conversation_id)
             if last_agent:
                 forget.set("last_agent", last_agent).set("last_agent_at", at)
             ops.append(self.table.update_op(it.identity_pk(*split_key(key)), it.META, forget))
@@ -114,8 +122,23 @@ class Identities:
         customer has another open conversation meanwhile)."""
         return [self.table.update_op(it.identity_pk(*split_key(key)), it.META,
                                      Update().set("open_conversation_id", conversation_id)
+                                     .remove("reopenable_conversation_id")
                                      .when("attribute_exists(PK) AND attribute_not_exists(open_conversation_id)"))
                 for key in keys]
+
+    def take_back_ops(self, identity: IdentityRecord, conversation_id: str) -> list[dict[str, Any]]:
+        """A customer's message reopens the conversation the bot resolved: the identity it came from takes the
+        slot back only if it still remembers that conversation and holds no other; its siblings, if they hold none."""
+        ops = []
+        for key in (identity.key, *identity.siblings):
+            update = Update().set("open_conversation_id", conversation_id).remove("reopenable_conversation_id")
+            if key == identity.key:
+                update.when("attribute_not_exists(open_conversation_id) AND reopenable_conversation_id = :c",
+                            c=conversation_id)
+            else:
+                update.when("attribute_exists(PK) AND attribute_not_exists(open_conversation_id)")
+            ops.append(self.table.update_op(it.identity_pk(*split_key(key)), it.META, update))
+        return ops
 
     def rewrite_op(self, record: IdentityRecord, *, customer_id: str, open_conversation_id: str | None,
                    siblings: Sequence[str], expected: IdentityRecord) -> dict[str, Any]:

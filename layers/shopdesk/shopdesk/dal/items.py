@@ -169,6 +169,10 @@ def conversation_from_item(item: dict[str, Any], messages: list[Message] | None 
         mentions_unread=sorted(item.get("mentions_unread") or []),
         snoozed_until=item.get("snoozed_until"),
         labels=sorted(item.get("labels") or []),
+        # the sweep's estimate, only while the conversation waits in a queue (stale once it is assigned)
+        breach_risk=float(item["breach_risk"]) if item.get("breach_risk") is not None and item.get("QueuePK")
+        else None,
+        risk_raised=dict(item.get("sla_risk") or {}), sla_warned=dict(item.get("sla_warned") or {}),
         customer=CustomerRef.model_validate(item["customer"]), channel=item["channel"],
         route=ReplyRoute.model_validate(item["route"]),
         routes={ch: ReplyRoute.model_validate(r) for ch, r in (item.get("routes") or {}).items()},

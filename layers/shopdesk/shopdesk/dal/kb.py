@@ -68,8 +68,8 @@ class KnowledgeBase:
                                      values={":pk": PK, ":a": PREFIX}, consistent=True)
         return [StoredArticle(_article(i), _vectors(i), i.get("model")) for i in items]
 
-    def revision(self) -> int:
-        item = self.table.get(PK, REVISION, consistent=False)
+    def revision(self, consistent: bool = False) -> int:
+        item = self.table.get(PK, REVISION, consistent=consistent)
         return int(item.get("revision", 0)) if item else 0
 
     def history(self, article_id: str) -> list[Article]:

@@ -31,7 +31,7 @@ def day_pk(day: str) -> str:
 
 @dataclass(frozen=True)
 class SlaEvent:
-    kind: str                     # warning, breach
+    kind: str                     # warning, breach, risk (logic.breach_risk: likely to breach)
     conversation_id: str
     target: str
     due_at: str

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 ArticleId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="letters, digits, _ and -")]
 LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2}$", description="ISO 639-1, e.g. en, es, pt, de, tr, id, sk")]
-Status = Literal["published", "retired"]
+Status = Literal["draft", "published", "retired"]   # only published articles are answered with
 
 
 class ArticleContent(BaseModel):

@@ -1,4 +1,5 @@
-"""Writing the knowledge base: create or change an article (a new version each time), retire it, import many.
+"""Writing the knowledge base: create or change an article (a new version each time), as a draft or published;
+publish a draft, retire an article, import many.
 
 Admins write; supervisors and admins read (``shopdesk.logic.access``). An article's vectors are computed
 here, when it is written, from its title and sentences (``index.passages``) with the configured embedder:
@@ -10,6 +11,10 @@ Import (``POST /admin/kb/import``): JSON Lines of ``{id, title, body, language, 
 or Markdown files with YAML-like front matter (``---`` / ``key: value`` lines / ``---``, then the body). Every
 line is checked before anything is written; a file with any bad line is refused whole, naming each one.
 Originals are written before their translations; an article whose content did not change keeps its version.
+
+A draft (``PUT ...?draft=true``) is stored, versioned and embedded like any article but neither the bot nor agent
+assist use it until it is published (``POST .../publish``: a new version, same content, vectors kept). Saving a
+published article as a draft takes it out of the answers until it is published again.
 """
 
 from __future__ import annotations
@@ -23,9 +28,9 @@ from pydantic import ValidationError
 from shopdesk import clock
 from shopdesk.dal.kb import KnowledgeBase, StoredArticle
 from shopdesk.errors import BadRequest, Conflict, NotFound
-from shopdesk.kb import Article, ArticleContent, ImportLine
+from shopdesk.kb import Article, ArticleContent, ImportLine, Status
 from shopdesk.kb.embedder import Embedder
-from shopdesk.kb.index import passages
+from shopdesk.kb.index import passages, vector_space
 from shopdesk.logic.access import ADMIN, SUPERVISOR, Caller, require
 
 MAX_IMPORT_LINES = 50          # each article is embedded as it is written: an import fits one API call
@@ -70,9 +75,21 @@ class ArticleLibrary:
             raise NotFound(f"article {article_id} does not exist")
         return versions
 
-    def put(self, caller: Caller, article_id: str, content: ArticleContent) -> Article:
+    def put(self, caller: Caller, article_id: str, content: ArticleContent, draft: bool = False) -> Article:
         require(caller.roles, ADMIN)
         current = self.store.get(article_id)
+        self._check_links(article_id, content, {s.article.id: s.article for s in self.store.list()})
+        return self._write(caller, article_id, content, current, "draft" if draft else "published")
+
+    def publish(self, caller: Caller, article_id: str) -> Article:
+        """Put a draft (or a retired article) back into the answers: a new version with the same content."""
+        require(caller.roles, ADMIN)
+        current = self.store.get(article_id)
+        if current is None:
+            raise NotFound(f"article {article_id} does not exist")
+        if current.article.status == "published":
+            return current.article
+        content = ArticleContent.model_validate(current.article.model_dump(include=set(_CONTENT)))
         self._check_links(article_id, content, {s.article.id: s.article for s in self.store.list()})
         return self._write(caller, article_id, content, current)
 
@@ -125,16 +142,17 @@ class ArticleLibrary:
         return report
 
     # ------------------------------------------------------------------ internals
-    def _write(self, caller: Caller, article_id: str, content: ArticleContent, current: StoredArticle | None
-               ) -> Article:
+    def _write(self, caller: Caller, article_id: str, content: ArticleContent, current: StoredArticle | None,
+               status: Status = "published") -> Article:
         version = current.article.version + 1 if current else 1
-        article = Article(id=article_id, **content.model_dump(), status="published", version=version,
+        article = Article(id=article_id, **content.model_dump(), status=status, version=version,
                           updated_at=clock.now(), updated_by=caller.id)
-        if current is not None and _same(current.article, content) and current.vectors.size:
+        embedder = self.embedder()
+        space = vector_space(embedder.model)
+        if current is not None and _same(current.article, content) and current.vectors.size and current.model == space:
             vectors, model = current.vectors, current.model
         else:
-            embedder = self.embedder()
-            vectors, model = embedder.passages(passages(article)), embedder.model
+            vectors, model = embedder.passages(passages(article)), space
         self.store.put(article, vectors, model, current.article.version if current else None)
         return article
 

@@ -1,23 +1,27 @@
 """The hybrid index over published articles: what the bot and agent assist search.
 
-A message is scored against every article two ways, and the two are blended into one confidence:
+A message is scored against every article *group* (an original and its translations: they answer the same
+question), and the best group's scores are blended into one confidence:
 
-- **Dense**: the multilingual embeddings (``embedder.py``) of the message and of each article's title and
-  sentences (``passages``), so a short question meets the one sentence that answers it, and a Slovak
-  question finds an English article. Embeddings of a language sit close together whatever they say, so a
-  question would otherwise prefer any article of its own language: every vector has its language's mean
-  (over the knowledge base's passages) taken away before the cosine. The message's language is the one
-  understanding detected, else the language whose mean is nearest.
+- **Dense**: the multilingual embeddings (``embedder.py``) of the message and of each article's sentences
+  (``passages``: every sentence under its article's title), so a short question meets the one sentence that
+  answers it, and a Slovak question finds an English article or its Slovak translation. Embeddings of a
+  language sit close together whatever they say, so a question would otherwise prefer any article of its own
+  language: every vector has its language's mean (over the knowledge base's passages) taken away before the
+  cosine. The message's language is the one understanding detected, else the language whose mean is nearest.
+  A group's dense score is the best cosine over the passages of all its members, so every translation's
+  embeddings count. The title alone is not a passage: a few words, it matched any question that shared one
+  of them (a Portuguese "artigo errado" met "Devolver um artigo") with the highest confidence of all.
 - **Lexical (BM25)** over the terms of ``shopdesk.search.text``: each article's words stemmed with its own
-  language's Snowball stemmer and folded (Slovak has no stemmer: folded only); each message word as the set
-  of its forms in every stemming language, scoring by the best of them. Hand-written (30 lines) because a
-  message word has several forms and must count once; bm25s scores a flat token list and pulls in scipy.
+  language's stemmer (Snowball; Slovak: ``search/slovak.py``) and folded; each message word as the set of its
+  forms in every stemming language, scoring by the best of them. Hand-written (30 lines) because a message
+  word has several forms and must count once; bm25s scores a flat token list and pulls in scipy.
 
-Articles are grouped by original (an original and its translations answer the same question); a group's
-score is its best member's. The confidence is the best group's dense score plus a share of its lexical
-evidence (a share of its lead over the runner-up group is possible too: ``Tuning``). The weights, the
-shrinkage and the threshold were chosen by a grid search on the tuning split (``tests/bot_eval/tuning.jsonl``:
-the most right answers with no false answer there), never on the evaluation set.
+Groups are ranked by their dense score (on the tuning split, adding the lexical score to the ranking lost
+more right answers than it won). The confidence is the best group's dense score, plus a share of its lead
+over the runner-up group (a question that fits two groups almost equally is not one to answer), plus a share
+of its lexical evidence. The weights and the threshold were chosen by a grid search on the tuning split
+(``tests/bot_eval/tuning.jsonl``, ``python -m bench.bot --tune``), never on the evaluation set.
 
 Built from the stored articles and their stored vectors (computed when an article is written), in
 milliseconds for a few hundred articles: a container builds it once, and again only when the knowledge
@@ -41,14 +45,30 @@ from shopdesk.search import text as analysis
 K1 = 1.2
 B = 0.75
 SHRINK = 10                 # passages' worth of global mean in each language's mean
-MAX_PASSAGES = 40           # an article longer than this is found by its first 39 sentences and its words
+MAX_PASSAGES = 40           # an article longer than this is found by its first 40 sentences and its words
+PASSAGE_SCHEME = "sentences-2"    # what a vector row is (see passages); stored with the vectors
+
+
+def vector_space(model: str) -> str:
+    """The name stored with an article's vectors: the embedder's model and the passage scheme. Vectors of another
+    space (another model, or the title-first rows of scheme 1) are recomputed, never compared."""
+    return f"{model}|{PASSAGE_SCHEME}"
 
 
 @dataclass(frozen=True)
 class Tuning:
-    lead_weight: float = 0.0      # share of the best group's lead over the runner-up (dense) added
-    lexical_weight: float = 0.1   # share of the lexical evidence, s/(s+lexical_half), added
+    """The confidence's weights; the defaults are what ``python -m bench.bot --tune`` chose on the tuning split
+    (lexical weight 0: on that split the lexical evidence added no coverage at the goals' precision)."""
+
+    lead_weight: float = 0.25     # share of the best group's lead over the runner-up (dense) added
+    lexical_weight: float = 0.0   # share of the lexical evidence, s/(s+lexical_half), added
     lexical_half: float = 4.0     # the BM25 score that counts as half the lexical evidence
+
+    def confidence(self, dense: float, lead: float, lexical: float) -> float:
+        """The best group's dense score, plus shares of its lead over the runner-up and of its lexical evidence."""
+        value = (max(0.0, dense) + self.lead_weight * max(0.0, lead)
+                 + self.lexical_weight * lexical / (lexical + self.lexical_half))
+        return round(min(1.0, value), 4)
 
 
 DEFAULT_TUNING = Tuning()
@@ -175,9 +195,8 @@ class KbIndex:
         for rank, (d, lx, group) in enumerate(scored[:limit]):
             others = scored[:rank] + scored[rank + 1:]
             lead = d - max((o[0] for o in others), default=0.0)
-            confidence = max(0.0, d) + t.lead_weight * max(0.0, lead) + t.lexical_weight * lx / (lx + t.lexical_half)
             hits.append(Hit(group=group, articles=tuple(self.entries[i].article for i in self._groups[group]),
-                            confidence=round(min(1.0, confidence), 4), dense=round(d, 4), lead=round(lead, 4),
+                            confidence=t.confidence(d, lead, lx), dense=round(d, 4), lead=round(lead, 4),
                             lexical=round(lx, 4)))
         return hits
 
@@ -199,6 +218,6 @@ _SENTENCE = re.compile(r"(?<=[.!?;])\s+")
 
 
 def passages(article: Article) -> list[str]:
-    """What an article's vectors are computed from: its title, then each sentence under its title."""
+    """What an article's vectors are computed from: each sentence under its title (``PASSAGE_SCHEME``)."""
     sentences = [s.strip() for s in _SENTENCE.split(article.body) if s.strip()]
-    return [article.title, *(f"{article.title}: {s}" for s in sentences)][:MAX_PASSAGES]
+    return [f"{article.title}: {s}" for s in sentences][:MAX_PASSAGES] or [article.title]

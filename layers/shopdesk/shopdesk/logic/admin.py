@@ -12,6 +12,7 @@ from typing import Any
 
 from shopdesk import clock
 from shopdesk.bot import BotSettings
+from shopdesk.csat import CsatSettings
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
@@ -149,6 +150,18 @@ class Admin:
     def put_bot(self, by: Roles, settings: BotSettings, expected_version: int | None) -> dict[str, Any]:
         require(by, *WRITE)
         version = self.config.put("bot", "settings", settings.model_dump(), expected_version)
+        return {**settings.model_dump(), "version": version}
+
+    # ------------------------------------------------------------------ satisfaction surveys
+    def csat(self, by: Roles) -> dict[str, Any]:
+        require(by, *READ)
+        stored = self.config.get("csat", "settings") or {}
+        return {**CsatSettings.model_validate({k: v for k, v in stored.items() if k != "version"}).model_dump(),
+                "version": stored.get("version", 0)}
+
+    def put_csat(self, by: Roles, settings: CsatSettings, expected_version: int | None) -> dict[str, Any]:
+        require(by, *WRITE)
+        version = self.config.put("csat", "settings", settings.model_dump(), expected_version)
         return {**settings.model_dump(), "version": version}
 
     # ------------------------------------------------------------------ customers

@@ -99,6 +99,7 @@ class Composer:
     # retention); without them, a plain note and no expiry
     note_message: Callable[[Caller, str, str], Message] | None = None
     resolved_ttl: Callable[[], int | None] | None = None
+    on_resolved: Callable[[str], object] | None = None     # after a resolve (the satisfaction survey, a transcript)
     access: Access = field(init=False)
 
     def __post_init__(self) -> None:
@@ -138,6 +139,9 @@ class Composer:
         held_after = plan.assignee if plan.status is not ConversationStatus.RESOLVED else None
         if held_before and held_before != held_after:
             enqueue_refill(self.work, held_before, "composed")
+        if (self.on_resolved is not None and plan.status is ConversationStatus.RESOLVED
+                and conv.status is not ConversationStatus.RESOLVED):
+            self.on_resolved(conv.id)
 
     # ------------------------------------------------------------------ the changes
     def labels(self, plan: Plan, add: Iterable[str], remove: Iterable[str], known: dict[str, Label]) -> None:

@@ -49,6 +49,8 @@ from shopdesk.privacy.masking import mask
 from shopdesk.privacy.settings import PrivacyPolicies, ttl_after
 
 View = Literal["mine", "unassigned", "all", "granted", "mentions"]
+Sort = Literal["default", "breach_risk"]
+MAX_RISK_SORTED = 1000          # sort=breach_risk reads the teams' queues whole, up to this many each
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ class Inbox:
 
     # ------------------------------------------------------------------ reading
     def list(self, caller: Caller, view: View, status: ConversationStatus | None, limit: int,
-             cursor: str | None, team: str | None = None, label: str | None = None
+             cursor: str | None, team: str | None = None, label: str | None = None, sort: Sort = "default"
              ) -> tuple[list[Conversation], str | None]:
         """``mine``: what the caller holds. ``unassigned``: the waiting conversations of the caller's teams
         (or of ``team``, one of theirs; any for an admin). ``all``: everything for an admin; for anyone else
@@ -106,8 +108,18 @@ class Inbox:
         their team, newest grant first. With ``label``, any view holds only the conversations with that label,
         read from the label's ByLabel partition (newest activity first) rather than the view's own index.
         ``mentions``: the conversations the caller was mentioned in, newest mention first (logic/mentions.py; the
-        agent API adds each one's mention)."""
+        agent API adds each one's mention). ``sort=breach_risk`` (the unassigned view only): most likely to breach
+        first (the sweep's estimate, logic/breach_risk.py), those without one last in the queue's order."""
         try:
+            if sort == "breach_risk":
+                if view != "unassigned" or label is not None:
+                    raise BadRequest("sort=breach_risk orders the waiting conversations: view=unassigned, "
+                                     "without label")
+                if team:
+                    self.access.team_queue(caller, team)
+                if status not in (None, ConversationStatus.OPEN):
+                    return [], None
+                return self._list_by_risk([team] if team else self.access.teams(caller), limit, cursor)
             if view == "mentions" and label is None:
                 if self.mentions is None:
                     self.mentions = MentionDesk(Mentions(self.conversations.table), self.conversations, self.agents)
@@ -180,6 +192,24 @@ class Inbox:
         else:
             keep = self.access.seer(caller)
         return [c for c in page if keep(c)], next_cursor
+
+    def _list_by_risk(self, teams: list[str], limit: int, cursor: str | None
+                      ) -> tuple[list[Conversation], str | None]:
+        """Waiting conversations of the teams, the highest breach risk first (then the queue's order): each
+        team's queue read whole (#230), sorted, and paged by position (a cursor holds the offset; a queue that
+        moved between pages moves its conversations, as any live ordering must)."""
+        start = 0
+        if cursor:
+            position = decode_cursor(cursor) or {}
+            start = position.get("risk_offset") if isinstance(position.get("risk_offset"), int) else -1
+            if start < 0:
+                raise BadRequest("cursor is not valid")
+        waiting = {c.id: c for t in dict.fromkeys(teams) for c in self.conversations.waiting(t, MAX_RISK_SORTED)}
+        ordered = sorted(waiting.values(), key=lambda c: (
+            c.breach_risk is None, -(c.breach_risk or 0.0), c.priority.rank, c.waiting_since or c.created_at, c.id))
+        page = ordered[start:start + limit]
+        more = start + limit < len(ordered)
+        return page, encode_cursor({"risk_offset": start + limit}) if more else None
 
     def _list_waiting(self, teams: list[str], limit: int, cursor: str | None) -> tuple[list[Conversation], str | None]:
         """Waiting conversations of the teams, most urgent first, then longest waiting."""

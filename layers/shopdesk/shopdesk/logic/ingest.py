@@ -4,8 +4,12 @@ Budget per message: one GetItem (the identity tells where it belongs), one Trans
 (dedupe marker + message + conversation, or a whole new conversation), one SQS SendMessage. The marker
 keeps the routing work until the router confirms it, so a send lost after the transaction is made good
 by the provider's retry (a duplicate re-sends it) or by the sweep (``dal.conversations._marker_op``).
+A conversation the bot resolved is remembered by the identity, and the customer's next message reopens it
+within the same budget (``reopen_inbound``); one a person resolved stays resolved: the next message starts
+another.
 An email that names its conversation (reply+<id>@ address) skips the GetItem; one that only
-names it through In-Reply-To/References costs one BatchGetItem more.
+names it through In-Reply-To/References costs one BatchGetItem more. An answer to a satisfaction survey (the
+identity says one waits) is one transaction and, for a rating, one SendMessage too (``shopdesk.csat.answer``).
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from typing import Any, Literal
 
 from shopdesk import clock
 from shopdesk.bounds import bound, bound_text
+from shopdesk.csat import answer
 from shopdesk.dal.conversations import Conversations, IdentityRace, StaleConversation
+from shopdesk.dal.csat import Surveys
 from shopdesk.dal.identities import IdentityRecord
 from shopdesk.dal.items import marker_pk, message_sk
 from shopdesk.dal.queues import Queue
@@ -136,6 +142,15 @@ def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
     for _ in range(3):
         identity = conversations.get_identity(inbound.identity_kind, inbound.customer_address)
         expected_open = identity.open_conversation_id if identity else None
+        if identity is not None and identity.csat and not expected_open:
+            # a satisfaction survey waits for this customer's answer (shopdesk.csat.answer)
+            try:
+                taken = answer.take(identity, _message(inbound, "", kinds, policy), provider=inbound.provider,
+                                    provider_id=inbound.provider_id, surveys=Surveys(conversations), work=work)
+            except DuplicateDelivery as duplicate:
+                return _duplicate(duplicate, work)
+            if taken is not None:
+                return IngestResult("stored", taken.conversation_id, taken.message.id, message_sk=_sk(taken.message))
         for target in dict.fromkeys(t for t in (thread, expected_open) if t):
             message = _message(inbound, target, kinds, policy)
             routing = inbound_work(target, message, marker=marker_pk(inbound.provider, inbound.provider_id))
@@ -150,6 +165,15 @@ def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
                 continue      # resolved a moment ago: try the next candidate, else start the next conversation
             send_inbound(work, routing)
             return IngestResult("stored", target, message.id, message_sk=_sk(message))
+        reopenable = identity.reopenable_conversation_id if identity is not None and not expected_open else None
+        automatic = inbound.email is not None and inbound.email.auto_submitted      # an out-of-office reopens nothing
+        if identity is not None and reopenable and reopenable != thread and not automatic:
+            try:
+                return _reopen(inbound, identity, reopenable, route, conversations, work, kinds, policy)
+            except DuplicateDelivery as duplicate:
+                return _duplicate(duplicate, work)
+            except StaleConversation:
+                pass          # reopened or taken meanwhile: the message starts a conversation
         try:
             return _start(inbound, identity, expected_open, route, conversations, work, kinds, policy)
         except DuplicateDelivery as duplicate:
@@ -185,6 +209,22 @@ def _start(inbound: InboundMessage, identity: IdentityRecord | None, expected_op
                                      expected_open=expected_open, work=routing)
     send_inbound(work, routing)
     return IngestResult("stored", conversation.id, message.id, new_conversation=True, message_sk=_sk(message))
+
+
+def _reopen(inbound: InboundMessage, identity: IdentityRecord, conversation_id: str, route: ReplyRoute,
+            conversations: Conversations, work: Queue, kinds: list[str], policy: PrivacyPolicy | None) -> IngestResult:
+    """The customer wrote again after the bot resolved their conversation: it reopens (the router restarts its
+    clocks from this message, and the bot sees it afresh), with a system entry saying so."""
+    message = _message(inbound, conversation_id, kinds, policy)
+    note = Message(id=new_id("m_"), conversation_id=conversation_id, direction=Direction.SYSTEM,
+                   text="Reopened by the customer's message", created_at=message.created_at - timedelta(milliseconds=1))
+    routing = inbound_work(conversation_id, message, marker=marker_pk(inbound.provider, inbound.provider_id))
+    conversations.reopen_inbound(provider=inbound.provider, provider_id=inbound.provider_id, message=message,
+                                 channel=inbound.channel, route=route.model_dump(mode="json", exclude_none=True),
+                                 preview=preview(inbound.text, len(inbound.attachments)), identity=identity,
+                                 note=note, work=routing)
+    send_inbound(work, routing)
+    return IngestResult("stored", conversation_id, message.id, message_sk=_sk(message))
 
 
 def _duplicate(duplicate: DuplicateDelivery, work: Queue) -> IngestResult:

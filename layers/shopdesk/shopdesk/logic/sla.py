@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -28,6 +28,7 @@ from shopdesk.dal.conversations import ClockRead, Conversations, Deadline, SlaFl
 from shopdesk.dal.events import EventBus
 from shopdesk.dal.queues import Queue
 from shopdesk.errors import NotFound
+from shopdesk.logic.breach_risk import RiskSettings, refresh
 from shopdesk.logic.sla_engine import ESCALATION, PolicyBook
 from shopdesk.logic.snooze import SNOOZE_TIMER, wake
 from shopdesk.logic.timeline import system_message
@@ -50,6 +51,7 @@ class SweepReport:
     released: int = 0          # conversations taken back by routing timers
     deferred: int = 0          # conversations left for the next sweep (time budget, or busy meanwhile)
     rerouted: int = 0          # customers' messages whose routing work was lost and is sent again
+    at_risk: int = 0           # waiting conversations whose breach risk crossed the threshold now (logic.breach_risk)
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,9 @@ REROUTE_AFTER_SECONDS = 300    # a re-sent routing work is looked at again after
 
 def sweep(conversations: Conversations, bus: EventBus, work: Queue, shards: int, *,
           alerts: AlertTopic | None = None, book: PolicyBook | None = None, agents: Agents | None = None,
-          workers: int = WORKERS, time_left: Callable[[], float] | None = None) -> SweepReport:
+          workers: int = WORKERS, time_left: Callable[[], float] | None = None,
+          risk: RiskSettings | None = None,
+          on_timer: Mapping[str, Callable[[str], object]] | None = None) -> SweepReport:
     """One pass over everything due, in parallel chunks of 25 conversations; when ``time_left()``
     (seconds) runs low the rest stays in the index for the next sweep."""
     now = clock.now()
@@ -86,7 +90,7 @@ def sweep(conversations: Conversations, bus: EventBus, work: Queue, shards: int,
     by_conversation: dict[str, list[Deadline]] = defaultdict(list)
     for d in sorted((d for d in found if d.kind not in ("timer", "marker")), key=lambda d: d.due_sk):  # oldest first
         by_conversation[d.conversation_id].append(d)
-    released = _run_timers(conversations, agents, timers, workers, book, bus) if timers else 0
+    released = _run_timers(conversations, agents, timers, workers, book, bus, on_timer) if timers else 0
 
     def step(chunk: list[list[Deadline]]) -> list[_Flagged]:
         if time_left is not None and time_left() < RESERVE_SECONDS:
@@ -111,11 +115,15 @@ def sweep(conversations: Conversations, bus: EventBus, work: Queue, shards: int,
              [(WARNING_DETAIL_TYPE, detail(d, "warning")) for d in warned]
     _announce(bus, alerts, events, workers)
     _in_parallel(conversations.finish_deadlines, announced + timers, 25, workers)
-    for team in sorted(book.teams() if book else {"default"}):
+    teams = sorted(book.teams() if book else {"default"})
+    for team in teams:
         enqueue_drain(work, team, "sweep")    # self-healing, and conversations released by timers
+    at_risk = 0
+    if risk is not None and agents is not None and (time_left is None or time_left() >= RESERVE_SECONDS):
+        at_risk = sum(len(r.raised) for r in refresh(conversations, agents, book, bus, teams, risk))
     report = SweepReport(due=len(found) - len(timers) - len(unrouted), breached=len(breached), events=len(events),
                          warned=len(warned), released=released, deferred=sum(f.deferred for f in flagged),
-                         rerouted=rerouted)
+                         rerouted=rerouted, at_risk=at_risk)
     if found:
         logger.info("sla sweep", extra=asdict(report))
     return report
@@ -280,11 +288,13 @@ def _name(target: str) -> str:
 
 
 def _run_timers(conversations: Conversations, agents: Agents | None, timers: list[Deadline], workers: int,
-                book: PolicyBook | None = None, bus: EventBus | None = None) -> int:
+                book: PolicyBook | None = None, bus: EventBus | None = None,
+                on_timer: Mapping[str, Callable[[str], object]] | None = None) -> int:
     """Routing timers: an assignee silent too long loses the conversation to the next agent; an
     agent offline past the grace period gives their open conversations back to the queue; a snooze
     that ends opens its conversation again (logic.snooze); a bot answer the customer did not come back
-    to resolves its conversation (shopdesk.bot.converse)."""
+    to resolves its conversation (shopdesk.bot.converse); ``on_timer`` runs the timers other capabilities set,
+    by name, with the conversation's id (a delayed satisfaction survey: ``shopdesk.csat.survey``)."""
     def run(timer: Deadline) -> int:
         released = 0
         if timer.target == "assignee_silence" and timer.agent_id:
@@ -311,6 +321,8 @@ def _run_timers(conversations: Conversations, agents: Agents | None, timers: lis
 
             resolve_silent(conversations, Customers(conversations.table), BotStore(conversations.table), book,
                            timer.conversation_id, bus)
+        elif on_timer and timer.target in on_timer:
+            on_timer[timer.target](timer.conversation_id)
         return released
 
     with ThreadPoolExecutor(max_workers=min(workers, len(timers))) as pool:

@@ -24,7 +24,7 @@ from aws_lambda_powertools import Logger
 
 from shopdesk.dal.conversations import ClockRead, Conversations
 from shopdesk.dal.customers import Customers
-from shopdesk.logic import sla_engine
+from shopdesk.logic import sla_engine, topics
 from shopdesk.logic.business_time import ConversationClocks
 from shopdesk.logic.language import supported
 from shopdesk.logic.sla_engine import PolicyBook
@@ -78,7 +78,7 @@ def read(conversations: Conversations, conversation_id: str, message_sk: str) ->
     conversations.note_understanding(
         conversation_id, message_sk, language=understood.language, sentiment=understood.sentiment,
         emotion=understood.emotion, urgent=understood.urgent, intents=sorted(understood.intents),
-        conversation_language=sure)
+        conversation_language=sure, topics=topics.from_intents(understood.intents))
     logger.info("message understood", extra={
         "conversation_id": conversation_id, "language": understood.language, "sentiment": understood.sentiment,
         "emotion": understood.emotion, "urgent": understood.urgent, "reasons": understood.urgency_reasons})

@@ -76,11 +76,11 @@ class Widget:
         return webchat.verify_session(token, self.session_secret, now=clock.now())
 
     def send(self, session: webchat.SessionClaims, text: str | None, client_message_id: str,
-             uploads: list[dict[str, Any]]) -> dict[str, Any]:
+             uploads: list[dict[str, Any]], choice: str | None = None) -> dict[str, Any]:
         self._limit(f"webchat-send#{session.visitor_id}", SEND_LIMIT)
         attachments = [self._uploaded(session.visitor_id, u) for u in uploads]
         inbound = webchat.webchat_inbound(session.visitor, text, client_message_id, SHOP_ADDRESS,
-                                          attachments=attachments, sent_at=clock.now())
+                                          attachments=attachments, sent_at=clock.now(), choice=choice)
         outcome = self.processor.process([inbound])
         stored = outcome.stored[0] if outcome.stored else None
         return {"status": "stored" if stored else "duplicate", "message_id": stored.message_id if stored else None,
@@ -111,7 +111,9 @@ class Widget:
 
     def poll(self, session: webchat.SessionClaims, after: datetime | None) -> dict[str, Any]:
         identity = self.conversations.get_identity(webchat.IDENTITY_KIND, session.visitor_id)
-        conversation_id = (identity.open_conversation_id if identity else None) or session.conversation_id
+        # the open conversation, else the resolved one whose satisfaction survey waits for an answer
+        waiting = (identity.csat or {}).get("conversation_id") if identity else None
+        conversation_id = (identity.open_conversation_id if identity else None) or waiting or session.conversation_id
         if conversation_id is None:
             return {"conversation_id": None, "items": []}
         conv = self.conversations.get_with_messages(conversation_id)

@@ -38,8 +38,20 @@ class DrainWork(BaseModel):
     reason: str = "capacity"
 
 
+class CsatWork(BaseModel):
+    """A customer rated the help they got (``shopdesk.csat.answer``): the follow-up (the comment question or a
+    thank-you) goes out, and a low rating alerts the team. Kept on the answer's marker until done."""
+
+    kind: Literal["csat"] = "csat"
+    conversation_id: str
+    message_id: str
+    cycle: str
+    score: int = Field(ge=1, le=5)
+    marker: str | None = None
+
+
 class WorkItem(BaseModel):
-    item: Annotated[InboundWork | DrainWork, Field(discriminator="kind")]
+    item: Annotated[InboundWork | DrainWork | CsatWork, Field(discriminator="kind")]
 
 
 def inbound_work(conversation_id: str, message: Message, team: str = "default", *, new_conversation: bool = False,

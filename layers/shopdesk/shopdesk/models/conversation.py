@@ -98,6 +98,9 @@ class Conversation(BaseModel):
     mentions_unread: list[str] = Field(default_factory=list)   # agents with unread @mentions here (logic.mentions)
     snoozed_until: datetime | None = None          # the end of the last snooze (logic.snooze); stale once woken
     labels: list[str] = Field(default_factory=list)    # label ids (shopdesk.logic.labels), sorted
+    breach_risk: float | None = None               # while waiting: the chance it breaches (logic.breach_risk)
+    risk_raised: dict[str, str] = Field(default_factory=dict, exclude=True)   # target -> due time: risk warned
+    sla_warned: dict[str, str] = Field(default_factory=dict, exclude=True)    # target -> due time: SLA warned
     customer: CustomerRef
     channel: str                                   # the channel the customer last wrote from
     route: ReplyRoute                              # where a reply goes by default

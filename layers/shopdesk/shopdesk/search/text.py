@@ -6,7 +6,7 @@ FTS5 only Porter for English).
 
 - A word is a run of letters and digits (``\\w+``); case is folded (Turkish dotted/dotless i included).
 - Stemming uses the Snowball stemmers of PyStemmer for en, es, pt, de, tr and id. Slovak has no Snowball
-  stemmer: its words are only folded.
+  stemmer: a light suffix stripper of its own (``slovak.py``, why and how measured there) takes its place.
 - Every term is folded last: accents and other marks removed (``objednávka`` → ``objednavka``,
   ``teşekkürler`` → ``tesekkurler``), ``ß`` → ``ss``, so a customer who types without accents finds a
   message written with them and the other way round.
@@ -29,9 +29,12 @@ from functools import cache
 
 import Stemmer
 
+from shopdesk.search import slovak
+
 STEMMERS = {"en": "english", "es": "spanish", "pt": "portuguese", "de": "german", "tr": "turkish",
             "id": "indonesian"}
-LANGUAGES = ("en", "es", "pt", "de", "tr", "id", "sk")     # the customer languages; sk: folded only
+LANGUAGES = ("en", "es", "pt", "de", "tr", "id", "sk")     # the customer languages
+STEMMING = (*STEMMERS, "sk")                                # sk: the light stemmer of slovak.py
 MAX_WORD = 40               # longer runs are ids, hashes or noise: kept whole, not stemmed
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SPECIAL = str.maketrans({"ß": "ss", "ı": "i", "İ": "i", "ø": "o", "Ø": "o", "đ": "d", "Đ": "d", "ł": "l",
@@ -57,10 +60,12 @@ def words(text: str) -> list[str]:
 
 def stem(word: str, language: str | None) -> str:
     """One word's term: its stem in ``language`` (when it has a stemmer), folded."""
-    stemmer = _stemmer(language) if language else None
-    if stemmer is not None and len(word) <= MAX_WORD and not word.isdigit():
-        word = stemmer.stemWord(word)
-    return fold(word)
+    if language is None or len(word) > MAX_WORD or word.isdigit():
+        return fold(word)
+    if language == "sk":
+        return fold(slovak.stem(word))
+    stemmer = _stemmer(language)
+    return fold(stemmer.stemWord(word) if stemmer is not None else word)
 
 
 def index_terms(text: str, language: str | None) -> list[str]:
@@ -70,7 +75,7 @@ def index_terms(text: str, language: str | None) -> list[str]:
 
 def query_forms(word: str) -> list[str]:
     """Every term a query word may have been indexed under: folded, and stemmed in each stemming language."""
-    forms = [fold(word)] + [stem(word, language) for language in STEMMERS]
+    forms = [fold(word)] + [stem(word, language) for language in STEMMING]
     return [f for f in dict.fromkeys(forms) if f]
 
 

@@ -1,0 +1,39 @@
+"""The Reports page shows the week's top contact reasons: a customer asks where their order is, the router names the
+reason, the event lake counts it, and a supervisor sees it in a table with its change from last week."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import pytest
+from playwright.sync_api import expect
+from tests.e2e.browser.support import axe_violations, send_sms
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("fresh_inboxes")]
+
+
+def _this_week(stack) -> tuple[datetime, str]:
+    """The stack's now (other tests move its clock) and this week's period, as the page asks for it."""
+    now = datetime.fromisoformat(stack.get("/_local/clock").json()["now"].replace("Z", "+00:00"))
+    return now, f"from={now.date().isoformat()}&to={now.date().isoformat()}T23:59:59%2B00:00"
+
+
+def test_the_reports_page_lists_the_weeks_top_contact_reasons(stack, open_inbox):
+    now, period = _this_week(stack)
+    send_sms(stack, f"+3163{uuid.uuid4().int % 10**7:07d}", "Hello, where is my order? It has not arrived yet.")
+
+    def counted() -> bool:           # the router reads the message, the writer turns the change into events
+        assert stack.post("/_local/analytics/flush").status == 200
+        rows = stack.get(f"/reports/metrics?metric=topics&group_by=week&{period}", token=stack.token("alice")).json()
+        return any(r["topic"] == "order_status" and r["conversations"] >= 1 for r in rows["items"])
+
+    stack.wait_for(counted, timeout=30, interval=0.5)
+    page = open_inbox("alice")
+    page.clock.set_fixed_time(now)                  # the page's week is the stack's
+    page.get_by_role("link", name="Reports").click()
+    table = page.get_by_role("table", name="Top contact reasons")
+    expect(table.get_by_role("row").filter(has_text="order status")).to_have_count(1)
+    expect(table.get_by_role("columnheader", name="Change from last week")).to_be_visible()
+    assert axe_violations(page) == []
+    assert page.errors == []                        # type: ignore[attr-defined]

@@ -1,0 +1,151 @@
+import { useEffect, useState } from "preact/hooks";
+import { ApiError, type BotOut, type Team } from "../api";
+import type { Versioned } from "../api-types/admin";
+import { CHANNELS, channelName } from "../channels";
+import { isAdmin, useApp } from "../context";
+import { botForm, botFromForm, KB_LANGUAGES, languageName, type BotForm } from "../kb";
+
+type Shown = { kind: "ok" | "error"; text: string };
+
+/** The bot's settings: on or off, on which channels and teams, always or only outside business hours, how sure it
+ *  must be, which language it falls back to, when an answered conversation is resolved (admins; supervisors
+ *  read). Saved with the version read, so a change made meanwhile is reported, not overwritten. */
+export function BotAdmin() {
+  const { store, t, who, locale } = useApp();
+  const admin = isAdmin(who);
+  const [saved, setSaved] = useState<BotOut | null>(null);
+  const [form, setForm] = useState<BotForm | null>(null);
+  const [teams, setTeams] = useState<Versioned<Team>[]>([]);
+  const [message, setMessage] = useState<Shown | null>(null);
+  const reload = async () => {
+    await store.run(async () => {
+      const settings = await store.api.bot();
+      setSaved(settings);
+      setForm(botForm(settings));
+    });
+  };
+  useEffect(() => {
+    void reload();
+    void store.api.teams().then((x) => setTeams(x.items), () => undefined);
+  }, []);
+  if (!form) return <p class="muted">{t("loading")}</p>;
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setMessage(null);
+    let body;
+    try {
+      body = botFromForm(form);
+    } catch (error) {
+      setMessage({ kind: "error", text: error instanceof Error ? error.message : String(error) });
+      return;
+    }
+    try {
+      const now = await store.api.putBot(body, saved?.version);
+      setSaved(now);
+      setForm(botForm(now));
+      setMessage({ kind: "ok", text: t("saved") });
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      const conflict = error instanceof ApiError && error.status === 409;
+      setMessage({ kind: "error", text: conflict ? t("conflict", { detail }) : t("error", { detail }) });
+      if (conflict) await reload();
+    }
+  };
+  const toggle = (list: string[], value: string, on: boolean) => (on ? [...list, value] : list.filter((x) => x !== value));
+  const teamIds = [...new Set([...teams.map((x) => x.id), ...form.teams])];
+  return (
+    <section>
+      <h1>{t("admin.bot")}</h1>
+      {saved && <p class="muted small">{t("version", { version: saved.version })}</p>}
+      <form class="card form bot-form" onSubmit={(e) => void submit(e)} aria-label={t("admin.bot")}>
+        <fieldset disabled={!admin}>
+          <label class="field inline">
+            <input type="checkbox" checked={form.enabled} onChange={(e) => setForm({ ...form, enabled: (e.target as HTMLInputElement).checked })} />
+            <span>{t("bot.enabled")}</span>
+          </label>
+          <fieldset>
+            <legend>{t("bot.channels")}</legend>
+            <p class="muted small">{t("bot.everyWhenNone")}</p>
+            {CHANNELS.map((c) => (
+              <label class="field inline" key={c}>
+                <input
+                  type="checkbox"
+                  checked={form.channels.includes(c)}
+                  onChange={(e) => setForm({ ...form, channels: toggle(form.channels, c, (e.target as HTMLInputElement).checked) })}
+                />
+                <span>{channelName(c)}</span>
+              </label>
+            ))}
+          </fieldset>
+          <fieldset>
+            <legend>{t("bot.teams")}</legend>
+            <p class="muted small">{t("bot.everyWhenNone")}</p>
+            {teamIds.map((id) => (
+              <label class="field inline" key={id}>
+                <input
+                  type="checkbox"
+                  checked={form.teams.includes(id)}
+                  onChange={(e) => setForm({ ...form, teams: toggle(form.teams, id, (e.target as HTMLInputElement).checked) })}
+                />
+                <span>{teams.find((x) => x.id === id)?.name ?? id}</span>
+              </label>
+            ))}
+          </fieldset>
+          <fieldset>
+            <legend>{t("bot.when")}</legend>
+            {(["always", "outside_business_hours"] as const).map((w) => (
+              <label class="field inline" key={w}>
+                <input type="radio" name="bot-when" value={w} checked={form.when === w} onChange={() => setForm({ ...form, when: w })} />
+                <span>{t(`bot.when.${w}`)}</span>
+              </label>
+            ))}
+          </fieldset>
+          <label class="field">
+            <span>{t("bot.threshold")}</span>
+            <input
+              type="number"
+              min={0}
+              max={100}
+              step="any"
+              value={form.threshold}
+              placeholder={t("bot.thresholdDefault")}
+              onInput={(e) => setForm({ ...form, threshold: (e.target as HTMLInputElement).value })}
+            />
+          </label>
+          <label class="field">
+            <span>{t("bot.fallback")}</span>
+            <select value={form.fallback_language} onChange={(e) => setForm({ ...form, fallback_language: (e.target as HTMLSelectElement).value })}>
+              <option value="">{t("bot.fallbackNone")}</option>
+              {[...new Set([...KB_LANGUAGES, ...(form.fallback_language ? [form.fallback_language] : [])])].map((l) => (
+                <option key={l} value={l}>
+                  {languageName(l, locale)}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label class="field">
+            <span>{t("bot.resolveAfter")}</span>
+            <input
+              type="number"
+              min={0}
+              step="any"
+              value={form.resolve_after_hours}
+              onInput={(e) => setForm({ ...form, resolve_after_hours: (e.target as HTMLInputElement).value })}
+              required
+            />
+          </label>
+          {admin && (
+            <button class="btn btn-primary" type="submit">
+              {t("save")}
+            </button>
+          )}
+        </fieldset>
+        {message && (
+          <p role={message.kind === "error" ? "alert" : "status"} class={message.kind === "error" ? "error" : "ok"}>
+            {message.text}
+          </p>
+        )}
+      </form>
+    </section>
+  );
+}
