@@ -1,6 +1,6 @@
 """Run the benchmarks, print a table, write bench/results.json (or results.quick.json with --quick).
 
-    python -m bench            full run (about 15 minutes on 2 cores)
+    python -m bench            full run (about 35 minutes on 2 shared cores)
     python -m bench --quick    smaller sizes, a smoke run; results labelled quick
     python -m bench --skip-stack           without the benchmarks that start the local stack
     python -m bench --only assignment,sla  just those (results.partial.json)
