@@ -12,8 +12,9 @@ its first reply after its first-response target, so the sweep flags breaches.
 Every handler runs in this process against moto in server mode; a hook on every botocore client created during
 the run (``before-parameter-build`` / ``after-call``) records each request by function, service and operation, and
 the sizes the bill depends on. DynamoDB capacity is computed from item sizes (moto's ConsumedCapacity is nominal):
-the item before and after each write and every item a query reads are fetched by an uncounted client, and the
-time those look-ups take is taken off the invocation's measured duration. The cost is measured on
+the item before and after each write (and the page again without its filter or projection, for a query that has
+one) are fetched by an uncounted client, and the time those look-ups take is taken off the invocation's measured
+duration. The cost is measured on
 ``--conversations`` (20 by default) and scaled linearly to 1,000: the workload has no per-run fixed part in it
 (the sweep's idle cost is measured apart and reported as a monthly fixed cost).
 
@@ -61,7 +62,6 @@ from bench.pricing import (
     write_units,
 )
 
-HERE = Path(__file__).resolve().parent
 TARGET_USD = 0.15
 SHOP = "+14155550100"
 PUBLIC_URL = "https://desk.example.com"         # the test desk's PUBLIC_BASE_URL
