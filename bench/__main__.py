@@ -1,6 +1,6 @@
 """Run the benchmarks, print a table, write bench/results.json (or results.quick.json with --quick).
 
-    python -m bench            full run (about 15 minutes on 2 cores)
+    python -m bench            full run (about 35 minutes on 2 shared cores)
     python -m bench --quick    smaller sizes, a smoke run; results labelled quick
     python -m bench --skip-stack           without the benchmarks that start the local stack
     python -m bench --only assignment,sla  just those (results.partial.json)
@@ -24,6 +24,7 @@ from bench import (
     bot,
     cold_start,
     commerce,
+    cost,
     detection,
     forecast,
     ingest,
@@ -38,7 +39,7 @@ from bench.harness import machine, moto_process, moto_server, use_layer
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ("cold_start", "ingest", "sweep", "sweep_capacity", "sweep_risk", "assignment", "sla", "commerce", "live",
-              "search", "load", "forecast", "understanding", "macro", "analytics", "bot")
+              "search", "load", "forecast", "understanding", "macro", "analytics", "bot", "cost")
 STACK_BENCHMARKS = ("assignment", "sla", "live", "load")        # these start the local stack (python -m local)
 
 
@@ -54,7 +55,8 @@ def sizes(quick: bool) -> dict[str, Any]:
             "live_messages": 10 if quick else 50,
             "search_conversations": 500 if quick else 10_000, "search_queries": 100 if quick else 500,
             "load_customers": 50 if quick else 500, "macro_conversations": 20 if quick else 60,
-            "analytics_events": 100_000 if quick else 1_000_000, "analytics_conversations": 10 if quick else 30}
+            "analytics_events": 100_000 if quick else 1_000_000, "analytics_conversations": 10 if quick else 30,
+            "cost_conversations": 5 if quick else 20}
 
 
 def main() -> None:
@@ -160,6 +162,10 @@ def main() -> None:
             lambda: analytics.run(plan["analytics_events"], plan["analytics_conversations"]))
     if "bot" in chosen:
         results["bot"] = measure("bot: precision, coverage, false answers on the labelled evaluation set", bot.run)
+    if "cost" in chosen:
+        results["cost"] = measure(f"cost: {plan['cost_conversations']} scripted conversations through the real "
+                                  "handlers, every AWS request counted and priced, scaled to 1,000",
+                                  lambda: cost.run(plan["cost_conversations"]))
     results["runtime_seconds"] = round(time.perf_counter() - started, 1)
 
     name = "results.partial.json" if args.only else "results.quick.json" if args.quick else "results.json"
@@ -194,9 +200,15 @@ def report(r: dict[str, Any]) -> str:
         ("assignment", _assignment),
         ("sla", _detection), ("commerce", _commerce), ("inbox", _inbox), ("search", _search),
         ("load", _load), ("forecast", _forecast), ("understanding", understanding.report), ("macro", _macro),
-        ("analytics", _analytics), ("bot", bot.report)]
+        ("analytics", _analytics), ("bot", bot.report), ("cost", _cost)]
     parts += [show(r[key]) for key, show in sections if key in r]
     return "\n".join(parts)
+
+
+def _cost(result: dict[str, Any]) -> str:
+    if "error" in result:
+        return f"\nCOST\nFAILED: {result['error']}"
+    return "\nCOST - per 1,000 conversations, on-demand list prices (bench/README.md)\n" + cost.report(result)
 
 
 def _commerce(result: dict[str, Any]) -> str:

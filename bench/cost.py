@@ -1,0 +1,896 @@
+"""What 1,000 conversations cost on AWS: a scripted workload through the real handlers on moto, every AWS request
+counted with botocore's event hooks, priced at on-demand list prices (bench/pricing.py).
+
+The workload (per conversation, seeded): six customer messages and four agent replies over SMS or WhatsApp
+(Twilio), the router on each customer message (understanding, the FAQ bot, assignment), the automatic
+acknowledgement, the agent opening the conversation before each reply, every reply and bot answer through the
+dispatcher to a provider stand-in, two delivery-status callbacks per outbound message (three on WhatsApp: read),
+the resolve, the table's stream through its consumers (live fan-out to three open inboxes, the event-lake writer
+into Firehose, the label indexer), and the SLA sweep every simulated 15 minutes. One conversation in ten gets
+its first reply after its first-response target, so the sweep flags breaches.
+
+Every handler runs in this process against moto in server mode; a hook on every botocore client created during
+the run (``before-parameter-build`` / ``after-call``) records each request by function, service and operation, and
+the sizes the bill depends on. DynamoDB capacity is computed from item sizes (moto's ConsumedCapacity is nominal):
+the item before and after each write (and the page again without its filter or projection, for a query that has
+one) are fetched by an uncounted client, and the time those look-ups take is taken off the invocation's measured
+duration. The cost is measured on
+``--conversations`` (20 by default) and scaled linearly to 1,000: the workload has no per-run fixed part in it
+(the sweep's idle cost is measured apart and reported as a monthly fixed cost).
+
+    python -m bench.cost [--conversations 20]
+    writes the "cost" key of bench/results.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import logging
+import math
+import os
+import random
+import re
+import sys
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+from bench.pricing import (
+    GB,
+    KB,
+    S3_PUT_TIER,
+    Index,
+    Usage,
+    bill,
+    chunks,
+    index_write_units,
+    item_size,
+    lambda_gb_seconds,
+    read_units,
+    write_units,
+)
+
+TARGET_USD = 0.15
+SHOP = "+14155550100"
+PUBLIC_URL = "https://desk.example.com"         # the test desk's PUBLIC_BASE_URL
+AGENTS = ("alice", "bob", "carol")
+SWEEP_EVERY = timedelta(minutes=15)
+MONTH_MINUTES = 30 * 24 * 60
+# Entry points that API Gateway's HTTP API fronts (one request each).
+HTTP_FUNCTIONS = {"inbound_twilio", "agent_api", "admin_api"}
+IDLE = "sla_sweep (idle)"
+# START, END and REPORT lines Lambda writes per invocation (REPORT with an X-Ray segment id), bytes
+PLATFORM_LOG_BYTES = 330
+LOG_LEVEL = "INFO"
+
+
+# ------------------------------------------------------------------------------ the template's figures
+
+def _template() -> dict[str, Any]:
+    from bench.harness import TEMPLATE
+    return TEMPLATE
+
+
+def memory_mb(function: str) -> int:
+    from bench.harness import function_resource
+    return int(function_resource(function)["Properties"].get("MemorySize")
+               or _template()["Globals"]["Function"]["MemorySize"])
+
+
+def table_model() -> tuple[tuple[str, ...], list[Index]]:
+    props = next(r["Properties"] for r in _template()["Resources"].values() if r["Type"] == "AWS::DynamoDB::Table")
+    keys = tuple(k["AttributeName"] for k in props["KeySchema"])
+    indexes = [Index(g["IndexName"], tuple(k["AttributeName"] for k in g["KeySchema"]),
+                     g["Projection"]["ProjectionType"], tuple(g["Projection"].get("NonKeyAttributes", ())))
+               for g in props["GlobalSecondaryIndexes"]]
+    return keys, indexes
+
+
+def stream_consumers() -> dict[str, tuple[int, list[Any]]]:
+    """function -> (batch size, filter patterns) for every enabled table-stream consumer of the template."""
+    from bench.harness import parameters
+
+    search_on = parameters()["SearchEngine"] != "none"
+    out = {}
+    for resource in _template()["Resources"].values():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        if resource.get("Condition") == "SearchOn" and not search_on:
+            continue
+        for event in resource["Properties"].get("Events", {}).values():
+            if event["Type"] == "DynamoDB":
+                props = event["Properties"]
+                patterns = [json.loads(f["Pattern"]) for f in props.get("FilterCriteria", {}).get("Filters", [])]
+                out[resource["Properties"]["CodeUri"].rstrip("/").rsplit("/", 1)[1]] = (props["BatchSize"], patterns)
+    return out
+
+
+# ------------------------------------------------------------------------------ the meter
+
+@dataclass
+class Meter:
+    """Every AWS request made while a handler runs, attributed to that function, with what the bill needs."""
+
+    table_keys: tuple[str, ...]
+    indexes: list[Index]
+    current: str | None = None
+    requests: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    usage_by_function: dict[str, Usage] = field(default_factory=lambda: defaultdict(Usage))
+    rru: Counter[str] = field(default_factory=Counter)
+    wru: Counter[str] = field(default_factory=Counter)
+    wru_index: Counter[str] = field(default_factory=Counter)
+    wru_by_index: Counter[str] = field(default_factory=Counter)
+    invocations: Counter[str] = field(default_factory=Counter)
+    billed_ms: Counter[str] = field(default_factory=Counter)
+    unpriced: Counter[str] = field(default_factory=Counter)
+    log_bytes: Counter[str] = field(default_factory=Counter)
+    _overhead: dict[int, float] = field(default_factory=dict)     # thread -> seconds of the meter's own look-ups
+    _quiet: Any = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # -------------------------------------------------------------- hooking every client
+
+    @contextmanager
+    def installed(self) -> Iterator[Meter]:
+        """Hook every botocore client created inside (the layer's cached clients are dropped first)."""
+        import botocore.session
+
+        from shopdesk.dal import aws
+
+        self._quiet = _plain_client("dynamodb")
+        original = botocore.session.Session.create_client
+        meter = self
+
+        def create_client(session: Any, *args: Any, **kwargs: Any) -> Any:
+            client = original(session, *args, **kwargs)
+            client.meta.events.register_last("before-parameter-build", meter._before)
+            client.meta.events.register_last("after-call", meter._after)
+            return client
+
+        botocore.session.Session.create_client = create_client  # type: ignore[method-assign]
+        aws._clients.clear()
+        try:
+            yield self
+        finally:
+            botocore.session.Session.create_client = original  # type: ignore[method-assign]
+            aws._clients.clear()
+
+    def invoke(self, handler: Any, function: str, event: dict[str, Any], label: str | None = None) -> Any:
+        """One Lambda invocation: its requests attributed to it (or to ``label``), its duration measured (less the
+        meter's own look-ups) and billed by the millisecond."""
+        from bench.harness import FakeContext
+
+        function = label or function
+        self.current = function
+        self._overhead = {}
+        output = _CountingWriter()
+        started = time.perf_counter()
+        try:
+            with redirect_stdout(output):          # what Lambda would send to CloudWatch Logs (EMF metrics, prints)
+                return handler.lambda_handler(event, FakeContext())
+        finally:
+            elapsed = time.perf_counter() - started - self._overhead_s()
+            self.current = None
+            self.log_bytes[function] += output.bytes + PLATFORM_LOG_BYTES
+            self.usage_by_function[function].add("logs.ingested_gb", (output.bytes + PLATFORM_LOG_BYTES) / GB)
+            self.invocations[function] += 1
+            self.billed_ms[function] += max(1, math.ceil(elapsed * 1000))
+            usage = self.usage_by_function[function]
+            usage.add("lambda.requests", 1)
+            usage.add("xray.traces_recorded", 1)
+            if function in HTTP_FUNCTIONS:
+                usage.add("apigateway.http_requests", chunks(len(json.dumps(event)), 512 * KB))
+
+    def _overhead_s(self) -> float:
+        """The meter's own look-ups, off the measured duration: all of the invoking thread's; of worker threads (the
+        sweep's pool runs in parallel) their mean, as if they had overlapped evenly."""
+        main = self._overhead.get(threading.get_ident(), 0.0)
+        workers = [s for t, s in self._overhead.items() if t != threading.get_ident()]
+        return main + (sum(workers) / len(workers) if workers else 0.0)
+
+    def _spent(self, started: float) -> None:
+        me = threading.get_ident()
+        with self._lock:
+            self._overhead[me] = self._overhead.get(me, 0.0) + time.perf_counter() - started
+
+    # -------------------------------------------------------------- hooks
+
+    def _before(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        if self.current is None:
+            return
+        context["cost_params"] = params
+        if model.service_model.service_name == "dynamodb":
+            writes = _writes(model.name, params, self.table_keys)
+            if writes:
+                started = time.perf_counter()
+                context["cost_old"] = [self._get(table, key) for _, table, key, _ in writes]
+                self._spent(started)
+
+    def _after(self, http_response: Any, parsed: dict[str, Any], model: Any, context: dict[str, Any],
+               **_: Any) -> None:
+        if self.current is None or "cost_params" not in context:
+            return
+        function, service, operation = self.current, model.service_model.service_name, model.name
+        params = context["cost_params"]
+        with self._lock:
+            self.requests[(function, service, operation)] += 1
+        usage = self.usage_by_function[function]
+        started = time.perf_counter()
+        try:
+            self._price(usage, service, operation, params, parsed, context, int(http_response.status_code))
+        finally:
+            self._spent(started)
+
+    def _price(self, usage: Usage, service: str, operation: str, params: dict[str, Any], parsed: dict[str, Any],
+               context: dict[str, Any], status: int) -> None:
+        function = self.current or "?"
+        if service == "dynamodb":
+            self._dynamodb(function, operation, params, parsed, context, status)
+        elif service == "sqs":
+            key = "sqs.fifo_requests" if str(params.get("QueueUrl", "")).endswith(".fifo") else "sqs.standard_requests"
+            if operation == "SendMessageBatch":
+                size = sum(len(e["MessageBody"].encode()) for e in params["Entries"])
+            else:
+                size = len(str(params.get("MessageBody", "")).encode())
+            usage.add(key, chunks(size, 64 * KB))
+        elif service == "events" and operation == "PutEvents":
+            usage.add("events.custom_events", sum(
+                chunks(len((e.get("Detail") or "").encode()) + len(e.get("DetailType", "")) + len(e.get("Source", "")),
+                       64 * KB) for e in params["Entries"]))
+        elif service == "firehose":
+            records = params["Records"] if operation == "PutRecordBatch" else [params["Record"]]
+            sizes = [len(r["Data"]) for r in records]
+            usage.add("firehose.ingested_gb", sum(chunks(s, 5 * KB) * 5 * KB for s in sizes) / 1024 ** 3)
+            usage.add("firehose.format_conversion_gb", sum(sizes) / 1024 ** 3)
+            usage.add("firehose.dynamic_partitioning_gb", sum(sizes) / 1024 ** 3)
+        elif service == "apigatewaymanagementapi":
+            if operation == "PostToConnection":
+                usage.add("apigateway.websocket_messages", chunks(len(params.get("Data") or b""), 32 * KB))
+        elif service == "s3":
+            usage.add("s3.put_requests" if operation in S3_PUT_TIER else "s3.get_requests", 1)
+        elif service == "secretsmanager":
+            usage.add("secretsmanager.api_calls", 1)
+        elif service == "sns" and operation == "Publish":
+            usage.add("sns.publishes", chunks(len(str(params.get("Message", "")).encode()), 64 * KB))
+        else:
+            with self._lock:
+                self.unpriced[f"{service}.{operation}"] += 1
+
+    # -------------------------------------------------------------- DynamoDB capacity
+
+    def _dynamodb(self, function: str, operation: str, params: dict[str, Any], parsed: dict[str, Any],
+                  context: dict[str, Any], status: int) -> None:
+        rru = 0.0
+        wru = 0
+        wru_index = 0
+        if operation == "GetItem":
+            rru = read_units(item_size(parsed.get("Item")), consistent=bool(params.get("ConsistentRead")))
+        elif operation == "BatchGetItem":
+            for table, request in params["RequestItems"].items():
+                got = parsed.get("Responses", {}).get(table, [])
+                consistent = bool(request.get("ConsistentRead"))
+                rru += sum(read_units(item_size(i), consistent=consistent) for i in got)
+                rru += read_units(0, consistent=consistent) * max(0, len(request["Keys"]) - len(got))
+        elif operation == "TransactGetItems":
+            rru = sum(read_units(item_size(r.get("Item")), consistent=True, transactional=True)
+                      for r in parsed.get("Responses", []))
+        elif operation in ("Query", "Scan"):
+            reshaped = {"ProjectionExpression", "FilterExpression", "Select"} & set(params)
+            size = (self._read_size(operation, params) if reshaped
+                    else sum(item_size(i) for i in parsed.get("Items", [])))
+            rru = read_units(size, consistent=bool(params.get("ConsistentRead")))
+        writes = _writes(operation, params, self.table_keys)
+        if writes:
+            transactional = operation == "TransactWriteItems"
+            refused = status >= 400             # a condition failed or the transaction was cancelled: billed alike,
+            for (kind, table, key, put), old in zip(writes, context.get("cost_old", []), strict=True):
+                if kind == "ConditionCheck":
+                    wru += write_units(item_size(old), transactional=True)
+                    continue
+                new = old if refused else put if kind == "Put" else None if kind == "Delete" else self._get(table, key)
+                wru += write_units(max(item_size(old), item_size(put if kind == "Put" else new)),
+                                   transactional=transactional)
+                # ... but nothing changed, so no index was written
+                for index in self.indexes:
+                    units = index_write_units(index, self.table_keys, old, new)
+                    wru_index += units
+                    with self._lock:
+                        self.wru_by_index[index.name] += units
+        with self._lock:
+            self.rru[function] += rru
+            self.wru[function] += wru
+            self.wru_index[function] += wru_index
+        usage = self.usage_by_function[function]
+        if rru:
+            usage.add("dynamodb.read_request_units", rru)
+        if wru + wru_index:
+            usage.add("dynamodb.write_request_units", wru + wru_index)
+
+    def _get(self, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
+        return self._quiet.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+
+    def _read_size(self, operation: str, params: dict[str, Any]) -> int:
+        """Bytes a Query or Scan reads: the same page again without projection, filter or Select, so that what a
+        filter drops and what a projection leaves out are counted as DynamoDB counts them."""
+        plain = {k: v for k, v in params.items()
+                 if k not in ("ProjectionExpression", "FilterExpression", "Select", "ReturnConsumedCapacity")}
+        used = " ".join(str(plain.get(k, "")) for k in ("KeyConditionExpression",))
+        if "ExpressionAttributeNames" in plain:
+            plain["ExpressionAttributeNames"] = {k: v for k, v in plain["ExpressionAttributeNames"].items()
+                                                 if k in used}
+            if not plain["ExpressionAttributeNames"]:
+                del plain["ExpressionAttributeNames"]
+        if "ExpressionAttributeValues" in plain:
+            plain["ExpressionAttributeValues"] = {k: v for k, v in plain["ExpressionAttributeValues"].items()
+                                                  if k in used}
+            if not plain["ExpressionAttributeValues"]:
+                del plain["ExpressionAttributeValues"]
+        page = getattr(self._quiet, "query" if operation == "Query" else "scan")(**plain)
+        return sum(item_size(i) for i in page.get("Items", []))
+
+
+def _writes(operation: str, params: dict[str, Any], table_keys: tuple[str, ...]
+            ) -> list[tuple[str, str, dict[str, Any], dict[str, Any] | None]]:
+    """(kind, table, key, item put) for every item a write request touches."""
+    def key_of(item: dict[str, Any]) -> dict[str, Any]:
+        return {k: item[k] for k in table_keys}
+
+    if operation == "PutItem":
+        return [("Put", params["TableName"], key_of(params["Item"]), params["Item"])]
+    if operation in ("UpdateItem", "DeleteItem"):
+        return [(operation[:-4], params["TableName"], params["Key"], None)]
+    if operation == "BatchWriteItem":
+        out = []
+        for table, requests in params["RequestItems"].items():
+            for r in requests:
+                if "PutRequest" in r:
+                    out.append(("Put", table, key_of(r["PutRequest"]["Item"]), r["PutRequest"]["Item"]))
+                else:
+                    out.append(("Delete", table, r["DeleteRequest"]["Key"], None))
+        return out
+    if operation == "TransactWriteItems":
+        out = []
+        for entry in params["TransactItems"]:
+            ((kind, body),) = entry.items()
+            if kind == "Put":
+                out.append(("Put", body["TableName"], key_of(body["Item"]), body["Item"]))
+            else:
+                out.append((kind, body["TableName"], body["Key"], None))
+        return out
+    return []
+
+
+class _CountingWriter(io.TextIOBase):
+    """Standard output of one invocation, counted in UTF-8 bytes and dropped."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+
+    def write(self, text: str) -> int:
+        self.bytes += len(text.encode())
+        return len(text)
+
+
+class _CurrentStdout(io.TextIOBase):
+    """Writes to whatever ``sys.stdout`` is now (a log handler keeps the stream it was given at import)."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+def _follow_stdout() -> None:
+    """Point every log handler writing to the process's stdout at the current one, so that an invocation's log
+    lines are counted with its output."""
+    loggers = [logging.getLogger()] + [v for v in logging.root.manager.loggerDict.values()
+                                       if isinstance(v, logging.Logger)]
+    for each in loggers:
+        for handler in each.handlers:
+            if isinstance(handler, logging.StreamHandler) and handler.stream is sys.__stdout__:
+                handler.setStream(_CurrentStdout())
+
+
+def _plain_client(service: str) -> Any:
+    """A client of the bench itself: made before the meter is installed, never hooked, never counted."""
+    import boto3
+    return boto3.session.Session().client(service, region_name="us-east-1")
+
+
+# ------------------------------------------------------------------------------ a provider stand-in
+
+class Provider:
+    """Twilio's Messages API on loopback: answers 201 with a fresh sid and remembers which channel it went to."""
+
+    def __init__(self) -> None:
+        from tests.support import LoopbackServer
+
+        self.sent: list[tuple[str, str]] = []        # (sid, To)
+        self._lock = threading.Lock()
+        provider = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                form = dict(parse_qsl(self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()))
+                sid = f"SM{uuid.uuid4().hex}"
+                with provider._lock:
+                    provider.sent.append((sid, form.get("To", "")))
+                data = json.dumps({"sid": sid, "status": "queued"}).encode()
+                self.send_response(201)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = LoopbackServer()
+        self.server.serve(Handler, poll_interval=0.05)
+        self.url = self.server.url
+
+    def take(self) -> list[tuple[str, str]]:
+        with self._lock:
+            sent, self.sent = self.sent, []
+        return sent
+
+    def close(self) -> None:
+        self.server.close()
+
+
+# ------------------------------------------------------------------------------ the workload
+
+@dataclass(frozen=True)
+class Step:
+    after: timedelta                  # since the previous step of the conversation
+    kind: str                         # write, reply, resolve
+    text: str = ""
+
+
+QUESTIONS = ("How long does standard delivery take and what does it cost?",      # the FAQ bot knows these
+             "How do I return an item?")
+OTHER = ("Hi, my parcel has not arrived yet, order 10{n}.", "It was due on Monday.", "Thanks, any news?",
+         "Can you check with the courier?", "Great, thank you!", "Received it, all good.")
+
+
+def script(conversation: int, rng: random.Random) -> list[Step]:
+    """Six customer messages and four replies; one conversation in ten answered after its first-response target."""
+    opening = rng.choice(QUESTIONS) if conversation % 3 == 0 else OTHER[0].format(n=conversation)
+    late = conversation % 10 == 9
+    minutes = [0, 1, 300 if late else rng.randint(3, 30), 2, rng.randint(2, 20), 1, 1, rng.randint(2, 20), 3,
+               rng.randint(1, 20), 2]
+    kinds = ["write", "write", "reply", "write", "reply", "write", "write", "reply", "write", "reply", "resolve"]
+    texts = [opening, *OTHER[1:]]
+    steps, written = [], 0
+    for kind, gap in zip(kinds, minutes, strict=True):
+        text = texts[written] if kind == "write" else ""
+        written += kind == "write"
+        steps.append(Step(timedelta(minutes=gap), kind, text))
+    return steps
+
+
+class Frozen:
+    """The one clock, stopped at the workload's simulated instant (shopdesk.clock reads time through it)."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now.timestamp()
+
+    def time(self) -> float:
+        return self.now
+
+
+@dataclass
+class Run:
+    """The desk, its handlers and the meter, and what the workload needs to drive them like AWS would."""
+
+    desk: Any
+    meter: Meter
+    provider: Provider
+    connections: Any
+    stream: Any
+    consumers: dict[str, tuple[int, list[Any]]]
+    firehose: str
+    handlers: dict[str, Any] = field(default_factory=dict)
+    sweeps: int = 0
+    esm_batches: Counter[str] = field(default_factory=Counter)
+
+    def handler(self, function: str) -> Any:
+        if function not in self.handlers:
+            overrides = {"dispatcher": {"TWILIO_API_BASE_URL": self.provider.url},
+                         "analytics_writer": {"EVENTS_STREAM_NAME": self.firehose},
+                         "live_fanout": {"LIVE_CONNECTIONS_ENDPOINT": self.connections.url + "/dev"},
+                         "live_connections": {"LIVE_CONNECTIONS_ENDPOINT": self.connections.url + "/dev"},
+                         }.get(function, {})
+            # the template's log level (INFO), as deployed: what the functions log is part of the bill
+            self.handlers[function] = self.desk.handler(function, **overrides, POWERTOOLS_LOG_LEVEL=LOG_LEVEL)
+            _follow_stdout()
+        return self.handlers[function]
+
+    def call(self, function: str, event: dict[str, Any], label: str | None = None) -> Any:
+        return self.meter.invoke(self.handler(function), function, event, label)
+
+    # -------------------------------------------------------------- what AWS does between the functions
+
+    def drain(self, queue_url: str, function: str) -> None:
+        """Lambda's SQS event source: a ReceiveMessage that found messages, the invocation, a DeleteMessageBatch of
+        what succeeded (both billed to the account as FIFO requests; empty polls are a monthly fixed cost)."""
+        sqs = self.desk.client("sqs")
+        arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        from tests.support import sqs_event
+        for _ in range(50):
+            received = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                           MessageSystemAttributeNames=["All"]).get("Messages", [])
+            if not received:
+                return
+            result = self.call(function, sqs_event(received, arn))
+            failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
+            done = [m for m in received if m["MessageId"] not in failed]
+            if done:
+                sqs.delete_message_batch(QueueUrl=queue_url, Entries=[
+                    {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(done)])
+            usage = self.meter.usage_by_function[function]
+            usage.add("sqs.fifo_requests", 2 if done else 1)
+            self.meter.requests[(function, "sqs", "ReceiveMessage (event source)")] += 1
+            if done:
+                self.meter.requests[(function, "sqs", "DeleteMessageBatch (event source)")] += 1
+            self.esm_batches[function] += 1
+            if failed:
+                raise RuntimeError(f"{function} failed {len(failed)} record(s): the workload must not fail")
+        raise RuntimeError(f"{function}: the queue did not drain")
+
+    def pump(self) -> None:
+        """Lambda's stream event sources: what the table's stream holds now, filtered per consumer as the template
+        says, in batches of its BatchSize (GetRecords by Lambda is free; filtered-out records are never billed)."""
+        from local.streams import pattern_matches
+
+        records = self.stream.read()["Records"]
+        for function, (batch_size, patterns) in self.consumers.items():
+            chosen = [r for r in records if not patterns or any(pattern_matches(p, r) for p in patterns)]
+            for start in range(0, len(chosen), batch_size):
+                result = self.call(function, {"Records": chosen[start:start + batch_size]})
+                if result and result.get("batchItemFailures"):
+                    raise RuntimeError(f"{function} failed records: {result['batchItemFailures']}")
+
+    def sweep(self) -> None:
+        from bench.harness import scheduled_event
+        self.call("sla_sweep", scheduled_event())
+        self.sweeps += 1
+        self.pump()
+
+    def dispatch(self) -> None:
+        """The outbound queue through the dispatcher, then the provider's status callbacks for what it sent:
+        sent and delivered, and read on WhatsApp."""
+        self.drain(self.desk.outbound_queue_url, "dispatcher")
+        self.pump()
+        for sid, to in self.provider.take():
+            statuses = ("sent", "delivered", "read") if to.startswith("whatsapp:") else ("sent", "delivered")
+            for status in statuses:
+                from tests.support import twilio_form
+                form = twilio_form(MessageSid=sid, MessageStatus=status, SmsStatus=status, To=to,
+                                   From=("whatsapp:" if to.startswith("whatsapp:") else "") + SHOP)
+                result = self.call("inbound_twilio", twilio_webhook("/webhooks/twilio/status", form))
+                if result["statusCode"] != 200:
+                    raise RuntimeError(f"status callback refused: {result}")
+                self.pump()
+
+
+def twilio_webhook(path: str, form: str) -> dict[str, Any]:
+    """A Twilio webhook as API Gateway hands it over, signed for the desk's public URL with its token."""
+    from tests.support import http_event, signed_twilio
+
+    return http_event("POST", path, form, {"content-type": "application/x-www-form-urlencoded",
+                                           "x-twilio-signature": signed_twilio(PUBLIC_URL + path, form)})
+
+
+def _agent_event(method: str, path: str, agent_id: str, body: Any = None) -> dict[str, Any]:
+    from tests.support import http_event
+    return http_event(method, path, json.dumps(body) if body is not None else None,
+                      {"content-type": "application/json"}, claims={"cognito:username": agent_id,
+                                                                    "name": agent_id.title()})
+
+
+def _admin(run: Run, method: str, path: str, body: Any) -> None:
+    from tests.support import http_event
+    event = http_event(method, path, json.dumps(body), {"content-type": "application/json"},
+                       claims={"cognito:username": "lead", "cognito:groups": "[admins]"})
+    result = run.handler("admin_api").lambda_handler(event, _context())
+    if result["statusCode"] != 200:
+        raise RuntimeError(f"{method} {path}: {result['statusCode']} {result.get('body')}")
+
+
+def _context() -> Any:
+    from bench.harness import FakeContext
+    return FakeContext()
+
+
+def setup(run: Run) -> None:
+    """The desk as a shop runs it (not counted): agents online with room, the knowledge base and the bot on,
+    acknowledgements on, three agents with the inbox open."""
+    from tests.support import http_event
+
+    kb = (Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "bot" / "kb_small.jsonl").read_text()
+    event = http_event("POST", "/admin/kb/import", kb, {"content-type": "application/x-ndjson"},
+                       claims={"cognito:username": "lead", "cognito:groups": "[admins]"})
+    result = run.handler("admin_api").lambda_handler(event, _context())
+    if result["statusCode"] != 200:
+        raise RuntimeError(f"knowledge-base import: {result}")
+    _admin(run, "PUT", "/admin/bot", {"enabled": True, "fallback_language": "en", "confidence_threshold": 0.26})
+    _admin(run, "PUT", "/admin/routing", {"acknowledgements": True})
+    for agent_id in AGENTS:
+        answer = run.handler("agent_api").lambda_handler(
+            _agent_event("PUT", "/agent/me/presence", agent_id, {"presence": "online"}), _context())
+        if answer["statusCode"] != 200:
+            raise RuntimeError(f"presence: {answer}")
+        _admin(run, "PUT", f"/admin/agents/{agent_id}", {"capacity": 100, "teams": ["default"]})
+        connection = f"{agent_id}-inbox"
+        run.handler("live_connections").lambda_handler({"requestContext": {
+            "routeKey": "$connect", "eventType": "CONNECT", "connectionId": connection, "stage": "dev",
+            "authorizer": {"agent": agent_id, "roles": "", "principalId": agent_id}}, "isBase64Encoded": False},
+            _context())
+        run.connections.open.add(connection)
+    run.stream.read()              # the setup's own changes are not the workload's
+
+
+def play(run: Run, conversations: int, frozen: Frozen, seed: int = 11) -> dict[str, Any]:
+    from tests.support import twilio_form
+
+    rng = random.Random(seed)
+    next_sweep = datetime.fromtimestamp(frozen.now, UTC) + SWEEP_EVERY
+    outcome: Counter[str] = Counter()
+    for n in range(conversations):
+        channel = "whatsapp" if n % 5 in (1, 3) else "sms"       # 40% WhatsApp, 60% SMS
+        phone = f"+1202555{n:04d}"
+        prefix = "whatsapp:" if channel == "whatsapp" else ""
+        conversation_id: str | None = None
+        replier = AGENTS[n % len(AGENTS)]
+        for k, step in enumerate(script(n, rng)):
+            at = datetime.fromtimestamp(frozen.now, UTC) + step.after
+            while next_sweep <= at:                       # the schedule fires every minute; here every 15
+                frozen.now = next_sweep.timestamp()
+                run.sweep()
+                next_sweep += SWEEP_EVERY
+            frozen.now = at.timestamp()
+            if step.kind == "write":
+                form = twilio_form(MessageSid=f"SM{n:06d}{k:02d}{uuid.uuid4().hex[:24]}", From=prefix + phone,
+                                   To=prefix + SHOP, Body=step.text)
+                result = run.call("inbound_twilio", twilio_webhook("/webhooks/twilio", form))
+                if result["statusCode"] != 200:
+                    raise RuntimeError(f"webhook refused: {result}")
+                run.pump()
+                run.drain(run.desk.work_queue_url, "router")
+                run.pump()
+                run.dispatch()          # acknowledgements and bot answers
+                if conversation_id is None:
+                    conversation_id = run.desk.item(f"IDENTITY#phone#{phone}")["open_conversation_id"]
+                outcome["customer_messages"] += 1
+                continue
+            path = f"/agent/conversations/{conversation_id}"
+            if step.kind == "reply":
+                opened = run.call("agent_api", _agent_event("GET", path, replier))
+                if opened["statusCode"] != 200:
+                    raise RuntimeError(f"open conversation: {opened}")
+                answer = run.call("agent_api", _agent_event("POST", path + "/replies", replier,
+                                                            {"text": "Thanks for waiting, we are on it."}))
+                if answer["statusCode"] != 202:
+                    raise RuntimeError(f"reply: {answer}")
+                run.pump()
+                run.dispatch()
+                outcome["agent_replies"] += 1
+            else:
+                answer = run.call("agent_api", _agent_event("POST", path + "/status", replier, {"status": "resolved"}))
+                if answer["statusCode"] != 200:
+                    raise RuntimeError(f"resolve: {answer}")
+                run.pump()
+                outcome["resolved"] += 1
+        if (n + 1) % 5 == 0:
+            print(f"  {n + 1}/{conversations} conversations", file=sys.stderr, flush=True)
+    return dict(outcome)
+
+
+# ------------------------------------------------------------------------------ the run
+
+def run(conversations: int = 20) -> dict[str, Any]:
+    from bench.harness import moto_server, use_layer
+
+    use_layer()
+    from tests.integration.conftest import make_desk
+    from tests.integration.test_live import ConnectionsEndpoint, Stream
+
+    from shopdesk import clock
+
+    table_keys, indexes = table_model()
+    started_wall = time.perf_counter()
+    with moto_server() as endpoint:
+        desk = make_desk(endpoint)
+        bucket = f"lake-{uuid.uuid4().hex[:8]}"
+        desk.client("s3").create_bucket(Bucket=bucket)
+        firehose = f"events-{uuid.uuid4().hex[:8]}"
+        desk.client("firehose").create_delivery_stream(
+            DeliveryStreamName=firehose, DeliveryStreamType="DirectPut",
+            ExtendedS3DestinationConfiguration={"RoleARN": "arn:aws:iam::123456789012:role/firehose",
+                                                "BucketARN": f"arn:aws:s3:::{bucket}", "Prefix": "events/"})
+        meter = Meter(table_keys, indexes)
+        provider, connections = Provider(), ConnectionsEndpoint()
+        frozen, real = Frozen(datetime(2026, 11, 2, 8, tzinfo=UTC)), clock.time
+        clock.time = frozen            # type: ignore[assignment]
+        try:
+            with meter.installed():
+                bench_run = Run(desk, meter, provider, connections, Stream(desk), stream_consumers(), firehose)
+                setup(bench_run)
+                idle = _idle_sweep(bench_run)
+                outcome = play(bench_run, conversations, frozen)
+                # what is still due fires in the sweeps after the last step
+                for _ in range(int(timedelta(hours=6) / SWEEP_EVERY)):
+                    frozen.now += SWEEP_EVERY.total_seconds()
+                    bench_run.sweep()
+                sizes = item_sizes(meter._quiet, desk.table_name)
+        finally:
+            clock.time = real          # type: ignore[assignment]
+            provider.close()
+            connections.close()
+    result = summarise(bench_run, conversations, outcome, idle, time.perf_counter() - started_wall)
+    result["item_bytes"] = sizes
+    return result
+
+
+def item_sizes(client: Any, table: str) -> dict[str, dict[str, float]]:
+    """Mean and max size of the table's items by kind (the key prefixes), after the workload."""
+    sizes: dict[str, list[int]] = defaultdict(list)
+    scan: dict[str, Any] = {}
+    while True:
+        page = client.scan(TableName=table, **scan)
+        for item in page["Items"]:
+            kind = " ".join(re.match(r"[A-Za-z_]*", item[k]["S"]).group() or "<time>" for k in ("PK", "SK"))
+            sizes[kind].append(item_size(item))
+        if "LastEvaluatedKey" not in page:
+            break
+        scan = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+    return {kind: {"items": len(v), "mean": round(sum(v) / len(v)), "max": max(v)}
+            for kind, v in sorted(sizes.items(), key=lambda kv: -sum(kv[1]))}
+
+
+def _idle_sweep(run: Run, samples: int = 5) -> dict[str, Any]:
+    """The sweep on a desk where nothing is due: the part of every per-minute run that no conversation causes
+    (counted under its own label, never the workload's)."""
+    from bench.harness import scheduled_event
+
+    for _ in range(samples):
+        run.call("sla_sweep", scheduled_event(), label=IDLE)
+    usage = run.meter.usage_by_function.pop(IDLE)
+    return {"billed_ms": run.meter.billed_ms.pop(IDLE) / samples,
+            "quantities": {k: v / samples for k, v in usage.quantities.items()},
+            "requests": {f"{s}.{o}": n / samples for (f, s, o), n in run.meter.requests.items() if f == IDLE}}
+
+
+def summarise(run: Run, conversations: int, outcome: dict[str, Any], idle: dict[str, Any],
+              wall_s: float) -> dict[str, Any]:
+    meter = run.meter
+    for counter in (meter.requests, meter.invocations, meter.billed_ms, meter.rru, meter.wru, meter.wru_index):
+        for key in [k for k in counter if IDLE in k]:
+            del counter[key]
+    scale = 1000 / conversations
+    usage = Usage()
+    for function, u in meter.usage_by_function.items():
+        for key, quantity in u.quantities.items():
+            usage.add(key, quantity)
+        usage.lambda_gb_seconds[function] = lambda_gb_seconds(meter.billed_ms[function], memory_mb(function))
+    # the sweeps' idle part is the schedule's fixed cost, not the conversations'
+    sweeps = run.sweeps
+    for key, quantity in idle["quantities"].items():
+        usage.quantities[key] = max(0.0, usage.quantities.get(key, 0.0) - quantity * sweeps)
+    usage.lambda_gb_seconds["sla_sweep"] = max(0.0, usage.lambda_gb_seconds.get("sla_sweep", 0.0) - lambda_gb_seconds(
+        idle["billed_ms"] * sweeps, memory_mb("sla_sweep")))
+    measured = bill(usage)
+    total = measured["total"] * Decimal(scale)
+    without_xray = total - measured["by_service"].get("xray", Decimal(0)) * Decimal(scale)
+
+    def usd(value: Decimal) -> float:
+        return float(round(value, 5))
+
+    per_conversation_requests: Counter[str] = Counter()
+    for (_, service, operation), n in meter.requests.items():
+        per_conversation_requests[f"{service}.{operation}"] += n
+    functions = sorted(meter.invocations)
+    fixed = fixed_monthly(idle)
+    return {
+        "per_1000_conversations_usd": usd(total),
+        "per_1000_conversations_usd_without_xray": usd(without_xray),
+        "target_usd": TARGET_USD,
+        "within_target": total < Decimal(str(TARGET_USD)),
+        "breakdown": {service: usd(v * Decimal(scale)) for service, v in
+                      sorted(measured["by_service"].items(), key=lambda kv: -kv[1])},
+        "breakdown_by_line": {line: usd(v * Decimal(scale)) for line, v in
+                              sorted(measured["by_line"].items(), key=lambda kv: -kv[1])},
+        "per_conversation": {
+            "requests": {op: round(n / conversations, 2) for op, n in sorted(per_conversation_requests.items())
+                         if n},
+            "lambda_invocations": {f: round(meter.invocations[f] / conversations, 2) for f in functions},
+            "lambda_ms": {f: round(meter.billed_ms[f] / max(1, meter.invocations[f]), 1) for f in functions},
+            "dynamodb_read_units": round(sum(meter.rru.values()) / conversations, 2),
+            "dynamodb_write_units_table": round(sum(meter.wru.values()) / conversations, 2),
+            "dynamodb_write_units_indexes": round(sum(meter.wru_index.values()) / conversations, 2),
+            "dynamodb_write_units_by_index": {i: round(n / conversations, 2) for i, n in
+                                              sorted(meter.wru_by_index.items(), key=lambda kv: -kv[1]) if n},
+            "dynamodb_write_units_by_function": {f: round((meter.wru[f] + meter.wru_index[f]) / conversations, 2)
+                                                 for f in functions if meter.wru[f] + meter.wru_index[f]},
+            "quantities": {k: round(v / conversations, 6) for k, v in sorted(usage.quantities.items())},
+        },
+        "lambda_memory_mb": {f: memory_mb(f) for f in functions},
+        "workload": {"conversations_measured": conversations, "scaled_to": 1000, **outcome,
+                     "sweeps": sweeps, "esm_batches": dict(run.esm_batches)},
+        "fixed_monthly_usd": fixed,
+        "unpriced_requests": dict(meter.unpriced),
+        "environment": "real handlers in this process on moto (server mode, loopback), 2 shared CPUs; durations "
+                       "are moto's and this machine's, not AWS's",
+        "load_average_1min": _load(),
+        "runtime_s": round(wall_s, 1),
+    }
+
+
+def fixed_monthly(idle: dict[str, Any]) -> dict[str, Any]:
+    """What the desk costs a month whatever its traffic: the sweep every minute, the stored secrets."""
+    schedule = Usage()
+    schedule.add("scheduler.invocations", MONTH_MINUTES)
+    schedule.add("lambda.requests", MONTH_MINUTES)
+    schedule.add("xray.traces_recorded", MONTH_MINUTES)
+    for key, quantity in idle["quantities"].items():
+        if key not in ("lambda.requests", "xray.traces_recorded"):
+            schedule.add(key, quantity * MONTH_MINUTES)
+    schedule.lambda_gb_seconds["sla_sweep"] = lambda_gb_seconds(idle["billed_ms"] * MONTH_MINUTES,
+                                                                memory_mb("sla_sweep"))
+    secrets = sum(1 for r in _template()["Resources"].values() if r["Type"] == "AWS::SecretsManager::Secret")
+    stored = Usage()
+    stored.add("secretsmanager.secret_months", secrets)
+    sweep_bill, secrets_bill = bill(schedule), bill(stored)
+    return {"sla_sweep_schedule": float(round(sweep_bill["total"], 2)),
+            "sla_sweep_idle_ms": round(idle["billed_ms"], 1),
+            "secrets_stored": float(round(secrets_bill["total"], 2)), "secrets": secrets}
+
+
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()[:2]]
+
+
+def report(result: dict[str, Any]) -> str:
+    lines = [f"cost.per_1000_conversations_usd  {result['per_1000_conversations_usd']} "
+             f"(target < {result['target_usd']}; without X-Ray {result['per_1000_conversations_usd_without_xray']}; "
+             f"measured on {result['workload']['conversations_measured']} conversations, scaled linearly)"]
+    lines += [f"  {service:<16} {usd:>9.5f}" for service, usd in result["breakdown"].items()]
+    per = result["per_conversation"]
+    lines.append(f"  per conversation: {sum(per['lambda_invocations'].values()):.1f} invocations, "
+                 f"{per['dynamodb_read_units']} RRU, {per['dynamodb_write_units_table']} WRU on the table + "
+                 f"{per['dynamodb_write_units_indexes']} on its indexes")
+    fixed = result["fixed_monthly_usd"]
+    lines.append(f"  fixed per month: sweep schedule ${fixed['sla_sweep_schedule']}, "
+                 f"{fixed['secrets']} secrets ${fixed['secrets_stored']}")
+    if result["unpriced_requests"]:
+        lines.append(f"  unpriced requests: {result['unpriced_requests']}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    from bench.harness import save_result
+
+    parser = argparse.ArgumentParser(prog="python -m bench.cost", description=__doc__.splitlines()[0])
+    parser.add_argument("--conversations", type=int, default=20)
+    args = parser.parse_args()
+    result = run(args.conversations)
+    print(report(result))
+    save_result("cost", result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""The cost bench's model (bench/pricing.py): item sizes by DynamoDB's rules, request units with their rounding,
+index writes, and a known request mix priced to the cent-fraction."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from bench.pricing import (
+    PRICES,
+    Index,
+    Usage,
+    bill,
+    chunks,
+    index_write_units,
+    item_size,
+    lambda_gb_seconds,
+    number_size,
+    read_units,
+    write_units,
+)
+
+KEYS = ("PK", "SK")
+INBOX = Index("Inbox", ("InboxPK", "InboxSK"), "ALL")
+KEYS_ONLY = Index("Due", ("DuePK", "DueSK"), "KEYS_ONLY")
+
+
+def test_item_size_counts_names_and_values_as_dynamodb_documents():
+    # "PK"(2) + "CONV#1"(6), "n"(1) + 12345 (3 digits pairs -> 3 + 1), "ok"(2) + 1, "tags"(4) + list: 3 + 2 x (1 + 1)
+    item = {"PK": {"S": "CONV#1"}, "n": {"N": "12345"}, "ok": {"BOOL": True},
+            "tags": {"L": [{"S": "a"}, {"S": "b"}]}}
+    assert item_size(item) == 8 + 5 + 3 + 11
+    # a map: 3 + per entry 1 + name + value; UTF-8 counts bytes, not characters
+    assert item_size({"m": {"M": {"é": {"S": "ü"}}}}) == 1 + 3 + 1 + 2 + 2
+    assert item_size(None) == 0
+
+
+def test_numbers_take_a_byte_per_two_significant_digits_plus_one():
+    assert number_size("0") == 1
+    assert number_size("7") == 2
+    assert number_size("1200") == 2          # trailing zeros trimmed: "12"
+    assert number_size("-0.00123") == 3      # "123"
+    assert number_size("123456") == 4
+
+
+def test_request_units_round_up_and_reads_halve_when_eventually_consistent():
+    assert write_units(1) == 1
+    assert write_units(1024) == 1
+    assert write_units(1025) == 2
+    assert write_units(1025, transactional=True) == 4
+    assert read_units(4096, consistent=True) == 1.0
+    assert read_units(4097, consistent=True) == 2.0
+    assert read_units(100, consistent=False) == 0.5
+    assert read_units(0, consistent=False) == 0.5          # a miss still costs the minimum
+    assert read_units(5000, consistent=True, transactional=True) == 4.0
+
+
+def test_an_index_write_is_a_put_a_delete_both_or_nothing():
+    old = {"PK": {"S": "c"}, "SK": {"S": "META"}, "InboxPK": {"S": "INBOX#a"}, "InboxSK": {"S": "open#1"},
+           "body": {"S": "x" * 1500}}
+    moved = {**old, "InboxSK": {"S": "open#2"}}                      # the sort key changed: delete + put
+    assert index_write_units(INBOX, KEYS, old, moved) == 2 + 2
+    assert index_write_units(INBOX, KEYS, None, old) == 2             # enters the sparse index
+    assert index_write_units(INBOX, KEYS, old, None) == 2             # leaves it
+    assert index_write_units(INBOX, KEYS, old, dict(old)) == 0        # nothing projected changed
+    grown = {**old, "note": {"S": "y" * 600}}                         # same keys, bigger entry: one update
+    assert index_write_units(INBOX, KEYS, old, grown) == write_units(item_size(grown)) == 3
+    outside = {"PK": {"S": "c"}, "SK": {"S": "MSG#1"}}
+    assert index_write_units(INBOX, KEYS, outside, {**outside, "x": {"S": "1"}}) == 0
+    # KEYS_ONLY projects the table and index keys only: a big body does not make its entry bigger
+    due = {"PK": {"S": "c"}, "SK": {"S": "DUE"}, "DuePK": {"S": "DUE#1"}, "DueSK": {"S": "t"},
+           "body": {"S": "x" * 3000}}
+    assert index_write_units(KEYS_ONLY, KEYS, None, due) == 1
+
+
+def test_metered_increments_are_at_least_one():
+    assert chunks(0, 64 * 1024) == 1
+    assert chunks(64 * 1024, 64 * 1024) == 1
+    assert chunks(64 * 1024 + 1, 64 * 1024) == 2
+
+
+def test_a_known_request_mix_is_priced_exactly():
+    # Given a million of each kind of request, and Lambda time at two memory sizes
+    usage = Usage()
+    usage.add("lambda.requests", 1_000_000)                    # $0.20
+    usage.add("apigateway.http_requests", 2_000_000)           # $2.00
+    usage.add("dynamodb.write_request_units", 4_000_000)       # $2.50
+    usage.add("dynamodb.read_request_units", 8_000_000)        # $1.00
+    usage.add("sqs.fifo_requests", 1_000_000)                  # $0.50
+    usage.add("firehose.ingested_gb", 10)                      # $0.29
+    usage.add("s3.put_requests", 1_000)                        # $0.005
+    usage.add("secretsmanager.api_calls", 10_000)              # $0.05
+    usage.add("xray.traces_recorded", 200_000)                 # $1.00
+    # 1,000,000 ms at 512 MB = 500 GB-s, 1,000,000 ms at 1,024 MB = 1,000 GB-s: 1,500 GB-s x $0.0000133334
+    usage.lambda_gb_seconds["agent_api"] = lambda_gb_seconds(1_000_000, 512)
+    usage.lambda_gb_seconds["router"] = lambda_gb_seconds(1_000_000, 1024)
+
+    # When it is billed
+    result = bill(usage)
+
+    # Then every line is the list price times the quantity, and the services add up to the total
+    assert result["by_line"]["lambda.gb_seconds_arm64"] == Decimal("0.0200001")
+    assert result["by_service"] == {
+        "lambda": Decimal("0.2200001"), "apigateway": Decimal("2.00"), "dynamodb": Decimal("3.500"),
+        "sqs": Decimal("0.50"), "firehose": Decimal("0.290"), "s3": Decimal("0.005"),
+        "secretsmanager": Decimal("0.05"), "xray": Decimal("1.00")}
+    assert result["total"] == Decimal("7.5650001")
+
+
+def test_a_quantity_without_a_price_is_refused():
+    with pytest.raises(KeyError):
+        Usage().add("dynamodb.magic_units", 1)
+    assert all(price.usd > 0 and price.per > 0 for price in PRICES.values())
