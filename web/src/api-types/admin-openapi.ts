@@ -488,6 +488,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/csat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The satisfaction survey's settings */
+        get: operations["get_csat_admin_csat_get"];
+        /** Turn the satisfaction survey after a resolve on or off, for every conversation, some channels or some teams (admins; ?version=N guards concurrent edits) */
+        put: operations["put_csat_admin_csat_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/audit": {
         parameters: {
             query?: never;
@@ -983,6 +1001,122 @@ export interface components {
             updated_at?: string | null;
             /** Updated By */
             updated_by?: string | null;
+        };
+        /** CsatOut */
+        CsatOut: {
+            /**
+             * Enabled
+             * @default false
+             */
+            enabled: boolean;
+            /**
+             * When
+             * @description always: after every resolve by a person; channels: only on the channels listed; teams: only for conversations of the teams listed
+             * @default always
+             * @enum {string}
+             */
+            when: "always" | "channels" | "teams";
+            /**
+             * Channels
+             * @description with when=channels: the channels that get a survey
+             */
+            channels?: string[] | null;
+            /**
+             * Teams
+             * @description with when=teams: the teams whose conversations get a survey
+             */
+            teams?: string[] | null;
+            /**
+             * Template
+             * @description the approved WhatsApp template (WHATSAPP_TEMPLATES) sent when the 24-hour window is closed; null: no survey then
+             */
+            template?: string | null;
+            /**
+             * Delay S
+             * @description wait this long after the resolve before asking (sent by the per-minute sweep: up to a minute later); 0: at once
+             * @default 0
+             */
+            delay_s: number;
+            /**
+             * Comment Prompt
+             * @description after a rating, ask for an optional comment (else: thank)
+             * @default true
+             */
+            comment_prompt: boolean;
+            /**
+             * Answer Window S
+             * @description how long after the survey a reply counts as its answer
+             * @default 604800
+             */
+            answer_window_s: number;
+            /**
+             * Comment Window S
+             * @description how long after a rating the customer's next message counts as its comment
+             * @default 600
+             */
+            comment_window_s: number;
+            /**
+             * Version
+             * @description 0 until first changed; send it back as ?version=N to change the settings only if nobody changed them meanwhile
+             */
+            version: number;
+        };
+        /**
+         * CsatSettings
+         * @description ``PUT /admin/csat``: whether and after which resolves the customer is asked to rate the help they got.
+         */
+        CsatSettings: {
+            /**
+             * Enabled
+             * @default false
+             */
+            enabled: boolean;
+            /**
+             * When
+             * @description always: after every resolve by a person; channels: only on the channels listed; teams: only for conversations of the teams listed
+             * @default always
+             * @enum {string}
+             */
+            when: "always" | "channels" | "teams";
+            /**
+             * Channels
+             * @description with when=channels: the channels that get a survey
+             */
+            channels?: string[] | null;
+            /**
+             * Teams
+             * @description with when=teams: the teams whose conversations get a survey
+             */
+            teams?: string[] | null;
+            /**
+             * Template
+             * @description the approved WhatsApp template (WHATSAPP_TEMPLATES) sent when the 24-hour window is closed; null: no survey then
+             */
+            template?: string | null;
+            /**
+             * Delay S
+             * @description wait this long after the resolve before asking (sent by the per-minute sweep: up to a minute later); 0: at once
+             * @default 0
+             */
+            delay_s: number;
+            /**
+             * Comment Prompt
+             * @description after a rating, ask for an optional comment (else: thank)
+             * @default true
+             */
+            comment_prompt: boolean;
+            /**
+             * Answer Window S
+             * @description how long after the survey a reply counts as its answer
+             * @default 604800
+             */
+            answer_window_s: number;
+            /**
+             * Comment Window S
+             * @description how long after a rating the customer's next message counts as its comment
+             * @default 600
+             */
+            comment_window_s: number;
         };
         /**
          * Customer
@@ -3973,6 +4107,124 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BotOut"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The current state forbids it (changed meanwhile, at capacity, window closed...): read again and retry, or change course */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON (send Content-Type: application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    get_csat_admin_csat_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CsatOut"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    put_csat_admin_csat_put: {
+        parameters: {
+            query?: {
+                version?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CsatSettings"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CsatOut"];
                 };
             };
             /** @description No valid token: API Gateway's JWT authorizer answers, not the function */

@@ -3884,6 +3884,8 @@ export interface operations {
                 team?: string | null;
                 /** @description only conversations with this label (any view) */
                 label?: string | null;
+                /** @description breach_risk: the waiting conversations most likely to miss their target first (view=unassigned) */
+                sort?: "default" | "breach_risk";
             };
             header?: never;
             path?: never;
