@@ -8,6 +8,14 @@ from one of the team's agents (not always the assignee: credit goes to the sende
 message before it, follow-ups answered or not, pauses (pending until the customer writes again, or until the
 resolve), resolves by an agent who may not have replied, and reopens that start a new cycle. Every span keeps
 WhatsApp's 24-hour window open.
+
+WhatsApp has the bot (a small knowledge base): every WhatsApp customer meets it. Some ask a frequent question; the
+bot answers, and the customer says it helped (the bot resolves it: no person, no resolution time) or that it did
+not (handed over, reason ``not_helpful``); others ask for a person at once (``human_requested``). After a
+hand-over a person's part starts: first response and resolution are measured from the hand-over. SMS has the
+satisfaction survey: every resolve by a person asks once, and after the conversation's last resolve some
+customers answer with a digit, a word or an emoji, some with a comment (in the answer, or in the next message),
+some not at all; the rating is credited to the resolver.
 """
 
 from __future__ import annotations
@@ -32,6 +40,16 @@ TEXTS = {
     "de": "Hallo, wo ist meine Bestellung? Sie ist noch nicht angekommen.",
 }
 FOLLOW_UP = "Any news about it? Thank you."
+BOT_CHANNEL, CSAT_CHANNEL = "whatsapp", "sms"
+QUESTION = "How long does standard delivery take?"           # the knowledge base answers it (faq_shipping)
+ASK_PERSON = "I want to talk to a human please"
+HELPED, NOT_HELPED = "Yes, thanks!", "No, that did not help"
+# Survey answers and the rating each one means (the scale: 1 very bad ... 5 very good), with the comment said in it.
+RATINGS: list[tuple[str, int, str | None]] = [
+    ("5", 5, None), ("4", 4, None), ("2 - too slow", 2, "too slow"), ("1", 1, None), ("excellent", 5, None),
+    ("very good", 5, None), ("not good", 2, None), ("terrible", 1, None), ("👍", 4, None), ("😞", 2, None),
+    ("3", 3, None)]
+COMMENT = "The courier was late though"
 # The SLA policy the scenario configures: business seconds in the calendar below.
 TARGETS = {"first_response": 3600, "next_response": 1800, "resolution": 4 * 3600}
 OPEN = (time(9), time(17))                          # Monday to Friday, Europe/Amsterdam
@@ -65,10 +83,12 @@ def quantile(values: list[float], q: float) -> float | None:
 @dataclass
 class Step:
     at: datetime
-    kind: str                 # write, reply, pending, resolve, reopen
+    kind: str                 # write, reply, pending, resolve, reopen; rate, comment (a survey's answer)
     conversation: int
     agent: str | None = None
     text: str | None = None
+    route: bool = False       # the router reads it at once (what the bot does happens at the customer's message)
+    bot: str | None = None    # what the bot does with it: answer, resolve, handoff
 
 
 @dataclass
@@ -114,6 +134,12 @@ class Script:
     resolutions: list[Measured] = field(default_factory=list)
     replies: list[tuple[int, str, datetime]] = field(default_factory=list)   # conversation, agent, when
     reopens: list[tuple[int, datetime]] = field(default_factory=list)
+    bot_answered: set[int] = field(default_factory=set)
+    bot_resolved: list[tuple[int, datetime]] = field(default_factory=list)
+    bot_clocks: list[Measured] = field(default_factory=list)   # the resolution clocks the bot's resolves ended
+    handoffs: list[tuple[int, str, datetime]] = field(default_factory=list)      # conversation, reason, when
+    surveys: list[tuple[int, str, datetime]] = field(default_factory=list)       # conversation, resolver, when
+    ratings: list[tuple[int, str, int, str | None]] = field(default_factory=list)  # conv, resolver, rating, comment
 
     # ------------------------------------------------------------------ what the figures must be
 
@@ -125,11 +151,16 @@ class Script:
 
     def expected_sla(self) -> dict[str, tuple[int, int]]:
         out = {}
-        for target, items in (("first_response", self.first), ("next_response", self.next),
-                              ("resolution", self.resolutions)):
+        for target, items in self.sla_instances().items():
             met = sum(1 for m in items if m.met(target))
             out[target] = (met, len(items) - met)
         return out
+
+    def sla_instances(self) -> dict[str, list[Measured]]:
+        """What each SLA target is measured on: a person's spans, and the resolution clock of a conversation the
+        bot resolved (no resolution time, but its clock ends: paused while the bot waited for the customer)."""
+        return {"first_response": self.first, "next_response": self.next,
+                "resolution": self.resolutions + self.bot_clocks}
 
     def by(self, items: list[Measured], group: str) -> dict[str, list[Measured]]:
         grouped: dict[str, list[Measured]] = defaultdict(list)
@@ -140,13 +171,38 @@ class Script:
             grouped[str(key)].append(m)
         return grouped
 
+    def expected_bot(self) -> dict[str, Any]:
+        answered, resolved = len(self.bot_answered), len({i for i, _ in self.bot_resolved})
+        reasons: dict[str, set[int]] = defaultdict(set)
+        for i, reason, _ in self.handoffs:
+            reasons[reason].add(i)
+        return {"answered": answered, "handed_off": len({i for i, _, _ in self.handoffs}), "resolved": resolved,
+                "containment_rate": round(resolved / answered, 4) if answered else None,
+                "handed_off_by_reason": {r: len(c) for r, c in sorted(reasons.items())}}
+
+    def expected_csat(self) -> dict[str, Any]:
+        asked, responses = len(self.surveys), len(self.ratings)
+        satisfied = sum(1 for _, _, rating, _ in self.ratings if rating >= 4)
+        return {"score": round(satisfied / responses, 4) if responses else None, "responses": responses,
+                "response_rate": round(responses / asked, 4) if asked else None}
+
+    def csat_by_agent(self) -> dict[str, tuple[int, int, int]]:
+        """Per agent credited (the resolver): surveys asked, ratings, ratings of 4 or 5."""
+        out: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+        for _, agent, _ in self.surveys:
+            out[agent][0] += 1
+        for _, agent, rating, _ in self.ratings:
+            out[agent][1] += 1
+            out[agent][2] += rating >= 4
+        return {a: (n[0], n[1], n[2]) for a, n in out.items()}
+
     def backlog_by_day(self, first: date, last: date) -> dict[str, int]:
         """Conversations not resolved at the end of each Amsterdam day with a change."""
         changes: dict[str, int] = defaultdict(int)
         for c in self.conversations:
             changes[c.opened.astimezone(ZONE).date().isoformat()] += 1
-        for m in self.resolutions:
-            changes[m.end.astimezone(ZONE).date().isoformat()] -= 1
+        for end in [m.end for m in self.resolutions] + [at for _, at in self.bot_resolved]:
+            changes[end.astimezone(ZONE).date().isoformat()] -= 1
         for _, at in self.reopens:
             changes[at.astimezone(ZONE).date().isoformat()] += 1
         running, out = 0, {}
@@ -164,6 +220,9 @@ def make(conversations: int, seed: int = 13) -> Script:
         channel = "whatsapp" if rng.random() < 0.35 else "sms"
         team = CHANNEL_TEAM[channel]
         language = rng.choice(sorted(TEXTS))
+        meets_bot = rng.choice(("helped", "helped", "not_helped", "person")) if channel == BOT_CHANNEL else None
+        if meets_bot:
+            language = "en"
         day = BASE + timedelta(days=rng.randrange(0, DAYS - 1))
         if rng.random() < 0.7:            # most customers write in the day, some at night
             t = day + timedelta(seconds=rng.randrange(8 * 3600, 18 * 3600))
@@ -171,8 +230,24 @@ def make(conversations: int, seed: int = 13) -> Script:
             t = day + timedelta(seconds=rng.randrange(0, 86400))
         conv = Conversation(i, f"+3161{i:07d}", channel, team, language, t)
         script.conversations.append(conv)
-        script.steps.append(Step(t, "write", i, text=TEXTS[language]))
-        cycle_start = t
+        if meets_bot is None:
+            script.steps.append(Step(t, "write", i, text=TEXTS[language]))
+        elif meets_bot == "person":          # handed over at once
+            script.steps.append(Step(t, "write", i, text=ASK_PERSON, route=True, bot="handoff"))
+            script.handoffs.append((i, "human_requested", t))
+        else:                                # the bot answers; the customer says whether it helped
+            script.steps.append(Step(t, "write", i, text=QUESTION, route=True, bot="answer"))
+            script.bot_answered.add(i)
+            t += timedelta(seconds=rng.randint(120, 3600))
+            if meets_bot == "helped":
+                script.steps.append(Step(t, "write", i, text=HELPED, route=True, bot="resolve"))
+                script.bot_resolved.append((i, t))
+                script.bot_clocks.append(Measured(i, conv.opened, t, None, team, channel, language,
+                                                  [(conv.opened, t)]))
+                continue
+            script.steps.append(Step(t, "write", i, text=NOT_HELPED, route=True, bot="handoff"))
+            script.handoffs.append((i, "not_helpful", t))
+        cycle_start = t                      # a person's part starts at the first message or the hand-over
 
         def measure(start: datetime, end: datetime, agent: str | None, pauses: list[Any] | None = None
                     ) -> Measured:
@@ -206,6 +281,7 @@ def make(conversations: int, seed: int = 13) -> Script:
                     script.steps.append(Step(t, "reply", i, agent=agent))
                     script.replies.append((i, agent, t))
                     script.next.append(measure(waiting, t, agent))
+        resolver = None
         if rng.random() < 0.85:
             t += timedelta(seconds=rng.randint(60, 5000))
             resolver = rng.choice(TEAMS[team])
@@ -213,6 +289,8 @@ def make(conversations: int, seed: int = 13) -> Script:
                 pauses.append((pending_since, t))
             script.steps.append(Step(t, "resolve", i, agent=resolver))
             script.resolutions.append(measure(cycle_start, t, resolver, pauses))
+            if channel == CSAT_CHANNEL:
+                script.surveys.append((i, resolver, t))
             if rng.random() < 0.2:
                 t += timedelta(seconds=rng.randint(300, 7200))
                 script.steps.append(Step(t, "reopen", i, agent=rng.choice(TEAMS[team])))
@@ -227,6 +305,17 @@ def make(conversations: int, seed: int = 13) -> Script:
                 resolver = rng.choice(TEAMS[team])
                 script.steps.append(Step(t, "resolve", i, agent=resolver))
                 script.resolutions.append(measure(cycle_start, t, resolver))
+                if channel == CSAT_CHANNEL:
+                    script.surveys.append((i, resolver, t))
+        if resolver is not None and channel == CSAT_CHANNEL and rng.random() < 0.6:    # the last survey's answer
+            text, rating, said = rng.choice(RATINGS)
+            t += timedelta(seconds=rng.randint(60, 6 * 3600))
+            script.steps.append(Step(t, "rate", i, text=text, route=True))
+            if said is None and rng.random() < 0.35:
+                t += timedelta(seconds=rng.randint(30, 500))                  # inside the comment window
+                script.steps.append(Step(t, "comment", i, text=COMMENT, route=True))
+                said = COMMENT
+            script.ratings.append((i, resolver, rating, said))
     script.steps.sort(key=lambda s: (s.at, s.conversation))
     return script
 
@@ -234,7 +323,8 @@ def make(conversations: int, seed: int = 13) -> Script:
 def held_spans(script: Script, end: datetime) -> list[tuple[int, datetime, datetime]]:
     """When each conversation was held by an agent (assigned and open), as the play makes it happen: the play
     runs the router (which assigns at once: every agent has room) before the first action of a step whose
-    conversation has customer messages the router has not seen, and once more after the last step; a
+    conversation has customer messages the router has not seen, right after a customer message marked
+    ``route`` (what the bot does, and a survey's answer), and once more after the last step; a
     conversation waits for it from its first message, and again from a reopen (which takes it from its
     agent). Waiting for the customer (pending) and resolved are not held; the customer writing ends pending.
     Spans still running at the end run to ``end``."""
@@ -263,10 +353,18 @@ def held_spans(script: Script, end: datetime) -> list[tuple[int, datetime, datet
 
     for step in script.steps:
         n = step.conversation
-        if step.kind == "write":
-            if n not in status or status[n] == "pending":
+        if step.kind in ("write", "rate", "comment"):       # a survey's answer leaves the resolved as it is
+            if step.kind == "write" and (n not in status or status[n] == "pending"):
                 status[n] = "open"
             unrouted.add(n)
+            if step.route:                  # the router reads it at once: the bot answers (waiting for the
+                if step.bot == "answer":    # customer), resolves, or hands over to the router's choice
+                    status[n] = "pending"
+                elif step.bot == "resolve":
+                    status[n] = "resolved"
+                settle(n, step.at)
+                route(step.at)
+                continue
             settle(n, step.at)
             continue
         if n in unrouted:

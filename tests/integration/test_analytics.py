@@ -25,6 +25,8 @@ from tests import analytics_scenario as scenario
 from tests.integration.conftest import TEMPLATE, Desk, make_desk
 from tests.integration.helpers import agent, online, post_twilio
 from tests.integration.test_admin_api import admin_call
+from tests.integration.test_bot import KB as BOT_KB
+from tests.integration.test_bot import kb_import
 from tests.support import http_event, twilio_form
 
 # Forty conversations (about 210 steps, each one or two handler calls) keep the module near 40 s of CPU on a
@@ -123,12 +125,20 @@ def play(desk: Desk, script: scenario.Script, frozen: Frozen) -> dict[int, str]:
         "id": "standard", "name": "Standard", "calendar_id": "amsterdam",
         "targets": {p: scenario.TARGETS for p in ("urgent", "high", "normal", "low")}})
     assert status == 200, body
+    # the bot on WhatsApp with a small knowledge base (tests/integration/test_bot.py), the survey on SMS
+    assert kb_import(desk, BOT_KB)[0] == 200
+    assert admin_call(desk, "PUT", "/admin/bot", "[admins]", {
+        "enabled": True, "channels": [scenario.BOT_CHANNEL], "fallback_language": "en",
+        "confidence_threshold": 0.26})[0] == 200
+    assert admin_call(desk, "PUT", "/admin/csat", "[admins]", {
+        "enabled": True, "when": "channels", "channels": [scenario.CSAT_CHANNEL]})[0] == 200
+    desk.handler("agent_api").surveys._settings = None          # the settings are cached half a minute
     ids: dict[int, str] = {}
     unrouted: set[int] = set()         # conversations with customer messages the router has not seen yet
     for n, step in enumerate(script.steps):
         frozen.now = step.at.timestamp()
         conv = script.conversations[step.conversation]
-        if step.kind == "write":
+        if step.kind in ("write", "rate", "comment"):
             prefix = "whatsapp:" if conv.channel == "whatsapp" else ""
             result = post_twilio(desk, twilio_form(MessageSid=f"SM{n:032d}", From=prefix + conv.phone,
                                                    To=prefix + "+14155550100", Body=step.text or ""))
@@ -136,6 +146,9 @@ def play(desk: Desk, script: scenario.Script, frozen: Frozen) -> dict[int, str]:
             if step.conversation not in ids:
                 ids[step.conversation] = desk.item(f"IDENTITY#phone#{conv.phone}")["open_conversation_id"]
             unrouted.add(step.conversation)
+            if step.route:                  # the bot acts, and a survey's answer is read, at the message
+                desk.drain_queue(desk.work_queue_url, "router", rounds=500)
+                unrouted.clear()
             continue
         if step.conversation in unrouted:   # the router classifies and starts the clocks before anyone acts
             desk.drain_queue(desk.work_queue_url, "router", rounds=500)
@@ -196,7 +209,7 @@ def test_the_summary_equals_the_scripts_own_figures_in_calendar_and_business_tim
     assert summary["conversations"] == len(script.conversations) == CONVERSATIONS
     assert summary["first_response"] == _approx(script.durations(script.first))
     assert summary["next_response"] == _approx(script.durations(script.next))
-    resolved = {m.conversation for m in script.resolutions}
+    resolved = {m.conversation for m in script.resolutions} | {i for i, _ in script.bot_resolved}
     reopened = {i for i, _ in script.reopens}
     assert summary["resolution"] == _approx({**script.durations(script.resolutions), "resolved": len(resolved),
                                              "reopened": len(reopened),
@@ -209,10 +222,14 @@ def test_the_summary_equals_the_scripts_own_figures_in_calendar_and_business_tim
     # the script has met and missed targets, and business time differs from calendar time
     assert sum(met for met, _ in expected_sla.values()) and sum(missed for _, missed in expected_sla.values())
     assert summary["first_response"]["business_median_s"] != summary["first_response"]["median_s"]
-    # no bot and no surveys in this history: counted as nothing, rates undefined
-    assert summary["bot"] == {"answered": 0, "handed_off": 0, "resolved": 0, "containment_rate": None,
-                              "handed_off_by_reason": {}}
-    assert summary["csat"] == {"score": None, "responses": 0, "response_rate": None}
+    # the bot's figures and the surveys', with every outcome in the history
+    expected_bot = script.expected_bot()
+    assert summary["bot"] == {**expected_bot, "containment_rate": pytest.approx(expected_bot["containment_rate"])}
+    assert expected_bot["resolved"] and set(expected_bot["handed_off_by_reason"]) == {"human_requested",
+                                                                                     "not_helpful"}
+    expected_csat = script.expected_csat()
+    assert summary["csat"] == _approx(expected_csat)
+    assert 0 < expected_csat["responses"] < len(script.surveys)
 
 
 # ------------------------------------------------------------------------------ metrics by group
@@ -270,8 +287,7 @@ def test_next_response_and_sla_compliance_per_team(played):
     assert status == 200
     got = {(r["key"], r["target"]): (r["met"], r["breached"]) for r in body["items"]}
     expected: dict[tuple[str, str], tuple[int, int]] = {}
-    for target, items in (("first_response", script.first), ("next_response", script.next),
-                          ("resolution", script.resolutions)):
+    for target, items in script.sla_instances().items():
         for team, members in script.by(items, "team").items():
             met = sum(1 for m in members if m.met(target))
             expected[(team, target)] = (met, len(members) - met)
@@ -284,7 +300,7 @@ def test_backlog_at_the_end_of_each_day(played):
     first = scenario.BASE.date()
     expected = script.backlog_by_day(first, first + timedelta(days=scenario.DAYS))
     assert {k: r["value"] for k, r in rows.items()} == expected
-    open_at_end = len(script.conversations) - len(script.resolutions) + len(script.reopens)
+    open_at_end = len(script.conversations) - len(script.resolutions) - len(script.bot_resolved) + len(script.reopens)
     assert rows[max(rows)]["value"] == open_at_end > 0
 
 
@@ -309,20 +325,26 @@ def test_csv_has_a_header_and_a_row_per_group(played):
 
 
 def test_top_contact_reasons_per_week_count_each_conversation_once(played):
-    """Every scripted customer asks where their order is: the router names the ``order_status`` topic once per
-    conversation (a follow-up asking again adds nothing), in the week it read the message."""
+    """Every scripted customer who does not meet the bot asks where their order is: the router names the
+    ``order_status`` topic once per conversation (a follow-up asking again adds nothing), in the week it read the
+    message. The bot's customers ask about delivery (the article's tags) or for a person (not a reason)."""
     status, body = played.lake.report("/reports/metrics", f"metric=topics&{played.query}&group_by=week")
     assert status == 200, body
-    rows = body["items"]
-    assert {r["topic"] for r in rows} == {"order_status"}
-    assert sum(r["conversations"] for r in rows) == len(played.script.conversations)
+    rows = [r for r in body["items"] if r["topic"] == "order_status"]
+    asking = [c for c in played.script.conversations if c.channel != scenario.BOT_CHANNEL]
+    assert sum(r["conversations"] for r in rows) == len(asking)
+    answered = len(played.script.bot_answered)
+    assert {r["topic"] for r in body["items"]} == ({"order_status", "shipping", "delivery"} if answered
+                                                   else {"order_status"})
+    for topic in ("shipping", "delivery"):
+        assert sum(r["conversations"] for r in body["items"] if r["topic"] == topic) == answered
     weeks = [r["key"] for r in rows]
     assert weeks == sorted(weeks) and weeks[0] == scenario.BASE.date().isoformat()
     for before, after in itertools.pairwise(rows):      # the week before, and whether it rose
         assert after["previous"] == before["conversations"]
         assert after["change"] == after["conversations"] - before["conversations"]
         assert after["rising"] is (after["change"] > 0)
-    assert rows[0]["previous"] == 0 and rows[0]["rank"] == 1
+    assert rows[0]["previous"] == 0 and rows[0]["rank"] == 1      # most customers ask where their order is
     status, text = played.lake.report("/reports/metrics",
                                       f"metric=topics&{played.query}&group_by=week&format=csv")
     assert status == 200 and text.splitlines()[0] == "key,topic,conversations,rank,previous,change,rising"
@@ -343,6 +365,44 @@ def test_concurrent_load_per_agent_and_day_adds_up_to_the_conversations_the_scri
     assert len(expected) >= 10 and totals.keys() == expected.keys()
     for day, value in expected.items():       # each agent's figure is rounded to 3 places
         assert totals[day] == pytest.approx(value, abs=0.0005 * len(team_of)), day
+
+
+def test_first_response_and_resolution_after_a_hand_over_start_at_the_hand_over(played):
+    """On the bot's channel a person's part starts when the bot hands over: the customer's question and the bot's
+    answer are not the team's time, in calendar and business time."""
+    script = played.script
+    handed = {i: at for i, _, at in script.handoffs}
+    bot_first = [m for m in script.first if m.channel == scenario.BOT_CHANNEL]
+    assert any(m.start > script.conversations[m.conversation].opened for m in bot_first)    # not_helpful
+    assert all(m.start >= handed[m.conversation] for m in bot_first)
+    for name, items in (("first_response", script.first), ("resolution", script.resolutions)):
+        rows = _metric(played, name, "channel")
+        for channel, members in script.by(items, "channel").items():
+            assert {k: v for k, v in rows[channel].items() if k != "key"} == _approx(script.durations(members))
+
+
+def test_bot_figures_per_channel_and_hand_overs_by_reason(played):
+    script = played.script
+    status, body = played.lake.report("/reports/metrics", f"metric=bot&{played.query}&group_by=channel")
+    assert status == 200, body
+    rows = {r["key"]: r for r in body["items"]}
+    expected = script.expected_bot()
+    assert set(rows) == {scenario.BOT_CHANNEL}
+    row = rows[scenario.BOT_CHANNEL]
+    assert (row["answered"], row["handed_off"], row["resolved"]) == (
+        expected["answered"], expected["handed_off"], expected["resolved"])
+
+
+def test_csat_per_agent_is_credited_to_the_resolver(played):
+    script = played.script
+    rows = {r["key"]: r for r in _rows(played, "csat", "agent")}
+    assert {k: (r["asked"], r["responses"], r["satisfied"]) for k, r in rows.items()} == script.csat_by_agent()
+    status, listed = played.lake.report("/reports/metrics", f"metric=csat_comments&{played.query}")
+    assert status == 200, listed
+    ids = {cid: i for i, cid in played.ids.items()}
+    got = sorted((ids[r["conversation_id"]], r["agent_id"], r["rating"], r["comment"]) for r in listed["items"])
+    expected = sorted((i, a, rating, comment) for i, a, rating, comment in script.ratings if comment)
+    assert got == expected and any(c == scenario.COMMENT for *_, c in expected)
 
 
 def test_events_written_twice_are_counted_once(played):

@@ -133,6 +133,23 @@ def test_kinds_other_capabilities_write_become_their_events():
     assert (handoff.type, handoff.reason) == (EventType.BOT_HANDED_OFF, "asked_for_human")
 
 
+def test_the_bots_own_messages_are_its_answers_and_hand_overs():
+    """What shopdesk.bot.converse writes: replies of kind ``bot`` (an answer, or the closing words of a resolve)
+    and a system note naming the hand-over's reason."""
+    keys = {"PK": "CONV#c_1", "SK": "MSG#x#m_3"}
+    base = {"id": "m_3", "conversation_id": "c_1", "created_at": "2026-11-02T09:00:00.000Z", "author": "bot"}
+    sent, answered = derive("INSERT", keys, {**base, "direction": "outbound", "kind": "bot", "status": "queued",
+                                             "payload": {"bot": {"action": "answer", "article_id": "faq"}}}, None)
+    assert (sent.type, sent.agent_id) == (EventType.MESSAGE_SENT, None)
+    assert (answered.type, answered.reason) == (EventType.BOT_ANSWERED, "answer")
+    (closing,) = derive("INSERT", keys, {**base, "direction": "outbound", "kind": "bot", "status": "queued",
+                                         "payload": {"bot": {"action": "resolve"}}}, None)
+    assert closing.type == EventType.MESSAGE_SENT
+    (handoff,) = derive("INSERT", keys, {**base, "direction": "system", "kind": "system",
+                                         "payload": {"bot": {"handoff_reason": "not_helpful"}}}, None)
+    assert (handoff.type, handoff.reason) == (EventType.BOT_HANDED_OFF, "not_helpful")
+
+
 def test_both_sides_of_an_unmerge_are_one_event():
     def side(customer, other):
         return {"PK": f"CUSTOMER#{customer}", "SK": "EVENT#2026-11-02T09:00:00.000Z#ev_1",

@@ -328,6 +328,12 @@ def _message(new: Mapping[str, Any], old: Mapping[str, Any] | None, written_at: 
         special = KIND_EVENTS.get(str(kind))
         if special is not None:
             return [_special(ctx, special, created, message_id, author, payload)]
+        if author == "bot" and isinstance(payload.get("bot"), Mapping):
+            bot = _bot(ctx, created, message_id, direction, payload["bot"])
+            if direction == "system":
+                return bot
+            return [ctx.event(EventType.MESSAGE_SENT, created, (message_id,), actor="bot", message_id=message_id,
+                              reason=kind), *bot]
         if direction == "inbound":
             return [ctx.event(EventType.MESSAGE_RECEIVED, created, (message_id,), actor="customer",
                               message_id=message_id, reason=kind)]
@@ -347,6 +353,20 @@ def _message(new: Mapping[str, Any], old: Mapping[str, Any] | None, written_at: 
         error = new.get("error") or {}
         return [ctx.event(EventType.MESSAGE_FAILED, at, (message_id,), message_id=message_id,
                           agent_id=_agent(author), to_value=status, reason=error.get("code"))]
+    return []
+
+
+def _bot(ctx: _Context, at: datetime, message_id: Any, direction: Any, bot: Mapping[str, Any]) -> list[Event]:
+    """What the bot's own messages say (shopdesk.bot.converse): a reply of kind ``bot`` whose ``payload.bot.action``
+    answers the customer (anything but the closing words of a resolve) is ``bot_answered``; its system note with
+    ``payload.bot.handoff_reason`` is ``bot_handed_off`` with that reason."""
+    detail = json.dumps(dict(bot), default=str, sort_keys=True)
+    if direction == "system" and bot.get("handoff_reason"):
+        return [ctx.event(EventType.BOT_HANDED_OFF, at, (message_id,), message_id=message_id, actor="bot",
+                          reason=str(bot["handoff_reason"]), detail=detail)]
+    if direction == "outbound" and bot.get("action") and bot.get("action") != "resolve":
+        return [ctx.event(EventType.BOT_ANSWERED, at, (message_id,), message_id=message_id, actor="bot",
+                          reason=str(bot["action"]), detail=detail)]
     return []
 
 

@@ -5,7 +5,9 @@ speak over a person:
   one transaction, the conversation set ``pending`` (waiting for the customer: out of the queue, clocks
   paused). Refused when someone is assigned, when it handed over, or when it already answered this message
   (a retried record).
-- ``hand_off``: the ``bot`` state ``handed_off`` with its reason and the system entry saying why.
+- ``hand_off``: the ``bot`` state ``handed_off`` with its reason and the system entry saying why, and
+  ``handed_off_at``, where a person's part of the cycle starts (first response and resolution are measured
+  from it, so the bot's time is not counted as the team's).
 - ``resolved``: the ``bot`` state after the status change that resolved it.
 """
 
@@ -56,11 +58,12 @@ class BotStore:
             raise BotRefused(conv.id) from exc
 
     def hand_off(self, conv: Conversation, reason: str, note: Message) -> None:
-        state: dict[str, Any] = {"state": "handed_off", "handoff_reason": reason, "at": clock.now_iso()}
+        now = clock.now_iso()
+        state: dict[str, Any] = {"state": "handed_off", "handoff_reason": reason, "at": now}
         self.table.transact([
             self.table.put_op(it.message_item(self.retention.stamp(note))),
-            self.table.update_op(it.conv_pk(conv.id), it.META,
-                                 Update().set("bot", state).when("attribute_exists(PK)")),
+            self.table.update_op(it.conv_pk(conv.id), it.META, Update().set("bot", state)
+                                 .set("handed_off_at", now).when("attribute_exists(PK)")),
         ])
 
     def mark_resolved(self, conversation_id: str, article_id: str | None) -> None:
