@@ -211,6 +211,7 @@ class Bot:
             detail += f" (best article {decision.hit.group}, confidence {decision.hit.confidence:.2f})"
         note = system_message(conv.id, f"Handed over by the bot: {detail}", author=AUTHOR)
         note.payload = {"bot": {"handoff_reason": reason}}
+        note.channel = conv.route.channel         # the lake's hand-over counts per channel (docs/metrics.md)
         self.store.hand_off(conv, reason, note)
         self.conversations.set_conversation_timer(conv.id, BOT_RESOLVE_TIMER, None)
         self._publish("BotHandedOff", conv, handoff_reason=reason)
