@@ -44,9 +44,10 @@ BOT_CHANNEL, CSAT_CHANNEL = "whatsapp", "sms"
 QUESTION = "How long does standard delivery take?"           # the knowledge base answers it (faq_shipping)
 ASK_PERSON = "I want to talk to a human please"
 HELPED, NOT_HELPED = "Yes, thanks!", "No, that did not help"
-# Survey answers and the rating each one means (the scale: 1 very bad ... 5 very good), with the comment said in it.
+# Survey answers and the rating each one means (the scale: 1 very bad ... 5 very good); a reply that says more
+# than its rating is kept whole as its comment.
 RATINGS: list[tuple[str, int, str | None]] = [
-    ("5", 5, None), ("4", 4, None), ("2 - too slow", 2, "too slow"), ("1", 1, None), ("excellent", 5, None),
+    ("5", 5, None), ("4", 4, None), ("2 - too slow", 2, "2 - too slow"), ("1", 1, None), ("excellent", 5, None),
     ("very good", 5, None), ("not good", 2, None), ("terrible", 1, None), ("👍", 4, None), ("😞", 2, None),
     ("3", 3, None)]
 COMMENT = "The courier was late though"
