@@ -414,3 +414,7 @@ def test_the_staffing_plan_sets_the_agents_usually_online_beside_the_agents_need
     assert {i["usually_online"] for i in body["items"]} == {float(agents)}
     assert [i["short"] for i in body["items"]] == [p.agents > agents for p in needed]
     assert body["inputs"]["concurrency"] == 2
+    # and the document says so
+    status, document = played.lake.report("/reports/openapi.json", "")
+    hour = document["components"]["schemas"]["StaffingHour"]
+    assert status == 200 and {"usually_online", "short"} <= set(hour["required"])
