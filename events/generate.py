@@ -304,6 +304,26 @@ def _new_conversation_records() -> dict[str, Any]:
                         _stream_insert(message, "7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d", "118894621593421056101")]}
 
 
+def _stream_modify(old: dict[str, Any], new: dict[str, Any], event_id: str, sequence: str) -> dict[str, Any]:
+    record = _stream_insert(new, event_id, sequence)
+    record["eventName"] = "MODIFY"
+    record["dynamodb"]["OldImage"] = serialize(old)
+    record["dynamodb"]["SizeBytes"] += len(json.dumps(record["dynamodb"]["OldImage"]))
+    return record
+
+
+def _agent_online_records() -> dict[str, Any]:
+    """An agent going online, then taking a conversation (its load only), as the stream shows them."""
+    offline = {"PK": "AGENT#alice", "SK": "META", "type": "agent", "id": "alice", "name": "Alice",
+               "presence": "offline", "capacity": 3, "active": 0, "teams": ["default"], "membership_version": 1,
+               "presence_changed_at": "2026-04-30T17:00:00.000Z"}
+    online = {**offline, "presence": "online", "membership_version": 2,
+              "presence_changed_at": "2026-05-01T08:30:00.000Z"}
+    busy = {**online, "active": 1}
+    return {"Records": [_stream_modify(offline, online, "4c3b2a19f8e7d6c5b4a3928170f6e5d4", "118894621593421056200"),
+                        _stream_modify(online, busy, "5d4c3b2a19f8e7d6c5b4a3928170f6e5", "118894621593421056201")]}
+
+
 # ------------------------------------------------------------------------------ SQS FIFO (Lambda event source)
 
 def _sqs(queue: str, message_id: str, body: dict[str, Any], *, group: str, dedup_id: str,
@@ -378,6 +398,7 @@ def build() -> dict[str, dict[str, Any]]:
         "dynamodb_live_new_conversation.json": _new_conversation_records(),
         # the same records as the event lake's writer gets them (AnalyticsWriterFunction)
         "dynamodb_lake_new_conversation.json": _new_conversation_records(),
+        "dynamodb_lake_agent_online.json": _agent_online_records(),
         # Reports API (ReportsApiFunction): a supervisor's week
         "apigw_reports_summary.json": _http("GET", "/reports/summary", "/reports/summary",
                                             request_id="Rp1Summary0000001=", headers={"authorization": AUTHORIZATION},

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shopdesk import clock
 from shopdesk.analytics import LakeUnavailable, lake_for
-from shopdesk.analytics.reports import METRICS, Reports, as_csv, period, staffing_plan, volume_forecast
+from shopdesk.analytics.reports import METRICS, Reports, as_csv, period, staffing_plan, usually_online, volume_forecast
 from shopdesk.api import openapi, problems
 from shopdesk.api.agent import caller_roles
 from shopdesk.api.reports import Forecast, MetricList, MetricRows, Staffing, Summary
@@ -74,7 +74,8 @@ def volume(channel: Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$")] = No
 
 
 @app.get("/reports/staffing", summary="Agents needed per hour for the next days: the forecast with Erlang C over "
-         "agents' concurrent slots (docs/forecast.md)", responses=problems.responses(200, 400, 403, 409, 422, 503))
+         "agents' concurrent slots, beside the agents usually online then (docs/forecast.md)",
+         responses=problems.responses(200, 400, 403, 409, 422, 503))
 def staffing(channel: Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$")] = None,
              days: Annotated[int, Query(ge=1, le=14)] = 7, tz: Tz = "UTC",
              handle_seconds: Annotated[int, Query(ge=30, le=86400, description=(
@@ -92,8 +93,10 @@ def staffing(channel: Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$")] = 
     inputs = StaffingInputs(slot_seconds=handle_seconds, first_response_target_seconds=target_seconds,
                             reply_after_assignment_seconds=reply_seconds, effort_seconds=effort_seconds,
                             concurrency=concurrency, goal=goal)
-    volume_ = volume_forecast(reports.lake, clock.now(), channel, days, tz)
-    return Staffing.model_validate(staffing_plan(volume_, inputs))
+    now = clock.now()
+    volume_ = volume_forecast(reports.lake, now, channel, days, tz)
+    online_ = usually_online(reports.lake, now, tz, volume_["history_weeks"], len(volume_["items"]))
+    return Staffing.model_validate(staffing_plan(volume_, inputs, online_))
 
 
 @app.get("/reports/metrics/catalog", summary="The metrics /reports/metrics answers", responses=problems.responses(

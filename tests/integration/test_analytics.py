@@ -471,3 +471,34 @@ def test_the_writer_derives_nothing_twice_from_one_record(played):
                                            deserialize(data["OldImage"]) if "OldImage" in data else None,
                                            datetime.fromtimestamp(data["ApproximateCreationDateTime"]))]
     assert ids and len(ids) == len(set(ids))
+
+
+def test_the_staffing_plan_sets_the_agents_usually_online_beside_the_agents_needed(played):
+    from shopdesk.forecast.staffing import StaffingInputs, plan
+
+    # Given the script's two weeks, during which its five agents stayed online (they went online the day before)
+    after = scenario.BASE + timedelta(days=scenario.DAYS, minutes=30)
+    clock.set_offset(after.timestamp() - clock.now().timestamp() + clock.offset())
+    try:
+        # When a supervisor asks for the next week's plan
+        status, forecast = played.lake.report("/reports/forecast", f"days=7&tz={TZ}")
+        assert status == 200, forecast
+        status, body = played.lake.report("/reports/staffing", f"days=7&tz={TZ}&handle_seconds=1800&concurrency=2")
+    finally:
+        clock.set_offset(0)
+    assert status == 200, body
+    # Then every hour has the five online (the time-weighted mean over the forecast's weeks of history) beside
+    # the agents its forecast needs, short where five are fewer
+    agents = sum(len(team) for team in scenario.TEAMS.values())
+    assert forecast["history_weeks"] == body["history_weeks"] >= 1 and len(body["items"]) == 7 * 24
+    assert [i["expected"] for i in body["items"]] == [i["expected"] for i in forecast["items"]]
+    needed = plan([i["expected"] for i in body["items"]], StaffingInputs(
+        slot_seconds=1800, first_response_target_seconds=3600, reply_after_assignment_seconds=120, concurrency=2))
+    assert [i["agents_needed"] for i in body["items"]] == [p.agents for p in needed]
+    assert {i["usually_online"] for i in body["items"]} == {float(agents)}
+    assert [i["short"] for i in body["items"]] == [p.agents > agents for p in needed]
+    assert body["inputs"]["concurrency"] == 2
+    # and the document says so
+    status, document = played.lake.report("/reports/openapi.json", "")
+    hour = document["components"]["schemas"]["StaffingHour"]
+    assert status == 200 and {"usually_online", "short"} <= set(hour["required"])

@@ -110,7 +110,7 @@ SCENARIOS = {
     "apigw_authorizer_connect.json", "apigw_live_connect.json", "apigw_live_ping.json",
     "apigw_live_disconnect.json", "dynamodb_live_new_conversation.json",
     "apigw_shopify_orders_updated.json", "apigw_woocommerce_order_created.json",
-    "dynamodb_lake_new_conversation.json", "apigw_reports_summary.json",
+    "dynamodb_lake_new_conversation.json", "dynamodb_lake_agent_online.json", "apigw_reports_summary.json",
 }
 
 
@@ -530,6 +530,21 @@ def test_lake_stream_event_puts_the_conversations_first_facts_to_firehose(desk):
     assert [(e["type"], e["conversation_id"]) for e in lines] == [
         ("conversation_opened", generate.CONVERSATION_ID), ("message_received", generate.CONVERSATION_ID)]
     assert {e["day"] for e in lines} == {"2026-05-01"}
+
+
+def test_lake_stream_event_puts_an_agents_presence_change_and_not_their_load(desk):
+    bucket, stream = f"lake-{desk.table_name}", f"events-{desk.table_name}"
+    desk.client("s3").create_bucket(Bucket=bucket)
+    desk.client("firehose").create_delivery_stream(
+        DeliveryStreamName=stream, DeliveryStreamType="DirectPut",
+        ExtendedS3DestinationConfiguration={"RoleARN": "arn:aws:iam::123456789012:role/firehose",
+                                            "BucketARN": f"arn:aws:s3:::{bucket}", "Prefix": "events/"})
+    assert _invoke(desk, "dynamodb_lake_agent_online.json", EVENTS_STREAM_NAME=stream) == {"batchItemFailures": []}
+    s3 = desk.client("s3")
+    (key,) = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
+    lines = [json.loads(line) for line in s3.get_object(Bucket=bucket, Key=key)["Body"].read().splitlines()]
+    assert [(e["type"], e["agent_id"], e["from_value"], e["to_value"], e["occurred_at"]) for e in lines] == [
+        ("presence_changed", "alice", "offline", "online", "2026-05-01T08:30:00.000Z")]
 
 
 def test_reports_summary_event_answers_a_supervisors_week(desk):

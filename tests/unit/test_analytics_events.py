@@ -299,3 +299,67 @@ def test_every_report_statement_leaves_erased_customers_out():
     built = [statement(name, PERIOD, group) for name, group in EVERY]
     built += [hourly(PERIOD, None), hourly(PERIOD, "sms"), concurrent_load(PERIOD, "day"), topics(PERIOD)]
     assert all("{erased}" in sql and sql.count("NOT IN (SELECT id FROM {erased}") >= 2 for sql in built)
+
+
+def _presence(agent: str, changes: list[tuple[str, str]]):
+    """The lake events of one agent's presence changes: (time, presence), the first one creating the agent."""
+    out, before = [], None
+    for at, presence in changes:
+        new = {"PK": f"AGENT#{agent}", "SK": "META", "id": agent, "presence": presence, "active": 0,
+               "presence_changed_at": at}
+        out += derive("MODIFY" if before else "INSERT", {"PK": f"AGENT#{agent}", "SK": "META"}, new, before)
+        before = new
+    return out
+
+
+def test_a_presence_change_is_an_event_and_a_load_change_is_none():
+    (went,) = _presence("a_1", [("2026-11-30T09:00:00.000Z", "online")])
+    assert (went.type, went.agent_id, went.from_value, went.to_value, went.occurred_at) == (
+        EventType.PRESENCE_CHANGED, "a_1", None, "online", "2026-11-30T09:00:00.000Z")
+    item = {"PK": "AGENT#a_1", "SK": "META", "id": "a_1", "presence": "online", "active": 0}
+    assert derive("MODIFY", {"PK": "AGENT#a_1", "SK": "META"}, {**item, "active": 1}, item) == []
+    assert _presence("a_2", [("2026-11-30T09:00:00.000Z", "offline")]) == []     # created offline: no change
+    # an item written before presence_changed_at existed is dated by the stream record
+    written = datetime(2026, 11, 30, 9, 5, tzinfo=UTC)
+    (away,) = derive("MODIFY", {"PK": "AGENT#a_1", "SK": "META"}, {**item, "presence": "away"}, item, written)
+    assert (away.from_value, away.to_value, away.at_ms) == ("online", "away", int(written.timestamp() * 1000))
+    again = _presence("a_1", [("2026-11-30T09:00:00.000Z", "online")])
+    assert again[0].event_id == went.event_id                      # a replayed record is the same fact
+
+
+def test_agents_usually_online_are_the_mean_over_the_weeks_of_each_hour_of_the_week():
+    from shopdesk.analytics.reports import staffing_plan, usually_online
+    from shopdesk.analytics.sql import online
+    from shopdesk.forecast.staffing import StaffingInputs
+
+    # Given two weeks of presence (Mondays 2026-11-23 and 2026-11-30), and c online since before those weeks
+    lake = DuckDbLake()
+    lake.add([*_presence("a", [("2026-11-23T09:00:00Z", "online"), ("2026-11-23T11:00:00Z", "offline"),
+                               ("2026-11-30T09:30:00Z", "online"), ("2026-11-30T10:00:00Z", "offline")]),
+              *_presence("b", [("2026-11-30T09:00:00Z", "online"), ("2026-11-30T10:15:00Z", "away")]),
+              *_presence("c", [("2026-11-10T08:00:00Z", "online"), ("2026-11-23T09:30:00Z", "offline")])])
+    now = datetime(2026, 12, 7, 0, 30, tzinfo=UTC)                   # a Monday
+    # When the next 14 days are planned from the two weeks
+    usual = usually_online(lake, now, "UTC", 2, 14 * 24)
+    # Then each hour of the week is the mean of its two weeks, the agent-time online in it over an hour
+    assert usual[0] == 0.5                         # Monday 00: c in the first week only
+    assert usual[8] == 0.5                         # Monday 08
+    assert usual[9] == 1.5                         # 09: (a 1 + c 0.5 + a 0.5 + b 1) / 2
+    assert usual[10] == 0.625                      # 10: (a 1 + b 0.25) / 2
+    assert usual[11] == 0.0 and usual[12] == 0.0
+    assert usual[9 + 168] == 1.5 and len(usual) == 336
+    assert sum(usual) == pytest.approx(2 * (0.5 * 9 + 1.5 + 0.625))   # no other hour has anyone, both weeks
+    # and the SQL is the lake's: erased-list placeholder, Trino form parses
+    sql = online(Period(datetime(2026, 11, 23, tzinfo=UTC), datetime(2026, 12, 7, tzinfo=UTC), "Europe/Amsterdam"))
+    assert sql.count("NOT IN (SELECT id FROM {erased}") >= 2
+    sqlglot.parse_one(to_trino(sql.replace("{events}", '"shopdesk_dev"."events"')
+                               .replace("{erased}", '"shopdesk_dev"."erased"')), read="trino")
+    # and the staffing plan sets them beside the agents needed, short where fewer are online
+    volume = {"channel": None, "tz": "UTC", "days": 1, "history_weeks": 2,
+              "items": [{"hour": f"2026-12-07T{h:02d}:00:00+00:00", "expected": {9: 3.0, 10: 4.0}.get(h, 0.0)}
+                        for h in range(24)]}
+    plan = staffing_plan(volume, StaffingInputs(slot_seconds=1800, first_response_target_seconds=600), usual[:24])
+    rows = {int(i["hour"][11:13]): i for i in plan["items"]}
+    assert (rows[9]["agents_needed"], rows[9]["usually_online"], rows[9]["short"]) == (1, 1.5, False)
+    assert (rows[10]["agents_needed"], rows[10]["usually_online"], rows[10]["short"]) == (2, 0.625, True)
+    assert (rows[11]["agents_needed"], rows[11]["short"]) == (0, False)

@@ -2,7 +2,7 @@
 // and admin-openapi.ts, generated with openapi-typescript by `npm run types`; admin.ts names the admin API's
 // bodies as the forms use them). Components never call fetch themselves.
 import type { components } from "./api-types/agent";
-import type { CsatComment, MetricRow, TopicRow } from "./reports";
+import type { CsatComment, Forecast, MetricRow, Staffing, StaffingInputs, TopicRow } from "./reports";
 import type {
   AdminAgent,
   AgentSettings,
@@ -306,6 +306,12 @@ export class Api {
     this.call<{ items: TopicRow[] }>("GET", "/reports/metrics" + query({ ...p, metric: "topics", group_by: "week" }));
   csatComments = (p: ReportPeriod) =>
     this.call<{ items: CsatComment[] }>("GET", "/reports/metrics" + query({ ...p, metric: "csat_comments" }));
+  /** Conversations expected per hour (409 while the lake has less than a week of history). */
+  forecast = (p: { channel?: string | null; days: number; tz: string }) =>
+    this.call<Forecast>("GET", "/reports/forecast" + query({ ...p }));
+  /** Agents needed per hour beside those usually online (409 like the forecast). */
+  staffing = (p: { channel?: string | null; days: number; tz: string } & StaffingInputs) =>
+    this.call<Staffing>("GET", "/reports/staffing" + query({ ...p }));
 }
 
 export type ReportGroup = "agent" | "team" | "channel" | "language" | "day" | "week" | "hour";

@@ -1,5 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { bars, figure, stars, topicName, topicsOf, weekOf } from "./reports";
+import {
+  bars,
+  dailyForecast,
+  dayAndHour,
+  figure,
+  forecastFacts,
+  stars,
+  staffingOf,
+  staffingQuery,
+  topicName,
+  topicsOf,
+  weekOf,
+  type StaffingHour,
+} from "./reports";
 
 describe("weekOf", () => {
   it("runs from the Monday of the week to the next Monday", () => {
@@ -77,5 +90,79 @@ describe("CSAT", () => {
     expect(stars(4)).toBe("★★★★☆");
     expect(stars(1)).toBe("★☆☆☆☆");
     expect(stars(null)).toBe("");
+  });
+});
+
+describe("the forecast", () => {
+  const items = [
+    { hour: "2026-12-07T09:00:00+01:00", expected: 2 },
+    { hour: "2026-12-07T10:00:00+01:00", expected: 1.25 },
+    { hour: "2026-12-08T00:00:00+01:00", expected: 0.5 },
+    { hour: "2026-12-08T15:00:00+01:00", expected: 3 },
+  ];
+  it("reads the day and hour as the API told them, in its zone", () => {
+    expect(dayAndHour("2026-12-08T00:00:00+01:00")).toEqual({ day: "2026-12-08", hour: "00" });
+  });
+  it("adds the hours up per day, scaled to the busiest day", () => {
+    expect(dailyForecast(items)).toEqual([
+      { label: "2026-12-07", value: 3.3, share: 3.25 / 3.5 },
+      { label: "2026-12-08", value: 3.5, share: 1 },
+    ]);
+  });
+  it("names the total, the busiest day and the busiest hour for the text alternative", () => {
+    const facts = forecastFacts(items);
+    expect(facts.total).toBe(6.8);
+    expect(facts.busiestDay?.label).toBe("2026-12-08");
+    expect(facts.busiestHour?.hour).toBe("2026-12-08T15:00:00+01:00");
+  });
+  it("has no busiest day or hour when nothing is expected", () => {
+    expect(forecastFacts([{ hour: "2026-12-07T09:00:00+01:00", expected: 0 }])).toEqual({
+      total: 0,
+      busiestDay: null,
+      busiestHour: null,
+    });
+  });
+});
+
+describe("the staffing plan", () => {
+  const hour = (h: string, needed: number, online: number): StaffingHour => ({
+    hour: h,
+    expected: needed,
+    agents_needed: needed,
+    service_level: 1,
+    occupancy: 0,
+    limited_by: needed ? "service_level" : "none",
+    usually_online: online,
+    short: online < needed,
+  });
+  it("lists the hours someone is needed or online, and those short of agents", () => {
+    const quiet = hour("2026-12-07T03:00:00+00:00", 0, 0);
+    const covered = hour("2026-12-07T09:00:00+00:00", 1, 1.5);
+    const short = hour("2026-12-07T10:00:00+00:00", 2, 0.625);
+    const idle = hour("2026-12-07T20:00:00+00:00", 0, 1);
+    expect(staffingOf([quiet, covered, short, idle])).toEqual({ rows: [covered, short, idle], short: [short] });
+  });
+  it("turns minutes and a percentage into the API's seconds and share", () => {
+    expect(staffingQuery({ handleMinutes: "10", targetMinutes: "60", concurrency: "3", goalPercent: "80" })).toEqual({
+      handle_seconds: 600,
+      target_seconds: 3600,
+      concurrency: 3,
+      goal: 0.8,
+    });
+    expect(staffingQuery({ handleMinutes: "2.5", targetMinutes: "30", concurrency: "1", goalPercent: "95" })).toEqual({
+      handle_seconds: 150,
+      target_seconds: 1800,
+      concurrency: 1,
+      goal: 0.95,
+    });
+  });
+  it.each([
+    { handleMinutes: "0.25", targetMinutes: "60", concurrency: "3", goalPercent: "80" },
+    { handleMinutes: "10", targetMinutes: "0.5", concurrency: "3", goalPercent: "80" },
+    { handleMinutes: "10", targetMinutes: "60", concurrency: "1.5", goalPercent: "80" },
+    { handleMinutes: "10", targetMinutes: "60", concurrency: "3", goalPercent: "100" },
+    { handleMinutes: "ten", targetMinutes: "60", concurrency: "3", goalPercent: "80" },
+  ])("refuses inputs outside the API's ranges (%o)", (form) => {
+    expect(staffingQuery(form)).toBeNull();
   });
 });

@@ -82,3 +82,90 @@ export function stars(rating: number | null): string {
   const n = Math.max(0, Math.min(5, Math.round(rating)));
   return "★".repeat(n) + "☆".repeat(5 - n);
 }
+
+/** An hour of `GET /reports/forecast`: its start in the asked zone (ISO with offset), conversations expected. */
+export interface ForecastHour {
+  hour: string;
+  expected: number;
+}
+
+export interface Forecast {
+  channel: string | null;
+  tz: string;
+  days: number;
+  history_weeks: number;
+  items: ForecastHour[];
+}
+
+/** An hour of `GET /reports/staffing`: the agents it needs beside the agents usually online then. */
+export interface StaffingHour extends ForecastHour {
+  agents_needed: number;
+  service_level: number;
+  occupancy: number;
+  limited_by: string;
+  usually_online: number;
+  short: boolean;
+}
+
+export interface Staffing extends Omit<Forecast, "items"> {
+  inputs: Record<string, number>;
+  items: StaffingHour[];
+}
+
+/** The staffing inputs the page lets a supervisor change, in the API's units, with the API's defaults. */
+export interface StaffingInputs {
+  handle_seconds: number;
+  target_seconds: number;
+  concurrency: number;
+  goal: number;
+}
+export const STAFFING_DEFAULTS: StaffingInputs = { handle_seconds: 600, target_seconds: 3600, concurrency: 3, goal: 0.8 };
+
+/** The day (`2026-12-07`) and hour (`09`) of a forecast hour as the API told them, in its zone. */
+export function dayAndHour(hour: string): { day: string; hour: string } {
+  return { day: hour.slice(0, 10), hour: hour.slice(11, 13) };
+}
+
+/** Conversations expected per day (in the forecast's zone), as bars scaled to the busiest day. */
+export function dailyForecast(items: ForecastHour[]): Bar[] {
+  const totals = new Map<string, number>();
+  for (const item of items) {
+    const { day } = dayAndHour(item.hour);
+    totals.set(day, (totals.get(day) ?? 0) + item.expected);
+  }
+  const top = Math.max(0, ...totals.values());
+  return [...totals].map(([label, value]) => ({
+    label,
+    value: Math.round(value * 10) / 10,
+    share: top > 0 ? value / top : 0,
+  }));
+}
+
+/** The forecast in figures, for its text alternative: total expected, and the busiest day and hour. */
+export function forecastFacts(items: ForecastHour[]): { total: number; busiestDay: Bar | null; busiestHour: ForecastHour | null } {
+  const days = dailyForecast(items);
+  const busiestDay = days.reduce<Bar | null>((best, d) => (best === null || d.value > best.value ? d : best), null);
+  const busiestHour = items.reduce<ForecastHour | null>((best, h) => (best === null || h.expected > best.expected ? h : best), null);
+  const total = Math.round(items.reduce((sum, h) => sum + h.expected, 0) * 10) / 10;
+  return { total, busiestDay: busiestDay && busiestDay.value > 0 ? busiestDay : null, busiestHour: busiestHour && busiestHour.expected > 0 ? busiestHour : null };
+}
+
+/** The hours worth a row in the staffing plan (someone needed or usually online), and the hours short of agents. */
+export function staffingOf(items: StaffingHour[]): { rows: StaffingHour[]; short: StaffingHour[] } {
+  const rows = items.filter((h) => h.agents_needed > 0 || h.usually_online > 0);
+  return { rows, short: rows.filter((h) => h.short) };
+}
+
+/** Inputs as the page shows them (minutes and a percentage) back to the API's units; null where out of its range. */
+export function staffingQuery(form: { handleMinutes: string; targetMinutes: string; concurrency: string; goalPercent: string }): StaffingInputs | null {
+  const handle = Math.round(Number(form.handleMinutes) * 60);
+  const target = Math.round(Number(form.targetMinutes) * 60);
+  const concurrency = Number(form.concurrency);
+  const goal = Number(form.goalPercent) / 100;
+  const ok =
+    Number.isFinite(handle) && handle >= 30 && handle <= 86400 &&
+    Number.isFinite(target) && target >= 60 && target <= 7 * 86400 &&
+    Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= 50 &&
+    Number.isFinite(goal) && goal > 0 && goal < 1;
+  return ok ? { handle_seconds: handle, target_seconds: target, concurrency, goal: Math.round(goal * 1000) / 1000 } : null;
+}

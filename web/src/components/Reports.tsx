@@ -3,6 +3,7 @@ import type { ReportGroup, ReportSummary } from "../api";
 import { useApp } from "../context";
 import { formatDuration } from "../format";
 import type { MessageKey } from "../i18n";
+import { ForecastAndStaffing } from "./Forecast";
 import { bars, stars, topicName, topicsOf, weekOf, type CsatComment, type MetricRow, type TopicRow } from "../reports";
 
 const METRICS = ["conversations", "replies", "handled", "first_response", "resolution", "reopen_rate", "csat"] as const;
@@ -137,6 +138,7 @@ export function Reports() {
           </>
         )}
       </div>
+      <ForecastAndStaffing />
       <div class="card">
         <h3>{t("reports.byGroup")}</h3>
         <div class="row">

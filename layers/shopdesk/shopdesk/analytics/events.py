@@ -58,6 +58,7 @@ class EventType(StrEnum):
     TOPIC_ADDED = "topic_added"                    # a contact reason named (shopdesk.logic.topics): ``topic``
     TOPIC_REMOVED = "topic_removed"                # its label taken off, and no other source names it
     CSAT_COMMENTED = "csat_commented"              # the comment a customer added after their rating
+    PRESENCE_CHANGED = "presence_changed"          # an agent went online, away or offline (from/to_value)
 
 
 # Who may be credited as an agent: anyone but these actors.
@@ -198,6 +199,8 @@ def derive(event_name: str, keys: Mapping[str, Any], new: Mapping[str, Any] | No
         return _message(new, old if event_name == "MODIFY" else None, written_at)
     if pk.startswith("CUSTOMER#") and sk.startswith("EVENT#") and event_name == "INSERT":
         return _customer_event(new)
+    if pk.startswith("AGENT#") and sk == "META":
+        return _presence(new, old if event_name == "MODIFY" else None, written_at)
     return []
 
 
@@ -396,6 +399,26 @@ def _customer_event(new: Mapping[str, Any]) -> list[Event]:
                   day=at.astimezone(UTC).date().isoformat(), customer_id=survivor, actor=event.get("by"),
                   agent_id=_agent(event.get("by")), reason=event.get("reason"),
                   detail=json.dumps({"merge_id": event.get("merge_id"), "other_id": event.get("other_id")}))]
+
+
+def _presence(new: Mapping[str, Any], old: Mapping[str, Any] | None, written_at: datetime | None) -> list[Event]:
+    """An agent's presence change: one event when the item's presence differs from before (a new agent counts as
+    offline before, so one created offline has none), dated by ``presence_changed_at`` (the clock's time of the
+    change; the record's time for an item written before the field existed). The agent item changes far more
+    often (its load, its settings): those changes carry no event. Two changes of one agent in the same
+    millisecond are ordered by event id in the lake (the clock is milliseconds; people are slower)."""
+    before = (old or {}).get("presence")
+    after = new.get("presence")
+    if not after or after == (before or "offline"):     # an agent who did not exist was offline
+        return []
+    at = _instant(new.get("presence_changed_at")) or written_at
+    if at is None:
+        return []
+    agent_id = new.get("id") or str(new.get("PK", "")).removeprefix("AGENT#")
+    return [Event(event_id=_digest(EventType.PRESENCE_CHANGED.value, agent_id, _ms(at), after),
+                  type=EventType.PRESENCE_CHANGED, occurred_at=_iso(at), at_ms=_ms(at),
+                  day=at.astimezone(UTC).date().isoformat(), agent_id=agent_id, actor=agent_id,
+                  from_value=before, to_value=str(after))]
 
 
 # The lake's columns in order, with their DuckDB and Glue (Hive) types. The Glue table of template.yaml lists

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shopdesk.analytics import Lake
-from shopdesk.analytics.sql import GROUPS, STATEMENTS, Period, concurrent_load, hourly, statement, topics
+from shopdesk.analytics.sql import GROUPS, STATEMENTS, Period, concurrent_load, hourly, online, statement, topics
 from shopdesk.errors import BadRequest, Conflict
 from shopdesk.forecast import staffing
 from shopdesk.forecast.staffing import StaffingInputs
@@ -221,12 +221,28 @@ def volume_forecast(lake: Lake, now: datetime, channel: str | None, days: int, t
                       for i, v in enumerate(expected)]}
 
 
-def staffing_plan(volume: dict[str, Any], inputs: StaffingInputs) -> dict[str, Any]:
-    """The agents each forecast hour needs (``forecast.staffing``: Erlang C over agents' slots) beside it."""
+def usually_online(lake: Lake, now: datetime, tz: str, weeks: int, hours: int) -> list[float]:
+    """Agents the desk usually has online in each of ``hours`` hours from the next one: for each, the mean over
+    the lake's last ``weeks`` whole weeks of the time-weighted mean of agents online in the same hour of the
+    week (``analytics.sql.ONLINE``, from presence changes). The same weeks the forecast learned from."""
+    zone = ZoneInfo(tz)
+    end = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    start = end - timedelta(hours=WEEK * weeks)
+    history = hours_of(lake.rows(online(Period(start, end, tz))), start, WEEK * weeks, zone)
+    return [round(sum(history[w * WEEK + i % WEEK] for w in range(weeks)) / weeks, 3) for i in range(hours)]
+
+
+def staffing_plan(volume: dict[str, Any], inputs: StaffingInputs, online_: list[float] | None = None
+                  ) -> dict[str, Any]:
+    """The agents each forecast hour needs (``forecast.staffing``: Erlang C over agents' slots) beside it, and
+    beside those the agents usually online then (``usually_online``; 0 where not given) and whether they fall
+    short."""
     hours = [dict(item) for item in volume["items"]]
-    for item, plan in zip(hours, staffing.plan([h["expected"] for h in hours], inputs), strict=True):
+    usual = online_ if online_ is not None else [0.0] * len(hours)
+    for item, plan, there in zip(hours, staffing.plan([h["expected"] for h in hours], inputs), usual, strict=True):
         item.update(agents_needed=plan.agents, service_level=round(plan.service_level, 3),
-                    occupancy=round(plan.occupancy, 3), limited_by=plan.limited_by)
+                    occupancy=round(plan.occupancy, 3), limited_by=plan.limited_by,
+                    usually_online=there, short=there < plan.agents)
     return {**volume, "items": hours, "inputs": {
         "slot_seconds": inputs.slot_seconds, "first_response_target_seconds": inputs.first_response_target_seconds,
         "reply_after_assignment_seconds": inputs.reply_after_assignment_seconds,

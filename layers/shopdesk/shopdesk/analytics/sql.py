@@ -246,6 +246,31 @@ GROUP BY b.key, s.agent_id, b.b_start, b.b_end
 ORDER BY b.key, agent"""
 
 
+# Agents online per hour: each presence_changed event starts a span of its agent's presence that lasts to their
+# next change (or the period's end); an hour's value is the online agent-time in it over the hour's length, the
+# time-weighted mean of agents online. Read from the lake's first day, so who was online when the period
+# starts is known.
+ONLINE = """WITH changes AS (
+  SELECT agent_id, at_ms, event_id, to_value AS presence FROM (
+    SELECT * FROM {events} WHERE day <= '{last_day}' AND at_ms < {end_ms}
+    AND {not_erased}
+    QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY at_ms) = 1
+  ) e
+  WHERE type = 'presence_changed' AND agent_id IS NOT NULL
+), spans AS (
+  SELECT agent_id, presence, at_ms AS start_ms,
+    coalesce(lead(at_ms) OVER (PARTITION BY agent_id ORDER BY at_ms, event_id), {end_ms}) AS end_ms
+  FROM changes
+), buckets (key, b_start, b_end) AS (VALUES {buckets})
+SELECT b.key,
+  round(CAST(sum(least(s.end_ms, b.b_end) - greatest(s.start_ms, b.b_start)) AS DOUBLE)
+        / (b.b_end - b.b_start), 3) AS value
+FROM spans s JOIN buckets b ON s.start_ms < b.b_end AND s.end_ms > b.b_start
+WHERE s.presence = 'online'
+GROUP BY b.key, b.b_start, b.b_end
+ORDER BY b.key"""
+
+
 def buckets(period: Period, group: str) -> list[tuple[str, int, int]]:
     """The days or hours of ``period`` in its zone: (key, start ms, end ms), cut to the period."""
     zone = ZoneInfo(period.tz)
@@ -273,6 +298,14 @@ def concurrent_load(period: Period, group: str) -> str:
         raise ValueError("concurrent load is over time: group it by day or hour")
     values = ", ".join(f"('{key}', {first}, {last})" for key, first, last in buckets(period, group))
     return (CONCURRENT_LOAD.replace("{buckets}", values).replace("{last_day}", period.last_day)
+            .replace("{end_ms}", str(period.end_ms)).replace("{not_erased}", NOT_ERASED))
+
+
+def online(period: Period) -> str:
+    """Agents online per hour of ``period`` (``ONLINE``): key ``YYYY-MM-DD HH`` in ``tz``, value the mean."""
+    period.check()
+    values = ", ".join(f"('{key}', {first}, {last})" for key, first, last in buckets(period, "hour"))
+    return (ONLINE.replace("{buckets}", values).replace("{last_day}", period.last_day)
             .replace("{end_ms}", str(period.end_ms)).replace("{not_erased}", NOT_ERASED))
 
 

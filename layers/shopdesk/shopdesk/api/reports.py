@@ -90,6 +90,10 @@ class StaffingHour(ForecastHour):
     service_level: float = Field(description="share answered within the target with that many agents")
     occupancy: float = Field(description="share of those agents' hour spent working")
     limited_by: str = Field(description="service_level, occupancy (the agents' own working time) or none")
+    usually_online: float = Field(description=(
+        "agents usually online in that hour of the week: the time-weighted mean of agents online in it, "
+        "averaged over the history's weeks (docs/metrics.md)"))
+    short: bool = Field(description="fewer agents usually online than needed")
 
 
 class Staffing(BaseModel):

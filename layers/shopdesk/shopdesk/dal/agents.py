@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from shopdesk import clock
 from shopdesk.dal import items as it
 from shopdesk.dal.table import ConditionFailed, Table, TransactionCancelled, Update
 from shopdesk.errors import Conflict, NotFound
@@ -31,7 +32,8 @@ class Agents:
 
     def create(self, agent: Agent) -> bool:
         """Create an agent record with its memberships; False when it already exists."""
-        ops = [self.table.put_op(it.agent_item(agent), condition="attribute_not_exists(PK)")]
+        item = {**it.agent_item(agent), "presence_changed_at": clock.now_iso()}   # dates its presence_changed event
+        ops = [self.table.put_op(item, condition="attribute_not_exists(PK)")]
         ops += [self.table.put_op(it.membership_item(agent.id, team, agent.presence)) for team in agent.teams]
         try:
             self.table.transact(ops)
@@ -70,6 +72,8 @@ class Agents:
             for name, value in (fields or {}).items():
                 update.set(name, value)
             update.set("presence", after.presence.value).set("teams", after.teams).add("membership_version", 1)
+            if after.presence is not before.presence:   # dates the lake's presence_changed event
+                update.set("presence_changed_at", clock.now_iso())
             update.remove("team").remove("PoolPK").remove("PoolSK")
             seen = item.get("membership_version")
             if seen is None:

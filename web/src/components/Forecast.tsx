@@ -1,0 +1,214 @@
+import { useEffect, useState } from "preact/hooks";
+import { ApiError } from "../api";
+import { CHANNELS, channelName } from "../channels";
+import { useApp } from "../context";
+import {
+  STAFFING_DEFAULTS,
+  dailyForecast,
+  dayAndHour,
+  forecastFacts,
+  staffingOf,
+  staffingQuery,
+  type Forecast as ForecastAnswer,
+  type Staffing,
+  type StaffingInputs,
+} from "../reports";
+
+const DAYS = [7, 14] as const;
+
+/** The next days' expected conversations and the agents each hour needs beside those usually online
+ *  (`GET /reports/forecast`, `GET /reports/staffing`; docs/forecast.md). Both answer 409 while the lake
+ *  has less than a week of history: said in words, not as an error. */
+export function ForecastAndStaffing() {
+  const { store, t, timeZone } = useApp();
+  const [channel, setChannel] = useState<string>("");
+  const [days, setDays] = useState<(typeof DAYS)[number]>(7);
+  const [inputs, setInputs] = useState<StaffingInputs>(STAFFING_DEFAULTS);
+  const [form, setForm] = useState(() => ({
+    handleMinutes: String(STAFFING_DEFAULTS.handle_seconds / 60),
+    targetMinutes: String(STAFFING_DEFAULTS.target_seconds / 60),
+    concurrency: String(STAFFING_DEFAULTS.concurrency),
+    goalPercent: String(STAFFING_DEFAULTS.goal * 100),
+  }));
+  const [badInputs, setBadInputs] = useState(false);
+  const [forecast, setForecast] = useState<ForecastAnswer | null>(null);
+  const [staffing, setStaffing] = useState<Staffing | null>(null);
+  const [noHistory, setNoHistory] = useState(false);
+
+  async function load<T>(request: () => Promise<T>, done: (answer: T | null) => void): Promise<void> {
+    try {
+      done(await request());
+      setNoHistory(false);
+    } catch (error) {
+      done(null);
+      if (error instanceof ApiError && error.status === 409) setNoHistory(true);
+      else void store.run(() => Promise.reject(error));
+    }
+  }
+
+  const scope = { channel: channel || null, days, tz: timeZone };
+  useEffect(() => {
+    void load(() => store.api.forecast(scope), setForecast);
+  }, [channel, days, timeZone]);
+  useEffect(() => {
+    void load(() => store.api.staffing({ ...scope, ...inputs }), setStaffing);
+  }, [channel, days, timeZone, inputs]);
+
+  function plan(e: Event): void {
+    e.preventDefault();
+    const asked = staffingQuery(form);
+    setBadInputs(asked === null);
+    if (asked) setInputs(asked);
+  }
+
+  const field = (name: keyof typeof form, label: string, step: string) => (
+    <label class="field inline">
+      <span>{label}</span>
+      <input
+        type="number"
+        step={step}
+        min="0"
+        value={form[name]}
+        onInput={(e) => setForm({ ...form, [name]: (e.target as HTMLInputElement).value })}
+      />
+    </label>
+  );
+
+  const facts = forecast ? forecastFacts(forecast.items) : null;
+  const perDay = forecast ? dailyForecast(forecast.items) : [];
+  const staffed = staffing ? staffingOf(staffing.items) : null;
+  return (
+    <>
+      <div class="card">
+        <h3 id="forecast-title">{t("reports.forecast")}</h3>
+        <div class="row">
+          <label class="field inline">
+            <span>{t("reports.channel")}</span>
+            <select value={channel} onChange={(e) => setChannel((e.target as HTMLSelectElement).value)}>
+              <option value="">{t("reports.allChannels")}</option>
+              {CHANNELS.map((c) => (
+                <option key={c} value={c}>
+                  {channelName(c)}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label class="field inline">
+            <span>{t("reports.days")}</span>
+            <select value={String(days)} onChange={(e) => setDays(Number((e.target as HTMLSelectElement).value) as typeof days)}>
+              {DAYS.map((d) => (
+                <option key={d} value={String(d)}>
+                  {t("reports.daysOption", { days: d })}
+                </option>
+              ))}
+            </select>
+          </label>
+        </div>
+        {noHistory && (
+          <p class="muted" role="status">
+            {t("reports.noHistory")}
+          </p>
+        )}
+        {forecast && facts && (
+          <>
+            <p id="forecast-summary">
+              {facts.busiestDay && facts.busiestHour
+                ? t("reports.forecastSummary", {
+                    total: facts.total,
+                    days: forecast.days,
+                    weeks: forecast.history_weeks,
+                    day: facts.busiestDay.label,
+                    dayCount: facts.busiestDay.value,
+                    hour: `${dayAndHour(facts.busiestHour.hour).day} ${dayAndHour(facts.busiestHour.hour).hour}:00`,
+                    hourCount: facts.busiestHour.expected,
+                  })
+                : t("reports.forecastQuiet", { days: forecast.days })}
+            </p>
+            <ul class="bars" aria-label={t("reports.forecastByDay")} aria-describedby="forecast-summary">
+              {perDay.map((bar) => (
+                <li key={bar.label}>
+                  <span class="bar-label">{bar.label}</span>
+                  <span class="bar" style={{ width: `${Math.round(bar.share * 100)}%` }} aria-hidden="true" />
+                  <span class="bar-value">{bar.value}</span>
+                </li>
+              ))}
+            </ul>
+            <details>
+              <summary>{t("reports.hourlyDetail")}</summary>
+              <table aria-label={`${t("reports.forecast")} · ${t("reports.hourlyDetail")}`}>
+                <thead>
+                  <tr>
+                    <th scope="col">{t("reports.hour")}</th>
+                    <th scope="col">{t("reports.expected")}</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {forecast.items.map((h) => (
+                    <tr key={h.hour}>
+                      <th scope="row">{`${dayAndHour(h.hour).day} ${dayAndHour(h.hour).hour}:00`}</th>
+                      <td>{h.expected}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </details>
+          </>
+        )}
+      </div>
+      <div class="card">
+        <h3 id="staffing-title">{t("reports.staffing")}</h3>
+        <form class="row staffing-inputs" onSubmit={plan} aria-labelledby="staffing-title">
+          {field("handleMinutes", t("reports.handleMinutes"), "0.5")}
+          {field("targetMinutes", t("reports.targetMinutes"), "1")}
+          {field("concurrency", t("reports.concurrency"), "1")}
+          {field("goalPercent", t("reports.goalPercent"), "1")}
+          <button type="submit">{t("reports.plan")}</button>
+        </form>
+        {badInputs && (
+          <p class="error" role="alert">
+            {t("reports.badInputs")}
+          </p>
+        )}
+        {noHistory && <p class="muted">{t("reports.noHistory")}</p>}
+        {staffing && staffed && (
+          <>
+            <p id="staffing-summary">
+              {staffed.rows.length === 0
+                ? t("reports.staffingQuiet")
+                : t("reports.staffingSummary", { short: staffed.short.length, hours: staffed.rows.length })}
+            </p>
+            {staffed.rows.length > 0 && (
+              <table aria-labelledby="staffing-title" aria-describedby="staffing-summary">
+                <thead>
+                  <tr>
+                    <th scope="col">{t("reports.hour")}</th>
+                    <th scope="col">{t("reports.expected")}</th>
+                    <th scope="col">{t("reports.needed")}</th>
+                    <th scope="col">{t("reports.usuallyOnline")}</th>
+                    <th scope="col">{t("reports.staffing")}</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {staffed.rows.map((h) => (
+                    <tr key={h.hour} class={h.short ? "short" : undefined}>
+                      <th scope="row">{`${dayAndHour(h.hour).day} ${dayAndHour(h.hour).hour}:00`}</th>
+                      <td>{h.expected}</td>
+                      <td>{h.agents_needed}</td>
+                      <td>{h.usually_online}</td>
+                      <td>
+                        {h.short
+                          ? t("reports.shortBy", { count: Math.round((h.agents_needed - h.usually_online) * 10) / 10 })
+                          : t("reports.enough")}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+            <p class="muted">{t("reports.staffingNote")}</p>
+          </>
+        )}
+      </div>
+    </>
+  );
+}
