@@ -391,9 +391,13 @@ def test_outbound_reply_event_sends_the_reply_and_its_receipt_applies(desk, fake
     assert result == {"batchItemFailures": []}
     [request] = fake_twilio.requests
     assert request["path"] == "/2010-04-01/Accounts/AC00000000000000000000000000000000/Messages.json"
+    callback = request["form"].pop("StatusCallback")
     assert request["form"] == {"To": "whatsapp:+31612345678", "From": "whatsapp:+14123456789",
-                               "Body": "Hi! Your order left our warehouse today 📦",
-                               "StatusCallback": "https://desk.example.com/webhooks/twilio/status"}
+                               "Body": "Hi! Your order left our warehouse today 📦"}
+    # (the status callback carries our reference to the reply's first part: a crash before we record the sid
+    # is reconciled from it)
+    assert callback.startswith("https://desk.example.com/webhooks/twilio/status?ref=")
+    assert reply["id"] in callback and callback.endswith("-0")
     [sent] = [m for m in _messages(desk, conversation_id) if m["direction"] == "outbound"]
     assert (sent["status"], sent["provider_id"], sent["attempts"]) == ("queued", STATUS_SID, 1)
     # And when the delivered receipt event for that sid arrives, the reply is marked delivered
