@@ -87,9 +87,10 @@ deploy: build web ## to AWS with your credentials: make deploy [CONFIG_ENV=prod]
 	$(SAM_ENV) $(SAM) deploy --config-env $${CONFIG_ENV:-default}
 	$(PY) -m scripts.web_deploy --config-env $${CONFIG_ENV:-default}
 
-bench: $(VENV)/.installed $(WEB_MODULES) chromium ## figures printed and written to bench/results.json
+bench: $(VENV)/.installed $(WEB_MODULES) chromium build ## figures printed and written to bench/results.json
 	$(PY) -m bench $(ARGS)
 	$(PY) -m bench.inbox
+	$(PY) -m bench.package
 
 bench-quick: $(VENV)/.installed
 	$(PY) -m bench --quick
