@@ -34,7 +34,7 @@ from tests.support import http_event, sqs_event, twilio_form
 # almost all of it is the handlers' own requests to moto (about 75 per conversation), not the play.
 # ANALYTICS_SCENARIO_CONVERSATIONS=N plays another count (200 took 7 minutes on a machine loaded six-fold). The
 # play is one module fixture, so the first test carries it: its timeout allows for load.
-CONVERSATIONS = int(os.environ.get("ANALYTICS_SCENARIO_CONVERSATIONS") or 150)
+CONVERSATIONS = int(os.environ.get("ANALYTICS_SCENARIO_CONVERSATIONS") or 200)
 pytestmark = pytest.mark.timeout(900)
 TZ = "Europe/Amsterdam"
 
