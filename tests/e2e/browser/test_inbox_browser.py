@@ -265,6 +265,9 @@ def test_a_supervisor_changes_a_calendar_and_sees_a_version_conflict(stack, open
 
     # A bad window is refused in words before anything is sent
     page.get_by_role("button", name=re.compile("^browser-hours")).click()
+    # (the form takes the calendar after the click's render: wait for it, or a fill could land before and be
+    # replaced)
+    expect(form.get_by_label("Monday", exact=True)).to_have_value("09:00-12:30, 13:30-17:00")
     form.get_by_label("Tuesday", exact=True).fill("9-5")
     form.get_by_role("button", name="Save").click()
     expect(form.get_by_role("alert")).to_contain_text('"9-5" is not a window')
