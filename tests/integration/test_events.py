@@ -520,33 +520,37 @@ def test_stream_event_of_a_new_conversation_notifies_alices_connection_and_logs_
 
 # ------------------------------------------------------------------------------ the event lake and reports
 
-def test_lake_stream_event_puts_the_conversations_first_facts_to_firehose(desk):
+def _lake(desk) -> tuple[str, str]:
+    """An event lake's bucket and the Firehose stream that writes to it (its ``events/`` prefix)."""
     bucket, stream = f"lake-{desk.table_name}", f"events-{desk.table_name}"
     desk.client("s3").create_bucket(Bucket=bucket)
     desk.client("firehose").create_delivery_stream(
         DeliveryStreamName=stream, DeliveryStreamType="DirectPut",
         ExtendedS3DestinationConfiguration={"RoleARN": "arn:aws:iam::123456789012:role/firehose",
                                             "BucketARN": f"arn:aws:s3:::{bucket}", "Prefix": "events/"})
-    assert _invoke(desk, "dynamodb_lake_new_conversation.json", EVENTS_STREAM_NAME=stream) == {"batchItemFailures": []}
+    return bucket, stream
+
+
+def _lake_lines(desk, bucket: str) -> list[dict]:
+    """The events of the one object in the lake (one PutRecordBatch)."""
     s3 = desk.client("s3")
-    (key,) = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]     # one PutRecordBatch
-    lines = [json.loads(line) for line in s3.get_object(Bucket=bucket, Key=key)["Body"].read().splitlines()]
+    (key,) = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
+    return [json.loads(line) for line in s3.get_object(Bucket=bucket, Key=key)["Body"].read().splitlines()]
+
+
+def test_lake_stream_event_puts_the_conversations_first_facts_to_firehose(desk):
+    bucket, stream = _lake(desk)
+    assert _invoke(desk, "dynamodb_lake_new_conversation.json", EVENTS_STREAM_NAME=stream) == {"batchItemFailures": []}
+    lines = _lake_lines(desk, bucket)
     assert [(e["type"], e["conversation_id"]) for e in lines] == [
         ("conversation_opened", generate.CONVERSATION_ID), ("message_received", generate.CONVERSATION_ID)]
     assert {e["day"] for e in lines} == {"2026-05-01"}
 
 
 def test_lake_stream_event_puts_an_agents_presence_change_and_not_their_load(desk):
-    bucket, stream = f"lake-{desk.table_name}", f"events-{desk.table_name}"
-    desk.client("s3").create_bucket(Bucket=bucket)
-    desk.client("firehose").create_delivery_stream(
-        DeliveryStreamName=stream, DeliveryStreamType="DirectPut",
-        ExtendedS3DestinationConfiguration={"RoleARN": "arn:aws:iam::123456789012:role/firehose",
-                                            "BucketARN": f"arn:aws:s3:::{bucket}", "Prefix": "events/"})
+    bucket, stream = _lake(desk)
     assert _invoke(desk, "dynamodb_lake_agent_online.json", EVENTS_STREAM_NAME=stream) == {"batchItemFailures": []}
-    s3 = desk.client("s3")
-    (key,) = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
-    lines = [json.loads(line) for line in s3.get_object(Bucket=bucket, Key=key)["Body"].read().splitlines()]
+    lines = _lake_lines(desk, bucket)
     assert [(e["type"], e["agent_id"], e["from_value"], e["to_value"], e["occurred_at"]) for e in lines] == [
         ("presence_changed", "alice", "offline", "online", "2026-05-01T08:30:00.000Z")]
 

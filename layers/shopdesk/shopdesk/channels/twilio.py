@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 from shopdesk.channels.base import OutboundRequest, SendResult
 from shopdesk.errors import BadRequest, ProviderError
@@ -202,20 +203,11 @@ class TwilioSender:
         if request.status_callback:
             fields.append(("StatusCallback", with_reference(request.status_callback, request.reference)))
         url = f"{self._base_url}/2010-04-01/Accounts/{self._credentials.account_sid}/Messages.json"
-        request = urllib.request.Request(
+        body = self._call(urllib.request.Request(
             url, data=urllib.parse.urlencode(fields).encode(), method="POST",
             headers={"Authorization": self._auth, "Content-Type": "application/x-www-form-urlencoded",
                      "Accept": "application/json", "User-Agent": "shopdesk"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:
-                body = json.loads(response.read() or b"{}")
-        except urllib.error.HTTPError as exc:
-            raise _provider_error(exc) from exc
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-            raise ProviderError(f"Twilio could not be reached: {exc}", code=None, retryable=True) from exc
-        except json.JSONDecodeError as exc:
-            raise ProviderError("Twilio answered with a body that is not JSON", code=None, retryable=True) from exc
+        ))
         sid = body.get("sid")
         if not sid:
             raise ProviderError("Twilio accepted the message but returned no sid", code=None, retryable=True)
@@ -229,17 +221,9 @@ class TwilioSender:
         it stays empty while a message is queued, and those are the ones to find."""
         query = urllib.parse.urlencode({"To": request.to, "From": request.sender, "PageSize": LOOKUP_PAGE})
         url = f"{self._base_url}/2010-04-01/Accounts/{self._credentials.account_sid}/Messages.json?{query}"
-        lookup = urllib.request.Request(url, headers={"Authorization": self._auth, "Accept": "application/json",
-                                                      "User-Agent": "shopdesk"})
-        try:
-            with urllib.request.urlopen(lookup, timeout=self._timeout) as response:
-                body = json.loads(response.read() or b"{}")
-        except urllib.error.HTTPError as exc:
-            raise _provider_error(exc) from exc
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-            raise ProviderError(f"Twilio could not be reached: {exc}", code=None, retryable=True) from exc
-        except json.JSONDecodeError as exc:
-            raise ProviderError("Twilio answered with a body that is not JSON", code=None, retryable=True) from exc
+        body = self._call(urllib.request.Request(url, headers={"Authorization": self._auth,
+                                                               "Accept": "application/json",
+                                                               "User-Agent": "shopdesk"}))
         text = "" if request.template is not None else (request.text or "")
         media = len(request.outbound_files())
         earliest = since - timedelta(seconds=LOOKUP_SKEW_SECONDS)
@@ -254,6 +238,18 @@ class TwilioSender:
                     and int(message.get("num_media") or 0) == media:
                 return SendResult(provider_id=str(message["sid"]), status=str(message.get("status") or "queued"))
         return None
+
+    def _call(self, request: urllib.request.Request) -> dict[str, Any]:
+        """Twilio's JSON answer to a request, or a ProviderError: its own error, or retryable when out of reach."""
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:
+                return json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as exc:
+            raise _provider_error(exc) from exc
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            raise ProviderError(f"Twilio could not be reached: {exc}", code=None, retryable=True) from exc
+        except json.JSONDecodeError as exc:
+            raise ProviderError("Twilio answered with a body that is not JSON", code=None, retryable=True) from exc
 
 
 def with_reference(callback: str, reference: str | None) -> str:

@@ -127,26 +127,12 @@ class Conversations:
                        route: dict[str, str], preview: str | None, work: Mapping[str, Any] | None = None) -> None:
         """Store a message in the customer's open conversation (marker + message + conversation)."""
         now = clock.iso(message.created_at)
-        update = (Update()
-                  .set("status", ConversationStatus.OPEN.value).set("updated_at", now)
-                  .set("last_inbound_at", now).set("channel", channel).set("route", route)
-                  .set(f"routes.{channel}", route)
-                  .set("last_message_preview", preview)
-                  .set("StatusPK", it.status_pk("open")).set("StatusSK", now).set("InboxSK", f"open#{now}")
-                  .set("changed_by", "customer").set_if_missing("awaiting_since", now)
-                  .add("message_count", 1)
+        update = (_customer_wrote(now, channel, route, preview).set_if_missing("awaiting_since", now)
                   .when("attribute_exists(PK) AND #status <> :resolved", resolved="resolved"))
         ops = [self._marker_op(provider, provider_id, message, work), self.table.put_op(it.message_item(message)),
                self.table.update_op(it.conv_pk(message.conversation_id), it.META, update),
                self._not_erased_op(provider, provider_id)]
-        try:
-            self.table.transact(ops)
-        except TransactionCancelled as exc:
-            if 0 in exc.failed:
-                raise self._duplicate(provider_id, exc) from exc
-            if len(ops) - 1 in exc.failed:
-                raise DuplicateDelivery(provider_id, None) from exc
-            raise StaleConversation(message.conversation_id) from exc
+        self._store_inbound(ops, provider_id, StaleConversation(message.conversation_id))
 
     def reopen_inbound(self, *, provider: str, provider_id: str, message: Message, channel: str,
                        route: dict[str, str], preview: str | None, identity: IdentityRecord, note: Message,
@@ -156,16 +142,10 @@ class Conversations:
         (``StaleConversation``) unless the conversation is still resolved by the bot and the identity still
         remembers it with no other open: then the message starts a conversation as after any resolve."""
         now = clock.iso(message.created_at)
-        update = (Update()
-                  .set("status", ConversationStatus.OPEN.value).set("updated_at", now)
-                  .set("last_inbound_at", now).set("channel", channel).set("route", route)
-                  .set(f"routes.{channel}", route)
-                  .set("last_message_preview", preview)
-                  .set("StatusPK", it.status_pk("open")).set("StatusSK", now).set("InboxSK", f"open#{now}")
-                  .set("changed_by", "customer").set("awaiting_since", now).set("cycle_started_at", now)
+        update = (_customer_wrote(now, channel, route, preview).set("awaiting_since", now)
+                  .set("cycle_started_at", now)
                   .remove("resolved_at").remove("resolved_by").remove("ttl").remove("InboxPK").remove("assignee")
                   .remove("sla.first_response_at")
-                  .add("message_count", 1)
                   .when("attribute_exists(PK) AND #status = :resolved AND resolved_by = :by", resolved="resolved",
                         by=resolved_by))
         ops = [self._marker_op(provider, provider_id, message, work), self.table.put_op(it.message_item(message)),
@@ -173,6 +153,11 @@ class Conversations:
                *self.identities.take_back_ops(identity, message.conversation_id),
                self.table.put_op(it.message_item(note)),
                self._not_erased_op(provider, provider_id)]
+        self._store_inbound(ops, provider_id, StaleConversation(message.conversation_id))
+
+    def _store_inbound(self, ops: list[dict[str, Any]], provider_id: str, refused: Exception) -> None:
+        """One inbound message's transaction, its provider marker first and the not-erased check last: a replay
+        of either raises ``DuplicateDelivery``, any other refusal ``refused``."""
         try:
             self.table.transact(ops)
         except TransactionCancelled as exc:
@@ -180,7 +165,7 @@ class Conversations:
                 raise self._duplicate(provider_id, exc) from exc
             if len(ops) - 1 in exc.failed:
                 raise DuplicateDelivery(provider_id, None) from exc
-            raise StaleConversation(message.conversation_id) from exc
+            raise refused from exc
 
     def _not_erased_op(self, provider: str, provider_id: str) -> dict[str, Any]:
         """A message of a customer who was erased (its marker is only a hash now) is a replay: refused."""
@@ -205,14 +190,7 @@ class Conversations:
             ops.extend(self.identities.open_ops(identity, conversation.id, customer.name, expected_open))
         ops.extend(self.table.put_op(item) for item in deadline_items)
         ops.append(self._not_erased_op(provider, provider_id))
-        try:
-            self.table.transact(ops)
-        except TransactionCancelled as exc:
-            if 0 in exc.failed:
-                raise self._duplicate(provider_id, exc) from exc
-            if len(ops) - 1 in exc.failed:
-                raise DuplicateDelivery(provider_id, None) from exc
-            raise IdentityRace(identity_key) from exc
+        self._store_inbound(ops, provider_id, IdentityRace(identity_key))
 
     def opening_items(self, conversation: Conversation, clocks: Any = None) -> list[dict[str, Any]]:
         """A new conversation's item with its clocks, then one due-index item per running deadline."""
@@ -1234,3 +1212,15 @@ def _safe_missing_map(table: Table, conversation_id: str, name: str) -> bool:
 
 class AgentUnavailable(Exception):
     pass
+
+
+def _customer_wrote(now: str, channel: str, route: dict[str, str], preview: str | None) -> Update:
+    """The conversation's side of a customer's message: open, on the channel they used, one message more."""
+    return (Update()
+            .set("status", ConversationStatus.OPEN.value).set("updated_at", now)
+            .set("last_inbound_at", now).set("channel", channel).set("route", route)
+            .set(f"routes.{channel}", route)
+            .set("last_message_preview", preview)
+            .set("StatusPK", it.status_pk("open")).set("StatusSK", now).set("InboxSK", f"open#{now}")
+            .set("changed_by", "customer")
+            .add("message_count", 1))
