@@ -65,6 +65,28 @@ def test_set_offset_moves_now_by_that_many_seconds():
     assert clock.now() - before < timedelta(seconds=5)
 
 
+
+def test_api_moments_are_fixed_width_so_a_whole_second_sorts_with_its_fractions():
+    # Given a model an API answers with, holding a moment on the whole second and moments just after it
+    from pydantic import BaseModel
+
+    class Out(BaseModel):
+        at: clock.Instant
+        maybe: clock.Instant | None = None
+
+    base = datetime(2026, 12, 3, 17, 30, 14, tzinfo=UTC)
+    moments = [base + timedelta(milliseconds=ms) for ms in (397, 0, 218, 1000)]
+    # When they are answered as JSON
+    texts = [Out(at=m).model_dump(mode="json")["at"] for m in moments]
+    # Then each carries all six digits, and the strings sort like the moments
+    assert texts[1] == "2026-12-03T17:30:14.000000Z"
+    assert sorted(texts) == [Out(at=m).model_dump(mode="json")["at"] for m in sorted(moments)]
+    # And the document still says what the field is; None stays None; Python mode keeps the datetime
+    schema = Out.model_json_schema(mode="serialization")["properties"]["at"]
+    assert schema == {"format": "date-time", "title": "At", "type": "string"}
+    assert Out(at=base).model_dump(mode="json")["maybe"] is None and Out(at=base).model_dump()["at"] == base
+
+
 # ------------------------------------------------------------------------------ ids
 
 CROCKFORD = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from shopdesk.api.attachments import Files
+from shopdesk.clock import Instant
 from shopdesk.logic.access import Caller, roles
 from shopdesk.logic.snooze import SnoozePreset
 from shopdesk.models import (
@@ -100,7 +100,7 @@ class AssignmentIn(BaseModel):
 
 class StatusIn(BaseModel):
     status: ConversationStatus
-    until: datetime | None = Field(default=None, description="snoozed only: open again at this time (with a zone)")
+    until: Instant | None = Field(default=None, description="snoozed only: open again at this time (with a zone)")
     preset: SnoozePreset | None = Field(
         default=None, description="snoozed only, instead of until: later_today (3 h, no later than today's close), "
                                   "tomorrow_morning (the next business day's opening), next_week (the opening of "
@@ -154,7 +154,7 @@ class MessageOut(BaseModel):
     subject: str | None = None
     status: str | None
     attachments: list[AttachmentOut]
-    created_at: datetime
+    created_at: Instant
     author: str | None = None
     provider_id: str | None = None
     error: MessageError | None = None
@@ -193,7 +193,7 @@ class MentionOut(BaseModel):
 
     by: str | None = Field(description="who mentioned the caller last")
     message_id: str | None = Field(description="the latest note that mentions the caller")
-    at: datetime = Field(description="when the caller was last mentioned here")
+    at: Instant = Field(description="when the caller was last mentioned here")
     count: int = Field(description="mentions of the caller here in all")
     unread: int = Field(description="mentions since the caller last opened the conversation (0: read)")
 
@@ -210,9 +210,9 @@ class ConversationOut(BaseModel):
     channel: str
     channels: list[str] = Field(default_factory=list)     # the customer's channels in this conversation
     sla: Sla
-    created_at: datetime
-    updated_at: datetime
-    waiting_since: datetime | None = None
+    created_at: Instant
+    updated_at: Instant
+    waiting_since: Instant | None = None
     last_message_preview: str | None = None
     message_count: int = 0
     language: str | None = None                           # the customer's language (their messages, hints)
@@ -221,7 +221,7 @@ class ConversationOut(BaseModel):
     breach_risk: float | None = Field(default=None, ge=0, le=1, description=(
         "while it waits in a queue: the chance it misses its next SLA target (the sweep's estimate, each minute)"))
     messages: list[MessageOut] = Field(default_factory=list)
-    snoozed_until: datetime | None = None                 # snoozed: when it opens again by itself
+    snoozed_until: Instant | None = None                 # snoozed: when it opens again by itself
     mention: MentionOut | None = None                     # the mentions view only
     bot: ConversationBot | None = None      # what the bot did: answering, handed_off (with the reason), resolved
 

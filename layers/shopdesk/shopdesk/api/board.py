@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from shopdesk.clock import Instant
 from shopdesk.dal.sla_events import SlaEvent
 
 
@@ -14,8 +14,8 @@ class SlaEventOut(BaseModel):
     kind: Literal["warning", "breach", "risk"]
     conversation_id: str
     target: str = Field(description="first_response, next_response or resolution")
-    due_at: datetime
-    at: datetime = Field(description="when the sweep flagged it")
+    due_at: Instant
+    at: Instant = Field(description="when the sweep flagged it")
     team: str | None = None
     assignee: str | None = None
     priority: str | None = Field(default=None, description="after the escalation a breach brings")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -10,6 +9,7 @@ from pydantic import BaseModel
 
 from shopdesk.api import problems
 from shopdesk.api.problems import FieldError, ValidationProblem
+from shopdesk.clock import Instant
 from shopdesk.logic.render import VARIABLES, MissingVariables, TemplateInvalid
 from shopdesk.models.canned import CannedFile, CannedResponse, Scope
 
@@ -22,8 +22,8 @@ class CannedOut(BaseModel):
     bodies: dict[str, str]
     attachments: list[CannedFile] = []  # sent with every reply that uses it
     uses: int                           # replies sent with it
-    last_used_at: datetime | None = None
-    updated_at: datetime | None = None
+    last_used_at: Instant | None = None
+    updated_at: Instant | None = None
     updated_by: str | None = None
 
     @classmethod

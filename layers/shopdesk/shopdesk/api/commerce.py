@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
@@ -10,6 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from pydantic import BaseModel, Field, StringConstraints
 
 from shopdesk.api import problems
+from shopdesk.clock import Instant
 from shopdesk.commerce import CommerceRefused, CommerceUnavailable
 from shopdesk.commerce.actions import ActionDone, ConfirmationRequired, OrderActionInvalid
 from shopdesk.commerce.lookup import FoundOrder, OrderPanel
@@ -27,9 +27,9 @@ class OrderOut(BaseModel):
     platform: str
     name: str                                 # "#1001"
     number: str
-    created_at: datetime
-    updated_at: datetime
-    cancelled_at: datetime | None = None
+    created_at: Instant
+    updated_at: Instant
+    cancelled_at: Instant | None = None
     financial_status: str | None = None
     fulfillment_status: str | None = None
     platform_status: str | None = None

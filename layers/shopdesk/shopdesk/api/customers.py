@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints
 
 from shopdesk.api.agent import ConversationOut
 from shopdesk.api.commerce import OrderOut
+from shopdesk.clock import Instant
 from shopdesk.logic.customers import CustomerView, Duplicate
 from shopdesk.models import Identity
 from shopdesk.models.customer import CustomerEvent, MergeRecord
@@ -57,7 +57,7 @@ class EvidenceOut(BaseModel):
     conversation_id: str | None = None
     message_id: str | None = None
     order: str | None = None
-    at: datetime
+    at: Instant
 
 
 class CustomerBrief(BaseModel):
@@ -88,11 +88,11 @@ class MergeOut(BaseModel):
     status: str
     by: str
     reason: str
-    at: datetime
+    at: Instant
     identities_moved: list[str]
     conversations_moved: list[str]
     unmerged_by: str | None = None
-    unmerged_at: datetime | None = None
+    unmerged_at: Instant | None = None
     unmerge_reason: str | None = None
 
     @classmethod

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -10,6 +9,7 @@ from pydantic import BaseModel
 
 from shopdesk.api import problems
 from shopdesk.api.problems import FieldError, Problem, ValidationProblem
+from shopdesk.clock import Instant
 from shopdesk.logic.compose import Refused
 from shopdesk.logic.macros import MacroInvalid, Outcome
 from shopdesk.models.canned import Scope
@@ -22,7 +22,7 @@ class LabelOut(BaseModel):
     name: str
     color: str
     retired: bool
-    updated_at: datetime | None = None
+    updated_at: Instant | None = None
     updated_by: str | None = None
 
     @classmethod
@@ -43,7 +43,7 @@ class MacroOut(BaseModel):
     scope: Scope
     name: str
     actions: list[Action]
-    updated_at: datetime | None = None
+    updated_at: Instant | None = None
     updated_by: str | None = None
 
     @classmethod

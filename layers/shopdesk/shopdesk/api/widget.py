@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from shopdesk.clock import Instant
 
 
 class StartIn(BaseModel):
@@ -80,7 +81,7 @@ class WidgetMessage(BaseModel):
     id: str
     sender: Literal["visitor", "agent"] = Field(alias="from")
     text: str | None
-    created_at: datetime
+    created_at: Instant
     attachments: list[WidgetAttachment]
     choices: list[WidgetChoice] = []
 
@@ -112,8 +113,8 @@ class PastConversation(BaseModel):
     id: str
     status: Literal["open", "pending", "snoozed", "resolved"]
     channel: str = Field(description="where the customer last wrote in it (webchat, email, whatsapp...)")
-    created_at: datetime
-    updated_at: datetime
+    created_at: Instant
+    updated_at: Instant
     last_message_preview: str | None
     message_count: int
 

@@ -8,10 +8,11 @@ onto them and its own status is kept in ``platform_status``.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
+
+from shopdesk.clock import Instant
 
 Platform = Literal["shopify", "woocommerce"]
 Amount = Annotated[str, Field(pattern=r"^-?[0-9]+(\.[0-9]+)?$")]
@@ -47,14 +48,14 @@ class Fulfillment(BaseModel):
     id: str
     status: str | None = None               # success, cancelled, ...
     shipment_status: str | None = None      # in_transit, delivered, ...
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    created_at: Instant | None = None
+    updated_at: Instant | None = None
     tracking: list[Tracking] = Field(default_factory=list)
 
 
 class Refund(BaseModel):
     id: str
-    created_at: datetime | None = None
+    created_at: Instant | None = None
     amount: Amount | None = None
     note: str | None = None
 
@@ -64,9 +65,9 @@ class Order(BaseModel):
     id: str                                  # the platform's order id (Shopify's numeric id, not the GID)
     name: str                                # what the customer sees: "#1001"
     number: str                              # "1001"
-    created_at: datetime
-    updated_at: datetime                     # orders are applied newest-wins on this
-    cancelled_at: datetime | None = None
+    created_at: Instant
+    updated_at: Instant                     # orders are applied newest-wins on this
+    cancelled_at: Instant | None = None
     financial_status: str | None = None
     fulfillment_status: str | None = None
     platform_status: str | None = None       # WooCommerce's own status (processing, completed...)
@@ -105,7 +106,7 @@ class ShopCustomer(BaseModel):
     phone: str | None = None
     first_name: str | None = None
     last_name: str | None = None
-    updated_at: datetime
+    updated_at: Instant
 
 
 class PrivacyRequest(BaseModel):
@@ -115,7 +116,7 @@ class PrivacyRequest(BaseModel):
     platform: Platform
     topic: str
     shop_domain: str | None = None
-    received_at: datetime
+    received_at: Instant
     customer: dict[str, str | None] | None = None
     orders: list[str] = Field(default_factory=list)
     data_request_id: str | None = None

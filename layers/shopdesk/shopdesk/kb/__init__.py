@@ -5,10 +5,11 @@ computing each article's vector when it changes, never per request."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shopdesk.clock import Instant
 
 ArticleId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="letters, digits, _ and -")]
 LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2}$", description="ISO 639-1, e.g. en, es, pt, de, tr, id, sk")]
@@ -47,7 +48,7 @@ class Article(ArticleContent):
     id: ArticleId
     status: Status = "published"
     version: Annotated[int, Field(ge=1)] = 1
-    updated_at: datetime | None = None
+    updated_at: Instant | None = None
     updated_by: str | None = None
 
     @property

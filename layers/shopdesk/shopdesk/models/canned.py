@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from shopdesk.clock import Instant
 from shopdesk.models.admin import Language
 from shopdesk.models.message import Attachment
 
@@ -50,6 +50,6 @@ class CannedResponse(CannedContent):
     scope: Scope
     owner: str | None = None          # the agent of a personal one
     uses: int = 0                     # replies sent with it
-    last_used_at: datetime | None = None
-    updated_at: datetime | None = None
+    last_used_at: Instant | None = None
+    updated_at: Instant | None = None
     updated_by: str | None = None

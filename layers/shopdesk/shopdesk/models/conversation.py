@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
+from shopdesk.clock import Instant
 from shopdesk.models.message import Message
 
 
@@ -50,18 +50,18 @@ class ReplyRoute(BaseModel):
     to: str
     sender: str
     provider: str = "twilio"
-    last_inbound_at: datetime | None = None   # opens the WhatsApp / Messenger 24-hour window
+    last_inbound_at: Instant | None = None   # opens the WhatsApp / Messenger 24-hour window
     context: dict[str, Any] | None = None     # what a reply needs to thread: email subject/Message-ID, ...
 
 
 class SlaDeadline(BaseModel):
-    due_at: datetime
-    warn_at: datetime | None = None
+    due_at: Instant
+    warn_at: Instant | None = None
 
 
 class Sla(BaseModel):
-    first_response_due_at: datetime | None = None
-    first_response_at: datetime | None = None
+    first_response_due_at: Instant | None = None
+    first_response_at: Instant | None = None
     breaches: list[str] = Field(default_factory=list)
     deadlines: dict[str, SlaDeadline] | None = None    # running targets: first_response, next_response, resolution
     paused: bool = False                               # pending or snoozed: no clock runs
@@ -91,12 +91,12 @@ class Conversation(BaseModel):
     urgent: bool = False                           # the customer's last message was urgent
     skills: list[str] = Field(default_factory=list)   # an agent needs all of them
     previous_agent: str | None = None              # who helped this customer last (sticky routing)
-    previous_agent_at: datetime | None = None
-    last_acknowledged_at: datetime | None = None   # the last automatic "when to expect an answer"
+    previous_agent_at: Instant | None = None
+    last_acknowledged_at: Instant | None = None   # the last automatic "when to expect an answer"
     passed_over: list[str] = Field(default_factory=list)   # agents it was taken from for silence
     granted: list[str] = Field(default_factory=list)   # agents who keep access outside its team (shopdesk.logic.access)
     mentions_unread: list[str] = Field(default_factory=list)   # agents with unread @mentions here (logic.mentions)
-    snoozed_until: datetime | None = None          # the end of the last snooze (logic.snooze); stale once woken
+    snoozed_until: Instant | None = None          # the end of the last snooze (logic.snooze); stale once woken
     labels: list[str] = Field(default_factory=list)    # label ids (shopdesk.logic.labels), sorted
     breach_risk: float | None = None               # while waiting: the chance it breaches (logic.breach_risk)
     risk_raised: dict[str, str] = Field(default_factory=dict, exclude=True)   # target -> due time: risk warned
@@ -106,9 +106,9 @@ class Conversation(BaseModel):
     route: ReplyRoute                              # where a reply goes by default
     routes: dict[str, ReplyRoute] = Field(default_factory=dict)   # every channel of this conversation
     sla: Sla = Field(default_factory=Sla)
-    created_at: datetime
-    updated_at: datetime
-    waiting_since: datetime | None = None
+    created_at: Instant
+    updated_at: Instant
+    waiting_since: Instant | None = None
     last_message_preview: str | None = None
     message_count: int = 0
     messages: list[Message] = Field(default_factory=list)

@@ -4,11 +4,11 @@ them."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from shopdesk.clock import Instant
 from shopdesk.models.conversation import CustomerRef
 
 Tier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
@@ -18,7 +18,7 @@ class Customer(CustomerRef):
     """The customer record (``CUSTOMER#<id>``): ``tier`` is None until the shop gives them one;
     ``merged_into`` names the customer they were merged into (until an unmerge)."""
 
-    created_at: datetime | None = None
+    created_at: Instant | None = None
     language: str | None = None              # the language they last wrote in, when sure (shopdesk.understanding)
     merged_into: str | None = None
     merge_id: str | None = None
@@ -34,7 +34,7 @@ class Evidence(BaseModel):
     conversation_id: str | None = None
     message_id: str | None = None
     order: str | None = None                 # the order's name ("#1001")
-    at: datetime
+    at: Instant
 
 
 class CustomerEvent(BaseModel):
@@ -42,7 +42,7 @@ class CustomerEvent(BaseModel):
 
     id: str
     kind: Literal["merged", "merged_into", "unmerged", "linked"]
-    at: datetime
+    at: Instant
     by: str                                  # an agent id, or "system" for a link on the customer's evidence
     reason: str
     other_id: str | None = None              # the other customer of a merge
@@ -66,7 +66,7 @@ class MergeRecord(BaseModel):
     merged_id: str                            # the customer merged into it
     by: str
     reason: str
-    at: datetime
+    at: Instant
     status: Literal["merged", "unmerged"] = "merged"
     survivor_name: str | None = None          # the survivor's name before
     survivor_identities: list[str]            # "kind#address", the survivor's before
@@ -74,5 +74,5 @@ class MergeRecord(BaseModel):
     identities_before: dict[str, IdentityBefore]
     conversations_moved: list[str]            # the merged customer's conversations, now the survivor's
     unmerged_by: str | None = None
-    unmerged_at: datetime | None = None
+    unmerged_at: Instant | None = None
     unmerge_reason: str | None = None

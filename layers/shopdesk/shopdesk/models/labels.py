@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from shopdesk.clock import Instant
 
 LabelId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 LabelName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
@@ -25,7 +26,7 @@ class LabelContent(BaseModel):
 class Label(LabelContent):
     id: LabelId
     retired: bool = False               # kept on the conversations that have it; cannot be added any more
-    updated_at: datetime | None = None
+    updated_at: Instant | None = None
     updated_by: str | None = None
 
 

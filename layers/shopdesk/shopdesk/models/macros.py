@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from shopdesk.clock import Instant
 from shopdesk.models.admin import Slug
 from shopdesk.models.canned import CannedId, Scope
 from shopdesk.models.conversation import ConversationStatus, Priority
@@ -105,7 +106,7 @@ class Macro(MacroContent):
     id: MacroId
     scope: Scope
     owner: str | None = None
-    updated_at: datetime | None = None
+    updated_at: Instant | None = None
     updated_by: str | None = None
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from shopdesk.clock import Instant
 
 
 class Direction(StrEnum):
@@ -58,7 +59,7 @@ class SendIntent(BaseModel):
 
     part: int                               # which part of the reply (0 for a reply sent as one message)
     attempt: int                            # the queue's receive count of the delivery that sent it
-    since: datetime                         # when the provider was called
+    since: Instant                         # when the provider was called
     reference: str                          # ours, carried back by the provider's callbacks where it can
 
 
@@ -70,7 +71,7 @@ class Message(BaseModel):
     text: str | None = None
     status: str | None = None
     attachments: list[Attachment] = Field(default_factory=list)
-    created_at: datetime
+    created_at: Instant
     author: str | None = None               # agent id for outbound replies and notes
     provider_id: str | None = None          # Twilio MessageSid, wamid, ...
     error: MessageError | None = None       # why a send failed, in the provider's words
@@ -83,7 +84,7 @@ class Message(BaseModel):
     subject: str | None = None              # email
     payload: dict[str, Any] | None = None   # structured content: location, template, email headers...
     masked: list[str] = Field(default_factory=list)   # what was masked before storing: card, IBAN, <pattern>
-    expires_at: datetime | None = None      # retention: the item's TTL (shopdesk.privacy.settings.Retention)
+    expires_at: Instant | None = None      # retention: the item's TTL (shopdesk.privacy.settings.Retention)
     # What shopdesk understood of an inbound message (shopdesk.understanding), set by the router:
     language: str | None = None             # ISO 639-1 (en, es, ... or another code the model found)
     sentiment: str | None = None            # negative | neutral | positive
@@ -132,7 +133,7 @@ class InboundMessage(BaseModel):
     kind: str = "text"                      # text, media, location, contacts, interactive, postback, unsupported
     payload: dict[str, Any] | None = None   # the structured content of a location, contact card, button...
     reply_context: str | None = None        # provider id of the message this one answers
-    sent_at: datetime | None = None         # provider's timestamp
+    sent_at: Instant | None = None         # provider's timestamp
     email: EmailMeta | None = None
     raw: dict[str, Any] = Field(default_factory=dict)
 

@@ -20,9 +20,9 @@ conversations of the hits and keeps only those the caller may see.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
+from shopdesk.clock import Instant
 from shopdesk.errors import ShopdeskError
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ class SearchDoc:
 
     conversation_id: str
     message_id: str
-    created_at: datetime
+    created_at: Instant
     terms: str                    # shopdesk.search.text.index_terms, space-separated
     language: str | None = None
     direction: str | None = None
@@ -46,7 +46,7 @@ class SearchFilters:
     """Narrow a query: messages of these conversations only, or written since a time."""
 
     conversation_ids: tuple[str, ...] = ()
-    since: datetime | None = None
+    since: Instant | None = None
 
 
 @dataclass(frozen=True)
