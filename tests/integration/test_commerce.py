@@ -112,7 +112,7 @@ def test_out_of_order_updates_end_in_the_newest_state(desk: Any, shop: dict[str,
     stored = _stored(desk, "shopify", ORDER_ID)
     assert stored is not None
     assert stored["financial_status"] == "paid"
-    assert stored["updated_at"] == "2026-03-02T10:16:41-05:00"
+    assert stored["updated_at"] == "2026-03-02T15:16:41.000000Z"      # the shop's 10:16:41-05:00, kept in UTC
     assert desk.item(f"ORDER#shopify#{ORDER_ID}")["updated_at"] == "2026-03-02T15:16:41.000Z"   # compared in UTC
     if order[0] == "orders_updated_arrives_first":
         assert answers[1][1]["status"] == "stale"        # the older create changed nothing
