@@ -195,9 +195,31 @@ def test_reply_buttons_become_each_channels_own_kind():
     assert [b["callback_data"] for b in body["reply_markup"]["inline_keyboard"][0]] == ["bot_yes", "bot_no"]
 
 
-def test_an_articles_passages_are_its_sentences_under_its_title_never_the_title_alone():
+def test_an_articles_passages_are_its_sentences_under_its_title_and_tags_never_the_title_alone():
     article = Article(id="a", title="Returns", body="Return within 30 days. Labels are free!", language="en")
     assert passages(article) == ["Returns: Return within 30 days.", "Returns: Labels are free!"]
+    tagged = article.model_copy(update={"tags": ["returns", "return label"]})
+    assert passages(tagged) == ["Returns (returns, return label): Return within 30 days.",
+                                "Returns (returns, return label): Labels are free!"]
+
+
+def test_a_groups_dense_score_adds_a_share_of_its_mean_passage_cosine_to_its_best():
+    # Given the same index with and without the group's mean counted
+    from dataclasses import replace
+
+    plain = KbIndex([Indexed(e.article, e.vectors) for e in INDEX.entries], EMBEDDER,
+                    replace(INDEX.tuning, context_weight=0.0))
+    context = KbIndex([Indexed(e.article, e.vectors) for e in INDEX.entries], EMBEDDER,
+                      replace(INDEX.tuning, context_weight=0.5))
+    # When one question is searched in both
+    [a, *_] = plain.search("how long does standard delivery take", "en")
+    [b, *_] = context.search("how long does standard delivery take", "en")
+    # Then the group is the same and its score is its best cosine plus half its passages' mean cosine
+    assert a.group == b.group
+    members = [i for i, e in enumerate(context.entries) if e.article.original == b.group]
+    _best, total, count = context._cosines("how long does standard delivery take", "en")
+    mean = sum(total[i] for i in members) / sum(count[i] for i in members)
+    assert b.dense == pytest.approx(a.dense + 0.5 * mean, abs=1e-3)
 
 
 def test_the_confidence_adds_a_share_of_the_lead_over_the_runner_up_group():

@@ -819,7 +819,7 @@ export interface components {
             when: "always" | "outside_business_hours";
             /**
              * Confidence Threshold
-             * @description answers below it are handed over; null: the tuned default (0.29)
+             * @description answers below it are handed over; null: the tuned default (0.41)
              */
             confidence_threshold?: number | null;
             /**
@@ -868,7 +868,7 @@ export interface components {
             when: "always" | "outside_business_hours";
             /**
              * Confidence Threshold
-             * @description answers below it are handed over; null: the tuned default (0.29)
+             * @description answers below it are handed over; null: the tuned default (0.41)
              */
             confidence_threshold?: number | null;
             /**
