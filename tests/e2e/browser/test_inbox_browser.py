@@ -258,6 +258,9 @@ def test_a_supervisor_changes_a_calendar_and_sees_a_version_conflict(stack, open
     form.get_by_label(re.compile("^Holidays")).fill("2026-12-24\n2026-12-31 09:00-12:00")
     form.get_by_role("button", name="Save").click()
     expect(form.get_by_role("status")).to_have_text("Saved")
+    # the form goes on editing what it saved: the list's reload does not wipe it
+    expect(form.get_by_label("Id", exact=True)).to_have_value("browser-hours")
+    expect(form.get_by_label("Monday", exact=True)).to_have_value("09:00-12:30, 13:30-17:00")
     stored = {c["id"]: c for c in stack.get("/admin/calendars", token=stack.token("alice")).json()["items"]}
     assert stored["browser-hours"]["weekly"]["mon"] == [{"start": "09:00", "end": "12:30"},
                                                          {"start": "13:30", "end": "17:00"}]

@@ -115,6 +115,9 @@ function useList<T>(load: () => Promise<{ items: T[] }>): [T[], () => Promise<vo
 
 const text = (set: (v: string) => void) => (e: Event) => set((e.target as HTMLInputElement).value);
 
+/** What an edit form shows: a new item (""), or one item at one version. */
+const versionKey = (item: { id: string; version: number } | null) => (item ? `${item.id}@${item.version}` : "");
+
 function AgentsAdmin() {
   const { store, t } = useApp();
   const [agents, reload] = useList<AdminAgent>(() => store.api.adminAgents());
@@ -279,13 +282,15 @@ function CalendarsAdmin() {
   const [days, setDays] = useState<Record<string, string>>({});
   const [holidays, setHolidays] = useState("");
   const [formError, setFormError] = useState<string | null>(null);
+  // the calendar picked, as the list last loaded it: the form follows it when another is picked or its version
+  // moves (a save, a conflict's reload), never when the list merely loads (that wiped what was being typed)
+  const fresh = editing ? calendars.find((c) => c.id === editing.id) ?? editing : null;
   useEffect(() => {
-    const fresh = editing ? calendars.find((c) => c.id === editing.id) ?? editing : null;
     setId(fresh?.id ?? "");
     setZone(fresh?.time_zone ?? "UTC");
     setDays(Object.fromEntries(WEEKDAYS.map((d) => [d, windowsText(fresh?.weekly[d])])));
     setHolidays(holidaysText(fresh?.holidays));
-  }, [editing, calendars]);
+  }, [versionKey(fresh)]);
   const submit = (e: Event) => {
     e.preventDefault();
     setFormError(null);
@@ -296,7 +301,10 @@ function CalendarsAdmin() {
       setFormError(error instanceof Error ? error.message : String(error));
       return;
     }
-    void save(() => store.api.putCalendar(id.trim(), body, editing?.version));
+    let stored: Calendar | undefined;
+    void save(async () => {
+      stored = await store.api.putCalendar(id.trim(), body, fresh?.version);
+    }).then((ok) => ok && stored && setEditing(stored));
   };
   return (
     <section>
@@ -369,8 +377,8 @@ function PoliciesAdmin() {
   const [p, setP] = useState<SlaPolicy>(blank);
   const [minutes, setMinutes] = useState<Record<string, string>>({});
   const [applies, setApplies] = useState({ channels: "", tiers: "", teams: "" });
+  const fresh = editing ? policies.find((x) => x.id === editing.id) ?? editing : null;
   useEffect(() => {
-    const fresh = editing ? policies.find((x) => x.id === editing.id) ?? editing : null;
     setP(fresh ?? blank);
     const m: Record<string, string> = {};
     for (const pr of PRIORITIES)
@@ -384,7 +392,7 @@ function PoliciesAdmin() {
       tiers: (fresh?.applies_to.tiers ?? []).join(", "),
       teams: (fresh?.applies_to.teams ?? []).join(", "),
     });
-  }, [editing, policies]);
+  }, [versionKey(fresh)]); // as calendars: a list load never wipes a policy being typed
   const submit = (e: Event) => {
     e.preventDefault();
     const targets: SlaPolicy["targets"] = {};
@@ -404,7 +412,10 @@ function PoliciesAdmin() {
       calendar_id: p.calendar_id || null,
       applies_to: { channels: orNull(applies.channels), tiers: orNull(applies.tiers), teams: orNull(applies.teams) },
     };
-    void save(() => store.api.putPolicy(body, editing?.version));
+    let stored: Versioned<SlaPolicy> | undefined;
+    void save(async () => {
+      stored = await store.api.putPolicy(body, fresh?.version);
+    }).then((ok) => ok && stored && setEditing(stored));
   };
   return (
     <section>
