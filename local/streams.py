@@ -9,6 +9,11 @@ or a malformed response retries the whole batch (halved first when ``BisectBatch
 which does not count as a retry). After ``MaximumRetryAttempts`` the batch's description (shard,
 first and last sequence numbers, stream) goes to the ``OnFailure`` SQS destination and the shard moves
 on. A retry waits a little longer each time (up to 5 s), so a failing record never spins.
+
+Every mapping of one shard reads through one ``ShardReader``: a GetRecords made for any of them hands its
+records to all of them (each keeps its own position, filters and retries, as separate mappings do in AWS).
+Four mappings read the table's stream; reading it once instead of four times took most of the local stack's
+time under load (moto serialises each record's images field by field).
 """
 
 from __future__ import annotations
@@ -124,6 +129,47 @@ def failed_position(invocation: Invocation, batch: list[dict[str, Any]], report_
 # ---------------------------------------------------------------- the pollers
 
 
+class ShardReader:
+    """One shard read once for every mapping of it: a mapping that has nothing buffered makes the GetRecords,
+    and the records it gets are buffered for the others. A mapping is caught up only after a read of its own
+    found nothing, with nothing buffered for it."""
+
+    def __init__(self, stream_arn: str, shard_id: str, starting_position: str, aws: Aws) -> None:
+        self.stream_arn = stream_arn
+        self.shard_id = shard_id
+        self.starting_position = starting_position
+        self.aws = aws
+        self._lock = threading.Lock()
+        self._iterator: str | None = None
+        self._buffers: dict[int, list[dict[str, Any]]] = {}
+
+    def subscribe(self) -> int:
+        with self._lock:
+            key = len(self._buffers)
+            self._buffers[key] = []
+            return key
+
+    def read(self, key: int) -> tuple[list[dict[str, Any]], float | None]:
+        """Records not yet handed to ``key`` (Lambda's event form), and when the read that found them started
+        (None when they came from the buffer)."""
+        with self._lock:
+            if self._buffers[key]:
+                records, self._buffers[key] = self._buffers[key], []
+                return records, None
+            streams = self.aws.client("dynamodbstreams")
+            if self._iterator is None:
+                self._iterator = streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=self.shard_id,
+                                                            ShardIteratorType=self.starting_position)["ShardIterator"]
+            asked = time.monotonic()
+            answer = streams.get_records(ShardIterator=self._iterator, Limit=1000)
+            self._iterator = answer["NextShardIterator"]
+            records = [lambda_record(raw, self.stream_arn) for raw in answer.get("Records") or []]
+            for other, buffer in self._buffers.items():
+                if other != key:
+                    buffer.extend(records)
+            return records, asked
+
+
 class ShardPoller:
     def __init__(
         self,
@@ -133,10 +179,13 @@ class ShardPoller:
         runtime: Runtime,
         queues: dict[str, str],
         stop: threading.Event,
+        reader: ShardReader | None = None,
     ) -> None:
         self.source = source
         self.shard_id = shard_id
         self.aws = aws
+        self.reader = reader or ShardReader(source.stream_arn, shard_id, source.starting_position, aws)
+        self.key = self.reader.subscribe()
         self.runtime = runtime
         self.queues = queues
         self.stop = stop
@@ -146,23 +195,14 @@ class ShardPoller:
         self.caught_up_at = 0.0  # monotonic time of the last read that found nothing new with nothing pending
 
     def run(self) -> None:
-        streams = self.aws.client("dynamodbstreams")
-        iterator = streams.get_shard_iterator(
-            StreamArn=self.source.stream_arn, ShardId=self.shard_id, ShardIteratorType=self.source.starting_position
-        )["ShardIterator"]
         limit, attempts = self.source.batch_size, 0
         while not self.stop.is_set():
             if len(self.pending) < self.source.batch_size:
                 try:
-                    asked = time.monotonic()
-                    answer = streams.get_records(ShardIterator=iterator, Limit=1000)
-                    iterator = answer["NextShardIterator"]
-                    if not answer.get("Records") and not self.pending:
+                    records, asked = self.reader.read(self.key)
+                    if not records and not self.pending and asked is not None:
                         self.caught_up_at = asked
-                    for raw in answer.get("Records") or []:
-                        record = lambda_record(raw, self.source.stream_arn)
-                        if passes(self.source, record):
-                            self.pending.append(record)
+                    self.pending.extend(record for record in records if passes(self.source, record))
                 except Exception as error:  # keep polling, like the Lambda service
                     if self.stop.is_set():
                         return
@@ -255,10 +295,13 @@ class StreamPollers:
 
     def start(self) -> None:
         streams = self.aws.client("dynamodbstreams")
+        readers: dict[tuple[str, str, str], ShardReader] = {}
         for source in self.sources:
             shards = streams.describe_stream(StreamArn=source.stream_arn)["StreamDescription"].get("Shards") or []
             for shard in shards:
-                poller = ShardPoller(source, shard["ShardId"], self.aws, self.runtime, self.queues, self.stop)
+                where = (source.stream_arn, shard["ShardId"], source.starting_position)
+                reader = readers.setdefault(where, ShardReader(*where, self.aws))
+                poller = ShardPoller(source, shard["ShardId"], self.aws, self.runtime, self.queues, self.stop, reader)
                 self.pollers.append(poller)
                 threading.Thread(target=poller.run, daemon=True, name=f"stream {source.function}").start()
             log.info(

@@ -1,0 +1,76 @@
+"""The local stack reads a table's stream once for all the mappings of a shard (local/streams.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from local.streams import ShardReader
+
+
+class FakeStreams:
+    """A shard that gains records between reads, as a table's stream does."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+        self.reads = 0
+
+    def get_shard_iterator(self, **_: Any) -> dict[str, str]:
+        return {"ShardIterator": "0"}
+
+    def get_records(self, ShardIterator: str, Limit: int) -> dict[str, Any]:
+        self.reads += 1
+        start = int(ShardIterator)
+        found = self.records[start:start + Limit]
+        return {"Records": found, "NextShardIterator": str(start + len(found))}
+
+    def write(self, n: int) -> None:
+        for _ in range(n):
+            k = len(self.records)
+            self.records.append({"eventID": f"e{k}", "eventName": "INSERT", "awsRegion": "us-east-1",
+                                 "dynamodb": {"SequenceNumber": str(k), "Keys": {"PK": {"S": f"K{k}"}}}})
+
+
+class FakeAws:
+    def __init__(self, streams: FakeStreams) -> None:
+        self.streams = streams
+
+    def client(self, name: str) -> FakeStreams:
+        assert name == "dynamodbstreams"
+        return self.streams
+
+
+def test_every_mapping_gets_every_record_once_in_order_from_one_read():
+    # Given three mappings of one shard and five records written
+    streams = FakeStreams()
+    reader = ShardReader("arn:stream", "shard-1", "TRIM_HORIZON", FakeAws(streams))
+    a, b, c = reader.subscribe(), reader.subscribe(), reader.subscribe()
+    streams.write(5)
+    # When each reads
+    got_a, asked_a = reader.read(a)
+    got_b, asked_b = reader.read(b)
+    got_c, asked_c = reader.read(c)
+    # Then one GetRecords served all three, each got the five records in order, as Lambda's event carries them
+    assert streams.reads == 1
+    for got in (got_a, got_b, got_c):
+        assert [r["dynamodb"]["SequenceNumber"] for r in got] == ["0", "1", "2", "3", "4"]
+        assert got[0]["eventSourceARN"] == "arn:stream" and got[0]["eventSource"] == "aws:dynamodb"
+    # And only the one that made the read knows when it was made (the others' came from their buffers)
+    assert asked_a is not None and asked_b is None and asked_c is None
+
+
+def test_a_slow_mapping_keeps_what_the_fast_ones_read_and_is_caught_up_only_by_its_own_empty_read():
+    streams = FakeStreams()
+    reader = ShardReader("arn:stream", "shard-1", "LATEST", FakeAws(streams))
+    fast, slow = reader.subscribe(), reader.subscribe()
+    streams.write(2)
+    assert len(reader.read(fast)[0]) == 2
+    streams.write(3)
+    assert len(reader.read(fast)[0]) == 3
+    # the slow mapping gets all five, in order, without a read of its own
+    records, asked = reader.read(slow)
+    assert [r["eventID"] for r in records] == ["e0", "e1", "e2", "e3", "e4"] and asked is None
+    # and then reads for itself: nothing new, and now it knows when it looked
+    records, asked = reader.read(slow)
+    assert records == [] and asked is not None
+    # nothing was handed twice
+    assert reader.read(fast)[0] == []
