@@ -533,10 +533,12 @@ function RoutingAdmin() {
     }
     void save(() => store.api.putRouting(body, routing?.version));
   };
+  // no editor before the settings arrive: what was typed into an empty one would be replaced by them
+  if (!routing) return <p class="muted">{t("loading")}</p>;
   return (
     <section>
       <h1>{t("admin.routing")}</h1>
-      {routing && <p class="muted small">{t("version", { version: routing.version })}</p>}
+      <p class="muted small">{t("version", { version: routing.version })}</p>
       <form class="card form" onSubmit={submit}>
         <label class="field">
           <span>{t("json")}</span>
