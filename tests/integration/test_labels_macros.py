@@ -149,6 +149,29 @@ def test_views_filter_by_label_and_the_indexer_keeps_the_index_in_step(catalogue
     assert listed(desk, "root", "view=all&label=shipping", ADMINS) == []
 
 
+
+def test_label_items_expire_with_a_resolved_conversation_and_stop_expiring_when_it_reopens(catalogue):
+    desk = catalogue
+    stream = Stream(desk)
+    # Given closed conversations kept 14 days, and a labelled conversation
+    assert admin(desk, "PUT", "/admin/privacy/settings", {"retention": {"closed_conversations_days": 14}})[0] == 200
+    conv = customer_writes(desk, "+31612340009", "parcel lost", "SM" + "a9" * 16)
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/labels", "alice", {"add": ["shipping", "vip"]})[0] == 200
+    assert desk.invoke("label_indexer", stream.read()) == {"batchItemFailures": []}
+    assert desk.item(f"CONV#{conv}", "LABEL#shipping").get("ttl") is None
+    # When it is resolved and the indexer reads the stream
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})[0] == 200
+    assert desk.invoke("label_indexer", stream.read()) == {"batchItemFailures": []}
+    # Then its label items expire when it does
+    expires = desk.item(f"CONV#{conv}")["ttl"]
+    assert expires
+    assert [desk.item(f"CONV#{conv}", f"LABEL#{label}")["ttl"] for label in ("shipping", "vip")] == [expires] * 2
+    # And when it reopens, neither it nor its label items expire
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "open"})[0] == 200
+    assert desk.invoke("label_indexer", stream.read()) == {"batchItemFailures": []}
+    assert desk.item(f"CONV#{conv}").get("ttl") is None
+    assert [desk.item(f"CONV#{conv}", f"LABEL#{label}").get("ttl") for label in ("shipping", "vip")] == [None, None]
+
 def test_a_label_routed_to_a_team_moves_the_conversation_there(catalogue):
     desk = catalogue
     assert admin(desk, "PUT", "/admin/teams/logistics", {"id": "logistics", "name": "Logistics"})[0] == 200

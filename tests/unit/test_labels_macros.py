@@ -78,10 +78,11 @@ def test_the_indexers_stream_filter_passes_labelled_conversations_only():
 
 class FakeConversations:
     def __init__(self) -> None:
-        self.moved: list[tuple[str, list[str], str, str]] = []
+        self.moved: list[tuple[str, list[str], str, str, int | None]] = []
 
-    def refresh_labels(self, conversation_id: str, labels: list[str], status: str, updated_at: str) -> int:
-        self.moved.append((conversation_id, labels, status, updated_at))
+    def refresh_labels(self, conversation_id: str, labels: list[str], status: str, updated_at: str,
+                       expires: int | None = None) -> int:
+        self.moved.append((conversation_id, labels, status, updated_at, expires))
         return len(labels)
 
 
@@ -90,8 +91,12 @@ def test_the_indexer_moves_label_items_only_when_status_or_activity_moved():
     new = {"SK": "META", "id": "c_1", "labels": {"vip", "shipping"}, "status": "pending",
            "updated_at": "2026-12-03T10:00:00.000Z"}
     assert follow(conversations, new, {**new, "status": "open"}) == "moved"       # type: ignore[arg-type]
-    assert conversations.moved == [("c_1", ["shipping", "vip"], "pending", "2026-12-03T10:00:00.000Z")]
+    assert conversations.moved == [("c_1", ["shipping", "vip"], "pending", "2026-12-03T10:00:00.000Z", None)]
     assert follow(conversations, new, dict(new)) == "unchanged"                     # type: ignore[arg-type]
     assert follow(conversations, {**new, "labels": set()}, None) == "skipped"       # type: ignore[arg-type]
     assert follow(conversations, None, new) == "skipped"                            # type: ignore[arg-type]
     assert len(conversations.moved) == 1
+    # a resolve under retention: the items take the conversation's expiry
+    resolved = {**new, "status": "resolved", "ttl": 1_800_000_000}
+    assert follow(conversations, resolved, new) == "moved"                          # type: ignore[arg-type]
+    assert conversations.moved[-1][-1] == 1_800_000_000

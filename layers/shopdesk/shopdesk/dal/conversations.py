@@ -663,15 +663,21 @@ class Conversations:
                 and key == it.label_index_sk(conv.status.value, clock.iso(conv.updated_at), conv.id)]
         return kept, page.cursor
 
-    def refresh_labels(self, conversation_id: str, labels: Sequence[str], status: str, updated_at: str) -> int:
+    def refresh_labels(self, conversation_id: str, labels: Sequence[str], status: str, updated_at: str,
+                       expires: int | None = None) -> int:
         """Move the conversation's label items to its current status and activity (the label indexer, #112):
         each only if it still exists (a label taken off is never put back) and was made from an older state.
-        Returns how many moved."""
+        ``expires``: the conversation's ``ttl`` (retention of closed conversations), which the items take too, or
+        lose with it. Returns how many moved."""
         moved = 0
         for label in labels:
             update = (Update().set("at", updated_at)
                       .set("LabelSK", it.label_index_sk(status, updated_at, conversation_id))
                       .when("attribute_exists(PK) AND #at < :at", at=updated_at))
+            if expires:
+                update.set("ttl", expires)
+            else:
+                update.remove("ttl")
             try:
                 self.table.update(it.conv_pk(conversation_id), it.label_sk(label), update)
                 moved += 1

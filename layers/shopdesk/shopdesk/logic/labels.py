@@ -74,7 +74,8 @@ class LabelDesk:
 def follow(conversations: Conversations, new: Mapping[str, Any] | None, old: Mapping[str, Any] | None) -> str:
     """The label indexer's part for one stream record of a conversation item: when a labelled conversation's
     status or latest activity moved, move its label items to the new place in the ByLabel index (each only
-    forwards, and never one a label change removed meanwhile). Returns what happened."""
+    forwards, and never one a label change removed meanwhile), with the conversation's expiry (a resolve under
+    retention sets one, a reopen takes it away). Returns what happened."""
     if not new or new.get("SK") != "META" or not new.get("labels"):
         return "skipped"
     status, updated_at = new.get("status"), new.get("updated_at")
@@ -82,5 +83,7 @@ def follow(conversations: Conversations, new: Mapping[str, Any] | None, old: Map
         return "skipped"
     if old and old.get("status") == status and old.get("updated_at") == updated_at:
         return "unchanged"
-    moved = conversations.refresh_labels(str(new["id"]), sorted(new["labels"]), status, updated_at)
+    expires = new.get("ttl")                # a resolved conversation's retention: its label items go with it
+    moved = conversations.refresh_labels(str(new["id"]), sorted(new["labels"]), status, updated_at,
+                                         expires=int(expires) if expires else None)
     return "moved" if moved else "current"
