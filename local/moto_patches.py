@@ -107,7 +107,7 @@ def apply() -> None:
     _cors_on_form_uploads()
     _modules_listed_once()
     _sqs_counts_when_read()
-    _stream_records_as_json()
+    _answers_as_json()
     _applied = True
 
 
@@ -116,13 +116,13 @@ def _wire_value(value: Any) -> Any:
         return round(value.timestamp(), 3)           # what moto's serialiser writes: epoch seconds, milliseconds
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
-    raise TypeError(f"{type(value).__name__} is not a stream record value")
+    raise TypeError(f"{type(value).__name__} is not a DynamoDB wire value")
 
 
-def _stream_records_as_json() -> None:
-    """GetRecords' records are already in the wire's form (AttributeValue JSON, binary as base64; the creation
-    time a datetime): written with json.dumps instead of moto's serialiser, which walks every attribute of every
-    image against the service model and took a quarter of the stack's time under load."""
+def _answers_as_json() -> None:
+    """GetRecords' records and the DynamoDB reads' items are already in the wire's form (AttributeValue JSON,
+    binary as base64; a record's creation time a datetime): written with json.dumps instead of moto's serialiser,
+    which walks every attribute against the service model and took half the stack's time under load."""
     from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
     def get_records(self):  # type: ignore[no-untyped-def]

@@ -127,6 +127,7 @@ class KbIndex:
                 rows.append(entry.vectors)
                 owners.extend([i] * entry.vectors.shape[0])
         self._owners = np.array(owners, dtype=np.int32)
+        self._passage_counts = np.bincount(self._owners, minlength=len(self.entries)).astype(np.float32)
         raw = np.vstack(rows).astype(np.float32) if rows else np.zeros((0, dim), dtype=np.float32)
         languages = [self.entries[i].article.language for i in owners]
         self._global = raw.mean(axis=0) if len(raw) else np.zeros(dim, dtype=np.float32)
@@ -171,15 +172,12 @@ class KbIndex:
             scores += best
         return scores
 
-    def dense(self, text: str, language: str | None = None) -> np.ndarray:
-        """Each article's best passage cosine with the message, language means taken away."""
-        return self._cosines(text, language)[0]
-
     def _cosines(self, text: str, language: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per article: the best passage cosine, the sum of its passages' cosines and their number."""
+        """Per article, with the message (language means taken away): the best passage cosine, the sum of its
+        passages' cosines and their number."""
         best = np.full(len(self.entries), -1.0, dtype=np.float32)
         total = np.zeros(len(self.entries), dtype=np.float32)
-        count = np.bincount(self._owners, minlength=len(self.entries)).astype(np.float32)
+        count = self._passage_counts
         if not len(self._matrix):
             return best, total, count
         query = self.embedder.query(text)
