@@ -111,3 +111,12 @@ def test_a_quantity_without_a_price_is_refused():
     with pytest.raises(KeyError):
         Usage().add("dynamodb.magic_units", 1)
     assert all(price.usd > 0 and price.per > 0 for price in PRICES.values())
+
+
+def test_an_index_that_includes_a_few_attributes_is_written_only_when_they_or_its_keys_change():
+    include = Index("ByCustomer", ("CustomerPK", "CustomerSK"), "INCLUDE", ("type", "id", "team"))
+    old = {"PK": {"S": "c"}, "SK": {"S": "META"}, "CustomerPK": {"S": "CUSTOMER#1"}, "CustomerSK": {"S": "t0"},
+           "type": {"S": "conversation"}, "id": {"S": "c"}, "team": {"S": "default"}, "body": {"S": "x" * 3000}}
+    assert index_write_units(include, KEYS, None, old) == 1                 # its entry is small
+    assert index_write_units(include, KEYS, old, {**old, "body": {"S": "y" * 3000}}) == 0
+    assert index_write_units(include, KEYS, old, {**old, "team": {"S": "billing"}}) == 1

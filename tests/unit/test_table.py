@@ -7,7 +7,17 @@ import re
 
 import pytest
 
-from shopdesk.dal.table import Update, decode_cursor, deserialize, encode_cursor, key, serialize
+from shopdesk.dal.table import (
+    INDEX_KEYS,
+    Query,
+    Table,
+    Update,
+    decode_cursor,
+    deserialize,
+    encode_cursor,
+    key,
+    serialize,
+)
 
 # ------------------------------------------------------------------------------ Update.render
 
@@ -223,3 +233,53 @@ def test_batch_get_reads_any_number_of_keys_100_a_request_and_retries_unprocesse
     assert sorted(r["id"] for r in found) == sorted({pk for pk, _ in keys})
     assert all(len(r) <= 100 for r in fake.requests)
     assert [len(r) for r in fake.requests] == [100, 10, 100, 10, 50]
+
+
+# ------------------------------------------------------------------------------ query_items
+
+class _StaleIndex(Table):
+    """An index that lags its table: the Query answers ``rows``, the items are ``items``."""
+
+    def __init__(self, rows: list[dict], items: list[dict]):
+        super().__init__("desk")
+        self.rows, self.items, self.asked = rows, items, []
+
+    def query(self, **kwargs):
+        return Query(self.rows, "next-page")
+
+    def batch_get(self, keys):
+        self.asked.append(keys)
+        return [i for i in self.items if (i["PK"], i["SK"]) in keys]
+
+
+def _row(conv: str, sk: str) -> dict:
+    return {"PK": f"CONV#{conv}", "SK": "META", "InboxPK": "INBOX#alice", "InboxSK": sk}
+
+
+def test_query_items_reads_the_items_in_index_order_and_skips_entries_the_index_has_not_caught_up_with():
+    rows = [_row("a", "open#3"), _row("b", "open#2"), _row("c", "open#1"), _row("gone", "open#0")]
+    items = [{**_row("c", "open#1"), "last_message_preview": "c"},
+             {**_row("b", "resolved#4"), "last_message_preview": "b"},     # moved on: listed at its new place
+             {**_row("a", "open#3"), "last_message_preview": "a"}]
+    table = _StaleIndex(rows, items)
+    page = table.query_items(index="Inbox", key_condition="InboxPK = :pk", values={":pk": "INBOX#alice"})
+    assert [i["last_message_preview"] for i in page.items] == ["a", "c"]
+    assert page.cursor == "next-page"                      # the page resumes after the last entry read
+    assert len(table.asked) == 1                           # one BatchGetItem for the page
+
+
+def test_every_index_read_through_query_items_projects_only_keys_type_id_and_team():
+    import yaml
+
+    from tests.support import ROOT
+
+    class _Loader(yaml.SafeLoader):
+        pass
+
+    _Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+    template = yaml.load((ROOT / "template.yaml").read_text(), Loader=_Loader)
+    table = next(r for r in template["Resources"].values() if r["Type"] == "AWS::DynamoDB::Table")
+    indexes = {g["IndexName"]: g for g in table["Properties"]["GlobalSecondaryIndexes"]}
+    for name, keys in INDEX_KEYS.items():
+        assert tuple(k["AttributeName"] for k in indexes[name]["KeySchema"]) == keys
+        assert indexes[name]["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["type", "id", "team"]}

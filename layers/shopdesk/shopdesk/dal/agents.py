@@ -93,8 +93,7 @@ class Agents:
 
     def all(self) -> list[Agent]:
         """Every agent (admin listing), from the agent items' own partition of the ByStatus index."""
-        rows = self.table.query_all(index="ByStatus", key_condition="StatusPK = :pk", names={},
-                                    values={":pk": "AGENTS"})
+        rows = self.table.query_all_items(index="ByStatus", key_condition="StatusPK = :pk", values={":pk": "AGENTS"})
         return [it.agent_from_item(r) for r in rows]
 
     def online(self, *teams: str) -> list[Agent]:

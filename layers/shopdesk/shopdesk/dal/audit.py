@@ -37,9 +37,12 @@ class AuditLog:
 
     def _page(self, index: str | None, pk_name: str, sk_name: str, pk: str, start: str, end: str, limit: int,
               cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        page = self.table.query(index=index, key_condition=f"{pk_name} = :pk AND {sk_name} BETWEEN :a AND :b",
-                                names={}, values={":pk": pk, ":a": start, ":b": end + "~"}, limit=limit,
-                                cursor=cursor, forward=False)
+        condition = f"{pk_name} = :pk AND {sk_name} BETWEEN :a AND :b"
+        values = {":pk": pk, ":a": start, ":b": end + "~"}
+        page = (self.table.query_items(index=index, key_condition=condition, values=values, limit=limit,
+                                       cursor=cursor, forward=False) if index else
+                self.table.query(index=None, key_condition=condition, names={}, values=values, limit=limit,
+                                 cursor=cursor, forward=False))
         return [item["record"] for item in page.items], page.cursor
 
     def by_actor(self, actor: str, start: str, end: str, limit: int, cursor: str | None

@@ -298,8 +298,8 @@ class Conversations:
         if status:
             condition += " AND begins_with(InboxSK, :status)"
             values[":status"] = f"{status}#"
-        page = self.table.query(index="Inbox", key_condition=condition, names={}, values=values,
-                                limit=limit, cursor=cursor, forward=False)
+        page = self.table.query_items(index="Inbox", key_condition=condition, values=values, limit=limit,
+                                      cursor=cursor, forward=False)
         return [it.conversation_from_item(i) for i in page.items], page.cursor
 
     def list_queue(self, team: str, limit: int, cursor: str | None = None) -> tuple[list[Conversation], str | None]:
@@ -311,9 +311,10 @@ class Conversations:
     def list_team(self, team: str, status: str, limit: int, cursor: str | None
                   ) -> tuple[list[Conversation], str | None]:
         """A team's conversations of one status, latest activity first (the Access index, #36)."""
-        page = self.table.query(index="Access", key_condition="AccessPK = :pk AND begins_with(InboxSK, :status)",
-                                names={}, values={":pk": it.access_team(team), ":status": f"{status}#"},
-                                limit=limit, cursor=cursor, forward=False)
+        page = self.table.query_items(index="Access",
+                                      key_condition="AccessPK = :pk AND begins_with(InboxSK, :status)",
+                                      values={":pk": it.access_team(team), ":status": f"{status}#"},
+                                      limit=limit, cursor=cursor, forward=False)
         return [it.conversation_from_item(i) for i in page.items], page.cursor
 
     def list_granted(self, agent_id: str, limit: int, cursor: str | None) -> tuple[list[Conversation], str | None]:
@@ -321,14 +322,14 @@ class Conversations:
         BatchGetItem of the conversations (#37)."""
         page = self.table.query(index="Access", key_condition="AccessPK = :pk", names={},
                                 values={":pk": it.access_grant(agent_id)}, limit=limit, cursor=cursor, forward=False)
-        ids = [g["conversation_id"] for g in page.items]
+        ids = [g["PK"].removeprefix("CONV#") for g in page.items]       # grants live under their conversation
         found = {i["id"]: it.conversation_from_item(i)
                  for i in self.table.batch_get([(it.conv_pk(c), it.META) for c in ids])}
         return [found[c] for c in ids if c in found], page.cursor
 
     def list_by_status(self, status: str, limit: int, cursor: str | None) -> tuple[list[Conversation], str | None]:
-        page = self.table.query(index="ByStatus", key_condition="StatusPK = :pk", names={},
-                                values={":pk": it.status_pk(status)}, limit=limit, cursor=cursor, forward=False)
+        page = self.table.query_items(index="ByStatus", key_condition="StatusPK = :pk",
+                                      values={":pk": it.status_pk(status)}, limit=limit, cursor=cursor, forward=False)
         return [it.conversation_from_item(i) for i in page.items], page.cursor
 
     # ------------------------------------------------------------------ routing
@@ -337,8 +338,8 @@ class Conversations:
         """Conversations written before the Access index existed get ``AccessPK = TEAM#<team>``: one page of
         one status (the ByStatus index), each written only where it is still missing. Returns (seen,
         written, the next page's cursor)."""
-        page = self.table.query(index="ByStatus", key_condition="StatusPK = :pk", names={},
-                                values={":pk": it.status_pk(status)}, limit=page_size, cursor=cursor)
+        page = self.table.query_items(index="ByStatus", key_condition="StatusPK = :pk",
+                                      values={":pk": it.status_pk(status)}, limit=page_size, cursor=cursor)
         written = 0
         for item in page.items:
             if item.get("AccessPK") or item.get("SK") != it.META:

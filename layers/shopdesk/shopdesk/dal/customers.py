@@ -97,14 +97,14 @@ class Customers:
     def conversations(self, customer_id: str, limit: int, cursor: str | None = None
                       ) -> tuple[list[Conversation], str | None]:
         """The customer's conversations on every channel, newest first (the ByCustomer index)."""
-        page = self.table.query(index="ByCustomer", key_condition="CustomerPK = :pk", names={},
-                                values={":pk": it.customer_pk(customer_id)}, limit=limit, cursor=cursor,
-                                forward=False)
+        page = self.table.query_items(index="ByCustomer", key_condition="CustomerPK = :pk",
+                                      values={":pk": it.customer_pk(customer_id)}, limit=limit, cursor=cursor,
+                                      forward=False)
         return [it.conversation_from_item(i) for i in page.items], page.cursor
 
     def all_conversations(self, customer_id: str) -> list[Conversation]:
-        rows = self.table.query_all(index="ByCustomer", key_condition="CustomerPK = :pk", names={},
-                                    values={":pk": it.customer_pk(customer_id)})
+        rows = self.table.query_all_items(index="ByCustomer", key_condition="CustomerPK = :pk",
+                                          values={":pk": it.customer_pk(customer_id)})
         return [it.conversation_from_item(i) for i in rows]
 
     def timeline(self, customer_id: str, limit: int = 50) -> list[CustomerEvent]:

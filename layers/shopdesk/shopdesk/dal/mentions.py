@@ -107,9 +107,10 @@ class Mentions:
     def list(self, agent_id: str, limit: int, cursor: str | None
              ) -> tuple[list[tuple[Mention, Conversation]], str | None]:
         """The conversations the agent was mentioned in, newest mention first: one Query of the Access index,
-        then one BatchGetItem of the conversations (#121)."""
-        page = self.table.query(index="Access", key_condition="AccessPK = :pk", names={},
-                                values={":pk": access_mentions(agent_id)}, limit=limit, cursor=cursor, forward=False)
+        one BatchGetItem of the mentions (the index holds their keys) and one of the conversations (#121)."""
+        page = self.table.query_items(index="Access", key_condition="AccessPK = :pk",
+                                      values={":pk": access_mentions(agent_id)}, limit=limit, cursor=cursor,
+                                      forward=False)
         mentions = [_mention_from_item(i) for i in page.items]
         found = {i["id"]: it.conversation_from_item(i)
                  for i in self.table.batch_get([(it.conv_pk(m.conversation_id), it.META) for m in mentions])}
