@@ -277,6 +277,32 @@ def test_given_conversation_clocks_when_serialised_mid_pause_and_loaded_then_the
     assert wall(loaded.deadlines()[0].due_at) == (5, 11, 9, 0, 0)       # first response: 60 of 60 min used
 
 
+def test_given_clocks_in_every_state_when_stored_compactly_and_loaded_then_nothing_is_lost():
+    holidays = BusinessHours(time_zone="Europe/Berlin", weekly={"mon": [{"start": "09:00", "end": "12:00"},
+                                                                        {"start": "13:00", "end": "24:00"}]},
+                             holidays=["2026-05-25", {"date": "2026-12-24", "windows": [{"start": "09:00",
+                                                                                         "end": "12:00"}]}])
+    states = []
+    for hours, targets in ((OFFICE, TARGETS), (holidays, Targets(first_response=HOUR)),
+                           (BusinessHours.always_open(), TARGETS)):
+        clocks = ConversationClocks(targets=targets, hours=hours, warning_fraction=0.75, policy_id="p")
+        states.append(clocks.model_copy(deep=True))
+        clocks.on_customer_message(berlin(2026, 5, 11, 8))
+        states.append(clocks.model_copy(deep=True))
+        clocks.on_status("pending", berlin(2026, 5, 11, 10))
+        states.append(clocks.model_copy(deep=True))
+        clocks.on_customer_message(berlin(2026, 5, 11, 11))
+        clocks.on_agent_reply(berlin(2026, 5, 11, 11, 30))
+        clocks.on_status("resolved", berlin(2026, 5, 12, 9))
+        states.append(clocks.model_copy(deep=True))
+    for clocks in states:
+        stored = clocks.stored_json()
+        assert ConversationClocks.model_validate_json(stored) == clocks
+        assert len(stored) < len(clocks.model_dump_json())
+    always = ConversationClocks(targets=TARGETS, hours=BusinessHours.always_open())
+    assert '"mon":["00:00-24:00"]' in always.stored_json()              # a window in its short form
+
+
 def test_given_the_sweep_flags_a_breach_when_listing_deadlines_then_that_target_is_gone():
     clocks = conversation()
     clocks.on_customer_message(berlin(2026, 5, 11, 9))

@@ -197,7 +197,7 @@ class Conversations:
         conv_item = it.conversation_item(conversation)
         deadlines = clocks.deadlines() if clocks is not None else []
         if clocks is not None:
-            conv_item.update(clocks_json=clocks.model_dump_json(), clocks_version=1)
+            conv_item.update(clocks_json=clocks.stored_json(), clocks_version=1)
             conv_item["sla"]["deadlines"] = {d.target: {"due_at": clock.iso(d.due_at),
                                                         "warn_at": clock.iso(d.warn_at) if d.warn_at else None}
                                              for d in deadlines} or None
@@ -992,7 +992,7 @@ class Conversations:
         """The clocks (conditioned on their version) and the due index items that change. ``before``,
         the read the clocks came from, tells what the index holds now; without it every target's item
         is written."""
-        update.set("clocks_json", clocks.model_dump_json()).set("clocks_version", version + 1)
+        update.set("clocks_json", clocks.stored_json()).set("clocks_version", version + 1)
         deadlines = {d.target: d for d in clocks.deadlines()}
         first = deadlines.get("first_response")
         update.set("sla.first_response_due_at", clock.iso(first.due_at) if first else None)

@@ -94,6 +94,17 @@ class Window(BaseModel):
     start: str
     end: str
 
+    @model_validator(mode="before")
+    @classmethod
+    def _written_as_range(cls, value: Any) -> Any:
+        """``"09:00-17:30"`` is the window's short form (``ConversationClocks.stored_json`` keeps windows so)."""
+        if isinstance(value, str):
+            start, dash, end = value.partition("-")
+            if not dash:
+                raise ValueError(f"a window is {{start, end}} or 'HH:MM-HH:MM', got {value!r}")
+            return {"start": start.strip(), "end": end.strip()}
+        return value
+
     @field_validator("start", mode="before")
     @classmethod
     def _start(cls, value: Any) -> str:
