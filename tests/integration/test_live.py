@@ -182,6 +182,29 @@ def test_a_redelivered_batch_logs_nothing_twice_and_repeats_the_same_notices(des
     assert endpoint.to("A")[2:] == first
 
 
+def test_a_retry_after_a_stop_between_claiming_and_writing_the_entry_writes_it_at_its_claimed_place(desk, endpoint):
+    from shopdesk.dal.live import CHANGES_PK, ChangeLog, LogEntry, change_marker_pk
+    from shopdesk.dal.table import Table
+
+    log = ChangeLog(Table(desk.table_name))
+    entry = LogEntry(key="2026-12-03T10:00:00.000000Z#ev1", event_id="ev1", conversation_id="c1", kind="message",
+                     message_id="m1", at="2026-12-03T10:00:00.000000Z", visible=())
+    # Given the first attempt claimed the event's place and stopped before writing the entry
+    assert log.append(entry) == (entry, True)
+    desk.client("dynamodb").delete_item(TableName=desk.table_name,
+                                        Key={"PK": {"S": CHANGES_PK}, "SK": {"S": entry.key}})
+    # When the record is retried later (a new moment, the same event)
+    later = LogEntry(**{**entry.__dict__, "key": "2026-12-03T10:05:00.000000Z#ev1", "at": entry.at})
+    stored, wrote = log.append(later)
+    # Then the entry is written at the place first claimed, once
+    assert (stored.key, wrote) == (entry.key, True)
+    assert desk.item(CHANGES_PK, entry.key)["event_id"] == "ev1"
+    assert desk.item(CHANGES_PK, later.key) is None
+    assert desk.item(change_marker_pk("ev1"))["key"] == entry.key
+    # and a further retry finds it there and writes nothing
+    assert log.append(later) == (stored, False)
+
+
 def test_a_connection_api_gateway_reports_gone_is_deleted_and_the_others_still_served(desk, endpoint):
     online(desk, "alice", "bob")
     connect(desk, endpoint, "A", "alice")
