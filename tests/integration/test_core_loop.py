@@ -59,7 +59,7 @@ def test_sms_and_whatsapp_from_one_number_share_a_conversation(desk):
     conv = desk.item(f"CONV#{identity['open_conversation_id']}")
     assert conv["message_count"] == 2
     assert conv["channel"] == "whatsapp"
-    route = {k: v for k, v in conv["route"].items() if k != "last_inbound_at"}
+    route = {k: v for k, v in conv["routes"][conv["channel"]].items() if k != "last_inbound_at"}
     assert route == {"channel": "whatsapp", "to": "whatsapp:+31612345678", "sender": "whatsapp:+14155550100",
                      "provider": "twilio"}
     assert set(conv["routes"]) == {"sms", "whatsapp"}

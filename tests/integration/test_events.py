@@ -164,8 +164,8 @@ def test_inbound_whatsapp_event_is_stored_with_a_whatsapp_reply_route(desk):
     assert result["statusCode"] == 200 and "<Response></Response>" in result["body"]
     conversation = desk.item(f"CONV#{_conversation_of(desk, WHATSAPP_CUSTOMER)}")
     assert conversation["channel"] == "whatsapp"
-    assert conversation["route"]["last_inbound_at"]
-    assert {k: v for k, v in conversation["route"].items() if k != "last_inbound_at"} == {
+    assert conversation["routes"][conversation["channel"]]["last_inbound_at"]
+    assert {k: v for k, v in conversation["routes"][conversation["channel"]].items() if k != "last_inbound_at"} == {
         "channel": "whatsapp", "to": "whatsapp:+31612345678", "sender": "whatsapp:+14123456789",
         "provider": "twilio"}
     [message] = _messages(desk, conversation["id"])

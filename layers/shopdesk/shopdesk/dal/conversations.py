@@ -1225,8 +1225,8 @@ def _customer_wrote(now: str, channel: str, route: dict[str, str], preview: str 
     """The conversation's side of a customer's message: open, on the channel they used, one message more."""
     return (Update()
             .set("status", ConversationStatus.OPEN.value).set("updated_at", now)
-            .set("last_inbound_at", now).set("channel", channel).set("route", route)
-            .set(f"routes.{channel}", route)
+            .set("last_inbound_at", now).set("channel", channel)
+            .set(f"routes.{channel}", route).remove("route")        # (items written before routes held it)
             .set("last_message_preview", preview)
             .set("StatusPK", it.status_pk("open")).set("StatusSK", now).set("InboxSK", f"open#{now}")
             .set("changed_by", "customer")
