@@ -146,3 +146,33 @@ def test_a_mention_is_a_notice_for_the_mentioned_agent_alone(desk, endpoint):  #
     assert "mention" not in {i["kind"] for i in changes(desk, "alice", f"since={cursor}")[1]["items"]}
     assert "mention" not in {i["kind"] for i in changes(desk, "root", f"since={cursor}", groups="[admins]")[1]["items"]}
     assert any(e["kind"] == "mention" and e["visible"] == [{"team": "", "assignee": "carol"}] for e in change_log(desk))
+
+
+def test_grants_and_mentions_expire_with_a_resolved_conversation_and_stop_expiring_when_it_reopens(desk):
+    # Given closed conversations kept 14 days, and carol (another team) mentioned: a mention and a grant
+    assert admin_call(desk, "PUT", "/admin/privacy/settings", "[admins]",
+                      {"retention": {"closed_conversations_days": 14}})[0] == 200
+    conv = _shop(desk)
+    stream = Stream(desk)
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/notes", "alice", {"text": "@carol diaz refund?"})[0] == 201
+    kept = ["MENTION#carol", "GRANT#carol"]
+    assert desk.invoke("label_indexer", stream.read()) == {"batchItemFailures": []}
+    assert [desk.item(f"CONV#{conv}", sk).get("ttl") for sk in kept] == [None, None]
+    # When it is resolved and the stream is read
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})[0] == 200
+    assert desk.invoke("label_indexer", stream.read()) == {"batchItemFailures": []}
+    # Then they expire when it does
+    expires = desk.item(f"CONV#{conv}")["ttl"]
+    assert expires and [desk.item(f"CONV#{conv}", sk)["ttl"] for sk in kept] == [expires, expires]
+    # and a mention made after the resolve expires with it too
+    online(desk, "dave")
+    assert admin_call(desk, "PUT", "/admin/agents/dave", "[admins]",
+                      {"name": "Dave Ode", "capacity": 3, "teams": ["billing"]})[0] == 200
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/notes", "alice", {"text": "@dave ode fyi"})[0] == 201
+    assert desk.invoke("label_indexer", stream.read()) == {"batchItemFailures": []}
+    assert desk.item(f"CONV#{conv}", "MENTION#dave")["ttl"] == desk.item(f"CONV#{conv}")["ttl"]
+    # And when it reopens, none of them expires
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "open"})[0] == 200
+    assert desk.invoke("label_indexer", stream.read()) == {"batchItemFailures": []}
+    assert desk.item(f"CONV#{conv}").get("ttl") is None
+    assert [desk.item(f"CONV#{conv}", sk).get("ttl") for sk in [*kept, "MENTION#dave", "GRANT#dave"]] == [None] * 4

@@ -686,6 +686,30 @@ class Conversations:
                 continue
         return moved
 
+    def expire_satellites(self, conversation_id: str, expires: int | None) -> int:
+        """The conversation's grants and mentions take its expiry (retention of closed conversations: a resolve
+        sets it, a reopen takes it away), each only while it still exists. One Query of the partition per kind;
+        only items whose expiry differs are written. Returns how many changed."""
+        changed = 0
+        for prefix in ("GRANT#", "MENTION#"):
+            rows = self.table.query_all(index=None, key_condition="PK = :pk AND begins_with(SK, :kind)", names={},
+                                        values={":pk": it.conv_pk(conversation_id), ":kind": prefix},
+                                        consistent=True)
+            for row in rows:
+                if row.get("ttl") == expires:
+                    continue
+                update = Update().when("attribute_exists(PK)")
+                if expires:
+                    update.set("ttl", expires)
+                else:
+                    update.remove("ttl")
+                try:
+                    self.table.update(row["PK"], row["SK"], update)
+                    changed += 1
+                except ConditionFailed:
+                    continue
+        return changed
+
     # ------------------------------------------------------------------ agent actions
     def add_outbound(self, conv: Conversation, message: Message) -> None:
         now = clock.iso(message.created_at)

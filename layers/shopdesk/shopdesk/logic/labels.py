@@ -71,6 +71,19 @@ class LabelDesk:
         return composer.run(caller, conversation_id, build)
 
 
+def follow_expiry(conversations: Conversations, new: Mapping[str, Any] | None,
+                  old: Mapping[str, Any] | None) -> int:
+    """The conversation's grants and mentions expire with it: when a change of its item leaves it with an expiry
+    (resolved under retention; a note may have added a mention meanwhile) or takes one away (reopened), they
+    take the same. Returns how many items changed."""
+    if not new or new.get("SK") != "META" or not str(new.get("PK", "")).startswith("CONV#"):
+        return 0
+    expires = int(new["ttl"]) if new.get("ttl") else None
+    if expires is None and not (old or {}).get("ttl"):
+        return 0
+    return conversations.expire_satellites(str(new["PK"]).removeprefix("CONV#"), expires)
+
+
 def follow(conversations: Conversations, new: Mapping[str, Any] | None, old: Mapping[str, Any] | None) -> str:
     """The label indexer's part for one stream record of a conversation item: when a labelled conversation's
     status or latest activity moved, move its label items to the new place in the ByLabel index (each only
