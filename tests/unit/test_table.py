@@ -269,15 +269,10 @@ def test_query_items_reads_the_items_in_index_order_and_skips_entries_the_index_
 
 
 def test_every_index_read_through_query_items_projects_only_keys_type_id_and_team():
-    import yaml
-
+    from local.template import load_template
     from tests.support import ROOT
 
-    class _Loader(yaml.SafeLoader):
-        pass
-
-    _Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
-    template = yaml.load((ROOT / "template.yaml").read_text(), Loader=_Loader)
+    template = load_template(ROOT / "template.yaml")
     table = next(r for r in template["Resources"].values() if r["Type"] == "AWS::DynamoDB::Table")
     indexes = {g["IndexName"]: g for g in table["Properties"]["GlobalSecondaryIndexes"]}
     for name, keys in INDEX_KEYS.items():
