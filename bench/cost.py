@@ -37,7 +37,7 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -142,6 +142,7 @@ class Meter:
     wru: Counter[str] = field(default_factory=Counter)
     wru_index: Counter[str] = field(default_factory=Counter)
     wru_by_index: Counter[str] = field(default_factory=Counter)
+    wru_by_item: Counter[tuple[str, str, str]] = field(default_factory=Counter)   # function, operation, item kind
     invocations: Counter[str] = field(default_factory=Counter)
     billed_ms: Counter[str] = field(default_factory=Counter)
     unpriced: Counter[str] = field(default_factory=Counter)
@@ -312,8 +313,11 @@ class Meter:
                     wru += write_units(item_size(old), transactional=True)
                     continue
                 new = old if refused else put if kind == "Put" else None if kind == "Delete" else self._get(table, key)
-                wru += write_units(max(item_size(old), item_size(put if kind == "Put" else new)),
-                                   transactional=transactional)
+                units = write_units(max(item_size(old), item_size(put if kind == "Put" else new)),
+                                    transactional=transactional)
+                wru += units
+                with self._lock:
+                    self.wru_by_item[(function, operation, item_kind(key))] += units
                 # ... but nothing changed, so no index was written
                 for index in self.indexes:
                     units = index_write_units(index, self.table_keys, old, new)
@@ -758,6 +762,11 @@ def run(conversations: int = 20) -> dict[str, Any]:
     return result
 
 
+def item_kind(key: Mapping[str, Any]) -> str:
+    """An item's kind by the letters its keys start with (``CONV META``, ``CONV MSG``, ``CHANGES <time>``)."""
+    return " ".join(re.match(r"[A-Za-z_]*", key[k]["S"]).group() or "<time>" for k in ("PK", "SK"))
+
+
 def item_sizes(client: Any, table: str) -> dict[str, dict[str, float]]:
     """Mean and max size of the table's items by kind (the key prefixes), after the workload."""
     sizes: dict[str, list[int]] = defaultdict(list)
@@ -765,8 +774,7 @@ def item_sizes(client: Any, table: str) -> dict[str, dict[str, float]]:
     while True:
         page = client.scan(TableName=table, **scan)
         for item in page["Items"]:
-            kind = " ".join(re.match(r"[A-Za-z_]*", item[k]["S"]).group() or "<time>" for k in ("PK", "SK"))
-            sizes[kind].append(item_size(item))
+            sizes[item_kind(item)].append(item_size(item))
         if "LastEvaluatedKey" not in page:
             break
         scan = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
@@ -841,6 +849,8 @@ def summarise(run: Run, conversations: int, outcome: dict[str, Any], idle: dict[
             "dynamodb_write_units_indexes": round(sum(meter.wru_index.values()) / conversations, 2),
             "dynamodb_write_units_by_index": {i: round(n / conversations, 2) for i, n in
                                               sorted(meter.wru_by_index.items(), key=lambda kv: -kv[1]) if n},
+            "dynamodb_write_units_by_item": {f"{f} {op} {kind}": round(n / conversations, 2) for (f, op, kind), n in
+                                             sorted(meter.wru_by_item.items(), key=lambda kv: -kv[1])[:25]},
             "dynamodb_write_units_by_function": {f: round((meter.wru[f] + meter.wru_index[f]) / conversations, 2)
                                                  for f in functions if meter.wru[f] + meter.wru_index[f]},
             "quantities": {k: round(v / conversations, 6) for k, v in sorted(usage.quantities.items())},
