@@ -28,7 +28,7 @@ patch adds the same headers moto gives every other request of a matching origin.
 preflight with every CORS rule of the bucket, refusing it when any rule names other origins; S3 uses the
 first rule that matches (the media bucket has one rule for the widget's origins and one for the inbox's).
 
-Four patches only make moto cheaper, found by profiling the stack under the load bench (py-spy). moto's
+Five patches only make moto cheaper, found by profiling the stack under the load bench (py-spy). moto's
 server lists its own package directory (an ``isdir`` per module) on every request, under a lock, to recognise a
 host: the list is read once instead. moto writes GetRecords' stream records, and the items of every DynamoDB
 read (GetItem, BatchGetItem, Query, Scan, TransactGetItems), already in their wire form, through its generic
@@ -42,7 +42,11 @@ second at 30,000 items), whether it reads the table or a GSI: a query of the tab
 carry them, built at the table's first such query and kept by every change of an item (put, delete, update in
 place, a cancelled transaction's rollback). moto's own query does the rest (key conditions, order, paging,
 filters, projections, counts) on those items alone; anything else (an LSI, a key of several attributes, a key
-value that is not a string, number or binary) walks the table as before.
+value that is not a string, number or binary) walks the table as before. Last, moto keeps every model object it
+ever made in its class's ``instances_tracked`` list, for its dashboard: every DynamoDB item (each query's copies
+of its answers too), stream record, shard iterator and SQS message stays in memory for the life of the stack,
+and each of Python's full collections walks them all. Those four classes are made without being listed (S3's
+objects, which moto's reset closes from that list, are still listed).
 """
 
 from __future__ import annotations
@@ -118,6 +122,7 @@ def apply() -> None:
     _sqs_counts_when_read()
     _answers_as_json()
     _queries_read_their_partition()
+    _untracked_models()
     _applied = True
 
 
@@ -127,6 +132,19 @@ def _wire_value(value: Any) -> Any:
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
     raise TypeError(f"{type(value).__name__} is not a DynamoDB wire value")
+
+
+def _untracked_models() -> None:
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.models.table import StreamRecord
+    from moto.dynamodbstreams.models import ShardIterator
+    from moto.sqs.models import Message
+
+    def untracked(cls: type, *args: Any, **kwargs: Any) -> Any:
+        return object.__new__(cls)
+
+    for model in (Item, StreamRecord, ShardIterator, Message):
+        model.__new__ = untracked  # type: ignore[assignment]
 
 
 def _answers_as_json() -> None:

@@ -452,3 +452,29 @@ def test_random_changes_leave_every_query_answered_exactly_as_moto_answers_it(mo
 
     table = dynamodb_backends["123456789012"]["us-east-1"].get_table(name)
     assert set(moto_patches._partitions[table]) == {"GPK", "QPK", "NPK"}          # the maps answered them
+
+
+def test_items_records_and_messages_are_not_kept_forever_by_moto_for_its_dashboard():
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.sqs.models import Message
+
+    moto_patches.apply()
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        ddb.create_table(TableName="t", KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+                         AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+                         BillingMode="PAY_PER_REQUEST",
+                         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="q")["QueueUrl"]
+        tracked = len(Item.instances_tracked), len(Message.instances_tracked)
+        # When items are written and read many times, and messages sent
+        for n in range(50):
+            ddb.put_item(TableName="t", Item={"PK": {"S": f"k{n % 5}"}, "n": {"N": str(n)}})
+            ddb.get_item(TableName="t", Key={"PK": {"S": f"k{n % 5}"}})
+            sqs.send_message(QueueUrl=url, MessageBody=str(n))
+        # Then moto answers as before, and lists none of them
+        assert ddb.get_item(TableName="t", Key={"PK": {"S": "k4"}})["Item"]["n"] == {"N": "49"}
+        assert int(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])[
+            "Attributes"]["ApproximateNumberOfMessages"]) == 50
+        assert (len(Item.instances_tracked), len(Message.instances_tracked)) == tracked
