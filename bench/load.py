@@ -97,6 +97,7 @@ def run(customers: int = 500, messages: int = 4, seconds: float = 60.0, threads:
                                                     expected=set(sent))
         caught_up = time.perf_counter() - drained
         backlog = _queue_backlog(endpoint)
+        dead = _dead_letters(endpoint, backlog)
         cpu = cpu_by_process(stack.process.pid, cpu_before)
     duplicates = sum(1 for sid, n in _inbound_counts(stored).items() if n > 1)
     missing = sorted(set(sent) - set(_inbound_counts(stored)))
@@ -112,7 +113,7 @@ def run(customers: int = 500, messages: int = 4, seconds: float = 60.0, threads:
             "stored": len(_inbound_counts(stored)), "lost": len(missing), "duplicates": duplicates,
             "wrong_customer": len(wrong_customer), "conversations": conversations,
             "unrouted_conversations": conversations - routed, "seconds_to_catch_up": round(caught_up, 1),
-            "queued_at_end": backlog,
+            "queued_at_end": backlog, "dead_letters": dead,
             "cpu_seconds": cpu, "load_average_1min": {"before": load_before, "after_sending": load_sending},
             "cpu_count": os.cpu_count(), "environment": ENVIRONMENT}
 
@@ -130,6 +131,23 @@ def _queue_backlog(endpoint: dict[str, str]) -> dict[str, int]:
         if waiting:
             out[url.rsplit("/", 1)[1]] = waiting
     return out
+
+
+def _dead_letters(endpoint: dict[str, str], backlog: dict[str, int]) -> list[dict[str, str]]:
+    """What each message left in a dead-letter queue says of its failure (the attributes the scheduler and the
+    event sources set: error code and message), read without taking it (a zero visibility timeout)."""
+    sqs = boto3.client("sqs", endpoint_url=endpoint["endpoint"], region_name=endpoint["region"],
+                       aws_access_key_id="local", aws_secret_access_key="local")  # noqa: S106
+    found = []
+    for name in (n for n in backlog if "dlq" in n.lower() or "dead" in n.lower()):
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0,
+                                           MessageAttributeNames=["All"]).get("Messages", []):
+            attributes = {k: v.get("StringValue", "") for k, v in (message.get("MessageAttributes") or {}).items()}
+            found.append({"queue": name, "error": attributes.get("ERROR_CODE", "?"),
+                          "message": attributes.get("ERROR_MESSAGE", "")[:300],
+                          "retries": attributes.get("RETRY_ATTEMPTS", "?")})
+    return found
 
 
 def _load() -> float:
@@ -224,6 +242,7 @@ def report(result: dict[str, Any]) -> str:
             f"  stored {result['stored']:,}, lost {result['lost']}, duplicates {result['duplicates']}, "
             f"wrong customer {result['wrong_customer']}; {result['conversations']} conversations, "
             f"unrouted {result['unrouted_conversations']} (queued at the end: {result['queued_at_end']});\n"
+            f"  dead letters: {result['dead_letters'] or 'none'}\n"
             f"  webhook p50 {result['webhook_p50_ms']} ms, "
             f"p95 {result['webhook_p95_ms']} ms")
 
