@@ -25,6 +25,7 @@ duration. The cost is measured on
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import json
 import logging
@@ -89,6 +90,7 @@ def memory_mb(function: str) -> int:
                or _template()["Globals"]["Function"]["MemorySize"])
 
 
+@functools.cache
 def traced(function: str) -> bool:
     """Whether Lambda records X-Ray traces of ``function``: its ``Tracing``, else the Globals' (a parameter
     reference takes the parameter's value for this run)."""

@@ -674,11 +674,7 @@ class Conversations:
         for label in labels:
             update = (Update().set("at", updated_at)
                       .set("LabelSK", it.label_index_sk(status, updated_at, conversation_id))
-                      .when("attribute_exists(PK) AND #at < :at", at=updated_at))
-            if expires:
-                update.set("ttl", expires)
-            else:
-                update.remove("ttl")
+                      .when("attribute_exists(PK) AND #at < :at", at=updated_at).expires(expires))
             try:
                 self.table.update(it.conv_pk(conversation_id), it.label_sk(label), update)
                 moved += 1
@@ -698,13 +694,8 @@ class Conversations:
             for row in rows:
                 if row.get("ttl") == expires:
                     continue
-                update = Update().when("attribute_exists(PK)")
-                if expires:
-                    update.set("ttl", expires)
-                else:
-                    update.remove("ttl")
                 try:
-                    self.table.update(row["PK"], row["SK"], update)
+                    self.table.update(row["PK"], row["SK"], Update().when("attribute_exists(PK)").expires(expires))
                     changed += 1
                 except ConditionFailed:
                     continue

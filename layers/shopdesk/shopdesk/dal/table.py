@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -119,6 +119,10 @@ class Update:
         self.deletes[path] = members
         return self
 
+    def expires(self, at: int | None) -> Update:
+        """``ttl`` set to ``at``, or removed when ``at`` is None (the item stops expiring)."""
+        return self.set("ttl", at) if at else self.remove("ttl")
+
     def when(self, condition: str, **values: Any) -> Update:
         """A condition; ``#name`` placeholders are declared by the paths used, ``:x`` values given here."""
         for token in condition.replace("(", " ").replace(")", " ").replace(",", " ").split():
@@ -179,6 +183,17 @@ class ConditionFailed(Exception):
 class Query:
     items: list[dict[str, Any]]
     cursor: str | None
+
+
+def _every_page(read: Callable[..., Query], **kwargs: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = read(cursor=cursor, **kwargs)
+        items.extend(page.items)
+        cursor = page.cursor
+        if not cursor:
+            return items
 
 
 def encode_cursor(last_key: Mapping[str, Any] | None) -> str | None:
@@ -295,24 +310,11 @@ class Table:
 
     def query_all_items(self, **kwargs: Any) -> list[dict[str, Any]]:
         """Every page of ``query_items``."""
-        items: list[dict[str, Any]] = []
-        cursor = None
-        while True:
-            page = self.query_items(cursor=cursor, **kwargs)
-            items.extend(page.items)
-            cursor = page.cursor
-            if not cursor:
-                return items
+        return _every_page(self.query_items, **kwargs)
 
     def query_all(self, **kwargs: Any) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        cursor = None
-        while True:
-            page = self.query(cursor=cursor, **kwargs)
-            items.extend(page.items)
-            cursor = page.cursor
-            if not cursor:
-                return items
+        """Every page of ``query``."""
+        return _every_page(self.query, **kwargs)
 
     def count(self, *, index: str | None, key_condition: str, values: dict[str, Any], filter: str | None = None,
               names: dict[str, str] | None = None) -> int:

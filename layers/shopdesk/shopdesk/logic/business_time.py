@@ -396,13 +396,14 @@ class ConversationClocks(BaseModel):
         """The clocks as the conversation's item keeps them (``model_validate_json`` reads them back): without
         empty fields, each window in its short form. The item is written on almost every change of the
         conversation, in whole kilobytes, and the calendar was half of it."""
+        def short(windows: list[dict[str, str]]) -> list[str]:
+            return [f"{w['start']}-{w['end']}" for w in windows]
+
         data = self.model_dump(mode="json", exclude_none=True)
         hours = data["hours"]
-        hours["weekly"] = {day: [f"{w['start']}-{w['end']}" for w in windows]
-                           for day, windows in hours["weekly"].items()}
+        hours["weekly"] = {day: short(windows) for day, windows in hours["weekly"].items()}
         hours["holidays"] = [entry if isinstance(entry, str) else
-                             {"date": entry["date"], "windows": [f"{w['start']}-{w['end']}" for w in entry["windows"]]}
-                             for entry in hours["holidays"]]
+                             {"date": entry["date"], "windows": short(entry["windows"])} for entry in hours["holidays"]]
         return json.dumps(data, separators=(",", ":"))
 
     @classmethod
