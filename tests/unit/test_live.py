@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from shopdesk import clock
 from shopdesk.dal.live import Connection, LogEntry, LogPage, Visibility, table_change
 from shopdesk.dal.table import serialize
 from shopdesk.errors import BadRequest
-from shopdesk.logic.changes import ChangeFeed, Viewer, decode_cursor, encode_cursor, may_see
+from shopdesk.logic.changes import ChangeFeed, Viewer, decode_cursor, encode_cursor, may_see, may_see_any
 from shopdesk.logic.live import LiveBatch, PostFailed, audiences, connection_audiences, is_notice
 
 
@@ -115,7 +116,7 @@ def test_an_agent_a_conversation_was_granted_to_hears_of_it_outside_their_teams(
 
 def test_connections_are_listed_under_the_agent_and_each_team_admins_under_all():
     assert connection_audiences("alice", ["sales", "billing"], []) == ("agent:alice", "team:sales", "team:billing")
-    assert connection_audiences("root", ["sales"], ["admins"]) == ("all",)
+    assert connection_audiences("root", ["sales"], ["admins"]) == ("all", "agent:root")
 
 
 # ------------------------------------------------------------------------------ cursors
@@ -220,13 +221,13 @@ class FakePoster:
 
 @dataclass
 class MemoryLog:
-    stored: dict[str, LogEntry] = field(default_factory=dict)
+    stored: dict[str, LogEntry] = field(default_factory=dict)      # by event id: its latest entry
+    entries: list[LogEntry] = field(default_factory=list)
 
-    def append(self, new: LogEntry) -> tuple[LogEntry, bool]:
-        if new.event_id in self.stored:
-            return self.stored[new.event_id], False
+    def append(self, new: LogEntry) -> LogEntry:
         self.stored[new.event_id] = new
-        return new, True
+        self.entries.append(new)
+        return new
 
 
 def conn(cid: str, agent_id: str, teams: tuple[str, ...] = ("sales",), roles: tuple[str, ...] = ()) -> Connection:
@@ -257,15 +258,19 @@ def test_a_gone_connection_is_removed_and_a_failed_post_fails_the_record():
     log = MemoryLog()
     with pytest.raises(PostFailed):
         LiveBatch.of([rec], log, connections, FakePoster(broken={"A"}), lookup=dict).handle(rec)
-    assert list(log.stored) == ["e1"]       # logged before posting: the retry will not log it again
+    assert list(log.stored) == ["e1"]       # logged before posting: the catch-up has it though the post failed
 
 
-def test_a_redelivered_record_keeps_its_first_cursor():
-    log = MemoryLog()
+def test_a_redelivered_record_is_logged_and_posted_again_under_its_new_moment(monkeypatch):
+    log, poster = MemoryLog(), FakePoster()
     rec = record("INSERT", None, conv_image(), "e1")
-    first = LiveBatch.of([rec], log, FakeConnections({}), FakePoster(), lookup=dict).handle(rec)
-    again = LiveBatch.of([rec], log, FakeConnections({}), FakePoster(), lookup=dict).handle(rec)
-    assert first is not None and again is not None and first.cursor == again.cursor and len(log.stored) == 1
+    connections = FakeConnections({"team:sales": [conn("A", "alice")]})
+    monkeypatch.setattr(clock, "time", SimpleNamespace(time=lambda: 1796371200.0))
+    first = LiveBatch.of([rec], log, connections, poster, lookup=dict).handle(rec)
+    monkeypatch.setattr(clock, "time", SimpleNamespace(time=lambda: 1796371260.0))   # retried a minute later
+    again = LiveBatch.of([rec], log, connections, poster, lookup=dict).handle(rec)
+    assert first is not None and again is not None and first.cursor != again.cursor
+    assert [e.event_id for e in log.entries] == ["e1", "e1"] and len(poster.frames) == 2
 
 
 def test_a_message_of_a_conversation_not_in_the_batch_is_looked_up_once_for_the_batch():
@@ -273,9 +278,53 @@ def test_a_message_of_a_conversation_not_in_the_batch_is_looked_up_once_for_the_
 
     def lookup(ids: list[str]) -> dict[str, Visibility]:
         calls.append(ids)
-        return {"c_1": Visibility("sales", None)}
+        return {"c_1": Visibility("sales", "alice")}
 
     records = [record("INSERT", None, msg_image(), "e1"),
                record("MODIFY", msg_image(), msg_image(status="delivered"), "e2")]
     batch = LiveBatch.of(records, MemoryLog(), FakeConnections({}), FakePoster(), lookup)
     assert all(batch.handle(r) for r in records) and calls == [["c_1"]]
+
+
+def test_a_message_update_goes_to_the_agents_holding_the_conversation_alone():
+    # Given alice holds the conversation, bob was granted it, carol shares its team, root is an admin
+    alice, bob, carol = conn("A", "alice"), conn("B", "bob", ("billing",)), conn("C", "carol")
+    root = conn("R", "root", roles=("admins",))
+    connections = FakeConnections({"team:sales": [alice, carol], "agent:alice": [alice], "agent:bob": [bob],
+                                   "all": [root]})
+    held = Visibility("sales", "alice", granted=frozenset({"bob"}))
+    poster, log = FakePoster(), MemoryLog()
+    inserted = record("INSERT", None, msg_image(), "e1", "1")
+    delivered = record("MODIFY", msg_image(), msg_image(status="delivered"), "e2", "2")
+    batch = LiveBatch.of([inserted, delivered], log, connections, poster, lambda ids: {"c_1": held})
+    # When a new message and then its delivery receipt reach the fan-out
+    new, update = batch.handle(inserted), batch.handle(delivered)
+    # Then everyone who may see the conversation hears of the message, only alice and bob of the receipt
+    assert new is not None and update is not None and update.kind == "message_update"
+    assert sorted(cid for cid, f in poster.frames if f["kind"] == "message") == ["A", "B", "C", "R"]
+    assert sorted(cid for cid, f in poster.frames if f["kind"] == "message_update") == ["A", "B"]
+    # and the log keeps who may read the update again in a catch-up
+    assert log.stored["e2"].visible == (Visibility("", "alice", frozenset({"bob"})),)
+    assert may_see_any(viewer("bob", ("billing",)), log.stored["e2"].visible)
+    assert not may_see_any(viewer("carol"), log.stored["e2"].visible)
+    assert not may_see_any(viewer("root", roles=("admins",)), log.stored["e2"].visible)
+
+
+def test_a_message_update_of_a_conversation_nobody_holds_is_no_notice():
+    poster, log = FakePoster(), MemoryLog()
+    delivered = record("MODIFY", msg_image(), msg_image(status="delivered"), "e2")
+    batch = LiveBatch.of([delivered], log, FakeConnections({"team:sales": [conn("C", "carol")]}), poster,
+                         lambda ids: {"c_1": Visibility("sales", None)})
+    assert batch.handle(delivered) is None and poster.frames == [] and log.stored == {}
+
+
+def test_an_admin_hears_once_of_what_they_hold_and_of_their_own_mentions():
+    root = conn("R", "root", roles=("admins",))
+    assert root.audiences == ("all", "agent:root")
+    connections = FakeConnections({"all": [root], "agent:root": [root]})
+    poster = FakePoster()
+    records = [record("INSERT", None, msg_image(), "e1", "1"),
+               record("MODIFY", msg_image(), msg_image(status="delivered"), "e2", "2")]
+    batch = LiveBatch.of(records, MemoryLog(), connections, poster, lambda ids: {"c_1": Visibility("sales", "root")})
+    assert all(batch.handle(r) for r in records)
+    assert [(cid, f["kind"]) for cid, f in poster.frames] == [("R", "message"), ("R", "message_update")]

@@ -30,8 +30,14 @@ function fakeApi(over: Partial<Record<keyof Api, unknown>> = {}) {
       calls.push(`get ${id}`);
       return conv(id, { messages: [] });
     }),
-    counts: vi.fn(async () => ({ views: { mine: 2, unassigned: 0, all: 3 } })),
-    me: vi.fn(async () => ({ id: "alice", name: "Alice", presence: "online", capacity: 3, active: 2, teams: ["default"] })),
+    counts: vi.fn(async () => {
+      calls.push("counts");
+      return { views: { mine: 2, unassigned: 0, all: 3 } };
+    }),
+    me: vi.fn(async () => {
+      calls.push("me");
+      return { id: "alice", name: "Alice", presence: "online", capacity: 3, active: 2, teams: ["default"] };
+    }),
     note: vi.fn(async () => {
       throw new ApiError(404, "conversation c9 does not exist", {});
     }),
@@ -54,19 +60,53 @@ describe("Store", () => {
     expect(calls).toEqual(["list mine", "list mine n1"]);
   });
 
-  it("on a change notice refetches the open conversation at once and the list once per burst", async () => {
+  it("on change notices refetches, once per burst, what they can have changed and no more", async () => {
     const { api, calls } = fakeApi();
     const store = new Store(api);
     await store.loadList();
     await store.openConversation("c2");
     calls.length = 0;
     const notice = { type: "change" as const, cursor: "x", kind: "message" as const, message_id: "m", at: "" };
+    // new messages: the list (previews, order; a page is not loaded yet) and the open conversation, once
     store.applyChange({ ...notice, conversation_id: "c2" });
     store.applyChange({ ...notice, conversation_id: "c1" });
     store.applyChange({ ...notice, conversation_id: "c7" });
-    expect(calls).toEqual(["get c2"]);
+    expect(calls).toEqual([]);
     await vi.advanceTimersByTimeAsync(200);
-    expect(calls.filter((c) => c.startsWith("list"))).toEqual(["list mine"]);
+    expect(calls.sort()).toEqual(["get c2", "list mine"]);
+    // a delivery receipt: the open conversation alone, and nothing for one not open
+    calls.length = 0;
+    store.applyChange({ ...notice, kind: "message_update", conversation_id: "c2" });
+    store.applyChange({ ...notice, kind: "message_update", conversation_id: "c1" });
+    await vi.advanceTimersByTimeAsync(200);
+    expect(calls).toEqual(["get c2"]);
+    calls.length = 0;
+    store.applyChange({ ...notice, kind: "message_update", conversation_id: "c1" });
+    await vi.advanceTimersByTimeAsync(200);
+    expect(calls).toEqual([]);
+    // a conversation's change (an assignment, say): the list and the counts, and the agent's load as they moved
+    store.applyChange({ ...notice, kind: "conversation", message_id: null, conversation_id: "c1" });
+    await vi.advanceTimersByTimeAsync(200);
+    expect(calls.sort()).toEqual(["counts", "list mine", "me"]);
+    calls.length = 0;
+    store.applyChange({ ...notice, kind: "conversation", message_id: null, conversation_id: "c7" });
+    await vi.advanceTimersByTimeAsync(200);
+    expect(calls.sort()).toEqual(["counts", "list mine"]);
+  });
+
+  it("once the whole list is loaded, a new message elsewhere refetches nothing", async () => {
+    const { api, calls } = fakeApi();
+    const store = new Store(api);
+    await store.loadList();
+    await store.loadMore();
+    calls.length = 0;
+    const notice = { type: "change" as const, cursor: "x", kind: "message" as const, message_id: "m", at: "" };
+    store.applyChange({ ...notice, conversation_id: "c9" });
+    await vi.advanceTimersByTimeAsync(200);
+    expect(calls).toEqual([]);
+    store.applyChange({ ...notice, conversation_id: "c3" });
+    await vi.advanceTimersByTimeAsync(200);
+    expect(calls).toEqual(["list mine"]);
   });
 
   it("shows the API's words when an action fails", async () => {

@@ -79,6 +79,8 @@ export class Store {
   private changeListeners = new Set<(change: Change) => void>();
   private listVersion = 0;
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
+  /** What the change notices since the last refetch call for. */
+  private due = { list: false, counts: false, open: false };
   private toastId = 0;
 
   constructor(
@@ -204,6 +206,14 @@ export class Store {
 
   /** Refetch what is shown: the loaded part of the list (up to 100 at once), the counts, the open conversation. */
   async refresh(): Promise<void> {
+    await this.refreshList();
+    void this.loadCounts();
+    if (this.state.openId) void this.refreshOpen();
+    this.loadMe();
+  }
+
+  /** The list alone, as long as it is now (a change notice's refetch). */
+  private async refreshList(): Promise<void> {
     const version = this.listVersion;
     const limit = Math.min(100, Math.max(PAGE, this.state.items.length));
     try {
@@ -218,8 +228,9 @@ export class Store {
     } catch {
       /* a failed background refresh is retried by the next notice or poll */
     }
-    void this.loadCounts();
-    if (this.state.openId) void this.refreshOpen();
+  }
+
+  private loadMe(): void {
     void this.api
       .me()
       .then((me) => this.set({ me }))
@@ -232,9 +243,13 @@ export class Store {
     if (index >= 0 && index !== this.state.selected) this.set({ selected: index });
   }
 
-  async loadCounts(): Promise<void> {
+  /** The views' badges; with `meToo`, the agent's own load as well when the count of theirs moved. */
+  async loadCounts(meToo = false): Promise<void> {
     try {
-      this.set({ counts: (await this.api.counts()).views });
+      const before = this.state.counts?.mine;
+      const counts = (await this.api.counts()).views;
+      this.set({ counts });
+      if (meToo && counts.mine !== before) this.loadMe();
     } catch {
       /* badges are optional */
     }
@@ -246,14 +261,31 @@ export class Store {
     return () => this.changeListeners.delete(listener);
   }
 
-  /** A change notice: refetch the open conversation now, the list soon (many notices come in bursts). */
+  /** A change notice: refetch, 150 ms later (notices come in bursts), what it can have changed and no more.
+   * A conversation's change (or a mention) can move it into or out of a view and change the counts: the
+   * list and the counts. A new message changes the list only if the conversation is in it, or may be on a
+   * page not loaded (it can move up); getting into a view takes a conversation's change. A message update
+   * (a delivery receipt, a send error) shows only in the open conversation. The agent's own load is
+   * refetched when the count of their conversations moves. */
   applyChange(change: Change): void {
     this.changeListeners.forEach((l) => l(change));
-    if (change.conversation_id === this.state.openId) void this.refreshOpen();
+    const due = this.due;
+    if (change.conversation_id === this.state.openId) due.open = true;
+    const listed = this.state.nextCursor !== null || this.state.items.some((c) => c.id === change.conversation_id);
+    if (change.kind === "conversation" || change.kind === "mention") {
+      due.list = true;
+      due.counts = true;
+    } else if (change.kind === "message" && listed) {
+      due.list = true;
+    }
     if (this.refreshTimer) return;
     this.refreshTimer = setTimeout(() => {
       this.refreshTimer = null;
-      void this.refresh();
+      const { list, counts, open } = this.due;
+      this.due = { list: false, counts: false, open: false };
+      if (list) void this.refreshList();
+      if (counts) void this.loadCounts(true);
+      if (open && this.state.openId) void this.refreshOpen();
     }, 150);
   }
 
@@ -314,7 +346,8 @@ export class Store {
   // ------------------------------------------------------------------ actions on the open conversation
   private async changed(conv?: Conversation): Promise<void> {
     if (conv && conv.id === this.state.openId) this.set({ open: { ...conv, messages: this.state.open?.messages ?? [] } });
-    await Promise.all([this.refreshOpen(), this.refresh()]);
+    // the open conversation and the list now; the counts and the agent's load follow the change's notice
+    await Promise.all([this.refreshOpen(), this.refreshList()]);
   }
 
   reply = (id: string, text: string | ReplyContent, channel: string | undefined, ok: string, attachments: UploadedFile[] = []) =>

@@ -1511,7 +1511,7 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "conversation" | "message" | "mention";
+            kind: "conversation" | "message" | "message_update" | "mention";
             /** Message Id */
             message_id: string | null;
             /** At */

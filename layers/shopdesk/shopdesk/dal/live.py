@@ -7,7 +7,7 @@ Item layouts (docs/data-model.md):
   ``agent:<id>`` and ``team:<team>`` for agents, ``all`` for admins. The fan-out Queries only the
   audiences of a change (never a Scan).
 - ``CHANGES / <at>#<stream event id>``: the change log the catch-up reads (one partition, sorted by
-  time, kept 24 hours with ``ttl``); ``CHANGEID#<stream event id> / META`` makes writing it once.
+  time, kept 24 hours with ``ttl``).
 
 Connection items carry ``ttl`` 2 h 10 min after connect (API Gateway closes every socket after 2 h);
 DynamoDB deletes expired items late, so readers skip what has expired themselves.
@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,7 +28,7 @@ from botocore.exceptions import ClientError
 from shopdesk import clock
 from shopdesk.config import region
 from shopdesk.dal.aws import _CONFIG
-from shopdesk.dal.table import ConditionFailed, Table, deserialize
+from shopdesk.dal.table import Table, deserialize
 
 CONNECTION_TTL = timedelta(hours=2, minutes=10)
 CHANGE_RETENTION = timedelta(hours=24)
@@ -47,10 +47,6 @@ def conn_pk(connection_id: str) -> str:
 
 def live_pk(audience: str) -> str:
     return f"LIVE#{audience}"
-
-
-def change_marker_pk(event_id: str) -> str:
-    return f"CHANGEID#{event_id}"
 
 
 def _real_now() -> datetime:
@@ -218,8 +214,9 @@ class LogEntry:
 
 
 def _entry_from_item(item: dict[str, Any]) -> LogEntry:
-    visible = [Visibility(team="", assignee=v.get("assignee")) if v.get("team") == "" else _visibility_of(v)
-               for v in item.get("visible") or []]      # team "": a personal notice (``personal``)
+    visible = [_visibility_of(v) if v.get("team") != "" else                     # team "": a personal notice
+               Visibility(team="", assignee=v.get("assignee"), granted=frozenset(v.get("granted") or ()))
+               for v in item.get("visible") or []]
     return LogEntry(key=item["SK"], event_id=item["event_id"], conversation_id=item["conversation_id"],
                     kind=item["kind"], message_id=item.get("message_id"), at=item["at"], visible=tuple(visible))
 
@@ -235,33 +232,19 @@ class ChangeLog:
     def __init__(self, table: Table):
         self.table = table
 
-    def append(self, entry: LogEntry) -> tuple[LogEntry, bool]:
-        """Write the entry once per stream event: (the entry as stored, whether this call wrote it).
-
-        The marker claims the event's place in the log first (a conditional put), then the entry is put there.
-        A retry finds the marker and returns the entry at its place, putting it again when the first attempt
-        stopped between the two writes. Two plain writes, not a transaction (which costs double)."""
+    def append(self, entry: LogEntry) -> LogEntry:
+        """Write the entry: one plain put. A record Lambda delivers again (only after a failure: a post that
+        failed, a timeout) is written again under its new moment, and the catch-up lists it twice at most, a
+        repeated notice the app refetches for; keeping each event once would take a second write (a marker)
+        for every change, as much as the log itself. ``after`` drops the repeat within a page."""
         ttl = _expires(clock.parse_iso(entry.at), CHANGE_RETENTION + timedelta(hours=1))
-        item = {"PK": CHANGES_PK, "SK": entry.key, "type": "change", "event_id": entry.event_id,
-                "conversation_id": entry.conversation_id, "kind": entry.kind, "message_id": entry.message_id,
-                "at": entry.at, "visible": [{"team": v.team, "assignee": v.assignee,
-                             **({"granted": sorted(v.granted)} if v.granted else {})} for v in entry.visible],
-                "ttl": ttl}
-        marker = {"PK": change_marker_pk(entry.event_id), "SK": "META", "type": "change_marker",
-                  "key": entry.key, "ttl": ttl}
-        try:
-            self.table.put(marker, condition="attribute_not_exists(PK)")
-        except ConditionFailed:
-            stored = self.table.get(change_marker_pk(entry.event_id), "META")
-            original = self.table.get(CHANGES_PK, stored["key"]) if stored else None
-            if original is not None:
-                return _entry_from_item(original), False
-            if stored is None:                  # expired meanwhile (a day later): nothing to repeat
-                return entry, False
-            entry = replace(entry, key=stored["key"])
-            item["SK"] = entry.key
-        self.table.put(item)
-        return entry, True
+        self.table.put({"PK": CHANGES_PK, "SK": entry.key, "type": "change", "event_id": entry.event_id,
+                        "conversation_id": entry.conversation_id, "kind": entry.kind, "message_id": entry.message_id,
+                        "at": entry.at, "visible": [{"team": v.team, "assignee": v.assignee,
+                                                     **({"granted": sorted(v.granted)} if v.granted else {})}
+                                                    for v in entry.visible],
+                        "ttl": ttl})
+        return entry
 
     def after(self, key: str, limit: int) -> LogPage:
         """Entries with a key greater than ``key``, oldest first: one consistent Query."""
@@ -269,7 +252,10 @@ class ChangeLog:
                                 names={"#pk": "PK", "#sk": "SK"}, values={":pk": CHANGES_PK, ":after": key},
                                 limit=limit, consistent=True)
         entries = [_entry_from_item(item) for item in page.items]
-        return LogPage(entries, entries[-1].key if entries else None, page.cursor is not None)
+        last = entries[-1].key if entries else None
+        seen: set[str] = set()
+        once = [e for e in entries if not (e.event_id in seen or seen.add(e.event_id))]   # an event's first entry
+        return LogPage(once, last, page.cursor is not None)
 
 
 # ------------------------------------------------------------------------------ API Gateway @connections

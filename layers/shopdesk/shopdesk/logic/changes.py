@@ -47,9 +47,10 @@ def may_see(viewer: Viewer, conversation: Visibility) -> bool:
     change carries: the conversation is in one of the viewer's teams, assigned or granted to them, or
     the viewer is an admin. (What a supervisor's agents hold in other teams is not announced: the
     notice would need a read of the holder's teams per change; the supervisor sees it on the next
-    refetch of the list.) A personal notice (no team: a mention) is its agent's alone, admins' neither."""
+    refetch of the list.) A personal notice (no team: a mention, a message update) is its agents' alone
+    (the assignee, the agents granted), admins' neither."""
     if not conversation.team:
-        return conversation.assignee == viewer.agent_id
+        return viewer.agent_id == conversation.assignee or viewer.agent_id in conversation.granted
     return (ADMIN in viewer.roles or conversation.team in viewer.teams
             or conversation.assignee == viewer.agent_id or viewer.agent_id in conversation.granted)
 
@@ -67,7 +68,7 @@ class Notice(BaseModel):
     type: Literal["change"] = "change"
     cursor: str
     conversation_id: str
-    kind: Literal["conversation", "message", "mention"]
+    kind: Literal["conversation", "message", "message_update", "mention"]
     message_id: str | None
     at: str
 

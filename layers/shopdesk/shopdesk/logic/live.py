@@ -3,11 +3,15 @@
 The stream consumer calls ``LiveBatch.handle`` per record. A change worth a notice is:
 - a conversation created, or changed in what an agent sees (status, assignee, priority, team,
   skills, labels, SLA warnings and breaches);
-- a message created, or its delivery status (or error, or attachments) changed;
+- a message created (kind ``message``: the lists' previews and order change, so every inbox that may see
+  the conversation hears of it);
+- a message's delivery status, error or attachments changed (kind ``message_update``): only the open
+  conversation shows those, so only the agents who hold it (its assignee and the agents it was granted to)
+  hear of it, and a conversation nobody holds gives no notice; others see it at their next refetch;
 - an agent mentioned in a note, or their mentions read: a personal notice (kind ``mention``) for that agent's
   connections only (``dal.live.personal``).
-The notice goes to the change log first (idempotent on the stream event id, so a redelivered record
-logs nothing twice), then to every open connection that may see the conversation before or after the
+The notice goes to the change log first (one put; a record Lambda delivers again after a failure is logged
+again under its new moment: a repeated notice, which costs the app one refetch), then to every open connection that may see the conversation before or after the
 change: one Query per audience (``team:<team>``, ``agent:<id>``, ``all`` for admins), cached for the
 batch. A connection API Gateway reports gone is deleted.
 """
@@ -60,8 +64,8 @@ def audiences(visible: Iterable[Visibility]) -> set[str]:
     was granted to, admins; a personal notice (no team) only its agent's."""
     keys = set()
     for v in visible:
-        if not v.team:            # a personal notice (a mention): its agent's connections only
-            keys.add(f"agent:{v.assignee}")
+        if not v.team:            # a personal notice (a mention, a message update): its agents' connections only
+            keys.update(f"agent:{agent}" for agent in ({v.assignee} | v.granted) - {None})
             continue
         keys.add(ALL)
         keys.add(f"team:{v.team}")
@@ -69,10 +73,16 @@ def audiences(visible: Iterable[Visibility]) -> set[str]:
     return keys
 
 
+def holders(v: Visibility) -> Visibility:
+    """Who holds a conversation (its assignee, the agents it was granted to) as a notice for them alone."""
+    return Visibility(team="", assignee=v.assignee, granted=v.granted)
+
+
 def connection_audiences(agent_id: str, teams: Iterable[str], roles: Iterable[str]) -> tuple[str, ...]:
-    """Where a connection is listed: admins hear everything, others their teams and themselves."""
+    """Where a connection is listed: admins hear everything (and what is for them alone), others their teams
+    and themselves."""
     if ADMIN in set(roles):
-        return (ALL,)
+        return (ALL, f"agent:{agent_id}")
     return (f"agent:{agent_id}", *(f"team:{t}" for t in dict.fromkeys(teams)))
 
 
@@ -151,10 +161,16 @@ class LiveBatch:
         if not visible:
             logger.warning("message of an unknown conversation", extra={"conversation_id": change.conversation_id})
             return None
+        kind = change.kind
+        if kind == "message" and change.event == "MODIFY":
+            kind = "message_update"
+            visible = tuple(dict.fromkeys(holders(v) for v in visible if v.assignee or v.granted))
+            if not visible:
+                return None             # nobody holds the conversation: the next refetch shows it
         now = clock.now_iso()
-        entry, _ = self.log.append(LogEntry(key=f"{now}#{change.event_id}", event_id=change.event_id,
-                                            conversation_id=change.conversation_id, kind=change.kind,
-                                            message_id=change.message_id, at=now, visible=visible))
+        entry = self.log.append(LogEntry(key=f"{now}#{change.event_id}", event_id=change.event_id,
+                                         conversation_id=change.conversation_id, kind=kind,
+                                         message_id=change.message_id, at=now, visible=visible))
         notice = Notice.of(entry)
         self._post(notice, visible)
         return notice
