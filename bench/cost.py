@@ -85,8 +85,9 @@ def _template() -> dict[str, Any]:
 
 
 def memory_mb(function: str) -> int:
+    """The function's memory; a label (``agent_api (inbox)``) is its function's."""
     from bench.harness import function_resource
-    return int(function_resource(function)["Properties"].get("MemorySize")
+    return int(function_resource(function.split(" (")[0])["Properties"].get("MemorySize")
                or _template()["Globals"]["Function"]["MemorySize"])
 
 
@@ -185,7 +186,7 @@ class Meter:
         meter's own look-ups) and billed by the millisecond."""
         from bench.harness import FakeContext
 
-        tracing = traced(function)
+        tracing, http = traced(function), function in HTTP_FUNCTIONS
         function = label or function
         self.current = function
         self._overhead = {}
@@ -205,7 +206,7 @@ class Meter:
             usage.add("lambda.requests", 1)
             if tracing:
                 usage.add("xray.traces_recorded", 1)
-            if function in HTTP_FUNCTIONS:
+            if http:
                 usage.add("apigateway.http_requests", chunks(len(json.dumps(event)), 512 * KB))
 
     def _overhead_s(self) -> float:
@@ -510,6 +511,111 @@ class Frozen:
         return self.now
 
 
+INBOX = "agent_api (inbox)"      # the open inboxes' reads, billed as agent_api and shown apart
+
+
+@dataclass
+class Inboxes:
+    """The agents' open inboxes reading what the web app reads (web/src/store.ts and the conversation's side
+    panels), so the bill has the reads that the live notices and the agents' own clicks cause, not only the
+    notices themselves:
+
+    - a burst of notices (what one pass of the stream posts to a connection) is one refetch of what it can
+      have changed: the list (``GET /agent/conversations``) and the counts on a conversation or mention notice,
+      the list on a new message of a conversation in it (or while it has pages not loaded), the agent's own
+      load (``GET /agent/me``) when the count of theirs moved, and the open conversation when a notice is
+      about it; when that shows a new message the assist panel loads again, and on a new customer message the
+      orders panel too (they reload on those);
+    - opening a conversation loads it, the customer's profile and likely duplicates, the orders panel and the
+      assist panel; after the agent's own action the app refetches the open conversation and the list.
+
+    Each agent's list is the "mine" view, here holding only the conversations of the workload the agent has
+    (a busier inbox lists more, and a list read costs more read units with it)."""
+
+    run: Run
+    seen: int = 0
+    open: dict[str, str] = field(default_factory=dict)                # agent -> the conversation open
+    shown: dict[str, tuple[int, int]] = field(default_factory=dict)   # agent -> (messages, inbound) last shown
+    listed: dict[str, tuple[set[str], bool]] = field(default_factory=dict)   # agent -> (ids, more pages)
+    mine: dict[str, int] = field(default_factory=dict)                      # agent -> the "mine" badge
+    requests: Counter[str] = field(default_factory=Counter)
+
+    def get(self, agent_id: str, path: str, route: str, query: str = "") -> dict[str, Any]:
+        result = self.run.call("agent_api", _agent_event("GET", path, agent_id, query=query), label=INBOX)
+        if result["statusCode"] != 200:
+            raise RuntimeError(f"inbox GET {path}: {result['statusCode']} {result.get('body')}")
+        self.requests[route] += 1
+        return json.loads(result["body"])
+
+    def list(self, agent_id: str) -> None:
+        page = self.get(agent_id, "/agent/conversations", "GET /agent/conversations", "view=mine&limit=50")
+        self.listed[agent_id] = ({c["id"] for c in page["items"]}, page.get("next_cursor") is not None)
+
+    def counts(self, agent_id: str) -> None:
+        mine = self.get(agent_id, "/agent/conversations/counts", "GET /agent/conversations/counts")["views"]["mine"]
+        if self.mine.get(agent_id) != mine:
+            self.get(agent_id, "/agent/me", "GET /agent/me")
+        self.mine[agent_id] = mine
+
+    def open_conversation(self, agent_id: str, conversation_id: str) -> None:
+        """The agent opens the conversation (from another: an agent works many at once)."""
+        self.open[agent_id] = conversation_id
+        conversation = self._conversation(agent_id)
+        customer = conversation["customer"]["id"]
+        self.get(agent_id, f"/agent/customers/{customer}", "GET /agent/customers/{id}")
+        self.get(agent_id, f"/agent/customers/{customer}/duplicates", "GET /agent/customers/{id}/duplicates")
+        self._orders(agent_id)
+        self._assist(agent_id)
+
+    def after_action(self, agent_id: str) -> None:
+        """What the app refetches when the agent's own action returns (store.changed)."""
+        self.refresh_open(agent_id)
+        self.list(agent_id)
+
+    def react(self) -> None:
+        """The notices posted since the last look, one burst per connection."""
+        frames = self.run.connections.frames[self.seen:]
+        self.seen += len(frames)
+        bursts: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for connection, frame in frames:
+            bursts[connection.removesuffix("-inbox")].append(frame)
+        for agent_id, notices in bursts.items():
+            kinds = {n["kind"] for n in notices}
+            ids, more = self.listed.get(agent_id, (set(), True))
+            moved = kinds & {"conversation", "mention"}
+            if moved or any(n["kind"] == "message" and (more or n["conversation_id"] in ids) for n in notices):
+                self.list(agent_id)
+            if moved:
+                self.counts(agent_id)
+            if any(n["conversation_id"] == self.open.get(agent_id) for n in notices):
+                self.refresh_open(agent_id)
+
+    def refresh_open(self, agent_id: str) -> None:
+        before = self.shown.get(agent_id)
+        self._conversation(agent_id)
+        messages, inbound = self.shown[agent_id]
+        if before and messages != before[0]:
+            self._assist(agent_id)
+        if before and inbound != before[1]:
+            self._orders(agent_id)
+
+    def _conversation(self, agent_id: str) -> dict[str, Any]:
+        conversation = self._of_open(agent_id)
+        inbound = sum(m.get("direction") == "inbound" for m in conversation.get("messages") or [])
+        self.shown[agent_id] = (int(conversation.get("message_count") or 0), inbound)
+        return conversation
+
+    def _orders(self, agent_id: str) -> None:
+        self._of_open(agent_id, "/orders")
+
+    def _assist(self, agent_id: str) -> None:
+        self._of_open(agent_id, "/assist")
+
+    def _of_open(self, agent_id: str, part: str = "") -> dict[str, Any]:
+        return self.get(agent_id, f"/agent/conversations/{self.open[agent_id]}{part}",
+                        "GET /agent/conversations/{id}" + part)
+
+
 @dataclass
 class Run:
     """The desk, its handlers and the meter, and what the workload needs to drive them like AWS would."""
@@ -522,6 +628,7 @@ class Run:
     consumers: dict[str, tuple[int, list[Any]]]
     firehose: str
     handlers: dict[str, Any] = field(default_factory=dict)
+    inboxes: Inboxes | None = None
     sweeps: int = 0
     esm_batches: Counter[str] = field(default_factory=Counter)
 
@@ -581,6 +688,8 @@ class Run:
                 result = self.call(function, {"Records": chosen[start:start + batch_size]})
                 if result and result.get("batchItemFailures"):
                     raise RuntimeError(f"{function} failed records: {result['batchItemFailures']}")
+        if self.inboxes is not None:
+            self.inboxes.react()
 
     def sweep(self) -> None:
         from bench.harness import scheduled_event
@@ -613,11 +722,11 @@ def twilio_webhook(path: str, form: str) -> dict[str, Any]:
                                            "x-twilio-signature": signed_twilio(PUBLIC_URL + path, form)})
 
 
-def _agent_event(method: str, path: str, agent_id: str, body: Any = None) -> dict[str, Any]:
+def _agent_event(method: str, path: str, agent_id: str, body: Any = None, query: str = "") -> dict[str, Any]:
     from tests.support import http_event
     return http_event(method, path, json.dumps(body) if body is not None else None,
-                      {"content-type": "application/json"}, claims={"cognito:username": agent_id,
-                                                                    "name": agent_id.title()})
+                      {"content-type": "application/json"}, query=query,
+                      claims={"cognito:username": agent_id, "name": agent_id.title()})
 
 
 def _admin(run: Run, method: str, path: str, body: Any) -> None:
@@ -666,6 +775,7 @@ def play(run: Run, conversations: int, frozen: Frozen, seed: int = 11) -> dict[s
     from tests.support import twilio_form
 
     rng = random.Random(seed)
+    inboxes = run.inboxes = Inboxes(run, seen=len(run.connections.frames))
     next_sweep = datetime.fromtimestamp(frozen.now, UTC) + SWEEP_EVERY
     outcome: Counter[str] = Counter()
     for n in range(conversations):
@@ -697,13 +807,12 @@ def play(run: Run, conversations: int, frozen: Frozen, seed: int = 11) -> dict[s
                 continue
             path = f"/agent/conversations/{conversation_id}"
             if step.kind == "reply":
-                opened = run.call("agent_api", _agent_event("GET", path, replier))
-                if opened["statusCode"] != 200:
-                    raise RuntimeError(f"open conversation: {opened}")
+                inboxes.open_conversation(replier, conversation_id)
                 answer = run.call("agent_api", _agent_event("POST", path + "/replies", replier,
                                                             {"text": "Thanks for waiting, we are on it."}))
                 if answer["statusCode"] != 202:
                     raise RuntimeError(f"reply: {answer}")
+                inboxes.after_action(replier)
                 run.pump()
                 run.dispatch()
                 outcome["agent_replies"] += 1
@@ -711,6 +820,7 @@ def play(run: Run, conversations: int, frozen: Frozen, seed: int = 11) -> dict[s
                 answer = run.call("agent_api", _agent_event("POST", path + "/status", replier, {"status": "resolved"}))
                 if answer["statusCode"] != 200:
                     raise RuntimeError(f"resolve: {answer}")
+                inboxes.after_action(replier)
                 run.pump()
                 outcome["resolved"] += 1
         if (n + 1) % 5 == 0:
@@ -859,7 +969,11 @@ def summarise(run: Run, conversations: int, outcome: dict[str, Any], idle: dict[
         },
         "lambda_memory_mb": {f: memory_mb(f) for f in functions},
         "workload": {"conversations_measured": conversations, "scaled_to": 1000, **outcome,
-                     "sweeps": sweeps, "esm_batches": dict(run.esm_batches)},
+                     "sweeps": sweeps, "esm_batches": dict(run.esm_batches),
+                     "inbox_requests_per_conversation": {
+                         route: round(n / conversations, 2) for route, n in sorted(
+                             (run.inboxes.requests if run.inboxes else Counter()).items(), key=lambda kv: -kv[1])}},
+        "inboxes_usd": usd(_bill_of(meter, INBOX) * Decimal(scale)),
         "fixed_monthly_usd": fixed,
         "unpriced_requests": dict(meter.unpriced),
         "environment": "real handlers in this process on moto (server mode, loopback), 2 shared CPUs; durations "
@@ -867,6 +981,15 @@ def summarise(run: Run, conversations: int, outcome: dict[str, Any], idle: dict[
         "load_average_1min": _load(),
         "runtime_s": round(wall_s, 1),
     }
+
+
+def _bill_of(meter: Meter, function: str) -> Decimal:
+    """What one function (or label) costs of the measured run."""
+    usage = Usage()
+    for key, quantity in meter.usage_by_function.get(function, Usage()).quantities.items():
+        usage.add(key, quantity)
+    usage.lambda_gb_seconds[function] = lambda_gb_seconds(meter.billed_ms[function], memory_mb(function))
+    return Decimal(bill(usage)["total"])
 
 
 def fixed_monthly(idle: dict[str, Any]) -> dict[str, Any]:
@@ -904,6 +1027,8 @@ def report(result: dict[str, Any]) -> str:
     lines.append(f"  per conversation: {sum(per['lambda_invocations'].values()):.1f} invocations, "
                  f"{per['dynamodb_read_units']} RRU, {per['dynamodb_write_units_table']} WRU on the table + "
                  f"{per['dynamodb_write_units_indexes']} on its indexes")
+    lines.append(f"  of which the open inboxes' reads: ${result['inboxes_usd']} "
+                 f"({sum(result['workload']['inbox_requests_per_conversation'].values()):.1f} requests a conversation)")
     fixed = result["fixed_monthly_usd"]
     lines.append(f"  fixed per month: sweep schedule ${fixed['sla_sweep_schedule']}, "
                  f"{fixed['secrets']} secrets ${fixed['secrets_stored']}")
