@@ -72,7 +72,8 @@ MONTH_MINUTES = 30 * 24 * 60
 # Entry points that API Gateway's HTTP API fronts (one request each).
 HTTP_FUNCTIONS = {"inbound_twilio", "agent_api", "admin_api"}
 IDLE = "sla_sweep (idle)"
-# START, END and REPORT lines Lambda writes per invocation (REPORT with an X-Ray segment id), bytes
+# START, END and REPORT lines Lambda writes per invocation at the INFO system log level (REPORT with an X-Ray
+# segment id), bytes
 PLATFORM_LOG_BYTES = 330
 LOG_LEVEL = "INFO"
 
@@ -91,15 +92,28 @@ def memory_mb(function: str) -> int:
                or _template()["Globals"]["Function"]["MemorySize"])
 
 
+def _setting(value: Any) -> Any:
+    """A template value for this run: a parameter reference (``!Ref``) takes the parameter's value."""
+    from bench.harness import Tag, parameters
+    return parameters()[value.value] if isinstance(value, Tag) and value.name == "Ref" else value
+
+
 @functools.cache
 def traced(function: str) -> bool:
-    """Whether Lambda records X-Ray traces of ``function``: its ``Tracing``, else the Globals' (a parameter
-    reference takes the parameter's value for this run)."""
-    from bench.harness import function_resource, parameters
+    """Whether Lambda records X-Ray traces of ``function``: its ``Tracing``, else the Globals'."""
+    from bench.harness import function_resource
     mode = function_resource(function)["Properties"].get("Tracing") or _template()["Globals"]["Function"].get("Tracing")
-    if isinstance(mode, dict) and "Ref" in mode:
-        mode = parameters()[mode["Ref"]]
-    return mode == "Active"
+    return _setting(mode) == "Active"
+
+
+@functools.cache
+def platform_log_bytes(function: str) -> int:
+    """Lambda's START, END and REPORT lines of one invocation: sent at the INFO system log level (the
+    LoggingConfig's ``SystemLogLevel``, the function's or the Globals'), left out at WARN."""
+    from bench.harness import function_resource
+    config = {**(_template()["Globals"]["Function"].get("LoggingConfig") or {}),
+              **(function_resource(function)["Properties"].get("LoggingConfig") or {})}
+    return PLATFORM_LOG_BYTES if _setting(config.get("SystemLogLevel", "INFO")) in ("DEBUG", "INFO") else 0
 
 
 def table_model() -> tuple[tuple[str, ...], list[Index]]:
@@ -186,7 +200,7 @@ class Meter:
         meter's own look-ups) and billed by the millisecond."""
         from bench.harness import FakeContext
 
-        tracing, http = traced(function), function in HTTP_FUNCTIONS
+        tracing, http, platform = traced(function), function in HTTP_FUNCTIONS, platform_log_bytes(function)
         function = label or function
         self.current = function
         self._overhead = {}
@@ -198,8 +212,8 @@ class Meter:
         finally:
             elapsed = time.perf_counter() - started - self._overhead_s()
             self.current = None
-            self.log_bytes[function] += output.bytes + PLATFORM_LOG_BYTES
-            self.usage_by_function[function].add("logs.ingested_gb", (output.bytes + PLATFORM_LOG_BYTES) / GB)
+            self.log_bytes[function] += output.bytes + platform
+            self.usage_by_function[function].add("logs.ingested_gb", (output.bytes + platform) / GB)
             self.invocations[function] += 1
             self.billed_ms[function] += max(1, math.ceil(elapsed * 1000))
             usage = self.usage_by_function[function]

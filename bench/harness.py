@@ -47,8 +47,8 @@ FAKE_AWS_ENV = {
 }
 # Template parameters the benchmarks set: a public URL to sign webhooks for, no real Twilio, and quiet
 # logs (a log line per message would bury the table).
-PARAMETERS = {"Stage": "bench", "PublicBaseUrl": PUBLIC_BASE_URL, "LogLevel": "WARNING",
-              "TwilioApiBaseUrl": "http://127.0.0.1:9"}
+PARAMETERS = {"Stage": "bench", "PublicBaseUrl": PUBLIC_BASE_URL, "TwilioApiBaseUrl": "http://127.0.0.1:9"}
+BENCH_LOG_LEVEL = "WARNING"     # the benches time the code, not its INFO lines (the cost bench logs at INFO)
 
 
 def use_layer() -> None:
@@ -194,7 +194,8 @@ class Stack:
         """The environment template.yaml gives this function (Globals plus its own variables)."""
         variables = {**TEMPLATE["Globals"]["Function"]["Environment"]["Variables"],
                      **function_resource(function)["Properties"].get("Environment", {}).get("Variables", {})}
-        return {name: str(self.resolve(value)) for name, value in variables.items()}
+        return {name: str(self.resolve(value)) for name, value in variables.items()} | {
+            "POWERTOOLS_LOG_LEVEL": BENCH_LOG_LEVEL}
 
     def resolve(self, value: Any) -> Any:
         """Evaluate the intrinsics environments use: Ref, GetAtt, Sub, Join, If, Not, Equals."""

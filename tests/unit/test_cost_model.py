@@ -120,3 +120,20 @@ def test_an_index_that_includes_a_few_attributes_is_written_only_when_they_or_it
     assert index_write_units(include, KEYS, None, old) == 1                 # its entry is small
     assert index_write_units(include, KEYS, old, {**old, "body": {"S": "y" * 3000}}) == 0
     assert index_write_units(include, KEYS, old, {**old, "team": {"S": "billing"}}) == 1
+
+
+@pytest.mark.parametrize("overrides,expected", [
+    ({}, (False, 0)),                                                       # the template's defaults
+    ({"TracingMode": "Active", "SystemLogLevel": "INFO"}, (True, 330)),
+])
+def test_tracing_and_lambdas_own_log_lines_follow_the_templates_parameters(monkeypatch, overrides, expected):
+    import bench.cost as cost
+    import bench.harness as harness
+    monkeypatch.setattr(harness, "PARAMETERS", {**harness.PARAMETERS, **overrides})
+    cost.traced.cache_clear()
+    cost.platform_log_bytes.cache_clear()
+    try:
+        assert (cost.traced("router"), cost.platform_log_bytes("router")) == expected
+    finally:
+        cost.traced.cache_clear()
+        cost.platform_log_bytes.cache_clear()
