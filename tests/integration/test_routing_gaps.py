@@ -120,3 +120,23 @@ def test_work_done_twice_changes_nothing_people_changed(desk):
     _, body = agent(desk, "GET", f"/agent/conversations/{conv}", "alice")
     assert body["priority"] == "urgent" and body["skills"] == ["returns"] and body["assignee"] == "alice"
     assert len([m for m in body["messages"] if m["kind"] == "acknowledgement"]) <= 1
+
+
+def test_a_sweep_short_of_time_leaves_the_routing_work_for_the_next_one(desk, lost_sends):
+    # Given three customers' routing work lost (or the router far behind) past the grace
+    from tests.integration.test_sla_sweep import Context
+    online(desk, "alice")
+    lost_sends["left"] = 3
+    convs = []
+    for n in range(3):
+        with pytest.raises(ClientError):
+            post_twilio(desk, _sms(f"+3161110002{n}", f"SMgapt{n}"))
+        convs.append(_conversation_of(desk, f"+3161110002{n}"))
+    clock.set_offset(clock.offset() + 180)
+    sweep = desk.handler("sla_sweep")
+    # When a sweep has no time left for them, it sends none and ends within its limit
+    assert sweep.lambda_handler({}, Context(seconds=9))["rerouted"] == 0
+    # Then the next sweep sends them all, and the router routes them
+    assert sweep.lambda_handler({}, Context(seconds=50))["rerouted"] == 3
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert all(_routed(desk, c) for c in convs)

@@ -86,7 +86,7 @@ def sweep(conversations: Conversations, bus: EventBus, work: Queue, shards: int,
                  for d in batch]
     timers = [d for d in found if d.kind == "timer"]
     unrouted = [d for d in found if d.kind == "marker"]
-    rerouted = resend_unrouted(conversations, work, unrouted) if unrouted else 0
+    rerouted = resend_unrouted(conversations, work, unrouted, workers=workers, time_left=time_left) if unrouted else 0
     by_conversation: dict[str, list[Deadline]] = defaultdict(list)
     for d in sorted((d for d in found if d.kind not in ("timer", "marker")), key=lambda d: d.due_sk):  # oldest first
         by_conversation[d.conversation_id].append(d)
@@ -129,21 +129,35 @@ def sweep(conversations: Conversations, bus: EventBus, work: Queue, shards: int,
     return report
 
 
-def resend_unrouted(conversations: Conversations, work: Queue, markers: list[Deadline]) -> int:
+def resend_unrouted(conversations: Conversations, work: Queue, markers: list[Deadline], *, workers: int = WORKERS,
+                    time_left: Callable[[], float] | None = None) -> int:
     """Customers' messages stored but never confirmed by the router (the send to the work queue was lost
-    after the ingest transaction): their work goes to the queue again, and the marker is looked at again
-    in five minutes, until the router confirms it."""
+    after the ingest transaction, or the router is far behind): their work goes to the queue again, and the
+    marker is looked at again in five minutes, until the router confirms it. In parallel chunks, like the
+    flagging; when ``time_left()`` runs low the rest stays due for the next sweep (a backlog of hundreds, the
+    router behind under a burst, must not take the sweep past its time limit)."""
     again = clock.iso(clock.now() + timedelta(seconds=REROUTE_AFTER_SECONDS))
-    sent = 0
-    for marker in markers:
-        if not marker.work:
-            continue
-        send_inbound(work, json.loads(marker.work))
-        conversations.reschedule_routing(marker, again)
-        sent += 1
+
+    def resend(chunk: list[Deadline]) -> tuple[int, list[str]]:
+        if time_left is not None and time_left() < RESERVE_SECONDS:
+            return 0, [m.conversation_id for m in chunk]
+        sent = 0
+        for marker in chunk:
+            if marker.work:
+                send_inbound(work, json.loads(marker.work))
+                conversations.reschedule_routing(marker, again)
+                sent += 1
+        return sent, []
+
+    chunks = [markers[i:i + READ_BATCH] for i in range(0, len(markers), READ_BATCH)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        done = list(pool.map(resend, chunks))
+    sent, left = sum(n for n, _ in done), sorted({c for _, cs in done for c in cs})
     if sent:
         logger.warning("routing work re-sent", extra={"messages": sent,
                                                        "conversations": sorted({m.conversation_id for m in markers})})
+    if left:
+        logger.warning("routing work left for the next sweep", extra={"conversations": len(left)})
     return sent
 
 
