@@ -535,8 +535,9 @@ class Inboxes:
     notices themselves:
 
     - a burst of notices (what one pass of the stream posts to a connection) is one refetch of what it can
-      have changed: the list (``GET /agent/conversations``) and the counts on a conversation or mention notice,
-      the list on a new message of a conversation in it (or while it has pages not loaded), the agent's own
+      have changed: the list with its counts (``GET /agent/conversations?counts=true``, one request) on a
+      conversation or mention notice, the list on a new message of a conversation in it (or while it has
+      pages not loaded), the agent's own
       load (``GET /agent/me``) when the count of theirs moved, and the open conversation when a notice is
       about it; when that shows a new message the assist panel loads again, and on a new customer message the
       orders panel too (they reload on those);
@@ -561,15 +562,16 @@ class Inboxes:
         self.requests[route] += 1
         return json.loads(result["body"])
 
-    def list(self, agent_id: str) -> None:
-        page = self.get(agent_id, "/agent/conversations", "GET /agent/conversations", "view=mine&limit=50")
+    def list(self, agent_id: str, *, counts: bool = False) -> None:
+        """The list; with ``counts``, the badges in the same request, and the agent's load when theirs moved."""
+        page = self.get(agent_id, "/agent/conversations", "GET /agent/conversations",
+                        "view=mine&limit=50" + ("&counts=true" if counts else ""))
         self.listed[agent_id] = ({c["id"] for c in page["items"]}, page.get("next_cursor") is not None)
-
-    def counts(self, agent_id: str) -> None:
-        mine = self.get(agent_id, "/agent/conversations/counts", "GET /agent/conversations/counts")["views"]["mine"]
-        if self.mine.get(agent_id) != mine:
-            self.get(agent_id, "/agent/me", "GET /agent/me")
-        self.mine[agent_id] = mine
+        if counts:
+            mine = page["counts"]["mine"]
+            if self.mine.get(agent_id) != mine:
+                self.get(agent_id, "/agent/me", "GET /agent/me")
+            self.mine[agent_id] = mine
 
     def open_conversation(self, agent_id: str, conversation_id: str) -> None:
         """The agent opens the conversation (from another: an agent works many at once)."""
@@ -598,9 +600,7 @@ class Inboxes:
             ids, more = self.listed.get(agent_id, (set(), True))
             moved = kinds & {"conversation", "mention"}
             if moved or any(n["kind"] == "message" and (more or n["conversation_id"] in ids) for n in notices):
-                self.list(agent_id)
-            if moved:
-                self.counts(agent_id)
+                self.list(agent_id, counts=bool(moved))
             if any(n["conversation_id"] == self.open.get(agent_id) for n in notices):
                 self.refresh_open(agent_id)
 

@@ -180,15 +180,21 @@ def list_conversations(
     label: Annotated[LabelId | None, Query(description="only conversations with this label (any view)")] = None,
     sort: Annotated[Sort, Query(description="breach_risk: the waiting conversations most likely to miss their "
                                             "target first (view=unassigned)")] = "default",
+    counts: Annotated[bool, Query(description="also each view's badge (what GET /agent/conversations/counts "
+                                              "answers)")] = False,
 ) -> ConversationList:
     who = caller(app.current_event)
     if view == "mentions" and label is None:      # newest mention first, each with its unread state
         page, next_cursor = mention_desk.list(who, limit, cursor)
-        return ConversationList(items=[ConversationOut.of(c).model_copy(update={"mention": MentionOut(
+        listed = ConversationList(items=[ConversationOut.of(c).model_copy(update={"mention": MentionOut(
             by=m.by, message_id=m.message_id, at=m.last_at, count=m.count, unread=m.unread)})
             for m, c in page if status is None or c.status is status], next_cursor=next_cursor)
-    items, next_cursor = inbox.list(who, view, status, limit, cursor, team, label, sort)
-    return ConversationList.of(items, next_cursor)
+    else:
+        items, next_cursor = inbox.list(who, view, status, limit, cursor, team, label, sort)
+        listed = ConversationList.of(items, next_cursor)
+    if counts:
+        listed.counts = overview.view_counts(who)
+    return listed
 
 
 @app.get("/agent/conversations/counts", summary="How many conversations each view holds (the inbox's badges)",

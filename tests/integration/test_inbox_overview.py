@@ -45,6 +45,12 @@ def test_counts_per_view_follow_assignment_status_and_the_callers_teams(desk):
     assert counts(desk, "alice") == {"mine": 0, "unassigned": 1, "all": 2, "mentions": 0}
     # an admin counts every open, pending and snoozed conversation
     assert counts(desk, "root", groups="[admins]")["all"] == 2
+    # and a list asked with its counts answers the same badges in the same request (none unless asked)
+    status, page = agent(desk, "GET", "/agent/conversations", "alice", query="view=unassigned&counts=true")
+    assert status == 200 and page["counts"] == counts(desk, "alice") and len(page["items"]) == 1
+    assert agent(desk, "GET", "/agent/conversations", "alice", query="view=unassigned")[1].get("counts") is None
+    status, page = agent(desk, "GET", "/agent/conversations", "alice", query="view=mentions&counts=true")
+    assert status == 200 and page["counts"]["mentions"] == 0
 
 
 def test_agents_list_everyone_with_presence_and_load_online_first(desk):

@@ -179,8 +179,9 @@ export class Api {
     sort?: "breach_risk";
     limit?: number;
     cursor?: string | null;
+    counts?: boolean;
   }) =>
-    this.call<ConversationPage>("GET", "/agent/conversations" + query(q));
+    this.call<ConversationPage>("GET", "/agent/conversations" + query({ ...q, counts: q.counts ? "true" : undefined }));
   counts = () => this.call<{ views: Record<View, number> }>("GET", "/agent/conversations/counts");
   conversation = (id: string) => this.call<Conversation>("GET", `/agent/conversations/${enc(id)}`);
   /** A reply: text (or a canned response) and/or files uploaded with `upload` (a reply may be files alone). */

@@ -28,9 +28,11 @@ describe("live notices", () => {
     vi.useFakeTimers();
     try {
       let unread = 0;
+      const views = () => ({ mine: 0, unassigned: 0, all: 0, mentions: unread });
       const api = {
-        conversations: vi.fn(async () => ({ items: [], next_cursor: null })),
-        counts: vi.fn(async () => ({ views: { mine: 0, unassigned: 0, all: 0, mentions: unread } })),
+        // the notice's refetch asks the list for its counts in the same request
+        conversations: vi.fn(async (q: { counts?: boolean }) => ({ items: [], next_cursor: null, counts: q.counts ? views() : null })),
+        counts: vi.fn(async () => ({ views: views() })),
         me: vi.fn(async () => null),
       };
       const store = new Store(api as unknown as Api);

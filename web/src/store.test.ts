@@ -22,9 +22,10 @@ const conv = (id: string, over: Partial<Conversation> = {}): Conversation => ({
 function fakeApi(over: Partial<Record<keyof Api, unknown>> = {}) {
   const calls: string[] = [];
   const api = {
-    conversations: vi.fn(async (q: { view: string; cursor?: string | null }) => {
-      calls.push(`list ${q.view} ${q.cursor ?? ""}`.trim());
-      return q.cursor ? { items: [conv("c3")], next_cursor: null } : { items: [conv("c1"), conv("c2")], next_cursor: "n1" };
+    conversations: vi.fn(async (q: { view: string; cursor?: string | null; counts?: boolean }) => {
+      calls.push(`list ${q.view} ${q.cursor ?? ""}`.trim() + (q.counts ? "+counts" : ""));
+      const counts = q.counts ? { mine: 2, unassigned: 0, all: 3 } : null;
+      return q.cursor ? { items: [conv("c3")], next_cursor: null, counts } : { items: [conv("c1"), conv("c2")], next_cursor: "n1", counts };
     }),
     conversation: vi.fn(async (id: string) => {
       calls.push(`get ${id}`);
@@ -84,14 +85,16 @@ describe("Store", () => {
     store.applyChange({ ...notice, kind: "message_update", conversation_id: "c1" });
     await vi.advanceTimersByTimeAsync(200);
     expect(calls).toEqual([]);
-    // a conversation's change (an assignment, say): the list and the counts, and the agent's load as they moved
+    // a conversation's change (an assignment, say): the list with its counts in one request, and the agent's
+    // load as their count moved
     store.applyChange({ ...notice, kind: "conversation", message_id: null, conversation_id: "c1" });
     await vi.advanceTimersByTimeAsync(200);
-    expect(calls.sort()).toEqual(["counts", "list mine", "me"]);
+    expect(calls.sort()).toEqual(["list mine+counts", "me"]);
+    expect(store.state.counts).toEqual({ mine: 2, unassigned: 0, all: 3 });
     calls.length = 0;
     store.applyChange({ ...notice, kind: "conversation", message_id: null, conversation_id: "c7" });
     await vi.advanceTimersByTimeAsync(200);
-    expect(calls.sort()).toEqual(["counts", "list mine"]);
+    expect(calls).toEqual(["list mine+counts"]);
   });
 
   it("once the whole list is loaded, a new message elsewhere refetches nothing", async () => {

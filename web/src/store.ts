@@ -212,12 +212,13 @@ export class Store {
     this.loadMe();
   }
 
-  /** The list alone, as long as it is now (a change notice's refetch). */
-  private async refreshList(): Promise<void> {
+  /** The list as long as it is now (a change notice's refetch); with `withCounts`, the badges in the same request. */
+  private async refreshList(withCounts = false): Promise<void> {
     const version = this.listVersion;
     const limit = Math.min(100, Math.max(PAGE, this.state.items.length));
     try {
-      const page = await this.api.conversations(this.query(null, limit));
+      const page = await this.api.conversations({ ...this.query(null, limit), ...(withCounts ? { counts: true } : {}) });
+      if (page.counts) this.setCounts(page.counts, true);
       if (version !== this.listVersion) return;
       const fresh = new Set(page.items.map((c) => c.id));
       const tail = this.state.items.length > limit ? this.state.items.slice(limit).filter((c) => !fresh.has(c.id)) : [];
@@ -246,13 +247,16 @@ export class Store {
   /** The views' badges; with `meToo`, the agent's own load as well when the count of theirs moved. */
   async loadCounts(meToo = false): Promise<void> {
     try {
-      const before = this.state.counts?.mine;
-      const counts = (await this.api.counts()).views;
-      this.set({ counts });
-      if (meToo && counts.mine !== before) this.loadMe();
+      this.setCounts((await this.api.counts()).views, meToo);
     } catch {
       /* badges are optional */
     }
+  }
+
+  private setCounts(counts: Partial<Record<View, number>>, meToo: boolean): void {
+    const before = this.state.counts.mine;
+    this.set({ counts });
+    if (meToo && counts.mine !== before) this.loadMe();
   }
 
   /** Be told of every change notice (the supervisor board reloads its SLA events on them). */
@@ -283,8 +287,8 @@ export class Store {
       this.refreshTimer = null;
       const { list, counts, open } = this.due;
       this.due = { list: false, counts: false, open: false };
-      if (list) void this.refreshList();
-      if (counts) void this.loadCounts(true);
+      if (list) void this.refreshList(counts);
+      else if (counts) void this.loadCounts(true);
       if (open && this.state.openId) void this.refreshOpen();
     }, 150);
   }

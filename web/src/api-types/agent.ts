@@ -940,6 +940,13 @@ export interface components {
             items: components["schemas"]["ConversationOut"][];
             /** Next Cursor */
             next_cursor?: string | null;
+            /**
+             * Counts
+             * @description with counts=true: each view's badge, as GET /agent/conversations/counts answers (one request where a change notice needs both)
+             */
+            counts?: {
+                [key: string]: number;
+            } | null;
         };
         /** ConversationOut */
         ConversationOut: {
@@ -3886,6 +3893,8 @@ export interface operations {
                 label?: string | null;
                 /** @description breach_risk: the waiting conversations most likely to miss their target first (view=unassigned) */
                 sort?: "default" | "breach_risk";
+                /** @description also each view's badge (what GET /agent/conversations/counts answers) */
+                counts?: boolean;
             };
             header?: never;
             path?: never;

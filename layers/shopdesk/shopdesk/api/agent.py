@@ -236,6 +236,9 @@ class ConversationOut(BaseModel):
 class ConversationList(BaseModel):
     items: list[ConversationOut]
     next_cursor: str | None = None
+    counts: dict[str, int] | None = Field(
+        default=None, description="with counts=true: each view's badge, as GET /agent/conversations/counts "
+                                  "answers (one request where a change notice needs both)")
 
     @classmethod
     def of(cls, conversations: Sequence[Conversation], cursor: str | None) -> ConversationList:
