@@ -11,9 +11,10 @@ The stream consumer calls ``LiveBatch.handle`` per record. A change worth a noti
 - an agent mentioned in a note, or their mentions read: a personal notice (kind ``mention``) for that agent's
   connections only (``dal.live.personal``).
 The notice goes to the change log first (one put; a record Lambda delivers again after a failure is logged
-again under its new moment: a repeated notice, which costs the app one refetch), then to every open connection that may see the conversation before or after the
-change: one Query per audience (``team:<team>``, ``agent:<id>``, ``all`` for admins), cached for the
-batch. A connection API Gateway reports gone is deleted.
+again under its new moment: a repeated notice, which costs the app one refetch), then to every open
+connection that may see the conversation before or after the change: one Query per audience
+(``team:<team>``, ``agent:<id>``, ``all`` for admins), cached for the batch. A connection API Gateway
+reports gone is deleted.
 """
 
 from __future__ import annotations
