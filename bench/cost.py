@@ -537,10 +537,10 @@ class Inboxes:
     - a burst of notices (what one pass of the stream posts to a connection) is one refetch of what it can
       have changed: the list with its counts (``GET /agent/conversations?counts=true``, one request) on a
       conversation or mention notice, the list on a new message of a conversation in it (or while it has
-      pages not loaded), the agent's own
-      load (``GET /agent/me``) when the count of theirs moved, and the open conversation when a notice is
-      about it; when that shows a new message the assist panel loads again, and on a new customer message the
-      orders panel too (they reload on those);
+      pages not loaded), the agent's own load (``GET /agent/me``) when the count of theirs moved, and the
+      open conversation when a notice is about it (not for a provider's receipt of a message it shows: the
+      notice carries the status); when that shows a new message the assist panel loads again, and on a new
+      customer message the orders panel too (they reload on those);
     - opening a conversation loads it, the customer's profile and likely duplicates, the orders panel and the
       assist panel; after the agent's own action the app refetches the open conversation and the list.
 
@@ -553,6 +553,7 @@ class Inboxes:
     shown: dict[str, tuple[int, int]] = field(default_factory=dict)   # agent -> (messages, inbound) last shown
     listed: dict[str, tuple[set[str], bool]] = field(default_factory=dict)   # agent -> (ids, more pages)
     mine: dict[str, int] = field(default_factory=dict)                      # agent -> the "mine" badge
+    messages: dict[str, set[str]] = field(default_factory=dict)             # agent -> the open one's messages
     requests: Counter[str] = field(default_factory=Counter)
 
     def get(self, agent_id: str, path: str, route: str, query: str = "") -> dict[str, Any]:
@@ -601,8 +602,10 @@ class Inboxes:
             moved = kinds & {"conversation", "mention"}
             if moved or any(n["kind"] == "message" and (more or n["conversation_id"] in ids) for n in notices):
                 self.list(agent_id, counts=bool(moved))
-            if any(n["conversation_id"] == self.open.get(agent_id) for n in notices):
-                self.refresh_open(agent_id)
+            shown = self.messages.get(agent_id, set())
+            if any(n["conversation_id"] == self.open.get(agent_id) and not (
+                    n["kind"] == "message_update" and n.get("status") and n["message_id"] in shown) for n in notices):
+                self.refresh_open(agent_id)      # a receipt of a message shown is shown from the notice itself
 
     def refresh_open(self, agent_id: str) -> None:
         before = self.shown.get(agent_id)
@@ -615,6 +618,7 @@ class Inboxes:
 
     def _conversation(self, agent_id: str) -> dict[str, Any]:
         conversation = self._of_open(agent_id)
+        self.messages[agent_id] = {m["id"] for m in conversation.get("messages") or []}
         inbound = sum(m.get("direction") == "inbound" for m in conversation.get("messages") or [])
         self.shown[agent_id] = (int(conversation.get("message_count") or 0), inbound)
         return conversation

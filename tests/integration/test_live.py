@@ -272,7 +272,8 @@ def test_the_changes_route_and_its_notices_are_in_the_openapi_document(desk):
     operation = doc["paths"]["/agent/changes"]["get"]
     assert {p["name"] for p in operation["parameters"]} == {"since", "limit"}
     schemas = doc["components"]["schemas"]
-    assert set(schemas["Notice"]["properties"]) == {"type", "cursor", "conversation_id", "kind", "message_id", "at"}
+    assert set(schemas["Notice"]["properties"]) == {"type", "cursor", "conversation_id", "kind", "message_id", "at",
+                                                    "status"}
     assert set(schemas["ChangeList"]["properties"]) == {"items", "cursor", "more"}
 
 
@@ -319,3 +320,20 @@ def test_the_authorizer_allows_an_id_token_of_the_pool_and_refuses_others(desk):
     for token in (id_token(other), tampered, "garbage", None):
         with pytest.raises(Exception, match=r"^Unauthorized$"):
             authorize(token)
+
+
+def test_a_receipt_notice_keeps_its_status_in_the_catch_up(desk):
+    from shopdesk import clock
+    from shopdesk.dal.live import ChangeLog, LogEntry, Visibility
+    from shopdesk.dal.table import Table
+
+    online(desk, "alice")
+    start = changes(desk, "alice")[1]["cursor"]
+    now = clock.now_iso()
+    ChangeLog(Table(desk.table_name)).append(LogEntry(
+        key=f"{now}#ev-receipt", event_id="ev-receipt", conversation_id="c_1", kind="message_update",
+        message_id="m_1", at=now, visible=(Visibility("", "alice"),), status="read"))
+    status, page = changes(desk, "alice", f"since={start}")
+    assert status == 200 and [(i["kind"], i["message_id"], i["status"]) for i in page["items"]] == [
+        ("message_update", "m_1", "read")]
+    assert changes(desk, "bob", f"since={start}")[1]["items"] == []      # the holder's alone

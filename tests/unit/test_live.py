@@ -328,3 +328,28 @@ def test_an_admin_hears_once_of_what_they_hold_and_of_their_own_mentions():
     batch = LiveBatch.of(records, MemoryLog(), connections, poster, lambda ids: {"c_1": Visibility("sales", "root")})
     assert all(batch.handle(r) for r in records)
     assert [(cid, f["kind"]) for cid, f in poster.frames] == [("R", "message"), ("R", "message_update")]
+
+
+@pytest.mark.parametrize("before,after,expected", [
+    ({"status": "sent"}, {"status": "delivered"}, "delivered"),
+    ({"status": "delivered"}, {"status": "read"}, "read"),
+    ({"status": "sent"}, {"status": "read"}, "read"),
+    ({"status": "queued"}, {"status": "sent"}, None),               # the send: its provider id and attempts too
+    ({"status": "sent"}, {"status": "failed", "error": {"code": "30003"}}, None),
+    ({"status": "sent"}, {"status": "delivered", "attachments": [{"storage_key": "k"}]}, None),
+])
+def test_a_providers_receipt_and_nothing_else_is_carried_by_the_notice(before, after, expected):
+    from shopdesk.logic.live import receipt
+    change = table_change(record("MODIFY", msg_image(**before), msg_image(**after)))
+    assert change is not None and receipt(change) == expected
+
+
+def test_a_receipt_reaches_the_holder_with_its_status_and_stays_in_the_log():
+    alice = conn("A", "alice")
+    poster, log = FakePoster(), MemoryLog()
+    delivered = record("MODIFY", msg_image(), msg_image(status="delivered"), "e2")
+    batch = LiveBatch.of([delivered], log, FakeConnections({"agent:alice": [alice]}), poster,
+                         lambda ids: {"c_1": Visibility("sales", "alice")})
+    notice = batch.handle(delivered)
+    assert notice is not None and notice.status == "delivered" and log.stored["e2"].status == "delivered"
+    assert poster.frames[0][1]["status"] == "delivered" and poster.frames[0][1]["kind"] == "message_update"

@@ -97,6 +97,32 @@ describe("Store", () => {
     expect(calls).toEqual(["list mine+counts"]);
   });
 
+  it("shows a receipt the notice carries without a refetch, and never moves a status back", async () => {
+    const sent = { id: "m1", direction: "outbound", channel: "sms", text: "On its way", status: "sent", attachments: [], created_at: "", attempts: 1, possibly_duplicate: false };
+    const { api, calls } = fakeApi({
+      conversation: vi.fn(async (id: string) => {
+        calls.push(`get ${id}`);
+        return conv(id, { messages: [sent] as Conversation["messages"] });
+      }),
+    });
+    const store = new Store(api);
+    await store.loadList();
+    await store.openConversation("c2");
+    calls.length = 0;
+    const receipt = { type: "change" as const, cursor: "x", kind: "message_update" as const, conversation_id: "c2", message_id: "m1", at: "" };
+    store.applyChange({ ...receipt, status: "read" });
+    store.applyChange({ ...receipt, status: "delivered" }); // late, out of order
+    await vi.advanceTimersByTimeAsync(200);
+    expect(calls).toEqual([]);
+    expect(store.state.open?.messages?.[0]?.status).toBe("read");
+    // an update without a receipt (a send error, say), or of a message not shown yet: the conversation again
+    store.applyChange({ ...receipt, status: null });
+    await vi.advanceTimersByTimeAsync(200);
+    store.applyChange({ ...receipt, message_id: "m9", status: "delivered" });
+    await vi.advanceTimersByTimeAsync(200);
+    expect(calls).toEqual(["get c2", "get c2"]);
+  });
+
   it("once the whole list is loaded, a new message elsewhere refetches nothing", async () => {
     const { api, calls } = fakeApi();
     const store = new Store(api);

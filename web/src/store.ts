@@ -23,6 +23,17 @@ import { byRisk, byUrgency, matches, type Filters } from "./urgency";
 
 export const PAGE = 50;
 
+// Delivery states in the order they happen, as the server ranks them (shopdesk.models.message): a status shown
+// only ever moves forward.
+const DELIVERY_RANK: Record<string, number> = {
+  queued: 0, accepted: 10, scheduled: 10, sending: 20, sent: 30,
+  delivered: 40, undelivered: 45, failed: 45, read: 50, received: 50,
+};
+
+export function deliveryRank(status: string): number {
+  return DELIVERY_RANK[status] ?? 0;
+}
+
 export interface Toast {
   kind: "ok" | "error";
   text: string;
@@ -253,6 +264,21 @@ export class Store {
     }
   }
 
+  /** A provider's receipt the notice carries (delivered, read) shown on the open conversation's message, never
+   * moving it back (notices can come out of order); false when the notice carries none or the message is not
+   * shown yet: then the conversation is refetched. */
+  private showReceipt(change: Change): boolean {
+    const open = this.state.open;
+    const status = change.kind === "message_update" ? change.status : null;
+    const shown = status && open?.id === change.conversation_id ? open.messages?.find((m) => m.id === change.message_id) : undefined;
+    if (!status || !open || !shown) return false;
+    if (deliveryRank(status) > deliveryRank(shown.status ?? "")) {
+      const messages = (open.messages ?? []).map((m) => (m.id === shown.id ? { ...m, status } : m));
+      this.set({ open: { ...open, messages } });
+    }
+    return true;
+  }
+
   private setCounts(counts: Partial<Record<View, number>>, meToo: boolean): void {
     const before = this.state.counts.mine;
     this.set({ counts });
@@ -274,7 +300,7 @@ export class Store {
   applyChange(change: Change): void {
     this.changeListeners.forEach((l) => l(change));
     const due = this.due;
-    if (change.conversation_id === this.state.openId) due.open = true;
+    if (change.conversation_id === this.state.openId && !this.showReceipt(change)) due.open = true;
     const listed = this.state.nextCursor !== null || this.state.items.some((c) => c.id === change.conversation_id);
     if (change.kind === "conversation" || change.kind === "mention") {
       due.list = true;

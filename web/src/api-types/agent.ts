@@ -1523,6 +1523,11 @@ export interface components {
             message_id: string | null;
             /** At */
             at: string;
+            /**
+             * Status
+             * @description message_update only, when a provider's receipt is all that changed: the message's new status (delivered, read), which the app shows without a refetch
+             */
+            status?: string | null;
         };
         /** OrderOut */
         OrderOut: {

@@ -211,6 +211,7 @@ class LogEntry:
     message_id: str | None
     at: str
     visible: tuple[Visibility, ...]  # before and after the change (the same one twice is kept once)
+    status: str | None = None        # a provider's receipt: the message's new status (logic.live.receipt)
 
 
 def _entry_from_item(item: dict[str, Any]) -> LogEntry:
@@ -218,7 +219,8 @@ def _entry_from_item(item: dict[str, Any]) -> LogEntry:
                Visibility(team="", assignee=v.get("assignee"), granted=frozenset(v.get("granted") or ()))
                for v in item.get("visible") or []]
     return LogEntry(key=item["SK"], event_id=item["event_id"], conversation_id=item["conversation_id"],
-                    kind=item["kind"], message_id=item.get("message_id"), at=item["at"], visible=tuple(visible))
+                    kind=item["kind"], message_id=item.get("message_id"), at=item["at"], visible=tuple(visible),
+                    status=item.get("status"))
 
 
 @dataclass(frozen=True)
@@ -243,7 +245,7 @@ class ChangeLog:
                         "at": entry.at, "visible": [{"team": v.team, "assignee": v.assignee,
                                                      **({"granted": sorted(v.granted)} if v.granted else {})}
                                                     for v in entry.visible],
-                        "ttl": ttl})
+                        **({"status": entry.status} if entry.status else {}), "ttl": ttl})
         return entry
 
     def after(self, key: str, limit: int) -> LogPage:

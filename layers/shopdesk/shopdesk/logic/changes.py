@@ -1,8 +1,10 @@
 """Change notices and the catch-up after a dropped socket (``GET /agent/changes?since=``).
 
-A notice says *that* a conversation (or one of its messages) changed, never *what*: the inbox
+A notice says *that* a conversation (or one of its messages) changed, not *what*: the inbox
 refetches what it shows through the agent API, which applies the access rules. So a notice carries
-no customer data, a missed or repeated one costs one refetch, and frames stay small.
+no customer data, a missed or repeated one costs one refetch, and frames stay small. One exception,
+for the commonest notice: a provider's receipt (delivered, read) carries the message's new status,
+no customer data, to the agents who hold the conversation, and the app shows it without a refetch.
 
 Cursors are opaque to clients. Inside, a cursor is a position in the change log (its sort key, time
 first) and a mode. The change log is written by several stream consumers at once, so an entry can
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shopdesk import clock
 from shopdesk.dal.agents import Agents
@@ -71,11 +73,15 @@ class Notice(BaseModel):
     kind: Literal["conversation", "message", "message_update", "mention"]
     message_id: str | None
     at: str
+    status: str | None = Field(default=None, description=(
+        "message_update only, when a provider's receipt is all that changed: the message's new status "
+        "(delivered, read), which the app shows without a refetch"))
 
     @classmethod
     def of(cls, entry: LogEntry) -> Notice:
         return cls(cursor=encode_cursor(entry.key, exact=False), conversation_id=entry.conversation_id,
-                   kind=entry.kind, message_id=entry.message_id, at=entry.at)  # type: ignore[arg-type]
+                   kind=entry.kind, message_id=entry.message_id, at=entry.at,  # type: ignore[arg-type]
+                   status=entry.status)
 
 
 # ------------------------------------------------------------------------------ cursors

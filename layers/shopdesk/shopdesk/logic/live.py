@@ -7,7 +7,8 @@ The stream consumer calls ``LiveBatch.handle`` per record. A change worth a noti
   the conversation hears of it);
 - a message's delivery status, error or attachments changed (kind ``message_update``): only the open
   conversation shows those, so only the agents who hold it (its assignee and the agents it was granted to)
-  hear of it, and a conversation nobody holds gives no notice; others see it at their next refetch;
+  hear of it, and a conversation nobody holds gives no notice; others see it at their next refetch. A
+  provider's receipt (delivered, read) carries the new status, which the app shows without a refetch;
 - an agent mentioned in a note, or their mentions read: a personal notice (kind ``mention``) for that agent's
   connections only (``dal.live.personal``).
 The notice goes to the change log first (one put; a record Lambda delivers again after a failure is logged
@@ -72,6 +73,22 @@ def audiences(visible: Iterable[Visibility]) -> set[str]:
         keys.add(f"team:{v.team}")
         keys.update(f"agent:{agent}" for agent in ({v.assignee} | v.granted) - {None})
     return keys
+
+
+RECEIPTS = ("delivered", "read")     # what a provider reports of a message it accepted
+SENT = ("sent", "delivered")
+
+
+def receipt(change: TableChange) -> str | None:
+    """A message's new status when a provider's receipt of a sent message is all that changed (sent to
+    delivered, delivered to read): the notice carries it and the app shows it without a refetch. Anything else
+    (the send itself, which also records the provider's id and attempts; an error; attachments) has none, and
+    the app refetches the conversation."""
+    before, after = change.before or {}, change.after or {}
+    changed = {name for name in after if after.get(name) != before.get(name)}
+    if changed == {"status"} and after.get("status") in RECEIPTS and before.get("status") in SENT:
+        return str(after["status"])
+    return None
 
 
 def holders(v: Visibility) -> Visibility:
@@ -171,7 +188,8 @@ class LiveBatch:
         now = clock.now_iso()
         entry = self.log.append(LogEntry(key=f"{now}#{change.event_id}", event_id=change.event_id,
                                          conversation_id=change.conversation_id, kind=kind,
-                                         message_id=change.message_id, at=now, visible=visible))
+                                         message_id=change.message_id, at=now, visible=visible,
+                                         status=receipt(change) if kind == "message_update" else None))
         notice = Notice.of(entry)
         self._post(notice, visible)
         return notice
