@@ -138,27 +138,27 @@ def resend_unrouted(conversations: Conversations, work: Queue, markers: list[Dea
     router behind under a burst, must not take the sweep past its time limit)."""
     again = clock.iso(clock.now() + timedelta(seconds=REROUTE_AFTER_SECONDS))
 
-    def resend(chunk: list[Deadline]) -> tuple[int, list[str]]:
+    def resend(chunk: list[Deadline]) -> list[Deadline] | None:
+        """The markers whose work went again; None when there was no time for the chunk."""
         if time_left is not None and time_left() < RESERVE_SECONDS:
-            return 0, [m.conversation_id for m in chunk]
-        sent = 0
-        for marker in chunk:
-            if marker.work:
-                send_inbound(work, json.loads(marker.work))
-                conversations.reschedule_routing(marker, again)
-                sent += 1
-        return sent, []
+            return None
+        sent = [marker for marker in chunk if marker.work]
+        for marker in sent:
+            send_inbound(work, json.loads(marker.work))
+            conversations.reschedule_routing(marker, again)
+        return sent
 
     chunks = [markers[i:i + READ_BATCH] for i in range(0, len(markers), READ_BATCH)]
     with ThreadPoolExecutor(max_workers=workers) as pool:
         done = list(pool.map(resend, chunks))
-    sent, left = sum(n for n, _ in done), sorted({c for _, cs in done for c in cs})
+    sent = [m for chunk in done if chunk for m in chunk]
     if sent:
-        logger.warning("routing work re-sent", extra={"messages": sent,
-                                                       "conversations": sorted({m.conversation_id for m in markers})})
-    if left:
-        logger.warning("routing work left for the next sweep", extra={"conversations": len(left)})
-    return sent
+        logger.warning("routing work re-sent", extra={"messages": len(sent),
+                                                       "conversations": sorted({m.conversation_id for m in sent})})
+    if None in done:
+        logger.warning("routing work left for the next sweep",
+                       extra={"messages": sum(len(c) for c, d in zip(chunks, done, strict=True) if d is None)})
+    return len(sent)
 
 
 @dataclass(frozen=True)
