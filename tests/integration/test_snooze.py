@@ -44,6 +44,29 @@ def test_a_snooze_until_a_time_opens_the_conversation_again_at_that_time(desk):
     assert body["assignee"] == "alice" and body["sla"]["paused"] is False
 
 
+def test_a_sweep_short_of_time_leaves_the_wake_up_for_the_next_one(desk):
+    from tests.integration.test_sla_sweep import Context
+    # Given alice's conversation snoozed for an hour, and the hour passed
+    online(desk, "alice")
+    conv = customer_writes(desk, "+31612348009", "Back in an hour", "SMsz9")
+    desk.drain_queue(desk.work_queue_url, "router")
+    until = clock.iso(clock.now() + timedelta(hours=1))
+    agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "snoozed", "until": until})
+    offset = clock.offset()
+    clock.set_offset(offset + 3700)
+    sweep = desk.handler("sla_sweep")
+    try:
+        # When a sweep has no time left, it runs no timer and the wake-up stays due
+        assert sweep.lambda_handler({}, Context(seconds=9))["deferred"] >= 1
+        assert status_of(desk, conv)[0] == "snoozed"
+        assert desk.item(f"CONV#{conv}", "DEADLINE#snooze_wake") is not None
+        # Then the next sweep with time opens it again
+        assert sweep.lambda_handler({}, Context(seconds=50))["released"] == 0
+    finally:
+        clock.set_offset(offset)
+    assert status_of(desk, conv)[0] == "open"
+
+
 def test_changing_the_status_before_the_time_cancels_the_wake_up(desk):
     online(desk, "alice")
     conv = customer_writes(desk, "+31612348002", "hi", "SMsz2")

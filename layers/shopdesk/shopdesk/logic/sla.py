@@ -90,7 +90,8 @@ def sweep(conversations: Conversations, bus: EventBus, work: Queue, shards: int,
     by_conversation: dict[str, list[Deadline]] = defaultdict(list)
     for d in sorted((d for d in found if d.kind not in ("timer", "marker")), key=lambda d: d.due_sk):  # oldest first
         by_conversation[d.conversation_id].append(d)
-    released = _run_timers(conversations, agents, timers, workers, book, bus, on_timer) if timers else 0
+    released, timers_run, late = _run_timers(conversations, agents, timers, workers, book, bus, on_timer,
+                                             time_left) if timers else (0, [], 0)
 
     def step(chunk: list[list[Deadline]]) -> list[_Flagged]:
         if time_left is not None and time_left() < RESERVE_SECONDS:
@@ -114,7 +115,7 @@ def sweep(conversations: Conversations, bus: EventBus, work: Queue, shards: int,
     events = [(BREACH_DETAIL_TYPE, detail(d, "breach")) for d in announced] + \
              [(WARNING_DETAIL_TYPE, detail(d, "warning")) for d in warned]
     _announce(bus, alerts, events, workers)
-    _in_parallel(conversations.finish_deadlines, announced + timers, 25, workers)
+    _in_parallel(conversations.finish_deadlines, announced + timers_run, 25, workers)
     teams = sorted(book.teams() if book else {"default"})
     for team in teams:
         enqueue_drain(work, team, "sweep")    # self-healing, and conversations released by timers
@@ -122,7 +123,7 @@ def sweep(conversations: Conversations, bus: EventBus, work: Queue, shards: int,
     if risk is not None and agents is not None and (time_left is None or time_left() >= RESERVE_SECONDS):
         at_risk = sum(len(r.raised) for r in refresh(conversations, agents, book, bus, teams, risk))
     report = SweepReport(due=len(found) - len(timers) - len(unrouted), breached=len(breached), events=len(events),
-                         warned=len(warned), released=released, deferred=sum(f.deferred for f in flagged),
+                         warned=len(warned), released=released, deferred=sum(f.deferred for f in flagged) + late,
                          rerouted=rerouted, at_risk=at_risk)
     if found:
         logger.info("sla sweep", extra=asdict(report))
@@ -303,13 +304,18 @@ def _name(target: str) -> str:
 
 def _run_timers(conversations: Conversations, agents: Agents | None, timers: list[Deadline], workers: int,
                 book: PolicyBook | None = None, bus: EventBus | None = None,
-                on_timer: Mapping[str, Callable[[str], object]] | None = None) -> int:
+                on_timer: Mapping[str, Callable[[str], object]] | None = None,
+                time_left: Callable[[], float] | None = None) -> tuple[int, list[Deadline], int]:
     """Routing timers: an assignee silent too long loses the conversation to the next agent; an
     agent offline past the grace period gives their open conversations back to the queue; a snooze
     that ends opens its conversation again (logic.snooze); a bot answer the customer did not come back
     to resolves its conversation (shopdesk.bot.converse); ``on_timer`` runs the timers other capabilities set,
-    by name, with the conversation's id (a delayed satisfaction survey: ``shopdesk.csat.survey``)."""
-    def run(timer: Deadline) -> int:
+    by name, with the conversation's id (a delayed satisfaction survey: ``shopdesk.csat.survey``).
+    Returns the conversations released, the timers run (to be finished) and how many were left due for the
+    next sweep because ``time_left()`` ran low."""
+    def run(timer: Deadline) -> int | None:
+        if time_left is not None and time_left() < RESERVE_SECONDS:
+            return None                     # still due: the next sweep runs it
         released = 0
         if timer.target == "assignee_silence" and timer.agent_id:
             conv = conversations.get_meta(timer.conversation_id)
@@ -340,4 +346,6 @@ def _run_timers(conversations: Conversations, agents: Agents | None, timers: lis
         return released
 
     with ThreadPoolExecutor(max_workers=min(workers, len(timers))) as pool:
-        return sum(pool.map(run, timers))
+        results = list(pool.map(run, timers))
+    ran = [t for t, r in zip(timers, results, strict=True) if r is not None]
+    return sum(r for r in results if r is not None), ran, len(timers) - len(ran)
