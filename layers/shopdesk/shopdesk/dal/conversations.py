@@ -702,7 +702,11 @@ class Conversations:
         return changed
 
     # ------------------------------------------------------------------ agent actions
-    def add_outbound(self, conv: Conversation, message: Message) -> None:
+    def add_outbound(self, conv: Conversation, message: Message, *, clocks: tuple[ClockRead, Any] | None = None
+                     ) -> None:
+        """An agent's reply on the timeline and its effect on the conversation, in one transaction. With
+        ``clocks`` (the read they came from, and the clocks the reply moved) they are written in the same
+        transaction, conditioned on their version (ClockConflict: nothing written, read again)."""
         now = clock.iso(message.created_at)
         update = (Update().set("updated_at", now).set("StatusSK", now)
                   .set("InboxSK", f"{conv.status.value}#{now}").set("last_outbound_at", now)
@@ -710,11 +714,13 @@ class Conversations:
                   .set_if_missing("sla.first_response_at", now).add("message_count", 1)
                   .set("last_outbound_by", message.author or "system").remove("awaiting_since")
                   .when("attribute_exists(PK)"))
-        self.table.transact([
-            self.table.put_op(it.message_item(self.retention.stamp(message))),
-            self.table.update_op(it.conv_pk(conv.id), it.META, update),
-            self.table.delete_op(it.conv_pk(conv.id), it.deadline_sk("assignee_silence")),
-        ])
+        put = self.table.put_op(it.message_item(self.retention.stamp(message)))
+        silence = self.table.delete_op(it.conv_pk(conv.id), it.deadline_sk("assignee_silence"))
+        if clocks is not None:
+            read, moved = clocks
+            self.save_clocks(conv.id, moved, read.version, extra=update, ops=[put, silence], read=read)
+            return
+        self.table.transact([put, self.table.update_op(it.conv_pk(conv.id), it.META, update), silence])
 
     def add_acknowledgement(self, conv: Conversation, message: Message) -> None:
         """An automatic acknowledgement: sent like a reply, but not an agent's answer (no SLA effect)."""

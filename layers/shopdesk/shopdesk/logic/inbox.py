@@ -11,12 +11,14 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, Literal
 
+from aws_lambda_powertools import Logger
+
 from shopdesk import clock
 from shopdesk.config import TemplateSpec
 from shopdesk.dal import items as it
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.canned import CannedResponses
-from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.conversations import ClockRead, Conversations
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.mentions import Mentions
 from shopdesk.dal.queues import Queue
@@ -48,6 +50,7 @@ from shopdesk.privacy import audit
 from shopdesk.privacy.masking import mask
 from shopdesk.privacy.settings import PrivacyPolicies, ttl_after
 
+logger = Logger(child=True)
 View = Literal["mine", "unassigned", "all", "granted", "mentions"]
 Sort = Literal["default", "breach_risk"]
 MAX_RISK_SORTED = 1000          # sort=breach_risk reads the teams' queues whole, up to this many each
@@ -274,9 +277,10 @@ class Inbox:
         the canned response's body) is rendered first: what is stored and sent is the rendered text. Files
         (``attachments``, uploaded with ``upload``; a canned response's own) are checked as stored and against
         the channel's limits before anything is queued (``AttachmentRefused``: 422)."""
-        conv = self._visible(caller, conversation_id)
+        read = self.conversations.read_clocks(conversation_id)     # the access check's read, and the clocks'
+        conv = self.access.check(caller, read.conversation)
         prepared = self.prepare_reply(caller, conv, text, channel, canned_response_id, attachments)
-        return self.send_reply(conv, prepared, caller.id)
+        return self.send_reply(conv, prepared, caller.id, read=read)
 
     def prepare_reply(self, caller: Caller, conv: Conversation, text: str | None, channel: str | None = None,
                       canned_response_id: str | None = None, attachments: Sequence[FileRef] = ()) -> PreparedReply:
@@ -298,11 +302,13 @@ class Inbox:
             payload["canned_response_id"] = rendered.canned.id
         return PreparedReply(route, rendered, payload, _unique(files))
 
-    def send_reply(self, conv: Conversation, prepared: PreparedReply, author: str) -> Message:
-        """Queue a prepared reply (and count the canned response's use)."""
+    def send_reply(self, conv: Conversation, prepared: PreparedReply, author: str, *,
+                   read: ClockRead | None = None) -> Message:
+        """Queue a prepared reply (and count the canned response's use). ``read``: the conversation's clocks as
+        the caller read them, if it did."""
         rendered = prepared.rendered
         message = self._queue(conv, prepared.route, author, text=rendered.text if rendered else None,
-                              payload=prepared.payload, attachments=prepared.files)
+                              payload=prepared.payload, attachments=prepared.files, read=read)
         if rendered is not None and rendered.canned is not None and self.personaliser is not None:
             self.personaliser.canned.count_use(rendered.canned)
         return message
@@ -383,7 +389,8 @@ class Inbox:
 
     def _queue(self, conv: Conversation, route: ReplyRoute, agent_id: str, *, text: str | None,
                payload: dict[str, Any], kind: str = "text", attachments: Sequence[Attachment] = (),
-               resume: tuple[int, list[str]] = (0, [])) -> Message:
+               resume: tuple[int, list[str]] = (0, []), read: ClockRead | None = None) -> Message:
+        """Store the reply, with the SLA clocks it stops in the same transaction, then queue it for sending."""
         subject = None
         context = route.context or {}
         if route.channel == "email":
@@ -396,7 +403,14 @@ class Inbox:
                           author=agent_id, to=route.to, sender=route.sender, provider=route.provider, kind=kind,
                           subject=subject, payload=payload or None, attachments=list(attachments),
                           parts_sent=resume[0], part_ids=list(resume[1]), expires_at=self._expiry())
-        self.conversations.add_outbound(conv, message)
+        def write(read: ClockRead, clocks: Any) -> None:
+            clocks.on_agent_reply(message.created_at)
+            self.conversations.add_outbound(read.conversation, message, clocks=(read, clocks))
+
+        if sla_engine.with_clocks(self.conversations, conv.id, write, self._policies(), first=read) is None:
+            # every attempt lost to another change of the clocks: the reply still goes, its clocks unmoved
+            logger.warning("reply stored without moving the clocks", extra={"conversation_id": conv.id})
+            self.conversations.add_outbound(conv, message)
         try:
             self.outbound.send({"conversation_id": conv.id, "message_id": message.id,
                                 "message_sk": it.message_sk(message)}, group=conv.id, dedup_id=message.id)
@@ -405,8 +419,6 @@ class Inbox:
                 conv.id, it.message_sk(message), attempts=0, failed=True,
                 error={"code": None, "message": "The reply could not be queued for sending; send it again"})
             raise QueueUnavailable("the reply could not be queued; it is marked failed") from exc
-        now = message.created_at
-        self._clocks(conv.id, lambda clocks: clocks.on_agent_reply(now))
         return message
 
     def _expiry(self) -> datetime | None:

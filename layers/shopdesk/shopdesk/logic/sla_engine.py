@@ -101,12 +101,12 @@ def apply(conversations: Conversations, conversation_id: str, change: Callable[[
 
 def with_clocks(conversations: Conversations, conversation_id: str,
                 write: Callable[[ClockRead, ConversationClocks], None], book: PolicyBook, *,
-                attempts: int = 4) -> ConversationClocks | None:
+                attempts: int = 4, first: ClockRead | None = None) -> ConversationClocks | None:
     """Read the conversation with its clocks and version and run ``write`` (which saves them, with whatever
     else must change with them), again from a fresh read when it raises ClockConflict. None when every
-    attempt lost to another event."""
-    for _ in range(attempts):
-        read = conversations.read_clocks(conversation_id)
+    attempt lost to another event. ``first``: a read the caller already made, used for the first attempt."""
+    for attempt in range(attempts):
+        read = first if first is not None and attempt == 0 else conversations.read_clocks(conversation_id)
         conv, clocks = read.conversation, read.clocks
         if clocks is None:
             clocks = book.clocks(conv.channel, conv.team, conv.priority, tier=conv.customer.tier)

@@ -120,7 +120,8 @@ class Snoozer:
             self.conversations.add_message(system_message(conv.id, f"Snoozed until {clock.iso(until)} by {by_agent}",
                                                           author=by_agent))
             return conv.model_copy(update={"snoozed_until": until.astimezone(UTC)})
-        self.conversations.set_snooze(conv.id, SNOOZE_TIMER, None)
+        if conv.snoozed_until is not None:      # a snooze's timer and time are only ever written together
+            self.conversations.set_snooze(conv.id, SNOOZE_TIMER, None)
         if resolving and self.on_resolved is not None:       # resolved now, not before
             self.on_resolved(conv.id)
         return conv.model_copy(update={"snoozed_until": None})
