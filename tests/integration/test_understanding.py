@@ -101,3 +101,45 @@ def test_an_assigned_conversation_is_raised_and_stays_with_its_agent(desk):
     item = desk.item(f"CONV#{conv}")
     assert (item["priority"], item["assignee"]) == ("urgent", "alice")
     assert any("urgent message (safety)" in n for n in _notes(desk, conv))
+
+
+def test_a_later_message_moves_mood_and_clocks_in_one_write_and_a_repeat_keeps_both(desk, monkeypatch):
+    from shopdesk.dal.table import Table
+
+    # Given a conversation routed, and the customer writing again, unhappy now
+    conv = customer_writes(desk, "+31650000031", "Hi, can I change my delivery address?", "SMmood1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert desk.item(f"CONV#{conv}")["sentiment"] == "neutral"
+    alone: list[str] = []
+    real = Table.update
+
+    def update(self, pk, sk, change, **kwargs):
+        if sk == "META" and "sentiment" in change.render()["UpdateExpression"]:
+            alone.append(pk)
+        return real(self, pk, sk, change, **kwargs)
+
+    monkeypatch.setattr(Table, "update", update)
+    version = desk.item(f"CONV#{conv}")["clocks_version"]
+    customer_writes(desk, "+31650000031", "This is useless, still no answer and I am really disappointed",
+                    "SMmood2")
+    # When the router takes it
+    desk.drain_queue(desk.work_queue_url, "router")
+    # Then the mood moved with the clocks, in their write, not in an update of its own
+    item = desk.item(f"CONV#{conv}")
+    assert item["sentiment"] == "negative" and item["clocks_version"] > version
+    assert alone == []
+    # And a repeated delivery of the same routing work (the clocks already hold the message) writes the mood alone,
+    # changing nothing
+    from shopdesk import clock
+    from shopdesk.dal.conversations import Conversations
+    from shopdesk.logic import understand
+    from shopdesk.logic.assign import _move_clocks
+    from shopdesk.logic.sla_engine import book_for
+
+    conversations = Conversations(Table(desk.table_name), 16)
+    sk = next(m["SK"] for m in _messages(desk, conv) if m.get("text", "").startswith("This is useless"))
+    understood = understand.read(conversations, conv, sk, mood_later=True)
+    before = desk.item(f"CONV#{conv}")["clocks_version"]
+    _move_clocks(conversations, conv, clock.parse_iso(sk.split("#")[1]), book_for(conversations, {}), understood)
+    assert desk.item(f"CONV#{conv}")["clocks_version"] == before and alone == [f"CONV#{conv}"]
+    assert desk.item(f"CONV#{conv}")["sentiment"] == "negative"

@@ -267,25 +267,38 @@ class Conversations:
         return it.conversation_from_item(meta, messages)
 
     def note_understanding(self, conversation_id: str, sk: str, *, language: str | None, sentiment: str,
-                           emotion: str | None, urgent: bool, intents: list[str],
-                           conversation_language: str | None, topics: set[str] | None = None) -> None:
-        """What the router understood of an inbound message: on the message, and as the conversation's latest
-        mood (its ``sentiment`` and ``urgent``, and its ``language`` when given) and the contact reasons it named
-        (``topics``, entries of shopdesk.logic.topics, added to the set). Two UpdateItems, each idempotent; a
-        message or conversation gone meanwhile (erased) is left alone."""
+                           emotion: str | None, urgent: bool, intents: list[str], mood: Update | None = None) -> None:
+        """What the router understood of an inbound message, on the message; with ``mood`` (``Conversations.mood``)
+        also on the conversation, in a second UpdateItem. Each idempotent; a message or conversation gone meanwhile
+        (erased) is left alone. The router passes no ``mood`` when it writes it with the conversation's next change
+        (its classification, or the clocks the message moves)."""
         try:
             self.table.update(it.conv_pk(conversation_id), sk,
                               Update().set("language", language).set("sentiment", sentiment)
                               .set("emotion", emotion).set("urgent", urgent).set("intents", intents or None)
                               .when("attribute_exists(PK)"))
-            update = Update().set("sentiment", sentiment).set("urgent", urgent or None)
-            if conversation_language:
-                update.set("language", conversation_language)
-            if topics:
-                update.add("topics", set(topics))
-            self.table.update(it.conv_pk(conversation_id), it.META, update.when("attribute_exists(PK)"))
         except ConditionFailed:
             return
+        if mood is not None:
+            self.note_mood(conversation_id, mood)
+
+    def note_mood(self, conversation_id: str, mood: Update) -> None:
+        """The conversation's part of what the router understood (``mood``), alone; a conversation gone meanwhile
+        (erased) is left alone."""
+        with suppress(ConditionFailed):
+            self.table.update(it.conv_pk(conversation_id), it.META, mood.when("attribute_exists(PK)"))
+
+    @staticmethod
+    def mood(sentiment: str, urgent: bool, language: str | None, topics: set[str] | None) -> Update:
+        """The conversation's latest mood as the router understood a message (its ``sentiment`` and ``urgent``, and
+        its ``language`` when given) and the contact reasons it named (``topics``, entries of shopdesk.logic.topics,
+        added to the set): an update to write alone or with another change of the conversation."""
+        update = Update().set("sentiment", sentiment).set("urgent", urgent or None)
+        if language:
+            update.set("language", language)
+        if topics:
+            update.add("topics", set(topics))
+        return update
 
     def get_message(self, conversation_id: str, sk: str) -> Message | None:
         item = self.table.get(it.conv_pk(conversation_id), sk)
@@ -354,13 +367,16 @@ class Conversations:
             written += 1
         return len(page.items), written, page.cursor
 
-    def classify(self, conversation_id: str, language: str | None, skills: list[str], team: str = "default") -> bool:
+    def classify(self, conversation_id: str, language: str | None, skills: list[str], team: str = "default", *,
+                 mood: Update | None = None) -> bool:
         """A new conversation's language, skills and team, once: routing work done again (a re-sent copy)
-        never overrides what people changed since."""
+        never overrides what people changed since. ``mood``: the first message's (``mood``, without a language),
+        written with them."""
         try:
             self.table.update(it.conv_pk(conversation_id), it.META,
-                              Update().set("language", language).set("skills", skills or None).set("team", team)
-                              .set("AccessPK", it.access_team(team)).set("classified_at", clock.now_iso())
+                              (mood or Update()).set("language", language).set("skills", skills or None)
+                              .set("team", team).set("AccessPK", it.access_team(team))
+                              .set("classified_at", clock.now_iso())
                               .when("attribute_exists(PK) AND attribute_not_exists(classified_at)"))
             return True
         except ConditionFailed:

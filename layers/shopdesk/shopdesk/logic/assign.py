@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from aws_lambda_powertools import Logger
 
@@ -17,6 +17,7 @@ from shopdesk import clock, metrics
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.conversations import AgentUnavailable, Conversations, NotWaiting
 from shopdesk.dal.customers import Customers
+from shopdesk.dal.table import Update
 from shopdesk.logic import sla_engine, understand
 from shopdesk.logic.language import detect_language, supported
 from shopdesk.logic.sla_engine import PolicyBook
@@ -124,7 +125,8 @@ def classify(conversations: Conversations, conversation_id: str, message_sk: str
         language = found if found in supported() else None
     else:
         language = detect_language(text)
-    conversations.classify(conversation_id, language, skills, team)
+    conversations.classify(conversation_id, language, skills, team,
+                           mood=understood.mood(language=False) if understood is not None else None)
 
 
 def route(work: InboundWork | DrainWork, conversations: Conversations, agents: Agents,
@@ -142,7 +144,8 @@ def admit(work: InboundWork | DrainWork, conversations: Conversations, book: Pol
         understood = None
         if book is not None and not work.auto_reply and work.message_sk:
             # understood once, off the ingest path: the message, the conversation's mood, the customer's language
-            understood = understand.read(conversations, work.conversation_id, work.message_sk)
+            # (the conversation's part is written with its classification, or with the clocks the message moves)
+            understood = understand.read(conversations, work.conversation_id, work.message_sk, mood_later=True)
         if book is not None and work.new_conversation and work.message_sk:
             classify(conversations, work.conversation_id, work.message_sk, book, understood)
         if book is not None and not work.auto_reply and work.message_sk:
@@ -153,7 +156,8 @@ def admit(work: InboundWork | DrainWork, conversations: Conversations, book: Pol
                 sla_engine.apply_tier(conversations, customers, work.conversation_id, book, at=clock.now(),
                                       then=sla_engine.customer_wrote(written))
             else:
-                sla_engine.apply(conversations, work.conversation_id, sla_engine.customer_wrote(written), book)
+                _move_clocks(conversations, work.conversation_id, written, book,
+                             understood if not work.new_conversation else None)
         conv = conversations.get_meta(work.conversation_id)
         if conv.status is ConversationStatus.OPEN and conv.assignee is None and conv.waiting_since is None:
             # a new conversation (classified just now), or a pending one the customer answered;
@@ -166,6 +170,23 @@ def admit(work: InboundWork | DrainWork, conversations: Conversations, book: Pol
             # negative or urgent: a higher priority (routing settings), with its reason on the timeline
             conv = understand.escalate(conversations, book, work.conversation_id, understood.understanding) or conv
     return conv
+
+
+def _move_clocks(conversations: Conversations, conversation_id: str, written: datetime, book: PolicyBook,
+                 understood: understand.Understood | None) -> None:
+    """The customer wrote: the clocks move on, with the conversation's mood as this message left it in the same
+    write. Written alone when the clocks did not move (the message was already on them: a repeated delivery) or
+    every attempt lost to another change."""
+    used: list[bool] = []
+
+    def mood() -> Update:
+        used.append(True)
+        return understood.mood() if understood is not None else Update()
+
+    moved = sla_engine.apply(conversations, conversation_id, sla_engine.customer_wrote(written), book,
+                             extra=mood if understood is not None else None)
+    if understood is not None and (not used or moved is None):
+        conversations.note_mood(conversation_id, understood.mood())
 
 
 def assign_waiting(work: InboundWork | DrainWork, conv: Conversation | None, conversations: Conversations,

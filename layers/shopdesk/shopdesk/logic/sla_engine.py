@@ -15,6 +15,7 @@ from typing import Any
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import ClockConflict, ClockRead, Conversations
 from shopdesk.dal.customers import Customers
+from shopdesk.dal.table import Update
 from shopdesk.logic.business_time import ConversationClocks
 from shopdesk.models import Priority
 from shopdesk.models.admin import RoutingSettings
@@ -90,12 +91,15 @@ def _strip(item: dict[str, Any], *extra: str) -> dict[str, Any]:
 
 
 def apply(conversations: Conversations, conversation_id: str, change: Callable[[ConversationClocks], Any],
-          book: PolicyBook, *, attempts: int = 4) -> ConversationClocks | None:
+          book: PolicyBook, *, attempts: int = 4, extra: Callable[[], Update] | None = None
+          ) -> ConversationClocks | None:
     """Read the conversation's clocks, apply ``change``, write clocks and deadlines back, retrying
-    when another event changed them meanwhile. Conversations from before the engine get clocks now."""
+    when another event changed them meanwhile. Conversations from before the engine get clocks now.
+    ``extra``: makes (once per attempt) a further change of the conversation written with the clocks."""
     def write(read: ClockRead, clocks: ConversationClocks) -> None:
         if change(clocks) is not False:   # False: nothing to change (a repeated event)
-            conversations.save_clocks(conversation_id, clocks, read.version, read=read)
+            conversations.save_clocks(conversation_id, clocks, read.version, read=read,
+                                      extra=extra() if extra is not None else None)
     return with_clocks(conversations, conversation_id, write, book, attempts=attempts)
 
 

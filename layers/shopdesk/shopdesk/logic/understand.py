@@ -24,6 +24,7 @@ from aws_lambda_powertools import Logger
 
 from shopdesk.dal.conversations import ClockRead, Conversations
 from shopdesk.dal.customers import Customers
+from shopdesk.dal.table import Update
 from shopdesk.logic import sla_engine, topics
 from shopdesk.logic.business_time import ConversationClocks
 from shopdesk.logic.language import supported
@@ -45,6 +46,12 @@ class Understood:
     message: Message
     understanding: Understanding
 
+    def mood(self, *, language: bool = True) -> Update:
+        """The conversation's part (Conversations.mood); ``language=False`` when the caller sets the language."""
+        found = self.understanding
+        return Conversations.mood(found.sentiment, found.urgent, self.sure_language if language else None,
+                                  topics.from_intents(found.intents))
+
 
 def remember_language(customers: Customers, customer_id: str, understood: Understood) -> None:
     """The customer's ``language`` becomes the one they just wrote in, when the detector is sure of it."""
@@ -62,9 +69,11 @@ def text_of(message: Message) -> str:
     return " ".join(part for part in (message.subject, message.text) if part).strip()
 
 
-def read(conversations: Conversations, conversation_id: str, message_sk: str) -> Understood | None:
+def read(conversations: Conversations, conversation_id: str, message_sk: str, *,
+         mood_later: bool = False) -> Understood | None:
     """Read one inbound message, understand it, store what was understood. None for a message that is gone,
-    not the customer's, or without words."""
+    not the customer's, or without words. ``mood_later``: the caller writes the conversation's part
+    (``Understood.mood``) with its next change of the conversation; only the message's is written here."""
     message = conversations.get_message(conversation_id, message_sk)
     if message is None or message.direction is not Direction.INBOUND or not text_of(message):
         return None
@@ -75,16 +84,17 @@ def read(conversations: Conversations, conversation_id: str, message_sk: str) ->
         return None
     sure = understood.language if (understood.language in supported()
                                    and understood.language_confidence >= SURE) else None
+    result = Understood(sure, message.model_copy(update={
+        "language": understood.language, "sentiment": understood.sentiment, "emotion": understood.emotion,
+        "urgent": understood.urgent, "intents": sorted(understood.intents)}), understood)
     conversations.note_understanding(
         conversation_id, message_sk, language=understood.language, sentiment=understood.sentiment,
         emotion=understood.emotion, urgent=understood.urgent, intents=sorted(understood.intents),
-        conversation_language=sure, topics=topics.from_intents(understood.intents))
+        mood=None if mood_later else result.mood())
     logger.info("message understood", extra={
         "conversation_id": conversation_id, "language": understood.language, "sentiment": understood.sentiment,
         "emotion": understood.emotion, "urgent": understood.urgent, "reasons": understood.urgency_reasons})
-    return Understood(sure, message.model_copy(update={
-        "language": understood.language, "sentiment": understood.sentiment, "emotion": understood.emotion,
-        "urgent": understood.urgent, "intents": sorted(understood.intents)}), understood)
+    return result
 
 
 def asked_priority(understood: Understanding, routing: RoutingSettings) -> tuple[Priority | None, str]:
