@@ -280,10 +280,51 @@ def test_a_message_of_a_conversation_not_in_the_batch_is_looked_up_once_for_the_
         calls.append(ids)
         return {"c_1": Visibility("sales", "alice")}
 
+    other = {"SK": "MSG#2026-12-03T08:01:00.000Z#m_2", "id": "m_2"}
     records = [record("INSERT", None, msg_image(), "e1"),
-               record("MODIFY", msg_image(), msg_image(status="delivered"), "e2")]
+               record("MODIFY", msg_image(**other), msg_image(status="delivered", **other), "e2")]
     batch = LiveBatch.of(records, MemoryLog(), FakeConnections({}), FakePoster(), lookup)
     assert all(batch.handle(r) for r in records) and calls == [["c_1"]]
+
+
+def test_changes_of_one_conversation_in_a_batch_are_one_notice_at_the_first_for_everyone_between():
+    # Given a batch where the router classifies a conversation, hands it to bob, then bob's transfer gives it
+    # to carol (three records of its item), with a message of it in the middle
+    alice, bob, carol = (conn(c, name, ("billing",)) for c, name in (("A", "alice"), ("B", "bob"), ("C", "carol")))
+    connections = FakeConnections({"agent:alice": [alice], "agent:bob": [bob], "agent:carol": [carol]})
+    poster, log = FakePoster(), MemoryLog()
+    records = [record("MODIFY", conv_image(), conv_image(priority="high"), "e1", "1"),
+               record("MODIFY", conv_image(priority="high"), conv_image(priority="high", assignee="bob"), "e2", "2"),
+               record("INSERT", None, msg_image(), "e3", "3"),
+               record("MODIFY", conv_image(priority="high", assignee="bob"),
+                      conv_image(priority="high", assignee="carol"), "e4", "4")]
+    batch = LiveBatch.of(records, log, connections, poster, lookup=lambda ids: pytest.fail("no lookup"))
+    # When the batch is handled
+    notices = [batch.handle(r) for r in records]
+    # Then the conversation's three changes are one notice, at the first record, then the message's
+    assert [(n.kind, n.cursor is not None) if n else None for n in notices] == [
+        ("conversation", True), None, ("message", True), None]
+    assert [e.event_id for e in log.entries] == ["e1", "e3"]
+    # and bob, who held it only in between, hears of it with carol; alice (same team, never held it) does not
+    # (no team connection is listed here)
+    assert sorted(cid for cid, f in poster.frames if f["kind"] == "conversation") == ["B", "C"]
+
+
+def test_a_message_sent_then_receipted_in_one_batch_is_one_update_without_a_status():
+    # A reply recorded as sent and its receipt in the same batch: one notice, and as more than the status
+    # changed the app refetches the conversation rather than trusting a status alone
+    alice = conn("A", "alice")
+    sending = msg_image(status="queued")
+    records = [record("MODIFY", sending, msg_image(status="sent", provider_id="SM1"), "e1", "1"),
+               record("MODIFY", msg_image(status="sent", provider_id="SM1"),
+                      msg_image(status="delivered", provider_id="SM1"), "e2", "2")]
+    poster = FakePoster()
+    batch = LiveBatch.of(records, MemoryLog(), FakeConnections({"agent:alice": [alice]}), poster,
+                         lookup=lambda ids: {"c_1": Visibility("sales", "alice")})
+    notices = [batch.handle(r) for r in records]
+    assert notices[1] is None and notices[0] is not None
+    assert notices[0].kind == "message_update" and notices[0].status is None
+    assert [cid for cid, _ in poster.frames] == ["A"]
 
 
 def test_a_message_update_goes_to_the_agents_holding_the_conversation_alone():
@@ -296,9 +337,9 @@ def test_a_message_update_goes_to_the_agents_holding_the_conversation_alone():
     poster, log = FakePoster(), MemoryLog()
     inserted = record("INSERT", None, msg_image(), "e1", "1")
     delivered = record("MODIFY", msg_image(), msg_image(status="delivered"), "e2", "2")
-    batch = LiveBatch.of([inserted, delivered], log, connections, poster, lambda ids: {"c_1": held})
-    # When a new message and then its delivery receipt reach the fan-out
-    new, update = batch.handle(inserted), batch.handle(delivered)
+    # When a new message and then (in a later batch) its delivery receipt reach the fan-out
+    new = LiveBatch.of([inserted], log, connections, poster, lambda ids: {"c_1": held}).handle(inserted)
+    update = LiveBatch.of([delivered], log, connections, poster, lambda ids: {"c_1": held}).handle(delivered)
     # Then everyone who may see the conversation hears of the message, only alice and bob of the receipt
     assert new is not None and update is not None and update.kind == "message_update"
     assert sorted(cid for cid, f in poster.frames if f["kind"] == "message") == ["A", "B", "C", "R"]
@@ -325,8 +366,9 @@ def test_an_admin_hears_once_of_what_they_hold_and_of_their_own_mentions():
     poster = FakePoster()
     records = [record("INSERT", None, msg_image(), "e1", "1"),
                record("MODIFY", msg_image(), msg_image(status="delivered"), "e2", "2")]
-    batch = LiveBatch.of(records, MemoryLog(), connections, poster, lambda ids: {"c_1": Visibility("sales", "root")})
-    assert all(batch.handle(r) for r in records)
+    for rec in records:         # one batch each: in one they would be one notice
+        batch = LiveBatch.of([rec], MemoryLog(), connections, poster, lambda ids: {"c_1": Visibility("sales", "root")})
+        assert batch.handle(rec)
     assert [(cid, f["kind"]) for cid, f in poster.frames] == [("R", "message"), ("R", "message_update")]
 
 

@@ -85,6 +85,8 @@ class TableChange:
     after: dict[str, Any] | None    # ... and of the new one
     visible_before: Visibility | None = None   # conversations only: the images' team and assignee
     visible_after: Visibility | None = None
+    visible_between: tuple[Visibility, ...] = ()   # conversations: who could see it between (changes merged)
+    merged: int = 1                 # stream records this change stands for (logic.live.coalesce)
 
 
 def _watched(image: Mapping[str, Any] | None, fields: Iterable[str]) -> dict[str, Any] | None:

@@ -11,6 +11,9 @@ The stream consumer calls ``LiveBatch.handle`` per record. A change worth a noti
   provider's receipt (delivered, read) carries the new status, which the app shows without a refetch;
 - an agent mentioned in a note, or their mentions read: a personal notice (kind ``mention``) for that agent's
   connections only (``dal.live.personal``).
+Changes of one conversation (or of one message) in the same batch are one notice (``coalesce``): the router
+writes a conversation several times as it routes it, and the app refetches whatever a notice names, so one
+notice says what several would; it reaches everyone who could see the conversation at any point between.
 The notice goes to the change log first (one put; a record Lambda delivers again after a failure is logged
 again under its new moment: a repeated notice, which costs the app one refetch), then to every open
 connection that may see the conversation before or after the change: one Query per audience
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -59,6 +62,17 @@ def is_notice(change: TableChange) -> bool:
     if change.event != "MODIFY" or change.before is None or change.after is None:
         return False          # REMOVE: conversations and messages are not deleted by agents' actions
     return change.before != change.after
+
+
+def coalesce(first: TableChange, later: TableChange) -> TableChange:
+    """Two changes of one conversation (or of one message) in the same batch as one notice: the app refetches
+    what a notice names, so one says all both would. It stays at the first record (a failure retries from there,
+    the later one with it), goes from the first's state to the later's, and reaches everyone who could see the
+    conversation at any point between (an agent it was taken from in the middle hears of it too)."""
+    between = [*first.visible_between, *(v for v in (first.visible_after, later.visible_before) if v is not None),
+               *later.visible_between]
+    return replace(first, after=later.after, visible_after=later.visible_after,
+                   visible_between=tuple(dict.fromkeys(between)), merged=first.merged + later.merged)
 
 
 def audiences(visible: Iterable[Visibility]) -> set[str]:
@@ -154,10 +168,17 @@ class LiveBatch:
     def of(cls, records: Sequence[dict[str, Any]], log: ChangeLog, connections: Connections,
            poster: ConnectionPoster, lookup: Any) -> LiveBatch:
         batch = cls(log, connections, poster, lookup)
+        first: dict[tuple[str, str, str | None], str] = {}      # what the change is about -> its first record
         for record in records:
             change = table_change(record)
-            if change is not None and is_notice(change):
-                batch.changes[change.event_id] = change
+            if change is None or not is_notice(change):
+                continue
+            about = (change.kind, change.conversation_id, change.message_id if change.kind == "message" else None)
+            if change.kind in ("conversation", "message") and about in first:
+                batch.changes[first[about]] = coalesce(batch.changes[first[about]], change)
+                continue
+            first[about] = change.event_id
+            batch.changes[change.event_id] = change
         wanted = {c.conversation_id for c in batch.changes.values() if c.kind == "message"}
         wanted -= {c.conversation_id for c in batch.changes.values()
                    if c.kind == "conversation" and c.visible_after is not None}
@@ -196,7 +217,8 @@ class LiveBatch:
 
     def _visible(self, change: TableChange) -> tuple[Visibility, ...]:
         if change.kind in ("conversation", "mention"):       # the images say who may see it
-            found = [v for v in (change.visible_before, change.visible_after) if v is not None]
+            found = [v for v in (change.visible_before, *change.visible_between, change.visible_after)
+                     if v is not None]
         else:
             if change.conversation_id not in self.visible:
                 self.visible.update(self.lookup([change.conversation_id]))
