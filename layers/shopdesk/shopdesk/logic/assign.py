@@ -177,16 +177,18 @@ def _move_clocks(conversations: Conversations, conversation_id: str, written: da
     """The customer wrote: the clocks move on, with the conversation's mood as this message left it in the same
     write. Written alone when the clocks did not move (the message was already on them: a repeated delivery) or
     every attempt lost to another change."""
-    used: list[bool] = []
+    change = sla_engine.customer_wrote(written)
+    if understood is None:
+        sla_engine.apply(conversations, conversation_id, change, book)
+        return
+    found, used = understood, []
 
     def mood() -> Update:
         used.append(True)
-        return understood.mood() if understood is not None else Update()
+        return found.mood()
 
-    moved = sla_engine.apply(conversations, conversation_id, sla_engine.customer_wrote(written), book,
-                             extra=mood if understood is not None else None)
-    if understood is not None and (not used or moved is None):
-        conversations.note_mood(conversation_id, understood.mood())
+    if sla_engine.apply(conversations, conversation_id, change, book, extra=mood) is None or not used:
+        conversations.note_mood(conversation_id, found.mood())
 
 
 def assign_waiting(work: InboundWork | DrainWork, conv: Conversation | None, conversations: Conversations,

@@ -403,6 +403,7 @@ class Inbox:
                           author=agent_id, to=route.to, sender=route.sender, provider=route.provider, kind=kind,
                           subject=subject, payload=payload or None, attachments=list(attachments),
                           parts_sent=resume[0], part_ids=list(resume[1]), expires_at=self._expiry())
+
         def write(read: ClockRead, clocks: Any) -> None:
             clocks.on_agent_reply(message.created_at)
             self.conversations.add_outbound(read.conversation, message, clocks=(read, clocks))
