@@ -42,12 +42,14 @@ function setup(pages: Record<string, ChangePage | ApiError>, wsUrl: string | nul
   const seen: Change[] = [];
   const states: LiveState[] = [];
   const asked: (string | null | undefined)[] = [];
+  const order: string[] = []; // the changes asked for and the first load, in order
   let reloads = 0;
   const live = new Live({
     wsUrl,
     token: async () => "tok.en",
     changes: async (since) => {
       asked.push(since);
+      order.push(`changes since ${since ?? "-"}`);
       const answer = pages[since ?? ""];
       if (answer instanceof ApiError) throw answer;
       if (!answer) throw new Error(`unexpected since=${since}`);
@@ -55,6 +57,7 @@ function setup(pages: Record<string, ChangePage | ApiError>, wsUrl: string | nul
     },
     onChange: (c) => seen.push(c),
     onReload: () => reloads++,
+    onStart: () => order.push("first load"),
     onState: (s) => states.push(s),
     socket: (url) => {
       const s = new FakeSocket(url);
@@ -64,7 +67,7 @@ function setup(pages: Record<string, ChangePage | ApiError>, wsUrl: string | nul
     backoff: (attempt) => 1000 * (attempt + 1),
     pollMs: 3000,
   });
-  return { live, sockets, seen, states, asked, reloads: () => reloads };
+  return { live, sockets, seen, states, asked, order, reloads: () => reloads };
 }
 
 beforeEach(() => vi.useFakeTimers());
@@ -72,12 +75,13 @@ afterEach(() => vi.useRealTimers());
 
 describe("Live", () => {
   it("connects with the token after taking its position, and applies pushed notices", async () => {
-    const t = setup({ "": { items: [], cursor: "p0", more: false } });
+    const t = setup({ "": { items: [], cursor: "p0", more: false }, p0: { items: [], cursor: "p0", more: false } });
     await t.live.start();
     expect(t.asked).toEqual([null]);
     expect(t.sockets).toHaveLength(1);
     expect(t.sockets[0]!.url).toBe("ws://live.example/ws?token=tok.en");
     t.sockets[0]!.open();
+    await vi.advanceTimersByTimeAsync(0);
     expect(t.states.at(-1)).toBe("live");
     t.sockets[0]!.push(change("p1"));
     t.sockets[0]!.push({ type: "pong" });
@@ -87,14 +91,33 @@ describe("Live", () => {
     expect(t.reloads()).toBe(0);
   });
 
+  it("takes its position before the first load, and catches up from it when the socket first opens", async () => {
+    // the first load and the socket's opening are apart (a cold start takes seconds): a conversation assigned
+    // in between is in no list the inbox loaded and in no frame the socket pushed, only in this catch-up
+    const t = setup({
+      "": { items: [], cursor: "p0", more: false },
+      p0: { items: [change("p1", "c_9", "conversation")], cursor: "p1", more: false },
+    });
+    await t.live.start();
+    expect(t.order).toEqual(["changes since -", "first load"]);
+    t.sockets[0]!.open();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(t.order).toEqual(["changes since -", "first load", "changes since p0"]);
+    expect(t.seen.map((c) => c.conversation_id)).toEqual(["c_9"]);
+    expect(t.live.position).toBe("p1");
+    expect(t.reloads()).toBe(0);
+  });
+
   it("reconnects with backoff after a drop and catches up from the last cursor, page by page", async () => {
     const t = setup({
       "": { items: [], cursor: "p0", more: false },
+      p0: { items: [], cursor: "p0", more: false },
       p1: { items: [change("p2", "c_2"), change("p3", "c_3")], cursor: "p3", more: true },
       p3: { items: [change("p4", "c_4", "conversation")], cursor: "p4", more: false },
     });
     await t.live.start();
     t.sockets[0]!.open();
+    await vi.advanceTimersByTimeAsync(0); // the first open's catch-up: nothing since p0
     t.sockets[0]!.push(change("p1"));
     t.sockets[0]!.drop();
     expect(t.states.at(-1)).toBe("offline");
@@ -104,7 +127,7 @@ describe("Live", () => {
     expect(t.sockets).toHaveLength(2);
     t.sockets[1]!.open();
     await vi.runOnlyPendingTimersAsync();
-    expect(t.asked).toEqual([null, "p1", "p3"]);
+    expect(t.asked).toEqual([null, "p0", "p1", "p3"]);
     expect(t.seen.map((c) => c.conversation_id)).toEqual(["c_1", "c_2", "c_3", "c_4"]);
     expect(t.live.position).toBe("p4");
   });
@@ -131,10 +154,7 @@ describe("Live", () => {
       p0: new ApiError(400, "cursor too old", {}),
     });
     await t.live.start();
-    t.sockets[0]!.open();
-    t.sockets[0]!.drop();
-    await vi.advanceTimersByTimeAsync(1000);
-    t.sockets[1]!.open();
+    t.sockets[0]!.open(); // its catch-up from p0 is refused: reload everything, take a fresh position
     await vi.runOnlyPendingTimersAsync();
     expect(t.reloads()).toBe(1);
     expect(t.asked).toEqual([null, "p0", null]);
@@ -163,6 +183,7 @@ describe("Live", () => {
   it("polls (refetches) every few seconds while there is no WebSocket URL", async () => {
     const t = setup({}, null);
     await t.live.start();
+    expect(t.order).toEqual(["first load"]);
     expect(t.states).toEqual(["polling"]);
     expect(t.sockets).toHaveLength(0);
     await vi.advanceTimersByTimeAsync(9_000);
@@ -187,7 +208,7 @@ describe("Live", () => {
     t.sockets[2]!.open();
     await vi.advanceTimersByTimeAsync(30_000);
     expect(t.reloads()).toBe(1);
-    expect(t.asked).toEqual([null, "p0"]); // and the catch-up from the last cursor
+    expect(t.asked).toEqual([null, "p0", "p0"]); // the first open's catch-up, and the one after the drop
     expect(t.states.at(-1)).toBe("live");
   });
 

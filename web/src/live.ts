@@ -1,6 +1,8 @@
 // Live updates (the contract with the live-update backend): a WebSocket that pushes change notices,
-// reconnected with backoff whenever it closes, and a catch-up through GET /agent/changes?since= after
-// every reconnect, so nothing is missed. Notices only say what changed; the store refetches what it shows.
+// reconnected with backoff whenever it closes, and a catch-up through GET /agent/changes?since= each time it
+// opens, so nothing is missed. The first position is taken before the inbox loads what it shows (`onStart`):
+// whatever changes after that load, and before the socket is open, is in the first catch-up. Notices only
+// say what changed; the store refetches what it shows.
 // The app polls (refetches what it shows every few seconds) only while there is no WebSocket URL (config
 // wsUrl null) or the socket is down; once it is open again the catch-up closes the gap and polling stops.
 import { ApiError, type Change, type ChangePage } from "./api";
@@ -23,6 +25,9 @@ export interface LiveOptions {
   onChange: (change: Change) => void;
   /** Refetch everything shown (a gap that cannot be caught up, or a poll). */
   onReload: () => void;
+  /** Load what is shown for the first time: called once, after the position is taken and before the socket
+   * opens (a load started earlier could miss a change made before the position). */
+  onStart?: () => void;
   onState?: (state: LiveState) => void;
   socket?: (url: string) => SocketLike;
   pollMs?: number;
@@ -58,15 +63,18 @@ export class Live {
   async start(): Promise<void> {
     this.stopped = false;
     if (!this.o.wsUrl) {
+      this.o.onStart?.();
       this.setState("polling");
       this.poll();
       return;
     }
     try {
-      this.cursor = (await this.o.changes(null)).cursor; // our position before the socket opens
+      this.cursor = (await this.o.changes(null)).cursor; // our position before the first load and the socket
     } catch {
-      this.cursor = null; // the first reconnect then reloads everything
+      this.cursor = null; // the first open then reloads everything
     }
+    if (this.stopped) return;
+    this.o.onStart?.();
     await this.connect();
   }
 
@@ -134,14 +142,13 @@ export class Live {
       return;
     }
     this.ws = ws;
-    const reconnected = this.attempt > 0;
     ws.onopen = () => {
       this.attempt = 0;
       this.stopPolling();
       this.setState("live");
       if (this.ping) clearInterval(this.ping);
       this.ping = setInterval(() => this.ws?.send(JSON.stringify({ type: "ping" })), this.o.pingMs ?? 300_000);
-      if (reconnected || this.cursor === null) void this.catchUp();
+      void this.catchUp(); // what changed since the position: before the first open too
     };
     ws.onmessage = (ev) => {
       let frame: unknown;

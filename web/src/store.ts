@@ -71,7 +71,7 @@ export class Store {
     filters: {},
     items: [],
     nextCursor: null,
-    loading: false,
+    loading: true, // until the first list (it waits for the live updates' position: see Live's onStart)
     counts: {},
     selected: 0,
     openId: null,

@@ -51,13 +51,13 @@ function SignedIn(props: {
   const who = whoOf(auth.session!);
 
   useEffect(() => {
-    void store.start();
     const live = new Live({
       wsUrl: config.wsUrl,
       token: () => auth.token(),
       changes: (since) => store.api.changes(since),
       onChange: (change) => store.applyChange(change),
       onReload: () => void store.refresh(),
+      onStart: () => void store.start(), // after Live's position: a change the first load misses is caught up
       onState: (state) => store.set({ live: state }),
     });
     void live.start();

@@ -4,6 +4,7 @@ import { appendToDraft } from "../kbAssist";
 import { channelName } from "../channels";
 import { useApp } from "../context";
 import { MentionSuggestions } from "./MentionSuggestions";
+import { useResetOn } from "../resetOn";
 import { useStore } from "../store";
 import { lastInboundAt, windowState } from "../windows";
 import { AttachmentPicker, filesOf, useUploads, type Pending } from "./AttachmentPicker";
@@ -22,12 +23,13 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
   const uploads = useUploads(conv.id, pending, setPending);
   const replyBox = useRef<HTMLTextAreaElement>(null);
   const assist = useReplyAssist(conv, text, setText, replyBox); // canned responses (`/`) and the rendered preview
-  useEffect(() => {
+  // the draft, files and channel belong to the conversation: reset as another one renders, never after paint
+  useResetOn(conv.id, () => {
     setChannel(conv.channel);
     setText("");
     setNote("");
     setPending([]);
-  }, [conv.id]);
+  });
   // an article agent assist inserts: added to what the agent has written so far
   useEffect(() => {
     if (insertion) setText((current) => appendToDraft(current, insertion.text));

@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, type CannedResponse, type Conversation, type ReplyContent } from "../api";
 import { hasVariables, insertAt, moveActive, rankCanned, replyBody, slashTrigger, type SlashTrigger } from "../assist";
 import { useApp } from "../context";
+import { useResetOn } from "../resetOn";
 
 const PREVIEW_DELAY_MS = 400;
 const SEARCH_DELAY_MS = 120;
@@ -32,7 +33,7 @@ export function useReplyAssist(conv: Conversation, text: string, setText: (text:
     setProblem("");
     setPreview({ state: "none" });
   };
-  useEffect(reset, [conv.id]);
+  useResetOn(conv.id, reset); // as the conversation changes, not after paint (a `/` typed at once stays)
 
   // the canned responses for the query after `/`, shortly after the typing stops
   useEffect(() => {

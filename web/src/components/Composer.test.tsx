@@ -1,0 +1,114 @@
+// @vitest-environment happy-dom
+// The reply box in a DOM, with its effects held back as a busy browser holds them back. Preact runs a
+// component's effects after paint (a frame or a 35 ms timer later, then a task), or at the start of its next
+// render when that comes first; the timers here are fake, so effects run only when the test says. An agent
+// who presses `r` and types at once types before them: the first keystroke's render runs them.
+import { render } from "preact";
+import { setupRerender } from "preact/test-utils";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { Api, Conversation } from "../api";
+import type { Auth } from "../auth";
+import { AppContext, type AppContextValue } from "../context";
+import { translator } from "../i18n";
+import { Store } from "../store";
+import { Composer } from "./Composer";
+
+const conv = (id: string): Conversation => ({
+  id,
+  status: "open",
+  priority: "normal",
+  team: "default",
+  assignee: "alice",
+  customer: { id: `cu-${id}`, name: id },
+  channel: "sms",
+  sla: { breaches: [], paused: false },
+  created_at: "2026-12-03T09:00:00Z",
+  updated_at: "2026-12-03T09:00:00Z",
+  message_count: 1,
+  urgent: false,
+  messages: [],
+});
+
+let root: HTMLElement;
+let rerender: () => void;
+const store = new Store({} as Api);
+const context: AppContextValue = {
+  store,
+  auth: {} as Auth,
+  who: { id: "alice", name: "Alice", groups: [] },
+  t: translator("en"),
+  locale: "en",
+  setLocale: () => undefined,
+  timeZone: "UTC",
+  navigate: () => undefined,
+};
+
+function show(c: Conversation): void {
+  render(
+    <AppContext.Provider value={context}>
+      <Composer conv={c} />
+    </AppContext.Provider>,
+    root,
+  );
+}
+
+const replyBox = () => root.querySelector<HTMLTextAreaElement>("#reply-box")!;
+
+/** One key as the browser applies it: the box's value changes, then its input event; Preact renders next. */
+function type(text: string): void {
+  for (const key of text) {
+    const box = replyBox();
+    box.value += key;
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+    rerender();
+  }
+}
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "requestAnimationFrame", "cancelAnimationFrame"] });
+  rerender = setupRerender();
+  root = document.createElement("div");
+  document.body.appendChild(root);
+});
+
+afterEach(() => {
+  render(null, root);
+  vi.runAllTimers(); // Preact's queue of effects is shared: leave it empty for the next test
+  root.remove();
+  vi.useRealTimers();
+});
+
+describe("Composer", () => {
+  it("keeps the first keys typed before its effects ran (r, then typing at once)", () => {
+    show(conv("c1"));
+    type("Answered");
+    expect(replyBox().value).toBe("Answered");
+    vi.runAllTimers(); // the effects, late
+    rerender();
+    expect(replyBox().value).toBe("Answered");
+  });
+
+  it("shows another conversation with an empty box at once, and keeps what is typed into it before the effects ran", () => {
+    show(conv("c1"));
+    vi.runAllTimers();
+    rerender();
+    type("for c1");
+    show(conv("c2"));
+    expect(replyBox().value).toBe("");
+    type("for c2");
+    expect(replyBox().value).toBe("for c2");
+    vi.runAllTimers();
+    rerender();
+    expect(replyBox().value).toBe("for c2");
+  });
+
+  it("keeps the draft when the same conversation is shown again (a refetch)", () => {
+    show(conv("c1"));
+    vi.runAllTimers();
+    type("half a reply");
+    show({ ...conv("c1"), message_count: 2 });
+    vi.runAllTimers();
+    rerender();
+    expect(replyBox().value).toBe("half a reply");
+  });
+});
