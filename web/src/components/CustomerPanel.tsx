@@ -1,7 +1,8 @@
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import type { Conversation, Priority } from "../api";
 import { customerLabel } from "../channels";
 import { useApp } from "../context";
+import { useResetOn } from "../resetOn";
 import { formatDuration, formatFull } from "../format";
 import { useStore } from "../store";
 import { slaState } from "../urgency";
@@ -72,10 +73,10 @@ function TransferCard({ conv }: { conv: Conversation }) {
   const others = agents.filter((a) => a.id !== conv.assignee);
   const [to, setTo] = useState("");
   const [note, setNote] = useState("");
-  useEffect(() => {
+  useResetOn(conv.id, () => {
     setTo("");
     setNote("");
-  }, [conv.id]);
+  });
   if (conv.status === "resolved") return null;
   const transfer = async (e: Event) => {
     e.preventDefault();
@@ -121,11 +122,12 @@ function RoutingCard({ conv }: { conv: Conversation }) {
   const [team, setTeam] = useState(conv.team);
   const [skills, setSkills] = useState((conv.skills ?? []).join(", "));
   const [note, setNote] = useState("");
-  useEffect(() => {
+  // the form follows the conversation as stored (another conversation, or a change someone else made)
+  useResetOn(`${conv.id}|${conv.priority}|${conv.team}|${(conv.skills ?? []).join(",")}`, () => {
     setPriority(conv.priority);
     setTeam(conv.team);
     setSkills((conv.skills ?? []).join(", "));
-  }, [conv.id, conv.priority, conv.team, (conv.skills ?? []).join(",")]);
+  });
   if (conv.status === "resolved") return null;
   const save = async (e: Event) => {
     e.preventDefault();
