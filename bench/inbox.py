@@ -118,7 +118,7 @@ def browser_figures(stack: LocalStack, samples: int, live_samples: int, new_samp
             page.wait_for_selector("ul.conversations")
             for i in range(new_samples):                               # a new customer's first message
                 page.wait_for_selector(LIVE_STATUS, timeout=30_000)       # on the WebSocket, not polling
-                phone = f"+1415556{stamp % 1000:03d}{i:02d}"
+                phone = f"+1415556{stamp % 100:02d}{i:02d}"      # a valid number (10 digits after +1)
                 text = f"new customer {stamp} {i}"
                 _send_sms(stack, phone, text, f"SM{stamp:020d}{i:012d}")
                 sent = time.perf_counter()
@@ -128,7 +128,7 @@ def browser_figures(stack: LocalStack, samples: int, live_samples: int, new_samp
                 if not shown & notices:
                     raise RuntimeError(f"sample {i}: no notice frame of its conversation reached the page")
             # a customer's conversation open in the inbox, then their messages one by one
-            phone = f"+1415557{stamp % 1000:03d}99"
+            phone = f"+1415557{stamp % 100:02d}99"
             _send_sms(stack, phone, "hello", f"SM{stamp:020d}{99:012d}")
             page.locator(f"ul.conversations li:has-text('{phone}') button").first.click(timeout=30_000)
             timeline = page.get_by_role("list", name="Timeline")
