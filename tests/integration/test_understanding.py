@@ -138,7 +138,7 @@ def test_a_later_message_moves_mood_and_clocks_in_one_write_and_a_repeat_keeps_b
 
     conversations = Conversations(Table(desk.table_name), 16)
     sk = next(m["SK"] for m in _messages(desk, conv) if m.get("text", "").startswith("This is useless"))
-    understood = understand.read(conversations, conv, sk, mood_later=True)
+    understood = understand.read(conversations, conv, sk)
     before = desk.item(f"CONV#{conv}")["clocks_version"]
     _move_clocks(conversations, conv, clock.parse_iso(sk.split("#")[1]), book_for(conversations, {}), understood)
     assert desk.item(f"CONV#{conv}")["clocks_version"] == before and alone == [f"CONV#{conv}"]

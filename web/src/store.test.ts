@@ -1,23 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ApiError, type Api, type Conversation } from "./api";
 import { Store } from "./store";
+import { testConversation } from "./testConversation";
 
-const conv = (id: string, over: Partial<Conversation> = {}): Conversation => ({
-  id,
-  status: "open",
-  priority: "normal",
-  team: "default",
-  assignee: "alice",
-  customer: { id: "cu", name: id },
-  channel: "sms",
-  sla: { breaches: [], paused: false },
-  created_at: "2026-12-03T09:00:00Z",
-  updated_at: "2026-12-03T09:00:00Z",
-  message_count: 1,
-  urgent: false,
-  messages: [],
-  ...over,
-});
+const conv = testConversation;
 
 function fakeApi(over: Partial<Record<keyof Api, unknown>> = {}) {
   const calls: string[] = [];

@@ -11,23 +11,10 @@ import type { Auth } from "../auth";
 import { AppContext, type AppContextValue } from "../context";
 import { translator } from "../i18n";
 import { Store } from "../store";
+import { testConversation } from "../testConversation";
 import { Composer } from "./Composer";
 
-const conv = (id: string): Conversation => ({
-  id,
-  status: "open",
-  priority: "normal",
-  team: "default",
-  assignee: "alice",
-  customer: { id: `cu-${id}`, name: id },
-  channel: "sms",
-  sla: { breaches: [], paused: false },
-  created_at: "2026-12-03T09:00:00Z",
-  updated_at: "2026-12-03T09:00:00Z",
-  message_count: 1,
-  urgent: false,
-  messages: [],
-});
+const conv = (id: string) => testConversation(id, { customer: { id: `cu-${id}`, name: id } });
 
 let root: HTMLElement;
 let rerender: () => void;

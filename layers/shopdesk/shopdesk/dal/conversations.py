@@ -267,20 +267,14 @@ class Conversations:
         return it.conversation_from_item(meta, messages)
 
     def note_understanding(self, conversation_id: str, sk: str, *, language: str | None, sentiment: str,
-                           emotion: str | None, urgent: bool, intents: list[str], mood: Update | None = None) -> None:
-        """What the router understood of an inbound message, on the message; with ``mood`` (``Conversations.mood``)
-        also on the conversation, in a second UpdateItem. Each idempotent; a message or conversation gone meanwhile
-        (erased) is left alone. The router passes no ``mood`` when it writes it with the conversation's next change
-        (its classification, or the clocks the message moves)."""
-        try:
+                           emotion: str | None, urgent: bool, intents: list[str]) -> None:
+        """What the router understood of an inbound message, on the message (idempotent; a message gone meanwhile,
+        erased, is left alone). The conversation's part (``mood``) goes with its next change, or ``note_mood``."""
+        with suppress(ConditionFailed):
             self.table.update(it.conv_pk(conversation_id), sk,
                               Update().set("language", language).set("sentiment", sentiment)
                               .set("emotion", emotion).set("urgent", urgent).set("intents", intents or None)
                               .when("attribute_exists(PK)"))
-        except ConditionFailed:
-            return
-        if mood is not None:
-            self.note_mood(conversation_id, mood)
 
     def note_mood(self, conversation_id: str, mood: Update) -> None:
         """The conversation's part of what the router understood (``mood``), alone; a conversation gone meanwhile

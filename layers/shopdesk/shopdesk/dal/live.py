@@ -86,7 +86,6 @@ class TableChange:
     visible_before: Visibility | None = None   # conversations only: the images' team and assignee
     visible_after: Visibility | None = None
     visible_between: tuple[Visibility, ...] = ()   # conversations: who could see it between (changes merged)
-    merged: int = 1                 # stream records this change stands for (logic.live.coalesce)
 
 
 def _watched(image: Mapping[str, Any] | None, fields: Iterable[str]) -> dict[str, Any] | None:

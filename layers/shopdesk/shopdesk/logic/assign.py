@@ -145,7 +145,7 @@ def admit(work: InboundWork | DrainWork, conversations: Conversations, book: Pol
         if book is not None and not work.auto_reply and work.message_sk:
             # understood once, off the ingest path: the message, the conversation's mood, the customer's language
             # (the conversation's part is written with its classification, or with the clocks the message moves)
-            understood = understand.read(conversations, work.conversation_id, work.message_sk, mood_later=True)
+            understood = understand.read(conversations, work.conversation_id, work.message_sk)
         if book is not None and work.new_conversation and work.message_sk:
             classify(conversations, work.conversation_id, work.message_sk, book, understood)
         if book is not None and not work.auto_reply and work.message_sk:

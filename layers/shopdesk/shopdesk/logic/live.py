@@ -72,7 +72,7 @@ def coalesce(first: TableChange, later: TableChange) -> TableChange:
     between = [*first.visible_between, *(v for v in (first.visible_after, later.visible_before) if v is not None),
                *later.visible_between]
     return replace(first, after=later.after, visible_after=later.visible_after,
-                   visible_between=tuple(dict.fromkeys(between)), merged=first.merged + later.merged)
+                   visible_between=tuple(dict.fromkeys(between)))
 
 
 def audiences(visible: Iterable[Visibility]) -> set[str]:

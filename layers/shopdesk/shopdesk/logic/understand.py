@@ -1,9 +1,11 @@
 """Each inbound customer message understood by the router, off the ingest path (shopdesk.understanding).
 
 ``read`` (when the router admits a customer's message): the message is read once, understood (language,
-sentiment, emotion, urgency, intents) and the result written on the message and on the conversation (its
-latest ``sentiment`` and ``urgent``, and its ``language`` when the detector is sure: ``SURE``); the customer's
-``language`` follows (``remember_language``). A new conversation's classification reuses the same reading.
+sentiment, emotion, urgency, intents) and the result written on the message; the conversation's part (its
+latest ``sentiment`` and ``urgent``, and its ``language`` when the detector is sure: ``SURE``; ``Understood.mood``)
+goes with the router's next write of the conversation (its classification, or the clocks the message moves); the
+customer's ``language`` follows (``remember_language``). A new conversation's classification reuses the same
+reading.
 
 ``escalate`` (once the conversation's clocks run): a negative message raises the conversation's priority to
 the routing settings' ``priority_on_negative`` (default high), an urgent one to ``priority_on_urgent``
@@ -69,11 +71,10 @@ def text_of(message: Message) -> str:
     return " ".join(part for part in (message.subject, message.text) if part).strip()
 
 
-def read(conversations: Conversations, conversation_id: str, message_sk: str, *,
-         mood_later: bool = False) -> Understood | None:
-    """Read one inbound message, understand it, store what was understood. None for a message that is gone,
-    not the customer's, or without words. ``mood_later``: the caller writes the conversation's part
-    (``Understood.mood``) with its next change of the conversation; only the message's is written here."""
+def read(conversations: Conversations, conversation_id: str, message_sk: str) -> Understood | None:
+    """Read one inbound message, understand it, store what was understood on the message (the caller writes
+    the conversation's part, ``Understood.mood``, with its next change of the conversation). None for a message
+    that is gone, not the customer's, or without words."""
     message = conversations.get_message(conversation_id, message_sk)
     if message is None or message.direction is not Direction.INBOUND or not text_of(message):
         return None
@@ -89,8 +90,7 @@ def read(conversations: Conversations, conversation_id: str, message_sk: str, *,
         "urgent": understood.urgent, "intents": sorted(understood.intents)}), understood)
     conversations.note_understanding(
         conversation_id, message_sk, language=understood.language, sentiment=understood.sentiment,
-        emotion=understood.emotion, urgent=understood.urgent, intents=sorted(understood.intents),
-        mood=None if mood_later else result.mood())
+        emotion=understood.emotion, urgent=understood.urgent, intents=sorted(understood.intents))
     logger.info("message understood", extra={
         "conversation_id": conversation_id, "language": understood.language, "sentiment": understood.sentiment,
         "emotion": understood.emotion, "urgent": understood.urgent, "reasons": understood.urgency_reasons})
