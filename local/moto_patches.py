@@ -16,7 +16,13 @@ moto's SQS FIFO receive also misorders a group that becomes visible again as a w
 record of a failed batch returned with the same visibility timeout): it releases the group's
 "in flight" lock one message at a time while iterating, so the *last* message is delivered first.
 SQS delivers the group in order. The patch releases the lock of every message that is visible
-again before moto's loop runs, so the group is judged only by messages still in flight.
+again before moto's loop runs, so the group is judged only by messages still in flight. And a moto
+long poll judges groups by what was in flight when the poll *began*: with two pollers waiting (Lambda
+runs several), one takes a conversation's first reply and the other, still waiting, is handed its
+second while the first is in flight, so the two are sent side by side and may arrive swapped. Two
+receivers could also take the same message. The patch makes a long poll a series of single looks,
+one receiver of a queue at a time, each judging the groups by what is in flight at that moment;
+between looks it waits for a send, or RECEIVE_LOOK_SECONDS (moto's own loop spins meanwhile).
 
 moto's SES keeps every accepted message (``SESBackend.sent_messages``, shared by v1 and v2) but
 not when it was sent; the patch stamps each one (``local_sent_at``, on the stack's clock) as it
@@ -58,12 +64,14 @@ import functools
 import inspect
 import json
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 _applied = False
+RECEIVE_LOOK_SECONDS = 0.05   # a waiting long poll looks again this often for a freed group or expired timeout
 _ses_clock: list[Callable[[], datetime]] = [lambda: datetime.now(UTC)]
 
 
@@ -98,13 +106,26 @@ def apply() -> None:
     from moto.sqs.models import SQSBackend
 
     original_receive = SQSBackend.receive_message
+    scan_locks: weakref.WeakKeyDictionary[Any, threading.Lock] = weakref.WeakKeyDictionary()
+    locks_lock = threading.Lock()
 
-    def receive_message(self, queue_name, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def receive_message(self, queue_name, count, wait_seconds_timeout, visibility_timeout,  # type: ignore[no-untyped-def]
+                        message_attribute_names=None):
         queue = self.get_queue(queue_name)
-        for message in list(queue.pending_messages):
-            if message.visible:
-                queue.pending_messages.discard(message)
-        return original_receive(self, queue_name, *args, **kwargs)
+        with locks_lock:
+            scan_lock = scan_locks.setdefault(queue, threading.Lock())
+        deadline = time.monotonic() + int(wait_seconds_timeout or 0)
+        while True:
+            with scan_lock:   # one receiver judges the queue at a time, by what is in flight now
+                for message in list(queue.pending_messages):
+                    if message.visible:
+                        queue.pending_messages.discard(message)
+                found = original_receive(self, queue_name, count, 0, visibility_timeout, message_attribute_names)
+            left = deadline - time.monotonic()
+            if found or left <= 0:
+                return found
+            with queue._messages_lock:  # woken by a send; a group freed or a message visible again: next look
+                queue._messages_lock.wait(timeout=min(left, RECEIVE_LOOK_SECONDS))
 
     SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
 

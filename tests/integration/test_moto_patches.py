@@ -478,3 +478,36 @@ def test_items_records_and_messages_are_not_kept_forever_by_moto_for_its_dashboa
         assert int(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])[
             "Attributes"]["ApproximateNumberOfMessages"]) == 50
         assert (len(Item.instances_tracked), len(Message.instances_tracked)) == tracked
+
+
+def test_a_fifo_group_in_flight_is_never_handed_to_a_second_long_poll_started_before_it(moto_endpoint):
+    """Lambda's pollers long-poll one FIFO queue side by side: while one holds a group's message in flight, no
+    other may receive a later message of that group, however long it has been waiting (moto judges a long
+    poll's groups by what was in flight when the poll began)."""
+    import threading
+    import time
+
+    sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=moto_endpoint)
+    url = sqs.create_queue(QueueName="outbound-order.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    got: list[dict[str, Any]] = []
+
+    def poll() -> None:
+        got.extend(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=3).get("Messages", []))
+
+    # Given two pollers waiting on an empty queue
+    pollers = [threading.Thread(target=poll) for _ in range(2)]
+    for p in pollers:
+        p.start()
+    time.sleep(0.5)
+    # When a conversation's first reply arrives (one poller takes it and holds it in flight), then its second
+    sqs.send_message(QueueUrl=url, MessageBody="first", MessageGroupId="conv", MessageDeduplicationId="1")
+    time.sleep(0.5)
+    sqs.send_message(QueueUrl=url, MessageBody="second", MessageGroupId="conv", MessageDeduplicationId="2")
+    for p in pollers:
+        p.join()
+    # Then only "first" was handed out: "second" waits while "first" is in flight
+    assert [m["Body"] for m in got] == ["first"], got
+    assert "Messages" not in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+    # and is handed out once "first" is done
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"])
+    assert [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]] == ["second"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import time
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,3 +41,13 @@ def axe_violations(page: Page) -> list[dict[str, Any]]:
     return [{"id": v["id"], "impact": v["impact"], "help": v["help"],
              "nodes": [n["target"] for n in v["nodes"]][:5]}
             for v in results if v["impact"] in ("serious", "critical")]
+
+
+def frame_seen(page: Page, wanted: Callable[[dict[str, Any]], bool], timeout_ms: int = 10_000) -> None:
+    """Wait until the page received a WebSocket frame ``wanted`` accepts (Playwright hands frames to Python
+    as it processes events, so the wait goes through Playwright, never a sleep)."""
+    for _ in range(timeout_ms // 100):
+        if any(wanted(f) for f in page.frames_received):  # type: ignore[attr-defined]
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"no such frame in {page.frames_received}")  # type: ignore[attr-defined]

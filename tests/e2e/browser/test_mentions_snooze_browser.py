@@ -4,26 +4,14 @@ snooze ends at its time on the stack's moved clock and the conversation comes ba
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
-from tests.e2e.browser.support import send_sms, set_presence
+from playwright.sync_api import expect
+from tests.e2e.browser.support import frame_seen, send_sms, set_presence
 from tests.e2e.browser.test_inbox_browser import conversation_item, conversation_of, expect_live, timeline
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("fresh_inboxes")]
-
-
-def frame_seen(page: Page, wanted: Callable[[dict[str, Any]], bool], timeout_ms: int = 10_000) -> None:
-    """Wait until the page received a WebSocket frame ``wanted`` accepts (Playwright hands frames to Python
-    as it processes events, so the wait goes through Playwright, never a sleep)."""
-    for _ in range(timeout_ms // 100):
-        if any(wanted(f) for f in page.frames_received):  # type: ignore[attr-defined]
-            return
-        page.wait_for_timeout(100)
-    raise AssertionError(f"no such frame in {page.frames_received}")  # type: ignore[attr-defined]
 
 
 def test_a_mention_lights_up_the_other_agents_inbox_live(stack, open_inbox):
