@@ -542,7 +542,9 @@ class Inboxes:
       notice carries the status); when that shows a new message the assist panel loads again, and on a new
       customer message the orders panel too (they reload on those);
     - opening a conversation loads it, the customer's profile and likely duplicates, the orders panel and the
-      assist panel; after the agent's own action the app refetches the open conversation and the list.
+      assist panel; the agent's own action refetches nothing: the app shows what the API answered (the message
+      written, the conversation changed) and the action's notices do the rest, as anyone else's change does
+      (store.changed; it refetches only while it has no open socket, and these inboxes are live).
 
     Each agent's list is the "mine" view, here holding only the conversations of the workload the agent has
     (a busier inbox lists more, and a list read costs more read units with it)."""
@@ -585,9 +587,8 @@ class Inboxes:
         self._assist(agent_id)
 
     def after_action(self, agent_id: str) -> None:
-        """What the app refetches when the agent's own action returns (store.changed)."""
-        self.refresh_open(agent_id)
-        self.list(agent_id)
+        """What the app refetches when the agent's own action returns (store.changed): nothing while live. The
+        open conversation as shown has the message written, not yet its count (the notice's refetch has it)."""
 
     def react(self) -> None:
         """The notices posted since the last look, one burst per connection."""

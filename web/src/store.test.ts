@@ -124,6 +124,44 @@ describe("Store", () => {
     expect(calls).toEqual(["list mine"]);
   });
 
+  it("shows what the agent's own action returned at once, and leaves the rest to its notice while live", async () => {
+    const written = { id: "m5", direction: "outbound", channel: "sms", text: "On its way", status: "queued", attachments: [], created_at: "", attempts: 0, possibly_duplicate: false };
+    const { api, calls } = fakeApi({
+      reply: vi.fn(async () => {
+        calls.push("reply");
+        return written;
+      }),
+      setStatus: vi.fn(async (id: string) => {
+        calls.push("status");
+        return conv(id, { status: "resolved" });
+      }),
+    });
+    const store = new Store(api);
+    await store.loadList();
+    await store.openConversation("c2");
+    store.set({ live: "live" });
+    calls.length = 0;
+    // a reply: the message under the open conversation, with no refetch
+    expect(await store.reply("c2", "On its way", undefined, "Sent")).toBe(true);
+    expect(calls).toEqual(["reply"]);
+    expect(store.state.open?.messages?.map((m) => m.id)).toEqual(["m5"]);
+    // its notice refetches the list and the open conversation (the order, the previews, what the server holds)
+    store.applyChange({ type: "change", cursor: "x", kind: "message", message_id: "m5", conversation_id: "c2", at: "" });
+    await vi.advanceTimersByTimeAsync(200);
+    expect(calls.sort()).toEqual(["get c2", "list mine", "reply"]);
+    // a status change: the conversation as the API answered it, open and in the list, with no refetch
+    calls.length = 0;
+    expect(await store.setStatus("c2", "resolved", "Resolved")).toBe(true);
+    expect(calls).toEqual(["status"]);
+    expect(store.state.open?.status).toBe("resolved");
+    expect(store.state.items.find((c) => c.id === "c2")?.status).toBe("resolved");
+    // without a socket no notice is coming: the open conversation and the list are refetched now
+    store.set({ live: "offline" });
+    calls.length = 0;
+    await store.reply("c2", "Hello?", undefined, "Sent");
+    expect(calls.sort()).toEqual(["get c2", "list mine", "reply"]);
+  });
+
   it("shows the API's words when an action fails", async () => {
     const { api } = fakeApi();
     const store = new Store(api, { error: (d) => `Something went wrong: ${d}` });

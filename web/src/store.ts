@@ -10,6 +10,7 @@ import {
   type ConversationStatus,
   type Label,
   type Macro,
+  type Message,
   type Priority,
   type ReplyContent,
   type SnoozePreset,
@@ -374,48 +375,54 @@ export class Store {
   }
 
   // ------------------------------------------------------------------ actions on the open conversation
-  private async changed(conv?: Conversation): Promise<void> {
-    if (conv && conv.id === this.state.openId) this.set({ open: { ...conv, messages: this.state.open?.messages ?? [] } });
-    // the open conversation and the list now; the counts and the agent's load follow the change's notice
-    await Promise.all([this.refreshOpen(), this.refreshList()]);
+  /** After the agent's own action: what the API answered (the conversation, or the message written) is shown at
+   * once; the rest (the list's order and previews, the counts, the message's delivery) follows the change's
+   * notice, as anyone else's change does, so the action costs no refetch. Without an open socket (polling,
+   * offline) no notice is coming: the open conversation and the list are refetched now. */
+  private async changed(id: string, answer: { conv?: Conversation; message?: Message } = {}): Promise<void> {
+    const { conv, message } = answer;
+    if (conv) {
+      const messages = this.state.open?.id === conv.id ? this.state.open.messages : [];
+      if (conv.id === this.state.openId) this.set({ open: { ...conv, messages: messages ?? [] } });
+      // (a list entry keeps what only a list read carries: the caller's mentions in the mentions view)
+      this.set({ items: this.state.items.map((c) => (c.id === conv.id ? { ...conv, messages: c.messages, mention: c.mention } : c)) });
+    }
+    const open = this.state.open;
+    if (message && open?.id === id) {
+      const shown = open.messages ?? [];
+      const messages = shown.some((m) => m.id === message.id)
+        ? shown.map((m) => (m.id === message.id ? message : m))
+        : [...shown, message];
+      this.set({ open: { ...open, messages } });
+    }
+    if (this.state.live !== "live") await Promise.all([this.refreshOpen(), this.refreshList()]);
   }
 
+  private write = (id: string, send: () => Promise<Message>, ok: string) =>
+    this.run(async () => this.changed(id, { message: await send() }), ok);
+
   reply = (id: string, text: string | ReplyContent, channel: string | undefined, ok: string, attachments: UploadedFile[] = []) =>
-    this.run(async () => {
-      await this.api.reply(id, text, channel, attachments);
-      await this.changed();
-    }, ok);
+    this.write(id, () => this.api.reply(id, text, channel, attachments), ok);
 
   /** Send a failed reply again (its text, files or template), as the API does: parts already sent are skipped. */
-  retry = (id: string, messageId: string, ok: string) =>
-    this.run(async () => {
-      await this.api.retry(id, messageId);
-      await this.changed();
-    }, ok);
+  retry = (id: string, messageId: string, ok: string) => this.write(id, () => this.api.retry(id, messageId), ok);
 
   sendTemplate = (id: string, t: { name: string; language: string; parameters: string[]; channel?: string }, ok: string) =>
-    this.run(async () => {
-      await this.api.sendTemplate(id, t);
-      await this.changed();
-    }, ok);
+    this.write(id, () => this.api.sendTemplate(id, t), ok);
 
-  note = (id: string, text: string, ok: string) =>
-    this.run(async () => {
-      await this.api.note(id, text);
-      await this.changed();
-    }, ok);
+  note = (id: string, text: string, ok: string) => this.write(id, () => this.api.note(id, text), ok);
 
   assign = (id: string, agentId: string, note: string | undefined, ok: string) =>
-    this.run(async () => this.changed(await this.api.assign(id, agentId, note)), ok);
+    this.run(async () => this.changed(id, { conv: await this.api.assign(id, agentId, note) }), ok);
 
   setStatus = (id: string, status: ConversationStatus, ok: string, until?: string, preset?: SnoozePreset) =>
-    this.run(async () => this.changed(await this.api.setStatus(id, status, until, preset)), ok);
+    this.run(async () => this.changed(id, { conv: await this.api.setStatus(id, status, until, preset) }), ok);
 
   setRouting = (id: string, change: { priority?: Priority; team?: string; skills?: string[]; note?: string }, ok: string) =>
-    this.run(async () => this.changed(await this.api.setRouting(id, change)), ok);
+    this.run(async () => this.changed(id, { conv: await this.api.setRouting(id, change) }), ok);
 
   changeLabels = (id: string, change: { add?: string[]; remove?: string[] }, ok: string) =>
-    this.run(async () => this.changed(await this.api.changeLabels(id, change)), ok);
+    this.run(async () => this.changed(id, { conv: await this.api.changeLabels(id, change) }), ok);
 
   // ------------------------------------------------------------------ a selection, and macros on it
   togglePick = (id: string): void => this.set({ picked: toggled(this.state.picked, id) });
@@ -428,7 +435,8 @@ export class Store {
     await this.run(async () => {
       out = await this.api.applyMacro(macroId, ids);
       this.set({ applied: out, picked: this.state.picked.filter((id) => !ids.includes(id) || out?.results.some((r) => r.conversation_id === id && r.result === "refused")) });
-      await this.changed();
+      // what it changed in each conversation follows their notices (or, without a socket, a refetch now)
+      if (this.state.live !== "live") await Promise.all([this.refreshOpen(), this.refreshList()]);
     });
     return out;
   };
