@@ -747,13 +747,17 @@ class Conversations:
 
     def set_status(self, conv: Conversation, status: ConversationStatus, note: Message,
                    reopened_deadline: str | None, identities: Sequence[str] | None = None,
-                   resolved_ttl: int | None = None, reopenable: bool = False) -> None:
+                   resolved_ttl: int | None = None, reopenable: bool = False,
+                   clocks: tuple[ClockRead, Any] | None = None) -> None:
         """Change a conversation's status with everything that follows from it, in one transaction:
         resolving frees the assignee's capacity and the customer's open-conversation slot; reopening
         takes the slot back and starts a fresh first-response clock; only open, unassigned
         conversations wait in the queue. ``identities`` (``kind#address``): resolving, those that hold the
         slot; reopening, all the customer's (default: the identity the conversation started from).
-        ``reopenable`` (resolving): the customer's next message reopens it (``reopen_inbound``)."""
+        ``reopenable`` (resolving): the customer's next message reopens it (``reopen_inbound``). With
+        ``clocks`` (the read ``conv`` is, and the clocks the change moved) they go in the same transaction,
+        conditioned on their version: ClockConflict when another change of them won (nothing written, read
+        again), Conflict as without them when the rest cannot be done."""
         now = clock.now_iso()
         update = (Update().set("status", status.value).set("updated_at", now)
                   .set("StatusPK", it.status_pk(status.value)).set("StatusSK", now)
@@ -784,14 +788,24 @@ class Conversations:
             self.wait_in_queue(update, conv.id, conv.team, conv.priority, since)
         else:
             self.leave_queue(update)
-        ops.insert(0, self.table.update_op(it.conv_pk(conv.id), it.META, update))
         ops.append(self.table.put_op(it.message_item(self.retention.stamp(note))))
+        if clocks is None:
+            head = [self.table.update_op(it.conv_pk(conv.id), it.META, update)]
+        else:
+            read, moved = clocks
+            head = self._clock_ops(conv.id, moved, read.version, read.warned, read.done, update, before=read)
         try:
-            self.table.transact(ops)
+            self.table.transact([*head, *ops])
         except TransactionCancelled as exc:
+            if 0 in exc.failed and clocks is not None:
+                raise ClockConflict(conv.id) from exc
             if 0 not in exc.failed and reopening:
                 raise Conflict("the customer already has another open conversation") from exc
             raise Conflict("the conversation changed meanwhile; reload it and try again") from exc
+        except ClientError as exc:           # a concurrent transaction on the same items: read again
+            if clocks is None or exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            raise ClockConflict(conv.id) from exc
 
     # ------------------------------------------------------------------ deliveries
     def record_part(self, conversation_id: str, sk: str, parts_sent: int, provider_id: str) -> None:

@@ -481,26 +481,41 @@ class Inbox:
         return self.conversations.get_meta(conversation_id)
 
     def set_status(self, caller: Caller, conversation_id: str, status: ConversationStatus) -> Conversation:
-        conv = self._visible(caller, conversation_id)
+        """Change the status; the SLA clocks it pauses, resumes or ends are written in the same transaction. A
+        reopen takes fresh clocks under the customer's tier as it is now, written after (``apply_tier``)."""
+        read = self.conversations.read_clocks(conversation_id)     # the access check's read, and the clocks'
+        conv = self.access.check(caller, read.conversation)
         audit.note(before={"status": conv.status.value}, after={"status": status.value})
         by_agent = caller.id
         if conv.status is status:
             return conv
         verb = "Reopened" if conv.status is ConversationStatus.RESOLVED else f"Marked {status.value}"
         retention = self.privacy.current().retention if self.privacy else None
-        self.conversations.set_status(conv, status, system_message(conv.id, f"{verb} by {by_agent}", by_agent),
-                                      None, identities=self.slot_holders(conv, status),
-                                      resolved_ttl=ttl_after(clock.now(), retention.closed_conversations_days)
-                                      if retention and status is ConversationStatus.RESOLVED else None)
+        note = system_message(conv.id, f"{verb} by {by_agent}", by_agent)
+        identities = self.slot_holders(conv, status)
+        resolved_ttl = (ttl_after(clock.now(), retention.closed_conversations_days)
+                        if retention and status is ConversationStatus.RESOLVED else None)
         now = clock.now()
         if conv.status is ConversationStatus.RESOLVED:
+            self.conversations.set_status(conv, status, note, None, identities=identities)
             # a reopen: fresh clocks under the policy the customer's tier (as it is now) chooses
             if self.customers is None:
                 self.customers = Customers(self.conversations.table)
             sla_engine.apply_tier(self.conversations, self.customers, conv.id, self._policies(), at=now,
                                   then=lambda clocks: clocks.on_status(status, now))
         else:
-            self._clocks(conv.id, lambda clocks: clocks.on_status(status, now))
+            def write(again: ClockRead, clocks: Any) -> None:
+                if again.conversation.status is not conv.status:
+                    raise Conflict("the conversation changed meanwhile; reload it and try again")
+                clocks.on_status(status, now)
+                self.conversations.set_status(again.conversation, status, note, None, identities=identities,
+                                              resolved_ttl=resolved_ttl, clocks=(again, clocks))
+
+            if sla_engine.with_clocks(self.conversations, conv.id, write, self._policies(), first=read) is None:
+                # every attempt lost to another change of the clocks: the status still changes, its clocks unmoved
+                logger.warning("status changed without moving the clocks", extra={"conversation_id": conv.id})
+                self.conversations.set_status(conv, status, note, None, identities=identities,
+                                              resolved_ttl=resolved_ttl)
         if status is ConversationStatus.RESOLVED and conv.assignee:
             enqueue_refill(self.work, conv.assignee, f"status:{status.value}")
         elif status is ConversationStatus.OPEN:
