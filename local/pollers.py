@@ -6,7 +6,8 @@ function gets the exact ``Records`` event, and on success the batch is deleted. 
 error, a crash, a timeout or a malformed response deletes none. Failed messages are left alone:
 they come back when their visibility timeout (or the function's own ChangeMessageVisibility)
 expires, and moto's RedrivePolicy moves them to the DLQ after maxReceiveCount. FIFO group order
-is moto's. Lambda scales pollers with the backlog: one poller per source idles, more join while
+is moto's, patched to hold a group while any of its messages is in flight, whichever poller took it
+(local/moto_patches.py). Lambda scales pollers with the backlog: one poller per source idles, more join while
 batches keep arriving, up to LOCAL_CONCURRENCY (or the mapping's MaximumConcurrency).
 """
 
