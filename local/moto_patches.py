@@ -22,7 +22,8 @@ runs several), one takes a conversation's first reply and the other, still waiti
 second while the first is in flight, so the two are sent side by side and may arrive swapped. Two
 receivers could also take the same message. The patch makes a long poll a series of single looks,
 one receiver of a queue at a time, each judging the groups by what is in flight at that moment;
-between looks it waits for a send, or RECEIVE_LOOK_SECONDS (moto's own loop spins meanwhile).
+between looks it waits for a send as moto does, and while visible messages wait for their groups it looks
+again every RECEIVE_LOOK_SECONDS (moto's own loop spins meanwhile).
 
 moto's SES keeps every accepted message (``SESBackend.sent_messages``, shared by v1 and v2) but
 not when it was sent; the patch stamps each one (``local_sent_at``, on the stack's clock) as it
@@ -124,8 +125,9 @@ def apply() -> None:
             left = deadline - time.monotonic()
             if found or left <= 0:
                 return found
-            with queue._messages_lock:  # woken by a send; a group freed or a message visible again: next look
-                queue._messages_lock.wait(timeout=min(left, RECEIVE_LOOK_SECONDS))
+            with queue._messages_lock:  # woken by a send, as moto waits; visible ones held by their groups:
+                # look again soon (a group is freed by a delete, which wakes no one)
+                queue._messages_lock.wait(timeout=min(left, RECEIVE_LOOK_SECONDS) if queue.messages else left)
 
     SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
 
