@@ -29,6 +29,28 @@ def _spy_transactions(monkeypatch) -> list[list[dict]]:
     return seen
 
 
+def _after_first_clock_read(monkeypatch, meanwhile) -> None:
+    """Run ``meanwhile()`` right after the first ``read_clocks``: another change lands between a read and its write."""
+    real = Conversations.read_clocks
+    raced = []
+
+    def read_clocks(self, conversation_id):
+        read = real(self, conversation_id)
+        if not raced:
+            raced.append(True)
+            meanwhile()
+        return read
+
+    monkeypatch.setattr(Conversations, "read_clocks", read_clocks)
+
+
+def _bump_clocks(desk, conv: str) -> None:
+    """Another event moves the conversation's clocks (their version)."""
+    desk.client("dynamodb").update_item(
+        TableName=desk.table_name, Key={"PK": {"S": f"CONV#{conv}"}, "SK": {"S": "META"}},
+        UpdateExpression="ADD clocks_version :one", ExpressionAttributeValues={":one": {"N": "1"}})
+
+
 def _keys(ops: list[dict]) -> set[tuple[str, str]]:
     keys = set()
     for op in ops:
@@ -55,19 +77,8 @@ def test_a_reply_stops_the_clock_in_the_same_transaction_as_the_message(desk, mo
 def test_a_clock_change_meanwhile_makes_the_reply_read_again_and_land_once(desk, monkeypatch):
     conv = _waiting(desk, "+31612349102", "SMrc2")
     seen = _spy_transactions(monkeypatch)
-    real = Conversations.read_clocks
-    raced = []
-
-    def read_clocks(self, conversation_id):
-        read = real(self, conversation_id)
-        if not raced:          # another event moves the clocks between this read and the reply's write
-            raced.append(True)
-            desk.client("dynamodb").update_item(
-                TableName=desk.table_name, Key={"PK": {"S": f"CONV#{conv}"}, "SK": {"S": "META"}},
-                UpdateExpression="ADD clocks_version :one", ExpressionAttributeValues={":one": {"N": "1"}})
-        return read
-
-    monkeypatch.setattr(Conversations, "read_clocks", read_clocks)
+    # another event moves the clocks between this read and the reply's write
+    _after_first_clock_read(monkeypatch, lambda: _bump_clocks(desk, conv))
 
     status, body = agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "On its way"})
 

@@ -3,9 +3,14 @@ a running deadline (a breach flagged on a paused conversation), and the change c
 
 from __future__ import annotations
 
-from shopdesk.dal.conversations import Conversations
 from tests.integration.helpers import agent
-from tests.integration.test_reply_clocks import _keys, _spy_transactions, _waiting
+from tests.integration.test_reply_clocks import (
+    _after_first_clock_read,
+    _bump_clocks,
+    _keys,
+    _spy_transactions,
+    _waiting,
+)
 
 
 def _deadlines(desk, conv: str) -> list[str]:
@@ -46,19 +51,8 @@ def test_resolving_ends_the_clocks_and_frees_the_seat_in_one_transaction(desk, m
 def test_a_clock_change_meanwhile_makes_the_status_change_read_again_and_land_once(desk, monkeypatch):
     conv = _waiting(desk, "+31612349203", "SMsc3")
     seen = _spy_transactions(monkeypatch)
-    real = Conversations.read_clocks
-    raced = []
-
-    def read_clocks(self, conversation_id):
-        read = real(self, conversation_id)
-        if not raced:          # another event moves the clocks between this read and the status write
-            raced.append(True)
-            desk.client("dynamodb").update_item(
-                TableName=desk.table_name, Key={"PK": {"S": f"CONV#{conv}"}, "SK": {"S": "META"}},
-                UpdateExpression="ADD clocks_version :one", ExpressionAttributeValues={":one": {"N": "1"}})
-        return read
-
-    monkeypatch.setattr(Conversations, "read_clocks", read_clocks)
+    # another event moves the clocks between this read and the status write
+    _after_first_clock_read(monkeypatch, lambda: _bump_clocks(desk, conv))
 
     status, body = agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "pending"})
 
@@ -71,18 +65,12 @@ def test_a_clock_change_meanwhile_makes_the_status_change_read_again_and_land_on
 
 def test_a_status_changed_by_someone_else_meanwhile_is_a_conflict_and_writes_nothing(desk, monkeypatch):
     conv = _waiting(desk, "+31612349204", "SMsc4")
-    real = Conversations.read_clocks
-    raced = []
 
-    def read_clocks(self, conversation_id):
-        read = real(self, conversation_id)
-        if not raced:          # an admin resolves it between alice's read and her write
-            raced.append(True)
-            assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "boss", {"status": "resolved"},
-                         groups="[admins]")[0] == 200
-        return read
+    def admin_resolves() -> None:          # between alice's read and her write
+        assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "boss", {"status": "resolved"},
+                     groups="[admins]")[0] == 200
 
-    monkeypatch.setattr(Conversations, "read_clocks", read_clocks)
+    _after_first_clock_read(monkeypatch, admin_resolves)
 
     status, body = agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "pending"})
 

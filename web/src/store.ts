@@ -377,8 +377,7 @@ export class Store {
   // ------------------------------------------------------------------ actions on the open conversation
   /** After the agent's own action: what the API answered (the conversation, or the message written) is shown at
    * once; the rest (the list's order and previews, the counts, the message's delivery) follows the change's
-   * notice, as anyone else's change does, so the action costs no refetch. Without an open socket (polling,
-   * offline) no notice is coming: the open conversation and the list are refetched now. */
+   * notice, as anyone else's change does, so the action costs no refetch (but without an open socket). */
   private async changed(id: string, answer: { conv?: Conversation; message?: Message } = {}): Promise<void> {
     const { conv, message } = answer;
     if (conv) {
@@ -395,6 +394,11 @@ export class Store {
         : [...shown, message];
       this.set({ open: { ...open, messages } });
     }
+    await this.refetchUnlessLive();
+  }
+
+  /** Without an open socket (polling, offline) no notice is coming: the open conversation and the list now. */
+  private async refetchUnlessLive(): Promise<void> {
     if (this.state.live !== "live") await Promise.all([this.refreshOpen(), this.refreshList()]);
   }
 
@@ -435,8 +439,8 @@ export class Store {
     await this.run(async () => {
       out = await this.api.applyMacro(macroId, ids);
       this.set({ applied: out, picked: this.state.picked.filter((id) => !ids.includes(id) || out?.results.some((r) => r.conversation_id === id && r.result === "refused")) });
-      // what it changed in each conversation follows their notices (or, without a socket, a refetch now)
-      if (this.state.live !== "live") await Promise.all([this.refreshOpen(), this.refreshList()]);
+      // what it changed in each conversation follows their notices
+      await this.refetchUnlessLive();
     });
     return out;
   };
