@@ -18,7 +18,8 @@ defaults to PORT + 1), as API Gateway serves ``wss://<api>.execute-api.<region>.
   the gateway at ``/_local/live/<api>/<stage>/@connections/<id>``; the functions reach it through
   boto3's ``apigatewaymanagementapi`` client because the stack rewrites the template's
   ``https://<api>.execute-api.<region>.amazonaws.com/<stage>`` in their environment to that URL. A
-  connection that is not open answers 410 ``GoneException``.
+  connection that is not open answers 410 ``GoneException``: one whose ``$connect`` has not answered yet
+  too, as in AWS; one ``$connect`` accepted is open from that moment (a post waits for the 101 to go out).
 
 Not emulated: the 10-minute idle and 2-hour limits, frame size limits, route responses.
 """
@@ -56,6 +57,7 @@ log = logging.getLogger("websocket")
 
 MANAGEMENT_PATH = re.compile(r"^/_local/live/(?P<api>[^/]+)/(?P<stage>[^/]+)/@connections/(?P<id>[^/]+)$")
 _EXECUTE_API = re.compile(r"https://(?P<api>[\w-]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com/(?P<stage>[\w-]+)")
+HANDSHAKE_SECONDS = 5.0  # how long a post waits for the 101 of a connection $connect accepted
 _JWKS = re.compile(r"https://cognito-idp\.[a-z0-9-]+\.amazonaws\.com/(?P<pool>[\w-]+)/\.well-known/jwks\.json")
 
 
@@ -199,6 +201,7 @@ class Socket:
     region: str = "us-east-1"
     authorizer: dict[str, Any] = field(default_factory=dict)
     last_active_at: int = 0
+    attached: threading.Event = field(default_factory=threading.Event)  # the handshake is done: frames can go
 
 
 def _request_context(socket: Socket, route: str, event_type: str, domain: str) -> dict[str, Any]:
@@ -403,17 +406,25 @@ class LiveApis:
             if refused is not None:
                 status, message = refused
                 return connection.respond(status, message + "\n")
+        status = await asyncio.to_thread(self._connect, socket, route)
+        if not 200 <= status < 300:
+            log.info("%s: $connect answered %d; refused", socket.id, status)
+            return connection.respond(HTTPStatus(status), HTTPStatus(status).phrase + "\n")
+        connection.local_socket_id = socket.id  # type: ignore[attr-defined]
+        return None
+
+    def _connect(self, socket: Socket, route: WsRoute | None) -> int:
+        """$connect's status; a connection it accepts can be posted to from the moment it answers, as in API
+        Gateway: it is listed here at once, in the same thread, not when the event loop gets round to it (a
+        post in between would be answered 410 and the fan-out would forget a connection that is opening)."""
         if route is not None and route.function is not None:
-            invocation = await asyncio.to_thread(self._invoke, route.function, connect_event(socket, self.domain))
-            status = _status_of(invocation)
+            status = _status_of(self._invoke(route.function, connect_event(socket, self.domain)))
             if not 200 <= status < 300:
-                log.info("%s: $connect answered %d; refused", socket.id, status)
-                return connection.respond(HTTPStatus(status), HTTPStatus(status).phrase + "\n")
+                return status
         socket.last_active_at = int(time.time() * 1000)
         with self._lock:
             self.sockets[socket.id] = socket
-        connection.local_socket_id = socket.id  # type: ignore[attr-defined]
-        return None
+        return 200
 
     def _authorize(self, socket: Socket, authorizer: WsAuthorizer) -> tuple[HTTPStatus, str] | None:
         for source in authorizer.identity_sources:
@@ -451,6 +462,7 @@ class LiveApis:
             await connection.close(1011, "unknown connection")
             return
         socket.connection = connection
+        socket.attached.set()
         log.info("%s connected to %s (%s)", socket.id, socket.api.logical_id, socket.authorizer.get("principalId"))
         try:
             async for frame in connection:
@@ -479,9 +491,17 @@ class LiveApis:
 
     # -- @connections
 
+    def _forget(self, socket: Socket) -> None:
+        """A socket $connect accepted whose handshake never finished (the client went away meanwhile)."""
+        with self._lock:
+            self.sockets.pop(socket.id, None)
+        log.info("%s never opened", socket.id)
+
     def manage(self, method: str, api_id: str, stage: str, connection: str, body: bytes) -> tuple[int, dict[str, Any]]:
         """PostToConnection (POST), GetConnection (GET), DeleteConnection (DELETE)."""
         socket = self.sockets.get(urllib.parse.unquote(connection))
+        if socket is not None and not socket.attached.wait(HANDSHAKE_SECONDS):   # accepted, 101 on its way
+            self._forget(socket)                                                 # the client left meanwhile
         if socket is None or socket.api.api_id != api_id or socket.api.stage != stage or socket.connection is None:
             return 410, {"message": f"connection {urllib.parse.unquote(connection)} is gone"}
         if method == "GET":

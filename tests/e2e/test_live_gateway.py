@@ -13,7 +13,7 @@ from tests.e2e.conftest import free_port
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from local.live import LiveApis, WebSocketApi, WsAuthorizer, WsRoute
+from local.live import LiveApis, Socket, WebSocketApi, WsAuthorizer, WsRoute
 from local.runtime import Invocation
 
 pytestmark = pytest.mark.e2e
@@ -115,3 +115,39 @@ def test_frames_connections_api_and_disconnect(live):
             socket.recv(timeout=5)
     wait(lambda: "$disconnect" in runtime.routes())
     assert apis.manage("POST", "localws", "dev", connection_id, b"x")[0] == 410
+
+
+def test_a_post_between_connect_and_the_handshake_waits_for_the_socket_and_is_delivered(live):
+    # Given the fan-out posting to a connection the moment $connect has accepted it, before the 101 went out
+    apis, _ = live
+    original_connect = apis._connect
+    posts: list[threading.Thread] = []
+    outcome: dict[str, Any] = {}
+
+    def post(socket):
+        outcome["attached before the post"] = socket.attached.is_set()
+        outcome["answer"] = apis.manage("POST", "localws", "dev", socket.id, b'{"type":"change"}')
+
+    def connect_then_post(socket, route):
+        status = original_connect(socket, route)
+        posts.append(threading.Thread(target=post, args=(socket,)))
+        posts[-1].start()
+        time.sleep(0.2)                       # the post is waiting before the upgrade goes on
+        return status
+
+    apis._connect = connect_then_post
+    with connect(f"{apis.url}?token=good") as socket:
+        # Then the post waited for the socket and the frame arrived: the connection was not reported gone
+        assert json.loads(socket.recv(timeout=10)) == {"type": "change"}
+    posts[0].join(timeout=10)
+    assert outcome == {"attached before the post": False, "answer": (200, {})}
+
+
+def test_a_socket_whose_handshake_never_finishes_is_gone_after_the_wait(live, monkeypatch):
+    apis, _ = live
+    monkeypatch.setattr("local.live.HANDSHAKE_SECONDS", 0.1)
+    socket = Socket(id="half=", api=apis.apis[0], connection=None, headers={}, query={}, source_ip="127.0.0.1",
+                    connected_at=0)
+    apis.sockets[socket.id] = socket                # accepted by $connect; the client left before the 101
+    assert apis.manage("POST", "localws", "dev", "half=", b"x")[0] == 410
+    assert "half=" not in apis.sockets

@@ -192,9 +192,16 @@ def test_a_connection_api_gateway_reports_gone_is_deleted_and_the_others_still_s
     connect(desk, endpoint, "B", "bob")
     endpoint.open.discard("B")            # bob's laptop lid closed: no $disconnect yet
     stream = Stream(desk)
+    # While B is young enough to be a connection whose $connect has not returned, a 410 does not forget it
+    customer_writes(desk, "+31650000002", "hello?", "SMlive2")
+    assert fan_out(desk, endpoint, stream.read()) == {"batchItemFailures": []}
+    assert len(endpoint.to("A")) == 2 and desk.item("CONN#B") is not None
+    # A minute later it is gone for good
+    from shopdesk import clock
+    clock.set_offset(clock.offset() + 60)
     customer_writes(desk, "+31650000003", "anyone there?", "SMlive3")
     assert fan_out(desk, endpoint, stream.read()) == {"batchItemFailures": []}
-    assert len(endpoint.to("A")) == 2
+    assert len(endpoint.to("A")) == 4
     assert desk.item("CONN#B") is None and desk.item("LIVE#agent:bob", "CONN#B") is None
     assert desk.item("LIVE#team:default", "CONN#B") is None and desk.item("CONN#A") is not None
 

@@ -261,6 +261,20 @@ def test_a_gone_connection_is_removed_and_a_failed_post_fails_the_record():
     assert list(log.stored) == ["e1"]       # logged before posting: the catch-up has it though the post failed
 
 
+def test_a_young_connection_reported_gone_is_kept_as_one_still_opening_and_an_older_one_removed():
+    # (API Gateway answers 410 until $connect returns, and $connect writes the connection's item)
+    now = clock.now()
+    opening = Connection("N", "nina", ("sales",), (), connection_audiences("nina", ("sales",), ()),
+                         clock.iso(now - timedelta(seconds=5)))
+    stale = Connection("S", "sam", ("sales",), (), connection_audiences("sam", ("sales",), ()),
+                       clock.iso(now - timedelta(seconds=31)))
+    connections = FakeConnections({"team:sales": [opening, stale]})
+    rec = record("INSERT", None, conv_image(), "e1")
+    batch = LiveBatch.of([rec], MemoryLog(), connections, FakePoster(gone={"N", "S"}), lookup=dict)
+    batch.handle(rec)
+    assert connections.removed == ["S"] and batch.gone == {"N", "S"}
+
+
 def test_a_redelivered_record_is_logged_and_posted_again_under_its_new_moment(monkeypatch):
     log, poster = MemoryLog(), FakePoster()
     rec = record("INSERT", None, conv_image(), "e1")

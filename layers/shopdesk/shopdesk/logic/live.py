@@ -18,7 +18,7 @@ The notice goes to the change log first (one put; a record Lambda delivers again
 again under its new moment: a repeated notice, which costs the app one refetch), then to every open
 connection that may see the conversation before or after the change: one Query per audience
 (``team:<team>``, ``agent:<id>``, ``all`` for admins), cached for the batch. A connection API Gateway
-reports gone is deleted.
+reports gone is deleted, unless it is young enough to be still opening (``opening``).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -49,6 +50,7 @@ logger = Logger(child=True)
 
 ALL = "all"
 POSTS_IN_FLIGHT = 8           # a team's sockets are sent to side by side, not one after the other
+OPENING = timedelta(seconds=30)   # API Gateway's $connect may take up to 29 s, and answers 410 until it returns
 _posting = ThreadPoolExecutor(max_workers=POSTS_IN_FLIGHT, thread_name_prefix="post")
 
 
@@ -116,6 +118,17 @@ def connection_audiences(agent_id: str, teams: Iterable[str], roles: Iterable[st
     if ADMIN in set(roles):
         return (ALL, f"agent:{agent_id}")
     return (f"agent:{agent_id}", *(f"team:{t}" for t in dict.fromkeys(teams)))
+
+
+def opening(connection: Connection) -> bool:
+    """A connection younger than ``OPENING`` that API Gateway calls gone may be one whose $connect has not
+    returned yet (its item is written inside $connect): it is kept, or its socket would open deaf to every
+    notice until it reconnects. The notice it missed is in the change log, which the app reads as its socket
+    opens; a connection really gone is removed by its $disconnect, or by the first post once it is older."""
+    try:
+        return clock.now() - clock.parse_iso(connection.connected_at) < OPENING
+    except ValueError:
+        return False
 
 
 def viewer_of(connection: Connection) -> Viewer:
@@ -255,7 +268,10 @@ class LiveBatch:
                 self.sent += 1
             else:
                 self.gone.add(connection.connection_id)
-                self.connections.remove(connection)
-                logger.info("stale connection removed", extra={"connection_id": connection.connection_id})
+                if opening(connection):
+                    logger.info("connection still opening: not sent", extra={"connection_id": connection.connection_id})
+                else:
+                    self.connections.remove(connection)
+                    logger.info("stale connection removed", extra={"connection_id": connection.connection_id})
         if failed:
             raise PostFailed(f"{failed} of {len(targets)} connections not sent {notice.cursor}")
