@@ -39,7 +39,8 @@ Five patches only make moto cheaper, found by profiling the stack under the load
 server lists its own package directory (an ``isdir`` per module) on every request, under a lock, to recognise a
 host: the list is read once instead. moto writes GetRecords' stream records, and the items of every DynamoDB
 read (GetItem, BatchGetItem, Query, Scan, TransactGetItems), already in their wire form, through its generic
-serialiser, field by field against the service model: json.dumps writes the same JSON. moto's SQS computes
+serialiser, field by field against the service model, after copying every answer into plain dicts: json.dumps
+writes the same JSON from moto's own objects. moto's SQS computes
 every queue attribute, the three approximate counts included (each a walk over every message, reading the
 clock per message), whenever it reads any one: three times per SendMessage, and per message a ReceiveMessage
 looks at; the counts are computed only where someone can read them (GetQueueAttributes), so a send stays O(1)
@@ -183,17 +184,55 @@ def _answers_as_json() -> None:
 
     DynamoDBStreamsHandler.get_records = get_records  # type: ignore[method-assign]
 
-    # The reads' answers are items in the same wire form (the serialiser drops absent members: so does this)
+    # The reads' answers are items in the same wire form (the serialiser drops absent members: so does this).
+    # moto's DynamoResult first copies the whole answer into plain dicts (``dynamo_to_dict``: a sixth of the
+    # stack's time under load, profiled): for these reads it keeps moto's objects, which json.dumps writes
+    # through each attribute's own ``to_json`` (``_attribute_json``).
+    from moto.core.responses import ActionResult
     from moto.dynamodb.responses import DynamoHandler, DynamoResult
+
+    converting = DynamoResult.__init__
+    reading = threading.local()
+
+    def result_init(self: Any, result: object) -> None:
+        if getattr(reading, "raw", False):
+            ActionResult.__init__(self, result)
+        else:
+            converting(self, result)
+
+    DynamoResult.__init__ = result_init  # type: ignore[method-assign]
 
     def as_json(read: Callable[[Any], Any]) -> Callable[[Any], Any]:
         def answer(self: Any) -> Any:
-            result = read(self)
-            return json.dumps(_present(result.result), default=_wire_value) if type(result) is DynamoResult else result
+            reading.raw = True
+            try:
+                result = read(self)
+            finally:
+                reading.raw = False
+            if type(result) is not DynamoResult:
+                return result
+            return json.dumps(_present(result.result), default=_attribute_json)
         return answer
 
     for name in ("get_item", "batch_get_item", "query", "scan", "transact_get_items"):
         setattr(DynamoHandler, name, as_json(getattr(DynamoHandler, name)))
+
+
+def _attribute_json(value: Any) -> Any:
+    """One of moto's attribute values (DynamoType) as the wire writes it: ``{type: value}``, binary as base64 (moto
+    keeps it as bytes, or as the base64 text it was sent in); nested values come back here one by one."""
+    kind = getattr(value, "type", None)
+    if kind is None or not hasattr(value, "value"):
+        return _wire_value(value)
+    if kind == "B":
+        return {"B": _base64(value.value)}
+    if kind == "BS":
+        return {"BS": [_base64(v) for v in value.value]}
+    return {kind: value.value}
+
+
+def _base64(value: str | bytes) -> str:
+    return base64.b64encode(value).decode() if isinstance(value, bytes) else value
 
 
 def _present(value: Any) -> Any:

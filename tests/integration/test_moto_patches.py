@@ -123,6 +123,35 @@ def test_stream_records_written_by_json_dumps_read_back_exactly_as_written():
         server.stop()
 
 
+def test_reads_are_written_from_moto_s_objects_without_copying_them_into_dicts_first(moto_endpoint, monkeypatch):
+    import moto.dynamodb.responses as responses
+
+    copied: list[str] = []
+    convert = responses.dynamo_to_dict
+    monkeypatch.setattr(responses, "dynamo_to_dict", lambda obj: copied.append(type(obj).__name__) or convert(obj))
+    ddb = _client(moto_endpoint)
+    ddb.create_table(TableName="reads", KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST")
+    item = {"PK": {"S": "a"}, "blob": {"B": b"\x00\xff"}, "blobs": {"BS": [b"\x01"]},
+            "m": {"M": {"l": {"L": [{"N": "1"}]}}}}
+    ddb.put_item(TableName="reads", Item=item)
+    copied.clear()
+    # When every read answers
+    assert ddb.get_item(TableName="reads", Key={"PK": {"S": "a"}})["Item"] == item
+    assert ddb.query(TableName="reads", KeyConditionExpression="PK = :a",
+                     ExpressionAttributeValues={":a": {"S": "a"}})["Items"] == [item]
+    assert ddb.scan(TableName="reads")["Items"] == [item]
+    assert ddb.batch_get_item(RequestItems={"reads": {"Keys": [{"PK": {"S": "a"}}]}})["Responses"]["reads"] == [item]
+    assert ddb.transact_get_items(TransactItems=[{"Get": {"TableName": "reads", "Key": {"PK": {"S": "a"}}}}])[
+        "Responses"] == [{"Item": item}]
+    # Then none went through moto's copy into dicts, and a write's answer still does (moto's serialiser writes it)
+    assert copied == []
+    ddb.update_item(TableName="reads", Key={"PK": {"S": "a"}}, UpdateExpression="SET n = :n",
+                    ExpressionAttributeValues={":n": {"N": "2"}}, ReturnValues="ALL_NEW")
+    assert copied
+
+
 # Query: the patched one gathers its candidates from the partition (or a GSI's map); moto's own walks every item.
 
 def _client(endpoint: str) -> Any:
