@@ -283,6 +283,41 @@ def test_a_table_query_reads_only_its_partition_and_answers_exactly_as_moto_does
     assert seen[0] == 1
 
 
+def test_a_narrowed_query_copies_no_item_and_leaves_the_stored_ones_as_they_were(moto_endpoint, monkeypatch):
+    ddb = _client(moto_endpoint)
+    name = "uncopied"
+    _make_desk_table(ddb, name)
+    stored = [{"PK": {"S": "c1"}, "SK": {"S": f"MSG#{n}"}, "QPK": {"S": "A"}, "QSK": {"S": f"{n}"}, "NPK": {"N": "1"},
+               "body": {"M": {"text": {"S": f"hello {n}"}, "tags": {"SS": ["x", "y"]}}}} for n in range(3)]
+    for item in stored:
+        ddb.put_item(TableName=name, Item=item)
+    items_copied: list[int] = []         # deep copies of a list of items (moto's Query copies what it found)
+    deepcopy = moto_patches.copy_module.deepcopy
+
+    def counting(value: Any, memo: Any = None) -> Any:
+        if isinstance(value, list) and value and type(value[0]).__name__ == "Item":
+            items_copied.append(len(value))
+        return deepcopy(value, memo)
+
+    monkeypatch.setattr(moto_patches.copy_module, "deepcopy", counting)
+    # When the partition and a GSI are queried, whole and projected (a projection builds new items)
+    by_pk = {"KeyConditionExpression": "PK = :p", "ExpressionAttributeValues": {":p": {"S": "c1"}}}
+    assert _keys(_pages(ddb, {"TableName": name, **by_pk})) == [("c1", f"MSG#{n}") for n in range(3)]
+    projected = _pages(ddb, {"TableName": name, "ProjectionExpression": "body.#t", **by_pk,
+                             "ExpressionAttributeNames": {"#t": "text"}})
+    assert projected[0]["Items"][0] == {"body": {"M": {"text": {"S": "hello 0"}}}}
+    queued = _pages(ddb, {"TableName": name, "IndexName": "Queue", "KeyConditionExpression": "QPK = :q",
+                          "ExpressionAttributeValues": {":q": {"S": "A"}}})
+    assert queued[0]["Items"] == stored
+    keys_only = _pages(ddb, {"TableName": name, "IndexName": "ByN", "KeyConditionExpression": "NPK = :n",
+                             "ExpressionAttributeValues": {":n": {"N": "1"}}})
+    assert sorted(keys_only[0]["Items"][0]) == ["NPK", "PK", "SK"]
+    # Then no list of items was deep-copied, and every stored item is as it was written
+    assert items_copied == []
+    for item in stored:
+        assert ddb.get_item(TableName=name, Key={"PK": item["PK"], "SK": item["SK"]})["Item"] == item
+
+
 def test_a_gsi_query_follows_every_change_of_an_item(moto_endpoint):
     ddb = _client(moto_endpoint)
     name = "followed"
