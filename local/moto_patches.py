@@ -35,27 +35,26 @@ patch adds the same headers moto gives every other request of a matching origin.
 preflight with every CORS rule of the bucket, refusing it when any rule names other origins; S3 uses the
 first rule that matches (the media bucket has one rule for the widget's origins and one for the inbox's).
 
-Five patches only make moto cheaper, found by profiling the stack under the load bench (py-spy). moto's
-server lists its own package directory (an ``isdir`` per module) on every request, under a lock, to recognise a
-host: the list is read once instead. moto writes GetRecords' stream records, and the items of every DynamoDB
-read (GetItem, BatchGetItem, Query, Scan, TransactGetItems), already in their wire form, through its generic
-serialiser, field by field against the service model, after copying every answer into plain dicts: json.dumps
-writes the same JSON from moto's own objects. moto's SQS computes
-every queue attribute, the three approximate counts included (each a walk over every message, reading the
-clock per message), whenever it reads any one: three times per SendMessage, and per message a ReceiveMessage
-looks at; the counts are computed only where someone can read them (GetQueueAttributes), so a send stays O(1)
-as the queue grows. moto's Query finds its partition by walking every item of the table, sorted (a fifth of a
-second at 30,000 items), whether it reads the table or a GSI: a query of the table reads its partition (moto's
-``items[hash]``), and a query of a GSI by its one hash key reads a map from that key's values to the items that
-carry them, built at the table's first such query and kept by every change of an item (put, delete, update in
-place, a cancelled transaction's rollback). moto's own query does the rest (key conditions, order, paging,
-filters, projections, counts) on those items alone, without its deep copy of every item found (a projection
-builds new items, and the answer is written at once under the lock); anything else (an LSI, a key of several attributes, a key
-value that is not a string, number or binary) walks the table as before. Last, moto keeps every model object it
-ever made in its class's ``instances_tracked`` list, for its dashboard: every DynamoDB item (each query's copies
-of its answers too), stream record, shard iterator and SQS message stays in memory for the life of the stack,
-and each of Python's full collections walks them all. Those four classes are made without being listed (S3's
-objects, which moto's reset closes from that list, are still listed).
+Five patches only make moto cheaper, found by profiling the stack under the load bench (py-spy). moto's server lists
+its own package directory (an ``isdir`` per module) on every request, under a lock, to recognise a host: the list is
+read once instead. moto writes GetRecords' stream records, and the items of every DynamoDB read (GetItem,
+BatchGetItem, Query, Scan, TransactGetItems), already in their wire form, through its generic serialiser, field by
+field against the service model, after copying every answer into plain dicts: json.dumps writes the same JSON from
+moto's own objects. moto's SQS computes every queue attribute, the three approximate counts included (each a walk
+over every message, reading the clock per message), whenever it reads any one: three times per SendMessage, and per
+message a ReceiveMessage looks at; the counts are computed only where someone can read them (GetQueueAttributes), so
+a send stays O(1) as the queue grows. moto's Query finds its partition by walking every item of the table, sorted (a
+fifth of a second at 30,000 items), whether it reads the table or a GSI: a query of the table reads its partition
+(moto's ``items[hash]``), and a query of a GSI by its one hash key reads a map from that key's values to the items
+that carry them, built at the table's first such query and kept by every change of an item (put, delete, update in
+place, a cancelled transaction's rollback). moto's own query does the rest (key conditions, order, paging, filters,
+projections, counts) on those items alone, without its deep copy of every item found (a projection builds new items,
+and the answer is written at once under the lock); anything else (an LSI, a key of several attributes, a key value
+that is not a string, number or binary) walks the table as before. Last, moto keeps every model object it ever made
+in its class's ``instances_tracked`` list, for its dashboard: every DynamoDB item (each query's copies of its
+answers too), stream record, shard iterator and SQS message stays in memory for the life of the stack, and each of
+Python's full collections walks them all. Those four classes are made without being listed (S3's objects, which
+moto's reset closes from that list, are still listed).
 """
 
 from __future__ import annotations
