@@ -526,6 +526,7 @@ class Frozen:
 
 
 INBOX = "agent_api (inbox)"      # the open inboxes' reads, billed as agent_api and shown apart
+OPENING_PARTS = "customer,duplicates,orders,assist"    # web/src/api.ts OPENING_PARTS
 
 
 @dataclass
@@ -541,8 +542,9 @@ class Inboxes:
       open conversation when a notice is about it (not for a provider's receipt of a message it shows: the
       notice carries the status); when that shows a new message the assist panel loads again, and on a new
       customer message the orders panel too (they reload on those);
-    - opening a conversation loads it, the customer's profile and likely duplicates, the orders panel and the
-      assist panel; the agent's own action refetches nothing: the app shows what the API answered (the message
+    - opening a conversation is one read with its side panels (``?include=customer,duplicates,orders,assist``,
+      as ``Api.openConversation`` asks; a part it leaves out is read through the part's own route, as the panel
+      does); the agent's own action refetches nothing: the app shows what the API answered (the message
       written, the conversation changed) and the action's notices do the rest, as anyone else's change does
       (store.changed; it refetches only while it has no open socket, and these inboxes are live).
 
@@ -579,12 +581,18 @@ class Inboxes:
     def open_conversation(self, agent_id: str, conversation_id: str) -> None:
         """The agent opens the conversation (from another: an agent works many at once)."""
         self.open[agent_id] = conversation_id
-        conversation = self._conversation(agent_id)
+        conversation = self._conversation(agent_id, include=OPENING_PARTS)
         customer = conversation["customer"]["id"]
-        self.get(agent_id, f"/agent/customers/{customer}", "GET /agent/customers/{id}")
-        self.get(agent_id, f"/agent/customers/{customer}/duplicates", "GET /agent/customers/{id}/duplicates")
-        self._orders(agent_id)
-        self._assist(agent_id)
+        included = conversation.get("included") or {}
+        left_out = {part for part in OPENING_PARTS.split(",") if included.get(part) is None}
+        if "customer" in left_out:
+            self.get(agent_id, f"/agent/customers/{customer}", "GET /agent/customers/{id}")
+        if "duplicates" in left_out:
+            self.get(agent_id, f"/agent/customers/{customer}/duplicates", "GET /agent/customers/{id}/duplicates")
+        if "orders" in left_out:
+            self._orders(agent_id)
+        if "assist" in left_out:
+            self._assist(agent_id)
 
     def after_action(self, agent_id: str) -> None:
         """What the app refetches when the agent's own action returns (store.changed): nothing while live. The
@@ -617,8 +625,8 @@ class Inboxes:
         if before and inbound != before[1]:
             self._orders(agent_id)
 
-    def _conversation(self, agent_id: str) -> dict[str, Any]:
-        conversation = self._of_open(agent_id)
+    def _conversation(self, agent_id: str, include: str = "") -> dict[str, Any]:
+        conversation = self._of_open(agent_id, include=include)
         self.messages[agent_id] = {m["id"] for m in conversation.get("messages") or []}
         inbound = sum(m.get("direction") == "inbound" for m in conversation.get("messages") or [])
         self.shown[agent_id] = (int(conversation.get("message_count") or 0), inbound)
@@ -630,9 +638,10 @@ class Inboxes:
     def _assist(self, agent_id: str) -> None:
         self._of_open(agent_id, "/assist")
 
-    def _of_open(self, agent_id: str, part: str = "") -> dict[str, Any]:
+    def _of_open(self, agent_id: str, part: str = "", include: str = "") -> dict[str, Any]:
         return self.get(agent_id, f"/agent/conversations/{self.open[agent_id]}{part}",
-                        "GET /agent/conversations/{id}" + part)
+                        "GET /agent/conversations/{id}" + part + ("?include=" if include else ""),
+                        query=f"include={include}" if include else "")
 
 
 @dataclass

@@ -10,7 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shopdesk import phone
-from shopdesk.api import openapi, problems
+from shopdesk.api import openapi, opened, problems
 from shopdesk.api.agent import (
     AgentList,
     AgentOut,
@@ -40,6 +40,7 @@ from shopdesk.api.commerce import ActionOut, CancelIn, OrderPanelOut, RefundIn, 
 from shopdesk.api.customers import CustomerOut, DuplicateList, MergeIn, MergeOut, UnmergeIn
 from shopdesk.api.kb import AssistAnswer, AssistOut, AssistRequest
 from shopdesk.api.macros import ApplyOut, LabelList, MacroList, MacroOut, install_refusals
+from shopdesk.api.opened import OpenedConversationOut
 from shopdesk.api.search import SearchOut
 from shopdesk.bot.assist import Assistant
 from shopdesk.channels.ses import html_mailer
@@ -68,7 +69,7 @@ from shopdesk.dal.table import Table
 from shopdesk.errors import ProviderError
 from shopdesk.kb.embedder import embedder_for
 from shopdesk.kb.loader import IndexCache
-from shopdesk.logic.access import Access
+from shopdesk.logic.access import Access, Caller
 from shopdesk.logic.attachments import Attachments
 from shopdesk.logic.canned import CannedLibrary
 from shopdesk.logic.changes import ChangeFeed
@@ -86,7 +87,7 @@ from shopdesk.logic.sla_engine import book_for
 from shopdesk.logic.snooze import Snoozer
 from shopdesk.logic.transcript import Transcripts
 from shopdesk.logs import logger_for
-from shopdesk.models import ConversationStatus
+from shopdesk.models import Conversation, ConversationStatus
 from shopdesk.models.canned import CannedContent
 from shopdesk.models.labels import LabelChange, LabelId
 from shopdesk.models.macros import ApplyRequest, MacroContent
@@ -209,11 +210,18 @@ def list_agents() -> AgentList:
     return AgentList(items=[AgentOut.of(a) for a in overview.colleagues()])
 
 
+Include = Annotated[str | None, Query(max_length=64, description=(
+    "side panels to answer in the same request, comma-separated: " + ", ".join(opened.PARTS) + " (a part that "
+    "cannot be answered is left out; read it through its own route)"))]
+
+
 @app.get("/agent/conversations/<conversation_id>", summary="A conversation with its messages, oldest first",
-         responses=problems.responses(200, 403, 404))
-def get_conversation(conversation_id: ConversationId) -> ConversationOut:
+         responses=problems.responses(200, 400, 403, 404))
+def get_conversation(conversation_id: ConversationId, include: Include = None) -> OpenedConversationOut:
     who = caller(app.current_event)
-    return ConversationOut.of(mention_desk.opened(who, inbox.get(who, conversation_id)), presign)   # mentions read
+    wanted = opened.parts(include)
+    conv = mention_desk.opened(who, inbox.get(who, conversation_id))          # mentions read
+    return OpenedConversationOut.of(conv, presign).model_copy(update={"included": opener.include(who, conv, wanted)})
 
 
 @app.post("/agent/conversations/<conversation_id>/mentions/read",
@@ -339,6 +347,10 @@ def customer_duplicates(customer_id: CustomerId) -> DuplicateList:
     return DuplicateList.of(customer_desk.duplicates(caller(app.current_event), customer_id))
 
 
+def _customer(who: Caller, customer_id: str) -> CustomerOut:
+    return CustomerOut.of(customer_desk.get(who, customer_id))
+
+
 # A merge or an unmerge: a customer with themselves (400), not the caller's (403), no such customer or merge
 # or one the caller may not see (404), the customers changed meanwhile or the merge is undone already (409).
 @app.post("/agent/customers/<customer_id>/merge",
@@ -384,8 +396,11 @@ def assist_answer(body: AssistRequest) -> AssistAnswer:
          responses=problems.responses(200, 403, 404))
 def assist_conversation(conversation_id: ConversationId) -> AssistOut:
     who = caller(app.current_event)
-    decision = assistant.for_conversation(who, inbox.get(who, conversation_id))
-    return AssistOut(suggestion=AssistAnswer.of(decision) if decision else None)
+    return _assist(who, inbox.get(who, conversation_id))
+
+
+def _assist(who: Caller, conv: Conversation) -> AssistOut:
+    return opened.assist_out(assistant.for_conversation(who, conv))
 
 
 @app.get("/agent/conversations/<conversation_id>/orders",
@@ -393,7 +408,15 @@ def assist_conversation(conversation_id: ConversationId) -> AssistOut:
          responses=problems.responses(200, 403, 404, 503))
 def list_orders(conversation_id: ConversationId) -> OrderPanelOut:
     who = caller(app.current_event)
-    return OrderPanelOut.of(order_lookup.panel(inbox.get(who, conversation_id)), order_actions.allowed(who))
+    return _orders(who, inbox.get(who, conversation_id))
+
+
+def _orders(who: Caller, conv: Conversation) -> OrderPanelOut:
+    return OrderPanelOut.of(order_lookup.panel(conv), order_actions.allowed(who))
+
+
+opener = opened.Opener(customer=_customer, orders=_orders, assist=_assist,
+                       duplicates=lambda who, customer_id: DuplicateList.of(customer_desk.duplicates(who, customer_id)))
 
 
 @app.post("/agent/conversations/<conversation_id>/orders/<order_id>/cancel",
@@ -525,7 +548,7 @@ audit.install(app, lambda: trail, caller, {
     ("GET", "/agent/search"): "search",
     ("GET", "/agent/conversations/<conversation_id>/orders"): "orders.read",
     ("POST", "/agent/conversations/<conversation_id>/preview"): audit.NOT_AUDITED,
-})
+}, revealing={("GET", "/agent/conversations/<conversation_id>"): "conversation.opened"})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

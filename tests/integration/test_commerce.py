@@ -174,12 +174,12 @@ def test_unsigned_json_without_a_topic_is_refused(desk: Any, shop: dict[str, str
 # ------------------------------------------------------------------------------ the order panel and actions
 
 def agent_call(desk: Any, shop: dict[str, str], method: str, path: str, agent_id: str = "alice",
-               body: Any = None, groups: str | None = "[admins]") -> tuple[int, Any]:
+               body: Any = None, groups: str | None = "[admins]", query: str = "") -> tuple[int, Any]:
     claims = {"cognito:username": agent_id, "name": agent_id.title()}
     if groups is not None:
         claims["cognito:groups"] = groups
     event = http_event(method, path, json.dumps(body) if body is not None else None,
-                       {"content-type": "application/json"}, claims=claims)
+                       {"content-type": "application/json"}, query=query, claims=claims)
     result = desk.invoke("agent_api", event, **shop)
     return result["statusCode"], json.loads(result["body"]) if result.get("body") else None
 
@@ -301,6 +301,41 @@ def test_an_unreachable_platform_shows_the_cached_orders_and_says_so(desk: Any, 
     status, panel = agent_call(desk, down, "GET", f"/agent/conversations/{conv}/orders")
     assert status == 200 and [o["name"] for o in panel["items"]] == ["#1002"]
     assert panel["source"] == "cache" and "could not be asked" in panel["warnings"][0]
+
+
+def test_a_conversation_opened_with_its_panels_answers_each_as_its_own_route(desk: Any, shop: dict[str, str]) -> None:
+    # Given a customer asking about an order, whose panel has been read once (so both reads below are cached)
+    conv = customer_writes(desk, "+14155550104", "where is my order 1002?", "SM" + "c8" * 16)
+    path = f"/agent/conversations/{conv}"
+    assert agent_call(desk, shop, "GET", path + "/orders")[0] == 200
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    for who, groups in (("alice", "[]"), ("root", "[admins]")):
+        # When the conversation is opened with every panel
+        status, opened = agent_call(desk, shop, "GET", path, who, groups=groups,
+                                    query="include=assist,orders,customer,duplicates")
+        assert status == 200, opened
+        included = opened.pop("included")
+        # Then the conversation is what a plain read answers, and each panel what its own route answers
+        plain = agent_call(desk, shop, "GET", path, who, groups=groups)[1]
+        assert plain.pop("included") is None and opened == plain
+        assert included == {
+            "customer": agent_call(desk, shop, "GET", f"/agent/customers/{customer}", who, groups=groups)[1],
+            "duplicates": agent_call(desk, shop, "GET", f"/agent/customers/{customer}/duplicates", who,
+                                     groups=groups)[1],
+            "orders": agent_call(desk, shop, "GET", path + "/orders", who, groups=groups)[1],
+            "assist": agent_call(desk, shop, "GET", path + "/assist", who, groups=groups)[1]}
+        assert [o["name"] for o in included["orders"]["items"]] == ["#1002"]
+        assert included["orders"]["actions_allowed"] is (who == "root")
+    # and only what was asked for is answered
+    only = agent_call(desk, shop, "GET", path, query="include=assist")[1]["included"]
+    assert only["assist"] is not None and only["customer"] is only["duplicates"] is only["orders"] is None
+
+
+@pytest.mark.parametrize("include", ["orders,everything", "customer;orders", "x" * 65])
+def test_an_include_that_names_no_panel_is_refused(desk: Any, shop: dict[str, str], include: str) -> None:
+    conv = customer_writes(desk, "+14155550105", "hello", "SM" + "c9" * 16)
+    status, problem = agent_call(desk, shop, "GET", f"/agent/conversations/{conv}", query=f"include={include}")
+    assert status in (400, 422) and problem["status"] == status, problem
 
 
 def test_without_a_platform_the_panel_is_empty_and_actions_say_why(desk: Any, shop: dict[str, str]) -> None:

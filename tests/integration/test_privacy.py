@@ -119,6 +119,35 @@ def test_reading_a_customer_and_changing_settings_are_audited_with_who_where_and
     assert admin(desk, "GET", "/admin/audit", claims=supervisor)[0] == 403
 
 
+def test_a_conversation_opened_with_its_customer_is_one_audit_record_naming_what_it_revealed(desk):
+    conv = customer_writes(desk, PHONE, "Hello", "SMaudit2")
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    online(desk, "alice")
+    desk.drain_queue(desk.work_queue_url, "router")
+
+    def opened() -> list[dict[str, Any]]:
+        return [r for r in admin(desk, "GET", "/admin/audit", query=f"customer_id={customer}")[1]["items"]
+                if r["action"] == "conversation.opened"]
+    # When alice reads the conversation alone, and with the assist panel (neither reveals the customer's profile)
+    assert agent(desk, "GET", f"/agent/conversations/{conv}", "alice")[0] == 200
+    assert agent(desk, "GET", f"/agent/conversations/{conv}", "alice", query="include=assist")[0] == 200
+    # Then nothing is audited
+    assert opened() == []
+    # When she opens it with the customer's profile, duplicates and orders
+    status, body = agent(desk, "GET", f"/agent/conversations/{conv}", "alice",
+                         query="include=customer,duplicates,orders,assist")
+    assert status == 200 and body["included"]["customer"]["id"] == customer
+    # Then one record says who saw which of them, about whom
+    [record] = opened()
+    assert record["actor"] == "alice" and record["conversation_id"] == conv and record["status"] == 200
+    assert record["details"]["included"] == ["customer", "duplicates", "orders"]
+    # and another team's agent gets the 404 of a missing conversation, and nothing is recorded
+    assert agent(desk, "GET", "/agent/me", "zoe")[0] == 200
+    assert admin(desk, "PUT", "/admin/agents/zoe", {"teams": ["billing"], "capacity": 3})[0] == 200
+    assert agent(desk, "GET", f"/agent/conversations/{conv}", "zoe", query="include=customer")[0] == 404
+    assert len(opened()) == 1
+
+
 def test_an_audit_record_is_written_once_and_never_replaced(desk):
     from shopdesk.dal.audit import AuditLog
     from shopdesk.dal.table import ConditionFailed, Table

@@ -20,6 +20,8 @@ import type { components as AdminComponents } from "./api-types/admin-openapi";
 
 type S = components["schemas"];
 export type Conversation = S["ConversationOut"];
+/** A conversation read with `include`: its side panels in the same answer (those that could be answered). */
+export type Included = S["Included"];
 export type Message = S["MessageOut"];
 export type Attachment = S["AttachmentOut"];
 export type Agent = S["AgentOut"];
@@ -133,7 +135,16 @@ export function sendToBucket(upload: Upload, file: Blob, onProgress: (fraction: 
   });
 }
 
+/** The side panels a conversation's opening read answers too (GET /agent/conversations/{id}?include=): the
+ * customer's profile and likely duplicates, the orders panel, the assist panel. One request (and one audit record)
+ * instead of five; each panel reads its part once from what the opening kept (`primedOr`), within PRIMED_MS. */
+export const OPENING_PARTS = "customer,duplicates,orders,assist";
+export const PRIMED_MS = 10_000;
+
 export class Api {
+  /** What the last opening answered for the panels, by `<part>:<id>`, each given out once. */
+  private primed = new Map<string, { value: unknown; at: number }>();
+
   constructor(
     private readonly baseUrl: string,
     private readonly token: TokenSource,
@@ -184,6 +195,28 @@ export class Api {
     this.call<ConversationPage>("GET", "/agent/conversations" + query({ ...q, counts: q.counts ? "true" : undefined }));
   counts = () => this.call<{ views: Record<View, number> }>("GET", "/agent/conversations/counts");
   conversation = (id: string) => this.call<Conversation>("GET", `/agent/conversations/${enc(id)}`);
+  /** The conversation as it opens, with its side panels (kept for the panels' first reads). */
+  openConversation = async (id: string): Promise<Conversation> => {
+    const path = `/agent/conversations/${enc(id)}` + query({ include: OPENING_PARTS });
+    const { included, ...conv } = await this.call<Conversation & { included?: Included | null }>("GET", path);
+    this.primed.clear();
+    const at = Date.now();
+    const parts: [string, unknown][] = [
+      [`customer:${conv.customer.id}`, included?.customer],
+      [`duplicates:${conv.customer.id}`, included?.duplicates],
+      [`orders:${conv.id}`, included?.orders],
+      [`assist:${conv.id}`, included?.assist],
+    ];
+    for (const [key, value] of parts) if (value) this.primed.set(key, { value, at });
+    return conv;
+  };
+  /** A panel's read: what the opening answered for it, once and while fresh; else the panel's own route (which
+   * also answers what the opening left out, an error included). */
+  private primedOr<T>(key: string, read: () => Promise<T>): Promise<T> {
+    const kept = this.primed.get(key);
+    this.primed.delete(key);
+    return kept && Date.now() - kept.at < PRIMED_MS ? Promise.resolve(kept.value as T) : read();
+  }
   /** A reply: text (or a canned response) and/or files uploaded with `upload` (a reply may be files alone). */
   reply = (id: string, text: string | ReplyContent, channel?: string, attachments: UploadedFile[] = []) =>
     this.call<Message>("POST", `/agent/conversations/${enc(id)}/replies`, {
@@ -216,16 +249,26 @@ export class Api {
   setRouting = (id: string, change: { priority?: Priority; team?: string; skills?: string[]; note?: string }) =>
     this.call<Conversation>("PUT", `/agent/conversations/${enc(id)}/routing`, change);
   assist = (id: string) =>
-    this.call<{ suggestion: AssistSuggestion | null }>("GET", `/agent/conversations/${enc(id)}/assist`);
+    this.primedOr(`assist:${id}`, () =>
+      this.call<{ suggestion: AssistSuggestion | null }>("GET", `/agent/conversations/${enc(id)}/assist`),
+    );
   // customers, orders, search, canned responses
   customer = (id: string, cursor?: string | null) =>
-    this.call<CustomerProfile>("GET", `/agent/customers/${enc(id)}` + query({ cursor }));
-  duplicates = (id: string) => this.call<{ items: Duplicate[] }>("GET", `/agent/customers/${enc(id)}/duplicates`);
+    cursor
+      ? this.call<CustomerProfile>("GET", `/agent/customers/${enc(id)}` + query({ cursor }))
+      : this.primedOr(`customer:${id}`, () => this.call<CustomerProfile>("GET", `/agent/customers/${enc(id)}`));
+  duplicates = (id: string) =>
+    this.primedOr(`duplicates:${id}`, () =>
+      this.call<{ items: Duplicate[] }>("GET", `/agent/customers/${enc(id)}/duplicates`),
+    );
   merge = (id: string, otherId: string, reason: string) =>
     this.call<MergeRecord>("POST", `/agent/customers/${enc(id)}/merge`, { other_id: otherId, reason });
   unmerge = (id: string, mergeId: string, reason?: string) =>
     this.call<MergeRecord>("POST", `/agent/customers/${enc(id)}/unmerge`, { merge_id: mergeId, ...(reason ? { reason } : {}) });
-  orders = (conversationId: string) => this.call<OrderPanel>("GET", `/agent/conversations/${enc(conversationId)}/orders`);
+  orders = (conversationId: string) =>
+    this.primedOr(`orders:${conversationId}`, () =>
+      this.call<OrderPanel>("GET", `/agent/conversations/${enc(conversationId)}/orders`),
+    );
   /** Without `confirm`, a 409 whose body has the `preview`; with it, done (or a 422 in the platform's words). */
   cancelOrder = (conversationId: string, orderId: string, body: Partial<CancelRequest>) =>
     this.call<ActionDone>("POST", `/agent/conversations/${enc(conversationId)}/orders/${enc(orderId)}/cancel`, body);

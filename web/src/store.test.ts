@@ -30,7 +30,9 @@ function fakeApi(over: Partial<Record<keyof Api, unknown>> = {}) {
     }),
     ...over,
   };
-  return { api: api as unknown as Api, calls };
+  // the opening read (with the side panels, which this store does not show) as the plain read of the conversation
+  const opening = { openConversation: (id: string) => (api.conversation as (id: string) => Promise<unknown>)(id), ...over };
+  return { api: { ...api, ...opening } as unknown as Api, calls };
 }
 
 beforeEach(() => vi.useFakeTimers());

@@ -352,7 +352,12 @@ export class Store {
     }
     const index = this.visible().findIndex((c) => c.id === id);
     this.set({ openId: id, open: this.state.open?.id === id ? this.state.open : null, ...(index >= 0 ? { selected: index } : {}) });
-    await this.refreshOpen();
+    try {
+      const conv = await this.api.openConversation(id); // with its side panels, which read them from the api
+      if (this.state.openId === id) this.set({ open: conv, now: Date.now() });
+    } catch (error) {
+      if (this.state.openId === id) this.fail(error);
+    }
   }
 
   async refreshOpen(): Promise<void> {

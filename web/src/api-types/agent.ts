@@ -1270,6 +1270,20 @@ export interface components {
             address: string;
         };
         /**
+         * Included
+         * @description What ``include`` asked for and could be answered; a part left out is read through its own route.
+         */
+        Included: {
+            /** @description as GET /agent/customers/{id} (first page) */
+            customer?: components["schemas"]["CustomerOut"] | null;
+            /** @description as GET /agent/customers/{id}/duplicates */
+            duplicates?: components["schemas"]["DuplicateList"] | null;
+            /** @description as GET /agent/conversations/{id}/orders */
+            orders?: components["schemas"]["OrderPanelOut"] | null;
+            /** @description as GET /agent/conversations/{id}/assist */
+            assist?: components["schemas"]["AssistOut"] | null;
+        };
+        /**
          * LabelChange
          * @description ``POST /agent/conversations/{id}/labels``: ``{"add": [...], "remove": [...]}``.
          */
@@ -1528,6 +1542,68 @@ export interface components {
              * @description message_update only, when a provider's receipt is all that changed: the message's new status (delivered, read), which the app shows without a refetch
              */
             status?: string | null;
+        };
+        /** OpenedConversationOut */
+        OpenedConversationOut: {
+            /** Id */
+            id: string;
+            status: components["schemas"]["ConversationStatus"];
+            priority: components["schemas"]["Priority"];
+            /** Team */
+            team: string;
+            /** Skills */
+            skills?: string[];
+            /** Labels */
+            labels?: string[];
+            /** Assignee */
+            assignee: string | null;
+            customer: components["schemas"]["CustomerRef"];
+            /** Channel */
+            channel: string;
+            /** Channels */
+            channels?: string[];
+            sla: components["schemas"]["Sla"];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Waiting Since */
+            waiting_since?: string | null;
+            /** Last Message Preview */
+            last_message_preview?: string | null;
+            /**
+             * Message Count
+             * @default 0
+             */
+            message_count: number;
+            /** Language */
+            language?: string | null;
+            /** Sentiment */
+            sentiment?: ("negative" | "neutral" | "positive") | null;
+            /**
+             * Urgent
+             * @default false
+             */
+            urgent: boolean;
+            /**
+             * Breach Risk
+             * @description while it waits in a queue: the chance it misses its next SLA target (the sweep's estimate, each minute)
+             */
+            breach_risk?: number | null;
+            /** Messages */
+            messages?: components["schemas"]["MessageOut"][];
+            /** Snoozed Until */
+            snoozed_until?: string | null;
+            mention?: components["schemas"]["MentionOut"] | null;
+            bot?: components["schemas"]["ConversationBot"] | null;
+            /** @description with include=: the side panels asked for */
+            included?: components["schemas"]["Included"] | null;
         };
         /** OrderOut */
         OrderOut: {
@@ -2017,7 +2093,10 @@ export type $defs = Record<string, never>;
 export interface operations {
     get_conversation_agent_conversations__conversation_id__get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description side panels to answer in the same request, comma-separated: customer, duplicates, orders, assist (a part that cannot be answered is left out; read it through its own route) */
+                include?: string | null;
+            };
             header?: never;
             path: {
                 conversation_id: string;
@@ -2032,7 +2111,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ConversationOut"];
+                    "application/json": components["schemas"]["OpenedConversationOut"];
+                };
+            };
+            /** @description The request is well-formed but cannot be understood (a cursor that is not ours, an identity in a wrong form...) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid token: API Gateway's JWT authorizer answers, not the function */

@@ -2,7 +2,9 @@
 
 One place writes it for the agent and admin APIs: ``install`` puts a middleware on the app's resolver that,
 after a route succeeded, appends one record when the route changes data (every method but GET) or reveals
-personal data (the GET routes an app names: a customer's profile, a customer found by address, duplicates).
+personal data (the GET routes an app names: a customer's profile, a customer found by address, duplicates), or
+reveals it only with some options (the routes an app names as ``revealing``: a conversation opened with its
+customer's profile, ``api/opened.py``), when the use case says it did (``revealed``).
 The use cases add what only they know with ``note``: the customer and conversation concerned (the access check
 notes them for every conversation route) and the before and after of a change (settings, tiers, assignment,
 status). Records never hold message text, names or addresses: ids, roles, settings, statuses; an erase is
@@ -49,6 +51,14 @@ def note(*, customer_id: str | None = None, conversation_id: str | None = None, 
         notes.setdefault("details", {}).update(details)
 
 
+def revealed(*, customer_id: str | None = None, conversation_id: str | None = None, **details: Any) -> None:
+    """This request revealed personal data: on a ``revealing`` route, it is audited (with ``details``)."""
+    note(customer_id=customer_id, conversation_id=conversation_id, **details)
+    notes = _notes.get()
+    if notes is not None:
+        notes["revealed"] = True
+
+
 @dataclass
 class AuditTrail:
     """Writes records with the audit retention of the privacy settings."""
@@ -89,25 +99,30 @@ def _pattern(route: str) -> re.Pattern[str]:
 
 
 def install(app: APIGatewayHttpResolver, trail: Callable[[], AuditTrail], who: Callable[[Any], Any],
-            named: Mapping[tuple[str, str], str]) -> None:
+            named: Mapping[tuple[str, str], str], revealing: Mapping[tuple[str, str], str] | None = None) -> None:
     """Audit ``app``'s routes: every non-GET route (action ``<METHOD> <route>`` unless ``named`` names it;
-    ``NOT_AUDITED`` leaves it out) and the GET routes ``named`` lists. ``who(event)`` is the caller (id and
-    roles). Call it after the routes are declared."""
+    ``NOT_AUDITED`` leaves it out), the GET routes ``named`` lists, and the GET routes ``revealing`` lists when
+    the request called ``revealed``. ``who(event)`` is the caller (id and roles). Call it after the routes are
+    declared."""
     routes = [(r.method, r.path) for r in app._static_routes + app._dynamic_routes]
-    unknown = set(named) - set(routes)
+    revealing = revealing or {}
+    unknown = (set(named) | set(revealing)) - set(routes)
     if unknown:
         raise ValueError(f"audit names routes the app does not declare: {sorted(unknown)}")
     audited = []
     for method, path in routes:
+        if (method, path) in revealing:
+            audited.append((method, _pattern(path), revealing[(method, path)], True))
+            continue
         action = named.get((method, path), None if method == "GET" else f"{method} {path}")
         if action:
-            audited.append((method, _pattern(path), action))
+            audited.append((method, _pattern(path), action, False))
 
     def middleware(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
         event = app.current_event
         method, path = event.request_context.http.method, event.path
-        match = next(((m, pattern.match(path), action) for m, pattern, action in audited
-                      if m == method and pattern.match(path)), None)
+        match = next(((m, pattern.match(path), action, only_revealing) for m, pattern, action, only_revealing
+                      in audited if m == method and pattern.match(path)), None)
         if match is None:
             return next_middleware(app)
         token = _notes.set({})
@@ -116,7 +131,7 @@ def install(app: APIGatewayHttpResolver, trail: Callable[[], AuditTrail], who: C
             notes = _notes.get() or {}
         finally:
             _notes.reset(token)
-        if response.status_code >= 400:
+        if response.status_code >= 400 or (match[3] and not notes.get("revealed")):
             return response
         params = match[1].groupdict() if match[1] else {}
         caller = who(event)

@@ -1,0 +1,79 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { Api, PRIMED_MS } from "./api";
+import { testConversation } from "./testConversation";
+
+/** A fetch that answers each path from `answers` and records what was asked. */
+function server(answers: Record<string, unknown>) {
+  const asked: string[] = [];
+  const fetch = vi.fn(async (url: string) => {
+    const path = url.replace("https://api.test", "");
+    asked.push(path);
+    const body = answers[path.split("?")[0] + (path.includes("include=") ? "?include" : "")];
+    return new Response(JSON.stringify(body ?? {}), { status: 200, headers: { "content-type": "application/json" } });
+  });
+  vi.stubGlobal("fetch", fetch);
+  return asked;
+}
+
+const included = {
+  customer: { id: "cu", name: "Ana", identities: [], conversations: [] },
+  duplicates: { items: [] },
+  orders: { items: [], identities: [], numbers: [], source: "cache", warnings: [], actions_allowed: false },
+  assist: { suggestion: null },
+};
+
+beforeEach(() => vi.useFakeTimers());
+afterEach(() => {
+  vi.useRealTimers();
+  vi.unstubAllGlobals();
+});
+
+describe("opening a conversation", () => {
+  it("reads its side panels in the same request, and each panel takes its part once", async () => {
+    const asked = server({ "/agent/conversations/c1?include": { ...testConversation("c1"), included } });
+    const api = new Api("https://api.test", async () => "t");
+    const conv = await api.openConversation("c1");
+    expect(asked).toEqual(["/agent/conversations/c1?include=customer%2Cduplicates%2Corders%2Cassist"]);
+    expect(conv).not.toHaveProperty("included");
+    // the panels, as they mount: no request
+    expect(await api.customer("cu")).toEqual(included.customer);
+    expect(await api.duplicates("cu")).toEqual(included.duplicates);
+    expect(await api.orders("c1")).toEqual(included.orders);
+    expect(await api.assist("c1")).toEqual(included.assist);
+    expect(asked).toHaveLength(1);
+    // a second read (after an action, a new message) asks the panel's own route
+    await api.orders("c1");
+    await api.customer("cu");
+    expect(asked.slice(1)).toEqual(["/agent/conversations/c1/orders", "/agent/customers/cu"]);
+  });
+
+  it("a part left out, a later page, another conversation, or a part kept too long: the panel's own route", async () => {
+    const { orders: _left, ...some } = included;
+    const asked = server({ "/agent/conversations/c1?include": { ...testConversation("c1"), included: some } });
+    const api = new Api("https://api.test", async () => "t");
+    await api.openConversation("c1");
+    await api.orders("c1"); // the opening could not answer it
+    await api.customer("cu", "next"); // the next page of the customer's conversations
+    await api.assist("c2"); // another conversation's
+    vi.advanceTimersByTime(PRIMED_MS + 1);
+    await api.duplicates("cu"); // kept too long
+    expect(asked.slice(1)).toEqual([
+      "/agent/conversations/c1/orders",
+      "/agent/customers/cu?cursor=next",
+      "/agent/conversations/c2/assist",
+      "/agent/customers/cu/duplicates",
+    ]);
+  });
+
+  it("a new opening drops what the last one kept", async () => {
+    const asked = server({
+      "/agent/conversations/c1?include": { ...testConversation("c1"), included },
+      "/agent/conversations/c2?include": { ...testConversation("c2"), included: {} },
+    });
+    const api = new Api("https://api.test", async () => "t");
+    await api.openConversation("c1");
+    await api.openConversation("c2");
+    await api.assist("c1");
+    expect(asked.at(-1)).toBe("/agent/conversations/c1/assist");
+  });
+});
