@@ -39,7 +39,7 @@ describe("opening a conversation", () => {
     expect(await api.customer("cu")).toEqual(included.customer);
     expect(await api.duplicates("cu")).toEqual(included.duplicates);
     expect(await api.orders("c1")).toEqual(included.orders);
-    expect(await api.assist("c1")).toEqual(included.assist);
+    expect(await api.assist("c1", 1)).toEqual(included.assist); // for the 1 message it was read with
     expect(asked).toHaveLength(1);
     // a second read (after an action, a new message) asks the panel's own route
     await api.orders("c1");
@@ -63,6 +63,15 @@ describe("opening a conversation", () => {
       "/agent/conversations/c2/assist",
       "/agent/customers/cu/duplicates",
     ]);
+  });
+
+  it("the assist panel takes a part only for the messages it was read with", async () => {
+    const asked = server({ "/agent/conversations/c1?include": { ...testConversation("c1", { message_count: 3 }), included } });
+    const api = new Api("https://api.test", async () => "t");
+    await api.conversation("c1", "assist"); // a refresh after a new message
+    await api.assist("c1", 4); // a message later than that read: its own read
+    expect(await api.assist("c1", 3)).toEqual(included.assist);
+    expect(asked).toEqual(["/agent/conversations/c1?include=assist", "/agent/conversations/c1/assist"]);
   });
 
   it("a new opening drops what the last one kept", async () => {

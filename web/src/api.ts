@@ -194,22 +194,24 @@ export class Api {
   }) =>
     this.call<ConversationPage>("GET", "/agent/conversations" + query({ ...q, counts: q.counts ? "true" : undefined }));
   counts = () => this.call<{ views: Record<View, number> }>("GET", "/agent/conversations/counts");
-  conversation = (id: string) => this.call<Conversation>("GET", `/agent/conversations/${enc(id)}`);
-  /** The conversation as it opens, with its side panels (kept for the panels' first reads). */
-  openConversation = async (id: string): Promise<Conversation> => {
-    const path = `/agent/conversations/${enc(id)}` + query({ include: OPENING_PARTS });
+  /** The conversation; with `include` (parts of OPENING_PARTS), those side panels too, kept for the panels. */
+  conversation = async (id: string, include = ""): Promise<Conversation> => {
+    const path = `/agent/conversations/${enc(id)}` + query({ include: include || undefined });
     const { included, ...conv } = await this.call<Conversation & { included?: Included | null }>("GET", path);
+    if (!include) return conv;
     this.primed.clear();
     const at = Date.now();
     const parts: [string, unknown][] = [
       [`customer:${conv.customer.id}`, included?.customer],
       [`duplicates:${conv.customer.id}`, included?.duplicates],
       [`orders:${conv.id}`, included?.orders],
-      [`assist:${conv.id}`, included?.assist],
+      [`assist:${conv.id}:${conv.message_count}`, included?.assist], // for the messages it was read with
     ];
     for (const [key, value] of parts) if (value) this.primed.set(key, { value, at });
     return conv;
   };
+  /** The conversation as it opens, with every side panel. */
+  openConversation = (id: string) => this.conversation(id, OPENING_PARTS);
   /** A panel's read: what the opening answered for it, once and while fresh; else the panel's own route (which
    * also answers what the opening left out, an error included). */
   private primedOr<T>(key: string, read: () => Promise<T>): Promise<T> {
@@ -248,8 +250,9 @@ export class Api {
   sendTranscript = (id: string) => this.call<Transcript>("POST", `/agent/conversations/${enc(id)}/transcript`);
   setRouting = (id: string, change: { priority?: Priority; team?: string; skills?: string[]; note?: string }) =>
     this.call<Conversation>("PUT", `/agent/conversations/${enc(id)}/routing`, change);
-  assist = (id: string) =>
-    this.primedOr(`assist:${id}`, () =>
+  /** The assist panel for the conversation as it has `messageCount` messages (what a read with it kept). */
+  assist = (id: string, messageCount?: number) =>
+    this.primedOr(`assist:${id}:${messageCount ?? ""}`, () =>
       this.call<{ suggestion: AssistSuggestion | null }>("GET", `/agent/conversations/${enc(id)}/assist`),
     );
   // customers, orders, search, canned responses

@@ -13,7 +13,7 @@ export function AssistPanel({ conv, onInsert }: { conv: Conversation; onInsert: 
     let current = true;
     setLoaded(false);
     store.api
-      .assist(conv.id)
+      .assist(conv.id, conv.message_count)
       .then((answer) => current && setSuggestion(answer.suggestion))
       .catch(() => current && setSuggestion(null))
       .finally(() => current && setLoaded(true));
