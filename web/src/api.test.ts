@@ -38,11 +38,11 @@ describe("opening a conversation", () => {
     // the panels, as they mount: no request
     expect(await api.customer("cu")).toEqual(included.customer);
     expect(await api.duplicates("cu")).toEqual(included.duplicates);
-    expect(await api.orders("c1")).toEqual(included.orders);
+    expect(await api.orders("c1", 0)).toEqual(included.orders); // for its 0 customer messages
     expect(await api.assist("c1", 1)).toEqual(included.assist); // for the 1 message it was read with
     expect(asked).toHaveLength(1);
     // a second read (after an action, a new message) asks the panel's own route
-    await api.orders("c1");
+    await api.orders("c1", 0);
     await api.customer("cu");
     expect(asked.slice(1)).toEqual(["/agent/conversations/c1/orders", "/agent/customers/cu"]);
   });
@@ -52,7 +52,7 @@ describe("opening a conversation", () => {
     const asked = server({ "/agent/conversations/c1?include": { ...testConversation("c1"), included: some } });
     const api = new Api("https://api.test", async () => "t");
     await api.openConversation("c1");
-    await api.orders("c1"); // the opening could not answer it
+    await api.orders("c1", 0); // the opening could not answer it
     await api.customer("cu", "next"); // the next page of the customer's conversations
     await api.assist("c2"); // another conversation's
     vi.advanceTimersByTime(PRIMED_MS + 1);
@@ -72,6 +72,22 @@ describe("opening a conversation", () => {
     await api.assist("c1", 4); // a message later than that read: its own read
     expect(await api.assist("c1", 3)).toEqual(included.assist);
     expect(asked).toEqual(["/agent/conversations/c1?include=assist", "/agent/conversations/c1/assist"]);
+  });
+
+  it("a change made through the API drops what the opening kept (a merge outdates the profile)", async () => {
+    const asked = server({ "/agent/conversations/c1?include": { ...testConversation("c1"), included } });
+    const api = new Api("https://api.test", async () => "t");
+    await api.openConversation("c1");
+    await api.merge("cu", "cu2", "same person");
+    await api.customer("cu");
+    await api.duplicates("cu");
+    await api.orders("c1", 0);
+    expect(asked.slice(1)).toEqual([
+      "/agent/customers/cu/merge",
+      "/agent/customers/cu",
+      "/agent/customers/cu/duplicates",
+      "/agent/conversations/c1/orders",
+    ]);
   });
 
   it("a new opening drops what the last one kept", async () => {

@@ -137,9 +137,11 @@ export function sendToBucket(upload: Upload, file: Blob, onProgress: (fraction: 
 
 /** The side panels a conversation's opening read answers too (GET /agent/conversations/{id}?include=): the
  * customer's profile and likely duplicates, the orders panel, the assist panel. One request (and one audit record)
- * instead of five; each panel reads its part once from what the opening kept (`primedOr`), within PRIMED_MS. */
+ * instead of five; each panel reads its part once from what the opening kept (`primedOr`), within PRIMED_MS, and
+ * only for what it shows: the assist and orders parts for the message counts they were read with, nothing after a
+ * change made through the API (a merge, a reply), which drops them all. */
 export const OPENING_PARTS = "customer,duplicates,orders,assist";
-export const PRIMED_MS = 10_000;
+export const PRIMED_MS = 5_000;
 
 export class Api {
   /** What the last opening answered for the panels, by `<part>:<id>`, each given out once. */
@@ -153,6 +155,7 @@ export class Api {
 
   /** `body` is sent as JSON, or as it is with `contentType` (a file's text: a knowledge-base import). */
   private async call<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
+    if (method !== "GET") this.primed.clear(); // a change (a merge, a reply) may outdate what was kept
     const headers: Record<string, string> = { Accept: "application/json" };
     const token = await this.token();
     if (token) headers.Authorization = `Bearer ${token}`;
@@ -201,10 +204,11 @@ export class Api {
     if (!include) return conv;
     this.primed.clear();
     const at = Date.now();
+    const inbound = (conv.messages ?? []).filter((m) => m.direction === "inbound").length;
     const parts: [string, unknown][] = [
       [`customer:${conv.customer.id}`, included?.customer],
       [`duplicates:${conv.customer.id}`, included?.duplicates],
-      [`orders:${conv.id}`, included?.orders],
+      [`orders:${conv.id}:${inbound}`, included?.orders], // for the customer's messages it was read with
       [`assist:${conv.id}:${conv.message_count}`, included?.assist], // for the messages it was read with
     ];
     for (const [key, value] of parts) if (value) this.primed.set(key, { value, at });
@@ -268,8 +272,9 @@ export class Api {
     this.call<MergeRecord>("POST", `/agent/customers/${enc(id)}/merge`, { other_id: otherId, reason });
   unmerge = (id: string, mergeId: string, reason?: string) =>
     this.call<MergeRecord>("POST", `/agent/customers/${enc(id)}/unmerge`, { merge_id: mergeId, ...(reason ? { reason } : {}) });
-  orders = (conversationId: string) =>
-    this.primedOr(`orders:${conversationId}`, () =>
+  /** The orders panel for the conversation as it has `inbound` customer messages (what a read with it kept). */
+  orders = (conversationId: string, inbound?: number) =>
+    this.primedOr(`orders:${conversationId}:${inbound ?? ""}`, () =>
       this.call<OrderPanel>("GET", `/agent/conversations/${enc(conversationId)}/orders`),
     );
   /** Without `confirm`, a 409 whose body has the `preview`; with it, done (or a 422 in the platform's words). */

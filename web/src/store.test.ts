@@ -111,6 +111,22 @@ describe("Store", () => {
     expect(calls).toEqual(["get c2", "get c2"]);
   });
 
+  it("opening the conversation already shown reads it without its panels (they are shown and do not mount again)", async () => {
+    const { api, calls } = fakeApi({
+      openConversation: vi.fn(async (id: string) => {
+        calls.push(`open ${id}`);
+        return conv(id, { messages: [] });
+      }),
+    });
+    const store = new Store(api);
+    await store.loadList();
+    calls.length = 0;
+    await store.openConversation("c2");
+    await store.openConversation("c2");
+    await store.openConversation("c1");
+    expect(calls).toEqual(["open c2", "get c2", "open c1"]);
+  });
+
   it("a new message in the open conversation refetches it with its assist panel, anything else without", async () => {
     const { api, calls } = fakeApi({
       conversation: vi.fn(async (id: string, include?: string) => {

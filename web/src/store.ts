@@ -354,7 +354,9 @@ export class Store {
     const index = this.visible().findIndex((c) => c.id === id);
     this.set({ openId: id, open: this.state.open?.id === id ? this.state.open : null, ...(index >= 0 ? { selected: index } : {}) });
     try {
-      const conv = await this.api.openConversation(id); // with its side panels, which read them from the api
+      // with its side panels, which take them from the api as they mount (one shown already does not mount again)
+      const shown = this.state.open?.id === id;
+      const conv = await (shown ? this.api.conversation(id) : this.api.openConversation(id));
       if (this.state.openId === id) this.set({ open: conv, now: Date.now() });
     } catch (error) {
       if (this.state.openId === id) this.fail(error);

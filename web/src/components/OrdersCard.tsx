@@ -12,7 +12,7 @@ export function OrdersCard({ conv }: { conv: Conversation }) {
   const [error, setError] = useState("");
   const inbound = (conv.messages ?? []).filter((m) => m.direction === "inbound").length;
   const load = () =>
-    store.api.orders(conv.id).then(
+    store.api.orders(conv.id, inbound).then(
       (p) => {
         setPanel(p);
         setError("");
