@@ -612,19 +612,15 @@ class Inboxes:
             if moved or any(n["kind"] == "message" and (more or n["conversation_id"] in ids) for n in notices):
                 self.list(agent_id, counts=bool(moved))
             shown = self.messages.get(agent_id, set())
-            about_open = [n for n in notices if n["conversation_id"] == self.open.get(agent_id)]
-            if any(not (n["kind"] == "message_update" and n.get("status") and n["message_id"] in shown)
-                   for n in about_open):
-                # (a receipt of a message shown is shown from the notice itself)
-                self.refresh_open(agent_id, new_message=any(n["kind"] == "message" for n in about_open))
+            if any(n["conversation_id"] == self.open.get(agent_id) and not (
+                    n["kind"] == "message_update" and n.get("status") and n["message_id"] in shown) for n in notices):
+                self.refresh_open(agent_id)      # a receipt of a message shown is shown from the notice itself
 
-    def refresh_open(self, agent_id: str, new_message: bool = False) -> None:
-        """The open conversation again (``store.refreshOpen``): after a new message in it, with the assist panel
-        (``?include=assist``), which the panel takes when its message count is the one read with it."""
+    def refresh_open(self, agent_id: str) -> None:
         before = self.shown.get(agent_id)
-        conversation = self._conversation(agent_id, include="assist" if new_message else "")
+        self._conversation(agent_id)
         messages, inbound = self.shown[agent_id]
-        if before and messages != before[0] and (conversation.get("included") or {}).get("assist") is None:
+        if before and messages != before[0]:
             self._assist(agent_id)
         if before and inbound != before[1]:
             self._orders(agent_id)

@@ -17,8 +17,12 @@
   list (**Mine**) with the message's text. This includes routing (the router assigns it from the work
   queue, then the assignment's notice), so it is longer than a message of an open conversation.
 
-Writes ``bundle_kb_gzip``, ``first_load_ms``, ``live_update_ms``, ``new_conversation_ms``, ``environment``
-and ``date`` under the ``inbox``
+- ``open_conversation_ms``: a click on that customer's conversation in the list, coming from another
+  customer's (shown, its panels loaded): to its last message on the timeline (``timeline``), and to its
+  customer, orders and assist panels loaded, none of them still saying "Loading…" (``panels``); p50 and max.
+
+Writes ``bundle_kb_gzip``, ``first_load_ms``, ``live_update_ms``, ``open_conversation_ms``,
+``new_conversation_ms``, ``environment`` and ``date`` under the ``inbox``
 key of bench/results.json (read, changed, written back: every other key, e.g. ``inbox.ws_notice_ms``
 of ``python -m bench.live``, stays).
 """
@@ -76,9 +80,14 @@ def _resolve_all(stack: LocalStack, agent: str) -> set[str]:
 
 
 LIVE_STATUS = "[role=status][aria-label='Live updates: connected']"
+# the open conversation shown, and none of its side panels still loading (the panels say "Loading…" until they have it)
+PANELS_LOADED = ("document.querySelector('[aria-label=Timeline]') !== null && "
+                 "![...document.querySelectorAll('aside .muted, section.card .muted')]"
+                 ".some((e) => e.textContent === 'Loading…')")
 
 
-def browser_figures(stack: LocalStack, samples: int, live_samples: int, new_samples: int) -> dict[str, Any]:
+def browser_figures(stack: LocalStack, samples: int, live_samples: int, new_samples: int,
+                    open_samples: int = 10) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     session = json.dumps({"idToken": stack.token("alice"), "expiresAt": int(time.time() * 1000) + 3_000_000,
@@ -86,6 +95,8 @@ def browser_figures(stack: LocalStack, samples: int, live_samples: int, new_samp
     loads: list[float] = []
     live: list[float] = []
     fresh: list[float] = []
+    opened: list[float] = []
+    settled: list[float] = []
     stamp = int(time.time())
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
@@ -149,6 +160,21 @@ def browser_figures(stack: LocalStack, samples: int, live_samples: int, new_samp
                 else:
                     raise RuntimeError(f"sample {i}: no notice frame of the message reached the page")
                 page.wait_for_timeout(1000)          # customers write seconds apart: let the refetches settle
+            # opening it again from another customer's conversation: its timeline, then every side panel loaded
+            other = f"+1415558{stamp % 100:02d}98"
+            _send_sms(stack, other, "another customer", f"SM{stamp:020d}{98:012d}")
+            last = f"live update {stamp} {live_samples - 1}"
+            for _ in range(open_samples):
+                page.locator(f"ul.conversations li:has-text('{other}') button").first.click(timeout=30_000)
+                timeline.get_by_text("another customer").wait_for(timeout=30_000)
+                page.wait_for_function(PANELS_LOADED, timeout=30_000)
+                page.wait_for_timeout(500)
+                started = time.perf_counter()
+                page.locator(f"ul.conversations li:has-text('{phone}') button").first.click(timeout=30_000)
+                timeline.get_by_text(last).wait_for(timeout=30_000)
+                opened.append((time.perf_counter() - started) * 1000)
+                page.wait_for_function(PANELS_LOADED, timeout=30_000, polling=10)
+                settled.append((time.perf_counter() - started) * 1000)
             _resolve_all(stack, "alice")
             context.close()
         finally:
@@ -160,6 +186,12 @@ def browser_figures(stack: LocalStack, samples: int, live_samples: int, new_samp
                            "what": "webhook 200 -> the message on the open conversation's timeline",
                            "transport": "WebSocket (config.json wsUrl = the stack's WebSocket API); "
                                         "every sample's notice frame seen by the page"},
+        "open_conversation_ms": {
+            "timeline": {"p50": round(percentile(opened, 50) or 0), "max": round(max(opened))},
+            "panels": {"p50": round(percentile(settled, 50) or 0), "max": round(max(settled))},
+            "samples": len(opened),
+            "what": "a click on a conversation in the list (coming from another) -> its last message on the timeline "
+                    "(timeline), and -> its customer, orders and assist panels loaded (panels)"},
         "new_conversation_ms": {"p50": round(percentile(fresh, 50) or 0), "p95": round(percentile(fresh, 95) or 0),
                                 "max": round(max(fresh)), "samples": len(fresh),
                                 "what": "webhook 200 -> a new customer's conversation in Mine (routing included)"},

@@ -415,8 +415,11 @@ def _orders(who: Caller, conv: Conversation) -> OrderPanelOut:
     return OrderPanelOut.of(order_lookup.panel(conv), order_actions.allowed(who))
 
 
-opener = opened.Opener(customer=_customer, orders=_orders, assist=_assist,
-                       duplicates=lambda who, customer_id: DuplicateList.of(customer_desk.duplicates(who, customer_id)))
+# the opening's orders come from the cache alone: a conversation never waits for the shop to show (its panel asks)
+opener = opened.Opener(customer=_customer, assist=_assist,
+                       duplicates=lambda who, customer_id: DuplicateList.of(customer_desk.duplicates(who, customer_id)),
+                       orders=lambda who, conv: OrderPanelOut.of(order_lookup.panel(conv, cached_only=True),
+                                                                 order_actions.allowed(who)))
 
 
 @app.post("/agent/conversations/<conversation_id>/orders/<order_id>/cancel",

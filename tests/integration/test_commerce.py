@@ -331,6 +331,22 @@ def test_a_conversation_opened_with_its_panels_answers_each_as_its_own_route(des
     assert only["assist"] is not None and only["customer"] is only["duplicates"] is only["orders"] is None
 
 
+def test_a_conversation_opened_with_its_panels_never_waits_for_the_shop(desk: Any, shop: dict[str, str]) -> None:
+    # Given a customer whose orders nobody has read yet (not cached)
+    conv = customer_writes(desk, "+14155550106", "where is my order 1002?", "SM" + "d1" * 16)
+    path = f"/agent/conversations/{conv}"
+    # When the conversation is opened with every panel
+    status, opened = agent_call(desk, shop, "GET", path, query="include=customer,duplicates,orders,assist")
+    # Then the orders are left out (the platform was not asked), the rest answered
+    assert status == 200 and opened["included"]["orders"] is None
+    assert opened["included"]["customer"] is not None and opened["included"]["assist"] is not None
+    # and the panel's own route reads them through the platform, after which an opening has them from the cache
+    panel = agent_call(desk, shop, "GET", path + "/orders")[1]
+    assert panel["source"] == "platform" and [o["name"] for o in panel["items"]] == ["#1002"]
+    again = agent_call(desk, shop, "GET", path, query="include=orders")[1]["included"]["orders"]
+    assert again["source"] == "cache" and [o["name"] for o in again["items"]] == ["#1002"]
+
+
 @pytest.mark.parametrize("include", ["orders,everything", "customer;orders", "x" * 65])
 def test_an_include_that_names_no_panel_is_refused(desk: Any, shop: dict[str, str], include: str) -> None:
     conv = customer_writes(desk, "+14155550105", "hello", "SM" + "c9" * 16)

@@ -68,7 +68,7 @@ describe("opening a conversation", () => {
   it("the assist panel takes a part only for the messages it was read with", async () => {
     const asked = server({ "/agent/conversations/c1?include": { ...testConversation("c1", { message_count: 3 }), included } });
     const api = new Api("https://api.test", async () => "t");
-    await api.conversation("c1", "assist"); // a refresh after a new message
+    await api.conversation("c1", "assist"); // a read with the assist panel alone
     await api.assist("c1", 4); // a message later than that read: its own read
     expect(await api.assist("c1", 3)).toEqual(included.assist);
     expect(asked).toEqual(["/agent/conversations/c1?include=assist", "/agent/conversations/c1/assist"]);

@@ -127,25 +127,6 @@ describe("Store", () => {
     expect(calls).toEqual(["open c2", "get c2", "open c1"]);
   });
 
-  it("a new message in the open conversation refetches it with its assist panel, anything else without", async () => {
-    const { api, calls } = fakeApi({
-      conversation: vi.fn(async (id: string, include?: string) => {
-        calls.push(`get ${id}${include ? ` +${include}` : ""}`);
-        return conv(id, { messages: [] });
-      }),
-    });
-    const store = new Store(api);
-    await store.loadList();
-    await store.openConversation("c2");
-    calls.length = 0;
-    const notice = { type: "change" as const, cursor: "x", conversation_id: "c2", at: "" };
-    store.applyChange({ ...notice, kind: "conversation", message_id: null });
-    await vi.advanceTimersByTimeAsync(200);
-    store.applyChange({ ...notice, kind: "message", message_id: "m7" });
-    await vi.advanceTimersByTimeAsync(200);
-    expect(calls.filter((c) => c.startsWith("get"))).toEqual(["get c2", "get c2 +assist"]);
-  });
-
   it("once the whole list is loaded, a new message elsewhere refetches nothing", async () => {
     const { api, calls } = fakeApi();
     const store = new Store(api);

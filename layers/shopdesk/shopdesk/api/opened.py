@@ -6,7 +6,8 @@ conversation opened: five requests, five invocations, three audit records. With 
 own request answers them too (sideloading, as Zendesk's ``include=`` does), read side by side in the function,
 each through exactly the use case its own route calls, with the caller's access applied by that use case.
 
-A part that cannot be answered (the customer is not the caller's, the shop platform is down) is left out and
+A part that cannot be answered at once (the customer is not the caller's; orders not all cached, which the
+panel's own route reads through the shop platform: the conversation never waits for the shop) is left out and
 its reason logged; the app reads a part it did not get through the part's own route, which answers the error as
 it always did. The reads that reveal personal data (profile, duplicates, orders) make the request one audit
 record naming what it revealed (``audit.revealed``); a plain read of the conversation is not audited, as

@@ -18,10 +18,15 @@ from shopdesk.commerce import Commerce, CommerceUnavailable, ordering
 from shopdesk.commerce.models import Order
 from shopdesk.commerce.numbers import order_numbers
 from shopdesk.dal.commerce import CommerceStore, still_pointing
+from shopdesk.errors import ShopdeskError
 from shopdesk.models import Conversation, Direction, Identity
 from shopdesk.phone import to_e164
 
 logger = Logger(child=True)
+
+
+class NotCached(ShopdeskError):
+    """The panel needs the platform, and the caller asked for the cache alone."""
 
 Source = Literal["cache", "platform", "none"]
 
@@ -80,12 +85,14 @@ class OrderLookup:
     limit: int = 10              # orders in the panel
     per_lookup: int = 5          # recent orders asked of the platform per email or phone (Shopify query cost)
 
-    def panel(self, conv: Conversation) -> OrderPanel:
-        return self.find(conversation_identities(conv), named_numbers(conv))
+    def panel(self, conv: Conversation, *, cached_only: bool = False) -> OrderPanel:
+        return self.find(conversation_identities(conv), named_numbers(conv), cached_only=cached_only)
 
-    def find(self, identities: Sequence[Identity], numbers: Sequence[str] = ()) -> OrderPanel:
+    def find(self, identities: Sequence[Identity], numbers: Sequence[str] = (), *,
+             cached_only: bool = False) -> OrderPanel:
         """Orders of these identities and numbers (the port's callers: the conversation panel, and a
-        customer's page once customers are linked across channels)."""
+        customer's page once customers are linked across channels). ``cached_only``: NotCached rather than
+        asking the platform (a conversation opening with its panels does not wait for the shop)."""
         if self.commerce is None and self.store.platform == "none":
             return OrderPanel([], list(identities), list(numbers), "none")
         found: dict[str, FoundOrder] = {}
@@ -100,6 +107,8 @@ class OrderLookup:
         for (kind, value), ref in refs.items():
             orders = still_pointing(ref, cached, kind, value)
             if not (ref.complete and len(orders) == len(ref.order_ids)) and self.commerce is not None:
+                if cached_only:
+                    raise NotCached(f"orders of a {kind} are not all cached")
                 orders, asked = self._ask(kind, value, orders, warnings)
                 source = "platform" if asked else source
             for order in orders:
