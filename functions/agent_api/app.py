@@ -344,11 +344,15 @@ def get_customer(customer_id: CustomerId, limit: Annotated[int, Query(ge=1, le=1
 @app.get("/agent/customers/<customer_id>/duplicates", summary="Customers who are likely the same person, with evidence",
          responses=problems.responses(200, 403, 404))
 def customer_duplicates(customer_id: CustomerId) -> DuplicateList:
-    return DuplicateList.of(customer_desk.duplicates(caller(app.current_event), customer_id))
+    return _duplicates(caller(app.current_event), customer_id)
 
 
 def _customer(who: Caller, customer_id: str) -> CustomerOut:
     return CustomerOut.of(customer_desk.get(who, customer_id))
+
+
+def _duplicates(who: Caller, customer_id: str) -> DuplicateList:
+    return DuplicateList.of(customer_desk.duplicates(who, customer_id))
 
 
 # A merge or an unmerge: a customer with themselves (400), not the caller's (403), no such customer or merge
@@ -400,7 +404,8 @@ def assist_conversation(conversation_id: ConversationId) -> AssistOut:
 
 
 def _assist(who: Caller, conv: Conversation) -> AssistOut:
-    return opened.assist_out(assistant.for_conversation(who, conv))
+    decision = assistant.for_conversation(who, conv)
+    return AssistOut(suggestion=AssistAnswer.of(decision) if decision else None)
 
 
 @app.get("/agent/conversations/<conversation_id>/orders",
@@ -411,15 +416,13 @@ def list_orders(conversation_id: ConversationId) -> OrderPanelOut:
     return _orders(who, inbox.get(who, conversation_id))
 
 
-def _orders(who: Caller, conv: Conversation) -> OrderPanelOut:
-    return OrderPanelOut.of(order_lookup.panel(conv), order_actions.allowed(who))
+def _orders(who: Caller, conv: Conversation, cached_only: bool = False) -> OrderPanelOut:
+    return OrderPanelOut.of(order_lookup.panel(conv, cached_only=cached_only), order_actions.allowed(who))
 
 
 # the opening's orders come from the cache alone: a conversation never waits for the shop to show (its panel asks)
-opener = opened.Opener(customer=_customer, assist=_assist,
-                       duplicates=lambda who, customer_id: DuplicateList.of(customer_desk.duplicates(who, customer_id)),
-                       orders=lambda who, conv: OrderPanelOut.of(order_lookup.panel(conv, cached_only=True),
-                                                                 order_actions.allowed(who)))
+opener = opened.Opener(customer=_customer, duplicates=_duplicates, assist=_assist,
+                       orders=lambda who, conv: _orders(who, conv, cached_only=True))
 
 
 @app.post("/agent/conversations/<conversation_id>/orders/<order_id>/cancel",

@@ -352,23 +352,21 @@ export class Store {
     }
     const index = this.visible().findIndex((c) => c.id === id);
     this.set({ openId: id, open: this.state.open?.id === id ? this.state.open : null, ...(index >= 0 ? { selected: index } : {}) });
-    try {
-      // with its side panels, which take them from the api as they mount (one shown already does not mount again)
-      const shown = this.state.open?.id === id;
-      const conv = await (shown ? this.api.conversation(id) : this.api.openConversation(id));
-      if (this.state.openId === id) this.set({ open: conv, now: Date.now() });
-    } catch (error) {
-      if (this.state.openId === id) this.fail(error);
-    }
+    // with its side panels, which take them from the api as they mount (one shown already does not mount again)
+    await this.readOpen(this.state.open?.id === id ? this.api.conversation : this.api.openConversation);
   }
 
   /** The open conversation again (alone: its panels read again by themselves when they must, after it shows; the
    * assist panel in the same request made a new message show 0.5 s later on this machine, bench/README.md). */
   async refreshOpen(): Promise<void> {
+    await this.readOpen(this.api.conversation);
+  }
+
+  private async readOpen(read: (id: string) => Promise<Conversation>): Promise<void> {
     const id = this.state.openId;
     if (!id) return;
     try {
-      const conv = await this.api.conversation(id);
+      const conv = await read(id);
       if (this.state.openId === id) this.set({ open: conv, now: Date.now() });
     } catch (error) {
       if (this.state.openId === id) this.fail(error);

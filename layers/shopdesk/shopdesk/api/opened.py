@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field
 from shopdesk.api.agent import ConversationOut
 from shopdesk.api.commerce import OrderPanelOut
 from shopdesk.api.customers import CustomerOut, DuplicateList
-from shopdesk.api.kb import AssistAnswer, AssistOut
+from shopdesk.api.kb import AssistOut
 from shopdesk.errors import BadRequest, ShopdeskError
 from shopdesk.models import Conversation
 from shopdesk.privacy import audit
@@ -92,7 +92,3 @@ class Opener:
         if revealed:
             audit.revealed(customer_id=conv.customer.id, conversation_id=conv.id, included=revealed)
         return Included(**answered)
-
-
-def assist_out(decision: Any) -> AssistOut:
-    return AssistOut(suggestion=AssistAnswer.of(decision) if decision else None)
