@@ -45,3 +45,8 @@ export function fileSize(bytes: number): string {
   if (bytes < 1_000_000) return `${Math.round(bytes / 1000)} KB`;
   return `${(bytes / 1_000_000).toFixed(1).replace(/\.0$/, "")} MB`;
 }
+
+/** An agent as people know them: their name when the desk has one, their id otherwise. */
+export function agentName(agents: readonly { id: string; name?: string | null }[], id: string): string {
+  return agents.find((a) => a.id === id)?.name || id;
+}

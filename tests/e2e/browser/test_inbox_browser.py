@@ -177,7 +177,7 @@ def test_transfer_to_bob_with_a_note_reaches_his_open_inbox(stack, open_inbox):
     alice.get_by_label("Transfer to").select_option("bob")
     alice.get_by_label("Hand-off note").fill("Bob handles damaged parcels")
     alice.get_by_role("button", name="Transfer", exact=True).click()
-    expect(alice.get_by_text("Assigned to bob")).to_be_visible()
+    expect(alice.get_by_text("Assigned to Bob Example")).to_be_visible()
 
     # bob's inbox, open all along, shows it without a reload, with the hand-off note on the timeline
     item = conversation_item(bob, "+14155550202")

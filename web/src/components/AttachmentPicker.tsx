@@ -82,7 +82,10 @@ export function AttachmentPicker({
         }}
       />
       <button type="button" class="btn" aria-label={t("attachFiles")} title={t("attachFiles")} disabled={disabled} onClick={() => input.current?.click()}>
-        📎 {t("attach")}
+        <svg class="icon" viewBox="0 0 24 24" width="14" height="14" aria-hidden="true">
+          <path d="M21 11.5l-8.6 8.6a5.5 5.5 0 0 1-7.8-7.8l8.6-8.6a3.7 3.7 0 0 1 5.2 5.2l-8.6 8.6a1.8 1.8 0 0 1-2.6-2.6l7.9-7.9" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" />
+        </svg>{" "}
+        {t("attach")}
       </button>
       {pending.length > 0 && (
         <ul class="attach-chips" aria-label={t("attachments")}>

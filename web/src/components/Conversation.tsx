@@ -2,6 +2,7 @@ import { useState } from "preact/hooks";
 import type { BotState, Conversation as ConversationData } from "../api";
 import { customerLabel } from "../channels";
 import { useApp } from "../context";
+import { agentName } from "../format";
 import { useStore } from "../store";
 import { AssistPanel } from "./AssistPanel";
 import { Composer } from "./Composer";
@@ -13,7 +14,7 @@ import { Timeline } from "./Timeline";
 
 export function Conversation({ onOpen }: { onOpen: (id: string | null) => void }) {
   const { store, t } = useApp();
-  const { open } = useStore(store);
+  const { open, agents } = useStore(store);
   const [insertion, setInsertion] = useState<{ text: string; n: number } | null>(null);
   if (!open) return <p class="empty">{t("loading")}</p>;
   const name = customerLabel(open.customer, t("customerUnknown"));
@@ -27,7 +28,7 @@ export function Conversation({ onOpen }: { onOpen: (id: string | null) => void }
             <p class="muted small">
               <span class={`chip status-${open.status}`}>{t(`status.${open.status}`)}</span>{" "}
               <span class={`chip priority-${open.priority}`}>{t(`priority.${open.priority}`)}</span>{" "}
-              {open.team} · {open.assignee ? t("assignedTo", { agent: open.assignee }) : t("unassigned")}{" "}
+              {open.team} · {open.assignee ? t("assignedTo", { agent: agentName(agents, open.assignee) }) : t("unassigned")}{" "}
               <LabelChips conv={open} />
               {bot && (
                 <>

@@ -3,7 +3,7 @@ import { useEffect, useRef } from "preact/hooks";
 import type { ConversationStatus, Priority, View } from "../api";
 import { CHANNELS, channelName, customerLabel } from "../channels";
 import { useApp } from "../context";
-import { formatDuration, formatTime } from "../format";
+import { agentName, formatDuration, formatTime } from "../format";
 import { addable } from "../labels";
 import { useStore } from "../store";
 import { LabelChips } from "./Labels";
@@ -128,7 +128,7 @@ export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLU
                     </span>
                   )}
                   <LabelChips conv={c} />
-                  {state.view !== "mine" && <span class="assignee">{c.assignee ?? t("unassigned")}</span>}
+                  {state.view !== "mine" && <span class="assignee">{c.assignee ? agentName(state.agents, c.assignee) : t("unassigned")}</span>}
                 </span>
               </button>
             </li>

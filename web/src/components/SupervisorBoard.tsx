@@ -2,7 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { AdminAgent, SlaEvent } from "../api";
 import type { MessageKey } from "../i18n";
 import { useApp } from "../context";
-import { formatDuration, formatFull, formatTime } from "../format";
+import { agentName, formatDuration, formatFull, formatTime } from "../format";
 import { useStore } from "../store";
 
 interface TeamRow {
@@ -117,7 +117,7 @@ export function SupervisorBoard() {
               <li key={`${e.at}#${e.conversation_id}#${e.target}#${e.kind}`} class={e.kind === "breach" ? "sla-breached" : "sla-warning"}>
                 <a href={`/c/${encodeURIComponent(e.conversation_id)}`}>{e.customer_name || e.conversation_id}</a> ·{" "}
                 {t(e.kind === "breach" ? "sla.breached" : e.kind === "risk" ? "sla.risk" : "sla.warning")} · {t(`sla.${e.target}` as MessageKey)} · {e.team ?? "—"} ·{" "}
-                {e.assignee ?? t("unassigned")} ·{" "}
+                {e.assignee ? agentName(agents, e.assignee) : t("unassigned")} ·{" "}
                 <time dateTime={e.at} title={formatFull(e.at, locale, timeZone)}>
                   {formatTime(e.at, locale, new Date(now), timeZone)}
                 </time>

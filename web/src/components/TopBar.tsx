@@ -65,7 +65,7 @@ export function TopBar({ route }: { route: Route }) {
       )}
       <LanguagePicker locale={locale} setLocale={setLocale} label={t("language")} />
       <span class="who">{who.name}</span>
-      <button class="btn" onClick={() => auth.signOut()}>
+      <button class="btn" title={who.name} onClick={() => auth.signOut()}>
         {t("signOut")}
       </button>
     </header>
