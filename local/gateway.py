@@ -359,10 +359,19 @@ class Gateway:
         return self._invoke_route(request)
 
     def _web_app(self, request: Request) -> Reply | None:
-        """The inbox (web/dist) for a GET no API route claims: its files, config.json, else index.html."""
+        """The inbox (web/dist) for a GET no API route claims: its files, config.json, else index.html.
+
+        A path under an API's prefix is the API's (an unknown one answers the API's JSON 404), except a page the
+        browser navigates to that no route serves: the app's own pages share first segments with the APIs
+        (``/reports`` the page, ``/reports/summary`` the API), and a reload must give the app back, as a
+        development server's history fallback does for requests that accept HTML. In AWS the app has its own
+        origin (CloudFront), so nothing there overlaps."""
         if self.webapp is None or request.method not in ("GET", "HEAD") or self.router.default is not None:
             return None
-        if request.path.strip("/").split("/")[0] in self._api_prefixes:
+        navigation = "text/html" in request.header_dict.get("accept", "")
+        if request.path.strip("/").split("/")[0] in self._api_prefixes and not (
+            navigation and self.router.match(request.method, request.path) is None
+        ):
             return None
         served = self.webapp.config(self.stack) if request.path == "/config.json" else self.webapp.file(request.path)
         return Reply(served.status, served.headers, served.body, "web app")

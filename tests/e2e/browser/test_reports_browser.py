@@ -37,3 +37,21 @@ def test_the_reports_page_lists_the_weeks_top_contact_reasons(stack, open_inbox)
     expect(table.get_by_role("columnheader", name="Change from last week")).to_be_visible()
     assert axe_violations(page) == []
     assert page.errors == []                        # type: ignore[attr-defined]
+
+
+def test_a_reload_of_an_app_page_under_an_api_prefix_gives_the_app_back(stack, open_inbox):
+    """``/reports`` is the app's page and ``/reports/...`` the reports API: a reload (a navigation, which accepts
+    HTML) of the page gets the app, while the API's paths, known or not, stay the API's."""
+    page = open_inbox("alice")
+    page.get_by_role("link", name="Reports").click()
+    expect(page.get_by_role("heading", name="Reports", level=1)).to_be_visible()
+    page.reload()
+    expect(page.get_by_role("heading", name="Reports", level=1)).to_be_visible()
+    assert page.errors == []                        # type: ignore[attr-defined]
+
+    html = {"Accept": "text/html,application/xhtml+xml"}
+    unknown = stack.get("/reports/no-such-report", headers={"Accept": "application/json"})
+    assert unknown.status == 404 and unknown.json() == {"message": "Not Found"}
+    known = stack.get("/reports/summary", headers=html)       # a route's own answer, even to a browser
+    assert known.status == 401 and "json" in known.headers["content-type"]
+    assert stack.get("/reports", headers={"Accept": "application/json"}).status == 404
