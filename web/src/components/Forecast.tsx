@@ -162,7 +162,7 @@ export function ForecastAndStaffing() {
           {field("targetMinutes", t("reports.targetMinutes"), "1")}
           {field("concurrency", t("reports.concurrency"), "1")}
           {field("goalPercent", t("reports.goalPercent"), "1")}
-          <button type="submit">{t("reports.plan")}</button>
+          <button type="submit" class="btn">{t("reports.plan")}</button>
         </form>
         {badInputs && (
           <p class="error" role="alert">

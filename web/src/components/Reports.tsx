@@ -78,6 +78,7 @@ export function Reports() {
           </div>
           <div class="card">
             <h3>{t("reports.sla")}</h3>
+            {!Object.keys(summary.sla.compliance_by_target).length && <p class="muted">{t("none")}</p>}
             <ul class="bars" aria-label={t("reports.sla")}>
               {Object.entries(summary.sla.compliance_by_target).map(([target, value]) => (
                 <li key={target}>
