@@ -148,7 +148,8 @@ labels = LabelDesk(Labels(table), composer)
 macros = MacroDesk(Macros(table), canned, Labels(table), agents, config_store, book, composer, inbox)
 
 search = Search(SearchReads(table), agents, search_for(SearchSettings.from_env()),
-                cached_orders(store_for(commerce_settings)) if commerce_settings.platform != "none" else None)
+                cached_orders(store_for(commerce_settings)) if commerce_settings.platform != "none" else None,
+                phone_region=commerce_settings.default_phone_region)
 
 assistant = Assistant(IndexCache(KnowledgeBase(table), embedder_for(settings.kb_embedder),
                                  refresh_seconds=settings.kb_refresh_seconds),

@@ -81,6 +81,17 @@ def test_exact_keys_phone_id_and_status_filter(search_desk):
         assert search(desk, "admin", bad)[0] == 400, bad
 
 
+def test_a_phone_typed_without_its_country_code_is_found_in_the_shops_region(search_desk):
+    desk = search_desk
+    desk.env["DEFAULT_PHONE_REGION"] = "NL"
+    conv = customer_writes(desk, "+31612340009", "hallo", "SMs9")
+    for q in ("06 1234 0009", "06-12340009", "+31 6 1234 0009"):
+        status, answer = search(desk, "admin", q)
+        assert status == 200 and ids(answer) == {conv}, (q, answer)
+        assert answer["conversations"][0]["matched"] == "phone"
+    assert ids(search(desk, "admin", "06 1234 0008")[1]) == set()
+
+
 def test_another_teams_conversation_never_appears(search_desk):
     desk = search_desk
     stream = Stream(desk)

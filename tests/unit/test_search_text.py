@@ -92,9 +92,30 @@ def test_a_query_with_an_unknown_filter_or_nothing_to_find_is_refused(q):
         parse(q)
 
 
-def test_a_phone_without_its_country_code_is_not_a_phone():
+def test_a_phone_without_its_country_code_is_not_a_phone_without_the_shops_region():
     assert parse_phone("06 1234 5678") is None
     assert parse_phone("0031 6 1234 5678") == "+31612345678"
+
+
+@pytest.mark.parametrize(("q", "region", "phone"), [
+    ("06 1234 5678", "NL", "+31612345678"),
+    ("(415) 555-0101", "US", "+14155550101"),
+    ("415 555 0101", "US", "+14155550101"),
+    ("1-415-555-0101", "US", "+14155550101"),
+    ("+31 6 1234 5678", "US", "+31612345678"),      # written with its country code: that country, whatever the shop's
+    ("0031 6 1234 5678", "US", "+31612345678"),
+    ("011 31 6 1234 5678", "US", "+31612345678"),  # the US way to dial abroad
+    ("(415) 555-0101", None, None),                 # no region, no national numbers
+    ("1001", "US", None),                           # an order number is not a possible phone
+])
+def test_a_national_number_is_the_shops_region_phone(q, region, phone):
+    assert parse(q, region).phone == phone
+
+
+def test_a_national_number_is_still_an_order_number_and_a_handle_too():
+    parsed = parse("5512345678", "US")
+    assert parsed.phone == "+15512345678"
+    assert parsed.order_numbers == ("5512345678",) and parsed.handle == "5512345678"
 
 
 def test_the_indexers_stream_filter_passes_messages_and_removed_conversations_only():

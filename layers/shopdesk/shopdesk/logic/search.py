@@ -3,7 +3,7 @@
 The query is read first for exact keys (``parse``), each answered with one or two requests:
 
 - a conversation id (``c_<ULID>``): one BatchGetItem of the conversation;
-- an email address, a phone number (E.164, ``shopdesk.phone``), a
+- an email address, a phone number (E.164, ``shopdesk.phone``; national ones in the shop's region), a
   handle (``@name`` or a provider id: Telegram, Messenger, Instagram, WhatsApp user ids, web-chat visitor
   ids): one BatchGetItem of every identity item the term may be, then one BatchGetItem of the customers and
   one ``ByCustomer`` Query per customer (at most ``MAX_CUSTOMERS``, ``PER_CUSTOMER`` conversations each);
@@ -66,14 +66,16 @@ class ParsedQuery:
     order_numbers: tuple[str, ...] = ()
 
 
-def parse_phone(raw: str) -> str | None:
-    """E.164 for a number written with its country code (``+31 6 1234 5678``, ``0031…``), else None
-    (``shopdesk.phone``: libphonenumber)."""
-    return to_e164(raw)
+def parse_phone(raw: str, region: str | None = None) -> str | None:
+    """E.164 for a number written with its country code (``+31 6 1234 5678``, ``0031…``), or, given the shop's
+    region, a national one as agents and customers of that country write it (``(415) 555-0101`` in ``US``,
+    ``06 1234 5678`` in ``NL``); else None (``shopdesk.phone``: libphonenumber)."""
+    return to_e164(raw) or (to_e164(raw, region) if region else None)
 
 
-def parse(q: str) -> ParsedQuery:
-    """Split a search text into filters, the exact key it may be, and the words for full text.
+def parse(q: str, region: str | None = None) -> ParsedQuery:
+    """Split a search text into filters, the exact key it may be, and the words for full text. ``region``: the
+    shop's country, for phone numbers written without their country code.
 
     BadRequest for an unknown filter or status, or a text with nothing to search for.
     """
@@ -100,7 +102,7 @@ def parse(q: str) -> ParsedQuery:
             numbers = [rest.lstrip("#")]
         if numbers:
             key["order_numbers"] = tuple(numbers)
-        if _PHONE_CHARS.match(rest) and (phone := parse_phone(rest)):
+        if _PHONE_CHARS.match(rest) and (phone := parse_phone(rest, region)):
             key["phone"] = phone
         handle = rest.lstrip("@")
         if " " not in rest and _HANDLE.match(rest) and (not handle.isdigit() or len(handle) >= 5):
@@ -148,9 +150,10 @@ class Search:
     agents: Agents
     index: SearchIndex | None
     orders_by_number: Callable[[str], list[Order]] | None = None     # commerce cache: number -> orders
+    phone_region: str | None = None        # the shop's country: a national number typed in the box is its phone
 
     def search(self, caller: Caller, q: str, limit: int = 20) -> Found:
-        query = parse(q)
+        query = parse(q, self.phone_region)
         found = Found()
         conversations: dict[str, Conversation] = {}
         customers: dict[str, Customer] = {}
