@@ -167,7 +167,7 @@ def test_a_suggested_duplicate_is_merged_with_a_reason_then_the_merge_is_undone(
     expect(identities).to_contain_text("+14155550225")
     expect(panel.get_by_role("region", name="History on every channel")).to_contain_text("Hello from my second phone")
     events = panel.get_by_role("region", name="Merges and links")
-    expect(events).to_contain_text("alice merged")
+    expect(events).to_contain_text("Alice Example merged")
     expect(events).to_contain_text("Same person, two phones")
     merged = conversation_of(stack, "alice", "+14155550224")["customer"]["id"]
     assert conversation_of(stack, "alice", "+14155550225")["customer"]["id"] == merged
@@ -176,7 +176,7 @@ def test_a_suggested_duplicate_is_merged_with_a_reason_then_the_merge_is_undone(
     events.get_by_role("button", name="Undo this merge").click()
 
     # Then both customers are as they were, and the undo is on the timeline too
-    expect(events).to_contain_text("alice undid the merge")
+    expect(events).to_contain_text("Alice Example undid the merge")
     expect(events.get_by_role("button", name="Undo this merge")).to_have_count(0)
     expect(identities).not_to_contain_text("+14155550225")
     assert stack.wait_for(lambda: conversation_of(stack, "alice", "+14155550225")["customer"]["id"] != merged)

@@ -116,7 +116,7 @@ export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLU
                   {c.priority !== "normal" && <span class={`chip priority-${c.priority}`}>{t(`priority.${c.priority}`)}</span>}
                   <Mood sentiment={c.sentiment} urgent={c.urgent} t={t} />
                   {c.status !== "open" && <span class="chip">{t(`status.${c.status}`)}</span>}
-                  {c.mention && c.mention.unread > 0 && <span class="chip mention-unread" title={t("mention.by", { agent: c.mention.by ?? "" })}>@ {t("mention.unread")}</span>}
+                  {c.mention && c.mention.unread > 0 && <span class="chip mention-unread" title={t("mention.by", { agent: c.mention.by ? agentName(state.agents, c.mention.by) : "" })}>@ {t("mention.unread")}</span>}
                   {sla.breached ? (
                     <span class="chip sla-breached">{t("sla.breached")}</span>
                   ) : sla.nextDueMs !== null ? (

@@ -3,7 +3,7 @@ import type { Conversation, Priority } from "../api";
 import { customerLabel } from "../channels";
 import { useApp } from "../context";
 import { useResetOn } from "../resetOn";
-import { formatDuration, formatFull } from "../format";
+import { agentName, formatDuration, formatFull } from "../format";
 import { useStore } from "../store";
 import { slaState } from "../urgency";
 import { CustomerProfile, useCustomer } from "./CustomerProfile";
@@ -82,14 +82,14 @@ function TransferCard({ conv }: { conv: Conversation }) {
     e.preventDefault();
     const target = to || others[0]?.id;
     if (!target) return;
-    const ok = await store.assign(conv.id, target, note.trim() || undefined, t("transferred", { agent: target }));
+    const ok = await store.assign(conv.id, target, note.trim() || undefined, t("transferred", { agent: agentName(agents, target) }));
     if (ok) setNote("");
   };
   return (
     <section class="card">
       <h3>{t("transfer")}</h3>
       {!conv.assignee && (
-        <button class="btn wide" onClick={() => store.assign(conv.id, who.id, undefined, t("transferred", { agent: who.id }))}>
+        <button class="btn wide" onClick={() => store.assign(conv.id, who.id, undefined, t("transferred", { agent: agentName(agents, who.id) }))}>
           {t("assignToMe")}
         </button>
       )}

@@ -1,8 +1,8 @@
 import { useEffect, useState } from "preact/hooks";
-import type { Conversation, CustomerEvent, CustomerProfile as Profile, Duplicate } from "../api";
+import type { Agent, Conversation, CustomerEvent, CustomerProfile as Profile, Duplicate } from "../api";
 import { channelName, customerLabel } from "../channels";
 import { useApp } from "../context";
-import { formatFull, formatTime } from "../format";
+import { agentName, formatFull, formatTime } from "../format";
 import { undoableMerges } from "../customers";
 import { useStore } from "../store";
 
@@ -115,6 +115,7 @@ function HistoryCard(props: { profile: Profile; openId: string; onOpen: (id: str
 
 function CustomerTimeline({ profile, onChanged }: { profile: Profile; onChanged: () => Promise<void> }) {
   const { store, t, locale, timeZone } = useApp();
+  const { agents } = useStore(store);
   const events = profile.timeline ?? [];
   const undoable = undoableMerges(events);
   const [busy, setBusy] = useState(false);
@@ -132,7 +133,7 @@ function CustomerTimeline({ profile, onChanged }: { profile: Profile; onChanged:
       <ol class="plain customer-events">
         {[...events].reverse().map((e) => (
           <li key={e.id}>
-            <span>{eventWords(t, e)}</span>{" "}
+            <span>{eventWords(t, e, agents)}</span>{" "}
             <time class="muted small" dateTime={e.at}>
               {formatFull(e.at, locale, timeZone)}
             </time>
@@ -148,8 +149,8 @@ function CustomerTimeline({ profile, onChanged }: { profile: Profile; onChanged:
   );
 }
 
-function eventWords(t: ReturnType<typeof useApp>["t"], e: CustomerEvent): string {
-  const values = { by: e.by, other: e.other_id ?? "", reason: e.reason, identity: (e.identity ?? "").replace("#", " ") };
+function eventWords(t: ReturnType<typeof useApp>["t"], e: CustomerEvent, agents: readonly Agent[]): string {
+  const values = { by: agentName(agents, e.by), other: e.other_id ?? "", reason: e.reason, identity: (e.identity ?? "").replace("#", " ") };
   return t(`event.${e.kind}`, values);
 }
 

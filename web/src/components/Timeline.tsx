@@ -2,7 +2,7 @@ import { useEffect, useRef } from "preact/hooks";
 import type { Attachment, Conversation, Message } from "../api";
 import { channelName, customerLabel } from "../channels";
 import { useApp } from "../context";
-import { fileSize, formatFull, formatTime } from "../format";
+import { agentName, fileSize, formatFull, formatTime } from "../format";
 import { useStore } from "../store";
 import { Mood } from "./Mood";
 
@@ -25,7 +25,8 @@ export function Timeline({ conv }: { conv: Conversation }) {
 
 function MessageItem({ conv, m }: { conv: Conversation; m: Message }) {
   const { store, t, locale, timeZone } = useApp();
-  const { now } = useStore(store);
+  const { now, agents } = useStore(store);
+  const author = m.author ? agentName(agents, m.author) : null; // agents by name, as everywhere else
   const time = (
     <time dateTime={m.created_at} title={formatFull(m.created_at, locale, timeZone)}>
       {formatTime(m.created_at, locale, new Date(now), timeZone)}
@@ -42,10 +43,10 @@ function MessageItem({ conv, m }: { conv: Conversation; m: Message }) {
     m.direction === "inbound"
       ? customerLabel(conv.customer, t("direction.inbound"))
       : m.direction === "note"
-        ? `${t("direction.note")} · ${m.author ?? ""}`
+        ? `${t("direction.note")} · ${author ?? ""}`
         : m.kind === "acknowledgement"
           ? t("acknowledgement")
-          : `${m.author ?? t("direction.outbound")}`;
+          : (author ?? t("direction.outbound"));
   const failed = m.status ? FAILED.has(m.status) : false;
   return (
     <li class={`msg msg-${m.direction}${failed ? " msg-failed" : ""}`}>
