@@ -90,7 +90,13 @@ def test_a_label_from_the_conversation_menu_and_the_label_filter(stack, open_inb
     page.keyboard.press(" ")
     expect(item).to_have_attribute("aria-checked", "true")
     page.keyboard.press("Escape")
+    expect(menu).to_be_hidden()
     expect(page.locator(".conversation-head")).to_contain_text("Returns")
+    # a click anywhere else closes the menu too
+    page.get_by_role("button", name="Labels…").click()
+    expect(item).to_be_focused()
+    page.locator(".conversation-head h2").click()
+    expect(menu).to_be_hidden()
     expect(conversation_item(page, "+14155550241")).to_contain_text("Returns")
 
     # The label filter keeps only that conversation

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { Conversation } from "../api";
 import { useApp } from "../context";
 import { addable, byId, chipColors, labelsOf } from "../labels";
+import { useResetOn } from "../resetOn";
 import { useStore } from "../store";
 
 /** A conversation's labels as coloured chips (a retired label keeps its chip, marked). */
@@ -42,9 +43,18 @@ export function LabelMenu({ conv }: { conv: Conversation }) {
     if (!all?.length) return;
     all[(index + all.length) % all.length]?.focus();
   };
+  const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
-    if (open) focusItem(0);
+    if (!open) return;
+    focusItem(0);
+    // a click anywhere else closes it, as any menu
+    const outside = (event: MouseEvent) => {
+      if (!box.current?.contains(event.target as Node)) setOpen(false);
+    };
+    document.addEventListener("mousedown", outside);
+    return () => document.removeEventListener("mousedown", outside);
   }, [open]);
+  useResetOn(conv.id, () => setOpen(false)); // another conversation opens with its menu closed
   const close = () => {
     setOpen(false);
     button.current?.focus();
@@ -65,7 +75,18 @@ export function LabelMenu({ conv }: { conv: Conversation }) {
     event.stopPropagation();
   };
   return (
-    <div class="label-menu">
+    <div
+      class="label-menu"
+      ref={box}
+      onKeyDown={(e) => {
+        // Escape closes it also when it has no item to focus (no labels yet)
+        if (open && e.key === "Escape") {
+          e.preventDefault();
+          e.stopPropagation();
+          close();
+        }
+      }}
+    >
       <button
         ref={button}
         class="btn"
