@@ -28,7 +28,9 @@ export function Conversation({ onOpen }: { onOpen: (id: string | null) => void }
             <p class="muted small">
               <span class={`chip status-${open.status}`}>{t(`status.${open.status}`)}</span>{" "}
               <span class={`chip priority-${open.priority}`}>{t(`priority.${open.priority}`)}</span>{" "}
-              {open.team} · {open.assignee ? t("assignedTo", { agent: agentName(agents, open.assignee) }) : t("unassigned")}{" "}
+              <span class="nowrap">
+                {open.team} · {open.assignee ? t("assignedTo", { agent: agentName(agents, open.assignee) }) : t("unassigned")}
+              </span>{" "}
               <LabelChips conv={open} />
               {bot && (
                 <>

@@ -56,7 +56,9 @@ export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLU
       <div class="views" role="group" aria-label={t("views")}>
         {VIEWS.map((v) => (
           <button key={v} class="view" aria-pressed={state.view === v} onClick={() => store.setView(v)}>
-            {t(`view.${v}`)}
+            <span class="view-label" data-label={t(`view.${v}`)}>
+              {t(`view.${v}`)}
+            </span>
             {state.counts[v] !== undefined && (v !== "mentions" || state.counts[v]! > 0) && (
               <span class={v === "mentions" ? "count unread" : "count"} aria-label={v === "mentions" ? t("unreadMentions", { count: state.counts[v]! }) : undefined}>
                 {state.counts[v]}
@@ -86,6 +88,7 @@ export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLU
           </label>
         </div>
       </details>
+      {!list.length && !state.loading && <p class="empty">{t("noConversations")}</p>}
       <ul class="conversations" ref={listRef} aria-label={t("conversations")} aria-busy={state.loading}>
         {list.map((c, i) => {
           const sla = slaState(c, state.now);
@@ -136,7 +139,6 @@ export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLU
         })}
         <li ref={end} class="list-end" aria-hidden="true" />
       </ul>
-      {!list.length && !state.loading && <p class="empty">{t("noConversations")}</p>}
       <SelectionBar />
       {state.nextCursor && (
         <button class="btn wide" onClick={() => store.loadMore()} disabled={state.loading}>

@@ -58,8 +58,11 @@ export function TopBar({ route }: { route: Route }) {
               ))}
             </select>
           </label>
-          <span class="load" title={me.teams.join(", ")}>
-            {t("load", { active: me.active, capacity: me.capacity })}
+          <span class="load" title={`${t("load", { active: me.active, capacity: me.capacity })} · ${me.teams.join(", ")}`}>
+            <span class="load-long">{t("load", { active: me.active, capacity: me.capacity })}</span>
+            <span class="load-short" aria-hidden="true">
+              {me.active}/{me.capacity}
+            </span>
           </span>
         </>
       )}
