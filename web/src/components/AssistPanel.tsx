@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { AssistSuggestion, Conversation } from "../api";
 import { articleInsertion } from "../kbAssist";
 import { useApp } from "../context";
+import { handoffReason } from "./TryBot";
 
 /** Agent assist: the knowledge base's best articles for the customer's latest messages, each inserted into the
  * reply with one click (its text and its link). Read again when the customer writes. */
@@ -28,7 +29,7 @@ export function AssistPanel({ conv, onInsert }: { conv: Conversation; onInsert: 
       <h3 id="assist-title">{t("assist.title")}</h3>
       {!loaded && <p class="muted">{t("loading")}</p>}
       {loaded && suggestion?.handoff_reason && (
-        <p class="muted small">{t("assist.wouldHandOff", { reason: suggestion.handoff_reason.replace(/_/g, " ") })}</p>
+        <p class="muted small">{t("assist.wouldHandOff", { reason: handoffReason(t, suggestion.handoff_reason) })}</p>
       )}
       {loaded && !articles.length && <p class="muted">{t("assist.none")}</p>}
       <ul class="plain assist-list">
@@ -43,6 +44,7 @@ export function AssistPanel({ conv, onInsert }: { conv: Conversation; onInsert: 
             <p class="small assist-text">{a.text}</p>
             <button
               type="button"
+              class="btn btn-small"
               aria-label={t("assist.insertLabel", { title: a.title })}
               onClick={() => onInsert(articleInsertion(a))}
             >

@@ -11,6 +11,7 @@ import { CustomerPanel } from "./CustomerPanel";
 import { LabelChips, LabelMenu } from "./Labels";
 import { MacroPicker } from "./Macros";
 import { Timeline } from "./Timeline";
+import { handoffReason } from "./TryBot";
 
 export function Conversation({ onOpen }: { onOpen: (id: string | null) => void }) {
   const { store, t } = useApp();
@@ -37,7 +38,7 @@ export function Conversation({ onOpen }: { onOpen: (id: string | null) => void }
                   {" "}
                   <span class={`chip bot-${bot.state}`}>
                     {bot.state === "handed_off"
-                      ? t("bot.handed_off", { reason: (bot.handoff_reason ?? "").replace(/_/g, " ") })
+                      ? t("bot.handed_off", { reason: handoffReason(t, bot.handoff_reason ?? "") })
                       : t(`bot.${bot.state}`)}
                   </span>
                 </>
