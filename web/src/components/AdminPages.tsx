@@ -466,6 +466,12 @@ function PoliciesAdmin() {
         </label>
         <fieldset>
           <legend>{t("targetsMinutes")}</legend>
+          <div class="target-row target-head" aria-hidden="true">
+            <span />
+            {TARGETS.map((tg) => (
+              <span key={tg}>{t(`sla.${tg}`)}</span>
+            ))}
+          </div>
           {PRIORITIES.map((pr) => (
             <div class="target-row" key={pr}>
               <span>{t(`priority.${pr}`)}</span>
@@ -486,7 +492,7 @@ function PoliciesAdmin() {
           <legend>{t("appliesTo")}</legend>
           {(["channels", "tiers", "teams"] as const).map((k) => (
             <label class="field" key={k}>
-              <span>{k}</span>
+              <span>{t(`appliesTo.${k}`)}</span>
               <input value={applies[k]} onInput={(e) => setApplies({ ...applies, [k]: (e.target as HTMLInputElement).value })} />
             </label>
           ))}
