@@ -1,6 +1,7 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, sendToBucket, type CannedIn, type CannedResponse } from "../api";
 import { isAdmin, useApp } from "../context";
+import { revealForm } from "../revealForm";
 import { nextLanguage, rowErrors, toBodies, type BodyDraft } from "../tools";
 
 export type ToolScope = "shared" | "personal";
@@ -47,6 +48,7 @@ export function CannedAdmin({ scope }: { scope: ToolScope }) {
   const writes = scope === "personal" || isAdmin(who);
   const [items, setItems] = useState<CannedResponse[]>([]);
   const [editing, setEditing] = useState<CannedResponse | null>(null);
+  const formRef = useRef<HTMLFormElement>(null);
   const [id, setId] = useState("");
   const [title, setTitle] = useState("");
   const [shortcode, setShortcode] = useState("");
@@ -145,7 +147,10 @@ export function CannedAdmin({ scope }: { scope: ToolScope }) {
                 <td>
                   {writes && (
                     <>
-                      <button class="btn btn-small" onClick={() => setEditing(c)}>
+                      <button class="btn btn-small" onClick={() => {
+                        setEditing(c);
+                        revealForm(formRef);
+                      }}>
                         {t("edit")}
                         <span class="visually-hidden">: {c.title}</span>
                       </button>{" "}
@@ -163,10 +168,16 @@ export function CannedAdmin({ scope }: { scope: ToolScope }) {
       )}
       {writes && (
         <>
-          <button class="btn btn-small" onClick={() => setEditing(null)}>
+          <button
+            class="btn btn-small"
+            onClick={() => {
+              setEditing(null);
+              revealForm(formRef);
+            }}
+          >
             + {t("newItem")}
           </button>
-          <form class="card form" onSubmit={submit} aria-label={heading}>
+          <form ref={formRef} class="card form" onSubmit={submit} aria-label={heading}>
             <label class="field">
               <span>{t("id")}</span>
               <input

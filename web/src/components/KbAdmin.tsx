@@ -16,6 +16,7 @@ import {
   type ArticleForm,
   type LineProblem,
 } from "../kb";
+import { revealForm } from "../revealForm";
 import { TryBot } from "./TryBot";
 
 const STATUSES: ArticleStatus[] = ["draft", "published", "retired"];
@@ -33,6 +34,7 @@ export function KbAdmin() {
   const [articles, setArticles] = useState<Article[]>([]);
   const [filter, setFilter] = useState<ArticleFilter>({ language: "", status: "", text: "" });
   const [editing, setEditing] = useState<Article | null>(null);
+  const formRef = useRef<HTMLFormElement>(null);
   const [id, setId] = useState("");
   const [form, setForm] = useState<ArticleForm>(articleForm(null));
   const [message, setMessage] = useState<Shown | null>(null);
@@ -165,7 +167,11 @@ export function KbAdmin() {
                 </td>
                 <td class="kb-actions">
                   {admin && (
-                    <button class="btn btn-small" onClick={() => setEditing(a)} aria-label={`${t("edit")}: ${a.title}`}>
+                    <button class="btn btn-small" onClick={() => {
+                        setEditing(a);
+                        revealForm(formRef);
+                      }}
+                      aria-label={`${t("edit")}: ${a.title}`}>
                       {t("edit")}
                     </button>
                   )}{" "}
@@ -199,10 +205,17 @@ export function KbAdmin() {
         )}
         {admin && (
           <>
-            <button class="btn btn-small" onClick={() => setEditing(null)}>
+            <button
+              class="btn btn-small"
+              onClick={() => {
+                setEditing(null);
+                revealForm(formRef);
+              }}
+            >
               + {t("kb.new")}
             </button>
             <form
+              ref={formRef}
               class="card form kb-form"
               aria-label={editing ? t("kb.editing", { title: editing.title }) : t("kb.new")}
               onSubmit={(e) => {

@@ -1,7 +1,8 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, type Label } from "../api";
 import { isAdmin, useApp } from "../context";
 import { chipColors } from "../labels";
+import { revealForm } from "../revealForm";
 
 /** The shop's labels: create, rename, recolour, retire and restore (admins; supervisors read). */
 export function LabelsAdmin() {
@@ -9,6 +10,7 @@ export function LabelsAdmin() {
   const admin = isAdmin(who);
   const [labels, setLabels] = useState<Label[]>([]);
   const [editing, setEditing] = useState<Label | null>(null);
+  const formRef = useRef<HTMLFormElement>(null);
   const [id, setId] = useState("");
   const [name, setName] = useState("");
   const [color, setColor] = useState("#2f80ed");
@@ -43,7 +45,8 @@ export function LabelsAdmin() {
   return (
     <section>
       <h1>{t("admin.labels")}</h1>
-      <table>
+      {labels.length === 0 && <p class="muted">{t("tools.noneYet")}</p>}
+      <table hidden={labels.length === 0}>
         <thead>
           <tr>
             <th scope="col">{t("id")}</th>
@@ -66,7 +69,11 @@ export function LabelsAdmin() {
               <td>
                 {admin && (
                   <>
-                    <button class="btn btn-small" onClick={() => setEditing(l)} aria-label={`${t("edit")}: ${l.name}`}>
+                    <button class="btn btn-small" onClick={() => {
+                        setEditing(l);
+                        revealForm(formRef);
+                      }}
+                      aria-label={`${t("edit")}: ${l.name}`}>
                       ✎
                     </button>{" "}
                     <button class="btn btn-small" onClick={() => void act(() => store.api.retireLabel(l.id, !l.retired))}>
@@ -82,10 +89,16 @@ export function LabelsAdmin() {
       </table>
       {admin && (
         <>
-          <button class="btn btn-small" onClick={() => setEditing(null)}>
+          <button
+            class="btn btn-small"
+            onClick={() => {
+              setEditing(null);
+              revealForm(formRef);
+            }}
+          >
             + {t("newItem")}
           </button>
-          <form class="card form" onSubmit={submit} aria-label={t("admin.labels")}>
+          <form ref={formRef} class="card form" onSubmit={submit} aria-label={t("admin.labels")}>
             <label class="field">
               <span>{t("id")}</span>
               <input

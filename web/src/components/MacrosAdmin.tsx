@@ -1,6 +1,7 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { CannedResponse, Macro } from "../api";
 import { isAdmin, useApp } from "../context";
+import { revealForm } from "../revealForm";
 import type { MessageKey } from "../i18n";
 import { ACTION_TYPES, blankAction, move, PRIORITIES, STATUSES, toAction, toDraft, type ActionDraft, type ActionType } from "../tools";
 import { useOutcome, type ToolScope } from "./CannedAdmin";
@@ -14,6 +15,7 @@ export function MacrosAdmin({ scope }: { scope: ToolScope }) {
   const writes = scope === "personal" || isAdmin(who);
   const [items, setItems] = useState<Macro[]>([]);
   const [editing, setEditing] = useState<Macro | null>(null);
+  const formRef = useRef<HTMLFormElement>(null);
   const [id, setId] = useState("");
   const [name, setName] = useState("");
   const [actions, setActions] = useState<ActionDraft[]>([blankAction("note")]);
@@ -115,7 +117,10 @@ export function MacrosAdmin({ scope }: { scope: ToolScope }) {
                 <td>
                   {writes && (
                     <>
-                      <button class="btn btn-small" onClick={() => setEditing(m)}>
+                      <button class="btn btn-small" onClick={() => {
+                        setEditing(m);
+                        revealForm(formRef);
+                      }}>
                         {t("edit")}
                         <span class="visually-hidden">: {m.name}</span>
                       </button>{" "}
@@ -133,10 +138,16 @@ export function MacrosAdmin({ scope }: { scope: ToolScope }) {
       )}
       {writes && (
         <>
-          <button class="btn btn-small" onClick={() => setEditing(null)}>
+          <button
+            class="btn btn-small"
+            onClick={() => {
+              setEditing(null);
+              revealForm(formRef);
+            }}
+          >
             + {t("newItem")}
           </button>
-          <form class="card form" onSubmit={submit} aria-label={heading}>
+          <form ref={formRef} class="card form" onSubmit={submit} aria-label={heading}>
             <label class="field">
               <span>{t("id")}</span>
               <input
