@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { translator } from "./i18n";
 import { actionPreview, money, namedFirst, refundLines, statusWords } from "./orders";
 
 describe("money", () => {
@@ -57,5 +58,15 @@ describe("namedFirst", () => {
       { name: "#0999" },
     ];
     expect(namedFirst(orders).map((o) => o.name)).toEqual(["#1001", "#1004", "#0999"]);
+  });
+});
+
+describe("statusWords in the agent's language", () => {
+  it("says the platforms' statuses the inbox knows in the agent's words, others as the platform names them", () => {
+    expect(statusWords("fulfilled", translator("es"))).toBe("enviado");
+    expect(statusWords("PARTIALLY_REFUNDED", translator("pt"))).toBe("reembolsado em parte");
+    expect(statusWords("paid", translator("en"))).toBe("paid");
+    expect(statusWords("SOMETHING_NEW", translator("es"))).toBe("something new");
+    expect(statusWords(null, translator("es"))).toBe("—");
   });
 });

@@ -1,4 +1,6 @@
 // The order panel's helpers: amounts, platform statuses in words, the two-step order actions.
+import { en } from "./i18n/en";
+import type { MessageKey, Translate } from "./i18n";
 
 /** An amount in the shop's currency in the agent's language ("$45.00"); as given when it is not a number. */
 export function money(amount: string | null | undefined, currency: string | null | undefined, locale: string): string {
@@ -12,9 +14,12 @@ export function money(amount: string | null | undefined, currency: string | null
   }
 }
 
-/** A platform status as words: "PARTIALLY_FULFILLED" -> "partially fulfilled"; none -> "—". */
-export function statusWords(status: string | null | undefined): string {
-  return status ? status.replace(/_/g, " ").toLowerCase() : "—";
+/** A platform status as words in the agent's language ("PARTIALLY_FULFILLED" -> "partially fulfilled", "enviado en
+ *  parte"); one the inbox has no words for as the platform names it, lower case; none -> "—". */
+export function statusWords(status: string | null | undefined, t?: Translate): string {
+  if (!status) return "—";
+  const key = `orderStatus.${status.toLowerCase()}`;
+  return t && key in en ? t(key as MessageKey) : status.replace(/_/g, " ").toLowerCase();
 }
 
 /** The chosen quantities as the refund's `line_items` (only those above zero, whole numbers). */

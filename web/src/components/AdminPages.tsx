@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError, type AdminAgent, type Calendar, type Customer, type RoutingSettings, type SlaPolicy, type Team } from "../api";
 import type { Versioned } from "../api-types/admin";
 import { calendarFromForm, holidaysText, listOf, WEEKDAYS, windowsText } from "../adminForms";
+import { identityKind } from "../channels";
 import { isAdmin, isSupervisor, useApp } from "../context";
 import type { MessageKey } from "../i18n";
 import { BotAdmin } from "./BotAdmin";
@@ -612,7 +613,7 @@ function CustomersAdmin() {
           <ul class="plain">
             {customer.identities.map((i) => (
               <li key={i.address}>
-                <span class="muted small">{i.kind}</span> {i.address}
+                <span class="muted small">{identityKind(i.kind, t)}</span> {i.address}
               </li>
             ))}
           </ul>

@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import type { Conversation, Priority } from "../api";
-import { customerLabel } from "../channels";
+import { customerLabel, identityKind } from "../channels";
 import { useApp } from "../context";
 import { useResetOn } from "../resetOn";
 import { agentName, formatDuration, formatFull } from "../format";
@@ -28,7 +28,7 @@ export function CustomerPanel({ conv }: { conv: Conversation }) {
         <ul class="plain">
           {(c.identities ?? []).map((i) => (
             <li key={`${i.kind}:${i.address}`}>
-              <span class="muted small">{i.kind}</span> {i.address}
+              <span class="muted small">{identityKind(i.kind, t)}</span> {i.address}
             </li>
           ))}
         </ul>

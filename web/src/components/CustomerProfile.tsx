@@ -1,6 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import type { Agent, Conversation, CustomerEvent, CustomerProfile as Profile, Duplicate } from "../api";
-import { channelName, customerLabel } from "../channels";
+import { channelName, customerLabel, identityKind } from "../channels";
 import { useApp } from "../context";
 import { agentName, formatFull, formatTime } from "../format";
 import { undoableMerges } from "../customers";
@@ -181,7 +181,7 @@ function DuplicatesCard({ customerId, duplicates, onChanged }: { customerId: str
                 <ul class="plain small">
                   {(d.customer.identities ?? []).map((i) => (
                     <li key={`${i.kind}:${i.address}`}>
-                      <span class="muted">{i.kind}</span> {i.address}
+                      <span class="muted">{identityKind(i.kind, t)}</span> {i.address}
                     </li>
                   ))}
                 </ul>

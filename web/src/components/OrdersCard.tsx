@@ -61,7 +61,7 @@ function OrderItem(props: { conv: Conversation; order: Order; first: boolean; ma
         <summary class="order-head">
           <strong>{order.name}</strong>{" "}
           <span class="muted small">
-            {money(order.total, order.currency, locale)} · {order.cancelled_at ? t("order.cancelled") : statusWords(order.fulfillment_status)}
+            {money(order.total, order.currency, locale)} · {order.cancelled_at ? t("order.cancelled") : statusWords(order.fulfillment_status, t)}
           </span>
         </summary>
         <article aria-label={t("orderOf", { name: order.name })}>
@@ -70,10 +70,10 @@ function OrderItem(props: { conv: Conversation; order: Order; first: boolean; ma
             <dt>{t("order.total")}</dt>
             <dd>{money(order.total, order.currency, locale)}</dd>
             <dt>{t("order.payment")}</dt>
-            <dd>{statusWords(order.financial_status)}</dd>
+            <dd>{statusWords(order.financial_status, t)}</dd>
             <dt>{t("order.fulfilment")}</dt>
             <dd>
-              {order.cancelled_at ? <span class="chip sla-breached">{t("order.cancelled")}</span> : statusWords(order.fulfillment_status)}
+              {order.cancelled_at ? <span class="chip sla-breached">{t("order.cancelled")}</span> : statusWords(order.fulfillment_status, t)}
             </dd>
           </dl>
           <h4>{t("order.items")}</h4>
