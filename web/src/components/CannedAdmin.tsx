@@ -3,6 +3,7 @@ import { ApiError, sendToBucket, type CannedIn, type CannedResponse } from "../a
 import { isAdmin, useApp } from "../context";
 import { revealForm } from "../revealForm";
 import { nextLanguage, rowErrors, toBodies, type BodyDraft } from "../tools";
+import { FilePick } from "./FilePick";
 
 export type ToolScope = "shared" | "personal";
 type CannedFile = NonNullable<CannedIn["attachments"]>[number];
@@ -261,17 +262,7 @@ export function CannedAdmin({ scope }: { scope: ToolScope }) {
                   ))}
                 </ul>
               )}
-              <label class="field">
-                <span>{t("tools.attach")}</span>
-                <input
-                  type="file"
-                  multiple
-                  onChange={(e) => {
-                    const input = e.target as HTMLInputElement;
-                    void attach(input.files).then(() => (input.value = ""));
-                  }}
-                />
-              </label>
+              <FilePick label={t("tools.attach")} onChange={(input) => void attach(input.files).then(() => (input.value = ""))} />
               {uploading > 0 && <p role="status">{t("tools.uploading")}</p>}
               {uploadError && <p role="alert" class="error">{uploadError}</p>}
             </fieldset>

@@ -17,6 +17,7 @@ import {
   type LineProblem,
 } from "../kb";
 import { revealForm } from "../revealForm";
+import { FilePick } from "./FilePick";
 import { TryBot } from "./TryBot";
 
 const STATUSES: ArticleStatus[] = ["draft", "published", "retired"];
@@ -399,16 +400,13 @@ function ImportArticles({ reload }: { reload: () => Promise<void> }) {
     <form class="card form kb-import" onSubmit={(e) => void submit(e)} aria-labelledby="kb-import-title">
       <h2 id="kb-import-title">{t("kb.import")}</h2>
       <p class="muted small">{t("kb.importHelp")}</p>
-      <label class="field">
-        <span>{t("kb.importFiles")}</span>
-        <input
-          type="file"
-          multiple
-          accept=".jsonl,.ndjson,.md,.markdown"
-          onChange={(e) => setFiles([...((e.target as HTMLInputElement).files ?? [])])}
-          required
-        />
-      </label>
+      <FilePick
+        label={t("kb.importFiles")}
+        chosen={files.map((f) => f.name)}
+        accept=".jsonl,.ndjson,.md,.markdown"
+        required
+        onChange={(input) => setFiles([...(input.files ?? [])])}
+      />
       <button class="btn" type="submit" disabled={busy}>
         {t("kb.importButton")}
       </button>

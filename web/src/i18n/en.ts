@@ -132,6 +132,8 @@ export const en = {
   "order.placed": "Placed {date}",
   "order.total": "Total",
   "order.payment": "Payment",
+  "files.choose": "Choose files",
+  "files.none": "No file chosen",
   "identity.phone": "phone",
   "identity.email": "email",
   "orderStatus.paid": "paid",

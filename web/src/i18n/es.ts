@@ -133,6 +133,8 @@ export const es: Catalogue = {
   "order.placed": "Realizado el {date}",
   "order.total": "Total",
   "order.payment": "Pago",
+  "files.choose": "Elegir archivos",
+  "files.none": "Ningún archivo elegido",
   "identity.phone": "teléfono",
   "identity.email": "correo",
   "orderStatus.paid": "pagado",

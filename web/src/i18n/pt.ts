@@ -133,6 +133,8 @@ export const pt: Catalogue = {
   "order.placed": "Feita a {date}",
   "order.total": "Total",
   "order.payment": "Pagamento",
+  "files.choose": "Escolher arquivos",
+  "files.none": "Nenhum arquivo escolhido",
   "identity.phone": "telefone",
   "identity.email": "e-mail",
   "orderStatus.paid": "pago",

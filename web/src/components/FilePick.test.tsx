@@ -1,0 +1,54 @@
+// @vitest-environment happy-dom
+// A file input in the inbox's language, not the browser's.
+import { render } from "preact";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Api } from "../api";
+import type { Auth } from "../auth";
+import { AppContext, type AppContextValue } from "../context";
+import { translator } from "../i18n";
+import { Store } from "../store";
+import { FilePick } from "./FilePick";
+
+let root: HTMLElement;
+const context: AppContextValue = {
+  store: new Store({} as Api),
+  auth: {} as Auth,
+  who: { id: "alice", name: "Alice", groups: [] },
+  t: translator("es"),
+  locale: "es",
+  setLocale: () => undefined,
+  timeZone: "UTC",
+  navigate: () => undefined,
+};
+const show = (chosen?: string[]) =>
+  render(
+    <AppContext.Provider value={context}>
+      <FilePick label="Archivos (.jsonl o .md)" chosen={chosen} onChange={() => undefined} />
+    </AppContext.Provider>,
+    root,
+  );
+
+beforeEach(() => {
+  root = document.createElement("div");
+  document.body.appendChild(root);
+});
+afterEach(() => {
+  render(null, root);
+  root.remove();
+});
+
+describe("FilePick", () => {
+  it("offers to choose files in the inbox's words, says none is chosen, then names the chosen ones", () => {
+    show([]);
+    const input = root.querySelector<HTMLInputElement>("label input[type=file]")!;
+    expect(input.multiple).toBe(true);
+    expect(root.querySelector("label")!.textContent).toBe("Archivos (.jsonl o .md)Elegir archivosNingún archivo elegido");
+    show(["faq.jsonl", "envios.md"]);
+    expect(root.querySelector("label")!.textContent).toContain("faq.jsonl, envios.md");
+  });
+
+  it("leaves the files' names out where the form lists them itself", () => {
+    show();
+    expect(root.querySelector("label")!.textContent).toBe("Archivos (.jsonl o .md)Elegir archivos");
+  });
+});
