@@ -5,6 +5,7 @@ import {
   dayAndHour,
   figure,
   forecastFacts,
+  periodDays,
   stars,
   staffingOf,
   staffingQuery,
@@ -164,5 +165,18 @@ describe("the staffing plan", () => {
     { handleMinutes: "ten", targetMinutes: "60", concurrency: "3", goalPercent: "80" },
   ])("refuses inputs outside the API's ranges (%o)", (form) => {
     expect(staffingQuery(form)).toBeNull();
+  });
+});
+
+describe("periodDays", () => {
+  it("writes a week's first and last day as the agent's language writes dates, the end day not included", () => {
+    expect(periodDays({ from: "2026-11-30", to: "2026-12-07" }, "en")).toEqual({ from: "Nov 30, 2026", to: "Dec 6, 2026" });
+    const es = periodDays({ from: "2026-11-30", to: "2026-12-07" }, "es");
+    expect(es.from).toMatch(/^30 nov 2026$/);
+    expect(es.to).toMatch(/^6 dic 2026$/);
+  });
+
+  it("crosses a month and a year", () => {
+    expect(periodDays({ from: "2026-12-28", to: "2027-01-04" }, "en")).toEqual({ from: "Dec 28, 2026", to: "Jan 3, 2027" });
   });
 });

@@ -10,6 +10,17 @@ export function weekOf(now: Date): { from: string; to: string } {
   return { from: isoDate(monday), to: isoDate(next) };
 }
 
+/** A period's first and last day (`to` is the day after it) as the agent's language writes dates ("Nov 30, 2026",
+ *  "30 nov 2026"), like the rest of the inbox rather than as the API's ISO dates. */
+export function periodDays(period: { from: string; to: string }, locale: string): { from: string; to: string } {
+  const day = (iso: string, shift = 0) => {
+    const d = new Date(`${iso}T00:00:00Z`);
+    d.setUTCDate(d.getUTCDate() + shift);
+    return new Intl.DateTimeFormat(locale, { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" }).format(d);
+  };
+  return { from: day(period.from), to: day(period.to, -1) };
+}
+
 function isoDate(d: Date): string {
   const pad = (n: number) => String(n).padStart(2, "0");
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;

@@ -4,7 +4,7 @@ import { useApp } from "../context";
 import { formatDuration } from "../format";
 import type { MessageKey } from "../i18n";
 import { ForecastAndStaffing } from "./Forecast";
-import { bars, stars, topicName, topicsOf, weekOf, type CsatComment, type MetricRow, type TopicRow } from "../reports";
+import { bars, periodDays, stars, topicName, topicsOf, weekOf, type CsatComment, type MetricRow, type TopicRow } from "../reports";
 
 const METRICS = ["conversations", "replies", "handled", "first_response", "resolution", "reopen_rate", "csat"] as const;
 const SHARES = new Set(["reopen_rate", "csat"]);
@@ -13,7 +13,7 @@ const DURATIONS = new Set(["first_response", "resolution"]);
 
 /** This week's figures from the event lake, and one metric by group as bars (supervisors, admins). */
 export function Reports() {
-  const { store, t, timeZone } = useApp();
+  const { store, t, locale, timeZone } = useApp();
   const [period] = useState(() => ({ ...weekOf(new Date()), tz: timeZone }));
   const [summary, setSummary] = useState<ReportSummary | null>(null);
   const [metric, setMetric] = useState<(typeof METRICS)[number]>("first_response");
@@ -41,7 +41,7 @@ export function Reports() {
   return (
     <section class="board reports" aria-labelledby="reports-title">
       <h1 id="reports-title">{t("reports")}</h1>
-      <p class="muted">{t("reports.period", { from: period.from, to: period.to, tz: period.tz })}</p>
+      <p class="muted">{t("reports.period", { ...periodDays(period, locale), tz: period.tz })}</p>
       {summary && (
         <div class="board-grid">
           <div class="card">

@@ -335,7 +335,7 @@ export const en = {
   "bot.resolved": "Resolved by the bot",
   now: "now",
   reports: "Reports",
-  "reports.period": "From {from} to {to} (not included), {tz}",
+  "reports.period": "From {from} to {to}, {tz}",
   "reports.volume": "Volume",
   "reports.conversations": "New conversations",
   "reports.resolved": "Resolved",

@@ -336,7 +336,7 @@ export const es: Catalogue = {
   "bot.resolved": "Resuelta por el bot",
   now: "ahora",
   reports: "Informes",
-  "reports.period": "Del {from} al {to} (no incluido), {tz}",
+  "reports.period": "Del {from} al {to}, {tz}",
   "reports.volume": "Volumen",
   "reports.conversations": "Conversaciones nuevas",
   "reports.resolved": "Resueltas",

@@ -336,7 +336,7 @@ export const pt: Catalogue = {
   "bot.resolved": "Resolvida pelo bot",
   now: "agora",
   reports: "Relatórios",
-  "reports.period": "De {from} a {to} (não incluído), {tz}",
+  "reports.period": "De {from} a {to}, {tz}",
   "reports.volume": "Volume",
   "reports.conversations": "Conversas novas",
   "reports.resolved": "Resolvidas",
