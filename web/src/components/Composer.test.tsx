@@ -7,10 +7,9 @@ import { render } from "preact";
 import { setupRerender } from "preact/test-utils";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Api, Conversation } from "../api";
-import type { Auth } from "../auth";
-import { AppContext, type AppContextValue } from "../context";
-import { translator } from "../i18n";
+import { AppContext } from "../context";
 import { Store } from "../store";
+import { testContext } from "../testContext";
 import { testConversation } from "../testConversation";
 import { Composer } from "./Composer";
 
@@ -19,16 +18,7 @@ const conv = (id: string) => testConversation(id, { customer: { id: `cu-${id}`, 
 let root: HTMLElement;
 let rerender: () => void;
 const store = new Store({} as Api);
-const context: AppContextValue = {
-  store,
-  auth: {} as Auth,
-  who: { id: "alice", name: "Alice", groups: [] },
-  t: translator("en"),
-  locale: "en",
-  setLocale: () => undefined,
-  timeZone: "UTC",
-  navigate: () => undefined,
-};
+const context = testContext(store);
 
 function show(c: Conversation): void {
   render(

@@ -3,23 +3,13 @@
 import { render } from "preact";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Api } from "../api";
-import type { Auth } from "../auth";
-import { AppContext, type AppContextValue } from "../context";
-import { translator } from "../i18n";
+import { AppContext } from "../context";
 import { Store } from "../store";
+import { testContext } from "../testContext";
 import { FilePick } from "./FilePick";
 
 let root: HTMLElement;
-const context: AppContextValue = {
-  store: new Store({} as Api),
-  auth: {} as Auth,
-  who: { id: "alice", name: "Alice", groups: [] },
-  t: translator("es"),
-  locale: "es",
-  setLocale: () => undefined,
-  timeZone: "UTC",
-  navigate: () => undefined,
-};
+const context = testContext(new Store({} as Api), "es");
 const show = (chosen?: string[]) =>
   render(
     <AppContext.Provider value={context}>

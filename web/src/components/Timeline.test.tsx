@@ -3,25 +3,15 @@
 import { render } from "preact";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Api, Message } from "../api";
-import type { Auth } from "../auth";
-import { AppContext, type AppContextValue } from "../context";
-import { translator } from "../i18n";
+import { AppContext } from "../context";
 import { Store } from "../store";
+import { testContext } from "../testContext";
 import { testConversation } from "../testConversation";
 import { Timeline } from "./Timeline";
 
 let root: HTMLElement;
 const store = new Store({} as Api);
-const context: AppContextValue = {
-  store,
-  auth: {} as Auth,
-  who: { id: "alice", name: "Alice", groups: [] },
-  t: translator("en"),
-  locale: "en",
-  setLocale: () => undefined,
-  timeZone: "UTC",
-  navigate: () => undefined,
-};
+const context = testContext(store);
 
 const message = (id: string, over: Partial<Message>): Message => ({
   id,
