@@ -1,3 +1,5 @@
+import { render } from "preact";
+import { afterEach, beforeEach } from "vitest";
 import type { Api } from "./api";
 import type { Auth } from "./auth";
 import type { AppContextValue } from "./context";
@@ -16,4 +18,18 @@ export function testContext(store: Store = new Store({} as Api), locale: Locale 
     timeZone: "UTC",
     navigate: () => undefined,
   };
+}
+
+/** A fresh element in the document for each test of the file, rendered empty and removed after it. */
+export function eachRoot(): () => HTMLElement {
+  let root: HTMLElement;
+  beforeEach(() => {
+    root = document.createElement("div");
+    document.body.appendChild(root);
+  });
+  afterEach(() => {
+    render(null, root);
+    root.remove();
+  });
+  return () => root;
 }

@@ -1,15 +1,15 @@
 // @vitest-environment happy-dom
 // The timeline in a DOM: who wrote each reply and note, by name.
 import { render } from "preact";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Api, Message } from "../api";
 import { AppContext } from "../context";
 import { Store } from "../store";
-import { testContext } from "../testContext";
+import { eachRoot, testContext } from "../testContext";
 import { testConversation } from "../testConversation";
 import { Timeline } from "./Timeline";
 
-let root: HTMLElement;
+const root = eachRoot();
 const store = new Store({} as Api);
 const context = testContext(store);
 
@@ -26,15 +26,6 @@ const message = (id: string, over: Partial<Message>): Message => ({
   ...over,
 });
 
-beforeEach(() => {
-  root = document.createElement("div");
-  document.body.appendChild(root);
-});
-
-afterEach(() => {
-  render(null, root);
-  root.remove();
-});
 
 describe("Timeline", () => {
   it("names the agents who replied and wrote notes, an unknown one by id", () => {
@@ -55,9 +46,9 @@ describe("Timeline", () => {
       <AppContext.Provider value={context}>
         <Timeline conv={conv} />
       </AppContext.Provider>,
-      root,
+      root(),
     );
-    const heads = [...root.querySelectorAll(".msg-head strong")].map((e) => e.textContent);
+    const heads = [...root().querySelectorAll(".msg-head strong")].map((e) => e.textContent);
     expect(heads).toEqual(["Alice Example", "Internal note · Bob Example", "carol"]);
   });
 });
