@@ -12,6 +12,13 @@ items; this writes each one's ``erased/<job id>.json`` (the same object an erase
 leave those customers out too (``--bucket``, or the stack's ``EventsBucket``).
 
     python -m scripts.backfill erased --stack shopdesk-prod --region eu-west-1 [--dry-run]
+
+``names``: customers whose record has not changed since search found customers by name are not in the engine's
+names yet; this reads every conversation's customer (the ByStatus index, page by page) and indexes each name, in
+the engine the functions use (``SEARCH_ENGINE``, ``SEARCH_ENDPOINT``, ``SEARCH_INDEX_NAME``, as in the template).
+
+    SEARCH_ENGINE=opensearch SEARCH_ENDPOINT=https://<collection>.eu-west-1.aoss.amazonaws.com \
+        python -m scripts.backfill names --stack shopdesk-prod --region eu-west-1 [--dry-run]
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import boto3
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.backfill", description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["access", "erased"])
+    parser.add_argument("what", choices=["access", "erased", "names"])
     parser.add_argument("--stack", help="the CloudFormation stack (AWS): its DeskTable is used")
     parser.add_argument("--table", help="the table's name (instead of --stack)")
     parser.add_argument("--bucket", help="the events bucket's name (erased; instead of --stack)")
@@ -59,6 +66,8 @@ def _run(args: argparse.Namespace) -> int:
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "layers", "shopdesk"))
     if args.what == "erased":
         return _erased(args, table_name)
+    if args.what == "names":
+        return _names(args, table_name)
     from shopdesk.dal.conversations import Conversations
     from shopdesk.dal.table import Table
     from shopdesk.models import ConversationStatus
@@ -91,6 +100,42 @@ def _erased(args: argparse.Namespace, table_name: str) -> int:
                           entry.get("conversation_ids") or [])
     print(f"erased: {len(entries)} deletion list entries, {'would write' if args.dry_run else 'wrote'} "
           f"{len(entries)} objects to s3://{bucket}/erased/")
+    return 0
+
+
+def _names(args: argparse.Namespace, table_name: str) -> int:
+    from shopdesk.config import SearchSettings
+    from shopdesk.dal import items as it
+    from shopdesk.dal.table import Table
+    from shopdesk.models import ConversationStatus
+    from shopdesk.search import search_for
+    from shopdesk.search.feed import apply_customer
+
+    os.environ.setdefault("TABLE_NAME", table_name)
+    index = search_for(SearchSettings.from_env())
+    if index is None:
+        print("names: SEARCH_ENGINE is none: no engine to index names in")
+        return 2
+    table = Table(table_name)
+    seen: set[str] = set()
+    named = 0
+    for status in ConversationStatus:
+        cursor = None
+        while True:
+            page = table.query_items(index="ByStatus", key_condition="StatusPK = :pk",
+                                     values={":pk": it.status_pk(status.value)}, limit=200, cursor=cursor)
+            fresh = list(dict.fromkeys(c for i in page.items if (c := (i.get("customer") or {}).get("id"))
+                                       and c not in seen))
+            seen.update(fresh)
+            for record in table.batch_get([(it.customer_pk(c), it.META) for c in fresh]) if fresh else []:
+                if record.get("name") and not record.get("merged_into"):
+                    named += 1
+                    if not args.dry_run:
+                        apply_customer(index, "INSERT", str(record["id"]), record, None)
+            cursor = page.cursor
+            if not cursor:
+                break
+    print(f"names: {len(seen)} customers read, {'would index' if args.dry_run else 'indexed'} {named} names")
     return 0
 
 

@@ -53,3 +53,30 @@ def test_erases_from_before_the_lake_s_deletion_list_get_their_object(desk, caps
     # Then the lake's deletion list names the customer and both conversations
     body = s3.get_object(Bucket=bucket, Key="erased/j_before.json")["Body"].read().decode()
     assert [json.loads(line)["id"] for line in body.splitlines()] == ["u_before", "c_before1", "c_before2"]
+
+
+def test_customers_named_before_search_found_names_are_indexed_once_backfilled(desk, capsys, tmp_path, monkeypatch):
+    from shopdesk.search.sqlite import SqliteIndex
+
+    # Given a customer with a name and one without, written while no indexer followed customers' records
+    named = customer_writes(desk, "+31611200003", "hello", "SMname1")
+    customer_writes(desk, "+31611200004", "hello too", "SMname2")
+    customer = desk.item(f"CONV#{named}")["customer"]["id"]
+    desk.client("dynamodb").update_item(TableName=desk.table_name, Key={"PK": {"S": f"CUSTOMER#{customer}"},
+                                                                         "SK": {"S": "META"}},
+                                        UpdateExpression="SET #n = :n", ExpressionAttributeNames={"#n": "name"},
+                                        ExpressionAttributeValues={":n": {"S": "Wilhelmina Zwart"}})
+    path = tmp_path / "search.sqlite3"
+    monkeypatch.setenv("SEARCH_ENGINE", "sqlite")
+    monkeypatch.setenv("SEARCH_INDEX_PATH", str(path))
+    assert SqliteIndex(path).query_customers("wilhelmina") == []
+
+    args = ["names", "--table", desk.table_name, "--endpoint-url", desk.endpoint, "--region", "us-east-1"]
+    assert backfill.main([*args, "--dry-run"]) == 0
+    assert "2 customers read, would index 1 names" in capsys.readouterr().out
+    assert SqliteIndex(path).query_customers("wilhelmina") == []
+    assert backfill.main(args) == 0
+    assert "indexed 1 names" in capsys.readouterr().out
+    assert SqliteIndex(path).query_customers("wil zw") == [customer]
+    assert backfill.main(args) == 0                       # again: the same one document
+    assert SqliteIndex(path).query_customers("zwart") == [customer]

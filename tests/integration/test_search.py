@@ -3,6 +3,7 @@ finds conversations by word, phone, handle and id, and nobody finds what they ma
 
 from __future__ import annotations
 
+import json
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from tests.integration.helpers import agent, customer_writes
 from tests.integration.test_access import CALLERS, call
 from tests.integration.test_live import Stream
+from tests.support import http_event
 
 
 @pytest.fixture
@@ -90,6 +92,39 @@ def test_a_phone_typed_without_its_country_code_is_found_in_the_shops_region(sea
         assert status == 200 and ids(answer) == {conv}, (q, answer)
         assert answer["conversations"][0]["matched"] == "phone"
     assert ids(search(desk, "admin", "06 1234 0008")[1]) == set()
+
+
+def _telegram_from(desk: Any, chat: int, first: str, last: str, text: str) -> None:
+    update = {"update_id": chat, "message": {"message_id": 1, "date": 1764835200, "text": text,
+                                             "from": {"id": chat, "first_name": first, "last_name": last},
+                                             "chat": {"id": chat, "type": "private", "first_name": first,
+                                                      "last_name": last}}}
+    answer = desk.invoke("inbound_telegram", http_event("POST", "/webhooks/telegram", json.dumps(update), {
+        "content-type": "application/json", "x-telegram-bot-api-secret-token": "test_secret_token-1"}))
+    assert answer["statusCode"] == 200, answer
+
+
+def test_a_customer_is_found_by_their_name_as_it_is_typed_and_only_by_who_may_see_them(search_desk):
+    desk = search_desk
+    stream = Stream(desk)
+    for who in CALLERS:
+        assert call(desk, "agent_api", "GET", "/agent/me", who)[0] == 200
+    assert call(desk, "admin_api", "PUT", "/admin/teams/vip", "admin", {"id": "vip", "name": "VIP"})[0] == 200
+    assert call(desk, "admin_api", "PUT", "/admin/agents/vera", "admin", {"capacity": 3, "teams": ["vip"]})[0] == 200
+    # Given a customer who wrote on Telegram with their name, and the indexer that read the table's stream
+    _telegram_from(desk, 7391001, "Griselda", "Oosterhuis", "Is my teapot on its way?")
+    assert index(desk, stream.read()) == {"batchItemFailures": []}
+    [conv] = ids(search(desk, "admin", "teapot")[1])
+    # When an agent types the start of the name, in any case, without its accents, words in any order
+    for q in ("griselda", "Gris", "oosterhuis griselda", "GRISELDA OOST"):
+        status, answer = search(desk, "agent", q)
+        # Then the customer and their conversation are found, by name
+        assert status == 200 and ids(answer) == {conv}, (q, answer)
+        assert answer["conversations"][0]["matched"] == "name"
+        assert [c["name"] for c in answer["customers"]] == ["Griselda Oosterhuis"]
+    # And a word that is not the start of the name finds nothing; another team's agent finds nobody
+    assert search(desk, "agent", "griseldas")[1] == {"conversations": [], "customers": []}
+    assert search(desk, "other", "griselda")[1] == {"conversations": [], "customers": []}
 
 
 def test_another_teams_conversation_never_appears(search_desk):

@@ -20,7 +20,7 @@ from local.opensearch import FakeOpenSearch
 from shopdesk.search import SearchDoc, SearchFilters, SearchIndex
 from shopdesk.search.opensearch import OpenSearchIndex
 from shopdesk.search.sqlite import SqliteIndex
-from shopdesk.search.text import index_terms, joined
+from shopdesk.search.text import index_terms, joined, name_terms
 
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 _names = itertools.count()
@@ -125,3 +125,34 @@ def test_filters_and_limit(engine: SearchIndex) -> None:
     assert len(engine.query("invoice", limit=4)) == 4
     assert found(engine, "invoice", conversation_ids=("c_1", "c_3")) == {"c_1", "c_3"}
     assert found(engine, "invoice", since=T0 + timedelta(minutes=4)) == {"c_4", "c_5"}
+
+
+def name(customer: str, engine: SearchIndex, full_name: str) -> None:
+    engine.index_customer(customer, joined(name_terms(full_name)))
+
+
+def test_a_customer_is_found_by_the_start_of_each_word_of_their_name(engine: SearchIndex) -> None:
+    name("u_ana", engine, "Ana Ruiz")
+    name("u_anabel", engine, "Anabel Ortiz")
+    name("u_jose", engine, "José-María de la Cruz")
+    assert set(engine.query_customers("ana")) == {"u_ana", "u_anabel"}
+    assert engine.query_customers("ana r") == ["u_ana"]                    # every word must match
+    assert engine.query_customers("RUIZ ANA") == ["u_ana"]                 # in any order, any case
+    assert engine.query_customers("jose maria") == ["u_jose"]              # accents folded
+    assert engine.query_customers("cruz") == ["u_jose"]
+    assert engine.query_customers("anas") == [] and engine.query_customers("!!") == []
+    assert len(engine.query_customers("a", limit=1)) == 1
+
+
+def test_a_renamed_customer_is_found_by_the_new_name_only_and_a_removed_one_not_at_all(engine: SearchIndex) -> None:
+    name("u_1", engine, "Griselda Oosterhuis")
+    assert engine.query_customers("gris") == ["u_1"]
+    name("u_1", engine, "Grace Hopper")                                    # indexing again replaces the name
+    assert engine.query_customers("gris") == [] and engine.query_customers("hopper") == ["u_1"]
+    engine.remove_customer("u_1")
+    engine.remove_customer("u_1")                                          # removing twice is a no-op
+    assert engine.query_customers("grace") == []
+    # customers' names and messages are apart: a name is no message, a message no name
+    engine.index(doc("c_1", "m_1", "Grace asked about her parcel", "en"))
+    name("u_2", engine, "Parcel Person")
+    assert found(engine, "person") == set() and engine.query_customers("asked") == []

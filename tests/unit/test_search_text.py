@@ -11,7 +11,7 @@ from shopdesk.logic.search import parse, parse_phone
 from shopdesk.models import ConversationStatus
 from shopdesk.search.feed import document
 from shopdesk.search.sqlite import match_expression
-from shopdesk.search.text import fold, index_terms, query_forms, query_terms
+from shopdesk.search.text import fold, index_terms, name_query, name_terms, query_forms, query_terms
 
 
 @pytest.mark.parametrize(("language", "indexed", "queried"), [
@@ -118,7 +118,7 @@ def test_a_national_number_is_still_an_order_number_and_a_handle_too():
     assert parsed.order_numbers == ("5512345678",) and parsed.handle == "5512345678"
 
 
-def test_the_indexers_stream_filter_passes_messages_and_removed_conversations_only():
+def test_the_indexers_stream_filter_passes_messages_removed_conversations_and_customers_only():
     from local.functions import stream_source
     from local.streams import lambda_record, passes
     from local.template import load_template
@@ -138,7 +138,51 @@ def test_the_indexers_stream_filter_passes_messages_and_removed_conversations_on
     for event in ("INSERT", "MODIFY", "REMOVE"):
         assert passes(source, record(event, "CONV#c_1", "MSG#2026#m_1"))
     assert passes(source, record("REMOVE", "CONV#c_1", "META"))
+    for event in ("INSERT", "MODIFY", "REMOVE"):
+        assert passes(source, record(event, "CUSTOMER#u_1", "META"))
     for event, pk, sk in [("INSERT", "CONV#c_1", "META"), ("MODIFY", "CONV#c_1", "META"),
                           ("INSERT", "CONV#c_1", "DEADLINE#first_response"), ("INSERT", "CHANGES", "2026#e"),
-                          ("INSERT", "IDENTITY#phone#+31", "META")]:
+                          ("INSERT", "IDENTITY#phone#+31", "META"), ("INSERT", "CUSTOMER#u_1", "EVENT#2026#e"),
+                          ("INSERT", "CUSTOMER#u_1", "SEEN#phone#+31")]:
         assert not passes(source, record(event, pk, sk)), (event, pk, sk)
+
+
+def test_a_name_is_indexed_folded_with_its_prefixes_and_queried_folded():
+    assert name_terms("Ana Ruiz") == ["a", "an", "ana", "r", "ru", "rui", "ruiz"]
+    assert name_terms("José-María") == ["j", "jo", "jos", "jose", "m", "ma", "mar", "mari", "maria"]
+    assert name_terms("") == [] and name_terms("  -- ") == []
+    assert name_query("  Jose  MARÍA jose") == ["jose", "maria"]
+
+
+class _Names:
+    """What the indexer asks of the engine for customers' records."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, ...]] = []
+
+    def index_customer(self, customer_id: str, terms: str) -> None:
+        self.calls.append(("index", customer_id, terms))
+
+    def remove_customer(self, customer_id: str) -> None:
+        self.calls.append(("remove", customer_id))
+
+
+@pytest.mark.parametrize(("event", "new", "old", "outcome", "calls"), [
+    ("INSERT", {"name": "Ana Ruiz"}, None, "customer indexed", [("index", "u_1", "a an ana r ru rui ruiz")]),
+    ("INSERT", {"name": None}, None, "skipped", []),                        # a phone number, no name yet
+    ("MODIFY", {"name": "Ana Ruiz", "tier": "vip"}, {"name": "Ana Ruiz"}, "unchanged", []),
+    ("MODIFY", {"name": "Ana"}, {"name": "Ana Ruiz"}, "customer indexed", [("index", "u_1", "a an ana")]),
+    ("MODIFY", {"name": "Ana Ruiz", "merged_into": "u_2"}, {"name": "Ana Ruiz"}, "customer removed",
+     [("remove", "u_1")]),                                                  # merged: found through the survivor
+    ("MODIFY", {"name": "Ana Ruiz"}, {"name": "Ana Ruiz", "merged_into": "u_2"}, "customer indexed",
+     [("index", "u_1", "a an ana r ru rui ruiz")]),                         # the merge undone
+    ("REMOVE", None, {"name": "Ana Ruiz"}, "customer removed", [("remove", "u_1")]),   # erased
+])
+def test_a_customers_record_keeps_their_name_in_the_index(event, new, old, outcome, calls):
+    from shopdesk.search.feed import apply
+
+    names = _Names()
+    keys = {"PK": "CUSTOMER#u_1", "SK": "META"}
+    assert apply(names, event, keys, new, old) == outcome  # type: ignore[arg-type]
+    assert names.calls == calls
+    assert apply(names, "INSERT", {"PK": "CUSTOMER#u_1", "SK": "EVENT#2026#e1"}, {"name": "x"}, None) == "ignored"  # type: ignore[arg-type]

@@ -1,5 +1,6 @@
 """The inbox's customer tools in a real browser against the local stack: canned responses on `/` with the
-rendered preview, the order panel with tracking, search by order number and by a word, merge and unmerge."""
+rendered preview, the order panel with tracking, search by order number, a word, a national phone and a name,
+merge and unmerge."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from tests.e2e.browser.support import axe_violations, send_sms, set_presence
 from tests.e2e.browser.test_inbox_browser import conversation_item, conversation_of, expect_live, timeline
+from tests.e2e.test_channels import FAKE_TELEGRAM_SECRET
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("fresh_inboxes")]
 
@@ -111,7 +113,7 @@ def test_the_order_panel_shows_tracking_and_previews_a_refund_before_confirming(
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-def test_search_finds_a_conversation_by_order_number_and_by_a_word_in_a_message(stack, open_inbox):
+def test_search_finds_a_conversation_by_order_number_a_word_a_national_phone_and_a_name(stack, open_inbox):
     # Given two customers: one of the demo shop (order #1002, seen by the order panel) and one who used a rare word
     set_presence(stack, "bob", "away")
     page = open_inbox("alice")
@@ -140,6 +142,30 @@ def test_search_finds_a_conversation_by_order_number_and_by_a_word_in_a_message(
     expect(search).to_have_attribute("aria-activedescendant", "search-option-0")
     search.press("Enter")
     expect(timeline(page)).to_contain_text("smells of bergamot")
+
+    # And the phone as the shop's country writes it (the demo shop is in the US), and a name as it is typed
+    search.fill("(415) 555-0226")
+    expect(results.get_by_role("option").filter(has_text="by phone")).to_contain_text("smells of bergamot")
+    update = {"update_id": 7392226, "message": {
+        "message_id": 1, "date": 1764860000, "text": "Is my teapot on its way?",
+        "from": {"id": 7392226, "first_name": "Griselda", "last_name": "Oosterhuis"},
+        "chat": {"id": 7392226, "type": "private", "first_name": "Griselda", "last_name": "Oosterhuis"}}}
+    sent = stack.post("/webhooks/telegram", json=update,
+                      headers={"X-Telegram-Bot-Api-Secret-Token": FAKE_TELEGRAM_SECRET})
+    assert sent.status == 200, sent.text
+
+    def found_by_name() -> bool:          # the indexer follows the table's stream
+        search.fill("")
+        search.fill("gris oost")
+        try:
+            expect(results.get_by_role("option").filter(has_text="by name")).to_have_count(1, timeout=1_000)
+        except AssertionError:
+            return False
+        return True
+
+    stack.wait_for(found_by_name, timeout=20, interval=0.2)
+    results.get_by_role("option").filter(has_text="by name").click()
+    expect(page.get_by_role("heading", name="Griselda Oosterhuis")).to_be_visible()
     assert page.errors == []  # type: ignore[attr-defined]
 
 

@@ -1219,7 +1219,7 @@ export interface components {
              * Matched
              * @enum {string}
              */
-            matched: "id" | "email" | "phone" | "handle" | "order" | "text";
+            matched: "id" | "email" | "phone" | "handle" | "order" | "name" | "text";
             /** Message Id */
             message_id?: string | null;
         };

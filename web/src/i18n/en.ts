@@ -200,6 +200,7 @@ export const en = {
   "match.phone": "by phone",
   "match.handle": "by handle",
   "match.order": "by order number",
+  "match.name": "by name",
   "match.text": "in a message",
   reply: "Reply",
   replyPlaceholder: "Write a reply… (Ctrl+Enter sends)",

@@ -201,6 +201,7 @@ export const es: Catalogue = {
   "match.phone": "por teléfono",
   "match.handle": "por usuario",
   "match.order": "por número de pedido",
+  "match.name": "por nombre",
   "match.text": "en un mensaje",
   reply: "Responder",
   replyPlaceholder: "Escribe una respuesta… (Ctrl+Intro envía)",

@@ -201,6 +201,7 @@ export const pt: Catalogue = {
   "match.phone": "pelo telefone",
   "match.handle": "pelo utilizador",
   "match.order": "pelo número da encomenda",
+  "match.name": "pelo nome",
   "match.text": "numa mensagem",
   reply: "Responder",
   replyPlaceholder: "Escreva uma resposta… (Ctrl+Enter envia)",

@@ -10,7 +10,7 @@ from shopdesk.api.agent import ConversationOut
 from shopdesk.logic.search import Found
 from shopdesk.models import Identity
 
-Matched = Literal["id", "email", "phone", "handle", "order", "text"]
+Matched = Literal["id", "email", "phone", "handle", "order", "name", "text"]
 
 
 class FoundConversationOut(ConversationOut):

@@ -5,7 +5,10 @@
 - ``index(doc)``: add or replace one message (its id is the key: indexing twice is a no-op);
 - ``remove(conversation_id, message_id=None)``: one message, or every message of a conversation;
 - ``query(text, filters, limit)``: the conversations whose messages match every word of ``text``, best first,
-  at most ``limit``, each with its best matching message.
+  at most ``limit``, each with its best matching message;
+- ``index_customer(customer_id, terms)``, ``remove_customer(customer_id)``, ``query_customers(text, limit)``:
+  customers by name, apart from the messages (``name_terms``: each word of the name and its prefixes, so a
+  name is found as it is typed); a customer with no name, merged into another, or erased has no document.
 
 The back-ends are ``shopdesk.search.opensearch`` (OpenSearch Serverless, in AWS) and
 ``shopdesk.search.sqlite`` (SQLite FTS5 in a file, for the local stack). Both index and query the terms
@@ -66,6 +69,12 @@ class SearchIndex(Protocol):
     def remove(self, conversation_id: str, message_id: str | None = None) -> None: ...
 
     def query(self, text: str, filters: SearchFilters | None = None, limit: int = 20) -> list[SearchHit]: ...
+
+    def index_customer(self, customer_id: str, terms: str) -> None: ...
+
+    def remove_customer(self, customer_id: str) -> None: ...
+
+    def query_customers(self, text: str, limit: int = 5) -> list[str]: ...
 
 
 def search_for(settings: SearchSettings) -> SearchIndex | None:

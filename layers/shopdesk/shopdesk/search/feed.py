@@ -5,6 +5,9 @@
 - A message removed, or whose text became empty, is removed; a conversation item removed (expiry, erasure)
   removes all its messages.
 - System messages (assignments, SLA notes) are not indexed: customers' and agents' words are.
+- A customer's record (``CUSTOMER#<id>/META``) inserted, or changed in its name or in being merged into
+  another, indexes the name (``name_terms``); a record without a name, merged into another, or removed (an
+  erasure) has its document removed, so an erased customer is not found by name.
 
 Every operation is idempotent (the message id is the document's key), so a retried batch is harmless.
 """
@@ -18,7 +21,7 @@ from shopdesk.dal.items import message_from_item
 from shopdesk.logic.language import detect_language
 from shopdesk.models import Direction, Message
 from shopdesk.search import SearchDoc, SearchIndex
-from shopdesk.search.text import LANGUAGES, index_terms, joined
+from shopdesk.search.text import LANGUAGES, index_terms, joined, name_terms
 
 INDEXED = {Direction.INBOUND, Direction.OUTBOUND, Direction.NOTE}
 MAX_TEXT = 20_000           # characters of one message that are indexed (a long e-mail says enough before)
@@ -52,6 +55,8 @@ def apply(index: SearchIndex, event_name: str, keys: Mapping[str, Any], new: Map
           old: Mapping[str, Any] | None) -> str:
     """Apply one stream record (deserialised images) to the index; answers what it did."""
     pk, sk = str(keys.get("PK", "")), str(keys.get("SK", ""))
+    if pk.startswith("CUSTOMER#") and sk == "META":
+        return apply_customer(index, event_name, pk.removeprefix("CUSTOMER#"), new, old)
     if not pk.startswith("CONV#"):
         return "ignored"
     conversation_id = pk.removeprefix("CONV#")
@@ -76,3 +81,27 @@ def apply(index: SearchIndex, event_name: str, keys: Mapping[str, Any], new: Map
         return "skipped"
     index.index(doc)
     return "indexed"
+
+
+def _named(image: Mapping[str, Any] | None) -> str | None:
+    """The name a customer's record is found by: none once merged into another customer."""
+    if not image or image.get("merged_into"):
+        return None
+    name = image.get("name")
+    return str(name) if name else None
+
+
+def apply_customer(index: SearchIndex, event_name: str, customer_id: str, new: Mapping[str, Any] | None,
+                   old: Mapping[str, Any] | None) -> str:
+    """One change of a customer's record (``INSERT`` for a record read as it is: ``scripts/backfill.py names``)."""
+    name = None if event_name == "REMOVE" else _named(new)
+    if event_name == "MODIFY" and name == _named(old):
+        return "unchanged"
+    terms = name_terms(name) if name else []
+    if not terms:
+        if event_name == "INSERT":
+            return "skipped"
+        index.remove_customer(customer_id)
+        return "customer removed"
+    index.index_customer(customer_id, joined(terms))
+    return "customer indexed"

@@ -8,19 +8,26 @@ two answer the same cases and no engine-side language analyser is needed (OpenSe
 A query is a ``bool`` whose ``must`` holds, per query word, a ``terms`` query on its forms; the hits (at most
 ``FETCH_FACTOR`` times ``limit``, ≤ 200) are collapsed to conversations in Python, best score first. The client is
 built once per cold start; the index is created on first use when missing.
+
+Customers' names are a second index (``<index>-customers``, one document per customer, its id the customer's),
+their terms in the same ``whitespace`` field; a name query is a ``bool`` whose ``must`` holds one ``terms`` query
+per word (``name_query``).
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 from urllib.parse import urlsplit
 
 from shopdesk import clock
 from shopdesk.search import SearchDoc, SearchFilters, SearchHit, SearchUnavailable
-from shopdesk.search.text import query_terms
+from shopdesk.search.text import name_query, query_terms
 
 FETCH_FACTOR = 5
 MAX_FETCH = 200
+CUSTOMER_MAPPINGS = {"properties": {"terms": {"type": "text", "analyzer": "whitespace"},
+                                     "customer_id": {"type": "keyword"}}}
 MAPPINGS = {
     "properties": {
         "terms": {"type": "text", "analyzer": "whitespace"},
@@ -55,7 +62,8 @@ class OpenSearchIndex:
     def __init__(self, client: Any, index_name: str) -> None:
         self.client = client
         self.index_name = index_name
-        self._ready = False
+        self.customer_index = f"{index_name}-customers"
+        self._ready: set[str] = set()
 
     @classmethod
     def connect(cls, endpoint: str, index_name: str, region: str) -> OpenSearchIndex:
@@ -73,18 +81,20 @@ class OpenSearchIndex:
         )
         return cls(client, index_name)
 
-    def _ensure_index(self) -> None:
-        if self._ready:
+    def _ensure_index(self, name: str | None = None) -> None:
+        name = name or self.index_name
+        if name in self._ready:
             return
         from opensearchpy.exceptions import RequestError
 
+        mappings = CUSTOMER_MAPPINGS if name == self.customer_index else MAPPINGS
         try:
-            if not self.client.indices.exists(index=self.index_name):
-                self.client.indices.create(index=self.index_name, body={"mappings": MAPPINGS})
+            if not self.client.indices.exists(index=name):
+                self.client.indices.create(index=name, body={"mappings": mappings})
         except RequestError as exc:          # created meanwhile by another instance
             if "resource_already_exists" not in str(exc):
                 raise
-        self._ready = True
+        self._ready.add(name)
 
     def index(self, doc: SearchDoc) -> None:
         self._call(self._index, doc)
@@ -128,6 +138,38 @@ class OpenSearchIndex:
     def _search(self, body: dict[str, Any]) -> dict[str, Any]:
         self._ensure_index()
         return self.client.search(index=self.index_name, body=body)
+
+    def index_customer(self, customer_id: str, terms: str) -> None:
+        self._call(self._index_customer, customer_id, terms)
+
+    def _index_customer(self, customer_id: str, terms: str) -> None:
+        self._ensure_index(self.customer_index)
+        self.client.index(index=self.customer_index, id=customer_id, body={"terms": terms, "customer_id": customer_id})
+
+    def remove_customer(self, customer_id: str) -> None:
+        self._call(self._remove_customer, customer_id)
+
+    def _remove_customer(self, customer_id: str) -> None:
+        from opensearchpy.exceptions import NotFoundError
+
+        self._ensure_index(self.customer_index)
+        with contextlib.suppress(NotFoundError):          # already gone: removing is idempotent
+            self.client.delete(index=self.customer_index, id=customer_id)
+
+    def query_customers(self, text: str, limit: int = 5) -> list[str]:
+        terms = name_query(text)
+        if not terms or limit < 1:
+            return []
+        body = {"size": limit, "_source": ["customer_id"],
+                "query": {"bool": {"must": [{"terms": {"terms": [t]}} for t in terms], "filter": []}}}
+        answer = self._call(self._search_customers, body)
+        hits = sorted(answer["hits"]["hits"],
+                      key=lambda h: (-float(h.get("_score") or 0.0), h["_source"]["customer_id"]))
+        return [h["_source"]["customer_id"] for h in hits][:limit]
+
+    def _search_customers(self, body: dict[str, Any]) -> dict[str, Any]:
+        self._ensure_index(self.customer_index)
+        return self.client.search(index=self.customer_index, body=body)
 
     def _call(self, operation: Any, *args: Any) -> Any:
         from opensearchpy.exceptions import OpenSearchException

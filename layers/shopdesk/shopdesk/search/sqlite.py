@@ -1,7 +1,8 @@
 """The embedded back-end: SQLite FTS5 in one file (the local stack's state directory).
 
 Two tables: ``docs`` (one row per message: its id, conversation and time; the key that makes indexing
-idempotent) and ``fts``, an FTS5 table whose rowid is the doc's. FTS5's ``unicode61`` tokenizer with
+idempotent) and ``fts``, an FTS5 table whose rowid is the doc's; customers' names the same way in ``customers``
+and ``customer_fts``. FTS5's ``unicode61`` tokenizer with
 ``remove_diacritics 2`` reads the analysed terms (already folded by ``shopdesk.search.text``, so the
 tokenizer's folding is a second guard for text that was not). Ranking is FTS5's BM25; a conversation ranks
 by its best message. The file is opened in WAL mode, so the indexer writes while the agent API reads.
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from shopdesk import clock
 from shopdesk.search import SearchDoc, SearchFilters, SearchHit, SearchUnavailable
-from shopdesk.search.text import query_terms
+from shopdesk.search.text import name_query, query_terms
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
@@ -28,6 +29,8 @@ CREATE TABLE IF NOT EXISTS docs (
 );
 CREATE INDEX IF NOT EXISTS docs_conversation ON docs (conversation_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(terms, tokenize = 'unicode61 remove_diacritics 2');
+CREATE TABLE IF NOT EXISTS customers (id INTEGER PRIMARY KEY, customer_id TEXT NOT NULL UNIQUE);
+CREATE VIRTUAL TABLE IF NOT EXISTS customer_fts USING fts5(terms, tokenize = 'unicode61 remove_diacritics 2');
 """
 
 
@@ -106,6 +109,35 @@ class SqliteIndex:
         except sqlite3.Error as exc:
             raise SearchUnavailable(f"the local search index could not answer: {exc}") from exc
         return [SearchHit(conversation_id=c, message_id=m, score=-float(r)) for c, m, r in rows]
+
+    def index_customer(self, customer_id: str, terms: str) -> None:
+        with self._lock, self._transaction():
+            row = self._db.execute("SELECT id FROM customers WHERE customer_id = ?", (customer_id,)).fetchone()
+            if row is None:
+                rowid = self._db.execute("INSERT INTO customers (customer_id) VALUES (?)", (customer_id,)).lastrowid
+            else:
+                rowid = row[0]
+                self._db.execute("DELETE FROM customer_fts WHERE rowid = ?", (rowid,))
+            self._db.execute("INSERT INTO customer_fts (rowid, terms) VALUES (?, ?)", (rowid, terms))
+
+    def remove_customer(self, customer_id: str) -> None:
+        with self._lock, self._transaction():
+            self._db.execute("DELETE FROM customer_fts WHERE rowid IN (SELECT id FROM customers WHERE customer_id = ?)",
+                             (customer_id,))
+            self._db.execute("DELETE FROM customers WHERE customer_id = ?", (customer_id,))
+
+    def query_customers(self, text: str, limit: int = 5) -> list[str]:
+        terms = name_query(text)
+        if not terms or limit < 1:
+            return []
+        sql = ("SELECT c.customer_id FROM customer_fts f JOIN customers c ON c.id = f.rowid "
+               "WHERE customer_fts MATCH ? ORDER BY bm25(customer_fts), c.customer_id LIMIT ?")
+        try:
+            with self._lock:
+                rows = self._db.execute(sql, (" AND ".join(f'"{t}"' for t in terms), limit)).fetchall()
+        except sqlite3.Error as exc:
+            raise SearchUnavailable(f"the local search index could not answer: {exc}") from exc
+        return [r[0] for r in rows]
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)

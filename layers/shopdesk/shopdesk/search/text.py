@@ -12,6 +12,10 @@ FTS5 only Porter for English).
   message written with them and the other way round.
 - A message is analysed in its own language (detected from its text, ``logic/language.py``); a word of a
   message whose language is unknown is indexed folded but not stemmed.
+- A customer's name is not stemmed (names are not words of a language): each of its words is indexed folded
+  with every prefix (``name_terms``), so the inbox's search box finds "Griselda
+  Oosterhuis" by ``gris``, ``oosterhuis gri`` or ``Gríselda``; a query matches a name when every query word
+  (folded) is one of its terms (``name_query``).
 - A query is short and its language is rarely certain, so each query word becomes the set of its forms: the
   folded word and its stem in every stemming language. A query matches a message when every query word
   has one of its forms in the message. ``pedidos`` → {``pedidos``, ``pedid``, ``pedido``}: it finds "pedido"
@@ -36,6 +40,7 @@ STEMMERS = {"en": "english", "es": "spanish", "pt": "portuguese", "de": "german"
 LANGUAGES = ("en", "es", "pt", "de", "tr", "id", "sk")     # the customer languages
 STEMMING = (*STEMMERS, "sk")                                # sk: the light stemmer of slovak.py
 MAX_WORD = 40               # longer runs are ids, hashes or noise: kept whole, not stemmed
+MIN_PREFIX = 1              # a name word is found by its prefixes from this length on ("Ana R")
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SPECIAL = str.maketrans({"ß": "ss", "ı": "i", "İ": "i", "ø": "o", "Ø": "o", "đ": "d", "Đ": "d", "ł": "l",
                           "Ł": "l", "æ": "ae", "œ": "oe", "_": " "})
@@ -90,3 +95,19 @@ def query_terms(text: str) -> list[list[str]]:
 def joined(terms: Iterable[str]) -> str:
     """Terms as the space-separated text the engines' whitespace tokenisers read back."""
     return " ".join(terms)
+
+
+def name_terms(name: str) -> list[str]:
+    """The terms a customer's name is indexed under: each word folded, with its prefixes of ``MIN_PREFIX``
+    letters or more (``Ana Ruiz`` → a, an, ana, r, ru, rui, ruiz)."""
+    terms: dict[str, None] = {}
+    for word in words(name):
+        folded = fold(word)[:MAX_WORD]
+        for end in range(MIN_PREFIX, len(folded) + 1):
+            terms[folded[:end]] = None
+    return [t for t in terms if t]
+
+
+def name_query(text: str) -> list[str]:
+    """A name query's words, folded: a name matches when it has every one of them among its terms."""
+    return list(dict.fromkeys(t for t in (fold(w)[:MAX_WORD] for w in words(text)) if t))
