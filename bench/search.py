@@ -9,6 +9,12 @@ Queries are a seeded mix: a frequent word, a rare product word, two words, a wor
 an inflected form; each is timed through the port (``SqliteIndex.query`` with the agent API's candidate
 limit), analysis included. The agent API adds one BatchGetItem of the candidates to that.
 
+Names (``names``): one customer per conversation, a seeded first and last name of the seven languages (with
+their accents), indexed as the indexer indexes a customer's record (``name_terms``); queries as an agent types
+them, timed through ``SqliteIndex.query_customers`` with the agent API's limit (five customers): a first name's
+first three letters, a whole first name, a first name and a last name's start, a last name typed without its
+accents. The agent API adds one BatchGetItem of the customers and a ``ByCustomer`` Query each.
+
     python -m bench.search [--conversations N] [--messages-per-conversation M] [--queries Q]
     writes the "search" key of bench/results.json
 """
@@ -56,6 +62,13 @@ WORDS = {
 PRODUCTS = ["beanie", "trail", "shoes", "socks", "scarf", "umbrella", "jacket", "backpack", "lamp", "kettle",
             "headphones", "charger", "wallet", "sunglasses", "blanket", "mug", "notebook"]
 NAMES = ["ana", "lucas", "maria", "jonas", "elif", "budi", "zuzana", "sam", "noah", "lea"]
+FIRST_NAMES = ["Ana", "Lucía", "José", "María", "João", "Conceição", "Jürgen", "Björn", "Elif", "Çağla", "Budi",
+               "Siti", "Zuzana", "Ľubomír", "Samuel", "Noah", "Léa", "Chloé", "Oliver", "Grace", "Ahmet", "Dewi",
+               "Tomáš", "Inês", "Matthias", "Sofía", "Emma", "Mehmet", "Ayşe", "Rui"]
+LAST_NAMES = ["García", "Fernández", "Silva", "Gonçalves", "Müller", "Schäfer", "Yılmaz", "Öztürk", "Santoso",
+              "Wijaya", "Novák", "Horváthová", "Smith", "Johnson", "Dubois", "Rivera", "Oosterhuis", "Pereira",
+              "Kowalski", "Şahin", "Kurniawan", "Kováč", "Martins", "Weiß", "López", "Brown", "Costa", "Demir",
+              "Hartono", "Rossi"]
 # An inflected form a customer types and the form in a message: what stemming should join.
 INFLECTIONS = {
     "en": [("orders", "order"), ("shipping", "shipped"), ("refunds", "refund"), ("arriving", "arrived"),
@@ -144,6 +157,41 @@ def queries(rng: random.Random, count: int) -> list[tuple[str, str]]:
     return mix
 
 
+def names(index: Any, customers: int, query_count: int, seed: int) -> dict[str, Any]:
+    """Customers' names indexed, then found as typed: latency and whether the right customers come back."""
+    from shopdesk.logic.search import MAX_CUSTOMERS
+    from shopdesk.search.text import fold, joined, name_terms
+
+    rng = random.Random(seed)
+    people = [(rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)) for _ in range(customers)]
+    t0 = time.perf_counter()
+    for n, (first, last) in enumerate(people):
+        index.index_customer(f"u_{n:06d}", joined(name_terms(f"{first} {last}")))
+    indexed_s = time.perf_counter() - t0
+    timings: dict[str, list[float]] = {}
+    right = 0
+    for i in range(query_count):
+        n = rng.randrange(customers)
+        first, last = people[n]
+        kind = ("first name's start", "first name", "first name and last name's start", "last name unaccented")[i % 4]
+        q = {"first name's start": first[:3], "first name": first, "first name and last name's start":
+             f"{first} {last[:2]}", "last name unaccented": fold(last)}[kind]
+        t1 = time.perf_counter()
+        found = index.query_customers(q, limit=MAX_CUSTOMERS)
+        timings.setdefault(kind, []).append((time.perf_counter() - t1) * 1000)
+        # every one found must be a right answer: each query word the start of a word of their name
+        right += all(all(any(fold(part).startswith(fold(w)) for part in f"{people[int(c[2:])][0]} "
+                                                                       f"{people[int(c[2:])][1]}".split())
+                         for w in q.split()) for c in found) and bool(found)
+    every = sorted(t for values in timings.values() for t in values)
+    return {"customers": customers, "queries": len(every), "limit": MAX_CUSTOMERS,
+            "p50_ms": round(median(every), 3), "p95_ms": round(quantiles(every, n=20)[18], 3),
+            "max_ms": round(max(every), 3),
+            "by_kind_p50_ms": {k: round(median(v), 3) for k, v in timings.items()},
+            "queries_answered_right": round(right / len(every), 3),
+            "index_us_per_customer": round(indexed_s / customers * 1e6, 1)}
+
+
 def inflection_recall() -> dict[str, Any]:
     """Per language: of the inflection pairs, how many a query finds with stems, and with folding alone."""
     from shopdesk.search.text import fold, index_terms, query_terms
@@ -175,6 +223,7 @@ def run(conversations: int, per_conversation: int, query_count: int, seed: int =
             found = index.query(q, limit=CANDIDATES)
             timings.setdefault(kind, []).append((time.perf_counter() - t1) * 1000)
             hits.append(len(found))
+        named = names(index, conversations, query_count, seed)
     every = sorted(t for values in timings.values() for t in values)
 
     def figures(values: list[float]) -> dict[str, float]:
@@ -186,7 +235,7 @@ def run(conversations: int, per_conversation: int, query_count: int, seed: int =
             "max_ms": figures(every)["max"], "queries": len(every),
             "by_kind_ms": {kind: figures(values) for kind, values in timings.items()},
             "queries_with_hits": round(sum(1 for h in hits if h) / len(hits), 3),
-            "build_seconds": round(build_s, 1), **built, "inflections": inflection_recall(),
+            "build_seconds": round(build_s, 1), **built, "inflections": inflection_recall(), "names": named,
             "date": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
@@ -204,6 +253,10 @@ def report(result: dict[str, Any]) -> str:
     found = ", ".join(f"{lang} {v['found_with_stems']}/{v['pairs']} (folded only {v['found_folded_only']})"
                       for lang, v in result["inflections"].items())
     lines.append(f"  inflected query forms found: {found}")
+    n = result["names"]
+    lines.append(f"  names  {n['customers']:,} customers: query p50 {n['p50_ms']} ms  p95 {n['p95_ms']} ms  "
+                 f"max {n['max_ms']} ms ({n['queries']} queries, {n['queries_answered_right']:.0%} answered with "
+                 f"only right customers, up to {n['limit']}); index {n['index_us_per_customer']} us a customer")
     return "\n".join(lines)
 
 
