@@ -94,6 +94,14 @@ def test_a_phone_typed_without_its_country_code_is_found_in_the_shops_region(sea
     assert ids(search(desk, "admin", "06 1234 0008")[1]) == set()
 
 
+def vera_in_team_vip(desk: Any) -> None:
+    """Every caller known to the desk, and vera (``other``) moved to team vip: she sees nothing of team default."""
+    for who in CALLERS:
+        assert call(desk, "agent_api", "GET", "/agent/me", who)[0] == 200
+    assert call(desk, "admin_api", "PUT", "/admin/teams/vip", "admin", {"id": "vip", "name": "VIP"})[0] == 200
+    assert call(desk, "admin_api", "PUT", "/admin/agents/vera", "admin", {"capacity": 3, "teams": ["vip"]})[0] == 200
+
+
 def _telegram_from(desk: Any, chat: int, first: str, last: str, text: str) -> None:
     update = {"update_id": chat, "message": {"message_id": 1, "date": 1764835200, "text": text,
                                              "from": {"id": chat, "first_name": first, "last_name": last},
@@ -107,10 +115,7 @@ def _telegram_from(desk: Any, chat: int, first: str, last: str, text: str) -> No
 def test_a_customer_is_found_by_their_name_as_it_is_typed_and_only_by_who_may_see_them(search_desk):
     desk = search_desk
     stream = Stream(desk)
-    for who in CALLERS:
-        assert call(desk, "agent_api", "GET", "/agent/me", who)[0] == 200
-    assert call(desk, "admin_api", "PUT", "/admin/teams/vip", "admin", {"id": "vip", "name": "VIP"})[0] == 200
-    assert call(desk, "admin_api", "PUT", "/admin/agents/vera", "admin", {"capacity": 3, "teams": ["vip"]})[0] == 200
+    vera_in_team_vip(desk)
     # Given a customer who wrote on Telegram with their name, and the indexer that read the table's stream
     _telegram_from(desk, 7391001, "Griselda", "Oosterhuis", "Is my teapot on its way?")
     assert index(desk, stream.read()) == {"batchItemFailures": []}
@@ -131,10 +136,7 @@ def test_another_teams_conversation_never_appears(search_desk):
     desk = search_desk
     stream = Stream(desk)
     # Given vera in team vip, and a conversation of team default with a word in it
-    for who in CALLERS:
-        assert call(desk, "agent_api", "GET", "/agent/me", who)[0] == 200
-    assert call(desk, "admin_api", "PUT", "/admin/teams/vip", "admin", {"id": "vip", "name": "VIP"})[0] == 200
-    assert call(desk, "admin_api", "PUT", "/admin/agents/vera", "admin", {"capacity": 3, "teams": ["vip"]})[0] == 200
+    vera_in_team_vip(desk)
     conv = customer_writes(desk, "+31612340002", "Mijn paraplu is kapot, umbrella broken", "SMs4")
     assert index(desk, stream.read()) == {"batchItemFailures": []}
     # When each caller searches by the word, the phone and the id

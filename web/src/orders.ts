@@ -1,6 +1,5 @@
 // The order panel's helpers: amounts, platform statuses in words, the two-step order actions.
-import { en } from "./i18n/en";
-import type { MessageKey, Translate } from "./i18n";
+import { isMessageKey, type Translate } from "./i18n";
 
 /** An amount in the shop's currency in the agent's language ("$45.00"); as given when it is not a number. */
 export function money(amount: string | null | undefined, currency: string | null | undefined, locale: string): string {
@@ -19,7 +18,7 @@ export function money(amount: string | null | undefined, currency: string | null
 export function statusWords(status: string | null | undefined, t?: Translate): string {
   if (!status) return "—";
   const key = `orderStatus.${status.toLowerCase()}`;
-  return t && key in en ? t(key as MessageKey) : status.replace(/_/g, " ").toLowerCase();
+  return t && isMessageKey(key) ? t(key) : status.replace(/_/g, " ").toLowerCase();
 }
 
 /** The chosen quantities as the refund's `line_items` (only those above zero, whole numbers). */

@@ -1,13 +1,12 @@
 import { useEffect, useState } from "preact/hooks";
 import type { Article, AssistAnswer } from "../api";
 import { useApp } from "../context";
-import { en } from "../i18n/en";
-import type { MessageKey, Translate } from "../i18n";
+import { isMessageKey, type Translate } from "../i18n";
 
 /** The reason the bot hands over, in words (an unknown one as the API names it). */
 export function handoffReason(t: Translate, reason: string): string {
   const key = `handoff.${reason}`;
-  return key in en ? t(key as MessageKey) : reason.replace(/_/g, " ");
+  return isMessageKey(key) ? t(key) : reason.replace(/_/g, " ");
 }
 
 /** "Try the bot": what it would do with a customer's question (POST /agent/assist/answer; nothing is sent), so an

@@ -25,6 +25,11 @@ export function format(catalogue: Catalogue, key: MessageKey, values: Record<str
   return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in values ? String(values[name]) : whole));
 }
 
+/** Whether the inbox has words for a key made from what the API said (a status, a reason). */
+export function isMessageKey(key: string): key is MessageKey {
+  return key in en;
+}
+
 export type Translate = (key: MessageKey, values?: Record<string, string | number>) => string;
 export type { MessageKey };
 
