@@ -34,11 +34,32 @@ class JwtAuthorizer:
 
 
 @dataclass(frozen=True)
+class Cors:
+    """An HttpApi's ``CorsConfiguration``, as API Gateway applies it: it answers every preflight itself and
+    sets these headers on every answer, replacing any CORS header the integration returned."""
+
+    allow_origins: tuple[str, ...]
+    allow_methods: tuple[str, ...] = ()
+    allow_headers: tuple[str, ...] = ()
+    expose_headers: tuple[str, ...] = ()
+    max_age: int | None = None
+    allow_credentials: bool = False
+
+    def allows(self, origin: str) -> bool:
+        """Exact origins, ``*``, and ``https://*`` / ``http://*`` (any origin of that scheme): the only forms
+        the HTTP API accepts (no subdomain wildcards)."""
+        return any(rule == "*" or rule.lower() == origin.lower()
+                   or (rule.endswith("://*") and origin.lower().startswith(rule[:-1].lower()))
+                   for rule in self.allow_origins)
+
+
+@dataclass(frozen=True)
 class HttpApi:
     logical_id: str
     api_id: str
     default_authorizer: str | None
     authorizers: dict[str, JwtAuthorizer]
+    cors: Cors | None = None
 
 
 @dataclass(frozen=True)
@@ -208,11 +229,7 @@ class FunctionCatalog:
             if logical_id in self.template["Resources"]
             else "localapi"
         )
-        if props.get("CorsConfiguration"):
-            log.warning(
-                "%s: CorsConfiguration is not emulated; preflight OPTIONS requests get the route's answer or 404",
-                logical_id,
-            )
+        cors = _cors(self.resolver.resolve(props.get("CorsConfiguration") or {}))
         auth = self.resolver.resolve(props.get("Auth") or {})
         authorizers: dict[str, JwtAuthorizer] = {}
         for name, spec in (auth.get("Authorizers") or {}).items():
@@ -234,7 +251,7 @@ class FunctionCatalog:
                 audience=tuple(str(a) for a in audience),
             )
         default = auth.get("DefaultAuthorizer")
-        return HttpApi(logical_id, api_id, default if default and default != "NONE" else None, authorizers)
+        return HttpApi(logical_id, api_id, default if default and default != "NONE" else None, authorizers, cors)
 
     # ------------------------------------------------------------ functions
 
@@ -430,3 +447,20 @@ def _enabled(props: dict[str, Any]) -> bool:
     if "Enabled" in props:
         return str(props["Enabled"]).lower() != "false"
     return str(props.get("State", "ENABLED")).upper() != "DISABLED"
+
+
+def _cors(config: dict[str, Any] | bool) -> Cors | None:
+    """``CorsConfiguration``: ``true`` is SAM's shorthand for every origin, method and header."""
+    if config is True:
+        return Cors(allow_origins=("*",), allow_methods=("*",), allow_headers=("*",))
+    if not config:
+        return None
+
+    def strings(key: str) -> tuple[str, ...]:
+        return tuple(str(v) for v in config.get(key) or ())
+
+    age = config.get("MaxAge")
+    return Cors(allow_origins=strings("AllowOrigins"), allow_methods=strings("AllowMethods"),
+                allow_headers=strings("AllowHeaders"), expose_headers=strings("ExposeHeaders"),
+                max_age=int(age) if age is not None else None,
+                allow_credentials=bool(config.get("AllowCredentials")))

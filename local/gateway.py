@@ -7,9 +7,12 @@ turned back into HTTP as API Gateway does: a dict with ``statusCode`` is a respo
 (headers, multiValueHeaders, cookies -> Set-Cookie, isBase64Encoded), anything else is returned
 as JSON with 200. No route: 404 ``{"message":"Not Found"}``, whatever the method (PATCH, OPTIONS,
 TRACE, PROPFIND or any other token: every method is dispatched, none gets http.server's 501 page);
-a failed invocation: 500 ``Internal Server Error``. OPTIONS is a method like the others: the HTTP
-APIs of the template have no ``CorsConfiguration`` (with one, API Gateway would answer preflights
-itself, and this gateway does not emulate that); a route may declare OPTIONS (the widget does).
+a failed invocation: 500 ``Internal Server Error``. An HTTP API with a ``CorsConfiguration`` is
+emulated as API Gateway runs it: a preflight (OPTIONS with ``Origin`` and
+``Access-Control-Request-Method``) is answered 204 by the gateway itself, with the configured headers
+for an allowed origin, and every answer of that API carries the configured CORS headers in place of
+the function's own. On an API without one, OPTIONS is a method like the others (the widget's API
+declares its own OPTIONS route and answers its own CORS headers).
 
 Request bodies reach the function as text only for textual content types (``text/*``, JSON, XML,
 JavaScript); everything else, including ``application/x-www-form-urlencoded`` and a body without
@@ -42,7 +45,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 from local.authorizer import AuthResult
-from local.functions import HttpRoute
+from local.functions import Cors, HttpRoute
 from local.identity import UnknownAgent
 from local.live import MANAGEMENT_PATH
 from local.ses import UnknownRecipient, inbound_message_id, message_recipients
@@ -76,6 +79,29 @@ class Reply:
     @classmethod
     def json(cls, status: int, document: Any, target: str = "") -> Reply:
         return cls(status, [("Content-Type", "application/json")], json.dumps(document).encode(), target)
+
+
+def cors_headers(cors: Cors, origin: str) -> list[tuple[str, str]]:
+    """The headers API Gateway sets for an allowed origin (the origin itself, or ``*`` when every origin is
+    allowed without credentials)."""
+    headers = [("Access-Control-Allow-Origin", "*" if "*" in cors.allow_origins and not cors.allow_credentials
+                else origin)]
+    if cors.allow_credentials:
+        headers.append(("Access-Control-Allow-Credentials", "true"))
+    if cors.expose_headers:
+        headers.append(("Access-Control-Expose-Headers", ", ".join(cors.expose_headers)))
+    return headers
+
+
+def with_cors(cors: Cors | None, origin: str | None, reply: Reply) -> Reply:
+    """An answer of an API with a ``CorsConfiguration``: the integration's own CORS headers are dropped and
+    the configured ones set (only for an allowed origin), as API Gateway does."""
+    if cors is None:
+        return reply
+    reply.headers = [(k, v) for k, v in reply.headers if not k.lower().startswith("access-control-")]
+    if origin and cors.allows(origin):
+        reply.headers += cors_headers(cors, origin)
+    return reply
 
 
 # ---------------------------------------------------------------- routing
@@ -377,10 +403,38 @@ class Gateway:
         return Reply(served.status, served.headers, served.body, "web app")
 
     def _invoke_route(self, request: Request) -> Reply:
+        origin = request.header_dict.get("origin")
+        preflight = self._preflight(request, origin)
+        if preflight is not None:
+            return preflight
         matched = self.router.match(request.method, request.path)
         if matched is None:
             return Reply.json(404, {"message": "Not Found"})
         route, path_parameters = matched
+        api = self.stack.catalog.apis[route.api]
+        return with_cors(api.cors, origin, self._call_route(request, route, path_parameters))
+
+    def _preflight(self, request: Request, origin: str | None) -> Reply | None:
+        """API Gateway answers a CORS preflight itself for an HTTP API with a ``CorsConfiguration`` (whatever
+        routes it has, an OPTIONS one included); without one the preflight is routed like any request."""
+        wanted = request.header_dict.get("access-control-request-method")
+        if request.method != "OPTIONS" or not origin or not wanted:
+            return None
+        matched = self.router.match(wanted.upper(), request.path)
+        api = self.stack.catalog.apis[matched[0].api] if matched else None
+        if api is None or api.cors is None:
+            return None
+        reply = Reply(204, [], b"", f"{api.logical_id} CORS")
+        if api.cors.allows(origin):
+            reply.headers += cors_headers(api.cors, origin)
+            reply.headers += [(k, ", ".join(v)) for k, v in (("Access-Control-Allow-Methods", api.cors.allow_methods),
+                                                               ("Access-Control-Allow-Headers", api.cors.allow_headers))
+                              if v]
+            if api.cors.max_age is not None:
+                reply.headers.append(("Access-Control-Max-Age", str(api.cors.max_age)))
+        return reply
+
+    def _call_route(self, request: Request, route: HttpRoute, path_parameters: dict[str, str]) -> Reply:
         api = self.stack.catalog.apis[route.api]
         auth: AuthResult | None = None
         if route.authorizer is not None:

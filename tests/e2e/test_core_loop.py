@@ -315,12 +315,33 @@ def test_provider_samples_replayed_byte_for_byte_with_their_own_signatures(sampl
 
 
 def test_a_method_the_api_has_no_route_for_is_404_json_as_api_gateway_answers(stack):
-    # The HTTP API has no CORS configuration: a preflight is a method without a route like the others
     token = stack.token("alice")
     for method in ("PATCH", "OPTIONS", "DELETE", "PUT", "TRACE", "PROPFIND"):
         for path in ("/agent/conversations", "/webhooks/twilio"):
-            answer = stack.request(method, path, token=token,
-                                   headers={"Origin": "http://localhost:5173", "Access-Control-Request-Method": "GET"})
+            answer = stack.request(method, path, token=token, headers={"Origin": "http://localhost:5173"})
             assert (answer.status, answer.json()) == (404, {"message": "Not Found"}), (method, path)
             assert answer.headers["content-type"] == "application/json"
     assert stack.get("/agent/conversations", token=token).status == 200     # the routed method still answers
+
+
+def test_the_apis_cors_is_api_gateways_for_the_inbox_and_the_widgets_own_for_the_shops_sites(stack):
+    # The agent API's CorsConfiguration names the inbox's origin (the stack's own here): API Gateway answers
+    # the preflight itself, and any other origin gets no CORS header, so its browser reads nothing
+    inbox, elsewhere = stack.url, "http://localhost:5173"
+    preflight = {"Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization"}
+    allowed = stack.request("OPTIONS", "/agent/conversations", headers={"Origin": inbox, **preflight})
+    assert allowed.status == 204 and allowed.headers["access-control-allow-origin"] == inbox
+    assert "authorization" in allowed.headers["access-control-allow-headers"]
+    refused = stack.request("OPTIONS", "/agent/conversations", headers={"Origin": elsewhere, **preflight})
+    assert refused.status == 204 and "access-control-allow-origin" not in refused.headers
+    token = stack.token("alice")
+    assert stack.get("/agent/me", token=token, headers={"Origin": inbox}).headers[
+        "access-control-allow-origin"] == inbox
+    assert "access-control-allow-origin" not in stack.get("/agent/me", token=token, headers={"Origin": elsewhere}).headers
+    # The widget's API has none: its function checks the shop's origins (subdomain wildcards included) itself
+    shop = "http://localhost:8080"          # WidgetAllowedOrigins' default
+    widget = stack.request("OPTIONS", "/widget/sessions", headers={"Origin": shop,
+                                                                   "Access-Control-Request-Method": "POST"})
+    assert widget.status == 204 and widget.headers["access-control-allow-origin"] == shop
+    assert stack.request("OPTIONS", "/widget/sessions", headers={"Origin": elsewhere,
+                                                                 "Access-Control-Request-Method": "POST"}).status == 403

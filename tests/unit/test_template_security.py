@@ -89,3 +89,17 @@ def test_every_queue_has_a_dead_letter_queue_and_the_privacy_one_an_alarm():
     assert "PrivacyDeadLetterQueue" in dlqs
     alarmed = " ".join(_names(a.get("Dimensions")) for a in _of("AWS::CloudWatch::Alarm").values())
     assert "PrivacyDeadLetterQueue" in alarmed
+
+
+def test_the_widget_has_an_api_of_its_own_without_a_cors_configuration():
+    # An HTTP API with a CorsConfiguration answers preflights itself and drops the function's CORS headers, and
+    # its AllowOrigins take no subdomain wildcards: the shops' sites could not call the widget on the agents' API
+    apis = _of("AWS::Serverless::HttpApi")
+    assert "CorsConfiguration" not in apis["WidgetApi"] and "Auth" not in apis["WidgetApi"]
+    assert apis["HttpApi"]["CorsConfiguration"]["AllowOrigins"]          # the inbox's origin, for the agents' API
+    served = {(name, event["Properties"]["Path"]): event["Properties"]["ApiId"]["Ref"]
+              for name, fn in _of("AWS::Serverless::Function").items()
+              for event in (fn.get("Events") or {}).values() if event["Type"] == "HttpApi"}
+    assert {path for (name, path), api in served.items() if api == "WidgetApi"} == {
+        path for (name, path) in served if path.startswith("/widget/")}
+    assert {name for (name, _), api in served.items() if api == "WidgetApi"} == {"WebchatFunction"}
