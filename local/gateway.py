@@ -22,7 +22,8 @@ Local-only routes (``/_local/...``): ``GET health``, ``GET token?agent=``, ``GET
 ``POST schedules/<function>/run``, ``GET|DELETE outbox``, ``GET|DELETE events``,
 ``GET|POST|DELETE sandbox/faults``, ``GET|POST|DELETE aws/faults`` (local.aws_faults),
 ``GET functions``, ``POST email[?wait=1][&to=...]``,
-``GET websocket`` (the WebSocket API's URL), ``GET aws`` (the emulated AWS endpoint and region) and the
+``GET websocket`` (the WebSocket API's URL), ``GET aws`` (the emulated AWS endpoint and region), ``GET shop``
+(the demo shop's site, local/shop.py) and the
 WebSocket APIs' ``@connections`` (local.live).
 Provider sandboxes: ``/_sandbox/twilio``, ``/_sandbox/meta``, ``/_sandbox/telegram``.
 A GET under no API route's first path segment is the web app beside the template (``local/webapp.py``).
@@ -289,6 +290,7 @@ class Gateway:
             ("GET", re.compile(r"^/_local/websocket$"), self._websocket),
             ("POST", re.compile(r"^/_local/analytics/flush$"), self._flush_analytics),
             ("GET", re.compile(r"^/_local/aws$"), self._aws),
+            ("GET", re.compile(r"^/_local/shop$"), self._shop),
             *((method, MANAGEMENT_PATH, self._connections) for method in ("POST", "GET", "DELETE")),
         ]
         self._sandboxes: list[tuple[str, Callable[[Request], Reply]]] = [
@@ -504,6 +506,11 @@ class Gateway:
             return Reply.json(200, {"token": self.stack.identity.id_token(agent)})
         except UnknownAgent:
             return Reply.json(404, {"message": f"unknown agent {agent!r}"})
+
+    def _shop(self, request: Request) -> Reply:
+        """The demo shop's site, with the web-chat widget on its pages (local/shop.py), or null without one."""
+        shop = getattr(self.stack, "shop", None)
+        return Reply.json(200, {"url": shop.url if shop is not None else None})
 
     def _aws(self, request: Request) -> Reply:
         """Where the emulated AWS answers, so a person or a test can look inside with the CLI or boto3."""

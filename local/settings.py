@@ -82,6 +82,7 @@ class Settings:
     template: Path
     port: int = 3000
     websocket_port: int = 3001
+    shop_port: int = 3002               # the demo shop's site, with the widget on its pages (local/shop.py)
     region: str = "us-east-1"
     public_base_url: str = ""
     parameter_overrides: str = ""
@@ -92,6 +93,7 @@ class Settings:
     twilio: dict[str, str] = field(default_factory=dict)
     meta: dict[str, str] = field(default_factory=dict)
     telegram: dict[str, str] = field(default_factory=dict)
+    webchat: dict[str, str] = field(default_factory=dict)
     ses_from_address: str = DEFAULT_SES_FROM_ADDRESS
     build_web: bool = True              # WEB_BUILD=0: serve web/dist as it is
     commerce_platform: str = "shopify"
@@ -146,6 +148,9 @@ class Settings:
             **({"SearchEngine": "sqlite", "SearchIndexPath": str(self.state_dir / "search.sqlite3")}
                if self.state_dir else {}),
             "InboxUrl": self.base_url,          # the gateway serves the web inbox itself
+            # the demo shop's site (both its names), and the template's example origin the tests call from
+            "WidgetAllowedOrigins": f"http://localhost:8080,http://localhost:{self.shop_port},"
+                                    f"http://127.0.0.1:{self.shop_port}",
         }
 
     @classmethod
@@ -154,10 +159,12 @@ class Settings:
         seed = env.get("SEED_AGENTS", "alice,bob")
         port = int(env.get("PORT") or 3000)
         websocket_port = int(env.get("WS_PORT") or port + 1)
+        shop_port = int(env.get("SHOP_PORT") or port + 2)
         return cls(
             template=Path(template or env.get("TEMPLATE") or "template.yaml").resolve(),
             port=port,
             websocket_port=websocket_port or _free_port(),
+            shop_port=shop_port or _free_port(),
             region=env.get("REGION") or "us-east-1",
             public_base_url=(env.get("PUBLIC_BASE_URL") or "").rstrip("/"),
             parameter_overrides=env.get("PARAMETER_OVERRIDES", ""),
@@ -168,6 +175,7 @@ class Settings:
             twilio=secret_values("TwilioSecret") or {},
             meta=secret_values("MetaSecret") or {},
             telegram=secret_values("TelegramSecret") or {},
+            webchat=secret_values("WebchatSecret") or {},
             ses_from_address=env.get("SES_FROM_ADDRESS") or DEFAULT_SES_FROM_ADDRESS,
             build_web=_flag("WEB_BUILD", True),
             commerce_platform=env.get("COMMERCE_PLATFORM") or "shopify",

@@ -38,6 +38,7 @@ from local.sandbox import Faults, Outbox, TwilioSandbox
 from local.schedules import Scheduler
 from local.ses import InboundMail, SesOutbox, verify_identities
 from local.settings import DEMO_GROUPS, Settings
+from local.shop import DemoShop
 from local.streams import StreamPollers
 from local.telegram import TelegramSandbox
 from local.template import Resolver, load_template, parameter_values, parse_parameter_overrides
@@ -143,6 +144,7 @@ class Stack:
         self.gateway = Gateway(self)
         self._server_thread = threading.Thread(target=self.gateway.serve_forever, daemon=True, name="http")
         self._server_thread.start()
+        self.shop = self._demo_shop()
         for spec in self.catalog.functions.values():
             for route in spec.routes:
                 access = f"JWT {route.authorizer}" if route.authorizer else "public"
@@ -184,6 +186,22 @@ class Stack:
             "functions,email,commerce/webhooks,websocket,aws,live/<api>/<stage>/@connections/<id>}; "
             "sandboxes: /_sandbox/{twilio,meta,telegram,shopify,woocommerce}"
         )
+
+    def _demo_shop(self) -> DemoShop | None:
+        """The demo shop's site with the widget on its pages (local/shop.py); the stack runs without it when its
+        port is taken."""
+        secret = self.settings.webchat.get("visitor_secret")
+        if not secret:
+            return None
+        try:
+            shop = DemoShop(self.settings.shop_port, self.settings.base_url, secret,
+                            lambda: self.clock.now().timestamp())
+        except OSError as error:
+            log.warning("the demo shop could not listen on port %d: %s", self.settings.shop_port, error)
+            return None
+        shop.start()
+        log.info("demo shop with the web-chat widget: %s/", shop.url)
+        return shop
 
     def _build_web_app(self) -> None:
         if not self.settings.build_web:
@@ -342,6 +360,8 @@ class Stack:
         for part in ("scheduler", "s3_notifications", "streams", "pollers", "events", "live"):
             if hasattr(self, part):
                 getattr(self, part).close()
+        if getattr(self, "shop", None) is not None:
+            self.shop.close()
         if hasattr(self, "gateway"):
             self.gateway.shutdown()
         if hasattr(self, "runtime"):

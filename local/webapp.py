@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("webapp")
 
 WEB = Path(__file__).resolve().parents[1] / "web"
-SOURCES = ("src", "public", "index.html", "package.json", "package-lock.json", "tsconfig.json", "vite.config.ts")
+SOURCES = ("src", "public", "index.html", "package.json", "package-lock.json", "tsconfig.json", "vite.config.ts",
+           "vite.widget.config.ts")
 STAMP = ".sources"
 BUILD_TIMEOUT_SECONDS = 600
 

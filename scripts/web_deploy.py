@@ -26,6 +26,9 @@ import boto3
 REPO = Path(__file__).resolve().parents[1]
 NO_CACHE = "no-cache"
 IMMUTABLE = "public, max-age=31536000, immutable"
+# The widget's script keeps its name (the shops' pages name it) and loads on every page of their sites: browsers
+# may reuse it for five minutes, so a new version reaches every visitor within that.
+WIDGET = "public, max-age=300"
 
 
 def web_config(outputs: dict[str, str]) -> dict[str, Any]:
@@ -53,7 +56,7 @@ def upload_plan(dist: Path) -> list[tuple[Path, str, str, str]]:
         kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         if kind.startswith("text/") or kind in ("application/javascript", "application/json"):
             kind += "; charset=utf-8"
-        cache = IMMUTABLE if key.startswith("assets/") else NO_CACHE
+        cache = IMMUTABLE if key.startswith("assets/") else WIDGET if key == "widget.js" else NO_CACHE
         plan.append((path, key, kind, cache))
     return sorted(plan, key=lambda row: row[1] == "index.html")
 

@@ -94,10 +94,11 @@ def verification() -> EmailVerification:
 
 
 def _cors() -> dict[str, str]:
-    """CORS headers for the calling origin, when it is one the widget may be used from."""
+    """CORS headers for the calling origin, when it is one the widget may be used from (Retry-After readable by
+    the widget's script, so a rate-limited visitor's message waits as long as asked)."""
     origin = app.current_event.headers.get("origin")
     if origin and webchat.origin_allowed(origin, settings.origins):
-        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+        return {"Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": "Retry-After", "Vary": "Origin"}
     return {"Vary": "Origin"}
 
 

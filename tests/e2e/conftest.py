@@ -197,7 +197,7 @@ def _wait_healthy(client: StackClient) -> None:
 def launch_stack(template: Path, workdir: Path, env: dict[str, str] | None = None) -> StackClient:
     port = free_port()
     clean = {name: os.environ[name] for name in _KEPT_ENV if name in os.environ}
-    clean.update({"PORT": str(port), "WS_PORT": "0", "TEMPLATE": str(template)})
+    clean.update({"PORT": str(port), "WS_PORT": "0", "SHOP_PORT": "0", "TEMPLATE": str(template)})
     clean.update(env or {})
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / f"local-stack-{port}.log"

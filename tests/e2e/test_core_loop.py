@@ -337,7 +337,8 @@ def test_the_apis_cors_is_api_gateways_for_the_inbox_and_the_widgets_own_for_the
     token = stack.token("alice")
     assert stack.get("/agent/me", token=token, headers={"Origin": inbox}).headers[
         "access-control-allow-origin"] == inbox
-    assert "access-control-allow-origin" not in stack.get("/agent/me", token=token, headers={"Origin": elsewhere}).headers
+    assert "access-control-allow-origin" not in stack.get("/agent/me", token=token,
+                                                          headers={"Origin": elsewhere}).headers
     # The widget's API has none: its function checks the shop's origins (subdomain wildcards included) itself
     shop = "http://localhost:8080"          # WidgetAllowedOrigins' default
     widget = stack.request("OPTIONS", "/widget/sessions", headers={"Origin": shop,

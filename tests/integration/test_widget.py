@@ -82,6 +82,8 @@ def test_bursts_are_rate_limited_with_retry_after(desk):
     assert codes[:5] == [201] * 5 and 429 in codes[5:]
     _, body, result = _call(desk, "POST", "/widget/messages", {"client_message_id": "b99", "text": "x"}, session)
     assert int(result["headers"]["Retry-After"]) >= 1 and "too many" in body["detail"]
+    # and the widget's script on the shop's page may read it (a cross-origin answer's header, exposed)
+    assert result["headers"]["Access-Control-Expose-Headers"] == "Retry-After"
 
 
 def test_an_empty_message_is_400_and_a_malformed_one_422_both_problems_the_widget_may_read(desk):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scripts.web_deploy import IMMUTABLE, NO_CACHE, samconfig_target, upload_plan, web_config
+from scripts.web_deploy import IMMUTABLE, NO_CACHE, WIDGET, samconfig_target, upload_plan, web_config
 
 OUTPUTS = {
     "ApiUrl": "https://abc123.execute-api.eu-west-1.amazonaws.com",
@@ -33,10 +33,12 @@ def test_hashed_assets_are_cached_for_a_year_and_index_html_never_and_goes_last(
     (tmp_path / "assets" / "index-abc.css").write_text("x")
     (tmp_path / "index.html").write_text("<!doctype html>")
     (tmp_path / ".sources").write_text("digest")
+    (tmp_path / "widget.js").write_text("x")
     plan = [(key, kind, cache) for _, key, kind, cache in upload_plan(tmp_path)]
     assert plan[-1] == ("index.html", "text/html; charset=utf-8", NO_CACHE)
     assert ("assets/index-abc.css", "text/css; charset=utf-8", IMMUTABLE) in plan
-    assert {key for key, _, _ in plan} == {"index.html", "assets/index-abc.js", "assets/index-abc.css"}
+    assert ("widget.js", "text/javascript; charset=utf-8", WIDGET) in plan     # the shops' pages name it: 5 minutes
+    assert {key for key, _, _ in plan} == {"index.html", "assets/index-abc.js", "assets/index-abc.css", "widget.js"}
 
 
 def test_stack_name_and_region_come_from_samconfig_like_sam_deploy():

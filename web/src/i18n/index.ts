@@ -2,6 +2,7 @@
 import { en, type Catalogue, type MessageKey } from "./en";
 import { es } from "./es";
 import { pt } from "./pt";
+import { fill, firstSupported } from "./core";
 
 export type Locale = "en" | "es" | "pt";
 export const LOCALES: Record<Locale, { name: string; catalogue: Catalogue }> = {
@@ -12,17 +13,12 @@ export const LOCALES: Record<Locale, { name: string; catalogue: Catalogue }> = {
 
 /** The first of the browser's languages we have a catalogue for ("pt-BR" -> pt), else English. */
 export function pickLocale(chosen: string | null, browser: readonly string[]): Locale {
-  for (const tag of [chosen, ...browser]) {
-    const base = (tag ?? "").toLowerCase().split("-")[0] as Locale;
-    if (base in LOCALES) return base;
-  }
-  return "en";
+  return firstSupported([chosen, ...browser], Object.keys(LOCALES) as Locale[], "en");
 }
 
 /** A message with its {placeholders} filled in. */
 export function format(catalogue: Catalogue, key: MessageKey, values: Record<string, string | number> = {}): string {
-  const text = catalogue[key] ?? en[key] ?? key;
-  return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in values ? String(values[name]) : whole));
+  return fill(catalogue[key] ?? en[key] ?? key, values);
 }
 
 /** Whether the inbox has words for a key made from what the API said (a status, a reason). */

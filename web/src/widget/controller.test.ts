@@ -1,0 +1,157 @@
+import { describe, expect, it } from "vitest";
+import { WidgetError } from "./client";
+import type { ServerItem } from "./conversation";
+import type { ControllerDeps, WidgetState } from "./controller";
+import { WidgetController } from "./controller";
+
+class MemoryStorage {
+  private values = new Map<string, string>();
+  get length() { return this.values.size; }
+  clear() { this.values.clear(); }
+  getItem(key: string) { return this.values.get(key) ?? null; }
+  key(index: number) { return [...this.values.keys()][index] ?? null; }
+  removeItem(key: string) { this.values.delete(key); }
+  setItem(key: string, value: string) { this.values.set(key, value); }
+}
+
+/** The widget API as the controller sees it: stores what is sent (once per client id) unless `failing` says
+ * otherwise, and lists what it stored. */
+class FakeApi {
+  stored: ServerItem[] = [];
+  sent: string[] = [];
+  failing: (WidgetError | null)[] = [];
+  hasSession = true;
+  otherVisitor = false;
+
+  async checkVisitor() { return this.otherVisitor; }
+  async poll() { return { conversation_id: "c", items: [...this.stored] }; }
+  async upload(): Promise<never> { throw new WidgetError(415, "this kind of file is not accepted"); }
+  async send(message: { clientId: string; text: string | null }) {
+    this.sent.push(message.clientId);
+    const failure = this.failing.shift();
+    if (failure) throw failure;
+    if (this.stored.some((s) => s.id === `m-${message.clientId}`)) return { status: "duplicate" as const, message_id: null, conversation_id: "c" };
+    this.stored.push({ id: `m-${message.clientId}`, from: "visitor", text: message.text, created_at: new Date(this.stored.length).toISOString(),
+                       attachments: [], choices: [] });
+    return { status: "stored" as const, message_id: `m-${message.clientId}`, conversation_id: "c" };
+  }
+}
+
+function controller(api: FakeApi, storage = new MemoryStorage()) {
+  const timers: { callback: () => void; seconds: number }[] = [];
+  let ids = 0;
+  let last: WidgetState | null = null;
+  const deps: ControllerDeps = {
+    client: api, storage, key: "w", render: (state) => { last = structuredClone(state); },
+    clock: { set: (callback, seconds) => timers.push({ callback, seconds }), clear: () => undefined },
+    newId: () => `c${++ids}`, hidden: () => false,
+  };
+  const made = new WidgetController(deps);
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+  return { made, timers, settle, state: () => last as unknown as WidgetState, storage };
+}
+
+describe("what the visitor writes", () => {
+  it("goes out in order: a failure worth retrying holds the later ones back until it is sent", async () => {
+    const api = new FakeApi();
+    api.failing = [new WidgetError(0, "no answer")];
+    const { made, timers, settle, state } = controller(api);
+    made.open();
+    made.write("first");
+    made.write("second");
+    await settle();
+    expect(api.stored.map((s) => s.text)).toEqual([]);
+    expect(state().status).toBe("offline");
+    expect(state().pending.map((p) => [p.text, p.state])).toEqual([["first", "sending"], ["second", "sending"]]);
+    const retry = timers.filter((t) => t.seconds === 1).pop();
+    retry?.callback();
+    await settle();
+    expect(api.stored.map((s) => s.text)).toEqual(["first", "second"]);
+    expect(state().status).toBe("ok");
+    expect(state().pending).toEqual([]);
+  });
+
+  it("a refused message is marked with the reason and the line goes on; retry and remove are the visitor's", async () => {
+    const api = new FakeApi();
+    api.failing = [new WidgetError(400, "The message is too long")];
+    const { made, settle, state } = controller(api);
+    made.write("too long");
+    made.write("short");
+    await settle();
+    expect(api.stored.map((s) => s.text)).toEqual(["short"]);
+    expect(state().pending.map((p) => [p.text, p.state, p.reason])).toEqual([["too long", "failed", "The message is too long"]]);
+    made.retry("c1");
+    await settle();
+    expect(api.stored.map((s) => s.text)).toEqual(["short", "too long"]);
+    api.failing = [new WidgetError(422, "no")];
+    made.write("oops");
+    await settle();
+    made.remove(state().pending[0]!.clientId);
+    expect(state().pending).toEqual([]);
+  });
+
+  it("is kept in the tab until it is listed: a reload sends it again with the same id, stored once", async () => {
+    const api = new FakeApi();
+    api.failing = [new WidgetError(503, "down")];
+    const first = controller(api);
+    first.made.write("kept");
+    await first.settle();
+    expect(api.stored).toEqual([]);
+    const reloaded = controller(api, first.storage);     // the page again, same tab
+    await reloaded.made.boot();
+    await reloaded.settle();
+    expect(api.sent).toEqual(["c1", "c1"]);
+    expect(api.stored.map((s) => s.text)).toEqual(["kept"]);
+  });
+
+  it("a file the API refuses says why, and nothing is queued", async () => {
+    const api = new FakeApi();
+    const { made, state } = controller(api);
+    await made.attach(new File(["x"], "virus.exe"));
+    expect(state().uploadError).toBe("this kind of file is not accepted");
+    expect(state().pending).toEqual([]);
+  });
+});
+
+describe("the conversation", () => {
+  it("counts replies while closed, and opening marks them seen", async () => {
+    const api = new FakeApi();
+    api.stored = [{ id: "a1", from: "agent", text: "Hi", created_at: "1", attachments: [], choices: [] }];
+    const { made, settle, state } = controller(api);
+    await made.boot();
+    await settle();
+    expect(state().unread).toBe(1);
+    made.open();
+    await settle();
+    expect(state().unread).toBe(0);
+    made.close();
+    api.stored.push({ id: "a2", from: "agent", text: "Anything else?", created_at: "2", attachments: [], choices: [] });
+    made.visible();
+    await settle();
+    expect(state().unread).toBe(1);
+  });
+
+  it("polls often while open, rarely while closed", async () => {
+    const api = new FakeApi();
+    const { made, timers, settle } = controller(api);
+    made.open();
+    await settle();
+    expect(timers.at(-1)?.seconds).toBe(3);
+    made.close();
+    expect(timers.at(-1)?.seconds).toBe(20);
+  });
+
+  it("drops what another visitor left in this tab (a sign-in on a shared computer)", async () => {
+    const api = new FakeApi();
+    api.failing = [new WidgetError(0, "no answer")];
+    const before = controller(api);
+    before.made.write("private");
+    await before.settle();
+    api.otherVisitor = true;
+    const after = controller(api, before.storage);
+    await after.made.boot();
+    await after.settle();
+    expect(after.state().pending).toEqual([]);
+    expect(api.stored).toEqual([]);
+  });
+});

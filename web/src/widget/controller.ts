@@ -1,0 +1,249 @@
+// The widget's behaviour, apart from its DOM: what the visitor wrote goes out in order and is never lost (kept in
+// the tab's storage until the API lists it, sent again with the same client_message_id after a failure or a
+// reload), the conversation is polled (every few seconds while open, rarely while closed, not at all while the
+// tab is hidden), and the agents' replies the visitor has not seen are counted for the launcher's badge.
+import type { WidgetClient } from "./client";
+import { WidgetError } from "./client";
+import type { Pending, ServerItem } from "./conversation";
+import { retryDelay, stillPending, unread } from "./conversation";
+
+export const OPEN_POLL_S = 3;
+export const CLOSED_POLL_S = 20;
+const SEEN_KEPT = 200;
+
+export type Status = "ok" | "offline" | "unavailable";
+
+export interface WidgetState {
+  open: boolean;
+  items: ServerItem[];
+  pending: Pending[];
+  status: Status;
+  unread: number;
+  uploading: string | null;
+  /** a file the API or the storage refused, and why */
+  uploadError: string | null;
+}
+
+export interface Clock {
+  set(callback: () => void, seconds: number): number;
+  clear(handle: number): void;
+}
+
+export interface ControllerDeps {
+  client: Pick<WidgetClient, "hasSession" | "poll" | "send" | "upload" | "checkVisitor">;
+  storage: Storage | null;
+  /** where this widget keeps its state in the tab's storage */
+  key: string;
+  render: (state: WidgetState) => void;
+  clock: Clock;
+  newId: () => string;
+  hidden: () => boolean;
+}
+
+export class WidgetController {
+  readonly state: WidgetState;
+  private seen: Set<string>;
+  private pollTimer: number | null = null;
+  private flushTimer: number | null = null;
+  private flushing = false;
+  private pollFailures = 0;
+
+  constructor(private readonly deps: ControllerDeps) {
+    this.state = { open: false, items: [], pending: this.restore<Pending[]>("outbox", []), status: "ok", unread: 0,
+                   uploading: null, uploadError: null };
+    this.seen = new Set(this.restore<string[]>("seen", []));
+  }
+
+  /** On the page's load: a held session of another visitor is dropped with what it held; else the conversation
+   * is shown and anything still unsent goes out. */
+  async boot(): Promise<void> {
+    if (this.deps.client.hasSession) {
+      try {
+        if (await this.deps.client.checkVisitor()) this.reset();
+      } catch {
+        // the shop's token address did not answer: keep what is held, the next call will tell
+      }
+    }
+    this.render();
+    if (this.state.pending.some((p) => p.state === "sending")) void this.flush();
+    else if (this.deps.client.hasSession) void this.poll();
+  }
+
+  open(): void {
+    this.state.open = true;
+    this.markSeen();
+    this.render();
+    void this.poll();
+  }
+
+  close(): void {
+    this.state.open = false;
+    this.render();
+    this.schedulePoll();
+  }
+
+  /** The tab came back into view: catch up at once. */
+  visible(): void {
+    if (this.deps.client.hasSession || this.state.open) void this.poll();
+  }
+
+  write(text: string, choice?: string): void {
+    const trimmed = text.trim();
+    if (!trimmed) return;
+    this.queue({ clientId: this.deps.newId(), text: trimmed, choice, attachments: [], state: "sending", attempts: 0 });
+  }
+
+  async attach(file: File): Promise<void> {
+    this.state.uploading = file.name;
+    this.state.uploadError = null;
+    this.render();
+    try {
+      const uploaded = await this.deps.client.upload(file);
+      this.queue({ clientId: this.deps.newId(), text: null, attachments: [uploaded], state: "sending", attempts: 0 });
+    } catch (error) {
+      this.state.uploadError = error instanceof WidgetError && !error.retryable ? error.message : null;
+      if (error instanceof WidgetError && error.retryable) this.state.status = "offline";
+    } finally {
+      this.state.uploading = null;
+      this.render();
+    }
+  }
+
+  retry(clientId: string): void {
+    const pending = this.state.pending.find((p) => p.clientId === clientId);
+    if (!pending) return;
+    Object.assign(pending, { state: "sending", attempts: 0, reason: undefined });
+    this.save();
+    this.render();
+    void this.flush();
+  }
+
+  remove(clientId: string): void {
+    this.state.pending = this.state.pending.filter((p) => p.clientId !== clientId);
+    this.save();
+    this.render();
+  }
+
+  // ---------------------------------------------------------------- sending, in order
+
+  private queue(pending: Pending): void {
+    this.state.pending.push(pending);
+    this.save();
+    this.render();
+    void this.flush();
+  }
+
+  /** Send what waits, oldest first; a failure worth retrying stops the line (so the order holds) and tries
+   * again later; a refusal marks that message and the line goes on. */
+  private async flush(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    this.clearTimer("flushTimer");
+    try {
+      for (const pending of this.state.pending) {
+        if (pending.state !== "sending") continue;
+        try {
+          const sent = await this.deps.client.send(pending);
+          Object.assign(pending, { state: "sent", messageId: sent.message_id });
+          if (this.state.status !== "unavailable") this.state.status = "ok";
+        } catch (error) {
+          if (!(error instanceof WidgetError)) throw error;
+          if (error.retryable) {
+            pending.attempts += 1;
+            this.state.status = error.status === 429 ? this.state.status : "offline";
+            this.flushTimer = this.deps.clock.set(() => void this.flush(),
+                                                  retryDelay(pending.attempts, error.retryAfter));
+            break;
+          }
+          if (error.status === 403) this.state.status = "unavailable";
+          Object.assign(pending, { state: "failed", reason: error.message });
+        } finally {
+          this.save();
+          this.render();
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+    // a repeat the API had stored already has no id to match: the next listing shows it
+    this.state.pending = this.state.pending.filter((p) => !(p.state === "sent" && !p.messageId));
+    if (this.flushTimer === null) void this.poll();
+  }
+
+  // ---------------------------------------------------------------- the conversation
+
+  private async poll(): Promise<void> {
+    this.clearTimer("pollTimer");
+    if (!this.deps.client.hasSession && !this.state.open) return;
+    try {
+      const answer = await this.deps.client.poll();
+      this.state.items = answer.items;
+      this.state.pending = stillPending(answer.items, this.state.pending);
+      if (this.state.status === "offline" || this.state.status === "unavailable") this.state.status = "ok";
+      this.pollFailures = 0;
+      if (this.state.open) this.markSeen();
+      this.state.unread = unread(answer.items, this.seen);
+      this.save();
+    } catch (error) {
+      if (!(error instanceof WidgetError)) throw error;
+      this.pollFailures += 1;
+      this.state.status = error.retryable ? "offline" : "unavailable";
+    }
+    this.render();
+    this.schedulePoll();
+  }
+
+  private schedulePoll(): void {
+    this.clearTimer("pollTimer");
+    if (this.deps.hidden() || (!this.deps.client.hasSession && !this.state.open)) return;
+    const every = this.state.open ? OPEN_POLL_S : CLOSED_POLL_S;
+    this.pollTimer = this.deps.clock.set(() => void this.poll(),
+                                         Math.max(every, this.pollFailures ? retryDelay(this.pollFailures) : 0));
+  }
+
+  private markSeen(): void {
+    for (const item of this.state.items) if (item.from === "agent") this.seen.add(item.id);
+    this.state.unread = 0;
+    this.save();
+  }
+
+  private reset(): void {
+    this.state.items = [];
+    this.state.pending = [];
+    this.seen = new Set();
+    this.save();
+  }
+
+  private clearTimer(which: "pollTimer" | "flushTimer"): void {
+    const handle = this[which];
+    if (handle !== null) this.deps.clock.clear(handle);
+    this[which] = null;
+  }
+
+  private render(): void {
+    this.deps.render(this.state);
+  }
+
+  // ---------------------------------------------------------------- the tab's storage
+
+  private save(): void {
+    this.store("outbox", this.state.pending);
+    this.store("seen", [...this.seen].slice(-SEEN_KEPT));
+  }
+
+  private restore<T>(name: string, fallback: T): T {
+    try {
+      return (JSON.parse(this.deps.storage?.getItem(`${this.deps.key}:${name}`) ?? "null") as T | null) ?? fallback;
+    } catch {
+      return fallback;
+    }
+  }
+
+  private store(name: string, value: unknown): void {
+    try {
+      this.deps.storage?.setItem(`${this.deps.key}:${name}`, JSON.stringify(value));
+    } catch {
+      // storage full or refused (private browsing): the widget still works for this page
+    }
+  }
+}
