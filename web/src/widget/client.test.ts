@@ -1,18 +1,9 @@
 import { describe, expect, it, vi } from "vitest";
 import { WidgetClient, WidgetError } from "./client";
+import { MemoryStorage } from "./testStorage";
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
-
-class MemoryStorage {
-  private values = new Map<string, string>();
-  get length() { return this.values.size; }
-  clear() { this.values.clear(); }
-  getItem(key: string) { return this.values.get(key) ?? null; }
-  key(index: number) { return [...this.values.keys()][index] ?? null; }
-  removeItem(key: string) { this.values.delete(key); }
-  setItem(key: string, value: string) { this.values.set(key, value); }
-}
 
 function token(visitor: string): string {
   return `${btoa(JSON.stringify({ visitor_id: visitor })).replace(/=+$/, "")}.sig`;

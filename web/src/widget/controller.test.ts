@@ -3,16 +3,7 @@ import { WidgetError } from "./client";
 import type { ServerItem } from "./conversation";
 import type { ControllerDeps, WidgetState } from "./controller";
 import { WidgetController } from "./controller";
-
-class MemoryStorage {
-  private values = new Map<string, string>();
-  get length() { return this.values.size; }
-  clear() { this.values.clear(); }
-  getItem(key: string) { return this.values.get(key) ?? null; }
-  key(index: number) { return [...this.values.keys()][index] ?? null; }
-  removeItem(key: string) { this.values.delete(key); }
-  setItem(key: string, value: string) { this.values.set(key, value); }
-}
+import { MemoryStorage } from "./testStorage";
 
 /** The widget API as the controller sees it: stores what is sent (once per client id) unless `failing` says
  * otherwise, and lists what it stored. */
