@@ -62,6 +62,27 @@ describe("what the visitor writes", () => {
     expect(state().pending).toEqual([]);
   });
 
+  it("a message written while another is on its way goes out after it, without waiting for anything else", async () => {
+    const api = new FakeApi();
+    let release: () => void = () => undefined;
+    const slow = api.send.bind(api);
+    api.send = async (message) => {
+      if (message.clientId === "c1") await new Promise<void>((resolve) => { release = resolve; });
+      return slow(message);
+    };
+    const { made, settle, state } = controller(api);
+    made.write("first");
+    await settle();
+    made.open();                 // a listing while it is on its way (the pending list is read anew)
+    await settle();
+    made.write("second, while the first is on its way");
+    release();
+    await settle();
+    await settle();
+    expect(api.stored.map((s) => s.text)).toEqual(["first", "second, while the first is on its way"]);
+    expect(state().pending).toEqual([]);
+  });
+
   it("a refused message is marked with the reason and the line goes on; retry and remove are the visitor's", async () => {
     const api = new FakeApi();
     api.failing = [new WidgetError(400, "The message is too long")];

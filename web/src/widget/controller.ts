@@ -46,6 +46,7 @@ export class WidgetController {
   private pollTimer: number | null = null;
   private flushTimer: number | null = null;
   private flushing = false;
+  private flushAgain = false;
   private pollFailures = 0;
 
   constructor(private readonly deps: ControllerDeps) {
@@ -136,8 +137,12 @@ export class WidgetController {
   /** Send what waits, oldest first; a failure worth retrying stops the line (so the order holds) and tries
    * again later; a refusal marks that message and the line goes on. */
   private async flush(): Promise<void> {
-    if (this.flushing) return;
+    if (this.flushing) {
+      this.flushAgain = true;          // written while a send was on its way: the line runs again after it
+      return;
+    }
     this.flushing = true;
+    this.flushAgain = false;
     this.clearTimer("flushTimer");
     try {
       for (const pending of this.state.pending) {
@@ -167,7 +172,9 @@ export class WidgetController {
     }
     // a repeat the API had stored already has no id to match: the next listing shows it
     this.state.pending = this.state.pending.filter((p) => !(p.state === "sent" && !p.messageId));
-    if (this.flushTimer === null) void this.poll();
+    if (this.flushTimer !== null) return;
+    if (this.flushAgain) void this.flush();
+    else void this.poll();
   }
 
   // ---------------------------------------------------------------- the conversation

@@ -28,7 +28,8 @@ const STYLE = `
 .launcher { position: fixed; right: 20px; bottom: 20px; width: 56px; height: 56px; border-radius: 50%; border: 0;
   background: var(--accent); color: #fff; cursor: pointer; box-shadow: 0 4px 14px rgba(0,0,0,.25);
   display: grid; place-items: center; z-index: 2147483000; }
-.launcher:focus-visible, button:focus-visible, textarea:focus-visible { outline: 3px solid #111; outline-offset: 2px; }
+.launcher:focus-visible, button:focus-visible { outline: 3px solid #111; outline-offset: 2px; }
+textarea:focus-visible { outline: 2px solid var(--accent); outline-offset: 1px; }
 .badge { position: absolute; top: -4px; right: -4px; min-width: 22px; height: 22px; padding: 0 6px; border-radius: 11px;
   background: #b00020; color: #fff; font-size: 12px; font-weight: 600; line-height: 22px; text-align: center; }
 .panel { position: fixed; right: 20px; bottom: 88px; width: 360px; height: 540px; max-height: calc(100vh - 108px);
@@ -64,7 +65,10 @@ textarea { flex: 1; resize: none; min-height: 38px; max-height: 120px; padding: 
   display: grid; place-items: center; color: #1b1b1b; }
 .upload { padding: 0 12px 6px; font-size: 12px; color: #44474c; }
 .upload[hidden] { display: none; }
-@media (max-width: 480px) { .panel { right: 0; bottom: 0; width: 100vw; height: 100vh; max-height: none; border-radius: 0; } }
+@media (max-width: 480px) {
+  .panel { right: 0; bottom: 0; width: 100vw; height: 100vh; max-height: none; border-radius: 0; }
+  .launcher[aria-expanded="true"] { display: none; }   /* the panel covers the screen and has its own close */
+}
 `;
 
 const CHAT_ICON = '<svg width="26" height="26" viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path fill="currentColor" d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"/></svg>';
