@@ -4,7 +4,9 @@ import type { Versioned } from "../api-types/admin";
 import { calendarFromForm, holidaysText, listOf, WEEKDAYS, windowsText } from "../adminForms";
 import { identityKind } from "../channels";
 import { isAdmin, isSupervisor, useApp } from "../context";
+import { teamNames } from "../format";
 import type { MessageKey } from "../i18n";
+import { useStore } from "../store";
 import { BotAdmin } from "./BotAdmin";
 import { CannedAdmin } from "./CannedAdmin";
 import { KbAdmin } from "./KbAdmin";
@@ -122,6 +124,7 @@ const versionKey = (item: { id: string; version: number } | null) => (item ? `${
 function AgentsAdmin() {
   const { store, t } = useApp();
   const [agents, reload] = useList<AdminAgent>(() => store.api.adminAgents());
+  const { teams } = useStore(store);
   const [editing, setEditing] = useState<AdminAgent | null>(null);
   return (
     <section>
@@ -147,7 +150,7 @@ function AgentsAdmin() {
               <td>
                 {a.active}/{a.capacity}
               </td>
-              <td>{a.teams.join(", ")}</td>
+              <td>{teamNames(teams, a.teams)}</td>
               <td>{t(`presence.${a.presence}`)}</td>
               <td>
                 <button class="btn btn-small" onClick={() => setEditing(a)} aria-label={`${t("edit")}: ${a.id}`}>
@@ -218,7 +221,10 @@ function TeamsAdmin() {
   const { store, t } = useApp();
   const [teams, reload] = useList<Versioned<Team>>(() => store.api.teams());
   const [editing, setEditing] = useState<Versioned<Team> | null>(null);
-  const { save, shown } = useSaver(reload);
+  const { save, shown } = useSaver(async () => {
+    await reload();
+    void store.loadTeams(); // the inbox's names follow (once the agent API's minute-long cache has)
+  });
   const [id, setId] = useState("");
   const [name, setName] = useState("");
   const [description, setDescription] = useState("");

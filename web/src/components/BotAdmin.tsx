@@ -3,6 +3,7 @@ import { ApiError, type BotOut, type Team } from "../api";
 import type { Versioned } from "../api-types/admin";
 import { CHANNELS, channelName } from "../channels";
 import { isAdmin, useApp } from "../context";
+import { teamChoices } from "../format";
 import { botForm, botFromForm, KB_LANGUAGES, languageName, type BotForm } from "../kb";
 
 type Shown = { kind: "ok" | "error"; text: string };
@@ -52,7 +53,7 @@ export function BotAdmin() {
     }
   };
   const toggle = (list: string[], value: string, on: boolean) => (on ? [...list, value] : list.filter((x) => x !== value));
-  const teamIds = [...new Set([...teams.map((x) => x.id), ...form.teams])];
+  const choices = teamChoices(teams, form.teams);
   return (
     <section>
       <h1>{t("admin.bot")}</h1>
@@ -80,14 +81,14 @@ export function BotAdmin() {
           <fieldset>
             <legend>{t("bot.teams")}</legend>
             <p class="muted small">{t("bot.everyWhenNone")}</p>
-            {teamIds.map((id) => (
+            {choices.map(({ id, name }) => (
               <label class="field inline" key={id}>
                 <input
                   type="checkbox"
                   checked={form.teams.includes(id)}
                   onChange={(e) => setForm({ ...form, teams: toggle(form.teams, id, (e.target as HTMLInputElement).checked) })}
                 />
-                <span>{teams.find((x) => x.id === id)?.name ?? id}</span>
+                <span>{name}</span>
               </label>
             ))}
           </fieldset>
