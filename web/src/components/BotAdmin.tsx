@@ -74,7 +74,7 @@ export function BotAdmin() {
                   checked={form.channels.includes(c)}
                   onChange={(e) => setForm({ ...form, channels: toggle(form.channels, c, (e.target as HTMLInputElement).checked) })}
                 />
-                <span>{channelName(c)}</span>
+                <span>{channelName(c, t)}</span>
               </label>
             ))}
           </fieldset>

@@ -1,6 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import type { ReportGroup, ReportSummary } from "../api";
 import { useApp } from "../context";
+import { channelName } from "../channels";
 import { formatDuration, teamName } from "../format";
 import type { MessageKey } from "../i18n";
 import { useStore } from "../store";
@@ -36,8 +37,9 @@ export function Reports() {
   }, [period, metric, group]);
 
   const topics = topicsOf(topicRows);
-  // a team by its name; the other groups as the lake keys them
-  const named = (key: string | null) => (key !== null && group === "team" ? teamName(teams, key) : key);
+  // a team by its name and a channel in the agent's words; the other groups as the lake keys them
+  const named = (key: string | null) =>
+    key === null ? key : group === "team" ? teamName(teams, key) : group === "channel" ? channelName(key, t) : key;
   const duration = (s: number | null | undefined) => (s == null ? "—" : formatDuration(s * 1000));
   const share = (r: number | null | undefined) => (r == null ? "—" : `${Math.round(r * 100)} %`);
   const shown = (value: number) =>
@@ -205,7 +207,7 @@ export function Reports() {
                     <a href={`/c/${encodeURIComponent(c.conversation_id)}`}>{c.comment}</a>
                   </td>
                   <td>{c.agent_id ?? "—"}</td>
-                  <td>{c.channel ?? "—"}</td>
+                  <td>{c.channel ? channelName(c.channel, t) : "—"}</td>
                   <td>{c.at.slice(0, 16).replace("T", " ")}</td>
                 </tr>
               ))}

@@ -136,6 +136,8 @@ export const en = {
   "files.none": "No file chosen",
   "identity.phone": "phone",
   "identity.email": "email",
+  "channel.email": "Email",
+  "channel.webchat": "Web chat",
   "orderStatus.paid": "paid",
   "orderStatus.pending": "pending",
   "orderStatus.authorized": "authorised",

@@ -137,6 +137,8 @@ export const es: Catalogue = {
   "files.none": "Ningún archivo elegido",
   "identity.phone": "teléfono",
   "identity.email": "correo",
+  "channel.email": "Correo electrónico",
+  "channel.webchat": "Chat web",
   "orderStatus.paid": "pagado",
   "orderStatus.pending": "pendiente",
   "orderStatus.authorized": "autorizado",

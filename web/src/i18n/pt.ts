@@ -137,6 +137,8 @@ export const pt: Catalogue = {
   "files.none": "Nenhum arquivo escolhido",
   "identity.phone": "telefone",
   "identity.email": "e-mail",
+  "channel.email": "E-mail",
+  "channel.webchat": "Chat do site",
   "orderStatus.paid": "pago",
   "orderStatus.pending": "pendente",
   "orderStatus.authorized": "autorizado",
