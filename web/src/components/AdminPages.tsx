@@ -104,16 +104,17 @@ function useSaver(reload: () => Promise<void>) {
   return { save, shown, store };
 }
 
-function useList<T>(load: () => Promise<{ items: T[] }>): [T[], () => Promise<void>] {
+/** The items, how to load them again, and whether they have arrived (an empty state waits for them). */
+function useList<T>(load: () => Promise<{ items: T[] }>): [T[], () => Promise<void>, boolean] {
   const { store } = useApp();
-  const [items, setItems] = useState<T[]>([]);
+  const [items, setItems] = useState<T[] | null>(null);
   const reload = async () => {
     await store.run(async () => setItems((await load()).items));
   };
   useEffect(() => {
     void reload();
   }, []);
-  return [items, reload];
+  return [items ?? [], reload, items !== null];
 }
 
 const text = (set: (v: string) => void) => (e: Event) => set((e.target as HTMLInputElement).value);
@@ -219,7 +220,7 @@ function AgentForm({ agent, reload }: { agent: AdminAgent; reload: () => Promise
 
 function TeamsAdmin() {
   const { store, t } = useApp();
-  const [teams, reload] = useList<Versioned<Team>>(() => store.api.teams());
+  const [teams, reload, loaded] = useList<Versioned<Team>>(() => store.api.teams());
   const [editing, setEditing] = useState<Versioned<Team> | null>(null);
   const { save, shown } = useSaver(async () => {
     await reload();
@@ -240,6 +241,7 @@ function TeamsAdmin() {
   return (
     <section>
       <h1>{t("admin.teams")}</h1>
+      {loaded && !teams.length && <p class="muted">{t("teams.empty")}</p>}
       <ul class="plain pick">
         {teams.map((x) => (
           <li key={x.id}>
@@ -279,7 +281,7 @@ function TeamsAdmin() {
 
 function CalendarsAdmin() {
   const { store, t } = useApp();
-  const [calendars, reload] = useList<Calendar>(() => store.api.calendars());
+  const [calendars, reload, loaded] = useList<Calendar>(() => store.api.calendars());
   const [editing, setEditing] = useState<Calendar | null>(null);
   const { save, shown } = useSaver(async () => {
     await reload();
@@ -316,6 +318,7 @@ function CalendarsAdmin() {
   return (
     <section>
       <h1>{t("admin.calendars")}</h1>
+      {loaded && !calendars.length && <p class="muted">{t("calendars.empty")}</p>}
       <ul class="plain pick">
         {calendars.map((c) => (
           <li key={c.id}>
@@ -373,7 +376,7 @@ const TARGETS = ["first_response", "next_response", "resolution"] as const;
 
 function PoliciesAdmin() {
   const { store, t } = useApp();
-  const [policies, reload] = useList<Versioned<SlaPolicy>>(() => store.api.policies());
+  const [policies, reload, loaded] = useList<Versioned<SlaPolicy>>(() => store.api.policies());
   const [calendars, setCalendars] = useState<Calendar[]>([]);
   useEffect(() => {
     void store.api.calendars().then((c) => setCalendars(c.items), () => undefined);
@@ -427,6 +430,7 @@ function PoliciesAdmin() {
   return (
     <section>
       <h1>{t("admin.policies")}</h1>
+      {loaded && !policies.length && <p class="muted">{t("policies.empty")}</p>}
       <ul class="plain pick">
         {policies.map((x) => (
           <li key={x.id}>

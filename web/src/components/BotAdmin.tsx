@@ -16,7 +16,7 @@ export function BotAdmin() {
   const admin = isAdmin(who);
   const [saved, setSaved] = useState<BotOut | null>(null);
   const [form, setForm] = useState<BotForm | null>(null);
-  const [teams, setTeams] = useState<Versioned<Team>[]>([]);
+  const [teams, setTeams] = useState<Versioned<Team>[] | null>(null); // null: not read yet
   const [message, setMessage] = useState<Shown | null>(null);
   const reload = async () => {
     await store.run(async () => {
@@ -53,7 +53,7 @@ export function BotAdmin() {
     }
   };
   const toggle = (list: string[], value: string, on: boolean) => (on ? [...list, value] : list.filter((x) => x !== value));
-  const choices = teamChoices(teams, form.teams);
+  const choices = teamChoices(teams ?? [], form.teams);
   return (
     <section>
       <h1>{t("admin.bot")}</h1>
@@ -80,7 +80,7 @@ export function BotAdmin() {
           </fieldset>
           <fieldset>
             <legend>{t("bot.teams")}</legend>
-            <p class="muted small">{t("bot.everyWhenNone")}</p>
+            <p class="muted small">{teams !== null && !choices.length ? t("bot.noTeams") : t("bot.everyWhenNone")}</p>
             {choices.map(({ id, name }) => (
               <label class="field inline" key={id}>
                 <input
