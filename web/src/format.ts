@@ -66,7 +66,7 @@ export function teamNames(teams: readonly Named[], ids: readonly string[]): stri
 
 /** The teams to choose from: the desk's, then any of `kept` it does not list (under their id), so that a value
  * already chosen stays chosen. */
-export function teamChoices<T extends Named>(teams: readonly T[], kept: readonly string[]): Named[] {
+export function teamChoices(teams: readonly { id: string; name: string }[], kept: readonly string[]): { id: string; name: string }[] {
   const missing = [...new Set(kept)].filter((id) => !teams.some((x) => x.id === id));
   return [...teams, ...missing.map((id) => ({ id, name: id }))];
 }
