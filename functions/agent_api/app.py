@@ -26,6 +26,7 @@ from shopdesk.api.agent import (
     ReplyIn,
     RoutingIn,
     StatusIn,
+    TeamList,
     TemplateIn,
     TemplateList,
     TemplateOut,
@@ -209,6 +210,14 @@ def view_counts() -> ViewCounts:
          responses=problems.responses(200))
 def list_agents() -> AgentList:
     return AgentList(items=[AgentOut.of(a) for a in overview.colleagues()])
+
+
+@app.get("/agent/teams",
+         summary="Every team a conversation can be sent to, by name: id and name only (a team's description is the "
+                 "admins', GET /admin/teams); a team only the routing settings name has its id as its name",
+         responses=problems.responses(200))
+def list_teams() -> TeamList:
+    return TeamList.of(book.named_teams())      # cached with the routing settings: a new team shows within a minute
 
 
 Include = Annotated[str | None, Query(max_length=64, description=(

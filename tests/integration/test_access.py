@@ -53,6 +53,8 @@ AGENT_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
     ("PUT", "/agent/me/presence"): ({"presence": "online"}, "", (200, 200, 200, 200)),
     # whom to transfer to: any agent with room, of any team (as the assignment route allows)
     ("GET", "/agent/agents"): (None, "", (200, 200, 200, 200)),
+    # the teams by name, for the routing card: every agent, as the routing route names any team (its access rule)
+    ("GET", "/agent/teams"): (None, "", (200, 200, 200, 200)),
     ("GET", "/agent/customers/<customer_id>"): (None, "", (200, 200, 200, 404)),
     ("GET", "/agent/customers/<customer_id>/duplicates"): (None, "", (200, 200, 200, 404)),
     # merging the customer with themselves: past the access check it is a 400 (nothing merged), else a 404

@@ -57,6 +57,35 @@ def teams(desk):
     return desk
 
 
+def _create_team(desk, team_id, name, **more):
+    status, body = admin_call(desk, "PUT", f"/admin/teams/{team_id}", "[admins]", {"id": team_id, "name": name, **more})
+    assert status == 200, body
+
+
+def test_agents_read_every_team_by_its_name_and_nothing_more(teams):
+    desk = teams
+    # Given returns created with a description, vip created, and billing only named by the routing settings
+    _create_team(desk, "returns", "Returns & exchanges", description="Only the warehouse crew handles these")
+    _create_team(desk, "vip", "VIP desk")
+    # When an agent of no team reads the teams
+    status, body = agent(desk, "GET", "/agent/teams", "vera")
+    # Then each has its id and name, by name; billing's name is its id; no description, no version
+    assert status == 200, body
+    assert body == {"items": [{"id": "billing", "name": "billing"}, {"id": "returns", "name": "Returns & exchanges"},
+                              {"id": "vip", "name": "VIP desk"}]}
+
+
+def test_every_listed_team_is_one_a_conversation_can_be_sent_to(teams):
+    desk = teams
+    _create_team(desk, "vip", "VIP desk")
+    conv = _billing(desk, "+31640000091", "SMt1")
+    _, listed = agent(desk, "GET", "/agent/teams", "root", groups="[admins]")
+    for team in [t["id"] for t in listed["items"]]:
+        status, body = agent(desk, "PUT", f"/agent/conversations/{conv}/routing", "root", {"team": team},
+                             groups="[admins]")
+        assert (status, body["team"]) == (200, team), body
+
+
 def test_an_agent_in_two_teams_gets_conversations_from_both(teams):
     desk = teams
     _set_agent(desk, "alice", teams=["billing", "returns"])

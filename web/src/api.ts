@@ -25,6 +25,8 @@ export type Included = S["Included"];
 export type Message = S["MessageOut"];
 export type Attachment = S["AttachmentOut"];
 export type Agent = S["AgentOut"];
+/** A team as agents see it: id and name (GET /agent/teams; the admin API's Team has its description too). */
+export type NamedTeam = S["TeamOut"];
 export type Template = S["TemplateOut"];
 export type ConversationStatus = S["ConversationStatus"];
 export type Priority = S["Priority"];
@@ -185,6 +187,7 @@ export class Api {
   me = () => this.call<Agent>("GET", "/agent/me");
   setPresence = (presence: Presence) => this.call<Agent>("PUT", "/agent/me/presence", { presence });
   agents = () => this.call<{ items: Agent[] }>("GET", "/agent/agents");
+  agentTeams = () => this.call<S["TeamList"]>("GET", "/agent/teams");
   conversations = (q: {
     view: View;
     status?: ConversationStatus;

@@ -46,7 +46,27 @@ export function fileSize(bytes: number): string {
   return `${(bytes / 1_000_000).toFixed(1).replace(/\.0$/, "")} MB`;
 }
 
+type Named = { id: string; name?: string | null };
+
+/** What people call an agent or a team: its name when the desk has one, its id otherwise (also one not listed). */
+function nameIn(list: readonly Named[], id: string): string {
+  return list.find((x) => x.id === id)?.name || id;
+}
+
 /** An agent as people know them: their name when the desk has one, their id otherwise. */
-export function agentName(agents: readonly { id: string; name?: string | null }[], id: string): string {
-  return agents.find((a) => a.id === id)?.name || id;
+export const agentName = nameIn;
+
+/** A team as people know it: its name (GET /agent/teams), else its id (a team not in the list). */
+export const teamName = nameIn;
+
+/** Several teams by name, as one line ("Billing, Returns"). */
+export function teamNames(teams: readonly Named[], ids: readonly string[]): string {
+  return ids.map((id) => nameIn(teams, id)).join(", ");
+}
+
+/** The teams to choose from: the desk's, then any of `kept` it does not list (under their id), so that a value
+ * already chosen stays chosen. */
+export function teamChoices(teams: readonly { id: string; name: string }[], kept: readonly string[]): { id: string; name: string }[] {
+  const missing = [...new Set(kept)].filter((id) => !teams.some((x) => x.id === id));
+  return [...teams, ...missing.map((id) => ({ id, name: id }))];
 }

@@ -11,6 +11,7 @@ import {
   type Label,
   type Macro,
   type Message,
+  type NamedTeam,
   type Priority,
   type ReplyContent,
   type SnoozePreset,
@@ -53,6 +54,7 @@ export interface State {
   openId: string | null;
   open: Conversation | null;
   agents: Agent[];
+  teams: NamedTeam[]; // every team by name, to show a team's name for its id
   templates: Template[];
   live: LiveState;
   toast: Toast | null;
@@ -78,6 +80,7 @@ export class Store {
     openId: null,
     open: null,
     agents: [],
+    teams: [],
     templates: [],
     live: "connecting",
     toast: null,
@@ -145,12 +148,21 @@ export class Store {
       this.loadList(),
       this.loadCounts(),
       this.run(async () => this.set({ agents: (await this.api.agents()).items })),
+      this.loadTeams(),
       this.api
         .templates()
         .then((t) => this.set({ templates: t.items }))
         .catch(() => undefined),
       this.loadTools(),
     ]);
+  }
+
+  /** The teams by name (optional: without them a team shows by its id). */
+  async loadTeams(): Promise<void> {
+    await this.api
+      .agentTeams()
+      .then((t) => this.set({ teams: t.items }))
+      .catch(() => undefined);
   }
 
   /** The labels and macros (optional: the inbox works without them). */

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -184,6 +185,44 @@ def test_transfer_to_bob_with_a_note_reaches_his_open_inbox(stack, open_inbox):
     expect(item).to_be_visible()
     item.get_by_role("button").click()
     expect(timeline(bob)).to_contain_text("Hand-off note: Bob handles damaged parcels")
+
+
+def test_a_team_shows_by_its_name_and_the_routing_card_chooses_one_by_name(stack, open_inbox):
+    # Given a team an admin made, and a customer's SMS held by alice in the default team (named by no one)
+    admin = stack.token("alice")
+    made = stack.put("/admin/teams/returns", json={"id": "returns", "name": "Returns & exchanges"}, token=admin)
+    assert made.status == 200, made.text
+    set_presence(stack, "bob", "away")
+    send_sms(stack, "+14155550204", "I would like to return my shoes")
+    page = open_inbox("alice")
+    # (a label around a select takes its options' words too: "Team" is the start of its name, not all of it)
+    head, team = page.locator(".conversation-head"), page.get_by_role("complementary", name="Customer").get_by_label(
+        "Team")
+    # (the agent API reads the teams with the routing settings, cached a minute: a team made that moment can take
+    # that long to be offered, so the inbox is read again until it is)
+    deadline = time.monotonic() + 75
+    while True:
+        conversation_item(page, "+14155550204").get_by_role("button").click()
+        expect(head).to_contain_text("default · Assigned to Alice Example")
+        if team.locator("option", has_text="Returns & exchanges").count():
+            break
+        assert time.monotonic() < deadline, "the new team was not offered within the agent API's minute"
+        page.wait_for_timeout(2_000)
+        page.reload()
+    expect(team).to_have_value("default")           # the conversation's team, though no one named it
+
+    # When alice sends it to that team, chosen by its name
+    team.select_option(label="Returns & exchanges")
+    page.get_by_role("complementary", name="Customer").get_by_role("button", name="Save", exact=True).click()
+
+    # Then the header shows the team by its name (alice is not in it: back in its queue), and so does the API
+    expect(head).to_contain_text("Returns & exchanges · Unassigned")
+    expect(team).to_have_value("returns")
+    conv = conversation_of(stack, "alice", "+14155550204")
+    assert conv["team"] == "returns"
+    assert page.errors == []  # type: ignore[attr-defined]
+    resolved = stack.post(f"/agent/conversations/{conv['id']}/status", json={"status": "resolved"}, token=admin)
+    assert resolved.status == 200, resolved.text          # nothing left waiting in a queue no one works
 
 
 def test_snooze_then_resolve(stack, open_inbox):

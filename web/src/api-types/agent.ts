@@ -448,6 +448,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/agent/teams": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every team a conversation can be sent to, by name: id and name only (a team's description is the admins', GET /admin/teams); a team only the routing settings name has its id as its name */
+        get: operations["list_teams_agent_teams_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/agent/attachments": {
         parameters: {
             query?: never;
@@ -1918,6 +1935,21 @@ export interface components {
             until?: string | null;
             /** @description snoozed only, instead of until: later_today (3 h, no later than today's close), tomorrow_morning (the next business day's opening), next_week (the opening of next week's first business day), in the conversation's calendar */
             preset?: components["schemas"]["SnoozePreset"] | null;
+        };
+        /** TeamList */
+        TeamList: {
+            /** Items */
+            items: components["schemas"]["TeamOut"][];
+        };
+        /**
+         * TeamOut
+         * @description A team as agents see it: its id and name. Its description and version are the admins' (GET /admin/teams).
+         */
+        TeamOut: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
         };
         /** TemplateIn */
         TemplateIn: {
@@ -4114,6 +4146,44 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentList"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    list_teams_agent_teams_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamList"];
                 };
             };
             /** @description No valid token: API Gateway's JWT authorizer answers, not the function */

@@ -4,7 +4,9 @@ import type { Versioned } from "../api-types/admin";
 import { calendarFromForm, holidaysText, listOf, WEEKDAYS, windowsText } from "../adminForms";
 import { identityKind } from "../channels";
 import { isAdmin, isSupervisor, useApp } from "../context";
+import { teamNames } from "../format";
 import type { MessageKey } from "../i18n";
+import { useStore } from "../store";
 import { BotAdmin } from "./BotAdmin";
 import { CannedAdmin } from "./CannedAdmin";
 import { KbAdmin } from "./KbAdmin";
@@ -102,16 +104,17 @@ function useSaver(reload: () => Promise<void>) {
   return { save, shown, store };
 }
 
-function useList<T>(load: () => Promise<{ items: T[] }>): [T[], () => Promise<void>] {
+/** The items, how to load them again, and whether they have arrived (an empty state waits for them). */
+function useList<T>(load: () => Promise<{ items: T[] }>): [T[], () => Promise<void>, boolean] {
   const { store } = useApp();
-  const [items, setItems] = useState<T[]>([]);
+  const [items, setItems] = useState<T[] | null>(null);
   const reload = async () => {
     await store.run(async () => setItems((await load()).items));
   };
   useEffect(() => {
     void reload();
   }, []);
-  return [items, reload];
+  return [items ?? [], reload, items !== null];
 }
 
 const text = (set: (v: string) => void) => (e: Event) => set((e.target as HTMLInputElement).value);
@@ -122,6 +125,7 @@ const versionKey = (item: { id: string; version: number } | null) => (item ? `${
 function AgentsAdmin() {
   const { store, t } = useApp();
   const [agents, reload] = useList<AdminAgent>(() => store.api.adminAgents());
+  const { teams } = useStore(store);
   const [editing, setEditing] = useState<AdminAgent | null>(null);
   return (
     <section>
@@ -147,7 +151,7 @@ function AgentsAdmin() {
               <td>
                 {a.active}/{a.capacity}
               </td>
-              <td>{a.teams.join(", ")}</td>
+              <td>{teamNames(teams, a.teams)}</td>
               <td>{t(`presence.${a.presence}`)}</td>
               <td>
                 <button class="btn btn-small" onClick={() => setEditing(a)} aria-label={`${t("edit")}: ${a.id}`}>
@@ -216,9 +220,12 @@ function AgentForm({ agent, reload }: { agent: AdminAgent; reload: () => Promise
 
 function TeamsAdmin() {
   const { store, t } = useApp();
-  const [teams, reload] = useList<Versioned<Team>>(() => store.api.teams());
+  const [teams, reload, loaded] = useList<Versioned<Team>>(() => store.api.teams());
   const [editing, setEditing] = useState<Versioned<Team> | null>(null);
-  const { save, shown } = useSaver(reload);
+  const { save, shown } = useSaver(async () => {
+    await reload();
+    void store.loadTeams(); // the inbox's names follow (once the agent API's minute-long cache has)
+  });
   const [id, setId] = useState("");
   const [name, setName] = useState("");
   const [description, setDescription] = useState("");
@@ -234,6 +241,7 @@ function TeamsAdmin() {
   return (
     <section>
       <h1>{t("admin.teams")}</h1>
+      {loaded && !teams.length && <p class="muted">{t("teams.empty")}</p>}
       <ul class="plain pick">
         {teams.map((x) => (
           <li key={x.id}>
@@ -273,7 +281,7 @@ function TeamsAdmin() {
 
 function CalendarsAdmin() {
   const { store, t } = useApp();
-  const [calendars, reload] = useList<Calendar>(() => store.api.calendars());
+  const [calendars, reload, loaded] = useList<Calendar>(() => store.api.calendars());
   const [editing, setEditing] = useState<Calendar | null>(null);
   const { save, shown } = useSaver(async () => {
     await reload();
@@ -310,6 +318,7 @@ function CalendarsAdmin() {
   return (
     <section>
       <h1>{t("admin.calendars")}</h1>
+      {loaded && !calendars.length && <p class="muted">{t("calendars.empty")}</p>}
       <ul class="plain pick">
         {calendars.map((c) => (
           <li key={c.id}>
@@ -367,7 +376,7 @@ const TARGETS = ["first_response", "next_response", "resolution"] as const;
 
 function PoliciesAdmin() {
   const { store, t } = useApp();
-  const [policies, reload] = useList<Versioned<SlaPolicy>>(() => store.api.policies());
+  const [policies, reload, loaded] = useList<Versioned<SlaPolicy>>(() => store.api.policies());
   const [calendars, setCalendars] = useState<Calendar[]>([]);
   useEffect(() => {
     void store.api.calendars().then((c) => setCalendars(c.items), () => undefined);
@@ -421,6 +430,7 @@ function PoliciesAdmin() {
   return (
     <section>
       <h1>{t("admin.policies")}</h1>
+      {loaded && !policies.length && <p class="muted">{t("policies.empty")}</p>}
       <ul class="plain pick">
         {policies.map((x) => (
           <li key={x.id}>

@@ -3,6 +3,7 @@ import { ApiError, type BotOut, type Team } from "../api";
 import type { Versioned } from "../api-types/admin";
 import { CHANNELS, channelName } from "../channels";
 import { isAdmin, useApp } from "../context";
+import { teamChoices } from "../format";
 import { botForm, botFromForm, KB_LANGUAGES, languageName, type BotForm } from "../kb";
 
 type Shown = { kind: "ok" | "error"; text: string };
@@ -15,7 +16,7 @@ export function BotAdmin() {
   const admin = isAdmin(who);
   const [saved, setSaved] = useState<BotOut | null>(null);
   const [form, setForm] = useState<BotForm | null>(null);
-  const [teams, setTeams] = useState<Versioned<Team>[]>([]);
+  const [teams, setTeams] = useState<Versioned<Team>[] | null>(null); // null: not read yet
   const [message, setMessage] = useState<Shown | null>(null);
   const reload = async () => {
     await store.run(async () => {
@@ -52,7 +53,7 @@ export function BotAdmin() {
     }
   };
   const toggle = (list: string[], value: string, on: boolean) => (on ? [...list, value] : list.filter((x) => x !== value));
-  const teamIds = [...new Set([...teams.map((x) => x.id), ...form.teams])];
+  const choices = teamChoices(teams ?? [], form.teams);
   return (
     <section>
       <h1>{t("admin.bot")}</h1>
@@ -73,21 +74,21 @@ export function BotAdmin() {
                   checked={form.channels.includes(c)}
                   onChange={(e) => setForm({ ...form, channels: toggle(form.channels, c, (e.target as HTMLInputElement).checked) })}
                 />
-                <span>{channelName(c)}</span>
+                <span>{channelName(c, t)}</span>
               </label>
             ))}
           </fieldset>
           <fieldset>
             <legend>{t("bot.teams")}</legend>
-            <p class="muted small">{t("bot.everyWhenNone")}</p>
-            {teamIds.map((id) => (
+            <p class="muted small">{teams !== null && !choices.length ? t("bot.noTeams") : t("bot.everyWhenNone")}</p>
+            {choices.map(({ id, name }) => (
               <label class="field inline" key={id}>
                 <input
                   type="checkbox"
                   checked={form.teams.includes(id)}
                   onChange={(e) => setForm({ ...form, teams: toggle(form.teams, id, (e.target as HTMLInputElement).checked) })}
                 />
-                <span>{teams.find((x) => x.id === id)?.name ?? id}</span>
+                <span>{name}</span>
               </label>
             ))}
           </fieldset>

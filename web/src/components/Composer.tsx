@@ -87,17 +87,17 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
               <select value={channel} onChange={(e) => setChannel((e.target as HTMLSelectElement).value)}>
                 {channels.map((c) => (
                   <option key={c} value={c}>
-                    {channelName(c)}
+                    {channelName(c, t)}
                   </option>
                 ))}
               </select>
             </label>
           ) : (
-            <span class="chip">{channelName(channel)}</span>
+            <span class="chip">{channelName(channel, t)}</span>
           )}
-          {win === "open" && <span class="window window-open">{t("windowOpen", { channel: channelName(channel) })}</span>}
+          {win === "open" && <span class="window window-open">{t("windowOpen", { channel: channelName(channel, t) })}</span>}
           {win === "human_agent" && <span class="window window-warn">{t("windowHumanAgent")}</span>}
-          {closed && <span class="window window-closed">{t("windowClosed", { channel: channelName(channel) })}</span>}
+          {closed && <span class="window window-closed">{t("windowClosed", { channel: channelName(channel, t) })}</span>}
         </div>
         {closed && channel === "whatsapp" ? (
           <TemplateForm conv={conv} channel={channel} templates={templates} />

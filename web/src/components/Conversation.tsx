@@ -2,7 +2,7 @@ import { useState } from "preact/hooks";
 import type { BotState, Conversation as ConversationData } from "../api";
 import { customerLabel } from "../channels";
 import { useApp } from "../context";
-import { agentName } from "../format";
+import { agentName, teamName } from "../format";
 import { useStore } from "../store";
 import { AssistPanel } from "./AssistPanel";
 import { Composer } from "./Composer";
@@ -15,7 +15,7 @@ import { handoffReason } from "./TryBot";
 
 export function Conversation({ onOpen }: { onOpen: (id: string | null) => void }) {
   const { store, t } = useApp();
-  const { open, agents } = useStore(store);
+  const { open, agents, teams } = useStore(store);
   const [insertion, setInsertion] = useState<{ text: string; n: number } | null>(null);
   if (!open) return <p class="empty">{t("loading")}</p>;
   const name = customerLabel(open.customer, t("customerUnknown"));
@@ -30,7 +30,7 @@ export function Conversation({ onOpen }: { onOpen: (id: string | null) => void }
               <span class={`chip status-${open.status}`}>{t(`status.${open.status}`)}</span>{" "}
               <span class={`chip priority-${open.priority}`}>{t(`priority.${open.priority}`)}</span>{" "}
               <span class="nowrap">
-                {open.team} · {open.assignee ? t("assignedTo", { agent: agentName(agents, open.assignee) }) : t("unassigned")}
+                {teamName(teams, open.team)} · {open.assignee ? t("assignedTo", { agent: agentName(agents, open.assignee) }) : t("unassigned")}
               </span>{" "}
               <LabelChips conv={open} />
               {bot && (

@@ -3,7 +3,7 @@ import { useEffect, useRef } from "preact/hooks";
 import type { ConversationStatus, Priority, View } from "../api";
 import { CHANNELS, channelName, customerLabel } from "../channels";
 import { useApp } from "../context";
-import { agentName, formatDuration, formatTime } from "../format";
+import { agentName, formatDuration, formatTime, teamName } from "../format";
 import { addable } from "../labels";
 import { useStore } from "../store";
 import { LabelChips } from "./Labels";
@@ -71,8 +71,8 @@ export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLU
         <summary>{t("filters")}</summary>
         <div class="filter-grid">
           {select("status", t("filter.status"), STATUSES.map((s) => ({ value: s, label: t(`status.${s}`) })), state.view === "unassigned")}
-          {select("team", t("filter.team"), teams.map((x) => ({ value: x, label: x })))}
-          {select("channel", t("filter.channel"), CHANNELS.map((c) => ({ value: c, label: channelName(c) })))}
+          {select("team", t("filter.team"), teams.map((x) => ({ value: x, label: teamName(state.teams, x) })))}
+          {select("channel", t("filter.channel"), CHANNELS.map((c) => ({ value: c, label: channelName(c, t) })))}
           {select("priority", t("filter.priority"), PRIORITIES.map((p) => ({ value: p, label: t(`priority.${p}`) })))}
           {select("label", t("filter.label"), addable(state.labels).map((l) => ({ value: l.id, label: l.name })))}
           <label class="field">
@@ -115,7 +115,7 @@ export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLU
                 </span>
                 <span class="preview">{c.last_message_preview ?? ""}</span>
                 <span class="conv-meta">
-                  <span class={`chip channel-${c.channel}`}>{channelName(c.channel)}</span>
+                  <span class={`chip channel-${c.channel}`}>{channelName(c.channel, t)}</span>
                   {c.priority !== "normal" && <span class={`chip priority-${c.priority}`}>{t(`priority.${c.priority}`)}</span>}
                   <Mood sentiment={c.sentiment} urgent={c.urgent} t={t} />
                   {c.status !== "open" && <span class="chip">{t(`status.${c.status}`)}</span>}

@@ -3,7 +3,7 @@ import type { Conversation, Priority } from "../api";
 import { customerLabel, identityKind } from "../channels";
 import { useApp } from "../context";
 import { useResetOn } from "../resetOn";
-import { agentName, formatDuration, formatFull } from "../format";
+import { agentName, formatDuration, formatFull, teamChoices } from "../format";
 import { useStore } from "../store";
 import { slaState } from "../urgency";
 import { CustomerProfile, useCustomer } from "./CustomerProfile";
@@ -118,6 +118,7 @@ function TransferCard({ conv }: { conv: Conversation }) {
 
 function RoutingCard({ conv }: { conv: Conversation }) {
   const { store, t } = useApp();
+  const { teams } = useStore(store);
   const [priority, setPriority] = useState<Priority>(conv.priority);
   const [team, setTeam] = useState(conv.team);
   const [skills, setSkills] = useState((conv.skills ?? []).join(", "));
@@ -134,7 +135,7 @@ function RoutingCard({ conv }: { conv: Conversation }) {
     const list = skills.split(",").map((s) => s.trim()).filter(Boolean);
     const change: { priority?: Priority; team?: string; skills?: string[]; note?: string } = {};
     if (priority !== conv.priority) change.priority = priority;
-    if (team.trim() && team.trim() !== conv.team) change.team = team.trim();
+    if (team !== conv.team) change.team = team;
     if (list.join(",") !== (conv.skills ?? []).join(",")) change.skills = list;
     if (note.trim()) change.note = note.trim();
     const ok = await store.setRouting(conv.id, change, t("saved"));
@@ -156,7 +157,13 @@ function RoutingCard({ conv }: { conv: Conversation }) {
         </label>
         <label class="field">
           <span>{t("team")}</span>
-          <input value={team} onInput={(e) => setTeam((e.target as HTMLInputElement).value)} />
+          <select value={team} onChange={(e) => setTeam((e.target as HTMLSelectElement).value)}>
+            {teamChoices(teams, [conv.team]).map((x) => (
+              <option key={x.id} value={x.id}>
+                {x.name}
+              </option>
+            ))}
+          </select>
         </label>
         <label class="field">
           <span>{t("skills")}</span>

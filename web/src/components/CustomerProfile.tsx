@@ -95,7 +95,7 @@ function HistoryCard(props: { profile: Profile; openId: string; onOpen: (id: str
                 onOpen(c.id);
               }}
             >
-              <span class="chip">{channelName(c.channel)}</span> <span class="chip">{t(`status.${c.status}`)}</span>{" "}
+              <span class="chip">{channelName(c.channel, t)}</span> <span class="chip">{t(`status.${c.status}`)}</span>{" "}
               <time dateTime={c.updated_at} title={formatFull(c.updated_at, locale, timeZone)}>
                 {formatTime(c.updated_at, locale, new Date(now), timeZone)}
               </time>

@@ -88,7 +88,7 @@ export function ForecastAndStaffing() {
               <option value="">{t("reports.allChannels")}</option>
               {CHANNELS.map((c) => (
                 <option key={c} value={c}>
-                  {channelName(c)}
+                  {channelName(c, t)}
                 </option>
               ))}
             </select>

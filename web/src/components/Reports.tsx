@@ -1,8 +1,10 @@
 import { useEffect, useState } from "preact/hooks";
 import type { ReportGroup, ReportSummary } from "../api";
 import { useApp } from "../context";
-import { formatDuration } from "../format";
+import { channelName } from "../channels";
+import { formatDuration, teamName } from "../format";
 import type { MessageKey } from "../i18n";
+import { useStore } from "../store";
 import { ForecastAndStaffing } from "./Forecast";
 import { bars, periodDays, stars, topicName, topicsOf, weekOf, type CsatComment, type MetricRow, type TopicRow } from "../reports";
 
@@ -21,6 +23,7 @@ export function Reports() {
   const [rows, setRows] = useState<MetricRow[]>([]);
   const [topicRows, setTopicRows] = useState<TopicRow[]>([]);
   const [comments, setComments] = useState<CsatComment[]>([]);
+  const { teams } = useStore(store);
 
   useEffect(() => {
     void store.run(async () => setSummary(await store.api.reportSummary(period)));
@@ -34,6 +37,9 @@ export function Reports() {
   }, [period, metric, group]);
 
   const topics = topicsOf(topicRows);
+  // a team by its name and a channel in the agent's words; the other groups as the lake keys them
+  const named = (key: string | null) =>
+    key === null ? key : group === "team" ? teamName(teams, key) : group === "channel" ? channelName(key, t) : key;
   const duration = (s: number | null | undefined) => (s == null ? "—" : formatDuration(s * 1000));
   const share = (r: number | null | undefined) => (r == null ? "—" : `${Math.round(r * 100)} %`);
   const shown = (value: number) =>
@@ -165,7 +171,7 @@ export function Reports() {
           </label>
         </div>
         <ul class="bars" aria-label={`${t(`metric.${metric}` as MessageKey)} · ${t(`group.${group}` as MessageKey)}`}>
-          {bars(rows).map((bar) => (
+          {bars(rows.map((row) => ({ ...row, key: named(row.key) }))).map((bar) => (
             <li key={bar.label}>
               <span class="bar-label">{bar.label}</span>
               <span class="bar" style={{ width: `${Math.round(bar.share * 100)}%` }} aria-hidden="true" />
@@ -201,7 +207,7 @@ export function Reports() {
                     <a href={`/c/${encodeURIComponent(c.conversation_id)}`}>{c.comment}</a>
                   </td>
                   <td>{c.agent_id ?? "—"}</td>
-                  <td>{c.channel ?? "—"}</td>
+                  <td>{c.channel ? channelName(c.channel, t) : "—"}</td>
                   <td>{c.at.slice(0, 16).replace("T", " ")}</td>
                 </tr>
               ))}

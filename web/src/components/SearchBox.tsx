@@ -123,7 +123,7 @@ export function SearchBox() {
                   <strong>{o.kind === "conversation" ? customerLabel(o.customer, t("customerUnknown")) : customerLabel(o, o.id)}</strong>{" "}
                   {o.kind === "conversation" ? (
                     <span class="muted small">
-                      {channelName(o.channel)} · {t(`status.${o.status}`)} · {t(`match.${o.matched}`)} · {o.preview}
+                      {channelName(o.channel, t)} · {t(`status.${o.status}`)} · {t(`match.${o.matched}`)} · {o.preview}
                     </span>
                   ) : (
                     <span class="muted small">{o.identities.map((i) => i.address).join(", ")}</span>

@@ -2,7 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { AdminAgent, SlaEvent } from "../api";
 import type { MessageKey } from "../i18n";
 import { useApp } from "../context";
-import { agentName, formatDuration, formatFull, formatTime } from "../format";
+import { agentName, formatDuration, formatFull, formatTime, teamName, teamNames } from "../format";
 import { useStore } from "../store";
 
 interface TeamRow {
@@ -15,7 +15,7 @@ interface TeamRow {
 /** Waiting conversations per team with the oldest wait, agents with presence and load, SLA trouble. */
 export function SupervisorBoard() {
   const { store, t, locale, timeZone } = useApp();
-  const { now } = useStore(store);
+  const { now, teams: named } = useStore(store);
   const [rows, setRows] = useState<TeamRow[]>([]);
   const [agents, setAgents] = useState<AdminAgent[]>([]);
   const [trouble, setTrouble] = useState<SlaEvent[]>([]);
@@ -73,7 +73,7 @@ export function SupervisorBoard() {
             <tbody>
               {rows.map((r) => (
                 <tr key={r.team}>
-                  <td>{r.team}</td>
+                  <td>{teamName(named, r.team)}</td>
                   <td>{r.more ? `${r.waiting}+` : r.waiting}</td>
                   <td>{r.oldest ? formatDuration(now - Date.parse(r.oldest)) : "—"}</td>
                 </tr>
@@ -103,7 +103,7 @@ export function SupervisorBoard() {
                     <meter min={0} max={Math.max(1, a.capacity)} value={a.active} aria-label={t("load", { active: a.active, capacity: a.capacity })} />{" "}
                     {a.active}/{a.capacity}
                   </td>
-                  <td>{a.teams.join(", ")}</td>
+                  <td>{teamNames(named, a.teams)}</td>
                 </tr>
               ))}
             </tbody>
@@ -116,7 +116,7 @@ export function SupervisorBoard() {
             {trouble.map((e) => (
               <li key={`${e.at}#${e.conversation_id}#${e.target}#${e.kind}`} class={e.kind === "breach" ? "sla-breached" : "sla-warning"}>
                 <a href={`/c/${encodeURIComponent(e.conversation_id)}`}>{e.customer_name || e.conversation_id}</a> ·{" "}
-                {t(e.kind === "breach" ? "sla.breached" : e.kind === "risk" ? "sla.risk" : "sla.warning")} · {t(`sla.${e.target}` as MessageKey)} · {e.team ?? "—"} ·{" "}
+                {t(e.kind === "breach" ? "sla.breached" : e.kind === "risk" ? "sla.risk" : "sla.warning")} · {t(`sla.${e.target}` as MessageKey)} · {e.team ? teamName(named, e.team) : "—"} ·{" "}
                 {e.assignee ? agentName(agents, e.assignee) : t("unassigned")} ·{" "}
                 <time dateTime={e.at} title={formatFull(e.at, locale, timeZone)}>
                   {formatTime(e.at, locale, new Date(now), timeZone)}

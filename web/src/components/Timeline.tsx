@@ -52,7 +52,7 @@ function MessageItem({ conv, m }: { conv: Conversation; m: Message }) {
     <li class={`msg msg-${m.direction}${failed ? " msg-failed" : ""}`}>
       <div class="msg-head">
         <strong>{who}</strong>
-        {m.channel && m.direction !== "note" && <span class="chip">{t("via", { channel: channelName(m.channel) })}</span>}
+        {m.channel && m.direction !== "note" && <span class="chip">{t("via", { channel: channelName(m.channel, t) })}</span>}
         {m.kind === "template" && <span class="chip">{t("template")}</span>}
         {m.kind === "csat_survey" && <span class="chip">{t("csat.survey")}</span>}
         {m.rating != null && <span class="chip">{t("csat.rated", { rating: String(m.rating) })}</span>}

@@ -1,5 +1,6 @@
 import type { Presence } from "../api";
 import { isSupervisor, useApp } from "../context";
+import { teamNames } from "../format";
 import type { Route } from "../route";
 import { useStore } from "../store";
 import { LanguagePicker } from "./LanguagePicker";
@@ -9,7 +10,7 @@ const PRESENCES: Presence[] = ["online", "away", "offline"];
 
 export function TopBar({ route }: { route: Route }) {
   const { store, t, who, auth, navigate, locale, setLocale } = useApp();
-  const { me, live } = useStore(store);
+  const { me, live, teams } = useStore(store);
   const link = (page: Route["page"], href: string, label: string) => (
     <a
       href={href}
@@ -58,7 +59,7 @@ export function TopBar({ route }: { route: Route }) {
               ))}
             </select>
           </label>
-          <span class="load" title={`${t("load", { active: me.active, capacity: me.capacity })} · ${me.teams.join(", ")}`}>
+          <span class="load" title={`${t("load", { active: me.active, capacity: me.capacity })} · ${teamNames(teams, me.teams)}`}>
             <span class="load-long">{t("load", { active: me.active, capacity: me.capacity })}</span>
             <span class="load-short" aria-hidden="true">
               {me.active}/{me.capacity}

@@ -24,7 +24,7 @@ from shopdesk.models import (
     Priority,
     Sla,
 )
-from shopdesk.models.admin import Slug
+from shopdesk.models.admin import Slug, Team
 from shopdesk.models.canned import CannedId
 from shopdesk.models.conversation import ConversationBot
 
@@ -260,6 +260,21 @@ class AgentOut(BaseModel):
 
 class AgentList(BaseModel):
     items: list[AgentOut]
+
+
+class TeamOut(BaseModel):
+    """A team as agents see it: its id and name. Its description and version are the admins' (GET /admin/teams)."""
+
+    id: str
+    name: str
+
+
+class TeamList(BaseModel):
+    items: list[TeamOut]
+
+    @classmethod
+    def of(cls, teams: Sequence[Team]) -> TeamList:
+        return cls(items=[TeamOut(id=team.id, name=team.name) for team in teams])
 
 
 class ViewCounts(BaseModel):

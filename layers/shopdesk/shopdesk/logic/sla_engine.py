@@ -18,7 +18,7 @@ from shopdesk.dal.customers import Customers
 from shopdesk.dal.table import Update
 from shopdesk.logic.business_time import ConversationClocks
 from shopdesk.models import Priority
-from shopdesk.models.admin import RoutingSettings
+from shopdesk.models.admin import RoutingSettings, Team
 from shopdesk.models.sla import BusinessHours, SlaPolicy, Targets, choose_policy
 
 CACHE_SECONDS = 60
@@ -40,7 +40,7 @@ class PolicyBook:
     _policies: list[SlaPolicy] = field(default_factory=list)
     _calendars: dict[str, BusinessHours] = field(default_factory=dict)
     _routing: RoutingSettings = field(default_factory=RoutingSettings)
-    _teams: list[str] | None = None
+    _teams: list[Team] | None = None
 
     def _load(self) -> None:
         if time.monotonic() - self._loaded_at < CACHE_SECONDS:
@@ -60,10 +60,18 @@ class PolicyBook:
     def teams(self) -> set[str]:
         """Every team conversations can wait in: those created by a supervisor and those the routing
         settings send conversations to."""
+        return {team.id for team in self.named_teams()}
+
+    def named_teams(self) -> list[Team]:
+        """The teams of ``teams()`` by name: a supervisor's with the name they gave it, one only the routing
+        settings name under its id as its name."""
         self._load()
-        if self._teams is None:           # read on first use: only the sweep and routing changes need them
-            self._teams = [t["id"] for t in self.config.list("team")] if self.config is not None else []
-        return {self._routing.default_team, *self._routing.team_by_channel.values(), *self._teams}
+        if self._teams is None:           # read on first use: only the sweep, routing changes and the teams list
+            self._teams = [Team.model_validate(_strip(t)) for t in self.config.list("team")] \
+                if self.config is not None else []
+        routed = {self._routing.default_team, *self._routing.team_by_channel.values()} - {t.id for t in self._teams}
+        return sorted([*self._teams, *(Team(id=team, name=team) for team in routed)],
+                      key=lambda team: (team.name.casefold(), team.id))
 
     def clocks(self, channel: str | None, team: str | None, priority: Priority, tier: str | None = None
                ) -> ConversationClocks:

@@ -1,0 +1,54 @@
+// @vitest-environment happy-dom
+// Settings pages with nothing in them yet: a word on what to do, once the list has arrived (never while loading).
+import { render } from "preact";
+import { describe, expect, it, vi } from "vitest";
+import type { Api } from "../api";
+import { AppContext } from "../context";
+import { Store } from "../store";
+import { eachRoot, testContext } from "../testContext";
+import { AdminPages } from "./AdminPages";
+
+const root = eachRoot();
+
+function show(section: string, items: unknown[], release: Promise<void> = Promise.resolve()) {
+  const list = async () => {
+    await release;
+    return { items };
+  };
+  const store = new Store({ teams: list, calendars: list, policies: list } as unknown as Api);
+  const context = { ...testContext(store), who: { id: "alice", name: "Alice", groups: ["admins"] } };
+  render(
+    <AppContext.Provider value={context}>
+      <AdminPages section={section} />
+    </AppContext.Provider>,
+    root(),
+  );
+}
+
+const text = () => root().textContent ?? "";
+
+describe("empty settings pages", () => {
+  it.each([
+    ["teams", "No team yet: create one below"],
+    ["calendars", "No calendar yet: SLA targets count around the clock"],
+    ["policies", "No SLA policy yet: every conversation gets the default first-response targets"],
+  ])("%s says what to do when there is none yet", async (section, words) => {
+    show(section, []);
+    await vi.waitFor(() => expect(text()).toContain(words));
+  });
+
+  it("says nothing of the kind while the list is loading", async () => {
+    let arrive!: () => void;
+    show("teams", [], new Promise<void>((resolve) => (arrive = resolve)));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(text()).not.toContain("No team yet");
+    arrive();
+    await vi.waitFor(() => expect(text()).toContain("No team yet"));
+  });
+
+  it("says nothing of the kind when there are some", async () => {
+    show("teams", [{ id: "returns", name: "Returns & exchanges", description: null, version: 1 }]);
+    await vi.waitFor(() => expect(text()).toContain("Returns & exchanges (returns)"));
+    expect(text()).not.toContain("No team yet");
+  });
+});
