@@ -4,6 +4,8 @@
 
 - ``bundle_kb_gzip``: every JS and CSS file ``web/dist/index.html`` loads, gzip-compressed (level 6,
   what CloudFront's and most servers' compression gives), summed, in KB (goal: at most 150).
+- ``widget_kb_gzip``: the web-chat widget's one script (``web/dist/widget.js``), which loads on every page of
+  the shops' sites, the same way (goal: at most 20, well under what a shop's page carries for one feature).
 - ``first_load_ms``: a signed-in agent opening the inbox in a fresh browser context (cold cache), from
   navigation start to the first page of conversations in the list (the app's ``shopdesk:list``
   performance mark), in Debian's Chromium against the local stack; p50 and max of the samples.
@@ -21,7 +23,7 @@
   customer's (shown, its panels loaded): to its last message on the timeline (``timeline``), and to its
   customer, orders and assist panels loaded, none of them still saying "Loading…" (``panels``); p50 and max.
 
-Writes ``bundle_kb_gzip``, ``first_load_ms``, ``live_update_ms``, ``open_conversation_ms``,
+Writes ``bundle_kb_gzip``, ``widget_kb_gzip``, ``first_load_ms``, ``live_update_ms``, ``open_conversation_ms``,
 ``new_conversation_ms``, ``environment`` and ``date`` under the ``inbox``
 key of bench/results.json (read, changed, written back: every other key, e.g. ``inbox.ws_notice_ms``
 of ``python -m bench.live``, stays).
@@ -56,6 +58,13 @@ def bundle_kb_gzip(dist: Path = DIST) -> dict[str, Any]:
     raw = sum((dist / f).stat().st_size for f in files)
     compressed = sum(len(gzip.compress((dist / f).read_bytes(), compresslevel=6)) for f in files)
     return {"files": files, "raw_kb": round(raw / 1024, 1), "gzip_kb": round(compressed / 1024, 1), "goal_kb": 150}
+
+
+def widget_kb_gzip(dist: Path = DIST) -> dict[str, Any]:
+    """The widget's script, raw and gzip, in KB."""
+    script = (dist / "widget.js").read_bytes()
+    compressed = gzip.compress(script, compresslevel=6)
+    return {"raw_kb": round(len(script) / 1024, 1), "gzip_kb": round(len(compressed) / 1024, 1), "goal_kb": 20}
 
 
 def _send_sms(stack: LocalStack, phone: str, text: str, sid: str) -> None:
@@ -201,7 +210,7 @@ def browser_figures(stack: LocalStack, samples: int, live_samples: int, new_samp
 def run(samples: int = 5, live_samples: int = 20, new_samples: int = 5) -> dict[str, Any]:
     use_layer()
     webapp.build()
-    figures: dict[str, Any] = {"bundle_kb_gzip": bundle_kb_gzip()}
+    figures: dict[str, Any] = {"bundle_kb_gzip": bundle_kb_gzip(), "widget_kb_gzip": widget_kb_gzip()}
     with local_stack({"WEB_BUILD": "0", "WS_PORT": "0", "LOCAL_LOG_LEVEL": "WARNING"}) as stack:
         # bob away: every message goes to alice, whose inbox is open
         stack.request("PUT", "/agent/me/presence", {"presence": "away"}, token=stack.token("bob"))
