@@ -115,7 +115,8 @@ def _session() -> webchat.SessionClaims:
 
 
 @app.route("/widget/<path>", method="OPTIONS", include_in_schema=False)
-def preflight(path: str):  # type: ignore[no-untyped-def]  # a bare Response has no schema
+@app.route("/widget/<path>/<rest>", method="OPTIONS", include_in_schema=False)   # /email-verification/confirm
+def preflight(path: str, rest: str | None = None):  # type: ignore[no-untyped-def]  # a bare Response has no schema
     _origin()
     return Response(204, None, "", headers={**_cors(), "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
                                             "Access-Control-Allow-Headers": "Authorization, Content-Type",

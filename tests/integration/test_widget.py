@@ -73,6 +73,11 @@ def test_preflight_answers_only_allowed_origins(desk):
     status, _, result = _call(desk, "OPTIONS", "/widget/messages")
     assert status == 204 and "Authorization" in result["headers"]["Access-Control-Allow-Headers"]
     assert _call(desk, "OPTIONS", "/widget/messages", origin="https://evil.example")[0] == 403
+    # every route the widget calls, two segments deep too (its email code's confirmation)
+    for path in ("/widget/sessions", "/widget/attachments", "/widget/email-verification",
+                 "/widget/email-verification/confirm", "/widget/conversations"):
+        status, _, result = _call(desk, "OPTIONS", path)
+        assert status == 204 and result["headers"]["Access-Control-Allow-Origin"] == ORIGIN, path
 
 
 def test_bursts_are_rate_limited_with_retry_after(desk):

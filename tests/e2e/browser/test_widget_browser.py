@@ -8,6 +8,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -171,4 +172,45 @@ def test_a_signed_in_customer_is_named_in_the_inbox_and_sends_a_photo(stack, vis
         assert time.monotonic() < deadline, "the photo did not reach the conversation"
         time.sleep(0.5)
         conversation = stack.get(f"/agent/conversations/{conversation['id']}", token=stack.token("alice")).json()
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_a_guest_proves_their_email_with_the_mailed_code_and_sees_their_history(stack, visitor):
+    # Given a customer who wrote to the shop by email before
+    address = f"nadia.{uuid.uuid4().hex[:6]}@example.com"
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = f"Nadia <{address}>", "support@shop.example", "Gift wrap"
+    mail["Message-ID"] = f"<{uuid.uuid4().hex}@example.com>"
+    mail.set_content("Can you gift-wrap my order?")
+    posted = stack.post("/_local/email?wait=1", data=bytes(mail), headers={"Content-Type": "message/rfc822"})
+    assert posted.status == 202, posted.text
+
+    # When she chats as a guest and asks for her replies by email too
+    page = visitor()
+    page.get_by_role("button", name=re.compile("^Chat with us")).click()
+    page.get_by_role("textbox", name="Message").fill(f"It's me again {uuid.uuid4().hex[:6]}")
+    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name="Get our replies by email too").click()
+    page.get_by_label("Your email address").fill(address.upper())
+    page.get_by_role("button", name="Send me a code").click()
+    expect(page.get_by_text(f"We sent a 6-digit code to {address}")).to_be_visible()
+
+    # Then a wrong code is refused, saying so, and the code the shop mailed proves the address
+    page.get_by_label("Code from the email").fill("000000")
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+
+    def mailed_code() -> str | None:
+        mails = [m for m in stack.outbox() if m["provider"] == "ses" and address in str(m["body"])
+                 and "Your code is" in str(m["body"])]
+        found = re.search(r"Your code is (\d{6})", str(mails[-1]["body"])) if mails else None
+        return found.group(1) if found else None
+
+    page.get_by_label("Code from the email").fill(stack.wait_for(mailed_code))
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_text(f"We can also reach you at {address}.")).to_be_visible()
+    # And her conversations on every channel are hers to see: the mail one among them
+    page.get_by_text(re.compile(r"Your conversations with us \(\d+\)")).click()
+    expect(page.locator("[data-shopdesk-widget] details")).to_contain_text("Can you gift-wrap my order?")
+    assert axe_violations(page) == []
     assert page.errors == []  # type: ignore[attr-defined]

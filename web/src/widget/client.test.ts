@@ -39,6 +39,13 @@ describe("the widget's session", () => {
     expect(again.hasSession).toBe(true);
   });
 
+  it("calls made together share one session start", async () => {
+    const net = network("guest:1", [json(200, { conversation_id: null, items: [] }), json(200, { conversation_id: null, items: [] })]);
+    const client = new WidgetClient({ api: "https://w.test", tokenUrl: "/visitor-token", storage: null, fetch: net.fetch });
+    await Promise.all([client.poll(), client.poll()]);
+    expect(net.sessions()).toBe(1);
+  });
+
   it("starts again once when the API refuses the session (401)", async () => {
     const net = network("guest:1", [json(401, { title: "Unauthorized" }), json(200, { conversation_id: null, items: [] })]);
     const client = new WidgetClient({ api: "https://w.test", tokenUrl: "/visitor-token", storage: null, fetch: net.fetch });

@@ -8,6 +8,7 @@ import { visitorOf } from "./conversation";
 type Schemas = components["schemas"];
 export type SendOut = Schemas["SendOut"];
 export type PollOut = Schemas["PollOut"];
+export type PastConversation = Schemas["PastConversation"];
 
 export class WidgetError extends Error {
   constructor(readonly status: number, message: string, readonly retryAfter?: number) {
@@ -38,6 +39,7 @@ export interface ClientOptions {
 
 export class WidgetClient {
   private stored: Stored | null;
+  private starting: Promise<Stored> | null = null;
   private readonly key: string;
 
   constructor(private readonly options: ClientOptions) {
@@ -88,6 +90,21 @@ export class WidgetClient {
     return { key: grant.key, filename: grant.filename, content_type: grant.content_type, size: grant.size };
   }
 
+  /** Mail a one-time code to an address the visitor says is theirs. */
+  requestCode(email: string): Promise<Schemas["VerifyEmailOut"]> {
+    return this.call("POST", "/widget/email-verification", { email });
+  }
+
+  /** The code proves the address: the chat and the address's mail become one customer. */
+  confirmCode(code: string): Promise<Schemas["ConfirmEmailOut"]> {
+    return this.call("POST", "/widget/email-verification/confirm", { code });
+  }
+
+  /** The visitor's conversations on every channel, once an address of theirs is proven (403 before). */
+  pastConversations(): Promise<Schemas["PastConversations"]> {
+    return this.call("GET", "/widget/conversations");
+  }
+
   forget(): void {
     this.stored = null;
     this.options.storage?.removeItem(this.key);
@@ -106,7 +123,15 @@ export class WidgetClient {
     }
   }
 
-  private async start(): Promise<Stored> {
+  /** One session start at a time: calls made together (the listing and the history, on opening) share it. */
+  private start(): Promise<Stored> {
+    this.starting ??= this.startSession().finally(() => {
+      this.starting = null;
+    });
+    return this.starting;
+  }
+
+  private async startSession(): Promise<Stored> {
     const token = await this.visitorToken();
     const started = await this.request<Schemas["SessionOut"]>("POST", "/widget/sessions", { visitor_token: token });
     // a minute early, so a call never carries a session that runs out on the way

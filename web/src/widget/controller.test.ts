@@ -14,7 +14,20 @@ class FakeApi {
   hasSession = true;
   otherVisitor = false;
 
+  proven: string | null = null;
+  mailed: string | null = null;
+
   async checkVisitor() { return this.otherVisitor; }
+  async requestCode(email: string) { this.mailed = email.toLowerCase(); return { email: this.mailed, expires_in: 600 }; }
+  async confirmCode(code: string) {
+    if (code !== "123456") throw new WidgetError(400, "That code is not right");
+    this.proven = this.mailed;
+    return { verified: true as const, linked: true };
+  }
+  async pastConversations() {
+    if (!this.proven) throw new WidgetError(403, "verify your email address first");
+    return { email: this.proven, next_cursor: null, items: [] };
+  }
   async poll() { return { conversation_id: "c", items: [...this.stored] }; }
   async upload(): Promise<never> { throw new WidgetError(415, "this kind of file is not accepted"); }
   async send(message: { clientId: string; text: string | null }) {
@@ -165,5 +178,31 @@ describe("the conversation", () => {
     await after.settle();
     expect(after.state().pending).toEqual([]);
     expect(api.stored).toEqual([]);
+  });
+});
+
+describe("an email address, proven", () => {
+  it("is offered when the API says none is yet, and a wrong code says why and lets the visitor try again", async () => {
+    const api = new FakeApi();
+    const { made, settle, state } = controller(api);
+    made.open();
+    await settle();
+    expect(state().email.step).toBe("offer");
+    made.askEmail();
+    await made.requestCode("  Ana@Example.com ");
+    expect([state().email.step, state().email.address]).toEqual(["code", "ana@example.com"]);
+    await made.confirmCode("000000");
+    expect([state().email.step, state().email.error, state().email.busy]).toEqual(["code", "That code is not right", false]);
+    await made.confirmCode(" 123456 ");
+    expect([state().email.step, state().email.address, state().email.error]).toEqual(["linked", "ana@example.com", null]);
+  });
+
+  it("is not offered to a visitor whose address is proven already (a signed-in customer's)", async () => {
+    const api = new FakeApi();
+    api.proven = "bo@example.com";
+    const { made, settle, state } = controller(api);
+    made.open();
+    await settle();
+    expect([state().email.step, state().email.address]).toEqual(["linked", "bo@example.com"]);
   });
 });

@@ -2,7 +2,7 @@
 // the tab's storage until the API lists it, sent again with the same client_message_id after a failure or a
 // reload), the conversation is polled (every few seconds while open, rarely while closed, not at all while the
 // tab is hidden), and the agents' replies the visitor has not seen are counted for the launcher's badge.
-import type { WidgetClient } from "./client";
+import type { PastConversation, WidgetClient } from "./client";
 import { WidgetError } from "./client";
 import type { Pending, ServerItem } from "./conversation";
 import { retryDelay, stillPending, unread } from "./conversation";
@@ -13,6 +13,17 @@ const SEEN_KEPT = 200;
 
 export type Status = "ok" | "offline" | "unavailable";
 
+/** Proving an email address, so replies can reach the visitor there too and their history shows: offered
+ * (``offer``), the address asked (``address``), the mailed code asked (``code``), done (``linked``), or not
+ * offered at all (``none``: not known yet, or the API cannot tell). */
+export interface EmailState {
+  step: "none" | "offer" | "address" | "code" | "linked";
+  address: string | null;
+  error: string | null;
+  busy: boolean;
+  past: PastConversation[];
+}
+
 export interface WidgetState {
   open: boolean;
   items: ServerItem[];
@@ -22,6 +33,7 @@ export interface WidgetState {
   uploading: string | null;
   /** a file the API or the storage refused, and why */
   uploadError: string | null;
+  email: EmailState;
 }
 
 export interface Clock {
@@ -30,7 +42,8 @@ export interface Clock {
 }
 
 export interface ControllerDeps {
-  client: Pick<WidgetClient, "hasSession" | "poll" | "send" | "upload" | "checkVisitor">;
+  client: Pick<WidgetClient, "hasSession" | "poll" | "send" | "upload" | "checkVisitor" | "requestCode" | "confirmCode" |
+    "pastConversations">;
   storage: Storage | null;
   /** where this widget keeps its state in the tab's storage */
   key: string;
@@ -51,7 +64,8 @@ export class WidgetController {
 
   constructor(private readonly deps: ControllerDeps) {
     this.state = { open: false, items: [], pending: this.restore<Pending[]>("outbox", []), status: "ok", unread: 0,
-                   uploading: null, uploadError: null };
+                   uploading: null, uploadError: null,
+                   email: { step: "none", address: null, error: null, busy: false, past: [] } };
     this.seen = new Set(this.restore<string[]>("seen", []));
   }
 
@@ -75,6 +89,62 @@ export class WidgetController {
     this.markSeen();
     this.render();
     void this.poll();
+    if (this.state.email.step === "none") void this.loadPast();
+  }
+
+  // ---------------------------------------------------------------- an email address, proven
+
+  askEmail(): void {
+    this.setEmail({ step: "address", error: null });
+  }
+
+  cancelEmail(): void {
+    this.setEmail({ step: "offer", error: null });
+  }
+
+  async requestCode(address: string): Promise<void> {
+    await this.emailStep(async () => {
+      const sent = await this.deps.client.requestCode(address.trim());
+      this.setEmail({ step: "code", address: sent.email });
+    });
+  }
+
+  async confirmCode(code: string): Promise<void> {
+    await this.emailStep(async () => {
+      await this.deps.client.confirmCode(code.trim());
+      this.setEmail({ step: "linked" });
+      await this.loadPast();
+      void this.poll();                 // the chat may now be the conversation the address's mail is in
+    });
+  }
+
+  /** The visitor's history once an address of theirs is proven (a signed-in customer's may be already): the
+   * API's 403 says not yet, so the offer shows. */
+  private async loadPast(): Promise<void> {
+    try {
+      const past = await this.deps.client.pastConversations();
+      this.setEmail({ step: "linked", address: past.email, past: past.items });
+    } catch (error) {
+      if (!(error instanceof WidgetError)) throw error;
+      if (error.status === 403) this.setEmail({ step: this.state.email.step === "none" ? "offer" : this.state.email.step });
+    }
+  }
+
+  private async emailStep(step: () => Promise<void>): Promise<void> {
+    this.setEmail({ busy: true, error: null });
+    try {
+      await step();
+    } catch (error) {
+      if (!(error instanceof WidgetError)) throw error;
+      this.setEmail({ error: error.message });
+    } finally {
+      this.setEmail({ busy: false });
+    }
+  }
+
+  private setEmail(change: Partial<EmailState>): void {
+    this.state.email = { ...this.state.email, ...change };
+    this.render();
   }
 
   close(): void {
@@ -217,6 +287,7 @@ export class WidgetController {
   private reset(): void {
     this.state.items = [];
     this.state.pending = [];
+    this.state.email = { step: "none", address: null, error: null, busy: false, past: [] };
     this.seen = new Set();
     this.save();
   }

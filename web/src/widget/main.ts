@@ -52,6 +52,10 @@ function start(script: HTMLScriptElement): void {
   }, {
     open: () => controller?.open(),
     close: () => controller?.close(),
+    askEmail: () => controller?.askEmail(),
+    cancelEmail: () => controller?.cancelEmail(),
+    requestCode: (address) => void controller?.requestCode(address),
+    confirmCode: (code) => void controller?.confirmCode(code),
     write: (text, choice) => controller?.write(text, choice),
     attach: (file) => void controller?.attach(file),
     retry: (id) => controller?.retry(id),

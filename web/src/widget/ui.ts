@@ -2,11 +2,15 @@
 // Every text the API or the visitor wrote goes in as text (never as markup); web addresses become links.
 import type { Entry, ServerItem } from "./conversation";
 import { entries, linkRuns, openChoices } from "./conversation";
-import type { WidgetState } from "./controller";
+import type { EmailState, WidgetState } from "./controller";
 import type { Say } from "./words";
 
 export interface ViewActions {
   open(): void;
+  askEmail(): void;
+  cancelEmail(): void;
+  requestCode(address: string): void;
+  confirmCode(code: string): void;
   close(): void;
   write(text: string, choice?: string): void;
   attach(file: File): void;
@@ -64,6 +68,17 @@ textarea { flex: 1; resize: none; min-height: 38px; max-height: 120px; padding: 
 .attach { background: transparent; border: 1px solid #8a9099; border-radius: 8px; width: 38px; height: 38px; cursor: pointer;
   display: grid; place-items: center; color: #1b1b1b; }
 .upload { padding: 0 12px 6px; font-size: 12px; color: #44474c; }
+.email { padding: 8px 14px; border-bottom: 1px solid #dde1e6; font-size: 13px; }
+.email[hidden] { display: none; }
+.email p { margin: 0 0 6px; }
+.email .offer { background: none; border: 0; padding: 0; color: #0b4fb3; text-decoration: underline; cursor: pointer; font-size: 13px; }
+.email label { display: flex; flex-direction: column; gap: 4px; margin-bottom: 6px; }
+.email input { padding: 6px 8px; border: 1px solid #8a9099; border-radius: 6px; font-size: 14px; }
+.email .step button { margin-right: 6px; border: 1px solid var(--accent); background: #fff; color: #0b4fb3;
+  border-radius: 6px; padding: 4px 10px; cursor: pointer; }
+.email .step button[type=submit] { background: var(--accent); color: #fff; }
+.email .error { color: #8a0016; margin-top: 6px; }
+.email ul { margin: 6px 0 0; padding-left: 16px; max-height: 90px; overflow-y: auto; }
 .upload[hidden] { display: none; }
 @media (max-width: 480px) {
   .panel { right: 0; bottom: 0; width: 100vw; height: 100vh; max-height: none; border-radius: 0; }
@@ -99,6 +114,8 @@ export class WidgetView {
   private readonly list: HTMLOListElement;
   private readonly choices: HTMLDivElement;
   private readonly upload: HTMLParagraphElement;
+  private readonly email: HTMLDivElement;
+  private emailShown = "";
   private readonly textarea: HTMLTextAreaElement;
   private readonly file: HTMLInputElement;
   private shown = "";
@@ -125,6 +142,7 @@ export class WidgetView {
                                 tabindex: "0" }, this.list);
     this.choices = element("div", { class: "choices" });
     this.upload = element("p", { class: "upload", role: "status", hidden: "" });
+    this.email = element("div", { class: "email" });
 
     this.textarea = element("textarea", { rows: "1", "aria-label": say("message"), placeholder: say("message"),
                                           maxlength: "5000" });
@@ -153,7 +171,7 @@ export class WidgetView {
     this.panel = element("section", { id: "shopdesk-panel", class: "panel", role: "dialog", "aria-modal": "false",
                                       "aria-labelledby": "shopdesk-title", lang: options.language, hidden: "" },
                          element("header", {}, element("h2", { id: "shopdesk-title" }, options.title), close),
-                         this.status, this.log, this.choices, this.upload, form);
+                         this.status, this.email, this.log, this.choices, this.upload, form);
     this.panel.addEventListener("keydown", (event) => {
       if (event.key === "Escape") actions.close();
     });
@@ -175,9 +193,63 @@ export class WidgetView {
     this.upload.hidden = state.uploading === null;
     this.upload.textContent = state.uploading === null ? "" : this.say("uploading", { name: state.uploading });
     this.renderLog(state);
+    this.renderEmail(state.email);
     if (state.open && !this.wasOpen) this.textarea.focus();
     if (!state.open && this.wasOpen && this.root.activeElement) this.launcher.focus();
     this.wasOpen = state.open;
+  }
+
+  /** The offer to prove an email address, its two steps, and once proven the visitor's history. */
+  private renderEmail(email: EmailState): void {
+    const shown = JSON.stringify([email.step, email.address, email.error, email.busy, email.past.map((p) => p.id)]);
+    if (shown === this.emailShown) return;
+    this.emailShown = shown;
+    const error = email.error ? [element("p", { class: "error", role: "alert" }, email.error)] : [];
+    const button = (label: string, action: () => void, kind: "button" | "submit" = "button") => {
+      const made = element("button", { type: kind }, label);
+      if (email.busy) made.disabled = true;
+      if (kind === "button") made.addEventListener("click", action);
+      return made;
+    };
+    const form = (label: string, input: HTMLInputElement, submit: string, onSubmit: (value: string) => void,
+                  other: HTMLButtonElement, ...before: Node[]) => {
+      const made = element("form", { class: "step" }, ...before, element("label", {}, label, input),
+                           element("span", {}, button(submit, () => undefined, "submit"), other), ...error);
+      made.addEventListener("submit", (event) => {
+        event.preventDefault();
+        if (input.value.trim()) onSubmit(input.value);
+      });
+      return made;
+    };
+    let content: Node[] = [];
+    if (email.step === "offer") {
+      const offer = button(this.say("emailOffer"), () => this.actions.askEmail());
+      offer.classList.add("offer");
+      content = [offer];
+    } else if (email.step === "address") {
+      const input = element("input", { type: "email", autocomplete: "email", required: "", maxlength: "254" });
+      content = [form(this.say("emailLabel"), input, this.say("sendCode"), (v) => this.actions.requestCode(v),
+                      button(this.say("cancel"), () => this.actions.cancelEmail()))];
+      queueMicrotask(() => input.focus());
+    } else if (email.step === "code") {
+      const input = element("input", { inputmode: "numeric", autocomplete: "one-time-code", pattern: "[0-9]{6}",
+                                       maxlength: "6", required: "" });
+      content = [form(this.say("codeLabel"), input, this.say("confirm"), (v) => this.actions.confirmCode(v),
+                      button(this.say("otherAddress"), () => this.actions.askEmail()),
+                      element("p", {}, this.say("codeSent", { email: email.address ?? "" })))];
+      queueMicrotask(() => input.focus());
+    } else if (email.step === "linked") {
+      content = [element("p", {}, this.say("linked", { email: email.address ?? "" }))];
+      if (email.past.length > 1) {
+        content.push(element("details", {}, element("summary", {}, this.say("past", { count: email.past.length })),
+                             element("ul", {}, ...email.past.map((past) => element("li", {},
+                               element("time", { datetime: past.updated_at },
+                                       new Date(past.updated_at).toLocaleDateString(this.options.language)),
+                               ` · ${past.channel} · ${past.last_message_preview ?? ""}`)))));
+      }
+    }
+    this.email.replaceChildren(...content);
+    this.email.hidden = content.length === 0;
   }
 
   private submit(): void {

@@ -22,6 +22,16 @@ const en = {
   unreadOne: "1 new message",
   unread: "{count} new messages",
   attachment: "Attachment: {name}",
+  emailOffer: "Get our replies by email too",
+  emailLabel: "Your email address",
+  sendCode: "Send me a code",
+  cancel: "Cancel",
+  codeSent: "We sent a 6-digit code to {email}. Type it here to confirm the address.",
+  codeLabel: "Code from the email",
+  confirm: "Confirm",
+  otherAddress: "Use another address",
+  linked: "We can also reach you at {email}.",
+  past: "Your conversations with us ({count})",
 } as const;
 
 export type WidgetWordKey = keyof typeof en;
@@ -47,6 +57,16 @@ const es: Words = {
   unreadOne: "1 mensaje nuevo",
   unread: "{count} mensajes nuevos",
   attachment: "Archivo adjunto: {name}",
+  emailOffer: "Recibe nuestras respuestas también por email",
+  emailLabel: "Tu dirección de email",
+  sendCode: "Envíame un código",
+  cancel: "Cancelar",
+  codeSent: "Te enviamos un código de 6 cifras a {email}. Escríbelo aquí para confirmar la dirección.",
+  codeLabel: "Código del email",
+  confirm: "Confirmar",
+  otherAddress: "Usar otra dirección",
+  linked: "También podemos escribirte a {email}.",
+  past: "Tus conversaciones con nosotros ({count})",
 };
 
 const pt: Words = {
@@ -69,6 +89,16 @@ const pt: Words = {
   unreadOne: "1 nova mensagem",
   unread: "{count} novas mensagens",
   attachment: "Anexo: {name}",
+  emailOffer: "Receba nossas respostas também por e-mail",
+  emailLabel: "Seu endereço de e-mail",
+  sendCode: "Enviar um código",
+  cancel: "Cancelar",
+  codeSent: "Enviamos um código de 6 dígitos para {email}. Digite-o aqui para confirmar o endereço.",
+  codeLabel: "Código do e-mail",
+  confirm: "Confirmar",
+  otherAddress: "Usar outro endereço",
+  linked: "Também podemos falar com você em {email}.",
+  past: "Suas conversas conosco ({count})",
 };
 
 export const WIDGET_WORDS: Record<"en" | "es" | "pt", Words> = { en, es, pt };
