@@ -91,7 +91,7 @@ def test_a_visitor_writes_from_the_shops_page_and_reads_the_reply_in_their_langu
     page.get_by_role("button", name="Cerrar el chat").click()
     expect(page.get_by_role("log")).to_be_hidden()
     reply(stack, conversation["id"], "Las enviamos hoy mismo.")
-    expect(launcher).to_have_accessible_name(re.compile(r"\(1 mensaje nuevo\)"), timeout=40_000)
+    expect(launcher).to_have_accessible_name(re.compile(r"\(1 mensaje nuevo\)"), timeout=60_000)   # polled every 30 s
     launcher.click()
     expect(chat_log(page)).to_contain_text("Las enviamos hoy mismo.")
     expect(launcher).to_have_accessible_name("Chatea con nosotros")

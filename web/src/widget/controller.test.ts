@@ -41,13 +41,13 @@ class FakeApi {
   }
 }
 
-function controller(api: FakeApi, storage = new MemoryStorage()) {
+function controller(api: FakeApi, storage = new MemoryStorage(), now = { at: 1_000 }) {
   const timers: { callback: () => void; seconds: number }[] = [];
   let ids = 0;
   let last: WidgetState | null = null;
   const deps: ControllerDeps = {
     client: api, storage, key: "w", render: (state) => { last = structuredClone(state); },
-    clock: { set: (callback, seconds) => timers.push({ callback, seconds }), clear: () => undefined },
+    clock: { set: (callback, seconds) => timers.push({ callback, seconds }), clear: () => undefined, now: () => now.at },
     newId: () => `c${++ids}`, hidden: () => false,
   };
   const made = new WidgetController(deps);
@@ -156,14 +156,26 @@ describe("the conversation", () => {
     expect(state().unread).toBe(1);
   });
 
-  it("polls often while open, rarely while closed", async () => {
+  it("polls often while the conversation moves, less while it is quiet, rarely while closed", async () => {
     const api = new FakeApi();
-    const { made, timers, settle } = controller(api);
+    const now = { at: 1_000 };
+    const { made, timers, settle } = controller(api, new MemoryStorage(), now);
     made.open();
     await settle();
-    expect(timers.at(-1)?.seconds).toBe(3);
+    expect(timers.at(-1)?.seconds).toBe(10);          // open, nothing written yet
+    made.write("hello");
+    await settle();
+    expect(timers.at(-1)?.seconds).toBe(3);           // waiting for an answer
+    now.at += 61;
+    timers.at(-1)?.callback();
+    await settle();
+    expect(timers.at(-1)?.seconds).toBe(10);          // a minute without a message
+    api.stored.push({ id: "a1", from: "agent", text: "Hi!", created_at: "9", attachments: [], choices: [] });
+    timers.at(-1)?.callback();
+    await settle();
+    expect(timers.at(-1)?.seconds).toBe(3);           // the agent answered: the conversation moves again
     made.close();
-    expect(timers.at(-1)?.seconds).toBe(20);
+    expect(timers.at(-1)?.seconds).toBe(30);
   });
 
   it("drops what another visitor left in this tab (a sign-in on a shared computer)", async () => {

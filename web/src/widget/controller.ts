@@ -1,14 +1,18 @@
 // The widget's behaviour, apart from its DOM: what the visitor wrote goes out in order and is never lost (kept in
 // the tab's storage until the API lists it, sent again with the same client_message_id after a failure or a
-// reload), the conversation is polled (every few seconds while open, rarely while closed, not at all while the
-// tab is hidden), and the agents' replies the visitor has not seen are counted for the launcher's badge.
+// reload), the conversation is polled (every few seconds while it moves, less often while quiet or closed, not
+// at all while the tab is hidden), and the agents' replies the visitor has not seen are counted for the launcher's badge.
 import type { PastConversation, WidgetClient } from "./client";
 import { WidgetError } from "./client";
 import type { Pending, ServerItem } from "./conversation";
 import { retryDelay, stillPending, unread } from "./conversation";
 
-export const OPEN_POLL_S = 3;
-export const CLOSED_POLL_S = 20;
+// Each listing is a request to the API (and a read of the conversation): every 3 s while the conversation is
+// moving (a message either way in the last minute), every 10 s while it is open and quiet, every 30 s closed.
+export const ACTIVE_POLL_S = 3;
+export const QUIET_POLL_S = 10;
+export const CLOSED_POLL_S = 30;
+export const ACTIVE_S = 60;
 const SEEN_KEPT = 200;
 
 export type Status = "ok" | "offline" | "unavailable";
@@ -39,6 +43,8 @@ export interface WidgetState {
 export interface Clock {
   set(callback: () => void, seconds: number): number;
   clear(handle: number): void;
+  /** seconds since the epoch */
+  now(): number;
 }
 
 export interface ControllerDeps {
@@ -61,6 +67,7 @@ export class WidgetController {
   private flushing = false;
   private flushAgain = false;
   private pollFailures = 0;
+  private movedAt = 0;             // when a message last came or went (the clock's seconds)
 
   constructor(private readonly deps: ControllerDeps) {
     this.state = { open: false, items: [], pending: this.restore<Pending[]>("outbox", []), status: "ok", unread: 0,
@@ -198,6 +205,7 @@ export class WidgetController {
   // ---------------------------------------------------------------- sending, in order
 
   private queue(pending: Pending): void {
+    this.movedAt = this.deps.clock.now();
     this.state.pending.push(pending);
     this.save();
     this.render();
@@ -254,6 +262,8 @@ export class WidgetController {
     if (!this.deps.client.hasSession && !this.state.open) return;
     try {
       const answer = await this.deps.client.poll();
+      const known = new Set(this.state.items.map((i) => i.id));
+      if (answer.items.some((i) => !known.has(i.id))) this.movedAt = this.deps.clock.now();
       this.state.items = answer.items;
       this.state.pending = stillPending(answer.items, this.state.pending);
       if (this.state.status === "offline" || this.state.status === "unavailable") this.state.status = "ok";
@@ -273,7 +283,8 @@ export class WidgetController {
   private schedulePoll(): void {
     this.clearTimer("pollTimer");
     if (this.deps.hidden() || (!this.deps.client.hasSession && !this.state.open)) return;
-    const every = this.state.open ? OPEN_POLL_S : CLOSED_POLL_S;
+    const moving = this.deps.clock.now() - this.movedAt < ACTIVE_S;
+    const every = !this.state.open ? CLOSED_POLL_S : moving ? ACTIVE_POLL_S : QUIET_POLL_S;
     this.pollTimer = this.deps.clock.set(() => void this.poll(),
                                          Math.max(every, this.pollFailures ? retryDelay(this.pollFailures) : 0));
   }

@@ -63,7 +63,8 @@ function start(script: HTMLScriptElement): void {
   });
   controller = new WidgetController({
     client, storage, key: `shopdesk-widget:${api}`, render: (state) => view.render(state),
-    clock: { set: (callback, seconds) => window.setTimeout(callback, seconds * 1000), clear: (h) => window.clearTimeout(h) },
+    clock: { set: (callback, seconds) => window.setTimeout(callback, seconds * 1000), clear: (h) => window.clearTimeout(h),
+             now: () => Date.now() / 1000 },
     newId: newId,
     hidden: () => document.visibilityState === "hidden",
   });
