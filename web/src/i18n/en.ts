@@ -612,6 +612,10 @@ export const en = {
   "timeline.refundedItem": "{quantity} × {title}",
   "timeline.messages.one": "{count} message",
   "timeline.messages.other": "{count} messages",
+  "topic.order_status": "order status",
+  "topic.payment_account": "payment or account",
+  "topic.legal": "legal matter",
+  "topic.safety": "safety",
 } as const;
 
 export type MessageKey = keyof typeof en;

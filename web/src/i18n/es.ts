@@ -613,4 +613,8 @@ export const es: Catalogue = {
   "timeline.refundedItem": "{quantity} × {title}",
   "timeline.messages.one": "{count} mensaje",
   "timeline.messages.other": "{count} mensajes",
+  "topic.order_status": "estado del pedido",
+  "topic.payment_account": "pago o cuenta",
+  "topic.legal": "asunto legal",
+  "topic.safety": "seguridad",
 };

@@ -613,4 +613,8 @@ export const pt: Catalogue = {
   "timeline.refundedItem": "{quantity} × {title}",
   "timeline.messages.one": "{count} mensagem",
   "timeline.messages.other": "{count} mensagens",
+  "topic.order_status": "estado do pedido",
+  "topic.payment_account": "pagamento ou conta",
+  "topic.legal": "questão jurídica",
+  "topic.safety": "segurança",
 };
