@@ -22,6 +22,13 @@ type Params = Record<string, unknown>;
 /** A param missing, of the wrong type, or a value the catalogue has no words for: the entry keeps its text. */
 class Unworded extends Error {}
 
+/** The catalogue's key for a value the API named (`sla.first_response`), when the catalogue has words for it. */
+function key(prefix: string, value: string): MessageKey {
+  const made = `${prefix}.${value}`;
+  if (!isMessageKey(made)) throw new Unworded(made);
+  return made;
+}
+
 /** Reads one event's params as the words they stand for; throws `Unworded` when it cannot. */
 class Reader {
   private readonly lowered: string[] = [];
@@ -78,10 +85,9 @@ class Reader {
   /** A value as the catalogue's `<prefix>.<value>` says it; `lower` for a word inside a sentence ("Resolved" ->
    *  "resolved", "Primera respuesta" -> "primera respuesta"): a sentence that starts with one gets its capital back. */
   word(prefix: string, name: string, lower = false, from: Params = this.params): string {
-    const key = `${prefix}.${this.text(name, from)}`;
-    if (!isMessageKey(key)) throw new Unworded(key);
-    if (!lower) return this.w.t(key);
-    const word = this.w.t(key).toLocaleLowerCase(this.w.locale);
+    const said = this.w.t(key(prefix, this.text(name, from)));
+    if (!lower) return said;
+    const word = said.toLocaleLowerCase(this.w.locale);
     this.lowered.push(word);
     return word;
   }
@@ -96,9 +102,9 @@ class Reader {
       : text;
   }
 
-  /** The entry with the optional free text an agent added (`param`), worded by `key` ("{entry}. Note: {note}"). */
-  withNote(entry: string, key: MessageKey, param = "note"): string {
-    return this.has(param) ? this.say(key, { entry, note: this.text(param) }) : entry;
+  /** The entry with the note an agent added, when there is one, worded by `key` ("{entry}. Note: {note}"). */
+  withNote(entry: string, key: MessageKey): string {
+    return this.has("note") ? this.say(key, { entry, note: this.text("note") }) : entry;
   }
 
   list(values: string[]): string {
@@ -151,7 +157,8 @@ function changes(p: Reader): string {
 
 function cause(p: Reader, c: Params): string {
   if (c.cause === "urgent") {
-    return p.say("timeline.cause.urgent", { reasons: p.list(p.strings("reasons", c).map((r) => urgency(p, r))) });
+    const reasons = p.strings("reasons", c).map((r) => p.say(key("timeline.urgency", r)));
+    return p.say("timeline.cause.urgent", { reasons: p.list(reasons) });
   }
   if (c.cause !== "negative") throw new Unworded("cause");
   return "emotion" in c
@@ -159,21 +166,16 @@ function cause(p: Reader, c: Params): string {
     : p.say("timeline.cause.negative");
 }
 
-function urgency(p: Reader, reason: string): string {
-  const key = `timeline.urgency.${reason}`;
-  if (!isMessageKey(key)) throw new Unworded(key);
-  return p.say(key);
-}
-
 function refunded(p: Reader): string {
   if (!p.has("items")) return p.say("timeline.refundedEverything");
-  return p.list(p.records("items").map((i) => p.say("timeline.refundedItem", { quantity: p.count("quantity", i), title: p.text("title", i) })));
+  const line = (i: Params) => p.say("timeline.refundedItem", { quantity: p.count("quantity", i), title: p.text("title", i) });
+  return p.list(p.records("items").map(line));
 }
 
 function messages(p: Reader): string {
   const count = p.count("messages");
-  const form = new Intl.PluralRules(p.w.locale).select(count) === "one" ? "timeline.messages.one" : "timeline.messages.other";
-  return p.say(form, { count });
+  const one = new Intl.PluralRules(p.w.locale).select(count) === "one";
+  return p.say(one ? "timeline.messages.one" : "timeline.messages.other", { count });
 }
 
 function language(p: Reader): string {
@@ -185,12 +187,25 @@ function language(p: Reader): string {
   }
 }
 
-const KINDS: Record<string, (p: Reader) => string> = {
+type Words = (p: Reader) => string;
+
+/** A missed or close SLA target with its due time. */
+const slaTarget = (key: "timeline.event.sla_missed" | "timeline.event.sla_warning"): Words => (p) =>
+  p.say(key, { target: p.word("sla", "target", true), due: p.time("due") });
+
+/** An order action the platform refused, in its words. */
+const refused = (key: "timeline.event.order_cancel_failed" | "timeline.event.order_refund_failed"): Words => (p) =>
+  p.say(key, { by: p.agent("by"), order: p.text("order"), error: p.text("error") });
+
+const KINDS: Record<string, Words> = {
   assigned: (p) => p.say("timeline.event.assigned", { agent: p.agent("agent") }),
   assigned_by: (p) =>
     p.withNote(p.say("timeline.event.assigned_by", { agent: p.agent("agent"), by: p.agent("by") }), "timeline.handoffNote"),
   transferred: (p) =>
-    p.withNote(p.say("timeline.event.transferred", { from: p.agent("from"), to: p.agent("to"), by: p.agent("by") }), "timeline.handoffNote"),
+    p.withNote(
+      p.say("timeline.event.transferred", { from: p.agent("from"), to: p.agent("to"), by: p.agent("by") }),
+      "timeline.handoffNote",
+    ),
   assignee_silent: (p) => p.say("timeline.event.assignee_silent", { agent: p.agent("agent") }),
   agent_offline: (p) => p.say("timeline.event.agent_offline", { agent: p.agent("agent") }),
   status_changed: (p) => p.say("timeline.event.status_changed", { status: p.word("status", "status", true), by: p.agent("by") }),
@@ -198,8 +213,8 @@ const KINDS: Record<string, (p: Reader) => string> = {
   reopened_by_customer: (p) => p.say("timeline.event.reopened_by_customer"),
   snoozed: (p) => p.say("timeline.event.snoozed", { until: p.time("until"), by: p.agent("by") }),
   snooze_ended: (p) => p.say("timeline.event.snooze_ended"),
-  sla_missed: (p) => p.say("timeline.event.sla_missed", { target: p.word("sla", "target", true), due: p.time("due") }),
-  sla_warning: (p) => p.say("timeline.event.sla_warning", { target: p.word("sla", "target", true), due: p.time("due") }),
+  sla_missed: slaTarget("timeline.event.sla_missed"),
+  sla_warning: slaTarget("timeline.event.sla_warning"),
   sla_missed_reassigned: (p) =>
     p.say("timeline.event.sla_missed_reassigned", { target: p.word("sla", "target", true), agent: p.agent("agent") }),
   priority_raised: (p) =>
@@ -208,7 +223,8 @@ const KINDS: Record<string, (p: Reader) => string> = {
       to: p.word("priority", "to", true),
       causes: p.records("causes").map((c) => cause(p, c)).join("; "),
     }),
-  routing_changed: (p) => p.withNote(p.say("timeline.event.routing_changed", { by: p.agent("by"), changes: changes(p) }), "timeline.note"),
+  routing_changed: (p) =>
+    p.withNote(p.say("timeline.event.routing_changed", { by: p.agent("by"), changes: changes(p) }), "timeline.note"),
   labels_changed: (p) => p.say("timeline.event.labels_changed", { by: p.agent("by"), changes: changes(p) }),
   macro_applied: (p) => p.say("timeline.event.macro_applied", { macro: p.text("macro"), by: p.agent("by"), changes: changes(p) }),
   bot_handoff: (p) => {
@@ -219,7 +235,11 @@ const KINDS: Record<string, (p: Reader) => string> = {
   },
   bot_resolved: (p) => p.say("timeline.event.bot_resolved", { why: p.word("timeline.botResolved", "why") }),
   order_cancelled: (p) =>
-    p.say("timeline.event.order_cancelled", { order: p.text("order"), by: p.agent("by"), reason: p.word("timeline.cancelReason", "reason") }),
+    p.say("timeline.event.order_cancelled", {
+      order: p.text("order"),
+      by: p.agent("by"),
+      reason: p.word("timeline.cancelReason", "reason"),
+    }),
   order_refunded: (p) =>
     p.say("timeline.event.order_refunded", {
       amount: money(p.text("amount"), p.has("currency") ? p.text("currency") : null, p.w.locale),
@@ -227,8 +247,8 @@ const KINDS: Record<string, (p: Reader) => string> = {
       by: p.agent("by"),
       items: refunded(p),
     }),
-  order_cancel_failed: (p) => p.say("timeline.event.order_cancel_failed", { by: p.agent("by"), order: p.text("order"), error: p.text("error") }),
-  order_refund_failed: (p) => p.say("timeline.event.order_refund_failed", { by: p.agent("by"), order: p.text("order"), error: p.text("error") }),
+  order_cancel_failed: refused("timeline.event.order_cancel_failed"),
+  order_refund_failed: refused("timeline.event.order_refund_failed"),
   transcript_sent: (p) => {
     const values = { to: p.text("to"), language: language(p), messages: messages(p) };
     return p.has("by")
@@ -244,12 +264,6 @@ const KINDS: Record<string, (p: Reader) => string> = {
     });
   },
 };
-
-function key(prefix: string, value: string): MessageKey {
-  const made = `${prefix}.${value}`;
-  if (!isMessageKey(made)) throw new Unworded(made);
-  return made;
-}
 
 /** What a system entry says in the agent's language: its event worded, else its stored text. */
 export function systemText(m: Pick<Message, "text" | "event">, w: Wording): string {
