@@ -6,10 +6,10 @@ Every entry is made here in two forms, from the same values:
   entry written before events existed, or of a kind it does not know;
 - ``event``, ``{"kind": <stable key>, "params": {...}}``, which the inbox words in its agent's language
   (web/src/timelineEvents.ts, the ``timeline.event.<kind>`` messages). Params hold ids and machine values (agent
-  ids, ISO times, statuses, priorities, SLA target names, counts), never English made for people; text that is
-  genuinely free (an agent's note, the bot's best article, a platform's error) is a param as it is. They hold
-  nothing about the customer the text does not hold (a transcript's recipient is the one address), and go with
-  the message: bounded with it (``dal/items.py``), kept, exported and erased with it.
+  ids, ISO times, statuses, priorities, SLA target names, counts, the bot's best article's id), never English made
+  for people; text that is genuinely free (an agent's note, a macro's name, a platform's error) is a param as it
+  is. They hold nothing about the customer the text does not hold (a transcript's recipient is the one address),
+  and go with the message: bounded with it (``dal/items.py``), kept, exported and erased with it.
 
 The kinds and their params (``?``: only when there is one):
 
@@ -24,7 +24,7 @@ The kinds and their params (``?``: only when there is one):
   | not_in_team {agent, team, queued} | labels_added {labels} | labels_removed {labels} | status {status,
   until?} | assigned {agent} | queued | note | reply {canned_response}}
 - the bot: ``bot_handoff`` {reason, article?, confidence?}, ``bot_resolved`` {why: confirmed | no_reply}
-- orders: ``order_cancelled`` {order, by, reason}, ``order_refunded`` {order, by, amount, currency?, items?},
+- orders: ``order_cancelled`` {order, by, reason}, ``order_refunded`` {order, by, amount?, currency?, items?},
   ``order_cancel_failed`` / ``order_refund_failed`` {order, by, error}
 - transcripts and surveys: ``transcript_sent`` {to, language, messages, by?}, ``transcript_not_sent``
   {reason: no_email}, ``csat_skipped`` {reason: no_template {template} | no_template_configured | window_closed
