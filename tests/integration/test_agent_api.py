@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from shopdesk import clock
 from tests.integration.helpers import agent, customer_writes, online
@@ -27,6 +28,34 @@ def test_conversation_shows_customer_channel_sla_and_messages_oldest_first(desk)
     assert any(d == "system" and t.startswith("Assigned to") for d, t in kinds)
     times = [m["created_at"] for m in body["messages"]]
     assert times == sorted(times)
+
+
+def test_system_entries_carry_their_event_beside_their_text(desk):
+    # Given a conversation the router gave alice, which she transfers to bob with a note and bob snoozes
+    online(desk, "alice", "bob")
+    conv = customer_writes(desk, "+31612340011", "where is my order?", "SMev1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    holder = agent(desk, "GET", f"/agent/conversations/{conv}", "alice")[1]["assignee"]
+    other = "bob" if holder == "alice" else "alice"
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/assignment", holder,
+                 {"agent_id": other, "note": "VIP, call back"})[0] == 200
+    until = clock.iso(clock.now() + timedelta(hours=2))
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/status", other,
+                 {"status": "snoozed", "until": until})[0] == 200
+    # When the inbox reads it
+    status, body = agent(desk, "GET", f"/agent/conversations/{conv}", other)
+    assert status == 200
+    # Then each system entry has its English text and the same said as a kind with ids and ISO times
+    system = [(m["text"], m["event"]) for m in body["messages"] if m["direction"] == "system"]
+    assert (f"Assigned to {holder.title()}", {"kind": "assigned", "params": {"agent": holder}}) in system
+    assert (f"Transferred from {holder} to {other} by {holder}. Hand-off note: VIP, call back",
+            {"kind": "transferred", "params": {"from": holder, "to": other, "by": holder,
+                                               "note": "VIP, call back"}}) in system
+    assert (f"Marked snoozed by {other}", {"kind": "status_changed",
+                                           "params": {"status": "snoozed", "by": other}}) in system
+    assert (f"Snoozed until {until} by {other}", {"kind": "snoozed", "params": {"until": until, "by": other}}) in system
+    # and a customer's message has none
+    assert [m["event"] for m in body["messages"] if m["direction"] == "inbound"] == [None]
 
 
 def test_empty_reply_is_a_clear_422_and_nothing_is_queued(desk):

@@ -206,6 +206,8 @@ def test_asking_for_a_person_hands_over_at_once_with_the_reason_visible(bot):
                            "at": seen["bot"]["at"]}
     notes = [m["text"] for m in seen["messages"] if m["direction"] == "system"]
     assert "Handed over by the bot: the customer asked for a person" in notes
+    assert {"kind": "bot_handoff", "params": {"reason": "human_requested"}} in [
+        m["event"] for m in seen["messages"] if m["direction"] == "system"]
     assert seen["assignee"] == "alice" and bot_messages(bot, conv) == []
 
 
@@ -259,6 +261,7 @@ def test_yes_resolves_the_conversation_by_the_bot(bot):
     seen = conversation(bot, conv)
     assert seen["status"] == "resolved" and seen["bot"]["state"] == "resolved"
     assert any("Resolved by the bot" in (m["text"] or "") for m in seen["messages"])
+    assert {"kind": "bot_resolved", "params": {"why": "confirmed"}} in [m["event"] for m in seen["messages"]]
 
 
 def test_silence_after_an_answer_resolves_it_in_the_sweep(bot):
@@ -288,6 +291,7 @@ def test_a_later_message_reopens_the_conversation_the_bot_resolved_and_the_bot_s
     seen = conversation(bot, conv)
     assert again == conv and seen["status"] != "resolved"
     assert "Reopened by the customer's message" in [m["text"] for m in seen["messages"] if m["direction"] == "system"]
+    assert {"kind": "reopened_by_customer", "params": {}} in [m["event"] for m in seen["messages"]]
     answers = bot_messages(bot, conv)          # the answer, the closing words on "yes", the new answer
     assert "PayPal" in answers[-1]["text"] and all("PayPal" not in a["text"] for a in answers[:-1])
     assert seen["bot"]["state"] == "answering" and seen["bot"]["article_id"] == "faq_payment"

@@ -97,6 +97,11 @@ def test_agents_add_and_remove_labels_and_the_timeline_says_so(catalogue):
     entries = [m["text"] for m in timeline(desk, conv) if m["direction"] == "system"]
     assert "Labels changed by alice: labels +shipping, +vip" in entries
     assert "Labels changed by alice: labels -vip" in entries
+    events = [m["event"] for m in timeline(desk, conv) if m["direction"] == "system"]
+    assert {"kind": "labels_changed", "params": {"by": "alice", "changes": [
+        {"change": "labels_added", "labels": ["shipping", "vip"]}]}} in events
+    assert {"kind": "labels_changed", "params": {"by": "alice", "changes": [
+        {"change": "labels_removed", "labels": ["vip"]}]}} in events
     # adding what is there and removing what is not changes nothing and writes nothing
     before = len(timeline(desk, conv))
     assert agent(desk, "POST", f"/agent/conversations/{conv}/labels", "alice",
@@ -274,8 +279,13 @@ def test_a_five_action_macro_on_three_conversations_at_once(wismo):
         assert desk.item(f"CONV#{conv}")["snoozed_until"] == desk.item(f"CONV#{conv}", "DEADLINE#snooze_wake")["due_at"]
         assert desk.item(f"CONV#{conv}", "LABEL#shipping")["LabelSK"].startswith("snoozed#")
         messages = timeline(desk, conv)
-        entries = [m["text"] for m in messages if m["direction"] == "system" and "Macro" in (m["text"] or "")]
-        assert len(entries) == 1 and entries[0].startswith("Macro “Where is my order” applied by sam")
+        entries = [m for m in messages if m["direction"] == "system" and "Macro" in (m["text"] or "")]
+        assert len(entries) == 1 and entries[0]["text"].startswith("Macro “Where is my order” applied by sam")
+        event = entries[0]["event"]
+        assert (event["kind"], event["params"]["macro"], event["params"]["macro_id"], event["params"]["by"]) == (
+            "macro_applied", "Where is my order", "wismo", "sam")
+        assert [c["change"] for c in event["params"]["changes"]] == [
+            "reply", "labels_added", "priority", "note", "status"]
         assert [m["text"] for m in messages if m["direction"] == "note"] == ["Told them it shipped"]
         replies = [m for m in messages if m["direction"] == "outbound"]
         assert [r["text"] for r in replies] == ["Hi there, it is on its way."]
@@ -352,6 +362,7 @@ def test_a_macro_applies_routing_rules_per_conversation(wismo):
 def test_a_composed_change_is_conditioned_on_the_conversation_as_read_and_made_again_from_a_fresh_read(catalogue):
     from shopdesk.dal.conversations import ClockConflict, Edit
     from shopdesk.logic.access import Caller
+    from shopdesk.logic.timeline import labels_changed
 
     desk = catalogue
     api = desk.handler("agent_api")
@@ -366,12 +377,12 @@ def test_a_composed_change_is_conditioned_on_the_conversation_as_read_and_made_a
     # The composer reads again and makes its plan again when another change wins between its read and its write
     attempts: list[str] = []
 
-    def build(plan: Any) -> str:
+    def build(plan: Any) -> Any:
         attempts.append(plan.conv.status.value)
         if len(attempts) == 1:        # someone opens the conversation while this plan is being made
             assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "open"})[0] == 200
         api.composer.labels(plan, ["vip"], [], api.labels.known())
-        return "labelled"
+        return labels_changed(conv, "alice", plan.said)
 
     result = api.composer.run(Caller("alice"), conv, build)
     assert attempts == ["pending", "open"]

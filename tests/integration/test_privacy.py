@@ -187,6 +187,9 @@ def test_export_is_a_zip_of_everything_about_the_customer(desk):
     assert [i["address"] for i in data["identities"]] == [PHONE]
     texts = [m["text"] for c in data["conversations"] for m in c["messages"]]
     assert "Where is my parcel?" in texts and "Tomorrow" in texts
+    # (the timeline's system entries with their structured form, as stored)
+    assert {"kind": "assigned", "params": {"agent": "alice"}} in [m.get("event") for c in data["conversations"]
+                                                                   for m in c["messages"]]
     assert any(r["action"] == "customer.export" for r in data["audit"])
     # and the export itself is in the trail
     actions = [r["action"] for r in admin(desk, "GET", "/admin/audit", query=f"customer_id={customer}")[1]["items"]]
@@ -222,6 +225,11 @@ def test_erase_leaves_nothing_of_the_customer_and_a_replay_stores_nothing(desk):
     other = customer_writes(desk, "+31655509999", "Another customer's question", "SMkeep1")   # not routed
     assert agent(desk, "POST", f"/agent/conversations/{conv}/notes", "alice", {"text": "Wilhelmina is VIP"})[0] == 201
     assert agent(desk, "GET", f"/agent/customers/{customer}", "alice")[0] == 200
+    # (a system entry whose event holds what the agent wrote about her: erased with the message)
+    assert agent(desk, "PUT", f"/agent/conversations/{conv}/routing", "alice",
+                 {"priority": "high", "note": "Wilhelmina asked twice"})[0] == 200
+    assert any((i.get("event") or {}).get("params", {}).get("note") == "Wilhelmina asked twice"
+               for i in scan(desk) if i["PK"] == f"CONV#{conv}")
     # the lake has both customers' events, and the reports count both conversations
     assert lake.pump()
     rows = _lake_rows(desk, erased_applied=False)

@@ -126,6 +126,10 @@ def test_the_assignee_sending_a_conversation_to_a_team_they_are_not_in_hands_it_
     assert _owner(desk, conv) == "bob" and desk.item("AGENT#bob")["active"] == 1
     assert ("Routing changed by alice: team from default to billing. alice is not in billing: back in the queue. "
             "Note: double charge, order 1001") in _system_notes(desk, conv)
+    shown = agent(desk, "GET", f"/agent/conversations/{conv}", "lead", groups="[admins]")[1]["messages"]
+    assert {"kind": "routing_changed", "params": {"by": "alice", "note": "double charge, order 1001", "changes": [
+        {"change": "team", "from": "default", "to": "billing"},
+        {"change": "not_in_team", "agent": "alice", "team": "billing", "queued": True}]}} in [m["event"] for m in shown]
 
 
 def test_an_assignee_in_both_teams_keeps_the_conversation_they_move(desk):

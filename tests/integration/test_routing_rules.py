@@ -109,9 +109,10 @@ def test_an_assignee_silent_too_long_loses_the_conversation_to_the_next_agent(de
     assert desk.item(f"AGENT#{first}")["active"] == 0
     desk.drain_queue(desk.work_queue_url, "router")
     assert _owner(desk, conv) == other                                    # the next agent, not the silent one
-    notes = [m["text"] for m in agent(desk, "GET", f"/agent/conversations/{conv}", other)[1]["messages"]
-             if m["direction"] == "system"]
-    assert any(f"No reply from {first}" in n for n in notes)
+    system = [m for m in agent(desk, "GET", f"/agent/conversations/{conv}", other)[1]["messages"]
+              if m["direction"] == "system"]
+    assert any(f"No reply from {first}" in m["text"] for m in system)
+    assert {"kind": "assignee_silent", "params": {"agent": first}} in [m["event"] for m in system]
 
 
 def test_a_reply_in_time_keeps_the_conversation(desk):

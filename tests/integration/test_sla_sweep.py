@@ -73,7 +73,10 @@ def test_a_breach_whose_events_did_not_go_out_is_announced_by_the_next_sweep_and
     assert (report["breached"], report["events"]) == (0, 1)
     assert [a["conversation_id"] for a in alerts()] == [conv]
     assert [r["SK"] for r in _deadline_items(desk, conv)] == ["DEADLINE#resolution"]
-    assert len(_notes(desk, conv, "First response target missed")) == 1
+    [missed] = _notes(desk, conv, "First response target missed")
+    assert missed["event"]["kind"] == "sla_missed" and missed["event"]["params"]["target"] == "first_response"
+    assert missed["event"]["params"]["due"].startswith("2026-11-23T10:00:00") and \
+        missed["event"]["params"]["due"] in missed["text"]
     assert desk.item(f"CONV#{conv}")["priority"] == "high"             # escalated once
     assert desk.invoke("sla_sweep", {}, SLA_ALERT_TOPIC_ARN=topic)["events"] == 0
 

@@ -42,6 +42,8 @@ def test_a_snooze_until_a_time_opens_the_conversation_again_at_that_time(desk):
     assert state == "open" and notes[-1] == "Snooze ended: open again"
     _, body = agent(desk, "GET", f"/agent/conversations/{conv}", "alice")
     assert body["assignee"] == "alice" and body["sla"]["paused"] is False
+    assert [m["event"] for m in body["messages"] if m["direction"] == "system"][-2:] == [
+        {"kind": "snoozed", "params": {"until": until, "by": "alice"}}, {"kind": "snooze_ended", "params": {}}]
 
 
 def test_a_sweep_short_of_time_leaves_the_wake_up_for_the_next_one(desk):

@@ -46,6 +46,9 @@ def test_an_agent_sends_the_transcript_with_messages_and_without_notes(desk):
     events = [m["text"] for m in conv_body["messages"] if m["direction"] == "system"]
     assert any(t.startswith("Transcript sent to ada.t@customer.example (en,") and t.endswith("by alice")
                for t in events), events
+    [sent] = [m["event"] for m in conv_body["messages"] if (m["event"] or {}).get("kind") == "transcript_sent"]
+    assert sent["params"] == {"to": "ada.t@customer.example", "language": "en", "messages": body["messages"],
+                              "by": "alice"}
 
 
 def test_a_customer_without_email_is_a_409_and_nothing_is_sent(desk):
@@ -73,6 +76,8 @@ def test_the_shop_can_have_a_transcript_sent_on_every_resolve(desk):
     _, conv_body = agent(desk, "GET", f"/agent/conversations/{conv}", "alice")
     assert any((m["text"] or "").startswith("Transcript sent to bo.t@customer.example") and m["text"].endswith(
         "by system") for m in conv_body["messages"])
+    [sent] = [m["event"] for m in conv_body["messages"] if (m["event"] or {}).get("kind") == "transcript_sent"]
+    assert "by" not in sent["params"] and sent["params"]["to"] == "bo.t@customer.example"
 
 
 def test_on_resolve_a_customer_without_email_gets_a_timeline_note_and_the_resolve_stands(desk):
@@ -85,6 +90,8 @@ def test_on_resolve_a_customer_without_email_gets_a_timeline_note_and_the_resolv
     assert status == 200 and body["status"] == "resolved"
     _, conv_body = agent(desk, "GET", f"/agent/conversations/{conv}", "alice")
     assert any((m["text"] or "").startswith("No transcript sent on resolve") for m in conv_body["messages"])
+    assert {"kind": "transcript_not_sent", "params": {"reason": "no_email"}} in [
+        m["event"] for m in conv_body["messages"]]
 
 
 def test_a_visitor_sees_their_past_conversations_once_they_proved_their_email(desk):

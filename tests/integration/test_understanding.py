@@ -42,6 +42,9 @@ def test_an_angry_urgent_message_is_raised_to_urgent_with_the_reason_on_the_time
     assert item["QueueSK"].startswith("0#")
     assert "Priority raised from normal to urgent: urgent message (deadline); negative message (anger)" in _notes(
         desk, conv)
+    assert {"kind": "priority_raised", "params": {"from": "normal", "to": "urgent", "causes": [
+        {"cause": "urgent", "reasons": ["deadline"]}, {"cause": "negative", "emotion": "anger"}]}} in [
+        m["event"] for m in _messages(desk, conv) if m["direction"] == "system"]
     status, body = agent(desk, "GET", f"/agent/conversations/{conv}", "alice")
     assert status == 200 and body["priority"] == "urgent" and body["sentiment"] == "negative" and body["urgent"]
     shown = next(m for m in body["messages"] if m["direction"] == "inbound")

@@ -17,7 +17,16 @@ from shopdesk.csat import CsatSettings, texts
 from shopdesk.csat.answer import is_comment, pressed, rating_of
 from shopdesk.csat.survey import applies, plan
 from shopdesk.dal.csat import Pending, Resolution
-from shopdesk.models import Conversation, ConversationStatus, CustomerRef, Direction, Identity, Message, ReplyRoute
+from shopdesk.models import (
+    Conversation,
+    ConversationStatus,
+    CustomerRef,
+    Direction,
+    Identity,
+    Message,
+    ReplyRoute,
+    SystemEvent,
+)
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 ON = CsatSettings(enabled=True)
@@ -95,8 +104,16 @@ def test_a_closed_whatsapp_window_sends_the_configured_template_in_the_customers
 def test_a_closed_window_without_a_template_is_skipped_with_the_reason():
     chosen = plan(ON, _resolution("whatsapp", "whatsapp_cloud", wrote_ago=timedelta(hours=25)), "en", [], NOW)
     assert chosen.kind == "skip" and "24-hour window is closed" in chosen.text and "no survey template" in chosen.text
+    assert chosen.skipped == SystemEvent(kind="csat_skipped", params={"reason": "no_template_configured"})
+    named = plan(CsatSettings(enabled=True, template="csat_survey"),
+                 _resolution("whatsapp", "whatsapp_cloud", wrote_ago=timedelta(hours=25)), "en", [], NOW)
+    assert "no approved template named 'csat_survey'" in named.text
+    assert named.skipped == SystemEvent(kind="csat_skipped", params={"reason": "no_template",
+                                                                     "template": "csat_survey"})
     messenger = plan(ON, _resolution("messenger", "messenger", wrote_ago=timedelta(days=2)), "en", [], NOW)
     assert messenger.kind == "skip" and "only a person's own reply" in messenger.text
+    assert messenger.skipped == SystemEvent(kind="csat_skipped", params={"reason": "window_closed",
+                                                                         "channel": "messenger"})
     assert plan(ON, _resolution("sms", wrote_ago=timedelta(days=30)), "en", [], NOW).kind == "survey"
 
 

@@ -45,12 +45,20 @@ def test_anyone_else_may_change_nothing(assignee):
 
 def test_the_timeline_says_who_changed_what_and_the_note():
     conv = conversation(assignee="alice", skills=["returns"])
-    text = describe(conv, Priority.URGENT, "billing", [], "lead", "alice", "VIP")
-    assert text == ("Routing changed by lead: priority from normal to urgent; team from default to billing; "
-                    "skills from returns to none. alice is not in billing: back in the queue. Note: VIP")
+    entry = describe(conv, Priority.URGENT, "billing", [], "lead", "alice", "VIP")
+    assert entry.text == ("Routing changed by lead: priority from normal to urgent; team from default to billing; "
+                          "skills from returns to none. alice is not in billing: back in the queue. Note: VIP")
+    assert entry.author == "lead"
+    assert entry.event is not None and entry.event.kind == "routing_changed"
+    assert entry.event.params == {"by": "lead", "note": "VIP", "changes": [
+        {"change": "priority", "from": "normal", "to": "urgent"},
+        {"change": "team", "from": "default", "to": "billing"},
+        {"change": "skills", "from": ["returns"], "to": []},
+        {"change": "not_in_team", "agent": "alice", "team": "billing", "queued": True}]}
     pending = conversation(status=ConversationStatus.PENDING, assignee="alice")
-    assert describe(pending, Priority.NORMAL, "billing", [], "lead", "alice", None).endswith(
-        "alice is not in billing: unassigned")
+    entry = describe(pending, Priority.NORMAL, "billing", [], "lead", "alice", None)
+    assert entry.text.endswith("alice is not in billing: unassigned")
+    assert entry.event.params["changes"][-1]["queued"] is False and "note" not in entry.event.params
 
 
 def test_an_agent_is_in_every_team_of_theirs():

@@ -212,10 +212,12 @@ def test_a_sentiment_backend_can_take_over_and_hand_back():
 def test_asked_priority_follows_the_routing_settings():
     angry = Understanding(sentiment="negative", emotion="anger", urgent=True, urgency_reasons=["safety"])
     routing = RoutingSettings()
-    assert asked_priority(angry, routing) == (Priority.URGENT, "urgent message (safety); negative message (anger)")
+    assert asked_priority(angry, routing) == (Priority.URGENT, [{"cause": "urgent", "reasons": ["safety"]},
+                                                                {"cause": "negative", "emotion": "anger"}])
     quiet = RoutingSettings(priority_on_negative="high", priority_on_urgent="off")
-    assert asked_priority(angry, quiet) == (Priority.HIGH, "negative message (anger)")
-    assert asked_priority(Understanding(), routing) == (None, "")
+    assert asked_priority(angry, quiet) == (Priority.HIGH, [{"cause": "negative", "emotion": "anger"}])
+    assert asked_priority(Understanding(sentiment="negative"), quiet) == (Priority.HIGH, [{"cause": "negative"}])
+    assert asked_priority(Understanding(), routing) == (None, [])
 
 
 def test_macro_f1():

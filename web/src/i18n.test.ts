@@ -5,8 +5,9 @@ import { en } from "./i18n/en";
 describe("catalogues", () => {
   const placeholders = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
 
-  it.each(["es", "pt"] as const)("%s has every English message, with the same placeholders", (locale) => {
+  it.each(["es", "pt"] as const)("%s has every English message and no other, with the same placeholders", (locale) => {
     const catalogue = LOCALES[locale].catalogue;
+    expect(Object.keys(catalogue).sort()).toEqual(Object.keys(en).sort());
     for (const key of Object.keys(en) as (keyof typeof en)[]) {
       expect(catalogue[key], key).toBeTruthy();
       expect(placeholders(catalogue[key]), key).toEqual(placeholders(en[key]));

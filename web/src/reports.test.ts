@@ -1,10 +1,12 @@
 import { describe, expect, it } from "vitest";
+import { translator } from "./i18n";
 import {
   bars,
   dailyForecast,
   dayAndHour,
   figure,
   forecastFacts,
+  normaliseTopic,
   periodDays,
   stars,
   staffingOf,
@@ -79,6 +81,25 @@ describe("topicsOf", () => {
   });
   it("reads a topic with spaces", () => {
     expect(topicName("order_status")).toBe("order status");
+    expect(topicName("returns_policy", translator("es"))).toBe("returns policy");
+  });
+  it("says the router's contact reasons in the agent's language", () => {
+    expect(topicName("order_status", translator("es"))).toBe("estado del pedido");
+    expect(topicName("payment_account", translator("pt"))).toBe("pagamento ou conta");
+    expect(topicName("legal", translator("en"))).toBe("legal matter");
+    expect(topicName("safety", translator("es"))).toBe("seguridad");
+  });
+  it("names a label's topic by the label, whose id the topic is normalised", () => {
+    const labels = [
+      { id: "damaged-goods", name: "Dañado" },
+      { id: "order-status", name: "Where is it" },
+    ];
+    expect(topicName("damaged_goods", translator("es"), labels)).toBe("Dañado");
+    expect(topicName("order_status", translator("es"), labels)).toBe("Where is it"); // the shop's own label first
+    expect(topicName("refund", translator("es"), labels)).toBe("refund");
+    expect(normaliseTopic("Returns & Refunds")).toBe("returns_refunds");
+    expect(normaliseTopic("  Ação--Rápida ")).toBe("acao_rapida");
+    expect(normaliseTopic("x".repeat(59) + "-y")).toBe("x".repeat(59));
   });
 });
 

@@ -1,4 +1,5 @@
 // The reports page's logic: the week a report covers and the bars a metric's rows become.
+import { isMessageKey, type Translate } from "./i18n";
 
 /** Monday to next Monday around `now`, as dates in the browser's zone (the API reads them in `tz`). */
 export function weekOf(now: Date): { from: string; to: string } {
@@ -70,9 +71,21 @@ export function topicsOf(rows: TopicRow[], limit = 5): { week: string | null; to
   return { week, top: latest.slice(0, limit), rising: rising.slice(0, limit) };
 }
 
-/** A topic as people read it: `order_status` is "order status". */
-export function topicName(topic: string): string {
-  return topic.replace(/_/g, " ");
+/** A topic as people read it (docs/metrics.md, "Topics"): a label's by the label's name (the topic is its id,
+ *  normalised), one of the router's contact reasons in the agent's words, anything else as it is named
+ *  (`returns_policy` is "returns policy"). */
+export function topicName(topic: string, t?: Translate, labels: readonly { id: string; name: string }[] = []): string {
+  const label = labels.find((l) => normaliseTopic(l.id) === topic);
+  if (label) return label.name;
+  const key = `topic.${topic}`;
+  return t && isMessageKey(key) ? t(key) : topic.replace(/_/g, " ");
+}
+
+/** The topic a name stands for, as the back end makes it (layers/shopdesk/shopdesk/logic/topics.py `normalise`):
+ *  lower case, accents dropped, every run of other characters one `_`, at most 60 characters. */
+export function normaliseTopic(name: string): string {
+  const plain = name.toLowerCase().normalize("NFKD").replace(/\p{M}/gu, "");
+  return plain.replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "").slice(0, 60).replace(/_+$/, "");
 }
 
 /** A rating with its comment, as `GET /reports/metrics?metric=csat_comments` lists it (newest first). */

@@ -225,6 +225,28 @@ def test_a_team_shows_by_its_name_and_the_routing_card_chooses_one_by_name(stack
     assert resolved.status == 200, resolved.text          # nothing left waiting in a queue no one works
 
 
+def test_in_spanish_the_timeline_says_its_system_entries_with_the_agents_names(stack, open_inbox):
+    # Given alice with the conversation the router gave her open
+    set_presence(stack, "bob", "away")
+    send_sms(stack, "+14155550231", "¿Dónde está mi pedido?")
+    page = open_inbox("alice")
+    conversation_item(page, "+14155550231").get_by_role("button").click()
+    expect(timeline(page)).to_contain_text("Assigned to Alice Example")
+    # When she switches the inbox to Spanish
+    page.get_by_role("combobox", name="Language", exact=True).select_option("es")
+    # Then the router's entry is said in Spanish, with her name
+    history = page.get_by_role("list", name="Historial")        # the timeline, in Spanish
+    expect(history).to_contain_text("Asignada a Alice Example")
+    # And an entry whose text names her by id ("Marked pending by alice") names her too
+    conv = conversation_of(stack, "alice", "+14155550231")
+    answer = stack.post(f"/agent/conversations/{conv['id']}/status", json={"status": "pending"},
+                        token=stack.token("alice"))
+    assert answer.status == 200, answer.text
+    expect(history).to_contain_text("Marcada como pendiente por Alice Example")
+    expect(history).not_to_contain_text("Marked pending")
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
 def test_snooze_then_resolve(stack, open_inbox):
     set_presence(stack, "bob", "away")
     send_sms(stack, "+14155550203", "Can I change my address?")
@@ -237,8 +259,9 @@ def test_snooze_then_resolve(stack, open_inbox):
     actions.get_by_role("button", name="Snooze", exact=True).click()
     expect(page.get_by_role("status", name="Notifications")).to_contain_text("Status: Snoozed")
     expect(page.locator(".conversation-head")).to_contain_text("Snoozed")
-    expect(timeline(page)).to_contain_text("Marked snoozed by alice")
-    expect(timeline(page)).to_contain_text("Snoozed until 2030-01-02T09:00:00.000Z by alice")
+    # (the timeline says it in the inbox's words: agents by name, the time as the inbox writes times, in her zone)
+    expect(timeline(page)).to_contain_text("Marked snoozed by Alice Example")
+    expect(timeline(page)).to_contain_text(re.compile(r"Snoozed until Jan 2, 2030, 9:00\sAM by Alice Example"))
 
     actions.get_by_role("button", name="Resolve").click()
     expect(conversation_item(page, "+14155550203")).to_have_count(0)   # resolved: out of the working list

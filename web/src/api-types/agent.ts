@@ -1514,6 +1514,8 @@ export interface components {
              * @description a satisfaction survey's answer (kind csat_answer): the customer's rating, 1 to 5
              */
             rating?: number | null;
+            /** @description a system entry's structured form, beside its English `text`: a stable `kind` (assigned, snoozed, sla_missed, …) and its `params` (agent ids, ISO times, statuses, priorities, SLA targets, counts, and free text such as an agent's note as it is), for the inbox to say in its agent's language; absent on entries written before events existed, which only have `text` */
+            event?: components["schemas"]["SystemEvent"] | null;
         };
         /** NoteAction */
         NoteAction: {
@@ -1935,6 +1937,20 @@ export interface components {
             until?: string | null;
             /** @description snoozed only, instead of until: later_today (3 h, no later than today's close), tomorrow_morning (the next business day's opening), next_week (the opening of next week's first business day), in the conversation's calendar */
             preset?: components["schemas"]["SnoozePreset"] | null;
+        };
+        /**
+         * SystemEvent
+         * @description What a system entry on the timeline says, structured (``shopdesk.logic.timeline`` makes both): a stable
+         *     ``kind`` and its ``params`` (ids, ISO times, statuses, priorities, SLA target names, counts; free text only
+         *     where it is free, such as an agent's note), which an inbox words in its agent's language.
+         */
+        SystemEvent: {
+            /** Kind */
+            kind: string;
+            /** Params */
+            params?: {
+                [key: string]: unknown;
+            };
         };
         /** TeamList */
         TeamList: {

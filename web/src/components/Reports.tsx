@@ -16,6 +16,7 @@ const DURATIONS = new Set(["first_response", "resolution"]);
 /** This week's figures from the event lake, and one metric by group as bars (supervisors, admins). */
 export function Reports() {
   const { store, t, locale, timeZone } = useApp();
+  const { labels } = useStore(store); // the shop's labels, which the inbox loaded: a label's topic by its name
   const [period] = useState(() => ({ ...weekOf(new Date()), tz: timeZone }));
   const [summary, setSummary] = useState<ReportSummary | null>(null);
   const [metric, setMetric] = useState<(typeof METRICS)[number]>("first_response");
@@ -124,7 +125,7 @@ export function Reports() {
             <tbody>
               {topics.top.map((row) => (
                 <tr key={row.topic}>
-                  <th scope="row">{topicName(row.topic)}</th>
+                  <th scope="row">{topicName(row.topic, t, labels)}</th>
                   <td>{row.conversations}</td>
                   <td>{row.change > 0 ? `+${row.change}` : String(row.change)}</td>
                 </tr>
@@ -138,7 +139,7 @@ export function Reports() {
             <ul aria-labelledby="rising-title">
               {topics.rising.map((row) => (
                 <li key={row.topic}>
-                  {t("reports.risingItem", { topic: topicName(row.topic), count: row.conversations, change: row.change })}
+                  {t("reports.risingItem", { topic: topicName(row.topic, t, labels), count: row.conversations, change: row.change })}
                 </li>
               ))}
             </ul>

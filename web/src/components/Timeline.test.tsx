@@ -4,6 +4,8 @@ import { render } from "preact";
 import { describe, expect, it } from "vitest";
 import type { Api, Message } from "../api";
 import { AppContext } from "../context";
+import { formatFull } from "../format";
+import type { Locale } from "../i18n";
 import { Store } from "../store";
 import { eachRoot, testContext } from "../testContext";
 import { testConversation } from "../testConversation";
@@ -25,7 +27,6 @@ const message = (id: string, over: Partial<Message>): Message => ({
   possibly_duplicate: false,
   ...over,
 });
-
 
 describe("Timeline", () => {
   it("names the agents who replied and wrote notes, an unknown one by id", () => {
@@ -50,5 +51,205 @@ describe("Timeline", () => {
     );
     const heads = [...root().querySelectorAll(".msg-head strong")].map((e) => e.textContent);
     expect(heads).toEqual(["Alice Example", "Internal note · Bob Example", "carol"]);
+  });
+});
+
+// A system entry's event (layers/shopdesk/shopdesk/logic/timeline.py) in the agent's language; its text otherwise.
+const event = (kind: string, params: Record<string, unknown>, text = `stored: ${kind}`): Message =>
+  message(kind, { direction: "system", channel: null, text, event: { kind, params } });
+
+/** What the timeline shows of each system entry, in `locale`. */
+function shown(locale: Locale, ...messages: Message[]): string[] {
+  const local = new Store({} as Api);
+  local.set({
+    agents: [
+      { id: "alice", name: "Alice Example", presence: "online", capacity: 3, active: 1, teams: ["default"] },
+      { id: "bob", name: "Bob Example", presence: "online", capacity: 3, active: 0, teams: ["default"] },
+    ],
+    labels: [{ id: "vip", name: "Cliente VIP", color: "#aa0000", retired: false }],
+  });
+  render(
+    <AppContext.Provider value={testContext(local, locale)}>
+      <Timeline conv={testConversation("c1", { messages })} />
+    </AppContext.Provider>,
+    root(),
+  );
+  return [...root().querySelectorAll(".msg-system span")].map((e) => e.textContent ?? "");
+}
+
+describe("Timeline's system entries", () => {
+  const at = (iso: string, locale: Locale) => formatFull(iso, locale, "UTC");
+
+  it("names the agents of an assignment, a transfer with its note, a silence and an offline agent", () => {
+    const entries = [
+      event("assigned", { agent: "alice" }),
+      event("transferred", { from: "alice", to: "bob", by: "alice", note: "VIP, call back" }),
+      event("assignee_silent", { agent: "bob" }),
+      event("agent_offline", { agent: "carol" }),
+    ];
+    expect(shown("es", ...entries)).toEqual([
+      "Asignada a Alice Example",
+      "Transferida de Alice Example a Bob Example por Alice Example. Nota de traspaso: VIP, call back",
+      "Bob Example no respondió a tiempo: de vuelta en la cola para el siguiente agente",
+      "carol se desconectó: de vuelta en la cola",
+    ]);
+    expect(shown("en", entries[1]!)).toEqual([
+      "Transferred from Alice Example to Bob Example by Alice Example. Hand-off note: VIP, call back",
+    ]);
+  });
+
+  it("says a status in the inbox's words and a snooze's end as the inbox writes times", () => {
+    const until = "2030-01-02T09:00:00.000Z";
+    const entries = [
+      event("status_changed", { status: "resolved", by: "alice" }),
+      event("reopened", { by: "bob" }),
+      event("snoozed", { until, by: "alice" }),
+      event("snooze_ended", {}),
+      event("reopened_by_customer", {}),
+    ];
+    expect(shown("es", ...entries)).toEqual([
+      "Marcada como resuelta por Alice Example",
+      "Reabierta por Bob Example",
+      `Pospuesta hasta el ${at(until, "es")} por Alice Example`,
+      "Fin de la posposición: abierta de nuevo",
+      "Reabierta por un mensaje del cliente",
+    ]);
+    expect(shown("en", entries[0]!, entries[2]!)).toEqual([
+      "Marked resolved by Alice Example",
+      `Snoozed until ${at(until, "en")} by Alice Example`,
+    ]);
+  });
+
+  it("names SLA targets with the inbox's words, a sentence that starts with one in capitals", () => {
+    const due = "2026-12-03T13:00:00.000Z";
+    const entries = [
+      event("sla_missed", { target: "first_response", due }),
+      event("sla_warning", { target: "resolution", due }),
+      event("sla_missed_reassigned", { target: "next_response", agent: "bob" }),
+    ];
+    expect(shown("en", ...entries)).toEqual([
+      `First response target missed (due ${at(due, "en")})`,
+      `Resolution target close: due ${at(due, "en")}`,
+      "Next response target missed: taken from Bob Example for the next agent",
+    ]);
+    expect(shown("pt", entries[0]!)).toEqual([`Meta de primeira resposta não cumprida (vencia em ${at(due, "pt")})`]);
+  });
+
+  it("words priorities, routing, label and macro changes, labels by name", () => {
+    const entries = [
+      event("priority_raised", {
+        from: "normal",
+        to: "urgent",
+        causes: [{ cause: "urgent", reasons: ["deadline"] }, { cause: "negative", emotion: "anger" }],
+      }),
+      event("routing_changed", {
+        by: "alice",
+        note: "double charge",
+        changes: [
+          { change: "team", from: "default", to: "billing" },
+          { change: "skills", from: ["returns"], to: [] },
+          { change: "not_in_team", agent: "alice", team: "billing", queued: true },
+        ],
+      }),
+      event("labels_changed", { by: "bob", changes: [{ change: "labels_added", labels: ["vip", "gone"] }] }),
+      event("macro_applied", {
+        macro: "Escalate",
+        macro_id: "escalate",
+        by: "alice",
+        changes: [{ change: "priority", from: "normal", to: "high" }, { change: "queued" }, { change: "note" }],
+      }),
+      event("macro_applied", { macro: "Noop", macro_id: "noop", by: "alice", changes: [] }),
+    ];
+    expect(shown("es", ...entries)).toEqual([
+      "Prioridad subida de normal a urgente: mensaje urgente (plazo); mensaje negativo (enfadado)",
+      "Enrutamiento cambiado por Alice Example: equipo default → billing; habilidades returns → ninguna; " +
+        "Alice Example no está en billing: de vuelta en la cola. Nota: double charge",
+      "Etiquetas cambiadas por Bob Example: etiquetas añadidas: Cliente VIP y gone",
+      "Macro «Escalate» aplicada por Alice Example: prioridad normal → alta; de vuelta a la cola; una nota",
+      "Macro «Noop» aplicada por Alice Example: nada que cambiar",
+    ]);
+    expect(shown("en", entries[0]!)).toEqual([
+      "Priority raised from normal to urgent: urgent message (deadline); negative message (angry)",
+    ]);
+  });
+
+  it("says why the bot handed over or resolved", () => {
+    expect(
+      shown(
+        "pt",
+        event("bot_handoff", { reason: "low_confidence", article: "returns-policy", confidence: 0.41 }),
+        event("bot_handoff", { reason: "legal" }),
+        event("bot_resolved", { why: "no_reply" }),
+      ),
+    ).toEqual([
+      "O bot passou para uma pessoa: nenhum artigo é suficientemente seguro (melhor artigo returns-policy, confiança 41%)",
+      "O bot passou para uma pessoa: um assunto jurídico",
+      "Resolvida pelo bot: o cliente não respondeu",
+    ]);
+  });
+
+  it("words order actions with amounts in the shop's currency and the platform's own words for a refusal", () => {
+    const entries = [
+      event("order_cancelled", { order: "#1004", by: "alice", reason: "inventory" }),
+      event("order_refunded", {
+        order: "#1001",
+        by: "alice",
+        amount: "10.00",
+        currency: "USD",
+        items: [{ title: "Wool socks", quantity: 1 }],
+      }),
+      event("order_refunded", { order: "#1001", by: "bob", amount: "30.00", currency: "EUR" }),
+      event("order_refund_failed", { order: "#1001", by: "alice", error: "The payment gateway declined the refund" }),
+    ];
+    expect(shown("es", ...entries)).toEqual([
+      "Pedido #1004 cancelado por Alice Example (motivo: sin existencias)",
+      `Reembolso de ${new Intl.NumberFormat("es", { style: "currency", currency: "USD" }).format(10)} en el pedido #1001 ` +
+        "por Alice Example (1 × Wool socks)",
+      `Reembolso de ${new Intl.NumberFormat("es", { style: "currency", currency: "EUR" }).format(30)} en el pedido #1001 ` +
+        "por Bob Example (todo lo que quedaba por reembolsar)",
+      "Alice Example intentó reembolsar el pedido #1001: The payment gateway declined the refund",
+    ]);
+  });
+
+  it("says where a transcript went and why a survey or a transcript did not", () => {
+    expect(
+      shown(
+        "es",
+        event("transcript_sent", { to: "ana@example.com", language: "pt", messages: 1, by: "alice" }),
+        event("transcript_sent", { to: "ana@example.com", language: "en", messages: 4 }),
+        event("transcript_not_sent", { reason: "no_email" }),
+        event("csat_skipped", { reason: "window_closed", channel: "instagram" }),
+        event("csat_skipped", { reason: "no_template", template: "csat_survey" }),
+      ),
+    ).toEqual([
+      "Transcripción enviada a ana@example.com (portugués, 1 mensaje) por Alice Example",
+      "Transcripción enviada a ana@example.com (inglés, 4 mensajes) al resolver",
+      "No se envió la transcripción al resolver: el cliente no tiene dirección de correo",
+      "No se envió la encuesta de satisfacción: Instagram solo admite la respuesta de una persona pasadas 24 horas " +
+        "desde el último mensaje del cliente",
+      "No se envió la encuesta de satisfacción: la ventana de 24 horas de WhatsApp está cerrada y no hay ninguna " +
+        "plantilla aprobada llamada csat_survey",
+    ]);
+  });
+
+  it("shows the stored text of an entry without an event, of an unknown kind, or missing a param", () => {
+    expect(
+      shown(
+        "es",
+        message("old", { direction: "system", channel: null, text: "Assigned to alice" }),
+        event("brand_new_kind", { agent: "alice" }, "Something new happened"),
+        event("snoozed", { by: "alice" }, "Snoozed until 2030-01-02T09:00:00.000Z by alice"),
+        event("status_changed", { status: "archived", by: "alice" }, "Marked archived by alice"),
+        event("macro_applied", { macro: "X", by: "alice", changes: [{ change: "teleported" }] }, "Macro “X” applied"),
+        event("assigned", { agent: 42 }, "Assigned to 42"),
+      ),
+    ).toEqual([
+      "Assigned to alice",
+      "Something new happened",
+      "Snoozed until 2030-01-02T09:00:00.000Z by alice",
+      "Marked archived by alice",
+      "Macro “X” applied",
+      "Assigned to 42",
+    ]);
   });
 });

@@ -4,6 +4,7 @@ import { channelName, customerLabel } from "../channels";
 import { useApp } from "../context";
 import { agentName, fileSize, formatFull, formatTime } from "../format";
 import { useStore } from "../store";
+import { systemText } from "../timelineEvents";
 import { Mood } from "./Mood";
 
 const FAILED = new Set(["failed", "undelivered"]);
@@ -25,7 +26,7 @@ export function Timeline({ conv }: { conv: Conversation }) {
 
 function MessageItem({ conv, m }: { conv: Conversation; m: Message }) {
   const { store, t, locale, timeZone } = useApp();
-  const { now, agents } = useStore(store);
+  const { now, agents, labels } = useStore(store);
   const author = m.author ? agentName(agents, m.author) : null; // agents by name, as everywhere else
   const time = (
     <time dateTime={m.created_at} title={formatFull(m.created_at, locale, timeZone)}>
@@ -35,7 +36,7 @@ function MessageItem({ conv, m }: { conv: Conversation; m: Message }) {
   if (m.direction === "system") {
     return (
       <li class="msg msg-system">
-        <span>{m.text}</span> {time}
+        <span>{systemText(m, { t, locale, timeZone, agents, labels })}</span> {time}
       </li>
     );
   }

@@ -23,6 +23,7 @@ from shopdesk.models import (
     Presence,
     Priority,
     Sla,
+    SystemEvent,
 )
 from shopdesk.models.admin import Slug, Team
 from shopdesk.models.canned import CannedId
@@ -171,6 +172,11 @@ class MessageOut(BaseModel):
     urgent: bool | None = None
     rating: int | None = Field(default=None, ge=1, le=5, description="a satisfaction survey's answer (kind "
                                                                      "csat_answer): the customer's rating, 1 to 5")
+    event: SystemEvent | None = Field(default=None, description=(
+        "a system entry's structured form, beside its English `text`: a stable `kind` (assigned, snoozed, "
+        "sla_missed, …) and its `params` (agent ids, ISO times, statuses, priorities, SLA targets, counts, and free "
+        "text such as an agent's note as it is), for the inbox to say in its agent's language; absent on entries "
+        "written before events existed, which only have `text`"))
 
     @classmethod
     def of(cls, message: Message, presign: Presign | None = None) -> MessageOut:

@@ -46,10 +46,9 @@ from shopdesk.dal.events import EventBus
 from shopdesk.dal.queues import Queue
 from shopdesk.ids import new_id
 from shopdesk.kb.loader import IndexCache
-from shopdesk.logic import sla_engine, topics
+from shopdesk.logic import sla_engine, timeline, topics
 from shopdesk.logic.business_time import is_open
 from shopdesk.logic.sla_engine import PolicyBook
-from shopdesk.logic.timeline import system_message
 from shopdesk.models import Conversation, ConversationStatus, Direction, Message
 from shopdesk.understanding import Understanding, understand
 
@@ -59,21 +58,6 @@ BURST_SECONDS = 60
 BUTTON_CHANNELS = frozenset({"whatsapp", "messenger", "instagram", "telegram"})     # the widget: words and choices
 BUTTON_PROVIDERS = frozenset({"whatsapp_cloud", "messenger", "instagram", "telegram"})
 YES, NO = "bot_yes", "bot_no"
-
-REASONS = {
-    "human_requested": "the customer asked for a person",
-    "negative_sentiment": "the customer is upset",
-    "legal": "a legal matter",
-    "safety": "a safety matter",
-    "payment_account": "a payment or account-security matter",
-    "repeated": "the customer asked again",
-    "not_helpful": "the customer said the answer did not help",
-    "vip": "a VIP customer",
-    "low_confidence": "no answer the bot is sure of",
-    "no_translation": "no article in the customer's language",
-    "order_unverified": "the order's email or postcode did not match",
-    "order_not_found": "no such order",
-}
 
 
 class Outcome(Enum):
@@ -206,10 +190,9 @@ class Bot:
         return Outcome.REPLIED
 
     def _hand_off(self, conv: Conversation, reason: str, decision: Decision | None) -> Outcome:
-        detail = REASONS.get(reason, reason)
-        if decision is not None and decision.hit is not None and reason in ("low_confidence", "no_translation"):
-            detail += f" (best article {decision.hit.group}, confidence {decision.hit.confidence:.2f})"
-        note = system_message(conv.id, f"Handed over by the bot: {detail}", author=AUTHOR)
+        best = decision.hit if decision is not None and reason in ("low_confidence", "no_translation") else None
+        note = timeline.bot_handoff(conv.id, AUTHOR, reason, best.group if best else None,
+                                    best.confidence if best else None)
         note.payload = {"bot": {"handoff_reason": reason}}
         note.channel = conv.route.channel         # the lake's hand-over counts per channel (docs/metrics.md)
         self.store.hand_off(conv, reason, note)
@@ -229,7 +212,7 @@ class Bot:
             self.outbound.send({"conversation_id": conv.id, "message_id": thanks.id,
                                 "message_sk": it.message_sk(thanks)}, group=conv.id, dedup_id=thanks.id)
         resolve(self.conversations, self.customers, self.store, self.book, conv,
-                "the customer confirmed the answer" if confirmed else "no reply from the customer")
+                "confirmed" if confirmed else "no_reply")
         self._publish("BotResolved", conv, confirmed=confirmed, article_id=conv.bot.article_id if conv.bot else None)
         return Outcome.REPLIED
 

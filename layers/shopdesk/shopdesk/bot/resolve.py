@@ -10,9 +10,8 @@ from shopdesk.dal.bot import BotStore
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.events import EventBus
-from shopdesk.logic import sla_engine
+from shopdesk.logic import sla_engine, timeline
 from shopdesk.logic.sla_engine import PolicyBook
-from shopdesk.logic.timeline import system_message
 from shopdesk.models import Conversation, ConversationStatus
 
 logger = Logger(child=True)
@@ -22,14 +21,14 @@ AUTHOR = "bot"
 
 
 def resolve(conversations: Conversations, customers: Customers, store: BotStore, book: PolicyBook | None,
-            conv: Conversation, why: str) -> None:
+            conv: Conversation, why: timeline.BotResolved) -> None:
     """Resolve a conversation the bot answered: its open-conversation slot freed like any resolve, and remembered
     by the customer's identities, so their next message reopens this conversation (``ingest``)."""
     customer = customers.get(conv.customer.id)
     identities = customer.identities if customer else conv.customer.identities[:1]
     held = customers.identities.get_many(identities)
     slots = [key for key, record in held.items() if record.open_conversation_id == conv.id]
-    note = system_message(conv.id, f"Resolved by the bot: {why}", author=AUTHOR)
+    note = timeline.bot_resolved(conv.id, AUTHOR, why)
     conversations.set_status(conv, ConversationStatus.RESOLVED, note, None, identities=slots, reopenable=True)
     store.mark_resolved(conv.id, conv.bot.article_id if conv.bot else None)
     conversations.set_conversation_timer(conv.id, BOT_RESOLVE_TIMER, None)
@@ -46,7 +45,7 @@ def resolve_silent(conversations: Conversations, customers: Customers, store: Bo
     if conv.status is not ConversationStatus.PENDING or conv.assignee or conv.bot is None \
             or conv.bot.state != "answering":
         return False
-    resolve(conversations, customers, store, book, conv, "no reply from the customer")
+    resolve(conversations, customers, store, book, conv, "no_reply")
     if bus is not None:
         try:
             bus.publish([("BotResolved", {"conversation_id": conv.id, "channel": conv.channel, "team": conv.team,

@@ -19,8 +19,8 @@ from shopdesk.commerce import Commerce, CommerceRefused
 from shopdesk.commerce.lookup import OrderLookup
 from shopdesk.commerce.models import ActionResult, Order, RefundLine
 from shopdesk.errors import Conflict, NotFound, ShopdeskError
+from shopdesk.logic import timeline
 from shopdesk.logic.access import Caller
-from shopdesk.logic.timeline import system_message
 from shopdesk.models import Conversation, Message
 
 Action = Literal["cancel", "refund"]
@@ -117,12 +117,12 @@ class OrderActions:
             result = commerce.cancel(order, reason=request.reason, restock=request.restock,
                                      notify_customer=request.notify_customer, staff_note=request.staff_note)
         except CommerceRefused as exc:
-            self._record(conv, agent_id, f"{agent_id} tried to cancel order {order.name}: {exc}", "cancel", order,
-                         False)
+            self._record(timeline.order_action_failed(conv.id, "cancel", order.name, agent_id, str(exc)), "cancel",
+                         order, False)
             raise
         after = result.order or self.lookup.fresh(order)
-        note = self._record(conv, agent_id, f"Order {order.name} cancelled by {agent_id} (reason: {request.reason})",
-                            "cancel", order, True)
+        note = self._record(timeline.order_cancelled(conv.id, order.name, agent_id, request.reason), "cancel", order,
+                            True)
         return ActionDone("cancel", result.message, after, result, note)
 
     def refund(self, conv: Conversation, order_id: str, who: Caller, request: RefundRequest) -> ActionDone:
@@ -135,11 +135,12 @@ class OrderActions:
         by_id = {li.id: li for li in order.line_items}
         amount = _remaining(order) if lines is None else \
             f"{sum((Decimal(by_id[x.line_item_id].price or '0') * x.quantity for x in lines), Decimal('0')):.2f}"
-        chosen = "everything not yet refunded" if lines is None else ", ".join(
-            f"{x.quantity} x {by_id[x.line_item_id].title}" for x in lines)
+        chosen = None if lines is None else [{"title": by_id[x.line_item_id].title, "quantity": x.quantity}
+                                             for x in lines]
         preview = {
             "action": "refund", "order_id": order.id, "order_name": order.name,
-            "summary": f"Refund {chosen} on order {order.name}: about {amount} {order.currency or ''}".rstrip()
+            "summary": f"Refund {timeline.refunded_items(chosen)} on order {order.name}: about {amount} "
+                       f"{order.currency or ''}".rstrip()
                        + (", and tell the customer" if request.notify_customer else ""),
             "refund_amount": amount, "currency": order.currency,
             "line_items": [{"id": x.line_item_id, "title": by_id[x.line_item_id].title, "quantity": x.quantity}
@@ -152,17 +153,17 @@ class OrderActions:
         try:
             result = commerce.refund(order, lines, note=request.note, notify_customer=request.notify_customer)
         except CommerceRefused as exc:
-            self._record(conv, agent_id, f"{agent_id} tried to refund order {order.name}: {exc}", "refund", order,
-                         False)
+            self._record(timeline.order_action_failed(conv.id, "refund", order.name, agent_id, str(exc)), "refund",
+                         order, False)
             raise
         after = result.order or self.lookup.fresh(order)
-        note = self._record(conv, agent_id, f"{result.message} by {agent_id} ({chosen})", "refund", order, True)
+        note = self._record(timeline.order_refunded(conv.id, order.name, agent_id, result.message, result.amount,
+                                                    result.currency, chosen), "refund", order, True)
         return ActionDone("refund", result.message, after, result, note)
 
-    def _record(self, conv: Conversation, agent_id: str, text: str, action: str, order: Order, done: bool
-                ) -> Message:
+    def _record(self, note: Message, action: Action, order: Order, done: bool) -> Message:
         """The timeline note of an action, typed so the event lake counts it (``order_action``)."""
-        message = system_message(conv.id, text, author=agent_id).model_copy(update={
+        message = note.model_copy(update={
             "kind": "order_action", "payload": {"action": action, "order": order.name, "done": done}})
         self.add_message(message)
         return message

@@ -135,3 +135,5 @@ class ActionResult(BaseModel):
     order: Order | None = None
     message: str
     reference: str | None = None             # the platform's refund or job id
+    amount: str | None = None                # a refund: how much, as the platform said it (a decimal string)
+    currency: str | None = None

@@ -421,4 +421,4 @@ class ShopifyCommerce:
         amount, currency = _money(refund.get("totalRefundedSet"))
         money = f"{amount or '?'} {currency or order.currency or ''}".strip()
         return ActionResult(message=f"Refunded {money} on {order.name}",
-                            reference=legacy(refund.get("id")))
+                            reference=legacy(refund.get("id")), amount=amount, currency=currency or order.currency)

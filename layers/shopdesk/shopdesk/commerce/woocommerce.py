@@ -208,5 +208,6 @@ class WooCommerce:
         status, answer = self._call("POST", f"/orders/{order.id}/refunds", body=body)
         if status >= 400:
             raise self._refused("refund", order, answer)
-        return ActionResult(message=f"Refunded {answer.get('amount', body['amount'])} {order.currency or ''} on "
-                                    f"{order.name}".replace("  ", " "), reference=_text(answer.get("id")))
+        refunded = str(answer.get("amount", body["amount"]))
+        return ActionResult(message=f"Refunded {refunded} {order.currency or ''} on {order.name}".replace("  ", " "),
+                            reference=_text(answer.get("id")), amount=refunded, currency=order.currency)

@@ -43,8 +43,8 @@ from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.csat import AlreadyAsked, Pending, Resolution, Surveys
 from shopdesk.dal.queues import Queue
 from shopdesk.ids import new_id
-from shopdesk.logic.timeline import system_message
-from shopdesk.models import ConversationStatus, Direction, Message, ReplyRoute
+from shopdesk.logic.timeline import event, system_message
+from shopdesk.models import ConversationStatus, Direction, Message, ReplyRoute, SystemEvent
 
 logger = Logger(child=True)
 
@@ -60,13 +60,15 @@ Outcome = Literal["sent", "template", "skipped", "not_asked", "already", "schedu
 
 @dataclass(frozen=True)
 class Plan:
-    """What one resolution gets: a survey (text, choices, template) or a note saying why none was sent."""
+    """What one resolution gets: a survey (text, choices, template) or a note saying why none was sent (its text,
+    and the same structured: ``skipped``, a ``csat_skipped`` event)."""
 
     kind: Literal["survey", "skip"]
     language: str
     text: str
     choices: list[dict[str, str]] = field(default_factory=list)
     template: dict[str, Any] | None = None
+    skipped: SystemEvent | None = None
 
 
 def applies(settings: CsatSettings, resolution: Resolution) -> bool:
@@ -99,14 +101,17 @@ def plan(settings: CsatSettings, resolution: Resolution, language: str, template
             why = (f"no approved template named {settings.template!r}" if settings.template
                    else "no survey template is configured (PUT /admin/csat template)")
             return Plan("skip", language, "No satisfaction survey sent: WhatsApp's 24-hour window is closed "
-                                          f"and there is {why}.")
+                                          f"and there is {why}.",
+                        skipped=event("csat_skipped", reason="no_template", template=settings.template)
+                        if settings.template else event("csat_skipped", reason="no_template_configured"))
         values = [conv.customer.name or ""] * chosen.parameters
         return Plan("survey", chosen.language, chosen.render(values),
                     template={"name": chosen.name, "language": chosen.language, "parameters": values,
                               "provider_ref": chosen.twilio_content_sid})
     if route.channel in ("messenger", "instagram") and not window_open:
         return Plan("skip", language, f"No satisfaction survey sent: {route.channel.title()} allows only a "
-                                      "person's own reply more than 24 hours after the customer's last message.")
+                                      "person's own reply more than 24 hours after the customer's last message.",
+                    skipped=event("csat_skipped", reason="window_closed", channel=route.channel))
     if route.provider in BUTTON_PROVIDERS:
         if route.channel == "webchat":           # the widget shows the buttons; the words serve one that does not
             return Plan("survey", language, words, buttons)
@@ -210,7 +215,7 @@ class SurveyDesk:
                                   "channel": conv.route.channel, "language": chosen.language,
                                   "comment_s": settings.comment_window_s if settings.comment_prompt else 0}
         if chosen.kind == "skip":
-            note = system_message(conv.id, chosen.text)
+            note = system_message(conv.id, chosen.text, event=chosen.skipped)
             note.payload = {"csat": {"skipped": True}}
             note.expires_at = expires
             try:

@@ -22,6 +22,7 @@ from shopdesk.models import (
     ReplyRoute,
     SendIntent,
     Sla,
+    SystemEvent,
 )
 from shopdesk.models.customer import Customer
 
@@ -236,6 +237,10 @@ def customer_from_item(item: dict[str, Any]) -> Customer:
 # What one message item may hold of provider-supplied content (shopdesk.bounds; 400 KB per item).
 SUBJECT_BYTES = 2_000
 ATTACHMENTS_BYTES = 50_000
+# A system entry's event (shopdesk.logic.timeline): ids and values, and free text as long as the agent's note that
+# the text holds too; a params map cut to its last resort loses its values, and the inbox shows the text instead
+EVENT_BYTES = 20_000
+EVENT_STRING = 4_000
 
 
 def message_item(message: Message) -> dict[str, Any]:
@@ -245,8 +250,10 @@ def message_item(message: Message) -> dict[str, Any]:
     attachments = bound([a.model_dump(mode="json", exclude_none=True) for a in message.attachments],
                         max_bytes=ATTACHMENTS_BYTES, max_items=100)
     payload = bound(message.payload or None)
+    event = bound(message.event.model_dump(mode="json") if message.event else None, max_depth=6,
+                  max_string=EVENT_STRING, max_items=100, max_bytes=EVENT_BYTES)
     truncated = [name for name, cut in (("text", text), ("subject", subject), ("attachments", attachments),
-                                        ("payload", payload)) if cut.truncated]
+                                        ("payload", payload), ("event", event)) if cut.truncated]
     return {
         "PK": conv_pk(message.conversation_id), "SK": message_sk(message), "type": "message",
         "id": message.id, "conversation_id": message.conversation_id, "direction": message.direction.value,
@@ -265,6 +272,7 @@ def message_item(message: Message) -> dict[str, Any]:
         "parts_sent": message.parts_sent or None, "part_ids": message.part_ids or None,
         "sending": message.sending.model_dump(mode="json") if message.sending else None,
         "confirmed": message.confirmed or None, "possibly_duplicate": message.possibly_duplicate or None,
+        "event": event.value,
     }
 
 
@@ -285,7 +293,16 @@ def message_from_item(item: dict[str, Any]) -> Message:
         sending=SendIntent.model_validate(item["sending"]) if item.get("sending") else None,
         confirmed={str(k): str(v) for k, v in (item.get("confirmed") or {}).items()},
         possibly_duplicate=bool(item.get("possibly_duplicate")),
+        event=_event(item.get("event")),
     )
+
+
+def _event(stored: Any) -> SystemEvent | None:
+    """A stored event as the model reads it; one cut to its last resort (no kind or params left) is none."""
+    if not isinstance(stored, dict) or not isinstance(stored.get("kind"), str) \
+            or not isinstance(stored.get("params", {}), dict):
+        return None
+    return SystemEvent(kind=stored["kind"], params=stored.get("params") or {})
 
 
 # ------------------------------------------------------------------------------ agents

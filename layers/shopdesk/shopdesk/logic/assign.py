@@ -18,10 +18,9 @@ from shopdesk.dal.agents import Agents
 from shopdesk.dal.conversations import AgentUnavailable, Conversations, NotWaiting
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.table import Update
-from shopdesk.logic import sla_engine, understand
+from shopdesk.logic import sla_engine, timeline, understand
 from shopdesk.logic.language import detect_language, supported
 from shopdesk.logic.sla_engine import PolicyBook
-from shopdesk.logic.timeline import system_message
 from shopdesk.logic.work import DrainWork, InboundWork
 from shopdesk.models import Agent, Conversation, ConversationStatus
 
@@ -77,7 +76,7 @@ def drain(teams: str | Collection[str], conversations: Conversations, agents: Ag
             agent = choose(pool, conv, sticky)
             if agent is None:
                 break                         # needs a skill no free agent has: it keeps its place
-            note = system_message(conv.id, f"Assigned to {agent.name or agent.id}")
+            note = timeline.assigned(conv.id, agent.id, agent.name)
             silence_due = clock.iso(clock.now() + silence) if silence else None
             try:
                 conversations.assign(conv, agent, note, silence_due)

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from shopdesk import clock
 from shopdesk.dal.agents import Agents
@@ -35,7 +36,7 @@ from shopdesk.logic.access import Access, Caller
 from shopdesk.logic.business_time import ConversationClocks
 from shopdesk.logic.reroute import RoutingChange, check_allowed, check_team, teams_of
 from shopdesk.logic.sla_engine import PolicyBook
-from shopdesk.logic.timeline import system_message
+from shopdesk.logic.timeline import change
 from shopdesk.logic.work import enqueue_drain, enqueue_refill
 from shopdesk.models import Conversation, ConversationStatus, Direction, Message, Priority
 from shopdesk.models.labels import MAX_LABELS, Label
@@ -60,7 +61,7 @@ class Plan:
     clocks: ConversationClocks
     caller: Caller
     edit: Edit = field(default_factory=Edit)
-    said: list[str] = field(default_factory=list)      # what the timeline entry lists
+    said: list[dict[str, Any]] = field(default_factory=list)   # what the timeline entry lists (timeline.change)
 
     @property
     def conv(self) -> Conversation:
@@ -106,8 +107,8 @@ class Composer:
         self.access = Access(self.agents)
 
     # ------------------------------------------------------------------ running a plan
-    def run(self, caller: Caller, conversation_id: str, build: Callable[[Plan], str | None]) -> Conversation:
-        """Read the conversation, let ``build`` add the changes and name the timeline entry (None: nothing to
+    def run(self, caller: Caller, conversation_id: str, build: Callable[[Plan], Message | None]) -> Conversation:
+        """Read the conversation, let ``build`` add the changes and make the timeline entry (None: nothing to
         write), write them in one transaction; from a fresh read when another event won meanwhile. The
         caller must be allowed to see the conversation (else the 404 of a missing one)."""
         for _ in range(ATTEMPTS):
@@ -119,7 +120,7 @@ class Composer:
             entry = build(plan)
             if entry is None:
                 return read.conversation
-            plan.edit.messages = [*plan.edit.messages, system_message(conversation_id, entry, author=caller.id)]
+            plan.edit.messages = [*plan.edit.messages, entry]
             try:
                 self.conversations.edit(read, plan.clocks, plan.edit)
             except ClockConflict:
@@ -160,14 +161,14 @@ class Composer:
             return
         plan.edit.labels = after
         if added:
-            plan.said.append("labels +" + ", +".join(added))
+            plan.said.append(change("labels_added", labels=added))
         if removed:
-            plan.said.append("labels -" + ", -".join(removed))
+            plan.said.append(change("labels_removed", labels=removed))
         routes = self.book.routing().team_by_label
         for label in added:
             team = routes.get(label)
             if team and team != plan.team and plan.status is not ConversationStatus.RESOLVED:
-                self._move_team(plan, team, because=f"label {label}")
+                self._move_team(plan, team, label=label)
 
     def priority(self, plan: Plan, priority: Priority) -> None:
         self._routable(plan)
@@ -175,7 +176,7 @@ class Composer:
         if priority is plan.priority:
             return
         self.book.rebind(plan.clocks, plan.conv.channel, plan.team, priority)
-        plan.said.append(f"priority {plan.priority.value} → {priority.value}")
+        plan.said.append(change("priority", to=priority.value, **{"from": plan.priority.value}))
         plan.edit.priority = priority
 
     def team(self, plan: Plan, team: str) -> None:
@@ -184,19 +185,20 @@ class Composer:
         if team != plan.team:
             self._move_team(plan, team)
 
-    def _move_team(self, plan: Plan, team: str, because: str | None = None) -> None:
+    def _move_team(self, plan: Plan, team: str, label: str | None = None) -> None:
+        """To another team (``label``: the label routed to it that was added)."""
         try:
             check_team(self.book, self.config, team)
         except NotFound as exc:
             raise Refused(str(exc), 422) from exc
         self.book.rebind(plan.clocks, plan.conv.channel, team, plan.priority, choose=True,
                          tier=plan.conv.customer.tier, at=clock.now())
-        plan.said.append(f"team {plan.team} → {team}" + (f" ({because})" if because else ""))
+        plan.said.append(change("team", to=team, label=label, **{"from": plan.team}))
         plan.edit.team = team
         holder = self.agents.get(plan.assignee) if plan.assignee else None
         if holder is not None and team not in teams_of(holder):
             plan.edit.assignee = None
-            plan.said.append(f"{holder.id} is not in {team}: unassigned")
+            plan.said.append(change("not_in_team", agent=holder.id, team=team, queued=False))
 
     def status(self, plan: Plan, status: ConversationStatus, until: datetime | None = None) -> None:
         self._routable(plan, "changes status")
@@ -211,7 +213,7 @@ class Composer:
             plan.edit.resolved_ttl = self.resolved_ttl() if self.resolved_ttl is not None else None
         plan.edit.status = status
         plan.edit.snooze_until = clock.iso(until) if until is not None else None
-        plan.said.append(f"status {status.value}" + (f" until {clock.iso(until)}" if until is not None else ""))
+        plan.said.append(change("status", status=status.value, until=clock.iso(until) if until is not None else None))
 
     def assign(self, plan: Plan, agent_id: str | None) -> None:
         self._routable(plan, "is assigned")
@@ -220,14 +222,14 @@ class Composer:
         if agent_id is not None and self.agents.get(agent_id) is None:
             raise Refused(f"agent {agent_id} does not exist", 422)
         plan.edit.assignee = agent_id
-        plan.said.append(f"assigned to {agent_id}" if agent_id else "back to the queue")
+        plan.said.append(change("assigned", agent=agent_id) if agent_id else change("queued"))
 
     def note(self, plan: Plan, text: str) -> None:
         note = (self.note_message(plan.caller, plan.conv.id, text) if self.note_message is not None else
                 Message(id=new_id("m_"), conversation_id=plan.conv.id, direction=Direction.NOTE, text=text,
                         created_at=clock.now(), author=plan.caller.id))
         plan.edit.messages = [*plan.edit.messages, note]
-        plan.said.append("a note")
+        plan.said.append(change("note"))
 
     @staticmethod
     def _routable(plan: Plan, what: str = "keeps its routing") -> None:

@@ -25,14 +25,13 @@ from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import decode_cursor, encode_cursor
 from shopdesk.errors import BadRequest, Conflict, NotFound, ShopdeskError
 from shopdesk.ids import new_id
-from shopdesk.logic import sla_engine
+from shopdesk.logic import sla_engine, timeline
 from shopdesk.logic.access import Access, Caller
 from shopdesk.logic.attachments import Attachments, FileRef, check_channel, library_prefix, outbound_prefix
 from shopdesk.logic.canned import CannedLibrary
 from shopdesk.logic.mentions import MentionDesk
 from shopdesk.logic.personalise import DEFAULT_SHOP_NAME, Personaliser, Rendered
 from shopdesk.logic.sla_engine import PolicyBook, book_for
-from shopdesk.logic.timeline import system_message
 from shopdesk.logic.windows import free_text_allowed, templates_allowed
 from shopdesk.logic.work import enqueue_drain, enqueue_refill
 from shopdesk.models import (
@@ -471,11 +470,7 @@ class Inbox:
         if target is None:
             raise NotFound(f"agent {to_agent} does not exist")
         previous = conv.assignee
-        text = (f"Transferred from {previous} to {to_agent} by {by_agent}" if previous
-                else f"Assigned to {to_agent} by {by_agent}")
-        if note:
-            text += f". Hand-off note: {note}"
-        self.conversations.transfer(conv, to_agent, system_message(conv.id, text, author=by_agent))
+        self.conversations.transfer(conv, to_agent, timeline.assigned_by(conv.id, to_agent, by_agent, previous, note))
         if previous:
             enqueue_refill(self.work, previous, "transfer")     # the seat it freed, in any of their teams
         return self.conversations.get_meta(conversation_id)
@@ -489,9 +484,8 @@ class Inbox:
         by_agent = caller.id
         if conv.status is status:
             return conv
-        verb = "Reopened" if conv.status is ConversationStatus.RESOLVED else f"Marked {status.value}"
         retention = self.privacy.current().retention if self.privacy else None
-        note = system_message(conv.id, f"{verb} by {by_agent}", by_agent)
+        note = timeline.status_changed(conv.id, conv.status, status, by_agent)
         identities = self.slot_holders(conv, status)
         resolved_ttl = (ttl_after(clock.now(), retention.closed_conversations_days)
                         if retention and status is ConversationStatus.RESOLVED else None)

@@ -28,7 +28,7 @@ from shopdesk.dal.items import marker_pk, message_sk
 from shopdesk.dal.queues import Queue
 from shopdesk.errors import Conflict, DuplicateDelivery
 from shopdesk.ids import new_id
-from shopdesk.logic.timeline import preview
+from shopdesk.logic.timeline import preview, reopened_by_customer
 from shopdesk.logic.work import inbound_work, send_inbound
 from shopdesk.models import (
     Conversation,
@@ -216,8 +216,7 @@ def _reopen(inbound: InboundMessage, identity: IdentityRecord, conversation_id: 
     """The customer wrote again after the bot resolved their conversation: it reopens (the router restarts its
     clocks from this message, and the bot sees it afresh), with a system entry saying so."""
     message = _message(inbound, conversation_id, kinds, policy)
-    note = Message(id=new_id("m_"), conversation_id=conversation_id, direction=Direction.SYSTEM,
-                   text="Reopened by the customer's message", created_at=message.created_at - timedelta(milliseconds=1))
+    note = reopened_by_customer(conversation_id, message.created_at)
     routing = inbound_work(conversation_id, message, marker=marker_pk(inbound.provider, inbound.provider_id))
     conversations.reopen_inbound(provider=inbound.provider, provider_id=inbound.provider_id, message=message,
                                  channel=inbound.channel, route=route.model_dump(mode="json", exclude_none=True),

@@ -22,9 +22,10 @@ from typing import Any
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.labels import Labels
 from shopdesk.errors import NotFound
+from shopdesk.logic import timeline
 from shopdesk.logic.access import ADMIN, SUPERVISOR, Caller, require
 from shopdesk.logic.compose import Composer, Plan
-from shopdesk.models import Conversation
+from shopdesk.models import Conversation, Message
 from shopdesk.models.labels import Label, LabelChange, LabelContent
 
 
@@ -62,11 +63,11 @@ class LabelDesk:
         known = self.known()
         composer = self.composer
 
-        def build(plan: Plan) -> str | None:
+        def build(plan: Plan) -> Message | None:
             composer.labels(plan, change.add, change.remove, known)     # Refused: 422 naming the labels
             if not plan.said:
                 return None
-            return f"Labels changed by {caller.id}: " + "; ".join(plan.said)
+            return timeline.labels_changed(conversation_id, caller.id, plan.said)
 
         return composer.run(caller, conversation_id, build)
 

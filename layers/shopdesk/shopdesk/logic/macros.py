@@ -27,6 +27,7 @@ from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.labels import Labels
 from shopdesk.dal.macros import Macros
 from shopdesk.errors import BadRequest, Conflict, NotFound, ShopdeskError
+from shopdesk.logic import timeline
 from shopdesk.logic.access import ADMIN, SUPERVISOR, Caller, require
 from shopdesk.logic.canned import CannedLibrary
 from shopdesk.logic.compose import Composer, Plan, Refused
@@ -163,12 +164,12 @@ class MacroDesk:
         composer, inbox = self.composer, self.inbox
         prepared: list[PreparedReply] = []
 
-        def build(plan: Plan) -> str:
+        def build(plan: Plan) -> Message:
             prepared.clear()                  # a fresh read renders again
             for action in macro.actions:
                 if action.type == "reply":
                     prepared.append(inbox.prepare_reply(caller, plan.conv, None, None, action.canned_response_id))
-                    plan.said.append(f"reply with {action.canned_response_id}")
+                    plan.said.append(timeline.change("reply", canned_response=action.canned_response_id))
                 elif action.type == "note":
                     composer.note(plan, action.text)
                 elif action.type == "add_labels":
@@ -185,7 +186,7 @@ class MacroDesk:
                     composer.status(plan, ConversationStatus.SNOOZED, until=clock.now() + action.duration)
                 elif action.type == "assign":
                     composer.assign(plan, action.agent_id)
-            return f"Macro “{macro.name}” applied by {caller.id}: " + ("; ".join(plan.said) or "nothing to change")
+            return timeline.macro_applied(conversation_id, macro.id, macro.name, caller.id, plan.said)
 
         try:
             conv = composer.run(caller, conversation_id, build)

@@ -26,13 +26,12 @@ from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import ClockRead, Conversations
 from shopdesk.dal.queues import Queue
 from shopdesk.errors import Conflict, NotFound
-from shopdesk.logic import sla_engine
+from shopdesk.logic import sla_engine, timeline
 from shopdesk.logic.access import ADMIN, SUPERVISOR, Access, Caller
 from shopdesk.logic.business_time import ConversationClocks
 from shopdesk.logic.sla_engine import PolicyBook
-from shopdesk.logic.timeline import system_message
 from shopdesk.logic.work import enqueue_drain
-from shopdesk.models import Agent, Conversation, ConversationStatus, Priority
+from shopdesk.models import Agent, Conversation, ConversationStatus, Message, Priority
 
 LEADS = frozenset({ADMIN, SUPERVISOR})
 
@@ -72,22 +71,19 @@ def check_allowed(conv: Conversation, change: RoutingChange, by: str, roles: Ite
 
 
 def describe(conv: Conversation, priority: Priority, team: str, skills: list[str], by: str,
-             released: str | None, note: str | None) -> str:
-    """The timeline's account of a change: who changed what, and the note."""
+             released: str | None, note: str | None) -> Message:
+    """The timeline's account of a change: who changed what, whose seat it freed, and the note."""
     changes = []
     if priority is not conv.priority:
-        changes.append(f"priority from {conv.priority.value} to {priority.value}")
+        changes.append(timeline.change("priority", to=priority.value, **{"from": conv.priority.value}))
     if team != conv.team:
-        changes.append(f"team from {conv.team} to {team}")
+        changes.append(timeline.change("team", to=team, **{"from": conv.team}))
     if skills != sorted(conv.skills):
-        changes.append(f"skills from {', '.join(sorted(conv.skills)) or 'none'} to {', '.join(skills) or 'none'}")
-    text = f"Routing changed by {by}: {'; '.join(changes)}"
+        changes.append(timeline.change("skills", to=skills, **{"from": sorted(conv.skills)}))
     if released:
-        text += f". {released} is not in {team}: " + (
-            "back in the queue" if conv.status is ConversationStatus.OPEN else "unassigned")
-    if note:
-        text += f". Note: {note}"
-    return text
+        changes.append(timeline.change("not_in_team", agent=released, team=team,
+                                       queued=conv.status is ConversationStatus.OPEN))
+    return timeline.routing_changed(conv.id, by, changes, note)
 
 
 @dataclass
@@ -125,8 +121,7 @@ class Rerouter:
                                  at=clock.now())
             elif priority is not conv.priority:
                 self.book.rebind(clocks, conv.channel, team, priority)
-            note = system_message(conv.id, describe(conv, priority, team, skills, by,
-                                                    released.id if released else None, change.note), author=by)
+            note = describe(conv, priority, team, skills, by, released.id if released else None, change.note)
             self.conversations.reroute(read, clocks, priority=priority, team=team, skills=skills,
                                        release=released is not None, note=note)
             queued = conv.status is ConversationStatus.OPEN and (

@@ -28,10 +28,10 @@ from shopdesk.dal.conversations import ClockRead, Conversations, Deadline, SlaFl
 from shopdesk.dal.events import EventBus
 from shopdesk.dal.queues import Queue
 from shopdesk.errors import NotFound
+from shopdesk.logic import timeline
 from shopdesk.logic.breach_risk import RiskSettings, refresh
 from shopdesk.logic.sla_engine import ESCALATION, PolicyBook
 from shopdesk.logic.snooze import SNOOZE_TIMER, wake
-from shopdesk.logic.timeline import system_message
 from shopdesk.logic.work import enqueue_drain, send_inbound
 
 logger = Logger(child=True)
@@ -39,7 +39,6 @@ logger = Logger(child=True)
 BREACH_DETAIL_TYPE = "SlaBreached"
 WARNING_DETAIL_TYPE = "SlaWarning"
 T = TypeVar("T")
-TARGET_NAMES = {"first_response": "First response", "next_response": "Next response", "resolution": "Resolution"}
 
 
 @dataclass(frozen=True)
@@ -231,8 +230,8 @@ def _plan(conversations: Conversations, book: PolicyBook | None, rows: list[Dead
     if breached and book is not None and ESCALATION[conv.priority] is not conv.priority:
         raised = ESCALATION[conv.priority]
         book.rebind(clocks, conv.channel, conv.team, raised)
-    notes = [system_message(conv.id, f"{_name(t)} target missed (due {due})") for t, due in breached.items()] + \
-            [system_message(conv.id, f"{_name(t)} target close: due {due}") for t, due in warned.items()]
+    notes = [timeline.sla_missed(conv.id, t, due) for t, due in breached.items()] + \
+            [timeline.sla_warning(conv.id, t, due) for t, due in warned.items()]
     return _Plan(SlaFlag(read, clocks, breached, warned, notes, raised), rows, again)
 
 
@@ -241,8 +240,7 @@ def _flagged(conversations: Conversations, book: PolicyBook | None, plan: _Plan,
     """After the write: the optional reassignment on breach, and what to announce."""
     flag, conv = plan.flag, plan.flag.read.conversation
     if flag.breached and conv.assignee and book is not None and book.routing().reassign_on_breach:
-        note = system_message(conv.id, f"{_name(next(iter(flag.breached)))} target missed: "
-                                       f"taken from {conv.assignee} for the next agent")
+        note = timeline.sla_missed_reassigned(conv.id, next(iter(flag.breached)), conv.assignee)
         conversations.release(conv, conv.assignee, note, pass_over=True)
     warnings = [Deadline(conversation_id=conv.id, target=t, due_at=due, state="warned", due_pk="", due_sk="")
                 for t, due in flag.warned.items()]
@@ -257,11 +255,10 @@ def _flag_without_clocks(conversations: Conversations, rows: list[Deadline], now
     breached, warned = [], []
     for d in rows:
         if d.due_at <= now_iso:
-            if conversations.flag_breach(d, system_message(d.conversation_id,
-                                                           f"{_name(d.target)} target missed (due {d.due_at})")):
+            if conversations.flag_breach(d, timeline.sla_missed(d.conversation_id, d.target, d.due_at)):
                 breached.append(d)
         elif d.state == "pending" and d.warn_at and d.warn_at <= now_iso and conversations.flag_warning(
-                d, system_message(d.conversation_id, f"{_name(d.target)} target close: due {d.due_at}")):
+                d, timeline.sla_warning(d.conversation_id, d.target, d.due_at)):
             warned.append(d)
     return _Flagged(breached=breached, warned=warned, again=again)
 
@@ -276,7 +273,7 @@ def _announce(bus: EventBus, alerts: AlertTopic | None, events: list[tuple[str, 
         return
     single = events if len(events) <= ALERTS_PER_SWEEP else events[:ALERTS_PER_SWEEP - 1]
     messages = [(f"SLA {'breach' if t == BREACH_DETAIL_TYPE else 'warning'}: "
-                 f"{_name(str(e['target']))} of {e['conversation_id']}", e) for t, e in single]
+                 f"{timeline.target_name(str(e['target']))} of {e['conversation_id']}", e) for t, e in single]
     rest = events[len(single):]
     if rest:
         counts = Counter(f"{e['kind']}:{e['target']}" for _, e in rest)
@@ -298,10 +295,6 @@ def _in_parallel(action: Callable[[list[T]], None], items: list[T], size: int, w
         list(pool.map(action, chunks))      # list(): the first failure is raised here
 
 
-def _name(target: str) -> str:
-    return TARGET_NAMES.get(target, target)
-
-
 def _run_timers(conversations: Conversations, agents: Agents | None, timers: list[Deadline], workers: int,
                 book: PolicyBook | None = None, bus: EventBus | None = None,
                 on_timer: Mapping[str, Callable[[str], object]] | None = None,
@@ -320,8 +313,7 @@ def _run_timers(conversations: Conversations, agents: Agents | None, timers: lis
         if timer.target == "assignee_silence" and timer.agent_id:
             conv = conversations.get_meta(timer.conversation_id)
             if conv.assignee == timer.agent_id:
-                note = system_message(conv.id, f"No reply from {timer.agent_id} in time: "
-                                               "back in the queue for the next agent")
+                note = timeline.assignee_silent(conv.id, timer.agent_id)
                 released += conversations.release(conv, timer.agent_id, note, pass_over=True)
         elif timer.target == "agent_offline" and agents is not None:
             agent_id = timer.conversation_id
@@ -330,7 +322,7 @@ def _run_timers(conversations: Conversations, agents: Agents | None, timers: lis
                 return 0
             held, _ = conversations.list_inbox(agent_id, "open", 100, None)
             for conv in held:
-                note = system_message(conv.id, f"{agent.name or agent_id} went offline: back in the queue")
+                note = timeline.agent_offline(conv.id, agent_id, agent.name)
                 released += conversations.release(conv, agent_id, note, pass_over=False)
         elif timer.target == SNOOZE_TIMER:
             wake(conversations, book, timer.conversation_id)

@@ -29,11 +29,10 @@ from shopdesk import clock
 from shopdesk.dal import conversations as conversations_dal
 from shopdesk.dal.conversations import Conversations
 from shopdesk.errors import BadRequest, NotFound
-from shopdesk.logic import sla_engine
+from shopdesk.logic import sla_engine, timeline
 from shopdesk.logic.access import Caller
 from shopdesk.logic.business_time import CalendarClosed, add_business_seconds, business_seconds_between, next_open
 from shopdesk.logic.sla_engine import PolicyBook
-from shopdesk.logic.timeline import system_message
 from shopdesk.models import Conversation, ConversationStatus
 from shopdesk.models.sla import BusinessHours
 
@@ -117,8 +116,7 @@ class Snoozer:
         by_agent = caller.id
         if status is ConversationStatus.SNOOZED and until is not None:
             self.conversations.set_snooze(conv.id, SNOOZE_TIMER, clock.iso(until))
-            self.conversations.add_message(system_message(conv.id, f"Snoozed until {clock.iso(until)} by {by_agent}",
-                                                          author=by_agent))
+            self.conversations.add_message(timeline.snoozed(conv.id, until, by_agent))
             return conv.model_copy(update={"snoozed_until": until.astimezone(UTC)})
         if conv.snoozed_until is not None:      # a snooze's timer and time are only ever written together
             self.conversations.set_snooze(conv.id, SNOOZE_TIMER, None)
@@ -137,7 +135,7 @@ def wake(conversations: Conversations, book: PolicyBook | None, conversation_id:
         return False
     if conv.status is not ConversationStatus.SNOOZED:
         return False
-    note = system_message(conv.id, "Snooze ended: open again")
+    note = timeline.snooze_ended(conv.id)
     conversations.set_status(conv, ConversationStatus.OPEN, note, None)
     if book is not None:
         now = clock.now()

@@ -32,8 +32,8 @@ from aws_lambda_powertools import Logger
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
 from shopdesk.errors import Conflict
+from shopdesk.logic import timeline
 from shopdesk.logic.access import Access, Caller
-from shopdesk.logic.timeline import system_message
 from shopdesk.models import Conversation, Direction, Message
 from shopdesk.models.admin import RoutingSettings
 
@@ -131,7 +131,7 @@ class Transcripts:
             try:
                 return self._send(conv, "system")
             except NoEmail as exc:
-                self.conversations.add_message(system_message(conv.id, f"No transcript sent on resolve: {exc}"))
+                self.conversations.add_message(timeline.transcript_not_sent(conv.id, str(exc)))
         except Exception:            # the resolve happened; a transcript that could not go is logged, not raised
             logger.exception("transcript on resolve failed", extra={"conversation_id": conversation_id})
         return None
@@ -159,8 +159,7 @@ class Transcripts:
         rendered = render(conv, language, shop, self._zone(conv))
         provider_id = self.send_mail(to, rendered.subject, rendered.text, rendered.html)
         count = len(customer_messages(conv))
-        note = system_message(conv.id, f"Transcript sent to {to} ({language}, {count} messages) by {by}",
-                              author=None if by == "system" else by)
+        note = timeline.transcript_sent(conv.id, to, language, count, None if by == "system" else by)
         note = note.model_copy(update={"payload": {"transcript": {"to": to, "language": language, "messages": count,
                                                                   "provider_id": provider_id,
                                                                   "at": note.created_at.astimezone(UTC).isoformat()}}})

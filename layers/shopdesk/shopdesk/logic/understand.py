@@ -21,17 +21,17 @@ adds no SQS message. A failure to understand is logged and routing goes on (``re
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from aws_lambda_powertools import Logger
 
 from shopdesk.dal.conversations import ClockRead, Conversations
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.table import Update
-from shopdesk.logic import sla_engine, topics
+from shopdesk.logic import sla_engine, timeline, topics
 from shopdesk.logic.business_time import ConversationClocks
 from shopdesk.logic.language import supported
 from shopdesk.logic.sla_engine import PolicyBook
-from shopdesk.logic.timeline import system_message
 from shopdesk.models import Conversation, ConversationStatus, Direction, Message, Priority
 from shopdesk.models.admin import RoutingSettings
 from shopdesk.understanding import Understanding, understand
@@ -97,24 +97,24 @@ def read(conversations: Conversations, conversation_id: str, message_sk: str) ->
     return result
 
 
-def asked_priority(understood: Understanding, routing: RoutingSettings) -> tuple[Priority | None, str]:
-    """The priority the message asks for under the routing settings (None: none, or both "off"), and why."""
-    asked: list[tuple[Priority, str]] = []
+def asked_priority(understood: Understanding, routing: RoutingSettings
+                   ) -> tuple[Priority | None, list[dict[str, Any]]]:
+    """The priority the message asks for under the routing settings (None: none, or both "off"), and why (the
+    causes the timeline entry names: ``timeline.urgent_cause``, ``timeline.negative_cause``)."""
+    asked: list[tuple[Priority, dict[str, Any]]] = []
     if understood.urgent and routing.priority_on_urgent != "off":
-        reasons = ", ".join(understood.urgency_reasons)
-        asked.append((Priority(routing.priority_on_urgent), f"urgent message ({reasons})"))
+        asked.append((Priority(routing.priority_on_urgent), timeline.urgent_cause(understood.urgency_reasons)))
     if understood.sentiment == "negative" and routing.priority_on_negative != "off":
-        asked.append((Priority(routing.priority_on_negative),
-                      f"negative message ({understood.emotion})" if understood.emotion else "negative message"))
+        asked.append((Priority(routing.priority_on_negative), timeline.negative_cause(understood.emotion)))
     if not asked:
-        return None, ""
-    return min((p for p, _ in asked), key=lambda p: p.rank), "; ".join(why for _, why in asked)
+        return None, []
+    return min((p for p, _ in asked), key=lambda p: p.rank), [why for _, why in asked]
 
 
 def escalate(conversations: Conversations, book: PolicyBook, conversation_id: str,
              understood: Understanding) -> Conversation | None:
     """Raise the conversation's priority as the routing settings say for this message (see the module)."""
-    target, reasons = asked_priority(understood, book.routing())
+    target, causes = asked_priority(understood, book.routing())
     if target is None:
         return None
     raised: list[Conversation] = []
@@ -124,7 +124,7 @@ def escalate(conversations: Conversations, book: PolicyBook, conversation_id: st
         if conv.status is ConversationStatus.RESOLVED or target.rank >= conv.priority.rank:
             return                                  # already at least as urgent, or closed meanwhile
         book.rebind(clocks, conv.channel, conv.team, target)
-        note = system_message(conv.id, f"Priority raised from {conv.priority.value} to {target.value}: {reasons}")
+        note = timeline.priority_raised(conv.id, conv.priority, target, causes)
         conversations.reroute(read, clocks, priority=target, team=conv.team, skills=sorted(conv.skills),
                               release=False, note=note)
         raised.append(conv)
@@ -136,5 +136,5 @@ def escalate(conversations: Conversations, book: PolicyBook, conversation_id: st
     if not raised:
         return None
     logger.info("priority raised", extra={"conversation_id": conversation_id, "priority": target.value,
-                                          "reasons": reasons})
+                                          "reasons": [timeline.cause_text(c) for c in causes]})
     return conversations.get_meta(conversation_id)

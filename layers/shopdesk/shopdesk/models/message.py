@@ -63,6 +63,17 @@ class SendIntent(BaseModel):
     reference: str                          # ours, carried back by the provider's callbacks where it can
 
 
+class SystemEvent(BaseModel):
+    """What a system entry on the timeline says, structured (``shopdesk.logic.timeline`` makes both): a stable
+    ``kind`` and its ``params`` (ids, ISO times, statuses, priorities, SLA target names, counts; free text only
+    where it is free, such as an agent's note), which an inbox words in its agent's language."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
 class Message(BaseModel):
     id: str
     conversation_id: str
@@ -101,6 +112,8 @@ class Message(BaseModel):
     sending: SendIntent | None = None
     confirmed: dict[str, str] = Field(default_factory=dict)
     possibly_duplicate: bool = False
+    # a system entry: what ``text`` says in English, structured (None on entries written before it existed)
+    event: SystemEvent | None = None
 
 
 class EmailMeta(BaseModel):

@@ -1,0 +1,280 @@
+// A system entry of the timeline in the agent's language. The back end gives each entry its English text and the same
+// said structured (`event`: a kind and its params, layers/shopdesk/shopdesk/logic/timeline.py); the words come from
+// the catalogue's `timeline.event.<kind>` messages, agents by name, times and amounts as the rest of the inbox writes
+// them, statuses, priorities and SLA targets with the words the inbox has for them. An entry without an event (stored
+// before events existed), of a kind this inbox does not know, or with a param missing, shows its stored text.
+import type { Message } from "./api";
+import { channelName } from "./channels";
+import { agentName, formatFull } from "./format";
+import { isMessageKey, type MessageKey, type Translate } from "./i18n";
+import { money } from "./orders";
+
+export interface Wording {
+  t: Translate;
+  locale: string;
+  timeZone: string;
+  agents: readonly { id: string; name?: string | null }[];
+  labels: readonly { id: string; name: string }[];
+}
+
+type Params = Record<string, unknown>;
+
+/** A param missing, of the wrong type, or a value the catalogue has no words for: the entry keeps its text. */
+class Unworded extends Error {}
+
+/** The catalogue's key for a value the API named (`sla.first_response`), when the catalogue has words for it. */
+function key(prefix: string, value: string): MessageKey {
+  const made = `${prefix}.${value}`;
+  if (!isMessageKey(made)) throw new Unworded(made);
+  return made;
+}
+
+/** Reads one event's params as the words they stand for; throws `Unworded` when it cannot. */
+class Reader {
+  private readonly lowered: string[] = [];
+
+  constructor(
+    readonly params: Params,
+    readonly w: Wording,
+  ) {}
+
+  has(name: string): boolean {
+    return this.params[name] !== undefined && this.params[name] !== null;
+  }
+
+  text(name: string, from: Params = this.params): string {
+    const value = from[name];
+    if (typeof value !== "string" || value === "") throw new Unworded(name);
+    return value;
+  }
+
+  count(name: string, from: Params = this.params): number {
+    const value = from[name];
+    if (typeof value !== "number" || !Number.isFinite(value)) throw new Unworded(name);
+    return value;
+  }
+
+  strings(name: string, from: Params = this.params): string[] {
+    const value = from[name];
+    if (!Array.isArray(value) || !value.every((v): v is string => typeof v === "string")) throw new Unworded(name);
+    return value;
+  }
+
+  records(name: string): Params[] {
+    const value = this.params[name];
+    if (!Array.isArray(value) || !value.every((v): v is Params => typeof v === "object" && v !== null)) {
+      throw new Unworded(name);
+    }
+    return value;
+  }
+
+  agent(name: string, from: Params = this.params): string {
+    return agentName(this.w.agents, this.text(name, from));
+  }
+
+  time(name: string, from: Params = this.params): string {
+    const iso = this.text(name, from);
+    if (Number.isNaN(Date.parse(iso))) throw new Unworded(name);
+    return formatFull(iso, this.w.locale, this.w.timeZone);
+  }
+
+  label(id: string): string {
+    return this.w.labels.find((l) => l.id === id)?.name ?? id;
+  }
+
+  /** A value as the catalogue's `<prefix>.<value>` says it; `lower` for a word inside a sentence ("Resolved" ->
+   *  "resolved", "Primera respuesta" -> "primera respuesta"): a sentence that starts with one gets its capital back. */
+  word(prefix: string, name: string, lower = false, from: Params = this.params): string {
+    const said = this.w.t(key(prefix, this.text(name, from)));
+    if (!lower) return said;
+    const word = said.toLocaleLowerCase(this.w.locale);
+    this.lowered.push(word);
+    return word;
+  }
+
+  say(key: MessageKey, values: Record<string, string | number> = {}): string {
+    return this.w.t(key, values);
+  }
+
+  sentence(text: string): string {
+    return this.lowered.some((word) => text.startsWith(word))
+      ? text.charAt(0).toLocaleUpperCase(this.w.locale) + text.slice(1)
+      : text;
+  }
+
+  /** The entry with the note an agent added, when there is one, worded by `key` ("{entry}. Note: {note}"). */
+  withNote(entry: string, key: MessageKey): string {
+    return this.has("note") ? this.say(key, { entry, note: this.text("note") }) : entry;
+  }
+
+  list(values: string[]): string {
+    return new Intl.ListFormat(this.w.locale, { type: "unit" }).format(values);
+  }
+}
+
+/** One change a routing edit, a label edit or a macro made (`timeline.change` on the back end). */
+function change(p: Reader, c: Params): string {
+  const kind = p.text("change", c);
+  switch (kind) {
+    case "priority":
+      return p.say("timeline.change.priority", { from: p.word("priority", "from", true, c), to: p.word("priority", "to", true, c) });
+    case "team":
+      return "label" in c
+        ? p.say("timeline.change.teamByLabel", { from: p.text("from", c), to: p.text("to", c), label: p.label(p.text("label", c)) })
+        : p.say("timeline.change.team", { from: p.text("from", c), to: p.text("to", c) });
+    case "skills": {
+      const skills = (name: string) => p.strings(name, c).join(", ") || p.say("timeline.noSkills");
+      return p.say("timeline.change.skills", { from: skills("from"), to: skills("to") });
+    }
+    case "not_in_team":
+      return p.say(c.queued === true ? "timeline.change.not_in_team.queued" : "timeline.change.not_in_team", {
+        agent: p.agent("agent", c),
+        team: p.text("team", c),
+      });
+    case "labels_added":
+    case "labels_removed":
+      return p.say(`timeline.change.${kind}`, { labels: p.list(p.strings("labels", c).map((id) => p.label(id))) });
+    case "status":
+      return "until" in c
+        ? p.say("timeline.change.statusUntil", { status: p.word("status", "status", true, c), until: p.time("until", c) })
+        : p.say("timeline.change.status", { status: p.word("status", "status", true, c) });
+    case "assigned":
+      return p.say("timeline.change.assigned", { agent: p.agent("agent", c) });
+    case "queued":
+      return p.say("timeline.change.queued");
+    case "note":
+      return p.say("timeline.change.note");
+    case "reply":
+      return p.say("timeline.change.reply", { response: p.text("canned_response", c) });
+    default:
+      throw new Unworded(kind);
+  }
+}
+
+function changes(p: Reader): string {
+  return p.records("changes").map((c) => change(p, c)).join("; ") || p.say("timeline.nothingChanged");
+}
+
+function cause(p: Reader, c: Params): string {
+  if (c.cause === "urgent") {
+    const reasons = p.strings("reasons", c).map((r) => p.say(key("timeline.urgency", r)));
+    return p.say("timeline.cause.urgent", { reasons: p.list(reasons) });
+  }
+  if (c.cause !== "negative") throw new Unworded("cause");
+  return "emotion" in c
+    ? p.say("timeline.cause.negativeEmotion", { emotion: p.word("emotion", "emotion", true, c) })
+    : p.say("timeline.cause.negative");
+}
+
+function refunded(p: Reader): string {
+  if (!p.has("items")) return p.say("timeline.refundedEverything");
+  const line = (i: Params) => p.say("timeline.refundedItem", { quantity: p.count("quantity", i), title: p.text("title", i) });
+  return p.list(p.records("items").map(line));
+}
+
+function messages(p: Reader): string {
+  const count = p.count("messages");
+  const one = new Intl.PluralRules(p.w.locale).select(count) === "one";
+  return p.say(one ? "timeline.messages.one" : "timeline.messages.other", { count });
+}
+
+function language(p: Reader): string {
+  const code = p.text("language");
+  try {
+    return new Intl.DisplayNames(p.w.locale, { type: "language" }).of(code) ?? code;
+  } catch {
+    return code; // not a language tag Intl reads
+  }
+}
+
+type Words = (p: Reader) => string;
+
+/** A missed or close SLA target with its due time. */
+const slaTarget = (key: "timeline.event.sla_missed" | "timeline.event.sla_warning"): Words => (p) =>
+  p.say(key, { target: p.word("sla", "target", true), due: p.time("due") });
+
+/** An order action the platform refused, in its words. */
+const refused = (key: "timeline.event.order_cancel_failed" | "timeline.event.order_refund_failed"): Words => (p) =>
+  p.say(key, { by: p.agent("by"), order: p.text("order"), error: p.text("error") });
+
+const KINDS: Record<string, Words> = {
+  assigned: (p) => p.say("timeline.event.assigned", { agent: p.agent("agent") }),
+  assigned_by: (p) =>
+    p.withNote(p.say("timeline.event.assigned_by", { agent: p.agent("agent"), by: p.agent("by") }), "timeline.handoffNote"),
+  transferred: (p) =>
+    p.withNote(
+      p.say("timeline.event.transferred", { from: p.agent("from"), to: p.agent("to"), by: p.agent("by") }),
+      "timeline.handoffNote",
+    ),
+  assignee_silent: (p) => p.say("timeline.event.assignee_silent", { agent: p.agent("agent") }),
+  agent_offline: (p) => p.say("timeline.event.agent_offline", { agent: p.agent("agent") }),
+  status_changed: (p) => p.say("timeline.event.status_changed", { status: p.word("status", "status", true), by: p.agent("by") }),
+  reopened: (p) => p.say("timeline.event.reopened", { by: p.agent("by") }),
+  reopened_by_customer: (p) => p.say("timeline.event.reopened_by_customer"),
+  snoozed: (p) => p.say("timeline.event.snoozed", { until: p.time("until"), by: p.agent("by") }),
+  snooze_ended: (p) => p.say("timeline.event.snooze_ended"),
+  sla_missed: slaTarget("timeline.event.sla_missed"),
+  sla_warning: slaTarget("timeline.event.sla_warning"),
+  sla_missed_reassigned: (p) =>
+    p.say("timeline.event.sla_missed_reassigned", { target: p.word("sla", "target", true), agent: p.agent("agent") }),
+  priority_raised: (p) =>
+    p.say("timeline.event.priority_raised", {
+      from: p.word("priority", "from", true),
+      to: p.word("priority", "to", true),
+      causes: p.records("causes").map((c) => cause(p, c)).join("; "),
+    }),
+  routing_changed: (p) =>
+    p.withNote(p.say("timeline.event.routing_changed", { by: p.agent("by"), changes: changes(p) }), "timeline.note"),
+  labels_changed: (p) => p.say("timeline.event.labels_changed", { by: p.agent("by"), changes: changes(p) }),
+  macro_applied: (p) => p.say("timeline.event.macro_applied", { macro: p.text("macro"), by: p.agent("by"), changes: changes(p) }),
+  bot_handoff: (p) => {
+    const entry = p.say("timeline.event.bot_handoff", { reason: p.word("handoff", "reason") });
+    if (!p.has("article") || !p.has("confidence")) return entry;
+    const confidence = new Intl.NumberFormat(p.w.locale, { style: "percent" }).format(p.count("confidence"));
+    return p.say("timeline.bestArticle", { entry, article: p.text("article"), confidence });
+  },
+  bot_resolved: (p) => p.say("timeline.event.bot_resolved", { why: p.word("timeline.botResolved", "why") }),
+  order_cancelled: (p) =>
+    p.say("timeline.event.order_cancelled", {
+      order: p.text("order"),
+      by: p.agent("by"),
+      reason: p.word("timeline.cancelReason", "reason"),
+    }),
+  order_refunded: (p) =>
+    p.say("timeline.event.order_refunded", {
+      amount: money(p.text("amount"), p.has("currency") ? p.text("currency") : null, p.w.locale),
+      order: p.text("order"),
+      by: p.agent("by"),
+      items: refunded(p),
+    }),
+  order_cancel_failed: refused("timeline.event.order_cancel_failed"),
+  order_refund_failed: refused("timeline.event.order_refund_failed"),
+  transcript_sent: (p) => {
+    const values = { to: p.text("to"), language: language(p), messages: messages(p) };
+    return p.has("by")
+      ? p.say("timeline.event.transcript_sent", { ...values, by: p.agent("by") })
+      : p.say("timeline.event.transcript_sent.auto", values);
+  },
+  transcript_not_sent: (p) => p.say(key("timeline.event.transcript_not_sent", p.text("reason"))),
+  csat_skipped: (p) => {
+    const reason = p.text("reason");
+    return p.say(key("timeline.event.csat_skipped", reason), {
+      ...(reason === "no_template" ? { template: p.text("template") } : {}),
+      ...(reason === "window_closed" ? { channel: channelName(p.text("channel"), (k, v) => p.say(k, v)) } : {}),
+    });
+  },
+};
+
+/** What a system entry says in the agent's language: its event worded, else its stored text. */
+export function systemText(m: Pick<Message, "text" | "event">, w: Wording): string {
+  const fallback = m.text ?? "";
+  const word = m.event ? KINDS[m.event.kind] : undefined;
+  if (!m.event || !word) return fallback;
+  const reader = new Reader(m.event.params ?? {}, w);
+  try {
+    return reader.sentence(word(reader));
+  } catch (e) {
+    if (e instanceof Unworded) return fallback;
+    throw e;
+  }
+}
