@@ -293,6 +293,25 @@ def test_an_erased_customer_s_csat_comment_is_in_no_queryable_row(desk):
     assert "Quokkavelvet" not in kept and customer not in kept and conv not in kept
 
 
+def test_a_hand_off_note_is_masked_like_a_note_in_its_text_and_its_event(desk):
+    # Given a conversation the router gave one agent
+    online(desk, "alice", "bob")
+    conv = customer_writes(desk, "+31612340021", "my card got charged twice", "SMmask1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    holder = agent(desk, "GET", f"/agent/conversations/{conv}", "alice")[1]["assignee"]
+    other = "bob" if holder == "alice" else "alice"
+    # When they hand it over with the card number the customer read out in the note
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/assignment", holder,
+                 {"agent_id": other, "note": "refund to 4111 1111 1111 1111"})[0] == 200
+    # Then the timeline's entry keeps the last four digits only, in its text and in its event, as stored
+    entries = [i for i in scan(desk) if i["PK"] == f"CONV#{conv}" and i.get("direction") == "system"
+               and (i.get("event") or {}).get("kind") == "transferred"]
+    assert len(entries) == 1
+    assert entries[0]["text"].endswith("Hand-off note: refund to [card •••• 1111]")
+    assert entries[0]["event"]["params"]["note"] == "refund to [card •••• 1111]"
+    assert "4111 1111" not in json.dumps(entries[0], default=str)
+
+
 def test_retention_gives_replies_notes_and_resolved_conversations_their_expiry(desk):
     # Given messages kept 60 days and closed conversations 14
     assert admin(desk, "PUT", "/admin/privacy/settings",

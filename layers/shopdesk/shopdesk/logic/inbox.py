@@ -470,6 +470,8 @@ class Inbox:
         if target is None:
             raise NotFound(f"agent {to_agent} does not exist")
         previous = conv.assignee
+        if note and self.privacy is not None:     # a hand-off note is stored on the timeline as a note is: masked
+            note = mask(note, self.privacy.current().patterns).text or note
         self.conversations.transfer(conv, to_agent, timeline.assigned_by(conv.id, to_agent, by_agent, previous, note))
         if previous:
             enqueue_refill(self.work, previous, "transfer")     # the seat it freed, in any of their teams
