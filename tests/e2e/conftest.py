@@ -272,7 +272,12 @@ def samples_stack(stack_launcher: Callable[..., StackClient]) -> StackClient:
 
 @pytest.fixture
 def fresh_inboxes(stack: StackClient) -> None:
-    """alice and bob online and holding nothing, and no sandbox faults: a test starts from a clean inbox."""
+    """alice and bob online and holding nothing, nothing waiting in a queue, and no sandbox faults: a test starts
+    from a clean inbox (a conversation an earlier test left waiting would take the seat a resolve frees)."""
+    admin = stack.token("alice")          # an admin: the queues of every team
+    waiting = stack.get("/agent/conversations?view=unassigned&limit=100", token=admin)
+    for conv in waiting.json().get("items", []):
+        stack.post(f"/agent/conversations/{conv['id']}/status", json={"status": "resolved"}, token=admin)
     for agent in ("alice", "bob"):
         token = stack.token(agent)
         assert stack.put("/agent/me/presence", json={"presence": "online"}, token=token).status == 200

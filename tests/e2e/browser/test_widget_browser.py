@@ -15,6 +15,18 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, Route, expect
 from tests.e2e.browser.support import axe_violations
 
+STARTED: list[str] = []       # the conversations a test made, resolved after it
+
+
+@pytest.fixture(autouse=True)
+def resolve_what_the_test_started(stack: Any) -> Iterator[None]:
+    """The session's stack is shared: a visitor's conversation left open would hold an agent's seat (or wait in
+    the queue for one) in the tests after these."""
+    yield
+    token = stack.token("alice")                  # an admin: sees every conversation
+    while STARTED:
+        stack.post(f"/agent/conversations/{STARTED.pop()}/status", json={"status": "resolved"}, token=token)
+
 
 @pytest.fixture
 def visitor(stack: Any, browser: Browser) -> Iterator[Any]:
@@ -41,13 +53,14 @@ def chat_log(page: Page) -> Locator:
     return page.get_by_role("log")
 
 
-def conversation_with(stack: Any, text: str, timeout_s: float = 15) -> dict[str, Any]:
-    """The web-chat conversation whose visitor wrote ``text``, as the agent API shows it."""
+def conversation_with(stack: Any, text: str, timeout_s: float = 15, channel: str = "webchat") -> dict[str, Any]:
+    """The web-chat conversation (or another channel's) whose customer wrote ``text``, as the agent API shows it."""
     token = stack.token("alice")
     deadline = time.monotonic() + timeout_s
     while True:
         for item in stack.get("/agent/conversations?view=all&limit=100", token=token).json()["items"]:
-            if item["channel"] == "webchat" and text in (item.get("last_message_preview") or ""):
+            if item["channel"] == channel and text in (item.get("last_message_preview") or ""):
+                STARTED.append(item["id"])
                 return stack.get(f"/agent/conversations/{item['id']}", token=token).json()
         if time.monotonic() > deadline:
             raise AssertionError(f"no web-chat conversation with {text!r}")
@@ -184,12 +197,15 @@ def test_a_guest_proves_their_email_with_the_mailed_code_and_sees_their_history(
     mail.set_content("Can you gift-wrap my order?")
     posted = stack.post("/_local/email?wait=1", data=bytes(mail), headers={"Content-Type": "message/rfc822"})
     assert posted.status == 202, posted.text
+    conversation_with(stack, "Can you gift-wrap my order?", channel="email")
 
     # When she chats as a guest and asks for her replies by email too
     page = visitor()
     page.get_by_role("button", name=re.compile("^Chat with us")).click()
-    page.get_by_role("textbox", name="Message").fill(f"It's me again {uuid.uuid4().hex[:6]}")
+    again = f"It's me again {uuid.uuid4().hex[:6]}"
+    page.get_by_role("textbox", name="Message").fill(again)
     page.get_by_role("button", name="Send").click()
+    conversation_with(stack, again)
     page.get_by_role("button", name="Get our replies by email too").click()
     page.get_by_label("Your email address").fill(address.upper())
     page.get_by_role("button", name="Send me a code").click()
