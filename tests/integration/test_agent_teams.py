@@ -86,6 +86,20 @@ def test_every_listed_team_is_one_a_conversation_can_be_sent_to(teams):
         assert (status, body["team"]) == (200, team), body
 
 
+def test_a_team_only_a_label_routes_to_is_a_team_too(desk):
+    # Given routing settings that send conversations labelled "damaged" to claims, a team nobody created
+    routing = {"team_by_label": {"damaged": "claims"}}
+    assert admin_call(desk, "PUT", "/admin/routing", "[admins]", routing)[0] == 200
+    conv = _billing(desk, "+31640000095", "SMt5")
+    # Then agents see it among the teams, a conversation may be sent there, and the sweep drains its queue
+    _, listed = agent(desk, "GET", "/agent/teams", "vera")
+    assert {"id": "claims", "name": "claims"} in listed["items"]
+    status, body = agent(desk, "PUT", f"/agent/conversations/{conv}/routing", "root", {"team": "claims"},
+                         groups="[admins]")
+    assert (status, body["team"]) == (200, "claims"), body
+    assert "claims" in desk.handler("sla_sweep").book.teams()
+
+
 def test_an_agent_in_two_teams_gets_conversations_from_both(teams):
     desk = teams
     _set_agent(desk, "alice", teams=["billing", "returns"])

@@ -59,7 +59,7 @@ class PolicyBook:
 
     def teams(self) -> set[str]:
         """Every team conversations can wait in: those created by a supervisor and those the routing
-        settings send conversations to."""
+        settings send conversations to (by default, by channel, by label)."""
         return {team.id for team in self.named_teams()}
 
     def named_teams(self) -> list[Team]:
@@ -69,7 +69,8 @@ class PolicyBook:
         if self._teams is None:           # read on first use: only the sweep, routing changes and the teams list
             self._teams = [Team.model_validate(_strip(t)) for t in self.config.list("team")] \
                 if self.config is not None else []
-        routed = {self._routing.default_team, *self._routing.team_by_channel.values()} - {t.id for t in self._teams}
+        routed = {self._routing.default_team, *self._routing.team_by_channel.values(),
+                  *self._routing.team_by_label.values()} - {t.id for t in self._teams}
         return sorted([*self._teams, *(Team(id=team, name=team) for team in routed)],
                       key=lambda team: (team.name.casefold(), team.id))
 
