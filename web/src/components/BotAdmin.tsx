@@ -1,10 +1,10 @@
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, type BotOut, type Team } from "../api";
-import type { Versioned } from "../api-types/admin";
+import { ApiError, type BotOut } from "../api";
 import { CHANNELS, channelName } from "../channels";
 import { isAdmin, useApp } from "../context";
 import { teamChoices } from "../format";
 import { botForm, botFromForm, KB_LANGUAGES, languageName, type BotForm } from "../kb";
+import { useStore } from "../store";
 
 type Shown = { kind: "ok" | "error"; text: string };
 
@@ -16,7 +16,9 @@ export function BotAdmin() {
   const admin = isAdmin(who);
   const [saved, setSaved] = useState<BotOut | null>(null);
   const [form, setForm] = useState<BotForm | null>(null);
-  const [teams, setTeams] = useState<Versioned<Team>[] | null>(null); // null: not read yet
+  // every team a conversation can be in (those an admin created and those only the routing settings name, such
+  // as "default"), as the agent API lists them
+  const { teams } = useStore(store);
   const [message, setMessage] = useState<Shown | null>(null);
   const reload = async () => {
     await store.run(async () => {
@@ -27,7 +29,7 @@ export function BotAdmin() {
   };
   useEffect(() => {
     void reload();
-    void store.api.teams().then((x) => setTeams(x.items), () => undefined);
+    void store.loadTeams();
   }, []);
   if (!form) return <p class="muted">{t("loading")}</p>;
   const submit = async (e: Event) => {
@@ -53,7 +55,7 @@ export function BotAdmin() {
     }
   };
   const toggle = (list: string[], value: string, on: boolean) => (on ? [...list, value] : list.filter((x) => x !== value));
-  const choices = teamChoices(teams ?? [], form.teams);
+  const choices = teamChoices(teams, form.teams);
   return (
     <section>
       <h1>{t("admin.bot")}</h1>
@@ -80,7 +82,7 @@ export function BotAdmin() {
           </fieldset>
           <fieldset>
             <legend>{t("bot.teams")}</legend>
-            <p class="muted small">{teams !== null && !choices.length ? t("bot.noTeams") : t("bot.everyWhenNone")}</p>
+            <p class="muted small">{!choices.length ? t("bot.noTeams") : t("bot.everyWhenNone")}</p>
             {choices.map(({ id, name }) => (
               <label class="field inline" key={id}>
                 <input

@@ -2,7 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { ReportGroup, ReportSummary } from "../api";
 import { useApp } from "../context";
 import { channelName } from "../channels";
-import { formatDuration, teamName } from "../format";
+import { agentName, formatDuration, teamName } from "../format";
 import type { MessageKey } from "../i18n";
 import { useStore } from "../store";
 import { ForecastAndStaffing } from "./Forecast";
@@ -24,7 +24,7 @@ export function Reports() {
   const [rows, setRows] = useState<MetricRow[]>([]);
   const [topicRows, setTopicRows] = useState<TopicRow[]>([]);
   const [comments, setComments] = useState<CsatComment[]>([]);
-  const { teams } = useStore(store);
+  const { teams, agents } = useStore(store);
 
   useEffect(() => {
     void store.run(async () => setSummary(await store.api.reportSummary(period)));
@@ -38,9 +38,10 @@ export function Reports() {
   }, [period, metric, group]);
 
   const topics = topicsOf(topicRows);
-  // a team by its name and a channel in the agent's words; the other groups as the lake keys them
+  // an agent and a team by name and a channel in the agent's words; the other groups as the lake keys them
   const named = (key: string | null) =>
-    key === null ? key : group === "team" ? teamName(teams, key) : group === "channel" ? channelName(key, t) : key;
+    key === null ? key : group === "agent" ? agentName(agents, key) : group === "team" ? teamName(teams, key)
+      : group === "channel" ? channelName(key, t) : key;
   const duration = (s: number | null | undefined) => (s == null ? "—" : formatDuration(s * 1000));
   const share = (r: number | null | undefined) => (r == null ? "—" : `${Math.round(r * 100)} %`);
   const shown = (value: number) =>
@@ -207,7 +208,7 @@ export function Reports() {
                   <td>
                     <a href={`/c/${encodeURIComponent(c.conversation_id)}`}>{c.comment}</a>
                   </td>
-                  <td>{c.agent_id ?? "—"}</td>
+                  <td>{c.agent_id ? agentName(agents, c.agent_id) : "—"}</td>
                   <td>{c.channel ? channelName(c.channel, t) : "—"}</td>
                   <td>{c.at.slice(0, 16).replace("T", " ")}</td>
                 </tr>

@@ -1,0 +1,36 @@
+// @vitest-environment happy-dom
+// The reports page names agents as the inbox does: in the bars by agent and beside each CSAT comment.
+import { render } from "preact";
+import { describe, expect, it, vi } from "vitest";
+import type { Api } from "../api";
+import { AppContext } from "../context";
+import { Store } from "../store";
+import { eachRoot, testContext } from "../testContext";
+import { Reports } from "./Reports";
+
+const root = eachRoot();
+
+describe("the reports page", () => {
+  it("shows agents by name, and one it does not know by id", async () => {
+    const api = {
+      reportSummary: async () => null,
+      reportTopics: async () => ({ items: [] }),
+      reportMetric: async () => ({ items: [{ key: "alice", value: 4 }, { key: "gone", value: 2 }] }),
+      csatComments: async () => ({ items: [{ at: "2026-12-04T10:00:00Z", conversation_id: "c1", agent_id: "alice",
+                                             team: null, channel: "sms", language: "en", rating: 5, comment: "Quick!" }] }),
+    } as unknown as Api;
+    const store = new Store(api);
+    store.set({ agents: [{ id: "alice", name: "Alice Example" }] as never });
+    render(
+      <AppContext.Provider value={testContext(store)}>
+        <Reports />
+      </AppContext.Provider>,
+      root(),
+    );
+    await vi.waitFor(() => expect(root().textContent).toContain("Quick!"));
+    await vi.waitFor(() => expect(root().textContent).toContain("gone"));
+    const text = root().textContent ?? "";
+    expect(text.match(/Alice Example/g)?.length).toBe(2);            // a bar and the comment
+    expect(text).not.toMatch(/\balice\b/);
+  });
+});
