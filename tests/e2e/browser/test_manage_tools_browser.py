@@ -124,3 +124,29 @@ def test_an_agent_writes_a_personal_macro_and_applies_it(stack, open_inbox):
     assert stack.wait_for(lambda: stack.get(f"/agent/conversations/{conversation_id}",
                                             token=token).json()["priority"] == "high")
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_an_admin_chooses_teams_by_name_for_an_agent_and_an_sla_policy(stack, open_inbox):
+    # Given alice, an admin, in Settings
+    page = open_inbox("alice")
+    # When she edits bob: his teams are boxes by name, the one he is in ticked (no ids to type)
+    settings_section(page, "Agents")
+    page.get_by_role("button", name="Edit: bob").click()
+    bob = page.get_by_role("form", name="bob").get_by_role("group", name="Teams")
+    expect(bob.get_by_role("checkbox", name="default")).to_be_checked()
+    # And she writes an SLA policy for the default team, ticking it by name (and for a tier no customer has, so
+    # that it changes no other test's targets on this shared stack)
+    settings_section(page, "SLA policies")
+    form = page.get_by_role("form", name="SLA policies")
+    form.get_by_label("Id").fill("default-team-sla")
+    form.get_by_label("Name").fill("Default team")
+    form.get_by_label("Customer tiers").fill("no-such-tier")
+    form.get_by_role("group", name="Teams").get_by_role("checkbox", name="default").check()
+    form.get_by_role("button", name="Save").click()
+    # Then the policy applies to that team, as the admin API shows it
+    expect(page.get_by_role("button", name="Default team (default-team-sla)")).to_be_visible()
+    policies = stack.get("/admin/sla-policies", token=stack.token("alice")).json()["items"]
+    saved = next(x for x in policies if x["id"] == "default-team-sla")
+    assert saved["applies_to"]["teams"] == ["default"] and saved["applies_to"]["tiers"] == ["no-such-tier"]
+    assert axe_violations(page) == []
+    assert page.errors == []  # type: ignore[attr-defined]

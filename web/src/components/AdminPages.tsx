@@ -12,6 +12,7 @@ import { CannedAdmin } from "./CannedAdmin";
 import { KbAdmin } from "./KbAdmin";
 import { LabelsAdmin } from "./LabelsAdmin";
 import { MacrosAdmin } from "./MacrosAdmin";
+import { TeamChecks } from "./TeamChecks";
 
 /** Every agent's own tools; the rest are for supervisors and admins. */
 const PERSONAL: { id: string; label: MessageKey }[] = [
@@ -172,7 +173,7 @@ function AgentForm({ agent, reload }: { agent: AdminAgent; reload: () => Promise
   const { save, shown, store } = useSaver(reload);
   const [name, setName] = useState(agent.name ?? "");
   const [capacity, setCapacity] = useState(String(agent.capacity));
-  const [teams, setTeams] = useState(agent.teams.join(", "));
+  const [teams, setTeams] = useState<string[]>(agent.teams);
   const [skills, setSkills] = useState(agent.skills.join(", "));
   const [languages, setLanguages] = useState(agent.languages.join(", "));
   const submit = (e: Event) => {
@@ -181,7 +182,7 @@ function AgentForm({ agent, reload }: { agent: AdminAgent; reload: () => Promise
       store.api.setAgent(agent.id, {
         name: name.trim() || null,
         capacity: Number(capacity),
-        teams: listOf(teams),
+        teams,
         skills: listOf(skills),
         languages: listOf(languages),
       }),
@@ -198,10 +199,7 @@ function AgentForm({ agent, reload }: { agent: AdminAgent; reload: () => Promise
         <span>{t("capacity")}</span>
         <input type="number" min={0} max={100} value={capacity} onInput={text(setCapacity)} />
       </label>
-      <label class="field">
-        <span>{t("teams")}</span>
-        <input value={teams} onInput={text(setTeams)} />
-      </label>
+      <TeamChecks legend={t("teams")} chosen={teams} onChange={setTeams} />
       <label class="field">
         <span>{t("skills")}</span>
         <input value={skills} onInput={text(setSkills)} />
@@ -386,7 +384,8 @@ function PoliciesAdmin() {
   const blank: SlaPolicy = { id: "", name: "", targets: {}, calendar_id: null, warning_fraction: 0.8, applies_to: {}, rank: 0 };
   const [p, setP] = useState<SlaPolicy>(blank);
   const [minutes, setMinutes] = useState<Record<string, string>>({});
-  const [applies, setApplies] = useState({ channels: "", tiers: "", teams: "" });
+  const [applies, setApplies] = useState({ channels: "", tiers: "" });
+  const [appliesTeams, setAppliesTeams] = useState<string[]>([]);
   const fresh = editing ? policies.find((x) => x.id === editing.id) ?? editing : null;
   useEffect(() => {
     setP(fresh ?? blank);
@@ -400,8 +399,8 @@ function PoliciesAdmin() {
     setApplies({
       channels: (fresh?.applies_to.channels ?? []).join(", "),
       tiers: (fresh?.applies_to.tiers ?? []).join(", "),
-      teams: (fresh?.applies_to.teams ?? []).join(", "),
     });
+    setAppliesTeams(fresh?.applies_to.teams ?? []);
   }, [versionKey(fresh)]); // as calendars: a list load never wipes a policy being typed
   const submit = (e: Event) => {
     e.preventDefault();
@@ -420,7 +419,8 @@ function PoliciesAdmin() {
       id: p.id.trim(),
       targets,
       calendar_id: p.calendar_id || null,
-      applies_to: { channels: orNull(applies.channels), tiers: orNull(applies.tiers), teams: orNull(applies.teams) },
+      applies_to: { channels: orNull(applies.channels), tiers: orNull(applies.tiers),
+                    teams: appliesTeams.length ? appliesTeams : null },
     };
     let stored: Versioned<SlaPolicy> | undefined;
     void save(async () => {
@@ -501,12 +501,13 @@ function PoliciesAdmin() {
         </fieldset>
         <fieldset>
           <legend>{t("appliesTo")}</legend>
-          {(["channels", "tiers", "teams"] as const).map((k) => (
+          {(["channels", "tiers"] as const).map((k) => (
             <label class="field" key={k}>
               <span>{t(`appliesTo.${k}`)}</span>
               <input value={applies[k]} onInput={(e) => setApplies({ ...applies, [k]: (e.target as HTMLInputElement).value })} />
             </label>
           ))}
+          <TeamChecks legend={t("appliesTo.teams")} chosen={appliesTeams} onChange={setAppliesTeams} />
         </fieldset>
         <label class="field">
           <span>{t("rank")}</span>

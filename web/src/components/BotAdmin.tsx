@@ -2,9 +2,8 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError, type BotOut } from "../api";
 import { CHANNELS, channelName } from "../channels";
 import { isAdmin, useApp } from "../context";
-import { teamChoices } from "../format";
 import { botForm, botFromForm, KB_LANGUAGES, languageName, type BotForm } from "../kb";
-import { useStore } from "../store";
+import { TeamChecks } from "./TeamChecks";
 
 type Shown = { kind: "ok" | "error"; text: string };
 
@@ -16,9 +15,6 @@ export function BotAdmin() {
   const admin = isAdmin(who);
   const [saved, setSaved] = useState<BotOut | null>(null);
   const [form, setForm] = useState<BotForm | null>(null);
-  // every team a conversation can be in (those an admin created and those only the routing settings name, such
-  // as "default"), as the agent API lists them
-  const { teams } = useStore(store);
   const [message, setMessage] = useState<Shown | null>(null);
   const reload = async () => {
     await store.run(async () => {
@@ -55,7 +51,6 @@ export function BotAdmin() {
     }
   };
   const toggle = (list: string[], value: string, on: boolean) => (on ? [...list, value] : list.filter((x) => x !== value));
-  const choices = teamChoices(teams, form.teams);
   return (
     <section>
       <h1>{t("admin.bot")}</h1>
@@ -80,20 +75,8 @@ export function BotAdmin() {
               </label>
             ))}
           </fieldset>
-          <fieldset>
-            <legend>{t("bot.teams")}</legend>
-            <p class="muted small">{!choices.length ? t("bot.noTeams") : t("bot.everyWhenNone")}</p>
-            {choices.map(({ id, name }) => (
-              <label class="field inline" key={id}>
-                <input
-                  type="checkbox"
-                  checked={form.teams.includes(id)}
-                  onChange={(e) => setForm({ ...form, teams: toggle(form.teams, id, (e.target as HTMLInputElement).checked) })}
-                />
-                <span>{name}</span>
-              </label>
-            ))}
-          </fieldset>
+          <TeamChecks legend={t("bot.teams")} hint={t("bot.everyWhenNone")} chosen={form.teams}
+                      onChange={(teams) => setForm({ ...form, teams })} />
           <fieldset>
             <legend>{t("bot.when")}</legend>
             {(["always", "outside_business_hours"] as const).map((w) => (
