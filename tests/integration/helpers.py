@@ -41,3 +41,16 @@ def agent(desk: Any, method: str, path: str, agent_id: str | None, body: Any = N
 def online(desk: Any, *agents: str) -> None:
     for agent_id in agents:
         assert agent(desk, "PUT", "/agent/me/presence", agent_id, {"presence": "online"})[0] == 200
+
+
+def handed_over(desk: Any, phone: str, text: str, sid: str, note: str) -> tuple[str, str, str]:
+    """A customer's conversation the router gave alice or bob, handed by its holder to the other with ``note``:
+    (conversation id, holder, the other)."""
+    online(desk, "alice", "bob")
+    conv = customer_writes(desk, phone, text, sid)
+    desk.drain_queue(desk.work_queue_url, "router")
+    holder = agent(desk, "GET", f"/agent/conversations/{conv}", "alice")[1]["assignee"]
+    other = "bob" if holder == "alice" else "alice"
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/assignment", holder,
+                 {"agent_id": other, "note": note})[0] == 200
+    return conv, holder, other

@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 
 from shopdesk import clock
-from tests.integration.helpers import agent, customer_writes, online
+from tests.integration.helpers import agent, customer_writes, handed_over, online
 from tests.support import http_event
 
 
@@ -32,13 +32,7 @@ def test_conversation_shows_customer_channel_sla_and_messages_oldest_first(desk)
 
 def test_system_entries_carry_their_event_beside_their_text(desk):
     # Given a conversation the router gave alice, which she transfers to bob with a note and bob snoozes
-    online(desk, "alice", "bob")
-    conv = customer_writes(desk, "+31612340011", "where is my order?", "SMev1")
-    desk.drain_queue(desk.work_queue_url, "router")
-    holder = agent(desk, "GET", f"/agent/conversations/{conv}", "alice")[1]["assignee"]
-    other = "bob" if holder == "alice" else "alice"
-    assert agent(desk, "POST", f"/agent/conversations/{conv}/assignment", holder,
-                 {"agent_id": other, "note": "VIP, call back"})[0] == 200
+    conv, holder, other = handed_over(desk, "+31612340011", "where is my order?", "SMev1", "VIP, call back")
     until = clock.iso(clock.now() + timedelta(hours=2))
     assert agent(desk, "POST", f"/agent/conversations/{conv}/status", other,
                  {"status": "snoozed", "until": until})[0] == 200

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from shopdesk import clock
-from tests.integration.helpers import agent, customer_writes, online, post_twilio
+from tests.integration.helpers import agent, customer_writes, handed_over, online, post_twilio
 from tests.support import http_event, twilio_form
 
 PHONE = "+31655501234"
@@ -294,15 +294,9 @@ def test_an_erased_customer_s_csat_comment_is_in_no_queryable_row(desk):
 
 
 def test_a_hand_off_note_is_masked_like_a_note_in_its_text_and_its_event(desk):
-    # Given a conversation the router gave one agent
-    online(desk, "alice", "bob")
-    conv = customer_writes(desk, "+31612340021", "my card got charged twice", "SMmask1")
-    desk.drain_queue(desk.work_queue_url, "router")
-    holder = agent(desk, "GET", f"/agent/conversations/{conv}", "alice")[1]["assignee"]
-    other = "bob" if holder == "alice" else "alice"
-    # When they hand it over with the card number the customer read out in the note
-    assert agent(desk, "POST", f"/agent/conversations/{conv}/assignment", holder,
-                 {"agent_id": other, "note": "refund to 4111 1111 1111 1111"})[0] == 200
+    # Given a conversation the router gave one agent, handed over with the card number the customer read out
+    conv, _, _ = handed_over(desk, "+31612340021", "my card got charged twice", "SMmask1",
+                             "refund to 4111 1111 1111 1111")
     # Then the timeline's entry keeps the last four digits only, in its text and in its event, as stored
     entries = [i for i in scan(desk) if i["PK"] == f"CONV#{conv}" and i.get("direction") == "system"
                and (i.get("event") or {}).get("kind") == "transferred"]

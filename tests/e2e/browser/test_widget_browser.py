@@ -77,6 +77,17 @@ def reply(stack: Any, conversation_id: str, text: str) -> None:
     assert answer.status == 202, answer.text
 
 
+def writes(stack: Any, page: Page, words: str) -> str:
+    """The visitor opens the chat (English) and sends ``words`` with a unique tail; the text, once it reached the
+    inbox as a conversation."""
+    text = f"{words} {uuid.uuid4().hex[:6]}"
+    page.get_by_role("button", name=re.compile("^Chat with us")).click()
+    page.get_by_role("textbox", name="Message").fill(text)
+    page.get_by_role("button", name="Send").click()
+    conversation_with(stack, text)
+    return text
+
+
 def test_a_visitor_writes_from_the_shops_page_and_reads_the_reply_in_their_language(stack, visitor):
     # Given a visitor on the shop's site, their browser in Spanish
     page = visitor("es-ES")
@@ -120,11 +131,7 @@ def test_a_visitor_writes_from_the_shops_page_and_reads_the_reply_in_their_langu
 def test_a_message_written_while_the_chat_is_unreachable_is_sent_once_when_it_is_back(stack, visitor):
     # Given a visitor whose chat has started
     page = visitor()
-    page.get_by_role("button", name=re.compile("^Chat with us")).click()
-    first = f"First question {uuid.uuid4().hex[:6]}"
-    page.get_by_role("textbox", name="Message").fill(first)
-    page.get_by_role("button", name="Send").click()
-    conversation_with(stack, first)
+    first = writes(stack, page, "First question")
 
     # When the widget API stops answering their messages (the network drops them)
     def drop(route: Route) -> None:
@@ -166,10 +173,7 @@ def test_a_signed_in_customer_is_named_in_the_inbox_and_sends_a_photo(stack, vis
     expect(page.get_by_text("Signed in as Philippa Widgetson")).to_be_visible()
 
     # When they write and send a photo from the chat
-    page.get_by_role("button", name=re.compile("^Chat with us")).click()
-    question = f"Is this crack covered? {uuid.uuid4().hex[:6]}"
-    page.get_by_role("textbox", name="Message").fill(question)
-    page.get_by_role("button", name="Send").click()
+    question = writes(stack, page, "Is this crack covered?")
     expect(chat_log(page)).to_contain_text(question)
     conversation = conversation_with(stack, question)
     photo = tmp_path / "mug.png"
@@ -201,11 +205,7 @@ def test_a_guest_proves_their_email_with_the_mailed_code_and_sees_their_history(
 
     # When she chats as a guest and asks for her replies by email too
     page = visitor()
-    page.get_by_role("button", name=re.compile("^Chat with us")).click()
-    again = f"It's me again {uuid.uuid4().hex[:6]}"
-    page.get_by_role("textbox", name="Message").fill(again)
-    page.get_by_role("button", name="Send").click()
-    conversation_with(stack, again)
+    writes(stack, page, "It's me again")
     page.get_by_role("button", name="Get our replies by email too").click()
     page.get_by_label("Your email address").fill(address.upper())
     page.get_by_role("button", name="Send me a code").click()
