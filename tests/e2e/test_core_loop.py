@@ -305,9 +305,15 @@ def test_provider_samples_replayed_byte_for_byte_with_their_own_signatures(sampl
         tampered = replay.post(path, data=body.replace("ApiVersion=2010-04-01", "ApiVersion=2010-04-02").encode(),
                                headers=headers)
         assert tampered.status == 403, name
-    everything = replay.get("/agent/conversations?view=all", token=replay.token("alice")).json()["items"]
     phones = {"+14133881111", "+31612345678", "+12032572584"}
-    twilio_convs = [c for c in everything if c["customer"]["identities"][0]["address"] in phones]
+
+    def twilio_conversations() -> list[dict] | None:
+        # a conversation is in a team's list once the router has given it its team: wait for all three
+        everything = replay.get("/agent/conversations?view=all&limit=100", token=replay.token("alice")).json()["items"]
+        found = [c for c in everything if c["customer"]["identities"][0]["address"] in phones]
+        return found if len(found) >= 3 else None
+
+    twilio_convs = replay.wait_for(twilio_conversations)
     assert sorted(c["last_message_preview"] for c in twilio_convs) == sorted(["Msg", "test", "Test mms"])
     for conv in twilio_convs:
         detail = replay.get(f"/agent/conversations/{conv['id']}", token=replay.token("alice")).json()
