@@ -4,7 +4,8 @@
 ``GET /_local/shop`` says which). It plays the two parts a real shop's site plays:
 
 - its pages carry the widget's script tag, loaded from the inbox's origin (the stack), calling the widget API
-  cross-origin, so the browser's CORS checks run as they will between a shop's site and AWS;
+  cross-origin, so the browser's CORS checks run as they will between a shop's site and AWS, under a strict
+  Content-Security-Policy (Trusted Types required) as a careful shop sends;
 - ``GET /visitor-token`` is the shop's server signing a visitor token for the page's visitor with the widget
   secret (``WebchatSecret.visitor_secret``), the recipe in ``shopdesk/channels/webchat.py``. The visitor is a
   random id kept in a cookie (a guest), or, after "Sign in" on the page, a customer with a name and an email.
@@ -41,7 +42,7 @@ PAGE = """<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Demo shop</title>
-<style>
+<style nonce="{nonce}">
   body {{ font-family: system-ui, sans-serif; margin: 0; color: #1b1b1b; }}
   header {{ padding: 16px 24px; background: #f3efe6; display: flex; justify-content: space-between;
             align-items: center; }}
@@ -83,8 +84,9 @@ def visitor_token(secret: str, claims: dict[str, Any]) -> str:
 class DemoShop:
     """The demo shop's server on its own port: ``start()``, ``url``, ``close()``."""
 
-    def __init__(self, port: int, stack_url: str, secret: str, now: Callable[[], float]) -> None:
+    def __init__(self, port: int, stack_url: str, secret: str, now: Callable[[], float], media_url: str = "") -> None:
         self.stack_url = stack_url
+        self.media_url = media_url        # where presigned uploads and pictures go (the emulated S3)
         self.secret = secret
         self.now = now                    # the stack's clock: a token's expiry is checked against it
         self.cookie_key = secrets.token_bytes(32)   # the shop's own key for its cookies (a new one each start)
@@ -128,8 +130,10 @@ class DemoShop:
         visitor, cookie = self._visitor(request)
         if path == "/":
             who = f"Signed in as {html.escape(visitor['name'])}" if visitor.get("name") else "Guest"
-            body = PAGE.format(stack=html.escape(self.stack_url, quote=True), who=who).encode()
-            self._send(request, 200, "text/html; charset=utf-8", body, cookie)
+            nonce = secrets.token_urlsafe(16)
+            body = PAGE.format(stack=html.escape(self.stack_url, quote=True), who=who, nonce=nonce).encode()
+            self._send(request, 200, "text/html; charset=utf-8", body, cookie,
+                       {"Content-Security-Policy": self.policy(nonce)})
         elif path == "/visitor-token":
             claims = {"visitor_id": visitor["visitor_id"], "exp": int(self.now()) + TOKEN_SECONDS,
                       **{k: visitor[k] for k in ("name", "email") if visitor.get(k)}}
@@ -139,6 +143,14 @@ class DemoShop:
             self._send(request, 204, "image/x-icon", b"")
         else:
             self._send(request, 404, "text/plain; charset=utf-8", b"Not Found")
+
+    def policy(self, nonce: str) -> str:
+        """A strict Content-Security-Policy, as a careful shop sends: the widget needs its script's origin, the
+        widget API and the media bucket, and nothing inline (no style element, no markup parsed: Trusted Types)."""
+        media = f" {self.media_url}" if self.media_url else ""
+        return (f"default-src 'none'; script-src {self.stack_url}; style-src 'nonce-{nonce}'; "
+                f"connect-src 'self' {self.stack_url}{media}; img-src 'self' data:{media}; form-action 'self'; "
+                "base-uri 'none'; frame-ancestors 'none'; require-trusted-types-for 'script'")
 
     def post(self, request: BaseHTTPRequestHandler) -> None:
         path = urllib.parse.urlsplit(request.path).path

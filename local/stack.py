@@ -195,7 +195,7 @@ class Stack:
             return None
         try:
             shop = DemoShop(self.settings.shop_port, self.settings.base_url, secret,
-                            lambda: self.clock.now().timestamp())
+                            lambda: self.clock.now().timestamp(), media_url=self.aws.endpoint)
         except OSError as error:
             log.warning("the demo shop could not listen on port %d: %s", self.settings.shop_port, error)
             return None

@@ -30,16 +30,22 @@ def resolve_what_the_test_started(stack: Any) -> Iterator[None]:
 
 @pytest.fixture
 def visitor(stack: Any, browser: Browser) -> Iterator[Any]:
-    """``visitor(locale)``: a new browser (a new visitor of the shop) on the demo shop's home page."""
+    """``visitor(locale)``: a new browser (a new visitor of the shop) on the demo shop's home page, under the shop's
+    strict Content-Security-Policy (Trusted Types too), every violation of it an error of the page."""
     shop = stack.get("/_local/shop").json()["url"]
     contexts: list[BrowserContext] = []
 
-    def visit(locale: str = "en-US") -> Page:
-        context = browser.new_context(viewport={"width": 1280, "height": 800}, locale=locale)
+    def visit(locale: str = "en-US", scan: bool = False) -> Page:
+        # scan: the accessibility scan injects its script, which the shop's policy (rightly) refuses: those tests
+        # run without it (bypass_csp); the others run under it
+        context = browser.new_context(viewport={"width": 1280, "height": 800}, locale=locale, bypass_csp=scan)
         contexts.append(context)
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
+        # the demo shop sends a strict Content-Security-Policy (Trusted Types too): the widget must break none of it
+        page.on("console", lambda message: errors.append(message.text)
+                if re.search(r"Content Security Policy|Trusted Type", message.text) else None)
         page.errors = errors  # type: ignore[attr-defined]
         page.goto(shop + "/")
         return page
@@ -90,7 +96,7 @@ def writes(stack: Any, page: Page, words: str) -> str:
 
 def test_a_visitor_writes_from_the_shops_page_and_reads_the_reply_in_their_language(stack, visitor):
     # Given a visitor on the shop's site, their browser in Spanish
-    page = visitor("es-ES")
+    page = visitor("es-ES", scan=True)
     launcher = page.get_by_role("button", name=re.compile("^Chatea con nosotros"))
 
     # When they open the chat and write (Enter sends)
@@ -204,7 +210,7 @@ def test_a_guest_proves_their_email_with_the_mailed_code_and_sees_their_history(
     conversation_with(stack, "Can you gift-wrap my order?", channel="email")
 
     # When she chats as a guest and asks for her replies by email too
-    page = visitor()
+    page = visitor(scan=True)
     writes(stack, page, "It's me again")
     page.get_by_role("button", name="Get our replies by email too").click()
     page.get_by_label("Your email address").fill(address.upper())

@@ -86,8 +86,36 @@ textarea { flex: 1; resize: none; min-height: 38px; max-height: 120px; padding: 
 }
 `;
 
-const CHAT_ICON = '<svg width="26" height="26" viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path fill="currentColor" d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"/></svg>';
-const CLIP_ICON = '<svg width="18" height="18" viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" d="M21 11.5l-8.5 8.5a5 5 0 0 1-7-7l9-9a3.5 3.5 0 0 1 5 5l-9 9a2 2 0 0 1-3-3l8-8"/></svg>';
+// Icons drawn with the DOM (no markup parsed): a page whose Content-Security-Policy requires Trusted Types allows it.
+const CHAT_ICON = { path: "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z", size: 26, fill: "currentColor" };
+const CLIP_ICON = { path: "M21 11.5l-8.5 8.5a5 5 0 0 1-7-7l9-9a3.5 3.5 0 0 1 5 5l-9 9a2 2 0 0 1-3-3l8-8", size: 18, fill: "none" };
+
+function icon({ path, size, fill }: { path: string; size: number; fill: string }): SVGSVGElement {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  for (const [name, value] of Object.entries({ width: size, height: size, viewBox: "0 0 24 24", "aria-hidden": "true",
+                                               focusable: "false" })) svg.setAttribute(name, String(value));
+  const line = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  line.setAttribute("d", path);
+  line.setAttribute("fill", fill);
+  if (fill === "none") {
+    for (const [name, value] of Object.entries({ stroke: "currentColor", "stroke-width": "2", "stroke-linecap": "round" }))
+      line.setAttribute(name, value);
+  }
+  svg.append(line);
+  return svg;
+}
+
+/** The widget's styles, as a constructed style sheet where the browser has them (a page's Content-Security-Policy
+ *  governs style elements, not these), else as a style element. */
+function adoptStyles(root: ShadowRoot): void {
+  try {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(STYLE);
+    root.adoptedStyleSheets = [sheet];
+  } catch {
+    root.append(element("style", {}, STYLE));
+  }
+}
 
 function element<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<Record<string, string>> = {},
                                                        ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
@@ -124,14 +152,13 @@ export class WidgetView {
   constructor(private readonly say: Say, private readonly options: ViewOptions, private readonly actions: ViewActions) {
     this.host = element("div", { "data-shopdesk-widget": "" });
     this.root = this.host.attachShadow({ mode: "open" });
-    const style = element("style", {}, STYLE);
+    adoptStyles(this.root);
     this.host.style.setProperty("--accent", options.color);
 
     this.badge = element("span", { class: "badge", hidden: "" });
     this.launcher = element("button", { type: "button", class: "launcher", "aria-expanded": "false",
                                         "aria-controls": "shopdesk-panel", "aria-label": say("launcher") });
-    this.launcher.innerHTML = CHAT_ICON;           // a fixed icon of ours, no data
-    this.launcher.append(this.badge);
+    this.launcher.append(icon(CHAT_ICON), this.badge);
     this.launcher.addEventListener("click", () => (this.wasOpen ? actions.close() : actions.open()));
 
     const close = element("button", { type: "button", class: "close", "aria-label": say("close") }, "×");
@@ -148,7 +175,7 @@ export class WidgetView {
                                           maxlength: "5000" });
     this.file = element("input", { type: "file", hidden: "", tabindex: "-1", "aria-hidden": "true" });
     const attach = element("button", { type: "button", class: "attach", "aria-label": say("attach"), title: say("attach") });
-    attach.innerHTML = CLIP_ICON;                  // a fixed icon of ours, no data
+    attach.append(icon(CLIP_ICON));
     attach.addEventListener("click", () => this.file.click());
     this.file.addEventListener("change", () => {
       const chosen = this.file.files?.[0];
@@ -175,7 +202,7 @@ export class WidgetView {
     this.panel.addEventListener("keydown", (event) => {
       if (event.key === "Escape") actions.close();
     });
-    this.root.append(style, this.panel, this.launcher);
+    this.root.append(this.panel, this.launcher);
   }
 
   render(state: WidgetState): void {
