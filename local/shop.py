@@ -179,8 +179,7 @@ class DemoShop:
         morsel = jar.get(COOKIE)
         if morsel is not None:
             payload, _, signature = morsel.value.partition(".")
-            expected = _b64(hmac.new(self.cookie_key, payload.encode(), hashlib.sha256).digest())
-            if hmac.compare_digest(signature, expected):
+            if hmac.compare_digest(signature, self._signed(payload)):
                 try:
                     visitor = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
                     if isinstance(visitor, dict) and _VISITOR.match(str(visitor.get("visitor_id", ""))):
@@ -192,8 +191,11 @@ class DemoShop:
 
     def _cookie(self, visitor: dict[str, str]) -> str:
         payload = _b64(json.dumps(visitor, separators=(",", ":")).encode())
-        signature = _b64(hmac.new(self.cookie_key, payload.encode(), hashlib.sha256).digest())
-        return f"{COOKIE}={payload}.{signature}; Path=/; HttpOnly; SameSite=Lax"
+        return f"{COOKIE}={payload}.{self._signed(payload)}; Path=/; HttpOnly; SameSite=Lax"
+
+    def _signed(self, payload: str) -> str:
+        """The shop's signature of its cookie's payload, so a visitor cannot name another."""
+        return _b64(hmac.new(self.cookie_key, payload.encode(), hashlib.sha256).digest())
 
     @staticmethod
     def _send(request: BaseHTTPRequestHandler, status: int, kind: str, body: bytes, cookie: str | None = None,

@@ -59,6 +59,9 @@ export const agentName = nameIn;
 /** A team as people know it: its name (GET /agent/teams), else its id (a team not in the list). */
 export const teamName = nameIn;
 
+/** A label as people know it: its name (GET /agent/labels), else its id. */
+export const labelName = nameIn;
+
 /** Several teams by name, as one line ("Billing, Returns"). */
 export function teamNames(teams: readonly Named[], ids: readonly string[]): string {
   return ids.map((id) => nameIn(teams, id)).join(", ");

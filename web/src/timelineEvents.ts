@@ -5,7 +5,7 @@
 // before events existed), of a kind this inbox does not know, or with a param missing, shows its stored text.
 import type { Message } from "./api";
 import { channelName } from "./channels";
-import { agentName, formatFull } from "./format";
+import { agentName, formatFull, labelName } from "./format";
 import { isMessageKey, type MessageKey, type Translate } from "./i18n";
 import { money } from "./orders";
 
@@ -79,7 +79,7 @@ class Reader {
   }
 
   label(id: string): string {
-    return this.w.labels.find((l) => l.id === id)?.name ?? id;
+    return labelName(this.w.labels, id);
   }
 
   /** A value as the catalogue's `<prefix>.<value>` says it; `lower` for a word inside a sentence ("Resolved" ->

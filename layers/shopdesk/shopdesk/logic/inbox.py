@@ -444,12 +444,17 @@ class Inbox:
 
     def note_message(self, caller: Caller, conversation_id: str, text: str) -> Message:
         """A note as it is stored (not written here; a macro writes it in its transaction)."""
-        kinds: tuple[str, ...] = ()
-        if self.privacy is not None:      # a note is never sent: a card number an agent pastes is masked
-            found = mask(text, self.privacy.current().patterns)
-            text, kinds = found.text or text, found.kinds
+        text, kinds = self._masked(text)      # a note is never sent: a card number an agent pastes is masked
         return Message(id=new_id("m_"), conversation_id=conversation_id, direction=Direction.NOTE, text=text,
                        created_at=clock.now(), author=caller.id, masked=list(kinds), expires_at=self._expiry())
+
+    def _masked(self, text: str) -> tuple[str, tuple[str, ...]]:
+        """An agent's words for the timeline (a note, a hand-off note) as they are stored: card numbers, IBANs and the
+        admins' patterns masked; with what was masked."""
+        if self.privacy is None:
+            return text, ()
+        found = mask(text, self.privacy.current().patterns)
+        return found.text or text, found.kinds
 
     def resolved_ttl(self) -> int | None:
         """When a conversation resolved now expires (the admins' retention of closed conversations), if it does."""
@@ -470,8 +475,8 @@ class Inbox:
         if target is None:
             raise NotFound(f"agent {to_agent} does not exist")
         previous = conv.assignee
-        if note and self.privacy is not None:     # a hand-off note is stored on the timeline as a note is: masked
-            note = mask(note, self.privacy.current().patterns).text or note
+        if note:                                  # a hand-off note is stored on the timeline as a note is: masked
+            note = self._masked(note)[0]
         self.conversations.transfer(conv, to_agent, timeline.assigned_by(conv.id, to_agent, by_agent, previous, note))
         if previous:
             enqueue_refill(self.work, previous, "transfer")     # the seat it freed, in any of their teams

@@ -43,7 +43,7 @@ from shopdesk.ids import new_id
 from shopdesk.models import ConversationStatus, Direction, Message, Priority, SystemEvent
 
 TARGET_NAMES = {"first_response": "First response", "next_response": "Next response", "resolution": "Resolution"}
-HANDOFF_REASONS = {
+HANDOFF_WORDS = {   # the bot's hand-off reasons (shopdesk.bot.HANDOFF_REASONS) in English
     "human_requested": "the customer asked for a person",
     "negative_sentiment": "the customer is upset",
     "legal": "a legal matter",
@@ -241,7 +241,7 @@ def macro_applied(conversation_id: str, macro_id: str, macro_name: str, by: str,
 def bot_handoff(conversation_id: str, author: str, reason: str, article: str | None = None,
                 confidence: float | None = None) -> Message:
     """The bot hands over to a person; with the best article it had, when it was not sure enough of it."""
-    text = f"Handed over by the bot: {HANDOFF_REASONS.get(reason, reason)}"
+    text = f"Handed over by the bot: {HANDOFF_WORDS.get(reason, reason)}"
     if article is not None and confidence is not None:
         text += f" (best article {article}, confidence {confidence:.2f})"
     return system_message(conversation_id, text, author=author, event=event(
