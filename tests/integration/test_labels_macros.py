@@ -286,6 +286,9 @@ def test_a_five_action_macro_on_three_conversations_at_once(wismo):
             "macro_applied", "Where is my order", "wismo", "sam")
         assert [c["change"] for c in event["params"]["changes"]] == [
             "reply", "labels_added", "priority", "note", "status"]
+        # the reply step names the canned response by its title, as the agent knows it
+        assert event["params"]["changes"][0] == {"change": "reply", "canned_response": "shipped", "title": "Shipped"}
+        assert "reply with “Shipped”" in entries[0]["text"]
         assert [m["text"] for m in messages if m["direction"] == "note"] == ["Told them it shipped"]
         replies = [m for m in messages if m["direction"] == "outbound"]
         assert [r["text"] for r in replies] == ["Hi there, it is on its way."]

@@ -96,6 +96,9 @@ def test_label_and_macro_entries_list_their_changes_structured():
         "macro_applied", {"macro": "Escalate", "macro_id": "mc_1", "by": "alice", "changes": changes})
     assert entry.author == "alice"
     assert changes[2] == {"change": "team", "from": "default", "to": "billing", "label": "returns"}
+    titled = change("reply", canned_response="where_is_my_order", title="Where is my order?")
+    assert timeline.macro_applied("c_1", "mc_1", "Reply", "alice", [titled]).text == \
+        "Macro “Reply” applied by alice: reply with “Where is my order?”"
     assert timeline.macro_applied("c_1", "mc_1", "Noop", "alice", []).text == \
         "Macro “Noop” applied by alice: nothing to change"
     assert said(timeline.labels_changed("c_1", "alice", changes[:1])) == (

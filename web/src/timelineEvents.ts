@@ -145,7 +145,9 @@ function change(p: Reader, c: Params): string {
     case "note":
       return p.say("timeline.change.note");
     case "reply":
-      return p.say("timeline.change.reply", { response: p.text("canned_response", c) });
+      return "title" in c
+        ? p.say("timeline.change.replyTitled", { title: p.text("title", c) })
+        : p.say("timeline.change.reply", { response: p.text("canned_response", c) });
     default:
       throw new Unworded(kind);
   }

@@ -156,7 +156,13 @@ describe("Timeline's system entries", () => {
         macro: "Escalate",
         macro_id: "escalate",
         by: "alice",
-        changes: [{ change: "priority", from: "normal", to: "high" }, { change: "queued" }, { change: "note" }],
+        changes: [
+          { change: "priority", from: "normal", to: "high" },
+          { change: "queued" },
+          { change: "note" },
+          { change: "reply", canned_response: "cr_01", title: "Where is my order?" },
+          { change: "reply", canned_response: "cr_02" },
+        ],
       }),
       event("macro_applied", { macro: "Noop", macro_id: "noop", by: "alice", changes: [] }),
     ];
@@ -165,7 +171,8 @@ describe("Timeline's system entries", () => {
       "Enrutamiento cambiado por Alice Example: equipo default → billing; habilidades returns → ninguna; " +
         "Alice Example no está en billing: de vuelta en la cola. Nota: double charge",
       "Etiquetas cambiadas por Bob Example: etiquetas añadidas: Cliente VIP y gone",
-      "Macro «Escalate» aplicada por Alice Example: prioridad normal → alta; de vuelta a la cola; una nota",
+      "Macro «Escalate» aplicada por Alice Example: prioridad normal → alta; de vuelta a la cola; una nota; " +
+        "respuesta con «Where is my order?»; respuesta con cr_02",
       "Macro «Noop» aplicada por Alice Example: nada que cambiar",
     ]);
     expect(shown("en", entries[0]!)).toEqual([

@@ -604,6 +604,7 @@ export const en = {
   "timeline.change.queued": "back to the queue",
   "timeline.change.note": "a note",
   "timeline.change.reply": "reply with {response}",
+  "timeline.change.replyTitled": "reply with “{title}”",
   "timeline.nothingChanged": "nothing to change",
   "timeline.noSkills": "none",
   "timeline.botResolved.confirmed": "the customer confirmed the answer",

@@ -605,6 +605,7 @@ export const es: Catalogue = {
   "timeline.change.queued": "de vuelta a la cola",
   "timeline.change.note": "una nota",
   "timeline.change.reply": "respuesta con {response}",
+  "timeline.change.replyTitled": "respuesta con «{title}»",
   "timeline.nothingChanged": "nada que cambiar",
   "timeline.noSkills": "ninguna",
   "timeline.botResolved.confirmed": "el cliente confirmó la respuesta",

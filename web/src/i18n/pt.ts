@@ -605,6 +605,7 @@ export const pt: Catalogue = {
   "timeline.change.queued": "de volta à fila",
   "timeline.change.note": "uma nota",
   "timeline.change.reply": "resposta com {response}",
+  "timeline.change.replyTitled": "resposta com “{title}”",
   "timeline.nothingChanged": "nada a alterar",
   "timeline.noSkills": "nenhuma",
   "timeline.botResolved.confirmed": "o cliente confirmou a resposta",

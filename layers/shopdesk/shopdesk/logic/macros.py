@@ -168,8 +168,11 @@ class MacroDesk:
             prepared.clear()                  # a fresh read renders again
             for action in macro.actions:
                 if action.type == "reply":
-                    prepared.append(inbox.prepare_reply(caller, plan.conv, None, None, action.canned_response_id))
-                    plan.said.append(timeline.change("reply", canned_response=action.canned_response_id))
+                    reply = inbox.prepare_reply(caller, plan.conv, None, None, action.canned_response_id)
+                    prepared.append(reply)
+                    canned = reply.rendered.canned if reply.rendered else None
+                    plan.said.append(timeline.change("reply", canned_response=action.canned_response_id,
+                                                     title=canned.title if canned else None))
                 elif action.type == "note":
                     composer.note(plan, action.text)
                 elif action.type == "add_labels":

@@ -22,7 +22,7 @@ The kinds and their params (``?``: only when there is one):
   ``routing_changed`` {by, changes, note?}, ``labels_changed`` {by, changes}, ``macro_applied`` {macro,
   macro_id, by, changes}; a change is {change: priority {from, to} | team {from, to, label?} | skills {from, to}
   | not_in_team {agent, team, queued} | labels_added {labels} | labels_removed {labels} | status {status,
-  until?} | assigned {agent} | queued | note | reply {canned_response}}
+  until?} | assigned {agent} | queued | note | reply {canned_response, title?}}
 - the bot: ``bot_handoff`` {reason, article?, confidence?}, ``bot_resolved`` {why: confirmed | no_reply}
 - orders: ``order_cancelled`` {order, by, reason}, ``order_refunded`` {order, by, amount?, currency?, items?},
   ``order_cancel_failed`` / ``order_refund_failed`` {order, by, error}
@@ -207,7 +207,7 @@ def change_text(done: Mapping[str, Any], style: Literal["routing", "composed"] =
     if kind == "queued":
         return "back to the queue"
     if kind == "reply":
-        return f"reply with {done['canned_response']}"
+        return f"reply with “{done['title']}”" if done.get("title") else f"reply with {done['canned_response']}"
     return "a note"
 
 
