@@ -4,7 +4,10 @@ Read from template.yaml like the HTTP API: every ``AWS::ApiGatewayV2::Api`` with
 WEBSOCKET``, its ``AWS::ApiGatewayV2::Route``s (``Target: integrations/<id>``) and their
 ``AWS_PROXY`` integrations' functions, the ``REQUEST`` authorizer of ``$connect`` and the stage.
 Served with the ``websockets`` library at ``ws://127.0.0.1:<WS_PORT>/<stage>`` (``WS_PORT``
-defaults to PORT + 1), as API Gateway serves ``wss://<api>.execute-api.<region>.amazonaws.com/<stage>``:
+defaults to PORT + 1), as API Gateway serves ``wss://<api>.execute-api.<region>.amazonaws.com/<stage>``; each
+API has a host of its own in AWS, here a path: the first API of a stage at ``/<stage>``, any other at
+``/<logical id>/<stage>`` (the widget's, ``/WidgetLiveApi/dev``). A function's environment that names an API's
+``wss://`` URL gets its local ``ws://`` URL:
 
 - the upgrade: every identity source of the authorizer must be present (else 401, the authorizer is
   not invoked); the authorizer gets the ``REQUEST`` event and must answer a policy allowing
@@ -57,6 +60,7 @@ log = logging.getLogger("websocket")
 
 MANAGEMENT_PATH = re.compile(r"^/_local/live/(?P<api>[^/]+)/(?P<stage>[^/]+)/@connections/(?P<id>[^/]+)$")
 _EXECUTE_API = re.compile(r"https://(?P<api>[\w-]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com/(?P<stage>[\w-]+)")
+_WSS_API = re.compile(r"wss://(?P<api>[\w-]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com/(?P<stage>[\w-]+)")
 HANDSHAKE_SECONDS = 5.0  # how long a post waits for the 101 of a connection $connect accepted
 _JWKS = re.compile(r"https://cognito-idp\.[a-z0-9-]+\.amazonaws\.com/(?P<pool>[\w-]+)/\.well-known/jwks\.json")
 
@@ -85,6 +89,10 @@ class WebSocketApi:
     stage: str
     selection_expression: str
     routes: dict[str, WsRoute] = field(default_factory=dict)
+    path: str = ""          # where it is served: "/<stage>", or "/<logical id>/<stage>" after the first of a stage
+
+    def __post_init__(self) -> None:
+        self.path = self.path or f"/{self.stage}"
 
 
 def _function_of(uri: Any, functions: dict[str, FunctionSpec]) -> str:
@@ -114,11 +122,13 @@ def read_websocket_apis(
         stages = [p for _, p in of_type("AWS::ApiGatewayV2::Stage") if p.get("ApiId") == api_id]
         if not stages:
             log.warning("%s: no AWS::ApiGatewayV2::Stage; served at /$default", logical_id)
+        stage = str(stages[0]["StageName"]) if stages else "$default"
         api = WebSocketApi(
             logical_id,
             api_id,
-            str(stages[0]["StageName"]) if stages else "$default",
+            stage,
             str(props.get("RouteSelectionExpression") or "$request.body.action"),
+            path=f"/{logical_id}/{stage}" if any(a.stage == stage for a in apis) else f"/{stage}",
         )
         integrations = {
             provisioner.lookup(lid).ref: p
@@ -159,16 +169,24 @@ def read_websocket_apis(
 
 
 def rewrite_environment(
-    functions: dict[str, FunctionSpec], apis: list[WebSocketApi], base_url: str, moto_endpoint: str
+    functions: dict[str, FunctionSpec],
+    apis: list[WebSocketApi],
+    base_url: str,
+    moto_endpoint: str,
+    websocket_base_url: str = "",
 ) -> None:
     """Point the functions at this machine: a WebSocket API's execute-api URL becomes the local
-    @connections endpoint; a Cognito user pool's JWKS URL becomes moto's."""
-    ours = {api.api_id for api in apis}
+    @connections endpoint, its wss:// URL the local ws:// one; a Cognito user pool's JWKS URL becomes moto's."""
+    ours = {api.api_id: api for api in apis}
 
     def local(value: str) -> str:
         value = _EXECUTE_API.sub(
             lambda m: f"{base_url}/_local/live/{m['api']}/{m['stage']}" if m["api"] in ours else m[0], value
         )
+        if websocket_base_url:
+            value = _WSS_API.sub(
+                lambda m: f"{websocket_base_url}{ours[m['api']].path}" if m["api"] in ours else m[0], value
+            )
         return _JWKS.sub(lambda m: f"{moto_endpoint}/{m['pool']}/.well-known/jwks.json", value)
 
     for spec in functions.values():
@@ -333,8 +351,12 @@ class LiveApis:
         """The first API's URL (what the web app's config.json calls wsUrl)."""
         return self.url_of(self.apis[0]) if self.apis else None
 
+    def url_of_logical(self, logical_id: str) -> str | None:
+        """The URL of the API the template names so, or None without it."""
+        return next((self.url_of(a) for a in self.apis if a.logical_id == logical_id), None)
+
     def url_of(self, api: WebSocketApi) -> str:
-        return f"ws://127.0.0.1:{self.port}/{api.stage}"
+        return f"ws://127.0.0.1:{self.port}{api.path}"
 
     @property
     def domain(self) -> str:
@@ -379,7 +401,7 @@ class LiveApis:
 
     async def _upgrade(self, connection: ServerConnection, request: Request) -> Response | None:
         split = urllib.parse.urlsplit(request.path)
-        api = next((a for a in self.apis if split.path.rstrip("/") == f"/{a.stage}"), None)
+        api = next((a for a in self.apis if split.path.rstrip("/") == a.path), None)
         if api is None:
             return connection.respond(HTTPStatus.NOT_FOUND, "Not Found\n")
         headers: dict[str, str] = {}

@@ -84,9 +84,11 @@ def visitor_token(secret: str, claims: dict[str, Any]) -> str:
 class DemoShop:
     """The demo shop's server on its own port: ``start()``, ``url``, ``close()``."""
 
-    def __init__(self, port: int, stack_url: str, secret: str, now: Callable[[], float], media_url: str = "") -> None:
+    def __init__(self, port: int, stack_url: str, secret: str, now: Callable[[], float], media_url: str = "",
+                 live_url: str = "") -> None:
         self.stack_url = stack_url
         self.media_url = media_url        # where presigned uploads and pictures go (the emulated S3)
+        self.live_url = live_url          # the widget's WebSocket API
         self.secret = secret
         self.now = now                    # the stack's clock: a token's expiry is checked against it
         self.cookie_key = secrets.token_bytes(32)   # the shop's own key for its cookies (a new one each start)
@@ -146,10 +148,12 @@ class DemoShop:
 
     def policy(self, nonce: str) -> str:
         """A strict Content-Security-Policy, as a careful shop sends: the widget needs its script's origin, the
-        widget API and the media bucket, and nothing inline (no style element, no markup parsed: Trusted Types)."""
+        widget API, its WebSocket API and the media bucket, and nothing inline (no style element, no markup parsed:
+        Trusted Types)."""
         media = f" {self.media_url}" if self.media_url else ""
+        live = f" {self.live_url}" if self.live_url else ""
         return (f"default-src 'none'; script-src {self.stack_url}; style-src 'nonce-{nonce}'; "
-                f"connect-src 'self' {self.stack_url}{media}; img-src 'self' data:{media}; form-action 'self'; "
+                f"connect-src 'self' {self.stack_url}{live}{media}; img-src 'self' data:{media}; form-action 'self'; "
                 "base-uri 'none'; frame-ancestors 'none'; require-trusted-types-for 'script'")
 
     def post(self, request: BaseHTTPRequestHandler) -> None:

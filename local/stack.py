@@ -87,7 +87,9 @@ class Stack:
         self.catalog = FunctionCatalog(template, settings.template.parent, self.resolver, self.provisioner)
         self.catalog.load()
         websocket_apis = read_websocket_apis(template, self.resolver, self.provisioner, self.catalog.functions)
-        rewrite_environment(self.catalog.functions, websocket_apis, settings.base_url, self.aws.endpoint)
+        rewrite_environment(
+            self.catalog.functions, websocket_apis, settings.base_url, self.aws.endpoint, settings.websocket_base_url
+        )
         sender = str(parameters.get("SesFromAddress") or settings.ses_from_address)
         verify_identities(self.aws, [sender, *self._receipt_domains()])
         self.inbound_mail = InboundMail(self.aws, self.provisioner.receipt_rules, self.clock.now)
@@ -195,7 +197,8 @@ class Stack:
             return None
         try:
             shop = DemoShop(self.settings.shop_port, self.settings.base_url, secret,
-                            lambda: self.clock.now().timestamp(), media_url=self.aws.endpoint)
+                            lambda: self.clock.now().timestamp(), media_url=self.aws.endpoint,
+                            live_url=self.live.url_of_logical("WidgetLiveApi") or "")
         except OSError as error:
             log.warning("the demo shop could not listen on port %d: %s", self.settings.shop_port, error)
             return None

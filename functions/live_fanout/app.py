@@ -1,4 +1,5 @@
-"""Table stream consumer, one concern: live notices to the agents' open WebSocket connections.
+"""Table stream consumer, one concern: live notices to the agents' open WebSocket connections (and a bare
+``changed`` to the web-chat visitors' sockets on the widget's WebSocket API).
 
 A record that fails (its log write or a post) fails alone (``batchItemFailures``); Lambda retries
 from it, and after the retries the batch's details go to the on-failure queue.
@@ -24,6 +25,7 @@ metrics = Metrics()
 table = Table(settings.table_name)
 log, connections = ChangeLog(table), Connections(table)
 poster = ConnectionPoster(settings.connections_endpoint)
+visitors = ConnectionPoster(settings.widget_connections_endpoint) if settings.widget_connections_endpoint else None
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
@@ -34,7 +36,7 @@ def lookup(conversation_ids: list[str]) -> dict:
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    batch = LiveBatch.of(event.get("Records") or [], log, connections, poster, lookup)
+    batch = LiveBatch.of(event.get("Records") or [], log, connections, poster, lookup, visitors)
 
     def handle(record: DynamoDBRecord) -> None:
         batch.handle(record.raw_event)
@@ -42,4 +44,5 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     response = process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
     metrics.add_metric(name="LiveNoticesSent", unit=MetricUnit.Count, value=batch.sent)
     metrics.add_metric(name="LiveStaleConnections", unit=MetricUnit.Count, value=len(batch.gone))
+    metrics.add_metric(name="LiveVisitorNotices", unit=MetricUnit.Count, value=batch.visitor_frames)
     return response

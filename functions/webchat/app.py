@@ -128,7 +128,8 @@ def preflight(path: str, rest: str | None = None):  # type: ignore[no-untyped-de
                                                         gateway_auth=False, headers=RETRY_AFTER))
 def start(body: StartIn) -> Response[SessionOut]:
     _origin()
-    return _answer(201, SessionOut.model_validate(widget().start(body.visitor_token)))
+    return _answer(201, SessionOut.model_validate({**widget().start(body.visitor_token),
+                                                   "live_url": settings.live_url or None}))
 
 
 @app.post("/widget/messages", summary="Send a message (retry with the same client_message_id: stored once)",

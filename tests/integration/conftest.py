@@ -206,7 +206,7 @@ def make_desk(moto_endpoint: str) -> Desk:
            "META_GRAPH_BASE_URL": "http://127.0.0.1:9", "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9",
            "MEDIA_TRUSTED_HOSTS": "127.0.0.1", "PRIVACY_QUEUE_URL": privacy, "EXPORT_BUCKET": export_bucket,
            # the live inbox: nothing listens on port 9 (tests that need @connections or a JWKS override these)
-           "LIVE_CONNECTIONS_ENDPOINT": "http://127.0.0.1:9/dev",
+           "LIVE_CONNECTIONS_ENDPOINT": "http://127.0.0.1:9/dev", "WIDGET_LIVE_URL": "wss://widget-live.invalid/dev",
            "TOKEN_ISSUER": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_EXAMPLE01",
            "TOKEN_AUDIENCE": "4jb2example0client0id0abcd", "JWKS_URL": "http://127.0.0.1:9/jwks.json",
            "WHATSAPP_TEMPLATES": TEMPLATE["Parameters"]["WhatsAppTemplates"]["Default"]}

@@ -144,3 +144,63 @@ def test_upload_is_a_presigned_post_within_type_and_size_and_the_file_reaches_th
                "size": 9}
     assert _call(desk, "POST", "/widget/messages", {"client_message_id": "f2", "attachments": [foreign]},
                  session)[0] == 400
+
+
+# ------------------------------------------------------------------------------ the widget's socket
+
+def _socket(desk, route, connection, session=None, origin=ORIGIN):
+    event = {"requestContext": {"routeKey": route, "eventType": route.strip("$").upper(), "connectionId": connection,
+                                "stage": "dev"},
+             "headers": {"Origin": origin} if origin else {}, "isBase64Encoded": False}
+    if session is not None:
+        event["queryStringParameters"] = {"session": session}
+    return desk.invoke("widget_live", event)["statusCode"]
+
+
+def test_a_visitor_socket_hears_changed_when_their_conversation_moves_and_nothing_of_notes(desk):
+    from tests.integration.test_live import ConnectionsEndpoint, Stream
+    endpoint = ConnectionsEndpoint()
+    try:
+        online(desk, "alice")
+        session = _session(desk, "cust-live")
+        # Given a visitor with no conversation yet: nothing to listen to
+        assert _socket(desk, "$connect", "V0", session) == 404
+        status, sent, _ = _call(desk, "POST", "/widget/messages", {"client_message_id": "l1", "text": "Hi?"}, session)
+        assert status == 201
+        conv = sent["conversation_id"]
+        desk.drain_queue(desk.work_queue_url, "router")
+        # A foreign page or a forged session may not listen
+        assert _socket(desk, "$connect", "VX", session, origin="https://evil.example") == 403
+        assert _socket(desk, "$connect", "VX", "forged") == 401
+        assert _socket(desk, "$connect", "VX", None) == 401
+        assert desk.item("CONN#VX") is None
+        # When the widget connects with its session, the socket is listed under the conversation it shows
+        assert _socket(desk, "$connect", "V1", session) == 200
+        endpoint.open.add("V1")
+        assert desk.item(f"LIVE#widget:{conv}", "CONN#V1") is not None
+        stream = Stream(desk)
+        stream.read()          # (read from the stream's start: what came before is not this test's)
+
+        def fan_out():
+            return desk.invoke("live_fanout", stream.read(), LIVE_CONNECTIONS_ENDPOINT=endpoint.url + "/dev",
+                               WIDGET_CONNECTIONS_ENDPOINT=endpoint.url + "/dev")
+
+        # Then an agent's note moves nothing the visitor sees
+        agent(desk, "POST", f"/agent/conversations/{conv}/notes", "alice", {"text": "internal: VIP"})
+        assert fan_out() == {"batchItemFailures": []} and endpoint.to("V1") == []
+        # And a reply does: queued, then let go by the dispatcher, each batch one bare frame
+        assert agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "Yes!"})[0] == 202
+        assert fan_out() == {"batchItemFailures": []}
+        desk.drain_queue(desk.outbound_queue_url, "dispatcher")
+        assert fan_out() == {"batchItemFailures": []}
+        assert endpoint.to("V1") == [{"type": "changed"}, {"type": "changed"}]
+        # When it disconnects, every item of it goes
+        assert _socket(desk, "$disconnect", "V1") == 200
+        assert desk.item("CONN#V1") is None and desk.item(f"LIVE#widget:{conv}", "CONN#V1") is None
+    finally:
+        endpoint.close()
+
+
+def test_the_session_names_the_widgets_socket_api(desk):
+    status, body, _ = _call(desk, "POST", "/widget/sessions", {"visitor_token": _visitor_token("cust-url")})
+    assert status == 201 and body["live_url"].startswith("wss://") and body["live_url"].endswith("/dev")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from shopdesk import clock
-from shopdesk.dal.live import Connection, LogEntry, LogPage, Visibility, table_change
+from shopdesk.dal.live import Connection, LogEntry, LogPage, Visibility, table_change, visitor_change, widget_audience
 from shopdesk.dal.table import serialize
 from shopdesk.errors import BadRequest
 from shopdesk.logic.changes import ChangeFeed, Viewer, decode_cursor, encode_cursor, may_see, may_see_any
@@ -409,3 +409,64 @@ def test_a_receipt_reaches_the_holder_with_its_status_and_stays_in_the_log():
     notice = batch.handle(delivered)
     assert notice is not None and notice.status == "delivered" and log.stored["e2"].status == "delivered"
     assert poster.frames[0][1]["status"] == "delivered" and poster.frames[0][1]["kind"] == "message_update"
+
+
+# ------------------------------------------------------------------------------ web-chat visitors' sockets
+
+def visitor(cid: str, conversation: str = "c_1") -> Connection:
+    return Connection(cid, "", (), (), (widget_audience(conversation),), clock.now_iso())
+
+
+@pytest.mark.parametrize(("event", "old", "new", "moved"), [
+    ("INSERT", None, msg_image(channel="webchat", direction="inbound"), True),             # the visitor's, elsewhere
+    ("INSERT", None, msg_image(channel="webchat", direction="outbound", status="queued"), True),
+    ("MODIFY", msg_image(channel="webchat", status="queued"), msg_image(channel="webchat", status="sent"), True),
+    ("INSERT", None, msg_image(channel="webchat", direction="note"), False),                # never notes
+    ("INSERT", None, msg_image(channel="webchat", direction="system"), False),
+    ("INSERT", None, msg_image(channel="sms", direction="outbound"), False),                # not the widget's
+    ("REMOVE", msg_image(channel="webchat"), None, False),
+    ("MODIFY", conv_image(routes={"webchat": {}}), conv_image(routes={"webchat": {}}, status="resolved"), True),
+    ("MODIFY", conv_image(routes={"webchat": {}}), conv_image(routes={"webchat": {}}, assignee="bob"), False),
+    ("MODIFY", conv_image(routes={"sms": {}}), conv_image(routes={"sms": {}}, status="resolved"), False),
+])
+def test_what_a_web_chat_visitor_hears_of(event, old, new, moved):
+    assert visitor_change(record(event, old, new)) == ("c_1" if moved else None)
+
+
+def test_a_visitor_hears_changed_once_per_conversation_per_batch_and_nothing_else():
+    alice, widget = conn("A", "alice"), visitor("V")
+    connections = FakeConnections({"team:sales": [alice], "widget:c_1": [widget]})
+    agents, visitors = FakePoster(), FakePoster()
+    reply = {"SK": "MSG#2026-12-03T08:01:00.000Z#m_2", "id": "m_2", "channel": "webchat"}
+    records = [record("INSERT", None, msg_image(channel="webchat", direction="inbound"), "e1", "1"),
+               record("INSERT", None, msg_image(direction="outbound", **reply), "e2", "2"),
+               record("INSERT", None, msg_image(direction="note", id="m_3", SK="MSG#3#m_3", channel="webchat"),
+                      "e3", "3")]
+    batch = LiveBatch.of(records, MemoryLog(), connections, agents, lambda ids: {"c_1": Visibility("sales", None)},
+                         visitors)
+    for rec in records:
+        batch.handle(rec)
+    assert visitors.frames == [("V", {"type": "changed"})] and batch.visitor_frames == 1
+    assert [cid for cid, _ in agents.frames] == ["A", "A", "A"]       # the agents' notices as before
+    assert all(cid != "V" for cid, _ in agents.frames)
+    assert connections.queries.count("widget:c_1") == 1
+
+
+def test_a_visitor_post_that_fails_fails_nothing_and_a_gone_visitor_socket_is_removed():
+    connections = FakeConnections({"widget:c_1": [visitor("V"), visitor("G")]})
+    # a socket reported gone long after it opened is removed; a throttled post is logged, and the record still done
+    old = Connection("G", "", (), (), ("widget:c_1",), clock.iso(clock.now() - timedelta(minutes=5)))
+    connections.by_audience["widget:c_1"][1] = old
+    rec = record("INSERT", None, msg_image(channel="webchat", direction="outbound"), "e1")
+    batch = LiveBatch.of([rec], MemoryLog(), connections, FakePoster(), lambda ids: {}, FakePoster(gone={"G"}))
+    batch.handle(rec)
+    assert connections.removed == ["G"] and batch.visitor_frames == 1
+    broken = LiveBatch.of([rec], MemoryLog(), connections, FakePoster(), lambda ids: {}, FakePoster(broken={"V"}))
+    assert broken.handle(rec) is None and broken.visitor_frames == 0      # no agent may see c_1: no notice either
+
+
+def test_without_the_widget_api_no_visitor_is_looked_for():
+    connections = FakeConnections({})
+    rec = record("INSERT", None, msg_image(channel="webchat", direction="inbound"), "e1")
+    LiveBatch.of([rec], MemoryLog(), connections, FakePoster(), lambda ids: {}).handle(rec)
+    assert connections.queries == []

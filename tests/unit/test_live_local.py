@@ -114,6 +114,23 @@ def test_the_functions_are_pointed_at_the_local_connections_api_and_moto_jwks():
         "JWKS_URL": "http://127.0.0.1:5000/us-east-1_abc/.well-known/jwks.json"}
 
 
+def test_a_second_websocket_api_of_the_stage_gets_a_path_of_its_own_and_its_wss_url_the_local_one():
+    spec = FunctionSpec("F", "f", "arn:f", "app.lambda_handler", ROOT, [], {
+        "WIDGET_LIVE_URL": "wss://localws2.execute-api.us-east-1.amazonaws.com/dev",
+        "WIDGET_CONNECTIONS_ENDPOINT": "https://localws2.execute-api.us-east-1.amazonaws.com/dev",
+        "OTHER": "wss://elsewhere.execute-api.us-east-1.amazonaws.com/dev"}, 3, 128)
+    live = WebSocketApi("LiveApi", "localws", "dev", "$request.body.action")
+    widget = WebSocketApi("WidgetLiveApi", "localws2", "dev", "$request.body.action", path="/WidgetLiveApi/dev")
+    rewrite_environment({"F": spec}, [live, widget], "http://127.0.0.1:3000", "http://127.0.0.1:5000",
+                        "ws://127.0.0.1:3001")
+    assert spec.environment == {
+        "WIDGET_LIVE_URL": "ws://127.0.0.1:3001/WidgetLiveApi/dev",
+        "WIDGET_CONNECTIONS_ENDPOINT": "http://127.0.0.1:3000/_local/live/localws2/dev",
+        "OTHER": "wss://elsewhere.execute-api.us-east-1.amazonaws.com/dev"}
+    assert live.path == "/dev"
+
+
+
 # ------------------------------------------------------------------------------ DynamoDB stream event source
 
 def template_stream_source() -> Any:

@@ -72,10 +72,26 @@ class WebchatSettings(CoreSettings):
     allowed_origins: Annotated[str, Field(alias="WIDGET_ALLOWED_ORIGINS")] = ""
     ses_from_address: Annotated[str, Field(alias="SES_FROM_ADDRESS")] = ""     # one-time codes leave from here
     shop_name: Annotated[str, Field(alias="SHOP_NAME")] = "Example Shop"
+    live_url: Annotated[str, Field(alias="WIDGET_LIVE_URL")] = ""     # the widget's WebSocket API; "": it polls
 
     @property
     def origins(self) -> list[str]:
-        return [o.strip() for o in self.allowed_origins.split(",") if o.strip()]
+        return _origins(self.allowed_origins)
+
+
+def _origins(value: str) -> list[str]:
+    return [o.strip() for o in value.split(",") if o.strip()]
+
+
+class WidgetLiveSettings(CoreSettings):
+    """The widget's WebSocket API: visitors' sockets, checked like the widget's calls."""
+
+    webchat_secret_arn: Annotated[str, Field(alias="WEBCHAT_SECRET_ARN", min_length=1)]
+    allowed_origins: Annotated[str, Field(alias="WIDGET_ALLOWED_ORIGINS")] = ""
+
+    @property
+    def origins(self) -> list[str]:
+        return _origins(self.allowed_origins)
 
 
 class ShopMailSettings(_Settings):
@@ -212,6 +228,7 @@ class LiveSettings(CoreSettings):
     """The WebSocket connections function and the live fan-out."""
 
     connections_endpoint: Annotated[str, Field(alias="LIVE_CONNECTIONS_ENDPOINT", min_length=1)]
+    widget_connections_endpoint: Annotated[str, Field(alias="WIDGET_CONNECTIONS_ENDPOINT")] = ""   # visitors'
 
 
 class LiveAuthorizerSettings(_Settings):

@@ -47,6 +47,9 @@ def visitor(stack: Any, browser: Browser) -> Iterator[Any]:
         page.on("console", lambda message: errors.append(message.text)
                 if re.search(r"Content Security Policy|Trusted Type", message.text) else None)
         page.errors = errors  # type: ignore[attr-defined]
+        sockets: list[str] = []                         # the widget's WebSocket connections, by URL
+        page.on("websocket", lambda socket: sockets.append(socket.url))
+        page.sockets = sockets  # type: ignore[attr-defined]
         page.goto(shop + "/")
         return page
 
@@ -121,7 +124,9 @@ def test_a_visitor_writes_from_the_shops_page_and_reads_the_reply_in_their_langu
     page.get_by_role("button", name="Cerrar el chat").click()
     expect(page.get_by_role("log")).to_be_hidden()
     reply(stack, conversation["id"], "Las enviamos hoy mismo.")
-    expect(launcher).to_have_accessible_name(re.compile(r"\(1 mensaje nuevo\)"), timeout=60_000)   # polled every 30 s
+    # (heard on the widget's socket, which stays open while the chat is closed: polling alone takes up to a minute)
+    expect(launcher).to_have_accessible_name(re.compile(r"\(1 mensaje nuevo\)"), timeout=10_000)
+    assert [url for url in page.sockets if "/WidgetLiveApi/" in url]  # type: ignore[attr-defined]
     launcher.click()
     expect(chat_log(page)).to_contain_text("Las enviamos hoy mismo.")
     expect(launcher).to_have_accessible_name("Chatea con nosotros")
@@ -195,6 +200,11 @@ def test_a_signed_in_customer_is_named_in_the_inbox_and_sends_a_photo(stack, vis
         assert time.monotonic() < deadline, "the photo did not reach the conversation"
         time.sleep(0.5)
         conversation = stack.get(f"/agent/conversations/{conversation['id']}", token=stack.token("alice")).json()
+
+    # And the agent's answer shows, heard on the widget's socket, which the shop's policy allows
+    reply(stack, conversation["id"], "Yes, the crack is covered.")
+    expect(chat_log(page)).to_contain_text("Yes, the crack is covered.", timeout=5_000)
+    assert [url for url in page.sockets if "/WidgetLiveApi/" in url]  # type: ignore[attr-defined]
     assert page.errors == []  # type: ignore[attr-defined]
 
 

@@ -276,6 +276,11 @@ export interface components {
              * @description seconds the session lasts
              */
             expires_in: number;
+            /**
+             * Live Url
+             * @description the widget's WebSocket API: connect with ?session=<session> once there is a conversation, and read it again on each {"type": "changed"}; absent: poll
+             */
+            live_url?: string | null;
         };
         /** StartIn */
         StartIn: {

@@ -10,7 +10,7 @@ function token(visitor: string): string {
 }
 
 /** A shop (its token address) and the widget API, answering in turn from `answers` after the session start. */
-function network(visitor: string, answers: Response[]) {
+function network(visitor: string, answers: Response[], liveUrl?: string) {
   const asked: string[] = [];
   let sessions = 0;
   const fetch = vi.fn(async (url: string, init?: RequestInit) => {
@@ -18,7 +18,8 @@ function network(visitor: string, answers: Response[]) {
     if (url === "/visitor-token") return json(200, { visitor_token: token(visitor) });
     if (url.endsWith("/widget/sessions")) {
       sessions += 1;
-      return json(201, { session: `s${sessions}`, visitor_id: visitor, conversation_id: null, expires_in: 3600 });
+      return json(201, { session: `s${sessions}`, visitor_id: visitor, conversation_id: null, expires_in: 3600,
+                         ...(liveUrl ? { live_url: liveUrl } : {}) });
     }
     return answers.shift() ?? json(500, { title: "nothing left" });
   });
@@ -37,6 +38,21 @@ describe("the widget's session", () => {
                                "GET https://w.test/widget/messages", "GET https://w.test/widget/messages"]);
     const again = new WidgetClient({ api: "https://w.test", tokenUrl: "/visitor-token", storage, fetch: net.fetch });
     expect(again.hasSession).toBe(true);
+  });
+
+  it("knows the socket's address from the session start, kept with it in the tab; none without a socket API", async () => {
+    const storage = new MemoryStorage();
+    const net = network("guest:1", [json(200, { conversation_id: "c", items: [] })], "wss://live.test/prod");
+    const client = new WidgetClient({ api: "https://w.test", tokenUrl: "/visitor-token", storage, fetch: net.fetch });
+    expect(client.liveAddress).toBeNull();
+    await client.poll();
+    expect(client.liveAddress).toBe("wss://live.test/prod?session=s1");
+    expect(new WidgetClient({ api: "https://w.test", tokenUrl: "/visitor-token", storage, fetch: net.fetch }).liveAddress)
+      .toBe("wss://live.test/prod?session=s1");
+    const polling = network("guest:2", [json(200, { conversation_id: "c", items: [] })]);
+    const without = new WidgetClient({ api: "https://w.test", tokenUrl: "/visitor-token", storage: null, fetch: polling.fetch });
+    await without.poll();
+    expect(without.liveAddress).toBeNull();
   });
 
   it("calls made together share one session start", async () => {

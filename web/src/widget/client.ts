@@ -25,6 +25,8 @@ interface Stored {
   session: string;
   visitorId: string;
   expiresAt: number;
+  /** the widget's WebSocket API, when the API has one */
+  liveUrl?: string | null;
 }
 
 export interface ClientOptions {
@@ -50,6 +52,12 @@ export class WidgetClient {
   /** A session is held (so there may be a conversation to show before the visitor writes again). */
   get hasSession(): boolean {
     return this.live() !== null;
+  }
+
+  /** Where the widget's socket connects with the held session, or null (no session held, or no socket API: poll). */
+  get liveAddress(): string | null {
+    const held = this.live();
+    return held?.liveUrl ? `${held.liveUrl}?session=${encodeURIComponent(held.session)}` : null;
   }
 
   /** Forget a held session that speaks for another visitor than the page's now (a sign-in or sign-out on a
@@ -136,7 +144,7 @@ export class WidgetClient {
     const started = await this.request<Schemas["SessionOut"]>("POST", "/widget/sessions", { visitor_token: token });
     // a minute early, so a call never carries a session that runs out on the way
     this.stored = { session: started.session, visitorId: started.visitor_id,
-                    expiresAt: this.now() + Math.max(0, started.expires_in - 60) * 1000 };
+                    expiresAt: this.now() + Math.max(0, started.expires_in - 60) * 1000, liveUrl: started.live_url };
     this.options.storage?.setItem(this.key, JSON.stringify(this.stored));
     return this.stored;
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { WidgetError } from "./client";
 import type { ServerItem } from "./conversation";
-import type { ControllerDeps, WidgetState } from "./controller";
+import type { ControllerDeps, SocketEvents, WidgetState } from "./controller";
 import { WidgetController } from "./controller";
 import { MemoryStorage } from "./testStorage";
 
@@ -12,7 +12,9 @@ class FakeApi {
   sent: string[] = [];
   failing: (WidgetError | null)[] = [];
   hasSession = true;
+  liveAddress: string | null = null;
   otherVisitor = false;
+  conversation = "c";
 
   proven: string | null = null;
   mailed: string | null = null;
@@ -28,7 +30,8 @@ class FakeApi {
     if (!this.proven) throw new WidgetError(403, "verify your email address first");
     return { email: this.proven, next_cursor: null, items: [] };
   }
-  async poll() { return { conversation_id: "c", items: [...this.stored] }; }
+  async poll() { this.polls += 1; return { conversation_id: this.conversation, items: [...this.stored] }; }
+  polls = 0;
   async upload(): Promise<never> { throw new WidgetError(415, "this kind of file is not accepted"); }
   async send(message: { clientId: string; text: string | null }) {
     this.sent.push(message.clientId);
@@ -41,7 +44,10 @@ class FakeApi {
   }
 }
 
-function controller(api: FakeApi, storage = new MemoryStorage(), now = { at: 1_000 }) {
+/** The sockets the controller opened, each with the events the fake server can play and whether it was closed. */
+interface FakeSocket { url: string; events: SocketEvents; closed: boolean }
+
+function controller(api: FakeApi, storage = new MemoryStorage(), now = { at: 1_000 }, sockets?: FakeSocket[]) {
   const timers: { callback: () => void; seconds: number }[] = [];
   let ids = 0;
   let last: WidgetState | null = null;
@@ -49,6 +55,11 @@ function controller(api: FakeApi, storage = new MemoryStorage(), now = { at: 1_0
     client: api, storage, key: "w", render: (state) => { last = structuredClone(state); },
     clock: { set: (callback, seconds) => timers.push({ callback, seconds }), clear: () => undefined, now: () => now.at },
     newId: () => `c${++ids}`, hidden: () => false,
+    connect: sockets && ((url, events) => {
+      const socket: FakeSocket = { url, events, closed: false };
+      sockets.push(socket);
+      return { close: () => { socket.closed = true; } };
+    }),
   };
   const made = new WidgetController(deps);
   const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
@@ -190,6 +201,85 @@ describe("the conversation", () => {
     await after.settle();
     expect(after.state().pending).toEqual([]);
     expect(api.stored).toEqual([]);
+  });
+});
+
+describe("the widget's socket", () => {
+  const reply = (id: string) => ({ id, from: "agent" as const, text: "Hi!", created_at: id, attachments: [], choices: [] });
+
+  it("reads the conversation as soon as a frame says it changed, and polls only once a minute while it is open", async () => {
+    const api = new FakeApi();
+    api.liveAddress = "ws://live/dev?session=s";
+    const sockets: FakeSocket[] = [];
+    const { made, timers, settle, state } = controller(api, new MemoryStorage(), { at: 1_000 }, sockets);
+    made.open();
+    await settle();
+    expect(sockets.map((s) => s.url)).toEqual(["ws://live/dev?session=s"]);   // the conversation shown: listen
+    expect(timers.at(-1)?.seconds).toBe(10);          // not open yet: polled as without one
+    sockets[0]!.events.open();
+    await settle();
+    expect(api.polls).toBe(2);                        // what moved while it was opening
+    expect(timers.at(-1)?.seconds).toBe(60);
+    api.stored.push(reply("a1"));
+    sockets[0]!.events.changed();
+    await settle();
+    expect(state().items.map((i) => i.id)).toEqual(["a1"]);
+    expect(timers.at(-1)?.seconds).toBe(60);          // moving, but the socket says when: no 3 s polling
+    expect(sockets).toHaveLength(1);                  // the same conversation: the same socket
+  });
+
+  it("falls back to polling when the socket closes, and connects again later, spaced out after refusals", async () => {
+    const api = new FakeApi();
+    api.liveAddress = "ws://live/dev?session=s";
+    const sockets: FakeSocket[] = [];
+    const now = { at: 1_000 };
+    const { made, timers, settle } = controller(api, new MemoryStorage(), now, sockets);
+    made.open();
+    await settle();
+    sockets[0]!.events.closed();                      // refused before it opened
+    expect(timers.at(-1)?.seconds).toBe(10);
+    timers.at(-1)?.callback();
+    await settle();
+    expect(sockets).toHaveLength(1);                  // not at once after a refusal
+    now.at += 2;
+    timers.at(-1)?.callback();
+    await settle();
+    expect(sockets).toHaveLength(2);
+    sockets[1]!.events.open();
+    await settle();
+    expect(timers.at(-1)?.seconds).toBe(60);
+    sockets[1]!.events.closed();                      // an open socket dropped (API Gateway's 2 hours): again at once
+    expect(timers.at(-1)?.seconds).toBe(10);
+    timers.at(-1)?.callback();
+    await settle();
+    expect(sockets).toHaveLength(3);
+  });
+
+  it("hangs up while the tab is hidden, listens to a new conversation anew, and never connects without an address", async () => {
+    const api = new FakeApi();
+    api.liveAddress = "ws://live/dev?session=s";
+    const sockets: FakeSocket[] = [];
+    const { made, settle } = controller(api, new MemoryStorage(), { at: 1_000 }, sockets);
+    made.open();
+    await settle();
+    made.hide();
+    expect(sockets[0]!.closed).toBe(true);
+    made.visible();
+    await settle();
+    expect(sockets).toHaveLength(2);
+    api.conversation = "c2";                          // the last one was resolved; the visitor wrote again
+    api.stored.push(reply("a2"));
+    sockets[1]!.events.changed();
+    await settle();
+    expect(sockets[1]!.closed).toBe(true);
+    expect(sockets).toHaveLength(3);
+    const polling = new FakeApi();                    // an API without a socket
+    const without: FakeSocket[] = [];
+    const other = controller(polling, new MemoryStorage(), { at: 1_000 }, without);
+    other.made.open();
+    await other.settle();
+    expect(without).toEqual([]);
+    expect(other.timers.at(-1)?.seconds).toBe(10);
   });
 });
 

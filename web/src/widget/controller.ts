@@ -1,7 +1,9 @@
 // The widget's behaviour, apart from its DOM: what the visitor wrote goes out in order and is never lost (kept in
 // the tab's storage until the API lists it, sent again with the same client_message_id after a failure or a
-// reload), the conversation is polled (every few seconds while it moves, less often while quiet or closed, not
-// at all while the tab is hidden), and the agents' replies the visitor has not seen are counted for the launcher's badge.
+// reload), the conversation is read again as soon as the widget's socket says it changed (polled every minute
+// besides, for what a socket can miss; every few seconds while it moves and less often while quiet or closed when
+// there is no socket; not at all while the tab is hidden), and the agents' replies the visitor has not seen are
+// counted for the launcher's badge.
 import type { PastConversation, WidgetClient } from "./client";
 import { WidgetError } from "./client";
 import type { Pending, ServerItem } from "./conversation";
@@ -13,6 +15,8 @@ export const ACTIVE_POLL_S = 3;
 export const QUIET_POLL_S = 10;
 export const CLOSED_POLL_S = 30;
 export const ACTIVE_S = 60;
+// With the socket open, a listing a minute catches what a socket can miss (a frame lost in a reconnect).
+export const LIVE_POLL_S = 60;
 const SEEN_KEPT = 200;
 
 export type Status = "ok" | "offline" | "unavailable";
@@ -47,8 +51,20 @@ export interface Clock {
   now(): number;
 }
 
+/** An open socket of the widget's WebSocket API (main.ts: a browser WebSocket). */
+export interface LiveSocket {
+  close(): void;
+}
+
+export interface SocketEvents {
+  open(): void;
+  /** a frame: the conversation changed */
+  changed(): void;
+  closed(): void;
+}
+
 export interface ControllerDeps {
-  client: Pick<WidgetClient, "hasSession" | "poll" | "send" | "upload" | "checkVisitor" | "requestCode" | "confirmCode" |
+  client: Pick<WidgetClient, "hasSession" | "liveAddress" | "poll" | "send" | "upload" | "checkVisitor" | "requestCode" | "confirmCode" |
     "pastConversations">;
   storage: Storage | null;
   /** where this widget keeps its state in the tab's storage */
@@ -57,6 +73,8 @@ export interface ControllerDeps {
   clock: Clock;
   newId: () => string;
   hidden: () => boolean;
+  /** connect to the widget's WebSocket API; absent: the widget polls */
+  connect?: (url: string, events: SocketEvents) => LiveSocket;
 }
 
 export class WidgetController {
@@ -68,6 +86,11 @@ export class WidgetController {
   private flushAgain = false;
   private pollFailures = 0;
   private movedAt = 0;             // when a message last came or went (the clock's seconds)
+  private socket: LiveSocket | null = null;
+  private socketFor: string | null = null;   // the conversation the socket hears of
+  private socketOpen = false;
+  private socketFailures = 0;
+  private socketRetryAt = 0;
 
   constructor(private readonly deps: ControllerDeps) {
     this.state = { open: false, items: [], pending: this.restore<Pending[]>("outbox", []), status: "ok", unread: 0,
@@ -163,6 +186,12 @@ export class WidgetController {
   /** The tab came back into view: catch up at once. */
   visible(): void {
     if (this.deps.client.hasSession || this.state.open) void this.poll();
+  }
+
+  /** The tab went to the background: no socket and no polling until it is back (``visible``). */
+  hide(): void {
+    this.clearTimer("pollTimer");
+    this.hangUp();
   }
 
   write(text: string, choice?: string): void {
@@ -271,6 +300,7 @@ export class WidgetController {
       if (this.state.open) this.markSeen();
       this.state.unread = unread(answer.items, this.seen);
       this.save();
+      this.listen(answer.conversation_id ?? null);
     } catch (error) {
       if (!(error instanceof WidgetError)) throw error;
       this.pollFailures += 1;
@@ -282,11 +312,54 @@ export class WidgetController {
 
   private schedulePoll(): void {
     this.clearTimer("pollTimer");
+    if (this.deps.hidden()) this.hangUp();
     if (this.deps.hidden() || (!this.deps.client.hasSession && !this.state.open)) return;
     const moving = this.deps.clock.now() - this.movedAt < ACTIVE_S;
-    const every = !this.state.open ? CLOSED_POLL_S : moving ? ACTIVE_POLL_S : QUIET_POLL_S;
+    const every = this.socketOpen ? LIVE_POLL_S : !this.state.open ? CLOSED_POLL_S : moving ? ACTIVE_POLL_S : QUIET_POLL_S;
     this.pollTimer = this.deps.clock.set(() => void this.poll(),
                                          Math.max(every, this.pollFailures ? retryDelay(this.pollFailures) : 0));
+  }
+
+  // ---------------------------------------------------------------- the socket
+
+  /** Keep a socket for the conversation shown (a new one when it changes), unless the tab is hidden, the API has
+   * no socket, or the last tries failed (they are spaced out as polls after failures are). */
+  private listen(conversationId: string | null): void {
+    const address = this.deps.client.liveAddress;
+    if (conversationId === null || address === null || !this.deps.connect || this.deps.hidden()) return;
+    if (this.socket !== null && this.socketFor === conversationId) return;
+    if (this.deps.clock.now() < this.socketRetryAt) return;
+    this.hangUp();
+    this.socketFor = conversationId;
+    const socket = this.deps.connect(address, {
+      open: () => {
+        if (this.socket !== socket) return;
+        this.socketOpen = true;
+        this.socketFailures = 0;
+        void this.poll();              // what moved while it was opening
+      },
+      changed: () => {
+        if (this.socket === socket) void this.poll();
+      },
+      closed: () => {
+        if (this.socket !== socket) return;
+        if (!this.socketOpen) this.socketFailures += 1;
+        this.socket = null;
+        this.socketFor = null;
+        this.socketOpen = false;
+        this.socketRetryAt = this.deps.clock.now() + (this.socketFailures ? retryDelay(this.socketFailures) : 0);
+        this.schedulePoll();           // polled as without a socket until the next listing connects again
+      },
+    });
+    this.socket = socket;
+  }
+
+  private hangUp(): void {
+    const socket = this.socket;
+    this.socket = null;
+    this.socketFor = null;
+    this.socketOpen = false;
+    socket?.close();
   }
 
   private markSeen(): void {
@@ -296,6 +369,7 @@ export class WidgetController {
   }
 
   private reset(): void {
+    this.hangUp();
     this.state.items = [];
     this.state.pending = [];
     this.state.email = { step: "none", address: null, error: null, busy: false, past: [] };

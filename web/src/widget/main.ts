@@ -67,10 +67,18 @@ function start(script: HTMLScriptElement): void {
              now: () => Date.now() / 1000 },
     newId: newId,
     hidden: () => document.visibilityState === "hidden",
+    connect: (url, events) => {
+      const socket = new WebSocket(url);
+      socket.addEventListener("open", () => events.open());
+      socket.addEventListener("message", () => events.changed());
+      socket.addEventListener("close", () => events.closed());
+      return socket;
+    },
   });
   document.body.append(view.host);
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") controller?.visible();
+    else controller?.hide();
   });
   window.shopdeskWidget = { open: () => controller?.open(), close: () => controller?.close() };
   void controller.boot();

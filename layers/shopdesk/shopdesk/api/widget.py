@@ -42,6 +42,9 @@ class SessionOut(BaseModel):
     visitor_id: str
     conversation_id: str | None = Field(description="the visitor's open conversation, if any")
     expires_in: int = Field(description="seconds the session lasts")
+    live_url: str | None = Field(None, description="the widget's WebSocket API: connect with ?session=<session> once "
+                                                   "there is a conversation, and read it again on each "
+                                                   "{\"type\": \"changed\"}; absent: poll")
 
 
 class SendOut(BaseModel):

@@ -4,8 +4,9 @@ Item layouts (docs/data-model.md):
 - ``CONN#<connection id> / META``: one per open socket; the agent, their teams and roles at connect,
   and ``audiences``, the partitions the connection is listed in (so a disconnect finds them all).
 - ``LIVE#<audience> / CONN#<connection id>``: the same connection, once per audience it hears:
-  ``agent:<id>`` and ``team:<team>`` for agents, ``all`` for admins. The fan-out Queries only the
-  audiences of a change (never a Scan).
+  ``agent:<id>`` and ``team:<team>`` for agents, ``all`` for admins, ``widget:<conversation id>`` for a
+  web-chat visitor's socket (the widget's own WebSocket API). The fan-out Queries only the audiences of a
+  change (never a Scan).
 - ``CHANGES / <at>#<stream event id>``: the change log the catch-up reads (one partition, sorted by
   time, kept 24 hours with ``ttl``).
 
@@ -134,6 +135,35 @@ def table_change(record: Mapping[str, Any]) -> TableChange | None:
         return TableChange(kind="mention", message_id=latest, before=_watched(old, MENTION_FIELDS),
                            after=_watched(new, MENTION_FIELDS), visible_before=agent, visible_after=agent, **common)
     return None
+
+
+WEBCHAT = "webchat"
+VISIBLE_TO_VISITORS = ("inbound", "outbound")     # never notes or system entries
+
+
+def widget_audience(conversation_id: str) -> str:
+    """Where a web-chat visitor's socket is listed: the conversation their widget shows."""
+    return f"widget:{conversation_id}"
+
+
+def visitor_change(record: Mapping[str, Any]) -> str | None:
+    """The web-chat conversation whose visitor should look again after this stream record, or None: a web-chat
+    message of theirs or an agent's (new, or changed: a reply shows once the dispatcher lets it go), or the
+    conversation's status (closed, reopened). Notes and system entries move nothing a visitor sees."""
+    data = record.get("dynamodb") or {}
+    keys = data.get("Keys") or {}
+    pk, sk = (keys.get("PK") or {}).get("S", ""), (keys.get("SK") or {}).get("S", "")
+    new = data.get("NewImage")
+    if not pk.startswith("CONV#") or new is None or record.get("eventName") not in ("INSERT", "MODIFY"):
+        return None
+    item, old = deserialize(new), deserialize(data.get("OldImage") or {})
+    if sk.startswith("MSG#"):
+        moved = item.get("channel") == WEBCHAT and item.get("direction") in VISIBLE_TO_VISITORS
+    elif sk == "META":
+        moved = WEBCHAT in (item.get("routes") or {}) and item.get("status") != old.get("status")
+    else:
+        moved = False
+    return pk.removeprefix("CONV#") if moved else None
 
 
 def personal(agent_id: str) -> Visibility:

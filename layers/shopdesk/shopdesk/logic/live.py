@@ -19,6 +19,13 @@ again under its new moment: a repeated notice, which costs the app one refetch),
 connection that may see the conversation before or after the change: one Query per audience
 (``team:<team>``, ``agent:<id>``, ``all`` for admins), cached for the batch. A connection API Gateway
 reports gone is deleted, unless it is young enough to be still opening (``opening``).
+
+Web-chat visitors have sockets too, on the widget's own WebSocket API (``VisitorSockets``): a change a visitor
+would see (``dal.live.visitor_change``: a web-chat message, a reply let go, the conversation closed or reopened)
+posts ``{"type": "changed"}`` to the sockets of ``widget:<conversation id>``, once per conversation per batch,
+and the widget reads its conversation through its API as it would on a poll. The frame carries nothing else:
+no customer data leaves through it, and it is not logged. A failed post is logged and not retried (the widget
+still polls, slowly, while its socket is open).
 """
 
 from __future__ import annotations
@@ -42,6 +49,8 @@ from shopdesk.dal.live import (
     TableChange,
     Visibility,
     table_change,
+    visitor_change,
+    widget_audience,
 )
 from shopdesk.logic.access import ADMIN
 from shopdesk.logic.changes import Notice, Viewer, may_see_any
@@ -49,6 +58,7 @@ from shopdesk.logic.changes import Notice, Viewer, may_see_any
 logger = Logger(child=True)
 
 ALL = "all"
+CHANGED = b'{"type":"changed"}'        # what a visitor's socket hears: look again
 POSTS_IN_FLIGHT = 8           # a team's sockets are sent to side by side, not one after the other
 OPENING = timedelta(seconds=30)   # API Gateway's $connect may take up to 29 s, and answers 410 until it returns
 _posting = ThreadPoolExecutor(max_workers=POSTS_IN_FLIGHT, thread_name_prefix="post")
@@ -176,12 +186,22 @@ class LiveBatch:
     listeners: dict[str, list[Connection]] = field(default_factory=dict)
     gone: set[str] = field(default_factory=set)
     sent: int = 0
+    visitors: ConnectionPoster | None = None      # the widget's WebSocket API; None: no visitor sockets
+    for_visitors: dict[str, str] = field(default_factory=dict)   # first record -> the web-chat conversation
+    visitor_frames: int = 0
 
     @classmethod
     def of(cls, records: Sequence[dict[str, Any]], log: ChangeLog, connections: Connections,
-           poster: ConnectionPoster, lookup: Any) -> LiveBatch:
-        batch = cls(log, connections, poster, lookup)
+           poster: ConnectionPoster, lookup: Any, visitors: ConnectionPoster | None = None) -> LiveBatch:
+        batch = cls(log, connections, poster, lookup, visitors=visitors)
         first: dict[tuple[str, str, str | None], str] = {}      # what the change is about -> its first record
+        if visitors is not None:
+            moved: dict[str, str] = {}
+            for record in records:
+                conversation_id = visitor_change(record)
+                if conversation_id is not None and conversation_id not in moved:
+                    moved[conversation_id] = str(record.get("eventID"))
+            batch.for_visitors = {event_id: conversation_id for conversation_id, event_id in moved.items()}
         for record in records:
             change = table_change(record)
             if change is None or not is_notice(change):
@@ -206,6 +226,8 @@ class LiveBatch:
         return batch
 
     def handle(self, record: dict[str, Any]) -> Notice | None:
+        if (conversation_id := self.for_visitors.pop(str(record.get("eventID")), None)) is not None:
+            self._tell_visitors(conversation_id)
         change = self.changes.get(str(record.get("eventID")))
         if change is None:
             return None
@@ -237,6 +259,18 @@ class LiveBatch:
                 self.visible.update(self.lookup([change.conversation_id]))
             found = [self.visible[change.conversation_id]] if change.conversation_id in self.visible else []
         return tuple(dict.fromkeys(found))
+
+    def _tell_visitors(self, conversation_id: str) -> None:
+        """``changed`` to the widget sockets showing the conversation; never raises (they still poll)."""
+        assert self.visitors is not None
+        try:
+            for connection in self.connections.of_audience(widget_audience(conversation_id)):
+                if self.visitors.post(connection.connection_id, CHANGED):
+                    self.visitor_frames += 1
+                elif not opening(connection):
+                    self.connections.remove(connection)
+        except Exception:
+            logger.warning("visitor notice failed", extra={"conversation_id": conversation_id}, exc_info=True)
 
     def _listeners(self, audience: str) -> list[Connection]:
         if audience not in self.listeners:

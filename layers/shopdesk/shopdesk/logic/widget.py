@@ -15,11 +15,12 @@ from shopdesk import clock
 from shopdesk.channels import webchat
 from shopdesk.dal.aws import client
 from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.live import Connection, Connections, widget_audience
 from shopdesk.dal.media import MediaStore
 from shopdesk.dal.ratelimits import RateLimits
-from shopdesk.errors import BadRequest, InvalidSignature, ShopdeskError
+from shopdesk.errors import BadRequest, InvalidSignature, NotFound, ShopdeskError
 from shopdesk.logic.webhooks import WebhookProcessor
-from shopdesk.models import Attachment, Direction
+from shopdesk.models import Attachment, Direction, Identity
 
 SHOP_ADDRESS = "widget"
 SEND_LIMIT = webchat.RateLimiter(rate_per_s=1.0, burst=5)        # per visitor
@@ -35,6 +36,46 @@ class RateLimited(ShopdeskError):
 
 class OriginRefused(ShopdeskError):
     pass
+
+
+def shown(identity: Identity | None, session: webchat.SessionClaims) -> str | None:
+    """The conversation the widget shows: the visitor's open one, else the resolved one whose satisfaction
+    survey waits for an answer, else the one their session was issued for."""
+    waiting = (identity.csat or {}).get("conversation_id") if identity else None
+    return (identity.open_conversation_id if identity else None) or waiting or session.conversation_id
+
+
+@dataclass
+class VisitorSockets:
+    """The widget's WebSocket API: a visitor's socket hears ``changed`` when their conversation moves
+    (``logic.live``), so the widget reads it at once instead of on its next poll. ``$connect`` carries the
+    session (``?session=``) and the shop's Origin, both checked as on every widget call; the socket is listed
+    under the conversation the widget shows (a widget whose conversation changes connects again)."""
+
+    conversations: Conversations
+    connections: Connections
+    allowed_origins: list[str]
+    session_secret: str
+
+    def connect(self, connection_id: str, origin: str | None, session_token: str | None) -> str:
+        """The conversation the socket hears of. OriginRefused, InvalidSignature, or NotFound before the
+        visitor has written (nothing to hear of yet)."""
+        if not webchat.origin_allowed(origin, self.allowed_origins):
+            raise OriginRefused(f"origin {origin!r} may not use this widget")
+        if not session_token:
+            raise InvalidSignature("a widget session token is required (?session=...)")
+        session = webchat.verify_session(session_token, self.session_secret, now=clock.now())
+        conversation_id = shown(self.conversations.get_identity(webchat.IDENTITY_KIND, session.visitor_id), session)
+        if conversation_id is None:
+            raise NotFound("the visitor has no conversation yet: connect after the first message")
+        self.connections.add(Connection(connection_id=connection_id, agent_id="", teams=(), roles=(),
+                                        audiences=(widget_audience(conversation_id),), connected_at=clock.now_iso()))
+        return conversation_id
+
+    def disconnect(self, connection_id: str) -> None:
+        connection = self.connections.get(connection_id)
+        if connection is not None:
+            self.connections.remove(connection)
 
 
 @dataclass
@@ -111,9 +152,7 @@ class Widget:
 
     def poll(self, session: webchat.SessionClaims, after: datetime | None) -> dict[str, Any]:
         identity = self.conversations.get_identity(webchat.IDENTITY_KIND, session.visitor_id)
-        # the open conversation, else the resolved one whose satisfaction survey waits for an answer
-        waiting = (identity.csat or {}).get("conversation_id") if identity else None
-        conversation_id = (identity.open_conversation_id if identity else None) or waiting or session.conversation_id
+        conversation_id = shown(identity, session)
         if conversation_id is None:
             return {"conversation_id": None, "items": []}
         conv = self.conversations.get_with_messages(conversation_id)

@@ -1,0 +1,56 @@
+"""The widget's WebSocket API: $connect lists a visitor's socket under their conversation, $disconnect forgets it.
+
+A refused $connect answers 401 (no or a bad session), 403 (an Origin the widget may not be used from) or 404 (no
+conversation yet); API Gateway then refuses the upgrade with that status. Nothing is ever sent back on a frame
+(the widget sends none).
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shopdesk.config import WidgetLiveSettings
+from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.live import Connections
+from shopdesk.dal.secrets import json_secret
+from shopdesk.dal.table import Table
+from shopdesk.errors import InvalidSignature, NotFound
+from shopdesk.logic.widget import OriginRefused, VisitorSockets
+from shopdesk.logs import logger_for
+
+settings = WidgetLiveSettings.from_env()
+logger = logger_for()
+table = Table(settings.table_name)
+_sockets: VisitorSockets | None = None
+
+
+def sockets() -> VisitorSockets:
+    global _sockets
+    if _sockets is None:
+        secret = json_secret(settings.webchat_secret_arn)
+        _sockets = VisitorSockets(Conversations(table, settings.due_shards), Connections(table), settings.origins,
+                                  secret["session_secret"])
+    return _sockets
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    request = event.get("requestContext") or {}
+    route, connection_id = request.get("routeKey"), str(request.get("connectionId"))
+    if route == "$connect":
+        headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
+        query = event.get("queryStringParameters") or {}
+        try:
+            sockets().connect(connection_id, headers.get("origin"), query.get("session"))
+        except OriginRefused as exc:
+            logger.info("visitor socket refused", extra={"reason": str(exc)})
+            return {"statusCode": 403, "body": "Forbidden"}
+        except InvalidSignature as exc:
+            logger.info("visitor socket refused", extra={"reason": str(exc)})
+            return {"statusCode": 401, "body": "Unauthorized"}
+        except NotFound:
+            return {"statusCode": 404, "body": "Not Found"}
+        return {"statusCode": 200}
+    if route == "$disconnect":
+        sockets().disconnect(connection_id)
+    return {"statusCode": 200}
