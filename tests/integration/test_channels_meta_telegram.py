@@ -134,6 +134,28 @@ def test_meta_batch_of_messages_and_non_message_events(desk):
     assert [m["text"] for m in messages if m["direction"] == "inbound"] == ["first", "Grüße 👋 ça va?"]
     kinds = [m["kind"] for m in messages if m["direction"] == "system"]
     assert "reaction" in kinds and "echo" in kinds
+    # each with its structured event beside the English text, for the inbox to word in the agent's language
+    events = {m["kind"]: (m["text"], m["event"]) for m in messages if m["direction"] == "system"}
+    assert events["reaction"] == ("Reacted ❤", {"kind": "reaction", "params": {"action": "added", "emoji": "❤"}})
+    assert events["echo"] == ("Sent by the business: echo of the page",
+                              {"kind": "echo", "params": {"channel": "messenger", "text": "echo of the page"}})
+    assert events["unknown"][1] == {"kind": "unknown", "params": {"channel": "messenger", "name": "brand_new_event"}}
+
+
+def test_a_long_edit_is_bounded_in_its_event_as_other_system_events_are(desk):
+    who = {"sender": {"id": "5678"}, "recipient": {"id": "1234567890"}}
+    long_text = "size 40 " * 5_000
+    for event in ({**who, "timestamp": 1, "message": {"mid": "m1", "text": "first"}},
+                  {**who, "timestamp": 2, "message_edit": {"mid": "m1", "num_edit": 1, "text": long_text}}):
+        raw = json.dumps({"object": "page", "entry": [{"id": "1234567890", "time": 1, "messaging": [event]}]}).encode()
+        assert _post_meta(desk, "meta_messenger", raw, meta.sign(raw, "test_app_secret"))["statusCode"] == 200
+    [conv] = _conversations(desk)
+    [edit] = [m for m in agent(desk, "GET", f"/agent/conversations/{conv['id']}", "alice")[1]["messages"]
+              if m["kind"] == "edit"]
+    item = desk.item(f"CONV#{conv['id']}", f"MSG#{edit['created_at'][:23]}Z#{edit['id']}")
+    assert item["text"] == f"Edited a message: {long_text}"                  # the text as it always was
+    assert item["truncated"] == ["event"] and len(item["event"]["params"]["text"].encode()) <= 4_000
+    assert item["event"]["params"]["text"].startswith("size 40 size 40") and edit["event"]["kind"] == "edit"
 
 
 def _post_telegram(desk, body: str, secret: str | None):
