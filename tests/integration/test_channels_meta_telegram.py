@@ -176,6 +176,26 @@ def test_telegram_sample_is_one_message_refused_without_the_secret_and_a_no_op_w
     assert [(c, t) for c, t, _ in _inbound_texts(desk)] == [("telegram", text)]
 
 
+def test_telegram_reaction_and_edit_are_on_the_timeline_with_their_events(desk):
+    body, _ = sample("telegram", "text_captured")
+    assert _post_telegram(desk, body, "test_secret_token-1")["statusCode"] == 200
+    chat = {"id": 3527065, "first_name": "Nic", "type": "private"}
+    reaction = {"update_id": 174114371, "message_reaction": {
+        "chat": chat, "message_id": 41, "user": {"id": 3527065, "first_name": "Nic"}, "date": 1454119100,
+        "old_reaction": [], "new_reaction": [{"type": "emoji", "emoji": "👍"}]}}
+    edit = {"update_id": 174114372, "edited_message": {"message_id": 41, "from": {"id": 3527065, "first_name": "Nic"},
+                                                        "chat": chat, "date": 1454119029, "edit_date": 1454119200,
+                                                        "text": "Hello again"}}
+    for update in (reaction, edit):
+        assert _post_telegram(desk, json.dumps(update), "test_secret_token-1")["statusCode"] == 200
+    [conv] = _conversations(desk)
+    messages = agent(desk, "GET", f"/agent/conversations/{conv['id']}", "alice")[1]["messages"]
+    assert [(m["text"], m["event"]) for m in messages if m["direction"] == "system"] == [
+        ("Reacted 👍", {"kind": "reaction", "params": {"action": "added", "emoji": "👍"}}),
+        ('Edited: "Hello again"', {"kind": "edit", "params": {"text": "Hello again"}}),
+    ]
+
+
 def test_malformed_bodies_are_400_and_store_nothing(desk):
     raw = b"{not json"
     assert _post_meta(desk, "meta_whatsapp", raw, meta.sign(raw, "test_app_secret"))["statusCode"] == 400
