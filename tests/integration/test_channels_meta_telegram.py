@@ -134,6 +134,28 @@ def test_meta_batch_of_messages_and_non_message_events(desk):
     assert [m["text"] for m in messages if m["direction"] == "inbound"] == ["first", "Grüße 👋 ça va?"]
     kinds = [m["kind"] for m in messages if m["direction"] == "system"]
     assert "reaction" in kinds and "echo" in kinds
+    # each with its structured event beside the English text, for the inbox to word in the agent's language
+    events = {m["kind"]: (m["text"], m["event"]) for m in messages if m["direction"] == "system"}
+    assert events["reaction"] == ("Reacted ❤", {"kind": "reaction", "params": {"action": "added", "emoji": "❤"}})
+    assert events["echo"] == ("Sent by the business: echo of the page",
+                              {"kind": "echo", "params": {"channel": "messenger", "text": "echo of the page"}})
+    assert events["unknown"][1] == {"kind": "unknown", "params": {"channel": "messenger", "name": "brand_new_event"}}
+
+
+def test_a_long_edit_is_bounded_in_its_event_as_other_system_events_are(desk):
+    who = {"sender": {"id": "5678"}, "recipient": {"id": "1234567890"}}
+    long_text = "size 40 " * 5_000
+    for event in ({**who, "timestamp": 1, "message": {"mid": "m1", "text": "first"}},
+                  {**who, "timestamp": 2, "message_edit": {"mid": "m1", "num_edit": 1, "text": long_text}}):
+        raw = json.dumps({"object": "page", "entry": [{"id": "1234567890", "time": 1, "messaging": [event]}]}).encode()
+        assert _post_meta(desk, "meta_messenger", raw, meta.sign(raw, "test_app_secret"))["statusCode"] == 200
+    [conv] = _conversations(desk)
+    [edit] = [m for m in agent(desk, "GET", f"/agent/conversations/{conv['id']}", "alice")[1]["messages"]
+              if m["kind"] == "edit"]
+    item = desk.item(f"CONV#{conv['id']}", f"MSG#{edit['created_at'][:23]}Z#{edit['id']}")
+    assert item["text"] == f"Edited a message: {long_text}"                  # the text as it always was
+    assert item["truncated"] == ["event"] and len(item["event"]["params"]["text"].encode()) <= 4_000
+    assert item["event"]["params"]["text"].startswith("size 40 size 40") and edit["event"]["kind"] == "edit"
 
 
 def _post_telegram(desk, body: str, secret: str | None):
@@ -152,6 +174,26 @@ def test_telegram_sample_is_one_message_refused_without_the_secret_and_a_no_op_w
     assert _post_telegram(desk, body, "test_secret_token-1")["statusCode"] == 200
     assert _post_telegram(desk, body, "test_secret_token-1")["statusCode"] == 200
     assert [(c, t) for c, t, _ in _inbound_texts(desk)] == [("telegram", text)]
+
+
+def test_telegram_reaction_and_edit_are_on_the_timeline_with_their_events(desk):
+    body, _ = sample("telegram", "text_captured")
+    assert _post_telegram(desk, body, "test_secret_token-1")["statusCode"] == 200
+    chat = {"id": 3527065, "first_name": "Nic", "type": "private"}
+    reaction = {"update_id": 174114371, "message_reaction": {
+        "chat": chat, "message_id": 41, "user": {"id": 3527065, "first_name": "Nic"}, "date": 1454119100,
+        "old_reaction": [], "new_reaction": [{"type": "emoji", "emoji": "👍"}]}}
+    edit = {"update_id": 174114372, "edited_message": {"message_id": 41, "from": {"id": 3527065, "first_name": "Nic"},
+                                                        "chat": chat, "date": 1454119029, "edit_date": 1454119200,
+                                                        "text": "Hello again"}}
+    for update in (reaction, edit):
+        assert _post_telegram(desk, json.dumps(update), "test_secret_token-1")["statusCode"] == 200
+    [conv] = _conversations(desk)
+    messages = agent(desk, "GET", f"/agent/conversations/{conv['id']}", "alice")[1]["messages"]
+    assert [(m["text"], m["event"]) for m in messages if m["direction"] == "system"] == [
+        ("Reacted 👍", {"kind": "reaction", "params": {"action": "added", "emoji": "👍"}}),
+        ('Edited: "Hello again"', {"kind": "edit", "params": {"text": "Hello again"}}),
+    ]
 
 
 def test_malformed_bodies_are_400_and_store_nothing(desk):

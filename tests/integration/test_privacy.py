@@ -306,6 +306,36 @@ def test_a_hand_off_note_is_masked_like_a_note_in_its_text_and_its_event(desk):
     assert "4111 1111" not in json.dumps(entries[0], default=str)
 
 
+def _messenger(desk: Any, *events: dict[str, Any]) -> None:
+    from shopdesk.channels import meta
+    raw = json.dumps({"object": "page", "entry": [{"id": "1234567890", "time": 1, "messaging": list(events)}]}).encode()
+    headers = {"content-type": "application/json", "x-hub-signature-256": meta.sign(raw, "test_app_secret")}
+    assert desk.invoke("inbound_messenger", http_event("POST", "/webhooks/messenger", raw.decode(),
+                                                       headers))["statusCode"] == 200
+
+
+def test_a_card_number_in_an_edit_is_masked_in_its_text_and_its_event_and_exported_so(desk):
+    # Given a Messenger customer's conversation
+    who = {"sender": {"id": "5678"}, "recipient": {"id": "1234567890"}}
+    _messenger(desk, {**who, "timestamp": 1, "message": {"mid": "m_edit1", "text": "Can I pay by card?"}})
+    conv = desk.item("IDENTITY#messenger#5678")["open_conversation_id"]
+    # When the customer edits the message to hold their card number
+    _messenger(desk, {**who, "timestamp": 2, "message_edit": {"mid": "m_edit1", "num_edit": 1,
+                                                              "text": "my card is 4111 1111 1111 1111"}})
+    # Then the timeline's entry keeps the last four digits only, in its text and in its event, as stored
+    [entry] = [i for i in scan(desk) if i["PK"] == f"CONV#{conv}" and i.get("kind") == "edit"]
+    assert entry["text"] == "Edited a message: my card is [card •••• 1111]"
+    assert entry["event"] == {"kind": "edit", "params": {"text": "my card is [card •••• 1111]"}}
+    assert entry["masked"] == ["card"] and "4111 1111" not in json.dumps(entry, default=str)
+    # and the customer's export holds the entry as stored: masked, with its event
+    job = _job(desk, "export", desk.item(f"CONV#{conv}")["customer"]["id"])
+    with urllib.request.urlopen(job["download_url"], timeout=10) as answer:   # moto's presigned URL
+        data = json.loads(zipfile.ZipFile(io.BytesIO(answer.read())).read("data.json"))
+    exported = [m for c in data["conversations"] for m in c["messages"] if m.get("kind") == "edit"]
+    assert [m["event"] for m in exported] == [entry["event"]]
+    assert "4111 1111" not in json.dumps(data)
+
+
 def test_retention_gives_replies_notes_and_resolved_conversations_their_expiry(desk):
     # Given messages kept 60 days and closed conversations 14
     assert admin(desk, "PUT", "/admin/privacy/settings",

@@ -183,5 +183,8 @@ def test_an_unreadable_message_of_a_known_customer_shows_on_their_open_conversat
     messages = agent(desk, "GET", f"/agent/conversations/{conv['id']}", "alice")[1]["messages"]
     [note] = [m for m in messages if m["kind"] == "unsupported"]
     assert note["direction"] == "system" and "shop_address" in note["text"]
+    # (structured for the inbox to word: a stable reason, and the models' words as the text has them)
+    assert note["event"]["kind"] == "unsupported" and note["event"]["params"]["reason"] == "invalid"
+    assert note["event"]["params"]["detail"] in note["text"] and "shop_address" in note["event"]["params"]["detail"]
     item = desk.item(f"CONV#{conv['id']}", f"MSG#{note['created_at'][:23]}Z#{note['id']}")
     assert item["payload"]["raw"]["text"]["body"] == "second"

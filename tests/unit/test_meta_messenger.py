@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
+from shopdesk.channels.base import item_or_unsupported
 from shopdesk.channels.messenger import HUMAN_AGENT_WINDOW, STANDARD_WINDOW, parse
 from shopdesk.channels.meta import parse_json
 from shopdesk.errors import BadRequest
-from shopdesk.models.message import InboundMessage, StatusUpdate, TimelineEvent, UnsupportedItem
+from shopdesk.models.message import InboundMessage, StatusUpdate, SystemEvent, TimelineEvent, UnsupportedItem
 from tests.support import SAMPLES, sample
 
 PAGE = "1234567890"
@@ -191,6 +192,7 @@ def test_instagram_unsend_is_a_timeline_event():
     item = _one("instagram", _event(message={"mid": "m1", "is_deleted": True}))
     assert isinstance(item, TimelineEvent) and item.kind == "unsend"
     assert item.target_provider_id == "m1" and item.customer_address == PSID and item.event_id != "m1"
+    assert item.event == SystemEvent(kind="unsend", params={"channel": "instagram"})
 
 
 def test_instagram_read_names_the_message():
@@ -233,6 +235,7 @@ def test_echo_is_about_the_recipient(provider):
     assert isinstance(item, TimelineEvent) and item.kind == "echo"
     assert item.customer_address == PSID and item.target_provider_id == "m_echo"
     assert "We shipped it" in item.text
+    assert item.event == SystemEvent(kind="echo", params={"channel": provider, "text": "We shipped it"})
 
 
 def test_message_from_the_page_itself_is_treated_as_an_echo():
@@ -240,33 +243,45 @@ def test_message_from_the_page_itself_is_treated_as_an_echo():
     assert isinstance(item, TimelineEvent) and item.kind == "echo" and item.customer_address == PSID
 
 
-@pytest.mark.parametrize(("reaction", "text"), [
-    ({"reaction": "love", "emoji": "❤️", "action": "react", "mid": "m_ours"}, "Reacted ❤️"),
-    ({"reaction": "other", "action": "react", "mid": "m_ours"}, "Reacted other"),
-    ({"action": "unreact", "mid": "m_ours"}, "Removed a reaction"),
+def test_an_echo_of_a_file_names_the_file_type_not_its_words():
+    item = _one("messenger", _event(sender=PAGE, recipient=PSID, message={
+        "mid": "m_f", "is_echo": True, "attachments": [{"type": "image", "payload": {"url": "https://cdn/x.jpg"}}]}))
+    assert item.event == SystemEvent(kind="echo", params={"channel": "messenger", "content": "image"})
+
+
+@pytest.mark.parametrize(("reaction", "text", "params"), [
+    ({"reaction": "love", "emoji": "❤️", "action": "react", "mid": "m_ours"}, "Reacted ❤️",
+     {"action": "added", "emoji": "❤️"}),
+    ({"reaction": "other", "action": "react", "mid": "m_ours"}, "Reacted other", {"action": "added", "emoji": "other"}),
+    ({"action": "unreact", "mid": "m_ours"}, "Removed a reaction", {"action": "removed"}),
 ])
-def test_reactions_are_timeline_events(reaction, text):
+def test_reactions_are_timeline_events(reaction, text, params):
     item = _one("messenger", _event(reaction=reaction))
     assert isinstance(item, TimelineEvent) and item.kind == "reaction"
     assert item.text == text and item.target_provider_id == "m_ours" and item.customer_address == PSID
+    assert item.event == SystemEvent(kind="reaction", params=params)
 
 
 def test_edit_carries_the_new_text():
     item = _one("messenger", _event(message_edit={"mid": "m1", "text": "Size 40, not 38", "num_edit": 1}))
     assert isinstance(item, TimelineEvent) and item.kind == "edit"
     assert item.target_provider_id == "m1" and "Size 40, not 38" in item.text
+    assert item.event == SystemEvent(kind="edit", params={"text": "Size 40, not 38"})
 
 
 def test_referral_is_a_timeline_event():
     item = _one("messenger", _event(referral={"ref": "summer", "source": "SHORTLINK", "type": "OPEN_THREAD"}))
     assert isinstance(item, TimelineEvent) and item.kind == "referral"
     assert item.text == "The customer arrived via an m.me link (ref summer)"
+    assert item.event == SystemEvent(kind="referral", params={"source": "shortlink", "ref": "summer"})
 
 
 def test_ad_referral_names_the_ad():
     item = _one("messenger", _event(referral={"source": "ADS", "type": "OPEN_THREAD", "ad_id": "42",
                                               "ads_context_data": {"ad_title": "Summer sale"}}))
     assert item.text == 'The customer arrived via an ad "Summer sale" (ad 42)'
+    assert item.event == SystemEvent(kind="referral", params={"source": "ads", "ad_title": "Summer sale",
+                                                              "ad_id": "42"})
 
 
 def test_optin_is_a_timeline_event():
@@ -274,6 +289,13 @@ def test_optin_is_a_timeline_event():
                                            "notification_messages_status": "STOP_NOTIFICATIONS"}))
     assert isinstance(item, TimelineEvent) and item.kind == "optin"
     assert item.text == "The customer stopped notification messages"
+    assert item.event == SystemEvent(kind="optin", params={"notifications": "stopped"})
+
+
+def test_an_optin_names_what_the_customer_opted_in_to():
+    item = _one("messenger", _event(optin={"type": "notification_messages", "title": "Restock alerts"}))
+    assert item.text == "The customer opted in: Restock alerts"
+    assert item.event == SystemEvent(kind="optin", params={"title": "Restock alerts"})
 
 
 def test_optin_by_user_ref_without_sender_is_kept_as_unsupported():
@@ -289,6 +311,15 @@ def test_one_unreadable_event_does_not_fail_the_others():
     items = parse(_payload("messenger", *odd, good), "messenger")
     assert [type(i).__name__ for i in items] == ["UnsupportedItem"] * 3 + ["InboundMessage"]
     assert items[0].item_id == "m2"
+    assert [i.code for i in items[:3]] == ["unreadable"] * 3
+
+
+def test_an_item_the_models_refuse_is_unsupported_as_invalid_with_where_and_why():
+    def refused() -> list:
+        return [StatusUpdate.model_validate({"provider": "messenger", "provider_id": "m1", "status": ["sent"]})]
+    [item] = item_or_unsupported("messenger", {"x": 1}, refused, "m1", ("messenger", PSID))
+    assert isinstance(item, UnsupportedItem) and item.code == "invalid" and item.reason.startswith("status:")
+    assert (item.identity_kind, item.customer_address) == ("messenger", PSID)
 
 
 @pytest.mark.parametrize("key", ["pass_thread_control", "game_play", "brand_new_event"])
@@ -296,6 +327,7 @@ def test_unknown_event_keys_are_unknown_timeline_events(key):
     item = _one("messenger", _event(**{key: {"new_owner_app_id": "1"}}))
     assert isinstance(item, TimelineEvent) and item.kind == "unknown" and key in item.text
     assert item.raw[key] == {"new_owner_app_id": "1"}
+    assert item.event == SystemEvent(kind="unknown", params={"channel": "messenger", "name": key})
 
 
 def test_none_of_the_non_message_events_is_an_inbound_message():

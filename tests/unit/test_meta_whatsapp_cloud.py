@@ -16,7 +16,7 @@ from shopdesk.channels import whatsapp_cloud
 from shopdesk.channels.meta import parse_json
 from shopdesk.channels.whatsapp_cloud import SERVICE_WINDOW, parse
 from shopdesk.errors import BadRequest
-from shopdesk.models.message import InboundMessage, StatusUpdate, TimelineEvent, UnsupportedItem
+from shopdesk.models.message import InboundMessage, StatusUpdate, SystemEvent, TimelineEvent, UnsupportedItem
 from tests.support import SAMPLES, sample
 
 PHONE_ID = "106540352242922"
@@ -282,12 +282,14 @@ def test_reaction_is_a_timeline_event_never_a_message():
     item = _one(_msg("reaction", {"message_id": "wamid.ours", "emoji": "👍"}, mid="wamid.reaction"))
     assert item == TimelineEvent(provider="whatsapp_cloud", event_id="wamid.reaction", kind="reaction",
                                  identity_kind="phone", customer_address="+16505551234",
-                                 target_provider_id="wamid.ours", text="Reacted 👍", raw=item.raw)
+                                 target_provider_id="wamid.ours", text="Reacted 👍", raw=item.raw,
+                                 event=SystemEvent(kind="reaction", params={"action": "added", "emoji": "👍"}))
 
 
 def test_removed_reaction_has_an_empty_emoji():
     item = _one(_msg("reaction", {"message_id": "wamid.ours", "emoji": ""}))
     assert isinstance(item, TimelineEvent) and item.text == "Removed a reaction"
+    assert item.event == SystemEvent(kind="reaction", params={"action": "removed"})
 
 
 def test_number_change_is_a_system_event():
@@ -296,10 +298,20 @@ def test_number_change_is_a_system_event():
     item = _one(_msg("system", system))
     assert isinstance(item, TimelineEvent) and item.kind == "system"
     assert item.customer_address == "+16505551234" and item.text == system["body"]
+    assert item.event == SystemEvent(kind="account_changed", params={"channel": "whatsapp", "number": "+16505559999",
+                                                                     "detail": system["body"]})
+
+
+def test_an_account_change_without_words_is_still_structured():
+    item = _one(_msg("system", {"type": "customer_identity_changed"}))
+    assert item.text == "WhatsApp reported a change of the customer's account"
+    assert item.event == SystemEvent(kind="account_changed", params={"channel": "whatsapp"})
 
 
 def test_welcome_request_is_not_a_customer_message():
-    assert isinstance(_one(_msg("request_welcome")), TimelineEvent)
+    item = _one(_msg("request_welcome"))
+    assert isinstance(item, TimelineEvent)
+    assert item.event == SystemEvent(kind="chat_opened", params={"channel": "whatsapp"})
 
 
 def test_ad_referral_and_forwarded_flags_are_kept_on_the_message():
@@ -414,6 +426,14 @@ def test_coexistence_echo_is_a_timeline_event_about_the_customer():
     [item] = parse(_payload(value, field="smb_message_echoes"))
     assert isinstance(item, TimelineEvent) and item.kind == "echo"
     assert item.customer_address == "+16505551234" and "Sent from the phone" in item.text
+    assert item.event == SystemEvent(kind="echo", params={"channel": "whatsapp", "text": "Sent from the phone"})
+
+
+def test_a_coexistence_echo_without_text_names_its_type():
+    value = _value(message_echoes=[{"from": "15550783881", "to": FROM, "id": "wamid.echo3", "timestamp": "1",
+                                    "type": "image", "image": {"id": "media-1", "mime_type": "image/jpeg"}}])
+    [item] = parse(_payload(value, field="smb_message_echoes"))
+    assert item.event == SystemEvent(kind="echo", params={"channel": "whatsapp", "content": "image"})
 
 
 def test_marketing_opt_out_is_a_timeline_event():
@@ -422,6 +442,8 @@ def test_marketing_opt_out_is_a_timeline_event():
                                    "category": "marketing_messages", "value": "stop", "timestamp": 1}]}
     [item] = parse(_payload(value, field="user_preferences"))
     assert isinstance(item, TimelineEvent) and item.text == "The customer stopped marketing messages"
+    assert item.event == SystemEvent(kind="preference", params={
+        "choice": "stop", "category": "marketing_messages", "detail": "User requested to stop marketing messages"})
 
 
 @pytest.mark.parametrize("field", ["message_template_status_update", "account_update", "phone_number_quality_update",

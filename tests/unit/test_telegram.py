@@ -14,7 +14,7 @@ from shopdesk.channels import telegram
 from shopdesk.channels.base import OutboundRequest
 from shopdesk.channels.telegram import TelegramSender, fetch_media, parse, parse_body, split_text, verify_secret
 from shopdesk.errors import BadRequest, ProviderError
-from shopdesk.models import InboundMessage, TimelineEvent, UnsupportedItem
+from shopdesk.models import InboundMessage, SystemEvent, TimelineEvent, UnsupportedItem
 from tests.support import LoopbackServer, sample
 
 SECRET = "test_secret_token-1"
@@ -262,6 +262,14 @@ def test_an_edit_is_a_timeline_event_about_the_original_message():
     assert (event.kind, event.event_id, event.target_provider_id) == ("edit", "901", f"{CHAT}:41")
     assert event.text == 'Edited: "Where is order #1043?"'
     assert event.customer_address == str(CHAT)
+    assert event.event == SystemEvent(kind="edit", params={"text": "Where is order #1043?"})
+
+
+def test_an_edited_file_without_a_caption_has_no_text_in_its_event():
+    edited = _message(photo=[{"file_id": "p1", "file_unique_id": "u1", "width": 1, "height": 1}], edit_date=1)
+    event = _one(_update(edited_message=edited))
+    assert event.text == 'Edited: "[media without caption]"'
+    assert event.event == SystemEvent(kind="edit")
 
 
 def test_a_button_press_is_the_customer_answering_with_the_label_they_tapped():
@@ -308,6 +316,16 @@ def test_a_reaction_is_a_timeline_event():
     event = _one(_update(903, message_reaction=reaction))
     assert (event.kind, event.target_provider_id, event.text) == ("reaction", f"{CHAT}:60", "Reacted 👍")
     assert event.event_id == "903"
+    assert event.event == SystemEvent(kind="reaction", params={"action": "added", "emoji": "👍"})
+
+
+def test_custom_emoji_are_counted_beside_the_emoji_they_have_none_of():
+    reaction = {"chat": PRIVATE, "message_id": 60, "user": USER, "date": 1, "old_reaction": [],
+                "new_reaction": [{"type": "emoji", "emoji": "🔥"}, {"type": "custom_emoji", "custom_emoji_id": "5"},
+                                 {"type": "paid"}]}
+    event = _one(_update(message_reaction=reaction))
+    assert event.text == "Reacted 🔥 a custom emoji ⭐"
+    assert event.event == SystemEvent(kind="reaction", params={"action": "added", "emoji": "🔥 ⭐", "custom_emoji": 1})
 
 
 def test_a_reaction_to_our_reply_names_it_exactly_as_the_send_result_did(api):
@@ -320,7 +338,9 @@ def test_a_reaction_to_our_reply_names_it_exactly_as_the_send_result_did(api):
 def test_removing_a_reaction_says_which():
     reaction = {"chat": PRIVATE, "message_id": 60, "user": USER, "date": 1_700_000_300,
                 "old_reaction": [{"type": "emoji", "emoji": "👍"}], "new_reaction": []}
-    assert _one(_update(message_reaction=reaction)).text == "Removed the reaction 👍"
+    event = _one(_update(message_reaction=reaction))
+    assert event.text == "Removed the reaction 👍"
+    assert event.event == SystemEvent(kind="reaction", params={"action": "removed", "emoji": "👍"})
 
 
 def _member_update(old: str, new: str, chat: dict[str, Any] = PRIVATE) -> dict[str, Any]:
@@ -332,17 +352,21 @@ def _member_update(old: str, new: str, chat: dict[str, Any] = PRIVATE) -> dict[s
 def test_a_member_update_with_odd_statuses_is_still_readable():
     update = _update(my_chat_member={"chat": PRIVATE, "from": USER, "date": 1, "old_chat_member": "weird",
                                      "new_chat_member": {"status": "restricted"}})
-    assert _one(update).text == "The bot's status in the chat changed from unknown to restricted"
+    event = _one(update)
+    assert event.text == "The bot's status in the chat changed from unknown to restricted"
+    assert event.event == SystemEvent(kind="bot_status_changed", params={"to": "restricted"})
 
 
 def test_blocking_the_bot_is_shown_on_the_timeline():
     event = _one(_update(904, my_chat_member=_member_update("member", "kicked")))
     assert (event.kind, event.text) == ("unknown", "The customer blocked the bot")
     assert event.customer_address == str(CHAT)
+    assert event.event == SystemEvent(kind="bot_blocked")
 
 
 def test_unblocking_the_bot_is_shown_on_the_timeline():
-    assert _one(_update(my_chat_member=_member_update("kicked", "member"))).text == "The customer unblocked the bot"
+    event = _one(_update(my_chat_member=_member_update("kicked", "member")))
+    assert event.text == "The customer unblocked the bot" and event.event == SystemEvent(kind="bot_unblocked")
 
 
 def test_an_unhandled_update_type_is_kept_raw_for_its_customer():
@@ -351,6 +375,7 @@ def test_an_unhandled_update_type_is_kept_raw_for_its_customer():
     assert (event.kind, event.customer_address, event.event_id) == ("unknown", str(CHAT), "905")
     assert "poll answer" in event.text
     assert event.raw == update
+    assert event.event == SystemEvent(kind="unknown", params={"channel": "telegram", "name": "poll_answer"})
 
 
 def test_a_future_update_type_is_kept_raw():
@@ -361,6 +386,7 @@ def test_a_future_update_type_is_kept_raw():
 def test_an_update_with_nothing_but_its_id_is_acknowledged():
     event = _one(_update(907))
     assert event.kind == "unknown" and event.customer_address is None
+    assert event.event == SystemEvent(kind="unknown", params={"channel": "telegram"})
 
 
 @pytest.mark.parametrize("update", [
@@ -392,6 +418,7 @@ def test_a_business_message_written_by_the_shop_is_an_echo():
                                                     **{"from": owner})))
     assert isinstance(event, TimelineEvent)
     assert event.kind == "echo" and "Yes we do" in event.text
+    assert event.event == SystemEvent(kind="echo", params={"channel": "telegram", "text": "Yes we do"})
 
 
 def test_deleted_business_messages_are_one_event_each():
@@ -399,6 +426,7 @@ def test_deleted_business_messages_are_one_event_each():
     events = parse(_update(908, deleted_business_messages=deleted))
     assert [(e.kind, e.event_id, e.target_provider_id) for e in events] == \
         [("unsend", "908:10", f"{CHAT}:10"), ("unsend", "908:11", f"{CHAT}:11")]
+    assert [e.event for e in events] == [SystemEvent(kind="unsend", params={"channel": "telegram"})] * 2
 
 
 @pytest.mark.parametrize("update", [

@@ -1,8 +1,11 @@
 // A system entry of the timeline in the agent's language. The back end gives each entry its English text and the same
 // said structured (`event`: a kind and its params, layers/shopdesk/shopdesk/logic/timeline.py); the words come from
 // the catalogue's `timeline.event.<kind>` messages, agents by name, times and amounts as the rest of the inbox writes
-// them, statuses, priorities and SLA targets with the words the inbox has for them. An entry without an event (stored
-// before events existed), of a kind this inbox does not know, or with a param missing, shows its stored text.
+// them, statuses, priorities and SLA targets with the words the inbox has for them. The entries providers' webhooks
+// cause (reactions, edits, echoes…: layers/shopdesk/shopdesk/channels/base.py `timeline_event`) carry the customer's
+// or the provider's own words as they are, and name the provider as the inbox names channels. An entry without an
+// event (stored before events existed), of a kind this inbox does not know, or with a param missing, shows its
+// stored text.
 import type { Message } from "./api";
 import { channelName } from "./channels";
 import { agentName, formatFull, labelName } from "./format";
@@ -70,6 +73,22 @@ class Reader {
 
   agent(name: string, from: Params = this.params): string {
     return agentName(this.w.agents, this.text(name, from));
+  }
+
+  /** A channel (or the provider that carries it) as the inbox names channels: brands as they are. */
+  channel(name: string, from: Params = this.params): string {
+    return channelName(this.text(name, from), (k, v) => this.say(k, v));
+  }
+
+  /** The words the catalogue has for `<prefix>.<value>`, else the value as the provider wrote it (`a_b` as "a b"). */
+  wordOr(prefix: string, value: string): string {
+    const made = `${prefix}.${value}`;
+    return isMessageKey(made) ? this.say(made) : value.replace(/_/g, " ");
+  }
+
+  /** Whether `count` takes the singular in the agent's language. */
+  one(count: number): boolean {
+    return new Intl.PluralRules(this.w.locale).select(count) === "one";
   }
 
   time(name: string, from: Params = this.params): string {
@@ -176,8 +195,7 @@ function refunded(p: Reader): string {
 
 function messages(p: Reader): string {
   const count = p.count("messages");
-  const one = new Intl.PluralRules(p.w.locale).select(count) === "one";
-  return p.say(one ? "timeline.messages.one" : "timeline.messages.other", { count });
+  return p.say(p.one(count) ? "timeline.messages.one" : "timeline.messages.other", { count });
 }
 
 function language(p: Reader): string {
@@ -190,6 +208,95 @@ function language(p: Reader): string {
 }
 
 type Words = (p: Reader) => string;
+
+/** An entry with the details that follow it in brackets ("… (ad 42, ref summer)"), when there are any. */
+function detailed(p: Reader, entry: string, details: string[]): string {
+  return details.length ? p.say("timeline.details", { entry, details: details.join(", ") }) : entry;
+}
+
+/** A provider's detail param (its own words), as a list of at most one for `detailed`. */
+function detail(p: Reader, name = "detail"): string[] {
+  return p.has(name) ? [p.text(name)] : [];
+}
+
+/** A reaction's emoji, custom ones (which have no character) counted in words; "" for none. */
+function emoji(p: Reader): string {
+  const said = p.has("emoji") ? [p.text("emoji")] : [];
+  if (p.has("custom_emoji")) {
+    const count = p.count("custom_emoji");
+    said.push(p.say(p.one(count) ? "timeline.customEmoji.one" : "timeline.customEmoji.other", { count }));
+  }
+  return said.join(" ");
+}
+
+/** The words of an entry a provider words its own way (`timeline.event.echo.whatsapp`), else the common ones. */
+function ofChannel(p: Reader, key: MessageKey): MessageKey {
+  const own = p.has("channel") ? `${key}.${p.text("channel")}` : "";
+  return isMessageKey(own) ? own : key;
+}
+
+/** A Telegram status of the bot in a chat (member, kicked…) in the inbox's words; "unknown" when there is none. */
+function botStatus(p: Reader, name: string): string {
+  return p.has(name) ? p.wordOr("timeline.botStatus", p.text(name)) : p.say("timeline.botStatus.unknown");
+}
+
+/** What providers' webhooks put on the timeline (layers/shopdesk/shopdesk/channels/base.py `timeline_event`). */
+const PROVIDER_KINDS: Record<string, Words> = {
+  reaction: (p) => {
+    const action = p.text("action");
+    if (action !== "added" && action !== "removed") throw new Unworded("action");
+    const shown = emoji(p);
+    return shown
+      ? p.say(`timeline.event.reaction.${action}`, { emoji: shown })
+      : p.say(`timeline.event.reaction.${action}.none`);
+  },
+  edit: (p) => (p.has("text") ? p.say("timeline.event.edit", { text: p.text("text") }) : p.say("timeline.event.edit.media")),
+  unsend: (p) => p.say(ofChannel(p, "timeline.event.unsend"), p.has("channel") ? { channel: p.channel("channel") } : {}),
+  echo: (p) =>
+    p.say(ofChannel(p, "timeline.event.echo"), {
+      channel: p.channel("channel"),
+      text: p.has("text") ? p.text("text") : `[${p.text("content")}]`,
+    }),
+  referral: (p) => {
+    const source = p.has("source") ? p.text("source") : "link";
+    const via = isMessageKey(`timeline.referralSource.${source}`)
+      ? p.say(key("timeline.referralSource", source))
+      : p.say("timeline.referralSource.other", { source: source.replace(/_/g, " ") });
+    const entry = p.say("timeline.event.referral", { source: via });
+    const titled = p.has("ad_title") ? p.say("timeline.referral.titled", { entry, title: p.text("ad_title") }) : entry;
+    return detailed(p, titled, [
+      ...(p.has("ad_id") ? [p.say("timeline.referral.ad", { id: p.text("ad_id") })] : []),
+      ...(p.has("ref") ? [p.say("timeline.referral.ref", { ref: p.text("ref") })] : []),
+    ]);
+  },
+  optin: (p) => {
+    if (p.has("notifications")) return p.say(key("timeline.event.optin", p.text("notifications")));
+    return p.has("title") ? p.say("timeline.event.optin.titled", { title: p.text("title") }) : p.say("timeline.event.optin");
+  },
+  account_changed: (p) =>
+    p.has("number")
+      ? p.say("timeline.event.account_changed.number", { number: p.text("number") })
+      : detailed(p, p.say("timeline.event.account_changed", { channel: p.channel("channel") }), detail(p)),
+  chat_opened: (p) => p.say("timeline.event.chat_opened"),
+  preference: (p) => {
+    const category = p.wordOr("timeline.preferenceCategory", p.text("category"));
+    const choice = p.text("choice");
+    if (choice === "stop" || choice === "resume") return p.say(`timeline.event.preference.${choice}`, { category });
+    return detailed(p, p.say("timeline.event.preference", { category }), detail(p));
+  },
+  bot_blocked: (p) => p.say("timeline.event.bot_blocked"),
+  bot_unblocked: (p) => p.say("timeline.event.bot_unblocked"),
+  bot_status_changed: (p) =>
+    p.say("timeline.event.bot_status_changed", { from: botStatus(p, "from"), to: botStatus(p, "to") }),
+  unknown: (p) =>
+    p.has("name")
+      ? p.say("timeline.event.unknown", { channel: p.channel("channel"), name: p.text("name") })
+      : p.say("timeline.event.unknown.empty", { channel: p.channel("channel") }),
+  unsupported: (p) =>
+    p.say("timeline.event.unsupported", {
+      reason: detailed(p, p.say(key("timeline.unsupported", p.text("reason"))), detail(p)),
+    }),
+};
 
 /** A missed or close SLA target with its due time. */
 const slaTarget = (key: "timeline.event.sla_missed" | "timeline.event.sla_warning"): Words => (p) =>
@@ -262,9 +369,10 @@ const KINDS: Record<string, Words> = {
     const reason = p.text("reason");
     return p.say(key("timeline.event.csat_skipped", reason), {
       ...(reason === "no_template" ? { template: p.text("template") } : {}),
-      ...(reason === "window_closed" ? { channel: channelName(p.text("channel"), (k, v) => p.say(k, v)) } : {}),
+      ...(reason === "window_closed" ? { channel: p.channel("channel") } : {}),
     });
   },
+  ...PROVIDER_KINDS,
 };
 
 /** What a system entry says in the agent's language: its event worded, else its stored text. */

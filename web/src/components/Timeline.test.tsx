@@ -239,6 +239,121 @@ describe("Timeline's system entries", () => {
     ]);
   });
 
+  it("words what providers report: reactions, edits, unsends and what the business sent elsewhere", () => {
+    const entries = [
+      event("reaction", { action: "added", emoji: "❤️" }),
+      event("reaction", { action: "added", emoji: "🔥 ⭐", custom_emoji: 2 }),
+      event("reaction", { action: "removed", emoji: "👍" }),
+      event("reaction", { action: "removed" }),
+      event("edit", { text: "Size 40, not 38" }),
+      event("edit", {}),
+      event("unsend", { channel: "instagram" }),
+      event("unsend", { channel: "telegram" }),
+      event("echo", { channel: "messenger", text: "We shipped it" }),
+      event("echo", { channel: "whatsapp", content: "image" }),
+      event("echo", { channel: "telegram", text: "Yes we do" }),
+    ];
+    expect(shown("es", ...entries)).toEqual([
+      "Reaccionó con ❤️",
+      "Reaccionó con 🔥 ⭐ 2 emojis personalizados",
+      "Quitó la reacción 👍",
+      "Quitó una reacción",
+      "Editó un mensaje: Size 40, not 38",
+      "Editó un mensaje: un archivo sin texto",
+      "El cliente anuló el envío de un mensaje",
+      "Se eliminó un mensaje en el chat de Telegram Business",
+      "Enviado por la empresa: We shipped it",
+      "Enviado desde la app WhatsApp Business: [image]",
+      "La tienda escribió desde su cuenta de Telegram: «Yes we do»",
+    ]);
+    expect(shown("pt", ...entries)).toEqual([
+      "Reagiu com ❤️",
+      "Reagiu com 🔥 ⭐ 2 emojis personalizados",
+      "Removeu a reação 👍",
+      "Removeu uma reação",
+      "Editou uma mensagem: Size 40, not 38",
+      "Editou uma mensagem: mídia sem legenda",
+      "O cliente cancelou o envio de uma mensagem",
+      "Uma mensagem foi apagada no chat do Telegram Business",
+      "Enviado pela empresa: We shipped it",
+      "Enviado pelo app WhatsApp Business: [image]",
+      "A loja escreveu pela sua conta do Telegram: “Yes we do”",
+    ]);
+    expect(shown("en", entries[0]!, entries[3]!, entries[8]!)).toEqual([
+      "Reacted ❤️",
+      "Removed a reaction",
+      "Sent by the business: We shipped it",
+    ]);
+  });
+
+  it("words how the customer arrived, opted in or changed account, the bot's membership and what it cannot show", () => {
+    const entries = [
+      event("referral", { source: "ads", ad_title: "Summer sale", ad_id: "42" }),
+      event("referral", { source: "shortlink", ref: "summer" }),
+      event("referral", { source: "instagram_story" }),
+      event("optin", { notifications: "stopped" }),
+      event("optin", { title: "Restock alerts" }),
+      event("account_changed", { channel: "whatsapp", number: "+16505559999", detail: "User A changed…" }),
+      event("account_changed", { channel: "whatsapp" }),
+      event("chat_opened", { channel: "whatsapp" }),
+      event("preference", { choice: "stop", category: "marketing_messages", detail: "User requested to stop" }),
+      event("bot_blocked", {}),
+      event("bot_status_changed", { to: "restricted" }),
+      event("unknown", { channel: "messenger", name: "game_play" }),
+      event("unknown", { channel: "telegram" }),
+      event("unsupported", { reason: "invalid", detail: "shop_address: String should have at most 1024 characters" }),
+    ];
+    expect(shown("es", ...entries)).toEqual([
+      "El cliente llegó desde un anuncio «Summer sale» (anuncio 42)",
+      "El cliente llegó desde un enlace m.me (ref. summer)",
+      "El cliente llegó desde instagram story",
+      "El cliente dejó de recibir mensajes de notificación",
+      "El cliente aceptó recibir mensajes: Restock alerts",
+      "El cliente cambió su número a +16505559999",
+      "WhatsApp informó de un cambio en la cuenta del cliente",
+      "El cliente abrió un chat con la empresa",
+      "El cliente dejó de recibir mensajes de marketing",
+      "El cliente bloqueó el bot",
+      "El estado del bot en el chat cambió de desconocido a restringido",
+      "Evento de Messenger sin gestionar: game_play",
+      "Evento vacío de Telegram sin gestionar",
+      "[El cliente envió algo que esta bandeja no puede mostrar: un valor de un tipo o tamaño que la bandeja no espera " +
+        "(shop_address: String should have at most 1024 characters)]",
+    ]);
+    expect(shown("pt", ...entries)).toEqual([
+      "O cliente chegou por um anúncio “Summer sale” (anúncio 42)",
+      "O cliente chegou por um link m.me (ref. summer)",
+      "O cliente chegou por instagram story",
+      "O cliente deixou de receber mensagens de notificação",
+      "O cliente aceitou receber mensagens: Restock alerts",
+      "O cliente mudou o número para +16505559999",
+      "O WhatsApp informou uma mudança na conta do cliente",
+      "O cliente abriu uma conversa com a empresa",
+      "O cliente deixou de receber mensagens de marketing",
+      "O cliente bloqueou o bot",
+      "O status do bot no chat mudou de desconhecido para restrito",
+      "Evento do Messenger não tratado: game_play",
+      "Evento vazio do Telegram não tratado",
+      "[O cliente enviou algo que esta caixa de entrada não consegue mostrar: um valor de tipo ou tamanho que a caixa " +
+        "de entrada não espera (shop_address: String should have at most 1024 characters)]",
+    ]);
+    expect(shown("en", entries[0]!, entries[1]!)).toEqual([
+      "The customer arrived via an ad “Summer sale” (ad 42)",
+      "The customer arrived via an m.me link (ref summer)",
+    ]);
+  });
+
+  it("shows the stored text of a provider's entry it cannot word", () => {
+    expect(
+      shown(
+        "pt",
+        event("unsupported", { reason: "brand_new_reason", detail: "x" }, "[The customer sent something: x]"),
+        event("reaction", { action: "swapped", emoji: "👍" }, "Reacted 👍"),
+        event("echo", { channel: "messenger" }, "Sent by the business: [attachment]"),
+      ),
+    ).toEqual(["[The customer sent something: x]", "Reacted 👍", "Sent by the business: [attachment]"]);
+  });
+
   it("shows the stored text of an entry without an event, of an unknown kind, or missing a param", () => {
     expect(
       shown(

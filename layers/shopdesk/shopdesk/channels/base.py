@@ -7,8 +7,9 @@ plain HTTPS (urllib) or boto3 in its sender:
   on bad input; returns False.
 - ``parse(...) -> list[WebhookItem]``: every item of a (possibly batched) webhook as
   ``InboundMessage`` (a customer wrote), ``StatusUpdate`` (a receipt for one of our sends) or
-  ``TimelineEvent`` (reaction, edit, unsend, echo, referral, unknown). Unknown fields and types
-  never break parsing; malformed bodies raise ``BadRequest``.
+  ``TimelineEvent`` (reaction, edit, unsend, echo, referral, unknown) with its English ``text`` and the same
+  said structured (``timeline_event``). Unknown fields and types never break parsing; malformed bodies raise
+  ``BadRequest``.
 - a sender with ``send(OutboundRequest) -> SendResult`` raising ``ProviderError`` (``retryable``
   for rate limits, 5xx and network errors; a human-readable ``message`` and the provider's
   ``code`` otherwise).
@@ -29,7 +30,7 @@ from pydantic import ValidationError
 
 from shopdesk.bounds import bound_text
 from shopdesk.errors import BadRequest, ProviderError
-from shopdesk.models.message import UnsupportedItem, WebhookItem
+from shopdesk.models.message import SystemEvent, UnsupportedItem, WebhookItem
 
 MAX_ID_CHARS = 256      # a provider id or address longer than this is not one (Meta's are < 100)
 
@@ -178,10 +179,35 @@ def shown_id(value: Any) -> str | None:
 
 
 def unsupported(provider: str, reason: str, raw: Any, item_id: Any = None, *, identity_kind: str | None = None,
-                customer_address: str | None = None) -> UnsupportedItem:
-    return UnsupportedItem(provider=provider, reason=bound_text(reason, 500).value or "unreadable",
+                customer_address: str | None = None, code: str = "unreadable") -> UnsupportedItem:
+    return UnsupportedItem(provider=provider, reason=bound_text(reason, 500).value or "unreadable", code=code,
                            item_id=shown_id(item_id), identity_kind=identity_kind,
                            customer_address=customer_address if identity_kind else None, raw=raw)
+
+
+def timeline_event(kind: str, **params: Any) -> SystemEvent:
+    """What a provider's event says, structured (``TimelineEvent.event``), for an inbox to word in its agent's
+    language (web/src/timelineEvents.ts) beside the English ``text``; params that are None are left out.
+
+    The kinds and their params (``?``: only when there is one; ``channel`` names the provider as the inbox names
+    channels: messenger, instagram, whatsapp, telegram):
+
+    - ``reaction`` {action: added | removed, emoji? (the emoji, several separated by spaces), custom_emoji? (how
+      many custom emoji, which have no character)}
+    - ``edit`` {text?} (the new text; none: a file without a caption), ``unsend`` {channel}
+    - ``echo`` {channel, text? | content?} (what the business sent from elsewhere: its text, else its type)
+    - ``referral`` {source? (ads, shortlink, customer_chat_plugin, discover_tab, product, …), ad_title?, ad_id?,
+      ref?}, ``optin`` {notifications?: stopped | resumed, title?}
+    - WhatsApp: ``account_changed`` {channel, number?, detail? (WhatsApp's words)}, ``chat_opened`` {channel},
+      ``preference`` {choice: stop | resume | …, category, detail?}
+    - Telegram: ``bot_blocked`` {}, ``bot_unblocked`` {}, ``bot_status_changed`` {from?, to?}
+    - ``unknown`` {channel, name?} (the event's field, as the provider names it)
+    - made by the webhook for an UnsupportedItem: ``unsupported`` {reason: ``UnsupportedItem.code``, detail}
+
+    Free text in params (an edit's or an echo's text, an ad's title) is the customer's or the provider's as it is:
+    ``logic.webhooks`` masks it as it masks ``text``, and the item bounds it (``dal/items.py``).
+    """
+    return SystemEvent(kind=kind, params={k: v for k, v in params.items() if v is not None})
 
 
 def item_or_unsupported(provider: str, raw: Any, parse_one: Callable[[], list[WebhookItem]],
@@ -190,13 +216,14 @@ def item_or_unsupported(provider: str, raw: Any, parse_one: Callable[[], list[We
     the provider documents (``BadRequest`` from the parser, a ``ValidationError`` from the models).
     ``identity`` (kind, address) names the customer when the caller could tell who wrote, so the
     webhook can show the unsupported item on their open conversation."""
+    code = "unreadable"
     try:
         return parse_one()
     except ValidationError as exc:
         first = exc.errors(include_url=False, include_input=False)[0]
         where = ".".join(str(part) for part in first["loc"])
-        reason = f"{where}: {first['msg']}" if where else first["msg"]
+        reason, code = f"{where}: {first['msg']}" if where else first["msg"], "invalid"
     except (BadRequest, ValueError) as exc:
         reason = str(exc)
     kind, address = identity or (None, None)
-    return [unsupported(provider, reason, raw, item_id, identity_kind=kind, customer_address=address)]
+    return [unsupported(provider, reason, raw, item_id, identity_kind=kind, customer_address=address, code=code)]

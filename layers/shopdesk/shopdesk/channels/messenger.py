@@ -27,6 +27,7 @@ from shopdesk.channels.base import (
     OutboundRequest,
     SendResult,
     item_or_unsupported,
+    timeline_event,
     unsupported,
     usable_id,
 )
@@ -37,6 +38,7 @@ from shopdesk.models.message import (
     Attachment,
     InboundMessage,
     StatusUpdate,
+    SystemEvent,
     TimelineEvent,
     UnsupportedItem,
     WebhookItem,
@@ -188,33 +190,37 @@ def _postback(event: Mapping[str, Any], provider: str, customer: str, shop: str)
 
 
 def _event(provider: str, event_id: str, kind: str, customer: str | None, text: str, raw: Mapping[str, Any],
-           target: str | None = None) -> TimelineEvent:
+           said: SystemEvent, target: str | None = None) -> TimelineEvent:
     return TimelineEvent(provider=provider, event_id=event_id, kind=kind, identity_kind=provider if customer else None,
-                         customer_address=customer, target_provider_id=target, text=text, raw=dict(raw))
+                         customer_address=customer, target_provider_id=target, text=text, raw=dict(raw), event=said)
 
 
 _SOURCES = {"ADS": "an ad", "SHORTLINK": "an m.me link", "CUSTOMER_CHAT_PLUGIN": "the chat plugin on the website",
             "DISCOVER_TAB": "Messenger's Discover tab", "PRODUCT": "a product"}
 
 
-def _referral_text(ref: Mapping[str, Any]) -> str:
+def _referral(ref: Mapping[str, Any]) -> tuple[str, SystemEvent]:
     source = _str(ref.get("source")) or ""
     text = "The customer arrived via " + _SOURCES.get(source.upper(), source.lower().replace("_", " ") or "a link")
     context = ref.get("ads_context_data")
-    if isinstance(context, dict) and _str(context.get("ad_title")):
-        text += f' "{context["ad_title"]}"'
+    title = _str(context.get("ad_title")) if isinstance(context, dict) else None
+    if title:
+        text += f' "{title}"'
     extras = [f"{label} {ref[key]}" for key, label in (("ad_id", "ad"), ("ref", "ref")) if _str(ref.get(key))]
-    return text + (f" ({', '.join(extras)})" if extras else "")
+    return text + (f" ({', '.join(extras)})" if extras else ""), timeline_event(
+        "referral", source=source.lower() or None, ad_title=title, ad_id=_str(ref.get("ad_id")),
+        ref=_str(ref.get("ref")))
 
 
-def _optin_text(optin: Mapping[str, Any]) -> str:
-    status = _str(optin.get("notification_messages_status"))
-    if status == "STOP_NOTIFICATIONS":
-        return "The customer stopped notification messages"
-    if status == "RESUME_NOTIFICATIONS":
-        return "The customer resumed notification messages"
+_NOTIFICATIONS = {"STOP_NOTIFICATIONS": "stopped", "RESUME_NOTIFICATIONS": "resumed"}
+
+
+def _optin(optin: Mapping[str, Any]) -> tuple[str, SystemEvent]:
+    status = _NOTIFICATIONS.get(_str(optin.get("notification_messages_status")) or "")
+    if status:
+        return f"The customer {status} notification messages", timeline_event("optin", notifications=status)
     title = _str(optin.get("title")) or _str(optin.get("ref")) or _str(optin.get("type"))
-    return "The customer opted in" + (f": {title}" if title else "")
+    return "The customer opted in" + (f": {title}" if title else ""), timeline_event("optin", title=title)
 
 
 def _items(event: dict[str, Any], provider: str, page_id: str | None, standby: bool) -> list[WebhookItem]:
@@ -231,12 +237,17 @@ def _items(event: dict[str, Any], provider: str, page_id: str | None, standby: b
             return [StatusUpdate(provider=provider, provider_id=mid, status="sent", reference=reference)]
         if message.get("is_echo") or (page_id and sender == page_id):
             # What the business sent (this app, the Page inbox, another app): the customer is the recipient.
-            text = _text(message.get("text")) or "\n".join(_attachments(message)[1]) or "[attachment]"
-            return [_event(provider, f"echo:{mid}", "echo", recipient, f"Sent by the business: {text}", event, mid)]
+            written = _text(message.get("text"))
+            text = written or "\n".join(_attachments(message)[1]) or "[attachment]"
+            content = None if written else next((_str(a.get("type")) for a in _dicts(message.get("attachments"))
+                                                 if _str(a.get("type"))), "attachment")
+            return [_event(provider, f"echo:{mid}", "echo", recipient, f"Sent by the business: {text}", event,
+                           timeline_event("echo", channel=provider, text=written, content=content), mid)]
         if not sender:
             return [unsupported(provider, "a message without a usable sender id", event, mid)]
         if message.get("is_deleted"):
-            return [_event(provider, f"unsend:{mid}", "unsend", sender, "The customer unsent a message", event, mid)]
+            return [_event(provider, f"unsend:{mid}", "unsend", sender, "The customer unsent a message", event,
+                           timeline_event("unsend", channel=provider), mid)]
         return [_inbound(event, message, provider, sender, recipient or page_id or "", standby)]
     if not sender:                                  # optins by user_ref and the like: nobody to attach it to
         return [unsupported(provider, "an event without a usable sender id", event)]
@@ -258,25 +269,29 @@ def _items(event: dict[str, Any], provider: str, page_id: str | None, standby: b
         action = _str(reaction.get("action")) or "react"
         emoji = _str(reaction.get("emoji")) or _str(reaction.get("reaction"))
         text = "Removed a reaction" if action == "unreact" else f"Reacted {emoji}" if emoji else "Reacted"
+        said = timeline_event("reaction", action="removed") if action == "unreact" else \
+            timeline_event("reaction", action="added", emoji=emoji)
         return [_event(provider, f"reaction:{target}:{sender}:{action}:{stamp}", "reaction", sender, text, event,
-                       target)]
+                       said, target)]
     if isinstance(event.get("message_edit"), dict):
         edit = event["message_edit"]
         target = _str(edit.get("mid"))
         new_text = _text(edit.get("text")) or ""
         return [_event(provider, f"edit:{target}:{edit.get('num_edit')}:{stamp}", "edit", sender,
-                       f"Edited a message: {new_text}", event, target)]
+                       f"Edited a message: {new_text}", event, timeline_event("edit", text=new_text or None), target)]
     if isinstance(event.get("referral"), dict):
-        return [_event(provider, f"referral:{sender}:{stamp}", "referral", sender,
-                       _referral_text(event["referral"]), event)]
+        text, said = _referral(event["referral"])
+        return [_event(provider, f"referral:{sender}:{stamp}", "referral", sender, text, event, said)]
     if isinstance(event.get("optin"), dict):
-        return [_event(provider, f"optin:{sender}:{stamp}", "optin", sender, _optin_text(event["optin"]), event)]
+        text, said = _optin(event["optin"])
+        return [_event(provider, f"optin:{sender}:{stamp}", "optin", sender, text, event, said)]
     keys = sorted(k for k in event if k not in _ENVELOPE)
     if not keys:
         return []
     name = keys[0]
+    said = timeline_event("unknown", channel=provider, name=name)
     return [_event(provider, f"unknown:{name}:{sender}:{stamp}", "unknown", sender,
-                   f"Unhandled {provider} event: {name}", event)]
+                   f"Unhandled {provider} event: {name}", event, said)]
 
 
 def parse(payload: dict[str, Any], provider: str) -> list[WebhookItem]:

@@ -57,11 +57,12 @@ from shopdesk.channels.base import (
     http_bytes,
     http_json,
     item_or_unsupported,
+    timeline_event,
     unsupported,
     usable_id,
 )
 from shopdesk.errors import BadRequest, ProviderError
-from shopdesk.models.message import Attachment, InboundMessage, TimelineEvent, WebhookItem
+from shopdesk.models.message import Attachment, InboundMessage, SystemEvent, TimelineEvent, WebhookItem
 
 PROVIDER = "telegram"
 CHANNEL = "telegram"
@@ -238,7 +239,8 @@ def _on_message(update_id: int, message: dict[str, Any], raw: dict[str, Any], sh
     kind, text, attachments, content = _content(message)
     if message.get("business_connection_id") and _from_shop(message, chat):
         return [_event(str(update_id), "echo", chat, f'The shop wrote from its Telegram account: "{text or kind}"',
-                       raw, message_id)]
+                       raw, timeline_event("echo", channel=CHANNEL, text=text or None,
+                                           content=None if text else kind), message_id)]
     payload: dict[str, Any] = {"message_id": message_id, "chat_id": chat["id"], **content}
     for key in ("business_connection_id", "media_group_id"):
         if message.get(key):
@@ -345,11 +347,11 @@ def _sticker(sticker: Mapping[str, Any]) -> tuple[str, str | None, list[Attachme
     return "media", emoji, [attachment], payload
 
 
-def _event(event_id: str, kind: str, chat: Mapping[str, Any], text: str, raw: dict[str, Any],
+def _event(event_id: str, kind: str, chat: Mapping[str, Any], text: str, raw: dict[str, Any], said: SystemEvent,
            message_id: int | None = None) -> TimelineEvent:
     """A timeline event in a customer's private chat, about one of its messages when ``message_id`` is given."""
     return TimelineEvent(provider=PROVIDER, event_id=event_id, kind=kind, identity_kind=IDENTITY_KIND,
-                         customer_address=str(chat["id"]), text=text, raw=raw,
+                         customer_address=str(chat["id"]), text=text, raw=raw, event=said,
                          target_provider_id=message_ref(chat["id"], message_id) if message_id is not None else None)
 
 
@@ -359,7 +361,8 @@ def _on_edit(update_id: int, message: dict[str, Any], raw: dict[str, Any], _shop
         return []
     _, text, _, _ = _content(message)
     new_text = text if text is not None else "[media without caption]"
-    return [_event(str(update_id), "edit", chat, f'Edited: "{new_text}"', raw, _message_id(message))]
+    return [_event(str(update_id), "edit", chat, f'Edited: "{new_text}"', raw,
+                   timeline_event("edit", text=text or None), _message_id(message))]
 
 
 def _on_deleted(update_id: int, deleted: dict[str, Any], raw: dict[str, Any], _shop_address: str) -> list[WebhookItem]:
@@ -367,22 +370,26 @@ def _on_deleted(update_id: int, deleted: dict[str, Any], raw: dict[str, Any], _s
     if chat is None:
         return []
     ids = [m for m in deleted.get("message_ids") or [] if _is_int(m)]
-    return [_event(f"{update_id}:{m}", "unsend", chat, "A message was deleted in the Telegram Business chat", raw, m)
-            for m in ids]
+    return [_event(f"{update_id}:{m}", "unsend", chat, "A message was deleted in the Telegram Business chat", raw,
+                   timeline_event("unsend", channel=CHANNEL), m) for m in ids]
 
 
-def _reaction_text(reactions: Any) -> str:
-    shown = []
+def _reactions(reactions: Any) -> tuple[str, dict[str, Any]]:
+    """Reactions in English ("👍 a custom emoji"), and as a reaction event's params {emoji?, custom_emoji?}."""
+    shown, emoji, custom = [], [], 0
     for r in reactions if isinstance(reactions, list) else []:
         if not isinstance(r, dict):
             continue
         if r.get("type") == "emoji" and r.get("emoji"):
             shown.append(str(r["emoji"]))
+            emoji.append(str(r["emoji"]))
         elif r.get("type") == "paid":
             shown.append("⭐")
+            emoji.append("⭐")
         else:
             shown.append("a custom emoji")
-    return " ".join(shown)
+            custom += 1
+    return " ".join(shown), {"emoji": " ".join(emoji) or None, "custom_emoji": custom or None}
 
 
 def _on_reaction(update_id: int, reaction: dict[str, Any], raw: dict[str, Any], _shop_address: str
@@ -390,9 +397,13 @@ def _on_reaction(update_id: int, reaction: dict[str, Any], raw: dict[str, Any], 
     chat = _private_chat(reaction)
     if chat is None:
         return []
-    new, old = _reaction_text(reaction.get("new_reaction")), _reaction_text(reaction.get("old_reaction"))
-    text = f"Reacted {new}" if new else (f"Removed the reaction {old}" if old else "Removed a reaction")
-    return [_event(str(update_id), "reaction", chat, text, raw, _message_id(reaction))]
+    (new, added), (old, removed) = _reactions(reaction.get("new_reaction")), _reactions(reaction.get("old_reaction"))
+    if new:
+        text, said = f"Reacted {new}", timeline_event("reaction", action="added", **added)
+    else:
+        text = f"Removed the reaction {old}" if old else "Removed a reaction"
+        said = timeline_event("reaction", action="removed", **removed)
+    return [_event(str(update_id), "reaction", chat, text, raw, said, _message_id(reaction))]
 
 
 def _button_label(message: Any, data: str | None) -> str | None:
@@ -442,12 +453,13 @@ def _on_my_chat_member(update_id: int, change: dict[str, Any], raw: dict[str, An
     new, old = (change[k].get("status") if isinstance(change.get(k), dict) else None
                 for k in ("new_chat_member", "old_chat_member"))
     if new == "kicked":
-        text = "The customer blocked the bot"
+        text, said = "The customer blocked the bot", timeline_event("bot_blocked")
     elif new == "member" and old == "kicked":
-        text = "The customer unblocked the bot"
+        text, said = "The customer unblocked the bot", timeline_event("bot_unblocked")
     else:
         text = f"The bot's status in the chat changed from {old or 'unknown'} to {new or 'unknown'}"
-    return [_event(str(update_id), "unknown", chat, text, raw)]
+        said = timeline_event("bot_status_changed", to=_string(new), **{"from": _string(old)})
+    return [_event(str(update_id), "unknown", chat, text, raw, said)]
 
 
 def _unknown(update_id: int, field: str | None, value: Any, raw: dict[str, Any]) -> list[WebhookItem]:
@@ -465,7 +477,8 @@ def _unknown(update_id: int, field: str | None, value: Any, raw: dict[str, Any])
     what = f"a {field.replace('_', ' ')} update" if field else "an empty update"
     return [TimelineEvent(provider=PROVIDER, event_id=str(update_id), kind="unknown",
                           identity_kind=IDENTITY_KIND if customer else None, customer_address=customer,
-                          text=f"Telegram sent {what} that the inbox does not handle", raw=raw)]
+                          text=f"Telegram sent {what} that the inbox does not handle", raw=raw,
+                          event=timeline_event("unknown", channel=CHANNEL, name=field))]
 
 
 _HANDLERS: dict[str, Callable[[int, dict[str, Any], dict[str, Any], str], list[WebhookItem]]] = {

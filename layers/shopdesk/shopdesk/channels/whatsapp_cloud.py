@@ -28,6 +28,7 @@ from shopdesk.channels.base import (
     OutboundRequest,
     SendResult,
     item_or_unsupported,
+    timeline_event,
     unsupported,
     usable_id,
 )
@@ -206,17 +207,22 @@ def _reaction(message: Mapping[str, Any], customer: _Customer) -> TimelineEvent:
     return TimelineEvent(provider=PROVIDER, event_id=str(message["id"]), kind="reaction",
                          identity_kind=customer.identity_kind, customer_address=customer.address,
                          target_provider_id=_str(reaction.get("message_id")),
-                         text=f"Reacted {emoji}" if emoji else "Removed a reaction", raw=dict(message))
+                         text=f"Reacted {emoji}" if emoji else "Removed a reaction", raw=dict(message),
+                         event=timeline_event("reaction", action="added", emoji=emoji) if emoji
+                         else timeline_event("reaction", action="removed"))
 
 
 def _system(message: Mapping[str, Any], customer: _Customer) -> TimelineEvent:
     system = message.get("system") if isinstance(message.get("system"), dict) else {}
     new_id = _str(system.get("wa_id")) or _str(system.get("new_wa_id"))
-    text = _str(system.get("body")) or (f"The customer changed their number to +{new_id}" if new_id
-                                         else "WhatsApp reported a change of the customer's account")
+    body = _str(system.get("body"))
+    text = body or (f"The customer changed their number to +{new_id}" if new_id
+                    else "WhatsApp reported a change of the customer's account")
     return TimelineEvent(provider=PROVIDER, event_id=str(message["id"]), kind="system",
                          identity_kind=customer.identity_kind, customer_address=customer.address,
-                         text=text, raw=dict(message))
+                         text=text, raw=dict(message),
+                         event=timeline_event("account_changed", channel=CHANNEL, detail=body,
+                                              number=f"+{new_id}" if new_id else None))
 
 
 def _message(message: dict[str, Any], value: Mapping[str, Any], contacts: list[dict[str, Any]]) -> WebhookItem:
@@ -232,7 +238,8 @@ def _message(message: dict[str, Any], value: Mapping[str, Any], contacts: list[d
     if mtype == "request_welcome":               # the customer opened the chat for the first time
         return TimelineEvent(provider=PROVIDER, event_id=str(message["id"]), kind="system",
                              identity_kind=customer.identity_kind, customer_address=customer.address,
-                             text="The customer opened a chat with the business", raw=message)
+                             text="The customer opened a chat with the business", raw=message,
+                             event=timeline_event("chat_opened", channel=CHANNEL))
     kind, text, attachments, payload = _content(message)
     extra = _context_payload(message)
     if extra:
@@ -279,7 +286,8 @@ def _echo(echo: dict[str, Any]) -> WebhookItem:
     return TimelineEvent(provider=PROVIDER, event_id=f"echo:{mid}", kind="echo", identity_kind="phone",
                          customer_address=phone, target_provider_id=mid,
                          text=f"Sent from the WhatsApp Business app: {text or '[' + str(echo.get('type')) + ']'}",
-                         raw=echo)
+                         raw=echo, event=timeline_event("echo", channel=CHANNEL, text=text or None,
+                                                        content=None if text else str(echo.get("type"))))
 
 
 def _preference(pref: dict[str, Any]) -> WebhookItem:
@@ -294,7 +302,9 @@ def _preference(pref: dict[str, Any]) -> WebhookItem:
         choice, _str(pref.get("detail")) or f"The customer changed their preference for {category}")
     event_id = f"preference:{digits}:{pref.get('category')}:{choice}:{pref.get('timestamp')}"
     return TimelineEvent(provider=PROVIDER, event_id=event_id, kind="unknown", identity_kind="phone",
-                         customer_address=phone, text=text, raw=pref)
+                         customer_address=phone, text=text, raw=pref,
+                         event=timeline_event("preference", choice=choice, detail=_str(pref.get("detail")),
+                                              category=_str(pref.get("category")) or "messages"))
 
 
 def parse(payload: dict[str, Any]) -> list[WebhookItem]:

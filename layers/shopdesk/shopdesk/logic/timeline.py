@@ -29,6 +29,11 @@ The kinds and their params (``?``: only when there is one):
 - transcripts and surveys: ``transcript_sent`` {to, language, messages, by?}, ``transcript_not_sent``
   {reason: no_email}, ``csat_skipped`` {reason: no_template {template} | no_template_configured | window_closed
   {channel}} (made with its text by ``csat.survey.plan``)
+- what providers report (made with their text by the channel parsers, listed with their params at
+  ``channels.base.timeline_event``; ``logic.webhooks`` masks their customer's words like the text): ``reaction``,
+  ``edit``, ``unsend``, ``echo``, ``referral``, ``optin``, ``account_changed``, ``chat_opened``, ``preference``,
+  ``bot_blocked``, ``bot_unblocked``, ``bot_status_changed``, ``unknown``, and ``unsupported`` {reason, detail}
+  (an item the webhook could not read, ``logic.webhooks.record_unsupported``)
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from aws_lambda_powertools import Logger
 
 from shopdesk import clock, metrics
 from shopdesk.channels import meta, telegram, twilio
-from shopdesk.channels.base import item_or_unsupported
+from shopdesk.channels.base import item_or_unsupported, timeline_event
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.queues import Queue
@@ -34,6 +34,7 @@ from shopdesk.models import (
     Message,
     Priority,
     StatusUpdate,
+    SystemEvent,
     TimelineEvent,
     UnsupportedItem,
     WebhookItem,
@@ -139,7 +140,8 @@ class WebhookProcessor:
                 self.record_event(TimelineEvent(
                     provider=item.provider, event_id=f"unsupported:{item.item_id}", kind="unsupported",
                     identity_kind=item.identity_kind, customer_address=item.customer_address,
-                    text=f"[The customer sent something this inbox cannot show: {item.reason}]"), raw=item.raw)
+                    text=f"[The customer sent something this inbox cannot show: {item.reason}]",
+                    event=timeline_event("unsupported", reason=item.code, detail=item.reason)), raw=item.raw)
 
     def record_event(self, event: TimelineEvent, raw: object = None) -> bool:
         """Show a non-message event on the conversation it concerns; False when there is none."""
@@ -152,14 +154,16 @@ class WebhookProcessor:
         if conversation_id is None:
             return False
         payload = {k: v for k, v in (("target", event.target_provider_id), ("raw", raw)) if v is not None}
-        text, kinds = event.text, []
+        text, said, kinds = event.text, event.event, []
         if self.privacy is not None:      # an edit carries the customer's new text: masked like a message
             policy = self.privacy.current()
             text, kinds = masked_value(text, policy, kinds), kinds
             payload = masked_value(payload, policy, kinds)
+            if said is not None:          # the same words in the event's params (an edit's text, an echo's)
+                said = SystemEvent(kind=said.kind, params=masked_value(said.params, policy, kinds))
         note = Message(id=new_id("m_"), conversation_id=conversation_id, direction=Direction.SYSTEM,
                        text=text, created_at=clock.now(), provider=event.provider, kind=event.kind,
-                       payload=payload or None, masked=list(dict.fromkeys(kinds)))
+                       payload=payload or None, masked=list(dict.fromkeys(kinds)), event=said)
         return self.conversations.record_event(event.provider, event.event_id, note)
 
 

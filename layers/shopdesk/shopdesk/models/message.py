@@ -164,6 +164,9 @@ class TimelineEvent(BaseModel):
     target_provider_id: str | None = None   # the message it is about, when it names one
     text: str                               # what the agent reads: 'Reacted 👍 to "..."'
     raw: dict[str, Any] = Field(default_factory=dict)
+    # what ``text`` says, structured, for an inbox to word in its agent's language (``channels.base.timeline_event``
+    # lists the kinds); the customer's words in it are masked like ``text`` when the entry is stored
+    event: SystemEvent | None = None
 
 
 class StatusUpdate(BaseModel):
@@ -183,6 +186,9 @@ class UnsupportedItem(BaseModel):
 
     provider: str
     reason: str                             # why, for the log and the record ("no usable sender")
+    # the same as a stable key for an inbox to word: ``invalid`` (a value the models refuse: wrong type, too long),
+    # ``unreadable`` (not what the provider documents)
+    code: str = "unreadable"
     item_id: str | None = None              # the provider's id for the item, when it has one
     identity_kind: str | None = None        # the customer it came from, when that much is known
     customer_address: str | None = None
