@@ -926,10 +926,12 @@ class Visitor:
     next_poll: float | None = None
     open_until: float = math.inf
     conversation_id: str | None = None
+    preflighted: dict[str, float] = field(default_factory=dict)     # path -> until when the browser keeps it
 
     def _invoke(self, method: str, path: str, body: Any = None, label: str | None = None) -> tuple[int, Any]:
         from tests.support import http_event
 
+        self._preflight(path)
         headers = {"content-type": "application/json", "origin": WIDGET_ORIGIN}
         if self.session and path != "/widget/sessions":
             headers["authorization"] = f"Bearer {self.session}"
@@ -937,6 +939,23 @@ class Visitor:
                                                      headers, domain="widget.example.com"), label=label)
         self.run.widget_requests[f"{method} {path}"] += 1
         return result["statusCode"], json.loads(result["body"]) if result.get("body") else None
+
+    def _preflight(self, path: str) -> None:
+        """The browser's CORS preflight: every widget call is cross-origin with a JSON body or an Authorization
+        header, so a path is asked about (``OPTIONS``, through the function) once per the Access-Control-Max-Age
+        it answered; one answer covers its GET and POST."""
+        from tests.support import http_event
+
+        now = self.frozen.now
+        if now < self.preflighted.get(path, -math.inf):
+            return
+        result = self.run.call("webchat", http_event("OPTIONS", path, None, {
+            "origin": WIDGET_ORIGIN, "access-control-request-method": "GET",
+            "access-control-request-headers": "authorization"}, domain="widget.example.com"))
+        if result["statusCode"] != 204:
+            raise RuntimeError(f"widget preflight: {result}")
+        self.run.widget_requests[f"OPTIONS {path}"] += 1
+        self.preflighted[path] = now + int(result["headers"]["Access-Control-Max-Age"])
 
     def call(self, method: str, path: str, body: Any = None, label: str | None = None) -> tuple[int, Any]:
         from shopdesk.channels import webchat
