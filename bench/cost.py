@@ -676,6 +676,7 @@ class Run:
     channels: dict[str, ChannelShare] = field(default_factory=dict)
     widget_requests: Counter[str] = field(default_factory=Counter)
     polls: int = 0
+    visible_s: float = 0.0                         # the visitors' tabs, visible
     mailer: Mailer | None = None                   # the conversation's customer, when they write by email
     ses_seen: int = 0                              # of moto's sent mail, what the delivery events went out for
     callbacks: Counter[str] = field(default_factory=Counter)
@@ -927,6 +928,9 @@ class Visitor:
     open_until: float = math.inf
     conversation_id: str | None = None
     preflighted: dict[str, float] = field(default_factory=dict)     # path -> until when the browser keeps it
+    opened_at: float | None = None
+    hidden_from: float | None = None
+    hidden_s: float = 0.0
 
     def _invoke(self, method: str, path: str, body: Any = None, label: str | None = None) -> tuple[int, Any]:
         from tests.support import http_event
@@ -973,6 +977,7 @@ class Visitor:
 
     def open(self) -> None:
         """The visitor opens the widget to write: the listing, and their history (403: no address proven)."""
+        self.opened_at = self.frozen.now
         self.poll()
         status, _ = self.call("GET", "/widget/conversations")
         if status != 403:
@@ -1000,11 +1005,20 @@ class Visitor:
         at = self.frozen.now + poll_every(self.frozen.now, self.moved_at)
         quiet_until = self.moved_at + TAB_HIDDEN_AFTER_QUIET.total_seconds()
         self.next_poll = at if at <= min(self.open_until, quiet_until) else None     # else the tab is hidden
+        if self.next_poll is None and quiet_until < self.open_until:
+            self.hidden_from = quiet_until
 
     def back(self) -> None:
         """The conversation's next step: a visitor whose tab was hidden is back (the widget lists at once)."""
         if self.next_poll is None and self.frozen.now <= self.open_until:
+            if self.hidden_from is not None:
+                self.hidden_s += max(0.0, self.frozen.now - self.hidden_from)
+                self.hidden_from = None
             self.poll()
+
+    def visible_s(self) -> float:
+        """How long the tab was visible, from opening the widget to closing the tab."""
+        return self.open_until - (self.opened_at or self.open_until) - self.hidden_s
 
 
 def _mail(sender: str, subject: str, text: str, message_id: str, references: list[str],
@@ -1240,6 +1254,7 @@ def play(run: Run, conversations: int, frozen: Frozen, seed: int = 11) -> dict[s
         if visitor is not None:                  # the widget lists until the visitor's tab closes
             advance(max(frozen.now, visitor.open_until))
             visitor.next_poll = None
+            run.visible_s += visitor.visible_s()
         outcome[f"conversations_{channel}"] += 1
         share.conversations += 1
         share.late += n % 10 == 9
@@ -1444,11 +1459,19 @@ def polling(run: Run, conversations: int) -> dict[str, Any]:
     if webchat is None:
         return {}
     usd = _bill_of(run.meter, POLLING)
+    usage = Usage()
+    for key, quantity in run.meter.usage_by_function[POLLING].quantities.items():
+        usage.add(key, quantity)
+    usage.lambda_gb_seconds[POLLING] = lambda_gb_seconds(run.meter.billed_ms[POLLING], memory_mb(POLLING))
+    per_million = {line: float(round(v * 1_000_000 / run.polls, 3)) for line, v in
+                   sorted(bill(usage)["by_line"].items(), key=lambda kv: -kv[1])}
     return {"assumptions": {"tab_open_after_last_reply_min": TAB_OPEN_AFTER_LAST_REPLY.total_seconds() / 60,
                             "tab_hidden_after_quiet_min": TAB_HIDDEN_AFTER_QUIET.total_seconds() / 60,
                             "poll_every_s": {"moving": ACTIVE_POLL_S, "quiet": QUIET_POLL_S, "closed": CLOSED_POLL_S},
                             "moving_for_s": ACTIVE_S},
             "polls_per_webchat_conversation": round(run.polls / webchat.conversations, 1),
+            "tab_visible_min_per_webchat_conversation": round(run.visible_s / 60 / webchat.conversations, 1),
+            "per_million_polls_usd": per_million,
             "widget_requests_per_webchat_conversation": {
                 route: round(n / webchat.conversations, 2)
                 for route, n in sorted(run.widget_requests.items(), key=lambda kv: -kv[1])},
