@@ -1,13 +1,17 @@
 """What 1,000 conversations cost on AWS: a scripted workload through the real handlers on moto, every AWS request
 counted with botocore's event hooks, priced at on-demand list prices (bench/pricing.py).
 
-The workload (per conversation, seeded): six customer messages and four agent replies over SMS or WhatsApp
-(Twilio), the router on each customer message (understanding, the FAQ bot, assignment), the automatic
-acknowledgement, the agent opening the conversation before each reply, every reply and bot answer through the
-dispatcher to a provider stand-in, two delivery-status callbacks per outbound message (three on WhatsApp: read),
-the resolve, the table's stream through its consumers (live fan-out to three open inboxes, the event-lake writer
-into Firehose, the label indexer), and the SLA sweep every simulated 15 minutes. One conversation in ten gets
-its first reply after its first-response target, so the sweep flags breaches.
+The workload (per conversation, seeded): six customer messages and four agent replies, on one of four channels
+(``CHANNEL_MIX``: of every ten conversations, in a seeded order, three by SMS and two by WhatsApp through Twilio,
+three through the web-chat widget, two by email), the router on each customer message (understanding, the FAQ bot,
+assignment), the automatic acknowledgement, the agent opening the conversation before each reply, every reply and
+bot answer through the dispatcher (to a Twilio stand-in, to SES, or stored for the widget), the provider's
+callbacks (Twilio: two delivery statuses per message, three on WhatsApp; SES: a delivery event over SNS), the
+widget's session and its polling on controller.ts's cadence while the visitor's tab is visible (assumptions at
+``TAB_OPEN_AFTER_LAST_REPLY``), the resolve, the table's stream through its consumers (live fan-out to three open
+inboxes, the event-lake writer into Firehose, the label indexer), and the SLA sweep every simulated 15 minutes. One
+conversation in ten gets its first reply after its first-response target, so the sweep flags breaches. Each
+channel's own cost per 1,000 of its conversations is reported beside the mixed figure.
 
 Every handler runs in this process against moto in server mode; a hook on every botocore client created during
 the run (``before-parameter-build`` / ``after-call``) records each request by function, service and operation, and
@@ -69,8 +73,6 @@ PUBLIC_URL = "https://desk.example.com"         # the test desk's PUBLIC_BASE_UR
 AGENTS = ("alice", "bob", "carol")
 SWEEP_EVERY = timedelta(minutes=15)
 MONTH_MINUTES = 30 * 24 * 60
-# Entry points that API Gateway's HTTP API fronts (one request each).
-HTTP_FUNCTIONS = {"inbound_twilio", "agent_api", "admin_api"}
 IDLE = "sla_sweep (idle)"
 # START, END and REPORT lines Lambda writes per invocation at the INFO system log level (REPORT with an X-Ray
 # segment id), bytes
@@ -166,6 +168,7 @@ class Meter:
     log_bytes: Counter[str] = field(default_factory=Counter)
     _overhead: dict[int, float] = field(default_factory=dict)     # thread -> seconds of the meter's own look-ups
     _quiet: Any = None
+    _plain_s3: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -------------------------------------------------------------- hooking every client
@@ -178,6 +181,7 @@ class Meter:
         from shopdesk.dal import aws
 
         self._quiet = _plain_client("dynamodb")
+        self._plain_s3 = _plain_client("s3")
         original = botocore.session.Session.create_client
         meter = self
 
@@ -200,7 +204,7 @@ class Meter:
         meter's own look-ups) and billed by the millisecond."""
         from bench.harness import FakeContext
 
-        tracing, http, platform = traced(function), function in HTTP_FUNCTIONS, platform_log_bytes(function)
+        tracing, http, platform = traced(function), _through_http_api(event), platform_log_bytes(function)
         function = label or function
         self.current = function
         self._overhead = {}
@@ -294,6 +298,10 @@ class Meter:
             usage.add("secretsmanager.api_calls", 1)
         elif service == "sns" and operation == "Publish":
             usage.add("sns.publishes", chunks(len(str(params.get("Message", "")).encode()), 64 * KB))
+        elif service in ("ses", "sesv2") and operation in ("SendEmail", "SendRawEmail"):
+            to = params.get("Destination") or {}
+            recipients = sum(len(to.get(k) or []) for k in ("ToAddresses", "CcAddresses", "BccAddresses"))
+            usage.add("ses.outbound_emails", recipients or len(params.get("Destinations") or []) or 1)
         else:
             with self._lock:
                 self.unpriced[f"{service}.{operation}"] += 1
@@ -372,6 +380,12 @@ class Meter:
                 del plain["ExpressionAttributeValues"]
         page = getattr(self._quiet, "query" if operation == "Query" else "scan")(**plain)
         return sum(item_size(i) for i in page.get("Items", []))
+
+
+def _through_http_api(event: Mapping[str, Any]) -> bool:
+    """An API Gateway HTTP API request (payload 2.0: its requestContext names the HTTP method), one billed request;
+    not a WebSocket route, a queue, a stream, a schedule or an S3 notification."""
+    return "http" in (event.get("requestContext") or {})
 
 
 def _writes(operation: str, params: dict[str, Any], table_keys: tuple[str, ...]
@@ -659,6 +673,23 @@ class Run:
     inboxes: Inboxes | None = None
     sweeps: int = 0
     esm_batches: Counter[str] = field(default_factory=Counter)
+    channels: dict[str, ChannelShare] = field(default_factory=dict)
+    widget_requests: Counter[str] = field(default_factory=Counter)
+    polls: int = 0
+    visible_s: float = 0.0                         # the visitors' tabs, visible
+    mailer: Mailer | None = None                   # the conversation's customer, when they write by email
+    ses_seen: int = 0                              # of moto's sent mail, what the delivery events went out for
+    callbacks: Counter[str] = field(default_factory=Counter)
+    signer: SnsSigner = field(default_factory=lambda: SnsSigner())
+    _visitor_secret: str | None = None
+
+    def visitor_secret(self) -> str:
+        """What the shop signs its visitors' tokens with: the webchat function's secret (read by the bench, not
+        counted)."""
+        if self._visitor_secret is None:
+            secret = _plain_client("secretsmanager").get_secret_value(SecretId=self.desk.env["WEBCHAT_SECRET_ARN"])
+            self._visitor_secret = str(json.loads(secret["SecretString"])["visitor_secret"])
+        return self._visitor_secret
 
     def handler(self, function: str) -> Any:
         if function not in self.handlers:
@@ -669,6 +700,8 @@ class Run:
                          }.get(function, {})
             # the template's log level (INFO), as deployed: what the functions log is part of the bill
             self.handlers[function] = self.desk.handler(function, **overrides, POWERTOOLS_LOG_LEVEL=LOG_LEVEL)
+            if function == "inbound_email":        # SNS's certificate, as far as the function knows (not AWS's bill)
+                self.handlers[function].receiver.fetch_certificate = lambda url: self.signer.pem
             _follow_stdout()
         return self.handlers[function]
 
@@ -727,9 +760,12 @@ class Run:
 
     def dispatch(self) -> None:
         """The outbound queue through the dispatcher, then the provider's status callbacks for what it sent:
-        sent and delivered, and read on WhatsApp."""
+        Twilio's sent and delivered, and read on WhatsApp; SES's delivery event (the template's configuration set
+        publishes it to an SNS topic, which POSTs it to ``inbound_email``). Web chat has none: sending is storing,
+        and the widget's listing shows it."""
         self.drain(self.desk.outbound_queue_url, "dispatcher")
         self.pump()
+        self._mail_delivered()
         for sid, to in self.provider.take():
             statuses = ("sent", "delivered", "read") if to.startswith("whatsapp:") else ("sent", "delivered")
             for status in statuses:
@@ -739,7 +775,39 @@ class Run:
                 result = self.call("inbound_twilio", twilio_webhook("/webhooks/twilio/status", form))
                 if result["statusCode"] != 200:
                     raise RuntimeError(f"status callback refused: {result}")
+                self.callbacks["twilio"] += 1
                 self.pump()
+
+    def _mail_delivered(self) -> None:
+        """For each mail SES accepted since the last look, its delivery event: SES publishes it to the topic (one
+        SNS publish), SNS delivers it over HTTPS (one delivery) through the HTTP API to ``inbound_email``."""
+        from tests.support import http_event
+
+        sent = ses_sent()
+        new, self.ses_seen = sent[self.ses_seen:], len(sent)
+        for mail in new:
+            if self.mailer is not None:
+                self.mailer.answered(mail.id, _plain_text(str(getattr(mail, "raw_data", ""))))
+            event = {"eventType": "Delivery",
+                     "mail": {"timestamp": datetime.now(UTC).isoformat(), "messageId": mail.id, "source": SUPPORT,
+                              "destination": list(getattr(mail, "destinations", []) or [])},
+                     "delivery": {"timestamp": datetime.now(UTC).isoformat(), "processingTimeMillis": 900,
+                                  "recipients": list(getattr(mail, "destinations", []) or []),
+                                  "smtpResponse": "250 2.0.0 OK", "reportingMTA": "a8-70.smtp-out.amazonses.com"}}
+            envelope = self.signer.sign({"Type": "Notification", "MessageId": str(uuid.uuid4()),
+                                         "TopicArn": "arn:aws:sns:us-east-1:123456789012:shopdesk-email-events",
+                                         "Message": json.dumps(event),
+                                         "Timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")})
+            usage = self.meter.usage_by_function["inbound_email"]
+            usage.add("sns.publishes", chunks(len(envelope["Message"].encode()), 64 * KB))
+            usage.add("sns.http_deliveries", 1)
+            self.meter.requests[("inbound_email", "sns", "Publish (SES event)")] += 1
+            result = self.call("inbound_email", http_event("POST", "/webhooks/email/sns", json.dumps(envelope),
+                                                           {"content-type": "text/plain; charset=UTF-8"}))
+            if result["statusCode"] != 200:
+                raise RuntimeError(f"SES delivery event refused: {result}")
+            self.callbacks["ses"] += 1
+            self.pump()
 
 
 def twilio_webhook(path: str, form: str) -> dict[str, Any]:
@@ -799,38 +867,368 @@ def setup(run: Run) -> None:
     run.stream.read()              # the setup's own changes are not the workload's
 
 
+# ------------------------------------------------------------------------------ the channels
+
+# Of every ten conversations (a seeded shuffle of each ten): Twilio's SMS and WhatsApp, the web-chat widget, email.
+CHANNEL_MIX = {"sms": 3, "whatsapp": 2, "webchat": 3, "email": 2}
+# The first seed whose order puts every channel in the first five conversations (``--quick`` measures five) and the
+# two late-answered conversations of the default 20 (the 10th and the 20th) on two channels.
+CHANNEL_SEED = 6
+
+
+def channel_plan(conversations: int, seed: int = CHANNEL_SEED) -> list[str]:
+    """Each conversation's channel: every ten conversations have the mix exactly, in a seeded order."""
+    rng = random.Random(seed)
+    plan: list[str] = []
+    while len(plan) < conversations:
+        deck = [channel for channel, share in CHANNEL_MIX.items() for _ in range(share)]
+        rng.shuffle(deck)
+        plan += deck
+    return plan[:conversations]
+
+
+# The widget's polling (web/src/widget/controller.ts): every 3 s while the conversation moves (a message either way
+# in the last minute), every 10 s while the widget is open and quiet, every 30 s while it is closed, and not at all
+# while the tab is hidden.
+ACTIVE_POLL_S, QUIET_POLL_S, CLOSED_POLL_S, ACTIVE_S = 3, 10, 30, 60
+# Assumptions of how long the visitor's tab is open and visible, with the widget open: from their first message
+# until TAB_OPEN_AFTER_LAST_REPLY after the agent's last reply; a wait with nothing new either way for longer than
+# TAB_HIDDEN_AFTER_QUIET is spent with the tab hidden after that (no polls), and the visitor is back (a poll at
+# once, as the widget does when the tab shows again) at the conversation's next step, a reply or their message.
+TAB_OPEN_AFTER_LAST_REPLY = timedelta(minutes=5)
+TAB_HIDDEN_AFTER_QUIET = timedelta(minutes=15)
+WIDGET_ORIGIN = "https://shop.example"          # the test desk's WIDGET_ALLOWED_ORIGINS
+POLLING = "webchat (polling)"                   # the widget's GET /widget/messages, billed as webchat, shown apart
+MAIL_DOMAIN = "shop.example"                    # the test desk's EMAIL_RECIPIENTS and verified SES domain
+SUPPORT = f"support@{MAIL_DOMAIN}"
+
+
+def poll_every(now: float, moved_at: float, widget_open: bool = True) -> int:
+    """Seconds to the widget's next listing (controller.ts ``schedulePoll``)."""
+    if not widget_open:
+        return CLOSED_POLL_S
+    return ACTIVE_POLL_S if now - moved_at < ACTIVE_S else QUIET_POLL_S
+
+
+@dataclass
+class Visitor:
+    """One visitor's widget (web/src/widget/controller.ts and client.ts) against the real webchat handler: a session
+    from the token the shop signed (again when it runs out, a minute early), the listing and the visitor's history
+    on opening, each message sent and the conversation listed at once, then the listing on the widget's cadence while
+    the tab is visible (the assumptions above)."""
+
+    run: Run
+    frozen: Frozen
+    visitor_id: str
+    session: str | None = None
+    session_until: float = 0.0
+    known: set[str] = field(default_factory=set)
+    moved_at: float = 0.0
+    next_poll: float | None = None
+    open_until: float = math.inf
+    conversation_id: str | None = None
+    preflighted: dict[str, float] = field(default_factory=dict)     # path -> until when the browser keeps it
+    opened_at: float | None = None
+    hidden_from: float | None = None
+    hidden_s: float = 0.0
+
+    def _invoke(self, method: str, path: str, body: Any = None, label: str | None = None) -> tuple[int, Any]:
+        from tests.support import http_event
+
+        self._preflight(path)
+        headers = {"content-type": "application/json", "origin": WIDGET_ORIGIN}
+        if self.session and path != "/widget/sessions":
+            headers["authorization"] = f"Bearer {self.session}"
+        result = self.run.call("webchat", http_event(method, path, json.dumps(body) if body is not None else None,
+                                                     headers, domain="widget.example.com"), label=label)
+        self.run.widget_requests[f"{method} {path}"] += 1
+        return result["statusCode"], json.loads(result["body"]) if result.get("body") else None
+
+    def _preflight(self, path: str) -> None:
+        """The browser's CORS preflight: every widget call is cross-origin with a JSON body or an Authorization
+        header, so a path is asked about (``OPTIONS``, through the function) once per the Access-Control-Max-Age
+        it answered; one answer covers its GET and POST."""
+        from tests.support import http_event
+
+        now = self.frozen.now
+        if now < self.preflighted.get(path, -math.inf):
+            return
+        result = self.run.call("webchat", http_event("OPTIONS", path, None, {
+            "origin": WIDGET_ORIGIN, "access-control-request-method": "GET",
+            "access-control-request-headers": "authorization"}, domain="widget.example.com"))
+        if result["statusCode"] != 204:
+            raise RuntimeError(f"widget preflight: {result}")
+        self.run.widget_requests[f"OPTIONS {path}"] += 1
+        self.preflighted[path] = now + int(result["headers"]["Access-Control-Max-Age"])
+
+    def call(self, method: str, path: str, body: Any = None, label: str | None = None) -> tuple[int, Any]:
+        from shopdesk.channels import webchat
+
+        now = self.frozen.now
+        if self.session is None or now >= self.session_until:
+            token = webchat.sign_visitor_token({"visitor_id": self.visitor_id, "name": "Visitor",
+                                                "exp": int(now) + 600}, self.run.visitor_secret())
+            status, started = self._invoke("POST", "/widget/sessions", {"visitor_token": token})
+            if status != 201:
+                raise RuntimeError(f"widget session: {status} {started}")
+            self.session = started["session"]
+            self.session_until = now + max(0, started["expires_in"] - 60)
+        return self._invoke(method, path, body, label)
+
+    def open(self) -> None:
+        """The visitor opens the widget to write: the listing, and their history (403: no address proven)."""
+        self.opened_at = self.frozen.now
+        self.poll()
+        status, _ = self.call("GET", "/widget/conversations")
+        if status != 403:
+            raise RuntimeError(f"widget history: {status}")
+
+    def write(self, text: str) -> None:
+        if self.session is None:
+            self.open()
+        self.moved_at = self.frozen.now
+        status, sent = self.call("POST", "/widget/messages", {"client_message_id": uuid.uuid4().hex, "text": text})
+        if status != 201:
+            raise RuntimeError(f"widget send: {status} {sent}")
+        self.conversation_id = sent["conversation_id"]
+        self.poll()                  # the line is sent: the widget lists the conversation at once
+
+    def poll(self) -> None:
+        status, answer = self.call("GET", "/widget/messages", label=POLLING)
+        if status != 200:
+            raise RuntimeError(f"widget poll: {status} {answer}")
+        ids = {item["id"] for item in answer["items"]}
+        if ids - self.known:
+            self.moved_at = self.frozen.now
+        self.known = ids
+        self.run.polls += 1
+        at = self.frozen.now + poll_every(self.frozen.now, self.moved_at)
+        quiet_until = self.moved_at + TAB_HIDDEN_AFTER_QUIET.total_seconds()
+        self.next_poll = at if at <= min(self.open_until, quiet_until) else None     # else the tab is hidden
+        if self.next_poll is None and quiet_until < self.open_until:
+            self.hidden_from = quiet_until
+
+    def back(self) -> None:
+        """The conversation's next step: a visitor whose tab was hidden is back (the widget lists at once)."""
+        if self.next_poll is None and self.frozen.now <= self.open_until:
+            if self.hidden_from is not None:
+                self.hidden_s += max(0.0, self.frozen.now - self.hidden_from)
+                self.hidden_from = None
+            self.poll()
+
+    def visible_s(self) -> float:
+        """How long the tab was visible, from opening the widget to closing the tab."""
+        return self.open_until - (self.opened_at or self.open_until) - self.hidden_s
+
+
+def _mail(sender: str, subject: str, text: str, message_id: str, references: list[str],
+          quoted: str | None) -> bytes:
+    """A customer's mail as a mail client writes it: plain text and HTML, the message answered quoted below."""
+    from email.message import EmailMessage
+    from email.utils import format_datetime
+
+    from shopdesk import clock
+
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = f"Customer <{sender}>", SUPPORT, subject
+    mail["Message-ID"], mail["Date"] = message_id, format_datetime(clock.now())
+    if references:
+        mail["In-Reply-To"], mail["References"] = references[-1], " ".join(references)
+    quote = ("\n\nOn " + format_datetime(clock.now()) + f", {SUPPORT} wrote:\n"
+             + "".join(f"> {line}\n" for line in quoted.splitlines())) if quoted else ""
+    mail.set_content(f"{text}{quote}\n--\nSent from my phone\n")
+    html_quote = f"<blockquote>{quoted}</blockquote>" if quoted else ""
+    mail.add_alternative(f"<html><body><div>{text}</div>{html_quote}<div>--<br>Sent from my phone</div>"
+                         "</body></html>", subtype="html")
+    return b"Received: from mail.customer.example by inbound-smtp.us-east-1.amazonaws.com with SMTP id " + \
+        uuid.uuid4().hex.encode() + b" for " + SUPPORT.encode() + b"; " + format_datetime(clock.now()).encode() + \
+        b"\r\n" + bytes(mail)
+
+
+@dataclass
+class Mailer:
+    """A customer writing by email, as SES's receipt rule delivers it: the raw mail stored in the mail bucket (an S3
+    PUT by SES, billed to the account, with SES's price per mail received and per 256 KB chunk), the bucket's
+    notification invoking ``inbound_email``. Each mail answers the last one the desk sent (In-Reply-To and
+    References, quoting it), as a mail client does."""
+
+    run: Run
+    address: str
+    subject: str = "Where is my parcel?"
+    references: list[str] = field(default_factory=list)
+    last_reply: str | None = None
+
+    def write(self, text: str) -> None:
+        bucket = self.run.desk.env["MAIL_BUCKET"]
+        key = f"raw/{uuid.uuid4().hex}"
+        raw = _mail(self.address, ("Re: " if self.references else "") + self.subject, text,
+                    f"<{uuid.uuid4().hex}@customer.example>", self.references, self.last_reply)
+        self.references.append(email_message_id(raw))
+        self.run.meter._plain_s3.put_object(Bucket=bucket, Key=key, Body=raw)       # what SES does
+        usage = self.run.meter.usage_by_function["inbound_email"]
+        usage.add("ses.inbound_emails", 1)
+        usage.add("ses.inbound_chunks", chunks(len(raw), 256 * KB))
+        usage.add("s3.put_requests", 1)
+        self.run.meter.requests[("inbound_email", "s3", "PutObject (SES receipt rule)")] += 1
+        event = {"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+                              "s3": {"bucket": {"name": bucket}, "object": {"key": key, "size": len(raw)}}}]}
+        result = self.run.call("inbound_email", event)
+        if result.get("stored") != 1:
+            raise RuntimeError(f"inbound mail not stored: {result}")
+
+    def answered(self, ses_id: str, text: str) -> None:
+        self.references.append(f"<{ses_id}@email.amazonses.com>")
+        self.last_reply = text
+
+
+def email_message_id(raw: bytes) -> str:
+    from email.parser import BytesHeaderParser
+    return str(BytesHeaderParser().parsebytes(raw)["Message-ID"])
+
+
+class SnsSigner:
+    """SNS's signature on the notifications it delivers (a certificate of its own, handed to the function as AWS's:
+    fetching it is not an AWS request)."""
+
+    def __init__(self) -> None:
+        import datetime as dt
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        from cryptography.x509.oid import NameOID
+
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")])
+        now = dt.datetime.now(UTC)
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(self.key.public_key())
+                .serial_number(1).not_valid_before(now - dt.timedelta(days=400))
+                .not_valid_after(now + dt.timedelta(days=400)).sign(self.key, hashes.SHA256()))
+        self.pem = cert.public_bytes(serialization.Encoding.PEM)
+
+    def sign(self, message: dict[str, Any]) -> dict[str, Any]:
+        import base64
+
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        from shopdesk.channels import sns
+
+        message = {**message, "SignatureVersion": "2",
+                   "SigningCertURL": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-bench.pem"}
+        signature = self.key.sign(sns.string_to_sign(message).encode(), padding.PKCS1v15(), hashes.SHA256())
+        return {**message, "Signature": base64.b64encode(signature).decode()}
+
+
+def _plain_text(raw: str) -> str:
+    """The text of a mail the desk sent (what the customer's client quotes)."""
+    from email import policy
+    from email.parser import Parser
+
+    body = Parser(policy=policy.default).parsestr(raw).get_body(("plain",))
+    return body.get_content().strip() if body is not None else ""
+
+
+def ses_sent() -> list[Any]:
+    """What moto's SES accepted so far (moto runs in this process)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+    return list(ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages)
+
+
+# ------------------------------------------------------------------------------ per channel
+
+def _snapshot(meter: Meter) -> tuple[dict[str, dict[str, float]], Counter[str]]:
+    return ({f: dict(u.quantities) for f, u in meter.usage_by_function.items()}, Counter(meter.billed_ms))
+
+
+@dataclass
+class ChannelShare:
+    """What one channel's conversations cost: their usage while they ran (sweeps and inbox reads included)."""
+
+    conversations: int = 0
+    late: int = 0
+    sweeps: int = 0
+    quantities: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
+    billed_ms: Counter[str] = field(default_factory=Counter)
+
+    def add(self, before: tuple[dict[str, dict[str, float]], Counter[str]], meter: Meter) -> None:
+        quantities, billed = _snapshot(meter)
+        for function, now in quantities.items():
+            then = before[0].get(function, {})
+            for key, quantity in now.items():
+                delta = quantity - then.get(key, 0.0)
+                if delta:
+                    self.quantities[function][key] = self.quantities[function].get(key, 0.0) + delta
+        for function, ms in billed.items():
+            self.billed_ms[function] += ms - before[1].get(function, 0)
+
+
 def play(run: Run, conversations: int, frozen: Frozen, seed: int = 11) -> dict[str, Any]:
     from tests.support import twilio_form
 
+    from shopdesk.dal.items import key_part
+
     rng = random.Random(seed)
     inboxes = run.inboxes = Inboxes(run, seen=len(run.connections.frames))
-    next_sweep = datetime.fromtimestamp(frozen.now, UTC) + SWEEP_EVERY
+    next_sweep = frozen.now + SWEEP_EVERY.total_seconds()
     outcome: Counter[str] = Counter()
-    for n in range(conversations):
-        channel = "whatsapp" if n % 5 in (1, 3) else "sms"       # 40% WhatsApp, 60% SMS
+    visitor: Visitor | None = None
+
+    def advance(to: float) -> None:
+        """The sweeps (the schedule fires every minute; here every 15) and the widget's listings due up to ``to``, in
+        the order of their times."""
+        nonlocal next_sweep
+        while True:
+            poll_at = visitor.next_poll if visitor is not None else None
+            if poll_at is not None and poll_at <= to and poll_at < next_sweep:
+                frozen.now = poll_at
+                visitor.poll()
+            elif next_sweep <= to:
+                frozen.now = next_sweep
+                run.sweep()
+                next_sweep += SWEEP_EVERY.total_seconds()
+            else:
+                break
+        frozen.now = to
+
+    plan = channel_plan(conversations)
+    for n, channel in enumerate(plan):
+        before, sweeps_before = _snapshot(run.meter), run.sweeps
+        share = run.channels.setdefault(channel, ChannelShare())
         phone = f"+1202555{n:04d}"
         prefix = "whatsapp:" if channel == "whatsapp" else ""
+        visitor = Visitor(run, frozen, f"visitor-{n:04d}") if channel == "webchat" else None
+        mailer = Mailer(run, f"customer{n:04d}@mail.example") if channel == "email" else None
+        run.mailer = mailer
         conversation_id: str | None = None
         replier = AGENTS[n % len(AGENTS)]
-        for k, step in enumerate(script(n, rng)):
-            at = datetime.fromtimestamp(frozen.now, UTC) + step.after
-            while next_sweep <= at:                       # the schedule fires every minute; here every 15
-                frozen.now = next_sweep.timestamp()
-                run.sweep()
-                next_sweep += SWEEP_EVERY
-            frozen.now = at.timestamp()
+        steps = script(n, rng)
+        last_reply = max(k for k, step in enumerate(steps) if step.kind == "reply")
+        for k, step in enumerate(steps):
+            advance(frozen.now + step.after.total_seconds())
+            if visitor is not None and step.kind != "write":
+                visitor.back()
             if step.kind == "write":
-                form = twilio_form(MessageSid=f"SM{n:06d}{k:02d}{uuid.uuid4().hex[:24]}", From=prefix + phone,
-                                   To=prefix + SHOP, Body=step.text)
-                result = run.call("inbound_twilio", twilio_webhook("/webhooks/twilio", form))
-                if result["statusCode"] != 200:
-                    raise RuntimeError(f"webhook refused: {result}")
+                if visitor is not None:
+                    visitor.write(step.text)
+                elif mailer is not None:
+                    mailer.write(step.text)
+                else:
+                    form = twilio_form(MessageSid=f"SM{n:06d}{k:02d}{uuid.uuid4().hex[:24]}", From=prefix + phone,
+                                       To=prefix + SHOP, Body=step.text)
+                    result = run.call("inbound_twilio", twilio_webhook("/webhooks/twilio", form))
+                    if result["statusCode"] != 200:
+                        raise RuntimeError(f"webhook refused: {result}")
                 run.pump()
                 run.drain(run.desk.work_queue_url, "router")
                 run.pump()
                 run.dispatch()          # acknowledgements and bot answers
                 if conversation_id is None:
-                    conversation_id = run.desk.item(f"IDENTITY#phone#{phone}")["open_conversation_id"]
+                    identity = (f"IDENTITY#webchat#{key_part(visitor.visitor_id)}" if visitor is not None
+                                else f"IDENTITY#email#{key_part(mailer.address)}" if mailer is not None
+                                else f"IDENTITY#phone#{phone}")
+                    conversation_id = run.desk.item(identity)["open_conversation_id"]
                 outcome["customer_messages"] += 1
                 continue
             path = f"/agent/conversations/{conversation_id}"
@@ -844,6 +1242,8 @@ def play(run: Run, conversations: int, frozen: Frozen, seed: int = 11) -> dict[s
                 run.pump()
                 run.dispatch()
                 outcome["agent_replies"] += 1
+                if visitor is not None and k == last_reply:
+                    visitor.open_until = frozen.now + TAB_OPEN_AFTER_LAST_REPLY.total_seconds()
             else:
                 answer = run.call("agent_api", _agent_event("POST", path + "/status", replier, {"status": "resolved"}))
                 if answer["statusCode"] != 200:
@@ -851,8 +1251,18 @@ def play(run: Run, conversations: int, frozen: Frozen, seed: int = 11) -> dict[s
                 inboxes.after_action(replier)
                 run.pump()
                 outcome["resolved"] += 1
+        if visitor is not None:                  # the widget lists until the visitor's tab closes
+            advance(max(frozen.now, visitor.open_until))
+            visitor.next_poll = None
+            run.visible_s += visitor.visible_s()
+        outcome[f"conversations_{channel}"] += 1
+        share.conversations += 1
+        share.late += n % 10 == 9
+        share.sweeps += run.sweeps - sweeps_before
+        share.add(before, run.meter)
         if (n + 1) % 5 == 0:
             print(f"  {n + 1}/{conversations} conversations", file=sys.stderr, flush=True)
+    visitor = None
     return dict(outcome)
 
 
@@ -880,6 +1290,8 @@ def run(conversations: int = 20) -> dict[str, Any]:
                                                 "BucketARN": f"arn:aws:s3:::{bucket}", "Prefix": "events/"})
         meter = Meter(table_keys, indexes)
         provider, connections = Provider(), ConnectionsEndpoint()
+        desk.client("ses").verify_domain_identity(Domain=MAIL_DOMAIN)      # replies leave from support@
+        desk.client("ses").verify_email_identity(EmailAddress=SUPPORT)
         frozen, real = Frozen(datetime(2026, 11, 2, 8, tzinfo=UTC)), clock.time
         clock.time = frozen            # type: ignore[assignment]
         try:
@@ -1002,6 +1414,9 @@ def summarise(run: Run, conversations: int, outcome: dict[str, Any], idle: dict[
                          route: round(n / conversations, 2) for route, n in sorted(
                              (run.inboxes.requests if run.inboxes else Counter()).items(), key=lambda kv: -kv[1])}},
         "inboxes_usd": usd(_bill_of(meter, INBOX) * Decimal(scale)),
+        "channel_mix": {channel: share / sum(CHANNEL_MIX.values()) for channel, share in CHANNEL_MIX.items()},
+        "per_channel": per_channel(run, idle),
+        "webchat_polling": polling(run, conversations),
         "fixed_monthly_usd": fixed,
         "unpriced_requests": dict(meter.unpriced),
         "environment": "real handlers in this process on moto (server mode, loopback), 2 shared CPUs; durations "
@@ -1009,6 +1424,59 @@ def summarise(run: Run, conversations: int, outcome: dict[str, Any], idle: dict[
         "load_average_1min": _load(),
         "runtime_s": round(wall_s, 1),
     }
+
+
+def per_channel(run: Run, idle: dict[str, Any]) -> dict[str, Any]:
+    """Per 1,000 conversations of each channel: the usage while its conversations ran (their sweeps' idle part taken
+    out as for the total; the open inboxes' reads of them included)."""
+    out = {}
+    for channel, share in sorted(run.channels.items(), key=lambda kv: list(CHANNEL_MIX).index(kv[0])):
+        usage = Usage()
+        for quantities in share.quantities.values():
+            for key, quantity in quantities.items():
+                usage.add(key, quantity)
+        usage.lambda_gb_seconds = {f: lambda_gb_seconds(ms, memory_mb(f)) for f, ms in share.billed_ms.items() if ms}
+        for key, quantity in idle["quantities"].items():
+            usage.quantities[key] = max(0.0, usage.quantities.get(key, 0.0) - quantity * share.sweeps)
+        usage.lambda_gb_seconds["sla_sweep"] = max(0.0, usage.lambda_gb_seconds.get("sla_sweep", 0.0)
+                                                   - lambda_gb_seconds(idle["billed_ms"] * share.sweeps,
+                                                                       memory_mb("sla_sweep")))
+        billed = bill(usage)
+        scale = Decimal(1000) / share.conversations
+        out[channel] = {
+            "conversations": share.conversations, "late_first_reply": share.late,
+            "per_1000_conversations_usd": float(round(billed["total"] * scale, 5)),
+            "breakdown": {service: float(round(v * scale, 5)) for service, v in
+                          sorted(billed["by_service"].items(), key=lambda kv: -kv[1]) if v},
+            "lambda_invocations_per_conversation": round(sum(share.quantities[f].get("lambda.requests", 0.0)
+                                                             for f in share.quantities) / share.conversations, 1)}
+    return out
+
+
+def polling(run: Run, conversations: int) -> dict[str, Any]:
+    """The widget's listings (``GET /widget/messages`` on its cadence) and their cost, per web-chat conversation."""
+    webchat = run.channels.get("webchat")
+    if webchat is None:
+        return {}
+    usd = _bill_of(run.meter, POLLING)
+    usage = Usage()
+    for key, quantity in run.meter.usage_by_function[POLLING].quantities.items():
+        usage.add(key, quantity)
+    usage.lambda_gb_seconds[POLLING] = lambda_gb_seconds(run.meter.billed_ms[POLLING], memory_mb(POLLING))
+    per_million = {line: float(round(v * 1_000_000 / run.polls, 3)) for line, v in
+                   sorted(bill(usage)["by_line"].items(), key=lambda kv: -kv[1])}
+    return {"assumptions": {"tab_open_after_last_reply_min": TAB_OPEN_AFTER_LAST_REPLY.total_seconds() / 60,
+                            "tab_hidden_after_quiet_min": TAB_HIDDEN_AFTER_QUIET.total_seconds() / 60,
+                            "poll_every_s": {"moving": ACTIVE_POLL_S, "quiet": QUIET_POLL_S, "closed": CLOSED_POLL_S},
+                            "moving_for_s": ACTIVE_S},
+            "polls_per_webchat_conversation": round(run.polls / webchat.conversations, 1),
+            "tab_visible_min_per_webchat_conversation": round(run.visible_s / 60 / webchat.conversations, 1),
+            "per_million_polls_usd": per_million,
+            "widget_requests_per_webchat_conversation": {
+                route: round(n / webchat.conversations, 2)
+                for route, n in sorted(run.widget_requests.items(), key=lambda kv: -kv[1])},
+            "per_1000_webchat_conversations_usd": float(round(usd * 1000 / webchat.conversations, 5)),
+            "per_1000_conversations_usd": float(round(usd * 1000 / conversations, 5))}
 
 
 def _bill_of(meter: Meter, function: str) -> Decimal:
@@ -1057,6 +1525,20 @@ def report(result: dict[str, Any]) -> str:
                  f"{per['dynamodb_write_units_indexes']} on its indexes")
     lines.append(f"  of which the open inboxes' reads: ${result['inboxes_usd']} "
                  f"({sum(result['workload']['inbox_requests_per_conversation'].values()):.1f} requests a conversation)")
+    mix = ", ".join(f"{share:.0%} {channel}" for channel, share in result["channel_mix"].items())
+    lines.append(f"  per 1,000 conversations of each channel (mix {mix}):")
+    for channel, figure in result["per_channel"].items():
+        top = ", ".join(f"{service} {usd:.3f}" for service, usd in list(figure["breakdown"].items())[:3])
+        lines.append(f"    {channel:<9} {figure['per_1000_conversations_usd']:>8.5f}  "
+                     f"({figure['conversations']} measured, {figure['late_first_reply']} answered late; {top})")
+    polled = result.get("webchat_polling") or {}
+    if polled:
+        assumed = polled["assumptions"]
+        lines.append(f"  web chat's polling: {polled['polls_per_webchat_conversation']} GET /widget/messages a "
+                     f"conversation, ${polled['per_1000_webchat_conversations_usd']} per 1,000 web-chat "
+                     f"conversations (${polled['per_1000_conversations_usd']} of the mixed figure); tab visible "
+                     f"from the first message to {assumed['tab_open_after_last_reply_min']:g} min after the last "
+                     f"reply, hidden after {assumed['tab_hidden_after_quiet_min']:g} min with nothing new")
     fixed = result["fixed_monthly_usd"]
     lines.append(f"  fixed per month: sweep schedule ${fixed['sla_sweep_schedule']}, "
                  f"{fixed['secrets']} secrets ${fixed['secrets_stored']}")

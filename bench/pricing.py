@@ -3,8 +3,9 @@ requests into dollars. Pure: no AWS, no moto; ``tests/unit/test_cost_model.py`` 
 
 Prices are us-east-1 (samconfig.toml's region), on-demand, without the free tier, as published on each
 service's pricing page (read 2026-12; bench/README.md lists them with their units). Where a service meters in
-increments (API Gateway 512 KB, WebSocket 32 KB, SQS and EventBridge 64 KB, Firehose 5 KB records, DynamoDB
-1 KB writes and 4 KB reads), the rounding is done here, from sizes the bench measured.
+increments (API Gateway 512 KB, WebSocket 32 KB, SQS and EventBridge 64 KB, Firehose 5 KB records, SES's
+incoming mail in 256 KB chunks, DynamoDB 1 KB writes and 4 KB reads), the rounding is done here, from sizes the
+bench measured.
 """
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ PRICES: dict[str, Price] = {
     "secretsmanager.api_calls": Price(Decimal("0.05"), 10_000, "API calls", "secretsmanager"),
     "secretsmanager.secret_months": Price(Decimal("0.40"), 1, "secrets stored per month", "secretsmanager"),
     "sns.publishes": Price(Decimal("0.50"), 1_000_000, "publishes (64 KB each)", "sns"),
+    "sns.http_deliveries": Price(Decimal("0.60"), 1_000_000, "HTTP/S notifications delivered", "sns"),
+    "ses.outbound_emails": Price(Decimal("0.10"), 1_000, "emails sent (each recipient one)", "ses"),
+    "ses.inbound_emails": Price(Decimal("0.10"), 1_000, "emails received", "ses"),
+    "ses.inbound_chunks": Price(Decimal("0.09"), 1_000, "incoming mail chunks (256 KB each)", "ses"),
     "xray.traces_recorded": Price(Decimal("5.00"), 1_000_000, "traces recorded", "xray"),
     "logs.ingested_gb": Price(Decimal("0.50"), 1, "GB of logs ingested (standard class)", "cloudwatch_logs"),
 }

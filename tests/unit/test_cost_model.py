@@ -1,9 +1,11 @@
 """The cost bench's model (bench/pricing.py): item sizes by DynamoDB's rules, request units with their rounding,
-index writes, and a known request mix priced to the cent-fraction."""
+index writes, and a known request mix priced to the cent-fraction; and the workload's channels (bench/cost.py):
+their mix, the widget's polling cadence, what is billed as an HTTP API request."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from bench.pricing import (
@@ -137,3 +139,52 @@ def test_tracing_and_lambdas_own_log_lines_follow_the_templates_parameters(monke
     finally:
         cost.traced.cache_clear()
         cost.platform_log_bytes.cache_clear()
+
+
+def test_email_is_priced_at_ses_list_prices_and_its_notifications_at_sns_ones():
+    # Given a thousand mails received (one 256 KB chunk each, one a little larger), a thousand sent, and their events
+    usage = Usage()
+    usage.add("ses.inbound_emails", 1_000)                              # $0.10
+    usage.add("ses.inbound_chunks", 999 + chunks(300 * 1024, 256 * 1024))   # 999 of one chunk, one of two: $0.09009
+    usage.add("ses.outbound_emails", 1_000)                             # $0.10
+    usage.add("sns.publishes", 1_000_000)                               # $0.50
+    usage.add("sns.http_deliveries", 1_000_000)                         # $0.60
+    # Then
+    assert bill(usage)["by_service"] == {"ses": Decimal("0.29009"), "sns": Decimal("1.10")}
+
+
+def test_every_ten_conversations_have_the_channel_mix_in_a_seeded_order():
+    import bench.cost as cost
+
+    plan = cost.channel_plan(20)
+    assert plan == cost.channel_plan(20)                                 # deterministic
+    for start in (0, 10):
+        assert {c: plan[start:start + 10].count(c) for c in cost.CHANNEL_MIX} == cost.CHANNEL_MIX
+    assert set(plan[:5]) == set(cost.CHANNEL_MIX)                        # --quick measures every channel
+    assert plan[9] != plan[19]                                           # the two late answers on two channels
+    assert len(cost.channel_plan(7)) == 7
+
+
+def test_the_widgets_polling_follows_its_controllers_cadence():
+    import bench.cost as cost
+
+    # controller.ts: 3 s within a minute of a message either way, 10 s while open and quiet, 30 s while closed
+    source = (Path(__file__).resolve().parents[2] / "web" / "src" / "widget" / "controller.ts").read_text()
+    for name, value in (("ACTIVE_POLL_S", cost.ACTIVE_POLL_S), ("QUIET_POLL_S", cost.QUIET_POLL_S),
+                        ("CLOSED_POLL_S", cost.CLOSED_POLL_S), ("ACTIVE_S", cost.ACTIVE_S)):
+        assert f"export const {name} = {value};" in source
+    assert cost.poll_every(now=1_000.0, moved_at=1_000.0) == 3
+    assert cost.poll_every(now=1_059.0, moved_at=1_000.0) == 3
+    assert cost.poll_every(now=1_060.0, moved_at=1_000.0) == 10
+    assert cost.poll_every(now=1_000.0, moved_at=1_000.0, widget_open=False) == 30
+
+
+def test_only_api_gateways_http_requests_are_billed_as_such():
+    import bench.cost as cost
+
+    from tests.support import http_event
+
+    assert cost._through_http_api(http_event("GET", "/widget/messages"))
+    assert not cost._through_http_api({"Records": [{"s3": {}}]})                    # SES's mail, through S3
+    assert not cost._through_http_api({"requestContext": {"routeKey": "$connect", "eventType": "CONNECT"}})
+    assert not cost._through_http_api({"source": "aws.scheduler", "detail": {}})
