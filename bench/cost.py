@@ -618,7 +618,8 @@ class Inboxes:
         self.seen += len(frames)
         bursts: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for connection, frame in frames:
-            bursts[connection.removesuffix("-inbox")].append(frame)
+            if connection.endswith("-inbox"):      # (the visitors' widgets hear theirs: Visitor.hear)
+                bursts[connection.removesuffix("-inbox")].append(frame)
         for agent_id, notices in bursts.items():
             kinds = {n["kind"] for n in notices}
             ids, more = self.listed.get(agent_id, (set(), True))
@@ -677,6 +678,8 @@ class Run:
     widget_requests: Counter[str] = field(default_factory=Counter)
     polls: int = 0
     visible_s: float = 0.0                         # the visitors' tabs, visible
+    visitor: Visitor | None = None                 # the web-chat conversation's visitor, while it runs
+    sockets: Counter[str] = field(default_factory=Counter)   # the widget's socket: connects, frames heard, minutes
     mailer: Mailer | None = None                   # the conversation's customer, when they write by email
     ses_seen: int = 0                              # of moto's sent mail, what the delivery events went out for
     callbacks: Counter[str] = field(default_factory=Counter)
@@ -695,7 +698,8 @@ class Run:
         if function not in self.handlers:
             overrides = {"dispatcher": {"TWILIO_API_BASE_URL": self.provider.url},
                          "analytics_writer": {"EVENTS_STREAM_NAME": self.firehose},
-                         "live_fanout": {"LIVE_CONNECTIONS_ENDPOINT": self.connections.url + "/dev"},
+                         "live_fanout": {"LIVE_CONNECTIONS_ENDPOINT": self.connections.url + "/dev",
+                                         "WIDGET_CONNECTIONS_ENDPOINT": self.connections.url + "/dev"},
                          "live_connections": {"LIVE_CONNECTIONS_ENDPOINT": self.connections.url + "/dev"},
                          }.get(function, {})
             # the template's log level (INFO), as deployed: what the functions log is part of the bill
@@ -749,6 +753,8 @@ class Run:
                 result = self.call(function, {"Records": chosen[start:start + batch_size]})
                 if result and result.get("batchItemFailures"):
                     raise RuntimeError(f"{function} failed records: {result['batchItemFailures']}")
+        if self.visitor is not None:
+            self.visitor.hear()
         if self.inboxes is not None:
             self.inboxes.react()
 
@@ -891,6 +897,11 @@ def channel_plan(conversations: int, seed: int = CHANNEL_SEED) -> list[str]:
 # in the last minute), every 10 s while the widget is open and quiet, every 30 s while it is closed, and not at all
 # while the tab is hidden.
 ACTIVE_POLL_S, QUIET_POLL_S, CLOSED_POLL_S, ACTIVE_S = 3, 10, 30, 60
+# With its socket open (the widget's WebSocket API, once the visitor has written) the widget lists the conversation
+# when a frame says it changed, and every LIVE_POLL_S besides; API Gateway closes a socket after IDLE_CLOSE without a
+# frame, and the widget connects again with its next listing.
+LIVE_POLL_S = 60
+IDLE_CLOSE = timedelta(minutes=10)
 # Assumptions of how long the visitor's tab is open and visible, with the widget open: from their first message
 # until TAB_OPEN_AFTER_LAST_REPLY after the agent's last reply; a wait with nothing new either way for longer than
 # TAB_HIDDEN_AFTER_QUIET is spent with the tab hidden after that (no polls), and the visitor is back (a poll at
@@ -903,8 +914,10 @@ MAIL_DOMAIN = "shop.example"                    # the test desk's EMAIL_RECIPIEN
 SUPPORT = f"support@{MAIL_DOMAIN}"
 
 
-def poll_every(now: float, moved_at: float, widget_open: bool = True) -> int:
+def poll_every(now: float, moved_at: float, widget_open: bool = True, socket_open: bool = False) -> int:
     """Seconds to the widget's next listing (controller.ts ``schedulePoll``)."""
+    if socket_open:
+        return LIVE_POLL_S
     if not widget_open:
         return CLOSED_POLL_S
     return ACTIVE_POLL_S if now - moved_at < ACTIVE_S else QUIET_POLL_S
@@ -931,6 +944,11 @@ class Visitor:
     opened_at: float | None = None
     hidden_from: float | None = None
     hidden_s: float = 0.0
+    socket: str | None = None                      # the open socket's connection id
+    socket_since: float = 0.0
+    heard_at: float = 0.0                          # the socket's last frame (or its opening): API Gateway's idle clock
+    sockets_made: int = 0
+    seen: int = 0                                  # of the endpoint's frames, those looked at
 
     def _invoke(self, method: str, path: str, body: Any = None, label: str | None = None) -> tuple[int, Any]:
         from tests.support import http_event
@@ -994,6 +1012,8 @@ class Visitor:
         self.poll()                  # the line is sent: the widget lists the conversation at once
 
     def poll(self) -> None:
+        if self.socket is not None and self.frozen.now >= self.heard_at + IDLE_CLOSE.total_seconds():
+            self.hang_up(self.heard_at + IDLE_CLOSE.total_seconds())      # API Gateway closed it, idle
         status, answer = self.call("GET", "/widget/messages", label=POLLING)
         if status != 200:
             raise RuntimeError(f"widget poll: {status} {answer}")
@@ -1002,11 +1022,58 @@ class Visitor:
             self.moved_at = self.frozen.now
         self.known = ids
         self.run.polls += 1
-        at = self.frozen.now + poll_every(self.frozen.now, self.moved_at)
+        if self.socket is None and answer.get("conversation_id"):
+            self.connect()                   # controller.ts ``listen``: the conversation shown, a socket for it
+        at = self.frozen.now + poll_every(self.frozen.now, self.moved_at, socket_open=self.socket is not None)
         quiet_until = self.moved_at + TAB_HIDDEN_AFTER_QUIET.total_seconds()
         self.next_poll = at if at <= min(self.open_until, quiet_until) else None     # else the tab is hidden
-        if self.next_poll is None and quiet_until < self.open_until:
-            self.hidden_from = quiet_until
+        if self.next_poll is None:
+            self.hidden_from = quiet_until if quiet_until < self.open_until else None
+            self.hang_up(min(quiet_until, self.open_until))        # hidden or closed: the widget hangs up
+
+    # -- the widget's socket (functions/widget_live; web/src/widget/controller.ts ``listen``)
+
+    def _socket_event(self, route: str) -> dict[str, Any]:
+        return {"requestContext": {"routeKey": route, "eventType": route.strip("$").upper(),
+                                   "connectionId": self.socket, "stage": "dev"},
+                "headers": {"Origin": WIDGET_ORIGIN}, "queryStringParameters": {"session": self.session},
+                "isBase64Encoded": False}
+
+    def connect(self) -> None:
+        self.socket = f"{self.visitor_id}-widget-{self.sockets_made}"
+        self.sockets_made += 1
+        result = self.run.call("widget_live", self._socket_event("$connect"))
+        if result["statusCode"] != 200:
+            raise RuntimeError(f"widget socket: {result}")
+        self.run.connections.open.add(self.socket)
+        self.run.meter.usage_by_function["widget_live"].add("apigateway.websocket_messages", 1)   # the upgrade
+        self.socket_since = self.heard_at = self.frozen.now
+        self.run.sockets["connects"] += 1
+        self.seen = len(self.run.connections.frames)
+
+    def hang_up(self, at: float) -> None:
+        """The socket closes at ``at`` (the widget hangs up, or API Gateway closes it): $disconnect, and the
+        connection's minutes, billed per started minute as API Gateway meters them."""
+        if self.socket is None:
+            return
+        self.run.connections.open.discard(self.socket)
+        self.run.call("widget_live", self._socket_event("$disconnect"))
+        self.run.meter.usage_by_function["widget_live"].add("apigateway.websocket_messages", 1)
+        minutes = math.ceil(max(0.0, at - self.socket_since) / 60)
+        self.run.meter.usage_by_function["widget_live"].add("apigateway.websocket_connection_minutes", minutes)
+        self.run.sockets["minutes"] += minutes
+        self.socket = None
+
+    def hear(self) -> None:
+        """The frames the fan-out posted to the socket since the last look: one listing for the burst."""
+        if self.socket is None:
+            return
+        frames = [f for c, f in self.run.connections.frames[self.seen:] if c == self.socket]
+        self.seen = len(self.run.connections.frames)
+        if frames and self.next_poll is not None:       # (a hidden tab has no socket)
+            self.run.sockets["frames"] += len(frames)
+            self.heard_at = self.frozen.now
+            self.poll()
 
     def back(self) -> None:
         """The conversation's next step: a visitor whose tab was hidden is back (the widget lists at once)."""
@@ -1199,6 +1266,7 @@ def play(run: Run, conversations: int, frozen: Frozen, seed: int = 11) -> dict[s
         phone = f"+1202555{n:04d}"
         prefix = "whatsapp:" if channel == "whatsapp" else ""
         visitor = Visitor(run, frozen, f"visitor-{n:04d}") if channel == "webchat" else None
+        run.visitor = visitor
         mailer = Mailer(run, f"customer{n:04d}@mail.example") if channel == "email" else None
         run.mailer = mailer
         conversation_id: str | None = None
@@ -1254,6 +1322,7 @@ def play(run: Run, conversations: int, frozen: Frozen, seed: int = 11) -> dict[s
         if visitor is not None:                  # the widget lists until the visitor's tab closes
             advance(max(frozen.now, visitor.open_until))
             visitor.next_poll = None
+            visitor.hang_up(visitor.open_until)
             run.visible_s += visitor.visible_s()
         outcome[f"conversations_{channel}"] += 1
         share.conversations += 1
@@ -1262,7 +1331,7 @@ def play(run: Run, conversations: int, frozen: Frozen, seed: int = 11) -> dict[s
         share.add(before, run.meter)
         if (n + 1) % 5 == 0:
             print(f"  {n + 1}/{conversations} conversations", file=sys.stderr, flush=True)
-    visitor = None
+    visitor = run.visitor = None
     return dict(outcome)
 
 
@@ -1467,10 +1536,15 @@ def polling(run: Run, conversations: int) -> dict[str, Any]:
                    sorted(bill(usage)["by_line"].items(), key=lambda kv: -kv[1])}
     return {"assumptions": {"tab_open_after_last_reply_min": TAB_OPEN_AFTER_LAST_REPLY.total_seconds() / 60,
                             "tab_hidden_after_quiet_min": TAB_HIDDEN_AFTER_QUIET.total_seconds() / 60,
-                            "poll_every_s": {"moving": ACTIVE_POLL_S, "quiet": QUIET_POLL_S, "closed": CLOSED_POLL_S},
-                            "moving_for_s": ACTIVE_S},
+                            "poll_every_s": {"socket_open": LIVE_POLL_S, "moving": ACTIVE_POLL_S,
+                                             "quiet": QUIET_POLL_S, "closed": CLOSED_POLL_S},
+                            "moving_for_s": ACTIVE_S, "socket_idle_close_min": IDLE_CLOSE.total_seconds() / 60},
             "polls_per_webchat_conversation": round(run.polls / webchat.conversations, 1),
             "tab_visible_min_per_webchat_conversation": round(run.visible_s / 60 / webchat.conversations, 1),
+            "socket_per_webchat_conversation": {what: round(n / webchat.conversations, 1)
+                                                for what, n in sorted(run.sockets.items())},
+            "socket_per_1000_webchat_conversations_usd": float(round(
+                _bill_of(run.meter, "widget_live") * 1000 / webchat.conversations, 5)),
             "per_million_polls_usd": per_million,
             "widget_requests_per_webchat_conversation": {
                 route: round(n / webchat.conversations, 2)
@@ -1539,6 +1613,11 @@ def report(result: dict[str, Any]) -> str:
                      f"conversations (${polled['per_1000_conversations_usd']} of the mixed figure); tab visible "
                      f"from the first message to {assumed['tab_open_after_last_reply_min']:g} min after the last "
                      f"reply, hidden after {assumed['tab_hidden_after_quiet_min']:g} min with nothing new")
+        sockets = polled["socket_per_webchat_conversation"]
+        lines.append(f"  web chat's socket: {sockets.get('connects', 0)} connects, {sockets.get('frames', 0)} frames "
+                     f"heard, {sockets.get('minutes', 0)} connection minutes a conversation "
+                     f"(${polled['socket_per_1000_webchat_conversations_usd']} per 1,000 web-chat conversations); "
+                     f"listed every {assumed['poll_every_s']['socket_open']} s besides while it is open")
     fixed = result["fixed_monthly_usd"]
     lines.append(f"  fixed per month: sweep schedule ${fixed['sla_sweep_schedule']}, "
                  f"{fixed['secrets']} secrets ${fixed['secrets_stored']}")

@@ -171,8 +171,10 @@ def test_the_widgets_polling_follows_its_controllers_cadence():
     # controller.ts: 3 s within a minute of a message either way, 10 s while open and quiet, 30 s while closed
     source = (Path(__file__).resolve().parents[2] / "web" / "src" / "widget" / "controller.ts").read_text()
     for name, value in (("ACTIVE_POLL_S", cost.ACTIVE_POLL_S), ("QUIET_POLL_S", cost.QUIET_POLL_S),
-                        ("CLOSED_POLL_S", cost.CLOSED_POLL_S), ("ACTIVE_S", cost.ACTIVE_S)):
+                        ("CLOSED_POLL_S", cost.CLOSED_POLL_S), ("ACTIVE_S", cost.ACTIVE_S),
+                        ("LIVE_POLL_S", cost.LIVE_POLL_S)):
         assert f"export const {name} = {value};" in source
+    assert cost.poll_every(now=1_000.0, moved_at=1_000.0, socket_open=True) == 60     # the socket says when
     assert cost.poll_every(now=1_000.0, moved_at=1_000.0) == 3
     assert cost.poll_every(now=1_059.0, moved_at=1_000.0) == 3
     assert cost.poll_every(now=1_060.0, moved_at=1_000.0) == 10
