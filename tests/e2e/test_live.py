@@ -70,7 +70,8 @@ def test_a_customer_sms_appears_on_an_open_socket_within_two_seconds(stack):
     token = stack.token("bob")
     with connect(f"{stack.websocket_url}?token={urllib.parse.quote(token)}", open_timeout=30) as socket:
         socket.send(json.dumps({"type": "ping"}))
-        assert json.loads(socket.recv(timeout=15)) == {"type": "pong"}
+        # answered; a notice of another test's conversation (bob's team) may come first: the socket is live
+        assert frames_until(socket, lambda f: f.get("type") == "pong", timeout=15)[-1] == {"type": "pong"}
         sms(stack, "+15550107001", "is my order on its way?")     # warms the path up
         frames_until(socket, lambda f: f["kind"] == "message", timeout=15)
         drain(socket)
