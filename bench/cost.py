@@ -226,6 +226,9 @@ class Meter:
                 usage.add("xray.traces_recorded", 1)
             if http:
                 usage.add("apigateway.http_requests", chunks(len(json.dumps(event)), 512 * KB))
+                usage.add("logs.ingested_gb", access_log_bytes("http") / GB)       # the API's access log line
+            elif (event.get("requestContext") or {}).get("eventType") in ("CONNECT", "DISCONNECT", "MESSAGE"):
+                usage.add("logs.ingested_gb", access_log_bytes("websocket") / GB)  # a WebSocket route's line
 
     def _overhead_s(self) -> float:
         """The meter's own look-ups, off the measured duration: all of the invoking thread's; of worker threads (the
@@ -380,6 +383,25 @@ class Meter:
                 del plain["ExpressionAttributeValues"]
         page = getattr(self._quiet, "query" if operation == "Query" else "scan")(**plain)
         return sum(item_size(i) for i in page.get("Items", []))
+
+
+# What $context variables of an access-log format come to on a request of the workload: ids as API Gateway makes
+# them, an IPv4 address, a path of the agent API, a status and a latency; an integration error is empty ("-").
+_CONTEXT_SAMPLE = {"requestId": "Q2xWdhkSoAMEbVw=", "identity.sourceIp": "203.0.113.42", "httpMethod": "GET",
+                   "path": "/agent/conversations/c_01KJ7ZQ8W4M2V6X9T3N5B1D8H0", "status": "200",
+                   "responseLatency": "87", "integrationErrorMessage": "-", "routeKey": "$connect",
+                   "eventType": "CONNECT", "connectionId": "LdPBNfUQoAMCJ7Q=", "authorizer.error": "-"}
+
+
+@functools.cache
+def access_log_bytes(kind: str) -> int:
+    """One access-log line (and its newline) of the template's HTTP APIs (``kind`` "http", the largest format) or
+    WebSocket APIs ("websocket"), as CloudWatch Logs ingests it: what each request or route adds to the bill."""
+    logged = {"http": "AWS::Serverless::HttpApi", "websocket": "AWS::ApiGatewayV2::Stage"}[kind]
+    formats = [((r.get("Properties") or {}).get("AccessLogSettings") or {}).get("Format")
+               for r in _template()["Resources"].values() if r["Type"] == logged]
+    lines = [re.sub(r"\$context\.([\w.]+)", lambda m: _CONTEXT_SAMPLE.get(m[1], "-"), f) for f in formats if f]
+    return max((len(line.encode()) + 1 for line in lines), default=0)
 
 
 def _through_http_api(event: Mapping[str, Any]) -> bool:

@@ -4,6 +4,8 @@ their mix, the widget's polling cadence, what is billed as an HTTP API request."
 
 from __future__ import annotations
 
+import json
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -190,3 +192,18 @@ def test_only_api_gateways_http_requests_are_billed_as_such():
     assert not cost._through_http_api({"Records": [{"s3": {}}]})                    # SES's mail, through S3
     assert not cost._through_http_api({"requestContext": {"routeKey": "$connect", "eventType": "CONNECT"}})
     assert not cost._through_http_api({"source": "aws.scheduler", "detail": {}})
+
+
+def test_each_api_request_adds_its_access_log_line_as_the_templates_format_writes_it():
+    import bench.cost as cost
+
+    # the HTTP APIs' and the WebSocket stages' formats, rendered: one JSON line each, with every field
+    http, websocket = cost.access_log_bytes("http"), cost.access_log_bytes("websocket")
+    assert 150 <= http <= 300 and 150 <= websocket <= 300
+    formats = [r["Properties"]["AccessLogSettings"]["Format"] for r in cost._template()["Resources"].values()
+               if r["Type"] in ("AWS::Serverless::HttpApi", "AWS::ApiGatewayV2::Stage")
+               and "AccessLogSettings" in (r.get("Properties") or {})]
+    assert len(formats) >= 4                  # the agents' and the widget's HTTP APIs and WebSocket APIs
+    for fmt in formats:
+        line = re.sub(r"\$context\.([\w.]+)", lambda m: cost._CONTEXT_SAMPLE.get(m[1], "-"), fmt)
+        assert set(json.loads(line)) and len(line.encode()) + 1 <= max(http, websocket)
