@@ -1,8 +1,8 @@
 """The widget's WebSocket API: $connect lists a visitor's socket under their conversation, $disconnect forgets it.
 
-A refused $connect answers 401 (no or a bad session), 403 (an Origin the widget may not be used from) or 404 (no
-conversation yet); API Gateway then refuses the upgrade with that status. Nothing is ever sent back on a frame
-(the widget sends none).
+A refused $connect answers 401 (no or a bad session), 403 (an Origin the widget may not be used from), 404 (no
+conversation yet) or 429 (too many sockets of the visitor); API Gateway then refuses the upgrade with that status.
+Nothing is ever sent back on a frame (the widget sends none).
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shopdesk.config import WidgetLiveSettings
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.live import Connections
+from shopdesk.dal.ratelimits import RateLimits
 from shopdesk.dal.secrets import json_secret
 from shopdesk.dal.table import Table
 from shopdesk.errors import InvalidSignature, NotFound
-from shopdesk.logic.widget import OriginRefused, VisitorSockets
+from shopdesk.logic.widget import OriginRefused, RateLimited, VisitorSockets
 from shopdesk.logs import logger_for
 
 settings = WidgetLiveSettings.from_env()
@@ -28,8 +29,8 @@ def sockets() -> VisitorSockets:
     global _sockets
     if _sockets is None:
         secret = json_secret(settings.webchat_secret_arn)
-        _sockets = VisitorSockets(Conversations(table, settings.due_shards), Connections(table), settings.origins,
-                                  secret["session_secret"])
+        _sockets = VisitorSockets(Conversations(table, settings.due_shards), Connections(table), RateLimits(table),
+                                  settings.origins, secret["session_secret"])
     return _sockets
 
 
@@ -48,6 +49,8 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         except InvalidSignature as exc:
             logger.info("visitor socket refused", extra={"reason": str(exc)})
             return {"statusCode": 401, "body": "Unauthorized"}
+        except RateLimited:
+            return {"statusCode": 429, "body": "Too Many Requests"}
         except NotFound:
             return {"statusCode": 404, "body": "Not Found"}
         return {"statusCode": 200}

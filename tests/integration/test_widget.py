@@ -204,3 +204,13 @@ def test_a_visitor_socket_hears_changed_when_their_conversation_moves_and_nothin
 def test_the_session_names_the_widgets_socket_api(desk):
     status, body, _ = _call(desk, "POST", "/widget/sessions", {"visitor_token": _visitor_token("cust-url")})
     assert status == 201 and body["live_url"].startswith("wss://") and body["live_url"].endswith("/dev")
+
+
+def test_a_visitor_opening_sockets_in_a_loop_is_held_to_a_few_a_minute(desk):
+    session = _session(desk, "cust-loop")
+    status, _, _ = _call(desk, "POST", "/widget/messages", {"client_message_id": "s1", "text": "Hello"}, session)
+    assert status == 201
+    # each socket writes its items: ten at once are let through, the eleventh waits (429 refuses the upgrade)
+    answers = [_socket(desk, "$connect", f"L{n}", session) for n in range(11)]
+    assert answers == [200] * 10 + [429]
+    assert desk.item("CONN#L10") is None

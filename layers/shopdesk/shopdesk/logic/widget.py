@@ -25,6 +25,7 @@ from shopdesk.models import Attachment, Direction, Identity
 SHOP_ADDRESS = "widget"
 SEND_LIMIT = webchat.RateLimiter(rate_per_s=1.0, burst=5)        # per visitor
 SESSION_LIMIT = webchat.RateLimiter(rate_per_s=0.2, burst=10)    # new sessions per visitor
+SOCKET_LIMIT = webchat.RateLimiter(rate_per_s=0.1, burst=10)     # sockets per visitor (the widget's: a few an hour)
 UPLOAD_SECONDS = 300
 
 
@@ -36,6 +37,14 @@ class RateLimited(ShopdeskError):
 
 class OriginRefused(ShopdeskError):
     pass
+
+
+def limit(limits: RateLimits, key: str, limiter: webchat.RateLimiter) -> None:
+    """Take a token of the caller's bucket, or RateLimited with how long to wait."""
+    allowed, state, retry_after = limiter.consume(limits.get(key), clock.now().timestamp())
+    limits.put(key, state)
+    if not allowed:
+        raise RateLimited(retry_after)
 
 
 def shown(identity: Identity | None, session: webchat.SessionClaims) -> str | None:
@@ -54,17 +63,20 @@ class VisitorSockets:
 
     conversations: Conversations
     connections: Connections
+    limits: RateLimits
     allowed_origins: list[str]
     session_secret: str
 
     def connect(self, connection_id: str, origin: str | None, session_token: str | None) -> str:
-        """The conversation the socket hears of. OriginRefused, InvalidSignature, or NotFound before the
-        visitor has written (nothing to hear of yet)."""
+        """The conversation the socket hears of. OriginRefused, InvalidSignature, RateLimited (a socket writes
+        two items: a visitor opening them in a loop is held to a few a minute), or NotFound before the visitor
+        has written (nothing to hear of yet)."""
         if not webchat.origin_allowed(origin, self.allowed_origins):
             raise OriginRefused(f"origin {origin!r} may not use this widget")
         if not session_token:
             raise InvalidSignature("a widget session token is required (?session=...)")
         session = webchat.verify_session(session_token, self.session_secret, now=clock.now())
+        limit(self.limits, f"webchat-socket#{session.visitor_id}", SOCKET_LIMIT)
         conversation_id = shown(self.conversations.get_identity(webchat.IDENTITY_KIND, session.visitor_id), session)
         if conversation_id is None:
             raise NotFound("the visitor has no conversation yet: connect after the first message")
@@ -94,10 +106,7 @@ class Widget:
         return origin or ""
 
     def _limit(self, key: str, limiter: webchat.RateLimiter) -> None:
-        allowed, state, retry_after = limiter.consume(self.limits.get(key), clock.now().timestamp())
-        self.limits.put(key, state)
-        if not allowed:
-            raise RateLimited(retry_after)
+        limit(self.limits, key, limiter)
 
     # ------------------------------------------------------------------ calls
     def start(self, visitor_token: str) -> dict[str, Any]:
