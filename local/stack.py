@@ -216,9 +216,9 @@ class Stack:
 
     @property
     def websocket_url(self) -> str | None:
-        """The WebSocket API's URL (the web app's config.json ``wsUrl``), or None without one."""
+        """The inbox's WebSocket API's URL (the web app's config.json ``wsUrl``), or None without one."""
         live = getattr(self, "live", None)
-        return live.url if live is not None else None
+        return (live.url_of_logical("LiveApi") or live.url) if live is not None else None
 
     def _receipt_domains(self) -> list[str]:
         """Domains the receipt rules receive for: replies are often sent from them (reply+id@...)."""
