@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.parse
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -18,6 +19,7 @@ from tests.e2e.test_channels import FAKE_META_SECRET, FAKE_TELEGRAM_SECRET, FAKE
 from tests.e2e.test_core_loop import send_sms
 from tests.e2e.test_search import text_in
 from tests.support import twilio_form
+from websockets.sync.client import connect
 
 from shopdesk.channels import meta, webchat
 
@@ -80,6 +82,11 @@ def _webchat(stack) -> None:
     sent = stack.post("/widget/messages", json={"client_message_id": "c1", "text": TEXTS["webchat"]},
                       headers={"Origin": WIDGET_ORIGIN, "Authorization": f"Bearer {session.json()['session']}"})
     assert sent.status == 201, sent.text
+    # the widget's socket opens once the visitor has written: its rate bucket is named after the visitor
+    started = session.json()
+    with connect(f"{started['live_url']}?session={urllib.parse.quote(started['session'])}", origin=WIDGET_ORIGIN,
+                 open_timeout=30):
+        pass
 
 
 def write_through_every_channel(stack) -> None:

@@ -108,7 +108,8 @@ def gather(data: SubjectData, customer_id: str, media_bucket: str | None) -> Sub
             subject.add(data.commerce(kind, address))
         if kind == "webchat":
             subject.add(data.by_keys([(f"OTP#{address}", it.META)] + [
-                (f"RATE#webchat-{bucket}#{address}", it.META) for bucket in ("otp", "otp-check", "session", "send")]))
+                (f"RATE#webchat-{bucket}#{address}", it.META)
+                for bucket in ("otp", "otp-check", "session", "send", "socket")]))
         if kind == "email":
             subject.add(data.by_keys([(f"RATE#webchat-otp-to#{address}", it.META)]))
     for order in subject.of_type("order"):
