@@ -14,10 +14,10 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 	bench-quick fuzz fuzz-webhooks fuzz-api clean audit redrive
 
 $(VENV)/.installed: requirements-dev.txt layers/shopdesk/requirements.txt layers/models/requirements.txt \
-		layers/embeddings/requirements.txt
+		layers/embeddings/requirements.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install $(PIP_FLAGS) -r requirements-dev.txt
-	$(PY) -m pip install $(PIP_FLAGS) --no-deps -r layers/models/requirements.txt
+	$(PY) -m pip install $(PIP_FLAGS) -c constraints.txt -r requirements-dev.txt
+	$(PY) -m pip install $(PIP_FLAGS) -c constraints.txt --no-deps -r layers/models/requirements.txt
 	touch $@
 
 # The SAM CLI pins boto3, click and pydantic versions that clash with moto: it lives in its own virtualenv.

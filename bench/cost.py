@@ -1046,6 +1046,8 @@ class Visitor:
         self.run.polls += 1
         if self.socket is None and answer.get("conversation_id"):
             self.connect()                   # controller.ts ``listen``: the conversation shown, a socket for it
+            self.poll()                      # ... and on its opening, a listing of what moved while it opened
+            return
         at = self.frozen.now + poll_every(self.frozen.now, self.moved_at, socket_open=self.socket is not None)
         quiet_until = self.moved_at + TAB_HIDDEN_AFTER_QUIET.total_seconds()
         self.next_poll = at if at <= min(self.open_until, quiet_until) else None     # else the tab is hidden
