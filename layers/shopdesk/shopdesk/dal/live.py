@@ -156,14 +156,20 @@ def visitor_change(record: Mapping[str, Any]) -> str | None:
     new = data.get("NewImage")
     if not pk.startswith("CONV#") or new is None or record.get("eventName") not in ("INSERT", "MODIFY"):
         return None
-    item, old = deserialize(new), deserialize(data.get("OldImage") or {})
+    # the few attributes it needs, read from the stream's typed images (every record passes here: no whole item
+    # deserialised a second time)
+    old = data.get("OldImage") or {}
     if sk.startswith("MSG#"):
-        moved = item.get("channel") == WEBCHAT and item.get("direction") in VISIBLE_TO_VISITORS
+        moved = _text(new, "channel") == WEBCHAT and _text(new, "direction") in VISIBLE_TO_VISITORS
     elif sk == "META":
-        moved = WEBCHAT in (item.get("routes") or {}) and item.get("status") != old.get("status")
+        moved = WEBCHAT in ((new.get("routes") or {}).get("M") or {}) and _text(new, "status") != _text(old, "status")
     else:
         moved = False
     return pk.removeprefix("CONV#") if moved else None
+
+
+def _text(image: Mapping[str, Any], name: str) -> str | None:
+    return (image.get(name) or {}).get("S")
 
 
 def personal(agent_id: str) -> Visibility:
