@@ -432,3 +432,26 @@ def test_an_order_found_by_one_customers_phone_that_carries_anothers_email_is_a_
     assert any(e["source"] == "order" and e["order"] == "#1002" and e["address"] == "sam.lee@example.com"
                for e in dup["evidence"]), dup
     assert _customer_id(desk, "phone", "+14155550102") == by_phone          # and nothing was linked
+
+
+def test_a_customers_page_lists_only_the_conversations_the_caller_may_see(desk):
+    # Given a customer whose first conversation went to team legal (and was resolved there), and who wrote again
+    first = customer_writes(desk, "+31644000101", "About the settlement with my ex-husband", "SMv1")
+    assert admin_call(desk, "PUT", "/admin/teams/legal", "[admins]", {"id": "legal", "name": "Legal"})[0] == 200
+    moved = agent(desk, "PUT", f"/agent/conversations/{first}/routing", "root", {"team": "legal"}, groups="[admins]")
+    assert moved[0] == 200, moved
+    assert agent(desk, "POST", f"/agent/conversations/{first}/status", "root", {"status": "resolved"},
+                 groups="[admins]")[0] == 200
+    second = customer_writes(desk, "+31644000101", "Where is my parcel?", "SMv2")
+    assert second != first
+    customer = _customer_id(desk, "phone", "+31644000101")
+    # When an agent of the default team, who may open the second but not the first, reads the customer
+    assert agent(desk, "GET", f"/agent/conversations/{first}", "alice")[0] == 404
+    status, body = _get(desk, customer, "alice")
+    # Then the page lists the conversation they may open, and nothing of the other team's
+    assert status == 200, body
+    assert [c["id"] for c in body["conversations"]] == [second]
+    assert first not in json.dumps(body) and "settlement" not in json.dumps(body)
+    # while an admin sees both
+    status, body = _get(desk, customer, "root", groups="[admins]")
+    assert {c["id"] for c in body["conversations"]} == {first, second}
