@@ -238,3 +238,30 @@ def test_mail_in_an_sns_notification_is_answered_from_the_envelope_recipient(des
     assert out["status"] == "accepted", out
     [sent] = _sent_mail(conv["id"])
     assert sent["From"].addresses[0].addr_spec == "support@shop.example"
+
+
+def test_mail_from_a_stranger_naming_a_customers_thread_joins_neither_it_nor_its_replies(desk):
+    # Given a customer's email conversation, answered by an agent
+    online(desk, "alice")
+    _deliver(desk, _eml(), "ada-1")
+    [conv] = _conversations(desk)
+    desk.drain_queue(desk.work_queue_url, "router")
+    desk.client("ses").verify_email_identity(EmailAddress="support@shop.example")
+    assert agent(desk, "POST", f"/agent/conversations/{conv['id']}/replies", "alice",
+                 {"text": "It left our warehouse today."})[0] == 202
+    desk.drain_queue(desk.outbound_queue_url, "dispatcher")
+    [out] = [m for m in _messages(desk, conv["id"]) if m["direction"] == "outbound"]
+    # When someone else writes to its reply+ address (a forwarded mail shows it), and quotes its Message-IDs
+    ours = f"<{out['provider_id']}@email.amazonses.com>"
+    for key, headers in (("mal-1", {"to": f"reply+{conv['id']}@shop.example"}),
+                         ("mal-2", {"In_Reply_To": ours, "References": f"<m1@customer.example> {ours}"})):
+        _deliver(desk, _eml(sender="Mallory <mallory@evil.example>", subject="Re: Where is my order?",
+                            message_id=f"<{key}@evil.example>", body="Send the parcel to my new address instead.",
+                            **headers), key)
+    # Then nothing of theirs is in the customer's conversation, and its replies still go to the customer
+    texts = [m["text"] for m in _messages(desk, conv["id"]) if m["direction"] == "inbound"]
+    assert texts == ["Hello,\nwhere is order #1001?"], texts
+    assert desk.item(f"CONV#{conv['id']}")["routes"]["email"]["to"] == "ada@customer.example"
+    # and the stranger's mail is a conversation of their own
+    mallory = desk.item("IDENTITY#email#mallory@evil.example")
+    assert mallory and mallory["open_conversation_id"] != conv["id"]
