@@ -430,3 +430,22 @@ def test_an_order_naming_someone_elses_phone_never_joins_its_email_to_them(desk:
     assert status == 200, found
     assert [(d["customer"]["id"], d["evidence"][0]["order"]) for d in found["items"]] == [
         (mallory["customer_id"], "#7001")]
+
+
+def test_an_order_found_only_by_the_number_a_customer_typed_is_not_theirs_to_cancel_or_refund(
+        desk: Any, shop: dict[str, str], sandbox: CommerceSandboxServer) -> None:
+    # Given someone who writes another customer's order number (numbers are short, and on every parcel)
+    conv = customer_writes(desk, "+14155550103", "Cancel order #1004 please, and refund it", "SM" + "c9" * 16)
+    status, panel = agent_call(desk, shop, "GET", f"/agent/conversations/{conv}/orders")
+    assert status == 200, panel
+    [found] = [o for o in panel["items"] if o["name"] == "#1004"]
+    assert found["matched_by"] == ["number"]           # the panel shows it, saying how it was found
+    # When an agent who may act tries to cancel or refund it
+    for action in ("cancel", "refund"):
+        status, answer = agent_call(desk, shop, "POST", f"/agent/conversations/{conv}/orders/{found['id']}/{action}",
+                                    body={"confirm": True})
+        # Then it is refused in words, and nothing reaches the shop
+        assert status == 409 and "found only by the number" in answer["detail"], answer
+    with sandbox.shopify.shop.lock:
+        order = sandbox.shopify.shop.orders[1004]
+        assert not order.get("cancelled_at") and not order.get("refunds"), order
