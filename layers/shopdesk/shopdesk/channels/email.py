@@ -26,7 +26,9 @@ forged (below). Decisions:
   (a forward, a bottom-posted reply) the whole text stays.
 - Authenticity: mail that SES's own DMARC check failed (``ses_authentication``) is not a customer's message
   (``BadRequest``, kept as unsupported): its From address, which names the customer, may be forged, and its
-  Reply-To would send the agents' answers about that customer's conversation to the forger.
+  Reply-To would send the agents' answers about that customer's conversation to the forger. Mail From one of
+  our own addresses (a contact form, often not aligned) is the exception: its customer is the Reply-To, who
+  also gets the answers.
 - Loop guard (``email.auto_submitted``): RFC 3834 Auto-Submitted other than ``no``, X-Autoreply,
   X-Autorespond, Precedence bulk/junk/list/auto_reply, X-Auto-Response-Suppress All/OOF/AutoReply,
   out-of-office subjects in several languages, delivery reports (multipart/report), the null
@@ -1076,9 +1078,6 @@ def parse_email(raw: bytes, *, shop_addresses: Collection[str] | ShopAddresses =
     except Exception as exc:
         raise BadRequest(f"the email cannot be parsed: {exc}") from exc
 
-    if ses_authentication(msg).get("dmarc") == "fail":
-        raise BadRequest("the mail failed SES's DMARC check: its From address may be forged, so it is not the "
-                         "customer's (kept as unsupported)")
     shops = shop_addresses if isinstance(shop_addresses, ShopAddresses) else ShopAddresses(shop_addresses)
 
     def is_shop(address: str) -> bool:
@@ -1093,6 +1092,10 @@ def parse_email(raw: bytes, *, shop_addresses: Collection[str] | ShopAddresses =
         raise BadRequest("the email has no From address")
     reply_tos = _addresses(msg, "Reply-To")
     author = senders[0]
+    if ses_authentication(msg).get("dmarc") == "fail" and not is_shop(author.address):
+        # a contact form sending as the shop often fails alignment; its customer is the Reply-To, who gets the answer
+        raise BadRequest("the mail failed SES's DMARC check: its From address may be forged, so it is not the "
+                         "customer's (kept as unsupported)")
     answer_to = next((a for a in reply_tos if not is_shop(a.address)), None)
     loop = False
     customer = author
