@@ -69,6 +69,21 @@ def test_the_most_recent_order_when_none_is_named(desk, shop):  # noqa: F811
     assert status == 200 and preview["text"] == "#1004", preview
 
 
+def test_an_order_number_someone_types_never_fills_in_another_customers_order(desk, shop):  # noqa: F811
+    # Given someone with no orders who writes Dana's order number (shipped, with its UPS tracking)
+    conv = whatsapp_from(desk, "+14155550109", "Mallory", "Where is my order #1001?", "SM" + "d9" * 16)
+    # When the agent answers with the order's variables
+    status, preview = agent_call(desk, shop, "POST", f"/agent/conversations/{conv}/preview",
+                                 body={"text": "{{order.name}} is {{order.status}}: {{order.tracking_url}}"})
+    # Then nothing of Dana's order is filled in: the writer has no order of their own, so the values are missing
+    assert status == 422 and body_missing(preview) == ["order.name", "order.status", "order.tracking_url"], preview
+    assert TRACKING not in json.dumps(preview) and "#1001" not in json.dumps(preview)
+
+
+def body_missing(body: dict[str, Any]) -> list[str]:
+    return list(body.get("missing") or [])
+
+
 def test_missing_values_are_a_422_naming_them_and_nothing_is_sent(desk):
     # Given an SMS customer (no name) and no shop platform (no order)
     conv = customer_writes(desk, "+31612349001", "where is it", "SM" + "e1" * 16)

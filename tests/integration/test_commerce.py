@@ -398,3 +398,54 @@ def test_shopifys_redact_request_erases_the_customer_it_names(desk: Any, shop: d
     [request] = json.loads(desk.invoke("admin_api", event, **shop)["body"])["items"]
     assert request["topic"] == "customers/redact" and request["customer"] is None
     assert "john@example.com" not in json.dumps(request)
+
+
+def test_an_order_naming_someone_elses_phone_never_joins_its_email_to_them(desk: Any, shop: dict[str, str]) -> None:
+    # Given a customer who writes by SMS about her delivery
+    from tests.integration.test_email import _deliver, _eml
+    victim_phone = "+31612340001"
+    victim_conv = customer_writes(desk, victim_phone, "Please deliver to my new address, Keizersgracht 1", "SMvic1")
+    victim = desk.item(f"IDENTITY#phone#{victim_phone}")["customer_id"]
+    # When anyone places an order with their own email and her phone (a checkout does not verify either)
+    order = json.loads(commerce_sample("shopify", "orders_create")[0])
+    order.update({"id": 820982911946150001, "name": "#7001", "email": "mallory@evil.example",
+                  "contact_email": "mallory@evil.example", "phone": victim_phone})
+    body = json.dumps(order).encode()
+    headers = {"Content-Type": "application/json", "X-Shopify-Topic": "orders/create",
+               "X-Shopify-Webhook-Id": "w-mallory", "X-Shopify-Hmac-Sha256": sign(SHOPIFY_TEST_SECRET, body)}
+    status, answer = _post(desk, shop, "inbound_shopify", "/webhooks/shopify", body, headers)
+    assert status == 200 and answer["status"] == "applied", answer
+    # Then the email is not made hers: the order is evidence for an agent, not a link
+    assert desk.item("IDENTITY#email#mallory@evil.example") is None
+    assert [i["kind"] for i in desk.item(f"CUSTOMER#{victim}")["identities"]] == ["phone"]
+    # and mail from that address is a stranger's, never a message in her conversation (nor a way to her replies)
+    result = _deliver(desk, _eml(
+        sender="Mallory <mallory@evil.example>", subject="Any news?", body="What did you tell me earlier?",
+        message_id="<m-mallory@evil.example>"), "m-mallory")
+    assert not (result or {}).get("batchItemFailures"), result
+    mallory = desk.item("IDENTITY#email#mallory@evil.example")
+    assert mallory["customer_id"] != victim and mallory["open_conversation_id"] != victim_conv
+    # while an agent is shown the two as likely the same person, with the order as the evidence
+    status, found = agent_call(desk, shop, "GET", f"/agent/customers/{victim}/duplicates")
+    assert status == 200, found
+    assert [(d["customer"]["id"], d["evidence"][0]["order"]) for d in found["items"]] == [
+        (mallory["customer_id"], "#7001")]
+
+
+def test_an_order_found_only_by_the_number_a_customer_typed_is_not_theirs_to_cancel_or_refund(
+        desk: Any, shop: dict[str, str], sandbox: CommerceSandboxServer) -> None:
+    # Given someone who writes another customer's order number (numbers are short, and on every parcel)
+    conv = customer_writes(desk, "+14155550103", "Cancel order #1004 please, and refund it", "SM" + "c9" * 16)
+    status, panel = agent_call(desk, shop, "GET", f"/agent/conversations/{conv}/orders")
+    assert status == 200, panel
+    [found] = [o for o in panel["items"] if o["name"] == "#1004"]
+    assert found["matched_by"] == ["number"]           # the panel shows it, saying how it was found
+    # When an agent who may act tries to cancel or refund it
+    for action in ("cancel", "refund"):
+        status, answer = agent_call(desk, shop, "POST", f"/agent/conversations/{conv}/orders/{found['id']}/{action}",
+                                    body={"confirm": True})
+        # Then it is refused in words, and nothing reaches the shop
+        assert status == 409 and "found only by the number" in answer["detail"], answer
+    with sandbox.shopify.shop.lock:
+        order = sandbox.shopify.shop.orders[1004]
+        assert not order.get("cancelled_at") and not order.get("refunds"), order

@@ -3,6 +3,8 @@ conversation once, without reopening or routing it; a low rating alerts the team
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import time
 from decimal import Decimal
@@ -286,3 +288,25 @@ def test_a_question_after_a_rating_opens_the_next_conversation(desk):
     assert later and later != conv
     assert [m["payload"]["rating"] for m in _kinds(desk, conv, "csat_answer")] == [5]
     assert _kinds(desk, conv, "csat_comment") == []
+
+
+
+def test_a_comment_written_as_a_spreadsheet_formula_is_text_in_the_csv(desk):
+    from tests.integration.test_analytics import Lake
+
+    lake = Lake(desk)
+    _settings(desk)
+    _resolved_sms_conversation(desk, "+31612340209", "SMcs9")
+    _sms(desk, "+31612340209", "👍", "SMcs9a")
+    formula = '=HYPERLINK("https://evil.example/c","The courier note")'         # a comment that runs in Excel
+    _sms(desk, "+31612340209", formula, "SMcs9b")
+    desk.drain_queue(desk.work_queue_url, "router")
+    lake.pump()
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+    status, text = lake.report("/reports/metrics", f"metric=csat_comments&from={day}&to={day}T23:59:59Z&tz=UTC"
+                                                   "&format=csv")
+    assert status == 200, text
+    cells = [cell for row in csv.reader(io.StringIO(text)) for cell in row]
+    # the customer's words are all there, as text a spreadsheet shows and never runs
+    assert "'" + formula in cells, cells
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in cells), cells

@@ -77,14 +77,23 @@ def test_sms_email_on_the_shop_record_and_instagram_after_a_merge_are_one_custom
     # Given a customer who writes by SMS
     sms_conv = customer_writes(desk, PHONE, "Hi, where is my parcel?", "SMid1")
     anna = _customer_id(desk, "phone", PHONE)
-    # and whose shop record carries her email and her phone as she typed it at checkout (national format)
+    # and whose shop record carries her email and her phone as she typed it at checkout (national format):
+    # evidence for an agent, not a link (anyone can type anyone's phone at a checkout)
     from shopdesk.phone import to_e164
     outcome = _merger(desk).link_shop_record(EMAIL, to_e164("06 12345678", "NL"), order="#1001")
-    assert outcome.outcome == "linked" and outcome.customer_id == anna
+    assert outcome.outcome == "suggested" and outcome.customer_id == anna
+    assert desk.item(f"IDENTITY#email#{EMAIL}") is None
     # When she writes by email from that address
     _email(desk, "Anna <Anna@Example.com>", "Any news on my order?", "e1")
-    # Then the mail joins her one open conversation
-    assert desk.item(f"IDENTITY#email#{EMAIL}")["open_conversation_id"] == sms_conv
+    mail = _customer_id(desk, "email", EMAIL)
+    email_conv = desk.item(f"IDENTITY#email#{EMAIL}")["open_conversation_id"]
+    assert mail != anna and email_conv != sms_conv
+    # Then an agent is shown the two as likely one person, the order as the evidence, and merges them
+    [dup] = agent(desk, "GET", f"/agent/customers/{anna}/duplicates", "alice")[1]["items"]
+    assert dup["customer"]["id"] == mail and dup["evidence"][0]["order"] == "#1001"
+    status, merged = agent(desk, "POST", f"/agent/customers/{anna}/merge", "alice",
+                           {"other_id": mail, "reason": "her order gives both"})
+    assert status == 200, merged
     # When she writes on Instagram (a stranger to us), and an agent merges the two with one action
     ig_conv = _instagram(desk, IGSID, "hello from insta", "mid.1")
     stranger = _customer_id(desk, "instagram", IGSID)
@@ -98,9 +107,9 @@ def test_sms_email_on_the_shop_record_and_instagram_after_a_merge_are_one_custom
     assert status == 200, body
     assert {(i["kind"], i["address"]) for i in body["identities"]} == {
         ("phone", PHONE), ("email", EMAIL), ("instagram", IGSID)}
-    assert {c["id"] for c in body["conversations"]} == {sms_conv, ig_conv}
+    assert {c["id"] for c in body["conversations"]} == {sms_conv, email_conv, ig_conv}
     assert all(c["customer"]["id"] == anna for c in body["conversations"])
-    assert [e["kind"] for e in body["timeline"]] == ["merged", "linked"]
+    assert [e["kind"] for e in body["timeline"]] == ["merged", "merged"]
     assert body["timeline"][0]["by"] == "alice" and body["timeline"][0]["reason"] == "she said so on Instagram"
     assert body["orders"] == []
     assert set(body["attributes"]["channels"]) >= {"instagram"} and body["attributes"]["customer_since"]
@@ -109,14 +118,14 @@ def test_sms_email_on_the_shop_record_and_instagram_after_a_merge_are_one_custom
     # and her next Instagram message lands in her one open conversation, and the reply goes back there
     assert _instagram(desk, IGSID, "still waiting", "mid.2") == sms_conv
     status, conv = agent(desk, "GET", f"/agent/conversations/{sms_conv}", "alice")
-    assert conv["channel"] == "instagram" and conv["channels"] == ["email", "instagram", "sms"]
+    assert conv["channel"] == "instagram" and conv["channels"] == ["instagram", "sms"]
     # When the agent undoes the merge
     status, undone = agent(desk, "POST", f"/agent/customers/{anna}/unmerge", "alice",
                            {"merge_id": merge["id"], "reason": "not the same person"})
     assert status == 200 and undone["status"] == "unmerged", undone
     # Then each is on their own again, and both timelines say who did what and why
     assert _customer_id(desk, "instagram", IGSID) == stranger
-    assert {c["id"] for c in _get(desk, anna)[1]["conversations"]} == {sms_conv}
+    assert {c["id"] for c in _get(desk, anna)[1]["conversations"]} == {sms_conv, email_conv}
     other = _get(desk, stranger)[1]
     assert {c["id"] for c in other["conversations"]} == {ig_conv} and other["merged_into"] is None
     assert [e["kind"] for e in other["timeline"]] == ["unmerged", "merged_into"]
@@ -147,10 +156,13 @@ def test_unmerge_restores_both_customers_exactly(desk):
 
 
 def test_a_shared_email_in_the_shop_records_is_suggested_never_merged(desk):
-    # Given a customer known by phone and by the family email (linked from her own shop record)
+    # Given a customer known by phone and by the family email (an agent merged the two)
     customer_writes(desk, "+31622000001", "hi, it's Mum", "SMf1")
     mum = _customer_id(desk, "phone", "+31622000001")
-    assert _merger(desk).link_shop_record("family@example.com", "+31622000001").outcome == "linked"
+    _email(desk, "Mum <family@example.com>", "it's Mum again", "e-mum")
+    assert agent(desk, "POST", f"/agent/customers/{mum}/merge", "alice",
+                 {"other_id": _customer_id(desk, "email", "family@example.com"), "reason": "she said so"})[0] == 200
+    assert _merger(desk).link_shop_record("family@example.com", "+31622000001").outcome == "already"
     # and her son, who writes from his own phone
     customer_writes(desk, "+31622000002", "hi, it's Tom", "SMf2")
     son = _customer_id(desk, "phone", "+31622000002")
@@ -375,7 +387,13 @@ def test_done_when_sms_then_email_from_the_shop_record_then_instagram_merged_wit
                      _shop_customer(7001, "dana.rivera@example.com", "+1 415-555-0101"), "wh-dana-1")
     # When she writes by email from the address on that record, then on Instagram
     _email(desk, "Dana <dana.rivera@example.com>", "Any news?", "e-dana")
-    assert desk.item("IDENTITY#email#dana.rivera@example.com")["open_conversation_id"] == sms
+    mail = desk.item("IDENTITY#email#dana.rivera@example.com")
+    assert mail["customer_id"] != dana and mail["open_conversation_id"] != sms     # the record links nothing
+    # and an agent merges her mail on the shop record's evidence (one action)
+    [dup] = agent_call(desk, shop, "GET", f"/agent/customers/{dana}/duplicates")[1]["items"]
+    assert dup["customer"]["id"] == mail["customer_id"] and dup["evidence"][0]["source"] == "shop_customer"
+    assert agent_call(desk, shop, "POST", f"/agent/customers/{dana}/merge",
+                      body={"other_id": mail["customer_id"], "reason": "her shop record gives both"})[0] == 200
     ig = _instagram(desk, "17841400000000101", "hello?", "mid.dana")
     stranger = _customer_id(desk, "instagram", "17841400000000101")
     status, merge = agent_call(desk, shop, "POST", f"/agent/customers/{dana}/merge",
@@ -384,7 +402,7 @@ def test_done_when_sms_then_email_from_the_shop_record_then_instagram_merged_wit
     # Then she is one customer with one history, and the agent sees her orders with their tracking
     status, body = agent_call(desk, shop, "GET", f"/agent/customers/{dana}")
     assert status == 200, body
-    assert {c["id"] for c in body["conversations"]} == {sms, ig}
+    assert {c["id"] for c in body["conversations"]} == {sms, mail["open_conversation_id"], ig}
     assert {o["name"] for o in body["orders"]} == {"#1001", "#1004"}
     [shipped] = [o for o in body["orders"] if o["name"] == "#1001"]
     assert shipped["tracking"][0]["number"] == "1Z999AA10123456784" and shipped["financial_status"]
@@ -395,12 +413,18 @@ def test_done_when_sms_then_email_from_the_shop_record_then_instagram_merged_wit
         == {ig}
 
 
-def test_a_shared_email_on_a_shop_record_stays_apart_and_a_national_number_links(desk, shop):
-    # Given a customer known by SMS and linked by her own record to the family email
+def test_a_shared_email_on_a_shop_record_stays_apart_and_a_national_number_is_hers(desk, shop):
+    # Given a customer known by SMS whose own record gives the family email (evidence on her, not a link)
     customer_writes(desk, "+31677000001", "hi", "SMfam1")
     mum = _customer_id(desk, "phone", "+31677000001")
     _shopify_webhook(desk, shop, "customers/update", _shop_customer(8001, "home@example.com", "06 7700 0001"),
                      "wh-fam-1")          # a national number, read in DEFAULT_PHONE_REGION (NL)
+    assert desk.item(f"CUSTOMER#{mum}", "SEEN#email#home@example.com") is not None
+    assert desk.item("IDENTITY#email#home@example.com") is None
+    # and an agent merged her mail on it
+    _email(desk, "Mum <home@example.com>", "it's me", "e-fam")
+    assert agent(desk, "POST", f"/agent/customers/{mum}/merge", "alice",
+                 {"other_id": _customer_id(desk, "email", "home@example.com"), "reason": "her record"})[0] == 200
     assert _customer_id(desk, "email", "home@example.com") == mum
     # When her son, known by his own SMS, orders with the same email and his phone
     customer_writes(desk, "+31677000002", "hi, Tom here", "SMfam2")
@@ -432,3 +456,26 @@ def test_an_order_found_by_one_customers_phone_that_carries_anothers_email_is_a_
     assert any(e["source"] == "order" and e["order"] == "#1002" and e["address"] == "sam.lee@example.com"
                for e in dup["evidence"]), dup
     assert _customer_id(desk, "phone", "+14155550102") == by_phone          # and nothing was linked
+
+
+def test_a_customers_page_lists_only_the_conversations_the_caller_may_see(desk):
+    # Given a customer whose first conversation went to team legal (and was resolved there), and who wrote again
+    first = customer_writes(desk, "+31644000101", "About the settlement with my ex-husband", "SMv1")
+    assert admin_call(desk, "PUT", "/admin/teams/legal", "[admins]", {"id": "legal", "name": "Legal"})[0] == 200
+    moved = agent(desk, "PUT", f"/agent/conversations/{first}/routing", "root", {"team": "legal"}, groups="[admins]")
+    assert moved[0] == 200, moved
+    assert agent(desk, "POST", f"/agent/conversations/{first}/status", "root", {"status": "resolved"},
+                 groups="[admins]")[0] == 200
+    second = customer_writes(desk, "+31644000101", "Where is my parcel?", "SMv2")
+    assert second != first
+    customer = _customer_id(desk, "phone", "+31644000101")
+    # When an agent of the default team, who may open the second but not the first, reads the customer
+    assert agent(desk, "GET", f"/agent/conversations/{first}", "alice")[0] == 404
+    status, body = _get(desk, customer, "alice")
+    # Then the page lists the conversation they may open, and nothing of the other team's
+    assert status == 200, body
+    assert [c["id"] for c in body["conversations"]] == [second]
+    assert first not in json.dumps(body) and "settlement" not in json.dumps(body)
+    # while an admin sees both
+    status, body = _get(desk, customer, "root", groups="[admins]")
+    assert {c["id"] for c in body["conversations"]} == {first, second}

@@ -238,3 +238,62 @@ def test_mail_in_an_sns_notification_is_answered_from_the_envelope_recipient(des
     assert out["status"] == "accepted", out
     [sent] = _sent_mail(conv["id"])
     assert sent["From"].addresses[0].addr_spec == "support@shop.example"
+
+
+def test_mail_from_a_stranger_naming_a_customers_thread_joins_neither_it_nor_its_replies(desk):
+    # Given a customer's email conversation, answered by an agent
+    online(desk, "alice")
+    _deliver(desk, _eml(), "ada-1")
+    [conv] = _conversations(desk)
+    desk.drain_queue(desk.work_queue_url, "router")
+    desk.client("ses").verify_email_identity(EmailAddress="support@shop.example")
+    assert agent(desk, "POST", f"/agent/conversations/{conv['id']}/replies", "alice",
+                 {"text": "It left our warehouse today."})[0] == 202
+    desk.drain_queue(desk.outbound_queue_url, "dispatcher")
+    [out] = [m for m in _messages(desk, conv["id"]) if m["direction"] == "outbound"]
+    # When someone else writes to its reply+ address (a forwarded mail shows it), and quotes its Message-IDs
+    ours = f"<{out['provider_id']}@email.amazonses.com>"
+    for key, headers in (("mal-1", {"to": f"reply+{conv['id']}@shop.example"}),
+                         ("mal-2", {"In_Reply_To": ours, "References": f"<m1@customer.example> {ours}"})):
+        _deliver(desk, _eml(sender="Mallory <mallory@evil.example>", subject="Re: Where is my order?",
+                            message_id=f"<{key}@evil.example>", body="Send the parcel to my new address instead.",
+                            **headers), key)
+    # Then nothing of theirs is in the customer's conversation, and its replies still go to the customer
+    texts = [m["text"] for m in _messages(desk, conv["id"]) if m["direction"] == "inbound"]
+    assert texts == ["Hello,\nwhere is order #1001?"], texts
+    assert desk.item(f"CONV#{conv['id']}")["routes"]["email"]["to"] == "ada@customer.example"
+    # and the stranger's mail is a conversation of their own
+    mallory = desk.item("IDENTITY#email#mallory@evil.example")
+    assert mallory and mallory["open_conversation_id"] != conv["id"]
+
+
+def _ses_verdicts(raw: bytes, dmarc: str) -> bytes:
+    """The mail as SES's receipt rule stores it: SES's own Authentication-Results on top."""
+    return (f"Authentication-Results: amazonses.com;\r\n spf=fail (spfCheck: 203.0.113.9 is not a permitted sender) "
+            f"smtp.mailfrom=customer.example;\r\n dkim=none;\r\n dmarc={dmarc} header.from=customer.example;\r\n"
+            ).encode() + raw
+
+
+def test_mail_forged_in_a_customers_name_reaches_neither_their_conversation_nor_the_forger(desk):
+    # Given a customer's email conversation
+    online(desk, "alice")
+    _deliver(desk, _eml(), "ada-1")
+    [conv] = _conversations(desk)
+    desk.drain_queue(desk.work_queue_url, "router")
+    # When someone sends mail From her address, with their own Reply-To, that fails SES's DMARC check (and writes
+    # an Authentication-Results of their own that says it passed, under SES's)
+    forged = _eml(sender="Ada Lovelace <ada@customer.example>", message_id="<forged@evil.example>",
+                  subject="Change of address", body="Please ship to 1 Evil Road instead.",
+                  Reply_To="mallory@evil.example",
+                  Authentication_Results="amazonses.com; spf=pass; dkim=pass; dmarc=pass header.from=customer.example")
+    result = _deliver(desk, _ses_verdicts(forged, "fail"), "forged-1")
+    assert not (result or {}).get("batchItemFailures"), result
+    # Then nothing of it is in her conversation, and its replies still go to her
+    texts = [m["text"] for m in _messages(desk, conv["id"]) if m["direction"] == "inbound"]
+    assert texts == ["Hello,\nwhere is order #1001?"], texts
+    assert desk.item(f"CONV#{conv['id']}")["routes"]["email"]["to"] == "ada@customer.example"
+    # while her own mail, which passes, joins it as ever
+    real = _eml(message_id="<m2@customer.example>", subject="Re: Where is my order?", body="Any news?")
+    _deliver(desk, _ses_verdicts(real, "pass"), "ada-2")
+    texts = [m["text"] for m in _messages(desk, conv["id"]) if m["direction"] == "inbound"]
+    assert texts == ["Hello,\nwhere is order #1001?", "Any news?"], texts

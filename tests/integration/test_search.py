@@ -155,3 +155,22 @@ def test_search_without_an_engine_still_answers_exact_keys(desk):
     assert status == 200 and ids(answer) == {conv}
     status, answer = agent(desk, "GET", "/agent/search", "root", query="q=scarf", groups="[admins]")
     assert status == 200 and answer["conversations"] == []
+
+
+def test_a_key_that_is_another_teams_customer_answers_as_one_nobody_has(search_desk):
+    from tests.integration.test_email import _deliver, _eml
+    desk = search_desk
+    stream = Stream(desk)
+    vera_in_team_vip(desk)
+    # Given a conversation of vera's team in which a customer gave an address
+    mine = customer_writes(desk, "+31612340021", "Please copy my sister, griselda@example.com", "SMs21")
+    assert call(desk, "agent_api", "PUT", f"/agent/conversations/{mine}/routing", "admin", {"team": "vip"})[0] == 200
+    assert index(desk, stream.read()) == {"batchItemFailures": []}
+    before = search(desk, "other", "griselda@example.com")
+    assert before[0] == 200 and ids(before[1]) == {mine}, before
+    # When that address becomes a customer of another team (she writes by email)
+    _deliver(desk, _eml(sender="Griselda <griselda@example.com>", message_id="<g1@example.com>"), "g-1")
+    assert desk.item("IDENTITY#email#griselda@example.com") is not None
+    assert index(desk, stream.read()) == {"batchItemFailures": []}
+    # Then vera's search answers exactly as before: nothing tells her someone else has that customer
+    assert search(desk, "other", "griselda@example.com") == before

@@ -129,3 +129,28 @@ def test_token_that_names_no_agent_is_a_permission_error(claims):
 def test_caller_roles_are_the_cognito_groups_of_the_token(groups, expected):
     claims = {"cognito:username": "lead", **({"cognito:groups": groups} if groups else {})}
     assert caller_roles(_event(claims)) == expected
+
+
+# ------------------------------------------------------------------------------ links the inbox puts in its page
+
+@pytest.mark.parametrize("url", ["javascript:alert(document.domain)", " JavaScript:alert(1)", "data:text/html,<b>x",
+                                 "vbscript:x", "//evil.example/x", "file:///etc/passwd"])
+def test_a_files_link_that_is_not_http_is_never_handed_to_the_inbox(url):
+    # A provider's link to a file not kept (the inbox makes it a download link): only http and https
+    from shopdesk.api.agent import AttachmentOut, MessageOut
+    from shopdesk.models import Attachment, Direction, Message
+
+    message = Message(id="m_1", conversation_id="c_1", direction=Direction.INBOUND, channel="instagram", text=None,
+                      created_at="2026-12-01T10:00:00Z", attachments=[Attachment(url=url, content_type="image/png")])
+    [shown] = MessageOut.of(message).attachments
+    assert shown == AttachmentOut(url=None, content_type="image/png", note=shown.note) and shown.note
+
+
+def test_a_providers_https_link_is_kept():
+    from shopdesk.api.agent import MessageOut
+    from shopdesk.models import Attachment, Direction, Message
+
+    url = "https://scontent.xx.fbcdn.net/v/t1/photo.jpg?oh=1"
+    message = Message(id="m_1", conversation_id="c_1", direction=Direction.INBOUND, channel="instagram", text=None,
+                      created_at="2026-12-01T10:00:00Z", attachments=[Attachment(url=url, content_type="image/jpeg")])
+    assert MessageOut.of(message).attachments[0].url == url

@@ -300,3 +300,28 @@ def test_an_article_is_tried_as_if_published_without_changing_the_containers_ind
     assert store.reads == 1                                       # the revision did not move: built once
     with pytest.raises(NotFound):
         cache.with_article("nothing")
+
+
+def test_a_message_listing_many_postcodes_or_addresses_proves_no_order():
+    # A proof is the one postcode or email the customer knows; a message that lists thousands (an email can be
+    # megabytes) would otherwise prove every order, one conversation at a time.
+    from shopdesk.bot.orders import OrderStatus
+    from shopdesk.commerce.lookup import FoundOrder, OrderPanel
+    from shopdesk.commerce.models import Address, Order
+
+    order = Order(platform="shopify", id="5", name="#1002", number="1002", created_at="2026-11-01T10:00:00Z",
+                  updated_at="2026-11-01T10:00:00Z", email="dana@example.com",
+                  shipping_address=Address(zip="94105"))
+
+    class Lookup:
+        def find(self, identities, numbers=(), *, cached_only=False):
+            return OrderPanel([FoundOrder(order, ["number"])], [], list(numbers), "cache")
+
+    status = OrderStatus(Lookup())  # type: ignore[arg-type]
+    conv = None  # verify reads the order by its number alone
+    assert status.verify(conv, "1002", "It's 94105", "en").kind == "status"
+    assert status.verify(conv, "1002", "dana@example.com", "en").kind == "status"
+    every_zip = " ".join(f"{n:05d}" for n in range(90000, 99999))
+    assert status.verify(conv, "1002", every_zip, "en").kind == "mismatch"
+    every_address = " ".join(f"{name}@example.com" for name in ("ann", "bob", "dana", "eve", "zoe"))
+    assert status.verify(conv, "1002", every_address, "en").kind == "mismatch"

@@ -107,11 +107,15 @@ def _order(number, created, tracking=None, shipment=None):
 def test_the_named_order_wins_over_the_most_recent():
     old = _order("1001", "2026-11-20T10:00:00", "https://t/1", "in_transit")
     new = _order("1004", "2026-12-01T10:00:00")
-    panel = OrderPanel([FoundOrder(new), FoundOrder(old)], [], ["1001"], "cache")
+    panel = OrderPanel([FoundOrder(new, ["phone"]), FoundOrder(old, ["email", "number"])], [], ["1001"], "cache")
     assert relevant_order(panel) is old
     assert order_values(old) == {"name": "#1001", "status": "in transit", "tracking_url": "https://t/1",
                                  "tracking_number": "T1001"}
-    assert relevant_order(OrderPanel([FoundOrder(new), FoundOrder(old)], [], [], "cache")) is new
+    assert relevant_order(OrderPanel([FoundOrder(new, ["phone"]), FoundOrder(old, ["email"])], [], [], "cache")) is new
+    # an order found only by the number the customer typed is not theirs: never filled in
+    assert relevant_order(OrderPanel([FoundOrder(new, ["phone"]), FoundOrder(old, ["number"])], [], ["1001"],
+                                     "cache")) is new
+    assert relevant_order(OrderPanel([FoundOrder(old, ["number"])], [], ["1001"], "cache")) is None
     assert order_values(new) == {"name": "#1004", "status": "unfulfilled", "tracking_url": None,
                                  "tracking_number": None}
     assert relevant_order(OrderPanel([], [], ["1001"], "none")) is None

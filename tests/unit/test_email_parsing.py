@@ -331,6 +331,24 @@ def test_contact_form_from_our_address_uses_reply_to_as_customer() -> None:
     assert message.email.auto_submitted is False
 
 
+SES_DMARC_FAIL = b"Authentication-Results: amazonses.com;\r\n spf=fail smtp.mailfrom=example.com;\r\n dkim=none;\r\n" \
+                 b" dmarc=fail header.from=example.com;\r\n"
+
+
+def test_mail_that_fails_sess_dmarc_check_is_not_a_customers_but_a_contact_form_from_us_still_is() -> None:
+    forged = b"From: Boss <boss@example.com>\r\nReply-To: x@evil.example\r\nTo: support@shop.example\r\n\r\nhi\r\n"
+    with pytest.raises(BadRequest, match="DMARC"):
+        parse_email(SES_DMARC_FAIL + forged, shop_addresses=SHOP)
+    # a sender's own claim of a pass, under SES's header, is never read; and without SES's header nothing is judged
+    claimed = b"Authentication-Results: amazonses.com; dmarc=pass header.from=example.com\r\n" + forged
+    with pytest.raises(BadRequest, match="DMARC"):
+        parse_email(SES_DMARC_FAIL + claimed, shop_addresses=SHOP)
+    assert parse_email(forged, shop_addresses=SHOP).message.customer_address == "boss@example.com"
+    form = b"From: support@shop.example\r\nReply-To: Ivy <ivy@example.com>\r\nTo: support@shop.example\r\n\r\nhi\r\n"
+    message = parse_email(SES_DMARC_FAIL + form, shop_addresses=SHOP).message
+    assert (message.customer_address, message.reply_to) == ("ivy@example.com", "ivy@example.com")
+
+
 def test_mail_from_our_own_address_is_a_loop() -> None:
     raw = b"From: support@shop.example\r\nTo: support@shop.example\r\nSubject: hi\r\n\r\nhi\r\n"
     message = parse_email(raw, shop_addresses=SHOP).message

@@ -25,6 +25,28 @@ def test_cards_and_ibans_are_masked_keeping_the_last_four(text, expected, kinds)
     assert (result.text, result.kinds) == (expected, kinds)
 
 
+# 4242 4242 4242 4242 as a phone's keyboard may type it
+FULL_WIDTH = " ".join(["\uff14\uff12\uff14\uff12"] * 4)
+ARABIC_INDIC = "\u0664\u0662\u0664\u0662" * 4
+
+
+@pytest.mark.parametrize("text,expected,kinds", [
+    (f"card {FULL_WIDTH} ok", "card [card •••• 4242] ok", ("card",)),
+    (f"card {ARABIC_INDIC} ok", "card [card •••• 4242] ok", ("card",)),
+    ("card 4242.4242.4242.4242 ok", "card [card •••• 4242] ok", ("card",)),
+    ("card 4242  4242  4242  4242 ok", "card [card •••• 4242] ok", ("card",)),
+    ("card 4242\u00a04242\u00a04242\u00a04242 ok", "card [card •••• 4242] ok", ("card",)),   # pasted: no-break spaces
+    ("card 4242\t4242 4242\n4242 ok", "card [card •••• 4242] ok", ("card",)),
+    ("card 4242 \u2013 4242 \u2013 4242 \u2013 4242 ok", "card [card •••• 4242] ok", ("card",)),   # en dashes
+    ("iban NL91-ABNA-0417-1643-00 ok", "iban [IBAN •••• 4300] ok", ("IBAN",)),
+    ("iban nl91.abna.0417.1643.00 ok", "iban [IBAN •••• 4300] ok", ("IBAN",)),
+    ("iban NL91\u00a0ABNA\u00a00417\u00a01643\u00a000 ok", "iban [IBAN •••• 4300] ok", ("IBAN",)),
+])
+def test_cards_and_ibans_are_masked_however_they_are_typed_or_pasted(text, expected, kinds):
+    result = mask(text)
+    assert (result.text, result.kinds) == (expected, kinds)
+
+
 @pytest.mark.parametrize("text", [
     "order 1234567812345678 (fails Luhn)", "call +31 6 12345678", "tracking 1Z999AA10123456784",
     "on 2026-12-03 at 10:00", "order #100123456789", "NL91 ABNA 0417 1643 01 (bad check digits)",

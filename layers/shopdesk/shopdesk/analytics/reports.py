@@ -250,13 +250,24 @@ def staffing_plan(volume: dict[str, Any], inputs: StaffingInputs, online_: list[
         "max_occupancy": inputs.max_occupancy}}
 
 
+# What makes a spreadsheet read a cell as a formula (OWASP, "CSV injection"): such text gets a leading quote.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    """A text cell a spreadsheet shows as text: a customer's CSAT comment "=HYPERLINK(...)" must not run when a
+    supervisor opens the file. Numbers stay numbers."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
 def as_csv(rows: list[dict[str, Any]]) -> str:
-    """Rows as CSV with a header (the union of the rows' columns, in first-seen order)."""
+    """Rows as CSV with a header (the union of the rows' columns, in first-seen order); text that a spreadsheet
+    would run as a formula starts with a quote."""
     columns: list[str] = []
     for row in rows:
         columns.extend(k for k in row if k not in columns)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns or ["key"], lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
     return out.getvalue()

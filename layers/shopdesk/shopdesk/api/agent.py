@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal
 
@@ -187,11 +188,14 @@ class MessageOut(BaseModel):
 
 
 def _attachment(attachment: Attachment, presign: Presign | None) -> AttachmentOut:
-    url = attachment.url
+    url, note = attachment.url, attachment.note
     if attachment.storage_key and presign is not None:
         url = presign(attachment.storage_key, attachment.filename)
+    elif url is not None and urllib.parse.urlsplit(url.strip()).scheme.lower() not in ("http", "https"):
+        # the inbox makes a provider's link a download link: a javascript: or data: one would run in its page
+        url, note = None, note or "the provider's link to this file is not a web address"
     return AttachmentOut(url=url, content_type=attachment.content_type, filename=attachment.filename,
-                         size=attachment.size, note=attachment.note)
+                         size=attachment.size, note=note)
 
 
 class MentionOut(BaseModel):

@@ -78,7 +78,7 @@ def meta_webhook(path: str, parse: Callable[[dict[str, Any]], list[WebhookItem]]
 
 def commerce_webhook(platform: Literal["shopify", "woocommerce"]) -> APIGatewayHttpResolver:
     """POST /webhooks/<platform>: a signed order, fulfilment, refund, customer or privacy delivery, applied in
-    order; an applied record carrying an email and a phone links them by the identity rules (logic/merge.py).
+    order; an applied record carrying an email and a phone is evidence for agents, never a link (logic/merge.py).
     Imported here, not at the top: the channel webhooks that share this module never load the commerce code."""
     from shopdesk import phone
     from shopdesk.api.commerce import install_webhook_errors, webhook_answer
@@ -91,17 +91,9 @@ def commerce_webhook(platform: Literal["shopify", "woocommerce"]) -> APIGatewayH
     settings = CommerceSettings.from_env()
     phone.use_shop_region(settings.default_phone_region)     # national numbers on the shop's orders
     merger = Merger(Customers(Table(settings.table_name)))
-    from shopdesk.dal.audit import AuditLog
-    from shopdesk.dal.config import ConfigStore
-    from shopdesk.privacy.audit import AuditTrail
-    from shopdesk.privacy.settings import PrivacyPolicies
-    trail = AuditTrail(AuditLog(Table(settings.table_name)), PrivacyPolicies(ConfigStore(Table(settings.table_name))))
 
     def link_contact(email: str | None, phone_number: str | None, order: str | None) -> None:
-        outcome = merger.link_shop_record(email, phone_number, order=order)
-        if outcome.outcome == "linked":       # an identity added by the system, on the shop's record
-            trail.record(actor=f"system:{platform}", action="customer.link", customer_id=outcome.customer_id,
-                         details={"order": order} if order else None)
+        merger.link_shop_record(email, phone_number, order=order)      # evidence for agents: no identity changes
 
     on_privacy = None
     if platform == "shopify" and settings.privacy_queue_url:

@@ -5,7 +5,8 @@
   the one they named.
 - An order number that is not among them (found by number only) may be anybody's: the bot asks for the
   order's email address or postcode and tells nothing until the next message gives one that matches the
-  order; one that does not match hands the conversation over (``order_unverified``).
+  order; one that does not match hands the conversation over (``order_unverified``), and so does a message
+  that lists more than a couple of addresses or a handful of numbers (guesses, not a proof).
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ from shopdesk.commerce.numbers import order_numbers
 from shopdesk.models import Conversation
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# A proof names the one email or postcode the customer knows (a signature may add a phone, a house number): a
+# message with more is a list of guesses (an email can hold every postcode of a country) and proves nothing.
+MAX_PROOF_EMAILS = 2
+MAX_PROOF_NUMBERS = 6
 _WORD = re.compile(r"[\w-]+")
 
 
@@ -95,6 +100,8 @@ class OrderStatus:
         emails = {e.lower() for e in _EMAIL.findall(text)}
         postcode = _squash(found.shipping_address.zip if found.shipping_address else None)
         words = {_squash(w) for w in _WORD.findall(text)} | {_squash(text)}
+        if len(emails) > MAX_PROOF_EMAILS or len({w for w in words if any(c.isdigit() for c in w)}) > MAX_PROOF_NUMBERS:
+            return OrderAnswer("mismatch", order_number=number)      # a list of guesses is no proof
         if (found.email and found.email.lower() in emails) or (postcode and postcode in words):
             told, url = describe(found, language)
             return OrderAnswer("status", told, number, url)

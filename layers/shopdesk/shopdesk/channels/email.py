@@ -1,7 +1,8 @@
 """Inbound email: a raw RFC 5322 message (SES S3 object or SNS ``content``) as an InboundMessage.
 
 Pure and defensive: malformed mail is what real senders produce, so nothing here raises except
-``BadRequest`` when the message names no author (no usable From, or Sender, address). Decisions:
+``BadRequest`` when the message names no author (no usable From, or Sender, address) or SES found its From
+forged (below). Decisions:
 
 - Identity: ``customer_address`` is the From address (lower-cased). Reply-To does not change who
   wrote - it may be a list, a colleague or a no-reply alias - it only changes where the answer goes
@@ -23,6 +24,11 @@ Pure and defensive: malformed mail is what real senders produce, so nothing here
 - Body: text/plain is preferred; HTML-only mail is turned into readable text. Quoted history under
   a reply is cut from ``text`` and kept in ``email.quoted_text``; when the cut would leave nothing
   (a forward, a bottom-posted reply) the whole text stays.
+- Authenticity: mail that SES's own DMARC check failed (``ses_authentication``) is not a customer's message
+  (``BadRequest``, kept as unsupported): its From address, which names the customer, may be forged, and its
+  Reply-To would send the agents' answers about that customer's conversation to the forger. Mail From one of
+  our own addresses (a contact form, often not aligned) is the exception: its customer is the Reply-To, who
+  also gets the answers.
 - Loop guard (``email.auto_submitted``): RFC 3834 Auto-Submitted other than ``no``, X-Autoreply,
   X-Autorespond, Precedence bulk/junk/list/auto_reply, X-Auto-Response-Suppress All/OOF/AutoReply,
   out-of-office subjects in several languages, delivery reports (multipart/report), the null
@@ -186,6 +192,23 @@ def _raw_headers(msg: Message, name: str) -> list[str]:
         return [str(value) for key, value in msg.raw_items() if key.lower() == wanted]
     except Exception:
         return []
+
+
+_AUTH_RESULT = re.compile(r"\b(spf|dkim|dmarc)\s*=\s*([A-Za-z]+)", re.IGNORECASE)
+
+
+def ses_authentication(msg: Message) -> dict[str, str]:
+    """SES's own verdicts on a mail it received (``spf``, ``dkim``, ``dmarc``: pass, fail, none...): the topmost
+    Authentication-Results, when SES wrote it (authserv-id ``amazonses.com``). SES puts its headers above the
+    mail's own, so one a sender wrote (claiming a pass) comes below and is never read; without SES's, nothing."""
+    values = _raw_headers(msg, "Authentication-Results")
+    top = " ".join(values[0].split()) if values else ""
+    if not top.lower().startswith("amazonses.com"):
+        return {}
+    results: dict[str, str] = {}
+    for method, result in _AUTH_RESULT.findall(top):
+        results.setdefault(method.lower(), result.lower())
+    return results
 
 
 def _header(msg: Message, name: str) -> str:
@@ -1069,6 +1092,10 @@ def parse_email(raw: bytes, *, shop_addresses: Collection[str] | ShopAddresses =
         raise BadRequest("the email has no From address")
     reply_tos = _addresses(msg, "Reply-To")
     author = senders[0]
+    if ses_authentication(msg).get("dmarc") == "fail" and not is_shop(author.address):
+        # a contact form sending as the shop often fails alignment; its customer is the Reply-To, who gets the answer
+        raise BadRequest("the mail failed SES's DMARC check: its From address may be forged, so it is not the "
+                         "customer's (kept as unsupported)")
     answer_to = next((a for a in reply_tos if not is_shop(a.address)), None)
     loop = False
     customer = author

@@ -4,8 +4,10 @@ Two steps. A request without ``confirm: true`` changes nothing: it is answered w
 would happen (``ConfirmationRequired``, a 409). The same request with ``confirm: true`` goes to the
 platform. Only agents in an allowed group may act (``ORDER_ACTION_GROUPS``), only on a conversation
 they may see (shopdesk.logic.access: any other answers 404, as a missing one) and only on an order the
-conversation's panel shows. Each confirmed action, done or refused by the platform, is written on the
-conversation's timeline with who did it; a refusal is answered in the platform's words.
+conversation's panel shows by the customer's own email or phone: one found only by a number the customer
+typed may be someone else's (a 409 in words), as the bot treats it. Each confirmed action, done or refused
+by the platform, is written on the conversation's timeline with who did it; a refusal is answered in the
+platform's words.
 """
 
 from __future__ import annotations
@@ -91,6 +93,10 @@ class OrderActions:
         found = self.lookup.panel(conv).find(order_id)
         if found is None:
             raise NotFound(f"order {order_id} is not among this conversation's orders")
+        if not set(found.matched_by) & {"email", "phone"}:
+            raise Conflict(f"order {found.order.name} was found only by the number the customer wrote, so it may be "
+                           "someone else's (order numbers are short and printed on every parcel): act on it once the "
+                           "customer's email or phone is the order's (merge the customer who has it)")
         return self.commerce, self.lookup.fresh(found.order)
 
     def cancel(self, conv: Conversation, order_id: str, who: Caller, request: CancelRequest) -> ActionDone:

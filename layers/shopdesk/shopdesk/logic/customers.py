@@ -4,7 +4,8 @@ merge and unmerge, each behind the access rules of ``logic.access``.
 Who may see a customer: an agent who may see at least one of the customer's conversations (their teams',
 held or granted; supervisors and admins as ``Access.may_see`` says). A customer is nobody's secret from
 the agents serving them, and nobody learns of one whose conversations they never could read: anything else
-is a 404 with the same body as a customer that does not exist. A merge and an unmerge need access to both
+is a 404 with the same body as a customer that does not exist. The customer's history lists only the
+conversations the caller may open. A merge and an unmerge need access to both
 customers. A customer merged into another answers with ``merged_into`` and is seen through the survivor.
 """
 
@@ -82,6 +83,10 @@ class CustomerDesk:
             conversations, next_cursor = self.customers.conversations(history_of, limit, cursor)
         except ValueError as exc:       # a cursor that is not ours
             raise BadRequest(str(exc)) from exc
+        # the history lists what the caller may open: another team's conversations stay as invisible here as
+        # anywhere (their previews, labels, holders); a page may hold fewer than ``limit``, the cursor goes on
+        sees = self.access.seer(caller)
+        conversations = [conv for conv in conversations if sees(conv)]
         orders = self.orders_of(customer) if self.orders_of and not customer.merged_into else []
         return CustomerView(customer, conversations, next_cursor, self.customers.timeline(customer.id), orders,
                             profile(customer, conversations, orders))

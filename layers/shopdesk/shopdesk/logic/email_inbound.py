@@ -20,7 +20,7 @@ from shopdesk.channels import ses, sns
 from shopdesk.channels.base import unsupported
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.media import MediaStore, media_key
-from shopdesk.errors import BadRequest, InvalidSignature
+from shopdesk.errors import BadRequest, InvalidSignature, NotFound
 from shopdesk.logic.webhooks import Outcome, WebhookProcessor
 from shopdesk.models import InboundMessage
 
@@ -40,14 +40,31 @@ def reference_ids(ids: list[str]) -> list[str]:
 
 
 def thread_finder(conversations: Conversations) -> Callable[[InboundMessage], str | None]:
+    """The conversation a mail says it answers (its reply+ address, else its References), when the sender is
+    that conversation's customer. A reply+ address and a Message-ID are in every mail of the thread, so anyone
+    it was forwarded or copied to knows them: their mail is their own conversation, never a message in the
+    customer's (where it would also have made the agents' next replies go to them)."""
     def find(message: InboundMessage) -> str | None:
         if message.email is None:
             return None
         if message.email.conversation_token:
-            return message.email.conversation_token
-        refs = reference_ids([*message.email.references, *message.email.in_reply_to])
-        return conversations.conversation_of_any("email", refs) if refs else None
+            candidate: str | None = message.email.conversation_token
+        else:
+            refs = reference_ids([*message.email.references, *message.email.in_reply_to])
+            candidate = conversations.conversation_of_any("email", refs) if refs else None
+        return candidate if candidate and _customers_own(conversations, message, candidate) else None
     return find
+
+
+def _customers_own(conversations: Conversations, message: InboundMessage, conversation_id: str) -> bool:
+    """Whether the sender is one of the customer's identities (one GetItem each: the identity, the conversation)."""
+    identity = conversations.get_identity(message.identity_kind, message.customer_address)
+    if identity is None:
+        return False
+    try:
+        return conversations.get_meta(conversation_id).customer.id == identity.customer_id
+    except NotFound:
+        return False
 
 
 @dataclass

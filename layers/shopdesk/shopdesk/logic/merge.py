@@ -3,10 +3,10 @@
 Rules (docs/architecture.md, "Identity"):
 
 - Identities are linked automatically only on evidence the customer controls: the same phone on SMS and
-  WhatsApp (one ``phone`` identity), a shop's customer record that carries both an email and a phone
-  (``link_shop_record``), a web-chat visitor who proves an email with a one-time code (``link_verified``).
-  Never on a name, never on an address merely written somewhere: that is evidence for an agent
-  (``logic.duplicates``), who merges with one action.
+  WhatsApp (one ``phone`` identity), a web-chat visitor who proves an email with a one-time code
+  (``link_verified``). Never on a name, never on an address merely written somewhere, never on a shop's
+  record (``link_shop_record``: whoever checks out types both an email and a phone, unverified): that is
+  evidence for an agent (``logic.duplicates``), who merges with one action.
 - A merge moves everything of the merged customer to the survivor: every identity (and its open slot), every
   conversation (its customer and history partition). The merge record keeps what was moved and how each
   identity was, so an unmerge puts each piece back: identities, conversations (and those started since from
@@ -178,31 +178,26 @@ class Merger:
         return LinkOutcome("merged", survivor, record.id)
 
     def link_shop_record(self, email: str | None, phone: str | None, *, order: str | None = None) -> LinkOutcome:
-        """A shop's customer record (or order) that carries both an email and a phone, as the customer typed
-        them at checkout: link the unknown one to the customer of the known one. Never merges two customers
-        and never links past a conflict: when the email's customer has another phone (a shared family
-        email), or both belong to different customers, the record becomes evidence for an agent instead."""
+        """A shop's customer record (or order) that carries both an email and a phone. Whoever checks out types
+        both, and neither is verified (a guest checkout takes anyone's phone or email), so the record is not
+        the customer's evidence: it never links or merges. It is kept as evidence for agents on the customer of
+        the known one (``suggested``: the duplicates view shows it, an agent merges with one action), and is
+        ``already`` when both are one customer's."""
         if not email or not phone:
             return LinkOutcome("nothing")
         known = self.identities.get_many([("email", email), ("phone", phone)])     # one BatchGetItem
         by_email, by_phone = known.get(f"email#{email}"), known.get(f"phone#{phone}")
         if by_email is None and by_phone is None:
             return LinkOutcome("nothing")
-        if by_email is not None and by_phone is not None:
-            if by_email.customer_id == by_phone.customer_id:
-                return LinkOutcome("already", by_email.customer_id)
+        if by_email is not None and by_phone is not None and by_email.customer_id == by_phone.customer_id:
+            return LinkOutcome("already", by_email.customer_id)
+        if by_email is not None:
             self._suggest(by_email.customer_id, "phone", phone, order)
+        if by_phone is not None:
             self._suggest(by_phone.customer_id, "email", email, order)
-            return LinkOutcome("suggested", by_email.customer_id)
-        owner, unknown = (by_email, Identity(kind="phone", address=phone)) if by_email \
-            else (by_phone, Identity(kind="email", address=email))
+        owner = by_email or by_phone
         assert owner is not None
-        customer = self.customers.get(owner.customer_id)
-        if customer is not None and any(i.kind == unknown.kind for i in customer.identities):
-            self._suggest(owner.customer_id, unknown.kind, unknown.address, order)
-            return LinkOutcome("suggested", owner.customer_id)
-        where = f"the shop's record (order {order})" if order else "the shop's record"
-        return self._attach(owner.customer_id, unknown, reason=f"{where} carries both {email} and {phone}")
+        return LinkOutcome("suggested", owner.customer_id)
 
     def _suggest(self, customer_id: str, kind: str, address: str, order: str | None) -> None:
         """Keep what the shop's record gave as evidence for agents (an order, or a customer record)."""

@@ -12,11 +12,12 @@ The query is read first for exact keys (``parse``), each answered with one or tw
   looked up as identities (above);
 - ``status:<status>`` narrows the answer to that status (labels will add ``label:`` the same way).
 
-Words that are not a key (or a key that found nothing) go to the search engine (``shopdesk.search``) when one
-is configured: first as a customer's name (every word the start of a word of the name: ``ana r`` finds "Ana
-Ruiz"), at most ``MAX_CUSTOMERS`` customers, read with one BatchGetItem and one ``ByCustomer`` Query each as
-above; then as full text, at most ``CANDIDATES`` conversations, read with one BatchGetItem. Every conversation
-found, by any path, is then kept only if the caller may see it
+Words that are not a key (or a key that found nothing the caller may see: another team's customer answers as
+nobody's) go to the search engine (``shopdesk.search``) when one is configured: first as a customer's name
+(every word the start of a word of the name: ``ana r`` finds "Ana Ruiz"), at most ``MAX_CUSTOMERS`` customers,
+read with one BatchGetItem and one ``ByCustomer`` Query each as above; then as full text, at most
+``CANDIDATES`` conversations, read with one BatchGetItem. Every conversation found, by any path, is then kept
+only if the caller may see it
 (``shopdesk.logic.access``, one GetItem of the caller's agent record at most for the whole request); a
 customer is shown when the caller may see one of their conversations found here (admins: every customer
 found). The answer holds at most ``limit`` conversations and ``MAX_CUSTOMERS`` customers, so a search
@@ -185,7 +186,11 @@ class Search:
         self._by_identities(identities, keep, customers)
         self._by_identities([(i, "order") for i in order_identities], keep, customers)
 
-        if self.index is not None and query.text and words(query.text) and not conversations:
+        access = Access(_MemoAgents(self.agents))  # type: ignore[arg-type]
+        # Full text when the keys found nothing the caller may see: a key that found only another team's
+        # conversations must answer as one that found nothing (or the answer would tell them it exists).
+        if self.index is not None and query.text and words(query.text) \
+                and not any(access.may_see(caller, c) for c in conversations.values()):
             named = self.index.query_customers(query.text, limit=MAX_CUSTOMERS)
             for customer in self.reads.customers(named) if named else []:
                 if customer.merged_into:           # the index has not caught up with a merge yet
@@ -196,7 +201,6 @@ class Search:
             found.hits = {h.conversation_id: h.message_id for h in hits}
             keep(self.reads.conversations([h.conversation_id for h in hits]), "text")
 
-        access = Access(_MemoAgents(self.agents))  # type: ignore[arg-type]
         visible = [c for c in conversations.values()
                    if access.may_see(caller, c) and (query.status is None or c.status == query.status)]
         found.conversations = visible[:limit]

@@ -6,8 +6,9 @@
   first word. (When customers are merged across channels, point this at the merged customer record.)
 - ``agent.first_name``: the first word of the calling agent's name (the token's ``name`` claim).
 - ``shop.name``: the routing settings' shop name, else the ``SHOP_NAME`` setting.
-- ``order.*``: the conversation's most relevant order: the one the customer named by number (most recent
-  message first), else their most recent order, from the order lookup (cache first). Looked up only when
+- ``order.*``: the conversation's most relevant order of the customer's own (found by their email or phone):
+  the one the customer named by number (most recent message first), else their most recent order, from the
+  order lookup (cache first); never one found only by a number they typed. Looked up only when
   the text uses ``order.*``. ``order.status`` in words: cancelled, refunded, the latest shipment's status
   ("in transit", "delivered"), else fulfilled / partially fulfilled / unfulfilled, else the payment status.
   ``order.tracking_url`` and ``order.tracking_number``: the latest fulfilment's tracking.
@@ -35,12 +36,15 @@ def variables_for(conv: Conversation, agent_name: str | None, shop_name: str,
 
 
 def relevant_order(panel: OrderPanel) -> Order | None:
-    """The order named by number in the conversation (most recent mention first), else the most recent."""
+    """Of the customer's own orders (found by their email or phone), the one named by number in the conversation
+    (most recent mention first), else the most recent. An order found only by a number the customer typed may be
+    someone else's (anyone can type the number on a parcel): its status and tracking are never filled in."""
+    own = [found.order for found in panel.orders if set(found.matched_by) & {"email", "phone"}]
     for number in panel.numbers:
-        for found in panel.orders:
-            if found.order.number == number.lstrip("#"):
-                return found.order
-    return panel.orders[0].order if panel.orders else None
+        for order in own:
+            if order.number == number.lstrip("#"):
+                return order
+    return own[0] if own else None
 
 
 def order_values(order: Order | None) -> render.Order | None:

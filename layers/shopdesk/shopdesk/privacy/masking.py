@@ -15,14 +15,20 @@ same way, keeping its last four characters when it is longer than eight.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from stdnum import iban, luhn
 
-# 13-19 digits, optionally grouped by spaces or dashes (how people type them), not inside a longer number
-_CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d])")
-_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]){11,30}(?![A-Za-z0-9])")
+# How people group these numbers when they type or paste them: any spaces (no-break ones, tabs, a line break),
+# dots, hyphens and dashes, a few at a time ("4242 - 4242"). Digits are any script's (``\d`` is Unicode: a
+# phone keyboard may type full-width or Arabic-Indic ones); they are read as ASCII digits for the checks.
+_SEP = r"[\s.\-\u2010-\u2015\u2212]"
+_GROUP = rf"{_SEP}{{0,3}}"
+# 13-19 digits, optionally grouped, not inside a longer number
+_CARD = re.compile(rf"(?<![\d\-\u2010-\u2015])\d(?:{_GROUP}\d){{12,18}}(?!\d)")
+_IBAN = re.compile(rf"(?<![A-Za-z0-9])[A-Za-z]{{2}}\d{{2}}(?:{_GROUP}[A-Za-z0-9]){{11,30}}(?![A-Za-z0-9])")
 # Issuer identification ranges of the schemes a shop takes (Visa, Mastercard, Amex, Discover, JCB, Diners,
 # UnionPay, Maestro): a Luhn-valid number that starts otherwise is more likely an id than a card.
 CARD_PREFIXES = ("4", "51", "52", "53", "54", "55", "22", "23", "24", "25", "26", "27", "34", "37", "6", "35",
@@ -44,17 +50,22 @@ class Masked:
     kinds: tuple[str, ...]          # what was masked, in order of first appearance: card, iban, <pattern name>
 
 
+def _compact(value: str) -> str:
+    """``value`` without its grouping, every digit as its ASCII one (full-width "42 42" → "4242")."""
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in re.sub(_SEP, "", value))
+
+
 def is_card_number(candidate: str) -> bool:
-    digits = re.sub(r"[ -]", "", candidate)
-    return 13 <= len(digits) <= 19 and digits.startswith(CARD_PREFIXES) and luhn.is_valid(digits)
+    digits = _compact(candidate)
+    return 13 <= len(digits) <= 19 and digits.isdigit() and digits.startswith(CARD_PREFIXES) and luhn.is_valid(digits)
 
 
 def is_iban(candidate: str) -> bool:
-    return iban.is_valid(candidate)
+    return iban.is_valid(_compact(candidate))
 
 
 def _tail(value: str) -> str:
-    compact = re.sub(r"[\s-]", "", value)
+    compact = _compact(value)
     return compact[-4:] if len(compact) > 8 else ""
 
 
@@ -78,7 +89,7 @@ def _valid_prefix(value: str, valid: Callable[[str], bool]) -> int:
     """The length of the longest start of ``value``, ending at a group boundary, that ``valid`` accepts
     (0: none). A loose match may run on into the next word or number ("NL91 ABNA 0417 1643 00 thanks",
     "4242 4242 4242 4242 12/29"); people group these numbers with spaces or dashes."""
-    ends = [m.start() for m in re.finditer(r"[ -]", value)] + [len(value)]
+    ends = [m.start() for m in re.finditer(_SEP, value)] + [len(value)]
     for end in reversed(ends):
         if valid(value[:end]):
             return end
