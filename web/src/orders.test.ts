@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { translator } from "./i18n";
-import { actionPreview, money, namedFirst, refundLines, statusWords } from "./orders";
+import { actionPreview, customersOwn, money, namedFirst, refundLines, statusWords } from "./orders";
 
 describe("money", () => {
   it("formats an amount in its currency, in the agent's language", () => {
@@ -68,5 +68,14 @@ describe("statusWords in the agent's language", () => {
     expect(statusWords("paid", translator("en"))).toBe("paid");
     expect(statusWords("SOMETHING_NEW", translator("es"))).toBe("something new");
     expect(statusWords(null, translator("es"))).toBe("—");
+  });
+});
+
+describe("customersOwn", () => {
+  it("is an order found by the customer's email or phone, never one found only by the number they wrote", () => {
+    expect(customersOwn({ matched_by: ["email"] })).toBe(true);
+    expect(customersOwn({ matched_by: ["number", "phone"] })).toBe(true);
+    expect(customersOwn({ matched_by: ["number"] })).toBe(false);
+    expect(customersOwn({})).toBe(false);
   });
 });

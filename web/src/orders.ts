@@ -44,3 +44,9 @@ export function namedFirst<T extends { matched_by?: string[] }>(orders: readonly
   const named = (o: T) => (o.matched_by ?? []).includes("number");
   return [...orders.filter(named), ...orders.filter((o) => !named(o))];
 }
+
+/** Whether the order is the customer's own: found by their email or phone, not only by a number they wrote (which
+ * may be someone else's order: the API refuses to cancel or refund those, as the bot refuses to tell them). */
+export function customersOwn(order: { matched_by?: string[] }): boolean {
+  return (order.matched_by ?? []).some((m) => m === "email" || m === "phone");
+}

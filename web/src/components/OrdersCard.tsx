@@ -2,7 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError, type Conversation, type Order, type OrderPanel } from "../api";
 import { useApp } from "../context";
 import { formatFull } from "../format";
-import { actionPreview, money, namedFirst, refundLines, statusWords } from "../orders";
+import { actionPreview, customersOwn, money, namedFirst, refundLines, statusWords } from "../orders";
 
 /** The customer's recent orders beside the conversation (by their emails and phones, and any order number
  * written in the messages), with tracking; cancel and refund for the agents whose role allows them. */
@@ -119,7 +119,13 @@ function OrderItem(props: { conv: Conversation; order: Order; first: boolean; ma
           {order.matched_by?.length ? (
             <p class="muted small">{t("order.matchedBy", { how: order.matched_by.map((m) => matchWords(t, m)).join(", ") })}</p>
           ) : null}
-          {mayAct && !order.cancelled_at && <OrderActions conv={conv} order={order} onChanged={onChanged} />}
+          {mayAct &&
+            !order.cancelled_at &&
+            (customersOwn(order) ? (
+              <OrderActions conv={conv} order={order} onChanged={onChanged} />
+            ) : (
+              <p class="muted small">{t("order.notTheirs")}</p>
+            ))}
         </article>
       </details>
     </li>

@@ -166,6 +166,7 @@ export const en = {
   "order.track": "Track {number} ({carrier})",
   "order.noTracking": "No tracking yet",
   "order.matchedBy": "Found {how}",
+  "order.notTheirs": "Found only by the number the customer wrote, so it may be someone else's: it cannot be cancelled or refunded here until their email or phone is the order's (merge the customer who has it).",
   "order.cancel": "Cancel order",
   "order.refund": "Refund",
   "order.refundAll": "Everything not yet refunded",

@@ -167,6 +167,7 @@ export const es: Catalogue = {
   "order.track": "Seguir {number} ({carrier})",
   "order.noTracking": "Aún sin seguimiento",
   "order.matchedBy": "Encontrado {how}",
+  "order.notTheirs": "Encontrado solo por el número que escribió el cliente, así que puede ser de otra persona: no se puede cancelar ni reembolsar aquí hasta que su email o teléfono sea el del pedido (fusiona el cliente que lo tiene).",
   "order.cancel": "Cancelar pedido",
   "order.refund": "Reembolsar",
   "order.refundAll": "Todo lo que aún no se reembolsó",

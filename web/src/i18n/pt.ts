@@ -167,6 +167,7 @@ export const pt: Catalogue = {
   "order.track": "Rastrear {number} ({carrier})",
   "order.noTracking": "Ainda sem rastreio",
   "order.matchedBy": "Encontrada {how}",
+  "order.notTheirs": "Encontrada só pelo número que o cliente escreveu, por isso pode ser de outra pessoa: não pode ser cancelada nem reembolsada aqui até o email ou telefone dele ser o da encomenda (junte o cliente que o tem).",
   "order.cancel": "Cancelar encomenda",
   "order.refund": "Reembolsar",
   "order.refundAll": "Tudo o que ainda não foi reembolsado",
