@@ -146,6 +146,53 @@ def test_upload_is_a_presigned_post_within_type_and_size_and_the_file_reaches_th
                  session)[0] == 400
 
 
+def _upload(desk, session, filename, content_type, data: bytes):
+    import urllib.request
+
+    status, upload, _ = _call(desk, "POST", "/widget/attachments",
+                              {"filename": filename, "content_type": content_type, "size": len(data)}, session)
+    assert status == 201, upload
+    boundary = "----shopdesk"
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+             for k, v in upload["fields"].items()]
+    body = ("".join(parts) + f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"'
+            f'\r\nContent-Type: {content_type}\r\n\r\n').encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(upload["url"], data=body, method="POST",
+                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    with urllib.request.urlopen(request) as answer:
+        assert answer.status in (200, 204)
+    return upload["key"]
+
+
+def test_a_visitors_file_is_what_landed_not_what_the_browser_says(desk):
+    session = _session(desk, "files-2")
+    # Given a "receipt.pdf" whose bytes are a web page (S3's policy held the type header and the size, not the bytes)
+    page = _upload(desk, session, "receipt.pdf", "application/pdf", b"<html><script>steal()</script></html>")
+    status, refused, _ = _call(desk, "POST", "/widget/messages", {
+        "client_message_id": "g1", "text": "my receipt",
+        "attachments": [{"key": page, "filename": "receipt.pdf", "content_type": "application/pdf", "size": 9}]},
+        session)
+    # Then the message naming it is refused in words, and nothing reaches the agents
+    assert status == 400 and "do not match its type (application/pdf)" in refused["detail"]
+    # And a key issued but never uploaded is refused too, whatever size the browser claims
+    status, upload, _ = _call(desk, "POST", "/widget/attachments",
+                              {"filename": "late.pdf", "content_type": "application/pdf", "size": 9}, session)
+    assert status == 201
+    status, refused, _ = _call(desk, "POST", "/widget/messages", {
+        "client_message_id": "g2", "attachments": [{"key": upload["key"], "filename": "late.pdf",
+                                                     "content_type": "application/pdf", "size": 9}]}, session)
+    assert status == 400 and "was not uploaded" in refused["detail"]
+    # While a real PDF goes through with the size S3 holds, not the one the browser claimed (another visitor:
+    # this one has used the burst its rate limit allows)
+    session = _session(desk, "files-3")
+    real = _upload(desk, session, "real.pdf", "application/pdf", b"%PDF-1.7\n%%EOF\n")
+    status, sent, _ = _call(desk, "POST", "/widget/messages", {
+        "client_message_id": "g3", "attachments": [{"key": real, "filename": "real.pdf",
+                                                     "content_type": "application/pdf", "size": 1}]}, session)
+    assert status == 201, sent
+    detail = agent(desk, "GET", f"/agent/conversations/{sent['conversation_id']}", "alice")[1]
+    assert [a["filename"] for m in detail["messages"] for a in m["attachments"]] == ["real.pdf"]
+
 # ------------------------------------------------------------------------------ the widget's socket
 
 def _socket(desk, route, connection, session=None, origin=ORIGIN):

@@ -18,7 +18,6 @@ from shopdesk.channels.webchat import (
     VisitorClaims,
     check_upload,
     consume,
-    content_matches,
     issue_session,
     origin_allowed,
     sanitize_filename,
@@ -28,6 +27,7 @@ from shopdesk.channels.webchat import (
     webchat_inbound,
 )
 from shopdesk.errors import BadRequest, InvalidSignature
+from shopdesk.logic.attachments import sniff_agrees
 from shopdesk.models import Attachment
 
 SHOP_SECRET = "shop-widget-secret-0123456789abcdef"
@@ -416,8 +416,9 @@ def test_long_filenames_keep_their_extension():
     ("text/plain", b"\xff\xfe\x00\x00", False),
     ("text/csv", b"anything", True),
 ])
-def test_content_matches_its_declared_type(content_type, head, ok):
-    assert content_matches(content_type, head) is ok
+def test_an_uploaded_files_first_bytes_must_agree_with_its_declared_type(content_type, head, ok):
+    # the check the widget runs on what landed before a message names the file (logic.widget), as for agents' files
+    assert sniff_agrees(content_type, head) is ok
 
 
 # ------------------------------------------------------------------------------ inbound

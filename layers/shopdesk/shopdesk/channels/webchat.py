@@ -59,7 +59,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import codecs
 import hashlib
 import hmac
 import json
@@ -506,31 +505,3 @@ def check_upload(filename: str | None, content_type: str | None, size: int, *, m
         elif f".{ext.lower()}" not in extensions:
             raise BadRequest(f'"{name}" does not look like a {kind} file (expected {", ".join(extensions)})')
     return CheckedUpload(name, kind, size)
-
-
-_MAGIC: dict[str, tuple[tuple[int, bytes], ...]] = {
-    "image/jpeg": ((0, b"\xff\xd8\xff"),),
-    "image/png": ((0, b"\x89PNG\r\n\x1a\n"),),
-    "image/gif": ((0, b"GIF87a"), (0, b"GIF89a")),
-    "image/webp": ((0, b"RIFF"), (8, b"WEBP")),
-    "application/pdf": ((0, b"%PDF-"),),
-}
-
-
-def content_matches(content_type: str, head: bytes) -> bool:
-    """Whether the first bytes of an uploaded file agree with its declared type (run once the file
-    has landed, before an agent opens it). Text must be UTF-8 without NUL bytes. Types this module
-    has no signature for pass."""
-    kind = _TYPE_ALIASES.get(content_type.lower(), content_type.lower())
-    if kind == "text/plain":
-        try:
-            codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-        except UnicodeDecodeError:
-            return False
-        return b"\x00" not in head
-    signatures = _MAGIC.get(kind)
-    if signatures is None:
-        return True
-    if kind == "image/webp":
-        return all(head[at:at + len(magic)] == magic for at, magic in signatures)
-    return any(head[at:at + len(magic)] == magic for at, magic in signatures)

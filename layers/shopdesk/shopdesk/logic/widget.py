@@ -19,6 +19,7 @@ from shopdesk.dal.live import Connection, Connections, widget_audience
 from shopdesk.dal.media import MediaStore
 from shopdesk.dal.ratelimits import RateLimits
 from shopdesk.errors import BadRequest, InvalidSignature, NotFound, ShopdeskError
+from shopdesk.logic.attachments import SNIFF_BYTES, sniff_agrees
 from shopdesk.logic.webhooks import WebhookProcessor
 from shopdesk.models import Attachment, Direction, Identity
 
@@ -140,7 +141,16 @@ class Widget:
         key = str(upload.get("key") or "")
         if not key.startswith(f"media/webchat/{visitor_id}/"):
             raise BadRequest("attachment key was not issued to this visitor")
-        checked = webchat.check_upload(upload.get("filename"), upload.get("content_type"), int(upload.get("size") or 0))
+        # what landed, not what the browser says it sent: S3 held the upload to the presigned policy's type and
+        # size, but the bytes are the visitor's own, and an agent opens them (the same check as agents' files)
+        stored = self.media.head(key)
+        if stored is None:
+            raise BadRequest("the file was not uploaded (nothing is stored under its key); upload it again")
+        checked = webchat.check_upload(upload.get("filename"), stored.content_type or upload.get("content_type"),
+                                       stored.size)
+        if not sniff_agrees(checked.content_type, self.media.first_bytes(key, SNIFF_BYTES)):
+            raise BadRequest(f"the contents of {checked.filename} do not match its type ({checked.content_type}): "
+                             "its first bytes say otherwise")
         return Attachment(storage_key=key, filename=checked.filename, content_type=checked.content_type,
                           size=checked.size)
 
