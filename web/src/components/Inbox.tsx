@@ -5,7 +5,6 @@ import { useStore } from "../store";
 import { Conversation } from "./Conversation";
 import { ConversationList } from "./ConversationList";
 import { ShortcutsHelp } from "./ShortcutsHelp";
-import { Toast } from "./Toast";
 
 export function Inbox({ conversationId }: { conversationId: string | null }) {
   const { store, navigate, t } = useApp();
@@ -94,7 +93,6 @@ export function Inbox({ conversationId }: { conversationId: string | null }) {
         )}
       </section>
       <ShortcutsHelp open={help} onClose={() => setHelp(false)} />
-      <Toast />
     </div>
   );
 }
