@@ -157,6 +157,14 @@ export class Store {
     ]);
   }
 
+  /** Every agent with presence and load (whom to transfer to), again: they change all day. */
+  loadAgents = async (): Promise<void> => {
+    await this.api
+      .agents()
+      .then((a) => this.set({ agents: a.items }))
+      .catch(() => undefined);
+  };
+
   /** The teams by name (optional: without them a team shows by its id). */
   async loadTeams(): Promise<void> {
     await this.api
@@ -435,8 +443,12 @@ export class Store {
 
   note = (id: string, text: string, ok: string) => this.write(id, () => this.api.note(id, text), ok);
 
+  /** Assign or transfer; the agents' loads are read again after it (theirs changed). */
   assign = (id: string, agentId: string, note: string | undefined, ok: string) =>
-    this.run(async () => this.changed(id, { conv: await this.api.assign(id, agentId, note) }), ok);
+    this.run(async () => {
+      await this.changed(id, { conv: await this.api.assign(id, agentId, note) });
+      void this.loadAgents();
+    }, ok);
 
   setStatus = (id: string, status: ConversationStatus, ok: string, until?: string, preset?: SnoozePreset) =>
     this.run(async () => this.changed(id, { conv: await this.api.setStatus(id, status, until, preset) }), ok);
