@@ -32,6 +32,9 @@ const DELIVERY_RANK: Record<string, number> = {
   delivered: 40, undelivered: 45, failed: 45, read: 50, received: 50,
 };
 
+/** Every delivery state a message can show. */
+export const DELIVERY_STATUSES = Object.keys(DELIVERY_RANK);
+
 export function deliveryRank(status: string): number {
   return DELIVERY_RANK[status] ?? 0;
 }
