@@ -93,6 +93,9 @@ export class Store {
     picked: [],
     applied: null,
   };
+  /** The reply and note an agent left unsent, by conversation (Composer): there again when the agent comes back to
+   * it (after another conversation, or a settings page), until sent or emptied; gone as the agent signs out. */
+  readonly drafts = new Map<string, { text: string; note: string }>();
   private listeners = new Set<Listener>();
   private changeListeners = new Set<(change: Change) => void>();
   private listVersion = 0;

@@ -42,6 +42,7 @@ function type(text: string): void {
 }
 
 beforeEach(() => {
+  store.drafts.clear();
   vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "requestAnimationFrame", "cancelAnimationFrame"] });
   rerender = setupRerender();
   root = document.createElement("div");
@@ -87,5 +88,32 @@ describe("Composer", () => {
     vi.runAllTimers();
     rerender();
     expect(replyBox().value).toBe("half a reply");
+  });
+
+  it("keeps each conversation's unsent reply and note: there again when the agent comes back to it", () => {
+    show(conv("c1"));
+    vi.runAllTimers();
+    type("half a reply for c1");
+    const noteBox = root.querySelector<HTMLTextAreaElement>("#note-box")!;
+    noteBox.value = "ask @bob";
+    noteBox.dispatchEvent(new Event("input", { bubbles: true }));
+    rerender();
+    show(conv("c2"));
+    vi.runAllTimers();
+    rerender();
+    expect(replyBox().value).toBe("");
+    type("for c2");
+    show(conv("c1"));
+    vi.runAllTimers();
+    rerender();
+    expect(replyBox().value).toBe("half a reply for c1");
+    expect(root.querySelector<HTMLTextAreaElement>("#note-box")!.value).toBe("ask @bob");
+    // the inbox left for a settings page and back: the composer mounts again with the draft
+    render(null, root);
+    vi.runAllTimers();
+    show(conv("c2"));
+    vi.runAllTimers();
+    rerender();
+    expect(replyBox().value).toBe("for c2");
   });
 });
