@@ -123,7 +123,7 @@ export class Store {
   visible(): Conversation[] {
     const { items, filters, now, view } = this.state;
     const order = view === "unassigned" && filters.sort === "breach_risk" ? byRisk(now) : byUrgency(now);
-    return items.filter((c) => matches(c, filters)).sort(order);
+    return items.filter((c) => matches(c, filters, view)).sort(order);
   }
 
   notify(kind: Toast["kind"], text: string): void {
