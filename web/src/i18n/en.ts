@@ -303,6 +303,7 @@ export const en = {
   languages: "Languages (comma separated)",
   name: "Name",
   id: "Id",
+  idHint: "Letters, digits, - and _ only (no spaces)",
   description: "Description",
   timeZone: "Time zone",
   weekly: "Opening hours",

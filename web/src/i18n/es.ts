@@ -304,6 +304,7 @@ export const es: Catalogue = {
   languages: "Idiomas (separados por comas)",
   name: "Nombre",
   id: "Id",
+  idHint: "Solo letras, cifras, - y _ (sin espacios)",
   description: "Descripción",
   timeZone: "Zona horaria",
   weekly: "Horario",

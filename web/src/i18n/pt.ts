@@ -304,6 +304,7 @@ export const pt: Catalogue = {
   languages: "Idiomas (separados por vírgulas)",
   name: "Nome",
   id: "Id",
+  idHint: "Apenas letras, algarismos, - e _ (sem espaços)",
   description: "Descrição",
   timeZone: "Fuso horário",
   weekly: "Horário de atendimento",
