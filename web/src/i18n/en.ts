@@ -120,6 +120,7 @@ export const en = {
   "sla.paused": "Paused while waiting on the customer",
   "sla.none": "No running targets",
   customer: "Customer",
+  "search.conversation": "Conversation",
   tier: "Tier",
   noTier: "no tier",
   identities: "Identities",

@@ -121,6 +121,7 @@ export const es: Catalogue = {
   "sla.paused": "En pausa mientras se espera al cliente",
   "sla.none": "Sin objetivos en curso",
   customer: "Cliente",
+  "search.conversation": "Conversación",
   tier: "Nivel",
   noTier: "sin nivel",
   identities: "Identidades",

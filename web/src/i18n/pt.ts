@@ -121,6 +121,7 @@ export const pt: Catalogue = {
   "sla.paused": "Pausado enquanto aguarda o cliente",
   "sla.none": "Nenhuma meta em curso",
   customer: "Cliente",
+  "search.conversation": "Conversa",
   tier: "Nível",
   noTier: "sem nível",
   identities: "Identidades",
