@@ -7,6 +7,7 @@ from email.message import EmailMessage
 
 import pytest
 from playwright.sync_api import expect
+from tests.e2e.browser.support import send_sms
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("fresh_inboxes")]
 
@@ -43,3 +44,30 @@ def test_a_long_name_and_address_stay_inside_the_list_and_the_customer_panel(sta
         "cards => cards.filter(c => c.scrollWidth > c.clientWidth).map(c => c.textContent.slice(0, 40))")
     assert overflowing == []
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_an_error_that_stays_on_screen_covers_neither_the_reply_nor_the_note(stack, open_inbox):
+    # Given a conversation on SMS (its customer has no email address) open at 1280x800
+    send_sms(stack, "+14155550177", "Can I get a copy of this chat?")
+    page = open_inbox("alice")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.get_by_role("group", name="Views").get_by_role("button", name="All").click()   # alice's or bob's
+    item = page.get_by_role("list", name="Conversations").get_by_role("listitem").filter(has_text="a copy of this chat")
+    item.get_by_role("button").click()
+
+    # When an action is refused (a transcript by email): the error stays until it is closed
+    page.get_by_role("button", name="Email transcript").click()
+    toast = page.locator(".toast-error")
+    expect(toast).to_be_visible()
+
+    # Then the reply box, Send, the note box and Add note stay in view and usable beside it
+    def overlaps(a: dict, b: dict) -> bool:
+        return not (a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"]
+                    or a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"])
+
+    shown = toast.bounding_box()
+    assert shown
+    for target in (page.get_by_role("textbox", name="Reply", exact=True), page.get_by_role("button", name="Send"),
+                   page.get_by_role("textbox", name="Note", exact=True), page.get_by_role("button", name="Add note")):
+        box = target.bounding_box()
+        assert box and not overlaps(shown, box), (target, shown, box)
