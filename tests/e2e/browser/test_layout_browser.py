@@ -27,6 +27,7 @@ def test_a_long_name_and_address_stay_inside_the_list_and_the_customer_panel(sta
     # When an agent sees it in their list and opens it, in a 1280x800 window
     page = open_inbox("alice")
     page.set_viewport_size({"width": 1280, "height": 800})
+    page.get_by_role("group", name="Views").get_by_role("button", name="All").click()   # alice's or bob's
     item = page.get_by_role("list", name="Conversations").get_by_role("listitem").filter(has_text="My parcel arrived")
     expect(item).to_be_visible()
 
