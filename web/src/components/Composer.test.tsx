@@ -116,4 +116,36 @@ describe("Composer", () => {
     rerender();
     expect(replyBox().value).toBe("for c2");
   });
+
+  it("picks an agent to mention from the keyboard: arrows choose, Enter writes them (not a new line)", () => {
+    store.set({
+      agents: [
+        { id: "bob", name: "Bob Example", presence: "online", capacity: 3, active: 0, teams: ["default"] },
+        { id: "bea", name: "Bea Example", presence: "online", capacity: 3, active: 0, teams: ["default"] },
+      ],
+    });
+    show(conv("c1"));
+    vi.runAllTimers();
+    const noteBox = () => root.querySelector<HTMLTextAreaElement>("#note-box")!;
+    const key = (k: string) => {
+      const event = new KeyboardEvent("keydown", { key: k, bubbles: true, cancelable: true });
+      noteBox().dispatchEvent(event);
+      rerender();
+      return event.defaultPrevented;
+    };
+    noteBox().value = "please check @b";
+    noteBox().setSelectionRange(15, 15);
+    noteBox().dispatchEvent(new Event("input", { bubbles: true }));
+    rerender();
+    const chosen = () => root.querySelector(".mention-suggestions [aria-pressed=true]")?.textContent;
+    expect(chosen()).toBe("@bob · Bob Example");
+    expect(key("ArrowDown")).toBe(true);
+    expect(chosen()).toBe("@bea · Bea Example");
+    expect(key("Enter")).toBe(true);
+    expect(noteBox().value).toBe("please check @bea ");
+    vi.runAllTimers(); // the caret after the name (a frame later)
+    rerender();
+    expect(root.querySelector(".mention-suggestions")).toBeNull();
+    expect(key("Enter")).toBe(false); // no agent suggested: Enter is a new line again
+  });
 });

@@ -3,7 +3,7 @@ import type { Conversation } from "../api";
 import { appendToDraft } from "../kbAssist";
 import { channelName } from "../channels";
 import { useApp } from "../context";
-import { MentionSuggestions } from "./MentionSuggestions";
+import { useMentionSuggestions } from "./MentionSuggestions";
 import { useResetOn } from "../resetOn";
 import { useStore } from "../store";
 import { lastInboundAt, windowState } from "../windows";
@@ -33,6 +33,7 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
   const uploads = useUploads(conv.id, pending, setPending);
   const replyBox = useRef<HTMLTextAreaElement>(null);
   const assist = useReplyAssist(conv, text, setText, replyBox); // canned responses (`/`) and the rendered preview
+  const mentions = useMentionSuggestions({ text: note, boxId: "note-box", onPick: setNote }); // `@` in the note
   // the draft, files and channel belong to the conversation: another one's (its draft kept) as it renders, never after paint
   useResetOn(conv.id, () => {
     keepDraft(shown.current.id, text, note);
@@ -159,9 +160,9 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
           value={note}
           aria-keyshortcuts="n"
           onInput={(e) => setNote((e.target as HTMLTextAreaElement).value)}
-          onKeyDown={ctrlEnter(() => void addNote())}
+          onKeyDown={(e) => mentions.onKeyDown(e) || ctrlEnter(() => void addNote())(e)}
         />
-        <MentionSuggestions text={note} boxId="note-box" onPick={setNote} />
+        {mentions.popup}
         <div class="composer-actions">
           <button class="btn" type="submit" disabled={busy || !note.trim()}>
             {t("addNote")}
