@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shopdesk import phone
 from shopdesk.api import openapi, problems
 from shopdesk.api.admin import (
     AgentList,
@@ -82,7 +83,9 @@ table = Table(settings.table_name)
 conversations = Conversations(table, settings.due_shards)
 admin = Admin(ConfigStore(table), Agents(table), Queue(settings.work_queue_url), Customers(table), conversations,
               book_for(conversations, settings.first_response_targets))
-privacy_store = store_for(CommerceSettings.from_env(), "shopify")   # privacy requests are one partition
+commerce_settings = CommerceSettings.from_env()
+phone.use_shop_region(commerce_settings.default_phone_region)    # a customer found by a national number
+privacy_store = store_for(commerce_settings, "shopify")   # privacy requests are one partition
 canned = CannedLibrary(CannedResponses(table))
 articles = ArticleLibrary(KnowledgeBase(table), lambda: embedder_for(settings.kb_embedder))
 canned = CannedLibrary(CannedResponses(table),

@@ -110,6 +110,8 @@ def test_transfer_to_a_full_agent_is_refused(desk):
         assert agent(desk, "POST", f"/agent/conversations/{c}/assignment", "alice", {"agent_id": "bob"})[0] == 200
     status, body = agent(desk, "POST", f"/agent/conversations/{convs[3]}/assignment", "alice", {"agent_id": "bob"})
     assert status == 409 and "capacity" in body["detail"]
+    # in words an agent reads: who, and how full (not "does not exist or has no free capacity")
+    assert body["detail"].startswith("Bob has no free capacity (3 of 3 conversations)"), body["detail"]
 
 
 def test_customer_reply_to_resolved_conversation_opens_a_new_one(desk):

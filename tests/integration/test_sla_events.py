@@ -59,6 +59,8 @@ def test_each_warning_and_breach_is_recorded_once_and_listed_newest_first(office
     assert breach["team"] == "default" and breach["assignee"] == "alice" and breach["priority"] == "high"
     assert next(e for e in body["items"] if e["conversation_id"] == waiting)["assignee"] is None
     assert breach["customer_name"] == "Ada Lovelace"                       # read from the conversation, not stored
+    # a customer with no name is named as the inbox names them, by their phone (not by the conversation's id)
+    assert next(e for e in body["items"] if e["conversation_id"] == waiting)["customer_name"] == "+31611100002"
     assert breach["at"].startswith("2026-11-23T10:00") and breach["due_at"].startswith("2026-11-23T10:00:00")
     # And half an hour later a window of one hour holds only the breaches; a limit of one says there is more
     at("2026-11-23T10:30:00+00:00")

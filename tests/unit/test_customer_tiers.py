@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from shopdesk import phone
 from shopdesk.dal import items as it
 from shopdesk.dal.table import deserialize, serialize
 from shopdesk.errors import BadRequest
@@ -41,6 +42,15 @@ def test_anything_else_is_refused(body):
                                    "+31 (6) 12-34-56-78"])
 def test_a_phone_lookup_names_the_number_in_e164_however_the_plus_arrived(given):
     assert identity_of(given, None) == ("phone", "+31612345678")
+
+
+@pytest.mark.parametrize("given", ["(415) 555-0102", "415-555-0102", "+1 415 555 0102", "14155550102"])
+def test_a_national_number_is_read_in_the_shops_country_as_the_inbox_search_reads_it(given):
+    phone.use_shop_region("US")
+    try:
+        assert identity_of(given, None) == ("phone", "+14155550102")
+    finally:
+        phone.use_shop_region(None)
 
 
 def test_an_email_lookup_names_the_address_lower_cased():

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { format, LOCALES, pickLocale, translator } from "./i18n";
+import { format, isMessageKey, LOCALES, pickLocale, translator } from "./i18n";
+import { DELIVERY_STATUSES } from "./store";
 import { en } from "./i18n/en";
 
 describe("catalogues", () => {
@@ -12,6 +13,11 @@ describe("catalogues", () => {
       expect(catalogue[key], key).toBeTruthy();
       expect(placeholders(catalogue[key]), key).toEqual(placeholders(en[key]));
     }
+  });
+
+  it("names every delivery state a message can be in (an email's \"accepted\" showed as the raw English word)", () => {
+    expect(DELIVERY_STATUSES).toContain("accepted");
+    for (const status of DELIVERY_STATUSES) expect(isMessageKey(`delivery.${status}`), status).toBe(true);
   });
 
   it("follows the agent's choice, else the browser's first language we have, else English", () => {

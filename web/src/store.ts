@@ -32,6 +32,9 @@ const DELIVERY_RANK: Record<string, number> = {
   delivered: 40, undelivered: 45, failed: 45, read: 50, received: 50,
 };
 
+/** Every delivery state a message can show. */
+export const DELIVERY_STATUSES = Object.keys(DELIVERY_RANK);
+
 export function deliveryRank(status: string): number {
   return DELIVERY_RANK[status] ?? 0;
 }
@@ -90,6 +93,9 @@ export class Store {
     picked: [],
     applied: null,
   };
+  /** The reply and note an agent left unsent, by conversation (Composer): there again when the agent comes back to
+   * it (after another conversation, or a settings page), until sent or emptied; gone as the agent signs out. */
+  readonly drafts = new Map<string, { text: string; note: string }>();
   private listeners = new Set<Listener>();
   private changeListeners = new Set<(change: Change) => void>();
   private listVersion = 0;
@@ -117,7 +123,7 @@ export class Store {
   visible(): Conversation[] {
     const { items, filters, now, view } = this.state;
     const order = view === "unassigned" && filters.sort === "breach_risk" ? byRisk(now) : byUrgency(now);
-    return items.filter((c) => matches(c, filters)).sort(order);
+    return items.filter((c) => matches(c, filters, view)).sort(order);
   }
 
   notify(kind: Toast["kind"], text: string): void {
@@ -156,6 +162,14 @@ export class Store {
       this.loadTools(),
     ]);
   }
+
+  /** Every agent with presence and load (whom to transfer to), again: they change all day. */
+  loadAgents = async (): Promise<void> => {
+    await this.api
+      .agents()
+      .then((a) => this.set({ agents: a.items }))
+      .catch(() => undefined);
+  };
 
   /** The teams by name (optional: without them a team shows by its id). */
   async loadTeams(): Promise<void> {
@@ -435,8 +449,12 @@ export class Store {
 
   note = (id: string, text: string, ok: string) => this.write(id, () => this.api.note(id, text), ok);
 
+  /** Assign or transfer; the agents' loads are read again after it (theirs changed). */
   assign = (id: string, agentId: string, note: string | undefined, ok: string) =>
-    this.run(async () => this.changed(id, { conv: await this.api.assign(id, agentId, note) }), ok);
+    this.run(async () => {
+      await this.changed(id, { conv: await this.api.assign(id, agentId, note) });
+      void this.loadAgents();
+    }, ok);
 
   setStatus = (id: string, status: ConversationStatus, ok: string, until?: string, preset?: SnoozePreset) =>
     this.run(async () => this.changed(id, { conv: await this.api.setStatus(id, status, until, preset) }), ok);

@@ -87,6 +87,13 @@ describe("matches", () => {
     expect(matches(conv("r", { status: "resolved" }), {})).toBe(false);
     expect(matches(conv("r", { status: "resolved" }), { status: "resolved" })).toBe(true);
   });
+
+  it("lists a mention in a conversation resolved since: the mentions badge counts it, and reading it clears it", () => {
+    const resolved = conv("r", { status: "resolved" });
+    expect(matches(resolved, {}, "mentions")).toBe(true);
+    expect(matches(resolved, { status: "open" }, "mentions")).toBe(false);
+    expect(matches(resolved, {}, "mine")).toBe(false);
+  });
 });
 
 describe("byRisk", () => {

@@ -91,9 +91,11 @@ export interface Filters {
 }
 
 /** Filters the API does not apply itself (channel, priority; team outside the unassigned view). Without a
- * status filter the list shows the conversations still being worked on (resolved ones are history). */
-export function matches(conv: Conversation, f: Filters): boolean {
-  if (f.status ? conv.status !== f.status : conv.status === "resolved") return false; // resolved: history
+ * status filter the list shows the conversations still being worked on (resolved ones are history), except in the
+ * mentions view: a mention in a conversation resolved since is still the agent's to read (its badge counts it). */
+export function matches(conv: Conversation, f: Filters, view?: string): boolean {
+  const history = conv.status === "resolved" && view !== "mentions";
+  if (f.status ? conv.status !== f.status : history) return false; // resolved: history
   if (f.team && conv.team !== f.team) return false;
   if (f.label && !((conv as Conversation & { labels?: string[] }).labels ?? []).includes(f.label)) return false;
   if (f.channel && conv.channel !== f.channel && !(conv.channels ?? []).includes(f.channel)) return false;

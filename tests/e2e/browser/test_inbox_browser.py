@@ -296,10 +296,11 @@ def test_the_keyboard_path(stack, open_inbox):
     expect(page.get_by_role("textbox", name="Note", exact=True)).to_be_focused()
     page.keyboard.press("Escape")
 
-    # e resolves and opens the next conversation
+    # e resolves and opens the next conversation, the keyboard on its item in the list (j, k, x carry on from there)
     page.keyboard.press("e")
     expect(page.get_by_role("heading", name=second)).to_be_visible()
     expect(conversation_item(page, first)).to_have_count(0)
+    expect(conversation_item(page, second).get_by_role("button")).to_be_focused()
 
     # ? lists the shortcuts
     page.keyboard.press("?")

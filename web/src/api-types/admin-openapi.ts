@@ -1737,7 +1737,10 @@ export interface components {
             priority?: string | null;
             /** Channel */
             channel?: string | null;
-            /** Customer Name */
+            /**
+             * Customer Name
+             * @description the customer as the inbox names them: their name, else their first identity's address; none once the conversation is erased
+             */
             customer_name?: string | null;
         };
         /**

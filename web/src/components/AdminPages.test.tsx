@@ -52,3 +52,17 @@ describe("empty settings pages", () => {
     expect(text()).not.toContain("No team yet");
   });
 });
+
+describe("ids", () => {
+  it.each(["teams", "calendars", "policies"])("%s: the browser refuses an id with a space before it is saved", async (section) => {
+    show(section, []);
+    await vi.waitFor(() => expect(root().querySelector("form input")).not.toBeNull());
+    const input = root().querySelector<HTMLInputElement>("form input")!;
+    const accepts = (id: string) => new RegExp(`^(?:${input.pattern})$`, "v").test(id);
+    expect(input.pattern).not.toBe("");
+    expect(accepts("vip fast")).toBe(false);
+    expect(accepts("café")).toBe(false);
+    expect(accepts("vip_fast-2")).toBe(true);
+    expect(input.title).toBe("Letters, digits, - and _ only (no spaces)");
+  });
+});

@@ -14,6 +14,12 @@ import { LabelsAdmin } from "./LabelsAdmin";
 import { MacrosAdmin } from "./MacrosAdmin";
 import { TeamChecks } from "./TeamChecks";
 
+/** Ids the browser checks before saving. A team's is the API's own pattern. A calendar's or a policy's travels in the
+ * path: one with a space or an accent came back encoded, differing from the body's, and the refusal (a 409) was
+ * shown as "someone changed this meanwhile". */
+export const TEAM_ID = "[a-z0-9][a-z0-9_\\-]{0,63}";
+export const CONFIG_ID = "[A-Za-z0-9][A-Za-z0-9_\\-]{0,127}";
+
 /** Every agent's own tools; the rest are for supervisors and admins. */
 const PERSONAL: { id: string; label: MessageKey }[] = [
   { id: "my-canned", label: "admin.myCanned" },
@@ -258,7 +264,7 @@ function TeamsAdmin() {
       <form class="card form" onSubmit={submit} aria-label={t("admin.teams")}>
         <label class="field">
           <span>{t("id")}</span>
-          <input value={id} onInput={text(setId)} readOnly={!!editing} required />
+          <input value={id} onInput={text(setId)} readOnly={!!editing} required pattern={TEAM_ID} title={t("idHint")} />
         </label>
         <label class="field">
           <span>{t("name")}</span>
@@ -335,7 +341,7 @@ function CalendarsAdmin() {
       <form class="card form" onSubmit={submit} aria-label={t("calendar")}>
         <label class="field">
           <span>{t("id")}</span>
-          <input value={id} onInput={text(setId)} readOnly={!!editing} required />
+          <input value={id} onInput={text(setId)} readOnly={!!editing} required pattern={CONFIG_ID} title={t("idHint")} />
         </label>
         <label class="field">
           <span>{t("timeZone")}</span>
@@ -449,7 +455,14 @@ function PoliciesAdmin() {
       <form class="card form" onSubmit={submit} aria-label={t("admin.policies")}>
         <label class="field">
           <span>{t("id")}</span>
-          <input value={p.id} onInput={(e) => setP({ ...p, id: (e.target as HTMLInputElement).value })} readOnly={!!editing} required />
+          <input
+            value={p.id}
+            onInput={(e) => setP({ ...p, id: (e.target as HTMLInputElement).value })}
+            readOnly={!!editing}
+            required
+            pattern={CONFIG_ID}
+            title={t("idHint")}
+          />
         </label>
         <label class="field">
           <span>{t("name")}</span>

@@ -2,17 +2,18 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import { Api } from "../api";
 import { who as whoOf, type Auth } from "../auth";
 import type { AppConfig } from "../config";
-import { AppContext, isSupervisor, type AppContextValue } from "../context";
+import { AppContext, isSupervisor, useApp, type AppContextValue } from "../context";
 import { agentTimeZone } from "../format";
 import { pickLocale, translator, type Locale } from "../i18n";
 import { Live } from "../live";
-import { parseRoute, usePath } from "../route";
+import { parseRoute, usePath, type Route } from "../route";
 import { Store } from "../store";
 import { AdminPages } from "./AdminPages";
 import { Inbox } from "./Inbox";
 import { Reports } from "./Reports";
 import { SignIn } from "./SignIn";
 import { SupervisorBoard } from "./SupervisorBoard";
+import { Toast } from "./Toast";
 import { TopBar } from "./TopBar";
 
 const LOCALE_KEY = "shopdesk.locale";
@@ -85,6 +86,17 @@ function SignedIn(props: {
   }, [route.page, t]);
   return (
     <AppContext.Provider value={context}>
+      <Pages route={route} />
+    </AppContext.Provider>
+  );
+}
+
+/** Every page of the signed-in app under the top bar. The answer to an action (the toast) shows on every page, not
+ * only in the inbox: a refusal on the settings, reports or board pages is said in words too. */
+export function Pages({ route }: { route: Route }) {
+  const { t, who } = useApp();
+  return (
+    <>
       <a class="skip" href="#main">
         {t("conversations")}
       </a>
@@ -95,6 +107,7 @@ function SignedIn(props: {
         {route.page === "reports" && (isSupervisor(who) ? <Reports /> : <p>{t("notAllowed")}</p>)}
         {route.page === "settings" && <AdminPages section={route.section} />}
       </main>
-    </AppContext.Provider>
+      <Toast />
+    </>
   );
 }

@@ -42,6 +42,7 @@ function type(text: string): void {
 }
 
 beforeEach(() => {
+  store.drafts.clear();
   vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "requestAnimationFrame", "cancelAnimationFrame"] });
   rerender = setupRerender();
   root = document.createElement("div");
@@ -87,5 +88,64 @@ describe("Composer", () => {
     vi.runAllTimers();
     rerender();
     expect(replyBox().value).toBe("half a reply");
+  });
+
+  it("keeps each conversation's unsent reply and note: there again when the agent comes back to it", () => {
+    show(conv("c1"));
+    vi.runAllTimers();
+    type("half a reply for c1");
+    const noteBox = root.querySelector<HTMLTextAreaElement>("#note-box")!;
+    noteBox.value = "ask @bob";
+    noteBox.dispatchEvent(new Event("input", { bubbles: true }));
+    rerender();
+    show(conv("c2"));
+    vi.runAllTimers();
+    rerender();
+    expect(replyBox().value).toBe("");
+    type("for c2");
+    show(conv("c1"));
+    vi.runAllTimers();
+    rerender();
+    expect(replyBox().value).toBe("half a reply for c1");
+    expect(root.querySelector<HTMLTextAreaElement>("#note-box")!.value).toBe("ask @bob");
+    // the inbox left for a settings page and back: the composer mounts again with the draft
+    render(null, root);
+    vi.runAllTimers();
+    show(conv("c2"));
+    vi.runAllTimers();
+    rerender();
+    expect(replyBox().value).toBe("for c2");
+  });
+
+  it("picks an agent to mention from the keyboard: arrows choose, Enter writes them (not a new line)", () => {
+    store.set({
+      agents: [
+        { id: "bob", name: "Bob Example", presence: "online", capacity: 3, active: 0, teams: ["default"] },
+        { id: "bea", name: "Bea Example", presence: "online", capacity: 3, active: 0, teams: ["default"] },
+      ],
+    });
+    show(conv("c1"));
+    vi.runAllTimers();
+    const noteBox = () => root.querySelector<HTMLTextAreaElement>("#note-box")!;
+    const key = (k: string) => {
+      const event = new KeyboardEvent("keydown", { key: k, bubbles: true, cancelable: true });
+      noteBox().dispatchEvent(event);
+      rerender();
+      return event.defaultPrevented;
+    };
+    noteBox().value = "please check @b";
+    noteBox().setSelectionRange(15, 15);
+    noteBox().dispatchEvent(new Event("input", { bubbles: true }));
+    rerender();
+    const chosen = () => root.querySelector(".mention-suggestions [aria-pressed=true]")?.textContent;
+    expect(chosen()).toBe("@bob · Bob Example");
+    expect(key("ArrowDown")).toBe(true);
+    expect(chosen()).toBe("@bea · Bea Example");
+    expect(key("Enter")).toBe(true);
+    expect(noteBox().value).toBe("please check @bea ");
+    vi.runAllTimers(); // the caret after the name (a frame later)
+    rerender();
+    expect(root.querySelector(".mention-suggestions")).toBeNull();
+    expect(key("Enter")).toBe(false); // no agent suggested: Enter is a new line again
   });
 });

@@ -3,7 +3,7 @@ import type { Conversation } from "../api";
 import { appendToDraft } from "../kbAssist";
 import { channelName } from "../channels";
 import { useApp } from "../context";
-import { MentionSuggestions } from "./MentionSuggestions";
+import { useMentionSuggestions } from "./MentionSuggestions";
 import { useResetOn } from "../resetOn";
 import { useStore } from "../store";
 import { lastInboundAt, windowState } from "../windows";
@@ -14,20 +14,34 @@ import { useReplyAssist } from "./ReplyAssist";
 export function Composer({ conv, insertion }: { conv: Conversation; insertion?: { text: string; n: number } | null }) {
   const { store, t } = useApp();
   const { templates, now } = useStore(store);
+  const drafts = store.drafts;
+  const keepDraft = (id: string, reply: string, internal: string) => {
+    if (reply || internal) drafts.set(id, { text: reply, note: internal });
+    else drafts.delete(id);
+  };
   const channels = conv.channels?.length ? conv.channels : [conv.channel];
   const [channel, setChannel] = useState(conv.channel);
-  const [text, setText] = useState("");
-  const [note, setNote] = useState("");
+  const [text, setText] = useState(() => drafts.get(conv.id)?.text ?? "");
+  const [note, setNote] = useState(() => drafts.get(conv.id)?.note ?? "");
+  // what is in the boxes now, for the draft kept as the composer goes (another conversation, another page)
+  const shown = useRef({ id: conv.id, text, note });
+  shown.current.text = text;
+  shown.current.note = note;
+  useEffect(() => () => keepDraft(shown.current.id, shown.current.text, shown.current.note), []);
   const [busy, setBusy] = useState(false);
   const [pending, setPending] = useState<Pending[]>([]);
   const uploads = useUploads(conv.id, pending, setPending);
   const replyBox = useRef<HTMLTextAreaElement>(null);
   const assist = useReplyAssist(conv, text, setText, replyBox); // canned responses (`/`) and the rendered preview
-  // the draft, files and channel belong to the conversation: reset as another one renders, never after paint
+  const mentions = useMentionSuggestions({ text: note, boxId: "note-box", onPick: setNote }); // `@` in the note
+  // the draft, files and channel belong to the conversation: another one's (its draft kept) as it renders, never after paint
   useResetOn(conv.id, () => {
+    keepDraft(shown.current.id, text, note);
+    const draft = drafts.get(conv.id);
+    shown.current = { id: conv.id, text: draft?.text ?? "", note: draft?.note ?? "" };
     setChannel(conv.channel);
-    setText("");
-    setNote("");
+    setText(shown.current.text);
+    setNote(shown.current.note);
     setPending([]);
   });
   // an article agent assist inserts: added to what the agent has written so far
@@ -146,9 +160,9 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
           value={note}
           aria-keyshortcuts="n"
           onInput={(e) => setNote((e.target as HTMLTextAreaElement).value)}
-          onKeyDown={ctrlEnter(() => void addNote())}
+          onKeyDown={(e) => mentions.onKeyDown(e) || ctrlEnter(() => void addNote())(e)}
         />
-        <MentionSuggestions text={note} boxId="note-box" onPick={setNote} />
+        {mentions.popup}
         <div class="composer-actions">
           <button class="btn" type="submit" disabled={busy || !note.trim()}>
             {t("addNote")}

@@ -98,6 +98,8 @@ export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLU
               <input
                 type="checkbox"
                 class="pick"
+                // one stop in the tab order for the whole list, as its buttons: the selected row's (x picks)
+                tabIndex={i === state.selected ? 0 : -1}
                 aria-label={t("pick", { name })}
                 checked={state.picked.includes(c.id)}
                 onChange={() => store.togglePick(c.id)}

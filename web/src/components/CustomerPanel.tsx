@@ -67,11 +67,15 @@ function SlaCard({ conv }: { conv: Conversation }) {
   );
 }
 
-function TransferCard({ conv }: { conv: Conversation }) {
+/** Hand the conversation to another agent. The choice shown is the one sent: once the conversation is the chosen
+ * agent's (this transfer, or someone else's), the list no longer has them and the first one is chosen again. The
+ * agents' presence and load are read again as the list is about to be used, and after a transfer. */
+export function TransferCard({ conv }: { conv: Conversation }) {
   const { store, t, who } = useApp();
   const { agents } = useStore(store);
   const others = agents.filter((a) => a.id !== conv.assignee);
-  const [to, setTo] = useState("");
+  const [chosen, setTo] = useState("");
+  const to = others.some((a) => a.id === chosen) ? chosen : (others[0]?.id ?? "");
   const [note, setNote] = useState("");
   useResetOn(conv.id, () => {
     setTo("");
@@ -80,10 +84,13 @@ function TransferCard({ conv }: { conv: Conversation }) {
   if (conv.status === "resolved") return null;
   const transfer = async (e: Event) => {
     e.preventDefault();
-    const target = to || others[0]?.id;
+    const target = to;
     if (!target) return;
     const ok = await store.assign(conv.id, target, note.trim() || undefined, t("transferred", { agent: agentName(agents, target) }));
-    if (ok) setNote("");
+    if (ok) {
+      setNote("");
+      setTo("");
+    }
   };
   return (
     <section class="card">
@@ -96,7 +103,7 @@ function TransferCard({ conv }: { conv: Conversation }) {
       <form onSubmit={transfer}>
         <label class="field">
           <span>{t("transferTo")}</span>
-          <select value={to || others[0]?.id || ""} onChange={(e) => setTo((e.target as HTMLSelectElement).value)}>
+          <select value={to} onFocus={() => void store.loadAgents()} onChange={(e) => setTo((e.target as HTMLSelectElement).value)}>
             {others.map((a) => (
               <option key={a.id} value={a.id}>
                 {a.name || a.id} · {t(`presence.${a.presence}`)} · {a.active}/{a.capacity}

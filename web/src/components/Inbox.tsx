@@ -5,7 +5,6 @@ import { useStore } from "../store";
 import { Conversation } from "./Conversation";
 import { ConversationList } from "./ConversationList";
 import { ShortcutsHelp } from "./ShortcutsHelp";
-import { Toast } from "./Toast";
 
 export function Inbox({ conversationId }: { conversationId: string | null }) {
   const { store, navigate, t } = useApp();
@@ -23,6 +22,14 @@ export function Inbox({ conversationId }: { conversationId: string | null }) {
     buttons?.[store.state.selected]?.focus();
   };
   const focusBox = (name: "reply" | "note") => document.getElementById(`${name}-box`)?.focus();
+  // after `e` the next conversation opens and the keyboard carries on from its place in the list (the resolved one's
+  // item, which had the focus, is gone: the focus fell back to the page)
+  const refocus = useRef(false);
+  useEffect(() => {
+    if (!refocus.current) return;
+    refocus.current = false;
+    focusSelected();
+  }, [state.openId]);
 
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
@@ -51,7 +58,9 @@ export function Inbox({ conversationId }: { conversationId: string | null }) {
           {
             const next = store.nextId();
             void store.setStatus(s.openId, "resolved", t("statusChanged", { status: t("status.resolved") })).then((ok) => {
-              if (ok) open(next && next !== s.openId ? next : null);
+              if (!ok) return;
+              refocus.current = true;
+              open(next && next !== s.openId ? next : null);
             });
           }
           break;
@@ -94,7 +103,6 @@ export function Inbox({ conversationId }: { conversationId: string | null }) {
         )}
       </section>
       <ShortcutsHelp open={help} onClose={() => setHelp(false)} />
-      <Toast />
     </div>
   );
 }

@@ -33,4 +33,32 @@ describe("the reports page", () => {
     expect(text.match(/Alice Example/g)?.length).toBe(2);            // a bar and the comment
     expect(text).not.toMatch(/\balice\b/);
   });
+
+  it("says when a comment was written in the agent's time zone, and opens its conversation in the app", async () => {
+    const api = {
+      reportSummary: async () => null,
+      reportTopics: async () => ({ items: [] }),
+      reportMetric: async () => ({ items: [] }),
+      csatComments: async () => ({ items: [{ at: "2026-12-04T23:30:00Z", conversation_id: "c1", agent_id: null,
+                                             team: null, channel: "sms", language: "en", rating: 4, comment: "Nice" }] }),
+    } as unknown as Api;
+    const store = new Store(api);
+    store.set({ now: Date.parse("2026-12-05T10:00:00Z") });
+    const opened: string[] = [];
+    const context = { ...testContext(store), timeZone: "Asia/Tokyo", navigate: (path: string) => void opened.push(path) };
+    render(
+      <AppContext.Provider value={context}>
+        <Reports />
+      </AppContext.Provider>,
+      root(),
+    );
+    await vi.waitFor(() => expect(root().textContent).toContain("Nice"));
+    const when = root().querySelector<HTMLTimeElement>("td time")!;
+    expect(when.textContent).toBe("08:30 AM"); // 23:30 UTC is 08:30 the next morning in Tokyo: today there
+    const link = [...root().querySelectorAll("a")].find((a) => a.textContent === "Nice")!;
+    const click = new MouseEvent("click", { bubbles: true, cancelable: true, button: 0 });
+    link.dispatchEvent(click);
+    expect(opened).toEqual(["/c/c1"]);
+    expect(click.defaultPrevented).toBe(true);
+  });
 });

@@ -2,9 +2,10 @@ import { useEffect, useState } from "preact/hooks";
 import type { ReportGroup, ReportSummary } from "../api";
 import { useApp } from "../context";
 import { channelName } from "../channels";
-import { agentName, formatDuration, teamName } from "../format";
+import { agentName, formatDuration, formatFull, formatTime, teamName } from "../format";
 import type { MessageKey } from "../i18n";
 import { useStore } from "../store";
+import { ConversationLink } from "./ConversationLink";
 import { ForecastAndStaffing } from "./Forecast";
 import { bars, periodDays, stars, topicName, topicsOf, weekOf, type CsatComment, type MetricRow, type TopicRow } from "../reports";
 
@@ -24,7 +25,7 @@ export function Reports() {
   const [rows, setRows] = useState<MetricRow[]>([]);
   const [topicRows, setTopicRows] = useState<TopicRow[]>([]);
   const [comments, setComments] = useState<CsatComment[]>([]);
-  const { teams, agents } = useStore(store);
+  const { teams, agents, now } = useStore(store);
 
   useEffect(() => {
     void store.run(async () => setSummary(await store.api.reportSummary(period)));
@@ -206,11 +207,15 @@ export function Reports() {
                     <span class="visually-hidden">{t("reports.ratingOf", { rating: String(c.rating ?? "—") })}</span>
                   </td>
                   <td>
-                    <a href={`/c/${encodeURIComponent(c.conversation_id)}`}>{c.comment}</a>
+                    <ConversationLink id={c.conversation_id}>{c.comment}</ConversationLink>
                   </td>
                   <td>{c.agent_id ? agentName(agents, c.agent_id) : "—"}</td>
                   <td>{c.channel ? channelName(c.channel, t) : "—"}</td>
-                  <td>{c.at.slice(0, 16).replace("T", " ")}</td>
+                  <td>
+                    <time dateTime={c.at} title={formatFull(c.at, locale, timeZone)}>
+                      {formatTime(c.at, locale, new Date(now), timeZone)}
+                    </time>
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -119,7 +119,7 @@ export function SearchBox() {
                   onMouseDown={(e) => e.preventDefault()}
                   onClick={() => void choose(o)}
                 >
-                  <span class="chip">{t(o.kind === "conversation" ? "conversations" : "customer")}</span>{" "}
+                  <span class="chip">{t(o.kind === "conversation" ? "search.conversation" : "customer")}</span>{" "}
                   <strong>{o.kind === "conversation" ? customerLabel(o.customer, t("customerUnknown")) : customerLabel(o, o.id)}</strong>{" "}
                   {o.kind === "conversation" ? (
                     <span class="muted small">

@@ -4,6 +4,7 @@ import type { MessageKey } from "../i18n";
 import { useApp } from "../context";
 import { agentName, formatDuration, formatFull, formatTime, teamName, teamNames } from "../format";
 import { useStore } from "../store";
+import { ConversationLink } from "./ConversationLink";
 
 interface TeamRow {
   team: string;
@@ -115,7 +116,7 @@ export function SupervisorBoard() {
           <ul class="plain sla-events">
             {trouble.map((e) => (
               <li key={`${e.at}#${e.conversation_id}#${e.target}#${e.kind}`} class={e.kind === "breach" ? "sla-breached" : "sla-warning"}>
-                <a href={`/c/${encodeURIComponent(e.conversation_id)}`}>{e.customer_name || e.conversation_id}</a> ·{" "}
+                <ConversationLink id={e.conversation_id}>{e.customer_name || e.conversation_id}</ConversationLink> ·{" "}
                 {t(e.kind === "breach" ? "sla.breached" : e.kind === "risk" ? "sla.risk" : "sla.warning")} · {t(`sla.${e.target}` as MessageKey)} · {e.team ? teamName(named, e.team) : "—"} ·{" "}
                 {e.assignee ? agentName(agents, e.assignee) : t("unassigned")} ·{" "}
                 <time dateTime={e.at} title={formatFull(e.at, locale, timeZone)}>

@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 // The timeline in a DOM: who wrote each reply and note, by name.
 import { render } from "preact";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { Api, Message } from "../api";
 import { AppContext } from "../context";
 import { formatFull } from "../format";
@@ -373,5 +373,47 @@ describe("Timeline's system entries", () => {
       "Macro “X” applied",
       "Assigned to 42",
     ]);
+  });
+});
+
+describe("Timeline scrolling", () => {
+  const show = (conv: ReturnType<typeof testConversation>) =>
+    render(
+      <AppContext.Provider value={context}>
+        <Timeline conv={conv} />
+      </AppContext.Provider>,
+      root(),
+    );
+  const effects = () => new Promise((resolve) => setTimeout(resolve, 60));
+  const scrolledTo = (top: number) => {
+    const list = root().querySelector<HTMLOListElement>("ol.timeline")!;
+    Object.defineProperty(list, "scrollHeight", { configurable: true, value: 2000 });
+    Object.defineProperty(list, "clientHeight", { configurable: true, value: 400 });
+    Object.defineProperty(list, "scrollTop", { configurable: true, value: top });
+    list.dispatchEvent(new Event("scroll"));
+  };
+
+  it("keeps an agent who scrolled up to read where they are as a customer's message arrives", async () => {
+    const scroll = vi.fn();
+    Element.prototype.scrollIntoView = scroll;
+    const inbound = (id: string) => message(id, { direction: "inbound", author: null });
+    const c1 = (n: number) => testConversation("c1", { messages: Array.from({ length: n }, (_, i) => inbound(`m${i}`)) });
+    show(c1(3));
+    await effects();
+    expect(scroll).toHaveBeenCalledTimes(1); // opened: at the end
+    scrolledTo(200); // reading the history
+    show(c1(4));
+    await effects();
+    expect(scroll).toHaveBeenCalledTimes(1); // stays put
+    show({ ...c1(5), messages: [...c1(4).messages!, message("mine", { author: "alice" })] });
+    await effects();
+    expect(scroll).toHaveBeenCalledTimes(2); // the agent's own reply: to the end
+    show(c1(6));
+    await effects();
+    expect(scroll).toHaveBeenCalledTimes(3); // at the end: follows the new message
+    scrolledTo(200);
+    show(testConversation("c2", { messages: [inbound("x")] }));
+    await effects();
+    expect(scroll).toHaveBeenCalledTimes(4); // another conversation opens at its end
   });
 });

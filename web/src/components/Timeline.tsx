@@ -9,13 +9,32 @@ import { Mood } from "./Mood";
 
 const FAILED = new Set(["failed", "undelivered"]);
 
+/** How close to the end (px) still counts as reading the latest messages. */
+const NEAR_END_PX = 80;
+
 export function Timeline({ conv }: { conv: Conversation }) {
-  const { t } = useApp();
+  const { t, who } = useApp();
   const end = useRef<HTMLLIElement>(null);
+  const shown = useRef<string | null>(null);
+  const atEnd = useRef(true);
   const messages = conv.messages ?? [];
-  useEffect(() => end.current?.scrollIntoView({ block: "end" }), [conv.id, messages.length]);
+  // the end of another conversation as it opens, and a new message as it arrives while the agent is at the end (or
+  // wrote it); an agent scrolled up to read the history stays where they are
+  useEffect(() => {
+    const another = shown.current !== conv.id;
+    shown.current = conv.id;
+    const last = messages[messages.length - 1];
+    if (another || atEnd.current || (last?.author != null && last.author === who.id)) {
+      end.current?.scrollIntoView({ block: "end" });
+      atEnd.current = true;
+    }
+  }, [conv.id, messages.length]);
+  const onScroll = (e: Event) => {
+    const list = e.currentTarget as HTMLElement;
+    atEnd.current = list.scrollHeight - list.scrollTop - list.clientHeight < NEAR_END_PX;
+  };
   return (
-    <ol class="timeline" aria-label={t("timeline")}>
+    <ol class="timeline" aria-label={t("timeline")} onScroll={onScroll}>
       {messages.map((m) => (
         <MessageItem key={m.id} conv={conv} m={m} />
       ))}

@@ -20,7 +20,8 @@ class SlaEventOut(BaseModel):
     assignee: str | None = None
     priority: str | None = Field(default=None, description="after the escalation a breach brings")
     channel: str | None = None
-    customer_name: str | None = None
+    customer_name: str | None = Field(default=None, description="the customer as the inbox names them: their name, "
+                                      "else their first identity's address; none once the conversation is erased")
 
     @classmethod
     def of(cls, event: SlaEvent) -> SlaEventOut:

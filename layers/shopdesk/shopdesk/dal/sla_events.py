@@ -87,6 +87,14 @@ class SlaEvents:
         return found, more
 
     def customer_names(self, conversation_ids: list[str]) -> dict[str, str | None]:
-        """The customer's name of each conversation that still exists: one BatchGetItem per 100 (#127)."""
+        """The customer of each conversation that still exists as the inbox names them: their name, else their first
+        identity (a customer who only texted has their phone number, never nothing): one BatchGetItem per 100 (#127)."""
         found = self.table.batch_get([(f"CONV#{c}", "META") for c in dict.fromkeys(conversation_ids)])
-        return {i["id"]: (i.get("customer") or {}).get("name") for i in found if i.get("type") == "conversation"}
+        return {i["id"]: _named(i.get("customer") or {}) for i in found if i.get("type") == "conversation"}
+
+
+def _named(customer: dict[str, Any]) -> str | None:
+    """A customer's name, else the address of their first identity (what the inbox shows for them)."""
+    identities = customer.get("identities") or []
+    first = identities[0].get("address") if identities and isinstance(identities[0], dict) else None
+    return customer.get("name") or first or None

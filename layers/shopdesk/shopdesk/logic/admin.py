@@ -25,7 +25,7 @@ from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.logic.work import enqueue_refill
 from shopdesk.models.admin import AgentSettings, RoutingSettings, Team
 from shopdesk.models.sla import BusinessHours, SlaPolicy
-from shopdesk.phone import to_e164
+from shopdesk.phone import shop_phone, to_e164
 from shopdesk.privacy import audit
 
 AGENT_SETTINGS = ("teams", "capacity", "skills", "languages")
@@ -37,13 +37,15 @@ __all__ = ["ADMIN", "READ", "SUPERVISOR", "WRITE", "Admin", "identity_of", "requ
 
 def identity_of(phone: str | None, email: str | None) -> tuple[str, str]:
     """The identity a lookup names, as ingest stores it: a phone number in E.164 (its ``+`` may arrive as
-    ``%2B``, or as a space when sent unencoded, or be left out), an email address lower-cased."""
+    ``%2B``, or as a space when sent unencoded, or be left out; a national number, ``(415) 555-0101``, is read in
+    the shop's country as the inbox's search reads it), an email address lower-cased."""
     if (phone is None) == (email is None):
         raise BadRequest("find a customer by one identity: ?phone=+31612345678 or ?email=ann@example.com")
     if phone is not None:
-        number = to_e164(phone) or to_e164("+" + phone.strip())
+        number = to_e164(phone) or shop_phone(phone) or to_e164("+" + phone.strip())
         if number is None:
-            raise BadRequest(f"{phone!r} is not a phone number in international form (+31612345678)")
+            raise BadRequest(f"{phone!r} is not a phone number: write it in international form (+31612345678) or "
+                             "as the shop's country writes it")
         return "phone", number
     address = (email or "").strip().lower()
     if "@" not in address.strip("@"):

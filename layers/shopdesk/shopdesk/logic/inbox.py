@@ -474,6 +474,9 @@ class Inbox:
         target = self.agents.get(to_agent)
         if target is None:
             raise NotFound(f"agent {to_agent} does not exist")
+        if not target.free:                       # said by name; one that fills up meanwhile is refused by the write
+            raise Conflict(f"{target.name or target.id} has no free capacity ({target.active} of {target.capacity} "
+                           "conversations): choose someone with room, or raise their capacity in Settings → Agents")
         previous = conv.assignee
         if note:                                  # a hand-off note is stored on the timeline as a note is: masked
             note = self._masked(note)[0]

@@ -1,0 +1,74 @@
+"""The inbox's layout holds at a 1280x800 window with what customers bring: a very long name and email address."""
+
+from __future__ import annotations
+
+import uuid
+from email.message import EmailMessage
+
+import pytest
+from playwright.sync_api import expect
+from tests.e2e.browser.support import send_sms
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("fresh_inboxes")]
+
+LONG_NAME = "Maximiliana Alexandrina Wolfeschlegelsteinhausenbergerdorff"
+
+
+def test_a_long_name_and_address_stay_inside_the_list_and_the_customer_panel(stack, open_inbox):
+    # Given a customer whose name and address are longer than the list and the panel are wide
+    address = f"maximiliana.alexandrina.{uuid.uuid4().hex[:8]}@a-rather-long-mail-domain-of-customers.example"
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = f"{LONG_NAME} <{address}>", "support@shop.example", "Damaged parcel"
+    mail["Message-ID"] = f"<{uuid.uuid4().hex}@example.com>"
+    mail.set_content("My parcel arrived damaged")
+    posted = stack.post("/_local/email?wait=1", data=bytes(mail), headers={"Content-Type": "message/rfc822"})
+    assert posted.status == 202, posted.text
+
+    # When an agent sees it in their list and opens it, in a 1280x800 window
+    page = open_inbox("alice")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.get_by_role("group", name="Views").get_by_role("button", name="All").click()   # alice's or bob's
+    item = page.get_by_role("list", name="Conversations").get_by_role("listitem").filter(has_text="My parcel arrived")
+    expect(item).to_be_visible()
+
+    # Then the item's time is in view beside the name, cut short, and nothing spills out of the list
+    pane = page.locator(".list-pane").bounding_box()
+    time_box = item.locator("time").bounding_box()
+    assert pane and time_box
+    assert time_box["width"] > 0 and time_box["x"] + time_box["width"] <= pane["x"] + pane["width"], (time_box, pane)
+    assert page.locator(".list-pane").evaluate("e => e.scrollWidth <= e.clientWidth")
+    item.get_by_role("button").click()
+    panel = page.get_by_role("complementary", name="Customer")
+    expect(panel.get_by_text(address)).to_be_visible()
+    # and the customer's panel wraps the name and the address inside it
+    overflowing = panel.locator(".card").evaluate_all(
+        "cards => cards.filter(c => c.scrollWidth > c.clientWidth).map(c => c.textContent.slice(0, 40))")
+    assert overflowing == []
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_an_error_that_stays_on_screen_covers_neither_the_reply_nor_the_note(stack, open_inbox):
+    # Given a conversation on SMS (its customer has no email address) open at 1280x800
+    send_sms(stack, "+14155550177", "Can I get a copy of this chat?")
+    page = open_inbox("alice")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.get_by_role("group", name="Views").get_by_role("button", name="All").click()   # alice's or bob's
+    item = page.get_by_role("list", name="Conversations").get_by_role("listitem").filter(has_text="a copy of this chat")
+    item.get_by_role("button").click()
+
+    # When an action is refused (a transcript by email): the error stays until it is closed
+    page.get_by_role("button", name="Email transcript").click()
+    toast = page.locator(".toast-error")
+    expect(toast).to_be_visible()
+
+    # Then the reply box, Send, the note box and Add note stay in view and usable beside it
+    def overlaps(a: dict, b: dict) -> bool:
+        return not (a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"]
+                    or a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"])
+
+    shown = toast.bounding_box()
+    assert shown
+    for target in (page.get_by_role("textbox", name="Reply", exact=True), page.get_by_role("button", name="Send"),
+                   page.get_by_role("textbox", name="Note", exact=True), page.get_by_role("button", name="Add note")):
+        box = target.bounding_box()
+        assert box and not overlaps(shown, box), (target, shown, box)

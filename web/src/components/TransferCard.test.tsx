@@ -1,0 +1,59 @@
+// @vitest-environment happy-dom
+// The transfer form sends the agent it shows, also after a transfer took the chosen agent out of the list.
+import { render } from "preact";
+import { describe, expect, it, vi } from "vitest";
+import type { Agent, Api, Conversation } from "../api";
+import { AppContext } from "../context";
+import { Store } from "../store";
+import { eachRoot, testContext } from "../testContext";
+import { testConversation } from "../testConversation";
+import { TransferCard } from "./CustomerPanel";
+
+const root = eachRoot();
+const agent = (id: string, active: number): Agent =>
+  ({ id, name: `${id[0]!.toUpperCase()}${id.slice(1)}`, presence: "online", capacity: 3, active, teams: ["default"] }) as Agent;
+const tick = () => new Promise((resolve) => setTimeout(resolve, 60));
+
+describe("TransferCard", () => {
+  it("after a transfer, sends the agent its list shows, and shows the agents' loads read again", async () => {
+    let conv: Conversation = testConversation("c1", { assignee: "alice" });
+    let loads = { alice: 2, bob: 1, carol: 0 };
+    const assigned: string[] = [];
+    const api = {
+      assign: vi.fn(async (_id: string, agentId: string) => {
+        assigned.push(agentId);
+        loads = { ...loads, [conv.assignee as "alice"]: loads[conv.assignee as "alice"] - 1, [agentId as "bob"]: loads[agentId as "bob"] + 1 };
+        conv = { ...conv, assignee: agentId };
+        return conv;
+      }),
+      agents: vi.fn(async () => ({ items: Object.entries(loads).map(([id, n]) => agent(id, n)) })),
+    } as unknown as Api;
+    const store = new Store(api);
+    store.set({ live: "live", agents: (await api.agents()).items, openId: "c1", open: conv });
+    const show = () =>
+      render(
+        <AppContext.Provider value={testContext(store)}>
+          <TransferCard conv={conv} />
+        </AppContext.Provider>,
+        root(),
+      );
+    show();
+    await tick();
+    const select = () => root().querySelector<HTMLSelectElement>("select")!;
+    const submit = () => root().querySelector<HTMLFormElement>("form")!.dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+    select().value = "bob";
+    select().dispatchEvent(new Event("change", { bubbles: true }));
+    await tick();
+    submit();
+    await tick();
+    show(); // the conversation as the API answered it: bob's now
+    await tick();
+    expect(assigned).toEqual(["bob"]);
+    expect([...select().options].map((o) => o.value)).toEqual(["alice", "carol"]);
+    expect(select().value).toBe("alice");
+    expect(select().selectedOptions[0]?.textContent).toContain("1/3"); // alice's load, read again after the transfer
+    submit();
+    await tick();
+    expect(assigned).toEqual(["bob", "alice"]); // what was shown, never bob again
+  });
+});
