@@ -14,10 +14,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from local.functions import FunctionSpec, stream_source
-from local.live import WebSocketApi, WsRoute, policy_allows, rewrite_environment, select_route
+from local.live import WebSocketApi, WsRoute, mock_status_of, policy_allows, rewrite_environment, select_route
 from local.runtime import Invocation
 from local.streams import failed_position, lambda_record, passes
-from local.template import load_template
+from local.template import TemplateError, load_template
 from shopdesk.api.tokens import InvalidToken, TokenVerifier
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,6 +129,28 @@ def test_a_second_websocket_api_of_the_stage_gets_a_path_of_its_own_and_its_wss_
         "OTHER": "wss://elsewhere.execute-api.us-east-1.amazonaws.com/dev"}
     assert live.path == "/dev"
 
+
+def test_a_mock_integration_answers_the_status_its_request_template_names():
+    assert mock_status_of("R", {"TemplateSelectionExpression": "\\$default",
+                                "RequestTemplates": {"$default": '{"statusCode": 200}'}}) == 200
+    assert mock_status_of("R", {"RequestTemplates": {"application/json": '{ "statusCode" : 403 }'}}) == 403
+    for unusable in ({}, {"RequestTemplates": {}}, {"RequestTemplates": {"$default": '{"status": 200}'}}):
+        with pytest.raises(TemplateError):
+            mock_status_of("R", unusable)
+
+
+def test_sockets_idle_for_ten_minutes_are_closed_unless_the_environment_says_otherwise(monkeypatch, tmp_path):
+    from local.live import IDLE_TIMEOUT_SECONDS, LiveApis
+    from local.settings import Settings
+
+    monkeypatch.setenv("LOCAL_STATE_DIR", str(tmp_path))
+    monkeypatch.delenv("LIVE_IDLE_TIMEOUT_S", raising=False)
+    assert Settings.from_env().live_idle_timeout_s == IDLE_TIMEOUT_SECONDS == 600      # API Gateway's quota
+    assert LiveApis([], None, 0, "us-east-1").idle_timeout == 600                      # type: ignore[arg-type]
+    monkeypatch.setenv("LIVE_IDLE_TIMEOUT_S", "2.5")
+    assert Settings.from_env().live_idle_timeout_s == 2.5
+    monkeypatch.setenv("LIVE_IDLE_TIMEOUT_S", "0")                                     # never
+    assert Settings.from_env().live_idle_timeout_s == 0
 
 
 # ------------------------------------------------------------------------------ DynamoDB stream event source
