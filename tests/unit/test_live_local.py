@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import jwt
@@ -14,10 +15,18 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from local.functions import FunctionSpec, stream_source
-from local.live import WebSocketApi, WsRoute, mock_status_of, policy_allows, rewrite_environment, select_route
+from local.live import (
+    WebSocketApi,
+    WsRoute,
+    mock_status_of,
+    policy_allows,
+    read_websocket_apis,
+    rewrite_environment,
+    select_route,
+)
 from local.runtime import Invocation
 from local.streams import failed_position, lambda_record, passes
-from local.template import TemplateError, load_template
+from local.template import Physical, Resolver, TemplateError, load_template
 from shopdesk.api.tokens import InvalidToken, TokenVerifier
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,6 +137,29 @@ def test_a_second_websocket_api_of_the_stage_gets_a_path_of_its_own_and_its_wss_
         "WIDGET_CONNECTIONS_ENDPOINT": "http://127.0.0.1:3000/_local/live/localws2/dev",
         "OTHER": "wss://elsewhere.execute-api.us-east-1.amazonaws.com/dev"}
     assert live.path == "/dev"
+
+
+def widget_socket_api() -> WebSocketApi:
+    """The widget's WebSocket API as the local stack reads it from template.yaml (its resources only)."""
+    template = load_template(ROOT / "template.yaml")
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:shopdesk-dev-WidgetLiveFunction"
+    physical = {lid: Physical(f"id-{lid}", {"Arn": arn}) for lid in template["Resources"]}
+    resolver = Resolver(template, {"Stage": "dev"}, "us-east-1", physical.__getitem__)
+    provisioner = SimpleNamespace(lookup=physical.__getitem__, of_type=lambda kind: [
+        lid for lid, r in template["Resources"].items() if r["Type"] == kind and lid.startswith("WidgetLive")])
+    spec = FunctionSpec("WidgetLiveFunction", "f", arn, "app.lambda_handler", ROOT, [], {}, 3, 128)
+    [api] = read_websocket_apis(template, resolver, provisioner, {"WidgetLiveFunction": spec})  # type: ignore[arg-type]
+    return api
+
+
+def test_the_widgets_keepalive_reaches_a_mock_default_route_that_invokes_nothing():
+    api = widget_socket_api()
+    assert {key: (r.function, r.mock) for key, r in api.routes.items()} == {
+        "$connect": ("WidgetLiveFunction", False), "$disconnect": ("WidgetLiveFunction", False),
+        "$default": (None, True)}
+    assert api.routes["$default"].mock_status == 200
+    # the widget's frame names an action no route has: $default takes it
+    assert select_route(api, json.dumps({"action": "keepalive"})) == "$default"
 
 
 def test_a_mock_integration_answers_the_status_its_request_template_names():
