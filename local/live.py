@@ -351,7 +351,8 @@ def policy_allows(result: Any, method_arn: str) -> bool:
 
 
 def select_route(api: WebSocketApi, body: str) -> str:
-    """The route key the selection expression picks for a frame, else ``$default``."""
+    """The route key the selection expression picks for a frame, else ``$default``. ``$connect`` and
+    ``$disconnect`` are the connection's, never a frame's: a frame naming them goes to ``$default`` too."""
     expression = api.selection_expression
     if expression.startswith("$request.body."):
         try:
@@ -360,7 +361,7 @@ def select_route(api: WebSocketApi, body: str) -> str:
                 value = value.get(part) if isinstance(value, dict) else None
         except ValueError:
             value = None
-        if isinstance(value, str) and value in api.routes:
+        if isinstance(value, str) and value in api.routes and value not in ("$connect", "$disconnect"):
             return value
     return "$default"
 

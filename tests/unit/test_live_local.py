@@ -108,6 +108,11 @@ def test_frames_are_routed_by_the_selection_expression_else_to_default():
     assert select_route(api, json.dumps({"action": "other"})) == "$default"
     assert select_route(api, json.dumps({"type": "ping"})) == "$default"
     assert select_route(api, "not json") == "$default"
+    # the connection's own routes are never a frame's
+    api.routes["$connect"] = WsRoute("$connect", "F", None)
+    api.routes["$disconnect"] = WsRoute("$disconnect", "F", None)
+    assert select_route(api, json.dumps({"action": "$connect"})) == "$default"
+    assert select_route(api, json.dumps({"action": "$disconnect"})) == "$default"
 
 
 def test_the_functions_are_pointed_at_the_local_connections_api_and_moto_jwks():
