@@ -568,9 +568,12 @@ class LiveApis:
         """API Gateway's idle timeout: closed once no message went either way for ``idle_timeout`` seconds."""
         while True:
             left = socket.last_message + self.idle_timeout - time.monotonic()
-            if left <= 0:
+            if left > 0:
+                await asyncio.sleep(left)
+                continue
+            await asyncio.sleep(0.05)   # a frame read while this loop was busy may not have reached _handle yet
+            if socket.last_message + self.idle_timeout <= time.monotonic():
                 break
-            await asyncio.sleep(left)
         log.info("%s idle for %g s: closed", socket.id, self.idle_timeout)
         socket.closed_by_gateway = IDLE_CLOSE
         await connection.close(*IDLE_CLOSE)

@@ -155,7 +155,7 @@ def test_a_socket_whose_handshake_never_finishes_is_gone_after_the_wait(live, mo
 
 # ------------------------------------------------------------------------------ a MOCK $default and the idle timeout
 
-IDLE_S = 1.0
+IDLE_S = 2.0      # a frame every quarter of it: a loaded machine may stall the gateway a second
 
 
 @pytest.fixture
@@ -177,10 +177,10 @@ def test_keepalives_to_a_mock_route_invoke_nothing_answer_nothing_and_keep_the_s
     apis, runtime = widget_live
     with connect(apis.url) as socket:
         started = time.monotonic()
-        while time.monotonic() - started < 3 * IDLE_S:      # well past the idle timeout, a frame every half of it
+        while time.monotonic() - started < 2 * IDLE_S:      # well past the idle timeout
             socket.send(json.dumps({"action": "keepalive"}))
             with pytest.raises(TimeoutError):              # nothing is answered (no "Forbidden", no route response)
-                socket.recv(timeout=IDLE_S / 2)
+                socket.recv(timeout=IDLE_S / 4)
         assert len(apis.sockets) == 1
         assert runtime.routes() == ["$connect"]           # the frames invoked nothing
     wait(lambda: runtime.routes() == ["$connect", "$disconnect"])
@@ -208,10 +208,10 @@ def test_a_post_to_the_connection_counts_as_a_message_for_the_idle_timeout(widge
         wait(lambda: apis.sockets and next(iter(apis.sockets.values())).connection is not None)
         connection_id = next(iter(apis.sockets))
         started = time.monotonic()
-        while time.monotonic() - started < 3 * IDLE_S:      # the server speaks, the client never does
+        while time.monotonic() - started < 2 * IDLE_S:      # the server speaks, the client never does
             assert apis.manage("POST", "localws2", "dev", connection_id, b'{"type":"changed"}') == (200, {})
             assert json.loads(socket.recv(timeout=IDLE_S)) == {"type": "changed"}
-            time.sleep(IDLE_S / 2)
+            time.sleep(IDLE_S / 4)
         assert runtime.routes() == ["$connect"]
         with pytest.raises(ConnectionClosed):              # then silence either way: closed
             socket.recv(timeout=5 * IDLE_S)

@@ -1,6 +1,8 @@
 """The widget's socket over a local stack of the project's template whose sockets go idle in seconds
 (``LIVE_IDLE_TIMEOUT_S``; 600 as in AWS otherwise): the widget's keepalive, to the MOCK ``$default`` route, keeps it
-open and listed; a silent one is closed as API Gateway closes it, and ``$disconnect`` forgets it."""
+open and listed; a silent one is closed as API Gateway closes it, and ``$disconnect`` forgets it. The widget's 9
+minutes against 10 are played as half a second against four: a loaded machine may stall the gateway a second or
+two."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from shopdesk.channels import webchat
 
 pytestmark = pytest.mark.e2e
 
-IDLE_S = 3.0
+IDLE_S = 4.0
 KEEPALIVE = json.dumps({"action": "keepalive"})       # what web/src/widget/controller.ts sends
 
 
@@ -68,11 +70,11 @@ def test_the_widgets_keepalive_keeps_its_socket_open_past_the_idle_timeout_and_a
     with connect(url, origin=WIDGET_ORIGIN, open_timeout=30) as socket:
         assert listed(idle_stack, conversation) == 1
         started = time.monotonic()
-        while time.monotonic() - started < 2.5 * IDLE_S:     # past the timeout, a keepalive every third of it
+        while time.monotonic() - started < 2.25 * IDLE_S:    # past the timeout; a keepalive each eighth of it
             socket.send(KEEPALIVE)
             last = time.monotonic()                          # the last message either way
             # taken by the MOCK integration: nothing answers it (what comes is the fan-out's notice, if anything)
-            for when, frame in heard(socket, IDLE_S / 3):
+            for when, frame in heard(socket, IDLE_S / 8):
                 assert frame == {"type": "changed"}
                 last = when                                  # a post to the socket is a message too
         assert listed(idle_stack, conversation) == 1         # still open, still listed
@@ -84,4 +86,4 @@ def test_the_widgets_keepalive_keeps_its_socket_open_past_the_idle_timeout_and_a
         assert time.monotonic() - last >= 0.9 * IDLE_S
     assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1001, "Going away")
     # ... and $disconnect ran: the socket is no longer listed under the conversation
-    idle_stack.wait_for(lambda: listed(idle_stack, conversation) == 0, timeout=10)
+    idle_stack.wait_for(lambda: listed(idle_stack, conversation) == 0, timeout=30)
