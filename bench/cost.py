@@ -920,9 +920,12 @@ def channel_plan(conversations: int, seed: int = CHANNEL_SEED) -> list[str]:
 # while the tab is hidden.
 ACTIVE_POLL_S, QUIET_POLL_S, CLOSED_POLL_S, ACTIVE_S = 3, 10, 30, 60
 # With its socket open (the widget's WebSocket API, once the visitor has written) the widget lists the conversation
-# when a frame says it changed, and every LIVE_POLL_S besides; API Gateway closes a socket after IDLE_CLOSE without a
-# frame, and the widget connects again with its next listing.
+# when a frame says it changed, and every LIVE_POLL_S besides. API Gateway closes a socket after IDLE_CLOSE without a
+# message; the widget sends a keepalive every KEEPALIVE_S while the socket is open (a WebSocket message, to the
+# API's MOCK $default route: no function runs; its access-log line is written), so a visible widget's socket is
+# never closed for idleness: it closes when the tab hides or closes.
 LIVE_POLL_S = 60
+KEEPALIVE_S = 540
 IDLE_CLOSE = timedelta(minutes=10)
 # Assumptions of how long the visitor's tab is open and visible, with the widget open: from their first message
 # until TAB_OPEN_AFTER_LAST_REPLY after the agent's last reply; a wait with nothing new either way for longer than
@@ -934,6 +937,12 @@ WIDGET_ORIGIN = "https://shop.example"          # the test desk's WIDGET_ALLOWED
 POLLING = "webchat (polling)"                   # the widget's GET /widget/messages, billed as webchat, shown apart
 MAIL_DOMAIN = "shop.example"                    # the test desk's EMAIL_RECIPIENTS and verified SES domain
 SUPPORT = f"support@{MAIL_DOMAIN}"
+
+
+def keepalives_sent(open_s: float) -> int:
+    """The keepalives a socket open for ``open_s`` seconds sent: one at each KEEPALIVE_S it was still open
+    (controller.ts ``keepAlive``, from the socket's opening, whatever it hears)."""
+    return max(0, math.ceil(open_s / KEEPALIVE_S) - 1)
 
 
 def poll_every(now: float, moved_at: float, widget_open: bool = True, socket_open: bool = False) -> int:
@@ -968,7 +977,6 @@ class Visitor:
     hidden_s: float = 0.0
     socket: str | None = None                      # the open socket's connection id
     socket_since: float = 0.0
-    heard_at: float = 0.0                          # the socket's last frame (or its opening): API Gateway's idle clock
     sockets_made: int = 0
     seen: int = 0                                  # of the endpoint's frames, those looked at
 
@@ -1034,8 +1042,6 @@ class Visitor:
         self.poll()                  # the line is sent: the widget lists the conversation at once
 
     def poll(self) -> None:
-        if self.socket is not None and self.frozen.now >= self.heard_at + IDLE_CLOSE.total_seconds():
-            self.hang_up(self.heard_at + IDLE_CLOSE.total_seconds())      # API Gateway closed it, idle
         status, answer = self.call("GET", "/widget/messages", label=POLLING)
         if status != 200:
             raise RuntimeError(f"widget poll: {status} {answer}")
@@ -1071,20 +1077,25 @@ class Visitor:
             raise RuntimeError(f"widget socket: {result}")
         self.run.connections.open.add(self.socket)
         self.run.meter.usage_by_function["widget_live"].add("apigateway.websocket_messages", 1)   # the upgrade
-        self.socket_since = self.heard_at = self.frozen.now
+        self.socket_since = self.frozen.now
         self.run.sockets["connects"] += 1
         self.seen = len(self.run.connections.frames)
 
     def hang_up(self, at: float) -> None:
-        """The socket closes at ``at`` (the widget hangs up, or API Gateway closes it): $disconnect, and the
-        connection's minutes, billed per started minute as API Gateway meters them."""
+        """The socket closes at ``at`` (the widget hangs up: the tab hides or closes): the keepalives it sent while
+        open, $disconnect, and the connection's minutes, billed per started minute as API Gateway meters them."""
         if self.socket is None:
             return
+        usage = self.run.meter.usage_by_function["widget_live"]
+        keepalives = keepalives_sent(at - self.socket_since)
+        usage.add("apigateway.websocket_messages", keepalives)        # a few bytes each: one message
+        usage.add("logs.ingested_gb", keepalives * access_log_bytes("websocket") / GB)   # the $default route's line
+        self.run.sockets["keepalives"] += keepalives
         self.run.connections.open.discard(self.socket)
         self.run.call("widget_live", self._socket_event("$disconnect"))
-        self.run.meter.usage_by_function["widget_live"].add("apigateway.websocket_messages", 1)
+        usage.add("apigateway.websocket_messages", 1)
         minutes = math.ceil(max(0.0, at - self.socket_since) / 60)
-        self.run.meter.usage_by_function["widget_live"].add("apigateway.websocket_connection_minutes", minutes)
+        usage.add("apigateway.websocket_connection_minutes", minutes)
         self.run.sockets["minutes"] += minutes
         self.socket = None
 
@@ -1096,7 +1107,6 @@ class Visitor:
         self.seen = len(self.run.connections.frames)
         if frames and self.next_poll is not None:       # (a hidden tab has no socket)
             self.run.sockets["frames"] += len(frames)
-            self.heard_at = self.frozen.now
             self.poll()
 
     def back(self) -> None:
@@ -1562,7 +1572,8 @@ def polling(run: Run, conversations: int) -> dict[str, Any]:
                             "tab_hidden_after_quiet_min": TAB_HIDDEN_AFTER_QUIET.total_seconds() / 60,
                             "poll_every_s": {"socket_open": LIVE_POLL_S, "moving": ACTIVE_POLL_S,
                                              "quiet": QUIET_POLL_S, "closed": CLOSED_POLL_S},
-                            "moving_for_s": ACTIVE_S, "socket_idle_close_min": IDLE_CLOSE.total_seconds() / 60},
+                            "moving_for_s": ACTIVE_S, "socket_idle_close_min": IDLE_CLOSE.total_seconds() / 60,
+                            "socket_keepalive_every_s": KEEPALIVE_S},
             "polls_per_webchat_conversation": round(run.polls / webchat.conversations, 1),
             "tab_visible_min_per_webchat_conversation": round(run.visible_s / 60 / webchat.conversations, 1),
             "socket_per_webchat_conversation": {what: round(n / webchat.conversations, 1)
@@ -1639,7 +1650,8 @@ def report(result: dict[str, Any]) -> str:
                      f"reply, hidden after {assumed['tab_hidden_after_quiet_min']:g} min with nothing new")
         sockets = polled["socket_per_webchat_conversation"]
         lines.append(f"  web chat's socket: {sockets.get('connects', 0)} connects, {sockets.get('frames', 0)} frames "
-                     f"heard, {sockets.get('minutes', 0)} connection minutes a conversation "
+                     f"heard, {sockets.get('keepalives', 0)} keepalives sent, {sockets.get('minutes', 0)} connection "
+                     f"minutes a conversation "
                      f"(${polled['socket_per_1000_webchat_conversations_usd']} per 1,000 web-chat conversations); "
                      f"listed every {assumed['poll_every_s']['socket_open']} s besides while it is open")
     fixed = result["fixed_monthly_usd"]

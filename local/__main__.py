@@ -4,7 +4,8 @@ Environment (all optional): PORT (3000), WS_PORT (the WebSocket APIs; PORT + 1, 
 port), TEMPLATE (template.yaml), REGION (us-east-1),
 PARAMETER_OVERRIDES (``Key=Value ...``), PUBLIC_BASE_URL, LOCAL_CONCURRENCY (4), SEED_AGENTS
 (alice,bob), SANDBOX_STATUS_CALLBACKS (1), LOCAL_LOG_LEVEL (INFO), SES_FROM_ADDRESS
-(support@shop.example), WEB_BUILD (1: build web/ when its sources changed), and the provider
+(support@shop.example), WEB_BUILD (1: build web/ when its sources changed), LIVE_IDLE_TIMEOUT_S (600: a
+WebSocket with no message either way this long is closed, as API Gateway does; 0 never), and the provider
 secrets (fake defaults in local/settings.py):
 TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, META_APP_SECRET, META_VERIFY_TOKEN, META_ACCESS_TOKEN,
 TELEGRAM_BOT_TOKEN, TELEGRAM_SECRET_TOKEN, WEBCHAT_VISITOR_SECRET, WEBCHAT_SESSION_SECRET.

@@ -2,7 +2,7 @@
 
 Read from template.yaml like the HTTP API: every ``AWS::ApiGatewayV2::Api`` with ``ProtocolType:
 WEBSOCKET``, its ``AWS::ApiGatewayV2::Route``s (``Target: integrations/<id>``) and their
-``AWS_PROXY`` integrations' functions, the ``REQUEST`` authorizer of ``$connect`` and the stage.
+integrations (``AWS_PROXY``: a function; ``MOCK``: none), the ``REQUEST`` authorizer of ``$connect`` and the stage.
 Served with the ``websockets`` library at ``ws://127.0.0.1:<WS_PORT>/<stage>`` (``WS_PORT``
 defaults to PORT + 1), as API Gateway serves ``wss://<api>.execute-api.<region>.amazonaws.com/<stage>``; each
 API has a host of its own in AWS, here a path: the first API of a stage at ``/<stage>``, any other at
@@ -14,7 +14,8 @@ API has a host of its own in AWS, here a path: the first API of a stage at ``/<s
   ``execute-api:Invoke`` on the ``methodArn`` (a Deny is 403, an ``Unauthorized`` error 401, any
   other failure 500); then ``$connect`` is invoked and the socket is accepted only if it answers 2xx;
 - each frame is routed by the API's route selection expression (``$request.body.<field>``), else
-  to ``$default``; the integration's answer is not sent back (no route responses, as in AWS);
+  to ``$default``; the integration's answer is not sent back (no route responses, as in AWS); a route
+  whose integration is ``MOCK`` takes the frame and invokes nothing (a keepalive);
 - a close invokes ``$disconnect``; the authorizer's context reaches every route in
   ``requestContext.authorizer``;
 - the @connections management API (PostToConnection, GetConnection, DeleteConnection) is served by
@@ -22,9 +23,13 @@ API has a host of its own in AWS, here a path: the first API of a stage at ``/<s
   boto3's ``apigatewaymanagementapi`` client because the stack rewrites the template's
   ``https://<api>.execute-api.<region>.amazonaws.com/<stage>`` in their environment to that URL. A
   connection that is not open answers 410 ``GoneException``: one whose ``$connect`` has not answered yet
-  too, as in AWS; one ``$connect`` accepted is open from that moment (a post waits for the 101 to go out).
+  too, as in AWS; one ``$connect`` accepted is open from that moment (a post waits for the 101 to go out);
+- the idle timeout: a socket with no message either way (a frame from the client, or a post to it) for
+  ``idle_timeout`` seconds (``LIVE_IDLE_TIMEOUT_S``, 600 as in AWS; 0 turns it off) is closed by the gateway
+  with 1001 "Going away", and ``$disconnect`` is invoked with that code, as API Gateway does. WebSocket
+  control frames (the library's pings and pongs) are not messages and do not count.
 
-Not emulated: the 10-minute idle and 2-hour limits, frame size limits, route responses.
+Not emulated: the 2-hour limit, frame size limits, route responses.
 """
 
 from __future__ import annotations
@@ -62,6 +67,16 @@ MANAGEMENT_PATH = re.compile(r"^/_local/live/(?P<api>[^/]+)/(?P<stage>[^/]+)/@co
 _EXECUTE_API = re.compile(r"https://(?P<api>[\w-]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com/(?P<stage>[\w-]+)")
 _WSS_API = re.compile(r"wss://(?P<api>[\w-]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com/(?P<stage>[\w-]+)")
 HANDSHAKE_SECONDS = 5.0  # how long a post waits for the 101 of a connection $connect accepted
+# API Gateway's "Idle Connection Timeout" quota (10 minutes, not adjustable). What counts as activity: a message
+# either way, so a post to the connection (@connections) resets the clock as a client's frame does. AWS's quota
+# table gives only the name and the value; a service built on API Gateway WebSockets documents keeping sockets
+# open with server-sent keepalives alone (one every 9.5 minutes, until the 2-hour limit closes them), which could
+# not work if only the client's frames counted. The widget does not depend on it: it sends its own keepalive
+# whatever it hears, so it stays open either way.
+IDLE_TIMEOUT_SECONDS = 600.0
+# How API Gateway closes an idle socket, as its $disconnect event reports it (requestContext.disconnectStatusCode
+# and disconnectReason, about ten minutes after connectedAt).
+IDLE_CLOSE = (1001, "Going away")
 _JWKS = re.compile(r"https://cognito-idp\.[a-z0-9-]+\.amazonaws\.com/(?P<pool>[\w-]+)/\.well-known/jwks\.json")
 
 
@@ -80,6 +95,8 @@ class WsRoute:
     key: str
     function: str | None  # logical id of the AWS_PROXY integration's function
     authorizer: WsAuthorizer | None
+    mock: bool = False    # a MOCK integration: the frame is taken, nothing is invoked or answered
+    mock_status: int = 200  # what a MOCK integration's request template answers ({"statusCode": 200})
 
 
 @dataclass
@@ -143,15 +160,19 @@ def read_websocket_apis(
         for route_id, route in of_type("AWS::ApiGatewayV2::Route"):
             if route.get("ApiId") != api_id:
                 continue
-            function = None
+            function, mock, mock_status = None, False, 200
             target = str(route.get("Target") or "")
             if target:
                 integration = integrations.get(target.removeprefix("integrations/"))
                 if integration is None:
                     raise TemplateError(f"{route_id}: Target {target} is not an integration of {logical_id}")
-                if str(integration.get("IntegrationType", "")).upper() != "AWS_PROXY":
-                    raise TemplateError(f"{route_id}: the local stack runs AWS_PROXY integrations only")
-                function = _function_of(integration.get("IntegrationUri"), functions)
+                kind = str(integration.get("IntegrationType", "")).upper()
+                if kind == "MOCK":
+                    mock, mock_status = True, mock_status_of(route_id, integration)
+                elif kind == "AWS_PROXY":
+                    function = _function_of(integration.get("IntegrationUri"), functions)
+                else:
+                    raise TemplateError(f"{route_id}: the local stack runs AWS_PROXY and MOCK integrations only")
             authorizer = None
             if str(route.get("AuthorizationType", "NONE")).upper() == "CUSTOM":
                 spec = authorizers.get(str(route.get("AuthorizerId")))
@@ -163,9 +184,24 @@ def read_websocket_apis(
                     identity_sources=tuple(str(s) for s in spec.get("IdentitySource") or ()),
                 )
             key = str(route["RouteKey"])
-            api.routes[key] = WsRoute(key, function, authorizer)
+            api.routes[key] = WsRoute(key, function, authorizer, mock, mock_status)
         apis.append(api)
     return apis
+
+
+def mock_status_of(route_id: str, integration: dict[str, Any]) -> int:
+    """The status a MOCK integration answers: its request template's ``statusCode`` (API Gateway's mock
+    integration answers what the template selected for the request says). The template selection expression
+    is not evaluated: the one template, or the one named by it, or ``$default``'s."""
+    templates = integration.get("RequestTemplates") or {}
+    if not isinstance(templates, dict) or not templates:
+        raise TemplateError(f"{route_id}: a MOCK integration needs a request template such as {{\"statusCode\": 200}}")
+    selected = str(integration.get("TemplateSelectionExpression") or "").replace("\\", "")
+    template = templates.get(selected) or templates.get("$default") or next(iter(templates.values()))
+    found = re.search(r'"statusCode"\s*:\s*(\d{3})', str(template))
+    if found is None:
+        raise TemplateError(f"{route_id}: the MOCK integration's request template names no statusCode")
+    return int(found[1])
 
 
 def rewrite_environment(
@@ -220,6 +256,8 @@ class Socket:
     authorizer: dict[str, Any] = field(default_factory=dict)
     last_active_at: int = 0
     attached: threading.Event = field(default_factory=threading.Event)  # the handshake is done: frames can go
+    last_message: float = field(default_factory=time.monotonic)  # a message either way: the idle clock
+    closed_by_gateway: tuple[int, str] | None = None  # (code, reason) when the gateway closed it (idle)
 
 
 def _request_context(socket: Socket, route: str, event_type: str, domain: str) -> dict[str, Any]:
@@ -313,7 +351,8 @@ def policy_allows(result: Any, method_arn: str) -> bool:
 
 
 def select_route(api: WebSocketApi, body: str) -> str:
-    """The route key the selection expression picks for a frame, else ``$default``."""
+    """The route key the selection expression picks for a frame, else ``$default``. ``$connect`` and
+    ``$disconnect`` are the connection's, never a frame's: a frame naming them goes to ``$default`` too."""
     expression = api.selection_expression
     if expression.startswith("$request.body."):
         try:
@@ -322,7 +361,7 @@ def select_route(api: WebSocketApi, body: str) -> str:
                 value = value.get(part) if isinstance(value, dict) else None
         except ValueError:
             value = None
-        if isinstance(value, str) and value in api.routes:
+        if isinstance(value, str) and value in api.routes and value not in ("$connect", "$disconnect"):
             return value
     return "$default"
 
@@ -333,11 +372,13 @@ def select_route(api: WebSocketApi, body: str) -> str:
 class LiveApis:
     """Serves the template's WebSocket APIs (one port, one path per stage) and their @connections API."""
 
-    def __init__(self, apis: list[WebSocketApi], runtime: Runtime, port: int, region: str) -> None:
+    def __init__(self, apis: list[WebSocketApi], runtime: Runtime, port: int, region: str,
+                 idle_timeout: float = IDLE_TIMEOUT_SECONDS) -> None:
         self.apis = apis
         self.region = region
         self.runtime = runtime
         self.port = port
+        self.idle_timeout = idle_timeout   # seconds without a message either way before the socket is closed; 0: never
         self.sockets: dict[str, Socket] = {}
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -372,7 +413,10 @@ class LiveApis:
         for api in self.apis:
             for route in api.routes.values():
                 access = f"authorizer {route.authorizer.name}" if route.authorizer else "open"
-                log.info("route %-12s %s -> %s (%s)", route.key, self.url_of(api), route.function, access)
+                target = "MOCK" if route.mock else route.function
+                log.info("route %-12s %s -> %s (%s)", route.key, self.url_of(api), target, access)
+        if self.idle_timeout:
+            log.info("sockets idle for %g s are closed, as API Gateway closes them after 10 minutes", self.idle_timeout)
 
     def _run(self) -> None:
         try:
@@ -443,6 +487,8 @@ class LiveApis:
             status = _status_of(self._invoke(route.function, connect_event(socket, self.domain)))
             if not 200 <= status < 300:
                 return status
+        elif route is not None and route.mock and not 200 <= route.mock_status < 300:
+            return route.mock_status
         socket.last_active_at = int(time.time() * 1000)
         with self._lock:
             self.sockets[socket.id] = socket
@@ -484,13 +530,19 @@ class LiveApis:
             await connection.close(1011, "unknown connection")
             return
         socket.connection = connection
+        socket.last_message = time.monotonic()
         socket.attached.set()
         log.info("%s connected to %s (%s)", socket.id, socket.api.logical_id, socket.authorizer.get("principalId"))
+        idle = asyncio.create_task(self._close_when_idle(socket, connection)) if self.idle_timeout else None
         try:
             async for frame in connection:
                 socket.last_active_at = int(time.time() * 1000)
+                socket.last_message = time.monotonic()
                 body = frame if isinstance(frame, str) else frame.decode("utf-8", errors="replace")
                 route = socket.api.routes.get(select_route(socket.api, body))
+                if route is not None and route.mock:
+                    log.debug("%s %s: MOCK, nothing invoked", socket.id, route.key)
+                    continue
                 if route is None or route.function is None:
                     await connection.send(json.dumps({"message": "Forbidden", "connectionId": socket.id}))
                     continue
@@ -501,15 +553,30 @@ class LiveApis:
         except ConnectionClosed:
             pass
         finally:
+            if idle is not None and socket.closed_by_gateway is None:
+                idle.cancel()                    # (one that closed the socket finishes its closing handshake)
             with self._lock:
                 self.sockets.pop(socket.id, None)
-            code = connection.close_code
-            reason = connection.close_reason or ""
+            code, reason = socket.closed_by_gateway or (connection.close_code, connection.close_reason or "")
             route = socket.api.routes.get("$disconnect")
             if route is not None and route.function is not None:
                 event = disconnect_event(socket, code, reason, self.domain)
                 await asyncio.to_thread(self._invoke, route.function, event)
             log.info("%s disconnected (%s)", socket.id, code)
+
+    async def _close_when_idle(self, socket: Socket, connection: ServerConnection) -> None:
+        """API Gateway's idle timeout: closed once no message went either way for ``idle_timeout`` seconds."""
+        while True:
+            left = socket.last_message + self.idle_timeout - time.monotonic()
+            if left > 0:
+                await asyncio.sleep(left)
+                continue
+            await asyncio.sleep(0.05)   # a frame read while this loop was busy may not have reached _handle yet
+            if socket.last_message + self.idle_timeout <= time.monotonic():
+                break
+        log.info("%s idle for %g s: closed", socket.id, self.idle_timeout)
+        socket.closed_by_gateway = IDLE_CLOSE
+        await connection.close(*IDLE_CLOSE)
 
     # -- @connections
 
@@ -546,6 +613,7 @@ class LiveApis:
             asyncio.run_coroutine_threadsafe(socket.connection.send(text), self._loop).result(timeout=5)
         except (ConnectionClosed, TimeoutError):
             return 410, {"message": f"connection {socket.id} is gone"}
+        socket.last_message = time.monotonic()      # a message to the client is activity too (IDLE_TIMEOUT_SECONDS)
         return 200, {}
 
 

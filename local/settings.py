@@ -100,6 +100,7 @@ class Settings:
     shopify: dict[str, str] = field(default_factory=dict)
     woocommerce: dict[str, str] = field(default_factory=dict)
     state_dir: Path | None = None   # files the stack keeps while it runs (the search index)
+    live_idle_timeout_s: float = 600.0  # a WebSocket with no message either way this long is closed, as in AWS
 
     @property
     def commerce(self) -> dict[str, str]:
@@ -182,4 +183,5 @@ class Settings:
             shopify=secret_values("ShopifySecret") or {},
             woocommerce=secret_values("WooCommerceSecret") or {},
             state_dir=Path(env.get("LOCAL_STATE_DIR") or tempfile.mkdtemp(prefix="shopdesk-local-")).resolve(),
+            live_idle_timeout_s=max(0.0, float(env.get("LIVE_IDLE_TIMEOUT_S") or 600)),
         )

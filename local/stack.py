@@ -141,7 +141,8 @@ class Stack:
             settings.concurrency,
         )
         self._build_web_app()
-        self.live = LiveApis(websocket_apis, self.runtime, settings.websocket_port, settings.region)
+        self.live = LiveApis(websocket_apis, self.runtime, settings.websocket_port, settings.region,
+                             settings.live_idle_timeout_s)
         self.live.start()
         self.gateway = Gateway(self)
         self._server_thread = threading.Thread(target=self.gateway.serve_forever, daemon=True, name="http")

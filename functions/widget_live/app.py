@@ -2,7 +2,8 @@
 
 A refused $connect answers 401 (no or a bad session), 403 (an Origin the widget may not be used from), 404 (no
 conversation yet) or 429 (too many sockets of the visitor); API Gateway then refuses the upgrade with that status.
-Nothing is ever sent back on a frame (the widget sends none).
+No frame reaches this function: the widget's only one, its keepalive, goes to the API's $default route, a MOCK
+integration that API Gateway answers itself (template.yaml), and nothing is sent back on it.
 """
 
 from __future__ import annotations

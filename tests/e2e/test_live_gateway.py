@@ -151,3 +151,69 @@ def test_a_socket_whose_handshake_never_finishes_is_gone_after_the_wait(live, mo
     apis.sockets[socket.id] = socket                # accepted by $connect; the client left before the 101
     assert apis.manage("POST", "localws", "dev", "half=", b"x")[0] == 410
     assert "half=" not in apis.sockets
+
+
+# ------------------------------------------------------------------------------ a MOCK $default and the idle timeout
+
+IDLE_S = 2.0      # a frame every quarter of it: a loaded machine may stall the gateway a second
+
+
+@pytest.fixture
+def widget_live():
+    """The widget's API as the template has it: $connect and $disconnect a function, $default a MOCK integration;
+    sockets closed after IDLE_S without a message (600 s in AWS)."""
+    runtime = FakeRuntime()
+    api = WebSocketApi("WidgetLiveApi", "localws2", "dev", "$request.body.action", {
+        "$connect": WsRoute("$connect", "Connections", None),
+        "$disconnect": WsRoute("$disconnect", "Connections", None),
+        "$default": WsRoute("$default", None, None, mock=True)})
+    apis = LiveApis([api], runtime, free_port(), "us-east-1", idle_timeout=IDLE_S)   # type: ignore[arg-type]
+    apis.start()
+    yield apis, runtime
+    apis.close()
+
+
+def test_keepalives_to_a_mock_route_invoke_nothing_answer_nothing_and_keep_the_socket_open(widget_live):
+    apis, runtime = widget_live
+    with connect(apis.url) as socket:
+        started = time.monotonic()
+        while time.monotonic() - started < 2 * IDLE_S:      # well past the idle timeout
+            socket.send(json.dumps({"action": "keepalive"}))
+            with pytest.raises(TimeoutError):              # nothing is answered (no "Forbidden", no route response)
+                socket.recv(timeout=IDLE_S / 4)
+        assert len(apis.sockets) == 1
+        assert runtime.routes() == ["$connect"]           # the frames invoked nothing
+    wait(lambda: runtime.routes() == ["$connect", "$disconnect"])
+    assert runtime.events[-1][1]["requestContext"]["disconnectStatusCode"] == 1000    # the client's own close
+
+
+def test_a_silent_socket_is_closed_going_away_after_the_idle_timeout_and_disconnect_is_invoked(widget_live):
+    apis, runtime = widget_live
+    with connect(apis.url) as socket:
+        started = time.monotonic()
+        with pytest.raises(ConnectionClosed) as closed:
+            socket.recv(timeout=5 * IDLE_S)
+        waited = time.monotonic() - started
+    assert IDLE_S * 0.9 <= waited < 3 * IDLE_S
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1001, "Going away")   # as API Gateway closes it
+    wait(lambda: "$disconnect" in runtime.routes())
+    context = runtime.events[-1][1]["requestContext"]
+    assert (context["disconnectStatusCode"], context["disconnectReason"]) == (1001, "Going away")
+    assert not apis.sockets
+
+
+def test_a_post_to_the_connection_counts_as_a_message_for_the_idle_timeout(widget_live):
+    apis, runtime = widget_live
+    with connect(apis.url) as socket:
+        wait(lambda: apis.sockets and next(iter(apis.sockets.values())).connection is not None)
+        connection_id = next(iter(apis.sockets))
+        started = time.monotonic()
+        while time.monotonic() - started < 2 * IDLE_S:      # the server speaks, the client never does
+            assert apis.manage("POST", "localws2", "dev", connection_id, b'{"type":"changed"}') == (200, {})
+            assert json.loads(socket.recv(timeout=IDLE_S)) == {"type": "changed"}
+            time.sleep(IDLE_S / 4)
+        assert runtime.routes() == ["$connect"]
+        with pytest.raises(ConnectionClosed):              # then silence either way: closed
+            socket.recv(timeout=5 * IDLE_S)
+    wait(lambda: "$disconnect" in runtime.routes())
+

@@ -174,13 +174,21 @@ def test_the_widgets_polling_follows_its_controllers_cadence():
     source = (Path(__file__).resolve().parents[2] / "web" / "src" / "widget" / "controller.ts").read_text()
     for name, value in (("ACTIVE_POLL_S", cost.ACTIVE_POLL_S), ("QUIET_POLL_S", cost.QUIET_POLL_S),
                         ("CLOSED_POLL_S", cost.CLOSED_POLL_S), ("ACTIVE_S", cost.ACTIVE_S),
-                        ("LIVE_POLL_S", cost.LIVE_POLL_S)):
+                        ("LIVE_POLL_S", cost.LIVE_POLL_S), ("KEEPALIVE_S", cost.KEEPALIVE_S)):
         assert f"export const {name} = {value};" in source
     assert cost.poll_every(now=1_000.0, moved_at=1_000.0, socket_open=True) == 60     # the socket says when
     assert cost.poll_every(now=1_000.0, moved_at=1_000.0) == 3
     assert cost.poll_every(now=1_059.0, moved_at=1_000.0) == 3
     assert cost.poll_every(now=1_060.0, moved_at=1_000.0) == 10
     assert cost.poll_every(now=1_000.0, moved_at=1_000.0, widget_open=False) == 30
+
+
+def test_the_widgets_socket_sends_a_keepalive_each_nine_minutes_it_stays_open_and_is_never_closed_idle():
+    import bench.cost as cost
+
+    assert cost.KEEPALIVE_S == 540 < cost.IDLE_CLOSE.total_seconds()      # before API Gateway's 10 idle minutes
+    # from the socket's opening, one at each KEEPALIVE_S it is still open (none for a socket closed sooner)
+    assert [cost.keepalives_sent(s) for s in (0, 60, 540, 541, 1080, 1081, 54.2 * 60)] == [0, 0, 0, 1, 1, 2, 6]
 
 
 def test_only_api_gateways_http_requests_are_billed_as_such():

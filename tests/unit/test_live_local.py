@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import jwt
@@ -14,10 +15,18 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from local.functions import FunctionSpec, stream_source
-from local.live import WebSocketApi, WsRoute, policy_allows, rewrite_environment, select_route
+from local.live import (
+    WebSocketApi,
+    WsRoute,
+    mock_status_of,
+    policy_allows,
+    read_websocket_apis,
+    rewrite_environment,
+    select_route,
+)
 from local.runtime import Invocation
 from local.streams import failed_position, lambda_record, passes
-from local.template import load_template
+from local.template import Physical, Resolver, TemplateError, load_template
 from shopdesk.api.tokens import InvalidToken, TokenVerifier
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,6 +108,11 @@ def test_frames_are_routed_by_the_selection_expression_else_to_default():
     assert select_route(api, json.dumps({"action": "other"})) == "$default"
     assert select_route(api, json.dumps({"type": "ping"})) == "$default"
     assert select_route(api, "not json") == "$default"
+    # the connection's own routes are never a frame's
+    api.routes["$connect"] = WsRoute("$connect", "F", None)
+    api.routes["$disconnect"] = WsRoute("$disconnect", "F", None)
+    assert select_route(api, json.dumps({"action": "$connect"})) == "$default"
+    assert select_route(api, json.dumps({"action": "$disconnect"})) == "$default"
 
 
 def test_the_functions_are_pointed_at_the_local_connections_api_and_moto_jwks():
@@ -129,6 +143,51 @@ def test_a_second_websocket_api_of_the_stage_gets_a_path_of_its_own_and_its_wss_
         "OTHER": "wss://elsewhere.execute-api.us-east-1.amazonaws.com/dev"}
     assert live.path == "/dev"
 
+
+def widget_socket_api() -> WebSocketApi:
+    """The widget's WebSocket API as the local stack reads it from template.yaml (its resources only)."""
+    template = load_template(ROOT / "template.yaml")
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:shopdesk-dev-WidgetLiveFunction"
+    physical = {lid: Physical(f"id-{lid}", {"Arn": arn}) for lid in template["Resources"]}
+    resolver = Resolver(template, {"Stage": "dev"}, "us-east-1", physical.__getitem__)
+    provisioner = SimpleNamespace(lookup=physical.__getitem__, of_type=lambda kind: [
+        lid for lid, r in template["Resources"].items() if r["Type"] == kind and lid.startswith("WidgetLive")])
+    spec = FunctionSpec("WidgetLiveFunction", "f", arn, "app.lambda_handler", ROOT, [], {}, 3, 128)
+    [api] = read_websocket_apis(template, resolver, provisioner, {"WidgetLiveFunction": spec})  # type: ignore[arg-type]
+    return api
+
+
+def test_the_widgets_keepalive_reaches_a_mock_default_route_that_invokes_nothing():
+    api = widget_socket_api()
+    assert {key: (r.function, r.mock) for key, r in api.routes.items()} == {
+        "$connect": ("WidgetLiveFunction", False), "$disconnect": ("WidgetLiveFunction", False),
+        "$default": (None, True)}
+    assert api.routes["$default"].mock_status == 200
+    # the widget's frame names an action no route has: $default takes it
+    assert select_route(api, json.dumps({"action": "keepalive"})) == "$default"
+
+
+def test_a_mock_integration_answers_the_status_its_request_template_names():
+    assert mock_status_of("R", {"TemplateSelectionExpression": "\\$default",
+                                "RequestTemplates": {"$default": '{"statusCode": 200}'}}) == 200
+    assert mock_status_of("R", {"RequestTemplates": {"application/json": '{ "statusCode" : 403 }'}}) == 403
+    for unusable in ({}, {"RequestTemplates": {}}, {"RequestTemplates": {"$default": '{"status": 200}'}}):
+        with pytest.raises(TemplateError):
+            mock_status_of("R", unusable)
+
+
+def test_sockets_idle_for_ten_minutes_are_closed_unless_the_environment_says_otherwise(monkeypatch, tmp_path):
+    from local.live import IDLE_TIMEOUT_SECONDS, LiveApis
+    from local.settings import Settings
+
+    monkeypatch.setenv("LOCAL_STATE_DIR", str(tmp_path))
+    monkeypatch.delenv("LIVE_IDLE_TIMEOUT_S", raising=False)
+    assert Settings.from_env().live_idle_timeout_s == IDLE_TIMEOUT_SECONDS == 600      # API Gateway's quota
+    assert LiveApis([], None, 0, "us-east-1").idle_timeout == 600                      # type: ignore[arg-type]
+    monkeypatch.setenv("LIVE_IDLE_TIMEOUT_S", "2.5")
+    assert Settings.from_env().live_idle_timeout_s == 2.5
+    monkeypatch.setenv("LIVE_IDLE_TIMEOUT_S", "0")                                     # never
+    assert Settings.from_env().live_idle_timeout_s == 0
 
 
 # ------------------------------------------------------------------------------ DynamoDB stream event source

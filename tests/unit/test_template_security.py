@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from local.template import load_template
@@ -103,3 +104,23 @@ def test_the_widget_has_an_api_of_its_own_without_a_cors_configuration():
     assert {path for (name, path), api in served.items() if api == "WidgetApi"} == {
         path for (name, path) in served if path.startswith("/widget/")}
     assert {name for (name, _), api in served.items() if api == "WidgetApi"} == {"WebchatFunction"}
+
+
+def test_the_widgets_socket_keepalive_reaches_a_mock_integration_that_invokes_no_function():
+    # The widget's only frame, {"action": "keepalive"}, matches no route key and goes to $default: API Gateway
+    # answers it itself (MOCK, no route response), so it runs no code, reads nothing and sends nothing back
+    routes = {r["RouteKey"]: r for r in _of("AWS::ApiGatewayV2::Route").values()
+              if r["ApiId"] == {"Ref": "WidgetLiveApi"}}
+    assert set(routes) == {"$connect", "$disconnect", "$default"}
+    integration_of = {key: _names(r["Target"]).split("${")[1].split("}")[0] for key, r in routes.items()}
+    mock = _of("AWS::ApiGatewayV2::Integration")[integration_of["$default"]]
+    assert mock["ApiId"] == {"Ref": "WidgetLiveApi"} and mock["IntegrationType"] == "MOCK"
+    assert "IntegrationUri" not in mock and "CredentialsArn" not in mock
+    selected = mock["TemplateSelectionExpression"].replace("\\", "")
+    assert json.loads(mock["RequestTemplates"][selected]) == {"statusCode": 200}   # a MOCK answers what it names
+    assert "RouteResponseSelectionExpression" not in routes["$default"]
+    assert not _of("AWS::ApiGatewayV2::RouteResponse") and not _of("AWS::ApiGatewayV2::IntegrationResponse")
+    # the function is behind $connect and $disconnect only
+    proxies = {integration_of[key] for key in ("$connect", "$disconnect")}
+    assert integration_of["$default"] not in proxies
+    assert all(_of("AWS::ApiGatewayV2::Integration")[name]["IntegrationType"] == "AWS_PROXY" for name in proxies)

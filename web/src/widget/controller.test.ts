@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { WidgetError } from "./client";
 import type { ServerItem } from "./conversation";
 import type { ControllerDeps, SocketEvents, WidgetState } from "./controller";
-import { WidgetController } from "./controller";
+import { KEEPALIVE_S, WidgetController } from "./controller";
 import { MemoryStorage } from "./testStorage";
 
 /** The widget API as the controller sees it: stores what is sent (once per client id) unless `failing` says
@@ -44,21 +44,23 @@ class FakeApi {
   }
 }
 
-/** The sockets the controller opened, each with the events the fake server can play and whether it was closed. */
-interface FakeSocket { url: string; events: SocketEvents; closed: boolean }
+/** The sockets the controller opened, each with the events the fake server can play, what the widget sent on it
+ * and whether it was closed. */
+interface FakeSocket { url: string; events: SocketEvents; closed: boolean; sent: string[] }
 
 function controller(api: FakeApi, storage = new MemoryStorage(), now = { at: 1_000 }, sockets?: FakeSocket[]) {
-  const timers: { callback: () => void; seconds: number }[] = [];
+  const timers: { callback: () => void; seconds: number; cleared?: boolean }[] = [];
   let ids = 0;
   let last: WidgetState | null = null;
   const deps: ControllerDeps = {
     client: api, storage, key: "w", render: (state) => { last = structuredClone(state); },
-    clock: { set: (callback, seconds) => timers.push({ callback, seconds }), clear: () => undefined, now: () => now.at },
+    clock: { set: (callback, seconds) => timers.push({ callback, seconds }),      // the handle: its place + 1
+             clear: (handle) => { timers[handle - 1]!.cleared = true; }, now: () => now.at },
     newId: () => `c${++ids}`, hidden: () => false,
     connect: sockets && ((url, events) => {
-      const socket: FakeSocket = { url, events, closed: false };
+      const socket: FakeSocket = { url, events, closed: false, sent: [] };
       sockets.push(socket);
-      return { close: () => { socket.closed = true; } };
+      return { close: () => { socket.closed = true; }, send: (data) => { socket.sent.push(data); } };
     }),
   };
   const made = new WidgetController(deps);
@@ -280,6 +282,62 @@ describe("the widget's socket", () => {
     await other.settle();
     expect(without).toEqual([]);
     expect(other.timers.at(-1)?.seconds).toBe(10);
+  });
+});
+
+describe("the widget's keepalive", () => {
+  const keepalives = <T extends { seconds: number; cleared?: boolean }>(timers: T[]) =>
+    timers.filter((t) => t.seconds === KEEPALIVE_S && !t.cleared);
+
+  it("sends a keepalive every 9 minutes while its socket is open, before API Gateway's 10 idle minutes", async () => {
+    const api = new FakeApi();
+    api.liveAddress = "ws://live/dev?session=s";
+    const sockets: FakeSocket[] = [];
+    const { made, timers, settle } = controller(api, new MemoryStorage(), { at: 1_000 }, sockets);
+    made.open();
+    await settle();
+    expect(KEEPALIVE_S).toBeLessThan(600);
+    expect(keepalives(timers)).toEqual([]);            // not before the socket is open
+    sockets[0]!.events.open();
+    await settle();
+    const polls = api.polls;
+    for (const times of [1, 2, 3]) {
+      const [due] = keepalives(timers).filter((t) => !("fired" in t));
+      Object.assign(due!, { fired: true });
+      due!.callback();
+      expect(sockets[0]!.sent).toEqual(Array(times).fill('{"action":"keepalive"}'));
+    }
+    await settle();
+    expect(api.polls).toBe(polls);                     // a keepalive is not a listing
+    sockets[0]!.events.changed();                      // a frame heard does not move the cadence
+    await settle();
+    expect(keepalives(timers).filter((t) => !("fired" in t))).toHaveLength(1);
+  });
+
+  it("stops when the socket closes or the tab hides, and starts again with the next socket", async () => {
+    const api = new FakeApi();
+    api.liveAddress = "ws://live/dev?session=s";
+    const sockets: FakeSocket[] = [];
+    const { made, timers, settle } = controller(api, new MemoryStorage(), { at: 1_000 }, sockets);
+    made.open();
+    await settle();
+    sockets[0]!.events.open();
+    await settle();
+    const first = keepalives(timers);
+    expect(first).toHaveLength(1);
+    sockets[0]!.events.closed();                       // dropped: no keepalive left waiting, and none sent
+    expect(keepalives(timers)).toEqual([]);
+    first[0]!.callback();                              // (a timer the browser fires anyway sends nothing)
+    expect(sockets[0]!.sent).toEqual([]);
+    timers.at(-1)?.callback();                         // the next listing connects again
+    await settle();
+    sockets[1]!.events.open();
+    await settle();
+    expect(keepalives(timers)).toHaveLength(1);
+    made.hide();                                       // the tab hides: the socket hangs up, its keepalive with it
+    expect(sockets[1]!.closed).toBe(true);
+    expect(keepalives(timers)).toEqual([]);
+    expect(sockets[1]!.sent).toEqual([]);
   });
 });
 

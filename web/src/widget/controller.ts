@@ -1,9 +1,9 @@
 // The widget's behaviour, apart from its DOM: what the visitor wrote goes out in order and is never lost (kept in
 // the tab's storage until the API lists it, sent again with the same client_message_id after a failure or a
-// reload), the conversation is read again as soon as the widget's socket says it changed (polled every minute
-// besides, for what a socket can miss; every few seconds while it moves and less often while quiet or closed when
-// there is no socket; not at all while the tab is hidden), and the agents' replies the visitor has not seen are
-// counted for the launcher's badge.
+// reload), the conversation is read again as soon as the widget's socket says it changed (the socket kept open
+// with a keepalive; polled every minute besides, for what a socket can miss; every few seconds while it moves and
+// less often while quiet or closed when there is no socket; not at all while the tab is hidden), and the agents'
+// replies the visitor has not seen are counted for the launcher's badge.
 import type { PastConversation, WidgetClient } from "./client";
 import { WidgetError } from "./client";
 import type { Pending, ServerItem } from "./conversation";
@@ -17,6 +17,11 @@ export const CLOSED_POLL_S = 30;
 export const ACTIVE_S = 60;
 // With the socket open, a listing a minute catches what a socket can miss (a frame lost in a reconnect).
 export const LIVE_POLL_S = 60;
+// ... and a keepalive every 9 minutes keeps it open: API Gateway closes a socket after 10 minutes without a message.
+// It is sent on this cadence whatever the socket hears, so it does not matter whether API Gateway counts its own
+// posts as activity. No route has its action: it reaches the API's $default route, which no function answers.
+export const KEEPALIVE_S = 540;
+const KEEPALIVE = '{"action":"keepalive"}';
 const SEEN_KEPT = 200;
 
 export type Status = "ok" | "offline" | "unavailable";
@@ -54,6 +59,7 @@ export interface Clock {
 /** An open socket of the widget's WebSocket API (main.ts: a browser WebSocket). */
 export interface LiveSocket {
   close(): void;
+  send(data: string): void;
 }
 
 export interface SocketEvents {
@@ -82,6 +88,7 @@ export class WidgetController {
   private seen: Set<string>;
   private pollTimer: number | null = null;
   private flushTimer: number | null = null;
+  private keepaliveTimer: number | null = null;
   private flushing = false;
   private flushAgain = false;
   private pollFailures = 0;
@@ -336,6 +343,7 @@ export class WidgetController {
         if (this.socket !== socket) return;
         this.socketOpen = true;
         this.socketFailures = 0;
+        this.keepAlive(socket);
         void this.poll();              // what moved while it was opening
       },
       changed: () => {
@@ -344,6 +352,7 @@ export class WidgetController {
       closed: () => {
         if (this.socket !== socket) return;
         if (!this.socketOpen) this.socketFailures += 1;
+        this.clearTimer("keepaliveTimer");
         this.socket = null;
         this.socketFor = null;
         this.socketOpen = false;
@@ -354,7 +363,18 @@ export class WidgetController {
     this.socket = socket;
   }
 
+  /** A keepalive frame every KEEPALIVE_S while this socket is the open one. */
+  private keepAlive(socket: LiveSocket): void {
+    this.keepaliveTimer = this.deps.clock.set(() => {
+      this.keepaliveTimer = null;
+      if (this.socket !== socket || !this.socketOpen) return;
+      socket.send(KEEPALIVE);
+      this.keepAlive(socket);
+    }, KEEPALIVE_S);
+  }
+
   private hangUp(): void {
+    this.clearTimer("keepaliveTimer");
     const socket = this.socket;
     this.socket = null;
     this.socketFor = null;
@@ -377,7 +397,7 @@ export class WidgetController {
     this.save();
   }
 
-  private clearTimer(which: "pollTimer" | "flushTimer"): void {
+  private clearTimer(which: "pollTimer" | "flushTimer" | "keepaliveTimer"): void {
     const handle = this[which];
     if (handle !== null) this.deps.clock.clear(handle);
     this[which] = null;
