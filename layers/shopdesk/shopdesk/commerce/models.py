@@ -8,9 +8,10 @@ onto them and its own status is kept in ``platform_status``.
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from shopdesk.clock import Instant
 
@@ -42,6 +43,15 @@ class Tracking(BaseModel):
     number: str | None = None
     url: str | None = None
     company: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _web_address(cls, url: str | None) -> str | None:
+        """Only an http(s) address is kept: the inbox makes it a link and replies and the bot send it to the
+        customer, so a ``javascript:`` or ``data:`` one a fulfilment app wrote never reaches either."""
+        if url is None or urllib.parse.urlsplit(url.strip()).scheme.lower() not in ("http", "https"):
+            return None
+        return url.strip()
 
 
 class Fulfillment(BaseModel):
