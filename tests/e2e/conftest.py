@@ -275,28 +275,14 @@ def fresh_inboxes(stack: StackClient) -> None:
     """alice and bob online and holding nothing, nothing waiting in a queue, and no sandbox faults: a test starts
     from a clean inbox (a conversation an earlier test left waiting would take the seat a resolve frees)."""
     admin = stack.token("alice")          # an admin: the queues of every team
-
-    def resolve_everything() -> int:
-        resolved = 0
-        waiting = stack.get("/agent/conversations?view=unassigned&limit=100", token=admin)
-        for conv in waiting.json().get("items", []):
-            stack.post(f"/agent/conversations/{conv['id']}/status", json={"status": "resolved"}, token=admin)
-            resolved += 1
-        for agent in ("alice", "bob"):
-            token = stack.token(agent)
-            assert stack.put("/agent/me/presence", json={"presence": "online"}, token=token).status == 200
-            for status in ("open", "pending", "snoozed"):
-                answer = stack.get(f"/agent/conversations?view=mine&status={status}&limit=100", token=token)
-                for conv in answer.json()["items"]:
-                    stack.post(f"/agent/conversations/{conv['id']}/status", json={"status": "resolved"}, token=token)
-                    resolved += 1
-        return resolved
-
-    # again until a pass finds nothing: an earlier test's message still on its way to the router opens (or is
-    # assigned) after a pass, and would hold the seat this test's conversation needs
-    quiet, deadline = 0, time.monotonic() + 10
-    while quiet < 2 and time.monotonic() < deadline:
-        quiet = quiet + 1 if resolve_everything() == 0 else 0
-        if quiet < 2:
-            time.sleep(0.3)
+    waiting = stack.get("/agent/conversations?view=unassigned&limit=100", token=admin)
+    for conv in waiting.json().get("items", []):
+        stack.post(f"/agent/conversations/{conv['id']}/status", json={"status": "resolved"}, token=admin)
+    for agent in ("alice", "bob"):
+        token = stack.token(agent)
+        assert stack.put("/agent/me/presence", json={"presence": "online"}, token=token).status == 200
+        for status in ("open", "pending", "snoozed"):
+            answer = stack.get(f"/agent/conversations?view=mine&status={status}&limit=100", token=token)
+            for conv in answer.json()["items"]:
+                stack.post(f"/agent/conversations/{conv['id']}/status", json={"status": "resolved"}, token=token)
     stack.delete("/_local/sandbox/faults")
