@@ -72,7 +72,7 @@ class OrderStatus:
     def answer(self, conv: Conversation, text: str, language: str | None) -> OrderAnswer:
         numbers = order_numbers(text)
         panel = self.lookup.find(conversation_identities(conv), numbers)
-        own = [f for f in panel.orders if set(f.matched_by) & {"email", "phone"}]
+        own = [f for f in panel.orders if f.customers_own]
         if numbers:
             wanted = numbers[0]
             mine = next((f for f in own if f.order.number == wanted), None)

@@ -93,7 +93,7 @@ class OrderActions:
         found = self.lookup.panel(conv).find(order_id)
         if found is None:
             raise NotFound(f"order {order_id} is not among this conversation's orders")
-        if not set(found.matched_by) & {"email", "phone"}:
+        if not found.customers_own:
             raise Conflict(f"order {found.order.name} was found only by the number the customer wrote, so it may be "
                            "someone else's (order numbers are short and printed on every parcel): act on it once the "
                            "customer's email or phone is the order's (merge the customer who has it)")

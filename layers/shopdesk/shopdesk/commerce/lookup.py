@@ -36,6 +36,12 @@ class FoundOrder:
     order: Order
     matched_by: list[str] = field(default_factory=list)    # "email", "phone", "number"
 
+    @property
+    def customers_own(self) -> bool:
+        """Found by the customer's email or phone, not only by a number they typed (which may be someone else's
+        order: anyone can type the number printed on a parcel)."""
+        return bool(set(self.matched_by) & {"email", "phone"})
+
 
 @dataclass
 class OrderPanel:

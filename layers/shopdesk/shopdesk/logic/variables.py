@@ -39,7 +39,7 @@ def relevant_order(panel: OrderPanel) -> Order | None:
     """Of the customer's own orders (found by their email or phone), the one named by number in the conversation
     (most recent mention first), else the most recent. An order found only by a number the customer typed may be
     someone else's (anyone can type the number on a parcel): its status and tracking are never filled in."""
-    own = [found.order for found in panel.orders if set(found.matched_by) & {"email", "phone"}]
+    own = [found.order for found in panel.orders if found.customers_own]
     for number in panel.numbers:
         for order in own:
             if order.number == number.lstrip("#"):
