@@ -113,6 +113,28 @@ def test_views_mine_unassigned_and_all_with_status_filter(desk):
     assert ids("view=mine&status=open") == []
 
 
+def test_mine_lists_what_alice_still_holds_before_what_she_resolved_since(desk):
+    # Given alice holding a conversation from the morning, then answering and resolving three newer ones
+    online(desk, "alice")
+    morning = customer_writes(desk, "+31612340090", "hi", "SMm0")
+    desk.drain_queue(desk.work_queue_url, "router")
+    done = []
+    for i in range(1, 4):
+        conv = customer_writes(desk, f"+3161234009{i}", "hi", f"SMm{i}")
+        desk.drain_queue(desk.work_queue_url, "router")
+        assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})[0] == 200
+        done.append(conv)
+    # When her inbox asks for its first page without naming a status
+    status, body = agent(desk, "GET", "/agent/conversations", "alice", query="view=mine&limit=2")
+    # Then the one she still holds comes first, and paging on brings the resolved ones, newest first, once each
+    assert status == 200 and [c["id"] for c in body["items"]] == [morning, done[-1]]
+    seen, cursor = [c["id"] for c in body["items"]], body.get("next_cursor")
+    while cursor:
+        status, body = agent(desk, "GET", "/agent/conversations", "alice", query=f"view=mine&limit=2&cursor={cursor}")
+        seen, cursor = seen + [c["id"] for c in body["items"]], body.get("next_cursor")
+    assert seen == [morning, *reversed(done)]
+
+
 def test_listing_all_pages_through_every_conversation_once(desk):
     created = {customer_writes(desk, f"+316123410{i:02d}", "hi", f"SMpg{i}") for i in range(7)}
     agent(desk, "POST", f"/agent/conversations/{next(iter(created))}/status", "alice", {"status": "pending"})

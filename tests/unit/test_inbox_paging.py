@@ -81,8 +81,9 @@ def test_all_view_pages_through_every_status_once_newest_first(limit):
         fake.add(_conv(conv_id, status, T0 + timedelta(minutes=minutes)))
     # When an agent pages through "all"
     seen = _page_through(_inbox(fake), limit)
-    # Then every conversation comes exactly once, most recent activity first
-    assert seen == ["c_f", "c_e", "c_d", "c_c", "c_b", "c_a"]
+    # Then every conversation comes exactly once: those still being worked most recent activity first, then the
+    # resolved one (history, even when its activity is newer)
+    assert seen == ["c_f", "c_e", "c_c", "c_b", "c_a", "c_d"]
 
 
 def test_all_view_with_a_cursor_that_names_an_unknown_status_is_a_bad_request():
@@ -156,5 +157,33 @@ def test_an_agents_all_view_pages_through_their_teams_and_what_they_hold_once_ea
         seen += [c.id for c in items]
         if cursor is None:
             break
-    # Then each conversation she may see comes once, newest activity first; vip's waiting one and billing's never
-    assert seen == ["c_h", "c_g", "c_e", "c_c", "c_b", "c_a"]
+    # Then each conversation she may see comes once, the worked ones newest activity first, then the resolved
+    # one; vip's waiting one and billing's never
+    assert seen == ["c_h", "c_g", "c_c", "c_b", "c_a", "c_e"]
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 50])
+def test_mine_without_a_status_lists_what_is_being_worked_before_a_day_of_resolved_ones(limit):
+    # Given alice holding two open conversations and a snoozed one from the morning, and then resolving sixty
+    # newer ones (the Inbox index alone, sorted by "<status>#<activity>", puts every resolved one first)
+    fake = FakeVisibleIndexes()
+    S = ConversationStatus
+    held = [("c_open1", S.OPEN, 0), ("c_snoozed", S.SNOOZED, 1), ("c_open2", S.OPEN, 2), ("c_pending", S.PENDING, 3)]
+    held += [(f"c_done{n:02}", S.RESOLVED, 10 + n) for n in range(60)]
+    for conv_id, status, minutes in held:
+        conv = _conv(conv_id, status, T0 + timedelta(minutes=minutes))
+        fake.rows.append(conv.model_copy(update={"assignee": "alice"}))
+    inbox = Inbox(conversations=fake, agents=FakeAgents({"alice": ["default"]}),  # type: ignore[arg-type]
+                  work=None, outbound=None, first_response_targets={}, default_capacity=3)  # type: ignore[arg-type]
+    # When she pages through her inbox without naming a status
+    first, cursor = inbox.list(Caller(id="alice"), "mine", None, limit, None)
+    seen = [c.id for c in first]
+    for _ in range(100):
+        if cursor is None:
+            break
+        items, cursor = inbox.list(Caller(id="alice"), "mine", None, limit, cursor)
+        seen += [c.id for c in items]
+    # Then the worked ones come first, newest activity first, then every resolved one once, newest first
+    expected = ["c_pending", "c_open2", "c_snoozed", "c_open1"] + [f"c_done{n:02}" for n in reversed(range(60))]
+    assert [c.id for c in first] == expected[:limit]
+    assert seen == expected

@@ -113,7 +113,9 @@ class Inbox:
         read from the label's ByLabel partition (newest activity first) rather than the view's own index.
         ``mentions``: the conversations the caller was mentioned in, newest mention first (logic/mentions.py; the
         agent API adds each one's mention). ``sort=breach_risk`` (the unassigned view only): most likely to breach
-        first (the sweep's estimate, logic/breach_risk.py), those without one last in the queue's order."""
+        first (the sweep's estimate, logic/breach_risk.py), those without one last in the queue's order.
+        Without ``status``, ``mine``, ``all`` and a label list the conversations still being worked before the
+        resolved ones (``_working_first``)."""
         try:
             if sort == "breach_risk":
                 if view != "unassigned" or label is not None:
@@ -132,7 +134,14 @@ class Inbox:
             if label is not None:
                 return self._list_labelled(caller, view, status, label, limit, cursor, team)
             if view == "mine":
-                return self.conversations.list_inbox(caller.id, status.value if status else None, limit, cursor)
+                if status is not None:
+                    return self.conversations.list_inbox(caller.id, status.value, limit, cursor)
+                # One Query per status, merged: the Inbox index alone sorts by status name first, which would
+                # put every resolved conversation before the open ones.
+                return self._merged({f"inbox:{s.value}": partial(self.conversations.list_inbox, caller.id, s.value,
+                                                                 limit) for s in ConversationStatus},
+                                    order=_working_first, newest_first=True, resume=partial(_visible_key, caller.id),
+                                    limit=limit, cursor=cursor)
             if view == "granted":
                 items, next_cursor = self.conversations.list_granted(caller.id, limit, cursor)
                 return [c for c in items if (status is None or c.status is status)
@@ -148,7 +157,7 @@ class Inbox:
                 if status is not None:
                     return self.conversations.list_by_status(status.value, limit, cursor)
                 return self._merged({s: partial(self.conversations.list_by_status, s, limit) for s in statuses},
-                                    order=lambda c: c.updated_at, newest_first=True, resume=_status_key,
+                                    order=_working_first, newest_first=True, resume=_status_key,
                                     limit=limit, cursor=cursor)
             return self._list_visible(caller, statuses, limit, cursor)
         except ValueError as exc:       # a cursor that is not ours
@@ -165,7 +174,7 @@ class Inbox:
             for t in teams:
                 sources[f"team:{t}:{s}"] = partial(self.conversations.list_team, t, s, limit)
             sources[f"inbox:{s}"] = partial(self.conversations.list_inbox, caller.id, s, limit)
-        return self._merged(sources, order=lambda c: (c.updated_at, c.id), newest_first=True,
+        return self._merged(sources, order=_working_first, newest_first=True,
                             resume=partial(_visible_key, caller.id), limit=limit, cursor=cursor)
 
     def _list_labelled(self, caller: Caller, view: View, status: ConversationStatus | None, label: str, limit: int,
@@ -184,7 +193,7 @@ class Inbox:
             statuses = [status.value] if status else [s.value for s in ConversationStatus]
         page, next_cursor = self._merged(
             {s: partial(self.conversations.list_labelled, label, s, limit) for s in statuses},
-            order=lambda c: (c.updated_at, c.id), newest_first=True, resume=partial(_label_key, label),
+            order=_working_first, newest_first=True, resume=partial(_label_key, label),
             limit=limit, cursor=cursor)
         if view == "mine":
             keep: Callable[[Conversation], bool] = lambda c: c.assignee == caller.id   # noqa: E731
@@ -567,6 +576,13 @@ def _unique(files: list[Attachment]) -> list[Attachment]:
     for file in files:
         unique.setdefault(file.storage_key, file)
     return list(unique.values())
+
+
+def _working_first(conv: Conversation) -> tuple[bool, datetime, str]:
+    """A list's order without a status (sorted descending): the conversations still being worked (open, pending,
+    snoozed) before the resolved ones, each newest activity first. A resolved conversation is history: a day of
+    them must not push the open ones off an agent's first page."""
+    return conv.status is not ConversationStatus.RESOLVED, conv.updated_at, conv.id
 
 
 def _status_key(status: str, conv: Conversation) -> dict[str, object]:
