@@ -171,6 +171,13 @@ def put_policy(policy_id: Id, body: SlaPolicy, version: Version = None) -> SlaPo
     return admin.put_policy(_caller_roles(), policy_id, body, version)
 
 
+@app.delete("/admin/sla-policies/<policy_id>", summary="Delete an SLA policy (?version=N deletes only that version)",
+            responses=problems.responses(204, 403, 404, 409, description="Deleted", ok_content={}))
+def delete_policy(policy_id: Id, version: Version = None) -> Response[None]:
+    admin.delete_policy(_caller_roles(), policy_id, version)
+    return Response(204)
+
+
 @app.get("/admin/routing", summary="Routing settings", responses=READ)
 def get_routing() -> RoutingOut:
     return admin.routing(_caller_roles())

@@ -107,6 +107,7 @@ ADMIN_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
     ("GET", "/admin/sla-policies"): (None, "", READ),
     ("PUT", "/admin/sla-policies/<policy_id>"): (
         {"id": "std", "name": "Standard", "targets": {"normal": {"first_response": 7200}}}, "", WRITE),
+    ("DELETE", "/admin/sla-policies/<policy_id>"): (None, "", (403, 403, 204, 403)),
     ("GET", "/admin/routing"): (None, "", READ),
     ("PUT", "/admin/routing"): ({"acknowledgements": False}, "", WRITE),
     ("GET", "/admin/customers"): (None, "phone=%2B31655500001", READ),

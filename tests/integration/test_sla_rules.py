@@ -142,3 +142,33 @@ def test_default_policy_applies_without_configuration(desk):
     conv = customer_writes(desk, "+31611000004", "hi", "SMd1")
     desk.drain_queue(desk.work_queue_url, "router")
     assert _conv(desk, conv)["sla"]["first_response_due_at"][:19] == "2026-11-23T12:00:00"   # 4 h, around the clock
+
+
+def test_a_deleted_policy_no_longer_sets_new_deadlines_and_its_deletion_is_audited(office):
+    desk = office
+    at("2026-12-25T14:59:00+00:00")
+    before = customer_writes(desk, "+31611000091", "Where is my parcel?", "SMdel1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert _conv(desk, before)["sla"]["first_response_due_at"][:19] == "2026-12-29T08:59:00"   # Berlin's hours
+    # A supervisor may not delete it; an admin naming an old version is told it changed
+    assert admin_call(desk, "DELETE", "/admin/sla-policies/standard", "[supervisors]")[0] == 403
+    status, problem = admin_call(desk, "DELETE", "/admin/sla-policies/standard", "[admins]", query="version=7")
+    assert status == 409 and "changed meanwhile" in problem["detail"]
+    # When an admin deletes it at its current version
+    [policy] = [p for p in admin_call(desk, "GET", "/admin/sla-policies", "[admins]")[1]["items"]
+                if p["id"] == "standard"]
+    status, _ = admin_call(desk, "DELETE", "/admin/sla-policies/standard", "[admins]",
+                           query=f"version={policy['version']}")
+    assert status == 204
+    # Then it is gone, a second delete is a 404, and a new conversation's deadline is no longer Berlin's
+    assert "standard" not in [p["id"] for p in admin_call(desk, "GET", "/admin/sla-policies", "[admins]")[1]["items"]]
+    assert admin_call(desk, "DELETE", "/admin/sla-policies/standard", "[admins]")[0] == 404
+    desk.handler("router").book._loaded_at = -1e9         # policies are cached a minute
+    after = customer_writes(desk, "+31611000092", "Where is my parcel?", "SMdel2")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert (_conv(desk, after)["sla"]["first_response_due_at"] or "")[:19] != "2026-12-29T08:59:00"
+    # and the audit trail holds what it was
+    records = admin_call(desk, "GET", "/admin/audit", "[admins]")[1]["items"]
+    [deleted] = [r for r in records if r["action"] == "DELETE /admin/sla-policies/<policy_id>"
+                 and r["target"] == "policy_id=standard" and r["status"] == 204]
+    assert deleted["before"]["calendar_id"] == "berlin-office" and not deleted.get("after")

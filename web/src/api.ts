@@ -327,6 +327,8 @@ export class Api {
   policies = () => this.call<{ items: Versioned<SlaPolicy>[] }>("GET", "/admin/sla-policies");
   putPolicy = (p: SlaPolicy, version?: number) =>
     this.call<Versioned<SlaPolicy>>("PUT", `/admin/sla-policies/${enc(p.id)}` + query({ version }), p);
+  deletePolicy = (id: string, version?: number) =>
+    this.call<null>("DELETE", `/admin/sla-policies/${enc(id)}` + query({ version }));
   routing = () => this.call<Versioned<RoutingSettings>>("GET", "/admin/routing");
   putRouting = (r: RoutingSettings, version?: number) =>
     this.call<Versioned<RoutingSettings>>("PUT", "/admin/routing" + query({ version }), r);

@@ -66,3 +66,54 @@ describe("ids", () => {
     expect(input.title).toBe("Letters, digits, - and _ only (no spaces)");
   });
 });
+
+describe("deleting an SLA policy", () => {
+  const standard = { id: "standard", name: "Standard", targets: {}, calendar_id: null, warning_fraction: 0.8,
+                     applies_to: {}, rank: 0, version: 3 };
+
+  function showPolicies(groups: string[]) {
+    let items: unknown[] = [standard];
+    const api = {
+      calendars: async () => ({ items: [] }),
+      policies: async () => ({ items }),
+      deletePolicy: vi.fn(async (_id: string, _version?: number) => {
+        items = [];
+        return null;
+      }),
+    };
+    const store = new Store(api as unknown as Api);
+    const context = { ...testContext(store), who: { id: "alice", name: "Alice", groups } };
+    render(
+      <AppContext.Provider value={context}>
+        <AdminPages section="policies" />
+      </AppContext.Provider>,
+      root(),
+    );
+    return api;
+  }
+  const button = (words: string) =>
+    [...root().querySelectorAll<HTMLButtonElement>("button")].find((b) => b.textContent?.startsWith(words));
+
+  it("asks once more, naming it, then deletes the version shown and says so", async () => {
+    const api = showPolicies(["admins"]);
+    await vi.waitFor(() => expect(button("Standard (standard)")).toBeDefined());
+    button("Standard (standard)")!.click();
+    await vi.waitFor(() => expect(button("Delete policy")).toBeDefined());
+    button("Delete policy")!.click();
+    await vi.waitFor(() => expect(button("Delete Standard for good")).toBeDefined());
+    expect(api.deletePolicy).not.toHaveBeenCalled();
+    button("Delete Standard for good")!.click();
+    await vi.waitFor(() => expect(api.deletePolicy).toHaveBeenCalledWith("standard", 3));
+    await vi.waitFor(() => expect(text()).toContain("Deleted “Standard”"));
+    expect(button("Standard (standard)")).toBeUndefined();
+    expect(button("Delete policy")).toBeUndefined();
+  });
+
+  it("is not offered to a supervisor, who may read policies but not change them", async () => {
+    showPolicies(["supervisors"]);
+    await vi.waitFor(() => expect(button("Standard (standard)")).toBeDefined());
+    button("Standard (standard)")!.click();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(button("Delete policy")).toBeUndefined();
+  });
+});

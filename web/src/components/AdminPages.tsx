@@ -85,11 +85,11 @@ export function AdminPages({ section }: { section: string }) {
 function useSaver(reload: () => Promise<void>) {
   const { store, t } = useApp();
   const [message, setMessage] = useState<{ kind: "ok" | "error"; text: string } | null>(null);
-  const save = async (action: () => Promise<unknown>) => {
+  const save = async (action: () => Promise<unknown>, done?: string) => {
     setMessage(null);
     try {
       await action();
-      setMessage({ kind: "ok", text: t("saved") });
+      setMessage({ kind: "ok", text: done ?? t("saved") });
       await reload();
       return true;
     } catch (error) {
@@ -379,7 +379,7 @@ const PRIORITIES = ["urgent", "high", "normal", "low"] as const;
 const TARGETS = ["first_response", "next_response", "resolution"] as const;
 
 function PoliciesAdmin() {
-  const { store, t } = useApp();
+  const { store, t, who } = useApp();
   const [policies, reload, loaded] = useList<Versioned<SlaPolicy>>(() => store.api.policies());
   const [calendars, setCalendars] = useState<Calendar[]>([]);
   useEffect(() => {
@@ -433,6 +433,14 @@ function PoliciesAdmin() {
       stored = await store.api.putPolicy(body, fresh?.version);
     }).then((ok) => ok && stored && setEditing(stored));
   };
+  // Deleting asks twice, naming the policy; it deletes the version shown (a 409 if someone changed it meanwhile).
+  const [sure, setSure] = useState(false);
+  useEffect(() => setSure(false), [fresh?.id]);
+  const remove = (gone: Versioned<SlaPolicy>) =>
+    void save(() => store.api.deletePolicy(gone.id, gone.version), t("tools.deleted", { name: gone.name })).then((ok) => {
+      setSure(false);
+      if (ok) setEditing(null);
+    });
   return (
     <section>
       <h1>{t("admin.policies")}</h1>
@@ -528,7 +536,22 @@ function PoliciesAdmin() {
         </label>
         <button class="btn btn-primary" type="submit">
           {t("save")}
-        </button>
+        </button>{" "}
+        {fresh && isAdmin(who) && !sure && (
+          <button class="btn" type="button" onClick={() => setSure(true)}>
+            {t("policies.delete")}
+          </button>
+        )}
+        {fresh && isAdmin(who) && sure && (
+          <span role="group" aria-label={t("policies.delete")}>
+            <button class="btn btn-primary" type="button" onClick={() => remove(fresh)}>
+              {t("policies.deleteConfirm", { name: fresh.name })}
+            </button>{" "}
+            <button class="btn" type="button" onClick={() => setSure(false)}>
+              {t("cancel")}
+            </button>
+          </span>
+        )}
         {shown}
       </form>
     </section>

@@ -299,6 +299,8 @@ export const en = {
   "admin.customers": "Customers",
   "teams.empty": "No team yet: create one below, then put agents in it under Agents and send conversations to it under Routing.",
   "calendars.empty": "No calendar yet: SLA targets count around the clock. Add one below with your opening hours and holidays, then choose it in an SLA policy.",
+  "policies.delete": "Delete policy",
+  "policies.deleteConfirm": "Delete {name} for good: conversations take the next matching policy",
   "policies.empty": "No SLA policy yet: every conversation gets the default first-response targets. Add one below for other targets by channel, tier or team.",
   capacity: "Capacity",
   teams: "Teams",

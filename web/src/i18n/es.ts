@@ -300,6 +300,8 @@ export const es: Catalogue = {
   "admin.customers": "Clientes",
   "teams.empty": "Todavía no hay equipos: crea uno abajo, luego asígnale agentes en Agentes y envíale conversaciones en Enrutamiento.",
   "calendars.empty": "Todavía no hay calendarios: los objetivos de SLA cuentan las 24 horas. Añade uno abajo con tu horario de atención y tus festivos, y luego elígelo en una política de SLA.",
+  "policies.delete": "Eliminar política",
+  "policies.deleteConfirm": "Eliminar {name} definitivamente: las conversaciones toman la siguiente política que coincida",
   "policies.empty": "Todavía no hay políticas de SLA: cada conversación recibe los objetivos de primera respuesta predeterminados. Añade una abajo para otros objetivos por canal, nivel o equipo.",
   capacity: "Capacidad",
   teams: "Equipos",

@@ -300,6 +300,8 @@ export const pt: Catalogue = {
   "admin.customers": "Clientes",
   "teams.empty": "Ainda não há equipes: crie uma abaixo, depois coloque agentes nela em Agentes e envie conversas para ela em Roteamento.",
   "calendars.empty": "Ainda não há calendários: as metas de SLA contam 24 horas por dia. Adicione um abaixo com o seu horário de atendimento e feriados e depois escolha-o em uma política de SLA.",
+  "policies.delete": "Excluir política",
+  "policies.deleteConfirm": "Excluir {name} de vez: as conversas passam à próxima política que corresponder",
   "policies.empty": "Ainda não há políticas de SLA: toda conversa recebe as metas padrão de primeira resposta. Adicione uma abaixo para outras metas por canal, nível ou equipe.",
   capacity: "Capacidade",
   teams: "Equipes",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shopdesk.dal.table import ConditionFailed, Table
-from shopdesk.errors import Conflict
+from shopdesk.errors import Conflict, NotFound
 
 
 class ConfigStore:
@@ -39,3 +39,16 @@ class ConfigStore:
             raise Conflict(f"{kind} {key} changed meanwhile (now version {current_version}); "
                            "reload it and apply your change again") from exc
         return version
+
+    def delete(self, kind: str, key: str, expected_version: int | None) -> dict[str, Any]:
+        """Delete a configuration item and return what it was. With ``expected_version`` only that version is
+        deleted (Conflict if someone changed it meanwhile); NotFound when there is none."""
+        current = self.get(kind, key)
+        if current is None:
+            raise NotFound(f"{kind} {key} does not exist")
+        version = current.get("version", 0) if expected_version is None else expected_version
+        try:
+            self.table.delete_if(f"CONFIG#{kind}", key, condition="version = :v", values={":v": version})
+        except ConditionFailed as exc:
+            raise Conflict(f"{kind} {key} changed meanwhile; reload it before deleting it") from exc
+        return current

@@ -260,8 +260,15 @@ class Table:
 
     def delete_if_exists(self, pk: str, sk: str) -> None:
         """Delete an item; ConditionFailed when there was none."""
+        self.delete_if(pk, sk, condition="attribute_exists(PK)")
+
+    def delete_if(self, pk: str, sk: str, *, condition: str, values: Mapping[str, Any] | None = None) -> None:
+        """Delete an item only if ``condition`` holds; ConditionFailed otherwise (or when there was none)."""
+        kwargs: dict[str, Any] = {"TableName": self.name, "Key": key(pk, sk), "ConditionExpression": condition}
+        if values:
+            kwargs["ExpressionAttributeValues"] = serialize(values)
         try:
-            self._client.delete_item(TableName=self.name, Key=key(pk, sk), ConditionExpression="attribute_exists(PK)")
+            self._client.delete_item(**kwargs)
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 raise ConditionFailed from exc

@@ -126,6 +126,12 @@ class Admin:
         value = policy.model_dump(mode="json")
         return {**value, "version": self._put_config("sla-policy", policy.id, value, expected_version)}
 
+    def delete_policy(self, by: Roles, policy_id: str, expected_version: int | None) -> None:
+        """A policy deleted: conversations it matched take the next matching policy at their next change (their
+        running deadlines stay as set, as after a change of the policy), or none."""
+        require(by, *WRITE)
+        audit.note(before=self.config.delete("sla-policy", policy_id, expected_version))
+
     # ------------------------------------------------------------------ routing
     def routing(self, by: Roles) -> dict[str, Any]:
         require(by, *READ)
