@@ -479,3 +479,34 @@ def test_a_customers_page_lists_only_the_conversations_the_caller_may_see(desk):
     # while an admin sees both
     status, body = _get(desk, customer, "root", groups="[admins]")
     assert {c["id"] for c in body["conversations"]} == {first, second}
+
+
+def test_duplicate_evidence_names_only_conversations_the_caller_may_open(desk):
+    # Given Bo known by email, and an SMS customer whose first message (moved to team legal, resolved there) gave
+    # Bo's address, and who then wrote again to the default team
+    _email(desk, "Bo <bo.evidence@example.com>", "hello", "e-bo-ev")
+    bo = _customer_id(desk, "email", "bo.evidence@example.com")
+    first = customer_writes(desk, "+31633000101", "Private matter; reach me at bo.evidence@example.com", "SMev1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert admin_call(desk, "PUT", "/admin/teams/legal", "[admins]", {"id": "legal", "name": "Legal"})[0] == 200
+    assert agent(desk, "PUT", f"/agent/conversations/{first}/routing", "root", {"team": "legal"},
+                 groups="[admins]")[0] == 200
+    assert agent(desk, "POST", f"/agent/conversations/{first}/status", "root", {"status": "resolved"},
+                 groups="[admins]")[0] == 200
+    second = customer_writes(desk, "+31633000101", "Where is my parcel?", "SMev2")
+    assert second != first
+    sms = _customer_id(desk, "phone", "+31633000101")
+    # When an agent of the default team, who may open the second conversation but not the first, asks for Bo's
+    # likely duplicates
+    status, body = agent(desk, "GET", f"/agent/customers/{bo}/duplicates", "alice")
+    # Then the SMS customer is suggested with the address as evidence, but not where (another team's conversation)
+    assert status == 200, body
+    [dup] = body["items"]
+    assert dup["customer"]["id"] == sms
+    [seen] = [e for e in dup["evidence"] if e["source"] == "message"]
+    assert seen["address"] == "bo.evidence@example.com"
+    assert seen["conversation_id"] is None and seen["message_id"] is None and first not in json.dumps(body)
+    # while an admin is told where
+    [dup] = agent(desk, "GET", f"/agent/customers/{bo}/duplicates", "root", groups="[admins]")[1]["items"]
+    [seen] = [e for e in dup["evidence"] if e["source"] == "message"]
+    assert seen["conversation_id"] == first and seen["message_id"]

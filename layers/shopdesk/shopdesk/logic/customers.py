@@ -150,7 +150,24 @@ class CustomerDesk:
                 evidence = [(f"{why}; both are named {other.name}", e) for why, e in evidence]
             if caller.admin or self._may_see_history(caller, other.id):
                 duplicates.append(Duplicate(other, sorted(evidence, key=lambda x: x[1].at, reverse=True)))
-        return sorted(duplicates, key=lambda d: d.evidence[0][1].at, reverse=True)
+        return sorted(self._seen_where_visible(caller, customer.id, duplicates),
+                      key=lambda d: d.evidence[0][1].at, reverse=True)
+
+    def _seen_where_visible(self, caller: Caller, customer_id: str, duplicates: list[Duplicate]) -> list[Duplicate]:
+        """The evidence with the conversation and message where it was seen only when the caller may open that
+        conversation: the address and why stay (they are what the agent decides on), another team's ids go."""
+        if caller.admin or not duplicates:
+            return duplicates
+        may_see, visible = self.access.seer(caller), set[str]()
+        for holder in {customer_id, *(d.customer.id for d in duplicates)}:
+            conversations, _ = self.customers.conversations(holder, MAX_ACCESS_SCAN)
+            visible.update(c.id for c in conversations if may_see(c))
+
+        def shown(e: Evidence) -> Evidence:
+            if e.conversation_id is None or e.conversation_id in visible:
+                return e
+            return e.model_copy(update={"conversation_id": None, "message_id": None})
+        return [Duplicate(d.customer, [(why, shown(e)) for why, e in d.evidence]) for d in duplicates]
 
     def _order_contacts(self, customer: Customer) -> list[tuple[Any, str, str, str]]:
         """(order, kind, address, owner) for the emails and phones on the customer's orders that are a
