@@ -117,3 +117,15 @@ describe("deleting an SLA policy", () => {
     expect(button("Delete policy")).toBeUndefined();
   });
 });
+
+describe("a policy without targets", () => {
+  it("says what saving it does: nothing measured, and for everything when it applies to everything", async () => {
+    show("policies", []);
+    await vi.waitFor(() => expect(text()).toContain("No targets, and it applies to everything"));
+    await new Promise((resolve) => setTimeout(resolve, 150)); // the form's effects have run
+    const minutes = root().querySelector<HTMLInputElement>('input[aria-label="Normal: First response"]')!;
+    minutes.value = "60";
+    minutes.dispatchEvent(new Event("input", { bubbles: true }));
+    await vi.waitFor(() => expect(text()).not.toContain("No targets"));
+  });
+});

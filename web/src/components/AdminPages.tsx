@@ -534,6 +534,11 @@ function PoliciesAdmin() {
           <span>{t("rank")}</span>
           <input type="number" value={p.rank} onInput={(e) => setP({ ...p, rank: Number((e.target as HTMLInputElement).value) })} />
         </label>
+        {Object.values(minutes).every((v) => !v) && (
+          <p class="muted small" role="note">
+            {t(!listOf(applies.channels).length && !listOf(applies.tiers).length && !appliesTeams.length ? "policies.noTargetsAll" : "policies.noTargets")}
+          </p>
+        )}
         <button class="btn btn-primary" type="submit">
           {t("save")}
         </button>{" "}

@@ -301,6 +301,8 @@ export const en = {
   "calendars.empty": "No calendar yet: SLA targets count around the clock. Add one below with your opening hours and holidays, then choose it in an SLA policy.",
   "policies.delete": "Delete policy",
   "policies.deleteConfirm": "Delete {name} for good: conversations take the next matching policy",
+  "policies.noTargets": "No targets: the conversations this policy applies to get no SLA clocks and no reply-time promise.",
+  "policies.noTargetsAll": "No targets, and it applies to everything: saved as it is, no conversation gets SLA clocks or a reply-time promise.",
   "policies.empty": "No SLA policy yet: every conversation gets the default first-response targets. Add one below for other targets by channel, tier or team.",
   capacity: "Capacity",
   teams: "Teams",

@@ -302,6 +302,8 @@ export const es: Catalogue = {
   "calendars.empty": "Todavía no hay calendarios: los objetivos de SLA cuentan las 24 horas. Añade uno abajo con tu horario de atención y tus festivos, y luego elígelo en una política de SLA.",
   "policies.delete": "Eliminar política",
   "policies.deleteConfirm": "Eliminar {name} definitivamente: las conversaciones toman la siguiente política que coincida",
+  "policies.noTargets": "Sin objetivos: las conversaciones a las que se aplica esta política no tienen relojes de SLA ni promesa de tiempo de respuesta.",
+  "policies.noTargetsAll": "Sin objetivos y se aplica a todo: guardada así, ninguna conversación tendrá relojes de SLA ni promesa de tiempo de respuesta.",
   "policies.empty": "Todavía no hay políticas de SLA: cada conversación recibe los objetivos de primera respuesta predeterminados. Añade una abajo para otros objetivos por canal, nivel o equipo.",
   capacity: "Capacidad",
   teams: "Equipos",

@@ -302,6 +302,8 @@ export const pt: Catalogue = {
   "calendars.empty": "Ainda não há calendários: as metas de SLA contam 24 horas por dia. Adicione um abaixo com o seu horário de atendimento e feriados e depois escolha-o em uma política de SLA.",
   "policies.delete": "Excluir política",
   "policies.deleteConfirm": "Excluir {name} de vez: as conversas passam à próxima política que corresponder",
+  "policies.noTargets": "Sem metas: as conversas a que esta política se aplica não têm relógios de SLA nem promessa de tempo de resposta.",
+  "policies.noTargetsAll": "Sem metas e se aplica a tudo: salva assim, nenhuma conversa terá relógios de SLA nem promessa de tempo de resposta.",
   "policies.empty": "Ainda não há políticas de SLA: toda conversa recebe as metas padrão de primeira resposta. Adicione uma abaixo para outras metas por canal, nível ou equipe.",
   capacity: "Capacidade",
   teams: "Equipes",
