@@ -14,6 +14,7 @@ import {
   topicName,
   topicsOf,
   weekOf,
+  periodOf,
   type StaffingHour,
 } from "./reports";
 
@@ -199,5 +200,29 @@ describe("periodDays", () => {
 
   it("crosses a month and a year", () => {
     expect(periodDays({ from: "2026-12-28", to: "2027-01-04" }, "en")).toEqual({ from: "Dec 28, 2026", to: "Jan 3, 2027" });
+  });
+});
+
+describe("periodOf", () => {
+  const thursday = new Date(2026, 11, 3, 15, 0); // 3 December 2026
+  it.each([
+    ["this_week", { from: "2026-11-30", to: "2026-12-07" }],
+    ["last_week", { from: "2026-11-23", to: "2026-11-30" }],
+    ["last_7", { from: "2026-11-27", to: "2026-12-04" }],
+    ["last_30", { from: "2026-11-04", to: "2026-12-04" }],
+    ["this_month", { from: "2026-12-01", to: "2027-01-01" }],
+    ["last_month", { from: "2026-11-01", to: "2026-12-01" }],
+  ] as const)("%s", (choice, days) => {
+    expect(periodOf(choice, thursday)).toEqual(days);
+  });
+
+  it("in January, last month is December of the year before", () => {
+    expect(periodOf("last_month", new Date(2027, 0, 15))).toEqual({ from: "2026-12-01", to: "2027-01-01" });
+  });
+
+  it("days of one's choice include the last, in either order, and wait for both", () => {
+    expect(periodOf("custom", thursday, { first: "2026-02-27", last: "2026-02-28" })).toEqual({ from: "2026-02-27", to: "2026-03-01" });
+    expect(periodOf("custom", thursday, { first: "2026-12-31", last: "2026-12-24" })).toEqual({ from: "2026-12-24", to: "2027-01-01" });
+    expect(periodOf("custom", thursday, { first: "2026-12-31", last: "" })).toBeNull();
   });
 });

@@ -11,6 +11,40 @@ export function weekOf(now: Date): { from: string; to: string } {
   return { from: isoDate(monday), to: isoDate(next) };
 }
 
+export const PERIODS = ["this_week", "last_week", "last_7", "last_30", "this_month", "last_month", "custom"] as const;
+export type PeriodChoice = (typeof PERIODS)[number];
+
+/** The days a choice of the period picker covers, in the agent's own calendar (as ``weekOf``): ``to`` is the day
+ * after the last, as the API takes it. "The last 7 days" end with today. ``custom`` takes the first and the last
+ * day picked (in either order); null while a day is missing. */
+export function periodOf(choice: PeriodChoice, now: Date, custom?: { first: string; last: string }): { from: string; to: string } | null {
+  const today = new Date(now.getFullYear(), now.getMonth(), now.getDate());
+  const shifted = (d: Date, days: number) => new Date(d.getFullYear(), d.getMonth(), d.getDate() + days);
+  const tomorrow = shifted(today, 1);
+  switch (choice) {
+    case "this_week":
+      return weekOf(now);
+    case "last_week":
+      return weekOf(shifted(today, -7));
+    case "last_7":
+      return { from: isoDate(shifted(today, -6)), to: isoDate(tomorrow) };
+    case "last_30":
+      return { from: isoDate(shifted(today, -29)), to: isoDate(tomorrow) };
+    case "this_month":
+      return { from: isoDate(new Date(today.getFullYear(), today.getMonth(), 1)),
+               to: isoDate(new Date(today.getFullYear(), today.getMonth() + 1, 1)) };
+    case "last_month":
+      return { from: isoDate(new Date(today.getFullYear(), today.getMonth() - 1, 1)),
+               to: isoDate(new Date(today.getFullYear(), today.getMonth(), 1)) };
+    case "custom": {
+      const days = [custom?.first, custom?.last].filter((d): d is string => !!d && /^\d{4}-\d{2}-\d{2}$/.test(d)).sort();
+      if (days.length < 2) return null;
+      const [y, m, d] = days[1]!.split("-").map(Number) as [number, number, number];
+      return { from: days[0]!, to: isoDate(new Date(y, m - 1, d + 1)) };
+    }
+  }
+}
+
 /** A period's first and last day (`to` is the day after it) as the agent's language writes dates ("Nov 30, 2026",
  *  "30 nov 2026"), like the rest of the inbox rather than as the API's ISO dates. */
 export function periodDays(period: { from: string; to: string }, locale: string): { from: string; to: string } {

@@ -62,3 +62,53 @@ describe("the reports page", () => {
     expect(click.defaultPrevented).toBe(true);
   });
 });
+
+describe("the reports' period", () => {
+  function showReports() {
+    const asked: { from: string; to: string }[] = [];
+    const api = {
+      reportSummary: async (p: { from: string; to: string }) => {
+        asked.push({ from: p.from, to: p.to });
+        return null;
+      },
+      reportTopics: async () => ({ items: [] }),
+      reportMetric: async () => ({ items: [] }),
+      csatComments: async () => ({ items: [] }),
+    } as unknown as Api;
+    render(
+      <AppContext.Provider value={testContext(new Store(api))}>
+        <Reports />
+      </AppContext.Provider>,
+      root(),
+    );
+    return asked;
+  }
+  const pick = (selector: string, value: string, event = "change") => {
+    const element = root().querySelector<HTMLSelectElement | HTMLInputElement>(selector)!;
+    element.value = value;
+    element.dispatchEvent(new Event(event, { bubbles: true }));
+  };
+
+  it("is this week until the supervisor picks another, and the figures follow the pick", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(new Date(2026, 11, 3, 15, 0));          // Thursday 3 December
+    try {
+      const asked = showReports();
+      await vi.waitFor(() => expect(asked).toEqual([{ from: "2026-11-30", to: "2026-12-07" }]));
+      pick("select", "last_month");
+      await vi.waitFor(() => expect(asked.at(-1)).toEqual({ from: "2026-11-01", to: "2026-12-01" }));
+      expect(root().textContent).toContain("From Nov 1, 2026 to Nov 30, 2026");
+      // days of their choice: nothing is asked until both are there, then the last day is included
+      pick("select", "custom");
+      await vi.waitFor(() => expect(root().textContent).toContain("Pick the first and the last day."));
+      const before = asked.length;
+      pick('input[type="date"]', "2026-11-10", "input");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(asked.length).toBe(before);
+      pick('label:nth-of-type(3) input[type="date"]', "2026-11-12", "input");
+      await vi.waitFor(() => expect(asked.at(-1)).toEqual({ from: "2026-11-10", to: "2026-11-13" }));
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});

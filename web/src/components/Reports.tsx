@@ -1,4 +1,4 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useMemo, useState } from "preact/hooks";
 import type { ReportGroup, ReportSummary } from "../api";
 import { useApp } from "../context";
 import { channelName } from "../channels";
@@ -7,7 +7,7 @@ import type { MessageKey } from "../i18n";
 import { useStore } from "../store";
 import { ConversationLink } from "./ConversationLink";
 import { ForecastAndStaffing } from "./Forecast";
-import { bars, periodDays, stars, topicName, topicsOf, weekOf, type CsatComment, type MetricRow, type TopicRow } from "../reports";
+import { bars, PERIODS, periodDays, periodOf, stars, topicName, topicsOf, type CsatComment, type MetricRow, type PeriodChoice, type TopicRow } from "../reports";
 
 const METRICS = ["conversations", "replies", "handled", "first_response", "resolution", "reopen_rate", "csat"] as const;
 const SHARES = new Set(["reopen_rate", "csat"]);
@@ -18,7 +18,12 @@ const DURATIONS = new Set(["first_response", "resolution"]);
 export function Reports() {
   const { store, t, locale, timeZone } = useApp();
   const { labels } = useStore(store); // the shop's labels, which the inbox loaded: a label's topic by its name
-  const [period] = useState(() => ({ ...weekOf(new Date()), tz: timeZone }));
+  const [choice, setChoice] = useState<PeriodChoice>("this_week");
+  const [custom, setCustom] = useState({ first: "", last: "" });
+  const period = useMemo(() => {
+    const days = periodOf(choice, new Date(), custom);
+    return days && { ...days, tz: timeZone };
+  }, [choice, custom.first, custom.last, timeZone]);
   const [summary, setSummary] = useState<ReportSummary | null>(null);
   const [metric, setMetric] = useState<(typeof METRICS)[number]>("first_response");
   const [group, setGroup] = useState<ReportGroup>("agent");
@@ -28,13 +33,16 @@ export function Reports() {
   const { teams, agents, now } = useStore(store);
 
   useEffect(() => {
+    if (!period) return;
     void store.run(async () => setSummary(await store.api.reportSummary(period)));
     void store.run(async () => setComments((await store.api.csatComments(period)).items));
   }, [period]);
   useEffect(() => {
+    if (!period) return;
     void store.run(async () => setTopicRows((await store.api.reportTopics(period)).items));
   }, [period]);
   useEffect(() => {
+    if (!period) return;
     void store.run(async () => setRows((await store.api.reportMetric({ ...period, metric, group_by: group })).items));
   }, [period, metric, group]);
 
@@ -50,7 +58,32 @@ export function Reports() {
   return (
     <section class="board reports" aria-labelledby="reports-title">
       <h1 id="reports-title">{t("reports")}</h1>
-      <p class="muted">{t("reports.period", { ...periodDays(period, locale), tz: period.tz })}</p>
+      <div class="report-period">
+        <label class="field">
+          <span>{t("reports.periodPick")}</span>
+          <select value={choice} onChange={(e) => setChoice((e.target as HTMLSelectElement).value as PeriodChoice)}>
+            {PERIODS.map((p) => (
+              <option key={p} value={p}>
+                {t(`reports.periods.${p}` as MessageKey)}
+              </option>
+            ))}
+          </select>
+        </label>
+        {choice === "custom" &&
+          (["first", "last"] as const).map((end) => (
+            <label class="field" key={end}>
+              <span>{t(end === "first" ? "reports.firstDay" : "reports.lastDay")}</span>
+              <input
+                type="date"
+                value={custom[end]}
+                onInput={(e) => setCustom({ ...custom, [end]: (e.target as HTMLInputElement).value })}
+              />
+            </label>
+          ))}
+      </div>
+      <p class="muted">
+        {period ? t("reports.period", { ...periodDays(period, locale), tz: period.tz }) : t("reports.pickDays")}
+      </p>
       {summary && (
         <div class="board-grid">
           <div class="card">
