@@ -174,7 +174,7 @@ class Inbox:
             for t in teams:
                 sources[f"team:{t}:{s}"] = partial(self.conversations.list_team, t, s, limit)
             sources[f"inbox:{s}"] = partial(self.conversations.list_inbox, caller.id, s, limit)
-        return self._merged(sources, order=_working_first, newest_first=True,
+        return self._merged(sources, order=_working_first_by_id, newest_first=True,
                             resume=partial(_visible_key, caller.id), limit=limit, cursor=cursor)
 
     def _list_labelled(self, caller: Caller, view: View, status: ConversationStatus | None, label: str, limit: int,
@@ -193,7 +193,7 @@ class Inbox:
             statuses = [status.value] if status else [s.value for s in ConversationStatus]
         page, next_cursor = self._merged(
             {s: partial(self.conversations.list_labelled, label, s, limit) for s in statuses},
-            order=_working_first, newest_first=True, resume=partial(_label_key, label),
+            order=_working_first_by_id, newest_first=True, resume=partial(_label_key, label),
             limit=limit, cursor=cursor)
         if view == "mine":
             keep: Callable[[Conversation], bool] = lambda c: c.assignee == caller.id   # noqa: E731
@@ -578,11 +578,19 @@ def _unique(files: list[Attachment]) -> list[Attachment]:
     return list(unique.values())
 
 
-def _working_first(conv: Conversation) -> tuple[bool, datetime, str]:
+def _working_first(conv: Conversation) -> tuple[bool, datetime]:
     """A list's order without a status (sorted descending): the conversations still being worked (open, pending,
     snoozed) before the resolved ones, each newest activity first. A resolved conversation is history: a day of
-    them must not push the open ones off an agent's first page."""
-    return conv.status is not ConversationStatus.RESOLVED, conv.updated_at, conv.id
+    them must not push the open ones off an agent's first page. Equal keys keep their index's order (the sort is
+    stable), so what a page returns of a partition is always the start of what it fetched, where the cursor
+    resumes."""
+    return conv.status is not ConversationStatus.RESOLVED, conv.updated_at
+
+
+def _working_first_by_id(conv: Conversation) -> tuple[bool, datetime, str]:
+    """``_working_first``, then the id: where one conversation can come from two partitions (a team's and the
+    caller's inbox), so its copies sort next to each other and the second is passed over."""
+    return *_working_first(conv), conv.id
 
 
 def _status_key(status: str, conv: Conversation) -> dict[str, object]:
