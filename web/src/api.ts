@@ -383,6 +383,8 @@ export interface ReportDurations {
   business_p90_s: number | null;
 }
 export interface ReportSummary {
+  /** Whose figures: the conversations of these teams (a supervisor's), or null for the whole desk (an admin's). */
+  teams: string[] | null;
   conversations: number;
   first_response: ReportDurations;
   next_response: ReportDurations;

@@ -14,6 +14,7 @@ import {
   topicName,
   topicsOf,
   weekOf,
+  whoseFigures,
   type StaffingHour,
 } from "./reports";
 
@@ -199,5 +200,23 @@ describe("periodDays", () => {
 
   it("crosses a month and a year", () => {
     expect(periodDays({ from: "2026-12-28", to: "2027-01-04" }, "en")).toEqual({ from: "Dec 28, 2026", to: "Jan 3, 2027" });
+  });
+});
+
+describe("whoseFigures", () => {
+  const named = [{ id: "returns", name: "Returns" }, { id: "vip", name: "VIP" }];
+  it("says an admin's figures are the whole desk's", () => {
+    expect(whoseFigures(null, named, translator("en"))).toBe("The whole desk");
+  });
+  it("names a supervisor's teams, and a team the desk does not list by its id", () => {
+    expect(whoseFigures(["returns", "vip"], named, translator("en"))).toBe("Your teams: Returns, VIP");
+    expect(whoseFigures(["gone"], named, translator("en"))).toBe("Your teams: gone");
+  });
+  it("says a supervisor of no team has no figures, not the desk's", () => {
+    expect(whoseFigures([], named, translator("en"))).toBe("You are in no team: no figures to show");
+  });
+  it("says it in the agent's language", () => {
+    expect(whoseFigures(null, named, translator("es"))).toBe("Todo el equipo de atención");
+    expect(whoseFigures(["vip"], named, translator("pt"))).toBe("As suas equipas: VIP");
   });
 });

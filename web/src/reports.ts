@@ -1,4 +1,5 @@
 // The reports page's logic: the week a report covers and the bars a metric's rows become.
+import { teamNames } from "./format";
 import { isMessageKey, type Translate } from "./i18n";
 
 /** Monday to next Monday around `now`, as dates in the browser's zone (the API reads them in `tz`). */
@@ -20,6 +21,14 @@ export function periodDays(period: { from: string; to: string }, locale: string)
     return new Intl.DateTimeFormat(locale, { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" }).format(d);
   };
   return { from: day(period.from), to: day(period.to, -1) };
+}
+
+/** Whose figures a report holds, as the page says it: "The whole desk" (an admin's, `teams` null), else the
+ *  supervisor's teams by name ("Your teams: Returns, VIP"), or that they are in none (no figures). */
+export function whoseFigures(teams: readonly string[] | null, named: readonly { id: string; name?: string | null }[], t: Translate): string {
+  if (teams === null) return t("reports.wholeDesk");
+  if (teams.length === 0) return t("reports.noTeams");
+  return t("reports.yourTeams", { teams: teamNames(named, teams) });
 }
 
 function isoDate(d: Date): string {

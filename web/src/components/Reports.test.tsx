@@ -34,6 +34,32 @@ describe("the reports page", () => {
     expect(text).not.toMatch(/\balice\b/);
   });
 
+  it("says whose figures they are: a supervisor's teams by name, or the whole desk", async () => {
+    const summary = (teams: string[] | null) => ({
+      teams, conversations: 3, first_response: {}, next_response: {}, resolution: { resolved: 1, reopen_rate: null },
+      sla: { compliance_by_target: {} }, csat: { score: null, responses: 0, response_rate: null },
+      bot: { containment_rate: null },
+    });
+    for (const [teams, says] of [[["returns", "vip"], "Your teams: Returns, VIP"], [null, "The whole desk"]] as const) {
+      const api = {
+        reportSummary: async () => summary(teams === null ? null : [...teams]),
+        reportTopics: async () => ({ items: [] }),
+        reportMetric: async () => ({ items: [] }),
+        csatComments: async () => ({ items: [] }),
+      } as unknown as Api;
+      const store = new Store(api);
+      store.set({ teams: [{ id: "returns", name: "Returns" }, { id: "vip", name: "VIP" }] as never });
+      render(
+        <AppContext.Provider value={testContext(store)}>
+          <Reports />
+        </AppContext.Provider>,
+        root(),
+      );
+      await vi.waitFor(() => expect(root().querySelector(".reports-whose")?.textContent).toBe(says));
+      render(null, root());
+    }
+  });
+
   it("says when a comment was written in the agent's time zone, and opens its conversation in the app", async () => {
     const api = {
       reportSummary: async () => null,

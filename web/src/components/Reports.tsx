@@ -7,7 +7,7 @@ import type { MessageKey } from "../i18n";
 import { useStore } from "../store";
 import { ConversationLink } from "./ConversationLink";
 import { ForecastAndStaffing } from "./Forecast";
-import { bars, periodDays, stars, topicName, topicsOf, weekOf, type CsatComment, type MetricRow, type TopicRow } from "../reports";
+import { bars, periodDays, stars, topicName, topicsOf, weekOf, whoseFigures, type CsatComment, type MetricRow, type TopicRow } from "../reports";
 
 const METRICS = ["conversations", "replies", "handled", "first_response", "resolution", "reopen_rate", "csat"] as const;
 const SHARES = new Set(["reopen_rate", "csat"]);
@@ -51,6 +51,7 @@ export function Reports() {
     <section class="board reports" aria-labelledby="reports-title">
       <h1 id="reports-title">{t("reports")}</h1>
       <p class="muted">{t("reports.period", { ...periodDays(period, locale), tz: period.tz })}</p>
+      {summary && <p class="muted reports-whose">{whoseFigures(summary.teams, teams, t)}</p>}
       {summary && (
         <div class="board-grid">
           <div class="card">
