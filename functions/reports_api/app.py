@@ -41,7 +41,7 @@ To = Annotated[str, Query(min_length=10, max_length=40, description="exclusive: 
 Tz = Annotated[str, Query(min_length=1, max_length=64, description="IANA time zone of dates, days and hours")]
 Group = Annotated[Literal["agent", "team", "channel", "language", "day", "week", "hour"] | None, Query()]
 Metric = Annotated[str, Query(min_length=1, max_length=40, description="GET /reports/metrics/catalog lists them")]
-TeamId = Annotated[str | None, Query(min_length=1, max_length=64, description=(
+TeamId = Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", description=(
     "only this team's conversations (a supervisor's own team; any for an admin). Default: the caller's teams "
     "(an admin's: the whole desk)"))]
 READ = problems.responses(200, 400, 403, 503)

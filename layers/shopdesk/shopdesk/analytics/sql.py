@@ -8,8 +8,8 @@ statements that read the lake's whole history (backlog, concurrent load, agents 
 ``events`` filter, so no figure can leave either out.
 Values put into a statement are never the caller's text: instants are
 integers, days are dates we formatted, the time zone is one ``zoneinfo`` knows, group keys and metric
-names come from the fixed tables below, and team and agent ids (from our own agent records) are string literals
-with their quotes doubled (``literal``).
+names come from the fixed tables below. Team and agent ids (our agent records', or the team an admin named,
+which the API checks is a team id) are string literals with their quotes doubled (``literal``).
 
 Trino has no exact percentile: ``to_trino`` turns ``quantile_cont`` into ``approx_percentile`` (Athena's
 medians are estimates within about 1%; DuckDB's are exact). Both dialects are checked by the tests: every
