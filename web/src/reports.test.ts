@@ -13,6 +13,7 @@ import {
   staffingQuery,
   topicName,
   topicsOf,
+  reportTeamChoices,
   weekOf,
   whoseFigures,
   type StaffingHour,
@@ -218,5 +219,22 @@ describe("whoseFigures", () => {
   it("says it in the agent's language", () => {
     expect(whoseFigures(null, named, translator("es"))).toBe("Todo el equipo de atención");
     expect(whoseFigures(["vip"], named, translator("pt"))).toBe("As suas equipas: VIP");
+  });
+});
+
+describe("reportTeamChoices", () => {
+  const desk = [{ id: "returns", name: "Returns" }, { id: "vip", name: "VIP" }, { id: "b2b", name: "B2B" }];
+  it("offers an admin every team of the desk", () => {
+    expect(reportTeamChoices(true, desk, null)).toEqual(desk);
+  });
+  it("offers a supervisor only their own teams, by name", () => {
+    expect(reportTeamChoices(false, desk, ["vip", "returns"])).toEqual([{ id: "vip", name: "VIP" }, { id: "returns", name: "Returns" }]);
+  });
+  it("offers a supervisor of one team (or none yet known) nothing to choose", () => {
+    expect(reportTeamChoices(false, desk, ["vip"])).toEqual([]);
+    expect(reportTeamChoices(false, desk, null)).toEqual([]);
+  });
+  it("names a chosen team alone", () => {
+    expect(whoseFigures(["vip"], desk, translator("en"), "vip")).toBe("Team: VIP");
   });
 });

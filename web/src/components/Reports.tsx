@@ -1,13 +1,25 @@
 import { useEffect, useState } from "preact/hooks";
 import type { ReportGroup, ReportSummary } from "../api";
-import { useApp } from "../context";
+import { isAdmin, useApp } from "../context";
 import { channelName } from "../channels";
 import { agentName, formatDuration, formatFull, formatTime, teamName } from "../format";
 import type { MessageKey } from "../i18n";
 import { useStore } from "../store";
 import { ConversationLink } from "./ConversationLink";
 import { ForecastAndStaffing } from "./Forecast";
-import { bars, periodDays, stars, topicName, topicsOf, weekOf, whoseFigures, type CsatComment, type MetricRow, type TopicRow } from "../reports";
+import {
+  bars,
+  periodDays,
+  reportTeamChoices,
+  stars,
+  topicName,
+  topicsOf,
+  weekOf,
+  whoseFigures,
+  type CsatComment,
+  type MetricRow,
+  type TopicRow,
+} from "../reports";
 
 const METRICS = ["conversations", "replies", "handled", "first_response", "resolution", "reopen_rate", "csat"] as const;
 const SHARES = new Set(["reopen_rate", "csat"]);
@@ -16,9 +28,12 @@ const DURATIONS = new Set(["first_response", "resolution"]);
 
 /** This week's figures from the event lake, and one metric by group as bars (supervisors, admins). */
 export function Reports() {
-  const { store, t, locale, timeZone } = useApp();
+  const { store, t, locale, timeZone, who } = useApp();
   const { labels } = useStore(store); // the shop's labels, which the inbox loaded: a label's topic by its name
-  const [period] = useState(() => ({ ...weekOf(new Date()), tz: timeZone }));
+  const [week] = useState(() => ({ ...weekOf(new Date()), tz: timeZone }));
+  const [team, setTeam] = useState(""); // one team's figures; "": the caller's teams (an admin's whole desk)
+  const [mine, setMine] = useState<string[] | null>(null); // a supervisor's teams, as the unnarrowed summary says
+  const period = { ...week, team: team || undefined };
   const [summary, setSummary] = useState<ReportSummary | null>(null);
   const [metric, setMetric] = useState<(typeof METRICS)[number]>("first_response");
   const [group, setGroup] = useState<ReportGroup>("agent");
@@ -28,15 +43,20 @@ export function Reports() {
   const { teams, agents, now } = useStore(store);
 
   useEffect(() => {
-    void store.run(async () => setSummary(await store.api.reportSummary(period)));
+    void store.run(async () => {
+      const answer = await store.api.reportSummary(period);
+      setSummary(answer);
+      if (!team && answer) setMine(answer.teams);
+    });
     void store.run(async () => setComments((await store.api.csatComments(period)).items));
-  }, [period]);
+  }, [week, team]);
   useEffect(() => {
     void store.run(async () => setTopicRows((await store.api.reportTopics(period)).items));
-  }, [period]);
+  }, [week, team]);
   useEffect(() => {
     void store.run(async () => setRows((await store.api.reportMetric({ ...period, metric, group_by: group })).items));
-  }, [period, metric, group]);
+  }, [week, team, metric, group]);
+  const choices = reportTeamChoices(isAdmin(who), teams, mine);
 
   const topics = topicsOf(topicRows);
   // an agent and a team by name and a channel in the agent's words; the other groups as the lake keys them
@@ -51,7 +71,20 @@ export function Reports() {
     <section class="board reports" aria-labelledby="reports-title">
       <h1 id="reports-title">{t("reports")}</h1>
       <p class="muted">{t("reports.period", { ...periodDays(period, locale), tz: period.tz })}</p>
-      {summary && <p class="muted reports-whose">{whoseFigures(summary.teams, teams, t)}</p>}
+      {summary && <p class="muted reports-whose">{whoseFigures(summary.teams, teams, t, team || undefined)}</p>}
+      {choices.length > 0 && (
+        <label class="field inline">
+          <span>{t("reports.team")}</span>
+          <select value={team} onChange={(e) => setTeam((e.target as HTMLSelectElement).value)}>
+            <option value="">{isAdmin(who) ? t("reports.wholeDesk") : t("reports.allMyTeams")}</option>
+            {choices.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.name}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
       {summary && (
         <div class="board-grid">
           <div class="card">
@@ -149,7 +182,7 @@ export function Reports() {
           </>
         )}
       </div>
-      <ForecastAndStaffing />
+      <ForecastAndStaffing team={team || undefined} />
       <div class="card">
         <h3>{t("reports.byGroup")}</h3>
         <div class="row">
