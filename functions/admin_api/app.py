@@ -56,6 +56,7 @@ from shopdesk.errors import BadRequest
 from shopdesk.kb import Article, ArticleContent
 from shopdesk.kb.articles import ArticleLibrary
 from shopdesk.kb.embedder import embedder_for
+from shopdesk.logic.access import Access
 from shopdesk.logic.admin import ADMIN, Admin, require
 from shopdesk.logic.attachments import Attachments
 from shopdesk.logic.board import Board
@@ -90,7 +91,7 @@ canned = CannedLibrary(CannedResponses(table))
 articles = ArticleLibrary(KnowledgeBase(table), lambda: embedder_for(settings.kb_embedder))
 canned = CannedLibrary(CannedResponses(table),
                        Attachments(MediaStore(settings.media_bucket)) if settings.media_bucket else None)
-board = Board(SlaEvents(table))
+board = Board(SlaEvents(table), Access(Agents(table)))
 labels = LabelDesk(Labels(table))
 macros = MacroDesk(Macros(table), canned, Labels(table), Agents(table), admin.config, admin.book)
 policies = PrivacyPolicies(ConfigStore(table))
@@ -130,12 +131,15 @@ def set_agent(agent_id: Id, body: AgentSettings) -> Agent:
     return admin.set_agent(_caller_roles(), agent_id, body)
 
 
-@app.get("/admin/sla-events", summary="SLA warnings and breaches of the last hours, newest first (the board)",
+@app.get("/admin/sla-events", summary="SLA warnings and breaches of the last hours, newest first (the board: an "
+         "admin's of the whole desk, a supervisor's of their teams' conversations)",
          responses=READ)
 def list_sla_events(hours: Annotated[int, Query(ge=1, le=48)] = 24,
                     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-                    team: Annotated[str | None, Query(min_length=1, max_length=64)] = None) -> SlaEventList:
-    return SlaEventList.of(*board.sla_events(_caller_roles(), hours, limit, team))
+                    team: Annotated[str | None, Query(min_length=1, max_length=64, description=(
+                        "only this team's (a supervisor's own team; any for an admin). Default: the caller's "
+                        "teams (an admin's: the whole desk)"))] = None) -> SlaEventList:
+    return SlaEventList.of(*board.sla_events(caller(app.current_event), hours, limit, team))
 
 
 @app.get("/admin/teams", summary="Teams", responses=READ)

@@ -1,4 +1,5 @@
-"""Reports API: the desk's figures from the event lake (docs/metrics.md), for supervisors and admins."""
+"""Reports API: the desk's figures from the event lake (docs/metrics.md): an admin's of the whole desk, a
+supervisor's of their teams' conversations (shopdesk.logic.access, ``figures_of``)."""
 
 from __future__ import annotations
 
@@ -12,21 +13,26 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shopdesk import clock
 from shopdesk.analytics import LakeUnavailable, lake_for
 from shopdesk.analytics.reports import METRICS, Reports, as_csv, period, staffing_plan, usually_online, volume_forecast
+from shopdesk.analytics.sql import Scope
 from shopdesk.api import openapi, problems
-from shopdesk.api.agent import caller_roles
+from shopdesk.api.agent import caller
 from shopdesk.api.reports import Forecast, MetricList, MetricRows, Staffing, Summary
 from shopdesk.config import ReportsSettings
+from shopdesk.dal.agents import Agents
+from shopdesk.dal.table import Table
 from shopdesk.forecast.staffing import StaffingInputs
-from shopdesk.logic.access import ADMIN, SUPERVISOR, require
+from shopdesk.logic.access import ADMIN, SUPERVISOR, Access, require
 from shopdesk.logs import logger_for
 
 settings = ReportsSettings.from_env()
 logger = logger_for()
-reports = Reports(lake_for(settings))
+reports = Reports(lake_for(settings), Access(Agents(Table(settings.table_name))))
 app = APIGatewayHttpResolver(enable_validation=True)
 openapi.publish(app, "/reports", title="shopdesk reports API",
                 description="The desk's figures from the event lake, defined in docs/metrics.md, for supervisors "
-                            "and admins (403 for other agents). Periods are [from, to): a date is midnight in `tz`. "
+                            "and admins (403 for other agents): an admin reads the whole desk's, a supervisor those "
+                            "of their teams' conversations; `team` narrows to one team (a supervisor's own: 403 "
+                            "for another). Periods are [from, to): a date is midnight in `tz`. "
                             "Every refusal is an RFC 9457 problem (application/problem+json).",
                 security_schemes={openapi.AGENT_JWT: openapi.AGENT_JWT_SCHEME}, security=[{openapi.AGENT_JWT: []}])
 
@@ -35,42 +41,48 @@ To = Annotated[str, Query(min_length=10, max_length=40, description="exclusive: 
 Tz = Annotated[str, Query(min_length=1, max_length=64, description="IANA time zone of dates, days and hours")]
 Group = Annotated[Literal["agent", "team", "channel", "language", "day", "week", "hour"] | None, Query()]
 Metric = Annotated[str, Query(min_length=1, max_length=40, description="GET /reports/metrics/catalog lists them")]
+TeamId = Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", description=(
+    "only this team's conversations (a supervisor's own team; any for an admin). Default: the caller's teams "
+    "(an admin's: the whole desk)"))]
 READ = problems.responses(200, 400, 403, 503)
 
 
-def _lead() -> None:
-    require(caller_roles(app.current_event), SUPERVISOR, ADMIN)
+def _scope(team: str | None, *, members: bool = False) -> Scope:
+    """Whose figures the caller reads (403 for anyone but supervisors and admins, and for another team)."""
+    return reports.scope(caller(app.current_event), team, members=members)
 
 
 @app.get("/reports/summary", summary="The period's figures: volume, response and resolution times, SLA, CSAT, bot",
          responses=READ)
-def summary(from_: From, to: To, tz: Tz = "UTC") -> Summary:
-    _lead()
-    return Summary.model_validate(reports.summary(period(from_, to, tz)))
+def summary(from_: From, to: To, tz: Tz = "UTC", team: TeamId = None) -> Summary:
+    scope = _scope(team)
+    return Summary.model_validate(reports.summary(period(from_, to, tz), scope))
 
 
 @app.get("/reports/metrics", summary="One metric by agent, team, channel, language, day or hour (JSON or CSV)",
          responses=problems.responses(200, 400, 403, 503, ok_content={
              "application/json": {"model": MetricRows}, "text/csv": {"schema": {"type": "string"}}}))
 def metrics(metric: Metric, from_: From, to: To, tz: Tz = "UTC", group_by: Group = None,
-            format: Annotated[Literal["json", "csv"], Query()] = "json") -> Response[MetricRows | str]:
+            format: Annotated[Literal["json", "csv"], Query()] = "json", team: TeamId = None
+            ) -> Response[MetricRows | str]:
     """Two media types, so the answer is built here (the document lists both, from ``ok_content``)."""
-    _lead()
+    scope = _scope(team)
     span = period(from_, to, tz)
-    rows = reports.metric(metric, span, group_by)
+    rows = reports.metric(metric, span, group_by, scope)
     if format == "csv":
         return Response(200, "text/csv; charset=utf-8", as_csv(rows))
     body = MetricRows.model_validate({"metric": metric, "group_by": group_by, "from": span.start.isoformat(),
-                                      "to": span.end.isoformat(), "tz": tz, "items": rows})
+                                      "to": span.end.isoformat(), "tz": tz, "items": rows,
+                                      "teams": None if scope.teams is None else list(scope.teams)})
     return Response(200, "application/json", body)
 
 
 @app.get("/reports/forecast", summary="Conversations expected per hour for the next days (hour-of-week model on the "
          "lake's last six weeks; docs/forecast.md)", responses=problems.responses(200, 400, 403, 409, 503))
 def volume(channel: Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$")] = None,
-           days: Annotated[int, Query(ge=1, le=14)] = 14, tz: Tz = "UTC") -> Forecast:
-    _lead()
-    return Forecast.model_validate(volume_forecast(reports.lake, clock.now(), channel, days, tz))
+           days: Annotated[int, Query(ge=1, le=14)] = 14, tz: Tz = "UTC", team: TeamId = None) -> Forecast:
+    scope = _scope(team)
+    return Forecast.model_validate(volume_forecast(reports.lake, clock.now(), channel, days, tz, scope=scope))
 
 
 @app.get("/reports/staffing", summary="Agents needed per hour for the next days: the forecast with Erlang C over "
@@ -88,21 +100,21 @@ def staffing(channel: Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$")] = 
                  "the agent's own working time per conversation"))] = 300,
              concurrency: Annotated[int, Query(ge=1, le=50, description="conversations an agent holds at once")] = 3,
              goal: Annotated[float, Query(gt=0, lt=1, description="share to answer within the target")] = 0.8,
-             ) -> Staffing:
-    _lead()
+             team: TeamId = None) -> Staffing:
+    scope = _scope(team, members=True)          # the agents usually online: the members of the teams
     inputs = StaffingInputs(slot_seconds=handle_seconds, first_response_target_seconds=target_seconds,
                             reply_after_assignment_seconds=reply_seconds, effort_seconds=effort_seconds,
                             concurrency=concurrency, goal=goal)
     now = clock.now()
-    volume_ = volume_forecast(reports.lake, now, channel, days, tz)
-    online_ = usually_online(reports.lake, now, tz, volume_["history_weeks"], len(volume_["items"]))
+    volume_ = volume_forecast(reports.lake, now, channel, days, tz, scope=scope)
+    online_ = usually_online(reports.lake, now, tz, volume_["history_weeks"], len(volume_["items"]), scope)
     return Staffing.model_validate(staffing_plan(volume_, inputs, online_))
 
 
 @app.get("/reports/metrics/catalog", summary="The metrics /reports/metrics answers", responses=problems.responses(
     200, 403))
 def catalog() -> MetricList:
-    _lead()
+    require(caller(app.current_event).roles, SUPERVISOR, ADMIN)
     return MetricList.model_validate({"items": [{"name": k, "description": v} for k, v in METRICS.items()]})
 
 

@@ -99,6 +99,7 @@ ADMIN_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
     ("GET", "/admin/agents"): (None, "", READ),
     ("PUT", "/admin/agents/<agent_id>"): ({"capacity": 3, "teams": ["default"]}, "", WRITE),
     ("GET", "/admin/teams"): (None, "", READ),
+    # a supervisor's board: their teams' conversations (test_figures_are_the_callers_teams_and_a_team_named_one_of_them)
     ("GET", "/admin/sla-events"): (None, "", READ),
     ("PUT", "/admin/teams/<team_id>"): ({"id": "vip", "name": "VIP"}, "", WRITE),
     ("GET", "/admin/calendars"): (None, "", READ),
@@ -151,7 +152,8 @@ PERIOD = "from=2026-11-30&to=2026-12-07&tz=Europe/Amsterdam"
 REPORTS_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] = {
     ("GET", "/reports/openapi.json"): (None, "", (200, 200, 200, 200)),
     ("GET", "/reports/swagger"): (None, "", (200, 200, 200, 200)),
-    # the desk's figures are for supervisors and admins (tests/integration/test_analytics.py checks them)
+    # the desk's figures are for supervisors (of their teams' conversations) and admins (the whole desk's):
+    # tests/integration/test_analytics.py checks them, and test_figures_are_the_callers_teams_... below the team=
     ("GET", "/reports/summary"): (None, PERIOD, READ),
     ("GET", "/reports/metrics"): (None, PERIOD + "&metric=first_response&group_by=agent", READ),
     ("GET", "/reports/metrics/catalog"): (None, "", READ),
@@ -284,6 +286,25 @@ def test_lists_show_only_what_the_caller_may_see(shop):
                                  "mentions": len(_listed(desk, who, "view=mentions"))}, who
     assert call(desk, "agent_api", "GET", "/agent/conversations/counts", "other")[1]["views"] == \
         {"mine": 0, "unassigned": 0, "all": 0, "mentions": 0}
+
+
+@pytest.mark.parametrize(("api", "path", "query"), [
+    ("reports_api", "/reports/summary", PERIOD), ("reports_api", "/reports/metrics", PERIOD + "&metric=replies"),
+    ("reports_api", "/reports/forecast", "days=7"), ("reports_api", "/reports/staffing", "days=7"),
+    ("admin_api", "/admin/sla-events", "")])
+def test_figures_are_the_callers_teams_and_a_team_named_one_of_them(shop, api, path, query):
+    """The reports and the SLA board: a supervisor of team default may name it, not team vip (403, as a team's
+    queue); an admin may name any. (An empty lake has no week for a forecast: 409 past the check.)"""
+    desk = shop
+    past_the_check = 409 if "forecast" in path or "staffing" in path else 200
+    sep = "&" if query else ""
+    assert call(desk, api, "GET", path, "supervisor", query=query + sep + "team=default")[0] == past_the_check
+    status, body = call(desk, api, "GET", path, "supervisor", query=query + sep + "team=vip")
+    assert status == 403 and "vip" in body["detail"], body
+    assert call(desk, api, "GET", path, "admin", query=query + sep + "team=vip")[0] == past_the_check
+    assert call(desk, api, "GET", path, "other", query=query + sep + "team=vip")[0] == 403
+    if api == "reports_api":        # a team the reports' SQL is given is a team id (and a quoted literal)
+        assert call(desk, api, "GET", path, "admin", query=query + sep + "team=vip%27%20OR%20%271")[0] == 422
 
 
 def test_a_transfer_grants_access_that_outlasts_it(shop):

@@ -21,6 +21,7 @@ import pytest
 
 from local.streams import lambda_record, pattern_matches
 from shopdesk import clock
+from shopdesk.analytics.reports import METRICS
 from tests import analytics_scenario as scenario
 from tests.integration.conftest import TEMPLATE, Desk, make_desk
 from tests.integration.helpers import agent, online, post_twilio
@@ -101,8 +102,9 @@ class Lake:
                                       EVENTS_STREAM_NAME=self.stream)
             assert result == {"batchItemFailures": []}
 
-    def report(self, path: str, query: str, groups: str = "[supervisors]") -> tuple[int, Any]:
-        claims = {"cognito:username": "lead", "cognito:groups": groups}
+    def report(self, path: str, query: str, groups: str = "[admins]", who: str = "lead") -> tuple[int, Any]:
+        """A reports request; by default an admin's, whose figures are the whole desk's."""
+        claims = {"cognito:username": who, "cognito:groups": groups}
         result = self.desk.invoke("reports_api", http_event("GET", path, query=query, claims=claims),
                                   ANALYTICS_ENGINE="duckdb", EVENTS_BUCKET=self.bucket)
         body = result.get("body") or ""
@@ -457,6 +459,7 @@ def test_bad_input_is_a_problem_that_says_what_is_wrong(played, query, status, s
 
 def test_reports_are_for_supervisors_and_admins(played):
     assert played.lake.report("/reports/summary", played.query, groups="[]")[0] == 403
+    assert played.lake.report("/reports/summary", played.query, groups="[supervisors]")[0] == 200
     assert played.lake.report("/reports/summary", played.query, groups="[admins]")[0] == 200
 
 
@@ -502,3 +505,124 @@ def test_the_staffing_plan_sets_the_agents_usually_online_beside_the_agents_need
     status, document = played.lake.report("/reports/openapi.json", "")
     hour = document["components"]["schemas"]["StaffingHour"]
     assert status == 200 and {"usually_online", "short"} <= set(hour["required"])
+
+
+# ------------------------------------------------------------------------------ whose figures (#14)
+
+# A supervisor of each of the script's teams: an agent of the team whose record names it (the play set them).
+SUPERVISORS = {"default": "alice", "returns": "dave"}
+EVERY_METRIC = [(name, group) for name in METRICS
+                for group in (None, "agent", "team", "channel", "language", "day", "week", "hour")]
+
+
+@pytest.fixture(scope="module")
+def team_lakes(played: SimpleNamespace) -> dict[str, Lake]:
+    """For each team, a lake of a desk that had only that team's conversations: the played stream's records of
+    its conversations (by the script's own team of each, not by anything the lake says) and the presence of its
+    agents, through the writer into a bucket of its own. Its admin's figures are what the team's supervisor must
+    read from the whole lake."""
+    team_of = {cid: played.script.conversations[i].team for i, cid in played.ids.items()}
+    agent_team = {a: team for team, members in scenario.TEAMS.items() for a in members}
+    lakes = {}
+    for team in scenario.TEAMS:
+        def theirs(record: dict[str, Any], team: str = team) -> bool:
+            pk = record["dynamodb"]["Keys"]["PK"]["S"]
+            if pk.startswith("CONV#"):
+                return team_of[pk.removeprefix("CONV#")] == team
+            return pk.startswith("AGENT#") and agent_team.get(pk.removeprefix("AGENT#")) == team
+        lakes[team] = Lake(played.desk)
+        lakes[team].write([r for r in played.lake.records if theirs(r)])
+    return lakes
+
+
+def _as_supervisor(played: SimpleNamespace, team: str, path: str, query: str) -> tuple[int, Any]:
+    return played.lake.report(path, query, groups="[supervisors]", who=SUPERVISORS[team])
+
+
+def _whose(body: Any) -> Any:
+    """An answer without the field that says whose figures it holds (compared on its own)."""
+    return {k: v for k, v in body.items() if k != "teams"} if isinstance(body, dict) else body
+
+
+@pytest.mark.parametrize("team", sorted(scenario.TEAMS))
+def test_a_supervisor_s_summary_is_the_desk_s_of_their_team_s_conversations_alone(played, team_lakes, team):
+    script = played.script
+    # Given the whole desk's lake, and a lake of a desk that had only this team's conversations
+    mine = [c for c in script.conversations if c.team == team]
+    assert 0 < len(mine) < len(script.conversations)
+    # When the team's supervisor asks for the summary
+    status, summary = _as_supervisor(played, team, "/reports/summary", played.query)
+    assert status == 200, summary
+    # Then it holds only their team's conversations, and says whose figures they are
+    assert summary["conversations"] == len(mine) and summary["teams"] == [team]
+    assert _whose(summary) == _whose(team_lakes[team].report("/reports/summary", played.query)[1])
+    # and an admin's is the whole desk's, or the team's when they name it
+    status, desk = played.lake.report("/reports/summary", played.query)
+    assert desk["conversations"] == len(script.conversations) and desk["teams"] is None
+    status, named = played.lake.report("/reports/summary", played.query + f"&team={team}")
+    assert status == 200 and named == summary
+
+
+@pytest.mark.parametrize("team", sorted(scenario.TEAMS))
+def test_a_supervisor_s_every_metric_by_every_group_is_their_team_s_alone(played, team_lakes, team):
+    """Every metric of the catalog and the comments, by every group (and none), in JSON and CSV: what the team's
+    supervisor reads is what the desk of their team alone answers its admin, refusals included."""
+    compared = 0
+    for name, group in EVERY_METRIC:
+        query = f"metric={name}&{played.query}" + (f"&group_by={group}" if group else "")
+        for suffix in ("", "&format=csv"):
+            got = _as_supervisor(played, team, "/reports/metrics", query + suffix)
+            expected = team_lakes[team].report("/reports/metrics", query + suffix)
+            assert (got[0], _whose(got[1])) == (expected[0], _whose(expected[1])), (name, group, suffix)
+            if got[0] == 200 and not suffix:
+                assert got[1]["teams"] == [team]
+                compared += bool(got[1]["items"])
+    assert compared > 50            # most of them have figures: the comparison is not of empty answers
+
+
+def test_a_supervisor_reads_no_comment_of_another_team_s_conversation(played):
+    """The comments name conversations: the surveys are on SMS (the default team), so the returns supervisor has
+    none, the default team's supervisor has every one, and each comment's conversation is one of their team."""
+    team_of = {cid: played.script.conversations[i].team for i, cid in played.ids.items()}
+    query = f"metric=csat_comments&{played.query}"
+    everyone = played.lake.report("/reports/metrics", query)[1]["items"]
+    assert everyone and {team_of[c["conversation_id"]] for c in everyone} == {"default"}
+    assert _as_supervisor(played, "returns", "/reports/metrics", query)[1]["items"] == []
+    assert _as_supervisor(played, "default", "/reports/metrics", query)[1]["items"] == everyone
+    status, text = _as_supervisor(played, "returns", "/reports/metrics", query + "&format=csv")
+    assert status == 200 and not any(c["conversation_id"] in text for c in everyone)
+
+
+def test_a_supervisor_names_only_a_team_of_theirs_and_an_admin_any(played):
+    query = f"metric=replies&{played.query}&group_by=agent"
+    for path, asked in (("/reports/summary", played.query), ("/reports/metrics", query),
+                        ("/reports/forecast", "days=7"), ("/reports/staffing", "days=7")):
+        status, body = _as_supervisor(played, "returns", path, asked + "&team=default")
+        assert status == 403 and body["status"] == 403 and "default" in body["detail"], (path, body)
+    assert _as_supervisor(played, "returns", "/reports/metrics", query + "&team=returns")[0] == 200
+    status, body = played.lake.report("/reports/metrics", query + "&team=returns")
+    assert status == 200 and {r["key"] for r in body["items"]} == set(scenario.TEAMS["returns"])
+
+
+@pytest.mark.parametrize("team", sorted(scenario.TEAMS))
+def test_a_supervisor_s_forecast_and_staffing_learn_from_their_team_s_conversations_and_agents(played, team_lakes,
+                                                                                                 team):
+    # Given the script's two weeks behind
+    after = scenario.BASE + timedelta(days=scenario.DAYS, minutes=30)
+    clock.set_offset(after.timestamp() - clock.now().timestamp() + clock.offset())
+    try:
+        answers = {}
+        for path, query in (("/reports/forecast", f"days=7&tz={TZ}"),
+                            ("/reports/staffing", f"days=7&tz={TZ}&handle_seconds=1800&concurrency=2")):
+            # When the team's supervisor asks for the forecast and the staffing plan
+            got = _as_supervisor(played, team, path, query)
+            # Then they are the ones of the desk of their team alone: its conversations, its agents online
+            assert got == team_lakes[team].report(path, query), path
+            answers[path] = got[1]
+            desk = played.lake.report(path, query)[1]
+            assert got[1]["items"] != desk["items"], path
+    finally:
+        clock.set_offset(0)
+    online = {i["usually_online"] for i in answers["/reports/staffing"]["items"]}
+    assert online == {float(len(scenario.TEAMS[team]))}
+    assert sum(i["expected"] for i in answers["/reports/forecast"]["items"]) > 0

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
 
 from shopdesk import clock
-from tests.integration.helpers import customer_writes, online
+from tests.integration.helpers import agent, customer_writes, online
 from tests.integration.test_admin_api import admin_call
 from tests.integration.test_sla_rules import at, berlin_office
 from tests.integration.test_sla_sweep import Context
+from tests.support import http_event
 
 
 @pytest.fixture
@@ -92,8 +94,8 @@ def test_the_last_24_hours_span_two_day_partitions(office):
     # a day later the warning has left the window, the breach not yet
     at("2026-11-24T16:00:00+00:00")
     assert [e["kind"] for e in _events(desk)[1]["items"] if e["kind"] != "risk"] == ["breach"]
-    # and a team filter keeps that team's
-    assert _events(desk, "team=vip")[1]["items"] == []
+    # and a team filter keeps that team's (an admin may name any team)
+    assert _events(desk, "team=vip", groups="[admins]")[1]["items"] == []
 
 
 def test_overlapping_sweeps_record_each_breach_once(office):
@@ -115,6 +117,49 @@ def test_overlapping_sweeps_record_each_breach_once(office):
         t.join()
     items = _events(desk, "limit=1000")[1]["items"]
     assert sorted(e["conversation_id"] for e in items if e["kind"] == "breach") == sorted(convs)
+
+
+def _board(desk, who: str, groups: str, query: str = "") -> tuple[int, dict]:
+    event = http_event("GET", "/admin/sla-events", query=query, claims={"cognito:username": who,
+                                                                        "cognito:groups": groups})
+    result = desk.invoke("admin_api", event)
+    return result["statusCode"], json.loads(result["body"])
+
+
+def test_a_supervisor_s_board_holds_only_their_teams_conversations(office):
+    desk = office
+    # Given a supervisor of the default team and one of returns (their agent records name their teams)
+    assert admin_call(desk, "PUT", "/admin/teams/returns", "[admins]", {"id": "returns", "name": "Returns"})[0] == 200
+    for who, team in (("sara", "default"), ("rick", "returns")):
+        assert agent(desk, "GET", "/agent/me", who)[0] == 200          # the record made on first use
+        assert admin_call(desk, "PUT", f"/admin/agents/{who}", "[admins]", {"teams": [team]})[0] == 200
+    # and three conversations of the default team warned by the sweep, one of them moved to returns since
+    at("2026-11-23T08:00:00+00:00")
+    convs = [customer_writes(desk, f"+316113{i:05d}", "hi", f"SMteam{i}") for i in range(3)]
+    desk.drain_queue(desk.work_queue_url, "router")
+    at("2026-11-23T09:00:30+00:00")
+    desk.invoke("sla_sweep", {})
+    status, moved = agent(desk, "PUT", f"/agent/conversations/{convs[2]}/routing", "root", {"team": "returns"},
+                          groups="[admins]")
+    assert status == 200 and moved["team"] == "returns", moved
+
+    def seen(who: str, groups: str, query: str = "") -> set[str]:
+        status, body = _board(desk, who, groups, query)
+        assert status == 200, body
+        return {e["conversation_id"] for e in body["items"]}
+    # Then an admin's board holds all three, each supervisor's only their teams' (a conversation counts under
+    # its team now, not the one it had when it was flagged)
+    assert seen("root", "[admins]") == set(convs)
+    assert seen("sara", "[supervisors]") == set(convs[:2])
+    assert seen("rick", "[supervisors]") == {convs[2]}
+    # and a supervisor may narrow the board to a team of theirs, not look at another's; an admin at any
+    assert seen("sara", "[supervisors]", "team=default") == set(convs[:2])
+    status, refused = _board(desk, "rick", "[supervisors]", "team=default")
+    assert status == 403 and refused["status"] == 403
+    assert seen("root", "[admins]", "team=returns") == {convs[2]}
+    # and a limit counts the supervisor's own events: one of two, with more to come
+    status, one = _board(desk, "sara", "[supervisors]", "limit=1")
+    assert len(one["items"]) == 1 and one["items"][0]["conversation_id"] in convs[:2] and one["more"] is True
 
 
 def test_only_supervisors_and_admins_read_the_events(desk):

@@ -13,7 +13,7 @@ import yaml
 
 from shopdesk.analytics.duckdb_lake import DuckDbLake
 from shopdesk.analytics.events import COLUMNS, EventType, derive
-from shopdesk.analytics.sql import GROUPS, STATEMENTS, Period, statement, to_trino
+from shopdesk.analytics.sql import GROUPS, STATEMENTS, WHOLE_DESK, Period, Scope, statement, to_trino
 from tests.support import ROOT
 
 CONV = {"PK": "CONV#c_1", "SK": "META"}
@@ -363,3 +363,94 @@ def test_agents_usually_online_are_the_mean_over_the_weeks_of_each_hour_of_the_w
     assert (rows[9]["agents_needed"], rows[9]["usually_online"], rows[9]["short"]) == (1, 1.5, False)
     assert (rows[10]["agents_needed"], rows[10]["usually_online"], rows[10]["short"]) == (2, 0.625, True)
     assert (rows[11]["agents_needed"], rows[11]["short"]) == (0, False)
+
+
+# ------------------------------------------------------------------------------ whose figures (#14)
+
+SCOPES = [Scope.of(["returns"]), Scope.of(["returns", "vip"], ["dave"]), Scope.of([]), Scope.of(["o'b{events}"])]
+
+
+@pytest.mark.parametrize("scope", SCOPES, ids=["one team", "teams and agents", "no team", "quoted"])
+def test_every_report_statement_of_a_scope_runs_on_duckdb_and_parses_as_trino(empty_lake, scope):
+    from shopdesk.analytics.sql import concurrent_load, hourly, online, topics
+
+    built = [statement(name, PERIOD, group, scope) for name, group in EVERY]
+    built += [hourly(PERIOD, "sms", scope), concurrent_load(PERIOD, "hour", scope), topics(PERIOD, scope),
+              online(PERIOD, scope)]
+    for sql in built:
+        empty_lake.rows(sql)
+        trino = to_trino(sql.replace("{events}", '"shopdesk_dev"."events"')
+                         .replace("{erased}", '"shopdesk_dev"."erased"'))
+        sqlglot.parse_one(trino, read="trino")
+        # every one reads its events through the scope's filter: no statement can leave it out
+        if scope.teams:
+            assert "HAVING arg_max(team, at_ms) IN (" in sql and "HAVING MAX_BY(team, at_ms) IN (" in trino
+        else:
+            assert "\n    AND FALSE\n" in sql
+
+
+def _message(conversation_id: str, message_id: str, at: str, direction: str = "inbound", author: str | None = None):
+    item = {"PK": f"CONV#{conversation_id}", "SK": f"MSG#{at}#{message_id}", "id": message_id,
+            "conversation_id": conversation_id, "channel": "sms", "created_at": at, "direction": direction,
+            "author": author}
+    return derive("INSERT", {"PK": item["PK"], "SK": item["SK"]}, item, None)
+
+
+def _desk_of_three() -> DuckDbLake:
+    """c_ret (returns), c_def (default), and c_moved: opened in returns, its messages (which carry no team) answered
+    there, then moved to default; and alice (returns) and bob (default) online."""
+    lake = DuckDbLake()
+    events = []
+    for conversation_id, team in (("c_ret", "returns"), ("c_def", "default"), ("c_moved", "returns")):
+        opened = meta(PK=f"CONV#{conversation_id}", id=conversation_id, team=team, customer={"id": f"u_{team}"},
+                      created_at="2026-12-01T10:00:00.000Z", updated_at="2026-12-01T10:00:00.000Z")
+        events += derive("INSERT", {"PK": f"CONV#{conversation_id}", "SK": "META"}, opened, None)
+        events += _message(conversation_id, f"m_{conversation_id}", "2026-12-01T10:00:00.000Z")
+        events += _message(conversation_id, f"r_{conversation_id}", "2026-12-01T10:05:00.000Z", "outbound", "alice")
+        if conversation_id == "c_moved":
+            moved = {**opened, "team": "default", "updated_at": "2026-12-02T09:00:00.000Z", "changed_by": "alice"}
+            events += derive("MODIFY", {"PK": "CONV#c_moved", "SK": "META"}, moved, opened)
+    events += _presence("alice", [("2026-12-01T09:00:00Z", "online")])
+    events += _presence("bob", [("2026-12-01T09:00:00Z", "online")])
+    lake.add(events)
+    return lake
+
+
+def test_a_scope_keeps_the_conversations_whose_latest_team_is_one_of_its_teams_with_all_their_events():
+    lake = _desk_of_three()
+
+    def figure(name: str, scope: Scope) -> int:
+        rows = lake.rows(statement(name, PERIOD, None, scope))
+        return rows[0]["value"] if rows else 0
+    # the whole desk: three conversations, three customer messages, three replies
+    assert [figure(n, WHOLE_DESK) for n in ("conversations", "messages_received", "replies")] == [3, 3, 3]
+    # returns: c_ret alone, its messages included though they carry no team (c_moved is default's now, the whole
+    # of it: its messages and replies from before the move too)
+    returns = Scope.of(["returns"])
+    assert [figure(n, returns) for n in ("conversations", "messages_received", "replies")] == [1, 1, 1]
+    default = Scope.of(["default"])
+    assert [figure(n, default) for n in ("conversations", "messages_received", "replies")] == [2, 2, 2]
+    assert [figure(n, Scope.of(["default", "returns"])) for n in ("conversations", "replies")] == [3, 3]
+    # no team: no figure (not the whole desk's)
+    assert [figure(n, Scope.of([])) for n in ("conversations", "messages_received", "replies")] == [0, 0, 0]
+    # a team id is a literal, quotes and braces included
+    assert figure("conversations", Scope.of(["o'b{events}"])) == 0
+    # the agents online are the scope's agents
+    from shopdesk.analytics.sql import online
+    hours = Period(datetime(2026, 12, 1, 10, tzinfo=UTC), datetime(2026, 12, 1, 11, tzinfo=UTC), "UTC")
+    assert lake.rows(online(hours, WHOLE_DESK)) == [{"key": "2026-12-01 10", "value": 2.0}]
+    assert lake.rows(online(hours, Scope.of(["returns"], ["alice"]))) == [{"key": "2026-12-01 10", "value": 1.0}]
+    assert lake.rows(online(hours, Scope.of(["returns"]))) == []
+
+
+def test_a_team_id_is_a_literal_whatever_it_holds():
+    from shopdesk.analytics.sql import literal
+
+    lake = DuckDbLake()
+    odd = "o'b{events}); DROP TABLE events; --"
+    opened = meta(team=odd, created_at="2026-12-01T10:00:00.000Z", updated_at="2026-12-01T10:00:00.000Z")
+    lake.add(derive("INSERT", CONV, opened, None))
+    assert lake.rows(statement("conversations", PERIOD, "team", Scope.of([odd]))) == [{"key": odd, "value": 1}]
+    assert lake.rows(f"SELECT {literal(odd)} AS v") == [{"v": odd}]
+    trino = to_trino(f"SELECT {literal(odd)} AS v")
+    assert sqlglot.parse_one(trino, read="trino").find(sqlglot.exp.Drop) is None

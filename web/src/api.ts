@@ -364,10 +364,10 @@ export class Api {
   csatComments = (p: ReportPeriod) =>
     this.call<{ items: CsatComment[] }>("GET", "/reports/metrics" + query({ ...p, metric: "csat_comments" }));
   /** Conversations expected per hour (409 while the lake has less than a week of history). */
-  forecast = (p: { channel?: string | null; days: number; tz: string }) =>
+  forecast = (p: { channel?: string | null; days: number; tz: string; team?: string }) =>
     this.call<Forecast>("GET", "/reports/forecast" + query({ ...p }));
   /** Agents needed per hour beside those usually online (409 like the forecast). */
-  staffing = (p: { channel?: string | null; days: number; tz: string } & StaffingInputs) =>
+  staffing = (p: { channel?: string | null; days: number; tz: string; team?: string } & StaffingInputs) =>
     this.call<Staffing>("GET", "/reports/staffing" + query({ ...p }));
 }
 
@@ -376,6 +376,8 @@ export interface ReportPeriod {
   from: string;
   to: string;
   tz: string;
+  /** One team's figures (a supervisor's own, any for an admin); left out: the caller's teams, an admin's whole desk. */
+  team?: string;
 }
 export interface ReportDurations {
   count: number;
@@ -385,6 +387,8 @@ export interface ReportDurations {
   business_p90_s: number | null;
 }
 export interface ReportSummary {
+  /** Whose figures: the conversations of these teams (a supervisor's), or null for the whole desk (an admin's). */
+  teams: string[] | null;
   conversations: number;
   first_response: ReportDurations;
   next_response: ReportDurations;

@@ -13,8 +13,10 @@ import {
   staffingQuery,
   topicName,
   topicsOf,
+  reportTeamChoices,
   weekOf,
   periodOf,
+  whoseFigures,
   type StaffingHour,
 } from "./reports";
 
@@ -224,5 +226,40 @@ describe("periodOf", () => {
     expect(periodOf("custom", thursday, { first: "2026-02-27", last: "2026-02-28" })).toEqual({ from: "2026-02-27", to: "2026-03-01" });
     expect(periodOf("custom", thursday, { first: "2026-12-31", last: "2026-12-24" })).toEqual({ from: "2026-12-24", to: "2027-01-01" });
     expect(periodOf("custom", thursday, { first: "2026-12-31", last: "" })).toBeNull();
+  });
+});
+
+describe("whoseFigures", () => {
+  const named = [{ id: "returns", name: "Returns" }, { id: "vip", name: "VIP" }];
+  it("says an admin's figures are the whole desk's", () => {
+    expect(whoseFigures(null, named, translator("en"))).toBe("The whole desk");
+  });
+  it("names a supervisor's teams, and a team the desk does not list by its id", () => {
+    expect(whoseFigures(["returns", "vip"], named, translator("en"))).toBe("Your teams: Returns, VIP");
+    expect(whoseFigures(["gone"], named, translator("en"))).toBe("Your teams: gone");
+  });
+  it("says a supervisor of no team has no figures, not the desk's", () => {
+    expect(whoseFigures([], named, translator("en"))).toBe("You are in no team: no figures to show");
+  });
+  it("says it in the agent's language", () => {
+    expect(whoseFigures(null, named, translator("es"))).toBe("Todo el equipo de atención");
+    expect(whoseFigures(["vip"], named, translator("pt"))).toBe("As suas equipas: VIP");
+  });
+});
+
+describe("reportTeamChoices", () => {
+  const desk = [{ id: "returns", name: "Returns" }, { id: "vip", name: "VIP" }, { id: "b2b", name: "B2B" }];
+  it("offers an admin every team of the desk", () => {
+    expect(reportTeamChoices(true, desk, null)).toEqual(desk);
+  });
+  it("offers a supervisor only their own teams, by name", () => {
+    expect(reportTeamChoices(false, desk, ["vip", "returns"])).toEqual([{ id: "vip", name: "VIP" }, { id: "returns", name: "Returns" }]);
+  });
+  it("offers a supervisor of one team (or none yet known) nothing to choose", () => {
+    expect(reportTeamChoices(false, desk, ["vip"])).toEqual([]);
+    expect(reportTeamChoices(false, desk, null)).toEqual([]);
+  });
+  it("names a chosen team alone", () => {
+    expect(whoseFigures(["vip"], desk, translator("en"), "vip")).toBe("Team: VIP");
   });
 });

@@ -1,4 +1,5 @@
 // The reports page's logic: the week a report covers and the bars a metric's rows become.
+import { teamNames } from "./format";
 import { isMessageKey, type Translate } from "./i18n";
 
 /** Monday to next Monday around `now`, as dates in the browser's zone (the API reads them in `tz`). */
@@ -54,6 +55,33 @@ export function periodDays(period: { from: string; to: string }, locale: string)
     return new Intl.DateTimeFormat(locale, { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" }).format(d);
   };
   return { from: day(period.from), to: day(period.to, -1) };
+}
+
+/** Whose figures a report holds, as the page says it: "The whole desk" (an admin's, `teams` null), else the
+ *  supervisor's teams by name ("Your teams: Returns, VIP"), or that they are in none (no figures); "Team: VIP"
+ *  when one team was `chosen`. */
+export function whoseFigures(
+  teams: readonly string[] | null,
+  named: readonly { id: string; name?: string | null }[],
+  t: Translate,
+  chosen?: string,
+): string {
+  if (teams === null) return t("reports.wholeDesk");
+  if (teams.length === 0) return t("reports.noTeams");
+  if (chosen) return t("reports.oneTeam", { team: teamNames(named, [chosen]) });
+  return t("reports.yourTeams", { teams: teamNames(named, teams) });
+}
+
+/** The teams a reader may narrow the reports to: every team of the desk for an admin, a supervisor's own (as their
+ *  unnarrowed summary named them, `mine`) by name. Fewer than two leave nothing to choose for a supervisor. */
+export function reportTeamChoices(
+  admin: boolean,
+  desk: readonly { id: string; name: string }[],
+  mine: readonly string[] | null,
+): { id: string; name: string }[] {
+  if (admin) return [...desk];
+  const own = (mine ?? []).map((id) => ({ id, name: teamNames(desk, [id]) }));
+  return own.length > 1 ? own : [];
 }
 
 function isoDate(d: Date): string {

@@ -320,4 +320,4 @@ class AnalyticsSettings(_Settings):
 
 
 class ReportsSettings(CoreSettings, AnalyticsSettings):
-    """The reports API: the table for the caller's roles, the lake for the figures."""
+    """The reports API: the table for the caller's teams (their agent record), the lake for the figures."""

@@ -306,7 +306,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** SLA warnings and breaches of the last hours, newest first (the board) */
+        /** SLA warnings and breaches of the last hours, newest first (the board: an admin's of the whole desk, a supervisor's of their teams' conversations) */
         get: operations["list_sla_events_admin_sla_events_get"];
         put?: never;
         post?: never;
@@ -3448,6 +3448,7 @@ export interface operations {
             query?: {
                 hours?: number;
                 limit?: number;
+                /** @description only this team's (a supervisor's own team; any for an admin). Default: the caller's teams (an admin's: the whole desk) */
                 team?: string | null;
             };
             header?: never;

@@ -19,7 +19,7 @@ const DAYS = [7, 14] as const;
 /** The next days' expected conversations and the agents each hour needs beside those usually online
  *  (`GET /reports/forecast`, `GET /reports/staffing`; docs/forecast.md). Both answer 409 while the lake
  *  has less than a week of history: said in words, not as an error. */
-export function ForecastAndStaffing() {
+export function ForecastAndStaffing({ team }: { team?: string } = {}) {
   const { store, t, timeZone } = useApp();
   const [channel, setChannel] = useState<string>("");
   const [days, setDays] = useState<(typeof DAYS)[number]>(7);
@@ -46,13 +46,13 @@ export function ForecastAndStaffing() {
     }
   }
 
-  const scope = { channel: channel || null, days, tz: timeZone };
+  const scope = { channel: channel || null, days, tz: timeZone, team };
   useEffect(() => {
     void load(() => store.api.forecast(scope), setForecast);
-  }, [channel, days, timeZone]);
+  }, [channel, days, timeZone, team]);
   useEffect(() => {
     void load(() => store.api.staffing({ ...scope, ...inputs }), setStaffing);
-  }, [channel, days, timeZone, inputs]);
+  }, [channel, days, timeZone, inputs, team]);
 
   function plan(e: Event): void {
     e.preventDefault();

@@ -34,6 +34,71 @@ describe("the reports page", () => {
     expect(text).not.toMatch(/\balice\b/);
   });
 
+  it("says whose figures they are: a supervisor's teams by name, or the whole desk", async () => {
+    const summary = (teams: string[] | null) => ({
+      teams, conversations: 3, first_response: {}, next_response: {}, resolution: { resolved: 1, reopen_rate: null },
+      sla: { compliance_by_target: {} }, csat: { score: null, responses: 0, response_rate: null },
+      bot: { containment_rate: null },
+    });
+    for (const [teams, says] of [[["returns", "vip"], "Your teams: Returns, VIP"], [null, "The whole desk"]] as const) {
+      const api = {
+        reportSummary: async () => summary(teams === null ? null : [...teams]),
+        reportTopics: async () => ({ items: [] }),
+        reportMetric: async () => ({ items: [] }),
+        csatComments: async () => ({ items: [] }),
+      } as unknown as Api;
+      const store = new Store(api);
+      store.set({ teams: [{ id: "returns", name: "Returns" }, { id: "vip", name: "VIP" }] as never });
+      render(
+        <AppContext.Provider value={testContext(store)}>
+          <Reports />
+        </AppContext.Provider>,
+        root(),
+      );
+      await vi.waitFor(() => expect(root().querySelector(".reports-whose")?.textContent).toBe(says));
+      render(null, root());
+    }
+  });
+
+  it("lets a supervisor of several teams narrow every figure to one of theirs", async () => {
+    const asked: (string | undefined)[] = [];
+    const summary = (teams: string[]) => ({
+      teams, conversations: 3, first_response: {}, next_response: {}, resolution: { resolved: 1, reopen_rate: null },
+      sla: { compliance_by_target: {} }, csat: { score: null, responses: 0, response_rate: null },
+      bot: { containment_rate: null },
+    });
+    const api = {
+      reportSummary: async (p: { team?: string }) => (asked.push(p.team), summary(p.team ? [p.team] : ["returns", "vip"])),
+      reportTopics: async (p: { team?: string }) => (asked.push(p.team), { items: [] }),
+      reportMetric: async (p: { team?: string }) => (asked.push(p.team), { items: [] }),
+      csatComments: async (p: { team?: string }) => (asked.push(p.team), { items: [] }),
+      forecast: async (p: { team?: string }) => (asked.push(p.team), { items: [] }),
+      staffing: async (p: { team?: string }) => (asked.push(p.team), { items: [] }),
+    } as unknown as Api;
+    const store = new Store(api);
+    store.set({ teams: [{ id: "returns", name: "Returns" }, { id: "vip", name: "VIP" }, { id: "b2b", name: "B2B" }] as never });
+    render(
+      <AppContext.Provider value={{ ...testContext(store), who: { id: "sam", name: "Sam", groups: ["supervisors"] } }}>
+        <Reports />
+      </AppContext.Provider>,
+      root(),
+    );
+    const select = await vi.waitFor(() => {
+      const found = [...root().querySelectorAll("label")].find((l) => l.textContent?.startsWith("Team"));
+      expect(found).toBeTruthy();
+      return found!.querySelector("select")!;
+    });
+    // their own teams only, not the desk's others
+    expect([...select.options].map((o) => o.textContent)).toEqual(["All my teams", "Returns", "VIP"]);
+    expect(asked.every((team) => team === undefined)).toBe(true);
+    asked.length = 0;
+    select.value = "vip";
+    select.dispatchEvent(new Event("change", { bubbles: true }));
+    await vi.waitFor(() => expect(root().querySelector(".reports-whose")?.textContent).toBe("Team: VIP"));
+    await vi.waitFor(() => expect(asked.length).toBe(6)); // summary, comments, topics, metric, forecast, staffing
+    expect(new Set(asked)).toEqual(new Set(["vip"]));
+  });
+
   it("says when a comment was written in the agent's time zone, and opens its conversation in the app", async () => {
     const api = {
       reportSummary: async () => null,

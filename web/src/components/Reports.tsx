@@ -1,29 +1,46 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import type { ReportGroup, ReportSummary } from "../api";
-import { useApp } from "../context";
+import { isAdmin, useApp } from "../context";
 import { channelName } from "../channels";
 import { agentName, formatDuration, formatFull, formatTime, teamName } from "../format";
 import type { MessageKey } from "../i18n";
 import { useStore } from "../store";
 import { ConversationLink } from "./ConversationLink";
 import { ForecastAndStaffing } from "./Forecast";
-import { bars, PERIODS, periodDays, periodOf, stars, topicName, topicsOf, type CsatComment, type MetricRow, type PeriodChoice, type TopicRow } from "../reports";
+import {
+  bars,
+  PERIODS,
+  periodDays,
+  periodOf,
+  reportTeamChoices,
+  stars,
+  topicName,
+  topicsOf,
+  whoseFigures,
+  type CsatComment,
+  type MetricRow,
+  type PeriodChoice,
+  type TopicRow,
+} from "../reports";
 
 const METRICS = ["conversations", "replies", "handled", "first_response", "resolution", "reopen_rate", "csat"] as const;
 const SHARES = new Set(["reopen_rate", "csat"]);
 const GROUPS: ReportGroup[] = ["agent", "team", "channel", "language", "day", "week", "hour"];
 const DURATIONS = new Set(["first_response", "resolution"]);
 
-/** This week's figures from the event lake, and one metric by group as bars (supervisors, admins). */
+/** A period's figures from the event lake (this week until another is picked), and one metric by group as bars (supervisors, admins). */
 export function Reports() {
-  const { store, t, locale, timeZone } = useApp();
+  const { store, t, locale, timeZone, who } = useApp();
   const { labels } = useStore(store); // the shop's labels, which the inbox loaded: a label's topic by its name
   const [choice, setChoice] = useState<PeriodChoice>("this_week");
   const [custom, setCustom] = useState({ first: "", last: "" });
+  const [team, setTeam] = useState(""); // one team's figures; "": the caller's teams (an admin's whole desk)
+  const [mine, setMine] = useState<string[] | null>(null); // a supervisor's teams, as the unnarrowed summary says
+  // the days picked (null while a day of one's own choice is missing), the same object until the pick changes
   const period = useMemo(() => {
     const days = periodOf(choice, new Date(), custom);
-    return days && { ...days, tz: timeZone };
-  }, [choice, custom.first, custom.last, timeZone]);
+    return days && { ...days, tz: timeZone, team: team || undefined };
+  }, [choice, custom.first, custom.last, timeZone, team]);
   const [summary, setSummary] = useState<ReportSummary | null>(null);
   const [metric, setMetric] = useState<(typeof METRICS)[number]>("first_response");
   const [group, setGroup] = useState<ReportGroup>("agent");
@@ -34,7 +51,11 @@ export function Reports() {
 
   useEffect(() => {
     if (!period) return;
-    void store.run(async () => setSummary(await store.api.reportSummary(period)));
+    void store.run(async () => {
+      const answer = await store.api.reportSummary(period);
+      setSummary(answer);
+      if (!period.team && answer) setMine(answer.teams);
+    });
     void store.run(async () => setComments((await store.api.csatComments(period)).items));
   }, [period]);
   useEffect(() => {
@@ -45,6 +66,7 @@ export function Reports() {
     if (!period) return;
     void store.run(async () => setRows((await store.api.reportMetric({ ...period, metric, group_by: group })).items));
   }, [period, metric, group]);
+  const choices = reportTeamChoices(isAdmin(who), teams, mine);
 
   const topics = topicsOf(topicRows);
   // an agent and a team by name and a channel in the agent's words; the other groups as the lake keys them
@@ -84,6 +106,20 @@ export function Reports() {
       <p class="muted">
         {period ? t("reports.period", { ...periodDays(period, locale), tz: period.tz }) : t("reports.pickDays")}
       </p>
+      {summary && <p class="muted reports-whose">{whoseFigures(summary.teams, teams, t, team || undefined)}</p>}
+      {choices.length > 0 && (
+        <label class="field inline">
+          <span>{t("reports.team")}</span>
+          <select value={team} onChange={(e) => setTeam((e.target as HTMLSelectElement).value)}>
+            <option value="">{isAdmin(who) ? t("reports.wholeDesk") : t("reports.allMyTeams")}</option>
+            {choices.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.name}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
       {summary && (
         <div class="board-grid">
           <div class="card">
@@ -181,7 +217,7 @@ export function Reports() {
           </>
         )}
       </div>
-      <ForecastAndStaffing />
+      <ForecastAndStaffing team={team || undefined} />
       <div class="card">
         <h3>{t("reports.byGroup")}</h3>
         <div class="row">

@@ -2,6 +2,8 @@
 
 Every figure is computed by one statement of ``analytics.sql`` on the lake (never the table); ratios are
 made here from the counts the statements answer, so a ratio with nothing to divide is ``None``, not 0.
+Every figure is of a ``Scope``: the whole desk for an admin, the conversations of their teams for a supervisor
+(``Reports.scope``, from ``logic.access``); each statement filters its events by it.
 """
 
 from __future__ import annotations
@@ -14,11 +16,23 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shopdesk.analytics import Lake
-from shopdesk.analytics.sql import GROUPS, STATEMENTS, Period, concurrent_load, hourly, online, statement, topics
+from shopdesk.analytics.sql import (
+    GROUPS,
+    STATEMENTS,
+    WHOLE_DESK,
+    Period,
+    Scope,
+    concurrent_load,
+    hourly,
+    online,
+    statement,
+    topics,
+)
 from shopdesk.errors import BadRequest, Conflict
 from shopdesk.forecast import staffing
 from shopdesk.forecast.staffing import StaffingInputs
 from shopdesk.forecast.volume import WEEK, ModelSettings, forecast
+from shopdesk.logic.access import Access, Caller
 
 MAX_DAYS = 400
 DURATIONS = ("first_response", "next_response", "resolution")
@@ -78,14 +92,25 @@ def period(start: str, end: str, tz: str = "UTC") -> Period:
 
 
 class Reports:
-    def __init__(self, lake: Lake):
+    def __init__(self, lake: Lake, access: Access | None = None):
         self.lake = lake
+        self.access = access
 
-    def _rows(self, name: str, span: Period, group: str | None) -> list[dict[str, Any]]:
-        return [{k: _round(v) for k, v in row.items()} for row in self.lake.rows(statement(name, span, group))]
+    def scope(self, caller: Caller, team: str | None = None, *, members: bool = False) -> Scope:
+        """Whose figures ``caller`` reads (``Access.figures_of``: 403 for anyone but supervisors and admins, and for
+        a supervisor who names another team), with the agents of those teams when ``members`` (agents online)."""
+        if self.access is None:
+            raise RuntimeError("the reports need the access rules to scope a caller's figures")
+        teams = self.access.figures_of(caller, team)
+        return Scope.of(teams, self.access.members(teams) if teams and members else ())
 
-    def metric(self, name: str, span: Period, group: str | None) -> list[dict[str, Any]]:
-        """One row per group key (``key``), with the metric's figures."""
+    def _rows(self, name: str, span: Period, group: str | None, scope: Scope) -> list[dict[str, Any]]:
+        return [{k: _round(v) for k, v in row.items()}
+                for row in self.lake.rows(statement(name, span, group, scope))]
+
+    def metric(self, name: str, span: Period, group: str | None, scope: Scope = WHOLE_DESK
+               ) -> list[dict[str, Any]]:
+        """One row per group key (``key``), with the metric's figures, of the conversations in ``scope``."""
         if name not in METRICS:
             raise BadRequest(f"unknown metric {name!r}: one of {', '.join(sorted(METRICS))}")
         if group is not None and group not in GROUPS:
@@ -93,37 +118,39 @@ class Reports:
         if name == "concurrent_load":
             if group not in ("day", "hour"):
                 raise BadRequest("concurrent load is over time: group_by=day or group_by=hour")
-            return [{k: _round(v) for k, v in row.items()} for row in self.lake.rows(concurrent_load(span, group))]
+            return [{k: _round(v) for k, v in row.items()}
+                    for row in self.lake.rows(concurrent_load(span, group, scope))]
         if name == "topics":
             if group != "week":
                 raise BadRequest("topics are per week: group_by=week")
-            return [{k: _round(v) for k, v in row.items()} for row in self.lake.rows(topics(span))]
+            return [{k: _round(v) for k, v in row.items()} for row in self.lake.rows(topics(span, scope))]
         if name == "backlog":
             if group not in ("day", "hour"):
                 raise BadRequest("backlog is over time: group_by=day or group_by=hour")
-            return self._rows("backlog", span, group)
+            return self._rows("backlog", span, group, scope)
         if name == "reopen_rate":
             return [{**row, "value": _ratio(row["reopened"], row["resolved"])}
-                    for row in self._rows("reopens", span, group)]
+                    for row in self._rows("reopens", span, group, scope)]
         if name == "sla_compliance":
             return [{**row, "value": _ratio(row["met"], row["met"] + row["breached"])}
-                    for row in self._rows("sla", span, group)]
+                    for row in self._rows("sla", span, group, scope)]
         if name == "bot":
             return [{**row, "containment_rate": _ratio(row["resolved"], row["answered"])}
-                    for row in self._rows("bot", span, group)]
+                    for row in self._rows("bot", span, group, scope)]
         if name == "csat_comments":
             if group is not None:
                 raise BadRequest("csat_comments is a list of comments: leave out group_by")
-            return comments(self.lake.rows(statement("csat_comments", span, None)))
+            return comments(self.lake.rows(statement("csat_comments", span, None, scope)))
         if name == "csat":
             return [{**row, "score": _ratio(row["satisfied"], row["responses"]),
                      "response_rate": _ratio(row["responses"], row["asked"])}
-                    for row in self._rows("csat", span, group)]
-        return self._rows(name, span, group)
+                    for row in self._rows("csat", span, group, scope)]
+        return self._rows(name, span, group, scope)
 
-    def summary(self, span: Period) -> dict[str, Any]:
+    def summary(self, span: Period, scope: Scope = WHOLE_DESK) -> dict[str, Any]:
+        """The period's figures (``teams``: whose, None for the whole desk)."""
         def one(name: str) -> dict[str, Any]:
-            rows = self.metric(name, span, None)
+            rows = self.metric(name, span, None, scope)
             return rows[0] if rows else {}
 
         def duration(name: str) -> dict[str, Any]:
@@ -132,10 +159,11 @@ class Reports:
                 "median_s", "p90_s", "business_median_s", "business_p90_s")}}
 
         reopens = one("reopen_rate")
-        sla = self.metric("sla_compliance", span, None)
+        sla = self.metric("sla_compliance", span, None, scope)
         csat, bot = one("csat"), one("bot")
         return {
             "from": span.start.isoformat(), "to": span.end.isoformat(), "tz": span.tz,
+            "teams": None if scope.teams is None else list(scope.teams),
             "conversations": one("conversations").get("value", 0),
             "first_response": duration("first_response"),
             "next_response": duration("next_response"),
@@ -149,7 +177,7 @@ class Reports:
             "bot": {"answered": bot.get("answered", 0), "handed_off": bot.get("handed_off", 0),
                     "resolved": bot.get("resolved", 0), "containment_rate": bot.get("containment_rate"),
                     "handed_off_by_reason": {r["key"]: r["value"] for r in self.metric("handoff_reasons", span,
-                                                                                          None)}},
+                                                                                          None, scope)}},
         }
 
 
@@ -196,10 +224,10 @@ MODEL = ModelSettings()
 
 
 def volume_forecast(lake: Lake, now: datetime, channel: str | None, days: int, tz: str,
-                    settings: ModelSettings = MODEL) -> dict[str, Any]:
+                    settings: ModelSettings = MODEL, scope: Scope = WHOLE_DESK) -> dict[str, Any]:
     """Conversations expected per hour for ``days`` from the next hour: ``forecast.volume`` on the lake's
-    history of the last ``settings.weeks`` weeks, cut to the whole weeks since the first hour with a
-    conversation (hours before the desk had any are not zeros to learn from)."""
+    history of the last ``settings.weeks`` weeks (of the conversations in ``scope``), cut to the whole weeks since
+    the first hour with a conversation (hours before the desk had any are not zeros to learn from)."""
     try:
         zone = ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -207,7 +235,7 @@ def volume_forecast(lake: Lake, now: datetime, channel: str | None, days: int, t
     end = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     start = end - timedelta(hours=WEEK * settings.weeks)
     try:
-        sql = hourly(Period(start, end, tz), channel)
+        sql = hourly(Period(start, end, tz), channel, scope)
     except ValueError as exc:
         raise BadRequest(str(exc)) from exc
     history = hours_of(lake.rows(sql), start, WEEK * settings.weeks, zone)
@@ -221,14 +249,16 @@ def volume_forecast(lake: Lake, now: datetime, channel: str | None, days: int, t
                       for i, v in enumerate(expected)]}
 
 
-def usually_online(lake: Lake, now: datetime, tz: str, weeks: int, hours: int) -> list[float]:
+def usually_online(lake: Lake, now: datetime, tz: str, weeks: int, hours: int, scope: Scope = WHOLE_DESK
+                   ) -> list[float]:
     """Agents the desk usually has online in each of ``hours`` hours from the next one: for each, the mean over
     the lake's last ``weeks`` whole weeks of the time-weighted mean of agents online in the same hour of the
-    week (``analytics.sql.ONLINE``, from presence changes). The same weeks the forecast learned from."""
+    week (``analytics.sql.ONLINE``, from presence changes; of the agents in ``scope``, the members of its teams).
+    The same weeks the forecast learned from."""
     zone = ZoneInfo(tz)
     end = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     start = end - timedelta(hours=WEEK * weeks)
-    history = hours_of(lake.rows(online(Period(start, end, tz))), start, WEEK * weeks, zone)
+    history = hours_of(lake.rows(online(Period(start, end, tz), scope)), start, WEEK * weeks, zone)
     return [round(sum(history[w * WEEK + i % WEEK] for w in range(weeks)) / weeks, 3) for i in range(hours)]
 
 

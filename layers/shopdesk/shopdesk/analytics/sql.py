@@ -2,10 +2,14 @@
 
 A statement reads ``{events}`` (the events table: DuckDB's in-memory table, or the Glue table) through the
 ``ev`` view of one period: the day partitions that cover it, the instants inside it, one row per event id
-(the writer delivers at least once), none of an erased customer (``{erased}``, the deletion list: ``NOT_ERASED``).
+(the writer delivers at least once), none of an erased customer (``{erased}``, the deletion list: ``NOT_ERASED``),
+only the conversations of the caller's teams (``Scope``: a supervisor's; an admin's is the whole desk). The
+statements that read the lake's whole history (backlog, concurrent load, agents online) read it through the same
+``events`` filter, so no figure can leave either out.
 Values put into a statement are never the caller's text: instants are
-integers, days are dates we formatted, the time zone is one ``zoneinfo`` knows, and group keys and metric
-names come from the fixed tables below.
+integers, days are dates we formatted, the time zone is one ``zoneinfo`` knows, group keys and metric
+names come from the fixed tables below. Team and agent ids (our agent records', or the team an admin named,
+which the API checks is a team id) are string literals with their quotes doubled (``literal``).
 
 Trino has no exact percentile: ``to_trino`` turns ``quantile_cont`` into ``approx_percentile`` (Athena's
 medians are estimates within about 1%; DuckDB's are exact). Both dialects are checked by the tests: every
@@ -14,6 +18,7 @@ statement runs on DuckDB and its Trino form parses as Trino.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -88,14 +93,67 @@ NOT_ERASED = ("coalesce(customer_id, '') NOT IN (SELECT id FROM {erased} WHERE i
               "    AND coalesce(conversation_id, '') NOT IN (SELECT id FROM {erased} WHERE id IS NOT NULL)")
 
 
-def _view(period: Period) -> str:   # values: integers and dates we formatted
+def literal(value: str) -> str:
+    """``value`` as a string literal both dialects read: its quotes doubled, and any ``{`` written ``chr(123)``, so
+    no placeholder a statement is filled in by later (``{events}``, ``{key}``) can be found in it."""
+    return ("'" + value.replace("'", "''") + "'").replace("{", "' || chr(123) || '")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose figures a report is: the whole desk (``teams`` None, an admin's), or the conversations of some teams
+    (a supervisor's; none at all for no teams). A conversation counts under its team as the lake last recorded it:
+    the team of its latest event that carries one (docs/metrics.md, "Whose figures"); every event of a
+    conversation in the scope is read, those without a team (messages) included. An event of no conversation (an
+    agent's presence) is in the scope when its agent is one of ``agents`` (the members of the teams)."""
+
+    teams: tuple[str, ...] | None = None
+    agents: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, teams: Iterable[str] | None, agents: Iterable[str] = ()) -> Scope:
+        if teams is None:
+            return WHOLE_DESK
+        return cls(tuple(sorted(set(teams))), tuple(sorted(set(agents))))
+
+    def condition(self) -> str:
+        """The filter of ``events`` (over one event's columns, after an AND), or "" for the whole desk."""
+        if self.teams is None:
+            return ""
+        either = []
+        if self.teams:
+            teams = ", ".join(literal(t) for t in self.teams)
+            either.append("conversation_id IN (\n      SELECT conversation_id FROM {events}\n"  # noqa: S608 (literals)
+                          "      WHERE conversation_id IS NOT NULL AND team IS NOT NULL\n"
+                          f"      GROUP BY 1 HAVING arg_max(team, at_ms) IN ({teams}))")
+        if self.agents:
+            agents = ", ".join(literal(a) for a in self.agents)
+            either.append(f"conversation_id IS NULL AND agent_id IN ({agents})")
+        return "\n    AND " + ("(" + "\n      OR ".join(f"({c})" for c in either) + ")" if either else "FALSE")
+
+
+WHOLE_DESK = Scope()
+
+
+def events(where: str, scope: Scope) -> str:
+    """The lake's events every statement reads: those ``where`` says (days and instants, which we wrote), none of
+    an erased customer, only the scope's, one row per event id."""
+    return f"""SELECT * FROM {{events}}
+  WHERE {where}
+    AND {NOT_ERASED}{scope.condition()}
+  QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY at_ms) = 1"""  # noqa: S608
+
+
+def _view(period: Period, scope: Scope) -> str:   # values: integers and dates we formatted
     return f"""ev AS (
-  SELECT * FROM {{events}}
-  WHERE day BETWEEN '{period.first_day}' AND '{period.last_day}'
-    AND at_ms >= {period.start_ms} AND at_ms < {period.end_ms}
-    AND {NOT_ERASED}
-  QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY at_ms) = 1
-)"""  # noqa: S608
+  {events(f"day BETWEEN '{period.first_day}' AND '{period.last_day}'"
+          f" AND at_ms >= {period.start_ms} AND at_ms < {period.end_ms}", scope)}
+)"""
+
+
+def _history(period: Period, scope: Scope) -> str:
+    """The events from the lake's first to the end of ``period`` (what a cumulative figure reads)."""
+    return events(f"day <= '{period.last_day}' AND at_ms < {period.end_ms}", scope)
 
 
 _DURATION = """SELECT {key} AS key, count(*) AS count,
@@ -168,9 +226,7 @@ BACKLOG = """WITH changes AS (
              WHEN type = 'status_changed' AND to_value = 'resolved' THEN -1
              WHEN type = 'status_changed' AND from_value = 'resolved' THEN 1 ELSE 0 END) AS delta
   FROM (
-    SELECT * FROM {events} WHERE day <= '{last_day}' AND at_ms < {end_ms}
-    AND {not_erased}
-    QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY at_ms) = 1
+    {history}
   ) e
   WHERE type IN ('conversation_opened', 'status_changed')
   GROUP BY 1
@@ -211,9 +267,7 @@ CONCURRENT_LOAD = """WITH changes AS (
     CASE WHEN type IN ('assigned', 'transferred', 'unassigned') THEN coalesce(to_value, '') END AS who,
     CASE WHEN type IN ('conversation_opened', 'status_changed') THEN to_value END AS status
   FROM (
-    SELECT * FROM {events} WHERE day <= '{last_day}' AND at_ms < {end_ms}
-    AND {not_erased}
-    QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY at_ms) = 1
+    {history}
   ) e
   WHERE type IN ('conversation_opened', 'status_changed', 'assigned', 'transferred', 'unassigned')
 ), states AS (
@@ -252,9 +306,7 @@ ORDER BY b.key, agent"""
 # starts is known.
 ONLINE = """WITH changes AS (
   SELECT agent_id, at_ms, event_id, to_value AS presence FROM (
-    SELECT * FROM {events} WHERE day <= '{last_day}' AND at_ms < {end_ms}
-    AND {not_erased}
-    QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY at_ms) = 1
+    {history}
   ) e
   WHERE type = 'presence_changed' AND agent_id IS NOT NULL
 ), spans AS (
@@ -291,22 +343,22 @@ def buckets(period: Period, group: str) -> list[tuple[str, int, int]]:
     return out
 
 
-def concurrent_load(period: Period, group: str) -> str:
+def concurrent_load(period: Period, group: str, scope: Scope = WHOLE_DESK) -> str:
     """Conversations each agent held per day or hour of ``period`` (``CONCURRENT_LOAD``)."""
     period.check()
     if group not in ("day", "hour"):
         raise ValueError("concurrent load is over time: group it by day or hour")
     values = ", ".join(f"('{key}', {first}, {last})" for key, first, last in buckets(period, group))
-    return (CONCURRENT_LOAD.replace("{buckets}", values).replace("{last_day}", period.last_day)
-            .replace("{end_ms}", str(period.end_ms)).replace("{not_erased}", NOT_ERASED))
+    return (CONCURRENT_LOAD.replace("{buckets}", values).replace("{end_ms}", str(period.end_ms))
+            .replace("{history}", _history(period, scope)))
 
 
-def online(period: Period) -> str:
+def online(period: Period, scope: Scope = WHOLE_DESK) -> str:
     """Agents online per hour of ``period`` (``ONLINE``): key ``YYYY-MM-DD HH`` in ``tz``, value the mean."""
     period.check()
     values = ", ".join(f"('{key}', {first}, {last})" for key, first, last in buckets(period, "hour"))
-    return (ONLINE.replace("{buckets}", values).replace("{last_day}", period.last_day)
-            .replace("{end_ms}", str(period.end_ms)).replace("{not_erased}", NOT_ERASED))
+    return (ONLINE.replace("{buckets}", values).replace("{end_ms}", str(period.end_ms))
+            .replace("{history}", _history(period, scope)))
 
 
 def week_start(moment: datetime, tz: str) -> datetime:
@@ -316,19 +368,20 @@ def week_start(moment: datetime, tz: str) -> datetime:
     return datetime.combine(local - timedelta(days=local.weekday()), datetime.min.time(), zone)
 
 
-def topics(period: Period) -> str:
+def topics(period: Period, scope: Scope = WHOLE_DESK) -> str:
     """Contact reasons per week of ``period``: whole weeks from the one ``period.start`` is in (Monday 00:00 in
     ``tz``) to ``period.end``, read from a week earlier so the first week has its ``previous``."""
     period.check()
     first = week_start(period.start, period.tz)
     previous = datetime.combine(first.date() - timedelta(days=7), first.time(), first.tzinfo)
     window = Period(previous, period.end, period.tz)
-    return (TOPICS.replace("{view}", _view(window)).replace("{key}", key_expression("week", period.tz))
-            .replace("{first_key}", first.date().isoformat()))
+    return (TOPICS.replace("{key}", key_expression("week", period.tz))
+            .replace("{first_key}", first.date().isoformat()).replace("{view}", _view(window, scope)))
 
 
-def statement(metric: str, period: Period, group: str | None) -> str:
-    """The DuckDB statement of ``metric`` over ``period`` grouped by ``group`` (None: one row, key 'all')."""
+def statement(metric: str, period: Period, group: str | None, scope: Scope = WHOLE_DESK) -> str:
+    """The DuckDB statement of ``metric`` over ``period`` grouped by ``group`` (None: one row, key 'all'), of the
+    conversations in ``scope``."""
     period.check()
     if metric == "backlog":
         if group not in ("day", "hour"):
@@ -336,19 +389,18 @@ def statement(metric: str, period: Period, group: str | None) -> str:
         first_key = period.start.astimezone(ZoneInfo(period.tz)).strftime("%Y-%m-%d" if group == "day"
                                                                           else "%Y-%m-%d %H")
         return (BACKLOG.replace("{key}", key_expression(group, period.tz, series=True))
-                .replace("{last_day}", period.last_day).replace("{end_ms}", str(period.end_ms))
-                .replace("{first_key}", first_key).replace("{not_erased}", NOT_ERASED))
+                .replace("{first_key}", first_key).replace("{history}", _history(period, scope)))
     select, _ = STATEMENTS[metric]
-    return f"WITH {_view(period)}\n" + select.replace("{key}", key_expression(group, period.tz))
+    return f"WITH {_view(period, scope)}\n" + select.replace("{key}", key_expression(group, period.tz))
 
 
-def hourly(period: Period, channel: str | None) -> str:
+def hourly(period: Period, channel: str | None, scope: Scope = WHOLE_DESK) -> str:
     """Conversations opened per hour of ``period`` (in ``tz``), of one channel or all."""
     period.check()
     if channel is not None and not channel.replace("_", "").isalnum():
         raise ValueError(f"not a channel: {channel!r}")
     where = f" AND channel = '{channel}'" if channel else ""
-    return (f"WITH {_view(period)}\n" + HOURLY.replace("{tz}", period.tz)
+    return (f"WITH {_view(period, scope)}\n" + HOURLY.replace("{tz}", period.tz)
             .replace("{channel_filter}", where))
 
 

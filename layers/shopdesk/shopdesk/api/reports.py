@@ -45,6 +45,9 @@ class Summary(BaseModel):
     from_: str = Field(alias="from")
     to: str
     tz: str
+    teams: list[str] | None = Field(description=(
+        "whose figures: the conversations of these teams (a supervisor's, or the one `team` named); null: the whole "
+        "desk (docs/metrics.md, \"Whose figures\")"))
     conversations: int = Field(description="new conversations")
     first_response: Durations
     next_response: Durations
@@ -60,6 +63,7 @@ class MetricRows(BaseModel):
     from_: str = Field(alias="from")
     to: str
     tz: str
+    teams: list[str] | None = Field(description="whose figures (as the summary's `teams`): null is the whole desk")
     items: list[dict[str, Any]] = Field(description="one row per group key (`key`) with the metric's figures")
 
 

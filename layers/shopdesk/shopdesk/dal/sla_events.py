@@ -40,7 +40,7 @@ class SlaEvent:
     assignee: str | None = None
     priority: str | None = None
     channel: str | None = None
-    customer_name: str | None = None       # not stored: the conversation's, when read (SlaEvents.customer_names)
+    customer_name: str | None = None       # not stored: the conversation's, when read (SlaEvents.now_of)
 
 
 def event_item(event: SlaEvent) -> dict[str, Any]:
@@ -86,11 +86,19 @@ class SlaEvents:
             found, more = found[:limit], True
         return found, more
 
-    def customer_names(self, conversation_ids: list[str]) -> dict[str, str | None]:
-        """The customer of each conversation that still exists as the inbox names them: their name, else their first
-        identity (a customer who only texted has their phone number, never nothing): one BatchGetItem per 100 (#127)."""
+    def now_of(self, conversation_ids: list[str]) -> dict[str, ConversationNow]:
+        """Each conversation that still exists as it is now: its team, and its customer as the inbox names them (their
+        name, else their first identity: a customer who only texted has their phone number, never nothing): one
+        BatchGetItem per 100 (#127)."""
         found = self.table.batch_get([(f"CONV#{c}", "META") for c in dict.fromkeys(conversation_ids)])
-        return {i["id"]: _named(i.get("customer") or {}) for i in found if i.get("type") == "conversation"}
+        return {i["id"]: ConversationNow(i.get("team"), _named(i.get("customer") or {}))
+                for i in found if i.get("type") == "conversation"}
+
+
+@dataclass(frozen=True)
+class ConversationNow:
+    team: str | None
+    customer_name: str | None
 
 
 def _named(customer: dict[str, Any]) -> str | None:

@@ -14,6 +14,11 @@ A conversation is visible to, and can be acted on by:
   mentioned in a note is added to the same set, shopdesk.logic.mentions);
 - a supervisor, besides: what the agents of their teams hold, whatever its team.
 
+Figures (the reports, the SLA board) follow the same teams (``figures_of``): an admin reads the whole desk's, a
+supervisor only those of their teams' conversations (none for a supervisor of no team), and ``team=`` narrows
+either to one team (a supervisor's own; 403 for another). What a conversation counts under is each reader's rule
+(docs/metrics.md, "Whose figures"; shopdesk.logic.board).
+
 Anything else answers exactly as a conversation that does not exist (404, same body): nobody learns
 that a conversation exists from an id they guessed. What a caller may do to a conversation they see
 is each use case's own rule (e.g. routing changes: shopdesk.logic.reroute).
@@ -119,3 +124,22 @@ class Access:
         """A team's waiting queue is for its members and admins (403 for anyone else)."""
         if not caller.admin and team not in self.teams(caller):
             raise PermissionError(f"only members of team {team} (and admins) see its queue")
+
+    def figures_of(self, caller: Caller, team: str | None = None) -> list[str] | None:
+        """The teams whose figures the caller reads: None for the whole desk (an admin who names no team), else
+        their teams (a supervisor), or ``team`` alone (an admin's any, a supervisor's one of theirs: 403 for
+        another). 403 for anyone but supervisors and admins."""
+        require(caller.roles, SUPERVISOR, ADMIN)
+        if caller.admin:
+            return None if team is None else [team]
+        teams = self.teams(caller)
+        if team is None:
+            return teams
+        if team not in teams:
+            raise PermissionError(f"only supervisors of team {team} (and admins) read its figures")
+        return [team]
+
+    def members(self, teams: Iterable[str]) -> list[str]:
+        """The agents of any of these teams, as their records have them now (one Query of every agent)."""
+        wanted = set(teams)
+        return sorted(a.id for a in self.agents.all() if wanted & set(a.teams))

@@ -1,28 +1,40 @@
-"""The supervisor board's SLA trouble: the warnings and breaches the sweep recorded in a recent window."""
+"""The supervisor board's SLA trouble: the warnings and breaches the sweep recorded in a recent window.
+
+Whose: an admin's board is the whole desk's, a supervisor's that of their teams' conversations (``Access.figures_of``,
+as the reports): an event counts under its conversation's team now (the record's team, as the sweep flagged it, once
+the conversation is gone), the rule the reports follow (docs/metrics.md, "Whose figures").
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from shopdesk import clock
 from shopdesk.dal.sla_events import SlaEvent, SlaEvents
-from shopdesk.logic.admin import READ, require
+from shopdesk.logic.access import Access, Caller
+
+MOST = 1000          # what one board read looks at when it keeps only some teams' events (the route's largest limit)
 
 
 @dataclass
 class Board:
     events: SlaEvents
+    access: Access
 
-    def sla_events(self, by: Iterable[str], hours: int, limit: int, team: str | None = None
+    def sla_events(self, caller: Caller, hours: int, limit: int, team: str | None = None
                    ) -> tuple[list[SlaEvent], bool]:
-        """Warnings and breaches of the last ``hours``, newest first (supervisors and admins): the records the
-        sweep wrote as it flagged them (dal/sla_events.py), optionally of one team, each with its customer's name
-        as the conversation has it now (none once the conversation is erased)."""
-        require(by, *READ)
-        found, more = self.events.recent(clock.now(), timedelta(hours=hours), limit)
-        if team is not None:
-            found = [e for e in found if e.team == team]
-        names = self.events.customer_names([e.conversation_id for e in found]) if found else {}
-        return [replace(e, customer_name=names.get(e.conversation_id)) for e in found], more
+        """Warnings and breaches of the last ``hours``, newest first, of the conversations the caller reads the
+        figures of (403 for anyone but supervisors and admins, and for a supervisor naming another team): the
+        records the sweep wrote as it flagged them (dal/sla_events.py), each with its customer's name as the
+        conversation has it now (none once the conversation is erased). Keeping some teams' events, the board
+        looks at the window's newest ``MOST`` and keeps ``limit`` of those."""
+        teams = self.access.figures_of(caller, team)
+        found, more = self.events.recent(clock.now(), timedelta(hours=hours), limit if teams is None else MOST)
+        now = self.events.now_of([e.conversation_id for e in found]) if found else {}
+        if teams is not None:
+            kept = [e for e in found if (now[e.conversation_id].team if e.conversation_id in now else e.team)
+                    in teams]
+            found, more = kept[:limit], more or len(kept) > limit
+        return [replace(e, customer_name=now[e.conversation_id].customer_name if e.conversation_id in now else None)
+                for e in found], more
