@@ -98,6 +98,24 @@ describe("the audit log", () => {
       expect(audit).toHaveBeenLastCalledWith({ actor: "alice", customer_id: "c_7", from: new Date(2026, 11, 5, 9, 30).toISOString(), cursor: undefined }),
     );
   });
+
+  it("keeps the filtered answer when the first, unfiltered one arrives after it", async () => {
+    let first!: (page: { items: unknown[] }) => void;
+    const audit = vi.fn((q: { actor?: string }) =>
+      q.actor ? Promise.resolve({ items: [{ ...record, id: "mine" }] }) : new Promise((resolve) => (first = resolve)),
+    );
+    show("audit", { audit } as unknown as Partial<Api>);
+    await vi.waitFor(() => expect(audit).toHaveBeenCalledTimes(1));
+    type(labelled("Who"), "alice");
+    await tick();
+    $("form").dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+    await vi.waitFor(() => expect(root().querySelectorAll("table tbody tr").length).toBe(1));
+    first({ items: [{ ...record, id: "x1", actor: "bob" }, { ...record, id: "x2", actor: "system:privacy" }] });
+    await tick();
+    await tick();
+    expect(root().querySelectorAll("table tbody tr").length).toBe(1);
+    expect(text()).not.toContain("system:privacy");
+  });
 });
 
 describe("a customer's export and erase", () => {

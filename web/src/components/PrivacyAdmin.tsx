@@ -53,15 +53,18 @@ export function AuditAdmin() {
   const [cursor, setCursor] = useState<string | null>(null);
   const [message, setMessage] = useState<Shown | null>(null);
   const asked = useRef(auditQuery(filter));
+  const latest = useRef(0); // an answer to an earlier request (the first, unfiltered load) never replaces a later one
   const load = async (more: boolean) => {
     setMessage(null);
     if (!more) asked.current = auditQuery(filter);
+    const mine = ++latest.current;
     try {
       const page = await store.api.audit({ ...asked.current, cursor: more ? cursor : undefined });
+      if (mine !== latest.current) return;
       setRecords(more ? [...(records ?? []), ...page.items] : page.items);
       setCursor(page.next_cursor ?? null);
     } catch (error) {
-      setMessage({ kind: "error", text: t("error", { detail: detailOf(error) }) });
+      if (mine === latest.current) setMessage({ kind: "error", text: t("error", { detail: detailOf(error) }) });
     }
   };
   useEffect(() => {
