@@ -3,11 +3,12 @@
 // a customer's export followed to its link, an erase only once the id is typed; the API's refusals at the fields.
 import { render } from "preact";
 import { describe, expect, it, vi } from "vitest";
-import { ApiError, type Api } from "../api";
+import { ApiError, type Api, type Conversation } from "../api";
 import { AppContext } from "../context";
 import { Store } from "../store";
 import { eachRoot, testContext } from "../testContext";
 import { AdminPages } from "./AdminPages";
+import { CustomerProfile, type CustomerData } from "./CustomerProfile";
 
 const root = eachRoot();
 
@@ -97,6 +98,17 @@ describe("the audit log", () => {
     await vi.waitFor(() =>
       expect(audit).toHaveBeenLastCalledWith({ actor: "alice", customer_id: "c_7", from: new Date(2026, 11, 5, 9, 30).toISOString(), cursor: undefined }),
     );
+  });
+
+  it("an empty page that has more after it offers them instead of saying there is none", async () => {
+    const audit = vi.fn(async (q: { cursor?: string | null }) =>
+      q.cursor ? { items: [record] } : { items: [], next_cursor: "on" },
+    );
+    show("audit", { audit } as unknown as Partial<Api>);
+    await vi.waitFor(() => expect(text()).toContain("Show more"));
+    expect(text()).not.toContain("No record matches.");
+    byText("button", "Show more").click();
+    await vi.waitFor(() => expect(root().querySelectorAll("table tbody tr").length).toBe(1));
   });
 
   it("keeps the filtered answer when the first, unfiltered one arrives after it", async () => {
@@ -228,5 +240,34 @@ describe("the settings' refusals at their fields", () => {
     await vi.waitFor(() => expect(text()).toContain("Ask customers to rate"));
     expect(byText("button", "Save")).toBeUndefined();
     expect($<HTMLFieldSetElement>("form fieldset").disabled).toBe(true);
+  });
+});
+
+describe("the customer profile's way to the privacy page", () => {
+  const profile = { id: "c 7", name: "Griselda", identities: [], conversations: [], timeline: [] };
+  const showProfile = (groups: string[], navigate: (path: string) => void = () => undefined) =>
+    render(
+      <AppContext.Provider value={{ ...testContext(), navigate, who: { id: "alice", name: "Alice", groups } }}>
+        <CustomerProfile
+          conv={{ id: "k1", customer: { id: "c 7" } } as unknown as Conversation}
+          customer={{ profile: profile as unknown as CustomerData["profile"], duplicates: [], error: "", changed: async () => undefined, more: async () => undefined }}
+        />
+      </AppContext.Provider>,
+      root(),
+    );
+
+  it("is there for admins, and goes to the customer's privacy page", () => {
+    const navigate = vi.fn();
+    showProfile(["admins"], navigate);
+    const link = byText("a", "Export or erase this customer's data") as HTMLAnchorElement;
+    expect(link.getAttribute("href")).toBe("/settings/privacy/c%207");
+    link.click();
+    expect(navigate).toHaveBeenCalledWith("/settings/privacy/c%207");
+  });
+
+  it.each([[["supervisors"]], [[]]])("is not there for %j", (groups) => {
+    showProfile(groups);
+    expect(root().querySelector("#history-title")).not.toBeNull(); // the profile is there
+    expect(byText("a", "Export or erase")).toBeUndefined();
   });
 });

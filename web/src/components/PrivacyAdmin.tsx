@@ -106,7 +106,7 @@ export function AuditAdmin() {
         </button>
       </form>
       {say(message)}
-      {records && !records.length && <p class="muted">{t("audit.none")}</p>}
+      {records && !records.length && !cursor && <p class="muted">{t("audit.none")}</p>}
       {records && records.length > 0 && (
         <table class="audit" aria-label={t("admin.audit")}>
           <thead>
