@@ -57,20 +57,22 @@ export function CsatAdmin() {
     const id = `csat-${key}-error`;
     const wrong = errors.get(key);
     return (
-      <label class="field">
-        <span>{t(`csat.${key}`)}</span>
-        <input
-          type="number"
-          min={min}
-          max={max}
-          step="any"
-          required
-          value={form[key]}
-          onInput={(e) => setForm({ ...form, [key]: (e.target as HTMLInputElement).value })}
-          {...(wrong ? { "aria-invalid": true, "aria-describedby": id } : {})}
-        />
+      <div>
+        <label class="field">
+          <span>{t(`csat.${key}`)}</span>
+          <input
+            type="number"
+            min={min}
+            max={max}
+            step="any"
+            required
+            value={form[key]}
+            onInput={(e) => setForm({ ...form, [key]: (e.target as HTMLInputElement).value })}
+            {...(wrong ? { "aria-invalid": true, "aria-describedby": id } : {})}
+          />
+        </label>
         <FieldErrors id={id} errors={wrong} />
-      </label>
+      </div>
     );
   };
   return (
@@ -122,8 +124,8 @@ export function CsatAdmin() {
               onInput={(e) => setForm({ ...form, template: (e.target as HTMLInputElement).value })}
               {...(errors.get("template") ? { "aria-invalid": true, "aria-describedby": "csat-template-error" } : {})}
             />
-            <FieldErrors id="csat-template-error" errors={errors.get("template")} />
           </label>
+          <FieldErrors id="csat-template-error" errors={errors.get("template")} />
           {number("delay_minutes", 0, 1440)}
           <label class="field inline">
             <input

@@ -211,6 +211,7 @@ describe("the settings' refusals at their fields", () => {
     const input = labelled("Regular expression");
     expect(input.getAttribute("aria-invalid")).toBe("true");
     expect(input.getAttribute("aria-describedby")).toBe("masking-0-pattern-error");
+    expect($("#masking-0-pattern-error").closest("label")).toBeNull(); // described by the error, not named by it
     expect(putPrivacySettings).toHaveBeenCalledWith(
       expect.objectContaining({ masking_patterns: [{ name: "card", pattern: "(" }] }),
       2,

@@ -450,20 +450,22 @@ export function PrivacySettingsAdmin() {
             const id = `retention-${k}-error`;
             const wrong = errors.get(`retention.${k}`);
             return (
-              <label class="field" key={k}>
-                <span>{t(`privacy.retention.${k}`)}</span>
-                <input
-                  type="number"
-                  min={k === "dedupe_markers_days" ? 8 : 1}
-                  max={3650}
-                  value={form.retention[k]}
-                  required={!KEPT_WHEN_EMPTY.has(k)}
-                  placeholder={KEPT_WHEN_EMPTY.has(k) ? t("privacy.keptUntilErased") : undefined}
-                  onInput={(e) => setForm({ ...form, retention: { ...form.retention, [k]: (e.target as HTMLInputElement).value } })}
-                  {...invalid(id, wrong)}
-                />
+              <div key={k}>
+                <label class="field">
+                  <span>{t(`privacy.retention.${k}`)}</span>
+                  <input
+                    type="number"
+                    min={k === "dedupe_markers_days" ? 8 : 1}
+                    max={3650}
+                    value={form.retention[k]}
+                    required={!KEPT_WHEN_EMPTY.has(k)}
+                    placeholder={KEPT_WHEN_EMPTY.has(k) ? t("privacy.keptUntilErased") : undefined}
+                    onInput={(e) => setForm({ ...form, retention: { ...form.retention, [k]: (e.target as HTMLInputElement).value } })}
+                    {...invalid(id, wrong)}
+                  />
+                </label>
                 <FieldErrors id={id} errors={wrong} />
-              </label>
+              </div>
             );
           })}
         </fieldset>
@@ -477,22 +479,26 @@ export function PrivacySettingsAdmin() {
             const patternWrong = errors.get(`masking_patterns.${i}.pattern`);
             return (
               <div class="masking-row" key={i} role="group" aria-label={t("privacy.maskingRow", { n: i + 1 })}>
-                <label class="field">
-                  <span>{t("name")}</span>
-                  <input value={m.name} onInput={(e) => setMasking(i, { name: (e.target as HTMLInputElement).value })} {...invalid(nameId, nameWrong)} />
+                <div>
+                  <label class="field">
+                    <span>{t("name")}</span>
+                    <input value={m.name} onInput={(e) => setMasking(i, { name: (e.target as HTMLInputElement).value })} {...invalid(nameId, nameWrong)} />
+                  </label>
                   <FieldErrors id={nameId} errors={nameWrong} />
-                </label>
-                <label class="field">
-                  <span>{t("privacy.pattern")}</span>
-                  <input
-                    class="code"
-                    value={m.pattern}
-                    spellcheck={false}
-                    onInput={(e) => setMasking(i, { pattern: (e.target as HTMLInputElement).value })}
-                    {...invalid(patternId, patternWrong)}
-                  />
+                </div>
+                <div>
+                  <label class="field">
+                    <span>{t("privacy.pattern")}</span>
+                    <input
+                      class="code"
+                      value={m.pattern}
+                      spellcheck={false}
+                      onInput={(e) => setMasking(i, { pattern: (e.target as HTMLInputElement).value })}
+                      {...invalid(patternId, patternWrong)}
+                    />
+                  </label>
                   <FieldErrors id={patternId} errors={patternWrong} />
-                </label>
+                </div>
                 <button
                   type="button"
                   class="btn btn-small"
