@@ -177,6 +177,7 @@ describe("a customer's export and erase", () => {
     confirm.click();
     await vi.waitFor(() => expect(text()).toContain("Erase of c_7 · done"));
     expect(text()).toContain("conversations: 2");
+    expect(byText("button", "Export data")).toBeUndefined(); // the erased customer's controls are gone
     expect(startPrivacyJob).toHaveBeenCalledWith("c_7", "erase");
   });
 

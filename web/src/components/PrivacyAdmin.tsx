@@ -220,7 +220,8 @@ export function PrivacyAdmin({ customerId = "" }: { customerId?: string }) {
     try {
       const { job_id } = await store.api.startPrivacyJob(who.id, kind);
       seen({ job_id, kind, customer_id: who.id, status: "running" });
-      await followJob(() => store.api.privacyJob(job_id), seen, () => left.current);
+      const last = await followJob(() => store.api.privacyJob(job_id), seen, () => left.current);
+      if (kind === "erase" && last?.status === "done") setCustomer(null); // nobody left to export or erase
     } catch (error) {
       setMessage({ kind: "error", text: t("error", { detail: detailOf(error) }) });
     }
