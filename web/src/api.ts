@@ -74,6 +74,15 @@ export type ArticleIn = Required<Pick<A["ArticleContent"], "title" | "body" | "l
 export type ImportReport = A["ImportOut"];
 export type BotSettings = A["BotSettings"];
 export type BotOut = A["BotOut"];
+/** The audit trail, customers' export and erase jobs, privacy and CSAT settings (admins). */
+export type AuditRecord = A["AuditRecordOut"];
+export type AuditPage = A["AuditList"];
+export type PrivacyJob = A["JobOut"];
+export type PrivacySettings = A["PrivacySettings"] & { retention: A["Retention"]; masking_patterns: A["MaskingPattern"][] };
+export type PrivacySettingsOut = A["PrivacySettingsOut"];
+export type CsatSettings = A["CsatSettings"];
+export type CsatOut = A["CsatOut"];
+export type PrivacyRequest = A["PrivacyRequest"];
 export type AssistAnswer = AssistSuggestion;
 
 /** An answer other than 2xx, with the words to show the agent (RFC 9457 `detail`, else `message`). */
@@ -354,6 +363,21 @@ export class Api {
   /** `withArticle`: as if that draft or retired article were published (admins, to try it before publishing). */
   tryBot = (text: string, withArticle?: string) =>
     this.call<AssistAnswer>("POST", "/agent/assist/answer", { text, ...(withArticle ? { with_article: withArticle } : {}) });
+
+  // -- trust and privacy (admins; supervisors read the CSAT settings)
+  audit = (q: { actor?: string; customer_id?: string; from?: string; to?: string; limit?: number; cursor?: string | null }) =>
+    this.call<AuditPage>("GET", "/admin/audit" + query(q));
+  adminCustomer = (id: string) => this.call<Customer>("GET", `/admin/customers/${enc(id)}`);
+  privacyRequests = (cursor?: string | null) =>
+    this.call<A["PrivacyRequestList"]>("GET", "/admin/privacy-requests" + query({ cursor }));
+  startPrivacyJob = (customerId: string, kind: "export" | "erase") =>
+    this.call<{ job_id: string }>("POST", `/admin/customers/${enc(customerId)}/${kind}`);
+  privacyJob = (jobId: string) => this.call<PrivacyJob>("GET", `/admin/privacy/jobs/${enc(jobId)}`);
+  privacySettings = () => this.call<PrivacySettingsOut>("GET", "/admin/privacy/settings");
+  putPrivacySettings = (s: PrivacySettings, version?: number) =>
+    this.call<PrivacySettingsOut>("PUT", "/admin/privacy/settings" + query({ version }), s);
+  csat = () => this.call<CsatOut>("GET", "/admin/csat");
+  putCsat = (c: CsatSettings, version?: number) => this.call<CsatOut>("PUT", "/admin/csat" + query({ version }), c);
 
   // -- the reports API (supervisors, admins): figures from the event lake, docs/metrics.md
   reportSummary = (p: ReportPeriod) => this.call<ReportSummary>("GET", "/reports/summary" + query({ ...p }));

@@ -5,13 +5,14 @@ export type Route =
   | { page: "inbox"; conversationId: string | null }
   | { page: "board" }
   | { page: "reports" }
-  | { page: "settings"; section: string };
+  | { page: "settings"; section: string; item?: string };
 
 export function parseRoute(pathname: string): Route {
   const parts = pathname.split("/").filter(Boolean).map(decodeURIComponent);
   if (parts[0] === "board") return { page: "board" };
   if (parts[0] === "reports") return { page: "reports" };
-  if (parts[0] === "settings") return { page: "settings", section: parts[1] ?? "agents" };
+  if (parts[0] === "settings")
+    return { page: "settings", section: parts[1] ?? "agents", ...(parts[2] ? { item: parts[2] } : {}) };
   if (parts[0] === "c" && parts[1]) return { page: "inbox", conversationId: parts[1] };
   return { page: "inbox", conversationId: null };
 }

@@ -9,9 +9,11 @@ import type { MessageKey } from "../i18n";
 import { useStore } from "../store";
 import { BotAdmin } from "./BotAdmin";
 import { CannedAdmin } from "./CannedAdmin";
+import { CsatAdmin } from "./CsatAdmin";
 import { KbAdmin } from "./KbAdmin";
 import { LabelsAdmin } from "./LabelsAdmin";
 import { MacrosAdmin } from "./MacrosAdmin";
+import { AuditAdmin, PrivacyAdmin, PrivacySettingsAdmin } from "./PrivacyAdmin";
 import { TeamChecks } from "./TeamChecks";
 
 /** Ids the browser checks before saving. A team's is the API's own pattern. A calendar's or a policy's travels in the
@@ -37,13 +39,20 @@ const SECTIONS: { id: string; label: MessageKey }[] = [
   { id: "macros", label: "admin.macros" },
   { id: "kb", label: "admin.kb" },
   { id: "bot", label: "admin.bot" },
+  { id: "csat", label: "admin.csat" },
+];
+/** Trust and privacy: the audit trail, customers' export and erase, retention and masking (admins only). */
+const ADMIN_ONLY: { id: string; label: MessageKey }[] = [
+  { id: "audit", label: "admin.audit" },
+  { id: "privacy", label: "admin.privacy" },
+  { id: "privacy-settings", label: "admin.privacySettings" },
 ];
 
 /** Every admin API setting, with the API's validation messages and version conflicts in words. */
-export function AdminPages({ section }: { section: string }) {
+export function AdminPages({ section, item }: { section: string; item?: string }) {
   const { t, navigate, who } = useApp();
   const supervisor = isSupervisor(who);
-  const sections = supervisor ? [...SECTIONS, ...PERSONAL] : PERSONAL;
+  const sections = supervisor ? [...SECTIONS, ...(isAdmin(who) ? ADMIN_ONLY : []), ...PERSONAL] : PERSONAL;
   if (!sections.some((s) => s.id === section)) return <p>{t("notAllowed")}</p>;
   return (
     <div class="admin">
@@ -74,6 +83,10 @@ export function AdminPages({ section }: { section: string }) {
         {section === "macros" && <MacrosAdmin scope="shared" />}
         {section === "kb" && <KbAdmin />}
         {section === "bot" && <BotAdmin />}
+        {section === "csat" && <CsatAdmin />}
+        {section === "audit" && <AuditAdmin />}
+        {section === "privacy" && <PrivacyAdmin key={item} customerId={item} />}
+        {section === "privacy-settings" && <PrivacySettingsAdmin />}
         {section === "my-canned" && <CannedAdmin scope="personal" />}
         {section === "my-macros" && <MacrosAdmin scope="personal" />}
       </div>

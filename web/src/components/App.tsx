@@ -105,7 +105,7 @@ export function Pages({ route }: { route: Route }) {
         {route.page === "inbox" && <Inbox conversationId={route.conversationId} />}
         {route.page === "board" && (isSupervisor(who) ? <SupervisorBoard /> : <p>{t("notAllowed")}</p>)}
         {route.page === "reports" && (isSupervisor(who) ? <Reports /> : <p>{t("notAllowed")}</p>)}
-        {route.page === "settings" && <AdminPages section={route.section} />}
+        {route.page === "settings" && <AdminPages section={route.section} item={route.item} />}
       </main>
       <Toast />
     </>

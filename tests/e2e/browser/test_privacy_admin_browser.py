@@ -1,0 +1,72 @@
+"""The trust and privacy pages in a real browser against the local stack: an admin exports a customer's data from
+the Privacy page and gets the download link, then finds that export in the audit log filtered by customer and
+actor; an agent who is not an admin gets neither the pages nor the controls. Both pages pass the axe scan."""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+
+import pytest
+from playwright.sync_api import Page, expect
+from tests.e2e.browser.support import axe_violations, send_sms
+
+pytestmark = [pytest.mark.e2e]
+
+PHONE = "+14155557614"
+
+
+def settings_page(page: Page, name: str) -> None:
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("navigation", name="Settings").get_by_role("link", name=name, exact=True).click()
+    expect(page.get_by_role("heading", level=1, name=name)).to_be_visible()
+
+
+def customer_of(stack, phone: str) -> str:
+    token = stack.token("alice")
+    path = f"/admin/customers?phone={urllib.parse.quote(phone)}"
+    return stack.wait_for(lambda: next(iter(c["id"] for c in stack.get(path, token=token).json()["items"]), None))
+
+
+def test_an_admin_exports_a_customer_and_finds_it_in_the_audit_log_and_an_agent_sees_neither(stack, open_inbox):
+    # Given a customer who wrote in
+    send_sms(stack, PHONE, "Please send me a copy of everything you hold about me")
+    customer = customer_of(stack, PHONE)
+    page = open_inbox("alice")              # alice is an admin of the local stack
+
+    # When she exports the customer's data from the Privacy page
+    settings_page(page, "Privacy")
+    page.get_by_role("textbox", name="Customer id").fill(customer)
+    page.get_by_role("button", name="Find", exact=True).click()
+    page.get_by_role("button", name="Export data").click()
+
+    # Then the job is followed until it is done, with its short-lived link
+    jobs = page.get_by_role("list", name="Export and erase jobs")
+    expect(jobs.get_by_role("status")).to_have_text(f"Export of {customer} · done")
+    link = jobs.get_by_role("link", name="Download the export")
+    expect(link).to_have_attribute("href", re.compile(r"^https?://"))
+    assert axe_violations(page) == [], "privacy page with a finished export"
+
+    # And the audit log, filtered by the customer and by her, lists that export
+    settings_page(page, "Audit log")
+    page.get_by_role("textbox", name="Who (agent id, or system:…)").fill("alice")
+    page.get_by_role("textbox", name="Customer id").fill(customer)
+    page.get_by_role("button", name="Filter", exact=True).click()
+    rows = page.get_by_role("table", name="Audit log").get_by_role("row")
+    export = rows.filter(has_text="customer.export")
+    expect(export).to_have_count(1)
+    expect(export).to_contain_text("alice (admins)")
+    assert axe_violations(page) == [], "audit log filtered"
+
+    # An agent who is not an admin: no such pages, and none at their address either
+    agent = open_inbox("bob")
+    agent.get_by_role("link", name="Settings").click()
+    nav = agent.get_by_role("navigation", name="Settings")
+    expect(nav.get_by_role("link", name="My canned responses")).to_be_visible()
+    for name in ("Privacy", "Audit log", "Retention and masking"):
+        expect(nav.get_by_role("link", name=name, exact=True)).to_have_count(0)
+    agent.evaluate("path => { history.pushState(null, '', path); dispatchEvent(new PopStateEvent('popstate')); }",
+                   f"/settings/privacy/{customer}")
+    expect(agent.get_by_text("Your account may not see this page.")).to_be_visible()
+    expect(agent.get_by_role("button", name="Export data")).to_have_count(0)
+    assert page.errors == [] and agent.errors == []  # type: ignore[attr-defined]

@@ -1,0 +1,275 @@
+// @vitest-environment happy-dom
+// The trust and privacy pages: only admins get them; the audit log filtered and paged with its changes readable;
+// a customer's export followed to its link, an erase only once the id is typed; the API's refusals at the fields.
+import { render } from "preact";
+import { describe, expect, it, vi } from "vitest";
+import { ApiError, type Api, type Conversation } from "../api";
+import { AppContext } from "../context";
+import { Store } from "../store";
+import { eachRoot, testContext } from "../testContext";
+import { AdminPages } from "./AdminPages";
+import { CustomerProfile, type CustomerData } from "./CustomerProfile";
+
+const root = eachRoot();
+
+function show(section: string, api: Partial<Api>, groups = ["admins"], item?: string) {
+  const store = new Store({ loadTeams: async () => ({ items: [] }), agentTeams: async () => ({ items: [] }), ...api } as unknown as Api);
+  const context = { ...testContext(store), who: { id: "alice", name: "Alice", groups } };
+  render(
+    <AppContext.Provider value={context}>
+      <AdminPages section={section} item={item} />
+    </AppContext.Provider>,
+    root(),
+  );
+}
+
+const text = () => root().textContent ?? "";
+const $ = <T extends Element = HTMLElement>(selector: string) => root().querySelector<T>(selector)!;
+const byText = (selector: string, words: string) =>
+  [...root().querySelectorAll<HTMLElement>(selector)].find((e) => e.textContent?.includes(words))!;
+const type = (input: HTMLInputElement, value: string) => {
+  input.value = value;
+  input.dispatchEvent(new Event("input", { bubbles: true }));
+};
+const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+const labelled = (words: string) => byText("label", words).querySelector("input")!;
+const problem = (errors: { loc: (string | number)[]; msg: string }[]) =>
+  new ApiError(422, "invalid request", { status: 422, detail: "invalid request", errors });
+
+describe("who gets the pages", () => {
+  it("admins: the audit log, privacy, retention and the survey", async () => {
+    show("audit", { audit: async () => ({ items: [] }) });
+    const links = [...root().querySelectorAll("nav a")].map((a) => a.textContent);
+    expect(links).toEqual(expect.arrayContaining(["Audit log", "Privacy", "Retention and masking", "Satisfaction survey"]));
+    await vi.waitFor(() => expect(text()).toContain("No record matches."));
+  });
+
+  it("supervisors: the survey (to read), not the privacy pages", () => {
+    show("csat", { csat: () => new Promise(() => undefined) } as unknown as Partial<Api>, ["supervisors"]);
+    const links = [...root().querySelectorAll("nav a")].map((a) => a.textContent);
+    expect(links).toContain("Satisfaction survey");
+    expect(links).not.toContain("Audit log");
+    expect(links).not.toContain("Privacy");
+    for (const section of ["audit", "privacy", "privacy-settings"]) {
+      show(section, {}, ["supervisors"]);
+      expect(text()).toBe("Your account may not see this page.");
+    }
+  });
+});
+
+describe("the audit log", () => {
+  const record = {
+    id: "a2",
+    at: "2026-12-05T10:00:00Z",
+    actor: "alice",
+    roles: ["admins"],
+    action: "PUT /admin/privacy/settings",
+    source_ip: "203.0.113.9",
+    user_agent: "Firefox",
+    status: 200,
+    before: { retention: { audit_days: 730, events_days: 400 } },
+    after: { retention: { audit_days: 365, events_days: 400 } },
+  };
+
+  it("shows who, what, when, from where and the fields that changed; filters with ISO times; pages", async () => {
+    const audit = vi.fn(async (q: { cursor?: string | null }) =>
+      q.cursor
+        ? { items: [{ ...record, id: "a1", action: "customer.export", customer_id: "c_7", before: null, after: null }] }
+        : { items: [record], next_cursor: "next-page" },
+    );
+    show("audit", { audit } as Partial<Api>);
+    await vi.waitFor(() => expect(text()).toContain("PUT /admin/privacy/settings"));
+    const row = $("table tbody tr");
+    expect(row.textContent).toContain("alice (admins)");
+    expect(row.textContent).toContain("203.0.113.9");
+    expect(row.textContent).toContain("retention.audit_days: 730 → 365");
+    expect(row.textContent).not.toContain("events_days");
+
+    byText("button", "Show more").click();
+    await vi.waitFor(() => expect(root().querySelectorAll("table tbody tr").length).toBe(2));
+    expect(audit).toHaveBeenLastCalledWith({ cursor: "next-page" });
+    expect(text()).not.toContain("Show more");
+
+    type(labelled("Who"), "alice");
+    type(labelled("Customer id"), "c_7");
+    type(labelled("From"), "2026-12-05T09:30");
+    await tick();
+    $("form").dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+    await vi.waitFor(() =>
+      expect(audit).toHaveBeenLastCalledWith({ actor: "alice", customer_id: "c_7", from: new Date(2026, 11, 5, 9, 30).toISOString(), cursor: undefined }),
+    );
+  });
+
+  it("an empty page that has more after it offers them instead of saying there is none", async () => {
+    const audit = vi.fn(async (q: { cursor?: string | null }) =>
+      q.cursor ? { items: [record] } : { items: [], next_cursor: "on" },
+    );
+    show("audit", { audit } as unknown as Partial<Api>);
+    await vi.waitFor(() => expect(text()).toContain("Show more"));
+    expect(text()).not.toContain("No record matches.");
+    byText("button", "Show more").click();
+    await vi.waitFor(() => expect(root().querySelectorAll("table tbody tr").length).toBe(1));
+  });
+
+  it("keeps the filtered answer when the first, unfiltered one arrives after it", async () => {
+    let first!: (page: { items: unknown[] }) => void;
+    const audit = vi.fn((q: { actor?: string }) =>
+      q.actor ? Promise.resolve({ items: [{ ...record, id: "mine" }] }) : new Promise((resolve) => (first = resolve)),
+    );
+    show("audit", { audit } as unknown as Partial<Api>);
+    await vi.waitFor(() => expect(audit).toHaveBeenCalledTimes(1));
+    type(labelled("Who"), "alice");
+    await tick();
+    $("form").dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+    await vi.waitFor(() => expect(root().querySelectorAll("table tbody tr").length).toBe(1));
+    first({ items: [{ ...record, id: "x1", actor: "bob" }, { ...record, id: "x2", actor: "system:privacy" }] });
+    await tick();
+    await tick();
+    expect(root().querySelectorAll("table tbody tr").length).toBe(1);
+    expect(text()).not.toContain("system:privacy");
+  });
+});
+
+describe("a customer's export and erase", () => {
+  const customer = { id: "c_7", name: "Griselda", identities: [], tier: null };
+
+  it("starts an export, follows it and shows the download link", async () => {
+    const states = [
+      { job_id: "j_1", kind: "export", customer_id: "c_7", status: "running" },
+      { job_id: "j_1", kind: "export", customer_id: "c_7", status: "done", download_url: "https://files.example/c_7.zip" },
+    ];
+    const startPrivacyJob = vi.fn(async () => ({ job_id: "j_1" }));
+    show("privacy", {
+      adminCustomer: async () => customer,
+      privacyRequests: async () => ({ items: [] }),
+      startPrivacyJob,
+      privacyJob: async () => states.shift() ?? states[0],
+    } as unknown as Partial<Api>, ["admins"], "c_7");
+    await vi.waitFor(() => expect(text()).toContain("Griselda"));
+    expect(labelled("Customer id").value).toBe("c_7");
+    byText("button", "Export data").click();
+    await vi.waitFor(() => expect(text()).toContain("Export of c_7 · running…"));
+    await vi.waitFor(() => expect($<HTMLAnchorElement>(".privacy-jobs a").href).toBe("https://files.example/c_7.zip"), { timeout: 4000 });
+    expect(text()).toContain("Export of c_7 · done");
+    expect(startPrivacyJob).toHaveBeenCalledWith("c_7", "export");
+  });
+
+  it("erases only once the customer's id is typed in the confirmation", async () => {
+    const startPrivacyJob = vi.fn(async () => ({ job_id: "j_2" }));
+    show("privacy", {
+      adminCustomer: async () => customer,
+      privacyRequests: async () => ({ items: [] }),
+      startPrivacyJob,
+      privacyJob: async () => ({ job_id: "j_2", kind: "erase", customer_id: "c_7", status: "done", counts: { conversations: 2 } }),
+    } as unknown as Partial<Api>, ["admins"], "c_7");
+    await vi.waitFor(() => expect(text()).toContain("Griselda"));
+    byText("button", "Erase customer").click();
+    const dialog = $("dialog");
+    await vi.waitFor(() => expect(dialog.textContent).toContain("Erase Griselda?"));
+    const confirm = byText("dialog button", "for good") as HTMLButtonElement;
+    expect(confirm.disabled).toBe(true);
+    type(dialog.querySelector("input")!, "c_8");
+    await vi.waitFor(() => expect(confirm.disabled).toBe(true));
+    dialog.querySelector("form")!.dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+    expect(startPrivacyJob).not.toHaveBeenCalled();
+    type(dialog.querySelector("input")!, "c_7");
+    await vi.waitFor(() => expect(confirm.disabled).toBe(false));
+    confirm.click();
+    await vi.waitFor(() => expect(text()).toContain("Erase of c_7 · done"));
+    expect(text()).toContain("conversations: 2");
+    expect(byText("button", "Export data")).toBeUndefined(); // the erased customer's controls are gone
+    expect(startPrivacyJob).toHaveBeenCalledWith("c_7", "erase");
+  });
+
+  it("says so when no customer has the id", async () => {
+    show("privacy", {
+      adminCustomer: async () => {
+        throw new ApiError(404, "not found", null);
+      },
+      privacyRequests: async () => ({ items: [] }),
+    } as unknown as Partial<Api>, ["admins"], "c_404");
+    await vi.waitFor(() => expect(text()).toContain("No customer has that id."));
+    expect(text()).not.toContain("Export data");
+  });
+});
+
+describe("the settings' refusals at their fields", () => {
+  it("privacy settings: a bad regular expression under its pattern", async () => {
+    const putPrivacySettings = vi.fn(async () => {
+      throw problem([{ loc: ["body", "masking_patterns", 0, "pattern"], msg: "Value error, not a valid regular expression" }]);
+    });
+    show("privacy-settings", {
+      privacySettings: async () => ({
+        retention: { messages_days: null, closed_conversations_days: null, events_days: 400, audit_days: 730, dedupe_markers_days: 90 },
+        masking_patterns: [{ name: "card", pattern: "(" }],
+        version: 2,
+      }),
+      putPrivacySettings,
+    } as unknown as Partial<Api>);
+    await vi.waitFor(() => expect(text()).toContain("Masking patterns"));
+    $("form").dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+    await vi.waitFor(() => expect($("#masking-0-pattern-error").textContent).toContain("not a valid regular expression"));
+    const input = labelled("Regular expression");
+    expect(input.getAttribute("aria-invalid")).toBe("true");
+    expect(input.getAttribute("aria-describedby")).toBe("masking-0-pattern-error");
+    expect($("#masking-0-pattern-error").closest("label")).toBeNull(); // described by the error, not named by it
+    expect(putPrivacySettings).toHaveBeenCalledWith(
+      expect.objectContaining({ masking_patterns: [{ name: "card", pattern: "(" }] }),
+      2,
+    );
+  });
+
+  it("CSAT: a refused delay under the delay, in the form's own field", async () => {
+    const putCsat = vi.fn(async () => {
+      throw problem([{ loc: ["body", "delay_s"], msg: "Input should be less than or equal to 86400" }]);
+    });
+    show("csat", {
+      csat: async () => ({ enabled: true, when: "always", delay_s: 0, comment_prompt: true, answer_window_s: 604800, comment_window_s: 600, version: 1 }),
+      putCsat,
+    } as unknown as Partial<Api>);
+    await vi.waitFor(() => expect(text()).toContain("Wait after the resolve"));
+    type(labelled("Wait after the resolve"), "2000");
+    await tick();
+    $("form").dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+    await vi.waitFor(() => expect($("#csat-delay_minutes-error").textContent).toContain("less than or equal to 86400"));
+    expect(putCsat).toHaveBeenCalledWith(expect.objectContaining({ delay_s: 120000, channels: null, teams: null }), 1);
+  });
+
+  it("CSAT: supervisors read it without a save button", async () => {
+    show("csat", {
+      csat: async () => ({ enabled: false, when: "always", delay_s: 0, comment_prompt: true, answer_window_s: 604800, comment_window_s: 600, version: 0 }),
+    } as unknown as Partial<Api>, ["supervisors"]);
+    await vi.waitFor(() => expect(text()).toContain("Ask customers to rate"));
+    expect(byText("button", "Save")).toBeUndefined();
+    expect($<HTMLFieldSetElement>("form fieldset").disabled).toBe(true);
+  });
+});
+
+describe("the customer profile's way to the privacy page", () => {
+  const profile = { id: "c 7", name: "Griselda", identities: [], conversations: [], timeline: [] };
+  const showProfile = (groups: string[], navigate: (path: string) => void = () => undefined) =>
+    render(
+      <AppContext.Provider value={{ ...testContext(), navigate, who: { id: "alice", name: "Alice", groups } }}>
+        <CustomerProfile
+          conv={{ id: "k1", customer: { id: "c 7" } } as unknown as Conversation}
+          customer={{ profile: profile as unknown as CustomerData["profile"], duplicates: [], error: "", changed: async () => undefined, more: async () => undefined }}
+        />
+      </AppContext.Provider>,
+      root(),
+    );
+
+  it("is there for admins, and goes to the customer's privacy page", () => {
+    const navigate = vi.fn();
+    showProfile(["admins"], navigate);
+    const link = byText("a", "Export or erase this customer's data") as HTMLAnchorElement;
+    expect(link.getAttribute("href")).toBe("/settings/privacy/c%207");
+    link.click();
+    expect(navigate).toHaveBeenCalledWith("/settings/privacy/c%207");
+  });
+
+  it.each([[["supervisors"]], [[]]])("is not there for %j", (groups) => {
+    showProfile(groups);
+    expect(root().querySelector("#history-title")).not.toBeNull(); // the profile is there
+    expect(byText("a", "Export or erase")).toBeUndefined();
+  });
+});

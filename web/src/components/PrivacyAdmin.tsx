@@ -1,0 +1,525 @@
+import { useEffect, useRef, useState } from "preact/hooks";
+import { ApiError, type AuditRecord, type Customer, type PrivacyJob, type PrivacyRequest, type PrivacySettingsOut } from "../api";
+import { useApp } from "../context";
+import { formatFull } from "../format";
+import {
+  auditQuery,
+  changes,
+  fieldErrors,
+  followJob,
+  KEPT_WHEN_EMPTY,
+  privacyForm,
+  privacyFromForm,
+  RETENTION_CLASSES,
+  recordWhat,
+  shown,
+  type AuditFilter,
+  type PrivacyForm,
+} from "../privacy";
+
+type Shown = { kind: "ok" | "error"; text: string };
+
+const say = (message: Shown | null) =>
+  message && (
+    <p role={message.kind === "error" ? "alert" : "status"} class={message.kind === "error" ? "error" : "ok"}>
+      {message.text}
+    </p>
+  );
+
+/** The words of a failure: a problem's detail, or the error's message. */
+const detailOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/** The API's refusals of one field, under it (and named by it: `aria-describedby`). */
+export function FieldErrors({ id, errors }: { id: string; errors: string[] | undefined }) {
+  if (!errors?.length) return null;
+  return (
+    <span id={id} class="form-error" role="alert">
+      {errors.join("; ")}
+    </span>
+  );
+}
+
+const invalid = (id: string, errors: string[] | undefined) =>
+  errors?.length ? { "aria-invalid": true as const, "aria-describedby": id } : {};
+
+// ---------------------------------------------------------------- the audit log
+
+/** The audit trail, newest first: who did what, when, from where, to which customer, and what a change changed;
+ *  filtered by actor, customer and time (the admin's own time), a page at a time. */
+export function AuditAdmin() {
+  const { store, t, locale, timeZone } = useApp();
+  const [filter, setFilter] = useState<AuditFilter>({ actor: "", customer_id: "", from: "", to: "" });
+  const [records, setRecords] = useState<AuditRecord[] | null>(null);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [message, setMessage] = useState<Shown | null>(null);
+  const asked = useRef(auditQuery(filter));
+  const latest = useRef(0); // an answer to an earlier request (the first, unfiltered load) never replaces a later one
+  const load = async (more: boolean) => {
+    setMessage(null);
+    if (!more) asked.current = auditQuery(filter);
+    const mine = ++latest.current;
+    try {
+      const page = await store.api.audit({ ...asked.current, cursor: more ? cursor : undefined });
+      if (mine !== latest.current) return;
+      setRecords(more ? [...(records ?? []), ...page.items] : page.items);
+      setCursor(page.next_cursor ?? null);
+    } catch (error) {
+      if (mine === latest.current) setMessage({ kind: "error", text: t("error", { detail: detailOf(error) }) });
+    }
+  };
+  useEffect(() => {
+    void load(false);
+  }, []);
+  const input = (key: keyof AuditFilter) => (e: Event) => {
+    const value = (e.target as HTMLInputElement).value;
+    setFilter((f) => ({ ...f, [key]: value }));
+  };
+  return (
+    <section>
+      <h1>{t("admin.audit")}</h1>
+      <form
+        class="card form audit-filter"
+        aria-label={t("audit.filter")}
+        onSubmit={(e) => {
+          e.preventDefault();
+          void load(false);
+        }}
+      >
+        <label class="field">
+          <span>{t("audit.actor")}</span>
+          <input value={filter.actor} onInput={input("actor")} placeholder="alice" />
+        </label>
+        <label class="field">
+          <span>{t("audit.customer")}</span>
+          <input value={filter.customer_id} onInput={input("customer_id")} />
+        </label>
+        <label class="field">
+          <span>{t("audit.from")}</span>
+          <input type="datetime-local" value={filter.from} onInput={input("from")} />
+        </label>
+        <label class="field">
+          <span>{t("audit.to")}</span>
+          <input type="datetime-local" value={filter.to} onInput={input("to")} />
+        </label>
+        <button class="btn btn-primary" type="submit">
+          {t("audit.apply")}
+        </button>
+      </form>
+      {say(message)}
+      {records && !records.length && !cursor && <p class="muted">{t("audit.none")}</p>}
+      {records && records.length > 0 && (
+        <table class="audit" aria-label={t("admin.audit")}>
+          <thead>
+            <tr>
+              <th scope="col">{t("audit.when")}</th>
+              <th scope="col">{t("audit.who")}</th>
+              <th scope="col">{t("audit.what")}</th>
+              <th scope="col">{t("audit.customer")}</th>
+              <th scope="col">{t("audit.where")}</th>
+              <th scope="col">{t("audit.changes")}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {records.map((r) => (
+              <AuditRow key={r.id} record={r} when={formatFull(r.at, locale, timeZone)} />
+            ))}
+          </tbody>
+        </table>
+      )}
+      {cursor && (
+        <button class="btn" onClick={() => void load(true)}>
+          {t("audit.more")}
+        </button>
+      )}
+    </section>
+  );
+}
+
+function AuditRow({ record: r, when }: { record: AuditRecord; when: string }) {
+  const { t } = useApp();
+  const changed = changes(r.before, r.after);
+  const details = Object.entries(r.details ?? {});
+  return (
+    <tr>
+      <td>
+        <time dateTime={r.at}>{when}</time>
+      </td>
+      <td>
+        {r.actor}
+        {r.roles?.length ? <span class="muted small"> ({r.roles.join(", ")})</span> : null}
+      </td>
+      <td>
+        <code>{recordWhat(r)}</code>
+        {r.status != null && <span class="muted small"> · {r.status}</span>}
+        {r.conversation_id && <div class="muted small">{t("audit.conversation", { id: r.conversation_id })}</div>}
+      </td>
+      <td>{r.customer_id ?? ""}</td>
+      <td>
+        {r.source_ip ?? ""}
+        {r.user_agent && <div class="muted small audit-agent">{r.user_agent}</div>}
+      </td>
+      <td>
+        {changed.length > 0 && (
+          <ul class="plain audit-changes">
+            {changed.map((c) => (
+              <li key={c.field}>
+                {c.field && <span class="muted">{c.field}: </span>}
+                <del>{c.before}</del> → <ins>{c.after}</ins>
+              </li>
+            ))}
+          </ul>
+        )}
+        {details.length > 0 && (
+          <ul class="plain muted small">
+            {details.map(([k, v]) => (
+              <li key={k}>
+                {k}: {shown(v)}
+              </li>
+            ))}
+          </ul>
+        )}
+      </td>
+    </tr>
+  );
+}
+
+// ---------------------------------------------------------------- a customer's export and erase
+
+/** A customer's data exported (a zip behind a short-lived link) or erased everywhere, each a job followed until
+ *  it is done or failed; the shop platform's privacy requests below. Admins only. */
+export function PrivacyAdmin({ customerId = "" }: { customerId?: string }) {
+  const { store, t } = useApp();
+  const [id, setId] = useState(customerId);
+  const [customer, setCustomer] = useState<Customer | null>(null);
+  const [jobs, setJobs] = useState<PrivacyJob[]>([]);
+  const [erasing, setErasing] = useState(false);
+  const [message, setMessage] = useState<Shown | null>(null);
+  const left = useRef(false);
+  useEffect(
+    () => () => {
+      left.current = true;
+    },
+    [],
+  );
+  const find = async (wanted: string) => {
+    setMessage(null);
+    setCustomer(null);
+    try {
+      setCustomer(await store.api.adminCustomer(wanted.trim()));
+    } catch (error) {
+      const missing = error instanceof ApiError && error.status === 404;
+      setMessage({ kind: "error", text: missing ? t("privacy.noCustomer") : t("error", { detail: detailOf(error) }) });
+    }
+  };
+  useEffect(() => {
+    if (customerId) void find(customerId);
+  }, [customerId]);
+  const seen = (job: PrivacyJob) => setJobs((all) => [job, ...all.filter((j) => j.job_id !== job.job_id)]);
+  const start = async (kind: "export" | "erase", who: Customer) => {
+    setMessage(null);
+    try {
+      const { job_id } = await store.api.startPrivacyJob(who.id, kind);
+      seen({ job_id, kind, customer_id: who.id, status: "running" });
+      const last = await followJob(() => store.api.privacyJob(job_id), seen, () => left.current);
+      if (kind === "erase" && last?.status === "done") setCustomer(null); // nobody left to export or erase
+    } catch (error) {
+      setMessage({ kind: "error", text: t("error", { detail: detailOf(error) }) });
+    }
+  };
+  return (
+    <section>
+      <h1>{t("admin.privacy")}</h1>
+      <form
+        class="card form"
+        aria-label={t("privacy.find")}
+        onSubmit={(e) => {
+          e.preventDefault();
+          void find(id);
+        }}
+      >
+        <label class="field">
+          <span>{t("privacy.customerId")}</span>
+          <input value={id} onInput={(e) => setId((e.target as HTMLInputElement).value)} required />
+        </label>
+        <button class="btn" type="submit">
+          {t("find")}
+        </button>
+      </form>
+      {customer && (
+        <div class="card" role="group" aria-label={t("privacy.customer", { name: customer.name || customer.id })}>
+          <h2>{customer.name || customer.id}</h2>
+          <p class="muted small">{customer.id}</p>
+          <p class="muted small">{t("privacy.help")}</p>
+          <button class="btn" onClick={() => void start("export", customer)}>
+            {t("privacy.export")}
+          </button>{" "}
+          <button class="btn btn-danger" onClick={() => setErasing(true)}>
+            {t("privacy.erase")}
+          </button>
+        </div>
+      )}
+      {say(message)}
+      {jobs.length > 0 && (
+        <ul class="plain privacy-jobs" aria-label={t("privacy.jobs")}>
+          {jobs.map((j) => (
+            <JobLine key={j.job_id} job={j} />
+          ))}
+        </ul>
+      )}
+      <EraseDialog
+        customer={erasing ? customer : null}
+        onCancel={() => setErasing(false)}
+        onConfirm={(who) => {
+          setErasing(false);
+          void start("erase", who);
+        }}
+      />
+      <PrivacyRequests />
+    </section>
+  );
+}
+
+function JobLine({ job }: { job: PrivacyJob }) {
+  const { t } = useApp();
+  const counts = Object.entries(job.counts ?? {})
+    .map(([k, n]) => `${k}: ${n}`)
+    .join(", ");
+  return (
+    <li class="card" aria-busy={job.status === "running"}>
+      <span role="status">
+        {t(`privacy.job.${job.kind}`, { id: job.customer_id })} · {t(`privacy.status.${job.status}`)}
+      </span>
+      {counts && <div class="muted small">{counts}</div>}
+      {job.error && <div class="error">{job.error}</div>}
+      {job.download_url && (
+        <div>
+          <a href={job.download_url} download>
+            {t("privacy.download")}
+          </a>{" "}
+          <span class="muted small">{t("privacy.downloadHelp")}</span>
+        </div>
+      )}
+    </li>
+  );
+}
+
+/** An erase cannot be undone: the admin confirms it by typing the customer's id. */
+function EraseDialog(props: { customer: Customer | null; onCancel: () => void; onConfirm: (c: Customer) => void }) {
+  const { t } = useApp();
+  const ref = useRef<HTMLDialogElement>(null);
+  const shownCustomer = useRef<Customer | null>(null);
+  const [typed, setTyped] = useState("");
+  if (props.customer) shownCustomer.current = props.customer;
+  useEffect(() => {
+    const dialog = ref.current;
+    if (!dialog) return;
+    if (props.customer && !dialog.open) {
+      setTyped("");
+      dialog.showModal();
+    }
+    if (!props.customer && dialog.open) dialog.close();
+  }, [props.customer]);
+  const c = shownCustomer.current;
+  const name = c ? c.name || c.id : "";
+  return (
+    <dialog ref={ref} class="dialog" aria-labelledby="erase-title" aria-describedby="erase-text" onClose={props.onCancel}>
+      <form
+        method="dialog"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (c && typed.trim() === c.id) props.onConfirm(c);
+        }}
+      >
+        <h2 id="erase-title">{t("privacy.eraseTitle", { name })}</h2>
+        <p id="erase-text">{t("privacy.eraseText", { id: c?.id ?? "" })}</p>
+        <label class="field">
+          <span>{t("privacy.eraseType", { id: c?.id ?? "" })}</span>
+          <input value={typed} onInput={(e) => setTyped((e.target as HTMLInputElement).value)} autocomplete="off" />
+        </label>
+        <button class="btn btn-danger" type="submit" disabled={!c || typed.trim() !== c.id}>
+          {t("privacy.eraseConfirm", { name })}
+        </button>{" "}
+        <button class="btn" type="button" onClick={props.onCancel}>
+          {t("cancel")}
+        </button>
+      </form>
+    </dialog>
+  );
+}
+
+/** The shop platform's privacy requests (data requests, redactions), newest first. */
+function PrivacyRequests() {
+  const { store, t, locale, timeZone } = useApp();
+  const [items, setItems] = useState<PrivacyRequest[] | null>(null);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const load = async (more: boolean) => {
+    await store.run(async () => {
+      const page = await store.api.privacyRequests(more ? cursor : null);
+      setItems(more ? [...(items ?? []), ...page.items] : page.items);
+      setCursor(page.next_cursor ?? null);
+    });
+  };
+  useEffect(() => {
+    void load(false);
+  }, []);
+  return (
+    <div>
+      <h2 id="privacy-requests-title">{t("privacy.requests")}</h2>
+      {items && !items.length && <p class="muted">{t("privacy.requestsNone")}</p>}
+      {items && items.length > 0 && (
+        <table aria-labelledby="privacy-requests-title">
+          <thead>
+            <tr>
+              <th scope="col">{t("audit.when")}</th>
+              <th scope="col">{t("privacy.topic")}</th>
+              <th scope="col">{t("audit.customer")}</th>
+              <th scope="col">{t("privacy.requestStatus")}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((r) => (
+              <tr key={r.id}>
+                <td>{formatFull(r.received_at, locale, timeZone)}</td>
+                <td>
+                  {r.platform} · <code>{r.topic}</code>
+                </td>
+                <td>{Object.values(r.customer ?? {}).filter(Boolean).join(", ")}</td>
+                <td>{r.status}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {cursor && (
+        <button class="btn" onClick={() => void load(true)}>
+          {t("audit.more")}
+        </button>
+      )}
+    </div>
+  );
+}
+
+// ---------------------------------------------------------------- privacy settings
+
+/** Retention per data class and masking patterns, saved with the version read; the API's refusals at the
+ *  fields they name. */
+export function PrivacySettingsAdmin() {
+  const { store, t } = useApp();
+  const [saved, setSaved] = useState<PrivacySettingsOut | null>(null);
+  const [form, setForm] = useState<PrivacyForm | null>(null);
+  const [errors, setErrors] = useState<Map<string, string[]>>(new Map());
+  const [message, setMessage] = useState<Shown | null>(null);
+  const reload = async () => {
+    await store.run(async () => {
+      const settings = await store.api.privacySettings();
+      setSaved(settings);
+      setForm(privacyForm(settings));
+    });
+  };
+  useEffect(() => {
+    void reload();
+  }, []);
+  if (!form) return <p class="muted">{t("loading")}</p>;
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setMessage(null);
+    setErrors(new Map());
+    try {
+      const now = await store.api.putPrivacySettings(privacyFromForm(form), saved?.version);
+      setSaved(now);
+      setForm(privacyForm(now));
+      setMessage({ kind: "ok", text: t("saved") });
+    } catch (error) {
+      const conflict = error instanceof ApiError && error.status === 409;
+      const { fields } = fieldErrors(error instanceof ApiError ? error.body : null);
+      setErrors(fields);
+      setMessage({ kind: "error", text: conflict ? t("conflict", { detail: detailOf(error) }) : t("error", { detail: detailOf(error) }) });
+      if (conflict) await reload();
+    }
+  };
+  const setMasking = (index: number, change: Partial<PrivacyForm["masking"][number]>) =>
+    setForm({ ...form, masking: form.masking.map((m, i) => (i === index ? { ...m, ...change } : m)) });
+  return (
+    <section>
+      <h1>{t("admin.privacySettings")}</h1>
+      {saved && <p class="muted small">{t("version", { version: saved.version })}</p>}
+      <form class="card form" onSubmit={(e) => void submit(e)} aria-label={t("admin.privacySettings")}>
+        <fieldset>
+          <legend>{t("privacy.retention")}</legend>
+          <p class="muted small">{t("privacy.retentionHelp")}</p>
+          {RETENTION_CLASSES.map((k) => {
+            const id = `retention-${k}-error`;
+            const wrong = errors.get(`retention.${k}`);
+            return (
+              <div key={k}>
+                <label class="field">
+                  <span>{t(`privacy.retention.${k}`)}</span>
+                  <input
+                    type="number"
+                    min={k === "dedupe_markers_days" ? 8 : 1}
+                    max={3650}
+                    value={form.retention[k]}
+                    required={!KEPT_WHEN_EMPTY.has(k)}
+                    placeholder={KEPT_WHEN_EMPTY.has(k) ? t("privacy.keptUntilErased") : undefined}
+                    onInput={(e) => setForm({ ...form, retention: { ...form.retention, [k]: (e.target as HTMLInputElement).value } })}
+                    {...invalid(id, wrong)}
+                  />
+                </label>
+                <FieldErrors id={id} errors={wrong} />
+              </div>
+            );
+          })}
+        </fieldset>
+        <fieldset>
+          <legend>{t("privacy.masking")}</legend>
+          <p class="muted small">{t("privacy.maskingHelp")}</p>
+          {form.masking.map((m, i) => {
+            const nameId = `masking-${i}-name-error`;
+            const patternId = `masking-${i}-pattern-error`;
+            const nameWrong = errors.get(`masking_patterns.${i}.name`);
+            const patternWrong = errors.get(`masking_patterns.${i}.pattern`);
+            return (
+              <div class="masking-row" key={i} role="group" aria-label={t("privacy.maskingRow", { n: i + 1 })}>
+                <div>
+                  <label class="field">
+                    <span>{t("name")}</span>
+                    <input value={m.name} onInput={(e) => setMasking(i, { name: (e.target as HTMLInputElement).value })} {...invalid(nameId, nameWrong)} />
+                  </label>
+                  <FieldErrors id={nameId} errors={nameWrong} />
+                </div>
+                <div>
+                  <label class="field">
+                    <span>{t("privacy.pattern")}</span>
+                    <input
+                      class="code"
+                      value={m.pattern}
+                      spellcheck={false}
+                      onInput={(e) => setMasking(i, { pattern: (e.target as HTMLInputElement).value })}
+                      {...invalid(patternId, patternWrong)}
+                    />
+                  </label>
+                  <FieldErrors id={patternId} errors={patternWrong} />
+                </div>
+                <button
+                  type="button"
+                  class="btn btn-small"
+                  onClick={() => setForm({ ...form, masking: form.masking.filter((_, j) => j !== i) })}
+                >
+                  {t("privacy.removePattern")}
+                  <span class="visually-hidden">: {m.name || t("privacy.maskingRow", { n: i + 1 })}</span>
+                </button>
+              </div>
+            );
+          })}
+          <button type="button" class="btn btn-small" onClick={() => setForm({ ...form, masking: [...form.masking, { name: "", pattern: "" }] })}>
+            + {t("privacy.addPattern")}
+          </button>
+        </fieldset>
+        <button class="btn btn-primary" type="submit">
+          {t("save")}
+        </button>
+        {say(message)}
+      </form>
+    </section>
+  );
+}

@@ -1,0 +1,159 @@
+import { describe, expect, it } from "vitest";
+import type { PrivacyJob } from "./api";
+import {
+  auditQuery,
+  changes,
+  csatForm,
+  csatFromForm,
+  fieldErrors,
+  followJob,
+  isoFromLocal,
+  privacyForm,
+  privacyFromForm,
+  recordWhat,
+} from "./privacy";
+
+describe("the audit log's filter", () => {
+  it("sends the admin's local times as ISO instants, and leaves out what is empty", () => {
+    const local = "2026-12-05T09:30";
+    expect(isoFromLocal(local)).toBe(new Date(2026, 11, 5, 9, 30).toISOString());
+    expect(isoFromLocal("")).toBe("");
+    expect(isoFromLocal("not a date")).toBe("");
+    expect(auditQuery({ actor: " alice ", customer_id: "", from: local, to: "" })).toEqual({
+      actor: "alice",
+      from: new Date(2026, 11, 5, 9, 30).toISOString(),
+    });
+  });
+});
+
+describe("a record's changes", () => {
+  it("lists only the fields that changed, nested ones by their path", () => {
+    const before = { enabled: false, when: "always", retention: { audit_days: 730, events_days: 400 }, channels: null };
+    const after = { enabled: true, when: "always", retention: { audit_days: 365, events_days: 400 }, channels: ["sms"] };
+    expect(changes(before, after)).toEqual([
+      { field: "enabled", before: "false", after: "true" },
+      { field: "retention.audit_days", before: "730", after: "365" },
+      { field: "channels", before: "—", after: '["sms"]' },
+    ]);
+  });
+
+  it("shows a value that changed as a whole, and a record with only an after", () => {
+    expect(changes("open", "resolved")).toEqual([{ field: "", before: "open", after: "resolved" }]);
+    expect(changes(null, { tier: "vip" })).toEqual([{ field: "tier", before: "—", after: "vip" }]);
+    expect(changes({ tier: "vip" }, "gone")).toEqual([{ field: "", before: '{"tier":"vip"}', after: "gone" }]);
+    expect(changes(undefined, undefined)).toEqual([]);
+    expect(changes({ a: 1 }, { a: 1 })).toEqual([]);
+  });
+
+  it("names what was done, with the target unless the action already has it", () => {
+    const record = { id: "a1", at: "2026-12-05T10:00:00Z", actor: "alice", action: "customer.export" };
+    expect(recordWhat({ ...record, target: "customer_id=c_1" })).toBe("customer.export (customer_id=c_1)");
+    expect(recordWhat(record)).toBe("customer.export");
+  });
+});
+
+describe("a 422 at its fields", () => {
+  it("keys each error by its field's path without `body`, the rest apart", () => {
+    const body = {
+      status: 422,
+      errors: [
+        { loc: ["body", "masking_patterns", 0, "pattern"], msg: "Value error, not a valid regular expression" },
+        { loc: ["body", "retention", "audit_days"], msg: "Input should be less than or equal to 3650" },
+        { loc: ["body", "retention", "audit_days"], msg: "second" },
+        { loc: ["body"], msg: "Value error, when=teams needs the list of teams" },
+      ],
+    };
+    const { fields, rest } = fieldErrors(body);
+    expect(fields.get("masking_patterns.0.pattern")).toEqual(["Value error, not a valid regular expression"]);
+    expect(fields.get("retention.audit_days")).toEqual(["Input should be less than or equal to 3650", "second"]);
+    expect(rest).toEqual(["Value error, when=teams needs the list of teams"]);
+    expect(fieldErrors({ detail: "nope" }).fields.size).toBe(0);
+  });
+});
+
+describe("the settings forms", () => {
+  it("privacy: empty days are kept until erased, blank masking rows are dropped", () => {
+    const saved = {
+      retention: { messages_days: null, closed_conversations_days: 30, events_days: 400, audit_days: 730, dedupe_markers_days: 90 },
+      masking_patterns: [{ name: "card", pattern: "\\d{16}" }],
+      version: 3,
+    };
+    const form = privacyForm(saved);
+    expect(form.retention.messages_days).toBe("");
+    form.retention.closed_conversations_days = "";
+    form.retention.audit_days = "365";
+    form.masking.push({ name: " iban ", pattern: "[A-Z]{2}\\d{2}" }, { name: "", pattern: "" });
+    expect(privacyFromForm(form)).toEqual({
+      retention: { messages_days: null, closed_conversations_days: null, events_days: 400, audit_days: 365, dedupe_markers_days: 90 },
+      masking_patterns: [
+        { name: "card", pattern: "\\d{16}" },
+        { name: "iban", pattern: "[A-Z]{2}\\d{2}" },
+      ],
+    });
+  });
+
+  it("CSAT: times in the form's units both ways, lists only for the `when` that uses them", () => {
+    const saved = {
+      enabled: true,
+      when: "teams" as const,
+      channels: ["sms" as const],
+      teams: ["returns"],
+      template: null,
+      delay_s: 300,
+      comment_prompt: true,
+      answer_window_s: 7 * 86400,
+      comment_window_s: 600,
+    };
+    const form = csatForm(saved);
+    expect(form).toMatchObject({ delay_minutes: "5", answer_window_hours: "168", comment_window_minutes: "10", template: "" });
+    expect(csatFromForm(form)).toEqual({ ...saved, channels: null });
+    expect(csatFromForm({ ...form, when: "always", delay_minutes: "1.5", template: " csat_survey " })).toMatchObject({
+      teams: null,
+      channels: null,
+      delay_s: 90,
+      template: "csat_survey",
+    });
+  });
+});
+
+describe("an export or erase job", () => {
+  const job = (status: PrivacyJob["status"], extra: Partial<PrivacyJob> = {}): PrivacyJob => ({
+    job_id: "j_1",
+    kind: "export",
+    customer_id: "c_1",
+    status,
+    ...extra,
+  });
+
+  it("is read until it is done, each state seen", async () => {
+    const answers = [job("running"), job("running"), job("done", { download_url: "https://files.example/x.zip" })];
+    const seen: string[] = [];
+    const waits: number[] = [];
+    const last = await followJob(
+      async () => answers.shift()!,
+      (j) => seen.push(j.status),
+      () => false,
+      async (ms) => void waits.push(ms),
+    );
+    expect(seen).toEqual(["running", "running", "done"]);
+    expect(waits).toEqual([1500, 1500]);
+    expect(last?.download_url).toBe("https://files.example/x.zip");
+  });
+
+  it("stops at a failure, and when the page is left", async () => {
+    expect((await followJob(async () => job("failed", { error: "boom" }), () => undefined, () => false))?.status).toBe("failed");
+    let reads = 0;
+    let left = false;
+    const last = await followJob(
+      async () => {
+        reads += 1;
+        return job("running");
+      },
+      () => (left = true),
+      () => left,
+      async () => undefined,
+    );
+    expect(last).toBeNull();
+    expect(reads).toBe(1);
+  });
+});

@@ -1,0 +1,181 @@
+// The trust and privacy pages' logic: the audit log's filter and its records' changes in words, a 422's field
+// errors by field, the privacy and CSAT settings' forms both ways, and an export or erase job followed to its end.
+import type { AuditRecord, CsatSettings, PrivacyJob, PrivacySettings } from "./api";
+
+/** A `datetime-local` value ("2026-12-05T09:30", the admin's own time) as an ISO instant; "" for none. */
+export function isoFromLocal(value: string): string {
+  if (!value) return "";
+  const at = new Date(value); // a date-time without an offset is local time
+  return Number.isNaN(at.getTime()) ? "" : at.toISOString();
+}
+
+export interface AuditFilter {
+  actor: string;
+  customer_id: string;
+  from: string; // datetime-local values
+  to: string;
+}
+
+/** The query of `GET /admin/audit` for a filter: trimmed, times in ISO; empty ones left out. */
+export function auditQuery(f: AuditFilter): { actor?: string; customer_id?: string; from?: string; to?: string } {
+  const q = { actor: f.actor.trim(), customer_id: f.customer_id.trim(), from: isoFromLocal(f.from), to: isoFromLocal(f.to) };
+  return Object.fromEntries(Object.entries(q).filter(([, v]) => v)) as ReturnType<typeof auditQuery>;
+}
+
+export interface Change {
+  field: string; // "" when the value itself changed (a status, a tier)
+  before: string;
+  after: string;
+}
+
+/** A value as a short text: strings as they are, nothing as "—", the rest as compact JSON. */
+export function shown(value: unknown): string {
+  if (value === null || value === undefined) return "—";
+  if (typeof value === "string") return value;
+  return JSON.stringify(value);
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === "object" && !Array.isArray(v);
+
+/** What a record's before and after differ in, field by field (nested fields as "retention.audit_days"); a
+ *  record with only one of them lists that one's fields. Unchanged fields are left out. */
+export function changes(before: unknown, after: unknown, prefix = ""): Change[] {
+  const nested = (isObject(before) || before == null) && (isObject(after) || after == null);
+  if (nested && (isObject(before) || isObject(after))) {
+    const b = isObject(before) ? before : {};
+    const a = isObject(after) ? after : {};
+    return [...new Set([...Object.keys(b), ...Object.keys(a)])].flatMap((k) =>
+      changes(b[k], a[k], prefix ? `${prefix}.${k}` : k),
+    );
+  }
+  return JSON.stringify(before ?? null) === JSON.stringify(after ?? null)
+    ? []
+    : [{ field: prefix, before: shown(before), after: shown(after) }];
+}
+
+/** What an audit record did: its action's name, or "PUT /admin/csat" with the target's ids. */
+export function recordWhat(r: AuditRecord): string {
+  return r.target && !r.action.includes(r.target) ? `${r.action} (${r.target})` : r.action;
+}
+
+/** A 422's field errors by field ("retention.audit_days", "masking_patterns.0.pattern"), and the others. */
+export function fieldErrors(body: unknown): { fields: Map<string, string[]>; rest: string[] } {
+  const fields = new Map<string, string[]>();
+  const rest: string[] = [];
+  const errors = body && typeof body === "object" ? (body as { errors?: unknown }).errors : null;
+  if (!Array.isArray(errors)) return { fields, rest };
+  for (const e of errors as { loc?: (string | number)[]; msg?: string }[]) {
+    const loc = (e.loc ?? []).filter((p) => p !== "body").map(String);
+    const msg = e.msg ?? "invalid";
+    if (loc.length) fields.set(loc.join("."), [...(fields.get(loc.join(".")) ?? []), msg]);
+    else rest.push(msg);
+  }
+  return { fields, rest };
+}
+
+// -- privacy settings
+
+export const RETENTION_CLASSES = ["messages_days", "closed_conversations_days", "events_days", "audit_days",
+  "dedupe_markers_days"] as const;
+export type RetentionClass = (typeof RETENTION_CLASSES)[number];
+/** The classes kept until erased when left empty; the others always have a number of days. */
+export const KEPT_WHEN_EMPTY: ReadonlySet<RetentionClass> = new Set(["messages_days", "closed_conversations_days"]);
+
+export interface PrivacyForm {
+  retention: Record<RetentionClass, string>;
+  masking: { name: string; pattern: string }[];
+}
+
+export function privacyForm(s: PrivacySettings): PrivacyForm {
+  const retention = Object.fromEntries(
+    RETENTION_CLASSES.map((k) => [k, s.retention[k] == null ? "" : String(s.retention[k])]),
+  ) as Record<RetentionClass, string>;
+  return { retention, masking: s.masking_patterns.map((p) => ({ ...p })) };
+}
+
+/** The body of `PUT /admin/privacy/settings`: days as numbers (empty: kept until erased); masking rows with
+ *  neither a name nor a pattern are left out. The API checks the rest (ranges, regular expressions). */
+export function privacyFromForm(f: PrivacyForm): PrivacySettings {
+  const retention = Object.fromEntries(
+    RETENTION_CLASSES.map((k) => [k, f.retention[k].trim() === "" ? null : Number(f.retention[k])]),
+  ) as unknown as PrivacySettings["retention"];
+  const masking_patterns = f.masking
+    .map((p) => ({ name: p.name.trim(), pattern: p.pattern }))
+    .filter((p) => p.name || p.pattern);
+  return { retention, masking_patterns };
+}
+
+// -- CSAT settings
+
+export interface CsatForm {
+  enabled: boolean;
+  when: CsatSettings["when"];
+  channels: string[];
+  teams: string[];
+  template: string;
+  delay_minutes: string;
+  comment_prompt: boolean;
+  answer_window_hours: string;
+  comment_window_minutes: string;
+}
+
+export function csatForm(s: CsatSettings): CsatForm {
+  return {
+    enabled: s.enabled,
+    when: s.when,
+    channels: s.channels ?? [],
+    teams: s.teams ?? [],
+    template: s.template ?? "",
+    delay_minutes: String(s.delay_s / 60),
+    comment_prompt: s.comment_prompt,
+    answer_window_hours: String(s.answer_window_s / 3600),
+    comment_window_minutes: String(s.comment_window_s / 60),
+  };
+}
+
+/** The body of `PUT /admin/csat`: the lists only for the `when` that uses them, times in seconds. */
+export function csatFromForm(f: CsatForm): CsatSettings {
+  return {
+    enabled: f.enabled,
+    when: f.when,
+    channels: f.when === "channels" ? (f.channels as CsatSettings["channels"]) : null,
+    teams: f.when === "teams" ? f.teams : null,
+    template: f.template.trim() || null,
+    delay_s: Math.round(Number(f.delay_minutes) * 60),
+    comment_prompt: f.comment_prompt,
+    answer_window_s: Math.round(Number(f.answer_window_hours) * 3600),
+    comment_window_s: Math.round(Number(f.comment_window_minutes) * 60),
+  };
+}
+
+/** Where a 422 on the CSAT body lands: the form's fields are in other units, named after the API's. */
+export const CSAT_FIELDS: Record<string, keyof CsatForm> = {
+  delay_s: "delay_minutes",
+  answer_window_s: "answer_window_hours",
+  comment_window_s: "comment_window_minutes",
+  template: "template",
+  channels: "channels",
+  teams: "teams",
+};
+
+// -- export and erase jobs
+
+export const POLL_MS = 1_500;
+
+/** Read the job until it is no longer running, telling `seen` each state; stops when `stopped()` says so (the
+ *  page was left). The last state read is returned. */
+export async function followJob(
+  read: () => Promise<PrivacyJob>,
+  seen: (job: PrivacyJob) => void,
+  stopped: () => boolean,
+  wait: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+): Promise<PrivacyJob | null> {
+  for (;;) {
+    if (stopped()) return null;
+    const job = await read();
+    if (stopped()) return null;
+    seen(job);
+    if (job.status !== "running") return job;
+    await wait(POLL_MS);
+  }
+}
