@@ -111,6 +111,63 @@ describe("Store", () => {
     expect(calls).toEqual(["get c2", "get c2"]);
   });
 
+  it("keeps a receipt shown while a read of the conversation was on its way, which found the message still sent", async () => {
+    const sent = { id: "m1", direction: "outbound", channel: "sms", text: "Here is your label", status: "sent", attachments: [], created_at: "", attempts: 1, possibly_duplicate: false };
+    let answer!: (c: Conversation) => void;
+    const { api } = fakeApi({
+      conversation: vi.fn(() => new Promise<Conversation>((resolve) => (answer = resolve))),
+      openConversation: vi.fn(async (id: string) => conv(id, { messages: [sent] as Conversation["messages"] })),
+    });
+    const store = new Store(api);
+    await store.openConversation("c2");
+    // a read of the conversation starts (another notice), then the delivery receipt arrives and is shown
+    const reading = store.refreshOpen();
+    store.applyChange({ type: "change", cursor: "x", kind: "message_update", conversation_id: "c2", message_id: "m1", at: "", status: "delivered" });
+    expect(store.state.open?.messages?.[0]?.status).toBe("delivered");
+    // and the read, made before the receipt, comes back with the message still sent: it is not shown going back
+    answer(conv("c2", { messages: [sent, { ...sent, id: "m2", text: "And the invoice" }] as Conversation["messages"] }));
+    await reading;
+    expect(store.state.open?.messages?.map((m) => [m.id, m.status])).toEqual([["m1", "delivered"], ["m2", "sent"]]);
+  });
+
+  it("shows the newer of two reads of the open conversation, whichever comes back last", async () => {
+    const answers: ((c: Conversation) => void)[] = [];
+    const { api } = fakeApi({
+      conversation: vi.fn(() => new Promise<Conversation>((resolve) => answers.push(resolve))),
+      openConversation: vi.fn(async (id: string) => conv(id, { status: "open" })),
+    });
+    const store = new Store(api);
+    await store.openConversation("c2");
+    const older = store.refreshOpen();
+    const newer = store.refreshOpen(); // a second notice: the conversation was marked pending meanwhile
+    answers[1]!(conv("c2", { status: "pending" }));
+    await newer;
+    answers[0]!(conv("c2", { status: "open" })); // the older read, slow, comes back last
+    await older;
+    expect(store.state.open?.status).toBe("pending");
+  });
+
+  it("shows the newer of two background refreshes of the list, whichever comes back last", async () => {
+    const answers: ((page: unknown) => void)[] = [];
+    const { api } = fakeApi();
+    const store = new Store(api);
+    await store.loadList();
+    (api.conversations as unknown as { mockImplementation: (f: () => Promise<unknown>) => void }).mockImplementation(
+      () => new Promise((resolve) => answers.push(resolve)),
+    );
+    const notice = { type: "change" as const, cursor: "x", kind: "conversation" as const, conversation_id: "c1", message_id: null, at: "" };
+    store.applyChange(notice);
+    await vi.advanceTimersByTimeAsync(200); // the first refresh is on its way
+    store.applyChange(notice);
+    await vi.advanceTimersByTimeAsync(200); // and the second
+    answers[1]!({ items: [conv("c1", { status: "pending" })], next_cursor: null, counts: { mine: 1, unassigned: 0, all: 1 } });
+    await vi.advanceTimersByTimeAsync(0);
+    answers[0]!({ items: [conv("c1", { status: "open" }), conv("c2")], next_cursor: null, counts: { mine: 2, unassigned: 0, all: 2 } });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(store.state.items.map((c) => [c.id, c.status])).toEqual([["c1", "pending"]]);
+    expect(store.state.counts.mine).toBe(1);
+  });
+
   it("opening the conversation already shown reads it without its panels (they are shown and do not mount again)", async () => {
     const { api, calls } = fakeApi({
       openConversation: vi.fn(async (id: string) => {

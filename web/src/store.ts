@@ -39,6 +39,22 @@ export function deliveryRank(status: string): number {
   return DELIVERY_RANK[status] ?? 0;
 }
 
+/** The conversation as read, except that no message's delivery state is shown going back: a receipt a notice showed
+ * while the read was on its way (`showReceipt`) is newer than what the read found, and no other notice would come to
+ * put it back. */
+export function keepReceipts(read: Conversation, shown: Conversation | null): Conversation {
+  if (!shown || shown.id !== read.id || !shown.messages || !read.messages) return read;
+  const before = new Map(shown.messages.map((m) => [m.id, m.status]));
+  let kept = false;
+  const messages = read.messages.map((m) => {
+    const was = before.get(m.id);
+    if (!was || deliveryRank(was) <= deliveryRank(m.status ?? "")) return m;
+    kept = true;
+    return { ...m, status: was };
+  });
+  return kept ? { ...read, messages } : read;
+}
+
 export interface Toast {
   kind: "ok" | "error";
   text: string;
@@ -251,11 +267,17 @@ export class Store {
   }
 
   /** The list as long as it is now (a change notice's refetch); with `withCounts`, the badges in the same request. */
+  /** Background refreshes of the list started so far: as with the open conversation, only the latest one's answer
+   * is shown (an older one coming back last would show the list, and the badges, as they were before). */
+  private listRefreshes = 0;
+
   private async refreshList(withCounts = false): Promise<void> {
     const version = this.listVersion;
+    const mine = ++this.listRefreshes;
     const limit = Math.min(100, Math.max(PAGE, this.state.items.length));
     try {
       const page = await this.api.conversations({ ...this.query(null, limit), ...(withCounts ? { counts: true } : {}) });
+      if (mine !== this.listRefreshes) return;
       if (page.counts) this.setCounts(page.counts, true);
       if (version !== this.listVersion) return;
       const fresh = new Set(page.items.map((c) => c.id));
@@ -388,14 +410,21 @@ export class Store {
     await this.readOpen(this.api.conversation);
   }
 
+  /** Reads of the open conversation started so far: only the latest one's answer is shown. Two can be on their way
+   * (notices a few hundred ms apart), and the older, which may come back last, read what the newer read after it. */
+  private openReads = 0;
+
   private async readOpen(read: (id: string) => Promise<Conversation>): Promise<void> {
     const id = this.state.openId;
     if (!id) return;
+    const mine = ++this.openReads;
     try {
       const conv = await read(id);
-      if (this.state.openId === id) this.set({ open: conv, now: Date.now() });
+      if (this.state.openId === id && mine === this.openReads) {
+        this.set({ open: keepReceipts(conv, this.state.open), now: Date.now() });
+      }
     } catch (error) {
-      if (this.state.openId === id) this.fail(error);
+      if (this.state.openId === id && mine === this.openReads) this.fail(error);
     }
   }
 
