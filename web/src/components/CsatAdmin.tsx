@@ -1,57 +1,31 @@
-import { useEffect, useState } from "preact/hooks";
-import { ApiError, type CsatOut } from "../api";
+import { useEffect } from "preact/hooks";
 import { CHANNELS, channelName } from "../channels";
 import { isAdmin, useApp } from "../context";
-import { CSAT_FIELDS, csatForm, csatFromForm, fieldErrors, type CsatForm } from "../privacy";
+import { CSAT_FIELDS, csatForm, csatFromForm, type CsatForm } from "../privacy";
 import { FieldErrors } from "./PrivacyAdmin";
 import { TeamChecks } from "./TeamChecks";
-
-type Shown = { kind: "ok" | "error"; text: string };
+import { useSettingsForm } from "./useSettingsForm";
 
 /** The satisfaction survey after a resolve: on or off, for every conversation, some channels or some teams, when
  *  and how long an answer counts (admins; supervisors read). The API's refusals at the fields they name. */
 export function CsatAdmin() {
   const { store, t, who } = useApp();
   const admin = isAdmin(who);
-  const [saved, setSaved] = useState<CsatOut | null>(null);
-  const [form, setForm] = useState<CsatForm | null>(null);
-  const [errors, setErrors] = useState<Map<keyof CsatForm | "", string[]>>(new Map());
-  const [message, setMessage] = useState<Shown | null>(null);
-  const reload = async () => {
-    await store.run(async () => {
-      const settings = await store.api.csat();
-      setSaved(settings);
-      setForm(csatForm(settings));
-    });
-  };
+  const { saved, form, setForm, refused, message, submit } = useSettingsForm({
+    read: () => store.api.csat(),
+    write: (f: CsatForm, version) => store.api.putCsat(csatFromForm(f), version),
+    toForm: csatForm,
+  });
   useEffect(() => {
-    void reload();
     void store.loadTeams();
   }, []);
+  // the API's refusals at the form's fields (a path's first part names the field), the rest above the form
+  const errors = new Map<keyof CsatForm | "", string[]>(refused.rest.length ? [["", refused.rest]] : []);
+  for (const [field, messages] of refused.fields) {
+    const at = CSAT_FIELDS[field.split(".")[0]!] ?? "";
+    errors.set(at, [...(errors.get(at) ?? []), ...messages]);
+  }
   if (!form) return <p class="muted">{t("loading")}</p>;
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setMessage(null);
-    setErrors(new Map());
-    try {
-      const now = await store.api.putCsat(csatFromForm(form), saved?.version);
-      setSaved(now);
-      setForm(csatForm(now));
-      setMessage({ kind: "ok", text: t("saved") });
-    } catch (error) {
-      const detail = error instanceof Error ? error.message : String(error);
-      const conflict = error instanceof ApiError && error.status === 409;
-      const { fields, rest } = fieldErrors(error instanceof ApiError ? error.body : null);
-      const mine = new Map<keyof CsatForm | "", string[]>(rest.length ? [["", rest]] : []);
-      for (const [field, messages] of fields) {
-        const at = CSAT_FIELDS[field.split(".")[0]!] ?? "";
-        mine.set(at, [...(mine.get(at) ?? []), ...messages]);
-      }
-      setErrors(mine);
-      setMessage({ kind: "error", text: conflict ? t("conflict", { detail }) : t("error", { detail }) });
-      if (conflict) await reload();
-    }
-  };
   const toggle = (list: string[], value: string, on: boolean) => (on ? [...list, value] : list.filter((x) => x !== value));
   const number = (key: "delay_minutes" | "answer_window_hours" | "comment_window_minutes", min: number, max: number) => {
     const id = `csat-${key}-error`;

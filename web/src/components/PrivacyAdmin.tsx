@@ -1,11 +1,10 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiError, type AuditRecord, type Customer, type PrivacyJob, type PrivacyRequest, type PrivacySettingsOut } from "../api";
+import { ApiError, type AuditRecord, type Customer, type PrivacyJob, type PrivacyRequest } from "../api";
 import { useApp } from "../context";
 import { formatFull } from "../format";
 import {
   auditQuery,
   changes,
-  fieldErrors,
   followJob,
   KEPT_WHEN_EMPTY,
   privacyForm,
@@ -16,8 +15,7 @@ import {
   type AuditFilter,
   type PrivacyForm,
 } from "../privacy";
-
-type Shown = { kind: "ok" | "error"; text: string };
+import { useSettingsForm, type Shown } from "./useSettingsForm";
 
 const say = (message: Shown | null) =>
   message && (
@@ -405,38 +403,13 @@ function PrivacyRequests() {
  *  fields they name. */
 export function PrivacySettingsAdmin() {
   const { store, t } = useApp();
-  const [saved, setSaved] = useState<PrivacySettingsOut | null>(null);
-  const [form, setForm] = useState<PrivacyForm | null>(null);
-  const [errors, setErrors] = useState<Map<string, string[]>>(new Map());
-  const [message, setMessage] = useState<Shown | null>(null);
-  const reload = async () => {
-    await store.run(async () => {
-      const settings = await store.api.privacySettings();
-      setSaved(settings);
-      setForm(privacyForm(settings));
-    });
-  };
-  useEffect(() => {
-    void reload();
-  }, []);
+  const { saved, form, setForm, refused, message, submit } = useSettingsForm({
+    read: () => store.api.privacySettings(),
+    write: (f: PrivacyForm, version) => store.api.putPrivacySettings(privacyFromForm(f), version),
+    toForm: privacyForm,
+  });
+  const errors = refused.fields;
   if (!form) return <p class="muted">{t("loading")}</p>;
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setMessage(null);
-    setErrors(new Map());
-    try {
-      const now = await store.api.putPrivacySettings(privacyFromForm(form), saved?.version);
-      setSaved(now);
-      setForm(privacyForm(now));
-      setMessage({ kind: "ok", text: t("saved") });
-    } catch (error) {
-      const conflict = error instanceof ApiError && error.status === 409;
-      const { fields } = fieldErrors(error instanceof ApiError ? error.body : null);
-      setErrors(fields);
-      setMessage({ kind: "error", text: conflict ? t("conflict", { detail: detailOf(error) }) : t("error", { detail: detailOf(error) }) });
-      if (conflict) await reload();
-    }
-  };
   const setMasking = (index: number, change: Partial<PrivacyForm["masking"][number]>) =>
     setForm({ ...form, masking: form.masking.map((m, i) => (i === index ? { ...m, ...change } : m)) });
   return (
