@@ -15,6 +15,7 @@ import { LabelsAdmin } from "./LabelsAdmin";
 import { MacrosAdmin } from "./MacrosAdmin";
 import { AuditAdmin, PrivacyAdmin, PrivacySettingsAdmin } from "./PrivacyAdmin";
 import { TeamChecks } from "./TeamChecks";
+import { Said } from "./Said";
 
 /** Ids the browser checks before saving. A team's is the API's own pattern. A calendar's or a policy's travels in the
  * path: one with a space or an accent came back encoded, differing from the body's, and the refusal (a 409) was
@@ -116,11 +117,7 @@ function useSaver(reload: () => Promise<void>) {
       return false;
     }
   };
-  const shown = message && (
-    <p role={message.kind === "error" ? "alert" : "status"} class={message.kind === "error" ? "error" : "ok"}>
-      {message.text}
-    </p>
-  );
+  const shown = <Said message={message} />;
   return { save, shown, store };
 }
 

@@ -4,6 +4,7 @@ import { CHANNELS, channelName } from "../channels";
 import { isAdmin, useApp } from "../context";
 import { botForm, botFromForm, KB_LANGUAGES, languageName, type BotForm } from "../kb";
 import { TeamChecks } from "./TeamChecks";
+import { Said } from "./Said";
 
 type Shown = { kind: "ok" | "error"; text: string };
 
@@ -126,11 +127,7 @@ export function BotAdmin() {
             </button>
           )}
         </fieldset>
-        {message && (
-          <p role={message.kind === "error" ? "alert" : "status"} class={message.kind === "error" ? "error" : "ok"}>
-            {message.text}
-          </p>
-        )}
+        <Said message={message} />
       </form>
     </section>
   );

@@ -4,6 +4,7 @@ import { isAdmin, useApp } from "../context";
 import { revealForm } from "../revealForm";
 import { nextLanguage, rowErrors, toBodies, type BodyDraft } from "../tools";
 import { FilePick } from "./FilePick";
+import { Said } from "./Said";
 
 export type ToolScope = "shared" | "personal";
 type CannedFile = NonNullable<CannedIn["attachments"]>[number];
@@ -33,11 +34,7 @@ export function useOutcome(reload: () => Promise<void>, field: "actions" | "bodi
       return false;
     }
   };
-  const shown = message && (
-    <p role={message.kind === "error" ? "alert" : "status"} class={message.kind === "error" ? "error" : "ok"}>
-      {message.text}
-    </p>
-  );
+  const shown = <Said message={message} />;
   return { run, shown, rows: message?.rows ?? new Map<string, string[]>(), clear: () => setMessage(null) };
 }
 

@@ -5,6 +5,7 @@ import { CSAT_FIELDS, csatForm, csatFromForm, type CsatForm } from "../privacy";
 import { FieldErrors } from "./PrivacyAdmin";
 import { TeamChecks } from "./TeamChecks";
 import { useSettingsForm } from "./useSettingsForm";
+import { Said } from "./Said";
 
 /** The satisfaction survey after a resolve: on or off, for every conversation, some channels or some teams, when
  *  and how long an answer counts (admins; supervisors read). The API's refusals at the fields they name. */
@@ -118,11 +119,7 @@ export function CsatAdmin() {
             </button>
           )}
         </fieldset>
-        {message && (
-          <p role={message.kind === "error" ? "alert" : "status"} class={message.kind === "error" ? "error" : "ok"}>
-            {message.text}
-          </p>
-        )}
+        <Said message={message} />
       </form>
     </section>
   );

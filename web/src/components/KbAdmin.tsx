@@ -19,6 +19,7 @@ import {
 import { revealForm } from "../revealForm";
 import { FilePick } from "./FilePick";
 import { TryBot } from "./TryBot";
+import { Said } from "./Said";
 
 const STATUSES: ArticleStatus[] = ["draft", "published", "retired"];
 const ID_PATTERN = "[A-Za-z0-9_\\-]{1,64}";
@@ -199,11 +200,7 @@ export function KbAdmin() {
           </tbody>
         </table>
         {!shown.length && <p class="muted">{articles.length ? t("kb.noneMatch") : t("kb.empty")}</p>}
-        {message && (
-          <p role={message.kind === "error" ? "alert" : "status"} class={message.kind === "error" ? "error" : "ok"}>
-            {message.text}
-          </p>
-        )}
+        <Said message={message} />
         {admin && (
           <>
             <button

@@ -3,6 +3,7 @@ import { ApiError, type Label } from "../api";
 import { isAdmin, useApp } from "../context";
 import { chipColors } from "../labels";
 import { revealForm } from "../revealForm";
+import { Said } from "./Said";
 
 /** The shop's labels: create, rename, recolour, retire and restore (admins; supervisors read). */
 export function LabelsAdmin() {
@@ -123,11 +124,7 @@ export function LabelsAdmin() {
           </form>
         </>
       )}
-      {message && (
-        <p role={message.kind === "error" ? "alert" : "status"} class={message.kind === "error" ? "error" : "ok"}>
-          {message.text}
-        </p>
-      )}
+      <Said message={message} />
     </section>
   );
 }

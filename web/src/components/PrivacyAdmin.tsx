@@ -15,14 +15,8 @@ import {
   type AuditFilter,
   type PrivacyForm,
 } from "../privacy";
+import { Said } from "./Said";
 import { useSettingsForm, type Shown } from "./useSettingsForm";
-
-const say = (message: Shown | null) =>
-  message && (
-    <p role={message.kind === "error" ? "alert" : "status"} class={message.kind === "error" ? "error" : "ok"}>
-      {message.text}
-    </p>
-  );
 
 /** The words of a failure: a problem's detail, or the error's message. */
 const detailOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -103,7 +97,7 @@ export function AuditAdmin() {
           {t("audit.apply")}
         </button>
       </form>
-      {say(message)}
+      <Said message={message} />
       {records && !records.length && !cursor && <p class="muted">{t("audit.none")}</p>}
       {records && records.length > 0 && (
         <table class="audit" aria-label={t("admin.audit")}>
@@ -256,7 +250,7 @@ export function PrivacyAdmin({ customerId = "" }: { customerId?: string }) {
           </button>
         </div>
       )}
-      {say(message)}
+      <Said message={message} />
       {jobs.length > 0 && (
         <ul class="plain privacy-jobs" aria-label={t("privacy.jobs")}>
           {jobs.map((j) => (
@@ -491,7 +485,7 @@ export function PrivacySettingsAdmin() {
         <button class="btn btn-primary" type="submit">
           {t("save")}
         </button>
-        {say(message)}
+        <Said message={message} />
       </form>
     </section>
   );
