@@ -230,6 +230,28 @@ describe("the widget's socket", () => {
     expect(sockets).toHaveLength(1);                  // the same conversation: the same socket
   });
 
+  it("shows the newer of two reads when a frame comes while a poll is on its way, whichever answers last", async () => {
+    const api = new FakeApi();
+    api.liveAddress = "ws://live/dev?session=s";
+    const sockets: FakeSocket[] = [];
+    const { made, settle, state } = controller(api, new MemoryStorage(), { at: 1_000 }, sockets);
+    made.open();
+    await settle();
+    sockets[0]!.events.open();
+    await settle();
+    // the next two reads are held: the first (before the reply) answers last
+    const held: ((items: ServerItem[]) => void)[] = [];
+    api.poll = () => new Promise((resolve) => held.push((items) => resolve({ conversation_id: "c", items })));
+    sockets[0]!.events.changed();                     // a read begins
+    sockets[0]!.events.changed();                     // the agent's reply: another begins
+    await settle();
+    held[1]!([reply("a1")]);
+    await settle();
+    held[0]!([]);
+    await settle();
+    expect(state().items.map((i) => i.id)).toEqual(["a1"]);
+  });
+
   it("falls back to polling when the socket closes, and connects again later, spaced out after refusals", async () => {
     const api = new FakeApi();
     api.liveAddress = "ws://live/dev?session=s";

@@ -293,11 +293,17 @@ export class WidgetController {
 
   // ---------------------------------------------------------------- the conversation
 
+  /** Polls started so far: only the latest one's answer is shown (a frame can start one while another is on its way,
+   * and the older, coming back last, would take away what the newer showed until the next poll). */
+  private polls = 0;
+
   private async poll(): Promise<void> {
     this.clearTimer("pollTimer");
     if (!this.deps.client.hasSession && !this.state.open) return;
+    const mine = ++this.polls;
     try {
       const answer = await this.deps.client.poll();
+      if (mine !== this.polls) return;            // the newer poll shows, and schedules the next
       const known = new Set(this.state.items.map((i) => i.id));
       if (answer.items.some((i) => !known.has(i.id))) this.movedAt = this.deps.clock.now();
       this.state.items = answer.items;
@@ -310,6 +316,7 @@ export class WidgetController {
       this.listen(answer.conversation_id ?? null);
     } catch (error) {
       if (!(error instanceof WidgetError)) throw error;
+      if (mine !== this.polls) return;
       this.pollFailures += 1;
       this.state.status = error.retryable ? "offline" : "unavailable";
     }
