@@ -454,3 +454,35 @@ def test_a_team_id_is_a_literal_whatever_it_holds():
     assert lake.rows(f"SELECT {literal(odd)} AS v") == [{"v": odd}]
     trino = to_trino(f"SELECT {literal(odd)} AS v")
     assert sqlglot.parse_one(trino, read="trino").find(sqlglot.exp.Drop) is None
+
+
+def test_by_team_a_message_counts_under_its_conversations_team_when_it_was_written():
+    # Given c_ret (returns), c_def (default) and c_moved, whose messages were answered in returns before the move
+    lake = _desk_of_three()
+
+    def by_team(name: str) -> dict[str | None, int]:
+        return {r["key"]: r["value"] for r in lake.rows(statement(name, PERIOD, "team"))}
+    # Then the messages and replies (events that carry no team) count under their conversation's team then: c_moved's
+    # under returns, where they were written, not under no team at all
+    assert by_team("messages_received") == {"returns": 2, "default": 1}
+    assert by_team("replies") == {"returns": 2, "default": 1}
+    assert by_team("handled") == {"returns": 2, "default": 1}
+    # and grouped otherwise, nothing changes
+    assert {r["key"]: r["value"] for r in lake.rows(statement("replies", PERIOD, "agent"))} == {"alice": 3}
+
+
+def test_by_team_the_team_a_conversation_is_opened_with_gives_way_to_the_routers():
+    # Given a conversation opened in the placeholder team, its first message at the same instant, then classified
+    # into returns by the router
+    lake = DuckDbLake()
+    opened = meta(PK="CONV#c_new", id="c_new", team="default", customer={"id": "u_new"},
+                  created_at="2026-12-01T10:00:00.000Z", updated_at="2026-12-01T10:00:00.000Z")
+    events = derive("INSERT", {"PK": "CONV#c_new", "SK": "META"}, opened, None)
+    events += _message("c_new", "m_new", "2026-12-01T10:00:00.000Z")
+    routed = {**opened, "team": "returns", "language": "en", "updated_at": "2026-12-01T10:00:01.000Z",
+              "classified_at": "2026-12-01T10:00:01.000Z"}
+    events += derive("MODIFY", {"PK": "CONV#c_new", "SK": "META"}, routed, opened)
+    lake.add(events)
+    # Then its message counts where the conversation does: under returns
+    assert {r["key"]: r["value"] for r in lake.rows(statement("conversations", PERIOD, "team"))} == {"returns": 1}
+    assert {r["key"]: r["value"] for r in lake.rows(statement("messages_received", PERIOD, "team"))} == {"returns": 1}

@@ -26,6 +26,8 @@ from zoneinfo import ZoneInfo
 import sqlglot
 from sqlglot import exp
 
+from shopdesk.analytics.events import COLUMNS
+
 GROUPS = ("agent", "team", "channel", "language", "day", "week", "hour")
 
 
@@ -144,11 +146,28 @@ def events(where: str, scope: Scope) -> str:
   QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY at_ms) = 1"""  # noqa: S608
 
 
-def _view(period: Period, scope: Scope) -> str:   # values: integers and dates we formatted
-    return f"""ev AS (
-  {events(f"day BETWEEN '{period.first_day}' AND '{period.last_day}'"
-          f" AND at_ms >= {period.start_ms} AND at_ms < {period.end_ms}", scope)}
-)"""
+# An event that carries no team (a message's: a message item has none) grouped by team takes its conversation's
+# team when it was written: that of the conversation's latest event at or before it that carries one, else (none
+# before it in the period) of the first after it. The team a conversation is opened with is a placeholder when the
+# router classifies it (as for `conversations`), so it is not taken then; at the same instant a team change comes
+# before a message. An event of no conversation keeps its own.
+_KNOWN_TEAM = """CASE WHEN type = 'conversation_opened' AND max(CASE WHEN type = 'conversation_classified'
+        AND actor = 'router' THEN 1 ELSE 0 END) OVER (PARTITION BY conversation_id) = 1 THEN NULL ELSE team END"""
+_AS_OF = "PARTITION BY conversation_id ORDER BY at_ms, CASE WHEN known_team IS NULL THEN 1 ELSE 0 END, event_id"
+TEAM_AS_OF = f"""CASE WHEN conversation_id IS NULL OR team IS NOT NULL THEN team ELSE coalesce(
+      last_value(known_team IGNORE NULLS) OVER ({_AS_OF} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
+      first_value(known_team IGNORE NULLS) OVER ({_AS_OF} ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING))
+    END AS team"""
+
+
+def _view(period: Period, scope: Scope, *, team_as_of: bool = False) -> str:   # values: integers and dates we formatted
+    rows = events(f"day BETWEEN '{period.first_day}' AND '{period.last_day}'"
+                  f" AND at_ms >= {period.start_ms} AND at_ms < {period.end_ms}", scope)
+    if not team_as_of:
+        return f"ev AS (\n  {rows}\n)"
+    columns = ", ".join(TEAM_AS_OF if name == "team" else name for name, _, _ in COLUMNS)
+    return (f"ev AS (\n  SELECT {columns}\n  FROM (\n  SELECT *, {_KNOWN_TEAM} AS known_team FROM (\n  {rows}\n"  # noqa: S608
+            "  ) read\n  ) known\n)")
 
 
 def _history(period: Period, scope: Scope) -> str:
@@ -391,7 +410,8 @@ def statement(metric: str, period: Period, group: str | None, scope: Scope = WHO
         return (BACKLOG.replace("{key}", key_expression(group, period.tz, series=True))
                 .replace("{first_key}", first_key).replace("{history}", _history(period, scope)))
     select, _ = STATEMENTS[metric]
-    return f"WITH {_view(period, scope)}\n" + select.replace("{key}", key_expression(group, period.tz))
+    return (f"WITH {_view(period, scope, team_as_of=group == 'team')}\n"
+            + select.replace("{key}", key_expression(group, period.tz)))
 
 
 def hourly(period: Period, channel: str | None, scope: Scope = WHOLE_DESK) -> str:
