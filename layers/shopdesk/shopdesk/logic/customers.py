@@ -139,6 +139,15 @@ class CustomerDesk:
                     f"order {order.name} of this customer gives the {kind} {address}, the other customer's",
                     Evidence(kind=kind, address=address, source="order", order=order.name,  # type: ignore[arg-type]
                              at=order.created_at)))
+        # the conversations of a customer the caller may open, read once a call: whether the other customer is
+        # suggested at all (some of theirs), and whether a piece of evidence may name where it was seen
+        may_see, openable = self.access.seer(caller), dict[str, set[str]]()
+
+        def opened(holder: str) -> set[str]:
+            if holder not in openable:
+                conversations, _ = self.customers.conversations(holder, MAX_ACCESS_SCAN)
+                openable[holder] = {c.id for c in conversations if may_see(c)}
+            return openable[holder]
         duplicates = []
         for other_id, evidence in found.items():
             other = self.customers.get(other_id)
@@ -148,26 +157,13 @@ class CustomerDesk:
                 continue        # seen through the customer it was merged into
             if customer.name and other.name and customer.name.casefold() == other.name.casefold():
                 evidence = [(f"{why}; both are named {other.name}", e) for why, e in evidence]
-            if caller.admin or self._may_see_history(caller, other.id):
+            if caller.admin or opened(other.id):
                 duplicates.append(Duplicate(other, sorted(evidence, key=lambda x: x[1].at, reverse=True)))
-        return sorted(self._seen_where_visible(caller, customer.id, duplicates),
-                      key=lambda d: d.evidence[0][1].at, reverse=True)
-
-    def _seen_where_visible(self, caller: Caller, customer_id: str, duplicates: list[Duplicate]) -> list[Duplicate]:
-        """The evidence with the conversation and message where it was seen only when the caller may open that
-        conversation: the address and why stay (they are what the agent decides on), another team's ids go."""
-        if caller.admin or not duplicates:
-            return duplicates
-        may_see, visible = self.access.seer(caller), set[str]()
-        for holder in {customer_id, *(d.customer.id for d in duplicates)}:
-            conversations, _ = self.customers.conversations(holder, MAX_ACCESS_SCAN)
-            visible.update(c.id for c in conversations if may_see(c))
-
-        def shown(e: Evidence) -> Evidence:
-            if e.conversation_id is None or e.conversation_id in visible:
-                return e
-            return e.model_copy(update={"conversation_id": None, "message_id": None})
-        return [Duplicate(d.customer, [(why, shown(e)) for why, e in d.evidence]) for d in duplicates]
+        if not caller.admin and duplicates:
+            visible = opened(customer.id).union(*(opened(d.customer.id) for d in duplicates))
+            duplicates = [Duplicate(d.customer, [(why, _seen_where(e, visible)) for why, e in d.evidence])
+                          for d in duplicates]
+        return sorted(duplicates, key=lambda d: d.evidence[0][1].at, reverse=True)
 
     def _order_contacts(self, customer: Customer) -> list[tuple[Any, str, str, str]]:
         """(order, kind, address, owner) for the emails and phones on the customer's orders that are a
@@ -197,6 +193,14 @@ class CustomerDesk:
         if record is not None:
             self.visible(caller, record.merged_id if customer_id == record.survivor_id else record.survivor_id)
         return self.merger.unmerge(customer_id, merge_id, by=caller.id, reason=reason)
+
+
+def _seen_where(e: Evidence, visible: set[str]) -> Evidence:
+    """The evidence naming the conversation and message where it was seen only when the caller may open that
+    conversation: the address and why stay (they are what the agent decides on), another team's ids go."""
+    if e.conversation_id is None or e.conversation_id in visible:
+        return e
+    return e.model_copy(update={"conversation_id": None, "message_id": None})
 
 
 def _source(e: Evidence) -> str:
