@@ -19,6 +19,7 @@ from shopdesk.api.agent import caller
 from shopdesk.api.reports import Forecast, MetricList, MetricRows, Staffing, Summary
 from shopdesk.config import ReportsSettings
 from shopdesk.dal.agents import Agents
+from shopdesk.dal.csat import SurveyRecords
 from shopdesk.dal.table import Table
 from shopdesk.forecast.staffing import StaffingInputs
 from shopdesk.logic.access import ADMIN, SUPERVISOR, Access, require
@@ -26,7 +27,8 @@ from shopdesk.logs import logger_for
 
 settings = ReportsSettings.from_env()
 logger = logger_for()
-reports = Reports(lake_for(settings), Access(Agents(Table(settings.table_name))))
+table = Table(settings.table_name)
+reports = Reports(lake_for(settings), Access(Agents(table)), SurveyRecords(table))
 app = APIGatewayHttpResolver(enable_validation=True)
 openapi.publish(app, "/reports", title="shopdesk reports API",
                 description="The desk's figures from the event lake, defined in docs/metrics.md, for supervisors "

@@ -222,7 +222,7 @@ def test_a_web_chat_visitor_sees_the_buttons_and_presses_one(desk):
     # Then it is the rating of the resolved conversation, which stays resolved
     assert status == 201 and answered["conversation_id"] == conv, answered
     [answer] = _kinds(desk, conv, "csat_answer")
-    assert answer["payload"]["rating"] == 4 and answer["payload"]["source"] == "button"
+    assert answer["payload"]["rating"] == 4 and answer["payload"]["rating_source"] == "button"
     assert desk.item(f"CONV#{conv}")["status"] == "resolved"
 
 

@@ -301,11 +301,20 @@ def test_erase_leaves_nothing_of_the_customer_and_a_replay_stores_nothing(desk):
     assert admin(desk, "POST", f"/admin/customers/{customer}/erase")[0] == 404
 
 
-def test_an_erased_customer_s_csat_comment_is_in_no_queryable_row(desk):
+def _lake_objects(desk: Any) -> str:
+    """Every object of the events bucket as it is stored (the rows a report filters out included)."""
+    s3 = desk.client("s3")
+    keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=desk.env["EVENTS_BUCKET"])
+            for o in page.get("Contents", [])]
+    return "\n".join(s3.get_object(Bucket=desk.env["EVENTS_BUCKET"], Key=k)["Body"].read().decode("utf-8", "replace")
+                     for k in keys)
+
+
+def test_an_erased_customer_s_csat_comment_is_in_no_lake_object_and_no_report(desk):
     from tests.integration.test_analytics import Lake
     from tests.integration.test_csat import _resolved_sms_conversation, _settings, _sms
     lake = Lake(desk, desk.env["EVENTS_BUCKET"])
-    # Given a customer who rated their conversation and commented (the one text events carry)
+    # Given a customer who rated their conversation and commented
     _settings(desk)
     conv = _resolved_sms_conversation(desk, "+31655507777", "SMcsat1")
     customer = desk.item(f"CONV#{conv}")["customer"]["id"]
@@ -314,13 +323,22 @@ def test_an_erased_customer_s_csat_comment_is_in_no_queryable_row(desk):
     _sms(desk, "+31655507777", "Quokkavelvet service, thanks", "SMcsat3")
     desk.drain_queue(desk.work_queue_url, "router")
     lake.pump()
-    assert "Quokkavelvet" in json.dumps(_lake_rows(desk, erased_applied=True), default=str)
+    today = clock.now().date()
+    query = f"metric=csat_comments&from={today}&to={today + timedelta(days=1)}&tz=UTC"
+    status, listed = lake.report("/reports/metrics", query)
+    assert status == 200 and [(c["conversation_id"], c["rating"], c["comment"]) for c in listed["items"]] == [
+        (conv, 4, "Quokkavelvet service, thanks")], listed
+    # the lake says a rating has a comment, never what it says: the words are on the survey record only
+    objects = _lake_objects(desk)
+    assert conv in objects and "commented" in objects and "Quokkavelvet" not in objects
     # When an admin erases them
     assert _job(desk, "erase", customer)["status"] == "done"
     lake.pump()
-    # Then neither their words nor their ids are in any row a report can read
+    # Then no report lists the comment, and no row a report can read names them
+    assert lake.report("/reports/metrics", query)[1]["items"] == []
     kept = json.dumps(_lake_rows(desk, erased_applied=True), default=str)
-    assert "Quokkavelvet" not in kept and customer not in kept and conv not in kept
+    assert customer not in kept and conv not in kept
+    assert "Quokkavelvet" not in _lake_objects(desk) + json.dumps(scan(desk), default=str)
 
 
 def test_a_hand_off_note_is_masked_like_a_note_in_its_text_and_its_event(desk):
@@ -408,3 +426,34 @@ def test_the_lake_s_retention_is_an_s3_lifecycle_rule_the_settings_write(desk):
         assert {name: (r["Filter"]["Prefix"], r["Expiration"]["Days"]) for name, r in rules.items()} == {
             "query-results": ("athena-results/", 7), "events": ("events/", days), "errors": ("errors/", days),
             "erased": ("erased/", days)}
+
+
+def test_an_erase_removes_the_raw_mail_of_a_survey_answered_by_email(desk):
+    from tests.integration.test_csat import _settings
+    from tests.integration.test_email import _deliver, _eml
+    # Given a customer who wrote by email, was answered and rated the conversation by email
+    _settings(desk)
+    online(desk, "alice")
+    assert _deliver(desk, _eml(sender="Hendrika Quist <hendrika@customer.example>", body="Where is my parcel?\n",
+                               message_id="<q1@customer.example>"), "q1") == {"stored": 1, "duplicates": 0}
+    [conv] = [i["PK"].removeprefix("CONV#") for i in scan(desk) if i.get("type") == "conversation"]
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    desk.drain_queue(desk.work_queue_url, "router")
+    status, body = agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})
+    assert status == 200, body
+    assert _deliver(desk, _eml(sender="Hendrika Quist <hendrika@customer.example>", subject="Re: your rating",
+                               body="5\n", message_id="<q2@customer.example>",
+                               In_Reply_To="<q1@customer.example>"), "q2") == {"stored": 1, "duplicates": 0}
+    answers = [i for i in scan(desk) if i["PK"] == f"CONV#{conv}" and i.get("kind") == "csat_answer"]
+    assert len(answers) == 1 and answers[0]["payload"]["rating"] == 5, answers
+    # (the rating keeps where its mail is, beside how it was given)
+    assert answers[0]["payload"]["source"] == {"bucket": desk.env["MAIL_BUCKET"], "key": "raw/q2"}
+    assert answers[0]["payload"]["rating_source"] == "digit"
+    s3 = desk.client("s3")
+    raw = {o["Key"] for o in s3.list_objects_v2(Bucket=desk.env["MAIL_BUCKET"], Prefix="raw/").get("Contents", [])}
+    assert raw == {"raw/q1", "raw/q2"}
+    # When an admin erases them
+    _job(desk, "erase", customer)
+    # Then neither mail SES stored is left: not the question, and not the rating (it names them too)
+    left = s3.list_objects_v2(Bucket=desk.env["MAIL_BUCKET"], Prefix="raw/").get("Contents", [])
+    assert left == []

@@ -133,6 +133,22 @@ def test_kinds_other_capabilities_write_become_their_events():
     assert (handoff.type, handoff.reason) == (EventType.BOT_HANDED_OFF, "asked_for_human")
 
 
+def test_an_event_keeps_ids_and_machine_values_of_its_payload_never_the_customers_words():
+    """A rating by email: its payload has the comment the customer wrote, the mail's headers and where its raw
+    mail is. The event says there is a comment; the words stay on the survey record (retention and erase remove
+    them), and nothing of the mail reaches the lake."""
+    keys = {"PK": "CONV#c_1", "SK": "MSG#x#m_2"}
+    payload = {"rating": 2, "rating_source": "digit", "agent_id": "bob", "team": "returns", "cycle": "2026-11-02",
+               "comment": "Quokkavelvet was rude", "source": {"bucket": "mail", "key": "raw/abc"},
+               "email": {"message_id": "<q1@customer.example>", "references": ["<q0@customer.example>"]}}
+    (rating,) = derive("INSERT", keys, {"id": "m_2", "conversation_id": "c_1", "created_at": "2026-11-02T09:00:00Z",
+                                        "direction": "inbound", "kind": "csat_answer", "payload": payload}, None)
+    assert json.loads(rating.detail or "") == {"rating": 2, "rating_source": "digit", "agent_id": "bob",
+                                               "team": "returns", "cycle": "2026-11-02", "commented": True}
+    line = rating.model_dump_json()
+    assert "Quokkavelvet" not in line and "raw/abc" not in line and "customer.example" not in line
+
+
 def test_the_bots_own_messages_are_its_answers_and_hand_overs():
     """What shopdesk.bot.converse writes: replies of kind ``bot`` (an answer, or the closing words of a resolve)
     and a system note naming the hand-over's reason."""

@@ -74,6 +74,11 @@ KIND_EVENTS = {
     "csat_comment": EventType.CSAT_COMMENTED,
     "order_action": EventType.ORDER_ACTION,
 }
+# What a message kind's event keeps of its payload in ``detail``: ids and machine values only. The payload also holds
+# what the customer wrote (a CSAT comment: ``commented`` says there is one; the words stay on the survey record,
+# which retention and an erase remove) and the channel's own fields (an email's headers and where its raw mail is).
+DETAIL_KEYS = ("action", "agent_id", "cycle", "done", "language", "order", "rating", "rating_source", "reason",
+               "team")
 DELIVERED = frozenset({"delivered", "read"})
 FAILED = frozenset({"failed", "undelivered"})
 
@@ -383,7 +388,14 @@ def _special(ctx: _Context, kind: EventType, at: datetime, message_id: Any, auth
                                                                   else None),
                      reason=payload.get("reason") or payload.get("action"),
                      rating=int(rating) if isinstance(rating, int | float) and 1 <= rating <= 5 else None,
-                     detail=json.dumps(dict(payload), default=str, sort_keys=True) if payload else None)
+                     detail=_detail(payload))
+
+
+def _detail(payload: Mapping[str, Any]) -> str | None:
+    kept = {k: payload[k] for k in DETAIL_KEYS if payload.get(k) is not None}
+    if payload.get("comment"):
+        kept["commented"] = True
+    return json.dumps(kept, default=str, sort_keys=True) if kept else None
 
 
 def _customer_event(new: Mapping[str, Any]) -> list[Event]:

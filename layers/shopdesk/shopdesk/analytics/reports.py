@@ -4,6 +4,8 @@ Every figure is computed by one statement of ``analytics.sql`` on the lake (neve
 made here from the counts the statements answer, so a ratio with nothing to divide is ``None``, not 0.
 Every figure is of a ``Scope``: the whole desk for an admin, the conversations of their teams for a supervisor
 (``Reports.scope``, from ``logic.access``); each statement filters its events by it.
+The lake holds no customer's words: the CSAT comments list finds its ratings there and reads their words from
+the survey records in the table (``SurveyComments``), where retention and an erase remove them.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import csv
 import io
 import json
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shopdesk.analytics import Lake
@@ -55,6 +57,12 @@ METRICS: dict[str, str] = {
 COMMENTS_LIMIT = 500
 
 
+class SurveyComments(Protocol):
+    """The comments of survey records (``dal.csat.SurveyRecords``): (conversation id, cycle) -> the words."""
+
+    def comments(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]: ...
+
+
 def _ratio(part: Any, whole: Any) -> float | None:
     return round(part / whole, 4) if whole else None
 
@@ -92,9 +100,10 @@ def period(start: str, end: str, tz: str = "UTC") -> Period:
 
 
 class Reports:
-    def __init__(self, lake: Lake, access: Access | None = None):
+    def __init__(self, lake: Lake, access: Access | None = None, surveys: SurveyComments | None = None):
         self.lake = lake
         self.access = access
+        self.surveys = surveys
 
     def scope(self, caller: Caller, team: str | None = None, *, members: bool = False) -> Scope:
         """Whose figures ``caller`` reads (``Access.figures_of``: 403 for anyone but supervisors and admins, and for
@@ -140,7 +149,9 @@ class Reports:
         if name == "csat_comments":
             if group is not None:
                 raise BadRequest("csat_comments is a list of comments: leave out group_by")
-            return comments(self.lake.rows(statement("csat_comments", span, None, scope)))
+            if self.surveys is None:
+                raise RuntimeError("the comments list needs the survey records, where the comments are")
+            return comments(self.lake.rows(statement("csat_comments", span, None, scope)), self.surveys)
         if name == "csat":
             return [{**row, "score": _ratio(row["satisfied"], row["responses"]),
                      "response_rate": _ratio(row["responses"], row["asked"])}
@@ -181,9 +192,10 @@ class Reports:
         }
 
 
-def comments(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def comments(rows: list[dict[str, Any]], surveys: SurveyComments) -> list[dict[str, Any]]:
     """Each rating that has a comment (said with it, or written after it), newest first: when it was rated,
-    the conversation, the agent credited, team, channel, language, the rating and the comment."""
+    the conversation, the agent credited, team, channel, language, the rating and the comment. The lake says which
+    ratings have one; the words are the survey record's (a record gone with retention or an erase: not listed)."""
     def detail(row: dict[str, Any]) -> dict[str, Any]:
         try:
             found = json.loads(row.get("detail") or "{}")
@@ -191,23 +203,25 @@ def comments(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             return {}
         return found if isinstance(found, dict) else {}
 
-    later = {}
-    for row in rows:
-        if row["type"] == "csat_commented":
-            info = detail(row)
-            later.setdefault((row["conversation_id"], info.get("cycle")), info.get("comment"))
-    out = []
+    def commented(info: dict[str, Any]) -> bool:
+        return bool(info.get("commented") or info.get("comment"))      # ``comment``: events of before 2026-12-05
+
+    later = {(row["conversation_id"], detail(row).get("cycle")) for row in rows if row["type"] == "csat_commented"}
+    rated = []
     for row in rows:
         if row["type"] != "csat_answered":
             continue
         info = detail(row)
-        said = [c for c in (info.get("comment"), later.get((row["conversation_id"], info.get("cycle")))) if c]
-        if not said:
-            continue
-        out.append({"at": row["occurred_at"], "conversation_id": row["conversation_id"], "agent_id": row["agent_id"],
-                    "team": row["team"], "channel": row["channel"], "language": row["language"],
-                    "rating": row["rating"], "comment": "\n".join(str(c) for c in said)})
-    return out[:COMMENTS_LIMIT]
+        key = (row["conversation_id"], info.get("cycle"))
+        if isinstance(key[1], str) and (commented(info) or key in later):
+            rated.append((key, row))
+        if len(rated) == COMMENTS_LIMIT:
+            break
+    words = surveys.comments([key for key, _ in rated]) if rated else {}
+    return [{"at": row["occurred_at"], "conversation_id": row["conversation_id"], "agent_id": row["agent_id"],
+             "team": row["team"], "channel": row["channel"], "language": row["language"],
+             "rating": row["rating"], "comment": words[key]}
+            for key, row in rated if words.get(key)]
 
 
 def hours_of(rows: list[dict[str, Any]], first: datetime, count: int, zone: ZoneInfo) -> list[float]:

@@ -106,7 +106,7 @@ def take(identity: IdentityRecord | None, message: Message, *, provider: str, pr
         rating = rating_of(message)
         if rating is None:
             return None
-        payload = {**(message.payload or {}), **base, "rating": rating.score, "source": rating.source}
+        payload = {**(message.payload or {}), **base, "rating": rating.score, "rating_source": rating.source}
         if rating.comment:
             payload["comment"] = rating.comment
         answer = message.model_copy(update={"conversation_id": pending.conversation_id, "kind": "csat_answer",

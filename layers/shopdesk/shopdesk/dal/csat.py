@@ -17,13 +17,27 @@ from shopdesk import clock
 from shopdesk.dal import items as it
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.identities import split_key
-from shopdesk.dal.table import ConditionFailed, TransactionCancelled, Update, serialize
+from shopdesk.dal.table import ConditionFailed, Table, TransactionCancelled, Update, serialize
 from shopdesk.errors import DuplicateDelivery
 from shopdesk.models import Conversation, Message
 
 
 def survey_sk(cycle: str) -> str:
     return f"CSAT#{cycle}"
+
+
+class SurveyRecords:
+    """The survey records as the reports read them: the lake says which ratings have a comment, the words are here
+    (so retention and an erase, which remove the conversation's items, remove them from the reports too)."""
+
+    def __init__(self, table: Table):
+        self.table = table
+
+    def comments(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """(conversation id, cycle) -> the record's comment (BatchGetItem); a record without one is left out."""
+        found = self.table.batch_get([(it.conv_pk(conversation), survey_sk(cycle)) for conversation, cycle in keys])
+        return {(item["PK"].removeprefix(it.conv_pk("")), item["SK"].removeprefix(survey_sk(""))): item["comment"]
+                for item in found if isinstance(item.get("comment"), str) and item["comment"]}
 
 
 class AlreadyAsked(Exception):
