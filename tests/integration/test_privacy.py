@@ -457,3 +457,26 @@ def test_an_erase_removes_the_raw_mail_of_a_survey_answered_by_email(desk):
     # Then neither mail SES stored is left: not the question, and not the rating (it names them too)
     left = s3.list_objects_v2(Bucket=desk.env["MAIL_BUCKET"], Prefix="raw/").get("Contents", [])
     assert left == []
+
+
+def test_an_erase_removes_the_records_of_unreadable_webhooks_that_name_the_customer(desk):
+    # Given a Messenger customer, and two requests Meta signed that could not be stored: one of theirs (it holds
+    # their id and words), one of someone else whose id starts like theirs
+    who = {"sender": {"id": "56781234"}, "recipient": {"id": "1234567890"}}
+    _messenger(desk, {**who, "timestamp": 1, "message": {"mid": "m_un1", "text": "Hello there"}})
+    customer = desk.item("IDENTITY#messenger#56781234")["customer_id"]
+    _messenger(desk, {**who, "timestamp": 2, "message": {"mid": ["not", "an", "id"], "text": "Zebrafinch words"}})
+    other = {"sender": {"id": "567812345"}, "recipient": {"id": "1234567890"}}
+    _messenger(desk, {**other, "timestamp": 3, "message": {"mid": {"odd": True}, "text": "Someone else"}})
+    records = [i for i in scan(desk) if i["PK"].startswith("UNSUPPORTED#")]
+    assert len(records) == 2 and "Zebrafinch" in json.dumps(records)
+    # When an admin exports, then erases them
+    job = _job(desk, "export", customer)
+    with urllib.request.urlopen(job["download_url"], timeout=10) as answer:   # moto's presigned URL
+        data = json.loads(zipfile.ZipFile(io.BytesIO(answer.read())).read("data.json"))
+    assert "Zebrafinch" in json.dumps(data) and "Someone else" not in json.dumps(data)
+    _job(desk, "erase", customer)
+    # Then the record of theirs is gone with the rest, and the other customer's stays
+    left = [i for i in scan(desk) if i["PK"].startswith("UNSUPPORTED#")]
+    assert "Zebrafinch" not in json.dumps(scan(desk), default=str)
+    assert len(left) == 1 and "Someone else" in json.dumps(left)

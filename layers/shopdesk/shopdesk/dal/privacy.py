@@ -9,6 +9,7 @@ emails and phones, one-time codes and rate-limit buckets of their web-chat visit
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from shopdesk import clock
@@ -86,6 +87,13 @@ class SubjectData:
 
     def privacy_requests(self) -> list[dict[str, Any]]:
         return self._partition("PRIVACY")
+
+    def unsupported(self, days: int) -> list[dict[str, Any]]:
+        """The records of webhooks that could not be stored, of the last ``days`` days (one partition a day;
+        older ones have expired)."""
+        today = clock.now().date()
+        return [row for back in range(days + 1)
+                for row in self._partition(it.unsupported_pk((today - timedelta(days=back)).isoformat()))]
 
     # -- erasing
     def delete(self, keys: Iterable[Key]) -> int:

@@ -3,7 +3,8 @@ must stay to refuse a provider's replay stays without them.
 
 - Conversations (record, messages, deadlines, grants), identities, the customer's records, timelines and
   evidence (theirs, and anyone's evidence naming their addresses), merge records, cached orders, shop
-  customers and pointers of their emails and phones, web-chat one-time codes and rate-limit buckets: deleted.
+  customers and pointers of their emails and phones, web-chat one-time codes and rate-limit buckets, records of
+  webhooks that could not be stored naming their addresses: deleted.
   The stream carries the removals to the search index (``SearchIndexerFunction`` removes removed messages and
   conversations) and to the live inboxes.
 - Provider message markers of their messages: deleted, and replaced by a hash of the provider's id

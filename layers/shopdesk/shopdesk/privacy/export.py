@@ -23,7 +23,7 @@ HIDDEN = {"PK", "SK", "type", "AccessPK", "InboxPK", "InboxSK", "QueuePK", "Queu
           "CustomerPK", "CustomerSK", "DuePK", "DueSK", "PoolPK", "PoolSK", "ttl"}
 BY_TYPE = {"customer": "customers", "customer_event": "timeline", "seen": "evidence", "mention": "evidence",
            "merge": "merges", "identity": "identities", "order": "orders", "shop_customer": "shop_customers",
-           "otp": "one_time_codes"}
+           "otp": "one_time_codes", "unsupported": "unreadable_webhooks"}
 
 
 def _clean(row: dict[str, Any]) -> dict[str, Any]:

@@ -6,12 +6,15 @@ conversations and identities; their records and timelines stay under their own i
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from shopdesk.dal import items as it
 from shopdesk.dal.customers import mention_pk, seen_sk
 from shopdesk.dal.privacy import Key, SubjectData
+from shopdesk.dal.unsupported import RETENTION_SECONDS as UNSUPPORTED_SECONDS
 
 MAX_CUSTOMERS = 50          # the customer and those merged into them, transitively
 SHARED_FILES = "media/library/"   # a canned response's files, sent to many customers: the shop's, never erased
@@ -120,9 +123,30 @@ def gather(data: SubjectData, customer_id: str, media_bucket: str | None) -> Sub
                          if p.get("order_id") and order["PK"].endswith(str(p["order_id"]))])
 
     values = {address for _, address in subject.addresses}
+    subject.add(_naming(data.unsupported(UNSUPPORTED_SECONDS // 86400), subject.addresses))
     for request in data.privacy_requests():
         body = json.loads(request.get("body") or "{}")
         customer = body.get("customer") or {}
         if {customer.get("email"), customer.get("phone")} & values:
             subject.privacy_requests.append(request)
     return subject
+
+
+def _naming(records: list[dict[str, Any]], addresses: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
+    """The records of webhooks that could not be stored (``dal.unsupported``) that name one of these addresses:
+    as the customer an item came from, or anywhere in the bounded copy of what the provider sent, a phone number
+    with or without its ``+`` (Meta writes ``31655501234``); a whole value, not part of a longer one (``+3165550``
+    does not name ``+31655501234``)."""
+    wanted = {address for _, address in addresses if address}
+    wanted |= {address.removeprefix("+") for kind, address in addresses if kind == "phone" and len(address) > 4}
+    if not wanted or not records:
+        return []
+    either = "|".join(re.escape(a) for a in sorted(wanted, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![\w+.@-])(?:{either})(?![\w.@-])", re.IGNORECASE)
+    named = []
+    for record in records:
+        items = record.get("items") or []
+        if (any(isinstance(i, dict) and i.get("customer_address") in wanted for i in items)
+                or pattern.search(json.dumps(items, default=str, ensure_ascii=False))):
+            named.append(record)
+    return named
