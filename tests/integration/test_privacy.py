@@ -480,3 +480,46 @@ def test_an_erase_removes_the_records_of_unreadable_webhooks_that_name_the_custo
     left = [i for i in scan(desk) if i["PK"].startswith("UNSUPPORTED#")]
     assert "Zebrafinch" not in json.dumps(scan(desk), default=str)
     assert len(left) == 1 and "Someone else" in json.dumps(left)
+
+
+def test_the_mail_ses_stored_is_written_again_masked_once_its_message_is_stored(desk):
+    from email import policy
+    from email.parser import BytesParser
+
+    from tests.integration.test_email import _deliver, _eml
+    s3, bucket = desk.client("s3"), desk.env["MAIL_BUCKET"]
+    # Given a customer's mail with a card number, and one without a Message-ID (known by a digest of its bytes)
+    with_card = _eml(body="Please refund to my card 4111 1111 1111 1111, order #1001\n",
+                     message_id="<k1@customer.example>")
+    assert _deliver(desk, with_card, "k1") == {"stored": 1, "duplicates": 0}
+    no_id = _eml(sender="Bea <bea@customer.example>", body="IBAN NL91 ABNA 0417 1643 00 for the refund\n")
+    del_id = no_id.replace(b"Message-ID: <m1@customer.example>\n", b"")
+    assert b"Message-ID" not in del_id
+    assert _deliver(desk, del_id, "k2") == {"stored": 1, "duplicates": 0}
+    # Then each stored mail is the same mail with what the message masked masked, marked as written by us
+    for key, masked in (("raw/k1", "[card •••• 1111]"), ("raw/k2", "[IBAN •••• 4300]")):
+        stored = s3.get_object(Bucket=bucket, Key=key)
+        mail = BytesParser(policy=policy.default).parsebytes(stored["Body"].read())
+        assert masked in mail.get_body(("plain",)).get_content()
+        assert stored["Metadata"] == {"shopdesk-masked": "1"}
+    everything = json.dumps(scan(desk), default=str)
+    assert "4111 1111 1111 1111" not in everything and "NL91 ABNA" not in everything
+    # And the notices of the rewrites (S3 tells the function of every write) store nothing again: the mail without
+    # a Message-ID, read again, would otherwise be a new message
+    assert _deliver_notice(desk, "k1") == {"stored": 0, "duplicates": 0}
+    assert _deliver_notice(desk, "k2") == {"stored": 0, "duplicates": 0}
+    assert len([i for i in scan(desk) if i.get("type") == "message"]) == 2
+    # And a mail with nothing to mask stays exactly as SES stored it
+    plain = _eml(sender="Cas <cas@customer.example>", message_id="<k3@customer.example>")
+    assert _deliver(desk, plain, "k3") == {"stored": 1, "duplicates": 0}
+    stored = s3.get_object(Bucket=bucket, Key="raw/k3")
+    assert stored["Body"].read() == plain and not stored.get("Metadata")
+    # And a notice of a mail erased meanwhile finds nothing, and fails nothing
+    s3.delete_object(Bucket=bucket, Key="raw/k3")
+    assert _deliver_notice(desk, "k3") == {"stored": 0, "duplicates": 0}
+
+
+def _deliver_notice(desk: Any, key: str) -> dict[str, int]:
+    event = {"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+                          "s3": {"bucket": {"name": desk.env["MAIL_BUCKET"]}, "object": {"key": f"raw/{key}"}}}]}
+    return desk.invoke("inbound_email", event)

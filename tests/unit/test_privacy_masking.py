@@ -80,3 +80,41 @@ def test_ingest_masks_text_subject_quoted_history_and_payload():
     assert "5555555555554444" not in (out.email.quoted_text or "")
     assert kinds == ["card", "IBAN"]
     assert out.customer_address == inbound.customer_address        # addresses are identities, never masked
+
+
+def _mail_with_a_card() -> bytes:
+    from email.message import EmailMessage
+    msg = EmailMessage()
+    msg["From"], msg["To"] = "Ada <ada@customer.example>", "support@shop.example"
+    msg["Subject"], msg["Message-ID"] = "Refund to NL91 ABNA 0417 1643 00", "<c1@customer.example>"
+    msg.set_content("Hi,\nmy card is 4111 1111 1111 1111, caf\u00e9 order #1001.\n", cte="quoted-printable")
+    msg.add_alternative("<p>my card is <b>4111111111111111</b></p>", subtype="html", cte="base64")
+    msg.add_attachment(b"%PDF-1.4 4111 1111 1111 1111", maintype="application", subtype="pdf", filename="a.pdf")
+    return bytes(msg)
+
+
+def test_a_mail_is_written_again_with_its_subject_and_text_parts_masked_and_its_files_as_they_were():
+    from email import policy
+    from email.parser import BytesParser
+
+    from shopdesk.privacy.masking import mask_mail
+    raw = _mail_with_a_card()
+    result = mask_mail(raw)
+    assert result is not None
+    rewritten, kinds = result
+    assert kinds == ("IBAN", "card")
+    mail = BytesParser(policy=policy.default).parsebytes(rewritten)
+    assert mail["Subject"] == "Refund to [IBAN •••• 4300]"
+    assert (mail["From"], mail["Message-ID"]) == ("Ada <ada@customer.example>", "<c1@customer.example>")
+    texts = [p.get_content() for p in mail.walk() if p.get_content_maintype() == "text"]
+    assert texts == ["Hi,\nmy card is [card •••• 1111], caf\u00e9 order #1001.\n",
+                     "<p>my card is <b>[card •••• 1111]</b></p>\n"]
+    [pdf] = [p for p in mail.walk() if p.get_content_type() == "application/pdf"]
+    assert pdf.get_content() == b"%PDF-1.4 4111 1111 1111 1111"        # files are not masked, as stored
+    assert b"4111 1111 1111 1111" not in rewritten.replace(pdf.get_payload().encode(), b"")
+
+
+def test_a_mail_with_nothing_to_mask_is_left_exactly_as_it_is():
+    from shopdesk.privacy.masking import mask_mail
+    assert mask_mail(b"From: a@b.example\r\nSubject: order #1001\r\n\r\nCall me on +31 6 5550 1234\r\n") is None
+    assert mask_mail(b"not a mail at all") is None

@@ -77,3 +77,35 @@ class MediaStore:
 
     def read(self, key: str) -> bytes:
         return self.get(self.bucket, key)
+
+
+MASKED_METADATA = "shopdesk-masked"     # on a mail we wrote again masked (SES's own objects never carry it)
+
+
+@dataclass(frozen=True)
+class StoredMail:
+    body: bytes
+    masked: bool          # written again by us, masked: its message was stored before
+
+
+class RawMail:
+    """The mail SES stored in the inbound-mail bucket (``raw/``): read once for ingest, written again masked
+    (``privacy.masking.mask_mail``), or removed when it cannot be. The bucket's own encryption (SSE-S3) applies."""
+
+    def get(self, bucket: str, key: str) -> StoredMail | None:
+        """The mail; None when it is gone (an erase removed it before a late redelivery of its notice)."""
+        try:
+            found = client("s3").get_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise
+        return StoredMail(found["Body"].read(), MASKED_METADATA in (found.get("Metadata") or {}))
+
+    def replace(self, bucket: str, key: str, body: bytes) -> None:
+        """Write the mail again masked, marked so (its own notice then finds nothing to do)."""
+        client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType="message/rfc822",
+                                Metadata={MASKED_METADATA: "1"})
+
+    def delete(self, bucket: str, key: str) -> None:
+        client("s3").delete_object(Bucket=bucket, Key=key)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import urllib.request
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aws_lambda_powertools import Logger
 
@@ -19,10 +19,11 @@ from shopdesk.channels import email as mail
 from shopdesk.channels import ses, sns
 from shopdesk.channels.base import unsupported
 from shopdesk.dal.conversations import Conversations
-from shopdesk.dal.media import MediaStore, media_key
+from shopdesk.dal.media import MediaStore, RawMail, media_key
 from shopdesk.errors import BadRequest, InvalidSignature, NotFound
 from shopdesk.logic.webhooks import Outcome, WebhookProcessor
 from shopdesk.models import InboundMessage
+from shopdesk.privacy.masking import MailNotRewritten, mask_mail
 
 logger = Logger(child=True)
 RAW_START_BYTES = 4_000       # of a raw email kept as unsupported (the whole mail stays in the mail bucket)
@@ -76,6 +77,7 @@ class EmailReceiver:
     topic_arns: Collection[str]
     fetch_certificate: Callable[[str], bytes] = sns.certificates
     confirm: Callable[[str], None] = lambda url: urllib.request.urlopen(url, timeout=5).close()
+    raw_mail: RawMail = field(default_factory=RawMail)
 
     def receive_raw(self, raw: bytes, recipients: tuple[str, ...] = (), where: dict[str, str] | None = None
                     ) -> Outcome:
@@ -98,10 +100,36 @@ class EmailReceiver:
             message = message.model_copy(update={"payload": {**(message.payload or {}),
                                                              "source": {"bucket": where["bucket"],
                                                                         "key": where["key"]}}})
-        return self.processor.process([message])
+        outcome = self.processor.process([message])
+        if where and where.get("bucket") and where.get("key"):
+            self._mask_stored(raw, where["bucket"], where["key"])
+        return outcome
 
     def receive_stored(self, bucket: str, key: str) -> Outcome:
-        return self.receive_raw(self.store.get(bucket, key), where={"bucket": bucket, "key": key})
+        stored = self.raw_mail.get(bucket, key)
+        if stored is None:      # erased since SES stored it: nothing left to read (the message was stored, or is gone)
+            logger.warning("stored mail is gone", extra={"bucket": bucket, "key": key})
+            return Outcome()
+        if stored.masked:       # our own rewrite's notice, or a late one of SES's: its message was stored before it
+            return Outcome()
+        return self.receive_raw(stored.body, where={"bucket": bucket, "key": key})
+
+    def _mask_stored(self, raw: bytes, bucket: str, key: str) -> None:
+        """The mail SES stored, written again with what the message masked masked (after the message is stored:
+        a failure here retries the delivery, which finds the message a duplicate and comes back here); removed
+        when it cannot be written again. Its rewrite notifies this function once more, which reads the mark and
+        stops (a mail without a Message-ID is known by a digest of its bytes: read again, it would be a new one)."""
+        policy = self.processor.privacy.current() if self.processor.privacy else None
+        try:
+            found = mask_mail(raw, policy.patterns if policy else ())
+        except MailNotRewritten as exc:
+            logger.warning("stored mail removed: it holds what is masked and cannot be written again",
+                           extra={"bucket": bucket, "key": key, "reason": str(exc)[:200]})
+            self.raw_mail.delete(bucket, key)
+            return
+        if found is not None:
+            self.raw_mail.replace(bucket, key, found[0])
+            logger.info("stored mail masked", extra={"bucket": bucket, "key": key, "masked": list(found[1])})
 
     def receive_sns(self, body: bytes) -> str:
         envelope = sns.parse_sns_envelope(body)
