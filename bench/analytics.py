@@ -9,6 +9,9 @@ SQL takes on DuckDB over a million events.
   year, eight agents, three teams, four channels, the event mix of a real desk) in the DuckDB lake; every
   statement of ``analytics/sql.py`` for a 7-day and a 90-day period, ungrouped and by each group, timed five
   times each. p50 / p95 over all runs, and the slowest statement.
+- ``analytics.report_ms.supervisor``: the same statements, ungrouped and by agent, three times each, as a supervisor
+  of one of the three teams reads them (``Scope``: every statement first finds the conversations whose latest team
+  is theirs, over the whole lake) beside the desk's own (an admin's) of the same statements: p50 / p95 of each.
 
     python -m bench.analytics [--events N] [--conversations N]
     writes the "analytics" key of bench/results.json
@@ -48,7 +51,7 @@ SELECT
   CASE WHEN t.type IN ('first_human_reply', 'next_human_reply', 'status_changed') THEN (hash(i) % 86400)::DOUBLE END,
   CASE WHEN t.type IN ('first_human_reply', 'next_human_reply', 'status_changed') THEN (hash(i) % 28800)::DOUBLE END,
   CASE WHEN t.type = 'csat_answered' THEN 1 + (hash(i) % 5)::INTEGER END AS rating,
-  NULL AS detail,
+  NULL AS detail, NULL AS topic,
   strftime(to_timestamp(ms / 1000), '%Y-%m-%d') AS day
 FROM (
   SELECT i, {start_ms} + (i * {step_ms})::BIGINT AS ms, hash(i * 7) % 100 AS pick FROM range({events}) r(i)
@@ -148,7 +151,30 @@ def report_ms(events: int, conversations: int, repeats: int = 5) -> dict[str, An
     cuts = quantiles(timings, n=100)
     return {"events": count[0] if count else 0, "generate_s": round(generated, 1), "queries": len(timings),
             "p50_ms": round(median(timings), 1), "p95_ms": round(cuts[94], 1), "max_ms": round(max(timings), 1),
-            "slowest": slowest[1]}
+            "slowest": slowest[1], "supervisor": scoped_ms(lake, end)}
+
+
+def scoped_ms(lake: Any, end: datetime, repeats: int = 3) -> dict[str, Any]:
+    """Each statement ungrouped and by agent, over 7 and 90 days, as the desk's (an admin's) and as one team's (a
+    supervisor's), alternating, so both see the same machine."""
+    from shopdesk.analytics.sql import STATEMENTS, WHOLE_DESK, Period, Scope, statement
+
+    team = Scope.of(["returns"], [f"agent{i}" for i in range(0, 8, 3)])
+    timings: dict[str, list[float]] = {"desk": [], "team": []}
+    for days in (7, 90):
+        span = Period(end - timedelta(days=days), end, "Europe/Amsterdam")
+        for name in STATEMENTS:
+            for group in (None, "agent"):
+                for _ in range(repeats):
+                    for who, scope in (("desk", WHOLE_DESK), ("team", team)):
+                        t0 = time.perf_counter()
+                        lake.rows(statement(name, span, group, scope))
+                        timings[who].append((time.perf_counter() - t0) * 1000)
+
+    def figures(values: list[float]) -> dict[str, float]:
+        return {"p50_ms": round(median(values), 1), "p95_ms": round(quantiles(values, n=100)[94], 1)}
+
+    return {"queries": len(timings["team"]), "desk": figures(timings["desk"]), "team": figures(timings["team"])}
 
 
 def run(events: int = 1_000_000, conversations: int = 30, lake_conversations: int = 20_000) -> dict[str, Any]:
@@ -165,6 +191,10 @@ def report(result: dict[str, Any]) -> str:
         f"{written['inbound_messages']} inbound messages, {written['conversations']} conversations)",
         f"analytics.report_ms           p50 {timed['p50_ms']} ms, p95 {timed['p95_ms']} ms, max {timed['max_ms']} ms "
         f"({timed['queries']} queries on {timed['events']:,} events; slowest: {timed['slowest']})",
+        f"analytics.report_ms.supervisor one team's p50 {timed['supervisor']['team']['p50_ms']} ms, p95 "
+        f"{timed['supervisor']['team']['p95_ms']} ms; the desk's same statements p50 "
+        f"{timed['supervisor']['desk']['p50_ms']} ms, p95 {timed['supervisor']['desk']['p95_ms']} ms "
+        f"({timed['supervisor']['queries']} queries each)",
     ])
 
 
