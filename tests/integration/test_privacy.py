@@ -138,6 +138,21 @@ def test_turning_the_bot_and_the_survey_on_is_audited_with_before_and_after(desk
     assert (latest["before"]["version"], latest["after"]["version"]) == (1, 2)
 
 
+def test_renaming_and_retiring_a_label_is_audited_with_before_and_after(desk):
+    # Given a label
+    assert admin(desk, "PUT", "/admin/labels/shipping", {"name": "Shipping", "color": "#2f80ed"})[0] == 200
+    # When an admin renames it, then retires it
+    assert admin(desk, "PUT", "/admin/labels/shipping", {"name": "Delivery", "color": "#2f80ed"})[0] == 200
+    assert admin(desk, "POST", "/admin/labels/shipping/retire")[0] == 200
+    # Then the trail says what each change was
+    records = [r for r in admin(desk, "GET", "/admin/audit", query="actor=root")[1]["items"]
+               if r["target"] == "label_id=shipping"]
+    retired, renamed, created = records[:3]
+    assert created["before"] is None and created["after"]["name"] == "Shipping"
+    assert (renamed["before"]["name"], renamed["after"]["name"]) == ("Shipping", "Delivery")
+    assert (retired["before"]["retired"], retired["after"]["retired"]) == (False, True)
+
+
 def test_a_conversation_opened_with_its_customer_is_one_audit_record_naming_what_it_revealed(desk):
     conv = customer_writes(desk, PHONE, "Hello", "SMaudit2")
     customer = desk.item(f"CONV#{conv}")["customer"]["id"]
