@@ -198,7 +198,8 @@ class Script:
         return {a: (n[0], n[1], n[2]) for a, n in out.items()}
 
     def backlog_by_day(self, first: date, last: date) -> dict[str, int]:
-        """Conversations not resolved at the end of each Amsterdam day with a change."""
+        """Conversations not resolved at the end of each Amsterdam day from ``first`` to ``last`` (both included),
+        a day without a change carrying the day before's."""
         changes: dict[str, int] = defaultdict(int)
         for c in self.conversations:
             changes[c.opened.astimezone(ZONE).date().isoformat()] += 1
@@ -206,11 +207,10 @@ class Script:
             changes[end.astimezone(ZONE).date().isoformat()] -= 1
         for _, at in self.reopens:
             changes[at.astimezone(ZONE).date().isoformat()] += 1
-        running, out = 0, {}
-        for day in sorted(changes):
-            running += changes[day]
-            if first.isoformat() <= day <= last.isoformat():
-                out[day] = running
+        out, day = {}, first
+        while day <= last:
+            out[day.isoformat()] = sum(delta for at, delta in changes.items() if at <= day.isoformat())
+            day += timedelta(days=1)
         return out
 
 

@@ -271,12 +271,13 @@ def list_articles(status: Annotated[str | None, Query(pattern="^(published|retir
 @app.put("/admin/kb/articles/<article_id>",
          summary="Create or change an article (a new version; published, or with ?draft=true a draft the bot does "
                  "not use until it is published): title, body, language, tags, url, translation_of (the original "
-                 "it translates)",
+                 "it translates); ?version=N saves only over version N (0: only a new article)",
          responses=documented(200, Article, "Saved, with its new version", 400, 403, 409, 415))
 def put_article(article_id: ArticleId, body: ArticleContent,
                 draft: Annotated[bool, Query(description="save as a draft: kept and versioned, not answered with "
-                                                         "until published")] = False) -> Article:
-    return articles.put(caller(app.current_event), article_id, body, draft)
+                                                         "until published")] = False,
+                version: Version = None) -> Article:
+    return articles.put(caller(app.current_event), article_id, body, draft, version)
 
 
 @app.post("/admin/kb/articles/<article_id>/publish",

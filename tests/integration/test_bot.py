@@ -68,6 +68,25 @@ def test_articles_are_versioned_listed_and_retired_not_deleted(desk):
     assert admin_call(desk, "PUT", "/admin/kb/articles/gift", "[supervisors]", article)[0] == 403
 
 
+def test_two_admins_editing_one_article_the_later_save_over_a_stale_version_is_refused(desk):
+    # Given an article both admins opened at version 1
+    article = {"title": "Gift cards", "body": "Gift cards are valid for two years.", "language": "en"}
+    assert admin_call(desk, "PUT", "/admin/kb/articles/gift", "[admins]", article, query="version=0")[0] == 200
+    # When the first saves over version 1, then the second, still at version 1
+    status, first = admin_call(desk, "PUT", "/admin/kb/articles/gift", "[admins]",
+                               {**article, "body": "Gift cards are valid for three years."}, query="version=1")
+    assert (status, first["version"]) == (200, 2)
+    status, refused = admin_call(desk, "PUT", "/admin/kb/articles/gift", "[admins]",
+                                 {**article, "title": "Gift vouchers"}, query="version=1")
+    # Then the second is refused with what to do, and the first's words are what the bot answers with
+    assert status == 409 and "now version 2" in refused["detail"]
+    current = admin_call(desk, "GET", "/admin/kb/articles", "[admins]")[1]["items"]
+    assert [(a["version"], a["title"], a["body"]) for a in current if a["id"] == "gift"] == [
+        (2, "Gift cards", "Gift cards are valid for three years.")]
+    # and a new article at version 0 is refused once it exists
+    assert admin_call(desk, "PUT", "/admin/kb/articles/gift", "[admins]", article, query="version=0")[0] == 409
+
+
 def test_a_draft_is_kept_and_versioned_but_answered_with_only_once_published(bot):
     article = {"title": "Envoltorio de regalo", "language": "es", "tags": ["regalo"],
                "body": "Envolvemos tu pedido para regalo por 3 EUR: elige «envolver para regalo» al pagar."}

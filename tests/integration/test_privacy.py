@@ -120,6 +120,39 @@ def test_reading_a_customer_and_changing_settings_are_audited_with_who_where_and
     assert admin(desk, "GET", "/admin/audit", claims=supervisor)[0] == 403
 
 
+def test_turning_the_bot_and_the_survey_on_is_audited_with_before_and_after(desk):
+    # Given the bot and the satisfaction survey off
+    # When an admin turns each on
+    assert admin(desk, "PUT", "/admin/bot", {"enabled": True, "channels": ["whatsapp"]})[0] == 200
+    assert admin(desk, "PUT", "/admin/csat", {"enabled": True, "delay_s": 300})[0] == 200
+    # Then the trail says what each change was, as it does for routing
+    records = {r["action"]: r for r in admin(desk, "GET", "/admin/audit", query="actor=root")[1]["items"]}
+    bot, csat = records["PUT /admin/bot"], records["PUT /admin/csat"]
+    assert bot["before"] is None and bot["after"]["enabled"] is True and bot["after"]["channels"] == ["whatsapp"]
+    assert csat["before"] is None and csat["after"]["enabled"] is True and csat["after"]["delay_s"] == 300
+    # and a second change names what it was before
+    assert admin(desk, "PUT", "/admin/bot", {"enabled": False})[0] == 200
+    latest = next(r for r in admin(desk, "GET", "/admin/audit", query="actor=root")[1]["items"]
+                  if r["action"] == "PUT /admin/bot")
+    assert latest["before"]["enabled"] is True and latest["after"]["enabled"] is False
+    assert (latest["before"]["version"], latest["after"]["version"]) == (1, 2)
+
+
+def test_renaming_and_retiring_a_label_is_audited_with_before_and_after(desk):
+    # Given a label
+    assert admin(desk, "PUT", "/admin/labels/shipping", {"name": "Shipping", "color": "#2f80ed"})[0] == 200
+    # When an admin renames it, then retires it
+    assert admin(desk, "PUT", "/admin/labels/shipping", {"name": "Delivery", "color": "#2f80ed"})[0] == 200
+    assert admin(desk, "POST", "/admin/labels/shipping/retire")[0] == 200
+    # Then the trail says what each change was
+    records = [r for r in admin(desk, "GET", "/admin/audit", query="actor=root")[1]["items"]
+               if r["target"] == "label_id=shipping"]
+    retired, renamed, created = records[:3]
+    assert created["before"] is None and created["after"]["name"] == "Shipping"
+    assert (renamed["before"]["name"], renamed["after"]["name"]) == ("Shipping", "Delivery")
+    assert (retired["before"]["retired"], retired["after"]["retired"]) == (False, True)
+
+
 def test_a_conversation_opened_with_its_customer_is_one_audit_record_naming_what_it_revealed(desk):
     conv = customer_writes(desk, PHONE, "Hello", "SMaudit2")
     customer = desk.item(f"CONV#{conv}")["customer"]["id"]

@@ -301,6 +301,27 @@ def test_an_erased_customer_s_events_count_in_no_report(erased):
     assert lake.rows(statement("conversations", PERIOD, None)) == [{"key": "all", "value": 2}]
 
 
+@pytest.mark.parametrize(("group", "keys"), [
+    ("day", ["2026-12-07", "2026-12-08", "2026-12-09"]),
+    ("hour", [f"2026-12-07 {h:02d}" for h in range(24)] + [f"2026-12-08 {h:02d}" for h in range(24)]
+     + [f"2026-12-09 {h:02d}" for h in range(24)]),
+])
+def test_the_backlog_has_every_day_or_hour_of_the_period_even_without_a_change_in_it(group, keys):
+    # Given two conversations opened a week before the period and one resolved on its second day
+    lake = DuckDbLake()
+    lake.add([*_opened("c_a", "u_a", "2026-11-30T10:00:00.000Z"), *_opened("c_b", "u_b", "2026-11-30T11:00:00.000Z")])
+    old = meta(PK="CONV#c_a", id="c_a", customer={"id": "u_a"})
+    resolved = {**old, "status": "resolved", "changed_by": "alice", "updated_at": "2026-12-08T11:30:00.000Z"}
+    lake.add(derive("MODIFY", {"PK": "CONV#c_a", "SK": "META"}, resolved, old))
+    # When a supervisor reads the backlog of three days in Amsterdam
+    period = Period(datetime(2026, 12, 6, 23, tzinfo=UTC), datetime(2026, 12, 9, 23, tzinfo=UTC), "Europe/Amsterdam")
+    rows = {r["key"]: r["value"] for r in lake.rows(statement("backlog", period, group))}
+    # Then each day (or hour) has a row: 2 open until the resolve, 1 after it
+    assert list(rows) == keys
+    resolve_key = "2026-12-08" if group == "day" else "2026-12-08 12"
+    assert all(value == (2 if key < resolve_key else 1) for key, value in rows.items())
+
+
 def test_the_deletion_list_reaches_athena_as_an_anti_join_on_its_glue_table():
     sql = statement("replies", PERIOD, "agent")
     trino = to_trino(sql.replace("{events}", '"shopdesk_dev"."events"').replace("{erased}", '"shopdesk_dev"."erased"'))

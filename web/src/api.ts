@@ -350,8 +350,9 @@ export class Api {
   // -- the knowledge base and the bot (admins write; supervisors read); any agent may ask what the bot would do
   articles = () => this.call<{ items: Article[] }>("GET", "/admin/kb/articles");
   /** A new version: published, or a draft the bot does not use until it is published. */
-  putArticle = (id: string, a: ArticleIn, draft = false) =>
-    this.call<Article>("PUT", `/admin/kb/articles/${enc(id)}` + query({ draft: draft ? "true" : undefined }), a);
+  /** A new version of an article; with `version` (the one edited) only over it: 409 when someone saved it since. */
+  putArticle = (id: string, a: ArticleIn, draft = false, version?: number) =>
+    this.call<Article>("PUT", `/admin/kb/articles/${enc(id)}` + query({ draft: draft ? "true" : undefined, version }), a);
   publishArticle = (id: string) => this.call<Article>("POST", `/admin/kb/articles/${enc(id)}/publish`);
   retireArticle = (id: string) => this.call<Article>("DELETE", `/admin/kb/articles/${enc(id)}`);
   articleVersions = (id: string) => this.call<{ items: Article[] }>("GET", `/admin/kb/articles/${enc(id)}/versions`);

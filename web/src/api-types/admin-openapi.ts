@@ -66,7 +66,8 @@ export interface paths {
         /** Create or change an SLA policy (targets per priority) */
         put: operations["put_policy_admin_sla_policies__policy_id__put"];
         post?: never;
-        delete?: never;
+        /** Delete an SLA policy (?version=N deletes only that version) */
+        delete: operations["delete_policy_admin_sla_policies__policy_id__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -117,7 +118,7 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Create or change an article (a new version; published, or with ?draft=true a draft the bot does not use until it is published): title, body, language, tags, url, translation_of (the original it translates) */
+        /** Create or change an article (a new version; published, or with ?draft=true a draft the bot does not use until it is published): title, body, language, tags, url, translation_of (the original it translates); ?version=N saves only over version N (0: only a new article) */
         put: operations["put_article_admin_kb_articles__article_id__put"];
         post?: never;
         /** Retire an article: the bot and agent assist no longer use it; it stays listed with its history */
@@ -2270,6 +2271,73 @@ export interface operations {
             };
         };
     };
+    delete_policy_admin_sla_policies__policy_id__delete: {
+        parameters: {
+            query?: {
+                version?: number | null;
+            };
+            header?: never;
+            path: {
+                policy_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or none the caller may see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The current state forbids it (changed meanwhile, at capacity, window closed...): read again and retry, or change course */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
     get_customer_admin_customers__customer_id__get: {
         parameters: {
             query?: never;
@@ -2598,6 +2666,7 @@ export interface operations {
             query?: {
                 /** @description save as a draft: kept and versioned, not answered with until published */
                 draft?: boolean;
+                version?: number | null;
             };
             header?: never;
             path: {

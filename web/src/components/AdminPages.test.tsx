@@ -129,3 +129,66 @@ describe("a policy without targets", () => {
     await vi.waitFor(() => expect(text()).not.toContain("No targets"));
   });
 });
+
+describe("settings a supervisor may read but not change", () => {
+  const team = { id: "returns", name: "Returns", description: null, version: 1 };
+  const calendar = { id: "office", time_zone: "Europe/Madrid", weekly: {}, holidays: [], version: 1 };
+  const policy = { id: "standard", name: "Standard", targets: {}, calendar_id: null, warning_fraction: 0.8,
+                   applies_to: {}, rank: 0, version: 3 };
+  const agent = { id: "bob", name: "Bob", presence: "online", capacity: 3, active: 0, teams: ["returns"], skills: [],
+                  languages: [], last_assigned_at: null };
+
+  function showAs(groups: string[], section: string) {
+    const api = {
+      teams: async () => ({ items: [team] }),
+      calendars: async () => ({ items: [calendar] }),
+      policies: async () => ({ items: [policy] }),
+      adminAgents: async () => ({ items: [agent] }),
+    };
+    const store = new Store(api as unknown as Api);
+    const context = { ...testContext(store), who: { id: "sue", name: "Sue", groups } };
+    render(
+      <AppContext.Provider value={context}>
+        <AdminPages section={section} />
+      </AppContext.Provider>,
+      root(),
+    );
+  }
+  const buttons = () => [...root().querySelectorAll<HTMLButtonElement>("button")].map((b) => b.textContent?.trim());
+  const open = async (name: string) => {
+    await vi.waitFor(() => expect(buttons()).toContain(name));
+    [...root().querySelectorAll<HTMLButtonElement>("button")].find((b) => b.textContent?.trim() === name)!.click();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  };
+  const cases: [string, string][] = [
+    ["teams", "Returns (returns)"],
+    ["calendars", "office (Europe/Madrid)"],
+    ["policies", "Standard (standard)"],
+  ];
+
+  it.each(cases)("%s: a supervisor reads the item, with no Save or New to be refused", async (section, item) => {
+    showAs(["supervisors"], section);
+    await open(item);
+    const form = root().querySelector<HTMLFormElement>("form.card.form")!;
+    expect(form.querySelector("fieldset")!.disabled).toBe(true);
+    expect(buttons()).not.toContain("Save");
+    expect(buttons()).not.toContain("+ New");
+  });
+
+  it.each(cases)("%s: an admin saves and creates", async (section, item) => {
+    showAs(["admins"], section);
+    await open(item);
+    expect(root().querySelector<HTMLFieldSetElement>("form.card.form fieldset")!.disabled).toBe(false);
+    expect(buttons()).toContain("Save");
+    expect(buttons()).toContain("+ New");
+  });
+
+  it("agents: a supervisor reads an agent's settings, with no Save", async () => {
+    showAs(["supervisors"], "agents");
+    await vi.waitFor(() => expect(root().querySelector('button[aria-label="Edit: bob"]')).not.toBeNull());
+    root().querySelector<HTMLButtonElement>('button[aria-label="Edit: bob"]')!.click();
+    await vi.waitFor(() => expect(root().querySelector('form[aria-label="bob"]')).not.toBeNull());
+    expect(root().querySelector<HTMLFieldSetElement>('form[aria-label="bob"] fieldset')!.disabled).toBe(true);
+    expect(buttons()).not.toContain("Save");
+  });
+});

@@ -185,7 +185,8 @@ function AgentsAdmin() {
 }
 
 function AgentForm({ agent, reload }: { agent: AdminAgent; reload: () => Promise<void> }) {
-  const { t } = useApp();
+  const { t, who } = useApp();
+  const admin = isAdmin(who); // supervisors read the settings; only admins change them
   const { save, shown, store } = useSaver(reload);
   const [name, setName] = useState(agent.name ?? "");
   const [capacity, setCapacity] = useState(String(agent.capacity));
@@ -207,33 +208,38 @@ function AgentForm({ agent, reload }: { agent: AdminAgent; reload: () => Promise
   return (
     <form class="card form" onSubmit={submit} aria-label={agent.id}>
       <h2>{agent.id}</h2>
-      <label class="field">
-        <span>{t("name")}</span>
-        <input value={name} onInput={text(setName)} />
-      </label>
-      <label class="field">
-        <span>{t("capacity")}</span>
-        <input type="number" min={0} max={100} value={capacity} onInput={text(setCapacity)} />
-      </label>
-      <TeamChecks legend={t("teams")} chosen={teams} onChange={setTeams} />
-      <label class="field">
-        <span>{t("skills")}</span>
-        <input value={skills} onInput={text(setSkills)} />
-      </label>
-      <label class="field">
-        <span>{t("languages")}</span>
-        <input value={languages} onInput={text(setLanguages)} />
-      </label>
-      <button class="btn btn-primary" type="submit">
-        {t("save")}
-      </button>
+      <fieldset class="bare" disabled={!admin}>
+        <label class="field">
+          <span>{t("name")}</span>
+          <input value={name} onInput={text(setName)} />
+        </label>
+        <label class="field">
+          <span>{t("capacity")}</span>
+          <input type="number" min={0} max={100} value={capacity} onInput={text(setCapacity)} />
+        </label>
+        <TeamChecks legend={t("teams")} chosen={teams} onChange={setTeams} />
+        <label class="field">
+          <span>{t("skills")}</span>
+          <input value={skills} onInput={text(setSkills)} />
+        </label>
+        <label class="field">
+          <span>{t("languages")}</span>
+          <input value={languages} onInput={text(setLanguages)} />
+        </label>
+        {admin && (
+          <button class="btn btn-primary" type="submit">
+            {t("save")}
+          </button>
+        )}
+      </fieldset>
       {shown}
     </form>
   );
 }
 
 function TeamsAdmin() {
-  const { store, t } = useApp();
+  const { store, t, who } = useApp();
+  const admin = isAdmin(who);
   const [teams, reload, loaded] = useList<Versioned<Team>>(() => store.api.teams());
   const [editing, setEditing] = useState<Versioned<Team> | null>(null);
   const { save, shown } = useSaver(async () => {
@@ -265,28 +271,34 @@ function TeamsAdmin() {
             <span class="muted small">{t("version", { version: x.version })}</span>
           </li>
         ))}
-        <li>
-          <button class="btn btn-small" onClick={() => setEditing(null)}>
-            + {t("newItem")}
-          </button>
-        </li>
+        {admin && (
+          <li>
+            <button class="btn btn-small" onClick={() => setEditing(null)}>
+              + {t("newItem")}
+            </button>
+          </li>
+        )}
       </ul>
       <form class="card form" onSubmit={submit} aria-label={t("admin.teams")}>
-        <label class="field">
-          <span>{t("id")}</span>
-          <input value={id} onInput={text(setId)} readOnly={!!editing} required pattern={TEAM_ID} title={t("idHint")} />
-        </label>
-        <label class="field">
-          <span>{t("name")}</span>
-          <input value={name} onInput={text(setName)} required />
-        </label>
-        <label class="field">
-          <span>{t("description")}</span>
-          <input value={description} onInput={text(setDescription)} />
-        </label>
-        <button class="btn btn-primary" type="submit">
-          {t("save")}
-        </button>
+        <fieldset class="bare" disabled={!admin}>
+          <label class="field">
+            <span>{t("id")}</span>
+            <input value={id} onInput={text(setId)} readOnly={!!editing} required pattern={TEAM_ID} title={t("idHint")} />
+          </label>
+          <label class="field">
+            <span>{t("name")}</span>
+            <input value={name} onInput={text(setName)} required />
+          </label>
+          <label class="field">
+            <span>{t("description")}</span>
+            <input value={description} onInput={text(setDescription)} />
+          </label>
+          {admin && (
+            <button class="btn btn-primary" type="submit">
+              {t("save")}
+            </button>
+          )}
+        </fieldset>
         {shown}
       </form>
     </section>
@@ -294,7 +306,8 @@ function TeamsAdmin() {
 }
 
 function CalendarsAdmin() {
-  const { store, t } = useApp();
+  const { store, t, who } = useApp();
+  const admin = isAdmin(who);
   const [calendars, reload, loaded] = useList<Calendar>(() => store.api.calendars());
   const [editing, setEditing] = useState<Calendar | null>(null);
   const { save, shown } = useSaver(async () => {
@@ -342,38 +355,44 @@ function CalendarsAdmin() {
             <span class="muted small">{t("version", { version: c.version })}</span>
           </li>
         ))}
-        <li>
-          <button class="btn btn-small" onClick={() => setEditing(null)}>
-            + {t("newItem")}
-          </button>
-        </li>
+        {admin && (
+          <li>
+            <button class="btn btn-small" onClick={() => setEditing(null)}>
+              + {t("newItem")}
+            </button>
+          </li>
+        )}
       </ul>
       <form class="card form" onSubmit={submit} aria-label={t("calendar")}>
-        <label class="field">
-          <span>{t("id")}</span>
-          <input value={id} onInput={text(setId)} readOnly={!!editing} required pattern={CONFIG_ID} title={t("idHint")} />
-        </label>
-        <label class="field">
-          <span>{t("timeZone")}</span>
-          <input value={zone} onInput={text(setZone)} required />
-        </label>
-        <fieldset>
-          <legend>{t("weekly")}</legend>
-          <p class="muted small">{t("windowsHelp")}</p>
-          {WEEKDAYS.map((d) => (
-            <label class="field" key={d}>
-              <span>{t(`day.${d}`)}</span>
-              <input value={days[d] ?? ""} onInput={(e) => setDays({ ...days, [d]: (e.target as HTMLInputElement).value })} />
-            </label>
-          ))}
+        <fieldset class="bare" disabled={!admin}>
+          <label class="field">
+            <span>{t("id")}</span>
+            <input value={id} onInput={text(setId)} readOnly={!!editing} required pattern={CONFIG_ID} title={t("idHint")} />
+          </label>
+          <label class="field">
+            <span>{t("timeZone")}</span>
+            <input value={zone} onInput={text(setZone)} required />
+          </label>
+          <fieldset>
+            <legend>{t("weekly")}</legend>
+            <p class="muted small">{t("windowsHelp")}</p>
+            {WEEKDAYS.map((d) => (
+              <label class="field" key={d}>
+                <span>{t(`day.${d}`)}</span>
+                <input value={days[d] ?? ""} onInput={(e) => setDays({ ...days, [d]: (e.target as HTMLInputElement).value })} />
+              </label>
+            ))}
+          </fieldset>
+          <label class="field">
+            <span>{t("holidays")}</span>
+            <textarea rows={3} value={holidays} onInput={text(setHolidays)} />
+          </label>
+          {admin && (
+            <button class="btn btn-primary" type="submit">
+              {t("save")}
+            </button>
+          )}
         </fieldset>
-        <label class="field">
-          <span>{t("holidays")}</span>
-          <textarea rows={3} value={holidays} onInput={text(setHolidays)} />
-        </label>
-        <button class="btn btn-primary" type="submit">
-          {t("save")}
-        </button>
         {formError && (
           <p role="alert" class="error">
             {formError}
@@ -390,6 +409,7 @@ const TARGETS = ["first_response", "next_response", "resolution"] as const;
 
 function PoliciesAdmin() {
   const { store, t, who } = useApp();
+  const admin = isAdmin(who);
   const [policies, reload, loaded] = useList<Versioned<SlaPolicy>>(() => store.api.policies());
   const [calendars, setCalendars] = useState<Calendar[]>([]);
   useEffect(() => {
@@ -464,109 +484,115 @@ function PoliciesAdmin() {
             <span class="muted small">{t("version", { version: x.version })}</span>
           </li>
         ))}
-        <li>
-          <button class="btn btn-small" onClick={() => setEditing(null)}>
-            + {t("newItem")}
-          </button>
-        </li>
+        {admin && (
+          <li>
+            <button class="btn btn-small" onClick={() => setEditing(null)}>
+              + {t("newItem")}
+            </button>
+          </li>
+        )}
       </ul>
       <form class="card form" onSubmit={submit} aria-label={t("admin.policies")}>
-        <label class="field">
-          <span>{t("id")}</span>
-          <input
-            value={p.id}
-            onInput={(e) => setP({ ...p, id: (e.target as HTMLInputElement).value })}
-            readOnly={!!editing}
-            required
-            pattern={CONFIG_ID}
-            title={t("idHint")}
-          />
-        </label>
-        <label class="field">
-          <span>{t("name")}</span>
-          <input value={p.name} onInput={(e) => setP({ ...p, name: (e.target as HTMLInputElement).value })} required />
-        </label>
-        <label class="field">
-          <span>{t("calendar")}</span>
-          <select value={p.calendar_id ?? ""} onChange={(e) => setP({ ...p, calendar_id: (e.target as HTMLSelectElement).value || null })}>
-            <option value="">{t("none")}</option>
-            {calendars.map((c) => (
-              <option key={c.id} value={c.id}>
-                {c.id}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label class="field">
-          <span>{t("warningFraction")}</span>
-          <input
-            type="number"
-            step="0.05"
-            value={p.warning_fraction}
-            onInput={(e) => setP({ ...p, warning_fraction: Number((e.target as HTMLInputElement).value) })}
-          />
-        </label>
-        <fieldset>
-          <legend>{t("targetsMinutes")}</legend>
-          <div class="target-row target-head" aria-hidden="true">
-            <span />
-            {TARGETS.map((tg) => (
-              <span key={tg}>{t(`sla.${tg}`)}</span>
-            ))}
-          </div>
-          {PRIORITIES.map((pr) => (
-            <div class="target-row" key={pr}>
-              <span>{t(`priority.${pr}`)}</span>
+        <fieldset class="bare" disabled={!admin}>
+          <label class="field">
+            <span>{t("id")}</span>
+            <input
+              value={p.id}
+              onInput={(e) => setP({ ...p, id: (e.target as HTMLInputElement).value })}
+              readOnly={!!editing}
+              required
+              pattern={CONFIG_ID}
+              title={t("idHint")}
+            />
+          </label>
+          <label class="field">
+            <span>{t("name")}</span>
+            <input value={p.name} onInput={(e) => setP({ ...p, name: (e.target as HTMLInputElement).value })} required />
+          </label>
+          <label class="field">
+            <span>{t("calendar")}</span>
+            <select value={p.calendar_id ?? ""} onChange={(e) => setP({ ...p, calendar_id: (e.target as HTMLSelectElement).value || null })}>
+              <option value="">{t("none")}</option>
+              {calendars.map((c) => (
+                <option key={c.id} value={c.id}>
+                  {c.id}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label class="field">
+            <span>{t("warningFraction")}</span>
+            <input
+              type="number"
+              step="0.05"
+              value={p.warning_fraction}
+              onInput={(e) => setP({ ...p, warning_fraction: Number((e.target as HTMLInputElement).value) })}
+            />
+          </label>
+          <fieldset>
+            <legend>{t("targetsMinutes")}</legend>
+            <div class="target-row target-head" aria-hidden="true">
+              <span />
               {TARGETS.map((tg) => (
-                <input
-                  key={tg}
-                  type="number"
-                  min={1}
-                  aria-label={`${t(`priority.${pr}`)}: ${t(`sla.${tg}`)}`}
-                  value={minutes[`${pr}.${tg}`] ?? ""}
-                  onInput={(e) => setMinutes({ ...minutes, [`${pr}.${tg}`]: (e.target as HTMLInputElement).value })}
-                />
+                <span key={tg}>{t(`sla.${tg}`)}</span>
               ))}
             </div>
-          ))}
-        </fieldset>
-        <fieldset>
-          <legend>{t("appliesTo")}</legend>
-          {(["channels", "tiers"] as const).map((k) => (
-            <label class="field" key={k}>
-              <span>{t(`appliesTo.${k}`)}</span>
-              <input value={applies[k]} onInput={(e) => setApplies({ ...applies, [k]: (e.target as HTMLInputElement).value })} />
-            </label>
-          ))}
-          <TeamChecks legend={t("appliesTo.teams")} chosen={appliesTeams} onChange={setAppliesTeams} />
-        </fieldset>
-        <label class="field">
-          <span>{t("rank")}</span>
-          <input type="number" value={p.rank} onInput={(e) => setP({ ...p, rank: Number((e.target as HTMLInputElement).value) })} />
-        </label>
-        {Object.values(minutes).every((v) => !v) && (
-          <p class="muted small" role="note">
-            {t(!listOf(applies.channels).length && !listOf(applies.tiers).length && !appliesTeams.length ? "policies.noTargetsAll" : "policies.noTargets")}
-          </p>
-        )}
-        <button class="btn btn-primary" type="submit">
-          {t("save")}
-        </button>{" "}
-        {fresh && isAdmin(who) && !sure && (
-          <button class="btn" type="button" onClick={() => setSure(true)}>
-            {t("policies.delete")}
-          </button>
-        )}
-        {fresh && isAdmin(who) && sure && (
-          <span role="group" aria-label={t("policies.delete")}>
-            <button class="btn btn-primary" type="button" onClick={() => remove(fresh)}>
-              {t("policies.deleteConfirm", { name: fresh.name })}
-            </button>{" "}
-            <button class="btn" type="button" onClick={() => setSure(false)}>
-              {t("cancel")}
+            {PRIORITIES.map((pr) => (
+              <div class="target-row" key={pr}>
+                <span>{t(`priority.${pr}`)}</span>
+                {TARGETS.map((tg) => (
+                  <input
+                    key={tg}
+                    type="number"
+                    min={1}
+                    aria-label={`${t(`priority.${pr}`)}: ${t(`sla.${tg}`)}`}
+                    value={minutes[`${pr}.${tg}`] ?? ""}
+                    onInput={(e) => setMinutes({ ...minutes, [`${pr}.${tg}`]: (e.target as HTMLInputElement).value })}
+                  />
+                ))}
+              </div>
+            ))}
+          </fieldset>
+          <fieldset>
+            <legend>{t("appliesTo")}</legend>
+            {(["channels", "tiers"] as const).map((k) => (
+              <label class="field" key={k}>
+                <span>{t(`appliesTo.${k}`)}</span>
+                <input value={applies[k]} onInput={(e) => setApplies({ ...applies, [k]: (e.target as HTMLInputElement).value })} />
+              </label>
+            ))}
+            <TeamChecks legend={t("appliesTo.teams")} chosen={appliesTeams} onChange={setAppliesTeams} />
+          </fieldset>
+          <label class="field">
+            <span>{t("rank")}</span>
+            <input type="number" value={p.rank} onInput={(e) => setP({ ...p, rank: Number((e.target as HTMLInputElement).value) })} />
+          </label>
+          {Object.values(minutes).every((v) => !v) && (
+            <p class="muted small" role="note">
+              {t(!listOf(applies.channels).length && !listOf(applies.tiers).length && !appliesTeams.length ? "policies.noTargetsAll" : "policies.noTargets")}
+            </p>
+          )}
+          {admin && (
+            <button class="btn btn-primary" type="submit">
+              {t("save")}
             </button>
-          </span>
-        )}
+          )}{" "}
+          {fresh && admin && !sure && (
+            <button class="btn" type="button" onClick={() => setSure(true)}>
+              {t("policies.delete")}
+            </button>
+          )}
+          {fresh && admin && sure && (
+            <span role="group" aria-label={t("policies.delete")}>
+              <button class="btn btn-primary" type="button" onClick={() => remove(fresh)}>
+                {t("policies.deleteConfirm", { name: fresh.name })}
+              </button>{" "}
+              <button class="btn" type="button" onClick={() => setSure(false)}>
+                {t("cancel")}
+              </button>
+            </span>
+          )}
+        </fieldset>
         {shown}
       </form>
     </section>
@@ -630,7 +656,8 @@ function RoutingAdmin() {
 }
 
 function CustomersAdmin() {
-  const { store, t } = useApp();
+  const { store, t, who } = useApp();
+  const admin = isAdmin(who);
   const [identity, setIdentity] = useState("");
   const [found, setFound] = useState<Customer[] | null>(null);
   const [tier, setTier] = useState("");
@@ -681,11 +708,13 @@ function CustomersAdmin() {
           </ul>
           <label class="field">
             <span>{t("tier")}</span>
-            <input value={tier} onInput={text(setTier)} placeholder={t("noTier")} />
+            <input value={tier} onInput={text(setTier)} placeholder={t("noTier")} readOnly={!admin} />
           </label>
-          <button class="btn btn-primary" type="submit">
-            {t("setTier")}
-          </button>
+          {admin && (
+            <button class="btn btn-primary" type="submit">
+              {t("setTier")}
+            </button>
+          )}
           {shown}
         </form>
       )}

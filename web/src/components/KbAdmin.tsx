@@ -42,8 +42,13 @@ export function KbAdmin() {
   const [message, setMessage] = useState<Shown | null>(null);
   const [history, setHistory] = useState<{ article: Article; versions: Article[] } | null>(null);
   const [retiring, setRetiring] = useState<Article | null>(null);
-  const reload = async () => {
-    await store.run(async () => setArticles((await store.api.articles()).items));
+  const reload = async (): Promise<Article[]> => {
+    let items: Article[] = [];
+    await store.run(async () => {
+      items = (await store.api.articles()).items;
+      setArticles(items);
+    });
+    return items;
   };
   useEffect(() => {
     void reload();
@@ -66,13 +71,17 @@ export function KbAdmin() {
       const detail = error instanceof Error ? error.message : String(error);
       const conflict = error instanceof ApiError && error.status === 409;
       setMessage({ kind: "error", text: conflict ? t("conflict", { detail }) : t("error", { detail }) });
-      if (conflict) await reload();
+      if (conflict) {
+        // someone saved it since: show the latest version, which the next save goes over
+        const latest = await reload();
+        if (editing) setEditing(latest.find((a) => a.id === editing.id) ?? editing);
+      }
       return null;
     }
   };
   const save = async (draft: boolean) => {
     const saved = await act(
-      () => store.api.putArticle(id.trim(), articleFromForm(form), draft),
+      () => store.api.putArticle(id.trim(), articleFromForm(form), draft, editing?.version),
       (a) => t(draft ? "kb.savedDraft" : "kb.savedPublished", { title: a.title, version: a.version }),
     );
     if (saved) setEditing(saved);
@@ -366,7 +375,7 @@ function RetireDialog({ article, onCancel, onConfirm }: { article: Article | nul
 }
 
 /** Import JSON Lines or Markdown files, one request a file; a refused file's lines are listed in words. */
-function ImportArticles({ reload }: { reload: () => Promise<void> }) {
+function ImportArticles({ reload }: { reload: () => Promise<unknown> }) {
   const { store, t } = useApp();
   const [files, setFiles] = useState<File[]>([]);
   const [outcomes, setOutcomes] = useState<FileOutcome[]>([]);

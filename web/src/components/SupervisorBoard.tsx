@@ -1,7 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import type { AdminAgent, SlaEvent } from "../api";
 import type { MessageKey } from "../i18n";
-import { useApp } from "../context";
+import { isAdmin, useApp } from "../context";
 import { agentName, formatDuration, formatFull, formatTime, teamName, teamNames } from "../format";
 import { useStore } from "../store";
 import { ConversationLink } from "./ConversationLink";
@@ -15,7 +15,7 @@ interface TeamRow {
 
 /** Waiting conversations per team with the oldest wait, agents with presence and load, SLA trouble. */
 export function SupervisorBoard() {
-  const { store, t, locale, timeZone } = useApp();
+  const { store, t, locale, timeZone, who } = useApp();
   const { now, teams: named } = useStore(store);
   const [rows, setRows] = useState<TeamRow[]>([]);
   const [agents, setAgents] = useState<AdminAgent[]>([]);
@@ -25,7 +25,10 @@ export function SupervisorBoard() {
     await store.run(async () => {
       const [agentList, teamList] = await Promise.all([store.api.adminAgents(), store.api.teams()]);
       setAgents(agentList.items);
-      const teams = [...new Set([...teamList.items.map((x) => x.id), ...agentList.items.flatMap((a) => a.teams)])].sort();
+      // the queues the viewer may read: an admin's every team's, a supervisor's only their own teams' (403 for another)
+      const teams = isAdmin(who)
+        ? [...new Set([...teamList.items.map((x) => x.id), ...agentList.items.flatMap((a) => a.teams)])].sort()
+        : [...new Set((store.state.me ?? (await store.api.me())).teams)].sort();
       setRows(
         await Promise.all(
           teams.map(async (team) => {

@@ -238,7 +238,9 @@ HOURLY = """SELECT strftime(to_timestamp(at_ms / 1000) AT TIME ZONE '{tz}', '%Y-
   count(DISTINCT conversation_id) AS value
 FROM ev WHERE type = 'conversation_opened'{channel_filter} GROUP BY 1 ORDER BY 1"""
 
-# Backlog is cumulative from the lake's first event, so it reads every day up to the period's end.
+# Backlog is cumulative from the lake's first event, so it reads every day up to the period's end. Every day (or
+# hour) of the period has its row ({keys}: the period's keys, no change in them), the backlog it ends with, so a day
+# without an opening or a resolve shows the backlog carried into it (and a period without any, the one it began with).
 BACKLOG = """WITH changes AS (
   SELECT {key} AS key,
     sum(CASE WHEN type = 'conversation_opened' THEN 1
@@ -249,9 +251,11 @@ BACKLOG = """WITH changes AS (
   ) e
   WHERE type IN ('conversation_opened', 'status_changed')
   GROUP BY 1
+  UNION ALL
+  SELECT key, 0 AS delta FROM (VALUES {keys}) AS k (key)
 ), running AS (
   SELECT key, sum(delta) OVER (ORDER BY key ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS value
-  FROM changes
+  FROM (SELECT key, sum(delta) AS delta FROM changes GROUP BY key) c
 )
 SELECT key, value FROM running WHERE key >= '{first_key}' ORDER BY key"""
 
@@ -407,7 +411,8 @@ def statement(metric: str, period: Period, group: str | None, scope: Scope = WHO
             raise ValueError("backlog is over time: group it by day or hour")
         first_key = period.start.astimezone(ZoneInfo(period.tz)).strftime("%Y-%m-%d" if group == "day"
                                                                           else "%Y-%m-%d %H")
-        return (BACKLOG.replace("{key}", key_expression(group, period.tz, series=True))
+        keys = ", ".join(f"('{key}')" for key in dict.fromkeys(key for key, _, _ in buckets(period, group)))
+        return (BACKLOG.replace("{key}", key_expression(group, period.tz, series=True)).replace("{keys}", keys)
                 .replace("{first_key}", first_key).replace("{history}", _history(period, scope)))
     select, _ = STATEMENTS[metric]
     return (f"WITH {_view(period, scope, team_as_of=group == 'team')}\n"

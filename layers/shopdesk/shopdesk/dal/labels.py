@@ -21,6 +21,10 @@ class Labels:
     def __init__(self, table: Table):
         self.table = table
 
+    def get(self, label_id: str) -> Label | None:
+        item = self.table.get(PK, label_id)
+        return _from_item(item) if item else None
+
     def put(self, label_id: str, content: LabelContent, by: str) -> Label:
         """Create, rename or recolour (one UpdateItem; a retired label stays retired)."""
         update = (Update().set("type", "config").set("name", content.name).set("color", content.color)

@@ -75,9 +75,16 @@ class ArticleLibrary:
             raise NotFound(f"article {article_id} does not exist")
         return versions
 
-    def put(self, caller: Caller, article_id: str, content: ArticleContent, draft: bool = False) -> Article:
+    def put(self, caller: Caller, article_id: str, content: ArticleContent, draft: bool = False,
+            expected_version: int | None = None) -> Article:
+        """A new version of the article; with ``expected_version`` (the version the admin edited, 0 for a new
+        article) only over that version: Conflict when someone else saved it since."""
         require(caller.roles, ADMIN)
         current = self.store.get(article_id)
+        now = current.article.version if current is not None else 0
+        if expected_version is not None and expected_version != now:
+            raise Conflict(f"article {article_id} changed meanwhile (now version {now}); reload it and apply your "
+                           "change again")
         self._check_links(article_id, content, {s.article.id: s.article for s in self.store.list()})
         return self._write(caller, article_id, content, current, "draft" if draft else "published")
 

@@ -157,7 +157,7 @@ class Admin:
 
     def put_bot(self, by: Roles, settings: BotSettings, expected_version: int | None) -> dict[str, Any]:
         require(by, *WRITE)
-        version = self.config.put("bot", "settings", settings.model_dump(), expected_version)
+        version = self._put_config("bot", "settings", settings.model_dump(), expected_version)
         return {**settings.model_dump(), "version": version}
 
     # ------------------------------------------------------------------ satisfaction surveys
@@ -169,7 +169,7 @@ class Admin:
 
     def put_csat(self, by: Roles, settings: CsatSettings, expected_version: int | None) -> dict[str, Any]:
         require(by, *WRITE)
-        version = self.config.put("csat", "settings", settings.model_dump(), expected_version)
+        version = self._put_config("csat", "settings", settings.model_dump(), expected_version)
         return {**settings.model_dump(), "version": version}
 
     # ------------------------------------------------------------------ customers

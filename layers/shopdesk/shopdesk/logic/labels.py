@@ -27,6 +27,7 @@ from shopdesk.logic.access import ADMIN, SUPERVISOR, Caller, require
 from shopdesk.logic.compose import Composer, Plan
 from shopdesk.models import Conversation, Message
 from shopdesk.models.labels import Label, LabelChange, LabelContent
+from shopdesk.privacy import audit
 
 
 @dataclass
@@ -37,13 +38,18 @@ class LabelDesk:
     # ------------------------------------------------------------------ the catalogue (admin API)
     def put(self, caller: Caller, label_id: str, content: LabelContent) -> Label:
         require(caller.roles, ADMIN)
-        return self.store.put(label_id, content, caller.id)
+        before = self.store.get(label_id)
+        label = self.store.put(label_id, content, caller.id)
+        audit.note(before=_audited(before), after=_audited(label))
+        return label
 
     def retire(self, caller: Caller, label_id: str, retired: bool = True) -> Label:
         require(caller.roles, ADMIN)
+        before = self.store.get(label_id)
         label = self.store.set_retired(label_id, retired, caller.id)
         if label is None:
             raise NotFound(f"label {label_id} does not exist")
+        audit.note(before=_audited(before), after=_audited(label))
         return label
 
     def list(self, caller: Caller, *, admin: bool = False) -> list[Label]:
@@ -101,3 +107,8 @@ def follow(conversations: Conversations, new: Mapping[str, Any] | None, old: Map
     moved = conversations.refresh_labels(str(new["id"]), sorted(new["labels"]), status, updated_at,
                                          expires=int(expires) if expires else None)
     return "moved" if moved else "current"
+
+
+def _audited(label: Label | None) -> dict[str, Any] | None:
+    """What the audit trail keeps of a label: its settings (the change's before and after)."""
+    return None if label is None else {"name": label.name, "color": label.color, "retired": label.retired}
