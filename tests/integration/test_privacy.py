@@ -88,6 +88,27 @@ def test_a_pattern_that_is_not_a_regular_expression_is_refused(desk):
     assert admin(desk, "GET", "/admin/privacy/settings")[1]["masking_patterns"] == []
 
 
+def test_a_pattern_that_backtracks_without_end_is_refused_and_one_stored_before_withholds_the_text(desk):
+    from shopdesk.dal.config import ConfigStore
+    from shopdesk.dal.table import Table
+    from shopdesk.privacy import settings
+    runaway = {"name": "Runaway", "pattern": "(a|aa)+$"}
+    # An admin's pattern that would stall every message is refused, naming the field
+    status, problem = admin(desk, "PUT", "/admin/privacy/settings",
+                            {"masking_patterns": [{"name": "BSN", "pattern": r"BSN:?\s?\d{9}"}, runaway]})
+    assert status == 422, problem
+    assert [e["loc"] for e in problem["errors"]] == [["body", "masking_patterns", 1, "pattern"]]
+    assert "takes too long" in problem["detail"]
+    assert admin(desk, "GET", "/admin/privacy/settings")[1]["masking_patterns"] == []
+    # One stored before that check (or slow only on some text) stops at ingest: the webhook answers, and the text
+    # the pattern could not be applied to is withheld, not stored unmasked
+    ConfigStore(Table(desk.table_name)).put(settings.KIND, settings.KEY, {"masking_patterns": [runaway]}, None)
+    conv = whatsapp(desk, "my card 4111 1111 1111 1111 " + "a" * 60 + "!", "SMslow1")
+    [message] = [i for i in scan(desk) if i["PK"] == f"CONV#{conv}" and i["SK"].startswith("MSG#")]
+    assert message["text"] == "[Runaway ••••: the text could not be checked in time and is withheld]"
+    assert message["masked"] == ["card", "Runaway"]
+
+
 def test_reading_a_customer_and_changing_settings_are_audited_with_who_where_and_before_after(desk):
     conv = customer_writes(desk, PHONE, "Hello", "SMaudit1")
     customer = desk.item(f"CONV#{conv}")["customer"]["id"]

@@ -118,3 +118,19 @@ def test_a_mail_with_nothing_to_mask_is_left_exactly_as_it_is():
     from shopdesk.privacy.masking import mask_mail
     assert mask_mail(b"From: a@b.example\r\nSubject: order #1001\r\n\r\nCall me on +31 6 5550 1234\r\n") is None
     assert mask_mail(b"not a mail at all") is None
+
+
+def test_a_pattern_that_backtracks_without_end_is_found_when_saved_and_stopped_at_ingest():
+    import time
+
+    from shopdesk.privacy.masking import PATTERN_TIMEOUT_S, too_slow
+    # (a|aa)+$ tries every way to split a run of a's before it fails at the end: Python's re takes minutes
+    assert too_slow(r"(a|aa)+$")
+    assert not too_slow(r"BSN:?\s?\d{9}") and not too_slow(r"(\d+\s?)+X") and not too_slow(r"ORD-\d{6}")
+    [slow] = compile_patterns([("runaway", r"(a|aa)+$")])
+    started = time.monotonic()
+    result = mask("card 4111 1111 1111 1111 and " + "a" * 60 + "!", [slow])
+    assert time.monotonic() - started < PATTERN_TIMEOUT_S + 1
+    # nothing the pattern might have matched is stored: the text is withheld, and the agent sees why
+    assert result.text == "[runaway ••••: the text could not be checked in time and is withheld]"
+    assert result.kinds == ("card", "runaway")

@@ -31,6 +31,15 @@ class BadRequest(ShopdeskError):
     pass
 
 
+class InvalidFields(ShopdeskError):
+    """A request the models accept that the use case refuses field by field (422, like the models' own refusals):
+    ``errors`` as pydantic words them, ``loc`` from ``body``."""
+
+    def __init__(self, errors: list[dict[str, Any]]):
+        super().__init__("; ".join(str(e.get("msg")) for e in errors))
+        self.errors = errors
+
+
 class DuplicateDelivery(ShopdeskError):
     """A provider delivered a message we already stored. ``unrouted``: the routing work stored with it,
     when the router has not confirmed it yet (the first delivery's send to the work queue may have failed)."""

@@ -22,7 +22,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupp
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, Field
 
-from shopdesk.errors import BadRequest, Conflict, NotFound, ShopdeskError
+from shopdesk.errors import BadRequest, Conflict, InvalidFields, NotFound, ShopdeskError
 
 logger = Logger(child=True)
 
@@ -135,6 +135,10 @@ def install(app: APIGatewayHttpResolver, extra: dict[type[ShopdeskError], int] |
             return Response(500, PROBLEM_JSON, json.dumps(problem(INTERNAL_ERROR, INTERNAL_ERROR.title)),
                             headers=_headers())
         return Response(422, PROBLEM_JSON, json.dumps(validation_problem(errors)), headers=_headers())
+
+    @app.exception_handler(InvalidFields)
+    def _refused(exc: InvalidFields) -> Response:
+        return Response(422, PROBLEM_JSON, json.dumps(validation_problem(exc.errors)), headers=_headers())
 
     @app.exception_handler(RequestUnsupportedContentType)
     def _not_json(exc: RequestUnsupportedContentType) -> Response:

@@ -10,11 +10,12 @@ from typing import Any
 
 from shopdesk import clock
 from shopdesk.dal.lake import LakeBucket
-from shopdesk.errors import BadRequest
+from shopdesk.errors import BadRequest, InvalidFields
 from shopdesk.logic.access import ADMIN, require
 from shopdesk.privacy import audit
 from shopdesk.privacy.audit import AuditTrail
 from shopdesk.privacy.jobs import Kind, PrivacyJobs
+from shopdesk.privacy.masking import too_slow
 from shopdesk.privacy.settings import PrivacyPolicies, PrivacySettings
 
 DEFAULT_WINDOW = timedelta(days=7)       # ?from= left out, and neither actor nor customer: the last week
@@ -50,6 +51,12 @@ class PrivacyDesk:
     def put_settings(self, by: Iterable[str], settings: PrivacySettings, expected_version: int | None
                      ) -> dict[str, Any]:
         require(by, ADMIN)
+        slow = [{"loc": ["body", "masking_patterns", i, "pattern"], "type": "value_error",
+                 "msg": "takes too long on long text without a match (nested repeats such as (a|aa)+ backtrack "
+                        "without end): write it without them"}
+                for i, p in enumerate(settings.masking_patterns) if too_slow(p.pattern)]
+        if slow:
+            raise InvalidFields(slow)
         before = self.policies.read()
         saved = self.policies.write(settings, expected_version)
         audit.note(before=before, after=saved)

@@ -9,7 +9,10 @@ not pass those checks, so they are left alone. What is kept: the last four chara
 ask "the card ending 4242?". The message lists what was masked (``Message.masked``) and the agent sees it.
 
 Patterns an admin adds (``PrivacySettings.masking_patterns``) are regular expressions; a match is masked the
-same way, keeping its last four characters when it is longer than eight.
+same way, keeping its last four characters when it is longer than eight. They run on the ``regex`` package, which
+avoids most runaway backtracking and stops the rest: a pattern is refused when saved if it takes too long on text
+made to make it backtrack (``too_slow``), and one that still takes longer than ``PATTERN_TIMEOUT_S`` on a message
+withholds that text (``withheld``): nothing unmasked is stored, and ingest never waits on a pattern.
 
 Mail is the one thing stored before shopdesk sees it (SES writes it to the inbound-mail bucket): ``mask_mail``
 gives the same mail with its Subject and text parts masked, which the inbound function writes over it once the
@@ -26,7 +29,11 @@ from email import policy as email_policy
 from email.errors import MessageError
 from email.parser import BytesParser
 
+import regex
+from aws_lambda_powertools import Logger
 from stdnum import iban, luhn
+
+logger = Logger(child=True)
 
 # How people group these numbers when they type or paste them: any spaces (no-break ones, tabs, a line break),
 # dots, hyphens and dashes, a few at a time ("4242 - 4242"). Digits are any script's (``\d`` is Unicode: a
@@ -41,6 +48,11 @@ _IBAN = re.compile(rf"(?<![A-Za-z0-9])[A-Za-z]{{2}}\d{{2}}(?:{_GROUP}[A-Za-z0-9]
 CARD_PREFIXES = ("4", "51", "52", "53", "54", "55", "22", "23", "24", "25", "26", "27", "34", "37", "6", "35",
                  "30", "36", "38", "39", "50", "56", "57", "58")
 MASK = "••••"
+PATTERN_TIMEOUT_S = 0.1         # one admin pattern on one text, at ingest
+PROBE_TIMEOUT_S = 0.05          # one admin pattern on one probe, when saved
+# Text that makes a badly written pattern backtrack: long runs of what patterns repeat, then what ends no match
+PROBES = tuple(run * (4000 // len(run)) + end for run in ("a", "1", " ", "a1", "1 ", "ab", "-1", "\n", "a.")
+               for end in ("!", "\x00"))
 
 
 @dataclass(frozen=True)
@@ -48,7 +60,7 @@ class Pattern:
     """A shop's own kind of secret: a name the agent sees and a regular expression."""
 
     name: str
-    regex: re.Pattern[str]
+    regex: regex.Pattern[str]
 
 
 @dataclass(frozen=True)
@@ -81,15 +93,40 @@ def _label(kind: str, value: str) -> str:
     return f"[{kind} {MASK} {tail}]" if tail else f"[{kind} {MASK}]"
 
 
+def compile_pattern(text: str) -> regex.Pattern[str]:
+    """A regular expression (Python's syntax); ValueError when it is not one."""
+    try:
+        return regex.compile(text)
+    except regex.error as exc:
+        raise ValueError(f"not a valid regular expression: {exc}") from exc
+
+
 def compile_patterns(patterns: Iterable[tuple[str, str]]) -> list[Pattern]:
     """(name, regex) pairs; a regex that does not compile is a ValueError naming it."""
     compiled = []
-    for name, regex in patterns:
+    for name, text in patterns:
         try:
-            compiled.append(Pattern(name, re.compile(regex)))
-        except re.error as exc:
-            raise ValueError(f"masking pattern {name!r} is not a valid regular expression: {exc}") from exc
+            compiled.append(Pattern(name, compile_pattern(text)))
+        except ValueError as exc:
+            raise ValueError(f"masking pattern {name!r}: {exc}") from exc
     return compiled
+
+
+def too_slow(text: str) -> bool:
+    """Whether a pattern takes longer than ``PROBE_TIMEOUT_S`` on one of the ``PROBES`` (nested repeats such as
+    ``(a|aa)+$`` backtrack without end on a long run with no match)."""
+    pattern = compile_pattern(text)
+    for probe in PROBES:
+        try:
+            pattern.search(probe, timeout=PROBE_TIMEOUT_S)
+        except TimeoutError:
+            return True
+    return False
+
+
+def withheld(name: str) -> str:
+    """What is stored instead of a text a pattern could not be applied to in time."""
+    return f"[{name} {MASK}: the text could not be checked in time and is withheld]"
 
 
 def _valid_prefix(value: str, valid: Callable[[str], bool]) -> int:
@@ -128,7 +165,13 @@ def mask(text: str | None, patterns: Iterable[Pattern] = ()) -> Masked:
     text = _CARD.sub(checked("card", is_card_number), text)
     text = _IBAN.sub(checked("IBAN", is_iban), text)
     for pattern in patterns:
-        text = pattern.regex.sub(always(pattern.name), text)
+        try:
+            text = pattern.regex.sub(always(pattern.name), text, timeout=PATTERN_TIMEOUT_S)
+        except TimeoutError:
+            logger.warning("a masking pattern took too long: the text is withheld",
+                           extra={"pattern": pattern.name, "length": len(text)})
+            kinds.append(pattern.name)
+            text = withheld(pattern.name)
     return Masked(text, tuple(dict.fromkeys(kinds)))
 
 

@@ -8,7 +8,6 @@ requests per message), so a change counts everywhere within five minutes.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,7 +17,7 @@ from aws_lambda_powertools import Logger
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from shopdesk.dal.config import ConfigStore
-from shopdesk.privacy.masking import Pattern, compile_patterns
+from shopdesk.privacy.masking import Pattern, compile_pattern, compile_patterns
 
 logger = Logger(child=True)
 
@@ -47,10 +46,7 @@ class MaskingPattern(BaseModel):
     @field_validator("pattern")
     @classmethod
     def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a valid regular expression: {exc}") from exc
+        compile_pattern(value)          # ValueError: "not a valid regular expression: ..."
         return value
 
 
