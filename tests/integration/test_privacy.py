@@ -109,6 +109,15 @@ def test_a_pattern_that_backtracks_without_end_is_refused_and_one_stored_before_
     assert message["masked"] == ["card", "Runaway"]
 
 
+def test_the_audit_trail_is_kept_at_least_a_year_whatever_an_admin_saves(desk):
+    # An admin cannot have their own later actions forgotten by shortening the trail's retention
+    status, problem = admin(desk, "PUT", "/admin/privacy/settings", {"retention": {"audit_days": 1}})
+    assert status == 422 and [e["loc"] for e in problem["errors"]] == [["body", "retention", "audit_days"]]
+    assert admin(desk, "GET", "/admin/privacy/settings")[1]["retention"]["audit_days"] == 730
+    status, saved = admin(desk, "PUT", "/admin/privacy/settings", {"retention": {"audit_days": 365}})
+    assert status == 200 and saved["retention"]["audit_days"] == 365
+
+
 def test_reading_a_customer_and_changing_settings_are_audited_with_who_where_and_before_after(desk):
     conv = customer_writes(desk, PHONE, "Hello", "SMaudit1")
     customer = desk.item(f"CONV#{conv}")["customer"]["id"]

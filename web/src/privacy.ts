@@ -80,6 +80,8 @@ export const RETENTION_CLASSES = ["messages_days", "closed_conversations_days", 
 export type RetentionClass = (typeof RETENTION_CLASSES)[number];
 /** The classes kept until erased when left empty; the others always have a number of days. */
 export const KEPT_WHEN_EMPTY: ReadonlySet<RetentionClass> = new Set(["messages_days", "closed_conversations_days"]);
+/** The fewest days the API takes (audit records: a year, so an admin cannot have their own actions forgotten). */
+export const MIN_DAYS: Partial<Record<RetentionClass, number>> = { dedupe_markers_days: 8, audit_days: 365 };
 
 export interface PrivacyForm {
   retention: Record<RetentionClass, string>;

@@ -7,6 +7,7 @@ import {
   changes,
   followJob,
   KEPT_WHEN_EMPTY,
+  MIN_DAYS,
   privacyForm,
   privacyFromForm,
   RETENTION_CLASSES,
@@ -423,7 +424,7 @@ export function PrivacySettingsAdmin() {
                   <span>{t(`privacy.retention.${k}`)}</span>
                   <input
                     type="number"
-                    min={k === "dedupe_markers_days" ? 8 : 1}
+                    min={MIN_DAYS[k] ?? 1}
                     max={3650}
                     value={form.retention[k]}
                     required={!KEPT_WHEN_EMPTY.has(k)}

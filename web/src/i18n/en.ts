@@ -748,7 +748,7 @@ export const en = {
   "privacy.retention.messages_days": "Messages and their files",
   "privacy.retention.closed_conversations_days": "Resolved conversations",
   "privacy.retention.events_days": "Reporting events",
-  "privacy.retention.audit_days": "Audit records",
+  "privacy.retention.audit_days": "Audit records (at least 365)",
   "privacy.retention.dedupe_markers_days": "Duplicate-delivery markers (at least 8)",
   "privacy.keptUntilErased": "kept until erased",
   "privacy.masking": "Masking patterns",

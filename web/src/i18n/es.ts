@@ -749,7 +749,7 @@ export const es: Catalogue = {
   "privacy.retention.messages_days": "Mensajes y sus archivos",
   "privacy.retention.closed_conversations_days": "Conversaciones resueltas",
   "privacy.retention.events_days": "Eventos de informes",
-  "privacy.retention.audit_days": "Registros de auditoría",
+  "privacy.retention.audit_days": "Registros de auditoría (al menos 365)",
   "privacy.retention.dedupe_markers_days": "Marcas de entrega duplicada (al menos 8)",
   "privacy.keptUntilErased": "se guarda hasta borrarlo",
   "privacy.masking": "Patrones de enmascarado",

@@ -749,7 +749,7 @@ export const pt: Catalogue = {
   "privacy.retention.messages_days": "Mensagens e seus arquivos",
   "privacy.retention.closed_conversations_days": "Conversas resolvidas",
   "privacy.retention.events_days": "Eventos de relatórios",
-  "privacy.retention.audit_days": "Registros de auditoria",
+  "privacy.retention.audit_days": "Registros de auditoria (pelo menos 365)",
   "privacy.retention.dedupe_markers_days": "Marcas de entrega duplicada (pelo menos 8)",
   "privacy.keptUntilErased": "guardado até ser apagado",
   "privacy.masking": "Padrões de mascaramento",

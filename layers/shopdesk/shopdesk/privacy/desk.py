@@ -18,6 +18,7 @@ from shopdesk.privacy.jobs import Kind, PrivacyJobs
 from shopdesk.privacy.masking import too_slow
 from shopdesk.privacy.settings import PrivacyPolicies, PrivacySettings
 
+MIN_AUDIT_DAYS = 365                     # a save may not set less (PCI DSS keeps an audit trail 12 months)
 DEFAULT_WINDOW = timedelta(days=7)       # ?from= left out, and neither actor nor customer: the last week
 MAX_DAYS_BY_TIME = 92                    # a search by time alone reads one partition per day
 
@@ -51,12 +52,16 @@ class PrivacyDesk:
     def put_settings(self, by: Iterable[str], settings: PrivacySettings, expected_version: int | None
                      ) -> dict[str, Any]:
         require(by, ADMIN)
-        slow = [{"loc": ["body", "masking_patterns", i, "pattern"], "type": "value_error",
-                 "msg": "takes too long on long text without a match (nested repeats such as (a|aa)+ backtrack "
-                        "without end): write it without them"}
-                for i, p in enumerate(settings.masking_patterns) if too_slow(p.pattern)]
-        if slow:
-            raise InvalidFields(slow)
+        refused = [{"loc": ["body", "masking_patterns", i, "pattern"], "type": "value_error",
+                    "msg": "takes too long on long text without a match (nested repeats such as (a|aa)+ backtrack "
+                           "without end): write it without them"}
+                   for i, p in enumerate(settings.masking_patterns) if too_slow(p.pattern)]
+        if settings.retention.audit_days < MIN_AUDIT_DAYS:      # else an admin could have their own actions forgotten
+            refused.append({"loc": ["body", "retention", "audit_days"], "type": "value_error",
+                            "msg": f"must be at least {MIN_AUDIT_DAYS} days: the audit trail outlives what it "
+                                   "records"})
+        if refused:
+            raise InvalidFields(refused)
         before = self.policies.read()
         saved = self.policies.write(settings, expected_version)
         audit.note(before=before, after=saved)
