@@ -87,10 +87,9 @@ admin = Admin(ConfigStore(table), Agents(table), Queue(settings.work_queue_url),
 commerce_settings = CommerceSettings.from_env()
 phone.use_shop_region(commerce_settings.default_phone_region)    # a customer found by a national number
 privacy_store = store_for(commerce_settings, "shopify")   # privacy requests are one partition
-canned = CannedLibrary(CannedResponses(table))
 articles = ArticleLibrary(KnowledgeBase(table), lambda: embedder_for(settings.kb_embedder))
 canned = CannedLibrary(CannedResponses(table),
-                       Attachments(MediaStore(settings.media_bucket)) if settings.media_bucket else None)
+                       Attachments(MediaStore(settings.media_bucket)) if settings.media_bucket else None, Macros(table))
 board = Board(SlaEvents(table), Access(Agents(table)))
 labels = LabelDesk(Labels(table))
 macros = MacroDesk(Macros(table), canned, Labels(table), Agents(table), admin.config, admin.book)
@@ -248,8 +247,9 @@ def put_canned(response_id: CannedResponseId, body: CannedContent) -> CannedOut:
     return CannedOut.of(canned.put_shared(caller(app.current_event), response_id, body))
 
 
-@app.delete("/admin/canned-responses/<response_id>", summary="Delete a shared canned response (admins)",
-            responses=documented(204, None, "Deleted", 403, 404))
+@app.delete("/admin/canned-responses/<response_id>", summary="Delete a shared canned response (admins; 409 while a "
+                                                             "shared macro replies with it)",
+            responses=documented(204, None, "Deleted", 403, 404, 409))
 def delete_canned(response_id: CannedResponseId) -> Response[None]:
     canned.delete_shared(caller(app.current_event), response_id)
     return Response(204)

@@ -139,7 +139,7 @@ order_lookup = OrderLookup(store_for(commerce_settings), commerce)
 customer_desk = CustomerDesk(Customers(table), Access(agents),
                              orders_of=lambda customer: order_lookup.find(customer.identities).orders)
 order_actions = OrderActions(order_lookup, commerce, commerce_settings.action_groups, conversations.add_message)
-canned = CannedLibrary(CannedResponses(table), inbox.files)
+canned = CannedLibrary(CannedResponses(table), inbox.files, Macros(table))
 inbox.personaliser = Personaliser(conversations, book.routing, settings.shop_name, canned, order_lookup)
 
 config_store = ConfigStore(table)
@@ -497,8 +497,9 @@ def put_personal_canned(response_id: CannedResponseId, body: CannedContent) -> C
     return CannedOut.of(canned.put_personal(caller(app.current_event), response_id, body))
 
 
-@app.delete("/agent/canned-responses/<response_id>", summary="Delete one of the caller's own canned responses",
-            responses=documented(204, None, "Deleted", 403, 404))
+@app.delete("/agent/canned-responses/<response_id>", summary="Delete one of the caller's own canned responses (409 "
+                                                             "while one of their macros replies with it)",
+            responses=documented(204, None, "Deleted", 403, 404, 409))
 def delete_personal_canned(response_id: CannedResponseId) -> Response[None]:
     canned.delete_personal(caller(app.current_event), response_id)
     return Response(204)

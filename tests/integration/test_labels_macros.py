@@ -248,6 +248,28 @@ def test_macros_shared_and_personal_are_listed_and_deleted(catalogue):
     assert admin(desk, "DELETE", "/admin/macros/wismo")[0] == 404
 
 
+def test_a_canned_response_a_macro_replies_with_is_not_deleted_until_the_macro_lets_go(catalogue):
+    desk = catalogue
+    assert admin(desk, "PUT", "/admin/canned-responses/shipped", CANNED)[0] == 200
+    assert admin(desk, "PUT", "/admin/macros/wismo", {"name": "Where is my order", "actions": five_actions()})[0] == 200
+    # Deleting the shared response the shared macro replies with is refused, naming the macro
+    status, problem = admin(desk, "DELETE", "/admin/canned-responses/shipped")
+    assert status == 409 and "'Where is my order'" in problem["detail"], problem
+    assert admin(desk, "GET", "/admin/canned-responses/shipped")[0] == 200
+    # and so is an agent's own response their own macro replies with
+    mine = {"title": "Mine", "shortcode": "mine", "bodies": {"en": "On its way."}}
+    assert agent(desk, "PUT", "/agent/canned-responses/mine", "alice", mine)[0] == 200
+    reply = {"name": "My reply", "actions": [{"type": "reply", "canned_response_id": "mine"}]}
+    assert agent(desk, "PUT", "/agent/macros/myreply", "alice", reply)[0] == 200
+    status, problem = agent(desk, "DELETE", "/agent/canned-responses/mine", "alice")
+    assert status == 409 and "'My reply'" in problem["detail"], problem
+    # Once the macros no longer reply with them, they are deleted
+    assert admin(desk, "DELETE", "/admin/macros/wismo")[0] == 204
+    assert admin(desk, "DELETE", "/admin/canned-responses/shipped")[0] == 204
+    assert agent(desk, "DELETE", "/agent/macros/myreply", "alice")[0] == 204
+    assert agent(desk, "DELETE", "/agent/canned-responses/mine", "alice")[0] == 204
+
+
 # ------------------------------------------------------------------------------ macros: applying them
 
 @pytest.fixture

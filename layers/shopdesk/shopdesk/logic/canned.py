@@ -14,6 +14,8 @@ shortcode and title as an agent types ``/ret...`` in the composer, and counted w
 - The body for a conversation: the customer's language (detected, ``Conversation.language``), else the
   shop's default language, else English, else the first written.
 - A reply by id looks for the caller's personal one first, then a shared one.
+- A response a macro replies with is not deleted (409 naming the macros): the macro would be refused each time
+  it is applied. Shared: the shared macros; personal: the caller's own.
 - Files (``attachments``): uploaded first (``POST /agent/attachments`` without a conversation, under the
   writer's ``media/library/<agent>/``), checked as stored when the response is written (HeadObject, first
   bytes; the files it has already are kept as they are), and sent with every reply that uses it, after the
@@ -26,7 +28,8 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from shopdesk.dal.canned import CannedResponses
-from shopdesk.errors import BadRequest, NotFound
+from shopdesk.dal.macros import Macros
+from shopdesk.errors import BadRequest, Conflict, NotFound
 from shopdesk.logic import render
 from shopdesk.logic.access import ADMIN, SUPERVISOR, Caller, require
 from shopdesk.logic.attachments import Attachments, FileRef, library_prefix
@@ -39,6 +42,7 @@ SEARCH_LIMIT = 20
 class CannedLibrary:
     store: CannedResponses
     files: Attachments | None = field(default=None)      # None: no media bucket, no attachments
+    macros: Macros | None = field(default=None)          # the macros that may reply with a response: a delete asks
 
     # ------------------------------------------------------------------ shared (admin API)
     def put_shared(self, caller: Caller, response_id: str, content: CannedContent) -> CannedResponse:
@@ -58,6 +62,7 @@ class CannedLibrary:
 
     def delete_shared(self, caller: Caller, response_id: str) -> None:
         require(caller.roles, ADMIN)
+        self._not_replied_with("shared", None, response_id)
         if not self.store.delete("shared", None, response_id):
             raise _missing(response_id)
 
@@ -82,8 +87,21 @@ class CannedLibrary:
         return content.model_copy(update={"attachments": [CannedFile.of(a) for a in checked]})
 
     def delete_personal(self, caller: Caller, response_id: str) -> None:
+        self._not_replied_with("personal", caller.id, response_id)
         if not self.store.delete("personal", caller.id, response_id):
             raise _missing(response_id)
+
+    def _not_replied_with(self, scope: Scope, owner: str | None, response_id: str) -> None:
+        """Conflict naming the macros of this scope (and owner) that reply with the response, if any."""
+        if self.macros is None or self.store.get(scope, owner, response_id) is None:
+            return
+        users = sorted(m.name for m in self.macros.list(scope, owner)
+                       if any(getattr(a, "canned_response_id", None) == response_id for a in m.actions))
+        if users:
+            which = ", ".join(f"'{name}'" for name in users)
+            many = len(users) > 1
+            raise Conflict(f"canned response {response_id} is the reply of the {scope} macro{'s' if many else ''} "
+                           f"{which}: change or delete {'them' if many else 'it'} first")
 
     # ------------------------------------------------------------------ finding and using
     def search(self, caller: Caller, q: str | None, limit: int = SEARCH_LIMIT) -> list[CannedResponse]:
