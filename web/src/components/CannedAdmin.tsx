@@ -10,12 +10,13 @@ export type ToolScope = "shared" | "personal";
 type CannedFile = NonNullable<CannedIn["attachments"]>[number];
 type Shown = { kind: "ok" | "error"; text: string; rows: Map<string, string[]> };
 
-/** Run a save or delete and say how it went: a 422's field errors by row (`field`), a 409 as a conflict
- *  (then the latest list is loaded), anything else in the API's words. */
+/** Run a save or delete and say how it went: a 422's field errors by row (`field`), a 409 of a save as a conflict
+ *  (then the latest list is loaded), a 409 of a delete (`refusal`: a canned response a macro replies with) and
+ *  anything else in the API's words. */
 export function useOutcome(reload: () => Promise<void>, field: "actions" | "bodies") {
   const { t } = useApp();
   const [message, setMessage] = useState<Shown | null>(null);
-  const run = async (action: () => Promise<unknown>, done: string = t("saved")): Promise<boolean> => {
+  const run = async (action: () => Promise<unknown>, done: string = t("saved"), refusal = false): Promise<boolean> => {
     setMessage(null);
     try {
       await action();
@@ -24,7 +25,7 @@ export function useOutcome(reload: () => Promise<void>, field: "actions" | "bodi
       return true;
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
-      if (error instanceof ApiError && error.status === 409) {
+      if (error instanceof ApiError && error.status === 409 && !refusal) {
         setMessage({ kind: "error", text: t("conflict", { detail }), rows: new Map() });
         await reload();
       } else {
@@ -111,6 +112,7 @@ export function CannedAdmin({ scope }: { scope: ToolScope }) {
     void run(
       () => (scope === "shared" ? store.api.deleteSharedCanned(c.id) : store.api.deleteMyCanned(c.id)),
       t("tools.deleted", { name: c.title }),
+      true,
     );
   return (
     <section>
