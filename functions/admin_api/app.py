@@ -241,10 +241,11 @@ def get_canned(response_id: CannedResponseId) -> CannedOut:
 
 
 @app.put("/admin/canned-responses/<response_id>",
-         summary="Create or change a shared canned response (admins): title, shortcode, a body per language",
-         responses=with_attachment_problems(documented(200, CannedOut, "Saved", 400, 403, 415, renders=True)))
-def put_canned(response_id: CannedResponseId, body: CannedContent) -> CannedOut:
-    return CannedOut.of(canned.put_shared(caller(app.current_event), response_id, body))
+         summary="Create or change a shared canned response (admins): title, shortcode, a body per language; "
+                 "?version=N saves only over version N (0: only a new one)",
+         responses=with_attachment_problems(documented(200, CannedOut, "Saved", 400, 403, 409, 415, renders=True)))
+def put_canned(response_id: CannedResponseId, body: CannedContent, version: Version = None) -> CannedOut:
+    return CannedOut.of(canned.put_shared(caller(app.current_event), response_id, body, version))
 
 
 @app.delete("/admin/canned-responses/<response_id>", summary="Delete a shared canned response (admins; 409 while a "
@@ -446,9 +447,10 @@ def get_macro(macro_id: MacroId) -> MacroOut:
 
 @app.put("/admin/macros/<macro_id>",
          summary="Create or change a shared macro (admins): {name, actions}; 422 names anything its actions name "
-                 "that does not exist", responses=problems.responses(200, 403, 415))
-def put_macro(macro_id: MacroId, body: MacroContent) -> MacroOut:
-    return MacroOut.of(macros.put_shared(caller(app.current_event), macro_id, body))
+                 "that does not exist; ?version=N saves only over version N (0: only a new one)",
+         responses=problems.responses(200, 403, 409, 415))
+def put_macro(macro_id: MacroId, body: MacroContent, version: Version = None) -> MacroOut:
+    return MacroOut.of(macros.put_shared(caller(app.current_event), macro_id, body, version))
 
 
 @app.delete("/admin/macros/<macro_id>", summary="Delete a shared macro (admins)",

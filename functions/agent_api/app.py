@@ -474,6 +474,7 @@ def search_route(
 # ---------------------------------------------------------------- personalised replies and canned responses
 
 CannedResponseId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+Version = Annotated[int | None, Query(ge=0, le=2**31, description="save only over this version (0: only a new one)")]
 
 
 @app.post("/agent/conversations/<conversation_id>/preview",
@@ -491,10 +492,11 @@ def search_canned(q: Annotated[str | None, Query(max_length=100)] = None) -> Can
     return CannedList.of(canned.search(caller(app.current_event), q))
 
 
-@app.put("/agent/canned-responses/<response_id>", summary="Create or change one of the caller's own canned responses",
-         responses=with_attachment_problems(documented(200, CannedOut, "Saved", 400, 403, 415, renders=True)))
-def put_personal_canned(response_id: CannedResponseId, body: CannedContent) -> CannedOut:
-    return CannedOut.of(canned.put_personal(caller(app.current_event), response_id, body))
+@app.put("/agent/canned-responses/<response_id>", summary="Create or change one of the caller's own canned responses "
+                                                          "(?version=N: only over version N; 0: only a new one)",
+         responses=with_attachment_problems(documented(200, CannedOut, "Saved", 400, 403, 409, 415, renders=True)))
+def put_personal_canned(response_id: CannedResponseId, body: CannedContent, version: Version = None) -> CannedOut:
+    return CannedOut.of(canned.put_personal(caller(app.current_event), response_id, body, version))
 
 
 @app.delete("/agent/canned-responses/<response_id>", summary="Delete one of the caller's own canned responses (409 "
@@ -534,9 +536,10 @@ def list_macros() -> MacroList:
 
 @app.put("/agent/macros/<macro_id>",
          summary="Create or change one of the caller's own macros (422 names anything its actions name that "
-                 "does not exist)", responses=problems.responses(200, 403, 415))
-def put_personal_macro(macro_id: MacroId, body: MacroContent) -> MacroOut:
-    return MacroOut.of(macros.put_personal(caller(app.current_event), macro_id, body))
+                 "does not exist; ?version=N: only over version N, 0: only a new one)",
+         responses=problems.responses(200, 403, 409, 415))
+def put_personal_macro(macro_id: MacroId, body: MacroContent, version: Version = None) -> MacroOut:
+    return MacroOut.of(macros.put_personal(caller(app.current_event), macro_id, body, version))
 
 
 @app.delete("/agent/macros/<macro_id>", summary="Delete one of the caller's own macros",

@@ -270,6 +270,41 @@ def test_a_canned_response_a_macro_replies_with_is_not_deleted_until_the_macro_l
     assert agent(desk, "DELETE", "/agent/canned-responses/mine", "alice")[0] == 204
 
 
+def _query_admin(desk: Any, method: str, path: str, body: Any, query: str) -> tuple[int, Any]:
+    event = http_event(method, path, json.dumps(body), {"content-type": "application/json"}, query=query,
+                       claims={"cognito:username": "root", "cognito:groups": ADMINS})
+    result = desk.invoke("admin_api", event)
+    return result["statusCode"], json.loads(result["body"]) if result.get("body") else None
+
+
+def test_of_two_admins_editing_one_canned_response_or_macro_the_later_save_is_refused(catalogue):
+    desk = catalogue
+    # Both read version 1 of the shared response and the shared macro
+    status, first = _query_admin(desk, "PUT", "/admin/canned-responses/shipped", CANNED, "version=0")
+    assert status == 200 and first["version"] == 1, first
+    wismo = {"name": "Where is my order", "actions": five_actions()}
+    status, macro = _query_admin(desk, "PUT", "/admin/macros/wismo", wismo, "version=0")
+    assert status == 200 and macro["version"] == 1, macro
+    # One saves over version 1; the other's save over version 1 is refused, naming the version now
+    mine = {**CANNED, "title": "Shipped (mine)"}
+    assert _query_admin(desk, "PUT", "/admin/canned-responses/shipped", mine, "version=1")[1]["version"] == 2
+    theirs = {**CANNED, "title": "Shipped (theirs)"}
+    status, problem = _query_admin(desk, "PUT", "/admin/canned-responses/shipped", theirs, "version=1")
+    assert status == 409 and "now version 2" in problem["detail"], problem
+    assert admin(desk, "GET", "/admin/canned-responses/shipped")[1]["title"] == "Shipped (mine)"
+    assert _query_admin(desk, "PUT", "/admin/macros/wismo", {**wismo, "name": "WISMO"}, "version=1")[0] == 200
+    status, problem = _query_admin(desk, "PUT", "/admin/macros/wismo", {**wismo, "name": "Theirs"}, "version=1")
+    assert status == 409 and "now version 2" in problem["detail"], problem
+    assert admin(desk, "GET", "/admin/macros/wismo")[1]["name"] == "WISMO"
+    # "Only a new one" (version 0) does not replace an existing one made under the same id
+    assert _query_admin(desk, "PUT", "/admin/canned-responses/shipped", theirs, "version=0")[0] == 409
+    # A save without a version still replaces, as before; an agent's own are versioned the same way
+    assert admin(desk, "PUT", "/admin/canned-responses/shipped", theirs)[1]["version"] == 3
+    own = {"title": "Mine", "shortcode": "mine", "bodies": {"en": "On its way."}}
+    assert agent(desk, "PUT", "/agent/canned-responses/mine", "alice", own)[1]["version"] == 1
+    assert agent(desk, "PUT", "/agent/canned-responses/mine", "alice", own)[1]["version"] == 2
+
+
 # ------------------------------------------------------------------------------ macros: applying them
 
 @pytest.fixture

@@ -310,15 +310,20 @@ export class Api {
   applyMacro = (id: string, conversationIds: string[]) =>
     this.call<ApplyOut>("POST", `/agent/macros/${enc(id)}/apply`, { conversation_ids: conversationIds });
   // the caller's own canned responses and macros (every agent); the shared ones through the admin API
-  putMyCanned = (id: string, c: CannedIn) => this.call<CannedResponse>("PUT", `/agent/canned-responses/${enc(id)}`, c);
+  /** Saves with `version` (the one edited; 0: a new one) only over it: 409 when someone saved it since. */
+  putMyCanned = (id: string, c: CannedIn, version?: number) =>
+    this.call<CannedResponse>("PUT", `/agent/canned-responses/${enc(id)}` + query({ version }), c);
   deleteMyCanned = (id: string) => this.call<null>("DELETE", `/agent/canned-responses/${enc(id)}`);
-  putMyMacro = (id: string, m: MacroIn) => this.call<Macro>("PUT", `/agent/macros/${enc(id)}`, m);
+  putMyMacro = (id: string, m: MacroIn, version?: number) =>
+    this.call<Macro>("PUT", `/agent/macros/${enc(id)}` + query({ version }), m);
   deleteMyMacro = (id: string) => this.call<null>("DELETE", `/agent/macros/${enc(id)}`);
   sharedCanned = () => this.call<{ items: CannedResponse[] }>("GET", "/admin/canned-responses");
-  putSharedCanned = (id: string, c: CannedIn) => this.call<CannedResponse>("PUT", `/admin/canned-responses/${enc(id)}`, c);
+  putSharedCanned = (id: string, c: CannedIn, version?: number) =>
+    this.call<CannedResponse>("PUT", `/admin/canned-responses/${enc(id)}` + query({ version }), c);
   deleteSharedCanned = (id: string) => this.call<null>("DELETE", `/admin/canned-responses/${enc(id)}`);
   sharedMacros = () => this.call<{ items: Macro[] }>("GET", "/admin/macros");
-  putSharedMacro = (id: string, m: MacroIn) => this.call<Macro>("PUT", `/admin/macros/${enc(id)}`, m);
+  putSharedMacro = (id: string, m: MacroIn, version?: number) =>
+    this.call<Macro>("PUT", `/admin/macros/${enc(id)}` + query({ version }), m);
   deleteSharedMacro = (id: string) => this.call<null>("DELETE", `/admin/macros/${enc(id)}`);
   adminLabels = () => this.call<{ items: Label[] }>("GET", "/admin/labels");
   putLabel = (id: string, label: LabelIn) => this.call<Label>("PUT", `/admin/labels/${enc(id)}`, label);

@@ -100,10 +100,10 @@ export interface paths {
         };
         /** A shared canned response */
         get: operations["get_canned_admin_canned_responses__response_id__get"];
-        /** Create or change a shared canned response (admins): title, shortcode, a body per language */
+        /** Create or change a shared canned response (admins): title, shortcode, a body per language; ?version=N saves only over version N (0: only a new one) */
         put: operations["put_canned_admin_canned_responses__response_id__put"];
         post?: never;
-        /** Delete a shared canned response (admins) */
+        /** Delete a shared canned response (admins; 409 while a shared macro replies with it) */
         delete: operations["delete_canned_admin_canned_responses__response_id__delete"];
         options?: never;
         head?: never;
@@ -273,7 +273,7 @@ export interface paths {
         };
         /** A shared macro */
         get: operations["get_macro_admin_macros__macro_id__get"];
-        /** Create or change a shared macro (admins): {name, actions}; 422 names anything its actions name that does not exist */
+        /** Create or change a shared macro (admins): {name, actions}; 422 names anything its actions name that does not exist; ?version=N saves only over version N (0: only a new one) */
         put: operations["put_macro_admin_macros__macro_id__put"];
         post?: never;
         /** Delete a shared macro (admins) */
@@ -1002,6 +1002,11 @@ export interface components {
             updated_at?: string | null;
             /** Updated By */
             updated_by?: string | null;
+            /**
+             * Version
+             * @default 0
+             */
+            version: number;
         };
         /** CsatOut */
         CsatOut: {
@@ -1310,6 +1315,11 @@ export interface components {
             updated_at?: string | null;
             /** Updated By */
             updated_by?: string | null;
+            /**
+             * Version
+             * @default 0
+             */
+            version: number;
         };
         /** MaskingPattern */
         MaskingPattern: {
@@ -2536,7 +2546,9 @@ export interface operations {
     };
     put_canned_admin_canned_responses__response_id__put: {
         parameters: {
-            query?: never;
+            query?: {
+                version?: number | null;
+            };
             header?: never;
             path: {
                 response_id: string;
@@ -2578,6 +2590,15 @@ export interface operations {
             };
             /** @description The caller may not do this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The current state forbids it (changed meanwhile, at capacity, window closed...): read again and retry, or change course */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2643,6 +2664,15 @@ export interface operations {
             };
             /** @description No such resource (or none the caller may see) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The current state forbids it (changed meanwhile, at capacity, window closed...): read again and retry, or change course */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3349,7 +3379,9 @@ export interface operations {
     };
     put_macro_admin_macros__macro_id__put: {
         parameters: {
-            query?: never;
+            query?: {
+                version?: number | null;
+            };
             header?: never;
             path: {
                 macro_id: string;
@@ -3382,6 +3414,15 @@ export interface operations {
             };
             /** @description The caller may not do this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The current state forbids it (changed meanwhile, at capacity, window closed...): read again and retry, or change course */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -335,10 +335,10 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Create or change one of the caller's own canned responses */
+        /** Create or change one of the caller's own canned responses (?version=N: only over version N; 0: only a new one) */
         put: operations["put_personal_canned_agent_canned_responses__response_id__put"];
         post?: never;
-        /** Delete one of the caller's own canned responses */
+        /** Delete one of the caller's own canned responses (409 while one of their macros replies with it) */
         delete: operations["delete_personal_canned_agent_canned_responses__response_id__delete"];
         options?: never;
         head?: never;
@@ -370,7 +370,7 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Create or change one of the caller's own macros (422 names anything its actions name that does not exist) */
+        /** Create or change one of the caller's own macros (422 names anything its actions name that does not exist; ?version=N: only over version N, 0: only a new one) */
         put: operations["put_personal_macro_agent_macros__macro_id__put"];
         post?: never;
         /** Delete one of the caller's own macros */
@@ -920,6 +920,11 @@ export interface components {
             updated_at?: string | null;
             /** Updated By */
             updated_by?: string | null;
+            /**
+             * Version
+             * @default 0
+             */
+            version: number;
         };
         /** ChangeList */
         ChangeList: {
@@ -1381,6 +1386,11 @@ export interface components {
             updated_at?: string | null;
             /** Updated By */
             updated_by?: string | null;
+            /**
+             * Version
+             * @default 0
+             */
+            version: number;
         };
         /**
          * MentionOut
@@ -3627,7 +3637,10 @@ export interface operations {
     };
     put_personal_canned_agent_canned_responses__response_id__put: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description save only over this version (0: only a new one) */
+                version?: number | null;
+            };
             header?: never;
             path: {
                 response_id: string;
@@ -3669,6 +3682,15 @@ export interface operations {
             };
             /** @description The caller may not do this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The current state forbids it (changed meanwhile, at capacity, window closed...): read again and retry, or change course */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3734,6 +3756,15 @@ export interface operations {
             };
             /** @description No such resource (or none the caller may see) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The current state forbids it (changed meanwhile, at capacity, window closed...): read again and retry, or change course */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3834,7 +3865,10 @@ export interface operations {
     };
     put_personal_macro_agent_macros__macro_id__put: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description save only over this version (0: only a new one) */
+                version?: number | null;
+            };
             header?: never;
             path: {
                 macro_id: string;
@@ -3867,6 +3901,15 @@ export interface operations {
             };
             /** @description The caller may not do this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The current state forbids it (changed meanwhile, at capacity, window closed...): read again and retry, or change course */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

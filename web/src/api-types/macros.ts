@@ -27,6 +27,7 @@ export interface Macro {
   actions: MacroAction[];
   updated_at?: string | null;
   updated_by?: string | null;
+  version: number; // send it back as ?version=N to save only over this version
 }
 export interface Problem {
   type: string;

@@ -37,3 +37,41 @@ describe("deleting a shared canned response", () => {
     expect(root().textContent).not.toContain("Someone changed this meanwhile");
   });
 });
+
+describe("saving a shared canned response someone else saved meanwhile", () => {
+  it("saves over the version edited, and after a refusal shows the latest and saves over that", async () => {
+    let current = { ...shipped, version: 1 };
+    const putSharedCanned = vi.fn(async (_id: string, content: { title: string }, version?: number) => {
+      if (version !== current.version) throw new ApiError(409, `canned response shipped changed meanwhile (now version ${current.version})`, {});
+      current = { ...current, ...content, version: current.version + 1 };
+      return current;
+    });
+    const api = { sharedCanned: async () => ({ items: [current] }), putSharedCanned };
+    const store = new Store(api as unknown as Api);
+    const context = { ...testContext(store), who: { id: "alice", name: "Alice", groups: ["admins"] } };
+    render(
+      <AppContext.Provider value={context}>
+        <CannedAdmin scope="shared" />
+      </AppContext.Provider>,
+      root(),
+    );
+    const button = (name: string) => [...root().querySelectorAll("button")].find((b) => b.textContent?.trim() === name);
+    const title = () => [...root().querySelectorAll<HTMLInputElement>("input")].find((i) => i.value.startsWith("Shipped"))!;
+    await vi.waitFor(() => expect(button("Edit: Shipped")).toBeDefined());
+    button("Edit: Shipped")!.click();
+    await vi.waitFor(() => expect(title()).toBeDefined());
+    // someone else saves version 2 meanwhile
+    current = { ...current, title: "Shipped (theirs)", version: 2 };
+    title().value = "Shipped (mine)";
+    title().dispatchEvent(new Event("input", { bubbles: true }));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    title().closest("form")!.requestSubmit();
+    await vi.waitFor(() => expect(root().textContent).toContain("changed meanwhile"));
+    expect(putSharedCanned.mock.calls[0]![2]).toBe(1);
+    // the form now holds their version; a save goes over version 2
+    await vi.waitFor(() => expect(title().value).toBe("Shipped (theirs)"));
+    title().closest("form")!.requestSubmit();
+    await vi.waitFor(() => expect(putSharedCanned).toHaveBeenCalledTimes(2));
+    expect(putSharedCanned.mock.calls[1]![2]).toBe(2);
+  });
+});

@@ -58,7 +58,13 @@ export function CannedAdmin({ scope }: { scope: ToolScope }) {
   const reload = async () => {
     await store.run(async () => {
       const list = scope === "shared" ? await store.api.sharedCanned() : await store.api.canned("");
-      setItems(list.items.filter((c) => c.scope === scope));
+      const mine = list.items.filter((c) => c.scope === scope);
+      setItems(mine);
+      // the one being edited, if someone saved it since (after a 409): its latest version, to change again
+      setEditing((e) => {
+        const now = e && mine.find((c) => c.id === e.id);
+        return e && now && now.version !== e.version ? now : e;
+      });
     });
   };
   const { run, shown, rows } = useOutcome(reload, "bodies");
@@ -86,8 +92,12 @@ export function CannedAdmin({ scope }: { scope: ToolScope }) {
       return;
     }
     const content = { title, shortcode, bodies: made.bodies, attachments: files };
+    // over the version edited (someone else's save since is refused and the latest loaded); a new one: only new
+    const version = editing && editing.id === id.trim() ? editing.version : 0;
     const saved = await run(() =>
-      scope === "shared" ? store.api.putSharedCanned(id.trim(), content) : store.api.putMyCanned(id.trim(), content),
+      scope === "shared"
+        ? store.api.putSharedCanned(id.trim(), content, version)
+        : store.api.putMyCanned(id.trim(), content, version),
     );
     if (saved) setEditing(null);
   };

@@ -23,7 +23,13 @@ export function MacrosAdmin({ scope }: { scope: ToolScope }) {
   const reload = async () => {
     await store.run(async () => {
       const list = scope === "shared" ? await store.api.sharedMacros() : await store.api.macros();
-      setItems(list.items.filter((m) => m.scope === scope));
+      const mine = list.items.filter((m) => m.scope === scope);
+      setItems(mine);
+      // the one being edited, if someone saved it since (after a 409): its latest version, to change again
+      setEditing((e) => {
+        const now = e && mine.find((m) => m.id === e.id);
+        return e && now && now.version !== e.version ? now : e;
+      });
     });
     void store.loadTools(); // the conversation's macro picker follows
   };
@@ -44,8 +50,12 @@ export function MacrosAdmin({ scope }: { scope: ToolScope }) {
   const submit = async (e: Event) => {
     e.preventDefault();
     const content = { name, actions: actions.map(toAction) };
+    // over the version edited (someone else's save since is refused and the latest loaded); a new one: only new
+    const version = editing && editing.id === id.trim() ? editing.version : 0;
     const saved = await run(() =>
-      scope === "shared" ? store.api.putSharedMacro(id.trim(), content) : store.api.putMyMacro(id.trim(), content),
+      scope === "shared"
+        ? store.api.putSharedMacro(id.trim(), content, version)
+        : store.api.putMyMacro(id.trim(), content, version),
     );
     if (saved) setEditing(null);
   };

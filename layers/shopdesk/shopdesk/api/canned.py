@@ -25,6 +25,7 @@ class CannedOut(BaseModel):
     last_used_at: Instant | None = None
     updated_at: Instant | None = None
     updated_by: str | None = None
+    version: int = 0                    # send it back as ?version=N to save only over this version
 
     @classmethod
     def of(cls, response: CannedResponse) -> CannedOut:

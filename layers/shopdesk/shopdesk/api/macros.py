@@ -45,11 +45,12 @@ class MacroOut(BaseModel):
     actions: list[Action]
     updated_at: Instant | None = None
     updated_by: str | None = None
+    version: int = 0                    # send it back as ?version=N to save only over this version
 
     @classmethod
     def of(cls, macro: Macro) -> MacroOut:
         return cls(id=macro.id, scope=macro.scope, name=macro.name, actions=macro.actions,
-                   updated_at=macro.updated_at, updated_by=macro.updated_by)
+                   updated_at=macro.updated_at, updated_by=macro.updated_by, version=macro.version)
 
 
 class MacroList(BaseModel):

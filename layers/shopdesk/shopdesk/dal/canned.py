@@ -10,7 +10,7 @@ import contextlib
 from typing import Any
 
 from shopdesk import clock
-from shopdesk.dal.table import ConditionFailed, Table, Update
+from shopdesk.dal.table import ConditionFailed, Table, Update, versioned
 from shopdesk.models.canned import CannedContent, CannedFile, CannedResponse, Scope
 
 PREFIX = "RESPONSE#"
@@ -29,7 +29,8 @@ def _from_item(item: dict[str, Any]) -> CannedResponse:
                           title=item["title"], shortcode=item["shortcode"], bodies=item["bodies"],
                           attachments=[CannedFile.model_validate(a) for a in item.get("attachments") or []],
                           uses=int(item.get("uses", 0)), last_used_at=item.get("last_used_at"),
-                          updated_at=item.get("updated_at"), updated_by=item.get("updated_by"))
+                          updated_at=item.get("updated_at"), updated_by=item.get("updated_by"),
+                          version=int(item.get("version", 0)))
 
 
 class CannedResponses:
@@ -37,12 +38,14 @@ class CannedResponses:
         self.table = table
 
     def put(self, scope: Scope, owner: str | None, response_id: str, content: CannedContent,
-            by: str) -> CannedResponse:
-        """Create or replace the content; the usage counter is kept (one UpdateItem)."""
+            by: str, expected_version: int | None = None) -> CannedResponse:
+        """Create or replace the content; the usage counter is kept (one UpdateItem). With ``expected_version``
+        only over that version (0: one that has none: new, or saved before versions): ConditionFailed."""
         update = (Update().set("scope", scope).set("owner", owner if scope == "personal" else None)
                   .set("title", content.title).set("shortcode", content.shortcode).set("bodies", content.bodies)
                   .set("attachments", [a.model_dump() for a in content.attachments] or None)
                   .set("updated_at", clock.iso(clock.now())).set("updated_by", by).set_if_missing("uses", 0))
+        versioned(update, expected_version)
         item = self.table.update(canned_pk(scope, owner), PREFIX + response_id, update, return_new=True)
         assert item is not None             # ALL_NEW always answers the item
         return _from_item(item)

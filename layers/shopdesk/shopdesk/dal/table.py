@@ -59,6 +59,16 @@ def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _plain(_deserializer.deserialize(v)) for k, v in item.items()}
 
 
+def versioned(update: Update, expected: int | None) -> Update:
+    """``update`` moves the item's ``version`` by one; with ``expected``, only over that version (0: an item without
+    one: new, or written before versions): a ConditionFailed otherwise."""
+    update.add("version", 1)
+    if expected is not None:
+        update.when("attribute_not_exists(#version)" if expected == 0 else "#version = :expected_version",
+                    **({} if expected == 0 else {"expected_version": expected}))
+    return update
+
+
 def key(pk: str, sk: str) -> dict[str, Any]:
     return {"PK": {"S": pk}, "SK": {"S": sk}}
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 from shopdesk.dal.canned import CannedResponses
 from shopdesk.dal.macros import Macros
+from shopdesk.dal.table import ConditionFailed
 from shopdesk.errors import BadRequest, Conflict, NotFound
 from shopdesk.logic import render
 from shopdesk.logic.access import ADMIN, SUPERVISOR, Caller, require
@@ -45,11 +46,23 @@ class CannedLibrary:
     macros: Macros | None = field(default=None)          # the macros that may reply with a response: a delete asks
 
     # ------------------------------------------------------------------ shared (admin API)
-    def put_shared(self, caller: Caller, response_id: str, content: CannedContent) -> CannedResponse:
+    def put_shared(self, caller: Caller, response_id: str, content: CannedContent,
+                   expected_version: int | None = None) -> CannedResponse:
         require(caller.roles, ADMIN)
         _check_bodies(content)
-        return self.store.put("shared", None, response_id, self._checked_files(caller, "shared", None, response_id,
-                                                                               content), caller.id)
+        return self._put("shared", None, response_id,
+                         self._checked_files(caller, "shared", None, response_id, content), caller, expected_version)
+
+    def _put(self, scope: Scope, owner: str | None, response_id: str, content: CannedContent, caller: Caller,
+             expected_version: int | None) -> CannedResponse:
+        """Saved; with ``expected_version`` only over that version (0: a new one): Conflict when someone saved it
+        meanwhile (or, with 0, when it exists)."""
+        try:
+            return self.store.put(scope, owner, response_id, content, caller.id, expected_version)
+        except ConditionFailed as exc:
+            current = self.store.get(scope, owner, response_id)
+            raise Conflict(f"canned response {response_id} changed meanwhile (now version "
+                           f"{current.version if current else 0}); reload it and apply your change again") from exc
 
     def list_shared(self, caller: Caller) -> list[CannedResponse]:
         """Least used first, then by shortcode: what to retire is at the top."""
@@ -67,10 +80,12 @@ class CannedLibrary:
             raise _missing(response_id)
 
     # ------------------------------------------------------------------ personal (agent API)
-    def put_personal(self, caller: Caller, response_id: str, content: CannedContent) -> CannedResponse:
+    def put_personal(self, caller: Caller, response_id: str, content: CannedContent,
+                     expected_version: int | None = None) -> CannedResponse:
         _check_bodies(content)
-        return self.store.put("personal", caller.id, response_id,
-                              self._checked_files(caller, "personal", caller.id, response_id, content), caller.id)
+        return self._put("personal", caller.id, response_id,
+                         self._checked_files(caller, "personal", caller.id, response_id, content), caller,
+                         expected_version)
 
     def _checked_files(self, caller: Caller, scope: Scope, owner: str | None, response_id: str,
                        content: CannedContent) -> CannedContent:

@@ -26,6 +26,7 @@ from shopdesk.dal.agents import Agents
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.labels import Labels
 from shopdesk.dal.macros import Macros
+from shopdesk.dal.table import ConditionFailed
 from shopdesk.errors import BadRequest, Conflict, NotFound, ShopdeskError
 from shopdesk.logic import timeline
 from shopdesk.logic.access import ADMIN, SUPERVISOR, Caller, require
@@ -74,10 +75,21 @@ class MacroDesk:
     inbox: Inbox | None = None
 
     # ------------------------------------------------------------------ shared (admin API)
-    def put_shared(self, caller: Caller, macro_id: str, content: MacroContent) -> Macro:
+    def put_shared(self, caller: Caller, macro_id: str, content: MacroContent,
+                   expected_version: int | None = None) -> Macro:
         require(caller.roles, ADMIN)
         self._check(caller, content, "shared")
-        return self.store.put("shared", None, macro_id, content, caller.id)
+        return self._put("shared", None, macro_id, content, caller, expected_version)
+
+    def _put(self, scope: Scope, owner: str | None, macro_id: str, content: MacroContent, caller: Caller,
+             expected_version: int | None) -> Macro:
+        """Saved; with ``expected_version`` only over that version (0: a new one): Conflict otherwise."""
+        try:
+            return self.store.put(scope, owner, macro_id, content, caller.id, expected_version)
+        except ConditionFailed as exc:
+            current = self.store.get(scope, owner, macro_id)
+            raise Conflict(f"macro {macro_id} changed meanwhile (now version {current.version if current else 0}); "
+                           "reload it and apply your change again") from exc
 
     def list_shared(self, caller: Caller) -> list[Macro]:
         require(caller.roles, ADMIN, SUPERVISOR)
@@ -93,9 +105,10 @@ class MacroDesk:
             raise _missing(macro_id)
 
     # ------------------------------------------------------------------ personal (agent API)
-    def put_personal(self, caller: Caller, macro_id: str, content: MacroContent) -> Macro:
+    def put_personal(self, caller: Caller, macro_id: str, content: MacroContent,
+                     expected_version: int | None = None) -> Macro:
         self._check(caller, content, "personal")
-        return self.store.put("personal", caller.id, macro_id, content, caller.id)
+        return self._put("personal", caller.id, macro_id, content, caller, expected_version)
 
     def delete_personal(self, caller: Caller, macro_id: str) -> None:
         if not self.store.delete("personal", caller.id, macro_id):

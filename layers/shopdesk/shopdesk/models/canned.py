@@ -53,3 +53,4 @@ class CannedResponse(CannedContent):
     last_used_at: Instant | None = None
     updated_at: Instant | None = None
     updated_by: str | None = None
+    version: int = 0                  # moved by every save: ?version=N saves only over version N

@@ -108,6 +108,7 @@ class Macro(MacroContent):
     owner: str | None = None
     updated_at: Instant | None = None
     updated_by: str | None = None
+    version: int = 0                  # moved by every save: ?version=N saves only over version N
 
 
 class ApplyRequest(BaseModel):
