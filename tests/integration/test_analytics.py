@@ -330,6 +330,20 @@ def test_backlog_at_the_end_of_each_day(played):
     assert rows[max(rows)]["value"] == open_at_end > 0
 
 
+def test_a_period_that_runs_past_now_has_no_backlog_or_load_for_what_is_still_to_come(played):
+    from zoneinfo import ZoneInfo
+    today = clock.now().astimezone(ZoneInfo(TZ)).date()
+    query = f"from={today - timedelta(days=2)}&to={today + timedelta(days=5)}&tz={TZ}&group_by=day"
+    for metric in ("backlog", "concurrent_load"):
+        status, body = played.lake.report("/reports/metrics", f"metric={metric}&{query}")
+        assert status == 200, body
+        days = {row["key"] for row in body["items"]}
+        assert days and max(days) <= today.isoformat(), (metric, sorted(days))
+    # a period all to come has none
+    later = f"from={today + timedelta(days=2)}&to={today + timedelta(days=5)}&tz={TZ}&group_by=day"
+    assert played.lake.report("/reports/metrics", f"metric=backlog&{later}")[1]["items"] == []
+
+
 def test_a_shorter_period_counts_what_happened_in_it(played):
     script = played.script
     start = scenario.BASE + timedelta(days=3)

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from shopdesk import clock
 from shopdesk.analytics import Lake
 from shopdesk.analytics.sql import (
     GROUPS,
@@ -124,19 +125,20 @@ class Reports:
             raise BadRequest(f"unknown metric {name!r}: one of {', '.join(sorted(METRICS))}")
         if group is not None and group not in GROUPS:
             raise BadRequest(f"group_by is one of {', '.join(GROUPS)}")
-        if name == "concurrent_load":
+        if name in ("concurrent_load", "backlog"):
             if group not in ("day", "hour"):
-                raise BadRequest("concurrent load is over time: group_by=day or group_by=hour")
+                raise BadRequest(f"{name.replace('_', ' ')} is over time: group_by=day or group_by=hour")
+            past = _so_far(span)        # a day or hour still to come has no backlog or load yet: no row
+            if past is None:
+                return []
+            if name == "backlog":
+                return self._rows("backlog", past, group, scope)
             return [{k: _round(v) for k, v in row.items()}
-                    for row in self.lake.rows(concurrent_load(span, group, scope))]
+                    for row in self.lake.rows(concurrent_load(past, group, scope))]
         if name == "topics":
             if group != "week":
                 raise BadRequest("topics are per week: group_by=week")
             return [{k: _round(v) for k, v in row.items()} for row in self.lake.rows(topics(span, scope))]
-        if name == "backlog":
-            if group not in ("day", "hour"):
-                raise BadRequest("backlog is over time: group_by=day or group_by=hour")
-            return self._rows("backlog", span, group, scope)
         if name == "reopen_rate":
             return [{**row, "value": _ratio(row["reopened"], row["resolved"])}
                     for row in self._rows("reopens", span, group, scope)]
@@ -190,6 +192,14 @@ class Reports:
                     "handed_off_by_reason": {r["key"]: r["value"] for r in self.metric("handoff_reasons", span,
                                                                                           None, scope)}},
         }
+
+
+def _so_far(span: Period) -> Period | None:
+    """The part of ``span`` up to now (None: it is all still to come)."""
+    now = clock.now()
+    if span.start >= now:
+        return None
+    return span if span.end <= now else Period(span.start, now, span.tz)
 
 
 def comments(rows: list[dict[str, Any]], surveys: SurveyComments) -> list[dict[str, Any]]:
