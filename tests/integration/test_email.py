@@ -16,10 +16,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
+from shopdesk import clock
 from shopdesk.channels import sns
 from tests.integration.helpers import agent, online
 from tests.integration.test_admin_api import admin_call
-from tests.integration.test_bot import KB, kb_import
+from tests.integration.test_bot import KB, conversation, kb_import
 from tests.support import SAMPLES, FakeContext, http_event
 
 
@@ -346,3 +347,21 @@ def test_the_bots_answer_by_mail_stays_in_the_customers_thread(desk):
     # Then the answer arrives in the customer's thread
     [sent] = _sent_mail(conv)
     _in_the_thread(sent, conv)
+
+
+def test_yes_thanks_by_mail_resolves_what_the_bot_answered(desk):
+    # Given the bot answered a mail whose subject asks where the order is
+    conv = _bot_answers_by_mail(desk)
+    clock.set_offset(120)
+    # When the customer answers in the thread "Yes, thanks!" (the subject still "Re: Where is my order?")
+    _deliver(desk, _eml(subject="Re: Where is my order?", message_id="<m2@customer.example>", body="Yes, thanks!\n",
+                        In_Reply_To="<m1@customer.example>", References="<m1@customer.example>"), "bot-2")
+    desk.drain_queue(desk.work_queue_url, "router")
+    desk.drain_queue(desk.outbound_queue_url, "dispatcher")
+    # Then the bot resolves it, as it does on every other channel, and its thanks arrive in the thread,
+    # instead of a hand-over to a person and a promise that one will answer
+    seen = conversation(desk, conv)
+    assert seen["status"] == "resolved" and seen["bot"]["state"] == "resolved", seen["bot"]
+    assert [m for m in seen["messages"] if m["kind"] == "acknowledgement"] == []
+    thanks = _sent_mail(conv)[-1]
+    assert thanks["Subject"] == "Re: Where is my order?" and thanks["In-Reply-To"] == "<m2@customer.example>"
