@@ -10,17 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from shopdesk.channels.subjects import reply_subject
 from shopdesk.models.conversation import ReplyRoute
 
 
 def email_thread(route: ReplyRoute, reply_address: str | None = None) -> tuple[str | None, dict[str, Any]]:
     """The subject and the ``payload`` fields (``{"email": {...}}``) for a message on ``route``: nothing off email.
+    The subject is the customer's with one reply prefix ("Re: ...", or theirs kept: "AW: ..." stays "AW: ...").
     ``reply_address`` (``reply_address_for``) becomes the mail's Reply-To."""
     if route.channel != "email":
         return None, {}
     context = route.context or {}
-    original = str(context.get("subject") or "")
-    subject = original if original.lower().startswith("re:") else f"Re: {original}".strip()
+    subject = reply_subject(str(context.get("subject") or ""))
     threading: dict[str, Any] = {"in_reply_to": context.get("message_id"),
                                  "references": context.get("references", [])}
     if reply_address:
