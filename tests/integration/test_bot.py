@@ -379,3 +379,29 @@ def test_assist_for_a_conversation_lists_articles_to_insert(bot):
     route(bot)
     status, found = agent(bot, "GET", f"/agent/conversations/{conv}/assist", "root", groups="[admins]")
     assert status == 200 and found["suggestion"]["articles"][0]["article_id"] == "faq_returns"
+
+
+def test_a_visitor_who_says_yes_in_the_chat_keeps_the_answer_and_the_bots_thanks_in_view(bot):
+    from tests.integration.test_widget import _call as widget
+    from tests.integration.test_widget import _session
+
+    # Given the bot answered a web-chat visitor's question
+    session = _session(bot, "visitor-bot-yes")
+    _, sent, _ = widget(bot, "POST", "/widget/messages",
+                        {"client_message_id": "q1", "text": "How long does standard delivery take?"}, session)
+    conv = sent["conversation_id"]
+    route(bot)
+    bot.drain_queue(bot.outbound_queue_url, "dispatcher")
+    # When the visitor presses "Yes" and the bot resolves the conversation
+    clock.set_offset(120)
+    _, pressed, _ = widget(bot, "POST", "/widget/messages",
+                           {"client_message_id": "q2", "text": "Yes, thanks", "choice": "bot_yes"}, session)
+    assert pressed["conversation_id"] == conv
+    route(bot)
+    bot.drain_queue(bot.outbound_queue_url, "dispatcher")
+    assert conversation(bot, conv)["status"] == "resolved"
+    # Then the chat still shows the conversation: the answer, their "Yes" and the bot's thanks
+    status, polled, _ = widget(bot, "GET", "/widget/messages", session=session)
+    assert status == 200 and polled["conversation_id"] == conv, polled
+    texts = [m["text"] for m in polled["items"]]
+    assert "2-4 working days" in texts[1] and texts[2] == "Yes, thanks" and texts[3].startswith("Glad"), texts

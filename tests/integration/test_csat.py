@@ -224,6 +224,17 @@ def test_a_web_chat_visitor_sees_the_buttons_and_presses_one(desk):
     [answer] = _kinds(desk, conv, "csat_answer")
     assert answer["payload"]["rating"] == 4 and answer["payload"]["rating_source"] == "button"
     assert desk.item(f"CONV#{conv}")["status"] == "resolved"
+    # And the comment the visitor writes next shows in the chat with the rest (not "Sending…" in an emptied chat)
+    desk.drain_queue(desk.work_queue_url, "router")
+    desk.drain_queue(desk.outbound_queue_url, "dispatcher")
+    status, commented, _ = widget(desk, "POST", "/widget/messages", {"client_message_id": "c4", "text": "Quick!"},
+                                  session)
+    assert status == 201 and commented["conversation_id"] == conv, commented
+    [_] = _kinds(desk, conv, "csat_comment")
+    status, polled, _ = widget(desk, "GET", "/widget/messages", session=session)
+    assert status == 200 and polled["conversation_id"] == conv, polled
+    texts = [m["text"] for m in polled["items"]]
+    assert texts[0] == "Hola" and survey["text"] in texts and texts[-1] == "Quick!", texts
 
 
 _SCHEDULED = {"version": "0", "id": "e", "detail-type": "Scheduled Event", "source": "aws.scheduler",

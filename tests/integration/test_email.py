@@ -16,8 +16,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
+from shopdesk import clock
 from shopdesk.channels import sns
 from tests.integration.helpers import agent, online
+from tests.integration.test_admin_api import admin_call
+from tests.integration.test_bot import KB, conversation, kb_import
 from tests.support import SAMPLES, FakeContext, http_event
 
 
@@ -297,3 +300,68 @@ def test_mail_forged_in_a_customers_name_reaches_neither_their_conversation_nor_
     _deliver(desk, _ses_verdicts(real, "pass"), "ada-2")
     texts = [m["text"] for m in _messages(desk, conv["id"]) if m["direction"] == "inbound"]
     assert texts == ["Hello,\nwhere is order #1001?", "Any news?"], texts
+
+
+def _in_the_thread(sent, conv_id: str) -> None:
+    """A mail we sent that a mail client shows in the customer's thread: their subject, their Message-ID."""
+    assert sent["Subject"] == "Re: Where is my order?"
+    assert sent["In-Reply-To"] == "<m1@customer.example>"
+    assert "<m1@customer.example>" in sent["References"]
+    assert sent["Reply-To"].addresses[0].addr_spec == f"reply+{conv_id}@shop.example"
+
+
+def test_the_acknowledgement_mail_stays_in_the_customers_thread(desk):
+    # Given acknowledgements are on and a customer writes by email
+    assert admin_call(desk, "PUT", "/admin/routing", "[admins]", {"acknowledgements": True})[0] == 200
+    desk.client("ses").verify_email_identity(EmailAddress="support@shop.example")
+    _deliver(desk, _eml(), "ack-1")
+    [conv] = _conversations(desk)
+    # When the router acknowledges and the dispatcher sends it
+    desk.drain_queue(desk.work_queue_url, "router")
+    desk.drain_queue(desk.outbound_queue_url, "dispatcher")
+    [ack] = [m for m in _messages(desk, conv["id"]) if m["kind"] == "acknowledgement"]
+    assert ack["status"] == "accepted", ack
+    # Then the customer gets it as an answer to their mail, not as a new mail without a subject
+    [sent] = _sent_mail(conv["id"])
+    _in_the_thread(sent, conv["id"])
+
+
+def _bot_answers_by_mail(desk) -> str:
+    """A customer who asked the bot a frequent question by email and got its answer: the conversation's id."""
+    assert kb_import(desk, KB)[0] == 200
+    assert admin_call(desk, "PUT", "/admin/bot", "[admins]", {"enabled": True, "fallback_language": "en",
+                                                               "confidence_threshold": 0.26})[0] == 200
+    desk.client("ses").verify_email_identity(EmailAddress="support@shop.example")
+    _deliver(desk, _eml(body="How long does standard delivery take?\n"), "bot-1")
+    [conv] = _conversations(desk)
+    desk.drain_queue(desk.work_queue_url, "router")
+    desk.drain_queue(desk.outbound_queue_url, "dispatcher")
+    [answer] = [m for m in _messages(desk, conv["id"]) if m["author"] == "bot" and m["direction"] == "outbound"]
+    assert "2-4 working days" in answer["text"] and answer["status"] == "accepted", answer
+    return conv["id"]
+
+
+def test_the_bots_answer_by_mail_stays_in_the_customers_thread(desk):
+    # Given the bot is on, When it answers a customer's mail
+    conv = _bot_answers_by_mail(desk)
+    # Then the answer arrives in the customer's thread
+    [sent] = _sent_mail(conv)
+    _in_the_thread(sent, conv)
+
+
+def test_yes_thanks_by_mail_resolves_what_the_bot_answered(desk):
+    # Given the bot answered a mail whose subject asks where the order is
+    conv = _bot_answers_by_mail(desk)
+    clock.set_offset(120)
+    # When the customer answers in the thread "Yes, thanks!" (the subject still "Re: Where is my order?")
+    _deliver(desk, _eml(subject="Re: Where is my order?", message_id="<m2@customer.example>", body="Yes, thanks!\n",
+                        In_Reply_To="<m1@customer.example>", References="<m1@customer.example>"), "bot-2")
+    desk.drain_queue(desk.work_queue_url, "router")
+    desk.drain_queue(desk.outbound_queue_url, "dispatcher")
+    # Then the bot resolves it, as it does on every other channel, and its thanks arrive in the thread,
+    # instead of a hand-over to a person and a promise that one will answer
+    seen = conversation(desk, conv)
+    assert seen["status"] == "resolved" and seen["bot"]["state"] == "resolved", seen["bot"]
+    assert [m for m in seen["messages"] if m["kind"] == "acknowledgement"] == []
+    thanks = _sent_mail(conv)[-1]
+    assert thanks["Subject"] == "Re: Where is my order?" and thanks["In-Reply-To"] == "<m2@customer.example>"

@@ -59,6 +59,31 @@ def test_visitor_writes_agent_answers_visitor_sees_the_answer_but_not_notes(desk
     assert [m["text"] for m in newer["items"]] == ["Yes, in 2 days."]
 
 
+def test_a_resolved_chat_stays_in_the_widget_until_the_visitor_writes_again(desk):
+    # Given a visitor who wrote before their session named any conversation, and an agent who answered
+    online(desk, "alice")
+    session = _session(desk, "visitor-resolved")
+    _, sent, _ = _call(desk, "POST", "/widget/messages", {"client_message_id": "r1", "text": "Is the mug blue?"},
+                       session)
+    conv = sent["conversation_id"]
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "Yes, navy blue."})[0] == 202
+    desk.drain_queue(desk.outbound_queue_url, "dispatcher")
+    # When the agent resolves the conversation
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})[0] == 200
+    # Then the chat still shows it, the agent's last reply included, in this session and in a new one (a reload)
+    for held in (session, _session(desk, "visitor-resolved")):
+        status, polled, _ = _call(desk, "GET", "/widget/messages", session=held)
+        assert status == 200 and polled["conversation_id"] == conv, polled
+        assert [m["text"] for m in polled["items"]] == ["Is the mug blue?", "Yes, navy blue."]
+    # And what the visitor writes next starts the next conversation, which the chat shows from then on
+    _, again, _ = _call(desk, "POST", "/widget/messages", {"client_message_id": "r2", "text": "And the cup?"}, session)
+    assert again["conversation_id"] != conv
+    _, polled, _ = _call(desk, "GET", "/widget/messages", session=session)
+    assert polled["conversation_id"] == again["conversation_id"]
+    assert [m["text"] for m in polled["items"]] == ["And the cup?"]
+
+
 def test_foreign_origin_forged_token_and_missing_session_are_refused(desk):
     start = {"visitor_token": _visitor_token()}
     assert _call(desk, "POST", "/widget/sessions", start, origin="https://evil.example")[0] == 403

@@ -267,3 +267,21 @@ def test_comprehend_answers_for_its_languages_and_hands_back_otherwise():
     assert analyse._sentiment_override is None
     with pytest.raises(ValueError, match="SENTIMENT_BACKEND"):
         configure("vader")
+
+
+@pytest.mark.parametrize(("subject", "text", "read"), [
+    ("Where is my order?", "It is #1001.", "Where is my order? It is #1001."),   # the mail that opens a thread
+    ("Re: Where is my order?", "Yes, thanks!", "Yes, thanks!"),                    # an answer in that thread
+    ("AW: Wo ist mein Paket?", "Danke!", "Danke!"),
+    ("Fwd: Where is my order?", "See below", "Fwd: Where is my order? See below"),  # forwarded: new to us
+    (None, "Hello", "Hello"),
+])
+def test_a_mail_is_understood_with_its_subject_unless_it_answers_a_thread(subject, text, read):
+    from datetime import UTC, datetime
+
+    from shopdesk.logic.understand import text_of
+    from shopdesk.models import Direction, Message
+
+    message = Message(id="m_1", conversation_id="c_1", direction=Direction.INBOUND, channel="email", text=text,
+                      subject=subject, created_at=datetime(2026, 12, 5, tzinfo=UTC))
+    assert text_of(message) == read

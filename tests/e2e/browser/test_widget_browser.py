@@ -139,6 +139,29 @@ def test_a_visitor_writes_from_the_shops_page_and_reads_the_reply_in_their_langu
     assert page.errors == []  # type: ignore[attr-defined]
 
 
+def test_the_last_reply_stays_in_the_chat_when_the_agent_resolves(stack, visitor):
+    # Given a visitor whose question an agent answered
+    page = visitor()
+    question = writes(stack, page, "Do you gift-wrap?")
+    conversation = conversation_with(stack, question)
+    reply(stack, conversation["id"], "Yes, for 3 EUR: tick Gift wrap at checkout.")
+    expect(chat_log(page)).to_contain_text("tick Gift wrap at checkout")
+
+    # When the agent resolves the conversation (heard on the widget's socket), and the visitor comes back later
+    answer = stack.post(f"/agent/conversations/{conversation['id']}/status", json={"status": "resolved"},
+                        token=stack.token("alice"))
+    assert answer.status == 200, answer.text
+    page.wait_for_timeout(2_000)
+    expect(chat_log(page)).to_contain_text("tick Gift wrap at checkout")
+    page.reload()
+    page.get_by_role("button", name=re.compile("^Chat with us")).click()
+
+    # Then the conversation and its answer are still there, not an empty chat
+    expect(chat_log(page)).to_contain_text(question)
+    expect(chat_log(page)).to_contain_text("tick Gift wrap at checkout")
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
 def test_a_message_written_while_the_chat_is_unreachable_is_sent_once_when_it_is_back(stack, visitor):
     # Given a visitor whose chat has started
     page = visitor()

@@ -48,6 +48,7 @@ from shopdesk.ids import new_id
 from shopdesk.kb.loader import IndexCache
 from shopdesk.logic import sla_engine, timeline, topics
 from shopdesk.logic.business_time import is_open
+from shopdesk.logic.email_thread import email_thread, reply_address_for
 from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.models import Conversation, ConversationStatus, Direction, Message
 from shopdesk.understanding import Understanding, understand
@@ -163,10 +164,12 @@ class Bot:
                 body += " " + phrase(language, "words")
                 if conv.route.channel == "webchat":
                     payload["choices"] = choices      # the widget API lists them; a widget may show buttons
+        subject, threading = _email_thread(conv)
+        payload.update(threading)
         reply = Message(id=new_id("m_"), conversation_id=conv.id, direction=Direction.OUTBOUND,
                         channel=conv.route.channel, text=body, status="queued", created_at=now, author=AUTHOR,
                         to=conv.route.to, sender=conv.route.sender, provider=conv.route.provider, kind="bot",
-                        payload=payload)
+                        payload=payload, subject=subject)
         state = BotState(state="answering", article_id=decision.article.id if decision.article else None,
                          at=clock.iso(now), question=text[:500],
                          pending_order=decision.order_number if decision.action == "verify" else None)
@@ -204,10 +207,12 @@ class Bot:
     def _resolve(self, conv: Conversation, decision: Decision | None, *, confirmed: bool) -> Outcome:
         language = decision.language if decision else (conv.language or "en")
         if confirmed:
+            subject, threading = _email_thread(conv)
             thanks = Message(id=new_id("m_"), conversation_id=conv.id, direction=Direction.OUTBOUND,
                              channel=conv.route.channel, text=phrase(language, "glad"), status="queued",
                              created_at=clock.now(), author=AUTHOR, to=conv.route.to, sender=conv.route.sender,
-                             provider=conv.route.provider, kind="bot", payload={"bot": {"action": "resolve"}})
+                             provider=conv.route.provider, kind="bot", subject=subject,
+                             payload={"bot": {"action": "resolve"}, **threading})
             self.conversations.add_message(thanks)
             self.outbound.send({"conversation_id": conv.id, "message_id": thanks.id,
                                 "message_sk": it.message_sk(thanks)}, group=conv.id, dedup_id=thanks.id)
@@ -224,6 +229,11 @@ class Bot:
                                              "team": conv.team, "at": clock.now_iso(), **detail})])
         except Exception:          # the conversation's own state and timeline already say it
             logger.exception("bot event not published", extra={"conversation_id": conv.id, "type": detail_type})
+
+
+def _email_thread(conv: Conversation) -> tuple[str | None, dict[str, Any]]:
+    """On email, the subject and headers that keep the bot's answer in the customer's thread."""
+    return email_thread(conv.route, reply_address_for(conv.id, conv.route.sender))
 
 
 def _in_burst(state: BotState | None) -> bool:

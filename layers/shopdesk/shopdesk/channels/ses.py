@@ -31,6 +31,7 @@ from aws_lambda_powertools import Logger
 from shopdesk.bounds import loads
 from shopdesk.channels.base import Media, OutboundFile, OutboundRequest, SendResult
 from shopdesk.channels.email import ShopAddresses
+from shopdesk.channels.subjects import reply_subject
 from shopdesk.errors import BadRequest, ProviderError
 from shopdesk.models.message import MessageError, StatusUpdate
 
@@ -273,17 +274,7 @@ def parse_ses_lambda_event(event: Mapping[str, Any], *, bucket: str | None = Non
 
 # ------------------------------------------------------------------------------- outbound MIME
 
-_REPLY_PREFIX = re.compile(r"^\s*(?:re|aw|antw|sv|vs|r|ref|rif|res|odp|ynt|yan[\u0131i]t|回复|答复|回覆)\s*:",
-                           re.IGNORECASE)
 _MAX_REFERENCES = 20
-
-
-def reply_subject(subject: str | None) -> str:
-    """``Re: <subject>``, not doubled when it already starts with a reply prefix (Re:, AW:, SV:...)."""
-    text = re.sub(r"\s+", " ", subject or "").strip()
-    if not text:
-        return "Re:"
-    return text if _REPLY_PREFIX.match(text) else f"Re: {text}"
 
 
 def _msg_id(value: str | None) -> str | None:

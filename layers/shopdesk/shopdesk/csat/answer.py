@@ -33,7 +33,6 @@ from aws_lambda_powertools import Logger
 from shopdesk import clock
 from shopdesk.csat import ALERT_DETAIL_TYPE, NEGATIVE, texts
 from shopdesk.csat.parse import Rating, parse_rating
-from shopdesk.csat.survey import email_thread
 from shopdesk.dal import items as it
 from shopdesk.dal.csat import Pending, SurveyClosed, Surveys
 from shopdesk.dal.events import EventBus
@@ -41,6 +40,7 @@ from shopdesk.dal.identities import IdentityRecord
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import TransactionCancelled, Update
 from shopdesk.ids import new_id
+from shopdesk.logic.email_thread import email_thread
 from shopdesk.logic.work import CsatWork
 from shopdesk.models import Direction, Message
 

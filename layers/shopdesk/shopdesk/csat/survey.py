@@ -43,8 +43,9 @@ from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.csat import AlreadyAsked, Pending, Resolution, Surveys
 from shopdesk.dal.queues import Queue
 from shopdesk.ids import new_id
+from shopdesk.logic.email_thread import email_thread
 from shopdesk.logic.timeline import event, system_message
-from shopdesk.models import ConversationStatus, Direction, Message, ReplyRoute, SystemEvent
+from shopdesk.models import ConversationStatus, Direction, Message, SystemEvent
 
 logger = Logger(child=True)
 
@@ -117,17 +118,6 @@ def plan(settings: CsatSettings, resolution: Resolution, language: str, template
             return Plan("survey", language, words, buttons)
         return Plan("survey", language, question, buttons)
     return Plan("survey", language, words)
-
-
-def email_thread(route: ReplyRoute) -> tuple[str | None, dict[str, Any]]:
-    """On email, the subject and headers that keep the survey (and its follow-up) in the customer's thread."""
-    if route.channel != "email":
-        return None, {}
-    context = route.context or {}
-    original = str(context.get("subject") or "")
-    subject = original if original.lower().startswith("re:") else f"Re: {original}".strip()
-    return subject or None, {"email": {"in_reply_to": context.get("message_id"),
-                                       "references": context.get("references", [])}}
 
 
 def _template(name: str | None, language: str, templates: Sequence[TemplateSpec]) -> TemplateSpec | None:

@@ -33,6 +33,7 @@ class IdentityRecord:
     siblings: tuple[str, ...] = field(default=())      # the customer's other identities, "kind#address"
     reopenable_conversation_id: str | None = None      # the bot resolved it: the next message reopens it
     csat: dict[str, Any] | None = None      # a satisfaction survey waiting for this customer's answer (dal.csat)
+    last_conversation_id: str | None = None  # the conversation it held last, resolved: what the web chat still shows
 
     @property
     def key(self) -> str:
@@ -50,7 +51,8 @@ def record_from_item(item: dict[str, Any]) -> IdentityRecord:
                           open_conversation_id=item.get("open_conversation_id"),
                           last_agent=item.get("last_agent"), last_agent_at=item.get("last_agent_at"),
                           siblings=tuple(item.get("siblings") or ()),
-                          reopenable_conversation_id=item.get("reopenable_conversation_id"), csat=item.get("csat"))
+                          reopenable_conversation_id=item.get("reopenable_conversation_id"), csat=item.get("csat"),
+                          last_conversation_id=item.get("last_conversation_id"))
 
 
 class Identities:
@@ -105,11 +107,14 @@ class Identities:
     def release_ops(self, keys: Iterable[str], conversation_id: str, *, last_agent: str | None,
                     at: str, reopenable: bool = False) -> list[dict[str, Any]]:
         """A resolved conversation frees the slot of every identity that holds it; the agent who helped is
-        remembered for sticky routing. ``reopenable`` (the bot resolved it): the identity remembers it, so the
-        customer's next message reopens it instead of starting another (``take_back_ops``)."""
+        remembered for sticky routing, and the conversation as the identity's last (the web chat goes on showing
+        it, its last reply and its survey, until the visitor writes again). ``reopenable`` (the bot resolved it):
+        the identity remembers it, so the customer's next message reopens it instead of starting another
+        (``take_back_ops``)."""
         ops = []
         for key in keys:
-            forget = Update().remove("open_conversation_id").when("open_conversation_id = :c", c=conversation_id)
+            forget = (Update().remove("open_conversation_id").set("last_conversation_id", conversation_id)
+                      .when("open_conversation_id = :c", c=conversation_id))
             if reopenable:
                 forget.set("reopenable_conversation_id", conversation_id)
             if last_agent:

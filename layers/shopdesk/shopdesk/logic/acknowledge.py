@@ -20,6 +20,7 @@ from shopdesk.dal.queues import Queue
 from shopdesk.ids import new_id
 from shopdesk.logic import expectations
 from shopdesk.logic.business_time import add_business_seconds, is_open
+from shopdesk.logic.email_thread import email_thread, reply_address_for
 from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.logic.variables import variables_for
 from shopdesk.logic.windows import WindowClosed, free_text_allowed
@@ -77,10 +78,12 @@ class Acknowledger:
         shop = routing.shop_name or self.shop_name
         text = expectations.acknowledgement(language, kind, conv.customer.name, phrase, shop, templates,
                                             variables_for(conv, None, shop))
+        subject, threading = email_thread(conv.route, reply_address_for(conv.id, conv.route.sender))
         message = Message(id=new_id("m_"), conversation_id=conv.id, direction=Direction.OUTBOUND,
                           channel=conv.route.channel, text=text, status="queued", created_at=now, author=None,
                           to=conv.route.to, sender=conv.route.sender, provider=conv.route.provider,
-                          kind="acknowledgement", payload={"situation": kind, "eta": clock.iso(eta)})
+                          kind="acknowledgement", subject=subject,
+                          payload={"situation": kind, "eta": clock.iso(eta), **threading})
         self.conversations.add_acknowledgement(conv, message)
         self.outbound.send({"conversation_id": conv.id, "message_id": message.id,
                             "message_sk": it.message_sk(message)}, group=conv.id, dedup_id=message.id)

@@ -29,6 +29,7 @@ from shopdesk.logic import sla_engine, timeline
 from shopdesk.logic.access import Access, Caller
 from shopdesk.logic.attachments import Attachments, FileRef, check_channel, library_prefix, outbound_prefix
 from shopdesk.logic.canned import CannedLibrary
+from shopdesk.logic.email_thread import email_thread, reply_address_for
 from shopdesk.logic.mentions import MentionDesk
 from shopdesk.logic.personalise import DEFAULT_SHOP_NAME, Personaliser, Rendered
 from shopdesk.logic.sla_engine import PolicyBook, book_for
@@ -399,13 +400,8 @@ class Inbox:
                payload: dict[str, Any], kind: str = "text", attachments: Sequence[Attachment] = (),
                resume: tuple[int, list[str]] = (0, []), read: ClockRead | None = None) -> Message:
         """Store the reply, with the SLA clocks it stops in the same transaction, then queue it for sending."""
-        subject = None
-        context = route.context or {}
-        if route.channel == "email":
-            original = context.get("subject") or ""
-            subject = original if original.lower().startswith("re:") else f"Re: {original}".strip()
-            payload["email"] = {"in_reply_to": context.get("message_id"), "references": context.get("references", []),
-                                "reply_address": self._reply_address(conv)}
+        subject, threading = email_thread(route, reply_address_for(conv.id, self.email_from))
+        payload.update(threading)
         message = Message(id=new_id("m_"), conversation_id=conv.id, direction=Direction.OUTBOUND,
                           channel=route.channel, text=text, status="queued", created_at=clock.now(),
                           author=agent_id, to=route.to, sender=route.sender, provider=route.provider, kind=kind,
@@ -434,14 +430,6 @@ class Inbox:
         """When a message written now expires (the admins' message retention), if it does."""
         days = self.privacy.current().retention.messages_days if self.privacy else None
         return clock.now() + timedelta(days=days) if days else None
-
-    def _reply_address(self, conv: Conversation) -> str | None:
-        """reply+<conversation>@<shop domain>: a customer's answer finds its conversation even when
-        their mail client drops In-Reply-To."""
-        if "@" not in self.email_from:
-            return None
-        domain = self.email_from.rsplit("@", 1)[1].rstrip(">").strip()
-        return f"reply+{conv.id}@{domain}"
 
     def note(self, caller: Caller, conversation_id: str, text: str) -> Message:
         conv = self._visible(caller, conversation_id)

@@ -25,6 +25,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from shopdesk.channels.subjects import is_reply_subject
 from shopdesk.dal.conversations import ClockRead, Conversations
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.table import Update
@@ -68,7 +69,11 @@ def hints_of(message: Message) -> list[str]:
 
 
 def text_of(message: Message) -> str:
-    return " ".join(part for part in (message.subject, message.text) if part).strip()
+    """The words to understand: an email's subject and its text. A reply's subject ("Re: Where is my order?") is
+    the thread's, understood with the mail that started it; read again with every answer it would put its
+    intents and mood on words that do not carry them ("Yes, thanks!" would still ask where the order is)."""
+    subject = None if is_reply_subject(message.subject) else message.subject
+    return " ".join(part for part in (subject, message.text) if part).strip()
 
 
 def read(conversations: Conversations, conversation_id: str, message_sk: str) -> Understood | None:

@@ -15,13 +15,14 @@ from shopdesk import clock
 from shopdesk.channels import webchat
 from shopdesk.dal.aws import client
 from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.identities import IdentityRecord
 from shopdesk.dal.live import Connection, Connections, widget_audience
 from shopdesk.dal.media import MediaStore
 from shopdesk.dal.ratelimits import RateLimits
 from shopdesk.errors import BadRequest, InvalidSignature, NotFound, ShopdeskError
 from shopdesk.logic.attachments import SNIFF_BYTES, sniff_agrees
 from shopdesk.logic.webhooks import WebhookProcessor
-from shopdesk.models import Attachment, Direction, Identity
+from shopdesk.models import Attachment, Direction
 
 SHOP_ADDRESS = "widget"
 SEND_LIMIT = webchat.RateLimiter(rate_per_s=1.0, burst=5)        # per visitor
@@ -48,11 +49,14 @@ def limit(limits: RateLimits, key: str, limiter: webchat.RateLimiter) -> None:
         raise RateLimited(retry_after)
 
 
-def shown(identity: Identity | None, session: webchat.SessionClaims) -> str | None:
+def shown(identity: IdentityRecord | None, session: webchat.SessionClaims) -> str | None:
     """The conversation the widget shows: the visitor's open one, else the resolved one whose satisfaction
-    survey waits for an answer, else the one their session was issued for."""
-    waiting = (identity.csat or {}).get("conversation_id") if identity else None
-    return (identity.open_conversation_id if identity else None) or waiting or session.conversation_id
+    survey waits for an answer, else the last one they had (resolved: its last reply and what they wrote after it
+    stay in the chat until they write again, which starts the next), else the one their session was issued for."""
+    if identity is None:
+        return session.conversation_id
+    waiting = (identity.csat or {}).get("conversation_id")
+    return identity.open_conversation_id or waiting or identity.last_conversation_id or session.conversation_id
 
 
 @dataclass
@@ -174,10 +178,20 @@ class Widget:
         conversation_id = shown(identity, session)
         if conversation_id is None:
             return {"conversation_id": None, "items": []}
-        conv = self.conversations.get_with_messages(conversation_id)
+        # shown as the visitor's last, resolved conversation (nothing open, no survey waiting)
+        past = (identity is not None and conversation_id == identity.last_conversation_id
+                and not identity.open_conversation_id and not (identity.csat or {}).get("conversation_id"))
+        try:
+            conv = self.conversations.get_with_messages(conversation_id)
+        except NotFound:
+            if past:              # erased since it was resolved: there is nothing left to show
+                return {"conversation_id": None, "items": []}
+            raise
         linked = identity is not None and conv.customer.id == identity.customer_id   # the visitor's customer's
         if not linked and not any(i.kind == webchat.IDENTITY_KIND and i.address == session.visitor_id
                                   for i in conv.customer.identities):
+            if past:              # a merge undone since: that conversation went with the other customer
+                return {"conversation_id": None, "items": []}
             raise InvalidSignature("this conversation is not the visitor's")
         items = []
         for m in conv.messages:
