@@ -242,10 +242,10 @@ def test_a_guest_proves_their_email_with_the_mailed_code_and_sees_their_history(
     assert posted.status == 202, posted.text
     conversation_with(stack, "Can you gift-wrap my order?", channel="email")
 
-    # When she chats as a guest and asks for her replies by email too
+    # When she chats as a guest and adds her email to keep her conversations together
     page = visitor(scan=True)
     writes(stack, page, "It's me again")
-    page.get_by_role("button", name="Get our replies by email too").click()
+    page.get_by_role("button", name="Add your email to keep all your conversations with us together").click()
     page.get_by_label("Your email address").fill(address.upper())
     page.get_by_role("button", name="Send me a code").click()
     expect(page.get_by_text(f"We sent a 6-digit code to {address}")).to_be_visible()
@@ -263,7 +263,7 @@ def test_a_guest_proves_their_email_with_the_mailed_code_and_sees_their_history(
 
     page.get_by_label("Code from the email").fill(stack.wait_for(mailed_code))
     page.get_by_role("button", name="Confirm").click()
-    expect(page.get_by_text(f"We can also reach you at {address}.")).to_be_visible()
+    expect(page.get_by_text(f"Your conversations are kept with {address}.")).to_be_visible()
     # And her conversations on every channel are hers to see: the mail one among them
     page.get_by_text(re.compile(r"Your conversations with us \(\d+\)")).click()
     expect(page.locator("[data-shopdesk-widget] details")).to_contain_text("Can you gift-wrap my order?")

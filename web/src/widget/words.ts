@@ -22,7 +22,7 @@ const en = {
   unreadOne: "1 new message",
   unread: "{count} new messages",
   attachment: "Attachment: {name}",
-  emailOffer: "Get our replies by email too",
+  emailOffer: "Add your email to keep all your conversations with us together",
   emailLabel: "Your email address",
   sendCode: "Send me a code",
   cancel: "Cancel",
@@ -30,7 +30,7 @@ const en = {
   codeLabel: "Code from the email",
   confirm: "Confirm",
   otherAddress: "Use another address",
-  linked: "We can also reach you at {email}.",
+  linked: "Your conversations are kept with {email}.",
   past: "Your conversations with us ({count})",
 } as const;
 
@@ -57,7 +57,7 @@ const es: Words = {
   unreadOne: "1 mensaje nuevo",
   unread: "{count} mensajes nuevos",
   attachment: "Archivo adjunto: {name}",
-  emailOffer: "Recibe nuestras respuestas también por email",
+  emailOffer: "Añade tu email para tener juntas todas tus conversaciones con nosotros",
   emailLabel: "Tu dirección de email",
   sendCode: "Envíame un código",
   cancel: "Cancelar",
@@ -65,7 +65,7 @@ const es: Words = {
   codeLabel: "Código del email",
   confirm: "Confirmar",
   otherAddress: "Usar otra dirección",
-  linked: "También podemos escribirte a {email}.",
+  linked: "Tus conversaciones quedan guardadas con {email}.",
   past: "Tus conversaciones con nosotros ({count})",
 };
 
@@ -89,7 +89,7 @@ const pt: Words = {
   unreadOne: "1 nova mensagem",
   unread: "{count} novas mensagens",
   attachment: "Anexo: {name}",
-  emailOffer: "Receba nossas respostas também por e-mail",
+  emailOffer: "Adicione seu e-mail para manter juntas todas as suas conversas conosco",
   emailLabel: "Seu endereço de e-mail",
   sendCode: "Enviar um código",
   cancel: "Cancelar",
@@ -97,7 +97,7 @@ const pt: Words = {
   codeLabel: "Código do e-mail",
   confirm: "Confirmar",
   otherAddress: "Usar outro endereço",
-  linked: "Também podemos falar com você em {email}.",
+  linked: "Suas conversas ficam guardadas com {email}.",
   past: "Suas conversas conosco ({count})",
 };
 
