@@ -8,6 +8,7 @@ import pytest
 
 from shopdesk.commerce.lookup import FoundOrder, OrderPanel
 from shopdesk.commerce.models import Fulfillment, Order, Tracking
+from shopdesk.dal.table import ConditionFailed
 from shopdesk.logic.access import Caller
 from shopdesk.logic.canned import CannedLibrary, body_for
 from shopdesk.logic.render import TemplateInvalid
@@ -19,8 +20,13 @@ class FakeStore:
     def __init__(self) -> None:
         self.items: dict[tuple[str, str | None, str], CannedResponse] = {}
 
-    def put(self, scope, owner, response_id, content, by):
-        response = CannedResponse(id=response_id, scope=scope, owner=owner, updated_by=by, **content.model_dump())
+    def put(self, scope, owner, response_id, content, by, expected_version=None):
+        current = self.items.get((scope, owner, response_id))
+        version = current.version if current else 0
+        if expected_version is not None and expected_version != version:
+            raise ConditionFailed("version")          # as the table's condition answers
+        response = CannedResponse(id=response_id, scope=scope, owner=owner, updated_by=by, version=version + 1,
+                                  **content.model_dump())
         self.items[(scope, owner, response_id)] = response
         return response
 
