@@ -237,6 +237,38 @@ def test_a_web_chat_visitor_sees_the_buttons_and_presses_one(desk):
     assert texts[0] == "Hola" and survey["text"] in texts and texts[-1] == "Quick!", texts
 
 
+def test_a_survey_button_pressed_again_is_neither_a_comment_nor_a_new_conversation(desk):
+    from tests.integration.test_widget import _call as widget
+    from tests.integration.test_widget import _session
+
+    _settings(desk)
+    online(desk, "alice")
+    session = _session(desk, "visitor-again")
+    status, sent, _ = widget(desk, "POST", "/widget/messages", {"client_message_id": "c1", "text": "Hola"}, session)
+    conv = sent["conversation_id"]
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})[0] == 200
+    desk.drain_queue(desk.outbound_queue_url, "dispatcher")
+    press = {"client_message_id": "c2", "text": "4", "choice": "csat:4"}
+    assert widget(desk, "POST", "/widget/messages", press, session)[0] == 201
+    desk.drain_queue(desk.work_queue_url, "router")
+    # When the visitor presses another of the survey's buttons while a comment is awaited (Telegram and WhatsApp
+    # keep the buttons on the survey), then again after writing the comment
+    again = {"client_message_id": "c3", "text": "1", "choice": "csat:1"}
+    assert widget(desk, "POST", "/widget/messages", again, session)[0] == 200
+    words = {"client_message_id": "c4", "text": "Fast, thanks"}
+    assert widget(desk, "POST", "/widget/messages", words, session)[0] == 201
+    later = {"client_message_id": "c5", "text": "3", "choice": "csat:3"}
+    status, answer, _ = widget(desk, "POST", "/widget/messages", later, session)
+    # Then neither press is stored: the rating stays 4, its comment is the visitor's words, and no conversation opens
+    assert status == 200 and answer["status"] == "duplicate", answer
+    assert [m["payload"]["rating"] for m in _kinds(desk, conv, "csat_answer")] == [4]
+    assert [m["text"] for m in _kinds(desk, conv, "csat_comment")] == ["Fast, thanks"]
+    from tests.integration.test_privacy import scan
+    conversations = [i["PK"] for i in scan(desk) if i.get("type") == "conversation"]
+    assert conversations == [f"CONV#{conv}"], conversations
+
+
 _SCHEDULED = {"version": "0", "id": "e", "detail-type": "Scheduled Event", "source": "aws.scheduler",
               "account": "123456789012", "time": "2026-12-03T12:00:00Z", "region": "us-east-1", "resources": [],
               "detail": {}}

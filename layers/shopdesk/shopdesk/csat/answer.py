@@ -129,7 +129,7 @@ def take(identity: IdentityRecord | None, message: Message, *, provider: str, pr
         logger.info("csat answered", extra={"conversation_id": pending.conversation_id, "score": rating.score,
                                             "source": rating.source})
         return Taken(pending.conversation_id, answer)
-    if pending.state == "answered" and is_comment(message.text):
+    if pending.state == "answered" and is_comment(message.text) and pressed(message.payload) is None:
         comment = message.model_copy(update={"conversation_id": pending.conversation_id, "kind": "csat_comment",
                                              "payload": {**(message.payload or {}), **base,
                                                          "comment": message.text}})

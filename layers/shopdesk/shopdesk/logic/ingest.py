@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from aws_lambda_powertools import Logger
+
 from shopdesk import clock
 from shopdesk.bounds import bound, bound_text
 from shopdesk.csat import answer
@@ -42,6 +44,8 @@ from shopdesk.models import (
 )
 from shopdesk.privacy.masking import mask
 from shopdesk.privacy.settings import PrivacyPolicy
+
+logger = Logger(child=True)
 
 NAME_BYTES = 512        # a customer's display name as a provider reports it, stored on several items
 ROUTE_STRING_BYTES = 2_000      # a subject or Message-ID in a reply route (real ones are far shorter)
@@ -151,6 +155,11 @@ def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
                 return _duplicate(duplicate, work)
             if taken is not None:
                 return IngestResult("stored", taken.conversation_id, taken.message.id, message_sk=_sk(taken.message))
+        if answer.pressed(inbound.payload) is not None and not inbound.attachments:
+            # a survey's button pressed again (answered already, or its time passed: Telegram and WhatsApp keep the
+            # buttons on the survey): nothing to store, and no conversation to open for it
+            logger.info("survey button pressed after its survey", extra={"provider": inbound.provider})
+            return IngestResult("duplicate")
         for target in dict.fromkeys(t for t in (thread, expected_open) if t):
             message = _message(inbound, target, kinds, policy)
             routing = inbound_work(target, message, marker=marker_pk(inbound.provider, inbound.provider_id))
