@@ -112,6 +112,17 @@ export class Store {
   /** The reply and note an agent left unsent, by conversation (Composer): there again when the agent comes back to
    * it (after another conversation, or a settings page), until sent or emptied; gone as the agent signs out. */
   readonly drafts = new Map<string, { text: string; note: string }>();
+
+  /** A reply or note the API took after the composer had gone on to another conversation (or another page): the
+   * composer kept it as the conversation's draft as it went, and it is no longer one. Only the part that was sent
+   * goes (and only if it is still what was sent); the rest of the draft stays. */
+  forgetSent(id: string, part: "text" | "note", sent: string): void {
+    const draft = this.drafts.get(id);
+    if (!draft || draft[part] !== sent) return;
+    const left = { ...draft, [part]: "" };
+    if (left.text || left.note) this.drafts.set(id, left);
+    else this.drafts.delete(id);
+  }
   private listeners = new Set<Listener>();
   private changeListeners = new Set<(change: Change) => void>();
   private listVersion = 0;

@@ -117,6 +117,67 @@ describe("Composer", () => {
     expect(replyBox().value).toBe("for c2");
   });
 
+  it("does not keep a reply or note sent while the agent moved on as that conversation's draft", async () => {
+    // Given replies and notes the API takes only after the agent has opened another conversation
+    const answers: (() => void)[] = [];
+    const later = () => new Promise<never>((resolve) => answers.push(() => resolve({} as never)));
+    const slow = new Store({ reply: later, note: later } as unknown as Api);
+    slow.set({ live: "live" }); // the notices bring the rest
+    const showOn = (c: Conversation) =>
+      render(
+        <AppContext.Provider value={testContext(slow)}>
+          <Composer conv={c} />
+        </AppContext.Provider>,
+        root,
+      );
+    showOn(conv("c1"));
+    vi.runAllTimers();
+    type("It ships today");
+    const noteBox = () => root.querySelector<HTMLTextAreaElement>("#note-box")!;
+    noteBox().value = "told them";
+    noteBox().dispatchEvent(new Event("input", { bubbles: true }));
+    rerender();
+    root.querySelector<HTMLFormElement>(".reply-form")!.dispatchEvent(new Event("submit", { cancelable: true }));
+    root.querySelector<HTMLFormElement>(".note-form")!.dispatchEvent(new Event("submit", { cancelable: true }));
+    expect(answers).toHaveLength(2);
+
+    // When the composer goes (the next conversation loads) before the API answers, and then it answers
+    render(null, root);
+    vi.runAllTimers();
+    answers.forEach((answer) => answer());
+    await vi.waitFor(() => expect(slow.drafts.has("c1")).toBe(false));
+
+    // Then coming back shows empty boxes: nothing already sent waits there to be sent again
+    showOn(conv("c1"));
+    vi.runAllTimers();
+    rerender();
+    expect(replyBox().value).toBe("");
+    expect(noteBox().value).toBe("");
+  });
+
+  it("keeps what was not sent when the rest of the draft went while the agent was elsewhere", async () => {
+    const answers: (() => void)[] = [];
+    const slow = new Store({ note: () => new Promise((resolve) => answers.push(() => resolve({}))) } as unknown as Api);
+    slow.set({ live: "live" });
+    render(
+      <AppContext.Provider value={testContext(slow)}>
+        <Composer conv={conv("c1")} />
+      </AppContext.Provider>,
+      root,
+    );
+    vi.runAllTimers();
+    type("half a reply");
+    const noteBox = root.querySelector<HTMLTextAreaElement>("#note-box")!;
+    noteBox.value = "told them";
+    noteBox.dispatchEvent(new Event("input", { bubbles: true }));
+    rerender();
+    root.querySelector<HTMLFormElement>(".note-form")!.dispatchEvent(new Event("submit", { cancelable: true }));
+    render(null, root);
+    vi.runAllTimers();
+    answers.forEach((answer) => answer());
+    await vi.waitFor(() => expect(slow.drafts.get("c1")).toEqual({ text: "half a reply", note: "" }));
+  });
+
   it("picks an agent to mention from the keyboard: arrows choose, Enter writes them (not a new line)", () => {
     store.set({
       agents: [

@@ -27,7 +27,16 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
   const shown = useRef({ id: conv.id, text, note });
   shown.current.text = text;
   shown.current.note = note;
-  useEffect(() => () => keepDraft(shown.current.id, shown.current.text, shown.current.note), []);
+  // whether a send answered now still has its conversation in these boxes (the composer goes as another one loads)
+  const mounted = useRef(true);
+  useEffect(
+    () => () => {
+      mounted.current = false;
+      keepDraft(shown.current.id, shown.current.text, shown.current.note);
+    },
+    [],
+  );
+  const stillShown = (id: string) => mounted.current && shown.current.id === id;
   const [busy, setBusy] = useState(false);
   const [pending, setPending] = useState<Pending[]>([]);
   const uploads = useUploads(conv.id, pending, setPending);
@@ -57,9 +66,11 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
     setBusy(true);
     // files alone are a reply too (no text then)
     const body = text.trim() ? assist.body(text) : "";
-    const ok = await store.reply(conv.id, body, channel !== conv.channel ? channel : undefined, t("sent"), uploads.ready);
+    const [id, sent] = [conv.id, text];
+    const ok = await store.reply(id, body, channel !== conv.channel ? channel : undefined, t("sent"), uploads.ready);
     setBusy(false);
-    if (ok) {
+    if (ok && !stillShown(id)) store.forgetSent(id, "text", sent); // sent as the agent went on: no draft to send again
+    else if (ok) {
       setText("");
       assist.reset();
       setPending([]);
@@ -75,9 +86,11 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
     e?.preventDefault();
     if (!note.trim() || busy) return;
     setBusy(true);
-    const ok = await store.note(conv.id, note.trim(), t("noteAdded"));
+    const [id, sent] = [conv.id, note];
+    const ok = await store.note(id, note.trim(), t("noteAdded"));
     setBusy(false);
-    if (ok) setNote("");
+    if (ok && !stillShown(id)) store.forgetSent(id, "note", sent);
+    else if (ok) setNote("");
   };
   const ctrlEnter = (send: () => void) => (e: KeyboardEvent) => {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
