@@ -94,6 +94,7 @@ export const en = {
   "delivery.scheduled": "Scheduled",
   "delivery.received": "Received",
   retry: "Send again",
+  sentAgain: "Sent again below",
   possiblyDuplicate: "Sent again after an interruption: the customer may have received it twice",
   download: "Download {name}",
   attachment: "attachment",

@@ -95,6 +95,7 @@ export const es: Catalogue = {
   "delivery.scheduled": "Programado",
   "delivery.received": "Recibido",
   retry: "Enviar de nuevo",
+  sentAgain: "Enviado de nuevo más abajo",
   possiblyDuplicate: "Enviado de nuevo tras una interrupción: puede que el cliente lo haya recibido dos veces",
   download: "Descargar {name}",
   attachment: "adjunto",

@@ -95,6 +95,7 @@ export const pt: Catalogue = {
   "delivery.scheduled": "Agendada",
   "delivery.received": "Recebida",
   retry: "Enviar de novo",
+  sentAgain: "Enviado de novo mais abaixo",
   possiblyDuplicate: "Enviado de novo após uma interrupção: o cliente pode tê-lo recebido duas vezes",
   download: "Baixar {name}",
   attachment: "anexo",
