@@ -19,7 +19,7 @@ import {
   type UploadedFile,
   type View,
 } from "./api";
-import { stillShown, toggled } from "./labels";
+import { stillShown, toggled, unknownLabels } from "./labels";
 import type { LiveState } from "./live";
 import { byRisk, byUrgency, matches, type Filters } from "./urgency";
 
@@ -143,7 +143,24 @@ export class Store {
 
   set(patch: Partial<State>): void {
     this.state = { ...this.state, ...patch };
+    if (patch.items || patch.open) this.learnLabels();
     this.listeners.forEach((l) => l());
+  }
+
+  /** Whether the labels and macros were read once (before that, every label is unknown); the label ids the
+   * conversations carried that the labels read then lacked, read again for already (once each). */
+  private toolsRead = false;
+  private labelsAskedFor = new Set<string>();
+
+  /** A conversation shown with a label made since the labels were read (by an admin in another session): read the
+   * labels and macros again, so its chip, the label menu and the label filter have it without a reload. */
+  private learnLabels(): void {
+    if (!this.toolsRead) return;
+    const { items, open, labels } = this.state;
+    const fresh = unknownLabels(open ? [...items, open] : items, labels).filter((id) => !this.labelsAskedFor.has(id));
+    if (!fresh.length) return;
+    fresh.forEach((id) => this.labelsAskedFor.add(id));
+    void this.loadTools();
   }
 
   /** The list as shown: the client-side filters applied, most urgent first. */
@@ -206,12 +223,16 @@ export class Store {
       .catch(() => undefined);
   }
 
-  /** The labels and macros (optional: the inbox works without them). */
+  /** The labels and macros (optional: the inbox works without them); read again as their menus open, and when a
+   * conversation shows a label the inbox does not know. */
   async loadTools(): Promise<void> {
     await Promise.all([
       this.api
         .labels()
-        .then((l) => this.set({ labels: l.items }))
+        .then((l) => {
+          this.toolsRead = true;
+          this.set({ labels: l.items });
+        })
         .catch(() => undefined),
       this.api
         .macros()

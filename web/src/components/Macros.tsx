@@ -24,7 +24,12 @@ function MacroForm({ ids, id, onApplied }: { ids: string[]; id: string; onApplie
     <form class="macro-form" onSubmit={apply}>
       <label class="field inline">
         <span>{t("macro")}</span>
-        <select id={id} value={chosen || macros[0]?.id} onChange={(e) => setChosen((e.target as HTMLSelectElement).value)}>
+        <select
+          id={id}
+          value={chosen || macros[0]?.id}
+          onFocus={() => void store.loadTools()} // a macro made since the inbox read them is there
+          onChange={(e) => setChosen((e.target as HTMLSelectElement).value)}
+        >
           {macros.map((m) => (
             <option key={m.id} value={m.id}>
               {m.name}
