@@ -48,8 +48,11 @@ export function inTextField(event: KeyLike): boolean {
   return tag === "INPUT" && !["checkbox", "radio", "button", "submit"].includes((t.type ?? "text").toLowerCase());
 }
 
-/** The command a key press means, or null. Only Escape works inside text fields; Enter only on the list. */
-export function commandFor(event: KeyLike, onList: boolean): Command | null {
+/** The command a key press means, or null. Only Escape works inside text fields; Enter only on the list. None while
+ * a dialog is open over the inbox (`dialogOpen`: the shortcuts' help): the keys are the dialog's, and would otherwise
+ * act on the conversation behind it (`e` resolved it, `3` changed the view) while the agent read the help. */
+export function commandFor(event: KeyLike, onList: boolean, dialogOpen = false): Command | null {
+  if (dialogOpen) return null; // Escape too: the dialog closes itself on it
   if (event.ctrlKey || event.metaKey || event.altKey) return null;
   if (event.key === "Escape") return "escape";
   if (inTextField(event)) return null;
