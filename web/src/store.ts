@@ -531,12 +531,14 @@ export class Store {
 
   clearPicks = (): void => this.set({ picked: [], applied: null });
 
-  /** Apply a macro; its per-conversation results stay on screen (``applied``) until the next one. */
-  applyMacro = async (macroId: string, ids: string[]): Promise<ApplyOut | null> => {
+  /** Apply a macro; applied to the selection (`toSelection`), its per-conversation results stay on screen under the
+   * list (``applied``) until the next one; applied to the open conversation alone, the caller says how it went. */
+  applyMacro = async (macroId: string, ids: string[], toSelection = true): Promise<ApplyOut | null> => {
     let out: ApplyOut | null = null;
     await this.run(async () => {
       out = await this.api.applyMacro(macroId, ids);
-      this.set({ applied: out, picked: this.state.picked.filter((id) => !ids.includes(id) || out?.results.some((r) => r.conversation_id === id && r.result === "refused")) });
+      const picked = this.state.picked.filter((id) => !ids.includes(id) || out?.results.some((r) => r.conversation_id === id && r.result === "refused"));
+      this.set(toSelection ? { applied: out, picked } : { picked });
       // what it changed in each conversation follows their notices
       await this.refetchUnlessLive();
     });
