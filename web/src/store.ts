@@ -55,6 +55,17 @@ export function keepReceipts(read: Conversation, shown: Conversation | null): Co
   return kept ? { ...read, messages } : read;
 }
 
+/** What an agent left unsent in a conversation: the reply's text and the files uploaded for it, the note. */
+export interface Draft {
+  text: string;
+  note: string;
+  files?: UploadedFile[];
+}
+
+export function isEmptyDraft(d: Draft): boolean {
+  return !d.text && !d.note && !d.files?.length;
+}
+
 export interface Toast {
   kind: "ok" | "error";
   text: string;
@@ -109,18 +120,19 @@ export class Store {
     picked: [],
     applied: null,
   };
-  /** The reply and note an agent left unsent, by conversation (Composer): there again when the agent comes back to
-   * it (after another conversation, or a settings page), until sent or emptied; gone as the agent signs out. */
-  readonly drafts = new Map<string, { text: string; note: string }>();
+  /** The reply (its text and the files uploaded for it) and the note an agent left unsent, by conversation
+   * (Composer): there again when the agent comes back to it (after another conversation, or a settings page), until
+   * sent or emptied; gone as the agent signs out. */
+  readonly drafts = new Map<string, Draft>();
 
   /** A reply or note the API took after the composer had gone on to another conversation (or another page): the
    * composer kept it as the conversation's draft as it went, and it is no longer one. Only the part that was sent
-   * goes (and only if it is still what was sent); the rest of the draft stays. */
+   * goes (and only if it is still what was sent: a reply's text, with its files); the rest of the draft stays. */
   forgetSent(id: string, part: "text" | "note", sent: string): void {
     const draft = this.drafts.get(id);
     if (!draft || draft[part] !== sent) return;
-    const left = { ...draft, [part]: "" };
-    if (left.text || left.note) this.drafts.set(id, left);
+    const left: Draft = part === "text" ? { ...draft, text: "", files: [] } : { ...draft, note: "" };
+    if (!isEmptyDraft(left)) this.drafts.set(id, left);
     else this.drafts.delete(id);
   }
   private listeners = new Set<Listener>();

@@ -13,6 +13,9 @@ import { testContext } from "../testContext";
 import { testConversation } from "../testConversation";
 import { Composer } from "./Composer";
 
+// the bucket's upload form (an XMLHttpRequest to S3) taken as done: the files' own tests are the browser's
+vi.mock("../api", async (original) => ({ ...(await original<typeof import("../api")>()), sendToBucket: async () => undefined }));
+
 const conv = (id: string) => testConversation(id, { customer: { id: `cu-${id}`, name: id } });
 
 let root: HTMLElement;
@@ -175,7 +178,59 @@ describe("Composer", () => {
     render(null, root);
     vi.runAllTimers();
     answers.forEach((answer) => answer());
-    await vi.waitFor(() => expect(slow.drafts.get("c1")).toEqual({ text: "half a reply", note: "" }));
+    await vi.waitFor(() => expect(slow.drafts.get("c1")).toMatchObject({ text: "half a reply", note: "" }));
+  });
+
+  it("keeps the files attached to an unsent reply with its draft, and sends them when the reply goes", async () => {
+    // Given a reply with a file uploaded for it, in a conversation the agent then leaves
+    const replies: unknown[][] = [];
+    const withFiles = new Store({
+      upload: async (f: { filename: string; content_type: string; size: number }) => ({ key: `media/outbound/c1/alice/u/${f.filename}`, url: "https://bucket", fields: {}, ...f, expires_in: 300 }),
+      reply: async (...args: unknown[]) => {
+        replies.push(args);
+        return { id: "m1", direction: "outbound", status: "queued", attachments: [], created_at: "2026-12-03T09:00:00Z", attempts: 0, possibly_duplicate: false };
+      },
+    } as unknown as Api);
+    withFiles.set({ live: "live" });
+    const showOn = (c: Conversation) =>
+      render(
+        <AppContext.Provider value={testContext(withFiles)}>
+          <Composer conv={c} />
+        </AppContext.Provider>,
+        root,
+      );
+    const chips = () => [...root.querySelectorAll(".attach-chip .attach-name")].map((e) => e.textContent);
+    showOn(conv("c1"));
+    vi.runAllTimers();
+    type("Your return label is attached");
+    const paste = new Event("paste", { bubbles: true, cancelable: true });
+    Object.defineProperty(paste, "clipboardData", { value: { files: [new File(["%PDF-1.4"], "label.pdf", { type: "application/pdf" })] } });
+    replyBox().dispatchEvent(paste);
+    await vi.waitFor(() => {
+      rerender();
+      expect(root.querySelector(".attach-ready")).not.toBeNull();
+    });
+    render(null, root); // another conversation loads
+    vi.runAllTimers();
+
+    // When the agent comes back to it
+    showOn(conv("c1"));
+    vi.runAllTimers();
+    rerender();
+
+    // Then the text and the file are both there, and Send sends both
+    expect(replyBox().value).toBe("Your return label is attached");
+    expect(chips()).toEqual(["label.pdf"]);
+    root.querySelector<HTMLFormElement>(".reply-form")!.dispatchEvent(new Event("submit", { cancelable: true }));
+    await vi.waitFor(() => expect(replies).toHaveLength(1));
+    expect(replies[0]![3]).toEqual([{ key: "media/outbound/c1/alice/u/label.pdf", filename: "label.pdf", content_type: "application/pdf", size: 8 }]);
+    await vi.waitFor(() => {
+      rerender();
+      expect(chips()).toEqual([]);
+    });
+    render(null, root);
+    vi.runAllTimers();
+    expect(withFiles.drafts.has("c1")).toBe(false);
   });
 
   it("picks an agent to mention from the keyboard: arrows choose, Enter writes them (not a new line)", () => {
