@@ -108,7 +108,7 @@ def test_in_half_a_full_hd_screen_the_conversation_header_keeps_its_controls_apa
         e.appendChild(word);
         const wide = word.getBoundingClientRect().width;
         word.remove();
-        return wide <= e.getBoundingClientRect().width + 1;
+        return wide <= e.getBoundingClientRect().width + 0.1;
     }""")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     assert page.errors == []  # type: ignore[attr-defined]
