@@ -342,6 +342,11 @@ export class Store {
       .catch(() => undefined);
   }
 
+  /** The agent's own presence and load again (the tab is shown again: another tab may have changed them). */
+  refreshMe(): void {
+    this.loadMe();
+  }
+
   private keepSelection(id: string | undefined): void {
     if (!id) return;
     const index = this.visible().findIndex((c) => c.id === id);

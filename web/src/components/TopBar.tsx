@@ -1,3 +1,4 @@
+import { useEffect } from "preact/hooks";
 import type { Presence } from "../api";
 import { isSupervisor, useApp } from "../context";
 import { teamNames } from "../format";
@@ -11,6 +12,19 @@ const PRESENCES: Presence[] = ["online", "away", "offline"];
 export function TopBar({ route }: { route: Route }) {
   const { store, t, who, auth, navigate, locale, setLocale } = useApp();
   const { me, live, teams } = useStore(store);
+  // the agent's own presence and load: no change notice carries them, and another tab (or an admin) may have changed
+  // them; read again as this tab is shown or focused
+  useEffect(() => {
+    const again = () => {
+      if (!document.hidden) store.refreshMe();
+    };
+    document.addEventListener("visibilitychange", again);
+    window.addEventListener("focus", again);
+    return () => {
+      document.removeEventListener("visibilitychange", again);
+      window.removeEventListener("focus", again);
+    };
+  }, [store]);
   const link = (page: Route["page"], href: string, label: string) => (
     <a
       href={href}
