@@ -30,6 +30,17 @@ export const SHORTCUTS: { keys: string[]; command: Command; help: MessageKey }[]
   { keys: ["Escape"], command: "escape", help: "key.escape" },
 ];
 
+/** A key as the help names it in the agent's language (a letter or a sign is itself): "Intro", "Flecha abajo". */
+export function keyName(key: string, t: (key: MessageKey) => string): string {
+  const named: Record<string, MessageKey> = {
+    ArrowDown: "keyName.ArrowDown",
+    ArrowUp: "keyName.ArrowUp",
+    Enter: "keyName.Enter",
+    Escape: "keyName.Escape",
+  };
+  return named[key] ? t(named[key]) : key;
+}
+
 export interface KeyLike {
   key: string;
   ctrlKey?: boolean;
