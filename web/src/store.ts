@@ -19,6 +19,7 @@ import {
   type UploadedFile,
   type View,
 } from "./api";
+import { Drafts, isEmptyDraft, type Draft } from "./drafts";
 import { stillShown, toggled, unknownLabels } from "./labels";
 import type { LiveState } from "./live";
 import { byRisk, byUrgency, matches, type Filters } from "./urgency";
@@ -53,17 +54,6 @@ export function keepReceipts(read: Conversation, shown: Conversation | null): Co
     return { ...m, status: was };
   });
   return kept ? { ...read, messages } : read;
-}
-
-/** What an agent left unsent in a conversation: the reply's text and the files uploaded for it, the note. */
-export interface Draft {
-  text: string;
-  note: string;
-  files?: UploadedFile[];
-}
-
-export function isEmptyDraft(d: Draft): boolean {
-  return !d.text && !d.note && !d.files?.length;
 }
 
 export interface Toast {
@@ -120,10 +110,6 @@ export class Store {
     picked: [],
     applied: null,
   };
-  /** The reply (its text and the files uploaded for it) and the note an agent left unsent, by conversation
-   * (Composer): there again when the agent comes back to it (after another conversation, or a settings page), until
-   * sent or emptied; gone as the agent signs out. */
-  readonly drafts = new Map<string, Draft>();
 
   /** A reply or note the API took after the composer had gone on to another conversation (or another page): the
    * composer kept it as the conversation's draft as it went, and it is no longer one. Only the part that was sent
@@ -143,9 +129,13 @@ export class Store {
   private due = { list: false, counts: false, open: false };
   private toastId = 0;
 
+  /** `drafts`: the reply (its text and the files uploaded for it) and the note an agent left unsent, by conversation
+   * (Composer): there again when the agent comes back to it (after another conversation, a settings page, a reload),
+   * until sent or emptied; gone as the agent signs out. */
   constructor(
     readonly api: Api,
     private readonly words: { error: (detail: string) => string } = { error: (d) => d },
+    readonly drafts: Drafts = new Drafts(),
   ) {}
 
   subscribe(listener: Listener): () => void {

@@ -8,6 +8,7 @@ import { setupRerender } from "preact/test-utils";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Api, Conversation } from "../api";
 import { AppContext } from "../context";
+import { Drafts } from "../drafts";
 import { Store } from "../store";
 import { testContext } from "../testContext";
 import { testConversation } from "../testConversation";
@@ -231,6 +232,21 @@ describe("Composer", () => {
     render(null, root);
     vi.runAllTimers();
     expect(withFiles.drafts.has("c1")).toBe(false);
+  });
+
+  it("keeps what is in the boxes as the page goes (a reload unmounts nothing), for the next page of the tab", () => {
+    sessionStorage.clear();
+    const kept = new Store({} as Api, undefined, new Drafts(sessionStorage, "shopdesk.drafts.alice"));
+    render(
+      <AppContext.Provider value={testContext(kept)}>
+        <Composer conv={conv("c1")} />
+      </AppContext.Provider>,
+      root,
+    );
+    vi.runAllTimers();
+    type("a long careful answer");
+    window.dispatchEvent(new Event("pagehide"));
+    expect(new Drafts(sessionStorage, "shopdesk.drafts.alice").get("c1")?.text).toBe("a long careful answer");
   });
 
   it("picks an agent to mention from the keyboard: arrows choose, Enter writes them (not a new line)", () => {

@@ -5,7 +5,8 @@ import { channelName } from "../channels";
 import { useApp } from "../context";
 import { useMentionSuggestions } from "./MentionSuggestions";
 import { useResetOn } from "../resetOn";
-import { isEmptyDraft, useStore } from "../store";
+import { isEmptyDraft } from "../drafts";
+import { useStore } from "../store";
 import { lastInboundAt, windowState } from "../windows";
 import { AttachmentPicker, filesOf, readyFiles, useUploads, type Pending } from "./AttachmentPicker";
 import { useReplyAssist } from "./ReplyAssist";
@@ -34,13 +35,16 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
   shown.current.files = uploads.ready;
   // whether a send answered now still has its conversation in these boxes (the composer goes as another one loads)
   const mounted = useRef(true);
-  useEffect(
-    () => () => {
+  useEffect(() => {
+    // a reload or a closed tab unmounts nothing: what is in the boxes is kept as the page goes
+    const keep = () => keepDraft(shown.current.id, shown.current.text, shown.current.note, shown.current.files);
+    window.addEventListener("pagehide", keep);
+    return () => {
+      window.removeEventListener("pagehide", keep);
       mounted.current = false;
-      keepDraft(shown.current.id, shown.current.text, shown.current.note, shown.current.files);
-    },
-    [],
-  );
+      keep();
+    };
+  }, []);
   const stillShown = (id: string) => mounted.current && shown.current.id === id;
   const [busy, setBusy] = useState(false);
   const replyBox = useRef<HTMLTextAreaElement>(null);

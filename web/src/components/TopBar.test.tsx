@@ -4,6 +4,8 @@ import { render } from "preact";
 import { describe, expect, it, vi } from "vitest";
 import type { Agent, Api } from "../api";
 import { AppContext } from "../context";
+import type { Auth } from "../auth";
+import { Drafts } from "../drafts";
 import { Store } from "../store";
 import { eachRoot, testContext } from "../testContext";
 import { TopBar } from "./TopBar";
@@ -37,5 +39,22 @@ describe("TopBar", () => {
     stored = alice("offline");
     window.dispatchEvent(new Event("focus"));
     await vi.waitFor(() => expect(presence()).toBe("offline"));
+  });
+
+  it("takes the agent's drafts away as they sign out", () => {
+    sessionStorage.clear();
+    const store = new Store({ search: () => new Promise(() => undefined) } as unknown as Api, undefined, new Drafts(sessionStorage, "shopdesk.drafts.alice"));
+    store.set({ me: alice("online") });
+    store.drafts.set("c1", { text: "Your card ending 4242 was charged twice", note: "" });
+    const signOut = vi.fn();
+    render(
+      <AppContext.Provider value={{ ...testContext(store), auth: { signOut } as unknown as Auth }}>
+        <TopBar route={{ page: "inbox", conversationId: null }} />
+      </AppContext.Provider>,
+      root(),
+    );
+    [...root().querySelectorAll("button")].find((b) => b.textContent === "Sign out")!.click();
+    expect(signOut).toHaveBeenCalled();
+    expect(sessionStorage.getItem("shopdesk.drafts.alice")).toBeNull();
   });
 });

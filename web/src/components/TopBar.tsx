@@ -83,7 +83,14 @@ export function TopBar({ route }: { route: Route }) {
       )}
       <LanguagePicker locale={locale} setLocale={setLocale} label={t("language")} />
       <span class="who">{who.name}</span>
-      <button class="btn" title={who.name} onClick={() => auth.signOut()}>
+      <button
+        class="btn"
+        title={who.name}
+        onClick={() => {
+          store.drafts.clear(); // a draft holds what customers said: it goes with the session
+          auth.signOut();
+        }}
+      >
         {t("signOut")}
       </button>
     </header>
