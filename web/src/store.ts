@@ -111,9 +111,9 @@ export class Store {
     applied: null,
   };
 
-  /** A reply or note the API took after the composer had gone on to another conversation (or another page): the
-   * composer kept it as the conversation's draft as it went, and it is no longer one. Only the part that was sent
-   * goes (and only if it is still what was sent: a reply's text, with its files); the rest of the draft stays. */
+  /** A reply or note the API took: the draft kept of it (as the composer went on to another conversation or page
+   * before the answer, or as the agent left it the last time) is no longer one. Only the part that was sent goes (and
+   * only if it is still what was sent: a reply's text, with its files); the rest of the draft stays. */
   forgetSent(id: string, part: "text" | "note", sent: string): void {
     const draft = this.drafts.get(id);
     if (!draft || draft[part] !== sent) return;

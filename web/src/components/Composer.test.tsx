@@ -234,6 +234,25 @@ describe("Composer", () => {
     expect(withFiles.drafts.has("c1")).toBe(false);
   });
 
+  it("forgets a kept draft once it is sent from the box it came back to", async () => {
+    sessionStorage.clear();
+    const drafts = new Drafts(sessionStorage, "shopdesk.drafts.alice");
+    drafts.set("c1", { text: "written before the reload", note: "" });
+    const sending = new Store({ reply: async () => ({ id: "m1", direction: "outbound", status: "queued", attachments: [], created_at: "2026-12-03T09:00:00Z", attempts: 0, possibly_duplicate: false }) } as unknown as Api, undefined, drafts);
+    sending.set({ live: "live" });
+    render(
+      <AppContext.Provider value={testContext(sending)}>
+        <Composer conv={conv("c1")} />
+      </AppContext.Provider>,
+      root,
+    );
+    vi.runAllTimers();
+    expect(replyBox().value).toBe("written before the reload");
+    root.querySelector<HTMLFormElement>(".reply-form")!.dispatchEvent(new Event("submit", { cancelable: true }));
+    // sent, the box still open: what the tab keeps has it no more (a crash now would not bring it back to send again)
+    await vi.waitFor(() => expect(new Drafts(sessionStorage, "shopdesk.drafts.alice").has("c1")).toBe(false));
+  });
+
   it("keeps what is in the boxes as the page goes (a reload unmounts nothing), for the next page of the tab", () => {
     sessionStorage.clear();
     const kept = new Store({} as Api, undefined, new Drafts(sessionStorage, "shopdesk.drafts.alice"));

@@ -76,8 +76,9 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
     const [id, sent] = [conv.id, text];
     const ok = await store.reply(id, body, channel !== conv.channel ? channel : undefined, t("sent"), uploads.ready);
     setBusy(false);
-    if (ok && !stillShown(id)) store.forgetSent(id, "text", sent); // sent as the agent went on: no draft to send again
-    else if (ok) {
+    if (!ok) return;
+    store.forgetSent(id, "text", sent); // kept as it was (the agent went on, or came back to it): no draft to send again
+    if (stillShown(id)) {
       setText("");
       assist.reset();
       setPending([]);
@@ -96,8 +97,9 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
     const [id, sent] = [conv.id, note];
     const ok = await store.note(id, note.trim(), t("noteAdded"));
     setBusy(false);
-    if (ok && !stillShown(id)) store.forgetSent(id, "note", sent);
-    else if (ok) setNote("");
+    if (!ok) return;
+    store.forgetSent(id, "note", sent);
+    if (stillShown(id)) setNote("");
   };
   const ctrlEnter = (send: () => void) => (e: KeyboardEvent) => {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
