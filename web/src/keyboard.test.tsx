@@ -18,6 +18,13 @@ describe("commandFor", () => {
     expect(commandFor(on("Escape", "TEXTAREA"), false)).toBe("escape");
   });
 
+  it("leaves the arrows to what has the focus off the list: the timeline scrolls with them, j and k still move", () => {
+    expect(commandFor(on("ArrowDown", "LI"), true)).toBe("next");
+    expect(commandFor(on("ArrowDown", "OL"), false)).toBeNull();
+    expect(commandFor(on("ArrowUp", "OL"), false)).toBeNull();
+    expect(commandFor(on("j", "OL"), false)).toBe("next");
+  });
+
   it("means nothing while a dialog is open over the inbox: the conversation behind it is not resolved", () => {
     for (const key of ["e", "3", "j", "x", "r", "?", "Escape"]) expect(commandFor(on(key), false, true)).toBeNull();
   });

@@ -69,6 +69,9 @@ export function commandFor(event: KeyLike, onList: boolean, dialogOpen = false):
   if (inTextField(event)) return null;
   const tag = (event.target?.tagName ?? "").toUpperCase();
   if (event.key === "Enter" && (!onList || tag === "BUTTON" || tag === "A")) return null;
+  // the arrows move the list only from the list (or the page): elsewhere they are the focused thing's (the timeline,
+  // focusable so that a keyboard scrolls it, scrolls with them); j and k work everywhere
+  if ((event.key === "ArrowDown" || event.key === "ArrowUp") && !onList) return null;
   if (event.key === "2") return "viewUnassigned";
   if (event.key === "3") return "viewAll";
   for (const s of SHORTCUTS) if (s.keys.includes(event.key)) return s.command;

@@ -7,7 +7,7 @@ from email.message import EmailMessage
 
 import pytest
 from playwright.sync_api import expect
-from tests.e2e.browser.support import send_sms
+from tests.e2e.browser.support import axe_violations, send_sms
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("fresh_inboxes")]
 
@@ -111,4 +111,26 @@ def test_in_half_a_full_hd_screen_the_conversation_header_keeps_its_controls_apa
         return wide <= e.getBoundingClientRect().width + 0.1;
     }""")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_a_long_history_scrolls_from_the_keyboard_and_passes_the_accessibility_scan(stack, open_inbox):
+    # Given a customer who wrote many times: a timeline taller than its pane, without a link or a button in it
+    for n in range(14):
+        send_sms(stack, "+14155550179", f"Another detail about my parcel, number {n}")
+    page = open_inbox("alice")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.get_by_role("group", name="Views").get_by_role("button", name="All").click()   # alice's or bob's
+    item = page.get_by_role("list", name="Conversations").get_by_role("listitem").filter(has_text="number 13")
+    item.get_by_role("button").click()
+    history = page.get_by_role("list", name="Timeline")
+    expect(history).to_contain_text("number 13")
+    assert history.evaluate("e => e.scrollHeight > e.clientHeight")
+
+    # Then the scan finds no scrollable region a keyboard cannot reach, and the keyboard scrolls it back to the start
+    assert axe_violations(page) == []
+    history.focus()
+    page.keyboard.press("Home")
+    expect(page.get_by_text("Another detail about my parcel, number 0")).to_be_in_viewport()
+    assert history.evaluate("e => e.scrollTop") == 0
     assert page.errors == []  # type: ignore[attr-defined]

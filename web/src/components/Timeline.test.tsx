@@ -54,6 +54,20 @@ describe("Timeline", () => {
   });
 });
 
+describe("Timeline's keyboard access", () => {
+  it("is a focusable region, so a long history scrolls from the keyboard when it holds no link or button", () => {
+    render(
+      <AppContext.Provider value={context}>
+        <Timeline conv={testConversation("c1", { messages: [message("m1", { direction: "inbound" })] })} />
+      </AppContext.Provider>,
+      root(),
+    );
+    const timeline = root().querySelector<HTMLElement>("ol.timeline")!;
+    expect(timeline.tabIndex).toBe(0);
+    expect(timeline.getAttribute("aria-label")).toBe("Timeline");
+  });
+});
+
 describe("Timeline's Send again", () => {
   it("is offered on a failed reply until it was sent again, and not on one the provider took but did not deliver", () => {
     const failed = message("failed", { status: "failed", error: { code: "21211", message: "not a valid phone number" } });

@@ -36,7 +36,8 @@ export function Timeline({ conv }: { conv: Conversation }) {
   // failed replies already sent again (the API sends each only once: the customer would get it twice)
   const sentAgain = new Set(messages.map((m) => m.retry_of).filter((id): id is string => !!id));
   return (
-    <ol class="timeline" aria-label={t("timeline")} onScroll={onScroll}>
+    // focusable: a long history scrolls from the keyboard too (arrows, Page Up and Down) when it holds no link or button
+    <ol class="timeline" aria-label={t("timeline")} tabIndex={0} onScroll={onScroll}>
       {messages.map((m) => (
         <MessageItem key={m.id} conv={conv} m={m} sentAgain={sentAgain.has(m.id)} />
       ))}
