@@ -203,6 +203,29 @@ def test_a_canned_reply_is_in_the_customers_language_rendered_and_counted(desk):
     assert entry["uses"] == 3 and entry["last_used_at"]
 
 
+def test_a_canned_body_in_spanish_says_the_order_status_in_spanish(desk, shop):  # noqa: F811
+    # Given a canned response with an English and a Spanish body, and Dana asking in Spanish about #1001 (in transit)
+    wismo = {"title": "Where is my order", "shortcode": "wismo", "bodies": {
+        "en": "{{order.name}} is {{order.status}}: {{order.tracking_url}}",
+        "es": "El pedido {{order.name}} está {{order.status}}: {{order.tracking_url}}"}}
+    assert admin(desk, "PUT", "/admin/canned-responses/wismo", wismo)[0] == 200
+    spanish = whatsapp_from(desk, "+14155550101", "Dana Rivera", "Hola, ¿dónde está mi pedido #1001? Gracias",
+                            "SM" + "e1" * 16)
+    assert desk.item(f"CONV#{spanish}")["language"] == "es"
+    # When the agent previews and sends it
+    status, preview = agent_call(desk, shop, "POST", f"/agent/conversations/{spanish}/preview",
+                                 body={"canned_response_id": "wismo"})
+    status_sent, sent = agent_call(desk, shop, "POST", f"/agent/conversations/{spanish}/replies",
+                                   body={"canned_response_id": "wismo"})
+    # Then the status is in the body's language, not English in a Spanish sentence
+    assert status == 200 and status_sent == 202, (preview, sent)
+    assert preview["text"] == sent["text"] == f"El pedido #1001 está en camino: {TRACKING}"
+    # and text the agent writes (whose language the desk does not know) keeps the English words
+    status, typed = agent_call(desk, shop, "POST", f"/agent/conversations/{spanish}/preview",
+                               body={"text": "{{order.name}}: {{order.status}}"})
+    assert status == 200 and typed["text"] == "#1001: in transit"
+
+
 def test_a_canned_response_with_a_missing_value_is_refused_naming_it_and_not_counted(desk):
     assert admin(desk, "PUT", "/admin/canned-responses/track", TRACK)[0] == 200
     conv = customer_writes(desk, "+31612349006", "where is my parcel", "SM" + "f3" * 16)

@@ -145,3 +145,26 @@ def test_provider_outage_keeps_the_reply_queued_for_retry(desk, twilio):
         time.sleep(0.3)
     assert len(twilio.requests) == 1
 
+
+
+def test_a_failed_reply_is_sent_again_once_and_its_new_reply_names_it(desk, twilio):
+    # Given a reply the provider refused for good
+    conv = _conversation_with_alice(desk)
+    agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "Your refund is on its way"})
+    twilio.script = [(400, {"code": 21211, "message": "The 'To' number is not a valid phone number.",
+                            "status": 400})]
+    _dispatch(desk, twilio)
+    [failed] = _outbound(desk, conv)
+    assert failed["status"] == "failed" and failed["retry_of"] is None
+    # When the agent sends it again, and it goes
+    status, again = agent(desk, "POST", f"/agent/conversations/{conv}/replies/{failed['id']}/retry", "alice")
+    assert status == 202 and again["retry_of"] == failed["id"]
+    _dispatch(desk, twilio)
+    assert len(twilio.requests) == 2
+    # Then sending the failed one again a second time (a second click, another tab) is refused and sends nothing
+    status, problem = agent(desk, "POST", f"/agent/conversations/{conv}/replies/{failed['id']}/retry", "bob")
+    assert status == 409 and again["id"] in problem["detail"]
+    _dispatch(desk, twilio)
+    assert len(twilio.requests) == 2
+    assert [m["id"] for m in _outbound(desk, conv)] == [failed["id"], again["id"]]
+    assert _outbound(desk, conv)[1]["retry_of"] == failed["id"]

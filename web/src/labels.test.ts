@@ -25,6 +25,34 @@ describe("labels", () => {
   });
 });
 
+describe("labels made in another session", () => {
+  it("are read again when a conversation shows one the inbox does not know, once each", async () => {
+    const conv = (id: string, labels: string[]) =>
+      ({ id, status: "open", priority: "normal", team: "default", assignee: "alice", customer: { id: "cu", name: id },
+        channel: "sms", sla: { breaches: [], paused: false }, created_at: "2026-12-03T09:00:00Z",
+        updated_at: "2026-12-03T09:00:00Z", message_count: 1, messages: [], labels }) as unknown as Conversation;
+    let shop = [label("vip", "VIP")];
+    let listed = [conv("c1", ["vip"])];
+    const api = {
+      labels: vi.fn(async () => ({ items: shop })),
+      macros: vi.fn(async () => ({ items: [] })),
+      conversations: vi.fn(async () => ({ items: listed, next_cursor: null })),
+    };
+    const store = new Store(api as never);
+    await store.loadTools();
+    await store.loadList();
+    expect(api.labels).toHaveBeenCalledTimes(1); // every label known: nothing more to read
+    // an admin makes "returns" and puts it on c2, which the list then shows
+    shop = [...shop, label("returns", "Returns")];
+    listed = [conv("c1", ["vip"]), conv("c2", ["returns", "ghost"])];
+    await store.loadList();
+    await vi.waitFor(() => expect(store.state.labels.map((l) => l.id)).toEqual(["vip", "returns"]));
+    expect(api.labels).toHaveBeenCalledTimes(2);
+    await store.loadList(); // "ghost" is still unknown: it was asked for already
+    expect(api.labels).toHaveBeenCalledTimes(2);
+  });
+});
+
 describe("selection and results", () => {
   it("toggles and keeps only what the list still shows", () => {
     expect(toggled(["a"], "b")).toEqual(["a", "b"]);

@@ -20,6 +20,13 @@ export function chipColors(color: string): { background: string; color: string }
   return { background: `#${hex.toLowerCase()}`, color: (luminance + 0.05) / 0.05 >= 1.05 / (luminance + 0.05) ? "#000000" : "#ffffff" };
 }
 
+/** Label ids the conversations carry that ``labels`` (as the inbox read them) lack: a label made since, by an admin
+ * in another session. */
+export function unknownLabels(convs: readonly Conversation[], labels: readonly Label[]): string[] {
+  const known = new Set(labels.map((l) => l.id));
+  return [...new Set(convs.flatMap(labelsOf))].filter((id) => !known.has(id));
+}
+
 /** The labels by id, for chips (retired ones too: conversations keep them). */
 export function byId(labels: Label[]): Map<string, Label> {
   return new Map(labels.map((l) => [l.id, l]));

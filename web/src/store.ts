@@ -19,7 +19,8 @@ import {
   type UploadedFile,
   type View,
 } from "./api";
-import { stillShown, toggled } from "./labels";
+import { Drafts, isEmptyDraft, type Draft } from "./drafts";
+import { stillShown, toggled, unknownLabels } from "./labels";
 import type { LiveState } from "./live";
 import { byRisk, byUrgency, matches, type Filters } from "./urgency";
 
@@ -109,9 +110,17 @@ export class Store {
     picked: [],
     applied: null,
   };
-  /** The reply and note an agent left unsent, by conversation (Composer): there again when the agent comes back to
-   * it (after another conversation, or a settings page), until sent or emptied; gone as the agent signs out. */
-  readonly drafts = new Map<string, { text: string; note: string }>();
+
+  /** A reply or note the API took: the draft kept of it (as the composer went on to another conversation or page
+   * before the answer, or as the agent left it the last time) is no longer one. Only the part that was sent goes (and
+   * only if it is still what was sent: a reply's text, with its files); the rest of the draft stays. */
+  forgetSent(id: string, part: "text" | "note", sent: string): void {
+    const draft = this.drafts.get(id);
+    if (!draft || draft[part] !== sent) return;
+    const left: Draft = part === "text" ? { ...draft, text: "", files: [] } : { ...draft, note: "" };
+    if (!isEmptyDraft(left)) this.drafts.set(id, left);
+    else this.drafts.delete(id);
+  }
   private listeners = new Set<Listener>();
   private changeListeners = new Set<(change: Change) => void>();
   private listVersion = 0;
@@ -120,9 +129,13 @@ export class Store {
   private due = { list: false, counts: false, open: false };
   private toastId = 0;
 
+  /** `drafts`: the reply (its text and the files uploaded for it) and the note an agent left unsent, by conversation
+   * (Composer): there again when the agent comes back to it (after another conversation, a settings page, a reload),
+   * until sent or emptied; gone as the agent signs out. */
   constructor(
     readonly api: Api,
     private readonly words: { error: (detail: string) => string } = { error: (d) => d },
+    readonly drafts: Drafts = new Drafts(),
   ) {}
 
   subscribe(listener: Listener): () => void {
@@ -132,7 +145,24 @@ export class Store {
 
   set(patch: Partial<State>): void {
     this.state = { ...this.state, ...patch };
+    if (patch.items || patch.open) this.learnLabels();
     this.listeners.forEach((l) => l());
+  }
+
+  /** Whether the labels and macros were read once (before that, every label is unknown); the label ids the
+   * conversations carried that the labels read then lacked, read again for already (once each). */
+  private toolsRead = false;
+  private labelsAskedFor = new Set<string>();
+
+  /** A conversation shown with a label made since the labels were read (by an admin in another session): read the
+   * labels and macros again, so its chip, the label menu and the label filter have it without a reload. */
+  private learnLabels(): void {
+    if (!this.toolsRead) return;
+    const { items, open, labels } = this.state;
+    const fresh = unknownLabels(open ? [...items, open] : items, labels).filter((id) => !this.labelsAskedFor.has(id));
+    if (!fresh.length) return;
+    fresh.forEach((id) => this.labelsAskedFor.add(id));
+    void this.loadTools();
   }
 
   /** The list as shown: the client-side filters applied, most urgent first. */
@@ -195,12 +225,16 @@ export class Store {
       .catch(() => undefined);
   }
 
-  /** The labels and macros (optional: the inbox works without them). */
+  /** The labels and macros (optional: the inbox works without them); read again as their menus open, and when a
+   * conversation shows a label the inbox does not know. */
   async loadTools(): Promise<void> {
     await Promise.all([
       this.api
         .labels()
-        .then((l) => this.set({ labels: l.items }))
+        .then((l) => {
+          this.toolsRead = true;
+          this.set({ labels: l.items });
+        })
         .catch(() => undefined),
       this.api
         .macros()
@@ -296,6 +330,11 @@ export class Store {
       .me()
       .then((me) => this.set({ me }))
       .catch(() => undefined);
+  }
+
+  /** The agent's own presence and load again (the tab is shown again: another tab may have changed them). */
+  refreshMe(): void {
+    this.loadMe();
   }
 
   private keepSelection(id: string | undefined): void {
@@ -499,12 +538,14 @@ export class Store {
 
   clearPicks = (): void => this.set({ picked: [], applied: null });
 
-  /** Apply a macro; its per-conversation results stay on screen (``applied``) until the next one. */
-  applyMacro = async (macroId: string, ids: string[]): Promise<ApplyOut | null> => {
+  /** Apply a macro; applied to the selection (`toSelection`), its per-conversation results stay on screen under the
+   * list (``applied``) until the next one; applied to the open conversation alone, the caller says how it went. */
+  applyMacro = async (macroId: string, ids: string[], toSelection = true): Promise<ApplyOut | null> => {
     let out: ApplyOut | null = null;
     await this.run(async () => {
       out = await this.api.applyMacro(macroId, ids);
-      this.set({ applied: out, picked: this.state.picked.filter((id) => !ids.includes(id) || out?.results.some((r) => r.conversation_id === id && r.result === "refused")) });
+      const picked = this.state.picked.filter((id) => !ids.includes(id) || out?.results.some((r) => r.conversation_id === id && r.result === "refused"));
+      this.set(toSelection ? { applied: out, picked } : { picked });
       // what it changed in each conversation follows their notices
       await this.refetchUnlessLive();
     });

@@ -102,3 +102,9 @@ export function matches(conv: Conversation, f: Filters, view?: string): boolean 
   if (f.priority && conv.priority !== f.priority) return false;
   return true;
 }
+
+/** How many of the filters narrow the list (the sort does not; the status does not in the unassigned view). */
+export function filtersSet(f: Filters, view?: string): number {
+  const keys: (keyof Filters)[] = ["status", "team", "label", "channel", "priority"];
+  return keys.filter((k) => f[k] && !(k === "status" && view === "unassigned")).length;
+}

@@ -7,7 +7,7 @@ from email.message import EmailMessage
 
 import pytest
 from playwright.sync_api import expect
-from tests.e2e.browser.support import send_sms
+from tests.e2e.browser.support import axe_violations, send_sms
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("fresh_inboxes")]
 
@@ -72,3 +72,65 @@ def test_an_error_that_stays_on_screen_covers_neither_the_reply_nor_the_note(sta
                    page.get_by_role("textbox", name="Note", exact=True), page.get_by_role("button", name="Add note")):
         box = target.bounding_box()
         assert box and not overlaps(shown, box), (target, shown, box)
+
+
+def test_in_half_a_full_hd_screen_the_conversation_header_keeps_its_controls_apart(stack, open_inbox):
+    # Given a conversation with a macro to apply, open in a window as wide as half a 1920-pixel screen
+    admin = stack.token("alice")
+    assert stack.put("/admin/macros/narrow", json={"name": "Shipping question", "actions": [
+        {"type": "note", "text": "checked"}]}, token=admin).status == 200
+    send_sms(stack, "+14155550178", "Where is my parcel? It was due on Monday")
+    page = open_inbox("alice")
+    page.set_viewport_size({"width": 960, "height": 900})
+    page.get_by_role("group", name="Views").get_by_role("button", name="All").click()   # alice's or bob's
+    item = page.get_by_role("list", name="Conversations").get_by_role("listitem").filter(has_text="due on Monday")
+    item.get_by_role("button").click()
+    expect(page.get_by_role("button", name="Apply macro")).to_be_visible()
+
+    # Then no two of the header's controls and words lie over each other, and the timeline's names keep whole words
+    overlapping = page.locator(".conversation-head").evaluate("""head => {
+        const parts = [...head.querySelectorAll('h2, .nowrap, button, select, .chip')];
+        const out = [];
+        parts.forEach((a, i) => parts.slice(i + 1).forEach((b) => {
+            if (a.contains(b) || b.contains(a)) return;
+            const r = a.getBoundingClientRect(), s = b.getBoundingClientRect();
+            if (r.width && s.width && r.left < s.right && s.left < r.right && r.top < s.bottom && s.top < r.bottom)
+                out.push([a.textContent, b.textContent]);
+        }));
+        return out;
+    }""")
+    assert overlapping == []
+    heading = page.locator(".msg-head strong").filter(has_text="Automatic acknowledgement").first
+    assert heading.evaluate("""e => {
+        const word = document.createElement('span');   // its longest word, unbroken, in its font
+        word.style.cssText = 'white-space: nowrap; position: absolute; visibility: hidden';
+        word.textContent = 'acknowledgement';
+        e.appendChild(word);
+        const wide = word.getBoundingClientRect().width;
+        word.remove();
+        return wide <= e.getBoundingClientRect().width + 0.1;
+    }""")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_a_long_history_scrolls_from_the_keyboard_and_passes_the_accessibility_scan(stack, open_inbox):
+    # Given a customer who wrote many times: a timeline taller than its pane, without a link or a button in it
+    for n in range(14):
+        send_sms(stack, "+14155550179", f"Another detail about my parcel, number {n}")
+    page = open_inbox("alice")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.get_by_role("group", name="Views").get_by_role("button", name="All").click()   # alice's or bob's
+    item = page.get_by_role("list", name="Conversations").get_by_role("listitem").filter(has_text="number 13")
+    item.get_by_role("button").click()
+    history = page.get_by_role("list", name="Timeline")
+    expect(history).to_contain_text("number 13")
+    assert history.evaluate("e => e.scrollHeight > e.clientHeight")
+
+    # Then the scan finds no scrollable region a keyboard cannot reach, and the keyboard scrolls it back to the start
+    assert axe_violations(page) == []
+    history.focus()
+    page.keyboard.press("Home")
+    expect(page.get_by_text("Another detail about my parcel, number 0")).to_be_in_viewport()
+    assert history.evaluate("e => e.scrollTop") == 0
+    assert page.errors == []  # type: ignore[attr-defined]

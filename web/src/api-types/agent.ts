@@ -1526,6 +1526,11 @@ export interface components {
             rating?: number | null;
             /** @description a system entry's structured form, beside its English `text`: a stable `kind` (assigned, snoozed, sla_missed, …) and its `params` (agent ids, ISO times, statuses, priorities, SLA targets, counts, and free text such as an agent's note as it is), for the inbox to say in its agent's language; absent on entries written before events existed, which only have `text` */
             event?: components["schemas"]["SystemEvent"] | null;
+            /**
+             * Retry Of
+             * @description a reply sent again (POST …/replies/{message_id}/retry): the failed reply it sends again, which cannot be sent again a second time
+             */
+            retry_of?: string | null;
         };
         /** NoteAction */
         NoteAction: {

@@ -3,6 +3,7 @@ import { Api } from "../api";
 import { who as whoOf, type Auth } from "../auth";
 import type { AppConfig } from "../config";
 import { AppContext, isSupervisor, useApp, type AppContextValue } from "../context";
+import { Drafts } from "../drafts";
 import { agentTimeZone } from "../format";
 import { pickLocale, translator, type Locale } from "../i18n";
 import { Live } from "../live";
@@ -45,11 +46,12 @@ function SignedIn(props: {
 }) {
   const { config, auth, t } = props;
   const [path, navigate] = usePath();
+  const who = whoOf(auth.session!);
   const store = useMemo(() => {
     const api = new Api(config.apiUrl, () => auth.token(), () => auth.expire());
-    return new Store(api, { error: (detail) => t("error", { detail }) });
+    // the drafts in the tab's sessionStorage, as its session is: a reload keeps them
+    return new Store(api, { error: (detail) => t("error", { detail }) }, new Drafts(sessionStorage, `shopdesk.drafts.${who.id}`));
   }, [config, auth]);
-  const who = whoOf(auth.session!);
 
   useEffect(() => {
     const live = new Live({

@@ -17,6 +17,11 @@ export type Pending = {
 
 let nextId = 1;
 
+/** Files uploaded before, as chips ready to send (a draft's, as the agent comes back to its conversation). */
+export function readyFiles(files: readonly UploadedFile[] = []): Pending[] {
+  return files.map((file) => ({ id: nextId++, name: file.filename, size: file.size, state: "ready", progress: 1, file }));
+}
+
 /** Upload the chosen files for a reply in `conversationId`, straight to the bucket, updating `onChange` as they go. */
 export function useUploads(conversationId: string, pending: Pending[], onChange: (update: (p: Pending[]) => Pending[]) => void) {
   const { store } = useApp();

@@ -8,10 +8,14 @@ import { setupRerender } from "preact/test-utils";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Api, Conversation } from "../api";
 import { AppContext } from "../context";
+import { Drafts } from "../drafts";
 import { Store } from "../store";
 import { testContext } from "../testContext";
 import { testConversation } from "../testConversation";
 import { Composer } from "./Composer";
+
+// the bucket's upload form (an XMLHttpRequest to S3) taken as done: the files' own tests are the browser's
+vi.mock("../api", async (original) => ({ ...(await original<typeof import("../api")>()), sendToBucket: async () => undefined }));
 
 const conv = (id: string) => testConversation(id, { customer: { id: `cu-${id}`, name: id } });
 
@@ -115,6 +119,153 @@ describe("Composer", () => {
     vi.runAllTimers();
     rerender();
     expect(replyBox().value).toBe("for c2");
+  });
+
+  it("does not keep a reply or note sent while the agent moved on as that conversation's draft", async () => {
+    // Given replies and notes the API takes only after the agent has opened another conversation
+    const answers: (() => void)[] = [];
+    const later = () => new Promise<never>((resolve) => answers.push(() => resolve({} as never)));
+    const slow = new Store({ reply: later, note: later } as unknown as Api);
+    slow.set({ live: "live" }); // the notices bring the rest
+    const showOn = (c: Conversation) =>
+      render(
+        <AppContext.Provider value={testContext(slow)}>
+          <Composer conv={c} />
+        </AppContext.Provider>,
+        root,
+      );
+    showOn(conv("c1"));
+    vi.runAllTimers();
+    type("It ships today");
+    const noteBox = () => root.querySelector<HTMLTextAreaElement>("#note-box")!;
+    noteBox().value = "told them";
+    noteBox().dispatchEvent(new Event("input", { bubbles: true }));
+    rerender();
+    root.querySelector<HTMLFormElement>(".reply-form")!.dispatchEvent(new Event("submit", { cancelable: true }));
+    root.querySelector<HTMLFormElement>(".note-form")!.dispatchEvent(new Event("submit", { cancelable: true }));
+    expect(answers).toHaveLength(2);
+
+    // When the composer goes (the next conversation loads) before the API answers, and then it answers
+    render(null, root);
+    vi.runAllTimers();
+    answers.forEach((answer) => answer());
+    await vi.waitFor(() => expect(slow.drafts.has("c1")).toBe(false));
+
+    // Then coming back shows empty boxes: nothing already sent waits there to be sent again
+    showOn(conv("c1"));
+    vi.runAllTimers();
+    rerender();
+    expect(replyBox().value).toBe("");
+    expect(noteBox().value).toBe("");
+  });
+
+  it("keeps what was not sent when the rest of the draft went while the agent was elsewhere", async () => {
+    const answers: (() => void)[] = [];
+    const slow = new Store({ note: () => new Promise((resolve) => answers.push(() => resolve({}))) } as unknown as Api);
+    slow.set({ live: "live" });
+    render(
+      <AppContext.Provider value={testContext(slow)}>
+        <Composer conv={conv("c1")} />
+      </AppContext.Provider>,
+      root,
+    );
+    vi.runAllTimers();
+    type("half a reply");
+    const noteBox = root.querySelector<HTMLTextAreaElement>("#note-box")!;
+    noteBox.value = "told them";
+    noteBox.dispatchEvent(new Event("input", { bubbles: true }));
+    rerender();
+    root.querySelector<HTMLFormElement>(".note-form")!.dispatchEvent(new Event("submit", { cancelable: true }));
+    render(null, root);
+    vi.runAllTimers();
+    answers.forEach((answer) => answer());
+    await vi.waitFor(() => expect(slow.drafts.get("c1")).toMatchObject({ text: "half a reply", note: "" }));
+  });
+
+  it("keeps the files attached to an unsent reply with its draft, and sends them when the reply goes", async () => {
+    // Given a reply with a file uploaded for it, in a conversation the agent then leaves
+    const replies: unknown[][] = [];
+    const withFiles = new Store({
+      upload: async (f: { filename: string; content_type: string; size: number }) => ({ key: `media/outbound/c1/alice/u/${f.filename}`, url: "https://bucket", fields: {}, ...f, expires_in: 300 }),
+      reply: async (...args: unknown[]) => {
+        replies.push(args);
+        return { id: "m1", direction: "outbound", status: "queued", attachments: [], created_at: "2026-12-03T09:00:00Z", attempts: 0, possibly_duplicate: false };
+      },
+    } as unknown as Api);
+    withFiles.set({ live: "live" });
+    const showOn = (c: Conversation) =>
+      render(
+        <AppContext.Provider value={testContext(withFiles)}>
+          <Composer conv={c} />
+        </AppContext.Provider>,
+        root,
+      );
+    const chips = () => [...root.querySelectorAll(".attach-chip .attach-name")].map((e) => e.textContent);
+    showOn(conv("c1"));
+    vi.runAllTimers();
+    type("Your return label is attached");
+    const paste = new Event("paste", { bubbles: true, cancelable: true });
+    Object.defineProperty(paste, "clipboardData", { value: { files: [new File(["%PDF-1.4"], "label.pdf", { type: "application/pdf" })] } });
+    replyBox().dispatchEvent(paste);
+    await vi.waitFor(() => {
+      rerender();
+      expect(root.querySelector(".attach-ready")).not.toBeNull();
+    });
+    render(null, root); // another conversation loads
+    vi.runAllTimers();
+
+    // When the agent comes back to it
+    showOn(conv("c1"));
+    vi.runAllTimers();
+    rerender();
+
+    // Then the text and the file are both there, and Send sends both
+    expect(replyBox().value).toBe("Your return label is attached");
+    expect(chips()).toEqual(["label.pdf"]);
+    root.querySelector<HTMLFormElement>(".reply-form")!.dispatchEvent(new Event("submit", { cancelable: true }));
+    await vi.waitFor(() => expect(replies).toHaveLength(1));
+    expect(replies[0]![3]).toEqual([{ key: "media/outbound/c1/alice/u/label.pdf", filename: "label.pdf", content_type: "application/pdf", size: 8 }]);
+    await vi.waitFor(() => {
+      rerender();
+      expect(chips()).toEqual([]);
+    });
+    render(null, root);
+    vi.runAllTimers();
+    expect(withFiles.drafts.has("c1")).toBe(false);
+  });
+
+  it("forgets a kept draft once it is sent from the box it came back to", async () => {
+    sessionStorage.clear();
+    const drafts = new Drafts(sessionStorage, "shopdesk.drafts.alice");
+    drafts.set("c1", { text: "written before the reload", note: "" });
+    const sending = new Store({ reply: async () => ({ id: "m1", direction: "outbound", status: "queued", attachments: [], created_at: "2026-12-03T09:00:00Z", attempts: 0, possibly_duplicate: false }) } as unknown as Api, undefined, drafts);
+    sending.set({ live: "live" });
+    render(
+      <AppContext.Provider value={testContext(sending)}>
+        <Composer conv={conv("c1")} />
+      </AppContext.Provider>,
+      root,
+    );
+    vi.runAllTimers();
+    expect(replyBox().value).toBe("written before the reload");
+    root.querySelector<HTMLFormElement>(".reply-form")!.dispatchEvent(new Event("submit", { cancelable: true }));
+    // sent, the box still open: what the tab keeps has it no more (a crash now would not bring it back to send again)
+    await vi.waitFor(() => expect(new Drafts(sessionStorage, "shopdesk.drafts.alice").has("c1")).toBe(false));
+  });
+
+  it("keeps what is in the boxes as the page goes (a reload unmounts nothing), for the next page of the tab", () => {
+    sessionStorage.clear();
+    const kept = new Store({} as Api, undefined, new Drafts(sessionStorage, "shopdesk.drafts.alice"));
+    render(
+      <AppContext.Provider value={testContext(kept)}>
+        <Composer conv={conv("c1")} />
+      </AppContext.Provider>,
+      root,
+    );
+    vi.runAllTimers();
+    type("a long careful answer");
+    window.dispatchEvent(new Event("pagehide"));
+    expect(new Drafts(sessionStorage, "shopdesk.drafts.alice").get("c1")?.text).toBe("a long careful answer");
   });
 
   it("picks an agent to mention from the keyboard: arrows choose, Enter writes them (not a new line)", () => {

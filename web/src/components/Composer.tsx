@@ -1,13 +1,14 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { Conversation } from "../api";
+import type { Conversation, UploadedFile } from "../api";
 import { appendToDraft } from "../kbAssist";
 import { channelName } from "../channels";
 import { useApp } from "../context";
 import { useMentionSuggestions } from "./MentionSuggestions";
 import { useResetOn } from "../resetOn";
+import { isEmptyDraft } from "../drafts";
 import { useStore } from "../store";
 import { lastInboundAt, windowState } from "../windows";
-import { AttachmentPicker, filesOf, useUploads, type Pending } from "./AttachmentPicker";
+import { AttachmentPicker, filesOf, readyFiles, useUploads, type Pending } from "./AttachmentPicker";
 import { useReplyAssist } from "./ReplyAssist";
 
 /** Reply on one of the conversation's channels (or a template when WhatsApp's window is closed), and notes. */
@@ -15,34 +16,49 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
   const { store, t } = useApp();
   const { templates, now } = useStore(store);
   const drafts = store.drafts;
-  const keepDraft = (id: string, reply: string, internal: string) => {
-    if (reply || internal) drafts.set(id, { text: reply, note: internal });
+  const keepDraft = (id: string, reply: string, internal: string, files: UploadedFile[]) => {
+    const draft = { text: reply, note: internal, files };
+    if (!isEmptyDraft(draft)) drafts.set(id, draft);
     else drafts.delete(id);
   };
   const channels = conv.channels?.length ? conv.channels : [conv.channel];
   const [channel, setChannel] = useState(conv.channel);
   const [text, setText] = useState(() => drafts.get(conv.id)?.text ?? "");
   const [note, setNote] = useState(() => drafts.get(conv.id)?.note ?? "");
-  // what is in the boxes now, for the draft kept as the composer goes (another conversation, another page)
-  const shown = useRef({ id: conv.id, text, note });
+  const [pending, setPending] = useState<Pending[]>(() => readyFiles(drafts.get(conv.id)?.files));
+  const uploads = useUploads(conv.id, pending, setPending);
+  // what is in the boxes now, for the draft kept as the composer goes (another conversation, another page); of the
+  // files, those uploaded (one still on its way when the agent leaves is not kept)
+  const shown = useRef({ id: conv.id, text, note, files: uploads.ready });
   shown.current.text = text;
   shown.current.note = note;
-  useEffect(() => () => keepDraft(shown.current.id, shown.current.text, shown.current.note), []);
+  shown.current.files = uploads.ready;
+  // whether a send answered now still has its conversation in these boxes (the composer goes as another one loads)
+  const mounted = useRef(true);
+  useEffect(() => {
+    // a reload or a closed tab unmounts nothing: what is in the boxes is kept as the page goes
+    const keep = () => keepDraft(shown.current.id, shown.current.text, shown.current.note, shown.current.files);
+    window.addEventListener("pagehide", keep);
+    return () => {
+      window.removeEventListener("pagehide", keep);
+      mounted.current = false;
+      keep();
+    };
+  }, []);
+  const stillShown = (id: string) => mounted.current && shown.current.id === id;
   const [busy, setBusy] = useState(false);
-  const [pending, setPending] = useState<Pending[]>([]);
-  const uploads = useUploads(conv.id, pending, setPending);
   const replyBox = useRef<HTMLTextAreaElement>(null);
   const assist = useReplyAssist(conv, text, setText, replyBox); // canned responses (`/`) and the rendered preview
   const mentions = useMentionSuggestions({ text: note, boxId: "note-box", onPick: setNote }); // `@` in the note
   // the draft, files and channel belong to the conversation: another one's (its draft kept) as it renders, never after paint
   useResetOn(conv.id, () => {
-    keepDraft(shown.current.id, text, note);
+    keepDraft(shown.current.id, text, note, uploads.ready);
     const draft = drafts.get(conv.id);
-    shown.current = { id: conv.id, text: draft?.text ?? "", note: draft?.note ?? "" };
+    shown.current = { id: conv.id, text: draft?.text ?? "", note: draft?.note ?? "", files: draft?.files ?? [] };
     setChannel(conv.channel);
     setText(shown.current.text);
     setNote(shown.current.note);
-    setPending([]);
+    setPending(readyFiles(draft?.files));
   });
   // an article agent assist inserts: added to what the agent has written so far
   useEffect(() => {
@@ -57,9 +73,12 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
     setBusy(true);
     // files alone are a reply too (no text then)
     const body = text.trim() ? assist.body(text) : "";
-    const ok = await store.reply(conv.id, body, channel !== conv.channel ? channel : undefined, t("sent"), uploads.ready);
+    const [id, sent] = [conv.id, text];
+    const ok = await store.reply(id, body, channel !== conv.channel ? channel : undefined, t("sent"), uploads.ready);
     setBusy(false);
-    if (ok) {
+    if (!ok) return;
+    store.forgetSent(id, "text", sent); // kept as it was (the agent went on, or came back to it): no draft to send again
+    if (stillShown(id)) {
       setText("");
       assist.reset();
       setPending([]);
@@ -75,9 +94,12 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
     e?.preventDefault();
     if (!note.trim() || busy) return;
     setBusy(true);
-    const ok = await store.note(conv.id, note.trim(), t("noteAdded"));
+    const [id, sent] = [conv.id, note];
+    const ok = await store.note(id, note.trim(), t("noteAdded"));
     setBusy(false);
-    if (ok) setNote("");
+    if (!ok) return;
+    store.forgetSent(id, "note", sent);
+    if (stillShown(id)) setNote("");
   };
   const ctrlEnter = (send: () => void) => (e: KeyboardEvent) => {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {

@@ -28,4 +28,24 @@ describe("ConversationList", () => {
     const selected = store.visible()[2]!.customer.name;
     expect(tabbable.map((e) => e.closest("li")?.textContent?.match(/Customer \d+/)?.[0])).toEqual([selected, selected]);
   });
+
+  it("says when the filters hide every conversation, how many are set, and clears them", async () => {
+    // Given alice's three SMS conversations and a channel filter left on WhatsApp, the filters folded away
+    const store = new Store({} as Api);
+    const items = ["c1", "c2", "c3"].map((id) => testConversation(id));
+    store.set({ items, loading: false, counts: { mine: 3 }, filters: { channel: "whatsapp" } });
+    render(
+      <AppContext.Provider value={testContext(store)}>
+        <ConversationList listRef={{ current: null }} onOpen={() => undefined} />
+      </AppContext.Provider>,
+      root(),
+    );
+    // Then the list says the filters hide them (not that there are none), and the folded filters say one is set
+    expect(root().querySelector(".filters summary")?.textContent).toBe("Filters (1)");
+    expect(root().querySelector(".list-pane > .empty")?.textContent).toContain("No conversations match the filters.");
+    // and clearing them shows the three again
+    [...root().querySelectorAll("button")].find((b) => b.textContent === "Clear the filters")!.click();
+    expect(store.state.filters).toEqual({});
+    expect(store.visible()).toHaveLength(3);
+  });
 });

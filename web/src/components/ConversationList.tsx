@@ -8,7 +8,7 @@ import { addable } from "../labels";
 import { useStore } from "../store";
 import { LabelChips } from "./Labels";
 import { SelectionBar } from "./Macros";
-import { riskPercent, slaState, type Filters } from "../urgency";
+import { filtersSet, riskPercent, slaState, type Filters } from "../urgency";
 import { Mood } from "./Mood";
 
 const VIEWS: View[] = ["mine", "unassigned", "all", "granted", "mentions"];
@@ -31,6 +31,7 @@ export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLU
     observer.observe(target);
     return () => observer.disconnect();
   }, [state.nextCursor]);
+  const narrowed = filtersSet(state.filters, state.view); // folded away, they still hide conversations: say so
   const filter = <K extends keyof Filters>(key: K, value: string) =>
     store.setFilters({ ...state.filters, [key]: value || undefined });
 
@@ -68,7 +69,7 @@ export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLU
         ))}
       </div>
       <details class="filters">
-        <summary>{t("filters")}</summary>
+        <summary>{narrowed ? t("filtersSet", { count: narrowed }) : t("filters")}</summary>
         <div class="filter-grid">
           {select("status", t("filter.status"), STATUSES.map((s) => ({ value: s, label: t(`status.${s}`) })), state.view === "unassigned")}
           {select("team", t("filter.team"), teams.map((x) => ({ value: x, label: teamName(state.teams, x) })))}
@@ -88,7 +89,20 @@ export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLU
           </label>
         </div>
       </details>
-      {!list.length && !state.loading && <p class="empty">{t("noConversations")}</p>}
+      {!list.length && !state.loading && (
+        <p class="empty">
+          {narrowed ? (
+            <>
+              {t("noMatch")}{" "}
+              <button class="btn btn-small" onClick={() => store.setFilters(state.filters.sort ? { sort: state.filters.sort } : {})}>
+                {t("clearFilters")}
+              </button>
+            </>
+          ) : (
+            t("noConversations")
+          )}
+        </p>
+      )}
       <ul class="conversations" ref={listRef} aria-label={t("conversations")} aria-busy={state.loading}>
         {list.map((c, i) => {
           const sla = slaState(c, state.now);

@@ -5,6 +5,7 @@ import { useApp } from "../context";
 import { useResetOn } from "../resetOn";
 import { agentName, formatDuration, formatFull, teamChoices } from "../format";
 import { useStore } from "../store";
+import { routingChange } from "../routing";
 import { slaState } from "../urgency";
 import { CustomerProfile, useCustomer } from "./CustomerProfile";
 import { OrdersCard } from "./OrdersCard";
@@ -123,7 +124,9 @@ export function TransferCard({ conv }: { conv: Conversation }) {
   );
 }
 
-function RoutingCard({ conv }: { conv: Conversation }) {
+/** Priority, team and skills of the conversation, with a note on the timeline; Save once the form changes one of them
+ * (the API takes a note only with a change). */
+export function RoutingCard({ conv }: { conv: Conversation }) {
   const { store, t } = useApp();
   const { teams } = useStore(store);
   const [priority, setPriority] = useState<Priority>(conv.priority);
@@ -137,14 +140,10 @@ function RoutingCard({ conv }: { conv: Conversation }) {
     setSkills((conv.skills ?? []).join(", "));
   });
   if (conv.status === "resolved") return null;
+  const change = routingChange(conv, { priority, team, skills, note });
   const save = async (e: Event) => {
     e.preventDefault();
-    const list = skills.split(",").map((s) => s.trim()).filter(Boolean);
-    const change: { priority?: Priority; team?: string; skills?: string[]; note?: string } = {};
-    if (priority !== conv.priority) change.priority = priority;
-    if (team !== conv.team) change.team = team;
-    if (list.join(",") !== (conv.skills ?? []).join(",")) change.skills = list;
-    if (note.trim()) change.note = note.trim();
+    if (!change) return;
     const ok = await store.setRouting(conv.id, change, t("saved"));
     if (ok) setNote("");
   };
@@ -180,7 +179,7 @@ function RoutingCard({ conv }: { conv: Conversation }) {
           <span>{t("routingNote")}</span>
           <input value={note} onInput={(e) => setNote((e.target as HTMLInputElement).value)} />
         </label>
-        <button class="btn wide" type="submit">
+        <button class="btn wide" type="submit" disabled={!change}>
           {t("save")}
         </button>
       </form>

@@ -35,7 +35,7 @@ export function Inbox({ conversationId }: { conversationId: string | null }) {
     const onKey = (event: KeyboardEvent) => {
       if (event.defaultPrevented) return;
       const onList = !!listRef.current?.contains(document.activeElement) || document.activeElement === document.body;
-      const command = commandFor(event as unknown as Parameters<typeof commandFor>[0], onList);
+      const command = commandFor(event as unknown as Parameters<typeof commandFor>[0], onList, help);
       if (!command) return;
       const s = store.state;
       const selectedId = store.visible()[s.selected]?.id ?? null;
@@ -81,7 +81,6 @@ export function Inbox({ conversationId }: { conversationId: string | null }) {
           if (selectedId) store.togglePick(selectedId);
           break;
         case "escape":
-          if (help) return;
           (document.activeElement as HTMLElement | null)?.blur();
           focusSelected();
           return;

@@ -93,7 +93,10 @@ export function LabelMenu({ conv }: { conv: Conversation }) {
         aria-haspopup="menu"
         aria-expanded={open}
         aria-controls="label-menu"
-        onClick={() => setOpen(!open)}
+        onClick={() => {
+          if (!open) void store.loadTools(); // a label made since the inbox read them is there
+          setOpen(!open);
+        }}
       >
         {t("labels")}…
       </button>

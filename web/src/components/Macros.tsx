@@ -6,6 +6,7 @@ import { useStore } from "../store";
 
 /** Choose a macro and apply it to ``ids``; the answer per conversation is shown by the caller. */
 function MacroForm({ ids, id, onApplied }: { ids: string[]; id: string; onApplied?: (out: ApplyOut) => void }) {
+  // the open conversation's form says how it went itself (onApplied); the selection's results show under the list
   const { store, t } = useApp();
   const { macros } = useStore(store);
   const [chosen, setChosen] = useState("");
@@ -16,7 +17,7 @@ function MacroForm({ ids, id, onApplied }: { ids: string[]; id: string; onApplie
     const macro = chosen || macros[0]?.id;
     if (!macro || !ids.length) return;
     setBusy(true);
-    const out = await store.applyMacro(macro, ids);
+    const out = await store.applyMacro(macro, ids, !onApplied);
     setBusy(false);
     if (out) onApplied?.(out);
   };
@@ -24,7 +25,12 @@ function MacroForm({ ids, id, onApplied }: { ids: string[]; id: string; onApplie
     <form class="macro-form" onSubmit={apply}>
       <label class="field inline">
         <span>{t("macro")}</span>
-        <select id={id} value={chosen || macros[0]?.id} onChange={(e) => setChosen((e.target as HTMLSelectElement).value)}>
+        <select
+          id={id}
+          value={chosen || macros[0]?.id}
+          onFocus={() => void store.loadTools()} // a macro made since the inbox read them is there
+          onChange={(e) => setChosen((e.target as HTMLSelectElement).value)}
+        >
           {macros.map((m) => (
             <option key={m.id} value={m.id}>
               {m.name}

@@ -151,6 +151,12 @@ function OrderActions({ conv, order, onChanged }: { conv: Conversation; order: O
   const [problem, setProblem] = useState("");
   const [busy, setBusy] = useState(false);
   const unfulfilled = !order.fulfillment_status || /^unfulfilled$/i.test(order.fulfillment_status);
+  // a refund's preview is of the choice it was asked for: another choice takes it away (Confirm would do the old one)
+  const choose = (next: { mode?: "all" | "chosen"; quantities?: Record<string, number> }) => {
+    if (next.mode) setMode(next.mode);
+    if (next.quantities) setQuantities(next.quantities);
+    setStep((shown) => (shown?.kind === "refund" ? null : shown));
+  };
 
   const call = (kind: "cancel" | "refund", body: Record<string, unknown>) =>
     kind === "cancel" ? store.api.cancelOrder(conv.id, order.id, body) : store.api.refundOrder(conv.id, order.id, body);
@@ -202,10 +208,10 @@ function OrderActions({ conv, order, onChanged }: { conv: Conversation; order: O
       <fieldset class="refund">
         <legend>{t("order.refund")}</legend>
         <label>
-          <input type="radio" name={`refund-${order.id}`} checked={mode === "all"} onChange={() => setMode("all")} /> {t("order.refundAll")}
+          <input type="radio" name={`refund-${order.id}`} checked={mode === "all"} onChange={() => choose({ mode: "all" })} /> {t("order.refundAll")}
         </label>
         <label>
-          <input type="radio" name={`refund-${order.id}`} checked={mode === "chosen"} onChange={() => setMode("chosen")} />{" "}
+          <input type="radio" name={`refund-${order.id}`} checked={mode === "chosen"} onChange={() => choose({ mode: "chosen" })} />{" "}
           {t("order.refundChosen")}
         </label>
         {mode === "chosen" &&
@@ -218,7 +224,7 @@ function OrderActions({ conv, order, onChanged }: { conv: Conversation; order: O
                   min={0}
                   max={li.quantity}
                   value={quantities[li.id] ?? 0}
-                  onInput={(e) => setQuantities({ ...quantities, [li.id!]: Number((e.target as HTMLInputElement).value) })}
+                  onInput={(e) => choose({ quantities: { ...quantities, [li.id!]: Number((e.target as HTMLInputElement).value) } })}
                 />
               </label>
             ) : null,

@@ -1,6 +1,6 @@
 import { useEffect, useRef } from "preact/hooks";
 import { useApp } from "../context";
-import { SHORTCUTS } from "../keyboard";
+import { keyName, SHORTCUTS } from "../keyboard";
 
 export function ShortcutsHelp({ open, onClose }: { open: boolean; onClose: () => void }) {
   const { t } = useApp();
@@ -20,7 +20,7 @@ export function ShortcutsHelp({ open, onClose }: { open: boolean; onClose: () =>
             <tr key={s.command}>
               <td>
                 {s.keys.map((k) => (
-                  <kbd key={k}>{k}</kbd>
+                  <kbd key={k}>{keyName(k, t)}</kbd>
                 ))}
               </td>
               <td>{t(s.help)}</td>

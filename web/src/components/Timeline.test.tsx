@@ -54,6 +54,42 @@ describe("Timeline", () => {
   });
 });
 
+describe("Timeline's keyboard access", () => {
+  it("is a focusable region, so a long history scrolls from the keyboard when it holds no link or button", () => {
+    render(
+      <AppContext.Provider value={context}>
+        <Timeline conv={testConversation("c1", { messages: [message("m1", { direction: "inbound" })] })} />
+      </AppContext.Provider>,
+      root(),
+    );
+    const timeline = root().querySelector<HTMLElement>("ol.timeline")!;
+    expect(timeline.tabIndex).toBe(0);
+    expect(timeline.getAttribute("aria-label")).toBe("Timeline");
+  });
+});
+
+describe("Timeline's Send again", () => {
+  it("is offered on a failed reply until it was sent again, and not on one the provider took but did not deliver", () => {
+    const failed = message("failed", { status: "failed", error: { code: "21211", message: "not a valid phone number" } });
+    const undelivered = message("undelivered", { status: "undelivered", error: { code: "30003", message: "Unreachable" } });
+    const show = (messages: Message[]) =>
+      render(
+        <AppContext.Provider value={context}>
+          <Timeline conv={testConversation("c1", { messages })} />
+        </AppContext.Provider>,
+        root(),
+      );
+    const offered = () =>
+      [...root().querySelectorAll(".msg")].filter((li) => [...li.querySelectorAll("button")].some((b) => b.textContent === "Send again")).map((li) => li.querySelector(".msg-text")?.textContent);
+    show([failed, undelivered]);
+    expect(offered()).toEqual(["failed"]);
+    // once sent again (the API answers the new reply, naming the failed one), a second send is not offered
+    show([failed, undelivered, message("again", { status: "queued", retry_of: "failed" })]);
+    expect(offered()).toEqual([]);
+    expect(root().querySelector(".msg-failed")?.textContent).toContain("Sent again below");
+  });
+});
+
 // A system entry's event (layers/shopdesk/shopdesk/logic/timeline.py) in the agent's language; its text otherwise.
 const event = (kind: string, params: Record<string, unknown>, text = `stored: ${kind}`): Message =>
   message(kind, { direction: "system", channel: null, text, event: { kind, params } });

@@ -1,4 +1,4 @@
-import { useEffect, useRef } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { Attachment, Conversation, Message } from "../api";
 import { channelName, customerLabel } from "../channels";
 import { useApp } from "../context";
@@ -33,17 +33,20 @@ export function Timeline({ conv }: { conv: Conversation }) {
     const list = e.currentTarget as HTMLElement;
     atEnd.current = list.scrollHeight - list.scrollTop - list.clientHeight < NEAR_END_PX;
   };
+  // failed replies already sent again (the API sends each only once: the customer would get it twice)
+  const sentAgain = new Set(messages.map((m) => m.retry_of).filter((id): id is string => !!id));
   return (
-    <ol class="timeline" aria-label={t("timeline")} onScroll={onScroll}>
+    // focusable: a long history scrolls from the keyboard too (arrows, Page Up and Down) when it holds no link or button
+    <ol class="timeline" aria-label={t("timeline")} tabIndex={0} onScroll={onScroll}>
       {messages.map((m) => (
-        <MessageItem key={m.id} conv={conv} m={m} />
+        <MessageItem key={m.id} conv={conv} m={m} sentAgain={sentAgain.has(m.id)} />
       ))}
       <li ref={end} class="timeline-end" aria-hidden="true" />
     </ol>
   );
 }
 
-function MessageItem({ conv, m }: { conv: Conversation; m: Message }) {
+function MessageItem({ conv, m, sentAgain }: { conv: Conversation; m: Message; sentAgain: boolean }) {
   const { store, t, locale, timeZone } = useApp();
   const { now, agents, labels } = useStore(store);
   const author = m.author ? agentName(agents, m.author) : null; // agents by name, as everywhere else
@@ -98,14 +101,28 @@ function MessageItem({ conv, m }: { conv: Conversation; m: Message }) {
               {t("possiblyDuplicate")}
             </span>
           )}
-          {failed && (
-            <button class="btn btn-small" onClick={() => store.retry(conv.id, m.id, t("sent"))}>
-              {t("retry")}
-            </button>
-          )}
+          {m.status === "failed" &&
+            (sentAgain ? <span class="muted small">{t("sentAgain")}</span> : <RetryButton conv={conv} m={m} />)}
         </div>
       )}
     </li>
+  );
+}
+
+/** Send a failed reply again (an undelivered one is not: the provider took every part of it), once: the button waits
+ * for the answer, after which the timeline shows the new reply and says this one was sent again. */
+function RetryButton({ conv, m }: { conv: Conversation; m: Message }) {
+  const { store, t } = useApp();
+  const [busy, setBusy] = useState(false);
+  const retry = async () => {
+    setBusy(true);
+    await store.retry(conv.id, m.id, t("sent"));
+    setBusy(false);
+  };
+  return (
+    <button class="btn btn-small" disabled={busy} onClick={() => void retry()}>
+      {t("retry")}
+    </button>
   );
 }
 

@@ -1,3 +1,4 @@
+import { useEffect } from "preact/hooks";
 import type { Presence } from "../api";
 import { isSupervisor, useApp } from "../context";
 import { teamNames } from "../format";
@@ -11,6 +12,19 @@ const PRESENCES: Presence[] = ["online", "away", "offline"];
 export function TopBar({ route }: { route: Route }) {
   const { store, t, who, auth, navigate, locale, setLocale } = useApp();
   const { me, live, teams } = useStore(store);
+  // the agent's own presence and load: no change notice carries them, and another tab (or an admin) may have changed
+  // them; read again as this tab is shown or focused
+  useEffect(() => {
+    const again = () => {
+      if (!document.hidden) store.refreshMe();
+    };
+    document.addEventListener("visibilitychange", again);
+    window.addEventListener("focus", again);
+    return () => {
+      document.removeEventListener("visibilitychange", again);
+      window.removeEventListener("focus", again);
+    };
+  }, [store]);
   const link = (page: Route["page"], href: string, label: string) => (
     <a
       href={href}
@@ -69,7 +83,14 @@ export function TopBar({ route }: { route: Route }) {
       )}
       <LanguagePicker locale={locale} setLocale={setLocale} label={t("language")} />
       <span class="who">{who.name}</span>
-      <button class="btn" title={who.name} onClick={() => auth.signOut()}>
+      <button
+        class="btn"
+        title={who.name}
+        onClick={() => {
+          store.drafts.clear(); // a draft holds what customers said: it goes with the session
+          auth.signOut();
+        }}
+      >
         {t("signOut")}
       </button>
     </header>

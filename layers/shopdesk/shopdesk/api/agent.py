@@ -178,13 +178,17 @@ class MessageOut(BaseModel):
         "sla_missed, …) and its `params` (agent ids, ISO times, statuses, priorities, SLA targets, counts, and free "
         "text such as an agent's note as it is), for the inbox to say in its agent's language; absent on entries "
         "written before events existed, which only have `text`"))
+    retry_of: str | None = Field(default=None, description=(
+        "a reply sent again (POST …/replies/{message_id}/retry): the failed reply it sends again, which cannot be "
+        "sent again a second time"))
 
     @classmethod
     def of(cls, message: Message, presign: Presign | None = None) -> MessageOut:
-        data = message.model_dump(include=set(cls.model_fields) - {"attachments", "rating"})
+        data = message.model_dump(include=set(cls.model_fields) - {"attachments", "rating", "retry_of"})
         rating = (message.payload or {}).get("rating") if message.kind == "csat_answer" else None
         return cls(**data, attachments=[_attachment(a, presign) for a in message.attachments],
-                   rating=int(rating) if isinstance(rating, int | float) and 1 <= rating <= 5 else None)
+                   rating=int(rating) if isinstance(rating, int | float) and 1 <= rating <= 5 else None,
+                   retry_of=message.retry_of)
 
 
 def _attachment(attachment: Attachment, presign: Presign | None) -> AttachmentOut:

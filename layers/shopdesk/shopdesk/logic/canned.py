@@ -141,10 +141,15 @@ class CannedLibrary:
 
 def body_for(response: CannedResponse, language: str | None, default_language: str) -> str:
     """The body in the customer's language, else the shop's default, else English, else the first one."""
+    return chosen_body(response, language, default_language)[1]
+
+
+def chosen_body(response: CannedResponse, language: str | None, default_language: str) -> tuple[str, str]:
+    """The language of the body ``body_for`` chooses, with the body (the variables are said in it)."""
     for code in (_code(language), _code(default_language), "en"):
         if code and code in response.bodies:
-            return response.bodies[code]
-    return next(iter(response.bodies.values()))
+            return code, response.bodies[code]
+    return next(iter(response.bodies.items()))
 
 
 def _code(language: str | None) -> str | None:

@@ -325,13 +325,17 @@ class Inbox:
     def retry(self, caller: Caller, conversation_id: str, message_id: str) -> Message:
         """Send a failed reply again, as a new reply at the end of the timeline: the same channel, text, files
         (or template). Parts the provider took before the failure (one message per file on some channels) are
-        not sent twice: the new reply resumes after them. The failed one stays, with its error."""
+        not sent twice: the new reply resumes after them. The failed one stays, with its error, and is sent again
+        only once: the customer would get it twice (if the new one fails too, that one is sent again)."""
         conv = self.access.check(caller, self.conversations.get_with_messages(conversation_id))
         failed = next((m for m in conv.messages if m.id == message_id), None)
         if failed is None or failed.direction is not Direction.OUTBOUND:
             raise NotFound(f"reply {message_id} does not exist in conversation {conversation_id}")
         if failed.status != "failed":
             raise Conflict(f"only a failed reply can be sent again; this one is {failed.status}")
+        again = next((m for m in conv.messages if m.retry_of == failed.id), None)
+        if again is not None:
+            raise Conflict(f"this reply was sent again already ({again.id}); if that one failed too, send it again")
         route = self._route(conv, failed.channel) if failed.channel in conv.routes else conv.route
         payload = {k: v for k, v in (failed.payload or {}).items() if k in ("template", "canned_response_id")}
         if failed.kind != "template":

@@ -12,7 +12,7 @@ from shopdesk.dal.conversations import Conversations
 from shopdesk.errors import BadRequest
 from shopdesk.logic import render
 from shopdesk.logic.access import Caller
-from shopdesk.logic.canned import CannedLibrary, body_for
+from shopdesk.logic.canned import CannedLibrary, chosen_body
 from shopdesk.logic.variables import order_values, relevant_order, variables_for
 from shopdesk.models import Conversation
 from shopdesk.models.admin import RoutingSettings
@@ -44,14 +44,15 @@ class Personaliser:
             raise BadRequest("give either text or canned_response_id")
         routing = self.routing()
         response = None
+        language = None         # a canned body's: its order status is said in it (the agent's text: in English)
         if canned_response_id is not None:
             response = self.canned.for_reply(caller, canned_response_id)
-            text = body_for(response, conv.language, routing.default_language)
+            language, text = chosen_body(response, conv.language, routing.default_language)
         assert text is not None
-        variables = variables_for(conv, caller.name, routing.shop_name or self.shop_name, self._order(conv))
+        variables = variables_for(conv, caller.name, routing.shop_name or self.shop_name, self._order(conv, language))
         return Rendered(render.render(text, variables, limit=REPLY_LIMIT), response)
 
-    def _order(self, conv: Conversation) -> Callable[[], render.Order | None] | None:
+    def _order(self, conv: Conversation, language: str | None) -> Callable[[], render.Order | None] | None:
         lookup = self.order_lookup
         if lookup is None:
             return None
@@ -59,5 +60,5 @@ class Personaliser:
         def load() -> render.Order | None:
             # the panel needs the messages (the order numbers the customer wrote)
             full = conv if conv.messages else self.conversations.get_with_messages(conv.id)
-            return order_values(relevant_order(lookup.panel(full)))
+            return order_values(relevant_order(lookup.panel(full)), language)
         return load

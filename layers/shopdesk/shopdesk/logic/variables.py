@@ -10,7 +10,9 @@
   the one the customer named by number (most recent message first), else their most recent order, from the
   order lookup (cache first); never one found only by a number they typed. Looked up only when
   the text uses ``order.*``. ``order.status`` in words: cancelled, refunded, the latest shipment's status
-  ("in transit", "delivered"), else fulfilled / partially fulfilled / unfulfilled, else the payment status.
+  ("in transit", "delivered"), else fulfilled / partially fulfilled / unfulfilled, else the payment status;
+  in a canned response's body in another language, in that language as the bot says it to customers
+  (``shopdesk.bot.phrases``: "en camino", "entregado"), so a Spanish body never says "está in transit".
   ``order.tracking_url`` and ``order.tracking_number``: the latest fulfilment's tracking.
 """
 
@@ -47,13 +49,26 @@ def relevant_order(panel: OrderPanel) -> Order | None:
     return own[0] if own else None
 
 
-def order_values(order: Order | None) -> render.Order | None:
+def order_values(order: Order | None, language: str | None = None) -> render.Order | None:
+    """The order's values; ``language``: the one its status is said in (None or English: the words below)."""
     if order is None:
         return None
     tracking = order.tracking[-1] if order.tracking else None
-    return {"name": order.name, "status": order_status(order),
+    return {"name": order.name, "status": status_in(order, language),
             "tracking_url": tracking.url if tracking else None,
             "tracking_number": tracking.number if tracking else None}
+
+
+def status_in(order: Order, language: str | None) -> str | None:
+    """``order_status``, or in a language the bot speaks to customers its words for the order's state there."""
+    # imported only by a reply that names an order's status
+    from shopdesk.bot.orders import state_of
+    from shopdesk.bot.phrases import ORDER_STATES, order_state
+
+    words = order_status(order)
+    if words is None or not language or language == "en" or language not in ORDER_STATES:
+        return words
+    return order_state(language, state_of(order))
 
 
 def order_status(order: Order) -> str | None:

@@ -115,6 +115,12 @@ class Message(BaseModel):
     # a system entry: what ``text`` says in English, structured (None on entries written before it existed)
     event: SystemEvent | None = None
 
+    @property
+    def retry_of(self) -> str | None:
+        """A reply an agent sent again (``Inbox.retry``): the id of the failed reply it sends again."""
+        value = (self.payload or {}).get("retry_of")
+        return value if isinstance(value, str) else None
+
 
 class EmailMeta(BaseModel):
     """What threading and loop protection need from an email's headers."""

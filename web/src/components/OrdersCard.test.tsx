@@ -1,0 +1,73 @@
+// @vitest-environment happy-dom
+// The order actions' two steps: what Confirm does is what the form shows.
+import { render } from "preact";
+import { describe, expect, it, vi } from "vitest";
+import { ApiError, type Api } from "../api";
+import { AppContext } from "../context";
+import { Store } from "../store";
+import { eachRoot, testContext } from "../testContext";
+import { testConversation } from "../testConversation";
+import { OrdersCard } from "./OrdersCard";
+
+const root = eachRoot();
+const tick = () => new Promise((resolve) => setTimeout(resolve, 20));
+const order = {
+  id: "o1001", name: "#1001", total: "119.00", currency: "USD", created_at: "2026-11-20T10:00:00Z",
+  financial_status: "paid", fulfillment_status: "fulfilled", matched_by: ["phone"], tracking: [],
+  line_items: [
+    { id: "li1", title: "Trail running shoes", quantity: 1, price: "99.00" },
+    { id: "li2", title: "Wool socks", quantity: 2, price: "10.00" },
+  ],
+};
+
+describe("OrdersCard's refund", () => {
+  it("asks again when the agent changes what to refund after the preview, and confirms what the form shows", async () => {
+    const refunds: Record<string, unknown>[] = [];
+    const refundOrder = vi.fn(async (_c: string, _o: string, body: Record<string, unknown>) => {
+      refunds.push(body);
+      if (!body.confirm) {
+        const what = body.line_items ? "Refund the chosen items" : "Refund everything not yet refunded";
+        throw new ApiError(409, "Confirmation required", { code: "confirmation_required", preview: { summary: what } });
+      }
+      return { action: "refund", message: "Refunded", order, timeline_message_id: "m1" };
+    });
+    const api = {
+      orders: async () => ({ items: [order], actions_allowed: true, warnings: [] }),
+      refundOrder,
+      conversation: async () => testConversation("c1"),
+    } as unknown as Api;
+    const store = new Store(api);
+    render(
+      <AppContext.Provider value={testContext(store)}>
+        <OrdersCard conv={testConversation("c1")} />
+      </AppContext.Provider>,
+      root(),
+    );
+    await tick();
+    const button = (name: string) => [...root().querySelectorAll<HTMLButtonElement>("button")].find((b) => b.textContent === name)!;
+    const confirmText = () => root().querySelector(".confirm p")?.textContent ?? null;
+
+    // Given the preview of a refund of everything
+    button("Refund #1001").click();
+    await tick();
+    expect(confirmText()).toBe("Refund everything not yet refunded.");
+
+    // When the agent then chooses one pair of socks instead
+    const [, chosen] = root().querySelectorAll<HTMLInputElement>("input[type=radio]");
+    chosen!.checked = true;
+    chosen!.dispatchEvent(new Event("change", { bubbles: true }));
+    await tick();
+    // Then the preview of everything is gone: Confirm cannot refund what the form no longer shows
+    expect(confirmText()).toBeNull();
+    const [, socks] = root().querySelectorAll<HTMLInputElement>("input[type=number]");
+    socks!.value = "1";
+    socks!.dispatchEvent(new Event("input", { bubbles: true }));
+    await tick();
+    button("Refund #1001").click();
+    await tick();
+    expect(confirmText()).toBe("Refund the chosen items.");
+    button("Confirm").click();
+    await tick();
+    expect(refunds.at(-1)).toEqual({ line_items: [{ line_item_id: "li2", quantity: 1 }], confirm: true });
+  });
+});
