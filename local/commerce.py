@@ -445,6 +445,26 @@ def _field_cost(node: Any, fragments: dict[str, Any], variables: dict[str, Any])
     return total
 
 
+def _actual_cost(node: Any, fragments: dict[str, Any], data: Any) -> float:
+    """What a query cost for what it returned, as Shopify counts it after running it: each object or connection
+    field returned 1, a connection's children once per node returned (Shopify refunds the rest of the requested
+    cost to the bucket)."""
+    total = 0.0
+    for selection in getattr(getattr(node, "selection_set", None), "selections", []) or []:
+        if isinstance(selection, FragmentSpreadNode):
+            total += _actual_cost(fragments[selection.name.value], fragments, data)
+        elif isinstance(selection, InlineFragmentNode):
+            total += _actual_cost(selection, fragments, data)
+        elif isinstance(selection, FieldNode) and selection.selection_set is not None:
+            key = selection.alias.value if selection.alias else selection.name.value
+            value = data.get(key) if isinstance(data, dict) else None
+            if value is None:
+                continue
+            total += 1 + sum(_actual_cost(selection, fragments, item)
+                             for item in (value if isinstance(value, list) else [value]))
+    return total
+
+
 class ShopifySandbox:
     def __init__(self, access_token: str, outbox: Outbox, now: Callable[[], datetime],
                  notify: Callable[[str, Any], None] | None = None) -> None:
@@ -475,6 +495,13 @@ class ShopifySandbox:
             status = {"maximumAvailable": self.bucket_size, "currentlyAvailable": int(self._available),
                       "restoreRate": self.restore_rate}
             return ok, status
+
+    def _refund(self, points: float) -> dict[str, Any]:
+        """Give back what a query was charged beyond its actual cost; the bucket as it is then."""
+        with self._lock:
+            self._available = min(self.bucket_size, self._available + max(0.0, points))
+            return {"maximumAvailable": self.bucket_size, "currentlyAvailable": int(self._available),
+                    "restoreRate": self.restore_rate}
 
     def handle(self, method: str, path: str, query: str, url: str, headers: dict[str, str],
                body: bytes) -> tuple[int, dict[str, str], bytes]:
@@ -518,8 +545,10 @@ class ShopifySandbox:
         answer: dict[str, Any] = {"data": result.data}
         if result.errors:
             answer["errors"] = [e.formatted for e in result.errors]
+        actual = min(cost, max(1.0, _actual_cost(operation, fragments, result.data or {}) + mutation))
+        throttle = self._refund(cost - actual)
         answer["extensions"] = {
-            "cost": {"requestedQueryCost": cost, "actualQueryCost": cost, "throttleStatus": throttle}}
+            "cost": {"requestedQueryCost": cost, "actualQueryCost": actual, "throttleStatus": throttle}}
         return 200, answer
 
     def _order_by_gid(self, gid: str) -> dict[str, Any] | None:

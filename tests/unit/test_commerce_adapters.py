@@ -56,8 +56,10 @@ def test_sandbox_validates_queries_against_the_schema(sandbox: CommerceSandboxSe
         _shopify(sandbox, token="wrong").order_by_number("1001")
 
 
-def test_sandbox_answers_cost_extensions_and_throttles(sandbox: CommerceSandboxServer) -> None:
-    sandbox.shopify.set_bucket(400.0, 100.0)
+def test_sandbox_answers_cost_extensions_refunds_what_was_not_returned_and_throttles(
+        sandbox: CommerceSandboxServer) -> None:
+    # a bucket of about one query's requested cost, restored slowly
+    sandbox.shopify.set_bucket(280.0, 0.5)
     request = urllib.request.Request(sandbox.shopify_url + "/admin/api/2026-04/graphql.json", method="POST",
                                      data=json.dumps({"query": ORDERS_BY_EMAIL, "variables": {
                                          "email": "dana.rivera@example.com", "first": 5}}).encode(),
@@ -66,7 +68,13 @@ def test_sandbox_answers_cost_extensions_and_throttles(sandbox: CommerceSandboxS
     with urllib.request.urlopen(request) as answer:
         first = json.loads(answer.read())
     cost = first["extensions"]["cost"]
-    assert cost["requestedQueryCost"] > 200 and cost["throttleStatus"]["maximumAvailable"] == 400.0
+    assert cost["requestedQueryCost"] > 200 and cost["throttleStatus"]["maximumAvailable"] == 280.0
+    # the customer has two orders of the five asked for, each with fewer lines than asked: as Shopify does, the
+    # bucket is charged what the answer held and gets the rest of the requested cost back
+    assert 0 < cost["actualQueryCost"] < cost["requestedQueryCost"] / 2
+    assert cost["throttleStatus"]["currentlyAvailable"] >= int(280 - cost["actualQueryCost"]) - 1
+    # a second query asks for more than is left (what it requests, not what the first cost): throttled, charged
+    # nothing
     with urllib.request.urlopen(request) as answer:
         second = json.loads(answer.read())
     assert second["errors"][0]["extensions"]["code"] == "THROTTLED"
