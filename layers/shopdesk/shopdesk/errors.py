@@ -33,7 +33,7 @@ class BadRequest(ShopdeskError):
 
 class InvalidFields(ShopdeskError):
     """A request the models accept that the use case refuses field by field (422, like the models' own refusals):
-    ``errors`` as pydantic words them, ``loc`` from ``body``."""
+    ``errors`` as pydantic words them (``loc`` from ``body``, ``msg``, ``type``); the detail is the messages."""
 
     def __init__(self, errors: list[dict[str, Any]]):
         super().__init__("; ".join(str(e.get("msg")) for e in errors))

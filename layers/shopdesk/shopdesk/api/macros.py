@@ -11,7 +11,7 @@ from shopdesk.api import problems
 from shopdesk.api.problems import FieldError, Problem, ValidationProblem
 from shopdesk.clock import Instant
 from shopdesk.logic.compose import Refused
-from shopdesk.logic.macros import MacroInvalid, Outcome
+from shopdesk.logic.macros import Outcome
 from shopdesk.models.canned import Scope
 from shopdesk.models.labels import Label
 from shopdesk.models.macros import Action, Macro
@@ -97,15 +97,8 @@ class ApplyOut(BaseModel):
 
 
 def install_refusals(app: APIGatewayHttpResolver) -> None:
-    """422 naming each unknown or unusable thing (a label, a canned response, an agent, a team) with where it
-    is in the body; a change a conversation's state forbids is a 409."""
-
-    @app.exception_handler(MacroInvalid)
-    def _invalid(exc: MacroInvalid) -> Response:
-        errors = [FieldError(loc=list(loc), msg=msg, type="unknown_reference") for loc, msg in exc.errors]
-        body = ValidationProblem(type=problems.INVALID_REQUEST.type, title=problems.INVALID_REQUEST.title,
-                                 status=422, detail=str(exc), errors=errors)
-        return Response(422, problems.PROBLEM_JSON, body.model_dump_json())
+    """A change a conversation's state forbids is a 409, or a 422 naming where it is in the body. (A macro naming an
+    unknown or unusable thing, ``MacroInvalid``, is one of the ``InvalidFields`` every app answers with a 422.)"""
 
     @app.exception_handler(Refused)
     def _refused(exc: Refused) -> Response:

@@ -138,7 +138,8 @@ def install(app: APIGatewayHttpResolver, extra: dict[type[ShopdeskError], int] |
 
     @app.exception_handler(InvalidFields)
     def _refused(exc: InvalidFields) -> Response:
-        return Response(422, PROBLEM_JSON, json.dumps(validation_problem(exc.errors)), headers=_headers())
+        body = {**validation_problem(exc.errors), "detail": str(exc)}
+        return Response(422, PROBLEM_JSON, json.dumps(body), headers=_headers())
 
     @app.exception_handler(RequestUnsupportedContentType)
     def _not_json(exc: RequestUnsupportedContentType) -> Response:

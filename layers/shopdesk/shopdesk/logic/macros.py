@@ -27,7 +27,7 @@ from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.labels import Labels
 from shopdesk.dal.macros import Macros
 from shopdesk.dal.table import ConditionFailed
-from shopdesk.errors import BadRequest, Conflict, NotFound, ShopdeskError
+from shopdesk.errors import BadRequest, Conflict, InvalidFields, NotFound
 from shopdesk.logic import timeline
 from shopdesk.logic.access import ADMIN, SUPERVISOR, Caller, require
 from shopdesk.logic.canned import CannedLibrary
@@ -44,12 +44,11 @@ from shopdesk.models.macros import Macro, MacroContent
 RESERVE_SECONDS = 3.0        # what one more conversation may take at worst, and the answer after it
 
 
-class MacroInvalid(ShopdeskError):
-    """422: actions that name what does not exist or may not be used; ``errors``: (where, what) per action."""
+class MacroInvalid(InvalidFields):
+    """422: actions that name what does not exist or may not be used, (where, what) per action."""
 
     def __init__(self, errors: list[tuple[tuple[str | int, ...], str]]) -> None:
-        super().__init__("; ".join(message for _, message in errors))
-        self.errors = errors
+        super().__init__([{"loc": list(loc), "msg": message, "type": "unknown_reference"} for loc, message in errors])
 
 
 @dataclass(frozen=True)
