@@ -28,10 +28,13 @@ from dataclasses import dataclass
 from email import policy as email_policy
 from email.errors import MessageError
 from email.parser import BytesParser
+from typing import TYPE_CHECKING
 
-import regex
 from aws_lambda_powertools import Logger
 from stdnum import iban, luhn
+
+if TYPE_CHECKING:
+    import regex
 
 logger = Logger(child=True)
 
@@ -95,6 +98,8 @@ def _label(kind: str, value: str) -> str:
 
 def compile_pattern(text: str) -> regex.Pattern[str]:
     """A regular expression (Python's syntax); ValueError when it is not one."""
+    import regex  # only where a shop has patterns of its own: not at every inbound function's cold start
+
     try:
         return regex.compile(text)
     except regex.error as exc:
