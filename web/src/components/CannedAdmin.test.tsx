@@ -14,6 +14,20 @@ const root = eachRoot();
 const shipped = { id: "shipped", scope: "shared", title: "Shipped", shortcode: "shipped", bodies: { en: "On its way." },
                   attachments: [], uses: 3, last_used_at: null, updated_at: "2026-12-01T10:00:00Z", updated_by: "alice" };
 
+/** The shared canned responses page, as an admin sees it, over ``api``. */
+function showShared(api: object) {
+  const store = new Store(api as unknown as Api);
+  const context = { ...testContext(store), who: { id: "alice", name: "Alice", groups: ["admins"] } };
+  render(
+    <AppContext.Provider value={context}>
+      <CannedAdmin scope="shared" />
+    </AppContext.Provider>,
+    root(),
+  );
+}
+
+const button = (name: string) => [...root().querySelectorAll("button")].find((b) => b.textContent?.trim() === name);
+
 describe("deleting a shared canned response", () => {
   it("says which macro still replies with it when the API refuses", async () => {
     const refusal = "canned response shipped is the reply of the shared macro 'Where is my order': change or delete it first";
@@ -21,17 +35,9 @@ describe("deleting a shared canned response", () => {
       throw new ApiError(409, refusal, {});
     });
     const api = { sharedCanned: async () => ({ items: [shipped] }), deleteSharedCanned };
-    const store = new Store(api as unknown as Api);
-    const context = { ...testContext(store), who: { id: "alice", name: "Alice", groups: ["admins"] } };
-    render(
-      <AppContext.Provider value={context}>
-        <CannedAdmin scope="shared" />
-      </AppContext.Provider>,
-      root(),
-    );
-    const remove = () => [...root().querySelectorAll("button")].find((b) => b.textContent?.trim() === "Delete: Shipped");
-    await vi.waitFor(() => expect(remove()).toBeDefined());
-    remove()!.click();
+    showShared(api);
+    await vi.waitFor(() => expect(button("Delete: Shipped")).toBeDefined());
+    button("Delete: Shipped")!.click();
     await vi.waitFor(() => expect(root().textContent).toContain("'Where is my order'"));
     expect(deleteSharedCanned).toHaveBeenCalledWith("shipped");
     expect(root().textContent).not.toContain("Someone changed this meanwhile");
@@ -47,15 +53,7 @@ describe("saving a shared canned response someone else saved meanwhile", () => {
       return current;
     });
     const api = { sharedCanned: async () => ({ items: [current] }), putSharedCanned };
-    const store = new Store(api as unknown as Api);
-    const context = { ...testContext(store), who: { id: "alice", name: "Alice", groups: ["admins"] } };
-    render(
-      <AppContext.Provider value={context}>
-        <CannedAdmin scope="shared" />
-      </AppContext.Provider>,
-      root(),
-    );
-    const button = (name: string) => [...root().querySelectorAll("button")].find((b) => b.textContent?.trim() === name);
+    showShared(api);
     const title = () => [...root().querySelectorAll<HTMLInputElement>("input")].find((i) => i.value.startsWith("Shipped"))!;
     await vi.waitFor(() => expect(button("Edit: Shipped")).toBeDefined());
     button("Edit: Shipped")!.click();
