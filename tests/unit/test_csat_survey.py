@@ -5,6 +5,7 @@ and a button's answer read back (pure: no AWS)."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -115,6 +116,15 @@ def test_a_closed_window_without_a_template_is_skipped_with_the_reason():
     assert messenger.skipped == SystemEvent(kind="csat_skipped", params={"reason": "window_closed",
                                                                          "channel": "messenger"})
     assert plan(ON, _resolution("sms", wrote_ago=timedelta(days=30)), "en", [], NOW).kind == "survey"
+
+
+def test_a_customer_who_unsubscribed_from_the_channel_gets_no_survey():
+    resolution = _resolution("sms")
+    route = resolution.conversation.route.model_copy(update={"opted_out": True})
+    conv = resolution.conversation.model_copy(update={"route": route, "routes": {"sms": route}})
+    chosen = plan(ON, dataclasses.replace(resolution, conversation=conv), "en", [], NOW)
+    assert chosen.kind == "skip" and "unsubscribed from SMS" in chosen.text
+    assert chosen.skipped == SystemEvent(kind="csat_skipped", params={"reason": "opted_out", "channel": "sms"})
 
 
 # ---------------------------------------------------------------- language

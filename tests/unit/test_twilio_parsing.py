@@ -251,3 +251,22 @@ def test_the_status_callback_url_carries_our_reference_and_gives_it_back():
     assert callback_reference(url) == "c_1-20260501090000000-m_1-0"
     assert callback_reference("https://desk.example.com/webhooks/twilio/status") is None
     assert with_reference("https://x.example/s?a=1", "r") == "https://x.example/s?a=1&ref=r"
+
+
+# ------------------------------------------------------------------------------ consent keywords
+
+@pytest.mark.parametrize(("body", "expected"), [
+    ("STOP", "stop"), (" stop\n", "stop"), ("Unsubscribe", "stop"), ("cancel", "stop"), ("QUIT", "stop"),
+    ("optout", "stop"), ("START", "start"), ("yes", "start"), ("unstop", "start"),
+    ("Stop please", None), ("HELP", None), ("stop.", None), ("", None), ("Please cancel my order", None)])
+def test_a_message_that_is_only_one_of_twilios_keywords_is_a_consent_change_on_sms(body, expected):
+    assert parse_inbound(_form(Body=body)).consent == expected
+
+
+def test_whatsapp_has_keywords_only_where_advanced_opt_out_names_them():
+    whatsapp = {"From": "whatsapp:+31612345678", "To": "whatsapp:+14155550100"}
+    assert parse_inbound(_form(Body="STOP", **whatsapp)).consent is None
+    assert parse_inbound(_form(Body="Basta", OptOutType="STOP", **whatsapp)).consent == "stop"
+    assert parse_inbound(_form(Body="Volver", OptOutType="START", **whatsapp)).consent == "start"
+    # the Messaging Service's own word list decides where it is on: its HELP (or anything else) changes nothing
+    assert parse_inbound(_form(Body="STOP", OptOutType="HELP")).consent is None

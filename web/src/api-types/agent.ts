@@ -989,6 +989,11 @@ export interface components {
             channel: string;
             /** Channels */
             channels?: string[];
+            /**
+             * Opted Out
+             * @description of those, the ones the customer unsubscribed from (SMS: replied STOP): nothing can be sent there
+             */
+            opted_out?: string[];
             sla: components["schemas"]["Sla"];
             /**
              * Created At
@@ -1197,6 +1202,11 @@ export interface components {
             channel: string;
             /** Channels */
             channels?: string[];
+            /**
+             * Opted Out
+             * @description of those, the ones the customer unsubscribed from (SMS: replied STOP): nothing can be sent there
+             */
+            opted_out?: string[];
             sla: components["schemas"]["Sla"];
             /**
              * Created At
@@ -1596,6 +1606,11 @@ export interface components {
             channel: string;
             /** Channels */
             channels?: string[];
+            /**
+             * Opted Out
+             * @description of those, the ones the customer unsubscribed from (SMS: replied STOP): nothing can be sent there
+             */
+            opted_out?: string[];
             sla: components["schemas"]["Sla"];
             /**
              * Created At

@@ -299,4 +299,18 @@ describe("Composer", () => {
     expect(root.querySelector(".mention-suggestions")).toBeNull();
     expect(key("Enter")).toBe(false); // no agent suggested: Enter is a new line again
   });
+
+  it("says a customer unsubscribed from the channel (STOP) and offers no way to send there, and another channel stays open", () => {
+    show(testConversation("stopped", { channels: ["email", "sms"], opted_out: ["sms"] }));
+    rerender();
+    expect(root.querySelector("[role=status].window-closed")?.textContent).toContain("unsubscribed from SMS");
+    expect(replyBox().disabled).toBe(true);
+    expect(root.querySelector<HTMLButtonElement>(".reply-form button[type=submit], form button.btn-primary")!.disabled).toBe(true);
+    const select = root.querySelector<HTMLSelectElement>("select")!;
+    select.value = "email";
+    select.dispatchEvent(new Event("change", { bubbles: true }));
+    rerender();
+    expect(root.querySelector(".window-closed")).toBeNull();
+    expect(replyBox().disabled).toBe(false);
+  });
 });

@@ -66,7 +66,9 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
   }, [insertion?.n]);
 
   const win = windowState(channel, lastInboundAt(conv.messages ?? [], channel), now);
-  const closed = win === "closed";
+  // the customer unsubscribed here (SMS: replied STOP): nothing can go out on this channel until they text START
+  const optedOut = (conv.opted_out ?? []).includes(channel);
+  const closed = win === "closed" || optedOut;
   const sendReply = async (e?: Event) => {
     e?.preventDefault();
     if ((!text.trim() && !uploads.ready.length) || busy || uploads.uploading || assist.blocked) return;
@@ -131,11 +133,19 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
           ) : (
             <span class="chip">{channelName(channel, t)}</span>
           )}
-          {win === "open" && <span class="window window-open">{t("windowOpen", { channel: channelName(channel, t) })}</span>}
-          {win === "human_agent" && <span class="window window-warn">{t("windowHumanAgent")}</span>}
-          {closed && <span class="window window-closed">{t("windowClosed", { channel: channelName(channel, t) })}</span>}
+          {optedOut ? (
+            <span class="window window-closed" role="status">
+              {t("optedOut", { channel: channelName(channel, t) })}
+            </span>
+          ) : (
+            <>
+              {win === "open" && <span class="window window-open">{t("windowOpen", { channel: channelName(channel, t) })}</span>}
+              {win === "human_agent" && <span class="window window-warn">{t("windowHumanAgent")}</span>}
+              {closed && <span class="window window-closed">{t("windowClosed", { channel: channelName(channel, t) })}</span>}
+            </>
+          )}
         </div>
-        {closed && channel === "whatsapp" ? (
+        {closed && !optedOut && channel === "whatsapp" ? (
           <TemplateForm conv={conv} channel={channel} templates={templates} />
         ) : (
           <>

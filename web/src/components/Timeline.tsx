@@ -78,6 +78,8 @@ function MessageItem({ conv, m, sentAgain }: { conv: Conversation; m: Message; s
         {m.channel && m.direction !== "note" && <span class="chip">{t("via", { channel: channelName(m.channel, t) })}</span>}
         {m.kind === "template" && <span class="chip">{t("template")}</span>}
         {m.kind === "csat_survey" && <span class="chip">{t("csat.survey")}</span>}
+        {m.kind === "opt_out" && <span class="chip chip-warn">{t("optOutChip")}</span>}
+        {m.kind === "opt_in" && <span class="chip">{t("optInChip")}</span>}
         {m.rating != null && <span class="chip">{t("csat.rated", { rating: String(m.rating) })}</span>}
         {m.direction === "inbound" && <Mood sentiment={m.sentiment} emotion={m.emotion} urgent={m.urgent} t={t} />}
         {time}

@@ -223,6 +223,8 @@ class ConversationOut(BaseModel):
     customer: CustomerRef
     channel: str
     channels: list[str] = Field(default_factory=list)     # the customer's channels in this conversation
+    opted_out: list[str] = Field(default_factory=list, description=(
+        "of those, the ones the customer unsubscribed from (SMS: replied STOP): nothing can be sent there"))
     sla: Sla
     created_at: Instant
     updated_at: Instant
@@ -241,10 +243,12 @@ class ConversationOut(BaseModel):
 
     @classmethod
     def of(cls, conv: Conversation, presign: Presign | None = None) -> ConversationOut:
-        data = conv.model_dump(include=set(cls.model_fields) - {"messages", "channels", "mention"})
+        data = conv.model_dump(include=set(cls.model_fields) - {"messages", "channels", "opted_out", "mention"})
         if conv.status is not ConversationStatus.SNOOZED:
             data["snoozed_until"] = None           # woken, or opened by the customer meanwhile
-        return cls(**data, channels=sorted(conv.routes), messages=[MessageOut.of(m, presign) for m in conv.messages])
+        return cls(**data, channels=sorted(conv.routes),
+                   opted_out=sorted(c for c, r in conv.routes.items() if r.opted_out),
+                   messages=[MessageOut.of(m, presign) for m in conv.messages])
 
 
 class ConversationList(BaseModel):

@@ -99,6 +99,8 @@ class Bot:
             return False              # a person has answered here: the conversation is theirs now
         if settings.channels is not None and conv.channel not in settings.channels:
             return False
+        if conv.route.opted_out:
+            return False              # unsubscribed (STOP): no answer could reach them; a person decides
         if settings.teams is not None and conv.team not in settings.teams:
             return False
         if settings.when == "outside_business_hours":

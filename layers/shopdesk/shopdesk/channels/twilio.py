@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Literal
 
 from shopdesk.channels.base import OutboundRequest, SendResult
 from shopdesk.errors import BadRequest, ProviderError
@@ -51,6 +51,14 @@ ERROR_REASONS = {
     "63016": "WhatsApp's 24-hour window is closed: only an approved template can be sent now",
     "63018": "WhatsApp rate limit reached; the reply will be retried",
 }
+
+
+# Twilio's own keywords (its "support for opt-out keywords" page): a message that is only one of them, in any
+# case, unsubscribes the customer's number from ours (Twilio answers it itself and refuses our sends with 21610)
+# or subscribes it again. With Advanced Opt-Out a Messaging Service names the kind in ``OptOutType``, also for
+# keywords of its own and for WhatsApp senders; without it only SMS has them.
+OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
+OPT_IN_WORDS = frozenset({"START", "YES", "UNSTOP"})
 
 
 def reason(code: str | None, fallback: str = "The provider reported an error") -> str:
@@ -157,7 +165,24 @@ def parse_inbound(params: Sequence[tuple[str, str]]) -> InboundMessage:
         attachments=attachments,
         profile_name=form.get("ProfileName") or None,
         raw=form,
+        consent=consent(form, channel),
     )
+
+
+def consent(form: dict[str, str], channel: str) -> Literal["stop", "start"] | None:
+    """Whether the message is a keyword by which Twilio unsubscribed the number (``stop``) or subscribed it again
+    (``start``; YES is one only for a customer who unsubscribed, which ingest knows). ``OptOutType`` says so where
+    the Messaging Service has Advanced Opt-Out (HELP is answered by Twilio and changes nothing: a message like any
+    other); without it, the whole body is one of Twilio's default keywords, on SMS."""
+    kind = (form.get("OptOutType") or "").strip().upper()
+    if kind in ("STOP", "START"):
+        return "stop" if kind == "STOP" else "start"
+    if kind or channel != "sms":
+        return None
+    word = (form.get("Body") or "").strip().upper()
+    if word in OPT_OUT_WORDS:
+        return "stop"
+    return "start" if word in OPT_IN_WORDS else None
 
 
 def parse_status(params: Sequence[tuple[str, str]]) -> StatusUpdate:

@@ -45,6 +45,7 @@ from shopdesk.dal.queues import Queue
 from shopdesk.ids import new_id
 from shopdesk.logic.email_thread import email_thread
 from shopdesk.logic.timeline import event, system_message
+from shopdesk.logic.windows import unsubscribed
 from shopdesk.models import ConversationStatus, Direction, Message, SystemEvent
 
 logger = Logger(child=True)
@@ -96,6 +97,9 @@ def plan(settings: CsatSettings, resolution: Resolution, language: str, template
     words = question + " " + texts.text(language, "words")
     buttons = texts.choices(language)
     window_open = route.last_inbound_at is not None and now - route.last_inbound_at <= WINDOW
+    if route.opted_out:
+        return Plan("skip", language, f"No satisfaction survey sent: {unsubscribed(route.channel)}.",
+                    skipped=event("csat_skipped", reason="opted_out", channel=route.channel))
     if route.channel == "whatsapp" and not window_open:
         chosen = _template(settings.template, language, templates)
         if chosen is None:

@@ -7,6 +7,7 @@ message costs one GetItem (where does it belong?) and one transaction (store it)
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
@@ -872,6 +873,15 @@ class Conversations:
         if failed:
             update.set("status", "failed").set("status_rank", delivery_rank("failed"))
         self.table.update(it.conv_pk(conversation_id), sk, update)
+
+    def note_opted_out(self, conversation_id: str, channel: str, identity_kind: str, address: str) -> None:
+        """The provider refused a send because the customer unsubscribed (Twilio's 21610): the identity remembers
+        it, and the conversation's route on that channel says so (its agents see it before writing again)."""
+        self.identities.set_opted_out(identity_kind, address, channel, clock.iso(clock.now()))
+        with contextlib.suppress(ConditionFailed):      # the route is gone (erased) or never was: the identity is
+            self.table.update(it.conv_pk(conversation_id), it.META,    # what later messages read
+                              Update().set(f"routes.{channel}.opted_out", True)
+                              .when(f"attribute_exists(#routes.#{channel})"))
 
     def apply_receipt(self, provider: str, provider_id: str, status: str, error: dict[str, Any] | None,
                       reference: str | None = None) -> str:

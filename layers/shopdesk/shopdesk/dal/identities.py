@@ -12,13 +12,16 @@ changes, a merge); this module is the only one that knows the identity item's sh
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from shopdesk.dal import items as it
-from shopdesk.dal.table import Table, Update, serialize
+from shopdesk.dal.table import ConditionFailed, Table, Update, serialize
 from shopdesk.models import Identity
+
+OPTED_OUT = "opted_out_"     # opted_out_<channel>: when the customer unsubscribed on that channel (SMS: STOP)
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class IdentityRecord:
     reopenable_conversation_id: str | None = None      # the bot resolved it: the next message reopens it
     csat: dict[str, Any] | None = None      # a satisfaction survey waiting for this customer's answer (dal.csat)
     last_conversation_id: str | None = None  # the conversation it held last, resolved: what the web chat still shows
+    opted_out: dict[str, str] = field(default_factory=dict)   # channel -> when the customer unsubscribed there
 
     @property
     def key(self) -> str:
@@ -52,7 +56,9 @@ def record_from_item(item: dict[str, Any]) -> IdentityRecord:
                           last_agent=item.get("last_agent"), last_agent_at=item.get("last_agent_at"),
                           siblings=tuple(item.get("siblings") or ()),
                           reopenable_conversation_id=item.get("reopenable_conversation_id"), csat=item.get("csat"),
-                          last_conversation_id=item.get("last_conversation_id"))
+                          last_conversation_id=item.get("last_conversation_id"),
+                          opted_out={name.removeprefix(OPTED_OUT): str(at) for name, at in item.items()
+                                     if name.startswith(OPTED_OUT) and at})
 
 
 class Identities:
@@ -71,6 +77,13 @@ class Identities:
         found = self.table.batch_get([(it.identity_pk(k, a), it.META) for k, a in dict.fromkeys(pairs)])
         records = [record_from_item(row) for row in found if "kind" in row]
         return {r.key: r for r in records}
+
+    def set_opted_out(self, kind: str, address: str, channel: str, at: str | None) -> None:
+        """The customer unsubscribed from ``channel`` at ``at`` (a STOP, or the provider refusing a send for it),
+        or subscribed again (``at`` None). An identity that no longer exists (erased meanwhile) is left alone."""
+        update = Update().set(OPTED_OUT + channel, at) if at else Update().remove(OPTED_OUT + channel)
+        with contextlib.suppress(ConditionFailed):
+            self.table.update(it.identity_pk(kind, address), it.META, update.when("attribute_exists(PK)"))
 
     # ------------------------------------------------------------------ parts of a conversation's transactions
     def create_op(self, identity: Identity, customer_id: str, customer_name: str | None,

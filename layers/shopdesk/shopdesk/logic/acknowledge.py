@@ -23,7 +23,7 @@ from shopdesk.logic.business_time import add_business_seconds, is_open
 from shopdesk.logic.email_thread import email_thread, reply_address_for
 from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.logic.variables import variables_for
-from shopdesk.logic.windows import WindowClosed, free_text_allowed
+from shopdesk.logic.windows import WindowClosed, check_consent, free_text_allowed
 from shopdesk.models import Direction, Message
 from shopdesk.models.sla import BusinessHours
 
@@ -57,6 +57,7 @@ class Acknowledger:
         if not expectations.should_acknowledge(conv.last_acknowledged_at, now, routing.acknowledgement_burst_seconds):
             return None
         try:
+            check_consent(conv.route.channel, conv.route.opted_out)      # unsubscribed (STOP): nothing automatic
             free_text_allowed(conv.route.channel, conv.route.last_inbound_at, now)
         except WindowClosed:
             return None

@@ -33,6 +33,7 @@ from shopdesk.dal.conversations import Conversations
 from shopdesk.errors import ProviderError
 from shopdesk.ids import send_reference
 from shopdesk.models import Attachment, Direction, Message, SendIntent
+from shopdesk.phone import to_e164
 
 logger = Logger(child=True)
 
@@ -191,6 +192,8 @@ def dispatch(work: OutboundWork, attempt: int, conversations: Conversations, sen
             raise RetryLater(policy.delay(attempt, exc.retry_after), exc.message) from exc
         conversations.record_attempt(work.conversation_id, work.message_sk, attempts=attempt, error=error,
                                      failed=True, keep_intent=unknown)
+        if exc.code in UNSUBSCRIBED.get(provider, ()):
+            _remember_opt_out(conversations, work.conversation_id, message)
         logger.warning("reply failed", extra={"conversation_id": work.conversation_id, "provider": provider,
                                               "code": exc.code, "attempts": attempt, "retryable": exc.retryable})
         metrics.count("RepliesFailed", provider=provider)
@@ -202,6 +205,22 @@ def dispatch(work: OutboundWork, attempt: int, conversations: Conversations, sen
     metrics.count("RepliesSent", provider=provider)
     metrics.count("RepliesSent")
     return "sent"
+
+
+# The provider's codes for "the customer unsubscribed from this sender" (they replied STOP).
+UNSUBSCRIBED: dict[str, frozenset[str]] = {"twilio": frozenset({"21610"})}
+
+
+def _remember_opt_out(conversations: Conversations, conversation_id: str, message: Message) -> None:
+    """A send refused because the customer unsubscribed (a STOP we did not see, or one that came after the reply
+    was queued): remembered, so nothing automatic is tried there again and agents are told before writing."""
+    phone = to_e164(message.to or "")
+    if phone is None or message.channel is None:
+        return
+    try:
+        conversations.note_opted_out(conversation_id, message.channel, "phone", phone)
+    except Exception:       # the failure is recorded already: this is a courtesy for the next send
+        logger.exception("an opt-out was not remembered", extra={"conversation_id": conversation_id})
 
 
 def may_have_reached(exc: ProviderError) -> bool:

@@ -33,7 +33,7 @@ from shopdesk.logic.email_thread import email_thread, reply_address_for
 from shopdesk.logic.mentions import MentionDesk
 from shopdesk.logic.personalise import DEFAULT_SHOP_NAME, Personaliser, Rendered
 from shopdesk.logic.sla_engine import PolicyBook, book_for
-from shopdesk.logic.windows import free_text_allowed, templates_allowed
+from shopdesk.logic.windows import check_consent, free_text_allowed, templates_allowed
 from shopdesk.logic.work import enqueue_drain, enqueue_refill
 from shopdesk.models import (
     Agent,
@@ -336,7 +336,7 @@ class Inbox:
         again = next((m for m in conv.messages if m.retry_of == failed.id), None)
         if again is not None:
             raise Conflict(f"this reply was sent again already ({again.id}); if that one failed too, send it again")
-        route = self._route(conv, failed.channel) if failed.channel in conv.routes else conv.route
+        route = self._route(conv, failed.channel if failed.channel in conv.routes else None)
         payload = {k: v for k, v in (failed.payload or {}).items() if k in ("template", "canned_response_id")}
         if failed.kind != "template":
             permission = free_text_allowed(route.channel, route.last_inbound_at, clock.now())
@@ -393,12 +393,14 @@ class Inbox:
                            kind="template")
 
     def _route(self, conv: Conversation, channel: str | None) -> ReplyRoute:
-        if channel is None:
-            return conv.route
-        if channel not in conv.routes:
+        """Where an agent's message goes: the channel the customer last wrote on, or another of theirs here; one
+        they unsubscribed from is refused (OptedOut, 409) before anything is written."""
+        if channel is not None and channel not in conv.routes:
             raise BadRequest(f"the customer has not written on {channel} in this conversation; "
                              f"choose one of {sorted(conv.routes)}")
-        return conv.routes[channel]
+        route = conv.route if channel is None else conv.routes[channel]
+        check_consent(route.channel, route.opted_out)
+        return route
 
     def _queue(self, conv: Conversation, route: ReplyRoute, agent_id: str, *, text: str | None,
                payload: dict[str, Any], kind: str = "text", attachments: Sequence[Attachment] = (),

@@ -10,12 +10,14 @@ another.
 An email that names its conversation (reply+<id>@ address) skips the GetItem; one that only
 names it through In-Reply-To/References costs one BatchGetItem more. An answer to a satisfaction survey (the
 identity says one waits) is one transaction and, for a rating, one SendMessage too (``shopdesk.csat.answer``).
+A STOP (or a START after one) costs one UpdateItem more: the identity remembers the customer unsubscribed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Literal
 
 from aws_lambda_powertools import Logger
@@ -142,19 +144,23 @@ def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
         inbound, kinds = masked(inbound, policy)
         if policy.retention.dedupe_markers_days:
             conversations.marker_ttl_seconds = policy.retention.dedupe_markers_days * 86400
-    route = _route(inbound)
+    received = inbound
     for _ in range(3):
-        identity = conversations.get_identity(inbound.identity_kind, inbound.customer_address)
+        identity = conversations.get_identity(received.identity_kind, received.customer_address)
         expected_open = identity.open_conversation_id if identity else None
-        if identity is not None and identity.csat and not expected_open:
+        inbound, opted_out = consented(received, identity)
+        route = _route(inbound).model_copy(update={"opted_out": opted_out or None})
+        done = partial(_consent_kept, inbound, conversations)
+        if identity is not None and identity.csat and not expected_open and inbound.consent is None:
             # a satisfaction survey waits for this customer's answer (shopdesk.csat.answer)
             try:
                 taken = answer.take(identity, _message(inbound, "", kinds, policy), provider=inbound.provider,
                                     provider_id=inbound.provider_id, surveys=Surveys(conversations), work=work)
             except DuplicateDelivery as duplicate:
-                return _duplicate(duplicate, work)
+                return done(_duplicate(duplicate, work))
             if taken is not None:
-                return IngestResult("stored", taken.conversation_id, taken.message.id, message_sk=_sk(taken.message))
+                return done(IngestResult("stored", taken.conversation_id, taken.message.id,
+                                         message_sk=_sk(taken.message)))
         if answer.pressed(inbound.payload) is not None and not inbound.attachments:
             # a survey's button pressed again (answered already, or its time passed: Telegram and WhatsApp keep the
             # buttons on the survey): nothing to store, and no conversation to open for it
@@ -169,27 +175,49 @@ def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
                     channel=inbound.channel, route=route.model_dump(mode="json", exclude_none=True),
                     preview=preview(inbound.text, len(inbound.attachments)), work=routing)
             except DuplicateDelivery as duplicate:
-                return _duplicate(duplicate, work)
+                return done(_duplicate(duplicate, work))
             except StaleConversation:
                 continue      # resolved a moment ago: try the next candidate, else start the next conversation
             send_inbound(work, routing)
-            return IngestResult("stored", target, message.id, message_sk=_sk(message))
+            return done(IngestResult("stored", target, message.id, message_sk=_sk(message)))
         reopenable = identity.reopenable_conversation_id if identity is not None and not expected_open else None
         automatic = inbound.email is not None and inbound.email.auto_submitted      # an out-of-office reopens nothing
         if identity is not None and reopenable and reopenable != thread and not automatic:
             try:
-                return _reopen(inbound, identity, reopenable, route, conversations, work, kinds, policy)
+                return done(_reopen(inbound, identity, reopenable, route, conversations, work, kinds, policy))
             except DuplicateDelivery as duplicate:
-                return _duplicate(duplicate, work)
+                return done(_duplicate(duplicate, work))
             except StaleConversation:
                 pass          # reopened or taken meanwhile: the message starts a conversation
         try:
-            return _start(inbound, identity, expected_open, route, conversations, work, kinds, policy)
+            return done(_start(inbound, identity, expected_open, route, conversations, work, kinds, policy))
         except DuplicateDelivery as duplicate:
-            return _duplicate(duplicate, work)
+            return done(_duplicate(duplicate, work))
         except IdentityRace:
             thread = None     # another message of this customer opened the conversation first: join it
     raise Conflict("the customer's conversation kept changing; the provider will retry")
+
+
+def consented(inbound: InboundMessage, identity: IdentityRecord | None) -> tuple[InboundMessage, bool]:
+    """The message as it is stored (a STOP is an ``opt_out``, a START or YES of a customer who unsubscribed an
+    ``opt_in``: the router neither answers nor acknowledges them, and they start no clock) and whether the
+    customer is unsubscribed from its channel once it is: nothing automatic goes to them there, and an agent is
+    told so before writing (``ReplyRoute.opted_out``)."""
+    was_out = identity is not None and inbound.channel in identity.opted_out
+    if inbound.consent == "stop":
+        return inbound.model_copy(update={"kind": "opt_out"}), True
+    if inbound.consent == "start" and was_out:
+        return inbound.model_copy(update={"kind": "opt_in"}), False
+    return (inbound.model_copy(update={"consent": None}) if inbound.consent else inbound), was_out
+
+
+def _consent_kept(inbound: InboundMessage, conversations: Conversations, result: IngestResult) -> IngestResult:
+    """After a STOP or START is stored (or comes again: the first delivery may have stopped before this), the
+    identity remembers it: later messages and every send read it there."""
+    if inbound.consent is not None:
+        conversations.identities.set_opted_out(inbound.identity_kind, inbound.customer_address, inbound.channel,
+                                               clock.iso(clock.now()) if inbound.consent == "stop" else None)
+    return result
 
 
 def _start(inbound: InboundMessage, identity: IdentityRecord | None, expected_open: str | None, route: ReplyRoute,

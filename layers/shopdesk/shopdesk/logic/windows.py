@@ -5,6 +5,10 @@
 - Messenger and Instagram: the standard window is 24 hours (messaging_type RESPONSE); a human
   agent may answer up to 7 days after with the HUMAN_AGENT tag; after that nothing.
 - SMS, email, Telegram, web chat: no window.
+
+And consent: a customer who unsubscribed from a channel (SMS: replied STOP, which Twilio acts on itself and then
+refuses our sends with 21610) gets nothing there until they subscribe again (START): no reply, no
+acknowledgement, no bot answer, no survey.
 """
 
 from __future__ import annotations
@@ -20,6 +24,22 @@ HUMAN_AGENT = timedelta(days=7)
 
 class WindowClosed(Conflict):
     """The channel's rules forbid this message now; the message says what the agent can do."""
+
+
+class OptedOut(WindowClosed):
+    """The customer unsubscribed from the channel: nothing may be sent there until they subscribe again."""
+
+
+def unsubscribed(channel: str, subject: str = "the customer") -> str:
+    name = {"sms": "SMS", "whatsapp": "WhatsApp"}.get(channel, channel.title())
+    return f"{subject} unsubscribed from {name} (they replied STOP)"
+
+
+def check_consent(channel: str, opted_out: bool | None) -> None:
+    """Raises OptedOut when the customer unsubscribed from ``channel`` (the route says so)."""
+    if opted_out:
+        raise OptedOut(f"{unsubscribed(channel, 'The customer')}: nothing can be sent there until they text START; "
+                       "reply on another of their channels")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from shopdesk.ids import new_id
 from shopdesk.logic.evidence import may_hold_addresses
 from shopdesk.models import Message
 
+NOT_WRITTEN = frozenset({"auto_reply", "opt_out", "opt_in"})    # kinds of inbound message that ask nothing
+
 
 class InboundWork(BaseModel):
     kind: Literal["inbound"] = "inbound"
@@ -20,7 +22,9 @@ class InboundWork(BaseModel):
     message_sk: str | None = None      # to fetch the message (its attachments) without a Query
     has_media: bool = False
     new_conversation: bool = False     # its clocks were started with it
-    auto_reply: bool = False           # starts and resumes no clock
+    # an auto-reply, or a consent keyword (STOP, START): starts and resumes no clock, neither the bot nor the
+    # acknowledgement answers it
+    auto_reply: bool = False
     addresses: bool = False            # the text may give an email or phone (duplicate evidence, logic.evidence)
     team: str = "default"
     marker: str | None = None          # the delivery's marker, which keeps this work until the router confirms it
@@ -59,7 +63,7 @@ def inbound_work(conversation_id: str, message: Message, team: str = "default", 
     """What the router is asked to do with a customer's message, as sent (and kept on its marker)."""
     return InboundWork(conversation_id=conversation_id, message_id=message.id, message_sk=message_sk(message),
                        has_media=any(a.storage_key is None and a.note is None for a in message.attachments),
-                       new_conversation=new_conversation, auto_reply=message.kind == "auto_reply", team=team,
+                       new_conversation=new_conversation, auto_reply=message.kind in NOT_WRITTEN, team=team,
                        addresses=may_hold_addresses(message.text), marker=marker).model_dump(exclude_defaults=False)
 
 

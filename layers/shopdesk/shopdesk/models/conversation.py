@@ -52,6 +52,7 @@ class ReplyRoute(BaseModel):
     provider: str = "twilio"
     last_inbound_at: Instant | None = None   # opens the WhatsApp / Messenger 24-hour window
     context: dict[str, Any] | None = None     # what a reply needs to thread: email subject/Message-ID, ...
+    opted_out: bool | None = None             # the customer unsubscribed here (SMS: replied STOP): nothing is sent
 
 
 class SlaDeadline(BaseModel):

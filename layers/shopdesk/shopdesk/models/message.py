@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -155,6 +155,9 @@ class InboundMessage(BaseModel):
     sent_at: Instant | None = None         # provider's timestamp
     email: EmailMeta | None = None
     raw: dict[str, Any] = Field(default_factory=dict)
+    # the whole message is a consent keyword the provider acts on (Twilio: STOP unsubscribes the number, START
+    # subscribes it again; ``channels.twilio.consent``)
+    consent: Literal["stop", "start"] | None = None
 
 
 class TimelineEvent(BaseModel):
