@@ -168,3 +168,42 @@ def test_a_failed_reply_is_sent_again_once_and_its_new_reply_names_it(desk, twil
     assert len(twilio.requests) == 2
     assert [m["id"] for m in _outbound(desk, conv)] == [failed["id"], again["id"]]
     assert _outbound(desk, conv)[1]["retry_of"] == failed["id"]
+
+
+def test_two_presses_of_send_again_at_once_send_the_reply_once(desk, twilio, monkeypatch):
+    # Given a failed reply, and a second press whose read came before the first press's new reply was written
+    conv = _conversation_with_alice(desk)
+    agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "Your refund is on its way"})
+    twilio.script = [(400, {"code": 21211, "message": "The 'To' number is not a valid phone number.",
+                            "status": 400})]
+    _dispatch(desk, twilio)
+    [failed] = _outbound(desk, conv)
+    conversations = desk.handler("agent_api").inbox.conversations
+    before = conversations.get_with_messages(conv)
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/replies/{failed['id']}/retry", "alice")[0] == 202
+    monkeypatch.setattr(conversations, "get_with_messages", lambda conversation_id: before)
+    # When the second press lands
+    status, problem = agent(desk, "POST", f"/agent/conversations/{conv}/replies/{failed['id']}/retry", "bob")
+    # Then it is refused: one new reply, one send
+    assert status == 409 and "being sent again already" in problem["detail"]
+    monkeypatch.undo()
+    _dispatch(desk, twilio)
+    assert len(_outbound(desk, conv)) == 2 and len(twilio.requests) == 2
+
+
+def test_a_press_of_send_again_cut_short_does_not_block_the_next_one(desk, twilio):
+    # Given a failed reply whose claim to be sent again was made long ago and never became a new reply
+    conv = _conversation_with_alice(desk)
+    agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "Your refund is on its way"})
+    twilio.script = [(400, {"code": 21211, "message": "not valid", "status": 400})]
+    _dispatch(desk, twilio)
+    [failed] = _outbound(desk, conv)
+    ddb = desk.client("dynamodb")
+    items = ddb.query(TableName=desk.table_name, KeyConditionExpression="PK = :pk",
+                      ExpressionAttributeValues={":pk": {"S": f"CONV#{conv}"}})["Items"]
+    [sk] = [i["SK"]["S"] for i in items if i["SK"]["S"].endswith(failed["id"])]
+    ddb.update_item(TableName=desk.table_name, Key={"PK": {"S": f"CONV#{conv}"}, "SK": {"S": sk}},
+                    UpdateExpression="SET sent_again_at = :t",
+                    ExpressionAttributeValues={":t": {"S": "2026-01-01T00:00:00+00:00"}})
+    # Then the agent can still send it again
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/replies/{failed['id']}/retry", "alice")[0] == 202

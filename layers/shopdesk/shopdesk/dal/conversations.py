@@ -809,6 +809,20 @@ class Conversations:
             raise ClockConflict(conv.id) from exc
 
     # ------------------------------------------------------------------ deliveries
+    def claim_retry(self, conversation_id: str, sk: str, stale_seconds: int) -> bool:
+        """Whether this caller may send a failed reply again: the first to claim it (``sent_again_at``), or the
+        first after a claim older than ``stale_seconds`` (whose new reply was never written: the caller checked).
+        False when another claimed it first."""
+        now = clock.now()
+        update = (Update().set("sent_again_at", clock.iso(now))
+                  .when("attribute_exists(PK) AND (attribute_not_exists(sent_again_at) OR sent_again_at < :stale)",
+                        stale=clock.iso(now - timedelta(seconds=stale_seconds))))
+        try:
+            self.table.update(it.conv_pk(conversation_id), sk, update)
+        except ConditionFailed:
+            return False
+        return True
+
     def record_part(self, conversation_id: str, sk: str, parts_sent: int, provider_id: str) -> None:
         """One more part of a reply went out (#106): counted with its provider id, so a retry resumes after it.
         Conditioned on the count as it was: a redelivery that raced another cannot record a part twice."""

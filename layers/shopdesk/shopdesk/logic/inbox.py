@@ -56,6 +56,9 @@ Sort = Literal["default", "breach_risk"]
 MAX_RISK_SORTED = 1000          # sort=breach_risk reads the teams' queues whole, up to this many each
 
 
+RETRY_CLAIM_SECONDS = 60      # a claim to send a reply again older than this, with no new reply, was cut short
+
+
 @dataclass(frozen=True)
 class PreparedReply:
     """A reply rendered and routed, not yet queued (``Inbox.prepare_reply``; a macro queues it after its
@@ -345,6 +348,9 @@ class Inbox:
         payload["retry_of"] = failed.id
         check_channel(failed.attachments, route.provider, route.channel)
         resume = (failed.parts_sent, failed.part_ids) if route.channel == failed.channel else (0, [])
+        if not self.conversations.claim_retry(conv.id, it.message_sk(failed), RETRY_CLAIM_SECONDS):
+            # two presses at once (two tabs, two agents): both read no new reply; one may send it
+            raise Conflict("this reply is being sent again already; if that one fails too, send it again")
         return self._queue(conv, route, caller.id, text=failed.text, payload=payload, kind=failed.kind or "text",
                            attachments=failed.attachments, resume=resume)
 
