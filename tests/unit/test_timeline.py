@@ -48,6 +48,9 @@ def test_status_entries_carry_the_status_and_iso_times():
     reopened = timeline.reopened_by_customer("c_1", AT)
     assert said(reopened) == ("Reopened by the customer's message", "reopened_by_customer", {})
     assert reopened.created_at == AT - timedelta(milliseconds=1)
+    kept = timeline.thanks_kept("c_1", AT)
+    assert said(kept) == ("The customer's thanks, kept here: the conversation stays resolved", "thanks_kept", {})
+    assert kept.created_at == AT + timedelta(milliseconds=1)
     until = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
     assert said(timeline.snoozed("c_1", until, "alice")) == (
         "Snoozed until 2026-12-04T08:00:00.000Z by alice", "snoozed",

@@ -320,6 +320,7 @@ const KINDS: Record<string, Words> = {
   status_changed: (p) => p.say("timeline.event.status_changed", { status: p.word("status", "status", true), by: p.agent("by") }),
   reopened: (p) => p.say("timeline.event.reopened", { by: p.agent("by") }),
   reopened_by_customer: (p) => p.say("timeline.event.reopened_by_customer"),
+  thanks_kept: (p) => p.say("timeline.event.thanks_kept"),
   snoozed: (p) => p.say("timeline.event.snoozed", { until: p.time("until"), by: p.agent("by") }),
   snooze_ended: (p) => p.say("timeline.event.snooze_ended"),
   sla_missed: slaTarget("timeline.event.sla_missed"),

@@ -142,6 +142,7 @@ describe("Timeline's system entries", () => {
       event("snoozed", { until, by: "alice" }),
       event("snooze_ended", {}),
       event("reopened_by_customer", {}),
+      event("thanks_kept", {}),
     ];
     expect(shown("es", ...entries)).toEqual([
       "Marcada como resuelta por Alice Example",
@@ -149,6 +150,7 @@ describe("Timeline's system entries", () => {
       `Pospuesta hasta el ${at(until, "es")} por Alice Example`,
       "Fin de la posposición: abierta de nuevo",
       "Reabierta por un mensaje del cliente",
+      "El agradecimiento del cliente, guardado aquí: la conversación sigue resuelta",
     ]);
     expect(shown("en", entries[0]!, entries[2]!)).toEqual([
       "Marked resolved by Alice Example",

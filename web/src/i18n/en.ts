@@ -597,6 +597,7 @@ export const en = {
   "timeline.event.status_changed": "Marked {status} by {by}",
   "timeline.event.reopened": "Reopened by {by}",
   "timeline.event.reopened_by_customer": "Reopened by the customer's message",
+  "timeline.event.thanks_kept": "The customer's thanks, kept here: the conversation stays resolved",
   "timeline.event.snoozed": "Snoozed until {until} by {by}",
   "timeline.event.snooze_ended": "Snooze ended: open again",
   "timeline.event.sla_missed": "{target} target missed (due {due})",

@@ -598,6 +598,7 @@ export const es: Catalogue = {
   "timeline.event.status_changed": "Marcada como {status} por {by}",
   "timeline.event.reopened": "Reabierta por {by}",
   "timeline.event.reopened_by_customer": "Reabierta por un mensaje del cliente",
+  "timeline.event.thanks_kept": "El agradecimiento del cliente, guardado aquí: la conversación sigue resuelta",
   "timeline.event.snoozed": "Pospuesta hasta el {until} por {by}",
   "timeline.event.snooze_ended": "Fin de la posposición: abierta de nuevo",
   "timeline.event.sla_missed": "Objetivo de {target} incumplido (vencía el {due})",

@@ -598,6 +598,7 @@ export const pt: Catalogue = {
   "timeline.event.status_changed": "Marcada como {status} por {by}",
   "timeline.event.reopened": "Reaberta por {by}",
   "timeline.event.reopened_by_customer": "Reaberta por uma mensagem do cliente",
+  "timeline.event.thanks_kept": "O agradecimento do cliente, guardado aqui: a conversa continua resolvida",
   "timeline.event.snoozed": "Adiada até {until} por {by}",
   "timeline.event.snooze_ended": "Fim do adiamento: aberta novamente",
   "timeline.event.sla_missed": "Meta de {target} não cumprida (vencia em {due})",

@@ -156,6 +156,18 @@ class Conversations:
                self._not_erased_op(provider, provider_id)]
         self._store_inbound(ops, provider_id, StaleConversation(message.conversation_id))
 
+    def keep_on_resolved(self, *, provider: str, provider_id: str, message: Message, note: Message) -> None:
+        """Store a customer's thank-you on their resolved conversation without reopening it (marker without
+        routing work + message + a system entry + the conversation's count), in one transaction refused
+        (``StaleConversation``) unless the conversation is still resolved."""
+        update = (Update().set("last_inbound_at", clock.iso(message.created_at)).add("message_count", 1)
+                  .when("attribute_exists(PK) AND #status = :resolved", resolved="resolved"))
+        ops = [self._marker_op(provider, provider_id, message), self.table.put_op(it.message_item(message)),
+               self.table.update_op(it.conv_pk(message.conversation_id), it.META, update),
+               self.table.put_op(it.message_item(self.retention.stamp(note))),
+               self._not_erased_op(provider, provider_id)]
+        self._store_inbound(ops, provider_id, StaleConversation(message.conversation_id))
+
     def _store_inbound(self, ops: list[dict[str, Any]], provider_id: str, refused: Exception) -> None:
         """One inbound message's transaction, its provider marker first and the not-erased check last: a replay
         of either raises ``DuplicateDelivery``, any other refusal ``refused``."""

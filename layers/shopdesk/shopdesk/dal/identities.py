@@ -37,6 +37,7 @@ class IdentityRecord:
     reopenable_conversation_id: str | None = None      # the bot resolved it: the next message reopens it
     csat: dict[str, Any] | None = None      # a satisfaction survey waiting for this customer's answer (dal.csat)
     last_conversation_id: str | None = None  # the conversation it held last, resolved: what the web chat still shows
+    last_resolved_at: str | None = None      # when that conversation was resolved
     opted_out: dict[str, str] = field(default_factory=dict)   # channel -> when the customer unsubscribed there
 
     @property
@@ -57,6 +58,7 @@ def record_from_item(item: dict[str, Any]) -> IdentityRecord:
                           siblings=tuple(item.get("siblings") or ()),
                           reopenable_conversation_id=item.get("reopenable_conversation_id"), csat=item.get("csat"),
                           last_conversation_id=item.get("last_conversation_id"),
+                          last_resolved_at=item.get("last_resolved_at"),
                           opted_out={name.removeprefix(OPTED_OUT): str(at) for name, at in item.items()
                                      if name.startswith(OPTED_OUT) and at})
 
@@ -127,7 +129,7 @@ class Identities:
         ops = []
         for key in keys:
             forget = (Update().remove("open_conversation_id").set("last_conversation_id", conversation_id)
-                      .when("open_conversation_id = :c", c=conversation_id))
+                      .set("last_resolved_at", at).when("open_conversation_id = :c", c=conversation_id))
             if reopenable:
                 forget.set("reopenable_conversation_id", conversation_id)
             if last_agent:

@@ -32,7 +32,7 @@ from shopdesk.dal.items import marker_pk, message_sk
 from shopdesk.dal.queues import Queue
 from shopdesk.errors import Conflict, DuplicateDelivery
 from shopdesk.ids import new_id
-from shopdesk.logic.timeline import preview, reopened_by_customer
+from shopdesk.logic.timeline import preview, reopened_by_customer, thanks_kept
 from shopdesk.logic.work import inbound_work, send_inbound
 from shopdesk.models import (
     Conversation,
@@ -52,6 +52,7 @@ logger = Logger(child=True)
 NAME_BYTES = 512        # a customer's display name as a provider reports it, stored on several items
 ROUTE_STRING_BYTES = 2_000      # a subject or Message-ID in a reply route (real ones are far shorter)
 ROUTE_CONTEXT_BYTES = 16_000
+THANKS_KEPT_DAYS = 7    # a thank-you this long after the resolve stays on it; later, it opens a conversation
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,14 @@ def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
             # buttons on the survey): nothing to store, and no conversation to open for it
             logger.info("survey button pressed after its survey", extra={"provider": inbound.provider})
             return IngestResult("duplicate")
+        resolved = _thanked(inbound, identity, expected_open, thread)
+        if resolved is not None:
+            try:
+                return done(_keep(inbound, resolved, conversations, kinds, policy))
+            except DuplicateDelivery as duplicate:
+                return done(_duplicate(duplicate, work))
+            except StaleConversation:
+                pass          # reopened meanwhile: the thank-you goes where any message would
         for target in dict.fromkeys(t for t in (thread, expected_open) if t):
             message = _message(inbound, target, kinds, policy)
             routing = inbound_work(target, message, marker=marker_pk(inbound.provider, inbound.provider_id))
@@ -196,6 +205,35 @@ def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
         except IdentityRace:
             thread = None     # another message of this customer opened the conversation first: join it
     raise Conflict("the customer's conversation kept changing; the provider will retry")
+
+
+def _thanked(inbound: InboundMessage, identity: IdentityRecord | None, expected_open: str | None,
+             thread: str | None) -> str | None:
+    """The resolved conversation a message that only thanks stays on (``understanding.closing``): the customer's
+    last one, resolved within ``THANKS_KEPT_DAYS``, with nothing open meanwhile (an email naming another thread,
+    a file, an out-of-office, a STOP, and anything more than thanks go where any message goes)."""
+    if identity is None or expected_open or not identity.last_conversation_id or not identity.last_resolved_at:
+        return None
+    if thread is not None and thread != identity.last_conversation_id:
+        return None
+    if inbound.attachments or inbound.kind != "text" or (inbound.email is not None and inbound.email.auto_submitted):
+        return None
+    if clock.now() - clock.parse_iso(identity.last_resolved_at) > timedelta(days=THANKS_KEPT_DAYS):
+        return None
+    from shopdesk.understanding.closing import only_thanks  # its cue patterns, only where one may be thanks
+
+    return identity.last_conversation_id if only_thanks(inbound.text) else None
+
+
+def _keep(inbound: InboundMessage, conversation_id: str, conversations: Conversations, kinds: list[str],
+          policy: PrivacyPolicy | None) -> IngestResult:
+    """A thank-you on the resolved conversation it thanks for, with a system entry saying it stays resolved: no
+    routing work, no acknowledgement, nobody's capacity."""
+    message = _message(inbound, conversation_id, kinds, policy)
+    conversations.keep_on_resolved(provider=inbound.provider, provider_id=inbound.provider_id, message=message,
+                                   note=thanks_kept(conversation_id, message.created_at))
+    logger.info("thanks kept on the resolved conversation", extra={"conversation_id": conversation_id})
+    return IngestResult("stored", conversation_id, message.id, message_sk=_sk(message))
 
 
 def consented(inbound: InboundMessage, identity: IdentityRecord | None) -> tuple[InboundMessage, bool]:

@@ -127,6 +127,13 @@ def reopened_by_customer(conversation_id: str, message_at: datetime) -> Message:
         update={"created_at": message_at - timedelta(milliseconds=1)})
 
 
+def thanks_kept(conversation_id: str, message_at: datetime) -> Message:
+    """Just after a customer's thank-you kept on their resolved conversation (``logic.ingest``)."""
+    return system_message(conversation_id, "The customer's thanks, kept here: the conversation stays resolved",
+                          event=event("thanks_kept")).model_copy(
+        update={"created_at": message_at + timedelta(milliseconds=1)})
+
+
 def snoozed(conversation_id: str, until: datetime, by: str) -> Message:
     return system_message(conversation_id, f"Snoozed until {clock.iso(until)} by {by}", author=by,
                           event=event("snoozed", until=clock.iso(until), by=by))
