@@ -48,6 +48,7 @@ def test_after_hours_messages_are_told_when_the_shop_opens(desk):
     desk.drain_queue(desk.work_queue_url, "router")
     [ack] = _acks(desk, conv)
     assert "closed" in ack["text"] and "Monday" in ack["text"] and "10:00" in ack["text"]
+    assert "10:00 AM (CET)" in ack["text"]                    # the shop's zone: the customer may live elsewhere
 
 
 def test_acknowledgement_leaves_through_the_customers_channel(desk):

@@ -482,3 +482,19 @@ def test_the_shipped_templates_use_no_variable_that_could_be_missing():
     for language, entries in default_templates().items():
         for name, template in entries.items():
             assert not expectations._USES_VARIABLES.search(template), (language, name)
+
+
+def test_an_acknowledgements_clock_time_names_the_shops_time_zone():
+    # the customer may live in another zone: an abbreviation where the zone has one, else the offset from UTC
+    now = datetime(2025, 6, 1, 20, 0, tzinfo=UTC)
+    eta = datetime(2025, 6, 2, 2, 0, tzinfo=UTC)
+    assert format_eta(eta, now, "en", "Europe/Madrid", name_zone=True) == "tomorrow by 4:00 AM (CEST)"
+    assert format_eta(eta, now, "es", "America/New_York", name_zone=True) == "hoy antes de las 22:00 (EDT)"
+    assert format_eta(eta, now, "pt", "America/Sao_Paulo", name_zone=True) == "hoje até as 23:00 (UTC-03)"
+    assert format_eta(eta, now, "en", "Asia/Kathmandu", name_zone=True) == "today by 7:45 AM (UTC+05:45)"
+    assert format_eta(eta, now, "de", "UTC", name_zone=True) == "morgen bis 02:00 Uhr (UTC)"
+    winter = datetime(2025, 12, 1, 20, 0, tzinfo=UTC)
+    assert format_eta(winter + timedelta(hours=13), winter, "en", "Europe/Berlin", name_zone=True) == \
+        "tomorrow by 10:00 AM (CET)"
+    # "in about 20 minutes" needs no zone
+    assert format_eta(now + timedelta(minutes=20), now, "en", "Europe/Madrid", name_zone=True) == "in about 20 minutes"

@@ -70,7 +70,8 @@ class Acknowledger:
         due = add(now, clocks.targets.first_response)
         kind = expectations.situation(now, open_now, eta, due)
         language = conv.language or routing.default_language
-        phrase = expectations.format_eta(eta, now, language, clocks.hours.time_zone)
+        phrase = expectations.format_eta(eta, now, language, clocks.hours.time_zone,
+                                           name_zone=True)
         try:
             templates = expectations.load_templates(routing.acknowledgement_templates or None)
         except expectations.TemplateError as exc:        # saved before it was checked: the shipped ones

@@ -15,7 +15,9 @@ and sends what comes back.
 - ``format_eta``: the promise as a phrase in the customer's language, in the shop's time zone:
   under an hour away "in about 20 minutes" (minutes rounded up to the next 5, at least 5); else a clock
   time rounded up to the next 5 minutes: "today by 3:30 PM", "tomorrow by 9:30 AM", "on Monday by 9:30 AM"
-  (two to six days away), "on January 12 by 9:30 AM" (a week or more away). English uses the 12-hour
+  (two to six days away), "on January 12 by 9:30 AM" (a week or more away); the acknowledgement names the shop's
+  time zone after it ("by 9:30 AM (CET)", "(UTC-03)" where the zone has no abbreviation): the customer may
+  live in another. English uses the 12-hour
   clock (its readers in the US, Canada, the Philippines and India expect it; in the UK it is as
   common as 24-hour); every other language the 24-hour clock its readers expect (Indonesian with
   a dot: 09.30). A promise in the past is phrased from now.
@@ -243,8 +245,9 @@ def _known_language(key: object) -> str | None:
     return code if code in _PHRASES else None
 
 
-def format_eta(eta: datetime, now: datetime, language: str, time_zone: str) -> str:
-    """The promise as the customer reads it, in ``language`` and the shop's ``time_zone``."""
+def format_eta(eta: datetime, now: datetime, language: str, time_zone: str, *, name_zone: bool = False) -> str:
+    """The promise as the customer reads it, in ``language`` and the shop's ``time_zone``; with ``zone``, a clock
+    time names that zone (``zone_label``): the customer may live in another."""
     _require_aware(eta, "eta")
     _require_aware(now, "now")
     zone = _zone(time_zone)
@@ -254,7 +257,7 @@ def format_eta(eta: datetime, now: datetime, language: str, time_zone: str) -> s
     if minutes < 60:
         return phrases.minutes.format(n=minutes)
     local = _round_up(eta).astimezone(zone)
-    by = phrases.by(local.time())
+    by = phrases.by(local.time()) + (f" ({zone_label(local)})" if name_zone else "")
     days = (local.date() - now.astimezone(zone).date()).days
     if days <= 0:
         return phrases.today.format(by=by)
@@ -263,6 +266,17 @@ def format_eta(eta: datetime, now: datetime, language: str, time_zone: str) -> s
     if days < 7:
         return phrases.weekday.format(weekday=phrases.weekdays[local.weekday()], by=by)
     return phrases.date.format(day=local.day, month=phrases.months[local.month - 1], by=by)
+
+
+def zone_label(local: datetime) -> str:
+    """The time zone of ``local`` as a customer reads it: its abbreviation where it has one (CET, CEST, EST),
+    else its offset from UTC (America/Sao_Paulo: UTC-03, Asia/Kathmandu: UTC+05:45)."""
+    name = local.tzname() or ""
+    if name.isalpha():
+        return name
+    minutes = int((local.utcoffset() or timedelta(0)).total_seconds() // 60)
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{'-' if minutes < 0 else '+'}{hours:02d}" + (f":{rest:02d}" if rest else "")
 
 
 def _round_up(moment: datetime) -> datetime:
