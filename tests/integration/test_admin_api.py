@@ -88,6 +88,32 @@ def test_a_routing_map_with_an_empty_key_is_refused_and_the_settings_stay_readab
     assert status == 200 and settings["team_by_channel"] == {}
 
 
+def test_settings_naming_a_channel_or_language_shopdesk_does_not_have_are_refused_and_nothing_is_saved(desk):
+    # a misspelt channel would silently never match; a language without texts would get English
+    for path, body, field, known in [
+            ("/admin/routing", {"team_by_channel": {"whatsap": "returns"}}, "team_by_channel", "whatsapp"),
+            ("/admin/routing", {"default_language": "fr"}, "default_language", "es, pt"),
+            ("/admin/bot", {"enabled": True, "channels": ["webchat", "smss"]}, "channels", "whatsapp"),
+            ("/admin/csat", {"enabled": True, "when": "channels", "channels": ["mail"]}, "channels", "whatsapp")]:
+        before = admin_call(desk, "GET", path, "[admins]")[1]
+        status, problem = admin_call(desk, "PUT", path, "[admins]", body)
+        assert status == 422, (path, status, problem)
+        [error] = problem["errors"]
+        assert error["loc"] == ["body", field] and known in error["msg"], error
+        assert admin_call(desk, "GET", path, "[admins]")[1] == before
+    policy = {"id": "p9", "name": "Fax", "applies_to": {"channels": ["fax"]},
+              "targets": {"normal": {"first_response": 3600}}}
+    status, problem = admin_call(desk, "PUT", "/admin/sla-policies/p9", "[admins]", policy)
+    assert status == 422 and problem["errors"][0]["loc"] == ["body", "applies_to", "channels"]
+    assert "'fax'" in problem["detail"]
+    assert admin_call(desk, "GET", "/admin/sla-policies/p9", "[admins]")[0] == 404
+    # the channels and languages it has; a policy compares channels case-insensitively
+    assert admin_call(desk, "PUT", "/admin/routing", "[admins]", {"team_by_channel": {"whatsapp": "returns"},
+                                                                  "default_language": "pt"})[0] == 200
+    assert admin_call(desk, "PUT", "/admin/sla-policies/p9", "[admins]",
+                      {**policy, "applies_to": {"channels": ["SMS"]}})[0] == 200
+
+
 def test_every_answer_is_what_the_document_says(desk):
     # the answers go through their documented response models: version included, nothing dropped
     _, team = admin_call(desk, "PUT", "/admin/teams/returns", "[admins]", {"id": "returns", "name": "Returns"})

@@ -27,3 +27,14 @@ def test_priority_rank_orders_urgent_first():
     assert [p.rank for p in (Priority.URGENT, Priority.HIGH, Priority.NORMAL, Priority.LOW)] == [0, 1, 2, 3]
     assert sorted(Priority, key=lambda p: p.rank) == [Priority.URGENT, Priority.HIGH, Priority.NORMAL,
                                                       Priority.LOW]
+
+
+def test_the_languages_settings_may_name_are_those_every_automatic_text_is_written_in():
+    from shopdesk.bot import phrases
+    from shopdesk.csat import texts
+    from shopdesk.logic import expectations
+    from shopdesk.models.admin import CUSTOMER_LANGUAGES
+    from shopdesk.understanding import LANGUAGES
+    assert set(CUSTOMER_LANGUAGES) == set(LANGUAGES) == set(texts.LANGUAGES)
+    assert set(CUSTOMER_LANGUAGES) <= set(expectations.default_templates()) and \
+        set(CUSTOMER_LANGUAGES) <= set(phrases.PHRASES)

@@ -18,12 +18,12 @@ from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.queues import Queue
-from shopdesk.errors import BadRequest, Conflict, NotFound
+from shopdesk.errors import BadRequest, Conflict, InvalidFields, NotFound
 from shopdesk.logic import expectations, sla_engine
 from shopdesk.logic.access import ADMIN, SUPERVISOR, require, roles
 from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.logic.work import enqueue_refill
-from shopdesk.models.admin import AgentSettings, RoutingSettings, Team
+from shopdesk.models.admin import CHANNELS, CUSTOMER_LANGUAGES, AgentSettings, RoutingSettings, Team
 from shopdesk.models.sla import BusinessHours, SlaPolicy
 from shopdesk.phone import shop_phone, to_e164
 from shopdesk.privacy import audit
@@ -33,6 +33,16 @@ AGENT_SETTINGS = ("teams", "capacity", "skills", "languages")
 READ, WRITE = (ADMIN, SUPERVISOR), (ADMIN,)
 Roles = Iterable[str]
 __all__ = ["ADMIN", "READ", "SUPERVISOR", "WRITE", "Admin", "identity_of", "require", "roles"]
+
+
+def refuse_unknown(*checks: tuple[tuple[str | int, ...], Iterable[str] | None, tuple[str, ...], str]) -> None:
+    """InvalidFields (422) naming each value that is not one shopdesk knows: ``(where, values, known, what)``. A
+    channel misspelt in a setting would silently never match; a language without texts would be English."""
+    refused = [{"loc": ("body", *where), "type": "value_error",
+                "msg": f"{value!r} is not {what} shopdesk knows: one of {', '.join(known)}"}
+               for where, values, known, what in checks for value in values or () if value not in known]
+    if refused:
+        raise InvalidFields(refused)
 
 
 def identity_of(phone: str | None, email: str | None) -> tuple[str, str]:
@@ -121,6 +131,8 @@ class Admin:
         require(by, *WRITE)
         if policy.id != policy_id:
             raise Conflict("the policy id in the path and the body differ")
+        refuse_unknown((("applies_to", "channels"), [c.lower() for c in policy.applies_to.channels or ()], CHANNELS,
+                        "a channel"))
         if policy.calendar_id and self.config.get("calendar", policy.calendar_id) is None:
             raise NotFound(f"calendar {policy.calendar_id} does not exist; create it first")
         value = policy.model_dump(mode="json")
@@ -141,6 +153,9 @@ class Admin:
 
     def put_routing(self, by: Roles, settings: RoutingSettings, expected_version: int | None) -> dict[str, Any]:
         require(by, *WRITE)
+        refuse_unknown((("team_by_channel",), settings.team_by_channel, CHANNELS, "a channel"),
+                       (("default_language",), [settings.default_language], CUSTOMER_LANGUAGES,
+                        "a language shopdesk writes its messages in"))
         try:                            # a template the router could not use is refused now, in words
             expectations.load_templates(settings.acknowledgement_templates or None)
         except expectations.TemplateError as exc:
@@ -157,6 +172,7 @@ class Admin:
 
     def put_bot(self, by: Roles, settings: BotSettings, expected_version: int | None) -> dict[str, Any]:
         require(by, *WRITE)
+        refuse_unknown((("channels",), settings.channels, CHANNELS, "a channel"))
         version = self._put_config("bot", "settings", settings.model_dump(), expected_version)
         return {**settings.model_dump(), "version": version}
 
@@ -169,6 +185,7 @@ class Admin:
 
     def put_csat(self, by: Roles, settings: CsatSettings, expected_version: int | None) -> dict[str, Any]:
         require(by, *WRITE)
+        refuse_unknown((("channels",), settings.channels, CHANNELS, "a channel"))
         version = self._put_config("csat", "settings", settings.model_dump(), expected_version)
         return {**settings.model_dump(), "version": version}
 

@@ -13,6 +13,11 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
 Channel = Annotated[str, StringConstraints(pattern=r"^[a-z_]{2,20}$")]
+# The channels shopdesk has, and the languages it writes its own messages in (acknowledgements, the bot's phrases,
+# surveys). Settings naming another are refused when saved (``logic.admin``); the models stay lenient, so settings
+# stored before still load.
+CHANNELS: tuple[str, ...] = ("sms", "whatsapp", "messenger", "instagram", "telegram", "email", "webchat")
+CUSTOMER_LANGUAGES: tuple[str, ...] = ("en", "es", "pt", "de", "tr", "id", "sk")
 # A key of a stored map: DynamoDB takes no empty attribute name, even inside a map.
 Key = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
