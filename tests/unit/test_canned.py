@@ -131,7 +131,7 @@ def test_the_order_status_is_said_in_a_canned_bodys_language_english_words_other
     shipped = _order("1001", "2026-11-20T10:00:00", "https://t/1", "in_transit")
     waiting = _order("1004", "2026-12-01T10:00:00")
     assert order_values(shipped, "es")["status"] == "en camino"
-    assert order_values(shipped, "pt")["status"] == "a caminho"
+    assert order_values(shipped, "pt")["status"] == "em trânsito"
     assert order_values(waiting, "es")["status"] == "en preparación para el envío"
     # English, no language (the agent's own text) and a language without the words: the English words
     assert [order_values(shipped, lang)["status"] for lang in ("en", None, "fr")] == ["in transit"] * 3

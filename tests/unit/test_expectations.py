@@ -464,7 +464,7 @@ def test_an_acknowledgement_with_a_missing_value_falls_back_to_the_shipped_templ
     # Nobody can be asked to fix it: the shipped template of the language and situation is sent instead
     merged = load_templates({"es": {"open_now": "Hola {{customer.first_name}}, {shop} responde {eta}."}})
     text = acknowledgement("es", OPEN_NOW, None, "en unos 20 minutos", "Acme", merged)
-    assert text == "Hola, gracias por escribir a Acme. Le responderemos en unos 20 minutos."
+    assert text == "Hola, gracias por escribir a Acme. Te responderemos en unos 20 minutos."
     assert "{{" not in text
 
 

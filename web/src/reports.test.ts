@@ -243,7 +243,7 @@ describe("whoseFigures", () => {
   });
   it("says it in the agent's language", () => {
     expect(whoseFigures(null, named, translator("es"))).toBe("Todo el equipo de atención");
-    expect(whoseFigures(["vip"], named, translator("pt"))).toBe("As suas equipas: VIP");
+    expect(whoseFigures(["vip"], named, translator("pt"))).toBe("Suas equipes: VIP");
   });
 });
 
