@@ -416,10 +416,11 @@ def list_labels() -> LabelList:
     return LabelList.of(labels.list(caller(app.current_event), admin=True))
 
 
-@app.put("/admin/labels/<label_id>", summary="Create, rename or recolour a label (admins): {name, color}",
-         responses=problems.responses(200, 403, 415))
-def put_label(label_id: LabelPath, body: LabelContent) -> LabelOut:
-    return LabelOut.of(labels.put(caller(app.current_event), label_id, body))
+@app.put("/admin/labels/<label_id>", summary="Create, rename or recolour a label (admins): {name, color}; "
+                                              "?version=N saves only over version N (0: only a new one)",
+         responses=problems.responses(200, 403, 409, 415))
+def put_label(label_id: LabelPath, body: LabelContent, version: Version = None) -> LabelOut:
+    return LabelOut.of(labels.put(caller(app.current_event), label_id, body, version))
 
 
 @app.post("/admin/labels/<label_id>/retire",

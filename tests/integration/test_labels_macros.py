@@ -305,6 +305,21 @@ def test_of_two_admins_editing_one_canned_response_or_macro_the_later_save_is_re
     assert agent(desk, "PUT", "/agent/canned-responses/mine", "alice", own)[1]["version"] == 2
 
 
+def test_of_two_admins_editing_one_label_the_later_save_is_refused(desk):
+    status, label = _query_admin(desk, "PUT", "/admin/labels/vip", {"name": "VIP", "color": "#aa0000"}, "version=0")
+    assert status == 200 and label["version"] == 1, label
+    assert _query_admin(desk, "PUT", "/admin/labels/vip", {"name": "VIP (mine)", "color": "#aa0000"},
+                        "version=1")[1]["version"] == 2
+    status, problem = _query_admin(desk, "PUT", "/admin/labels/vip", {"name": "VIP (theirs)", "color": "#00aa00"},
+                                   "version=1")
+    assert status == 409 and "now version 2" in problem["detail"], problem
+    # a new label under an id taken is refused, not overwritten; retiring moves the version too
+    assert _query_admin(desk, "PUT", "/admin/labels/vip", {"name": "Other", "color": "#000000"}, "version=0")[0] == 409
+    assert admin(desk, "POST", "/admin/labels/vip/retire")[1]["version"] == 3
+    [vip] = admin(desk, "GET", "/admin/labels")[1]["items"]
+    assert (vip["name"], vip["retired"], vip["version"]) == ("VIP (mine)", True, 3)
+
+
 # ------------------------------------------------------------------------------ macros: applying them
 
 @pytest.fixture

@@ -326,7 +326,9 @@ export class Api {
     this.call<Macro>("PUT", `/admin/macros/${enc(id)}` + query({ version }), m);
   deleteSharedMacro = (id: string) => this.call<null>("DELETE", `/admin/macros/${enc(id)}`);
   adminLabels = () => this.call<{ items: Label[] }>("GET", "/admin/labels");
-  putLabel = (id: string, label: LabelIn) => this.call<Label>("PUT", `/admin/labels/${enc(id)}`, label);
+  /** Saves with `version` (the one edited; 0: a new one) only over it: 409 when someone saved it since. */
+  putLabel = (id: string, label: LabelIn, version?: number) =>
+    this.call<Label>("PUT", `/admin/labels/${enc(id)}` + query({ version }), label);
   retireLabel = (id: string, retired: boolean) =>
     this.call<Label>("POST", `/admin/labels/${enc(id)}/${retired ? "retire" : "restore"}`);
 

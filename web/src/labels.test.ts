@@ -3,7 +3,7 @@ import type { ApplyOut, Conversation, Label } from "./api";
 import { addable, chipColors, labelsOf, refusals, stillShown, toggled } from "./labels";
 import { Store } from "./store";
 
-const label = (id: string, name: string, retired = false): Label => ({ id, name, color: "#2f80ed", retired });
+const label = (id: string, name: string, retired = false): Label => ({ id, name, color: "#2f80ed", retired, version: 1 });
 
 describe("labels", () => {
   it("chips read well on light and dark colours", () => {

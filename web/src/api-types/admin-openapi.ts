@@ -221,7 +221,7 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Create, rename or recolour a label (admins): {name, color} */
+        /** Create, rename or recolour a label (admins): {name, color}; ?version=N saves only over version N (0: only a new one) */
         put: operations["put_label_admin_labels__label_id__put"];
         post?: never;
         delete?: never;
@@ -1281,6 +1281,11 @@ export interface components {
             updated_at?: string | null;
             /** Updated By */
             updated_by?: string | null;
+            /**
+             * Version
+             * @default 0
+             */
+            version: number;
         };
         /**
          * MacroContent
@@ -3143,7 +3148,9 @@ export interface operations {
     };
     put_label_admin_labels__label_id__put: {
         parameters: {
-            query?: never;
+            query?: {
+                version?: number | null;
+            };
             header?: never;
             path: {
                 label_id: string;
@@ -3176,6 +3183,15 @@ export interface operations {
             };
             /** @description The caller may not do this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The current state forbids it (changed meanwhile, at capacity, window closed...): read again and retry, or change course */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

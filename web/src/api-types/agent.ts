@@ -1344,6 +1344,11 @@ export interface components {
             updated_at?: string | null;
             /** Updated By */
             updated_by?: string | null;
+            /**
+             * Version
+             * @default 0
+             */
+            version: number;
         };
         /** LineItem */
         LineItem: {

@@ -9,6 +9,7 @@ export interface Label extends LabelIn {
   retired: boolean;
   updated_at?: string | null;
   updated_by?: string | null;
+  version: number; // moved by every change: ?version=N saves only over it
 }
 export type MacroAction =
   | { type: "reply"; canned_response_id: string }

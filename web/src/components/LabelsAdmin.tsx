@@ -17,7 +17,12 @@ export function LabelsAdmin() {
   const [color, setColor] = useState("#2f80ed");
   const [message, setMessage] = useState<{ kind: "ok" | "error"; text: string } | null>(null);
   const reload = async () => {
-    await store.run(async () => setLabels((await store.api.adminLabels()).items));
+    await store.run(async () => {
+      const items = (await store.api.adminLabels()).items;
+      setLabels(items);
+      // the one being edited, if someone saved it since (after a 409): its latest version, to change again
+      setEditing((e) => (e && items.find((l) => l.id === e.id && l.version !== e.version)) || e);
+    });
     void store.loadTools(); // the inbox's chips and menus follow
   };
   useEffect(() => {
@@ -37,11 +42,14 @@ export function LabelsAdmin() {
     } catch (error) {
       const detail = error instanceof ApiError || error instanceof Error ? error.message : String(error);
       setMessage({ kind: "error", text: t("error", { detail }) });
+      if (error instanceof ApiError && error.status === 409) await reload(); // someone saved it since: the latest
     }
   };
   const submit = (e: Event) => {
     e.preventDefault();
-    void act(() => store.api.putLabel(id.trim(), { name: name.trim(), color }));
+    // over the version edited (someone else's save since is refused and the latest loaded); a new one: only new
+    const version = editing && editing.id === id.trim() ? editing.version : 0;
+    void act(() => store.api.putLabel(id.trim(), { name: name.trim(), color }, version));
   };
   return (
     <section>

@@ -102,7 +102,7 @@ function shown(locale: Locale, ...messages: Message[]): string[] {
       { id: "alice", name: "Alice Example", presence: "online", capacity: 3, active: 1, teams: ["default"] },
       { id: "bob", name: "Bob Example", presence: "online", capacity: 3, active: 0, teams: ["default"] },
     ],
-    labels: [{ id: "vip", name: "Cliente VIP", color: "#aa0000", retired: false }],
+    labels: [{ id: "vip", name: "Cliente VIP", color: "#aa0000", retired: false, version: 1 }],
   });
   render(
     <AppContext.Provider value={testContext(local, locale)}>

@@ -24,6 +24,7 @@ class LabelOut(BaseModel):
     retired: bool
     updated_at: Instant | None = None
     updated_by: str | None = None
+    version: int = 0
 
     @classmethod
     def of(cls, label: Label) -> LabelOut:

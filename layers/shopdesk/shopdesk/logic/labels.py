@@ -21,7 +21,8 @@ from typing import Any
 
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.labels import Labels
-from shopdesk.errors import NotFound
+from shopdesk.dal.table import ConditionFailed
+from shopdesk.errors import Conflict, NotFound
 from shopdesk.logic import timeline
 from shopdesk.logic.access import ADMIN, SUPERVISOR, Caller, require
 from shopdesk.logic.compose import Composer, Plan
@@ -36,10 +37,18 @@ class LabelDesk:
     composer: Composer | None = None      # the agent API's: labels on conversations
 
     # ------------------------------------------------------------------ the catalogue (admin API)
-    def put(self, caller: Caller, label_id: str, content: LabelContent) -> Label:
+    def put(self, caller: Caller, label_id: str, content: LabelContent, expected_version: int | None = None) -> Label:
+        """Create, rename or recolour; with ``expected_version`` only over that version (0: only a new one):
+        Conflict naming the version now otherwise (two admins editing one label: the later save does not
+        silently win)."""
         require(caller.roles, ADMIN)
         before = self.store.get(label_id)
-        label = self.store.put(label_id, content, caller.id)
+        try:
+            label = self.store.put(label_id, content, caller.id, expected_version)
+        except ConditionFailed as exc:
+            current = self.store.get(label_id)
+            raise Conflict(f"label {label_id} changed meanwhile (now version {current.version if current else 0}); "
+                           "reload it and apply your change again") from exc
         audit.note(before=_audited(before), after=_audited(label))
         return label
 

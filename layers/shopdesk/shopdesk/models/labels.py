@@ -28,6 +28,7 @@ class Label(LabelContent):
     retired: bool = False               # kept on the conversations that have it; cannot be added any more
     updated_at: Instant | None = None
     updated_by: str | None = None
+    version: int = 0                    # moved by every change: ?version=N saves only over version N
 
 
 class LabelChange(BaseModel):
