@@ -135,3 +135,46 @@ def test_a_long_history_scrolls_from_the_keyboard_and_passes_the_accessibility_s
     # (Chromium scrolls smoothly: the first message shows before the scroll has reached the very top)
     page.wait_for_function("e => e.scrollTop === 0", arg=history.element_handle(), timeout=5000)
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_on_a_phone_the_list_and_the_conversation_take_turns_and_nothing_spills_sideways(stack, open_inbox):
+    # Given a customer's conversation, and an agent on a phone-sized screen (390x844, held upright)
+    send_sms(stack, "+14155550178", "Is my order on its way? I ordered on Monday")
+    page = open_inbox("alice")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.get_by_role("group", name="Views").get_by_role("button", name="All").click()   # alice's or bob's
+    item = page.get_by_role("list", name="Conversations").get_by_role("listitem").filter(has_text="ordered on Monday")
+    expect(item).to_be_visible()
+    wide = "() => document.documentElement.scrollWidth > document.documentElement.clientWidth"
+    assert not page.evaluate(wide)
+
+    # When the agent opens it: the conversation takes the screen, with the reply box and the way back
+    item.get_by_role("button").click()
+    expect(page.get_by_role("heading", name="+14155550178")).to_be_visible()
+    expect(page.locator(".list-pane")).to_be_hidden()
+    expect(page.get_by_role("textbox", name="Reply", exact=True)).to_be_visible()
+    back = page.get_by_role("button", name="Conversations")
+    expect(back).to_be_visible()
+    assert not page.evaluate(wide)
+    # the customer's panel is below it, a scroll away
+    panel = page.get_by_role("complementary", name="Customer")
+    panel.scroll_into_view_if_needed()
+    expect(panel).to_be_in_viewport()
+    assert axe_violations(page) == []
+
+    # Then the way back shows the list again
+    back.click()
+    expect(page.locator(".list-pane")).to_be_visible()
+    expect(item).to_be_visible()
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_in_a_wide_window_the_way_back_is_not_shown(stack, open_inbox):
+    send_sms(stack, "+14155550179", "Do you ship to Canada")
+    page = open_inbox("alice")
+    page.get_by_role("group", name="Views").get_by_role("button", name="All").click()
+    item = page.get_by_role("list", name="Conversations").get_by_role("listitem").filter(has_text="ship to Canada")
+    item.get_by_role("button").click()
+    expect(page.get_by_role("textbox", name="Reply", exact=True)).to_be_visible()
+    expect(page.locator(".list-pane")).to_be_visible()
+    expect(page.get_by_role("button", name="Conversations")).to_be_hidden()

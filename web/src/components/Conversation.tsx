@@ -25,6 +25,10 @@ export function Conversation({ onOpen }: { onOpen: (id: string | null) => void }
       <div class="conversation-main">
         <header class="conversation-head">
           <div>
+            {/* on a narrow screen the list and the conversation take turns: the way back (wide: both are shown) */}
+            <button class="btn btn-small back-to-list" onClick={() => onOpen(null)}>
+              ← {t("backToList")}
+            </button>
             <h2 id="conversation-title">{name}</h2>
             <p class="muted small">
               <span class={`chip status-${open.status}`}>{t(`status.${open.status}`)}</span>{" "}

@@ -92,7 +92,7 @@ export function Inbox({ conversationId }: { conversationId: string | null }) {
   }, [help]);
 
   return (
-    <div class="inbox">
+    <div class={state.openId ? "inbox has-open" : "inbox"}>
       <ConversationList listRef={listRef} onOpen={open} />
       <section class="conversation-pane" aria-label={state.open ? undefined : t("conversations")}>
         {state.openId ? (

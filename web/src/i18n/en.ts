@@ -224,6 +224,7 @@ export const en = {
   optedOut: "The customer unsubscribed from {channel} (they replied STOP): nothing can be sent there until they text START. Reply on another of their channels.",
   optOutChip: "Unsubscribed (STOP)",
   optInChip: "Subscribed again (START)",
+  backToList: "Conversations",
   windowClosed: "The {channel} 24-hour window is closed: send an approved template.",
   windowHumanAgent: "Outside 24 hours: sent with the human-agent tag (up to 7 days).",
   template: "Template",

@@ -225,6 +225,7 @@ export const es: Catalogue = {
   optedOut: "El cliente se dio de baja de {channel} (respondió STOP): no se le puede enviar nada por ahí hasta que escriba START. Responde por otro de sus canales.",
   optOutChip: "Baja (STOP)",
   optInChip: "Alta de nuevo (START)",
+  backToList: "Conversaciones",
   windowClosed: "La ventana de 24 horas de {channel} está cerrada: envía una plantilla aprobada.",
   windowHumanAgent: "Fuera de las 24 horas: se envía con la etiqueta de agente humano (hasta 7 días).",
   template: "Plantilla",

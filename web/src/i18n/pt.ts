@@ -225,6 +225,7 @@ export const pt: Catalogue = {
   optedOut: "O cliente cancelou a inscrição no {channel} (respondeu STOP): nada pode ser enviado por lá até que ele escreva START. Responda por outro dos seus canais.",
   optOutChip: "Inscrição cancelada (STOP)",
   optInChip: "Inscrito de novo (START)",
+  backToList: "Conversas",
   windowClosed: "A janela de 24 horas do {channel} está fechada: envie um modelo aprovado.",
   windowHumanAgent: "Fora das 24 horas: enviada com a etiqueta de agente humano (até 7 dias).",
   template: "Modelo",
