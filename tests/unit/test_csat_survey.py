@@ -221,3 +221,18 @@ def test_a_question_after_a_rating_is_a_new_request_not_its_comment():
     assert not is_comment("And where is my other order?")
     assert not is_comment("¿Y mi otro pedido")
     assert not is_comment("   ") and not is_comment(None)
+
+
+@pytest.mark.parametrize("text", [
+    "Also my other order hasn't arrived", "I need to speak to a person about a refund", "Mi otro pedido no ha llegado",
+    "Ich möchte mit einem Mitarbeiter sprechen", "I was charged twice for it", "Meu outro pedido ainda não chegou",
+    "I need it urgently for tomorrow"])
+def test_a_request_after_a_rating_is_not_its_comment_even_without_a_question_mark(text):
+    assert not is_comment(text)
+
+
+@pytest.mark.parametrize("text", [
+    "The courier was late though", "Alice was lovely, very quick", "Muy amables, gracias",
+    "Die Lieferung war zu langsam", "Atendimento excelente"])
+def test_a_remark_about_the_help_is_its_comment(text):
+    assert is_comment(text)

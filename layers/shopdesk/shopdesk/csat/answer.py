@@ -69,10 +69,12 @@ def _values(value: Any) -> Iterator[Any]:
 
 
 def is_comment(text: str | None) -> bool:
-    """Whether a message after a rating reads as its comment: some text, and no question (a question is a new
-    request, "and where is my other order?", which must reach a person, not sit on the resolved conversation)."""
-    words = (text or "").strip()
-    return bool(words) and "?" not in words and "¿" not in words
+    """Whether a message after a rating reads as its comment: some text that asks for nothing (a question or a
+    request, "and where is my other order?", "my other order hasn't arrived either", is a new request, which must
+    reach a person, not sit on the resolved conversation; ``understanding.closing.asks``)."""
+    from shopdesk.understanding.closing import asks  # its cue patterns, only once a rating waits for a comment
+
+    return bool((text or "").strip()) and not asks(text)
 
 
 def rating_of(message: Message) -> Rating | None:

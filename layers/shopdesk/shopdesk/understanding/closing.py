@@ -1,5 +1,7 @@
-"""Whether a message only thanks or closes ("thanks!", "Perfecto, gracias", "👍"): sent after the conversation was
-resolved, such a message is kept on it instead of opening another for an agent (``shopdesk.logic.ingest``).
+"""What a message after the end of a conversation is: one that only thanks or closes ("thanks!", "Perfecto,
+gracias", "👍"), sent after the conversation was resolved, is kept on it instead of opening another for an agent
+(``shopdesk.logic.ingest``); one that asks for something (``asks``) must reach a person, never sit on a resolved
+conversation as a survey's comment (``shopdesk.csat.answer``).
 
 Conservative on purpose: a request kept unseen on a resolved conversation costs a customer their answer, a
 thank-you that opens a conversation costs an agent one click. So a message only thanks when it
@@ -31,6 +33,7 @@ _EMOJI_NOISE = re.compile("[\ufe0e\ufe0f\u200d\U0001f3fb-\U0001f3ff]")      # va
 _STOPPERS = ("human", "order_status", "legal", "safety", "payment_account", "not_helpful", "no", "negative",
              "anger", "frustration", "urgent")
 _TAKEN_OUT = ("thanks", "positive", "yes")
+_REQUESTS = ("human", "order_status", "legal", "safety", "payment_account", "urgent")     # what asks for a person
 # the small words of politeness left around a thank-you, folded (lower case, no accents), per language
 _POLITE_WORDS = """
     you u ya yall so much very really a lot lots the your for all of and it that guys team everyone everybody help
@@ -81,3 +84,16 @@ def only_thanks(text: str | None) -> bool:
         return False
     checked = " ".join(w for w in re.findall(r"\w+", folded) if w not in _TAKEN_WITH_THANKS)
     return not any(p.search(checked) for p in _patterns(_STOPPERS))
+
+
+def asks(text: str | None) -> bool:
+    """Whether ``text`` asks for something a person must see: a question, or a cue (in any of the seven languages)
+    of an order question, a request for a person, a legal, safety or payment matter, or urgency ("my other order
+    hasn't arrived", "I need to speak to someone"). A remark about the help ("the courier was late though") does
+    not."""
+    if not text or not text.strip():
+        return False
+    if _QUESTION.search(text):
+        return True
+    folded = cues.fold(text)
+    return any(p.search(folded) for p in _patterns(_REQUESTS))
