@@ -147,14 +147,20 @@ def test_provider_outage_keeps_the_reply_queued_for_retry(desk, twilio):
 
 
 
-def test_a_failed_reply_is_sent_again_once_and_its_new_reply_names_it(desk, twilio):
-    # Given a reply the provider refused for good
+def _refused_for_good(desk, twilio):
+    """A conversation alice has, with her reply the provider refused for good: (conversation id, the reply)."""
     conv = _conversation_with_alice(desk)
     agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "Your refund is on its way"})
     twilio.script = [(400, {"code": 21211, "message": "The 'To' number is not a valid phone number.",
                             "status": 400})]
     _dispatch(desk, twilio)
     [failed] = _outbound(desk, conv)
+    return conv, failed
+
+
+def test_a_failed_reply_is_sent_again_once_and_its_new_reply_names_it(desk, twilio):
+    # Given a reply the provider refused for good
+    conv, failed = _refused_for_good(desk, twilio)
     assert failed["status"] == "failed" and failed["retry_of"] is None
     # When the agent sends it again, and it goes
     status, again = agent(desk, "POST", f"/agent/conversations/{conv}/replies/{failed['id']}/retry", "alice")
@@ -172,12 +178,7 @@ def test_a_failed_reply_is_sent_again_once_and_its_new_reply_names_it(desk, twil
 
 def test_two_presses_of_send_again_at_once_send_the_reply_once(desk, twilio, monkeypatch):
     # Given a failed reply, and a second press whose read came before the first press's new reply was written
-    conv = _conversation_with_alice(desk)
-    agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "Your refund is on its way"})
-    twilio.script = [(400, {"code": 21211, "message": "The 'To' number is not a valid phone number.",
-                            "status": 400})]
-    _dispatch(desk, twilio)
-    [failed] = _outbound(desk, conv)
+    conv, failed = _refused_for_good(desk, twilio)
     conversations = desk.handler("agent_api").inbox.conversations
     before = conversations.get_with_messages(conv)
     assert agent(desk, "POST", f"/agent/conversations/{conv}/replies/{failed['id']}/retry", "alice")[0] == 202
@@ -193,11 +194,7 @@ def test_two_presses_of_send_again_at_once_send_the_reply_once(desk, twilio, mon
 
 def test_a_press_of_send_again_cut_short_does_not_block_the_next_one(desk, twilio):
     # Given a failed reply whose claim to be sent again was made long ago and never became a new reply
-    conv = _conversation_with_alice(desk)
-    agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "Your refund is on its way"})
-    twilio.script = [(400, {"code": 21211, "message": "not valid", "status": 400})]
-    _dispatch(desk, twilio)
-    [failed] = _outbound(desk, conv)
+    conv, failed = _refused_for_good(desk, twilio)
     ddb = desk.client("dynamodb")
     items = ddb.query(TableName=desk.table_name, KeyConditionExpression="PK = :pk",
                       ExpressionAttributeValues={":pk": {"S": f"CONV#{conv}"}})["Items"]
