@@ -30,10 +30,9 @@ _QUESTION = re.compile(r"[?¿]")
 _UNHAPPY = frozenset("😡🤬😠💩😞😟☹🙁👎😒😕😢😭😤😩")
 _CLOSING = frozenset("🙏👍👌🙂😊😀😃😄😁😍🥰🤩❤💯🥳💖👏✅🤗😘")
 _EMOJI_NOISE = re.compile("[\ufe0e\ufe0f\u200d\U0001f3fb-\U0001f3ff]")      # variation selectors, skin tones
-_STOPPERS = ("human", "order_status", "legal", "safety", "payment_account", "not_helpful", "no", "negative",
-             "anger", "frustration", "urgent")
-_TAKEN_OUT = ("thanks", "positive", "yes")
 _REQUESTS = ("human", "order_status", "legal", "safety", "payment_account", "urgent")     # what asks for a person
+_STOPPERS = (*_REQUESTS, "not_helpful", "no", "negative", "anger", "frustration")      # what is more than thanks
+_TAKEN_OUT = ("thanks", "positive", "yes")
 # the small words of politeness left around a thank-you, folded (lower case, no accents), per language
 _POLITE_WORDS = """
     you u ya yall so much very really a lot lots the your for all of and it that guys team everyone everybody help
