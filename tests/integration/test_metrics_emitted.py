@@ -28,3 +28,21 @@ def test_inbound_and_replies_are_counted(desk, capsys):
         assert {f.get("provider") for f in sent} >= {"twilio", None}
     finally:
         twilio.close()
+
+
+def test_stop_start_and_a_kept_thank_you_are_counted(desk, capsys):
+    from tests.integration.helpers import post_twilio
+    from tests.support import twilio_form
+
+    customer_writes(desk, "+31611300002", "STOP", "SMmet2")
+    customer_writes(desk, "+31611300002", "START", "SMmet3")
+    post_twilio(desk, twilio_form(MessageSid="SMmet3", From="+31611300002", To="+14155550100", Body="START"))
+    figures = _figures(capsys.readouterr().out)
+    assert [f["channel"] for f in figures if "OptOuts" in f] == ["sms"]
+    assert [f["channel"] for f in figures if "OptIns" in f] == ["sms"]          # the retry counted nothing
+    online(desk, "alice")
+    desk.drain_queue(desk.work_queue_url, "router")
+    conv = desk.item("IDENTITY#phone#+31611300002")["open_conversation_id"]
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})[0] == 200
+    post_twilio(desk, twilio_form(MessageSid="SMmet4", From="+31611300002", To="+14155550100", Body="thank you!"))
+    assert [f["channel"] for f in _figures(capsys.readouterr().out) if "ThanksKeptResolved" in f] == ["sms"]

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from aws_lambda_powertools import Logger
 
-from shopdesk import clock
+from shopdesk import clock, metrics
 from shopdesk.bounds import bound, bound_text
 from shopdesk.csat import answer
 from shopdesk.dal.conversations import Conversations, IdentityRace, StaleConversation
@@ -233,6 +233,7 @@ def _keep(inbound: InboundMessage, conversation_id: str, conversations: Conversa
     conversations.keep_on_resolved(provider=inbound.provider, provider_id=inbound.provider_id, message=message,
                                    note=thanks_kept(conversation_id, message.created_at))
     logger.info("thanks kept on the resolved conversation", extra={"conversation_id": conversation_id})
+    metrics.count("ThanksKeptResolved", channel=inbound.channel)
     return IngestResult("stored", conversation_id, message.id, message_sk=_sk(message))
 
 
@@ -255,6 +256,8 @@ def _consent_kept(inbound: InboundMessage, conversations: Conversations, result:
     if inbound.consent is not None:
         conversations.identities.set_opted_out(inbound.identity_kind, inbound.customer_address, inbound.channel,
                                                clock.iso(clock.now()) if inbound.consent == "stop" else None)
+        if result.outcome == "stored":          # a rise says something sent them what they did not want
+            metrics.count("OptOuts" if inbound.consent == "stop" else "OptIns", channel=inbound.channel)
     return result
 
 
