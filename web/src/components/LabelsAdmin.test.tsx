@@ -37,7 +37,7 @@ describe("saving a label someone else saved meanwhile", () => {
     name().dispatchEvent(new Event("input", { bubbles: true }));
     await new Promise((resolve) => setTimeout(resolve, 10));
     name().closest("form")!.requestSubmit();
-    await vi.waitFor(() => expect(root().textContent).toContain("changed meanwhile"));
+    await vi.waitFor(() => expect(root().textContent).toContain("Someone changed this meanwhile"));
     expect(putLabel.mock.calls[0]![2]).toBe(1);
     await vi.waitFor(() => expect(name().value).toBe("VIP (theirs)")); // their version, to change again
     name().closest("form")!.requestSubmit();

@@ -41,8 +41,9 @@ export function LabelsAdmin() {
       await reload();
     } catch (error) {
       const detail = error instanceof ApiError || error instanceof Error ? error.message : String(error);
-      setMessage({ kind: "error", text: t("error", { detail }) });
-      if (error instanceof ApiError && error.status === 409) await reload(); // someone saved it since: the latest
+      const conflict = error instanceof ApiError && error.status === 409; // someone saved it since: the latest
+      setMessage({ kind: "error", text: t(conflict ? "conflict" : "error", { detail }) });
+      if (conflict) await reload();
     }
   };
   const submit = (e: Event) => {
