@@ -112,6 +112,7 @@ def test_transfer_to_a_full_agent_is_refused(desk):
     assert status == 409 and "capacity" in body["detail"]
     # in words an agent reads: who, and how full (not "does not exist or has no free capacity")
     assert body["detail"].startswith("Bob has no free capacity (3 of 3 conversations)"), body["detail"]
+    assert (body["code"], body["params"]) == ("no_capacity", {"agent": "Bob", "active": "3", "capacity": "3"})
 
 
 def test_customer_reply_to_resolved_conversation_opens_a_new_one(desk):

@@ -187,6 +187,7 @@ def test_two_presses_of_send_again_at_once_send_the_reply_once(desk, twilio, mon
     status, problem = agent(desk, "POST", f"/agent/conversations/{conv}/replies/{failed['id']}/retry", "bob")
     # Then it is refused: one new reply, one send
     assert status == 409 and "being sent again already" in problem["detail"]
+    assert problem["code"] == "sent_again_already"
     monkeypatch.undo()
     _dispatch(desk, twilio)
     assert len(_outbound(desk, conv)) == 2 and len(twilio.requests) == 2

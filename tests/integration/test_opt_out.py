@@ -49,6 +49,7 @@ def test_stop_unsubscribes_the_number_nothing_automatic_answers_and_agents_are_t
     assert desk.item(f"IDENTITY#phone#{PHONE}")["opted_out_sms"]
     status, problem = _reply(desk, conv)
     assert status == 409 and "unsubscribed from SMS" in problem["detail"] and "START" in problem["detail"]
+    assert (problem["code"], problem["params"]) == ("opted_out", {"channel": "sms"})     # for the inbox's words
 
     # still unsubscribed: a later message is the agent's to read, and nothing automatic answers it
     assert customer_writes(desk, PHONE, "hello?", "SMopt3") == conv

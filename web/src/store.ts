@@ -134,7 +134,9 @@ export class Store {
    * until sent or emptied; gone as the agent signs out. */
   constructor(
     readonly api: Api,
-    private readonly words: { error: (detail: string) => string } = { error: (d) => d },
+    private readonly words: { error: (detail: string) => string; problem?: (error: unknown) => string | null } = {
+      error: (d) => d,
+    },
     readonly drafts: Drafts = new Drafts(),
   ) {}
 
@@ -178,7 +180,8 @@ export class Store {
 
   private fail(error: unknown): void {
     const detail = error instanceof ApiError ? error.message : error instanceof Error ? error.message : String(error);
-    this.notify("error", this.words.error(detail));
+    // a refusal the API names, in the agent's language; else its own words
+    this.notify("error", this.words.problem?.(error) ?? this.words.error(detail));
   }
 
   /** Run an action; its API error is shown in words. Resolves true when it succeeded. */

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 
 class ShopdeskError(Exception):
-    """Base class of every error the domain raises on purpose."""
+    """Base class of every error the domain raises on purpose. The message says what went wrong in English;
+    ``with_code`` gives a refusal people meet often a stable name and its values, so the inbox can say it in the
+    agent's language (the API's problem carries both)."""
+
+    code: str | None = None
+    params: dict[str, str] | None = None
+
+    def with_code(self, code: str, **params: object) -> Self:
+        self.code, self.params = code, {name: str(value) for name, value in params.items()}
+        return self
 
 
 class NotFound(ShopdeskError):

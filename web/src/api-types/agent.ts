@@ -1781,6 +1781,18 @@ export interface components {
              * @description what went wrong, in words to show to a person
              */
             detail: string;
+            /**
+             * Code
+             * @description for refusals people meet often, a stable name of this one (opted_out, whatsapp_window_closed, no_capacity, ...), so a client can say it in its own words and language; params holds its values
+             */
+            code?: string | null;
+            /**
+             * Params
+             * @description the values the code's words need
+             */
+            params?: {
+                [key: string]: string;
+            } | null;
         };
         /** Refund */
         Refund: {
@@ -2146,6 +2158,18 @@ export interface components {
              * @description what went wrong, in words to show to a person
              */
             detail: string;
+            /**
+             * Code
+             * @description for refusals people meet often, a stable name of this one (opted_out, whatsapp_window_closed, no_capacity, ...), so a client can say it in its own words and language; params holds its values
+             */
+            code?: string | null;
+            /**
+             * Params
+             * @description the values the code's words need
+             */
+            params?: {
+                [key: string]: string;
+            } | null;
             /** Errors */
             errors: components["schemas"]["FieldError"][];
         };

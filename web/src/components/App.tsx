@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { Api } from "../api";
 import { who as whoOf, type Auth } from "../auth";
 import type { AppConfig } from "../config";
@@ -7,6 +7,7 @@ import { Drafts } from "../drafts";
 import { agentTimeZone } from "../format";
 import { pickLocale, translator, type Locale } from "../i18n";
 import { Live } from "../live";
+import { problemWords } from "../problems";
 import { parseRoute, usePath, type Route } from "../route";
 import { Store } from "../store";
 import { AdminPages } from "./AdminPages";
@@ -47,10 +48,17 @@ function SignedIn(props: {
   const { config, auth, t } = props;
   const [path, navigate] = usePath();
   const who = whoOf(auth.session!);
+  const said = useRef(t);
+  said.current = t;
   const store = useMemo(() => {
     const api = new Api(config.apiUrl, () => auth.token(), () => auth.expire());
     // the drafts in the tab's sessionStorage, as its session is: a reload keeps them
-    return new Store(api, { error: (detail) => t("error", { detail }) }, new Drafts(sessionStorage, `shopdesk.drafts.${who.id}`));
+    // the words of the language chosen now (the store lives across a change of language)
+    const words = {
+      error: (detail: string) => said.current("error", { detail }),
+      problem: (error: unknown) => problemWords(error, said.current),
+    };
+    return new Store(api, words, new Drafts(sessionStorage, `shopdesk.drafts.${who.id}`));
   }, [config, auth]);
 
   useEffect(() => {

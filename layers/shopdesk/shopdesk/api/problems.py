@@ -78,6 +78,10 @@ class Problem(BaseModel):
     title: Annotated[str, Field(description="the kind's short summary; the same for every problem of that kind")]
     status: Annotated[int, Field(ge=400, le=599, description="the HTTP status of the answer")]
     detail: Annotated[str, Field(description="what went wrong, in words to show to a person")]
+    code: Annotated[str | None, Field(description=(
+        "for refusals people meet often, a stable name of this one (opted_out, whatsapp_window_closed, no_capacity, "
+        "...), so a client can say it in its own words and language; params holds its values"))] = None
+    params: Annotated[dict[str, str] | None, Field(description="the values the code's words need")] = None
 
 
 class FieldError(BaseModel):
@@ -163,7 +167,9 @@ def install(app: APIGatewayHttpResolver, extra: dict[type[ShopdeskError], int] |
 
 def _answer(kind: Kind, headers: Callable[[], dict[str, str] | None]) -> Callable[[Exception], Response]:
     def handle(exc: Exception) -> Response:
-        return answer(kind, str(exc) or kind.title, headers())
+        code = getattr(exc, "code", None)
+        named = {"code": code, "params": getattr(exc, "params", None) or {}} if code else {}
+        return answer(kind, str(exc) or kind.title, headers(), **named)
     return handle
 
 

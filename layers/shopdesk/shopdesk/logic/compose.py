@@ -127,7 +127,7 @@ class Composer:
                 continue
             self._after(plan)
             return self.conversations.get_meta(conversation_id)
-        raise Conflict("the conversation changed meanwhile; reload it and try again")
+        raise Conflict("the conversation changed meanwhile; reload it and try again").with_code("changed_meanwhile")
 
     def _after(self, plan: Plan) -> None:
         """What the routing needs to hear once it is written: a conversation now waiting (an online agent of

@@ -335,10 +335,12 @@ class Inbox:
         if failed is None or failed.direction is not Direction.OUTBOUND:
             raise NotFound(f"reply {message_id} does not exist in conversation {conversation_id}")
         if failed.status != "failed":
-            raise Conflict(f"only a failed reply can be sent again; this one is {failed.status}")
+            raise Conflict(f"only a failed reply can be sent again; this one is {failed.status}"
+                           ).with_code("not_failed", status=failed.status or "")
         again = next((m for m in conv.messages if m.retry_of == failed.id), None)
         if again is not None:
-            raise Conflict(f"this reply was sent again already ({again.id}); if that one failed too, send it again")
+            raise Conflict(f"this reply was sent again already ({again.id}); if that one failed too, send it again"
+                           ).with_code("sent_again_already")
         route = self._route(conv, failed.channel if failed.channel in conv.routes else None)
         payload = {k: v for k, v in (failed.payload or {}).items() if k in ("template", "canned_response_id")}
         if failed.kind != "template":
@@ -350,7 +352,8 @@ class Inbox:
         resume = (failed.parts_sent, failed.part_ids) if route.channel == failed.channel else (0, [])
         if not self.conversations.claim_retry(conv.id, it.message_sk(failed), RETRY_CLAIM_SECONDS):
             # two presses at once (two tabs, two agents): both read no new reply; one may send it
-            raise Conflict("this reply is being sent again already; if that one fails too, send it again")
+            raise Conflict("this reply is being sent again already; if that one fails too, send it again"
+                           ).with_code("sent_again_already")
         return self._queue(conv, route, caller.id, text=failed.text, payload=payload, kind=failed.kind or "text",
                            attachments=failed.attachments, resume=resume)
 
@@ -479,13 +482,15 @@ class Inbox:
         if conv.assignee == to_agent:
             return conv
         if conv.status is ConversationStatus.RESOLVED:
-            raise Conflict("a resolved conversation cannot be assigned; reopen it first")
+            raise Conflict("a resolved conversation cannot be assigned; reopen it first").with_code("resolved")
         target = self.agents.get(to_agent)
         if target is None:
             raise NotFound(f"agent {to_agent} does not exist")
         if not target.free:                       # said by name; one that fills up meanwhile is refused by the write
             raise Conflict(f"{target.name or target.id} has no free capacity ({target.active} of {target.capacity} "
-                           "conversations): choose someone with room, or raise their capacity in Settings → Agents")
+                           "conversations): choose someone with room, or raise their capacity in Settings → Agents"
+                           ).with_code("no_capacity", agent=target.name or target.id, active=target.active,
+                                       capacity=target.capacity)
         previous = conv.assignee
         if note:                                  # a hand-off note is stored on the timeline as a note is: masked
             note = self._masked(note)[0]
@@ -519,7 +524,8 @@ class Inbox:
         else:
             def write(again: ClockRead, clocks: Any) -> None:
                 if again.conversation.status is not conv.status:
-                    raise Conflict("the conversation changed meanwhile; reload it and try again")
+                    raise Conflict("the conversation changed meanwhile; reload it and try again"
+                                   ).with_code("changed_meanwhile")
                 clocks.on_status(status, now)
                 self.conversations.set_status(again.conversation, status, note, None, identities=identities,
                                               resolved_ttl=resolved_ttl, clocks=(again, clocks))

@@ -106,7 +106,7 @@ class Rerouter:
             conv = self.access.check(caller, read.conversation)
             check_allowed(conv, change, by, caller.roles)
             if conv.status is ConversationStatus.RESOLVED:
-                raise Conflict("a resolved conversation keeps its routing; reopen it first")
+                raise Conflict("a resolved conversation keeps its routing; reopen it first").with_code("resolved")
             priority = change.priority or conv.priority
             team = change.team or conv.team
             skills = sorted(set(change.skills)) if change.skills is not None else sorted(conv.skills)
@@ -129,7 +129,7 @@ class Rerouter:
             applied.append(_Applied(team, queued, team != conv.team or skills != sorted(conv.skills), released))
 
         if sla_engine.with_clocks(self.conversations, conversation_id, write, self.book) is None:
-            raise Conflict("the conversation changed meanwhile; reload it and try again")
+            raise Conflict("the conversation changed meanwhile; reload it and try again").with_code("changed_meanwhile")
         for done in applied:
             if done.queued and done.drain:                 # an online agent of the team takes it now
                 enqueue_drain(self.work, done.team, "rerouted")

@@ -39,7 +39,7 @@ def check_consent(channel: str, opted_out: bool | None) -> None:
     """Raises OptedOut when the customer unsubscribed from ``channel`` (the route says so)."""
     if opted_out:
         raise OptedOut(f"{unsubscribed(channel, 'The customer')}: nothing can be sent there until they text START; "
-                       "reply on another of their channels")
+                       "reply on another of their channels").with_code("opted_out", channel=channel)
 
 
 @dataclass(frozen=True)
@@ -52,12 +52,14 @@ def free_text_allowed(channel: str, last_inbound_at: datetime | None, now: datet
     if channel == "whatsapp":
         if last_inbound_at is None or now - last_inbound_at > DAY:
             raise WindowClosed("WhatsApp's 24-hour window is closed (the customer last wrote more than 24 hours "
-                               "ago): send an approved template instead (GET /agent/templates)")
+                               "ago): send an approved template instead (GET /agent/templates)"
+                               ).with_code("whatsapp_window_closed")
         return Permission()
     if channel in ("messenger", "instagram"):
         if last_inbound_at is None or now - last_inbound_at > HUMAN_AGENT:
             raise WindowClosed(f"{channel.title()} allows no message more than 7 days after the customer's last "
-                               "message; wait until they write again")
+                               "message; wait until they write again").with_code("window_closed_7_days",
+                                                                                   channel=channel)
         return Permission(tag="HUMAN_AGENT" if now - last_inbound_at > DAY else None)
     return Permission()
 

@@ -1,0 +1,36 @@
+import { describe, expect, it } from "vitest";
+import { ApiError, type Api } from "./api";
+import { translator } from "./i18n";
+import { problemWords } from "./problems";
+import { Store } from "./store";
+
+const refusal = (body: unknown) => new ApiError(409, "the API's English words", body);
+
+describe("problemWords", () => {
+  it("says a refusal the API names in the agent's language, with its values", () => {
+    const noRoom = refusal({ code: "no_capacity", params: { agent: "Bob Example", active: "3", capacity: "3" } });
+    expect(problemWords(noRoom, translator("es"))).toBe(
+      "Bob Example no tiene capacidad libre (3 de 3 conversaciones): elige a alguien con espacio o aumenta su capacidad en Ajustes → Agentes.",
+    );
+    expect(problemWords(refusal({ code: "opted_out", params: { channel: "sms" } }), translator("pt"))).toContain(
+      "cancelou a inscrição no SMS",
+    );
+    expect(problemWords(refusal({ code: "window_closed_7_days", params: { channel: "messenger" } }), translator("en"))).toBe(
+      "Messenger allows no message more than 7 days after the customer's last one: wait until they write again.",
+    );
+  });
+
+  it("leaves the API's words for a refusal it does not name, or names without words here", () => {
+    expect(problemWords(refusal({ detail: "x" }), translator("es"))).toBeNull();
+    expect(problemWords(refusal({ code: "something_new" }), translator("es"))).toBeNull();
+    expect(problemWords(new Error("network"), translator("es"))).toBeNull();
+  });
+
+  it("is what the inbox shows when an action is refused", async () => {
+    const t = translator("es");
+    const api = { retry: async () => { throw refusal({ code: "sent_again_already", params: {} }); } } as unknown as Api;
+    const store = new Store(api, { error: (detail) => t("error", { detail }), problem: (e) => problemWords(e, t) });
+    expect(await store.run(() => api.retry("c1", "m1"))).toBe(false);
+    expect(store.state.toast?.text).toBe("Esta respuesta ya se volvió a enviar; si esa también falla, vuelve a enviarla.");
+  });
+});

@@ -1,0 +1,22 @@
+// A refusal the API names (its problem's `code` and `params`), said in the agent's language; null for one it does
+// not name, or one without words here: the API's own (English) detail is shown then.
+import { ApiError } from "./api";
+import { channelName } from "./channels";
+import { isMessageKey, type Translate } from "./i18n";
+
+/** Codes whose words the inbox already has under another key. */
+const KEYS: Record<string, string> = { opted_out: "optedOut" };
+
+export function problemWords(error: unknown, t: Translate): string | null {
+  if (!(error instanceof ApiError) || !error.body || typeof error.body !== "object") return null;
+  const { code, params } = error.body as { code?: unknown; params?: unknown };
+  if (typeof code !== "string") return null;
+  const key = KEYS[code] ?? `problem.${code}`;
+  if (!isMessageKey(key)) return null;
+  const values: Record<string, string> = {};
+  if (params && typeof params === "object") {
+    for (const [name, value] of Object.entries(params)) values[name] = String(value);
+  }
+  if (values.channel) values.channel = channelName(values.channel, t);
+  return t(key, values);
+}
