@@ -60,8 +60,7 @@ describe("saving a label someone else saved meanwhile", () => {
     );
     const inputs = () => root().querySelectorAll<HTMLInputElement>("form input");
     await vi.waitFor(() => expect(inputs().length).toBeGreaterThan(1));
-    await new Promise((resolve) => setTimeout(resolve, 10)); // the page's first effects (an empty form) have run
-    inputs()[0]!.value = "vip";
+    inputs()[0]!.value = "vip"; // typed at once, before the page's first effects ran: kept
     inputs()[0]!.dispatchEvent(new Event("input", { bubbles: true }));
     inputs()[1]!.value = "VIP";
     inputs()[1]!.dispatchEvent(new Event("input", { bubbles: true }));

@@ -28,7 +28,12 @@ export function LabelsAdmin() {
   useEffect(() => {
     void reload();
   }, []);
+  // the form shows the label chosen (or a new one's blanks) when the choice changes, not as the page mounts: what an
+  // admin types before the page's first effects ran stays
+  const shownLabel = useRef<Label | null>(null);
   useEffect(() => {
+    if (editing === shownLabel.current) return;
+    shownLabel.current = editing;
     setId(editing?.id ?? "");
     setName(editing?.name ?? "");
     setColor(editing?.color ?? "#2f80ed");
