@@ -184,7 +184,8 @@ def test_bot_answers_a_frequent_question_with_the_articles_link_and_asks_if_it_h
     seen = conversation(bot, conv)
     [answer] = bot_messages(bot, conv)
     assert "2-4 working days" in answer["text"] and "https://help.example.com/en/shipping" in answer["text"]
-    assert "YES" in answer["text"]                              # Twilio WhatsApp: words, not buttons
+    assert "Reply SOLVED" in answer["text"]                     # Twilio WhatsApp: words, not buttons
+    assert "YES" not in answer["text"]          # a keyword Twilio answers itself ("you have been re-subscribed")
     assert seen["bot"]["state"] == "answering" and seen["bot"]["article_id"] == "faq_shipping"
     assert seen["status"] == "pending" and seen["assignee"] is None      # nobody was given it
     assert {"article:shipping", "article:delivery"} <= bot.item(f"CONV#{conv}")["topics"]   # the article's tags
@@ -281,6 +282,16 @@ def test_yes_resolves_the_conversation_by_the_bot(bot):
     assert seen["status"] == "resolved" and seen["bot"]["state"] == "resolved"
     assert any("Resolved by the bot" in (m["text"] or "") for m in seen["messages"])
     assert {"kind": "bot_resolved", "params": {"why": "confirmed"}} in [m["event"] for m in seen["messages"]]
+
+
+def test_on_sms_the_word_the_bot_asks_for_resolves_it_too(bot):
+    conv = customer_writes(bot, "+31650000017", "How long does standard delivery take?", "SMbot17a")
+    route(bot)
+    [answer] = bot_messages(bot, conv)
+    assert answer["text"].endswith("Reply SOLVED, or tell us what is still missing.")
+    customer_writes(bot, "+31650000017", "SOLVED", "SMbot17b")
+    route(bot)
+    assert conversation(bot, conv)["bot"]["state"] == "resolved"
 
 
 def test_silence_after_an_answer_resolves_it_in_the_sweep(bot):

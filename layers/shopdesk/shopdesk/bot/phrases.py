@@ -6,7 +6,7 @@ from __future__ import annotations
 
 PHRASES: dict[str, dict[str, str]] = {
     "en": {"source": "More: {url}", "solved": "Did this answer your question?", "yes": "Yes, thanks", "no": "No",
-           "words": "Reply YES or NO.",
+           "words": "Reply SOLVED, or tell us what is still missing.",   # not YES: Twilio answers that keyword itself
            "order": "Your order {name}: {status}.", "tracking": "{carrier} tracking: {url}", "no_tracking": "It has no tracking link yet.",
            "verify": "To tell you about order {number} I need to check it is yours: please send the email address or the postcode of the order.",
            "glad": "Glad it helped! If anything else comes up, just write here."},
