@@ -27,7 +27,7 @@ export function Conversation({ onOpen }: { onOpen: (id: string | null) => void }
           <div>
             {/* on a narrow screen the list and the conversation take turns: the way back (wide: both are shown) */}
             <button class="btn btn-small back-to-list" onClick={() => onOpen(null)}>
-              ← {t("backToList")}
+              <span aria-hidden="true">←</span> {t("backToList")}
             </button>
             <h2 id="conversation-title">{name}</h2>
             <p class="muted small">
