@@ -93,6 +93,22 @@ def test_reply_by_email_threads_back_by_reply_address_and_by_references(desk):
     assert inbound == ["Hello,\nwhere is order #1001?", "Thanks!", "Gift wrap please."]
 
 
+def test_a_thank_you_by_email_in_the_thread_of_a_resolved_conversation_stays_on_it(desk):
+    online(desk, "alice")
+    _deliver(desk, _eml(), "t1")
+    [conv] = _conversations(desk)
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert agent(desk, "POST", f"/agent/conversations/{conv['id']}/status", "alice", {"status": "resolved"})[0] == 200
+    desk.drain_queue(desk.work_queue_url, "router")
+    thanks = _eml(subject="Re: Where is my order?", message_id="<t2@customer.example>",
+                  to=f"reply+{conv['id']}@shop.example",
+                  body="Thank you so much!\n\nOn Sun, Nov 22, 2026 Shop wrote:\n> It left our warehouse today.\n")
+    assert _deliver(desk, thanks, "t2") == {"stored": 1, "duplicates": 0}
+    assert [c["id"] for c in _conversations(desk)] == [conv["id"]]                      # nothing new to work on
+    assert [m["text"] for m in _messages(desk, conv["id"]) if m["direction"] == "inbound"][-1] == "Thank you so much!"
+    assert agent(desk, "GET", f"/agent/conversations/{conv['id']}", "alice")[1]["status"] == "resolved"
+
+
 def _ses_received(recipient: str) -> str:
     """The Received header SES puts on top of a message it stores, naming the envelope recipient."""
     return ("from mail-wm1-f41.google.example (mail-wm1-f41.google.example [209.85.128.41]) by "
