@@ -124,10 +124,11 @@ def list_agents() -> AgentList:
     return {"items": admin.list_agents(_caller_roles())}
 
 
-@app.put("/admin/agents/<agent_id>", summary="Set an agent's capacity, team, skills and languages",
+@app.put("/admin/agents/<agent_id>", summary="Set an agent's capacity, team, skills and languages; ?version=N "
+                                              "saves only over version N of the settings (settings_version)",
          responses=problems.responses(200, *WRITE))
-def set_agent(agent_id: Id, body: AgentSettings) -> Agent:
-    return admin.set_agent(_caller_roles(), agent_id, body)
+def set_agent(agent_id: Id, body: AgentSettings, version: Version = None) -> Agent:
+    return admin.set_agent(_caller_roles(), agent_id, body, version)
 
 
 @app.get("/admin/sla-events", summary="SLA warnings and breaches of the last hours, newest first (the board: an "

@@ -114,6 +114,24 @@ def test_settings_naming_a_channel_or_language_shopdesk_does_not_have_are_refuse
                       {**policy, "applies_to": {"channels": ["SMS"]}})[0] == 200
 
 
+def test_of_two_admins_editing_one_agent_the_later_save_is_refused_and_presence_moves_no_version(desk):
+    assert agent(desk, "GET", "/agent/me", "carol")[0] == 200            # signed in once: the agent exists
+    settings = {"capacity": 4, "teams": ["default"], "skills": [], "languages": ["en"]}
+    status, first = admin_call(desk, "PUT", "/admin/agents/carol", "[admins]", settings, query="version=0")
+    assert status == 200 and first["settings_version"] == 1, first
+    # carol going online changes her item, not her settings' version
+    assert agent(desk, "PUT", "/agent/me/presence", "carol", {"presence": "online"})[0] == 200
+    assert admin_call(desk, "PUT", "/admin/agents/carol", "[admins]", {**settings, "capacity": 5},
+                      query="version=1")[1]["settings_version"] == 2
+    status, problem = admin_call(desk, "PUT", "/admin/agents/carol", "[admins]", {**settings, "capacity": 9},
+                                 query="version=1")
+    assert status == 409 and "now version 2" in problem["detail"], problem
+    [carol] = [a for a in admin_call(desk, "GET", "/admin/agents", "[admins]")[1]["items"] if a["id"] == "carol"]
+    assert (carol["capacity"], carol["presence"], carol["settings_version"]) == (5, "online", 2)
+    # a save without a version still applies, as before
+    assert admin_call(desk, "PUT", "/admin/agents/carol", "[admins]", settings)[1]["settings_version"] == 3
+
+
 def test_every_answer_is_what_the_document_says(desk):
     # the answers go through their documented response models: version included, nothing dropped
     _, team = admin_call(desk, "PUT", "/admin/teams/returns", "[admins]", {"id": "returns", "name": "Returns"})

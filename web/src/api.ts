@@ -334,7 +334,9 @@ export class Api {
 
   // -- the admin API (supervisors, admins)
   adminAgents = () => this.call<{ items: AdminAgent[] }>("GET", "/admin/agents");
-  setAgent = (id: string, s: AgentSettings) => this.call<AdminAgent>("PUT", `/admin/agents/${enc(id)}`, s);
+  /** Saves with `version` (the settings' version edited) only over it: 409 when someone saved them since. */
+  setAgent = (id: string, s: AgentSettings, version?: number) =>
+    this.call<AdminAgent>("PUT", `/admin/agents/${enc(id)}` + query({ version }), s);
   teams = () => this.call<{ items: Versioned<Team>[] }>("GET", "/admin/teams");
   putTeam = (t: Team, version?: number) => this.call<Versioned<Team>>("PUT", `/admin/teams/${enc(t.id)}` + query({ version }), t);
   calendars = () => this.call<{ items: Calendar[] }>("GET", "/admin/calendars");

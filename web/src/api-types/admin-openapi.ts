@@ -12,7 +12,7 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Set an agent's capacity, team, skills and languages */
+        /** Set an agent's capacity, team, skills and languages; ?version=N saves only over version N of the settings (settings_version) */
         put: operations["set_agent_admin_agents__agent_id__put"];
         post?: never;
         delete?: never;
@@ -616,6 +616,11 @@ export interface components {
             languages?: string[];
             /** Last Assigned At */
             last_assigned_at?: string | null;
+            /**
+             * Settings Version
+             * @default 0
+             */
+            settings_version: number;
         };
         /** AgentList */
         AgentList: {
@@ -1986,7 +1991,9 @@ export type $defs = Record<string, never>;
 export interface operations {
     set_agent_admin_agents__agent_id__put: {
         parameters: {
-            query?: never;
+            query?: {
+                version?: number | null;
+            };
             header?: never;
             path: {
                 agent_id: string;

@@ -192,3 +192,38 @@ describe("settings a supervisor may read but not change", () => {
     expect(buttons()).not.toContain("Save");
   });
 });
+
+describe("two admins editing one agent", () => {
+  it("saves over the settings' version edited, and after a refusal shows the latest and saves over that", async () => {
+    const { ApiError } = await import("../api");
+    let bob = { id: "bob", name: "Bob", capacity: 3, teams: ["default"], skills: [], languages: [], presence: "offline",
+                active: 0, settings_version: 1 };
+    const setAgent = vi.fn(async (_id: string, settings: { capacity: number }, version?: number) => {
+      if (version !== bob.settings_version) throw new ApiError(409, `agent bob's settings changed meanwhile (now version ${bob.settings_version})`, {});
+      bob = { ...bob, ...settings, settings_version: bob.settings_version + 1 };
+      return bob;
+    });
+    const store = new Store({ adminAgents: async () => ({ items: [bob] }), setAgent } as unknown as Api);
+    render(
+      <AppContext.Provider value={{ ...testContext(store), who: { id: "alice", name: "Alice", groups: ["admins"] } }}>
+        <AdminPages section="agents" />
+      </AppContext.Provider>,
+      root(),
+    );
+    await vi.waitFor(() => expect(root().querySelector('button[aria-label="Edit: bob"]')).not.toBeNull());
+    root().querySelector<HTMLButtonElement>('button[aria-label="Edit: bob"]')!.click();
+    const capacity = () => root().querySelector<HTMLInputElement>('form[aria-label="bob"] input[type=number]')!;
+    await vi.waitFor(() => expect(capacity().value).toBe("3"));
+    bob = { ...bob, capacity: 7, settings_version: 2 }; // someone else saves meanwhile
+    capacity().value = "5";
+    capacity().dispatchEvent(new Event("input", { bubbles: true }));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    capacity().closest("form")!.requestSubmit();
+    await vi.waitFor(() => expect(text()).toContain("Someone changed this meanwhile"));
+    expect(setAgent.mock.calls[0]![2]).toBe(1);
+    await vi.waitFor(() => expect(capacity().value).toBe("7")); // their settings, to change again
+    capacity().closest("form")!.requestSubmit();
+    await vi.waitFor(() => expect(setAgent).toHaveBeenCalledTimes(2));
+    expect(setAgent.mock.calls[1]![2]).toBe(2);
+  });
+});

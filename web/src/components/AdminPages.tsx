@@ -1,4 +1,4 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, type AdminAgent, type Calendar, type Customer, type RoutingSettings, type SlaPolicy, type Team } from "../api";
 import type { Versioned } from "../api-types/admin";
 import { calendarFromForm, holidaysText, listOf, WEEKDAYS, windowsText } from "../adminForms";
@@ -144,6 +144,9 @@ function AgentsAdmin() {
   const [agents, reload] = useList<AdminAgent>(() => store.api.adminAgents());
   const { teams } = useStore(store);
   const [editing, setEditing] = useState<AdminAgent | null>(null);
+  // the agent being edited as last loaded: after a save, or a refusal because someone saved meanwhile, the form shows
+  // that version's settings and saves over it
+  const latest = editing && (agents.find((a) => a.id === editing.id) ?? editing);
   return (
     <section>
       <h1>{t("admin.agents")}</h1>
@@ -179,7 +182,7 @@ function AgentsAdmin() {
           ))}
         </tbody>
       </table>
-      {editing && <AgentForm key={editing.id} agent={editing} reload={reload} />}
+      {latest && <AgentForm key={latest.id} agent={latest} reload={reload} />}
     </section>
   );
 }
@@ -193,16 +196,25 @@ function AgentForm({ agent, reload }: { agent: AdminAgent; reload: () => Promise
   const [teams, setTeams] = useState<string[]>(agent.teams);
   const [skills, setSkills] = useState(agent.skills.join(", "));
   const [languages, setLanguages] = useState(agent.languages.join(", "));
+  // another version of the settings loaded (after a save, or a refusal because someone saved meanwhile): its values
+  const shownVersion = useRef(agent.settings_version);
+  useEffect(() => {
+    if (agent.settings_version === shownVersion.current) return;
+    shownVersion.current = agent.settings_version;
+    setName(agent.name ?? "");
+    setCapacity(String(agent.capacity));
+    setTeams(agent.teams);
+    setSkills(agent.skills.join(", "));
+    setLanguages(agent.languages.join(", "));
+  }, [agent.settings_version]);
   const submit = (e: Event) => {
     e.preventDefault();
     void save(() =>
-      store.api.setAgent(agent.id, {
-        name: name.trim() || null,
-        capacity: Number(capacity),
-        teams,
-        skills: listOf(skills),
-        languages: listOf(languages),
-      }),
+      store.api.setAgent(
+        agent.id,
+        { name: name.trim() || null, capacity: Number(capacity), teams, skills: listOf(skills), languages: listOf(languages) },
+        agent.settings_version,
+      ),
     );
   };
   return (

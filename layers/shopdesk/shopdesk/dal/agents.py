@@ -50,27 +50,35 @@ class Agents:
         return self._change(agent_id, presence=presence)
 
     def configure(self, agent_id: str, *, teams: list[str], capacity: int, skills: list[str], languages: list[str],
-                  name: str | None = None) -> Agent:
-        """Apply a supervisor's settings, keeping presence and load."""
+                  name: str | None = None, expected_version: int | None = None) -> Agent:
+        """Apply an admin's settings, keeping presence and load; with ``expected_version`` only over that version of
+        the settings (Conflict otherwise: two admins editing one agent, the later save does not silently win)."""
         fields: dict[str, Any] = {"capacity": capacity, "skills": skills, "languages": languages}
         if name:
             fields["name"] = name
-        return self._change(agent_id, teams=teams, fields=fields)
+        return self._change(agent_id, teams=teams, fields=fields, expected_settings=expected_version)
 
     def _change(self, agent_id: str, *, presence: Presence | None = None, teams: list[str] | None = None,
-                fields: dict[str, Any] | None = None) -> Agent:
+                fields: dict[str, Any] | None = None, expected_settings: int | None = None) -> Agent:
         """Write the agent item and its memberships together. An item from before agents had several
-        teams (``team``, and the Pool keys on the item itself) is converted on the way."""
+        teams (``team``, and the Pool keys on the item itself) is converted on the way. ``fields`` (an admin's
+        settings) move ``settings_version``; with ``expected_settings`` only over that version. The write is
+        conditioned on the item as read (``membership_version``, which every change moves)."""
         for _ in range(WRITE_ATTEMPTS):
             item = self.table.get(it.agent_pk(agent_id), it.META)
             if item is None:
                 raise NotFound(f"agent {agent_id} does not exist")
             before = it.agent_from_item(item)
+            if expected_settings is not None and before.settings_version != expected_settings:
+                raise Conflict(f"agent {agent_id}'s settings changed meanwhile (now version "
+                               f"{before.settings_version}); reload them and apply your change again")
             after = before.model_copy(update={**(fields or {}), "presence": presence or before.presence,
                                               "teams": teams or before.teams})
             update = Update()
             for name, value in (fields or {}).items():
                 update.set(name, value)
+            if fields:
+                update.add("settings_version", 1)
             update.set("presence", after.presence.value).set("teams", after.teams).add("membership_version", 1)
             if after.presence is not before.presence:   # dates the lake's presence_changed event
                 update.set("presence_changed_at", clock.now_iso())
@@ -88,7 +96,7 @@ class Agents:
                 self.table.transact(ops)
             except TransactionCancelled:
                 continue                      # changed since we read it: read again
-            return after
+            return after.model_copy(update={"settings_version": before.settings_version + 1}) if fields else after
         raise Conflict(f"agent {agent_id} is being changed by someone else; try again")
 
     def all(self) -> list[Agent]:

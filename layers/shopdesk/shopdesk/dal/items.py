@@ -334,4 +334,5 @@ def agent_from_item(item: dict[str, Any]) -> Agent:
                  capacity=item.get("capacity", 0), active=item.get("active", 0),
                  teams=item.get("teams") or [item.get("team") or "default"],
                  last_assigned_at=item.get("last_assigned_at"),
-                 skills=item.get("skills") or [], languages=item.get("languages") or [])
+                 skills=item.get("skills") or [], languages=item.get("languages") or [],
+                 settings_version=int(item.get("settings_version") or 0))

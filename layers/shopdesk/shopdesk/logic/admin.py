@@ -77,15 +77,18 @@ class Admin:
         require(by, *READ)
         return [a.model_dump() for a in self.agents.all()]
 
-    def set_agent(self, by: Roles, agent_id: str, settings: AgentSettings) -> dict[str, Any]:
+    def set_agent(self, by: Roles, agent_id: str, settings: AgentSettings, expected_version: int | None = None
+                  ) -> dict[str, Any]:
         """New settings count from the next assignment. More capacity, or a team the agent was not
-        in, refills the agent at once (most urgent first across all their teams)."""
+        in, refills the agent at once (most urgent first across all their teams). With ``expected_version``
+        only over that version of the agent's settings (409 otherwise)."""
         require(by, *WRITE)
         before = self.agents.get(agent_id)
         if before is None:
             raise NotFound(f"agent {agent_id} has not signed in yet")
         after = self.agents.configure(agent_id, teams=settings.teams, capacity=settings.capacity,
-                                      skills=settings.skills, languages=settings.languages, name=settings.name)
+                                      skills=settings.skills, languages=settings.languages, name=settings.name,
+                                      expected_version=expected_version)
         if after.capacity > before.capacity or set(after.teams) - set(before.teams):
             enqueue_refill(self.work, agent_id, "settings")
         audit.note(before=before.model_dump(include=set(AGENT_SETTINGS)),

@@ -22,6 +22,7 @@ class Agent(BaseModel):
     skills: list[str] = Field(default_factory=list)
     languages: list[str] = Field(default_factory=list)
     last_assigned_at: str | None = None
+    settings_version: int = 0      # moved by every change of the settings an admin sets (not by presence or load)
 
     @property
     def free(self) -> int:
