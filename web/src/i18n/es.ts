@@ -195,7 +195,7 @@ export const es: Catalogue = {
   "event.unmerged": "{by} deshizo la fusión con {other}: {reason}",
   "event.linked": "{identity} vinculado por {by}: {reason}",
   cannedResponses: "Respuestas guardadas",
-  cannedHint: "Escriba / y unas letras para una respuesta guardada",
+  cannedHint: "Escribe / y unas letras para una respuesta guardada",
   cannedNone: "Ninguna respuesta guardada coincide con «{query}».",
   cannedFailed: "No se pudo insertar «{title}»: {detail}",
   previewTitle: "El cliente leerá",
