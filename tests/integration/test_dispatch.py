@@ -107,12 +107,7 @@ def test_undelivered_receipt_keeps_the_error_for_the_agent(desk, twilio):
 
 
 def test_permanent_provider_error_marks_the_reply_failed_at_once(desk, twilio):
-    conv = _conversation_with_alice(desk)
-    agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "hi"})
-    twilio.script = [(400, {"code": 21211, "message": "The 'To' number is not a valid phone number.",
-                            "status": 400})]
-    _dispatch(desk, twilio)
-    out = _outbound(desk, conv)[0]
+    _, out = _refused_for_good(desk, twilio)
     assert out["status"] == "failed"
     assert out["error"] == {"code": "21211", "message": "The customer's number is not a valid phone number"}
     assert len(twilio.requests) == 1
@@ -144,7 +139,6 @@ def test_provider_outage_keeps_the_reply_queued_for_retry(desk, twilio):
         _dispatch(desk, twilio)
         time.sleep(0.3)
     assert len(twilio.requests) == 1
-
 
 
 def _refused_for_good(desk, twilio):

@@ -6,12 +6,21 @@ import uuid
 from email.message import EmailMessage
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, Page, expect
 from tests.e2e.browser.support import axe_violations, send_sms
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("fresh_inboxes")]
 
 LONG_NAME = "Maximiliana Alexandrina Wolfeschlegelsteinhausenbergerdorff"
+
+
+def _listed(page: Page, text: str, size: tuple[int, int] | None = None) -> Locator:
+    """The conversation whose preview says ``text``, in the agent's All view (alice's or bob's), in a window of
+    ``size`` (width, height; else the context's)."""
+    if size is not None:
+        page.set_viewport_size({"width": size[0], "height": size[1]})
+    page.get_by_role("group", name="Views").get_by_role("button", name="All").click()
+    return page.get_by_role("list", name="Conversations").get_by_role("listitem").filter(has_text=text)
 
 
 def test_a_long_name_and_address_stay_inside_the_list_and_the_customer_panel(stack, open_inbox):
@@ -26,9 +35,7 @@ def test_a_long_name_and_address_stay_inside_the_list_and_the_customer_panel(sta
 
     # When an agent sees it in their list and opens it, in a 1280x800 window
     page = open_inbox("alice")
-    page.set_viewport_size({"width": 1280, "height": 800})
-    page.get_by_role("group", name="Views").get_by_role("button", name="All").click()   # alice's or bob's
-    item = page.get_by_role("list", name="Conversations").get_by_role("listitem").filter(has_text="My parcel arrived")
+    item = _listed(page, "My parcel arrived", (1280, 800))
     expect(item).to_be_visible()
 
     # Then the item's time is in view beside the name, cut short, and nothing spills out of the list
@@ -51,9 +58,7 @@ def test_an_error_that_stays_on_screen_covers_neither_the_reply_nor_the_note(sta
     # Given a conversation on SMS (its customer has no email address) open at 1280x800
     send_sms(stack, "+14155550177", "Can I get a copy of this chat?")
     page = open_inbox("alice")
-    page.set_viewport_size({"width": 1280, "height": 800})
-    page.get_by_role("group", name="Views").get_by_role("button", name="All").click()   # alice's or bob's
-    item = page.get_by_role("list", name="Conversations").get_by_role("listitem").filter(has_text="a copy of this chat")
+    item = _listed(page, "a copy of this chat", (1280, 800))
     item.get_by_role("button").click()
 
     # When an action is refused (a transcript by email): the error stays until it is closed
@@ -81,9 +86,7 @@ def test_in_half_a_full_hd_screen_the_conversation_header_keeps_its_controls_apa
         {"type": "note", "text": "checked"}]}, token=admin).status == 200
     send_sms(stack, "+14155550178", "Where is my parcel? It was due on Monday")
     page = open_inbox("alice")
-    page.set_viewport_size({"width": 960, "height": 900})
-    page.get_by_role("group", name="Views").get_by_role("button", name="All").click()   # alice's or bob's
-    item = page.get_by_role("list", name="Conversations").get_by_role("listitem").filter(has_text="due on Monday")
+    item = _listed(page, "due on Monday", (960, 900))
     item.get_by_role("button").click()
     expect(page.get_by_role("button", name="Apply macro")).to_be_visible()
 
@@ -119,9 +122,7 @@ def test_a_long_history_scrolls_from_the_keyboard_and_passes_the_accessibility_s
     for n in range(14):
         send_sms(stack, "+14155550179", f"Another detail about my parcel, number {n}")
     page = open_inbox("alice")
-    page.set_viewport_size({"width": 1280, "height": 800})
-    page.get_by_role("group", name="Views").get_by_role("button", name="All").click()   # alice's or bob's
-    item = page.get_by_role("list", name="Conversations").get_by_role("listitem").filter(has_text="number 13")
+    item = _listed(page, "number 13", (1280, 800))
     item.get_by_role("button").click()
     history = page.get_by_role("list", name="Timeline")
     expect(history).to_contain_text("number 13")
@@ -139,18 +140,16 @@ def test_a_long_history_scrolls_from_the_keyboard_and_passes_the_accessibility_s
 
 def test_on_a_phone_the_list_and_the_conversation_take_turns_and_nothing_spills_sideways(stack, open_inbox):
     # Given a customer's conversation, and an agent on a phone-sized screen (390x844, held upright)
-    send_sms(stack, "+14155550178", "Is my order on its way? I ordered on Monday")
+    send_sms(stack, "+14155559701", "Is my order on its way? I ordered on Monday")
     page = open_inbox("alice")
-    page.set_viewport_size({"width": 390, "height": 844})
-    page.get_by_role("group", name="Views").get_by_role("button", name="All").click()   # alice's or bob's
-    item = page.get_by_role("list", name="Conversations").get_by_role("listitem").filter(has_text="ordered on Monday")
+    item = _listed(page, "ordered on Monday", (390, 844))
     expect(item).to_be_visible()
     wide = "() => document.documentElement.scrollWidth > document.documentElement.clientWidth"
     assert not page.evaluate(wide)
 
     # When the agent opens it: the conversation takes the screen, with the reply box and the way back
     item.get_by_role("button").click()
-    expect(page.get_by_role("heading", name="+14155550178")).to_be_visible()
+    expect(page.get_by_role("heading", name="+14155559701")).to_be_visible()
     expect(page.locator(".list-pane")).to_be_hidden()
     expect(page.get_by_role("textbox", name="Reply", exact=True)).to_be_visible()
     back = page.get_by_role("button", name="Conversations")
@@ -170,10 +169,9 @@ def test_on_a_phone_the_list_and_the_conversation_take_turns_and_nothing_spills_
 
 
 def test_in_a_wide_window_the_way_back_is_not_shown(stack, open_inbox):
-    send_sms(stack, "+14155550179", "Do you ship to Canada")
+    send_sms(stack, "+14155559702", "Do you ship to Canada")
     page = open_inbox("alice")
-    page.get_by_role("group", name="Views").get_by_role("button", name="All").click()
-    item = page.get_by_role("list", name="Conversations").get_by_role("listitem").filter(has_text="ship to Canada")
+    item = _listed(page, "ship to Canada")
     item.get_by_role("button").click()
     expect(page.get_by_role("textbox", name="Reply", exact=True)).to_be_visible()
     expect(page.locator(".list-pane")).to_be_visible()

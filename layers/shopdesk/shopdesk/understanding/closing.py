@@ -21,7 +21,6 @@ question. Measured on ``tests/eval/thanks_after_resolve.jsonl`` (written before 
 from __future__ import annotations
 
 import re
-from functools import cache
 
 from shopdesk.understanding import cues
 
@@ -54,9 +53,9 @@ _POLITE = frozenset(_POLITE_WORDS.split())
 _TAKEN_WITH_THANKS = frozenset({"again"})
 
 
-@cache
-def _patterns(categories: tuple[str, ...]) -> list[re.Pattern[str]]:
-    return [p for language in cues.CUES for category in categories if (p := cues.compiled(language, category))]
+def _has(folded: str, categories: tuple[str, ...]) -> bool:
+    """Whether a cue of ``categories`` of any language is in ``folded``."""
+    return bool(cues.found(folded, cues.CUES, categories))
 
 
 def only_thanks(text: str | None) -> bool:
@@ -73,16 +72,16 @@ def only_thanks(text: str | None) -> bool:
         symbols = [c for c in text if not c.isspace() and c not in ".,!;:-~…"]
         return bool(symbols) and all(c in _CLOSING for c in symbols)
     folded = cues.fold(text)
-    if not any(p.search(folded) for p in _patterns(("thanks",))):
+    if not _has(folded, ("thanks",)):
         return False
     rest = folded
-    for pattern in _patterns(_TAKEN_OUT):
-        rest = pattern.sub(" ", rest)
-    left = [w for w in re.findall(r"\w+", rest) if w not in _POLITE]
-    if left:
+    for language in cues.CUES:
+        for category in _TAKEN_OUT:
+            if (pattern := cues.compiled(language, category)) is not None:
+                rest = pattern.sub(" ", rest)
+    if any(w not in _POLITE for w in re.findall(r"\w+", rest)):
         return False
-    checked = " ".join(w for w in re.findall(r"\w+", folded) if w not in _TAKEN_WITH_THANKS)
-    return not any(p.search(checked) for p in _patterns(_STOPPERS))
+    return not _has(" ".join(w for w in re.findall(r"\w+", folded) if w not in _TAKEN_WITH_THANKS), _STOPPERS)
 
 
 def asks(text: str | None) -> bool:
@@ -94,5 +93,4 @@ def asks(text: str | None) -> bool:
         return False
     if _QUESTION.search(text):
         return True
-    folded = cues.fold(text)
-    return any(p.search(folded) for p in _patterns(_REQUESTS))
+    return _has(cues.fold(text), _REQUESTS)
