@@ -16,6 +16,7 @@ import { MacrosAdmin } from "./MacrosAdmin";
 import { AuditAdmin, PrivacyAdmin, PrivacySettingsAdmin } from "./PrivacyAdmin";
 import { TeamChecks } from "./TeamChecks";
 import { Said } from "./Said";
+import { useChosen } from "../useChosen";
 
 /** Ids the browser checks before saving. A team's is the API's own pattern. A calendar's or a policy's travels in the
  * path: one with a space or an accent came back encoded, differing from the body's, and the refusal (a 409) was
@@ -261,11 +262,11 @@ function TeamsAdmin() {
   const [id, setId] = useState("");
   const [name, setName] = useState("");
   const [description, setDescription] = useState("");
-  useEffect(() => {
+  useChosen(editing, (editing) => {
     setId(editing?.id ?? "");
     setName(editing?.name ?? "");
     setDescription(editing?.description ?? "");
-  }, [editing]);
+  });
   const submit = (e: Event) => {
     e.preventDefault();
     void save(() => store.api.putTeam({ id: id.trim(), name: name.trim(), description: description.trim() || null }, editing?.version));

@@ -5,6 +5,7 @@ import { revealForm } from "../revealForm";
 import { nextLanguage, rowErrors, toBodies, type BodyDraft } from "../tools";
 import { FilePick } from "./FilePick";
 import { Said } from "./Said";
+import { useChosen } from "../useChosen";
 
 export type ToolScope = "shared" | "personal";
 type CannedFile = NonNullable<CannedIn["attachments"]>[number];
@@ -71,7 +72,7 @@ export function CannedAdmin({ scope }: { scope: ToolScope }) {
   useEffect(() => {
     void reload();
   }, [scope]);
-  useEffect(() => {
+  useChosen(editing, (editing) => {
     setId(editing?.id ?? "");
     setTitle(editing?.title ?? "");
     setShortcode(editing?.shortcode ?? "");
@@ -80,7 +81,7 @@ export function CannedAdmin({ scope }: { scope: ToolScope }) {
     setBodies(
       editing ? Object.entries(editing.bodies).map(([language, text]) => ({ language, text })) : [{ language: "en", text: "" }],
     );
-  }, [editing]);
+  });
   const heading = scope === "shared" ? t("admin.canned") : t("admin.myCanned");
   const setBody = (i: number, change: Partial<BodyDraft>) =>
     setBodies(bodies.map((b, j) => (j === i ? { ...b, ...change } : b)));

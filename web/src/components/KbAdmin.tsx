@@ -20,6 +20,7 @@ import { revealForm } from "../revealForm";
 import { FilePick } from "./FilePick";
 import { TryBot } from "./TryBot";
 import { Said } from "./Said";
+import { useChosen } from "../useChosen";
 
 const STATUSES: ArticleStatus[] = ["draft", "published", "retired"];
 const ID_PATTERN = "[A-Za-z0-9_\\-]{1,64}";
@@ -53,10 +54,10 @@ export function KbAdmin() {
   useEffect(() => {
     void reload();
   }, []);
-  useEffect(() => {
+  useChosen(editing, (editing) => {
     setId(editing?.id ?? "");
     setForm(articleForm(editing));
-  }, [editing]);
+  });
 
   /** Run a change and say how it went (a 409: someone changed it meanwhile, the list is reloaded). */
   const act = async (action: () => Promise<Article>, done: (a: Article) => string): Promise<Article | null> => {

@@ -4,6 +4,7 @@ import { isAdmin, useApp } from "../context";
 import { chipColors } from "../labels";
 import { revealForm } from "../revealForm";
 import { Said } from "./Said";
+import { useChosen } from "../useChosen";
 
 /** The shop's labels: create, rename, recolour, retire and restore (admins; supervisors read). */
 export function LabelsAdmin() {
@@ -28,16 +29,11 @@ export function LabelsAdmin() {
   useEffect(() => {
     void reload();
   }, []);
-  // the form shows the label chosen (or a new one's blanks) when the choice changes, not as the page mounts: what an
-  // admin types before the page's first effects ran stays
-  const shownLabel = useRef<Label | null>(null);
-  useEffect(() => {
-    if (editing === shownLabel.current) return;
-    shownLabel.current = editing;
+  useChosen(editing, (editing) => {
     setId(editing?.id ?? "");
     setName(editing?.name ?? "");
     setColor(editing?.color ?? "#2f80ed");
-  }, [editing]);
+  });
   const act = async (action: () => Promise<unknown>) => {
     setMessage(null);
     try {

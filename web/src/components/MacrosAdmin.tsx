@@ -5,6 +5,7 @@ import { revealForm } from "../revealForm";
 import type { MessageKey } from "../i18n";
 import { ACTION_TYPES, blankAction, move, PRIORITIES, STATUSES, toAction, toDraft, type ActionDraft, type ActionType } from "../tools";
 import { useOutcome, type ToolScope } from "./CannedAdmin";
+import { useChosen } from "../useChosen";
 
 const typeKey = (type: ActionType) => `action.${type}` as MessageKey;
 const hintKey = (type: ActionType) => `actionHint.${type}` as MessageKey;
@@ -40,11 +41,11 @@ export function MacrosAdmin({ scope }: { scope: ToolScope }) {
     const found = scope === "shared" ? store.api.sharedCanned() : store.api.canned("");
     found.then((list) => setCanned(list.items)).catch(() => setCanned([]));
   }, [scope]);
-  useEffect(() => {
+  useChosen(editing, (editing) => {
     setId(editing?.id ?? "");
     setName(editing?.name ?? "");
     setActions(editing ? editing.actions.map(toDraft) : [blankAction("note")]);
-  }, [editing]);
+  });
   const heading = scope === "shared" ? t("admin.macros") : t("admin.myMacros");
   const setAction = (i: number, change: ActionDraft) => setActions(actions.map((a, j) => (j === i ? change : a)));
   const submit = async (e: Event) => {
