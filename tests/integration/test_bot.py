@@ -284,6 +284,21 @@ def test_yes_resolves_the_conversation_by_the_bot(bot):
     assert {"kind": "bot_resolved", "params": {"why": "confirmed"}} in [m["event"] for m in seen["messages"]]
 
 
+def test_a_conversation_the_bot_resolves_expires_like_one_an_agent_resolves(bot):
+    # Given closed conversations kept 14 days (privacy settings)
+    assert admin_call(bot, "PUT", "/admin/privacy/settings", "[admins]",
+                      {"retention": {"closed_conversations_days": 14}})[0] == 200
+    conv = customer_writes(bot, "+31650000027", "How long does standard delivery take?", "SMbot27a")
+    route(bot)
+    assert "ttl" not in bot.item(f"CONV#{conv}")
+    # When the customer confirms the bot's answer
+    customer_writes(bot, "+31650000027", "Yes, thanks!", "SMbot27b")
+    route(bot)
+    # Then the resolved conversation expires 14 days after the resolve (it was kept forever)
+    assert conversation(bot, conv)["status"] == "resolved"
+    assert abs(int(bot.item(f"CONV#{conv}")["ttl"]) - (clock.now().timestamp() + 14 * 86400)) < 120
+
+
 def test_on_sms_the_word_the_bot_asks_for_resolves_it_too(bot):
     conv = customer_writes(bot, "+31650000017", "How long does standard delivery take?", "SMbot17a")
     route(bot)

@@ -785,8 +785,10 @@ class Conversations:
             # the agent credited with the resolution (and a later CSAT rating): who resolved it, or its assignee
             update.set("resolved_at", now).set("resolved_by", note.author or conv.assignee or "system")
             update.remove("awaiting_since")
-            if resolved_ttl:           # retention of closed conversations (privacy settings)
-                update.set("ttl", resolved_ttl)
+            # retention of closed conversations (privacy settings), whoever resolves
+            expires = resolved_ttl if resolved_ttl is not None else self.retention.closed_ttl(clock.parse_iso(now))
+            if expires:
+                update.set("ttl", expires)
             if conv.assignee:
                 ops.append(self.free_seat_op(conv.assignee))
             # sticky routing remembers who helped this customer last

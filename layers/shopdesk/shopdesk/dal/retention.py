@@ -1,4 +1,4 @@
-"""The messages' retention class for what is written without one (#14).
+"""The retention classes of what is written without one (#14): messages, and resolved conversations.
 
 Ingest and the agent API give the messages they write their expiry from the privacy settings; everything else
 that writes to a conversation's timeline (system entries such as "Assigned to alice" or "target missed", the
@@ -7,11 +7,14 @@ writer of a message item in ``dal/`` passes it through ``TimelineRetention.stamp
 customer's (ingest always decides those) with no expiry gets ``messages_days`` after it was written. The
 settings are read at most once per ``privacy.settings.CACHE_SECONDS`` per container, and only by a writer of
 such a message.
+
+A resolve writes the conversation's expiry (``closed_conversations_days``) the same way, whoever resolves: an
+agent, a macro, the bot (its confirmed or silent resolves were kept forever before), the system.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from shopdesk.models import Direction, Message
@@ -45,3 +48,9 @@ class TimelineRetention:
             return message
         days = self.policies.current().retention.messages_days
         return message.model_copy(update={"expires_at": message.created_at + timedelta(days=days)}) if days else message
+
+    def closed_ttl(self, at: datetime) -> int | None:
+        """A conversation resolved at ``at``: when its record expires (retention of closed conversations), if it
+        does (DynamoDB TTL, epoch seconds)."""
+        from shopdesk.privacy.settings import ttl_after
+        return ttl_after(at, self.policies.current().retention.closed_conversations_days)
