@@ -173,6 +173,31 @@ def test_out_of_office_reply_starts_no_sla_clock(desk):
     assert message["kind"] == "auto_reply"
 
 
+def test_an_out_of_office_asks_nothing_alone_it_is_resolved_after_a_resolve_it_stays_there(desk):
+    online(desk, "alice")
+    # Given an out-of-office as someone's first mail (an answer to the shop's own mail)
+    _deliver(desk, _eml(subject="Automatic reply: Your order", Auto_Submitted="auto-replied",
+                        body="I am out of office until Monday."), "oof1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    # Then there is nothing to answer: resolved by the system, nobody's capacity taken
+    [first] = _conversations(desk)
+    assert (first["status"], first["assignee"]) == ("resolved", None)
+    assert desk.item("AGENT#alice")["active"] == 0
+    # And after a real question is answered and resolved, an out-of-office to the answer stays on it
+    _deliver(desk, _eml(message_id="<m2@customer.example>"), "ask")
+    desk.drain_queue(desk.work_queue_url, "router")
+    [asked] = [c for c in _conversations(desk) if c["id"] != first["id"]]
+    assert agent(desk, "POST", f"/agent/conversations/{asked['id']}/status", "alice", {"status": "resolved"})[0] == 200
+    _deliver(desk, _eml(subject="Automatic reply: Re: Where is my order?", Auto_Submitted="auto-replied",
+                        message_id="<m3@customer.example>", body="I am out of office until Monday."), "oof2")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert sorted(c["id"] for c in _conversations(desk)) == sorted([first["id"], asked["id"]])
+    seen = conversation(desk, asked["id"])
+    assert seen["status"] == "resolved" and seen["messages"][-2]["kind"] == "auto_reply"
+    assert seen["messages"][-1]["event"] == {"kind": "kept_resolved", "params": {"why": "auto_reply",
+                                                                                "channel": "email"}}
+
+
 def test_attachments_are_stored_and_served_through_presigned_links(desk):
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"], msg["Message-ID"] = ("ada@customer.example", "support@shop.example",

@@ -7,7 +7,8 @@ from __future__ import annotations
 from tests.integration.helpers import TWILIO_URL, agent, customer_writes, online, post_twilio
 from tests.integration.test_admin_api import admin_call
 from tests.integration.test_bot import bot_messages
-from tests.support import FakeTwilio, twilio_form
+from tests.integration.test_privacy import scan
+from tests.support import FakeTwilio, sqs_event, twilio_form
 
 PHONE = "+31640000901"
 
@@ -133,3 +134,96 @@ def test_the_bot_does_not_answer_an_unsubscribed_customer(desk):
     conv = customer_writes(desk, PHONE, "How long does standard delivery take?", "SMopt51")
     _route(desk)
     assert bot_messages(desk, conv) == [] and _conversation(desk, conv)["waiting_since"]   # a person's to read
+
+
+def _route_twice(desk):
+    """The router's work, delivered twice (as SQS may): the second delivery must change nothing."""
+    sqs = desk.client("sqs")
+    arn = sqs.get_queue_attributes(QueueUrl=desk.work_queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    received = sqs.receive_message(QueueUrl=desk.work_queue_url, MaxNumberOfMessages=10,
+                                   MessageSystemAttributeNames=["All"])["Messages"]
+    for _ in range(2):
+        assert desk.invoke("router", sqs_event(received, arn))["batchItemFailures"] == []
+    for m in received:
+        sqs.delete_message(QueueUrl=desk.work_queue_url, ReceiptHandle=m["ReceiptHandle"])
+
+
+def _resolve(desk, conv):
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "root", {"status": "resolved"},
+                 groups="[admins]")[0] == 200
+
+
+def _events(seen):
+    return [m["event"]["kind"] for m in seen["messages"] if m["direction"] == "system" and m.get("event")]
+
+
+def test_stop_on_the_only_channel_pauses_the_sla_clocks_and_start_lets_them_run_again(desk):
+    conv = customer_writes(desk, PHONE, "Where is my order?", "SMopt60")
+    _route(desk)
+    assert _conversation(desk, conv)["sla"]["first_response_due_at"]
+    # When the customer texts STOP before anyone answered (and the router gets the work twice)
+    customer_writes(desk, PHONE, "STOP", "SMopt61")
+    _route_twice(desk)
+    # Then no response can be late: the clocks pause, once, with an entry saying why
+    seen = _conversation(desk, conv)
+    assert seen["sla"]["first_response_due_at"] is None and seen["status"] == "open"
+    assert _events(seen).count("clocks_paused_unsubscribed") == 1
+    assert not [i for i in scan(desk) if i["PK"] == f"CONV#{conv}" and i["SK"].startswith("DEADLINE#")]
+    # And START: they run again from where they stopped
+    customer_writes(desk, PHONE, "START", "SMopt62")
+    _route(desk)
+    seen = _conversation(desk, conv)
+    assert seen["sla"]["first_response_due_at"] and _events(seen).count("clocks_resumed_subscribed") == 1
+
+
+def test_stop_with_another_channel_on_the_conversation_leaves_the_clocks_running(desk):
+    body = twilio_form(MessageSid="SMopt70", From=f"whatsapp:{PHONE}", To="whatsapp:+14155550100",
+                       Body="Where is my order?")
+    assert post_twilio(desk, body, url=TWILIO_URL)["statusCode"] == 200
+    conv = desk.item(f"IDENTITY#phone#{PHONE}")["open_conversation_id"]
+    _route(desk)
+    customer_writes(desk, PHONE, "STOP", "SMopt71")                       # SMS only: WhatsApp still reaches them
+    _route(desk)
+    seen = _conversation(desk, conv)
+    assert seen["opted_out"] == ["sms"] and seen["sla"]["first_response_due_at"]
+    assert "clocks_paused_unsubscribed" not in _events(seen)
+
+
+def test_stop_and_start_after_a_resolve_stay_on_the_resolved_conversation(desk):
+    online(desk, "alice")
+    conv = customer_writes(desk, PHONE, "Where is my order?", "SMopt80")
+    _route(desk)
+    assert _reply(desk, conv)[0] in (201, 202)
+    _resolve(desk, conv)
+    # When the customer texts STOP, then START, days later
+    for sid, word in (("SMopt81", "Stop"), ("SMopt82", "START")):
+        body = twilio_form(MessageSid=sid, From=PHONE, To="+14155550100", Body=word)
+        assert post_twilio(desk, body)["statusCode"] == 200
+        _route(desk)
+    # Then both are on the resolved conversation, which nobody has to open again
+    seen = _conversation(desk, conv)
+    assert seen["status"] == "resolved" and [m["kind"] for m in seen["messages"] if m["direction"] == "inbound"] \
+        == ["text", "opt_out", "opt_in"]
+    kept = [m["event"]["params"] for m in seen["messages"] if m.get("event", {}) and
+            m["event"]["kind"] == "kept_resolved"]
+    assert kept == [{"why": "opt_out", "channel": "sms"}, {"why": "opt_in", "channel": "sms"}]
+    identity = desk.item(f"IDENTITY#phone#{PHONE}")
+    assert "open_conversation_id" not in identity and "opted_out_sms" not in identity
+    assert desk.item("AGENT#alice")["active"] == 0
+    listed = agent(desk, "GET", "/agent/conversations", "root", query="view=all", groups="[admins]")[1]["items"]
+    assert [(c["id"], c["status"]) for c in listed] == [(conv, "resolved")]
+
+
+def test_a_stop_from_someone_with_no_conversation_is_resolved_not_queued(desk):
+    online(desk, "alice")
+    # When a number shopdesk never talked to texts STOP (and the router gets the work twice)
+    customer_writes(desk, PHONE, "STOP", "SMopt90")
+    conv = desk.item(f"IDENTITY#phone#{PHONE}")["open_conversation_id"]
+    _route_twice(desk)
+    # Then there is nothing to answer: resolved by the system with the reason, nobody's capacity taken
+    seen = _conversation(desk, conv)
+    assert (seen["status"], seen["assignee"], seen["waiting_since"]) == ("resolved", None, None)
+    assert _events(seen) == ["nothing_to_answer"]
+    assert desk.item("AGENT#alice")["active"] == 0
+    # And what they write next is a conversation for a person, as always
+    assert customer_writes(desk, PHONE, "Where is my order?", "SMopt91") != conv

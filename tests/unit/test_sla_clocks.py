@@ -213,6 +213,19 @@ def test_given_pending_when_the_customer_replies_then_every_clock_resumes_with_i
     }
 
 
+def test_given_the_customer_unreachable_when_they_subscribe_again_then_the_clocks_go_on_from_where_they_paused():
+    clocks = conversation()
+    clocks.on_customer_message(berlin(2026, 5, 8, 15))                  # Friday: first response due 16:00
+    # When the customer unsubscribes at 15:20 (a STOP on their only channel): nothing is due, once
+    assert clocks.on_unreachable(berlin(2026, 5, 8, 15, 20))
+    assert clocks.deadlines() == [] and clocks.paused
+    assert not clocks.on_unreachable(berlin(2026, 5, 8, 15, 30))         # a repeated delivery moves nothing
+    # Then START on Monday 10:00 lets them run with what was left (40 minutes of first response)
+    assert clocks.on_reachable(berlin(2026, 5, 11, 10))
+    assert not clocks.paused and by_target(clocks)["first_response"][0] == (5, 11, 10, 40, 0)
+    assert not clocks.on_reachable(berlin(2026, 5, 11, 10, 5))
+
+
 def test_given_snoozed_when_set_open_again_then_clocks_resume():
     clocks = conversation()
     clocks.on_customer_message(berlin(2026, 5, 11, 9))

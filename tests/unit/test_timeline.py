@@ -51,6 +51,16 @@ def test_status_entries_carry_the_status_and_iso_times():
     kept = timeline.thanks_kept("c_1", AT)
     assert said(kept) == ("The customer's thanks, kept here: the conversation stays resolved", "thanks_kept", {})
     assert kept.created_at == AT + timedelta(milliseconds=1)
+    kept = timeline.kept_resolved("c_1", "opt_out", "sms", AT)
+    assert said(kept) == ("The customer unsubscribed from SMS (they replied STOP): kept here, the conversation stays "
+                          "resolved", "kept_resolved", {"why": "opt_out", "channel": "sms"})
+    assert kept.created_at == AT + timedelta(milliseconds=1)
+    assert said(timeline.nothing_to_answer("c_1", "auto_reply", "email")) == (
+        "An automatic reply (out of office): nothing to answer, resolved", "nothing_to_answer",
+        {"why": "auto_reply", "channel": "email"})
+    assert said(timeline.clocks_resumed_subscribed("c_1", "whatsapp")) == (
+        "The customer subscribed again on WhatsApp (they replied START): the SLA clocks run again",
+        "clocks_resumed_subscribed", {"channel": "whatsapp"})
     until = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
     assert said(timeline.snoozed("c_1", until, "alice")) == (
         "Snoozed until 2026-12-04T08:00:00.000Z by alice", "snoozed",

@@ -40,7 +40,7 @@ def test_inbound_work_is_grouped_by_conversation_and_deduplicated_by_message():
     enqueue_inbound(queue, "c_1", message, "default")  # type: ignore[arg-type]
     assert queue.sent == [({"kind": "inbound", "conversation_id": "c_1", "message_id": "m_1",
                             "message_sk": "MSG#2026-11-22T22:00:00.000Z#m_1", "has_media": True,
-                            "new_conversation": False, "auto_reply": False, "addresses": False,
+                            "new_conversation": False, "auto_reply": False, "quiet": None, "addresses": False,
                             "team": "default", "marker": None}, "c_1", "m_1")]
 
 

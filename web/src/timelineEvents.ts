@@ -302,6 +302,10 @@ const PROVIDER_KINDS: Record<string, Words> = {
 const slaTarget = (key: "timeline.event.sla_missed" | "timeline.event.sla_warning"): Words => (p) =>
   p.say(key, { target: p.word("sla", "target", true), due: p.time("due") });
 
+/** A customer's message that asks nothing (a STOP, a START, an out-of-office) and what became of it. */
+const quiet = (base: "timeline.event.kept_resolved" | "timeline.event.nothing_to_answer"): Words => (p) =>
+  p.say(key(base, p.text("why")), p.text("why") === "auto_reply" ? {} : { channel: p.channel("channel") });
+
 /** An order action the platform refused, in its words. */
 const refused = (key: "timeline.event.order_cancel_failed" | "timeline.event.order_refund_failed"): Words => (p) =>
   p.say(key, { by: p.agent("by"), order: p.text("order"), error: p.text("error") });
@@ -321,6 +325,10 @@ const KINDS: Record<string, Words> = {
   reopened: (p) => p.say("timeline.event.reopened", { by: p.agent("by") }),
   reopened_by_customer: (p) => p.say("timeline.event.reopened_by_customer"),
   thanks_kept: (p) => p.say("timeline.event.thanks_kept"),
+  kept_resolved: quiet("timeline.event.kept_resolved"),
+  nothing_to_answer: quiet("timeline.event.nothing_to_answer"),
+  clocks_paused_unsubscribed: (p) => p.say("timeline.event.clocks_paused_unsubscribed", { channel: p.channel("channel") }),
+  clocks_resumed_subscribed: (p) => p.say("timeline.event.clocks_resumed_subscribed", { channel: p.channel("channel") }),
   snoozed: (p) => p.say("timeline.event.snoozed", { until: p.time("until"), by: p.agent("by") }),
   snooze_ended: (p) => p.say("timeline.event.snooze_ended"),
   sla_missed: slaTarget("timeline.event.sla_missed"),

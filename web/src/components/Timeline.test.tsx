@@ -158,6 +158,26 @@ describe("Timeline's system entries", () => {
     ]);
   });
 
+  it("says what became of a message that asks nothing (STOP, START, an out-of-office), naming the channel", () => {
+    const entries = [
+      event("kept_resolved", { why: "opt_out", channel: "sms" }),
+      event("kept_resolved", { why: "auto_reply", channel: "email" }),
+      event("nothing_to_answer", { why: "opt_in", channel: "whatsapp" }),
+      event("clocks_paused_unsubscribed", { channel: "sms" }),
+      event("clocks_resumed_subscribed", { channel: "sms" }),
+    ];
+    expect(shown("es", ...entries)).toEqual([
+      "El cliente se dio de baja de SMS (STOP): guardado aquí, la conversación sigue resuelta",
+      "Una respuesta automática (fuera de la oficina): guardada aquí, la conversación sigue resuelta",
+      "El cliente se volvió a suscribir en WhatsApp (START): nada que responder, resuelta",
+      "El cliente se dio de baja de SMS y no tiene otro canal aquí: los relojes de SLA están en pausa",
+      "El cliente se volvió a suscribir en SMS: los relojes de SLA corren de nuevo",
+    ]);
+    expect(shown("en", entries[3]!)).toEqual([
+      "The customer unsubscribed from SMS and has no other channel here: the SLA clocks are paused",
+    ]);
+  });
+
   it("names SLA targets with the inbox's words, a sentence that starts with one in capitals", () => {
     const due = "2026-12-03T13:00:00.000Z";
     const entries = [

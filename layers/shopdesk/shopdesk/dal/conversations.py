@@ -761,7 +761,7 @@ class Conversations:
     def set_status(self, conv: Conversation, status: ConversationStatus, note: Message,
                    reopened_deadline: str | None, identities: Sequence[str] | None = None,
                    resolved_ttl: int | None = None, reopenable: bool = False,
-                   clocks: tuple[ClockRead, Any] | None = None) -> None:
+                   clocks: tuple[ClockRead, Any] | None = None, messages: int | None = None) -> None:
         """Change a conversation's status with everything that follows from it, in one transaction:
         resolving frees the assignee's capacity and the customer's open-conversation slot; reopening
         takes the slot back and starts a fresh first-response clock; only open, unassigned
@@ -770,12 +770,15 @@ class Conversations:
         ``reopenable`` (resolving): the customer's next message reopens it (``reopen_inbound``). With
         ``clocks`` (the read ``conv`` is, and the clocks the change moved) they go in the same transaction,
         conditioned on their version: ClockConflict when another change of them won (nothing written, read
-        again), Conflict as without them when the rest cannot be done."""
+        again), Conflict as without them when the rest cannot be done. ``messages``: only while the conversation
+        holds that many messages (Conflict once the customer wrote again)."""
         now = clock.now_iso()
         update = (Update().set("status", status.value).set("updated_at", now)
                   .set("StatusPK", it.status_pk(status.value)).set("StatusSK", now)
                   .set("InboxSK", f"{status.value}#{now}").set("changed_by", note.author or "system")
                   .when("#status = :current", current=conv.status.value))
+        if messages is not None:
+            update.when("message_count = :messages", messages=messages)
         ops: list[dict[str, Any]] = []
         if identities is None:       # the identity the conversation started from
             identities = [i.key for i in conv.customer.identities[:1]]

@@ -18,7 +18,7 @@ from shopdesk.dal.agents import Agents
 from shopdesk.dal.conversations import AgentUnavailable, Conversations, NotWaiting
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.table import Update
-from shopdesk.logic import sla_engine, timeline, understand
+from shopdesk.logic import consent, sla_engine, timeline, understand
 from shopdesk.logic.language import detect_language, supported
 from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.logic.work import DrainWork, InboundWork
@@ -158,6 +158,8 @@ def admit(work: InboundWork | DrainWork, conversations: Conversations, book: Pol
                 _move_clocks(conversations, work.conversation_id, written, book,
                              understood if not work.new_conversation else None)
         conv = conversations.get_meta(work.conversation_id)
+        if work.quiet is not None:      # a STOP, a START, an out-of-office: nothing to answer, or nothing can be sent
+            conv = consent.settle(work, conv, conversations, book)
         if conv.status is ConversationStatus.OPEN and conv.assignee is None and conv.waiting_since is None:
             # a new conversation (classified just now), or a pending one the customer answered;
             # it waits from the customer's message, not from this moment

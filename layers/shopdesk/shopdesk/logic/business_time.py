@@ -486,6 +486,22 @@ class ConversationClocks(BaseModel):
                     clock.cancel(at, self.hours)
             self.resolved, self.paused = True, False
 
+    def on_unreachable(self, at: datetime) -> bool:
+        """Nothing can reach the customer (they unsubscribed from every channel of theirs on the conversation): no
+        response is late meanwhile, the clocks pause as for a pending conversation. False when none was running."""
+        running = [c for c in self.clocks().values() if c.state is ClockState.RUNNING]
+        for clock in running:
+            clock.pause(at, self.hours)
+        self.paused = self.paused or bool(running)
+        return bool(running)
+
+    def on_reachable(self, at: datetime) -> bool:
+        """The customer can be reached again (subscribed again): paused clocks run. False when none was paused."""
+        if not any(c.state is ClockState.PAUSED for c in self.clocks().values()):
+            return False
+        self._resume_all(at)
+        return True
+
     def on_reopen(self, at: datetime) -> None:
         self.resolved, self.paused = False, False
         self.next_response = None

@@ -32,7 +32,7 @@ from shopdesk.dal.items import marker_pk, message_sk
 from shopdesk.dal.queues import Queue
 from shopdesk.errors import Conflict, DuplicateDelivery
 from shopdesk.ids import new_id
-from shopdesk.logic.timeline import preview, reopened_by_customer, thanks_kept
+from shopdesk.logic.timeline import kept_resolved, preview, reopened_by_customer, thanks_kept
 from shopdesk.logic.work import inbound_work, send_inbound
 from shopdesk.models import (
     Conversation,
@@ -167,10 +167,10 @@ def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
             # buttons on the survey): nothing to store, and no conversation to open for it
             logger.info("survey button pressed after its survey", extra={"provider": inbound.provider})
             return IngestResult("duplicate")
-        resolved = _thanked(inbound, identity, expected_open, thread)
-        if resolved is not None:
+        kept = _kept(inbound, identity, expected_open, thread)
+        if kept is not None:
             try:
-                return done(_keep(inbound, resolved, conversations, kinds, policy))
+                return done(_keep(inbound, *kept, conversations, kinds, policy))
             except DuplicateDelivery as duplicate:
                 return done(_duplicate(duplicate, work))
             except StaleConversation:
@@ -207,33 +207,42 @@ def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
     raise Conflict("the customer's conversation kept changing; the provider will retry")
 
 
-def _thanked(inbound: InboundMessage, identity: IdentityRecord | None, expected_open: str | None,
-             thread: str | None) -> str | None:
-    """The resolved conversation a message that only thanks stays on (``understanding.closing``): the customer's
-    last one, resolved within ``THANKS_KEPT_DAYS``, with nothing open meanwhile (an email naming another thread,
-    a file, an out-of-office, a STOP, and anything more than thanks go where any message goes)."""
+def _kept(inbound: InboundMessage, identity: IdentityRecord | None, expected_open: str | None,
+          thread: str | None) -> tuple[str, Message] | None:
+    """The resolved conversation a message stays on, with the entry that says so, for a customer with nothing open:
+    their last conversation, still resolved. A message that asks nothing (a STOP, a START, an out-of-office) stays
+    whenever it comes; one that only thanks (``understanding.closing``) within ``THANKS_KEPT_DAYS`` of the resolve.
+    An email naming another thread, a file, and anything more go where any message goes."""
     if identity is None or expected_open or not identity.last_conversation_id or not identity.last_resolved_at:
         return None
-    if thread is not None and thread != identity.last_conversation_id:
+    if (thread is not None and thread != identity.last_conversation_id) or inbound.attachments:
         return None
-    if inbound.attachments or inbound.kind != "text" or (inbound.email is not None and inbound.email.auto_submitted):
+    last, written = identity.last_conversation_id, clock.now()
+    if inbound.kind in ("opt_out", "opt_in"):
+        return last, kept_resolved(last, inbound.kind, inbound.channel, written)
+    if inbound.email is not None and inbound.email.auto_submitted:
+        return last, kept_resolved(last, "auto_reply", inbound.channel, written)
+    if inbound.kind != "text":
         return None
-    if clock.now() - clock.parse_iso(identity.last_resolved_at) > timedelta(days=THANKS_KEPT_DAYS):
+    if written - clock.parse_iso(identity.last_resolved_at) > timedelta(days=THANKS_KEPT_DAYS):
         return None
     from shopdesk.understanding.closing import only_thanks  # its cue patterns, only where one may be thanks
 
-    return identity.last_conversation_id if only_thanks(inbound.text) else None
+    return (last, thanks_kept(last, written)) if only_thanks(inbound.text) else None
 
 
-def _keep(inbound: InboundMessage, conversation_id: str, conversations: Conversations, kinds: list[str],
-          policy: PrivacyPolicy | None) -> IngestResult:
-    """A thank-you on the resolved conversation it thanks for, with a system entry saying it stays resolved: no
+def _keep(inbound: InboundMessage, conversation_id: str, note: Message, conversations: Conversations,
+          kinds: list[str], policy: PrivacyPolicy | None) -> IngestResult:
+    """A message on the resolved conversation it belongs to, with a system entry saying it stays resolved: no
     routing work, no acknowledgement, nobody's capacity."""
     message = _message(inbound, conversation_id, kinds, policy)
+    note = note.model_copy(update={"created_at": message.created_at + timedelta(milliseconds=1)})
     conversations.keep_on_resolved(provider=inbound.provider, provider_id=inbound.provider_id, message=message,
-                                   note=thanks_kept(conversation_id, message.created_at))
-    logger.info("thanks kept on the resolved conversation", extra={"conversation_id": conversation_id})
-    metrics.count("ThanksKeptResolved", channel=inbound.channel)
+                                   note=note)
+    logger.info("message kept on the resolved conversation", extra={"conversation_id": conversation_id,
+                                                                     "kind": message.kind})
+    if note.event is not None and note.event.kind == "thanks_kept":
+        metrics.count("ThanksKeptResolved", channel=inbound.channel)
     return IngestResult("stored", conversation_id, message.id, message_sk=_sk(message))
 
 

@@ -15,8 +15,11 @@ The kinds and their params (``?``: only when there is one):
 
 - assignment: ``assigned`` {agent} (the router), ``assigned_by`` {agent, by, note?}, ``transferred``
   {from, to, by, note?}, ``assignee_silent`` {agent}, ``agent_offline`` {agent}
-- status: ``status_changed`` {status, by}, ``reopened`` {by}, ``reopened_by_customer`` {}, ``snoozed``
-  {until, by}, ``snooze_ended`` {}
+- status: ``status_changed`` {status, by}, ``reopened`` {by}, ``reopened_by_customer`` {}, ``thanks_kept`` {},
+  ``snoozed`` {until, by}, ``snooze_ended`` {}
+- messages that ask nothing (a STOP, a START, an out-of-office; ``why``: opt_out | opt_in | auto_reply):
+  ``kept_resolved`` {why, channel}, ``nothing_to_answer`` {why, channel}, ``clocks_paused_unsubscribed``
+  {channel}, ``clocks_resumed_subscribed`` {channel}
 - SLA: ``sla_missed`` {target, due}, ``sla_warning`` {target, due}, ``sla_missed_reassigned`` {target, agent}
 - routing: ``priority_raised`` {from, to, causes: [{cause: urgent, reasons} | {cause: negative, emotion?}]},
   ``routing_changed`` {by, changes, note?}, ``labels_changed`` {by, changes}, ``macro_applied`` {macro,
@@ -77,6 +80,11 @@ def system_message(conversation_id: str, text: str, author: str | None = None,
                    created_at=clock.now(), author=author, event=event)
 
 
+def channel_name(channel: str) -> str:
+    """A channel as English text names it (the inbox words its own, ``web/src/channels.ts``)."""
+    return {"sms": "SMS", "whatsapp": "WhatsApp", "webchat": "web chat"}.get(channel, channel.title())
+
+
 def target_name(target: str) -> str:
     return TARGET_NAMES.get(target, target)
 
@@ -132,6 +140,44 @@ def thanks_kept(conversation_id: str, message_at: datetime) -> Message:
     return system_message(conversation_id, "The customer's thanks, kept here: the conversation stays resolved",
                           event=event("thanks_kept")).model_copy(
         update={"created_at": message_at + timedelta(milliseconds=1)})
+
+
+QuietWhy = Literal["opt_out", "opt_in", "auto_reply"]
+
+
+def _quiet(why: QuietWhy, channel: str) -> str:
+    """A customer's message that asks nothing, in English (``logic.work.NOT_WRITTEN``)."""
+    if why == "opt_out":
+        return f"The customer unsubscribed from {channel_name(channel)} (they replied STOP)"
+    if why == "opt_in":
+        return f"The customer subscribed again on {channel_name(channel)} (they replied START)"
+    return "An automatic reply (out of office)"
+
+
+def kept_resolved(conversation_id: str, why: QuietWhy, channel: str, message_at: datetime) -> Message:
+    """Just after a message that asks nothing (a STOP, a START, an out-of-office) kept on the customer's resolved
+    conversation (``logic.ingest``)."""
+    return system_message(conversation_id, f"{_quiet(why, channel)}: kept here, the conversation stays resolved",
+                          event=event("kept_resolved", why=why, channel=channel)).model_copy(
+        update={"created_at": message_at + timedelta(milliseconds=1)})
+
+
+def nothing_to_answer(conversation_id: str, why: QuietWhy, channel: str) -> Message:
+    """A conversation whose only message asks nothing: resolved by the router, never queued (``logic.consent``)."""
+    return system_message(conversation_id, f"{_quiet(why, channel)}: nothing to answer, resolved",
+                          event=event("nothing_to_answer", why=why, channel=channel))
+
+
+def clocks_paused_unsubscribed(conversation_id: str, channel: str) -> Message:
+    """The customer unsubscribed from the last channel of theirs on the conversation: nothing can be sent, so no
+    response is late (``logic.consent``)."""
+    return system_message(conversation_id, f"{_quiet('opt_out', channel)} and has no other channel here: the SLA "
+                          "clocks are paused", event=event("clocks_paused_unsubscribed", channel=channel))
+
+
+def clocks_resumed_subscribed(conversation_id: str, channel: str) -> Message:
+    return system_message(conversation_id, f"{_quiet('opt_in', channel)}: the SLA clocks run again",
+                          event=event("clocks_resumed_subscribed", channel=channel))
 
 
 def snoozed(conversation_id: str, until: datetime, by: str) -> Message:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from shopdesk.errors import Conflict
+from shopdesk.logic.timeline import channel_name
 
 DAY = timedelta(hours=24)
 HUMAN_AGENT = timedelta(days=7)
@@ -31,8 +32,7 @@ class OptedOut(WindowClosed):
 
 
 def unsubscribed(channel: str, subject: str = "the customer") -> str:
-    name = {"sms": "SMS", "whatsapp": "WhatsApp"}.get(channel, channel.title())
-    return f"{subject} unsubscribed from {name} (they replied STOP)"
+    return f"{subject} unsubscribed from {channel_name(channel)} (they replied STOP)"
 
 
 def check_consent(channel: str, opted_out: bool | None) -> None:

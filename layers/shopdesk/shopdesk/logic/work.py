@@ -25,6 +25,7 @@ class InboundWork(BaseModel):
     # an auto-reply, or a consent keyword (STOP, START): starts and resumes no clock, neither the bot nor the
     # acknowledgement answers it
     auto_reply: bool = False
+    quiet: Literal["opt_out", "opt_in", "auto_reply"] | None = None    # which of those (logic.consent)
     addresses: bool = False            # the text may give an email or phone (duplicate evidence, logic.evidence)
     team: str = "default"
     marker: str | None = None          # the delivery's marker, which keeps this work until the router confirms it
@@ -63,7 +64,8 @@ def inbound_work(conversation_id: str, message: Message, team: str = "default", 
     """What the router is asked to do with a customer's message, as sent (and kept on its marker)."""
     return InboundWork(conversation_id=conversation_id, message_id=message.id, message_sk=message_sk(message),
                        has_media=any(a.storage_key is None and a.note is None for a in message.attachments),
-                       new_conversation=new_conversation, auto_reply=message.kind in NOT_WRITTEN, team=team,
+                       new_conversation=new_conversation, auto_reply=message.kind in NOT_WRITTEN,
+                       quiet=message.kind if message.kind in NOT_WRITTEN else None, team=team,
                        addresses=may_hold_addresses(message.text), marker=marker).model_dump(exclude_defaults=False)
 
 

@@ -1,0 +1,63 @@
+"""Customers' messages that ask nothing, as the router meets them: a STOP, a START, an out-of-office (#14).
+
+Ingest stores them (``logic.work.NOT_WRITTEN``: no clock starts, no bot, no acknowledgement) and keeps them on the
+customer's resolved conversation when there is one (``logic.ingest._kept``). What is left to the router:
+
+- A conversation whose only message asks nothing (someone with no conversation before texts STOP, or answers the
+  shop's first email with an out-of-office): there is nothing to answer. The system resolves it, with an entry
+  saying why; it never waits in a queue or takes an agent's capacity. Refused, and left to route as usual, once
+  the customer wrote again meanwhile.
+- A STOP on an open conversation whose every channel is now unsubscribed: nothing can be sent, so no response can
+  be late. Its SLA clocks pause, with an entry; a START on an open conversation lets them run again (a pending or
+  snoozed one stays paused, as its status says). An agent still sees it, can resolve it, and is told in the
+  composer why nothing can be sent.
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger
+
+from shopdesk import clock
+from shopdesk.dal.conversations import Conversations
+from shopdesk.errors import Conflict
+from shopdesk.logic import sla_engine, timeline
+from shopdesk.logic.business_time import ConversationClocks
+from shopdesk.logic.sla_engine import PolicyBook
+from shopdesk.logic.work import InboundWork
+from shopdesk.models import Conversation, ConversationStatus
+
+logger = Logger(child=True)
+
+
+def settle(work: InboundWork, conv: Conversation, conversations: Conversations, book: PolicyBook | None
+           ) -> Conversation:
+    """The conversation after a message that asks nothing: resolved when that message is all it holds, its
+    clocks paused or running again on a STOP or START; as it was otherwise."""
+    if work.quiet is None or conv.status is ConversationStatus.RESOLVED:
+        return conv
+    if work.new_conversation and conv.message_count == 1 and conv.assignee is None:
+        note = timeline.nothing_to_answer(conv.id, work.quiet, conv.channel)
+        try:
+            conversations.set_status(conv, ConversationStatus.RESOLVED, note, None, messages=1)
+        except Conflict:         # the customer wrote again meanwhile: routed as any conversation
+            return conv
+        logger.info("nothing to answer: resolved", extra={"conversation_id": conv.id, "why": work.quiet})
+        return conversations.get_meta(conv.id)
+    if book is None or work.quiet == "auto_reply":
+        return conv
+    if work.quiet == "opt_out" and conv.routes and all(r.opted_out for r in conv.routes.values()):
+        change, entry = ConversationClocks.on_unreachable, timeline.clocks_paused_unsubscribed
+    elif work.quiet == "opt_in" and conv.status is ConversationStatus.OPEN:
+        change, entry = ConversationClocks.on_reachable, timeline.clocks_resumed_subscribed
+    else:
+        return conv
+    moved: list[bool] = []
+
+    def move(clocks: ConversationClocks) -> bool:
+        moved[:] = [change(clocks, clock.now())]
+        return moved[0]             # False (nothing to move: a repeated delivery) writes nothing
+
+    if sla_engine.apply(conversations, conv.id, move, book) is not None and moved == [True]:
+        message = conversations.get_message(conv.id, work.message_sk) if work.message_sk else None
+        conversations.add_message(entry(conv.id, (message.channel if message else None) or conv.channel))
+    return conv
