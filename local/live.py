@@ -381,6 +381,7 @@ class LiveApis:
         self.idle_timeout = idle_timeout   # seconds without a message either way before the socket is closed; 0: never
         self.sockets: dict[str, Socket] = {}
         self._lock = threading.Lock()
+        self._watching: set[asyncio.Task[None]] = set()   # the handshakes watched (_unless_opened)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped: asyncio.Event | None = None
         self._ready = threading.Event()
@@ -477,7 +478,24 @@ class LiveApis:
             log.info("%s: $connect answered %d; refused", socket.id, status)
             return connection.respond(HTTPStatus(status), HTTPStatus(status).phrase + "\n")
         connection.local_socket_id = socket.id  # type: ignore[attr-defined]
+        watch = asyncio.get_running_loop().create_task(self._unless_opened(socket, connection))
+        self._watching.add(watch)
+        watch.add_done_callback(self._watching.discard)
         return None
+
+    async def _unless_opened(self, socket: Socket, connection: ServerConnection) -> None:
+        """A client that left between $connect's answer and the 101 (a page closed while its socket was still
+        opening, as a slow $connect makes likely): API Gateway runs $disconnect for it and answers a post 410 at
+        once. Here too; before, every post to it waited ``HANDSHAKE_SECONDS`` first, and the fan-out's whole batch
+        (the other agents' notices after it) with it."""
+        await connection.wait_closed()
+        if socket.attached.is_set():
+            return                  # it opened: _handle saw it close, and ran $disconnect
+        self._forget(socket)
+        route = socket.api.routes.get("$disconnect")
+        if route is not None and route.function is not None:
+            event = disconnect_event(socket, 1006, "the client left before the handshake finished", self.domain)
+            await asyncio.to_thread(self._invoke, route.function, event)
 
     def _connect(self, socket: Socket, route: WsRoute | None) -> int:
         """$connect's status; a connection it accepts can be posted to from the moment it answers, as in API

@@ -4,6 +4,7 @@ $default, the @connections API (post, get, delete), and $disconnect, with API Ga
 from __future__ import annotations
 
 import json
+import socket as _socket
 import threading
 import time
 from typing import Any
@@ -151,6 +152,33 @@ def test_a_socket_whose_handshake_never_finishes_is_gone_after_the_wait(live, mo
     apis.sockets[socket.id] = socket                # accepted by $connect; the client left before the 101
     assert apis.manage("POST", "localws", "dev", "half=", b"x")[0] == 410
     assert "half=" not in apis.sockets
+
+
+def test_a_client_that_leaves_while_connect_runs_is_disconnected_and_a_post_to_it_is_refused_at_once(live):
+    # Given a slow $connect (a cold start) and a page closed while its socket waits for it
+    apis, runtime = live
+    original_connect = apis._connect
+    accepted: list[str] = []
+
+    def slow_connect(socket, route):
+        time.sleep(0.5)
+        accepted.append(socket.id)
+        return original_connect(socket, route)
+
+    apis._connect = slow_connect
+    client = _socket.create_connection(("127.0.0.1", apis.port))
+    client.sendall(b"GET /dev?token=good HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    time.sleep(0.1)
+    client.close()
+    # Then once $connect answered, the connection is gone: $disconnect runs (its item can go), and a post to it is
+    # refused at once instead of waiting for a handshake that will never come
+    wait(lambda: bool(accepted))
+    wait(lambda: "$disconnect" in runtime.routes())
+    assert runtime.routes() == ["$connect", "$disconnect"]
+    started = time.monotonic()
+    assert apis.manage("POST", "localws", "dev", accepted[0], b"x")[0] == 410
+    assert time.monotonic() - started < 0.5 and accepted[0] not in apis.sockets
 
 
 # ------------------------------------------------------------------------------ a MOCK $default and the idle timeout
