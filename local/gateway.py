@@ -51,7 +51,8 @@ from local.identity import UnknownAgent
 from local.live import MANAGEMENT_PATH
 from local.ses import UnknownRecipient, inbound_message_id, message_recipients
 from local.settings import ACCOUNT_ID
-from local.webapp import WebApp, local_agents
+from local.template import load_template
+from local.webapp import WebApp, header_policy, local_agents, page_policy
 
 if TYPE_CHECKING:
     from local.stack import Stack
@@ -401,6 +402,9 @@ class Gateway:
             navigation and self.router.match(request.method, request.path) is None
         ):
             return None
+        if self.webapp.policies is None:     # the stack's origins are known once it serves: made at the first page
+            header = header_policy(load_template(self.stack.settings.template))
+            self.webapp.policies = (header, page_policy(self.stack)) if header else ("", "")
         served = self.webapp.config(self.stack) if request.path == "/config.json" else self.webapp.file(request.path)
         return Reply(served.status, served.headers, served.body, "web app")
 

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from scripts.web_deploy import inbox_policy, with_policy
+
 if TYPE_CHECKING:
     from local.stack import Stack
 
@@ -42,6 +44,23 @@ def web_config(stack: Stack) -> dict[str, Any]:
     """``GET /config.json``: where the app finds the APIs (same origin locally), the stack's WebSocket API
     (``null`` when the template has none: the app then polls) and how it signs in."""
     return {"apiUrl": "", "wsUrl": stack.websocket_url, "auth": {"mode": "local"}}
+
+
+def header_policy(template: dict[str, Any]) -> str | None:
+    """The Content-Security-Policy header CloudFront adds to the inbox (the template's ``WebHeadersPolicy``)."""
+    config = (((template.get("Resources") or {}).get("WebHeadersPolicy") or {}).get("Properties") or {}).get(
+        "ResponseHeadersPolicyConfig") or {}
+    policy = ((config.get("SecurityHeadersConfig") or {}).get("ContentSecurityPolicy") or {}).get(
+        "ContentSecurityPolicy")
+    return policy if isinstance(policy, str) else None
+
+
+def page_policy(stack: Stack) -> str:
+    """The policy ``index.html`` carries here, made as ``make deploy`` makes it (scripts/web_deploy.py) with the
+    stack's origins: the APIs and the sign-in are the page's own origin, the live socket and the media bucket's
+    presigned links (the local AWS endpoint) are not."""
+    return inbox_policy(api=None, socket=stack.websocket_url, sign_in=None,
+                        media=[stack.aws.endpoint] if stack.aws.endpoint else [])
 
 
 def local_agents(stack: Stack) -> list[dict[str, Any]]:
@@ -120,8 +139,9 @@ class StaticFile:
 class WebApp:
     """Serves ``web/dist``: files as they are, anything else the app's ``index.html``."""
 
-    def __init__(self, root: Path = WEB / "dist") -> None:
+    def __init__(self, root: Path = WEB / "dist", policies: tuple[str, str] | None = None) -> None:
         self.root = root.resolve()
+        self.policies = policies     # (header, page): its Content-Security-Policy (header_policy, page_policy)
 
     def file(self, path: str) -> StaticFile:
         relative = path.lstrip("/")
@@ -139,7 +159,13 @@ class WebApp:
             kind += "; charset=utf-8"
         # hashed assets never change; index.html must always be fresh
         cache = "public, max-age=31536000, immutable" if "/assets/" in candidate.as_posix() else "no-cache"
-        return StaticFile(200, [("Content-Type", kind), ("Cache-Control", cache)], candidate.read_bytes())
+        headers, body = [("Content-Type", kind), ("Cache-Control", cache)], candidate.read_bytes()
+        if self.policies and all(self.policies) and candidate.name == "index.html":   # as CloudFront and make deploy
+            header, page = self.policies
+            body = with_policy(body, page)
+            headers += [("Content-Security-Policy", header), ("X-Content-Type-Options", "nosniff"),
+                        ("X-Frame-Options", "DENY"), ("Referrer-Policy", "strict-origin-when-cross-origin")]
+        return StaticFile(200, headers, body)
 
     @staticmethod
     def config(stack: Stack) -> StaticFile:

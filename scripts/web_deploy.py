@@ -2,7 +2,8 @@
 
 One build serves every stage: ``config.json`` is written from the deployed stack's outputs (API URL,
 WebSocket URL when the stack has one, the Cognito hosted UI domain and app client, the inbox's own URL
-for the sign-in and sign-out redirects). Hashed assets are cached for a year, ``index.html`` and
+for the sign-in and sign-out redirects), and so is the Content-Security-Policy ``index.html`` carries (the same
+origins, and the media bucket's). Hashed assets are cached for a year, ``index.html`` and
 ``config.json`` never; files of an earlier build are removed after the new ones are in place, and
 CloudFront is told to drop what it holds of the two that keep their names.
 
@@ -14,10 +15,13 @@ Stack name and region default to samconfig.toml's for the config environment, as
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import mimetypes
 import time
 import tomllib
+import urllib.parse
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +49,45 @@ def web_config(outputs: dict[str, str]) -> dict[str, Any]:
             "logoutUri": inbox,
         },
     }
+
+
+def origin(url: str) -> str:
+    """``scheme://host[:port]`` of a URL."""
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def inbox_policy(*, api: str | None, socket: str | None, sign_in: str | None, media: Sequence[str]) -> str:
+    """The inbox's Content-Security-Policy with its origins: the page's own, the API's, the live socket's, the
+    sign-in domain's and the media bucket's (presigned images and uploads), and nothing else; no inline script or
+    style. ``None``: served from the page's own origin (the local stack), or not used."""
+    others = [origin(u) for u in (api, socket, sign_in) if u]
+    return "; ".join([
+        "default-src 'self'", "script-src 'self'", "style-src 'self'", "font-src 'self'",
+        " ".join(["img-src 'self' data:", *media]),
+        " ".join(["connect-src 'self'", *dict.fromkeys([*others, *media])]),
+        "object-src 'none'", "base-uri 'none'", "form-action 'self'"])
+
+
+def media_origins(bucket: str, region: str) -> list[str]:
+    """Where boto3's presigned URLs for the bucket point (virtual-hosted: global in us-east-1, else regional)."""
+    return [f"https://{bucket}.s3.amazonaws.com", f"https://{bucket}.s3.{region}.amazonaws.com"]
+
+
+def with_policy(page: bytes, policy: str) -> bytes:
+    """``index.html`` with the policy as the first thing in its head (a <meta> governs only what follows it)."""
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{html.escape(policy)}" />'.encode()
+    head = page.find(b"<head>")
+    if head < 0:
+        raise ValueError("index.html has no <head>: nowhere to put its Content-Security-Policy")
+    at = head + len(b"<head>")
+    return page[:at] + b"\n    " + meta + page[at:]
+
+
+def stack_policy(outputs: dict[str, str], region: str) -> str:
+    """The deployed inbox's policy, from the stack's outputs (the same the app's config.json names)."""
+    return inbox_policy(api=outputs["ApiUrl"], socket=outputs.get("WebSocketUrl"), sign_in=outputs["InboxAuthDomain"],
+                        media=media_origins(outputs["MediaBucketName"], region))
 
 
 def upload_plan(dist: Path) -> list[tuple[Path, str, str, str]]:
@@ -86,8 +129,10 @@ def deploy(stack_name: str, region: str | None, dist: Path) -> None:
     before = {o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
               for o in page.get("Contents", [])}
     uploaded = set()
+    policy = stack_policy(outputs, session.region_name or "us-east-1")
     for path, key, kind, cache in upload_plan(dist):
-        s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes(), ContentType=kind, CacheControl=cache)
+        body = with_policy(path.read_bytes(), policy) if key == "index.html" else path.read_bytes()
+        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=kind, CacheControl=cache)
         uploaded.add(key)
     config = json.dumps(web_config(outputs), indent=2).encode()
     s3.put_object(Bucket=bucket, Key="config.json", Body=config, ContentType="application/json",

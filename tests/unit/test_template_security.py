@@ -124,3 +124,30 @@ def test_the_widgets_socket_keepalive_reaches_a_mock_integration_that_invokes_no
     proxies = {integration_of[key] for key in ("$connect", "$disconnect")}
     assert integration_of["$default"] not in proxies
     assert all(_of("AWS::ApiGatewayV2::Integration")[name]["IntegrationType"] == "AWS_PROXY" for name in proxies)
+
+
+def test_the_inbox_is_served_with_security_headers_and_a_policy_that_names_only_the_stacks_own_origins():
+    from scripts.web_deploy import stack_policy
+
+    [distribution] = _of("AWS::CloudFront::Distribution").values()
+    config = distribution["DistributionConfig"]
+    behaviours = [config["DefaultCacheBehavior"], *config.get("CacheBehaviors", [])]
+    assert all(b["ResponseHeadersPolicyId"] == {"Ref": "WebHeadersPolicy"} for b in behaviours)
+    headers = RESOURCES["WebHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    assert headers["ContentSecurityPolicy"]["ContentSecurityPolicy"].startswith("frame-ancestors 'none'")
+    assert headers["FrameOptions"]["FrameOption"] == "DENY" and headers["StrictTransportSecurity"]["Override"]
+    # index.html's part, made by make deploy from the outputs: the stack's own origins, nothing inline, no wildcard
+    outputs = {"ApiUrl": "https://abc123.execute-api.eu-west-1.amazonaws.com",
+               "WebSocketUrl": "wss://ws9.execute-api.eu-west-1.amazonaws.com/prod",
+               "InboxAuthDomain": "https://shopdesk-prod-1.auth.eu-west-1.amazoncognito.com",
+               "MediaBucketName": "shopdesk-media-x"}
+    assert set(outputs) <= set(load_template(ROOT / "template.yaml")["Outputs"])
+    policy = stack_policy(outputs, "eu-west-1")
+    directives = {name: sources for name, *sources in (d.split() for d in policy.split("; "))}
+    assert directives["script-src"] == ["'self'"] and directives["style-src"] == ["'self'"]
+    assert directives["connect-src"] == [
+        "'self'", "https://abc123.execute-api.eu-west-1.amazonaws.com", "wss://ws9.execute-api.eu-west-1.amazonaws.com",
+        "https://shopdesk-prod-1.auth.eu-west-1.amazoncognito.com", "https://shopdesk-media-x.s3.amazonaws.com",
+        "https://shopdesk-media-x.s3.eu-west-1.amazonaws.com"]
+    assert directives["img-src"] == ["'self'", "data:", "https://shopdesk-media-x.s3.amazonaws.com",
+                                     "https://shopdesk-media-x.s3.eu-west-1.amazonaws.com"]

@@ -45,3 +45,14 @@ def test_stack_name_and_region_come_from_samconfig_like_sam_deploy():
     assert samconfig_target("default") == ("shopdesk-dev", "us-east-1")
     assert samconfig_target("prod") == ("shopdesk-prod", "us-east-1")
     assert samconfig_target("nope") == (None, None)
+
+
+def test_index_html_gets_its_policy_first_in_its_head_escaped_and_a_page_without_a_head_is_refused():
+    import pytest
+    from scripts.web_deploy import with_policy
+
+    page = with_policy(b"<!doctype html><html><head><title>x</title><script src=/a.js></script>", "script-src 'self'")
+    assert page == (b"<!doctype html><html><head>\n    <meta http-equiv=\"Content-Security-Policy\" "
+                    b"content=\"script-src &#x27;self&#x27;\" /><title>x</title><script src=/a.js></script>")
+    with pytest.raises(ValueError, match="no <head>"):
+        with_policy(b"<p>nothing</p>", "default-src 'self'")

@@ -43,8 +43,12 @@ def open_inbox(stack: Any, browser: Browser) -> Iterator[Callable[..., Page]]:
     """``open_inbox("alice")``: a fresh browser context signed in through the sign-in page.
 
     ``page.frames`` collects the JSON frames the page receives on its WebSockets; ``before(context)``
-    runs before the first navigation (to route the page's WebSocket, say)."""
+    runs before the first navigation (to route the page's WebSocket, say). The app runs under the
+    Content-Security-Policy the template gives it in CloudFront (the local stack serves the same with its own
+    origins): anything it refuses (a script, a style, an image, a request to an origin the policy does not name)
+    fails the test that caused it."""
     contexts = []
+    refused: list[str] = []
 
     def open_as(agent: str, before: Callable[[BrowserContext], None] | None = None) -> Page:
         context = browser.new_context(viewport={"width": 1400, "height": 860}, locale="en-US",
@@ -55,10 +59,13 @@ def open_inbox(stack: Any, browser: Browser) -> Iterator[Callable[..., Page]]:
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", lambda message: refused.append(message.text)
+                if "Content Security Policy" in message.text else None)
         frames: list[dict[str, Any]] = []
         page.on("websocket", lambda socket: socket.on("framereceived", lambda payload: _keep(frames, payload)))
         page.frames_received = frames  # type: ignore[attr-defined]
-        page.goto(stack.url + "/")
+        answer = page.goto(stack.url + "/")
+        assert answer is not None and "frame-ancestors 'none'" in answer.headers.get("content-security-policy", "")
         page.get_by_role("button", name=f"Sign in as {NAMES[agent]}").click()
         expect(page.get_by_role("list", name="Conversations")).to_be_attached()
         page.errors = errors  # type: ignore[attr-defined]
@@ -67,6 +74,7 @@ def open_inbox(stack: Any, browser: Browser) -> Iterator[Callable[..., Page]]:
     yield open_as
     for context in contexts:
         context.close()
+    assert refused == [], f"the Content-Security-Policy refused: {refused}"
 
 
 def _keep(frames: list[dict[str, Any]], payload: str | bytes) -> None:

@@ -36,7 +36,7 @@ def set_presence(stack: Any, agent: str, presence: str) -> None:
 def axe_violations(page: Page) -> list[dict[str, Any]]:
     """Serious and critical accessibility violations axe-core finds on the page as it is now."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.add_script_tag(path=str(AXE))
+        page.evaluate(AXE.read_text())       # through the debugger: the app's CSP refuses inline script tags
     results = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
     return [{"id": v["id"], "impact": v["impact"], "help": v["help"],
              "nodes": [n["target"] for n in v["nodes"]][:5]}
