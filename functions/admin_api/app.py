@@ -32,7 +32,7 @@ from shopdesk.api.canned import CannedList, CannedOut, documented, install_rende
 from shopdesk.api.commerce import PrivacyRequestList
 from shopdesk.api.kb import IMPORT_TYPES, ArticleList, BotOut, ImportOut, install_import_errors
 from shopdesk.api.macros import LabelList, LabelOut, MacroList, MacroOut, install_refusals
-from shopdesk.api.privacy import AuditList, JobOut, JobStarted, PrivacySettingsOut
+from shopdesk.api.privacy import AuditList, EraseRows, EraseSeveral, JobOut, JobStarted, PrivacySettingsOut
 from shopdesk.bot import BotSettings
 from shopdesk.commerce.platform import store_for
 from shopdesk.config import AdminApiSettings, CommerceSettings
@@ -399,6 +399,24 @@ def erase_customer(customer_id: Id) -> Response[JobStarted]:
     return Response(202, content_types.APPLICATION_JSON, JobStarted.model_validate(started))
 
 
+@app.post("/admin/privacy/erasures/preview",
+          summary="Erase several customers, first step: whom the names (ids, emails, phone numbers) find, and nothing "
+                  "done (admins)", responses=problems.responses(200, 403, 415))
+def preview_erasures(body: EraseSeveral) -> EraseRows:
+    return EraseRows.model_validate({"items": privacy.erase_many(_caller_roles(), body.customers,
+                                                                caller(app.current_event).id, start=False)})
+
+
+@app.post("/admin/privacy/erasures",
+          summary="Erase several customers (admins): an erase job for each customer the names find, one row per name "
+                  "(POST .../preview first shows whom they find)",
+          status_code=202, responses=problems.responses(202, 403, 415, description="Started"))
+def start_erasures(body: EraseSeveral) -> Response[EraseRows]:
+    rows = privacy.erase_many(_caller_roles(), body.customers, caller(app.current_event).id, start=True,
+                              request_id=app.current_event.request_context.request_id)
+    return Response(202, content_types.APPLICATION_JSON, EraseRows.model_validate({"items": rows}))
+
+
 @app.get("/admin/privacy/jobs/<job_id>", summary="An export or erase job: running, done (with the export's "
                                                  "download link) or failed (admins)",
          responses=problems.responses(200, 403, 404))
@@ -473,6 +491,8 @@ audit.install(app, lambda: trail, caller, {
     ("GET", "/admin/privacy/jobs/<job_id>"): "privacy.job.read",
     ("POST", "/admin/customers/<customer_id>/export"): "customer.export",
     ("POST", "/admin/customers/<customer_id>/erase"): "customer.erase",
+    ("POST", "/admin/privacy/erasures/preview"): "customer.find.several",
+    ("POST", "/admin/privacy/erasures"): "customer.erase.several",
 })
 
 

@@ -146,6 +146,8 @@ ADMIN_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
     ("POST", "/admin/customers/<customer_id>/export"): (None, "", (403, 403, 202, 403)),
     ("POST", "/admin/customers/<customer_id>/erase"): (None, "", (403, 403, 202, 403)),
     ("GET", "/admin/privacy/jobs/<job_id>"): (None, "", (403, 403, 404, 403)),    # no such job
+    ("POST", "/admin/privacy/erasures/preview"): ({"customers": ["nobody@customer.example"]}, "", (403, 403, 200, 403)),
+    ("POST", "/admin/privacy/erasures"): ({"customers": ["nobody@customer.example"]}, "", (403, 403, 202, 403)),
 }
 
 PERIOD = "from=2026-11-30&to=2026-12-07&tz=Europe/Amsterdam"

@@ -586,3 +586,50 @@ def _deliver_notice(desk: Any, key: str) -> dict[str, int]:
     event = {"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
                           "s3": {"bucket": {"name": desk.env["MAIL_BUCKET"]}, "object": {"key": f"raw/{key}"}}}]}
     return desk.invoke("inbound_email", event)
+
+
+def test_an_admin_erases_several_customers_named_by_id_email_or_phone_after_seeing_whom_the_names_find(desk):
+    from tests.integration.test_email import _deliver, _eml
+    # Given three customers: one by WhatsApp, one by SMS (a national number of the shop's region names it), one by email
+    first = desk.item(f"CONV#{whatsapp(desk, 'Hello', 'SMmany1')}")["customer"]["id"]
+    customer_writes(desk, "+31612345678", "Where is my parcel?", "SMmany2")
+    second = desk.item("IDENTITY#phone#+31612345678")["customer_id"]
+    assert _deliver(desk, _eml(sender="Hendrika Quist <Hendrika@Customer.example>"), "many3")["stored"] == 1
+    third = desk.item("IDENTITY#email#hendrika@customer.example")["customer_id"]
+    names = [first, "06 12345678", "HENDRIKA@customer.example", "nobody@customer.example", "+31 6 1234 5678",
+             "not a customer"]
+    # When an admin previews the names: whom they find, and nothing is started
+    status, preview = admin(desk, "POST", "/admin/privacy/erasures/preview", {"customers": names})
+    assert status == 200
+    assert [(r["outcome"], r.get("customer_id")) for r in preview["items"]] == [
+        ("found", first), ("found", second), ("found", third), ("not_found", None), ("same_customer", second),
+        ("unrecognised", None)]
+    assert preview["items"][0]["name"] == NAME
+    assert not [i for i in scan(desk) if str(i["PK"]).startswith("PRIVACYJOB#")]
+    # and then erases them
+    status, started = admin(desk, "POST", "/admin/privacy/erasures", {"customers": names})
+    assert status == 202
+    jobs = {r["customer_id"]: r["job_id"] for r in started["items"] if r["outcome"] == "started"}
+    assert set(jobs) == {first, second, third}
+    run_jobs(desk)
+    # Then each is erased, and each erase is in the audit trail under that customer, as a single erase is
+    for customer, job in jobs.items():
+        assert admin(desk, "GET", f"/admin/privacy/jobs/{job}")[1]["status"] == "done"
+        assert desk.item(f"CUSTOMER#{customer}") is None
+        trail = admin(desk, "GET", "/admin/audit", query=f"customer_id={customer}")[1]["items"]
+        assert {"customer.erase", "customer.erase.done"} <= {r["action"] for r in trail}
+    stored = json.dumps(scan(desk), default=str)
+    for gone in (NAME, "hendrika@customer.example", "Where is my parcel"):
+        assert gone not in stored
+    # and the request itself is on the trail with whom it named (ids, not the names given)
+    [request] = [r for r in admin(desk, "GET", "/admin/audit", query="actor=root")[1]["items"]
+                 if r["action"] == "customer.erase.several"]
+    assert request["details"]["customers"] == sorted(jobs) and "Hendrika" not in json.dumps(request)
+
+
+def test_only_admins_erase_several_and_at_most_a_hundred_names_at_once(desk):
+    supervisor = {**ADMIN, "cognito:username": "sam", "cognito:groups": "[supervisors]"}
+    for path in ("/admin/privacy/erasures/preview", "/admin/privacy/erasures"):
+        assert admin(desk, "POST", path, {"customers": ["+15005550142"]}, claims=supervisor)[0] == 403
+        assert admin(desk, "POST", path, {"customers": [f"+1500555{n:04d}" for n in range(101)]})[0] == 422
+        assert admin(desk, "POST", path, {"customers": []})[0] == 422

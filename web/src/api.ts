@@ -78,6 +78,7 @@ export type BotOut = A["BotOut"];
 export type AuditRecord = A["AuditRecordOut"];
 export type AuditPage = A["AuditList"];
 export type PrivacyJob = A["JobOut"];
+export type EraseRow = A["EraseRow"];
 export type PrivacySettings = A["PrivacySettings"] & { retention: A["Retention"]; masking_patterns: A["MaskingPattern"][] };
 export type PrivacySettingsOut = A["PrivacySettingsOut"];
 export type CsatSettings = A["CsatSettings"];
@@ -383,6 +384,10 @@ export class Api {
   startPrivacyJob = (customerId: string, kind: "export" | "erase") =>
     this.call<{ job_id: string }>("POST", `/admin/customers/${enc(customerId)}/${kind}`);
   privacyJob = (jobId: string) => this.call<PrivacyJob>("GET", `/admin/privacy/jobs/${enc(jobId)}`);
+  /** Several customers erased at once, named by id, email or phone: whom the names find (`start` false), or their
+   *  erase jobs started; at most ERASE_AT_ONCE names a request. */
+  eraseSeveral = (customers: string[], start: boolean) =>
+    this.call<{ items: EraseRow[] }>("POST", `/admin/privacy/erasures${start ? "" : "/preview"}`, { customers });
   privacySettings = () => this.call<PrivacySettingsOut>("GET", "/admin/privacy/settings");
   putPrivacySettings = (s: PrivacySettings, version?: number) =>
     this.call<PrivacySettingsOut>("PUT", "/admin/privacy/settings" + query({ version }), s);

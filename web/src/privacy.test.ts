@@ -7,7 +7,9 @@ import {
   csatFromForm,
   fieldErrors,
   followJob,
+  inTurns,
   isoFromLocal,
+  namesOf,
   privacyForm,
   privacyFromForm,
   recordWhat,
@@ -155,5 +157,17 @@ describe("an export or erase job", () => {
     );
     expect(last).toBeNull();
     expect(reads).toBe(1);
+  });
+});
+
+describe("names of customers to erase", () => {
+  it("are read one per line or separated by commas or semicolons, trimmed, each once, and sent in turns", () => {
+    expect(namesOf(" ada@x.example\n+31 6 1234 5678 ; u_1,,\n\nada@x.example ")).toEqual([
+      "ada@x.example",
+      "+31 6 1234 5678",
+      "u_1",
+    ]);
+    expect(inTurns([1, 2, 3, 4, 5], 2)).toEqual([[1, 2], [3, 4], [5]]);
+    expect(inTurns(Array.from({ length: 250 }, (_, i) => i)).map((turn) => turn.length)).toEqual([100, 100, 50]);
   });
 });

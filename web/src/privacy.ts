@@ -181,3 +181,19 @@ export async function followJob(
     await wait(POLL_MS);
   }
 }
+
+// -- several customers erased at once
+
+export const ERASE_AT_ONCE = 100; // names a request may carry (the admin API's limit)
+
+/** The names an admin pasted (one per line, or separated by commas or semicolons), trimmed, each once. */
+export function namesOf(text: string): string[] {
+  return [...new Set(text.split(/[\n,;]+/).map((n) => n.trim()).filter(Boolean))];
+}
+
+/** `list` in turns of at most `size`. */
+export function inTurns<T>(list: readonly T[], size: number = ERASE_AT_ONCE): T[][] {
+  const turns: T[][] = [];
+  for (let i = 0; i < list.length; i += size) turns.push(list.slice(i, i + size));
+  return turns;
+}

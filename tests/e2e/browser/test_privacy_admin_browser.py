@@ -70,3 +70,36 @@ def test_an_admin_exports_a_customer_and_finds_it_in_the_audit_log_and_an_agent_
     expect(agent.get_by_text("Your account may not see this page.")).to_be_visible()
     expect(agent.get_by_role("button", name="Export data")).to_have_count(0)
     assert page.errors == [] and agent.errors == []  # type: ignore[attr-defined]
+
+
+def test_an_admin_erases_several_customers_named_by_phone_after_seeing_whom_the_numbers_find(stack, open_inbox):
+    # Given two customers who asked to be forgotten
+    first, second = "+14155557615", "+14155557616"
+    for phone in (first, second):
+        send_sms(stack, phone, "Please delete everything you hold about me")
+    customers = [customer_of(stack, phone) for phone in (first, second)]
+    page = open_inbox("alice")
+
+    # When she pastes their numbers (one twice, and one nobody has) and asks whom they find
+    settings_page(page, "Privacy")
+    several = page.get_by_role("region", name="Erase several customers")
+    several.get_by_role("textbox", name="Customers to erase").fill(f"{first}\n{second}\n+14155557699\n{first}")
+    several.get_by_role("button", name="Find them").click()
+    found = several.get_by_role("list", name="Whom the names find").get_by_role("listitem")
+    expect(found).to_have_count(3)
+    expect(found.nth(2)).to_contain_text("no customer")
+    assert axe_violations(page) == [], "privacy page, several customers found"
+
+    # and confirms by typing how many
+    several.get_by_role("button", name="Erase 2 customers").click()
+    dialog = page.get_by_role("dialog", name="Erase 2 customers?")
+    dialog.get_by_role("textbox").fill("2")
+    dialog.get_by_role("button", name="Erase 2 customers").click()
+
+    # Then both erases are followed until done, and neither customer is left
+    for customer in customers:
+        expect(found.filter(has_text=customer)).to_contain_text("done")
+    token = stack.token("alice")
+    for customer in customers:
+        assert stack.get(f"/admin/customers/{customer}", token=token).status == 404
+    assert page.errors == []  # type: ignore[attr-defined]

@@ -542,6 +542,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/privacy/erasures/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Erase several customers, first step: whom the names (ids, emails, phone numbers) find, and nothing done (admins) */
+        post: operations["preview_erasures_admin_privacy_erasures_preview_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/privacy/erasures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Erase several customers (admins): an erase job for each customer the names find, one row per name (POST .../preview first shows whom they find) */
+        post: operations["start_erasures_admin_privacy_erasures_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/labels": {
         parameters: {
             query?: never;
@@ -1172,6 +1206,45 @@ export interface components {
             date: string;
             /** Windows */
             windows?: components["schemas"]["Window"][];
+        };
+        /** EraseRow */
+        EraseRow: {
+            /**
+             * Input
+             * @description the name as given
+             */
+            input: string;
+            /**
+             * Outcome
+             * @description found (preview: the customer it names), started (their erase job), same_customer (named already above), not_found, unrecognised (neither an id, an email address nor a phone number)
+             * @enum {string}
+             */
+            outcome: "found" | "started" | "same_customer" | "not_found" | "unrecognised";
+            /** Customer Id */
+            customer_id?: string | null;
+            /**
+             * Name
+             * @description the customer's name, to check before erasing
+             */
+            name?: string | null;
+            /**
+             * Job Id
+             * @description GET /admin/privacy/jobs/{job_id} follows it
+             */
+            job_id?: string | null;
+        };
+        /** EraseRows */
+        EraseRows: {
+            /** Items */
+            items: components["schemas"]["EraseRow"][];
+        };
+        /** EraseSeveral */
+        EraseSeveral: {
+            /**
+             * Customers
+             * @description each a customer id (u_...), an email address or a phone number (international, or national in the shop's region); at most 100 (send more in turns)
+             */
+            customers: string[];
         };
         /** FieldError */
         FieldError: {
@@ -4591,6 +4664,126 @@ export interface operations {
             };
             /** @description The current state forbids it (changed meanwhile, at capacity, window closed...): read again and retry, or change course */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON (send Content-Type: application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    preview_erasures_admin_privacy_erasures_preview_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EraseSeveral"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EraseRows"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON (send Content-Type: application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    start_erasures_admin_privacy_erasures_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EraseSeveral"];
+            };
+        };
+        responses: {
+            /** @description Started */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EraseRows"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -16,7 +16,9 @@ import {
   type AuditFilter,
   type PrivacyForm,
 } from "../privacy";
+import { EraseSeveral } from "./EraseSeveral";
 import { Said } from "./Said";
+import { TypeToConfirm } from "./TypeToConfirm";
 import { useSettingsForm, type Shown } from "./useSettingsForm";
 
 /** The words of a failure: a problem's detail, or the error's message. */
@@ -267,6 +269,7 @@ export function PrivacyAdmin({ customerId = "" }: { customerId?: string }) {
           void start("erase", who);
         }}
       />
+      <EraseSeveral />
       <PrivacyRequests />
     </section>
   );
@@ -299,44 +302,20 @@ function JobLine({ job }: { job: PrivacyJob }) {
 /** An erase cannot be undone: the admin confirms it by typing the customer's id. */
 function EraseDialog(props: { customer: Customer | null; onCancel: () => void; onConfirm: (c: Customer) => void }) {
   const { t } = useApp();
-  const ref = useRef<HTMLDialogElement>(null);
-  const shownCustomer = useRef<Customer | null>(null);
-  const [typed, setTyped] = useState("");
-  if (props.customer) shownCustomer.current = props.customer;
-  useEffect(() => {
-    const dialog = ref.current;
-    if (!dialog) return;
-    if (props.customer && !dialog.open) {
-      setTyped("");
-      dialog.showModal();
-    }
-    if (!props.customer && dialog.open) dialog.close();
-  }, [props.customer]);
-  const c = shownCustomer.current;
+  const c = props.customer;
   const name = c ? c.name || c.id : "";
   return (
-    <dialog ref={ref} class="dialog" aria-labelledby="erase-title" aria-describedby="erase-text" onClose={props.onCancel}>
-      <form
-        method="dialog"
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (c && typed.trim() === c.id) props.onConfirm(c);
-        }}
-      >
-        <h2 id="erase-title">{t("privacy.eraseTitle", { name })}</h2>
-        <p id="erase-text">{t("privacy.eraseText", { id: c?.id ?? "" })}</p>
-        <label class="field">
-          <span>{t("privacy.eraseType", { id: c?.id ?? "" })}</span>
-          <input value={typed} onInput={(e) => setTyped((e.target as HTMLInputElement).value)} autocomplete="off" />
-        </label>
-        <button class="btn btn-danger" type="submit" disabled={!c || typed.trim() !== c.id}>
-          {t("privacy.eraseConfirm", { name })}
-        </button>{" "}
-        <button class="btn" type="button" onClick={props.onCancel}>
-          {t("cancel")}
-        </button>
-      </form>
-    </dialog>
+    <TypeToConfirm
+      open={c !== null}
+      id="erase"
+      title={t("privacy.eraseTitle", { name })}
+      text={t("privacy.eraseText", { id: c?.id ?? "" })}
+      label={t("privacy.eraseType", { id: c?.id ?? "" })}
+      expected={c?.id ?? ""}
+      confirm={t("privacy.eraseConfirm", { name })}
+      onCancel={props.onCancel}
+      onConfirm={() => c && props.onConfirm(c)}
+    />
   );
 }
 

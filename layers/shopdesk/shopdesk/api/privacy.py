@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from shopdesk.privacy.settings import MaskingPattern, Retention
 
@@ -53,3 +53,26 @@ class JobOut(BaseModel):
     error: str | None = None
     counts: dict[str, int] | None = None
     download_url: str | None = Field(None, description="an export's archive (zip), for 15 minutes")
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320)]
+
+
+class EraseSeveral(BaseModel):
+    customers: list[Name] = Field(min_length=1, max_length=100, description=(
+        "each a customer id (u_...), an email address or a phone number (international, or national in the shop's "
+        "region); at most 100 (send more in turns)"))
+
+
+class EraseRow(BaseModel):
+    input: str = Field(description="the name as given")
+    outcome: Literal["found", "started", "same_customer", "not_found", "unrecognised"] = Field(description=(
+        "found (preview: the customer it names), started (their erase job), same_customer (named already above), "
+        "not_found, unrecognised (neither an id, an email address nor a phone number)"))
+    customer_id: str | None = None
+    name: str | None = Field(None, description="the customer's name, to check before erasing")
+    job_id: str | None = Field(None, description="GET /admin/privacy/jobs/{job_id} follows it")
+
+
+class EraseRows(BaseModel):
+    items: list[EraseRow]

@@ -3,12 +3,13 @@ only (403 for supervisors and agents): each checks the caller's roles itself."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from shopdesk import clock
+from shopdesk import clock, phone
 from shopdesk.dal.lake import LakeBucket
 from shopdesk.errors import BadRequest, InvalidFields
 from shopdesk.logic.access import ADMIN, require
@@ -18,9 +19,24 @@ from shopdesk.privacy.jobs import Kind, PrivacyJobs
 from shopdesk.privacy.masking import too_slow
 from shopdesk.privacy.settings import PrivacyPolicies, PrivacySettings
 
+ID = re.compile(r"^u_[0-9A-HJKMNP-TV-Z]{26}$")     # a customer id (shopdesk.ids)
+MAX_AT_ONCE = 100                                  # names in one erase of several (the inbox sends more in turns)
 MIN_AUDIT_DAYS = 365                     # a save may not set less (PCI DSS keeps an audit trail 12 months)
 DEFAULT_WINDOW = timedelta(days=7)       # ?from= left out, and neither actor nor customer: the last week
 MAX_DAYS_BY_TIME = 92                    # a search by time alone reads one partition per day
+
+
+def subject_of(name: str) -> tuple[str | None, str]:
+    """(kind, key) a name gives a customer by: ``id``, ``email`` (lower case) or ``phone`` (E.164; a national number
+    in the shop's region); (None, name) for anything else."""
+    name = name.strip()
+    if ID.fullmatch(name):
+        return "id", name
+    if "@" in name:
+        local, _, domain = name.rpartition("@")
+        return ("email", name.lower()) if local and "." in domain and " " not in name else (None, name)
+    number = phone.shop_phone(name)
+    return ("phone", number) if number else (None, name)
 
 
 @dataclass
@@ -74,6 +90,39 @@ class PrivacyDesk:
     def start(self, by: Iterable[str], kind: Kind, customer_id: str, caller_id: str) -> dict[str, Any]:
         require(by, ADMIN)
         return self.jobs.start(kind, customer_id, caller_id)
+
+    def erase_many(self, by: Iterable[str], names: Sequence[str], caller_id: str, *, start: bool,
+                   request_id: str | None = None) -> list[dict[str, Any]]:
+        """Several customers at once (a batch of deletion requests), each named by their customer id, email address
+        or phone number (national numbers in the shop's region), in order, one row per name: ``found`` (with the
+        customer's name, to check before anything is done: ``start`` False), ``started`` (their erase job),
+        ``same_customer`` (named already), ``not_found`` or ``unrecognised`` (neither an id, an email nor a phone
+        number). Each erase started is an audit record of its own, on that customer, as a single erase is."""
+        roles = sorted(set(by))
+        require(roles, ADMIN)
+        rows: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for name in names:
+            kind, address = subject_of(name)
+            customer = None if kind is None else (
+                self.jobs.customers.get(address) if kind == "id" else self.jobs.customers.find(kind, address))
+            if customer is None:
+                rows.append({"input": name, "outcome": "not_found" if kind else "unrecognised"})
+                continue
+            row = {"input": name, "customer_id": customer.id, "name": customer.name}
+            if customer.id in seen:
+                rows.append({**row, "outcome": "same_customer"})
+                continue
+            seen.add(customer.id)
+            if not start:
+                rows.append({**row, "outcome": "found"})
+                continue
+            job_id = self.jobs.start("erase", customer.id, caller_id, noted=False)["job_id"]
+            self.trail.record(actor=caller_id, roles=roles, action="customer.erase", customer_id=customer.id,
+                              details={"job_id": job_id, "of_several": True}, request_id=request_id)
+            rows.append({**row, "outcome": "started", "job_id": job_id})
+        audit.note(names=len(names), customers=sorted(seen), started=start)
+        return rows
 
     def job(self, by: Iterable[str], job_id: str) -> dict[str, Any]:
         require(by, ADMIN)

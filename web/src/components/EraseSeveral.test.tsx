@@ -1,0 +1,71 @@
+// @vitest-environment happy-dom
+// Several customers erased at once: whom the names find first, a confirmation by their number, then their jobs.
+import { render } from "preact";
+import { describe, expect, it, vi } from "vitest";
+import type { Api, EraseRow } from "../api";
+import { AppContext } from "../context";
+import { Store } from "../store";
+import { eachRoot, testContext } from "../testContext";
+import { EraseSeveral } from "./EraseSeveral";
+
+const root = eachRoot();
+
+describe("erasing several customers", () => {
+  it("shows whom the names find, erases exactly those customers by id once the number is typed, and follows them", async () => {
+    const eraseSeveral = vi.fn(async (customers: string[], start: boolean): Promise<{ items: EraseRow[] }> => {
+      if (!start)
+        return {
+          items: [
+            { input: "ada@customer.example", outcome: "found", customer_id: "u_1", name: "Ada" },
+            { input: "+31 6 1234 5678", outcome: "found", customer_id: "u_2", name: "Bea" },
+            { input: "nobody@customer.example", outcome: "not_found" },
+            { input: "06 12345678", outcome: "same_customer", customer_id: "u_2", name: "Bea" },
+          ],
+        };
+      return { items: customers.map((id, i) => ({ input: id, outcome: "started", customer_id: id, job_id: `j_${i}` })) };
+    });
+    const privacyJob = vi.fn(async (jobId: string) => ({
+      job_id: jobId,
+      kind: "erase" as const,
+      customer_id: jobId === "j_0" ? "u_1" : "u_2",
+      status: "done" as const,
+    }));
+    const store = new Store({ eraseSeveral, privacyJob } as unknown as Api);
+    render(
+      <AppContext.Provider value={{ ...testContext(store), who: { id: "root", name: "Root", groups: ["admins"] } }}>
+        <EraseSeveral />
+      </AppContext.Provider>,
+      root(),
+    );
+    const box = root().querySelector("textarea")!;
+    box.value = "ada@customer.example\n+31 6 1234 5678, nobody@customer.example\n06 12345678\n\nada@customer.example";
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+    await vi.waitFor(() => expect(root().querySelector<HTMLButtonElement>("form button")!.disabled).toBe(false));
+    root().querySelector("form")!.requestSubmit();
+    // each name once, and nothing erased yet
+    await vi.waitFor(() => expect(root().textContent).toContain("Erase 2 customers"));
+    expect(eraseSeveral).toHaveBeenCalledWith(
+      ["ada@customer.example", "+31 6 1234 5678", "nobody@customer.example", "06 12345678"],
+      false,
+    );
+    expect(root().textContent).toContain("no customer");
+    expect(root().textContent).toContain("Bea (u_2), named above");
+    const open = [...root().querySelectorAll("button")].find((b) => b.textContent === "Erase 2 customers")!;
+    open.click();
+    const dialog = root().querySelector("dialog")!;
+    const confirm = dialog.querySelector<HTMLButtonElement>("button.btn-danger")!;
+    const typed = dialog.querySelector("input")!;
+    typed.value = "3";
+    typed.dispatchEvent(new Event("input", { bubbles: true }));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(confirm.disabled).toBe(true); // the wrong number erases nothing
+    typed.value = "2";
+    typed.dispatchEvent(new Event("input", { bubbles: true }));
+    await vi.waitFor(() => expect(confirm.disabled).toBe(false));
+    dialog.querySelector("form")!.requestSubmit();
+    // the customers seen, by id: not the words pasted, which could find someone else by now
+    await vi.waitFor(() => expect(eraseSeveral).toHaveBeenLastCalledWith(["u_1", "u_2"], true));
+    await vi.waitFor(() => expect(root().textContent).toContain("Ada (u_1) · done"), { timeout: 4000 });
+    expect(root().textContent).toContain("Bea (u_2) · done");
+  });
+});

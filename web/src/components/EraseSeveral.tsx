@@ -1,0 +1,167 @@
+import { useEffect, useRef, useState } from "preact/hooks";
+import type { EraseRow, PrivacyJob } from "../api";
+import { useApp } from "../context";
+import { inTurns, namesOf, POLL_MS } from "../privacy";
+import { Said } from "./Said";
+import { TypeToConfirm } from "./TypeToConfirm";
+import type { Shown } from "./useSettingsForm";
+
+const detailOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Several customers erased at once (a batch of deletion requests): the admin pastes their ids, email addresses or
+ *  phone numbers, sees whom each finds, confirms by typing how many, and follows each erase. What is erased is the
+ *  customers the admin saw: the erase names them by id, not by the words pasted. */
+export function EraseSeveral() {
+  const { store, t } = useApp();
+  const [text, setText] = useState("");
+  const [rows, setRows] = useState<EraseRow[] | null>(null);
+  const [jobs, setJobs] = useState<Record<string, PrivacyJob>>({}); // customer id -> their erase job as last read
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [message, setMessage] = useState<Shown | null>(null);
+  const left = useRef(false);
+  useEffect(
+    () => () => {
+      left.current = true;
+    },
+    [],
+  );
+  const found = (rows ?? []).filter((r) => r.outcome === "found" && r.customer_id);
+  const started = Object.keys(jobs).length > 0;
+
+  const run = async (work: () => Promise<void>) => {
+    setBusy(true);
+    setMessage(null);
+    try {
+      await work();
+    } catch (error) {
+      setMessage({ kind: "error", text: t("error", { detail: detailOf(error) }) });
+    } finally {
+      setBusy(false);
+    }
+  };
+  const preview = () =>
+    run(async () => {
+      setJobs({});
+      const seen: EraseRow[] = [];
+      for (const turn of inTurns(namesOf(text))) seen.push(...(await store.api.eraseSeveral(turn, false)).items);
+      setRows(seen);
+    });
+  const erase = () =>
+    run(async () => {
+      const ids = found.map((r) => r.customer_id!);
+      const begun: PrivacyJob[] = [];
+      for (const turn of inTurns(ids)) {
+        for (const row of (await store.api.eraseSeveral(turn, true)).items) {
+          if (row.job_id && row.customer_id)
+            begun.push({ job_id: row.job_id, kind: "erase", customer_id: row.customer_id, status: "running" });
+        }
+      }
+      setJobs(Object.fromEntries(begun.map((j) => [j.customer_id, j])));
+      void follow(begun);
+    });
+  /** Each running erase read every POLL_MS, one after the other, until none runs or the page is left. */
+  const follow = async (running: PrivacyJob[]) => {
+    while (running.length > 0 && !left.current) {
+      await wait(POLL_MS);
+      const now: PrivacyJob[] = [];
+      for (const job of running) {
+        if (left.current) return;
+        try {
+          now.push(await store.api.privacyJob(job.job_id));
+        } catch {
+          now.push(job); // read again next time
+        }
+      }
+      setJobs((all) => ({ ...all, ...Object.fromEntries(now.map((j) => [j.customer_id, j])) }));
+      running = now.filter((j) => j.status === "running");
+    }
+  };
+
+  return (
+    <section class="card" aria-labelledby="erase-several-title">
+      <h2 id="erase-several-title">{t("privacy.several")}</h2>
+      <p class="muted small">{t("privacy.severalHelp")}</p>
+      <form
+        class="form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void preview();
+        }}
+      >
+        <label class="field">
+          <span>{t("privacy.severalNames")}</span>
+          <textarea
+            rows={5}
+            value={text}
+            disabled={started}
+            onInput={(e) => {
+              setText((e.target as HTMLTextAreaElement).value);
+              setRows(null);
+            }}
+          />
+        </label>
+        {!started && (
+          <button class="btn" type="submit" disabled={busy || namesOf(text).length === 0}>
+            {t("privacy.severalFind")}
+          </button>
+        )}
+      </form>
+      <Said message={message} />
+      {rows && (
+        <ul class="plain erase-rows" aria-label={t("privacy.severalFound")}>
+          {rows.map((r, i) => (
+            <li key={i}>
+              <code>{r.input}</code> → {rowWords(r, jobs, t)}
+            </li>
+          ))}
+        </ul>
+      )}
+      {rows && found.length === 0 && <p>{t("privacy.severalNone")}</p>}
+      {rows && found.length > 0 && !started && (
+        <button class="btn btn-danger" disabled={busy} onClick={() => setConfirming(true)}>
+          {t("privacy.severalErase", { count: found.length })}
+        </button>
+      )}
+      {started && (
+        <button
+          class="btn"
+          onClick={() => {
+            setText("");
+            setRows(null);
+            setJobs({});
+          }}
+        >
+          {t("privacy.severalAgain")}
+        </button>
+      )}
+      <TypeToConfirm
+        open={confirming}
+        id="erase-several-confirm"
+        title={t("privacy.severalTitle", { count: found.length })}
+        text={t("privacy.severalText")}
+        label={t("privacy.severalType", { count: found.length })}
+        expected={String(found.length)}
+        confirm={t("privacy.severalErase", { count: found.length })}
+        onCancel={() => setConfirming(false)}
+        onConfirm={() => {
+          setConfirming(false);
+          void erase();
+        }}
+      />
+    </section>
+  );
+}
+
+type Say = ReturnType<typeof useApp>["t"];
+
+/** What a name found, and where its erase is. */
+function rowWords(row: EraseRow, jobs: Record<string, PrivacyJob>, t: Say): string {
+  if (row.outcome === "not_found") return t("privacy.outcome.not_found");
+  if (row.outcome === "unrecognised") return t("privacy.outcome.unrecognised");
+  const who = row.name ? `${row.name} (${row.customer_id})` : (row.customer_id ?? "");
+  if (row.outcome === "same_customer") return t("privacy.outcome.same_customer", { who });
+  const job = row.customer_id ? jobs[row.customer_id] : undefined;
+  return job ? `${who} · ${t(`privacy.status.${job.status}`)}` : who;
+}
