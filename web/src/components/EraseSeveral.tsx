@@ -80,7 +80,7 @@ export function EraseSeveral() {
   };
 
   return (
-    <section class="card" aria-labelledby="erase-several-title">
+    <section class="card form erase-several" aria-labelledby="erase-several-title">
       <h2 id="erase-several-title">{t("privacy.several")}</h2>
       <p class="muted small">{t("privacy.severalHelp")}</p>
       <form
