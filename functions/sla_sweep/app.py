@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -16,11 +17,13 @@ from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.csat import Surveys
 from shopdesk.dal.events import EventBus
 from shopdesk.dal.queues import Queue
+from shopdesk.dal.retention import INACTIVE_TIMER
 from shopdesk.dal.table import Table
 from shopdesk.logic.breach_risk import RiskSettings
 from shopdesk.logic.sla import sweep
 from shopdesk.logic.sla_engine import book_for
 from shopdesk.logs import logger_for
+from shopdesk.privacy.inactive import timer_runner
 
 settings = SweepSettings.from_env()
 logger = logger_for()
@@ -35,13 +38,16 @@ risk = RiskSettings(threshold=settings.breach_risk_threshold,
 surveys = (SurveyDesk(Surveys(conversations), ConfigStore(conversations.table), Queue(settings.outbound_queue_url),
                       settings.whatsapp_templates, default_language=lambda: book.routing().default_language)
            if settings.outbound_queue_url else None)
-on_timer = {SURVEY_TIMER: surveys.send_scheduled} if surveys else None     # delayed satisfaction surveys
+on_timer: dict[str, Callable[[str], object]] = {SURVEY_TIMER: surveys.send_scheduled} if surveys else {}  # surveys
+if settings.privacy_queue_url:           # retention of inactive customers: erased when their timer comes due
+    on_timer[INACTIVE_TIMER] = timer_runner(settings.table_name, settings.privacy_queue_url)
 
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     report = sweep(conversations, bus, work, settings.due_shards, alerts=alerts, book=book, agents=agents,
-                   time_left=lambda: context.get_remaining_time_in_millis() / 1000, risk=risk, on_timer=on_timer)
+                   time_left=lambda: context.get_remaining_time_in_millis() / 1000, risk=risk,
+                   on_timer=on_timer or None)
     if report.breached:
         metrics.count("SlaBreaches", report.breached)
     if report.at_risk:

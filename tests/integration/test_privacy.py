@@ -633,3 +633,31 @@ def test_only_admins_erase_several_and_at_most_a_hundred_names_at_once(desk):
         assert admin(desk, "POST", path, {"customers": ["+15005550142"]}, claims=supervisor)[0] == 403
         assert admin(desk, "POST", path, {"customers": [f"+1500555{n:04d}" for n in range(101)]})[0] == 422
         assert admin(desk, "POST", path, {"customers": []})[0] == 422
+
+
+def test_customers_inactive_for_the_days_set_are_erased_and_one_who_wrote_again_is_not(desk):
+    # Given inactive customers erased after 30 days, and two customers whose conversations were resolved
+    assert admin(desk, "PUT", "/admin/privacy/settings", {"retention": {"inactive_customers_days": 30}})[0] == 200
+    online(desk, "alice")
+    quiet, back = "+31655501301", "+31655501302"
+    convs = {phone: customer_writes(desk, phone, "Where is my order?", f"SMidle{phone[-1]}") for phone in (quiet, back)}
+    desk.drain_queue(desk.work_queue_url, "router")
+    for conv in convs.values():
+        assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})[0] == 200
+    customers = {phone: desk.item(f"IDENTITY#phone#{phone}")["customer_id"] for phone in (quiet, back)}
+    # the resolve set each customer's timer 30 days on
+    timer = desk.item(f"CUSTOMER#{customers[quiet]}", "DEADLINE#inactive_customer")
+    assert abs(clock.parse_iso(timer["due_at"]).timestamp() - (clock.now() + timedelta(days=30)).timestamp()) < 120
+    # When one of them writes again 20 days later, and the sweep runs once their 30 days are over
+    clock.set_offset(timedelta(days=20).total_seconds())
+    customer_writes(desk, back, "Me again: the parcel never came", "SMidle3")
+    clock.set_offset(timedelta(days=31).total_seconds())
+    desk.invoke("sla_sweep", {})
+    run_jobs(desk)
+    # Then the quiet one is erased, by the system, on the audit trail; the one who wrote again is still there
+    assert desk.item(f"CUSTOMER#{customers[quiet]}") is None and desk.item(f"IDENTITY#phone#{quiet}") is None
+    assert desk.item(f"CUSTOMER#{customers[back]}") is not None
+    trail = admin(desk, "GET", "/admin/audit", query=f"customer_id={customers[quiet]}")[1]["items"]
+    [erase] = [r for r in trail if r["action"] == "customer.erase"]
+    assert erase["actor"] == "system:retention" and erase["details"]["reason"] == "inactive"
+    assert desk.item(f"CUSTOMER#{customers[quiet]}", "DEADLINE#inactive_customer") is None

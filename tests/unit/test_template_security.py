@@ -72,7 +72,7 @@ def test_the_event_lake_expires_with_the_admins_events_retention_and_its_deletio
 
 
 def test_the_functions_that_write_audit_records_may_never_change_or_delete_them():
-    for name in ("AgentApiFunction", "AdminApiFunction", "PrivacyFunction"):
+    for name in ("AgentApiFunction", "AdminApiFunction", "PrivacyFunction", "SlaSweepFunction"):
         statements = [s for policy in RESOURCES[name]["Properties"]["Policies"] if isinstance(policy, dict)
                       for s in policy.get("Statement", [])]
         [deny] = [s for s in statements if s.get("Sid") == "AuditTrailIsAppendOnly"]

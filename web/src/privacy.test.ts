@@ -86,12 +86,28 @@ describe("the settings forms", () => {
     form.retention.audit_days = "365";
     form.masking.push({ name: " iban ", pattern: "[A-Z]{2}\\d{2}" }, { name: "", pattern: "" });
     expect(privacyFromForm(form)).toEqual({
-      retention: { messages_days: null, closed_conversations_days: null, events_days: 400, audit_days: 365, dedupe_markers_days: 90 },
+      retention: {
+        messages_days: null,
+        closed_conversations_days: null,
+        inactive_customers_days: null, // settings saved before the class existed: kept until erased
+        events_days: 400,
+        audit_days: 365,
+        dedupe_markers_days: 90,
+      },
       masking_patterns: [
         { name: "card", pattern: "\\d{16}" },
         { name: "iban", pattern: "[A-Z]{2}\\d{2}" },
       ],
     });
+  });
+
+  it("privacy: inactive customers are erased after the days given, or kept when left empty", () => {
+    const form = privacyForm({ retention: { inactive_customers_days: 730 }, masking_patterns: [], version: 1 } as never);
+    expect(form.retention.inactive_customers_days).toBe("730");
+    form.retention.inactive_customers_days = "365";
+    expect(privacyFromForm(form).retention.inactive_customers_days).toBe(365);
+    form.retention.inactive_customers_days = "";
+    expect(privacyFromForm(form).retention.inactive_customers_days).toBeNull();
   });
 
   it("CSAT: times in the form's units both ways, lists only for the `when` that uses them", () => {

@@ -75,13 +75,21 @@ export function fieldErrors(body: unknown): { fields: Map<string, string[]>; res
 
 // -- privacy settings
 
-export const RETENTION_CLASSES = ["messages_days", "closed_conversations_days", "events_days", "audit_days",
-  "dedupe_markers_days"] as const;
+export const RETENTION_CLASSES = ["messages_days", "closed_conversations_days", "inactive_customers_days",
+  "events_days", "audit_days", "dedupe_markers_days"] as const;
 export type RetentionClass = (typeof RETENTION_CLASSES)[number];
 /** The classes kept until erased when left empty; the others always have a number of days. */
-export const KEPT_WHEN_EMPTY: ReadonlySet<RetentionClass> = new Set(["messages_days", "closed_conversations_days"]);
+export const KEPT_WHEN_EMPTY: ReadonlySet<RetentionClass> = new Set([
+  "messages_days",
+  "closed_conversations_days",
+  "inactive_customers_days",
+]);
 /** The fewest days the API takes (audit records: a year, so an admin cannot have their own actions forgotten). */
-export const MIN_DAYS: Partial<Record<RetentionClass, number>> = { dedupe_markers_days: 8, audit_days: 365 };
+export const MIN_DAYS: Partial<Record<RetentionClass, number>> = {
+  dedupe_markers_days: 8,
+  audit_days: 365,
+  inactive_customers_days: 30,
+};
 
 export interface PrivacyForm {
   retention: Record<RetentionClass, string>;

@@ -217,6 +217,8 @@ class SweepSettings(CoreSettings):
     outbound_queue_url: Annotated[str, Field(alias="OUTBOUND_QUEUE_URL")] = ""
     whatsapp_templates: Annotated[list[TemplateSpec], Field(alias="WHATSAPP_TEMPLATES")] = Field(
         default_factory=list, alias="WHATSAPP_TEMPLATES")
+    # retention of inactive customers (shopdesk.privacy.inactive): where their erase jobs are queued
+    privacy_queue_url: Annotated[str, Field(alias="PRIVACY_QUEUE_URL")] = ""
 
     @field_validator("whatsapp_templates", mode="before")
     @classmethod

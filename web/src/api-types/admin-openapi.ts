@@ -1570,6 +1570,11 @@ export interface components {
              */
             closed_conversations_days?: number | null;
             /**
+             * Inactive Customers Days
+             * @description a customer with nothing open and nothing resolved for N days is erased, everything about them (their last resolve starts the count, counted from resolves after the setting; a message from them stops it); none: kept until erased
+             */
+            inactive_customers_days?: number | null;
+            /**
              * Events Days
              * @description rows of the event lake (applied by the lake's own lifecycle)
              * @default 400

@@ -789,6 +789,7 @@ export const en = {
   "privacy.retentionHelp": "How long each kind of data is kept. A change counts everywhere within five minutes.",
   "privacy.retention.messages_days": "Messages and their files",
   "privacy.retention.closed_conversations_days": "Resolved conversations",
+  "privacy.retention.inactive_customers_days": "Customers with no conversation for this long: erased (at least 30)",
   "privacy.retention.events_days": "Reporting events",
   "privacy.retention.audit_days": "Audit records (at least 365)",
   "privacy.retention.dedupe_markers_days": "Duplicate-delivery markers (at least 8)",

@@ -790,6 +790,7 @@ export const es: Catalogue = {
   "privacy.retentionHelp": "Cuánto tiempo se guarda cada tipo de dato. Un cambio se aplica en todas partes en cinco minutos.",
   "privacy.retention.messages_days": "Mensajes y sus archivos",
   "privacy.retention.closed_conversations_days": "Conversaciones resueltas",
+  "privacy.retention.inactive_customers_days": "Clientes sin conversaciones en este tiempo: se borran (al menos 30)",
   "privacy.retention.events_days": "Eventos de informes",
   "privacy.retention.audit_days": "Registros de auditoría (al menos 365)",
   "privacy.retention.dedupe_markers_days": "Marcas de entrega duplicada (al menos 8)",

@@ -790,6 +790,7 @@ export const pt: Catalogue = {
   "privacy.retentionHelp": "Quanto tempo cada tipo de dados é guardado. Uma alteração vale em todos os lugares em até cinco minutos.",
   "privacy.retention.messages_days": "Mensagens e seus arquivos",
   "privacy.retention.closed_conversations_days": "Conversas resolvidas",
+  "privacy.retention.inactive_customers_days": "Clientes sem conversas neste período: apagados (pelo menos 30)",
   "privacy.retention.events_days": "Eventos de relatórios",
   "privacy.retention.audit_days": "Registros de auditoria (pelo menos 365)",
   "privacy.retention.dedupe_markers_days": "Marcas de entrega duplicada (pelo menos 8)",

@@ -21,7 +21,7 @@ from shopdesk import clock
 from shopdesk.dal import items as it
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.identities import Identities, IdentityRecord
-from shopdesk.dal.retention import TimelineRetention
+from shopdesk.dal.retention import INACTIVE_TIMER, TimelineRetention
 from shopdesk.dal.sla_events import SlaEvent, event_item
 from shopdesk.dal.table import ConditionFailed, Table, TransactionCancelled, Update
 from shopdesk.errors import Conflict, DuplicateDelivery, conversation_not_found
@@ -438,6 +438,14 @@ class Conversations:
         except TransactionCancelled as exc:
             raise conversation_not_found(conversation_id) from exc
 
+    def _inactive_timer_ops(self, conv: Conversation, resolved_at: str) -> list[dict[str, Any]]:
+        """A resolve moves the customer's ``inactive_customer`` timer to N days later, when admins erase inactive
+        customers (``shopdesk.privacy.inactive`` runs it); nothing otherwise."""
+        due = self.retention.inactive_due(clock.parse_iso(resolved_at))
+        if due is None:
+            return []
+        return [self.table.put_op(self.timer_item(it.customer_pk(conv.customer.id), INACTIVE_TIMER, due))]
+
     # ------------------------------------------------------------------ shared parts of the writes below
     def take_seat_op(self, agent_id: str, at: str) -> dict[str, Any]:
         """A conversation handed to an agent (a transfer, an assignment by an agent): one more active
@@ -614,6 +622,7 @@ class Conversations:
                     update.set("ttl", edit.resolved_ttl)
                 # sticky routing remembers who helped this customer last
                 ops.extend(self.identities.release_ops(edit.slots, conv.id, last_agent=assignee, at=now))
+                ops.extend(self._inactive_timer_ops(conv, now))
         if priority is not conv.priority:
             update.set("priority", priority.value)
         if team != conv.team:
@@ -797,6 +806,7 @@ class Conversations:
             # sticky routing remembers who helped this customer last
             ops.extend(self.identities.release_ops(identities, conv.id, last_agent=conv.assignee, at=now,
                                                    reopenable=reopenable))
+            ops.extend(self._inactive_timer_ops(conv, now))
         if reopening:
             update.remove("assignee").remove("InboxPK").remove("resolved_at").remove("resolved_by").remove("ttl")
             ops.extend(self.identities.reopen_ops(identities, conv.id))

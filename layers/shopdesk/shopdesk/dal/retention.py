@@ -9,7 +9,9 @@ settings are read at most once per ``privacy.settings.CACHE_SECONDS`` per contai
 such a message.
 
 A resolve writes the conversation's expiry (``closed_conversations_days``) the same way, whoever resolves: an
-agent, a macro, the bot (its confirmed or silent resolves were kept forever before), the system.
+agent, a macro, the bot (its confirmed or silent resolves were kept forever before), the system; and, when admins
+erase inactive customers (``inactive_customers_days``), it moves the customer's ``inactive_customer`` timer in the
+due index to N days later (``shopdesk.privacy.inactive`` runs it).
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from shopdesk import clock
 from shopdesk.models import Direction, Message
+
+INACTIVE_TIMER = "inactive_customer"     # a customer's timer in the due index: erased then if still inactive
 
 if TYPE_CHECKING:
     from shopdesk.dal.table import Table
@@ -54,3 +59,9 @@ class TimelineRetention:
         does (DynamoDB TTL, epoch seconds)."""
         from shopdesk.privacy.settings import ttl_after
         return ttl_after(at, self.policies.current().retention.closed_conversations_days)
+
+    def inactive_due(self, at: datetime) -> str | None:
+        """When a customer whose conversation is resolved at ``at`` is erased if nothing happens meanwhile (retention
+        of inactive customers), if they are (ISO instant)."""
+        days = self.policies.current().retention.inactive_customers_days
+        return clock.iso(at + timedelta(days=days)) if days else None

@@ -33,6 +33,10 @@ class Retention(BaseModel):
     messages_days: Days | None = Field(None, description="messages (and the files they carry): days after written")
     closed_conversations_days: Days | None = Field(
         None, description="a resolved conversation's record: days after it was resolved (a reopen keeps it)")
+    inactive_customers_days: Annotated[int, Field(ge=30, le=3650)] | None = Field(
+        None, description="a customer with nothing open and nothing resolved for N days is erased, everything about "
+                          "them (their last resolve starts the count, counted from resolves after the setting; a "
+                          "message from them stops it); none: kept until erased")
     events_days: Days = Field(400, description="rows of the event lake (applied by the lake's own lifecycle)")
     audit_days: Days = Field(730, description="audit records: days after written")
     dedupe_markers_days: Annotated[int, Field(ge=8, le=3650)] = Field(
