@@ -176,6 +176,21 @@ def test_stop_on_the_only_channel_pauses_the_sla_clocks_and_start_lets_them_run_
     assert seen["sla"]["first_response_due_at"] and _events(seen).count("clocks_resumed_subscribed") == 1
 
 
+def test_what_a_customer_writes_while_unsubscribed_is_read_but_starts_no_late_response(desk):
+    conv = customer_writes(desk, PHONE, "Where is my order?", "SMopt65")
+    _route(desk)
+    customer_writes(desk, PHONE, "STOP", "SMopt66")
+    _route(desk)
+    # When they write again by SMS, still unsubscribed (Twilio delivers it; nothing can go back)
+    customer_writes(desk, PHONE, "hello? any news?", "SMopt67")
+    _route(desk)
+    # Then a person reads it, and no response clock runs for it
+    seen = _conversation(desk, conv)
+    assert seen["messages"][-1]["text"] == "hello? any news?" and seen["status"] == "open"
+    assert seen["sla"]["first_response_due_at"] is None
+    assert _events(seen).count("clocks_paused_unsubscribed") == 1
+
+
 def test_stop_with_another_channel_on_the_conversation_leaves_the_clocks_running(desk):
     body = twilio_form(MessageSid="SMopt70", From=f"whatsapp:{PHONE}", To="whatsapp:+14155550100",
                        Body="Where is my order?")

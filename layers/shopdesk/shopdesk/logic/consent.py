@@ -10,7 +10,9 @@ customer's resolved conversation when there is one (``logic.ingest._kept``). Wha
 - A STOP on an open conversation whose every channel is now unsubscribed: nothing can be sent, so no response can
   be late. Its SLA clocks pause, with an entry; a START on an open conversation lets them run again (a pending or
   snoozed one stays paused, as its status says). An agent still sees it, can resolve it, and is told in the
-  composer why nothing can be sent.
+  composer why nothing can be sent. What the customer writes while still unsubscribed from every channel of the
+  conversation (Twilio still delivers it) is for a person to read, and starts no late response either: the clocks
+  the message moved stay paused (``still_unreachable``).
 """
 
 from __future__ import annotations
@@ -61,3 +63,14 @@ def settle(work: InboundWork, conv: Conversation, conversations: Conversations, 
         message = conversations.get_message(conv.id, work.message_sk) if work.message_sk else None
         conversations.add_message(entry(conv.id, (message.channel if message else None) or conv.channel))
     return conv
+
+
+def still_unreachable(work: InboundWork, conv: Conversation, conversations: Conversations,
+                      book: PolicyBook | None) -> None:
+    """A customer's message on an open conversation whose every channel is unsubscribed: the clocks it started or
+    resumed pause again (no entry: the STOP's says why)."""
+    if book is None or work.quiet is not None or conv.status is not ConversationStatus.OPEN:
+        return
+    if not conv.routes or not all(r.opted_out for r in conv.routes.values()):
+        return
+    sla_engine.apply(conversations, conv.id, lambda clocks: clocks.on_unreachable(clock.now()), book)
