@@ -661,3 +661,37 @@ def test_customers_inactive_for_the_days_set_are_erased_and_one_who_wrote_again_
     [erase] = [r for r in trail if r["action"] == "customer.erase"]
     assert erase["actor"] == "system:retention" and erase["details"]["reason"] == "inactive"
     assert desk.item(f"CUSTOMER#{customers[quiet]}", "DEADLINE#inactive_customer") is None
+
+
+def test_a_retention_set_later_is_given_to_what_was_written_before_it_and_a_second_run_writes_nothing(desk, capsys):
+    from scripts.backfill import main as backfill
+    # Given a conversation answered and resolved while nothing expired
+    online(desk, "alice")
+    conv = customer_writes(desk, "+31655501401", "Where is my order?", "SMlate1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "On its way"})[0] == 202
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})[0] == 200
+    customer = desk.item("IDENTITY#phone#+31655501401")["customer_id"]
+    assert all("ttl" not in i for i in scan(desk) if i["PK"] == f"CONV#{conv}" and i["SK"].startswith("MSG#"))
+    # When an admin sets a retention, and the operator applies it to what is there (a dry run first)
+    assert admin(desk, "PUT", "/admin/privacy/settings", {"retention": {
+        "messages_days": 60, "closed_conversations_days": 14, "inactive_customers_days": 90}})[0] == 200
+    args = ["retention", "--table", desk.table_name, "--endpoint-url", desk.endpoint]
+    assert backfill([*args, "--dry-run"]) == 0
+    assert all("ttl" not in i for i in scan(desk) if i["PK"] == f"CONV#{conv}" and i["SK"].startswith("MSG#"))
+    assert backfill(args) == 0
+    # Then every message expires 60 days after it was written, the conversation 14 days after its resolve, and the
+    # customer has a timer 90 days after it
+    items = [i for i in scan(desk) if i["PK"] == f"CONV#{conv}"]
+    messages = [i for i in items if i["SK"].startswith("MSG#")]
+    assert messages and all(int(m["ttl"]) == int((clock.parse_iso(m["created_at"]) + timedelta(days=60)).timestamp())
+                            for m in messages)
+    meta = next(i for i in items if i["SK"] == "META")
+    assert int(meta["ttl"]) == int((clock.parse_iso(meta["updated_at"]) + timedelta(days=14)).timestamp())
+    timer = desk.item(f"CUSTOMER#{customer}", "DEADLINE#inactive_customer")
+    assert timer["due_at"] == clock.iso(clock.parse_iso(meta["updated_at"]) + timedelta(days=90))
+    # and a second run finds everything as it should be
+    assert backfill(args) == 0
+    said = [line for line in capsys.readouterr().out.splitlines() if line.startswith("retention:")]
+    assert said[-1].endswith("wrote 0 messages, 0 closed conversations, 0 inactive timers"), said
+    assert "would write" in said[0] and " 0 messages" not in said[0]

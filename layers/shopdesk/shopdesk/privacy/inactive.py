@@ -16,9 +16,9 @@ decides, from what is there then:
   /admin/customers/{id}/erase``.
 
 The count starts at a resolve under the setting, with the setting of that moment: customers whose last resolve came
-before it are not found by it (an admin erases them through ``POST /admin/privacy/erasures``), and a change of the
-number of days counts from each customer's next resolve (a timer that comes due before a lengthened period is over
-finds them active, and erases nothing).
+before it get their timer from ``python -m scripts.backfill retention`` (``privacy/reapply.py``), and a change of
+the number of days counts from each customer's next resolve or that backfill (a timer that comes due before a
+lengthened period is over finds them active, and erases nothing).
 """
 
 from __future__ import annotations

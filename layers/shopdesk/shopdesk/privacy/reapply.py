@@ -1,0 +1,111 @@
+"""The retention in force applied to what was written before it (#14): ``python -m scripts.backfill retention``.
+
+Writers stamp an item's expiry as they write it (``dal/retention.py``), so a retention an admin sets or shortens
+counts for what is written from then on. This walks every conversation (the ByStatus index, page by page) and
+gives what was written before the setting the expiry it would have got:
+
+- each message (every timeline entry) ``created_at`` + ``messages_days``;
+- each resolved conversation ``updated_at`` (its resolve) + ``closed_conversations_days``;
+- each resolved conversation's customer an ``inactive_customer`` timer at its resolve + ``inactive_customers_days``,
+  unless a later one is set (the sweep then judges them as it judges anyone: ``privacy/inactive.py``).
+
+A class set to none (kept) leaves what expires as it is: nothing is kept longer than it was told, and nothing this
+writes is un-written by it. Items whose expiry is already the one due are not written: a second run writes
+nothing, and a run stopped anywhere can be run again. A shorter period can make items due at once: DynamoDB deletes
+them within days, and the sweep erases customers whose time is past at its next run.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from shopdesk import clock
+from shopdesk.dal import items as it
+from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.retention import INACTIVE_TIMER
+from shopdesk.dal.table import ConditionFailed, Update
+from shopdesk.models import ConversationStatus
+from shopdesk.privacy.settings import ttl_after
+
+PAGE = 200
+
+
+@dataclass
+class Reapplied:
+    counts: dict[str, int] = field(default_factory=lambda: {
+        "conversations": 0, "messages": 0, "closed_conversations": 0, "inactive_timers": 0})
+
+
+def reapply(conversations: Conversations, *, dry_run: bool = False) -> dict[str, int]:
+    """Counts of what was read (``conversations``) and of what was (or, ``dry_run``, would be) written."""
+    retention = conversations.retention.policies.current().retention
+    table, done = conversations.table, Reapplied()
+    for status in ConversationStatus:
+        cursor = None
+        while True:
+            page = table.query_items(index="ByStatus", key_condition="StatusPK = :pk",
+                                     values={":pk": it.status_pk(status.value)}, limit=PAGE, cursor=cursor)
+            for item in page.items:
+                done.counts["conversations"] += 1
+                conversation_id = str(item["id"])
+                if retention.messages_days:
+                    _messages(conversations, conversation_id, retention.messages_days, dry_run, done)
+                if status is ConversationStatus.RESOLVED:
+                    resolved_at = clock.parse_iso(str(item["updated_at"]))
+                    _closed(conversations, item, resolved_at, retention.closed_conversations_days, dry_run, done)
+                    _inactive(conversations, item, resolved_at, retention.inactive_customers_days, dry_run, done)
+            cursor = page.cursor
+            if not cursor:
+                break
+    return done.counts
+
+
+def _messages(conversations: Conversations, conversation_id: str, days: int, dry_run: bool, done: Reapplied) -> None:
+    rows = conversations.table.query_all(index=None, key_condition="PK = :pk AND begins_with(SK, :msg)", names={},
+                                         values={":pk": it.conv_pk(conversation_id), ":msg": "MSG#"},
+                                         consistent=True)
+    for row in rows:
+        due = ttl_after(clock.parse_iso(str(row["created_at"])), days)
+        if row.get("ttl") is not None and int(row["ttl"]) == due:
+            continue
+        done.counts["messages"] += 1
+        if not dry_run:
+            _expire(conversations, str(row["PK"]), str(row["SK"]), due)
+
+
+def _closed(conversations: Conversations, item: dict[str, Any], resolved_at: datetime, days: int | None,
+            dry_run: bool, done: Reapplied) -> None:
+    if not days:
+        return
+    due = ttl_after(resolved_at, days)
+    if item.get("ttl") is not None and int(item["ttl"]) == due:
+        return
+    done.counts["closed_conversations"] += 1
+    if not dry_run:     # only while still resolved: a reopen meanwhile took its expiry away
+        with suppress(ConditionFailed):
+            conversations.table.update(str(item["PK"]), it.META, Update().expires(due).when(
+                "attribute_exists(PK) AND #status = :resolved", resolved="resolved"))
+
+
+def _inactive(conversations: Conversations, item: dict[str, Any], resolved_at: datetime, days: int | None,
+              dry_run: bool, done: Reapplied) -> None:
+    customer_id = (item.get("customer") or {}).get("id")
+    if not days or not customer_id:
+        return
+    due = clock.iso(resolved_at + timedelta(days=days))
+    timer = conversations.table.get(it.customer_pk(customer_id), it.deadline_sk(INACTIVE_TIMER))
+    if timer is not None and str(timer.get("due_at", "")) >= due:
+        return              # a later resolve's timer, or this one's already
+    done.counts["inactive_timers"] += 1
+    if not dry_run:
+        with suppress(ConditionFailed):      # a resolve set a later one meanwhile
+            conversations.table.put(conversations.timer_item(it.customer_pk(customer_id), INACTIVE_TIMER, due),
+                                    condition="attribute_not_exists(PK) OR due_at < :due", values={":due": due})
+
+
+def _expire(conversations: Conversations, pk: str, sk: str, due: int | None) -> None:
+    with suppress(ConditionFailed):          # deleted meanwhile (its own expiry, an erase)
+        conversations.table.update(pk, sk, Update().expires(due).when("attribute_exists(PK)"))
