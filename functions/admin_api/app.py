@@ -97,7 +97,9 @@ policies = PrivacyPolicies(ConfigStore(table))
 trail = AuditTrail(AuditLog(table), policies)
 privacy = PrivacyDesk(trail, policies, PrivacyJobs(PrivacyJobStore(table), Queue(settings.privacy_queue_url),
                                                    Customers(table), Files(), settings.export_bucket),
-                      LakeBucket(settings.events_bucket, settings.events_prefix) if settings.events_bucket else None)
+                      LakeBucket(settings.events_bucket, settings.events_prefix) if settings.events_bucket else None,
+                      MediaStore(settings.media_bucket) if settings.media_bucket else None,
+                      settings.media_retention_days)
 app = APIGatewayHttpResolver(enable_validation=True)
 openapi.publish(app, "/admin", title="shopdesk admin API",
                 description="Agents, teams, calendars, SLA policies, routing settings and customers' tiers, for "

@@ -491,6 +491,22 @@ def test_the_lake_s_retention_is_an_s3_lifecycle_rule_the_settings_write(desk):
             "erased": ("erased/", days)}
 
 
+def test_a_messages_files_expire_with_it_once_admins_set_a_message_retention(desk):
+    # Given the media bucket with a rule of its own (the shop's library is kept)
+    s3, bucket = desk.client("s3"), desk.env["MEDIA_BUCKET"]
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
+        {"ID": "shop-archive", "Status": "Enabled", "Filter": {"Prefix": "archive/"}, "Expiration": {"Days": 3650}}]})
+    files = {"media/c_", "media/email/", "media/outbound/", "media/webchat/"}
+    # When an admin keeps messages 60 days, then takes the message retention away
+    for days, expected in ((60, 60), (None, int(desk.env.get("MEDIA_RETENTION_DAYS", "730")))):
+        assert admin(desk, "PUT", "/admin/privacy/settings", {"retention": {"messages_days": days}})[0] == 200
+        rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+        # Then every message's files expire with it (else after the stack's period), the bucket's own rule stays
+        by_prefix = {r["Filter"]["Prefix"]: r["Expiration"]["Days"] for r in rules}
+        assert {p: by_prefix[p] for p in files} == dict.fromkeys(files, expected)
+        assert by_prefix["archive/"] == 3650 and "media/library/" not in by_prefix
+
+
 def test_an_erase_removes_the_raw_mail_of_a_survey_answered_by_email(desk):
     from tests.integration.test_csat import _settings
     from tests.integration.test_email import _deliver, _eml

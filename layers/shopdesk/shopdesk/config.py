@@ -180,6 +180,8 @@ class AgentApiSettings(CoreSettings, KbSettings):
 class AdminApiSettings(CoreSettings, KbSettings):
     work_queue_url: Annotated[str, Field(alias="WORK_QUEUE_URL", min_length=1)]
     media_bucket: Annotated[str, Field(alias="MEDIA_BUCKET")] = ""       # canned responses' files (HeadObject)
+    # the messages' files expire with them (messages_days), else after the stack's MediaRetentionDays
+    media_retention_days: Annotated[int, Field(alias="MEDIA_RETENTION_DAYS", ge=1)] = 730
     privacy_queue_url: Annotated[str, Field(alias="PRIVACY_QUEUE_URL")] = ""     # export and erase jobs
     export_bucket: Annotated[str, Field(alias="EXPORT_BUCKET")] = ""              # where exports are fetched
     events_bucket: Annotated[str, Field(alias="EVENTS_BUCKET")] = ""   # the lake: its lifecycle follows events_days

@@ -18,8 +18,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from botocore.exceptions import ClientError
-
+from shopdesk.dal import lifecycle
 from shopdesk.dal.aws import client
 
 ERASED_PREFIX = "erased/"
@@ -48,28 +47,10 @@ class LakeBucket:
         return key
 
     def rules(self) -> list[dict[str, Any]]:
-        try:
-            return list(self.s3.get_bucket_lifecycle_configuration(Bucket=self.bucket).get("Rules") or [])
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "NoSuchLifecycleConfiguration":
-                return []
-            raise
+        return lifecycle.rules(self.s3, self.bucket)
 
     def apply_retention(self, days: int) -> list[dict[str, Any]]:
         """Expire the lake's events, their delivery errors and the deletion list ``days`` after they were written
         (GetBucketLifecycleConfiguration, PutBucketLifecycleConfiguration); the bucket's other rules stay."""
-        kept = [_filtered(rule) for rule in self.rules() if rule.get("ID") not in RULES]
-        owned = [{"ID": rule_id, "Status": "Enabled", "Filter": {"Prefix": prefix}, "Expiration": {"Days": days}}
-                 for rule_id, prefix in zip(RULES, (self.events_prefix, ERRORS_PREFIX, ERASED_PREFIX), strict=True)]
-        rules = kept + owned
-        self.s3.put_bucket_lifecycle_configuration(Bucket=self.bucket, LifecycleConfiguration={"Rules": rules})
-        return rules
-
-
-def _filtered(rule: dict[str, Any]) -> dict[str, Any]:
-    """A rule as S3 takes it back in one configuration with ours: a top-level ``Prefix`` (the old form, which
-    CloudFormation's ``Prefix`` writes) becomes a ``Filter`` (S3 refuses a configuration that mixes them)."""
-    rule = dict(rule)
-    if "Prefix" in rule:
-        rule["Filter"] = {"Prefix": rule.pop("Prefix")}
-    return rule
+        owned = dict(zip(RULES, (self.events_prefix, ERRORS_PREFIX, ERASED_PREFIX), strict=True))
+        return lifecycle.expire(self.s3, self.bucket, owned, days)

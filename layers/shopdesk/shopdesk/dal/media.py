@@ -12,6 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from shopdesk.dal import lifecycle
 from shopdesk.dal.aws import client
 
 PRESIGNED_SECONDS = 300            # an agent's or visitor's link
@@ -32,9 +33,19 @@ def media_key(conversation_id: str, message_id: str, index: int, filename: str |
     return f"media/{conversation_id}/{message_id}/{index}-{name}"
 
 
+# The lifecycle rules of the messages' files (template.yaml's MediaBucket): they expire with the messages
+# (``messages_days``), else after the stack's MediaRetentionDays. The shared library (media/library/) is the shop's.
+MESSAGE_FILES = {"expire-inbound-attachments": "media/c_", "expire-email-attachments": "media/email/",
+                 "expire-outbound-attachments": "media/outbound/", "expire-webchat-uploads": "media/webchat/"}
+
+
 class MediaStore:
     def __init__(self, bucket: str):
         self.bucket = bucket
+
+    def apply_retention(self, days: int) -> list[dict[str, Any]]:
+        """The messages' files expire ``days`` after they were stored; the bucket's other rules stay."""
+        return lifecycle.expire(client("s3"), self.bucket, MESSAGE_FILES, days)
 
     def put(self, key: str, content: bytes, content_type: str | None) -> None:
         client("s3").put_object(Bucket=self.bucket, Key=key, Body=content,

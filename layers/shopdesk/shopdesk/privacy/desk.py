@@ -11,6 +11,7 @@ from typing import Any
 
 from shopdesk import clock, phone
 from shopdesk.dal.lake import LakeBucket
+from shopdesk.dal.media import MediaStore
 from shopdesk.errors import BadRequest, InvalidFields
 from shopdesk.logic.access import ADMIN, require
 from shopdesk.privacy import audit
@@ -45,6 +46,8 @@ class PrivacyDesk:
     policies: PrivacyPolicies
     jobs: PrivacyJobs
     lake: LakeBucket | None = None        # the event lake's bucket: its lifecycle follows events_days
+    media: MediaStore | None = None       # the messages' files: their lifecycle follows messages_days
+    media_days: int = 730                 # ... else the stack's MediaRetentionDays
 
     def audit(self, by: Iterable[str], *, actor: str | None, customer_id: str | None, start: datetime | None,
               end: datetime | None, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
@@ -85,6 +88,8 @@ class PrivacyDesk:
             # S3 expires the lake's objects; applied on every save, so a save repairs a rule changed by hand or by
             # a stack update (the template creates the rules with the setting's default)
             self.lake.apply_retention(settings.retention.events_days)
+        if self.media is not None:          # a message's files go with it ("Messages and their files")
+            self.media.apply_retention(settings.retention.messages_days or self.media_days)
         return saved
 
     def start(self, by: Iterable[str], kind: Kind, customer_id: str, caller_id: str) -> dict[str, Any]:
