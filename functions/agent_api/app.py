@@ -144,7 +144,7 @@ inbox.personaliser = Personaliser(conversations, book.routing, settings.shop_nam
 
 config_store = ConfigStore(table)
 composer = Composer(conversations, agents, config_store, work, book, slot_holders=inbox.slot_holders,
-                    note_message=inbox.note_message, resolved_ttl=inbox.resolved_ttl, on_resolved=surveys.on_resolve)
+                    note_message=inbox.note_message, on_resolved=surveys.on_resolve)
 labels = LabelDesk(Labels(table), composer)
 macros = MacroDesk(Macros(table), canned, Labels(table), agents, config_store, book, composer, inbox)
 

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { ApiError, type AdminAgent, type Calendar, type Customer, type RoutingSettings, type SlaPolicy, type Team } from "../api";
 import type { Versioned } from "../api-types/admin";
 import { calendarFromForm, holidaysText, listOf, WEEKDAYS, windowsText } from "../adminForms";
@@ -198,16 +198,13 @@ function AgentForm({ agent, reload }: { agent: AdminAgent; reload: () => Promise
   const [skills, setSkills] = useState(agent.skills.join(", "));
   const [languages, setLanguages] = useState(agent.languages.join(", "));
   // another version of the settings loaded (after a save, or a refusal because someone saved meanwhile): its values
-  const shownVersion = useRef(agent.settings_version);
-  useEffect(() => {
-    if (agent.settings_version === shownVersion.current) return;
-    shownVersion.current = agent.settings_version;
+  useChosen(agent.settings_version, () => {
     setName(agent.name ?? "");
     setCapacity(String(agent.capacity));
     setTeams(agent.teams);
     setSkills(agent.skills.join(", "));
     setLanguages(agent.languages.join(", "));
-  }, [agent.settings_version]);
+  });
   const submit = (e: Event) => {
     e.preventDefault();
     void save(() =>

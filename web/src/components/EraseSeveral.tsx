@@ -1,13 +1,12 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { EraseRow, PrivacyJob } from "../api";
 import { useApp } from "../context";
-import { inTurns, namesOf, POLL_MS } from "../privacy";
+import { followJob, inTurns, namesOf } from "../privacy";
 import { Said } from "./Said";
 import { TypeToConfirm } from "./TypeToConfirm";
 import type { Shown } from "./useSettingsForm";
 
 const detailOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
-const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Several customers erased at once (a batch of deletion requests): the admin pastes their ids, email addresses or
  *  phone numbers, sees whom each finds, confirms by typing how many, and follows each erase. What is erased is the
@@ -61,21 +60,12 @@ export function EraseSeveral() {
       setJobs(Object.fromEntries(begun.map((j) => [j.customer_id, j])));
       void follow(begun);
     });
-  /** Each running erase read every POLL_MS, one after the other, until none runs or the page is left. */
-  const follow = async (running: PrivacyJob[]) => {
-    while (running.length > 0 && !left.current) {
-      await wait(POLL_MS);
-      const now: PrivacyJob[] = [];
-      for (const job of running) {
-        if (left.current) return;
-        try {
-          now.push(await store.api.privacyJob(job.job_id));
-        } catch {
-          now.push(job); // read again next time
-        }
-      }
-      setJobs((all) => ({ ...all, ...Object.fromEntries(now.map((j) => [j.customer_id, j])) }));
-      running = now.filter((j) => j.status === "running");
+  /** Each erase followed until it is done or failed, one after the other (the jobs run side by side meanwhile, so
+   *  the later ones are mostly done by their turn); a read that fails leaves that one as last shown. */
+  const follow = async (begun: PrivacyJob[]) => {
+    const seen = (job: PrivacyJob) => setJobs((all) => ({ ...all, [job.customer_id]: job }));
+    for (const job of begun) {
+      await followJob(() => store.api.privacyJob(job.job_id), seen, () => left.current).catch(() => null);
     }
   };
 

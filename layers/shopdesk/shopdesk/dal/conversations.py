@@ -438,6 +438,13 @@ class Conversations:
         except TransactionCancelled as exc:
             raise conversation_not_found(conversation_id) from exc
 
+    def _expire_closed(self, update: Update, resolved_at: str) -> None:
+        """A resolve, whoever makes it (an agent, a macro, the bot, the system), gives the conversation the expiry of
+        closed conversations (privacy settings), when there is one."""
+        expires = self.retention.closed_ttl(clock.parse_iso(resolved_at))
+        if expires:
+            update.set("ttl", expires)
+
     def _inactive_timer_ops(self, conv: Conversation, resolved_at: str) -> list[dict[str, Any]]:
         """A resolve moves the customer's ``inactive_customer`` timer to N days later, when admins erase inactive
         customers (``shopdesk.privacy.inactive`` runs it); nothing otherwise."""
@@ -618,8 +625,7 @@ class Conversations:
             update.set("status", status.value).set("StatusPK", it.status_pk(status.value))
             if status is ConversationStatus.RESOLVED:
                 update.set("resolved_at", now)
-                if edit.resolved_ttl:        # retention of closed conversations (privacy settings)
-                    update.set("ttl", edit.resolved_ttl)
+                self._expire_closed(update, now)
                 # sticky routing remembers who helped this customer last
                 ops.extend(self.identities.release_ops(edit.slots, conv.id, last_agent=assignee, at=now))
                 ops.extend(self._inactive_timer_ops(conv, now))
@@ -769,8 +775,8 @@ class Conversations:
 
     def set_status(self, conv: Conversation, status: ConversationStatus, note: Message,
                    reopened_deadline: str | None, identities: Sequence[str] | None = None,
-                   resolved_ttl: int | None = None, reopenable: bool = False,
-                   clocks: tuple[ClockRead, Any] | None = None, messages: int | None = None) -> None:
+                   reopenable: bool = False, clocks: tuple[ClockRead, Any] | None = None,
+                   messages: int | None = None) -> None:
         """Change a conversation's status with everything that follows from it, in one transaction:
         resolving frees the assignee's capacity and the customer's open-conversation slot; reopening
         takes the slot back and starts a fresh first-response clock; only open, unassigned
@@ -797,10 +803,7 @@ class Conversations:
             # the agent credited with the resolution (and a later CSAT rating): who resolved it, or its assignee
             update.set("resolved_at", now).set("resolved_by", note.author or conv.assignee or "system")
             update.remove("awaiting_since")
-            # retention of closed conversations (privacy settings), whoever resolves
-            expires = resolved_ttl if resolved_ttl is not None else self.retention.closed_ttl(clock.parse_iso(now))
-            if expires:
-                update.set("ttl", expires)
+            self._expire_closed(update, now)
             if conv.assignee:
                 ops.append(self.free_seat_op(conv.assignee))
             # sticky routing remembers who helped this customer last
@@ -1291,7 +1294,6 @@ class Edit:
     assignee: str | None = KEEP              # None: back to the queue (or unassigned)
     snooze_until: str | None = None          # the snooze's end (a status snoozed until then)
     slots: Sequence[str] = ()                # resolving: the identities (kind#address) holding the customer's slot
-    resolved_ttl: int | None = None          # resolving: when the closed conversation expires (retention)
     messages: Sequence[Message] = ()         # notes and the one timeline entry
 
 

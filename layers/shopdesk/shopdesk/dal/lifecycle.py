@@ -35,5 +35,3 @@ def _filtered(rule: dict[str, Any]) -> dict[str, Any]:
     if "Prefix" in rule:
         rule["Filter"] = {"Prefix": rule.pop("Prefix")}
     return rule
-
-

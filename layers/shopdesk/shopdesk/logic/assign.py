@@ -160,8 +160,8 @@ def admit(work: InboundWork | DrainWork, conversations: Conversations, book: Pol
         conv = conversations.get_meta(work.conversation_id)
         if work.quiet is not None:      # a STOP, a START, an out-of-office: nothing to answer, or nothing can be sent
             conv = consent.settle(work, conv, conversations, book)
-        elif any(r.opted_out for r in conv.routes.values()):      # written while unsubscribed: nothing can be sent
-            consent.still_unreachable(work, conv, conversations, book)
+        else:                           # written while unsubscribed: nothing can be sent
+            consent.still_unreachable(conv, conversations, book)
         if conv.status is ConversationStatus.OPEN and conv.assignee is None and conv.waiting_since is None:
             # a new conversation (classified just now), or a pending one the customer answered;
             # it waits from the customer's message, not from this moment

@@ -96,10 +96,8 @@ class Composer:
     work: Queue
     book: PolicyBook
     slot_holders: Callable[[Conversation, ConversationStatus], list[str] | None]
-    # the inbox's own rules for what it writes (privacy: a note masked and expiring, a resolved conversation's
-    # retention); without them, a plain note and no expiry
+    # the inbox's own rule for the notes it writes (privacy: masked and expiring); without it, a plain note
     note_message: Callable[[Caller, str, str], Message] | None = None
-    resolved_ttl: Callable[[], int | None] | None = None
     on_resolved: Callable[[str], object] | None = None     # after a resolve (the satisfaction survey, a transcript)
     access: Access = field(init=False)
 
@@ -210,7 +208,6 @@ class Composer:
         plan.clocks.on_status(status, now)
         if status is ConversationStatus.RESOLVED:
             plan.edit.slots = self.slot_holders(plan.conv, status) or []
-            plan.edit.resolved_ttl = self.resolved_ttl() if self.resolved_ttl is not None else None
         plan.edit.status = status
         plan.edit.snooze_until = clock.iso(until) if until is not None else None
         plan.said.append(change("status", status=status.value, until=clock.iso(until) if until is not None else None))

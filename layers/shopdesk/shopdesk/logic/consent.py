@@ -65,12 +65,11 @@ def settle(work: InboundWork, conv: Conversation, conversations: Conversations, 
     return conv
 
 
-def still_unreachable(work: InboundWork, conv: Conversation, conversations: Conversations,
-                      book: PolicyBook | None) -> None:
+def still_unreachable(conv: Conversation, conversations: Conversations, book: PolicyBook | None) -> None:
     """A customer's message on an open conversation whose every channel is unsubscribed: the clocks it started or
     resumed pause again (no entry: the STOP's says why)."""
-    if book is None or work.quiet is not None or conv.status is not ConversationStatus.OPEN:
+    if book is None or conv.status is not ConversationStatus.OPEN or not conv.routes:
         return
-    if not conv.routes or not all(r.opted_out for r in conv.routes.values()):
+    if not all(r.opted_out for r in conv.routes.values()):
         return
     sla_engine.apply(conversations, conv.id, lambda clocks: clocks.on_unreachable(clock.now()), book)

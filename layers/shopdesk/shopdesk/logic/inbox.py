@@ -48,7 +48,7 @@ from shopdesk.models import (
 )
 from shopdesk.privacy import audit
 from shopdesk.privacy.masking import mask
-from shopdesk.privacy.settings import PrivacyPolicies, ttl_after
+from shopdesk.privacy.settings import PrivacyPolicies
 
 logger = Logger(child=True)
 View = Literal["mine", "unassigned", "all", "granted", "mentions"]
@@ -468,11 +468,6 @@ class Inbox:
         found = mask(text, self.privacy.current().patterns)
         return found.text or text, found.kinds
 
-    def resolved_ttl(self) -> int | None:
-        """When a conversation resolved now expires (the admins' retention of closed conversations), if it does."""
-        retention = self.privacy.current().retention if self.privacy else None
-        return ttl_after(clock.now(), retention.closed_conversations_days) if retention else None
-
     def assign(self, caller: Caller, conversation_id: str, to_agent: str, note: str | None = None) -> Conversation:
         """Assign or transfer to any agent with room, in the conversation's team or not (as the router's
         rules allow a transfer today); the new assignee is granted access for good (logic/access.py)."""
@@ -508,11 +503,8 @@ class Inbox:
         by_agent = caller.id
         if conv.status is status:
             return conv
-        retention = self.privacy.current().retention if self.privacy else None
         note = timeline.status_changed(conv.id, conv.status, status, by_agent)
         identities = self.slot_holders(conv, status)
-        resolved_ttl = (ttl_after(clock.now(), retention.closed_conversations_days)
-                        if retention and status is ConversationStatus.RESOLVED else None)
         now = clock.now()
         if conv.status is ConversationStatus.RESOLVED:
             self.conversations.set_status(conv, status, note, None, identities=identities)
@@ -528,13 +520,12 @@ class Inbox:
                                    ).with_code("changed_meanwhile")
                 clocks.on_status(status, now)
                 self.conversations.set_status(again.conversation, status, note, None, identities=identities,
-                                              resolved_ttl=resolved_ttl, clocks=(again, clocks))
+                                              clocks=(again, clocks))
 
             if sla_engine.with_clocks(self.conversations, conv.id, write, self._policies(), first=read) is None:
                 # every attempt lost to another change of the clocks: the status still changes, its clocks unmoved
                 logger.warning("status changed without moving the clocks", extra={"conversation_id": conv.id})
-                self.conversations.set_status(conv, status, note, None, identities=identities,
-                                              resolved_ttl=resolved_ttl)
+                self.conversations.set_status(conv, status, note, None, identities=identities)
         if status is ConversationStatus.RESOLVED and conv.assignee:
             enqueue_refill(self.work, conv.assignee, f"status:{status.value}")
         elif status is ConversationStatus.OPEN:

@@ -15,6 +15,7 @@ A STOP (or a START after one) costs one UpdateItem more: the identity remembers 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -208,8 +209,9 @@ def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
 
 
 def _kept(inbound: InboundMessage, identity: IdentityRecord | None, expected_open: str | None,
-          thread: str | None) -> tuple[str, Message] | None:
-    """The resolved conversation a message stays on, with the entry that says so, for a customer with nothing open:
+          thread: str | None) -> tuple[str, Callable[[datetime], Message]] | None:
+    """The resolved conversation a message stays on, with the entry that says so (made from the message's time), for
+    a customer with nothing open:
     their last conversation, still resolved. A message that asks nothing (a STOP, a START, an out-of-office) stays
     whenever it comes; one that only thanks (``understanding.closing``) within ``THANKS_KEPT_DAYS`` of the resolve.
     An email naming another thread, a file, and anything more go where any message goes."""
@@ -217,26 +219,26 @@ def _kept(inbound: InboundMessage, identity: IdentityRecord | None, expected_ope
         return None
     if (thread is not None and thread != identity.last_conversation_id) or inbound.attachments:
         return None
-    last, written = identity.last_conversation_id, clock.now()
+    last = identity.last_conversation_id
     if inbound.kind in ("opt_out", "opt_in"):
-        return last, kept_resolved(last, inbound.kind, inbound.channel, written)
+        return last, partial(kept_resolved, last, inbound.kind, inbound.channel)
     if inbound.email is not None and inbound.email.auto_submitted:
-        return last, kept_resolved(last, "auto_reply", inbound.channel, written)
+        return last, partial(kept_resolved, last, "auto_reply", inbound.channel)
     if inbound.kind != "text":
         return None
-    if written - clock.parse_iso(identity.last_resolved_at) > timedelta(days=THANKS_KEPT_DAYS):
+    if clock.now() - clock.parse_iso(identity.last_resolved_at) > timedelta(days=THANKS_KEPT_DAYS):
         return None
     from shopdesk.understanding.closing import only_thanks  # its cue patterns, only where one may be thanks
 
-    return (last, thanks_kept(last, written)) if only_thanks(inbound.text) else None
+    return (last, partial(thanks_kept, last)) if only_thanks(inbound.text) else None
 
 
-def _keep(inbound: InboundMessage, conversation_id: str, note: Message, conversations: Conversations,
-          kinds: list[str], policy: PrivacyPolicy | None) -> IngestResult:
+def _keep(inbound: InboundMessage, conversation_id: str, entry: Callable[[datetime], Message],
+          conversations: Conversations, kinds: list[str], policy: PrivacyPolicy | None) -> IngestResult:
     """A message on the resolved conversation it belongs to, with a system entry saying it stays resolved: no
     routing work, no acknowledgement, nobody's capacity."""
     message = _message(inbound, conversation_id, kinds, policy)
-    note = note.model_copy(update={"created_at": message.created_at + timedelta(milliseconds=1)})
+    note = entry(message.created_at)        # just after the message
     conversations.keep_on_resolved(provider=inbound.provider, provider_id=inbound.provider_id, message=message,
                                    note=note)
     logger.info("message kept on the resolved conversation", extra={"conversation_id": conversation_id,

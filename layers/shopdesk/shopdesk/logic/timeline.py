@@ -85,6 +85,10 @@ def channel_name(channel: str) -> str:
     return {"sms": "SMS", "whatsapp": "WhatsApp", "webchat": "web chat"}.get(channel, channel.title())
 
 
+def unsubscribed(channel: str, subject: str = "the customer") -> str:
+    return f"{subject} unsubscribed from {channel_name(channel)} (they replied STOP)"
+
+
 def target_name(target: str) -> str:
     return TARGET_NAMES.get(target, target)
 
@@ -148,7 +152,7 @@ QuietWhy = Literal["opt_out", "opt_in", "auto_reply"]
 def _quiet(why: QuietWhy, channel: str) -> str:
     """A customer's message that asks nothing, in English (``logic.work.NOT_WRITTEN``)."""
     if why == "opt_out":
-        return f"The customer unsubscribed from {channel_name(channel)} (they replied STOP)"
+        return unsubscribed(channel, "The customer")
     if why == "opt_in":
         return f"The customer subscribed again on {channel_name(channel)} (they replied START)"
     return "An automatic reply (out of office)"

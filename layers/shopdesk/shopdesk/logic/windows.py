@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from shopdesk.errors import Conflict
-from shopdesk.logic.timeline import channel_name
+from shopdesk.logic.timeline import unsubscribed
 
 DAY = timedelta(hours=24)
 HUMAN_AGENT = timedelta(days=7)
@@ -29,10 +29,6 @@ class WindowClosed(Conflict):
 
 class OptedOut(WindowClosed):
     """The customer unsubscribed from the channel: nothing may be sent there until they subscribe again."""
-
-
-def unsubscribed(channel: str, subject: str = "the customer") -> str:
-    return f"{subject} unsubscribed from {channel_name(channel)} (they replied STOP)"
 
 
 def check_consent(channel: str, opted_out: bool | None) -> None:

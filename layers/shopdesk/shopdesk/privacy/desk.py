@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from shopdesk import clock, phone
+from shopdesk import clock
 from shopdesk.dal.lake import LakeBucket
 from shopdesk.dal.media import MediaStore
 from shopdesk.errors import BadRequest, InvalidFields
 from shopdesk.logic.access import ADMIN, require
+from shopdesk.logic.admin import identity_of
 from shopdesk.privacy import audit
 from shopdesk.privacy.audit import AuditTrail
 from shopdesk.privacy.jobs import Kind, PrivacyJobs
@@ -21,23 +22,22 @@ from shopdesk.privacy.masking import too_slow
 from shopdesk.privacy.settings import PrivacyPolicies, PrivacySettings
 
 ID = re.compile(r"^u_[0-9A-HJKMNP-TV-Z]{26}$")     # a customer id (shopdesk.ids)
-MAX_AT_ONCE = 100                                  # names in one erase of several (the inbox sends more in turns)
 MIN_AUDIT_DAYS = 365                     # a save may not set less (PCI DSS keeps an audit trail 12 months)
 DEFAULT_WINDOW = timedelta(days=7)       # ?from= left out, and neither actor nor customer: the last week
 MAX_DAYS_BY_TIME = 92                    # a search by time alone reads one partition per day
 
 
 def subject_of(name: str) -> tuple[str | None, str]:
-    """(kind, key) a name gives a customer by: ``id``, ``email`` (lower case) or ``phone`` (E.164; a national number
-    in the shop's region); (None, name) for anything else."""
+    """(kind, key) a name gives a customer by: ``id``, else an identity as the admins' customer lookup reads one
+    (``logic.admin.identity_of``: an email address lower-cased, a phone number in E.164, a national one in the shop's
+    region); (None, name) for anything else."""
     name = name.strip()
     if ID.fullmatch(name):
         return "id", name
-    if "@" in name:
-        local, _, domain = name.rpartition("@")
-        return ("email", name.lower()) if local and "." in domain and " " not in name else (None, name)
-    number = phone.shop_phone(name)
-    return ("phone", number) if number else (None, name)
+    try:
+        return identity_of(None, name) if "@" in name else identity_of(name, None)
+    except BadRequest:
+        return None, name
 
 
 @dataclass

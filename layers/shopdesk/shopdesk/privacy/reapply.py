@@ -18,7 +18,6 @@ them within days, and the sweep erases customers whose time is past at its next 
 from __future__ import annotations
 
 from contextlib import suppress
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,23 +32,18 @@ from shopdesk.privacy.settings import ttl_after
 PAGE = 200
 
 
-@dataclass
-class Reapplied:
-    counts: dict[str, int] = field(default_factory=lambda: {
-        "conversations": 0, "messages": 0, "closed_conversations": 0, "inactive_timers": 0})
-
-
 def reapply(conversations: Conversations, *, dry_run: bool = False) -> dict[str, int]:
     """Counts of what was read (``conversations``) and of what was (or, ``dry_run``, would be) written."""
     retention = conversations.retention.policies.current().retention
-    table, done = conversations.table, Reapplied()
+    table = conversations.table
+    done = {"conversations": 0, "messages": 0, "closed_conversations": 0, "inactive_timers": 0}
     for status in ConversationStatus:
         cursor = None
         while True:
             page = table.query_items(index="ByStatus", key_condition="StatusPK = :pk",
                                      values={":pk": it.status_pk(status.value)}, limit=PAGE, cursor=cursor)
             for item in page.items:
-                done.counts["conversations"] += 1
+                done["conversations"] += 1
                 conversation_id = str(item["id"])
                 if retention.messages_days:
                     _messages(conversations, conversation_id, retention.messages_days, dry_run, done)
@@ -60,10 +54,11 @@ def reapply(conversations: Conversations, *, dry_run: bool = False) -> dict[str,
             cursor = page.cursor
             if not cursor:
                 break
-    return done.counts
+    return done
 
 
-def _messages(conversations: Conversations, conversation_id: str, days: int, dry_run: bool, done: Reapplied) -> None:
+def _messages(conversations: Conversations, conversation_id: str, days: int, dry_run: bool,
+              done: dict[str, int]) -> None:
     rows = conversations.table.query_all(index=None, key_condition="PK = :pk AND begins_with(SK, :msg)", names={},
                                          values={":pk": it.conv_pk(conversation_id), ":msg": "MSG#"},
                                          consistent=True)
@@ -71,19 +66,19 @@ def _messages(conversations: Conversations, conversation_id: str, days: int, dry
         due = ttl_after(clock.parse_iso(str(row["created_at"])), days)
         if row.get("ttl") is not None and int(row["ttl"]) == due:
             continue
-        done.counts["messages"] += 1
+        done["messages"] += 1
         if not dry_run:
             _expire(conversations, str(row["PK"]), str(row["SK"]), due)
 
 
 def _closed(conversations: Conversations, item: dict[str, Any], resolved_at: datetime, days: int | None,
-            dry_run: bool, done: Reapplied) -> None:
+            dry_run: bool, done: dict[str, int]) -> None:
     if not days:
         return
     due = ttl_after(resolved_at, days)
     if item.get("ttl") is not None and int(item["ttl"]) == due:
         return
-    done.counts["closed_conversations"] += 1
+    done["closed_conversations"] += 1
     if not dry_run:     # only while still resolved: a reopen meanwhile took its expiry away
         with suppress(ConditionFailed):
             conversations.table.update(str(item["PK"]), it.META, Update().expires(due).when(
@@ -91,7 +86,7 @@ def _closed(conversations: Conversations, item: dict[str, Any], resolved_at: dat
 
 
 def _inactive(conversations: Conversations, item: dict[str, Any], resolved_at: datetime, days: int | None,
-              dry_run: bool, done: Reapplied) -> None:
+              dry_run: bool, done: dict[str, int]) -> None:
     customer_id = (item.get("customer") or {}).get("id")
     if not days or not customer_id:
         return
@@ -99,7 +94,7 @@ def _inactive(conversations: Conversations, item: dict[str, Any], resolved_at: d
     timer = conversations.table.get(it.customer_pk(customer_id), it.deadline_sk(INACTIVE_TIMER))
     if timer is not None and str(timer.get("due_at", "")) >= due:
         return              # a later resolve's timer, or this one's already
-    done.counts["inactive_timers"] += 1
+    done["inactive_timers"] += 1
     if not dry_run:
         with suppress(ConditionFailed):      # a resolve set a later one meanwhile
             conversations.table.put(conversations.timer_item(it.customer_pk(customer_id), INACTIVE_TIMER, due),
