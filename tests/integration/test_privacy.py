@@ -679,6 +679,33 @@ def test_customers_inactive_for_the_days_set_are_erased_and_one_who_wrote_again_
     assert desk.item(f"CUSTOMER#{customers[quiet]}", "DEADLINE#inactive_customer") is None
 
 
+def test_a_period_lengthened_after_the_timer_was_set_is_counted_in_full(desk):
+    # Given a customer resolved under 30 days, and the shop keeping inactive customers 60 days since
+    assert admin(desk, "PUT", "/admin/privacy/settings", {"retention": {"inactive_customers_days": 30}})[0] == 200
+    online(desk, "alice")
+    phone = "+31655501311"
+    conv = customer_writes(desk, phone, "Where is my order?", "SMidle11")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})[0] == 200
+    resolved = clock.now()
+    customer = desk.item(f"IDENTITY#phone#{phone}")["customer_id"]
+    assert admin(desk, "PUT", "/admin/privacy/settings", {"retention": {"inactive_customers_days": 60}})[0] == 200
+    # When the timer set for day 30 comes due
+    clock.set_offset(timedelta(days=31).total_seconds())
+    desk.invoke("sla_sweep", {})
+    run_jobs(desk)
+    # Then the customer is kept, and looked at again 60 days after their last conversation moved
+    assert desk.item(f"CUSTOMER#{customer}") is not None
+    timer = desk.item(f"CUSTOMER#{customer}", "DEADLINE#inactive_customer")
+    assert abs(clock.parse_iso(timer["due_at"]) - (resolved + timedelta(days=60))) < timedelta(minutes=2)
+    # And when those 60 days are over, they are erased
+    clock.set_offset(timedelta(days=61).total_seconds())
+    desk.invoke("sla_sweep", {})
+    run_jobs(desk)
+    assert desk.item(f"CUSTOMER#{customer}") is None
+    assert desk.item(f"CUSTOMER#{customer}", "DEADLINE#inactive_customer") is None
+
+
 def test_a_retention_set_later_is_given_to_what_was_written_before_it_and_a_second_run_writes_nothing(desk, capsys):
     from scripts.backfill import main as backfill
     # Given a conversation answered and resolved while nothing expired

@@ -69,6 +69,38 @@ def test_a_sweep_short_of_time_leaves_the_wake_up_for_the_next_one(desk):
     assert status_of(desk, conv)[0] == "open"
 
 
+def test_a_snooze_set_again_while_the_sweep_wakes_the_last_one_is_not_lost(desk, monkeypatch):
+    import shopdesk.logic.sla as sla
+    # Given alice's conversation snoozed for an hour, and the hour passed
+    online(desk, "alice")
+    conv = customer_writes(desk, "+31612348010", "Back in an hour", "SMsz10")
+    desk.drain_queue(desk.work_queue_url, "router")
+    until = clock.iso(clock.now() + timedelta(hours=1))
+    agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "snoozed", "until": until})
+    offset = clock.offset()
+    clock.set_offset(offset + 3700)
+    again = clock.iso(clock.now() + timedelta(hours=2))
+    woken = sla.wake
+
+    def wake_then_snooze_again(conversations, book, conversation_id):   # alice, the moment it opens
+        woken(conversations, book, conversation_id)
+        assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice",
+                     {"status": "snoozed", "until": again})[0] == 200
+
+    monkeypatch.setattr(sla, "wake", wake_then_snooze_again)
+    try:
+        # When the sweep wakes it and alice snoozes it again before the sweep finishes its timers
+        desk.invoke("sla_sweep", {})
+        # Then her new wake-up is still in the due index, and opens the conversation when its time comes
+        assert desk.item(f"CONV#{conv}", "DEADLINE#snooze_wake")["due_at"] == again
+        monkeypatch.setattr(sla, "wake", woken)
+        clock.set_offset(offset + 3700 + 2 * 3600 + 60)
+        desk.invoke("sla_sweep", {})
+    finally:
+        clock.set_offset(offset)
+    assert status_of(desk, conv)[0] == "open"
+
+
 def test_changing_the_status_before_the_time_cancels_the_wake_up(desk):
     online(desk, "alice")
     conv = customer_writes(desk, "+31612348002", "hi", "SMsz2")

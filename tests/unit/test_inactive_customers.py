@@ -7,6 +7,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from shopdesk import clock
+from shopdesk.dal.conversations import Later
 from shopdesk.models import ConversationStatus
 from shopdesk.privacy.inactive import ACTOR, InactiveCustomers
 
@@ -54,20 +55,27 @@ def test_one_whose_conversations_expired_already_is_erased_too():
     assert fakes.desk().run("u_a") == "erased"
 
 
-def test_an_open_conversation_a_recent_one_or_one_not_resolved_keeps_the_customer():
+def test_an_open_conversation_or_one_not_resolved_keeps_the_customer_until_its_resolve_sets_the_timer_again():
     fakes = Fakes()
     fakes.customer("u_open", open_conv="c_1", last=[(ConversationStatus.RESOLVED, 40)])
-    fakes.customer("u_recent", last=[(ConversationStatus.RESOLVED, 10)])
     fakes.customer("u_pending", last=[(ConversationStatus.PENDING, 40)])
-    assert [fakes.desk().run(c) for c in ("u_open", "u_recent", "u_pending")] == ["active"] * 3
+    assert [fakes.desk().run(c) for c in ("u_open", "u_pending")] == ["active"] * 2
     assert fakes.started == []
+
+
+def test_a_conversation_that_moved_after_its_resolve_moves_the_timer_to_the_days_after_that():
+    fakes = Fakes()                                 # a thank-you kept on it, a survey answered: 10 days ago
+    fakes.customer("u_recent", last=[(ConversationStatus.RESOLVED, 10)])
+    answer = fakes.desk().run("u_recent")
+    assert isinstance(answer, Later) and fakes.started == []
+    assert abs(clock.parse_iso(answer.due_at) - (clock.now() + timedelta(days=20))) < timedelta(seconds=5)
 
 
 def test_a_merged_customer_is_judged_as_the_one_they_were_merged_into_and_a_gone_one_not_at_all():
     fakes = Fakes()
     fakes.customer("u_old", merged_into="u_new")
     fakes.customer("u_new", last=[(ConversationStatus.RESOLVED, 5)])
-    assert fakes.desk().run("u_old") == "active"    # the survivor wrote 5 days ago
+    assert isinstance(fakes.desk().run("u_old"), Later)    # the survivor wrote 5 days ago
     assert fakes.desk().run("u_gone") == "gone"
     assert fakes.started == []
 
@@ -76,3 +84,11 @@ def test_with_the_setting_taken_off_nothing_is_erased():
     fakes = Fakes(days=None)
     fakes.customer("u_a", last=[(ConversationStatus.RESOLVED, 400)])
     assert fakes.desk().run("u_a") == "off" and fakes.started == []
+
+
+def test_a_customer_whose_last_conversation_moved_within_a_lengthened_period_is_looked_at_again_then():
+    fakes = Fakes(days=60)                          # their timer was set under 30 days; the shop keeps 60 now
+    fakes.customer("u_a", last=[(ConversationStatus.RESOLVED, 31), (ConversationStatus.RESOLVED, 90)])
+    answer = fakes.desk().run("u_a")
+    assert isinstance(answer, Later) and fakes.started == []
+    assert abs(clock.parse_iso(answer.due_at) - (clock.now() + timedelta(days=29))) < timedelta(seconds=5)

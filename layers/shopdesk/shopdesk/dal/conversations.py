@@ -35,6 +35,13 @@ ROUTING_GRACE_SECONDS = 120           # the router confirms within seconds; the 
 
 
 @dataclass(frozen=True)
+class Later:
+    """What a timer's runner answers when it is not time yet after all: the sweep moves the timer to ``due_at``
+    (an inactive customer who wrote meanwhile, under a period lengthened since the timer was set)."""
+    due_at: str
+
+
+@dataclass(frozen=True)
 class Deadline:
     conversation_id: str
     target: str
@@ -1222,8 +1229,22 @@ class Conversations:
         return False
 
     def finish_deadlines(self, deadlines: list[Deadline]) -> None:
-        """Take announced breaches and run timers out of the due index (25 per request)."""
+        """Take announced breaches out of the due index (25 per request): each has a key of its own."""
         self.table.batch_delete((d.pk, d.sk) for d in deadlines)
+
+    def finish_timer(self, timer: Deadline) -> None:
+        """Take a run timer out of the due index, only if it is still the one run: a timer set again while it ran
+        (the conversation snoozed again, the customer's next resolve, ``Later``) has the same key and a new
+        due time, and stays. The same write units as a batch delete; one request each."""
+        with suppress(ConditionFailed):
+            self.table.delete_if(timer.pk, timer.sk, condition="DueSK = :due", values={":due": timer.due_sk})
+
+    def move_timer(self, timer: Deadline, due_at: str) -> None:
+        """A run timer's runner said ``Later``: the same timer at ``due_at``, unless it was set again meanwhile."""
+        fields = {"agent_id": timer.agent_id} if timer.agent_id else {}
+        item = self.timer_item(timer.pk, timer.target, due_at, **fields)
+        with suppress(ConditionFailed):
+            self.table.put(item, condition="DueSK = :due", values={":due": timer.due_sk})
 
 
 def _clock_read(item: dict[str, Any]) -> ClockRead:

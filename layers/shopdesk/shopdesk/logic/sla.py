@@ -24,7 +24,7 @@ from shopdesk import clock
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.alerts import AlertTopic
 from shopdesk.dal.aws import client
-from shopdesk.dal.conversations import ClockRead, Conversations, Deadline, SlaFlag
+from shopdesk.dal.conversations import ClockRead, Conversations, Deadline, Later, SlaFlag
 from shopdesk.dal.events import EventBus
 from shopdesk.dal.queues import Queue
 from shopdesk.errors import NotFound
@@ -114,7 +114,13 @@ def sweep(conversations: Conversations, bus: EventBus, work: Queue, shards: int,
     events = [(BREACH_DETAIL_TYPE, detail(d, "breach")) for d in announced] + \
              [(WARNING_DETAIL_TYPE, detail(d, "warning")) for d in warned]
     _announce(bus, alerts, events, workers)
-    _in_parallel(conversations.finish_deadlines, announced + timers_run, 25, workers)
+    _in_parallel(conversations.finish_deadlines, announced, 25, workers)
+
+    def finish(run: list[Deadline]) -> None:
+        for timer in run:
+            conversations.finish_timer(timer)
+
+    _in_parallel(finish, timers_run, 5, workers)
     teams = sorted(book.teams() if book else {"default"})
     for team in teams:
         enqueue_drain(work, team, "sweep")    # self-healing, and conversations released by timers
@@ -303,7 +309,8 @@ def _run_timers(conversations: Conversations, agents: Agents | None, timers: lis
     agent offline past the grace period gives their open conversations back to the queue; a snooze
     that ends opens its conversation again (logic.snooze); a bot answer the customer did not come back
     to resolves its conversation (shopdesk.bot.converse); ``on_timer`` runs the timers other capabilities set,
-    by name, with the conversation's id (a delayed satisfaction survey: ``shopdesk.csat.survey``).
+    by name, with the conversation's id (a delayed satisfaction survey: ``shopdesk.csat.survey``); one that answers
+    ``Later`` is moved to then. A run timer is finished only if it was not set again while it ran.
     Returns the conversations released, the timers run (to be finished) and how many were left due for the
     next sweep because ``time_left()`` ran low."""
     def run(timer: Deadline) -> int | None:
@@ -334,7 +341,9 @@ def _run_timers(conversations: Conversations, agents: Agents | None, timers: lis
             resolve_silent(conversations, Customers(conversations.table), BotStore(conversations.table), book,
                            timer.conversation_id, bus)
         elif on_timer and timer.target in on_timer:
-            on_timer[timer.target](timer.conversation_id)
+            answer = on_timer[timer.target](timer.conversation_id)
+            if isinstance(answer, Later):
+                conversations.move_timer(timer, answer.due_at)
         return released
 
     with ThreadPoolExecutor(max_workers=min(workers, len(timers))) as pool:

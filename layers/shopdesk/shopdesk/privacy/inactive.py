@@ -9,16 +9,17 @@ decides, from what is there then:
 
 - the setting was taken off: nothing;
 - the customer is gone (erased already), or was merged into another: the survivor is the one judged;
-- one of their identities holds an open conversation, or a conversation of theirs is not resolved or moved within
-  the N days: not inactive, and nothing now; the resolve of what they do next sets the timer again (the sweep
-  deletes a timer once run, so this one cannot move it);
+- one of their identities holds an open conversation, or a conversation of theirs is not resolved: not inactive,
+  and nothing now; its resolve sets the timer again;
+- their last conversation moved within the N days (the period was lengthened since the timer was set): the timer
+  moves to N days after that (``Later``);
 - else an erase job (``system:retention``), with its audit record on the customer, like ``POST
   /admin/customers/{id}/erase``.
 
 The count starts at a resolve under the setting, with the setting of that moment: customers whose last resolve came
 before it get their timer from ``python -m scripts.backfill retention`` (``privacy/reapply.py``), and a change of
-the number of days counts from each customer's next resolve or that backfill (a timer that comes due before a
-lengthened period is over finds them active, and erases nothing).
+the number of days counts for a lengthened period when the timer set under the shorter one comes due (it moves),
+and for a shortened one from each customer's next resolve or that backfill.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Literal
 from aws_lambda_powertools import Logger
 
 from shopdesk import clock
+from shopdesk.dal.conversations import Later
 from shopdesk.dal.customers import Customers
 from shopdesk.models import ConversationStatus
 from shopdesk.privacy.audit import AuditTrail
@@ -41,7 +43,7 @@ logger = Logger(child=True)
 ACTOR = "system:retention"
 MERGES_FOLLOWED = 5         # a chain of merges longer than this is left for a person to look at
 
-Outcome = Literal["erased", "active", "gone", "off"]
+Outcome = Literal["erased", "active", "gone", "off"] | Later
 
 
 @dataclass
@@ -67,9 +69,11 @@ class InactiveCustomers:
         if any(record.open_conversation_id for record in held):
             return "active"            # their conversation's resolve sets the timer again
         latest, _ = self.customers.conversations(customer.id, limit=5)
-        moved = max((c.updated_at for c in latest), default=None)
-        if any(c.status is not ConversationStatus.RESOLVED for c in latest) or (moved is not None and moved > since):
+        if any(c.status is not ConversationStatus.RESOLVED for c in latest):
             return "active"            # the resolve of what they do next sets the timer again
+        moved = max((c.updated_at for c in latest), default=None)
+        if moved is not None and moved > since:
+            return Later(clock.iso(moved + timedelta(days=days)))    # a period lengthened since the timer was set
         job_id = self.jobs.start("erase", customer.id, ACTOR, noted=False)["job_id"]
         self.trail.record(actor=ACTOR, action="customer.erase", customer_id=customer.id,
                           details={"job_id": job_id, "reason": "inactive", "inactive_customers_days": days})
