@@ -706,6 +706,31 @@ def test_a_period_lengthened_after_the_timer_was_set_is_counted_in_full(desk):
     assert desk.item(f"CUSTOMER#{customer}", "DEADLINE#inactive_customer") is None
 
 
+def test_a_thank_you_kept_on_the_resolved_conversation_counts_the_days_again_from_it(desk):
+    # Given a customer resolved under 30 days who thanks the shop 2 days later (kept on the resolved conversation)
+    assert admin(desk, "PUT", "/admin/privacy/settings", {"retention": {"inactive_customers_days": 30}})[0] == 200
+    online(desk, "alice")
+    phone = "+31655501312"
+    conv = customer_writes(desk, phone, "Where is my order?", "SMidle12")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})[0] == 200
+    customer = desk.item(f"IDENTITY#phone#{phone}")["customer_id"]
+    clock.set_offset(timedelta(days=2).total_seconds())
+    thanked = clock.now()
+    assert post_twilio(desk, twilio_form(MessageSid="SMidle13", From=phone, To="+14155550100",
+                                         Body="Thank you so much!"))["statusCode"] == 200
+    assert desk.item(f"IDENTITY#phone#{phone}").get("open_conversation_id") is None
+    assert desk.item(f"CONV#{conv}")["status"] == "resolved"
+    # When the timer set at the resolve comes due
+    clock.set_offset(timedelta(days=31).total_seconds())
+    desk.invoke("sla_sweep", {})
+    run_jobs(desk)
+    # Then they are kept, and looked at again 30 days after their thank-you
+    assert desk.item(f"CUSTOMER#{customer}") is not None
+    timer = desk.item(f"CUSTOMER#{customer}", "DEADLINE#inactive_customer")
+    assert abs(clock.parse_iso(timer["due_at"]) - (thanked + timedelta(days=30))) < timedelta(minutes=2)
+
+
 def test_a_retention_set_later_is_given_to_what_was_written_before_it_and_a_second_run_writes_nothing(desk, capsys):
     from scripts.backfill import main as backfill
     # Given a conversation answered and resolved while nothing expired

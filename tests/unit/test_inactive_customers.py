@@ -25,7 +25,8 @@ class Fakes:
                  last: list[tuple[ConversationStatus, int]] = ()) -> None:
         self.records[cid] = SimpleNamespace(id=cid, merged_into=merged_into, identities=[("phone", cid)])
         self.open[cid] = open_conv
-        self.convs[cid] = [SimpleNamespace(status=s, updated_at=clock.now() - timedelta(days=d)) for s, d in last]
+        self.convs[cid] = [SimpleNamespace(status=s, updated_at=clock.now() - timedelta(days=d), last_inbound_at=None)
+                           for s, d in last]
 
     def desk(self) -> InactiveCustomers:
         fakes = self
@@ -92,3 +93,12 @@ def test_a_customer_whose_last_conversation_moved_within_a_lengthened_period_is_
     answer = fakes.desk().run("u_a")
     assert isinstance(answer, Later) and fakes.started == []
     assert abs(clock.parse_iso(answer.due_at) - (clock.now() + timedelta(days=29))) < timedelta(seconds=5)
+
+
+def test_a_thank_you_kept_on_the_resolved_conversation_counts_as_the_customer_writing():
+    fakes = Fakes()
+    fakes.customer("u_a", last=[(ConversationStatus.RESOLVED, 31)])
+    fakes.convs["u_a"][0].last_inbound_at = clock.now() - timedelta(days=3)
+    answer = fakes.desk().run("u_a")
+    assert isinstance(answer, Later) and fakes.started == []
+    assert abs(clock.parse_iso(answer.due_at) - (clock.now() + timedelta(days=27))) < timedelta(seconds=5)

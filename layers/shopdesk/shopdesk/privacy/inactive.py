@@ -11,8 +11,8 @@ decides, from what is there then:
 - the customer is gone (erased already), or was merged into another: the survivor is the one judged;
 - one of their identities holds an open conversation, or a conversation of theirs is not resolved: not inactive,
   and nothing now; its resolve sets the timer again;
-- their last conversation moved within the N days (the period was lengthened since the timer was set): the timer
-  moves to N days after that (``Later``);
+- their last conversation moved, or they wrote on it, within the N days (a thank-you kept on the resolved
+  conversation, a period lengthened since the timer was set): the timer moves to N days after that (``Later``);
 - else an erase job (``system:retention``), with its audit record on the customer, like ``POST
   /admin/customers/{id}/erase``.
 
@@ -71,7 +71,8 @@ class InactiveCustomers:
         latest, _ = self.customers.conversations(customer.id, limit=5)
         if any(c.status is not ConversationStatus.RESOLVED for c in latest):
             return "active"            # the resolve of what they do next sets the timer again
-        moved = max((c.updated_at for c in latest), default=None)
+        moved = max((at for c in latest for at in (c.updated_at, c.last_inbound_at) if at is not None),
+                    default=None)       # a thank-you kept on a resolved conversation moves only last_inbound_at
         if moved is not None and moved > since:
             return Later(clock.iso(moved + timedelta(days=days)))    # a period lengthened since the timer was set
         job_id = self.jobs.start("erase", customer.id, ACTOR, noted=False)["job_id"]
