@@ -87,6 +87,7 @@ build: $(SAM_VENV)/.installed
 deploy: build web ## to AWS with your credentials: make deploy [CONFIG_ENV=prod]; then the web inbox and its config.json
 	$(SAM_ENV) $(SAM) deploy --config-env $${CONFIG_ENV:-default}
 	$(PY) -m scripts.web_deploy --config-env $${CONFIG_ENV:-default}
+	$(PY) -m scripts.backfill lifecycle --config-env $${CONFIG_ENV:-default}
 
 bench: $(VENV)/.installed $(WEB_MODULES) chromium build ## figures printed and written to bench/results.json
 	$(PY) -m bench $(ARGS)

@@ -25,6 +25,15 @@ before it the expiry it would have got (messages, resolved conversations, inacti
 ``shopdesk.privacy.reapply``). Run it after changing the retention settings.
 
     python -m scripts.backfill retention --stack shopdesk-prod --region eu-west-1 [--dry-run]
+
+``lifecycle``: the S3 lifecycle rules the privacy settings own (the event lake's ``events_days``, the messages'
+files' ``messages_days``), written again as the saved settings say. A stack update that changes a bucket's
+lifecycle puts the template's rules back (its defaults); ``make deploy`` runs this after ``sam deploy``
+(``--config-env``: the stack and region ``sam deploy`` used). Without saved settings it writes the defaults, as
+the template does.
+
+    python -m scripts.backfill lifecycle --config-env default
+    python -m scripts.backfill lifecycle --table T --events-bucket E --media-bucket M [--media-days 730]   (local)
 """
 
 from __future__ import annotations
@@ -38,14 +47,25 @@ import boto3
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.backfill", description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["access", "erased", "names", "retention"])
+    parser.add_argument("what", choices=["access", "erased", "names", "retention", "lifecycle"])
     parser.add_argument("--stack", help="the CloudFormation stack (AWS): its DeskTable is used")
+    parser.add_argument("--config-env", help="the stack and region of samconfig.toml's config env (make deploy)")
     parser.add_argument("--table", help="the table's name (instead of --stack)")
     parser.add_argument("--bucket", help="the events bucket's name (erased; instead of --stack)")
+    parser.add_argument("--events-bucket", help="lifecycle: the event lake's bucket (instead of --stack)")
+    parser.add_argument("--media-bucket", help="lifecycle: the media bucket (instead of --stack)")
+    parser.add_argument("--media-days", type=int, default=730,
+                        help="lifecycle: the stack's MediaRetentionDays (read from the stack with --stack)")
     parser.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
     parser.add_argument("--endpoint-url", help="a local AWS endpoint (the local stack's GET /_local/aws)")
     parser.add_argument("--dry-run", action="store_true", help="count what would change, write nothing")
     args = parser.parse_args(argv)
+    if args.config_env:
+        from scripts.web_deploy import samconfig_target
+        stack, region = samconfig_target(args.config_env)
+        if not stack:
+            parser.error(f"no stack_name for config env {args.config_env!r} in samconfig.toml: give --stack")
+        args.stack, args.region = args.stack or stack, args.region or region
     if not (args.stack or args.table):
         parser.error("give --stack or --table")
     if args.what == "erased" and not (args.stack or args.bucket):
@@ -76,6 +96,8 @@ def _run(args: argparse.Namespace) -> int:
         return _names(args, table_name)
     if args.what == "retention":
         return _retention(args, table_name)
+    if args.what == "lifecycle":
+        return _lifecycle(args, table_name)
     from shopdesk.dal.conversations import Conversations
     from shopdesk.dal.table import Table
     from shopdesk.models import ConversationStatus
@@ -157,6 +179,40 @@ def _retention(args: argparse.Namespace, table_name: str) -> int:
     written = ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in counts.items() if name != "conversations")
     print(f"retention: {counts['conversations']} conversations read, {'would write' if args.dry_run else 'wrote'} "
           f"{written}")
+    return 0
+
+
+def _lifecycle(args: argparse.Namespace, table_name: str) -> int:
+    from shopdesk.dal.config import ConfigStore
+    from shopdesk.dal.lake import LakeBucket
+    from shopdesk.dal.media import MediaStore
+    from shopdesk.dal.table import Table
+    from shopdesk.privacy.reapply import bucket_rules
+    from shopdesk.privacy.settings import PrivacyPolicies
+
+    events, media, media_days = args.events_bucket, args.media_bucket, args.media_days
+    if args.stack:
+        cloudformation = boto3.client("cloudformation", region_name=args.region)
+
+        def resource(name: str) -> str:
+            return cloudformation.describe_stack_resource(StackName=args.stack, LogicalResourceId=name)[
+                "StackResourceDetail"]["PhysicalResourceId"]
+
+        events, media = events or resource("EventsBucket"), media or resource("MediaBucket")
+        parameters = cloudformation.describe_stacks(StackName=args.stack)["Stacks"][0].get("Parameters", [])
+        media_days = int(next((p["ParameterValue"] for p in parameters if p["ParameterKey"] == "MediaRetentionDays"),
+                              media_days))
+    if not (events or media):
+        raise SystemExit("give --stack, --config-env, or --events-bucket and --media-bucket")
+    retention = PrivacyPolicies(ConfigStore(Table(table_name))).current().retention
+    lake, files = LakeBucket(events) if events else None, MediaStore(media) if media else None
+    if args.dry_run:
+        print(f"lifecycle: would expire the lake's objects after {retention.events_days} days and messages' files "
+              f"after {retention.messages_days or media_days} days")
+        return 0
+    for bucket, rules in bucket_rules(retention, lake, files, media_days).items():
+        print(f"lifecycle: s3://{bucket}: " + ", ".join(
+            f"{r['ID']} {r['Expiration']['Days']} days" for r in rules if "Days" in r.get("Expiration", {})))
     return 0
 
 

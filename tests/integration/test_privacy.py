@@ -507,6 +507,32 @@ def test_a_messages_files_expire_with_it_once_admins_set_a_message_retention(des
         assert by_prefix["archive/"] == 3650 and "media/library/" not in by_prefix
 
 
+def test_after_a_stack_update_puts_the_template_s_rules_back_the_deploy_writes_the_settings_again(desk, capsys):
+    from scripts.backfill import main as backfill
+    # Given admins keeping events 90 days and messages 60, and a stack update that put the template's rules back
+    assert admin(desk, "PUT", "/admin/privacy/settings", {"retention": {"events_days": 90, "messages_days": 60}})[0] \
+        == 200
+    s3, events, media = desk.client("s3"), desk.env["EVENTS_BUCKET"], desk.env["MEDIA_BUCKET"]
+    template = {events: [("events", "events/", 400), ("query-results", "athena-results/", 7)],
+                media: [("expire-inbound-attachments", "media/c_", 730), ("shop-archive", "archive/", 3650)]}
+    for bucket, rules in template.items():
+        s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
+            {"ID": name, "Status": "Enabled", "Filter": {"Prefix": prefix}, "Expiration": {"Days": days}}
+            for name, prefix, days in rules]})
+    # When make deploy's last step runs
+    assert backfill(["lifecycle", "--table", desk.table_name, "--events-bucket", events, "--media-bucket", media,
+                     "--endpoint-url", desk.endpoint, "--region", "us-east-1"]) == 0
+    said = capsys.readouterr().out
+    # Then the settings' rules are back, and each bucket's own rules stay
+    expires = {bucket: {r["Filter"]["Prefix"]: r["Expiration"]["Days"]
+                        for r in s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]}
+               for bucket in (events, media)}
+    assert expires[events] == {"events/": 90, "errors/": 90, "erased/": 90, "athena-results/": 7}
+    assert expires[media] == {"media/c_": 60, "media/email/": 60, "media/outbound/": 60, "media/webchat/": 60,
+                              "archive/": 3650}
+    assert f"s3://{events}: " in said and "events 90 days" in said
+
+
 def test_an_erase_removes_the_raw_mail_of_a_survey_answered_by_email(desk):
     from tests.integration.test_csat import _settings
     from tests.integration.test_email import _deliver, _eml

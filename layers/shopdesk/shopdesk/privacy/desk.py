@@ -19,6 +19,7 @@ from shopdesk.privacy import audit
 from shopdesk.privacy.audit import AuditTrail
 from shopdesk.privacy.jobs import Kind, PrivacyJobs
 from shopdesk.privacy.masking import too_slow
+from shopdesk.privacy.reapply import bucket_rules
 from shopdesk.privacy.settings import PrivacyPolicies, PrivacySettings
 
 ID = re.compile(r"^u_[0-9A-HJKMNP-TV-Z]{26}$")     # a customer id (shopdesk.ids)
@@ -84,12 +85,9 @@ class PrivacyDesk:
         before = self.policies.read()
         saved = self.policies.write(settings, expected_version)
         audit.note(before=before, after=saved)
-        if self.lake is not None:
-            # S3 expires the lake's objects; applied on every save, so a save repairs a rule changed by hand or by
-            # a stack update (the template creates the rules with the setting's default)
-            self.lake.apply_retention(settings.retention.events_days)
-        if self.media is not None:          # a message's files go with it ("Messages and their files")
-            self.media.apply_retention(settings.retention.messages_days or self.media_days)
+        # S3 expires the lake's objects and the messages' files; applied on every save, so a save repairs a rule
+        # changed by hand or by a stack update (the template creates the rules with the settings' defaults)
+        bucket_rules(settings.retention, self.lake, self.media, self.media_days)
         return saved
 
     def start(self, by: Iterable[str], kind: Kind, customer_id: str, caller_id: str) -> dict[str, Any]:

@@ -1,4 +1,6 @@
-"""The retention in force applied to what was written before it (#14): ``python -m scripts.backfill retention``.
+"""The retention in force applied to what was written before it (#14): ``python -m scripts.backfill retention``; and
+the S3 lifecycle rules the settings own (``bucket_rules``: every save, and ``python -m scripts.backfill lifecycle``
+after each ``make deploy``, since a stack update that changes a bucket's rules puts the template's back).
 
 Writers stamp an item's expiry as they write it (``dal/retention.py``), so a retention an admin sets or shortens
 counts for what is written from then on. This walks every conversation (the ByStatus index, page by page) and
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 from contextlib import suppress
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shopdesk import clock
 from shopdesk.dal import items as it
@@ -27,9 +29,26 @@ from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.retention import INACTIVE_TIMER
 from shopdesk.dal.table import ConditionFailed, Update
 from shopdesk.models import ConversationStatus
-from shopdesk.privacy.settings import ttl_after
+from shopdesk.privacy.settings import Retention, ttl_after
+
+if TYPE_CHECKING:
+    from shopdesk.dal.lake import LakeBucket
+    from shopdesk.dal.media import MediaStore
 
 PAGE = 200
+
+
+def bucket_rules(retention: Retention, lake: LakeBucket | None, media: MediaStore | None,
+                 media_days: int) -> dict[str, list[dict[str, Any]]]:
+    """The lifecycle rules the privacy settings own, as they say: the event lake's objects expire after
+    ``events_days``, the messages' files after ``messages_days`` (else the stack's ``MediaRetentionDays``,
+    ``media_days``); each bucket's other rules stay. Returns each bucket's rules as written."""
+    written: dict[str, list[dict[str, Any]]] = {}
+    if lake is not None:
+        written[lake.bucket] = lake.apply_retention(retention.events_days)
+    if media is not None:            # a message's files go with it ("Messages and their files")
+        written[media.bucket] = media.apply_retention(retention.messages_days or media_days)
+    return written
 
 
 def reapply(conversations: Conversations, *, dry_run: bool = False) -> dict[str, int]:
