@@ -9,6 +9,7 @@ import {
   followJob,
   inTurns,
   isoFromLocal,
+  nameKind,
   namesOf,
   privacyForm,
   privacyFromForm,
@@ -185,5 +186,15 @@ describe("names of customers to erase", () => {
     ]);
     expect(inTurns([1, 2, 3, 4, 5], 2)).toEqual([[1, 2], [3, 4], [5]]);
     expect(inTurns(Array.from({ length: 250 }, (_, i) => i)).map((turn) => turn.length)).toEqual([100, 100, 50]);
+  });
+});
+
+describe("a name the privacy page finds a customer by", () => {
+  it("is an email address, a phone number in any common writing, or else a customer id", () => {
+    expect(nameKind("ada@x.example")).toBe("email");
+    for (const phone of ["+31612345678", "+31 6 1234 5678", "06-1234-5678", "(415) 555.0101", "0612345678"]) {
+      expect(nameKind(phone)).toBe("phone");
+    }
+    for (const id of ["u_01M93RK6Q4DFTB7886VTXWCZ7P", "c_7", "12345", "u_1"]) expect(nameKind(id)).toBe("id");
   });
 });

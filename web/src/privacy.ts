@@ -199,6 +199,13 @@ export function namesOf(text: string): string[] {
   return [...new Set(text.split(/[\n,;]+/).map((n) => n.trim()).filter(Boolean))];
 }
 
+/** How the admins' customer lookup reads one name: an email address, a phone number (international or national,
+ *  with spaces, dots, dashes or brackets), else a customer id. */
+export function nameKind(name: string): "email" | "phone" | "id" {
+  if (name.includes("@")) return "email";
+  return /^\+?[\d\s().-]{6,}$/.test(name) && /\d{3}/.test(name.replace(/\D/g, "")) ? "phone" : "id";
+}
+
 /** `list` in turns of at most `size`. */
 export function inTurns<T>(list: readonly T[], size: number = ERASE_AT_ONCE): T[][] {
   const turns: T[][] = [];

@@ -666,7 +666,7 @@ function RoutingAdmin() {
 }
 
 function CustomersAdmin() {
-  const { store, t, who } = useApp();
+  const { store, t, who, navigate } = useApp();
   const admin = isAdmin(who);
   const [identity, setIdentity] = useState("");
   const [found, setFound] = useState<Customer[] | null>(null);
@@ -716,6 +716,19 @@ function CustomersAdmin() {
               </li>
             ))}
           </ul>
+          {admin && (
+            <p class="small">
+              <a
+                href={`/settings/privacy/${encodeURIComponent(customer.id)}`}
+                onClick={(e) => {
+                  e.preventDefault();
+                  navigate(`/settings/privacy/${encodeURIComponent(customer.id)}`);
+                }}
+              >
+                {t("privacy.fromProfile")}
+              </a>
+            </p>
+          )}
           <label class="field">
             <span>{t("tier")}</span>
             <input value={tier} onInput={text(setTier)} placeholder={t("noTier")} readOnly={!admin} />

@@ -12,9 +12,9 @@ import { CustomerProfile, type CustomerData } from "./CustomerProfile";
 
 const root = eachRoot();
 
-function show(section: string, api: Partial<Api>, groups = ["admins"], item?: string) {
+function show(section: string, api: Partial<Api>, groups = ["admins"], item?: string, navigate = (_: string) => undefined) {
   const store = new Store({ loadTeams: async () => ({ items: [] }), agentTeams: async () => ({ items: [] }), ...api } as unknown as Api);
-  const context = { ...testContext(store), who: { id: "alice", name: "Alice", groups } };
+  const context = { ...testContext(store), navigate, who: { id: "alice", name: "Alice", groups } };
   render(
     <AppContext.Provider value={context}>
       <AdminPages section={section} item={item} />
@@ -188,8 +188,53 @@ describe("a customer's export and erase", () => {
       },
       privacyRequests: async () => ({ items: [] }),
     } as unknown as Partial<Api>, ["admins"], "c_404");
-    await vi.waitFor(() => expect(text()).toContain("No customer has that id."));
+    await vi.waitFor(() => expect(text()).toContain("No customer has that id, email address or phone number."));
     expect(text()).not.toContain("Export data");
+  });
+
+  it("finds the customer by email address or phone number as the admins' customer lookup does", async () => {
+    const findCustomers = vi.fn(async (q: { email?: string; phone?: string }) => ({
+      items: q.email === "griselda@example.com" || q.phone === "06 1234 5678" ? [customer] : [],
+    }));
+    const adminCustomer = vi.fn();
+    show("privacy", { findCustomers, adminCustomer, privacyRequests: async () => ({ items: [] }) } as unknown as Partial<Api>);
+    const find = async (name: string) => {
+      type(labelled("Customer id"), name);
+      await tick();
+      byText("form", "Find").dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+    };
+    await find(" griselda@example.com ");
+    await vi.waitFor(() => expect(text()).toContain("Griselda"));
+    expect(findCustomers).toHaveBeenLastCalledWith({ email: "griselda@example.com" });
+    await find("06 1234 5678");
+    await vi.waitFor(() => expect(findCustomers).toHaveBeenLastCalledWith({ phone: "06 1234 5678" }));
+    await vi.waitFor(() => expect(text()).toContain("Griselda"));
+    await find("+31 6 9999 0000");
+    await vi.waitFor(() => expect(text()).toContain("No customer has that id, email address or phone number."));
+    expect(text()).not.toContain("Export data");
+    expect(adminCustomer).not.toHaveBeenCalled();
+  });
+});
+
+describe("the customers page", () => {
+  it("takes admins from a customer found to their export and erase, and nobody else", async () => {
+    const customer = { id: "u_9", name: "Griselda", identities: [{ kind: "phone", address: "+31612345678" }], tier: null };
+    const navigate = vi.fn();
+    for (const groups of [["admins"], ["supervisors"]]) {
+      show("customers", { findCustomers: async () => ({ items: [customer] }) } as unknown as Partial<Api>, groups, undefined, navigate);
+      type($("form input"), "+31612345678");
+      await tick();
+      $("form").dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+      await vi.waitFor(() => expect(text()).toContain("Griselda"));
+      const link = byText("a", "Export or erase this customer's data");
+      if (groups[0] === "supervisors") {
+        expect(link).toBeUndefined();
+        continue;
+      }
+      expect(link.getAttribute("href")).toBe("/settings/privacy/u_9");
+      link.click();
+      expect(navigate).toHaveBeenCalledWith("/settings/privacy/u_9");
+    }
   });
 });
 

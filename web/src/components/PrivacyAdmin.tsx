@@ -8,6 +8,7 @@ import {
   followJob,
   KEPT_WHEN_EMPTY,
   MIN_DAYS,
+  nameKind,
   privacyForm,
   privacyFromForm,
   RETENTION_CLASSES,
@@ -199,8 +200,15 @@ export function PrivacyAdmin({ customerId = "" }: { customerId?: string }) {
   const find = async (wanted: string) => {
     setMessage(null);
     setCustomer(null);
+    const name = wanted.trim();
+    const kind = nameKind(name);
     try {
-      setCustomer(await store.api.adminCustomer(wanted.trim()));
+      if (kind === "id") setCustomer(await store.api.adminCustomer(name));
+      else {
+        const [first] = (await store.api.findCustomers(kind === "email" ? { email: name } : { phone: name })).items;
+        if (first) setCustomer(first);
+        else setMessage({ kind: "error", text: t("privacy.noCustomer") });
+      }
     } catch (error) {
       const missing = error instanceof ApiError && error.status === 404;
       setMessage({ kind: "error", text: missing ? t("privacy.noCustomer") : t("error", { detail: detailOf(error) }) });
@@ -234,7 +242,12 @@ export function PrivacyAdmin({ customerId = "" }: { customerId?: string }) {
       >
         <label class="field">
           <span>{t("privacy.customerId")}</span>
-          <input value={id} onInput={(e) => setId((e.target as HTMLInputElement).value)} required />
+          <input
+            value={id}
+            onInput={(e) => setId((e.target as HTMLInputElement).value)}
+            placeholder="hendrika@example.com, +31 6 1234 5678"
+            required
+          />
         </label>
         <button class="btn" type="submit">
           {t("find")}
