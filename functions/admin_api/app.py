@@ -382,7 +382,8 @@ def get_privacy_settings() -> PrivacySettingsOut:
          summary="Change retention and masking patterns (admins; ?version=N guards concurrent edits)",
          responses=problems.responses(200, 403, 409, 415))
 def put_privacy_settings(body: PrivacySettings, version: Version = None) -> PrivacySettingsOut:
-    return PrivacySettingsOut.model_validate(privacy.put_settings(_caller_roles(), body, version))
+    return PrivacySettingsOut.model_validate(privacy.put_settings(_caller_roles(), body, version,
+                                                                  caller(app.current_event).id))
 
 
 @app.post("/admin/customers/<customer_id>/export",

@@ -1,4 +1,5 @@
-"""Privacy queue consumer: runs a customer's export or erase (shopdesk.privacy.jobs.PrivacyWorker)."""
+"""Privacy queue consumer: runs a customer's export or erase, or a slice of a retention job
+(shopdesk.privacy.jobs.PrivacyWorker)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from shopdesk.config import PrivacySettings
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.audit import AuditLog
 from shopdesk.dal.config import ConfigStore
+from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.lake import LakeBucket
 from shopdesk.dal.privacy import Files, PrivacyJobStore, SubjectData
+from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
 from shopdesk.logs import logger_for
 from shopdesk.privacy.audit import AuditTrail
@@ -27,13 +30,15 @@ data = SubjectData(table)
 lake = LakeBucket(settings.events_bucket) if settings.events_bucket else None
 worker = PrivacyWorker(PrivacyJobStore(table), data, files, Eraser(data, files, Agents(table), lake),
                        AuditTrail(AuditLog(table), PrivacyPolicies(ConfigStore(table))), settings.media_bucket or None,
-                       settings.export_bucket)
+                       settings.export_bucket, Conversations(table, settings.due_shards),
+                       Queue(settings.privacy_queue_url) if settings.privacy_queue_url else None)
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 processor.raise_on_entire_batch_failure = False
 
 
-def handle(record: SQSRecord) -> None:
-    outcome = worker.run(str(record.json_body["job_id"]))
+def handle(record: SQSRecord, lambda_context: LambdaContext) -> None:
+    outcome = worker.run(str(record.json_body["job_id"]),
+                         lambda: lambda_context.get_remaining_time_in_millis() / 1000)
     logger.info("privacy job", extra={"job_id": record.json_body["job_id"], "outcome": outcome})
 
 

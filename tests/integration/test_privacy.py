@@ -789,3 +789,57 @@ def test_a_retention_set_later_is_given_to_what_was_written_before_it_and_a_seco
     said = [line for line in capsys.readouterr().out.splitlines() if line.startswith("retention:")]
     assert said[-1].endswith("wrote 0 messages, 0 closed conversations, 0 inactive timers"), said
     assert "would write" in said[0] and " 0 messages" not in said[0]
+
+
+def test_a_retention_saved_is_given_to_what_is_already_stored_by_a_job_a_slice_at_a_time(desk, monkeypatch):
+    import itertools
+
+    from tests.support import FakeContext
+    # Given two conversations written while nothing expired, one of them answered and resolved
+    online(desk, "alice")
+    convs = [customer_writes(desk, phone, "Where is my order?", sid)
+             for phone, sid in (("+31655501501", "SMjob1"), ("+31655501502", "SMjob2"))]
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert agent(desk, "POST", f"/agent/conversations/{convs[0]}/replies", "alice", {"text": "On its way"})[0] == 202
+    assert agent(desk, "POST", f"/agent/conversations/{convs[0]}/status", "alice", {"status": "resolved"})[0] == 200
+    customer = desk.item(f"CONV#{convs[0]}")["customer"]["id"]
+    # When an admin keeps messages 60 days, resolved conversations 14 and inactive customers 90, and the job's
+    # invocations each have time for one page of one conversation
+    monkeypatch.setattr("shopdesk.privacy.reapply.PAGE", 1)
+    ticks = itertools.count()
+    monkeypatch.setattr(FakeContext, "get_remaining_time_in_millis",
+                        staticmethod(lambda: 0 if next(ticks) % 2 else 60_000))
+    status, saved = admin(desk, "PUT", "/admin/privacy/settings", {"retention": {
+        "messages_days": 60, "closed_conversations_days": 14, "inactive_customers_days": 90}})
+    assert status == 200 and saved["retention_job_id"]
+    job = saved["retention_job_id"]
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{job}")[1]["status"] == "running"
+    slices = desk.drain_queue(desk.env["PRIVACY_QUEUE_URL"], "privacy")
+    # Then it went on over several invocations until every message expires 60 days after it was written, the
+    # resolved conversation 14 days after its resolve, and its customer has a timer 90 days after it
+    assert slices >= 3
+    done = admin(desk, "GET", f"/admin/privacy/jobs/{job}")[1]
+    assert done["status"] == "done" and done["kind"] == "retention" and done.get("customer_id") is None
+    assert done["counts"]["conversations"] == 2 and done["counts"]["closed_conversations"] == 1
+    assert done["counts"]["inactive_timers"] == 1 and done["counts"]["messages"] >= 5
+    messages = [i for i in scan(desk) if i["PK"] in {f"CONV#{c}" for c in convs} and i["SK"].startswith("MSG#")]
+    assert messages and all(int(m["ttl"]) == int((clock.parse_iso(m["created_at"]) + timedelta(days=60)).timestamp())
+                            for m in messages)
+    meta = desk.item(f"CONV#{convs[0]}")
+    assert int(meta["ttl"]) == int((clock.parse_iso(meta["updated_at"]) + timedelta(days=14)).timestamp())
+    assert "ttl" not in desk.item(f"CONV#{convs[1]}")                 # still open
+    timer = desk.item(f"CUSTOMER#{customer}", "DEADLINE#inactive_customer")
+    assert timer["due_at"] == clock.iso(clock.parse_iso(meta["updated_at"]) + timedelta(days=90))
+    # and the audit trail says it was applied, by whose save
+    [applied] = [r for r in admin(desk, "GET", "/admin/audit", query="actor=system:privacy")[1]["items"]
+                 if r["action"] == "retention.applied"]
+    assert applied["details"]["requested_by"] == "root" and applied["details"]["messages_days"] == 60
+
+
+def test_a_save_that_changes_no_retention_of_the_table_starts_no_job(desk):
+    assert admin(desk, "PUT", "/admin/privacy/settings", {"retention": {"messages_days": 60}})[1]["retention_job_id"]
+    run_jobs(desk)
+    for body in ({"retention": {"messages_days": 60}, "masking_patterns": [{"name": "bsn", "pattern": r"\b\d{9}\b"}]},
+                 {"retention": {"messages_days": 60, "events_days": 200}}):
+        status, saved = admin(desk, "PUT", "/admin/privacy/settings", body)
+        assert status == 200 and saved.get("retention_job_id") is None, saved

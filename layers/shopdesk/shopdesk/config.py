@@ -194,6 +194,7 @@ class PrivacySettings(CoreSettings):
     media_bucket: Annotated[str, Field(alias="MEDIA_BUCKET")] = ""
     export_bucket: Annotated[str, Field(alias="EXPORT_BUCKET", min_length=1)]
     events_bucket: Annotated[str, Field(alias="EVENTS_BUCKET")] = ""   # the lake: an erase's deletion list goes there
+    privacy_queue_url: Annotated[str, Field(alias="PRIVACY_QUEUE_URL")] = ""   # a retention job's next slice
 
 
 class DispatcherSettings(ProviderSettings, ShopMailSettings):

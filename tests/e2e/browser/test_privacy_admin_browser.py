@@ -34,9 +34,9 @@ def test_an_admin_exports_a_customer_and_finds_it_in_the_audit_log_and_an_agent_
     customer = customer_of(stack, PHONE)
     page = open_inbox("alice")              # alice is an admin of the local stack
 
-    # When she exports the customer's data from the Privacy page
+    # When she finds them on the Privacy page by the number they wrote from, and exports their data
     settings_page(page, "Privacy")
-    page.get_by_role("textbox", name="Customer id").fill(customer)
+    page.get_by_role("textbox", name="Customer id, email address or phone number").fill(PHONE)
     page.get_by_role("button", name="Find", exact=True).click()
     page.get_by_role("button", name="Export data").click()
 
@@ -102,4 +102,27 @@ def test_an_admin_erases_several_customers_named_by_phone_after_seeing_whom_the_
     token = stack.token("alice")
     for customer in customers:
         assert stack.get(f"/admin/customers/{customer}", token=token).status == 404
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_a_retention_an_admin_saves_is_given_to_what_is_already_stored_and_she_sees_it_done(stack, open_inbox):
+    # Given messages stored while they were kept until erased
+    send_sms(stack, "+14155557617", "Do you ship to Iceland?")
+    customer_of(stack, "+14155557617")
+    page = open_inbox("alice")
+    settings_page(page, "Retention and masking")
+    messages = page.get_by_role("spinbutton", name="Messages and their files")
+    try:
+        # When she keeps messages for a year and saves
+        messages.fill("365")
+        page.get_by_role("button", name="Save", exact=True).click()
+        # Then the page follows the job that gives the stored messages their expiry until it is done
+        expect(page.get_by_role("status").filter(has_text="What was already stored has the new retention")).to_contain_text(
+            "conversations read", timeout=30_000)
+        assert axe_violations(page) == [], "retention saved and applied"
+    finally:                                 # the stack is shared: messages kept until erased again
+        messages.fill("")
+        page.get_by_role("button", name="Save", exact=True).click()
+        expect(page.get_by_role("status").filter(has_text="What was already stored has the new retention")).to_be_visible(
+            timeout=30_000)
     assert page.errors == []  # type: ignore[attr-defined]

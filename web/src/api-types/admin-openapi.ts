@@ -1301,9 +1301,9 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "export" | "erase";
+            kind: "export" | "erase" | "retention";
             /** Customer Id */
-            customer_id: string;
+            customer_id?: string | null;
             /**
              * Status
              * @enum {string}
@@ -1490,6 +1490,11 @@ export interface components {
             masking_patterns: components["schemas"]["MaskingPattern"][];
             /** Version */
             version: number;
+            /**
+             * Retention Job Id
+             * @description a save that changed the retention of messages, resolved conversations or inactive customers: the job giving what is already stored the new one (GET /admin/privacy/jobs/{job_id})
+             */
+            retention_job_id?: string | null;
         };
         /**
          * Problem

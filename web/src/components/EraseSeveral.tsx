@@ -57,13 +57,13 @@ export function EraseSeveral() {
             begun.push({ job_id: row.job_id, kind: "erase", customer_id: row.customer_id, status: "running" });
         }
       }
-      setJobs(Object.fromEntries(begun.map((j) => [j.customer_id, j])));
+      setJobs(Object.fromEntries(begun.map((j) => [j.customer_id ?? j.job_id, j])));
       void follow(begun);
     });
   /** Each erase followed until it is done or failed, one after the other (the jobs run side by side meanwhile, so
    *  the later ones are mostly done by their turn); a read that fails leaves that one as last shown. */
   const follow = async (begun: PrivacyJob[]) => {
-    const seen = (job: PrivacyJob) => setJobs((all) => ({ ...all, [job.customer_id]: job }));
+    const seen = (job: PrivacyJob) => setJobs((all) => ({ ...all, [job.customer_id ?? job.job_id]: job }));
     for (const job of begun) {
       await followJob(() => store.api.privacyJob(job.job_id), seen, () => left.current).catch(() => null);
     }

@@ -238,6 +238,47 @@ describe("the customers page", () => {
   });
 });
 
+describe("a retention saved", () => {
+  it("is followed as the job gives it to what is already stored, with what it changed", async () => {
+    const settings = {
+      retention: { messages_days: null, closed_conversations_days: null, events_days: 400, audit_days: 730, dedupe_markers_days: 90 },
+      masking_patterns: [],
+      version: 3,
+    };
+    const putPrivacySettings = vi.fn(async () => ({
+      ...settings,
+      retention: { ...settings.retention, messages_days: 60 },
+      version: 4,
+      retention_job_id: "j_r",
+    }));
+    const states = [
+      { job_id: "j_r", kind: "retention", status: "running", counts: { conversations: 200, messages: 900 } },
+      {
+        job_id: "j_r",
+        kind: "retention",
+        status: "done",
+        counts: { conversations: 340, messages: 1500, closed_conversations: 12, inactive_timers: 7 },
+      },
+    ];
+    const privacyJob = vi.fn(async () => states.shift() ?? states[0]);
+    show("privacy-settings", { privacySettings: async () => settings, putPrivacySettings, privacyJob } as unknown as Partial<Api>);
+    await vi.waitFor(() => expect(text()).toContain("Masking patterns"));
+    type(labelled("Messages and their files"), "60");
+    await tick();
+    $("form").dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+    await vi.waitFor(() => expect(text()).toContain("Giving what is already stored the new retention… 200 conversations so far."));
+    await vi.waitFor(
+      () =>
+        expect(text()).toContain(
+          "What was already stored has the new retention: 340 conversations read; 1500 messages, 12 resolved conversations and 7 inactive customers' dates changed.",
+        ),
+      { timeout: 4000 },
+    );
+    expect(privacyJob).toHaveBeenCalledWith("j_r");
+    expect(putPrivacySettings).toHaveBeenCalledWith(expect.objectContaining({ retention: expect.objectContaining({ messages_days: 60 }) }), 3);
+  });
+});
+
 describe("the settings' refusals at their fields", () => {
   it("privacy settings: a bad regular expression under its pattern", async () => {
     const putPrivacySettings = vi.fn(async () => {

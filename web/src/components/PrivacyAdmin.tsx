@@ -296,7 +296,7 @@ function JobLine({ job }: { job: PrivacyJob }) {
   return (
     <li class="card" aria-busy={job.status === "running"}>
       <span role="status">
-        {t(`privacy.job.${job.kind}`, { id: job.customer_id })} · {t(`privacy.status.${job.status}`)}
+        {t(`privacy.job.${job.kind}`, { id: job.customer_id ?? "" })} · {t(`privacy.status.${job.status}`)}
       </span>
       {counts && <div class="muted small">{counts}</div>}
       {job.error && <div class="error">{job.error}</div>}
@@ -396,6 +396,7 @@ export function PrivacySettingsAdmin() {
     toForm: privacyForm,
   });
   const errors = refused.fields;
+  const applying = useFollowed(saved?.retention_job_id);
   if (!form) return <p class="muted">{t("loading")}</p>;
   const setMasking = (index: number, change: Partial<PrivacyForm["masking"][number]>) =>
     setForm({ ...form, masking: form.masking.map((m, i) => (i === index ? { ...m, ...change } : m)) });
@@ -479,7 +480,47 @@ export function PrivacySettingsAdmin() {
           {t("save")}
         </button>
         <Said message={message} />
+        {applying && <Applying job={applying} />}
       </form>
     </section>
+  );
+}
+
+/** The job a save started, followed until it is done or failed (null: none, or the page was left). */
+function useFollowed(jobId: string | null | undefined): PrivacyJob | null {
+  const { store } = useApp();
+  const [job, setJob] = useState<PrivacyJob | null>(null);
+  useEffect(() => {
+    if (!jobId) return;
+    let left = false;
+    setJob(null);
+    void followJob(() => store.api.privacyJob(jobId), setJob, () => left).catch(() => undefined);
+    return () => {
+      left = true;
+    };
+  }, [jobId]);
+  return job;
+}
+
+/** A saved retention given to what is already stored: how far the job is. */
+function Applying({ job }: { job: PrivacyJob }) {
+  const { t } = useApp();
+  const n = (name: string) => job.counts?.[name] ?? 0;
+  const counts = {
+    conversations: n("conversations"),
+    messages: n("messages"),
+    closed: n("closed_conversations"),
+    timers: n("inactive_timers"),
+  };
+  const text =
+    job.status === "running"
+      ? t("privacy.applying", counts)
+      : job.status === "done"
+        ? t("privacy.applied", counts)
+        : t("privacy.applyFailed", { detail: job.error ?? "" });
+  return (
+    <p role="status" class={job.status === "failed" ? "error" : "muted small"} aria-busy={job.status === "running"}>
+      {text}
+    </p>
   );
 }

@@ -37,6 +37,9 @@ class PrivacySettingsOut(BaseModel):
     retention: Retention
     masking_patterns: list[MaskingPattern]
     version: int
+    retention_job_id: str | None = Field(None, description="a save that changed the retention of messages, resolved "
+                                         "conversations or inactive customers: the job giving what is already "
+                                         "stored the new one (GET /admin/privacy/jobs/{job_id})")
 
 
 class JobStarted(BaseModel):
@@ -45,8 +48,8 @@ class JobStarted(BaseModel):
 
 class JobOut(BaseModel):
     job_id: str
-    kind: Literal["export", "erase"]
-    customer_id: str
+    kind: Literal["export", "erase", "retention"]
+    customer_id: str | None = None
     status: Literal["running", "done", "failed"]
     created_at: str | None = None
     finished_at: str | None = None

@@ -17,7 +17,7 @@ from shopdesk.bounds import key_part
 from shopdesk.dal import items as it
 from shopdesk.dal.aws import client
 from shopdesk.dal.customers import mention_pk, merge_pk
-from shopdesk.dal.table import Table
+from shopdesk.dal.table import Table, Update
 
 JOB_TTL_SECONDS = 30 * 24 * 3600
 PLATFORMS = ("shopify", "woocommerce")
@@ -128,6 +128,13 @@ class PrivacyJobStore:
     def get(self, job_id: str) -> dict[str, Any] | None:
         item = self.table.get(job_pk(job_id), it.META)
         return {k: v for k, v in item.items() if k not in ("PK", "SK", "type", "ttl")} if item else None
+
+    def progress(self, job_id: str, **fields: Any) -> None:
+        """A running job's state between its invocations (a retention job's position and counts so far)."""
+        update = Update().when("attribute_exists(PK)")
+        for name, value in fields.items():
+            update.set(name, value)
+        self.table.update(job_pk(job_id), it.META, update)
 
     def finish(self, job_id: str, status: str, **fields: Any) -> None:
         item = self.table.get(job_pk(job_id), it.META) or {}

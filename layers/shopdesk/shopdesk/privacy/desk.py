@@ -41,6 +41,10 @@ def subject_of(name: str) -> tuple[str | None, str]:
         return None, name
 
 
+# the retention classes of the table's own items: a change is applied to what is stored (a retention job)
+STORED_CLASSES = ("messages_days", "closed_conversations_days", "inactive_customers_days")
+
+
 @dataclass
 class PrivacyDesk:
     trail: AuditTrail
@@ -69,8 +73,10 @@ class PrivacyDesk:
         require(by, ADMIN)
         return self.policies.read()
 
-    def put_settings(self, by: Iterable[str], settings: PrivacySettings, expected_version: int | None
-                     ) -> dict[str, Any]:
+    def put_settings(self, by: Iterable[str], settings: PrivacySettings, expected_version: int | None,
+                     caller_id: str = "admin") -> dict[str, Any]:
+        """Save the settings; when a retention of the table's items changed, start the job that gives what is
+        already stored the new one (its id: ``retention_job_id``)."""
         require(by, ADMIN)
         refused = [{"loc": ["body", "masking_patterns", i, "pattern"], "type": "value_error",
                     "msg": "takes too long on long text without a match (nested repeats such as (a|aa)+ backtrack "
@@ -88,6 +94,8 @@ class PrivacyDesk:
         # S3 expires the lake's objects and the messages' files; applied on every save, so a save repairs a rule
         # changed by hand or by a stack update (the template creates the rules with the settings' defaults)
         bucket_rules(settings.retention, self.lake, self.media, self.media_days)
+        if any(before["retention"].get(name) != getattr(settings.retention, name) for name in STORED_CLASSES):
+            saved["retention_job_id"] = self.jobs.start_retention(caller_id)["job_id"]
         return saved
 
     def start(self, by: Iterable[str], kind: Kind, customer_id: str, caller_id: str) -> dict[str, Any]:

@@ -17,9 +17,9 @@ decides, from what is there then:
   /admin/customers/{id}/erase``.
 
 The count starts at a resolve under the setting, with the setting of that moment: customers whose last resolve came
-before it get their timer from ``python -m scripts.backfill retention`` (``privacy/reapply.py``), and a change of
+before it get their timer from the retention job a save starts (``privacy/reapply.py``), and a change of
 the number of days counts for a lengthened period when the timer set under the shorter one comes due (it moves),
-and for a shortened one from each customer's next resolve or that backfill.
+and for a shortened one from that job.
 """
 
 from __future__ import annotations

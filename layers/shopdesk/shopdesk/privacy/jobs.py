@@ -3,6 +3,12 @@
 ``customers/redact``), run asynchronously by ``PrivacyFunction`` from the privacy queue (FIFO, one group per
 customer: an export asked before an erase runs first), polled with ``GET /admin/privacy/jobs/{job_id}``.
 
+A ``retention`` job (no customer) gives what is already stored the retention an admin just saved
+(``privacy/reapply.py``): it walks every conversation, a slice per invocation, keeping its position on the job and
+sending itself on (group ``retention``: one walk at a time, the later save's after the earlier one's) until done.
+A continuation sent twice (a crash after its send) walks the rest twice: harmless, the walk writes only what
+differs, and the job is finished once.
+
 A job is ``running`` until it is ``done`` (an export with its archive's key) or ``failed`` (a customer who
 does not exist any more, for an export). A job that crashed is retried by the queue (up to its DLQ), and
 both operations can run again: an export writes the same archive, an erase finds only what is left.
@@ -10,6 +16,8 @@ both operations can run again: an export writes the same archive, an erase finds
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -17,6 +25,7 @@ from aws_lambda_powertools import Logger
 
 from shopdesk import clock
 from shopdesk.commerce.models import PrivacyRequest
+from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.privacy import Files, PrivacyJobStore, SubjectData
 from shopdesk.dal.queues import Queue
@@ -26,12 +35,14 @@ from shopdesk.privacy import audit
 from shopdesk.privacy.audit import AuditTrail
 from shopdesk.privacy.erase import Eraser
 from shopdesk.privacy.export import archive, audit_of
+from shopdesk.privacy.reapply import reapply_step
 from shopdesk.privacy.settings import ttl_after
 from shopdesk.privacy.subject import gather
 
 logger = Logger(child=True)
 
 Kind = Literal["export", "erase"]
+RETENTION_GROUP = "retention"     # the retention jobs' message group: one walk at a time
 DOWNLOAD_SECONDS = 900          # the export's link: fifteen minutes
 PLATFORM_KINDS: dict[str, Kind] = {"customers/data_request": "export", "customers/redact": "erase"}
 
@@ -59,11 +70,19 @@ class PrivacyJobs:
             audit.note(customer_id=customer_id, after={"job_id": job["id"], "kind": kind})
         return {"job_id": job["id"]}
 
+    def start_retention(self, by: str) -> dict[str, Any]:
+        """Give what is already stored the retention just saved (a ``retention`` job, no customer)."""
+        job = {"id": new_id("j_"), "kind": "retention", "status": "running", "requested_by": by,
+               "created_at": clock.iso(clock.now())}
+        self.store.create(job)
+        self.queue.send({"job_id": job["id"]}, group=RETENTION_GROUP, dedup_id=job["id"])
+        return {"job_id": job["id"]}
+
     def status(self, job_id: str) -> dict[str, Any]:
         job = self.store.get(job_id)
         if job is None:
             raise NotFound(f"privacy job {job_id} does not exist")
-        audit.note(customer_id=job["customer_id"], details={"job_id": job_id, "kind": job["kind"]})
+        audit.note(customer_id=job.get("customer_id"), details={"job_id": job_id, "kind": job["kind"]})
         answer = {k: job.get(k) for k in ("job_id", "kind", "customer_id", "status", "created_at", "finished_at",
                                           "error", "counts")}
         answer["job_id"] = job_id
@@ -98,11 +117,15 @@ class PrivacyWorker:
     trail: AuditTrail
     media_bucket: str | None
     export_bucket: str
+    conversations: Conversations | None = None    # a retention job's walk
+    queue: Queue | None = None                    # ... and its next slice
 
-    def run(self, job_id: str) -> str:
+    def run(self, job_id: str, time_left: Callable[[], float] | None = None) -> str:
         job = self.store.get(job_id)
         if job is None or job["status"] != "running":
             return "skipped"                  # unknown, or done already (a redelivered message)
+        if job["kind"] == "retention":
+            return self._retention(job_id, job, time_left)
         subject = gather(self.data, job["customer_id"], self.media_bucket)
         if job["kind"] == "export":
             if subject is None:
@@ -126,4 +149,23 @@ class PrivacyWorker:
         self.trail.record(actor="system:privacy", action="customer.erase.done", customer_id=job["customer_id"],
                           details={"job_id": job_id, "requested_by": job["requested_by"], **counts})
         logger.info("customer erased", extra={"job_id": job_id, **counts})
+        return "done"
+
+    def _retention(self, job_id: str, job: dict[str, Any], time_left: Callable[[], float] | None) -> str:
+        """One slice of the walk: from the job's position until done or the invocation's time runs low."""
+        if self.conversations is None or self.queue is None:
+            raise RuntimeError("a retention job needs the table's conversations and the privacy queue")
+        retention = self.trail.policies.fresh().retention       # as saved now, whatever this container cached
+        counts, position = reapply_step(self.conversations, retention, since=job.get("position"),
+                                        counts=job.get("counts"), time_left=time_left)
+        if position is not None:
+            self.store.progress(job_id, position=position, counts=counts)
+            self.queue.send({"job_id": job_id}, group=RETENTION_GROUP,
+                            dedup_id=f"{job_id}-{hashlib.sha256(position.encode()).hexdigest()[:32]}")
+            return "continued"
+        self.store.finish(job_id, "done", counts=counts)
+        self.trail.record(actor="system:privacy", action="retention.applied",
+                          details={"job_id": job_id, "requested_by": job["requested_by"], **counts,
+                                   **{k: v for k, v in retention.model_dump().items() if v is not None}})
+        logger.info("retention applied", extra={"job_id": job_id, **counts})
         return "done"

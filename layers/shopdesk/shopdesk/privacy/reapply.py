@@ -1,4 +1,6 @@
-"""The retention in force applied to what was written before it (#14): ``python -m scripts.backfill retention``; and
+"""The retention in force applied to what was written before it (#14): the ``retention`` privacy job a save of the
+settings starts (``privacy/jobs.py``, a slice per invocation: ``reapply_step``) or ``python -m scripts.backfill
+retention`` (all at once: ``reapply``); and
 the S3 lifecycle rules the settings own (``bucket_rules``: every save, and ``python -m scripts.backfill lifecycle``
 after each ``make deploy``, since a stack update that changes a bucket's rules puts the template's back).
 
@@ -19,6 +21,8 @@ them within days, and the sweep erases customers whose time is past at its next 
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -51,29 +55,47 @@ def bucket_rules(retention: Retention, lake: LakeBucket | None, media: MediaStor
     return written
 
 
+COUNTS = ("conversations", "messages", "closed_conversations", "inactive_timers")
+RESERVE_SECONDS = 30.0      # a step stops between pages with this much time left (a page takes a few seconds)
+
+
 def reapply(conversations: Conversations, *, dry_run: bool = False) -> dict[str, int]:
-    """Counts of what was read (``conversations``) and of what was (or, ``dry_run``, would be) written."""
-    retention = conversations.retention.policies.current().retention
+    """Counts of what was read (``conversations``) and of what was (or, ``dry_run``, would be) written: the whole
+    table at once (``python -m scripts.backfill retention``)."""
+    counts, _ = reapply_step(conversations, conversations.retention.policies.current().retention, dry_run=dry_run)
+    return counts
+
+
+def reapply_step(conversations: Conversations, retention: Retention, *, since: str | None = None,
+                 counts: dict[str, int] | None = None, time_left: Callable[[], float] | None = None,
+                 dry_run: bool = False) -> tuple[dict[str, int], str | None]:
+    """As ``reapply``, from the position ``since`` (None: the start) until done or ``time_left()`` runs low. Returns
+    the counts (added to ``counts``) and where to go on from (None: done); the position is opaque (JSON: the status
+    walked and its ByStatus page), so a privacy job can run the walk over as many invocations as it takes."""
     table = conversations.table
-    done = {"conversations": 0, "messages": 0, "closed_conversations": 0, "inactive_timers": 0}
-    for status in ConversationStatus:
-        cursor = None
+    done = {name: int((counts or {}).get(name, 0)) for name in COUNTS}
+    statuses = [status.value for status in ConversationStatus]
+    at = json.loads(since) if since else {"status": statuses[0], "cursor": None}
+    for status in statuses[statuses.index(at["status"]):]:
+        cursor = at["cursor"] if status == at["status"] else None
         while True:
+            if time_left is not None and time_left() < RESERVE_SECONDS:
+                return done, json.dumps({"status": status, "cursor": cursor})
             page = table.query_items(index="ByStatus", key_condition="StatusPK = :pk",
-                                     values={":pk": it.status_pk(status.value)}, limit=PAGE, cursor=cursor)
+                                     values={":pk": it.status_pk(status)}, limit=PAGE, cursor=cursor)
             for item in page.items:
                 done["conversations"] += 1
                 conversation_id = str(item["id"])
                 if retention.messages_days:
                     _messages(conversations, conversation_id, retention.messages_days, dry_run, done)
-                if status is ConversationStatus.RESOLVED:
+                if status == ConversationStatus.RESOLVED.value:
                     resolved_at = clock.parse_iso(str(item["updated_at"]))
                     _closed(conversations, item, resolved_at, retention.closed_conversations_days, dry_run, done)
                     _inactive(conversations, item, resolved_at, retention.inactive_customers_days, dry_run, done)
             cursor = page.cursor
             if not cursor:
                 break
-    return done
+    return done, None
 
 
 def _messages(conversations: Conversations, conversation_id: str, days: int, dry_run: bool,

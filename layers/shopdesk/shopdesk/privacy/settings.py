@@ -107,6 +107,11 @@ class PrivacyPolicies:
             self._read_at = time.monotonic()
         return self._policy
 
+    def fresh(self) -> PrivacyPolicy:
+        """The policy as stored now (a job acting on a change an admin just saved: the cache may predate it)."""
+        self._policy = None
+        return self.current()
+
     def prime(self) -> None:
         """Read now (at cold start), so the first request pays nothing; a failure is retried at first use."""
         try:
