@@ -14,6 +14,7 @@ import { KbAdmin } from "./KbAdmin";
 import { LabelsAdmin } from "./LabelsAdmin";
 import { MacrosAdmin } from "./MacrosAdmin";
 import { AuditAdmin, PrivacyAdmin, PrivacySettingsAdmin } from "./PrivacyAdmin";
+import { PrivacyLink } from "./PrivacyLink";
 import { TeamChecks } from "./TeamChecks";
 import { Said } from "./Said";
 import { useChosen } from "../useChosen";
@@ -666,7 +667,7 @@ function RoutingAdmin() {
 }
 
 function CustomersAdmin() {
-  const { store, t, who, navigate } = useApp();
+  const { store, t, who } = useApp();
   const admin = isAdmin(who);
   const [identity, setIdentity] = useState("");
   const [found, setFound] = useState<Customer[] | null>(null);
@@ -716,19 +717,7 @@ function CustomersAdmin() {
               </li>
             ))}
           </ul>
-          {admin && (
-            <p class="small">
-              <a
-                href={`/settings/privacy/${encodeURIComponent(customer.id)}`}
-                onClick={(e) => {
-                  e.preventDefault();
-                  navigate(`/settings/privacy/${encodeURIComponent(customer.id)}`);
-                }}
-              >
-                {t("privacy.fromProfile")}
-              </a>
-            </p>
-          )}
+          <PrivacyLink customerId={customer.id} />
           <label class="field">
             <span>{t("tier")}</span>
             <input value={tier} onInput={text(setTier)} placeholder={t("noTier")} readOnly={!admin} />

@@ -1,10 +1,11 @@
 import { useEffect, useState } from "preact/hooks";
 import type { Agent, Conversation, CustomerEvent, CustomerProfile as Profile, Duplicate } from "../api";
 import { channelName, customerLabel, identityKind } from "../channels";
-import { isAdmin, useApp } from "../context";
+import { useApp } from "../context";
 import { agentName, formatFull, formatTime } from "../format";
 import { undoableMerges } from "../customers";
 import { useStore } from "../store";
+import { PrivacyLink } from "./PrivacyLink";
 
 export interface CustomerData {
   profile: Profile | null;
@@ -61,7 +62,7 @@ export function useCustomer(conv: Conversation): CustomerData {
 /** The customer's one history on every channel, their own timeline (merges, unmerges, links, each merge with
  * an undo while it can be undone), likely duplicates with the evidence, and merging one in with a reason. */
 export function CustomerProfile({ conv, customer }: { conv: Conversation; customer: CustomerData }) {
-  const { t, navigate, who } = useApp();
+  const { t, navigate } = useApp();
   const onOpen = (id: string) => navigate(`/c/${encodeURIComponent(id)}`);
   const { profile, duplicates, error, changed, more } = customer;
   if (error) return <p class="form-error" role="alert">{t("error", { detail: error })}</p>;
@@ -71,19 +72,7 @@ export function CustomerProfile({ conv, customer }: { conv: Conversation; custom
       <HistoryCard profile={profile} openId={conv.id} onOpen={onOpen} more={more} />
       <CustomerTimeline profile={profile} onChanged={changed} />
       <DuplicatesCard customerId={profile.id} duplicates={duplicates} onChanged={changed} />
-      {isAdmin(who) && (
-        <p class="small">
-          <a
-            href={`/settings/privacy/${encodeURIComponent(profile.id)}`}
-            onClick={(e) => {
-              e.preventDefault();
-              navigate(`/settings/privacy/${encodeURIComponent(profile.id)}`);
-            }}
-          >
-            {t("privacy.fromProfile")}
-          </a>
-        </p>
-      )}
+      <PrivacyLink customerId={profile.id} />
     </>
   );
 }
