@@ -100,6 +100,27 @@ describe("the audit log", () => {
     );
   });
 
+  it("filters by a customer named by email address or phone number, read as their id", async () => {
+    const audit = vi.fn(async () => ({ items: [record] }));
+    const findCustomers = vi.fn(async (q: { email?: string; phone?: string }) => ({
+      items: q.email === "griselda@example.com" ? [{ id: "u_7", name: "Griselda", identities: [], tier: null }] : [],
+    }));
+    show("audit", { audit, findCustomers } as unknown as Partial<Api>);
+    await vi.waitFor(() => expect(root().querySelectorAll("table tbody tr").length).toBe(1));
+    const filterBy = async (name: string) => {
+      type(labelled("Customer id, email address or phone number"), name);
+      await tick();
+      $("form").dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+    };
+    await filterBy("griselda@example.com");
+    await vi.waitFor(() => expect(audit).toHaveBeenLastCalledWith({ customer_id: "u_7", cursor: undefined }));
+    await filterBy("+31 6 9999 0000");
+    await vi.waitFor(() => expect(text()).toContain("No customer has that id, email address or phone number."));
+    expect(findCustomers).toHaveBeenLastCalledWith({ phone: "+31 6 9999 0000" });
+    expect(root().querySelectorAll("table tbody tr").length).toBe(0);
+    expect(audit).toHaveBeenCalledTimes(2);
+  });
+
   it("an empty page that has more after it offers them instead of saying there is none", async () => {
     const audit = vi.fn(async (q: { cursor?: string | null }) =>
       q.cursor ? { items: [record] } : { items: [], next_cursor: "on" },

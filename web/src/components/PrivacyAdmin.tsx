@@ -52,16 +52,30 @@ export function AuditAdmin() {
   const latest = useRef(0); // an answer to an earlier request (the first, unfiltered load) never replaces a later one
   const load = async (more: boolean) => {
     setMessage(null);
-    if (!more) asked.current = auditQuery(filter);
     const mine = ++latest.current;
     try {
+      if (!more) asked.current = await withCustomerId(auditQuery(filter));
+      if (mine !== latest.current) return;
       const page = await store.api.audit({ ...asked.current, cursor: more ? cursor : undefined });
       if (mine !== latest.current) return;
       setRecords(more ? [...(records ?? []), ...page.items] : page.items);
       setCursor(page.next_cursor ?? null);
     } catch (error) {
-      if (mine === latest.current) setMessage({ kind: "error", text: t("error", { detail: detailOf(error) }) });
+      if (mine !== latest.current) return;
+      setMessage({ kind: "error", text: t("error", { detail: detailOf(error) }) });
+      if (!more) {
+        setRecords(null); // what is listed would look like the answer to the filter that failed
+        setCursor(null);
+      }
     }
+  };
+  /** The customer named by email or phone is looked up as the customers page does; the trail is kept by id. */
+  const withCustomerId = async (q: ReturnType<typeof auditQuery>) => {
+    const name = q.customer_id;
+    if (!name || nameKind(name) === "id") return q;
+    const [found] = (await store.api.findCustomers(nameKind(name) === "email" ? { email: name } : { phone: name })).items;
+    if (!found) throw new Error(t("privacy.noCustomer"));
+    return { ...q, customer_id: found.id };
   };
   useEffect(() => {
     void load(false);
@@ -86,7 +100,7 @@ export function AuditAdmin() {
           <input value={filter.actor} onInput={input("actor")} placeholder="alice" />
         </label>
         <label class="field">
-          <span>{t("audit.customer")}</span>
+          <span>{t("audit.customerFilter")}</span>
           <input value={filter.customer_id} onInput={input("customer_id")} />
         </label>
         <label class="field">

@@ -737,6 +737,7 @@ export const en = {
   "audit.filter": "Filter the audit log",
   "audit.actor": "Who (agent id, or system:…)",
   "audit.customer": "Customer id",
+  "audit.customerFilter": "Customer id, email address or phone number",
   "audit.from": "From (your time)",
   "audit.to": "To (your time)",
   "audit.apply": "Filter",

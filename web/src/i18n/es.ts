@@ -738,6 +738,7 @@ export const es: Catalogue = {
   "audit.filter": "Filtrar el registro de auditoría",
   "audit.actor": "Quién (id del agente, o system:…)",
   "audit.customer": "Id del cliente",
+  "audit.customerFilter": "Id del cliente, correo electrónico o teléfono",
   "audit.from": "Desde (tu hora)",
   "audit.to": "Hasta (tu hora)",
   "audit.apply": "Filtrar",

@@ -738,6 +738,7 @@ export const pt: Catalogue = {
   "audit.filter": "Filtrar o registro de auditoria",
   "audit.actor": "Quem (id do agente, ou system:…)",
   "audit.customer": "Id do cliente",
+  "audit.customerFilter": "Id do cliente, e-mail ou telefone",
   "audit.from": "De (seu horário)",
   "audit.to": "Até (seu horário)",
   "audit.apply": "Filtrar",
