@@ -90,7 +90,9 @@ def _resolve_all(stack: LocalStack, agent: str) -> set[str]:
 
 LIVE_STATUS = "[role=status][aria-label='Live updates: connected']"
 # the open conversation shown, and none of its side panels still loading (the panels say "Loading…" until they have it)
-PANELS_LOADED = ("document.querySelector('[aria-label=Timeline]') !== null && "
+# functions, not expressions: Playwright evaluates an expression with eval, which the inbox's Content-Security-Policy
+# refuses (no 'unsafe-eval')
+PANELS_LOADED = ("() => document.querySelector('[aria-label=Timeline]') !== null && "
                  "![...document.querySelectorAll('aside .muted, section.card .muted')]"
                  ".some((e) => e.textContent === 'Loading…')")
 
@@ -115,8 +117,8 @@ def browser_figures(stack: LocalStack, samples: int, live_samples: int, new_samp
                 context.add_init_script(f"sessionStorage.setItem('shopdesk.session', {json.dumps(session)})")
                 page = context.new_page()
                 page.goto(stack.url + "/")
-                page.wait_for_function("performance.getEntriesByName('shopdesk:list').length > 0")
-                loads.append(page.evaluate("performance.getEntriesByName('shopdesk:list')[0].startTime"))
+                page.wait_for_function("() => performance.getEntriesByName('shopdesk:list').length > 0")
+                loads.append(page.evaluate("() => performance.getEntriesByName('shopdesk:list')[0].startTime"))
                 context.close()
             context = browser.new_context(viewport={"width": 1400, "height": 860}, locale="en-US")
             context.add_init_script(f"sessionStorage.setItem('shopdesk.session', {json.dumps(session)})")
