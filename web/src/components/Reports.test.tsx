@@ -60,6 +60,30 @@ describe("the reports page", () => {
     }
   });
 
+  it("leaves it to an admin's team picker, which says it already", async () => {
+    const api = {
+      reportSummary: async () => ({
+        teams: null, conversations: 3, first_response: {}, next_response: {}, resolution: { resolved: 1, reopen_rate: null },
+        sla: { compliance_by_target: {} }, csat: { score: null, responses: 0, response_rate: null }, bot: { containment_rate: null },
+      }),
+      reportTopics: async () => ({ items: [] }),
+      reportMetric: async () => ({ items: [] }),
+      csatComments: async () => ({ items: [] }),
+      forecast: async () => ({ items: [] }),
+    } as unknown as Api;
+    const store = new Store(api);
+    store.set({ teams: [{ id: "returns", name: "Returns" }] as never });
+    render(
+      <AppContext.Provider value={{ ...testContext(store), who: { id: "root", name: "Root", groups: ["admins"] } }}>
+        <Reports />
+      </AppContext.Provider>,
+      root(),
+    );
+    await vi.waitFor(() => expect(root().textContent).toContain("New conversations"));
+    expect(root().querySelector(".reports-whose")).toBeNull();
+    expect([...root().querySelectorAll("select option")].map((o) => o.textContent)).toContain("The whole desk");
+  });
+
   it("lets a supervisor of several teams narrow every figure to one of theirs", async () => {
     const asked: (string | undefined)[] = [];
     const summary = (teams: string[]) => ({

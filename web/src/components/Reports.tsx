@@ -106,7 +106,9 @@ export function Reports() {
       <p class="muted">
         {period ? t("reports.period", { ...periodDays(period, locale), tz: period.tz }) : t("reports.pickDays")}
       </p>
-      {summary && <p class="muted reports-whose">{whoseFigures(summary.teams, teams, t, team || undefined)}</p>}
+      {summary && !(isAdmin(who) && choices.length > 0) && ( // an admin's team picker says it already
+        <p class="muted reports-whose">{whoseFigures(summary.teams, teams, t, team || undefined)}</p>
+      )}
       {choices.length > 0 && (
         <label class="field inline">
           <span>{t("reports.team")}</span>
