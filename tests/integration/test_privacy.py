@@ -839,3 +839,31 @@ def test_a_save_that_changes_no_retention_of_the_table_starts_no_job(desk):
                  {"retention": {"messages_days": 60, "events_days": 200}}):
         status, saved = admin(desk, "PUT", "/admin/privacy/settings", body)
         assert status == 200 and saved.get("retention_job_id") is None, saved
+
+
+def test_a_class_set_back_to_kept_takes_away_the_expiry_it_gave_but_a_survey_keeps_its_conversation_s(desk):
+    from shopdesk.dal.table import serialize
+    # Given messages and a resolved conversation given 30 and 14 days, and a survey sent with the conversation's expiry
+    online(desk, "alice")
+    conv = customer_writes(desk, "+31655501601", "Where is my order?", "SMkept1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})[0] == 200
+    assert admin(desk, "PUT", "/admin/privacy/settings", {"retention": {
+        "messages_days": 30, "closed_conversations_days": 14}})[1]["retention_job_id"]
+    run_jobs(desk)
+    closes = int(desk.item(f"CONV#{conv}")["ttl"])
+    survey = {"PK": f"CONV#{conv}", "SK": "MSG#2999-01-01T00:00:00Z#m_survey", "type": "message", "id": "m_survey",
+              "conversation_id": conv, "direction": "outbound", "kind": "csat_survey", "text": "How did we do?",
+              "created_at": "2999-01-01T00:00:00Z", "ttl": closes}
+    desk.client("dynamodb").put_item(TableName=desk.table_name, Item=serialize(survey))
+    # When the admin goes back to keeping both until erased
+    status, saved = admin(desk, "PUT", "/admin/privacy/settings", {"retention": {}})
+    assert status == 200 and saved["retention_job_id"]
+    run_jobs(desk)
+    # Then the messages and the conversation stop expiring, and the survey still goes with the conversation's date
+    items = [i for i in scan(desk) if i["PK"] == f"CONV#{conv}"]
+    assert all("ttl" not in i for i in items if i["SK"].startswith("MSG#") and i["id"] != "m_survey")
+    assert "ttl" not in desk.item(f"CONV#{conv}")
+    assert int(desk.item(f"CONV#{conv}", survey["SK"])["ttl"]) == closes
+    done = admin(desk, "GET", f"/admin/privacy/jobs/{saved['retention_job_id']}")[1]
+    assert done["status"] == "done" and done["counts"]["closed_conversations"] == 1 and done["counts"]["messages"] >= 2

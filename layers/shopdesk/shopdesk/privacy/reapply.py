@@ -13,9 +13,12 @@ gives what was written before the setting the expiry it would have got:
 - each resolved conversation's customer an ``inactive_customer`` timer at its resolve + ``inactive_customers_days``,
   unless a later one is set (the sweep then judges them as it judges anyone: ``privacy/inactive.py``).
 
-A class set to none (kept) leaves what expires as it is: nothing is kept longer than it was told, and nothing this
-writes is un-written by it. Items whose expiry is already the one due are not written: a second run writes
-nothing, and a run stopped anywhere can be run again. A shorter period can make items due at once: DynamoDB deletes
+A class set to none (kept until erased) takes away the expiry that class gave: messages and resolved conversations
+stop expiring (an admin who tried 30 days and went back to keeping everything does not lose what was stamped
+meanwhile); a satisfaction survey and the note of one skipped keep theirs, which is their conversation's
+(``csat.survey``), and customers' timers stay (the sweep finds the setting off and erases nobody). Items whose
+expiry is already the one due are not written: a second run writes nothing, and a run stopped anywhere can be run
+again. A shorter period can make items due at once: DynamoDB deletes
 them within days, and the sweep erases customers whose time is past at its next run.
 """
 
@@ -88,8 +91,7 @@ def reapply_step(conversations: Conversations, retention: Retention, *, since: s
             for item in page.items:
                 done["conversations"] += 1
                 conversation_id = str(item["id"])
-                if retention.messages_days:
-                    _messages(conversations, conversation_id, retention.messages_days, dry_run, done)
+                _messages(conversations, conversation_id, retention.messages_days, dry_run, done)
                 if status == ConversationStatus.RESOLVED.value:
                     resolved_at = clock.parse_iso(str(item["updated_at"]))
                     _closed(conversations, item, resolved_at, retention.closed_conversations_days, dry_run, done)
@@ -100,26 +102,31 @@ def reapply_step(conversations: Conversations, retention: Retention, *, since: s
     return done, None
 
 
-def _messages(conversations: Conversations, conversation_id: str, days: int, dry_run: bool,
+def _messages(conversations: Conversations, conversation_id: str, days: int | None, dry_run: bool,
               done: dict[str, int]) -> None:
     rows = conversations.table.query_all(index=None, key_condition="PK = :pk AND begins_with(SK, :msg)", names={},
                                          values={":pk": it.conv_pk(conversation_id), ":msg": "MSG#"},
                                          consistent=True)
     for row in rows:
         due = ttl_after(clock.parse_iso(str(row["created_at"])), days)
-        if row.get("ttl") is not None and int(row["ttl"]) == due:
+        if (int(row["ttl"]) if row.get("ttl") is not None else None) == due:
+            continue
+        if due is None and _expires_with_its_conversation(row):
             continue
         done["messages"] += 1
         if not dry_run:
             _expire(conversations, str(row["PK"]), str(row["SK"]), due)
 
 
+def _expires_with_its_conversation(row: dict[str, Any]) -> bool:
+    """A satisfaction survey, or the note of one skipped: given its resolved conversation's expiry when it was sent."""
+    return row.get("kind") == "csat_survey" or "csat" in (row.get("payload") or {})
+
+
 def _closed(conversations: Conversations, item: dict[str, Any], resolved_at: datetime, days: int | None,
             dry_run: bool, done: dict[str, int]) -> None:
-    if not days:
-        return
     due = ttl_after(resolved_at, days)
-    if item.get("ttl") is not None and int(item["ttl"]) == due:
+    if (int(item["ttl"]) if item.get("ttl") is not None else None) == due:
         return
     done["closed_conversations"] += 1
     if not dry_run:     # only while still resolved: a reopen meanwhile took its expiry away
