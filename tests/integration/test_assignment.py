@@ -135,3 +135,22 @@ def test_customer_answer_reopens_a_pending_conversation(desk):
     assert desk.item(f"CONV#{conv}")["status"] == "open"
     _status, mine = agent(desk, "GET", "/agent/conversations", "alice", query="view=mine&status=open")
     assert [c["id"] for c in mine["items"]] == [conv]
+
+
+def test_the_next_message_of_a_conversation_being_worked_reads_no_queue_and_a_new_one_still_goes(desk):
+    from bench.harness import count_layer_requests
+    # Given alice working a customer's conversation
+    online(desk, "alice")
+    conv = customer_writes(desk, "+31600000301", "Where is my order?", "SMq1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert desk.item(f"CONV#{conv}")["assignee"] == "alice"
+    # When the customer writes again, the router reads neither the team's agents nor its queue
+    customer_writes(desk, "+31600000301", "It was due yesterday", "SMq2")
+    with count_layer_requests() as counted:
+        desk.drain_queue(desk.work_queue_url, "router")
+    queries = [op for op in counted.snapshot().elements() if op == "dynamodb.Query"]
+    assert queries == [], counted.snapshot()
+    # while a new customer's first message is still handed to her at once
+    other = customer_writes(desk, "+31600000302", "Do you ship to Iceland?", "SMq3")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert desk.item(f"CONV#{other}")["assignee"] == "alice"

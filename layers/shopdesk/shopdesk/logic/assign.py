@@ -66,6 +66,8 @@ def drain(teams: str | Collection[str], conversations: Conversations, agents: Ag
     all of them, while capacity lasts; each goes only to an agent of its own team. A conversation no
     free agent may take (a skill nobody online has) waits; later ones still go."""
     names = [teams] if isinstance(teams, str) else sorted(set(teams))
+    if not names:
+        return []
     pool = [a for a in agents.online(*names) if a.free > 0]
     if not pool:
         return []
@@ -205,10 +207,11 @@ def assign_waiting(work: InboundWork | DrainWork, conv: Conversation | None, con
 
 
 def teams_to_drain(work: InboundWork | DrainWork, conv: Conversation | None, agents: Agents) -> set[str]:
-    """A new message: its conversation's team. A drain: its team, and every team of the agent who
-    freed capacity (as they are now)."""
+    """A new message: its conversation's team, unless an agent holds the conversation already (nothing entered the
+    queue: the customer's next message in a conversation being worked; the sweep drains every team each minute
+    besides). A drain: its team, and every team of the agent who freed capacity (as they are now)."""
     if conv is not None:
-        return {conv.team}
+        return set() if conv.assignee is not None and conv.status is ConversationStatus.OPEN else {conv.team}
     teams = {work.team} if work.team else set()
     if isinstance(work, DrainWork) and work.agent_id:
         freed = agents.get(work.agent_id)
