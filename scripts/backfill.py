@@ -22,7 +22,8 @@ the engine the functions use (``SEARCH_ENGINE``, ``SEARCH_ENDPOINT``, ``SEARCH_I
 
 ``retention``: a retention set or shortened counts for what is written from then on; this gives what was written
 before it the expiry it would have got (messages, resolved conversations, inactive customers' timers:
-``shopdesk.privacy.reapply``). Run it after changing the retention settings.
+``shopdesk.privacy.reapply``). A save of the settings runs the same walk as a privacy job; this is for an operator
+(a dry run first, or a table restored from a backup).
 
     python -m scripts.backfill retention --stack shopdesk-prod --region eu-west-1 [--dry-run]
 
@@ -85,9 +86,14 @@ def main(argv: list[str] | None = None) -> int:
                 os.environ[name] = value
 
 
+def _resource(args: argparse.Namespace, logical_id: str) -> str:
+    """The physical name of one of the stack's resources (its table, a bucket)."""
+    return boto3.client("cloudformation", region_name=args.region).describe_stack_resource(
+        StackName=args.stack, LogicalResourceId=logical_id)["StackResourceDetail"]["PhysicalResourceId"]
+
+
 def _run(args: argparse.Namespace) -> int:
-    table_name = args.table or boto3.client("cloudformation", region_name=args.region).describe_stack_resource(
-        StackName=args.stack, LogicalResourceId="DeskTable")["StackResourceDetail"]["PhysicalResourceId"]
+    table_name = args.table or _resource(args, "DeskTable")
 
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "layers", "shopdesk"))
     if args.what == "erased":
@@ -121,8 +127,7 @@ def _erased(args: argparse.Namespace, table_name: str) -> int:
     from shopdesk.dal.privacy import SubjectData
     from shopdesk.dal.table import Table
 
-    bucket = args.bucket or boto3.client("cloudformation", region_name=args.region).describe_stack_resource(
-        StackName=args.stack, LogicalResourceId="EventsBucket")["StackResourceDetail"]["PhysicalResourceId"]
+    bucket = args.bucket or _resource(args, "EventsBucket")
     entries = SubjectData(Table(table_name)).erased()
     lake = LakeBucket(bucket)
     for entry in entries if not args.dry_run else []:
@@ -192,14 +197,9 @@ def _lifecycle(args: argparse.Namespace, table_name: str) -> int:
 
     events, media, media_days = args.events_bucket, args.media_bucket, args.media_days
     if args.stack:
-        cloudformation = boto3.client("cloudformation", region_name=args.region)
-
-        def resource(name: str) -> str:
-            return cloudformation.describe_stack_resource(StackName=args.stack, LogicalResourceId=name)[
-                "StackResourceDetail"]["PhysicalResourceId"]
-
-        events, media = events or resource("EventsBucket"), media or resource("MediaBucket")
-        parameters = cloudformation.describe_stacks(StackName=args.stack)["Stacks"][0].get("Parameters", [])
+        events, media = events or _resource(args, "EventsBucket"), media or _resource(args, "MediaBucket")
+        stack = boto3.client("cloudformation", region_name=args.region).describe_stacks(StackName=args.stack)
+        parameters = stack["Stacks"][0].get("Parameters", [])
         media_days = int(next((p["ParameterValue"] for p in parameters if p["ParameterKey"] == "MediaRetentionDays"),
                               media_days))
     if not (events or media):
