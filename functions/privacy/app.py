@@ -31,14 +31,16 @@ lake = LakeBucket(settings.events_bucket) if settings.events_bucket else None
 worker = PrivacyWorker(PrivacyJobStore(table), data, files, Eraser(data, files, Agents(table), lake),
                        AuditTrail(AuditLog(table), PrivacyPolicies(ConfigStore(table))), settings.media_bucket or None,
                        settings.export_bucket, Conversations(table, settings.due_shards),
-                       Queue(settings.privacy_queue_url) if settings.privacy_queue_url else None)
+                       Queue(settings.privacy_queue_url) if settings.privacy_queue_url else None,
+                       settings.max_receives)
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 processor.raise_on_entire_batch_failure = False
 
 
 def handle(record: SQSRecord, lambda_context: LambdaContext) -> None:
     outcome = worker.run(str(record.json_body["job_id"]),
-                         lambda: lambda_context.get_remaining_time_in_millis() / 1000)
+                         lambda: lambda_context.get_remaining_time_in_millis() / 1000,
+                         int(record.attributes.approximate_receive_count))
     logger.info("privacy job", extra={"job_id": record.json_body["job_id"], "outcome": outcome})
 
 

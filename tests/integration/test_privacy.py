@@ -867,3 +867,83 @@ def test_a_class_set_back_to_kept_takes_away_the_expiry_it_gave_but_a_survey_kee
     assert int(desk.item(f"CONV#{conv}", survey["SK"])["ttl"]) == closes
     done = admin(desk, "GET", f"/admin/privacy/jobs/{saved['retention_job_id']}")[1]
     assert done["status"] == "done" and done["counts"]["closed_conversations"] == 1 and done["counts"]["messages"] >= 2
+
+
+def _privacy_messages(desk: Any, receives: int) -> dict[str, Any]:
+    """The privacy queue's waiting messages as Lambda gets them on their ``receives``-th delivery."""
+    from tests.support import sqs_event
+    sqs = desk.client("sqs")
+    url = desk.env["PRIVACY_QUEUE_URL"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"],
+                                   VisibilityTimeout=0)["Messages"]
+    for m in received:
+        m["Attributes"]["ApproximateReceiveCount"] = str(receives)
+    return sqs_event(received, arn)
+
+
+def test_an_erase_that_fails_its_last_attempt_says_failed_and_a_redrive_after_the_fix_finishes_it(desk, monkeypatch):
+    from shopdesk.privacy.erase import Eraser
+    conv = customer_writes(desk, "+31655501601", "My card is broken, call me", "SMfail1")
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    status, started = admin(desk, "POST", f"/admin/customers/{customer}/erase")
+    assert status == 202
+    job = started["job_id"]
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("the table said no about +31655501601")
+    monkeypatch.setattr(Eraser, "erase", broken)
+    # Given an erase that fails on an attempt before the queue's last: it is retried, and still running
+    result = desk.invoke("privacy", _privacy_messages(desk, 4))
+    assert len(result["batchItemFailures"]) == 1
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{job}")[1]["status"] == "running"
+    # When its last attempt (the queue's maxReceiveCount) fails too
+    result = desk.invoke("privacy", _privacy_messages(desk, 5))
+    # Then the message goes on to the dead-letter queue, and the job says it failed, how, and what happens now,
+    # without the error's text (it quoted the customer)
+    assert len(result["batchItemFailures"]) == 1
+    failed = admin(desk, "GET", f"/admin/privacy/jobs/{job}")[1]
+    assert failed["status"] == "failed" and failed["finished_at"]
+    assert "5 attempts" in failed["error"] and "RuntimeError" in failed["error"] and "run it again" in failed["error"]
+    assert "+3165" not in json.dumps(failed)
+    # and the audit trail records it, naming the job and not the error's text
+    [record] = [r for r in admin(desk, "GET", "/admin/audit", query=f"customer_id={customer}")[1]["items"]
+                if r["action"] == "customer.erase.failed"]
+    assert record["details"]["job_id"] == job and record["details"]["attempts"] == 5
+    assert "+3165" not in json.dumps(record)
+    # When the operator redrives it after the fix, the job runs again and finishes
+    monkeypatch.undo()
+    result = desk.invoke("privacy", _privacy_messages(desk, 1))
+    assert result["batchItemFailures"] == []
+    done = admin(desk, "GET", f"/admin/privacy/jobs/{job}")[1]
+    assert done["status"] == "done" and done.get("error") is None and done["counts"]["conversations"] == 1
+    assert desk.item(f"CONV#{conv}") is None
+
+
+def test_a_last_attempt_killed_when_its_time_ran_out_says_failed_once_its_invocation_is_over(desk, monkeypatch):
+    from shopdesk.privacy.erase import Eraser
+    conv = customer_writes(desk, "+31655501602", "Please forget me", "SMfail2")
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    job = admin(desk, "POST", f"/admin/customers/{customer}/erase")[1]["job_id"]
+
+    class Killed(BaseException):
+        """Lambda ending the invocation: nothing after it runs in the function."""
+
+    def killed(*_: Any, **__: Any) -> Any:
+        raise Killed
+    monkeypatch.setattr(Eraser, "erase", killed)
+    # Given the queue's last attempt killed mid-erase (the test context gives an invocation 30 s)
+    with pytest.raises(Killed):
+        desk.invoke("privacy", _privacy_messages(desk, 5))
+    # Then while that invocation could still be running the job is running
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{job}")[1]["status"] == "running"
+    # and once its time is over it says failed: out of time after 5 attempts
+    clock.set_offset(31)
+    failed = admin(desk, "GET", f"/admin/privacy/jobs/{job}")[1]
+    assert failed["status"] == "failed" and "5 attempts (out of time)" in failed["error"]
+    # When it is redriven after the fix, its first attempt runs it to the end
+    monkeypatch.undo()
+    assert desk.invoke("privacy", _privacy_messages(desk, 1))["batchItemFailures"] == []
+    done = admin(desk, "GET", f"/admin/privacy/jobs/{job}")[1]
+    assert done["status"] == "done" and done.get("error") is None
+    assert desk.item(f"CONV#{conv}") is None

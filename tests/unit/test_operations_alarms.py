@@ -119,3 +119,10 @@ def test_a_provider_refusing_replies_is_an_alarm():
         q.get("MetricStat", {}).get("Metric", {}).get("MetricName") == "RepliesFailed" for q in a.get("Metrics", []))]
     names = {q.get("MetricStat", {}).get("Metric", {}).get("MetricName") for q in alarm["Metrics"]}
     assert names >= {"RepliesFailed", "RepliesSent"} and alarm["Threshold"] == 0.2
+
+
+def test_the_privacy_function_knows_which_attempt_is_its_queue_s_last():
+    # a job's last attempt fails it for good (shopdesk.privacy.jobs); it must be the one before the DLQ
+    variables = RESOURCES["PrivacyFunction"]["Properties"]["Environment"]["Variables"]
+    receives = RESOURCES["PrivacyQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"]
+    assert int(variables["PRIVACY_MAX_RECEIVES"]) == int(receives)

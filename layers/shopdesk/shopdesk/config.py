@@ -195,6 +195,8 @@ class PrivacySettings(CoreSettings):
     export_bucket: Annotated[str, Field(alias="EXPORT_BUCKET", min_length=1)]
     events_bucket: Annotated[str, Field(alias="EVENTS_BUCKET")] = ""   # the lake: an erase's deletion list goes there
     privacy_queue_url: Annotated[str, Field(alias="PRIVACY_QUEUE_URL")] = ""   # a retention job's next slice
+    # the privacy queue's maxReceiveCount: a job's last attempt, whose failure fails the job
+    max_receives: Annotated[int, Field(alias="PRIVACY_MAX_RECEIVES", ge=1, le=1000)] = 5
 
 
 class DispatcherSettings(ProviderSettings, ShopMailSettings):

@@ -137,7 +137,8 @@ class PrivacyJobStore:
         self.table.update(job_pk(job_id), it.META, update)
 
     def finish(self, job_id: str, status: str, **fields: Any) -> None:
-        item = self.table.get(job_pk(job_id), it.META) or {}
+        """The job's end (a finished job has no ``gives_up_at``: it stopped, one way or the other)."""
+        item = {k: v for k, v in (self.table.get(job_pk(job_id), it.META) or {}).items() if k != "gives_up_at"}
         self.table.put({**item, **fields, "status": status, "finished_at": clock.iso(clock.now())})
 
 

@@ -12,6 +12,13 @@ differs, and the job is finished once.
 A job is ``running`` until it is ``done`` (an export with its archive's key) or ``failed`` (a customer who
 does not exist any more, for an export). A job that crashed is retried by the queue (up to its DLQ), and
 both operations can run again: an export writes the same archive, an erase finds only what is left.
+
+A job never shows ``running`` after it stopped for good. Each invocation notes its attempt on the job; the queue's
+last (``max_receives``) is the last, so an error on it finishes the job ``failed`` (``dead_lettered``: the
+message goes on to the DLQ, whose alarm tells the operator; an audit record names the job, not the error's text),
+and a last attempt that is killed (its time ran out) leaves ``gives_up_at``, the moment its invocation ends, after
+which ``status`` answers ``failed`` as well. A redrive after a fix runs the job again from where it was: a
+dead-lettered job is ``running`` again, and a first attempt takes ``gives_up_at`` away.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Literal
 
 from aws_lambda_powertools import Logger
@@ -44,6 +52,8 @@ logger = Logger(child=True)
 Kind = Literal["export", "erase"]
 RETENTION_GROUP = "retention"     # the retention jobs' message group: one walk at a time
 DOWNLOAD_SECONDS = 900          # the export's link: fifteen minutes
+GAVE_UP = ("stopped after {attempts} attempts ({reason}); the operator is alerted by the privacy dead-letter "
+           "queue's alarm and can run it again after a fix")
 PLATFORM_KINDS: dict[str, Kind] = {"customers/data_request": "export", "customers/redact": "erase"}
 
 
@@ -86,6 +96,10 @@ class PrivacyJobs:
         answer = {k: job.get(k) for k in ("job_id", "kind", "customer_id", "status", "created_at", "finished_at",
                                           "error", "counts")}
         answer["job_id"] = job_id
+        if job["status"] == "running" and job.get("gives_up_at") and clock.parse_iso(job["gives_up_at"]) < clock.now():
+            # its last attempt was killed before it could say so (it ran out of time)
+            answer.update(status="failed", finished_at=job["gives_up_at"],
+                          error=GAVE_UP.format(attempts=job["attempt"], reason="out of time"))
         if job["status"] == "done" and job.get("export_key") and self.files is not None:
             answer["download_url"] = self.files.presign(self.export_bucket, job["export_key"], DOWNLOAD_SECONDS,
                                                         f"customer-{job['customer_id']}.zip")
@@ -119,11 +133,40 @@ class PrivacyWorker:
     export_bucket: str
     conversations: Conversations | None = None    # a retention job's walk
     queue: Queue | None = None                    # ... and its next slice
+    max_receives: int = 5                         # the privacy queue's maxReceiveCount: the last attempt
 
-    def run(self, job_id: str, time_left: Callable[[], float] | None = None) -> str:
+    def run(self, job_id: str, time_left: Callable[[], float] | None = None, attempt: int = 1) -> str:
+        """Run a job (``attempt``: the message's receive count); an error on the last attempt fails it."""
         job = self.store.get(job_id)
-        if job is None or job["status"] != "running":
-            return "skipped"                  # unknown, or done already (a redelivered message)
+        if job is None:
+            return "skipped"
+        if job["status"] == "failed" and job.get("dead_lettered"):
+            job = {**job, "status": "running"}    # redriven after a fix: it runs again from where it was
+            self.store.progress(job_id, status="running", error=None, finished_at=None, dead_lettered=None)
+        if job["status"] != "running":
+            return "skipped"                  # done already (a redelivered message)
+        last = attempt >= self.max_receives
+        ends = clock.now() + timedelta(seconds=time_left()) if last and time_left is not None else None
+        self.store.progress(job_id, attempt=attempt, gives_up_at=clock.iso(ends) if ends else None)
+        try:
+            return self._run(job_id, job, time_left)
+        except Exception as error:
+            if last:
+                self._give_up(job_id, job, attempt, error)
+            raise
+
+    def _give_up(self, job_id: str, job: dict[str, Any], attempt: int, error: Exception) -> None:
+        """The last attempt failed: the job says so (the message goes on to the DLQ, and its alarm)."""
+        reason = type(error).__name__         # not its text: it may quote what the job was handling
+        self.store.finish(job_id, "failed", dead_lettered=True,
+                          error=GAVE_UP.format(attempts=attempt, reason=reason))
+        action = "retention.failed" if job["kind"] == "retention" else f"customer.{job['kind']}.failed"
+        self.trail.record(actor="system:privacy", action=action, customer_id=job.get("customer_id"),
+                          details={"job_id": job_id, "requested_by": job["requested_by"], "attempts": attempt,
+                                   "error": reason})
+        logger.error("privacy job failed", extra={"job_id": job_id, "kind": job["kind"], "error": reason})
+
+    def _run(self, job_id: str, job: dict[str, Any], time_left: Callable[[], float] | None) -> str:
         if job["kind"] == "retention":
             return self._retention(job_id, job, time_left)
         subject = gather(self.data, job["customer_id"], self.media_bucket)
