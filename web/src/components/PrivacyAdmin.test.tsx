@@ -202,6 +202,31 @@ describe("a customer's export and erase", () => {
     expect(startPrivacyJob).toHaveBeenCalledWith("c_7", "erase");
   });
 
+  it("shows an erase that failed as failed, with what the desk said, and keeps the customer's controls", async () => {
+    const error = "stopped after 5 attempts (RuntimeError); the operator is alerted by the privacy dead-letter queue's alarm and can run it again after a fix";
+    const states = [
+      { job_id: "j_3", kind: "erase", customer_id: "c_7", status: "running" },
+      { job_id: "j_3", kind: "erase", customer_id: "c_7", status: "failed", error },
+    ];
+    show("privacy", {
+      adminCustomer: async () => customer,
+      privacyRequests: async () => ({ items: [] }),
+      startPrivacyJob: async () => ({ job_id: "j_3" }),
+      privacyJob: async () => states.shift() ?? states[0],
+    } as unknown as Partial<Api>, ["admins"], "c_7");
+    await vi.waitFor(() => expect(text()).toContain("Griselda"));
+    byText("button", "Erase customer").click();
+    const dialog = $("dialog");
+    await vi.waitFor(() => expect(dialog.textContent).toContain("Erase Griselda?"));
+    type(dialog.querySelector("input")!, "c_7");
+    const confirm = byText("dialog button", "for good") as HTMLButtonElement;
+    await vi.waitFor(() => expect(confirm.disabled).toBe(false));
+    confirm.click();
+    await vi.waitFor(() => expect(text()).toContain("Erase of c_7 · failed"), { timeout: 4000 });
+    expect($(".privacy-jobs .error").textContent).toBe(error);
+    expect(byText("button", "Erase customer")).toBeDefined(); // not erased: the admin can try again
+  });
+
   it("says so when no customer has the id", async () => {
     show("privacy", {
       adminCustomer: async () => {
