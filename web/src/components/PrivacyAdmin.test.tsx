@@ -323,6 +323,34 @@ describe("a retention saved", () => {
     expect(privacyJob).toHaveBeenCalledWith("j_r");
     expect(putPrivacySettings).toHaveBeenCalledWith(expect.objectContaining({ retention: expect.objectContaining({ messages_days: 60 }) }), 3);
   });
+
+  it("a later save that starts no job shows no job line: the previous job's summary is not its", async () => {
+    const settings = {
+      retention: { messages_days: null, closed_conversations_days: null, events_days: 400, audit_days: 730, dedupe_markers_days: 90 },
+      masking_patterns: [],
+      version: 3,
+    };
+    const answers = [
+      { ...settings, retention: { ...settings.retention, messages_days: 60 }, version: 4, retention_job_id: "j_r" },
+      { ...settings, retention: { ...settings.retention, messages_days: 60, events_days: 300 }, version: 5, retention_job_id: null },
+    ];
+    const putPrivacySettings = vi.fn(async () => answers.shift()!);
+    const privacyJob = vi.fn(async () => ({ job_id: "j_r", kind: "retention", status: "done", counts: { conversations: 340 } }));
+    show("privacy-settings", { privacySettings: async () => settings, putPrivacySettings, privacyJob } as unknown as Partial<Api>);
+    await vi.waitFor(() => expect(text()).toContain("Masking patterns"));
+    type(labelled("Messages and their files"), "60");
+    await tick();
+    $("form").dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+    await vi.waitFor(() => expect(text()).toContain("What was already stored has the new retention"));
+    type(labelled("Reporting events"), "300");
+    await tick();
+    $("form").dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+    await vi.waitFor(() => expect(text()).toContain("Version 5"));
+    expect(text()).toContain("Saved");
+    expect(text()).not.toContain("What was already stored has the new retention");
+    expect(root().querySelector("form [role=status][aria-busy]")).toBeNull();
+    expect(privacyJob).toHaveBeenCalledTimes(1);
+  });
 });
 
 describe("the settings' refusals at their fields", () => {

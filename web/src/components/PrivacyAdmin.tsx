@@ -500,14 +500,15 @@ export function PrivacySettingsAdmin() {
   );
 }
 
-/** The job a save started, followed until it is done or failed (null: none, or the page was left). */
+/** The job the last save started, followed until it is done or failed (null: none, or the page was left). A save
+ *  that starts none shows none: an earlier save's job is not its. */
 function useFollowed(jobId: string | null | undefined): PrivacyJob | null {
   const { store } = useApp();
   const [job, setJob] = useState<PrivacyJob | null>(null);
   useEffect(() => {
+    setJob(null);
     if (!jobId) return;
     let left = false;
-    setJob(null);
     void followJob(() => store.api.privacyJob(jobId), setJob, () => left).catch(() => undefined);
     return () => {
       left = true;
