@@ -491,12 +491,11 @@ audit.install(app, lambda: trail, caller, {
     ("GET", "/admin/customers"): "customer.find",
     ("GET", "/admin/customers/<customer_id>"): "customer.read",
     ("GET", "/admin/audit"): "audit.read",
-    ("GET", "/admin/privacy/jobs/<job_id>"): "privacy.job.read",
     ("POST", "/admin/customers/<customer_id>/export"): "customer.export",
     ("POST", "/admin/customers/<customer_id>/erase"): "customer.erase",
     ("POST", "/admin/privacy/erasures/preview"): "customer.find.several",
     ("POST", "/admin/privacy/erasures"): "customer.erase.several",
-})
+}, revealing={("GET", "/admin/privacy/jobs/<job_id>"): "customer.export.link"})   # when it hands out the link
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

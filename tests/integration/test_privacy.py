@@ -947,3 +947,53 @@ def test_a_last_attempt_killed_when_its_time_ran_out_says_failed_once_its_invoca
     done = admin(desk, "GET", f"/admin/privacy/jobs/{job}")[1]
     assert done["status"] == "done" and done.get("error") is None
     assert desk.item(f"CONV#{conv}") is None
+
+
+def test_an_export_s_data_is_plain_json_its_raw_mail_opens_as_mail_and_it_leaves_out_the_desk_s_access_grants(desk):
+    from tests.integration.test_email import _deliver, _eml
+    # Given a customer who wrote by email about an order (the understanding gives the conversation its topics),
+    # mentioned to a second agent in a note (a grant: the desk's access control)
+    assert _deliver(desk, _eml(body="Hello,\nwhere is my order #1001? It has not arrived.\n"), "mexp1")["stored"] == 1
+    conv = next(i for i in scan(desk) if i.get("type") == "conversation")["PK"][5:]
+    online(desk, "alice")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/notes", "alice", {"text": "@bob can you check?"})[0] == 201
+    meta = desk.item(f"CONV#{conv}")
+    assert isinstance(meta.get("topics"), set) and meta.get("granted"), meta      # sets, as the table holds them
+    customer = meta["customer"]["id"]
+    # When an admin exports them
+    job = _job(desk, "export", customer)
+    with urllib.request.urlopen(job["download_url"], timeout=10) as answer:
+        archive = zipfile.ZipFile(io.BytesIO(answer.read()))
+    raw = archive.read("data.json").decode()
+    data = json.loads(raw)
+    # Then the sets are JSON lists, not Python's text of them, and the grants are not there
+    [exported] = data["conversations"]
+    assert exported["conversation"]["topics"] == sorted(meta["topics"])
+    assert "{'" not in raw and "granted" not in exported["conversation"]
+    # and the raw mail is a .eml file, named so in data.json
+    [mail] = [f for f in data["files"] if f.startswith("files/raw/")]
+    assert mail == "files/raw/mexp1.eml" and mail in archive.namelist()
+    assert b"where is my order #1001?" in archive.read(mail)
+
+
+def test_a_customer_lookup_is_in_the_trail_under_the_customer_it_found_and_a_job_s_progress_is_not_a_record(desk):
+    conv = whatsapp(desk, "Where is my parcel?", "SMlook1")
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    # When an admin looks the customer up by their phone number, and by an address nobody has
+    assert admin(desk, "GET", "/admin/customers", query="phone=%2B31655501234")[1]["items"][0]["id"] == customer
+    assert admin(desk, "GET", "/admin/customers", query="email=nobody@example.com")[1] == {"items": []}
+    # Then the lookup that found them is on the trail under the customer
+    about = admin(desk, "GET", "/admin/audit", query=f"customer_id={customer}")[1]["items"]
+    assert [r["action"] for r in about].count("customer.find") == 1
+    # When the admin follows an export: reads while it runs reveal nothing and write nothing, the read that hands
+    # out the link is recorded with the job (its details flat: job_id and kind)
+    started = admin(desk, "POST", f"/admin/customers/{customer}/export")[1]["job_id"]
+    for _ in range(3):
+        assert admin(desk, "GET", f"/admin/privacy/jobs/{started}")[1]["status"] == "running"
+    run_jobs(desk)
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{started}")[1]["download_url"]
+    reads = [r for r in admin(desk, "GET", "/admin/audit", query=f"customer_id={customer}")[1]["items"]
+             if r["action"] in ("customer.export.link", "privacy.job.read")]
+    assert [(r["action"], r["details"]) for r in reads] == [("customer.export.link",
+                                                             {"job_id": started, "kind": "export"})]

@@ -204,7 +204,10 @@ class Admin:
         """The customer of one identity (one GetItem of the identity, one of the customer); none if unknown."""
         require(by, *READ)
         found = self.customers.find(*identity_of(phone, email))
-        return [found.model_dump(mode="json")] if found else []
+        if found is None:
+            return []
+        audit.note(customer_id=found.id)           # whom the lookup revealed: the record is found under them
+        return [found.model_dump(mode="json")]
 
     def set_tier(self, by: Roles, customer_id: str, tier: str | None) -> dict[str, Any]:
         """Give a customer a tier (None: none). Their new conversations' clocks follow the tier's policy; so

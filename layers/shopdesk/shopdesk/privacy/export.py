@@ -20,7 +20,8 @@ from shopdesk.privacy.audit import AuditTrail
 from shopdesk.privacy.subject import Subject
 
 HIDDEN = {"PK", "SK", "type", "AccessPK", "InboxPK", "InboxSK", "QueuePK", "QueueSK", "StatusPK", "StatusSK",
-          "CustomerPK", "CustomerSK", "DuePK", "DueSK", "PoolPK", "PoolSK", "ttl"}
+          "CustomerPK", "CustomerSK", "DuePK", "DueSK", "PoolPK", "PoolSK", "ttl",
+          "granted"}           # which agents were let see a conversation: the desk's access control, not theirs
 BY_TYPE = {"customer": "customers", "customer_event": "timeline", "seen": "evidence", "mention": "evidence",
            "merge": "merges", "identity": "identities", "order": "orders", "shop_customer": "shop_customers",
            "otp": "one_time_codes", "unsupported": "unreadable_webhooks"}
@@ -32,6 +33,16 @@ def _clean(row: dict[str, Any]) -> dict[str, Any]:
         with contextlib.suppress(ValueError):
             clean["body"] = json.loads(clean["body"])
     return clean
+
+
+def _plain(value: Any) -> Any:
+    """What JSON cannot hold as it is: a set (topics, labels) as a sorted list, anything else as text."""
+    return sorted(value, key=str) if isinstance(value, set | frozenset) else str(value)
+
+
+def file_name(key: str) -> str:
+    """A file's name in the archive: raw mail (``raw/<id>``, no extension) as ``.eml``, which mail programs open."""
+    return f"files/{key}.eml" if key.startswith("raw/") and "." not in key.rsplit("/", 1)[-1] else f"files/{key}"
 
 
 def document(subject: Subject, audit: list[dict[str, Any]]) -> dict[str, Any]:
@@ -52,17 +63,17 @@ def document(subject: Subject, audit: list[dict[str, Any]]) -> dict[str, Any]:
             "customer_ids": subject.customer_ids, **sections,
             "conversations": [conversations[c] for c in subject.conversation_ids if c in conversations],
             "privacy_requests": [_clean(r) for r in subject.privacy_requests], "audit": audit,
-            "files": [f"files/{key}" for _, key in subject.files]}
+            "files": [file_name(key) for _, key in subject.files]}
 
 
 def archive(subject: Subject, audit: list[dict[str, Any]], files: Files) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zipped:
-        zipped.writestr("data.json", json.dumps(document(subject, audit), indent=2, default=str, ensure_ascii=False))
+        zipped.writestr("data.json", json.dumps(document(subject, audit), indent=2, default=_plain, ensure_ascii=False))
         for bucket, key in subject.files:
             content = files.get(bucket, key)
             if content is not None:
-                zipped.writestr(f"files/{key}", content)
+                zipped.writestr(file_name(key), content)
     return buffer.getvalue()
 
 

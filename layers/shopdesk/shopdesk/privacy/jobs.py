@@ -92,7 +92,6 @@ class PrivacyJobs:
         job = self.store.get(job_id)
         if job is None:
             raise NotFound(f"privacy job {job_id} does not exist")
-        audit.note(customer_id=job.get("customer_id"), details={"job_id": job_id, "kind": job["kind"]})
         answer = {k: job.get(k) for k in ("job_id", "kind", "customer_id", "status", "created_at", "finished_at",
                                           "error", "counts")}
         answer["job_id"] = job_id
@@ -103,6 +102,8 @@ class PrivacyJobs:
         if job["status"] == "done" and job.get("export_key") and self.files is not None:
             answer["download_url"] = self.files.presign(self.export_bucket, job["export_key"], DOWNLOAD_SECONDS,
                                                         f"customer-{job['customer_id']}.zip")
+            # the link to everything about the customer is what a read reveals (a job's progress does not)
+            audit.revealed(customer_id=job["customer_id"], job_id=job_id, kind=job["kind"])
         return {k: v for k, v in answer.items() if v is not None}
 
     def from_platform(self, request: PrivacyRequest) -> str | None:
