@@ -344,3 +344,34 @@ def test_a_receipt_notice_keeps_its_status_in_the_catch_up(desk):
     assert status == 200 and [(i["kind"], i["message_id"], i["status"]) for i in page["items"]] == [
         ("message_update", "m_1", "read")]
     assert changes(desk, "bob", f"since={start}")[1]["items"] == []      # the holder's alone
+
+
+def test_a_conversation_erased_with_its_customer_is_a_notice_to_the_inboxes_that_showed_it(desk, endpoint):
+    from tests.integration.test_privacy import run_jobs
+    # Given a customer's conversation with alice, whose inbox is open, and carol's of another team
+    assert admin_call(desk, "PUT", "/admin/teams/billing", "[admins]", {"id": "billing", "name": "Billing"})[0] == 200
+    online(desk, "alice", "carol")
+    assert admin_call(desk, "PUT", "/admin/agents/carol", "[admins]", {"capacity": 3, "team": "billing"})[0] == 200
+    conv = customer_writes(desk, "+31650000077", "please forget me", "SMlive77")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert desk.item(f"CONV#{conv}")["assignee"] == "alice"
+    connect(desk, endpoint, "A", "alice")
+    connect(desk, endpoint, "C", "carol")
+    stream = Stream(desk)
+    fan_out(desk, endpoint, stream.read())             # what happened before: told already
+    endpoint.frames.clear()
+    start = changes(desk, "alice")[1]["cursor"]
+    # When an admin erases the customer and the erase's records reach the fan-out
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    assert admin_call(desk, "POST", f"/admin/customers/{customer}/erase", "[admins]")[0] == 202
+    run_jobs(desk)
+    assert desk.item(f"CONV#{conv}") is None
+    assert fan_out(desk, endpoint, stream.read()) == {"batchItemFailures": []}
+    # Then alice's inbox hears that the conversation changed (one notice, not one per message), carol's nothing
+    assert [(f["kind"], f["conversation_id"]) for f in endpoint.to("A")] == [("conversation", conv)]
+    assert endpoint.to("C") == []
+    # and a catch-up after a reconnect finds it too
+    status, page = changes(desk, "alice", f"since={start}")
+    erased = endpoint.to("A")[0]["cursor"]
+    assert status == 200 and erased in {i["cursor"] for i in page["items"]}
+    assert erased not in {i["cursor"] for i in changes(desk, "carol", f"since={start}")[1]["items"]}

@@ -88,9 +88,12 @@ def test_other_items_are_not_changes():
     assert table_change(record("INSERT", None, deadline)) is None
 
 
-def test_a_removed_conversation_is_no_notice():
+def test_a_removed_conversation_is_a_notice_to_who_could_see_it_and_its_removed_messages_are_not():
+    # erased with its customer, or expired under retention: the inboxes showing it must drop it
     change = table_change(record("REMOVE", conv_image(), None))
-    assert change is not None and not is_notice(change)
+    assert change is not None and is_notice(change) and change.visible_before is not None
+    message = table_change(record("REMOVE", msg_image(), None))
+    assert message is not None and not is_notice(message)
 
 
 # ------------------------------------------------------------------------------ who may see

@@ -10,7 +10,9 @@ The stream consumer calls ``LiveBatch.handle`` per record. A change worth a noti
   hear of it, and a conversation nobody holds gives no notice; others see it at their next refetch. A
   provider's receipt (delivered, read) carries the new status, which the app shows without a refetch;
 - an agent mentioned in a note, or their mentions read: a personal notice (kind ``mention``) for that agent's
-  connections only (``dal.live.personal``).
+  connections only (``dal.live.personal``);
+- a conversation removed (its customer erased, or its retention ran out): a ``conversation`` notice to everyone
+  who could see it (the old image says who), so no inbox keeps showing it; the app's read of it answers 404.
 Changes of one conversation (or of one message) in the same batch are one notice (``coalesce``): the router
 writes a conversation several times as it routes it, and the app refetches whatever a notice names, so one
 notice says what several would; it reaches everyone who could see the conversation at any point between.
@@ -71,8 +73,12 @@ class PostFailed(Exception):
 def is_notice(change: TableChange) -> bool:
     if change.event == "INSERT":
         return True
+    if change.event == "REMOVE":
+        # a conversation gone (its customer erased, or its retention ran out): the inboxes showing it drop it;
+        # its messages go with it, and that one notice says so
+        return change.kind == "conversation" and change.visible_before is not None
     if change.event != "MODIFY" or change.before is None or change.after is None:
-        return False          # REMOVE: conversations and messages are not deleted by agents' actions
+        return False
     return change.before != change.after
 
 
