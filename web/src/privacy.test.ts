@@ -14,7 +14,9 @@ import {
   privacyForm,
   privacyFromForm,
   recordWhat,
+  refusalWords,
 } from "./privacy";
+import { translator } from "./i18n";
 
 describe("the audit log's filter", () => {
   it("sends the admin's local times as ISO instants, and leaves out what is empty", () => {
@@ -71,6 +73,17 @@ describe("a 422 at its fields", () => {
     expect(fields.get("retention.audit_days")).toEqual(["Input should be less than or equal to 3650", "second"]);
     expect(rest).toEqual(["Value error, when=teams needs the list of teams"]);
     expect(fieldErrors({ detail: "nope" }).fields.size).toBe(0);
+  });
+
+  it("says in words what a field's pattern allows, not the regular expression; other refusals as the API says them", () => {
+    const name = "String should match pattern '^[A-Za-z][A-Za-z0-9 _-]{0,31}$'";
+    expect(refusalWords(name, translator("en"))).toBe(
+      "Letters (A–Z, without accents), digits, spaces, _ and -, starting with a letter; at most 32 characters.",
+    );
+    expect(refusalWords(name, translator("es"))).toContain("empezando por una letra");
+    expect(refusalWords("String should match pattern '^[a-z]{2}$'", translator("en"))).toBe("Not in the form this field takes.");
+    const other = "Input should be less than or equal to 3650";
+    expect(refusalWords(other, translator("pt"))).toBe(other);
   });
 });
 

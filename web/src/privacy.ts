@@ -1,6 +1,7 @@
 // The trust and privacy pages' logic: the audit log's filter and its records' changes in words, a 422's field
 // errors by field, the privacy and CSAT settings' forms both ways, and an export or erase job followed to its end.
 import type { AuditRecord, CsatSettings, PrivacyJob, PrivacySettings } from "./api";
+import type { MessageKey, Translate } from "./i18n";
 
 /** A `datetime-local` value ("2026-12-05T09:30", the admin's own time) as an ISO instant; "" for none. */
 export function isoFromLocal(value: string): string {
@@ -71,6 +72,19 @@ export function fieldErrors(body: unknown): { fields: Map<string, string[]>; res
     else rest.push(msg);
   }
   return { fields, rest };
+}
+
+/** What the settings' fields take, in words, by the pattern the API checks them with. */
+const PATTERN_WORDS: Record<string, MessageKey> = {
+  "^[A-Za-z][A-Za-z0-9 _-]{0,31}$": "refused.maskingName", // a masking pattern's name
+};
+
+/** A field's refusal in the admin's words: a pattern not matched ("String should match pattern '^[A-Za-z]…$'")
+ *  says what the field takes instead of the regular expression; the other refusals stay as the API says them. */
+export function refusalWords(msg: string, t: Translate): string {
+  const pattern = /^String should match pattern '(.*)'$/s.exec(msg)?.[1];
+  if (pattern === undefined) return msg;
+  return t(PATTERN_WORDS[pattern] ?? "refused.pattern");
 }
 
 // -- privacy settings

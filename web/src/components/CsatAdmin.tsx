@@ -16,6 +16,7 @@ export function CsatAdmin() {
     read: () => store.api.csat(),
     write: (f: CsatForm, version) => store.api.putCsat(csatFromForm(f), version),
     toForm: csatForm,
+    shows: () => true, // at its field, else above the save button (below)
   });
   useEffect(() => {
     void store.loadTeams();

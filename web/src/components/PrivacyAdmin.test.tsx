@@ -33,8 +33,11 @@ const type = (input: HTMLInputElement, value: string) => {
 };
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 const labelled = (words: string) => byText("label", words).querySelector("input")!;
-const problem = (errors: { loc: (string | number)[]; msg: string }[]) =>
-  new ApiError(422, "invalid request", { status: 422, detail: "invalid request", errors });
+/** A 422 as the API answers it: the fields' errors in `errors`, and all of them again in `detail`. */
+const problem = (errors: { loc: (string | number)[]; msg: string }[]) => {
+  const detail = `invalid request: ${errors.map((e) => `${e.loc.join(".")}: ${e.msg}`).join("; ")}`;
+  return new ApiError(422, detail, { status: 422, detail, errors });
+};
 
 describe("who gets the pages", () => {
   it("admins: the audit log, privacy, retention and the survey", async () => {
@@ -377,6 +380,88 @@ describe("the settings' refusals at their fields", () => {
       expect.objectContaining({ masking_patterns: [{ name: "card", pattern: "(" }] }),
       2,
     );
+  });
+
+  const privacySettings = async () => ({
+    retention: { messages_days: null, closed_conversations_days: null, events_days: 400, audit_days: 730, dedupe_markers_days: 90 },
+    masking_patterns: [{ name: "card", pattern: "[0-9]{16}" }],
+    version: 2,
+  });
+  const addPattern = async (name: string, pattern: string) => {
+    byText("button", "Add a pattern").click();
+    await vi.waitFor(() => expect(root().querySelectorAll(".masking-row").length).toBe(2));
+    const row = root().querySelectorAll(".masking-row")[1]!;
+    type(row.querySelectorAll("input")[0]!, name);
+    type(row.querySelectorAll("input")[1]!, pattern);
+    await tick();
+    $("form").dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+  };
+
+  it("a refusal shown at its fields is not shown again below the form: a short sentence points to them", async () => {
+    const why = "Value error, not a valid regular expression: missing ), unterminated subpattern at position 4";
+    show("privacy-settings", {
+      privacySettings,
+      putPrivacySettings: async () => {
+        throw problem([{ loc: ["body", "masking_patterns", 1, "pattern"], msg: why }]);
+      },
+    } as unknown as Partial<Api>);
+    await vi.waitFor(() => expect(text()).toContain("Masking patterns"));
+    await addPattern("order", "ORD-([0-9]+");
+    await vi.waitFor(() => expect($("#masking-1-pattern-error").textContent).toBe(why));
+    expect($("form > p[role=alert]").textContent).toBe("Check the fields marked.");
+    expect(text().split(why).length).toBe(2); // once, at its field
+    expect(text()).not.toContain("Something went wrong");
+    expect(text()).not.toContain("masking_patterns.1.pattern");
+  });
+
+  it("a name refused by its pattern says in words what a name may be, not the regular expression", async () => {
+    show("privacy-settings", {
+      privacySettings,
+      putPrivacySettings: async () => {
+        throw problem([{ loc: ["body", "masking_patterns", 1, "name"], msg: "String should match pattern '^[A-Za-z][A-Za-z0-9 _-]{0,31}$'" }]);
+      },
+    } as unknown as Partial<Api>);
+    await vi.waitFor(() => expect(text()).toContain("Masking patterns"));
+    await addPattern("", "ORD-[0-9]+");
+    await vi.waitFor(() => expect($("#masking-1-name-error")).not.toBeNull());
+    expect($("#masking-1-name-error").textContent).toBe(
+      "Letters (A–Z, without accents), digits, spaces, _ and -, starting with a letter; at most 32 characters.",
+    );
+    expect(text()).not.toContain("should match pattern");
+    expect(text()).not.toContain("{0,31}");
+    expect($("form > p[role=alert]").textContent).toBe("Check the fields marked.");
+  });
+
+  it("a refusal the form has no field for is still said below it, without those it shows at their fields", async () => {
+    show("privacy-settings", {
+      privacySettings,
+      putPrivacySettings: async () => {
+        throw problem([
+          { loc: ["body", "masking_patterns"], msg: "List should have at most 20 items after validation, not 21" },
+          { loc: ["body", "masking_patterns", 1, "pattern"], msg: "Value error, not a valid regular expression" },
+        ]);
+      },
+    } as unknown as Partial<Api>);
+    await vi.waitFor(() => expect(text()).toContain("Masking patterns"));
+    await addPattern("order", "ORD-([0-9]+");
+    await vi.waitFor(() => expect($("#masking-1-pattern-error").textContent).toBe("Value error, not a valid regular expression"));
+    expect($("form > p[role=alert]").textContent).toBe(
+      "Something went wrong: masking_patterns: List should have at most 20 items after validation, not 21",
+    );
+  });
+
+  it("CSAT: a refusal of the whole survey is said above the save button, once", async () => {
+    show("csat", {
+      csat: async () => ({ enabled: true, when: "always", delay_s: 0, comment_prompt: true, answer_window_s: 604800, comment_window_s: 600, version: 1 }),
+      putCsat: async () => {
+        throw problem([{ loc: ["body"], msg: "Value error, when=teams needs the list of teams" }]);
+      },
+    } as unknown as Partial<Api>);
+    await vi.waitFor(() => expect(text()).toContain("Wait after the resolve"));
+    $("form").dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+    await vi.waitFor(() => expect($("#csat-form-error").textContent).toContain("when=teams needs the list of teams"));
+    expect(text().split("when=teams needs the list of teams").length).toBe(2);
+    expect($("form > p[role=alert]").textContent).toBe("Check the fields marked.");
   });
 
   it("CSAT: a refused delay under the delay, in the form's own field", async () => {

@@ -400,6 +400,10 @@ function PrivacyRequests() {
 
 // ---------------------------------------------------------------- privacy settings
 
+/** Whether the privacy settings' form shows a refusal at a field: a class's days, a masking row's name or pattern. */
+const shownAtField = (path: string) =>
+  RETENTION_CLASSES.some((k) => path === `retention.${k}`) || /^masking_patterns\.\d+\.(name|pattern)$/.test(path);
+
 /** Retention per data class and masking patterns, saved with the version read; the API's refusals at the
  *  fields they name. */
 export function PrivacySettingsAdmin() {
@@ -408,6 +412,7 @@ export function PrivacySettingsAdmin() {
     read: () => store.api.privacySettings(),
     write: (f: PrivacyForm, version) => store.api.putPrivacySettings(privacyFromForm(f), version),
     toForm: privacyForm,
+    shows: shownAtField,
   });
   const errors = refused.fields;
   const applying = useFollowed(saved?.retention_job_id);

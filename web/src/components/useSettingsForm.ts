@@ -1,17 +1,21 @@
 import { useEffect, useState } from "preact/hooks";
 import { ApiError } from "../api";
 import { useApp } from "../context";
-import { fieldErrors } from "../privacy";
+import { fieldErrors, refusalWords } from "../privacy";
 
 export type Shown = { kind: "ok" | "error"; text: string };
 
 /** A versioned settings document edited as a form (the satisfaction survey, retention and masking): read once and
  *  the form filled from it; saved with the version read, so a 409 says someone saved meanwhile (and it is read
- *  again); the API's refusals by the field they name (`fields`, by the field's path) and the rest (`rest`). */
+ *  again); the API's refusals, in the admin's words, by the field they name (`fields`, by the field's path) and
+ *  those of no field (`rest`), for the form to show where they belong. `shows` says which of these paths the form
+ *  shows ("": the refusals of no field); the message below the form says only the others (a refusal shown
+ *  entirely in the form: "Check the fields marked"), so no refusal is said twice nor left unsaid. */
 export function useSettingsForm<Out extends { version: number }, Form>(spec: {
   read: () => Promise<Out>;
   write: (form: Form, version: number | undefined) => Promise<Out>;
   toForm: (settings: Out) => Form;
+  shows: (path: string) => boolean;
 }) {
   const { store, t } = useApp();
   const [saved, setSaved] = useState<Out | null>(null);
@@ -41,8 +45,20 @@ export function useSettingsForm<Out extends { version: number }, Form>(spec: {
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
       const conflict = error instanceof ApiError && error.status === 409;
-      setRefused(fieldErrors(error instanceof ApiError ? error.body : null));
-      setMessage({ kind: "error", text: conflict ? t("conflict", { detail }) : t("error", { detail }) });
+      const all = fieldErrors(error instanceof ApiError ? error.body : null);
+      const worded = (messages: string[]) => messages.map((m) => refusalWords(m, t));
+      const fields = new Map<string, string[]>();
+      const unshown: string[] = spec.shows("") ? [] : worded(all.rest);
+      for (const [path, messages] of all.fields) {
+        if (spec.shows(path)) fields.set(path, worded(messages));
+        else unshown.push(...worded(messages).map((m) => `${path}: ${m}`));
+      }
+      setRefused({ fields, rest: spec.shows("") ? worded(all.rest) : [] });
+      let text = t("error", { detail }); // no refusal by field: what the API said
+      if (conflict) text = t("conflict", { detail });
+      else if (unshown.length) text = t("error", { detail: unshown.join("; ") }); // not those shown in the form
+      else if (fields.size || all.rest.length) text = t("refused.fields"); // every one shown in the form
+      setMessage({ kind: "error", text });
       if (conflict) await reload();
     }
   };
