@@ -57,6 +57,8 @@ class PrivacyDesk:
     def audit(self, by: Iterable[str], *, actor: str | None, customer_id: str | None, start: datetime | None,
               end: datetime | None, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
         require(by, ADMIN)
+        if end is None and start is not None and start > clock.now():
+            return [], None             # from a moment still to come, until now: nothing has been recorded yet
         end = end or clock.now()
         start = start or (datetime.fromtimestamp(0, end.tzinfo) if actor or customer_id else end - DEFAULT_WINDOW)
         if start > end:
