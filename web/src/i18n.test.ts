@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { format, isMessageKey, LOCALES, pickLocale, translator } from "./i18n";
+import { counted, format, isMessageKey, LOCALES, pickLocale, translator } from "./i18n";
 import { DELIVERY_STATUSES } from "./store";
 import { en } from "./i18n/en";
 
@@ -25,6 +25,23 @@ describe("catalogues", () => {
     expect(pickLocale("es", ["pt-BR"])).toBe("es");
     expect(pickLocale(null, ["de-DE", "es-MX"])).toBe("es");
     expect(pickLocale(null, ["fr"])).toBe("en");
+  });
+
+  it("says a count in the form its language gives that number", () => {
+    const erase = (locale: "en" | "es" | "pt", count: number) => counted(translator(locale), locale, "privacy.severalErase", count);
+    expect(erase("en", 1)).toBe("Erase 1 customer");
+    expect(erase("en", 0)).toBe("Erase 0 customers");
+    expect(erase("en", 2)).toBe("Erase 2 customers");
+    expect(erase("es", 1)).toBe("Borrar 1 cliente");
+    expect(erase("es", 1000000)).toBe("Borrar 1000000 clientes"); // Spanish's "many" takes the plural
+    expect(erase("pt", 1)).toBe("Apagar 1 cliente");
+    expect(erase("pt", 3)).toBe("Apagar 3 clientes");
+  });
+
+  it("has both forms of every counted message", () => {
+    for (const key of Object.keys(en)) {
+      if (key.endsWith(".one")) expect(isMessageKey(`${key.slice(0, -4)}.other`), key).toBe(true);
+    }
   });
 
   it("fills placeholders", () => {

@@ -9,7 +9,7 @@
 import type { Message } from "./api";
 import { channelName } from "./channels";
 import { agentName, formatFull, labelName } from "./format";
-import { isMessageKey, type MessageKey, type Translate } from "./i18n";
+import { countForm, isMessageKey, type MessageKey, type Translate } from "./i18n";
 import { money } from "./orders";
 
 export interface Wording {
@@ -88,7 +88,7 @@ class Reader {
 
   /** Whether `count` takes the singular in the agent's language. */
   one(count: number): boolean {
-    return new Intl.PluralRules(this.w.locale).select(count) === "one";
+    return countForm(this.w.locale, count) === "one";
   }
 
   time(name: string, from: Params = this.params): string {

@@ -5,6 +5,7 @@ import { describe, expect, it, vi } from "vitest";
 import type { Api, EraseRow } from "../api";
 import { AppContext } from "../context";
 import { Store } from "../store";
+import type { Locale } from "../i18n";
 import { eachRoot, testContext } from "../testContext";
 import { EraseSeveral } from "./EraseSeveral";
 
@@ -67,5 +68,31 @@ describe("erasing several customers", () => {
     await vi.waitFor(() => expect(eraseSeveral).toHaveBeenLastCalledWith(["u_1", "u_2"], true));
     await vi.waitFor(() => expect(root().textContent).toContain("Ada (u_1) · done"), { timeout: 4000 });
     expect(root().textContent).toContain("Bea (u_2) · done");
+  });
+
+  it.each([
+    ["en", "Erase 1 customer", "Erase 1 customer?"],
+    ["es", "Borrar 1 cliente", "¿Borrar 1 cliente?"],
+    ["pt", "Apagar 1 cliente", "Apagar 1 cliente?"],
+  ] as [Locale, string, string][])("one customer found: %s says one customer, not one customers", async (locale, button, title) => {
+    const eraseSeveral = vi.fn(async () => ({
+      items: [{ input: "ada@customer.example", outcome: "found", customer_id: "u_1", name: "Ada" }] as EraseRow[],
+    }));
+    render(
+      <AppContext.Provider value={testContext(new Store({ eraseSeveral } as unknown as Api), locale)}>
+        <EraseSeveral />
+      </AppContext.Provider>,
+      root(),
+    );
+    const box = root().querySelector("textarea")!;
+    box.value = "ada@customer.example";
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+    await vi.waitFor(() => expect(root().querySelector<HTMLButtonElement>("form button")!.disabled).toBe(false));
+    root().querySelector("form")!.requestSubmit();
+    await vi.waitFor(() => expect(root().querySelector("button.btn-danger")?.textContent).toBe(button));
+    (root().querySelector("button.btn-danger") as HTMLButtonElement).click();
+    const dialog = root().querySelector("dialog")!;
+    await vi.waitFor(() => expect(dialog.textContent).toContain(title));
+    expect(dialog.querySelector("button.btn-danger")!.textContent).toBe(button);
   });
 });

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { EraseRow, PrivacyJob } from "../api";
 import { useApp } from "../context";
+import { counted } from "../i18n";
 import { followJob, inTurns, namesOf } from "../privacy";
 import { Said } from "./Said";
 import { TypeToConfirm } from "./TypeToConfirm";
@@ -12,7 +13,7 @@ const detailOf = (error: unknown) => (error instanceof Error ? error.message : S
  *  phone numbers, sees whom each finds, confirms by typing how many, and follows each erase. What is erased is the
  *  customers the admin saw: the erase names them by id, not by the words pasted. */
 export function EraseSeveral() {
-  const { store, t } = useApp();
+  const { store, t, locale } = useApp();
   const [text, setText] = useState("");
   const [rows, setRows] = useState<EraseRow[] | null>(null);
   const [jobs, setJobs] = useState<Record<string, PrivacyJob>>({}); // customer id -> their erase job as last read
@@ -111,7 +112,7 @@ export function EraseSeveral() {
       {rows && found.length === 0 && <p>{t("privacy.severalNone")}</p>}
       {rows && found.length > 0 && !started && (
         <button class="btn btn-danger" disabled={busy} onClick={() => setConfirming(true)}>
-          {t("privacy.severalErase", { count: found.length })}
+          {counted(t, locale, "privacy.severalErase", found.length)}
         </button>
       )}
       {started && (
@@ -129,11 +130,11 @@ export function EraseSeveral() {
       <TypeToConfirm
         open={confirming}
         id="erase-several-confirm"
-        title={t("privacy.severalTitle", { count: found.length })}
+        title={counted(t, locale, "privacy.severalTitle", found.length)}
         text={t("privacy.severalText")}
         label={t("privacy.severalType", { count: found.length })}
         expected={String(found.length)}
-        confirm={t("privacy.severalErase", { count: found.length })}
+        confirm={counted(t, locale, "privacy.severalErase", found.length)}
         onCancel={() => setConfirming(false)}
         onConfirm={() => {
           setConfirming(false);

@@ -319,12 +319,39 @@ describe("a retention saved", () => {
     await vi.waitFor(
       () =>
         expect(text()).toContain(
-          "What was already stored has the new retention: 340 conversations read; 1500 messages, 12 resolved conversations and 7 inactive customers' dates changed.",
+          "What was already stored has the new retention: 340 conversations read; dates changed for 1500 messages, 12 resolved conversations and 7 inactive customers.",
         ),
       { timeout: 4000 },
     );
     expect(privacyJob).toHaveBeenCalledWith("j_r");
     expect(putPrivacySettings).toHaveBeenCalledWith(expect.objectContaining({ retention: expect.objectContaining({ messages_days: 60 }) }), 3);
+  });
+
+  it("counts one of a kind in the singular", async () => {
+    const settings = {
+      retention: { messages_days: null, closed_conversations_days: null, events_days: 400, audit_days: 730, dedupe_markers_days: 90 },
+      masking_patterns: [],
+      version: 3,
+    };
+    const states = [
+      { job_id: "j_r", kind: "retention", status: "running", counts: { conversations: 1 } },
+      { job_id: "j_r", kind: "retention", status: "done", counts: { conversations: 1, messages: 1, closed_conversations: 1, inactive_timers: 1 } },
+    ];
+    show("privacy-settings", {
+      privacySettings: async () => settings,
+      putPrivacySettings: async () => ({ ...settings, version: 4, retention_job_id: "j_r" }),
+      privacyJob: async () => states.shift() ?? states[0],
+    } as unknown as Partial<Api>);
+    await vi.waitFor(() => expect(text()).toContain("Masking patterns"));
+    $("form").dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+    await vi.waitFor(() => expect(text()).toContain("Giving what is already stored the new retention… 1 conversation so far."));
+    await vi.waitFor(
+      () =>
+        expect(text()).toContain(
+          "What was already stored has the new retention: 1 conversation read; dates changed for 1 message, 1 resolved conversation and 1 inactive customer.",
+        ),
+      { timeout: 4000 },
+    );
   });
 
   it("a later save that starts no job shows no job line: the previous job's summary is not its", async () => {

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, type AuditRecord, type Customer, type PrivacyJob, type PrivacyRequest } from "../api";
 import { useApp } from "../context";
 import { formatFull } from "../format";
+import { counted, type CountedKey } from "../i18n";
 import {
   auditQuery,
   changes,
@@ -524,19 +525,19 @@ function useFollowed(jobId: string | null | undefined): PrivacyJob | null {
 
 /** A saved retention given to what is already stored: how far the job is. */
 function Applying({ job }: { job: PrivacyJob }) {
-  const { t } = useApp();
-  const n = (name: string) => job.counts?.[name] ?? 0;
-  const counts = {
-    conversations: n("conversations"),
-    messages: n("messages"),
-    closed: n("closed_conversations"),
-    timers: n("inactive_timers"),
-  };
+  const { t, locale } = useApp();
+  /** What the job counted of a kind, with its noun in the form that number takes. */
+  const n = (key: CountedKey, name: string) => counted(t, locale, key, job.counts?.[name] ?? 0);
   const text =
     job.status === "running"
-      ? t("privacy.applying", counts)
+      ? t("privacy.applying", { conversations: n("privacy.count.conversations", "conversations") })
       : job.status === "done"
-        ? t("privacy.applied", counts)
+        ? t("privacy.applied", {
+            conversations: n("privacy.count.conversationsRead", "conversations"),
+            messages: n("privacy.count.messages", "messages"),
+            closed: n("privacy.count.resolved", "closed_conversations"),
+            timers: n("privacy.count.inactiveCustomers", "inactive_timers"),
+          })
         : t("privacy.applyFailed", { detail: job.error ?? "" });
   return (
     <p role="status" class={job.status === "failed" ? "error" : "muted small"} aria-busy={job.status === "running"}>

@@ -29,6 +29,23 @@ export function isMessageKey(key: string): key is MessageKey {
 export type Translate = (key: MessageKey, values?: Record<string, string | number>) => string;
 export type { MessageKey };
 
+/** The messages said of a number of things, in two forms: `<key>.one` and `<key>.other`. */
+export type CountedKey = {
+  [K in MessageKey]: K extends `${infer Base}.other` ? (`${Base}.one` extends MessageKey ? Base : never) : never;
+}[MessageKey];
+
+/** Which form a number takes in a language: "one" (1 in English and Spanish; 0 and 1 in Portuguese) or "other"
+ *  (the rest, and the languages' other forms such as Spanish's "many" for a million, which read as the plural). */
+export function countForm(locale: string, count: number): "one" | "other" {
+  return new Intl.PluralRules(locale).select(count) === "one" ? "one" : "other";
+}
+
+/** A message said of `count` things, in the form the language gives that number, {count} filled in. */
+export function counted(t: Translate, locale: Locale, key: CountedKey, count: number,
+                        values: Record<string, string | number> = {}): string {
+  return t(`${key}.${countForm(locale, count)}`, { count, ...values });
+}
+
 export function translator(locale: Locale): Translate {
   const catalogue = LOCALES[locale].catalogue;
   return (key, values) => format(catalogue, key, values);
