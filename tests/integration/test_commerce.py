@@ -134,6 +134,8 @@ def test_privacy_requests_are_recorded_once_and_listed_for_admins(desk: Any, sho
     request = listing["items"][0]
     assert request["topic"] == "customers/redact" and request["orders"] == ["299938", "280263", "220458"]
     assert request["customer"] == {"id": "191167", "email": "john@example.com", "phone": "555-625-1199"}
+    # (nobody of ours has John's address: nothing to erase, and the request says so rather than stay open)
+    assert request["status"] == "nothing_held" and request["job_id"] is None
     assert admin("[supervisors]")[0] == 403
 
 
@@ -389,15 +391,19 @@ def test_shopifys_redact_request_erases_the_customer_it_names(desk: Any, shop: d
     # When Shopify sends customers/redact for john@example.com and the privacy function runs
     status, answer = shopify_sample(desk, shop, "customers_redact")
     assert (status, answer["status"]) == (200, "recorded")
-    desk.drain_queue(desk.env["PRIVACY_QUEUE_URL"], "privacy")
-    # Then John is gone from the table and his raw mail from S3, and the request stays without his data
-    assert desk.item("IDENTITY#email#john@example.com") is None
-    assert desk.client("s3").list_objects_v2(Bucket=desk.env["MAIL_BUCKET"]).get("KeyCount") == 0
     event = http_event("GET", "/admin/privacy-requests",
                        claims={"cognito:username": "root", "cognito:groups": "[admins]"})
+    [running] = json.loads(desk.invoke("admin_api", event, **shop)["body"])["items"]
+    assert running["status"] == "running" and running["job_id"]
+    desk.drain_queue(desk.env["PRIVACY_QUEUE_URL"], "privacy")
+    # Then John is gone from the table and his raw mail from S3, and the request stays without his data,
+    # done, with the erase that answered it
+    assert desk.item("IDENTITY#email#john@example.com") is None
+    assert desk.client("s3").list_objects_v2(Bucket=desk.env["MAIL_BUCKET"]).get("KeyCount") == 0
     [request] = json.loads(desk.invoke("admin_api", event, **shop)["body"])["items"]
     assert request["topic"] == "customers/redact" and request["customer"] is None
     assert "john@example.com" not in json.dumps(request)
+    assert request["status"] == "done" and request["job_id"] == running["job_id"]
 
 
 def test_an_order_naming_someone_elses_phone_never_joins_its_email_to_them(desk: Any, shop: dict[str, str]) -> None:

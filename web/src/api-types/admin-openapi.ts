@@ -1465,6 +1465,8 @@ export interface components {
              * @default open
              */
             status: string;
+            /** Job Id */
+            job_id?: string | null;
             /** Payload */
             payload?: {
                 [key: string]: unknown;

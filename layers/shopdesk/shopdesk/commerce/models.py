@@ -130,7 +130,10 @@ class PrivacyRequest(BaseModel):
     customer: dict[str, str | None] | None = None
     orders: list[str] = Field(default_factory=list)
     data_request_id: str | None = None
+    # open (nothing started: an admin acts on it), running, done, failed (the job's), nothing_held (no customer
+    # of ours has the address it names)
     status: str = "open"
+    job_id: str | None = None                # the export or erase it started
     payload: dict[str, object] = Field(default_factory=dict)
 
 

@@ -189,7 +189,7 @@ class CommerceStore:
     # ------------------------------------------------------------------ privacy requests
     def record_privacy(self, request: PrivacyRequest) -> None:
         """The request and its delivery marker in one transaction; Duplicate when delivered before."""
-        item = {"PK": PRIVACY_PK, "SK": f"{clock.iso(request.received_at)}#{key_part(request.id)}",
+        item = {"PK": PRIVACY_PK, "SK": privacy_request_key(request)[1],
                 "type": "privacy_request", "id": request.id, "platform": request.platform, "topic": request.topic,
                 "status": request.status,
                 "shop_domain": request.shop_domain, "received_at": clock.iso(request.received_at),
@@ -203,7 +203,13 @@ class CommerceStore:
         """Newest first: one Query of the PRIVACY partition."""
         page = self.table.query(index=None, key_condition="PK = :pk", names={}, values={":pk": PRIVACY_PK},
                                 forward=False, limit=limit, cursor=cursor)
-        return [PrivacyRequest.model_validate_json(i["body"]) for i in page.items], page.cursor
+        # what became of it (its job's progress) is on the item, beside the request as delivered
+        return [PrivacyRequest.model_validate_json(i["body"]).model_copy(
+                    update={k: i[k] for k in ("status", "job_id") if i.get(k)}) for i in page.items], page.cursor
+
+
+def privacy_request_key(request: PrivacyRequest) -> tuple[str, str]:
+    return PRIVACY_PK, f"{clock.iso(request.received_at)}#{key_part(request.id)}"
 
 
 def _order(item: dict[str, Any]) -> Order:

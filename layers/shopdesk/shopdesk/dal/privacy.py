@@ -136,6 +136,13 @@ class PrivacyJobStore:
             update.set(name, value)
         self.table.update(job_pk(job_id), it.META, update)
 
+    def mark_request(self, key: Sequence[str], status: str, job_id: str | None = None) -> None:
+        """What became of a shop platform's privacy request (``status``; the job it started)."""
+        update = Update().when("attribute_exists(PK)").set("status", status)
+        if job_id:
+            update.set("job_id", job_id)
+        self.table.update(key[0], key[1], update)
+
     def finish(self, job_id: str, status: str, **fields: Any) -> None:
         """The job's end (a finished job has no ``gives_up_at``: it stopped, one way or the other)."""
         item = {k: v for k, v in (self.table.get(job_pk(job_id), it.META) or {}).items() if k != "gives_up_at"}

@@ -33,6 +33,7 @@ from aws_lambda_powertools import Logger
 
 from shopdesk import clock
 from shopdesk.commerce.models import PrivacyRequest
+from shopdesk.dal.commerce import privacy_request_key
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.privacy import Files, PrivacyJobStore, SubjectData
@@ -57,6 +58,12 @@ GAVE_UP = ("stopped after {attempts} attempts ({reason}); the operator is alerte
 PLATFORM_KINDS: dict[str, Kind] = {"customers/data_request": "export", "customers/redact": "erase"}
 
 
+def _gave_up(job: dict[str, Any]) -> bool:
+    """A running job whose last attempt's invocation is over: it was killed (out of time) before it could fail."""
+    return (job["status"] == "running" and bool(job.get("gives_up_at"))
+            and clock.parse_iso(job["gives_up_at"]) < clock.now())
+
+
 @dataclass
 class PrivacyJobs:
     """Starting and reading jobs (admin API, the platform's webhook)."""
@@ -67,14 +74,20 @@ class PrivacyJobs:
     files: Files | None = None
     export_bucket: str = ""
 
-    def start(self, kind: Kind, customer_id: str, by: str, *, noted: bool = True) -> dict[str, Any]:
+    def start(self, kind: Kind, customer_id: str, by: str, *, noted: bool = True,
+              request: tuple[str, str] | None = None) -> dict[str, Any]:
         """Start a job on a customer who exists (NotFound). ``noted``: the request's audit record names it (one
-        request, one customer); an erase of many writes a record per customer itself."""
+        request, one customer); an erase of many writes a record per customer itself. ``request``: the shop
+        platform's privacy request it answers (its key), which follows the job (running, then done or failed)."""
         if self.customers.get(customer_id) is None:
             raise NotFound(f"customer {customer_id} does not exist")
         job = {"id": new_id("j_"), "kind": kind, "customer_id": customer_id, "status": "running",
                "requested_by": by, "created_at": clock.iso(clock.now())}
+        if request is not None:
+            job["request"] = list(request)
         self.store.create(job)
+        if request is not None:       # before the job can run: its end is written after this
+            self.store.mark_request(request, "running", job["id"])
         self.queue.send({"job_id": job["id"]}, group=customer_id, dedup_id=job["id"])
         if noted:
             audit.note(customer_id=customer_id, after={"job_id": job["id"], "kind": kind})
@@ -95,8 +108,7 @@ class PrivacyJobs:
         answer = {k: job.get(k) for k in ("job_id", "kind", "customer_id", "status", "created_at", "finished_at",
                                           "error", "counts")}
         answer["job_id"] = job_id
-        if job["status"] == "running" and job.get("gives_up_at") and clock.parse_iso(job["gives_up_at"]) < clock.now():
-            # its last attempt was killed before it could say so (it ran out of time)
+        if _gave_up(job):             # its last attempt was killed before it could say so (it ran out of time)
             answer.update(status="failed", finished_at=job["gives_up_at"],
                           error=GAVE_UP.format(attempts=job["attempt"], reason="out of time"))
         if job["status"] == "done" and job.get("export_key") and self.files is not None:
@@ -106,18 +118,26 @@ class PrivacyJobs:
             audit.revealed(customer_id=job["customer_id"], job_id=job_id, kind=job["kind"])
         return {k: v for k, v in answer.items() if v is not None}
 
+    def current(self, job_id: str) -> str | None:
+        """A job's status as ``status`` answers it (None: gone, its 30 days over)."""
+        job = self.store.get(job_id)
+        return None if job is None else "failed" if _gave_up(job) else str(job["status"])
+
     def from_platform(self, request: PrivacyRequest) -> str | None:
         """The platform's request about a customer starts the same job (the customer found by their email or
-        phone identity); None when shopdesk holds nothing about them."""
+        phone identity); None when shopdesk holds nothing about them (the request says so: ``nothing_held``),
+        or it is not about a customer (``shop/redact`` stays open for an admin)."""
         kind = PLATFORM_KINDS.get(request.topic)
         contact = request.customer or {}
         if kind is None:
             return None
+        key = privacy_request_key(request)
         for identity in (("email", (contact.get("email") or "").strip().lower()), ("phone", contact.get("phone"))):
             if identity[1]:
                 found = self.customers.find(identity[0], identity[1])
                 if found is not None:
-                    return str(self.start(kind, found.id, f"system:{request.platform}")["job_id"])
+                    return str(self.start(kind, found.id, f"system:{request.platform}", request=key)["job_id"])
+        self.store.mark_request(key, "nothing_held")
         return None
 
 
@@ -144,6 +164,8 @@ class PrivacyWorker:
         if job["status"] == "failed" and job.get("dead_lettered"):
             job = {**job, "status": "running"}    # redriven after a fix: it runs again from where it was
             self.store.progress(job_id, status="running", error=None, finished_at=None, dead_lettered=None)
+            if job.get("request"):
+                self.store.mark_request(job["request"], "running", job_id)
         if job["status"] != "running":
             return "skipped"                  # done already (a redelivered message)
         last = attempt >= self.max_receives
@@ -156,11 +178,16 @@ class PrivacyWorker:
                 self._give_up(job_id, job, attempt, error)
             raise
 
+    def _finish(self, job_id: str, job: dict[str, Any], status: str, **fields: Any) -> None:
+        """The job's end, and the shop platform's request it answers, if any."""
+        self.store.finish(job_id, status, **fields)
+        if job.get("request"):
+            self.store.mark_request(job["request"], status, job_id)
+
     def _give_up(self, job_id: str, job: dict[str, Any], attempt: int, error: Exception) -> None:
         """The last attempt failed: the job says so (the message goes on to the DLQ, and its alarm)."""
         reason = type(error).__name__         # not its text: it may quote what the job was handling
-        self.store.finish(job_id, "failed", dead_lettered=True,
-                          error=GAVE_UP.format(attempts=attempt, reason=reason))
+        self._finish(job_id, job, "failed", dead_lettered=True, error=GAVE_UP.format(attempts=attempt, reason=reason))
         action = "retention.failed" if job["kind"] == "retention" else f"customer.{job['kind']}.failed"
         self.trail.record(actor="system:privacy", action=action, customer_id=job.get("customer_id"),
                           details={"job_id": job_id, "requested_by": job["requested_by"], "attempts": attempt,
@@ -173,13 +200,13 @@ class PrivacyWorker:
         subject = gather(self.data, job["customer_id"], self.media_bucket)
         if job["kind"] == "export":
             if subject is None:
-                self.store.finish(job_id, "failed", error="the customer does not exist")
+                self._finish(job_id, job, "failed", error="the customer does not exist")
                 return "failed"
             key = f"exports/{job_id}.zip"
             self.files.put(self.export_bucket, key,
                            archive(subject, audit_of(self.trail, subject.customer_ids), self.files), "application/zip")
-            self.store.finish(job_id, "done", export_key=key,
-                              counts={"conversations": len(subject.conversation_ids), "files": len(subject.files)})
+            self._finish(job_id, job, "done", export_key=key,
+                         counts={"conversations": len(subject.conversation_ids), "files": len(subject.files)})
             self.trail.record(actor="system:privacy", action="customer.export.done", customer_id=job["customer_id"],
                               details={"job_id": job_id, "requested_by": job["requested_by"]})
             return "done"
@@ -189,7 +216,7 @@ class PrivacyWorker:
             erased = self.eraser.erase(subject, job_id, lake_ttl)
             counts = {"items": erased.items, "files": erased.files, "conversations": erased.conversations,
                       "markers": erased.markers}
-        self.store.finish(job_id, "done", counts=counts)
+        self._finish(job_id, job, "done", counts=counts)
         self.trail.record(actor="system:privacy", action="customer.erase.done", customer_id=job["customer_id"],
                           details={"job_id": job_id, "requested_by": job["requested_by"], **counts})
         logger.info("customer erased", extra={"job_id": job_id, **counts})
