@@ -245,6 +245,35 @@ describe("Store", () => {
     expect(store.state.toast?.text).toBe("Something went wrong: conversation c9 does not exist");
   });
 
+  it("closes the open conversation when its notice finds it gone (its customer erased), and says so", async () => {
+    let erased = false;
+    const { api, calls } = fakeApi({
+      conversation: vi.fn(async (id: string) => {
+        calls.push(`get ${id}`);
+        if (erased && id === "c2") throw new ApiError(404, "conversation c2 does not exist", {});
+        return conv(id, { messages: [] });
+      }),
+    });
+    const store = new Store(api, { error: (d) => `Something went wrong: ${d}`, gone: () => "It is no longer there." });
+    await store.loadList();
+    await store.openConversation("c2");
+    expect(store.state.open?.id).toBe("c2");
+    // When the erase's notice comes and the conversation's read answers 404
+    erased = true;
+    store.applyChange({ type: "change", cursor: "x", kind: "conversation", message_id: null, conversation_id: "c2", at: "" });
+    await vi.advanceTimersByTimeAsync(200);
+    // Then it is closed and out of the list (its words off the screen), the agent told why, in words
+    expect(store.state.open).toBeNull();
+    expect(store.state.openId).toBeNull();
+    expect(store.state.gone).toBe("c2");
+    expect(store.state.items.map((c) => c.id)).not.toContain("c2");
+    expect(store.state.toast?.text).toBe("It is no longer there.");
+    // and opening another one is as before
+    await store.openConversation("c1");
+    expect(store.state.open?.id).toBe("c1");
+    expect(store.state.gone).toBeNull();
+  });
+
   it("moves the keyboard cursor within the list", async () => {
     const { api } = fakeApi();
     const store = new Store(api);

@@ -83,6 +83,7 @@ export interface State {
   macros: Macro[]; // the agent's own, then the shared ones
   picked: string[]; // conversations selected in the list (to apply a macro to)
   applied: ApplyOut | null; // the last macro's per-conversation results
+  gone: string | null; // the open conversation's id when a read of it found it no longer there (erased, out of reach)
 }
 
 type Listener = () => void;
@@ -109,6 +110,7 @@ export class Store {
     macros: [],
     picked: [],
     applied: null,
+    gone: null,
   };
 
   /** A reply or note the API took: the draft kept of it (as the composer went on to another conversation or page
@@ -134,7 +136,11 @@ export class Store {
    * until sent or emptied; gone as the agent signs out. */
   constructor(
     readonly api: Api,
-    private readonly words: { error: (detail: string) => string; problem?: (error: unknown) => string | null } = {
+    private readonly words: {
+      error: (detail: string) => string;
+      problem?: (error: unknown) => string | null;
+      gone?: () => string; // the open conversation is no longer there
+    } = {
       error: (d) => d,
     },
     readonly drafts: Drafts = new Drafts(),
@@ -441,7 +447,7 @@ export class Store {
       return;
     }
     const index = this.visible().findIndex((c) => c.id === id);
-    this.set({ openId: id, open: this.state.open?.id === id ? this.state.open : null, ...(index >= 0 ? { selected: index } : {}) });
+    this.set({ openId: id, gone: null, open: this.state.open?.id === id ? this.state.open : null, ...(index >= 0 ? { selected: index } : {}) });
     // with its side panels, which take them from the api as they mount (one shown already does not mount again)
     await this.readOpen(this.state.open?.id === id ? this.api.conversation : this.api.openConversation);
   }
@@ -466,7 +472,13 @@ export class Store {
         this.set({ open: keepReceipts(conv, this.state.open), now: Date.now() });
       }
     } catch (error) {
-      if (this.state.openId === id && mine === this.openReads) this.fail(error);
+      if (this.state.openId !== id || mine !== this.openReads) return;
+      if (error instanceof ApiError && error.status === 404) {
+        // no longer there (its customer erased, its retention over) or no longer the agent's to see: it closes, and
+        // leaves the list, rather than stay on the screen with what it showed
+        this.set({ openId: null, open: null, gone: id, items: this.state.items.filter((c) => c.id !== id) });
+        this.notify("error", this.words.gone?.() ?? this.words.error(error.message));
+      } else this.fail(error);
     }
   }
 

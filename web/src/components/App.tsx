@@ -57,6 +57,7 @@ function SignedIn(props: {
     const words = {
       error: (detail: string) => said.current("error", { detail }),
       problem: (error: unknown) => problemWords(error, said.current),
+      gone: () => said.current("conversationGone"),
     };
     return new Store(api, words, new Drafts(sessionStorage, `shopdesk.drafts.${who.id}`));
   }, [config, auth]);

@@ -17,6 +17,10 @@ export function Inbox({ conversationId }: { conversationId: string | null }) {
   }, [conversationId]);
 
   const open = (id: string | null) => navigate(id ? `/c/${encodeURIComponent(id)}` : "/");
+  // the open conversation is no longer there (the store closed it and said so): its address goes too
+  useEffect(() => {
+    if (state.gone && state.gone === conversationId) navigate("/");
+  }, [state.gone]);
   const focusSelected = () => {
     const buttons = listRef.current?.querySelectorAll<HTMLButtonElement>("button.conv");
     buttons?.[store.state.selected]?.focus();

@@ -230,6 +230,30 @@ describe("a customer's export and erase", () => {
     expect(byText("button", "Erase customer")).toBeDefined(); // not erased: the admin can try again
   });
 
+  it("lists the shop platform's requests with what became of each, in words", async () => {
+    const request = (id: string, topic: string, status: string, job_id: string | null = null) => ({
+      id, platform: "shopify", topic, status, job_id, received_at: "2026-12-05T10:00:00Z",
+      customer: { id: "191167", email: "john@example.com", phone: null }, orders: [], payload: {},
+    });
+    show("privacy", {
+      privacyRequests: async () => ({ items: [
+        request("w1", "customers/redact", "done", "j_1"),
+        request("w2", "customers/data_request", "nothing_held"),
+        request("w3", "shop/redact", "open"),
+        request("w4", "customers/something_new", "running", "j_4"),
+      ] }),
+    } as unknown as Partial<Api>, ["admins"]);
+    await vi.waitFor(() => expect(document.querySelectorAll("table tbody tr").length).toBe(4));
+    const rows = [...document.querySelectorAll("table tbody tr")].map((r) => [...r.querySelectorAll("td")].slice(1).map((c) => c.textContent));
+    expect(rows).toEqual([
+      ["shopify · Erase the customer", "191167, john@example.com", "answered"],
+      ["shopify · Their data asked for (an export)", "191167, john@example.com", "nothing held about them"],
+      ["shopify · Erase the shop's data (the shop left the platform)", "191167, john@example.com", "open: nothing started, act on it"],
+      ["shopify · customers/something_new", "191167, john@example.com", "being answered"],
+    ]);
+    expect(text()).toContain("Customer, as the shop names them");
+  });
+
   it("says so when no customer has the id", async () => {
     show("privacy", {
       adminCustomer: async () => {

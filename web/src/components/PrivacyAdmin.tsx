@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, type AuditRecord, type Customer, type PrivacyJob, type PrivacyRequest } from "../api";
 import { useApp } from "../context";
 import { formatFull } from "../format";
-import { counted, type CountedKey } from "../i18n";
+import { counted, isMessageKey, type CountedKey } from "../i18n";
 import {
   auditQuery,
   changes,
@@ -362,6 +362,8 @@ function PrivacyRequests() {
   useEffect(() => {
     void load(false);
   }, []);
+  // the words for a topic or status we know; one a newer platform sends is shown as it came
+  const known = (key: string) => (isMessageKey(key) ? t(key) : null);
   return (
     <div>
       <h2 id="privacy-requests-title">{t("privacy.requests")}</h2>
@@ -372,7 +374,7 @@ function PrivacyRequests() {
             <tr>
               <th scope="col">{t("audit.when")}</th>
               <th scope="col">{t("privacy.topic")}</th>
-              <th scope="col">{t("audit.customer")}</th>
+              <th scope="col">{t("privacy.requestCustomer")}</th>
               <th scope="col">{t("privacy.requestStatus")}</th>
             </tr>
           </thead>
@@ -381,10 +383,10 @@ function PrivacyRequests() {
               <tr key={r.id}>
                 <td>{formatFull(r.received_at, locale, timeZone)}</td>
                 <td>
-                  {r.platform} · <code>{r.topic}</code>
+                  {r.platform} · {known(`privacy.topicName.${r.topic}`) ?? <code>{r.topic}</code>}
                 </td>
                 <td>{Object.values(r.customer ?? {}).filter(Boolean).join(", ")}</td>
-                <td>{r.status}</td>
+                <td>{known(`privacy.requestState.${r.status}`) ?? r.status}</td>
               </tr>
             ))}
           </tbody>
