@@ -125,3 +125,30 @@ def test_a_retention_an_admin_saves_is_given_to_what_is_already_stored_and_she_s
         page.get_by_role("button", name="Save", exact=True).click()
         expect(page.get_by_role("status").filter(has_text="What was already stored")).to_be_visible(timeout=30_000)
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_a_conversation_open_on_an_agent_s_screen_closes_when_an_admin_erases_its_customer(stack, open_inbox):
+    # Given a customer's conversation open on alice's screen (an admin sees every conversation)
+    phone = "+14155557619"
+    send_sms(stack, phone, "Gisela here: please forget everything about me")
+    customer = customer_of(stack, phone)
+    token = stack.token("alice")
+
+    def conversation() -> str | None:
+        items = stack.get("/agent/conversations?view=all&limit=100", token=token).json()["items"]
+        return next((c["id"] for c in items if c["customer"]["id"] == customer), None)
+
+    conv = stack.wait_for(conversation)
+    page = open_inbox("alice")
+    page.goto(f"{stack.url}/c/{conv}")
+    expect(page.get_by_text("Gisela here: please forget everything about me")).to_be_visible()
+
+    # When the customer is erased (a data subject's request, from another admin's screen)
+    assert stack.post(f"/admin/customers/{customer}/erase", token=token).status == 202
+
+    # Then her words leave alice's screen without a reload: the conversation closes, and the page says why
+    expect(page.get_by_role("status", name="Notifications")).to_contain_text(
+        "This conversation is no longer there: it was erased, or is no longer yours to see.", timeout=20_000)
+    expect(page.get_by_text("Gisela here: please forget everything about me")).to_have_count(0)
+    expect(page).to_have_url(f"{stack.url}/")
+    assert page.errors == []  # type: ignore[attr-defined]
