@@ -298,6 +298,11 @@ def test_of_two_admins_editing_one_canned_response_or_macro_the_later_save_is_re
     assert admin(desk, "GET", "/admin/macros/wismo")[1]["name"] == "WISMO"
     # "Only a new one" (version 0) does not replace an existing one made under the same id
     assert _query_admin(desk, "PUT", "/admin/canned-responses/shipped", theirs, "version=0")[0] == 409
+    # and for a configuration item (a label) the refusal names the id taken, not a change meanwhile
+    assert admin(desk, "PUT", "/admin/labels/vip", {"name": "VIP", "color": "#aa0000"})[0] == 200
+    status, problem = _query_admin(desk, "PUT", "/admin/labels/vip", {"name": "Very", "color": "#00aa00"}, "version=0")
+    assert status == 409 and problem["code"] == "exists" and problem["params"] == {"id": "vip"}, problem
+    assert "exists already" in problem["detail"] and "meanwhile" not in problem["detail"]
     # A save without a version still replaces, as before; an agent's own are versioned the same way
     assert admin(desk, "PUT", "/admin/canned-responses/shipped", theirs)[1]["version"] == 3
     own = {"title": "Mine", "shortcode": "mine", "bodies": {"en": "On its way."}}

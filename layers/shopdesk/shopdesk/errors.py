@@ -32,6 +32,15 @@ class Conflict(ShopdeskError):
     """The request is valid but the current state forbids it (e.g. an agent at capacity)."""
 
 
+def version_conflict(kind: str, key: str, expected_version: int | None, now: int) -> Conflict:
+    """A save over a version that is not the current one: someone saved it meanwhile, or (expected 0: a new one)
+    the id is taken, which is said as such (code ``exists``): nobody's change was lost."""
+    if expected_version == 0 and now:
+        return Conflict(f"a {kind} with id {key} exists already; choose another id, or edit that one").with_code(
+            "exists", id=key)
+    return Conflict(f"{kind} {key} changed meanwhile (now version {now}); reload it and apply your change again")
+
+
 class InvalidSignature(ShopdeskError):
     pass
 

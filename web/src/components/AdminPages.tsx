@@ -7,6 +7,7 @@ import { isAdmin, isSupervisor, useApp } from "../context";
 import { teamNames } from "../format";
 import type { MessageKey } from "../i18n";
 import { useStore } from "../store";
+import { problemWords } from "../problems";
 import { BotAdmin } from "./BotAdmin";
 import { CannedAdmin } from "./CannedAdmin";
 import { CsatAdmin } from "./CsatAdmin";
@@ -110,7 +111,9 @@ function useSaver(reload: () => Promise<void>) {
       return true;
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
-      if (error instanceof ApiError && error.status === 409) {
+      const named = problemWords(error, t); // a refusal the API names (an id taken by another): its own words
+      if (named) setMessage({ kind: "error", text: named });
+      else if (error instanceof ApiError && error.status === 409) {
         setMessage({ kind: "error", text: t("conflict", { detail }) });
         await reload();
       } else {

@@ -47,7 +47,9 @@ describe("saving a label someone else saved meanwhile", () => {
 
   it("creates a new label only as new: an id already taken is refused, not overwritten", async () => {
     const putLabel = vi.fn(async (): Promise<Label> => {
-      throw new ApiError(409, "label vip changed meanwhile (now version 3)", {});
+      throw new ApiError(409, "a label with id vip exists already; choose another id, or edit that one", {
+        code: "exists", params: { id: "vip" },
+      });
     });
     const api = { adminLabels: async () => ({ items: [] }), putLabel };
     const store = new Store(api as unknown as Api);
@@ -68,5 +70,10 @@ describe("saving a label someone else saved meanwhile", () => {
     inputs()[0]!.closest("form")!.requestSubmit();
     await vi.waitFor(() => expect(putLabel).toHaveBeenCalledTimes(1));
     expect(putLabel.mock.calls[0]).toEqual(["vip", { name: "VIP", color: "#2f80ed" }, 0]);
+    // and the page says the id is taken, not that someone changed something meanwhile
+    await vi.waitFor(() =>
+      expect(root().textContent).toContain("There is one with the id vip already: choose another id, or edit that one from the list."),
+    );
+    expect(root().textContent).not.toContain("changed this meanwhile");
   });
 });

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, type Label } from "../api";
 import { isAdmin, useApp } from "../context";
 import { chipColors } from "../labels";
+import { problemWords } from "../problems";
 import { revealForm } from "../revealForm";
 import { Said } from "./Said";
 import { useChosen } from "../useChosen";
@@ -42,8 +43,9 @@ export function LabelsAdmin() {
       await reload();
     } catch (error) {
       const detail = error instanceof ApiError || error instanceof Error ? error.message : String(error);
-      const conflict = error instanceof ApiError && error.status === 409; // someone saved it since: the latest
-      setMessage({ kind: "error", text: t(conflict ? "conflict" : "error", { detail }) });
+      const named = problemWords(error, t); // a refusal the API names (a new label's id taken): its own words
+      const conflict = !named && error instanceof ApiError && error.status === 409; // someone saved it since
+      setMessage({ kind: "error", text: named ?? t(conflict ? "conflict" : "error", { detail }) });
       if (conflict) await reload();
     }
   };

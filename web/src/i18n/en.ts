@@ -231,6 +231,7 @@ export const en = {
   "problem.sent_again_already": "This reply was sent again already; if that one fails too, send it again.",
   "problem.resolved": "The conversation is resolved: reopen it first.",
   "problem.no_capacity": "{agent} has no free capacity ({active} of {capacity} conversations): choose someone with room, or raise their capacity in Settings → Agents.",
+  "problem.exists": "There is one with the id {id} already: choose another id, or edit that one from the list.",
   "problem.changed_meanwhile": "The conversation changed meanwhile: reload it and try again.",
   windowClosed: "The {channel} 24-hour window is closed: send an approved template.",
   windowHumanAgent: "Outside 24 hours: sent with the human-agent tag (up to 7 days).",

@@ -232,6 +232,7 @@ export const es: Catalogue = {
   "problem.sent_again_already": "Esta respuesta ya se volvió a enviar; si esa también falla, vuelve a enviarla.",
   "problem.resolved": "La conversación está resuelta: reábrela primero.",
   "problem.no_capacity": "{agent} no tiene capacidad libre ({active} de {capacity} conversaciones): elige a alguien con espacio o aumenta su capacidad en Ajustes → Agentes.",
+  "problem.exists": "Ya hay uno con el id {id}: elige otro id, o edita ese desde la lista.",
   "problem.changed_meanwhile": "La conversación cambió mientras tanto: recárgala y vuelve a intentarlo.",
   windowClosed: "La ventana de 24 horas de {channel} está cerrada: envía una plantilla aprobada.",
   windowHumanAgent: "Fuera de las 24 horas: se envía con la etiqueta de agente humano (hasta 7 días).",

@@ -232,6 +232,7 @@ export const pt: Catalogue = {
   "problem.sent_again_already": "Esta resposta já foi enviada de novo; se essa também falhar, envie-a de novo.",
   "problem.resolved": "A conversa está resolvida: reabra-a primeiro.",
   "problem.no_capacity": "{agent} não tem capacidade livre ({active} de {capacity} conversas): escolha alguém com espaço ou aumente a capacidade em Configurações → Agentes.",
+  "problem.exists": "Já existe um com o id {id}: escolha outro id, ou edite esse a partir da lista.",
   "problem.changed_meanwhile": "A conversa mudou nesse meio-tempo: recarregue-a e tente de novo.",
   windowClosed: "A janela de 24 horas do {channel} está fechada: envie um modelo aprovado.",
   windowHumanAgent: "Fora das 24 horas: enviada com a etiqueta de agente humano (até 7 dias).",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shopdesk.dal.table import ConditionFailed, Table
-from shopdesk.errors import Conflict, NotFound
+from shopdesk.errors import Conflict, NotFound, version_conflict
 
 
 class ConfigStore:
@@ -36,8 +36,8 @@ class ConfigStore:
             else:
                 self.table.put(item, condition="version = :v", values={":v": expected_version})
         except ConditionFailed as exc:
-            raise Conflict(f"{kind} {key} changed meanwhile (now version {current_version}); "
-                           "reload it and apply your change again") from exc
+            now = (self.get(kind, key) or {}).get("version", 0)
+            raise version_conflict(kind, key, expected_version, now) from exc
         return version
 
     def delete(self, kind: str, key: str, expected_version: int | None) -> dict[str, Any]:

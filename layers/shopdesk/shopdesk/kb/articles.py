@@ -27,7 +27,7 @@ from pydantic import ValidationError
 
 from shopdesk import clock
 from shopdesk.dal.kb import KnowledgeBase, StoredArticle
-from shopdesk.errors import BadRequest, Conflict, NotFound
+from shopdesk.errors import BadRequest, Conflict, NotFound, version_conflict
 from shopdesk.kb import Article, ArticleContent, ImportLine, Status
 from shopdesk.kb.embedder import Embedder
 from shopdesk.kb.index import passages, vector_space
@@ -83,8 +83,7 @@ class ArticleLibrary:
         current = self.store.get(article_id)
         now = current.article.version if current is not None else 0
         if expected_version is not None and expected_version != now:
-            raise Conflict(f"article {article_id} changed meanwhile (now version {now}); reload it and apply your "
-                           "change again")
+            raise version_conflict("article", article_id, expected_version, now)
         self._check_links(article_id, content, {s.article.id: s.article for s in self.store.list()})
         return self._write(caller, article_id, content, current, "draft" if draft else "published")
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from shopdesk.dal.canned import CannedResponses
 from shopdesk.dal.macros import Macros
 from shopdesk.dal.table import ConditionFailed
-from shopdesk.errors import BadRequest, Conflict, NotFound
+from shopdesk.errors import BadRequest, Conflict, NotFound, version_conflict
 from shopdesk.logic import render
 from shopdesk.logic.access import ADMIN, SUPERVISOR, Caller, require
 from shopdesk.logic.attachments import Attachments, FileRef, library_prefix
@@ -61,8 +61,8 @@ class CannedLibrary:
             return self.store.put(scope, owner, response_id, content, caller.id, expected_version)
         except ConditionFailed as exc:
             current = self.store.get(scope, owner, response_id)
-            raise Conflict(f"canned response {response_id} changed meanwhile (now version "
-                           f"{current.version if current else 0}); reload it and apply your change again") from exc
+            raise version_conflict("canned response", response_id, expected_version,
+                                   current.version if current else 0) from exc
 
     def list_shared(self, caller: Caller) -> list[CannedResponse]:
         """Least used first, then by shortcode: what to retire is at the top."""

@@ -22,7 +22,7 @@ from typing import Any
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.labels import Labels
 from shopdesk.dal.table import ConditionFailed
-from shopdesk.errors import Conflict, NotFound
+from shopdesk.errors import NotFound, version_conflict
 from shopdesk.logic import timeline
 from shopdesk.logic.access import ADMIN, SUPERVISOR, Caller, require
 from shopdesk.logic.compose import Composer, Plan
@@ -47,8 +47,7 @@ class LabelDesk:
             label = self.store.put(label_id, content, caller.id, expected_version)
         except ConditionFailed as exc:
             current = self.store.get(label_id)
-            raise Conflict(f"label {label_id} changed meanwhile (now version {current.version if current else 0}); "
-                           "reload it and apply your change again") from exc
+            raise version_conflict("label", label_id, expected_version, current.version if current else 0) from exc
         audit.note(before=_audited(before), after=_audited(label))
         return label
 

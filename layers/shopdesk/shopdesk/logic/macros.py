@@ -27,7 +27,7 @@ from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.labels import Labels
 from shopdesk.dal.macros import Macros
 from shopdesk.dal.table import ConditionFailed
-from shopdesk.errors import BadRequest, Conflict, InvalidFields, NotFound
+from shopdesk.errors import BadRequest, Conflict, InvalidFields, NotFound, version_conflict
 from shopdesk.logic import timeline
 from shopdesk.logic.access import ADMIN, SUPERVISOR, Caller, require
 from shopdesk.logic.canned import CannedLibrary
@@ -87,8 +87,7 @@ class MacroDesk:
             return self.store.put(scope, owner, macro_id, content, caller.id, expected_version)
         except ConditionFailed as exc:
             current = self.store.get(scope, owner, macro_id)
-            raise Conflict(f"macro {macro_id} changed meanwhile (now version {current.version if current else 0}); "
-                           "reload it and apply your change again") from exc
+            raise version_conflict("macro", macro_id, expected_version, current.version if current else 0) from exc
 
     def list_shared(self, caller: Caller) -> list[Macro]:
         require(caller.roles, ADMIN, SUPERVISOR)
