@@ -178,6 +178,36 @@ describe("the reports' period", () => {
     element.dispatchEvent(new Event(event, { bubbles: true }));
   };
 
+  it("takes a period's figures away as days of one's own choice are picked, and never shows a late answer", async () => {
+    let release: () => void = () => undefined;
+    const api = {
+      reportSummary: async () => null,
+      reportTopics: async () => ({ items: [] }),
+      reportMetric: async (p: { from: string }) => {
+        if (p.from === "2026-11-01") await new Promise<void>((resolve) => (release = resolve)); // last month: slow
+        return { items: [{ key: `agent-of-${p.from}`, value: 4 }] };
+      },
+      csatComments: async () => ({ items: [] }),
+    } as unknown as Api;
+    render(
+      <AppContext.Provider value={testContext(new Store(api))}>
+        <Reports />
+      </AppContext.Provider>,
+      root(),
+    );
+    await vi.waitFor(() => expect(root().textContent).toMatch(/agent-of-2026-\d\d-\d\d/));
+    const thisWeek = root().textContent!.match(/agent-of-[\d-]+/)![0];
+    // last month is asked for, and, before it answers, days of one's own choice
+    pick("select", "last_month");
+    await vi.waitFor(() => expect(root().textContent).not.toContain(thisWeek));
+    pick("select", "custom");
+    await vi.waitFor(() => expect(root().textContent).toContain("Pick the first and the last day."));
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // no figure under a line that names no period: neither this week's nor last month's late answer
+    expect(root().textContent).not.toContain("agent-of-");
+  });
+
   it("is this week until the supervisor picks another, and the figures follow the pick", async () => {
     vi.useFakeTimers({ toFake: ["Date"] });
     vi.setSystemTime(new Date(2026, 11, 3, 15, 0));          // Thursday 3 December

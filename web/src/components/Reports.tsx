@@ -49,22 +49,44 @@ export function Reports() {
   const [comments, setComments] = useState<CsatComment[]>([]);
   const { teams, agents, now } = useStore(store);
 
+  // a period's figures, and only its own: those of the period before go as it changes (or while days are missing),
+  // never shown under another period's line
+  // (an answer that comes back after the pick changed again is dropped: `current`)
   useEffect(() => {
+    let current = true;
+    setSummary(null);
+    setComments([]);
+    setTopicRows([]);
     if (!period) return;
     void store.run(async () => {
       const answer = await store.api.reportSummary(period);
+      if (!current) return;
       setSummary(answer);
       if (!period.team && answer) setMine(answer.teams);
     });
-    void store.run(async () => setComments((await store.api.csatComments(period)).items));
+    void store.run(async () => {
+      const { items } = await store.api.csatComments(period);
+      if (current) setComments(items);
+    });
+    void store.run(async () => {
+      const { items } = await store.api.reportTopics(period);
+      if (current) setTopicRows(items);
+    });
+    return () => {
+      current = false;
+    };
   }, [period]);
   useEffect(() => {
+    let current = true;
+    setRows([]);
     if (!period) return;
-    void store.run(async () => setTopicRows((await store.api.reportTopics(period)).items));
-  }, [period]);
-  useEffect(() => {
-    if (!period) return;
-    void store.run(async () => setRows((await store.api.reportMetric({ ...period, metric, group_by: group })).items));
+    void store.run(async () => {
+      const { items } = await store.api.reportMetric({ ...period, metric, group_by: group });
+      if (current) setRows(items);
+    });
+    return () => {
+      current = false;
+    };
   }, [period, metric, group]);
   const choices = reportTeamChoices(isAdmin(who), teams, mine);
 
