@@ -184,7 +184,10 @@ describe("a customer's export and erase", () => {
       adminCustomer: async () => customer,
       privacyRequests: async () => ({ items: [] }),
       startPrivacyJob,
-      privacyJob: async () => ({ job_id: "j_2", kind: "erase", customer_id: "c_7", status: "done", counts: { conversations: 2 } }),
+      privacyJob: async () => ({
+        job_id: "j_2", kind: "erase", customer_id: "c_7", status: "done",
+        counts: { items: 14, files: 1, conversations: 2, markers: 3, unheard_of: 5 },
+      }),
     } as unknown as Partial<Api>, ["admins"], "c_7");
     await vi.waitFor(() => expect(text()).toContain("Griselda"));
     byText("button", "Erase customer").click();
@@ -200,7 +203,8 @@ describe("a customer's export and erase", () => {
     await vi.waitFor(() => expect(confirm.disabled).toBe(false));
     confirm.click();
     await vi.waitFor(() => expect(text()).toContain("Erase of c_7 · done"));
-    expect(text()).toContain("conversations: 2");
+    // what it counted, in words (one the app does not know yet, as the API names it)
+    expect(text()).toContain("14 stored items, 1 file, 2 conversations, 3 delivery markers, unheard_of: 5");
     expect(byText("button", "Export data")).toBeUndefined(); // the erased customer's controls are gone
     expect(startPrivacyJob).toHaveBeenCalledWith("c_7", "erase");
   });
@@ -252,6 +256,17 @@ describe("a customer's export and erase", () => {
       ["shopify · customers/something_new", "191167, john@example.com", "being answered"],
     ]);
     expect(text()).toContain("Customer, as the shop names them");
+  });
+
+  it("names a customer with no name by the address they wrote from, and their id once", async () => {
+    const texter = { id: "c_9", name: null, identities: [{ kind: "phone", address: "+31612345678" }], tier: null };
+    show("privacy", {
+      adminCustomer: async () => texter,
+      privacyRequests: async () => ({ items: [] }),
+    } as unknown as Partial<Api>, ["admins"], "c_9");
+    await vi.waitFor(() => expect($("[role=group] h2").textContent).toBe("+31612345678"));
+    expect($("[role=group]").getAttribute("aria-label")).toBe("Customer +31612345678");
+    expect($("[role=group]").textContent!.match(/c_9/g)).toHaveLength(1);
   });
 
   it("says so when no customer has the id", async () => {

@@ -269,9 +269,9 @@ export function PrivacyAdmin({ customerId = "" }: { customerId?: string }) {
         </button>
       </form>
       {customer && (
-        <div class="card" role="group" aria-label={t("privacy.customer", { name: customer.name || customer.id })}>
-          <h2>{customer.name || customer.id}</h2>
-          <p class="muted small">{customer.id}</p>
+        <div class="card" role="group" aria-label={t("privacy.customer", { name: titleOf(customer) })}>
+          <h2>{titleOf(customer)}</h2>
+          {titleOf(customer) !== customer.id && <p class="muted small">{customer.id}</p>}
           <p class="muted small">{t("privacy.help")}</p>
           <button class="btn" onClick={() => void start("export", customer)}>
             {t("privacy.export")}
@@ -303,10 +303,21 @@ export function PrivacyAdmin({ customerId = "" }: { customerId?: string }) {
   );
 }
 
+/** What an export or erase counts, in words (one the app does not know yet: as the API names it). */
+const JOB_COUNTS: Record<string, CountedKey> = {
+  conversations: "privacy.count.conversations",
+  files: "privacy.count.files",
+  items: "privacy.count.items",
+  markers: "privacy.count.markers",
+};
+
+/** Whom the card is about: their name, else the address they wrote from (an SMS customer has no name), else the id. */
+const titleOf = (c: Customer) => c.name || c.identities?.[0]?.address || c.id;
+
 function JobLine({ job }: { job: PrivacyJob }) {
-  const { t } = useApp();
+  const { t, locale } = useApp();
   const counts = Object.entries(job.counts ?? {})
-    .map(([k, n]) => `${k}: ${n}`)
+    .map(([k, n]) => (JOB_COUNTS[k] ? counted(t, locale, JOB_COUNTS[k], n) : `${k}: ${n}`))
     .join(", ");
   return (
     <li class="card" aria-busy={job.status === "running"}>
