@@ -57,7 +57,13 @@ export function SnoozeMenu({ conv }: { conv: Conversation }) {
           </div>
           <label class="field inline">
             <span>{t("snoozeUntil")}</span>
-            <input type="datetime-local" value={until} required onInput={(e) => setUntil((e.target as HTMLInputElement).value)} />
+            <input
+              type="datetime-local"
+              value={until}
+              min={localInputValue(new Date())}
+              required
+              onInput={(e) => setUntil((e.target as HTMLInputElement).value)}
+            />
           </label>
           <button class="btn btn-primary" type="submit">
             {t("do.snoozed")}
