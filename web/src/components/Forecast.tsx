@@ -80,7 +80,7 @@ export function ForecastAndStaffing({ team }: { team?: string } = {}) {
   return (
     <>
       <div class="card">
-        <h3 id="forecast-title">{t("reports.forecast")}</h3>
+        <h2 class="card-heading" id="forecast-title">{t("reports.forecast")}</h2>
         <div class="row">
           <label class="field inline">
             <span>{t("reports.channel")}</span>
@@ -156,7 +156,7 @@ export function ForecastAndStaffing({ team }: { team?: string } = {}) {
         )}
       </div>
       <div class="card">
-        <h3 id="staffing-title">{t("reports.staffing")}</h3>
+        <h2 class="card-heading" id="staffing-title">{t("reports.staffing")}</h2>
         <form class="row staffing-inputs" onSubmit={plan} aria-labelledby="staffing-title">
           {field("handleMinutes", t("reports.handleMinutes"), "0.5")}
           {field("targetMinutes", t("reports.targetMinutes"), "1")}

@@ -97,8 +97,11 @@ export function Inbox({ conversationId }: { conversationId: string | null }) {
 
   return (
     <div class={state.openId ? "inbox has-open" : "inbox"}>
+      <h1 class="visually-hidden">{t("inbox")}</h1>
       <ConversationList listRef={listRef} onOpen={open} />
-      <section class="conversation-pane" aria-label={state.open ? undefined : t("conversations")}>
+      {/* named by what it holds: the open conversation (its own heading), or the hint to open one (not "Conversations",
+          the list's name) */}
+      <section class="conversation-pane" aria-label={state.open ? undefined : t("pickConversation")}>
         {state.openId ? (
           <Conversation onOpen={open} />
         ) : (

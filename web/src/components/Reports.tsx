@@ -147,7 +147,7 @@ export function Reports() {
       {summary && (
         <div class="board-grid">
           <div class="card">
-            <h3>{t("reports.volume")}</h3>
+            <h2 class="card-heading">{t("reports.volume")}</h2>
             <dl class="figures">
               <dt>{t("reports.conversations")}</dt>
               <dd>{summary.conversations}</dd>
@@ -158,7 +158,7 @@ export function Reports() {
             </dl>
           </div>
           <div class="card">
-            <h3>{t("reports.times")}</h3>
+            <h2 class="card-heading">{t("reports.times")}</h2>
             <table>
               <thead>
                 <tr>
@@ -179,7 +179,7 @@ export function Reports() {
             </table>
           </div>
           <div class="card">
-            <h3>{t("reports.sla")}</h3>
+            <h2 class="card-heading">{t("reports.sla")}</h2>
             {!Object.keys(summary.sla.compliance_by_target).length && <p class="muted">{t("none")}</p>}
             <ul class="bars" aria-label={t("reports.sla")}>
               {Object.entries(summary.sla.compliance_by_target).map(([target, value]) => (
@@ -192,7 +192,7 @@ export function Reports() {
             </ul>
           </div>
           <div class="card">
-            <h3>{t("reports.csatBot")}</h3>
+            <h2 class="card-heading">{t("reports.csatBot")}</h2>
             <dl class="figures">
               <dt>{t("reports.csat")}</dt>
               <dd>{share(summary.csat.score)} ({summary.csat.responses})</dd>
@@ -205,7 +205,7 @@ export function Reports() {
         </div>
       )}
       <div class="card">
-        <h3 id="topics-title">{t("reports.topics")}</h3>
+        <h2 class="card-heading" id="topics-title">{t("reports.topics")}</h2>
         {topics.top.length === 0 ? (
           <p class="muted">{t("none")}</p>
         ) : (
@@ -243,7 +243,7 @@ export function Reports() {
       </div>
       <ForecastAndStaffing team={team || undefined} />
       <div class="card">
-        <h3>{t("reports.byGroup")}</h3>
+        <h2 class="card-heading">{t("reports.byGroup")}</h2>
         <div class="row">
           <label class="field inline">
             <span>{t("reports.metric")}</span>
@@ -278,7 +278,7 @@ export function Reports() {
         </ul>
       </div>
       <div class="card">
-        <h3 id="csat-comments-title">{t("reports.csatComments")}</h3>
+        <h2 class="card-heading" id="csat-comments-title">{t("reports.csatComments")}</h2>
         {comments.length === 0 ? (
           <p class="muted">{t("none")}</p>
         ) : (
