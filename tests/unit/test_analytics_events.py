@@ -508,6 +508,28 @@ def test_by_team_a_message_counts_under_its_conversations_team_when_it_was_writt
     assert {r["key"]: r["value"] for r in lake.rows(statement("replies", PERIOD, "agent"))} == {"alice": 3}
 
 
+def test_by_language_a_reply_counts_under_its_conversations_language_when_it_was_written():
+    # Given a conversation in English and one in Spanish, each with a customer message and a reply (message items
+    # carry no language; the conversation does)
+    lake = DuckDbLake()
+    events = []
+    for conversation_id, language in (("c_en", "en"), ("c_es", "es")):
+        opened = meta(PK=f"CONV#{conversation_id}", id=conversation_id, language=language,
+                      customer={"id": f"u_{language}"}, created_at="2026-12-01T10:00:00.000Z",
+                      updated_at="2026-12-01T10:00:00.000Z")
+        events += derive("INSERT", {"PK": f"CONV#{conversation_id}", "SK": "META"}, opened, None)
+        events += _message(conversation_id, f"m_{conversation_id}", "2026-12-01T10:01:00.000Z")
+        events += _message(conversation_id, f"r_{conversation_id}", "2026-12-01T10:05:00.000Z", "outbound", "alice")
+    lake.add(events)
+
+    def by_language(name: str) -> dict[str | None, int]:
+        return {r["key"]: r["value"] for r in lake.rows(statement(name, PERIOD, "language"))}
+    # Then replies, conversations handled and customer messages count under their conversation's language, not
+    # under none
+    for name in ("replies", "handled", "messages_received", "conversations"):
+        assert by_language(name) == {"en": 1, "es": 1}, name
+
+
 def test_by_team_the_team_a_conversation_is_opened_with_gives_way_to_the_routers():
     # Given a conversation opened in the placeholder team, its first message at the same instant, then classified
     # into returns by the router

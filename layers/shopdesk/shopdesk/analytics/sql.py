@@ -160,10 +160,25 @@ TEAM_AS_OF = f"""CASE WHEN conversation_id IS NULL OR team IS NOT NULL THEN team
     END AS team"""
 
 
-def _view(period: Period, scope: Scope, *, team_as_of: bool = False) -> str:   # values: integers and dates we formatted
+# The same for the language, grouped by language: an event that carries none (a reply, a message status) counts under
+# the language its conversation was in when it was written (the latest known at or before it, else the first after
+# it in the period). Before, replies and conversations handled grouped by language fell under none.
+_LANGUAGE_ORDER = "PARTITION BY conversation_id ORDER BY at_ms, CASE WHEN language IS NULL THEN 1 ELSE 0 END, event_id"
+LANGUAGE_AS_OF = f"""CASE WHEN conversation_id IS NULL OR language IS NOT NULL THEN language ELSE coalesce(
+      last_value(language IGNORE NULLS) OVER ({_LANGUAGE_ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
+      first_value(language IGNORE NULLS) OVER ({_LANGUAGE_ORDER} ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING))
+    END AS language"""
+
+
+def _view(period: Period, scope: Scope, *, as_of: str | None = None) -> str:   # values: integers and dates we formatted
+    """``ev``: the period's events; with ``as_of`` (``team``, ``language``), an event that carries none of it takes its
+    conversation's at the time."""
     rows = events(f"day BETWEEN '{period.first_day}' AND '{period.last_day}'"
                   f" AND at_ms >= {period.start_ms} AND at_ms < {period.end_ms}", scope)
-    if not team_as_of:
+    if as_of == "language":
+        columns = ", ".join(LANGUAGE_AS_OF if name == "language" else name for name, _, _ in COLUMNS)
+        return f"ev AS (\n  SELECT {columns}\n  FROM (\n  {rows}\n  ) read\n)"  # noqa: S608
+    if as_of != "team":
         return f"ev AS (\n  {rows}\n)"
     columns = ", ".join(TEAM_AS_OF if name == "team" else name for name, _, _ in COLUMNS)
     return (f"ev AS (\n  SELECT {columns}\n  FROM (\n  SELECT *, {_KNOWN_TEAM} AS known_team FROM (\n  {rows}\n"  # noqa: S608
@@ -415,7 +430,7 @@ def statement(metric: str, period: Period, group: str | None, scope: Scope = WHO
         return (BACKLOG.replace("{key}", key_expression(group, period.tz, series=True)).replace("{keys}", keys)
                 .replace("{first_key}", first_key).replace("{history}", _history(period, scope)))
     select, _ = STATEMENTS[metric]
-    return (f"WITH {_view(period, scope, team_as_of=group == 'team')}\n"
+    return (f"WITH {_view(period, scope, as_of=group if group in ('team', 'language') else None)}\n"
             + select.replace("{key}", key_expression(group, period.tz)))
 
 
