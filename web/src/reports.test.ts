@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { translator } from "./i18n";
 import {
   bars,
+  dayKey,
   dailyForecast,
   dayAndHour,
   figure,
@@ -261,5 +262,16 @@ describe("reportTeamChoices", () => {
   });
   it("names a chosen team alone", () => {
     expect(whoseFigures(["vip"], desk, translator("en"), "vip")).toBe("Team: VIP");
+  });
+});
+
+describe("dayKey", () => {
+  it("writes a day's and a week's key as a date in the agent's language, and leaves other keys", () => {
+    const weekOf = (day: string) => `Week of ${day}`;
+    expect(dayKey("2026-12-05", "day", "en-US", weekOf)).toBe("Sat, Dec 5, 2026");
+    expect(dayKey("2026-11-30", "week", "en-US", weekOf)).toBe("Week of Nov 30, 2026");
+    expect(dayKey("2026-12-05", "day", "pt-BR", weekOf)).toMatch(/^sáb\.?, 5 de dez\.? de 2026$/);
+    expect(dayKey("alice", "agent", "en-US", weekOf)).toBe("alice");
+    expect(dayKey("14", "hour", "en-US", weekOf)).toBe("14");
   });
 });

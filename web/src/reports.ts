@@ -57,6 +57,15 @@ export function periodDays(period: { from: string; to: string }, locale: string)
   return { from: day(period.from), to: day(period.to, -1) };
 }
 
+/** A day's or a week's group key (`2026-12-05`, the week's Monday) as the agent's language writes a date; other
+ *  keys as they are. */
+export function dayKey(key: string, group: string, locale: string, weekOf: (day: string) => string): string {
+  if ((group !== "day" && group !== "week") || !/^\d{4}-\d{2}-\d{2}$/.test(key)) return key;
+  const day = new Intl.DateTimeFormat(locale, { weekday: group === "day" ? "short" : undefined, day: "numeric",
+    month: "short", year: "numeric", timeZone: "UTC" }).format(new Date(`${key}T00:00:00Z`));
+  return group === "week" ? weekOf(day) : day;
+}
+
 /** Whose figures a report holds, as the page says it: "The whole desk" (an admin's, `teams` null), else the
  *  supervisor's teams by name ("Your teams: Returns, VIP"), or that they are in none (no figures); "Team: VIP"
  *  when one team was `chosen`. */

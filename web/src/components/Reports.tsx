@@ -9,6 +9,7 @@ import { ConversationLink } from "./ConversationLink";
 import { ForecastAndStaffing } from "./Forecast";
 import {
   bars,
+  dayKey,
   PERIODS,
   periodDays,
   periodOf,
@@ -94,7 +95,8 @@ export function Reports() {
   // an agent and a team by name and a channel in the agent's words; the other groups as the lake keys them
   const named = (key: string | null) =>
     key === null ? key : group === "agent" ? agentName(agents, key) : group === "team" ? teamName(teams, key)
-      : group === "channel" ? channelName(key, t) : key;
+      : group === "channel" ? channelName(key, t)
+      : dayKey(key, group, locale, (day) => t("reports.weekOf", { day }));
   const duration = (s: number | null | undefined) => (s == null ? "—" : formatDuration(s * 1000));
   const share = (r: number | null | undefined) => (r == null ? "—" : `${Math.round(r * 100)} %`);
   const shown = (value: number) =>

@@ -385,6 +385,7 @@ export const en = {
   "reports.periods.custom": "Days of your choice",
   "reports.firstDay": "First day",
   "reports.lastDay": "Last day",
+  "reports.weekOf": "Week of {day}",
   "reports.pickDays": "Pick the first and the last day.",
   "reports.period": "From {from} to {to}, {tz}",
   "reports.wholeDesk": "The whole desk",

@@ -386,6 +386,7 @@ export const es: Catalogue = {
   "reports.periods.custom": "Días a elegir",
   "reports.firstDay": "Primer día",
   "reports.lastDay": "Último día",
+  "reports.weekOf": "Semana del {day}",
   "reports.pickDays": "Elige el primer y el último día.",
   "reports.period": "Del {from} al {to}, {tz}",
   "reports.wholeDesk": "Todo el equipo de atención",

@@ -386,6 +386,7 @@ export const pt: Catalogue = {
   "reports.periods.custom": "Dias à escolha",
   "reports.firstDay": "Primeiro dia",
   "reports.lastDay": "Último dia",
+  "reports.weekOf": "Semana de {day}",
   "reports.pickDays": "Escolha o primeiro e o último dia.",
   "reports.period": "De {from} a {to}, {tz}",
   "reports.wholeDesk": "Todo o atendimento",
