@@ -101,6 +101,9 @@ def test_an_agent_writes_a_personal_macro_and_applies_it(stack, open_inbox):
 
     # ... then he makes it a priority, moves it first and saves
     form.get_by_label("Action 2", exact=True).select_option(label="Set the priority")
+    # (the priorities in words, as the inbox says them)
+    expect(form.get_by_label("Action 2: Set the priority").locator("option")).to_have_text(
+        ["Urgent", "High", "Normal", "Low"])
     form.get_by_label("Action 2: Set the priority").select_option("high")
     form.get_by_role("button", name="Move action 2 up").click()
     expect(form.get_by_label("Action 1", exact=True)).to_have_value("set_priority")

@@ -88,7 +88,7 @@ export function MacrosAdmin({ scope }: { scope: ToolScope }) {
             <select value={a.value} onChange={onValue} aria-describedby={hint}>
               {choices.map((c) => (
                 <option key={c} value={c}>
-                  {c}
+                  {t(a.type === "set_priority" ? `priority.${c as (typeof PRIORITIES)[number]}` : `status.${c as (typeof STATUSES)[number]}`)}
                 </option>
               ))}
             </select>
