@@ -448,6 +448,29 @@ describe("the settings' refusals at their fields", () => {
     );
   });
 
+  it("privacy settings: a refusal is shown at the row it is about when an empty row before it was left out", async () => {
+    // the form sends [card, iban] (the empty first row is not sent): the API's masking_patterns.1 is the third row
+    const putPrivacySettings = vi.fn(async () => {
+      throw problem([{ loc: ["body", "masking_patterns", 1, "pattern"], msg: "Value error, not a valid regular expression" }]);
+    });
+    show("privacy-settings", {
+      privacySettings: async () => ({
+        retention: { messages_days: null, closed_conversations_days: null, events_days: 400, audit_days: 730, dedupe_markers_days: 90 },
+        masking_patterns: [{ name: "", pattern: "" }, { name: "card", pattern: "\\d{16}" }, { name: "iban", pattern: "(" }],
+        version: 2,
+      }),
+      putPrivacySettings,
+    } as unknown as Partial<Api>);
+    await vi.waitFor(() => expect(text()).toContain("Masking patterns"));
+    $("form").dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+    await vi.waitFor(() => expect(document.querySelector("#masking-2-pattern-error")?.textContent).toContain("not a valid regular expression"));
+    expect(document.querySelector("#masking-1-pattern-error")).toBeNull();
+    expect(putPrivacySettings).toHaveBeenCalledWith(
+      expect.objectContaining({ masking_patterns: [{ name: "card", pattern: "\\d{16}" }, { name: "iban", pattern: "(" }] }),
+      2,
+    );
+  });
+
   const privacySettings = async () => ({
     retention: { messages_days: null, closed_conversations_days: null, events_days: 400, audit_days: 730, dedupe_markers_days: 90 },
     masking_patterns: [{ name: "card", pattern: "[0-9]{16}" }],

@@ -12,6 +12,7 @@ import {
   nameKind,
   privacyForm,
   privacyFromForm,
+  sentMaskingIndex,
   RETENTION_CLASSES,
   recordWhat,
   shown,
@@ -431,6 +432,7 @@ export function PrivacySettingsAdmin() {
   const errors = refused.fields;
   const applying = useFollowed(saved?.retention_job_id);
   if (!form) return <p class="muted">{t("loading")}</p>;
+  const sentAs = sentMaskingIndex(form);
   const setMasking = (index: number, change: Partial<PrivacyForm["masking"][number]>) =>
     setForm({ ...form, masking: form.masking.map((m, i) => (i === index ? { ...m, ...change } : m)) });
   return (
@@ -470,8 +472,9 @@ export function PrivacySettingsAdmin() {
           {form.masking.map((m, i) => {
             const nameId = `masking-${i}-name-error`;
             const patternId = `masking-${i}-pattern-error`;
-            const nameWrong = errors.get(`masking_patterns.${i}.name`);
-            const patternWrong = errors.get(`masking_patterns.${i}.pattern`);
+            const sent = sentAs[i]; // the API counts the rows it was sent: empty rows are not
+            const nameWrong = sent == null ? undefined : errors.get(`masking_patterns.${sent}.name`);
+            const patternWrong = sent == null ? undefined : errors.get(`masking_patterns.${sent}.pattern`);
             return (
               <div class="masking-row" key={i} role="group" aria-label={t("privacy.maskingRow", { n: i + 1 })}>
                 <div>
