@@ -257,6 +257,7 @@ describe("Store", () => {
     const store = new Store(api, { error: (d) => `Something went wrong: ${d}`, gone: () => "It is no longer there." });
     await store.loadList();
     await store.openConversation("c2");
+    store.drafts.set("c2", { text: "Dear Gisela, your address Keizersgracht 1 …", note: "", files: [] });
     expect(store.state.open?.id).toBe("c2");
     // When the erase's notice comes and the conversation's read answers 404
     erased = true;
@@ -268,6 +269,7 @@ describe("Store", () => {
     expect(store.state.gone).toBe("c2");
     expect(store.state.items.map((c) => c.id)).not.toContain("c2");
     expect(store.state.toast?.text).toBe("It is no longer there.");
+    expect(store.drafts.get("c2")).toBeUndefined(); // the unsent reply to it goes too
     // and opening another one is as before
     await store.openConversation("c1");
     expect(store.state.open?.id).toBe("c1");

@@ -477,6 +477,7 @@ export class Store {
         // no longer there (its customer erased, its retention over) or no longer the agent's to see: it closes, and
         // leaves the list, rather than stay on the screen with what it showed
         this.set({ openId: null, open: null, gone: id, items: this.state.items.filter((c) => c.id !== id) });
+        this.drafts.delete(id); // an unsent reply to it has nowhere to go (and may quote the erased customer)
         this.notify("error", this.words.gone?.() ?? this.words.error(error.message));
       } else this.fail(error);
     }
