@@ -42,7 +42,7 @@ def test_an_admin_exports_a_customer_and_finds_it_in_the_audit_log_and_an_agent_
 
     # Then the job is followed until it is done, with its short-lived link
     jobs = page.get_by_role("list", name="Export and erase jobs")
-    expect(jobs.get_by_role("status")).to_have_text(f"Export of {customer} · done")
+    expect(jobs.get_by_role("status")).to_have_text(f"Export of {PHONE} ({customer}) · done")   # named as found
     link = jobs.get_by_role("link", name="Download the export")
     expect(link).to_have_attribute("href", re.compile(r"^https?://"))
     assert axe_violations(page) == [], "privacy page with a finished export"

@@ -172,9 +172,9 @@ describe("a customer's export and erase", () => {
     await vi.waitFor(() => expect(text()).toContain("Griselda"));
     expect(labelled("Customer id").value).toBe("c_7");
     byText("button", "Export data").click();
-    await vi.waitFor(() => expect(text()).toContain("Export of c_7 · running…"));
+    await vi.waitFor(() => expect(text()).toContain("Export of Griselda (c_7) · running…"));
     await vi.waitFor(() => expect($<HTMLAnchorElement>(".privacy-jobs a").href).toBe("https://files.example/c_7.zip"), { timeout: 4000 });
-    expect(text()).toContain("Export of c_7 · done");
+    expect(text()).toContain("Export of Griselda (c_7) · done");
     expect(startPrivacyJob).toHaveBeenCalledWith("c_7", "export");
   });
 
@@ -202,7 +202,7 @@ describe("a customer's export and erase", () => {
     type(dialog.querySelector("input")!, "c_7");
     await vi.waitFor(() => expect(confirm.disabled).toBe(false));
     confirm.click();
-    await vi.waitFor(() => expect(text()).toContain("Erase of c_7 · done"));
+    await vi.waitFor(() => expect(text()).toContain("Erase of Griselda (c_7) · done"));
     // what it counted, in words (one the app does not know yet, as the API names it)
     expect(text()).toContain("14 stored items, 1 file, 2 conversations, 3 delivery markers, unheard_of: 5");
     expect(byText("button", "Export data")).toBeUndefined(); // the erased customer's controls are gone
@@ -229,7 +229,7 @@ describe("a customer's export and erase", () => {
     const confirm = byText("dialog button", "for good") as HTMLButtonElement;
     await vi.waitFor(() => expect(confirm.disabled).toBe(false));
     confirm.click();
-    await vi.waitFor(() => expect(text()).toContain("Erase of c_7 · failed"), { timeout: 4000 });
+    await vi.waitFor(() => expect(text()).toContain("Erase of Griselda (c_7) · failed"), { timeout: 4000 });
     expect($(".privacy-jobs .error").textContent).toBe(error);
     expect(byText("button", "Erase customer")).toBeDefined(); // not erased: the admin can try again
   });

@@ -204,6 +204,7 @@ export function PrivacyAdmin({ customerId = "" }: { customerId?: string }) {
   const [id, setId] = useState(customerId);
   const [customer, setCustomer] = useState<Customer | null>(null);
   const [jobs, setJobs] = useState<PrivacyJob[]>([]);
+  const [names, setNames] = useState<Record<string, string>>({}); // whom each job is about, as the card named them
   const [erasing, setErasing] = useState(false);
   const [message, setMessage] = useState<Shown | null>(null);
   const left = useRef(false);
@@ -238,6 +239,7 @@ export function PrivacyAdmin({ customerId = "" }: { customerId?: string }) {
     setMessage(null);
     try {
       const { job_id } = await store.api.startPrivacyJob(who.id, kind);
+      if (titleOf(who) !== who.id) setNames((n) => ({ ...n, [who.id]: titleOf(who) }));
       seen({ job_id, kind, customer_id: who.id, status: "running" });
       const last = await followJob(() => store.api.privacyJob(job_id), seen, () => left.current);
       if (kind === "erase" && last?.status === "done") setCustomer(null); // nobody left to export or erase
@@ -286,7 +288,7 @@ export function PrivacyAdmin({ customerId = "" }: { customerId?: string }) {
       {jobs.length > 0 && (
         <ul class="plain privacy-jobs" aria-label={t("privacy.jobs")}>
           {jobs.map((j) => (
-            <JobLine key={j.job_id} job={j} />
+            <JobLine key={j.job_id} job={j} name={j.customer_id ? names[j.customer_id] : undefined} />
           ))}
         </ul>
       )}
@@ -315,7 +317,7 @@ const JOB_COUNTS: Record<string, CountedKey> = {
 /** Whom the card is about: their name, else the address they wrote from (an SMS customer has no name), else the id. */
 const titleOf = (c: Customer) => c.name || c.identities?.[0]?.address || c.id;
 
-function JobLine({ job }: { job: PrivacyJob }) {
+function JobLine({ job, name }: { job: PrivacyJob; name?: string }) {
   const { t, locale } = useApp();
   const counts = Object.entries(job.counts ?? {})
     .map(([k, n]) => (JOB_COUNTS[k] ? counted(t, locale, JOB_COUNTS[k], n) : `${k}: ${n}`))
@@ -323,7 +325,8 @@ function JobLine({ job }: { job: PrivacyJob }) {
   return (
     <li class="card" aria-busy={job.status === "running"}>
       <span role="status">
-        {t(`privacy.job.${job.kind}`, { id: job.customer_id ?? "" })} · {t(`privacy.status.${job.status}`)}
+        {t(`privacy.job.${job.kind}`, { id: name ? `${name} (${job.customer_id})` : (job.customer_id ?? "") })} ·{" "}
+        {t(`privacy.status.${job.status}`)}
       </span>
       {counts && <div class="muted small">{counts}</div>}
       {job.error && <div class="error">{job.error}</div>}
