@@ -117,8 +117,6 @@ export function privacyForm(s: PrivacySettings): PrivacyForm {
   return { retention, masking: s.masking_patterns.map((p) => ({ ...p })) };
 }
 
-/** The body of `PUT /admin/privacy/settings`: days as numbers (empty: kept until erased); masking rows with
- *  neither a name nor a pattern are left out. The API checks the rest (ranges, regular expressions). */
 /** Where each masking row of the form goes in what `privacyFromForm` sends (null: an empty row, left out), so that
  *  a refusal naming `masking_patterns.N` is shown at the row it is about. */
 export function sentMaskingIndex(f: PrivacyForm): (number | null)[] {
@@ -126,6 +124,8 @@ export function sentMaskingIndex(f: PrivacyForm): (number | null)[] {
   return f.masking.map((p) => (p.name.trim() || p.pattern ? sent++ : null));
 }
 
+/** The body of `PUT /admin/privacy/settings`: days as numbers (empty: kept until erased); masking rows with
+ *  neither a name nor a pattern are left out. The API checks the rest (ranges, regular expressions). */
 export function privacyFromForm(f: PrivacyForm): PrivacySettings {
   const retention = Object.fromEntries(
     RETENTION_CLASSES.map((k) => [k, f.retention[k].trim() === "" ? null : Number(f.retention[k])]),

@@ -153,7 +153,7 @@ describe("the reports page", () => {
 });
 
 describe("the reports' period", () => {
-  function showReports() {
+  function showReports(over: Partial<Record<keyof Api, unknown>> = {}) {
     const asked: { from: string; to: string }[] = [];
     const api = {
       reportSummary: async (p: { from: string; to: string }) => {
@@ -163,6 +163,7 @@ describe("the reports' period", () => {
       reportTopics: async () => ({ items: [] }),
       reportMetric: async () => ({ items: [] }),
       csatComments: async () => ({ items: [] }),
+      ...over,
     } as unknown as Api;
     render(
       <AppContext.Provider value={testContext(new Store(api))}>
@@ -180,21 +181,12 @@ describe("the reports' period", () => {
 
   it("takes a period's figures away as days of one's own choice are picked, and never shows a late answer", async () => {
     let release: () => void = () => undefined;
-    const api = {
-      reportSummary: async () => null,
-      reportTopics: async () => ({ items: [] }),
+    showReports({
       reportMetric: async (p: { from: string }) => {
         if (p.from === "2026-11-01") await new Promise<void>((resolve) => (release = resolve)); // last month: slow
         return { items: [{ key: `agent-of-${p.from}`, value: 4 }] };
       },
-      csatComments: async () => ({ items: [] }),
-    } as unknown as Api;
-    render(
-      <AppContext.Provider value={testContext(new Store(api))}>
-        <Reports />
-      </AppContext.Provider>,
-      root(),
-    );
+    });
     await vi.waitFor(() => expect(root().textContent).toMatch(/agent-of-2026-\d\d-\d\d/));
     const thisWeek = root().textContent!.match(/agent-of-[\d-]+/)![0];
     // last month is asked for, and, before it answers, days of one's own choice

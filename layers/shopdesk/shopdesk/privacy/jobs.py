@@ -13,10 +13,10 @@ A job is ``running`` until it is ``done`` (an export with its archive's key) or 
 does not exist any more, for an export). A job that crashed is retried by the queue (up to its DLQ), and
 both operations can run again: an export writes the same archive, an erase finds only what is left.
 
-A job never shows ``running`` after it stopped for good. Each invocation notes its attempt on the job; the queue's
-last (``max_receives``) is the last, so an error on it finishes the job ``failed`` (``dead_lettered``: the
-message goes on to the DLQ, whose alarm tells the operator; an audit record names the job, not the error's text),
-and a last attempt that is killed (its time ran out) leaves ``gives_up_at``, the moment its invocation ends, after
+A job never shows ``running`` after it stopped for good. The queue's last attempt (``max_receives``) notes itself
+on the job, and an error on it finishes the job ``failed`` (``dead_lettered``: the message goes on to the DLQ,
+whose alarm tells the operator; an audit record names the job, not the error's text), and a last attempt that is
+killed (its time ran out) leaves ``gives_up_at``, the moment its invocation ends, after
 which ``status`` answers ``failed`` as well. A redrive after a fix runs the job again from where it was: a
 dead-lettered job is ``running`` again, and a first attempt takes ``gives_up_at`` away.
 """
@@ -169,8 +169,9 @@ class PrivacyWorker:
         if job["status"] != "running":
             return "skipped"                  # done already (a redelivered message)
         last = attempt >= self.max_receives
-        ends = clock.now() + timedelta(seconds=time_left()) if last and time_left is not None else None
-        self.store.progress(job_id, attempt=attempt, gives_up_at=clock.iso(ends) if ends else None)
+        if last or job.get("gives_up_at"):     # the last attempt notes its end; a redriven one takes it away
+            ends = clock.now() + timedelta(seconds=time_left()) if last and time_left is not None else None
+            self.store.progress(job_id, attempt=attempt, gives_up_at=clock.iso(ends) if ends else None)
         try:
             return self._run(job_id, job, time_left)
         except Exception as error:
