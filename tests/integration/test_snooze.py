@@ -118,6 +118,33 @@ def test_changing_the_status_before_the_time_cancels_the_wake_up(desk):
     assert status_of(desk, conv)[0] == "pending"
 
 
+def test_a_snooze_is_one_timeline_entry_and_moving_it_or_snoozing_a_resolved_one_says_so(desk):
+    # Given alice's conversation
+    online(desk, "alice")
+    conv = customer_writes(desk, "+31612348006", "Ring me next week", "SMsz6")
+    desk.drain_queue(desk.work_queue_url, "router")
+    before = len(status_of(desk, conv)[1])
+    first, later = (clock.iso(clock.now() + timedelta(hours=h)) for h in (1, 3))
+
+    def snooze(until: str) -> None:
+        status, body = agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice",
+                             {"status": "snoozed", "until": until})
+        assert status == 200, body
+
+    # When she snoozes it, then moves the snooze to a later time
+    snooze(first)
+    assert status_of(desk, conv)[1][before:] == [f"Snoozed until {first} by alice"]      # one entry, not two
+    snooze(later)
+    # Then the move is one more entry, and the timer follows it
+    assert status_of(desk, conv)[1][before:] == [f"Snoozed until {first} by alice", f"Snoozed until {later} by alice"]
+    assert desk.item(f"CONV#{conv}", "DEADLINE#snooze_wake")["due_at"] == later
+    # And a resolved conversation snoozed says it was reopened, then until when
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})[0] == 200
+    snooze(first)
+    assert status_of(desk, conv)[1][-2:] == ["Reopened by alice", f"Snoozed until {first} by alice"]
+    assert status_of(desk, conv)[0] == "snoozed"
+
+
 def test_until_must_be_a_future_time_with_a_zone_and_only_with_snoozed(desk):
     conv = customer_writes(desk, "+31612348003", "hi", "SMsz3")
     past = clock.iso(clock.now() - timedelta(minutes=1))

@@ -494,16 +494,23 @@ class Inbox:
             enqueue_refill(self.work, previous, "transfer")     # the seat it freed, in any of their teams
         return self.conversations.get_meta(conversation_id)
 
-    def set_status(self, caller: Caller, conversation_id: str, status: ConversationStatus) -> Conversation:
+    def set_status(self, caller: Caller, conversation_id: str, status: ConversationStatus,
+                   note: Message | None = None) -> Conversation:
         """Change the status; the SLA clocks it pauses, resumes or ends are written in the same transaction. A
-        reopen takes fresh clocks under the customer's tier as it is now, written after (``apply_tier``)."""
+        reopen takes fresh clocks under the customer's tier as it is now, written after (``apply_tier``).
+        ``note`` is the timeline's entry in place of "Marked <status>" (a snooze says until when); it is written
+        even when the status stays (a snooze moved to another time)."""
         read = self.conversations.read_clocks(conversation_id)     # the access check's read, and the clocks'
         conv = self.access.check(caller, read.conversation)
         audit.note(before={"status": conv.status.value}, after={"status": status.value})
         by_agent = caller.id
         if conv.status is status:
+            if note is not None:
+                self.conversations.add_message(note)
             return conv
-        note = timeline.status_changed(conv.id, conv.status, status, by_agent)
+        given = note
+        if note is None or conv.status is ConversationStatus.RESOLVED:      # a reopen says so, then the note
+            note = timeline.status_changed(conv.id, conv.status, status, by_agent)
         identities = self.slot_holders(conv, status)
         now = clock.now()
         if conv.status is ConversationStatus.RESOLVED:
@@ -526,6 +533,9 @@ class Inbox:
                 # every attempt lost to another change of the clocks: the status still changes, its clocks unmoved
                 logger.warning("status changed without moving the clocks", extra={"conversation_id": conv.id})
                 self.conversations.set_status(conv, status, note, None, identities=identities)
+        if given is not None and given is not note:          # after the reopen's entry
+            self.conversations.add_message(given.model_copy(
+                update={"created_at": max(given.created_at, note.created_at + timedelta(milliseconds=1))}))
         if status is ConversationStatus.RESOLVED and conv.assignee:
             enqueue_refill(self.work, conv.assignee, f"status:{status.value}")
         elif status is ConversationStatus.OPEN:

@@ -33,7 +33,7 @@ from shopdesk.logic import sla_engine, timeline
 from shopdesk.logic.access import Caller
 from shopdesk.logic.business_time import CalendarClosed, add_business_seconds, business_seconds_between, next_open
 from shopdesk.logic.sla_engine import PolicyBook
-from shopdesk.models import Conversation, ConversationStatus
+from shopdesk.models import Conversation, ConversationStatus, Message
 from shopdesk.models.sla import BusinessHours
 
 SNOOZE_TIMER = conversations_dal.SNOOZE_TIMER          # the timer item that ends a snooze
@@ -79,7 +79,7 @@ class Snoozer:
     """Status changes with an optional end to a snooze, around the inbox's own status change."""
 
     conversations: Conversations
-    change_status: Callable[[Caller, str, ConversationStatus], Conversation]
+    change_status: Callable[[Caller, str, ConversationStatus, Message | None], Conversation]
     book: PolicyBook | None = None           # the calendar of a conversation without clocks yet
     on_resolved: Callable[[str], object] | None = None    # after a resolve (the automatic transcript)
     wants_resolved: Callable[[], bool] = lambda: True     # whether on_resolved has anything to do now
@@ -112,11 +112,11 @@ class Snoozer:
         resolving = status is ConversationStatus.RESOLVED and self.on_resolved is not None and \
             self.wants_resolved() and \
             self.conversations.get_meta(conversation_id).status is not ConversationStatus.RESOLVED
-        conv = self.change_status(caller, conversation_id, status)
-        by_agent = caller.id
-        if status is ConversationStatus.SNOOZED and until is not None:
+        note = timeline.snoozed(conversation_id, until, caller.id) \
+            if status is ConversationStatus.SNOOZED and until is not None else None
+        conv = self.change_status(caller, conversation_id, status, note)     # its timeline entry says until when
+        if note is not None and until is not None:
             self.conversations.set_snooze(conv.id, SNOOZE_TIMER, clock.iso(until))
-            self.conversations.add_message(timeline.snoozed(conv.id, until, by_agent))
             return conv.model_copy(update={"snoozed_until": until.astimezone(UTC)})
         if conv.snoozed_until is not None:      # a snooze's timer and time are only ever written together
             self.conversations.set_snooze(conv.id, SNOOZE_TIMER, None)
