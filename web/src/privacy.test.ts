@@ -29,6 +29,21 @@ describe("the audit log's filter", () => {
       from: new Date(2026, 11, 5, 9, 30).toISOString(),
     });
   });
+
+  it("sends an agent typed by name, or by id in other capitals, as the id the trail keeps", () => {
+    const agents = [
+      { id: "alice", name: "Alice Example" },
+      { id: "Bob", name: "Bob Builder" },
+      { id: "bob", name: "Another Bob" },
+    ];
+    const actor = (typed: string) => auditQuery({ actor: typed, customer_id: "", from: "", to: "" }, agents).actor;
+    expect(actor(" alice example ")).toBe("alice");
+    expect(actor("ALICE")).toBe("alice");
+    expect(actor("bob")).toBe("bob"); // an exact id first
+    expect(actor("Bob")).toBe("Bob");
+    expect(actor("system")).toBe("system"); // not an agent: as typed
+    expect(actor("")).toBeUndefined();
+  });
 });
 
 describe("a record's changes", () => {

@@ -17,9 +17,19 @@ export interface AuditFilter {
   to: string;
 }
 
-/** The query of `GET /admin/audit` for a filter: trimmed, times in ISO; empty ones left out. */
-export function auditQuery(f: AuditFilter): { actor?: string; customer_id?: string; from?: string; to?: string } {
-  const q = { actor: f.actor.trim(), customer_id: f.customer_id.trim(), from: isoFromLocal(f.from), to: isoFromLocal(f.to) };
+/** The query of `GET /admin/audit` for a filter: trimmed, times in ISO; empty ones left out. The trail keeps
+ *  actors by id: an agent typed by name ("Alice Example") or an id in other capitals ("Alice") is sent as the id. */
+export function auditQuery(
+  f: AuditFilter,
+  agents: readonly { id: string; name?: string | null }[] = [],
+): { actor?: string; customer_id?: string; from?: string; to?: string } {
+  const typed = f.actor.trim();
+  const folded = typed.toLocaleLowerCase();
+  const agent =
+    agents.find((a) => a.id === typed) ??
+    agents.find((a) => a.id.toLocaleLowerCase() === folded || a.name?.trim().toLocaleLowerCase() === folded);
+  const actor = agent?.id ?? typed;
+  const q = { actor, customer_id: f.customer_id.trim(), from: isoFromLocal(f.from), to: isoFromLocal(f.to) };
   return Object.fromEntries(Object.entries(q).filter(([, v]) => v)) as ReturnType<typeof auditQuery>;
 }
 

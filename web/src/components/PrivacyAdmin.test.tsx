@@ -21,6 +21,7 @@ function show(section: string, api: Partial<Api>, groups = ["admins"], item?: st
     </AppContext.Provider>,
     root(),
   );
+  return store;
 }
 
 const text = () => root().textContent ?? "";
@@ -101,6 +102,18 @@ describe("the audit log", () => {
     await vi.waitFor(() =>
       expect(audit).toHaveBeenLastCalledWith({ actor: "alice", customer_id: "c_7", from: new Date(2026, 11, 5, 9, 30).toISOString(), cursor: undefined }),
     );
+  });
+
+  it("names the desk's agents in its rows, and takes an agent's name in the Who filter for their id", async () => {
+    const audit = vi.fn(async () => ({ items: [record] }));
+    const store = show("audit", { audit } as Partial<Api>);
+    store.set({ agents: [{ id: "alice", name: "Alice Example" }] as never }); // as the inbox's start reads them
+    await vi.waitFor(() => expect($("table tbody tr")?.textContent).toContain("Alice Example · alice (admins)"));
+    expect([...root().querySelectorAll("datalist option")].map((o) => o.getAttribute("value"))).toEqual(["alice"]);
+    type(labelled("Who"), "alice example");
+    await tick();
+    $("form").dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+    await vi.waitFor(() => expect(audit).toHaveBeenLastCalledWith({ actor: "alice", cursor: undefined }));
   });
 
   it("filters by a customer named by email address or phone number, read as their id", async () => {

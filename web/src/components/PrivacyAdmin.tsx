@@ -1,7 +1,8 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiError, type AuditRecord, type Customer, type PrivacyJob, type PrivacyRequest } from "../api";
+import { ApiError, type Agent, type AuditRecord, type Customer, type PrivacyJob, type PrivacyRequest } from "../api";
 import { useApp } from "../context";
-import { formatFull } from "../format";
+import { useStore } from "../store";
+import { agentName, formatFull } from "../format";
 import { counted, isMessageKey, type CountedKey } from "../i18n";
 import {
   auditQuery,
@@ -46,6 +47,7 @@ const invalid = (id: string, errors: string[] | undefined) =>
  *  filtered by actor, customer and time (the admin's own time), a page at a time. */
 export function AuditAdmin() {
   const { store, t, locale, timeZone } = useApp();
+  const state = useStore(store); // the agents: the filter takes a name, the rows say whose
   const [filter, setFilter] = useState<AuditFilter>({ actor: "", customer_id: "", from: "", to: "" });
   const [records, setRecords] = useState<AuditRecord[] | null>(null);
   const [cursor, setCursor] = useState<string | null>(null);
@@ -56,7 +58,7 @@ export function AuditAdmin() {
     setMessage(null);
     const mine = ++latest.current;
     try {
-      if (!more) asked.current = await withCustomerId(auditQuery(filter));
+      if (!more) asked.current = await withCustomerId(auditQuery(filter, state.agents));
       if (mine !== latest.current) return;
       const page = await store.api.audit({ ...asked.current, cursor: more ? cursor : undefined });
       if (mine !== latest.current) return;
@@ -99,7 +101,12 @@ export function AuditAdmin() {
       >
         <label class="field">
           <span>{t("audit.actor")}</span>
-          <input value={filter.actor} onInput={input("actor")} placeholder="alice" />
+          <input value={filter.actor} onInput={input("actor")} placeholder="alice" list="audit-actors" />
+          <datalist id="audit-actors">
+            {state.agents.map((a) => (
+              <option key={a.id} value={a.id} label={a.name ?? a.id} />
+            ))}
+          </datalist>
         </label>
         <label class="field">
           <span>{t("audit.customerFilter")}</span>
@@ -133,7 +140,7 @@ export function AuditAdmin() {
           </thead>
           <tbody>
             {records.map((r) => (
-              <AuditRow key={r.id} record={r} when={formatFull(r.at, locale, timeZone)} />
+              <AuditRow key={r.id} record={r} when={formatFull(r.at, locale, timeZone)} agents={state.agents} />
             ))}
           </tbody>
         </table>
@@ -147,8 +154,9 @@ export function AuditAdmin() {
   );
 }
 
-function AuditRow({ record: r, when }: { record: AuditRecord; when: string }) {
+function AuditRow({ record: r, when, agents }: { record: AuditRecord; when: string; agents: readonly Agent[] }) {
   const { t } = useApp();
+  const name = agentName(agents, r.actor);
   const changed = changes(r.before, r.after);
   const details = Object.entries(r.details ?? {});
   return (
@@ -157,7 +165,8 @@ function AuditRow({ record: r, when }: { record: AuditRecord; when: string }) {
         <time dateTime={r.at}>{when}</time>
       </td>
       <td>
-        {r.actor}
+        {name}
+        {name !== r.actor && <span class="muted small"> · {r.actor}</span>}
         {r.roles?.length ? <span class="muted small"> ({r.roles.join(", ")})</span> : null}
       </td>
       <td>
