@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ApiError, type Api } from "./api";
 import { translator } from "./i18n";
-import { problemWords } from "./problems";
+import { changedMeanwhile, problemWords } from "./problems";
 import { Store } from "./store";
 
 const refusal = (body: unknown) => new ApiError(409, "the API's English words", body);
@@ -32,5 +32,29 @@ describe("problemWords", () => {
     const store = new Store(api, { error: (detail) => t("error", { detail }), problem: (e) => problemWords(e, t) });
     expect(await store.run(() => api.retry("c1", "m1"))).toBe(false);
     expect(store.state.toast?.text).toBe("Esta respuesta ya se volvió a enviar; si esa también falla, vuelve a enviarla.");
+  });
+});
+
+describe("changedMeanwhile", () => {
+  const conflict = (body: unknown) => new ApiError(409, "sla-policy std changed meanwhile (now version 2)", body);
+
+  it("is a version conflict (a 409 without a code) or a problem named changed_meanwhile", () => {
+    expect(changedMeanwhile(conflict({ detail: "sla-policy std changed meanwhile (now version 2)" }))).toBe(true);
+    expect(changedMeanwhile(conflict(null))).toBe(true);
+    expect(changedMeanwhile(conflict({ code: "changed_meanwhile", params: {} }))).toBe(true);
+  });
+
+  it("is not another refusal: an id taken, another status, another error", () => {
+    expect(changedMeanwhile(conflict({ code: "exists", params: { id: "std" } }))).toBe(false);
+    expect(changedMeanwhile(new ApiError(422, "bad", { errors: [] }))).toBe(false);
+    expect(changedMeanwhile(new Error("network"))).toBe(false);
+  });
+
+  it("is said in the agent's language alone, without the API's English", () => {
+    for (const locale of ["en", "es", "pt"] as const) {
+      const words = translator(locale)("conflict", { detail: "sla-policy std changed meanwhile (now version 2)" });
+      expect(words).not.toContain("sla-policy");
+      expect(words).not.toMatch(/\(\s*\)|\{detail\}/);
+    }
   });
 });

@@ -20,3 +20,13 @@ export function problemWords(error: unknown, t: Translate): string | null {
   if (values.channel) values.channel = channelName(values.channel, t);
   return t(key, values);
 }
+
+/** Whether a save was refused because what was edited changed since it was read: a 409 whose problem is
+ *  `changed_meanwhile`, or one without a code (a version conflict, which the API says in English only: "sla-policy
+ *  std changed meanwhile (now version 2)…"). The page says so in the agent's words alone (`conflict`) and loads the
+ *  latest version; a 409 the API names otherwise (an id taken: `exists`) is `problemWords`' to say. */
+export function changedMeanwhile(error: unknown): boolean {
+  if (!(error instanceof ApiError) || error.status !== 409) return false;
+  const code = error.body && typeof error.body === "object" ? (error.body as { code?: unknown }).code : undefined;
+  return code === undefined || code === null || code === "changed_meanwhile";
+}

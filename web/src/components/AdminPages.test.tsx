@@ -227,3 +227,37 @@ describe("two admins editing one agent", () => {
     expect(setAgent.mock.calls[1]![2]).toBe(2);
   });
 });
+
+describe("a save someone else's save beat", () => {
+  const standard = { id: "std", name: "Standard", targets: {}, calendar_id: null, warning_fraction: 0.8, applies_to: {},
+                     rank: 0, version: 1 };
+  it.each([
+    ["en", "Someone changed this meanwhile. The latest version is loaded; apply your change again."],
+    ["es", "Alguien lo cambió mientras tanto. Se cargó la última versión; vuelve a aplicar tu cambio."],
+    ["pt", "Alguém mudou isto enquanto isso. A versão mais recente foi carregada; aplique sua mudança de novo."],
+  ] as const)("is said in the admin's language (%s) alone, not with the API's English detail", async (locale, words) => {
+    const { ApiError } = await import("../api");
+    const detail = "sla-policy std changed meanwhile (now version 2); reload it and apply your change again";
+    const api = {
+      calendars: async () => ({ items: [] }),
+      policies: async () => ({ items: [standard] }),
+      putPolicy: async () => {
+        throw new ApiError(409, detail, { type: "/problems/conflict", status: 409, detail });
+      },
+    };
+    const store = new Store(api as unknown as Api);
+    render(
+      <AppContext.Provider value={{ ...testContext(store, locale), who: { id: "alice", name: "Alice", groups: ["admins"] } }}>
+        <AdminPages section="policies" />
+      </AppContext.Provider>,
+      root(),
+    );
+    const item = () => [...root().querySelectorAll<HTMLButtonElement>("button")].find((b) => b.textContent === "Standard (std)");
+    await vi.waitFor(() => expect(item()).toBeDefined());
+    item()!.click();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    root().querySelector<HTMLFormElement>("form.card.form")!.requestSubmit();
+    await vi.waitFor(() => expect(root().querySelector('[role="alert"]')?.textContent).toBe(words));
+    expect(text()).not.toContain("sla-policy");
+  });
+});

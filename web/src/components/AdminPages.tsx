@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, type AdminAgent, type Calendar, type Customer, type RoutingSettings, type SlaPolicy, type Team } from "../api";
+import { type AdminAgent, type Calendar, type Customer, type RoutingSettings, type SlaPolicy, type Team } from "../api";
 import type { Versioned } from "../api-types/admin";
 import { calendarFromForm, holidaysText, listOf, WEEKDAYS, windowsText } from "../adminForms";
 import { identityKind } from "../channels";
@@ -7,7 +7,7 @@ import { isAdmin, isSupervisor, useApp } from "../context";
 import { teamNames } from "../format";
 import type { MessageKey } from "../i18n";
 import { useStore } from "../store";
-import { problemWords } from "../problems";
+import { changedMeanwhile, problemWords } from "../problems";
 import { BotAdmin } from "./BotAdmin";
 import { CannedAdmin } from "./CannedAdmin";
 import { CsatAdmin } from "./CsatAdmin";
@@ -112,11 +112,11 @@ function useSaver(reload: () => Promise<void>) {
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
       const named = problemWords(error, t); // a refusal the API names (an id taken by another): its own words
-      if (named) setMessage({ kind: "error", text: named });
-      else if (error instanceof ApiError && error.status === 409) {
-        setMessage({ kind: "error", text: t("conflict", { detail }) });
+      if (changedMeanwhile(error)) {
+        setMessage({ kind: "error", text: t("conflict") }); // in the admin's words only, not the API's English
         await reload();
-      } else {
+      } else if (named) setMessage({ kind: "error", text: named });
+      else {
         setMessage({ kind: "error", text: t("error", { detail }) });
       }
       return false;

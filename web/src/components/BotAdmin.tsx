@@ -1,5 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, type BotOut } from "../api";
+import type { BotOut } from "../api";
+import { changedMeanwhile, problemWords } from "../problems";
 import { CHANNELS, channelName } from "../channels";
 import { isAdmin, useApp } from "../context";
 import { botForm, botFromForm, KB_LANGUAGES, languageName, type BotForm } from "../kb";
@@ -46,8 +47,8 @@ export function BotAdmin() {
       setMessage({ kind: "ok", text: t("saved") });
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
-      const conflict = error instanceof ApiError && error.status === 409;
-      setMessage({ kind: "error", text: conflict ? t("conflict", { detail }) : t("error", { detail }) });
+      const conflict = changedMeanwhile(error); // said in the admin's words only, not the API's English
+      setMessage({ kind: "error", text: conflict ? t("conflict") : (problemWords(error, t) ?? t("error", { detail })) });
       if (conflict) await reload();
     }
   };

@@ -64,7 +64,8 @@ describe("saving a shared canned response someone else saved meanwhile", () => {
     title().dispatchEvent(new Event("input", { bubbles: true }));
     await new Promise((resolve) => setTimeout(resolve, 10));
     title().closest("form")!.requestSubmit();
-    await vi.waitFor(() => expect(root().textContent).toContain("changed meanwhile"));
+    await vi.waitFor(() => expect(root().textContent).toContain("Someone changed this meanwhile."));
+    expect(root().textContent).not.toContain("now version"); // the API's English detail is not shown
     expect(putSharedCanned.mock.calls[0]![2]).toBe(1);
     // the form now holds their version; a save goes over version 2
     await vi.waitFor(() => expect(title().value).toBe("Shipped (theirs)"));

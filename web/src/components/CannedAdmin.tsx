@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, sendToBucket, type CannedIn, type CannedResponse } from "../api";
 import { isAdmin, useApp } from "../context";
+import { changedMeanwhile } from "../problems";
 import { revealForm } from "../revealForm";
 import { nextLanguage, rowErrors, toBodies, type BodyDraft } from "../tools";
 import { FilePick } from "./FilePick";
@@ -26,8 +27,8 @@ export function useOutcome(reload: () => Promise<void>, field: "actions" | "bodi
       return true;
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
-      if (error instanceof ApiError && error.status === 409 && !refusal) {
-        setMessage({ kind: "error", text: t("conflict", { detail }), rows: new Map() });
+      if (changedMeanwhile(error) && !refusal) {
+        setMessage({ kind: "error", text: t("conflict"), rows: new Map() }); // in the agent's words only
         await reload();
       } else {
         const rows = error instanceof ApiError && error.status === 422 ? rowErrors(error.body, field).rows : new Map();

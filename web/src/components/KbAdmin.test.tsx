@@ -62,7 +62,8 @@ describe("editing an article", () => {
     const theirs = { ...gift, body: "Valid for five years.", version: 2 };
     const putArticle = showKb(theirs);
     await editAndSave("Valid for three years.");
-    await vi.waitFor(() => expect(root().textContent).toContain("changed meanwhile"));
+    await vi.waitFor(() => expect(root().textContent).toContain("Someone changed this meanwhile."));
+    expect(root().textContent).not.toContain("now version 2"); // the API's English detail is not shown
     expect(putArticle.mock.calls[0]![3]).toBe(1);
     await vi.waitFor(() => expect(body().value).toBe("Valid for five years."));
   });

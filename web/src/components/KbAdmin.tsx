@@ -16,6 +16,7 @@ import {
   type ArticleForm,
   type LineProblem,
 } from "../kb";
+import { changedMeanwhile, problemWords } from "../problems";
 import { revealForm } from "../revealForm";
 import { FilePick } from "./FilePick";
 import { TryBot } from "./TryBot";
@@ -70,8 +71,8 @@ export function KbAdmin() {
       return article;
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
-      const conflict = error instanceof ApiError && error.status === 409;
-      setMessage({ kind: "error", text: conflict ? t("conflict", { detail }) : t("error", { detail }) });
+      const conflict = changedMeanwhile(error); // said in the admin's words only, not the API's English
+      setMessage({ kind: "error", text: conflict ? t("conflict") : (problemWords(error, t) ?? t("error", { detail })) });
       if (conflict) {
         // someone saved it since: show the latest version, which the next save goes over
         const latest = await reload();

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, type Label } from "../api";
 import { isAdmin, useApp } from "../context";
 import { chipColors } from "../labels";
-import { problemWords } from "../problems";
+import { changedMeanwhile, problemWords } from "../problems";
 import { revealForm } from "../revealForm";
 import { Said } from "./Said";
 import { useChosen } from "../useChosen";
@@ -43,9 +43,9 @@ export function LabelsAdmin() {
       await reload();
     } catch (error) {
       const detail = error instanceof ApiError || error instanceof Error ? error.message : String(error);
+      const conflict = changedMeanwhile(error); // someone saved it since: said in the admin's words only
       const named = problemWords(error, t); // a refusal the API names (a new label's id taken): its own words
-      const conflict = !named && error instanceof ApiError && error.status === 409; // someone saved it since
-      setMessage({ kind: "error", text: named ?? t(conflict ? "conflict" : "error", { detail }) });
+      setMessage({ kind: "error", text: conflict ? t("conflict") : (named ?? t("error", { detail })) });
       if (conflict) await reload();
     }
   };

@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError } from "../api";
 import { useApp } from "../context";
 import { fieldErrors, refusalWords } from "../privacy";
+import { changedMeanwhile } from "../problems";
 
 export type Shown = { kind: "ok" | "error"; text: string };
 
@@ -44,7 +45,7 @@ export function useSettingsForm<Out extends { version: number }, Form>(spec: {
       setMessage({ kind: "ok", text: t("saved") });
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
-      const conflict = error instanceof ApiError && error.status === 409;
+      const conflict = changedMeanwhile(error);
       const all = fieldErrors(error instanceof ApiError ? error.body : null);
       const worded = (messages: string[]) => messages.map((m) => refusalWords(m, t));
       const fields = new Map<string, string[]>();
@@ -55,7 +56,7 @@ export function useSettingsForm<Out extends { version: number }, Form>(spec: {
       }
       setRefused({ fields, rest: spec.shows("") ? worded(all.rest) : [] });
       let text = t("error", { detail }); // no refusal by field: what the API said
-      if (conflict) text = t("conflict", { detail });
+      if (conflict) text = t("conflict"); // in the admin's words only, not the API's English
       else if (unshown.length) text = t("error", { detail: unshown.join("; ") }); // not those shown in the form
       else if (fields.size || all.rest.length) text = t("refused.fields"); // every one shown in the form
       setMessage({ kind: "error", text });

@@ -348,7 +348,7 @@ export const en = {
   "day.sun": "Sunday",
   newItem: "New",
   version: "Version {version}",
-  conflict: "Someone changed this meanwhile ({detail}). The latest version is loaded; apply your change again.",
+  conflict: "Someone changed this meanwhile. The latest version is loaded; apply your change again.",
   targetsMinutes: "Targets in minutes",
   calendar: "Calendar",
   warningFraction: "Warning at (fraction of the target)",

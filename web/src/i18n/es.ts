@@ -349,7 +349,7 @@ export const es: Catalogue = {
   "day.sun": "Domingo",
   newItem: "Nuevo",
   version: "Versión {version}",
-  conflict: "Alguien lo cambió mientras tanto ({detail}). Se cargó la última versión; vuelve a aplicar tu cambio.",
+  conflict: "Alguien lo cambió mientras tanto. Se cargó la última versión; vuelve a aplicar tu cambio.",
   targetsMinutes: "Objetivos en minutos",
   calendar: "Calendario",
   warningFraction: "Aviso al (fracción del objetivo)",

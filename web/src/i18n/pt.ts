@@ -349,7 +349,7 @@ export const pt: Catalogue = {
   "day.sun": "Domingo",
   newItem: "Novo",
   version: "Versão {version}",
-  conflict: "Alguém mudou isto enquanto isso ({detail}). A versão mais recente foi carregada; aplique sua mudança de novo.",
+  conflict: "Alguém mudou isto enquanto isso. A versão mais recente foi carregada; aplique sua mudança de novo.",
   targetsMinutes: "Metas em minutos",
   calendar: "Calendário",
   warningFraction: "Aviso em (fração da meta)",
