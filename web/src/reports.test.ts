@@ -6,6 +6,7 @@ import {
   dailyForecast,
   dayAndHour,
   figure,
+  timeBasis,
   forecastFacts,
   normaliseTopic,
   periodDays,
@@ -47,7 +48,30 @@ describe("bars", () => {
   it("shows a duration's median and leaves out rows without a figure", () => {
     expect(figure({ key: "sms", count: 3, median_s: 90 })).toBe(90);
     expect(bars([{ key: null, median_s: null, count: 0 }, { key: "sms", median_s: 0 }])).toEqual([
-      { label: "sms", value: 0, share: 0 },
+      { label: "sms", value: 0, share: 0, other: null },
+    ]);
+  });
+  it("draws a duration's median in business time when the rows have it, with calendar time beside it", () => {
+    const rows = [
+      { key: "alice", count: 4, median_s: 3 * 86400, business_median_s: 1800 }, // Friday evening to Monday
+      { key: "bob", count: 2, median_s: 3600, business_median_s: 3600 },
+    ];
+    expect(timeBasis(rows)).toBe("business");
+    expect(figure(rows[0]!)).toBe(1800);
+    expect(bars(rows)).toEqual([
+      { label: "alice", value: 1800, share: 0.5, other: 3 * 86400 },
+      { label: "bob", value: 3600, share: 1, other: 3600 },
+    ]);
+  });
+  it("draws every bar in calendar time when a row has no business time (one chart, one time)", () => {
+    const rows = [
+      { key: "alice", count: 4, median_s: 7200, business_median_s: 1800 },
+      { key: "bob", count: 2, median_s: 3600, business_median_s: null },
+    ];
+    expect(timeBasis(rows)).toBe("calendar");
+    expect(bars(rows)).toEqual([
+      { label: "alice", value: 7200, share: 1, other: 1800 },
+      { label: "bob", value: 3600, share: 0.5, other: null },
     ]);
   });
 });

@@ -104,19 +104,40 @@ export interface Bar {
   label: string;
   value: number;
   share: number; // of the largest value, 0..1: the bar's length
+  /** A duration's median in the other time (calendar time beside business time, docs/metrics.md), if it has one. */
+  other?: number | null;
 }
 
-/** The figure a row shows: a count or ratio (`value`), a duration's median, or a CSAT score. */
-export function figure(row: MetricRow): number | null {
-  const value = row.value ?? row.median_s ?? row.score;
-  return typeof value === "number" ? value : null;
+/** Which time a duration's medians are drawn in: the business time of the SLA calendars (the hours the desk is
+ *  open, as the summary's "Business time"), or calendar time. */
+export type TimeBasis = "business" | "calendar";
+
+/** Business time when every row with a median has one in business time too (a desk without calendars has it equal
+ *  to calendar time), else calendar time for every row: the bars of one chart are never in two times. */
+export function timeBasis(rows: MetricRow[]): TimeBasis {
+  const timed = rows.filter((row) => typeof row.median_s === "number");
+  return timed.length > 0 && timed.every((row) => typeof row.business_median_s === "number") ? "business" : "calendar";
 }
 
-/** One bar per row with a figure, in the rows' order, scaled to the largest. */
-export function bars(rows: MetricRow[]): Bar[] {
+const num = (v: unknown): number | null => (typeof v === "number" ? v : null);
+
+/** The figure a row shows: a count or ratio (`value`), a duration's median (in business time, or calendar time
+ *  with `basis` calendar or for a row that has no business time), or a CSAT score. */
+export function figure(row: MetricRow, basis: TimeBasis = "business"): number | null {
+  const median = basis === "business" ? (row.business_median_s ?? row.median_s) : row.median_s;
+  return num(row.value ?? median ?? row.score);
+}
+
+/** One bar per row with a figure, in the rows' order, scaled to the largest; a duration's in `basis` (business
+ *  time by default, `timeBasis`), with its median in the other time beside it (`other`). */
+export function bars(rows: MetricRow[], basis: TimeBasis = timeBasis(rows)): Bar[] {
   const present = rows
-    .map((row) => ({ label: row.key ?? "—", value: figure(row) }))
-    .filter((b): b is { label: string; value: number } => b.value !== null);
+    .map((row) => {
+      const timed = row.value == null && typeof row.median_s === "number";
+      const other = timed ? num(basis === "business" ? row.median_s : row.business_median_s) : undefined;
+      return { label: row.key ?? "—", value: figure(row, basis), ...(timed ? { other } : {}) };
+    })
+    .filter((b): b is { label: string; value: number; other?: number | null } => b.value !== null);
   const top = Math.max(0, ...present.map((b) => b.value));
   return present.map((b) => ({ ...b, share: top > 0 ? b.value / top : 0 }));
 }

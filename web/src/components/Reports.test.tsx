@@ -34,6 +34,30 @@ describe("the reports page", () => {
     expect(text).not.toMatch(/\balice\b/);
   });
 
+  it("draws a duration by group in business time when the rows have it, says so, and gives calendar time beside it", async () => {
+    const api = {
+      reportSummary: async () => null,
+      reportTopics: async () => ({ items: [] }),
+      reportMetric: async () => ({ items: [
+        { key: "alice", count: 4, median_s: 3 * 86400, p90_s: null, business_median_s: 1800, business_p90_s: null },
+      ] }),
+      csatComments: async () => ({ items: [] }),
+    } as unknown as Api;
+    const store = new Store(api);
+    store.set({ agents: [{ id: "alice", name: "Alice Example" }] as never });
+    render(
+      <AppContext.Provider value={testContext(store, "es")}>
+        <Reports />
+      </AppContext.Provider>,
+      root(),
+    );
+    const chart = () => root().querySelector<HTMLElement>('ul.bars[aria-label="Primera respuesta · Agente"]');
+    await vi.waitFor(() => expect(chart()?.querySelector(".bar-value")?.textContent).toBe("30 min (3 d)"));
+    const legend = document.getElementById(chart()!.getAttribute("aria-describedby")!);
+    expect(legend?.textContent).toContain("Medianas en horario laboral");
+    expect(legend?.textContent).toContain("entre paréntesis, en tiempo natural");
+  });
+
   it("says whose figures they are: a supervisor's teams by name, or the whole desk", async () => {
     const summary = (teams: string[] | null) => ({
       teams, conversations: 3, first_response: {}, next_response: {}, resolution: { resolved: 1, reopen_rate: null },

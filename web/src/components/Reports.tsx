@@ -16,6 +16,7 @@ import {
   reportTeamChoices,
   stars,
   topicName,
+  timeBasis,
   topicsOf,
   whoseFigures,
   type CsatComment,
@@ -101,6 +102,9 @@ export function Reports() {
   const share = (r: number | null | undefined) => (r == null ? "—" : `${Math.round(r * 100)} %`);
   const shown = (value: number) =>
     DURATIONS.has(metric) ? duration(value) : SHARES.has(metric) ? share(value) : String(value);
+  // a duration's medians in business time where the rows have it (as the summary's "Business time"), calendar time
+  // in brackets; said above the bars, so that nobody reads one for the other
+  const basis = DURATIONS.has(metric) ? timeBasis(rows) : null;
   return (
     <section class="board reports" aria-labelledby="reports-title">
       <h1 id="reports-title">{t("reports")}</h1>
@@ -268,12 +272,24 @@ export function Reports() {
             </select>
           </label>
         </div>
-        <ul class="bars" aria-label={`${t(`metric.${metric}` as MessageKey)} · ${t(`group.${group}` as MessageKey)}`}>
-          {bars(rows.map((row) => ({ ...row, key: named(row.key) }))).map((bar) => (
+        {basis && rows.length > 0 && (
+          <p class="muted small" id="by-group-times">
+            {t(basis === "business" ? "reports.timesBusiness" : "reports.timesCalendar")}
+          </p>
+        )}
+        <ul
+          class="bars"
+          aria-label={`${t(`metric.${metric}` as MessageKey)} · ${t(`group.${group}` as MessageKey)}`}
+          aria-describedby={basis && rows.length > 0 ? "by-group-times" : undefined}
+        >
+          {bars(rows.map((row) => ({ ...row, key: named(row.key) })), basis ?? undefined).map((bar) => (
             <li key={bar.label}>
               <span class="bar-label">{bar.label}</span>
               <span class="bar" style={{ width: `${Math.round(bar.share * 100)}%` }} aria-hidden="true" />
-              <span class="bar-value">{shown(bar.value)}</span>
+              <span class="bar-value">
+                {shown(bar.value)}
+                {bar.other != null && <span class="muted"> ({duration(bar.other)})</span>}
+              </span>
             </li>
           ))}
           {rows.length === 0 && <li class="muted">{t("none")}</li>}
