@@ -28,6 +28,11 @@ export function formatDuration(ms: number): string {
   return `${s} s`;
 }
 
+/** A number as the agent's language writes it ("1.08", "1,08"), with at most `digits` decimals. */
+export function formatNumber(value: number, locale: string, digits = 2): string {
+  return new Intl.NumberFormat(locale, { maximumFractionDigits: digits }).format(value);
+}
+
 /** The browser's time zone (the agent's). */
 export function agentTimeZone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";

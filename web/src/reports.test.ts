@@ -8,6 +8,7 @@ import {
   figure,
   timeBasis,
   forecastFacts,
+  forecastHour,
   normaliseTopic,
   periodDays,
   stars,
@@ -169,8 +170,28 @@ describe("the forecast", () => {
     expect(forecastFacts([{ hour: "2026-12-07T09:00:00+01:00", expected: 0 }])).toEqual({
       total: 0,
       busiestDay: null,
+      busiestDays: 0,
       busiestHour: null,
+      busiestHours: 0,
     });
+  });
+  it("takes the earliest of days and hours as busy, and says how many are (a week's twin over 14 days)", () => {
+    const twins = [
+      { hour: "2026-12-07T09:00:00+01:00", expected: 2.5 },
+      { hour: "2026-12-07T10:00:00+01:00", expected: 1 },
+      { hour: "2026-12-14T09:00:00+01:00", expected: 2.5 },
+      { hour: "2026-12-14T10:00:00+01:00", expected: 1 },
+    ];
+    const facts = forecastFacts(twins);
+    expect(facts.busiestHour?.hour).toBe("2026-12-07T09:00:00+01:00");
+    expect(facts.busiestHours).toBe(2);
+    expect(facts.busiestDay?.label).toBe("2026-12-07");
+    expect(facts.busiestDays).toBe(2);
+    expect(forecastFacts(items).busiestHours).toBe(1);
+  });
+  it("writes an hour in the agent's language, in the zone it was asked in", () => {
+    expect(forecastHour("2027-01-04T12:00:00+01:00", "es", "Europe/Madrid")).toBe("lun, 4 ene, 12:00");
+    expect(forecastHour("2027-01-04T12:00:00+01:00", "en-US", "Europe/Madrid")).toBe("Mon, Jan 4, 12:00 PM");
   });
 });
 

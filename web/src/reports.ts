@@ -257,13 +257,41 @@ export function dailyForecast(items: ForecastHour[]): Bar[] {
   }));
 }
 
-/** The forecast in figures, for its text alternative: total expected, and the busiest day and hour. */
-export function forecastFacts(items: ForecastHour[]): { total: number; busiestDay: Bar | null; busiestHour: ForecastHour | null } {
+/** The forecast in figures, for its text alternative: total expected, and the busiest day and hour. A forecast
+ *  learns per hour of the week, so over 14 days every hour (and whole day) has a twin as busy: the busiest is the
+ *  earliest of those as busy, and `busiestDays`/`busiestHours` say how many are (1: it alone). */
+export function forecastFacts(items: ForecastHour[]): {
+  total: number;
+  busiestDay: Bar | null;
+  busiestDays: number;
+  busiestHour: ForecastHour | null;
+  busiestHours: number;
+} {
   const days = dailyForecast(items);
-  const busiestDay = days.reduce<Bar | null>((best, d) => (best === null || d.value > best.value ? d : best), null);
-  const busiestHour = items.reduce<ForecastHour | null>((best, h) => (best === null || h.expected > best.expected ? h : best), null);
+  const topDay = Math.max(0, ...days.map((d) => d.value));
+  const topHour = Math.max(0, ...items.map((h) => h.expected));
+  const tiedDays = topDay > 0 ? days.filter((d) => d.value === topDay) : [];
+  const tiedHours = topHour > 0 ? items.filter((h) => h.expected === topHour) : [];
   const total = Math.round(items.reduce((sum, h) => sum + h.expected, 0) * 10) / 10;
-  return { total, busiestDay: busiestDay && busiestDay.value > 0 ? busiestDay : null, busiestHour: busiestHour && busiestHour.expected > 0 ? busiestHour : null };
+  return {
+    total,
+    busiestDay: tiedDays[0] ?? null, // the days and hours come in time order: the earliest
+    busiestDays: tiedDays.length,
+    busiestHour: tiedHours[0] ?? null,
+    busiestHours: tiedHours.length,
+  };
+}
+
+/** A forecast hour (ISO with the offset of the zone it was asked in) as the agent's language writes it, in that
+ *  zone: "Mon, Jan 4, 12:00 PM", "lun, 4 ene, 12:00". */
+export function forecastHour(iso: string, locale: string, timeZone: string): string {
+  const options: Intl.DateTimeFormatOptions = { weekday: "short", day: "numeric", month: "short", hour: "2-digit",
+    minute: "2-digit" };
+  try {
+    return new Intl.DateTimeFormat(locale, { ...options, timeZone }).format(new Date(iso));
+  } catch {
+    return new Intl.DateTimeFormat(locale, options).format(new Date(iso)); // a zone the browser does not know
+  }
 }
 
 /** The hours worth a row in the staffing plan (someone needed or usually online), and the hours short of agents. */

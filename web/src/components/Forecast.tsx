@@ -2,11 +2,14 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError } from "../api";
 import { CHANNELS, channelName } from "../channels";
 import { useApp } from "../context";
+import { formatNumber } from "../format";
+import { counted } from "../i18n";
 import {
   STAFFING_DEFAULTS,
   dailyForecast,
-  dayAndHour,
+  dayKey,
   forecastFacts,
+  forecastHour,
   staffingOf,
   staffingQuery,
   type Forecast as ForecastAnswer,
@@ -20,7 +23,7 @@ const DAYS = [7, 14] as const;
  *  (`GET /reports/forecast`, `GET /reports/staffing`; docs/forecast.md). Both answer 409 while the lake
  *  has less than a week of history: said in words, not as an error. */
 export function ForecastAndStaffing({ team }: { team?: string } = {}) {
-  const { store, t, timeZone } = useApp();
+  const { store, t, locale, timeZone } = useApp();
   const [channel, setChannel] = useState<string>("");
   const [days, setDays] = useState<(typeof DAYS)[number]>(7);
   const [inputs, setInputs] = useState<StaffingInputs>(STAFFING_DEFAULTS);
@@ -74,6 +77,11 @@ export function ForecastAndStaffing({ team }: { team?: string } = {}) {
     </label>
   );
 
+  // dates and hours as the rest of the page writes them (the agent's language, the zone the forecast was asked in),
+  // numbers with the language's decimal mark
+  const day = (iso: string) => dayKey(iso, "day", locale, (d) => d);
+  const hour = (iso: string, zone: string) => forecastHour(iso, locale, zone);
+  const n = (value: number) => formatNumber(value, locale);
   const facts = forecast ? forecastFacts(forecast.items) : null;
   const perDay = forecast ? dailyForecast(forecast.items) : [];
   const staffed = staffing ? staffingOf(staffing.items) : null;
@@ -114,22 +122,26 @@ export function ForecastAndStaffing({ team }: { team?: string } = {}) {
             <p id="forecast-summary">
               {facts.busiestDay && facts.busiestHour
                 ? t("reports.forecastSummary", {
-                    total: facts.total,
+                    total: n(facts.total),
                     days: forecast.days,
                     weeks: forecast.history_weeks,
-                    day: facts.busiestDay.label,
-                    dayCount: facts.busiestDay.value,
-                    hour: `${dayAndHour(facts.busiestHour.hour).day} ${dayAndHour(facts.busiestHour.hour).hour}:00`,
-                    hourCount: facts.busiestHour.expected,
+                    busiestDay: counted(t, locale, "reports.busiestDay", facts.busiestDays, {
+                      day: day(facts.busiestDay.label),
+                      value: n(facts.busiestDay.value),
+                    }),
+                    busiestHour: counted(t, locale, "reports.busiestHour", facts.busiestHours, {
+                      hour: hour(facts.busiestHour.hour, forecast.tz),
+                      value: n(facts.busiestHour.expected),
+                    }),
                   })
                 : t("reports.forecastQuiet", { days: forecast.days })}
             </p>
             <ul class="bars" aria-label={t("reports.forecastByDay")} aria-describedby="forecast-summary">
               {perDay.map((bar) => (
                 <li key={bar.label}>
-                  <span class="bar-label">{bar.label}</span>
+                  <span class="bar-label">{day(bar.label)}</span>
                   <span class="bar" style={{ width: `${Math.round(bar.share * 100)}%` }} aria-hidden="true" />
-                  <span class="bar-value">{bar.value}</span>
+                  <span class="bar-value">{n(bar.value)}</span>
                 </li>
               ))}
             </ul>
@@ -145,8 +157,8 @@ export function ForecastAndStaffing({ team }: { team?: string } = {}) {
                 <tbody>
                   {forecast.items.map((h) => (
                     <tr key={h.hour}>
-                      <th scope="row">{`${dayAndHour(h.hour).day} ${dayAndHour(h.hour).hour}:00`}</th>
-                      <td>{h.expected}</td>
+                      <th scope="row">{hour(h.hour, forecast.tz)}</th>
+                      <td>{n(h.expected)}</td>
                     </tr>
                   ))}
                 </tbody>
@@ -191,13 +203,13 @@ export function ForecastAndStaffing({ team }: { team?: string } = {}) {
                 <tbody>
                   {staffed.rows.map((h) => (
                     <tr key={h.hour} class={h.short ? "short" : undefined}>
-                      <th scope="row">{`${dayAndHour(h.hour).day} ${dayAndHour(h.hour).hour}:00`}</th>
-                      <td>{h.expected}</td>
-                      <td>{h.agents_needed}</td>
-                      <td>{h.usually_online}</td>
+                      <th scope="row">{hour(h.hour, staffing.tz)}</th>
+                      <td>{n(h.expected)}</td>
+                      <td>{n(h.agents_needed)}</td>
+                      <td>{n(h.usually_online)}</td>
                       <td>
                         {h.short
-                          ? t("reports.shortBy", { count: Math.round((h.agents_needed - h.usually_online) * 10) / 10 })
+                          ? t("reports.shortBy", { count: n(Math.round((h.agents_needed - h.usually_online) * 10) / 10) })
                           : t("reports.enough")}
                       </td>
                     </tr>
