@@ -189,7 +189,8 @@ def get_routing() -> RoutingOut:
     return admin.routing(_caller_roles())
 
 
-@app.put("/admin/routing", summary="Change routing settings (admins; ?version=N guards concurrent edits)",
+@app.put("/admin/routing", summary="Change routing settings: the fields given, the others kept (admins; ?version=N "
+                                    "guards concurrent edits; teams named must be the desk's, 422 otherwise)",
          responses=problems.responses(200, 400, 403, 409, 415))     # 400: templates the router could not use
 def put_routing(body: RoutingSettings, version: Version = None) -> RoutingOut:
     return admin.put_routing(_caller_roles(), body, version)
@@ -329,7 +330,7 @@ def get_bot() -> BotOut:
 
 
 @app.put("/admin/bot", summary="Turn the bot on or off and set where, when and how sure it answers (admins; "
-                               "?version=N guards concurrent edits)",
+                               "the fields given, the others kept; ?version=N guards concurrent edits)",
          responses=problems.responses(200, 403, 409, 415))
 def put_bot(body: BotSettings, version: Version = None) -> BotOut:
     return admin.put_bot(_caller_roles(), body, version)
@@ -341,7 +342,8 @@ def get_csat() -> CsatOut:
 
 
 @app.put("/admin/csat", summary="Turn the satisfaction survey after a resolve on or off, for every conversation, "
-                                "some channels or some teams (admins; ?version=N guards concurrent edits)",
+                                "some channels or some teams (admins; the fields given, the others kept; "
+                                "?version=N guards concurrent edits)",
          responses=problems.responses(200, 403, 409, 415))
 def put_csat(body: CsatSettings, version: Version = None) -> CsatOut:
     return admin.put_csat(_caller_roles(), body, version)

@@ -43,6 +43,15 @@ def online(desk: Any, *agents: str) -> None:
         assert agent(desk, "PUT", "/agent/me/presence", agent_id, {"presence": "online"})[0] == 200
 
 
+def teams(desk: Any, *ids: str) -> None:
+    """Teams created as an admin does (PUT /admin/teams/{id}), named after their ids: routing may then name them."""
+    claims = {"cognito:username": "lead", "cognito:groups": "[admins]"}
+    for team in ids:
+        event = http_event("PUT", f"/admin/teams/{team}", json.dumps({"id": team, "name": team.title()}),
+                           {"content-type": "application/json"}, claims=claims)
+        assert desk.invoke("admin_api", event)["statusCode"] == 200, team
+
+
 def handed_over(desk: Any, phone: str, text: str, sid: str, note: str) -> tuple[str, str, str]:
     """A customer's conversation the router gave alice or bob, handed by its holder to the other with ``note``:
     (conversation id, holder, the other)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.integration.helpers import agent, customer_writes, online
+from tests.integration.helpers import agent, customer_writes, online, teams
 from tests.support import http_event
 
 
@@ -90,6 +90,7 @@ def test_a_routing_map_with_an_empty_key_is_refused_and_the_settings_stay_readab
 
 def test_settings_naming_a_channel_or_language_shopdesk_does_not_have_are_refused_and_nothing_is_saved(desk):
     # a misspelt channel would silently never match; a language without texts would get English
+    teams(desk, "returns")
     for path, body, field, known in [
             ("/admin/routing", {"team_by_channel": {"whatsap": "returns"}}, "team_by_channel", "whatsapp"),
             ("/admin/routing", {"default_language": "fr"}, "default_language", "es, pt"),
@@ -112,6 +113,66 @@ def test_settings_naming_a_channel_or_language_shopdesk_does_not_have_are_refuse
                                                                   "default_language": "pt"})[0] == 200
     assert admin_call(desk, "PUT", "/admin/sla-policies/p9", "[admins]",
                       {**policy, "applies_to": {"channels": ["SMS"]}})[0] == 200
+
+
+def test_a_policy_whose_first_response_outlasts_its_resolution_is_refused_at_that_priority(desk):
+    policy = {"id": "p8", "name": "Typo", "targets": {"normal": {"first_response": 7200, "resolution": 60},
+                                                      "high": {"first_response": 600, "resolution": 3600}}}
+    status, problem = admin_call(desk, "PUT", "/admin/sla-policies/p8", "[admins]", policy)
+    assert status == 422, problem
+    [error] = problem["errors"]
+    assert error["loc"] == ["body", "targets", "normal", "first_response"], error
+    assert "longer than their resolution target (60 s)" in error["msg"]
+    assert admin_call(desk, "GET", "/admin/sla-policies/p8", "[admins]")[0] == 404
+    policy["targets"]["normal"]["resolution"] = 7200              # as long as the first response: taken
+    assert admin_call(desk, "PUT", "/admin/sla-policies/p8", "[admins]", policy)[0] == 200
+
+
+def test_routing_to_a_team_the_desk_does_not_have_is_refused_at_its_row_and_nothing_is_saved(desk):
+    # a misspelt team would be a queue no agent is in: that channel's customers would wait until they breach
+    teams(desk, "returns")
+    before = admin_call(desk, "GET", "/admin/routing", "[admins]")[1]
+    status, problem = admin_call(desk, "PUT", "/admin/routing", "[admins]", {
+        "default_team": "defualt", "team_by_channel": {"telegram": "ghost", "sms": "returns"},
+        "team_by_label": {"damaged": "claims"}})
+    assert status == 422, problem
+    assert {tuple(e["loc"]) for e in problem["errors"]} == {
+        ("body", "default_team"), ("body", "team_by_channel", "telegram"), ("body", "team_by_label", "damaged")}
+    assert all("is not a team of this desk" in e["msg"] and "default, returns" in e["msg"] for e in problem["errors"])
+    assert admin_call(desk, "GET", "/admin/routing", "[admins]")[1] == before
+    # the desk's own teams are taken: the built-in default and those created
+    status, saved = admin_call(desk, "PUT", "/admin/routing", "[admins]", {"team_by_channel": {"telegram": "returns"}})
+    assert status == 200 and saved["team_by_channel"] == {"telegram": "returns"}, saved
+
+
+def test_a_routing_save_changes_the_fields_it_gives_and_keeps_the_others(desk):
+    # Given routing settings with a shop name, acknowledgement templates and skill keywords
+    status, first = admin_call(desk, "PUT", "/admin/routing", "[admins]", {
+        "shop_name": "Example Shop", "skill_keywords": {"returns": ["refund"]}, "sticky_days": 3,
+        "acknowledgement_templates": {"en": {"open_now": "Thanks! We answer by {eta}."}}})
+    assert status == 200, first
+    # When an admin (or a script) saves one field, without a version
+    status, saved = admin_call(desk, "PUT", "/admin/routing", "[admins]", {"sticky_days": 10})
+    # Then that field changes and every other keeps its value (not its default)
+    assert status == 200, saved
+    assert saved["sticky_days"] == 10 and saved["shop_name"] == "Example Shop"
+    assert saved["skill_keywords"] == {"returns": ["refund"]}
+    assert saved["acknowledgement_templates"] == {"en": {"open_now": "Thanks! We answer by {eta}."}}
+    assert saved["version"] == first["version"] + 1
+    assert admin_call(desk, "GET", "/admin/routing", "[admins]")[1] == saved
+    # And a field given as empty is emptied; a save over an older version is still refused
+    assert admin_call(desk, "PUT", "/admin/routing", "[admins]", {"shop_name": ""})[1]["shop_name"] == ""
+    assert admin_call(desk, "PUT", "/admin/routing", "[admins]", {"sticky_days": 1},
+                      query=f"version={first['version']}")[0] == 409
+    # The bot's and the surveys' settings are saved the same way
+    assert admin_call(desk, "PUT", "/admin/csat", "[admins]", {"enabled": True, "when": "channels",
+                                                                "channels": ["sms"], "delay_s": 300})[0] == 200
+    status, csat = admin_call(desk, "PUT", "/admin/csat", "[admins]", {"enabled": False})
+    assert status == 200 and csat["enabled"] is False and (csat["delay_s"], csat["channels"]) == (300, ["sms"]), csat
+    # (and what the fields given make of the stored ones is checked as a whole body is: a 422, nothing saved)
+    status, problem = admin_call(desk, "PUT", "/admin/csat", "[admins]", {"channels": None})
+    assert status == 422 and "when=channels needs the list of channels" in problem["detail"], problem
+    assert admin_call(desk, "GET", "/admin/csat", "[admins]")[1] == csat
 
 
 def test_of_two_admins_editing_one_agent_the_later_save_is_refused_and_presence_moves_no_version(desk):

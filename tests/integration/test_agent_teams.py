@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.integration.helpers import agent, customer_writes, online
+from tests.integration.helpers import teams as create_teams
 from tests.integration.test_admin_api import admin_call
 
 # SMS goes to billing, WhatsApp to returns
@@ -53,6 +54,7 @@ def _memberships(desk, agent_id):
 
 @pytest.fixture
 def teams(desk):
+    create_teams(desk, "billing", "returns")
     assert admin_call(desk, "PUT", "/admin/routing", "[admins]", TEAMS_BY_CHANNEL)[0] == 200
     return desk
 
@@ -64,14 +66,15 @@ def _create_team(desk, team_id, name, **more):
 
 def test_agents_read_every_team_by_its_name_and_nothing_more(teams):
     desk = teams
-    # Given returns created with a description, vip created, and billing only named by the routing settings
+    # Given returns created with a description, vip created, and billing created by the fixture
     _create_team(desk, "returns", "Returns & exchanges", description="Only the warehouse crew handles these")
     _create_team(desk, "vip", "VIP desk")
     # When an agent of no team reads the teams
     status, body = agent(desk, "GET", "/agent/teams", "vera")
-    # Then each has its id and name, by name; billing's name is its id; no description, no version
+    # Then each has its id and name, by name; no description, no version (a team only routing settings name has
+    # its id as its name: test_a_team_only_a_label_routes_to_is_a_team_too)
     assert status == 200, body
-    assert body == {"items": [{"id": "billing", "name": "billing"}, {"id": "returns", "name": "Returns & exchanges"},
+    assert body == {"items": [{"id": "billing", "name": "Billing"}, {"id": "returns", "name": "Returns & exchanges"},
                               {"id": "vip", "name": "VIP desk"}]}
 
 
@@ -87,9 +90,16 @@ def test_every_listed_team_is_one_a_conversation_can_be_sent_to(teams):
 
 
 def test_a_team_only_a_label_routes_to_is_a_team_too(desk):
-    # Given routing settings that send conversations labelled "damaged" to claims, a team nobody created
-    routing = {"team_by_label": {"damaged": "claims"}}
-    assert admin_call(desk, "PUT", "/admin/routing", "[admins]", routing)[0] == 200
+    # Given routing settings, saved before saves checked their teams, that send conversations labelled "damaged"
+    # to claims, a team nobody created
+    desk.client("dynamodb").put_item(TableName=desk.table_name, Item={
+        "PK": {"S": "CONFIG#routing"}, "SK": {"S": "settings"}, "type": {"S": "config"}, "version": {"N": "1"},
+        "team_by_label": {"M": {"damaged": {"S": "claims"}}}})
+    # (saving them again as they are is not refused for it; a new team nobody created is)
+    assert admin_call(desk, "PUT", "/admin/routing", "[admins]", {"sticky_days": 3})[0] == 200
+    status, problem = admin_call(desk, "PUT", "/admin/routing", "[admins]", {"team_by_label": {"lost": "claimz"}})
+    assert status == 422 and problem["errors"][0]["loc"] == ["body", "team_by_label", "lost"], problem
+    assert "'claimz' is not a team of this desk" in problem["errors"][0]["msg"] and "claims" in problem["detail"]
     conv = _billing(desk, "+31640000095", "SMt5")
     # Then agents see it among the teams, a conversation may be sent there, and the sweep drains its queue
     _, listed = agent(desk, "GET", "/agent/teams", "vera")

@@ -24,7 +24,7 @@ from shopdesk import clock
 from shopdesk.analytics.reports import METRICS
 from tests import analytics_scenario as scenario
 from tests.integration.conftest import TEMPLATE, Desk, make_desk
-from tests.integration.helpers import agent, online, post_twilio
+from tests.integration.helpers import agent, online, post_twilio, teams
 from tests.integration.test_admin_api import admin_call
 from tests.integration.test_bot import KB as BOT_KB
 from tests.integration.test_bot import kb_import
@@ -143,6 +143,7 @@ def play(desk: Desk, script: scenario.Script, frozen: Frozen) -> dict[int, str]:
         for member in members:
             assert admin_call(desk, "PUT", f"/admin/agents/{member}", "[admins]",
                               {"capacity": 100, "teams": [team]})[0] == 200
+    teams(desk, "returns")
     assert admin_call(desk, "PUT", "/admin/routing", "[admins]", {
         "team_by_channel": {"whatsapp": "returns"}, "acknowledgements": False})[0] == 200
     assert admin_call(desk, "PUT", "/admin/calendars/amsterdam", "[admins]", scenario.CALENDAR)[0] == 200

@@ -23,6 +23,7 @@ import pytest
 from shopdesk import clock
 from shopdesk.dal.table import deserialize
 from shopdesk.models import delivery_rank
+from tests.integration.helpers import teams
 from tests.integration.test_admin_api import admin_call
 from tests.support import AUTH_TOKEN, EVENTS
 
@@ -330,6 +331,7 @@ def test_work_drain_event_with_nobody_online_leaves_the_queue_as_it_is(desk):
 
 def test_work_refill_event_drains_every_team_of_the_agent(desk):
     # Given SMS routed to the billing team, an SMS waiting there, and alice online in default and billing
+    teams(desk, "billing")
     admin_call(desk, "PUT", "/admin/routing", "[admins]", {"team_by_channel": {"sms": "billing"}})
     conversation_id = _inbound_sms(desk, routed=True)
     _alice_online(desk)

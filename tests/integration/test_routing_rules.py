@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.integration.helpers import agent, customer_writes, online
+from tests.integration.helpers import agent, customer_writes, online, teams
 from tests.integration.test_admin_api import admin_call
 
 
@@ -159,6 +159,7 @@ def test_coming_back_within_the_grace_period_keeps_the_conversations(desk):
 
 def test_a_channel_can_be_routed_to_its_own_team(desk):
     online(desk, "alice", "bob")
+    teams(desk, "whatsapp-team")
     admin_call(desk, "PUT", "/admin/routing", "[admins]", {"team_by_channel": {"whatsapp": "whatsapp-team"}})
     admin_call(desk, "PUT", "/admin/agents/bob", "[admins]", {"capacity": 3, "team": "whatsapp-team"})
     desk.drain_queue(desk.work_queue_url, "router")

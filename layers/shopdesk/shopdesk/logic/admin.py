@@ -6,9 +6,11 @@ nothing. Each use case checks the caller's roles itself, so no route can forget 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from shopdesk import clock
 from shopdesk.bot import BotSettings
@@ -32,6 +34,8 @@ AGENT_SETTINGS = ("teams", "capacity", "skills", "languages")
 
 READ, WRITE = (ADMIN, SUPERVISOR), (ADMIN,)
 Roles = Iterable[str]
+Settings = TypeVar("Settings", bound=BaseModel)
+SETTINGS_ATTEMPTS = 3         # a save racing another admin's save of other fields is merged over it this often
 __all__ = ["ADMIN", "READ", "SUPERVISOR", "WRITE", "Admin", "identity_of", "require", "roles"]
 
 
@@ -39,10 +43,32 @@ def refuse_unknown(*checks: tuple[tuple[str | int, ...], Iterable[str] | None, t
     """InvalidFields (422) naming each value that is not one shopdesk knows: ``(where, values, known, what)``. A
     channel misspelt in a setting would silently never match; a language without texts would be English."""
     refused = [{"loc": ("body", *where), "type": "value_error",
-                "msg": f"{value!r} is not {what} shopdesk knows: one of {', '.join(known)}"}
+                "msg": f"{value!r} is not {what}: one of {', '.join(known)}"}
                for where, values, known, what in checks for value in values or () if value not in known]
     if refused:
         raise InvalidFields(refused)
+
+
+def refuse_backwards_targets(policy: SlaPolicy) -> None:
+    """InvalidFields (422) for a priority whose first answer may take longer than resolving the conversation: such a
+    policy breaches its resolution before its first response can, so one of the two targets is a typo. Checked when
+    a policy is saved, not in the model: a stored policy is read as it is."""
+    refused = [{"loc": ("body", "targets", priority.value, "first_response"), "type": "value_error",
+                "msg": f"the first-response target ({t.first_response:g} s) of {priority.value} conversations is "
+                       f"longer than their resolution target ({t.resolution:g} s): the resolution would breach "
+                       "first; shorten the one or lengthen the other"}
+               for priority, t in policy.targets.items()
+               if t.first_response is not None and t.resolution is not None and t.first_response > t.resolution]
+    if refused:
+        raise InvalidFields(refused)
+
+
+TEAM = "a team of this desk (create it first: PUT /admin/teams/<id>, or Settings → Teams)"
+
+
+def routed_teams(settings: RoutingSettings) -> set[str]:
+    """The teams routing settings send conversations to: by default, by channel, by label."""
+    return {settings.default_team, *settings.team_by_channel.values(), *settings.team_by_label.values()}
 
 
 def identity_of(phone: str | None, email: str | None) -> tuple[str, str]:
@@ -95,6 +121,34 @@ class Admin:
                    after=after.model_dump(include=set(AGENT_SETTINGS)))
         return after.model_dump()
 
+    def _put_settings(self, kind: str, given: Settings, expected_version: int | None,
+                      check: Callable[[Settings, Settings], None] = lambda merged, before: None
+                      ) -> tuple[Settings, int]:
+        """The desk's one ``kind`` of settings (routing, the bot, surveys) saved as the body gives them over what
+        is stored: a field the body leaves out keeps its value (``{"shop_name": "Acme"}`` changes the name alone,
+        not every other setting back to its default). ``check(merged, before)`` refuses what may not be saved.
+        Written over the version read, so another admin's save in between is never undone: with the caller's
+        ``expected_version`` that is a 409; without it the save is merged again over theirs."""
+        model = type(given)
+        for attempt in range(SETTINGS_ATTEMPTS):
+            stored = self.config.get(kind, "settings") or {}
+            before = model.model_validate({k: v for k, v in stored.items() if k != "version"})
+            try:
+                merged = model.model_validate({**before.model_dump(),
+                                               **given.model_dump(include=given.model_fields_set)})
+            except ValidationError as exc:       # the fields given, with the stored ones, make no settings
+                raise InvalidFields([{"loc": ("body", *e["loc"]), "type": e["type"], "msg": e["msg"]}
+                                     for e in exc.errors()]) from exc
+            check(merged, before)
+            read = stored.get("version", 0)
+            try:
+                return merged, self._put_config(kind, "settings", merged.model_dump(),
+                                                expected_version if expected_version is not None else read)
+            except Conflict:
+                if expected_version is not None or attempt == SETTINGS_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
     def _put_config(self, kind: str, key: str, value: dict[str, Any], expected_version: int | None) -> int:
         """A configuration item written, with its before and after in the audit record."""
         before = self.config.get(kind, key)
@@ -135,7 +189,8 @@ class Admin:
         if policy.id != policy_id:
             raise Conflict("the policy id in the path and the body differ")
         refuse_unknown((("applies_to", "channels"), [c.lower() for c in policy.applies_to.channels or ()], CHANNELS,
-                        "a channel"))
+                        "a channel shopdesk knows"))
+        refuse_backwards_targets(policy)
         if policy.calendar_id and self.config.get("calendar", policy.calendar_id) is None:
             raise NotFound(f"calendar {policy.calendar_id} does not exist; create it first")
         value = policy.model_dump(mode="json")
@@ -155,16 +210,28 @@ class Admin:
                 "version": stored.get("version", 0)}
 
     def put_routing(self, by: Roles, settings: RoutingSettings, expected_version: int | None) -> dict[str, Any]:
+        """The fields given, over the stored ones. A team the settings send conversations to must exist (created
+        with ``PUT /admin/teams/{id}``, or named by the settings already): a misspelt one would be a queue no
+        agent is in, where that channel's customers wait until they breach."""
         require(by, *WRITE)
-        refuse_unknown((("team_by_channel",), settings.team_by_channel, CHANNELS, "a channel"),
-                       (("default_language",), [settings.default_language], CUSTOMER_LANGUAGES,
-                        "a language shopdesk writes its messages in"))
-        try:                            # a template the router could not use is refused now, in words
-            expectations.load_templates(settings.acknowledgement_templates or None)
-        except expectations.TemplateError as exc:
-            raise BadRequest(f"acknowledgement_templates: {exc}") from exc
-        version = self._put_config("routing", "settings", settings.model_dump(), expected_version)
-        return {**settings.model_dump(), "version": version}
+
+        def check(merged: RoutingSettings, before: RoutingSettings) -> None:
+            teams = sorted({t["id"] for t in self.config.list("team")} | routed_teams(before))
+            refuse_unknown((("team_by_channel",), merged.team_by_channel, CHANNELS, "a channel shopdesk knows"),
+                           (("default_language",), [merged.default_language], CUSTOMER_LANGUAGES,
+                            "a language shopdesk writes its messages in"),
+                           (("default_team",), [merged.default_team], tuple(teams), TEAM),
+                           *((("team_by_channel", channel), [team], tuple(teams), TEAM)
+                             for channel, team in merged.team_by_channel.items()),
+                           *((("team_by_label", label), [team], tuple(teams), TEAM)
+                             for label, team in merged.team_by_label.items()))
+            try:                            # a template the router could not use is refused now, in words
+                expectations.load_templates(merged.acknowledgement_templates or None)
+            except expectations.TemplateError as exc:
+                raise BadRequest(f"acknowledgement_templates: {exc}") from exc
+
+        merged, version = self._put_settings("routing", settings, expected_version, check)
+        return {**merged.model_dump(), "version": version}
 
     # ------------------------------------------------------------------ the bot
     def bot(self, by: Roles) -> dict[str, Any]:
@@ -175,9 +242,9 @@ class Admin:
 
     def put_bot(self, by: Roles, settings: BotSettings, expected_version: int | None) -> dict[str, Any]:
         require(by, *WRITE)
-        refuse_unknown((("channels",), settings.channels, CHANNELS, "a channel"))
-        version = self._put_config("bot", "settings", settings.model_dump(), expected_version)
-        return {**settings.model_dump(), "version": version}
+        merged, version = self._put_settings("bot", settings, expected_version, lambda merged, _: refuse_unknown(
+            (("channels",), merged.channels, CHANNELS, "a channel shopdesk knows")))
+        return {**merged.model_dump(), "version": version}
 
     # ------------------------------------------------------------------ satisfaction surveys
     def csat(self, by: Roles) -> dict[str, Any]:
@@ -188,9 +255,9 @@ class Admin:
 
     def put_csat(self, by: Roles, settings: CsatSettings, expected_version: int | None) -> dict[str, Any]:
         require(by, *WRITE)
-        refuse_unknown((("channels",), settings.channels, CHANNELS, "a channel"))
-        version = self._put_config("csat", "settings", settings.model_dump(), expected_version)
-        return {**settings.model_dump(), "version": version}
+        merged, version = self._put_settings("csat", settings, expected_version, lambda merged, _: refuse_unknown(
+            (("channels",), merged.channels, CHANNELS, "a channel shopdesk knows")))
+        return {**merged.model_dump(), "version": version}
 
     # ------------------------------------------------------------------ customers
     def customer(self, by: Roles, customer_id: str) -> dict[str, Any]:
