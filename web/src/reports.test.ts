@@ -9,6 +9,7 @@ import {
   timeBasis,
   forecastFacts,
   forecastHour,
+  policyTarget,
   normaliseTopic,
   periodDays,
   stars,
@@ -188,6 +189,18 @@ describe("the forecast", () => {
     expect(facts.busiestDay?.label).toBe("2026-12-07");
     expect(facts.busiestDays).toBe(2);
     expect(forecastFacts(items).busiestHours).toBe(1);
+  });
+  it("starts the staffing target from the policy the SLA engine would choose, for normal priority", () => {
+    const p = (id: string, applies_to: object, normal?: number, rank = 0) => ({
+      id, name: id.toUpperCase(), rank, applies_to, targets: normal ? { normal: { first_response: normal } } : {},
+    });
+    const policies = [p("std", {}, 14400), p("late", {}, 7200, 5), p("vip", { teams: ["VIP"] }, 1800),
+                      p("gold", { tiers: ["gold"] }, 600), p("wa", { channels: ["whatsapp"], teams: ["vip"] }, 900)];
+    expect(policyTarget(policies, {})).toEqual({ seconds: 14400, policy: "STD" }); // lower rank first
+    expect(policyTarget(policies, { team: "vip" })).toEqual({ seconds: 1800, policy: "VIP" }); // more specific
+    expect(policyTarget(policies, { team: "vip", channel: "whatsapp" })).toEqual({ seconds: 900, policy: "WA" });
+    expect(policyTarget([p("std", {})], {})).toBeNull(); // no normal-priority target
+    expect(policyTarget([p("vip", { teams: ["vip"] }, 1800)], {})).toBeNull(); // none applies
   });
   it("writes an hour in the agent's language, in the zone it was asked in", () => {
     expect(forecastHour("2027-01-04T12:00:00+01:00", "es", "Europe/Madrid")).toBe("lun, 4 ene, 12:00");

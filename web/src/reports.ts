@@ -237,6 +237,32 @@ export interface StaffingInputs {
 }
 export const STAFFING_DEFAULTS: StaffingInputs = { handle_seconds: 600, target_seconds: 3600, concurrency: 3, goal: 0.8 };
 
+/** What the staffing plan's first-response target starts from when the SLA policies can be read: the normal
+ *  priority's target of the policy that applies to a conversation of the plan's channel and team (no tier), chosen
+ *  as the SLA engine chooses it (the most conditions met, then the lower rank, then the id:
+ *  shopdesk.models.sla.choose_policy); null when none applies or it sets no such target. */
+export function policyTarget(
+  policies: readonly {
+    id: string;
+    name: string;
+    rank?: number;
+    targets: Partial<Record<string, { first_response?: number | null } | undefined>>;
+    applies_to: { channels?: string[] | null; tiers?: string[] | null; teams?: string[] | null };
+  }[],
+  scope: { channel?: string | null; team?: string | null },
+): { seconds: number; policy: string } | null {
+  const allows = (allowed: string[] | null | undefined, value: string | null | undefined) =>
+    allowed == null || (!!value && allowed.some((a) => a.toLowerCase() === value.trim().toLowerCase()));
+  const conditions = (p: (typeof policies)[number]) =>
+    [p.applies_to.channels, p.applies_to.tiers, p.applies_to.teams].filter((c) => c != null).length;
+  const chosen = policies
+    .filter((p) => allows(p.applies_to.channels, scope.channel) && allows(p.applies_to.tiers, null) &&
+                   allows(p.applies_to.teams, scope.team))
+    .sort((a, b) => conditions(b) - conditions(a) || (a.rank ?? 0) - (b.rank ?? 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))[0];
+  const seconds = chosen?.targets.normal?.first_response;
+  return chosen && seconds ? { seconds, policy: chosen.name || chosen.id } : null;
+}
+
 /** The day (`2026-12-07`) and hour (`09`) of a forecast hour as the API told them, in its zone. */
 export function dayAndHour(hour: string): { day: string; hour: string } {
   return { day: hour.slice(0, 10), hour: hour.slice(11, 13) };

@@ -26,11 +26,11 @@ const staffing = {
                              usually_online: 0.333, short: true })),
 };
 
-function show(locale: "en" | "es" | "pt") {
-  const api = { forecast: async () => forecast, staffing: async () => staffing } as unknown as Api;
+function show(locale: "en" | "es" | "pt", more: Record<string, unknown> = {}, team?: string) {
+  const api = { forecast: async () => forecast, staffing: async () => staffing, ...more } as unknown as Api;
   render(
     <AppContext.Provider value={testContext(new Store(api), locale)}>
-      <ForecastAndStaffing />
+      <ForecastAndStaffing team={team} />
     </AppContext.Provider>,
     root(),
   );
@@ -60,6 +60,60 @@ describe("the forecast and the staffing plan", () => {
       "7.2 conversations expected over 14 days (learned from 2 weeks). " +
         "Busiest days: 2 with 3.6 each, the first Mon, Jan 4, 2027. " +
         "Busiest hours: 2 with 2.5 each, the first Mon, Jan 4, 12:00 PM.",
+    );
+  });
+});
+
+describe("the staffing plan's first-response target", () => {
+  const policy = (id: string, name: string, normal: number, applies_to = {}) => ({
+    id, name, targets: { normal: { first_response: normal }, urgent: { first_response: 600 } }, calendar_id: null,
+    warning_fraction: 0.8, applies_to, rank: 0, version: 1,
+  });
+  const target = () =>
+    [...root().querySelectorAll("label")].find((l) => l.textContent?.startsWith("First-response target"))!.querySelector("input")!;
+
+  it("starts from the shop's SLA policy for normal priority (the one for the team shown), and says so", async () => {
+    const asked: number[] = [];
+    show("en", {
+      staffing: async (p: { target_seconds: number }) => (asked.push(p.target_seconds), staffing),
+      policies: async () => ({ items: [policy("std", "Standard", 4 * 3600), policy("vip", "VIP", 1800, { teams: ["vip"] })] }),
+    });
+    await vi.waitFor(() => expect(target().value).toBe("240"));
+    expect(document.getElementById(target().getAttribute("aria-describedby")!)?.textContent).toBe(
+      "From the SLA policy “Standard”: its first-response target for normal priority.",
+    );
+    await vi.waitFor(() => expect(asked).toEqual([4 * 3600])); // one plan, with the policy's target, never 60 minutes
+    render(null, root());
+    show("en", {
+      policies: async () => ({ items: [policy("std", "Standard", 4 * 3600), policy("vip", "VIP", 1800, { teams: ["vip"] })] }),
+    }, "vip");
+    await vi.waitFor(() => expect(target().value).toBe("30"));
+  });
+
+  it("keeps the target the supervisor typed and planned", async () => {
+    const asked: number[] = [];
+    show("en", {
+      staffing: async (p: { target_seconds: number }) => (asked.push(p.target_seconds), staffing),
+      policies: async () => ({ items: [policy("std", "Standard", 4 * 3600)] }),
+    });
+    await vi.waitFor(() => expect(target().value).toBe("240"));
+    target().value = "15";
+    target().dispatchEvent(new Event("input", { bubbles: true }));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    target().closest("form")!.requestSubmit();
+    await vi.waitFor(() => expect(asked.at(-1)).toBe(900));
+    expect(target().value).toBe("15");
+    expect(target().getAttribute("aria-describedby")).toBeNull();
+  });
+
+  it("says 60 minutes is a default when the policies cannot be read or set no normal-priority target", async () => {
+    const { ApiError } = await import("../api");
+    show("pt", { policies: async () => { throw new ApiError(403, "forbidden", null); } });
+    await vi.waitFor(() => expect(root().querySelector("#staffing-target-from")).not.toBeNull());
+    const input = [...root().querySelectorAll("label")].find((l) => l.textContent?.startsWith("Meta de primeira"))!.querySelector("input")!;
+    expect(input.value).toBe("60");
+    expect(root().querySelector("#staffing-target-from")!.textContent).toBe(
+      "Um padrão de 60 minutos: nenhuma política de SLA lida dá uma meta de primeira resposta para prioridade normal.",
     );
   });
 });

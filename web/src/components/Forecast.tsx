@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { ApiError } from "../api";
+import { ApiError, type SlaPolicy } from "../api";
 import { CHANNELS, channelName } from "../channels";
 import { useApp } from "../context";
 import { formatNumber } from "../format";
@@ -10,6 +10,7 @@ import {
   dayKey,
   forecastFacts,
   forecastHour,
+  policyTarget,
   staffingOf,
   staffingQuery,
   type Forecast as ForecastAnswer,
@@ -34,6 +35,12 @@ export function ForecastAndStaffing({ team }: { team?: string } = {}) {
     goalPercent: String(STAFFING_DEFAULTS.goal * 100),
   }));
   const [badInputs, setBadInputs] = useState(false);
+  // The first-response target starts from the shop's SLA policy for the plan's channel and team (normal priority),
+  // which supervisors and admins may read; else from the API's default, said as such. `policies`: undefined while
+  // read, null when they could not be. The target typed and planned (`chosenTarget`) stays whatever the scope.
+  const [policies, setPolicies] = useState<SlaPolicy[] | null | undefined>(undefined);
+  const [targetTyped, setTargetTyped] = useState(false);
+  const [chosenTarget, setChosenTarget] = useState<number | null>(null);
   const [forecast, setForecast] = useState<ForecastAnswer | null>(null);
   const [staffing, setStaffing] = useState<Staffing | null>(null);
   const [noHistory, setNoHistory] = useState(false);
@@ -49,33 +56,68 @@ export function ForecastAndStaffing({ team }: { team?: string } = {}) {
     }
   }
 
+  useEffect(() => {
+    let current = true;
+    Promise.resolve()
+      .then(() => store.api.policies())
+      .then(({ items }) => current && setPolicies(items))
+      .catch(() => current && setPolicies(null));
+    return () => {
+      current = false;
+    };
+  }, []);
+  const fromPolicy = policies ? policyTarget(policies, { channel: channel || null, team }) : null;
+  const startTarget = fromPolicy?.seconds ?? STAFFING_DEFAULTS.target_seconds;
+  const target = chosenTarget ?? startTarget;
+
   const scope = { channel: channel || null, days, tz: timeZone, team };
   useEffect(() => {
     void load(() => store.api.forecast(scope), setForecast);
   }, [channel, days, timeZone, team]);
   useEffect(() => {
-    void load(() => store.api.staffing({ ...scope, ...inputs }), setStaffing);
-  }, [channel, days, timeZone, inputs, team]);
+    if (policies === undefined) return; // the target they start it from comes first: one plan, not two
+    void load(() => store.api.staffing({ ...scope, ...inputs, target_seconds: target }), setStaffing);
+  }, [channel, days, timeZone, inputs, team, target, policies === undefined]);
 
+  const shownForm = targetTyped ? form : { ...form, targetMinutes: String(startTarget / 60) };
   function plan(e: Event): void {
     e.preventDefault();
-    const asked = staffingQuery(form);
+    const asked = staffingQuery(shownForm);
     setBadInputs(asked === null);
-    if (asked) setInputs(asked);
+    if (!asked) return;
+    setInputs(asked);
+    setChosenTarget(targetTyped ? asked.target_seconds : null);
   }
 
-  const field = (name: keyof typeof form, label: string, step: string) => (
-    <label class="field inline">
-      <span>{label}</span>
-      <input
-        type="number"
-        step={step}
-        min="0"
-        value={form[name]}
-        onInput={(e) => setForm({ ...form, [name]: (e.target as HTMLInputElement).value })}
-      />
-    </label>
+  const field = (name: keyof typeof form, label: string, step: string, hint?: { id: string; text: string }) => (
+    <>
+      <label class="field inline">
+        <span>{label}</span>
+        <input
+          type="number"
+          step={step}
+          min="0"
+          value={shownForm[name]}
+          aria-describedby={hint?.id}
+          onInput={(e) => {
+            setForm({ ...shownForm, [name]: (e.target as HTMLInputElement).value });
+            if (name === "targetMinutes") setTargetTyped(true);
+          }}
+        />
+      </label>
+      {hint && (
+        <span class="muted small" id={hint.id}>
+          {hint.text}
+        </span>
+      )}
+    </>
   );
+  const targetHint = {
+    id: "staffing-target-from",
+    text: fromPolicy
+      ? t("reports.targetFromPolicy", { policy: fromPolicy.policy })
+      : t("reports.targetDefault", { minutes: formatNumber(STAFFING_DEFAULTS.target_seconds / 60, locale) }),
+  };
 
   // dates and hours as the rest of the page writes them (the agent's language, the zone the forecast was asked in),
   // numbers with the language's decimal mark
@@ -171,7 +213,7 @@ export function ForecastAndStaffing({ team }: { team?: string } = {}) {
         <h2 class="card-heading" id="staffing-title">{t("reports.staffing")}</h2>
         <form class="row staffing-inputs" onSubmit={plan} aria-labelledby="staffing-title">
           {field("handleMinutes", t("reports.handleMinutes"), "0.5")}
-          {field("targetMinutes", t("reports.targetMinutes"), "1")}
+          {field("targetMinutes", t("reports.targetMinutes"), "1", policies === undefined || targetTyped ? undefined : targetHint)}
           {field("concurrency", t("reports.concurrency"), "1")}
           {field("goalPercent", t("reports.goalPercent"), "1")}
           <button type="submit" class="btn">{t("reports.plan")}</button>

@@ -444,6 +444,8 @@ export const en = {
   "reports.staffing": "Staffing plan",
   "reports.handleMinutes": "Handle time (minutes)",
   "reports.targetMinutes": "First-response target (minutes)",
+  "reports.targetFromPolicy": "From the SLA policy “{policy}”: its first-response target for normal priority.",
+  "reports.targetDefault": "A default of {minutes} minutes: no SLA policy read gives a first-response target for normal priority.",
   "reports.concurrency": "Conversations an agent holds at once",
   "reports.goalPercent": "Answered within the target (%)",
   "reports.plan": "Plan",

@@ -445,6 +445,8 @@ export const es: Catalogue = {
   "reports.staffing": "Plan de personal",
   "reports.handleMinutes": "Tiempo de atención (minutos)",
   "reports.targetMinutes": "Objetivo de primera respuesta (minutos)",
+  "reports.targetFromPolicy": "De la política de SLA «{policy}»: su objetivo de primera respuesta para prioridad normal.",
+  "reports.targetDefault": "Un valor por defecto de {minutes} minutos: ninguna política de SLA leída da un objetivo de primera respuesta para prioridad normal.",
   "reports.concurrency": "Conversaciones simultáneas por agente",
   "reports.goalPercent": "Respondidas dentro del objetivo (%)",
   "reports.plan": "Planificar",

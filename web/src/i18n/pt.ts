@@ -445,6 +445,8 @@ export const pt: Catalogue = {
   "reports.staffing": "Plano de pessoal",
   "reports.handleMinutes": "Tempo de atendimento (minutos)",
   "reports.targetMinutes": "Meta de primeira resposta (minutos)",
+  "reports.targetFromPolicy": "Da política de SLA “{policy}”: a meta de primeira resposta dela para prioridade normal.",
+  "reports.targetDefault": "Um padrão de {minutes} minutos: nenhuma política de SLA lida dá uma meta de primeira resposta para prioridade normal.",
   "reports.concurrency": "Conversas simultâneas por agente",
   "reports.goalPercent": "Respondidas dentro da meta (%)",
   "reports.plan": "Planejar",
