@@ -225,6 +225,20 @@ def test_macro_f1():
     assert macro_f1([("negative", "neutral"), ("neutral", "neutral")]) == pytest.approx((0 + 2 / 3) / 2)
 
 
+REPETITION_SET = Path(EVAL_SET).parent / "repetition.jsonl"
+
+
+@pytest.mark.parametrize("row", load(REPETITION_SET), ids=lambda row: row["id"])
+def test_again_is_a_complaint_only_in_a_complaints_context(row):
+    # "hi again", "send the invoice again please", "thanks again", "wieder lieferbar", "pesan lagi" complain of
+    # nothing; "broke again", "late again", "again and again", "asking again" do (the set was written first)
+    got = understand(row["text"])
+    if row["frustrated"]:
+        assert got.sentiment == "negative" and got.emotion in ("frustration", "anger"), got
+    else:
+        assert got.sentiment != "negative" and got.emotion is None, got
+
+
 def test_the_evaluation_set_is_well_formed():
     header = json.loads(Path(EVAL_SET).read_text(encoding="utf-8").splitlines()[0])
     assert "BEFORE any tuning" in header["header"]

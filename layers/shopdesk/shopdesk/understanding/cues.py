@@ -13,6 +13,11 @@ Pattern syntax (kept small so the lists stay readable):
 - ``*`` at the end of a word: any ending (``cancel*`` matches ``cancelled``, Turkish ``siparis*`` every case);
 - `` .. ``: up to three words in between (``not .. help*`` matches ``not really that helpful``).
 
+"Again" on its own is no complaint ("hi again", "can you send the invoice again?", "thanks again", "wann ist
+die Jacke wieder lieferbar?", "saya mau pesan lagi"): as with "still", only "again" in a complaint's context is a
+negative or frustration cue (``AGAIN``: "broke again", "late again", "again and again", "asking again", "yet
+again", "not again"), each language in its own words.
+
 A cue matches at word boundaries. ``yes`` and ``no`` cues match only at the start of a message (a reply to
 "did this solve it?"), followed by punctuation or the end, or in a reply of at most four words; the others
 anywhere.
@@ -36,6 +41,40 @@ CATEGORIES = (
     "deadline", "urgent",
 )
 ANCHORED = frozenset({"yes", "no"})
+
+# "Again" when it complains: something went wrong once more, or the customer has to ask once more. Used in each
+# language's negative and frustration lists instead of the bare word (a greeting, a request or thanks "again" is none).
+AGAIN: dict[str, str] = {
+    "en": """again and again | over and over | yet again | not again | same (problem|issue|thing) again
+        | (broke|broken|breaks|late|delayed|wrong|damaged|missing|faulty|failed|stuck|lost|cancelled|canceled) again
+        | (happened|happening|happens) again
+        | (ask|asked|asking|tell|told|telling|explain|explained|explaining|chase|chased|chasing|remind|reminded) again
+        | (ask|asked|asking|tell|told|telling|explain|explained|explaining|remind|reminded) (you|this|it|that) again
+        | (fourth|fifth|umpteenth|nth) time""",
+    "es": """una y otra vez | otra vez no | de nuevo no
+        | (vuelto|volvio|vuelve) a (romperse|romper|fallar|estropearse|pasar)
+        | (roto|rota|rompio|estropeado|estropeada|mal|equivocado|equivocada) (otra vez|de nuevo)
+        | (tarde|retrasado|retrasada|perdido|perdida) (otra vez|de nuevo)
+        | (otra vez|de nuevo) (roto|rota|tarde|mal|equivocado|equivocada|lo mismo|el mismo|la misma)
+        | (cuarta|quinta|enesima) vez""",
+    "pt": """de novo e de novo | outra vez nao | de novo nao | voltou a (quebrar|atrasar|falhar|acontecer|dar)
+        | (quebrou|quebrado|quebrada|estragou|estragado|estragada|falhou) (de novo|outra vez)
+        | (atrasou|atrasado|atrasada|errado|errada|sumiu) (de novo|outra vez)
+        | (de novo|outra vez) (quebrado|quebrada|atrasado|atrasada|errado|errada|a mesma|o mesmo)
+        | (quarta|quinta|enesima) vez""",
+    "de": """schon wieder | immer wieder | wieder (kaputt|defekt|falsch|beschadigt|verspatet|nicht|dasselbe)
+        | wieder zu spat | wieder das gleiche | wieder der gleiche | wieder die gleiche
+        | zum (vierten|funften|zigsten) mal""",
+    "tr": """tekrar tekrar | yine mi | yine ayni | tekrar ayni
+        | (yine|tekrar) (bozuldu|bozuk|kirildi|kirik|gecikti|gelmedi|yanlis|eksik|hasarli|olmadi|calismiyor)
+        | (dorduncu|besinci) kez""",
+    "id": """lagi lagi | terulang lagi | kejadian lagi | belum (datang|sampai|nyampe) lagi
+        | (rusak|telat|salah|terlambat|gagal|hilang|cacat|pecah|penyok|nyasar|error) lagi
+        | (keempat|kelima) kalinya""",
+    "sk": """znova a znova | zase a znova | stale dokola | uz zase | uz znova | uz opat
+        | (zase|znova|opat) (pokazil|pokazila|pokazilo|rozbity|rozbita|rozbite|poskodeny|poskodena|nefunguje)
+        | (zase|znova|opat) (neprisiel|neprisla|neprislo|meska|zly|zla|zle|chyba)""",
+}
 
 CUES: dict[str, dict[str, str]] = {
     "en": {
@@ -66,12 +105,12 @@ CUES: dict[str, dict[str, str]] = {
                " | that solved | solved | it worked | worked",
         "no": "no | nope | nah | not really | no thanks | not yet",
         "thanks": "thank* | thx | thnx | cheers | much appreciated | appreciate it | many thanks",
-        "negative": """broken | broke | damaged | crushed | faulty | defective | doesn*t work | stopped working
+        "negative": f"""broken | broke | damaged | crushed | faulty | defective | doesn*t work | stopped working
             | still haven*t | still hasn*t | still havent | not as described | waste of money | too long | takes so long
             | wrong | missing | never again | worst | terrible | awful | horrible | disgusting | ridiculous
             | unacceptable | disappointed | disappointing | angry | annoyed | annoying | furious | fed up
             | sick of | tired of | waste | rubbish | useless | scam* | joke | shame | nobody answers
-            | no one answers | nobody replies | no response | still waiting | still not | again | third time
+            | no one answers | nobody replies | no response | still waiting | still not | {AGAIN["en"]} | third time
             | second time | complain* | refund now | poor | bad | sucks | hate | upset | stain* | torn | ripped
             | delivered but | nothing
             | incompetent | useless lot""",
@@ -80,7 +119,7 @@ CUES: dict[str, dict[str, str]] = {
             | well done | nice | super | sorted | solved | appreciate* | 😍 | ❤ | 🙏 | 👍 | 😊 | 🥰""",
         "anger": """angry | furious | ridiculous | unacceptable | disgusting | outrageous | scam* | joke | shame
             | pathetic | useless | worst | now!! | wtf | 😡 | 🤬 | 😠""",
-        "frustration": """still | again | third time | second time | fed up | sick of | tired of | annoyed
+        "frustration": f"""still | {AGAIN["en"]} | third time | second time | fed up | sick of | tired of | annoyed
             | annoying | waiting for | nobody | no one | frustrat* | disappointed | 😤 | 😩 | 😞""",
         "deadline": """today | tonight | tomorrow | by friday | by monday | by tuesday | by wednesday
             | by thursday | by saturday | by sunday | this afternoon | this evening | this morning
@@ -110,11 +149,11 @@ CUES: dict[str, dict[str, str]] = {
                " | ya funciona",
         "no": "no | nop | para nada | todavia no | aun no",
         "thanks": "gracias | grasias | muchas gracias | mil gracias | te lo agradezco | agradecid*",
-        "negative": """roto | rota | rotos | dañad* | danad* | aplastad* | defectuos* | no funciona | equivocad*
+        "negative": f"""roto | rota | rotos | dañad* | danad* | aplastad* | defectuos* | no funciona | equivocad*
             | rabia | que rabia | no es como en la foto | no coincide | tarda demasiado | dinero tirado
             | falta | nunca mas | peor | fatal | horrible | terrible | verguenza | ridicul* | inaceptable
             | decepcionad* | enfadad* | enojad* | molest* | harto | harta | cansad* | basura | estafa* | timo
-            | nadie contesta | nadie responde | sin respuesta | sigo esperando | sigue sin | otra vez | de nuevo
+            | nadie contesta | nadie responde | sin respuesta | sigo esperando | sigue sin | {AGAIN["es"]}
             | tercera vez | segunda vez | queja | reclamo | mal | mala | pesimo | pesima | entregado pero | nada
             | incompetentes | inutiles""",
         "positive": """gracias | genial | me encanta | encantad* | increible | excelente | perfecto | perfecta
@@ -122,7 +161,7 @@ CUES: dict[str, dict[str, str]] = {
             | rapido | estupend* | resuelto | solucionado | guay | 😍 | ❤ | 🙏 | 👍 | 😊""",
         "anger": """verguenza | ridicul* | inaceptable | indignant* | estafa* | timo | cabread* | furios*
             | enfadad* | enojad* | vergonzos* | 😡 | 🤬 | 😠""",
-        "frustration": """otra vez | de nuevo | sigo esperando | sigue sin | harto | harta | cansad* | tercera vez
+        "frustration": f"""{AGAIN["es"]} | sigo esperando | sigue sin | harto | harta | cansad* | tercera vez
             | segunda vez | nadie | decepcionad* | frustrad* | 😤 | 😩 | 😞""",
         "deadline": """hoy | esta noche | mañana | manana
             | para el (lunes|martes|miercoles|jueves|viernes|sabado|domingo)
@@ -149,11 +188,11 @@ CUES: dict[str, dict[str, str]] = {
         "yes": "sim | s | isso | claro | certo | correto | exato | pode ser | resolveu | resolvido | funcionou",
         "no": "nao | n | nada disso | ainda nao | negativo",
         "thanks": "obrigad* | obg | brigad* | valeu | vlw | agradeco | muito obrigad*",
-        "negative": """quebrad* | danificad* | amassad* | defeito | defeituos* | nao funciona | errad* | faltando
+        "negative": f"""quebrad* | danificad* | amassad* | defeito | defeituos* | nao funciona | errad* | faltando
             | desilud* | diferente da foto | nao e como | demora demais | dinheiro jogado fora
             | nunca mais | pior | pessim* | horrivel | terrivel | absurdo | vergonha | ridicul* | inaceitavel
             | decepcionad* | irritad* | raiva | chatead* | cansad* | cansei | lixo | golpe | ninguem responde
-            | sem resposta | continuo esperando | de novo | outra vez | terceira vez | segunda vez
+            | sem resposta | continuo esperando | {AGAIN["pt"]} | terceira vez | segunda vez
             | reclamacao | ruim | mal | entregue mas | nada
             | incompetentes | inuteis""",
         "positive": """obrigad* | valeu | otimo | otima | amei | adorei | amo | lindo | linda | incrivel
@@ -161,7 +200,7 @@ CUES: dict[str, dict[str, str]] = {
             | top | show | rapido | resolvido | ajudou demais | demais | 😍 | ❤ | 🙏 | 👍 | 😊""",
         "anger": """absurdo | vergonha | ridicul* | inaceitavel | raiva | palhacada | golpe | revoltad*
             | furios* | 😡 | 🤬 | 😠""",
-        "frustration": """de novo | outra vez | continuo esperando | ainda nao | cansad* | cansei | terceira vez
+        "frustration": f"""{AGAIN["pt"]} | continuo esperando | ainda nao | cansad* | cansei | terceira vez
             | segunda vez | ninguem | decepcionad* | frustrad* | chatead* | 😤 | 😩 | 😞""",
         "deadline": """hoje | hoje a noite | amanha | ate (segunda|terca|quarta|quinta|sexta|sabado|domingo)
             | a tempo | antes do envio | casamento | aniversario | viagem | viajo | voo | esta tarde
@@ -190,12 +229,12 @@ CUES: dict[str, dict[str, str]] = {
                " | gelost | passt",
         "no": "nein | ne | nee | noch nicht | leider nicht | nicht wirklich",
         "thanks": "danke* | dank | vielen dank | besten dank | merci | dankeschon",
-        "negative": """kaputt | beschadigt | eingedruckt | defekt | funktioniert nicht | falsch* | fehlt
+        "negative": f"""kaputt | beschadigt | eingedruckt | defekt | funktioniert nicht | falsch* | fehlt
             | dauert .. lange | zu lange | schade | geldverschwendung | nicht wie beschrieben
             | nie wieder | schlecht* | schlimm* | furchtbar | schrecklich | katastroph* | frechheit
             | unverschamt* | lacherlich | inakzeptabel | enttauscht | enttauschend | verargert | wutend
             | sauer | genervt | nervig | nase voll | reicht | betrug | abzocke | keiner antwortet
-            | niemand antwortet | keine antwort | warte immer noch | immer noch | schon wieder | wieder
+            | niemand antwortet | keine antwort | warte immer noch | immer noch | {AGAIN["de"]}
             | zum dritten mal | zum zweiten mal | beschwerde | mangelhaft | zugestellt aber | nichts
             | saftladen | stinksauer | null antwort | unfahig | inkompetent""",
         "positive": """danke* | toll | super | klasse | spitze | liebe | traumhaft | wunderbar | wunderschon
@@ -203,7 +242,7 @@ CUES: dict[str, dict[str, str]] = {
             | freue | schnell | hilfreich | geholfen | top | erledigt | gelost | 😍 | ❤ | 🙏 | 👍 | 😊""",
         "anger": """frechheit | unverschamt* | lacherlich | inakzeptabel | wutend | sauer | abzocke | betrug
             | skandal* | sofort | 😡 | 🤬 | 😠""",
-        "frustration": """immer noch | schon wieder | nase voll | genervt | nervig | zum dritten mal
+        "frustration": f"""immer noch | {AGAIN["de"]} | nase voll | genervt | nervig | zum dritten mal
             | zum zweiten mal | keiner | niemand | enttauscht | frustriert | warte seit | 😤 | 😩 | 😞""",
         "deadline": """heute | heute abend | morgen | bis (montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag)
             | rechtzeitig | bevor sie rausgeht | bevor es verschickt | hochzeit | geburtstag | flug | fliege
@@ -230,18 +269,18 @@ CUES: dict[str, dict[str, str]] = {
         "yes": "evet | he | tabii | tabi | aynen | dogru | olur | tamamdir | cozuldu | sorun cozuldu | oldu",
         "no": "hayir | yok | yoo | olmaz | henuz degil",
         "thanks": "tesekkur* | sagol* | sag ol* | eyvallah | eline saglik | cok sagolun",
-        "negative": """kirik | kirilmis | hasarli | ezilmis | bozuk | calismiyor | yanlis | eksik | bir daha asla
+        "negative": f"""kirik | kirilmis | hasarli | ezilmis | bozuk | calismiyor | yanlis | eksik | bir daha asla
             | hos degil | aciklamaya uymuyor | cok uzun surdu | yazik | paramiza yazik
             | asla | en kotu | kotu | berbat | rezalet | rezil | sacma | kabul edilemez | hayal kirikligi
             | sinir* | kizgin | bikti* | biktim | yoruldum | dolandiric* | kimse cevap vermiyor
-            | cevap yok | hala bekliyorum | hala | yine | tekrar | ucuncu kez | ikinci kez | sikayet*
+            | cevap yok | hala bekliyorum | hala | {AGAIN["tr"]} | ucuncu kez | ikinci kez | sikayet*
             | memnun degilim | hicbir sey
             | beceriksiz* | ilgilenmiyor""",
         "positive": """tesekkur* | sagol* | harika | bayildim | super | mukemmel | muhtesem | guzel | cok iyi
             | memnun* | mutlu | en iyi | hizli | cozuldu | yardimci oldunuz | harikasiniz | 😍 | ❤ | 🙏 | 👍 | 😊""",
         "anger": """rezalet | rezil | sacma | kabul edilemez | kizgin | sinirliyim | dolandiric* | yaziklar
             | hemen | 😡 | 🤬 | 😠""",
-        "frustration": """hala | yine | tekrar | bikti* | biktim | yoruldum | ucuncu kez | ikinci kez | kimse
+        "frustration": f"""hala | {AGAIN["tr"]} | bikti* | biktim | yoruldum | ucuncu kez | ikinci kez | kimse
             | hayal kirikligi | sinir bozucu | 😤 | 😩 | 😞""",
         "deadline": """bugun | bu aksam | yarin | (pazartesi|sali|carsamba|persembe|cuma|cumartesi|pazar) kadar
             | (pazartesi|sali|carsamba|persembe|cuma|cumartesi|pazar) gunune kadar
@@ -269,17 +308,17 @@ CUES: dict[str, dict[str, str]] = {
         "yes": "ya | iya | iyaa | yup | betul | benar | bener | oke sudah | sudah beres | beres | berhasil | bisa",
         "no": "tidak | nggak | gak | ga | enggak | engga | belum | bukan",
         "thanks": "terima kasih | terimakasih | makasih | makasi | trims | thx | thanks | tq | nuhun",
-        "negative": """rusak | penyok | pecah | cacat | tidak berfungsi | salah | kurang | kapok | terburuk
+        "negative": f"""rusak | penyok | pecah | cacat | tidak berfungsi | salah | kurang | kapok | terburuk
             | tidak sesuai | gak sesuai | nggak sesuai | ga sesuai | lama banget | sayang uang
             | buruk | jelek | parah | kecewa | marah | kesal | kesel | nyebelin | sebel | capek | cape | bosan
             | penipu* | tidak ada yang balas | gak ada yang balas | nggak ada yang balas | masih nunggu
-            | masih menunggu | lagi | ketiga kalinya | kedua kalinya | komplain | keluhan | terkirim tapi
+            | masih menunggu | {AGAIN["id"]} | ketiga kalinya | kedua kalinya | komplain | keluhan | terkirim tapi
             | gak becus | tidak becus | lelet""",
         "positive": """terima kasih | makasih | mantap | mantul | keren | bagus | suka banget | suka | cakep
             | cantik | luar biasa | sempurna | puas | senang | terbaik | the best | cepat | membantu
             | sangat membantu | beres | 😍 | ❤ | 🙏 | 👍 | 😊""",
         "anger": """parah | marah | penipu* | keterlaluan | tidak becus | gak becus | sekarang | 😡 | 🤬 | 😠""",
-        "frustration": """masih | lagi | capek | cape | kesal | kesel | nyebelin | kecewa | ketiga kalinya
+        "frustration": f"""masih | {AGAIN["id"]} | capek | cape | kesal | kesel | nyebelin | kecewa | ketiga kalinya
             | kedua kalinya | tidak ada yang | gak ada yang | 😤 | 😩 | 😞""",
         "deadline": """hari ini | nanti malam | malam ini | besok | sebelum (senin|selasa|rabu|kamis|jumat|sabtu|minggu)
             | sebelum hari (senin|selasa|rabu|kamis|jumat|sabtu|minggu)
@@ -308,16 +347,16 @@ CUES: dict[str, dict[str, str]] = {
         "yes": "ano | hej | jasne | presne | spravne | suhlasim | vyriesene | funguje | uz je to vyriesene",
         "no": "nie | ne | este nie | vobec nie",
         "thanks": "dakujem* | dakujeme | vdaka | dik | diky | dakujem pekne | velka vdaka",
-        "negative": """rozbit* | poskoden* | stlacen* | pokazen* | nefunguje | zl* | chyba | nikdy viac | uz nikdy
+        "negative": f"""rozbit* | poskoden* | stlacen* | pokazen* | nefunguje | zl* | chyba | nikdy viac | uz nikdy
             | skoda | skoda penazi | nezodpoveda | trva .. dlho | prilis dlho
             | najhors* | hrozn* | strasn* | otrasn* | hanba | smiesn* | neprijateln* | sklaman* | nahneval*
             | nastvan* | otravne | nebavi | unaven* | podvod* | nikto neodpoveda | ziadna odpoved
-            | stale cakam | stale | zase | znova | opat | tretikrat | druhykrat | reklamaci* | staznost
+            | stale cakam | stale | {AGAIN["sk"]} | tretikrat | druhykrat | reklamaci* | staznost
             | neschopn* | nikto nic | nic nerobi""",
         "positive": """dakujem* | vdaka | super | skvel* | uzasn* | nadhern* | perfektn* | vyborn* | krasn*
             | spokojn* | stastn* | najlepsi | rychl* | pomohli | vyriesene | top | 😍 | ❤ | 🙏 | 👍 | 😊""",
         "anger": """hanba | smiesn* | neprijateln* | nahneval* | nastvan* | podvod* | okamzite | 😡 | 🤬 | 😠""",
-        "frustration": """stale | zase | znova | opat | tretikrat | druhykrat | nebavi | unaven* | nikto
+        "frustration": f"""stale | {AGAIN["sk"]} | tretikrat | druhykrat | nebavi | unaven* | nikto
             | sklaman* | otravne | 😤 | 😩 | 😞""",
         "deadline": """dnes | dnes vecer | na vecer | zajtra | do (pondelka|utorka|stredy|stvrtka|piatku|soboty|nedele)
             | vcas | kym sa neodosle | svadb* | narodenin* | odlietam | let | dovolenk* | cesta""",
