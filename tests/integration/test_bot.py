@@ -13,6 +13,7 @@ import pytest
 from shopdesk import clock
 from tests.integration.helpers import agent, customer_writes, online
 from tests.integration.test_admin_api import admin_call
+from tests.integration.test_commerce import sandbox, shop  # noqa: F401 (fixtures)
 from tests.support import http_event
 
 KB = (Path(__file__).resolve().parent.parent / "fixtures" / "bot" / "kb_small.jsonl").read_text()
@@ -431,3 +432,61 @@ def test_a_visitor_who_says_yes_in_the_chat_keeps_the_answer_and_the_bots_thanks
     assert status == 200 and polled["conversation_id"] == conv, polled
     texts = [m["text"] for m in polled["items"]]
     assert "2-4 working days" in texts[1] and texts[2] == "Yes, thanks" and texts[3].startswith("Glad"), texts
+
+
+# ---------------------------------------------------------------- a burst: the bot's own question, a follow-up
+
+def handoff_notes(desk, conv):
+    return [m["text"] for m in conversation(desk, conv)["messages"]
+            if m["direction"] == "system" and (m["text"] or "").startswith("Handed over by the bot")]
+
+
+def test_the_proof_the_bot_asked_for_is_answered_however_soon_it_comes(bot, shop):  # noqa: F811 (fixture)
+    admin_call(bot, "PUT", "/admin/routing", "[admins]", {"acknowledgements": True})
+    # Given a customer names an order found by its number only: the bot asks for its email or postcode
+    conv = customer_writes(bot, "+31650000031", "Hi, where is my order #1002?", "SMbot31a")
+    bot.drain_queue(bot.work_queue_url, "router", **shop)
+    [ask] = bot_messages(bot, conv)
+    assert "email" in ask["text"] and conversation(bot, conv)["bot"]["state"] == "answering"
+    # When the right email comes 30 s later, well within the burst
+    clock.set_offset(30)
+    customer_writes(bot, "+31650000031", "sam.lee@example.com", "SMbot31b")
+    bot.drain_queue(bot.work_queue_url, "router", **shop)
+    # Then it is the answer to the bot's own question: the order's state, no hand-over, no acknowledgement
+    seen = conversation(bot, conv)
+    told = bot_messages(bot, conv)[-1]["text"]
+    assert "#1002" in told and "on its way" in told and "dhl.com" in told, told
+    assert seen["bot"]["state"] == "answering" and handoff_notes(bot, conv) == []
+    assert [m for m in seen["messages"] if m["kind"] == "acknowledgement"] == []
+    # And asking the same question again after that answer is "asked again", not a second request for proof
+    clock.set_offset(150)
+    customer_writes(bot, "+31650000031", "Hi, where is my order #1002?", "SMbot31c")
+    bot.drain_queue(bot.work_queue_url, "router", **shop)
+    assert conversation(bot, conv)["bot"]["handoff_reason"] == "repeated"
+    assert handoff_notes(bot, conv) == ["Handed over by the bot: the customer asked again"]
+
+
+def test_a_different_question_right_after_an_answer_goes_to_a_person_saying_so_not_asked_again(bot):
+    # Given the bot answered a question
+    conv = customer_writes(bot, "+31650000032", "How long does standard delivery take?", "SMbot32a")
+    route(bot)
+    assert len(bot_messages(bot, conv)) == 1
+    # When another question comes 20 s later (the bot answers once in a burst)
+    clock.set_offset(20)
+    customer_writes(bot, "+31650000032", "Which payment methods can I use?", "SMbot32b")
+    route(bot)
+    # Then a person takes it, and the reason says what happened: not "the customer asked again"
+    seen = conversation(bot, conv)
+    assert seen["bot"]["state"] == "handed_off" and seen["bot"]["handoff_reason"] == "follow_up"
+    assert handoff_notes(bot, conv) == ["Handed over by the bot: the customer wrote more within a minute of the "
+                                        "bot's answer"]
+    assert len(bot_messages(bot, conv)) == 1
+
+
+def test_the_same_question_again_right_after_an_answer_is_asked_again(bot):
+    conv = customer_writes(bot, "+31650000033", "How long does standard delivery take?", "SMbot33a")
+    route(bot)
+    clock.set_offset(20)
+    customer_writes(bot, "+31650000033", "How long does standard delivery take??", "SMbot33b")
+    route(bot)
+    assert conversation(bot, conv)["bot"]["handoff_reason"] == "repeated"

@@ -592,6 +592,7 @@ export const en = {
   "handoff.safety": "a safety matter",
   "handoff.payment_account": "a payment or account matter",
   "handoff.repeated": "the customer repeats themselves",
+  "handoff.follow_up": "the customer wrote more right after its answer",
   "handoff.not_helpful": "the answer did not help",
   "handoff.vip": "a VIP customer",
   "handoff.low_confidence": "no article is sure enough",

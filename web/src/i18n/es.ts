@@ -593,6 +593,7 @@ export const es: Catalogue = {
   "handoff.safety": "un asunto de seguridad",
   "handoff.payment_account": "un asunto de pagos o de la cuenta",
   "handoff.repeated": "el cliente se repite",
+  "handoff.follow_up": "el cliente escribió más justo después de su respuesta",
   "handoff.not_helpful": "la respuesta no ayudó",
   "handoff.vip": "un cliente VIP",
   "handoff.low_confidence": "ningún artículo es lo bastante seguro",

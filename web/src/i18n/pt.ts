@@ -593,6 +593,7 @@ export const pt: Catalogue = {
   "handoff.safety": "um assunto de segurança",
   "handoff.payment_account": "um assunto de pagamento ou de conta",
   "handoff.repeated": "o cliente repete-se",
+  "handoff.follow_up": "o cliente escreveu mais logo após a resposta",
   "handoff.not_helpful": "a resposta não ajudou",
   "handoff.vip": "um cliente VIP",
   "handoff.low_confidence": "nenhum artigo é suficientemente seguro",

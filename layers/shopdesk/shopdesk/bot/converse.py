@@ -14,7 +14,10 @@
 
 The reply and the ``bot`` state are one conditional transaction (``dal.bot``): refused when a person was
 assigned meanwhile, when it handed over, or when this message was answered already (a retried record). A
-customer who writes again within ``BURST_SECONDS`` of an answer gets a person, never a second bot answer.
+customer who writes again within ``BURST_SECONDS`` of an answer gets a person, never a second bot answer, and the
+hand-over says so (``follow_up``; the same question again is ``repeated``, decided before). The one exception is
+the reply the bot asked for: after it asked for an order's email or postcode (``pending_order``), the customer's
+next message is that proof, however soon it comes, and the order's state is told.
 An answered conversation the customer does not come back to is resolved by the ``bot_resolve`` timer
 (``resolve_after_seconds``, run by the per-minute sweep); the customer's next message reopens that conversation
 (``logic.ingest``), and the bot reads it afresh.
@@ -137,8 +140,8 @@ class Bot:
             prover = orders.verify_for(conv)
         decision = decide(text, u, self.index.get(), settings, self.book.routing().default_language, context,
                           finder, prover)
-        if decision.action in ("answer", "order", "verify") and _in_burst(state):
-            return self._hand_off(conv, "repeated", decision)
+        if decision.action in ("answer", "order", "verify") and _in_burst(state) and not _awaited(state):
+            return self._hand_off(conv, "follow_up", decision)
         if decision.action == "handoff":
             return self._hand_off(conv, decision.handoff_reason or "low_confidence", decision)
         if decision.action == "resolve":
@@ -172,8 +175,12 @@ class Bot:
                         channel=conv.route.channel, text=body, status="queued", created_at=now, author=AUTHOR,
                         to=conv.route.to, sender=conv.route.sender, provider=conv.route.provider, kind="bot",
                         payload=payload, subject=subject)
+        proved = decision.action == "order" and conv.bot is not None and bool(conv.bot.pending_order)
+        # the question answered: after a proof, the customer's question (not their email), so asking it again is
+        # ``repeated`` and not a new request for proof
+        asked = conv.bot.question if proved and conv.bot is not None and conv.bot.question else text
         state = BotState(state="answering", article_id=decision.article.id if decision.article else None,
-                         at=clock.iso(now), question=text[:500],
+                         at=clock.iso(now), question=asked[:500],
                          pending_order=decision.order_number if decision.action == "verify" else None)
         try:
             article = decision.article
@@ -236,6 +243,12 @@ class Bot:
 def _email_thread(conv: Conversation) -> tuple[str | None, dict[str, Any]]:
     """On email, the subject and headers that keep the bot's answer in the customer's thread."""
     return email_thread(conv.route, reply_address_for(conv.id, conv.route.sender))
+
+
+def _awaited(state: BotState | None) -> bool:
+    """The bot asked this customer something and waits for the answer (an order's email or postcode): their
+    next message is that answer, not a second question in a burst."""
+    return state is not None and state.state == "answering" and bool(state.pending_order)
 
 
 def _in_burst(state: BotState | None) -> bool:
