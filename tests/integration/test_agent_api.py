@@ -61,6 +61,21 @@ def test_empty_reply_is_a_clear_422_and_nothing_is_queued(desk):
     assert "Messages" not in sqs.receive_message(QueueUrl=desk.outbound_queue_url, WaitTimeSeconds=0)
 
 
+def test_a_reply_longer_than_its_channel_takes_is_a_422_naming_the_limit_and_nothing_is_queued(desk):
+    # Twilio takes 1,600 characters of SMS (21617 beyond): the agent hears it now, not from a failed send
+    conv = customer_writes(desk, "+31612340012", "Tell me everything about your returns", "SMlong1")
+    status, body = agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "x" * 1601})
+    assert status == 422, body
+    [error] = body["errors"]
+    assert error["loc"] == ["body", "text"]
+    assert error["msg"] == "the reply is 1,601 characters; SMS (Twilio MMS) takes at most 1,600 in one message: " \
+                           "shorten it"
+    sqs = desk.client("sqs")
+    assert "Messages" not in sqs.receive_message(QueueUrl=desk.outbound_queue_url, WaitTimeSeconds=0)
+    # the rendered text is what counts: exactly 1,600 is sent
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "y" * 1600})[0] == 202
+
+
 def test_malformed_json_and_unknown_status_are_4xx(desk):
     conv = customer_writes(desk, "+31612340003", "hi", "SMc1")
     status, _ = agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", raw="{not json")

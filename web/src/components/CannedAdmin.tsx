@@ -235,7 +235,7 @@ export function CannedAdmin({ scope }: { scope: ToolScope }) {
                         value={b.text}
                         onInput={(e) => setBody(i, { text: (e.target as HTMLTextAreaElement).value })}
                         required
-                        maxLength={1600}
+                        maxLength={20000}
                         rows={3}
                       />
                     </label>

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from shopdesk.api.attachments import Files
+from shopdesk.channels.limits import MAX_REPLY_CHARS
 from shopdesk.clock import Instant
 from shopdesk.logic.access import Caller, roles
 from shopdesk.logic.snooze import SnoozePreset
@@ -30,7 +31,9 @@ from shopdesk.models.admin import Slug, Team
 from shopdesk.models.canned import CannedId
 from shopdesk.models.conversation import ConversationBot
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1600)]
+# a reply's text: each channel takes less (SMS 1,600 characters, Instagram 1,000, an email 100,000), checked with
+# the conversation's channel by the reply itself (shopdesk.channels.limits.text_refusal)
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_REPLY_CHARS)]
 NoteText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10000)]
 AgentId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 

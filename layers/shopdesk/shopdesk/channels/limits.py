@@ -73,6 +73,7 @@ class ChannelLimits:
     max_message_bytes: int | None    # all files of one provider message together
     caption_chars: int = 0           # a longer text goes in its own message first
     max_files: int = MAX_FILES_PER_REPLY
+    text_chars: int = 1600           # the longest reply text the provider takes (or the adapter splits) in one send
 
     def rule(self, content_type: str) -> Rule | None:
         return next((r for r in self.rules if content_type in r.types), None)
@@ -81,55 +82,61 @@ class ChannelLimits:
         return sorted({t for r in self.rules for t in r.types})
 
 
+MAX_REPLY_CHARS = 100_000      # the longest reply on any channel (an email's; DynamoDB items stop at 400 KB)
+
+
 TWILIO_MMS = ChannelLimits(
     "SMS (Twilio MMS)",
     (_rule("image", ("image/jpeg", "image/png", "image/gif"), 5 * MB, caption=True),
      _rule("document", ("application/pdf", "text/vcard", "text/plain", "text/csv", "audio/mpeg", "audio/mp4",
                         "video/mp4", "video/3gpp"), 500 * KB, caption=True)),
-    files_per_message=10, max_message_bytes=5 * MB, caption_chars=1600)
+    files_per_message=10, max_message_bytes=5 * MB, caption_chars=1600, text_chars=1600)   # Twilio's Body
 TWILIO_WHATSAPP = ChannelLimits(
     "WhatsApp (Twilio)",
     (_rule("image", ("image/jpeg", "image/png"), 5 * MB, caption=True),
      _rule("audio", ("audio/ogg", "audio/amr", "audio/aac", "audio/mpeg"), 16 * MB),
      _rule("video", ("video/mp4",), 16 * MB, caption=True),
      _rule("document", ("application/pdf", *OFFICE), 16 * MB)),
-    files_per_message=1, max_message_bytes=16 * MB, caption_chars=1600)
+    files_per_message=1, max_message_bytes=16 * MB, caption_chars=1600, text_chars=1600)   # Twilio's Body
 WHATSAPP_CLOUD = ChannelLimits(
     "WhatsApp (Cloud API)",
     (_rule("image", ("image/jpeg", "image/png"), 5 * MB, caption=True),
      _rule("video", ("video/mp4", "video/3gpp"), 16 * MB, caption=True),
      _rule("audio", ("audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"), 16 * MB),
      _rule("document", DOCUMENTS, 100 * MB, caption=True)),
-    files_per_message=1, max_message_bytes=None, caption_chars=1024)
+    files_per_message=1, max_message_bytes=None, caption_chars=1024, text_chars=4096)      # text.body
 MESSENGER = ChannelLimits(
     "Messenger",
     (_rule("image", ("image/jpeg", "image/png", "image/gif"), 25 * MB),
      _rule("video", VIDEO, 25 * MB),
      _rule("audio", AUDIO, 25 * MB),
      _rule("file", (*DOCUMENTS, "application/zip"), 25 * MB)),
-    files_per_message=1, max_message_bytes=None)
+    files_per_message=1, max_message_bytes=None, text_chars=2000)         # the Send API's message.text
 INSTAGRAM = ChannelLimits(
     "Instagram",
     (_rule("image", ("image/jpeg", "image/png", "image/gif"), 8 * MB),
      _rule("video", ("video/mp4", "video/ogg", "video/quicktime", "video/webm"), 25 * MB),
      _rule("audio", ("audio/aac", "audio/mp4", "audio/wav"), 25 * MB),
      _rule("file", ("application/pdf",), 25 * MB)),
-    files_per_message=1, max_message_bytes=None)
+    files_per_message=1, max_message_bytes=None, text_chars=1000)         # Instagram's message.text
 TELEGRAM = ChannelLimits(
     "Telegram",
     (_rule("photo", ("image/jpeg", "image/png", "image/webp"), 5 * MB, caption=True),
      _rule("document", ("application/pdf", "image/gif", "application/zip"), 20 * MB, caption=True),
      _rule("upload", (*DOCUMENTS[1:], "text/vcard", *AUDIO, *VIDEO), 50 * MB, caption=True)),
-    files_per_message=1, max_message_bytes=None, caption_chars=1024)
+    files_per_message=1, max_message_bytes=None, caption_chars=1024,
+    text_chars=4 * 4096)             # sendMessage takes 4096; the adapter splits a longer text (telegram.split_text)
 EMAIL = ChannelLimits(
     "Email (SES)",
     (_rule("attachment", tuple(UPLOAD_TYPES), MAX_FILE_BYTES, caption=True),),
-    files_per_message=MAX_FILES_PER_REPLY, max_message_bytes=40 * MB * 3 // 4 - 1 * MB, caption_chars=100_000)
+    files_per_message=MAX_FILES_PER_REPLY, max_message_bytes=40 * MB * 3 // 4 - 1 * MB, caption_chars=100_000,
+    text_chars=MAX_REPLY_CHARS)
 WEBCHAT = ChannelLimits(
     "Web chat",
     (_rule("file", ("image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf", "text/plain"),
            10 * MB, caption=True),),
-    files_per_message=MAX_FILES_PER_REPLY, max_message_bytes=None, caption_chars=100_000)
+    files_per_message=MAX_FILES_PER_REPLY, max_message_bytes=None, caption_chars=100_000,
+    text_chars=5000)                 # what the widget takes from the visitor too (webchat.MAX_TEXT)
 
 # (provider, channel) -> limits; a channel without a row carries no files.
 LIMITS: dict[tuple[str, str], ChannelLimits] = {
@@ -146,6 +153,16 @@ LIMITS: dict[tuple[str, str], ChannelLimits] = {
 
 def limits_for(provider: str | None, channel: str) -> ChannelLimits | None:
     return LIMITS.get((provider or "twilio", channel))
+
+
+def text_refusal(limits: ChannelLimits | None, text: str | None) -> str | None:
+    """Why the channel cannot carry this reply's text in one send (the reason in words), or None. The provider
+    would refuse it (Twilio's 21617) or cut it; the agent shortens it, or splits it, before anything is queued."""
+    most = limits.text_chars if limits is not None else 1600
+    if text is None or len(text) <= most:
+        return None
+    name = limits.name if limits is not None else "this channel"
+    return f"the reply is {len(text):,} characters; {name} takes at most {most:,} in one message: shorten it"
 
 
 def megabytes(size: int) -> str:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from aws_lambda_powertools import Logger
 
 from shopdesk import clock
+from shopdesk.channels import limits as channel_limits
 from shopdesk.config import TemplateSpec
 from shopdesk.dal import items as it
 from shopdesk.dal.agents import Agents
@@ -23,7 +24,7 @@ from shopdesk.dal.customers import Customers
 from shopdesk.dal.mentions import Mentions
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import decode_cursor, encode_cursor
-from shopdesk.errors import BadRequest, Conflict, NotFound, ShopdeskError
+from shopdesk.errors import BadRequest, Conflict, InvalidFields, NotFound, ShopdeskError
 from shopdesk.ids import new_id
 from shopdesk.logic import sla_engine, timeline
 from shopdesk.logic.access import Access, Caller
@@ -310,6 +311,10 @@ class Inbox:
         if not files and rendered is None:
             raise BadRequest("the reply has no text and no files")
         check_channel(files, route.provider, route.channel)
+        too_long = channel_limits.text_refusal(channel_limits.limits_for(route.provider, route.channel),
+                                               rendered.text if rendered else None)
+        if too_long is not None:
+            raise InvalidFields([{"loc": ("body", "text"), "type": "string_too_long", "msg": too_long}])
         if rendered is not None and rendered.canned is not None:
             payload["canned_response_id"] = rendered.canned.id
         return PreparedReply(route, rendered, payload, _unique(files))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from shopdesk.channels.limits import MAX_REPLY_CHARS
 from shopdesk.commerce.lookup import OrderLookup
 from shopdesk.dal.conversations import Conversations
 from shopdesk.errors import BadRequest
@@ -19,7 +20,7 @@ from shopdesk.models.admin import RoutingSettings
 from shopdesk.models.canned import CannedResponse
 
 DEFAULT_SHOP_NAME = "Example Shop"      # as the SHOP_NAME setting's default
-REPLY_LIMIT = 1600           # the rendered reply, as long as an agent may type one
+REPLY_LIMIT = MAX_REPLY_CHARS    # the rendered reply, as long as an agent may type one (its channel's is checked after)
 
 
 @dataclass

@@ -13,7 +13,8 @@ from shopdesk.models.message import Attachment
 CannedId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 Shortcode = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z0-9_-]{1,32}$")]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1600)]
+# a body is a reply's text: its channel's limit is checked when it is sent (shopdesk.channels.limits.text_refusal)
+Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
 Scope = Literal["shared", "personal"]
 
 
