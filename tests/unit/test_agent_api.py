@@ -28,12 +28,12 @@ def test_reply_without_text_is_refused(text):
 
 def test_reply_longer_than_any_channel_takes_is_refused():
     # (each channel's own limit, SMS's 1,600 characters, is the reply's: tests/integration/test_agent_api.py)
-    with pytest.raises(ValidationError, match="100000"):
-        ReplyIn(text="x" * 100_001)
+    with pytest.raises(ValidationError, match="10000"):
+        ReplyIn(text="x" * 10_001)
 
 
 def test_reply_as_long_as_an_email_takes_is_accepted():
-    assert len(ReplyIn(text="x" * 100_000).text) == 100_000
+    assert len(ReplyIn(text="x" * 10_000).text) == 10_000
 
 
 def test_reply_text_is_trimmed():

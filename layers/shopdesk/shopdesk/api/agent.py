@@ -31,7 +31,7 @@ from shopdesk.models.admin import Slug, Team
 from shopdesk.models.canned import CannedId
 from shopdesk.models.conversation import ConversationBot
 
-# a reply's text: each channel takes less (SMS 1,600 characters, Instagram 1,000, an email 100,000), checked with
+# a reply's text: each channel takes less (SMS 1,600 characters, Instagram 1,000, an email 10,000), checked with
 # the conversation's channel by the reply itself (shopdesk.channels.limits.text_refusal)
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_REPLY_CHARS)]
 NoteText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10000)]
