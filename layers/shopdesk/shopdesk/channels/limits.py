@@ -82,7 +82,7 @@ class ChannelLimits:
         return sorted({t for r in self.rules for t in r.types})
 
 
-MAX_REPLY_CHARS = 10_000       # the longest reply on any channel (an email's): what a template renders (logic/render.py)
+MAX_REPLY_CHARS = 10_000       # the longest reply on any channel (an email): what a template renders (logic/render.py)
 
 
 TWILIO_MMS = ChannelLimits(
