@@ -325,3 +325,27 @@ def test_a_message_listing_many_postcodes_or_addresses_proves_no_order():
     assert status.verify(conv, "1002", every_zip, "en").kind == "mismatch"
     every_address = " ".join(f"{name}@example.com" for name in ("ann", "bob", "dana", "eve", "zoe"))
     assert status.verify(conv, "1002", every_address, "en").kind == "mismatch"
+
+
+def test_a_damaged_item_with_its_photo_goes_to_a_person_instead_of_an_article_asking_for_the_photo():
+    damaged = Article(id="dmg", title="Damaged items", body="Sorry it arrived broken. Send us a photo of the damaged "
+                      "item and we will replace it.", language="en")
+    index = KbIndex([Indexed(a, EMBEDDER.passages(passages(a))) for a in [*ARTICLES, damaged]], EMBEDDER)
+    caption = "the mug arrived broken"
+    low = BotSettings(enabled=True, confidence_threshold=0.1)      # the word-bag embedder scores a caption low
+    # without a file the article answers (it asks for the photo)
+    assert decide(caption, u(), index, low, "en").article.id == "dmg"
+    # with the photo attached, a person takes the claim at once, with the reason that is true
+    got = decide(caption, u(), index, low, "en", Context(attachments=1))
+    assert (got.action, got.handoff_reason) == ("handoff", "damage_claim")
+    assert decide("la taza llegó rota", u("es"), index, low, "en", Context(attachments=1)).handoff_reason \
+        == "damage_claim"
+    # a stronger reason is named when there is one
+    assert decide("the lamp is broken and caught fire", u(intents={"safety"}), index, low, "en",
+                  Context(attachments=1)).handoff_reason == "safety"
+    # the photo sent after the bot answered a damage report is the claim's evidence: not a "thanks" that resolves
+    after = Context(state=answering("the mug arrived broken", "dmg"), attachments=1)
+    assert decide("Thanks, here is the photo", u(intents={"thanks"}), index, low, "en", after).handoff_reason \
+        == "damage_claim"
+    # a file about anything else is no claim
+    assert decide("delivery times standard", u(), index, low, "en", Context(attachments=1)).action == "answer"

@@ -599,6 +599,7 @@ export const en = {
   "handoff.no_translation": "no article in the customer's language",
   "handoff.order_unverified": "the order's owner is not verified",
   "handoff.order_not_found": "the order was not found",
+  "handoff.damage_claim": "a damaged item, reported with a photo or file",
   "bot.enabled": "The bot answers customers",
   "bot.channels": "Channels",
   "bot.teams": "Teams",

@@ -600,6 +600,7 @@ export const es: Catalogue = {
   "handoff.no_translation": "ningún artículo en el idioma del cliente",
   "handoff.order_unverified": "no se ha verificado el titular del pedido",
   "handoff.order_not_found": "no se encontró el pedido",
+  "handoff.damage_claim": "un artículo dañado, con foto o archivo",
   "bot.enabled": "El bot responde a los clientes",
   "bot.channels": "Canales",
   "bot.teams": "Equipos",

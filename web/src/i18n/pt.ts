@@ -600,6 +600,7 @@ export const pt: Catalogue = {
   "handoff.no_translation": "nenhum artigo na língua do cliente",
   "handoff.order_unverified": "o titular do pedido não está verificado",
   "handoff.order_not_found": "o pedido não foi encontrado",
+  "handoff.damage_claim": "um artigo danificado, com foto ou ficheiro",
   "bot.enabled": "O bot responde aos clientes",
   "bot.channels": "Canais",
   "bot.teams": "Equipes",

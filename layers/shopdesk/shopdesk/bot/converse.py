@@ -36,7 +36,7 @@ from aws_lambda_powertools import Logger
 
 from shopdesk import clock
 from shopdesk.bot import BotSettings, BotState
-from shopdesk.bot.decide import Context, Decision, decide
+from shopdesk.bot.decide import Context, Decision, decide, reports_damage
 from shopdesk.bot.orders import OrderStatus
 from shopdesk.bot.phrases import phrase
 from shopdesk.bot.resolve import AUTHOR, BOT_RESOLVE_TIMER, resolve
@@ -125,14 +125,17 @@ class Bot:
         text = (message.text or "").strip()
         if not text:
             if conv.bot is not None and conv.bot.state == "answering":
-                return self._hand_off(conv, "low_confidence", None)
+                # a photo alone after the bot answered a damage report: the claim's evidence, for a person
+                claim = message.attachments and reports_damage(conv.bot.question or "", conv.language)
+                return self._hand_off(conv, "damage_claim" if claim else "low_confidence", None)
             return Outcome.SKIPPED
         u = _understood(message) or self.understand(text, _hints(message))
         pressed = _pressed(message)
         if pressed:
             u = Understanding(**{**u.__dict__, "intents": frozenset(u.intents | {pressed})})
         state = conv.bot
-        context = Context(state=state, tier=conv.customer.tier, pending_order=state.pending_order if state else None)
+        context = Context(state=state, tier=conv.customer.tier, pending_order=state.pending_order if state else None,
+                          attachments=len(message.attachments))
         finder = prover = None
         if self.orders is not None:
             orders = self.orders

@@ -3,6 +3,11 @@
 1. It already handed over: nothing, ever (a person owns the conversation now).
 2. It is waiting for proof that a named order is the customer's: the proof tells the order's state; a wrong
    one hands over (``order_unverified``).
+2b. A damaged, faulty or wrong item reported with a file attached (the photo), or a file sent after the bot answered
+   such a report: a person takes the claim at once (``damage_claim``; a person asked for, a legal, safety or
+   payment-account matter is named instead when there is one). The evidence is there, so the bot neither asks for
+   the photo the customer just sent (the damaged-items article does) nor decides a replacement or refund: as the
+   big helpdesks route damage claims with evidence, a person judges it. Without a file, the article answers.
 3. It answered and asked whether that solved it: "yes" / "thanks" resolves; "no" / "that did not help"
    hands over (``not_helpful``).
 4. Hand over at once when the customer asks for a person (``human_requested``); names a legal, safety or
@@ -31,7 +36,7 @@ from shopdesk.bot.phrases import phrase
 from shopdesk.kb import Article
 from shopdesk.kb.index import Hit, KbIndex
 from shopdesk.search.text import fold, words
-from shopdesk.understanding import Understanding
+from shopdesk.understanding import Understanding, cues
 
 Action = Literal["answer", "order", "verify", "handoff", "resolve", "silent"]
 VIP_TIERS = frozenset({"vip"})
@@ -47,6 +52,7 @@ class Context:
     state: BotState | None = None
     tier: str | None = None
     pending_order: str | None = None       # a number it asked proof for
+    attachments: int = 0                    # files on the customer's message (a damage claim's photo)
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,9 @@ def decide(text: str, u: Understanding, index: KbIndex | None, settings: BotSett
         if proof.kind == "mismatch":
             return handoff("order_unverified")
     answering = state is not None and state.state == "answering"
+    answered_damage = answering and state is not None and reports_damage(state.question or "", language)
+    if context.attachments and (answered_damage or reports_damage(text, language)):
+        return handoff(next((reason for wanted, reason in _ESCALATE if wanted in u.intents), "damage_claim"))
     if answering and u.intents & {"no", "not_helpful"}:
         return handoff("not_helpful")
     if answering and u.intents & {"yes", "thanks"} and not u.intents & {"human", "order_status"}:
@@ -138,6 +147,13 @@ def decide(text: str, u: Understanding, index: KbIndex | None, settings: BotSett
         parts.append(phrase(language, "source", url=article.url))
     return Decision("answer", u, language, intent or "faq", None, best, article, "\n\n".join(parts), article.url,
                     alternatives=hits)
+
+
+def reports_damage(text: str, language: str | None) -> bool:
+    """The message says an item arrived damaged, faulty or wrong (``cues`` "damage": the message's language and
+    English, every language when it is not one of ours)."""
+    languages = [language, "en"] if language in cues.CUES else list(cues.CUES)
+    return bool(cues.found(cues.fold(text), languages, ("damage",)))
 
 
 def _group_of(article_id: str, hit: Hit) -> str | None:

@@ -65,6 +65,7 @@ HANDOFF_WORDS = {   # the bot's hand-off reasons (shopdesk.bot.HANDOFF_REASONS) 
     "no_translation": "no article in the customer's language",
     "order_unverified": "the order's email or postcode did not match",
     "order_not_found": "no such order",
+    "damage_claim": "a damaged, faulty or wrong item, reported with a photo or file",
 }
 BOT_RESOLVED = {"confirmed": "the customer confirmed the answer", "no_reply": "no reply from the customer"}
 BotResolved = Literal["confirmed", "no_reply"]

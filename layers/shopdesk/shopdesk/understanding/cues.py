@@ -39,6 +39,8 @@ CATEGORIES = (
     "negative", "positive", "anger", "frustration",
     # urgency
     "deadline", "urgent",
+    # what a message reports, for the bot (no intent, no sentiment): an item arrived damaged, faulty or wrong
+    "damage",
 )
 ANCHORED = frozenset({"yes", "no"})
 
@@ -126,6 +128,9 @@ CUES: dict[str, dict[str, str]] = {
             | in time | before it ships | before it leaves | wedding | birthday | flight | leaving tomorrow
             | in an hour | in two hours | within hours | by noon | deadline""",
         "urgent": "urgent* | asap | emergency | immediately | right now | straight away | as soon as possible",
+        "damage": """broken | broke | damaged | crushed | cracked | shattered | smashed | dented | torn | ripped
+            | faulty | defective | doesn*t work | stopped working | not working | leak* | scratched
+            | stained | wrong item | in pieces""",
     },
     "es": {
         "human": """persona | humano | persona real | un agente | agente | asesor | operador | alguien
@@ -168,6 +173,9 @@ CUES: dict[str, dict[str, str]] = {
             | antes del? (lunes|martes|miercoles|jueves|viernes|sabado|domingo) | a tiempo | antes de que salga
             | boda | cumpleaños | cumpleanos | viaje | vuelo | me voy de viaje | esta tarde | hoy mismo""",
         "urgent": "urgente | urgencia | cuanto antes | ya mismo | inmediatamente | lo antes posible | emergencia",
+        "damage": """roto | rota | rotos | rotas | dañad* | danad* | aplastad* | defectuos* | no funciona | rajad*
+            | agrietad* | abollad* | rasgad* | manchad* | articulo equivocado | producto equivocado
+            | en pedazos""",
     },
     "pt": {
         "human": """pessoa | humano | atendente | atendimento humano | agente | alguem | falar com
@@ -206,6 +214,8 @@ CUES: dict[str, dict[str, str]] = {
             | a tempo | antes do envio | casamento | aniversario | viagem | viajo | voo | esta tarde
             | hoje mesmo""",
         "urgent": "urgente | urgencia | o quanto antes | agora | imediatamente | emergencia | socorro",
+        "damage": """quebrad* | quebrou | danificad* | amassad* | defeito | defeituos* | nao funciona | rachad*
+            | trincad* | rasgad* | manchad* | produto errado | artigo errado | item errado""",
     },
     "de": {
         "human": """mensch* | mitarbeiter* | echte person | person | jemand* | kundenservice | kundendienst
@@ -248,6 +258,8 @@ CUES: dict[str, dict[str, str]] = {
             | rechtzeitig | bevor sie rausgeht | bevor es verschickt | hochzeit | geburtstag | flug | fliege
             | reise | heute noch | in einer stunde""",
         "urgent": "dringend* | eilig | eilt | sofort | umgehend | notfall | schnellstmoglich | asap",
+        "damage": """kaputt | beschadigt | eingedruckt | defekt | funktioniert nicht | zerbrochen | gebrochen
+            | gerissen | zerkratzt | undicht | falscher artikel | falsche artikel | in stucken""",
     },
     "tr": {
         "human": """insan* | gercek bir | musteri temsilci* | temsilci* | yetkili* | biriyle | birisiyle
@@ -286,6 +298,8 @@ CUES: dict[str, dict[str, str]] = {
             | (pazartesi|sali|carsamba|persembe|cuma|cumartesi|pazar) gunune kadar
             | zamaninda | kargoya verilmeden | dugun | dogum gunu | ucak* | ucus | seyahat | bu ogleden sonra""",
         "urgent": "acil* | hemen | derhal | bir an once | en kisa surede | acele",
+        "damage": """kirik | kirilmis | kirildi | hasarli | ezilmis | ezik | bozuk | bozuldu | calismiyor | catlak
+            | yirtik | lekeli | yanlis urun""",
     },
     "id": {
         "human": """manusia | orang | cs | customer service | admin | agen | operator | petugas | bicara dengan
@@ -325,6 +339,8 @@ CUES: dict[str, dict[str, str]] = {
             | keburu | tepat waktu | sebelum dikirim | kondangan | nikahan | pernikahan | ulang tahun
             | berangkat | penerbangan | pesawat | sore ini""",
         "urgent": "penting | urgent | darurat | segera | secepatnya | sekarang juga | tolong cepat",
+        "damage": """rusak | penyok | pecah | retak | cacat | sobek | robek | tidak berfungsi | gak berfungsi
+            | nggak berfungsi | barang salah | salah kirim""",
     },
     "sk": {
         "human": """clovek* | clovekom | zivy | zivym | operator* | pracovnik* | niekym | niekto | hovorit s
@@ -361,6 +377,8 @@ CUES: dict[str, dict[str, str]] = {
         "deadline": """dnes | dnes vecer | na vecer | zajtra | do (pondelka|utorka|stredy|stvrtka|piatku|soboty|nedele)
             | vcas | kym sa neodosle | svadb* | narodenin* | odlietam | let | dovolenk* | cesta""",
         "urgent": "urgent* | naliehav* | sÚrne | surne | okamzite | co najskor | hned | nudzov*",
+        "damage": """rozbit* | poskoden* | stlacen* | pokazen* | pokazil* | nefunguje | prasknut* | roztrhnut*
+            | zly tovar | nespravny tovar""",
     },
 }
 
