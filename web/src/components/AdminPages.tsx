@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { type AdminAgent, type Calendar, type Customer, type RoutingSettings, type SlaPolicy, type Team } from "../api";
+import { type AdminAgent, type Calendar, type Customer, type SlaPolicy, type Team } from "../api";
 import type { Versioned } from "../api-types/admin";
 import { calendarFromForm, holidaysText, listOf, WEEKDAYS, windowsText } from "../adminForms";
 import { identityKind } from "../channels";
@@ -16,6 +16,7 @@ import { LabelsAdmin } from "./LabelsAdmin";
 import { MacrosAdmin } from "./MacrosAdmin";
 import { AuditAdmin, PrivacyAdmin, PrivacySettingsAdmin } from "./PrivacyAdmin";
 import { PrivacyLink } from "./PrivacyLink";
+import { RoutingAdmin } from "./RoutingAdmin";
 import { TeamChecks } from "./TeamChecks";
 import { Said } from "./Said";
 import { useChosen } from "../useChosen";
@@ -607,62 +608,6 @@ function PoliciesAdmin() {
             </span>
           )}
         </fieldset>
-        {shown}
-      </form>
-    </section>
-  );
-}
-
-function RoutingAdmin() {
-  const { store, t, who } = useApp();
-  const [routing, setRouting] = useState<Versioned<RoutingSettings> | null>(null);
-  const [json, setJson] = useState("");
-  const [formError, setFormError] = useState<string | null>(null);
-  const reload = async () => {
-    await store.run(async () => {
-      const r = await store.api.routing();
-      setRouting(r);
-      const { version: _version, ...settings } = r;
-      setJson(JSON.stringify(settings, null, 2));
-    });
-  };
-  useEffect(() => {
-    void reload();
-  }, []);
-  const { save, shown } = useSaver(reload);
-  const submit = (e: Event) => {
-    e.preventDefault();
-    setFormError(null);
-    let body: RoutingSettings;
-    try {
-      body = JSON.parse(json) as RoutingSettings;
-    } catch (error) {
-      setFormError(t("invalidJson", { detail: error instanceof Error ? error.message : String(error) }));
-      return;
-    }
-    void save(() => store.api.putRouting(body, routing?.version));
-  };
-  // no editor before the settings arrive: what was typed into an empty one would be replaced by them
-  if (!routing) return <p class="muted">{t("loading")}</p>;
-  return (
-    <section>
-      <h1>{t("admin.routing")}</h1>
-      <p class="muted small">{t("version", { version: routing.version })}</p>
-      <form class="card form" onSubmit={submit}>
-        <label class="field">
-          <span>{t("json")}</span>
-          <textarea class="code" rows={24} value={json} readOnly={!isAdmin(who)} onInput={text(setJson)} spellcheck={false} />
-        </label>
-        {isAdmin(who) && (
-          <button class="btn btn-primary" type="submit">
-            {t("save")}
-          </button>
-        )}
-        {formError && (
-          <p role="alert" class="error">
-            {formError}
-          </p>
-        )}
         {shown}
       </form>
     </section>

@@ -17,6 +17,8 @@ export function useSettingsForm<Out extends { version: number }, Form>(spec: {
   write: (form: Form, version: number | undefined) => Promise<Out>;
   toForm: (settings: Out) => Form;
   shows: (path: string) => boolean;
+  /** Refusals of a field the API says other than as a 422 (a routing template's 400 names it in its detail). */
+  place?: (error: unknown) => { path: string; message: string }[];
 }) {
   const { store, t } = useApp();
   const [saved, setSaved] = useState<Out | null>(null);
@@ -47,6 +49,7 @@ export function useSettingsForm<Out extends { version: number }, Form>(spec: {
       const detail = error instanceof Error ? error.message : String(error);
       const conflict = changedMeanwhile(error);
       const all = fieldErrors(error instanceof ApiError ? error.body : null);
+      for (const { path, message } of spec.place?.(error) ?? []) all.fields.set(path, [...(all.fields.get(path) ?? []), message]);
       const worded = (messages: string[]) => messages.map((m) => refusalWords(m, t));
       const fields = new Map<string, string[]>();
       const unshown: string[] = spec.shows("") ? [] : worded(all.rest);
