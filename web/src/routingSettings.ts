@@ -2,6 +2,7 @@
 // minutes, a text per language and situation, rows of a map) and back to the body of `PUT /admin/routing`, and where
 // the API's refusals land in the form.
 import type { RoutingSettings } from "./api";
+import type { Translate } from "./i18n";
 import { CHANNELS } from "./channels";
 import { KB_LANGUAGES } from "./kb";
 
@@ -170,4 +171,13 @@ export function channelRows(form: RoutingSettingsForm): string[] {
 /** The teams the settings send conversations to (those the API takes even when no longer a team of the desk). */
 export function routedTeams(s: Pick<RoutingSettings, "default_team" | "team_by_channel" | "team_by_label">): string[] {
   return [...new Set([s.default_team, ...Object.values(s.team_by_channel ?? {}), ...Object.values(s.team_by_label ?? {})])];
+}
+
+/** The refusals people meet most in the admin's words (a team the desk does not have, a text without {eta}); the
+ *  others as the API says them. */
+export function routingRefusalWords(msg: string, t: Translate): string {
+  const team = /^'(.*)' is not a team of this desk\b/s.exec(msg)?.[1];
+  if (team !== undefined) return t("routing.refused.team", { team });
+  if (/the template must say when we will answer: add \{eta\}$/.test(msg)) return t("routing.refused.eta");
+  return msg;
 }

@@ -81,9 +81,8 @@ describe("Settings → Routing", () => {
   });
 
   it("shows a team the desk does not have at the channel's row, in the admin's language around it", async () => {
-    const refusal = new ApiError(422, "'ghost' is not a team of this desk", {
-      errors: [{ loc: ["body", "team_by_channel", "whatsapp"], msg: "'ghost' is not a team of this desk", type: "value_error" }],
-    });
+    const msg = "'ghost' is not a team of this desk (create it first: PUT /admin/teams/<id>, or Settings → Teams): one of default, returns";
+    const refusal = new ApiError(422, msg, { errors: [{ loc: ["body", "team_by_channel", "whatsapp"], msg, type: "value_error" }] });
     show(async () => {
       throw refusal;
     }, ["admins"], "es");
@@ -92,7 +91,9 @@ describe("Settings → Routing", () => {
     const whatsapp = () => select("Equipo por canal: WhatsApp");
     await vi.waitFor(() => expect(whatsapp().getAttribute("aria-invalid")).toBe("true"));
     const row = whatsapp().closest(".routing-row")!;
-    expect(row.querySelector('[role="alert"]')!.textContent).toBe("'ghost' is not a team of this desk");
+    expect(row.querySelector('[role="alert"]')!.textContent).toBe(
+      "«ghost» no es un equipo de este escritorio: créalo primero (Ajustes → Equipos) o elige otro.",
+    );
     expect(document.getElementById(whatsapp().getAttribute("aria-describedby")!)).toBe(row.querySelector('[role="alert"]'));
     expect(select("Equipo por canal: SMS").getAttribute("aria-invalid")).toBeNull();
     expect(root().textContent).toContain(translator("es")("refused.fields"));
@@ -110,7 +111,7 @@ describe("Settings → Routing", () => {
     const portuguese = text.closest("details")!;
     expect(portuguese.open).toBe(true);
     expect(portuguese.querySelector("summary")!.textContent).toMatch(/^pt/);
-    expect(text.closest("div")!.querySelector('[role="alert"]')!.textContent).toBe("the template must say when we will answer: add {eta}");
+    expect(text.closest("div")!.querySelector('[role="alert"]')!.textContent).toBe("The text must say when we will answer: add {eta}.");
     expect([...text.closest("details")!.querySelectorAll("textarea")].indexOf(text)).toBe(2); // queue_busy
   });
 

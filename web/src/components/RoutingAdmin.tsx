@@ -13,6 +13,7 @@ import {
   routingErrorAt,
   routingForm,
   routingFromForm,
+  routingRefusalWords,
   SHIPPED_ACKNOWLEDGEMENTS,
   SITUATIONS,
   templateRefusal,
@@ -56,7 +57,7 @@ export function RoutingAdmin() {
   const errors = new Map<string, string[]>(refused.rest.length ? [["", refused.rest]] : []);
   for (const [path, messages] of refused.fields) {
     const at = routingErrorAt(path);
-    errors.set(at, [...(errors.get(at) ?? []), ...messages]);
+    errors.set(at, [...(errors.get(at) ?? []), ...messages.map((m) => routingRefusalWords(m, t))]);
   }
   const errorId = (at: string) => `routing-${at.replace(/[^A-Za-z0-9_-]/g, "-")}-error`;
   const invalid = (at: string) => (errors.get(at)?.length ? { "aria-invalid": true as const, "aria-describedby": errorId(at) } : {});

@@ -363,6 +363,8 @@ export const en = {
   "routing.priority_on_urgent": "An urgent message (a deadline within hours, safety, money) raises the priority to",
   "routing.leavePriority": "Nothing: leave it as it is",
   "routing.transcriptOnResolve": "Email the customer the conversation when it is resolved",
+  "routing.refused.team": "“{team}” is not a team of this desk: create it first (Settings → Teams), or choose another.",
+  "routing.refused.eta": "The text must say when we will answer: add {eta}.",
   "admin.customers": "Customers",
   "teams.empty": "No team yet: create one below, then put agents in it under Agents and send conversations to it under Routing.",
   "calendars.empty": "No calendar yet: SLA targets count around the clock. Add one below with your opening hours and holidays, then choose it in an SLA policy.",

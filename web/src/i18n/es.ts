@@ -364,6 +364,8 @@ export const es: Catalogue = {
   "routing.priority_on_urgent": "Un mensaje urgente (un plazo de horas, seguridad, dinero) sube la prioridad a",
   "routing.leavePriority": "Nada: dejarla como está",
   "routing.transcriptOnResolve": "Enviar al cliente la conversación por correo al resolverla",
+  "routing.refused.team": "«{team}» no es un equipo de este escritorio: créalo primero (Ajustes → Equipos) o elige otro.",
+  "routing.refused.eta": "El texto debe decir cuándo responderemos: añade {eta}.",
   "admin.customers": "Clientes",
   "teams.empty": "Todavía no hay equipos: crea uno abajo, luego asígnale agentes en Agentes y envíale conversaciones en Enrutamiento.",
   "calendars.empty": "Todavía no hay calendarios: los objetivos de SLA cuentan las 24 horas. Añade uno abajo con tu horario de atención y tus festivos, y luego elígelo en una política de SLA.",

@@ -364,6 +364,8 @@ export const pt: Catalogue = {
   "routing.priority_on_urgent": "Uma mensagem urgente (um prazo de horas, segurança, dinheiro) sobe a prioridade para",
   "routing.leavePriority": "Nada: deixar como está",
   "routing.transcriptOnResolve": "Enviar ao cliente a conversa por e-mail ao resolvê-la",
+  "routing.refused.team": "“{team}” não é uma equipe desta central: crie-a primeiro (Configurações → Equipes) ou escolha outra.",
+  "routing.refused.eta": "O texto deve dizer quando vamos responder: adicione {eta}.",
   "admin.customers": "Clientes",
   "teams.empty": "Ainda não há equipes: crie uma abaixo, depois coloque agentes nela em Agentes e envie conversas para ela em Roteamento.",
   "calendars.empty": "Ainda não há calendários: as metas de SLA contam 24 horas por dia. Adicione um abaixo com o seu horário de atendimento e feriados e depois escolha-o em uma política de SLA.",
