@@ -8,11 +8,13 @@ import hashlib
 import hmac
 import json
 import re
+import time
 from typing import Any
 
 import pytest
 
 from shopdesk import clock
+from shopdesk.channels import webchat
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.table import Table
 from shopdesk.logic.merge import Merger
@@ -510,3 +512,31 @@ def test_duplicate_evidence_names_only_conversations_the_caller_may_open(desk):
     [dup] = agent(desk, "GET", f"/agent/customers/{bo}/duplicates", "root", groups="[admins]")[1]["items"]
     [seen] = [e for e in dup["evidence"] if e["source"] == "message"]
     assert seen["conversation_id"] == first and seen["message_id"]
+
+
+def test_a_visitor_the_shop_signed_in_with_an_email_is_offered_as_that_email_customer_and_their_orders_found(desk):
+    # Given a customer who wrote by email before
+    _email(desk, "Dana Rivera <dana.rivera@example.com>", "Where is my parcel?", "signed1")
+    mail = _customer_id(desk, "email", "dana.rivera@example.com")
+    # When she writes in the widget, signed in on the shop's site (its visitor token carries her email)
+    token = webchat.sign_visitor_token({"visitor_id": "customer:dana", "name": "Dana Rivera",
+                                        "email": "Dana.Rivera@example.com", "exp": int(time.time()) + 600},
+                                       "test-visitor-secret")
+    status, body, _ = _widget(desk, "POST", "/widget/sessions", {"visitor_token": token})
+    assert status == 201, body
+    status, sent, _ = _widget(desk, "POST", "/widget/messages", {"client_message_id": "s1", "text": "Hi!"},
+                              body["session"])
+    assert status == 201, sent
+    desk.drain_queue(desk.work_queue_url, "router")
+    chat = _customer_id(desk, "webchat", "customer:dana")
+    assert chat != mail                           # not merged: an agent's call, as for any other evidence
+    # Then the agent is offered her email customer, with the sign-in as the evidence
+    [dup] = agent(desk, "GET", f"/agent/customers/{chat}/duplicates", "alice")[1]["items"]
+    assert dup["customer"]["id"] == mail
+    assert [(e["source"], e["address"]) for e in dup["evidence"]] == [("shop_sign_in", "dana.rivera@example.com")]
+    assert "sign-in on the shop's site gives the email dana.rivera@example.com" in dup["evidence"][0]["why"]
+    # And her orders are looked up by that email, as her email conversation's are
+    from shopdesk.commerce.lookup import conversation_identities
+    from shopdesk.dal.conversations import Conversations
+    conv = Conversations(Table(desk.table_name), 1).get_meta(sent["conversation_id"])
+    assert ("email", "dana.rivera@example.com") in [(i.kind, i.address) for i in conversation_identities(conv)]

@@ -53,7 +53,7 @@ class EvidenceOut(BaseModel):
     why: str
     kind: str
     address: str
-    source: str                       # message, order, shop_customer
+    source: str                       # message, order, shop_customer, shop_sign_in
     conversation_id: str | None = None
     message_id: str | None = None
     order: str | None = None

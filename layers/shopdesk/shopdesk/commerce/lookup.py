@@ -56,7 +56,8 @@ class OrderPanel:
 
 
 def conversation_identities(conv: Conversation) -> list[Identity]:
-    """The customer's emails and phones: their identities, and the addresses of the conversation's routes."""
+    """The customer's emails and phones: their identities, and the addresses of the conversation's routes (a
+    web-chat visitor's is the email the shop signed them in with: the shop's own word, in its visitor token)."""
     found: list[Identity] = []
     for identity in conv.customer.identities:
         if identity.kind == "email":
@@ -70,6 +71,8 @@ def conversation_identities(conv: Conversation) -> list[Identity]:
             phone = to_e164(route.to)
             if phone:
                 found.append(Identity(kind="phone", address=phone))
+        elif route.channel == "webchat" and "@" in str((route.context or {}).get("email") or ""):
+            found.append(Identity(kind="email", address=str(route.context["email"]).strip().lower()))
     return list({i.key: i for i in found}.values())
 
 

@@ -204,5 +204,6 @@ def _seen_where(e: Evidence, visible: set[str]) -> Evidence:
 
 
 def _source(e: Evidence) -> str:
-    return {"message": "message", "order": "order", "shop_customer": "shop record"}[e.source]
+    return {"message": "message", "order": "order", "shop_customer": "shop record",
+            "shop_sign_in": "sign-in on the shop's site"}[e.source]
 

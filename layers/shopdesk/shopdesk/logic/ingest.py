@@ -127,6 +127,8 @@ def _route(inbound: InboundMessage) -> ReplyRoute:
     elif inbound.reply_context or inbound.payload:
         message_id = (inbound.payload or {}).get("message_id") or inbound.provider_id
         context = {"message_id": str(message_id)}
+        if inbound.channel == "webchat" and (inbound.payload or {}).get("email"):
+            context["email"] = inbound.payload["email"]        # the shop signed the visitor in with it
     # The route is copied onto the conversation item: what the provider wrote into it is bounded.
     kept = bound({k: v for k, v in context.items() if v}, max_string=ROUTE_STRING_BYTES, max_items=20,
                  max_bytes=ROUTE_CONTEXT_BYTES).value

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from shopdesk.dal.items import message_sk
 from shopdesk.dal.queues import Queue
 from shopdesk.ids import new_id
-from shopdesk.logic.evidence import may_hold_addresses
+from shopdesk.logic.evidence import may_hold_addresses, signed_email
 from shopdesk.models import Message
 
 NOT_WRITTEN = frozenset({"auto_reply", "opt_out", "opt_in"})    # kinds of inbound message that ask nothing
@@ -66,7 +66,8 @@ def inbound_work(conversation_id: str, message: Message, team: str = "default", 
                        has_media=any(a.storage_key is None and a.note is None for a in message.attachments),
                        new_conversation=new_conversation, auto_reply=message.kind in NOT_WRITTEN,
                        quiet=message.kind if message.kind in NOT_WRITTEN else None, team=team,
-                       addresses=may_hold_addresses(message.text), marker=marker).model_dump(exclude_defaults=False)
+                       addresses=may_hold_addresses(message.text) or bool(signed_email(message)),
+                       marker=marker).model_dump(exclude_defaults=False)
 
 
 def send_inbound(queue: Queue, work: dict[str, Any]) -> None:

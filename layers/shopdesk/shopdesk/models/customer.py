@@ -30,7 +30,7 @@ class Evidence(BaseModel):
 
     kind: Literal["email", "phone"]
     address: str
-    source: Literal["message", "order", "shop_customer"]
+    source: Literal["message", "order", "shop_customer", "shop_sign_in"]   # shop_sign_in: the widget's visitor token
     conversation_id: str | None = None
     message_id: str | None = None
     order: str | None = None                 # the order's name ("#1001")
