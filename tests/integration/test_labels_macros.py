@@ -295,6 +295,7 @@ def test_of_two_admins_editing_one_canned_response_or_macro_the_later_save_is_re
     assert _query_admin(desk, "PUT", "/admin/macros/wismo", {**wismo, "name": "WISMO"}, "version=1")[0] == 200
     status, problem = _query_admin(desk, "PUT", "/admin/macros/wismo", {**wismo, "name": "Theirs"}, "version=1")
     assert status == 409 and "now version 2" in problem["detail"], problem
+    assert (problem["code"], problem["params"]) == ("changed_meanwhile", {"version": "2"}), problem  # said in words
     assert admin(desk, "GET", "/admin/macros/wismo")[1]["name"] == "WISMO"
     # "Only a new one" (version 0) does not replace an existing one made under the same id
     assert _query_admin(desk, "PUT", "/admin/canned-responses/shipped", theirs, "version=0")[0] == 409

@@ -34,11 +34,13 @@ class Conflict(ShopdeskError):
 
 def version_conflict(kind: str, key: str, expected_version: int | None, now: int) -> Conflict:
     """A save over a version that is not the current one: someone saved it meanwhile, or (expected 0: a new one)
-    the id is taken, which is said as such (code ``exists``): nobody's change was lost."""
+    the id is taken, which is said as such (code ``exists``): nobody's change was lost. Otherwise the code is
+    ``changed_meanwhile`` (as a conversation's), with the version now stored."""
     if expected_version == 0 and now:
         return Conflict(f"a {kind} with id {key} exists already; choose another id, or edit that one").with_code(
             "exists", id=key)
-    return Conflict(f"{kind} {key} changed meanwhile (now version {now}); reload it and apply your change again")
+    return Conflict(f"{kind} {key} changed meanwhile (now version {now}); reload it and apply your change again"
+                    ).with_code("changed_meanwhile", version=now)
 
 
 class InvalidSignature(ShopdeskError):
