@@ -131,6 +131,16 @@ def test_emotion(text, emotion):
     assert understand(text).emotion == emotion
 
 
+@pytest.mark.parametrize(("text", "angry"), [
+    ("My DHL parcel is damaged", False),           # a carrier's name in capitals is not a raised voice
+    ("The PDF invoice from UPS is wrong", True),   # two words in capitals are
+    ("My parcel arrived damaged, UNACCEPTABLE", True),
+    ("My parcel is late, WHY", False),
+])
+def test_one_short_word_in_capitals_is_not_shouting(text, angry):
+    assert (understand(text).emotion == "anger") is angry, understand(text)
+
+
 @pytest.mark.parametrize(("text", "reasons"), [
     ("please ship it today, it's for my mum's birthday", {"deadline"}),
     ("URGENT: wrong address on order 1234", {"explicit"}),

@@ -1,8 +1,9 @@
 """One message understood: language first, then the cues of that language (shopdesk.understanding.cues).
 
 - **Intents**: a category's cue found in the message (``yes`` and ``no`` only at its start).
-- **Emotion**: ``anger`` when an anger cue is found, or the message shouts (three words in capitals, or
-  ``!!``) about something negative; else ``frustration`` when a frustration cue is found in a negative
+- **Emotion**: ``anger`` when an anger cue is found, or the message shouts (two words in capitals, or one of
+  five letters or more, or ``!!``) about something negative: one short word in capitals is a carrier or a
+  code (``DHL``, ``UPS``, ``PDF``), not a raised voice; else ``frustration`` when a frustration cue is found in a negative
   message; else None.
 - **Sentiment**: negative evidence (negative cues; the legal, safety, payment-account and not-helpful
   intents; an emotion) against positive evidence (positive cues, thanks). More negative than positive is
@@ -76,7 +77,8 @@ def analyse(text: str, hints: Sequence[str | None] = ()) -> Understanding:
     negative = len(found.get("negative", ())) + sum(1 for i in INTENT_NEGATIVE if i in intents)
     negative += 1 if "payment_account" in intents else 0
     positive = len(found.get("positive", ())) + (1 if "thanks" in intents else 0)
-    shouting = (len(_CAPS_WORD.findall(text)) >= 1 and len(text) > 12) or "!!" in text
+    capitals = _CAPS_WORD.findall(text)
+    shouting = (len(text) > 12 and (len(capitals) >= 2 or any(len(w) >= 5 for w in capitals))) or "!!" in text
     emotion = None
     if found.get("anger") or (shouting and negative):
         emotion = "anger"
