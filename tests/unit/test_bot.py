@@ -110,6 +110,24 @@ def test_after_an_answer_yes_resolves_no_hands_over_and_the_same_question_again_
                   context).handoff_reason == "repeated"          # the same article again
 
 
+def test_a_thanks_with_more_in_it_does_not_end_the_conversation():
+    context = Context(state=answering())
+    # another matter beside the thanks: it is handled as that matter, not resolved
+    charged = decide("Thanks, but I was charged twice", u(intents={"thanks", "payment_account"},
+                                                          sentiment="negative"), INDEX, ON, "en", context)
+    assert charged.action == "handoff" and charged.handoff_reason == "payment_account"
+    # a further question: answered as a question (here the shipping article), not resolved
+    further = decide("Thanks! And how long does standard delivery take?", u(intents={"thanks"}), INDEX, ON, "en",
+                     Context(state=answering(question="returns", article="returns")))
+    assert further.action != "resolve"
+    # something negative with the thanks is not a "solved"
+    assert decide("thanks, still annoyed though", u(intents={"thanks"}, sentiment="negative"), INDEX, ON, "en",
+                  context).action != "resolve"
+    # a plain thanks or yes still resolves
+    assert decide("Thanks a lot!", u(intents={"thanks"}, sentiment="positive"), INDEX, ON, "en",
+                  context).action == "resolve"
+
+
 def test_after_a_handover_the_bot_says_nothing():
     handed = Context(state=BotState(state="handed_off", handoff_reason="human_requested"))
     assert decide("delivery times standard", u(), INDEX, ON, "en", handed).action == "silent"

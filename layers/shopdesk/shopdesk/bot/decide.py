@@ -8,8 +8,9 @@
    payment-account matter is named instead when there is one). The evidence is there, so the bot neither asks for
    the photo the customer just sent (the damaged-items article does) nor decides a replacement or refund: as the
    big helpdesks route damage claims with evidence, a person judges it. Without a file, the article answers.
-3. It answered and asked whether that solved it: "yes" / "thanks" resolves; "no" / "that did not help"
-   hands over (``not_helpful``).
+3. It answered and asked whether that solved it: "yes" / "thanks" and nothing more resolves (a thanks with a
+   further question, another matter or something negative goes on through the rules below); "no" / "that did
+   not help" hands over (``not_helpful``).
 4. Hand over at once when the customer asks for a person (``human_requested``); names a legal, safety or
    payment-account matter (``legal``, ``safety``, ``payment_account``); is angry, frustrated, or upset and
    urgent (``negative_sentiment``); is of a VIP tier (``vip``); or asks again what the bot just answered
@@ -78,6 +79,13 @@ OrderFinder = Callable[[str, str], OrderAnswer]            # (text, language) ->
 OrderProver = Callable[[str, str, str], OrderAnswer]       # (number, text, language)
 
 
+def only_acknowledges(u: Understanding, text: str) -> bool:
+    """A yes or a thanks and nothing more: no other intent, nothing negative, no further question. "Thanks, but I
+    was charged twice" or "Thanks! Do you ship to Norway?" is not the end of the conversation."""
+    return bool(u.intents & {"yes", "thanks"}) and not u.intents - {"yes", "thanks"} and not u.negative \
+        and not {"?", "¿"} & set(text)
+
+
 def primary_intent(u: Understanding) -> str | None:
     for intent in ("human", "legal", "safety", "payment_account", "not_helpful", "order_status", "no", "yes",
                    "thanks"):
@@ -111,7 +119,7 @@ def decide(text: str, u: Understanding, index: KbIndex | None, settings: BotSett
         return handoff(next((reason for wanted, reason in _ESCALATE if wanted in u.intents), "damage_claim"))
     if answering and u.intents & {"no", "not_helpful"}:
         return handoff("not_helpful")
-    if answering and u.intents & {"yes", "thanks"} and not u.intents & {"human", "order_status"}:
+    if answering and only_acknowledges(u, text):
         return Decision("resolve", u, language, intent)
     for wanted, reason in _ESCALATE:
         if wanted in u.intents:
