@@ -6,10 +6,14 @@
   argument Shopify would not know is answered with Shopify-style ``errors``. Every answer carries
   ``extensions.cost`` (requested and actual query cost, ``throttleStatus``) from a leaky bucket
   (1,000 points, 50 restored per second); a query the bucket cannot pay for is answered
-  ``THROTTLED``. ``X-Shopify-Access-Token`` must be SHOPIFY_ACCESS_TOKEN, else 401.
+  ``THROTTLED``. ``X-Shopify-Access-Token`` must be SHOPIFY_ACCESS_TOKEN, else 401. refundCreate refuses
+  more of a line than its ``refundableQuantity``, needs the ``@idempotent(key:)`` directive (as 2026-04 does)
+  and answers a repeat of a key with the refund it made then.
 * ``/_sandbox/woocommerce/wp-json/wc/v3/...`` - customers (``?email=``), orders (``?customer=``,
-  ``?search=``), an order (GET, PUT status), refunds (POST), notes (POST); HTTP Basic auth with
-  WOOCOMMERCE_CONSUMER_KEY / WOOCOMMERCE_CONSUMER_SECRET, WooCommerce's error bodies.
+  ``?search=``), an order (GET, PUT status), refunds (GET with their line items, POST), notes (POST); HTTP
+  Basic auth with WOOCOMMERCE_CONSUMER_KEY / WOOCOMMERCE_CONSUMER_SECRET, WooCommerce's error bodies. Like
+  ``wc_create_refund``, a refund is refused only for an amount above what is left ("Invalid refund amount.",
+  an HTTP 500), never for a line's quantity.
 
 Both shops are seeded with the same demo customers and orders (``DEMO_CUSTOMERS``, ``DEMO_ORDERS``),
 matching the README walkthrough's customers: the one who asks about order #1001 from +14155550101
@@ -38,6 +42,7 @@ from decimal import Decimal
 from typing import Any
 
 from graphql import GraphQLError, build_schema, execute, parse, validate
+from graphql.execution.values import get_directive_values
 from graphql.language import FieldNode, FragmentSpreadNode, InlineFragmentNode, OperationDefinitionNode, VariableNode
 
 from local.sandbox import Outbox, redacted_headers, timestamp
@@ -49,6 +54,7 @@ BUCKET_SIZE = 1000.0
 RESTORE_RATE = 50.0
 
 SCHEMA_SDL = """
+directive @idempotent(key: String!) on FIELD
 scalar DateTime
 scalar Decimal
 scalar Money
@@ -76,15 +82,17 @@ type Job { id: ID! done: Boolean! }
 
 type MailingAddress { name: String company: String address1: String address2: String city: String zip: String
   province: String countryCodeV2: String }
-type LineItem { id: ID! title: String! quantity: Int! sku: String variantTitle: String
+type LineItem { id: ID! title: String! quantity: Int! refundableQuantity: Int! sku: String variantTitle: String
   originalUnitPriceSet: MoneyBag! }
 type LineItemConnection { nodes: [LineItem!]! }
 type FulfillmentTrackingInfo { number: String url: URL company: String }
 type Fulfillment { id: ID! status: FulfillmentStatus! displayStatus: FulfillmentDisplayStatus createdAt: DateTime!
   updatedAt: DateTime! trackingInfo(first: Int): [FulfillmentTrackingInfo!]! }
-type Refund { id: ID! createdAt: DateTime note: String totalRefundedSet: MoneyBag! }
+type Refund { id: ID! createdAt: DateTime note: String totalRefundedSet: MoneyBag!
+  refundLineItems(first: Int): RefundLineItemConnection! }
 type OrderTransaction { id: ID! }
 type RefundLineItem { lineItem: LineItem! quantity: Int! }
+type RefundLineItemConnection { nodes: [RefundLineItem!]! }
 type SuggestedOrderTransaction { amountSet: MoneyBag! gateway: String kind: SuggestedOrderTransactionKind!
   parentTransaction: OrderTransaction }
 type SuggestedRefund { amountSet: MoneyBag! refundLineItems: [RefundLineItem!]!
@@ -210,6 +218,10 @@ class Shop:
     def refunded(self, order: dict[str, Any]) -> Decimal:
         return sum((Decimal(r["amount"]) for r in order["refunds"]), Decimal("0"))
 
+    @staticmethod
+    def refunded_quantity(order: dict[str, Any], line_id: int) -> int:
+        return sum(q for r in order["refunds"] for i, q in r.get("lines") or [] if i == line_id)
+
     def touch(self, order: dict[str, Any]) -> None:
         order["updated_at"] = _now_iso(self.now)
 
@@ -230,14 +242,18 @@ class Shop:
         return None
 
     def refund(self, order: dict[str, Any], lines: list[tuple[int, int]] | None, note: str | None,
-               amount: Decimal | None = None) -> tuple[dict[str, Any] | None, str | None]:
-        """Refund ``amount`` (the money that moves), else the chosen lines' value, else what is left."""
+               amount: Decimal | None = None, *, check_lines: bool = True) -> tuple[dict[str, Any] | None, str | None]:
+        """Refund ``amount`` (the money that moves), else the chosen lines' value, else what is left.
+        ``check_lines`` (Shopify): a line must exist and have that many left to refund; WooCommerce checks the
+        amount alone and skips a line the order lacks."""
         by_id = {li["id"]: li for li in order["lines"]}
+        if lines is not None and not check_lines:
+            lines = [(i, q) for i, q in lines if i in by_id]
         if lines is not None:
             for line_id, quantity in lines:
                 if line_id not in by_id:
                     return None, f"Line item {line_id} does not exist on this order."
-                if quantity > by_id[line_id]["quantity"]:
+                if check_lines and quantity > by_id[line_id]["quantity"] - self.refunded_quantity(order, line_id):
                     return None, "Quantity cannot refund more items than were purchased."
             if amount is None:
                 amount = sum((Decimal(by_id[i]["price"]) * q for i, q in lines), Decimal("0"))
@@ -248,7 +264,7 @@ class Shop:
         if amount > remaining:
             return None, f"Refund amount {amount:.2f} exceeds the refundable amount {remaining:.2f}."
         refund = {"id": 80000 + len(order["refunds"]) + order["number"] * 10, "created_at": _now_iso(self.now),
-                  "amount": f"{amount:.2f}", "note": note}
+                  "amount": f"{amount:.2f}", "note": note, "lines": [(i, q) for i, q in lines or [] if q > 0]}
         order["refunds"].append(refund)
         order["financial"] = "REFUNDED" if amount == remaining else "PARTIALLY_REFUNDED"
         self.touch(order)
@@ -266,6 +282,11 @@ def _first(items: list[Any], first: int | None) -> list[Any]:
     return items[:first] if first is not None else items
 
 
+def _connection(nodes: list[Any]) -> Callable[..., dict[str, Any]]:
+    """A connection field's resolver: its ``first`` nodes."""
+    return lambda info, first=None: {"nodes": _first(nodes, first)}
+
+
 def shopify_id(number: int) -> int:
     return SHOPIFY_ORDER_BASE + number
 
@@ -274,14 +295,19 @@ def _gql_order(shop: Shop, order: dict[str, Any]) -> dict[str, Any]:
     currency = order["currency"]
     customer = shop.customers.get(order["customer"])
     lines = [{"id": f"gid://shopify/LineItem/{li['id']}", "title": li["title"], "quantity": li["quantity"],
+              "refundableQuantity": li["quantity"] - shop.refunded_quantity(order, li["id"]),
               "sku": li["sku"], "variantTitle": li["variant_title"],
               "originalUnitPriceSet": _money(li["price"], currency)} for li in order["lines"]]
+    by_line = {li["id"]: x for li, x in zip(order["lines"], lines, strict=True)}
     fulfillments = [{"id": f"gid://shopify/Fulfillment/{f['id']}", "status": f["status"],
                      "displayStatus": f.get("display"), "createdAt": f["created_at"], "updatedAt": f["updated_at"],
                      "trackingInfo": (lambda info, first=None, t=f["tracking"]: _first(t, first))}
                     for f in order["fulfillments"]]
     refunds = [{"id": f"gid://shopify/Refund/{r['id']}", "createdAt": r["created_at"], "note": r["note"],
-                "totalRefundedSet": _money(r["amount"], currency)} for r in order["refunds"]]
+                "totalRefundedSet": _money(r["amount"], currency),
+                "refundLineItems": _connection([{"lineItem": by_line[i], "quantity": q}
+                                                for i, q in r.get("lines") or [] if i in by_line])}
+               for r in order["refunds"]]
     address = order["address"]
 
     def suggested(info: Any, refundLineItems: list[dict[str, Any]] | None = None,
@@ -354,7 +380,10 @@ def shopify_rest_order(shop: Shop, order: dict[str, Any]) -> dict[str, Any]:
         "shipping_address": order["address"],
         "fulfillments": [shopify_rest_fulfillment(order, f) for f in order["fulfillments"]],
         "refunds": [{"id": r["id"], "order_id": oid, "created_at": r["created_at"], "note": r["note"],
-                     "transactions": [{"amount": r["amount"], "kind": "refund", "status": "success"}]}
+                     "transactions": [{"amount": r["amount"], "kind": "refund", "status": "success"}],
+                     "refund_line_items": [{"id": r["id"] * 100 + n, "line_item_id": i, "quantity": q,
+                                            "restock_type": "no_restock"}
+                                           for n, (i, q) in enumerate(r.get("lines") or [])]}
                     for r in order["refunds"]],
     }
 
@@ -418,6 +447,24 @@ def woocommerce_order(shop: Shop, order: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def woocommerce_refunds(order: dict[str, Any]) -> list[dict[str, Any]]:
+    """``GET /orders/{id}/refunds``: newest first; a refund's line items carry a negative quantity and the
+    order's line item in the ``_refunded_item_id`` meta."""
+    by_id = {li["id"]: li for li in order["lines"]}
+    return [{"id": r["id"], "date_created": r["created_at"].rstrip("Z"),
+             "date_created_gmt": r["created_at"].rstrip("Z"),
+             "amount": r["amount"], "reason": r["note"] or "", "refunded_by": 1, "refunded_payment": True,
+             "meta_data": [],
+             "line_items": [{"id": r["id"] * 100 + n, "name": by_id[i]["title"], "quantity": -q,
+                             "sku": by_id[i]["sku"], "price": -float(by_id[i]["price"]),
+                             "total": f"-{Decimal(by_id[i]['price']) * q:.2f}", "subtotal":
+                             f"-{Decimal(by_id[i]['price']) * q:.2f}",
+                             "meta_data": [{"id": r["id"] * 100 + n, "key": "_refunded_item_id", "value": str(i),
+                                            "display_key": "_refunded_item_id", "display_value": str(i)}]}
+                            for n, (i, q) in enumerate(r.get("lines") or [])]}
+            for r in reversed(order["refunds"])]
+
+
 def woocommerce_customer(customer: dict[str, Any]) -> dict[str, Any]:
     return {"id": customer["id"], "email": customer["email"], "first_name": customer["first_name"],
             "last_name": customer["last_name"], "date_created_gmt": "2026-01-01T00:00:00",
@@ -474,6 +521,7 @@ class ShopifySandbox:
         self.now = now
         self.notify = notify                       # sends the platform's own webhooks after actions
         self.refusals: list[str] = []          # the next mutations refuse with these messages (tests)
+        self.idempotent: dict[str, tuple[str, dict[str, Any]]] = {}     # refundCreate's key: its input, answer
         self.bucket_size = BUCKET_SIZE
         self.restore_rate = RESTORE_RATE
         self._available = BUCKET_SIZE
@@ -594,6 +642,27 @@ class ShopifySandbox:
                     "userErrors": []}
 
         def refund_create(info: Any, input: dict[str, Any]) -> dict[str, Any]:
+            # 2026-04: refundCreate needs @idempotent(key:); a repeat of a key with the same input answers the
+            # refund made then, with other input it is refused (IDEMPOTENCY_KEY_PARAMETER_MISMATCH)
+            directive = SCHEMA.get_directive("idempotent")
+            assert directive is not None
+            key = (get_directive_values(directive, info.field_nodes[0], info.variable_values) or {}).get("key")
+            if not key:
+                raise GraphQLError("The refundCreate mutation requires an idempotency key: add the "
+                                   "@idempotent(key:) directive.", extensions={"code": "BAD_REQUEST"})
+            seen = self.idempotent.get(key)
+            if seen is not None:
+                if seen[0] != json.dumps(input, sort_keys=True, default=str):
+                    return {"refund": None, "order": None, "userErrors": [
+                        {"field": None, "message": "The same idempotency key cannot be used with different "
+                                                   "operation parameters."}]}
+                return seen[1]
+            answer = create(input)
+            if answer["refund"] is not None:
+                self.idempotent[key] = (json.dumps(input, sort_keys=True, default=str), answer)
+            return answer
+
+        def create(input: dict[str, Any]) -> dict[str, Any]:
             found = self._order_by_gid(input["orderId"])
             if found is None:
                 return {"refund": None, "order": None, "userErrors": [{"field": ["orderId"],
@@ -689,12 +758,16 @@ class WooCommerceSandbox:
                 return 200, rendered
             if found.group(2) == "/notes" and method == "POST":
                 return 201, {"id": int(time.time()), "note": document.get("note", "")}
+            if found.group(2) == "/refunds" and method == "GET":
+                return 200, woocommerce_refunds(order)
             if found.group(2) == "/refunds" and method == "POST":
                 lines = [(int(x["id"]), int(x.get("quantity") or 0)) for x in document.get("line_items") or []]
                 refund, refusal = shop.refund(order, lines or None, document.get("reason"),
-                                              Decimal(str(document["amount"])) if document.get("amount") else None)
+                                              Decimal(str(document["amount"])) if document.get("amount") else None,
+                                              check_lines=False)
                 if refusal or refund is None:
-                    return self._error(400, "woocommerce_rest_cannot_create_order_refund", refusal or "Invalid refund.")
+                    # wc_create_refund's one refusal of a refund too large, which the REST route answers as a 500
+                    return self._error(500, "woocommerce_rest_cannot_create_order_refund", "Invalid refund amount.")
                 self._notify("order.updated", woocommerce_order(shop, order))
                 return 201, {"id": refund["id"], "amount": refund["amount"], "reason": refund["note"] or ""}
         return self._error(404, "rest_no_route", "No route was found matching the URL and request method.")

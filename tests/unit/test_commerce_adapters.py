@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from shopdesk.commerce import CommerceRefused, CommerceUnavailable
-from shopdesk.commerce.models import RefundLine
-from shopdesk.commerce.shopify import ORDERS_BY_EMAIL, GraphQL, ShopifyCommerce
+from shopdesk.commerce.models import RefundedLine, RefundLine
+from shopdesk.commerce.shopify import ORDERS_BY_EMAIL, REFUND_CREATE, GraphQL, ShopifyCommerce
 from shopdesk.commerce.woocommerce import WooCommerce
 from shopdesk.models import Identity
 from tests.commerce_support import SHOPIFY_TOKEN, WC_KEY, WC_SECRET, CommerceSandboxServer
@@ -139,11 +139,56 @@ def test_woocommerce_refund_line_items_cancel_and_refusal(sandbox: CommerceSandb
         "Refunded 20.00 USD on #1002"
     after = woo.get_order("1002")
     assert after is not None and after.financial_status == "partially_refunded"
-    with pytest.raises(CommerceRefused, match=r"more items than were purchased"):
+    assert [(li.id, li.refunded_quantity) for li in after.line_items] == [("12001", 0), ("12002", 1)]
+    assert after.refunds[0].line_items is not None and after.refunds[0].created_at is not None
+    # WooCommerce checks the amount alone (wc_create_refund): too much is refused in its words, an HTTP 500
+    with pytest.raises(CommerceRefused, match=r"Invalid refund amount"):
         woo.refund(after, [RefundLine(line_item_id="12001", quantity=5)], note=None, notify_customer=True)
     cancelled = woo.cancel(woo.get_order("1004"), reason="customer", restock=True, notify_customer=True,  # type: ignore[arg-type]
                            staff_note=None)
     assert cancelled.order is not None and cancelled.order.platform_status == "cancelled"
+
+
+def test_woocommerce_takes_a_line_refunded_twice_when_the_amount_fits_so_shopdesk_must_check(
+        sandbox: CommerceSandboxServer) -> None:
+    woo = _woo(sandbox)
+    order = woo.get_order("1001")
+    assert order is not None
+    socks = [RefundLine(line_item_id="11002", quantity=2)]
+    woo.refund(order, socks, note=None, notify_customer=False)
+    after = woo.get_order("1001")
+    assert after is not None and next(li for li in after.line_items if li.id == "11002").left_to_refund == 0
+    assert woo.refund(after, socks, note=None, notify_customer=False).message == "Refunded 20.00 USD on #1001"
+
+
+def test_shopify_says_what_each_line_has_left_and_refuses_more(sandbox: CommerceSandboxServer) -> None:
+    shopify = _shopify(sandbox)
+    order = shopify.get_order("5500000001001")
+    assert order is not None
+    shopify.refund(order, [RefundLine(line_item_id="11002", quantity=1)], note=None, notify_customer=False)
+    after = shopify.get_order(order.id)
+    assert after is not None
+    socks = next(li for li in after.line_items if li.id == "11002")
+    assert (socks.refunded_quantity, socks.refundable_quantity, socks.left_to_refund) == (1, 1, 1)
+    assert after.refunds[0].line_items == [RefundedLine(line_item_id="11002", quantity=1)]
+    listed = shopify.orders_for(Identity(kind="phone", address="+14155550101"))[1]     # lists: refundableQuantity
+    assert next(li for li in listed.line_items if li.id == "11002").refunded_quantity == 1
+    with pytest.raises(CommerceRefused, match="more items than were purchased"):
+        shopify.refund(after, [RefundLine(line_item_id="11002", quantity=2)], note=None, notify_customer=False)
+
+
+def test_shopify_refund_create_needs_an_idempotency_key_and_a_repeat_makes_no_second_refund(
+        sandbox: CommerceSandboxServer) -> None:
+    shopify = _shopify(sandbox)
+    order = shopify.get_order("5500000001001")
+    assert order is not None
+    line = [RefundLine(line_item_id="11002", quantity=1)]
+    first = shopify.refund(order, line, note=None, notify_customer=False, idempotency_key="k-1")
+    again = shopify.refund(order, line, note=None, notify_customer=False, idempotency_key="k-1")
+    assert first.reference == again.reference and len(sandbox.shopify.shop.orders[1001]["refunds"]) == 1
+    with pytest.raises(CommerceUnavailable, match="idempotency key"):
+        shopify.graphql.execute(REFUND_CREATE.replace(" @idempotent(key: $idempotencyKey)", "").replace(
+            ", $idempotencyKey: String!", ""), {"input": {"orderId": "gid://shopify/Order/5500000001001"}})
 
 
 def test_woocommerce_wrong_keys_are_unavailable(sandbox: CommerceSandboxServer) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from shopdesk.commerce import CommerceUnavailable, ordering
-from shopdesk.commerce.models import Fulfillment, Order, Refund, Tracking
+from shopdesk.commerce.models import Fulfillment, LineItem, Order, Refund, RefundedLine, Tracking
 from shopdesk.commerce.numbers import order_numbers
 from shopdesk.commerce.shopify import GraphQL
 
@@ -92,6 +92,20 @@ def test_refunds_are_added_once() -> None:
     assert with_refund is not None and [r.id for r in with_refund.refunds] == ["r1"]
     again = ordering.partial_order("shopify", stored.id, name=None, created_at=None, refund=refund)
     assert ordering.merge(with_refund, again) is None
+
+
+def test_a_refunds_line_items_are_kept_and_a_lines_refunded_count_never_goes_down() -> None:
+    socks = [LineItem(id="11002", title="Wool socks", quantity=2, price="10.00")]
+    known = Refund(id="r1", amount="20.00", line_items=[RefundedLine(line_item_id="11002", quantity=2)])
+    stored = ordering.merge(None, _order(T0, "partially_refunded", line_items=socks, refunds=[known]))
+    assert stored is not None and stored.line_items[0].refunded_quantity == 0     # as the platform said it
+    read = ordering.merge(stored, _order(T0 + timedelta(minutes=1), line_items=socks, refunds=[known]))
+    assert read is not None and read.line_items[0].refunded_quantity == 2 and read.line_items[0].left_to_refund == 0
+    # a newer update that lists the refund without its lines (WooCommerce's order webhook) forgets nothing
+    webhook = _order(T0 + timedelta(minutes=2), line_items=socks, refunds=[Refund(id="r1", amount="20.00")])
+    after = ordering.merge(read, webhook)
+    assert after is not None and after.refunds[0].line_items == known.line_items
+    assert after.line_items[0].refunded_quantity == 2
 
 
 def test_a_deleted_woocommerce_order_goes_to_the_bin_unless_newer() -> None:

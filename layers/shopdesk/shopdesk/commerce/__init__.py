@@ -51,8 +51,9 @@ class Commerce(Protocol):
         ...
 
     def refund(self, order: Order, lines: Sequence[RefundLine] | None, *, note: str | None,
-               notify_customer: bool) -> ActionResult:
-        """Refund the chosen line items (None: everything refundable)."""
+               notify_customer: bool, idempotency_key: str | None = None) -> ActionResult:
+        """Refund the chosen line items (None: everything refundable). ``idempotency_key`` names the refund
+        meant, for a platform that deduplicates by it (Shopify); others ignore it."""
         ...
 
 

@@ -26,6 +26,15 @@ class LineItem(BaseModel):
     sku: str | None = None
     variant_title: str | None = None
     price: Amount | None = None         # unit price
+    refunded_quantity: int = 0          # how many the platform's refunds have refunded so far
+    refundable_quantity: int | None = None  # Shopify's own count of what may still be refunded (GraphQL only)
+
+    @property
+    def left_to_refund(self) -> int:
+        """How many may still be refunded: Shopify's count when it said, else purchased minus refunded."""
+        if self.refundable_quantity is not None:
+            return max(0, self.refundable_quantity)
+        return max(0, self.quantity - self.refunded_quantity)
 
 
 class Address(BaseModel):
@@ -63,11 +72,21 @@ class Fulfillment(BaseModel):
     tracking: list[Tracking] = Field(default_factory=list)
 
 
+class RefundedLine(BaseModel):
+    """A line item a refund refunded, and how many of it."""
+
+    line_item_id: str
+    quantity: int
+
+
 class Refund(BaseModel):
     id: str
     created_at: Instant | None = None
     amount: Amount | None = None
     note: str | None = None
+    # the line items it refunded; None when the platform did not say (WooCommerce's order resource, Shopify's order
+    # lists): the count of a line's refunded items then stays as last known
+    line_items: list[RefundedLine] | None = None
 
 
 class Order(BaseModel):
@@ -105,6 +124,26 @@ class Order(BaseModel):
     def fulfilled_any(self) -> bool:
         return self.fulfillment_status not in (None, "unfulfilled") or any(
             f.status not in ("cancelled", "failure", "error") for f in self.fulfillments)
+
+
+def refunded_counts(refunds: list[Refund]) -> dict[str, int]:
+    """How many of each line item the refunds whose lines are known refunded."""
+    counts: dict[str, int] = {}
+    for refund in refunds:
+        for line in refund.line_items or []:
+            counts[line.line_item_id] = counts.get(line.line_item_id, 0) + line.quantity
+    return counts
+
+
+def count_refunded(order: Order, at_least: Order | None = None) -> Order:
+    """The order with each line's ``refunded_quantity`` counted from its refunds' line items, never below what
+    ``at_least`` (an earlier copy of it) or the line itself said: a refund whose lines are not known leaves the
+    count as it was (refunds are never undone)."""
+    counts = refunded_counts(order.refunds)
+    before = {li.id: li.refunded_quantity for li in (at_least.line_items if at_least else []) if li.id}
+    lines = [li.model_copy(update={"refunded_quantity": min(li.quantity, max(
+        li.refunded_quantity, counts.get(li.id or "", 0), before.get(li.id or "", 0)))}) for li in order.line_items]
+    return order if lines == order.line_items else order.model_copy(update={"line_items": lines})
 
 
 class ShopCustomer(BaseModel):

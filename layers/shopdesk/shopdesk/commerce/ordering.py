@@ -2,7 +2,8 @@
 
 An order's own fields follow the newest ``updated_at`` (an older update never overwrites a newer one);
 fulfilments are merged by id, each newest-wins on its own ``updated_at``; refunds are merged by id
-(they are created once). A fulfilment or refund that arrives before its order makes a *partial* order
+(they are created once; a copy that names its line items wins over one that does not, and each line's refunded
+count never goes down). A fulfilment or refund that arrives before its order makes a *partial* order
 that the order itself then completes, whatever its ``updated_at``.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from shopdesk.commerce.models import Fulfillment, Order, Platform, Refund
+from shopdesk.commerce.models import Fulfillment, Order, Platform, Refund, count_refunded
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -37,12 +38,14 @@ def merge(stored: Order | None, incoming: Order) -> Order | None:
             fulfillments[f.id] = f
     refunds: dict[str, Refund] = {r.id: r for r in stored.refunds}
     for r in incoming.refunds:
-        refunds.setdefault(r.id, r)
-    result = base.model_copy(update={
+        known = refunds.get(r.id)
+        if known is None or (known.line_items is None and r.line_items is not None):
+            refunds[r.id] = r.model_copy(update={"created_at": r.created_at or (known.created_at if known else None)})
+    result = count_refunded(base.model_copy(update={
         "fulfillments": sorted(fulfillments.values(), key=lambda f: (f.created_at or EPOCH, f.id)),
         "refunds": sorted(refunds.values(), key=lambda r: (r.created_at or EPOCH, r.id)),
         "partial": stored.partial and incoming.partial,
-    })
+    }), at_least=stored)
     return None if result == stored else result
 
 

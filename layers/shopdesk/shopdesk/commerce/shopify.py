@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,16 +28,21 @@ from shopdesk.commerce.models import (
     LineItem,
     Order,
     Refund,
+    RefundedLine,
     RefundLine,
     ShopCustomer,
     Tracking,
+    count_refunded,
+    refunded_counts,
 )
 from shopdesk.errors import ProviderError
 from shopdesk.models import Identity
 from shopdesk.phone import shop_phone
 
 # Pinned: supported until at least 2027-04. orderCancel takes ``refund: Boolean!`` here; 2026-07 replaced
-# it with ``refundMethod`` - move the version and the mutation together.
+# it with ``refundMethod`` - move the version and the mutation together. From 2026-04 refundCreate must carry
+# the ``@idempotent(key:)`` directive (optional since 2026-01): a repeat with the same key and input creates
+# no second refund.
 API_VERSION = "2026-04"
 
 ORDER_FIELDS = """
@@ -45,7 +51,7 @@ fragment OrderFields on Order {
   displayFinancialStatus displayFulfillmentStatus
   totalPriceSet { shopMoney { amount currencyCode } }
   customer { id }
-  lineItems(first: 10) { nodes { id title quantity sku variantTitle
+  lineItems(first: 10) { nodes { id title quantity refundableQuantity sku variantTitle
     originalUnitPriceSet { shopMoney { amount currencyCode } } } }
   shippingAddress { name company address1 address2 city zip province countryCodeV2 }
   fulfillments(first: 5) { id status createdAt updatedAt displayStatus
@@ -78,7 +84,14 @@ query OrderByName($query: String!) {
 }
 """
 
-ORDER_BY_ID = ORDER_FIELDS + """
+# One order (the one an action is about to change) also says what each refund refunded: its line items. The
+# lists leave them out (five orders' five refunds' ten lines would cost several hundred points); there
+# ``refundableQuantity`` says what is left.
+ORDER_FIELDS_WITH_REFUND_LINES = ORDER_FIELDS.replace(
+    "refunds(first: 5) { id createdAt note ",
+    "refunds(first: 5) { id createdAt note refundLineItems(first: 10) { nodes { lineItem { id } quantity } } ")
+
+ORDER_BY_ID = ORDER_FIELDS_WITH_REFUND_LINES + """
 query OrderById($id: ID!) {
   order(id: $id) { ...OrderFields }
 }
@@ -109,8 +122,8 @@ query SuggestedRefund($id: ID!, $lines: [RefundLineItemInput!], $shipping: Boole
 """
 
 REFUND_CREATE = """
-mutation RefundCreate($input: RefundInput!) {
-  refundCreate(input: $input) {
+mutation RefundCreate($input: RefundInput!, $idempotencyKey: String!) {
+  refundCreate(input: $input) @idempotent(key: $idempotencyKey) {
     refund { id createdAt totalRefundedSet { shopMoney { amount currencyCode } } }
     userErrors { field message }
   }
@@ -258,13 +271,25 @@ def order_from_graphql(node: Mapping[str, Any]) -> Order:
     refunds = []
     for r in node.get("refunds") or []:
         amount, _ = _money(r.get("totalRefundedSet"))
+        refunded = r.get("refundLineItems")
         refunds.append(Refund(id=legacy(r.get("id")) or "", created_at=r.get("createdAt"), amount=amount,
-                              note=r.get("note")))
+                              note=r.get("note"), line_items=None if refunded is None else [
+                                  RefundedLine(line_item_id=legacy((x.get("lineItem") or {}).get("id")) or "",
+                                               quantity=int(x.get("quantity") or 0))
+                                  for x in refunded.get("nodes") or []]))
+    # refunded so far: the refunds' own lines when every refund said them, else what Shopify says is not refundable
+    counts = refunded_counts(refunds) if all(r.line_items is not None for r in refunds) else None
     lines = []
     for li in ((node.get("lineItems") or {}).get("nodes") or []):
         price, _ = _money(li.get("originalUnitPriceSet"))
-        lines.append(LineItem(id=legacy(li.get("id")), title=li.get("title") or "", quantity=li.get("quantity") or 0,
-                              sku=li.get("sku"), variant_title=li.get("variantTitle"), price=price))
+        quantity, refundable = li.get("quantity") or 0, li.get("refundableQuantity")
+        line_id = legacy(li.get("id"))
+        refunded = counts.get(line_id or "", 0) if counts is not None else \
+            max(0, quantity - int(refundable)) if refundable is not None else 0
+        lines.append(LineItem(id=line_id, title=li.get("title") or "", quantity=quantity,
+                              sku=li.get("sku"), variant_title=li.get("variantTitle"), price=price,
+                              refunded_quantity=refunded,
+                              refundable_quantity=int(refundable) if refundable is not None else None))
     address = node.get("shippingAddress")
     name = node.get("name") or ""
     return Order(
@@ -311,8 +336,12 @@ def fulfillment_from_rest(body: Mapping[str, Any]) -> Fulfillment:
 def refund_from_rest(body: Mapping[str, Any]) -> Refund:
     total = sum((Decimal(str(t.get("amount") or "0")) for t in body.get("transactions") or []
                  if t.get("kind") == "refund" and t.get("status") in (None, "success")), Decimal("0"))
+    lines = [RefundedLine(line_item_id=str(x.get("line_item_id") or (x.get("line_item") or {}).get("id")),
+                          quantity=int(x.get("quantity") or 0))
+             for x in body.get("refund_line_items") or [] if x.get("line_item_id") or x.get("line_item")]
     return Refund(id=str(body["id"]), created_at=body.get("created_at"),
-                  amount=f"{total:.2f}" if body.get("transactions") else None, note=_text(body.get("note")))
+                  amount=f"{total:.2f}" if body.get("transactions") else None, note=_text(body.get("note")),
+                  line_items=lines if "refund_line_items" in body else None)
 
 
 def order_from_rest(body: Mapping[str, Any]) -> Order:
@@ -321,7 +350,7 @@ def order_from_rest(body: Mapping[str, Any]) -> Order:
     customer = body.get("customer") or {}
     name = str(body.get("name") or f"#{body.get('order_number', body['id'])}")
     fulfillment = body.get("fulfillment_status")
-    return Order(
+    return count_refunded(Order(
         platform="shopify", id=str(body["id"]), name=name, number=name.lstrip("#"),
         created_at=body["created_at"], updated_at=body.get("updated_at") or body["created_at"],
         cancelled_at=body.get("cancelled_at"), financial_status=_lower(body.get("financial_status")),
@@ -341,7 +370,7 @@ def order_from_rest(body: Mapping[str, Any]) -> Order:
                                  province=_text(address.get("province")),
                                  country_code=_text(address.get("country_code"))) if address else None,
         fulfillments=[fulfillment_from_rest(f) for f in body.get("fulfillments") or []],
-        refunds=[refund_from_rest(r) for r in body.get("refunds") or []], test=bool(body.get("test")))
+        refunds=[refund_from_rest(r) for r in body.get("refunds") or []], test=bool(body.get("test"))))
 
 
 def customer_from_rest(body: Mapping[str, Any]) -> ShopCustomer:
@@ -400,7 +429,9 @@ class ShopifyCommerce:
         return ActionResult(message=f"Shopify is cancelling {order.name}", reference=job.get("id"))
 
     def refund(self, order: Order, lines: Sequence[RefundLine] | None, *, note: str | None,
-               notify_customer: bool) -> ActionResult:
+               notify_customer: bool, idempotency_key: str | None = None) -> ActionResult:
+        """``idempotency_key``: one per refund meant (a retry of the same one reuses it); Shopify creates no second
+        refund for a key it has seen with the same input."""
         # Everything: no line items, shipping included - Shopify suggests what is left to refund.
         wire_lines = [{"lineItemId": gid("LineItem", line.line_item_id), "quantity": line.quantity}
                       for line in lines or []]
@@ -410,7 +441,7 @@ class ShopifyCommerce:
         transactions = [{"orderId": gid("Order", order.id), "parentId": (t.get("parentTransaction") or {}).get("id"),
                          "amount": _money(t.get("amountSet"))[0], "gateway": t.get("gateway"), "kind": "REFUND"}
                         for t in suggestion.get("suggestedTransactions") or []]
-        data = self.graphql.execute(REFUND_CREATE, {"input": {
+        data = self.graphql.execute(REFUND_CREATE, {"idempotencyKey": idempotency_key or str(uuid.uuid4()), "input": {
             "orderId": gid("Order", order.id), "note": note, "notify": notify_customer,
             "refundLineItems": wire_lines, "transactions": transactions}})
         answer = data.get("refundCreate") or {}

@@ -2,8 +2,11 @@
 
 ``{site}/wp-json/wc/v3`` with the consumer key and secret as HTTP Basic auth (HTTPS). An order's
 status maps onto Shopify's financial / fulfilment names; the status itself stays in
-``platform_status``. Tracking numbers come from the Shipment Tracking extension's order meta
-(``_wc_shipment_tracking_items``) when the shop uses it; core WooCommerce has none.
+``platform_status``. An order's resource lists its refunds without their line items; those come from
+``GET /orders/{id}/refunds`` (each refund's line items, with a negative quantity and the order's line item
+in ``_refunded_item_id``), asked only for an order that has refunds. Tracking numbers come from the
+Shipment Tracking extension's order meta (``_wc_shipment_tracking_items``) when the shop uses it; core
+WooCommerce has none.
 """
 
 from __future__ import annotations
@@ -24,9 +27,11 @@ from shopdesk.commerce.models import (
     LineItem,
     Order,
     Refund,
+    RefundedLine,
     RefundLine,
     ShopCustomer,
     Tracking,
+    count_refunded,
 )
 from shopdesk.errors import ProviderError
 from shopdesk.models import Identity
@@ -54,7 +59,9 @@ def _email(value: Any) -> str | None:
     return str(value).strip().lower() if value and "@" in str(value) else None
 
 
-def order_from_rest(body: Mapping[str, Any]) -> Order:
+def order_from_rest(body: Mapping[str, Any], refunds: Sequence[Mapping[str, Any]] | None = None) -> Order:
+    """The order resource (a webhook's body or the API's answer); ``refunds`` the order's refunds as
+    ``GET /orders/{id}/refunds`` lists them, when asked (else the refunds' line items are not known)."""
     status = str(body.get("status") or "")
     total = Decimal(str(body.get("total") or "0"))
     refunded = -sum((Decimal(str(r.get("total") or "0")) for r in body.get("refunds") or []), Decimal("0"))
@@ -67,7 +74,7 @@ def order_from_rest(body: Mapping[str, Any]) -> Order:
     tracking = _tracking(body.get("meta_data") or [])
     fulfillments = [Fulfillment(id=f"tracking-{i}", status="success", tracking=[t]) for i, t in enumerate(tracking)]
     name = " ".join(p for p in (shipping.get("first_name"), shipping.get("last_name")) if p) or None
-    return Order(
+    order = Order(
         platform="woocommerce", id=str(body["id"]), name=f"#{body.get('number') or body['id']}",
         number=str(body.get("number") or body["id"]), created_at=created or datetime(1970, 1, 1, tzinfo=UTC),
         updated_at=modified or datetime(1970, 1, 1, tzinfo=UTC),
@@ -86,9 +93,23 @@ def order_from_rest(body: Mapping[str, Any]) -> Order:
                                  province=_text(shipping.get("state")), country_code=_text(shipping.get("country")))
         if shipping else None,
         fulfillments=fulfillments,
-        refunds=[Refund(id=str(r["id"]), amount=f"{-Decimal(str(r.get('total') or '0')):.2f}",
-                        note=_text(r.get("reason")))
-                 for r in body.get("refunds") or []])
+        refunds=[refund_from_rest(r) for r in refunds] if refunds is not None else
+        [Refund(id=str(r["id"]), amount=f"{-Decimal(str(r.get('total') or '0')):.2f}", note=_text(r.get("reason")))
+         for r in body.get("refunds") or []])
+    return count_refunded(order)
+
+
+def refund_from_rest(body: Mapping[str, Any]) -> Refund:
+    """One of ``GET /orders/{id}/refunds``: its line items carry a negative quantity and name the order's line
+    item in the ``_refunded_item_id`` meta (``line_item_id`` in newer answers)."""
+    lines = []
+    for item in body.get("line_items") or []:
+        meta = {m.get("key"): m.get("value") for m in item.get("meta_data") or [] if isinstance(m, dict)}
+        refunded = item.get("line_item_id") or meta.get("_refunded_item_id")
+        if refunded:
+            lines.append(RefundedLine(line_item_id=str(refunded), quantity=abs(int(item.get("quantity") or 0))))
+    return Refund(id=str(body["id"]), created_at=_gmt(body.get("date_created_gmt")),
+                  amount=_text(body.get("amount")), note=_text(body.get("reason")), line_items=lines)
 
 
 def _tracking(meta: Sequence[Mapping[str, Any]]) -> list[Tracking]:
@@ -120,7 +141,9 @@ class WooCommerce:
         self.timeout = timeout
 
     def _call(self, method: str, path: str, *, query: Mapping[str, Any] | None = None,
-              body: Mapping[str, Any] | None = None) -> tuple[int, Any]:
+              body: Mapping[str, Any] | None = None, refusal: str | None = None) -> tuple[int, Any]:
+        """``refusal``: the error code with which WooCommerce refuses this call in words even as an HTTP 500
+        (a refund it will not create), answered rather than taken for an outage."""
         key, secret = self.credentials()
         auth = base64.b64encode(f"{key}:{secret}".encode()).decode()
         url = self.base + path + (f"?{urllib.parse.urlencode(query)}" if query else "")
@@ -129,7 +152,8 @@ class WooCommerce:
                                           timeout=self.timeout, provider="WooCommerce")
         except ProviderError as exc:
             raise CommerceUnavailable(exc.message) from exc
-        if status >= 500 or status in (401, 403, 429):
+        refused = refusal is not None and isinstance(answer, dict) and answer.get("code") == refusal
+        if (status >= 500 and not refused) or status in (401, 403, 429):
             raise CommerceUnavailable(f"WooCommerce answered HTTP {status}: {answer.get('message', '')}".strip(": "))
         return status, answer.get("data") if set(answer) == {"data"} else answer
 
@@ -147,11 +171,11 @@ class WooCommerce:
             for customer in self._list("/customers", {"email": identity.address}):
                 for body in self._list("/orders", {"customer": customer["id"], "per_page": limit,
                                                    "orderby": "date", "order": "desc"}):
-                    found[str(body["id"])] = order_from_rest(body)
+                    found[str(body["id"])] = self._order(body)
         # guest orders (and phones, which the API cannot filter by): search the billing fields, then check
         for body in self._list("/orders", {"search": identity.address, "per_page": limit, "orderby": "date",
                                            "order": "desc"}):
-            order = order_from_rest(body)
+            order = found.get(str(body["id"])) or self._order(body)
             if (identity.kind == "email" and order.email == identity.address) or \
                     (identity.kind == "phone" and order.phone == identity.address):
                 found[order.id] = order
@@ -163,7 +187,7 @@ class WooCommerce:
             return order
         for body in self._list("/orders", {"search": number, "per_page": 10}):
             if str(body.get("number")) == number:
-                return order_from_rest(body)
+                return self._order(body)
         return None
 
     def get_order(self, order_id: str) -> Order | None:
@@ -174,7 +198,13 @@ class WooCommerce:
             return None
         if status >= 400:
             raise CommerceUnavailable(f"WooCommerce answered HTTP {status}")
-        return order_from_rest(answer)
+        return self._order(answer)
+
+    def _order(self, body: Mapping[str, Any]) -> Order:
+        """The order with its refunds' line items (one more request, only for an order that has refunds)."""
+        if not body.get("refunds"):
+            return order_from_rest(body)
+        return order_from_rest(body, self._list(f"/orders/{body['id']}/refunds", {"per_page": 100}))
 
     def _refused(self, action: str, order: Order, answer: Any) -> CommerceRefused:
         reason = answer.get("message") if isinstance(answer, dict) else None
@@ -188,10 +218,12 @@ class WooCommerce:
             raise self._refused("cancel", order, answer)
         if staff_note:
             self._call("POST", f"/orders/{order.id}/notes", body={"note": staff_note, "customer_note": False})
-        return ActionResult(order=order_from_rest(answer), message=f"WooCommerce cancelled {order.name}")
+        return ActionResult(order=self._order(answer), message=f"WooCommerce cancelled {order.name}")
 
     def refund(self, order: Order, lines: Sequence[RefundLine] | None, *, note: str | None,
-               notify_customer: bool) -> ActionResult:
+               notify_customer: bool, idempotency_key: str | None = None) -> ActionResult:
+        # WooCommerce checks only the amount against what is left to refund (``wc_create_refund``), never a
+        # line's quantity: shopdesk checks that before asking. It takes no idempotency key.
         by_id = {li.id: li for li in order.line_items if li.id}
         if lines is None:
             amount = Decimal(order.total or "0") - sum((Decimal(r.amount or "0") for r in order.refunds), Decimal("0"))
@@ -205,7 +237,8 @@ class WooCommerce:
                              "refund_total": f"{unit * line.quantity:.2f}"})
                 amount += unit * line.quantity
             body = {"amount": f"{amount:.2f}", "reason": note or "", "line_items": wire, "api_refund": True}
-        status, answer = self._call("POST", f"/orders/{order.id}/refunds", body=body)
+        status, answer = self._call("POST", f"/orders/{order.id}/refunds", body=body,
+                                    refusal="woocommerce_rest_cannot_create_order_refund")
         if status >= 400:
             raise self._refused("refund", order, answer)
         refunded = str(answer.get("amount", body["amount"]))
