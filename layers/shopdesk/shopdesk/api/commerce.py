@@ -102,8 +102,8 @@ class PrivacyRequestList(BaseModel):
 
 def install_action_errors(app: APIGatewayHttpResolver) -> None:
     """The two-step confirmation (409 with the preview), a platform's refusal (422 in its words), a line item
-    the order lacks (422), and a platform that cannot be reached (503): problems like every other refusal, with
-    ``code`` (and ``preview`` or ``reasons``) as extension members."""
+    the order lacks or more of it than is left to refund (422), and a platform that cannot be reached (503):
+    problems like every other refusal, with ``code`` (and ``preview`` or ``reasons``) as extension members."""
 
     @app.exception_handler(ConfirmationRequired)
     def _confirm(exc: ConfirmationRequired) -> Response:
@@ -118,8 +118,11 @@ def install_action_errors(app: APIGatewayHttpResolver) -> None:
 
     @app.exception_handler(OrderActionInvalid)
     def _invalid(exc: OrderActionInvalid) -> Response:
-        return problems.answer(problems.PLATFORM_REFUSED, str(exc), code="invalid_line_items",
-                               errors=[{"loc": ["body", "line_items"], "msg": str(exc), "type": "invalid_line_items"}])
+        # already_refunded (more of a line than is left to refund, with params item, refunded, left), else
+        # invalid_line_items (a line or a quantity the order lacks)
+        code = exc.code or "invalid_line_items"
+        return problems.answer(problems.PLATFORM_REFUSED, str(exc), code=code, params=exc.params,
+                               errors=[{"loc": ["body", "line_items"], "msg": str(exc), "type": code}])
 
     @app.exception_handler(CommerceUnavailable)
     def _unavailable(exc: CommerceUnavailable) -> Response:

@@ -8,18 +8,27 @@ conversation's panel shows by the customer's own email or phone: one found only 
 typed may be someone else's (a 409 in words), as the bot treats it. Each confirmed action, done or refused
 by the platform, is written on the conversation's timeline with who did it; a refusal is answered in the
 platform's words.
+
+A refund never asks for more of a line item than is left to refund (purchased minus what the platform's
+refunds refunded, read from the platform just before: a 422 in words, nothing sent; WooCommerce itself checks
+only the amount). Two identical refunds sent at once, or again within a short while (a second tab, a retry),
+reach the platform once: the refund holds a guard in the table while the platform is asked and for
+``REFUND_JUST_MADE_SECONDS`` after (``CommerceStore.guard_refund``), and the other is answered 409 in words
+(who made it, when). Shopify also gets the guard's id as refundCreate's idempotency key.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from decimal import Decimal
 from typing import Any, Literal
 
 from shopdesk.commerce import Commerce, CommerceRefused
 from shopdesk.commerce.lookup import OrderLookup
-from shopdesk.commerce.models import ActionResult, Order, RefundLine
+from shopdesk.commerce.models import ActionResult, LineItem, Order, RefundLine
+from shopdesk.dal.commerce import RefundGuard, RefundGuarded, refund_lines_key
 from shopdesk.errors import Conflict, NotFound, ShopdeskError
 from shopdesk.logic import timeline
 from shopdesk.logic.access import Caller
@@ -33,7 +42,7 @@ class CommerceNotConfigured(Conflict):
 
 
 class OrderActionInvalid(ShopdeskError):
-    """The request names line items or quantities the order does not have."""
+    """The request names line items or quantities the order does not have, or more than is left to refund."""
 
 
 class ConfirmationRequired(ShopdeskError):
@@ -143,29 +152,52 @@ class OrderActions:
             f"{sum((Decimal(by_id[x.line_item_id].price or '0') * x.quantity for x in lines), Decimal('0')):.2f}"
         chosen = None if lines is None else [{"title": by_id[x.line_item_id].title, "quantity": x.quantity}
                                              for x in lines]
+        before = [li for li in order.line_items if li.refunded_quantity]
         preview = {
             "action": "refund", "order_id": order.id, "order_name": order.name,
             "summary": f"Refund {timeline.refunded_items(chosen)} on order {order.name}: about {amount} "
                        f"{order.currency or ''}".rstrip()
-                       + (", and tell the customer" if request.notify_customer else ""),
+                       + (", and tell the customer" if request.notify_customer else "")
+                       + (f" (refunded already: {_items(before, refunded=True)}; left to refund before this: "
+                          f"{_items(order.line_items, refunded=False) or 'nothing'})" if before else ""),
             "refund_amount": amount, "currency": order.currency,
-            "line_items": [{"id": x.line_item_id, "title": by_id[x.line_item_id].title, "quantity": x.quantity}
-                           for x in lines] if lines is not None else
-                          [{"id": li.id, "title": li.title, "quantity": li.quantity} for li in order.line_items],
+            "line_items": [_preview_line(by_id[x.line_item_id], x.quantity) for x in lines] if lines is not None else
+                          [_preview_line(li, li.left_to_refund) for li in order.line_items if li.left_to_refund],
             "notify_customer": request.notify_customer,
         }
         if not request.confirm:
             raise ConfirmationRequired(preview)
+        guard = self._guard(conv, order, lines, who)
         try:
-            result = commerce.refund(order, lines, note=request.note, notify_customer=request.notify_customer)
+            result = commerce.refund(order, lines, note=request.note, notify_customer=request.notify_customer,
+                                     idempotency_key=guard.key)
         except CommerceRefused as exc:
+            self.lookup.store.release_refund(guard)           # nothing was made: the same refund may be tried again
             self._record(timeline.order_action_failed(conv.id, "refund", order.name, agent_id, str(exc)), "refund",
                          order, False)
             raise
+        # unreachable or failed midway: the refund may have been made, so the guard stays until it expires
+        self.lookup.store.refund_made(guard)
         after = result.order or self.lookup.fresh(order)
         note = self._record(timeline.order_refunded(conv.id, order.name, agent_id, result.message, result.amount,
                                                     result.currency, chosen), "refund", order, True)
         return ActionDone("refund", result.message, after, result, note)
+
+    def _guard(self, conv: Conversation, order: Order, lines: Sequence[RefundLine] | None,
+               who: Caller) -> RefundGuard:
+        try:
+            return self.lookup.store.guard_refund(order.id, lines, by=who.id, conversation_id=conv.id)
+        except RefundGuarded as exc:
+            held = exc.guard
+            at = held.at.astimezone(UTC).strftime("%H:%M:%S UTC")
+            what = "this refund" if held.lines == refund_lines_key(lines) else "another refund of this order"
+            if held.state == "made":
+                said = f"{what} was just made by {held.by} at {at}"
+            else:
+                said = f"{what} is being made by {held.by} (started at {at})"
+            raise Conflict(f"{said} on order {order.name}; check the order before refunding again").with_code(
+                "refund_just_made" if held.state == "made" else "refund_in_progress", by=held.by,
+                at=held.at.isoformat(), order=order.name) from None
 
     def _record(self, note: Message, action: Action, order: Order, done: bool) -> Message:
         """The timeline note of an action, typed so the event lake counts it (``order_action``)."""
@@ -195,7 +227,33 @@ def _check_lines(order: Order, lines: Sequence[RefundLine] | None) -> list[Refun
                                      f"{', '.join(sorted(by_id)) or 'none'}")
         wanted[line.line_item_id] = wanted.get(line.line_item_id, 0) + line.quantity
     for item_id, quantity in wanted.items():
-        if quantity > by_id[item_id].quantity:
-            raise OrderActionInvalid(f"line item {item_id} ({by_id[item_id].title}) has quantity "
-                                     f"{by_id[item_id].quantity}, not {quantity}")
+        item = by_id[item_id]
+        if quantity > item.quantity:
+            raise OrderActionInvalid(f"line item {item_id} ({item.title}) has quantity {item.quantity}, not {quantity}")
+        if quantity > item.left_to_refund:
+            raise OrderActionInvalid(_over_refund(order, item, quantity)).with_code(
+                "already_refunded", item=item.title, refunded=item.refunded_quantity, left=item.left_to_refund)
     return [RefundLine(line_item_id=i, quantity=q) for i, q in wanted.items()]
+
+
+def _over_refund(order: Order, item: LineItem, quantity: int) -> str:
+    """'2 x Wool socks were refunded already on 3 Dec 2026 at 14:02 UTC; 0 left to refund' (not the 2 asked)."""
+    left = f"{item.left_to_refund} left to refund, not {quantity}"
+    if not item.refunded_quantity:
+        return f"{item.title}: {left} (the shop says the rest may not be refunded)"
+    days = sorted({r.created_at for r in order.refunds if r.created_at and any(
+        x.line_item_id == item.id for x in r.line_items or [])})
+    on = " and ".join(f"{d.astimezone(UTC).day} {d.astimezone(UTC):%b %Y at %H:%M} UTC" for d in days)
+    verb = "was" if item.refunded_quantity == 1 else "were"
+    return f"{item.refunded_quantity} x {item.title} {verb} refunded already{' on ' + on if on else ''}; {left}"
+
+
+def _items(lines: Sequence[LineItem], *, refunded: bool) -> str:
+    counts = [(li.refunded_quantity if refunded else li.left_to_refund, li.title) for li in lines]
+    return ", ".join(f"{n} x {title}" for n, title in counts if n)
+
+
+def _preview_line(item: LineItem, quantity: int) -> dict[str, Any]:
+    return {"id": item.id, "title": item.title, "quantity": quantity, "refunded_quantity": item.refunded_quantity,
+            "left_to_refund": item.left_to_refund}
+

@@ -12,23 +12,34 @@ Item shapes (``<p>`` is the platform, ``shopify`` or ``woocommerce``):
 - ``SHOPCUSTOMER#<p>#<id> / META``: the platform's customer record (email and phone together); TTL.
 - ``EXTHOOK#<p>#<delivery id> / META``: a webhook delivery already applied; TTL.
 - ``PRIVACY / <received_at>#<delivery id>``: a privacy request (never expires).
+- ``REFUNDGUARD#<p>#<order id> / <lines>``: a refund of these lines (``all``, or ``<line id>x<quantity>``
+  joined by ``,``) under way or just made, by whom and when: an identical refund meanwhile is refused; TTL.
+  ``/ INFLIGHT``: some refund of the order is being made (another waits for its answer); TTL.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
 from shopdesk import clock
 from shopdesk.bounds import key_part
-from shopdesk.commerce.models import Order, PrivacyRequest, ShopCustomer
-from shopdesk.dal.table import ConditionFailed, Table, TransactionCancelled
+from shopdesk.commerce.models import Order, PrivacyRequest, RefundLine, ShopCustomer
+from shopdesk.dal.table import ConditionFailed, Table, TransactionCancelled, Update
 
 DELIVERY_TTL_SECONDS = 30 * 24 * 3600      # Shopify retries for 4 hours; a month is ample
 PRIVACY_PK = "PRIVACY"
 _MAX_ATTEMPTS = 4
+# A refund's guard: held while the platform is asked (at most this long, should the function die meanwhile) ...
+REFUND_IN_FLIGHT_SECONDS = 120
+# ... and kept this long once it is made, so the same refund sent again (a second tab, a retry) is refused
+REFUND_JUST_MADE_SECONDS = 120
+REFUND_IN_FLIGHT_SK = "INFLIGHT"           # the order's guard while any refund of it is being made
 
 
 def order_pk(platform: str, order_id: str) -> str:
@@ -49,6 +60,39 @@ def delivery_pk(platform: str, delivery_id: str) -> str:
 
 class Duplicate(Exception):
     """The delivery was applied before."""
+
+
+def refund_lines_key(lines: Sequence[RefundLine] | None) -> str:
+    """The same lines (in any order) give the same key; ``all`` for everything left."""
+    if lines is None:
+        return "all"
+    return ",".join(f"{line.line_item_id}x{line.quantity}" for line in
+                    sorted(lines, key=lambda x: (x.line_item_id, x.quantity)))
+
+
+def refund_guard_pk(platform: str, order_id: str) -> str:
+    return f"REFUNDGUARD#{platform}#{key_part(order_id)}"
+
+
+@dataclass(frozen=True)
+class RefundGuard:
+    """A refund under way (``in_flight``) or just made (``made``): who, from which conversation, when."""
+
+    order_id: str
+    lines: str                           # refund_lines_key
+    key: str                             # this refund's own id (Shopify's idempotency key)
+    by: str
+    conversation_id: str
+    at: datetime                         # when it was started, or made
+    state: Literal["in_flight", "made"]
+
+
+class RefundGuarded(Exception):
+    """The same refund is under way or was just made."""
+
+    def __init__(self, guard: RefundGuard) -> None:
+        super().__init__(f"refund {guard.lines} of order {guard.order_id} is {guard.state} ({guard.by})")
+        self.guard = guard
 
 
 @dataclass(frozen=True)
@@ -156,6 +200,57 @@ class CommerceStore:
             self.table.put({"PK": ref_pk(self.platform, kind, value), "SK": "SYNC", "type": "order_lookup",
                             "fetched_at": clock.now_iso(), "found": len(orders),
                             "ttl": self._ttl(self.lookup_ttl_seconds)})
+
+    # ------------------------------------------------------------------ refund guards
+    def guard_refund(self, order_id: str, lines: Sequence[RefundLine] | None, *, by: str,
+                     conversation_id: str) -> RefundGuard:
+        """Hold this refund's guard before the platform is asked, and the order's ``INFLIGHT`` guard while it
+        is: one transaction of two conditional Puts, which only one of two identical refunds sent at once wins,
+        and which no other refund of the order passes until the first has its answer. RefundGuarded (with who
+        holds it) otherwise. An expired guard DynamoDB has not deleted yet counts as none."""
+        now = clock.now()
+        guard = RefundGuard(order_id=order_id, lines=refund_lines_key(lines), key=str(uuid.uuid4()), by=by,
+                            conversation_id=conversation_id, at=now, state="in_flight")
+        until = int(now.timestamp()) + REFUND_IN_FLIGHT_SECONDS
+        item = {"PK": refund_guard_pk(self.platform, order_id), "type": "refund_guard", "order_id": order_id,
+                "lines": guard.lines, "guard_key": guard.key, "by": by, "conversation_id": conversation_id,
+                "at": clock.iso(now), "state": "in_flight", "expires_at": until, "ttl": until}
+        free = "attribute_not_exists(PK) OR expires_at <= :now"
+        ops = [_conditional(self.table.put_op({**item, "SK": key_part(guard.lines)}, free, old_on_failure=True),
+                            values={":now": {"N": str(int(now.timestamp()))}}),
+               _conditional(self.table.put_op({**item, "SK": REFUND_IN_FLIGHT_SK}, free, old_on_failure=True),
+                            values={":now": {"N": str(int(now.timestamp()))}})]
+        try:
+            self.table.transact(ops)
+        except TransactionCancelled as exc:
+            held = exc.old(exc.failed[0])
+            raise RefundGuarded(RefundGuard(
+                order_id=order_id, lines=str(held["lines"]) if held else guard.lines,
+                key=str(held["guard_key"]) if held else "", by=str(held["by"]) if held else "someone",
+                conversation_id=str(held.get("conversation_id") or "") if held else "",
+                at=clock.parse_iso(held["at"]) if held else now,
+                state="made" if held and held.get("state") == "made" else "in_flight")) from None
+        return guard
+
+    def refund_made(self, guard: RefundGuard) -> None:
+        """The platform made the refund: its guard says so and stays a short while; the order's is let go."""
+        now = clock.now()
+        until = int(now.timestamp()) + REFUND_JUST_MADE_SECONDS
+        update = Update().set("state", "made").set("at", clock.iso(now)).set("expires_at", until).expires(until)
+        with contextlib.suppress(ConditionFailed):      # expired and taken meanwhile: then it is its holder's
+            self.table.update(refund_guard_pk(self.platform, guard.order_id), key_part(guard.lines),
+                              update.when("guard_key = :key", key=guard.key))
+        self._let_go(guard, REFUND_IN_FLIGHT_SK)
+
+    def release_refund(self, guard: RefundGuard) -> None:
+        """The platform refused: nothing was made, so the same refund may be tried again at once."""
+        self._let_go(guard, key_part(guard.lines))
+        self._let_go(guard, REFUND_IN_FLIGHT_SK)
+
+    def _let_go(self, guard: RefundGuard, sk: str) -> None:
+        with contextlib.suppress(ConditionFailed):
+            self.table.delete_if(refund_guard_pk(self.platform, guard.order_id), sk,
+                                 condition="guard_key = :key", values={":key": guard.key})
 
     # ------------------------------------------------------------------ shop customers
     def apply_customer(self, customer: ShopCustomer, delivery_id: str, topic: str) -> bool:
