@@ -98,6 +98,25 @@ def test_a_resolve_sends_one_survey_in_words_on_sms_and_a_second_resolve_sends_n
     assert len(_kinds(desk, conv, "csat_survey")) == 1
 
 
+def test_the_follow_up_goes_on_the_channel_the_customer_answered_on(desk):
+    # Given a customer who wrote by SMS, then on WhatsApp: the survey goes where they wrote last (WhatsApp)
+    _settings(desk)
+    online(desk, "alice")
+    conv = customer_writes(desk, "+31612340209", "Where is my parcel?", "SMcs9")
+    assert customer_writes(desk, "+31612340209", "Any news?", "SMcs9w", channel="whatsapp") == conv
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})[0] == 200
+    [survey] = _kinds(desk, conv, "csat_survey")
+    assert survey["channel"] == "whatsapp"
+    # When they answer by SMS
+    _sms(desk, "+31612340209", "4", "SMcs9a")
+    desk.drain_queue(desk.work_queue_url, "router")
+    # Then the question for a comment comes back by SMS, where they are, not on WhatsApp
+    [answer] = _kinds(desk, conv, "csat_answer")
+    [follow_up] = _kinds(desk, conv, "csat_follow_up")
+    assert (answer["channel"], follow_up["channel"], follow_up["to"]) == ("sms", "sms", "+31612340209")
+
+
 def test_a_rating_is_counted_once_and_the_conversation_stays_resolved_with_its_comment(desk):
     _settings(desk)
     conv = _resolved_sms_conversation(desk, "+31612340202", "SMcs2")

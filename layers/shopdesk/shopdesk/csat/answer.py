@@ -120,7 +120,7 @@ def take(identity: IdentityRecord | None, message: Message, *, provider: str, pr
                                  "until": clock.iso(now + timedelta(seconds=comment_s))})
         marker = it.marker_pk(provider, provider_id)
         task = CsatWork(conversation_id=pending.conversation_id, message_id=answer.id, cycle=pending.cycle,
-                        score=rating.score, marker=marker).model_dump()
+                        score=rating.score, marker=marker, channel=message.channel).model_dump()
         try:
             surveys.answer(provider=provider, provider_id=provider_id, message=answer, pending=pending,
                            identity=identity.key, score=rating.score, comment=rating.comment, next_pending=waiting,
@@ -167,7 +167,7 @@ class FollowUp:
         conv = self.surveys.conversations.get_meta(work.conversation_id)
         language = str(record.get("language") or "en")
         asks = bool(record.get("comment_s")) and not record.get("comment")
-        route = conv.route
+        route = conv.routes.get(work.channel or "") or conv.route     # where the customer answered, if we have it
         subject, threading = email_thread(route)
         message = Message(id=new_id("m_"), conversation_id=conv.id, direction=Direction.OUTBOUND,
                           channel=route.channel, text=texts.text(language, "comment" if asks else "thanks"),

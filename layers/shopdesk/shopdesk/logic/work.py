@@ -53,6 +53,7 @@ class CsatWork(BaseModel):
     cycle: str
     score: int = Field(ge=1, le=5)
     marker: str | None = None
+    channel: str | None = None       # the channel the customer answered on: the follow-up goes there
 
 
 class WorkItem(BaseModel):
