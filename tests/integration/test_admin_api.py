@@ -207,7 +207,7 @@ def test_every_answer_is_what_the_document_says(desk):
 
 def test_a_body_that_is_not_json_is_a_415_problem_even_multipart_without_a_boundary(desk):
     claims = {"cognito:username": "lead", "cognito:groups": "[admins]"}
-    for content_type in ("multipart/form-data", "text/plain"):
+    for content_type in ("multipart/form-data", "text/plain", "application/x-www-form-urlencoded"):
         event = http_event("PUT", "/admin/teams/returns", "id=returns", {"content-type": content_type}, claims=claims)
         result = desk.invoke("admin_api", event)
         assert result["statusCode"] == 415, (content_type, result)

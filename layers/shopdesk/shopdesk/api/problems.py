@@ -138,6 +138,13 @@ def install(app: APIGatewayHttpResolver, extra: dict[type[ShopdeskError], int] |
             logger.error("answer does not match its documented model", extra={"errors": errors})
             return Response(500, PROBLEM_JSON, json.dumps(problem(INTERNAL_ERROR, INTERNAL_ERROR.title)),
                             headers=_headers())
+        content_type = app.current_event.headers.get("content-type", "")
+        if content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded" and \
+                any(tuple(e.get("loc", ()))[:1] == ("body",) for e in errors):
+            # Powertools reads a form as a body of lists ("body.text: Input should be a valid string"): the body
+            # is not one we take at all, so it is a 415 like any other body that is not JSON
+            return answer(UNSUPPORTED_MEDIA_TYPE, f"the body must be JSON (application/json), not {content_type!r}",
+                          _headers())
         return Response(422, PROBLEM_JSON, json.dumps(validation_problem(errors)), headers=_headers())
 
     @app.exception_handler(InvalidFields)

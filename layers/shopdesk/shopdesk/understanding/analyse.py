@@ -3,8 +3,8 @@
 - **Intents**: a category's cue found in the message (``yes`` and ``no`` only at its start).
 - **Emotion**: ``anger`` when an anger cue is found, or the message shouts (two words in capitals, or one of
   five letters or more, or ``!!``) about something negative: one short word in capitals is a carrier or a
-  code (``DHL``, ``UPS``, ``PDF``), not a raised voice; else ``frustration`` when a frustration cue is found in a negative
-  message; else None.
+  code (``DHL``, ``UPS``, ``PDF``), not a raised voice; else ``frustration`` when a frustration cue is found in
+  a negative message; else None.
 - **Sentiment**: negative evidence (negative cues; the legal, safety, payment-account and not-helpful
   intents; an emotion) against positive evidence (positive cues, thanks). More negative than positive is
   negative; more positive is positive; neither is neutral. A bare ``yes``/``no`` is neutral.
