@@ -377,7 +377,7 @@ export interface paths {
         };
         /** Routing settings */
         get: operations["get_routing_admin_routing_get"];
-        /** Change routing settings (admins; ?version=N guards concurrent edits) */
+        /** Change routing settings: the fields given, the others kept (admins; ?version=N guards concurrent edits; teams named must be the desk's, 422 otherwise) */
         put: operations["put_routing_admin_routing_put"];
         post?: never;
         delete?: never;
@@ -480,7 +480,7 @@ export interface paths {
         };
         /** The bot's settings */
         get: operations["get_bot_admin_bot_get"];
-        /** Turn the bot on or off and set where, when and how sure it answers (admins; ?version=N guards concurrent edits) */
+        /** Turn the bot on or off and set where, when and how sure it answers (admins; the fields given, the others kept; ?version=N guards concurrent edits) */
         put: operations["put_bot_admin_bot_put"];
         post?: never;
         delete?: never;
@@ -498,7 +498,7 @@ export interface paths {
         };
         /** The satisfaction survey's settings */
         get: operations["get_csat_admin_csat_get"];
-        /** Turn the satisfaction survey after a resolve on or off, for every conversation, some channels or some teams (admins; ?version=N guards concurrent edits) */
+        /** Turn the satisfaction survey after a resolve on or off, for every conversation, some channels or some teams (admins; the fields given, the others kept; ?version=N guards concurrent edits) */
         put: operations["put_csat_admin_csat_put"];
         post?: never;
         delete?: never;

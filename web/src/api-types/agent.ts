@@ -1367,6 +1367,13 @@ export interface components {
             variant_title?: string | null;
             /** Price */
             price?: string | null;
+            /**
+             * Refunded Quantity
+             * @default 0
+             */
+            refunded_quantity: number;
+            /** Refundable Quantity */
+            refundable_quantity?: number | null;
         };
         /**
          * MacroContent
@@ -1804,6 +1811,8 @@ export interface components {
             amount?: string | null;
             /** Note */
             note?: string | null;
+            /** Line Items */
+            line_items?: components["schemas"]["RefundedLine"][] | null;
         };
         /** RefundIn */
         RefundIn: {
@@ -1830,6 +1839,16 @@ export interface components {
              * Quantity
              * @default 1
              */
+            quantity: number;
+        };
+        /**
+         * RefundedLine
+         * @description A line item a refund refunded, and how many of it.
+         */
+        RefundedLine: {
+            /** Line Item Id */
+            line_item_id: string;
+            /** Quantity */
             quantity: number;
         };
         /** RemoveLabelsAction */
