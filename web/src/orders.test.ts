@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { translator } from "./i18n";
-import { actionPreview, customersOwn, money, namedFirst, refundLines, statusWords } from "./orders";
+import { actionPreview, customersOwn, leftToRefund, money, namedFirst, refundLines, statusWords } from "./orders";
 
 describe("money", () => {
   it("formats an amount in its currency, in the agent's language", () => {
@@ -21,6 +21,15 @@ describe("statusWords", () => {
     expect(statusWords("PARTIALLY_FULFILLED")).toBe("partially fulfilled");
     expect(statusWords("paid")).toBe("paid");
     expect(statusWords(null)).toBe("—");
+  });
+});
+
+describe("leftToRefund", () => {
+  it("takes the platform's refundable count when it gives one, else bought less refunded, never below zero", () => {
+    expect(leftToRefund({ quantity: 2, refunded_quantity: 1 })).toBe(1);
+    expect(leftToRefund({ quantity: 2, refunded_quantity: 1, refundable_quantity: 0 })).toBe(0);
+    expect(leftToRefund({ quantity: 2 })).toBe(2);
+    expect(leftToRefund({ quantity: 1, refunded_quantity: 3 })).toBe(0);
   });
 });
 

@@ -22,6 +22,12 @@ export function statusWords(status: string | null | undefined, t?: Translate): s
 }
 
 /** The chosen quantities as the refund's `line_items` (only those above zero, whole numbers). */
+/** How many of a line may still be refunded: the platform's count when it gives one, else bought less refunded. */
+export function leftToRefund(line: { quantity: number; refunded_quantity?: number; refundable_quantity?: number | null }): number {
+  if (line.refundable_quantity != null) return Math.max(0, line.refundable_quantity);
+  return Math.max(0, line.quantity - (line.refunded_quantity ?? 0));
+}
+
 export function refundLines(quantities: Record<string, number>): { line_item_id: string; quantity: number }[] {
   return Object.entries(quantities)
     .filter(([, q]) => Number.isFinite(q) && q >= 1)

@@ -70,4 +70,41 @@ describe("OrdersCard's refund", () => {
     await tick();
     expect(refunds.at(-1)).toEqual({ line_items: [{ line_item_id: "li2", quantity: 1 }], confirm: true });
   });
+
+  it("says what was refunded already and offers only what is left to refund", async () => {
+    const refunded = {
+      ...order,
+      line_items: [
+        { id: "li1", title: "Trail running shoes", quantity: 1, price: "99.00", refunded_quantity: 0 },
+        { id: "li2", title: "Wool socks", quantity: 2, price: "10.00", refunded_quantity: 2 },
+        { id: "li3", title: "Laces", quantity: 3, price: "2.00", refunded_quantity: 1 },
+      ],
+    };
+    const api = {
+      orders: async () => ({ items: [refunded], actions_allowed: true, warnings: [] }),
+      conversation: async () => testConversation("c1"),
+    } as unknown as Api;
+    render(
+      <AppContext.Provider value={testContext(new Store(api))}>
+        <OrdersCard conv={testConversation("c1")} />
+      </AppContext.Provider>,
+      root(),
+    );
+    await tick();
+    const lines = [...root().querySelectorAll("ul.plain.small > li")].map((li) => li.textContent ?? "");
+    expect(lines.find((l) => l.includes("Wool socks"))).toBe("2 × Wool socks 2 refunded · $10.00");
+    expect(lines.find((l) => l.includes("Laces"))).toContain("1 refunded");
+    expect(lines.find((l) => l.includes("Trail running shoes"))).not.toContain("refunded");
+    const [, chosen] = root().querySelectorAll<HTMLInputElement>("input[type=radio]");
+    chosen!.checked = true;
+    chosen!.dispatchEvent(new Event("change", { bubbles: true }));
+    await tick();
+    // the socks are all refunded: no quantity to choose; the laces may take 2 more
+    const inputs = [...root().querySelectorAll<HTMLInputElement>("input[type=number]")];
+    expect(inputs.map((i) => i.closest("label")?.textContent)).toEqual([
+      "Quantity of Trail running shoes to refund",
+      "Quantity of Laces to refund",
+    ]);
+    expect(inputs.map((i) => i.max)).toEqual(["1", "2"]);
+  });
 });

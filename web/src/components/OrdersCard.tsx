@@ -2,7 +2,8 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError, type Conversation, type Order, type OrderPanel } from "../api";
 import { useApp } from "../context";
 import { formatFull } from "../format";
-import { actionPreview, customersOwn, money, namedFirst, refundLines, statusWords } from "../orders";
+import { counted } from "../i18n";
+import { actionPreview, customersOwn, leftToRefund, money, namedFirst, refundLines, statusWords } from "../orders";
 
 /** The customer's recent orders beside the conversation (by their emails and phones, and any order number
  * written in the messages), with tracking; cancel and refund for the agents whose role allows them. */
@@ -82,6 +83,8 @@ function OrderItem(props: { conv: Conversation; order: Order; first: boolean; ma
               <li key={li.id ?? i}>
                 {li.quantity} × {li.title}
                 {li.variant_title ? ` (${li.variant_title})` : ""}
+                {li.refunded_quantity ? " " : null}
+                {li.refunded_quantity ? <span class="chip">{counted(t, locale, "order.refunded", li.refunded_quantity)}</span> : null}
                 {li.price ? <span class="muted"> · {money(li.price, order.currency, locale)}</span> : null}
               </li>
             ))}
@@ -216,13 +219,13 @@ function OrderActions({ conv, order, onChanged }: { conv: Conversation; order: O
         </label>
         {mode === "chosen" &&
           (order.line_items ?? []).map((li) =>
-            li.id ? (
+            li.id && leftToRefund(li) > 0 ? (
               <label class="field inline" key={li.id}>
                 <span>{t("order.refundQuantity", { item: li.title })}</span>
                 <input
                   type="number"
                   min={0}
-                  max={li.quantity}
+                  max={leftToRefund(li)}
                   value={quantities[li.id] ?? 0}
                   onInput={(e) => choose({ quantities: { ...quantities, [li.id!]: Number((e.target as HTMLInputElement).value) } })}
                 />

@@ -168,6 +168,8 @@ export const en = {
   "orderStatus.request_declined": "request declined",
   "order.fulfilment": "Fulfilment",
   "order.cancelled": "Cancelled",
+  "order.refunded.one": "{count} refunded",
+  "order.refunded.other": "{count} refunded",
   "order.items": "Items",
   "order.shipTo": "Ship to",
   "order.tracking": "Tracking",

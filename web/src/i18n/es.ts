@@ -169,6 +169,8 @@ export const es: Catalogue = {
   "orderStatus.request_declined": "solicitud rechazada",
   "order.fulfilment": "Envío",
   "order.cancelled": "Cancelado",
+  "order.refunded.one": "{count} reembolsado",
+  "order.refunded.other": "{count} reembolsados",
   "order.items": "Artículos",
   "order.shipTo": "Enviar a",
   "order.tracking": "Seguimiento",

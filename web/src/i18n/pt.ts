@@ -169,6 +169,8 @@ export const pt: Catalogue = {
   "orderStatus.request_declined": "pedido recusado",
   "order.fulfilment": "Envio",
   "order.cancelled": "Cancelada",
+  "order.refunded.one": "{count} reembolsado",
+  "order.refunded.other": "{count} reembolsados",
   "order.items": "Artigos",
   "order.shipTo": "Enviar para",
   "order.tracking": "Rastreamento",
