@@ -369,6 +369,33 @@ def test_erase_leaves_nothing_of_the_customer_and_a_replay_stores_nothing(desk):
     assert admin(desk, "POST", f"/admin/customers/{customer}/erase")[0] == 404
 
 
+def test_an_erase_removes_the_order_cache_of_the_email_a_shop_signed_its_visitor_in_with(desk):
+    import time
+
+    from shopdesk.channels import webchat
+    from tests.integration.test_widget import _call as widget
+    # Given a visitor the shop signed in with an email that is no identity of theirs, whose orders the panel
+    # looked up by it (the cache keeps a pointer under the email, and the order)
+    email = "griselda.widget@example.com"
+    token = webchat.sign_visitor_token({"visitor_id": "customer:griselda", "name": "Griselda", "email": email,
+                                        "exp": int(time.time()) + 600}, "test-visitor-secret")
+    status, session, _ = widget(desk, "POST", "/widget/sessions", {"visitor_token": token})
+    assert status == 201, session
+    status, sent, _ = widget(desk, "POST", "/widget/messages", {"client_message_id": "g1", "text": "Hello"},
+                             session["session"])
+    assert status == 201, sent
+    customer = desk.item(f"CONV#{sent['conversation_id']}")["customer"]["id"]
+    ddb = desk.client("dynamodb")
+    for pk, sk, extra in ((f"COMMERCE#shopify#email#{email}", "ORDER#2026-12-01T10:00:00Z#77",
+                           {"order_id": {"S": "77"}}),
+                          ("ORDER#shopify#77", "META", {"body": {"S": json.dumps({"email": email})}})):
+        ddb.put_item(TableName=desk.table_name, Item={"PK": {"S": pk}, "SK": {"S": sk}, **extra})
+    # When an admin erases the visitor
+    assert _job(desk, "erase", customer)["status"] == "done"
+    # Then nothing of the table names the email: not the pointer, not the cached order
+    assert email not in json.dumps(scan(desk), default=str)
+
+
 def _lake_objects(desk: Any) -> str:
     """Every object of the events bucket as it is stored (the rows a report filters out included)."""
     s3 = desk.client("s3")

@@ -15,6 +15,7 @@ from shopdesk.dal import items as it
 from shopdesk.dal.customers import mention_pk, seen_sk
 from shopdesk.dal.privacy import Key, SubjectData
 from shopdesk.dal.unsupported import RETENTION_SECONDS as UNSUPPORTED_SECONDS
+from shopdesk.phone import to_e164
 
 MAX_CUSTOMERS = 50          # the customer and those merged into them, transitively
 SHARED_FILES = "media/library/"   # a canned response's files, sent to many customers: the shop's, never erased
@@ -90,6 +91,7 @@ def gather(data: SubjectData, customer_id: str, media_bucket: str | None) -> Sub
             if row.get("type") == "conversation":
                 subject.addresses |= {(i["kind"], i["address"]) for i in (row.get("customer") or {}).get(
                     "identities") or []}
+                subject.addresses |= route_addresses(row)
                 if row.get("assignee") and row.get("status") in ("open", "pending", "snoozed"):
                     subject.assigned.append((conversation_id, row["assignee"]))
             elif row.get("type") == "message":
@@ -130,6 +132,25 @@ def gather(data: SubjectData, customer_id: str, media_bucket: str | None) -> Sub
         if {customer.get("email"), customer.get("phone")} & values:
             subject.privacy_requests.append(request)
     return subject
+
+
+def route_addresses(conversation: dict[str, Any]) -> set[tuple[str, str]]:
+    """The addresses a conversation's routes answer to, as the orders panel looks them up
+    (``commerce.lookup.conversation_identities``): an email route's address, an SMS or WhatsApp number, and the
+    email a shop signed its web-chat visitor in with. The order cache keeps pointers under each."""
+    found: set[tuple[str, str]] = set()
+    routes = dict(conversation.get("routes") or {})
+    if conversation.get("route"):
+        routes.setdefault(str((conversation["route"] or {}).get("channel")), conversation["route"])
+    for route in routes.values():
+        channel, to = (route or {}).get("channel"), str((route or {}).get("to") or "")
+        if channel == "email" and "@" in to:
+            found.add(("email", to.strip().lower()))
+        elif channel in ("sms", "whatsapp") and (phone := to_e164(to)):
+            found.add(("phone", phone))
+        elif channel == "webchat" and "@" in str(((route or {}).get("context") or {}).get("email") or ""):
+            found.add(("email", str(route["context"]["email"]).strip().lower()))
+    return found
 
 
 def _naming(records: list[dict[str, Any]], addresses: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
