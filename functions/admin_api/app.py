@@ -91,7 +91,7 @@ articles = ArticleLibrary(KnowledgeBase(table), lambda: embedder_for(settings.kb
 canned = CannedLibrary(CannedResponses(table),
                        Attachments(MediaStore(settings.media_bucket)) if settings.media_bucket else None, Macros(table))
 board = Board(SlaEvents(table), Access(Agents(table)))
-labels = LabelDesk(Labels(table))
+labels = LabelDesk(Labels(table), macros=Macros(table), agents=Agents(table))
 macros = MacroDesk(Macros(table), canned, Labels(table), Agents(table), admin.config, admin.book)
 policies = PrivacyPolicies(ConfigStore(table))
 trail = AuditTrail(AuditLog(table), policies)
@@ -451,10 +451,12 @@ def put_label(label_id: LabelPath, body: LabelContent, version: Version = None) 
 
 
 @app.post("/admin/labels/<label_id>/retire",
-          summary="Retire a label (admins): conversations keep it, nobody can add it any more",
-          responses=problems.responses(200, 403, 404))
-def retire_label(label_id: LabelPath) -> LabelOut:
-    return LabelOut.of(labels.retire(caller(app.current_event), label_id))
+          summary="Retire a label (admins): conversations keep it, nobody can add it any more; 409 label_in_macros "
+                  "names the macros that add it (they would skip it) unless ?force=true",
+          responses=problems.responses(200, 403, 404, 409))
+def retire_label(label_id: LabelPath, force: Annotated[bool, Query(
+        description="retire it even though macros add it (applied, they skip it)")] = False) -> LabelOut:
+    return LabelOut.of(labels.retire(caller(app.current_event), label_id, force=force))
 
 
 @app.post("/admin/labels/<label_id>/restore", summary="Bring a retired label back (admins)",
@@ -465,12 +467,12 @@ def restore_label(label_id: LabelPath) -> LabelOut:
 
 @app.get("/admin/macros", summary="Shared macros by name (supervisors, admins)", responses=READ)
 def list_macros() -> MacroList:
-    return MacroList.of(macros.list_shared(caller(app.current_event)))
+    return MacroList.of(macros.list_shared(caller(app.current_event)), macros.known_labels())
 
 
 @app.get("/admin/macros/<macro_id>", summary="A shared macro", responses=problems.responses(200, 403, 404))
 def get_macro(macro_id: MacroId) -> MacroOut:
-    return MacroOut.of(macros.get_shared(caller(app.current_event), macro_id))
+    return MacroOut.of(macros.get_shared(caller(app.current_event), macro_id), macros.known_labels())
 
 
 @app.put("/admin/macros/<macro_id>",

@@ -531,7 +531,7 @@ def change_labels(conversation_id: ConversationId, body: LabelChange) -> Convers
 
 @app.get("/agent/macros", summary="The caller's own macros, then the shared ones", responses=problems.responses(200))
 def list_macros() -> MacroList:
-    return MacroList.of(macros.usable(caller(app.current_event)))
+    return MacroList.of(macros.usable(caller(app.current_event)), macros.known_labels())
 
 
 @app.put("/agent/macros/<macro_id>",

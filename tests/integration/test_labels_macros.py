@@ -270,6 +270,57 @@ def test_a_canned_response_a_macro_replies_with_is_not_deleted_until_the_macro_l
     assert agent(desk, "DELETE", "/agent/canned-responses/mine", "alice")[0] == 204
 
 
+def test_a_label_macros_add_is_retired_only_when_the_admin_insists_and_the_macros_then_skip_it(catalogue):
+    desk = catalogue
+    greet = {"name": "QA greet", "actions": [{"type": "add_labels", "labels": ["vip", "shipping"]},
+                                             {"type": "set_priority", "priority": "high"},
+                                             {"type": "note", "text": "Greeted"}]}
+    assert admin(desk, "PUT", "/admin/macros/qa-greet", greet)[0] == 200
+    mine = {"name": "My VIP", "actions": [{"type": "add_labels", "labels": ["vip"]}]}
+    assert agent(desk, "PUT", "/agent/me/presence", "alice", {"presence": "online"})[0] == 200
+    assert agent(desk, "PUT", "/agent/macros/myvip", "alice", mine)[0] == 200
+    # Retiring a label macros add is refused, naming each of them (the shared one and alice's own)
+    status, problem = admin(desk, "POST", "/admin/labels/vip/retire")
+    assert status == 409, problem
+    assert problem["code"] == "label_in_macros" and problem["params"]["label"] == "vip", problem
+    assert "'QA greet'" in problem["detail"] and "'My VIP' (Alice's own)" in problem["detail"], problem
+    assert problem["params"]["count"] == "2" and "?force=true" in problem["detail"]
+    assert {label["id"]: label["retired"] for label in admin(desk, "GET", "/admin/labels")[1]["items"]}["vip"] is False
+    # a label no macro adds is retired as before; so is one the admin insists on
+    assert admin(desk, "POST", "/admin/labels/shipping/retire")[0] == 409      # QA greet adds it too
+    event = http_event("POST", "/admin/labels/vip/retire", None, {}, query="force=true",
+                       claims={"cognito:username": "root", "cognito:groups": ADMINS})
+    result = desk.invoke("admin_api", event)
+    assert result["statusCode"] == 200 and json.loads(result["body"])["retired"] is True, result
+    # The macro pages mark what the macros add that is retired
+    shared = admin(desk, "GET", "/admin/macros")[1]["items"]
+    assert [(m["id"], m["retired_labels"]) for m in shared] == [("qa-greet", ["vip"])]
+    assert admin(desk, "GET", "/admin/macros/qa-greet")[1]["retired_labels"] == ["vip"]
+    listing = agent(desk, "GET", "/agent/macros", "alice")[1]["items"]
+    assert [(m["id"], m["retired_labels"]) for m in listing] == [("myvip", ["vip"]), ("qa-greet", ["vip"])]
+    # Applying it does everything else and says the retired label was skipped
+    conv = customer_writes(desk, "+31612340201", "hello", "SM" + "c1" * 16)
+    status, body = agent(desk, "POST", "/agent/macros/qa-greet/apply", "sam", {"conversation_ids": [conv]},
+                         groups="[supervisors]")
+    assert status == 200 and (body["applied"], body["refused"]) == (1, 0), body
+    result = body["results"][0]
+    assert result["result"] == "applied" and result["skipped_labels"] == ["vip"], result
+    assert result["notes"] == ["label vip is retired: not added (the rest of the macro was applied)"]
+    item = desk.item(f"CONV#{conv}")
+    assert (sorted(item["labels"]), item["priority"]) == (["shipping"], "high")
+    assert [m["text"] for m in timeline(desk, conv) if m["direction"] == "note"] == ["Greeted"]
+    # a macro with nothing retired says nothing of the kind; restored, the label is added again
+    assert admin(desk, "POST", "/admin/labels/vip/restore")[1]["retired"] is False
+    assert admin(desk, "GET", "/admin/macros")[1]["items"][0]["retired_labels"] == []
+    status, body = agent(desk, "POST", "/agent/macros/myvip/apply", "alice", {"conversation_ids": [conv]})
+    assert status == 200 and body["results"][0]["skipped_labels"] == [] and body["results"][0]["notes"] == [], body
+    assert sorted(desk.item(f"CONV#{conv}")["labels"]) == ["shipping", "vip"]
+    # Once the macros no longer add it, it is retired without asking
+    assert admin(desk, "DELETE", "/admin/macros/qa-greet")[0] == 204
+    assert agent(desk, "DELETE", "/agent/macros/myvip", "alice")[0] == 204
+    assert admin(desk, "POST", "/admin/labels/vip/retire")[0] == 200
+
+
 def _query_admin(desk: Any, method: str, path: str, body: Any, query: str) -> tuple[int, Any]:
     event = http_event(method, path, json.dumps(body), {"content-type": "application/json"}, query=query,
                        claims={"cognito:username": "root", "cognito:groups": ADMINS})

@@ -11,7 +11,7 @@ from shopdesk.api import problems
 from shopdesk.api.problems import FieldError, Problem, ValidationProblem
 from shopdesk.clock import Instant
 from shopdesk.logic.compose import Refused
-from shopdesk.logic.macros import Outcome
+from shopdesk.logic.macros import Outcome, retired_labels
 from shopdesk.models.canned import Scope
 from shopdesk.models.labels import Label
 from shopdesk.models.macros import Action, Macro
@@ -47,19 +47,21 @@ class MacroOut(BaseModel):
     updated_at: Instant | None = None
     updated_by: str | None = None
     version: int = 0                    # send it back as ?version=N to save only over this version
+    retired_labels: list[str] = []      # labels it adds that are retired now: applying skips them
 
     @classmethod
-    def of(cls, macro: Macro) -> MacroOut:
+    def of(cls, macro: Macro, labels: dict[str, Label] | None = None) -> MacroOut:
         return cls(id=macro.id, scope=macro.scope, name=macro.name, actions=macro.actions,
-                   updated_at=macro.updated_at, updated_by=macro.updated_by, version=macro.version)
+                   updated_at=macro.updated_at, updated_by=macro.updated_by, version=macro.version,
+                   retired_labels=retired_labels(macro, labels or {}))
 
 
 class MacroList(BaseModel):
     items: list[MacroOut]
 
     @classmethod
-    def of(cls, macros: list[Macro]) -> MacroList:
-        return cls(items=[MacroOut.of(m) for m in macros])
+    def of(cls, macros: list[Macro], labels: dict[str, Label] | None = None) -> MacroList:
+        return cls(items=[MacroOut.of(m, labels) for m in macros])
 
 
 class ApplyResult(BaseModel):
@@ -71,6 +73,8 @@ class ApplyResult(BaseModel):
     problem: Problem | None = None
     reply_message_id: str | None = None
     reply_problem: str | None = None         # applied, but the reply could not be queued (it is marked failed)
+    skipped_labels: list[str] = []           # applied without these labels: retired since the macro was saved
+    notes: list[str] = []                    # what else to know of an applied one, in words (a skipped label)
 
     @classmethod
     def of(cls, outcome: Outcome) -> ApplyResult:
@@ -79,7 +83,8 @@ class ApplyResult(BaseModel):
             return cls(conversation_id=outcome.conversation_id, result="refused",
                        problem=Problem.model_validate(problems.problem(kind, outcome.detail or kind.title)))
         return cls(conversation_id=outcome.conversation_id, result="applied",
-                   reply_message_id=outcome.reply.id if outcome.reply else None, reply_problem=outcome.detail)
+                   reply_message_id=outcome.reply.id if outcome.reply else None, reply_problem=outcome.detail,
+                   skipped_labels=list(outcome.skipped_labels), notes=outcome.notes)
 
 
 class ApplyOut(BaseModel):

@@ -3,6 +3,10 @@ conversations they may act on and take them off; the views filter by them throug
 
 - ``PUT /admin/labels/{id}`` creates, renames or recolours (admins); ``POST /admin/labels/{id}/retire`` and
   ``/restore``; ``GET /admin/labels`` and ``GET /agent/labels`` list them, retired ones marked.
+- A label that macros add (shared ones, and agents' own) is not retired without the admin's word: 409
+  ``label_in_macros`` naming them, unless ``?force=true``. Retired anyway, those macros still apply: they skip
+  the retired label and say so in each conversation's result (shopdesk.logic.macros), and the macro pages mark
+  them; saving such a macro again asks that the retired label be taken out of it.
 - ``POST /agent/conversations/{id}/labels`` ``{"add": [...], "remove": [...]}``: one transaction
   (shopdesk.logic.compose) with the conversation's label items and one timeline entry; a label that does not
   exist or is retired cannot be added (422 naming each). A label the routing settings send to a team
@@ -19,15 +23,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from shopdesk.dal.agents import Agents
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.labels import Labels
+from shopdesk.dal.macros import Macros
 from shopdesk.dal.table import ConditionFailed
-from shopdesk.errors import NotFound, version_conflict
+from shopdesk.errors import Conflict, NotFound, version_conflict
 from shopdesk.logic import timeline
 from shopdesk.logic.access import ADMIN, SUPERVISOR, Caller, require
 from shopdesk.logic.compose import Composer, Plan
 from shopdesk.models import Conversation, Message
+from shopdesk.models.canned import Scope
 from shopdesk.models.labels import Label, LabelChange, LabelContent
+from shopdesk.models.macros import Macro
 from shopdesk.privacy import audit
 
 
@@ -35,6 +43,8 @@ from shopdesk.privacy import audit
 class LabelDesk:
     store: Labels
     composer: Composer | None = None      # the agent API's: labels on conversations
+    macros: Macros | None = None          # the admin API's: a retire names the macros that add the label
+    agents: Agents | None = None          # (their own macros too)
 
     # ------------------------------------------------------------------ the catalogue (admin API)
     def put(self, caller: Caller, label_id: str, content: LabelContent, expected_version: int | None = None) -> Label:
@@ -51,14 +61,40 @@ class LabelDesk:
         audit.note(before=_audited(before), after=_audited(label))
         return label
 
-    def retire(self, caller: Caller, label_id: str, retired: bool = True) -> Label:
+    def retire(self, caller: Caller, label_id: str, retired: bool = True, force: bool = False) -> Label:
+        """Retire (or restore). A label macros add is retired only with ``force``: Conflict
+        ``label_in_macros`` naming them otherwise (they would skip it from then on)."""
         require(caller.roles, ADMIN)
         before = self.store.get(label_id)
+        if retired and not force and before is not None and not before.retired:
+            users = self.macros_adding(label_id)
+            if users:
+                many = len(users) > 1
+                which = ", ".join(users)
+                raise Conflict(f"label {label_id} is added by the macro{'s' if many else ''} {which}: applied, "
+                               f"{'they' if many else 'it'} would skip it; change {'them' if many else 'it'} "
+                               "first, or retire it anyway with ?force=true"
+                               ).with_code("label_in_macros", label=label_id, macros=which, count=len(users))
         label = self.store.set_retired(label_id, retired, caller.id)
         if label is None:
             raise NotFound(f"label {label_id} does not exist")
         audit.note(before=_audited(before), after=_audited(label))
         return label
+
+    def macros_adding(self, label_id: str) -> list[str]:
+        """The macros that add the label, in words: the shared ones ('QA greet'), then agents' own
+        ('Mine' (Ana's own)); one Query per partition."""
+        macros = self.macros
+        if macros is None:
+            return []
+
+        def adding(scope: Scope, owner: str | None) -> list[str]:
+            return sorted((m.name for m in macros.list(scope, owner) if label_id in added_by(m)), key=str.casefold)
+
+        found = [f"'{name}'" for name in adding("shared", None)]
+        for agent in sorted(self.agents.all() if self.agents else [], key=lambda a: a.id):
+            found += [f"'{name}' ({agent.name or agent.id}'s own)" for name in adding("personal", agent.id)]
+        return found
 
     def list(self, caller: Caller, *, admin: bool = False) -> list[Label]:
         """Every label by name, retired ones too (marked): the inbox shows them on the conversations that keep
@@ -115,6 +151,11 @@ def follow(conversations: Conversations, new: Mapping[str, Any] | None, old: Map
     moved = conversations.refresh_labels(str(new["id"]), sorted(new["labels"]), status, updated_at,
                                          expires=int(expires) if expires else None)
     return "moved" if moved else "current"
+
+
+def added_by(macro: Macro) -> list[str]:
+    """The labels a macro's actions add."""
+    return [label for action in macro.actions if action.type == "add_labels" for label in action.labels]
 
 
 def _audited(label: Label | None) -> dict[str, Any] | None:

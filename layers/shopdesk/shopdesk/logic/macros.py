@@ -13,6 +13,11 @@
   (shopdesk.logic.compose), each action by the rule of its own use case; the reply is rendered first (a
   missing variable refuses the conversation) and queued only once the transaction succeeded. Only
   conversations the caller may act on are touched (a 404 for the others, as for a missing one).
+- A label retired since the macro was saved (retiring one that macros add takes ``?force=true``,
+  shopdesk.logic.labels) is skipped, not a refusal: the macro does everything else, and each conversation's
+  result names the skipped labels (``skipped_labels``, and in words). One retired label should not stop a
+  whole team's macro on every conversation; the listings name a macro's retired labels (``retired_labels``)
+  so the macro pages mark it, and saving it again asks that they be taken out.
 """
 
 from __future__ import annotations
@@ -60,6 +65,16 @@ class Outcome:
     status: int = 200                        # a refusal: the HTTP status its own route would answer
     detail: str | None = None                # a refusal: why; applied: a reply that could not be queued
     reply: Message | None = None
+    skipped_labels: tuple[str, ...] = ()     # applied: retired labels the macro adds, not added
+
+    @property
+    def notes(self) -> list[str]:
+        """What the result says besides applied, in words."""
+        if not self.skipped_labels:
+            return []
+        many = len(self.skipped_labels) > 1
+        return [f"label{'s' if many else ''} {', '.join(self.skipped_labels)} {'are' if many else 'is'} retired: "
+                "not added (the rest of the macro was applied)"]
 
 
 @dataclass
@@ -88,6 +103,10 @@ class MacroDesk:
         except ConditionFailed as exc:
             current = self.store.get(scope, owner, macro_id)
             raise version_conflict("macro", macro_id, expected_version, current.version if current else 0) from exc
+
+    def known_labels(self) -> dict[str, Label]:
+        """The labels by id, retired ones too (``retired_labels`` of the macros listed)."""
+        return {label.id: label for label in self.labels.list()}
 
     def list_shared(self, caller: Caller) -> list[Macro]:
         require(caller.roles, ADMIN, SUPERVISOR)
@@ -174,6 +193,7 @@ class MacroDesk:
             raise RuntimeError("applying macros needs the composer and the inbox")
         composer, inbox = self.composer, self.inbox
         prepared: list[PreparedReply] = []
+        skipped = tuple(retired_labels(macro, known))
 
         def build(plan: Plan) -> Message:
             prepared.clear()                  # a fresh read renders again
@@ -187,7 +207,7 @@ class MacroDesk:
                 elif action.type == "note":
                     composer.note(plan, action.text)
                 elif action.type == "add_labels":
-                    composer.labels(plan, action.labels, [], known)
+                    composer.labels(plan, [label for label in action.labels if label not in skipped], [], known)
                 elif action.type == "remove_labels":
                     composer.labels(plan, [], action.labels, known)
                 elif action.type == "set_priority":
@@ -215,12 +235,18 @@ class MacroDesk:
         except (Conflict, BadRequest) as exc:
             return Outcome(conversation_id, "refused", 409 if isinstance(exc, Conflict) else 400, str(exc))
         if not prepared:
-            return Outcome(conversation_id, "applied")
+            return Outcome(conversation_id, "applied", skipped_labels=skipped)
         try:
             reply = inbox.send_reply(conv, prepared[0], caller.id)
         except QueueUnavailable as exc:
-            return Outcome(conversation_id, "applied", 200, f"the reply was not sent: {exc}")
-        return Outcome(conversation_id, "applied", reply=reply)
+            return Outcome(conversation_id, "applied", 200, f"the reply was not sent: {exc}", skipped_labels=skipped)
+        return Outcome(conversation_id, "applied", reply=reply, skipped_labels=skipped)
+
+
+def retired_labels(macro: Macro, known: dict[str, Label]) -> list[str]:
+    """The labels the macro adds that are retired now (applying skips them), in the order it names them."""
+    added = (label for action in macro.actions if action.type == "add_labels" for label in action.labels)
+    return list(dict.fromkeys(label for label in added if label in known and known[label].retired))
 
 
 def _by_name(macro: Macro) -> tuple[str, str]:
