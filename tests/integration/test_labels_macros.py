@@ -283,7 +283,7 @@ def test_a_label_macros_add_is_retired_only_when_the_admin_insists_and_the_macro
     status, problem = admin(desk, "POST", "/admin/labels/vip/retire")
     assert status == 409, problem
     assert problem["code"] == "label_in_macros" and problem["params"]["label"] == "vip", problem
-    assert "'QA greet'" in problem["detail"] and "'My VIP' (Alice's own)" in problem["detail"], problem
+    assert "'QA greet'" in problem["detail"] and "'My VIP' (Alice)" in problem["detail"], problem
     assert problem["params"]["count"] == "2" and "?force=true" in problem["detail"]
     assert {label["id"]: label["retired"] for label in admin(desk, "GET", "/admin/labels")[1]["items"]}["vip"] is False
     # a label no macro adds is retired as before; so is one the admin insists on

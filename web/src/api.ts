@@ -330,8 +330,9 @@ export class Api {
   /** Saves with `version` (the one edited; 0: a new one) only over it: 409 when someone saved it since. */
   putLabel = (id: string, label: LabelIn, version?: number) =>
     this.call<Label>("PUT", `/admin/labels/${enc(id)}` + query({ version }), label);
-  retireLabel = (id: string, retired: boolean) =>
-    this.call<Label>("POST", `/admin/labels/${enc(id)}/${retired ? "retire" : "restore"}`);
+  /** A label macros add is retired only with `force`: 409 `label_in_macros` naming them otherwise. */
+  retireLabel = (id: string, retired: boolean, force = false) =>
+    this.call<Label>("POST", `/admin/labels/${enc(id)}/${retired ? "retire" : "restore"}` + query({ force: force ? "true" : undefined }));
 
   // -- the admin API (supervisors, admins)
   adminAgents = () => this.call<{ items: AdminAgent[] }>("GET", "/admin/agents");

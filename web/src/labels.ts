@@ -1,6 +1,6 @@
 // Labels and macros in the inbox: the pure parts (what a chip looks like, what a selection holds, what a
 // macro's results say), kept out of the components so they are tested on their own.
-import type { ApplyOut, Conversation, Label } from "./api";
+import type { ApplyOut, ApplyResult, Conversation, Label, Macro } from "./api";
 
 /** The label ids of a conversation (none when the answer predates labels). */
 export function labelsOf(conv: Conversation): string[] {
@@ -46,6 +46,22 @@ export function toggled(selection: string[], id: string): string[] {
 export function stillShown(selection: string[], shown: Conversation[]): string[] {
   const ids = new Set(shown.map((c) => c.id));
   return selection.filter((id) => ids.has(id));
+}
+
+/** The names of these labels (the id of one the inbox has not read), as a list to read. */
+export function labelNames(ids: readonly string[], labels: readonly Label[]): string {
+  const names = byId([...labels]);
+  return ids.map((id) => names.get(id)?.name ?? id).join(", ");
+}
+
+/** The labels a macro adds that are retired now (applying it skips them). */
+export function retiredIn(macro: Macro): string[] {
+  return macro.retired_labels ?? [];
+}
+
+/** The labels an applied conversation's result says were skipped (retired since the macro was saved). */
+export function skippedIn(result: ApplyResult): string[] {
+  return result.result === "applied" ? (result.skipped_labels ?? []) : [];
 }
 
 /** The refused conversations of a macro's answer, with the words why. */

@@ -29,6 +29,7 @@ export interface Macro {
   updated_at?: string | null;
   updated_by?: string | null;
   version: number; // send it back as ?version=N to save only over this version
+  retired_labels?: string[]; // labels it adds that are retired now: applying skips them
 }
 export interface Problem {
   type: string;
@@ -42,6 +43,8 @@ export interface ApplyResult {
   problem?: Problem | null;
   reply_message_id?: string | null;
   reply_problem?: string | null;
+  skipped_labels?: string[]; // applied without these labels: retired since the macro was saved
+  notes?: string[]; // the same in (English) words
 }
 export interface ApplyOut {
   macro_id: string;

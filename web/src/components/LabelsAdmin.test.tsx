@@ -77,3 +77,42 @@ describe("saving a label someone else saved meanwhile", () => {
     expect(root().textContent).not.toContain("changed this meanwhile");
   });
 });
+
+describe("retiring a label that macros add", () => {
+  it("says which macros add it, and retires it only when the admin insists", async () => {
+    let current: Label = { id: "qa-vip", name: "QA VIP", color: "#f2c94c", retired: false, version: 1 };
+    const retireLabel = vi.fn(async (_id: string, retired: boolean, force?: boolean): Promise<Label> => {
+      if (retired && !force) {
+        throw new ApiError(409, "label qa-vip is added by the macro 'QA greet': …", {
+          code: "label_in_macros", params: { label: "qa-vip", macros: "'QA greet'", count: "1" },
+        });
+      }
+      current = { ...current, retired, version: current.version + 1 };
+      return current;
+    });
+    const api = { adminLabels: async () => ({ items: [current] }), retireLabel };
+    const store = new Store(api as unknown as Api);
+    store.loadTools = async () => undefined;
+    render(
+      <AppContext.Provider value={{ ...testContext(store), who: { id: "alice", name: "Alice", groups: ["admins"] } }}>
+        <LabelsAdmin />
+      </AppContext.Provider>,
+      root(),
+    );
+    const button = (text: string) => [...root().querySelectorAll("button")].find((b) => b.textContent === text);
+    await vi.waitFor(() => expect(button("Retire: QA VIP")).toBeDefined());
+    button("Retire: QA VIP")!.click();
+    await vi.waitFor(() =>
+      expect(root().textContent).toContain(
+        "Macros add this label: 'QA greet'. Once it is retired they skip it. Change them first, or retire it anyway.",
+      ),
+    );
+    expect(retireLabel.mock.calls[0]).toEqual(["qa-vip", true]);
+    expect(current.retired).toBe(false);
+    button("Retire anyway: QA VIP")!.click();
+    await vi.waitFor(() => expect(retireLabel).toHaveBeenCalledTimes(2));
+    expect(retireLabel.mock.calls[1]).toEqual(["qa-vip", true, true]);
+    await vi.waitFor(() => expect(button("Restore: QA VIP")).toBeDefined());
+    expect(button("Retire anyway: QA VIP")).toBeUndefined();
+  });
+});

@@ -18,6 +18,8 @@ export function LabelsAdmin() {
   const [name, setName] = useState("");
   const [color, setColor] = useState("#2f80ed");
   const [message, setMessage] = useState<{ kind: "ok" | "error"; text: string } | null>(null);
+  // a retire refused because macros add the label (they would skip it): the admin may insist
+  const [insist, setInsist] = useState<Label | null>(null);
   const reload = async () => {
     await store.run(async () => {
       const items = (await store.api.adminLabels()).items;
@@ -35,8 +37,9 @@ export function LabelsAdmin() {
     setName(editing?.name ?? "");
     setColor(editing?.color ?? "#2f80ed");
   });
-  const act = async (action: () => Promise<unknown>) => {
+  const act = async (action: () => Promise<unknown>, retiring?: Label) => {
     setMessage(null);
+    setInsist(null);
     try {
       await action();
       setMessage({ kind: "ok", text: t("saved") });
@@ -46,6 +49,7 @@ export function LabelsAdmin() {
       const conflict = changedMeanwhile(error); // someone saved it since: said in the admin's words only
       const named = problemWords(error, t); // a refusal the API names (a new label's id taken): its own words
       setMessage({ kind: "error", text: conflict ? t("conflict") : (named ?? t("error", { detail })) });
+      if (retiring && usedByMacros(error)) setInsist(retiring);
       if (conflict) await reload();
     }
   };
@@ -89,7 +93,7 @@ export function LabelsAdmin() {
                       aria-label={`${t("edit")}: ${l.name}`}>
                       ✎
                     </button>{" "}
-                    <button class="btn btn-small" onClick={() => void act(() => store.api.retireLabel(l.id, !l.retired))}>
+                    <button class="btn btn-small" onClick={() => void act(() => store.api.retireLabel(l.id, !l.retired), l.retired ? undefined : l)}>
                       {l.retired ? t("labelRestore") : t("labelRetire")}
                       <span class="visually-hidden">: {l.name}</span>
                     </button>
@@ -137,6 +141,17 @@ export function LabelsAdmin() {
         </>
       )}
       <Said message={message} />
+      {insist && (
+        <button class="btn btn-small" onClick={() => void act(() => store.api.retireLabel(insist.id, true, true))}>
+          {t("labelRetireAnyway")}
+          <span class="visually-hidden">: {insist.name}</span>
+        </button>
+      )}
     </section>
   );
+}
+
+/** A retire refused because macros add the label (409 `label_in_macros`). */
+function usedByMacros(error: unknown): boolean {
+  return error instanceof ApiError && error.status === 409 && (error.body as { code?: unknown } | null)?.code === "label_in_macros";
 }

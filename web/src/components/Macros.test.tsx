@@ -35,4 +35,51 @@ describe("MacroPicker", () => {
     expect(store.state.applied).toBeNull();
     expect(root().querySelector(".selection-bar")).toBeNull(); // no "0 selected" with the open conversation's result
   });
+
+  it("says which retired labels it skipped, in the menu before and with the result after", async () => {
+    const applyMacro = vi.fn(async (_m: string, ids: string[]): Promise<ApplyOut> => ({
+      macro_id: "greet", name: "QA greet", applied: 1, refused: 0,
+      results: ids.map((id) => ({ conversation_id: id, result: "applied" as const, skipped_labels: ["qa-vip"],
+        notes: ["label qa-vip is retired: not added (the rest of the macro was applied)"] })),
+    }));
+    const store = new Store({ applyMacro } as unknown as Api);
+    store.set({
+      live: "live",
+      labels: [{ id: "qa-vip", name: "QA VIP", color: "#f2c94c", retired: true, version: 2 }],
+      macros: [{ id: "greet", scope: "shared", name: "QA greet", version: 1, retired_labels: ["qa-vip"],
+        actions: [{ type: "add_labels", labels: ["qa-vip"] }, { type: "note", text: "Greeted" }] }],
+    });
+    render(
+      <AppContext.Provider value={testContext(store)}>
+        <MacroPicker conv={testConversation("c1")} />
+      </AppContext.Provider>,
+      root(),
+    );
+    await tick();
+    expect(root().querySelector("option")!.textContent).toBe("QA greet (skips the retired QA VIP)");
+    root().querySelector<HTMLFormElement>(".macro-form")!.dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+    await tick();
+    expect(store.state.toast).toMatchObject({ kind: "ok", text: "QA greet: applied to 1, refused 0. Not added, as retired: QA VIP" });
+  });
+});
+
+describe("SelectionBar", () => {
+  it("says per conversation that a retired label was not added", () => {
+    const store = new Store({} as unknown as Api);
+    store.set({
+      labels: [{ id: "qa-vip", name: "QA VIP", color: "#f2c94c", retired: true, version: 2 }],
+      applied: { macro_id: "greet", name: "QA greet", applied: 2, refused: 0, results: [
+        { conversation_id: "c1", result: "applied", skipped_labels: ["qa-vip"] },
+        { conversation_id: "c2", result: "applied" },
+      ] },
+    });
+    render(
+      <AppContext.Provider value={testContext(store)}>
+        <SelectionBar />
+      </AppContext.Provider>,
+      root(),
+    );
+    const lines = [...root().querySelectorAll("li")].map((li) => li.textContent);
+    expect(lines).toEqual(["c1: applied; not added, as retired: QA VIP", "c2: applied"]);
+  });
 });

@@ -2,13 +2,14 @@ import { useState } from "preact/hooks";
 import type { ApplyOut, Conversation } from "../api";
 import { customerLabel } from "../channels";
 import { useApp } from "../context";
+import { labelNames, retiredIn, skippedIn } from "../labels";
 import { useStore } from "../store";
 
 /** Choose a macro and apply it to ``ids``; the answer per conversation is shown by the caller. */
 function MacroForm({ ids, id, onApplied }: { ids: string[]; id: string; onApplied?: (out: ApplyOut) => void }) {
   // the open conversation's form says how it went itself (onApplied); the selection's results show under the list
   const { store, t } = useApp();
-  const { macros } = useStore(store);
+  const { macros, labels } = useStore(store);
   const [chosen, setChosen] = useState("");
   const [busy, setBusy] = useState(false);
   if (!macros.length) return <p class="muted small">{t("macroNone")}</p>;
@@ -33,7 +34,7 @@ function MacroForm({ ids, id, onApplied }: { ids: string[]; id: string; onApplie
         >
           {macros.map((m) => (
             <option key={m.id} value={m.id}>
-              {m.name}
+              {retiredIn(m).length ? t("macroSkipsRetired", { name: m.name, labels: labelNames(retiredIn(m), labels) }) : m.name}
             </option>
           ))}
         </select>
@@ -50,8 +51,11 @@ export function MacroPicker({ conv }: { conv: Conversation }) {
   const { store, t } = useApp();
   const shown = (out: ApplyOut) => {
     const refused = out.results.find((r) => r.result === "refused");
+    const skipped = out.results.flatMap(skippedIn);
+    const said = t("macroApplied", { name: out.name, applied: out.applied, refused: out.refused });
     if (refused) store.notify("error", t("error", { detail: refused.problem?.detail ?? "" }));
-    else store.notify("ok", t("macroApplied", { name: out.name, applied: out.applied, refused: out.refused }));
+    else if (skipped.length) store.notify("ok", `${said}. ${t("macroSkipped", { labels: labelNames([...new Set(skipped)], store.state.labels) })}`);
+    else store.notify("ok", said);
   };
   return <MacroForm ids={[conv.id]} id="macro-one" onApplied={shown} />;
 }
@@ -59,7 +63,7 @@ export function MacroPicker({ conv }: { conv: Conversation }) {
 /** Under the list: what is selected, a macro to apply to all of it, and each conversation's result. */
 export function SelectionBar() {
   const { store, t } = useApp();
-  const { picked, applied, items } = useStore(store);
+  const { picked, applied, items, labels } = useStore(store);
   if (!picked.length && !applied) return null;
   const names = new Map(items.map((c) => [c.id, customerLabel(c.customer, t("customerUnknown"))]));
   const name = (id: string) => names.get(id) ?? id;
@@ -79,7 +83,9 @@ export function SelectionBar() {
             {applied.results.map((r) => (
               <li key={r.conversation_id} class={r.result === "refused" ? "error" : "ok"}>
                 {r.result === "applied"
-                  ? t("macroResultApplied", { name: name(r.conversation_id) })
+                  ? skippedIn(r).length
+                    ? t("macroResultSkipped", { name: name(r.conversation_id), labels: labelNames(skippedIn(r), labels) })
+                    : t("macroResultApplied", { name: name(r.conversation_id) })
                   : t("macroResultRefused", { name: name(r.conversation_id), detail: r.problem?.detail ?? "" })}
               </li>
             ))}

@@ -6,6 +6,8 @@ import type { MessageKey } from "../i18n";
 import { ACTION_TYPES, blankAction, move, PRIORITIES, STATUSES, toAction, toDraft, type ActionDraft, type ActionType } from "../tools";
 import { useOutcome, type ToolScope } from "./CannedAdmin";
 import { useChosen } from "../useChosen";
+import { labelNames, retiredIn } from "../labels";
+import { useStore } from "../store";
 
 const typeKey = (type: ActionType) => `action.${type}` as MessageKey;
 const hintKey = (type: ActionType) => `actionHint.${type}` as MessageKey;
@@ -14,6 +16,7 @@ const hintKey = (type: ActionType) => `actionHint.${type}` as MessageKey;
 export function MacrosAdmin({ scope }: { scope: ToolScope }) {
   const { store, t, who } = useApp();
   const writes = scope === "personal" || isAdmin(who);
+  const { labels } = useStore(store); // the names of a macro's retired labels
   const [items, setItems] = useState<Macro[]>([]);
   const [editing, setEditing] = useState<Macro | null>(null);
   const formRef = useRef<HTMLFormElement>(null);
@@ -123,7 +126,12 @@ export function MacrosAdmin({ scope }: { scope: ToolScope }) {
           <tbody>
             {items.map((m) => (
               <tr key={m.id}>
-                <td>{m.name}</td>
+                <td>
+                  {m.name}
+                  {retiredIn(m).length > 0 && (
+                    <p class="error small">⚠ {t("macroRetiredLabels", { labels: labelNames(retiredIn(m), labels) })}</p>
+                  )}
+                </td>
                 <td>{m.actions.map((a) => t(typeKey(a.type))).join(" → ")}</td>
                 <td>
                   {writes && (

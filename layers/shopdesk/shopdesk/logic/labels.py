@@ -82,8 +82,8 @@ class LabelDesk:
         return label
 
     def macros_adding(self, label_id: str) -> list[str]:
-        """The macros that add the label, in words: the shared ones ('QA greet'), then agents' own
-        ('Mine' (Ana's own)); one Query per partition."""
+        """The macros that add the label, named in any language: the shared ones ('QA greet'), then agents'
+        own, each with whose it is ('Mine' (Ana)); one Query per partition."""
         macros = self.macros
         if macros is None:
             return []
@@ -93,7 +93,7 @@ class LabelDesk:
 
         found = [f"'{name}'" for name in adding("shared", None)]
         for agent in sorted(self.agents.all() if self.agents else [], key=lambda a: a.id):
-            found += [f"'{name}' ({agent.name or agent.id}'s own)" for name in adding("personal", agent.id)]
+            found += [f"'{name}' ({agent.name or agent.id})" for name in adding("personal", agent.id)]
         return found
 
     def list(self, caller: Caller, *, admin: bool = False) -> list[Label]:
