@@ -81,6 +81,28 @@ def test_card_numbers_and_ibans_are_masked_before_anything_is_stored(desk):
     assert abs(int(desk.item("EXTMSG#twilio#SMmask1")["ttl"]) - (now + 10 * 86400)) < 120
 
 
+def test_a_privacy_save_changes_the_fields_it_gives_and_keeps_the_others(desk):
+    # Given a retention and a masking pattern
+    bsn = {"name": "BSN", "pattern": r"BSN:?\s?\d{9}"}
+    status, first = admin(desk, "PUT", "/admin/privacy/settings",
+                          {"masking_patterns": [bsn], "retention": {"messages_days": 30, "audit_days": 400}})
+    assert status == 200, first
+    # When a script saves the patterns alone, then the audit trail's retention alone
+    status, patterns = admin(desk, "PUT", "/admin/privacy/settings",
+                             {"masking_patterns": [bsn, {"name": "Member", "pattern": r"M-\d{6}"}]})
+    assert status == 200, patterns
+    status, audit_only = admin(desk, "PUT", "/admin/privacy/settings", {"retention": {"audit_days": 500}})
+    assert status == 200, audit_only
+    # Then each kept what it did not name: the retention (no job started: nothing stored changed), the patterns
+    assert patterns["retention"]["messages_days"] == 30 and patterns["retention"]["audit_days"] == 400
+    assert patterns.get("retention_job_id") is None
+    assert audit_only["retention"] == {**first["retention"], "audit_days": 500}
+    assert [p["name"] for p in audit_only["masking_patterns"]] == ["BSN", "Member"]
+    # and a value given as none is none: the messages kept until erased
+    status, kept = admin(desk, "PUT", "/admin/privacy/settings", {"retention": {"messages_days": None}})
+    assert status == 200 and kept["retention"]["messages_days"] is None and kept["retention"]["audit_days"] == 500
+
+
 def test_a_pattern_that_is_not_a_regular_expression_is_refused(desk):
     status, problem = admin(desk, "PUT", "/admin/privacy/settings",
                             {"masking_patterns": [{"name": "Broken", "pattern": "(unclosed"}]})
@@ -889,7 +911,8 @@ def test_a_class_set_back_to_kept_takes_away_the_expiry_it_gave_but_a_survey_kee
               "created_at": "2999-01-01T00:00:00Z", "ttl": closes}
     desk.client("dynamodb").put_item(TableName=desk.table_name, Item=serialize(survey))
     # When the admin goes back to keeping both until erased
-    status, saved = admin(desk, "PUT", "/admin/privacy/settings", {"retention": {}})
+    status, saved = admin(desk, "PUT", "/admin/privacy/settings", {"retention": {
+        "messages_days": None, "closed_conversations_days": None}})
     assert status == 200 and saved["retention_job_id"]
     run_jobs(desk)
     # Then the messages and the conversation stop expiring, and the survey still goes with the conversation's date

@@ -26,6 +26,7 @@ from shopdesk.logic.access import ADMIN, SUPERVISOR, require, roles
 from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.logic.work import enqueue_refill
 from shopdesk.models.admin import CHANNELS, CUSTOMER_LANGUAGES, AgentSettings, RoutingSettings, Team
+from shopdesk.models.given import given_over
 from shopdesk.models.sla import BusinessHours, SlaPolicy
 from shopdesk.phone import shop_phone, to_e164
 from shopdesk.privacy import audit
@@ -134,8 +135,7 @@ class Admin:
             stored = self.config.get(kind, "settings") or {}
             before = model.model_validate({k: v for k, v in stored.items() if k != "version"})
             try:
-                merged = model.model_validate({**before.model_dump(),
-                                               **given.model_dump(include=given.model_fields_set)})
+                merged = model.model_validate(given_over(before, given))
             except ValidationError as exc:       # the fields given, with the stored ones, make no settings
                 raise InvalidFields([{"loc": ("body", *e["loc"]), "type": e["type"], "msg": e["msg"]}
                                      for e in exc.errors()]) from exc

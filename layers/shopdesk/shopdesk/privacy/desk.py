@@ -9,12 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
+
 from shopdesk import clock
 from shopdesk.dal.lake import LakeBucket
 from shopdesk.dal.media import MediaStore
-from shopdesk.errors import BadRequest, InvalidFields
+from shopdesk.errors import BadRequest, Conflict, InvalidFields
 from shopdesk.logic.access import ADMIN, require
-from shopdesk.logic.admin import identity_of
+from shopdesk.logic.admin import SETTINGS_ATTEMPTS, identity_of
+from shopdesk.models.given import given_over
 from shopdesk.privacy import audit
 from shopdesk.privacy.audit import AuditTrail
 from shopdesk.privacy.jobs import Kind, PrivacyJobs
@@ -77,9 +80,29 @@ class PrivacyDesk:
 
     def put_settings(self, by: Iterable[str], settings: PrivacySettings, expected_version: int | None,
                      caller_id: str = "admin") -> dict[str, Any]:
-        """Save the settings; when a retention of the table's items changed, start the job that gives what is
-        already stored the new one (its id: ``retention_job_id``)."""
+        """Save the fields given over the stored ones (``models.given``: a save of the masking patterns keeps the
+        retention); when a retention of the table's items changed, start the job that gives what is already
+        stored the new one (its id: ``retention_job_id``). Written over the version read (another admin's save
+        in between is a 409 with the caller's ``expected_version``, else merged over)."""
         require(by, ADMIN)
+        for attempt in range(SETTINGS_ATTEMPTS):
+            before = self.policies.read()
+            stored = PrivacySettings.model_validate({k: v for k, v in before.items() if k != "version"})
+            try:
+                merged = PrivacySettings.model_validate(given_over(stored, settings))
+            except ValidationError as exc:
+                raise InvalidFields([{"loc": ("body", *e["loc"]), "type": e["type"], "msg": e["msg"]}
+                                     for e in exc.errors()]) from exc
+            try:
+                return self._save(before, merged, before["version"] if expected_version is None else expected_version,
+                                  caller_id)
+            except Conflict:
+                if expected_version is not None or attempt == SETTINGS_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _save(self, before: dict[str, Any], settings: PrivacySettings, expected_version: int,
+              caller_id: str) -> dict[str, Any]:
         refused = [{"loc": ["body", "masking_patterns", i, "pattern"], "type": "value_error",
                     "msg": "takes too long on long text without a match (nested repeats such as (a|aa)+ backtrack "
                            "without end): write it without them"}
@@ -90,7 +113,6 @@ class PrivacyDesk:
                                    "records"})
         if refused:
             raise InvalidFields(refused)
-        before = self.policies.read()
         saved = self.policies.write(settings, expected_version)
         audit.note(before=before, after=saved)
         # S3 expires the lake's objects and the messages' files; applied on every save, so a save repairs a rule
