@@ -278,8 +278,10 @@ def list_articles(status: Annotated[str | None, Query(pattern="^(published|retir
 
 @app.put("/admin/kb/articles/<article_id>",
          summary="Create or change an article (a new version; published, or with ?draft=true a draft the bot does "
-                 "not use until it is published): title, body, language, tags, url, translation_of (the original "
-                 "it translates); ?version=N saves only over version N (0: only a new article)",
+                 "not use until it is published; a published article's draft is kept beside its live version, "
+                 "which goes on answering): title, body, language, tags, url, translation_of (the original it "
+                 "translates); ?version=N saves only over version N (the draft's when it has one; 0: only a new "
+                 "article)",
          responses=documented(200, Article, "Saved, with its new version", 400, 403, 409, 415))
 def put_article(article_id: ArticleId, body: ArticleContent,
                 draft: Annotated[bool, Query(description="save as a draft: kept and versioned, not answered with "
@@ -289,11 +291,21 @@ def put_article(article_id: ArticleId, body: ArticleContent,
 
 
 @app.post("/admin/kb/articles/<article_id>/publish",
-          summary="Publish a draft or a retired article (a new version, same content): the bot and agent assist "
-                  "use it from then on",
-          responses=documented(200, Article, "Published (unchanged if it already was)", 400, 403, 404, 409))
-def publish_article(article_id: ArticleId) -> Article:
-    return articles.publish(caller(app.current_event), article_id)
+          summary="Publish a draft or a retired article, or a published article's draft (it replaces the live "
+                  "version): a new version, and the bot and agent assist use it from then on; ?version=N only "
+                  "over version N",
+          responses=documented(200, Article, "Published (unchanged if it already was, with no draft)", 400, 403,
+                               404, 409))
+def publish_article(article_id: ArticleId, version: Version = None) -> Article:
+    return articles.publish(caller(app.current_event), article_id, version)
+
+
+@app.delete("/admin/kb/articles/<article_id>/draft",
+            summary="Discard a published article's draft: the live version stays (a new version with its "
+                    "content; the draft stays in the history); ?version=N only over version N",
+            responses=documented(200, Article, "The article without its draft", 403, 404, 409))
+def discard_article_draft(article_id: ArticleId, version: Version = None) -> Article:
+    return articles.discard_draft(caller(app.current_event), article_id, version)
 
 
 @app.get("/admin/kb/articles/<article_id>/versions", summary="Every version of an article, oldest first",
@@ -303,7 +315,8 @@ def article_versions(article_id: ArticleId) -> ArticleList:
 
 
 @app.delete("/admin/kb/articles/<article_id>",
-            summary="Retire an article: the bot and agent assist no longer use it; it stays listed with its history",
+            summary="Retire an article: the bot and agent assist no longer use it, nor an original's translations; "
+                    "it stays listed with its history (a draft it had is dropped)",
             responses=documented(200, Article, "Retired (a new version)", 403, 404))
 def retire_article(article_id: ArticleId) -> Article:
     return articles.retire(caller(app.current_event), article_id)

@@ -125,6 +125,8 @@ ADMIN_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
     ("DELETE", "/admin/kb/articles/<article_id>"): (None, "", WRITE),
     # the article the rows above wrote and retired, published again (drafts: tests/integration/test_bot.py)
     ("POST", "/admin/kb/articles/<article_id>/publish"): (None, "", WRITE),
+    # that article has no draft to discard: past the role check, 404 (drafts: tests/integration/test_bot.py)
+    ("DELETE", "/admin/kb/articles/<article_id>/draft"): (None, "", (403, 403, 404, 403)),
     # JSON is not an import format: past the role check, 415 (tests/integration/test_bot.py imports for real)
     ("POST", "/admin/kb/import"): ({"id": "x"}, "", (403, 403, 415, 403)),
     ("GET", "/admin/bot"): (None, "", READ),

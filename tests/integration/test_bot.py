@@ -120,6 +120,112 @@ def test_a_draft_is_kept_and_versioned_but_answered_with_only_once_published(bot
     assert admin_call(bot, "POST", "/admin/kb/articles/gift_wrap/publish", "[supervisors]")[0] == 403
 
 
+def articles_by_id(desk):
+    return {a["id"]: a for a in admin_call(desk, "GET", "/admin/kb/articles", "[supervisors]")[1]["items"]}
+
+
+def assist(desk, text):
+    return agent(desk, "POST", "/agent/assist/answer", "alice", {"text": text})[1]
+
+
+def test_a_published_articles_draft_is_kept_beside_it_and_the_live_version_answers_until_it_is_published(bot):
+    # Given a published article, and an admin who saves a change to it as a draft (what the Edit form sends)
+    question = "How long does delivery to Germany take?"
+    live = articles_by_id(bot)["faq_shipping"]
+    changed = {k: live[k] for k in ("title", "language", "tags", "url")} | {
+        "body": "Standard delivery takes 3-5 working days to Germany and costs 5.95 EUR."}
+    status, saved = admin_call(bot, "PUT", "/admin/kb/articles/faq_shipping", "[admins]", changed,
+                               query="draft=true&version=1")
+    # Then the live version stays published and answers, the draft is kept beside it with the next version
+    assert (status, saved["status"], saved["version"], saved["draft"]["version"]) == (200, "published", 1, 2)
+    assert saved["body"] == live["body"] and saved["draft"]["body"] == changed["body"]
+    answer = assist(bot, question)
+    assert answer["handoff_reason"] is None and answer["answer"]["article_id"] == "faq_shipping"
+    assert "2-4 working days" in answer["answer"]["text"]
+    # an admin tries the draft before publishing it
+    tried = agent(bot, "POST", "/agent/assist/answer", "root", {"text": question, "with_article": "faq_shipping"},
+                  groups="[admins]")[1]
+    assert "3-5 working days" in tried["answer"]["text"]
+    # the draft is edited over its own version; a save over the live version's is refused
+    assert admin_call(bot, "PUT", "/admin/kb/articles/faq_shipping", "[admins]", changed,
+                      query="draft=true&version=1")[0] == 409
+    status, again = admin_call(bot, "PUT", "/admin/kb/articles/faq_shipping", "[admins]",
+                               {**changed, "body": changed["body"] + " Express: next day."},
+                               query="draft=true&version=2")
+    assert (status, again["version"], again["draft"]["version"]) == (200, 1, 3)
+    assert admin_call(bot, "POST", "/admin/kb/articles/faq_shipping/publish", "[admins]", query="version=2")[0] == 409
+
+    # When it is published, the draft is the live version
+    status, published = admin_call(bot, "POST", "/admin/kb/articles/faq_shipping/publish", "[admins]",
+                                   query="version=3")
+    assert (status, published["version"], published["draft"], published["status"]) == (200, 4, None, "published")
+    assert "3-5 working days" in assist(bot, question)["answer"]["text"]
+
+    # and a draft can be discarded: the live version stays (a new version with its content)
+    admin_call(bot, "PUT", "/admin/kb/articles/faq_shipping", "[admins]", {**changed, "body": "Nothing yet."},
+               query="draft=true&version=4")
+    assert admin_call(bot, "DELETE", "/admin/kb/articles/faq_shipping/draft", "[admins]", query="version=4")[0] == 409
+    status, kept = admin_call(bot, "DELETE", "/admin/kb/articles/faq_shipping/draft", "[admins]", query="version=5")
+    assert (status, kept["version"], kept["draft"], kept["body"]) == (200, 6, None, published["body"])
+    assert admin_call(bot, "DELETE", "/admin/kb/articles/faq_shipping/draft", "[admins]")[0] == 404
+    assert admin_call(bot, "DELETE", "/admin/kb/articles/faq_shipping/draft", "[supervisors]")[0] == 403
+    versions = admin_call(bot, "GET", "/admin/kb/articles/faq_shipping/versions", "[admins]")[1]["items"]
+    assert [(v["version"], v["status"]) for v in versions] == [
+        (1, "published"), (2, "draft"), (3, "draft"), (4, "published"), (5, "draft"), (6, "published")]
+    assert versions[4]["body"] == "Nothing yet." and versions[5]["body"] == published["body"]
+    assert "3-5 working days" in assist(bot, question)["answer"]["text"]
+
+
+def test_an_article_in_the_customers_language_that_is_not_published_is_said_so_not_no_translation(bot):
+    # Given no fallback language, and a Spanish customer answered by the Spanish translation
+    assert admin_call(bot, "PUT", "/admin/bot", "[admins]", {"fallback_language": None})[0] == 200
+    question = "¿Cuánto tarda la entrega estándar y cuánto cuesta el envío?"
+    assert assist(bot, question)["answer"]["article_id"] == "faq_shipping_es"
+    # When that translation is retired, the reason says it exists but is not published
+    admin_call(bot, "DELETE", "/admin/kb/articles/faq_shipping_es", "[admins]")
+    got = assist(bot, question)
+    assert got["handoff_reason"] == "not_published", (got["answer"], got["articles"])
+    # and a language the group has no article in at all is still "no translation"
+    assert assist(bot, "Wie lange dauert die Standardlieferung und was kostet der Versand?")["handoff_reason"] \
+        == "no_translation"
+
+
+def test_retiring_an_original_takes_its_translations_out_and_an_outdated_translation_is_marked(bot):
+    # Given an original and its translation
+    gift = {"title": "Gift wrapping", "language": "en", "tags": ["gift"],
+            "body": "We gift-wrap your order for 3 EUR: choose gift wrapping at checkout."}
+    gift_es = {"title": "Envoltorio de regalo", "language": "es", "tags": ["regalo"], "translation_of": "gift_wrap",
+               "body": "Envolvemos tu pedido para regalo por 3 EUR: elige «envolver para regalo» al pagar."}
+    assert admin_call(bot, "PUT", "/admin/kb/articles/gift_wrap", "[admins]", gift)[0] == 200
+    status, es = admin_call(bot, "PUT", "/admin/kb/articles/gift_wrap_es", "[admins]", gift_es)
+    assert (status, es["source_version"]) == (200, 1)
+    listed = articles_by_id(bot)
+    assert (listed["gift_wrap_es"]["outdated"], listed["gift_wrap_es"]["answering"]) == (False, True)
+    question = "¿Podéis envolver mi pedido para regalo?"
+    assert assist(bot, question)["answer"]["article_id"] == "gift_wrap_es"
+
+    # When the original changes: the translation is marked out of date, and still answers
+    admin_call(bot, "PUT", "/admin/kb/articles/gift_wrap", "[admins]", {**gift, "body": "Gift wrapping: 5 EUR now."})
+    assert articles_by_id(bot)["gift_wrap_es"]["outdated"] is True
+    assert assist(bot, question)["answer"]["article_id"] == "gift_wrap_es"
+    # a change of the original's tags alone does not make it out of date; saving the translation brings it up to date
+    admin_call(bot, "PUT", "/admin/kb/articles/gift_wrap", "[admins]",
+               {**gift, "body": "Gift wrapping: 5 EUR now.", "tags": ["gift", "wrap"]})
+    status, updated = admin_call(bot, "PUT", "/admin/kb/articles/gift_wrap_es", "[admins]",
+                                 {**gift_es, "body": "Envolvemos tu pedido para regalo por 5 EUR."})
+    assert (status, updated["source_version"]) == (200, 3)
+    assert articles_by_id(bot)["gift_wrap_es"]["outdated"] is False
+
+    # When the original is retired, its translation no longer answers either
+    admin_call(bot, "DELETE", "/admin/kb/articles/gift_wrap", "[admins]")
+    assert (assist(bot, question)["answer"] or {}).get("article_id") != "gift_wrap_es"
+    listed = articles_by_id(bot)
+    assert (listed["gift_wrap_es"]["status"], listed["gift_wrap_es"]["answering"]) == ("published", False)
+    # and publishing it again brings the translation back
+    admin_call(bot, "POST", "/admin/kb/articles/gift_wrap/publish", "[admins]")
+    assert assist(bot, question)["answer"]["article_id"] == "gift_wrap_es"
+
+
 def test_translations_link_to_an_original_one_per_language(desk):
     base = {"title": "Returns", "body": "Return within 30 days.", "language": "en"}
     assert admin_call(desk, "PUT", "/admin/kb/articles/ret", "[admins]", base)[0] == 200

@@ -1026,6 +1026,12 @@ def test_an_export_s_data_is_plain_json_its_raw_mail_opens_as_mail_and_it_leaves
     [exported] = data["conversations"]
     assert exported["conversation"]["topics"] == sorted(meta["topics"])
     assert "{'" not in raw and "granted" not in exported["conversation"]
+    # and nothing of the desk's own: agents' unread marks, the SLA engine's and the table's bookkeeping, delivery
+    # markers, where the agents worked from; the note is there (the admin reviews the archive before sending it)
+    assert not {"mentions_unread", "clocks_json", "sla_warned"} & set(exported["conversation"]), exported
+    assert "message_sk" not in raw and "other" not in data
+    assert data["audit"] and not [r for r in data["audit"] if {"source_ip", "user_agent", "request_id"} & set(r)]
+    assert "@bob can you check?" in [m.get("text") for m in exported["messages"]]
     # and the raw mail is a .eml file, named so in data.json
     [mail] = [f for f in data["files"] if f.startswith("files/raw/")]
     assert mail == "files/raw/mexp1.eml" and mail in archive.namelist()

@@ -367,3 +367,44 @@ def test_a_damaged_item_with_its_photo_goes_to_a_person_instead_of_an_article_as
         == "damage_claim"
     # a file about anything else is no claim
     assert decide("delivery times standard", u(), index, low, "en", Context(attachments=1)).action == "answer"
+
+
+# ---------------------------------------------------------------- what answers: published, with a published original
+
+def _index(articles):
+    return KbIndex([Indexed(a, EMBEDDER.passages(passages(a))) for a in articles], EMBEDDER)
+
+
+def test_a_translation_answers_only_while_its_original_is_published():
+    retired = ARTICLES[0].model_copy(update={"status": "retired"})
+    index = _index([retired, *ARTICLES[1:]])
+    assert sorted(e.article.id for e in index.entries) == ["pay"]
+    got = decide("plazos de entrega estándar", u("es"), index, ON, "en")
+    assert got.action == "handoff" and (got.article is None)
+    draft_original = ARTICLES[0].model_copy(update={"status": "draft"})
+    assert "ship_es" not in [e.article.id for e in _index([draft_original, *ARTICLES[1:]]).entries]
+
+
+def test_an_article_in_the_customers_language_that_is_not_published_hands_over_saying_so():
+    retired_es = ARTICLES[1].model_copy(update={"status": "retired"})
+    index = _index([ARTICLES[0], retired_es, ARTICLES[2]])
+    assert decide("standard delivery times", u("es"), index, ON, "en").handoff_reason \
+        == "not_published"
+    assert decide("delivery times standard", u("de"), index, ON, "en").handoff_reason == "no_translation"
+
+
+def test_a_published_articles_draft_is_tried_in_its_place_and_the_index_keeps_the_live_one():
+    from shopdesk.kb import ArticleDraft
+
+    live = ARTICLES[2]
+    draft = ArticleDraft(title="Paying by card", body="We take Visa, Mastercard and Amex cards.", language="en",
+                         version=2)
+    store = StoredArticles([*ARTICLES[:2], live.model_copy(update={"draft": draft})])
+    item = store.items["pay"]
+    store.items["pay"] = StoredArticle(item.article, item.vectors, item.model,
+                                       EMBEDDER.passages(passages(Article(id="pay", **draft.model_dump()))),
+                                       vector_space(EMBEDDER.model))
+    cache = IndexCache(store, EMBEDDER)
+    assert next(e for e in cache.get().entries if e.article.id == "pay").article.body == live.body
+    tried = next(e for e in cache.with_article("pay").entries if e.article.id == "pay").article
+    assert (tried.body, tried.draft, tried.status) == (draft.body, None, "published")

@@ -25,7 +25,7 @@ __all__ = ["DEFAULT_THRESHOLD", "HANDOFF_REASONS", "BotSettings", "BotState", "B
 BotStateName = Literal["answering", "handed_off", "resolved"]
 HandoffReason = Literal["human_requested", "negative_sentiment", "legal", "safety", "payment_account",
                         "repeated", "follow_up", "not_helpful", "vip", "low_confidence", "no_translation",
-                        "order_unverified", "order_not_found", "damage_claim"]
+                        "not_published", "order_unverified", "order_not_found", "damage_claim"]
 HANDOFF_REASONS: tuple[str, ...] = HandoffReason.__args__        # type: ignore[attr-defined]
 
 # Chosen on tests/bot_eval/tuning.jsonl by bench/bot.py --tune with the index's weights (never on the evaluation

@@ -205,7 +205,8 @@ class Bot:
         return Outcome.REPLIED
 
     def _hand_off(self, conv: Conversation, reason: str, decision: Decision | None) -> Outcome:
-        best = decision.hit if decision is not None and reason in ("low_confidence", "no_translation") else None
+        best = (decision.hit if decision is not None and reason in ("low_confidence", "no_translation", "not_published")
+                else None)
         note = timeline.bot_handoff(conv.id, AUTHOR, reason, best.group if best else None,
                                     best.confidence if best else None)
         note.payload = {"bot": {"handoff_reason": reason}}

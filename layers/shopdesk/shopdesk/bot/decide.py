@@ -18,8 +18,9 @@
 5. "Where is my order" with the customer's orders at hand: their order's state and tracking, or a request
    for the order's email or postcode when the number they named is not one of theirs.
 6. The knowledge base: the best article group above the confidence threshold, in the customer's language
-   (the translation), else in the fallback language when the shop set one, else hand over
-   (``no_translation``); below the threshold, hand over (``low_confidence``).
+   (the translation), else in the fallback language when the shop set one, else hand over: ``not_published``
+   when the group has an article in that language that is a draft or retired, else ``no_translation``; below the
+   threshold, hand over (``low_confidence``).
 
 Understanding (language, sentiment, intents) comes from ``shopdesk.understanding``; nothing here reads the
 table or sends anything: ``POST /agent/assist/answer``, the bench and the router all call ``decide``.
@@ -149,7 +150,11 @@ def decide(text: str, u: Understanding, index: KbIndex | None, settings: BotSett
     if article is None and settings.fallback_language:
         article = best.in_language(settings.fallback_language)
     if article is None:
-        return Decision("handoff", u, language, intent, "no_translation", best, alternatives=hits)
+        # an article in their language (or the fallback's) that is a draft or retired is not "no translation"
+        unpublished = best.withheld_in(language) or (settings.fallback_language
+                                                     and best.withheld_in(settings.fallback_language))
+        return Decision("handoff", u, language, intent, "not_published" if unpublished else "no_translation", best,
+                        alternatives=hits)
     parts = [article.body]
     if article.url:
         parts.append(phrase(language, "source", url=article.url))

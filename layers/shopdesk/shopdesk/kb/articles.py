@@ -13,8 +13,18 @@ line is checked before anything is written; a file with any bad line is refused 
 Originals are written before their translations; an article whose content did not change keeps its version.
 
 A draft (``PUT ...?draft=true``) is stored, versioned and embedded like any article but neither the bot nor agent
-assist use it until it is published (``POST .../publish``: a new version, same content, vectors kept). Saving a
-published article as a draft takes it out of the answers until it is published again.
+assist use it until it is published (``POST .../publish``: a new version, same content, vectors kept). A published
+article saved as a draft stays live as it was: the draft is kept beside it (``draft``, with its own version and
+vectors), the editor shows and saves the draft, publishing makes it the live version, and ``DELETE .../draft``
+discards it (a new version, the live content: versions only grow). Every write names the version it edits
+(``head``: the draft's when there is one) and is refused when another was saved since.
+
+A translation remembers the original's version and words (hashed) it was written from; the list marks it
+``outdated`` once the original's live title or body changed since. The bot still answers with it (a translation
+slightly behind its original is usually still right, and better than an answer in another language or a wait
+for a person); the page shows it so an admin updates it, or retires it when a fact in it is now wrong. A
+translation answers only while its original is published: retiring an original (or an original never
+published) takes its whole group out of the answers, which ``answering`` says in the list.
 """
 
 from __future__ import annotations
@@ -23,18 +33,19 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 from pydantic import ValidationError
 
 from shopdesk import clock
 from shopdesk.dal.kb import KnowledgeBase, StoredArticle
 from shopdesk.errors import BadRequest, Conflict, NotFound, version_conflict
-from shopdesk.kb import Article, ArticleContent, ImportLine, Status
+from shopdesk.kb import CONTENT_FIELDS, Article, ArticleContent, ArticleDraft, ImportLine, Status, content_digest
 from shopdesk.kb.embedder import Embedder
 from shopdesk.kb.index import passages, vector_space
 from shopdesk.logic.access import ADMIN, SUPERVISOR, Caller, require
 
 MAX_IMPORT_LINES = 50          # each article is embedded as it is written: an import fits one API call
-_CONTENT = ("title", "body", "language", "tags", "url", "translation_of")
+_CONTENT = CONTENT_FIELDS
 
 
 @dataclass
@@ -65,7 +76,16 @@ class ArticleLibrary:
     def list(self, caller: Caller, include_retired: bool = True) -> list[Article]:
         require(caller.roles, ADMIN, SUPERVISOR)
         found = [s.article for s in self.store.list()]
-        return sorted((a for a in found if include_retired or a.status == "published"),
+        by_id = {a.id: a for a in found}
+        listed = []
+        for a in found:
+            original = by_id.get(a.translation_of) if a.translation_of else None
+            outdated = bool(original is not None and a.source_digest is not None
+                            and a.source_digest != content_digest(original))
+            answering = a.status == "published" and (a.translation_of is None or (
+                original is not None and original.status == "published"))
+            listed.append(a.model_copy(update={"outdated": outdated, "answering": answering}))
+        return sorted((a for a in listed if include_retired or a.status == "published"),
                       key=lambda a: (a.translation_of or a.id, a.translation_of is not None, a.language, a.id))
 
     def history(self, caller: Caller, article_id: str) -> list[Article]:
@@ -77,40 +97,59 @@ class ArticleLibrary:
 
     def put(self, caller: Caller, article_id: str, content: ArticleContent, draft: bool = False,
             expected_version: int | None = None) -> Article:
-        """A new version of the article; with ``expected_version`` (the version the admin edited, 0 for a new
-        article) only over that version: Conflict when someone else saved it since."""
+        """A new version of the article; with ``expected_version`` (the version the admin edited: the draft's when
+        it has one, 0 for a new article) only over that version: Conflict when someone else saved it since. A
+        draft of a published article is kept beside its live version, which goes on answering."""
         require(caller.roles, ADMIN)
         current = self.store.get(article_id)
-        now = current.article.version if current is not None else 0
-        if expected_version is not None and expected_version != now:
-            raise version_conflict("article", article_id, expected_version, now)
-        self._check_links(article_id, content, {s.article.id: s.article for s in self.store.list()})
-        return self._write(caller, article_id, content, current, "draft" if draft else "published")
+        self._guard(article_id, current, expected_version)
+        known = {s.article.id: s.article for s in self.store.list()}
+        self._check_links(article_id, content, known)
+        if draft and current is not None and current.article.status == "published":
+            return self._write_draft(caller, content, current, known)
+        return self._write(caller, article_id, content, current, "draft" if draft else "published", known)
 
-    def publish(self, caller: Caller, article_id: str) -> Article:
-        """Put a draft (or a retired article) back into the answers: a new version with the same content."""
+    def publish(self, caller: Caller, article_id: str, expected_version: int | None = None) -> Article:
+        """Put a draft (or a retired article) back into the answers, or make a published article's draft its live
+        version: a new version with that content."""
         require(caller.roles, ADMIN)
         current = self.store.get(article_id)
         if current is None:
             raise NotFound(f"article {article_id} does not exist")
-        if current.article.status == "published":
+        self._guard(article_id, current, expected_version)
+        draft = current.article.draft
+        if current.article.status == "published" and draft is None:
             return current.article
-        content = ArticleContent.model_validate(current.article.model_dump(include=set(_CONTENT)))
+        source = current.article if draft is None else draft
+        content = ArticleContent.model_validate(source.model_dump(include=set(_CONTENT)))
         self._check_links(article_id, content, {s.article.id: s.article for s in self.store.list()})
-        return self._write(caller, article_id, content, current)
+        stamp = {"source_version": source.source_version, "source_digest": source.source_digest}
+        if draft is not None and current.draft_vectors is not None:
+            current = StoredArticle(current.article, current.draft_vectors, current.draft_model)
+        return self._write(caller, article_id, content, current, stamp=stamp)
+
+    def discard_draft(self, caller: Caller, article_id: str, expected_version: int | None = None) -> Article:
+        """Drop a published article's draft; the live version stays as it is (a new version with its content, so
+        that versions only grow; the draft stays in the history)."""
+        require(caller.roles, ADMIN)
+        current = self.store.get(article_id)
+        if current is None:
+            raise NotFound(f"article {article_id} does not exist")
+        if current.article.draft is None:
+            raise NotFound(f"article {article_id} has no draft")
+        self._guard(article_id, current, expected_version)
+        return self._replace(caller, current, "published")
 
     def retire(self, caller: Caller, article_id: str) -> Article:
-        """Take an article out of the bot's and agents' answers; it stays listed, with its history."""
+        """Take an article out of the bot's and agents' answers (and, for an original, its translations with it);
+        it stays listed, with its history. A draft it had is dropped with it (it stays in the history)."""
         require(caller.roles, ADMIN)
         current = self.store.get(article_id)
         if current is None:
             raise NotFound(f"article {article_id} does not exist")
         if current.article.status == "retired":
             return current.article
-        article = current.article.model_copy(update={"status": "retired", "version": current.article.version + 1,
-                                                     "updated_at": clock.now(), "updated_by": caller.id})
-        self.store.put(article, current.vectors, current.model, current.article.version)
-        return article
+        return self._replace(caller, current, "retired")
 
     def import_text(self, caller: Caller, text: str, content_type: str) -> ImportReport:
         require(caller.roles, ADMIN)
@@ -142,24 +181,70 @@ class ArticleLibrary:
             content = ArticleContent.model_validate(line.model_dump(include=set(_CONTENT)))
             if current is not None and _same(current.article, content) and current.article.status == "published":
                 report.unchanged.append(line.id)
+                known[line.id] = current.article
                 continue
-            self._write(caller, line.id, content, current)
+            known[line.id] = self._write(caller, line.id, content, current, known=known)
             (report.updated if current else report.created).append(line.id)
         return report
 
     # ------------------------------------------------------------------ internals
-    def _write(self, caller: Caller, article_id: str, content: ArticleContent, current: StoredArticle | None,
-               status: Status = "published") -> Article:
-        version = current.article.version + 1 if current else 1
-        article = Article(id=article_id, **content.model_dump(), status=status, version=version,
-                          updated_at=clock.now(), updated_by=caller.id)
+    @staticmethod
+    def _guard(article_id: str, current: StoredArticle | None, expected_version: int | None) -> None:
+        now = current.article.head if current is not None else 0
+        if expected_version is not None and expected_version != now:
+            raise version_conflict("article", article_id, expected_version, now)
+
+    def _replace(self, caller: Caller, current: StoredArticle, status: Status) -> Article:
+        """The live content again as a new version with ``status``, without its draft."""
+        article = current.article.model_copy(update={"status": status, "version": current.article.head + 1,
+                                                     "draft": None, "updated_at": clock.now(),
+                                                     "updated_by": caller.id})
+        self.store.put(article, current.vectors, current.model, current.article.head)
+        return article
+
+    def _vectors(self, content: ArticleContent, reusable: list[tuple[ArticleContent, np.ndarray | None, str | None]]
+                 ) -> tuple[np.ndarray, str]:
+        """The passages' vectors of ``content``: those already computed for the same words, else computed now."""
         embedder = self.embedder()
         space = vector_space(embedder.model)
-        if current is not None and _same(current.article, content) and current.vectors.size and current.model == space:
-            vectors, model = current.vectors, current.model
-        else:
-            vectors, model = embedder.passages(passages(article)), space
-        self.store.put(article, vectors, model, current.article.version if current else None)
+        for written, vectors, model in reusable:
+            if _same(written, content) and vectors is not None and vectors.size and model == space:
+                return vectors, model
+        article = Article(id="x", **content.model_dump())
+        return embedder.passages(passages(article)), space
+
+    def _stamp(self, content: ArticleContent, known: dict[str, Article]) -> dict[str, object]:
+        """A translation's source: the original's live version and words it is written from."""
+        original = known.get(content.translation_of) if content.translation_of else None
+        if original is None:
+            return {"source_version": None, "source_digest": None}
+        return {"source_version": original.version, "source_digest": content_digest(original)}
+
+    def _write(self, caller: Caller, article_id: str, content: ArticleContent, current: StoredArticle | None,
+               status: Status = "published", known: dict[str, Article] | None = None,
+               stamp: dict[str, object] | None = None) -> Article:
+        version = current.article.head + 1 if current else 1
+        if stamp is None:
+            stamp = self._stamp(content, known or {})
+        article = Article(id=article_id, **content.model_dump(), status=status, version=version,
+                          updated_at=clock.now(), updated_by=caller.id, **stamp)
+        reusable = [] if current is None else [(current.article, current.vectors, current.model)]
+        vectors, model = self._vectors(content, reusable)
+        self.store.put(article, vectors, model, current.article.head if current else None)
+        return article
+
+    def _write_draft(self, caller: Caller, content: ArticleContent, current: StoredArticle,
+                     known: dict[str, Article]) -> Article:
+        """A draft beside a published article's live version, which is left as it is."""
+        live = current.article
+        draft = ArticleDraft(**content.model_dump(), version=live.head + 1, updated_at=clock.now(),
+                             updated_by=caller.id, **self._stamp(content, known))
+        reusable = [(live, current.vectors, current.model)]
+        if live.draft is not None:
+            reusable.insert(0, (live.draft, current.draft_vectors, current.draft_model))
+        vectors, model = self._vectors(content, reusable)
+        article = live.model_copy(update={"draft": draft})
+        self.store.put(article, current.vectors, current.model, live.head, vectors, model)
         return article
 
     @staticmethod

@@ -1,4 +1,6 @@
-"""The hybrid index over published articles: what the bot and agent assist search.
+"""The hybrid index over published articles: what the bot and agent assist search. A translation is searched only
+while its original is published too (``answering``); the others of a group (drafts, retired articles) are kept
+aside so the bot can say a language's article exists but is not published (``Hit.withheld``).
 
 A message is scored against every article *group* (an original and its translations: they answer the same
 question), and the best group's scores are blended into one confidence:
@@ -96,9 +98,14 @@ class Hit:
     dense: float                  # the group's best (language-centred) cosine, plus a share of its mean
     lead: float                   # over the runner-up group
     lexical: float                # the group's best BM25 score
+    withheld: tuple[Article, ...] = ()   # the group's articles the bot does not use (drafts, retired ones)
 
     def in_language(self, language: str | None) -> Article | None:
         return next((a for a in self.articles if a.language == language), None)
+
+    def withheld_in(self, language: str | None) -> Article | None:
+        """The group's article in ``language`` that exists but is not published."""
+        return next((a for a in self.withheld if a.language == language), None)
 
     @property
     def original(self) -> Article:
@@ -111,7 +118,12 @@ class KbIndex:
         dims = {e.vectors.shape[1] for e in entries if e.vectors.size}
         dim = max(dims) if dims else 0
         # vectors of another model (or none yet) cannot be compared: such an article is found by its words only
-        self.entries = [e for e in entries if e.article.status == "published"]
+        self.entries = answering(entries)
+        kept = {id(e) for e in self.entries}
+        self._withheld: dict[str, list[Article]] = {}
+        for e in entries:             # the groups' other members: to say why there is no answer in a language
+            if id(e) not in kept:
+                self._withheld.setdefault(e.article.original, []).append(e.article)
         self.embedder = embedder
         self.tuning = tuning
         self.revision = revision
@@ -213,8 +225,16 @@ class KbIndex:
             lead = d - max((o[0] for o in others), default=0.0)
             hits.append(Hit(group=group, articles=tuple(self.entries[i].article for i in self._groups[group]),
                             confidence=t.confidence(d, lead, lx), dense=round(d, 4), lead=round(lead, 4),
-                            lexical=round(lx, 4)))
+                            lexical=round(lx, 4), withheld=tuple(self._withheld.get(group, ()))))
         return hits
+
+
+def answering(entries: Sequence[Indexed]) -> list[Indexed]:
+    """The entries the bot answers with: published, and for a translation, its original published too (retiring an
+    original, or never publishing it, takes its translations out of the answers with it)."""
+    published = {e.article.id for e in entries if e.article.status == "published"}
+    return [e for e in entries if e.article.id in published
+            and (e.article.translation_of is None or e.article.translation_of in published)]
 
 
 def _unit_rows(matrix: np.ndarray) -> np.ndarray:

@@ -63,6 +63,7 @@ HANDOFF_WORDS = {   # the bot's hand-off reasons (shopdesk.bot.HANDOFF_REASONS) 
     "vip": "a VIP customer",
     "low_confidence": "no answer the bot is sure of",
     "no_translation": "no article in the customer's language",
+    "not_published": "the article in the customer's language is not published",
     "order_unverified": "the order's email or postcode did not match",
     "order_not_found": "no such order",
     "damage_claim": "a damaged, faulty or wrong item, reported with a photo or file",

@@ -3,6 +3,11 @@
 platform's privacy requests about them, the audit records about them) and ``files/`` (attachments and raw
 mail) — written to the export bucket, where a short-lived presigned link delivers it and a lifecycle rule
 deletes it after a day.
+
+What is the desk's and not theirs stays out: who may see a conversation, agents' unread marks, the SLA
+engine's and the table's bookkeeping, delivery markers, and where the agents worked from (an audit record's
+IP address, browser and request id). Internal notes are in it, marked ``note``: the link goes to the admin,
+who reviews the archive before it goes to the customer (a note may name someone else, GDPR art. 15(4)).
 """
 
 from __future__ import annotations
@@ -21,7 +26,12 @@ from shopdesk.privacy.subject import Subject
 
 HIDDEN = {"PK", "SK", "type", "AccessPK", "InboxPK", "InboxSK", "QueuePK", "QueueSK", "StatusPK", "StatusSK",
           "CustomerPK", "CustomerSK", "DuePK", "DueSK", "PoolPK", "PoolSK", "ttl",
-          "granted"}           # which agents were let see a conversation: the desk's access control, not theirs
+          "granted",           # which agents were let see a conversation: the desk's access control, not theirs
+          "mentions_unread",   # which agents have not read a note yet: the agents' state
+          "clocks_json", "clocks_version", "sla_warned", "sla_done", "sla_risk",   # the SLA engine's bookkeeping
+          "message_sk", "status_rank"}   # keys of the table's own
+INTERNAL_TYPES = {"marker"}     # a provider delivery's dedupe marker: its message is exported, the marker says no more
+STAFF = ("source_ip", "user_agent", "request_id")   # of an audit record: where the agent worked from is theirs
 BY_TYPE = {"customer": "customers", "customer_event": "timeline", "seen": "evidence", "mention": "evidence",
            "merge": "merges", "identity": "identities", "order": "orders", "shop_customer": "shop_customers",
            "otp": "one_time_codes", "unsupported": "unreadable_webhooks"}
@@ -56,13 +66,14 @@ def document(subject: Subject, audit: list[dict[str, Any]]) -> dict[str, Any]:
             elif kind == "message":
                 conversations[pk[5:]]["messages"].append(_clean(row))
             continue
-        if pk.startswith("COMMERCE#") or pk.startswith("RATE#"):
+        if pk.startswith("COMMERCE#") or pk.startswith("RATE#") or kind in INTERNAL_TYPES:
             continue                                    # pointers and counters: nothing the orders do not say
         sections[BY_TYPE.get(str(kind), "other")].append(_clean(row))
     return {"customer_id": subject.customer_id, "exported_at": clock.iso(clock.now()),
             "customer_ids": subject.customer_ids, **sections,
             "conversations": [conversations[c] for c in subject.conversation_ids if c in conversations],
-            "privacy_requests": [_clean(r) for r in subject.privacy_requests], "audit": audit,
+            "privacy_requests": [_clean(r) for r in subject.privacy_requests],
+            "audit": [{k: v for k, v in r.items() if k not in STAFF} for r in audit],
             "files": [file_name(key) for _, key in subject.files]}
 
 
