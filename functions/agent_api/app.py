@@ -486,10 +486,17 @@ def preview(conversation_id: ConversationId, body: PreviewIn) -> PreviewOut:
 
 
 @app.get("/agent/canned-responses",
-         summary="Find canned responses (shared and the caller's own) by shortcode, then title, then body",
-         responses=documented(200, CannedList, "At most 20, best match first", 403))
-def search_canned(q: Annotated[str | None, Query(max_length=100)] = None) -> CannedList:
-    return CannedList.of(canned.search(caller(app.current_event), q))
+         summary="Find canned responses (shared and the caller's own) by shortcode, then title, then body; with "
+                 "?conversation_id= each says the language of the body a reply there uses",
+         responses=documented(200, CannedList, "At most 20, best match first", 403, 404))
+def search_canned(q: Annotated[str | None, Query(max_length=100)] = None,
+                  conversation_id: Annotated[str | None, Query(min_length=1, max_length=64, description=(
+                      "a conversation the caller may see: each response's `language` is the body a reply in it "
+                      "uses (the customer's language, else the shop's default, else English, else the first)"))]
+                  = None) -> CannedList:
+    who = caller(app.current_event)
+    found = canned.search(who, q)
+    return CannedList.of(found, inbox.reply_languages(who, conversation_id) if conversation_id else None)
 
 
 @app.put("/agent/canned-responses/<response_id>", summary="Create or change one of the caller's own canned responses "

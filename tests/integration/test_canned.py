@@ -203,6 +203,29 @@ def test_a_canned_reply_is_in_the_customers_language_rendered_and_counted(desk):
     assert entry["uses"] == 3 and entry["last_used_at"]
 
 
+def test_the_search_for_a_conversation_says_which_body_a_reply_there_inserts(desk):
+    # Given a response with an English and a Spanish body, a Spanish customer and one writing German
+    assert admin(desk, "PUT", "/admin/canned-responses/returns", RETURNS)[0] == 200
+    spanish = whatsapp_from(desk, "+34600000002", "Lucía Gómez",
+                            "Hola, quiero devolver las zapatillas que compré la semana pasada", "SM" + "f4" * 16)
+    assert desk.item(f"CONV#{spanish}")["language"] == "es"
+    german = customer_writes(desk, "+31612349007", "Hallo, ich möchte meine Schuhe zurückschicken, bitte",
+                             "SM" + "f5" * 16)
+    # When the agent types `/ret` in each: the Spanish body there, the shop's default (English) where none fits
+    for conv, language in ((spanish, "es"), (german, "en")):
+        status, found = agent(desk, "GET", "/agent/canned-responses", "alice",
+                              query=f"q=ret&conversation_id={conv}", groups="[admins]")
+        assert status == 200 and [(r["id"], r["language"]) for r in found["items"]] == [("returns", language)], found
+        # the body inserted is that one
+        _, preview = agent(desk, "POST", f"/agent/conversations/{conv}/preview", "alice",
+                           {"canned_response_id": "returns"}, groups="[admins]")
+        assert preview["text"].startswith({"es": "Hola", "en": "Hi"}[language])
+    # without a conversation nothing is said; a conversation the caller may not see is a 404
+    assert agent(desk, "GET", "/agent/canned-responses", "alice", query="q=ret")[1]["items"][0]["language"] is None
+    assert agent(desk, "GET", "/agent/canned-responses", "alice",
+                 query="q=ret&conversation_id=c_01MISSING00000000000000000")[0] == 404
+
+
 def test_a_canned_body_in_spanish_says_the_order_status_in_spanish(desk, shop):  # noqa: F811
     # Given a canned response with an English and a Spanish body, and Dana asking in Spanish about #1001 (in transit)
     wismo = {"title": "Where is my order", "shortcode": "wismo", "bodies": {

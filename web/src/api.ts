@@ -296,7 +296,9 @@ export class Api {
   refundOrder = (conversationId: string, orderId: string, body: Partial<RefundRequest>) =>
     this.call<ActionDone>("POST", `/agent/conversations/${enc(conversationId)}/orders/${enc(orderId)}/refund`, body);
   search = (q: string, limit = 20) => this.call<SearchResult>("GET", "/agent/search" + query({ q, limit }));
-  canned = (q: string) => this.call<{ items: CannedResponse[] }>("GET", "/agent/canned-responses" + query({ q }));
+  /** With `conversationId`, each says the `language` of the body a reply there inserts. */
+  canned = (q: string, conversationId?: string) =>
+    this.call<{ items: CannedResponse[] }>("GET", "/agent/canned-responses" + query({ q, conversation_id: conversationId }));
   /** The reply as the customer would get it; a 422 names the variables that have no value. */
   preview = (conversationId: string, content: ReplyContent) =>
     this.call<{ text: string }>("POST", `/agent/conversations/${enc(conversationId)}/preview`, content);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { hasVariables, insertAt, missingVariables, moveActive, rankCanned, replyBody, slashTrigger } from "./assist";
+import { hasVariables, insertAt, missingVariables, moveActive, rankCanned, replyBody, slashTrigger, suggestedBody } from "./assist";
 
 describe("slashTrigger", () => {
   it("finds a slash at the start of the box", () => {
@@ -81,5 +81,18 @@ describe("moveActive", () => {
     expect(moveActive(2, 1, 3)).toBe(0);
     expect(moveActive(0, -1, 3)).toBe(2);
     expect(moveActive(0, 1, 0)).toBe(-1);
+  });
+});
+
+describe("suggestedBody", () => {
+  const returns = { bodies: { en: "Hi there, returns are free for 30 days.", es: "Hola, las devoluciones son gratis 30 días." } };
+  it("shows the body inserting the response puts in: the conversation's language, not the first written", () => {
+    expect(suggestedBody({ ...returns, language: "es" })).toBe("Hola, las devoluciones son gratis 30 días.");
+    expect(suggestedBody({ bodies: { es: "Hola", en: "Hi" }, language: "en" })).toBe("Hi");
+  });
+  it("without the API's word, English, else the first; long ones shortened", () => {
+    expect(suggestedBody({ bodies: { es: "Hola", en: "Hi" } })).toBe("Hi");
+    expect(suggestedBody({ bodies: { de: "Hallo" }, language: null })).toBe("Hallo");
+    expect(suggestedBody({ bodies: { en: "x".repeat(80) }, language: "en" })).toBe("x".repeat(57) + "…");
   });
 });

@@ -82,3 +82,10 @@ export function moveActive(active: number, delta: number, count: number): number
   if (active < 0) return delta > 0 ? 0 : count - 1;
   return (active + delta + count) % count;
 }
+
+/** The body a suggestion shows: the one inserting it puts in the reply (`language`, as the API found it for the
+ * conversation: the customer's language, else the shop's default, else English, else the first), shortened. */
+export function suggestedBody(item: { bodies: Record<string, string>; language?: string | null }, max = 60): string {
+  const body = (item.language ? item.bodies[item.language] : undefined) ?? item.bodies.en ?? Object.values(item.bodies)[0] ?? "";
+  return body.length > max ? body.slice(0, max - 3) + "…" : body;
+}

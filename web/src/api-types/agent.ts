@@ -925,6 +925,8 @@ export interface components {
              * @default 0
              */
             version: number;
+            /** Language */
+            language?: string | null;
         };
         /** ChangeList */
         ChangeList: {

@@ -313,4 +313,28 @@ describe("Composer", () => {
     expect(root.querySelector(".window-closed")).toBeNull();
     expect(replyBox().disabled).toBe(false);
   });
+
+  it("suggests a canned response with the body it will insert: the conversation's language, not the first one", async () => {
+    const canned = vi.fn(async () => ({ items: [{
+      id: "returns", scope: "shared" as const, title: "Returns policy", shortcode: "returns", attachments: [], uses: 0,
+      version: 1, language: "es",
+      bodies: { en: "Hi there, returns are free for 30 days.", es: "Hola, las devoluciones son gratis 30 días." },
+    }] }));
+    const spanish = new Store({ canned } as unknown as Api);
+    render(
+      <AppContext.Provider value={testContext(spanish)}>
+        <Composer conv={{ ...conv("c9"), language: "es" } as Conversation} />
+      </AppContext.Provider>,
+      root,
+    );
+    vi.runAllTimers();
+    rerender();
+    type("/ret");
+    await vi.runAllTimersAsync();
+    rerender();
+    expect(canned).toHaveBeenCalledWith("ret", "c9"); // the API says, for this conversation, which body
+    const option = root.querySelector('[role="option"]');
+    expect(option?.textContent).toContain("Hola, las devoluciones son gratis 30 días.");
+    expect(option?.textContent).not.toContain("returns are free");
+  });
 });

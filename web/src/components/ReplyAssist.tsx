@@ -1,7 +1,7 @@
 import type { RefObject } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, type CannedResponse, type Conversation, type ReplyContent } from "../api";
-import { hasVariables, insertAt, moveActive, rankCanned, replyBody, slashTrigger, type SlashTrigger } from "../assist";
+import { hasVariables, insertAt, moveActive, rankCanned, replyBody, slashTrigger, suggestedBody, type SlashTrigger } from "../assist";
 import { useApp } from "../context";
 import { useResetOn } from "../resetOn";
 
@@ -40,7 +40,7 @@ export function useReplyAssist(conv: Conversation, text: string, setText: (text:
     if (!trigger) return;
     const query = trigger.query;
     const timer = setTimeout(() => {
-      store.api.canned(query).then(
+      store.api.canned(query, conv.id).then( // each with the language of the body inserting it puts in
         (answer) => {
           if (slashTrigger(box.current?.value ?? "", box.current?.selectionStart ?? -1)?.query !== query) return;
           setItems(rankCanned(answer.items, query));
@@ -152,7 +152,7 @@ export function useReplyAssist(conv: Conversation, text: string, setText: (text:
               onClick={() => void insert(item)}
             >
               <strong>/{item.shortcode}</strong> {item.title}
-              <span class="muted small"> {firstBody(item)}</span>
+              <span class="muted small"> {suggestedBody(item)}</span>
             </li>
           ))}
         </ul>
@@ -195,9 +195,4 @@ export function useReplyAssist(conv: Conversation, text: string, setText: (text:
     body: (value: string): ReplyContent => replyBody(value, inserted),
     reset,
   };
-}
-
-function firstBody(item: CannedResponse): string {
-  const body = Object.values(item.bodies)[0] ?? "";
-  return body.length > 60 ? body.slice(0, 57) + "…" : body;
 }

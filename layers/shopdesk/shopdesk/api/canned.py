@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from shopdesk.api import problems
 from shopdesk.api.problems import FieldError, ValidationProblem
 from shopdesk.clock import Instant
+from shopdesk.logic.canned import chosen_body
 from shopdesk.logic.render import VARIABLES, MissingVariables, TemplateInvalid
 from shopdesk.models.canned import CannedFile, CannedResponse, Scope
 
@@ -26,18 +27,23 @@ class CannedOut(BaseModel):
     updated_at: Instant | None = None
     updated_by: str | None = None
     version: int = 0                    # send it back as ?version=N to save only over this version
+    language: str | None = None         # found for a conversation: the body a reply there uses (its key in bodies)
 
     @classmethod
-    def of(cls, response: CannedResponse) -> CannedOut:
-        return cls.model_validate(response.model_dump(include=set(cls.model_fields)))
+    def of(cls, response: CannedResponse, languages: tuple[str | None, str] | None = None) -> CannedOut:
+        """With ``languages`` (the customer's, the shop's default) the ``language`` a reply would use."""
+        out = cls.model_validate(response.model_dump(include=set(cls.model_fields)))
+        if languages is not None:
+            out.language = chosen_body(response, *languages)[0]
+        return out
 
 
 class CannedList(BaseModel):
     items: list[CannedOut]
 
     @classmethod
-    def of(cls, responses: list[CannedResponse]) -> CannedList:
-        return cls(items=[CannedOut.of(r) for r in responses])
+    def of(cls, responses: list[CannedResponse], languages: tuple[str | None, str] | None = None) -> CannedList:
+        return cls(items=[CannedOut.of(r, languages) for r in responses])
 
 
 class TemplateProblem(ValidationProblem):

@@ -382,6 +382,11 @@ class Inbox:
         """The text as the customer would get it, without sending it or counting a use."""
         return self._render(caller, self._visible(caller, conversation_id), text, canned_response_id).text
 
+    def reply_languages(self, caller: Caller, conversation_id: str) -> tuple[str | None, str]:
+        """What a canned response's body is chosen by for a reply in this conversation
+        (shopdesk.logic.canned.chosen_body): the customer's language and the shop's default one."""
+        return self._visible(caller, conversation_id).language, self._policies().routing().default_language
+
     def _render(self, caller: Caller, conv: Conversation, text: str | None,
                 canned_response_id: str | None) -> Rendered:
         if self.personaliser is None:       # no order lookup: order.* has no value (422 naming it)
