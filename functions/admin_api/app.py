@@ -52,7 +52,7 @@ from shopdesk.dal.privacy import Files, PrivacyJobStore
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.sla_events import SlaEvents
 from shopdesk.dal.table import Table
-from shopdesk.errors import BadRequest
+from shopdesk.errors import BadRequest, NotFound
 from shopdesk.kb import Article, ArticleContent
 from shopdesk.kb.articles import ArticleLibrary
 from shopdesk.kb.embedder import embedder_for
@@ -61,6 +61,7 @@ from shopdesk.logic.admin import ADMIN, Admin, require
 from shopdesk.logic.attachments import Attachments
 from shopdesk.logic.board import Board
 from shopdesk.logic.canned import CannedLibrary
+from shopdesk.logic.customers import CustomerDesk
 from shopdesk.logic.labels import LabelDesk
 from shopdesk.logic.macros import MacroDesk
 from shopdesk.logic.sla_engine import book_for
@@ -91,6 +92,7 @@ articles = ArticleLibrary(KnowledgeBase(table), lambda: embedder_for(settings.kb
 canned = CannedLibrary(CannedResponses(table),
                        Attachments(MediaStore(settings.media_bucket)) if settings.media_bucket else None, Macros(table))
 board = Board(SlaEvents(table), Access(Agents(table)))
+customer_desk = CustomerDesk(Customers(table), Access(Agents(table)))
 labels = LabelDesk(Labels(table), macros=Macros(table), agents=Agents(table))
 macros = MacroDesk(Macros(table), canned, Labels(table), Agents(table), admin.config, admin.book)
 policies = PrivacyPolicies(ConfigStore(table))
@@ -199,13 +201,22 @@ def put_routing(body: RoutingSettings, version: Version = None) -> RoutingOut:
 @app.get("/admin/customers", summary="Find a customer by an identity (?phone=+31612345678 or ?email=...)",
          responses=problems.responses(200, 400, 403))
 def find_customers(phone: Address = None, email: Address = None) -> CustomerList:
-    return {"items": admin.find_customers(_caller_roles(), phone, email)}
+    return {"items": admin.find_customers(_caller_roles(), phone, email, _visible)}
 
 
 @app.get("/admin/customers/<customer_id>", summary="A customer with their identities and tier",
          responses=problems.responses(200, 403, 404))
 def get_customer(customer_id: Id) -> Customer:
-    return admin.customer(_caller_roles(), customer_id)
+    return admin.customer(_caller_roles(), customer_id, _visible)
+
+
+def _visible(customer_id: str) -> bool:
+    """A supervisor sees the customers of their teams' conversations, as on the agent API (logic.customers)."""
+    try:
+        customer_desk.visible(caller(app.current_event), customer_id)
+    except NotFound:
+        return False
+    return True
 
 
 @app.put("/admin/customers/<customer_id>", summary="Set a customer's tier ({\"tier\": \"vip\"}, or null for none)",

@@ -540,3 +540,26 @@ def test_a_visitor_the_shop_signed_in_with_an_email_is_offered_as_that_email_cus
     from shopdesk.dal.conversations import Conversations
     conv = Conversations(Table(desk.table_name), 1).get_meta(sent["conversation_id"])
     assert ("email", "dana.rivera@example.com") in [(i.kind, i.address) for i in conversation_identities(conv)]
+
+
+def test_a_supervisor_finds_in_settings_only_the_customers_of_their_teams(desk):
+    # Given a customer of the default team, a supervisor of returns (rita) and one of the default team (alice)
+    customer_writes(desk, "+31644000201", "Where is my parcel?", "SMsv1")
+    customer = _customer_id(desk, "phone", "+31644000201")
+    assert admin_call(desk, "PUT", "/admin/teams/returns", "[admins]", {"id": "returns", "name": "Returns"})[0] == 200
+    for who in ("rita", "alice"):
+        assert agent(desk, "GET", "/agent/me", who)[0] == 200             # signed in once: the agent exists
+    assert admin_call(desk, "PUT", "/admin/agents/rita", "[admins]", {"teams": ["returns"], "capacity": 3})[0] == 200
+
+    def as_supervisor(who: str, path: str, query: str = "") -> tuple[int, Any]:
+        claims = {"cognito:username": who, "cognito:groups": "[supervisors]"}
+        result = desk.invoke("admin_api", http_event("GET", path, None, {}, query=query, claims=claims))
+        return result["statusCode"], json.loads(result["body"])
+
+    # When each looks the customer up in Settings → Customers, by phone and by id
+    # Then rita finds nobody, as in the inbox's search; alice finds them; an admin always does
+    assert as_supervisor("rita", "/admin/customers", "phone=%2B31644000201") == (200, {"items": []})
+    assert as_supervisor("rita", f"/admin/customers/{customer}")[0] == 404
+    assert as_supervisor("alice", "/admin/customers", "phone=%2B31644000201")[1]["items"][0]["id"] == customer
+    assert as_supervisor("alice", f"/admin/customers/{customer}")[0] == 200
+    assert admin_call(desk, "GET", f"/admin/customers/{customer}", "[admins]")[0] == 200

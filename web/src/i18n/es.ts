@@ -423,7 +423,7 @@ export const es: Catalogue = {
   "assist.confidence": "{percent}% de certeza",
   "assist.wouldHandOff": "El bot pasaría esto a una persona: {reason}",
   "bot.answering": "Respondió el bot",
-  "bot.handed_off": "El bot lo pasó a una persona: {reason}",
+  "bot.handed_off": "El bot la pasó a una persona: {reason}",
   "bot.resolved": "Resuelta por el bot",
   now: "ahora",
   reports: "Informes",

@@ -36,6 +36,7 @@ AGENT_SETTINGS = ("teams", "capacity", "skills", "languages")
 READ, WRITE = (ADMIN, SUPERVISOR), (ADMIN,)
 Roles = Iterable[str]
 Settings = TypeVar("Settings", bound=BaseModel)
+Visible = Callable[[str], bool]         # whether the caller may see a customer (one of their conversations)
 SETTINGS_ATTEMPTS = 3         # a save racing another admin's save of other fields is merged over it this often
 __all__ = ["ADMIN", "READ", "SUPERVISOR", "WRITE", "Admin", "identity_of", "require", "roles"]
 
@@ -260,21 +261,29 @@ class Admin:
         return {**merged.model_dump(), "version": version}
 
     # ------------------------------------------------------------------ customers
-    def customer(self, by: Roles, customer_id: str) -> dict[str, Any]:
+    def customer(self, by: Roles, customer_id: str, visible: Visible | None = None) -> dict[str, Any]:
+        """A customer; a supervisor's only if ``visible`` (they may see one of the customer's conversations, the
+        agent API's rule), else the answer for a customer nobody has."""
         require(by, *READ)
         found = self.customers.get(customer_id)
-        if found is None:
+        if found is None or not self._shown(by, found.id, visible):
             raise NotFound(f"customer {customer_id} does not exist")
         return found.model_dump(mode="json")
 
-    def find_customers(self, by: Roles, phone: str | None, email: str | None) -> list[dict[str, Any]]:
-        """The customer of one identity (one GetItem of the identity, one of the customer); none if unknown."""
+    def find_customers(self, by: Roles, phone: str | None, email: str | None, visible: Visible | None = None
+                       ) -> list[dict[str, Any]]:
+        """The customer of one identity (one GetItem of the identity, one of the customer); none if unknown, or if
+        a supervisor may not see them (``customer``)."""
         require(by, *READ)
         found = self.customers.find(*identity_of(phone, email))
-        if found is None:
+        if found is None or not self._shown(by, found.id, visible):
             return []
         audit.note(customer_id=found.id)           # whom the lookup revealed: the record is found under them
         return [found.model_dump(mode="json")]
+
+    @staticmethod
+    def _shown(by: Roles, customer_id: str, visible: Visible | None) -> bool:
+        return ADMIN in set(by) or visible is None or visible(customer_id)
 
     def set_tier(self, by: Roles, customer_id: str, tier: str | None) -> dict[str, Any]:
         """Give a customer a tier (None: none). Their new conversations' clocks follow the tier's policy; so
