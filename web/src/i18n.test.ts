@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { counted, format, isMessageKey, LOCALES, pickLocale, translator } from "./i18n";
 import { DELIVERY_STATUSES } from "./store";
 import { en } from "./i18n/en";
+import { formatFull } from "./format";
 
 describe("catalogues", () => {
   const placeholders = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
@@ -13,6 +14,26 @@ describe("catalogues", () => {
       expect(catalogue[key], key).toBeTruthy();
       expect(placeholders(catalogue[key]), key).toEqual(placeholders(en[key]));
     }
+  });
+
+  it("pt is Brazilian Portuguese in every message, as Intl formats its dates (not a European word beside them)", () => {
+    const at = "2026-11-15T14:30:00Z";
+    expect(formatFull(at, "pt", "UTC")).toBe(formatFull(at, "pt-BR", "UTC")); // "15 de nov. de 2026, 14:30"
+    expect(formatFull(at, "pt", "UTC")).not.toBe(formatFull(at, "pt-PT", "UTC")); // "15/11/2026, 14:30"
+    const european =
+      /(?<!\p{L})(encomendas?|equipas?|ficheiros?|partilhad[ao]s?|stock|telemóve(l|is)|ecrã|utilizador(es)?|contacto|registos?|feit[ao] a|em curso|repete-se|de o \p{L}+r)(?!\p{L})/iu;
+    const { pt } = LOCALES;
+    const found = Object.entries(pt.catalogue).filter(([, text]) => european.test(text));
+    expect(found).toEqual([]);
+    expect(pt.catalogue.orders).toBe("Pedidos");
+    expect(format(pt.catalogue, "order.placed", { date: "15 de nov." })).toBe("Feito em 15 de nov.");
+  });
+
+  it("es and pt say the bot passed the conversation on alike in its header and its timeline", () => {
+    const { es, pt } = LOCALES;
+    expect(format(es.catalogue, "bot.handed_off", { reason: "x" })).toBe(format(es.catalogue, "timeline.event.bot_handoff", { reason: "x" }));
+    expect(es.catalogue["bot.handed_off"]).toBe("El bot la pasó a una persona: {reason}"); // la conversación
+    expect(format(pt.catalogue, "bot.handed_off", { reason: "x" })).toBe(format(pt.catalogue, "timeline.event.bot_handoff", { reason: "x" }));
   });
 
   it("names every delivery state a message can be in (an email's \"accepted\" showed as the raw English word)", () => {
