@@ -366,7 +366,12 @@ export class Api {
   /** A new version of an article; with `version` (the one edited) only over it: 409 when someone saved it since. */
   putArticle = (id: string, a: ArticleIn, draft = false, version?: number) =>
     this.call<Article>("PUT", `/admin/kb/articles/${enc(id)}` + query({ draft: draft ? "true" : undefined, version }), a);
-  publishArticle = (id: string) => this.call<Article>("POST", `/admin/kb/articles/${enc(id)}/publish`);
+  /** A draft, a retired article, or a published article's draft (it replaces the live version); `version`: only over it. */
+  publishArticle = (id: string, version?: number) =>
+    this.call<Article>("POST", `/admin/kb/articles/${enc(id)}/publish` + query({ version }));
+  /** Drop a published article's draft; the live version goes on answering. */
+  discardArticleDraft = (id: string, version?: number) =>
+    this.call<Article>("DELETE", `/admin/kb/articles/${enc(id)}/draft` + query({ version }));
   retireArticle = (id: string) => this.call<Article>("DELETE", `/admin/kb/articles/${enc(id)}`);
   articleVersions = (id: string) => this.call<{ items: Article[] }>("GET", `/admin/kb/articles/${enc(id)}/versions`);
   /** A JSON Lines or Markdown file as it is; a 422 names each bad line (`importProblems` in kb.ts). */

@@ -6,11 +6,13 @@ import {
   botForm,
   botFromForm,
   filterArticles,
+  headVersion,
   importContentType,
   importProblems,
   languageName,
   originalsFor,
   translationsOf,
+  translationsOfOriginal,
 } from "./kb";
 
 const article = (a: Partial<Article> & { id: string }): Article => ({
@@ -20,6 +22,8 @@ const article = (a: Partial<Article> & { id: string }): Article => ({
   tags: [],
   status: "published",
   version: 1,
+  outdated: false,
+  answering: true,
   ...a,
 });
 
@@ -138,5 +142,17 @@ describe("language names", () => {
     expect(languageName("es", "en")).toBe("es · Spanish");
     expect(languageName("de", "pt")).toBe("de · alemão");
     expect(languageName("zz", "en")).toBe("zz");
+  });
+});
+
+describe("a published article's draft", () => {
+  it("is what the editor shows, and its version what a save goes over", () => {
+    const live = article({ id: "gift", body: "Two years.", version: 1 });
+    const withDraft = { ...live, draft: { title: "Gift", body: "Three years.", language: "en", tags: ["g"], version: 2 } };
+    expect(articleForm(withDraft).body).toBe("Three years.");
+    expect(articleForm(withDraft).tags).toBe("g");
+    expect(headVersion(withDraft)).toBe(2);
+    expect(headVersion(live)).toBe(1);
+    expect(translationsOfOriginal([live, article({ id: "gift_es", translation_of: "gift" })], live).map((a) => a.id)).toEqual(["gift_es"]);
   });
 });

@@ -86,7 +86,19 @@ export interface ArticleForm {
   translation_of: string;
 }
 
-export function articleForm(a: Article | null): ArticleForm {
+/** The version an edit saves over: the draft's when a published article has one. */
+export function headVersion(a: Article): number {
+  return a.draft?.version ?? a.version;
+}
+
+/** An original's translations, which stop answering when it is retired. */
+export function translationsOfOriginal(articles: readonly Article[], article: Article): Article[] {
+  return article.translation_of ? [] : articles.filter((a) => a.translation_of === article.id);
+}
+
+/** What the editor shows of an article: its draft when a published article has one, else the article. */
+export function articleForm(article: Article | null): ArticleForm {
+  const a = article?.draft ?? article;
   return {
     title: a?.title ?? "",
     body: a?.body ?? "",

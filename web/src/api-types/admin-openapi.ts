@@ -118,10 +118,10 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Create or change an article (a new version; published, or with ?draft=true a draft the bot does not use until it is published): title, body, language, tags, url, translation_of (the original it translates); ?version=N saves only over version N (0: only a new article) */
+        /** Create or change an article (a new version; published, or with ?draft=true a draft the bot does not use until it is published; a published article's draft is kept beside its live version, which goes on answering): title, body, language, tags, url, translation_of (the original it translates); ?version=N saves only over version N (the draft's when it has one; 0: only a new article) */
         put: operations["put_article_admin_kb_articles__article_id__put"];
         post?: never;
-        /** Retire an article: the bot and agent assist no longer use it; it stays listed with its history */
+        /** Retire an article: the bot and agent assist no longer use it, nor an original's translations; it stays listed with its history (a draft it had is dropped) */
         delete: operations["retire_article_admin_kb_articles__article_id__delete"];
         options?: never;
         head?: never;
@@ -137,9 +137,26 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Publish a draft or a retired article (a new version, same content): the bot and agent assist use it from then on */
+        /** Publish a draft or a retired article, or a published article's draft (it replaces the live version): a new version, and the bot and agent assist use it from then on; ?version=N only over version N */
         post: operations["publish_article_admin_kb_articles__article_id__publish_post"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/kb/articles/{article_id}/draft": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Discard a published article's draft: the live version stays (a new version with its content; the draft stays in the history); ?version=N only over version N */
+        delete: operations["discard_article_draft_admin_kb_articles__article_id__draft_delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -239,7 +256,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Retire a label (admins): conversations keep it, nobody can add it any more */
+        /** Retire a label (admins): conversations keep it, nobody can add it any more; 409 label_in_macros names the macros that add it (they would skip it) unless ?force=true */
         post: operations["retire_label_admin_labels__label_id__retire_post"];
         delete?: never;
         options?: never;
@@ -740,6 +757,30 @@ export interface components {
             updated_at?: string | null;
             /** Updated By */
             updated_by?: string | null;
+            /** @description a published article's draft, not answered with until it is published; edit and save over its version */
+            draft?: components["schemas"]["ArticleDraft"] | null;
+            /**
+             * Source Version
+             * @description a translation: the original's version when it was written
+             */
+            source_version?: number | null;
+            /**
+             * Source Digest
+             * @description a translation: what the original said (title and body, hashed) when it was written
+             */
+            source_digest?: string | null;
+            /**
+             * Outdated
+             * @description a translation whose original's live title or body changed after it was written (listings only; it is still answered with)
+             * @default false
+             */
+            outdated: boolean;
+            /**
+             * Answering
+             * @description the bot and agent assist use it: published, and so is its original (listings only)
+             * @default false
+             */
+            answering: boolean;
         };
         /**
          * ArticleContent
@@ -764,6 +805,41 @@ export interface components {
             url?: string | null;
             /** Translation Of */
             translation_of?: string | null;
+        };
+        /**
+         * ArticleDraft
+         * @description The draft a published article's editors work on, kept beside the live version until it is published (it
+         *     replaces the live one) or discarded: the bot, agent assist and the index never read it.
+         */
+        ArticleDraft: {
+            /** Title */
+            title: string;
+            /** Body */
+            body: string;
+            /**
+             * Language
+             * @description ISO 639-1, e.g. en, es, pt, de, tr, id, sk
+             */
+            language: string;
+            /**
+             * Tags
+             * @default []
+             */
+            tags: string[];
+            /** Url */
+            url?: string | null;
+            /** Translation Of */
+            translation_of?: string | null;
+            /** Version */
+            version: number;
+            /** Updated At */
+            updated_at?: string | null;
+            /** Updated By */
+            updated_by?: string | null;
+            /** Source Version */
+            source_version?: number | null;
+            /** Source Digest */
+            source_digest?: string | null;
         };
         /** ArticleList */
         ArticleList: {
@@ -1403,6 +1479,11 @@ export interface components {
              * @default 0
              */
             version: number;
+            /**
+             * Retired Labels
+             * @default []
+             */
+            retired_labels: string[];
         };
         /** MaskingPattern */
         MaskingPattern: {
@@ -2956,7 +3037,9 @@ export interface operations {
     };
     publish_article_admin_kb_articles__article_id__publish_post: {
         parameters: {
-            query?: never;
+            query?: {
+                version?: number | null;
+            };
             header?: never;
             path: {
                 article_id: string;
@@ -2965,7 +3048,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Published (unchanged if it already was) */
+            /** @description Published (unchanged if it already was, with no draft) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2981,6 +3064,75 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or none the caller may see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The current state forbids it (changed meanwhile, at capacity, window closed...): read again and retry, or change course */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    discard_article_draft_admin_kb_articles__article_id__draft_delete: {
+        parameters: {
+            query?: {
+                version?: number | null;
+            };
+            header?: never;
+            path: {
+                article_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The article without its draft */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Article"];
                 };
             };
             /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
@@ -3337,7 +3489,10 @@ export interface operations {
     };
     retire_label_admin_labels__label_id__retire_post: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description retire it even though macros add it (applied, they skip it) */
+                force?: boolean;
+            };
             header?: never;
             path: {
                 label_id: string;
@@ -3375,6 +3530,15 @@ export interface operations {
             };
             /** @description No such resource (or none the caller may see) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The current state forbids it (changed meanwhile, at capacity, window closed...): read again and retry, or change course */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -6,12 +6,14 @@ import {
   articleForm,
   articleFromForm,
   filterArticles,
+  headVersion,
   importContentType,
   importProblems,
   KB_LANGUAGES,
   languageName,
   originalsFor,
   translationsOf,
+  translationsOfOriginal,
   type ArticleFilter,
   type ArticleForm,
   type LineProblem,
@@ -30,8 +32,11 @@ type Shown = { kind: "ok" | "error"; text: string };
 type FileOutcome = { name: string; report?: ImportReport; error?: string; lines?: LineProblem[] };
 
 /** The knowledge base: articles with their language, status, tags, version and translations; create and edit
- *  (as a draft or published), publish, retire (confirmed), each article's versions, bulk import from files,
- *  and a box to try what the bot would answer (admins write; supervisors read). */
+ *  (as a draft or published; a published article's draft is kept beside it, which goes on answering, until it
+ *  is published or discarded), publish, retire (confirmed, saying which translations stop with it), each
+ *  article's versions, bulk import from files, and a box to try what the bot would answer (admins write;
+ *  supervisors read). A translation whose original changed since is marked out of date; one whose original is
+ *  not published, not answering. */
 export function KbAdmin() {
   const { store, t, who, locale } = useApp();
   const admin = isAdmin(who);
@@ -83,8 +88,11 @@ export function KbAdmin() {
   };
   const save = async (draft: boolean) => {
     const saved = await act(
-      () => store.api.putArticle(id.trim(), articleFromForm(form), draft, editing?.version),
-      (a) => t(draft ? "kb.savedDraft" : "kb.savedPublished", { title: a.title, version: a.version }),
+      () => store.api.putArticle(id.trim(), articleFromForm(form), draft, editing ? headVersion(editing) : undefined),
+      (a) =>
+        a.draft
+          ? t("kb.savedDraftBeside", { title: a.draft.title, version: a.draft.version })
+          : t(draft ? "kb.savedDraft" : "kb.savedPublished", { title: a.title, version: a.version }),
     );
     if (saved) setEditing(saved);
   };
@@ -168,6 +176,30 @@ export function KbAdmin() {
                 <td>{a.language}</td>
                 <td>
                   <span class={`chip kb-${a.status}`}>{t(`kb.status.${a.status}`)}</span>
+                  {a.draft && (
+                    <>
+                      {" "}
+                      <span class="chip kb-draft">{t("kb.draftPending", { version: a.draft.version })}</span>
+                    </>
+                  )}
+                  {a.outdated && (
+                    <>
+                      {" "}
+                      <span class="chip kb-outdated" title={t("kb.outdatedHelp")}>
+                        {t("kb.outdated")}
+                        <span class="visually-hidden">: {t("kb.outdatedHelp")}</span>
+                      </span>
+                    </>
+                  )}
+                  {a.status === "published" && a.answering === false && (
+                    <>
+                      {" "}
+                      <span class="chip kb-not-answering" title={t("kb.notAnsweringHelp")}>
+                        {t("kb.notAnswering")}
+                        <span class="visually-hidden">: {t("kb.notAnsweringHelp")}</span>
+                      </span>
+                    </>
+                  )}
                 </td>
                 <td>{(a.tags ?? []).join(", ")}</td>
                 <td>{a.version}</td>
@@ -191,13 +223,32 @@ export function KbAdmin() {
                   <button class="btn btn-small" onClick={() => void showHistory(a)} aria-label={`${t("kb.history")}: ${a.title}`}>
                     {t("kb.history")}
                   </button>{" "}
-                  {admin && a.status !== "published" && (
+                  {admin && (a.status !== "published" || a.draft) && (
                     <button
                       class="btn btn-small"
-                      aria-label={`${t("kb.publish")}: ${a.title}`}
-                      onClick={() => void act(() => store.api.publishArticle(a.id), (p) => t("kb.published", { title: p.title, version: p.version }))}
+                      aria-label={`${t(a.draft ? "kb.publishDraft" : "kb.publish")}: ${a.title}`}
+                      onClick={() =>
+                        void act(
+                          () => store.api.publishArticle(a.id, headVersion(a)),
+                          (p) => t("kb.published", { title: p.title, version: p.version }),
+                        )
+                      }
                     >
-                      {t("kb.publish")}
+                      {t(a.draft ? "kb.publishDraft" : "kb.publish")}
+                    </button>
+                  )}{" "}
+                  {admin && a.draft && (
+                    <button
+                      class="btn btn-small"
+                      aria-label={`${t("kb.discardDraft")}: ${a.title}`}
+                      onClick={() =>
+                        void act(
+                          () => store.api.discardArticleDraft(a.id, headVersion(a)),
+                          (d) => t("kb.draftDiscarded", { title: d.title, version: d.version }),
+                        )
+                      }
+                    >
+                      {t("kb.discardDraft")}
                     </button>
                   )}{" "}
                   {admin && a.status !== "retired" && (
@@ -236,6 +287,7 @@ export function KbAdmin() {
               {current && (
                 <p class="muted small">
                   {t(`kb.status.${current.status}`)} · {t("version", { version: current.version })}
+                  {current.draft && <> · {t("kb.editingDraft", { draft: current.draft.version, version: current.version })}</>}
                 </p>
               )}
               <label class="field">
@@ -300,11 +352,12 @@ export function KbAdmin() {
         {history && <VersionHistory article={history.article} versions={history.versions} onClose={() => setHistory(null)} />}
       </div>
       <div class="kb-side">
-        <TryBot unpublished={admin ? articles.filter((a) => a.status !== "published") : []} />
+        <TryBot unpublished={admin ? articles.filter((a) => a.status !== "published" || a.draft) : []} />
         {admin && <ImportArticles reload={reload} />}
       </div>
       <RetireDialog
         article={retiring}
+        translations={retiring ? translationsOfOriginal(articles, retiring).filter((x) => x.status === "published") : []}
         onCancel={() => setRetiring(null)}
         onConfirm={(a) => {
           setRetiring(null);
@@ -350,22 +403,37 @@ function VersionHistory({ article, versions, onClose }: { article: Article; vers
   );
 }
 
-function RetireDialog({ article, onCancel, onConfirm }: { article: Article | null; onCancel: () => void; onConfirm: (a: Article) => void }) {
+function RetireDialog({
+  article,
+  translations,
+  onCancel,
+  onConfirm,
+}: {
+  article: Article | null;
+  translations: Article[]; // the original's published translations, which stop answering with it
+  onCancel: () => void;
+  onConfirm: (a: Article) => void;
+}) {
   const { t } = useApp();
   const ref = useRef<HTMLDialogElement>(null);
-  const shown = useRef<Article | null>(null);
-  if (article) shown.current = article;
+  const shown = useRef<{ article: Article; translations: Article[] } | null>(null);
+  if (article) shown.current = { article, translations };
   useEffect(() => {
     const dialog = ref.current;
     if (!dialog) return;
     if (article && !dialog.open) dialog.showModal();
     if (!article && dialog.open) dialog.close();
   }, [article]);
-  const a = shown.current;
+  const a = shown.current?.article ?? null;
+  const stopping = shown.current?.translations ?? [];
   return (
     <dialog ref={ref} class="dialog" aria-labelledby="kb-retire-title" aria-describedby="kb-retire-text" onClose={onCancel}>
       <h2 id="kb-retire-title">{t("kb.retireTitle", { title: a?.title ?? "" })}</h2>
-      <p id="kb-retire-text">{t("kb.retireText")}</p>
+      <p id="kb-retire-text">
+        {t("kb.retireText")}
+        {stopping.length > 0 && <> {t("kb.retireTranslations", { languages: stopping.map((x) => x.language).join(", ") })}</>}
+        {a?.draft && <> {t("kb.retireDraft")}</>}
+      </p>
       <button class="btn btn-primary" onClick={() => a && onConfirm(a)}>
         {t("kb.retire")}
       </button>{" "}

@@ -53,7 +53,7 @@ export function TryBot({ unpublished = [] }: { unpublished?: Article[] }) {
               <option value="">{t("try.publishedOnly")}</option>
               {unpublished.map((a) => (
                 <option key={a.id} value={a.id}>
-                  {a.title} ({t(`kb.status.${a.status}`)}, {a.id})
+                  {a.title} ({t(a.draft ? "kb.status.draft" : `kb.status.${a.status}`)}, {a.id})
                 </option>
               ))}
             </select>
