@@ -11,12 +11,22 @@ Pattern syntax (kept small so the lists stay readable):
 
 - words separated by spaces match with any whitespace or punctuation between them;
 - ``*`` at the end of a word: any ending (``cancel*`` matches ``cancelled``, Turkish ``siparis*`` every case);
-- `` .. ``: up to three words in between (``not .. help*`` matches ``not really that helpful``).
+- `` .. ``: up to three words in between (``not .. help*`` matches ``not really that helpful``);
+- `` . ``: at most one word in between (``where is . order`` matches ``where is order``, ``where is the order``);
+- ``#<n>``: an order number written with ``#`` (``#1002``); ``<n>``: a number of 3 to 12 digits (after an order word).
 
 "Again" on its own is no complaint ("hi again", "can you send the invoice again?", "thanks again", "wann ist
 die Jacke wieder lieferbar?", "saya mau pesan lagi"): as with "still", only "again" in a complaint's context is a
 negative or frustration cue (``AGAIN``: "broke again", "late again", "again and again", "asking again", "yet
 again", "not again"), each language in its own words.
+
+An order question that names the order without "my" ("What is the status of order 1002?", "Where is order
+#1001?", "Any update on #1002?", "Cadê o pedido 1002?") is an order word or a ``#`` number in a status question's
+frame (``ORDER_QUESTIONS``: where is, the status of, news about, has it shipped, when will it arrive), each language
+in its own words; a number alone is no order ("I paid 1002 dollars", a phone number), and an order named for
+something else (cancel, return, an invoice) is no status question. A few ``order_status`` cues only mention the
+customer's order ("mi pedido", "meine Bestellung": ``ORDER_MENTIONS``): they make the intent, but the bot does not
+read them as a status question (``asks_order_status``), so "¿Puedo cancelar mi pedido?" still gets its article.
 
 A cue matches at word boundaries. ``yes`` and ``no`` cues match only at the start of a message (a reply to
 "did this solve it?"), followed by punctuation or the end, or in a reply of at most four words; the others
@@ -78,17 +88,69 @@ AGAIN: dict[str, str] = {
         | (zase|znova|opat) (neprisiel|neprisla|neprislo|meska|zly|zla|zle|chyba)""",
 }
 
+# What names an order in a status question: the language's words for an order or a parcel, or a "#" number (a number
+# right after an order word is the "." or ".." that follows the word in the frames below).
+ORDER_WORDS: dict[str, tuple[str, ...]] = {
+    "en": ("(order|parcel|package|shipment)", "#<n>"),
+    "es": ("(pedido|paquete|envio|compra)", "#<n>"),
+    "pt": ("(pedido|encomenda|pacote|compra)", "#<n>"),
+    "de": ("(bestellung|paket|sendung|lieferung)", "#<n>"),
+    "tr": ("(siparis|kargo|paket)*", "#<n>"),
+    "id": ("(pesanan|paket|orderan|kiriman)", "order <n>", "#<n>"),     # "order" alone is the verb too
+    "sk": ("(objednavk|balik|zasielk)*", "#<n>"),
+}
+# Status questions about a named order: ORDER is each of the language's ORDER_WORDS. Words saying it arrived
+# ("llegó", "chegou", "angekommen") or will be shipped ("kargoya verilmeden") are left out: "el paquete llegó roto" and
+# "cancel it before it goes to the carrier" tell something, they do not ask where the order is.
+ORDER_QUESTIONS: dict[str, tuple[str, ...]] = {
+    "en": ("(where|wheres) (is|s|are) . ORDER", "wheres . ORDER", "status (of|for|on) . ORDER", "ORDER . status",
+           "(update|updates|news|info|information) (on|about|for|regarding|of) . ORDER",
+           "(has|have|did|was|is) . ORDER .. (shipped|ship|sent|dispatched|delivered|arrived|posted)",
+           "when (will|does|is|do|should) . ORDER .. (arrive|arriving|come|coming|ship|shipping|delivered|sent|here)",
+           "track . ORDER"),
+    "es": ("donde (esta|estan|anda|queda) . ORDER", "estado (de|del) . ORDER",
+           "(novedad|novedades|noticias|noticia|actualizacion|informacion) (de|del|sobre|acerca) . ORDER",
+           "se (envio|mando|despacho) . ORDER", "(enviaron|enviasteis|mandaron|despacharon) . ORDER",
+           "ORDER .. (enviado|enviada|despachado|despachada|salio)",
+           "cuando (llega|llegara|sale|saldra|envian|enviaran) . ORDER"),
+    "pt": ("cade . ORDER", "onde (esta|ta|anda|fica) . ORDER", "(status|situacao|estado) (do|da|de) . ORDER",
+           "(novidade|novidades|noticias|atualizacao|informacao|informacoes) (do|da|de|sobre) . ORDER",
+           "ORDER .. (enviado|enviada|despachado|despachada|saiu)",
+           "quando (chega|sai) . ORDER"),
+    "de": ("wo (ist|bleibt|steckt|sind) . ORDER", "status (der|des|von|zu|zur) . ORDER",
+           "(neuigkeiten|neues|update|infos|info|stand) (zu|zur|zum|uber|von|der|bei) . ORDER",
+           "ORDER .. (unterwegs|verschickt|versendet|versandt|raus)",
+           "wann (kommt|kommen|wird|geht) . ORDER"),
+    "tr": ("ORDER .. nerede", "ORDER .. ne durumda", "ORDER .. (durumu|durumunu|durum)",
+           "ORDER .. (gelisme|haber|bilgi|guncelleme)", "ORDER .. (kargoda|yolda|gonderildi)"),
+    "id": ("(status|kabar|update|info) . ORDER", "(gimana|bagaimana) . ORDER", "ORDER .. di mana",
+           "ORDER .. dimana", "ORDER .. (sampai|nyampe) mana", "ORDER .. (sudah|udah) (dikirim|sampai|jalan)"),
+    "sk": ("kde (je|su) . ORDER", "stav . ORDER",
+           "(novinka|novinky|novinku|info|informacie|aktualizacia|spravy) (k|ku|o|ohladom|ohladne|pre) . ORDER",
+           "kedy (pride|dorazi|bude|odide|odoslete|odosleme) . ORDER"),
+}
+# order_status cues that only mention the customer's order: an intent, not a status question (asks_order_status)
+ORDER_MENTIONS = frozenset({"parcel", "mi pedido", "meu pedido", "minha encomenda", "meine bestellung", "mein paket",
+                            "pesanan saya", "pesananku", "paket saya", "paketku", "moja objednavka", "moj balik"})
+
+
+def _order_questions(language: str) -> str:
+    return " | ".join(frame.replace("ORDER", words) for frame in ORDER_QUESTIONS[language]
+                      for words in ORDER_WORDS[language])
+
+
 CUES: dict[str, dict[str, str]] = {
     "en": {
         "human": """human | real person | a person | someone | somebody | an agent | live agent | representative
             | customer service | real people | speak to | talk to | call me | not the bot | not a bot | no bot*
             | not the assistant | operator | manager | supervisor""",
-        "order_status": """where is my | where*s my | wheres my | where my | order status | status of my order
+        "order_status": f"""where is my | where*s my | wheres my | where my | order status | status of my order
             | has my order | has it shipped | shipped yet | tracking | track my | still not arrived
             | hasn*t arrived | hasnt arrived | not arrived | not received | never received | never got
             | didn*t receive | didnt receive | not here yet | when will my | when will it arrive | arrive in time
             | still waiting for my | says delivered | marked as delivered | delivered but | where is the parcel
-            | where is the package | parcel | package hasn*t | haven*t received | havent received | not delivered""",
+            | where is the package | parcel | package hasn*t | haven*t received | havent received | not delivered
+            | {_order_questions("en")}""",
         "legal": """lawyer | attorney | solicitor | legal action | sue | suing | court | small claims
             | consumer protection | consumer rights | trading standards | ombudsman | report you | chargeback
             | police | fraud complaint""",
@@ -136,10 +198,11 @@ CUES: dict[str, dict[str, str]] = {
         "human": """persona | humano | persona real | un agente | agente | asesor | operador | alguien
             | hablar con | atencion al cliente | no quiero hablar con un robot | robot | bot | encargado
             | supervisor | llamadme | llamame""",
-        "order_status": """donde esta mi | donde esta el pedido | mi pedido | estado del pedido | seguimiento
+        "order_status": f"""donde esta mi | donde esta el pedido | mi pedido | estado del pedido | seguimiento
             | no ha llegado | no llego | no me llego | no me ha llegado | sigue sin llegar | no recibi
             | cuando llega | cuando llegara | llegara a tiempo | han enviado | ya salio | entregado pero
-            | pone entregado | no he recibido""",
+            | pone entregado | no he recibido
+            | {_order_questions("es")}""",
         "legal": """abogado | denunci* | demand* | juzgado | tribunal | consumo | omic | oficina del consumidor
             | reclamacion oficial | hoja de reclamaciones | policia | acciones legales""",
         "safety": """quem* | fuego | incendi* | humo | chispa* | explot* | descarga | electrocut* | herid*
@@ -180,10 +243,11 @@ CUES: dict[str, dict[str, str]] = {
     "pt": {
         "human": """pessoa | humano | atendente | atendimento humano | agente | alguem | falar com
             | robo | bot | operador | gerente | supervisor | me liguem""",
-        "order_status": """cade meu | cade o meu | onde esta meu | onde esta o meu | onde ta | meu pedido
+        "order_status": f"""cade meu | cade o meu | onde esta meu | onde esta o meu | onde ta | meu pedido
             | minha encomenda | status do pedido | rastreio | rastreamento | nao chegou | ainda nao chegou
             | nao recebi | quando chega | vai chegar | chegar a tempo | ja foi enviado | foi enviado
-            | diz entregue | consta entregue | entregue mas""",
+            | diz entregue | consta entregue | entregue mas
+            | {_order_questions("pt")}""",
         "legal": """advogad* | justica | processo | processar | tribunal | procon | reclame aqui
             | consumidor gov | defesa do consumidor | policia | juizado""",
         "safety": """queim* | fogo | incendi* | fumaca | faisca* | explod* | choque | eletrocut* | ferid*
@@ -220,10 +284,11 @@ CUES: dict[str, dict[str, str]] = {
     "de": {
         "human": """mensch* | mitarbeiter* | echte person | person | jemand* | kundenservice | kundendienst
             | sprechen | verbinden | kein bot | keinen bot | bot | berater* | vorgesetzt* | rufen sie mich""",
-        "order_status": """wo bleibt | wo ist meine | wo ist mein | bestellstatus | status meiner | sendungsverfolgung
+        "order_status": f"""wo bleibt | wo ist meine | wo ist mein | bestellstatus | status meiner | sendungsverfolgung
             | tracking | nicht angekommen | noch nicht da | immer noch nicht da | nicht erhalten | nie erhalten
             | wann kommt | wann kommt mein | rechtzeitig | schon verschickt | versandt | zugestellt aber
-            | als zugestellt | laut tracking | meine bestellung | mein paket""",
+            | als zugestellt | laut tracking | meine bestellung | mein paket
+            | {_order_questions("de")}""",
         "legal": """anwalt | anwaltin | rechtsanwalt | klage | klagen | gericht | verbraucherzentrale
             | verbraucherschutz | rechtliche schritte | polizei | anzeige | mahnverfahren""",
         "safety": """verbrann* | brand | feuer | qualm* | rauch* | funk* | explod* | stromschlag | verletz*
@@ -264,10 +329,11 @@ CUES: dict[str, dict[str, str]] = {
     "tr": {
         "human": """insan* | gercek bir | musteri temsilci* | temsilci* | yetkili* | biriyle | birisiyle
             | operator* | canli dest* | bot istemiyorum | bot | konusmak istiyorum | gorusebilir | arayin""",
-        "order_status": """siparisim nerede | siparis* nerede | kargom nerede | kargo* nerede | paket* nerede
+        "order_status": f"""siparisim nerede | siparis* nerede | kargom nerede | kargo* nerede | paket* nerede
             | siparis durum* | kargo takib* | takip | gelmedi | hala gelmedi | ulasmadi | teslim almadim
             | ne zaman gelir | ne zaman gelecek | zamaninda gelir | kargoya verildi | gonderildi mi
-            | teslim edildi yaziyor | teslim edildi gorunuyor""",
+            | teslim edildi yaziyor | teslim edildi gorunuyor
+            | {_order_questions("tr")}""",
         "legal": """avukat* | dava* | mahkeme* | tuketici hakem* | tuketici hak* | savcilik | polis* | sikayet*
             | cimer | yasal""",
         "safety": """yand* | yanik | ates | alev* | duman | kivilcim | patla* | elektrik carp* | carpti | yaralan*
@@ -304,10 +370,11 @@ CUES: dict[str, dict[str, str]] = {
     "id": {
         "human": """manusia | orang | cs | customer service | admin | agen | operator | petugas | bicara dengan
             | ngobrol sama | bukan bot | sama bot | bot | hubungkan | sambungkan | telpon saya""",
-        "order_status": """pesanan saya | pesananku | paket saya | paketku | sudah sampai mana | sampai mana
+        "order_status": f"""pesanan saya | pesananku | paket saya | paketku | sudah sampai mana | sampai mana
             | dimana pesanan | di mana pesanan | status pesanan | resi | lacak | tracking | belum datang
             | belum sampai | belum diterima | belum nyampe | kapan sampai | kapan datang | kapan dikirim
-            | sudah dikirim | udah dikirim | keburu | terkirim tapi | diterima tapi""",
+            | sudah dikirim | udah dikirim | keburu | terkirim tapi | diterima tapi
+            | {_order_questions("id")}""",
         "legal": """pengacara | kuasa hukum | hukum | gugat* | pengadilan | ylki | perlindungan konsumen
             | bpsk | lapor polisi | polisi | somasi""",
         "safety": """terbakar | luka bakar | kebakaran | api | asap | percikan | meledak | kesetrum | tersetrum
@@ -345,10 +412,11 @@ CUES: dict[str, dict[str, str]] = {
     "sk": {
         "human": """clovek* | clovekom | zivy | zivym | operator* | pracovnik* | niekym | niekto | hovorit s
             | spojte | bot | bota | robot* | podpora | zakaznicky servis | veduc* | zavolajte""",
-        "order_status": """kde je moja | kde je moj | kde je objednavka | stav objednavky | sledovanie | tracking
+        "order_status": f"""kde je moja | kde je moj | kde je objednavka | stav objednavky | sledovanie | tracking
             | neprisla | neprisiel | este neprisl* | nedostal* | kedy pride | kedy prid* | pridu vcas
             | pride vcas | odoslan* | bola .. odoslana | doruc* ale | pise dorucen* | moja objednavka
-            | moj balik""",
+            | moj balik
+            | {_order_questions("sk")}""",
         "legal": """pravnik* | advokat* | sud | sudom | zaloba | zalobu | obchodn* inspekci* | soi
             | ochrana spotrebitel* | policia | policiu | trestne oznamenie""",
         "safety": """popal* | horel* | hori | ohen | dym* | iskr* | vybuch* | explod* | prud | zranen* | krv*
@@ -394,8 +462,11 @@ def fold(text: str) -> str:
 def _pattern(cue: str) -> str:
     body = ""
     for word in cue.split():
-        if word == "..":
-            body += r"(?:\W+\w+){0,3}"
+        if word in ("..", "."):
+            body += r"(?:\W+\w+){0,3}" if word == ".." else r"(?:\W+\w+)?"
+            continue
+        if word in ("<n>", "#<n>"):
+            body += (r"\W+" if body else "") + ("#" if word == "#<n>" else "") + r"\d{3,12}(?!\w)"
             continue
         star = word.endswith("*") and len(word) > 1
         core = _escape(word[:-1] if star else word) + (r"\w*" if star else "")
@@ -460,6 +531,13 @@ def found(folded: str, languages: Iterable[str], categories: Iterable[str] = CAT
         if hits:
             result[category] = hits
     return result
+
+
+def asks_order_status(folded: str, languages: Iterable[str]) -> bool:
+    """Whether an already folded text asks where an order is or what its state is: an ``order_status`` cue other than
+    a mere mention of the customer's order (``ORDER_MENTIONS``: "¿Puedo cancelar mi pedido?" asks to cancel)."""
+    hits = found(folded, languages, ("order_status",)).get("order_status", [])
+    return any(" ".join(re.findall(r"\w+", hit)) not in ORDER_MENTIONS for hit in hits)
 
 
 def languages_with(folded: str, categories: Iterable[str] = ("thanks", "yes", "no", "human", "order_status"),
