@@ -572,6 +572,39 @@ def test_the_proof_the_bot_asked_for_is_answered_however_soon_it_comes(bot, shop
     assert handoff_notes(bot, conv) == ["Handed over by the bot: the customer asked again"]
 
 
+def test_where_is_my_order_from_a_number_with_no_orders_asks_for_the_order_not_a_neighbouring_article(bot, shop):  # noqa: F811
+    # Given a new number the shop has no order for asks where their order is (no order number named)
+    conv = customer_writes(bot, "+31650000041", "Where is my order?", "SMbot41a")
+    bot.drain_queue(bot.work_queue_url, "router", **shop)
+    # Then the bot asks for the order's number and its email or postcode, and answers no article
+    [ask] = bot_messages(bot, conv)
+    assert "order number" in ask["text"] and "postcode" in ask["text"], ask["text"]
+    seen = conversation(bot, conv)["bot"]
+    assert seen["state"] == "answering" and seen.get("article_id") is None, seen
+    # When the number and its postcode come 30 s later, the order's state is told
+    clock.set_offset(30)
+    customer_writes(bot, "+31650000041", "It's 1002, postcode 94607", "SMbot41b")
+    bot.drain_queue(bot.work_queue_url, "router", **shop)
+    told = bot_messages(bot, conv)[-1]["text"]
+    assert "#1002" in told and "on its way" in told and "dhl.com" in told, told
+    assert handoff_notes(bot, conv) == []
+
+
+@pytest.mark.parametrize(("phone", "text", "number", "carrier"), [
+    ("+14155550102", "What is the status of order 1002?", "#1002", "dhl.com"),
+    ("+14155550101", "Hi! Where is order #1001?", "#1001", "ups.com"),
+    ("+14155550102", "Cadê o pedido 1002?", "#1002", "dhl.com"),
+])
+def test_an_order_named_without_my_is_answered_with_its_state_for_its_owner(bot, shop, phone, text, number,  # noqa: F811
+                                                                            carrier):
+    conv = customer_writes(bot, phone, text, "SMbot42" + number[1:])
+    bot.drain_queue(bot.work_queue_url, "router", **shop)
+    assert handoff_notes(bot, conv) == []
+    [told] = bot_messages(bot, conv)
+    assert number in told["text"] and carrier in told["text"], told["text"]
+    assert conversation(bot, conv)["bot"]["state"] == "answering"
+
+
 def test_a_different_question_right_after_an_answer_goes_to_a_person_saying_so_not_asked_again(bot):
     # Given the bot answered a question
     conv = customer_writes(bot, "+31650000032", "How long does standard delivery take?", "SMbot32a")

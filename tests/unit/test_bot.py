@@ -16,7 +16,7 @@ from shopdesk.dal.kb import StoredArticle
 from shopdesk.errors import BadRequest, NotFound
 from shopdesk.kb import Article
 from shopdesk.kb.articles import ImportProblem, parse_jsonl, parse_markdown
-from shopdesk.kb.index import Indexed, KbIndex, Tuning, passages, vector_space
+from shopdesk.kb.index import Hit, Indexed, KbIndex, Tuning, passages, vector_space
 from shopdesk.kb.loader import IndexCache
 from shopdesk.search.text import fold, words
 from shopdesk.understanding import Understanding
@@ -408,3 +408,89 @@ def test_a_published_articles_draft_is_tried_in_its_place_and_the_index_keeps_th
     assert next(e for e in cache.get().entries if e.article.id == "pay").article.body == live.body
     tried = next(e for e in cache.with_article("pay").entries if e.article.id == "pay").article
     assert (tried.body, tried.draft, tried.status) == (draft.body, None, "published")
+
+
+class FixedIndex:
+    """An index whose best answer is the given article group, at the given confidence."""
+
+    def __init__(self, confidence: float, *articles: Article):
+        self.hits = [Hit(articles[0].id, tuple(articles), confidence, confidence, 0.1, 1.0)]
+
+    def search(self, text, language):
+        return self.hits
+
+
+CANCEL = Article(id="cancel", title="Changing or cancelling an order", body="Cancel within one hour.", language="en",
+                 tags=["cancel", "change order", "address"])
+TRACKING = Article(id="tracking", title="Tracking your parcel", body="We email you a tracking link.", language="en",
+                   tags=["tracking", "order status"])
+NOTHING = OrderAnswer("none")
+
+
+def test_an_order_status_question_with_no_orders_found_asks_for_the_number_never_a_neighbouring_article():
+    # Given a customer whose orders cannot be found and a confident article next to the question (change or cancel)
+    got = decide("Where is my order?", u(intents={"order_status"}), FixedIndex(0.9, CANCEL), ON, "en",
+                 orders=lambda t, lang: NOTHING)
+    # Then the bot asks for the order's number and its email or postcode, and waits for it (no order number yet)
+    assert (got.action, got.order_number) == ("verify", None) and got.article is None
+    assert "order number" in got.text and "postcode" in got.text
+    # in Portuguese too, for the number-named question the cues now read
+    got = decide("Cadê o pedido?", u("pt", intents={"order_status"}), FixedIndex(0.9, CANCEL), ON, "pt",
+                 orders=lambda t, lang: NOTHING)
+    assert got.action == "verify" and "número do pedido" in got.text
+    # the tracking article found with confidence answers it; found without confidence, the bot asks
+    got = decide("I have not received my package yet", u(intents={"order_status"}), FixedIndex(0.9, TRACKING), ON,
+                 "en", orders=lambda t, lang: NOTHING)
+    assert (got.action, got.article) == ("answer", TRACKING)
+    got = decide("When will my order arrive?", u(intents={"order_status"}), FixedIndex(0.44, TRACKING),
+                 BotSettings(enabled=True, confidence_threshold=0.6), "en", orders=lambda t, lang: NOTHING)
+    assert got.action == "verify"
+
+
+def test_without_orders_to_look_in_an_order_status_question_gets_the_tracking_article_or_a_person():
+    got = decide("Where is my order?", u(intents={"order_status"}), FixedIndex(0.9, CANCEL), ON, "en")
+    assert (got.action, got.handoff_reason) == ("handoff", "low_confidence")
+    assert got.hit is not None and got.hit.group == "cancel"          # the agent still sees what it found
+    got = decide("Where is my order?", u(intents={"order_status"}), FixedIndex(0.9, TRACKING), ON, "en")
+    assert (got.action, got.article) == ("answer", TRACKING)
+
+
+def test_a_mention_of_my_order_in_another_question_keeps_its_article_and_an_unknown_number_goes_to_a_person():
+    # "¿Puedo cancelar mi pedido?" has the intent (a mention of the order) but asks to cancel: the article answers
+    got = decide("¿Puedo cancelar mi pedido?", u("es", intents={"order_status"}), FixedIndex(0.9, CANCEL),
+                 BotSettings(enabled=True, confidence_threshold=0.6, fallback_language="en"), "es",
+                 orders=lambda t, lang: NOTHING)
+    assert (got.action, got.article) == ("answer", CANCEL)
+    # a number the shop has no order for: a person checks it, rather than the bot guessing an article
+    got = decide("Where is order #9999?", u(intents={"order_status"}), FixedIndex(0.9, TRACKING), ON, "en",
+                 orders=lambda t, lang: OrderAnswer("none", order_number="9999"))
+    assert (got.action, got.handoff_reason) == ("handoff", "order_not_found")
+
+
+def test_the_reply_with_a_number_and_its_proof_tells_the_order_and_a_number_alone_is_asked_its_proof():
+    from shopdesk.bot.orders import ANY_ORDER, OrderStatus
+    from shopdesk.commerce.lookup import FoundOrder, OrderPanel
+    from shopdesk.commerce.models import Address
+
+    order = Order(platform="shopify", id="5", name="#1002", number="1002", created_at="2026-11-01T10:00:00Z",
+                  updated_at="2026-11-01T10:00:00Z", email="sam@example.com", shipping_address=Address(zip="94607"))
+    asked: list[list[str]] = []
+
+    class Lookup:
+        def find(self, identities, numbers=(), *, cached_only=False):
+            asked.append(list(numbers))
+            return OrderPanel([FoundOrder(order, ["number"])] if "1002" in numbers else [], [], list(numbers), "cache")
+
+    status = OrderStatus(Lookup())  # type: ignore[arg-type]
+    assert status.verify(None, ANY_ORDER, "1002 sam@example.com", "en").kind == "status"   # type: ignore[arg-type]
+    assert status.verify(None, ANY_ORDER, "order #1002, postcode 94607", "en").kind == "status"  # type: ignore[arg-type]
+    assert status.verify(None, ANY_ORDER, "#1002 12345", "en").kind == "mismatch"     # type: ignore[arg-type]
+    alone = status.verify(None, ANY_ORDER, "it's 1002", "en")                            # type: ignore[arg-type]
+    assert (alone.kind, alone.order_number) == ("verify", "1002") and "postcode" in (alone.text or "")
+    assert status.verify(None, ANY_ORDER, "4711 ann@example.com", "en").kind == "none"   # type: ignore[arg-type]
+    assert status.verify(None, ANY_ORDER, "I don't know it", "en").kind == "none"        # type: ignore[arg-type]
+    assert max(len(n) for n in asked) <= 3                  # a few numbers of a reply are looked up, not a list
+    # decide: the number alone asks its proof and waits for that order's
+    pending = Context(state=answering("where is my order", None), pending_order=ANY_ORDER)
+    got = decide("1002", u(), INDEX, ON, "en", pending, prove=lambda n, t, lang: alone)
+    assert (got.action, got.order_number) == ("verify", "1002")

@@ -16,8 +16,9 @@ The reply and the ``bot`` state are one conditional transaction (``dal.bot``): r
 assigned meanwhile, when it handed over, or when this message was answered already (a retried record). A
 customer who writes again within ``BURST_SECONDS`` of an answer gets a person, never a second bot answer, and the
 hand-over says so (``follow_up``; the same question again is ``repeated``, decided before). The one exception is
-the reply the bot asked for: after it asked for an order's email or postcode (``pending_order``), the customer's
-next message is that proof, however soon it comes, and the order's state is told.
+the reply the bot asked for: after it asked for an order's email or postcode (``pending_order``), or for the
+number and its proof of an order it could not find (``ANY_ORDER``), the customer's next message is that proof,
+however soon it comes, and the order's state is told.
 An answered conversation the customer does not come back to is resolved by the ``bot_resolve`` timer
 (``resolve_after_seconds``, run by the per-minute sweep); the customer's next message reopens that conversation
 (``logic.ingest``), and the bot reads it afresh.
@@ -37,7 +38,7 @@ from aws_lambda_powertools import Logger
 from shopdesk import clock
 from shopdesk.bot import BotSettings, BotState
 from shopdesk.bot.decide import Context, Decision, decide, reports_damage
-from shopdesk.bot.orders import OrderStatus
+from shopdesk.bot.orders import ANY_ORDER, OrderStatus
 from shopdesk.bot.phrases import phrase
 from shopdesk.bot.resolve import AUTHOR, BOT_RESOLVE_TIMER, resolve
 from shopdesk.dal import items as it
@@ -184,7 +185,7 @@ class Bot:
         asked = conv.bot.question if proved and conv.bot is not None and conv.bot.question else text
         state = BotState(state="answering", article_id=decision.article.id if decision.article else None,
                          at=clock.iso(now), question=asked[:500],
-                         pending_order=decision.order_number if decision.action == "verify" else None)
+                         pending_order=(decision.order_number or ANY_ORDER) if decision.action == "verify" else None)
         try:
             article = decision.article
             self.store.answer(conv, reply, state, question.id, topics=topics.from_article(

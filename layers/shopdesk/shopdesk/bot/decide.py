@@ -16,7 +16,13 @@
    urgent (``negative_sentiment``); is of a VIP tier (``vip``); or asks again what the bot just answered
    (``repeated``).
 5. "Where is my order" with the customer's orders at hand: their order's state and tracking, or a request
-   for the order's email or postcode when the number they named is not one of theirs.
+   for the order's email or postcode when the number they named is not one of theirs. A status question
+   (``cues.asks_order_status``: not a mere mention of "my order") is never answered with a neighbouring article:
+   a number that is no order of the shop's hands over (``order_not_found``); else the knowledge base answers only
+   with an article about order status (its title or tags are order-status words: the tracking article) found
+   above the threshold; else, with orders to look in, the bot asks for the order's number and its email or
+   postcode (``verify`` with no number: ``ANY_ORDER`` pending), and without them it hands over
+   (``low_confidence``).
 6. The knowledge base: the best article group above the confidence threshold, in the customer's language
    (the translation), else in the fallback language when the shop set one, else hand over: ``not_published``
    when the group has an article in that language that is a draft or retired, else ``no_translation``; below the
@@ -114,6 +120,8 @@ def decide(text: str, u: Understanding, index: KbIndex | None, settings: BotSett
                             order_number=proof.order_number)
         if proof.kind == "mismatch":
             return handoff("order_unverified")
+        if proof.kind == "verify":                  # the number asked for came without its email or postcode
+            return Decision("verify", u, language, "order_status", text=proof.text, order_number=proof.order_number)
     answering = state is not None and state.state == "answering"
     answered_damage = answering and state is not None and reports_damage(state.question or "", language)
     if context.attachments and (answered_damage or reports_damage(text, language)):
@@ -133,6 +141,7 @@ def decide(text: str, u: Understanding, index: KbIndex | None, settings: BotSett
         return handoff("not_helpful")
     if answering and state is not None and state.question and _same_question(text, state.question):
         return handoff("repeated")
+    status_question = "order_status" in u.intents and asks_order_status(text, u.language)
     if "order_status" in u.intents and orders is not None:
         found = orders(text, language)
         if found.kind == "status":
@@ -140,9 +149,17 @@ def decide(text: str, u: Understanding, index: KbIndex | None, settings: BotSett
                             order_number=found.order_number)
         if found.kind == "verify":
             return Decision("verify", u, language, "order_status", text=found.text, order_number=found.order_number)
+        if status_question and found.order_number:
+            return handoff("order_not_found")          # a number the shop has no order for: a person checks it
     hits = index.search(text, u.language) if index is not None else []
     best = hits[0] if hits else None
-    if best is None or best.confidence < settings.threshold:
+    sure = best is not None and best.confidence >= settings.threshold
+    if status_question and not (sure and best is not None and about_order_status(best)):
+        if orders is not None:       # their orders were not found: the number and its proof will find it
+            return Decision("verify", u, language, "order_status", hit=best,
+                            text=phrase(language, "ask_order"), alternatives=hits)
+        return Decision("handoff", u, language, intent, "low_confidence", best, alternatives=hits)
+    if best is None or not sure:
         return Decision("handoff", u, language, intent, "low_confidence", best, alternatives=hits)
     if answering and state is not None and state.article_id and best.group == _group_of(state.article_id, best):
         return Decision("handoff", u, language, intent, "repeated", best, alternatives=hits)
@@ -167,6 +184,23 @@ def reports_damage(text: str, language: str | None) -> bool:
     English, every language when it is not one of ours)."""
     languages = [language, "en"] if language in cues.CUES else list(cues.CUES)
     return bool(cues.found(cues.fold(text), languages, ("damage",)))
+
+
+def asks_order_status(text: str, language: str | None) -> bool:
+    """The message asks where an order is or what its state is (not only mentions "my order"): ``cues``
+    "order_status" in the message's language and English, every language when it is not one of ours."""
+    languages = [language, "en"] if language in cues.CUES else list(cues.CUES)
+    return cues.asks_order_status(cues.fold(text), languages)
+
+
+def about_order_status(hit: Hit) -> bool:
+    """The article group answers where an order is: a member's title or a tag is an order-status cue of its
+    language ("Tracking your parcel", "order status", "Sendungsverfolgung", "estado del pedido")."""
+    for article in hit.articles:
+        languages = [article.language, "en"] if article.language in cues.CUES else list(cues.CUES)
+        if any(cues.found(cues.fold(name), languages, ("order_status",)) for name in (article.title, *article.tags)):
+            return True
+    return False
 
 
 def _group_of(article_id: str, hit: Hit) -> str | None:

@@ -7,6 +7,10 @@
   order's email address or postcode and tells nothing until the next message gives one that matches the
   order; one that does not match hands the conversation over (``order_unverified``), and so does a message
   that lists more than a couple of addresses or a handful of numbers (guesses, not a proof).
+- No order of theirs found and no number named (a new phone number, a guest checkout): the bot asks for the
+  order's number with its email or postcode (``ANY_ORDER`` pending). The reply's first number that is an order
+  of the shop's ("#1002", "order 1002", or a bare "1002") is checked like a named one; a number alone, without
+  an email or another number to be its postcode, is asked its proof first.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 MAX_PROOF_EMAILS = 2
 MAX_PROOF_NUMBERS = 6
 _WORD = re.compile(r"[\w-]+")
+ANY_ORDER = "*"                    # pending: the bot asked for an order's number and its proof, no number known yet
+MAX_ASKED_NUMBERS = 3              # numbers of a reply to ANY_ORDER looked up as order numbers
+_BARE_NUMBER = re.compile(r"(?<![\w@.-])#?(\d{3,12})(?![\w@-])")
 
 
 @dataclass(frozen=True)
@@ -93,19 +100,44 @@ class OrderStatus:
 
     def verify(self, conv: Conversation, number: str, text: str, language: str | None) -> OrderAnswer:
         """The customer's proof for an order they named: its email address or its postcode."""
+        if number == ANY_ORDER:
+            return self._named_with_proof(conv, text, language)
         panel = self.lookup.find([], [number])
         found = next((f.order for f in panel.orders if f.order.number == number), None)
         if found is None:
             return OrderAnswer("none", order_number=number)
-        emails = {e.lower() for e in _EMAIL.findall(text)}
-        postcode = _squash(found.shipping_address.zip if found.shipping_address else None)
-        words = {_squash(w) for w in _WORD.findall(text)} | {_squash(text)}
-        if len(emails) > MAX_PROOF_EMAILS or len({w for w in words if any(c.isdigit() for c in w)}) > MAX_PROOF_NUMBERS:
-            return OrderAnswer("mismatch", order_number=number)      # a list of guesses is no proof
-        if (found.email and found.email.lower() in emails) or (postcode and postcode in words):
-            told, url = describe(found, language)
-            return OrderAnswer("status", told, number, url)
-        return OrderAnswer("mismatch", order_number=number)
+        return _proved(found, number, text, language)
+
+    def _named_with_proof(self, conv: Conversation, text: str, language: str | None) -> OrderAnswer:
+        """The reply to "send the order's number and its email or postcode": the first number in it that is an
+        order of the shop's, with its proof (a number alone is asked its proof; no order: ``none``)."""
+        candidates = order_numbers(text)
+        candidates += [n for n in _BARE_NUMBER.findall(text) if n not in candidates]
+        if not candidates:
+            return OrderAnswer("none")
+        candidates = candidates[:MAX_ASKED_NUMBERS]
+        panel = self.lookup.find([], candidates)
+        named = next(((n, f.order) for n in candidates for f in panel.orders if f.order.number == n), None)
+        if named is None:
+            return OrderAnswer("none")
+        number, found = named
+        others = [w for w in _WORD.findall(text) if any(c.isdigit() for c in w) and _squash(w) != number]
+        if not _EMAIL.search(text) and not others:
+            return OrderAnswer("verify", phrase(language, "verify", number=number), number)
+        return _proved(found, number, text, language)
+
+
+def _proved(found: Order, number: str, text: str, language: str | None) -> OrderAnswer:
+    """The order's state when ``text`` gives its email address or postcode, else ``mismatch``."""
+    emails = {e.lower() for e in _EMAIL.findall(text)}
+    postcode = _squash(found.shipping_address.zip if found.shipping_address else None)
+    words = {_squash(w) for w in _WORD.findall(text)} | {_squash(text)}
+    if len(emails) > MAX_PROOF_EMAILS or len({w for w in words if any(c.isdigit() for c in w)}) > MAX_PROOF_NUMBERS:
+        return OrderAnswer("mismatch", order_number=number)      # a list of guesses is no proof
+    if (found.email and found.email.lower() in emails) or (postcode and postcode in words - {number}):
+        told, url = describe(found, language)
+        return OrderAnswer("status", told, number, url)
+    return OrderAnswer("mismatch", order_number=number)
 
 
 def _squash(value: str | None) -> str:
