@@ -1122,6 +1122,8 @@ export interface components {
              * @default 0
              */
             version: number;
+            /** Language */
+            language?: string | null;
         };
         /** CsatOut */
         CsatOut: {

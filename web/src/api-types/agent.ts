@@ -591,7 +591,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Find canned responses (shared and the caller's own) by shortcode, then title, then body */
+        /** Find canned responses (shared and the caller's own) by shortcode, then title, then body; with ?conversation_id= each says the language of the body a reply there uses */
         get: operations["search_canned_agent_canned_responses_get"];
         put?: never;
         post?: never;
@@ -738,6 +738,16 @@ export interface components {
             reply_message_id?: string | null;
             /** Reply Problem */
             reply_problem?: string | null;
+            /**
+             * Skipped Labels
+             * @default []
+             */
+            skipped_labels: string[];
+            /**
+             * Notes
+             * @default []
+             */
+            notes: string[];
         };
         /**
          * AssignAction
@@ -1415,6 +1425,11 @@ export interface components {
              * @default 0
              */
             version: number;
+            /**
+             * Retired Labels
+             * @default []
+             */
+            retired_labels: string[];
         };
         /**
          * MentionOut
@@ -4760,6 +4775,8 @@ export interface operations {
         parameters: {
             query?: {
                 q?: string | null;
+                /** @description a conversation the caller may see: each response's `language` is the body a reply in it uses (the customer's language, else the shop's default, else English, else the first) */
+                conversation_id?: string | null;
             };
             header?: never;
             path?: never;
@@ -4787,6 +4804,15 @@ export interface operations {
             };
             /** @description The caller may not do this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or none the caller may see) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
