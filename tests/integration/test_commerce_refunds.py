@@ -5,7 +5,6 @@ against the commerce sandbox (which refuses and reports refunds as each platform
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -17,27 +16,14 @@ from shopdesk.commerce.models import RefundLine
 from shopdesk.errors import Conflict
 from shopdesk.logic.access import Caller
 from tests.commerce_support import CommerceSandboxServer
-from tests.integration import test_commerce
 from tests.integration.helpers import customer_writes
-from tests.integration.test_commerce import agent_call
+from tests.integration.test_commerce import agent_call, sandbox, shop  # noqa: F401 (the commerce tests' fixtures)
 
 ORDER = {"shopify": "5500000001001", "woocommerce": "1001"}
 SOCKS = "11002"
 
 
-@pytest.fixture
-def sandbox() -> Iterator[CommerceSandboxServer]:
-    server = CommerceSandboxServer()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def shop(desk: Any, sandbox: CommerceSandboxServer) -> dict[str, str]:
-    return test_commerce.shop.__wrapped__(desk, sandbox)     # type: ignore[attr-defined]
-
-
-def _refunds_sent(sandbox: CommerceSandboxServer, platform: str) -> int:
+def _refunds_sent(sandbox: CommerceSandboxServer, platform: str) -> int:  # noqa: F811 (fixtures)
     """Refund requests that reached the platform (Shopify's refundCreate, WooCommerce's POST .../refunds)."""
     if platform == "shopify":
         return sum(1 for i in sandbox.outbox.items() if i["provider"] == "shopify" and "refundCreate" in i["body"])
@@ -45,7 +31,7 @@ def _refunds_sent(sandbox: CommerceSandboxServer, platform: str) -> int:
                and i["url"].split("?")[0].endswith("/refunds"))
 
 
-def _conversation(desk: Any, shop: dict[str, str], platform: str, sid: str) -> tuple[dict[str, str], str]:
+def _conversation(desk: Any, shop: dict[str, str], platform: str, sid: str) -> tuple[dict[str, str], str]:  # noqa: F811 (fixtures)
     env = {**shop, "COMMERCE_PLATFORM": platform}
     conv = customer_writes(desk, "+14155550101", "the socks were torn, both pairs", sid)
     status, panel = agent_call(desk, env, "GET", f"/agent/conversations/{conv}/orders")
@@ -55,7 +41,7 @@ def _conversation(desk: Any, shop: dict[str, str], platform: str, sid: str) -> t
 
 @pytest.mark.parametrize("platform", ["shopify", "woocommerce"])
 def test_the_same_refund_twice_at_once_reaches_the_platform_once_and_a_third_is_refused_in_words(
-        desk: Any, shop: dict[str, str], sandbox: CommerceSandboxServer, platform: str) -> None:
+        desk: Any, shop: dict[str, str], sandbox: CommerceSandboxServer, platform: str) -> None:  # noqa: F811 (fixtures)
     env, conv = _conversation(desk, shop, platform, "SM" + ("d1" if platform == "shopify" else "d2") * 16)
     handler = desk.handler("agent_api", **env)
     store = handler.order_actions.lookup.store
@@ -105,7 +91,7 @@ def test_the_same_refund_twice_at_once_reaches_the_platform_once_and_a_third_is_
 
 @pytest.mark.parametrize("platform", ["shopify", "woocommerce"])
 def test_a_partial_refund_then_the_rest_both_succeed_and_a_repeat_just_after_is_refused(
-        desk: Any, shop: dict[str, str], sandbox: CommerceSandboxServer, platform: str) -> None:
+        desk: Any, shop: dict[str, str], sandbox: CommerceSandboxServer, platform: str) -> None:  # noqa: F811 (fixtures)
     env, conv = _conversation(desk, shop, platform, "SM" + ("d3" if platform == "shopify" else "d4") * 16)
     path = f"/agent/conversations/{conv}/orders/{ORDER[platform]}/refund"
     one = {"line_items": [{"line_item_id": SOCKS, "quantity": 1}]}
@@ -141,7 +127,7 @@ def test_a_partial_refund_then_the_rest_both_succeed_and_a_repeat_just_after_is_
 
 
 def test_a_refund_the_platform_refuses_may_be_tried_again_at_once(
-        desk: Any, shop: dict[str, str], sandbox: CommerceSandboxServer) -> None:
+        desk: Any, shop: dict[str, str], sandbox: CommerceSandboxServer) -> None:  # noqa: F811 (fixtures)
     env, conv = _conversation(desk, shop, "shopify", "SM" + "d5" * 16)
     path = f"/agent/conversations/{conv}/orders/{ORDER['shopify']}/refund"
     body = {"line_items": [{"line_item_id": SOCKS, "quantity": 1}], "confirm": True}
