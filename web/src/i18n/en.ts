@@ -907,7 +907,7 @@ export const en = {
   "privacy.retention.dedupe_markers_days": "Duplicate-delivery markers (at least 8)",
   "privacy.keptUntilErased": "kept until erased",
   "privacy.masking": "Masking patterns",
-  "privacy.maskingHelp": "Regular expressions: what they match is masked in messages before anything is stored. A change counts for messages that arrive from five minutes after it is saved (card numbers and IBANs are always masked).",
+  "privacy.maskingHelp": "Regular expressions: what they match is masked in messages before anything is stored. A change counts for new messages at the latest five minutes after it is saved (card numbers and IBANs are always masked).",
   "privacy.maskingRow": "Pattern {n}",
   "privacy.pattern": "Regular expression",
   "privacy.removePattern": "Remove",

@@ -908,7 +908,7 @@ export const es: Catalogue = {
   "privacy.retention.dedupe_markers_days": "Marcas de entrega duplicada (al menos 8)",
   "privacy.keptUntilErased": "se guarda hasta borrarlo",
   "privacy.masking": "Patrones de enmascarado",
-  "privacy.maskingHelp": "Expresiones regulares: lo que coincide se enmascara en los mensajes antes de guardar nada. Un cambio cuenta para los mensajes que llegan desde cinco minutos después de guardarlo (los números de tarjeta y los IBAN se enmascaran siempre).",
+  "privacy.maskingHelp": "Expresiones regulares: lo que coincide se enmascara en los mensajes antes de guardar nada. Un cambio cuenta para los mensajes nuevos a más tardar cinco minutos después de guardarlo (los números de tarjeta y los IBAN se enmascaran siempre).",
   "privacy.maskingRow": "Patrón {n}",
   "privacy.pattern": "Expresión regular",
   "privacy.removePattern": "Quitar",

@@ -911,7 +911,7 @@ export const pt: Catalogue = {
   "privacy.retention.dedupe_markers_days": "Marcas de entrega duplicada (pelo menos 8)",
   "privacy.keptUntilErased": "guardado até ser apagado",
   "privacy.masking": "Padrões de mascaramento",
-  "privacy.maskingHelp": "Expressões regulares: o que corresponde é mascarado nas mensagens antes de salvar qualquer coisa. Uma mudança vale para as mensagens que chegam a partir de cinco minutos depois de salva (números de cartão e IBANs são sempre mascarados).",
+  "privacy.maskingHelp": "Expressões regulares: o que corresponde é mascarado nas mensagens antes de salvar qualquer coisa. Uma mudança vale para as mensagens novas no máximo cinco minutos depois de salva (números de cartão e IBANs são sempre mascarados).",
   "privacy.maskingRow": "Padrão {n}",
   "privacy.pattern": "Expressão regular",
   "privacy.removePattern": "Remover",
