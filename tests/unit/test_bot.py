@@ -128,6 +128,23 @@ def test_a_thanks_with_more_in_it_does_not_end_the_conversation():
                   context).action == "resolve"
 
 
+def test_an_order_mentioned_in_a_question_about_something_else_gets_the_article_not_the_orders_state():
+    told = OrderAnswer("status", "Your order #1001: on its way.", "1001", "https://track.example/1")
+    asked: list[str] = []
+
+    def orders(text: str, language: str) -> OrderAnswer:
+        asked.append(text)
+        return told
+    sure_of_paying = BotSettings(enabled=True, confidence_threshold=0.4)       # this small index's "sure"
+    # the customer asks how to pay for their order: the paying article, and the orders are not even looked up
+    got = decide("Can I pay my order by card? Visa or Mastercard?", u(intents={"order_status"}), INDEX,
+                 sure_of_paying, "en", orders=orders)
+    assert (got.action, got.article.id if got.article else None, asked) == ("answer", "pay", [])
+    # where the order is, though, is the order's state
+    assert decide("where is my order", u(intents={"order_status"}), INDEX, sure_of_paying, "en",
+                  orders=orders).action == "order"
+
+
 def test_after_a_handover_the_bot_says_nothing():
     handed = Context(state=BotState(state="handed_off", handoff_reason="human_requested"))
     assert decide("delivery times standard", u(), INDEX, ON, "en", handed).action == "silent"

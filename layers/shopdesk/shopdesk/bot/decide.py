@@ -142,7 +142,13 @@ def decide(text: str, u: Understanding, index: KbIndex | None, settings: BotSett
     if answering and state is not None and state.question and _same_question(text, state.question):
         return handoff("repeated")
     status_question = "order_status" in u.intents and asks_order_status(text, u.language)
-    if "order_status" in u.intents and orders is not None:
+    hits = index.search(text, u.language) if index is not None else []
+    best = hits[0] if hits else None
+    sure = best is not None and best.confidence >= settings.threshold
+    # "my order" mentioned in a question the knowledge base is sure is about something else ("Can I cancel my
+    # order?"): the article answers it, not the order's state
+    about_else = not status_question and sure and best is not None and not about_order_status(best)
+    if "order_status" in u.intents and orders is not None and not about_else:
         found = orders(text, language)
         if found.kind == "status":
             return Decision("order", u, language, "order_status", text=found.text, url=found.url,
@@ -151,9 +157,6 @@ def decide(text: str, u: Understanding, index: KbIndex | None, settings: BotSett
             return Decision("verify", u, language, "order_status", text=found.text, order_number=found.order_number)
         if status_question and found.order_number:
             return handoff("order_not_found")          # a number the shop has no order for: a person checks it
-    hits = index.search(text, u.language) if index is not None else []
-    best = hits[0] if hits else None
-    sure = best is not None and best.confidence >= settings.threshold
     if status_question and not (sure and best is not None and about_order_status(best)):
         if orders is not None:       # their orders were not found: the number and its proof will find it
             return Decision("verify", u, language, "order_status", hit=best,
