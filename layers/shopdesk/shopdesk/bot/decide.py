@@ -22,7 +22,8 @@
    with an article about order status (its title or tags are order-status words: the tracking article) found
    above the threshold; else, with orders to look in, the bot asks for the order's number and its email or
    postcode (``verify`` with no number: ``ANY_ORDER`` pending), and without them it hands over
-   (``low_confidence``).
+   (``low_confidence``). A mere mention of "my order" in a question the knowledge base is sure is about something
+   else ("Can I pay my order by card?") is that question: rule 6 answers it, the orders are not looked up.
 6. The knowledge base: the best article group above the confidence threshold, in the customer's language
    (the translation), else in the fallback language when the shop set one, else hand over: ``not_published``
    when the group has an article in that language that is a draft or retired, else ``no_translation``; below the
