@@ -49,7 +49,7 @@ def test_an_admin_exports_a_customer_and_finds_it_in_the_audit_log_and_an_agent_
 
     # And the audit log, filtered by the customer and by her, lists that export
     settings_page(page, "Audit log")
-    page.get_by_role("combobox", name="Who (agent id, or system:…)").fill("alice")   # offers the agents
+    page.get_by_role("combobox", name="Who (an agent's name or id, or system:…)").fill("alice")   # offers the agents
     page.get_by_role("textbox", name="Customer id").fill(customer)
     page.get_by_role("button", name="Filter", exact=True).click()
     rows = page.get_by_role("table", name="Audit log").get_by_role("row")

@@ -815,7 +815,7 @@ export const en = {
   "admin.privacy": "Privacy",
   "admin.privacySettings": "Retention and masking",
   "audit.filter": "Filter the audit log",
-  "audit.actor": "Who (agent id, or system:…)",
+  "audit.actor": "Who (an agent's name or id, or system:…)",
   "audit.customer": "Customer id",
   "audit.customerFilter": "Customer id, email address or phone number",
   "audit.from": "From (your time)",

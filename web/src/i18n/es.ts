@@ -816,7 +816,7 @@ export const es: Catalogue = {
   "admin.privacy": "Privacidad",
   "admin.privacySettings": "Retención y enmascarado",
   "audit.filter": "Filtrar el registro de auditoría",
-  "audit.actor": "Quién (id del agente, o system:…)",
+  "audit.actor": "Quién (nombre o id del agente, o system:…)",
   "audit.customer": "Id del cliente",
   "audit.customerFilter": "Id del cliente, correo electrónico o teléfono",
   "audit.from": "Desde (tu hora)",

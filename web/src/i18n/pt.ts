@@ -819,7 +819,7 @@ export const pt: Catalogue = {
   "admin.privacy": "Privacidade",
   "admin.privacySettings": "Retenção e mascaramento",
   "audit.filter": "Filtrar o registro de auditoria",
-  "audit.actor": "Quem (id do agente, ou system:…)",
+  "audit.actor": "Quem (nome ou id do agente, ou system:…)",
   "audit.customer": "Id do cliente",
   "audit.customerFilter": "Id do cliente, e-mail ou telefone",
   "audit.from": "De (seu horário)",
