@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from shopdesk import clock
 from shopdesk.bot import BotSettings
@@ -26,7 +26,7 @@ from shopdesk.logic.access import ADMIN, SUPERVISOR, require, roles
 from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.logic.work import enqueue_refill
 from shopdesk.models.admin import CHANNELS, CUSTOMER_LANGUAGES, AgentSettings, RoutingSettings, Team
-from shopdesk.models.given import given_over
+from shopdesk.models.given import saved_over
 from shopdesk.models.sla import BusinessHours, SlaPolicy
 from shopdesk.phone import shop_phone, to_e164
 from shopdesk.privacy import audit
@@ -135,11 +135,7 @@ class Admin:
         for attempt in range(SETTINGS_ATTEMPTS):
             stored = self.config.get(kind, "settings") or {}
             before = model.model_validate({k: v for k, v in stored.items() if k != "version"})
-            try:
-                merged = model.model_validate(given_over(before, given))
-            except ValidationError as exc:       # the fields given, with the stored ones, make no settings
-                raise InvalidFields([{"loc": ("body", *e["loc"]), "type": e["type"], "msg": e["msg"]}
-                                     for e in exc.errors()]) from exc
+            merged = saved_over(before, given)
             check(merged, before)
             read = stored.get("version", 0)
             try:

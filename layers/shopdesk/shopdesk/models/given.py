@@ -7,9 +7,21 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
+
+from shopdesk.errors import InvalidFields
 
 Settings = TypeVar("Settings", bound=BaseModel)
+
+
+def saved_over(stored: Settings, given: Settings) -> Settings:
+    """The settings a save makes: ``given_over`` validated as a whole body is, a refusal (the fields given, with
+    the stored ones, make no settings) a 422 naming the fields as the body's."""
+    try:
+        return type(given).model_validate(given_over(stored, given))
+    except ValidationError as exc:
+        raise InvalidFields([{"loc": ("body", *e["loc"]), "type": e["type"], "msg": e["msg"]}
+                             for e in exc.errors()]) from exc
 
 
 def given_over(stored: BaseModel, given: BaseModel) -> dict[str, Any]:

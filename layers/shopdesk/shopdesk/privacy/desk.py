@@ -9,15 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import ValidationError
-
 from shopdesk import clock
 from shopdesk.dal.lake import LakeBucket
 from shopdesk.dal.media import MediaStore
 from shopdesk.errors import BadRequest, Conflict, InvalidFields
 from shopdesk.logic.access import ADMIN, require
 from shopdesk.logic.admin import SETTINGS_ATTEMPTS, identity_of
-from shopdesk.models.given import given_over
+from shopdesk.models.given import saved_over
 from shopdesk.privacy import audit
 from shopdesk.privacy.audit import AuditTrail
 from shopdesk.privacy.jobs import Kind, PrivacyJobs
@@ -88,11 +86,7 @@ class PrivacyDesk:
         for attempt in range(SETTINGS_ATTEMPTS):
             before = self.policies.read()
             stored = PrivacySettings.model_validate({k: v for k, v in before.items() if k != "version"})
-            try:
-                merged = PrivacySettings.model_validate(given_over(stored, settings))
-            except ValidationError as exc:
-                raise InvalidFields([{"loc": ("body", *e["loc"]), "type": e["type"], "msg": e["msg"]}
-                                     for e in exc.errors()]) from exc
+            merged = saved_over(stored, settings)
             try:
                 return self._save(before, merged, before["version"] if expected_version is None else expected_version,
                                   caller_id)
