@@ -62,6 +62,7 @@ from shopdesk.logic.attachments import Attachments
 from shopdesk.logic.board import Board
 from shopdesk.logic.canned import CannedLibrary
 from shopdesk.logic.customers import CustomerDesk
+from shopdesk.logic.fold import Folder
 from shopdesk.logic.labels import LabelDesk
 from shopdesk.logic.macros import MacroDesk
 from shopdesk.logic.sla_engine import book_for
@@ -92,7 +93,8 @@ articles = ArticleLibrary(KnowledgeBase(table), lambda: embedder_for(settings.kb
 canned = CannedLibrary(CannedResponses(table),
                        Attachments(MediaStore(settings.media_bucket)) if settings.media_bucket else None, Macros(table))
 board = Board(SlaEvents(table), Access(Agents(table)))
-customer_desk = CustomerDesk(Customers(table), Access(Agents(table)))
+customer_desk = CustomerDesk(Customers(table), Access(Agents(table)),
+                             folder=Folder(conversations, lambda: admin.book, admin.work))
 labels = LabelDesk(Labels(table), macros=Macros(table), agents=Agents(table))
 macros = MacroDesk(Macros(table), canned, Labels(table), Agents(table), admin.config, admin.book)
 policies = PrivacyPolicies(ConfigStore(table))

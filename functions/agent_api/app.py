@@ -76,6 +76,7 @@ from shopdesk.logic.canned import CannedLibrary
 from shopdesk.logic.changes import ChangeFeed
 from shopdesk.logic.compose import Composer
 from shopdesk.logic.customers import CustomerDesk
+from shopdesk.logic.fold import Folder
 from shopdesk.logic.inbox import Inbox, QueueUnavailable, Sort, View
 from shopdesk.logic.labels import LabelDesk
 from shopdesk.logic.macros import MacroDesk
@@ -137,7 +138,8 @@ commerce = commerce_for(commerce_settings)          # the shop platform's adapte
 order_lookup = OrderLookup(store_for(commerce_settings), commerce)
 # a customer's page shows the orders of all their emails and phones, through the same port as the order panel
 customer_desk = CustomerDesk(Customers(table), Access(agents),
-                             orders_of=lambda customer: order_lookup.find(customer.identities).orders)
+                             orders_of=lambda customer: order_lookup.find(customer.identities).orders,
+                             folder=Folder(conversations, lambda: book, work))
 order_actions = OrderActions(order_lookup, commerce, commerce_settings.action_groups, conversations.add_message)
 canned = CannedLibrary(CannedResponses(table), inbox.files, Macros(table))
 inbox.personaliser = Personaliser(conversations, book.routing, settings.shop_name, canned, order_lookup)

@@ -37,12 +37,15 @@ from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.identities import Identities
 from shopdesk.dal.media import MediaStore
+from shopdesk.dal.queues import Queue
 from shopdesk.dal.ratelimits import RateLimits
 from shopdesk.dal.secrets import json_secret
 from shopdesk.dal.table import Table
 from shopdesk.dal.verifications import Verifications
 from shopdesk.errors import Conflict, InvalidSignature
+from shopdesk.logic.fold import Folder
 from shopdesk.logic.merge import Merger
+from shopdesk.logic.sla_engine import book_for
 from shopdesk.logic.verify_email import EmailVerification
 from shopdesk.logic.visitor_history import VisitorHistory
 from shopdesk.logic.widget import OriginRefused, RateLimited, Widget
@@ -86,8 +89,11 @@ def verification() -> EmailVerification:
     global _verification
     if _verification is None:
         secret = json_secret(settings.webchat_secret_arn)
-        customers = Customers(table)
-        _verification = EmailVerification(Verifications(table), RateLimits(table), Merger(customers), Identities(table),
+        customers, conversations = Customers(table), Conversations(table, settings.due_shards)
+        folder = Folder(conversations, lambda: book_for(conversations, settings.first_response_targets),
+                        Queue(settings.work_queue_url))
+        _verification = EmailVerification(Verifications(table), RateLimits(table), Merger(customers, folder),
+                                          Identities(table),
                                           text_mailer(settings.ses_from_address), secret["session_secret"],
                                           settings.shop_name)
     return _verification

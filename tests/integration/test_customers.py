@@ -18,7 +18,7 @@ from shopdesk.channels import webchat
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.table import Table
 from shopdesk.logic.merge import Merger
-from tests.integration.helpers import agent, customer_writes
+from tests.integration.helpers import agent, customer_writes, online
 from tests.integration.test_admin_api import admin_call
 from tests.integration.test_email import _deliver, _eml
 from tests.integration.test_widget import _call as _widget
@@ -120,7 +120,8 @@ def test_sms_email_on_the_shop_record_and_instagram_after_a_merge_are_one_custom
     # and her next Instagram message lands in her one open conversation, and the reply goes back there
     assert _instagram(desk, IGSID, "still waiting", "mid.2") == sms_conv
     status, conv = agent(desk, "GET", f"/agent/conversations/{sms_conv}", "alice")
-    assert conv["channel"] == "instagram" and conv["channels"] == ["instagram", "sms"]
+    # (the email's conversation, open when the first merge was made, went into it then: its channel too)
+    assert conv["channel"] == "instagram" and conv["channels"] == ["email", "instagram", "sms"]
     # When the agent undoes the merge
     status, undone = agent(desk, "POST", f"/agent/customers/{anna}/unmerge", "alice",
                            {"merge_id": merge["id"], "reason": "not the same person"})
@@ -153,8 +154,15 @@ def test_unmerge_restores_both_customers_exactly(desk):
     assert desk.item(f"CUSTOMER#{b}")["merged_into"] == a
     status, _ = agent(desk, "POST", f"/agent/customers/{a}/unmerge", "alice", {"merge_id": merge["id"]})
     assert status == 200
-    # Then every identity, customer record and conversation is as it was
-    assert _snapshot(desk, a, b) == before
+    # Then every identity, customer record and conversation is as it was; the one that went into the other at
+    # the merge (both were open) is open again, waiting in its team's queue with fresh clocks, as a reopen is
+    after = _snapshot(desk, a, b)
+    reopened = {"cycle_started_at", "QueuePK", "QueueSK", "waiting_since", "sla", "clocks_json", "clocks_version",
+                "awaiting_since", "changed_by"}
+    assert after[f"CONV#{second}"]["status"] == "open" and after[f"CONV#{second}"]["QueuePK"] == "QUEUE#default"
+    for snapshot in (before, after):
+        snapshot[f"CONV#{second}"] = {k: v for k, v in snapshot[f"CONV#{second}"].items() if k not in reopened}
+    assert after == before
 
 
 def test_a_shared_email_in_the_shop_records_is_suggested_never_merged(desk):
@@ -314,6 +322,90 @@ def test_a_visitor_who_proves_an_email_with_a_code_joins_that_customer(desk):
     assert "cleo@example.com" not in json.dumps(record)
     # and the code cannot be used twice
     assert _widget(desk, "POST", "/widget/email-verification/confirm", {"code": code}, session)[0] == 400
+
+
+def test_a_visitor_who_proves_an_email_while_both_conversations_wait_gets_one_conversation(desk):
+    desk.client("ses").verify_email_identity(EmailAddress="support@shop.example")
+    online(desk, "alice")
+    # Given a customer whose email waits for an answer, and a chat the same person opened, given to an agent
+    _email(desk, "Dana <dana@example.com>", "Where is my order?", "e-dana")
+    mail_conv = desk.item("IDENTITY#email#dana@example.com")["open_conversation_id"]
+    desk.drain_queue(desk.work_queue_url, "router")
+    session = _session(desk, "visitor-dana")
+    status, sent, _ = _widget(desk, "POST", "/widget/messages",
+                              {"client_message_id": "d1", "text": "hello from the chat"}, session)
+    assert status == 201, sent
+    chat_conv = sent["conversation_id"]
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert chat_conv != mail_conv
+    assert desk.item(f"CONV#{chat_conv}")["assignee"] == "alice"
+    seats = desk.item("AGENT#alice")["active"]
+    # When the visitor proves the email with the mailed code
+    assert _widget(desk, "POST", "/widget/email-verification", {"email": "dana@example.com"}, session)[0] == 202
+    code = _code_mailed_to("dana@example.com")
+    status, body, _ = _widget(desk, "POST", "/widget/email-verification/confirm", {"code": code}, session)
+    assert status == 200 and body["linked"], body
+    # Then the chat went into the email's conversation: the chat's messages show there in time order, and the
+    # agent can answer on the web chat from it
+    status, conv = agent(desk, "GET", f"/agent/conversations/{mail_conv}", "alice")
+    assert status == 200, conv
+    assert [m["text"] for m in conv["messages"] if m["direction"] == "inbound"] == [
+        "Where is my order?", "hello from the chat"]
+    assert set(conv["channels"]) == {"email", "webchat"} and conv["status"] != "resolved"
+    folded_note = [m for m in conv["messages"] if (m.get("event") or {}).get("kind") == "folded"]
+    assert folded_note and folded_note[0]["event"]["params"]["conversation"] == chat_conv
+    assert "folded_into" not in [(m.get("event") or {}).get("kind") for m in conv["messages"]]   # the chat's own entry
+    # and the chat's own conversation is resolved as merged, naming it, its seat freed
+    status, chat = agent(desk, "GET", f"/agent/conversations/{chat_conv}", "alice")
+    assert chat["status"] == "resolved" and chat["merged_into"] == mail_conv, chat
+    assert desk.item("AGENT#alice")["active"] == seats - 1
+    # When the agent answers in the one conversation on the web chat
+    status, sent_reply = agent(desk, "POST", f"/agent/conversations/{mail_conv}/replies", "alice",
+                               {"text": "It ships today.", "channel": "webchat"})
+    assert status == 202, sent_reply
+    desk.drain_queue(desk.outbound_queue_url, "dispatcher")
+    # Then the visitor sees their chat and the answer in the widget
+    status, polled, _ = _widget(desk, "GET", "/widget/messages", session=session)
+    assert status == 200 and polled["conversation_id"] == mail_conv, polled
+    shown = [(m["from"], m["text"]) for m in polled["items"]]
+    assert ("visitor", "hello from the chat") in shown and shown[-1] == ("agent", "It ships today."), shown
+    # and what they write next joins it
+    status, more, _ = _widget(desk, "POST", "/widget/messages", {"client_message_id": "d2", "text": "thanks!"}, session)
+    assert status == 201 and more["conversation_id"] == mail_conv, more
+
+
+def test_an_unmerge_takes_merged_conversations_apart_again(desk):
+    # Given two customers, each with an open conversation, merged by an agent
+    sms_conv = customer_writes(desk, "+31666000077", "my parcel?", "SMf1")
+    ig_conv = _instagram(desk, "17841400000000777", "hello on instagram", "mid.f1")
+    a, b = _customer_id(desk, "phone", "+31666000077"), _customer_id(desk, "instagram", "17841400000000777")
+    status, merged = agent(desk, "POST", f"/agent/customers/{a}/merge", "alice", {"other_id": b, "reason": "same"})
+    assert status == 200, merged
+    status, conv = agent(desk, "GET", f"/agent/conversations/{sms_conv}", "alice")
+    assert "hello on instagram" in [m["text"] for m in conv["messages"]] and "instagram" in conv["channels"]
+    # the reports count the merged one as merged, not as resolved by anyone
+    from shopdesk.analytics.events import derive
+    before, after = desk.item(f"CONV#{ig_conv}"), None
+    assert before["status"] == "resolved" and before["folded_into"] == sms_conv
+    after = dict(before, status="open")
+    [change] = [e for e in derive("MODIFY", {"PK": f"CONV#{ig_conv}", "SK": "META"}, before, after)
+                if e.type == "status_changed"]
+    assert change.reason == "merged" and change.agent_id is None
+    # When the agent undoes the merge
+    status, undone = agent(desk, "POST", f"/agent/customers/{a}/unmerge", "alice",
+                           {"merge_id": merged["id"], "reason": "not the same"})
+    assert status == 200, undone
+    # Then the survivor's conversation no longer shows the other's messages nor answers on its channel
+    status, conv = agent(desk, "GET", f"/agent/conversations/{sms_conv}", "alice")
+    assert "hello on instagram" not in [m["text"] for m in conv["messages"]]
+    assert conv["channels"] == ["sms"]
+    assert [m["event"]["kind"] for m in conv["messages"] if m.get("event")][-1] == "unfolded"
+    # and the other conversation is its customer's again, open as it was, no longer naming it, their slot again
+    status, other = agent(desk, "GET", f"/agent/conversations/{ig_conv}", "alice")
+    assert other["customer"]["id"] == b and other["status"] == "open" and other["merged_into"] is None, other
+    assert desk.item("IDENTITY#instagram#17841400000000777")["open_conversation_id"] == ig_conv
+    assert desk.item("IDENTITY#phone#+31666000077")["open_conversation_id"] == sms_conv
+    assert _instagram(desk, "17841400000000777", "still there?", "mid.f2") == ig_conv
 
 
 def test_codes_are_rate_limited_expire_and_bad_input_is_refused(desk):

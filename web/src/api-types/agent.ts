@@ -1046,6 +1046,11 @@ export interface components {
             snoozed_until?: string | null;
             mention?: components["schemas"]["MentionOut"] | null;
             bot?: components["schemas"]["ConversationBot"] | null;
+            /**
+             * Merged Into
+             * @description the customer's other open conversation this one went into when their customers were merged: it goes on there (this one is resolved; its messages show there too)
+             */
+            merged_into?: string | null;
         };
         /**
          * ConversationStatus
@@ -1259,6 +1264,11 @@ export interface components {
             snoozed_until?: string | null;
             mention?: components["schemas"]["MentionOut"] | null;
             bot?: components["schemas"]["ConversationBot"] | null;
+            /**
+             * Merged Into
+             * @description the customer's other open conversation this one went into when their customers were merged: it goes on there (this one is resolved; its messages show there too)
+             */
+            merged_into?: string | null;
             /**
              * Matched
              * @enum {string}
@@ -1680,6 +1690,11 @@ export interface components {
             snoozed_until?: string | null;
             mention?: components["schemas"]["MentionOut"] | null;
             bot?: components["schemas"]["ConversationBot"] | null;
+            /**
+             * Merged Into
+             * @description the customer's other open conversation this one went into when their customers were merged: it goes on there (this one is resolved; its messages show there too)
+             */
+            merged_into?: string | null;
             /** @description with include=: the side panels asked for */
             included?: components["schemas"]["Included"] | null;
         };

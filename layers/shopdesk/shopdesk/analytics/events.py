@@ -294,6 +294,9 @@ def _status_change(ctx: _Context, new: Mapping[str, Any], old: Mapping[str, Any]
         start = cycle_start(new)
         resolver = _agent(actor) or _agent(new.get("assignee"))
         bot = actor == "bot" and not new.get("handed_off_at")
+        if new.get("folded_into"):          # merged into the customer's other conversation: nobody resolved it
+            return ctx.event(EventType.STATUS_CHANGED, at, (before, after, _iso(at)), actor=actor,
+                             from_value=before, to_value=after, reason="merged")
         return ctx.event(EventType.STATUS_CHANGED, at, (before, after, _iso(at)), actor=actor,
                          agent_id=None if bot else resolver, from_value=before, to_value=after,
                          reason="bot" if bot else None, started_at_ms=_ms(start),

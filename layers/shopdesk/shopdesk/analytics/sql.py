@@ -219,12 +219,14 @@ STATEMENTS: dict[str, tuple[str, str]] = {
     "next_response": (_DURATION.replace("{where}", "type = 'next_human_reply'"), "next response time"),
     "resolution": (_DURATION.replace("{where}", "type = 'status_changed' AND to_value = 'resolved' "
                                                 "AND duration_s IS NOT NULL"), "resolution time per cycle"),
+    # a conversation merged into its customer's other one (reason 'merged') was not resolved by anyone
     "resolved": ("SELECT {key} AS key, count(DISTINCT conversation_id) AS value FROM ev "
-                 "WHERE type = 'status_changed' AND to_value = 'resolved' GROUP BY 1 ORDER BY 1",
-                 "conversations resolved"),
+                 "WHERE type = 'status_changed' AND to_value = 'resolved' AND coalesce(reason, '') <> 'merged' "
+                 "GROUP BY 1 ORDER BY 1", "conversations resolved"),
     "reopens": ("""SELECT {key} AS key,
   count(DISTINCT CASE WHEN from_value = 'resolved' THEN conversation_id END) AS reopened,
-  count(DISTINCT CASE WHEN to_value = 'resolved' THEN conversation_id END) AS resolved
+  count(DISTINCT CASE WHEN to_value = 'resolved' AND coalesce(reason, '') <> 'merged' THEN conversation_id END)
+    AS resolved
 FROM ev WHERE type = 'status_changed' GROUP BY 1 ORDER BY 1""", "conversations reopened and resolved"),
     "sla": ("""SELECT {key} AS key, target,
   count(*) FILTER (WHERE type = 'sla_met') AS met, count(*) FILTER (WHERE type = 'sla_breached') AS breached

@@ -243,13 +243,17 @@ class ConversationOut(BaseModel):
     snoozed_until: Instant | None = None                 # snoozed: when it opens again by itself
     mention: MentionOut | None = None                     # the mentions view only
     bot: ConversationBot | None = None      # what the bot did: answering, handed_off (with the reason), resolved
+    merged_into: str | None = Field(default=None, description=(
+        "the customer's other open conversation this one went into when their customers were merged: it goes on "
+        "there (this one is resolved; its messages show there too)"))
 
     @classmethod
     def of(cls, conv: Conversation, presign: Presign | None = None) -> ConversationOut:
-        data = conv.model_dump(include=set(cls.model_fields) - {"messages", "channels", "opted_out", "mention"})
+        data = conv.model_dump(include=set(cls.model_fields) - {"messages", "channels", "opted_out", "mention",
+                                                                 "merged_into"})
         if conv.status is not ConversationStatus.SNOOZED:
             data["snoozed_until"] = None           # woken, or opened by the customer meanwhile
-        return cls(**data, channels=sorted(conv.routes),
+        return cls(**data, merged_into=conv.folded_into, channels=sorted(conv.routes),
                    opted_out=sorted(c for c, r in conv.routes.items() if r.opted_out),
                    messages=[MessageOut.of(m, presign) for m in conv.messages])
 

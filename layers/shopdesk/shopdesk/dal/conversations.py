@@ -276,15 +276,60 @@ class Conversations:
         return it.conversation_from_item(item)
 
     def get_with_messages(self, conversation_id: str) -> Conversation:
-        """One Query: the conversation item and its messages, oldest first (SK order)."""
+        """One Query: the conversation item and its messages, oldest first (SK order). A conversation others were
+        merged into (``folded``, logic.fold) shows theirs among its own in time order: one Query more for each."""
         rows = self.table.query_all(
             index=None, key_condition="PK = :pk", names={}, values={":pk": it.conv_pk(conversation_id)},
             consistent=True)
         meta = next((r for r in rows if r["SK"] == it.META), None)
         if meta is None:
             raise conversation_not_found(conversation_id)
-        messages = [it.message_from_item(r) for r in rows if r["SK"].startswith("MSG#")]
-        return it.conversation_from_item(meta, messages)
+        found = [r for r in rows if r["SK"].startswith("MSG#")]
+        for other in sorted(meta.get("folded") or ()):
+            found += [r for r in self.table.query_all(
+                index=None, key_condition="PK = :pk AND begins_with(SK, :msg)", names={},
+                values={":pk": it.conv_pk(other), ":msg": "MSG#"}, consistent=True)
+                if (r.get("event") or {}).get("kind") != "folded_into"]     # its entry saying it went into this one
+            found.sort(key=lambda r: r["SK"])          # MSG#<time>#<id>: time order across the conversations
+        return it.conversation_from_item(meta, [it.message_from_item(r) for r in found])
+
+    def fold(self, target: Conversation, source: Conversation, note: Message) -> None:
+        """``source``'s messages show in ``target`` from now on (logic.fold): the target lists it and takes the
+        routes of the channels it lacks, so its agent answers the customer there too; ``note`` says so on its
+        timeline. Idempotent: the list is a set, and a route the target has stays its own."""
+        update = Update().add("folded", {source.id}).set("updated_at", clock.iso(note.created_at))
+        for channel, route in source.routes.items():
+            if channel not in target.routes:
+                update.set(f"routes.{channel}", route.model_dump(mode="json"))
+        try:
+            self.table.transact([
+                self.table.update_op(it.conv_pk(target.id), it.META, update.when("attribute_exists(PK)")),
+                self.table.put_op(it.message_item(self.retention.stamp(note)))])
+        except TransactionCancelled as exc:
+            raise conversation_not_found(target.id) from exc
+
+    def mark_folded(self, source_id: str, target_id: str | None) -> None:
+        """The conversation was merged into ``target_id`` (None: no longer, its customers unmerged); one gone
+        meanwhile (erased) is left alone."""
+        update = Update().set("folded_into", target_id) if target_id else Update().remove("folded_into")
+        with suppress(ConditionFailed):
+            self.table.update(it.conv_pk(source_id), it.META, update.when("attribute_exists(PK)"))
+
+    def unfold(self, target_id: str, source_id: str, channels: Sequence[str], note: Message) -> None:
+        """Undo ``fold``: ``source``'s messages no longer show in the target, which gives back the routes of the
+        ``channels`` it took from it, but the one the customer wrote on last (its default route, kept)."""
+        target = self.get_meta(target_id)
+        update = Update().delete("folded", {source_id}).set("updated_at", clock.iso(note.created_at))
+        for channel in channels:
+            route = target.routes.get(channel)
+            if route is not None and channel != target.channel:
+                update.remove(f"routes.{channel}")
+        try:
+            self.table.transact([
+                self.table.update_op(it.conv_pk(target_id), it.META, update.when("attribute_exists(PK)")),
+                self.table.put_op(it.message_item(self.retention.stamp(note)))])
+        except TransactionCancelled as exc:
+            raise conversation_not_found(target_id) from exc
 
     def note_understanding(self, conversation_id: str, sk: str, *, language: str | None, sentiment: str,
                            emotion: str | None, urgent: bool, intents: list[str]) -> None:

@@ -188,6 +188,7 @@ def conversation_from_item(item: dict[str, Any], messages: list[Message] | None 
         last_message_preview=item.get("last_message_preview"), message_count=item.get("message_count", 0),
         messages=messages or [],
         bot=item.get("bot"),
+        folded=sorted(item.get("folded") or []), folded_into=item.get("folded_into"),
     )
 
 

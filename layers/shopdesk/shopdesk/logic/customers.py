@@ -20,6 +20,7 @@ from shopdesk import clock
 from shopdesk.dal.customers import Customers
 from shopdesk.errors import BadRequest
 from shopdesk.logic.access import Access, Caller
+from shopdesk.logic.fold import Folder
 from shopdesk.logic.merge import Merger, customer_not_found
 from shopdesk.models import Conversation
 from shopdesk.models.customer import Customer, CustomerEvent, Evidence, MergeRecord
@@ -69,10 +70,11 @@ class Duplicate:
 
 
 class CustomerDesk:
-    def __init__(self, customers: Customers, access: Access, orders_of: OrdersOf | None = None):
+    def __init__(self, customers: Customers, access: Access, orders_of: OrdersOf | None = None,
+                 folder: Folder | None = None):
         self.customers = customers
         self.access = access
-        self.merger = Merger(customers)
+        self.merger = Merger(customers, folder)
         self.orders_of = orders_of
 
     # ------------------------------------------------------------------ reading

@@ -12,13 +12,15 @@ Rules (docs/architecture.md, "Identity"):
   identity was, so an unmerge puts each piece back: identities, conversations (and those started since from
   the merged customer's identities), records. Both customers' timelines show who did it, when and why.
 - One open conversation per customer: after a merge every identity holds the survivor's open conversation,
-  or the merged customer's when the survivor had none. (When both had one, the merged customer's stays open
-  on its own for the agent to finish; new messages go to the survivor's.)
+  or the merged customer's when the survivor had none. When both had one, the merged customer's goes into the
+  survivor's (logic.fold: its messages show there, its channels answered from there, it is resolved as merged);
+  an unmerge takes them apart again and opens it again.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from shopdesk import clock
 from shopdesk.dal.customers import Customers
@@ -27,6 +29,9 @@ from shopdesk.errors import BadRequest, Conflict, NotFound
 from shopdesk.ids import new_id
 from shopdesk.models import Conversation, ConversationStatus, Identity
 from shopdesk.models.customer import Customer, CustomerEvent, Evidence, IdentityBefore, MergeRecord
+
+if TYPE_CHECKING:
+    from shopdesk.logic.fold import Folder
 
 SYSTEM = "system"
 
@@ -44,9 +49,10 @@ class LinkOutcome:
 
 
 class Merger:
-    def __init__(self, customers: Customers):
+    def __init__(self, customers: Customers, folder: Folder | None = None):
         self.customers = customers
         self.identities: Identities = customers.identities
+        self.folder = folder            # makes two open conversations one (without: the merged one stays open)
 
     # ------------------------------------------------------------------ merge
     def merge(self, survivor_id: str, other_id: str, *, by: str, reason: str) -> MergeRecord:
@@ -63,13 +69,14 @@ class Merger:
         open_b = next((records[k].open_conversation_id for k in keys_b if records[k].open_conversation_id), None)
         shared = open_a or open_b
         moved = [c.id for c in self.customers.all_conversations(other.id)]
+        folded = self.folder.plan(open_b, open_a) if self.folder is not None and open_a and open_b else None
         now = clock.now()
         record = MergeRecord(
             id=new_id("mg_"), survivor_id=survivor.id, merged_id=other.id, by=by, reason=reason, at=now,
             survivor_name=survivor.name, survivor_identities=keys_a, merged_identities=keys_b,
             identities_before={k: IdentityBefore(customer_id=r.customer_id, open_conversation_id=r.open_conversation_id,
                                                  siblings=list(r.siblings)) for k, r in records.items()},
-            conversations_moved=moved)
+            conversations_moved=moved, folded=folded)
         all_keys = [*keys_a, *keys_b]
         merged = survivor.model_copy(update={"identities": [*survivor.identities, *other.identities],
                                              "name": survivor.name or other.name})
@@ -87,6 +94,8 @@ class Merger:
         ]
         moves = [self.customers.move_conversation_op(c, from_id=other.id, to_id=survivor.id) for c in moved]
         self.customers.write(core, moves)
+        if folded is not None and self.folder is not None:
+            self.folder.fold(folded.conversation, folded.into, by=by)
         return record
 
     # ------------------------------------------------------------------ unmerge
@@ -115,6 +124,8 @@ class Merger:
                     and c.created_at > record.at)]
         back_ids = {c.id for c in back}
         status = {c.id: c.status for c in conversations}
+        if record.folded is not None and self.folder is not None:      # open again once taken apart (logic.fold)
+            status[record.folded.conversation] = ConversationStatus.OPEN
         current = next((r.open_conversation_id for r in records.values() if r.open_conversation_id), None)
 
         def open_for(side_before: list[str], side_owns: bool) -> str | None:
@@ -154,6 +165,8 @@ class Merger:
                 merge_id=merge_id)))
         moves = [self.customers.move_conversation_op(c.id, from_id=survivor.id, to_id=other.id) for c in back]
         self.customers.write(core, moves)
+        if record.folded is not None and self.folder is not None:
+            self.folder.unfold(record.folded.conversation, record.folded.into, record.folded.channels, by=by)
         return done
 
     # ------------------------------------------------------------------ automatic links

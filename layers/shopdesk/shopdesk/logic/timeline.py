@@ -135,6 +135,26 @@ def status_changed(conversation_id: str, was: ConversationStatus, status: Conver
                           event("status_changed", status=status.value, by=by))
 
 
+def folded_into(conversation_id: str, target_id: str, by: str) -> Message:
+    """The customer's other open conversation took this one in when their customers were merged (logic.fold)."""
+    return system_message(conversation_id, f"Merged into conversation {target_id} with its customer by {by}: "
+                          "it goes on there", by, event("folded_into", conversation=target_id, by=by))
+
+
+def folded(conversation_id: str, source_id: str, channel: str, messages: int, by: str) -> Message:
+    """This conversation took in the customer's other open one (logic.fold)."""
+    return system_message(
+        conversation_id, f"Conversation {source_id} ({channel_name(channel)}, {messages} messages) merged into this "
+        f"one with its customer by {by}: its messages show here", by,
+        event("folded", conversation=source_id, channel=channel, messages=messages, by=by))
+
+
+def unfolded(conversation_id: str, other_id: str, by: str) -> Message:
+    """An unmerge took the two conversations apart again (logic.fold)."""
+    return system_message(conversation_id, f"Conversation {other_id} taken apart from this one: its customers were "
+                          f"unmerged by {by}", by, event("unfolded", conversation=other_id, by=by))
+
+
 def reopened_by_customer(conversation_id: str, message_at: datetime) -> Message:
     """Just before the customer's message that reopened a conversation the bot resolved."""
     return system_message(conversation_id, "Reopened by the customer's message",

@@ -115,6 +115,8 @@ class Conversation(BaseModel):
     message_count: int = 0
     messages: list[Message] = Field(default_factory=list)
     bot: ConversationBot | None = None             # what the bot did (shopdesk.bot): answering, handed_off, resolved
+    folded: list[str] = Field(default_factory=list)   # merged into this one (logic.fold): theirs show here
+    folded_into: str | None = None                 # merged into that one when its customer was merged (logic.fold)
 
     @model_validator(mode="after")
     def _default_route_is_a_route(self) -> Conversation:

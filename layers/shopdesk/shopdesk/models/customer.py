@@ -58,6 +58,14 @@ class IdentityBefore(BaseModel):
     siblings: list[str] = Field(default_factory=list)
 
 
+class Folded(BaseModel):
+    """Both customers of a merge had an open conversation: the merged one's went into the survivor's (logic.fold)."""
+
+    conversation: str                         # the merged customer's, resolved as merged
+    into: str                                 # the survivor's, which shows its messages
+    channels: list[str] = Field(default_factory=list)   # the routes it took from it (an unmerge gives them back)
+
+
 class MergeRecord(BaseModel):
     """``MERGE#<id>``: everything a merge moved, so an unmerge can put each piece back."""
 
@@ -73,6 +81,7 @@ class MergeRecord(BaseModel):
     merged_identities: list[str]              # the merged customer's
     identities_before: dict[str, IdentityBefore]
     conversations_moved: list[str]            # the merged customer's conversations, now the survivor's
+    folded: Folded | None = None              # both had one open: the merged one's went into the survivor's
     unmerged_by: str | None = None
     unmerged_at: Instant | None = None
     unmerge_reason: str | None = None

@@ -1,0 +1,118 @@
+"""A merge of two customers who each had an open conversation makes the two one (called from logic.merge).
+
+One open conversation per customer is the desk's rule (dal.identities): every channel's next message goes to
+it. When a merge joins two customers who both had one open (an agent merging a chat visitor into an email
+customer, a visitor proving their email with a code while their email waits), the survivor's conversation
+takes the other in, as helpdesks merge tickets:
+
+- the other's messages show in it, in time order among its own (they stay where they were written: delivery
+  receipts, retries, search and erasure find them there; ``Conversations.get_with_messages`` reads both);
+- it takes the other's channels it lacks, so its agent answers the customer there too (the web chat shows
+  the visitor this one conversation, agents' replies included);
+- the other is resolved as merged: its seat freed, its clocks ended, no survey; it names the one it went
+  into (``folded_into``), and the reports count it as merged, not resolved (docs/metrics.md).
+
+An unmerge takes them apart: the other's messages leave the survivor's conversation, its channels go back to
+it, and it is open again (its customer's slot, its team's queue, fresh clocks), as it was when merged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aws_lambda_powertools import Logger
+
+from shopdesk import clock
+from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.customers import Customers
+from shopdesk.dal.queues import Queue
+from shopdesk.errors import Conflict, NotFound
+from shopdesk.logic import sla_engine, timeline
+from shopdesk.logic.sla_engine import PolicyBook
+from shopdesk.logic.work import enqueue_drain, enqueue_refill
+from shopdesk.models import ConversationStatus
+from shopdesk.models.customer import Folded
+
+logger = Logger(child=True)
+
+
+@dataclass
+class Folder:
+    conversations: Conversations
+    book: Callable[[], PolicyBook]            # built on first use: configuration is read only when clocks move
+    work: Queue | None = None                 # the freed seat's refill, the reopened one's drain
+
+    def customers(self) -> Customers:
+        return Customers(self.conversations.table)
+
+    def plan(self, source_id: str, target_id: str) -> Folded | None:
+        """What ``fold`` will do, for the merge record: None when there is nothing to fold (the same
+        conversation, one gone or resolved meanwhile)."""
+        if source_id == target_id:
+            return None
+        try:
+            source, target = self.conversations.get_meta(source_id), self.conversations.get_meta(target_id)
+        except NotFound:
+            return None
+        if ConversationStatus.RESOLVED in (source.status, target.status):
+            return None
+        return Folded(conversation=source.id, into=target.id, channels=sorted(set(source.routes) - set(target.routes)))
+
+    def fold(self, source_id: str, target_id: str, *, by: str) -> bool:
+        """Take ``source_id`` into ``target_id``; False when nothing was folded (one gone or resolved meanwhile,
+        or folded already)."""
+        try:
+            source, target = self.conversations.get_meta(source_id), self.conversations.get_meta(target_id)
+        except NotFound:
+            return False
+        if source.id in target.folded or source.status is ConversationStatus.RESOLVED:
+            return False
+        self.conversations.fold(target, source, timeline.folded(target.id, source.id, source.channel,
+                                                                source.message_count, by))
+        self.conversations.mark_folded(source.id, target.id)
+        now = clock.now()
+        for _ in range(3):
+            try:
+                self.conversations.set_status(source, ConversationStatus.RESOLVED,
+                                              timeline.folded_into(source.id, target.id, by), None, identities=[])
+                break
+            except Conflict:            # changed meanwhile (a reply, an assignment): read it again
+                source = self.conversations.get_meta(source_id)
+                if source.status is ConversationStatus.RESOLVED:
+                    break
+        else:
+            logger.warning("merged conversation left open: it kept changing", extra={"conversation_id": source_id})
+            return True
+        sla_engine.apply(self.conversations, source.id,
+                         lambda clocks: clocks.on_status(ConversationStatus.RESOLVED, now), self.book())
+        if source.assignee and self.work is not None:
+            enqueue_refill(self.work, source.assignee, "merged")        # the seat it freed
+        return True
+
+    def unfold(self, source_id: str, target_id: str, channels: list[str], *, by: str) -> None:
+        """Take them apart again (an unmerge): the target gives back the other's messages and channels, and the
+        other is open again, waiting in its team's queue with fresh clocks, as it was when merged (the unmerge
+        gave its customer's identities back their slot on it). What was erased meanwhile is left alone."""
+        with contextlib.suppress(NotFound):
+            self.conversations.unfold(target_id, source_id, channels, timeline.unfolded(target_id, source_id, by))
+        self.conversations.mark_folded(source_id, None)
+        try:
+            source = self.conversations.get_meta(source_id)
+        except NotFound:
+            return
+        if source.status is not ConversationStatus.RESOLVED:
+            return
+        try:
+            self.conversations.set_status(source, ConversationStatus.OPEN, timeline.unfolded(source_id, target_id, by),
+                                          None, identities=[])
+        except Conflict:
+            logger.warning("unmerged conversation left resolved: it changed meanwhile",
+                           extra={"conversation_id": source_id})
+            return
+        now = clock.now()
+        sla_engine.apply_tier(self.conversations, self.customers(), source_id, self.book(), at=now,
+                              then=lambda clocks: clocks.on_status(ConversationStatus.OPEN, now))
+        if self.work is not None:
+            enqueue_drain(self.work, source.team, "unmerged")
