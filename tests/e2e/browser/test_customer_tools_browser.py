@@ -185,6 +185,11 @@ def test_a_suggested_duplicate_is_merged_with_a_reason_then_the_merge_is_undone(
     expect(suggestion).to_contain_text("this customer's message gives the phone +14155550225")
     assert axe_violations(page) == []       # the customer panel: orders, history, duplicates
 
+    first, second = (conversation_of(stack, "alice", phone)["id"] for phone in ("+14155550224", "+14155550225"))
+
+    def conversation(conversation_id: str) -> dict:
+        return stack.get(f"/agent/conversations/{conversation_id}", token=stack.token("alice")).json()
+
     # When alice merges it with a reason
     suggestion.get_by_role("textbox", name="Reason for the merge").fill("Same person, two phones")
     suggestion.get_by_role("button", name="Merge +14155550225 into this customer").click()
@@ -198,6 +203,16 @@ def test_a_suggested_duplicate_is_merged_with_a_reason_then_the_merge_is_undone(
     expect(events).to_contain_text("Same person, two phones")
     merged = conversation_of(stack, "alice", "+14155550224")["customer"]["id"]
     assert conversation_of(stack, "alice", "+14155550225")["customer"]["id"] == merged
+    # and, both conversations having been open, the other one's messages show in this one, with the entry saying so
+    expect(timeline(page)).to_contain_text("Hello from my second phone")
+    expect(timeline(page)).to_contain_text("merged into this one with its customer by Alice Example")
+    # and the other conversation says where it goes on
+    assert conversation(second)["status"] == "resolved" and conversation(second)["merged_into"] == first
+    page.goto(f"{stack.url}/c/{second}")
+    expect(page.get_by_text("Merged into the customer's other open conversation")).to_be_visible()
+    page.get_by_role("link", name="Open it").click()
+    expect(page).to_have_url(re.compile(f"/c/{first}$"))
+    expect(timeline(page)).to_contain_text("Please also text my other phone")
 
     # When she undoes it from the customer's merge record
     events.get_by_role("button", name="Undo this merge").click()
@@ -207,4 +222,8 @@ def test_a_suggested_duplicate_is_merged_with_a_reason_then_the_merge_is_undone(
     expect(events.get_by_role("button", name="Undo this merge")).to_have_count(0)
     expect(identities).not_to_contain_text("+14155550225")
     assert stack.wait_for(lambda: conversation_of(stack, "alice", "+14155550225")["customer"]["id"] != merged)
+    # and the other conversation's messages leave this one, which says they were taken apart; that one is open again
+    expect(timeline(page)).not_to_contain_text("Hello from my second phone")
+    expect(timeline(page)).to_contain_text("taken apart from this one: the customers were unmerged by Alice Example")
+    assert conversation(second)["status"] == "open" and conversation(second)["merged_into"] is None
     assert page.errors == []  # type: ignore[attr-defined]

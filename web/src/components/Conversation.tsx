@@ -6,6 +6,7 @@ import { agentName, teamName } from "../format";
 import { useStore } from "../store";
 import { AssistPanel } from "./AssistPanel";
 import { Composer } from "./Composer";
+import { ConversationLink } from "./ConversationLink";
 import { ConversationActions } from "./ConversationActions";
 import { CustomerPanel } from "./CustomerPanel";
 import { LabelChips, LabelMenu } from "./Labels";
@@ -48,6 +49,11 @@ export function Conversation({ onOpen }: { onOpen: (id: string | null) => void }
                 </>
               )}
             </p>
+            {open.merged_into && (
+              <p class="muted small merged-into">
+                {t("conversationMergedInto")} <ConversationLink id={open.merged_into}>{t("openConversationMergedInto")}</ConversationLink>
+              </p>
+            )}
             <div class="conversation-tools">
               <LabelMenu conv={open} />
               <MacroPicker conv={open} />

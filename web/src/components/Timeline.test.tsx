@@ -158,6 +158,25 @@ describe("Timeline's system entries", () => {
     ]);
   });
 
+  it("says which conversation went into which when customers were merged, by an agent or by the customer's proof", () => {
+    const entries = [
+      event("folded", { conversation: "c_2", channel: "webchat", messages: 3, by: "alice" }),
+      event("folded", { conversation: "c_2", channel: "webchat", messages: 1, by: "system" }),
+      event("folded_into", { conversation: "c_1", by: "system" }),
+      event("unfolded", { conversation: "c_2", by: "alice" }),
+    ];
+    expect(shown("en", ...entries)).toEqual([
+      "Conversation c_2 (Web chat, 3 messages) merged into this one with its customer by Alice Example: its messages show here",
+      "Conversation c_2 (Web chat, 1 message) merged into this one with its customer: its messages show here",
+      "Merged into conversation c_1 with its customer: it goes on there",
+      "Conversation c_2 taken apart from this one: the customers were unmerged by Alice Example",
+    ]);
+    expect(shown("pt", entries[2]!, entries[3]!)).toEqual([
+      "Fundida na conversa c_1 junto com seu cliente: continua lá",
+      "A conversa c_2 foi separada desta: Alice Example desfez a fusão dos clientes",
+    ]);
+  });
+
   it("says what became of a message that asks nothing (STOP, START, an out-of-office), naming the channel", () => {
     const entries = [
       event("kept_resolved", { why: "opt_out", channel: "sms" }),
