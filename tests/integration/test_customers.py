@@ -18,7 +18,7 @@ from shopdesk.channels import webchat
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.table import Table
 from shopdesk.logic.merge import Merger
-from tests.integration.helpers import agent, customer_writes, online
+from tests.integration.helpers import agent, customer_writes, online, teams
 from tests.integration.test_admin_api import admin_call
 from tests.integration.test_email import _deliver, _eml
 from tests.integration.test_widget import _call as _widget
@@ -274,6 +274,94 @@ def test_resolving_after_a_merge_frees_every_channel_and_the_next_message_opens_
     assert customer_writes(desk, "+31666000001", "and by sms", "SMr2") == new
     # and reopening the old one is refused while the new one is open (one open conversation per customer)
     assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "open"})[0] == 409
+
+
+def test_open_conversations_of_two_teams_stay_apart_when_their_customers_are_merged(desk):
+    # Given two customers with an open conversation each, one moved to billing by a supervisor
+    teams(desk, "billing")
+    sms_conv = customer_writes(desk, "+31666000099", "my parcel?", "SMt1")
+    ig_conv = _instagram(desk, "17841400000000999", "my invoice is wrong", "mid.t1")
+    assert agent(desk, "PUT", f"/agent/conversations/{ig_conv}/routing", "lead", {"team": "billing"},
+                 groups="[supervisors]")[0] == 200
+    a, b = _customer_id(desk, "phone", "+31666000099"), _customer_id(desk, "instagram", "17841400000000999")
+    # When an admin merges the customers
+    status, merged = agent(desk, "POST", f"/agent/customers/{a}/merge", "root", {"other_id": b, "reason": "same"},
+                           groups="[admins]")
+    assert status == 200, merged
+    # Then each conversation stays its team's: the default team's shows nothing of billing's, which stays open
+    status, conv = agent(desk, "GET", f"/agent/conversations/{sms_conv}", "alice")
+    assert "my invoice is wrong" not in [m["text"] for m in conv["messages"]] and conv["channels"] == ["sms"]
+    assert desk.item(f"CONV#{ig_conv}")["status"] == "open" and "folded_into" not in desk.item(f"CONV#{ig_conv}")
+    assert merged.get("folded") is None and desk.item(f"MERGE#{merged['id']}")["merge"].get("folded") is None
+
+
+def test_a_merged_conversation_shows_its_messages_only_to_whom_may_open_it_and_the_audit_names_both(desk):
+    # Given carol of billing, granted one default conversation by a mention, and another of the same team she
+    # may not open, of a customer an agent merges into the first's
+    teams(desk, "billing")
+    online(desk, "carol")
+    assert admin_call(desk, "PUT", "/admin/agents/carol", "[admins]", {"capacity": 3, "teams": ["billing"]})[0] == 200
+    first = customer_writes(desk, "+31666000111", "my parcel?", "SMg1")
+    second = _instagram(desk, "17841400000000111", "my card was charged twice", "mid.g1")
+    note = {"text": "@carol can you look"}
+    assert agent(desk, "POST", f"/agent/conversations/{first}/notes", "alice", note)[0] == 201
+    assert agent(desk, "GET", f"/agent/conversations/{second}", "carol")[0] == 404
+    a, b = _customer_id(desk, "phone", "+31666000111"), _customer_id(desk, "instagram", "17841400000000111")
+    status, merged = agent(desk, "POST", f"/agent/customers/{a}/merge", "alice", {"other_id": b, "reason": "same"})
+    assert status == 200, merged
+    # Then alice (default) reads both in the one conversation, carol only the one she was granted
+    texts = [m["text"] for m in agent(desk, "GET", f"/agent/conversations/{first}", "alice")[1]["messages"]]
+    assert "my card was charged twice" in texts
+    status, seen = agent(desk, "GET", f"/agent/conversations/{first}", "carol")
+    assert status == 200 and "my parcel?" in [m["text"] for m in seen["messages"]]
+    assert "my card was charged twice" not in [m["text"] for m in seen["messages"]]
+    # and the audit trail finds the merge by either customer, naming both, the merge and the conversations
+    for customer in (a, b):
+        status, found = admin_call(desk, "GET", "/admin/audit", "[admins]", query=f"customer_id={customer}")
+        assert status == 200, found
+        [record] = [r for r in found["items"] if r["action"].endswith("/merge")]
+        assert record["actor"] == "alice" and record["details"]["merge_id"] == merged["id"]
+        assert record["details"]["merged_id"] == b and record["details"]["folded"] == {"conversation": second,
+                                                                                        "into": first}
+
+
+def test_a_visitor_merged_with_an_mms_customer_gets_no_link_that_is_not_a_web_address(desk):
+    # Given an MMS whose provider link is a javascript: address, and a visitor (the same person) chatting
+    from tests.integration.helpers import post_twilio
+    from tests.support import twilio_form
+    result = post_twilio(desk, twilio_form(MessageSid="MMj1", From="+31666000222", To="+14155550100", Body="photo",
+                                           NumMedia="1", MediaUrl0="javascript:alert(document.domain)//",
+                                           MediaContentType0="text/html"))
+    assert result["statusCode"] == 200, result
+    session = _session(desk, "visitor-mms")
+    status, sent, _ = _widget(desk, "POST", "/widget/messages", {"client_message_id": "j1", "text": "hi"}, session)
+    assert status == 201, sent
+    a, b = _customer_id(desk, "phone", "+31666000222"), _customer_id(desk, "webchat", "visitor-mms")
+    # When an agent merges them (both open, one team: one conversation, which the widget shows)
+    assert agent(desk, "POST", f"/agent/customers/{a}/merge", "alice", {"other_id": b, "reason": "same"})[0] == 200
+    # Then the widget names the file and gives no link to run on the shop's page
+    status, polled, _ = _widget(desk, "GET", "/widget/messages", session=session)
+    assert status == 200, polled
+    [photo] = [m for m in polled["items"] if m["text"] == "photo"]
+    assert [f["url"] for f in photo["attachments"]] == [None]
+
+
+def test_a_customer_known_by_sms_is_named_by_whatsapps_profile_name_and_a_name_is_never_overwritten(desk):
+    # Given a customer who wrote by SMS (no name comes with an SMS)
+    conv = customer_writes(desk, "+31666000088", "is my order on its way?", "SMn1")
+    customer = _customer_id(desk, "phone", "+31666000088")
+    assert not desk.item(f"CUSTOMER#{customer}").get("name")
+    # When they write from the same number on WhatsApp, whose profile gives a name
+    from tests.integration.test_canned import whatsapp_from
+    assert whatsapp_from(desk, "+31666000088", "Noor Bakker", "here on WhatsApp too", "SMn2") == conv
+    # Then the customer is named: their record, their conversation, their next conversations
+    assert desk.item(f"CUSTOMER#{customer}")["name"] == "Noor Bakker"
+    assert agent(desk, "GET", f"/agent/conversations/{conv}", "alice")[1]["customer"]["name"] == "Noor Bakker"
+    assert desk.item("IDENTITY#phone#+31666000088")["customer_name"] == "Noor Bakker"
+    # and another profile name later changes nothing (an agent or the first name given stays)
+    whatsapp_from(desk, "+31666000088", "N.", "one more", "SMn3")
+    assert desk.item(f"CUSTOMER#{customer}")["name"] == "Noor Bakker"
+    assert agent(desk, "GET", f"/agent/conversations/{conv}", "alice")[1]["customer"]["name"] == "Noor Bakker"
 
 
 # ------------------------------------------------------------------ a web-chat visitor proves an email

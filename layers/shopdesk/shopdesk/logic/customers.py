@@ -24,6 +24,7 @@ from shopdesk.logic.fold import Folder
 from shopdesk.logic.merge import Merger, customer_not_found
 from shopdesk.models import Conversation
 from shopdesk.models.customer import Customer, CustomerEvent, Evidence, MergeRecord
+from shopdesk.privacy import audit
 
 MAX_ACCESS_SCAN = 200        # conversations looked at to decide whether a caller may see a customer
 
@@ -187,14 +188,29 @@ class CustomerDesk:
     def merge(self, caller: Caller, customer_id: str, other_id: str, reason: str) -> MergeRecord:
         self.visible(caller, customer_id)
         self.visible(caller, other_id)
-        return self.merger.merge(customer_id, other_id, by=caller.id, reason=reason)
+        record = self.merger.merge(customer_id, other_id, by=caller.id, reason=reason)
+        _audited(record)
+        return record
 
     def unmerge(self, caller: Caller, customer_id: str, merge_id: str, reason: str) -> MergeRecord:
         record = self.customers.get_merge(merge_id)
         self.visible(caller, customer_id)
         if record is not None:
             self.visible(caller, record.merged_id if customer_id == record.survivor_id else record.survivor_id)
-        return self.merger.unmerge(customer_id, merge_id, by=caller.id, reason=reason)
+        done = self.merger.unmerge(customer_id, merge_id, by=caller.id, reason=reason)
+        _audited(done)
+        return done
+
+
+def _audited(record: MergeRecord) -> None:
+    """The audit record of a merge or unmerge names both customers (found by either's id), the merge, and the
+    conversations it moved and made one (ids only)."""
+    folded = record.folded
+    audit.note(customer_id=record.survivor_id, also_customers=[record.merged_id], merge_id=record.id,
+               survivor_id=record.survivor_id, merged_id=record.merged_id,
+               conversations_moved=record.conversations_moved or None,
+               folded={"conversation": folded.conversation, "into": folded.into} if folded else None,
+               after={"status": record.status})
 
 
 def _seen_where(e: Evidence, visible: set[str]) -> Evidence:

@@ -12,6 +12,10 @@ takes the other in, as helpdesks merge tickets:
 - the other is resolved as merged: its seat freed, its clocks ended, no survey; it names the one it went
   into (``folded_into``), and the reports count it as merged, not resolved (docs/metrics.md).
 
+Only conversations of one team are made one: whoever may see the survivor's would otherwise read another
+team's conversation in it (docs/security.md). Two of different teams stay open side by side, as before this
+module, each for its team to finish.
+
 An unmerge takes them apart: the other's messages leave the survivor's conversation, its channels go back to
 it, and it is open again (its customer's slot, its team's queue, fresh clocks), as it was when merged.
 """
@@ -49,7 +53,7 @@ class Folder:
 
     def plan(self, source_id: str, target_id: str) -> Folded | None:
         """What ``fold`` will do, for the merge record: None when there is nothing to fold (the same
-        conversation, one gone or resolved meanwhile)."""
+        conversation, one gone or resolved meanwhile, or two teams' conversations)."""
         if source_id == target_id:
             return None
         try:
@@ -57,6 +61,8 @@ class Folder:
         except NotFound:
             return None
         if ConversationStatus.RESOLVED in (source.status, target.status):
+            return None
+        if source.team != target.team:        # its messages would show to a team that may not see them
             return None
         return Folded(conversation=source.id, into=target.id, channels=sorted(set(source.routes) - set(target.routes)))
 

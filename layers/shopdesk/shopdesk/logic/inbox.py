@@ -277,8 +277,23 @@ class Inbox:
         return list(first.values()), encode_cursor(next_positions) if next_positions else None
 
     def get(self, caller: Caller, conversation_id: str) -> Conversation:
-        """The conversation with its messages (their files' links are made only after this check)."""
-        return self.access.check(caller, self.conversations.get_with_messages(conversation_id))
+        """The conversation with its messages (their files' links are made only after this check). Of the
+        conversations merged into it (logic.fold: one team's, but whom it was assigned or granted to differs), the
+        messages of one the caller may not open are left out, as that conversation is."""
+        conv = self.access.check(caller, self.conversations.get_with_messages(conversation_id))
+        if not conv.folded:
+            return conv
+        sees = self.access.seer(caller)
+        hidden = set()
+        for other in conv.folded:
+            try:
+                if not sees(self.conversations.get_meta(other)):
+                    hidden.add(other)
+            except NotFound:
+                continue
+        if not hidden:
+            return conv
+        return conv.model_copy(update={"messages": [m for m in conv.messages if m.conversation_id not in hidden]})
 
     def _visible(self, caller: Caller, conversation_id: str) -> Conversation:
         return self.access.check(caller, self.conversations.get_meta(conversation_id))

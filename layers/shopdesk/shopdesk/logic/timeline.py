@@ -144,7 +144,8 @@ def folded_into(conversation_id: str, target_id: str, by: str) -> Message:
 def folded(conversation_id: str, source_id: str, channel: str, messages: int, by: str) -> Message:
     """This conversation took in the customer's other open one (logic.fold)."""
     return system_message(
-        conversation_id, f"Conversation {source_id} ({channel_name(channel)}, {messages} messages) merged into this "
+        conversation_id, f"Conversation {source_id} ({channel_name(channel)}, {messages} message"
+        f"{'' if messages == 1 else 's'}) merged into this "
         f"one with its customer by {by}: its messages show here", by,
         event("folded", conversation=source_id, channel=channel, messages=messages, by=by))
 

@@ -40,11 +40,15 @@ NOT_AUDITED = ""            # a non-GET route that changes nothing (a preview): 
 
 
 def note(*, customer_id: str | None = None, conversation_id: str | None = None, before: Any = None,
-         after: Any = None, **details: Any) -> None:
-    """Add to the audit record of the request being served (nothing outside a request)."""
+         after: Any = None, also_customers: list[str] | None = None, **details: Any) -> None:
+    """Add to the audit record of the request being served (nothing outside a request). ``also_customers``: other
+    customers the action concerns as much (a merge's other side): the record is written under each of them too,
+    so it is found by any of their ids."""
     notes = _notes.get()
     if notes is None:
         return
+    if also_customers:
+        notes["also_customers"] = [*notes.get("also_customers", []), *also_customers]
     for name, value in (("customer_id", customer_id), ("conversation_id", conversation_id), ("before", before),
                         ("after", after)):
         if value is not None:
@@ -154,13 +158,14 @@ def install(app: APIGatewayHttpResolver, trail: Callable[[], AuditTrail], who: C
         params = match[1].groupdict() if match[1] else {}
         caller = who(event)
         http = event.request_context.http
-        trail().record(
-            actor=caller.id, roles=list(caller.roles), action=match[2], status=response.status_code,
-            target="/".join(f"{k}={v}" for k, v in params.items()) or None,
-            customer_id=notes.get("customer_id") or params.get("customer_id"),
-            conversation_id=notes.get("conversation_id") or params.get("conversation_id"),
-            before=notes.get("before"), after=notes.get("after"), details=notes.get("details"),
-            source_ip=http.source_ip, user_agent=http.user_agent, request_id=event.request_context.request_id)
+        customer_id = notes.get("customer_id") or params.get("customer_id")
+        for concerned in dict.fromkeys([customer_id, *notes.get("also_customers", [])]):
+            trail().record(
+                actor=caller.id, roles=list(caller.roles), action=match[2], status=response.status_code,
+                target="/".join(f"{k}={v}" for k, v in params.items()) or None, customer_id=concerned,
+                conversation_id=notes.get("conversation_id") or params.get("conversation_id"),
+                before=notes.get("before"), after=notes.get("after"), details=notes.get("details"),
+                source_ip=http.source_ip, user_agent=http.user_agent, request_id=event.request_context.request_id)
         return response
 
     app.use(middlewares=[middleware])
