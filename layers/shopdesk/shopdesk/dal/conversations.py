@@ -175,6 +175,16 @@ class Conversations:
                self._not_erased_op(provider, provider_id)]
         self._store_inbound(ops, provider_id, StaleConversation(message.conversation_id))
 
+    def name_customer(self, identity: IdentityRecord, name: str, conversation_id: str) -> None:
+        """Name a customer who had none (logic.ingest): on the identity (their next conversations), their record
+        (profile, search) and the conversation the message went to, each only where no name is yet; what is gone
+        meanwhile (erased) is left alone, and nothing is created."""
+        for pk, path in ((it.identity_pk(identity.kind, identity.address), "customer_name"),
+                         (it.customer_pk(identity.customer_id), "name"),
+                         (it.conv_pk(conversation_id), "customer.name")):
+            with suppress(ConditionFailed):
+                self.table.update(pk, it.META, Update().set_if_missing(path, name).when("attribute_exists(PK)"))
+
     def _store_inbound(self, ops: list[dict[str, Any]], provider_id: str, refused: Exception) -> None:
         """One inbound message's transaction, its provider marker first and the not-erased check last: a replay
         of either raises ``DuplicateDelivery``, any other refusal ``refused``."""

@@ -154,7 +154,7 @@ def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
         expected_open = identity.open_conversation_id if identity else None
         inbound, opted_out = consented(received, identity)
         route = _route(inbound).model_copy(update={"opted_out": opted_out or None})
-        done = partial(_consent_kept, inbound, conversations)
+        done = partial(_settled, inbound, identity, conversations)
         if identity is not None and identity.csat and not expected_open and inbound.consent is None:
             # a satisfaction survey waits for this customer's answer (shopdesk.csat.answer)
             try:
@@ -261,6 +261,17 @@ def consented(inbound: InboundMessage, identity: IdentityRecord | None) -> tuple
     if inbound.consent == "start" and was_out:
         return inbound.model_copy(update={"kind": "opt_in"}), False
     return (inbound.model_copy(update={"consent": None}) if inbound.consent else inbound), was_out
+
+
+def _settled(inbound: InboundMessage, identity: IdentityRecord | None, conversations: Conversations,
+             result: IngestResult) -> IngestResult:
+    """What follows a stored message (or its delivery again): consent remembered, and a customer we knew without
+    a name named by the first channel that gives one (an SMS customer writing on WhatsApp, say: its profile name)."""
+    _consent_kept(inbound, conversations, result)
+    name = bound_text(inbound.profile_name, NAME_BYTES).value if inbound.profile_name else None
+    if name and name.strip() and identity is not None and not identity.customer_name and result.conversation_id:
+        conversations.name_customer(identity, name.strip(), result.conversation_id)
+    return result
 
 
 def _consent_kept(inbound: InboundMessage, conversations: Conversations, result: IngestResult) -> IngestResult:
