@@ -286,3 +286,26 @@ def test_a_visitor_opening_sockets_in_a_loop_is_held_to_a_few_a_minute(desk):
     answers = [_socket(desk, "$connect", f"L{n}", session) for n in range(11)]
     assert answers == [200] * 10 + [429]
     assert desk.item("CONN#L10") is None
+
+
+def test_requests_at_once_each_take_their_own_token(desk):
+    # Given a bucket of five tokens that does not refill within the test, and twenty requests at the same moment
+    from concurrent.futures import ThreadPoolExecutor
+
+    from shopdesk.dal.ratelimits import RateLimits
+    from shopdesk.dal.table import Table
+    from shopdesk.logic.widget import RateLimited, limit
+    limits, limiter = RateLimits(Table(desk.table_name)), webchat.RateLimiter(rate_per_s=0.0001, burst=5)
+
+    def request(_: int) -> bool:
+        try:
+            limit(limits, "webchat-send#visitor-burst", limiter)
+            return True
+        except RateLimited:
+            return False
+
+    # When they all ask for a token at once
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        allowed = list(pool.map(request, range(20)))
+    # Then five are allowed, not one more (a read-then-write let each spend the token they all read)
+    assert sum(allowed) == 5, allowed

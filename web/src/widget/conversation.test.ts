@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Pending, ServerItem } from "./conversation";
-import { entries, linkRuns, openChoices, retryDelay, stillPending, unread, visitorOf } from "./conversation";
+import { entries, linkRuns, openChoices, retryDelay, stillPending, unread, visitorOf, webAddress } from "./conversation";
 import { WIDGET_WORDS, sayer, widgetLanguage } from "./words";
 
 const item = (id: string, from: "visitor" | "agent", at: string, extra: Partial<ServerItem> = {}): ServerItem =>
@@ -34,6 +34,14 @@ describe("what the visitor sees", () => {
     expect(linkRuns("See https://shop.example/a?b=1. Or javascript:alert(1)")).toEqual([
       ["See ", false], ["https://shop.example/a?b=1", true], [". Or javascript:alert(1)", false]]);
     expect(linkRuns("no link")).toEqual([["no link", false]]);
+  });
+
+  it("links a file only at a web address: a javascript: or data: link from a provider is no link", () => {
+    expect(webAddress("https://media.example/a.jpg")).toBe("https://media.example/a.jpg");
+    expect(webAddress("http://media.example/a.jpg")).toBe("http://media.example/a.jpg");
+    for (const bad of ["javascript:alert(document.domain)//", " JavaScript:alert(1)", "data:text/html,<b>x</b>", "not a url", "", null]) {
+      expect(webAddress(bad)).toBeUndefined();
+    }
   });
 });
 

@@ -76,6 +76,18 @@ export function visitorOf(token: string): string | null {
   }
 }
 
+/** A file's address when it is a web address (https or http); anything else (a `javascript:` link from a provider's
+ * webhook, say) is no link: the file is named, not linked. */
+export function webAddress(url: string | null | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    const scheme = new URL(url).protocol;
+    return scheme === "https:" || scheme === "http:" ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Web addresses in a message, so they can be links: [text, isLink] runs (http and https only). */
 export function linkRuns(text: string): [string, boolean][] {
   const runs: [string, boolean][] = [];

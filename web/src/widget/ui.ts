@@ -1,7 +1,7 @@
 // The widget's DOM: a launcher and a chat panel in a shadow root, so the shop's styles and ours never meet.
 // Every text the API or the visitor wrote goes in as text (never as markup); web addresses become links.
 import type { Entry, ServerItem } from "./conversation";
-import { entries, linkRuns, openChoices } from "./conversation";
+import { entries, linkRuns, openChoices, webAddress } from "./conversation";
 import type { EmailState, WidgetState } from "./controller";
 import type { Say } from "./words";
 
@@ -335,10 +335,11 @@ export class WidgetView {
     if (message.attachments.length) {
       item.append(element("span", { class: "files" }, ...message.attachments.map((file, index) => {
         const name = file.filename ?? this.say("attachment", { name: "" }).trim();
-        const link = element("a", { href: file.url ?? "#", target: "_blank", rel: "noopener noreferrer",
+        const url = webAddress(file.url);
+        const link = element("a", { href: url ?? "#", target: "_blank", rel: "noopener noreferrer",
                                     "data-file": `${message.id}:${index}` },
-                             file.content_type?.startsWith("image/") && file.url
-                               ? element("img", { src: file.url, alt: this.say("attachment", { name }) })
+                             file.content_type?.startsWith("image/") && url
+                               ? element("img", { src: url, alt: this.say("attachment", { name }) })
                                : this.say("attachment", { name }));
         return link;
       })));
@@ -354,7 +355,8 @@ export class WidgetView {
     for (const message of items) {
       message.attachments.forEach((file, index) => {
         const link = this.root.querySelector<HTMLAnchorElement>(`[data-file="${CSS.escape(`${message.id}:${index}`)}"]`);
-        if (link && file.url) link.href = file.url;    // a shown picture stays as it loaded
+        const url = webAddress(file.url);
+        if (link && url) link.href = url;    // a shown picture stays as it loaded
       });
     }
   }

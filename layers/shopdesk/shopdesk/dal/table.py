@@ -239,12 +239,14 @@ class Table:
         return deserialize(item) if item else None
 
     def put(self, item: Mapping[str, Any], *, condition: str | None = None,
-            values: Mapping[str, Any] | None = None) -> None:
+            values: Mapping[str, Any] | None = None, names: Mapping[str, str] | None = None) -> None:
         kwargs: dict[str, Any] = {"TableName": self.name, "Item": serialize(item)}
         if condition:
             kwargs["ConditionExpression"] = condition
         if values:
             kwargs["ExpressionAttributeValues"] = serialize(values)
+        if names:
+            kwargs["ExpressionAttributeNames"] = dict(names)
         try:
             self._client.put_item(**kwargs)
         except ClientError as exc:

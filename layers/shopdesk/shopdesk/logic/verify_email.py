@@ -61,11 +61,8 @@ class EmailVerification:
         return hmac.new(self.secret.encode(), f"{visitor_id}|{email}|{code}".encode(), hashlib.sha256).hexdigest()
 
     def _limit(self, key: str, limiter: webchat.RateLimiter) -> None:
-        from shopdesk.logic.widget import RateLimited
-        allowed, state, retry_after = limiter.consume(self.limits.get(key), clock.now().timestamp())
-        self.limits.put(key, state)
-        if not allowed:
-            raise RateLimited(retry_after)
+        from shopdesk.logic.widget import limit
+        limit(self.limits, key, limiter)
 
     def request(self, visitor_id: str, raw_email: str) -> dict[str, object]:
         email = normalise_email(raw_email)

@@ -6,6 +6,7 @@ Visitors see their own messages and the agents' replies, never notes or system e
 
 from __future__ import annotations
 
+import urllib.parse
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,8 +44,8 @@ class OriginRefused(ShopdeskError):
 
 def limit(limits: RateLimits, key: str, limiter: webchat.RateLimiter) -> None:
     """Take a token of the caller's bucket, or RateLimited with how long to wait."""
-    allowed, state, retry_after = limiter.consume(limits.get(key), clock.now().timestamp())
-    limits.put(key, state)
+    now = clock.now().timestamp()
+    allowed, retry_after = limits.take(key, lambda state: limiter.consume(state, now))
     if not allowed:
         raise RateLimited(retry_after)
 
@@ -202,7 +203,15 @@ class Widget:
             items.append({"id": m.id, "from": "visitor" if m.direction is Direction.INBOUND else "agent",
                           "text": m.text, "created_at": clock.iso(m.created_at),
                           "attachments": [{"url": self.media.presign(a.storage_key, a.filename) if a.storage_key
-                                           else a.url, "filename": a.filename, "content_type": a.content_type}
-                                          for a in m.attachments],
+                                           else web_address(a.url), "filename": a.filename,
+                                           "content_type": a.content_type} for a in m.attachments],
                           "choices": [c for c in (m.payload or {}).get("choices") or [] if isinstance(c, dict)]})
         return {"conversation_id": conversation_id, "items": items}
+
+
+def web_address(url: str | None) -> str | None:
+    """A provider's link to a file as the visitor's page may follow it: https or http only (a ``javascript:`` or
+    ``data:`` link in a webhook would run in the shop's page); None otherwise (the file is named, not linked)."""
+    if not url or urllib.parse.urlsplit(url.strip()).scheme.lower() not in ("http", "https"):
+        return None
+    return url
