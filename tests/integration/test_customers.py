@@ -9,6 +9,7 @@ import hmac
 import json
 import re
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -155,13 +156,16 @@ def test_unmerge_restores_both_customers_exactly(desk):
     status, _ = agent(desk, "POST", f"/agent/customers/{a}/unmerge", "alice", {"merge_id": merge["id"]})
     assert status == 200
     # Then every identity, customer record and conversation is as it was; the one that went into the other at
-    # the merge (both were open) is open again, waiting in its team's queue with fresh clocks, as a reopen is
+    # the merge (both were open) is open again, waiting in its team's queue with fresh clocks, as a reopen is; the
+    # survivor's clocks keep what they counted while its customer waited there for the other's answer
     after = _snapshot(desk, a, b)
     reopened = {"cycle_started_at", "QueuePK", "QueueSK", "waiting_since", "sla", "clocks_json", "clocks_version",
                 "awaiting_since", "changed_by"}
     assert after[f"CONV#{second}"]["status"] == "open" and after[f"CONV#{second}"]["QueuePK"] == "QUEUE#default"
     for snapshot in (before, after):
         snapshot[f"CONV#{second}"] = {k: v for k, v in snapshot[f"CONV#{second}"].items() if k not in reopened}
+        snapshot[f"CONV#{first}"] = {k: v for k, v in snapshot[f"CONV#{first}"].items()
+                                     if k not in ("sla", "clocks_json", "clocks_version")}
     assert after == before
 
 
@@ -274,6 +278,38 @@ def test_resolving_after_a_merge_frees_every_channel_and_the_next_message_opens_
     assert customer_writes(desk, "+31666000001", "and by sms", "SMr2") == new
     # and reopening the old one is refused while the new one is open (one open conversation per customer)
     assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "open"})[0] == 409
+
+
+def test_a_waiting_customer_merged_into_a_snoozed_conversation_wakes_it_and_the_merge_names_them(desk):
+    online(desk, "alice")
+    # Given an SMS customer whose conversation an agent snoozed, and an email from the same person, unanswered
+    sms_conv = customer_writes(desk, "+31666000333", "my parcel?", "SMw1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    until = clock.iso(clock.now() + timedelta(hours=4))
+    status, snoozed = agent(desk, "POST", f"/agent/conversations/{sms_conv}/status", "alice",
+                            {"status": "snoozed", "until": until})
+    assert status == 200 and snoozed["status"] == "snoozed", snoozed
+    _email(desk, "Dana Rivera <dana.rivera@example.com>", "Still nothing, where is it?", "e-wake")
+    mail_conv = desk.item("IDENTITY#email#dana.rivera@example.com")["open_conversation_id"]
+    desk.drain_queue(desk.work_queue_url, "router")
+    a, b = _customer_id(desk, "phone", "+31666000333"), _customer_id(desk, "email", "dana.rivera@example.com")
+    # When an agent merges the email customer into the SMS one
+    status, merged = agent(desk, "POST", f"/agent/customers/{a}/merge", "alice", {"other_id": b, "reason": "same"})
+    assert status == 200, merged
+    # Then the snoozed conversation is open again, the customer's question is on its clocks, and it bears her name
+    status, conv = agent(desk, "GET", f"/agent/conversations/{sms_conv}", "alice")
+    assert conv["status"] == "open" and "Still nothing, where is it?" in [m["text"] for m in conv["messages"]]
+    assert conv["customer"]["name"] == "Dana Rivera" and conv["sla"]["paused"] is False
+    assert desk.item("IDENTITY#phone#+31666000333")["customer_name"] == "Dana Rivera"
+    # and shows what was written in the email's conversation, not its system entries (its own assignment, clocks)
+    its_system = {m["id"] for m in agent(desk, "GET", f"/agent/conversations/{mail_conv}", "alice")[1]["messages"]
+                  if m["direction"] == "system"}
+    assert its_system and not its_system & {m["id"] for m in conv["messages"]}
+    # When the merge is undone, the name it gave goes with it
+    status, _ = agent(desk, "POST", f"/agent/customers/{a}/unmerge", "alice", {"merge_id": merged["id"]})
+    assert status == 200
+    assert not agent(desk, "GET", f"/agent/conversations/{sms_conv}", "alice")[1]["customer"].get("name")
+    assert "customer_name" not in desk.item("IDENTITY#phone#+31666000333")
 
 
 def test_open_conversations_of_two_teams_stay_apart_when_their_customers_are_merged(desk):

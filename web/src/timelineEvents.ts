@@ -334,6 +334,7 @@ const KINDS: Record<string, Words> = {
     p.text("by") === "system"
       ? p.say("timeline.event.folded_into.auto", { conversation: p.text("conversation") })
       : p.say("timeline.event.folded_into", { conversation: p.text("conversation"), by: p.agent("by") }),
+  customer_waits: (p) => p.say("timeline.event.customer_waits"),
   unfolded: (p) =>
     p.text("by") === "system"
       ? p.say("timeline.event.unfolded.auto", { conversation: p.text("conversation") })

@@ -14,9 +14,12 @@ export function ConversationActions({ conv, onOpen }: { conv: Conversation; onOp
   if (conv.status === "resolved") {
     return (
       <div class="actions" role="group" aria-label={t("actions")}>
-        <button class="btn" onClick={() => set("open")}>
-          {t("do.open")}
-        </button>
+        {/* a conversation merged into the customer's other one goes on there (its header links it) */}
+        {!conv.merged_into && (
+          <button class="btn" onClick={() => set("open")}>
+            {t("do.open")}
+          </button>
+        )}
         <TranscriptButton conv={conv} />
       </div>
     );

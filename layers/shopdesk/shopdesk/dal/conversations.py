@@ -296,10 +296,11 @@ class Conversations:
             raise conversation_not_found(conversation_id)
         found = [r for r in rows if r["SK"].startswith("MSG#")]
         for other in sorted(meta.get("folded") or ()):
+            # what was written there (the customer's, replies, notes), not its system entries: its assignments and
+            # clocks were its own, and would contradict this one's
             found += [r for r in self.table.query_all(
                 index=None, key_condition="PK = :pk AND begins_with(SK, :msg)", names={},
-                values={":pk": it.conv_pk(other), ":msg": "MSG#"}, consistent=True)
-                if (r.get("event") or {}).get("kind") != "folded_into"]     # its entry saying it went into this one
+                values={":pk": it.conv_pk(other), ":msg": "MSG#"}, consistent=True) if r.get("direction") != "system"]
             found.sort(key=lambda r: r["SK"])          # MSG#<time>#<id>: time order across the conversations
         return it.conversation_from_item(meta, [it.message_from_item(r) for r in found])
 
@@ -308,6 +309,8 @@ class Conversations:
         routes of the channels it lacks, so its agent answers the customer there too; ``note`` says so on its
         timeline. Idempotent: the list is a set, and a route the target has stays its own."""
         update = Update().add("folded", {source.id}).set("updated_at", clock.iso(note.created_at))
+        if source.awaiting_since is not None:     # its customer waits for an answer: now this one's to give
+            update.set_if_missing("awaiting_since", clock.iso(source.awaiting_since))
         for channel, route in source.routes.items():
             if channel not in target.routes:
                 update.set(f"routes.{channel}", route.model_dump(mode="json"))
@@ -893,7 +896,7 @@ class Conversations:
             if 0 in exc.failed and clocks is not None:
                 raise ClockConflict(conv.id) from exc
             if 0 not in exc.failed and reopening:
-                raise Conflict("the customer already has another open conversation") from exc
+                raise Conflict("the customer already has another open conversation").with_code("another_open") from exc
             raise Conflict("the conversation changed meanwhile; reload it and try again") from exc
         except ClientError as exc:           # a concurrent transaction on the same items: read again
             if clocks is None or exc.response["Error"]["Code"] != "TransactionCanceledException":

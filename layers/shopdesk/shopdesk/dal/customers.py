@@ -174,6 +174,17 @@ class Customers:
             update.when("attribute_exists(PK) AND attribute_not_exists(merged_into)")
         return self.table.update_op(it.customer_pk(customer.id), it.META, update)
 
+    def name_conversation(self, conversation_id: str, name: str | None, *, was: str | None = None) -> None:
+        """The customer's name on a conversation that shows none (a merge named them), or ``name`` None: the name
+        ``was`` taken away again (its unmerge). One gone or named otherwise meanwhile is left alone."""
+        update = Update().when("attribute_exists(PK)")
+        if name:
+            update.set_if_missing("customer.name", name)
+        else:
+            update.remove("customer.name").when("#customer.#name = :was", was=was)
+        with contextlib.suppress(ConditionFailed):
+            self.table.update(it.conv_pk(conversation_id), it.META, update)
+
     def move_conversation_op(self, conversation_id: str, *, from_id: str, to_id: str) -> dict[str, Any]:
         """A conversation changes customer (and history partition), if it still belongs to ``from_id``."""
         update = (Update().set("customer.id", to_id).set("CustomerPK", it.customer_pk(to_id))

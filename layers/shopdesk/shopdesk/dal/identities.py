@@ -161,11 +161,17 @@ class Identities:
         return ops
 
     def rewrite_op(self, record: IdentityRecord, *, customer_id: str, open_conversation_id: str | None,
-                   siblings: Sequence[str], expected: IdentityRecord) -> dict[str, Any]:
+                   siblings: Sequence[str], expected: IdentityRecord, name: str | None = None,
+                   unname: bool = False) -> dict[str, Any]:
         """Point an identity at another customer and open conversation (a merge, an unmerge, a link),
         conditioned on it being as read (``expected``): a message that opened a conversation meanwhile makes
-        the whole change fail rather than be lost."""
+        the whole change fail rather than be lost. ``name``: the customer's, for an identity that has none;
+        ``unname``: take away the name (an unmerge of the merge that gave it)."""
         update = Update().set("customer_id", customer_id).set("siblings", list(siblings) or None)
+        if name:
+            update.set_if_missing("customer_name", name)
+        elif unname:
+            update.remove("customer_name")
         if open_conversation_id:
             update.set("open_conversation_id", open_conversation_id)
         else:

@@ -10,7 +10,10 @@ takes the other in, as helpdesks merge tickets:
 - it takes the other's channels it lacks, so its agent answers the customer there too (the web chat shows
   the visitor this one conversation, agents' replies included);
 - the other is resolved as merged: its seat freed, its clocks ended, no survey; it names the one it went
-  into (``folded_into``), and the reports count it as merged, not resolved (docs/metrics.md).
+  into (``folded_into``), and the reports count it as merged, not resolved (docs/metrics.md);
+- a customer who was waiting for an answer there waits in it now: a snoozed or pending survivor's conversation
+  opens again, and its clocks run from when they began to wait (as if they had written there);
+- its system entries (assignments, clocks) stay its own: the survivor's shows what was written there.
 
 Only conversations of one team are made one: whoever may see the survivor's would otherwise read another
 team's conversation in it (docs/security.md). Two of different teams stay open side by side, as before this
@@ -25,6 +28,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from aws_lambda_powertools import Logger
 
@@ -33,7 +37,7 @@ from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.queues import Queue
 from shopdesk.errors import Conflict, NotFound
-from shopdesk.logic import sla_engine, timeline
+from shopdesk.logic import sla_engine, snooze, timeline
 from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.logic.work import enqueue_drain, enqueue_refill
 from shopdesk.models import ConversationStatus
@@ -95,7 +99,24 @@ class Folder:
                          lambda clocks: clocks.on_status(ConversationStatus.RESOLVED, now), self.book())
         if source.assignee and self.work is not None:
             enqueue_refill(self.work, source.assignee, "merged")        # the seat it freed
+        if source.awaiting_since is not None:
+            self._customer_waits(target.id, source.awaiting_since)
         return True
+
+    def _customer_waits(self, target_id: str, since: datetime) -> None:
+        """The other conversation's customer was waiting for an answer: the one it went into owes it now, as if
+        they had written there. A snoozed or pending one opens again (a snooze ends when the customer writes),
+        and its clocks run from when they began to wait (a first response, or the next one after a reply)."""
+        target = self.conversations.get_meta(target_id)
+        if target.status is ConversationStatus.SNOOZED:
+            snooze.wake(self.conversations, self.book(), target_id)
+        elif target.status is ConversationStatus.PENDING:
+            with contextlib.suppress(Conflict):
+                self.conversations.set_status(target, ConversationStatus.OPEN, timeline.customer_waits(target_id),
+                                              None)
+        sla_engine.apply(self.conversations, target_id, sla_engine.customer_wrote(since), self.book())
+        if target.status is not ConversationStatus.OPEN and not target.assignee and self.work is not None:
+            enqueue_drain(self.work, target.team, "merged")          # open again, waiting in its team's queue
 
     def unfold(self, source_id: str, target_id: str, channels: list[str], *, by: str) -> None:
         """Take them apart again (an unmerge): the target gives back the other's messages and channels, and the

@@ -75,13 +75,16 @@ class Merger:
             id=new_id("mg_"), survivor_id=survivor.id, merged_id=other.id, by=by, reason=reason, at=now,
             survivor_name=survivor.name, survivor_identities=keys_a, merged_identities=keys_b,
             identities_before={k: IdentityBefore(customer_id=r.customer_id, open_conversation_id=r.open_conversation_id,
-                                                 siblings=list(r.siblings)) for k, r in records.items()},
-            conversations_moved=moved, folded=folded)
+                                                 siblings=list(r.siblings), customer_name=r.customer_name)
+                               for k, r in records.items()},
+            conversations_moved=moved, folded=folded, gave_name=survivor.name or other.name,
+            named_conversation=shared if survivor.name or other.name else None)
         all_keys = [*keys_a, *keys_b]
         merged = survivor.model_copy(update={"identities": [*survivor.identities, *other.identities],
                                              "name": survivor.name or other.name})
         core = [self.identities.rewrite_op(records[k], customer_id=survivor.id, open_conversation_id=shared,
-                                           siblings=[s for s in all_keys if s != k], expected=records[k])
+                                           siblings=[s for s in all_keys if s != k], expected=records[k],
+                                           name=merged.name)
                 for k in all_keys]
         core += [
             self.customers.record_op(merged, merged_into=None, merge_id=None, expect_merged_into=None),
@@ -94,6 +97,8 @@ class Merger:
         ]
         moves = [self.customers.move_conversation_op(c, from_id=other.id, to_id=survivor.id) for c in moved]
         self.customers.write(core, moves)
+        if shared and merged.name:           # the conversation they write to now shows the name the merge gave them
+            self.customers.name_conversation(shared, merged.name)
         if folded is not None and self.folder is not None:
             self.folder.fold(folded.conversation, folded.into, by=by)
         return record
@@ -142,11 +147,17 @@ class Merger:
         open_a = open_for(record.survivor_identities, current is not None and current not in back_ids)
         now = clock.now()
         core = []
+        def named_by_merge(k: str) -> bool:       # an identity without a name before, given the merge's
+            before = record.identities_before.get(k)
+            return bool(record.gave_name and before is not None and before.customer_name is None
+                        and records[k].customer_name == record.gave_name)
+
         for keys, owner, open_id in ((keys_a, survivor.id, open_a), (sorted(keys_b), other.id, open_b)):
             for k in keys:
                 if k in records:
                     core.append(self.identities.rewrite_op(records[k], customer_id=owner, open_conversation_id=open_id,
-                                                           siblings=[s for s in keys if s != k], expected=records[k]))
+                                                           siblings=[s for s in keys if s != k], expected=records[k],
+                                                           unname=named_by_merge(k)))
         order_b = record.merged_identities
         restored_a = survivor.model_copy(update={
             "identities": [i for i in survivor.identities if i.key not in keys_b], "name": record.survivor_name})
@@ -165,6 +176,11 @@ class Merger:
                 merge_id=merge_id)))
         moves = [self.customers.move_conversation_op(c.id, from_id=survivor.id, to_id=other.id) for c in back]
         self.customers.write(core, moves)
+        named = record.named_conversation
+        if named and record.gave_name:       # the name goes if it was the other side's (the merge gave it there)
+            from_other = record.survivor_name is None
+            if (named in back_ids) != from_other:
+                self.customers.name_conversation(named, None, was=record.gave_name)
         if record.folded is not None and self.folder is not None:
             self.folder.unfold(record.folded.conversation, record.folded.into, record.folded.channels, by=by)
         return done

@@ -150,6 +150,12 @@ def folded(conversation_id: str, source_id: str, channel: str, messages: int, by
         event("folded", conversation=source_id, channel=channel, messages=messages, by=by))
 
 
+def customer_waits(conversation_id: str) -> Message:
+    """A pending conversation opened again: the customer was waiting for an answer in the one merged into it."""
+    return system_message(conversation_id, "Open again: the customer was waiting for an answer in the conversation "
+                          "merged into this one", event=event("customer_waits"))
+
+
 def unfolded(conversation_id: str, other_id: str, by: str) -> Message:
     """An unmerge took the two conversations apart again (logic.fold)."""
     return system_message(conversation_id, f"Conversation {other_id} taken apart from this one: its customers were "

@@ -56,6 +56,7 @@ class IdentityBefore(BaseModel):
     customer_id: str
     open_conversation_id: str | None = None
     siblings: list[str] = Field(default_factory=list)
+    customer_name: str | None = None          # the name it gave new conversations
 
 
 class Folded(BaseModel):
@@ -82,6 +83,8 @@ class MergeRecord(BaseModel):
     identities_before: dict[str, IdentityBefore]
     conversations_moved: list[str]            # the merged customer's conversations, now the survivor's
     folded: Folded | None = None              # both had one open: the merged one's went into the survivor's
+    gave_name: str | None = None              # the name the merge gave the identities and open conversation without
+    named_conversation: str | None = None     # the open conversation it gave it to
     unmerged_by: str | None = None
     unmerged_at: Instant | None = None
     unmerge_reason: str | None = None
