@@ -400,6 +400,23 @@ def test_a_customer_known_by_sms_is_named_by_whatsapps_profile_name_and_a_name_i
     assert agent(desk, "GET", f"/agent/conversations/{conv}", "alice")[1]["customer"]["name"] == "Noor Bakker"
 
 
+def test_a_mexican_whatsapp_number_with_the_old_1_is_the_customer_who_texts_from_it(desk):
+    # Given a Mexican customer who texted from their mobile
+    online(desk, "alice")
+    sms_conv = customer_writes(desk, "+525512345678", "hola, ¿dónde está mi pedido?", "SMmx1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    # When they write on WhatsApp, whose address carries the 1 Mexico no longer dials
+    from tests.integration.helpers import post_twilio
+    from tests.support import twilio_form
+    result = post_twilio(desk, twilio_form(MessageSid="SMmx2", From="whatsapp:+5215512345678",
+                                           To="whatsapp:+14155550100", Body="también por WhatsApp"))
+    assert result["statusCode"] == 200, result
+    # Then it is the same customer's conversation, and a reply on WhatsApp goes to the address WhatsApp gave
+    status, conv = agent(desk, "GET", f"/agent/conversations/{sms_conv}", "alice")
+    assert "también por WhatsApp" in [m["text"] for m in conv["messages"]] and "whatsapp" in conv["channels"]
+    assert desk.item(f"CONV#{sms_conv}")["routes"]["whatsapp"]["to"] == "whatsapp:+5215512345678"
+
+
 # ------------------------------------------------------------------ a web-chat visitor proves an email
 
 def _code_mailed_to(address: str) -> str:

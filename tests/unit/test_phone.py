@@ -88,3 +88,13 @@ def test_numbers_written_in_a_message_are_found_in_e164():
 def test_found_numbers_are_capped():
     text = " ".join(f"+31 6 1234 56{n:02d}" for n in range(20))
     assert len(find_phones(text, None)) == 5
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("whatsapp:+5215512345678", "+525512345678"),   # Mexico City mobile as WhatsApp writes it (wa_id 5215512345678)
+    ("+52 1 33 1234 5678", "+523312345678"),        # Guadalajara, spaced
+    ("+525512345678", "+525512345678"),             # as Mexico dials it since 2019: unchanged
+    ("+5491123456789", "+5491123456789"),           # Argentina's mobile 9 is part of the number: unchanged
+])
+def test_a_mexican_mobile_with_the_old_1_is_the_number_without_it(raw, expected):
+    assert to_e164(raw) == expected

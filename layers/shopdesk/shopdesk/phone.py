@@ -45,9 +45,21 @@ def to_e164(raw: str, region: str | None = None) -> str | None:
         number = phonenumbers.parse(value, region.upper() if region else None)
     except phonenumbers.NumberParseException:
         return None
+    if not number.extension and not phonenumbers.is_possible_number(number):
+        number = _without_mexicos_mobile_one(number)
     if number.extension or not phonenumbers.is_possible_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _without_mexicos_mobile_one(number: phonenumbers.PhoneNumber) -> phonenumbers.PhoneNumber:
+    """A Mexican mobile as WhatsApp still writes it, ``+52 1`` and ten digits: the ``1`` Mexico dropped from dialling
+    mobiles in 2019, which libphonenumber no longer takes, is left out (the same customer then on SMS and WhatsApp;
+    replies go to the address the provider gave). Any other number as it was."""
+    national = str(number.national_number)
+    if number.country_code == 52 and len(national) == 11 and national.startswith("1"):
+        return phonenumbers.PhoneNumber(country_code=52, national_number=int(national[1:]))
+    return number
 
 
 def find_phones(text: str, region: str | None) -> list[str]:
