@@ -314,6 +314,32 @@ describe("Composer", () => {
     expect(replyBox().disabled).toBe(false);
   });
 
+  it("takes the /shortcode out of the box when its response cannot be inserted, so it is not sent as it is", async () => {
+    const canned = vi.fn(async () => ({ items: [{
+      id: "wismo", scope: "shared" as const, title: "Where is my order", shortcode: "wis", attachments: [], uses: 0,
+      version: 1, language: "en", bodies: { en: "{{order.name}} is on its way" },
+    }] }));
+    const preview = vi.fn(async () => { throw new Error("no value for order.name"); });
+    const refusing = new Store({ canned, preview } as unknown as Api);
+    render(
+      <AppContext.Provider value={testContext(refusing)}>
+        <Composer conv={conv("c10")} />
+      </AppContext.Provider>,
+      root,
+    );
+    vi.runAllTimers();
+    rerender();
+    type("Hi! /wis");
+    await vi.runAllTimersAsync();
+    rerender();
+    replyBox().dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    await vi.runAllTimersAsync();
+    rerender();
+    expect(preview).toHaveBeenCalled();
+    expect(replyBox().value).toBe("Hi! ");
+    expect(root.textContent).toContain("no value for order.name");
+  });
+
   it("suggests a canned response with the body it will insert: the conversation's language, not the first one", async () => {
     const canned = vi.fn(async () => ({ items: [{
       id: "returns", scope: "shared" as const, title: "Returns policy", shortcode: "returns", attachments: [], uses: 0,

@@ -103,6 +103,9 @@ export function useReplyAssist(conv: Conversation, text: string, setText: (text:
         box.current?.setSelectionRange(done.caret, done.caret);
       });
     } catch (e) {
+      // the `/shortcode` goes too: left in the box, it would be sent to the customer as it is
+      const current = box.current?.value ?? text;
+      setText(insertAt(current, at, "").text);
       setProblem(t("cannedFailed", { title: item.title, detail: e instanceof Error ? e.message : String(e) }));
     }
   };
