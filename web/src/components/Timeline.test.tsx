@@ -54,6 +54,20 @@ describe("Timeline", () => {
   });
 });
 
+describe("Timeline's delivery state", () => {
+  it("says a failure and its reason as one run of text (the row's gap does not split off the colon)", () => {
+    const failed = message("failed", { status: "failed", error: { code: "20400", message: "Bad Request" } });
+    render(
+      <AppContext.Provider value={context}>
+        <Timeline conv={testConversation("c1", { messages: [failed] })} />
+      </AppContext.Provider>,
+      root(),
+    );
+    const row = root().querySelector(".delivery")!;
+    expect(row.firstElementChild?.textContent).toBe("Failed: Bad Request (20400)");
+  });
+});
+
 describe("Timeline's keyboard access", () => {
   it("is a focusable region, so a long history scrolls from the keyboard when it holds no link or button", () => {
     render(

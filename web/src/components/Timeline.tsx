@@ -95,9 +95,12 @@ function MessageItem({ conv, m, sentAgain }: { conv: Conversation; m: Message; s
       )}
       {m.direction === "outbound" && m.status && (
         <div class={`delivery delivery-${m.status}`}>
-          {deliveryLabel(t, m.status)}
-          {m.error?.message && <span class="reason">: {m.error.message}</span>}
-          {m.error?.code && <span class="muted small"> ({m.error.code})</span>}
+          {/* one run of text: the row's gap goes between its parts, not before the colon */}
+          <span>
+            {deliveryLabel(t, m.status)}
+            {m.error?.message && <span class="reason">: {m.error.message}</span>}
+            {m.error?.code && <span class="muted small"> ({m.error.code})</span>}
+          </span>
           {m.possibly_duplicate && (
             <span class="duplicate-warning" role="note">
               {t("possiblyDuplicate")}
