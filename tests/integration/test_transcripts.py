@@ -57,7 +57,7 @@ def test_a_customer_without_email_is_a_409_and_nothing_is_sent(desk):
     desk.drain_queue(desk.work_queue_url, "router")
     sent = len(ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages)
     status, problem = agent(desk, "POST", f"/agent/conversations/{conv}/transcript", "alice")
-    assert status == 409 and "no email address" in problem["detail"], problem
+    assert status == 409 and "no email address" in problem["detail"] and problem["code"] == "no_email", problem
     assert problem["type"] == "/problems/conflict"
     assert len(ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages) == sent
 

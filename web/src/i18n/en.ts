@@ -242,6 +242,7 @@ export const en = {
   "problem.no_capacity": "{agent} has no free capacity ({active} of {capacity} conversations): choose someone with room, or raise their capacity in Settings → Agents.",
   "problem.exists": "There is one with the id {id} already: choose another id, or edit that one from the list.",
   "problem.another_open": "The customer has another open conversation: answer them there.",
+  "problem.no_email": "The customer has no email address (they have not written by email nor proven one in the chat): a transcript goes only by email.",
   "problem.changed_meanwhile": "The conversation changed meanwhile: reload it and try again.",
   "problem.label_in_macros": "Macros add this label: {macros}. Once it is retired they skip it. Change them first, or retire it anyway.",
   windowClosed: "The {channel} 24-hour window is closed: send an approved template.",

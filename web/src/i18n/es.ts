@@ -243,6 +243,7 @@ export const es: Catalogue = {
   "problem.no_capacity": "{agent} no tiene capacidad libre ({active} de {capacity} conversaciones): elige a alguien con espacio o aumenta su capacidad en Ajustes → Agentes.",
   "problem.exists": "Ya hay uno con el id {id}: elige otro id, o edita ese desde la lista.",
   "problem.another_open": "El cliente tiene otra conversación abierta: respóndele allí.",
+  "problem.no_email": "El cliente no tiene dirección de email (no ha escrito por email ni ha verificado una en el chat): la transcripción solo se envía por email.",
   "problem.changed_meanwhile": "La conversación cambió mientras tanto: recárgala y vuelve a intentarlo.",
   "problem.label_in_macros": "Hay macros que añaden esta etiqueta: {macros}. Una vez retirada, la omitirán. Cámbialas antes, o retírala de todos modos.",
   windowClosed: "La ventana de 24 horas de {channel} está cerrada: envía una plantilla aprobada.",

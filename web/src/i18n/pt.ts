@@ -246,6 +246,7 @@ export const pt: Catalogue = {
   "problem.no_capacity": "{agent} não tem capacidade livre ({active} de {capacity} conversas): escolha alguém com espaço ou aumente a capacidade em Configurações → Agentes.",
   "problem.exists": "Já existe um com o id {id}: escolha outro id, ou edite esse a partir da lista.",
   "problem.another_open": "O cliente tem outra conversa aberta: responda lá.",
+  "problem.no_email": "O cliente não tem endereço de email (não escreveu por email nem confirmou um no chat): a transcrição só vai por email.",
   "problem.changed_meanwhile": "A conversa mudou nesse meio-tempo: recarregue-a e tente de novo.",
   "problem.label_in_macros": "Há macros que adicionam esta etiqueta: {macros}. Depois de retirada, elas vão pulá-la. Altere-as antes, ou retire-a mesmo assim.",
   windowClosed: "A janela de 24 horas do {channel} está fechada: envie um modelo aprovado.",

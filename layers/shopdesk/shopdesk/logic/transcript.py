@@ -142,7 +142,7 @@ class Transcripts:
         email = next((i.address for i in identities if i.kind == "email"), None)
         if email is None:
             raise NoEmail("the customer has no email address (they have not written by email nor verified one "
-                          "in the chat)")
+                          "in the chat)").with_code("no_email")
         return email
 
     def _zone(self, conv: Conversation) -> ZoneInfo:
