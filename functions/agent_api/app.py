@@ -138,7 +138,7 @@ commerce = commerce_for(commerce_settings)          # the shop platform's adapte
 order_lookup = OrderLookup(store_for(commerce_settings), commerce)
 # a customer's page shows the orders of all their emails and phones, through the same port as the order panel
 customer_desk = CustomerDesk(Customers(table), Access(agents),
-                             orders_of=lambda customer: order_lookup.find(customer.identities).orders,
+                             orders_of=lambda addresses: order_lookup.find(addresses).orders,
                              folder=Folder(conversations, lambda: book, work))
 order_actions = OrderActions(order_lookup, commerce, commerce_settings.action_groups, conversations.add_message)
 canned = CannedLibrary(CannedResponses(table), inbox.files, Macros(table))

@@ -693,6 +693,33 @@ def test_an_order_found_by_one_customers_phone_that_carries_anothers_email_is_a_
     assert _customer_id(desk, "phone", "+14155550102") == by_phone          # and nothing was linked
 
 
+def test_an_order_found_by_a_visitors_sign_in_email_that_carries_anothers_phone_is_a_duplicate(desk, shop):
+    from tests.integration.test_commerce import agent_call
+    # Given Sam by SMS, and a web-chat visitor the shop signed in with the email of Sam's order #1002
+    customer_writes(desk, "+14155550102", "where is it?", "SMsam2")
+    by_phone = _customer_id(desk, "phone", "+14155550102")
+    token = webchat.sign_visitor_token({"visitor_id": "customer:sam", "email": "sam.lee@example.com",
+                                        "exp": int(time.time()) + 600}, "test-visitor-secret")
+    status, body, _ = _widget(desk, "POST", "/widget/sessions", {"visitor_token": token})
+    assert status == 201, body
+    assert _widget(desk, "POST", "/widget/messages", {"client_message_id": "sam1", "text": "Hi!"},
+                   body["session"])[0] == 201
+    desk.drain_queue(desk.work_queue_url, "router")
+    chat = _customer_id(desk, "webchat", "customer:sam")
+    # When an agent opens the visitor's customer page and asks for their duplicates
+    status, page = agent_call(desk, shop, "GET", f"/agent/customers/{chat}")
+    assert status == 200, page
+    status, dups = agent_call(desk, shop, "GET", f"/agent/customers/{chat}/duplicates")
+    assert status == 200, dups
+    # Then the order the sign-in email finds is theirs on the page, and Sam by SMS is offered with it as evidence
+    assert "#1002" in [o["name"] for o in page["orders"]]
+    [dup] = dups["items"]
+    assert dup["customer"]["id"] == by_phone
+    assert any(e["source"] == "order" and e["order"] == "#1002" and e["address"] == "+14155550102"
+               for e in dup["evidence"]), dup
+    assert _customer_id(desk, "webchat", "customer:sam") == chat             # and nothing was linked
+
+
 def test_a_customers_page_lists_only_the_conversations_the_caller_may_see(desk):
     # Given a customer whose first conversation went to team legal (and was resolved there), and who wrote again
     first = customer_writes(desk, "+31644000101", "About the settlement with my ex-husband", "SMv1")

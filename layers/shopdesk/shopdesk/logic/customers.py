@@ -22,13 +22,13 @@ from shopdesk.errors import BadRequest
 from shopdesk.logic.access import Access, Caller
 from shopdesk.logic.fold import Folder
 from shopdesk.logic.merge import Merger, customer_not_found
-from shopdesk.models import Conversation
+from shopdesk.models import Conversation, Identity
 from shopdesk.models.customer import Customer, CustomerEvent, Evidence, MergeRecord
 from shopdesk.privacy import audit
 
 MAX_ACCESS_SCAN = 200        # conversations looked at to decide whether a caller may see a customer
 
-OrdersOf = Callable[[Customer], list[Any]]
+OrdersOf = Callable[[list[Identity]], list[Any]]    # the orders of these addresses (the shop platform's)
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ class CustomerDesk:
         # anywhere (their previews, labels, holders); a page may hold fewer than ``limit``, the cursor goes on
         sees = self.access.seer(caller)
         conversations = [conv for conv in conversations if sees(conv)]
-        orders = self.orders_of(customer) if self.orders_of and not customer.merged_into else []
+        orders = self.orders_of(self.order_addresses(customer)) if self.orders_of and not customer.merged_into else []
         return CustomerView(customer, conversations, next_cursor, self.customers.timeline(customer.id), orders,
                             profile(customer, conversations, orders))
 
@@ -168,13 +168,20 @@ class CustomerDesk:
                           for d in duplicates]
         return sorted(duplicates, key=lambda d: d.evidence[0][1].at, reverse=True)
 
+    def order_addresses(self, customer: Customer) -> list[Identity]:
+        """Where the customer's orders are found: their identities, and the emails the shop signed them in with in
+        the web chat (the shop's word, as the conversation's order panel takes it: it finds orders, joins nobody)."""
+        signed = [Identity(kind="email", address=e.address) for e in self.customers.seen(customer.id)
+                  if e.source == "shop_sign_in" and e.kind == "email"]
+        return list({i.key: i for i in [*customer.identities, *signed]}.values())
+
     def _order_contacts(self, customer: Customer) -> list[tuple[Any, str, str, str]]:
         """(order, kind, address, owner) for the emails and phones on the customer's orders that are a
         customer's identity: an order found by this customer's phone that carries another customer's email."""
         if self.orders_of is None:
             return []
         contacts = []
-        for found in self.orders_of(customer):
+        for found in self.orders_of(self.order_addresses(customer)):
             order = getattr(found, "order", found)
             for kind in ("email", "phone"):
                 address = getattr(order, kind, None)
