@@ -214,11 +214,14 @@ def test_a_suggested_duplicate_is_merged_with_a_reason_then_the_merge_is_undone(
     expect(page).to_have_url(re.compile(f"/c/{first}$"))
     expect(timeline(page)).to_contain_text("Please also text my other phone")
 
-    # When she undoes it from the customer's merge record
+    # When she undoes it from the customer's merge record, saying why
     events.get_by_role("button", name="Undo this merge").click()
+    events.get_by_role("textbox", name="Why the merge is undone").fill("Two people after all")
+    events.get_by_role("button", name="Undo the merge").click()
 
     # Then both customers are as they were, and the undo is on the timeline too
     expect(events).to_contain_text("Alice Example undid the merge")
+    expect(events).to_contain_text("Two people after all")
     expect(events.get_by_role("button", name="Undo this merge")).to_have_count(0)
     expect(identities).not_to_contain_text("+14155550225")
     assert stack.wait_for(lambda: conversation_of(stack, "alice", "+14155550225")["customer"]["id"] != merged)

@@ -121,13 +121,20 @@ function CustomerTimeline({ profile, onChanged }: { profile: Profile; onChanged:
   const events = profile.timeline ?? [];
   const undoable = undoableMerges(events);
   const [busy, setBusy] = useState(false);
+  // an undo is asked for its reason first, as a merge is (both customers' timelines say it)
+  const [undoing, setUndoing] = useState<{ id: string; reason: string } | null>(null);
   if (!events.length) return null;
-  const undo = async (e: CustomerEvent) => {
-    if (!e.merge_id) return;
+  const undo = async (ev: Event, e: CustomerEvent) => {
+    ev.preventDefault();
+    const why = undoing?.reason.trim();
+    if (!e.merge_id || !why) return;
     setBusy(true);
-    const ok = await store.run(() => store.api.unmerge(profile.id, e.merge_id!), t("unmerged"));
+    const ok = await store.run(() => store.api.unmerge(profile.id, e.merge_id!, why), t("unmerged"));
     setBusy(false);
-    if (ok) await onChanged();
+    if (ok) {
+      setUndoing(null);
+      await onChanged();
+    }
   };
   return (
     <section class="card" aria-labelledby="customer-timeline-title">
@@ -139,10 +146,29 @@ function CustomerTimeline({ profile, onChanged }: { profile: Profile; onChanged:
             <time class="muted small" dateTime={e.at}>
               {formatFull(e.at, locale, timeZone)}
             </time>
-            {undoable.has(e.id) && (
-              <button class="btn btn-small" type="button" disabled={busy} onClick={() => void undo(e)}>
+            {undoable.has(e.id) && undoing?.id !== e.id && (
+              <button class="btn btn-small" type="button" disabled={busy} onClick={() => setUndoing({ id: e.id, reason: "" })}>
                 {t("unmerge")}
               </button>
+            )}
+            {undoing?.id === e.id && (
+              <form class="undo-merge" onSubmit={(ev) => void undo(ev, e)}>
+                <label class="field">
+                  <span>{t("unmergeReason")}</span>
+                  <input
+                    value={undoing.reason}
+                    required
+                    maxLength={2000}
+                    onInput={(ev) => setUndoing({ id: e.id, reason: (ev.target as HTMLInputElement).value })}
+                  />
+                </label>
+                <button class="btn btn-small" type="submit" disabled={busy || !undoing.reason.trim()}>
+                  {t("unmergeConfirm")}
+                </button>{" "}
+                <button class="btn btn-small" type="button" onClick={() => setUndoing(null)}>
+                  {t("cancel")}
+                </button>
+              </form>
             )}
           </li>
         ))}

@@ -197,6 +197,8 @@ export const en = {
   mergeWith: "Merge {name} into this customer",
   merged: "Customers merged",
   unmerge: "Undo this merge",
+  unmergeReason: "Why the merge is undone",
+  unmergeConfirm: "Undo the merge",
   unmerged: "Merge undone",
   "event.merged": "{by} merged {other} into this customer: {reason}",
   "event.merged_into": "{by} merged this customer into {other}: {reason}",

@@ -198,6 +198,8 @@ export const es: Catalogue = {
   mergeWith: "Fusionar {name} en este cliente",
   merged: "Clientes fusionados",
   unmerge: "Deshacer esta fusión",
+  unmergeReason: "Por qué se deshace la fusión",
+  unmergeConfirm: "Deshacer la fusión",
   unmerged: "Fusión deshecha",
   "event.merged": "{by} fusionó {other} en este cliente: {reason}",
   "event.merged_into": "{by} fusionó este cliente en {other}: {reason}",

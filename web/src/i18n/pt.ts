@@ -201,6 +201,8 @@ export const pt: Catalogue = {
   mergeWith: "Fundir {name} neste cliente",
   merged: "Clientes fundidos",
   unmerge: "Desfazer esta fusão",
+  unmergeReason: "Por que a fusão é desfeita",
+  unmergeConfirm: "Desfazer a fusão",
   unmerged: "Fusão desfeita",
   "event.merged": "{by} fundiu {other} neste cliente: {reason}",
   "event.merged_into": "{by} fundiu este cliente em {other}: {reason}",
