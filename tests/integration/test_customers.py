@@ -413,7 +413,8 @@ def test_a_mexican_whatsapp_number_with_the_old_1_is_the_customer_who_texts_from
     assert result["statusCode"] == 200, result
     # Then it is the same customer's conversation, and a reply on WhatsApp goes to the address WhatsApp gave
     status, conv = agent(desk, "GET", f"/agent/conversations/{sms_conv}", "alice")
-    assert "también por WhatsApp" in [m["text"] for m in conv["messages"]] and "whatsapp" in conv["channels"]
+    assert status == 200 and "también por WhatsApp" in [m["text"] for m in conv["messages"]]
+    assert "whatsapp" in conv["channels"]
     assert desk.item(f"CONV#{sms_conv}")["routes"]["whatsapp"]["to"] == "whatsapp:+5215512345678"
 
 
