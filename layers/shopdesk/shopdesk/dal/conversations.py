@@ -304,13 +304,20 @@ class Conversations:
             found.sort(key=lambda r: r["SK"])          # MSG#<time>#<id>: time order across the conversations
         return it.conversation_from_item(meta, [it.message_from_item(r) for r in found])
 
-    def fold(self, target: Conversation, source: Conversation, note: Message) -> None:
+    def awaiting_since(self, conversation_id: str) -> datetime | None:
+        """Since when the conversation's customer waits for an answer (their first message not answered yet), if
+        they do."""
+        item = self.table.get(it.conv_pk(conversation_id), it.META, consistent=True)
+        return clock.parse_iso(item["awaiting_since"]) if item and item.get("awaiting_since") else None
+
+    def fold(self, target: Conversation, source: Conversation, note: Message,
+             awaiting_since: datetime | None = None) -> None:
         """``source``'s messages show in ``target`` from now on (logic.fold): the target lists it and takes the
         routes of the channels it lacks, so its agent answers the customer there too; ``note`` says so on its
         timeline. Idempotent: the list is a set, and a route the target has stays its own."""
         update = Update().add("folded", {source.id}).set("updated_at", clock.iso(note.created_at))
-        if source.awaiting_since is not None:     # its customer waits for an answer: now this one's to give
-            update.set_if_missing("awaiting_since", clock.iso(source.awaiting_since))
+        if awaiting_since is not None:     # its customer waits for an answer: now this one's to give
+            update.set_if_missing("awaiting_since", clock.iso(awaiting_since))
         for channel, route in source.routes.items():
             if channel not in target.routes:
                 update.set(f"routes.{channel}", route.model_dump(mode="json"))

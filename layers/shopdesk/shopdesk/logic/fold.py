@@ -79,8 +79,9 @@ class Folder:
             return False
         if source.id in target.folded or source.status is ConversationStatus.RESOLVED:
             return False
+        waiting = self.conversations.awaiting_since(source.id)          # read before its resolve removes it
         self.conversations.fold(target, source, timeline.folded(target.id, source.id, source.channel,
-                                                                source.message_count, by))
+                                                                source.message_count, by), waiting)
         self.conversations.mark_folded(source.id, target.id)
         now = clock.now()
         for _ in range(3):
@@ -99,8 +100,8 @@ class Folder:
                          lambda clocks: clocks.on_status(ConversationStatus.RESOLVED, now), self.book())
         if source.assignee and self.work is not None:
             enqueue_refill(self.work, source.assignee, "merged")        # the seat it freed
-        if source.awaiting_since is not None:
-            self._customer_waits(target.id, source.awaiting_since)
+        if waiting is not None:
+            self._customer_waits(target.id, waiting)
         return True
 
     def _customer_waits(self, target_id: str, since: datetime) -> None:
