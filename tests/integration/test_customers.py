@@ -138,6 +138,21 @@ def test_sms_email_on_the_shop_record_and_instagram_after_a_merge_are_one_custom
     assert agent(desk, "POST", f"/agent/customers/{anna}/unmerge", "alice", {"merge_id": merge["id"]})[0] == 409
 
 
+def test_a_customers_timeline_names_the_other_customer_while_they_are_one(desk):
+    # Given an SMS customer and Dana by email, merged
+    customer_writes(desk, "+31666000444", "hi", "SMnm1")
+    _email(desk, "Dana Rivera <dana.r@example.com>", "hello", "e-nm")
+    a, b = _customer_id(desk, "phone", "+31666000444"), _customer_id(desk, "email", "dana.r@example.com")
+    status, merged = agent(desk, "POST", f"/agent/customers/{a}/merge", "alice", {"other_id": b, "reason": "same"})
+    assert status == 200, merged
+    # Then the survivor's timeline names her, and hers names the survivor's (who now bears her name too)
+    assert [(e["kind"], e["other_name"]) for e in _get(desk, a)[1]["timeline"]] == [("merged", "Dana Rivera")]
+    assert [(e["kind"], e["other_name"]) for e in _get(desk, b)[1]["timeline"]] == [("merged_into", "Dana Rivera")]
+    # When the merge is undone, they are two customers again: named by id, as any other customer is
+    assert agent(desk, "POST", f"/agent/customers/{a}/unmerge", "alice", {"merge_id": merged["id"]})[0] == 200
+    assert all(e.get("other_name") is None for e in _get(desk, a)[1]["timeline"])
+
+
 def test_unmerge_restores_both_customers_exactly(desk):
     # Given two customers, each with an open conversation, one on two channels
     first = customer_writes(desk, "+31611000001", "one", "SMx1")

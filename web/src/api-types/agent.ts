@@ -1089,6 +1089,8 @@ export interface components {
             reason: string;
             /** Other Id */
             other_id?: string | null;
+            /** Other Name */
+            other_name?: string | null;
             /** Merge Id */
             merge_id?: string | null;
             /** Identity */

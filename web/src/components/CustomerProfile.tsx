@@ -178,7 +178,7 @@ function CustomerTimeline({ profile, onChanged }: { profile: Profile; onChanged:
 }
 
 function eventWords(t: ReturnType<typeof useApp>["t"], e: CustomerEvent, agents: readonly Agent[]): string {
-  const values = { by: agentName(agents, e.by), other: e.other_id ?? "", reason: e.reason, identity: (e.identity ?? "").replace("#", " ") };
+  const values = { by: agentName(agents, e.by), other: e.other_name ?? e.other_id ?? "", reason: e.reason, identity: (e.identity ?? "").replace("#", " ") };
   return t(`event.${e.kind}`, values);
 }
 

@@ -91,8 +91,21 @@ class CustomerDesk:
         sees = self.access.seer(caller)
         conversations = [conv for conv in conversations if sees(conv)]
         orders = self.orders_of(self.order_addresses(customer)) if self.orders_of and not customer.merged_into else []
-        return CustomerView(customer, conversations, next_cursor, self.customers.timeline(customer.id), orders,
+        return CustomerView(customer, conversations, next_cursor, self._named(customer), orders,
                             profile(customer, conversations, orders))
+
+    def _named(self, customer: Customer) -> list[CustomerEvent]:
+        """The customer's timeline, the other customer of a merge named while the two are one (merged into this
+        one, or this one into them): someone merged apart again is named by id, as another customer the caller
+        may not see would be."""
+        events = self.customers.timeline(customer.id)
+        names: dict[str, str | None] = {}
+        for e in events:
+            if e.other_id and e.other_id not in names:
+                other = self.customers.get(e.other_id)
+                one = other is not None and (other.merged_into == customer.id or customer.merged_into == other.id)
+                names[e.other_id] = other.name if one and other is not None else None
+        return [e.model_copy(update={"other_name": names.get(e.other_id or "")}) if e.other_id else e for e in events]
 
     def visible(self, caller: Caller, customer_id: str) -> Customer:
         """The customer, if the caller may see one of their conversations (a merged customer's are the

@@ -46,6 +46,7 @@ class CustomerEvent(BaseModel):
     by: str                                  # an agent id, or "system" for a link on the customer's evidence
     reason: str
     other_id: str | None = None              # the other customer of a merge
+    other_name: str | None = None            # their name, while they are one customer (not stored: read when shown)
     merge_id: str | None = None
     identity: str | None = None              # a linked identity, "kind#address"
 
