@@ -325,20 +325,16 @@ const KINDS: Record<string, Words> = {
   reopened: (p) => p.say("timeline.event.reopened", { by: p.agent("by") }),
   reopened_by_customer: (p) => p.say("timeline.event.reopened_by_customer"),
   folded: (p) => {
-    const values = { conversation: p.text("conversation"), channel: p.channel("channel"), messages: messages(p) };
+    const values = { channel: p.channel("channel"), messages: messages(p) };
     return p.text("by") === "system"
       ? p.say("timeline.event.folded.auto", values)
       : p.say("timeline.event.folded", { ...values, by: p.agent("by") });
   },
   folded_into: (p) =>
-    p.text("by") === "system"
-      ? p.say("timeline.event.folded_into.auto", { conversation: p.text("conversation") })
-      : p.say("timeline.event.folded_into", { conversation: p.text("conversation"), by: p.agent("by") }),
+    p.text("by") === "system" ? p.say("timeline.event.folded_into.auto") : p.say("timeline.event.folded_into", { by: p.agent("by") }),
   customer_waits: (p) => p.say("timeline.event.customer_waits"),
   unfolded: (p) =>
-    p.text("by") === "system"
-      ? p.say("timeline.event.unfolded.auto", { conversation: p.text("conversation") })
-      : p.say("timeline.event.unfolded", { conversation: p.text("conversation"), by: p.agent("by") }),
+    p.text("by") === "system" ? p.say("timeline.event.unfolded.auto") : p.say("timeline.event.unfolded", { by: p.agent("by") }),
   thanks_kept: (p) => p.say("timeline.event.thanks_kept"),
   kept_resolved: quiet("timeline.event.kept_resolved"),
   nothing_to_answer: quiet("timeline.event.nothing_to_answer"),

@@ -205,7 +205,7 @@ def test_a_suggested_duplicate_is_merged_with_a_reason_then_the_merge_is_undone(
     assert conversation_of(stack, "alice", "+14155550225")["customer"]["id"] == merged
     # and, both conversations having been open, the other one's messages show in this one, with the entry saying so
     expect(timeline(page)).to_contain_text("Hello from my second phone")
-    expect(timeline(page)).to_contain_text("merged into this one with its customer by Alice Example")
+    expect(timeline(page)).to_contain_text("merged into this one with them by Alice Example")
     # and the other conversation says where it goes on
     assert conversation(second)["status"] == "resolved" and conversation(second)["merged_into"] == first
     page.goto(f"{stack.url}/c/{second}")
@@ -227,6 +227,6 @@ def test_a_suggested_duplicate_is_merged_with_a_reason_then_the_merge_is_undone(
     assert stack.wait_for(lambda: conversation_of(stack, "alice", "+14155550225")["customer"]["id"] != merged)
     # and the other conversation's messages leave this one, which says they were taken apart; that one is open again
     expect(timeline(page)).not_to_contain_text("Hello from my second phone")
-    expect(timeline(page)).to_contain_text("taken apart from this one: the customers were unmerged by Alice Example")
+    expect(timeline(page)).to_contain_text("taken apart again: Alice Example undid the customers' merge")
     assert conversation(second)["status"] == "open" and conversation(second)["merged_into"] is None
     assert page.errors == []  # type: ignore[attr-defined]

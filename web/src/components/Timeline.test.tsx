@@ -180,14 +180,14 @@ describe("Timeline's system entries", () => {
       event("unfolded", { conversation: "c_2", by: "alice" }),
     ];
     expect(shown("en", ...entries)).toEqual([
-      "Conversation c_2 (Web chat, 3 messages) merged into this one with its customer by Alice Example: its messages show here",
-      "Conversation c_2 (Web chat, 1 message) merged into this one with its customer: its messages show here",
-      "Merged into conversation c_1 with its customer: it goes on there",
-      "Conversation c_2 taken apart from this one: the customers were unmerged by Alice Example",
+      "The customer's other open conversation (Web chat, 3 messages) merged into this one with them by Alice Example: its messages show here",
+      "The customer's other open conversation (Web chat, 1 message) merged into this one with them: its messages show here",
+      "Merged into the customer's other open conversation with them: it goes on there",
+      "The conversation merged with this one taken apart again: Alice Example undid the customers' merge",
     ]);
     expect(shown("pt", entries[2]!, entries[3]!)).toEqual([
-      "Fundida na conversa c_1 junto com seu cliente: continua lá",
-      "A conversa c_2 foi separada desta: Alice Example desfez a fusão dos clientes",
+      "Fundida na outra conversa aberta do cliente quando os registros foram fundidos: continua lá",
+      "A conversa fundida nesta foi separada de novo: Alice Example desfez a fusão dos clientes",
     ]);
   });
 
