@@ -273,7 +273,7 @@ def retry_reply(conversation_id: ConversationId, message_id: MessageId) -> Respo
               problems.responses(201, 400, 403, 404, 415, description="Post the file to url with fields")))
 def upload_attachment(body: UploadIn) -> Response[UploadOut]:
     upload = inbox.upload(caller(app.current_event), body.conversation_id, body.filename, body.content_type,
-                          body.size)
+                          body.size, body.channel)
     return Response(201, content_types.APPLICATION_JSON, UploadOut.model_validate({**upload,
                                                                                   "expires_in": UPLOAD_SECONDS}))
 

@@ -104,6 +104,21 @@ def test_a_file_the_channel_cannot_carry_is_a_422_naming_channel_and_limit_and_n
     assert desk.client("sqs").receive_message(QueueUrl=desk.outbound_queue_url).get("Messages") is None
 
 
+def test_a_file_the_replys_channel_cannot_carry_is_refused_when_it_is_attached(desk):
+    # Given an SMS conversation
+    conv = _sms_conversation(desk, "+31612340004")
+    file = {"filename": "invoice.pdf", "content_type": "application/pdf", "size": 700_000, "conversation_id": conv}
+    # When the agent attaches a 700 KB PDF for a reply by SMS
+    status, problem = agent(desk, "POST", "/agent/attachments", "alice", {**file, "channel": "sms"})
+    # Then it is refused at once, naming the channel and its limit, as the reply would be
+    assert status == 422 and problem["type"] == "/problems/attachment-refused", problem
+    assert problem["channel"] == "SMS (Twilio MMS)" and problem["limit"] == "500 KB"
+    # and without a channel (a canned response's file, an older client) the upload is given as before
+    assert agent(desk, "POST", "/agent/attachments", "alice", file)[0] == 201
+    # and a channel the conversation does not have is the reply's to refuse, not the upload's
+    assert agent(desk, "POST", "/agent/attachments", "alice", {**file, "channel": "email"})[0] == 201
+
+
 def test_what_landed_is_checked_not_what_the_client_says(desk):
     conv = _sms_conversation(desk, "+31612340004")
     # a "PNG" that is not one

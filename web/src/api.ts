@@ -243,9 +243,14 @@ export class Api {
       ...(channel ? { channel } : {}),
       ...(attachments.length ? { attachments } : {}),
     });
-  /** A presigned upload for one file (for a reply in `conversationId`, or without it for a canned response). */
-  upload = (file: { filename: string; content_type: string; size: number }, conversationId?: string) =>
-    this.call<Upload>("POST", "/agent/attachments", { ...file, ...(conversationId ? { conversation_id: conversationId } : {}) });
+  /** A presigned upload for one file (for a reply in `conversationId`, or without it for a canned response); with
+   * `channel`, a file that channel cannot carry is refused now (422 /problems/attachment-refused). */
+  upload = (file: { filename: string; content_type: string; size: number }, conversationId?: string, channel?: string) =>
+    this.call<Upload>("POST", "/agent/attachments", {
+      ...file,
+      ...(conversationId ? { conversation_id: conversationId } : {}),
+      ...(conversationId && channel ? { channel } : {}),
+    });
   retry = (id: string, messageId: string) =>
     this.call<Message>("POST", `/agent/conversations/${enc(id)}/replies/${enc(messageId)}/retry`);
   note = (id: string, text: string) => this.call<Message>("POST", `/agent/conversations/${enc(id)}/notes`, { text });

@@ -2148,6 +2148,11 @@ export interface components {
             size: number;
             /** Conversation Id */
             conversation_id?: string | null;
+            /**
+             * Channel
+             * @description with conversation_id: the channel the reply is for (one of the conversation's); a file that channel cannot carry is refused now, as the reply would be (422 /problems/attachment-refused)
+             */
+            channel?: string | null;
         };
         /**
          * UploadOut

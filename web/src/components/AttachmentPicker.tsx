@@ -22,8 +22,15 @@ export function readyFiles(files: readonly UploadedFile[] = []): Pending[] {
   return files.map((file) => ({ id: nextId++, name: file.filename, size: file.size, state: "ready", progress: 1, file }));
 }
 
-/** Upload the chosen files for a reply in `conversationId`, straight to the bucket, updating `onChange` as they go. */
-export function useUploads(conversationId: string, pending: Pending[], onChange: (update: (p: Pending[]) => Pending[]) => void) {
+/** Upload the chosen files for a reply in `conversationId`, straight to the bucket, updating `onChange` as they go.
+ * `channel` (the reply's, as chosen when the file is added): a file it cannot carry is refused on its chip at once,
+ * with the channel and its limit, instead of when the reply is sent. */
+export function useUploads(
+  conversationId: string,
+  pending: Pending[],
+  onChange: (update: (p: Pending[]) => Pending[]) => void,
+  channel?: () => string,
+) {
   const { store } = useApp();
   const patch = (id: number, change: Partial<Pending>) => onChange((all) => all.map((p) => (p.id === id ? { ...p, ...change } : p)));
   const add = (files: Iterable<File>) => {
@@ -35,6 +42,7 @@ export function useUploads(conversationId: string, pending: Pending[], onChange:
           const upload = await store.api.upload(
             { filename: file.name, content_type: file.type || "application/octet-stream", size: file.size },
             conversationId,
+            channel?.(),
           );
           await sendToBucket(upload, file, (progress) => patch(id, { progress }));
           patch(id, {

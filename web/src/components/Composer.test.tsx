@@ -6,7 +6,7 @@
 import { render } from "preact";
 import { setupRerender } from "preact/test-utils";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { Api, Conversation } from "../api";
+import { type Api, ApiError, type Conversation } from "../api";
 import { AppContext } from "../context";
 import { Drafts } from "../drafts";
 import { Store } from "../store";
@@ -232,6 +232,32 @@ describe("Composer", () => {
     render(null, root);
     vi.runAllTimers();
     expect(withFiles.drafts.has("c1")).toBe(false);
+  });
+
+  it("asks for a file's upload for the reply's channel, and shows at once on its chip a file the channel refuses", async () => {
+    const asked: unknown[][] = [];
+    const refusing = new Store({
+      upload: async (...args: unknown[]) => {
+        asked.push(args);
+        throw new ApiError(422, "invoice.pdf is 700 KB; SMS (Twilio MMS) takes application/pdf of at most 500 KB", {});
+      },
+    } as unknown as Api);
+    render(
+      <AppContext.Provider value={testContext(refusing)}>
+        <Composer conv={conv("c11")} />
+      </AppContext.Provider>,
+      root,
+    );
+    vi.runAllTimers();
+    rerender();
+    const paste = new Event("paste", { bubbles: true, cancelable: true });
+    Object.defineProperty(paste, "clipboardData", { value: { files: [new File(["%PDF-1.4"], "invoice.pdf", { type: "application/pdf" })] } });
+    replyBox().dispatchEvent(paste);
+    await vi.waitFor(() => {
+      rerender();
+      expect(root.querySelector(".attach-error")?.textContent).toContain("at most 500 KB");
+    });
+    expect(asked[0]!.slice(1)).toEqual(["c11", "sms"]);
   });
 
   it("forgets a kept draft once it is sent from the box it came back to", async () => {

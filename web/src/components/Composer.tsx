@@ -26,7 +26,7 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
   const [text, setText] = useState(() => drafts.get(conv.id)?.text ?? "");
   const [note, setNote] = useState(() => drafts.get(conv.id)?.note ?? "");
   const [pending, setPending] = useState<Pending[]>(() => readyFiles(drafts.get(conv.id)?.files));
-  const uploads = useUploads(conv.id, pending, setPending);
+  const uploads = useUploads(conv.id, pending, setPending, () => channel);
   // what is in the boxes now, for the draft kept as the composer goes (another conversation, another page); of the
   // files, those uploaded (one still on its way when the agent leaves is not kept)
   const shown = useRef({ id: conv.id, text, note, files: uploads.ready });

@@ -26,6 +26,9 @@ class UploadIn(BaseModel):
     content_type: ContentType
     size: Annotated[int, Field(ge=1, description="bytes; S3 refuses a larger body")]
     conversation_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    channel: Annotated[str | None, Field(max_length=32, description=(
+        "with conversation_id: the channel the reply is for (one of the conversation's); a file that channel "
+        "cannot carry is refused now, as the reply would be (422 /problems/attachment-refused)"))] = None
 
 
 class UploadOut(BaseModel):

@@ -378,11 +378,16 @@ class Inbox:
                            attachments=failed.attachments, resume=resume)
 
     def upload(self, caller: Caller, conversation_id: str | None, filename: str, content_type: str,
-               size: int) -> dict[str, object]:
+               size: int, channel: str | None = None) -> dict[str, object]:
         """A presigned upload for one file: for a reply in a conversation the caller may see, or (no
-        conversation) for a canned response."""
+        conversation) for a canned response. With ``channel`` (one of the conversation's), a file that channel
+        cannot carry is refused before it is uploaded, as the reply would be (AttachmentRefused)."""
         if conversation_id is not None:
-            prefix = outbound_prefix(self._visible(caller, conversation_id).id, caller.id)
+            conv = self._visible(caller, conversation_id)
+            if channel is not None and channel in conv.routes:
+                check_channel([Attachment(filename=filename, content_type=content_type, size=size)],
+                              conv.routes[channel].provider, channel)
+            prefix = outbound_prefix(conv.id, caller.id)
         else:
             prefix = library_prefix(caller.id)
         return self._files().upload(prefix, filename, content_type, size)
