@@ -200,7 +200,8 @@ def confirm_code(body: ConfirmEmailIn) -> Response[ConfirmEmailOut]:
 
 
 @app.get("/widget/conversations",
-         summary="The visitor's past conversations on every channel, once they proved an email address (403 before)",
+         summary="The visitor's past conversations on every channel, once they proved an email address (none before: "
+                 "email null)",
          security=[{SESSION: []}], responses=problems.responses(200, 400, 401, 403, 503, gateway_auth=False))
 def past_conversations(limit: Annotated[int, Query(ge=1, le=50)] = 20,
                        cursor: Annotated[str | None, Query(max_length=4096)] = None) -> Response[PastConversations]:

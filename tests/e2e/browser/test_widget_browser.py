@@ -47,6 +47,10 @@ def visitor(stack: Any, browser: Browser) -> Iterator[Any]:
         page.on("console", lambda message: errors.append(message.text)
                 if re.search(r"Content Security Policy|Trusted Type", message.text) else None)
         page.errors = errors  # type: ignore[attr-defined]
+        refused: list[str] = []                         # the widget API's answers of 4xx, by URL
+        page.on("response", lambda answer: refused.append(f"{answer.status} {answer.url}")
+                if "/widget/" in answer.url and 400 <= answer.status < 500 else None)
+        page.refused = refused  # type: ignore[attr-defined]
         sockets: list[str] = []                         # the widget's WebSocket connections, by URL
         page.on("websocket", lambda socket: sockets.append(socket.url))
         page.sockets = sockets  # type: ignore[attr-defined]
@@ -137,6 +141,8 @@ def test_a_visitor_writes_from_the_shops_page_and_reads_the_reply_in_their_langu
     expect(chat_log(page)).to_contain_text(question)
     expect(chat_log(page)).to_contain_text("Las enviamos hoy mismo.")
     assert page.errors == []  # type: ignore[attr-defined]
+    # and a guest who proved no email was refused nothing (a 4xx shows in the shop's page console)
+    assert page.refused == []  # type: ignore[attr-defined]
 
 
 def test_the_last_reply_stays_in_the_chat_when_the_agent_resolves(stack, visitor):

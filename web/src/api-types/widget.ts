@@ -97,7 +97,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The visitor's past conversations on every channel, once they proved an email address (403 before) */
+        /** The visitor's past conversations on every channel, once they proved an email address (none before: email null) */
         get: operations["past_conversations_widget_conversations_get"];
         put?: never;
         post?: never;
@@ -185,9 +185,9 @@ export interface components {
         PastConversations: {
             /**
              * Email
-             * @description the proven address these conversations are found by
+             * @description the proven address these conversations are found by; null: none is proven yet (POST /widget/email-verification), and nothing is listed
              */
-            email: string;
+            email: string | null;
             /**
              * Items
              * @description newest first

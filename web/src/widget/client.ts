@@ -108,7 +108,7 @@ export class WidgetClient {
     return this.call("POST", "/widget/email-verification/confirm", { code });
   }
 
-  /** The visitor's conversations on every channel, once an address of theirs is proven (403 before). */
+  /** The visitor's conversations on every channel, once an address of theirs is proven (`email` null before). */
   pastConversations(): Promise<Schemas["PastConversations"]> {
     return this.call("GET", "/widget/conversations");
   }

@@ -155,15 +155,15 @@ export class WidgetController {
     });
   }
 
-  /** The visitor's history once an address of theirs is proven (a signed-in customer's may be already): the
-   * API's 403 says not yet, so the offer shows. */
+  /** The visitor's history once an address of theirs is proven (a signed-in customer's may be already): no address
+   * (`email` null) says not yet, so the offer shows. */
   private async loadPast(): Promise<void> {
     try {
       const past = await this.deps.client.pastConversations();
-      this.setEmail({ step: "linked", address: past.email, past: past.items });
+      if (past.email) this.setEmail({ step: "linked", address: past.email, past: past.items });
+      else this.setEmail({ step: this.state.email.step === "none" ? "offer" : this.state.email.step });
     } catch (error) {
       if (!(error instanceof WidgetError)) throw error;
-      if (error.status === 403) this.setEmail({ step: this.state.email.step === "none" ? "offer" : this.state.email.step });
     }
   }
 

@@ -123,6 +123,7 @@ class PastConversation(BaseModel):
 
 
 class PastConversations(BaseModel):
-    email: str = Field(description="the proven address these conversations are found by")
+    email: str | None = Field(description="the proven address these conversations are found by; null: none is "
+                                          "proven yet (POST /widget/email-verification), and nothing is listed")
     items: list[PastConversation] = Field(description="newest first")
     next_cursor: str | None = None
