@@ -209,7 +209,7 @@ def test_a_suggested_duplicate_is_merged_with_a_reason_then_the_merge_is_undone(
     # and the other conversation says where it goes on
     assert conversation(second)["status"] == "resolved" and conversation(second)["merged_into"] == first
     page.goto(f"{stack.url}/c/{second}")
-    expect(page.get_by_text("Merged into the customer's other open conversation")).to_be_visible()
+    expect(page.get_by_text("when their records were merged: it goes on there")).to_be_visible()
     page.get_by_role("link", name="Open it").click()
     expect(page).to_have_url(re.compile(f"/c/{first}$"))
     expect(timeline(page)).to_contain_text("Please also text my other phone")
