@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import type { Agent, Conversation, CustomerEvent, CustomerProfile as Profile, Duplicate } from "../api";
+import type { Agent, Conversation, CustomerEvent, CustomerProfile as Profile, Duplicate, SearchResult } from "../api";
 import { channelName, customerLabel, identityKind } from "../channels";
 import { useApp } from "../context";
 import { agentName, formatFull, formatTime } from "../format";
@@ -72,6 +72,7 @@ export function CustomerProfile({ conv, customer }: { conv: Conversation; custom
       <HistoryCard profile={profile} openId={conv.id} onOpen={onOpen} more={more} />
       <CustomerTimeline profile={profile} onChanged={changed} />
       <DuplicatesCard customerId={profile.id} duplicates={duplicates} onChanged={changed} />
+      <MergeAnother customerId={profile.id} onChanged={changed} />
       <PrivacyLink customerId={profile.id} />
     </>
   );
@@ -239,6 +240,85 @@ function DuplicatesCard({ customerId, duplicates, onChanged }: { customerId: str
           );
         })}
       </ul>
+    </section>
+  );
+}
+
+type Found = SearchResult["customers"][number];
+
+/** Merge in a customer the duplicates card does not suggest: found by a phone, an email, a handle or a name (the
+ * inbox's search, so only customers the agent may see), merged with a reason as a suggested one is. */
+function MergeAnother({ customerId, onChanged }: { customerId: string; onChanged: () => Promise<void> }) {
+  const { store, t } = useApp();
+  const [query, setQuery] = useState("");
+  const [found, setFound] = useState<Found[] | null>(null);
+  const [chosen, setChosen] = useState<Found | null>(null);
+  const [reason, setReason] = useState("");
+  const [busy, setBusy] = useState(false);
+  const find = async (e: Event) => {
+    e.preventDefault();
+    const q = query.trim();
+    if (!q) return;
+    setChosen(null);
+    await store.run(async () => setFound((await store.api.search(q, 10)).customers.filter((c) => c.id !== customerId)));
+  };
+  const merge = async (e: Event) => {
+    e.preventDefault();
+    const why = reason.trim();
+    if (!chosen || !why) return;
+    setBusy(true);
+    const ok = await store.run(() => store.api.merge(customerId, chosen.id, why), t("merged"));
+    setBusy(false);
+    if (ok) {
+      setFound(null);
+      setChosen(null);
+      setQuery("");
+      setReason("");
+      await onChanged();
+    }
+  };
+  return (
+    <section class="card" aria-labelledby="merge-another-title">
+      <h3 id="merge-another-title">{t("mergeAnother")}</h3>
+      <form role="search" onSubmit={(e) => void find(e)}>
+        <label class="field">
+          <span>{t("mergeAnotherFind")}</span>
+          <input value={query} maxLength={200} onInput={(e) => setQuery((e.target as HTMLInputElement).value)} />
+        </label>
+        <button class="btn btn-small" type="submit" disabled={!query.trim()}>
+          {t("mergeAnotherSearch")}
+        </button>
+      </form>
+      {found && !found.length && <p class="muted small">{t("mergeAnotherNone")}</p>}
+      {found && found.length > 0 && (
+        <ul class="plain small">
+          {found.map((c) => {
+            const name = customerLabel(c, c.id);
+            return (
+              <li key={c.id}>
+                <label>
+                  <input type="radio" name="merge-another" checked={chosen?.id === c.id} onChange={() => setChosen(c)} />{" "}
+                  {name}
+                  {(c.identities ?? []).length > 0 && (
+                    <span class="muted"> · {(c.identities ?? []).map((i) => i.address).join(", ")}</span>
+                  )}
+                </label>
+              </li>
+            );
+          })}
+        </ul>
+      )}
+      {chosen && (
+        <form onSubmit={(e) => void merge(e)}>
+          <label class="field">
+            <span>{t("mergeReason")}</span>
+            <input value={reason} required maxLength={2000} onInput={(e) => setReason((e.target as HTMLInputElement).value)} />
+          </label>
+          <button class="btn wide" type="submit" disabled={busy || !reason.trim()}>
+            {t("mergeWith", { name: customerLabel(chosen, chosen.id) })}
+          </button>
+        </form>
+      )}
     </section>
   );
 }
