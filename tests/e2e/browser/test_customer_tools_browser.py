@@ -237,21 +237,21 @@ def test_a_customer_no_evidence_links_is_found_by_phone_and_merged_with_a_reason
     set_presence(stack, "bob", "away")
     page = open_inbox("alice")
     expect_live(page)
-    send_sms(stack, "+14155550231", "Hi, it's Noor, my order number is in my other phone")
-    send_sms(stack, "+14155550232", "Noor again, from my work phone")
+    send_sms(stack, "+14155550271", "Hi, it's Noor, my order number is in my other phone")
+    send_sms(stack, "+14155550272", "Noor again, from my work phone")
     open_conversation(page, "it's Noor")
     panel = page.get_by_role("complementary", name="Customer")
     card = panel.get_by_role("region", name="Merge another customer")
 
     # When alice finds the other by their phone and merges them with a reason
-    card.get_by_role("textbox", name="A phone, an email, a handle or a name").fill("+1 415 555 0232")
+    card.get_by_role("textbox", name="A phone, an email, a handle or a name").fill("+1 415 555 0272")
     card.get_by_role("button", name="Find").click()
-    card.get_by_role("radio", name=re.compile(r"\+14155550232")).check()
+    card.get_by_role("radio", name=re.compile(r"\+14155550272")).check()
     card.get_by_role("textbox", name="Reason for the merge").fill("Noor said both phones are hers")
     card.get_by_role("button", name=re.compile("^Merge .* into this customer$")).click()
 
     # Then the customer has both phones, and the merge is on their timeline with its reason
-    expect(panel.locator("section.card").first).to_contain_text("+14155550232")
+    expect(panel.locator("section.card").first).to_contain_text("+14155550272")
     events = panel.get_by_role("region", name="Merges and links")
     expect(events).to_contain_text("Noor said both phones are hers")
     assert axe_violations(page) == []
