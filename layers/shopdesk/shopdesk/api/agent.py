@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import urllib.parse
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal
 
@@ -30,6 +29,7 @@ from shopdesk.models import (
 from shopdesk.models.admin import Slug, Team
 from shopdesk.models.canned import CannedId
 from shopdesk.models.conversation import ConversationBot
+from shopdesk.web import is_web_address
 
 # a reply's text: each channel takes less (SMS 1,600 characters, Instagram 1,000, an email 10,000), checked with
 # the conversation's channel by the reply itself (shopdesk.channels.limits.text_refusal)
@@ -198,7 +198,7 @@ def _attachment(attachment: Attachment, presign: Presign | None) -> AttachmentOu
     url, note = attachment.url, attachment.note
     if attachment.storage_key and presign is not None:
         url = presign(attachment.storage_key, attachment.filename)
-    elif url is not None and urllib.parse.urlsplit(url.strip()).scheme.lower() not in ("http", "https"):
+    elif url is not None and not is_web_address(url):
         # the inbox makes a provider's link a download link: a javascript: or data: one would run in its page
         url, note = None, note or "the provider's link to this file is not a web address"
     return AttachmentOut(url=url, content_type=attachment.content_type, filename=attachment.filename,

@@ -8,12 +8,12 @@ onto them and its own status is kept in ``platform_status``.
 
 from __future__ import annotations
 
-import urllib.parse
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
 from shopdesk.clock import Instant
+from shopdesk.web import is_web_address
 
 Platform = Literal["shopify", "woocommerce"]
 Amount = Annotated[str, Field(pattern=r"^-?[0-9]+(\.[0-9]+)?$")]
@@ -58,9 +58,7 @@ class Tracking(BaseModel):
     def _web_address(cls, url: str | None) -> str | None:
         """Only an http(s) address is kept: the inbox makes it a link and replies and the bot send it to the
         customer, so a ``javascript:`` or ``data:`` one a fulfilment app wrote never reaches either."""
-        if url is None or urllib.parse.urlsplit(url.strip()).scheme.lower() not in ("http", "https"):
-            return None
-        return url.strip()
+        return url.strip() if url is not None and is_web_address(url) else None
 
 
 class Fulfillment(BaseModel):

@@ -90,7 +90,8 @@ class CustomerDesk:
         # anywhere (their previews, labels, holders); a page may hold fewer than ``limit``, the cursor goes on
         sees = self.access.seer(caller)
         conversations = [conv for conv in conversations if sees(conv)]
-        orders = self.orders_of(self.order_addresses(customer)) if self.orders_of and not customer.merged_into else []
+        orders = (self.orders_of(self.order_addresses(customer, self.customers.seen(customer.id)))
+                  if self.orders_of and not customer.merged_into else [])
         return CustomerView(customer, conversations, next_cursor, self._named(customer), orders,
                             profile(customer, conversations, orders))
 
@@ -149,7 +150,7 @@ class CustomerDesk:
                 if other_id != customer.id:
                     found.setdefault(other_id, []).append(
                         (f"the other customer's {_source(e)} gives this customer's {e.kind} {e.address}", e))
-        for order, kind, address, owner_id in self._order_contacts(customer):
+        for order, kind, address, owner_id in self._order_contacts(customer, seen):
             if owner_id != customer.id:
                 found.setdefault(owner_id, []).append((
                     f"order {order.name} of this customer gives the {kind} {address}, the other customer's",
@@ -181,20 +182,21 @@ class CustomerDesk:
                           for d in duplicates]
         return sorted(duplicates, key=lambda d: d.evidence[0][1].at, reverse=True)
 
-    def order_addresses(self, customer: Customer) -> list[Identity]:
+    @staticmethod
+    def order_addresses(customer: Customer, seen: list[Evidence]) -> list[Identity]:
         """Where the customer's orders are found: their identities, and the emails the shop signed them in with in
         the web chat (the shop's word, as the conversation's order panel takes it: it finds orders, joins nobody)."""
-        signed = [Identity(kind="email", address=e.address) for e in self.customers.seen(customer.id)
+        signed = [Identity(kind="email", address=e.address) for e in seen
                   if e.source == "shop_sign_in" and e.kind == "email"]
         return list({i.key: i for i in [*customer.identities, *signed]}.values())
 
-    def _order_contacts(self, customer: Customer) -> list[tuple[Any, str, str, str]]:
+    def _order_contacts(self, customer: Customer, seen: list[Evidence]) -> list[tuple[Any, str, str, str]]:
         """(order, kind, address, owner) for the emails and phones on the customer's orders that are a
         customer's identity: an order found by this customer's phone that carries another customer's email."""
         if self.orders_of is None:
             return []
         contacts = []
-        for found in self.orders_of(self.order_addresses(customer)):
+        for found in self.orders_of(self.order_addresses(customer, seen)):
             order = getattr(found, "order", found)
             for kind in ("email", "phone"):
                 address = getattr(order, kind, None)

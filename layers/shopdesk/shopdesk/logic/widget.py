@@ -6,7 +6,6 @@ Visitors see their own messages and the agents' replies, never notes or system e
 
 from __future__ import annotations
 
-import urllib.parse
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +23,7 @@ from shopdesk.errors import BadRequest, InvalidSignature, NotFound, ShopdeskErro
 from shopdesk.logic.attachments import SNIFF_BYTES, sniff_agrees
 from shopdesk.logic.webhooks import WebhookProcessor
 from shopdesk.models import Attachment, Direction
+from shopdesk.web import is_web_address
 
 SHOP_ADDRESS = "widget"
 SEND_LIMIT = webchat.RateLimiter(rate_per_s=1.0, burst=5)        # per visitor
@@ -212,6 +212,4 @@ class Widget:
 def web_address(url: str | None) -> str | None:
     """A provider's link to a file as the visitor's page may follow it: https or http only (a ``javascript:`` or
     ``data:`` link in a webhook would run in the shop's page); None otherwise (the file is named, not linked)."""
-    if not url or urllib.parse.urlsplit(url.strip()).scheme.lower() not in ("http", "https"):
-        return None
-    return url
+    return url if is_web_address(url) else None
