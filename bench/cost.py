@@ -1024,12 +1024,12 @@ class Visitor:
         return self._invoke(method, path, body, label)
 
     def open(self) -> None:
-        """The visitor opens the widget to write: the listing, and their history (403: no address proven)."""
+        """The visitor opens the widget to write: the listing, and their history (empty: no email proven)."""
         self.opened_at = self.frozen.now
         self.poll()
-        status, _ = self.call("GET", "/widget/conversations")
-        if status != 403:
-            raise RuntimeError(f"widget history: {status}")
+        status, history = self.call("GET", "/widget/conversations")
+        if status != 200 or history.get("email") is not None:
+            raise RuntimeError(f"widget history: {status} {history}")
 
     def write(self, text: str) -> None:
         if self.session is None:
