@@ -131,6 +131,28 @@ def test_a_pattern_that_backtracks_without_end_is_refused_and_one_stored_before_
     assert message["masked"] == ["card", "Runaway"]
 
 
+def test_a_pattern_that_would_mask_every_message_is_refused_and_one_stored_before_masks_only_what_it_matches(desk):
+    from shopdesk.dal.config import ConfigStore
+    from shopdesk.dal.table import Table
+    from shopdesk.privacy import settings
+    # \\d* for \\d+ (a typo) matches the empty text between every letter; "." and \\w+ match everything: each
+    # would have masked every message, and what masking takes is never stored
+    for i, pattern in enumerate((r"\d*", r"\b", ".", r"\w+")):
+        status, problem = admin(desk, "PUT", "/admin/privacy/settings",
+                                {"masking_patterns": [{"name": "Order", "pattern": r"ORD-\d+"},
+                                                      {"name": "Typo", "pattern": pattern}]})
+        assert status == 422, (pattern, problem)
+        assert [e["loc"] for e in problem["errors"]] == [["body", "masking_patterns", 1, "pattern"]], pattern
+        assert ("empty text" if i < 2 else "ordinary message") in problem["detail"], problem
+    assert admin(desk, "GET", "/admin/privacy/settings")[1]["masking_patterns"] == []
+    # One stored before the check masks what it matches and leaves the rest of the message as it was
+    ConfigStore(Table(desk.table_name)).put(settings.KIND, settings.KEY,
+                                            {"masking_patterns": [{"name": "Typo", "pattern": r"\d*"}]}, None)
+    conv = whatsapp(desk, "Hello, my order ORD-5521 came broken", "SMbroad1")
+    [message] = [i for i in scan(desk) if i["PK"] == f"CONV#{conv}" and i["SK"].startswith("MSG#")]
+    assert message["text"] == "Hello, my order ORD-[Typo ••••] came broken"
+
+
 def test_the_audit_trail_is_kept_at_least_a_year_whatever_an_admin_saves(desk):
     # An admin cannot have their own later actions forgotten by shortening the trail's retention
     status, problem = admin(desk, "PUT", "/admin/privacy/settings", {"retention": {"audit_days": 1}})

@@ -19,7 +19,7 @@ from shopdesk.models.given import saved_over
 from shopdesk.privacy import audit
 from shopdesk.privacy.audit import AuditTrail
 from shopdesk.privacy.jobs import Kind, PrivacyJobs
-from shopdesk.privacy.masking import too_slow
+from shopdesk.privacy.masking import too_broad, too_slow
 from shopdesk.privacy.reapply import bucket_rules
 from shopdesk.privacy.settings import PrivacyPolicies, PrivacySettings
 
@@ -101,6 +101,8 @@ class PrivacyDesk:
                     "msg": "takes too long on long text without a match (nested repeats such as (a|aa)+ backtrack "
                            "without end): write it without them"}
                    for i, p in enumerate(settings.masking_patterns) if too_slow(p.pattern)]
+        refused += [{"loc": ["body", "masking_patterns", i, "pattern"], "type": "value_error", "msg": why}
+                    for i, p in enumerate(settings.masking_patterns) if (why := too_broad(p.pattern))]
         if settings.retention.audit_days < MIN_AUDIT_DAYS:      # else an admin could have their own actions forgotten
             refused.append({"loc": ["body", "retention", "audit_days"], "type": "value_error",
                             "msg": f"must be at least {MIN_AUDIT_DAYS} days: the audit trail outlives what it "

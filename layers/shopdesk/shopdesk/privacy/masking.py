@@ -117,6 +117,32 @@ def compile_patterns(patterns: Iterable[tuple[str, str]]) -> list[Pattern]:
     return compiled
 
 
+# What customers write with nothing in it to mask: a pattern that masks most of it would mask everything
+PLAIN = ("Hello, where is my order? It was due on Monday and has not arrived yet.",
+         "Thanks a lot for your help, have a nice day!",
+         "Can I return the blue shoes in size 42 if they do not fit?")
+BROAD_SHARE = 0.5               # of a plain sentence's characters
+
+
+def too_broad(text: str) -> str | None:
+    """Why a pattern would mask what is not a secret (None: it would not): it matches an empty string (``\\d*``,
+    ``\\b``: a mark between every character of every message), or it masks more than ``BROAD_SHARE`` of a
+    plain sentence (``.``, ``\\w+``: every message would be masked away). Masking is written over the text the
+    customer sent, and what it takes is never stored: such a pattern would lose every message."""
+    pattern = compile_pattern(text)
+    for sentence in PLAIN:
+        try:
+            matches = list(pattern.finditer(sentence, timeout=PROBE_TIMEOUT_S))
+        except TimeoutError:
+            continue                                        # too_slow says so
+        if any(m.end() == m.start() for m in matches):
+            return "matches an empty text (as \\d* or \\b do): it would mark every message between its letters"
+        if sum(m.end() - m.start() for m in matches) > BROAD_SHARE * len(sentence):
+            return (f"masks most of an ordinary message ({sentence!r}): it would mask every message, not a "
+                    "secret in it")
+    return None
+
+
 def too_slow(text: str) -> bool:
     """Whether a pattern takes longer than ``PROBE_TIMEOUT_S`` on one of the ``PROBES`` (nested repeats such as
     ``(a|aa)+$`` backtrack without end on a long run with no match)."""
@@ -163,6 +189,8 @@ def mask(text: str | None, patterns: Iterable[Pattern] = ()) -> Masked:
 
     def always(kind: str) -> Callable[[re.Match[str]], str]:
         def sub(match: re.Match[str]) -> str:
+            if not match.group(0):          # an empty match masks nothing (too_broad refuses such patterns)
+                return ""
             kinds.append(kind)
             return _label(kind, match.group(0))
         return sub
