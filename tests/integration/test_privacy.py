@@ -440,6 +440,40 @@ def test_an_erase_removes_the_order_cache_of_the_email_a_shop_signed_its_visitor
     assert email not in json.dumps(scan(desk), default=str)
 
 
+def test_an_erase_removes_every_pointer_to_the_customer_s_orders_whatever_value_it_is_under(desk):
+    # Given a customer known by phone only, whose order (found by their phone) carries their email: the cache
+    # points to it from the phone, the email and the number, and keeps when it last asked about the email; the
+    # shop's customer record points from the email too
+    phone, email = "+14155550177", "sam.lee.erase@example.com"
+    conv = customer_writes(desk, phone, "Where is my order?", "SMpointers1")
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    ddb = desk.client("dynamodb")
+    order = json.dumps({"email": email, "phone": phone})
+    for pk, sk, extra in (
+            ("ORDER#shopify#88", "META", {"type": {"S": "order"}, "id": {"S": "88"}, "number": {"S": "#1088"},
+                                          "email": {"S": email}, "phone": {"S": phone}, "body": {"S": order}}),
+            (f"COMMERCE#shopify#phone#{phone}", "ORDER#2026-12-01T10:00:00Z#88",
+             {"type": {"S": "order_ref"}, "order_id": {"S": "88"}}),
+            (f"COMMERCE#shopify#email#{email}", "ORDER#2026-12-01T10:00:00Z#88",
+             {"type": {"S": "order_ref"}, "order_id": {"S": "88"}}),
+            (f"COMMERCE#shopify#email#{email}", "SYNC", {"type": {"S": "order_lookup"}, "found": {"N": "1"}}),
+            ("COMMERCE#shopify#number##1088", "ORDER#2026-12-01T10:00:00Z#88",
+             {"type": {"S": "order_ref"}, "order_id": {"S": "88"}}),
+            (f"COMMERCE#shopify#phone#{phone}", "CUSTOMER#501",
+             {"type": {"S": "customer_ref"}, "customer_id": {"S": "501"}}),
+            ("SHOPCUSTOMER#shopify#501", "META", {"type": {"S": "shop_customer"}, "id": {"S": "501"},
+                                                  "email": {"S": email}, "phone": {"S": phone}}),
+            (f"COMMERCE#shopify#email#{email}", "CUSTOMER#501",
+             {"type": {"S": "customer_ref"}, "customer_id": {"S": "501"}})):
+        ddb.put_item(TableName=desk.table_name, Item={"PK": {"S": pk}, "SK": {"S": sk}, **extra})
+    # When an admin erases them
+    assert _job(desk, "erase", customer)["status"] == "done"
+    # Then nothing of the table names their email, phone or order: no pointer under any of the three
+    everything = json.dumps(scan(desk), default=str)
+    for trace in (email, phone, "#1088", "ORDER#shopify#88"):
+        assert trace not in everything, trace
+
+
 def _lake_objects(desk: Any) -> str:
     """Every object of the events bucket as it is stored (the rows a report filters out included)."""
     s3 = desk.client("s3")

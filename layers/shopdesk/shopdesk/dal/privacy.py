@@ -79,8 +79,9 @@ class SubjectData:
             found += self.table.batch_get(keys) if keys else []
         return found
 
-    def order_numbers(self, platform: str, number: str) -> list[dict[str, Any]]:
-        return self._partition(f"COMMERCE#{platform}#number#{key_part(number)}")
+    def commerce_refs(self, platform: str, kind: str, value: str) -> list[dict[str, Any]]:
+        """Every item of the order cache under one email, phone or order number: its pointers and lookup record."""
+        return self._partition(f"COMMERCE#{platform}#{kind}#{key_part(value)}")
 
     def by_keys(self, keys: Sequence[Key]) -> list[dict[str, Any]]:
         return self.table.batch_get(list(dict.fromkeys(keys))) if keys else []

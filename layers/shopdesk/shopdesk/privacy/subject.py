@@ -51,6 +51,26 @@ def _bucket_files(message: dict[str, Any], media_bucket: str | None) -> list[tup
     return files
 
 
+def _pointers_of_records(data: SubjectData, subject: Subject) -> None:
+    """The order cache's pointers to the subject's orders and shop customers under every value they carry: an
+    order found by the customer's phone also points to it from its email and its number, which may be none of
+    the customer's identities (a phone-only customer whose order carries their email). A value's lookup
+    record (``SYNC``, when the platform was last asked about it) goes too once every pointer of that value is
+    the subject's: it names only their address."""
+    for kind_of_record, ref in (("order", "order_id"), ("shop_customer", "customer_id")):
+        for record in subject.of_type(kind_of_record):
+            platform, record_id = record["PK"].split("#")[1], str(record.get("id") or "")
+            for kind in ("email", "phone", "number"):
+                value = record.get(kind)
+                if not value or not record_id:
+                    continue
+                rows = data.commerce_refs(platform, kind, str(value))
+                subject.add([p for p in rows if str(p.get(ref) or "") == record_id])
+                refs = [p for p in rows if p.get("order_id") or p.get("customer_id")]
+                if all((p["PK"], p["SK"]) in subject.items for p in refs):
+                    subject.add([p for p in rows if p.get("type") == "order_lookup"])
+
+
 def gather(data: SubjectData, customer_id: str, media_bucket: str | None) -> Subject | None:
     """The subject, or None when the customer does not exist (or was erased already)."""
     first = data.customer(customer_id)
@@ -117,12 +137,7 @@ def gather(data: SubjectData, customer_id: str, media_bucket: str | None) -> Sub
                 for bucket in ("otp", "otp-check", "session", "send", "socket")]))
         if kind == "email":
             subject.add(data.by_keys([(f"RATE#webchat-otp-to#{address}", it.META)]))
-    for order in subject.of_type("order"):
-        number = order.get("number")
-        platform = order["PK"].split("#")[1]
-        if number:
-            subject.add([p for p in data.order_numbers(platform, str(number))
-                         if p.get("order_id") and order["PK"].endswith(str(p["order_id"]))])
+    _pointers_of_records(data, subject)
 
     values = {address for _, address in subject.addresses}
     subject.add(_naming(data.unsupported(UNSUPPORTED_SECONDS // 86400), subject.addresses))
