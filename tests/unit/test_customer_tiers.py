@@ -144,3 +144,28 @@ def test_given_a_vip_conversation_when_only_its_priority_changes_then_it_keeps_t
     clocks.on_customer_message(T0)
     book.rebind(clocks, "sms", "default", Priority.HIGH)             # escalation: the conversation's own policy
     assert clocks.policy_id == "vip"
+
+
+def test_given_a_vip_policy_of_one_priority_when_a_vip_conversation_escalates_then_the_default_s_targets_go_on():
+    # A VIP policy with targets for normal only: a VIP's escalated (high) or low conversation is measured by the
+    # policy that lists that priority, not left without any target (it could never breach again)
+    standard = SlaPolicy(id="standard", name="standard", targets={
+        Priority.NORMAL: Targets(first_response=4 * 3600, resolution=24 * 3600),
+        Priority.HIGH: Targets(first_response=3600, resolution=8 * 3600),
+        Priority.LOW: Targets()})                                    # listed with no targets: measures nothing
+    vip = SlaPolicy(id="vip", name="vip", applies_to={"tiers": ["vip"]},
+                    targets={Priority.NORMAL: Targets(first_response=1800, resolution=4 * 3600)})
+    book = PolicyBook(FakeConfig([standard, vip]), default_policy({Priority.NORMAL: 14400}))  # type: ignore[arg-type]
+    clocks = book.clocks("sms", "default", Priority.NORMAL, tier="vip")
+    clocks.on_customer_message(T0)
+    assert (clocks.policy_id, _first_due(clocks)) == ("vip", T0 + timedelta(minutes=30))
+    # When the sweep escalates it to high, ten minutes in
+    book.rebind(clocks, "sms", "default", Priority.HIGH, at=T0 + timedelta(minutes=10))
+    # Then the standard policy's high targets apply to what is left, and a resolution target still runs
+    assert clocks.policy_id == "standard"
+    assert _first_due(clocks) == T0 + timedelta(hours=1)
+    assert {d.target for d in clocks.deadlines()} >= {"first_response", "resolution"}
+    # And a VIP's low conversation takes the standard policy's low: listed with no targets, nothing is measured
+    low = book.clocks("sms", "default", Priority.LOW, tier="vip")
+    low.on_customer_message(T0)
+    assert low.policy_id == "standard" and low.deadlines() == []

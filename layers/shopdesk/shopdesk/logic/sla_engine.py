@@ -77,7 +77,7 @@ class PolicyBook:
     def clocks(self, channel: str | None, team: str | None, priority: Priority, tier: str | None = None
                ) -> ConversationClocks:
         self._load()
-        policy = choose_policy([*self._policies, self.fallback], channel, tier, team)
+        policy = choose_policy([*self._policies, self.fallback], channel, tier, team, priority)
         hours = self._calendars.get(policy.calendar_id) if policy.calendar_id else None
         return ConversationClocks.for_policy(policy, priority, hours)
 
@@ -85,12 +85,12 @@ class PolicyBook:
                choose: bool = False, tier: str | None = None, at: datetime | None = None) -> None:
         """Rebind the clocks to ``priority`` under the conversation's own policy, or, with ``choose`` (its team or
         the customer's tier changed), under the policy that now applies to ``channel``, ``team`` and ``tier``;
-        ``at``: the moment of the change, so time already used counts in the calendar it was used in."""
+        ``at``: the moment of the change, so time already used counts in the calendar it was used in. A policy
+        that does not list ``priority`` gives way to the one that applies for it (``choose_policy``)."""
         self._load()
-        if choose:
-            policy = choose_policy([*self._policies, self.fallback], channel, tier, team)
-        else:
-            policy = next((p for p in [*self._policies, self.fallback] if p.id == clocks.policy_id), self.fallback)
+        policy = next((p for p in [*self._policies, self.fallback] if p.id == clocks.policy_id), None)
+        if choose or policy is None or priority not in policy.targets:
+            policy = choose_policy([*self._policies, self.fallback], channel, tier, team, priority)
         hours = self._calendars.get(policy.calendar_id) if policy.calendar_id else None
         clocks.rebind(policy, priority, hours, at)
 

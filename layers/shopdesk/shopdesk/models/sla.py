@@ -375,14 +375,18 @@ class SlaPolicy(BaseModel):
         return self
 
     def targets_for(self, priority: Priority | str) -> Targets:
-        """The targets of a priority; an unlisted priority measures nothing."""
+        """The targets of a priority; an unlisted priority measures nothing (``choose_policy`` given the priority
+        passes over a policy that does not list it)."""
         return self.targets.get(Priority(priority), Targets())
 
 
 def choose_policy(policies: Iterable[SlaPolicy], channel: str | None, tier: str | None,
-                  team: str | None) -> SlaPolicy:
+                  team: str | None, priority: Priority | str | None = None) -> SlaPolicy:
     """The policy that applies: the most specific match wins (more matching conditions first), then the lower
-    rank, then the id (so the choice never depends on the order policies were listed in).
+    rank, then the id (so the choice never depends on the order policies were listed in). With ``priority``,
+    a policy that does not list that priority is passed over for the next that does: a VIP policy with targets
+    for ``normal`` only leaves an escalated (``high``) VIP conversation to the default policy's ``high``
+    targets, not to no targets at all. (A priority listed with no targets measures nothing, as its policy says.)
 
     A policy without conditions matches everything, so with a default policy configured this never fails.
     """
@@ -390,6 +394,8 @@ def choose_policy(policies: Iterable[SlaPolicy], channel: str | None, tier: str 
     if not matching:
         raise NoMatchingPolicy(f"no SLA policy applies to channel={channel!r} tier={tier!r} team={team!r}; "
                                "add a default policy without conditions")
+    if priority is not None:
+        matching = [p for p in matching if Priority(priority) in p.targets] or matching
     return min(matching, key=lambda p: (-p.applies_to.specificity, p.rank, p.id))
 
 
