@@ -169,3 +169,10 @@ def test_given_a_vip_policy_of_one_priority_when_a_vip_conversation_escalates_th
     low = book.clocks("sms", "default", Priority.LOW, tier="vip")
     low.on_customer_message(T0)
     assert low.policy_id == "standard" and low.deadlines() == []
+    # And a policy with no targets at all is an admin's "no SLA for these": it applies to every priority
+    quiet = SlaPolicy(id="quiet", name="quiet", applies_to={"channels": ["email"]})
+    book = PolicyBook(FakeConfig([standard, quiet]), default_policy({Priority.NORMAL: 14400}))  # type: ignore[arg-type]
+    for priority in (Priority.NORMAL, Priority.HIGH):
+        email = book.clocks("email", "default", priority)
+        email.on_customer_message(T0)
+        assert email.policy_id == "quiet" and email.deadlines() == []

@@ -127,6 +127,16 @@ describe("a policy without targets", () => {
     minutes.value = "60";
     minutes.dispatchEvent(new Event("input", { bubbles: true }));
     await vi.waitFor(() => expect(text()).not.toContain("No targets"));
+    // one priority's targets given: the others take the next policy's, and the form says so
+    expect(text()).toContain("Priorities left empty take their targets from the next policy");
+    for (const priority of ["Low", "High", "Urgent"]) {
+      const input = root().querySelector<HTMLInputElement>(`input[aria-label="${priority}: First response"]`)!;
+      input.value = "30";
+      input.dispatchEvent(new Event("input", { bubbles: true }));
+      await vi.waitFor(() => expect(input.value).toBe("30"));
+      await new Promise((resolve) => setTimeout(resolve, 20)); // the form took it before the next one is typed
+    }
+    await vi.waitFor(() => expect(text()).not.toContain("Priorities left empty"));
   });
 });
 

@@ -587,6 +587,11 @@ function PoliciesAdmin() {
               {t(!listOf(applies.channels).length && !listOf(applies.tiers).length && !appliesTeams.length ? "policies.noTargetsAll" : "policies.noTargets")}
             </p>
           )}
+          {Object.values(minutes).some((v) => v) && PRIORITIES.some((pr) => TARGETS.every((tg) => !minutes[`${pr}.${tg}`])) && (
+            <p class="muted small" role="note">
+              {t("policies.someEmpty")}
+            </p>
+          )}
           {admin && (
             <button class="btn btn-primary" type="submit">
               {t("save")}

@@ -390,6 +390,7 @@ export const en = {
   "policies.deleteConfirm": "Delete {name} for good: conversations take the next matching policy",
   "policies.noTargets": "No targets: the conversations this policy applies to get no SLA clocks and no reply-time promise.",
   "policies.noTargetsAll": "No targets, and it applies to everything: saved as it is, no conversation gets SLA clocks or a reply-time promise.",
+  "policies.someEmpty": "Priorities left empty take their targets from the next policy that applies to the conversation (the default one if no other).",
   "policies.empty": "No SLA policy yet: every conversation gets the default first-response targets. Add one below for other targets by channel, tier or team.",
   capacity: "Capacity",
   teams: "Teams",

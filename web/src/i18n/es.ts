@@ -391,6 +391,7 @@ export const es: Catalogue = {
   "policies.deleteConfirm": "Eliminar {name} definitivamente: las conversaciones toman la siguiente política que coincida",
   "policies.noTargets": "Sin objetivos: las conversaciones a las que se aplica esta política no tienen relojes de SLA ni promesa de tiempo de respuesta.",
   "policies.noTargetsAll": "Sin objetivos y se aplica a todo: guardada así, ninguna conversación tendrá relojes de SLA ni promesa de tiempo de respuesta.",
+  "policies.someEmpty": "Las prioridades que quedan vacías toman sus objetivos de la siguiente política que se aplica a la conversación (la predeterminada si no hay otra).",
   "policies.empty": "Todavía no hay políticas de SLA: cada conversación recibe los objetivos de primera respuesta predeterminados. Añade una abajo para otros objetivos por canal, nivel o equipo.",
   capacity: "Capacidad",
   teams: "Equipos",

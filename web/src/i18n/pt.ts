@@ -394,6 +394,7 @@ export const pt: Catalogue = {
   "policies.deleteConfirm": "Excluir {name} de vez: as conversas passam à próxima política que corresponder",
   "policies.noTargets": "Sem metas: as conversas a que esta política se aplica não têm relógios de SLA nem promessa de tempo de resposta.",
   "policies.noTargetsAll": "Sem metas e se aplica a tudo: salva assim, nenhuma conversa terá relógios de SLA nem promessa de tempo de resposta.",
+  "policies.someEmpty": "As prioridades deixadas em branco usam as metas da próxima política que se aplica à conversa (a padrão, se não houver outra).",
   "policies.empty": "Ainda não há políticas de SLA: toda conversa recebe as metas padrão de primeira resposta. Adicione uma abaixo para outras metas por canal, nível ou equipe.",
   capacity: "Capacidade",
   teams: "Equipes",

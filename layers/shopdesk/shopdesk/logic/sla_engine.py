@@ -89,7 +89,7 @@ class PolicyBook:
         that does not list ``priority`` gives way to the one that applies for it (``choose_policy``)."""
         self._load()
         policy = next((p for p in [*self._policies, self.fallback] if p.id == clocks.policy_id), None)
-        if choose or policy is None or priority not in policy.targets:
+        if choose or policy is None or (policy.targets and priority not in policy.targets):
             policy = choose_policy([*self._policies, self.fallback], channel, tier, team, priority)
         hours = self._calendars.get(policy.calendar_id) if policy.calendar_id else None
         clocks.rebind(policy, priority, hours, at)

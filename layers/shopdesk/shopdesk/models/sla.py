@@ -386,7 +386,8 @@ def choose_policy(policies: Iterable[SlaPolicy], channel: str | None, tier: str 
     rank, then the id (so the choice never depends on the order policies were listed in). With ``priority``,
     a policy that does not list that priority is passed over for the next that does: a VIP policy with targets
     for ``normal`` only leaves an escalated (``high``) VIP conversation to the default policy's ``high``
-    targets, not to no targets at all. (A priority listed with no targets measures nothing, as its policy says.)
+    targets, not to no targets at all. A priority listed with no targets measures nothing, as does a policy with
+    no targets at all (an admin's "no SLA for these conversations"): neither is passed over.
 
     A policy without conditions matches everything, so with a default policy configured this never fails.
     """
@@ -394,8 +395,8 @@ def choose_policy(policies: Iterable[SlaPolicy], channel: str | None, tier: str 
     if not matching:
         raise NoMatchingPolicy(f"no SLA policy applies to channel={channel!r} tier={tier!r} team={team!r}; "
                                "add a default policy without conditions")
-    if priority is not None:
-        matching = [p for p in matching if Priority(priority) in p.targets] or matching
+    if priority is not None:        # a policy with no targets at all says: no SLA here (it is not passed over)
+        matching = [p for p in matching if not p.targets or Priority(priority) in p.targets] or matching
     return min(matching, key=lambda p: (-p.applies_to.specificity, p.rank, p.id))
 
 
