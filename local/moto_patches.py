@@ -10,7 +10,12 @@ moto's TransactWriteItems also backs up every table it touches whole (a deep cop
 13-operation transaction on a 30,000-item table copies 390,000 items) to roll back a cancelled
 transaction. The patch keeps the tables and journals the items the transaction names instead:
 on cancellation those items are put back as they were. Same result, at a cost that does not grow
-with the table (stream records of a cancelled transaction stay; nothing here reads streams).
+with the table. An update that makes an item is recorded once, an INSERT of the whole item (moto
+records the item's bare keys, then the update: the stream's readers saw a conversation with no fields).
+moto also keeps the stream records of the writes a cancelled transaction made before it failed, which
+DynamoDB never writes: the functions on the stream (the event lake's writer, the search indexer, the
+live fan-out) saw a duplicate delivery's refused message as written. The patch removes them with the
+items; the stream's reads take the DynamoDB lock, so none reads between the two.
 
 moto's SQS FIFO receive also misorders a group that becomes visible again as a whole (every
 record of a failed batch returned with the same visibility timeout): it releases the group's
@@ -73,6 +78,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 _applied = False
+_DYNAMODB = threading.RLock()   # every DynamoDB request, and the stream's reads: one at a time
 RECEIVE_LOOK_SECONDS = 0.05   # a waiting long poll looks again this often for a freed group or expired timeout
 _ses_clock: list[Callable[[], datetime]] = [lambda: datetime.now(UTC)]
 
@@ -95,11 +101,10 @@ def apply() -> None:
         return
     from moto.dynamodb.responses import DynamoHandler
 
-    lock = threading.RLock()
     original = DynamoHandler.call_action
 
     def call_action(self):  # type: ignore[no-untyped-def]
-        with lock:
+        with _DYNAMODB:
             return original(self)
 
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
@@ -179,7 +184,8 @@ def _answers_as_json() -> None:
 
     def get_records(self):  # type: ignore[no-untyped-def]
         limit = self._get_param("Limit")
-        result = self.backend.get_records(self._get_param("ShardIterator"), 1000 if limit is None else limit)
+        with _DYNAMODB:     # never between a cancelled transaction's records and their removal
+            result = self.backend.get_records(self._get_param("ShardIterator"), 1000 if limit is None else limit)
         return json.dumps(result, default=_wire_value)
 
     DynamoDBStreamsHandler.get_records = get_records  # type: ignore[method-assign]
@@ -343,9 +349,13 @@ def _journal_transactions() -> None:
             current = (table.items.get(hash_value, {}).get(range_value) if range_value is not None
                        else table.items.get(hash_value))
             journal.append((table, hash_value, range_value, copy_module.deepcopy(current)))
+        streams = {id(table): (shard, len(shard.items)) for table, *_ in journal
+                   if (shard := getattr(table, "stream_shard", None)) is not None}
         try:
             return original(self, transact_items)
         except Exception:
+            for shard, written in streams.values():     # what the cancelled transaction wrote never happened
+                del shard.items[written:]
             for table, hash_value, range_value, previous in reversed(journal):
                 if range_value is None:
                     table.items.pop(hash_value, None)
@@ -536,8 +546,20 @@ def _queries_read_their_partition() -> None:
             _item_changed(self, hash_key, range_key)
 
     def filed_update_item(self, table_name, key, *args, **kwargs):  # type: ignore[no-untyped-def]
+        shard = getattr(self.tables.get(table_name), "stream_shard", None)
+        written = len(shard.items) if shard is not None else 0
         try:
-            return update_item(self, table_name, key, *args, **kwargs)
+            updated = update_item(self, table_name, key, *args, **kwargs)
+            if shard is not None and len(shard.items) == written + 2:
+                # moto made the item (a put of its keys, recorded) and then updated it (recorded again): DynamoDB
+                # records one INSERT of the whole item. The second record takes the first's place and number.
+                first, second = shard.items[written], shard.items.pop()
+                if first.record["eventName"] == "INSERT" and second.record["eventName"] == "INSERT":
+                    second.record["dynamodb"]["SequenceNumber"] = first.record["dynamodb"]["SequenceNumber"]
+                    shard.items[written] = second
+                else:
+                    shard.items.append(second)
+            return updated
         finally:
             with contextlib.suppress(ResourceNotFoundException):
                 table = self.get_table(table_name)

@@ -575,3 +575,53 @@ def test_a_fifo_group_in_flight_is_never_handed_to_a_second_long_poll_started_be
     # and is handed out once "first" is done
     sqs.delete_message(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"])
     assert [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]] == ["second"]
+
+
+def test_a_cancelled_transaction_leaves_no_record_on_the_table_s_stream(moto_endpoint):
+    """DynamoDB writes nothing of a cancelled transaction to the stream; moto kept the records of the writes it made
+    before the failing condition, and the stream's readers (the event lake, the search index, the live inbox)
+    took a duplicate delivery's refused message as written. And an update that makes an item is one record."""
+    local = {"region_name": "us-east-1", "endpoint_url": moto_endpoint, "aws_access_key_id": "testing",
+             "aws_secret_access_key": "testing"}
+    ddb = boto3.client("dynamodb", **local)
+    name = "streamed"
+    ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"},
+                                {"AttributeName": "SK", "KeyType": "RANGE"}],
+                     AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"},
+                                           {"AttributeName": "SK", "AttributeType": "S"}],
+                     StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    marker = {"PK": {"S": "EXTMSG#twilio#SM1"}, "SK": {"S": "META"}}
+    message = {"PK": {"S": "CONV#c1"}, "SK": {"S": "MSG#1"}, "text": {"S": "hello"}}
+
+    def deliver(text: str) -> bool:
+        try:       # the message first, its provider id's marker last: the second delivery fails on the marker
+            ddb.transact_write_items(TransactItems=[
+                {"Put": {"TableName": name, "Item": {**message, "SK": {"S": f"MSG#{text}"}, "text": {"S": text}}}},
+                {"Update": {"TableName": name, "Key": {"PK": {"S": "CONV#c1"}, "SK": {"S": "META"}},
+                            "UpdateExpression": "ADD message_count :one",
+                            "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+                {"Put": {"TableName": name, "Item": marker, "ConditionExpression": "attribute_not_exists(PK)"}}])
+            return True
+        except ClientError as error:
+            assert error.response["Error"]["Code"] == "TransactionCanceledException"
+            return False
+
+    streams = boto3.client("dynamodbstreams", **local)
+    arn = streams.list_streams(TableName=name)["Streams"][0]["StreamArn"]
+    [shard] = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    # Given a message delivered, then delivered again (refused: its marker is there)
+    assert deliver("first") and not deliver("again")
+    # Then the stream holds the first delivery's three writes, once each, and nothing of the second: the update
+    # that made the conversation is one INSERT of the whole item (moto recorded its bare keys first)
+    records = streams.get_records(ShardIterator=iterator)["Records"]
+    assert [(r["eventName"], r["dynamodb"]["Keys"]["SK"]["S"]) for r in records] == [
+        ("INSERT", "MSG#first"), ("INSERT", "META"), ("INSERT", "META")]
+    assert records[1]["dynamodb"]["NewImage"]["message_count"] == {"N": "1"}
+    # And the next write's record follows them, read once
+    ddb.put_item(TableName=name, Item={**message, "SK": {"S": "MSG#later"}})
+    later = streams.get_records(ShardIterator=iterator)["Records"]
+    assert [r["dynamodb"]["Keys"]["SK"]["S"] for r in later] == ["MSG#first", "META", "META", "MSG#later"]
+    assert len({r["dynamodb"]["SequenceNumber"] for r in later}) == 4
