@@ -201,6 +201,9 @@ describe("the forecast", () => {
     expect(policyTarget(policies, { team: "vip", channel: "whatsapp" })).toEqual({ seconds: 900, policy: "WA" });
     expect(policyTarget([p("std", {})], {})).toBeNull(); // no normal-priority target
     expect(policyTarget([p("vip", { teams: ["vip"] }, 1800)], {})).toBeNull(); // none applies
+    // a team's policy listing only high gives way to the next for normal, as the SLA engine does
+    const highOnly = { id: "hi", name: "HI", rank: 0, applies_to: { teams: ["vip"] }, targets: { high: { first_response: 60 } } };
+    expect(policyTarget([...policies.slice(0, 2), highOnly], { team: "vip" })).toEqual({ seconds: 14400, policy: "STD" });
   });
   it("writes an hour in the agent's language, in the zone it was asked in", () => {
     expect(forecastHour("2027-01-04T12:00:00+01:00", "es", "Europe/Madrid")).toBe("lun, 4 ene, 12:00");

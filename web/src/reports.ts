@@ -255,9 +255,11 @@ export function policyTarget(
     allowed == null || (!!value && allowed.some((a) => a.toLowerCase() === value.trim().toLowerCase()));
   const conditions = (p: (typeof policies)[number]) =>
     [p.applies_to.channels, p.applies_to.tiers, p.applies_to.teams].filter((c) => c != null).length;
-  const chosen = policies
-    .filter((p) => allows(p.applies_to.channels, scope.channel) && allows(p.applies_to.tiers, null) &&
-                   allows(p.applies_to.teams, scope.team))
+  // as the API chooses for normal priority: a policy listing other priorities only gives way to the next
+  const matching = policies.filter((p) => allows(p.applies_to.channels, scope.channel) && allows(p.applies_to.tiers, null) &&
+                                          allows(p.applies_to.teams, scope.team));
+  const listing = matching.filter((p) => !Object.keys(p.targets).length || p.targets.normal);
+  const chosen = (listing.length ? listing : matching)
     .sort((a, b) => conditions(b) - conditions(a) || (a.rank ?? 0) - (b.rank ?? 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))[0];
   const seconds = chosen?.targets.normal?.first_response;
   return chosen && seconds ? { seconds, policy: chosen.name || chosen.id } : null;

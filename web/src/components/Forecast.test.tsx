@@ -26,11 +26,11 @@ const staffing = {
                              usually_online: 0.333, short: true })),
 };
 
-function show(locale: "en" | "es" | "pt", more: Record<string, unknown> = {}, team?: string) {
+function show(locale: "en" | "es" | "pt", more: Record<string, unknown> = {}, team?: string, policyTeam = team) {
   const api = { forecast: async () => forecast, staffing: async () => staffing, ...more } as unknown as Api;
   render(
     <AppContext.Provider value={testContext(new Store(api), locale)}>
-      <ForecastAndStaffing team={team} />
+      <ForecastAndStaffing team={team} policyTeam={policyTeam} />
     </AppContext.Provider>,
     root(),
   );
@@ -87,6 +87,12 @@ describe("the staffing plan's first-response target", () => {
     show("en", {
       policies: async () => ({ items: [policy("std", "Standard", 4 * 3600), policy("vip", "VIP", 1800, { teams: ["vip"] })] }),
     }, "vip");
+    await vi.waitFor(() => expect(target().value).toBe("30"));
+    // a supervisor of one team, no team picked: the whole scope is theirs, and so is the policy
+    render(null, root());
+    show("en", {
+      policies: async () => ({ items: [policy("std", "Standard", 4 * 3600), policy("vip", "VIP", 1800, { teams: ["vip"] })] }),
+    }, undefined, "vip");
     await vi.waitFor(() => expect(target().value).toBe("30"));
   });
 

@@ -22,8 +22,9 @@ const DAYS = [7, 14] as const;
 
 /** The next days' expected conversations and the agents each hour needs beside those usually online
  *  (`GET /reports/forecast`, `GET /reports/staffing`; docs/forecast.md). Both answer 409 while the lake
- *  has less than a week of history: said in words, not as an error. */
-export function ForecastAndStaffing({ team }: { team?: string } = {}) {
+ *  has less than a week of history: said in words, not as an error. `policyTeam`: the team whose SLA policy
+ *  gives the first-response target (a one-team supervisor's own, when no team is picked). */
+export function ForecastAndStaffing({ team, policyTeam = team }: { team?: string; policyTeam?: string } = {}) {
   const { store, t, locale, timeZone } = useApp();
   const [channel, setChannel] = useState<string>("");
   const [days, setDays] = useState<(typeof DAYS)[number]>(7);
@@ -66,7 +67,7 @@ export function ForecastAndStaffing({ team }: { team?: string } = {}) {
       current = false;
     };
   }, []);
-  const fromPolicy = policies ? policyTarget(policies, { channel: channel || null, team }) : null;
+  const fromPolicy = policies ? policyTarget(policies, { channel: channel || null, team: policyTeam }) : null;
   const startTarget = fromPolicy?.seconds ?? STAFFING_DEFAULTS.target_seconds;
   const target = chosenTarget ?? startTarget;
 

@@ -247,7 +247,10 @@ export function Reports() {
           </>
         )}
       </div>
-      <ForecastAndStaffing team={team || undefined} />
+      <ForecastAndStaffing
+        team={team || undefined}
+        policyTeam={team || (!isAdmin(who) && mine?.length === 1 ? mine[0] : undefined)}
+      />
       <div class="card">
         <h2 class="card-heading">{t("reports.byGroup")}</h2>
         <div class="row">
