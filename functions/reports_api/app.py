@@ -3,6 +3,7 @@ supervisor's of their teams' conversations (shopdesk.logic.access, ``figures_of`
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -71,8 +72,12 @@ def metrics(metric: Metric, from_: From, to: To, tz: Tz = "UTC", group_by: Group
     scope = _scope(team)
     span = period(from_, to, tz)
     rows = reports.metric(metric, span, group_by, scope)
-    if format == "csv":
-        return Response(200, "text/csv; charset=utf-8", as_csv(rows))
+    if format == "csv":     # a file named by what it holds: the metric, its groups, the days and the team
+        name = "-".join(["shopdesk", metric, *(["by", group_by] if group_by else []), from_[:10], "to", to[:10],
+                         *([team] if team else [])])
+        name = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+        return Response(200, "text/csv; charset=utf-8", as_csv(rows),
+                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
     body = MetricRows.model_validate({"metric": metric, "group_by": group_by, "from": span.start.isoformat(),
                                       "to": span.end.isoformat(), "tz": tz, "items": rows,
                                       "teams": None if scope.teams is None else list(scope.teams)})

@@ -93,6 +93,16 @@ export type AssistArticle = S["AssistArticle"];
 export type AssistSuggestion = S["AssistAnswer"];
 export type BotState = { state: "answering" | "handed_off" | "resolved"; handoff_reason?: string | null };
 
+/** An answer's JSON; text that is not JSON as `{ message }`; null when empty. */
+function parseBody(text: string): unknown {
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { message: text };
+  }
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -167,8 +177,13 @@ export class Api {
 
   /** `body` is sent as JSON, or as it is with `contentType` (a file's text: a knowledge-base import). */
   private async call<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
+    return parseBody(await this.send(method, path, "application/json", body, contentType)) as T;
+  }
+
+  /** The answer's text (ApiError when it is not a success). */
+  private async send(method: string, path: string, accept: string, body?: unknown, contentType?: string): Promise<string> {
     if (method !== "GET") this.primed.clear(); // a change (a merge, a reply) may outdate what was kept
-    const headers: Record<string, string> = { Accept: "application/json" };
+    const headers: Record<string, string> = { Accept: accept };
     const token = await this.token();
     if (token) headers.Authorization = `Bearer ${token}`;
     if (body !== undefined) headers["Content-Type"] = contentType ?? "application/json";
@@ -178,19 +193,12 @@ export class Api {
       body: body === undefined ? undefined : contentType ? String(body) : JSON.stringify(body),
     });
     const text = await answer.text();
-    let parsed: unknown = null;
-    if (text) {
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        parsed = { message: text };
-      }
-    }
     if (!answer.ok) {
       if (answer.status === 401) this.onUnauthorized();
+      const parsed = parseBody(text);
       throw new ApiError(answer.status, problemText(answer.status, parsed), parsed);
     }
-    return parsed as T;
+    return text;
   }
 
   // -- the agent API
@@ -411,6 +419,9 @@ export class Api {
   reportSummary = (p: ReportPeriod) => this.call<ReportSummary>("GET", "/reports/summary" + query({ ...p }));
   reportMetric = (p: ReportPeriod & { metric: string; group_by?: ReportGroup }) =>
     this.call<{ items: MetricRow[] }>("GET", "/reports/metrics" + query({ ...p }));
+  /** The same rows as the CSV file the API writes, for the supervisor to download. */
+  reportCsv = (p: ReportPeriod & { metric: string; group_by?: ReportGroup }) =>
+    this.send("GET", "/reports/metrics" + query({ ...p, format: "csv" }), "text/csv");
   reportTopics = (p: ReportPeriod) =>
     this.call<{ items: TopicRow[] }>("GET", "/reports/metrics" + query({ ...p, metric: "topics", group_by: "week" }));
   csatComments = (p: ReportPeriod) =>

@@ -341,3 +341,10 @@ export function staffingQuery(form: { handleMinutes: string; targetMinutes: stri
     Number.isFinite(goal) && goal > 0 && goal < 1;
   return ok ? { handle_seconds: handle, target_seconds: target, concurrency, goal: Math.round(goal * 1000) / 1000 } : null;
 }
+
+/** The CSV file's name, as the API's Content-Disposition gives it: metric, groups, days (the last exclusive), team. */
+export function csvFileName(metric: string, group: string, period: { from: string; to: string; team?: string }): string {
+  const parts = ["shopdesk", metric, "by", group, period.from.slice(0, 10), "to", period.to.slice(0, 10)];
+  if (period.team) parts.push(period.team);
+  return parts.join("-").replace(/[^A-Za-z0-9_.-]/g, "_") + ".csv";
+}

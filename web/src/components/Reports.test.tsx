@@ -176,6 +176,40 @@ describe("the reports page", () => {
   });
 });
 
+describe("the rows by group as a file", () => {
+  it("downloads the CSV the API writes for the metric, groups and period shown, named by what it holds", async () => {
+    const asked: Record<string, unknown>[] = [];
+    const api = {
+      reportSummary: async () => null,
+      reportTopics: async () => ({ items: [] }),
+      csatComments: async () => ({ items: [] }),
+      reportMetric: async () => ({ items: [{ key: "alice", value: 4 }] }),
+      reportCsv: async (p: Record<string, unknown>) => (asked.push(p), "key,value\r\nalice,4\r\n"),
+    } as unknown as Api;
+    const clicked: { href: string; download: string }[] = [];
+    const click = vi.spyOn(HTMLAnchorElement.prototype, "click").mockImplementation(function (this: HTMLAnchorElement) {
+      clicked.push({ href: this.href, download: this.download });
+    });
+    render(
+      <AppContext.Provider value={testContext(new Store(api))}>
+        <Reports />
+      </AppContext.Provider>,
+      root(),
+    );
+    const button = await vi.waitFor(() => {
+      const found = [...root().querySelectorAll("button")].find((b) => b.textContent === "Download CSV");
+      expect(found).toBeDefined();
+      return found!;
+    });
+    button.click();
+    await vi.waitFor(() => expect(clicked.length).toBe(1));
+    click.mockRestore();
+    expect(asked[0]).toMatchObject({ metric: "first_response", group_by: "agent" });
+    expect(clicked[0].href).toMatch(/^blob:/);
+    expect(clicked[0].download).toBe(`shopdesk-first_response-by-agent-${asked[0].from}-to-${asked[0].to}.csv`);
+  });
+});
+
 describe("the reports' period", () => {
   function showReports(over: Partial<Record<keyof Api, unknown>> = {}) {
     const asked: { from: string; to: string }[] = [];

@@ -471,6 +471,7 @@ export const en = {
   "reports.byGroup": "A metric by group",
   "reports.metric": "Metric",
   "reports.groupBy": "By",
+  "reports.downloadCsv": "Download CSV",
   "reports.timesBusiness": "Medians in business time (the hours the SLA calendar counts as open); calendar time in brackets.",
   "reports.timesCalendar": "Medians in calendar time; business time in brackets where a row has it.",
   "reports.topics": "Top contact reasons",

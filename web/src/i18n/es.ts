@@ -472,6 +472,7 @@ export const es: Catalogue = {
   "reports.byGroup": "Una métrica por grupo",
   "reports.metric": "Métrica",
   "reports.groupBy": "Por",
+  "reports.downloadCsv": "Descargar CSV",
   "reports.timesBusiness": "Medianas en horario laboral (las horas que el calendario del SLA cuenta como abiertas); entre paréntesis, en tiempo natural.",
   "reports.timesCalendar": "Medianas en tiempo natural; entre paréntesis, en horario laboral donde la fila lo tiene.",
   "reports.topics": "Principales motivos de contacto",

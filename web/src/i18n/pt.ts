@@ -475,6 +475,7 @@ export const pt: Catalogue = {
   "reports.byGroup": "Uma métrica por grupo",
   "reports.metric": "Métrica",
   "reports.groupBy": "Por",
+  "reports.downloadCsv": "Baixar CSV",
   "reports.timesBusiness": "Medianas em horário comercial (as horas que o calendário do SLA conta como abertas); entre parênteses, em tempo corrido.",
   "reports.timesCalendar": "Medianas em tempo corrido; entre parênteses, em horário comercial onde a linha o tem.",
   "reports.topics": "Principais motivos de contato",
