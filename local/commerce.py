@@ -104,7 +104,8 @@ type Order { id: ID! legacyResourceId: UnsignedInt64! name: String! createdAt: D
   displayFinancialStatus: OrderDisplayFinancialStatus displayFulfillmentStatus: OrderDisplayFulfillmentStatus!
   totalPriceSet: MoneyBag! customer: Customer lineItems(first: Int): LineItemConnection!
   shippingAddress: MailingAddress fulfillments(first: Int): [Fulfillment!]! refunds(first: Int): [Refund!]!
-  suggestedRefund(refundLineItems: [RefundLineItemInput!], refundShipping: Boolean): SuggestedRefund }
+  suggestedRefund(refundLineItems: [RefundLineItemInput!], refundShipping: Boolean,
+                  suggestFullRefund: Boolean = false): SuggestedRefund }
 type OrderConnection { nodes: [Order!]! }
 type OrderCancelUserError { field: [String!] message: String! code: OrderCancelUserErrorCode }
 type OrderCancelPayload { job: Job orderCancelUserErrors: [OrderCancelUserError!]! userErrors: [UserError!]! }
@@ -311,13 +312,19 @@ def _gql_order(shop: Shop, order: dict[str, Any]) -> dict[str, Any]:
     address = order["address"]
 
     def suggested(info: Any, refundLineItems: list[dict[str, Any]] | None = None,
-                  refundShipping: bool | None = None) -> dict[str, Any]:
+                  refundShipping: bool | None = None, suggestFullRefund: bool = False) -> dict[str, Any]:
+        # As Shopify suggests: the lines given (every line still refundable, with suggestFullRefund) and, with
+        # refundShipping, the shipping not refunded yet (what is left beyond the refundable lines' worth).
         by_id = {li["id"]: li for li in order["lines"]}
+        left = {li["id"]: li["quantity"] - shop.refunded_quantity(order, li["id"]) for li in order["lines"]}
         chosen = [(int(str(x["lineItemId"]).rsplit("/", 1)[-1]), int(x["quantity"])) for x in refundLineItems or []]
+        if suggestFullRefund:
+            chosen = [(i, q) for i, q in left.items() if q > 0]
         amount = sum((Decimal(by_id[i]["price"]) * q for i, q in chosen if i in by_id), Decimal("0"))
         remaining = Decimal(order["total"]) - shop.refunded(order)
-        if refundShipping or not chosen:
-            amount = remaining
+        if refundShipping:
+            items_left = sum((Decimal(by_id[i]["price"]) * q for i, q in left.items()), Decimal("0"))
+            amount += max(Decimal("0"), remaining - items_left)
         amount = min(amount, remaining)
         sale = order["transactions"][0]
         return {"amountSet": _money(f"{amount:.2f}", currency),

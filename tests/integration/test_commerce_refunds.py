@@ -4,6 +4,7 @@ against the commerce sandbox (which refuses and reports refunds as each platform
 
 from __future__ import annotations
 
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -135,3 +136,28 @@ def test_a_refund_the_platform_refuses_may_be_tried_again_at_once(
     assert agent_call(desk, env, "POST", path, body=body)[0] == 422
     status, done = agent_call(desk, env, "POST", path, body=body)
     assert status == 200, done
+
+
+def test_a_refund_of_everything_on_shopify_refunds_every_line_left_and_the_shipping(
+        desk: Any, shop: dict[str, str], sandbox: CommerceSandboxServer) -> None:  # noqa: F811 (fixtures)
+    # Given #1001 (shoes 99.00, two socks at 10.00, total 119.00: 0.00 shipping here) with one sock refunded
+    env, conv = _conversation(desk, shop, "shopify", "SM" + "d5" * 16)
+    path = f"/agent/conversations/{conv}/orders/{ORDER['shopify']}/refund"
+    status, done = agent_call(desk, env, "POST", path, body={"line_items": [{"line_item_id": SOCKS, "quantity": 1}],
+                                                             "confirm": True})
+    assert status == 200, done
+    # When an agent refunds everything (no lines), once the guard's short while is over
+    clock.set_offset(clock.offset() + 600)
+    try:
+        status, rest = agent_call(desk, env, "POST", path, body={"confirm": True})
+    finally:
+        clock.set_offset(clock.offset() - 600)
+    # Then the money left is refunded, and every line left counts as refunded on the order (Shopify is asked for
+    # a full refund's suggestion, and its lines are the refund's: given no lines it suggests the shipping alone)
+    assert status == 200 and rest["message"] == "Refunded 109.00 USD on #1001", rest
+    assert {li["id"]: li["refunded_quantity"] for li in rest["order"]["line_items"]} == {"11001": 1, SOCKS: 2}
+    [create] = [json.loads(i["body"])["variables"]["input"] for i in sandbox.outbox.items()
+                if i["provider"] == "shopify" and "refundCreate" in i["body"] and "11001" in i["body"]]
+    assert create["shipping"] == {"fullRefund": True}
+    assert sorted((x["lineItemId"].rsplit("/", 1)[-1], x["quantity"]) for x in create["refundLineItems"]) == [
+        ("11001", 1), (SOCKS, 1)]

@@ -109,9 +109,9 @@ mutation OrderCancel($orderId: ID!, $reason: OrderCancelReason!, $restock: Boole
 """
 
 SUGGESTED_REFUND = """
-query SuggestedRefund($id: ID!, $lines: [RefundLineItemInput!], $shipping: Boolean) {
+query SuggestedRefund($id: ID!, $lines: [RefundLineItemInput!], $shipping: Boolean, $full: Boolean) {
   order(id: $id) {
-    suggestedRefund(refundLineItems: $lines, refundShipping: $shipping) {
+    suggestedRefund(refundLineItems: $lines, refundShipping: $shipping, suggestFullRefund: $full) {
       amountSet { shopMoney { amount currencyCode } }
       refundLineItems { lineItem { id } quantity }
       suggestedTransactions { amountSet { shopMoney { amount currencyCode } } gateway kind
@@ -432,18 +432,27 @@ class ShopifyCommerce:
                notify_customer: bool, idempotency_key: str | None = None) -> ActionResult:
         """``idempotency_key``: one per refund meant (a retry of the same one reuses it); Shopify creates no second
         refund for a key it has seen with the same input."""
-        # Everything: no line items, shipping included - Shopify suggests what is left to refund.
+        # Everything (``lines`` None): Shopify suggests a refund of every refundable line item (suggestFullRefund)
+        # and the shipping; its suggested lines are the refund's, so they count as refunded on the order. (Given
+        # no lines and no full refund, Shopify suggests the shipping alone.)
         wire_lines = [{"lineItemId": gid("LineItem", line.line_item_id), "quantity": line.quantity}
                       for line in lines or []]
+        everything = lines is None
         suggested = (self.graphql.execute(SUGGESTED_REFUND, {"id": gid("Order", order.id), "lines": wire_lines,
-                                                             "shipping": lines is None}).get("order") or {})
+                                                             "shipping": everything, "full": everything}
+                                          ).get("order") or {})
         suggestion = suggested.get("suggestedRefund") or {}
+        if everything:
+            wire_lines = [{"lineItemId": (x.get("lineItem") or {}).get("id"), "quantity": x.get("quantity")}
+                          for x in suggestion.get("refundLineItems") or []
+                          if (x.get("lineItem") or {}).get("id") and x.get("quantity")]
         transactions = [{"orderId": gid("Order", order.id), "parentId": (t.get("parentTransaction") or {}).get("id"),
                          "amount": _money(t.get("amountSet"))[0], "gateway": t.get("gateway"), "kind": "REFUND"}
                         for t in suggestion.get("suggestedTransactions") or []]
         data = self.graphql.execute(REFUND_CREATE, {"idempotencyKey": idempotency_key or str(uuid.uuid4()), "input": {
             "orderId": gid("Order", order.id), "note": note, "notify": notify_customer,
-            "refundLineItems": wire_lines, "transactions": transactions}})
+            "refundLineItems": wire_lines, "transactions": transactions,
+            **({"shipping": {"fullRefund": True}} if everything else {})}})
         answer = data.get("refundCreate") or {}
         errors = [e.get("message") for e in answer.get("userErrors") or [] if e.get("message")]
         if errors:
