@@ -205,8 +205,8 @@ describe("the rows by group as a file", () => {
     await vi.waitFor(() => expect(clicked.length).toBe(1));
     click.mockRestore();
     expect(asked[0]).toMatchObject({ metric: "first_response", group_by: "agent" });
-    expect(clicked[0].href).toMatch(/^blob:/);
-    expect(clicked[0].download).toBe(`shopdesk-first_response-by-agent-${asked[0].from}-to-${asked[0].to}.csv`);
+    expect(clicked[0]!.href).toMatch(/^blob:/);
+    expect(clicked[0]!.download).toBe(`shopdesk-first_response-by-agent-${asked[0]!.from}-to-${asked[0]!.to}.csv`);
   });
 });
 
