@@ -210,6 +210,23 @@ def test_an_out_of_office_asks_nothing_alone_it_is_resolved_after_a_resolve_it_s
                                                                                 "channel": "email"}}
 
 
+def test_two_out_of_offices_before_the_router_ran_are_resolved_with_nothing_to_answer(desk):
+    online(desk, "alice")
+    # Given two automatic replies from someone with no conversation, both stored before the router looked
+    for n in (1, 2):
+        _deliver(desk, _eml(subject="Automatic reply: Your order", Auto_Submitted="auto-replied",
+                            message_id=f"<oof-twice-{n}@customer.example>", body="I am out of office."), f"oofx{n}")
+    desk.drain_queue(desk.work_queue_url, "router")
+    # Then nothing asks anything: resolved, never queued, nobody's seat taken
+    [conv] = _conversations(desk)
+    assert (conv["status"], conv["assignee"]) == ("resolved", None)
+    assert desk.item("AGENT#alice")["active"] == 0
+    # And a real question afterwards is routed as any is
+    _deliver(desk, _eml(message_id="<after-oof@customer.example>"), "askx")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert [c["status"] for c in _conversations(desk) if c["id"] != conv["id"]] == ["open"]
+
+
 def test_attachments_are_stored_and_served_through_presigned_links(desk):
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"], msg["Message-ID"] = ("ada@customer.example", "support@shop.example",
