@@ -87,3 +87,27 @@ def test_the_acknowledgement_comes_before_the_assignment_and_never_after_an_answ
     assert status in (201, 202), status
     desk.drain_queue(desk.work_queue_url, "router")
     assert _acks(desk, other) == []
+
+
+def test_an_urgent_message_is_promised_the_wait_of_the_queue_it_jumps_not_of_every_one_before_it(desk):
+    admin_call(desk, "PUT", "/admin/sla-policies/standard", "[admins]", {
+        "id": "standard", "name": "Standard",
+        "targets": {"urgent": {"first_response": 900}, "high": {"first_response": 3600},
+                    "normal": {"first_response": 4 * 3600}, "low": {"first_response": 8 * 3600}}})
+    _turn_on(desk, average_handle_seconds=1800)
+    at("2026-11-24T09:00:00+00:00")
+    # Given twelve normal conversations waiting, nobody online to take them (an 18-hour queue at 30 minutes each)
+    for n in range(12):
+        customer_writes(desk, f"+3164100{n:04d}", "Where is my parcel?", f"SMq{n:02d}")
+    desk.drain_queue(desk.work_queue_url, "router")
+    late = customer_writes(desk, "+31641009999", "Where is my parcel?", "SMq98")
+    desk.drain_queue(desk.work_queue_url, "router")
+    [behind] = _acks(desk, late)
+    assert "busier than usual" in behind["text"], behind["text"]     # normal: told the queue's wait
+    # When an urgent one comes (the queue serves it first)
+    urgent = customer_writes(desk, "+31641009998", "URGENT: my card was charged twice, please help now", "SMq99")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert agent(desk, "GET", f"/agent/conversations/{urgent}", "alice")[1]["priority"] == "urgent"
+    # Then it is promised its own target, not the twelve normal ones' wait
+    [ack] = _acks(desk, urgent)
+    assert ack["text"].endswith("We will reply in about 15 minutes."), ack["text"]

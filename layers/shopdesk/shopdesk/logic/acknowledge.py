@@ -62,8 +62,11 @@ class Acknowledger:
         except WindowClosed:
             return None
         add = partial(_add, hours=clocks.hours)
+        # ahead of it: those the queue serves first, the more urgent first and then the longer waiting (QueueSK's
+        # order): an urgent message is not promised the wait of every normal one before it
         waiting, _ = self.conversations.list_queue(conv.team, limit=100)
-        ahead = sum(1 for c in waiting if c.id != conv.id and (c.waiting_since or now) <= (conv.waiting_since or now))
+        place = (conv.priority.rank, conv.waiting_since or now)
+        ahead = sum(1 for c in waiting if c.id != conv.id and (c.priority.rank, c.waiting_since or now) <= place)
         online = len(self.agents.online(conv.team))
         eta = expectations.expected_reply_at(now, clocks.targets.first_response, ahead, online,
                                              routing.average_handle_seconds, add)
