@@ -545,3 +545,109 @@ def test_by_team_the_team_a_conversation_is_opened_with_gives_way_to_the_routers
     # Then its message counts where the conversation does: under returns
     assert {r["key"]: r["value"] for r in lake.rows(statement("conversations", PERIOD, "team"))} == {"returns": 1}
     assert {r["key"]: r["value"] for r in lake.rows(statement("messages_received", PERIOD, "team"))} == {"returns": 1}
+
+
+# ------------------------------------------------------------------------------ merges, SLA credit, warnings
+
+DEC = "2026-12-01T{}.000Z"
+
+
+def _clocks_json(*, replied: str | None = None, folded: str | None = None) -> str:
+    """A conversation's clocks (one-hour first response, four-hour resolution) since the customer wrote at 10:00."""
+    from shopdesk.logic.business_time import ConversationClocks
+    from shopdesk.models.sla import Targets
+
+    clocks = ConversationClocks(targets=Targets(first_response=3600, resolution=4 * 3600))
+    clocks.on_customer_message(datetime(2026, 12, 1, 10, tzinfo=UTC))
+    if replied:
+        clocks.on_agent_reply(datetime.fromisoformat(replied.replace("Z", "+00:00")))
+    if folded:
+        clocks.on_fold(datetime.fromisoformat(folded.replace("Z", "+00:00")))
+    return clocks.stored_json()
+
+
+def test_an_sla_outcome_is_credited_to_the_agent_who_held_the_conversation_when_its_clock_ended():
+    # Given a conversation held by bob whose first response was met by a reply (alice's, a colleague's)
+    old = meta(assignee="bob", created_at=DEC.format("10:00:00"), clocks_json=_clocks_json())
+    new = {**old, "clocks_json": _clocks_json(replied=DEC.format("10:20:00")), "last_outbound_by": "alice"}
+    (met,) = [e for e in derive("MODIFY", CONV, new, old) if e.type is EventType.SLA_MET]
+    # Then the target met is the holder's
+    assert (met.target, met.agent_id) == ("first_response", "bob")
+    # and unassigned, nobody's: a row of no agent, beside bob's, in SLA compliance by agent
+    (nobody,) = [e for e in derive("MODIFY", {"PK": "CONV#c_2", "SK": "META"},
+                                   {**new, "PK": "CONV#c_2", "id": "c_2", "assignee": None},
+                                   {**old, "PK": "CONV#c_2", "id": "c_2", "assignee": None})
+                 if e.type is EventType.SLA_MET]
+    assert nobody.agent_id is None
+    lake = DuckDbLake()
+    lake.add([met, nobody])
+    assert lake.rows(statement("sla", PERIOD, "agent")) == [
+        {"key": "bob", "target": "first_response", "met": 1, "breached": 0},
+        {"key": None, "target": "first_response", "met": 1, "breached": 0}]
+
+
+def test_a_conversation_merged_into_another_ends_no_sla_target():
+    # Given a conversation waiting for its first response, merged into its customer's other one (logic.fold): its
+    # resolve as merged, then its clocks stopped by the fold
+    waiting = meta(created_at=DEC.format("10:00:00"), clocks_json=_clocks_json())
+    resolved = {**waiting, "status": "resolved", "folded_into": "c_9", "resolved_at": DEC.format("10:05:00")}
+    stopped = {**resolved, "clocks_json": _clocks_json(folded=DEC.format("10:05:00"))}
+    events = derive("MODIFY", CONV, resolved, waiting) + derive("MODIFY", CONV, stopped, resolved)
+    # Then neither the first response nor the resolution counts as met or breached
+    assert [(e.type.value, e.reason) for e in events] == [("status_changed", "merged")]
+
+
+def test_an_unmerge_giving_a_conversation_back_is_no_reopen():
+    # Given a conversation merged into another (resolved, naming it) with its assignee's seat freed
+    folded = meta(status="resolved", folded_into="c_9", assignee="bob", created_at=DEC.format("10:00:00"),
+                  resolved_at=DEC.format("10:05:00"), updated_at=DEC.format("10:05:00"))
+    # When the unmerge opens it again, no longer naming it, in one write
+    back = {**meta(created_at=DEC.format("10:00:00"), updated_at=DEC.format("10:08:00")), "changed_by": "alice"}
+    events = derive("MODIFY", CONV, back, folded)
+    # Then the status change says why, and credits no agent with a reopen
+    change = next(e for e in events if e.type is EventType.STATUS_CHANGED)
+    assert (change.from_value, change.to_value, change.reason, change.agent_id) == ("resolved", "open", "unmerged",
+                                                                                     None)
+    assert next(e for e in events if e.type is EventType.UNASSIGNED).reason == "unmerged"
+    # and beside a real reopen (c_2: resolved by alice, then the customer wrote again) no reopen figure counts it
+    other = {"PK": "CONV#c_2", "SK": "META"}
+    open_ = meta(PK="CONV#c_2", id="c_2", created_at=DEC.format("09:00:00"), updated_at=DEC.format("09:00:00"))
+    closed = {**open_, "status": "resolved", "changed_by": "alice", "resolved_at": DEC.format("09:30:00"),
+              "updated_at": DEC.format("09:30:00")}
+    reopened = {**closed, "status": "open", "changed_by": "customer", "updated_at": DEC.format("11:00:00")}
+    lake = DuckDbLake()
+    lake.add([*events, *derive("MODIFY", other, closed, open_), *derive("MODIFY", other, reopened, closed)])
+    assert lake.rows(statement("reopens", PERIOD, None)) == [{"key": "all", "reopened": 1, "resolved": 1}]
+
+
+def test_an_sla_warning_is_dated_when_the_sweep_raised_it():
+    # Given a conversation last changed at 10:00 whose first-response warning the sweep raised at 10:45 (its write
+    # leaves updated_at alone)
+    old = meta(updated_at=DEC.format("10:00:00"), sla_warned={})
+    new = {**old, "sla_warned": {"first_response": DEC.format("11:00:00")}, "sla_warned_at": DEC.format("10:45:00")}
+    record_written = datetime(2026, 12, 1, 10, 45, 1, tzinfo=UTC)
+    (warned,) = derive("MODIFY", CONV, new, old, record_written)
+    # Then the warning is of 10:45, not of the conversation's last change
+    assert (warned.type, warned.occurred_at) == (EventType.SLA_WARNED, DEC.format("10:45:00"))
+    assert json.loads(warned.detail or "{}") == {"due_at": DEC.format("11:00:00")}
+    # A second target warned later in the same conversation has its own instant, not the first one's
+    later = {**new, "sla_warned": {**new["sla_warned"], "resolution": DEC.format("14:00:00")},
+             "sla_warned_at": DEC.format("13:12:00")}
+    (second,) = derive("MODIFY", CONV, later, new, record_written)
+    assert (second.target, second.occurred_at) == ("resolution", DEC.format("13:12:00"))
+    # A record written before the warning's instant was kept: dated by the record's time
+    (legacy,) = derive("MODIFY", CONV, {**new, "sla_warned_at": None}, old, record_written)
+    assert legacy.occurred_at == "2026-12-01T10:45:01.000Z"
+
+
+def test_by_agent_figures_no_agent_is_credited_with_are_refused():
+    from shopdesk.analytics.reports import Reports
+    from shopdesk.errors import BadRequest
+
+    reports = Reports(DuckDbLake())
+    for name in ("conversations", "messages_received", "bot"):
+        with pytest.raises(BadRequest, match="group_by=team"):
+            reports.metric(name, PERIOD, "agent")
+        assert reports.metric(name, PERIOD, "team") == []
+    for name in ("sla_compliance", "first_response", "resolved", "reopen_rate", "csat", "replies"):
+        assert reports.metric(name, PERIOD, "agent") == []

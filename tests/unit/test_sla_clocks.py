@@ -269,6 +269,60 @@ def test_given_a_resolved_conversation_when_the_customer_writes_then_it_reopens_
     assert not clocks.resolved
 
 
+def test_given_a_conversation_merged_into_another_then_its_clocks_stop_neither_met_nor_breached():
+    # Given a conversation waiting for its first response, past its first-response target
+    clocks = conversation()
+    clocks.on_customer_message(berlin(2026, 5, 11, 9))
+    # When its customer is merged with another who has an open conversation, and it goes into that one
+    assert clocks.on_fold(berlin(2026, 5, 11, 10, 30))
+    # Then nothing of it was met or missed: every clock stopped unmeasured, nothing is due, it is resolved
+    assert {name: c.state for name, c in clocks.clocks().items()} == {
+        "first_response": ClockState.STOPPED, "resolution": ClockState.STOPPED}
+    assert clocks.deadlines() == [] and clocks.resolved
+    assert not clocks.on_fold(berlin(2026, 5, 11, 11))                  # once
+    # (a resolve, by contrast, meets the resolution target)
+    resolved = conversation()
+    resolved.on_customer_message(berlin(2026, 5, 11, 9))
+    resolved.on_status(ConversationStatus.RESOLVED, berlin(2026, 5, 11, 10, 30))
+    assert resolved.resolution is not None and resolved.resolution.state is ClockState.MET
+
+
+def test_given_a_merge_undone_then_the_clocks_it_stopped_go_on_counting_the_merged_time():
+    # Given a conversation whose customer wrote Monday 09:00, merged away at 09:30 (half an hour used)
+    clocks = conversation()
+    clocks.on_customer_message(berlin(2026, 5, 11, 9))
+    clocks.on_fold(berlin(2026, 5, 11, 9, 30))
+    stored = ConversationClocks.model_validate_json(clocks.stored_json())     # as the item keeps them
+    # When the merge is undone at 09:45
+    stored.on_unfold(berlin(2026, 5, 11, 9, 45))
+    # Then the same clocks run, not fresh ones: started at the customer's message, due an hour after it, as
+    # if the merge had not happened (the customer waited all along)
+    assert stored.first_response is not None and stored.first_response.started_at == berlin(2026, 5, 11, 9)
+    assert by_target(stored) == {"first_response": ((5, 11, 10, 0, 0), (5, 11, 9, 45, 0)),
+                                 "resolution": ((5, 11, 17, 0, 0), (5, 11, 15, 0, 0))}
+    assert not stored.resolved and stored.folded_at is None
+    # and the reply at 10:10 misses the first-response target
+    stored.on_agent_reply(berlin(2026, 5, 11, 10, 10))
+    assert stored.first_response.state is ClockState.BREACHED
+
+
+def test_given_a_pending_conversation_merged_then_undone_its_clocks_run_from_the_unmerge():
+    # Given a conversation pending at 09:20 (20 minutes used), merged away at 09:30
+    clocks = conversation()
+    clocks.on_customer_message(berlin(2026, 5, 11, 9))
+    clocks.on_status(ConversationStatus.PENDING, berlin(2026, 5, 11, 9, 20))
+    clocks.on_fold(berlin(2026, 5, 11, 9, 30))
+    # When the merge is undone at 11:00: it opens again, its clocks run from then with the 20 minutes they used
+    clocks.on_unfold(berlin(2026, 5, 11, 11))
+    assert by_target(clocks)["first_response"][0] == (5, 11, 11, 40, 0)
+    # A conversation folded before the fold was kept on its clocks gets fresh ones, as a reopen
+    old = conversation()
+    old.on_customer_message(berlin(2026, 5, 11, 9))
+    old.on_status(ConversationStatus.RESOLVED, berlin(2026, 5, 11, 9, 30))
+    old.on_unfold(berlin(2026, 5, 11, 11))
+    assert by_target(old)["first_response"][0] == (5, 11, 12, 0, 0)
+
+
 def test_given_a_target_not_measured_when_events_happen_then_that_clock_never_exists():
     clocks = ConversationClocks(targets=Targets(first_response=HOUR), hours=OFFICE)
     clocks.on_customer_message(berlin(2026, 5, 11, 9))

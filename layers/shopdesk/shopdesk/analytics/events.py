@@ -199,7 +199,7 @@ def derive(event_name: str, keys: Mapping[str, Any], new: Mapping[str, Any] | No
     if event_name == "REMOVE" or not new:
         return []                          # expiry and erasure are not facts of the desk's work
     if pk.startswith("CONV#") and sk == "META":
-        return _conversation(new, old if event_name == "MODIFY" else None)
+        return _conversation(new, old if event_name == "MODIFY" else None, written_at)
     if pk.startswith("CONV#") and sk.startswith("MSG#"):
         return _message(new, old if event_name == "MODIFY" else None, written_at)
     if pk.startswith("CUSTOMER#") and sk.startswith("EVENT#") and event_name == "INSERT":
@@ -209,7 +209,14 @@ def derive(event_name: str, keys: Mapping[str, Any], new: Mapping[str, Any] | No
     return []
 
 
-def _conversation(new: Mapping[str, Any], old: Mapping[str, Any] | None) -> list[Event]:
+def _unfolded(new: Mapping[str, Any], old: Mapping[str, Any]) -> bool:
+    """The change is an unmerge giving back a conversation that was merged into another (logic.fold): it named
+    the other before (``folded_into``) and no longer does, written with its status in one update."""
+    return bool(old.get("folded_into")) and not new.get("folded_into")
+
+
+def _conversation(new: Mapping[str, Any], old: Mapping[str, Any] | None,
+                  written_at: datetime | None = None) -> list[Event]:
     ctx = _Context(new)
     now = _instant(new.get("updated_at")) or _instant(new.get("created_at"))
     assert now is not None
@@ -243,7 +250,8 @@ def _conversation(new: Mapping[str, Any], old: Mapping[str, Any] | None) -> list
                 else EventType.TRANSFERRED)
         reason = None
         if kind is EventType.UNASSIGNED:
-            reason = "reopened" if before == "resolved" and after != "resolved" else "released"
+            reason = ("released" if before != "resolved" or after == "resolved"
+                      else "unmerged" if _unfolded(new, old) else "reopened")
         out.append(ctx.event(kind, at, (was, now_assignee, _iso(at)), agent_id=now_assignee or was, actor=actor,
                              from_value=was, to_value=now_assignee, reason=reason))
 
@@ -266,9 +274,13 @@ def _conversation(new: Mapping[str, Any], old: Mapping[str, Any] | None) -> list
                              started_at_ms=_ms(start), duration_s=_seconds(start, at),
                              business_s=round(business_seconds_between(start, at, _hours(old)), 3)))
 
+    # a warning is dated when the sweep raised it (``sla_warned_at``, written with it; the sweep's write leaves
+    # ``updated_at`` alone), else, for a record written before that, when the record was written
+    raised = new.get("sla_warned_at") if new.get("sla_warned_at") != old.get("sla_warned_at") else None
+    warned_at = _instant(raised) or written_at or now
     for target, due in sorted((new.get("sla_warned") or {}).items()):
         if (old.get("sla_warned") or {}).get(target) != due:
-            out.append(ctx.event(EventType.SLA_WARNED, now, (target, due), target=target, actor="system",
+            out.append(ctx.event(EventType.SLA_WARNED, warned_at, (target, due), target=target, actor="system",
                                  detail=json.dumps({"due_at": due})))
     return out + _topic_changes(ctx, new, old, now) + _clock_outcomes(ctx, new, old)
 
@@ -302,13 +314,19 @@ def _status_change(ctx: _Context, new: Mapping[str, Any], old: Mapping[str, Any]
                          reason="bot" if bot else None, started_at_ms=_ms(start),
                          duration_s=None if bot else _seconds(start, at),
                          business_s=None if bot else round(business_seconds_between(start, at, _hours(old)), 3))
+    if before == "resolved" and _unfolded(new, old):    # an unmerge gave it back: nobody reopened it
+        return ctx.event(EventType.STATUS_CHANGED, now, (before, after, _iso(now)), actor=actor,
+                         from_value=before, to_value=after, reason="unmerged")
     return ctx.event(EventType.STATUS_CHANGED, now, (before, after, _iso(now)), actor=actor,
                      agent_id=_agent(actor), from_value=before, to_value=after)
 
 
 def _clock_outcomes(ctx: _Context, new: Mapping[str, Any], old: Mapping[str, Any] | None) -> list[Event]:
     """A target met or breached: a clock of ``clocks_json`` that ended so since the old image. Each clock
-    ends once (a restarted clock has a new ``started_at``), so every target instance counts exactly once."""
+    ends once (a restarted clock has a new ``started_at``), so every target instance counts exactly once.
+    It is credited to the agent who held the conversation when it ended (the assignee after the change; nobody
+    when unassigned). A clock that stopped unmeasured (``stopped``: resolved before any reply, merged into another
+    conversation) is neither."""
     after, before = _clocks(new), _clocks(old)
     if after is None:
         return []
@@ -322,7 +340,8 @@ def _clock_outcomes(ctx: _Context, new: Mapping[str, Any], old: Mapping[str, Any
         kind = EventType.SLA_MET if clock.state is ClockState.MET else EventType.SLA_BREACHED
         start = clock.started_at or clock.ended_at
         out.append(ctx.event(kind, clock.ended_at, (target, _iso(start)), target=target, actor="system",
-                             started_at_ms=_ms(start), business_s=round(clock.consumed_seconds, 3),
+                             agent_id=_agent(new.get("assignee")), started_at_ms=_ms(start),
+                             business_s=round(clock.consumed_seconds, 3),
                              detail=json.dumps({"target_s": clock.target_seconds})))
     return out
 

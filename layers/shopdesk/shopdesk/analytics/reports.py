@@ -56,6 +56,10 @@ METRICS: dict[str, str] = {
     "csat_comments": "the comments customers gave with their CSAT ratings, newest first (no group_by)",
 }
 COMMENTS_LIMIT = 500
+# Figures no agent is credited with (docs/metrics.md, "Attribution"), in words: by agent they would be one row of
+# nobody's, the whole desk's, so group_by=agent is refused (as the backlog refuses what is not over time).
+NO_AGENT = {"conversations": "a new conversation", "messages_received": "a customer's message",
+            "bot": "the bot's work"}
 
 
 class SurveyComments(Protocol):
@@ -125,6 +129,9 @@ class Reports:
             raise BadRequest(f"unknown metric {name!r}: one of {', '.join(sorted(METRICS))}")
         if group is not None and group not in GROUPS:
             raise BadRequest(f"group_by is one of {', '.join(GROUPS)}")
+        if group == "agent" and name in NO_AGENT:
+            raise BadRequest(f"{name} has no agent ({NO_AGENT[name]} is nobody's): group_by=team, channel, "
+                             "language, day, week or hour")
         if name in ("concurrent_load", "backlog"):
             if group not in ("day", "hour"):
                 raise BadRequest(f"{name.replace('_', ' ')} is over time: group_by=day or group_by=hour")

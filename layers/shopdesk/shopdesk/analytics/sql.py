@@ -223,8 +223,10 @@ STATEMENTS: dict[str, tuple[str, str]] = {
     "resolved": ("SELECT {key} AS key, count(DISTINCT conversation_id) AS value FROM ev "
                  "WHERE type = 'status_changed' AND to_value = 'resolved' AND coalesce(reason, '') <> 'merged' "
                  "GROUP BY 1 ORDER BY 1", "conversations resolved"),
+    # nor was one given back by an unmerge (reason 'unmerged') reopened by anyone: it goes on with its cycle
     "reopens": ("""SELECT {key} AS key,
-  count(DISTINCT CASE WHEN from_value = 'resolved' THEN conversation_id END) AS reopened,
+  count(DISTINCT CASE WHEN from_value = 'resolved' AND coalesce(reason, '') <> 'unmerged' THEN conversation_id END)
+    AS reopened,
   count(DISTINCT CASE WHEN to_value = 'resolved' AND coalesce(reason, '') <> 'merged' THEN conversation_id END)
     AS resolved
 FROM ev WHERE type = 'status_changed' GROUP BY 1 ORDER BY 1""", "conversations reopened and resolved"),

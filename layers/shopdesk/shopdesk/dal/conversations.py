@@ -310,6 +310,14 @@ class Conversations:
         item = self.table.get(it.conv_pk(conversation_id), it.META, consistent=True)
         return clock.parse_iso(item["awaiting_since"]) if item and item.get("awaiting_since") else None
 
+    def folded_wait(self, conversation_id: str) -> tuple[datetime, datetime] | None:
+        """A conversation merged into another (``mark_folded``) whose customer was waiting for an answer then:
+        since when they were, and when it was merged (its resolve); None when they were not waiting."""
+        item = self.table.get(it.conv_pk(conversation_id), it.META, consistent=True) or {}
+        if not item.get("folded_awaiting_since") or not item.get("resolved_at"):
+            return None
+        return clock.parse_iso(item["folded_awaiting_since"]), clock.parse_iso(item["resolved_at"])
+
     def fold(self, target: Conversation, source: Conversation, note: Message,
              awaiting_since: datetime | None = None) -> None:
         """``source``'s messages show in ``target`` from now on (logic.fold): the target lists it and takes the
@@ -328,10 +336,16 @@ class Conversations:
         except TransactionCancelled as exc:
             raise conversation_not_found(target.id) from exc
 
-    def mark_folded(self, source_id: str, target_id: str | None) -> None:
-        """The conversation was merged into ``target_id`` (None: no longer, its customers unmerged); one gone
-        meanwhile (erased) is left alone."""
-        update = Update().set("folded_into", target_id) if target_id else Update().remove("folded_into")
+    def mark_folded(self, source_id: str, target_id: str | None, awaiting_since: datetime | None = None) -> None:
+        """The conversation was merged into ``target_id`` (None: no longer, its customers unmerged), its customer
+        waiting for an answer since ``awaiting_since`` then (kept as ``folded_awaiting_since``: the resolve that
+        follows clears ``awaiting_since``, an unmerge gives it back); one gone meanwhile (erased) is left alone."""
+        if target_id:
+            update = Update().set("folded_into", target_id)
+            if awaiting_since is not None:
+                update.set("folded_awaiting_since", clock.iso(awaiting_since))
+        else:
+            update = Update().remove("folded_into").remove("folded_awaiting_since")
         with suppress(ConditionFailed):
             self.table.update(it.conv_pk(source_id), it.META, update.when("attribute_exists(PK)"))
 
@@ -848,7 +862,8 @@ class Conversations:
     def set_status(self, conv: Conversation, status: ConversationStatus, note: Message,
                    reopened_deadline: str | None, identities: Sequence[str] | None = None,
                    reopenable: bool = False, clocks: tuple[ClockRead, Any] | None = None,
-                   messages: int | None = None) -> None:
+                   messages: int | None = None, unfolding: bool = False,
+                   awaiting_since: datetime | None = None) -> None:
         """Change a conversation's status with everything that follows from it, in one transaction:
         resolving frees the assignee's capacity and the customer's open-conversation slot; reopening
         takes the slot back and starts a fresh first-response clock; only open, unassigned
@@ -858,7 +873,10 @@ class Conversations:
         ``clocks`` (the read ``conv`` is, and the clocks the change moved) they go in the same transaction,
         conditioned on their version: ClockConflict when another change of them won (nothing written, read
         again), Conflict as without them when the rest cannot be done. ``messages``: only while the conversation
-        holds that many messages (Conflict once the customer wrote again)."""
+        holds that many messages (Conflict once the customer wrote again). ``unfolding`` (reopening): the
+        conversation comes back from a merge that was undone (logic.fold): no longer merged, it goes on with the
+        cycle it had (its start and its first response kept, not a new cycle), its customer waiting since
+        ``awaiting_since`` if they still are (their place in the queue from then)."""
         now = clock.now_iso()
         update = (Update().set("status", status.value).set("updated_at", now)
                   .set("StatusPK", it.status_pk(status.value)).set("StatusSK", now)
@@ -885,9 +903,16 @@ class Conversations:
         if reopening:
             update.remove("assignee").remove("InboxPK").remove("resolved_at").remove("resolved_by").remove("ttl")
             ops.extend(self.identities.reopen_ops(identities, conv.id))
-            update.remove("sla.first_response_at").set("cycle_started_at", now)   # a new cycle (metrics.md)
+            if unfolding:                     # the cycle it had goes on (docs/metrics.md, "Cycle")
+                update.remove("folded_into").remove("folded_awaiting_since")
+                if awaiting_since is not None:
+                    update.set("awaiting_since", clock.iso(awaiting_since))
+            else:
+                update.remove("sla.first_response_at").set("cycle_started_at", now)   # a new cycle (metrics.md)
         if status is ConversationStatus.OPEN and assignee is None:
             since = clock.iso(conv.waiting_since) if conv.waiting_since and not reopening else now
+            if reopening and unfolding and awaiting_since is not None:
+                since = clock.iso(awaiting_since)
             self.wait_in_queue(update, conv.id, conv.team, conv.priority, since)
         else:
             self.leave_queue(update)
@@ -1100,13 +1125,15 @@ class Conversations:
             update.set("priority", flag.priority.value)
             if conv.assignee is None and conv.waiting_since is not None:
                 update.set("QueueSK", it.queue_sk(flag.priority, clock.iso(conv.waiting_since), conv.id))
+        now = clock.now_iso()
         for target, due in flag.warned.items():
             update.set(f"sla_warned.{target}", due)
+        if flag.warned:                           # when (the lake dates the warning by it; updated_at stays)
+            update.set("sla_warned_at", now)
         for target, due in flag.breached.items():
             update.set(f"sla_done.{target}", due)
         if flag.breached:
             update.add("sla_breaches", set(flag.breached))
-        now = clock.now_iso()
         announcements = [{**self._deadline_item(conv.id, target, due), "SK": _announcement_sk(target, due),
                           "state": "breached", "breached_at": now} for target, due in flag.breached.items()]
         ops = self._clock_ops(conv.id, flag.clocks, read.version, {**read.warned, **flag.warned},
@@ -1250,7 +1277,9 @@ class Conversations:
         return [_deadline_from(r) for r in rows]
 
     def flag_warning(self, deadline: Deadline, note: Message) -> bool:
-        """Record that a deadline's warning went out (once per due time) and move it to its due time."""
+        """Record that a deadline's warning went out (once per due time), and when (``sla_warned_at``: the sweep's
+        write leaves ``updated_at``, the conversation's last change, alone), and move it to its due time."""
+        now = clock.now_iso()
         return self._flag(deadline, "sla_warned", [
             self.table.update_op(it.conv_pk(deadline.conversation_id), it.deadline_sk(deadline.target),
                                  Update().set("state", "warned")
@@ -1258,11 +1287,11 @@ class Conversations:
                                  .when("#state = :pending AND due_at = :due", pending="pending", due=deadline.due_at)),
             self.table.update_op(it.conv_pk(deadline.conversation_id), it.META,
                                  Update().set(f"sla_warned.{deadline.target}", deadline.due_at)
+                                 .set("sla_warned_at", now)
                                  .when("attribute_exists(PK) AND attribute_exists(sla_warned)")),
             self.table.put_op(it.message_item(self.retention.stamp(note))),
             self.table.put_op(event_item(SlaEvent(kind="warning", conversation_id=deadline.conversation_id,
-                                                  target=deadline.target, due_at=deadline.due_at,
-                                                  at=clock.now_iso())))])
+                                                  target=deadline.target, due_at=deadline.due_at, at=now)))])
 
     def flag_breach(self, deadline: Deadline, note: Message) -> bool:
         """Flag a passed deadline exactly once; False when someone answered or flagged it first."""

@@ -281,6 +281,15 @@ class SlaClock(BaseModel):
         self.ended_at = at.astimezone(UTC)
         self.state = ClockState.STOPPED
 
+    def revive(self, since: datetime) -> None:
+        """Take up again a clock that ``cancel`` stopped (its conversation merged into another, the merge undone):
+        running from ``since``, with the business time it had used kept. No-op unless stopped."""
+        if self.state is ClockState.STOPPED:
+            _to_us(since, "since")
+            self.running_since = since.astimezone(UTC)
+            self.ended_at = None
+            self.state = ClockState.RUNNING
+
     def breach(self, at: datetime, hours: BusinessHours) -> None:
         """The sweep saw the due instant pass. No-op once ended."""
         if self.ended:
@@ -362,7 +371,10 @@ class ConversationClocks(BaseModel):
     * pending / snoozed pause every running clock, open resumes them, resolved meets resolution and stops the
       others; a customer message on a resolved conversation reopens it;
     * reopen gives fresh clocks: first response and resolution restart from the reopen instant, next response
-      starts again after the next agent reply.
+      starts again after the next agent reply;
+    * merged into another conversation (``logic.fold``), every clock still measuring stops unmeasured
+      (``stopped``: neither met nor breached, the reports count it nowhere); undoing the merge takes those
+      clocks up again where they were, as if it had not happened (``on_unfold``), not fresh ones.
     """
 
     targets: Targets
@@ -391,6 +403,8 @@ class ConversationClocks(BaseModel):
     resolved: bool = False
     last_customer_message_at: datetime | None = None
     last_agent_reply_at: datetime | None = None
+    folded_at: datetime | None = None         # merged into another conversation then (``on_fold``), until undone
+    folded_paused: bool | None = None         # whether its clocks stood still then (pending, snoozed)
 
     def stored_json(self) -> str:
         """The clocks as the conversation's item keeps them (``model_validate_json`` reads them back): without
@@ -486,6 +500,39 @@ class ConversationClocks(BaseModel):
                     clock.cancel(at, self.hours)
             self.resolved, self.paused = True, False
 
+    def on_fold(self, at: datetime) -> bool:
+        """Merged into another conversation (``logic.fold``): nobody met or missed a target of it, its work goes on
+        in the other, so every clock still measuring stops unmeasured (``stopped``, counted in no report) and the
+        conversation is resolved. False when folded already."""
+        if self.folded_at is not None:
+            return False
+        self.folded_at, self.folded_paused = at.astimezone(UTC), self.paused
+        for clock in self.clocks().values():
+            clock.cancel(at, self.hours)
+        self.resolved, self.paused = True, False
+        return True
+
+    def on_unfold(self, at: datetime) -> None:
+        """The merge undone: the conversation is open again and goes on with the clocks the fold stopped, under the
+        targets that apply now. One that was running counts the merged time too (the customer waited all along;
+        the merge was the desk's mistake, not their silence); one that stood still (pending, snoozed) runs from
+        ``at``, as the conversation opens. Clocks folded before the fold was recorded on them (no ``folded_at``)
+        get fresh ones, as a reopen."""
+        if self.folded_at is None:
+            self.on_status(ConversationStatus.OPEN, at)
+            return
+        since = at if self.folded_paused else self.folded_at
+        for name, clock in self.clocks().items():
+            if clock.state is ClockState.STOPPED and clock.ended_at == self.folded_at:
+                target = getattr(self.targets, name)
+                if target is None:            # the policy that applies now has no such target
+                    setattr(self, name, None)
+                    continue
+                clock.target_seconds = target
+                clock.revive(since)
+        self.resolved, self.paused = False, False
+        self.folded_at = self.folded_paused = None
+
     def on_unreachable(self, at: datetime) -> bool:
         """Nothing can reach the customer (they unsubscribed from every channel of theirs on the conversation): no
         response is late meanwhile, the clocks pause as for a pending conversation. False when none was running."""
@@ -504,6 +551,7 @@ class ConversationClocks(BaseModel):
 
     def on_reopen(self, at: datetime) -> None:
         self.resolved, self.paused = False, False
+        self.folded_at = self.folded_paused = None
         self.next_response = None
         self.last_agent_reply_at = None
         self._start("first_response", at)

@@ -9,8 +9,10 @@ takes the other in, as helpdesks merge tickets:
   receipts, retries, search and erasure find them there; ``Conversations.get_with_messages`` reads both);
 - it takes the other's channels it lacks, so its agent answers the customer there too (the web chat shows
   the visitor this one conversation, agents' replies included);
-- the other is resolved as merged: its seat freed, its clocks ended, no survey; it names the one it went
-  into (``folded_into``), and the reports count it as merged, not resolved (docs/metrics.md);
+- the other is resolved as merged: its seat freed, no survey; it names the one it went into (``folded_into``),
+  and the reports count it as merged, not resolved (docs/metrics.md); its clocks stop unmeasured (``stopped``:
+  nobody met or missed a target of it, so no SLA figure counts them), and it keeps since when its customer was
+  waiting (``folded_awaiting_since``);
 - a customer who was waiting for an answer there waits in it now: a snoozed or pending survivor's conversation
   opens again, and its clocks run from when they began to wait (as if they had written there);
 - its system entries (assignments, clocks) stay its own: the survivor's shows what was written there.
@@ -20,7 +22,20 @@ team's conversation in it (docs/security.md). Two of different teams stay open s
 module, each for its team to finish.
 
 An unmerge takes them apart: the other's messages leave the survivor's conversation, its channels go back to
-it, and it is open again (its customer's slot, its team's queue, fresh clocks), as it was when merged.
+it, and it is open again (its customer's slot, its team's queue), as it was when merged. A merge undone was a
+mistake, not a new request of the customer's, so the conversation goes on with the cycle it had, not a new one
+(docs/metrics.md, "Cycle"):
+
+- its status change says so (``folded_into`` goes in the same write; the lake's reason ``unmerged``), and no
+  reopen figure counts it;
+- its cycle start and first response stay (``cycle_started_at``, ``sla.first_response_at``): a first response
+  still owed is measured from the customer's message, not from the unmerge;
+- a customer who was waiting when it was merged and still is (nobody answered in the survivor's since) waits
+  since then again (``awaiting_since``, and their place in the queue), as they did;
+- its clocks are the ones the fold stopped, taken up again: one that was running counts the merged time too,
+  since the customer waited all along (one that stood still, pending or snoozed, runs from the unmerge); a
+  deadline that passed meanwhile is a breach at the next sweep. Fresh clocks would forgive the desk the time its
+  mistake cost the customer.
 """
 
 from __future__ import annotations
@@ -82,7 +97,7 @@ class Folder:
         waiting = self.conversations.awaiting_since(source.id)          # read before its resolve removes it
         self.conversations.fold(target, source, timeline.folded(target.id, source.id, source.channel,
                                                                 source.message_count, by), waiting)
-        self.conversations.mark_folded(source.id, target.id)
+        self.conversations.mark_folded(source.id, target.id, waiting)
         now = clock.now()
         for _ in range(3):
             try:
@@ -96,8 +111,7 @@ class Folder:
         else:
             logger.warning("merged conversation left open: it kept changing", extra={"conversation_id": source_id})
             return True
-        sla_engine.apply(self.conversations, source.id,
-                         lambda clocks: clocks.on_status(ConversationStatus.RESOLVED, now), self.book())
+        sla_engine.apply(self.conversations, source.id, lambda clocks: clocks.on_fold(now), self.book())
         if source.assignee and self.work is not None:
             enqueue_refill(self.work, source.assignee, "merged")        # the seat it freed
         if waiting is not None:
@@ -121,26 +135,39 @@ class Folder:
 
     def unfold(self, source_id: str, target_id: str, channels: list[str], *, by: str) -> None:
         """Take them apart again (an unmerge): the target gives back the other's messages and channels, and the
-        other is open again, waiting in its team's queue with fresh clocks, as it was when merged (the unmerge
-        gave its customer's identities back their slot on it). What was erased meanwhile is left alone."""
-        with contextlib.suppress(NotFound):
+        other is open again, waiting in its team's queue, as it was when merged (the unmerge gave its customer's
+        identities back their slot on it): the same cycle, its customer waiting since when they did if nobody
+        answered them meanwhile, its clocks taken up again (module docstring). What was erased meanwhile is left
+        alone."""
+        target_waits, target_gone = None, False
+        try:
+            target_waits = self.conversations.awaiting_since(target_id)     # before: an answer there since the fold?
             self.conversations.unfold(target_id, source_id, channels, timeline.unfolded(target_id, source_id, by))
-        self.conversations.mark_folded(source_id, None)
+        except NotFound:
+            target_gone = True
         try:
             source = self.conversations.get_meta(source_id)
         except NotFound:
             return
         if source.status is not ConversationStatus.RESOLVED:
+            self.conversations.mark_folded(source_id, None)
             return
+        # the customer waits still if the survivor's conversation, which owed them the answer since the merge, gave
+        # none: it waits for one since before the merge (a reply clears that, a message after it starts a later
+        # wait); one erased meanwhile answered nobody
+        wait = self.conversations.folded_wait(source_id)
+        still = wait is not None and (target_gone or (target_waits is not None and target_waits <= wait[1]))
         try:
             self.conversations.set_status(source, ConversationStatus.OPEN, timeline.unfolded(source_id, target_id, by),
-                                          None, identities=[])
+                                          None, identities=[], unfolding=True,
+                                          awaiting_since=wait[0] if wait is not None and still else None)
         except Conflict:
+            self.conversations.mark_folded(source_id, None)
             logger.warning("unmerged conversation left resolved: it changed meanwhile",
                            extra={"conversation_id": source_id})
             return
         now = clock.now()
         sla_engine.apply_tier(self.conversations, self.customers(), source_id, self.book(), at=now,
-                              then=lambda clocks: clocks.on_status(ConversationStatus.OPEN, now))
+                              then=lambda clocks: clocks.on_unfold(now))
         if self.work is not None:
             enqueue_drain(self.work, source.team, "unmerged")

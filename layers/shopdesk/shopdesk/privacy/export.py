@@ -28,7 +28,8 @@ HIDDEN = {"PK", "SK", "type", "AccessPK", "InboxPK", "InboxSK", "QueuePK", "Queu
           "CustomerPK", "CustomerSK", "DuePK", "DueSK", "PoolPK", "PoolSK", "ttl",
           "granted",           # which agents were let see a conversation: the desk's access control, not theirs
           "mentions_unread",   # which agents have not read a note yet: the agents' state
-          "clocks_json", "clocks_version", "sla_warned", "sla_done", "sla_risk",   # the SLA engine's bookkeeping
+          # the SLA engine's bookkeeping
+          "clocks_json", "clocks_version", "sla_warned", "sla_warned_at", "sla_done", "sla_risk",
           "message_sk", "status_rank"}   # keys of the table's own
 INTERNAL_TYPES = {"marker"}     # a provider delivery's dedupe marker: its message is exported, the marker says no more
 STAFF = ("source_ip", "user_agent", "request_id")   # of an audit record: where the agent worked from is theirs
