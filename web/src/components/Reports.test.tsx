@@ -177,6 +177,41 @@ describe("the reports page", () => {
 });
 
 describe("the rows by group as a file", () => {
+  it("names the row of no agent, and offers no grouping by agent for a figure nobody is credited with", async () => {
+    const asked: { metric: string; group_by?: string }[] = [];
+    const api = {
+      reportSummary: async () => null,
+      reportTopics: async () => ({ items: [] }),
+      csatComments: async () => ({ items: [] }),
+      reportMetric: async (p: { metric: string; group_by?: string }) => {
+        asked.push(p);
+        return { items: [{ key: "alice", value: 2 }, { key: null, value: 1 }] };
+      },
+    } as unknown as Api;
+    const store = new Store(api);
+    store.set({ agents: [{ id: "alice", name: "Alice Example" }] as never });
+    render(
+      <AppContext.Provider value={testContext(store)}>
+        <Reports />
+      </AppContext.Provider>,
+      root(),
+    );
+    // by agent, the targets of unassigned conversations (the row keyed null) are no agent's, said so, not "—"
+    const labels = () => [...root().querySelectorAll(".bars .bar-label")].map((l) => l.textContent);
+    await vi.waitFor(() => expect(labels()).toEqual(["Alice Example", "No agent"]));
+    // new conversations are nobody's: picking them groups by team, and agent is no choice
+    const pick = (label: string) =>
+      [...root().querySelectorAll("label")].find((l) => l.querySelector("span")?.textContent === label)!
+        .querySelector("select")!;
+    const [metricPick, groupPick] = [pick("Metric"), pick("By")];
+    metricPick.value = "conversations";
+    metricPick.dispatchEvent(new Event("change"));
+    await vi.waitFor(() => expect(asked.at(-1)).toMatchObject({ metric: "conversations", group_by: "team" }));
+    expect(groupPick.value).toBe("team");
+    expect([...groupPick.options].map((o) => o.value)).not.toContain("agent");
+    expect(asked.some((p) => p.metric === "conversations" && p.group_by === "agent")).toBe(false);
+  });
+
   it("downloads the CSV the API writes for the metric, groups and period shown, named by what it holds", async () => {
     const asked: Record<string, unknown>[] = [];
     const api = {

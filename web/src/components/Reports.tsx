@@ -29,6 +29,8 @@ import {
 const METRICS = ["conversations", "replies", "handled", "first_response", "resolution", "reopen_rate", "csat"] as const;
 const SHARES = new Set(["reopen_rate", "csat"]);
 const GROUPS: ReportGroup[] = ["agent", "team", "channel", "language", "day", "week", "hour"];
+// figures no agent is credited with: the reports answer them by agent with a 400 (docs/metrics.md), so no such choice
+const NO_AGENT = new Set<string>(["conversations"]);
 const DURATIONS = new Set(["first_response", "resolution"]);
 
 /** A period's figures from the event lake (this week until another is picked), and one metric by group as bars (supervisors, admins). */
@@ -105,9 +107,11 @@ export function Reports() {
     });
 
   const topics = topicsOf(topicRows);
-  // an agent and a team by name and a channel in the agent's words; the other groups as the lake keys them
+  // an agent and a team by name and a channel in the agent's words; the other groups as the lake keys them. By agent,
+  // the row of no agent (an SLA target of an unassigned conversation, a reopen by the customer) says so, not "—"
   const named = (key: string | null) =>
-    key === null ? key : group === "agent" ? agentName(agents, key) : group === "team" ? teamName(teams, key)
+    key === null ? (group === "agent" ? t("reports.noAgent") : key)
+      : group === "agent" ? agentName(agents, key) : group === "team" ? teamName(teams, key)
       : group === "channel" ? channelName(key, t)
       : dayKey(key, group, locale, (day) => t("reports.weekOf", { day }));
   const duration = (s: number | null | undefined) => (s == null ? "—" : formatDuration(s * 1000));
@@ -268,7 +272,14 @@ export function Reports() {
         <div class="row">
           <label class="field inline">
             <span>{t("reports.metric")}</span>
-            <select value={metric} onChange={(e) => setMetric((e.target as HTMLSelectElement).value as typeof metric)}>
+            <select
+              value={metric}
+              onChange={(e) => {
+                const picked = (e.target as HTMLSelectElement).value as typeof metric;
+                setMetric(picked);
+                if (NO_AGENT.has(picked) && group === "agent") setGroup("team");
+              }}
+            >
               {METRICS.map((m) => (
                 <option key={m} value={m}>
                   {t(`metric.${m}` as MessageKey)}
@@ -279,7 +290,7 @@ export function Reports() {
           <label class="field inline">
             <span>{t("reports.groupBy")}</span>
             <select value={group} onChange={(e) => setGroup((e.target as HTMLSelectElement).value as ReportGroup)}>
-              {GROUPS.map((g) => (
+              {GROUPS.filter((g) => g !== "agent" || !NO_AGENT.has(metric)).map((g) => (
                 <option key={g} value={g}>
                   {t(`group.${g}` as MessageKey)}
                 </option>
