@@ -6,6 +6,7 @@ import base64
 import email
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from email import policy
 from typing import Any
 
@@ -243,6 +244,21 @@ def test_reply_headers() -> None:
     assert msg.get_content_type() == "text/plain" and msg.get_content_charset() == "utf-8"
     assert msg["Content-Transfer-Encoding"] == "7bit"
     assert content(msg) == "Hello Anna,\n\nyour parcel left today.\n"
+
+
+@pytest.mark.parametrize(("kind", "header"), [("acknowledgement", "auto-replied"), ("bot", "auto-replied"),
+                                                ("csat_survey", "auto-generated"), ("text", None)])
+def test_what_shopdesk_writes_by_itself_says_so_and_asks_for_no_out_of_office(kind: str, header: str | None) -> None:
+    from shopdesk.logic.dispatch import outbound_request
+    from shopdesk.models import Message
+    from shopdesk.models.message import Direction
+    stored = Message(id="m1", conversation_id="c1", direction=Direction.OUTBOUND, channel="email", kind=kind,
+                     text="We will reply today by 3 PM.", to="anna@example.com", sender="support@shop.example",
+                     subject="Your order", author=None if kind != "text" else "alice",
+                     created_at=datetime(2026, 12, 6, 9, tzinfo=UTC))
+    msg = build(outbound_request(stored, None))
+    assert msg["Auto-Submitted"] == header
+    assert msg["X-Auto-Response-Suppress"] == ("All" if header else None)
 
 
 @pytest.mark.parametrize(("subject", "expected"), [

@@ -75,6 +75,7 @@ class OutboundRequest:
     choices: tuple[tuple[str, str], ...] = ()  # (id, title) reply buttons (WhatsApp Cloud, Messenger, Telegram)
     files: tuple[OutboundFile, ...] = ()      # an agent's attachments (typed); media_urls: bare links
     reference: str | None = None              # ours, for the provider to carry back in its receipts (#14)
+    auto_submitted: str | None = None         # email (RFC 3834): auto-replied / auto-generated; None: a person's
 
     def outbound_files(self) -> tuple[OutboundFile, ...]:
         """The files to send: ``files``, else a file per bare ``media_urls`` link (its type unknown)."""

@@ -298,7 +298,9 @@ def build_raw_email(req: OutboundRequest, *, from_address: str, message_id_domai
     Threading: ``In-Reply-To: <req.in_reply_to>``, ``References: <req.references...> <in_reply_to>``
     (long chains keep the first and the latest ids), ``Subject: Re: ...`` when answering.
     ``Reply-To`` is ``req.reply_address`` (the plus-addressed conversation address) when set.
-    No ``Auto-Submitted``: an agent's answer is a human message, and ``no`` is the default.
+    ``Auto-Submitted: <req.auto_submitted>`` (RFC 3834) and ``X-Auto-Response-Suppress: All`` (Exchange's) on what
+    shopdesk writes by itself (an acknowledgement, the bot, a survey): no out-of-office answers them. None on an
+    agent's answer, a human message (``no`` is the default).
     Text is UTF-8, quoted-printable when it is not plain ASCII of short lines.
     Files are not fetched here: pass already downloaded ``files`` to attach them; otherwise
     ``req.media_urls`` are listed as links under the text."""
@@ -334,6 +336,9 @@ def build_raw_email(req: OutboundRequest, *, from_address: str, message_id_domai
         msg["In-Reply-To"] = f"<{in_reply_to}>"
     if references:
         msg["References"] = " ".join(f"<{ref}>" for ref in references)
+    if req.auto_submitted:
+        msg["Auto-Submitted"] = req.auto_submitted
+        msg["X-Auto-Response-Suppress"] = "All"
     plain_ascii = text.isascii() and all(len(line) <= 76 for line in text.split("\n"))
     msg.set_content(text, charset="utf-8", cte="7bit" if plain_ascii else "quoted-printable")
     for index, media in enumerate(files, start=1):

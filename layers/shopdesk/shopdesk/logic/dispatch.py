@@ -93,7 +93,15 @@ def outbound_request(message: Message, status_callback: str | None, file_url: Fi
         references=tuple(email.get("references", ())), reply_address=email.get("reply_address"),
         choices=tuple((str(c["id"]), str(c["title"])) for c in payload.get("choices") or []
                       if isinstance(c, dict) and c.get("id") and c.get("title")),
+        auto_submitted=AUTO_SUBMITTED.get(message.kind or ""),
     )
+
+
+# What shopdesk writes to a customer by itself, as RFC 3834 names it: an answer to their message (the
+# acknowledgement, the bot) or a message of its own (the survey); a person's reply has no such header. A mail
+# with it gets no out-of-office back, and a customer's mail program may file it as automatic.
+AUTO_SUBMITTED = {"acknowledgement": "auto-replied", "bot": "auto-replied", "csat_survey": "auto-generated",
+                  "csat_follow_up": "auto-replied"}
 
 
 # What a delivery does with a part whose send was under way when an earlier delivery stopped (a crash or a timeout
