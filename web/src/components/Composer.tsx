@@ -151,6 +151,7 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
           <>
             <textarea
               id="reply-box"
+              dir="auto"
               ref={replyBox}
               {...assist.boxProps}
               aria-label={t("reply")}
@@ -186,6 +187,7 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
       <form class="note-form" onSubmit={addNote}>
         <textarea
           id="note-box"
+          dir="auto"
           aria-label={t("note")}
           placeholder={t("notePlaceholder")}
           rows={2}

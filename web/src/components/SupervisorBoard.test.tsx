@@ -10,8 +10,10 @@ import { SupervisorBoard } from "./SupervisorBoard";
 
 const root = eachRoot();
 
+const LOADS: Record<string, [number, number]> = { alice: [3, 3], bob: [3, 2] }; // full; over (its capacity lowered)
 const agent = (id: string, teams: string[]) =>
-  ({ id, name: id, presence: "online", capacity: 3, active: 0, teams, skills: [], languages: [], last_assigned_at: null });
+  ({ id, name: id, presence: "online", capacity: LOADS[id]?.[1] ?? 3, active: LOADS[id]?.[0] ?? 0, teams, skills: [],
+     languages: [], last_assigned_at: null });
 
 const breach = { kind: "breach", conversation_id: "c_1", target: "first_response", due_at: "2026-12-07T08:00:00Z",
                  at: "2026-12-07T08:01:00Z", team: "returns", assignee: "bob", priority: "high", channel: "whatsapp",
@@ -47,6 +49,15 @@ function showBoard(groups: string[], myTeams: string[]) {
 const text = () => root().textContent ?? "";
 
 describe("the supervisor board", () => {
+  it("says which agents are full and which hold more than they take", async () => {
+    showBoard(["admins"], ["default"]);
+    await vi.waitFor(() => expect(root().querySelector(".load-over")).not.toBeNull());
+    const row = (name: string) => [...root().querySelectorAll("tr")].find((r) => r.querySelector("td")?.textContent === name);
+    expect(row("alice")?.querySelector(".load-full")?.textContent?.trim()).toBe("full: gets no new conversations");
+    expect(row("bob")?.querySelector(".load-over")?.textContent?.trim()).toBe("over capacity: none new until below it");
+    expect(row("sue")?.querySelector(".load-full, .load-over")).toBeNull();
+  });
+
   it("reads only a supervisor's own teams' queues, and shows their SLA trouble", async () => {
     const { conversations, notices } = showBoard(["supervisors"], ["returns"]);
     await vi.waitFor(() => expect(text()).toContain("Dana Returns"));

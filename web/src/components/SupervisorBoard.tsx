@@ -104,8 +104,13 @@ export function SupervisorBoard() {
                     <span class={`chip presence-${a.presence}`}>{t(`presence.${a.presence}`)}</span>
                   </td>
                   <td>
-                    <meter min={0} max={Math.max(1, a.capacity)} value={a.active} aria-label={t("load", { active: a.active, capacity: a.capacity })} />{" "}
+                    <meter min={0} max={Math.max(1, a.capacity)} high={Math.max(1, a.capacity) - 0.5} value={a.active} aria-label={t("load", { active: a.active, capacity: a.capacity })} />{" "}
                     {a.active}/{a.capacity}
+                    {a.active > a.capacity ? (
+                      <span class="chip load-over"> {t("load.over")}</span>
+                    ) : a.active === a.capacity ? (
+                      <span class="chip load-full"> {t("load.full")}</span>
+                    ) : null}
                   </td>
                   <td>{teamNames(named, a.teams)}</td>
                 </tr>

@@ -85,7 +85,7 @@ function MessageItem({ conv, m, sentAgain }: { conv: Conversation; m: Message; s
         {time}
       </div>
       {m.subject && <div class="subject">{m.subject}</div>}
-      {m.text && <div class="msg-text">{m.text}</div>}
+      {m.text && <div class="msg-text" dir="auto">{m.text}</div>}
       {m.attachments.length > 0 && (
         <div class="attachments">
           {m.attachments.map((a, i) => (

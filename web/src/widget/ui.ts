@@ -125,6 +125,11 @@ function element<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<R
   return made;
 }
 
+/** A message's words in their own direction (Hebrew or Arabic right to left, whatever the page's). */
+function said(text: string): HTMLSpanElement {
+  return element("span", { class: "text", dir: "auto" }, ...words(text));
+}
+
 /** A message's words, its web addresses as links that open apart from the shop's page. */
 function words(text: string): Node[] {
   return linkRuns(text).map(([run, link]) =>
@@ -171,7 +176,7 @@ export class WidgetView {
     this.upload = element("p", { class: "upload", role: "status", hidden: "" });
     this.email = element("div", { class: "email" });
 
-    this.textarea = element("textarea", { rows: "1", "aria-label": say("message"), placeholder: say("message"),
+    this.textarea = element("textarea", { rows: "1", dir: "auto", "aria-label": say("message"), placeholder: say("message"),
                                           maxlength: "5000" });
     this.file = element("input", { type: "file", hidden: "", tabindex: "-1", "aria-hidden": "true" });
     const attach = element("button", { type: "button", class: "attach", "aria-label": say("attach"), title: say("attach") });
@@ -314,7 +319,7 @@ export class WidgetView {
     const failed = pending.state === "failed";
     const item = element("li", { class: `visitor${failed ? " failed" : ""}`, "data-pending": pending.clientId },
                          element("span", { class: "who" }, `${this.say("you")}: `),
-                         ...words(pending.text ?? pending.attachments.map((a) => a.filename).join(", ")));
+                         said(pending.text ?? pending.attachments.map((a) => a.filename).join(", ")));
     const note = failed ? this.say("notSent", { reason: pending.reason ?? "" }) : this.say("sending");
     item.append(element("span", { class: "meta" }, note));
     if (failed) {
@@ -331,7 +336,7 @@ export class WidgetView {
     const mine = message.from === "visitor";
     const item = element("li", { class: mine ? "visitor" : "agent", "data-id": message.id },
                          element("span", { class: "who" }, `${this.say(mine ? "you" : "shop")}: `),
-                         ...words(message.text ?? ""));
+                         said(message.text ?? ""));
     if (message.attachments.length) {
       item.append(element("span", { class: "files" }, ...message.attachments.map((file, index) => {
         const name = file.filename ?? this.say("attachment", { name: "" }).trim();
