@@ -509,6 +509,7 @@ def test_a_visitor_who_proves_an_email_while_both_conversations_wait_gets_one_co
     assert [m["text"] for m in conv["messages"] if m["direction"] == "inbound"] == [
         "Where is my order?", "hello from the chat"]
     assert set(conv["channels"]) == {"email", "webchat"} and conv["status"] != "resolved"
+    assert conv["channel"] == "webchat"        # replies go where the customer wrote last: the chat
     folded_note = [m for m in conv["messages"] if (m.get("event") or {}).get("kind") == "folded"]
     assert folded_note and folded_note[0]["event"]["params"]["conversation"] == chat_conv
     assert "folded_into" not in [(m.get("event") or {}).get("kind") for m in conv["messages"]]   # the chat's own entry
@@ -540,6 +541,7 @@ def test_an_unmerge_takes_merged_conversations_apart_again(desk):
     assert status == 200, merged
     status, conv = agent(desk, "GET", f"/agent/conversations/{sms_conv}", "alice")
     assert "hello on instagram" in [m["text"] for m in conv["messages"]] and "instagram" in conv["channels"]
+    assert conv["channel"] == "instagram"      # written there last: replies go there
     # the reports count the merged one as merged, not as resolved by anyone
     from shopdesk.analytics.events import derive
     before, after = desk.item(f"CONV#{ig_conv}"), None
@@ -555,7 +557,7 @@ def test_an_unmerge_takes_merged_conversations_apart_again(desk):
     # Then the survivor's conversation no longer shows the other's messages nor answers on its channel
     status, conv = agent(desk, "GET", f"/agent/conversations/{sms_conv}", "alice")
     assert "hello on instagram" not in [m["text"] for m in conv["messages"]]
-    assert conv["channels"] == ["sms"]
+    assert conv["channels"] == ["sms"] and conv["channel"] == "sms"
     assert [m["event"]["kind"] for m in conv["messages"] if m.get("event")][-1] == "unfolded"
     # and the other conversation is its customer's again, open as it was, no longer naming it, their slot again
     status, other = agent(desk, "GET", f"/agent/conversations/{ig_conv}", "alice")

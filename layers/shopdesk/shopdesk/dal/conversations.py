@@ -329,6 +329,8 @@ class Conversations:
         for channel, route in source.routes.items():
             if channel not in target.routes:
                 update.set(f"routes.{channel}", route.model_dump(mode="json"))
+        if _wrote_later(source, target):   # replies go where the customer wrote last: the merged one's channel
+            update.set("channel", source.channel)
         try:
             self.table.transact([
                 self.table.update_op(it.conv_pk(target.id), it.META, update.when("attribute_exists(PK)")),
@@ -349,15 +351,27 @@ class Conversations:
         with suppress(ConditionFailed):
             self.table.update(it.conv_pk(source_id), it.META, update.when("attribute_exists(PK)"))
 
-    def unfold(self, target_id: str, source_id: str, channels: Sequence[str], note: Message) -> None:
+    def unfold(self, target_id: str, source_id: str, channels: Sequence[str], note: Message,
+               source: Conversation | None = None) -> None:
         """Undo ``fold``: ``source``'s messages no longer show in the target, which gives back the routes of the
-        ``channels`` it took from it, but the one the customer wrote on last (its default route, kept)."""
+        ``channels`` it took from it, but the one the customer wrote on last (its default route, kept). A reply
+        channel the fold moved to the merged one's (``source``: its routes as they were), where nothing came since,
+        goes back to the target's own channel its customer wrote on last."""
         target = self.get_meta(target_id)
         update = Update().delete("folded", {source_id}).set("updated_at", clock.iso(note.created_at))
-        for channel in channels:
-            route = target.routes.get(channel)
-            if route is not None and channel != target.channel:
-                update.remove(f"routes.{channel}")
+        channel = target.channel
+        taken = target.routes.get(channel)
+        given = source.routes.get(channel) if source is not None else None
+        if channel in channels and taken is not None and given is not None \
+                and taken.last_inbound_at == given.last_inbound_at:
+            own = [(r.last_inbound_at, c) for c, r in target.routes.items() if c not in channels and r.last_inbound_at]
+            if own:
+                channel = max(own)[1]
+                update.set("channel", channel)
+        for given_back in channels:
+            route = target.routes.get(given_back)
+            if route is not None and given_back != channel:
+                update.remove(f"routes.{given_back}")
         try:
             self.table.transact([
                 self.table.update_op(it.conv_pk(target_id), it.META, update.when("attribute_exists(PK)")),
@@ -1444,3 +1458,11 @@ def _customer_wrote(now: str, channel: str, route: dict[str, str], preview: str 
             .set("StatusPK", it.status_pk("open")).set("StatusSK", now).set("InboxSK", f"open#{now}")
             .set("changed_by", "customer")
             .add("message_count", 1))
+
+
+def _wrote_later(source: Conversation, target: Conversation) -> bool:
+    """Whether the merged conversation's customer wrote last on its channel, after the target's last message."""
+    mine, theirs = target.routes.get(target.channel), source.routes.get(source.channel)
+    if theirs is None or theirs.last_inbound_at is None or source.channel == target.channel:
+        return False
+    return mine is None or mine.last_inbound_at is None or theirs.last_inbound_at > mine.last_inbound_at

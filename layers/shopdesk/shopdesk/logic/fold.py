@@ -55,7 +55,7 @@ from shopdesk.errors import Conflict, NotFound
 from shopdesk.logic import sla_engine, snooze, timeline
 from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.logic.work import enqueue_drain, enqueue_refill
-from shopdesk.models import ConversationStatus
+from shopdesk.models import Conversation, ConversationStatus
 from shopdesk.models.customer import Folded
 
 logger = Logger(child=True)
@@ -141,13 +141,16 @@ class Folder:
         alone."""
         target_waits, target_gone = None, False
         try:
+            source: Conversation | None = self.conversations.get_meta(source_id)
+        except NotFound:
+            source = None
+        try:
             target_waits = self.conversations.awaiting_since(target_id)     # before: an answer there since the fold?
-            self.conversations.unfold(target_id, source_id, channels, timeline.unfolded(target_id, source_id, by))
+            self.conversations.unfold(target_id, source_id, channels, timeline.unfolded(target_id, source_id, by),
+                                      source)
         except NotFound:
             target_gone = True
-        try:
-            source = self.conversations.get_meta(source_id)
-        except NotFound:
+        if source is None:
             return
         if source.status is not ConversationStatus.RESOLVED:
             self.conversations.mark_folded(source_id, None)
