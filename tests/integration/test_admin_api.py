@@ -224,3 +224,59 @@ def test_numbers_dynamodb_cannot_hold_are_refused_not_a_500(desk):
         assert status == 422 and problem["errors"], (bad, problem)
     assert admin_call(desk, "PUT", "/admin/teams/t1", "[admins]", {"id": "t1", "name": "T"},
                       query=f"version={10**40}")[0] == 422
+
+
+def test_settings_naming_a_team_nobody_created_or_a_language_or_tier_that_cannot_match_are_refused(desk):
+    # Given the desk's teams: returns (created) and default (where routing sends conversations)
+    teams(desk, "returns")
+    agent(desk, "GET", "/agent/me", "alice")
+    policy = {"id": "p7", "name": "Returns", "targets": {"normal": {"first_response": 3600}}}
+    for path, read, body, loc, value in [
+            ("/admin/agents/alice", "/admin/agents", {"teams": ["returns", "vpi"]}, ["body", "teams"], "'vpi'"),
+            ("/admin/agents/alice", "/admin/agents", {"languages": ["en", "xx"]}, ["body", "languages"], "'xx'"),
+            ("/admin/sla-policies/p7", "/admin/sla-policies", {**policy, "applies_to": {"teams": ["retruns"]}},
+             ["body", "applies_to", "teams"], "'retruns'"),
+            ("/admin/sla-policies/p7", "/admin/sla-policies", {**policy, "applies_to": {"tiers": ["gold plus"]}},
+             ["body", "applies_to", "tiers"], "'gold plus'"),
+            ("/admin/bot", "/admin/bot", {"teams": ["nosuchteam"]}, ["body", "teams"], "'nosuchteam'"),
+            ("/admin/bot", "/admin/bot", {"fallback_language": "xx"}, ["body", "fallback_language"], "'xx'")]:
+        before = admin_call(desk, "GET", read, "[admins]")[1]
+        # When an admin saves it
+        status, problem = admin_call(desk, "PUT", path, "[admins]", body)
+        # Then the field and the value are named, and nothing changed
+        assert status == 422, (path, body, problem)
+        [error] = problem["errors"]
+        assert error["loc"] == loc and value in error["msg"], error
+        assert admin_call(desk, "GET", read, "[admins]")[1] == before
+    # The names that can match are taken: the desk's teams (a policy's in any case), its languages, any tier
+    status, body = admin_call(desk, "PUT", "/admin/agents/alice", "[admins]",
+                              {"teams": ["returns", "default"], "languages": ["es"]})
+    assert status == 200 and body["teams"] == ["returns", "default"], body
+    assert admin_call(desk, "PUT", "/admin/sla-policies/p7", "[admins]",
+                      {**policy, "applies_to": {"teams": ["Returns"], "tiers": ["VIP", "gold_plus"]}})[0] == 200
+    bot = {"teams": ["returns"], "fallback_language": "es"}
+    assert admin_call(desk, "PUT", "/admin/bot", "[admins]", bot)[0] == 200
+
+
+def test_a_second_team_or_label_with_a_name_taken_is_a_409_naming_the_one_that_has_it(desk):
+    # Given a team "Returns" and a label "Refund"
+    teams(desk, "returns")
+    assert admin_call(desk, "PUT", "/admin/labels/refund", "[admins]", {"name": "Refund", "color": "#2f80ed"})[0] == 200
+    for path, body, name, holder in [
+            ("/admin/teams/returns-eu", {"id": "returns-eu", "name": " returns "}, "returns", "returns"),
+            ("/admin/teams/support", {"id": "support", "name": "DEFAULT"}, "DEFAULT", "default"),  # routing's
+            ("/admin/labels/refund-2", {"name": "REFUND", "color": "#000000"}, "REFUND", "refund")]:
+        # When another is saved with the same name, case and spacing aside
+        status, problem = admin_call(desk, "PUT", path, "[admins]", body)
+        # Then it is refused naming the name and the one that has it, and nothing is saved
+        assert status == 409, (path, problem)
+        assert (problem["code"], problem["params"]) == ("name_taken", {"name": name, "id": holder}), problem
+    assert [t["id"] for t in admin_call(desk, "GET", "/admin/teams", "[admins]")[1]["items"]] == ["returns"]
+    assert [label["id"] for label in admin_call(desk, "GET", "/admin/labels", "[admins]")[1]["items"]] == ["refund"]
+    # A retired label keeps its name (conversations still show it)
+    assert admin_call(desk, "POST", "/admin/labels/refund/retire", "[admins]")[0] == 200
+    again = admin_call(desk, "PUT", "/admin/labels/refund-2", "[admins]", {"name": "Refund", "color": "#000000"})
+    assert again[0] == 409 and again[1]["params"] == {"name": "Refund", "id": "refund"}
+    # while each saves again under its own name, in another case too
+    assert admin_call(desk, "PUT", "/admin/teams/returns", "[admins]", {"id": "returns", "name": "RETURNS"})[0] == 200
+    assert admin_call(desk, "PUT", "/admin/labels/refund", "[admins]", {"name": "refund", "color": "#2f80ed"})[0] == 200

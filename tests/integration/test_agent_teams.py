@@ -260,6 +260,7 @@ def test_an_agent_item_from_before_teams_still_routes_and_is_converted_on_its_ne
 
 
 def test_the_admin_api_sets_and_shows_teams_and_still_takes_one_team(desk):
+    create_teams(desk, "billing", "returns", "vip")
     agent(desk, "GET", "/agent/me", "alice")
     status, body = admin_call(desk, "PUT", "/admin/agents/alice", "[admins]",
                               {"capacity": 4, "teams": ["billing", "returns"]})
@@ -289,6 +290,7 @@ def test_concurrent_presence_and_team_changes_leave_memberships_that_match_the_a
     from shopdesk.models.admin import AgentSettings
     from shopdesk.models.agent import Presence
 
+    create_teams(desk, "billing", "returns")
     agent(desk, "GET", "/agent/me", "alice")
     agents_api, admin_api = desk.handler("agent_api"), desk.handler("admin_api")
     choices = [["billing"], ["returns"], ["billing", "returns"]]

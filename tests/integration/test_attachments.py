@@ -209,7 +209,8 @@ def test_a_canned_response_with_a_file_sends_the_file_with_the_reply(desk, twili
         assert fetched.read() == PDF
     # a canned response may not name someone else's upload
     foreign = upload(desk, "x.pdf", "application/pdf", PDF, who="alice")
-    event = http_event("PUT", "/admin/canned-responses/other", json.dumps({**canned, "attachments": [foreign]}),
+    other = {**canned, "shortcode": "other", "attachments": [foreign]}
+    event = http_event("PUT", "/admin/canned-responses/other", json.dumps(other),
                        {"content-type": "application/json"}, claims={"cognito:username": "root",
                                                                       "cognito:groups": "[admins]"})
     assert desk.invoke("admin_api", event)["statusCode"] == 400

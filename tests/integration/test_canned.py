@@ -150,6 +150,34 @@ def test_shared_canned_responses_are_admin_managed(desk):
     assert admin(desk, "GET", "/admin/canned-responses/returns")[0] == 404
 
 
+def test_a_second_shared_response_with_a_shortcode_taken_is_a_409_naming_the_one_that_has_it(desk):
+    # Given a shared response /wis
+    wis = {"title": "Where is my order", "shortcode": "wis", "bodies": {"en": "It is on its way."}}
+    assert admin(desk, "PUT", "/admin/canned-responses/wis-1", wis)[0] == 200
+    # When another is saved with the same shortcode
+    status, problem = admin(desk, "PUT", "/admin/canned-responses/wis-2", {**wis, "title": "WISMO"})
+    # Then it is refused naming the shortcode and the response that has it, and nothing is saved
+    assert status == 409, problem
+    assert (problem["code"], problem["params"]) == ("shortcode_taken", {"shortcode": "wis", "id": "wis-1"})
+    assert admin(desk, "GET", "/admin/canned-responses/wis-2")[0] == 404
+    # while the response itself saves again, an agent's own may share it, and two of one agent's may not
+    assert admin(desk, "PUT", "/admin/canned-responses/wis-1", {**wis, "title": "Where is it"})[0] == 200
+    assert agent(desk, "PUT", "/agent/canned-responses/mine", "alice", wis)[0] == 200
+    status, problem = agent(desk, "PUT", "/agent/canned-responses/mine-2", "alice", wis)
+    assert status == 409 and problem["params"] == {"shortcode": "wis", "id": "mine"}
+
+
+def test_a_body_in_a_language_conversations_are_never_in_is_a_422_at_that_body(desk):
+    # When an admin writes a body in a language shopdesk does not detect (it would never be chosen)
+    status, problem = admin(desk, "PUT", "/admin/canned-responses/wis",
+                            {"title": "Where", "shortcode": "wis", "bodies": {"en": "On its way.", "xx": "?"}})
+    # Then the body is named, with the languages there are, and nothing is saved
+    assert status == 422, problem
+    [error] = problem["errors"]
+    assert error["loc"] == ["body", "bodies", "xx"] and "'xx'" in error["msg"] and "es, pt" in error["msg"]
+    assert admin(desk, "GET", "/admin/canned-responses/wis")[0] == 404
+
+
 def test_search_puts_shortcode_matches_first_and_personal_ones_stay_personal(desk):
     assert admin(desk, "PUT", "/admin/canned-responses/returns", RETURNS)[0] == 200
     assert admin(desk, "PUT", "/admin/canned-responses/track", TRACK)[0] == 200

@@ -240,6 +240,7 @@ def test_customers_follow_the_access_rules(desk):
     customer_writes(desk, "+31644000001", "hello", "SMa1")
     customer = _customer_id(desk, "phone", "+31644000001")
     assert agent(desk, "GET", "/agent/me", "zoe")[0] == 200          # signs in
+    teams(desk, "billing")
     status, body = admin_call(desk, "PUT", "/admin/agents/zoe", "[admins]", {"teams": ["billing"], "capacity": 3})
     assert status == 200, body
     # Then the other team's agent gets the same 404 as for a customer that does not exist

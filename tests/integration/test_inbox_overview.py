@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.integration.helpers import agent, customer_writes, online
+from tests.integration.helpers import agent, customer_writes, online, teams
 from tests.integration.test_admin_api import admin_call
 
 
@@ -33,6 +33,7 @@ def test_counts_per_view_follow_assignment_status_and_the_callers_teams(desk):
 
     # And an agent of another team counts none of her team's conversations (the lists would not show them)
     agent(desk, "GET", "/agent/me", "carol")
+    teams(desk, "billing")
     assert admin_call(desk, "PUT", "/admin/agents/carol", "[admins]", {"capacity": 3, "teams": ["billing"]})[0] == 200
     assert counts(desk, "carol") == {"mine": 0, "unassigned": 0, "all": 0, "mentions": 0}
     assert agent(desk, "GET", "/agent/conversations", "carol", query="view=all")[1]["items"] == []

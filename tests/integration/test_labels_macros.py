@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.helpers import agent, customer_writes
+from tests.integration.helpers import agent, customer_writes, teams
 from tests.integration.test_live import STAGE, ConnectionsEndpoint, Stream, connect
 from tests.support import http_event
 
@@ -121,7 +121,8 @@ def test_unknown_or_retired_labels_are_a_422_naming_them_and_nothing_changes(cat
     assert desk.item(f"CONV#{conv}", "LABEL#shipping") is None
     # an agent of another team gets the 404 of a conversation that does not exist
     assert agent(desk, "PUT", "/agent/me/presence", "vera", {"presence": "online"})[0] == 200
-    admin(desk, "PUT", "/admin/agents/vera", {"capacity": 3, "teams": ["billing"]})
+    teams(desk, "billing")
+    assert admin(desk, "PUT", "/admin/agents/vera", {"capacity": 3, "teams": ["billing"]})[0] == 200
     status, problem = agent(desk, "POST", f"/agent/conversations/{conv}/labels", "vera", {"add": ["vip"]})
     assert status == 404 and problem["detail"] == f"conversation {conv} does not exist"
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from shopdesk import clock
-from tests.integration.helpers import agent, customer_writes, handed_over, online, post_twilio
+from tests.integration.helpers import agent, customer_writes, handed_over, online, post_twilio, teams
 from tests.support import http_event, twilio_form
 
 PHONE = "+31655501234"
@@ -232,6 +232,44 @@ def test_renaming_and_retiring_a_label_is_audited_with_before_and_after(desk):
     assert (retired["before"]["retired"], retired["after"]["retired"]) == (False, True)
 
 
+def test_shared_canned_responses_macros_and_articles_are_audited_with_before_and_after_but_not_their_words(desk):
+    # Given a shared canned response, a shared macro and a knowledge-base article, each changed, then deleted
+    body, body_es, note = "Your parcel left our warehouse today.", "Tu paquete salió hoy.", "Told them it shipped"
+    canned = {"title": "Shipped", "shortcode": "shipped", "bodies": {"en": body}}
+    macro = {"name": "Shipped", "actions": [{"type": "set_priority", "priority": "low"}]}
+    article = {"title": "Delivery times", "body": "Parcels arrive within three working days.", "language": "en"}
+    for path, first, second in [
+            ("/admin/canned-responses/shipped", canned, {**canned, "bodies": {"en": body, "es": body_es}}),
+            ("/admin/macros/shipped", macro, {**macro, "actions": [*macro["actions"], {"type": "note", "text": note}]}),
+            ("/admin/kb/articles/delivery", article, {**article, "tags": ["shipping"]})]:
+        assert admin(desk, "PUT", path, first)[0] == 200, path
+        assert admin(desk, "PUT", path, second)[0] == 200, path
+        assert admin(desk, "DELETE", path)[0] in (200, 204), path
+    records = admin(desk, "GET", "/admin/audit", query="actor=root")[1]["items"]
+
+    def trail(target: str) -> list[dict[str, Any]]:
+        """created, changed, deleted"""
+        return [r for r in reversed(records) if r["target"] == target]
+
+    # Then each record says what it was before and after
+    created, changed, deleted = trail("response_id=shipped")
+    assert created["before"] is None and created["after"]["shortcode"] == "shipped"
+    assert list(changed["before"]["bodies"]) == ["en"] and list(changed["after"]["bodies"]) == ["en", "es"]
+    assert changed["before"]["bodies"]["en"] == changed["after"]["bodies"]["en"]      # the same words: unchanged
+    assert deleted["before"]["version"] == 2 and deleted["after"] is None
+    created, changed, deleted = trail("macro_id=shipped")
+    assert created["before"] is None and created["after"]["actions"] == macro["actions"]
+    assert [a["type"] for a in changed["after"]["actions"]] == ["set_priority", "note"]
+    assert deleted["before"]["name"] == "Shipped" and deleted["after"] is None
+    created, changed, retired = trail("article_id=delivery")
+    assert created["before"] is None and created["after"]["title"] == "Delivery times"
+    assert (changed["before"]["tags"], changed["after"]["tags"]) == ([], ["shipping"])
+    assert (retired["before"]["status"], retired["after"]["status"]) == ("published", "retired")
+    # and none holds the words written: a fingerprint says whether they changed
+    written = json.dumps(records, ensure_ascii=False)
+    assert not any(words in written for words in (body, body_es, note, article["body"]))
+
+
 def test_a_conversation_opened_with_its_customer_is_one_audit_record_naming_what_it_revealed(desk):
     conv = customer_writes(desk, PHONE, "Hello", "SMaudit2")
     customer = desk.item(f"CONV#{conv}")["customer"]["id"]
@@ -256,6 +294,7 @@ def test_a_conversation_opened_with_its_customer_is_one_audit_record_naming_what
     assert record["details"]["included"] == ["customer", "duplicates", "orders"]
     # and another team's agent gets the 404 of a missing conversation, and nothing is recorded
     assert agent(desk, "GET", "/agent/me", "zoe")[0] == 200
+    teams(desk, "billing")
     assert admin(desk, "PUT", "/admin/agents/zoe", {"teams": ["billing"], "capacity": 3})[0] == 200
     assert agent(desk, "GET", f"/agent/conversations/{conv}", "zoe", query="include=customer")[0] == 404
     assert len(opened()) == 1

@@ -43,6 +43,7 @@ from shopdesk.kb import CONTENT_FIELDS, Article, ArticleContent, ArticleDraft, I
 from shopdesk.kb.embedder import Embedder
 from shopdesk.kb.index import passages, vector_space
 from shopdesk.logic.access import ADMIN, SUPERVISOR, Caller, require
+from shopdesk.privacy import audit
 
 MAX_IMPORT_LINES = 50          # each article is embedded as it is written: an import fits one API call
 _CONTENT = CONTENT_FIELDS
@@ -106,8 +107,9 @@ class ArticleLibrary:
         known = {s.article.id: s.article for s in self.store.list()}
         self._check_links(article_id, content, known)
         if draft and current is not None and current.article.status == "published":
-            return self._write_draft(caller, content, current, known)
-        return self._write(caller, article_id, content, current, "draft" if draft else "published", known)
+            return _noted(current, self._write_draft(caller, content, current, known))
+        return _noted(current, self._write(caller, article_id, content, current, "draft" if draft else "published",
+                                           known))
 
     def publish(self, caller: Caller, article_id: str, expected_version: int | None = None) -> Article:
         """Put a draft (or a retired article) back into the answers, or make a published article's draft its live
@@ -124,9 +126,10 @@ class ArticleLibrary:
         content = ArticleContent.model_validate(source.model_dump(include=set(_CONTENT)))
         self._check_links(article_id, content, {s.article.id: s.article for s in self.store.list()})
         stamp = {"source_version": source.source_version, "source_digest": source.source_digest}
+        before = current
         if draft is not None and current.draft_vectors is not None:
             current = StoredArticle(current.article, current.draft_vectors, current.draft_model)
-        return self._write(caller, article_id, content, current, stamp=stamp)
+        return _noted(before, self._write(caller, article_id, content, current, stamp=stamp))
 
     def discard_draft(self, caller: Caller, article_id: str, expected_version: int | None = None) -> Article:
         """Drop a published article's draft; the live version stays as it is (a new version with its content, so
@@ -138,7 +141,7 @@ class ArticleLibrary:
         if current.article.draft is None:
             raise NotFound(f"article {article_id} has no draft")
         self._guard(article_id, current, expected_version)
-        return self._replace(caller, current, "published")
+        return _noted(current, self._replace(caller, current, "published"))
 
     def retire(self, caller: Caller, article_id: str) -> Article:
         """Take an article out of the bot's and agents' answers (and, for an original, its translations with it);
@@ -149,7 +152,7 @@ class ArticleLibrary:
             raise NotFound(f"article {article_id} does not exist")
         if current.article.status == "retired":
             return current.article
-        return self._replace(caller, current, "retired")
+        return _noted(current, self._replace(caller, current, "retired"))
 
     def import_text(self, caller: Caller, text: str, content_type: str) -> ImportReport:
         require(caller.roles, ADMIN)
@@ -174,6 +177,8 @@ class ArticleLibrary:
         if problems:
             raise ImportRefused(sorted(problems, key=lambda p: p.line))
         report = ImportReport()
+        before: dict[str, object] = {}
+        after: dict[str, object] = {}
         ordered = sorted((line for _, line in lines if isinstance(line, ImportLine)),
                          key=lambda line: line.translation_of is not None)
         for line in ordered:
@@ -184,7 +189,9 @@ class ArticleLibrary:
                 known[line.id] = current.article
                 continue
             known[line.id] = self._write(caller, line.id, content, current, known=known)
+            before[line.id], after[line.id] = _audited(current.article if current else None), _audited(known[line.id])
             (report.updated if current else report.created).append(line.id)
+        audit.note(before=before or None, after=after or None)      # by article id: what the import changed
         return report
 
     # ------------------------------------------------------------------ internals
@@ -270,6 +277,25 @@ class ArticleLibrary:
         if same_language:
             raise Conflict(f"{original_id} already has a {content.language} version ({same_language[0]}); "
                            "change that one, or retire it first")
+
+
+def _audited(article: Article | None) -> dict[str, object] | None:
+    """What the audit trail keeps of an article: its settings and status, its body (and its draft's) as a
+    fingerprint only (the words stay out of the trail, docs/security.md)."""
+    if article is None:
+        return None
+    draft = article.draft
+    return {"title": article.title, "language": article.language, "status": article.status,
+            "version": article.version, "tags": list(article.tags), "url": article.url,
+            "translation_of": article.translation_of, "body": audit.fingerprint(article.body),
+            "draft": None if draft is None else {"version": draft.version, "title": draft.title,
+                                                 "body": audit.fingerprint(draft.body)}}
+
+
+def _noted(before: StoredArticle | None, after: Article) -> Article:
+    """``after`` as written, its before and after noted for the audit record of the request."""
+    audit.note(before=_audited(before.article if before else None), after=_audited(after))
+    return after
 
 
 def _same(article: Article, content: ArticleContent) -> bool:

@@ -24,8 +24,10 @@ from shopdesk.errors import BadRequest, Conflict, InvalidFields, NotFound
 from shopdesk.logic import expectations, sla_engine
 from shopdesk.logic.access import ADMIN, SUPERVISOR, require, roles
 from shopdesk.logic.sla_engine import PolicyBook
+from shopdesk.logic.unique import refuse_taken
 from shopdesk.logic.work import enqueue_refill
 from shopdesk.models.admin import CHANNELS, CUSTOMER_LANGUAGES, AgentSettings, RoutingSettings, Team
+from shopdesk.models.customer import TIER_PATTERN
 from shopdesk.models.given import saved_over
 from shopdesk.models.sla import BusinessHours, SlaPolicy
 from shopdesk.phone import shop_phone, to_e164
@@ -41,12 +43,20 @@ SETTINGS_ATTEMPTS = 3         # a save racing another admin's save of other fiel
 __all__ = ["ADMIN", "READ", "SUPERVISOR", "WRITE", "Admin", "identity_of", "require", "roles"]
 
 
-def refuse_unknown(*checks: tuple[tuple[str | int, ...], Iterable[str] | None, tuple[str, ...], str]) -> None:
-    """InvalidFields (422) naming each value that is not one shopdesk knows: ``(where, values, known, what)``. A
-    channel misspelt in a setting would silently never match; a language without texts would be English."""
+Known = tuple[str, ...] | Callable[[str], bool]
+
+
+def refuse_unknown(*checks: tuple[tuple[str | int, ...], Iterable[str] | None, Known, str]) -> None:
+    """InvalidFields (422) naming each value that is not one shopdesk knows: ``(where, values, known, what)``, where
+    ``known`` is the names known (listed in the refusal) or, for names a shop makes up (tiers), a test of a name. A
+    channel misspelt in a setting would silently never match; a language without texts would be English; a team
+    nobody created would be a queue no conversation waits in."""
+    def knows(known: Known, value: str) -> bool:
+        return known(value) if callable(known) else value in known
+
     refused = [{"loc": ("body", *where), "type": "value_error",
-                "msg": f"{value!r} is not {what}: one of {', '.join(known)}"}
-               for where, values, known, what in checks for value in values or () if value not in known]
+                "msg": f"{value!r} is not {what}" + ("" if callable(known) else f": one of {', '.join(known)}")}
+               for where, values, known, what in checks for value in values or () if not knows(known, value)]
     if refused:
         raise InvalidFields(refused)
 
@@ -66,6 +76,15 @@ def refuse_backwards_targets(policy: SlaPolicy) -> None:
 
 
 TEAM = "a team of this desk (create it first: PUT /admin/teams/<id>, or Settings → Teams)"
+LANGUAGE = "a language shopdesk writes its messages in"
+TIER = ("a tier a customer can have (a letter, then letters, digits, - or _; at most 32), as PUT "
+        "/admin/customers/<id> gives them")
+
+
+def is_tier(value: str) -> bool:
+    """Whether a policy's tier can match a customer's: tiers compare case-insensitively (``AppliesTo.matches``), and
+    a customer's is always a ``Tier``."""
+    return TIER_PATTERN.fullmatch(value.strip().casefold()) is not None
 
 
 def routed_teams(settings: RoutingSettings) -> set[str]:
@@ -109,11 +128,15 @@ class Admin:
                   ) -> dict[str, Any]:
         """New settings count from the next assignment. More capacity, or a team the agent was not
         in, refills the agent at once (most urgent first across all their teams). With ``expected_version``
-        only over that version of the agent's settings (409 otherwise)."""
+        only over that version of the agent's settings (409 otherwise). Teams must be the desk's
+        (``known_teams``) and languages ones conversations are detected in: 422 naming each other one (the agent
+        would never be given such work)."""
         require(by, *WRITE)
         before = self.agents.get(agent_id)
         if before is None:
             raise NotFound(f"agent {agent_id} has not signed in yet")
+        refuse_unknown((("teams",), settings.teams, self.known_teams(), TEAM),
+                       (("languages",), settings.languages, CUSTOMER_LANGUAGES, LANGUAGE))
         after = self.agents.configure(agent_id, teams=settings.teams, capacity=settings.capacity,
                                       skills=settings.skills, languages=settings.languages, name=settings.name,
                                       expected_version=expected_version)
@@ -158,10 +181,27 @@ class Admin:
         require(by, *READ)
         return self.config.list("team")
 
+    def known_teams(self, routing: RoutingSettings | None = None) -> tuple[str, ...]:
+        """The teams a setting may name (the same as ``PolicyBook.teams``, read now rather than cached): those an
+        admin created, and those the routing settings (``routing``, else as stored) send conversations to. Any other
+        would be a queue no conversation waits in: an agent in it gets no work, a policy or the bot's condition on
+        it never matches."""
+        created = {t["id"] for t in self.config.list("team")}
+        return tuple(sorted(created | routed_teams(routing or self._routing_settings())))
+
+    def _routing_settings(self) -> RoutingSettings:
+        stored = self.config.get("routing", "settings") or {}
+        return RoutingSettings.model_validate({k: v for k, v in stored.items() if k != "version"})
+
     def put_team(self, by: Roles, team_id: str, team: Team, expected_version: int | None) -> dict[str, Any]:
+        """A team's name is one of a kind (the team pickers show names): another team's, or the id of a team only
+        the routing settings name (shown by its id), is a 409 ``name_taken``."""
         require(by, *WRITE)
         if team.id != team_id:
             raise Conflict("the team id in the path and the body differ")
+        created = {t["id"]: str(t.get("name") or t["id"]) for t in self.config.list("team")}
+        routed_only = routed_teams(self._routing_settings()) - set(created)
+        refuse_taken("team", team.name, team.id, [*created.items(), *((t, t) for t in routed_only)])
         version = self._put_config("team", team.id, team.model_dump(), expected_version)
         return {**team.model_dump(), "version": version}
 
@@ -186,7 +226,10 @@ class Admin:
         if policy.id != policy_id:
             raise Conflict("the policy id in the path and the body differ")
         refuse_unknown((("applies_to", "channels"), [c.lower() for c in policy.applies_to.channels or ()], CHANNELS,
-                        "a channel shopdesk knows"))
+                        "a channel shopdesk knows"),
+                       (("applies_to", "teams"), [t.lower() for t in policy.applies_to.teams or ()],
+                        self.known_teams() if policy.applies_to.teams else (), TEAM),
+                       (("applies_to", "tiers"), policy.applies_to.tiers, is_tier, TIER))
         refuse_backwards_targets(policy)
         if policy.calendar_id and self.config.get("calendar", policy.calendar_id) is None:
             raise NotFound(f"calendar {policy.calendar_id} does not exist; create it first")
@@ -213,14 +256,13 @@ class Admin:
         require(by, *WRITE)
 
         def check(merged: RoutingSettings, before: RoutingSettings) -> None:
-            teams = sorted({t["id"] for t in self.config.list("team")} | routed_teams(before))
+            teams = self.known_teams(before)
             refuse_unknown((("team_by_channel",), merged.team_by_channel, CHANNELS, "a channel shopdesk knows"),
-                           (("default_language",), [merged.default_language], CUSTOMER_LANGUAGES,
-                            "a language shopdesk writes its messages in"),
-                           (("default_team",), [merged.default_team], tuple(teams), TEAM),
-                           *((("team_by_channel", channel), [team], tuple(teams), TEAM)
+                           (("default_language",), [merged.default_language], CUSTOMER_LANGUAGES, LANGUAGE),
+                           (("default_team",), [merged.default_team], teams, TEAM),
+                           *((("team_by_channel", channel), [team], teams, TEAM)
                              for channel, team in merged.team_by_channel.items()),
-                           *((("team_by_label", label), [team], tuple(teams), TEAM)
+                           *((("team_by_label", label), [team], teams, TEAM)
                              for label, team in merged.team_by_label.items()))
             try:                            # a template the router could not use is refused now, in words
                 expectations.load_templates(merged.acknowledgement_templates or None)
@@ -238,9 +280,14 @@ class Admin:
                 "version": stored.get("version", 0)}
 
     def put_bot(self, by: Roles, settings: BotSettings, expected_version: int | None) -> dict[str, Any]:
+        """The fields given, over the stored ones; channels, teams and the fallback language must be ones
+        conversations can have (422 naming each other one: the bot would never answer there)."""
         require(by, *WRITE)
         merged, version = self._put_settings("bot", settings, expected_version, lambda merged, _: refuse_unknown(
-            (("channels",), merged.channels, CHANNELS, "a channel shopdesk knows")))
+            (("channels",), merged.channels, CHANNELS, "a channel shopdesk knows"),
+            (("teams",), merged.teams, self.known_teams() if merged.teams else (), TEAM),
+            (("fallback_language",), [merged.fallback_language] if merged.fallback_language else [],
+             CUSTOMER_LANGUAGES, LANGUAGE)))
         return {**merged.model_dump(), "version": version}
 
     # ------------------------------------------------------------------ satisfaction surveys

@@ -10,7 +10,11 @@ shortcode and title as an agent types ``/ret...`` in the composer, and counted w
   are ignored ("envio" finds "envío"). Two Queries (the shared partition, the caller's), filtered in memory:
   a shop has tens to a few hundred, read in one page each.
 - Every body is checked as a template when written (syntax, known variables), so a broken one is refused at
-  once rather than when an agent uses it.
+  once rather than when an agent uses it; and its language must be one conversations are detected in
+  (``CUSTOMER_LANGUAGES``): a body in another would never be chosen (422 naming it).
+- A shortcode is one of a kind among the shared ones, and among each agent's own (409 ``shortcode_taken`` naming
+  the response that has it, shopdesk.logic.unique); a personal one may share a shared one's (the agent's is
+  listed first).
 - The body for a conversation: the customer's language (detected, ``Conversation.language``), else the
   shop's default language, else English, else the first written.
 - A reply by id looks for the caller's personal one first, then a shared one.
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
 
 from shopdesk.dal.canned import CannedResponses
 from shopdesk.dal.macros import Macros
@@ -33,8 +38,12 @@ from shopdesk.dal.table import ConditionFailed
 from shopdesk.errors import BadRequest, Conflict, NotFound, version_conflict
 from shopdesk.logic import render
 from shopdesk.logic.access import ADMIN, SUPERVISOR, Caller, require
+from shopdesk.logic.admin import LANGUAGE, refuse_unknown
 from shopdesk.logic.attachments import Attachments, FileRef, library_prefix
+from shopdesk.logic.unique import refuse_taken
+from shopdesk.models.admin import CUSTOMER_LANGUAGES
 from shopdesk.models.canned import CannedContent, CannedFile, CannedResponse, Scope
+from shopdesk.privacy import audit
 
 SEARCH_LIMIT = 20
 
@@ -50,19 +59,29 @@ class CannedLibrary:
                    expected_version: int | None = None) -> CannedResponse:
         require(caller.roles, ADMIN)
         _check_bodies(content)
+        self._shortcode_free("shared", None, response_id, content)
         return self._put("shared", None, response_id,
                          self._checked_files(caller, "shared", None, response_id, content), caller, expected_version)
 
     def _put(self, scope: Scope, owner: str | None, response_id: str, content: CannedContent, caller: Caller,
              expected_version: int | None) -> CannedResponse:
         """Saved; with ``expected_version`` only over that version (0: a new one): Conflict when someone saved it
-        meanwhile (or, with 0, when it exists)."""
+        meanwhile (or, with 0, when it exists). The audit record has its before and after (``_audited``)."""
+        before = self.store.get(scope, owner, response_id)
         try:
-            return self.store.put(scope, owner, response_id, content, caller.id, expected_version)
+            saved = self.store.put(scope, owner, response_id, content, caller.id, expected_version)
         except ConditionFailed as exc:
             current = self.store.get(scope, owner, response_id)
             raise version_conflict("canned response", response_id, expected_version,
                                    current.version if current else 0) from exc
+        audit.note(before=_audited(before), after=_audited(saved))
+        return saved
+
+    def _shortcode_free(self, scope: Scope, owner: str | None, response_id: str, content: CannedContent) -> None:
+        """Conflict ``shortcode_taken`` when another response of the scope (and owner) has the shortcode: typing
+        ``/wis`` would offer two the same."""
+        refuse_taken("canned response", content.shortcode, response_id,
+                     [(r.id, r.shortcode) for r in self.store.list(scope, owner)], field="shortcode")
 
     def list_shared(self, caller: Caller) -> list[CannedResponse]:
         """Least used first, then by shortcode: what to retire is at the top."""
@@ -75,14 +94,13 @@ class CannedLibrary:
 
     def delete_shared(self, caller: Caller, response_id: str) -> None:
         require(caller.roles, ADMIN)
-        self._not_replied_with("shared", None, response_id)
-        if not self.store.delete("shared", None, response_id):
-            raise _missing(response_id)
+        self._delete("shared", None, response_id)
 
     # ------------------------------------------------------------------ personal (agent API)
     def put_personal(self, caller: Caller, response_id: str, content: CannedContent,
                      expected_version: int | None = None) -> CannedResponse:
         _check_bodies(content)
+        self._shortcode_free("personal", caller.id, response_id, content)
         return self._put("personal", caller.id, response_id,
                          self._checked_files(caller, "personal", caller.id, response_id, content), caller,
                          expected_version)
@@ -102,13 +120,21 @@ class CannedLibrary:
         return content.model_copy(update={"attachments": [CannedFile.of(a) for a in checked]})
 
     def delete_personal(self, caller: Caller, response_id: str) -> None:
-        self._not_replied_with("personal", caller.id, response_id)
-        if not self.store.delete("personal", caller.id, response_id):
+        self._delete("personal", caller.id, response_id)
+
+    def _delete(self, scope: Scope, owner: str | None, response_id: str) -> None:
+        """Deleted unless a macro replies with it; the audit record has what it was."""
+        current = self.store.get(scope, owner, response_id)
+        if current is None:
             raise _missing(response_id)
+        self._not_replied_with(scope, owner, response_id)
+        if not self.store.delete(scope, owner, response_id):
+            raise _missing(response_id)
+        audit.note(before=_audited(current))
 
     def _not_replied_with(self, scope: Scope, owner: str | None, response_id: str) -> None:
         """Conflict naming the macros of this scope (and owner) that reply with the response, if any."""
-        if self.macros is None or self.store.get(scope, owner, response_id) is None:
+        if self.macros is None:
             return
         users = sorted(m.name for m in self.macros.list(scope, owner)
                        if any(getattr(a, "canned_response_id", None) == response_id for a in m.actions))
@@ -177,7 +203,20 @@ def _fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+def _audited(response: CannedResponse | None) -> dict[str, Any] | None:
+    """What the audit trail keeps of a canned response: its settings, and of its bodies and files only a
+    fingerprint each (which changed; the words stay out of the trail, docs/security.md)."""
+    if response is None:
+        return None
+    return {"title": response.title, "shortcode": response.shortcode,
+            "bodies": {language: audit.fingerprint(body) for language, body in sorted(response.bodies.items())},
+            "files": [audit.fingerprint(f.key) for f in response.attachments], "version": response.version}
+
+
 def _check_bodies(content: CannedContent) -> None:
+    """Each body a language conversations are detected in (else it is never chosen: 422 naming it), and a template
+    the renderer takes."""
+    refuse_unknown(*((("bodies", language), [language], CUSTOMER_LANGUAGES, LANGUAGE) for language in content.bodies))
     for language, body in content.bodies.items():
         try:
             render.check(body)

@@ -1,8 +1,9 @@
 """Labels: admins keep the shop's labels (name, colour; retired rather than deleted); agents put them on the
 conversations they may act on and take them off; the views filter by them through the ByLabel index.
 
-- ``PUT /admin/labels/{id}`` creates, renames or recolours (admins); ``POST /admin/labels/{id}/retire`` and
-  ``/restore``; ``GET /admin/labels`` and ``GET /agent/labels`` list them, retired ones marked.
+- ``PUT /admin/labels/{id}`` creates, renames or recolours (admins); a name is one of a kind (409
+  ``name_taken``, shopdesk.logic.unique); ``POST /admin/labels/{id}/retire`` and ``/restore``; ``GET /admin/labels``
+  and ``GET /agent/labels`` list them, retired ones marked.
 - A label that macros add (shared ones, and agents' own) is not retired without the admin's word: 409
   ``label_in_macros`` naming them, unless ``?force=true``. Retired anyway, those macros still apply: they skip
   the retired label and say so in each conversation's result (shopdesk.logic.macros), and the macro pages mark
@@ -32,6 +33,7 @@ from shopdesk.errors import Conflict, NotFound, version_conflict
 from shopdesk.logic import timeline
 from shopdesk.logic.access import ADMIN, SUPERVISOR, Caller, require
 from shopdesk.logic.compose import Composer, Plan
+from shopdesk.logic.unique import refuse_taken
 from shopdesk.models import Conversation, Message
 from shopdesk.models.canned import Scope
 from shopdesk.models.labels import Label, LabelChange, LabelContent
@@ -50,8 +52,10 @@ class LabelDesk:
     def put(self, caller: Caller, label_id: str, content: LabelContent, expected_version: int | None = None) -> Label:
         """Create, rename or recolour; with ``expected_version`` only over that version (0: only a new one):
         Conflict naming the version now otherwise (two admins editing one label: the later save does not
-        silently win)."""
+        silently win). A name another label has (retired ones too; case and spacing aside) is a 409
+        ``name_taken`` naming it: the pickers would show two the same."""
         require(caller.roles, ADMIN)
+        refuse_taken("label", content.name, label_id, [(label.id, label.name) for label in self.store.list()])
         before = self.store.get(label_id)
         try:
             label = self.store.put(label_id, content, caller.id, expected_version)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from shopdesk import clock
 from shopdesk.dal.agents import Agents
@@ -44,7 +44,8 @@ from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.models import ConversationStatus, Message
 from shopdesk.models.canned import Scope
 from shopdesk.models.labels import Label
-from shopdesk.models.macros import Macro, MacroContent
+from shopdesk.models.macros import Macro, MacroContent, NoteAction
+from shopdesk.privacy import audit
 
 RESERVE_SECONDS = 3.0        # what one more conversation may take at worst, and the answer after it
 
@@ -97,12 +98,16 @@ class MacroDesk:
 
     def _put(self, scope: Scope, owner: str | None, macro_id: str, content: MacroContent, caller: Caller,
              expected_version: int | None) -> Macro:
-        """Saved; with ``expected_version`` only over that version (0: a new one): Conflict otherwise."""
+        """Saved; with ``expected_version`` only over that version (0: a new one): Conflict otherwise. The audit
+        record has its before and after (``_audited``)."""
+        before = self.store.get(scope, owner, macro_id)
         try:
-            return self.store.put(scope, owner, macro_id, content, caller.id, expected_version)
+            saved = self.store.put(scope, owner, macro_id, content, caller.id, expected_version)
         except ConditionFailed as exc:
             current = self.store.get(scope, owner, macro_id)
             raise version_conflict("macro", macro_id, expected_version, current.version if current else 0) from exc
+        audit.note(before=_audited(before), after=_audited(saved))
+        return saved
 
     def known_labels(self) -> dict[str, Label]:
         """The labels by id, retired ones too (``retired_labels`` of the macros listed)."""
@@ -118,8 +123,14 @@ class MacroDesk:
 
     def delete_shared(self, caller: Caller, macro_id: str) -> None:
         require(caller.roles, ADMIN)
-        if not self.store.delete("shared", None, macro_id):
+        self._delete("shared", None, macro_id)
+
+    def _delete(self, scope: Scope, owner: str | None, macro_id: str) -> None:
+        """Deleted; the audit record has what it was."""
+        current = self.store.get(scope, owner, macro_id)
+        if current is None or not self.store.delete(scope, owner, macro_id):
             raise _missing(macro_id)
+        audit.note(before=_audited(current))
 
     # ------------------------------------------------------------------ personal (agent API)
     def put_personal(self, caller: Caller, macro_id: str, content: MacroContent,
@@ -128,8 +139,7 @@ class MacroDesk:
         return self._put("personal", caller.id, macro_id, content, caller, expected_version)
 
     def delete_personal(self, caller: Caller, macro_id: str) -> None:
-        if not self.store.delete("personal", caller.id, macro_id):
-            raise _missing(macro_id)
+        self._delete("personal", caller.id, macro_id)
 
     def usable(self, caller: Caller) -> list[Macro]:
         """The caller's own, then the shared ones, each by name."""
@@ -247,6 +257,16 @@ def retired_labels(macro: Macro, known: dict[str, Label]) -> list[str]:
     """The labels the macro adds that are retired now (applying skips them), in the order it names them."""
     added = (label for action in macro.actions if action.type == "add_labels" for label in action.labels)
     return list(dict.fromkeys(label for label in added if label in known and known[label].retired))
+
+
+def _audited(macro: Macro | None) -> dict[str, Any] | None:
+    """What the audit trail keeps of a macro: its name and actions as written (ids, priorities, statuses,
+    durations), a note's words as a fingerprint only (they stay out of the trail, docs/security.md)."""
+    if macro is None:
+        return None
+    actions = [{**action.model_dump(mode="json", exclude={"text"}), "text": audit.fingerprint(action.text)}
+               if isinstance(action, NoteAction) else action.model_dump(mode="json") for action in macro.actions]
+    return {"name": macro.name, "actions": actions, "version": macro.version}
 
 
 def _by_name(macro: Macro) -> tuple[str, str]:

@@ -4,6 +4,7 @@ them."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
@@ -11,7 +12,8 @@ from pydantic import BaseModel, Field, StringConstraints
 from shopdesk.clock import Instant
 from shopdesk.models.conversation import CustomerRef
 
-Tier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
+TIER_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")      # a shop's own names: "vip", "gold"
+Tier = Annotated[str, StringConstraints(pattern=TIER_PATTERN.pattern)]
 
 
 class Customer(CustomerRef):

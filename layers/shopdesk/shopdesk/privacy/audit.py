@@ -7,7 +7,8 @@ reveals it only with some options (the routes an app names as ``revealing``: a c
 customer's profile, ``api/opened.py``), when the use case says it did (``revealed``).
 The use cases add what only they know with ``note``: the customer and conversation concerned (the access check
 notes them for every conversation route) and the before and after of a change (settings, tiers, assignment,
-status). Records never hold message text, names or addresses: ids, roles, settings, statuses; an erase is
+status; of a text an admin wrote, such as a canned response's body, only its ``fingerprint``). Records never hold
+message text, names or addresses: ids, roles, settings, statuses; an erase is
 recorded with the customer's id only. System actions (privacy jobs, the shop platform's privacy requests and
 links, a web-chat visitor's proven email) are recorded with ``actor = "system:<what>"`` through
 ``AuditTrail.record``.
@@ -18,6 +19,7 @@ A record that cannot be written fails the request (500): a read is not answered 
 from __future__ import annotations
 
 import contextvars
+import hashlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -55,6 +57,12 @@ def note(*, customer_id: str | None = None, conversation_id: str | None = None, 
             notes[name] = value
     if details:
         notes.setdefault("details", {}).update(details)
+
+
+def fingerprint(text: str) -> str:
+    """What a record keeps of words an admin or agent wrote (a canned response's body, a macro's note, an article's
+    body): a short hash, so the before and after show which changed without the words being in the trail."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def revealed(*, customer_id: str | None = None, conversation_id: str | None = None, **details: Any) -> None:
