@@ -1,4 +1,5 @@
-"""Outbound queue consumer: sends replies through the provider, in order, with backoff retries."""
+"""Outbound queue consumer: sends replies through the provider, in order, with backoff retries; a failed message
+of the bot's is reported to the router, which hands the conversation to a person."""
 
 from __future__ import annotations
 
@@ -13,13 +14,16 @@ from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
 from shopdesk.logic.dispatch import OutboundWork, RetryLater, RetryPolicy, dispatch
 from shopdesk.logic.senders import Senders
+from shopdesk.logic.work import enqueue_bot_send_failed
 from shopdesk.logs import logger_for
+from shopdesk.models import Message
 
 settings = DispatcherSettings.from_env()
 logger = logger_for()
 conversations = Conversations(Table(settings.table_name), settings.due_shards)
 outbound = Queue(settings.outbound_queue_url)
 policy = RetryPolicy(settings.max_attempts, settings.backoff_base_seconds)
+work_queue = Queue(settings.work_queue_url) if settings.work_queue_url else None     # the bot's failed messages
 status_callback = (settings.status_callback_base_url.rstrip("/") + "/webhooks/twilio/status"
                    if settings.status_callback_base_url else None)
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
@@ -35,11 +39,17 @@ file_url = ((lambda a: media.presign(a.storage_key or "", a.filename, PROVIDER_F
 senders = Senders(settings, read_file=(lambda f: media.read(f.key or "")) if media else None)
 
 
+def on_failed(message: Message) -> None:
+    """A reply failed for good: one of the bot's that the conversation waits on goes to the router (a person)."""
+    if work_queue is not None:
+        enqueue_bot_send_failed(work_queue, message)
+
+
 def handle(record: SQSRecord) -> str:
     work = OutboundWork.model_validate(record.json_body)
     try:
         return dispatch(work, int(record.attributes.approximate_receive_count), conversations, senders, policy,
-                        status_callback, file_url, settings.reconcile_seconds)
+                        status_callback, file_url, settings.reconcile_seconds, on_failed)
     except RetryLater as retry:
         _delays[record.attributes.message_group_id or ""] = retry.delay_seconds
         raise

@@ -31,7 +31,7 @@ from shopdesk.logic.evidence import note_addresses
 from shopdesk.logic.fetchers import fetchers
 from shopdesk.logic.media import MediaCopier
 from shopdesk.logic.sla_engine import book_for
-from shopdesk.logic.work import CsatWork, InboundWork, WorkItem
+from shopdesk.logic.work import BotSendFailedWork, CsatWork, DrainWork, InboundWork, WorkItem
 from shopdesk.logs import logger_for
 from shopdesk.understanding import comprehend
 
@@ -70,6 +70,17 @@ def handle(record: SQSRecord) -> None:
             follow_up.handle(work)
         if work.marker:
             conversations.routed(work.marker)
+        return
+    if isinstance(work, BotSendFailedWork):     # the bot's answer never reached the customer: a person takes it
+        handed = bot.send_failed(work.conversation_id, work.message_sk) if bot else None
+        if handed is not None:
+            if acknowledger:
+                try:
+                    acknowledger.maybe_acknowledge(handed.id, first_message=False, handoff=True)
+                except Exception:          # a courtesy, as below
+                    logger.exception("acknowledgement not sent", extra={"conversation_id": handed.id})
+            assign_waiting(DrainWork(team=handed.team, reason="bot_send_failed"), handed, conversations, agents,
+                           book)
         return
     conv = admit(work, conversations, book, customers)
     customer_wrote = isinstance(work, InboundWork) and not work.auto_reply

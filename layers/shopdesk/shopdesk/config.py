@@ -209,6 +209,8 @@ class DispatcherSettings(ProviderSettings, ShopMailSettings):
     reconcile_seconds: Annotated[int, Field(alias="DISPATCH_RECONCILE_SECONDS", ge=1, le=900)] = 120
     ses_configuration_set: Annotated[str, Field(alias="SES_CONFIGURATION_SET")] = ""
     media_bucket: Annotated[str, Field(alias="MEDIA_BUCKET")] = ""       # agents' attachments (presigned GETs)
+    # where a failed message of the bot's is reported, for the router to hand the conversation to a person
+    work_queue_url: Annotated[str, Field(alias="WORK_QUEUE_URL")] = ""
 
 
 class SweepSettings(CoreSettings):

@@ -679,6 +679,8 @@ export const en = {
   "handoff.order_unverified": "the order's owner is not verified",
   "handoff.order_not_found": "the order was not found",
   "handoff.damage_claim": "a damaged item, reported with a photo or file",
+  "handoff.too_long": "its answer is too long for the channel",
+  "handoff.send_failed": "its message could not be sent to the customer",
   "bot.enabled": "The bot answers customers",
   "bot.channels": "Channels",
   "bot.teams": "Teams",

@@ -680,6 +680,8 @@ export const es: Catalogue = {
   "handoff.order_unverified": "no se ha verificado el titular del pedido",
   "handoff.order_not_found": "no se encontró el pedido",
   "handoff.damage_claim": "un artículo dañado, con foto o archivo",
+  "handoff.too_long": "su respuesta es demasiado larga para el canal",
+  "handoff.send_failed": "su mensaje no se pudo enviar al cliente",
   "bot.enabled": "El bot responde a los clientes",
   "bot.channels": "Canales",
   "bot.teams": "Equipos",

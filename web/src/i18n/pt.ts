@@ -683,6 +683,8 @@ export const pt: Catalogue = {
   "handoff.order_unverified": "o titular do pedido não está verificado",
   "handoff.order_not_found": "o pedido não foi encontrado",
   "handoff.damage_claim": "um item danificado, com foto ou arquivo",
+  "handoff.too_long": "a resposta é longa demais para o canal",
+  "handoff.send_failed": "não foi possível enviar a mensagem ao cliente",
   "bot.enabled": "O bot responde aos clientes",
   "bot.channels": "Canais",
   "bot.teams": "Equipes",

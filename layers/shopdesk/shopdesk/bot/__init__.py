@@ -9,6 +9,11 @@ person at once, visibly and with the reason, when it is not sure or should not a
   (never while a human is assigned, never after a handover, never twice in a burst).
 - ``orders.py``: "where is my order" from the customer's own orders; ``phrases.py``: the bot's words in the
   seven languages.
+- ``fit.py``: an answer held to what its channel takes in one message (``channels.limits``).
+
+A message of the bot's that the conversation then waits on (``waited_on``) and that never reaches the customer
+(the provider refused it: the dispatcher or a receipt marks it failed) hands the conversation to a person
+(``send_failed``, ``Bot.send_failed``): it would otherwise wait, pending, for a reply to something never received.
 """
 
 from __future__ import annotations
@@ -19,14 +24,28 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shopdesk.models.admin import Channel, Language, Slug
 from shopdesk.models.conversation import ConversationBot as BotState
+from shopdesk.models.message import Message
 
-__all__ = ["DEFAULT_THRESHOLD", "HANDOFF_REASONS", "BotSettings", "BotState", "BotStateName", "HandoffReason"]
+__all__ = ["DEFAULT_THRESHOLD", "HANDOFF_REASONS", "WAITED_ON_ACTIONS", "BotSettings", "BotState", "BotStateName",
+           "HandoffReason", "waited_on"]
 
 BotStateName = Literal["answering", "handed_off", "resolved"]
 HandoffReason = Literal["human_requested", "negative_sentiment", "legal", "safety", "payment_account",
                         "repeated", "follow_up", "not_helpful", "vip", "low_confidence", "no_translation",
-                        "not_published", "order_unverified", "order_not_found", "damage_claim"]
+                        "not_published", "order_unverified", "order_not_found", "damage_claim",
+                        "too_long", "send_failed"]
 HANDOFF_REASONS: tuple[str, ...] = HandoffReason.__args__        # type: ignore[attr-defined]
+
+# The bot's messages the conversation waits on: an article with its question, an order's state, a request for an
+# order's proof. Not the closing words of a resolve: the customer had their answer and confirmed it.
+WAITED_ON_ACTIONS = frozenset({"answer", "order", "verify"})
+
+
+def waited_on(message: Message) -> bool:
+    """A message of the bot's that the conversation waits on (``WAITED_ON_ACTIONS``): lost, nobody answers."""
+    bot = (message.payload or {}).get("bot")
+    return message.author == "bot" and message.kind == "bot" and isinstance(bot, dict) \
+        and bot.get("action") in WAITED_ON_ACTIONS
 
 # Chosen on tests/bot_eval/tuning.jsonl by bench/bot.py --tune with the index's weights (never on the evaluation
 # set): the lowest confidence at which the tuning split has precision >= 0.95 and false answers <= 0.03.

@@ -22,6 +22,11 @@ however soon it comes, and the order's state is told.
 An answered conversation the customer does not come back to is resolved by the ``bot_resolve`` timer
 (``resolve_after_seconds``, run by the per-minute sweep); the customer's next message reopens that conversation
 (``logic.ingest``), and the bot reads it afresh.
+
+An answer is held to what the channel takes in one message (``bot.fit``: the article cut with an ellipsis, its link
+and the question kept); one that cannot fit sensibly is handed over (``too_long``). An answer the provider refuses
+(``send_failed``: the dispatcher, or a failed receipt, reports it on the work queue) hands the conversation over at
+once: open again in its team's queue, clocks running, instead of pending until the timer resolved it unanswered.
 """
 
 from __future__ import annotations
@@ -36,11 +41,13 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from shopdesk import clock
-from shopdesk.bot import BotSettings, BotState
+from shopdesk.bot import BotSettings, BotState, waited_on
 from shopdesk.bot.decide import Context, Decision, decide, reports_damage
+from shopdesk.bot.fit import fit_answer
 from shopdesk.bot.orders import ANY_ORDER, OrderStatus
 from shopdesk.bot.phrases import phrase
 from shopdesk.bot.resolve import AUTHOR, BOT_RESOLVE_TIMER, resolve
+from shopdesk.channels import limits as channel_limits
 from shopdesk.dal import items as it
 from shopdesk.dal.bot import BotRefused, BotStore
 from shopdesk.dal.config import ConfigStore
@@ -159,20 +166,30 @@ class Bot:
                 settings: BotSettings) -> Outcome:
         now = clock.now()
         language = decision.language
-        body = decision.text or ""
+        closing = ""
         asks = decision.action != "verify"
         payload: dict[str, Any] = {"bot": {"action": decision.action, "confidence": decision.confidence,
                                            "article_id": decision.article.id if decision.article else None,
                                            "order_number": decision.order_number}}
         if asks:
-            body += "\n\n" + phrase(language, "solved")
+            closing = "\n\n" + phrase(language, "solved")
             choices = [{"id": YES, "title": phrase(language, "yes")}, {"id": NO, "title": phrase(language, "no")}]
             if conv.route.channel in BUTTON_CHANNELS and (conv.route.provider or "") in BUTTON_PROVIDERS:
                 payload["choices"] = choices
             else:
-                body += " " + phrase(language, "words")
+                closing += " " + phrase(language, "words")
                 if conv.route.channel == "webchat":
                     payload["choices"] = choices      # the widget API lists them; a widget may show buttons
+        # what the channel takes in one message, as for an agent's reply: the provider would refuse more (21617)
+        most = channel_limits.text_chars(channel_limits.limits_for(conv.route.provider, conv.route.channel))
+        fitted = fit_answer(decision, closing, most)
+        if fitted is None:
+            logger.info("bot answer too long for the channel", extra={
+                "conversation_id": conv.id, "chars": len((decision.text or "") + closing), "most": most})
+            return self._hand_off(conv, "too_long", decision)
+        body, cut = fitted
+        if cut:
+            payload["bot"]["shortened"] = True
         subject, threading = _email_thread(conv)
         payload.update(threading)
         reply = Message(id=new_id("m_"), conversation_id=conv.id, direction=Direction.OUTBOUND,
@@ -205,14 +222,43 @@ class Bot:
                                             "article_id": state.article_id, "confidence": decision.confidence})
         return Outcome.REPLIED
 
+    def send_failed(self, conversation_id: str, message_sk: str) -> Conversation | None:
+        """A message of the bot's that the conversation waits on (``bot.waited_on``) never reached the customer:
+        the provider refused it, or it failed on the way (the dispatcher or a receipt marked it failed). While the
+        bot still has the conversation (answering, nobody assigned, pending or open), a person takes it at once
+        (``send_failed``): it goes back to its team's queue with its clocks running. The conversation handed over,
+        for the router to acknowledge and assign; None when there is nothing to do (a retried report included)."""
+        message = self.conversations.get_message(conversation_id, message_sk)
+        if message is None or not waited_on(message) or message.status not in ("failed", "undelivered"):
+            return None
+        conv = self.conversations.get_meta(conversation_id)
+        if conv.bot is None or conv.bot.state != "answering" or conv.assignee \
+                or conv.status not in (ConversationStatus.PENDING, ConversationStatus.OPEN):
+            return None
+        if self._hand_off(conv, "send_failed", None) is not Outcome.HANDED_OFF:
+            return None
+        return conv
+
     def _hand_off(self, conv: Conversation, reason: str, decision: Decision | None) -> Outcome:
-        best = (decision.hit if decision is not None and reason in ("low_confidence", "no_translation", "not_published")
-                else None)
+        best = (decision.hit if decision is not None
+                and reason in ("low_confidence", "no_translation", "not_published", "too_long") else None)
         note = timeline.bot_handoff(conv.id, AUTHOR, reason, best.group if best else None,
                                     best.confidence if best else None)
         note.payload = {"bot": {"handoff_reason": reason}}
         note.channel = conv.route.channel         # the lake's hand-over counts per channel (docs/metrics.md)
-        self.store.hand_off(conv, reason, note)
+        if conv.status is ConversationStatus.PENDING:
+            # it waited on the bot's answer, out of the queue with its clocks paused: back in the queue (from the
+            # answer, a moment after the customer wrote) and the clocks running again, as for a customer's reply
+            now = clock.now()
+            try:
+                self.store.hand_back(conv, reason, note, conv.bot.at if conv.bot and conv.bot.at else clock.iso(now))
+            except BotRefused:
+                logger.info("bot hand-over refused: the conversation changed", extra={"conversation_id": conv.id})
+                return Outcome.SKIPPED
+            sla_engine.apply(self.conversations, conv.id,
+                             lambda clocks: clocks.on_status(ConversationStatus.OPEN, now), self.book)
+        else:
+            self.store.hand_off(conv, reason, note)
         self.conversations.set_conversation_timer(conv.id, BOT_RESOLVE_TIMER, None)
         self._publish("BotHandedOff", conv, handoff_reason=reason)
         logger.info("bot handed over", extra={"conversation_id": conv.id, "reason": reason})

@@ -176,11 +176,14 @@ def decide(text: str, u: Understanding, index: KbIndex | None, settings: BotSett
                                                      and best.withheld_in(settings.fallback_language))
         return Decision("handoff", u, language, intent, "not_published" if unpublished else "no_translation", best,
                         alternatives=hits)
-    parts = [article.body]
-    if article.url:
-        parts.append(phrase(language, "source", url=article.url))
-    return Decision("answer", u, language, intent or "faq", None, best, article, "\n\n".join(parts), article.url,
-                    alternatives=hits)
+    return Decision("answer", u, language, intent or "faq", None, best, article,
+                    article_answer(article.body, article.url, language), article.url, alternatives=hits)
+
+
+def article_answer(body: str, url: str | None, language: str) -> str:
+    """What the bot says with an article: its text, then the link to it (``bot.fit`` cuts the text to the
+    channel's limit and keeps the link)."""
+    return "\n\n".join([body, phrase(language, "source", url=url)] if url else [body])
 
 
 def reports_damage(text: str, language: str | None) -> bool:

@@ -155,10 +155,19 @@ def limits_for(provider: str | None, channel: str) -> ChannelLimits | None:
     return LIMITS.get((provider or "twilio", channel))
 
 
+DEFAULT_TEXT_CHARS = 1600      # a channel without a row: held to Twilio's Body, the shortest common limit
+
+
+def text_chars(limits: ChannelLimits | None) -> int:
+    """The longest text the channel takes in one reply: an agent's reply is refused beyond it (``text_refusal``),
+    the bot's answer is cut to it (``shopdesk.bot.fit``)."""
+    return limits.text_chars if limits is not None else DEFAULT_TEXT_CHARS
+
+
 def text_refusal(limits: ChannelLimits | None, text: str | None) -> str | None:
     """Why the channel cannot carry this reply's text in one send (the reason in words), or None. The provider
     would refuse it (Twilio's 21617) or cut it; the agent shortens it, or splits it, before anything is queued."""
-    most = limits.text_chars if limits is not None else 1600
+    most = text_chars(limits)
     if text is None or len(text) <= most:
         return None
     name = limits.name if limits is not None else "this channel"

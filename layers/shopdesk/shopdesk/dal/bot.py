@@ -8,6 +8,9 @@ speak over a person:
 - ``hand_off``: the ``bot`` state ``handed_off`` with its reason and the system entry saying why, and
   ``handed_off_at``, where a person's part of the cycle starts (first response and resolution are measured
   from it, so the bot's time is not counted as the team's).
+- ``hand_back``: a hand-over of a conversation the bot set ``pending`` whose answer never reached the customer
+  (``send_failed``): open again and waiting in its team's queue, with the hand-over, in one write conditioned on
+  it being still pending, nobody's and the bot's.
 - ``resolved``: the ``bot`` state after the status change that resolved it.
 """
 
@@ -17,10 +20,20 @@ from typing import Any
 
 from shopdesk import clock
 from shopdesk.dal import items as it
+from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.retention import TimelineRetention
 from shopdesk.dal.table import Table, TransactionCancelled, Update
 from shopdesk.models import Conversation, ConversationStatus, Message
 from shopdesk.models.conversation import ConversationBot
+
+
+def sent_message(table: Table, provider: str, provider_id: str) -> tuple[str, str] | None:
+    """The conversation and message key of one of our sends, from its provider id's marker (a receipt for it
+    failed: ``logic.webhooks``); None when the send is not recorded."""
+    marker = table.get(it.marker_pk(provider, provider_id), it.META) or {}
+    if marker.get("direction") != "outbound" or not marker.get("message_sk"):
+        return None
+    return str(marker["conversation_id"]), str(marker["message_sk"])
 
 
 class BotRefused(Exception):
@@ -65,6 +78,26 @@ class BotStore:
             self.table.update_op(it.conv_pk(conv.id), it.META, Update().set("bot", state)
                                  .set("handed_off_at", now).when("attribute_exists(PK)")),
         ])
+
+    def hand_back(self, conv: Conversation, reason: str, note: Message, since: str) -> None:
+        """Hand over a conversation the bot set pending: open again, in its team's queue from ``since``, with the
+        hand-over's state and note, in one transaction. BotRefused when it is no longer pending, someone has it, or
+        the bot is no longer answering there (the customer wrote, a person took it, it was resolved)."""
+        now = clock.now_iso()
+        open_ = ConversationStatus.OPEN.value
+        update = (Update().set("bot", {"state": "handed_off", "handoff_reason": reason, "at": now})
+                  .set("handed_off_at", now).set("status", open_).set("StatusPK", it.status_pk(open_))
+                  .set("StatusSK", now).set("InboxSK", f"{open_}#{now}").set("updated_at", now)
+                  .set("changed_by", note.author or "bot")
+                  .when("attribute_exists(PK) AND #status = :pending AND attribute_not_exists(assignee) "
+                        "AND #bot.#state = :answering", pending=ConversationStatus.PENDING.value,
+                        answering="answering"))
+        Conversations.wait_in_queue(update, conv.id, conv.team, conv.priority, since)
+        try:
+            self.table.transact([self.table.put_op(it.message_item(self.retention.stamp(note))),
+                                 self.table.update_op(it.conv_pk(conv.id), it.META, update)])
+        except TransactionCancelled as exc:
+            raise BotRefused(conv.id) from exc
 
     def mark_resolved(self, conversation_id: str, article_id: str | None) -> None:
         state = {"state": "resolved", "at": clock.now_iso(), "article_id": article_id}

@@ -12,6 +12,11 @@ No silent resend (#14): each part's intent is recorded before the provider is ca
 provider carries back where it can (Twilio's StatusCallback parameters, WhatsApp's ``biz_opaque_callback_data``,
 an SES message tag). A delivery that finds an unrecorded intent reconciles first (``RECONCILE``); what is sent
 again without confirmation is flagged ``possibly_duplicate`` for the agent, or failed for a person to decide.
+
+Failed for good: the reply is marked ``failed`` with the provider's error, for the agent to read and send again;
+``on_failed`` hears of it (the dispatcher reports a failed message of the bot's to the router, which hands the
+conversation to a person: ``logic.work.enqueue_bot_send_failed``). A delivery that finds the reply failed already
+reports it again (an earlier one may have stopped between the two), which the router takes once.
 """
 
 from __future__ import annotations
@@ -67,6 +72,7 @@ Outcome = Literal["sent", "failed", "skipped"]
 
 
 FileUrl = Callable[[Attachment], str]
+OnFailed = Callable[[Message], object]       # told of a reply that failed for good (the reply as it was read)
 
 
 def outbound_request(message: Message, status_callback: str | None, file_url: FileUrl | None = None
@@ -124,19 +130,22 @@ UNCONFIRMED = {"code": "unconfirmed", "message": "Sending this reply was interru
 
 def dispatch(work: OutboundWork, attempt: int, conversations: Conversations, sender_for: Callable[[str], Sender],
              policy: RetryPolicy, status_callback: str | None, file_url: FileUrl | None = None,
-             reconcile_seconds: int = 120) -> Outcome:
+             reconcile_seconds: int = 120, on_failed: OnFailed | None = None) -> Outcome:
     """Send one reply, part by part from the first not sent yet. ``attempt`` is the queue's receive count.
 
     Before each part goes to the provider its intent is recorded on the reply (``sending``: part, attempt, since,
     our reference). A delivery that finds an intent for a part with no provider id recorded does not send it
     blindly: the part is taken as sent when a receipt with our reference confirmed it, or the provider's lookup
     finds it; otherwise the provider's rule in ``RECONCILE`` decides (wait ``reconcile_seconds`` for a receipt,
-    then send again flagged ``possibly_duplicate``, or fail it for a person)."""
+    then send again flagged ``possibly_duplicate``, or fail it for a person). ``on_failed``: told of a reply that
+    failed for good, here or in an earlier delivery of this record."""
     message = conversations.get_message(work.conversation_id, work.message_sk)
     if message is None or message.direction is not Direction.OUTBOUND:
         logger.warning("outbound work for a message that does not exist", extra=work.model_dump())
         return "skipped"
     if message.provider_id or message.status == "failed":
+        if message.status == "failed" and not message.provider_id and on_failed is not None:
+            on_failed(message)    # an earlier delivery may have stopped before it told
         return "skipped"          # sent (or failed) by an earlier delivery of this record
     provider = message.provider or "twilio"
     ids = list(message.part_ids)
@@ -169,6 +178,8 @@ def dispatch(work: OutboundWork, attempt: int, conversations: Conversations, sen
                     conversations.record_attempt(work.conversation_id, work.message_sk, attempts=attempt,
                                                  error=UNCONFIRMED, failed=True)
                     metrics.count("RepliesUnconfirmed", provider=provider)
+                    if on_failed is not None:
+                        on_failed(message)
                     return "failed"
                 if rule in ("wait_then_resend", "resend_flagged"):
                     flagged = intent.part
@@ -206,6 +217,8 @@ def dispatch(work: OutboundWork, attempt: int, conversations: Conversations, sen
                                               "code": exc.code, "attempts": attempt, "retryable": exc.retryable})
         metrics.count("RepliesFailed", provider=provider)
         metrics.count("RepliesFailed")              # all providers: the failure-rate alarm reads this one
+        if on_failed is not None:
+            on_failed(message)
         return "failed"
     conversations.record_send(work.conversation_id, work.message_sk, provider=provider,
                               provider_id=ids[0] if ids else "", status=result.status if result else "accepted",

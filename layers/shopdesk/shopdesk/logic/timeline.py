@@ -67,6 +67,8 @@ HANDOFF_WORDS = {   # the bot's hand-off reasons (shopdesk.bot.HANDOFF_REASONS) 
     "order_unverified": "the order's email or postcode did not match",
     "order_not_found": "no such order",
     "damage_claim": "a damaged, faulty or wrong item, reported with a photo or file",
+    "too_long": "its answer is too long for the channel, even shortened",
+    "send_failed": "its message could not be sent to the customer",
 }
 BOT_RESOLVED = {"confirmed": "the customer confirmed the answer", "no_reply": "no reply from the customer"}
 BotResolved = Literal["confirmed", "no_reply"]

@@ -1,6 +1,8 @@
 """Provider webhooks, from raw request to stored facts: verify authenticity, parse, then for every
 item of the (possibly batched) request ingest the customer's message, apply the delivery receipt,
 or put the event on the conversation's timeline. Nothing is stored unless the request is authentic.
+A receipt saying a message of the bot's failed (``failed``, ``undelivered``) is reported to the router, which hands
+the conversation to a person (``logic.work.enqueue_bot_send_failed``).
 
 A batch is answered 2xx only when every item is stored; if one fails the function fails, the
 provider re-delivers the whole batch, and the items already stored are no-ops the second time.
@@ -21,6 +23,7 @@ from aws_lambda_powertools import Logger
 from shopdesk import clock, metrics
 from shopdesk.channels import meta, telegram, twilio
 from shopdesk.channels.base import item_or_unsupported, timeline_event
+from shopdesk.dal.bot import sent_message
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.queues import Queue
@@ -28,6 +31,7 @@ from shopdesk.dal.unsupported import UnsupportedLog
 from shopdesk.errors import InvalidSignature
 from shopdesk.ids import new_id
 from shopdesk.logic.ingest import IngestResult, ingest, masked_value
+from shopdesk.logic.work import enqueue_bot_send_failed
 from shopdesk.models import (
     Direction,
     InboundMessage,
@@ -46,6 +50,7 @@ logger = Logger(child=True)
 
 ThreadFinder = Callable[[InboundMessage], str | None]
 LOGGED_UNSUPPORTED = 20          # unsupported items of one request logged one by one; the rest in one line
+FAILED = frozenset({"failed", "undelivered"})      # a receipt's statuses that say the customer does not have it
 
 
 def public_url(base_url: str, domain: str, path: str, query: str) -> str:
@@ -110,6 +115,8 @@ class WebhookProcessor:
                                                            item.error.model_dump() if item.error else None,
                                                            reference=item.reference)
                 outcome.receipts[applied] = outcome.receipts.get(applied, 0) + 1
+                if item.status in FAILED and applied != "pending":     # stale too: a retried request reports again
+                    self.report_failed(item)
             elif self.record_event(item):
                 outcome.events += 1
             else:
@@ -123,6 +130,14 @@ class WebhookProcessor:
                                                 "receipts": outcome.receipts, "events": outcome.events,
                                                 "unsupported": outcome.unsupported})
         return outcome
+
+    def report_failed(self, item: StatusUpdate) -> None:
+        """A reply failed on the way (two reads, only for a failed receipt): one of the bot's that the conversation
+        waits on goes to the router, which hands the conversation to a person."""
+        where = sent_message(self.conversations.table, item.provider, item.provider_id)
+        message = self.conversations.get_message(*where) if where else None
+        if message is not None and message.status in FAILED:
+            enqueue_bot_send_failed(self.work, message)
 
     def record_unsupported(self, items: list[UnsupportedItem]) -> None:
         """Log each with the provider's id, keep them all (bounded) in one record per request, and

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from shopdesk.bot import waited_on
 from shopdesk.dal.items import message_sk
 from shopdesk.dal.queues import Queue
 from shopdesk.ids import new_id
@@ -56,8 +57,19 @@ class CsatWork(BaseModel):
     channel: str | None = None       # the channel the customer answered on: the follow-up goes there
 
 
+class BotSendFailedWork(BaseModel):
+    """A message of the bot's that the conversation waits on never reached the customer (the provider refused it:
+    the dispatcher, or a failed receipt): the router hands the conversation to a person (``Bot.send_failed``),
+    acknowledges and assigns it. Sent again harmlessly: the hand-over happens once."""
+
+    kind: Literal["bot_send_failed"] = "bot_send_failed"
+    conversation_id: str
+    message_id: str
+    message_sk: str
+
+
 class WorkItem(BaseModel):
-    item: Annotated[InboundWork | DrainWork | CsatWork, Field(discriminator="kind")]
+    item: Annotated[InboundWork | DrainWork | CsatWork | BotSendFailedWork, Field(discriminator="kind")]
 
 
 def inbound_work(conversation_id: str, message: Message, team: str = "default", *, new_conversation: bool = False,
@@ -79,6 +91,17 @@ def send_inbound(queue: Queue, work: dict[str, Any]) -> None:
 def enqueue_inbound(queue: Queue, conversation_id: str, message: Message, team: str = "default", *,
                     new_conversation: bool = False) -> None:
     send_inbound(queue, inbound_work(conversation_id, message, team, new_conversation=new_conversation))
+
+
+def enqueue_bot_send_failed(queue: Queue, message: Message) -> bool:
+    """Report a failed message to the router when it is one of the bot's the conversation waits on
+    (``shopdesk.bot.waited_on``); in the conversation's group, after its messages' work. False when it is not."""
+    if not waited_on(message):
+        return False
+    work = BotSendFailedWork(conversation_id=message.conversation_id, message_id=message.id,
+                             message_sk=message_sk(message))
+    queue.send(work.model_dump(), group=message.conversation_id, dedup_id=f"send_failed#{message.id}")
+    return True
 
 
 def enqueue_drain(queue: Queue, team: str, reason: str) -> None:
