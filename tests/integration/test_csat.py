@@ -352,6 +352,21 @@ def test_a_question_after_a_rating_opens_the_next_conversation(desk):
     assert _kinds(desk, conv, "csat_comment") == []
 
 
+def test_a_comment_about_the_agent_after_a_rating_is_its_comment_not_a_request_for_a_person(desk):
+    # Given a customer who rated 5 by SMS
+    _settings(desk)
+    conv = _resolved_sms_conversation(desk, "+31612340220", "SMcs20")
+    _sms(desk, "+31612340220", "5", "SMcs20a")
+    desk.drain_queue(desk.work_queue_url, "router")
+    # When they write about the agent (no request for a person, whatever noun it names)
+    _sms(desk, "+31612340220", "El agente fue muy amable", "SMcs20b")
+    desk.drain_queue(desk.work_queue_url, "router")
+    # Then it is the survey's comment on the resolved conversation, and no conversation opens for it
+    assert [m["text"] for m in _kinds(desk, conv, "csat_comment")] == ["El agente fue muy amable"]
+    assert desk.item(f"CONV#{conv}")["status"] == "resolved"
+    assert desk.item("IDENTITY#phone#+31612340220").get("open_conversation_id") is None
+
+
 
 def test_a_comment_written_as_a_spreadsheet_formula_is_text_in_the_csv(desk):
     from tests.integration.test_analytics import Lake

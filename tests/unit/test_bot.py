@@ -88,6 +88,24 @@ def test_these_intents_hand_over_at_once_even_with_an_answer_at_hand(intent, rea
     assert (got.action, got.handoff_reason) == ("handoff", reason)
 
 
+@pytest.mark.parametrize("text,article", [
+    ("Someone told me standard delivery takes 3 working days, is that right?", "ship"),
+    ("¿Plazos de entrega? El agente de DHL dijo que la entrega estándar tarda 3 días laborables", "ship_es")])
+def test_a_question_that_mentions_someone_or_an_agent_is_answered_not_handed_over(text, article):
+    from shopdesk.understanding import understand
+
+    got = decide(text, understand(text), INDEX, ON, "en")
+    assert got.action == "answer" and got.article.id == article, got
+
+
+def test_a_request_for_a_person_still_hands_over_with_an_answer_at_hand():
+    from shopdesk.understanding import understand
+
+    text = "I want to speak to a person about standard delivery times"
+    got = decide(text, understand(text), INDEX, ON, "en")
+    assert (got.action, got.handoff_reason) == ("handoff", "human_requested")
+
+
 def test_anger_or_upset_and_urgent_hands_over_but_plain_negative_does_not():
     assert decide("delivery times", u(sentiment="negative", emotion="anger"), INDEX, ON, "en").handoff_reason \
         == "negative_sentiment"

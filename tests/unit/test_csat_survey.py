@@ -236,3 +236,18 @@ def test_a_request_after_a_rating_is_not_its_comment_even_without_a_question_mar
     "Die Lieferung war zu langsam", "Atendimento excelente"])
 def test_a_remark_about_the_help_is_its_comment(text):
     assert is_comment(text)
+
+
+@pytest.mark.parametrize("text", [
+    "El agente fue muy amable", "The agent was very kind", "Someone finally helped me, thank you",
+    "O atendente foi muito simpático", "Der Mitarbeiter war sehr freundlich", "Müşteri temsilcisi çok nazikti",
+    "Admin-nya ramah sekali", "Pracovník bol veľmi milý"])
+def test_a_comment_about_the_agent_is_its_comment_not_a_request_for_a_person(text):
+    assert is_comment(text)
+
+
+@pytest.mark.parametrize("text", [
+    "agent", "Quiero hablar con una persona", "Me passa pra um atendente", "Verbinden Sie mich mit einem Menschen",
+    "temsilci istiyorum", "sambungkan ke admin", "spojte ma s operátorom"])
+def test_a_request_for_a_person_after_a_rating_is_not_its_comment(text):
+    assert not is_comment(text)

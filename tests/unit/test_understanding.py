@@ -71,6 +71,60 @@ def test_intents_in_every_language(text, language, intent):
     assert understood.language == language
 
 
+# Who a customer talks about is no request for a person: a survey's comment on the agent, someone who helped, what
+# a carrier's agent said (each was read as "human" from a bare noun, and the bot handed it over).
+ABOUT_A_PERSON = [
+    ("The agent was very kind", "en"), ("Someone finally helped me, thank you", "en"),
+    ("The DHL agent said it would come on Monday", "en"), ("I want to thank the agent who helped me", "en"),
+    ("I spoke to an agent yesterday and she sorted it", "en"), ("Great customer service, a real person answered", "en"),
+    ("El agente fue muy amable", "es"), ("El agente de DHL dijo que llegaba el lunes", "es"),
+    ("Alguien me ayudó muy rápido", "es"), ("La persona que me atendió fue encantadora", "es"),
+    ("O atendente foi muito simpático", "pt"), ("Alguém me ajudou rapidinho, obrigado", "pt"),
+    ("Falei com uma atendente e ela resolveu tudo", "pt"),
+    ("Der Mitarbeiter war sehr freundlich", "de"), ("Jemand hat mir schnell geholfen, danke", "de"),
+    ("Ich habe gestern mit einem Mitarbeiter gesprochen", "de"), ("Ihr Kundenservice ist super", "de"),
+    ("Müşteri temsilcisi çok nazikti", "tr"), ("Biri bana çok hızlı yardım etti", "tr"),
+    ("Temsilciyle konuştum, sorun çözüldü", "tr"),
+    ("Admin-nya ramah sekali", "id"), ("CS-nya sangat membantu, makasih", "id"), ("Orangnya sopan dan cepat", "id"),
+    ("Pracovník bol veľmi milý", "sk"), ("Niekto mi rýchlo pomohol, ďakujem", "sk"),
+    ("Hovoril som s operátorom a všetko vyriešil", "sk"),
+]
+ASKING_FOR_A_PERSON = [
+    ("agent", "en"), ("Human please!", "en"), ("is there a real person there?", "en"), ("get me an agent", "en"),
+    ("I need to speak to someone", "en"), ("connect me to customer service", "en"), ("I want a human", "en"),
+    ("Agente", "es"), ("¿Hay alguien ahí?", "es"), ("necesito un agente", "es"),
+    ("pásame con atención al cliente", "es"), ("no quiero hablar con un robot", "es"),
+    ("Atendente", "pt"), ("tem alguém aí?", "pt"), ("me passa pra um atendente", "pt"),
+    ("preciso de um atendente humano", "pt"),
+    ("Mitarbeiter bitte", "de"), ("Ich möchte einen Menschen!", "de"), ("ist da jemand?", "de"),
+    ("Ich will keinen Bot", "de"), ("Ich möchte Ihren Chef sprechen", "de"),
+    ("temsilci", "tr"), ("temsilci istiyorum", "tr"), ("orada kimse var mı?", "tr"),
+    ("beni gerçek bir insana bağlayın", "tr"),
+    ("admin dong", "id"), ("minta admin", "id"), ("ada admin gak?", "id"), ("hubungkan saya ke cs", "id"),
+    ("operátora prosím", "sk"), ("chcem človeka", "sk"), ("je tam niekto?", "sk"), ("spojte ma s podporou", "sk"),
+]
+
+
+@pytest.mark.parametrize(("text", "language"), ABOUT_A_PERSON)
+def test_a_statement_about_a_person_asks_for_no_person(text, language):
+    assert "human" not in understand(text).intents
+    assert "human" not in understand(text, hints=[language]).intents
+    assert cues.found(cues.fold(text), cues.CUES, ("human",)) == {}          # in no language's cues (closing reads all)
+
+
+@pytest.mark.parametrize(("text", "language"), ASKING_FOR_A_PERSON)
+def test_a_request_for_a_person_in_every_language(text, language):
+    assert "human" in understand(text).intents
+    assert "human" in understand(text, hints=[language]).intents
+
+
+def test_a_word_asks_for_a_person_alone_not_inside_a_sentence():
+    assert cues.matches("agent please", "en", "human")
+    assert cues.matches("the agent please could you check", "en", "human") == []
+    assert cues.matches("agente, por favor", "es", "human")
+    assert cues.matches("el agente fue amable", "es", "human") == []
+
+
 @pytest.mark.parametrize(("text", "intent"), [
     ("yep", "yes"), ("claro que sí", "yes"), ("sim", "yes"), ("jawohl", "yes"), ("evet", "yes"), ("iya", "yes"),
     ("áno", "yes"),

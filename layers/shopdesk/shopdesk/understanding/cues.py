@@ -13,7 +13,9 @@ Pattern syntax (kept small so the lists stay readable):
 - ``*`` at the end of a word: any ending (``cancel*`` matches ``cancelled``, Turkish ``siparis*`` every case);
 - `` .. ``: up to three words in between (``not .. help*`` matches ``not really that helpful``);
 - `` . ``: at most one word in between (``where is . order`` matches ``where is order``, ``where is the order``);
-- ``#<n>``: an order number written with ``#`` (``#1002``); ``<n>``: a number of 3 to 12 digits (after an order word).
+- ``#<n>``: an order number written with ``#`` (``#1002``); ``<n>``: a number of 3 to 12 digits (after an order word);
+- ``(a|an)?`` as a whole word: one of these words or none (``talk to (a|an)? agent`` matches ``talk to agent``);
+- ``$``: the clause ends there (punctuation or the end of the message follows).
 
 "Again" on its own is no complaint ("hi again", "can you send the invoice again?", "thanks again", "wann ist
 die Jacke wieder lieferbar?", "saya mau pesan lagi"): as with "still", only "again" in a complaint's context is a
@@ -27,6 +29,12 @@ in its own words; a number alone is no order ("I paid 1002 dollars", a phone num
 something else (cancel, return, an invoice) is no status question. A few ``order_status`` cues only mention the
 customer's order ("mi pedido", "meine Bestellung": ``ORDER_MENTIONS``): they make the intent, but the bot does not
 read them as a status question (``asks_order_status``), so "¿Puedo cancelar mi pedido?" still gets its article.
+
+A request for a person (the ``human`` intent) needs the form of a request, never a bare noun: talking or being put
+through to someone, wanting or needing one, asking whether one is there, "connect me", "call me", "not a bot"
+(``HUMAN_REQUESTS`` around ``HUMAN_WORDS``), or a word such as "agent", "human please", "Mitarbeiter bitte" that is
+the whole message (``HUMAN_ALONE``). A sentence about a person asks for no one: "El agente fue muy amable" after a
+survey's rating is its comment, "Someone finally helped me" thanks, "el agente de DHL dijo..." asks the FAQ.
 
 A cue matches at word boundaries. ``yes`` and ``no`` cues match only at the start of a message (a reply to
 "did this solve it?"), followed by punctuation or the end, or in a reply of at most four words; the others
@@ -139,11 +147,181 @@ def _order_questions(language: str) -> str:
                       for words in ORDER_WORDS[language])
 
 
+# Who a customer asks for (PERSON in HUMAN_REQUESTS): a person, an agent, the customer service, in each language's
+# words, with what may stand before them ("real", "live", "echten", "canli", "zivym").
+HUMAN_WORDS: dict[str, tuple[str, ...]] = {
+    "en": ("(real|live|actual|proper|human)? (person|human|humans|agent|agents|representative|rep|operator|manager"
+           "|supervisor)", "(someone|somebody|anyone|anybody)", "(real|live|actual|human) (people|staff|being)",
+           "(customer|client) (service|support|care)", "(support|service) (team|staff|agent|rep)",
+           "member of . (staff|team)"),
+    "es": ("(persona|personas|humano|humana|agente|asesor|asesora|operador|operadora|teleoperador|teleoperadora"
+           "|encargado|encargada|supervisor|supervisora|responsable|gerente|representante|alguien|nadie)",
+           "ser humano", "(atencion|servicio) al cliente"),
+    "pt": ("(pessoa|pessoas|humano|humana|atendente|agente|alguem|ninguem|operador|operadora|gerente|supervisor"
+           "|supervisora|responsavel|funcionario|funcionaria|consultor|consultora|representante)",
+           "ser humano", "(atendimento|suporte) humano", "(atendimento|servico|suporte) ao cliente", "sac"),
+    "de": ("(echten|echter|echte|echtem|richtigen|richtiger|richtige|richtigem|lebenden|menschlichen|realen)? (mensch"
+           "|menschen|mitarbeiter|mitarbeiterin|mitarbeitern|mitarbeitende|mitarbeitenden|servicemitarbeiter"
+           "|servicemitarbeiterin|person|berater|beraterin|kundenberater|kundenberaterin|vorgesetzten|vorgesetzte"
+           "|vorgesetzter|chef|chefin|ansprechpartner|ansprechpartnerin|betreuer|betreuerin|kundenservice"
+           "|kundendienst|support|agent|agenten|operator)",
+           "(jemand|jemandem|jemanden|irgendjemand|irgendjemandem|irgendjemanden|irgendwem|irgendwen)"),
+    "tr": ("(gercek|canli)? (bir)? (insan|temsilci|yetkili|operator|calisan|gorevli|personel|eleman)*",
+           "(gercek|canli)? (bir)? (kisi|kisiyle|kisiye|kisiyi)", "canli (destek|desteg)*", "musteri hizmet*",
+           "(biri|birisi|biriyle|birisiyle|birine|birisine|birileriyle|kimse|kimseyle)"),
+    "id": ("(seorang)? (manusia|orang|cs|admin|agen|operator|petugas|staf|staff|karyawan|pegawai|manajer|atasan"
+           "|supervisor|human)", "customer (service|care|support)", "layanan pelanggan", "(pihak|tim) (toko|cs|admin)"),
+    "sk": ("(zivy|zivym|ziveho|zivou|zivu|ziva|skutocny|skutocnym|skutocneho|skutocnou|realny|realnym|realneho"
+           "|normalny|normalnym|normalneho|nejaky|nejakym|nejakeho|nejakou|nejaku)? (clovek|cloveka|clovekom|cloveku"
+           "|ludmi|ludom|operator|operatora|operatorom|operatorovi|operatorka|operatorku|operatorkou|pracovnik"
+           "|pracovnika|pracovnikom|pracovnicka|pracovnicku|pracovnickou|veduci|veduceho|veducim|veducou|veducu"
+           "|asistent|asistenta|asistentom|asistentka|asistentku|asistentkou|zamestnanec|zamestnanca|zamestnancom"
+           "|podpora|podporu|podporou|technik|technika|technikom)",
+           "(niekto|niekoho|niekym|niekomu|nikto|nikoho)",
+           "zakaznick* (servis|servisu|servisom|podpora|podporu|podporou|centrum|linka|linku|linkou|oddelenie)"),
+}
+# A request for a person: talking or being put through to one, wanting or needing one, asking whether one is there;
+# and the requests that name no one ("connect me", "call me", "not a bot"). A sentence about a person is none ("the
+# agent was very kind", "someone helped me", "el agente de DHL dijo...", "Der Mitarbeiter war sehr freundlich").
+HUMAN_REQUESTS: dict[str, tuple[str, ...]] = {
+    "en": ("(talk|speak|chat) (to|with) (a|an|the|some|one|your|any)? PERSON",
+           "(want|need|request|prefer|demand) (a|an|some|one)? PERSON", "(id|would) like (a|an|some|one)? PERSON",
+           "(get|give|find|bring|send) me (a|an|the|some|one|your)? PERSON",
+           "(can|could|may) (i|we) (get|have|see) (a|an|the|some|one|your)? PERSON",
+           "(is|are) there (a|an|any|some|one)? PERSON",
+           "(is|are) (anyone|anybody|someone|somebody) (there|here|available|around|real|human)",
+           "(connect|transfer) (me|us)", "(put|pass|hand) (me|us) (to|through|over)", "escalate (this|it|me|my)",
+           "call me", "(phone|ring) me", "give me a call",
+           "not (a|the|your|this) (bot|robot|machine|chatbot|assistant|ai)",
+           "no (more)? (bot|bots|robot|robots|chatbot|chatbots|machines)",
+           "(dont|do not) want (a|the|your|this)? (bot|robot|machine|chatbot|ai|assistant)",
+           "(dont|do not) want to (talk|speak|chat) (to|with) (a|the|your|this)? (bot|robot|machine|chatbot|ai)"),
+    "es": ("(hablar|hablarlo|charlar|chatear|conversar|comunicarme|comunicarnos) con (un|una|el|la|algun|alguna|su"
+           "|vuestro|vuestra|tu|otro|otra)? PERSON",
+           "(quiero|quisiera|querria|queria|necesito|necesitaria|prefiero|pido|exijo|solicito|busco|dame|deme|denme"
+           "|dadme) (un|una|algun|alguna|a)? PERSON",
+           "(me|nos) (pasas|pasais|pasan|pasa|pones|poneis|ponen|pone|comunicas|comunicais|comunican|comunica"
+           "|transfieres|transferis|transfieren|transfiere|derivas|derivais|derivan|deriva|conectas|conectais|conectan"
+           "|conecta) con (un|una|el|la|algun|alguna|otro|otra)? PERSON",
+           "(me|nos) (puedes|podeis|pueden|puede|podrias|podriais|podrian|podria) (pasar|poner|comunicar|transferir"
+           "|derivar|conectar) con", "(me|nos) (puedes|podeis|pueden|puede|podrias|podriais|podrian|podria) llamar",
+           "(puedes|podeis|pueden|puede|podrias|podriais|podrian|podria) (pasarme|ponerme|comunicarme|transferirme"
+           "|derivarme|conectarme) con", "(puedes|podeis|pueden|puede|podrias|podriais|podrian|podria) llamarme",
+           "(pasame|pasadme|paseme|pasenme|ponme|ponedme|pongame|ponganme|comunicame|comunicadme|comuniqueme"
+           "|comuniquenme|conectame|conectadme|conecteme|conectenme|transfiereme|transferidme|transfierame|derivame"
+           "|derivadme|deriveme) con",
+           "(hay|habra|existe) (un|una|algun|alguna)? PERSON", "(llamadme|llamame|llameme|llamenme)",
+           "no quiero (un|una|el|la|mas)? (robot|robots|bot|bots|maquina|maquinas|chatbot)",
+           "no quiero hablar con (un|una|el|la)? (robot|bot|maquina|chatbot)",
+           "(basta|harto|harta) de (robot|robots|bot|bots|maquinas|chatbot)",
+           "no mas (robot|robots|bot|bots|maquinas|chatbot)"),
+    "pt": ("(falar|conversar|papear|comunicar) com (um|uma|o|a|algum|alguma|seu|sua|outro|outra)? PERSON",
+           "(quero|queria|preciso|precisava|prefiro|exijo|peco|solicito|gostaria|desejo) (de)? (um|uma|algum|alguma)?"
+           " PERSON",
+           "(passa|passe|passem|transfere|transfira|transfiram|coloca|coloque|coloquem|conecta|conecte|conectem"
+           "|encaminha|encaminhe|encaminhem|direciona|direcione) (me)? (para|pra|pro|com|ao|a)?"
+           " (um|uma|o|a|algum|alguma)? PERSON",
+           "me (transfere|transfira|transfiram|transferir|transferem)",
+           "(tem|ha|existe|teria) (um|uma|algum|alguma)? PERSON",
+           "me (liguem|ligue|liga|ligar|ligarem|telefonem|telefone)", "(liguem|ligue|telefonem) (para|pra) mim",
+           "(chega|cansei|cansado|cansada) de (robo|robos|bot|bots|maquina|chatbot)",
+           "nao quero (um|uma|o|a)? (robo|bot|maquina|chatbot)",
+           "nao quero falar com (um|uma|o|a)? (robo|bot|maquina|chatbot)"),
+    "de": ("mit (einem|einer|dem|der|ihrem|ihrer|eurem|eurer)? PERSON . (sprechen|reden|chatten|telefonieren"
+           "|schreiben|verbinden|kommunizieren)",
+           "(einen|den|ihren|euren) PERSON sprechen", "(jemanden|irgendjemanden|irgendwen) sprechen",
+           "mit (einem|einer|dem|der|ihrem|ihrer|eurem|eurer)? PERSON verbunden werden",
+           "(sprechen|reden|chatten|telefonieren) mit (einem|einer|dem|der|ihrem|ihrer|eurem|eurer)? PERSON",
+           "(an|zu) (einen|eine|ein|einem|einer|den|die|dem|der|ihren|ihre)? PERSON . (weiterleiten|weitervermitteln"
+           "|durchstellen|verbinden|vermitteln)",
+           "(verbinden|verbindet|verbinde|leiten|leitet|stellen|stellt|vermitteln|vermittelt) (sie|ihr)? mich",
+           "mich .. (verbinden|weiterleiten|durchstellen|weitervermitteln)",
+           "(will|mochte|brauche|wunsche|verlange|wollen|mochten|brauchen) (einen|eine|ein)? PERSON $",
+           "(will|mochte|brauche|wunsche|verlange|wollen|mochten|brauchen) (einen|eine|ein)? PERSON (bitte|sofort"
+           "|jetzt)",
+           "(hatte|hatten) (gern|gerne|lieber) (einen|eine|ein)? PERSON",
+           "gibt es (hier|da|dort)? (einen|eine|ein|irgendeinen)? PERSON",
+           "ist (da|hier|dort) (ein|eine|irgendein)? PERSON",
+           "(kein|keinen|keine) (bot|bots|roboter|chatbot|chatbots|ki)",
+           "nicht (mit)? (einem|dem)? (bot|roboter|chatbot|maschine)",
+           "(rufen|ruft|ruf) (sie|ihr)? mich", "mich .. (anrufen|zuruckrufen)", "(bitte|um) (einen)? ruckruf",
+           "ruckruf bitte"),
+    "tr": ("PERSON . (gorusmek|gorusebilir*|gorusmem|gorusmeme|gorusmeliyim|konusmak|konusabilir*|konusmam"
+           "|konusmama|konusmaliyim|baglanmak|baglanabilir*|baglayin|baglayiniz|baglar|baglayabilir*|aktarin"
+           "|aktariniz|aktarir|aktarabilir*|yonlendirin|yonlendiriniz|yonlendirir|yonlendirebilir*)",
+           "PERSON (istiyorum|istiyoruz|lazim|gerekiyor|ariyorum|rica)",
+           "PERSON (var|yok) (mi|mu)", "PERSON varmi",
+           "beni (arayin|arayiniz|arar|arayabilir*|arasin|arasiniz)", "(arayin|arayiniz) (beni|lutfen)",
+           "(bot|robot|botla|robotla) . istemiyorum"),
+    "id": ("(mau|ingin|pengen|pingin|pengin|pgn|minta|perlu|butuh|bisa|bisakah|boleh|bolehkah|tolong|mohon|harus) ."
+           " (bicara|berbicara|ngobrol|ngomong|chat|chatting|bincang|berbincang|komunikasi|berkomunikasi|terhubung"
+           "|dihubungkan|disambungkan|dialihkan|diarahkan|dioper|diteruskan|nyambung|disambungin|dihubungin|kontak"
+           "|menghubungi|hubungi) (dengan|sama|ke|kepada|ama|dgn|sm)? PERSON",
+           "(sambungkan|hubungkan|sambungin|hubungin|alihkan|arahkan|oper|teruskan) (saya|aku|sy|gw|gue|kami)?"
+           " (ke|dengan|sama|kepada|ama|dgn)? PERSON",
+           "(sambungkan|hubungkan|sambungin|hubungin) (saya|aku|sy|gw|gue|kami)",
+           "(minta|mau|ingin|butuh|perlu|pengen|pingin) PERSON",
+           "adakah PERSON", "(ada|ad) PERSON (gak|nggak|ga|enggak|ngga|kah)",
+           "bukan (sama|dengan)? (bot|robot|mesin)",
+           "(gak|nggak|ga|tidak|enggak|ogah|males|malas) mau .. (bot|robot|mesin)",
+           "(jangan|tanpa) (bot|robot|mesin)",
+           "(telpon|telepon|telfon|telp|tlp|hubungi|call) (saya|aku|sy|balik|gw)"),
+    "sk": ("(hovorit|porozpravat|rozpravat|pohovorit|chatovat|komunikovat|spojit|prepojit|presmerovat) (sa)?"
+           " (s|so|na)? PERSON",
+           "(spojte|prepojte|presmerujte|spoj|prepoj|presmeruj) (ma|mna|nas)",
+           "(spojte|prepojte|presmerujte|spoj|prepoj|presmeruj|dajte|daj) (mi|nam)? (s|so|na)? PERSON",
+           "(chcem|chceme|potrebujem|potrebujeme|prosim|poprosim|ziadam|pozadujem) PERSON",
+           "(chcel|chcela|chceli) by (som|sme) PERSON",
+           "(je|su) (tam|tu) PERSON", "(je|su) (niekto|nikto) (tam|tu|dostupny|online)",
+           "(nechcem|nechceme) (bota|robota|bot|robot|chatbota|stroj)",
+           "(nechcem|nechceme) (hovorit|komunikovat|chatovat|pisat) (s|so) (botom|robotom|chatbotom|strojom)",
+           "(ziadny|ziadneho|bez) (bot|bota|robot|robota|chatbot|chatbota)",
+           "zavolajte", "(zavolaj|volajte) (mi|mne|nam)", "mi zavolat"),
+}
+# Words that ask for a person when they are the whole message, with at most the small words around them
+# (HUMAN_POLITE): "agent", "Human please!", "¿Un agente?", "Mitarbeiter bitte", "admin dong", "operátora prosím".
+HUMAN_ALONE: dict[str, str] = {
+    "en": """person | human | humans | agent | live agent | representative | rep | operator | someone | somebody
+        | anyone | anybody | real person | human being | customer service | customer support""",
+    "es": """persona | humano | agente | asesor | asesora | operador | operadora | alguien | ser humano
+        | atencion al cliente""",
+    "pt": """pessoa | humano | atendente | agente | operador | operadora | alguem | ser humano | atendimento humano
+        | atendimento ao cliente""",
+    "de": """mensch | menschen | mitarbeiter | mitarbeiterin | person | berater | beraterin | kundenservice
+        | kundendienst | support | agent | operator | jemand""",
+    "tr": """insan | temsilci | musteri temsilcisi | canli destek | yetkili | operator | musteri hizmetleri""",
+    "id": """admin | cs | manusia | agen | operator | petugas | customer service | layanan pelanggan""",
+    "sk": """clovek | cloveka | operator | operatora | operatorka | operatorku | pracovnik | pracovnika | podpora
+        | zakaznicky servis | zakaznicka podpora | zakaznicku podporu""",
+}
+HUMAN_POLITE: dict[str, str] = {
+    "en": "a an please pls plz now asap hi hello hey real live actual human there here",
+    "es": "un una por favor porfa porfavor ya ahora hola buenas real humano humana de verdad otro otra",
+    "pt": "um uma por favor pf pfv porfavor agora ja oi ola real humano humana de verdade outro outra",
+    "de": "ein eine einen echter echte echten bitte jetzt sofort hallo mit einem",
+    "tr": "bir gercek canli lutfen hemen simdi merhaba selam",
+    "id": "min kak ka kk gan sis dong donk pls please plis tolong mohon ya yaa asli halo hai hallo p bang mas mbak"
+          " aja saja sama dengan ke manusia",
+    "sk": "prosim hned teraz ahoj dobry den zivy ziveho zivu ziva nejaky nejakeho nejaku okamzite",
+}
+
+
+def _human_requests(language: str) -> str:
+    frames = HUMAN_REQUESTS[language]
+    return " | ".join(frame.replace("PERSON", who) if "PERSON" in frame else frame
+                      for frame in frames for who in (HUMAN_WORDS[language] if "PERSON" in frame else ("",)))
+
+
+def _human_alone(language: str) -> str:
+    """The whole message is a word asking for a person, with at most polite small words around it."""
+    said = "|".join(_pattern(c) for c in _split(HUMAN_ALONE[language]))
+    polite = "|".join(rf"(?<!\w){re.escape(w)}(?!\w)" for w in HUMAN_POLITE[language].split())
+    return rf"^\W*(?:(?:{polite})\W+)*(?:{said})(?:\W+(?:{polite}|{said}))*\W*$"
+
+
 CUES: dict[str, dict[str, str]] = {
     "en": {
-        "human": """human | real person | a person | someone | somebody | an agent | live agent | representative
-            | customer service | real people | speak to | talk to | call me | not the bot | not a bot | no bot*
-            | not the assistant | operator | manager | supervisor""",
+        "human": _human_requests("en"),
         "order_status": f"""where is my | where*s my | wheres my | where my | order status | status of my order
             | has my order | has it shipped | shipped yet | tracking | track my | still not arrived
             | hasn*t arrived | hasnt arrived | not arrived | not received | never received | never got
@@ -195,9 +373,7 @@ CUES: dict[str, dict[str, str]] = {
             | stained | wrong item | in pieces""",
     },
     "es": {
-        "human": """persona | humano | persona real | un agente | agente | asesor | operador | alguien
-            | hablar con | atencion al cliente | no quiero hablar con un robot | robot | bot | encargado
-            | supervisor | llamadme | llamame""",
+        "human": _human_requests("es"),
         "order_status": f"""donde esta mi | donde esta el pedido | mi pedido | estado del pedido | seguimiento
             | no ha llegado | no llego | no me llego | no me ha llegado | sigue sin llegar | no recibi
             | cuando llega | cuando llegara | llegara a tiempo | han enviado | ya salio | entregado pero
@@ -241,8 +417,7 @@ CUES: dict[str, dict[str, str]] = {
             | en pedazos""",
     },
     "pt": {
-        "human": """pessoa | humano | atendente | atendimento humano | agente | alguem | falar com
-            | robo | bot | operador | gerente | supervisor | me liguem""",
+        "human": _human_requests("pt"),
         "order_status": f"""cade meu | cade o meu | onde esta meu | onde esta o meu | onde ta | meu pedido
             | minha encomenda | status do pedido | rastreio | rastreamento | nao chegou | ainda nao chegou
             | nao recebi | quando chega | vai chegar | chegar a tempo | ja foi enviado | foi enviado
@@ -282,8 +457,7 @@ CUES: dict[str, dict[str, str]] = {
             | trincad* | rasgad* | manchad* | produto errado | artigo errado | item errado""",
     },
     "de": {
-        "human": """mensch* | mitarbeiter* | echte person | person | jemand* | kundenservice | kundendienst
-            | sprechen | verbinden | kein bot | keinen bot | bot | berater* | vorgesetzt* | rufen sie mich""",
+        "human": _human_requests("de"),
         "order_status": f"""wo bleibt | wo ist meine | wo ist mein | bestellstatus | status meiner | sendungsverfolgung
             | tracking | nicht angekommen | noch nicht da | immer noch nicht da | nicht erhalten | nie erhalten
             | wann kommt | wann kommt mein | rechtzeitig | schon verschickt | versandt | zugestellt aber
@@ -327,8 +501,7 @@ CUES: dict[str, dict[str, str]] = {
             | gerissen | zerkratzt | undicht | falscher artikel | falsche artikel | in stucken""",
     },
     "tr": {
-        "human": """insan* | gercek bir | musteri temsilci* | temsilci* | yetkili* | biriyle | birisiyle
-            | operator* | canli dest* | bot istemiyorum | bot | konusmak istiyorum | gorusebilir | arayin""",
+        "human": _human_requests("tr"),
         "order_status": f"""siparisim nerede | siparis* nerede | kargom nerede | kargo* nerede | paket* nerede
             | siparis durum* | kargo takib* | takip | gelmedi | hala gelmedi | ulasmadi | teslim almadim
             | ne zaman gelir | ne zaman gelecek | zamaninda gelir | kargoya verildi | gonderildi mi
@@ -368,8 +541,7 @@ CUES: dict[str, dict[str, str]] = {
             | yirtik | lekeli | yanlis urun""",
     },
     "id": {
-        "human": """manusia | orang | cs | customer service | admin | agen | operator | petugas | bicara dengan
-            | ngobrol sama | bukan bot | sama bot | bot | hubungkan | sambungkan | telpon saya""",
+        "human": _human_requests("id"),
         "order_status": f"""pesanan saya | pesananku | paket saya | paketku | sudah sampai mana | sampai mana
             | dimana pesanan | di mana pesanan | status pesanan | resi | lacak | tracking | belum datang
             | belum sampai | belum diterima | belum nyampe | kapan sampai | kapan datang | kapan dikirim
@@ -410,8 +582,7 @@ CUES: dict[str, dict[str, str]] = {
             | nggak berfungsi | barang salah | salah kirim""",
     },
     "sk": {
-        "human": """clovek* | clovekom | zivy | zivym | operator* | pracovnik* | niekym | niekto | hovorit s
-            | spojte | bot | bota | robot* | podpora | zakaznicky servis | veduc* | zavolajte""",
+        "human": _human_requests("sk"),
         "order_status": f"""kde je moja | kde je moj | kde je objednavka | stav objednavky | sledovanie | tracking
             | neprisla | neprisiel | este neprisl* | nedostal* | kedy pride | kedy prid* | pridu vcas
             | pride vcas | odoslan* | bola .. odoslana | doruc* ale | pise dorucen* | moja objednavka
@@ -460,17 +631,26 @@ def fold(text: str) -> str:
 
 
 def _pattern(cue: str) -> str:
-    body = ""
+    body, started = "", False              # started: a word is written, so the next one follows a separator
     for word in cue.split():
         if word in ("..", "."):
             body += r"(?:\W+\w+){0,3}" if word == ".." else r"(?:\W+\w+)?"
             continue
+        if word == "$":                    # the clause ends here: punctuation or the end of the message follows
+            body += r"(?=\s*(?:[^\w\s]|$))"
+            continue
+        if word.startswith("(") and word.endswith(")?"):      # an optional word: "(a|an)?" is a, an or nothing
+            group = _escape(word[:-1])
+            body += rf"(?:\W+{group})?" if started else rf"(?:{group}\W+)?"
+            continue
+        separator = r"\W+" if started else ""
+        started = True
         if word in ("<n>", "#<n>"):
-            body += (r"\W+" if body else "") + ("#" if word == "#<n>" else "") + r"\d{3,12}(?!\w)"
+            body += separator + ("#" if word == "#<n>" else "") + r"\d{3,12}(?!\w)"
             continue
         star = word.endswith("*") and len(word) > 1
         core = _escape(word[:-1] if star else word) + (r"\w*" if star else "")
-        body += (r"\W+" if body else "") + core
+        body += separator + core
     left = r"(?<!\w)" if cue[:1].isalnum() or cue[:1] == "(" else ""
     right = r"(?!\w)" if cue.rstrip("*")[-1:].isalnum() or cue.endswith(("*", ")", "?")) else ""
     return left + body + right
@@ -490,6 +670,8 @@ def compiled(language: str, category: str) -> re.Pattern[str] | None:
         return None
     cues = [c.strip() for c in raw.split("|") if c.strip()] if "(" not in raw else _split(raw)
     alternatives = "|".join(_pattern(c) for c in cues)
+    if category == "human":
+        alternatives += "|" + _human_alone(language)
     if category in ANCHORED:
         # a reply word opens the message and stands apart (a comma, a full stop, the end) or the reply is short:
         # "si, ya está" and "yeah that solved it" answer; "si pagué por transferencia..." ("if I paid") does not
