@@ -42,6 +42,12 @@ def test_stop_start_and_a_kept_thank_you_are_counted(desk, capsys):
     assert [f["channel"] for f in figures if "OptIns" in f] == ["sms"]          # the retry counted nothing
     online(desk, "alice")
     desk.drain_queue(desk.work_queue_url, "router")
+    # a STOP and a START ask nothing: the router resolved their conversation (logic.consent)
+    identity = desk.item("IDENTITY#phone#+31611300002")
+    assert "open_conversation_id" not in identity
+    assert desk.item(f"CONV#{identity['last_conversation_id']}")["status"] == "resolved"
+    customer_writes(desk, "+31611300002", "Where is my order?", "SMmet3b")
+    desk.drain_queue(desk.work_queue_url, "router")
     conv = desk.item("IDENTITY#phone#+31611300002")["open_conversation_id"]
     assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})[0] == 200
     post_twilio(desk, twilio_form(MessageSid="SMmet4", From="+31611300002", To="+14155550100", Body="thank you!"))
