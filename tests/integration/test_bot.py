@@ -629,3 +629,19 @@ def test_the_same_question_again_right_after_an_answer_is_asked_again(bot):
     customer_writes(bot, "+31650000033", "How long does standard delivery take??", "SMbot33b")
     route(bot)
     assert conversation(bot, conv)["bot"]["handoff_reason"] == "repeated"
+
+
+def test_the_proof_the_bot_asked_for_in_german_is_answered_in_german(bot, shop):  # noqa: F811 (fixture)
+    # Given a German customer the bot asked, in German, for the order's email
+    conv = customer_writes(bot, "+31650000032", "Hallo, wo ist meine Bestellung #1002? Sie ist noch nicht da.",
+                           "SMbot32a")
+    bot.drain_queue(bot.work_queue_url, "router", **shop)
+    [ask] = bot_messages(bot, conv)
+    assert conversation(bot, conv)["language"] == "de", ask["text"]
+    # When the email alone comes (no language to tell from it)
+    customer_writes(bot, "+31650000032", "sam.lee@example.com", "SMbot32b")
+    bot.drain_queue(bot.work_queue_url, "router", **shop)
+    # Then the order's state is told in German, the conversation's language, not the shop's default
+    told = bot_messages(bot, conv)[-1]["text"]
+    assert "#1002" in told and "dhl.com" in told, told
+    assert "on its way" not in told, told

@@ -149,8 +149,9 @@ class Bot:
             orders = self.orders
             finder = lambda words, language: orders.answer(conv, words, language)  # noqa: E731
             prover = orders.verify_for(conv)
-        decision = decide(text, u, self.index.get(), settings, self.book.routing().default_language, context,
-                          finder, prover)
+        # the language of a message too short to tell (an email address, a postcode) is the conversation's
+        decision = decide(text, u, self.index.get(), settings, conv.language or self.book.routing().default_language,
+                          context, finder, prover)
         if decision.action in ("answer", "order", "verify") and _in_burst(state) and not _awaited(state):
             return self._hand_off(conv, "follow_up", decision)
         if decision.action == "handoff":
