@@ -74,3 +74,28 @@ describe("saving a shared canned response someone else saved meanwhile", () => {
     expect(putSharedCanned.mock.calls[1]![2]).toBe(2);
   });
 });
+
+describe("saving a shared canned response with a shortcode another has", () => {
+  it("says which response has it, in the admin's words, not as a change made meanwhile", async () => {
+    const detail = "canned response wis-1 has the shortcode 'wis' already: choose another shortcode, or edit wis-1";
+    const putSharedCanned = vi.fn(async () => {
+      throw new ApiError(409, detail, { code: "shortcode_taken", params: { shortcode: "wis", id: "wis-1" } });
+    });
+    const api = { sharedCanned: async () => ({ items: [{ ...shipped, version: 1 }] }), putSharedCanned };
+    showShared(api);
+    // the shortcode's field (the id's holds "shipped" too, read-only while editing)
+    const shortcode = () => [...root().querySelectorAll<HTMLInputElement>("input")].find((i) => i.value === "shipped" && !i.readOnly);
+    await vi.waitFor(() => expect(button("Edit: Shipped")).toBeDefined());
+    button("Edit: Shipped")!.click();
+    await vi.waitFor(() => expect(shortcode()).toBeDefined());
+    const field = shortcode()!;
+    field.value = "wis";
+    field.dispatchEvent(new Event("input", { bubbles: true }));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    field.closest("form")!.requestSubmit();
+    await vi.waitFor(() => expect(putSharedCanned).toHaveBeenCalled());
+    await vi.waitFor(() => expect(root().textContent).toContain("Another canned response (wis-1) has the shortcode /wis"));
+    expect(root().textContent).not.toContain("Someone changed this meanwhile");
+    expect(root().textContent).not.toContain("or edit wis-1"); // the API's English detail is not shown
+  });
+});

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, sendToBucket, type CannedIn, type CannedResponse } from "../api";
 import { isAdmin, useApp } from "../context";
-import { changedMeanwhile } from "../problems";
+import { changedMeanwhile, problemWords } from "../problems";
 import { revealForm } from "../revealForm";
 import { nextLanguage, rowErrors, toBodies, type BodyDraft } from "../tools";
 import { FilePick } from "./FilePick";
@@ -13,8 +13,9 @@ type CannedFile = NonNullable<CannedIn["attachments"]>[number];
 type Shown = { kind: "ok" | "error"; text: string; rows: Map<string, string[]> };
 
 /** Run a save or delete and say how it went: a 422's field errors by row (`field`), a 409 of a save as a conflict
- *  (then the latest list is loaded), a 409 of a delete (`refusal`: a canned response a macro replies with) and
- *  anything else in the API's words. */
+ *  (then the latest list is loaded), a refusal the API names (a shortcode another response has: `shortcode_taken`)
+ *  in the agent's words, a 409 of a delete (`refusal`: a canned response a macro replies with) and anything else
+ *  in the API's words. */
 export function useOutcome(reload: () => Promise<void>, field: "actions" | "bodies") {
   const { t } = useApp();
   const [message, setMessage] = useState<Shown | null>(null);
@@ -32,7 +33,7 @@ export function useOutcome(reload: () => Promise<void>, field: "actions" | "bodi
         await reload();
       } else {
         const rows = error instanceof ApiError && error.status === 422 ? rowErrors(error.body, field).rows : new Map();
-        setMessage({ kind: "error", text: t("error", { detail }), rows });
+        setMessage({ kind: "error", text: problemWords(error, t) ?? t("error", { detail }), rows });
       }
       return false;
     }

@@ -253,6 +253,8 @@ export const en = {
   "problem.no_email": "The customer has no email address (they have not written by email nor proven one in the chat): a transcript goes only by email.",
   "problem.changed_meanwhile": "The conversation changed meanwhile: reload it and try again.",
   "problem.label_in_macros": "Macros add this label: {macros}. Once it is retired they skip it. Change them first, or retire it anyway.",
+  "problem.name_taken": "{id} is named “{name}” already: choose another name, or edit {id}.",
+  "problem.shortcode_taken": "Another canned response ({id}) has the shortcode /{shortcode}: choose another shortcode, or edit that one.",
   windowClosed: "The {channel} 24-hour window is closed: send an approved template.",
   windowHumanAgent: "Outside 24 hours: sent with the human-agent tag (up to 7 days).",
   template: "Template",

@@ -254,6 +254,8 @@ export const es: Catalogue = {
   "problem.no_email": "El cliente no tiene dirección de email (no ha escrito por email ni ha verificado una en el chat): la transcripción solo se envía por email.",
   "problem.changed_meanwhile": "La conversación cambió mientras tanto: recárgala y vuelve a intentarlo.",
   "problem.label_in_macros": "Hay macros que añaden esta etiqueta: {macros}. Una vez retirada, la omitirán. Cámbialas antes, o retírala de todos modos.",
+  "problem.name_taken": "{id} ya se llama «{name}»: elige otro nombre, o edita {id}.",
+  "problem.shortcode_taken": "Otra respuesta predefinida ({id}) tiene el atajo /{shortcode}: elige otro atajo, o edita esa.",
   windowClosed: "La ventana de 24 horas de {channel} está cerrada: envía una plantilla aprobada.",
   windowHumanAgent: "Fuera de las 24 horas: se envía con la etiqueta de agente humano (hasta 7 días).",
   template: "Plantilla",

@@ -257,6 +257,8 @@ export const pt: Catalogue = {
   "problem.no_email": "O cliente não tem endereço de email (não escreveu por email nem confirmou um no chat): a transcrição só vai por email.",
   "problem.changed_meanwhile": "A conversa mudou nesse meio-tempo: recarregue-a e tente de novo.",
   "problem.label_in_macros": "Há macros que adicionam esta etiqueta: {macros}. Depois de retirada, elas vão pulá-la. Altere-as antes, ou retire-a mesmo assim.",
+  "problem.name_taken": "{id} já se chama “{name}”: escolha outro nome, ou edite {id}.",
+  "problem.shortcode_taken": "Outra resposta pronta ({id}) tem o atalho /{shortcode}: escolha outro atalho, ou edite essa.",
   windowClosed: "A janela de 24 horas do {channel} está fechada: envie um modelo aprovado.",
   windowHumanAgent: "Fora das 24 horas: enviada com a etiqueta de agente humano (até 7 dias).",
   template: "Modelo",
