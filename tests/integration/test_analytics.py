@@ -139,11 +139,11 @@ def play(desk: Desk, script: scenario.Script, frozen: Frozen) -> dict[int, str]:
     """Every step of the script through the handlers; answers the conversation ids by script index."""
     frozen.now = (scenario.BASE - timedelta(days=1)).timestamp()
     online(desk, *(a for team in scenario.TEAMS.values() for a in team))
+    teams(desk, "returns")
     for team, members in scenario.TEAMS.items():
         for member in members:
             assert admin_call(desk, "PUT", f"/admin/agents/{member}", "[admins]",
                               {"capacity": 100, "teams": [team]})[0] == 200
-    teams(desk, "returns")
     assert admin_call(desk, "PUT", "/admin/routing", "[admins]", {
         "team_by_channel": {"whatsapp": "returns"}, "acknowledgements": False})[0] == 200
     assert admin_call(desk, "PUT", "/admin/calendars/amsterdam", "[admins]", scenario.CALENDAR)[0] == 200
@@ -363,6 +363,14 @@ def test_csv_has_a_header_and_a_row_per_group(played):
     assert status == 200
     rows = list(csv.DictReader(io.StringIO(text)))
     assert {r["key"]: int(r["value"]) for r in rows} == dict(Counter(a for _, a, _ in played.script.replies))
+    # and it is a file named by what it holds, for the browser and curl -OJ alike
+    claims = {"cognito:username": "lead", "cognito:groups": "[admins]"}
+    query = f"metric=replies&{played.query}&group_by=agent&format=csv&team=returns"
+    result = played.desk.invoke("reports_api", http_event("GET", "/reports/metrics", query=query, claims=claims),
+                                ANALYTICS_ENGINE="duckdb", EVENTS_BUCKET=played.lake.bucket)
+    start, end = (dict(p.split("=", 1) for p in played.query.split("&"))[k][:10] for k in ("from", "to"))
+    assert result["headers"]["Content-Disposition"] == (
+        f'attachment; filename="shopdesk-replies-by-agent-{start}-to-{end}-returns.csv"')
 
 
 def test_top_contact_reasons_per_week_count_each_conversation_once(played):
