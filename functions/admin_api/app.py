@@ -137,6 +137,19 @@ def set_agent(agent_id: Id, body: AgentSettings, version: Version = None) -> Age
     return admin.set_agent(_caller_roles(), agent_id, body, version)
 
 
+@app.post("/admin/agents/<agent_id>/deactivate", summary="Take an agent off the desk: offline, never assigned or "
+          "transferred to, refused going online; what they hold goes back to the queue at the sweep's next run",
+          responses=problems.responses(200, 403, 404, 409))
+def deactivate_agent(agent_id: Id) -> Agent:
+    return admin.deactivate_agent(_caller_roles(), agent_id, caller(app.current_event).id)
+
+
+@app.post("/admin/agents/<agent_id>/reactivate", summary="Put a deactivated agent back on the desk (offline until "
+          "they go online)", responses=problems.responses(200, 403, 404, 409))
+def reactivate_agent(agent_id: Id) -> Agent:
+    return admin.reactivate_agent(_caller_roles(), agent_id)
+
+
 @app.get("/admin/sla-events", summary="SLA warnings and breaches of the last hours, newest first (the board: an "
          "admin's of the whole desk, a supervisor's of their teams' conversations)",
          responses=READ)

@@ -280,3 +280,40 @@ def test_a_second_team_or_label_with_a_name_taken_is_a_409_naming_the_one_that_h
     # while each saves again under its own name, in another case too
     assert admin_call(desk, "PUT", "/admin/teams/returns", "[admins]", {"id": "returns", "name": "RETURNS"})[0] == 200
     assert admin_call(desk, "PUT", "/admin/labels/refund", "[admins]", {"name": "refund", "color": "#2f80ed"})[0] == 200
+
+
+def test_an_agent_taken_off_the_desk_gets_no_work_cannot_go_online_and_what_they_hold_goes_back(desk):
+    online(desk, "alice")
+    held = customer_writes(desk, "+31620000091", "where is my parcel?", "SMoff1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert desk.item(f"CONV#{held}")["assignee"] == "alice"
+    # Only an admin takes an agent off the desk
+    assert admin_call(desk, "POST", "/admin/agents/alice/deactivate", "[supervisors]")[0] == 403
+    assert admin_call(desk, "POST", "/admin/agents/nobody/deactivate", "[admins]")[0] == 404
+    # When an admin does (alice left the shop)
+    status, body = admin_call(desk, "POST", "/admin/agents/alice/deactivate", "[admins]")
+    assert status == 200 and body["presence"] == "offline" and body["deactivated_by"] == "lead", body
+    assert admin_call(desk, "POST", "/admin/agents/alice/deactivate", "[admins]")[1]["deactivated_at"] == \
+        body["deactivated_at"]                                          # again: nothing changes
+    # Then she cannot go online again, said so
+    status, refused = agent(desk, "PUT", "/agent/me/presence", "alice", {"presence": "online"})
+    assert status == 409 and refused["code"] == "deactivated", refused
+    # nobody can transfer a conversation to her
+    online(desk, "bob")
+    other = customer_writes(desk, "+31620000092", "and mine?", "SMoff2")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert desk.item(f"CONV#{other}")["assignee"] == "bob"
+    status, _ = agent(desk, "POST", f"/agent/conversations/{other}/assignment", "bob", {"agent_id": "alice"})
+    assert status == 409
+    # and what she held goes back to the queue at the sweep's next run, to whoever is online
+    desk.invoke("sla_sweep", {})
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert desk.item(f"CONV#{held}")["assignee"] == "bob"
+    assert desk.item("AGENT#alice")["active"] == 0
+    # and the audit trail says who did it
+    records = admin_call(desk, "GET", "/admin/audit", "[admins]", query="actor=lead")[1]["items"]
+    assert any(r["after"] and r["after"].get("deactivated_at") for r in records), records
+    # When an admin puts her back, she may go online again
+    status, back = admin_call(desk, "POST", "/admin/agents/alice/reactivate", "[admins]")
+    assert status == 200 and back["deactivated_at"] is None and back["presence"] == "offline"
+    assert agent(desk, "PUT", "/agent/me/presence", "alice", {"presence": "online"})[0] == 200

@@ -49,6 +49,14 @@ class Agents:
     def set_presence(self, agent_id: str, presence: Presence) -> Agent:
         return self._change(agent_id, presence=presence)
 
+    def deactivate(self, agent_id: str, by: str) -> Agent:
+        """Take the agent off the desk: offline, marked deactivated (by whom, when); idempotent."""
+        return self._change(agent_id, presence=Presence.OFFLINE, deactivated=(clock.now_iso(), by))
+
+    def reactivate(self, agent_id: str) -> Agent:
+        """Back on the desk (offline until they go online themselves)."""
+        return self._change(agent_id, deactivated=None)
+
     def configure(self, agent_id: str, *, teams: list[str], capacity: int, skills: list[str], languages: list[str],
                   name: str | None = None, expected_version: int | None = None) -> Agent:
         """Apply an admin's settings, keeping presence and load; with ``expected_version`` only over that version of
@@ -59,11 +67,14 @@ class Agents:
         return self._change(agent_id, teams=teams, fields=fields, expected_settings=expected_version)
 
     def _change(self, agent_id: str, *, presence: Presence | None = None, teams: list[str] | None = None,
-                fields: dict[str, Any] | None = None, expected_settings: int | None = None) -> Agent:
+                fields: dict[str, Any] | None = None, expected_settings: int | None = None,
+                deactivated: tuple[str, str] | bool | None = False) -> Agent:
         """Write the agent item and its memberships together. An item from before agents had several
         teams (``team``, and the Pool keys on the item itself) is converted on the way. ``fields`` (an admin's
         settings) move ``settings_version``; with ``expected_settings`` only over that version. The write is
-        conditioned on the item as read (``membership_version``, which every change moves)."""
+        conditioned on the item as read (``membership_version``, which every change moves). ``deactivated``:
+        (when, by whom) takes the agent off the desk, None puts them back, False leaves it; a deactivated agent
+        may not go online or away (Conflict, code ``deactivated``)."""
         for _ in range(WRITE_ATTEMPTS):
             item = self.table.get(it.agent_pk(agent_id), it.META)
             if item is None:
@@ -72,9 +83,24 @@ class Agents:
             if expected_settings is not None and before.settings_version != expected_settings:
                 raise Conflict(f"agent {agent_id}'s settings changed meanwhile (now version "
                                f"{before.settings_version}); reload them and apply your change again")
-            after = before.model_copy(update={**(fields or {}), "presence": presence or before.presence,
+            if before.deactivated_at and deactivated is False and presence not in (None, Presence.OFFLINE):
+                raise Conflict(f"{before.name or agent_id} was taken off the desk by an admin: ask one to put "
+                               "them back").with_code("deactivated")
+            if isinstance(deactivated, tuple) and before.deactivated_at:
+                deactivated = (before.deactivated_at, before.deactivated_by or deactivated[1])   # idempotent
+            marks: dict[str, Any] = {}
+            if deactivated is None:
+                marks = {"deactivated_at": None, "deactivated_by": None}
+            elif isinstance(deactivated, tuple):
+                marks = {"deactivated_at": deactivated[0], "deactivated_by": deactivated[1]}
+            after = before.model_copy(update={**(fields or {}), **marks, "presence": presence or before.presence,
                                               "teams": teams or before.teams})
             update = Update()
+            for name, value in marks.items():
+                if value is None:
+                    update.remove(name)
+                else:
+                    update.set(name, value)
             for name, value in (fields or {}).items():
                 update.set(name, value)
             if fields:

@@ -556,10 +556,11 @@ class Conversations:
     # ------------------------------------------------------------------ shared parts of the writes below
     def take_seat_op(self, agent_id: str, at: str) -> dict[str, Any]:
         """A conversation handed to an agent (a transfer, an assignment by an agent): one more active
-        conversation, only within their capacity."""
+        conversation, only within their capacity, never to one an admin took off the desk."""
         return self.table.update_op(it.agent_pk(agent_id), it.META, Update().add("active", 1)
                                     .set("last_assigned_at", at)
-                                    .when("attribute_exists(PK) AND #active < #capacity"))
+                                    .when("attribute_exists(PK) AND #active < #capacity AND "
+                                          "attribute_not_exists(deactivated_at)"))
 
     def free_seat_op(self, agent_id: str) -> dict[str, Any]:
         """A conversation an agent no longer works on (resolved, transferred, released): one less active."""
@@ -653,7 +654,8 @@ class Conversations:
             self.table.transact(ops)
         except TransactionCancelled as exc:
             if 0 in exc.failed:
-                raise Conflict(f"agent {to_agent} does not exist or has no free capacity") from exc
+                raise Conflict(f"agent {to_agent} does not exist, has no free capacity or was taken off the desk"
+                               ) from exc
             raise Conflict("the conversation changed meanwhile; reload it and try again") from exc
 
     def reroute(self, read: ClockRead, clocks: Any, *, priority: Priority, team: str,

@@ -337,4 +337,5 @@ def agent_from_item(item: dict[str, Any]) -> Agent:
                  teams=item.get("teams") or [item.get("team") or "default"],
                  last_assigned_at=item.get("last_assigned_at"),
                  skills=item.get("skills") or [], languages=item.get("languages") or [],
-                 settings_version=int(item.get("settings_version") or 0))
+                 settings_version=int(item.get("settings_version") or 0),
+                 deactivated_at=item.get("deactivated_at"), deactivated_by=item.get("deactivated_by"))

@@ -146,6 +146,32 @@ class Admin:
                    after=after.model_dump(include=set(AGENT_SETTINGS)))
         return after.model_dump()
 
+    def deactivate_agent(self, by: Roles, agent_id: str, caller_id: str) -> dict[str, Any]:
+        """Take an agent off the desk (they left the shop, or their account is compromised): offline at once, never
+        assigned nor transferred to, refused when they try to go online again; the conversations they hold go
+        back to their teams' queues at the sweep's next run (as an agent gone offline's do after the grace
+        period, here without it). Idempotent; audited. Their sign-in is the identity provider's to disable
+        (Cognito's AdminDisableUser): this takes them off the work."""
+        require(by, *WRITE)
+        before = self.agents.get(agent_id)
+        if before is None:
+            raise NotFound(f"agent {agent_id} has not signed in yet")
+        after = self.agents.deactivate(agent_id, caller_id)
+        self.conversations.set_agent_timer(agent_id, "agent_offline", clock.now_iso())
+        audit.note(before={"deactivated_at": before.deactivated_at, "presence": before.presence.value},
+                   after={"deactivated_at": after.deactivated_at, "presence": after.presence.value})
+        return after.model_dump()
+
+    def reactivate_agent(self, by: Roles, agent_id: str) -> dict[str, Any]:
+        """Put a deactivated agent back on the desk: offline until they go online themselves. Audited."""
+        require(by, *WRITE)
+        before = self.agents.get(agent_id)
+        if before is None:
+            raise NotFound(f"agent {agent_id} has not signed in yet")
+        after = self.agents.reactivate(agent_id)
+        audit.note(before={"deactivated_at": before.deactivated_at}, after={"deactivated_at": None})
+        return after.model_dump()
+
     def _put_settings(self, kind: str, given: Settings, expected_version: int | None,
                       check: Callable[[Settings, Settings], None] = lambda merged, before: None
                       ) -> tuple[Settings, int]:

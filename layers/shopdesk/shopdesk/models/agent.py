@@ -23,6 +23,8 @@ class Agent(BaseModel):
     languages: list[str] = Field(default_factory=list)
     last_assigned_at: str | None = None
     settings_version: int = 0      # moved by every change of the settings an admin sets (not by presence or load)
+    deactivated_at: str | None = None   # an admin took the agent off the desk (left the shop): offline, no work
+    deactivated_by: str | None = None
 
     @property
     def free(self) -> int:
