@@ -354,6 +354,9 @@ export class Api {
   /** Saves with `version` (the settings' version edited) only over it: 409 when someone saved them since. */
   setAgent = (id: string, s: AgentSettings, version?: number) =>
     this.call<AdminAgent>("PUT", `/admin/agents/${enc(id)}` + query({ version }), s);
+  /** Take an agent off the desk (offline, no work, what they hold back to the queue), or put them back. */
+  setAgentOnDesk = (id: string, onDesk: boolean) =>
+    this.call<AdminAgent>("POST", `/admin/agents/${enc(id)}/${onDesk ? "reactivate" : "deactivate"}`);
   teams = () => this.call<{ items: Versioned<Team>[] }>("GET", "/admin/teams");
   putTeam = (t: Team, version?: number) => this.call<Versioned<Team>>("PUT", `/admin/teams/${enc(t.id)}` + query({ version }), t);
   calendars = () => this.call<{ items: Calendar[] }>("GET", "/admin/calendars");

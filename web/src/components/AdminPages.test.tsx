@@ -271,3 +271,42 @@ describe("a save someone else's save beat", () => {
     expect(text()).not.toContain("sla-policy");
   });
 });
+
+describe("taking an agent off the desk", () => {
+  it("says what it does before doing it, then shows them off the desk with a way back", async () => {
+    const alice = { id: "alice", name: "Alice", presence: "online", capacity: 3, active: 2, teams: ["default"], skills: [],
+                    languages: [], settings_version: 1, deactivated_at: null as string | null, deactivated_by: null as string | null };
+    const calls: [string, boolean][] = [];
+    const api = {
+      adminAgents: async () => ({ items: [alice] }),
+      setAgentOnDesk: async (id: string, onDesk: boolean) => {
+        calls.push([id, onDesk]);
+        Object.assign(alice, onDesk ? { deactivated_at: null, deactivated_by: null }
+                                    : { presence: "offline", deactivated_at: "2026-12-06T09:00:00Z", deactivated_by: "lead" });
+        return alice;
+      },
+    } as unknown as Api;
+    const context = { ...testContext(new Store(api)), who: { id: "lead", name: "Lead", groups: ["admins"] } };
+    render(
+      <AppContext.Provider value={context}>
+        <AdminPages section="agents" />
+      </AppContext.Provider>,
+      root(),
+    );
+    const button = (label: string) => [...root().querySelectorAll("button")].find((b) => b.textContent === label);
+    await vi.waitFor(() => expect(root().querySelector('button[aria-label="Edit: alice"]')).not.toBeNull());
+    root().querySelector<HTMLButtonElement>('button[aria-label="Edit: alice"]')!.click();
+    await vi.waitFor(() => expect(button("Take off the desk…")).toBeDefined());
+    button("Take off the desk…")!.click();
+    await vi.waitFor(() => expect(text()).toContain("Alice goes offline at once, gets no new conversations"));
+    expect(calls).toEqual([]);                                           // nothing done before the confirmation
+    button("Take Alice off the desk")!.click();
+    await vi.waitFor(() => expect(text()).toContain("Alice is off the desk."));
+    expect(calls).toEqual([["alice", false]]);
+    await vi.waitFor(() => expect(text()).toContain("Off the desk"));    // the list says so in place of presence
+    expect(text()).toContain("by lead");
+    button("Put back on the desk")!.click();
+    await vi.waitFor(() => expect(calls).toEqual([["alice", false], ["alice", true]]));
+    await vi.waitFor(() => expect(text()).toContain("Alice is back on the desk"));
+  });
+});

@@ -4,7 +4,7 @@ import type { Versioned } from "../api-types/admin";
 import { calendarFromForm, holidaysText, listOf, WEEKDAYS, windowsText } from "../adminForms";
 import { identityKind } from "../channels";
 import { isAdmin, isSupervisor, useApp } from "../context";
-import { teamNames } from "../format";
+import { formatFull, teamNames } from "../format";
 import type { MessageKey } from "../i18n";
 import { useStore } from "../store";
 import { changedMeanwhile, problemWords } from "../problems";
@@ -178,7 +178,7 @@ function AgentsAdmin() {
                 {a.active}/{a.capacity}
               </td>
               <td>{teamNames(teams, a.teams)}</td>
-              <td>{t(`presence.${a.presence}`)}</td>
+              <td>{a.deactivated_at ? <span class="chip load-over">{t("agent.offDesk")}</span> : t(`presence.${a.presence}`)}</td>
               <td>
                 <button class="btn btn-small" onClick={() => setEditing(a)} aria-label={`${t("edit")}: ${a.id}`}>
                   ✎
@@ -247,8 +247,51 @@ function AgentForm({ agent, reload }: { agent: AdminAgent; reload: () => Promise
           </button>
         )}
       </fieldset>
+      {admin && <OnDesk agent={agent} save={save} />}
       {shown}
     </form>
+  );
+}
+
+/** Taking an agent off the desk (they left the shop), after saying what it does; or putting them back. */
+function OnDesk({ agent, save }: { agent: AdminAgent; save: (action: () => Promise<unknown>, done?: string) => Promise<boolean> }) {
+  const { store, t, locale, timeZone } = useApp();
+  const [sure, setSure] = useState(false);
+  const who = agent.name || agent.id;
+  if (agent.deactivated_at) {
+    return (
+      <p class="on-desk">
+        <span class="muted small">
+          {t("agent.offDeskSince", { at: formatFull(agent.deactivated_at, locale, timeZone), by: agent.deactivated_by ?? "?" })}
+        </span>{" "}
+        <button class="btn" type="button" onClick={() => void save(() => store.api.setAgentOnDesk(agent.id, true), t("agent.backOnDesk", { name: who }))}>
+          {t("agent.putBack")}
+        </button>
+      </p>
+    );
+  }
+  return (
+    <p class="on-desk">
+      {!sure ? (
+        <button class="btn" type="button" onClick={() => setSure(true)}>
+          {t("agent.takeOff")}
+        </button>
+      ) : (
+        <>
+          <span role="note">{t("agent.takeOffWhat", { name: who })}</span>{" "}
+          <button
+            class="btn btn-danger"
+            type="button"
+            onClick={() => void save(() => store.api.setAgentOnDesk(agent.id, false), t("agent.tookOff", { name: who })).then(() => setSure(false))}
+          >
+            {t("agent.takeOffConfirm", { name: who })}
+          </button>{" "}
+          <button class="btn" type="button" onClick={() => setSure(false)}>
+            {t("cancel")}
+          </button>
+        </>
+      )}
+    </p>
   );
 }
 
