@@ -58,11 +58,13 @@ class InboundSettings(CoreSettings):
 class MetaInboundSettings(CoreSettings):
     work_queue_url: Annotated[str, Field(alias="WORK_QUEUE_URL", min_length=1)]
     meta_secret_arn: Annotated[str, Field(alias="META_SECRET_ARN", min_length=1)]
+    media_bucket: Annotated[str, Field(alias="MEDIA_BUCKET")] = ""      # an unsent message's files deleted there
 
 
 class TelegramInboundSettings(CoreSettings):
     work_queue_url: Annotated[str, Field(alias="WORK_QUEUE_URL", min_length=1)]
     telegram_secret_arn: Annotated[str, Field(alias="TELEGRAM_SECRET_ARN", min_length=1)]
+    media_bucket: Annotated[str, Field(alias="MEDIA_BUCKET")] = ""      # a deleted business message's files
 
 
 class WebchatSettings(CoreSettings):

@@ -184,6 +184,13 @@ class MessageOut(BaseModel):
     retry_of: str | None = Field(default=None, description=(
         "a reply sent again (POST …/replies/{message_id}/retry): the failed reply it sends again, which cannot be "
         "sent again a second time"))
+    unsent_at: Instant | None = Field(default=None, description=(
+        "a customer's message they took back (Messenger, Instagram: unsend; a Telegram Business chat: deleted): "
+        "when; it has no text, subject or files any more, and the timeline has an entry saying so"))
+    edited_at: Instant | None = Field(default=None, description=(
+        "a customer's message they edited: when (the latest edit); `text` is what it said first"))
+    edited_text: str | None = Field(default=None, description=(
+        "what an edited message says now (masked like `text`); absent when the edit took a file's caption away"))
 
     @classmethod
     def of(cls, message: Message, presign: Presign | None = None) -> MessageOut:

@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from shopdesk.channels import meta
 from shopdesk.config import MetaInboundSettings
 from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.media import MediaStore
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.secrets import json_secret
 from shopdesk.dal.table import Table
@@ -44,9 +45,12 @@ def map_errors(app: APIGatewayHttpResolver) -> None:
 
 
 def processor_for(settings: Any) -> WebhookProcessor:
-    """The webhook processor of an inbound function, with the privacy settings read (cold start)."""
+    """The webhook processor of an inbound function, with the privacy settings read (cold start); with the media
+    bucket when the function has one (the files of a message the customer unsent are deleted there)."""
+    bucket = getattr(settings, "media_bucket", "")
     processor = WebhookProcessor(Conversations(Table(settings.table_name), settings.due_shards),
-                                 Queue(settings.work_queue_url), settings.first_response_targets)
+                                 Queue(settings.work_queue_url), settings.first_response_targets,
+                                 media=MediaStore(bucket) if bucket else None)
     processor.prime()
     return processor
 

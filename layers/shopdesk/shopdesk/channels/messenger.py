@@ -192,7 +192,8 @@ def _postback(event: Mapping[str, Any], provider: str, customer: str, shop: str)
 def _event(provider: str, event_id: str, kind: str, customer: str | None, text: str, raw: Mapping[str, Any],
            said: SystemEvent, target: str | None = None) -> TimelineEvent:
     return TimelineEvent(provider=provider, event_id=event_id, kind=kind, identity_kind=provider if customer else None,
-                         customer_address=customer, target_provider_id=target, text=text, raw=dict(raw), event=said)
+                         customer_address=customer, target_provider_id=target, text=text, raw=dict(raw), event=said,
+                         at=_millis(raw.get("timestamp")))
 
 
 _SOURCES = {"ADS": "an ad", "SHORTLINK": "an m.me link", "CUSTOMER_CHAT_PLUGIN": "the chat plugin on the website",

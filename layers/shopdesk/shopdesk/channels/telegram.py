@@ -348,10 +348,10 @@ def _sticker(sticker: Mapping[str, Any]) -> tuple[str, str | None, list[Attachme
 
 
 def _event(event_id: str, kind: str, chat: Mapping[str, Any], text: str, raw: dict[str, Any], said: SystemEvent,
-           message_id: int | None = None) -> TimelineEvent:
+           message_id: int | None = None, at: datetime | None = None) -> TimelineEvent:
     """A timeline event in a customer's private chat, about one of its messages when ``message_id`` is given."""
     return TimelineEvent(provider=PROVIDER, event_id=event_id, kind=kind, identity_kind=IDENTITY_KIND,
-                         customer_address=str(chat["id"]), text=text, raw=raw, event=said,
+                         customer_address=str(chat["id"]), text=text, raw=raw, event=said, at=at,
                          target_provider_id=message_ref(chat["id"], message_id) if message_id is not None else None)
 
 
@@ -362,7 +362,8 @@ def _on_edit(update_id: int, message: dict[str, Any], raw: dict[str, Any], _shop
     _, text, _, _ = _content(message)
     new_text = text if text is not None else "[media without caption]"
     return [_event(str(update_id), "edit", chat, f'Edited: "{new_text}"', raw,
-                   timeline_event("edit", text=text or None), _message_id(message))]
+                   timeline_event("edit", text=text or None), _message_id(message),
+                   _sent_at({"date": message.get("edit_date")}))]
 
 
 def _on_deleted(update_id: int, deleted: dict[str, Any], raw: dict[str, Any], _shop_address: str) -> list[WebhookItem]:

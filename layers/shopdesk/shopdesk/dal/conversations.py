@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,6 +32,7 @@ MAX_TRANSACTION_OPS = 100             # DynamoDB's limit per TransactWriteItems
 MARKER_TTL_SECONDS = 90 * 24 * 3600   # providers re-deliver for up to 7 days; receipts arrive for weeks
 SNOOZE_TIMER = "snooze_wake"           # the end of a snooze: a timer in the due index (shopdesk.logic.snooze)
 ROUTING_GRACE_SECONDS = 120           # the router confirms within seconds; the sweep re-sends what it did not
+PAGE_OF_MESSAGES = 100                # a conversation's messages read a page at a time, newest first (find_message)
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,11 @@ class ClockRead:
     warned: dict[str, str]                 # target -> due time whose warning went out
     done: dict[str, str]                   # target -> due time already flagged as breached
     stored_clocks: str | None = None       # the clocks as read (callers change ``clocks`` in place)
+
+
+class ChangeRefused(Exception):
+    """The change of a message written with a timeline entry was refused by its condition (the message changed
+    meanwhile, or is gone): nothing was written."""
 
 
 class StaleConversation(Exception):
@@ -262,21 +268,87 @@ class Conversations:
                 return by_id[it.marker_pk(provider, pid)]
         return None
 
-    def record_event(self, provider: str, event_id: str, message: Message) -> bool:
-        """Put a timeline event on a conversation once; False when the provider repeated it."""
+    def record_event(self, provider: str, event_id: str, message: Message,
+                     change: tuple[str, Update] | None = None) -> bool:
+        """Put a timeline event on a conversation once; False when the provider repeated it. ``change``: the key of
+        another message of the conversation and an update of it (conditioned as the caller needs: a customer's
+        unsend or edit, ``logic.amend``), written in the same transaction; ``ChangeRefused`` when its condition
+        fails (nothing is written)."""
         marker = {"PK": it.event_marker_pk(provider, event_id), "SK": it.META, "type": "event_marker",
                   "conversation_id": message.conversation_id,
                   "ttl": int(clock.now().timestamp()) + MARKER_TTL_SECONDS}
+        ops = [self.table.put_op(marker, condition="attribute_not_exists(PK)"),
+               self.table.put_op(it.message_item(self.retention.stamp(message)))]
+        if change is not None:
+            ops.append(self.table.update_op(it.conv_pk(message.conversation_id), *change))
         try:
-            self.table.transact([self.table.put_op(marker, condition="attribute_not_exists(PK)"),
-                                 self.table.put_op(it.message_item(self.retention.stamp(message)))])
-        except TransactionCancelled:
+            self.table.transact(ops)
+        except TransactionCancelled as exc:
+            if 0 in exc.failed:
+                return False
+            raise ChangeRefused(message.conversation_id) from exc
+        return True
+
+    def inbound_message_of(self, provider: str, provider_id: str) -> tuple[str, str] | None:
+        """The conversation and key of a customer's message, from its provider id's marker; None when there is no
+        marker (never stored, expired, erased) or it names one of our sends."""
+        marker = self.table.get(it.marker_pk(provider, provider_id), it.META) or {}
+        if marker.get("direction") != "inbound" or not marker.get("conversation_id") or not marker.get("message_sk"):
+            return None
+        return str(marker["conversation_id"]), str(marker["message_sk"])
+
+    def find_message(self, conversation_id: str, matches: Callable[[Message], bool], *, after: str = "MSG#"
+                     ) -> tuple[str, Message] | None:
+        """The newest message of a conversation (from ``after``, a sort key) that ``matches``, and its key: a Query a
+        page at a time, newest first, stopping at the first found. For a provider whose message ids no marker holds
+        (Telegram names a message ``<chat>:<message>``, its marker by the update's id)."""
+        found = self.find_messages(conversation_id, matches, after=after, first=True)
+        return found[0] if found else None
+
+    def find_messages(self, conversation_id: str, matches: Callable[[Message], bool], *, after: str = "MSG#",
+                      first: bool = False) -> list[tuple[str, Message]]:
+        """The messages of a conversation from ``after`` (a sort key, excluded unless it is the prefix) that
+        ``matches``, newest first, with their keys; ``first``: stop at the first."""
+        found: list[tuple[str, Message]] = []
+        cursor = None
+        while True:
+            page = self.table.query(index=None, key_condition="PK = :pk AND SK BETWEEN :after AND :end", names={},
+                                    values={":pk": it.conv_pk(conversation_id), ":after": after, ":end": "MSG$"},
+                                    limit=PAGE_OF_MESSAGES, cursor=cursor, forward=False, consistent=True)
+            for row in page.items:
+                if row["SK"] == after:
+                    continue
+                message = it.message_from_item(row)
+                if matches(message):
+                    found.append((row["SK"], message))
+                    if first:
+                        return found
+            if not page.cursor:
+                return found
+            cursor = page.cursor
+
+    def update_message(self, conversation_id: str, sk: str, update: Update) -> bool:
+        """One message changed as ``update`` says; False when its condition failed."""
+        try:
+            self.table.update(it.conv_pk(conversation_id), sk, update)
+        except ConditionFailed:
             return False
         return True
 
+    def replace_preview(self, conversation_id: str, was: str | None, now: str | None) -> None:
+        """The conversation's preview becomes ``now`` (None: none) where it still shows ``was`` (the words of a message
+        the customer unsent or edited); a later message's preview stays."""
+        if not was or was == now:
+            return
+        with suppress(ConditionFailed):
+            self.table.update(it.conv_pk(conversation_id), it.META, Update().set("last_message_preview", now)
+                              .when("last_message_preview = :was", was=was))
+
     def update_attachments(self, conversation_id: str, sk: str, attachments: list[dict[str, Any]]) -> None:
-        self.table.update(it.conv_pk(conversation_id), sk,
-                          Update().set("attachments", attachments).when("attribute_exists(PK)"))
+        """The files of an inbound message as the router copied them; ``ConditionFailed`` when the message is gone
+        or the customer unsent it meanwhile (the caller deletes what it stored)."""
+        self.table.update(it.conv_pk(conversation_id), sk, Update().set("attachments", attachments)
+                          .when("attribute_exists(PK) AND attribute_not_exists(unsent_at)"))
 
     # ------------------------------------------------------------------ reads
     def get_meta(self, conversation_id: str) -> Conversation:

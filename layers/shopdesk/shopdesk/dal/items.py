@@ -249,13 +249,15 @@ def message_item(message: Message) -> dict[str, Any]:
     """The message's item; text, subject, attachments and payload are bounded, and the names of the
     fields that had to be cut are listed in ``truncated`` (their values carry the marker too)."""
     text, subject = bound_text(message.text), bound_text(message.subject, SUBJECT_BYTES)
+    edited_text = bound_text(message.edited_text)
     attachments = bound([a.model_dump(mode="json", exclude_none=True) for a in message.attachments],
                         max_bytes=ATTACHMENTS_BYTES, max_items=100)
     payload = bound(message.payload or None)
     event = bound(message.event.model_dump(mode="json") if message.event else None, max_depth=6,
                   max_string=EVENT_STRING, max_items=100, max_bytes=EVENT_BYTES)
     truncated = [name for name, cut in (("text", text), ("subject", subject), ("attachments", attachments),
-                                        ("payload", payload), ("event", event)) if cut.truncated]
+                                        ("payload", payload), ("event", event), ("edited_text", edited_text))
+                 if cut.truncated]
     return {
         "PK": conv_pk(message.conversation_id), "SK": message_sk(message), "type": "message",
         "id": message.id, "conversation_id": message.conversation_id, "direction": message.direction.value,
@@ -275,6 +277,9 @@ def message_item(message: Message) -> dict[str, Any]:
         "sending": message.sending.model_dump(mode="json") if message.sending else None,
         "confirmed": message.confirmed or None, "possibly_duplicate": message.possibly_duplicate or None,
         "event": event.value,
+        "unsent_at": clock.iso(message.unsent_at) if message.unsent_at else None,
+        "edited_at": clock.iso(message.edited_at) if message.edited_at else None,
+        "edited_text": edited_text.value,
     }
 
 
@@ -296,6 +301,7 @@ def message_from_item(item: dict[str, Any]) -> Message:
         confirmed={str(k): str(v) for k, v in (item.get("confirmed") or {}).items()},
         possibly_duplicate=bool(item.get("possibly_duplicate")),
         event=_event(item.get("event")),
+        unsent_at=item.get("unsent_at"), edited_at=item.get("edited_at"), edited_text=item.get("edited_text"),
     )
 
 

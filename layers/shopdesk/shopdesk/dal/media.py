@@ -30,7 +30,12 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 def media_key(conversation_id: str, message_id: str, index: int, filename: str | None) -> str:
     name = _UNSAFE.sub("_", filename or "file").strip("._")[:100] or "file"
-    return f"media/{conversation_id}/{message_id}/{index}-{name}"
+    return f"{message_files(conversation_id, message_id)}{index}-{name}"
+
+
+def message_files(conversation_id: str, message_id: str) -> str:
+    """Where the files the router copied for one inbound message are (``media_key``)."""
+    return f"media/{conversation_id}/{message_id}/"
 
 
 # The lifecycle rules of the messages' files (template.yaml's MediaBucket): they expire with the messages
@@ -88,6 +93,10 @@ class MediaStore:
 
     def read(self, key: str) -> bytes:
         return self.get(self.bucket, key)
+
+    def delete(self, key: str) -> None:
+        """The object gone (S3 answers the same when there was none: a retry is harmless)."""
+        client("s3").delete_object(Bucket=self.bucket, Key=key)
 
 
 MASKED_METADATA = "shopdesk-masked"     # on a mail we wrote again masked (SES's own objects never carry it)

@@ -3,6 +3,7 @@
 Providers keep files briefly and behind their own auth, so the router copies each new attachment
 before routing. A file over the size limit or of a type agents should not open becomes a
 placeholder note on the message instead of a failure; a provider outage retries the work item.
+A message the customer unsent before its files were stored keeps none: what was copied meanwhile is deleted.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from aws_lambda_powertools import Logger
 
 from shopdesk.channels.base import Media, http_bytes
 from shopdesk.dal.conversations import Conversations
-from shopdesk.dal.media import MediaStore, media_key
+from shopdesk.dal.media import MediaStore, media_key, message_files
+from shopdesk.dal.table import ConditionFailed
 from shopdesk.errors import ProviderError
 from shopdesk.models import Attachment
 
@@ -49,7 +51,7 @@ class MediaCopier:
     def copy(self, conversation_id: str, message_sk: str) -> int:
         """Copy the message's new attachments; returns how many changed."""
         message = self.conversations.get_message(conversation_id, message_sk)
-        if message is None:
+        if message is None or message.unsent_at is not None:
             return 0
         changed, result = 0, []
         for index, attachment in enumerate(message.attachments):
@@ -59,8 +61,16 @@ class MediaCopier:
             result.append(self._copy_one(message.provider or "", conversation_id, message.id, index, attachment))
             changed += 1
         if changed:
-            self.conversations.update_attachments(
-                conversation_id, message_sk, [a.model_dump(mode="json", exclude_none=True) for a in result])
+            try:
+                self.conversations.update_attachments(
+                    conversation_id, message_sk, [a.model_dump(mode="json", exclude_none=True) for a in result])
+            except ConditionFailed:
+                # the customer unsent it while the files were on their way (or it is gone): nothing of it is kept
+                for attachment in result:
+                    if attachment.storage_key and attachment.storage_key.startswith(
+                            message_files(conversation_id, message.id)):
+                        self.store.delete(attachment.storage_key)
+                return 0
         return changed
 
     def _copy_one(self, provider: str, conversation_id: str, message_id: str, index: int,

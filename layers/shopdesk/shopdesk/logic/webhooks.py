@@ -1,6 +1,7 @@
 """Provider webhooks, from raw request to stored facts: verify authenticity, parse, then for every
 item of the (possibly batched) request ingest the customer's message, apply the delivery receipt,
-or put the event on the conversation's timeline. Nothing is stored unless the request is authentic.
+or put the event on the conversation's timeline (a customer's unsend or edit changes the message it names too:
+``logic.amend``). Nothing is stored unless the request is authentic.
 A receipt saying a message of the bot's failed (``failed``, ``undelivered``) is reported to the router, which hands
 the conversation to a person (``logic.work.enqueue_bot_send_failed``).
 
@@ -26,10 +27,12 @@ from shopdesk.channels.base import item_or_unsupported, timeline_event
 from shopdesk.dal.bot import sent_message
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.media import MediaStore
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.unsupported import UnsupportedLog
 from shopdesk.errors import InvalidSignature
 from shopdesk.ids import new_id
+from shopdesk.logic import amend
 from shopdesk.logic.ingest import IngestResult, ingest, masked_value
 from shopdesk.logic.work import enqueue_bot_send_failed
 from shopdesk.models import (
@@ -83,6 +86,7 @@ class WebhookProcessor:
     first_response_targets: dict[Priority, int]
     find_thread: ThreadFinder | None = None
     privacy: PrivacyPolicies | None = None     # masking and retention; read once at cold start (prime)
+    media: MediaStore | None = None            # where an unsent message's files are deleted (logic.amend)
 
     def __post_init__(self) -> None:
         if self.privacy is None:
@@ -179,6 +183,9 @@ class WebhookProcessor:
         note = Message(id=new_id("m_"), conversation_id=conversation_id, direction=Direction.SYSTEM,
                        text=text, created_at=clock.now(), provider=event.provider, kind=event.kind,
                        payload=payload or None, masked=list(dict.fromkeys(kinds)), event=said)
+        if event.kind in amend.KINDS and event.target_provider_id:
+            # the customer unsent or edited one of their messages: the message changes too
+            return amend.record(self.conversations, event, note, self.media)
         return self.conversations.record_event(event.provider, event.event_id, note)
 
 

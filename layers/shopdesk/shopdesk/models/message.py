@@ -114,6 +114,13 @@ class Message(BaseModel):
     possibly_duplicate: bool = False
     # a system entry: what ``text`` says in English, structured (None on entries written before it existed)
     event: SystemEvent | None = None
+    # an inbound message the customer took back (Messenger/Instagram unsend, a deletion in a Telegram Business chat):
+    # when; its text, subject, files and content are gone (``logic.amend``)
+    unsent_at: Instant | None = None
+    # an inbound message the customer edited: when (the provider's time of the latest edit), and the words it reads
+    # now, masked like any text; ``text`` keeps what it said first
+    edited_at: Instant | None = None
+    edited_text: str | None = None
 
     @property
     def retry_of(self) -> str | None:
@@ -176,6 +183,7 @@ class TimelineEvent(BaseModel):
     # what ``text`` says, structured, for an inbox to word in its agent's language (``channels.base.timeline_event``
     # lists the kinds); the customer's words in it are masked like ``text`` when the entry is stored
     event: SystemEvent | None = None
+    at: Instant | None = None               # when it happened, by the provider's clock (orders a message's edits)
 
 
 class StatusUpdate(BaseModel):

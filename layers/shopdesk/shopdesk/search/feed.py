@@ -1,9 +1,10 @@
 """What the indexer does with one table-stream record: keep the search index in step with the messages.
 
-- A message inserted, or changed in its text or subject (an edit; a delivery receipt changes neither and is
-  skipped), is indexed under its terms, analysed in the message's language (detected from its text).
-- A message removed, or whose text became empty, is removed; a conversation item removed (expiry, erasure)
-  removes all its messages.
+- A message inserted, or changed in its text, subject or edited text (a customer's edit, ``logic.amend``: the words
+  it said first and the words it says now are both found; a delivery receipt changes none and is skipped), is
+  indexed under its terms, analysed in the message's language (detected from its text).
+- A message removed, or whose text became empty (a customer unsent it), is removed; a conversation item removed
+  (expiry, erasure) removes all its messages.
 - System messages (assignments, SLA notes) are not indexed: customers' and agents' words are.
 - A customer's record (``CUSTOMER#<id>/META``) inserted, or changed in its name or in being merged into
   another, indexes the name (``name_terms``); a record without a name, merged into another, or removed (an
@@ -28,7 +29,7 @@ MAX_TEXT = 20_000           # characters of one message that are indexed (a long
 
 
 def searchable_text(message: Message) -> str:
-    return " ".join(part for part in (message.subject, message.text) if part)[:MAX_TEXT].strip()
+    return " ".join(part for part in (message.subject, message.text, message.edited_text) if part)[:MAX_TEXT].strip()
 
 
 def document(message: Message) -> SearchDoc | None:
@@ -47,8 +48,8 @@ def document(message: Message) -> SearchDoc | None:
                      terms=joined(terms), language=language, direction=message.direction.value)
 
 
-def _text_of(image: Mapping[str, Any] | None) -> tuple[Any, Any]:
-    return (image or {}).get("text"), (image or {}).get("subject")
+def _text_of(image: Mapping[str, Any] | None) -> tuple[Any, Any, Any]:
+    return (image or {}).get("text"), (image or {}).get("subject"), (image or {}).get("edited_text")
 
 
 def apply(index: SearchIndex, event_name: str, keys: Mapping[str, Any], new: Mapping[str, Any] | None,
