@@ -250,7 +250,13 @@ const PROVIDER_KINDS: Record<string, Words> = {
       ? p.say(`timeline.event.reaction.${action}`, { emoji: shown })
       : p.say(`timeline.event.reaction.${action}.none`);
   },
-  edit: (p) => (p.has("text") ? p.say("timeline.event.edit", { text: p.text("text") }) : p.say("timeline.event.edit.media")),
+  // an edit of a message the customer unsent since keeps no words (`unsent`: layers/shopdesk/shopdesk/logic/amend.py)
+  edit: (p) =>
+    p.has("unsent")
+      ? p.say("timeline.event.edit.unsent")
+      : p.has("text")
+        ? p.say("timeline.event.edit", { text: p.text("text") })
+        : p.say("timeline.event.edit.media"),
   unsend: (p) => p.say(ofChannel(p, "timeline.event.unsend"), p.has("channel") ? { channel: p.channel("channel") } : {}),
   echo: (p) =>
     p.say(ofChannel(p, "timeline.event.echo"), {

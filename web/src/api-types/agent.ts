@@ -1582,6 +1582,21 @@ export interface components {
              * @description a reply sent again (POST …/replies/{message_id}/retry): the failed reply it sends again, which cannot be sent again a second time
              */
             retry_of?: string | null;
+            /**
+             * Unsent At
+             * @description a customer's message they took back (Messenger, Instagram: unsend; a Telegram Business chat: deleted): when; it has no text, subject or files any more, and the timeline has an entry saying so
+             */
+            unsent_at?: string | null;
+            /**
+             * Edited At
+             * @description a customer's message they edited: when (the latest edit); `text` is what it said first
+             */
+            edited_at?: string | null;
+            /**
+             * Edited Text
+             * @description what an edited message says now (masked like `text`); absent when the edit took a file's caption away
+             */
+            edited_text?: string | null;
         };
         /** NoteAction */
         NoteAction: {

@@ -508,3 +508,47 @@ describe("Timeline scrolling", () => {
     expect(scroll).toHaveBeenCalledTimes(4); // another conversation opens at its end
   });
 });
+
+describe("Timeline's unsent and edited messages", () => {
+  const inbound = (id: string, over: Partial<Message>) => message(id, { direction: "inbound", channel: "messenger", ...over });
+  const bodies = (locale: Locale, ...messages: Message[]) => {
+    render(
+      <AppContext.Provider value={testContext(new Store({} as Api), locale)}>
+        <Timeline conv={testConversation("c1", { messages })} />
+      </AppContext.Provider>,
+      root(),
+    );
+    return [...root().querySelectorAll(".msg-inbound")].map((li) =>
+      [...li.querySelectorAll(".msg-text, .msg-was")].map((e) => e.textContent),
+    );
+  };
+
+  it("says a message was unsent in place of its words, and which side may have deleted it on Telegram", () => {
+    const unsent = inbound("gone", { text: null, unsent_at: "2026-12-03T09:01:00Z" });
+    const telegram = inbound("deleted", { channel: "telegram", text: null, unsent_at: "2026-12-03T09:02:00Z" });
+    expect(bodies("en", unsent, telegram)).toEqual([["Unsent by the customer"], ["Deleted in the Telegram chat"]]);
+    expect(bodies("es", unsent)).toEqual([["El cliente anuló el envío"]]);
+    expect(bodies("pt", unsent)).toEqual([["O cliente cancelou o envio"]]);
+  });
+
+  it("shows an edited message's new words marked as edited, and its first words under them", () => {
+    const edited = inbound("edited", { text: "Can I pay on delivery?", edited_text: "Can I pay by card?", edited_at: "2026-12-03T09:05:00Z" });
+    const captionGone = inbound("caption", { text: "my receipt", edited_text: null, edited_at: "2026-12-03T09:06:00Z" });
+    expect(bodies("en", edited, captionGone)).toEqual([
+      ["Can I pay by card? (edited)", "was: Can I pay on delivery?"],
+      ["(edited)", "was: my receipt"],
+    ]);
+    expect(root().querySelector(".edited-mark")?.getAttribute("title")).toContain("Edited");
+    expect(bodies("es", edited)).toEqual([["Can I pay by card? (editado)", "antes: Can I pay on delivery?"]]);
+  });
+
+  it("says an edit of a message unsent since without its words", () => {
+    expect(shown("en", event("edit", { unsent: true }, "Edited a message the customer unsent since"))).toEqual([
+      "Edited a message the customer unsent since",
+    ]);
+    expect(shown("pt", event("edit", { text: "new words" }), event("edit", { unsent: true }))).toEqual([
+      "Editou uma mensagem: new words",
+      "Editou uma mensagem cujo envio o cliente cancelou depois",
+    ]);
+  });
+});

@@ -85,7 +85,7 @@ function MessageItem({ conv, m, sentAgain }: { conv: Conversation; m: Message; s
         {time}
       </div>
       {m.subject && <div class="subject">{m.subject}</div>}
-      {m.text && <div class="msg-text" dir="auto">{m.text}</div>}
+      <Words m={m} />
       {m.attachments.length > 0 && (
         <div class="attachments">
           {m.attachments.map((a, i) => (
@@ -112,6 +112,33 @@ function MessageItem({ conv, m, sentAgain }: { conv: Conversation; m: Message; s
       )}
     </li>
   );
+}
+
+/** What a message says: in place of the words of one the customer unsent, that they did (in a Telegram Business
+ * chat, either side may delete a message); of one they edited, the new words marked so, and the first ones under them. */
+function Words({ m }: { m: Message }) {
+  const { t, locale, timeZone } = useApp();
+  if (m.unsent_at) {
+    return <div class="msg-text msg-unsent">{t(m.channel === "telegram" ? "unsent.telegram" : "unsent")}</div>;
+  }
+  if (m.edited_at) {
+    return (
+      <>
+        <div class="msg-text" dir="auto">
+          {m.edited_text && <>{m.edited_text} </>}
+          <span class="edited-mark" title={t("editedAt", { time: formatFull(m.edited_at, locale, timeZone) })}>
+            {t("edited")}
+          </span>
+        </div>
+        {m.text && (
+          <div class="msg-was" dir="auto">
+            {t("editedWas", { text: m.text })}
+          </div>
+        )}
+      </>
+    );
+  }
+  return m.text ? <div class="msg-text" dir="auto">{m.text}</div> : null;
 }
 
 /** Send a failed reply again (an undelivered one is not: the provider took every part of it), once: the button waits
