@@ -4,25 +4,14 @@ the desk and for one team."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 from bench.analytics import report_ms
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import bench_in_own_process
 
 
 def test_the_played_scenario_counts_the_events_the_writer_derives():
     # in a process of its own: the bench points the layer's clients at a moto server it stops afterwards
-    code = "import json; from bench.analytics import events_per_message; print(json.dumps(events_per_message(2)))"
-    path = os.pathsep.join([str(ROOT / "layers" / "shopdesk"), str(ROOT)])
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False,
-                          cwd=ROOT, env={**os.environ, "PYTHONPATH": path})
-    assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = bench_in_own_process("bench.analytics.events_per_message(2)", timeout=300)
     assert result["inbound_messages"] > 0 and result["events"] > result["inbound_messages"]
     assert result["by_type"]["conversation_opened"] == 2
 
