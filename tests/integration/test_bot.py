@@ -252,6 +252,18 @@ def test_an_import_with_a_bad_line_writes_nothing_and_names_the_line(desk):
     assert kb_import(desk, good, content_type="text/csv")[0] == 415
 
 
+def test_an_article_in_a_language_the_bot_never_answers_in_is_refused_saved_or_imported(desk):
+    # French is no language shopdesk detects: such an article would never answer anyone
+    article = {"title": "Cartes cadeaux", "body": "Les cartes cadeaux sont valables deux ans.", "language": "fr"}
+    status, problem = admin_call(desk, "PUT", "/admin/kb/articles/gift-fr", "[admins]", article)
+    assert status == 400 and "'fr' is not one the bot answers in" in problem["detail"], problem
+    line = json.dumps({"id": "gift-fr", **article})
+    status, problem = kb_import(desk, "\n".join([json.dumps({"id": "a1", "title": "A", "body": "Alpha",
+                                                              "language": "en"}), line]))
+    assert status == 422 and [e["loc"][1] for e in problem["errors"]] == [2], problem
+    assert admin_call(desk, "GET", "/admin/kb/articles", "[admins]")[1]["items"] == []
+
+
 def test_import_creates_then_leaves_unchanged_articles_alone(desk):
     status, report = kb_import(desk, KB)
     assert status == 200 and sorted(report["created"]) == ["faq_payment", "faq_returns", "faq_shipping",

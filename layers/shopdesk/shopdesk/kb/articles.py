@@ -43,6 +43,7 @@ from shopdesk.kb import CONTENT_FIELDS, Article, ArticleContent, ArticleDraft, I
 from shopdesk.kb.embedder import Embedder
 from shopdesk.kb.index import passages, vector_space
 from shopdesk.logic.access import ADMIN, SUPERVISOR, Caller, require
+from shopdesk.models.admin import CUSTOMER_LANGUAGES
 from shopdesk.privacy import audit
 
 MAX_IMPORT_LINES = 50          # each article is embedded as it is written: an import fits one API call
@@ -256,6 +257,9 @@ class ArticleLibrary:
 
     @staticmethod
     def _check_links(article_id: str, content: ArticleContent, known: dict[str, Article]) -> None:
+        if content.language not in CUSTOMER_LANGUAGES:     # the bot answers only in a language it detects
+            raise BadRequest(f"language {content.language!r} is not one the bot answers in: one of "
+                             f"{', '.join(CUSTOMER_LANGUAGES)}")
         original_id = content.translation_of
         if original_id is None:
             clash = [a for a in known.values() if a.translation_of == article_id and a.language == content.language
