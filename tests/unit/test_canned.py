@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
 
 from shopdesk.commerce.lookup import FoundOrder, OrderPanel
 from shopdesk.commerce.models import Fulfillment, Order, Tracking
@@ -135,3 +136,15 @@ def test_the_order_status_is_said_in_a_canned_bodys_language_english_words_other
     assert order_values(waiting, "es")["status"] == "en preparación para el envío"
     # English, no language (the agent's own text) and a language without the words: the English words
     assert [order_values(shipped, lang)["status"] for lang in ("en", None, "fr")] == ["in transit"] * 3
+
+
+@pytest.mark.parametrize(("typed", "stored"), [("WIS", "wis"), (" wis ", "wis"), ("/Wis", "wis"),
+                                               ("refund-2", "refund-2")])
+def test_a_shortcode_is_kept_as_it_is_typed_in_the_reply_box_whatever_case_or_slash_it_was_given_with(typed, stored):
+    assert content("Where is my order", typed, en="On its way").shortcode == stored
+
+
+@pytest.mark.parametrize("typed", ["wis it", "", "/", "wís"])
+def test_a_shortcode_that_cannot_be_typed_after_a_slash_is_refused(typed):
+    with pytest.raises(ValidationError):
+        content("Where is my order", typed, en="On its way")

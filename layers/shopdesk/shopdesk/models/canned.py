@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
 
 from shopdesk.clock import Instant
 from shopdesk.models.admin import Language
 from shopdesk.models.message import Attachment
 
 CannedId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-Shortcode = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z0-9_-]{1,32}$")]
+# as people type it ("WIS ", "/wis"): lower-cased, trimmed and its slash dropped before the pattern is checked
+# (StringConstraints checks its pattern against the text as given)
+Shortcode = Annotated[str, BeforeValidator(lambda v: v.strip().lstrip("/").lower() if isinstance(v, str) else v),
+                      StringConstraints(pattern=r"^[a-z0-9_-]{1,32}$")]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 # a body is a reply's text: its channel's limit is checked when it is sent (shopdesk.channels.limits.text_refusal)
 Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
