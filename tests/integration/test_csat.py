@@ -212,6 +212,8 @@ def test_reports_count_each_rating_once_per_agent_and_list_the_comments(desk):
     assert comments[rated] == (4, "The courier was late though", "alice")
     assert comments[unhappy][0] == 2 and "too slow" in comments[unhappy][1]
     assert silent not in comments
+    # each in the language its survey was sent in (a rating's own words are too few to tell it)
+    assert {r["language"] for r in listed["items"]} == {"en"}, listed["items"]
     assert lake.report("/reports/metrics", f"metric=csat_comments&group_by=agent&{query}")[0] == 400
 
 

@@ -103,7 +103,8 @@ def take(identity: IdentityRecord | None, message: Message, *, provider: str, pr
     if not pending.open_at(clock.iso(now)):
         surveys.forget(identity.key, pending)
         return None
-    base = {"agent_id": pending.agent_id, "team": pending.team, "cycle": pending.cycle}
+    # the survey's own: the lake's rating and comment rows carry its team and language (analytics.events._special)
+    base = {"agent_id": pending.agent_id, "team": pending.team, "language": pending.language, "cycle": pending.cycle}
     if pending.state == "asked":
         rating = rating_of(message)
         if rating is None:
