@@ -27,15 +27,6 @@ from shopdesk.models import Conversation, ConversationStatus, Message
 from shopdesk.models.conversation import ConversationBot
 
 
-def sent_message(table: Table, provider: str, provider_id: str) -> tuple[str, str] | None:
-    """The conversation and message key of one of our sends, from its provider id's marker (a receipt for it
-    failed: ``logic.webhooks``); None when the send is not recorded."""
-    marker = table.get(it.marker_pk(provider, provider_id), it.META) or {}
-    if marker.get("direction") != "outbound" or not marker.get("message_sk"):
-        return None
-    return str(marker["conversation_id"]), str(marker["message_sk"])
-
-
 class BotRefused(Exception):
     """The conversation is no longer the bot's to answer (assigned, handed over, already answered)."""
 

@@ -289,11 +289,12 @@ class Conversations:
             raise ChangeRefused(message.conversation_id) from exc
         return True
 
-    def inbound_message_of(self, provider: str, provider_id: str) -> tuple[str, str] | None:
-        """The conversation and key of a customer's message, from its provider id's marker; None when there is no
-        marker (never stored, expired, erased) or it names one of our sends."""
+    def message_of(self, provider: str, provider_id: str, direction: str) -> tuple[str, str] | None:
+        """The conversation and key of a message of that ``direction`` (``inbound``: a customer's, unsent or edited;
+        ``outbound``: one of our sends, whose receipt said it failed), from its provider id's marker; None when
+        there is no marker (never stored, expired, erased) or it names a message the other way."""
         marker = self.table.get(it.marker_pk(provider, provider_id), it.META) or {}
-        if marker.get("direction") != "inbound" or not marker.get("conversation_id") or not marker.get("message_sk"):
+        if marker.get("direction") != direction or not marker.get("conversation_id") or not marker.get("message_sk"):
             return None
         return str(marker["conversation_id"]), str(marker["message_sk"])
 

@@ -61,7 +61,7 @@ def original(conversations: Conversations, event: TimelineEvent, conversation_id
     target = event.target_provider_id
     if not target:
         return None
-    where = conversations.inbound_message_of(event.provider, target)
+    where = conversations.message_of(event.provider, target, "inbound")
     if where is not None:
         if where[0] != conversation_id:
             return None

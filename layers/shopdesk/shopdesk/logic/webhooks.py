@@ -24,7 +24,6 @@ from aws_lambda_powertools import Logger
 from shopdesk import clock, metrics
 from shopdesk.channels import meta, telegram, twilio
 from shopdesk.channels.base import item_or_unsupported, timeline_event
-from shopdesk.dal.bot import sent_message
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.media import MediaStore
@@ -138,7 +137,7 @@ class WebhookProcessor:
     def report_failed(self, item: StatusUpdate) -> None:
         """A reply failed on the way (two reads, only for a failed receipt): one of the bot's that the conversation
         waits on goes to the router, which hands the conversation to a person."""
-        where = sent_message(self.conversations.table, item.provider, item.provider_id)
+        where = self.conversations.message_of(item.provider, item.provider_id, "outbound")
         message = self.conversations.get_message(*where) if where else None
         if message is not None and message.status in FAILED:
             enqueue_bot_send_failed(self.work, message)
