@@ -1,9 +1,12 @@
 """The FAQ bot on the local stack, as a customer meets it: a WhatsApp question answered with the article's link,
 "where is my order" answered with tracking, "I want a human" handed over at once with the reason visible, the
-bot silent once an agent has the conversation, and a later message reopening what the bot resolved. The demo
+bot silent once an agent has the conversation, and a later message reopening what the bot resolved; and the
+reports, as a supervisor reads them, counting an answer Twilio refused as a hand-over, not an answer. The demo
 knowledge base is seeded by the stack; the bot is turned on for this module only."""
 
 from __future__ import annotations
+
+from datetime import datetime, timedelta
 
 import boto3
 import pytest
@@ -132,3 +135,41 @@ def test_a_later_message_reopens_the_conversation_the_bot_resolved(bot_on):
     sent_to(stack, phone, "Forgot password")                  # the bot answered the new question
     bot = stack.get(path, token=stack.token("alice")).json()["bot"]
     assert bot["state"] == "answering" and bot["article_id"] == "kb_account"     # in the same conversation
+
+
+def bot_figures(stack, period: str) -> dict:
+    """The bot's figures as the reports read them, once the lake has every event written so far."""
+    assert stack.post("/_local/analytics/flush").status == 200
+    answer = stack.get(f"/reports/summary?{period}", token=stack.token("alice"))
+    assert answer.status == 200, answer.text
+    return answer.json()["bot"]
+
+
+def test_in_the_reports_an_answer_twilio_refused_is_a_send_failed_hand_over_and_a_delivered_one_an_answer(bot_on):
+    stack = bot_on
+    now = datetime.fromisoformat(stack.get("/_local/clock").json()["now"].replace("Z", "+00:00"))
+    period = f"from={(now - timedelta(days=1)).date()}&to={(now + timedelta(days=2)).date()}"
+    before = bot_figures(stack, period)
+    # Given a customer whose number Twilio refuses to send to (its test number +15005550009: 21614, not a mobile)
+    write(stack, "+15005550009", "How long does delivery to Germany take?", "SM" + "d1" * 16)
+
+    def handed_over():
+        conv = conversation_of(stack, "+15005550009")
+        return conv if conv["bot"]["state"] == "handed_off" else None
+    lost = stack.wait_for(handed_over, timeout=60)
+    assert lost["bot"]["handoff_reason"] == "send_failed"
+    # and one whose answer Twilio takes and delivers (the sandbox's status callbacks)
+    write(stack, "+31660000021", "How long does delivery to Germany take?", "SM" + "d2" * 16)
+    got = conversation_of(stack, "+31660000021")
+
+    def delivered():
+        messages = stack.get(f"/agent/conversations/{got['id']}", token=stack.token("alice")).json()["messages"]
+        return [m for m in messages if m["author"] == "bot" and m["status"] == "delivered"]
+    stack.wait_for(delivered, timeout=60)
+    # Then the reports count one more answer (the delivered one) and one more hand-over, for send_failed
+    after = bot_figures(stack, period)
+    assert after["answered"] == before["answered"] + 1
+    assert after["handed_off"] == before["handed_off"] + 1
+    reasons = ("send_failed", "human_requested")
+    assert [after["handed_off_by_reason"].get(r, 0) for r in reasons] == [
+        before["handed_off_by_reason"].get(r, 0) + (r == "send_failed") for r in reasons]

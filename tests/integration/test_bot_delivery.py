@@ -1,7 +1,8 @@
 """The bot's messages reach the customer or a person takes over: an answer is held to what the channel takes in
 one message (the article cut at a sentence with its link and question kept, or a hand-over when it cannot be cut
 sensibly), and a message of the bot's that the provider refuses hands the conversation to a person at once
-instead of leaving it pending until the bot's timer resolves it unanswered."""
+instead of leaving it pending until the bot's timer resolves it unanswered. The reports count what the customer
+got: a refused answer is a hand-over (send_failed), not an answer, and a person's part is measured from it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from shopdesk import clock
 from tests.integration.helpers import STATUS_URL, agent, customer_writes, online, post_twilio
 from tests.integration.test_admin_api import admin_call
+from tests.integration.test_analytics import Lake
 from tests.integration.test_bot import bot, bot_messages, conversation, route  # noqa: F401 (fixture)
 from tests.integration.test_commerce import sandbox, shop  # noqa: F401 (fixtures)
 from tests.integration.test_customers import _instagram
@@ -221,3 +223,87 @@ def test_a_refused_closing_message_after_the_customer_confirmed_reopens_nothing(
     seen = conversation(desk, conv)
     assert seen["status"] == "resolved" and seen["bot"]["state"] == "resolved"
     assert agent(desk, "GET", f"/agent/conversations/{conv}", "root", groups="[admins]")[0] == 200
+
+
+# ---------------------------------------------------------------- part 3: what the reports count
+
+def period() -> str:
+    today = clock.now().date()
+    return f"from={today - timedelta(days=1)}&to={today + timedelta(days=2)}"
+
+
+def reports(desk) -> Lake:
+    """The lake as the reports read it: the table's stream through the writer into Firehose (moto's S3), then the
+    reports API on DuckDB (tests/integration/test_analytics.py)."""
+    lake = Lake(desk)
+    lake.pump()
+    return lake
+
+
+def summary(lake: Lake) -> dict:
+    status, body = lake.report("/reports/summary", period())
+    assert status == 200, body
+    return body
+
+
+@pytest.mark.usefixtures("bot")
+def test_in_the_reports_an_answer_the_provider_refused_is_a_send_failed_hand_over_and_a_delivered_one_an_answer(
+        desk, twilio):
+    # Given two SMS customers the bot answered: Twilio refuses the first answer for good (a person has it since)
+    online(desk, "alice")
+    lost = customer_writes(desk, "+31650000111", "How long does standard delivery take?", "SMfig1")
+    route(desk)
+    twilio.script = [REFUSED]
+    dispatch(desk, twilio)
+    route(desk)
+    assert conversation(desk, lost)["bot"]["handoff_reason"] == "send_failed"
+    # and takes the second, which the carrier delivers, and whose customer says it solved their question
+    got = customer_writes(desk, "+31650000112", "How long does standard delivery take?", "SMfig2")
+    route(desk)
+    sid = "SM" + "d" * 32
+    twilio.script = [(201, {"sid": sid, "status": "queued"})]
+    dispatch(desk, twilio)
+    receipt = twilio_form(MessageSid=sid, MessageStatus="delivered", To="+31650000112", From="+14155550100")
+    assert post_twilio(desk, receipt, url=STATUS_URL)["statusCode"] == 200
+    assert [m["status"] for m in bot_messages(desk, got)] == ["delivered"]
+    clock.set_offset(120)
+    customer_writes(desk, "+31650000112", "Yes, thanks!", "SMfig2b")
+    route(desk)
+    assert conversation(desk, got)["status"] == "resolved"
+    # Then the reports count one answer, the one the customer got, resolved by the bot, and the refused one as a
+    # hand-over for send_failed: the bot contained every conversation it answered
+    lake = reports(desk)
+    assert summary(lake)["bot"] == {"answered": 1, "handed_off": 1, "resolved": 1, "containment_rate": 1.0,
+                                    "handed_off_by_reason": {"send_failed": 1}}
+    status, body = lake.report("/reports/metrics", f"metric=bot&group_by=channel&{period()}")
+    assert status == 200 and body["items"] == [{"key": "sms", "answered": 1, "handed_off": 1, "resolved": 1,
+                                                "containment_rate": 1.0}]
+
+
+@pytest.mark.usefixtures("bot")
+def test_after_an_answer_reported_undelivered_the_customer_s_wait_counts_from_the_answer(desk, twilio):
+    # Given Twilio took the bot's answer
+    conv = customer_writes(desk, "+31650000113", "How long does standard delivery take?", "SMfig3")
+    route(desk)
+    sid = "SM" + "e" * 32
+    twilio.script = [(201, {"sid": sid, "status": "queued"})]
+    dispatch(desk, twilio)
+    online(desk, "alice")
+    # When the carrier reports it undelivered 20 minutes later, and alice answers 5 minutes after she got it
+    clock.set_offset(20 * 60)
+    body = twilio_form(MessageSid=sid, MessageStatus="undelivered", ErrorCode="30007", To="+31650000113",
+                       From="+14155550100")
+    assert post_twilio(desk, body, url=STATUS_URL)["statusCode"] == 200
+    route(desk)
+    assert conversation(desk, conv)["assignee"] == "alice"
+    clock.set_offset(25 * 60)
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "Two days."})[0] == 202
+    # Then the customer waited 25 minutes for an answer they got: the SLA clock counted them all (it stood still
+    # while the lost answer seemed to wait for the customer) and so does the first response time
+    clocks = json.loads(desk.item(f"CONV#{conv}")["clocks_json"])
+    assert 25 * 60 <= clocks["first_response"]["consumed_seconds"] < 25 * 60 + 30, clocks["first_response"]
+    figures = summary(reports(desk))
+    assert figures["bot"] == {"answered": 0, "handed_off": 1, "resolved": 0, "containment_rate": None,
+                              "handed_off_by_reason": {"send_failed": 1}}
+    first = figures["first_response"]
+    assert first["count"] == 1 and 25 * 60 <= first["median_s"] < 25 * 60 + 30, first

@@ -5,7 +5,7 @@ Trino form parses as Trino."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlglot
@@ -651,3 +651,88 @@ def test_by_agent_figures_no_agent_is_credited_with_are_refused():
         assert reports.metric(name, PERIOD, "team") == []
     for name in ("sla_compliance", "first_response", "resolved", "reopen_rate", "csat", "replies"):
         assert reports.metric(name, PERIOD, "agent") == []
+
+
+# ---------------------------------------------------------------- what never reached the customer
+
+def _sent(conversation_id: str, message_id: str, at: str, author: str, kind: str, **payload):
+    """An outbound message of ours as written (queued), its stream key, and the events its insert made."""
+    item = {"PK": f"CONV#{conversation_id}", "SK": f"MSG#{at}#{message_id}", "id": message_id,
+            "conversation_id": conversation_id, "channel": "sms", "created_at": at, "direction": "outbound",
+            "author": author, "kind": kind, "status": "queued", "payload": payload or None}
+    return item, {"PK": item["PK"], "SK": item["SK"]}, derive("INSERT", {"PK": item["PK"], "SK": item["SK"]}, item,
+                                                             None)
+
+
+def _then(item, keys, status: str, at: datetime, code: str | None = None):
+    """The events of the message's status moving on, written at ``at``."""
+    return derive("MODIFY", keys, {**item, "status": status, "error": {"code": code} if code else None}, item, at)
+
+
+def test_a_refused_message_is_withdrawn_as_of_when_it_was_written():
+    # Given a person's reply written at 23:59:59 that Twilio's receipt says was never delivered, seconds after midnight
+    item, keys, _ = _sent("c_1", "m_1", "2026-12-01T23:59:59.000Z", "alice", "text")
+    learnt = datetime(2026, 12, 2, 0, 0, 10, tzinfo=UTC)
+    failed, refused = _then(item, keys, "undelivered", learnt, "30007")
+    # Then the failure is an event of when it was learnt, and the refusal one of the reply's own instant (its day and
+    # period), naming the reply and who sent it
+    assert (failed.type, failed.occurred_at) == (EventType.MESSAGE_FAILED, "2026-12-02T00:00:10.000Z")
+    assert (refused.type, refused.occurred_at, refused.day) == (EventType.MESSAGE_REFUSED,
+                                                                "2026-12-01T23:59:59.000Z", "2026-12-01")
+    assert (refused.message_id, refused.agent_id, refused.to_value, refused.reason) == ("m_1", "alice", "undelivered",
+                                                                                       "30007")
+    assert json.loads(refused.detail or "{}") == {"kind": "text", "failed_at": "2026-12-02T00:00:10.000Z"}
+    # a bounce after the mail server took it (delivered, then failed) is one too; a second failure status is not
+    bounced = {**item, "status": "delivered"}
+    assert types(_then(bounced, keys, "failed", learnt, "bounce")) == ["message_failed", "message_refused"]
+    assert _then({**item, "status": "failed"}, keys, "undelivered", learnt) == []
+    # and the bot's answer says it is one (no agent is credited)
+    bot, bot_keys, _ = _sent("c_1", "m_2", "2026-12-01T10:00:00.000Z", "bot", "bot", bot={"action": "answer"})
+    refused_answer = _then(bot, bot_keys, "failed", learnt, "21614")[1]
+    assert refused_answer.agent_id is None and json.loads(refused_answer.detail or "{}")["action"] == "answer"
+
+
+def test_what_a_refused_message_counted_is_left_out_of_every_figure():
+    # Given two conversations the bot answered: c_lost's answer refused by Twilio, then handed over (send_failed);
+    # c_got's answer delivered
+    day = "2026-12-01T{}.000Z"
+    learnt = datetime(2026, 12, 1, 10, 0, 30, tzinfo=UTC)
+    events = []
+    for conversation_id, fate in (("c_lost", "failed"), ("c_got", "delivered")):
+        opened = meta(PK=f"CONV#{conversation_id}", id=conversation_id, customer={"id": f"u_{conversation_id}"},
+                      created_at=day.format("09:59:50"), updated_at=day.format("09:59:50"))
+        events += derive("INSERT", {"PK": f"CONV#{conversation_id}", "SK": "META"}, opened, None)
+        item, keys, inserted = _sent(conversation_id, f"b_{conversation_id}", day.format("10:00:00"), "bot", "bot",
+                                     bot={"action": "answer", "article_id": "kb_shipping"})
+        events += inserted + _then(item, keys, fate, learnt, "21614" if fate == "failed" else None)
+    note = {"PK": "CONV#c_lost", "SK": "MSG#x#n_1", "id": "n_1", "conversation_id": "c_lost", "channel": "sms",
+            "created_at": day.format("10:00:31"), "direction": "system", "author": "bot", "kind": "system",
+            "payload": {"bot": {"handoff_reason": "send_failed"}}}
+    events += derive("INSERT", {"PK": note["PK"], "SK": note["SK"]}, note, None)
+    # and in c_lost alice's reply refused, then the same reply sent again and taken; her reply in c_got refused alone;
+    # a survey refused in c_got and one asked in c_lost
+    for message_id, conversation_id, at, fate in (("r_1", "c_lost", "10:05:00", "failed"),
+                                                   ("r_2", "c_lost", "10:06:00", "sent"),
+                                                   ("r_3", "c_got", "10:07:00", "undelivered")):
+        item, keys, inserted = _sent(conversation_id, message_id, day.format(at), "alice", "text")
+        events += inserted + _then(item, keys, fate, learnt + timedelta(minutes=10))
+    for message_id, conversation_id, fate in (("s_1", "c_got", "failed"), ("s_2", "c_lost", "delivered")):
+        item, keys, inserted = _sent(conversation_id, message_id, day.format("11:00:00"), "system", "csat_survey")
+        events += inserted + _then(item, keys, fate, learnt + timedelta(hours=1))
+    lake = DuckDbLake()
+    lake.add(events)
+
+    def one(name: str, span: Period = PERIOD, group: str | None = None) -> list[dict]:
+        return lake.rows(statement(name, span, group))
+    # Then the bot answered one conversation (the one that got its answer) and handed one over, as send_failed
+    assert one("bot") == [{"key": "all", "answered": 1, "handed_off": 1, "resolved": 0}]
+    assert one("handoff_reasons") == [{"key": "send_failed", "value": 1}]
+    assert one("bot", group="channel") == [{"key": "sms", "answered": 1, "handed_off": 1, "resolved": 0}]
+    # alice sent one reply that reached a customer, in one conversation
+    assert one("replies", group="agent") == [{"key": "alice", "value": 1}]
+    assert one("handled", group="team") == [{"key": "default", "value": 1}]
+    # one survey was asked
+    assert one("csat") == [{"key": "all", "asked": 1, "responses": 0, "satisfied": 0}]
+    # and a period that ends before the failures were learnt counts no refused answer either
+    morning = Period(datetime(2026, 12, 1, 9, tzinfo=UTC), datetime(2026, 12, 1, 10, 0, 10, tzinfo=UTC), "UTC")
+    assert one("bot", morning) == [{"key": "all", "answered": 1, "handed_off": 0, "resolved": 0}]

@@ -38,6 +38,9 @@ class EventType(StrEnum):
     MESSAGE_SENT = "message_sent"                  # anything we send: a reply, a template, an acknowledgement
     MESSAGE_DELIVERED = "message_delivered"
     MESSAGE_FAILED = "message_failed"
+    # the same failure dated as the message itself: withdraws what its insert counted (message_sent, bot_answered,
+    # csat_asked) from the figures of the period, day and hour they fell in (``analytics.sql.NOT_REFUSED``)
+    MESSAGE_REFUSED = "message_refused"
     ASSIGNED = "assigned"
     TRANSFERRED = "transferred"
     UNASSIGNED = "unassigned"
@@ -382,8 +385,25 @@ def _message(new: Mapping[str, Any], old: Mapping[str, Any] | None, written_at: 
     if status in FAILED and old.get("status") not in FAILED:
         error = new.get("error") or {}
         return [ctx.event(EventType.MESSAGE_FAILED, at, (message_id,), message_id=message_id,
-                          agent_id=_agent(author), to_value=status, reason=error.get("code"))]
+                          agent_id=_agent(author), to_value=status, reason=error.get("code")),
+                _refused(ctx, new, created, at)]
     return []
+
+
+def _refused(ctx: _Context, message: Mapping[str, Any], created: datetime, failed_at: datetime) -> Event:
+    """An outbound message that never reached the customer (the provider refused it, or reported it failed on the
+    way: ``failed``, ``undelivered``), dated as the message (``created_at``), so it falls in the period, day and hour
+    of the events the message's insert made, which the reports then leave out (``analytics.sql.NOT_REFUSED``): a
+    reply a person sent, the bot's answer, a survey asked. When the failure was learnt is ``detail.failed_at``
+    (``message_failed`` is dated then)."""
+    kind, author = message.get("kind"), message.get("author")
+    bot = (message.get("payload") or {}).get("bot")
+    detail = {"kind": kind, "failed_at": _iso(failed_at),
+              "action": bot.get("action") if isinstance(bot, Mapping) else None}
+    return ctx.event(EventType.MESSAGE_REFUSED, created, (message.get("id"),), message_id=message.get("id"),
+                     actor=author or "system", agent_id=_agent(author) if kind not in AUTOMATIC_KINDS else None,
+                     to_value=message.get("status"), reason=(message.get("error") or {}).get("code"),
+                     detail=json.dumps({k: v for k, v in detail.items() if v is not None}, sort_keys=True))
 
 
 def _bot(ctx: _Context, at: datetime, message_id: Any, direction: Any, bot: Mapping[str, Any]) -> list[Event]:

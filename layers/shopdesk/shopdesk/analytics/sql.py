@@ -190,12 +190,20 @@ def _history(period: Period, scope: Scope) -> str:
     return events(f"day <= '{period.last_day}' AND at_ms < {period.end_ms}", scope)
 
 
+# What a message of ours counted when it was written (a reply a person sent, the bot's answer, a survey asked) counts
+# only if it reached the customer: a message the provider refused, or reported failed on the way, has a
+# ``message_refused`` event dated as the message itself, so in the same period (and day, hour) as what it withdraws.
+# Events without a message (a resolve) or of one never sent (a hand-over's note) are kept.
+NOT_REFUSED = ("coalesce(message_id, '') NOT IN (\n"
+               "  SELECT message_id FROM ev WHERE type = 'message_refused' AND message_id IS NOT NULL)")
+
 _DURATION = """SELECT {key} AS key, count(*) AS count,
   quantile_cont(duration_s, 0.5) AS median_s, quantile_cont(duration_s, 0.9) AS p90_s,
   quantile_cont(business_s, 0.5) AS business_median_s, quantile_cont(business_s, 0.9) AS business_p90_s
 FROM ev WHERE {where} GROUP BY 1 ORDER BY 1"""
 
-# name -> (select over ``ev``, what the figure is). ``{key}`` is the group key's expression.
+# name -> (select over ``ev``, what the figure is). ``{key}`` is the group key's expression, ``{not_refused}``
+# ``NOT_REFUSED``.
 STATEMENTS: dict[str, tuple[str, str]] = {
     "conversations": ("""SELECT {key} AS key, count(DISTINCT conversation_id) AS value FROM (
   SELECT o.conversation_id, o.at_ms, o.channel, o.agent_id,
@@ -209,11 +217,12 @@ STATEMENTS: dict[str, tuple[str, str]] = {
 ) opened GROUP BY 1 ORDER BY 1""", "new conversations"),
     "messages_received": ("SELECT {key} AS key, count(*) AS value FROM ev WHERE type = 'message_received' "
                           "GROUP BY 1 ORDER BY 1", "customer messages"),
+    # a reply the provider refused for good never reached the customer: not a reply (its retry, if it went, is)
     "replies": ("SELECT {key} AS key, count(*) AS value FROM ev "
-                "WHERE type = 'message_sent' AND agent_id IS NOT NULL GROUP BY 1 ORDER BY 1",
+                "WHERE type = 'message_sent' AND agent_id IS NOT NULL AND {not_refused} GROUP BY 1 ORDER BY 1",
                 "replies people sent"),
     "handled": ("SELECT {key} AS key, count(DISTINCT conversation_id) AS value FROM ev "
-                "WHERE type = 'message_sent' AND agent_id IS NOT NULL GROUP BY 1 ORDER BY 1",
+                "WHERE type = 'message_sent' AND agent_id IS NOT NULL AND {not_refused} GROUP BY 1 ORDER BY 1",
                 "conversations a person replied in"),
     "first_response": (_DURATION.replace("{where}", "type = 'first_human_reply'"), "first response time"),
     "next_response": (_DURATION.replace("{where}", "type = 'next_human_reply'"), "next response time"),
@@ -233,19 +242,22 @@ FROM ev WHERE type = 'status_changed' GROUP BY 1 ORDER BY 1""", "conversations r
     "sla": ("""SELECT {key} AS key, target,
   count(*) FILTER (WHERE type = 'sla_met') AS met, count(*) FILTER (WHERE type = 'sla_breached') AS breached
 FROM ev WHERE type IN ('sla_met', 'sla_breached') GROUP BY 1, 2 ORDER BY 1, 2""", "SLA targets met and missed"),
+    # an answer of the bot's the provider refused is no answer: the conversation went to a person (send_failed)
     "bot": ("""SELECT {key} AS key,
   count(DISTINCT CASE WHEN type = 'bot_answered' THEN conversation_id END) AS answered,
   count(DISTINCT CASE WHEN type = 'bot_handed_off' THEN conversation_id END) AS handed_off,
   count(DISTINCT CASE WHEN type = 'bot_resolved' THEN conversation_id END) AS resolved
-FROM ev WHERE type IN ('bot_answered', 'bot_handed_off', 'bot_resolved') GROUP BY 1 ORDER BY 1""",
-            "the bot's conversations"),
+FROM ev WHERE type IN ('bot_answered', 'bot_handed_off', 'bot_resolved') AND {not_refused}
+GROUP BY 1 ORDER BY 1""", "the bot's conversations"),
     "handoff_reasons": ("SELECT coalesce(reason, 'unknown') AS key, count(DISTINCT conversation_id) AS value "
                         "FROM ev WHERE type = 'bot_handed_off' GROUP BY 1 ORDER BY 1", "hand-overs by reason"),
+    # a survey the provider refused was not asked (it does not lower the response rate)
     "csat": ("""SELECT {key} AS key,
   count(*) FILTER (WHERE type = 'csat_asked') AS asked,
   count(*) FILTER (WHERE type = 'csat_answered' AND rating IS NOT NULL) AS responses,
   count(*) FILTER (WHERE type = 'csat_answered' AND rating >= 4) AS satisfied
-FROM ev WHERE type IN ('csat_asked', 'csat_answered') GROUP BY 1 ORDER BY 1""", "CSAT surveys and ratings"),
+FROM ev WHERE type IN ('csat_asked', 'csat_answered') AND {not_refused}
+GROUP BY 1 ORDER BY 1""", "CSAT surveys and ratings"),
     "csat_comments": ("""SELECT type, occurred_at, at_ms, conversation_id, agent_id, team, channel, language, rating,
   detail
 FROM ev WHERE type IN ('csat_answered', 'csat_commented') ORDER BY at_ms DESC, event_id LIMIT 5000""",
@@ -435,7 +447,7 @@ def statement(metric: str, period: Period, group: str | None, scope: Scope = WHO
                 .replace("{first_key}", first_key).replace("{history}", _history(period, scope)))
     select, _ = STATEMENTS[metric]
     return (f"WITH {_view(period, scope, as_of=group if group in ('team', 'language') else None)}\n"
-            + select.replace("{key}", key_expression(group, period.tz)))
+            + select.replace("{key}", key_expression(group, period.tz)).replace("{not_refused}", NOT_REFUSED))
 
 
 def hourly(period: Period, channel: str | None, scope: Scope = WHOLE_DESK) -> str:

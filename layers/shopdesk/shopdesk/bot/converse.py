@@ -248,16 +248,19 @@ class Bot:
         note.payload = {"bot": {"handoff_reason": reason}}
         note.channel = conv.route.channel         # the lake's hand-over counts per channel (docs/metrics.md)
         if conv.status is ConversationStatus.PENDING:
-            # it waited on the bot's answer, out of the queue with its clocks paused: back in the queue (from the
-            # answer, a moment after the customer wrote) and the clocks running again, as for a customer's reply
-            now = clock.now()
+            # it waited on the bot's answer, out of the queue with its clocks paused, but that answer never reached
+            # the customer (send_failed): they have waited since it was written. Back in the queue from the answer
+            # (a moment after the customer wrote), a person's part measured from it, and the clocks running as if
+            # they had never stood still: the time they stood is the customer's wait too
+            since = conv.bot.at if conv.bot and conv.bot.at else clock.now_iso()
             try:
-                self.store.hand_back(conv, reason, note, conv.bot.at if conv.bot and conv.bot.at else clock.iso(now))
+                self.store.hand_back(conv, reason, note, since)
             except BotRefused:
                 logger.info("bot hand-over refused: the conversation changed", extra={"conversation_id": conv.id})
                 return Outcome.SKIPPED
+            answered = clock.parse_iso(since)
             sla_engine.apply(self.conversations, conv.id,
-                             lambda clocks: clocks.on_status(ConversationStatus.OPEN, now), self.book)
+                             lambda clocks: clocks.on_status(ConversationStatus.OPEN, answered), self.book)
         else:
             self.store.hand_off(conv, reason, note)
         self.conversations.set_conversation_timer(conv.id, BOT_RESOLVE_TIMER, None)

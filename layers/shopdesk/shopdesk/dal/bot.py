@@ -10,7 +10,8 @@ speak over a person:
   from it, so the bot's time is not counted as the team's).
 - ``hand_back``: a hand-over of a conversation the bot set ``pending`` whose answer never reached the customer
   (``send_failed``): open again and waiting in its team's queue, with the hand-over, in one write conditioned on
-  it being still pending, nobody's and the bot's.
+  it being still pending, nobody's and the bot's. A person's part starts at the answer that was lost
+  (``handed_off_at``), not when its failure was learnt: the customer has waited since then.
 - ``resolved``: the ``bot`` state after the status change that resolved it.
 """
 
@@ -71,13 +72,15 @@ class BotStore:
         ])
 
     def hand_back(self, conv: Conversation, reason: str, note: Message, since: str) -> None:
-        """Hand over a conversation the bot set pending: open again, in its team's queue from ``since``, with the
-        hand-over's state and note, in one transaction. BotRefused when it is no longer pending, someone has it, or
-        the bot is no longer answering there (the customer wrote, a person took it, it was resolved)."""
+        """Hand over a conversation the bot set pending: open again, in its team's queue from ``since`` (the answer
+        that never reached the customer), which is also where a person's part of the cycle starts
+        (``handed_off_at``: first response and resolution are measured from it), with the hand-over's state and
+        note, in one transaction. BotRefused when it is no longer pending, someone has it, or the bot is no longer
+        answering there (the customer wrote, a person took it, it was resolved)."""
         now = clock.now_iso()
         open_ = ConversationStatus.OPEN.value
         update = (Update().set("bot", {"state": "handed_off", "handoff_reason": reason, "at": now})
-                  .set("handed_off_at", now).set("status", open_).set("StatusPK", it.status_pk(open_))
+                  .set("handed_off_at", since).set("status", open_).set("StatusPK", it.status_pk(open_))
                   .set("StatusSK", now).set("InboxSK", f"{open_}#{now}").set("updated_at", now)
                   .set("changed_by", note.author or "bot")
                   .when("attribute_exists(PK) AND #status = :pending AND attribute_not_exists(assignee) "
