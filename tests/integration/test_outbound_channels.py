@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -140,3 +141,46 @@ def test_agent_may_answer_on_another_of_the_customers_channels(desk, graph):
     status, refused = agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice",
                             {"text": "x", "channel": "telegram"})
     assert status == 400 and "telegram" in refused["detail"]
+
+
+OUTAGES = {   # each provider's answer while it is down: (webhook function, path, sample dir, headers, answer)
+    "whatsapp_cloud": ("inbound_whatsapp", "/webhooks/whatsapp", "meta_whatsapp",
+                       (503, {"error": {"message": "Service temporarily unavailable", "code": 2}}),
+                       "Meta's service is temporarily unavailable"),
+    "messenger": ("inbound_messenger", "/webhooks/messenger", "meta_messenger",
+                  (503, {"error": {"message": "Service temporarily unavailable", "code": 2}}),
+                  "Meta's service is temporarily unavailable"),
+    "telegram": ("inbound_telegram", "/webhooks/telegram", "telegram",
+                 (502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}),
+                 "Telegram had a server error"),
+}
+
+
+@pytest.mark.parametrize("provider", sorted(OUTAGES))
+def test_a_reply_an_outage_failed_for_good_says_it_was_not_sent_and_can_be_sent_again(desk, provider):
+    function, path, samples, down, reason = OUTAGES[provider]
+    fake = FakeHttp(down)
+    try:
+        # Given a customer's message, and the provider down for every attempt the dispatcher makes
+        body, sidecar = sample(samples, "text_captured" if provider == "telegram" else "text")
+        headers = ({"x-telegram-bot-api-secret-token": "test_secret_token-1"} if provider == "telegram"
+                   else {"x-hub-signature-256": sidecar["http"]["headers"]["X-Hub-Signature-256"]})
+        desk.invoke(function, http_event("POST", path, body, headers))
+        conv = _only_conversation(desk)
+        agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "Your parcel left today"})
+        # When the first attempt fails, the reply says it will be retried
+        _dispatch(desk, fake)
+        [out] = _outbound(desk, conv)
+        assert out["status"] == "queued"
+        assert out["error"]["message"] == f"{reason}; the reply will be retried"
+        # and when the last one fails (DISPATCH_MAX_ATTEMPTS=3 in tests), it says it failed and can be sent again
+        deadline = time.monotonic() + 15
+        while out["status"] == "queued" and time.monotonic() < deadline:
+            time.sleep(0.5)
+            _dispatch(desk, fake)
+            [out] = _outbound(desk, conv)
+        assert out["status"] == "failed" and out["attempts"] == 3
+        assert out["error"]["message"] == f"{reason}; the reply was not sent after 3 attempts: send it again"
+        assert "will be retried" not in out["error"]["message"]
+    finally:
+        fake.close()

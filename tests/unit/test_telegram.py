@@ -647,7 +647,7 @@ def test_a_rate_limit_is_retryable_after_the_seconds_telegram_asks_for(api):
     error = caught.value
     assert error.retryable and error.retry_after == 7.0
     assert error.code == "429" and error.http_status == 429
-    assert error.message == "Telegram rate limit reached; the reply will be retried"
+    assert error.message == "Telegram rate limit reached"
 
 
 @pytest.mark.parametrize("answer", [_error(500, "Internal Server Error"), (502, b"<html>Bad Gateway</html>")])

@@ -188,7 +188,8 @@ def test_retryable_failure_before_the_last_attempt_is_retried_later(monkeypatch)
     with pytest.raises(RetryLater) as retry:
         _dispatch(conversations, FakeSender(error), attempt=2)
     assert retry.value.delay_seconds == 30                  # the provider's Retry-After beats the 10 s backoff
-    assert conversations.attempts == [{"attempts": 2, "error": {"code": "20429", "message": "rate limited"},
+    assert conversations.attempts == [{"attempts": 2, "error": {"code": "20429", "message": "rate limited; the reply "
+                                                                                      "will be retried"},
                                        "failed": False, "keep_intent": False}]
 
 
@@ -197,6 +198,9 @@ def test_retryable_failure_on_the_last_attempt_marks_the_reply_failed():
     conversations = FakeConversations(_reply())
     assert _dispatch(conversations, FakeSender(error), attempt=3) == "failed"
     assert conversations.attempts[-1]["failed"] is True
+    # it says it failed and can be sent again, not that it will be retried
+    assert conversations.attempts[-1]["error"]["message"] == ("Twilio answered HTTP 503; the reply was not sent "
+                                                              "after 3 attempts: send it again")
 
 
 def test_permanent_failure_marks_the_reply_failed_at_once():

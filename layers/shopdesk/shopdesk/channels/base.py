@@ -12,7 +12,8 @@ plain HTTPS (urllib) or boto3 in its sender:
   ``BadRequest``.
 - a sender with ``send(OutboundRequest) -> SendResult`` raising ``ProviderError`` (``retryable``
   for rate limits, 5xx and network errors; a human-readable ``message`` and the provider's
-  ``code`` otherwise).
+  ``code`` otherwise). The ``message`` says what the provider answered, never what happens next (whether the
+  reply will be retried): the dispatcher adds that (``logic.dispatch.failure_text``).
 - ``fetch_media(...) -> Media`` where the provider keeps files behind its own auth.
 """
 

@@ -375,7 +375,7 @@ def provider_error(code: str | None, message: str, http_status: int | None = Non
     text = message or ""
     lowered = text.lower()
     if "daily message quota exceeded" in lowered:
-        return ProviderError("SES daily sending quota exceeded; the reply will be retried later", code=code,
+        return ProviderError("SES daily sending quota exceeded", code=code,
                              retryable=True, http_status=http_status, retry_after=QUOTA_RETRY_AFTER)
     if "maximum sending rate exceeded" in lowered or code in RETRYABLE_CODES or (http_status or 0) >= 500 \
             or http_status == 429:

@@ -109,7 +109,7 @@ ERROR_REASONS: tuple[tuple[str, str], ...] = (
 CODE_REASONS = {
     401: "Telegram refused the bot token (check the token in the shop's Telegram settings)",
     404: "Telegram refused the bot token (check the token in the shop's Telegram settings)",
-    429: "Telegram rate limit reached; the reply will be retried",
+    429: "Telegram rate limit reached",
 }
 
 
@@ -122,7 +122,7 @@ def reason(error_code: int | None, description: str | None) -> str:
     if error_code in CODE_REASONS:
         return CODE_REASONS[error_code]
     if error_code is not None and error_code >= 500:
-        return "Telegram had a server error; the reply will be retried"
+        return "Telegram had a server error"
     return f"Telegram refused the message: {description}" if description else "Telegram refused the message"
 
 

@@ -34,7 +34,7 @@ LOOKUP_SKEW_SECONDS = 5      # our clock and Twilio's may differ by this much
 # Human-readable reasons for the error codes agents meet most (Twilio's error pages).
 ERROR_REASONS = {
     "20003": "Twilio refused our credentials (check the account SID and auth token)",
-    "20429": "Twilio rate limit reached; the reply will be retried",
+    "20429": "Twilio rate limit reached",
     "21211": "The customer's number is not a valid phone number",
     "21408": "Sending to this region is not enabled on the Twilio account",
     "21602": "The message has no text and no media",
@@ -49,7 +49,7 @@ ERROR_REASONS = {
     "30007": "The carrier filtered the message as spam",
     "30008": "The carrier reported an unknown delivery error",
     "63016": "WhatsApp's 24-hour window is closed: only an approved template can be sent now",
-    "63018": "WhatsApp rate limit reached; the reply will be retried",
+    "63018": "WhatsApp rate limit reached",
 }
 
 

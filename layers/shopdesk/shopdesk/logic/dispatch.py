@@ -13,7 +13,8 @@ provider carries back where it can (Twilio's StatusCallback parameters, WhatsApp
 an SES message tag). A delivery that finds an unrecorded intent reconciles first (``RECONCILE``); what is sent
 again without confirmation is flagged ``possibly_duplicate`` for the agent, or failed for a person to decide.
 
-Failed for good: the reply is marked ``failed`` with the provider's error, for the agent to read and send again;
+Failed for good: the reply is marked ``failed`` with the provider's error, for the agent to read and send again
+(``failure_text``: whether it will be retried, or was not sent and can be sent again);
 ``on_failed`` hears of it (the dispatcher reports a failed message of the bot's to the router, which hands the
 conversation to a person: ``logic.work.enqueue_bot_send_failed``). A delivery that finds the reply failed already
 reports it again (an earlier one may have stopped between the two), which the router takes once.
@@ -203,9 +204,10 @@ def dispatch(work: OutboundWork, attempt: int, conversations: Conversations, sen
             if index + 1 < len(pieces):
                 conversations.record_part(work.conversation_id, work.message_sk, index + 1, result.provider_id)
     except ProviderError as exc:
-        error = {"code": exc.code, "message": exc.message}
         unknown = may_have_reached(exc)      # the intent stays open: the next delivery reconciles first
-        if exc.retryable and attempt < policy.max_attempts:
+        retrying = exc.retryable and attempt < policy.max_attempts
+        error = {"code": exc.code, "message": failure_text(exc, retrying, attempt)}
+        if retrying:
             conversations.record_attempt(work.conversation_id, work.message_sk, attempts=attempt, error=error,
                                          failed=False, keep_intent=unknown)
             raise RetryLater(policy.delay(attempt, exc.retry_after), exc.message) from exc
@@ -226,6 +228,20 @@ def dispatch(work: OutboundWork, attempt: int, conversations: Conversations, sen
     metrics.count("RepliesSent", provider=provider)
     metrics.count("RepliesSent")
     return "sent"
+
+
+def failure_text(exc: ProviderError, retrying: bool, attempts: int) -> str:
+    """What the agent reads on a reply whose send failed: the provider's reason (the channel modules say what the
+    provider answered, never what happens next), then what happens next. A reply that will be retried says so;
+    one a passing fault (a rate limit, an outage) failed for good says it was not sent and can be sent again; a
+    refusal another attempt cannot fix is the reason alone."""
+    reason = exc.message.rstrip(". ") or "The provider refused the reply"
+    if retrying:
+        return f"{reason}; the reply will be retried"
+    if exc.retryable:
+        tries = "attempt" if attempts == 1 else f"{attempts} attempts"
+        return f"{reason}; the reply was not sent after {tries}: send it again"
+    return exc.message
 
 
 # The provider's codes for "the customer unsubscribed from this sender" (they replied STOP).
