@@ -31,7 +31,7 @@ from shopdesk.logic.evidence import note_addresses
 from shopdesk.logic.fetchers import fetchers
 from shopdesk.logic.media import MediaCopier
 from shopdesk.logic.sla_engine import book_for
-from shopdesk.logic.work import BotSendFailedWork, CsatWork, DrainWork, InboundWork, WorkItem
+from shopdesk.logic.work import BotSendFailedWork, CsatWork, DrainWork, InboundWork, Unsent, WorkItem
 from shopdesk.logs import logger_for
 from shopdesk.understanding import comprehend
 
@@ -91,15 +91,19 @@ def handle(record: SQSRecord) -> None:
     if bot and customer_wrote and conv is not None:
         try:
             outcome = bot.step(work.conversation_id, work.message_sk, conv)
+        except Unsent:
+            raise                          # its answer is recorded, not sent: the retry sends it
         except Exception:                  # a broken bot must never keep a customer from a person
             logger.exception("bot step failed: routing as usual", extra={"conversation_id": work.conversation_id})
     # The acknowledgement goes before the assignment: once assigned, an agent may answer, and the customer
-    # must never be told when to expect an answer after it came. Its burst guard keeps a retried record
-    # from repeating it.
+    # must never be told when to expect an answer after it came. It is recorded on the customer's message, so a
+    # retried record (or one redriven hours later) sends no second one.
     if outcome is not Outcome.REPLIED and acknowledger and customer_wrote:
         try:
             acknowledger.maybe_acknowledge(work.conversation_id, first_message=work.new_conversation,
-                                           handoff=outcome is Outcome.HANDED_OFF)
+                                           handoff=outcome is Outcome.HANDED_OFF, message_sk=work.message_sk)
+        except Unsent:
+            raise                          # recorded, not sent: the retry sends it (and no other)
         except Exception:                  # a courtesy: never worth failing (and retrying) the routing for
             logger.exception("acknowledgement not sent", extra={"conversation_id": work.conversation_id})
     if outcome is not Outcome.REPLIED:

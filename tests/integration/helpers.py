@@ -63,3 +63,52 @@ def handed_over(desk: Any, phone: str, text: str, sid: str, note: str) -> tuple[
     assert agent(desk, "POST", f"/agent/conversations/{conv}/assignment", holder,
                  {"agent_id": other, "note": note})[0] == 200
     return conv, holder, other
+
+
+def route_records(desk: Any) -> list[str]:
+    """Run the router on what waits on the work queue as Lambda's event source does, a batch at a time until a
+    record fails (it waits for its retry: the next call) or nothing is left; the bodies it was given. An invocation
+    that dies (an exception out of the handler, as a timeout ends it) leaves its records to be delivered again."""
+    from tests.support import sqs_event
+    sqs = desk.client("sqs")
+    url = desk.work_queue_url
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bodies: list[str] = []
+
+    def again(handle: str) -> None:          # visible again at once: the next call is its retry
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
+
+    while received := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                          MessageSystemAttributeNames=["All"]).get("Messages", []):
+        bodies.extend(m["Body"] for m in received)
+        try:
+            result = desk.invoke("router", sqs_event(received, arn))
+        except BaseException:
+            for m in received:
+                again(m["ReceiptHandle"])
+            raise
+        failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+        for m in received:
+            if m["MessageId"] in failed:
+                again(m["ReceiptHandle"])
+            else:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        if failed:
+            break
+    return bodies
+
+
+def redrive(desk: Any, body: str, dedup: str) -> None:
+    """A work item again, as ``scripts/redrive.py`` moves it: the same body, in its group, a fresh deduplication id."""
+    desk.client("sqs").send_message(QueueUrl=desk.work_queue_url, MessageBody=body,
+                                    MessageGroupId=json.loads(body)["conversation_id"], MessageDeduplicationId=dedup)
+
+
+def outbound_sent(desk: Any) -> list[str]:
+    """The ids of the messages the outbound queue was asked to send since the last call (taken off it)."""
+    sqs, ids = desk.client("sqs"), []
+    while received := sqs.receive_message(QueueUrl=desk.outbound_queue_url, MaxNumberOfMessages=10).get("Messages", []):
+        for m in received:
+            ids.append(json.loads(m["Body"])["message_id"])
+            sqs.delete_message(QueueUrl=desk.outbound_queue_url, ReceiptHandle=m["ReceiptHandle"])
+    return ids

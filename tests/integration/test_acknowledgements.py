@@ -3,7 +3,7 @@ never twice in a burst, never counted as the first response."""
 
 from __future__ import annotations
 
-from tests.integration.helpers import agent, customer_writes, online
+from tests.integration.helpers import agent, customer_writes, online, outbound_sent, redrive, route_records
 from tests.integration.test_admin_api import admin_call
 from tests.integration.test_sla_rules import WEEKDAYS, at
 from tests.support import FakeTwilio
@@ -111,3 +111,96 @@ def test_an_urgent_message_is_promised_the_wait_of_the_queue_it_jumps_not_of_eve
     # Then it is promised its own target, not the twelve normal ones' wait
     [ack] = _acks(desk, urgent)
     assert ack["text"].endswith("We will reply in about 15 minutes."), ack["text"]
+
+
+# -- the same work processed again (a retry, the sweep's re-send, a redrive): one acknowledgement per message --------
+
+def test_work_processed_again_after_the_burst_window_sends_no_second_acknowledgement(desk):
+    _turn_on(desk)
+    at("2026-11-23T14:00:00+00:00")
+    # Given a customer's first message, acknowledged
+    conv = customer_writes(desk, "+31640000201", "Where is my order?", "SMr1")
+    [work] = route_records(desk)
+    [ack] = _acks(desk, conv)
+    assert outbound_sent(desk) == [ack["id"]]
+    # When the same work is processed again at once, and again (a redrive after a fix) eleven minutes later
+    redrive(desk, work, "again-1")
+    route_records(desk)
+    at("2026-11-23T14:11:40+00:00")
+    redrive(desk, work, "again-2")
+    route_records(desk)
+    # Then the customer was promised an answer once, and nothing else went to the outbound queue but that promise
+    assert [a["id"] for a in _acks(desk, conv)] == [ack["id"]]
+    assert set(outbound_sent(desk)) <= {ack["id"]}
+
+
+def _office(desk) -> None:
+    """Opening hours: weekdays 9 to 5 in Berlin, a one-hour first-response target."""
+    admin_call(desk, "PUT", "/admin/calendars/office", "[admins]", {"time_zone": "Europe/Berlin", "weekly": WEEKDAYS})
+    admin_call(desk, "PUT", "/admin/sla-policies/standard", "[admins]", {
+        "id": "standard", "name": "Standard", "calendar_id": "office",
+        "targets": {p: {"first_response": 3600} for p in ("urgent", "high", "normal", "low")}})
+
+
+def test_a_message_within_the_burst_is_not_acknowledged_when_its_work_comes_again_later(desk):
+    _office(desk)
+    _turn_on(desk)
+    at("2026-11-27T20:00:00+00:00")                          # Friday 21:00 in Berlin: closed, every message counts
+    # Given a first message acknowledged, and a second one two minutes later that the burst guard left alone
+    conv = customer_writes(desk, "+31640000202", "Where is my order?", "SMr2a")
+    route_records(desk)
+    at("2026-11-27T20:02:00+00:00")
+    customer_writes(desk, "+31640000202", "It was order 1001", "SMr2b")
+    [second] = route_records(desk)
+    assert len(_acks(desk, conv)) == 1
+    # When the second message's work is redriven half an hour later
+    at("2026-11-27T20:32:00+00:00")
+    redrive(desk, second, "again-3")
+    route_records(desk)
+    # Then it is still the one acknowledgement: the message was written within the burst
+    assert len(_acks(desk, conv)) == 1
+
+
+def test_a_message_of_opening_hours_is_not_acknowledged_when_its_work_comes_again_after_closing(desk):
+    _office(desk)
+    _turn_on(desk)
+    at("2026-11-27T10:00:00+00:00")                          # Friday 11:00 in Berlin: open
+    conv = customer_writes(desk, "+31640000203", "Where is my order?", "SMr3a")
+    route_records(desk)
+    at("2026-11-27T12:00:00+00:00")
+    customer_writes(desk, "+31640000203", "Any news?", "SMr3b")       # open, not the first: not acknowledged
+    [later] = route_records(desk)
+    assert len(_acks(desk, conv)) == 1
+    # When that message's work is redriven in the evening, the shop closed
+    at("2026-11-27T19:00:00+00:00")
+    redrive(desk, later, "again-4")
+    route_records(desk)
+    # Then nothing more is promised: the message was written while the shop was open
+    assert len(_acks(desk, conv)) == 1
+
+
+def test_an_acknowledgement_whose_send_failed_goes_out_once_when_the_work_is_retried(desk, monkeypatch):
+    from shopdesk.dal.queues import Queue
+    _turn_on(desk)
+    at("2026-11-23T14:00:00+00:00")
+    conv = customer_writes(desk, "+31640000204", "Where is my order?", "SMr4")
+    # Given the outbound queue refusing the acknowledgement's send once (the acknowledgement already stored)
+    sends = Queue.send
+    refused: list[str] = []
+
+    def flaky(queue, body, **kwargs):
+        if queue.url == desk.outbound_queue_url and not refused:
+            refused.append(body["message_id"])
+            raise RuntimeError("SQS is unavailable")
+        return sends(queue, body, **kwargs)
+
+    monkeypatch.setattr(Queue, "send", flaky)
+    route_records(desk)
+    [ack] = _acks(desk, conv)
+    assert refused == [ack["id"]] and outbound_sent(desk) == []
+    # When the queue delivers the work again, eleven minutes later (its retries, or a redrive)
+    at("2026-11-23T14:11:00+00:00")
+    route_records(desk)
+    # Then that acknowledgement goes out, once, and no other is written
+    assert [a["id"] for a in _acks(desk, conv)] == [ack["id"]]
+    assert outbound_sent(desk) == [ack["id"]]

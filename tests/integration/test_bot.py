@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from shopdesk import clock
-from tests.integration.helpers import agent, customer_writes, online
+from tests.integration.helpers import agent, customer_writes, online, outbound_sent, route_records
 from tests.integration.test_admin_api import admin_call
 from tests.integration.test_commerce import sandbox, shop  # noqa: F401 (fixtures)
 from tests.support import http_event
@@ -401,6 +401,61 @@ def test_yes_resolves_the_conversation_by_the_bot(bot):
     assert seen["status"] == "resolved" and seen["bot"]["state"] == "resolved"
     assert any("Resolved by the bot" in (m["text"] or "") for m in seen["messages"])
     assert {"kind": "bot_resolved", "params": {"why": "confirmed"}} in [m["event"] for m in seen["messages"]]
+
+
+class Killed(BaseException):
+    """The invocation ends here, as a timeout ends it: nothing after it runs, and the queue delivers the record again."""
+
+
+def test_a_confirmation_whose_work_runs_again_after_the_router_died_thanks_once_and_is_resolved(bot, monkeypatch):
+    from shopdesk.bot import converse
+    conv = customer_writes(bot, "+31650000031", "How long does standard delivery take?", "SMbot31a")
+    route(bot)
+    clock.set_offset(120)
+    customer_writes(bot, "+31650000031", "Yes, thanks!", "SMbot31b")
+    outbound_sent(bot)
+    # Given the router killed right after it thanked the customer for confirming, before the resolve
+    resolve = converse.resolve
+
+    def killed(*_, **__):
+        raise Killed
+
+    monkeypatch.setattr(converse, "resolve", killed)
+    with pytest.raises(Killed):
+        route_records(bot)
+    [thanks] = [m for m in bot_messages(bot, conv) if m["text"].startswith("Glad it helped")]
+    monkeypatch.setattr(converse, "resolve", resolve)
+    # When the queue delivers the record again
+    route_records(bot)
+    # Then the customer was thanked once (that one message sent), and the conversation is resolved by the bot
+    assert [m["id"] for m in bot_messages(bot, conv) if m["text"].startswith("Glad it helped")] == [thanks["id"]]
+    assert set(outbound_sent(bot)) == {thanks["id"]}
+    seen = conversation(bot, conv)
+    assert seen["status"] == "resolved" and seen["bot"]["state"] == "resolved"
+
+
+def test_an_answer_whose_send_failed_goes_out_once_when_the_work_runs_again(bot, monkeypatch):
+    from shopdesk.dal.queues import Queue
+    # Given the outbound queue refusing the bot's answer once (the answer already stored with the bot's state)
+    sends, refused = Queue.send, []
+
+    def flaky(queue, body, **kwargs):
+        if queue.url == bot.outbound_queue_url and not refused:
+            refused.append(body["message_id"])
+            raise RuntimeError("SQS is unavailable")
+        return sends(queue, body, **kwargs)
+
+    monkeypatch.setattr(Queue, "send", flaky)
+    conv = customer_writes(bot, "+31650000032", "How long does standard delivery take?", "SMbot32")
+    route_records(bot)
+    [answer] = bot_messages(bot, conv)
+    assert refused == [answer["id"]] and outbound_sent(bot) == []
+    # When the record runs again (its retry, or a redrive)
+    route_records(bot)
+    # Then that answer goes out, and no second one is written
+    assert [m["id"] for m in bot_messages(bot, conv)] == [answer["id"]]
+    assert outbound_sent(bot) == [answer["id"]]
+    assert conversation(bot, conv)["status"] == "pending"
 
 
 def test_a_conversation_the_bot_resolves_expires_like_one_an_agent_resolves(bot):

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
-from tests.integration.helpers import agent, customer_writes, online, post_twilio
+from tests.integration.helpers import agent, customer_writes, online, outbound_sent, post_twilio, route_records
 from tests.integration.test_admin_api import admin_call
 from tests.support import twilio_form
 
@@ -115,6 +115,32 @@ def test_the_follow_up_goes_on_the_channel_the_customer_answered_on(desk):
     [answer] = _kinds(desk, conv, "csat_answer")
     [follow_up] = _kinds(desk, conv, "csat_follow_up")
     assert (answer["channel"], follow_up["channel"], follow_up["to"]) == ("sms", "sms", "+31612340209")
+
+
+def test_a_follow_up_whose_send_failed_goes_out_once_when_the_rating_s_work_runs_again(desk, monkeypatch):
+    from shopdesk.dal.queues import Queue
+    _settings(desk)
+    conv = _resolved_sms_conversation(desk, "+31612340210", "SMcs10")
+    outbound_sent(desk)
+    # Given the outbound queue refusing the rating's follow-up once (the follow-up already recorded)
+    sends, refused = Queue.send, []
+
+    def flaky(queue, body, **kwargs):
+        if queue.url == desk.outbound_queue_url and not refused:
+            refused.append(body["message_id"])
+            raise RuntimeError("SQS is unavailable")
+        return sends(queue, body, **kwargs)
+
+    monkeypatch.setattr(Queue, "send", flaky)
+    _sms(desk, "+31612340210", "4", "SMcs10a")
+    route_records(desk)
+    [follow_up] = _kinds(desk, conv, "csat_follow_up")
+    assert refused == [follow_up["id"]] and outbound_sent(desk) == []
+    # When the rating's work runs again (the queue's retry)
+    route_records(desk)
+    # Then that follow-up goes out, and no second one is written
+    assert [m["id"] for m in _kinds(desk, conv, "csat_follow_up")] == [follow_up["id"]]
+    assert outbound_sent(desk) == [follow_up["id"]]
 
 
 def test_a_rating_is_counted_once_and_the_conversation_stays_resolved_with_its_comment(desk):

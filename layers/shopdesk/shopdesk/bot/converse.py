@@ -13,7 +13,10 @@
   a person already answered, handed over before): routing as if there were no bot.
 
 The reply and the ``bot`` state are one conditional transaction (``dal.bot``): refused when a person was
-assigned meanwhile, when it handed over, or when this message was answered already (a retried record). A
+assigned meanwhile, when it handed over, or when this message was answered already (a retried record). A record
+that runs again (a retry, the sweep's re-send, a redrive) finds the message answered: the bot's message goes to the
+outbound queue again (sent once: a send that failed after the write is not lost, and the error fails the record,
+``logic.work.Unsent``), and a confirmation it thanked for is resolved if the resolve had not happened. A
 customer who writes again within ``BURST_SECONDS`` of an answer gets a person, never a second bot answer, and the
 hand-over says so (``follow_up``; the same question again is ``repeated``, decided before). The one exception is
 the reply the bot asked for: after it asked for an order's email or postcode (``pending_order``), or for the
@@ -61,6 +64,7 @@ from shopdesk.logic import sla_engine, timeline, topics
 from shopdesk.logic.business_time import is_open
 from shopdesk.logic.email_thread import email_thread, reply_address_for
 from shopdesk.logic.sla_engine import PolicyBook
+from shopdesk.logic.work import send_outbound
 from shopdesk.models import Conversation, ConversationStatus, Direction, Message
 from shopdesk.understanding import Understanding, understand
 
@@ -124,7 +128,7 @@ class Bot:
         settings = self.settings()
         conv = conv or self.conversations.get_meta(conversation_id)
         if message_sk and conv.bot is not None and conv.bot.replied_to == message_sk.rsplit("#", 1)[-1]:
-            return Outcome.REPLIED        # a record sent again (a retry, the sweep's re-drive): answered already
+            return self._again(conv, conv.bot)   # a record sent again (a retry, the sweep's re-drive): answered already
         if not self.applies(settings, conv) or not message_sk:
             return Outcome.SKIPPED
         message = self.conversations.get_message(conv.id, message_sk)
@@ -157,10 +161,20 @@ class Bot:
         if decision.action == "handoff":
             return self._hand_off(conv, decision.handoff_reason or "low_confidence", decision)
         if decision.action == "resolve":
-            return self._resolve(conv, decision, confirmed=True)
+            return self._resolve(conv, decision, message.id)
         if decision.action == "silent":
             return Outcome.SKIPPED
         return self._answer(conv, message, text, decision, settings)
+
+    def _again(self, conv: Conversation, state: BotState) -> Outcome:
+        """The bot answered this message already: its message goes to the outbound queue again (the queue drops a
+        copy within five minutes, the dispatcher sends a message once), in case its send never happened; a
+        confirmation it thanked for is resolved, in case the resolve never happened."""
+        if state.sent:
+            send_outbound(self.outbound, conv.id, state.sent)
+        if state.closing and state.state == "answering" and conv.status is not ConversationStatus.RESOLVED:
+            self._close(conv)
+        return Outcome.REPLIED
 
     # ------------------------------------------------------------------ the three things it does
     def _answer(self, conv: Conversation, question: Message, text: str, decision: Decision,
@@ -211,8 +225,7 @@ class Bot:
         except BotRefused:
             logger.info("bot stood back", extra={"conversation_id": conv.id})
             return Outcome.SKIPPED
-        self.outbound.send({"conversation_id": conv.id, "message_id": reply.id, "message_sk": it.message_sk(reply)},
-                           group=conv.id, dedup_id=reply.id)
+        send_outbound(self.outbound, conv.id, it.message_sk(reply))
         sla_engine.apply(self.conversations, conv.id,
                          lambda clocks: clocks.on_status(ConversationStatus.PENDING, now), self.book)
         self.conversations.set_conversation_timer(
@@ -268,21 +281,27 @@ class Bot:
         logger.info("bot handed over", extra={"conversation_id": conv.id, "reason": reason})
         return Outcome.HANDED_OFF
 
-    def _resolve(self, conv: Conversation, decision: Decision | None, *, confirmed: bool) -> Outcome:
-        language = decision.language if decision else (conv.language or "en")
-        if confirmed:
-            subject, threading = _email_thread(conv)
-            thanks = Message(id=new_id("m_"), conversation_id=conv.id, direction=Direction.OUTBOUND,
-                             channel=conv.route.channel, text=phrase(language, "glad"), status="queued",
-                             created_at=clock.now(), author=AUTHOR, to=conv.route.to, sender=conv.route.sender,
-                             provider=conv.route.provider, kind="bot", subject=subject,
-                             payload={"bot": {"action": "resolve"}, **threading})
-            self.conversations.add_message(thanks)
-            self.outbound.send({"conversation_id": conv.id, "message_id": thanks.id,
-                                "message_sk": it.message_sk(thanks)}, group=conv.id, dedup_id=thanks.id)
-        resolve(self.conversations, self.customers, self.store, self.book, conv,
-                "confirmed" if confirmed else "no_reply")
-        self._publish("BotResolved", conv, confirmed=confirmed, article_id=conv.bot.article_id if conv.bot else None)
+    def _resolve(self, conv: Conversation, decision: Decision, replied_to: str) -> Outcome:
+        """The customer confirmed (their message ``replied_to``): thanked, the thanks recorded with the message it
+        answers so that a record that runs again resolves without thanking twice, then resolved."""
+        subject, threading = _email_thread(conv)
+        thanks = Message(id=new_id("m_"), conversation_id=conv.id, direction=Direction.OUTBOUND,
+                         channel=conv.route.channel, text=phrase(decision.language, "glad"), status="queued",
+                         created_at=clock.now(), author=AUTHOR, to=conv.route.to, sender=conv.route.sender,
+                         provider=conv.route.provider, kind="bot", subject=subject,
+                         payload={"bot": {"action": "resolve"}, **threading})
+        try:
+            self.store.thank(conv, thanks, replied_to)
+        except BotRefused:
+            logger.info("bot stood back", extra={"conversation_id": conv.id})
+            return Outcome.SKIPPED
+        send_outbound(self.outbound, conv.id, it.message_sk(thanks))
+        return self._close(conv)
+
+    def _close(self, conv: Conversation) -> Outcome:
+        """Resolve the conversation whose customer confirmed the answer."""
+        resolve(self.conversations, self.customers, self.store, self.book, conv, "confirmed")
+        self._publish("BotResolved", conv, confirmed=True, article_id=conv.bot.article_id if conv.bot else None)
         return Outcome.REPLIED
 
     def _publish(self, detail_type: str, conv: Conversation, **detail: Any) -> None:

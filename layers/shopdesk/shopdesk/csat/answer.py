@@ -41,7 +41,7 @@ from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import TransactionCancelled, Update
 from shopdesk.ids import new_id
 from shopdesk.logic.email_thread import email_thread
-from shopdesk.logic.work import CsatWork
+from shopdesk.logic.work import CsatWork, send_outbound
 from shopdesk.models import Direction, Message
 
 logger = Logger(child=True)
@@ -147,7 +147,9 @@ def take(identity: IdentityRecord | None, message: Message, *, provider: str, pr
 
 @dataclass
 class FollowUp:
-    """The router's part of an answer (``CsatWork``): the follow-up message once, the alert for a low rating."""
+    """The router's part of an answer (``CsatWork``): the follow-up message once (recorded on the survey with its
+    key, ``followed_up_sk``: work that runs again sends that one again, never a second, and a send the queue refused
+    fails the work, ``logic.work.Unsent``), the alert for a low rating."""
 
     surveys: Surveys
     outbound: Queue
@@ -155,7 +157,11 @@ class FollowUp:
 
     def handle(self, work: CsatWork) -> None:
         record = self.surveys.record(work.conversation_id, work.cycle) or {}
-        if record.get("state") in ("answered", "commented") and not record.get("followed_up"):
+        if record.get("followed_up_sk"):
+            # followed up by an earlier delivery of this work: that message again, in case its send never happened
+            # (the queue drops a copy within five minutes, the dispatcher sends a message once)
+            send_outbound(self.outbound, work.conversation_id, str(record["followed_up_sk"]))
+        elif record.get("state") in ("answered", "commented") and not record.get("followed_up"):
             self._follow_up(work, record)
         if work.score <= NEGATIVE and self.bus is not None:
             # at least once (a retried record publishes again): consumers dedupe on message_id
@@ -180,10 +186,9 @@ class FollowUp:
         try:
             table.transact([
                 table.update_op(it.conv_pk(conv.id), f"CSAT#{work.cycle}",
-                                Update().set("followed_up", message.id)
+                                Update().set("followed_up", message.id).set("followed_up_sk", it.message_sk(message))
                                 .when("attribute_exists(PK) AND attribute_not_exists(followed_up)")),
                 table.put_op(it.message_item(message))])
-        except TransactionCancelled:      # followed up by an earlier delivery of this work: nothing to send
+        except TransactionCancelled:      # followed up by another delivery of this work meanwhile: it sends it
             return
-        self.outbound.send({"conversation_id": conv.id, "message_id": message.id,
-                            "message_sk": it.message_sk(message)}, group=conv.id, dedup_id=message.id)
+        send_outbound(self.outbound, conv.id, it.message_sk(message))

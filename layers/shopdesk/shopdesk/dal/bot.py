@@ -12,7 +12,13 @@ speak over a person:
   (``send_failed``): open again and waiting in its team's queue, with the hand-over, in one write conditioned on
   it being still pending, nobody's and the bot's. A person's part starts at the answer that was lost
   (``handed_off_at``), not when its failure was learnt: the customer has waited since then.
+- ``thank``: its thanks for a confirmation (queued like any reply) and the message it answers (``replied_to``) in
+  one transaction, before the resolve: refused when the bot no longer answers there or thanked for this message
+  already (a retried record, which finds the thanks recorded and resolves).
 - ``resolved``: the ``bot`` state after the status change that resolved it.
+
+``answer`` and ``thank`` keep the key of the bot's message (``sent``): a record that runs again sends that message
+again (``Bot.step``), so a crash or a refused send between the write and the send never leaves it unsent.
 """
 
 from __future__ import annotations
@@ -44,7 +50,7 @@ class BotStore:
         now = clock.iso(reply.created_at)
         bot = state.model_dump(exclude_none=True) | {
             k: v for k, v in (("question", state.question), ("pending_order", state.pending_order),
-                              ("replied_to", replied_to)) if v}
+                              ("replied_to", replied_to), ("sent", it.message_sk(reply))) if v}
         update = (Update().set("bot", bot).set("status", ConversationStatus.PENDING.value)
                   .set("StatusPK", it.status_pk(ConversationStatus.PENDING.value)).set("StatusSK", now)
                   .set("InboxSK", f"{ConversationStatus.PENDING.value}#{now}").set("updated_at", now)
@@ -58,6 +64,20 @@ class BotStore:
             update.add("topics", set(topics))
         try:
             self.table.transact([self.table.put_op(it.message_item(self.retention.stamp(reply))),
+                                 self.table.update_op(it.conv_pk(conv.id), it.META, update)])
+        except TransactionCancelled as exc:
+            raise BotRefused(conv.id) from exc
+
+    def thank(self, conv: Conversation, thanks: Message, replied_to: str) -> None:
+        """The bot's thanks for the customer's confirmation (message ``replied_to``), recorded with it on the ``bot``
+        state before the resolve. BotRefused when the bot no longer answers there, or thanked for it already."""
+        update = (Update().set("bot.replied_to", replied_to).set("bot.sent", it.message_sk(thanks))
+                  .set("bot.closing", True)
+                  .when("attribute_exists(PK) AND #bot.#state = :answering AND "
+                        "(attribute_not_exists(#bot.#replied_to) OR #bot.#replied_to <> :mid)",
+                        answering="answering", mid=replied_to))
+        try:
+            self.table.transact([self.table.put_op(it.message_item(self.retention.stamp(thanks))),
                                  self.table.update_op(it.conv_pk(conv.id), it.META, update)])
         except TransactionCancelled as exc:
             raise BotRefused(conv.id) from exc

@@ -935,14 +935,29 @@ class Conversations:
             return
         self.table.transact([put, self.table.update_op(it.conv_pk(conv.id), it.META, update), silence])
 
-    def add_acknowledgement(self, conv: Conversation, message: Message) -> None:
-        """An automatic acknowledgement: sent like a reply, but not an agent's answer (no SLA effect)."""
-        self.table.transact([
-            self.table.put_op(it.message_item(self.retention.stamp(message))),
-            self.table.update_op(it.conv_pk(conv.id), it.META,
-                                 Update().set("last_acknowledged_at", clock.iso(message.created_at))
-                                 .add("message_count", 1).when("attribute_exists(PK)")),
-        ])
+    def add_acknowledgement(self, conv: Conversation, message: Message, answers: str | None = None) -> bool:
+        """An automatic acknowledgement: sent like a reply, but not an agent's answer (no SLA effect). ``answers``:
+        the key of the customer's message it acknowledges, which records it (``acknowledgement``: its key) in the
+        same transaction, once: False, nothing written, when that message has one already (an earlier delivery of
+        its work) or is gone, or the conversation is."""
+        ops = [self.table.put_op(it.message_item(self.retention.stamp(message))),
+               self.table.update_op(it.conv_pk(conv.id), it.META,
+                                    Update().set("last_acknowledged_at", clock.iso(message.created_at))
+                                    .add("message_count", 1).when("attribute_exists(PK)"))]
+        if answers is not None:
+            ops.append(self.table.update_op(it.conv_pk(conv.id), answers, Update().set(
+                "acknowledgement", it.message_sk(message)).when(
+                "attribute_exists(PK) AND attribute_not_exists(acknowledgement)")))
+        try:
+            self.table.transact(ops)
+        except TransactionCancelled:
+            return False
+        return True
+
+    def acknowledgement_of(self, conversation_id: str, message_sk: str) -> str | None:
+        """The key of the acknowledgement a customer's message was given (``add_acknowledgement``), if any."""
+        item = self.table.get(it.conv_pk(conversation_id), message_sk) or {}
+        return str(item["acknowledgement"]) if item.get("acknowledgement") else None
 
     def add_message(self, message: Message) -> None:
         """A note or system message: on the timeline, no effect on the conversation's state."""

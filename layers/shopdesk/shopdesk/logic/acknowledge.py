@@ -2,6 +2,15 @@
 automatic acknowledgement on the same channel says when an answer will come, computed from the SLA
 policy, the business-hours calendar and the current queue, in the customer's language, from
 editable templates; never twice in a burst, never to an auto-reply, and it is not a first response.
+
+At most one per customer message, however often and however late its work is processed (a retry of a record
+that failed after the acknowledgement, the sweep's re-sends while the router is down, a redrive): whether a
+message is acknowledged is decided from the moment it was written, not the moment its work runs (after hours
+then? an acknowledgement within the burst before it, or any after it?), and the acknowledgement is recorded on
+the message (``acknowledgement``) in the transaction that stores it. Work that finds one sends it again (the
+outbound queue drops a copy within five minutes, the dispatcher sends a message once), so a crash or an SQS
+error between the record and its send can neither send it twice nor leave it unsent: an error sending it fails
+the record (``logic.work.Unsent``), and the retry sends it.
 """
 
 from __future__ import annotations
@@ -24,7 +33,8 @@ from shopdesk.logic.email_thread import email_thread, reply_address_for
 from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.logic.variables import variables_for
 from shopdesk.logic.windows import WindowClosed, check_consent, free_text_allowed
-from shopdesk.models import Direction, Message
+from shopdesk.logic.work import send_outbound
+from shopdesk.models import ConversationStatus, Direction, Message
 from shopdesk.models.sla import BusinessHours
 
 logger = Logger(child=True)
@@ -38,23 +48,34 @@ class Acknowledger:
     book: PolicyBook
     shop_name: str = "Example Shop"
 
-    def maybe_acknowledge(self, conversation_id: str, *, first_message: bool, handoff: bool = False
-                          ) -> Message | None:
+    def maybe_acknowledge(self, conversation_id: str, *, first_message: bool, handoff: bool = False,
+                          message_sk: str | None = None) -> Message | None:
         """``handoff``: the bot just handed the conversation to a person: the customer is told when one will
-        answer whatever the hour (the burst guard still holds)."""
+        answer whatever the hour (the burst guard still holds). ``message_sk``: the customer's message this
+        answers, acknowledged once (see the module); None (a hand-over after the bot's answer failed): judged
+        from now."""
         routing = self.book.routing()
         if not routing.acknowledgements:
             return None
         conv, clocks, _ = self.conversations.get_clocks(conversation_id)
         if clocks is None or clocks.targets.first_response is None:
             return None
+        if conv.status is ConversationStatus.RESOLVED:
+            return None                       # closed since the customer wrote: nothing left to promise
         if first_message and conv.sla.first_response_at is not None:
             return None                       # an agent answered already: nothing left to promise
         now = clock.now()
+        written = clock.parse_iso(message_sk.split("#")[1]) if message_sk else now
+        last = conv.last_acknowledged_at
+        if message_sk and last is not None and last >= written:
+            # acknowledged after the customer wrote: this message's work ran before (its own acknowledgement goes
+            # again, in case its send never happened), or another message's acknowledgement came after it
+            self._send_again(conv.id, message_sk)
+            return None
         open_now = is_open(now, clocks.hours)
-        if not first_message and open_now and not handoff:
+        if not first_message and is_open(written, clocks.hours) and not handoff:
             return None                       # during opening hours only the first message is acknowledged
-        if not expectations.should_acknowledge(conv.last_acknowledged_at, now, routing.acknowledgement_burst_seconds):
+        if not expectations.should_acknowledge(last, written, routing.acknowledgement_burst_seconds):
             return None
         try:
             check_consent(conv.route.channel, conv.route.opted_out)      # unsubscribed (STOP): nothing automatic
@@ -89,11 +110,16 @@ class Acknowledger:
                           to=conv.route.to, sender=conv.route.sender, provider=conv.route.provider,
                           kind="acknowledgement", subject=subject,
                           payload={"situation": kind, "eta": clock.iso(eta), **threading})
-        self.conversations.add_acknowledgement(conv, message)
-        self.outbound.send({"conversation_id": conv.id, "message_id": message.id,
-                            "message_sk": it.message_sk(message)}, group=conv.id, dedup_id=message.id)
+        if not self.conversations.add_acknowledgement(conv, message, message_sk):
+            return None                       # acknowledged by another delivery of this work meanwhile
+        send_outbound(self.outbound, conv.id, it.message_sk(message))
         logger.info("acknowledged", extra={"conversation_id": conv.id, "situation": kind, "language": language})
         return message
+
+    def _send_again(self, conversation_id: str, message_sk: str) -> None:
+        sent = self.conversations.acknowledgement_of(conversation_id, message_sk)
+        if sent is not None:
+            send_outbound(self.outbound, conversation_id, sent)
 
 
 def _add(moment: datetime, seconds: float, *, hours: BusinessHours) -> datetime:

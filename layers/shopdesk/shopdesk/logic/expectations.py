@@ -117,8 +117,9 @@ def situation(now: datetime, is_open_now: bool, eta: datetime, now_plus_target: 
 
 
 def should_acknowledge(last_ack_at: datetime | None, now: datetime, burst_seconds: int = 600) -> bool:
-    """True unless an acknowledgement went out less than ``burst_seconds`` ago (or, clocks being what they
-    are, seemingly in the future): a customer who writes five lines in a row hears from us once."""
+    """True unless an acknowledgement went out less than ``burst_seconds`` before ``now`` (or after it): a
+    customer who writes five lines in a row hears from us once. The router's ``now`` is when the customer wrote
+    (``logic.acknowledge``), so work processed again later is judged as it was the first time."""
     if burst_seconds < 0:
         raise ValueError("burst_seconds must not be negative")
     if last_ack_at is None:

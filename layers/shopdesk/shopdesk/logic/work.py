@@ -83,6 +83,24 @@ def inbound_work(conversation_id: str, message: Message, team: str = "default", 
                        marker=marker).model_dump(exclude_defaults=False)
 
 
+class Unsent(Exception):
+    """A message to the customer is recorded (an acknowledgement, the bot's answer, a rating's follow-up) but its send
+    to the outbound queue failed: the work fails, and its retry finds the record and sends that message (never a
+    second one)."""
+
+
+def send_outbound(queue: Queue, conversation_id: str, message_sk: str) -> None:
+    """A recorded message to the customer (its key) to the outbound queue, deduplicated on its id: sent again by
+    work that runs again, the queue drops a copy within five minutes and the dispatcher sends a message once.
+    Unsent when the queue refused it."""
+    message_id = message_sk.rsplit("#", 1)[-1]
+    try:
+        queue.send({"conversation_id": conversation_id, "message_id": message_id, "message_sk": message_sk},
+                   group=conversation_id, dedup_id=message_id)
+    except Exception as exc:
+        raise Unsent(conversation_id) from exc
+
+
 def send_inbound(queue: Queue, work: dict[str, Any]) -> None:
     """Send (or send again: the same deduplication id, so a copy within five minutes is dropped) a message's work."""
     queue.send(work, group=work["conversation_id"], dedup_id=work["message_id"])

@@ -79,6 +79,8 @@ class ConversationBot(BaseModel):
     question: str | None = Field(default=None, exclude=True)        # internal: to notice a repeat
     pending_order: str | None = Field(default=None, exclude=True)   # internal: a number it asked proof for
     replied_to: str | None = Field(default=None, exclude=True)      # internal: the message it last answered
+    sent: str | None = Field(default=None, exclude=True)            # internal: the key of its message answering it
+    closing: bool = Field(default=False, exclude=True)             # internal: that message thanked a confirmation
 
 
 class Conversation(BaseModel):
