@@ -258,8 +258,8 @@ MessageId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 @app.post("/agent/conversations/<conversation_id>/replies/<message_id>/retry",
-          summary="Send a failed reply again (text, files or template), as a new reply; parts already sent are not "
-                  "repeated",
+          summary="Send a failed reply, or one stuck in the queue, again (text, files or template), as a new reply; "
+                  "parts already sent are not repeated",
           status_code=202, responses=with_attachment_problems(
               problems.responses(202, 403, 404, 409, 503, description="Queued to send")))
 def retry_reply(conversation_id: ConversationId, message_id: MessageId) -> Response[MessageOut]:

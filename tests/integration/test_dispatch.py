@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from shopdesk import clock
 from tests.integration.helpers import STATUS_URL, agent, customer_writes, online, post_twilio
 from tests.support import FakeTwilio, twilio_form
 
@@ -199,3 +200,100 @@ def test_a_press_of_send_again_cut_short_does_not_block_the_next_one(desk, twili
                     ExpressionAttributeValues={":t": {"S": "2026-01-01T00:00:00+00:00"}})
     # Then the agent can still send it again
     assert agent(desk, "POST", f"/agent/conversations/{conv}/replies/{failed['id']}/retry", "alice")[0] == 202
+
+
+# ------------------------------------------------------------------------------ a reply stuck in the queue
+
+def _lose_the_queue_record(desk) -> str:
+    """Take the reply's record out of the outbound queue, as a move to its dead-letter queue does; its body."""
+    sqs = desk.client("sqs")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:                  # it comes back after its backoff (1-2 s)
+        for message in sqs.receive_message(QueueUrl=desk.outbound_queue_url, MaxNumberOfMessages=10,
+                                           WaitTimeSeconds=1).get("Messages", []):
+            sqs.delete_message(QueueUrl=desk.outbound_queue_url, ReceiptHandle=message["ReceiptHandle"])
+            return message["Body"]
+    raise AssertionError("the reply's record never came back to the queue")
+
+
+def _message_sk(desk, conv: str, message_id: str) -> str:
+    items = desk.client("dynamodb").query(TableName=desk.table_name, KeyConditionExpression="PK = :pk",
+                                          ExpressionAttributeValues={":pk": {"S": f"CONV#{conv}"}})["Items"]
+    [sk] = [i["SK"]["S"] for i in items if i["SK"]["S"].endswith(message_id)]
+    return sk
+
+
+def _stuck_reply(desk, twilio):
+    """A reply the provider refused once (an outage), whose queue record then went to the dead-letter queue:
+    (conversation id, the reply as the agent reads it, its record's body)."""
+    conv = _conversation_with_alice(desk)
+    agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "Your refund is on its way"})
+    twilio.script = [(503, {"code": 20503, "message": "Service unavailable"})]
+    _dispatch(desk, twilio)
+    body = _lose_the_queue_record(desk)
+    [reply] = _outbound(desk, conv)
+    assert reply["status"] == "queued" and reply["attempts"] == 1 and not reply["stuck"]
+    return conv, reply, body
+
+
+def test_a_reply_nothing_tried_to_send_for_an_hour_is_stuck_and_sent_again_once(desk, twilio):
+    # Given a reply whose queue record was lost after one failed attempt
+    conv, reply, body = _stuck_reply(desk, twilio)
+    clock.set_offset(59 * 60)
+    assert not _outbound(desk, conv)[0]["stuck"]         # within the hour it may still come
+    status, problem = agent(desk, "POST", f"/agent/conversations/{conv}/replies/{reply['id']}/retry", "alice")
+    assert status == 409 and problem["code"] == "not_failed"
+    # When an hour passed with no attempt, the agent sees it stuck and sends it again
+    clock.set_offset(61 * 60)
+    [shown] = _outbound(desk, conv)
+    assert shown["status"] == "queued" and shown["stuck"]
+    status, again = agent(desk, "POST", f"/agent/conversations/{conv}/replies/{reply['id']}/retry", "alice")
+    assert status == 202 and again["retry_of"] == reply["id"] and again["text"] == "Your refund is on its way"
+    _dispatch(desk, twilio)
+    assert [r["form"]["Body"] for r in twilio.requests] == ["Your refund is on its way"] * 2   # the 503, the copy
+    old, new = _outbound(desk, conv)
+    assert old["status"] == "failed" and old["error"]["code"] == "stuck" and not old["stuck"]
+    assert new["provider_id"] and new["retry_of"] == reply["id"]
+    # Then the old record, redriven from the dead-letter queue later, sends nothing
+    desk.client("sqs").send_message(QueueUrl=desk.outbound_queue_url, MessageBody=body, MessageGroupId=conv,
+                                    MessageDeduplicationId="redrive-" + reply["id"])
+    _dispatch(desk, twilio)
+    assert len(twilio.requests) == 2
+    assert [m["status"] for m in _outbound(desk, conv)] == ["failed", new["status"]]
+    # and it cannot be sent again a second time
+    status, problem = agent(desk, "POST", f"/agent/conversations/{conv}/replies/{reply['id']}/retry", "bob")
+    assert status == 409 and problem["code"] == "sent_again_already"
+
+
+def test_a_stuck_reply_a_delivery_takes_up_meanwhile_is_not_sent_again(desk, twilio, monkeypatch):
+    # Given a stuck reply as the agent read it, and its record redriven and being sent since that read
+    conv, reply, _ = _stuck_reply(desk, twilio)
+    clock.set_offset(61 * 60)
+    conversations = desk.handler("agent_api").inbox.conversations
+    before = conversations.get_with_messages(conv)
+    sk = _message_sk(desk, conv, reply["id"])
+    assert conversations.record_intent(conv, sk, part=0, attempt=2, reference=f"{conv}-redriven-0")
+    monkeypatch.setattr(conversations, "get_with_messages", lambda conversation_id: before)
+    # When the agent sends it again
+    status, problem = agent(desk, "POST", f"/agent/conversations/{conv}/replies/{reply['id']}/retry", "alice")
+    # Then it is refused, and no copy is queued: the customer gets it once, from the delivery under way
+    assert status == 409 and problem["code"] == "not_failed"
+    monkeypatch.undo()
+    assert [m["id"] for m in _outbound(desk, conv)] == [reply["id"]]
+    assert desk.item(f"CONV#{conv}", sk)["status"] == "queued"
+
+
+def test_a_reply_waiting_behind_one_being_retried_is_not_stuck(desk, twilio):
+    # Given two replies, the first retried after an outage while the second waits behind it in the queue
+    conv = _conversation_with_alice(desk)
+    for text in ("one", "two"):
+        agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": text})
+    twilio.script = [(503, {"code": 20503, "message": "Service unavailable"})]
+    clock.set_offset(50 * 60)           # the first is tried 50 minutes after both were written
+    _dispatch(desk, twilio)
+    # When an hour has passed since the second was written, but not since its conversation's queue was worked on
+    clock.set_offset(70 * 60)
+    # Then neither is stuck
+    assert [(m["text"], m["stuck"]) for m in _outbound(desk, conv)] == [("one", False), ("two", False)]
+    clock.set_offset(111 * 60)
+    assert [(m["text"], m["stuck"]) for m in _outbound(desk, conv)] == [("one", True), ("two", True)]

@@ -58,6 +58,7 @@ describe("windows", () => {
     created_at: new Date(now - hoursAgo * 3_600_000).toISOString(),
     attempts: 0,
     possibly_duplicate: false,
+    stuck: false,
   });
 
   it("follows WhatsApp's 24 hours and Messenger's 24 hours / 7 days from the customer's last message", () => {

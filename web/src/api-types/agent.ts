@@ -64,7 +64,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Send a failed reply again (text, files or template), as a new reply; parts already sent are not repeated */
+        /** Send a failed reply, or one stuck in the queue, again (text, files or template), as a new reply; parts already sent are not repeated */
         post: operations["retry_reply_agent_conversations__conversation_id__replies__message_id__retry_post"];
         delete?: never;
         options?: never;
@@ -1557,6 +1557,12 @@ export interface components {
              * @default false
              */
             possibly_duplicate: boolean;
+            /**
+             * Stuck
+             * @description a reply still `queued` that nothing has tried to send for an hour, nor a reply ahead of it in the conversation's queue: its place in the outbound queue was lost (or waits in the dead-letter queue) and it will not go by itself; send it again (POST …/replies/{message_id}/retry), after which its old copy sends nothing if it comes back. Only on a conversation's messages
+             * @default false
+             */
+            stuck: boolean;
             /**
              * Masked
              * @description what was masked before the message was stored (card, IBAN, a shop's pattern): the text shows [card •••• 4242] in its place

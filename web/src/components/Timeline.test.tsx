@@ -25,6 +25,7 @@ const message = (id: string, over: Partial<Message>): Message => ({
   created_at: "2026-12-03T09:00:00Z",
   attempts: 0,
   possibly_duplicate: false,
+  stuck: false,
   ...over,
 });
 
@@ -101,6 +102,36 @@ describe("Timeline's Send again", () => {
     show([failed, undelivered, message("again", { status: "queued", retry_of: "failed" })]);
     expect(offered()).toEqual([]);
     expect(root().querySelector(".msg-failed")?.textContent).toContain("Sent again below");
+  });
+});
+
+describe("Timeline's stuck reply", () => {
+  const stuck = message("stuck", { status: "queued", stuck: true, attempts: 2, error: { code: "20503", message: "Service unavailable; the reply will be retried" } });
+  const gaveUp = message("gaveUp", { status: "failed", error: { code: "stuck", message: "Not sent: nothing tried to send this reply for an hour or more" } });
+  const show = (locale: Locale, messages: Message[]) => {
+    render(
+      <AppContext.Provider value={testContext(store, locale)}>
+        <Timeline conv={testConversation("c1", { messages })} />
+      </AppContext.Provider>,
+      root(),
+    );
+    return [...root().querySelectorAll(".msg")].map((li) => ({
+      delivery: li.querySelector(".delivery span")?.textContent,
+      sendAgain: [...li.querySelectorAll("button")].map((b) => b.textContent),
+      failed: li.classList.contains("msg-failed"),
+    }));
+  };
+
+  it.each([
+    ["en", "Not sent: nothing has tried to send it for an hour or more, and it will not go by itself", "Send again", "Failed: it was stuck in the queue and will not be sent from there"],
+    ["es", "No enviado: nada ha intentado enviarlo desde hace una hora o más, y no saldrá por sí solo", "Enviar de nuevo", "Fallido: se quedó atascado en la cola y no se enviará desde allí"],
+    ["pt", "Não enviada: nada tentou enviá-la há uma hora ou mais, e ela não sairá sozinha", "Enviar de novo", "Falhou: ficou presa na fila e não será enviada de lá"],
+  ] as const)("in %s says a reply nothing tries to send is not sent and offers to send it again", (locale, said, button, givenUp) => {
+    // a queued reply the API says is stuck: not "Queued" with the provider's retry promise, but not sent, with Send again
+    expect(show(locale, [stuck])).toEqual([{ delivery: said, sendAgain: [button], failed: true }]);
+    // sent again: the stuck one is given up (failed, code stuck) and says why in the agent's language
+    const again = message("again", { status: "queued", retry_of: "gaveUp" });
+    expect(show(locale, [gaveUp, again])[0]).toMatchObject({ delivery: givenUp, sendAgain: [] });
   });
 });
 

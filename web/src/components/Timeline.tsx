@@ -70,7 +70,7 @@ function MessageItem({ conv, m, sentAgain }: { conv: Conversation; m: Message; s
         : m.kind === "acknowledgement"
           ? t("acknowledgement")
           : (author ?? t("direction.outbound"));
-  const failed = m.status ? FAILED.has(m.status) : false;
+  const failed = (m.status ? FAILED.has(m.status) : false) || m.stuck;
   return (
     <li class={`msg msg-${m.direction}${failed ? " msg-failed" : ""}`}>
       <div class="msg-head">
@@ -94,19 +94,19 @@ function MessageItem({ conv, m, sentAgain }: { conv: Conversation; m: Message; s
         </div>
       )}
       {m.direction === "outbound" && m.status && (
-        <div class={`delivery delivery-${m.status}`}>
+        <div class={`delivery delivery-${m.stuck ? "stuck" : m.status}`}>
           {/* one run of text: the row's gap goes between its parts, not before the colon */}
           <span>
-            {deliveryLabel(t, m.status)}
-            {m.error?.message && <span class="reason">: {m.error.message}</span>}
-            {m.error?.code && <span class="muted small"> ({m.error.code})</span>}
+            {m.stuck ? t("stuck.label") : deliveryLabel(t, m.status)}
+            <Reason m={m} />
+            {m.error?.code && !m.stuck && m.error.code !== "stuck" && <span class="muted small"> ({m.error.code})</span>}
           </span>
           {m.possibly_duplicate && (
             <span class="duplicate-warning" role="note">
               {t("possiblyDuplicate")}
             </span>
           )}
-          {m.status === "failed" &&
+          {(m.status === "failed" || m.stuck) &&
             (sentAgain ? <span class="muted small">{t("sentAgain")}</span> : <RetryButton conv={conv} m={m} />)}
         </div>
       )}
@@ -141,8 +141,16 @@ function Words({ m }: { m: Message }) {
   return m.text ? <div class="msg-text" dir="auto">{m.text}</div> : null;
 }
 
-/** Send a failed reply again (an undelivered one is not: the provider took every part of it), once: the button waits
- * for the answer, after which the timeline shows the new reply and says this one was sent again. */
+/** Why a reply is not sent: a stuck one (nothing tried to send it for an hour: the API says `stuck`) in the agent's
+ * language, and so is one given up after it was stuck (error code `stuck`); the provider's reason otherwise. */
+function Reason({ m }: { m: Message }) {
+  const { t } = useApp();
+  const text = m.stuck ? t("stuck.reason") : m.error?.code === "stuck" ? t("stuck.gaveUp") : m.error?.message;
+  return text ? <span class="reason">: {text}</span> : null;
+}
+
+/** Send a failed or stuck reply again (an undelivered one is not: the provider took every part of it), once: the button
+ * waits for the answer, after which the timeline shows the new reply and says this one was sent again. */
 function RetryButton({ conv, m }: { conv: Conversation; m: Message }) {
   const { store, t } = useApp();
   const [busy, setBusy] = useState(false);

@@ -7,11 +7,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from shopdesk import clock
 from shopdesk.api.attachments import Files
 from shopdesk.channels.limits import MAX_REPLY_CHARS
 from shopdesk.clock import Instant
 from shopdesk.logic.access import Caller, roles
 from shopdesk.logic.snooze import SnoozePreset
+from shopdesk.logic.stuck import stuck_replies
 from shopdesk.models import (
     Agent,
     Attachment,
@@ -166,6 +168,11 @@ class MessageOut(BaseModel):
     attempts: int = 0
     possibly_duplicate: bool = Field(False, description="the reply went again after a send the desk could not "
                                                         "confirm: the customer may have it twice")
+    stuck: bool = Field(False, description=(
+        "a reply still `queued` that nothing has tried to send for an hour, nor a reply ahead of it in the "
+        "conversation's queue: its place in the outbound queue was lost (or waits in the dead-letter queue) and it "
+        "will not go by itself; send it again (POST …/replies/{message_id}/retry), after which its old copy sends "
+        "nothing if it comes back. Only on a conversation's messages"))
     masked: list[str] = Field(default_factory=list, description="what was masked before the message was stored "
                                                                  "(card, IBAN, a shop's pattern): the text shows "
                                                                  "[card •••• 4242] in its place")
@@ -193,12 +200,12 @@ class MessageOut(BaseModel):
         "what an edited message says now (masked like `text`); absent when the edit took a file's caption away"))
 
     @classmethod
-    def of(cls, message: Message, presign: Presign | None = None) -> MessageOut:
-        data = message.model_dump(include=set(cls.model_fields) - {"attachments", "rating", "retry_of"})
+    def of(cls, message: Message, presign: Presign | None = None, stuck: bool = False) -> MessageOut:
+        data = message.model_dump(include=set(cls.model_fields) - {"attachments", "rating", "retry_of", "stuck"})
         rating = (message.payload or {}).get("rating") if message.kind == "csat_answer" else None
         return cls(**data, attachments=[_attachment(a, presign) for a in message.attachments],
                    rating=int(rating) if isinstance(rating, int | float) and 1 <= rating <= 5 else None,
-                   retry_of=message.retry_of)
+                   retry_of=message.retry_of, stuck=stuck)
 
 
 def _attachment(attachment: Attachment, presign: Presign | None) -> AttachmentOut:
@@ -260,9 +267,10 @@ class ConversationOut(BaseModel):
                                                                  "merged_into"})
         if conv.status is not ConversationStatus.SNOOZED:
             data["snoozed_until"] = None           # woken, or opened by the customer meanwhile
+        held = stuck_replies(conv.messages, clock.now()) if conv.messages else set()
         return cls(**data, merged_into=conv.folded_into, channels=sorted(conv.routes),
                    opted_out=sorted(c for c, r in conv.routes.items() if r.opted_out),
-                   messages=[MessageOut.of(m, presign) for m in conv.messages])
+                   messages=[MessageOut.of(m, presign, m.id in held) for m in conv.messages])
 
 
 class ConversationList(BaseModel):

@@ -1054,6 +1054,22 @@ class Conversations:
             return False
         return True
 
+    def give_up_stuck(self, conversation_id: str, sk: str, quiet_since: datetime, error: dict[str, Any]) -> bool:
+        """A reply stuck in the outbound queue (``logic.stuck``) that an agent sends again: marked failed with
+        ``error``, so a later delivery of its old queue record (a redrive of the dead-letter queue) sends nothing
+        (``record_intent`` refuses a failed reply). Only while it is still not sent and nothing tried to send it since
+        ``quiet_since`` (no attempt, no intent since): False when a delivery took it up meanwhile (it is being sent)."""
+        quiet = clock.iso(quiet_since)
+        update = (Update().set("status", "failed").set("status_rank", delivery_rank("failed")).set("error", error)
+                  .when("attribute_exists(PK) AND attribute_not_exists(provider_id) AND created_at < :quiet "
+                        "AND (attribute_not_exists(attempted_at) OR attempted_at < :quiet) "
+                        "AND (attribute_not_exists(#sending) OR #sending.#since < :quiet)", quiet=quiet))
+        try:
+            self.table.update(it.conv_pk(conversation_id), sk, update)
+        except ConditionFailed:
+            return False
+        return True
+
     def record_part(self, conversation_id: str, sk: str, parts_sent: int, provider_id: str) -> None:
         """One more part of a reply went out (#106): counted with its provider id, so a retry resumes after it.
         Conditioned on the count as it was: a redelivery that raced another cannot record a part twice."""
@@ -1068,9 +1084,9 @@ class Conversations:
         (one UpdateItem before each provider call). Conditioned on the reply not being recorded as sent or failed:
         False when an earlier delivery finished it meanwhile (nothing to send). ``possibly_duplicate`` marks a part
         that goes again although nobody could confirm the earlier try did not reach the customer."""
-        update = (Update().set("sending", {"part": part, "attempt": attempt, "since": clock.now_iso(),
-                                           "reference": reference})
-                  .set_if_missing("confirmed", {})
+        now = clock.now_iso()
+        update = (Update().set("sending", {"part": part, "attempt": attempt, "since": now, "reference": reference})
+                  .set("attempted_at", now).set_if_missing("confirmed", {})
                   .when("attribute_exists(PK) AND attribute_not_exists(provider_id) AND #status <> :failed",
                         failed="failed"))
         if possibly_duplicate:
@@ -1112,7 +1128,8 @@ class Conversations:
                        failed: bool, keep_intent: bool = False) -> None:
         """A send that failed. The provider's answer settles the part's intent (it is removed); ``keep_intent``
         when no answer came and the provider may have the part after all (the next delivery reconciles)."""
-        update = Update().set("attempts", attempts).set("error", error).when("attribute_exists(PK)")
+        update = (Update().set("attempts", attempts).set("error", error).set("attempted_at", clock.now_iso())
+                  .when("attribute_exists(PK)"))
         if not keep_intent:
             update.remove("sending")
         if failed:

@@ -276,6 +276,7 @@ def message_item(message: Message) -> dict[str, Any]:
         "parts_sent": message.parts_sent or None, "part_ids": message.part_ids or None,
         "sending": message.sending.model_dump(mode="json") if message.sending else None,
         "confirmed": message.confirmed or None, "possibly_duplicate": message.possibly_duplicate or None,
+        "attempted_at": clock.iso(message.attempted_at) if message.attempted_at else None,
         "event": event.value,
         "unsent_at": clock.iso(message.unsent_at) if message.unsent_at else None,
         "edited_at": clock.iso(message.edited_at) if message.edited_at else None,
@@ -299,7 +300,7 @@ def message_from_item(item: dict[str, Any]) -> Message:
         part_ids=list(item.get("part_ids") or []),
         sending=SendIntent.model_validate(item["sending"]) if item.get("sending") else None,
         confirmed={str(k): str(v) for k, v in (item.get("confirmed") or {}).items()},
-        possibly_duplicate=bool(item.get("possibly_duplicate")),
+        possibly_duplicate=bool(item.get("possibly_duplicate")), attempted_at=item.get("attempted_at"),
         event=_event(item.get("event")),
         unsent_at=item.get("unsent_at"), edited_at=item.get("edited_at"), edited_text=item.get("edited_text"),
     )

@@ -26,7 +26,7 @@ from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import decode_cursor, encode_cursor
 from shopdesk.errors import BadRequest, Conflict, InvalidFields, NotFound, ShopdeskError
 from shopdesk.ids import new_id
-from shopdesk.logic import sla_engine, timeline
+from shopdesk.logic import sla_engine, stuck, timeline
 from shopdesk.logic.access import Access, Caller
 from shopdesk.logic.attachments import Attachments, FileRef, check_channel, library_prefix, outbound_prefix
 from shopdesk.logic.canned import CannedLibrary
@@ -349,14 +349,20 @@ class Inbox:
         """Send a failed reply again, as a new reply at the end of the timeline: the same channel, text, files
         (or template). Parts the provider took before the failure (one message per file on some channels) are
         not sent twice: the new reply resumes after them. The failed one stays, with its error, and is sent again
-        only once: the customer would get it twice (if the new one fails too, that one is sent again)."""
+        only once: the customer would get it twice (if the new one fails too, that one is sent again).
+
+        A reply stuck in the outbound queue (``logic.stuck``: not sent, and nothing tried to send it for an hour) is
+        sent again the same way: first it is marked failed (code ``stuck``), only while nothing took it up meanwhile,
+        so its old queue record, if it ever comes back (a redrive of the dead-letter queue), sends nothing."""
         conv = self.access.check(caller, self.conversations.get_with_messages(conversation_id))
         failed = next((m for m in conv.messages if m.id == message_id), None)
         if failed is None or failed.direction is not Direction.OUTBOUND:
             raise NotFound(f"reply {message_id} does not exist in conversation {conversation_id}")
-        if failed.status != "failed":
-            raise Conflict(f"only a failed reply can be sent again; this one is {failed.status}"
-                           ).with_code("not_failed", status=failed.status or "")
+        now = clock.now()
+        is_stuck = failed.status != "failed" and failed.id in stuck.stuck_replies(conv.messages, now)
+        if failed.status != "failed" and not is_stuck:
+            raise Conflict(f"only a failed reply, or one stuck in the queue for an hour, can be sent again; this one "
+                           f"is {failed.status}").with_code("not_failed", status=failed.status or "")
         again = next((m for m in conv.messages if m.retry_of == failed.id), None)
         if again is not None:
             raise Conflict(f"this reply was sent again already ({again.id}); if that one failed too, send it again"
@@ -370,6 +376,10 @@ class Inbox:
         payload["retry_of"] = failed.id
         check_channel(failed.attachments, route.provider, route.channel)
         resume = (failed.parts_sent, failed.part_ids) if route.channel == failed.channel else (0, [])
+        if is_stuck and not self.conversations.give_up_stuck(failed.conversation_id, it.message_sk(failed),
+                                                             now - stuck.STUCK_AFTER, stuck.gave_up(failed)):
+            raise Conflict("this reply is being sent right now: it can be sent again only if that fails"
+                           ).with_code("not_failed", status=failed.status or "")
         if not self.conversations.claim_retry(conv.id, it.message_sk(failed), RETRY_CLAIM_SECONDS):
             # two presses at once (two tabs, two agents): both read no new reply; one may send it
             raise Conflict("this reply is being sent again already; if that one fails too, send it again"

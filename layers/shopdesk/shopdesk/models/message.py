@@ -112,6 +112,9 @@ class Message(BaseModel):
     sending: SendIntent | None = None
     confirmed: dict[str, str] = Field(default_factory=dict)
     possibly_duplicate: bool = False
+    # outbound: when a delivery of its queue record last tried to send it (a part's intent, or a failed attempt):
+    # a reply not sent that nothing tried for long is stuck (``logic.stuck``)
+    attempted_at: Instant | None = None
     # a system entry: what ``text`` says in English, structured (None on entries written before it existed)
     event: SystemEvent | None = None
     # an inbound message the customer took back (Messenger/Instagram unsend, a deletion in a Telegram Business chat):
