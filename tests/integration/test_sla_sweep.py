@@ -68,10 +68,14 @@ def test_a_breach_whose_events_did_not_go_out_is_announced_by_the_next_sweep_and
     [flagged] = [r for r in _deadline_items(desk, conv) if "#BREACHED#" in r["SK"]]
     assert flagged["SK"].startswith("DEADLINE#first_response#BREACHED#2026-11-23T10:00:00")
     assert flagged["state"] == "breached"
-    # the next sweep announces it without flagging it again
+    # the next sweep announces it without flagging it again, as the first would have (when it was detected, the
+    # priority it was escalated to) and counts it then (the SlaBreaches metric: the failed sweep reported nothing)
+    at("2026-11-23T10:01:30+00:00")
     report = desk.invoke("sla_sweep", {}, SLA_ALERT_TOPIC_ARN=topic)
-    assert (report["breached"], report["events"]) == (0, 1)
-    assert [a["conversation_id"] for a in alerts()] == [conv]
+    assert (report["breached"], report["events"]) == (1, 1)
+    [alert] = alerts()
+    assert (alert["kind"], alert["conversation_id"], alert["target"]) == ("breach", conv, "first_response")
+    assert alert["escalated_to"] == "high" and alert["detected_at"].startswith("2026-11-23T10:00:30")
     assert [r["SK"] for r in _deadline_items(desk, conv)] == ["DEADLINE#resolution"]
     [missed] = _notes(desk, conv, "First response target missed")
     assert missed["event"]["kind"] == "sla_missed" and missed["event"]["params"]["target"] == "first_response"
@@ -79,6 +83,32 @@ def test_a_breach_whose_events_did_not_go_out_is_announced_by_the_next_sweep_and
         missed["event"]["params"]["due"] in missed["text"]
     assert desk.item(f"CONV#{conv}")["priority"] == "high"             # escalated once
     assert desk.invoke("sla_sweep", {}, SLA_ALERT_TOPIC_ARN=topic)["events"] == 0
+
+
+def test_a_warning_whose_events_did_not_go_out_is_announced_by_the_next_sweep_and_written_once(office):
+    desk = office
+    topic, alerts = _alerts(desk)
+    at("2026-11-23T08:00:00+00:00")                            # Monday 09:00 Berlin: due at 11:00, warned at 10:00
+    conv = customer_writes(desk, "+31611000103", "Where is my parcel?", "SMa3")
+    desk.drain_queue(desk.work_queue_url, "router")
+    at("2026-11-23T09:00:30+00:00")
+    # the bus is gone (an outage): the sweep fails after writing the warning on the timeline
+    with pytest.raises(Exception, match=OUTAGE):
+        desk.invoke("sla_sweep", {}, EVENT_BUS_NAME="no-such-bus", SLA_ALERT_TOPIC_ARN=topic)
+    assert len(_notes(desk, conv, "First response target close")) == 1
+    assert alerts() == []
+    # the next sweep announces it (bus and alert topic), as detected, and counts it; the one after has nothing
+    at("2026-11-23T09:01:30+00:00")
+    report = desk.invoke("sla_sweep", {}, SLA_ALERT_TOPIC_ARN=topic)
+    assert (report["warned"], report["breached"], report["events"]) == (1, 0, 1)
+    [alert] = alerts()
+    assert (alert["kind"], alert["conversation_id"], alert["target"]) == ("warning", conv, "first_response")
+    assert alert["due_at"].startswith("2026-11-23T10:00:00") and alert["detected_at"].startswith("2026-11-23T09:00:30")
+    assert desk.invoke("sla_sweep", {}, SLA_ALERT_TOPIC_ARN=topic)["events"] == 0
+    assert len(_notes(desk, conv, "First response target close")) == 1
+    # and the deadline is still watched: it breaches in its turn
+    at("2026-11-23T10:00:30+00:00")
+    assert desk.invoke("sla_sweep", {}, SLA_ALERT_TOPIC_ARN=topic)["breached"] == 1
 
 
 def test_a_clock_started_while_a_breach_awaits_its_announcement_keeps_its_deadline(office):

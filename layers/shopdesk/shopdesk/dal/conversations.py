@@ -56,6 +56,10 @@ class Deadline:
     pk: str = ""                           # the item's own key
     sk: str = ""
     work: str | None = None                # a marker's unconfirmed routing work (JSON)
+    # an announcement the sweep owes (``breach`` or ``warning``): its events as the flag's sweep made them
+    announce: str | None = None
+    detected_at: str | None = None
+    escalated_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -1255,8 +1259,11 @@ class Conversations:
             update.set(f"sla_done.{target}", due)
         if flag.breached:
             update.add("sla_breaches", set(flag.breached))
+        escalated = {"escalated_to": flag.priority.value} if flag.priority is not None else {}
         announcements = [{**self._deadline_item(conv.id, target, due), "SK": _announcement_sk(target, due),
-                          "state": "breached", "breached_at": now} for target, due in flag.breached.items()]
+                          "state": "breached", "breached_at": now, "announce": "breach", "detected_at": now,
+                          **escalated} for target, due in flag.breached.items()]
+        announcements += [self._warning_item(conv.id, target, due, now) for target, due in flag.warned.items()]
         ops = self._clock_ops(conv.id, flag.clocks, read.version, {**read.warned, **flag.warned},
                               {**read.done, **flag.breached}, update, before=read)
         ops += [self.table.put_op(a) for a in announcements]
@@ -1268,6 +1275,13 @@ class Conversations:
             for kind, flagged in (("breach", flag.breached), ("warning", flag.warned))
             for target, due in flagged.items()]
         return conv.id, ops, [_deadline_from(a) for a in announcements]
+
+    def _warning_item(self, conversation_id: str, target: str, due_at: str, now: str) -> dict[str, Any]:
+        """A warning waiting for its announcement: due in the index now, under a key of its own (as a breach's)."""
+        return {"PK": it.conv_pk(conversation_id), "SK": f"{it.deadline_sk(target)}#WARNED#{due_at}",
+                "type": "deadline", "conversation_id": conversation_id, "target": target, "due_at": due_at,
+                "state": "warned", "announce": "warning", "detected_at": now,
+                "DuePK": it.due_pk(conversation_id, self.due_shards), "DueSK": it.due_sk(now, conversation_id, target)}
 
     def _write_parts(self, parts: list[tuple[str, list[dict[str, Any]], list[Deadline]]],
                      results: dict[str, list[Deadline] | None]) -> None:
@@ -1397,11 +1411,13 @@ class Conversations:
                                     values={":pk": f"DUE#{shard:03d}", ":bound": now_iso + "$"}, limit=limit)
         return [_deadline_from(r) for r in rows]
 
-    def flag_warning(self, deadline: Deadline, note: Message) -> bool:
+    def flag_warning(self, deadline: Deadline, note: Message) -> Deadline | None:
         """Record that a deadline's warning went out (once per due time), and when (``sla_warned_at``: the sweep's
-        write leaves ``updated_at``, the conversation's last change, alone), and move it to its due time."""
+        write leaves ``updated_at``, the conversation's last change, alone), and move it to its due time; with the
+        announcement it owes (returned; None when someone answered or flagged it first)."""
         now = clock.now_iso()
-        return self._flag(deadline, "sla_warned", [
+        announcement = self._warning_item(deadline.conversation_id, deadline.target, deadline.due_at, now)
+        written = self._flag(deadline, "sla_warned", [
             self.table.update_op(it.conv_pk(deadline.conversation_id), it.deadline_sk(deadline.target),
                                  Update().set("state", "warned")
                                  .set("DueSK", it.due_sk(deadline.due_at, deadline.conversation_id, deadline.target))
@@ -1412,7 +1428,9 @@ class Conversations:
                                  .when("attribute_exists(PK) AND attribute_exists(sla_warned)")),
             self.table.put_op(it.message_item(self.retention.stamp(note))),
             self.table.put_op(event_item(SlaEvent(kind="warning", conversation_id=deadline.conversation_id,
-                                                  target=deadline.target, due_at=deadline.due_at, at=now)))])
+                                                  target=deadline.target, due_at=deadline.due_at, at=now))),
+            self.table.put_op(announcement)])
+        return _deadline_from(announcement) if written else None
 
     def flag_breach(self, deadline: Deadline, note: Message) -> bool:
         """Flag a passed deadline exactly once; False when someone answered or flagged it first."""
@@ -1444,7 +1462,7 @@ class Conversations:
         return False
 
     def finish_deadlines(self, deadlines: list[Deadline]) -> None:
-        """Take announced breaches out of the due index (25 per request): each has a key of its own."""
+        """Take announced breaches and warnings out of the due index (25 per request): each has a key of its own."""
         self.table.batch_delete((d.pk, d.sk) for d in deadlines)
 
     def finish_timer(self, timer: Deadline) -> None:
@@ -1493,10 +1511,14 @@ def _announcement_sk(target: str, due_at: str) -> str:
 
 
 def _deadline_from(row: dict[str, Any]) -> Deadline:
+    state = row.get("state", "pending")
     return Deadline(conversation_id=row["conversation_id"], target=row["target"], due_at=row["due_at"],
-                    state=row.get("state", "pending"), due_pk=row["DuePK"], due_sk=row["DueSK"],
+                    state=state, due_pk=row["DuePK"], due_sk=row["DueSK"],
                     warn_at=row.get("warn_at"), agent_id=row.get("agent_id"), kind=row.get("type", "deadline"),
-                    pk=row["PK"], sk=row["SK"], work=row.get("work"))
+                    pk=row["PK"], sk=row["SK"], work=row.get("work"),
+                    # a breach flagged before announcements said what they are: an announcement all the same
+                    announce=row.get("announce") or ("breach" if state == "breached" else None),
+                    detected_at=row.get("detected_at") or row.get("breached_at"), escalated_to=row.get("escalated_to"))
 
 
 @dataclass(frozen=True)

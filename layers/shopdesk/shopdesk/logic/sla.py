@@ -1,6 +1,12 @@
 """SLA sweep: warn at the configured fraction of every target, flag each passed deadline exactly once,
 escalate, announce, and re-drive waiting work.
 
+Each warning and breach is flagged with an announcement item of its own in the Due index (an outbox), which holds
+its events as that sweep made them (when it was detected, the priority a breach escalated to). The events go to
+the bus and the alert topic first, then the items are deleted: a sweep that fails between leaves them for the next
+one, which announces them as they were and counts them (the report's ``breached`` and ``warned`` count what was
+announced, once it was): at least once, and consumers dedupe on conversation id + target + due time.
+
 Reads only the sparse, sharded Due index, one key-range Query per shard: never a Scan. A deadline
 is in the index under the time of its next action (warning, then due), so every item read is due.
 Conversations with something due are read 25 to a BatchGetItem and written as many to a
@@ -14,7 +20,7 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -44,9 +50,9 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class SweepReport:
     due: int
-    breached: int
+    breached: int              # breaches announced (flagged by this sweep, or owed by one that failed to announce)
     events: int
-    warned: int = 0
+    warned: int = 0            # warnings announced, likewise
     released: int = 0          # conversations taken back by routing timers
     deferred: int = 0          # conversations left for the next sweep (time budget, or busy meanwhile)
     rerouted: int = 0          # customers' messages whose routing work was lost and is sent again
@@ -59,7 +65,6 @@ class _Flagged:
     breached: list[Deadline] = field(default_factory=list)       # flagged now: announce, then finish
     warned: list[Deadline] = field(default_factory=list)
     again: list[Deadline] = field(default_factory=list)          # flagged earlier, announcement still owed
-    escalated_to: str | None = None
     deferred: bool = False
 
 
@@ -101,20 +106,19 @@ def sweep(conversations: Conversations, bus: EventBus, work: Queue, shards: int,
     chunks = [groups[i:i + READ_BATCH] for i in range(0, len(groups), READ_BATCH)]
     with ThreadPoolExecutor(max_workers=workers) as pool:
         flagged = [f for done in pool.map(step, chunks) for f in done]
-    breached = [d for f in flagged for d in f.breached]
-    announced = breached + [d for f in flagged for d in f.again]
-    warned = [d for f in flagged for d in f.warned]
-    escalated = {f.breached[0].conversation_id: f.escalated_to for f in flagged if f.breached and f.escalated_to}
+    owed = [d for f in flagged for d in (*f.breached, *f.warned, *f.again)]
+    breached = [d for d in owed if d.announce == "breach"]
+    warned = [d for d in owed if d.announce == "warning"]
 
     def detail(d: Deadline, kind: str) -> dict[str, object]:
         return {"kind": kind, "conversation_id": d.conversation_id, "target": d.target, "due_at": d.due_at,
-                "detected_at": now_iso, **({"escalated_to": escalated[d.conversation_id]}
-                                           if kind == "breach" and d.conversation_id in escalated else {})}
+                "detected_at": d.detected_at or now_iso,
+                **({"escalated_to": d.escalated_to} if kind == "breach" and d.escalated_to else {})}
 
-    events = [(BREACH_DETAIL_TYPE, detail(d, "breach")) for d in announced] + \
+    events = [(BREACH_DETAIL_TYPE, detail(d, "breach")) for d in breached] + \
              [(WARNING_DETAIL_TYPE, detail(d, "warning")) for d in warned]
     _announce(bus, alerts, events, workers)
-    _in_parallel(conversations.finish_deadlines, announced, 25, workers)
+    _in_parallel(conversations.finish_deadlines, breached + warned, 25, workers)
 
     def finish(run: list[Deadline]) -> None:
         for timer in run:
@@ -206,18 +210,18 @@ def _flag_conversation(conversations: Conversations, book: PolicyBook | None, ro
         announced = conversations.flag_deadlines([plan.flag]).get(plan.flag.read.conversation.id)
         if announced is not None:
             return _flagged(conversations, book, plan, announced)
-    return _Flagged(again=[d for d in rows if d.state == "breached"], deferred=True)   # the next sweep tries again
+    return _Flagged(again=[d for d in rows if d.announce], deferred=True)   # the next sweep tries again
 
 
 def _plan(conversations: Conversations, book: PolicyBook | None, rows: list[Deadline], read: ClockRead | None,
           now: datetime) -> _Plan | _Flagged:
     """What is due on one conversation, judged from its clocks (the index row only says "look here"):
     warnings, breaches, and the escalation a breach brings (priority one level up, stricter targets)."""
-    again = [d for d in rows if d.state == "breached"]     # flagged earlier; the announcement did not go out
+    again = [d for d in rows if d.announce]     # flagged earlier; the announcement did not go out
     if len(again) == len(rows) or read is None:
         return _Flagged(again=again)
     if read.clocks is None:
-        return _flag_without_clocks(conversations, [d for d in rows if d.state != "breached"], now, again)
+        return _flag_without_clocks(conversations, [d for d in rows if not d.announce], now, again)
     conv, clocks = read.conversation, read.clocks
     breached: dict[str, str] = {}
     warned: dict[str, str] = {}
@@ -243,15 +247,13 @@ def _plan(conversations: Conversations, book: PolicyBook | None, rows: list[Dead
 
 def _flagged(conversations: Conversations, book: PolicyBook | None, plan: _Plan,
              announced: list[Deadline]) -> _Flagged:
-    """After the write: the optional reassignment on breach, and what to announce."""
+    """After the write: the optional reassignment on breach, and what to announce (the announcements written)."""
     flag, conv = plan.flag, plan.flag.read.conversation
     if flag.breached and conv.assignee and book is not None and book.routing().reassign_on_breach:
         note = timeline.sla_missed_reassigned(conv.id, next(iter(flag.breached)), conv.assignee)
         conversations.release(conv, conv.assignee, note, pass_over=True)
-    warnings = [Deadline(conversation_id=conv.id, target=t, due_at=due, state="warned", due_pk="", due_sk="")
-                for t, due in flag.warned.items()]
-    return _Flagged(breached=announced, warned=warnings, again=plan.again,
-                    escalated_to=flag.priority.value if flag.priority else None)
+    return _Flagged(breached=[a for a in announced if a.announce == "breach"],
+                    warned=[a for a in announced if a.announce == "warning"], again=plan.again)
 
 
 def _flag_without_clocks(conversations: Conversations, rows: list[Deadline], now: datetime,
@@ -262,10 +264,11 @@ def _flag_without_clocks(conversations: Conversations, rows: list[Deadline], now
     for d in rows:
         if d.due_at <= now_iso:
             if conversations.flag_breach(d, timeline.sla_missed(d.conversation_id, d.target, d.due_at)):
-                breached.append(d)
-        elif d.state == "pending" and d.warn_at and d.warn_at <= now_iso and conversations.flag_warning(
-                d, timeline.sla_warning(d.conversation_id, d.target, d.due_at)):
-            warned.append(d)
+                breached.append(replace(d, announce="breach", detected_at=now_iso))    # the row is its announcement
+        elif d.state == "pending" and d.warn_at and d.warn_at <= now_iso:
+            note = timeline.sla_warning(d.conversation_id, d.target, d.due_at)
+            if (announcement := conversations.flag_warning(d, note)) is not None:
+                warned.append(announcement)
     return _Flagged(breached=breached, warned=warned, again=again)
 
 
