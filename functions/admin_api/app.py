@@ -12,7 +12,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shopdesk import phone
-from shopdesk.api import openapi, problems
+from shopdesk.api import admission, openapi, problems
 from shopdesk.api.admin import (
     AgentList,
     CalendarList,
@@ -46,6 +46,7 @@ from shopdesk.dal.customers import Customers
 from shopdesk.dal.kb import KnowledgeBase
 from shopdesk.dal.labels import Labels
 from shopdesk.dal.lake import LakeBucket
+from shopdesk.dal.live import ConnectionPoster, Connections
 from shopdesk.dal.macros import Macros
 from shopdesk.dal.media import MediaStore
 from shopdesk.dal.privacy import Files, PrivacyJobStore
@@ -64,6 +65,7 @@ from shopdesk.logic.canned import CannedLibrary
 from shopdesk.logic.customers import CustomerDesk
 from shopdesk.logic.fold import Folder
 from shopdesk.logic.labels import LabelDesk
+from shopdesk.logic.live import LiveConnections
 from shopdesk.logic.macros import MacroDesk
 from shopdesk.logic.sla_engine import book_for
 from shopdesk.logs import logger_for
@@ -84,8 +86,9 @@ settings = AdminApiSettings.from_env()
 logger = logger_for()
 table = Table(settings.table_name)
 conversations = Conversations(table, settings.due_shards)
+sockets = LiveConnections(Connections(table), Agents(table), ConnectionPoster(settings.connections_endpoint))
 admin = Admin(ConfigStore(table), Agents(table), Queue(settings.work_queue_url), Customers(table), conversations,
-              book_for(conversations, settings.first_response_targets))
+              book_for(conversations, settings.first_response_targets), close_sockets=sockets.close)
 commerce_settings = CommerceSettings.from_env()
 phone.use_shop_region(commerce_settings.default_phone_region)    # a customer found by a national number
 privacy_store = store_for(commerce_settings, "shopify")   # privacy requests are one partition
@@ -111,6 +114,7 @@ openapi.publish(app, "/admin", title="shopdesk admin API",
                             "customers' export and erase, for admins. Every refusal is an RFC 9457 problem "
                             "(application/problem+json).",
                 security_schemes={openapi.AGENT_JWT: openapi.AGENT_JWT_SCHEME}, security=[{openapi.AGENT_JWT: []}])
+admission.install(app, admin.agents, openapi.documents("/admin"))     # a deactivated caller: 403 before any route
 
 Id = Annotated[str, Path(min_length=1, max_length=128)]
 Version = Annotated[int | None, Query(ge=0, le=2**31)]
@@ -137,15 +141,16 @@ def set_agent(agent_id: Id, body: AgentSettings, version: Version = None) -> Age
     return admin.set_agent(_caller_roles(), agent_id, body, version)
 
 
-@app.post("/admin/agents/<agent_id>/deactivate", summary="Take an agent off the desk: offline, never assigned or "
-          "transferred to, refused going online; what they hold goes back to the queue at the sweep's next run",
+@app.post("/admin/agents/<agent_id>/deactivate", summary="Take an agent off the desk: every request of theirs refused "
+          "(403 deactivated) and their open sockets closed at once, offline, never assigned or transferred to; what "
+          "they hold goes back to the queue at the sweep's next run (409 deactivating_self: not the caller)",
           responses=problems.responses(200, 403, 404, 409))
 def deactivate_agent(agent_id: Id) -> Agent:
     return admin.deactivate_agent(_caller_roles(), agent_id, caller(app.current_event).id)
 
 
-@app.post("/admin/agents/<agent_id>/reactivate", summary="Put a deactivated agent back on the desk (offline until "
-          "they go online)", responses=problems.responses(200, 403, 404, 409))
+@app.post("/admin/agents/<agent_id>/reactivate", summary="Put a deactivated agent back on the desk: let in again, "
+          "offline until they go online", responses=problems.responses(200, 403, 404, 409))
 def reactivate_agent(agent_id: Id) -> Agent:
     return admin.reactivate_agent(_caller_roles(), agent_id)
 

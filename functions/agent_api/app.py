@@ -10,7 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shopdesk import phone
-from shopdesk.api import openapi, opened, problems
+from shopdesk.api import admission, openapi, opened, problems
 from shopdesk.api.agent import (
     AgentList,
     AgentOut,
@@ -164,6 +164,7 @@ app = APIGatewayHttpResolver(enable_validation=True)
 openapi.publish(app, "/agent", title="shopdesk agent API",
                 description="The inbox over HTTP. Every refusal is an RFC 9457 problem (application/problem+json).",
                 security_schemes={openapi.AGENT_JWT: openapi.AGENT_JWT_SCHEME}, security=[{openapi.AGENT_JWT: []}])
+admission.install(app, agents, openapi.documents("/agent"))     # a deactivated agent: 403 before any route
 
 ConversationId = Annotated[str, Path(min_length=1, max_length=64)]
 CustomerId = Annotated[str, Path(min_length=1, max_length=64)]

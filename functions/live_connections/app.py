@@ -1,4 +1,5 @@
-"""The WebSocket API's routes: $connect keeps the connection, $disconnect forgets it, $default answers pings."""
+"""The WebSocket API's routes: $connect keeps the connection (an agent an admin took off the desk: refused, 403),
+$disconnect forgets it, $default answers pings."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from shopdesk.config import LiveSettings
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.live import ConnectionPoster, Connections
 from shopdesk.dal.table import Table
+from shopdesk.errors import Deactivated
 from shopdesk.logic.admin import roles
 from shopdesk.logic.live import LiveConnections
 from shopdesk.logs import logger_for
@@ -30,7 +32,11 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         authorizer = request.get("authorizer") or {}
         if not authorizer.get("agent"):
             return {"statusCode": 401, "body": "Unauthorized"}     # only reachable without the authorizer
-        live.connect(connection_id, str(authorizer["agent"]), roles(authorizer.get("roles")))
+        try:
+            live.connect(connection_id, str(authorizer["agent"]), roles(authorizer.get("roles")))
+        except Deactivated as exc:
+            logger.info("connection refused", extra={"reason": str(exc)})
+            return {"statusCode": 403, "body": "Forbidden"}      # API Gateway refuses the socket's opening
         return {"statusCode": 200}
     if route == "$disconnect":
         live.disconnect(connection_id)

@@ -15,7 +15,7 @@ from shopdesk import clock
 from shopdesk.analytics import LakeUnavailable, lake_for
 from shopdesk.analytics.reports import METRICS, Reports, as_csv, period, staffing_plan, usually_online, volume_forecast
 from shopdesk.analytics.sql import Scope
-from shopdesk.api import openapi, problems
+from shopdesk.api import admission, openapi, problems
 from shopdesk.api.agent import caller
 from shopdesk.api.reports import Forecast, MetricList, MetricRows, Staffing, Summary
 from shopdesk.config import ReportsSettings
@@ -29,7 +29,8 @@ from shopdesk.logs import logger_for
 settings = ReportsSettings.from_env()
 logger = logger_for()
 table = Table(settings.table_name)
-reports = Reports(lake_for(settings), Access(Agents(table)), SurveyRecords(table))
+agents = Agents(table)
+reports = Reports(lake_for(settings), Access(agents), SurveyRecords(table))
 app = APIGatewayHttpResolver(enable_validation=True)
 openapi.publish(app, "/reports", title="shopdesk reports API",
                 description="The desk's figures from the event lake, defined in docs/metrics.md, for supervisors "
@@ -38,6 +39,7 @@ openapi.publish(app, "/reports", title="shopdesk reports API",
                             "for another). Periods are [from, to): a date is midnight in `tz`. "
                             "Every refusal is an RFC 9457 problem (application/problem+json).",
                 security_schemes={openapi.AGENT_JWT: openapi.AGENT_JWT_SCHEME}, security=[{openapi.AGENT_JWT: []}])
+admission.install(app, agents, openapi.documents("/reports"))     # a deactivated caller: 403 before any route
 
 From = Annotated[str, Query(alias="from", min_length=10, max_length=40, description="2026-11-30 or an ISO time")]
 To = Annotated[str, Query(min_length=10, max_length=40, description="exclusive: 2026-12-07 ends with the 6th")]

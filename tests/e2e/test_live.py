@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from tests.e2e.test_core_loop import send_sms
 from tests.support import twilio_form
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("fresh_inboxes")]
@@ -112,3 +112,34 @@ def test_a_dropped_socket_catches_up_with_the_since_cursor(stack):
     assert page["more"] is False and page["cursor"] != cursor
     # A cursor that is not ours is refused; the app then reloads everything
     assert stack.get("/agent/changes?since=bogus", token=token).status == 400
+
+
+def test_an_agent_taken_off_the_desk_loses_their_open_socket_and_every_request_at_once(stack):
+    bob, alice = stack.token("bob"), stack.token("alice")          # alice administers the desk
+    url = f"{stack.websocket_url}?token={urllib.parse.quote(bob)}"
+    # Given bob's inbox open: its socket live, his token valid for the next hour
+    with connect(url, open_timeout=30) as socket:
+        socket.send(json.dumps({"type": "ping"}))
+        frames_until(socket, lambda f: f.get("type") == "pong", timeout=15)
+        try:
+            # When alice takes him off the desk
+            assert stack.post("/admin/agents/bob/deactivate", token=alice).status == 200
+            # Then the gateway closes his socket at once (DeleteConnection)
+            with pytest.raises(ConnectionClosed):
+                while True:
+                    socket.recv(timeout=10)
+            # every request of his is refused, said so, on the agent, admin and reports APIs
+            for path in ("/agent/me", "/agent/conversations?view=all", "/admin/agents", "/reports/metrics/catalog"):
+                answer = stack.get(path, token=bob)
+                assert answer.status == 403 and answer.json()["code"] == "deactivated", (path, answer.text)
+            # and a new socket with the same token is refused at $connect
+            with pytest.raises(InvalidStatus) as refused:
+                connect(url, open_timeout=30).close()
+            assert refused.value.response.status_code == 403
+        finally:
+            # When she puts him back, he is let in again
+            assert stack.post("/admin/agents/bob/reactivate", token=alice).status == 200
+    assert stack.get("/agent/me", token=bob).status == 200
+    with connect(url, open_timeout=30) as socket:
+        socket.send(json.dumps({"type": "ping"}))
+        assert frames_until(socket, lambda f: f.get("type") == "pong", timeout=15)[-1] == {"type": "pong"}

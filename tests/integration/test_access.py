@@ -1,9 +1,10 @@
 """Who may see and do what, route by route, over the real handlers.
 
-Every route of the agent and admin APIs has a row: the status for an agent of the conversation's team, a
+Every route of the agent, admin and reports APIs has a row: the status for an agent of the conversation's team, a
 supervisor of that team, an admin, and an agent of another team. The rows are checked against the routes
 the apps declare, so a new route without a row fails here. For a conversation the caller may not see, every
-conversation route answers 404 with the body of a conversation that does not exist.
+conversation route answers 404 with the body of a conversation that does not exist. An agent or admin taken off
+the desk gets 403 ``deactivated`` on every row's route but the public documents, and nothing is done.
 """
 
 from __future__ import annotations
@@ -241,6 +242,60 @@ def test_each_role_gets_what_its_row_says_on_every_route(shop, api, table):
             got, answer = call(desk, api, method, _path(route, desk.path_values), who, body, query)
             # Then the status is the row's
             assert got == status, f"{method} {route} as {who}: {got} {answer}"
+
+
+PUBLIC = {"/agent/openapi.json", "/agent/swagger", "/admin/openapi.json", "/admin/swagger", "/reports/openapi.json",
+          "/reports/swagger"}
+
+
+@pytest.mark.parametrize("who", ["agent", "admin"])
+def test_a_caller_taken_off_the_desk_is_refused_on_every_route_and_nothing_is_done(shop, who):
+    desk = shop
+    conv = desk.path_values["conversation_id"]
+    before = desk.item(f"CONV#{conv}")
+    # Given the caller (alice holding the conversation, or root, an admin) taken off the desk by another admin
+    lead = {"cognito:username": "lead", "cognito:groups": "[admins]", "token_use": "id"}
+    deactivate = http_event("POST", f"/admin/agents/{CALLERS[who][0]}/deactivate", None, {}, claims=lead)
+    assert desk.invoke("admin_api", deactivate)["statusCode"] == 200
+    for api, table in (("agent_api", AGENT_ROUTES), ("admin_api", ADMIN_ROUTES), ("reports_api", REPORTS_ROUTES)):
+        for (method, route), (body, query, _) in table.items():
+            body = {"text": "x"} if body in ("TEMPLATE", "APPLY", "UPLOAD", "SELF_MERGE") else body
+            # When they call each route with the token they still hold
+            got, answer = call(desk, api, method, _path(route, desk.path_values), who, body, query)
+            # Then it is refused, saying why (the public documents aside), whatever the route would do
+            if route in PUBLIC:
+                assert got == 200, (method, route)
+            else:
+                assert (got, answer["code"]) == (403, "deactivated"), f"{method} {route} as {who}: {got} {answer}"
+    # and nothing was done to the conversation
+    after = desk.item(f"CONV#{conv}")
+    assert {k: after.get(k) for k in ("assignee", "status", "priority", "labels", "message_count")} == \
+        {k: before.get(k) for k in ("assignee", "status", "priority", "labels", "message_count")}
+
+
+def test_the_callers_record_is_read_once_per_request_and_never_kept_for_the_next(shop, monkeypatch):
+    desk = shop
+    module = desk.handler("agent_api")
+    reads: list[str] = []
+    get = module.table.get
+
+    def counted(pk, sk, **kwargs):
+        if (pk, sk) == ("AGENT#vera", "META"):
+            reads.append(pk)
+        return get(pk, sk, **kwargs)
+
+    monkeypatch.setattr(module.table, "get", counted)
+    # When vera (an agent of team vip) lists every conversation with the views' badges (the admission, her teams
+    # for the list and again for each badge)
+    status, _ = call(desk, "agent_api", "GET", "/agent/conversations", "other", query="view=all&counts=true")
+    # Then her record was read once
+    assert status == 200 and len(reads) == 1
+    # and read again by the next request, which sees a deactivation at once
+    lead = {"cognito:username": "lead", "cognito:groups": "[admins]", "token_use": "id"}
+    assert desk.invoke("admin_api", http_event("POST", "/admin/agents/vera/deactivate", None, {},
+                                               claims=lead))["statusCode"] == 200
+    assert call(desk, "agent_api", "GET", "/agent/conversations", "other", query="view=all")[0] == 403
+    assert len(reads) == 2
 
 
 def test_another_teams_conversation_answers_like_a_missing_one_on_every_route(shop):

@@ -16,6 +16,12 @@ def admin_call(desk, method, path, groups, body=None, query=""):
     return result["statusCode"], json.loads(result["body"]) if result.get("body") else None
 
 
+def reports_call(desk, path, who, groups, query=""):
+    claims = {"cognito:username": who, "cognito:groups": groups, "token_use": "id"}
+    result = desk.invoke("reports_api", http_event("GET", path, None, {}, query=query, claims=claims))
+    return result["statusCode"], json.loads(result["body"]) if result.get("body") else None
+
+
 def test_only_admins_configure_and_supervisors_read(desk):
     assert admin_call(desk, "GET", "/admin/agents", "[]")[0] == 403
     assert admin_call(desk, "GET", "/admin/agents", "[supervisors]")[0] == 200
@@ -71,6 +77,67 @@ def test_routing_settings_have_defaults_and_keep_changes(desk):
     admin_call(desk, "PUT", "/admin/routing", "[admins]", {"sticky_days": 14, "offline_grace_seconds": 60})
     _, routing = admin_call(desk, "GET", "/admin/routing", "[admins]")
     assert (routing["sticky_days"], routing["offline_grace_seconds"], routing["version"]) == (14, 60, 2)
+
+
+def test_an_agent_taken_off_the_desk_is_refused_at_once_by_every_api_and_let_in_again_when_put_back(desk):
+    # Given alice (an agent holding a conversation), sam (a supervisor) and ada (an admin), all signed in
+    online(desk, "alice")
+    held = customer_writes(desk, "+31620000093", "where is my parcel?", "SMoff3")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert agent(desk, "GET", "/agent/me", "sam", groups="[supervisors]")[0] == 200
+    assert agent(desk, "GET", "/agent/me", "ada", groups="[admins]")[0] == 200
+
+    def calls() -> dict[str, int]:
+        """One request of each to the agent, admin and reports APIs, with tokens issued before (still valid)."""
+        return {
+            "alice: her conversation": agent(desk, "GET", f"/agent/conversations/{held}", "alice")[0],
+            "alice: the templates (reads nothing of hers)": agent(desk, "GET", "/agent/templates", "alice")[0],
+            "alice: a note": agent(desk, "POST", f"/agent/conversations/{held}/notes", "alice", {"text": "hi"})[0],
+            "sam: the agents": admin_call_as(desk, "sam", "[supervisors]", "GET", "/admin/agents")[0],
+            "sam: the reports": reports_call(desk, "/reports/metrics/catalog", "sam", "[supervisors]")[0],
+            "ada: the routing settings": admin_call_as(desk, "ada", "[admins]", "PUT", "/admin/routing",
+                                                       {"sticky_days": 5})[0],
+        }
+
+    assert set(calls().values()) <= {200, 201}
+    notes = len(_notes(desk, held))
+    # When an admin takes each of them off the desk
+    for who in ("alice", "sam", "ada"):
+        assert admin_call(desk, "POST", f"/admin/agents/{who}/deactivate", "[admins]")[0] == 200
+    # Then every request of theirs is refused at once, said so, before anything is done
+    refused_calls = calls()
+    assert refused_calls == dict.fromkeys(refused_calls, 403)
+    status, refused = agent(desk, "GET", "/agent/me", "alice")
+    assert status == 403 and refused["code"] == "deactivated" and "alice" in refused["detail"], refused
+    assert reports_call(desk, "/reports/metrics/catalog", "sam", "[supervisors]")[1]["code"] == "deactivated"
+    assert admin_call_as(desk, "ada", "[admins]", "GET", "/admin/agents")[1]["code"] == "deactivated"
+    assert len(_notes(desk, held)) == notes
+    _, routing = admin_call(desk, "GET", "/admin/routing", "[admins]")
+    assert routing["sticky_days"] == 5 and routing["version"] == 2         # ada's second save never happened
+    # and an admin may not take themselves off (nobody could put them back through the API)
+    status, refused = admin_call(desk, "POST", "/admin/agents/lead/deactivate", "[admins]")
+    assert status == 409 and refused["code"] == "deactivating_self", refused
+    # while the public documents still answer, and an agent with no record yet signs in as before
+    assert agent(desk, "GET", "/agent/openapi.json", "alice")[0] == 200
+    assert agent(desk, "GET", "/agent/me", "newbie")[0] == 200
+    # When an admin puts them back, they are let in again
+    for who in ("alice", "sam", "ada"):
+        assert admin_call(desk, "POST", f"/admin/agents/{who}/reactivate", "[admins]")[0] == 200
+    assert set(calls().values()) <= {200, 201}
+
+
+def _notes(desk, conversation_id):
+    """The conversation's notes, as an admin on the desk reads them."""
+    messages = agent(desk, "GET", f"/agent/conversations/{conversation_id}", "root", groups="[admins]")[1]["messages"]
+    return [m for m in messages if m["direction"] == "note"]
+
+
+def admin_call_as(desk, who, groups, method, path, body=None):
+    claims = {"cognito:username": who, "cognito:groups": groups}
+    event = http_event(method, path, json.dumps(body) if body is not None else None,
+                       {"content-type": "application/json"}, claims=claims)
+    result = desk.invoke("admin_api", event)
+    return result["statusCode"], json.loads(result["body"]) if result.get("body") else None
 
 
 def test_agent_api_is_unchanged_for_agents_without_roles(desk):
@@ -295,9 +362,10 @@ def test_an_agent_taken_off_the_desk_gets_no_work_cannot_go_online_and_what_they
     assert status == 200 and body["presence"] == "offline" and body["deactivated_by"] == "lead", body
     assert admin_call(desk, "POST", "/admin/agents/alice/deactivate", "[admins]")[1]["deactivated_at"] == \
         body["deactivated_at"]                                          # again: nothing changes
-    # Then she cannot go online again, said so
+    # Then she cannot go online again, said so (nor do anything else: the next test)
     status, refused = agent(desk, "PUT", "/agent/me/presence", "alice", {"presence": "online"})
-    assert status == 409 and refused["code"] == "deactivated", refused
+    assert status == 403 and refused["code"] == "deactivated", refused
+    assert desk.item("AGENT#alice")["presence"] == "offline"
     # nobody can transfer a conversation to her
     online(desk, "bob")
     other = customer_writes(desk, "+31620000092", "and mine?", "SMoff2")

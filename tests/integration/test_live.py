@@ -22,20 +22,39 @@ STAGE = "dev"
 
 
 class ConnectionsEndpoint(LoopbackServer):
-    """API Gateway's @connections API on loopback: open connections get frames, others are gone."""
+    """API Gateway's @connections API on loopback: open connections get frames, others are gone; a DELETE closes
+    one."""
 
     def __init__(self) -> None:
         self.open: set[str] = set()
         self.broken: set[str] = set()        # answer 403, as for a connection of another API
         self.frames: list[tuple[str, dict[str, Any]]] = []
+        self.posted: list[str] = []          # every connection a post was made to, open or not
+        self.closed: list[str] = []          # every connection a DeleteConnection closed
         self._lock = threading.Lock()
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_DELETE(self) -> None:
+                connection = urllib.parse.unquote(self.path.rsplit("/", 1)[-1])
+                with endpoint._lock:
+                    gone = connection not in endpoint.open
+                    endpoint.open.discard(connection)
+                    if not gone:
+                        endpoint.closed.append(connection)
+                body = json.dumps({"message": "GoneException"}).encode() if gone else b""
+                self.send_response(410 if gone else 204)
+                if gone:
+                    self.send_header("x-amzn-ErrorType", "GoneException")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
             def do_POST(self) -> None:
                 connection = urllib.parse.unquote(self.path.rsplit("/", 1)[-1])
                 data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with endpoint._lock:
+                    endpoint.posted.append(connection)
                     if connection in endpoint.broken:
                         status, error = 403, "ForbiddenException"
                     elif connection in endpoint.open:
@@ -85,13 +104,17 @@ class Stream:
 
 
 def connect(desk: Any, endpoint: ConnectionsEndpoint, connection: str, agent_id: str, roles: str = "") -> None:
+    assert connecting(desk, endpoint, connection, agent_id, roles) == {"statusCode": 200}
+    endpoint.open.add(connection)
+
+
+def connecting(desk: Any, endpoint: ConnectionsEndpoint, connection: str, agent_id: str, roles: str = "") -> Any:
+    """What $connect answers (API Gateway opens the socket on a 2xx only)."""
     event = {"requestContext": {"routeKey": "$connect", "eventType": "CONNECT", "connectionId": connection,
                                 "stage": STAGE, "authorizer": {"agent": agent_id, "roles": roles,
                                                                "principalId": agent_id}},
              "isBase64Encoded": False}
-    assert desk.invoke("live_connections", event, LIVE_CONNECTIONS_ENDPOINT=endpoint.url + "/" + STAGE) == {
-        "statusCode": 200}
-    endpoint.open.add(connection)
+    return desk.invoke("live_connections", event, LIVE_CONNECTIONS_ENDPOINT=endpoint.url + "/" + STAGE)
 
 
 def fan_out(desk: Any, endpoint: ConnectionsEndpoint, event: dict[str, Any]) -> dict[str, Any]:
@@ -134,6 +157,67 @@ def test_a_ping_is_answered_with_a_pong(desk, endpoint):
              "body": json.dumps({"type": "ping"})}
     desk.invoke("live_connections", event, LIVE_CONNECTIONS_ENDPOINT=endpoint.url + "/" + STAGE)
     assert endpoint.to("P1") == [{"type": "pong"}]
+
+
+def deactivation(desk: Any, endpoint: ConnectionsEndpoint, agent_id: str, action: str = "deactivate") -> int:
+    """An admin takes the agent off the desk (or puts them back), with the admin API pointed at the endpoint."""
+    event = http_event("POST", f"/admin/agents/{agent_id}/{action}", None, {},
+                       claims={"cognito:username": "lead", "cognito:groups": "[admins]"})
+    return desk.invoke("admin_api", event, LIVE_CONNECTIONS_ENDPOINT=endpoint.url + "/" + STAGE)["statusCode"]
+
+
+def test_an_agent_taken_off_the_desk_has_their_sockets_closed_hears_nothing_more_and_cannot_connect(desk, endpoint):
+    # Given alice with two inboxes open (two sockets), bob and an admin connected
+    online(desk, "alice", "bob")
+    connect(desk, endpoint, "A1", "alice")
+    connect(desk, endpoint, "A2", "alice")
+    connect(desk, endpoint, "B", "bob")
+    connect(desk, endpoint, "R", "root", roles="admins")
+    stream = Stream(desk)
+    # When an admin takes her off the desk
+    assert deactivation(desk, endpoint, "alice") == 200
+    # Then both her sockets are closed at once, and none of their items is left for the fan-out to find
+    assert sorted(endpoint.closed) == ["A1", "A2"]
+    for connection in ("A1", "A2"):
+        assert desk.item(f"CONN#{connection}") is None
+        assert desk.item("LIVE#agent:alice", f"CONN#{connection}") is None
+        assert desk.item("LIVE#team:default", f"CONN#{connection}") is None
+    # and a customer's message to her team reaches bob and the admin, no frame is even tried on her sockets
+    conv = customer_writes(desk, "+31650000031", "hello?", "SMlive31")
+    assert fan_out(desk, endpoint, stream.read()) == {"batchItemFailures": []}
+    for connection in ("B", "R"):
+        assert {f["conversation_id"] for f in endpoint.to(connection)} == {conv}, connection
+    assert not {"A1", "A2"} & set(endpoint.posted)
+    # And a new socket of hers is refused at $connect (the token she holds is still valid), nothing kept of it
+    assert connecting(desk, endpoint, "A3", "alice")["statusCode"] == 403
+    assert desk.item("CONN#A3") is None and desk.item("LIVE#agent:alice", "CONN#A3") is None
+    # When an admin puts her back, she connects again
+    assert deactivation(desk, endpoint, "alice", "reactivate") == 200
+    connect(desk, endpoint, "A4", "alice")
+    assert desk.item("CONN#A4") is not None
+
+
+def test_a_deactivation_while_a_socket_opens_refuses_it(desk, endpoint, monkeypatch):
+    # Given alice, signed in, whose socket is opening
+    online(desk, "alice")
+    live = desk.handler("live_connections", LIVE_CONNECTIONS_ENDPOINT=endpoint.url + "/" + STAGE).live
+    read = live.agents.get
+    raced: list[int] = []
+
+    def read_then_deactivated(agent_id: str) -> Any:
+        agent = read(agent_id)
+        if not raced:           # an admin takes her off the desk right after $connect read her record
+            raced.append(deactivation(desk, endpoint, "alice"))
+        return agent
+
+    monkeypatch.setattr(live.agents, "get", read_then_deactivated)
+    # When $connect goes on with what it read (she was on the desk), the deactivation found no socket to close
+    answer = connecting(desk, endpoint, "A", "alice")
+    # Then it is refused all the same, and nothing is kept of it
+    assert raced == [200] and endpoint.closed == []
+    assert answer["statusCode"] == 403
+    assert desk.item("CONN#A") is None and desk.item("LIVE#agent:alice", "CONN#A") is None
+    assert desk.item("LIVE#team:default", "CONN#A") is None
 
 
 # ------------------------------------------------------------------------------ the fan-out

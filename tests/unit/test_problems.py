@@ -58,15 +58,19 @@ def test_validation_problem_with_missing_fields_still_has_every_key():
     assert validation_problem([{}])["errors"] == [{"loc": [], "msg": "invalid", "type": "value_error"}]
 
 
-def test_documented_answers_keep_the_success_and_add_problems_422_and_the_gateways_401():
+def test_documented_answers_keep_the_success_and_add_problems_422_the_gateways_401_and_a_deactivated_403():
     documented = problems.responses(202, 404, 409, description="Queued")
-    assert set(documented) == {202, 401, 404, 409, 422}
+    assert set(documented) == {202, 401, 403, 404, 409, 422}
     assert documented[202] == {"description": "Queued"}          # its body: the route's return annotation
     assert documented[404]["content"] == {"application/problem+json": {"model": Problem}}
     assert documented[422]["content"] == {"application/problem+json": {"model": ValidationProblem}}
     assert documented[401]["content"] == {"application/json": {"model": problems.GatewayMessage}}
+    # every route behind the agents' token may refuse a caller an admin took off the desk (shopdesk.api.admission)
+    assert documented[403]["content"] == {"application/problem+json": {"model": Problem}}
+    assert "`deactivated`" in documented[403]["description"]
 
 
 def test_an_api_without_the_gateways_authorizer_documents_no_gateway_401():
     documented = problems.responses(201, 429, gateway_auth=False, headers={429: {"Retry-After": {}}})
     assert set(documented) == {201, 422, 429} and documented[429]["headers"] == {"Retry-After": {}}
+    assert "deactivated" not in problems.responses(200, 403, gateway_auth=False)[403]["description"]

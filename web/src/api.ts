@@ -136,6 +136,15 @@ export function problemText(status: number, body: unknown): string {
 
 export type TokenSource = () => Promise<string | null>;
 
+/** Why the API sent the user back to the sign-in page: a token it refused (401), or an admin took them off the desk
+ *  (403 with the problem code `deactivated`, on every route, whatever token they hold). */
+export type SignedOutReason = "expired" | "deactivated";
+
+/** Whether an answer says an admin took the caller off the desk. */
+export function isDeactivated(status: number, body: unknown): boolean {
+  return status === 403 && !!body && typeof body === "object" && (body as { code?: unknown }).code === "deactivated";
+}
+
 /** POST a file to the bucket with a presigned form (fields first, then the file), reporting progress (0-1).
  *  XMLHttpRequest, not fetch: only it reports upload progress. */
 export function sendToBucket(upload: Upload, file: Blob, onProgress: (fraction: number) => void): Promise<void> {
@@ -172,7 +181,7 @@ export class Api {
   constructor(
     private readonly baseUrl: string,
     private readonly token: TokenSource,
-    private readonly onUnauthorized: () => void = () => {},
+    private readonly onUnauthorized: (reason: SignedOutReason) => void = () => {},
   ) {}
 
   /** `body` is sent as JSON, or as it is with `contentType` (a file's text: a knowledge-base import). */
@@ -194,8 +203,9 @@ export class Api {
     });
     const text = await answer.text();
     if (!answer.ok) {
-      if (answer.status === 401) this.onUnauthorized();
       const parsed = parseBody(text);
+      if (answer.status === 401) this.onUnauthorized("expired");
+      else if (isDeactivated(answer.status, parsed)) this.onUnauthorized("deactivated");
       throw new ApiError(answer.status, problemText(answer.status, parsed), parsed);
     }
     return text;

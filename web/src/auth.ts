@@ -1,5 +1,6 @@
 // Signing in: the local stack's demo agents (tokens from /_local/token) or Cognito's hosted UI
 // (authorization code + PKCE, tokens refreshed before they expire). Tokens live in sessionStorage.
+import type { SignedOutReason } from "./api";
 import type { AppConfig } from "./config";
 import { authorizeUrl, challengeOf, claimsOf, logoutUrl, newVerifier, tokenRequestBody, type CognitoAuth } from "./pkce";
 
@@ -35,6 +36,8 @@ export class Auth {
   private current: Session | null;
   private refreshing: Promise<string | null> | null = null;
   private listeners = new Set<() => void>();
+  /** Why the API sent the user back to the sign-in page (the page says so), until they sign in again. */
+  signedOut: SignedOutReason | null = null;
 
   constructor(
     private readonly config: AppConfig,
@@ -57,6 +60,7 @@ export class Auth {
 
   private save(session: Session | null): void {
     this.current = session;
+    if (session) this.signedOut = null;
     if (session) this.storage.setItem(KEY, JSON.stringify(session));
     else this.storage.removeItem(KEY);
     this.listeners.forEach((l) => l());
@@ -140,12 +144,16 @@ export class Auth {
     return (await answer.json()) as { id_token: string; refresh_token?: string };
   }
 
-  /** The API refused the token (the stack restarted, the user was disabled): back to the sign-in page. */
-  expire(): void {
+  /** The API refused the token (the stack restarted, the user was disabled), or an admin took the user off the desk:
+   *  back to the sign-in page, which says why. */
+  expire(reason: SignedOutReason = "expired"): void {
+    if (!this.current) return; // the first refusal signed out already (the others were in flight with it)
+    this.signedOut = reason;
     this.save(null);
   }
 
   signOut(): void {
+    this.signedOut = null;
     this.save(null);
     if (this.config.auth.mode === "cognito") this.go(logoutUrl(this.config.auth));
   }

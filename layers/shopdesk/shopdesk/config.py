@@ -181,6 +181,8 @@ class AgentApiSettings(CoreSettings, KbSettings):
 
 class AdminApiSettings(CoreSettings, KbSettings):
     work_queue_url: Annotated[str, Field(alias="WORK_QUEUE_URL", min_length=1)]
+    # the agents' WebSocket API's @connections: an agent taken off the desk has their sockets closed
+    connections_endpoint: Annotated[str, Field(alias="LIVE_CONNECTIONS_ENDPOINT", min_length=1)]
     media_bucket: Annotated[str, Field(alias="MEDIA_BUCKET")] = ""       # canned responses' files (HeadObject)
     # the messages' files expire with them (messages_days), else after the stack's MediaRetentionDays
     media_retention_days: Annotated[int, Field(alias="MEDIA_RETENTION_DAYS", ge=1)] = 730

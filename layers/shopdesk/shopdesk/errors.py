@@ -84,3 +84,14 @@ class ProviderError(ShopdeskError):
         self.retryable = retryable
         self.http_status = http_status
         self.retry_after = retry_after
+
+
+class Deactivated(PermissionError):
+    """The caller is an agent an admin took off the desk (``POST /admin/agents/{id}/deactivate``): every request of
+    theirs is refused (403, code ``deactivated``) until an admin puts them back, whatever their token says."""
+
+    code = "deactivated"
+    params: dict[str, str] | None = None
+
+    def __init__(self, agent_id: str):
+        super().__init__(f"{agent_id} was taken off the desk by an admin: ask one to put them back")

@@ -30,7 +30,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Take an agent off the desk: offline, never assigned or transferred to, refused going online; what they hold goes back to the queue at the sweep's next run */
+        /** Take an agent off the desk: every request of theirs refused (403 deactivated) and their open sockets closed at once, offline, never assigned or transferred to; what they hold goes back to the queue at the sweep's next run (409 deactivating_self: not the caller) */
         post: operations["deactivate_agent_admin_agents__agent_id__deactivate_post"];
         delete?: never;
         options?: never;
@@ -47,7 +47,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Put a deactivated agent back on the desk (offline until they go online) */
+        /** Put a deactivated agent back on the desk: let in again, offline until they go online */
         post: operations["reactivate_agent_admin_agents__agent_id__reactivate_post"];
         delete?: never;
         options?: never;
@@ -2230,7 +2230,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2306,7 +2306,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2373,7 +2373,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2446,7 +2446,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2528,7 +2528,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2610,7 +2610,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2686,7 +2686,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2753,7 +2753,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2815,7 +2815,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2891,7 +2891,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2964,7 +2964,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3029,7 +3029,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3113,7 +3113,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3180,7 +3180,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3249,7 +3249,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3318,7 +3318,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3385,7 +3385,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3443,7 +3443,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3501,7 +3501,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3559,7 +3559,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3623,7 +3623,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3693,7 +3693,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3760,7 +3760,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3818,7 +3818,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3882,7 +3882,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3947,7 +3947,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4003,7 +4003,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4055,7 +4055,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4102,7 +4102,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4149,7 +4149,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4196,7 +4196,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4243,7 +4243,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4305,7 +4305,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4382,7 +4382,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4441,7 +4441,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4488,7 +4488,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4537,7 +4537,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4593,7 +4593,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4649,7 +4649,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4702,7 +4702,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4767,7 +4767,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4820,7 +4820,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4903,7 +4903,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4950,7 +4950,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5003,7 +5003,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5072,7 +5072,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5132,7 +5132,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5188,7 +5188,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5235,7 +5235,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -2318,7 +2318,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2374,7 +2374,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2445,7 +2445,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2531,7 +2531,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2620,7 +2620,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2718,7 +2718,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2798,7 +2798,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2887,7 +2887,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2963,7 +2963,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3043,7 +3043,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3131,7 +3131,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3189,7 +3189,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3260,7 +3260,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3340,7 +3340,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3416,7 +3416,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3474,7 +3474,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3546,7 +3546,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3636,7 +3636,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3725,7 +3725,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3808,7 +3808,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3873,7 +3873,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3944,7 +3944,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4027,7 +4027,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4092,7 +4092,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4154,7 +4154,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4241,7 +4241,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4297,7 +4297,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4344,6 +4344,15 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request does not match the schema */
             422: {
                 headers: {
@@ -4380,6 +4389,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The request does not match the schema */
@@ -4433,7 +4451,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4498,6 +4516,15 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request does not match the schema */
             422: {
                 headers: {
@@ -4536,7 +4563,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4587,7 +4614,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4665,7 +4692,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4716,7 +4743,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4794,6 +4821,15 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request does not match the schema */
             422: {
                 headers: {
@@ -4845,7 +4881,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4901,7 +4937,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description The caller may not do this */
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4946,6 +4982,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The request does not match the schema */

@@ -298,7 +298,7 @@ describe("taking an agent off the desk", () => {
     root().querySelector<HTMLButtonElement>('button[aria-label="Edit: alice"]')!.click();
     await vi.waitFor(() => expect(button("Take off the desk…")).toBeDefined());
     button("Take off the desk…")!.click();
-    await vi.waitFor(() => expect(text()).toContain("Alice goes offline at once, gets no new conversations"));
+    await vi.waitFor(() => expect(text()).toContain("Alice goes offline at once and is signed out of the inbox"));
     expect(calls).toEqual([]);                                           // nothing done before the confirmation
     button("Take Alice off the desk")!.click();
     await vi.waitFor(() => expect(text()).toContain("Alice is off the desk."));

@@ -51,7 +51,7 @@ function SignedIn(props: {
   const said = useRef(t);
   said.current = t;
   const store = useMemo(() => {
-    const api = new Api(config.apiUrl, () => auth.token(), () => auth.expire());
+    const api = new Api(config.apiUrl, () => auth.token(), (reason) => auth.expire(reason));
     // the drafts in the tab's sessionStorage, as its session is: a reload keeps them
     // the words of the language chosen now (the store lives across a change of language)
     const words = {

@@ -35,6 +35,11 @@ export function SignIn(props: { config: AppConfig; auth: Auth; t: Translate; loc
           shopdesk
         </h1>
         <h2>{t("signInTitle")}</h2>
+        {auth.signedOut === "deactivated" && (
+          <p role="alert" class="signin-notice">
+            {t("signInAccessRemoved")}
+          </p>
+        )}
         {config.auth.mode === "local" ? (
           <>
             <p class="muted">{t("signInLocal")}</p>

@@ -14,14 +14,20 @@ AGENT_JWT_SCHEME = HTTPBearer(bearerFormat="JWT", description="A Cognito ID or a
                               "Gateway's JWT authorizer checks it before the function runs (401 if it fails).")
 
 
+def documents(prefix: str) -> tuple[str, str]:
+    """The paths of an API's OpenAPI document and Swagger page: public, the only routes without a caller."""
+    return f"{prefix}/openapi.json", f"{prefix}/swagger"
+
+
 def publish(app: APIGatewayHttpResolver, prefix: str, *, title: str, description: str,
             security_schemes: dict[str, Any] | None = None, security: list[dict[str, list[str]]] | None = None
             ) -> None:
     """Serve the document and a Swagger page (both public: API Gateway routes them with no authorizer)."""
     settings: dict[str, Any] = {"title": title, "version": VERSION, "description": description,
                                 "security_schemes": security_schemes, "security": security}
-    app.enable_swagger(path=f"{prefix}/swagger", **settings)
+    document, swagger = documents(prefix)
+    app.enable_swagger(path=swagger, **settings)
 
-    @app.get(f"{prefix}/openapi.json", include_in_schema=False)
+    @app.get(document, include_in_schema=False)
     def openapi():  # type: ignore[no-untyped-def]  # no return annotation: a bare Response has no schema
         return Response(200, content_types.APPLICATION_JSON, app.get_openapi_json_schema(**settings))

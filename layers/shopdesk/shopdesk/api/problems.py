@@ -48,6 +48,8 @@ BAD_REQUEST = Kind(400, "bad-request", "Bad request", "The request is well-forme
                                                         "(a cursor that is not ours, an identity in a wrong form...)")
 UNAUTHORIZED = Kind(401, "unauthorized", "Unauthorized", "No valid token")
 FORBIDDEN = Kind(403, "forbidden", "Forbidden", "The caller may not do this")
+# what a 403 of a route behind the agents' token also means (shopdesk.api.admission)
+TAKEN_OFF = "; or an admin took the caller off the desk (code `deactivated`, on every route)"
 NOT_FOUND = Kind(404, "not-found", "Not found", "No such resource (or none the caller may see)")
 CONFLICT = Kind(409, "conflict", "Conflict", "The current state forbids it (changed meanwhile, at capacity, "
                                              "window closed...): read again and retry, or change course")
@@ -187,15 +189,17 @@ def responses(ok: int = 200, *statuses: int, description: str = "OK", gateway_au
               headers: dict[int, dict[str, Any]] | None = None) -> dict[int, OpenAPIResponse]:
     """What a route answers, for its decorator's ``responses=``: the success status (its body is the route's return
     annotation unless ``ok_content`` says otherwise), each of ``statuses`` as a problem, 422 (the apps validate every
-    request), and 401 from API Gateway's JWT authorizer when ``gateway_auth``."""
+    request), and, when ``gateway_auth``, 401 from API Gateway's JWT authorizer and 403 (a caller an admin took off
+    the desk, ``shopdesk.api.admission``)."""
     documented: dict[int, OpenAPIResponse] = {ok: {"description": description}}
     if ok_content is not None:
         documented[ok]["content"] = ok_content
-    for status in sorted({*statuses, 422}):
+    for status in sorted({*statuses, 422, *((403,) if gateway_auth else ())}):
         kind = KINDS[status]
         model = ValidationProblem if status == 422 else Problem
         documented[status] = {"description": kind.description, "content": {PROBLEM_JSON: {"model": model}}}
     if gateway_auth:
+        documented[403]["description"] += TAKEN_OFF
         documented[401] = {"description": "No valid token: API Gateway's JWT authorizer answers, not the function",
                            "content": {"application/json": {"model": GatewayMessage}}}
     for status, extra in (headers or {}).items():

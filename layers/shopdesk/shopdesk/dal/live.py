@@ -228,6 +228,14 @@ class Connections:
         keys += [(live_pk(audience), conn_pk(connection.connection_id)) for audience in connection.audiences]
         self.table.batch_delete(keys)
 
+    def of_agent(self, agent_id: str) -> list[Connection]:
+        """Every connection of one agent (each is listed under ``agent:<id>``, admins' too), expired or not: one
+        consistent Query, so a connection written before it is never missed."""
+        items = self.table.query_all(index=None, key_condition="#pk = :pk AND begins_with(#sk, :conn)",
+                                     names={"#pk": "PK", "#sk": "SK"},
+                                     values={":pk": live_pk(f"agent:{agent_id}"), ":conn": "CONN#"}, consistent=True)
+        return [_connection_from_item(item) for item in items]
+
     def of_audience(self, audience: str) -> list[Connection]:
         """The open connections of one audience: one Query (pages only past 1 MB); expired ones skipped."""
         now = int(_real_now().timestamp())
@@ -320,6 +328,16 @@ class ConnectionPoster:
         """Send one frame; False when the connection is gone (closed without a $disconnect yet)."""
         try:
             self.client.post_to_connection(ConnectionId=connection_id, Data=data)
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("GoneException", "410"):
+                return False
+            raise
+
+    def delete(self, connection_id: str) -> bool:
+        """Close the connection (API Gateway then runs its $disconnect); False when it was gone already."""
+        try:
+            self.client.delete_connection(ConnectionId=connection_id)
             return True
         except ClientError as exc:
             if exc.response["Error"]["Code"] in ("GoneException", "410"):

@@ -23,23 +23,34 @@ Anything else answers exactly as a conversation that does not exist (404, same b
 that a conversation exists from an id they guessed. What a caller may do to a conversation they see
 is each use case's own rule (e.g. routing changes: shopdesk.logic.reroute).
 
-The check costs nothing for an admin, the assignee or a granted agent, one GetItem of the caller's
-agent record otherwise, and one more (the assignee's record) only for a supervisor looking at a
-conversation of another team.
+Before any of that, every request of the agent, admin and reports APIs is admitted (``admitted``, from the one
+middleware of ``shopdesk.api.admission``): the caller's agent record is read once, a caller an admin took off the
+desk is refused (403, code ``deactivated``) whatever their token says, and the record read is kept for the rest of
+that request only, so the teams below cost no second read. An agent with no record yet (before their first
+sign-in creates it) is admitted, of the default team.
+
+The check then costs nothing more for the caller's own record, and one GetItem (the assignee's record) only for a
+supervisor looking at a conversation of another team.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import contextvars
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from shopdesk.dal.agents import Agents
-from shopdesk.errors import conversation_not_found
-from shopdesk.models import Conversation
+from shopdesk.errors import Deactivated, conversation_not_found
+from shopdesk.models import Agent, Conversation
 from shopdesk.privacy import audit
 
 ADMIN, SUPERVISOR = "admins", "supervisors"
 DEFAULT_TEAM = "default"      # the team of an agent who has no record yet (the one it gets on first use)
+
+# The caller's agent record as the request being served admitted it (their id, then the record or None before their
+# first sign-in); None outside a request. Never kept past the request: a deactivation counts from the next one.
+_admitted: contextvars.ContextVar[tuple[str, Agent | None] | None] = contextvars.ContextVar("admitted", default=None)
 
 
 def roles(claim: object) -> frozenset[str]:
@@ -78,13 +89,36 @@ def require(caller_roles: Iterable[str], *allowed: str) -> None:
         raise PermissionError(f"this needs the role {' or '.join(allowed)}")
 
 
+def record_of(agents: Agents, agent_id: str) -> Agent | None:
+    """An agent's record: the one the request being served admitted when it is theirs, else read now."""
+    admitted = _admitted.get()
+    if admitted is not None and admitted[0] == agent_id:
+        return admitted[1]
+    return agents.get(agent_id)
+
+
+@contextmanager
+def admitted(agents: Agents, agent_id: str) -> Iterator[Agent | None]:
+    """Serve one request of ``agent_id``: their record read (one consistent GetItem), Deactivated (403) when an
+    admin took them off the desk, else the record kept for ``record_of`` until the request is answered."""
+    agent = agents.get(agent_id)
+    if agent is not None and agent.deactivated_at:
+        raise Deactivated(agent_id)
+    token = _admitted.set((agent_id, agent))
+    try:
+        yield agent
+    finally:
+        _admitted.reset(token)
+
+
 @dataclass
 class Access:
     agents: Agents
 
     def teams(self, caller: Caller) -> list[str]:
-        """The caller's teams, from their agent record (the default team before their first sign-in)."""
-        agent = self.agents.get(caller.id)
+        """The caller's teams, from their agent record (the default team before their first sign-in), as the request
+        admitted it."""
+        agent = record_of(self.agents, caller.id)
         return list(agent.teams) if agent is not None else [DEFAULT_TEAM]
 
     def may_see(self, caller: Caller, conv: Conversation) -> bool:

@@ -118,6 +118,7 @@ class Admin:
     customers: Customers
     conversations: Conversations
     book: PolicyBook
+    close_sockets: Callable[[str], int] | None = None    # an agent's open WebSocket connections closed, how many
 
     # ------------------------------------------------------------------ agents
     def list_agents(self, by: Roles) -> list[dict[str, Any]]:
@@ -148,22 +149,30 @@ class Admin:
 
     def deactivate_agent(self, by: Roles, agent_id: str, caller_id: str) -> dict[str, Any]:
         """Take an agent off the desk (they left the shop, or their account is compromised): offline at once, never
-        assigned nor transferred to, refused when they try to go online again; the conversations they hold go
-        back to their teams' queues at the sweep's next run (as an agent gone offline's do after the grace
-        period, here without it). Idempotent; audited. Their sign-in is the identity provider's to disable
-        (Cognito's AdminDisableUser): this takes them off the work."""
+        assigned nor transferred to; every request of theirs to the agent, admin and reports APIs refused from now
+        on (403 ``deactivated``, ``shopdesk.api.admission``), whatever token they hold, and their open WebSocket
+        connections closed (``close_sockets``; a new one is refused at ``$connect``); the conversations they hold go
+        back to their teams' queues at the sweep's next run (as an agent gone offline's do after the grace period,
+        here without it). Idempotent; audited. An admin cannot take themselves off (409 ``deactivating_self``:
+        they would be locked out of the admin API that puts them back). Their sign-in is the identity provider's to
+        disable (Cognito's AdminDisableUser): this takes them off the desk."""
         require(by, *WRITE)
+        if agent_id == caller_id:
+            raise Conflict("you cannot take yourself off the desk: another admin can").with_code("deactivating_self")
         before = self.agents.get(agent_id)
         if before is None:
             raise NotFound(f"agent {agent_id} has not signed in yet")
         after = self.agents.deactivate(agent_id, caller_id)
+        closed = self.close_sockets(agent_id) if self.close_sockets else 0     # after the mark: a new one is refused
         self.conversations.set_agent_timer(agent_id, "agent_offline", clock.now_iso())
         audit.note(before={"deactivated_at": before.deactivated_at, "presence": before.presence.value},
-                   after={"deactivated_at": after.deactivated_at, "presence": after.presence.value})
+                   after={"deactivated_at": after.deactivated_at, "presence": after.presence.value},
+                   sockets_closed=closed)
         return after.model_dump()
 
     def reactivate_agent(self, by: Roles, agent_id: str) -> dict[str, Any]:
-        """Put a deactivated agent back on the desk: offline until they go online themselves. Audited."""
+        """Put a deactivated agent back on the desk: their requests and sockets are let in again from the next one,
+        offline until they go online themselves. Audited."""
         require(by, *WRITE)
         before = self.agents.get(agent_id)
         if before is None:

@@ -28,7 +28,7 @@ from shopdesk import clock
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.live import CHANGE_RETENTION, ChangeLog, LogEntry, Visibility
 from shopdesk.errors import BadRequest
-from shopdesk.logic.access import ADMIN
+from shopdesk.logic.access import ADMIN, record_of
 
 SETTLE = timedelta(seconds=2)
 FUTURE_SKEW = timedelta(minutes=5)
@@ -119,7 +119,7 @@ class ChangeFeed:
         self.agents = agents
 
     def viewer(self, agent_id: str, roles: Iterable[str]) -> Viewer:
-        agent = self.agents.get(agent_id)
+        agent = record_of(self.agents, agent_id)          # as the request admitted it: no second read
         teams = agent.teams if agent else []
         return Viewer(agent_id=agent_id, teams=frozenset(teams), roles=frozenset(roles))
 

@@ -27,7 +27,7 @@ from shopdesk.dal.table import decode_cursor, encode_cursor
 from shopdesk.errors import BadRequest, Conflict, InvalidFields, NotFound, ShopdeskError
 from shopdesk.ids import new_id
 from shopdesk.logic import sla_engine, stuck, timeline
-from shopdesk.logic.access import Access, Caller
+from shopdesk.logic.access import Access, Caller, record_of
 from shopdesk.logic.attachments import Attachments, FileRef, check_channel, library_prefix, outbound_prefix
 from shopdesk.logic.canned import CannedLibrary
 from shopdesk.logic.email_thread import email_thread, reply_address_for
@@ -598,7 +598,7 @@ class Inbox:
         return [key for key, record in held.items() if record.open_conversation_id == conv.id]
 
     def me(self, agent_id: str, name: str | None) -> Agent:
-        agent = self.agents.get(agent_id)
+        agent = record_of(self.agents, agent_id)          # as the request admitted it: no second read
         if agent is None:
             agent = Agent(id=agent_id, name=name, capacity=self.default_capacity)
             if not self.agents.create(agent):

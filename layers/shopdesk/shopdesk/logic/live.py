@@ -22,6 +22,10 @@ connection that may see the conversation before or after the change: one Query p
 (``team:<team>``, ``agent:<id>``, ``all`` for admins), cached for the batch. A connection API Gateway
 reports gone is deleted, unless it is young enough to be still opening (``opening``).
 
+An agent an admin takes off the desk is refused at ``$connect`` (``LiveConnections.connect``), and their open
+sockets are closed at once (``LiveConnections.close``: API Gateway's DeleteConnection, then the connection's items,
+so the fan-out never finds them again).
+
 Web-chat visitors have sockets too, on the widget's own WebSocket API (``VisitorSockets``): a change a visitor
 would see (``dal.live.visitor_change``: a web-chat message, a reply let go, the conversation closed or reopened)
 posts ``{"type": "changed"}`` to the sockets of ``widget:<conversation id>``, once per conversation per batch,
@@ -54,6 +58,7 @@ from shopdesk.dal.live import (
     visitor_change,
     widget_audience,
 )
+from shopdesk.errors import Deactivated
 from shopdesk.logic.access import ADMIN
 from shopdesk.logic.changes import Notice, Viewer, may_see_any
 
@@ -154,20 +159,46 @@ def viewer_of(connection: Connection) -> Viewer:
 # ------------------------------------------------------------------------------ connect / disconnect
 
 class LiveConnections:
-    def __init__(self, connections: Connections, agents: Agents):
+    def __init__(self, connections: Connections, agents: Agents, gateway: ConnectionPoster | None = None):
         self.connections = connections
         self.agents = agents
+        self.gateway = gateway            # the @connections API, to close sockets (``close``)
 
     def connect(self, connection_id: str, agent_id: str, roles: Iterable[str]) -> Connection:
-        """Keep the connection with the agent's teams and roles now (a team change shows at reconnect)."""
+        """Keep the connection with the agent's teams and roles now (a team change shows at reconnect). An agent an
+        admin took off the desk is refused (Deactivated), also when that happened while the connection was being
+        kept: their record is read again once its items are written (a deactivation in between found no items to
+        close), and then the items go."""
         agent = self.agents.get(agent_id)
+        if agent is not None and agent.deactivated_at:
+            raise Deactivated(agent_id)
         teams = tuple(agent.teams) if agent else ("default",)
         role_list = tuple(sorted(set(roles)))
         connection = Connection(connection_id=connection_id, agent_id=agent_id, teams=teams, roles=role_list,
                                 audiences=connection_audiences(agent_id, teams, role_list),
                                 connected_at=clock.now_iso())
         self.connections.add(connection)
+        again = self.agents.get(agent_id)
+        if again is not None and again.deactivated_at:
+            self.connections.remove(connection)
+            raise Deactivated(agent_id)
         return connection
+
+    def close(self, agent_id: str) -> int:
+        """Close every open socket of the agent (an admin took them off the desk): DeleteConnection, then the
+        connection's items, so no fan-out finds it again (a post racing this finds the socket gone). Returns the
+        sockets closed (one API Gateway calls gone already is not counted). A socket the gateway will not close (an
+        error other than gone) loses its items all the same, so no notice reaches it, and is logged."""
+        assert self.gateway is not None, "closing sockets needs the @connections API"
+        closed = 0
+        for connection in self.connections.of_agent(agent_id):
+            try:
+                closed += self.gateway.delete(connection.connection_id)
+            except Exception:
+                logger.error("socket not closed", extra={"connection_id": connection.connection_id,
+                                                          "agent_id": agent_id}, exc_info=True)
+            self.connections.remove(connection)
+        return closed
 
     def disconnect(self, connection_id: str) -> bool:
         connection = self.connections.get(connection_id)
