@@ -24,6 +24,7 @@ from shopdesk.logic.sla import sweep
 from shopdesk.logic.sla_engine import book_for
 from shopdesk.logs import logger_for
 from shopdesk.privacy.inactive import timer_runner
+from shopdesk.privacy.jobs import SETTLE_TIMER, settle_runner
 
 settings = SweepSettings.from_env()
 logger = logger_for()
@@ -41,6 +42,8 @@ surveys = (SurveyDesk(Surveys(conversations), ConfigStore(conversations.table), 
 on_timer: dict[str, Callable[[str], object]] = {SURVEY_TIMER: surveys.send_scheduled} if surveys else {}  # surveys
 if settings.privacy_queue_url:           # retention of inactive customers: erased when their timer comes due
     on_timer[INACTIVE_TIMER] = timer_runner(settings.table_name, settings.privacy_queue_url)
+    # a retention save's second pass, once every writer has read the new settings
+    on_timer[SETTLE_TIMER] = settle_runner(settings.table_name, settings.privacy_queue_url)
 
 
 @logger.inject_lambda_context

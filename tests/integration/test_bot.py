@@ -404,7 +404,7 @@ def test_yes_resolves_the_conversation_by_the_bot(bot):
 
 
 class Killed(BaseException):
-    """The invocation ends here, as a timeout ends it: nothing after it runs, and the queue delivers the record again."""
+    """The invocation ends here, as a timeout ends it: nothing after it runs, the queue delivers the record again."""
 
 
 def test_a_confirmation_whose_work_runs_again_after_the_router_died_thanks_once_and_is_resolved(bot, monkeypatch):

@@ -1019,6 +1019,41 @@ def test_a_class_set_back_to_kept_takes_away_the_expiry_it_gave_but_a_survey_kee
     assert done["status"] == "done" and done["counts"]["closed_conversations"] == 1 and done["counts"]["messages"] >= 2
 
 
+def test_what_writers_still_holding_the_old_retention_write_after_a_save_gets_its_expiry_from_a_second_pass(desk):
+    # Given a customer who wrote while messages were kept until erased (ingest and the router hold that setting, read
+    # at most every five minutes)
+    conv = customer_writes(desk, "+31655501701", "Where is my order?", "SMsettle1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    # When an admin keeps messages 30 days: the job gives what is stored its expiry at once and is done
+    status, saved = admin(desk, "PUT", "/admin/privacy/settings", {"retention": {"messages_days": 30}})
+    assert status == 200 and saved["retention_job_id"]
+    run_jobs(desk)
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{saved['retention_job_id']}")[1]["status"] == "done"
+    # and the customer writes again at once: ingest and the router still hold the old setting and write no expiry
+    customer_writes(desk, "+31655501701", "It is order 1001", "SMsettle2")
+    desk.drain_queue(desk.work_queue_url, "router")
+
+    def messages() -> list[dict[str, Any]]:
+        return [i for i in scan(desk) if i["PK"] == f"CONV#{conv}" and i["SK"].startswith("MSG#")]
+
+    assert [m for m in messages() if "ttl" not in m]
+    # Then, once every writer's settings have been read again, a second pass gives those their expiry too
+    clock.set_offset(6 * 60)
+    desk.invoke("sla_sweep", {})
+    run_jobs(desk)
+    assert all(int(m["ttl"]) == int((clock.parse_iso(m["created_at"]) + timedelta(days=30)).timestamp())
+               for m in messages())
+    # the audit trail names it, and the save it follows
+    [second] = [r for r in admin(desk, "GET", "/admin/audit", query="actor=system:privacy")[1]["items"]
+                if r["action"] == "retention.applied" and r["details"].get("settles")]
+    assert second["details"]["settles"] == saved["retention_job_id"]
+    assert second["details"]["requested_by"] == "system:retention" and second["details"]["messages"] >= 1
+    # and nothing more is scheduled: a later sweep starts no third pass
+    clock.set_offset(20 * 60)
+    desk.invoke("sla_sweep", {})
+    assert desk.drain_queue(desk.env["PRIVACY_QUEUE_URL"], "privacy") == 0
+
+
 def _privacy_messages(desk: Any, receives: int) -> dict[str, Any]:
     """The privacy queue's waiting messages as Lambda gets them on their ``receives``-th delivery."""
     from tests.support import sqs_event

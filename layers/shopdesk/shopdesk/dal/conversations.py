@@ -586,6 +586,10 @@ class Conversations:
                 "state": "pending", "conversation_id": owner, **fields,
                 "DuePK": it.due_pk(owner, self.due_shards), "DueSK": it.due_sk(due_at, owner, name)}
 
+    def set_timer(self, pk: str, name: str, due_at: str) -> None:
+        """A timer of any owner (the item key ``pk``: ``<KIND>#<id>``): the sweep runs it by ``name`` with the id."""
+        self.table.put(self.timer_item(pk, name, due_at))
+
     def set_agent_timer(self, agent_id: str, name: str, due_at: str | None) -> None:
         if due_at is None:
             self.table.delete(it.agent_pk(agent_id), it.deadline_sk(name))

@@ -7,7 +7,12 @@ A ``retention`` job (no customer) gives what is already stored the retention an 
 (``privacy/reapply.py``): it walks every conversation, a slice per invocation, keeping its position on the job and
 sending itself on (group ``retention``: one walk at a time, the later save's after the earlier one's) until done.
 A continuation sent twice (a crash after its send) walks the rest twice: harmless, the walk writes only what
-differs, and the job is finished once.
+differs, and the job is finished once. The functions that write items read the settings at most every
+``CACHE_SECONDS`` (privacy/settings.py), so for five minutes after a save some still write with the old retention,
+and the walk, done in seconds, has passed what they write. Before it is done the job leaves a ``retention_settle``
+timer in the due index at ``SETTLE_SECONDS`` after the save; the sweep runs it (``settle_runner``), starting a
+second retention job (``system:retention``, ``settles``: the first) that walks again once every cache has expired,
+and that one leaves no timer.
 
 A job is ``running`` until it is ``done`` (an export with its archive's key) or ``failed`` (a customer who
 does not exist any more, for an export). A job that crashed is retried by the queue (up to its DLQ), and
@@ -36,8 +41,9 @@ from shopdesk.commerce.models import PrivacyRequest
 from shopdesk.dal.commerce import privacy_request_key
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
-from shopdesk.dal.privacy import Files, PrivacyJobStore, SubjectData
+from shopdesk.dal.privacy import Files, PrivacyJobStore, SubjectData, job_pk
 from shopdesk.dal.queues import Queue
+from shopdesk.dal.table import Table
 from shopdesk.errors import NotFound
 from shopdesk.ids import new_id
 from shopdesk.privacy import audit
@@ -45,7 +51,7 @@ from shopdesk.privacy.audit import AuditTrail
 from shopdesk.privacy.erase import Eraser
 from shopdesk.privacy.export import archive, audit_of
 from shopdesk.privacy.reapply import reapply_step
-from shopdesk.privacy.settings import ttl_after
+from shopdesk.privacy.settings import CACHE_SECONDS, ttl_after
 from shopdesk.privacy.subject import gather
 
 logger = Logger(child=True)
@@ -93,10 +99,13 @@ class PrivacyJobs:
             audit.note(customer_id=customer_id, after={"job_id": job["id"], "kind": kind})
         return {"job_id": job["id"]}
 
-    def start_retention(self, by: str) -> dict[str, Any]:
-        """Give what is already stored the retention just saved (a ``retention`` job, no customer)."""
+    def start_retention(self, by: str, *, settles: str | None = None) -> dict[str, Any]:
+        """Give what is already stored the retention just saved (a ``retention`` job, no customer); ``settles``: the
+        job of a save this one walks again for, once every writer has read that save's settings."""
         job = {"id": new_id("j_"), "kind": "retention", "status": "running", "requested_by": by,
                "created_at": clock.iso(clock.now())}
+        if settles:
+            job["settles"] = settles
         self.store.create(job)
         self.queue.send({"job_id": job["id"]}, group=RETENTION_GROUP, dedup_id=job["id"])
         return {"job_id": job["id"]}
@@ -235,9 +244,37 @@ class PrivacyWorker:
             self.queue.send({"job_id": job_id}, group=RETENTION_GROUP,
                             dedup_id=f"{job_id}-{hashlib.sha256(position.encode()).hexdigest()[:32]}")
             return "continued"
+        if not job.get("settles"):
+            # what writers still holding the settings read before the save write meanwhile: walked again once their
+            # caches have expired (before the job is done: a crash in between runs the last slice again)
+            due = max(clock.parse_iso(job["created_at"]) + timedelta(seconds=SETTLE_SECONDS), clock.now())
+            self.conversations.set_timer(job_pk(job_id), SETTLE_TIMER, clock.iso(due))
         self.store.finish(job_id, "done", counts=counts)
+        settles = {"settles": job["settles"]} if job.get("settles") else {}
         self.trail.record(actor="system:privacy", action="retention.applied",
-                          details={"job_id": job_id, "requested_by": job["requested_by"], **counts,
+                          details={"job_id": job_id, "requested_by": job["requested_by"], **settles, **counts,
                                    **{k: v for k, v in retention.model_dump().items() if v is not None}})
-        logger.info("retention applied", extra={"job_id": job_id, **counts})
+        logger.info("retention applied", extra={"job_id": job_id, **settles, **counts})
         return "done"
+
+
+# A retention job's second pass (``settle_runner``). Writers read the privacy settings at most every
+# ``CACHE_SECONDS`` per container: one that read them just before a save writes with the old retention until then,
+# and a write it began may land up to a minute later (the longest timeout of a function that writes items).
+SETTLE_TIMER = "retention_settle"
+SETTLE_SECONDS = CACHE_SECONDS + 60
+SETTLER = "system:retention"
+
+
+def settle_runner(table_name: str, privacy_queue_url: str) -> Callable[[str], object]:
+    """The sweep's runner of ``retention_settle`` timers (its ``on_timer``), given the job whose save they follow:
+    a retention job of its own walks again. Built at the first one, so a sweep with none builds nothing."""
+    made: list[PrivacyJobs] = []
+
+    def run(job_id: str) -> object:
+        if not made:
+            table = Table(table_name)
+            made.append(PrivacyJobs(PrivacyJobStore(table), Queue(privacy_queue_url), Customers(table)))
+        return made[0].start_retention(SETTLER, settles=job_id)
+
+    return run
