@@ -29,6 +29,13 @@ def test_sensitive_fields_are_redacted_at_any_depth_and_ids_kept():
     assert line["headers"] == REDACTED
 
 
+def test_one_time_codes_stay_scrubbed_and_a_providers_error_code_is_shown():
+    [line] = _capture(lambda log: log.warning("reply failed", extra={
+        "code": "493817", "otp": "493817", "provider": "twilio", "provider_code": "21610"}))
+    assert line["code"] == REDACTED and line["otp"] == REDACTED
+    assert (line["provider"], line["provider_code"]) == ("twilio", "21610")
+
+
 def test_addresses_tokens_and_cards_in_free_text_and_exceptions_are_scrubbed():
     def emit(log):
         try:

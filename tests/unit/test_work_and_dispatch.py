@@ -212,6 +212,23 @@ def test_permanent_failure_marks_the_reply_failed_at_once():
          "keep_intent": False}]
 
 
+def test_the_reply_failed_line_shows_the_providers_error_code(monkeypatch):
+    import io
+    import json
+    import logging
+    import uuid
+
+    from shopdesk.logs import logger_for
+    stream = io.StringIO()
+    monkeypatch.setattr(dispatch_module, "logger", logger_for(service=f"dispatch-{uuid.uuid4().hex}",
+                                                             logger_handler=logging.StreamHandler(stream)))
+    error = ProviderError("The customer unsubscribed", code="21610", retryable=False, http_status=400)
+    assert _dispatch(FakeConversations(_reply()), FakeSender(error)) == "failed"
+    [line] = [x for x in map(json.loads, stream.getvalue().splitlines()) if x["message"] == "reply failed"]
+    assert (line["provider"], line["provider_code"], line["http_status"]) == ("twilio", "21610", 400)
+    assert "+31612345678" not in json.dumps(line)
+
+
 # ------------------------------------------------------------------------------ an unrecorded send (#14)
 
 SENT_AT = datetime(2026, 5, 1, 9, 0, 5, tzinfo=UTC)

@@ -7,7 +7,8 @@ a line is written:
 
 - values under keys that hold what customers wrote or who they are (``text``, ``body``, ``subject``, ``name``,
   ``email``, ``phone``, ``address``, ``to``, ``from``, ``payload``, ``raw``, ``q``, …) and secrets (``token``,
-  ``authorization``, ``secret``, ``password``, ``code``, …) are replaced by ``[redacted]``, at any depth;
+  ``authorization``, ``secret``, ``password``, ``code``: one-time codes, …) are replaced by ``[redacted]``, at any
+  depth (a provider's error code, which the on-call needs, is logged as ``provider_code``);
 - in every other string (the message, exception text and stack traces included): email addresses become
   ``[email]``, phone numbers (libphonenumber's matcher, and any ``+`` followed by 7-15 digits) ``[phone]``,
   JSON Web Tokens and bearer tokens ``[token]``, card numbers and IBANs are masked like messages are, and

@@ -215,8 +215,11 @@ def dispatch(work: OutboundWork, attempt: int, conversations: Conversations, sen
                                      failed=True, keep_intent=unknown)
         if exc.code in UNSUBSCRIBED.get(provider, ()):
             _remember_opt_out(conversations, work.conversation_id, message)
+        # provider_code, not code: "code" is a scrubbed key (one-time codes); the provider's error code is what
+        # tells the on-call why replies fail
         logger.warning("reply failed", extra={"conversation_id": work.conversation_id, "provider": provider,
-                                              "code": exc.code, "attempts": attempt, "retryable": exc.retryable})
+                                              "provider_code": exc.code, "http_status": exc.http_status,
+                                              "attempts": attempt, "retryable": exc.retryable})
         metrics.count("RepliesFailed", provider=provider)
         metrics.count("RepliesFailed")              # all providers: the failure-rate alarm reads this one
         if on_failed is not None:
