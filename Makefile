@@ -60,8 +60,9 @@ test-e2e: $(VENV)/.installed
 
 lint: lint-python lint-template lint-web
 
-# Dead letters back to work after a fix: make redrive QUEUE=work|outbound (the running local stack);
-# in AWS: python -m scripts.redrive --queue ... --stack <stack> --region <region> (scripts/redrive.py).
+# Dead letters back to work after a fix: make redrive QUEUE=work|outbound|privacy|email-events|... (the running
+# local stack; ARGS=--dry-run shows what waits and why, ARGS="--discard <id>", ARGS=--purge: scripts/redrive.py);
+# in AWS: python -m scripts.redrive --queue ... --stack <stack> --region <region>.
 redrive: $(VENV)/.installed
 	$(PY) -m scripts.redrive --queue $(QUEUE) $(ARGS)
 

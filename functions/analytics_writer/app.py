@@ -12,12 +12,13 @@ from datetime import UTC, datetime
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shopdesk.analytics.events import Event, derive
 from shopdesk.analytics.firehose import FirehoseSink
+from shopdesk.batch import stream_processor
 from shopdesk.config import AnalyticsSettings
 from shopdesk.dal.table import deserialize
 from shopdesk.logs import logger_for
@@ -26,7 +27,7 @@ settings = AnalyticsSettings.from_env()
 logger = logger_for()
 metrics = Metrics()
 sink = FirehoseSink(settings.stream_name)
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+processor = stream_processor(logger)    # a failed record is logged with its cause and counted (shopdesk.batch)
 
 
 @logger.inject_lambda_context

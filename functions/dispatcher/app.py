@@ -3,10 +3,11 @@ of the bot's is reported to the router, which hands the conversation to a person
 
 from __future__ import annotations
 
-from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shopdesk.batch import fifo_processor
 from shopdesk.config import DispatcherSettings
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.media import PROVIDER_FETCH_SECONDS, MediaStore
@@ -26,9 +27,8 @@ policy = RetryPolicy(settings.max_attempts, settings.backoff_base_seconds)
 work_queue = Queue(settings.work_queue_url) if settings.work_queue_url else None     # the bot's failed messages
 status_callback = (settings.status_callback_base_url.rstrip("/") + "/webhooks/twilio/status"
                    if settings.status_callback_base_url else None)
-processor = SqsFifoPartialProcessor(skip_group_on_error=True)
-# A whole batch failing is routine on a FIFO queue (one group waiting out a retry): report it, don't raise.
-processor.raise_on_entire_batch_failure = False
+# A failed record is logged with its cause and counted (shopdesk.batch); a provider's backoff is a retry, not a failure.
+processor = fifo_processor(logger, retry=(RetryLater,))
 _delays: dict[str, int] = {}     # message group -> backoff chosen for its failed record, this batch
 
 

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shopdesk.batch import stream_processor
 from shopdesk.config import CoreSettings
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.table import Table
@@ -30,7 +31,7 @@ settings = CoreSettings.from_env()
 logger = logger_for()
 metrics = Metrics()
 conversations = Conversations(Table(settings.table_name), settings.due_shards)
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+processor = stream_processor(logger)    # a failed record is logged with its cause and counted (shopdesk.batch)
 
 
 @logger.inject_lambda_context

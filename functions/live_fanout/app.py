@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shopdesk.batch import stream_processor
 from shopdesk.config import LiveSettings
 from shopdesk.dal.live import ChangeLog, ConnectionPoster, Connections, visibilities
 from shopdesk.dal.table import Table
@@ -26,7 +27,7 @@ table = Table(settings.table_name)
 log, connections = ChangeLog(table), Connections(table)
 poster = ConnectionPoster(settings.connections_endpoint)
 visitors = ConnectionPoster(settings.widget_connections_endpoint) if settings.widget_connections_endpoint else None
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+processor = stream_processor(logger)    # a failed record is logged with its cause and counted (shopdesk.batch)
 
 
 def lookup(conversation_ids: list[str]) -> dict:

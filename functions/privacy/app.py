@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shopdesk.batch import fifo_processor
 from shopdesk.config import PrivacySettings
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.audit import AuditLog
@@ -28,13 +29,13 @@ table = Table(settings.table_name)
 files = Files()
 data = SubjectData(table)
 lake = LakeBucket(settings.events_bucket) if settings.events_bucket else None
-worker = PrivacyWorker(PrivacyJobStore(table), data, files, Eraser(data, files, Agents(table), lake),
+jobs = PrivacyJobStore(table)
+worker = PrivacyWorker(jobs, data, files, Eraser(data, files, Agents(table), lake, jobs),
                        AuditTrail(AuditLog(table), PrivacyPolicies(ConfigStore(table))), settings.media_bucket or None,
                        settings.export_bucket, Conversations(table, settings.due_shards),
                        Queue(settings.privacy_queue_url) if settings.privacy_queue_url else None,
                        settings.max_receives)
-processor = SqsFifoPartialProcessor(skip_group_on_error=True)
-processor.raise_on_entire_batch_failure = False
+processor = fifo_processor(logger)      # a failed record is logged with its cause and counted (shopdesk.batch)
 
 
 def handle(record: SQSRecord, lambda_context: LambdaContext) -> None:

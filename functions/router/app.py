@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shopdesk.batch import fifo_processor
 from shopdesk.bot.converse import Bot, Outcome
 from shopdesk.bot.orders import OrderStatus
 from shopdesk.commerce.lookup import OrderLookup
@@ -58,9 +59,7 @@ follow_up = (FollowUp(Surveys(conversations), Queue(settings.outbound_queue_url)
                       EventBus(settings.event_bus_name) if settings.event_bus_name else None)
              if settings.outbound_queue_url else None)
 comprehend.configure(settings.sentiment_backend)     # offline unless the deployment chose Comprehend
-processor = SqsFifoPartialProcessor(skip_group_on_error=True)
-# A whole batch failing is routine on a FIFO queue (one group waiting out a retry): report it, don't raise.
-processor.raise_on_entire_batch_failure = False
+processor = fifo_processor(logger)      # a failed record is logged with its cause and counted (shopdesk.batch)
 
 
 def handle(record: SQSRecord) -> None:

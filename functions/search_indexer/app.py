@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shopdesk.batch import stream_processor
 from shopdesk.config import SearchSettings
 from shopdesk.logs import logger_for
 from shopdesk.search import search_for
@@ -21,7 +22,7 @@ settings = SearchSettings.from_env()
 logger = logger_for()
 metrics = Metrics()
 index = search_for(settings)
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+processor = stream_processor(logger)    # a failed record is logged with its cause and counted (shopdesk.batch)
 if index is None:
     raise RuntimeError("the search indexer needs SEARCH_ENGINE=opensearch or sqlite")
 

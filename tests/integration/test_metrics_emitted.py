@@ -52,3 +52,15 @@ def test_stop_start_and_a_kept_thank_you_are_counted(desk, capsys):
     assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})[0] == 200
     post_twilio(desk, twilio_form(MessageSid="SMmet4", From="+31611300002", To="+14155550100", Body="thank you!"))
     assert [f["channel"] for f in _figures(capsys.readouterr().out) if "ThanksKeptResolved" in f] == ["sms"]
+
+
+def test_a_poison_reply_is_logged_with_its_cause_and_counted(desk, capsys, caplog):
+    sent = desk.client("sqs").send_message(QueueUrl=desk.outbound_queue_url, MessageBody="{not json",
+                                           MessageGroupId="c_poison", MessageDeduplicationId="poison-1")
+    capsys.readouterr()
+    desk.drain_queue(desk.outbound_queue_url, "dispatcher")
+    [line] = [r for r in caplog.records if r.getMessage().startswith("record failed")]
+    assert line.levelname == "WARNING" and line.message_id == sent["MessageId"]
+    assert line.error_type == "json.decoder.JSONDecodeError" and line.message_group_id == "c_poison"
+    figures = _figures(capsys.readouterr().out)
+    assert [f["function"] for f in figures if "RecordsFailed" in f and "function" in f] == ["test"]

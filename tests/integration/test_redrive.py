@@ -89,3 +89,116 @@ def test_a_function_queue_is_refused_without_a_stack(capsys):
     with pytest.raises(SystemExit):
         redrive.main(["--queue", "inbound-mail", "--endpoint-url", "http://127.0.0.1:9"])
     assert "AWS only" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------ seeing, discarding, purging
+
+def _standard(sqs, name):
+    return sqs.create_queue(QueueName=f"{name}-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+
+
+def _visible(sqs, url):
+    return int(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+               ["Attributes"]["ApproximateNumberOfMessages"])
+
+
+def _left(sqs, url):
+    found = []
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                       VisibilityTimeout=30).get("Messages", []):
+        found += [m["MessageId"] for m in batch]
+    return sorted(found)
+
+
+def test_a_dry_run_shows_each_message_why_it_failed_and_its_scrubbed_body_and_changes_nothing(sqs, capsys):
+    dlq = _standard(sqs, "email-events-dlq")
+    ses = {"Type": "Notification", "MessageId": "sns-1", "Message": json.dumps({
+        "eventType": "Bounce", "mail": {"messageId": "ses-1", "destination": ["anna@example.com"],
+                                        "commonHeaders": {"subject": "Your order 1001", "to": ["anna@example.com"]}}})}
+    sent = sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps(ses), MessageAttributes={
+        "ErrorCode": {"DataType": "String", "StringValue": "500"},
+        "ErrorMessage": {"DataType": "String", "StringValue": "the endpoint answered 500"}})
+    work = _fifo(sqs, "work-dlq")
+    sqs.send_message(QueueUrl=work, MessageBody=json.dumps({"kind": "inbound", "conversation_id": "c_7",
+                                                             "message_id": "m_7"}),
+                     MessageGroupId="c_7", MessageDeduplicationId="m_7")
+
+    assert redrive.post(sqs, dlq, "http://127.0.0.1:9/never", dry_run=True).moved == 1
+    assert redrive.move(sqs, work, work, dry_run=True).moved == 1
+    out = capsys.readouterr().out
+    assert f"would post to http://127.0.0.1:9/never {sent['MessageId']}" in out
+    assert '"ErrorMessage": "the endpoint answered 500"' in out and "ses-1" in out      # why, and which mail
+    assert "anna@example.com" not in out and "Your order" not in out and "[email]" in out   # whose: scrubbed
+    assert "group c_7" in out and '"conversation_id": "c_7"' in out                    # ids stay
+    assert len(_left(sqs, dlq)) == 1 and len(_left(sqs, work)) == 1                     # nothing changed
+
+
+def test_a_poison_message_is_discarded_by_its_id_and_printed_and_the_rest_stays(sqs, capsys):
+    dlq = _fifo(sqs, "out-dlq")
+    ids = [sqs.send_message(QueueUrl=dlq, MessageBody=body, MessageGroupId=group, MessageDeduplicationId=dedup)
+           ["MessageId"] for body, group, dedup in [("{not json", "c_1", "p"), ('{"n": 2}', "c_2", "a"),
+                                                    ('{"n": 3}', "c_3", "b")]]
+    done, missing = redrive.discard(sqs, dlq, [ids[0], "no-such-id"])
+    assert (done, missing) == ([ids[0]], ["no-such-id"])
+    out = capsys.readouterr().out
+    assert f"discarded {ids[0]}  group c_1" in out and "body: {not json" in out          # the audit
+    assert sorted(n for _, n in _drain(sqs, dlq)) == [2, 3]
+
+
+def test_a_queue_with_nothing_to_redrive_is_purged_after_being_shown_and_a_work_queue_is_not(sqs, capsys,
+                                                                                           moto_endpoint):
+    stage = f"t{uuid.uuid4().hex[:6]}"
+    failures = sqs.create_queue(QueueName=f"shopdesk-{stage}-live-failures")["QueueUrl"]
+    for n in range(12):
+        sqs.send_message(QueueUrl=failures, MessageBody=json.dumps(
+            {"requestContext": {"condition": "RetryAttemptsExhausted", "functionError": "Unhandled"},
+             "DDBStreamBatchInfo": {"shardId": "shard-1", "startSequenceNumber": str(n)}}))
+    local = ["--endpoint-url", moto_endpoint, "--stage", stage, "--region", "us-east-1"]
+
+    assert redrive.main(["--queue", "live-failures", *local]) == 0            # nothing to redrive: says so
+    out = capsys.readouterr().out
+    assert "nothing to redrive" in out and "12 waiting" in out and "--purge" in out
+    assert _visible(sqs, failures) == 12                                      # shown, put back
+
+    assert redrive.main(["--queue", "live-failures", "--purge", *local]) == 0
+    out = capsys.readouterr().out
+    assert out.count("purged ") == 13 and "RetryAttemptsExhausted" in out and "live-failures: purged 12" in out
+    assert _visible(sqs, failures) == 0
+    with pytest.raises(SystemExit):
+        redrive.main(["--queue", "work", "--purge", *local])
+    assert "--discard" in capsys.readouterr().err
+
+
+def test_email_receipts_sns_could_not_deliver_are_posted_to_the_webhook_again(sqs):
+    from http.server import BaseHTTPRequestHandler
+
+    from tests.support import LoopbackServer
+
+    got: list[tuple[str, str, bytes]] = []
+    answers = [200, 500]
+
+    class Webhook(BaseHTTPRequestHandler):
+        def do_POST(self):
+            got.append((self.path, self.headers["x-amz-sns-message-type"],
+                        self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(answers.pop(0))
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = LoopbackServer()
+    server.serve(Webhook, poll_interval=0.05)
+    try:
+        dlq = _standard(sqs, "email-events-dlq")
+        envelope = json.dumps({"Type": "Notification", "MessageId": "sns-9", "TopicArn": "arn:x", "Message": "{}",
+                               "Signature": "c2ln"})
+        sqs.send_message(QueueUrl=dlq, MessageBody=envelope)
+        sqs.send_message(QueueUrl=dlq, MessageBody=envelope.replace("sns-9", "sns-10"))
+        result = redrive.post(sqs, dlq, f"{server.url}/webhooks/email/sns")
+    finally:
+        server.close()
+    assert (result.moved, result.failed) == (1, 1)                 # the one the webhook refused stays
+    assert [(p, t) for p, t, _ in got] == [("/webhooks/email/sns", "Notification")] * 2
+    assert json.loads(got[0][2])["Signature"] == "c2ln"              # the signed envelope, as SNS sent it
+    sqs.set_queue_attributes(QueueUrl=dlq, Attributes={"VisibilityTimeout": "0"})

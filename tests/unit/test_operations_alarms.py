@@ -3,6 +3,7 @@ work waits in, on every function's errors and throttles, and on a sweep that sto
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
@@ -126,3 +127,238 @@ def test_the_privacy_function_knows_which_attempt_is_its_queue_s_last():
     variables = RESOURCES["PrivacyFunction"]["Properties"]["Environment"]["Variables"]
     receives = RESOURCES["PrivacyQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"]
     assert int(variables["PRIVACY_MAX_RECEIVES"]) == int(receives)
+
+
+# ------------------------------------------------------------------------------ who is paged
+
+def _watched(alarm: dict[str, Any]) -> set[str]:
+    """Logical ids an alarm's metrics name (its dimensions and its metric-math queries)."""
+    return _refs(alarm.get("Dimensions")) | _refs(alarm.get("Metrics"))
+
+
+def test_every_alarm_on_a_queue_or_a_function_pages_the_operations_topic():
+    kinds = {"AWS::SQS::Queue", "AWS::Serverless::Function"}
+    operational = {name: alarm for name, alarm in _alarms().items()
+                   if any(RESOURCES.get(r, {}).get("Type") in kinds for r in _watched(alarm))
+                   or alarm.get("Namespace") == "shopdesk"}
+    assert {"LiveDeadLetterAlarm", "SearchDeadLetterAlarm", "RecordsFailedAlarm"} <= set(operational)
+    wrong = {name for name, alarm in operational.items()
+             if _refs(alarm.get("AlarmActions", [])) != {"OperationsAlertTopic"}}
+    assert wrong == set(), f"alarms that do not page (only) the operations topic: {sorted(wrong)}"
+
+
+# ------------------------------------------------------------------------------ metric math, as CloudWatch reads it
+
+Values = list[float | None]
+
+
+class _Series:
+    """A time series of one value a minute (None: no data point), with metric math's element-wise operators."""
+
+    def __init__(self, values: Values):
+        self.values = values
+
+    @staticmethod
+    def _of(other: Any, n: int) -> Values:
+        return other.values if isinstance(other, _Series) else [float(other)] * n
+
+    def _zip(self, other: Any, op: Any) -> _Series:
+        mine, theirs = self.values, self._of(other, len(self.values))
+        return _Series([None if a is None or b is None else op(a, b) for a, b in zip(mine, theirs, strict=True)])
+
+    def __add__(self, o: Any) -> _Series:
+        return self._zip(o, lambda a, b: a + b)
+
+    def __sub__(self, o: Any) -> _Series:
+        return self._zip(o, lambda a, b: a - b)
+
+    def __truediv__(self, o: Any) -> _Series:
+        return self._zip(o, lambda a, b: a / b if b else None)
+
+    def __ge__(self, o: Any) -> _Series:
+        return self._zip(o, lambda a, b: float(a >= b))
+
+    def __gt__(self, o: Any) -> _Series:
+        return self._zip(o, lambda a, b: float(a > b))
+
+
+_REPEAT = object()
+
+
+def _fill(series: _Series, value: Any) -> _Series:
+    if value is _REPEAT:           # the most recent real value before the gap; a leading gap stays one
+        out, last = [], None
+        for v in series.values:
+            last = v if v is not None else last
+            out.append(last)
+        return _Series(out)
+    return _Series([float(value) if v is None else v for v in series.values])
+
+
+def _diff(series: _Series) -> _Series:
+    v = series.values
+    return _Series([None] + [None if a is None or b is None else b - a for a, b in itertools.pairwise(v)])
+
+
+def _if(condition: _Series, yes: Any, no: Any) -> _Series:
+    n = len(condition.values)
+    yes_v, no_v = _Series._of(yes, n), _Series._of(no, n)
+    return _Series([None if c is None else (y if c else f) for c, y, f in zip(condition.values, yes_v, no_v,
+                                                                            strict=True)])
+
+
+def _evaluate(alarm: dict[str, Any], data: dict[str, Values]) -> list[str]:
+    """The alarm's state after each minute of ``data`` (metric id -> values): its returned expression evaluated
+    over the evaluation range only (the last EvaluationPeriods minutes: nothing before it is assumed to be read),
+    each point compared with the threshold, missing points as TreatMissingData says."""
+    [returned] = [q for q in alarm["Metrics"] if q.get("ReturnData")]
+    python = re.sub(r"\b(IF|FILL|DIFF)\(", lambda m: f"_{m.group(1).lower()}(", returned["Expression"])
+    python = re.sub(r"\bREPEAT\b", "_REPEAT", python)
+    assert re.fullmatch(r"[\w\s().,+\-*/>=]+", python), python
+    n = len(next(iter(data.values())))
+    states = []
+    periods = alarm["EvaluationPeriods"]
+    for minute in range(1, n + 1):
+        names = {k: _Series(v[max(0, minute - periods):minute]) for k, v in data.items()}
+        window = eval(python, {"__builtins__": {}, "_if": _if, "_fill": _fill, "_diff": _diff,   # noqa: S307
+                               "_REPEAT": _REPEAT}, names).values
+        assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+        breaching = [v > alarm["Threshold"] for v in window if v is not None]
+        if not breaching:
+            states.append("ALARM" if alarm["TreatMissingData"] == "breaching" else "OK")
+            continue
+        states.append("ALARM" if sum(breaching) >= alarm.get("DatapointsToAlarm", periods) else "OK")
+    return states
+
+
+def _metric_ids(alarm: dict[str, Any], metric: str) -> str:
+    [query] = [q["Id"] for q in alarm.get("Metrics", []) if q.get("MetricStat", {}).get("Metric", {}).get(
+        "MetricName") == metric]
+    return query
+
+
+# ------------------------------------------------------------------------------ a new dead letter pages
+
+def _arrival_alarms() -> dict[str, str]:
+    """Dead-letter queue -> its alarm on what was added (a DIFF over the messages it holds)."""
+    found: dict[str, str] = {}
+    for name, alarm in _alarms().items():
+        returned = [q for q in alarm.get("Metrics", []) if q.get("ReturnData")]
+        if returned and "DIFF(" in returned[0].get("Expression", ""):
+            for queue in _refs(alarm["Metrics"]):
+                found[queue] = name
+    return found
+
+
+def test_every_dead_letter_queue_pages_on_each_new_dead_letter():
+    missing = _dead_letter_queues() - set(_arrival_alarms())
+    assert missing == set(), f"dead-letter queues whose new dead letters page nobody: {sorted(missing)}"
+
+
+@pytest.mark.parametrize(("visible", "held", "states"), [
+    # one dead letter nobody can fix waits (its visible > 0 alarm stays in ALARM); a second one arrives
+    ([1, 1, 1, 2, 2, 2, 2], [0] * 7, ["OK", "OK", "OK", "ALARM", "OK", "OK", "OK"]),
+    # and a third, minutes later: a second page
+    ([1, 2, 2, 2, 2, 3, 3], [0] * 7, ["OK", "ALARM", "OK", "OK", "OK", "ALARM", "OK"]),
+    # the first one into an empty queue
+    ([0, 0, 1, 1], [0] * 4, ["OK", "OK", "ALARM", "OK"]),
+    # nothing new: a queue that keeps its dead letters, or one being redriven, is quiet
+    ([2, 2, 2, 2], [0] * 4, ["OK"] * 4),
+    ([3, 3, 0, 0], [0, 0, 0, 0], ["OK"] * 4),
+    # a --dry-run receives them (in flight) and puts them back: nothing was added
+    ([2, 2, 0, 2, 2], [0, 0, 2, 0, 0], ["OK"] * 5),
+    # SQS missed a minute's point: no change, not a new dead letter
+    ([1, 1, None, 1, 1], [0, 0, None, 0, 0], ["OK"] * 5),
+])
+def test_a_new_dead_letter_pages_even_while_older_ones_wait(visible, held, states):
+    alarms = _arrival_alarms()
+    for queue in sorted(_dead_letter_queues()):
+        alarm = _alarms()[alarms[queue]]
+        data = {_metric_ids(alarm, "ApproximateNumberOfMessagesVisible"): [None if v is None else float(v)
+                                                                          for v in visible],
+                _metric_ids(alarm, "ApproximateNumberOfMessagesNotVisible"): [None if v is None else float(v)
+                                                                             for v in held]}
+        assert _evaluate(alarm, data) == states, queue
+        assert _refs(alarm["AlarmActions"]) == {"OperationsAlertTopic"}
+        assert RESOURCES[alarms[queue]].get("Condition") == RESOURCES[queue].get("Condition")
+
+
+def test_records_that_fail_in_the_consumers_page_before_their_dead_letter_queue_fills():
+    [alarm] = [a for a in _alarms().values() if a.get("MetricName") == "RecordsFailed"]
+    assert alarm["Namespace"] == "shopdesk" and alarm["Dimensions"] == [{"Name": "service", "Value": "shopdesk"}]
+    assert (alarm["Statistic"], alarm["Period"], alarm["EvaluationPeriods"], alarm["Threshold"]) == ("Sum", 60, 1, 0)
+    assert _refs(alarm["AlarmActions"]) == {"OperationsAlertTopic"}
+
+
+# ------------------------------------------------------------------------------ a provider's total outage
+
+def _provider_alarm() -> dict[str, Any]:
+    [alarm] = [a for a in _alarms().values() if any(
+        q.get("MetricStat", {}).get("Metric", {}).get("MetricName") == "RepliesFailed" for q in a.get("Metrics", []))]
+    return alarm
+
+
+@pytest.mark.parametrize(("failed", "sent", "state"), [
+    (6, None, "ALARM"),      # a total outage: nothing sent, so RepliesSent has no data point at all
+    (6, 100, "OK"),
+    (30, 70, "ALARM"),
+    (3, None, "OK"),         # too few to judge
+    (None, 40, "OK"),
+    (None, None, "OK"),      # no replies at all
+])
+def test_the_provider_failure_rate_fires_in_a_total_outage(failed, sent, state):
+    alarm = _provider_alarm()
+    data = {_metric_ids(alarm, "RepliesFailed"): [None if failed is None else float(failed)],
+            _metric_ids(alarm, "RepliesSent"): [None if sent is None else float(sent)]}
+    assert _evaluate(alarm, data) == [state]
+
+
+# ------------------------------------------------------------------------------ the dashboard shows what alarms name
+
+def _dashboard() -> dict[str, set[str]]:
+    """Widget title -> the logical ids its metrics name (through the Sub's variables)."""
+    body, variables = RESOURCES["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    widgets = json.loads(re.sub(r"\$\{[^}]+\}", lambda m: m.group(0).replace('"', ""), body))["widgets"]
+    named: dict[str, set[str]] = {}
+    for widget in widgets:
+        text = json.dumps(widget["properties"].get("metrics", []))
+        ids: set[str] = set()
+        for name in re.findall(r"\$\{([A-Za-z0-9]+)\}", text):
+            ids |= _refs(variables[name]) if name in variables else {name}
+        named[widget["properties"]["title"]] = ids
+    return named
+
+
+def test_the_dashboard_shows_every_dead_letter_queue_and_every_function():
+    dashboard = _dashboard()
+    functions = {name for name, r in RESOURCES.items() if r.get("Type") == "AWS::Serverless::Function"}
+    assert functions - dashboard["Function errors"] == set()
+    assert functions - dashboard["Throttles and the sweep's runs"] == set()
+    assert _dead_letter_queues() - dashboard["Dead letters (should be 0)"] == set()
+
+
+def test_the_dashboard_graphs_failed_records_by_consumer_and_failed_replies_by_provider():
+    dashboard = _dashboard()
+    consumers = {name for name, r in RESOURCES.items() if r.get("Type") == "AWS::Serverless::Function"
+                 and any(e.get("Type") in ("SQS", "DynamoDB") for e in r["Properties"].get("Events", {}).values())}
+    assert {"RouterFunction", "DispatcherFunction", "SearchIndexerFunction"} <= consumers
+    assert consumers - dashboard["Records failed, by function"] == set()
+    body = RESOURCES["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0]
+    assert re.search(r"SEARCH\('\{shopdesk,provider,service\} MetricName=\\\"RepliesFailed\\\"'", body)
+    assert "RepliesFailed by provider" in _provider_alarm()["AlarmDescription"]
+
+
+def test_every_dead_letter_queue_is_dealt_with_by_the_redrive_tool_as_its_alarm_says():
+    from scripts import redrive
+    by_queue = {dlq: (name, kind) for name, (dlq, _, kind) in redrive.QUEUES.items()}
+    assert _dead_letter_queues() - set(by_queue) == set(), "a dead-letter queue scripts/redrive.py cannot open"
+    for alarm_name, alarm in _alarms().items():
+        if alarm.get("MetricName") != "ApproximateNumberOfMessagesVisible":
+            continue
+        [queue] = _refs(alarm["Dimensions"])
+        name, kind = by_queue[queue]
+        text = " ".join(alarm["AlarmDescription"].split())
+        if "nothing to redrive" in text or "purge" in text:
+            assert kind == redrive.NOTHING, f"{alarm_name} says purge; --queue {name} redrives"
+        elif "redrive" in text:
+            assert kind != redrive.NOTHING, f"{alarm_name} says redrive; --queue {name} has nothing to redrive"
