@@ -160,6 +160,7 @@ assistant = Assistant(IndexCache(KnowledgeBase(table), embedder_for(settings.kb_
 
 trail = AuditTrail(AuditLog(table), PrivacyPolicies(ConfigStore(table)))
 inbox.privacy = trail.policies      # retention of what agents write, masking of notes
+rerouter.privacy = customer_desk.privacy = macros.privacy = trail.policies   # masking of what else agents write
 app = APIGatewayHttpResolver(enable_validation=True)
 openapi.publish(app, "/agent", title="shopdesk agent API",
                 description="The inbox over HTTP. Every refusal is an RFC 9457 problem (application/problem+json).",

@@ -566,6 +566,59 @@ def test_a_hand_off_note_is_masked_like_a_note_in_its_text_and_its_event(desk):
     assert "4111 1111" not in json.dumps(entries[0], default=str)
 
 
+SECRETS = "card 5500 0000 0000 0004, iban DE89 3704 0044 0532 0130 00, BSN 123456782"
+IN_CLEAR = ("5500 0000 0000 0004", "5500000000000004", "DE89 3704", "0532 0130", "123456782")
+
+
+def test_what_agents_write_with_a_routing_change_a_merge_and_a_macro_name_is_masked_like_a_note(desk):
+    # Given an admin's own pattern, and a conversation the router gave alice
+    assert admin(desk, "PUT", "/admin/privacy/settings",
+                 {"masking_patterns": [{"name": "BSN", "pattern": r"BSN:?\s?\d{9}"}]})[0] == 200
+    conv = whatsapp(desk, "Where is my parcel?", "SMmask2")
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    online(desk, "alice")
+    desk.drain_queue(desk.work_queue_url, "router")
+    # When she changes its routing with a note holding the card number, the IBAN and the pattern a customer read out
+    status, body = agent(desk, "PUT", f"/agent/conversations/{conv}/routing", "alice",
+                         {"skills": ["billing"], "note": f"she read out {SECRETS}"})
+    assert status == 200, body
+    # and merges another customer into hers saying why with them, then undoes it saying why with them
+    other_conv = customer_writes(desk, "+31655507777", "hi again", "SMmask3")
+    other = desk.item(f"CONV#{other_conv}")["customer"]["id"]
+    status, merge = agent(desk, "POST", f"/agent/customers/{customer}/merge", "alice",
+                          {"other_id": other, "reason": f"same person: {SECRETS}"})
+    assert status == 200, merge
+    status, body = agent(desk, "POST", f"/agent/customers/{customer}/unmerge", "alice",
+                         {"merge_id": merge["id"], "reason": f"not her: {SECRETS}"})
+    assert status == 200, body
+    # and names a macro of her own with them, and applies it
+    status, body = agent(desk, "PUT", "/agent/macros/refund", "alice",
+                         {"name": f"Refund {SECRETS}", "actions": [{"type": "set_priority", "priority": "high"}]})
+    assert status == 200, body
+    status, body = agent(desk, "POST", "/agent/macros/refund/apply", "alice", {"conversation_ids": [conv]})
+    assert status == 200 and body["results"][0]["result"] == "applied", body
+    # Then no item of the table holds any of them in clear
+    stored = json.dumps(scan(desk), default=str)
+    for secret in IN_CLEAR:
+        assert secret not in stored, secret
+    # and the routing entry keeps the last four, in its text and its event, and lists what was masked
+    entries = {(i.get("event") or {}).get("kind"): i for i in scan(desk)
+               if i["PK"] == f"CONV#{conv}" and i.get("direction") == "system"}
+    routing = entries["routing_changed"]
+    assert routing["text"].endswith("Note: she read out card [card •••• 0004], iban [IBAN •••• 3000], [BSN •••• 6782]")
+    assert routing["event"]["params"]["note"] == "she read out card [card •••• 0004], iban [IBAN •••• 3000], " \
+                                                 "[BSN •••• 6782]"
+    assert routing["masked"] == ["card", "IBAN", "BSN"]
+    # and both timelines say why the merge was made and undone, masked
+    timeline = agent(desk, "GET", f"/agent/customers/{other}", "alice")[1]["timeline"]
+    assert [e["reason"] for e in timeline] == [
+        "not her: card [card •••• 0004], iban [IBAN •••• 3000], [BSN •••• 6782]",
+        "same person: card [card •••• 0004], iban [IBAN •••• 3000], [BSN •••• 6782]"]
+    # and the macro's entry names it as it is stored: masked
+    assert "Refund card [card •••• 0004]" in entries["macro_applied"]["text"]
+    assert entries["macro_applied"]["event"]["params"]["macro"].startswith("Refund card [card •••• 0004]")
+
+
 def _messenger(desk: Any, *events: dict[str, Any]) -> None:
     from shopdesk.channels import meta
     raw = json.dumps({"object": "page", "entry": [{"id": "1234567890", "time": 1, "messaging": list(events)}]}).encode()

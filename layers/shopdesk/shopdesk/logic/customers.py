@@ -6,7 +6,8 @@ held or granted; supervisors and admins as ``Access.may_see`` says). A customer 
 the agents serving them, and nobody learns of one whose conversations they never could read: anything else
 is a 404 with the same body as a customer that does not exist. The customer's history lists only the
 conversations the caller may open. A merge and an unmerge need access to both
-customers. A customer merged into another answers with ``merged_into`` and is seen through the survivor.
+customers; the reason given is stored masked, as a note is (``PrivacyPolicies.masked``). A customer merged into
+another answers with ``merged_into`` and is seen through the survivor.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from shopdesk import clock
+from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.customers import Customers
 from shopdesk.errors import BadRequest
 from shopdesk.logic.access import Access, Caller
@@ -25,6 +27,7 @@ from shopdesk.logic.merge import Merger, customer_not_found
 from shopdesk.models import Conversation, Identity
 from shopdesk.models.customer import Customer, CustomerEvent, Evidence, MergeRecord
 from shopdesk.privacy import audit
+from shopdesk.privacy.settings import PrivacyPolicies
 
 MAX_ACCESS_SCAN = 200        # conversations looked at to decide whether a caller may see a customer
 
@@ -72,11 +75,12 @@ class Duplicate:
 
 class CustomerDesk:
     def __init__(self, customers: Customers, access: Access, orders_of: OrdersOf | None = None,
-                 folder: Folder | None = None):
+                 folder: Folder | None = None, privacy: PrivacyPolicies | None = None):
         self.customers = customers
         self.access = access
         self.merger = Merger(customers, folder)
         self.orders_of = orders_of
+        self.privacy = privacy or PrivacyPolicies(ConfigStore(customers.table))    # masking of a merge's reason
 
     # ------------------------------------------------------------------ reading
     def get(self, caller: Caller, customer_id: str, limit: int = 20, cursor: str | None = None) -> CustomerView:
@@ -210,7 +214,7 @@ class CustomerDesk:
     def merge(self, caller: Caller, customer_id: str, other_id: str, reason: str) -> MergeRecord:
         self.visible(caller, customer_id)
         self.visible(caller, other_id)
-        record = self.merger.merge(customer_id, other_id, by=caller.id, reason=reason)
+        record = self.merger.merge(customer_id, other_id, by=caller.id, reason=self.privacy.masked(reason)[0])
         _audited(record)
         return record
 
@@ -219,7 +223,7 @@ class CustomerDesk:
         self.visible(caller, customer_id)
         if record is not None:
             self.visible(caller, record.merged_id if customer_id == record.survivor_id else record.survivor_id)
-        done = self.merger.unmerge(customer_id, merge_id, by=caller.id, reason=reason)
+        done = self.merger.unmerge(customer_id, merge_id, by=caller.id, reason=self.privacy.masked(reason)[0])
         _audited(done)
         return done
 

@@ -48,7 +48,6 @@ from shopdesk.models import (
     ReplyRoute,
 )
 from shopdesk.privacy import audit
-from shopdesk.privacy.masking import mask
 from shopdesk.privacy.settings import PrivacyPolicies
 
 logger = Logger(child=True)
@@ -501,12 +500,11 @@ class Inbox:
                        created_at=clock.now(), author=caller.id, masked=list(kinds), expires_at=self._expiry())
 
     def _masked(self, text: str) -> tuple[str, tuple[str, ...]]:
-        """An agent's words for the timeline (a note, a hand-off note) as they are stored: card numbers, IBANs and the
-        admins' patterns masked; with what was masked."""
+        """An agent's words for the timeline (a note, a hand-off note) as they are stored (``PrivacyPolicies.masked``,
+        the one path of every text a person of the desk writes)."""
         if self.privacy is None:
             return text, ()
-        found = mask(text, self.privacy.current().patterns)
-        return found.text or text, found.kinds
+        return self.privacy.masked(text)
 
     def assign(self, caller: Caller, conversation_id: str, to_agent: str, note: str | None = None) -> Conversation:
         """Assign or transfer to any agent with room, in the conversation's team or not (as the router's
@@ -527,9 +525,9 @@ class Inbox:
                            ).with_code("no_capacity", agent=target.name or target.id, active=target.active,
                                        capacity=target.capacity)
         previous = conv.assignee
-        if note:                                  # a hand-off note is stored on the timeline as a note is: masked
-            note = self._masked(note)[0]
-        self.conversations.transfer(conv, to_agent, timeline.assigned_by(conv.id, to_agent, by_agent, previous, note))
+        note, kinds = self._masked(note) if note else (note, ())   # stored on the timeline as a note is: masked
+        entry = timeline.assigned_by(conv.id, to_agent, by_agent, previous, note)
+        self.conversations.transfer(conv, to_agent, entry.model_copy(update={"masked": list(kinds)}))
         if previous:
             enqueue_refill(self.work, previous, "transfer")     # the seat it freed, in any of their teams
         return self.conversations.get_meta(conversation_id)

@@ -46,6 +46,7 @@ from shopdesk.models.canned import Scope
 from shopdesk.models.labels import Label
 from shopdesk.models.macros import Macro, MacroContent, NoteAction
 from shopdesk.privacy import audit
+from shopdesk.privacy.settings import PrivacyPolicies
 
 RESERVE_SECONDS = 3.0        # what one more conversation may take at worst, and the answer after it
 
@@ -88,6 +89,11 @@ class MacroDesk:
     book: PolicyBook
     composer: Composer | None = None        # the agent API's: applying
     inbox: Inbox | None = None
+    privacy: PrivacyPolicies | None = None  # masking of the name (without: read from ``config``)
+
+    def __post_init__(self) -> None:
+        if self.privacy is None:
+            self.privacy = PrivacyPolicies(self.config)
 
     # ------------------------------------------------------------------ shared (admin API)
     def put_shared(self, caller: Caller, macro_id: str, content: MacroContent,
@@ -99,7 +105,10 @@ class MacroDesk:
     def _put(self, scope: Scope, owner: str | None, macro_id: str, content: MacroContent, caller: Caller,
              expected_version: int | None) -> Macro:
         """Saved; with ``expected_version`` only over that version (0: a new one): Conflict otherwise. The audit
-        record has its before and after (``_audited``)."""
+        record has its before and after (``_audited``). The name is stored masked, as a note is: every timeline entry
+        of the macro quotes it."""
+        if self.privacy is not None:
+            content = content.model_copy(update={"name": self.privacy.masked(content.name)[0]})
         before = self.store.get(scope, owner, macro_id)
         try:
             saved = self.store.put(scope, owner, macro_id, content, caller.id, expected_version)

@@ -32,6 +32,7 @@ from shopdesk.logic.business_time import ConversationClocks
 from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.logic.work import enqueue_drain
 from shopdesk.models import Agent, Conversation, ConversationStatus, Message, Priority
+from shopdesk.privacy.settings import PrivacyPolicies
 
 LEADS = frozenset({ADMIN, SUPERVISOR})
 
@@ -72,7 +73,7 @@ def check_allowed(conv: Conversation, change: RoutingChange, by: str, roles: Ite
 
 def describe(conv: Conversation, priority: Priority, team: str, skills: list[str], by: str,
              released: str | None, note: str | None) -> Message:
-    """The timeline's account of a change: who changed what, whose seat it freed, and the note."""
+    """The timeline's account of a change: who changed what, whose seat it freed, and the note (masked already)."""
     changes = []
     if priority is not conv.priority:
         changes.append(timeline.change("priority", to=priority.value, **{"from": conv.priority.value}))
@@ -93,14 +94,18 @@ class Rerouter:
     config: ConfigStore
     work: Queue
     book: PolicyBook
+    privacy: PrivacyPolicies | None = None     # masking of the note (without: read from ``config``)
     access: Access = field(init=False)
 
     def __post_init__(self) -> None:
         self.access = Access(self.agents)
+        if self.privacy is None:
+            self.privacy = PrivacyPolicies(self.config)
 
     def change(self, conversation_id: str, change: RoutingChange, caller: Caller) -> Conversation:
         applied: list[_Applied] = []
         by = caller.id
+        said, kinds = self.privacy.masked(change.note) if self.privacy and change.note else (change.note, ())
 
         def write(read: ClockRead, clocks: ConversationClocks) -> None:
             conv = self.access.check(caller, read.conversation)
@@ -121,7 +126,8 @@ class Rerouter:
                                  at=clock.now())
             elif priority is not conv.priority:
                 self.book.rebind(clocks, conv.channel, team, priority)
-            note = describe(conv, priority, team, skills, by, released.id if released else None, change.note)
+            note = describe(conv, priority, team, skills, by, released.id if released else None, said)
+            note = note.model_copy(update={"masked": list(kinds)})
             self.conversations.reroute(read, clocks, priority=priority, team=team, skills=skills,
                                        release=released is not None, note=note)
             queued = conv.status is ConversationStatus.OPEN and (
