@@ -208,6 +208,28 @@ def test_bad_routing_requests_are_clear_4xx_and_change_nothing(desk):
     assert not any(n.startswith("Routing changed") for n in _system_notes(desk, conv))
 
 
+def test_a_change_that_changes_nothing_is_a_422_naming_it_and_writes_nothing_not_even_its_note(desk):
+    # Given an urgent conversation with the skill billing
+    conv = customer_writes(desk, "+31640000012", "hi", "SMr12")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert _route(desk, conv, {"priority": "urgent", "skills": ["billing"]})[0] == 200
+    before = desk.item(f"CONV#{conv}")
+    entries = len(_system_notes(desk, conv))
+    # When a lead asks for what it has already, with a note (priority, team and skills, one, or the same skills
+    # in another order)
+    for body in ({"priority": "urgent", "note": "customer threatened legal action, escalate"},
+                 {"priority": "urgent", "team": "default", "skills": ["billing"]}, {"skills": ["billing", "billing"]}):
+        status, problem = _route(desk, conv, body)
+        # Then it is refused as a body that changes nothing, with the code the inbox words, saying what it has
+        assert status == 422, (body, problem)
+        assert problem["code"] == "nothing_to_change" and problem["errors"][0]["type"] == "nothing_to_change"
+        assert "priority (urgent), team (default) and skills (billing)" in problem["detail"]
+    # and nothing was written: no entry, not even the note, and the conversation as it was
+    assert len(_system_notes(desk, conv)) == entries
+    assert not any("legal action" in n for n in _system_notes(desk, conv))
+    assert desk.item(f"CONV#{conv}") == before
+
+
 def test_a_resolved_conversation_keeps_its_routing(desk):
     online(desk, "alice")
     conv = customer_writes(desk, "+31640000011", "thanks, all good", "SMr11")

@@ -270,6 +270,7 @@ export const en = {
   "problem.deactivated": "An admin took you off the desk: ask one to put you back.",
   "problem.no_email": "The customer has no email address (they have not written by email nor proven one in the chat): a transcript goes only by email.",
   "problem.changed_meanwhile": "The conversation changed meanwhile: reload it and try again.",
+  "problem.nothing_to_change": "The conversation has this priority, team and skills already: nothing to change. A note alone goes in the notes.",
   "problem.label_in_macros": "Macros add this label: {macros}. Once it is retired they skip it. Change them first, or retire it anyway.",
   "problem.name_taken": "{id} is named “{name}” already: choose another name, or edit {id}.",
   "problem.shortcode_taken": "Another canned response ({id}) has the shortcode /{shortcode}: choose another shortcode, or edit that one.",

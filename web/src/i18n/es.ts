@@ -271,6 +271,7 @@ export const es: Catalogue = {
   "problem.deactivated": "Un administrador te retiró del equipo: pide a uno que te vuelva a incorporar.",
   "problem.no_email": "El cliente no tiene dirección de email (no ha escrito por email ni ha verificado una en el chat): la transcripción solo se envía por email.",
   "problem.changed_meanwhile": "La conversación cambió mientras tanto: recárgala y vuelve a intentarlo.",
+  "problem.nothing_to_change": "La conversación ya tiene esta prioridad, este equipo y estas habilidades: no hay nada que cambiar. Una nota sola va en las notas.",
   "problem.label_in_macros": "Hay macros que añaden esta etiqueta: {macros}. Una vez retirada, la omitirán. Cámbialas antes, o retírala de todos modos.",
   "problem.name_taken": "{id} ya se llama «{name}»: elige otro nombre, o edita {id}.",
   "problem.shortcode_taken": "Otra respuesta predefinida ({id}) tiene el atajo /{shortcode}: elige otro atajo, o edita esa.",

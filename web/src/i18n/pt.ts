@@ -274,6 +274,7 @@ export const pt: Catalogue = {
   "problem.deactivated": "Um administrador tirou você da equipe: peça a um que o reincorpore.",
   "problem.no_email": "O cliente não tem endereço de email (não escreveu por email nem confirmou um no chat): a transcrição só vai por email.",
   "problem.changed_meanwhile": "A conversa mudou nesse meio-tempo: recarregue-a e tente de novo.",
+  "problem.nothing_to_change": "A conversa já tem esta prioridade, esta equipe e estas habilidades: nada a mudar. Uma nota sozinha vai nas notas.",
   "problem.label_in_macros": "Há macros que adicionam esta etiqueta: {macros}. Depois de retirada, elas vão pulá-la. Altere-as antes, ou retire-a mesmo assim.",
   "problem.name_taken": "{id} já se chama “{name}”: escolha outro nome, ou edite {id}.",
   "problem.shortcode_taken": "Outra resposta pronta ({id}) tem o atalho /{shortcode}: escolha outro atalho, ou edite essa.",

@@ -151,7 +151,8 @@ def install(app: APIGatewayHttpResolver, extra: dict[type[ShopdeskError], int] |
 
     @app.exception_handler(InvalidFields)
     def _refused(exc: InvalidFields) -> Response:
-        body = {**validation_problem(exc.errors), "detail": str(exc)}
+        named = {"code": exc.code, "params": exc.params or {}} if exc.code else {}    # a refusal the inbox words
+        body = {**validation_problem(exc.errors), "detail": str(exc), **named}
         return Response(422, PROBLEM_JSON, json.dumps(body), headers=_headers())
 
     @app.exception_handler(RequestUnsupportedContentType)

@@ -11,8 +11,11 @@ Who may do what (roles are the token's Cognito groups, as in the admin API):
 A change is one transaction with everything that follows from it (Conversations.reroute): the SLA clocks
 rebound to the new priority's targets, or to the policy that applies to the new team (and the customer's tier,
 as the conversation records it), keeping the business time already used; the conversation's place in its
-queue; the released assignee's capacity; the note on the timeline. It is conditioned on the conversation as
-read and read again when another event won.
+queue; the released assignee's capacity; the note on the timeline (masked as a note is:
+``PrivacyPolicies.masked``). It is conditioned on the conversation as read and read again when another event won.
+
+A change that changes nothing (the priority, team and skills it names are the conversation's already, as read at
+the write) is refused: a 422 with the code ``nothing_to_change``, its note not written (a note alone is a note).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from shopdesk.dal.agents import Agents
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import ClockRead, Conversations
 from shopdesk.dal.queues import Queue
-from shopdesk.errors import Conflict, NotFound
+from shopdesk.errors import Conflict, InvalidFields, NotFound
 from shopdesk.logic import sla_engine, timeline
 from shopdesk.logic.access import ADMIN, SUPERVISOR, Access, Caller
 from shopdesk.logic.business_time import ConversationClocks
@@ -69,6 +72,14 @@ def check_allowed(conv: Conversation, change: RoutingChange, by: str, roles: Ite
         raise PermissionError("only the conversation's assignee, supervisors and admins may change its routing")
     if change.priority is not None and change.priority.rank > conv.priority.rank:
         raise PermissionError("lowering a conversation's priority needs the role supervisors or admins")
+
+
+def nothing_to_change(conv: Conversation) -> InvalidFields:
+    """The refusal of a change that changes nothing: the body names what the conversation has already."""
+    return InvalidFields([{"loc": ("body",), "type": "nothing_to_change", "msg": (
+        f"the conversation's priority ({conv.priority.value}), team ({conv.team}) and skills "
+        f"({', '.join(sorted(conv.skills)) or 'none'}) are what this change asks for already: nothing to change "
+        "(a note alone is a note: POST /agent/conversations/{id}/notes)")}]).with_code("nothing_to_change")
 
 
 def describe(conv: Conversation, priority: Priority, team: str, skills: list[str], by: str,
@@ -116,7 +127,7 @@ class Rerouter:
             team = change.team or conv.team
             skills = sorted(set(change.skills)) if change.skills is not None else sorted(conv.skills)
             if (priority, team, skills) == (conv.priority, conv.team, sorted(conv.skills)):
-                return                                     # nothing to change
+                raise nothing_to_change(conv)
             released = None
             if team != conv.team:
                 self._check_team(team)
