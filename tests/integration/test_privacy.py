@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
@@ -395,6 +396,25 @@ def _conversations_reported(lake: Any) -> int:
     return sum(row["value"] for row in body["items"])
 
 
+def _objects(desk: Any, bucket: str) -> dict[str, str]:
+    """Every object of a bucket, by key: its text (a zip's members' text, joined)."""
+    s3, found = desk.client("s3"), {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for item in page.get("Contents", []):
+            body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+            if body[:2] == b"PK":
+                with zipfile.ZipFile(io.BytesIO(body)) as zipped:
+                    body = b"\n".join(zipped.read(name) for name in zipped.namelist())
+            found[item["Key"]] = body.decode("utf-8", "replace")
+    return found
+
+
+def _every_object(desk: Any) -> dict[str, dict[str, str]]:
+    """Every object of every bucket of the desk (``_objects``): its files, mail, exports and event lake."""
+    return {name: _objects(desk, desk.env[name]) for name in ("MEDIA_BUCKET", "MAIL_BUCKET", "EXPORT_BUCKET",
+                                                              "EVENTS_BUCKET")}
+
+
 def test_erase_leaves_nothing_of_the_customer_and_a_replay_stores_nothing(desk):
     from tests.integration.test_analytics import Lake
     lake = Lake(desk, desk.env["EVENTS_BUCKET"])        # the table's stream through the writer into the lake
@@ -416,9 +436,13 @@ def test_erase_leaves_nothing_of_the_customer_and_a_replay_stores_nothing(desk):
     rows = _lake_rows(desk, erased_applied=False)
     assert {customer, conv} <= {r["customer_id"] for r in rows} | {r["conversation_id"] for r in rows}
     assert _conversations_reported(lake) == 2
+    # and an admin exported her first (a data subject's request: her data, then forget her), and holds its link
+    exported = _job(desk, "export", customer)
+    with urllib.request.urlopen(exported["download_url"], timeout=10) as answer:
+        assert NAME in zipfile.ZipFile(io.BytesIO(answer.read())).read("data.json").decode()
     # When an admin erases the customer
     job = _job(desk, "erase", customer)
-    assert job["counts"]["conversations"] == 1
+    assert job["counts"]["conversations"] == 1 and job["counts"]["exports"] == 1
     lake.pump()
     # Then the lake's queryable rows hold none of their ids (the rows themselves expire with the lake's retention;
     # events carry ids, never names or text), and the reports no longer count them
@@ -433,6 +457,17 @@ def test_erase_leaves_nothing_of_the_customer_and_a_replay_stores_nothing(desk):
     for trace in (NAME, "Wilhelmina", PHONE, PHONE[1:], "order please"):
         assert trace not in everything, trace
     assert desk.item(f"CONV#{conv}") is None and desk.item(f"IDENTITY#phone#{PHONE}") is None
+    # and no object of any bucket holds them either: her export is deleted, its job says why and hands out no
+    # link, and the link it gave before answers no more
+    assert _objects(desk, desk.env["EXPORT_BUCKET"]) == {}
+    stored = json.dumps(_every_object(desk), default=str)
+    for trace in (NAME, "Wilhelmina", PHONE, PHONE[1:], "order please"):
+        assert trace not in stored, trace
+    status, after = admin(desk, "GET", f"/admin/privacy/jobs/{exported['job_id']}")
+    assert status == 200 and after["status"] == "done" and after["archive_deleted"] == "customer_erased", after
+    assert after.get("download_url") is None
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(exported["download_url"], timeout=10)
     # and of the provider's marker only a hash of its id is left
     assert desk.item("EXTMSG#twilio#SMerase1") is None
     assert [i["PK"] for i in scan(desk) if i.get("type") == "erased_marker"] == [
@@ -450,6 +485,80 @@ def test_erase_leaves_nothing_of_the_customer_and_a_replay_stores_nothing(desk):
     assert {"customer.erase", "customer.erase.done", "customer.read"} <= {r["action"] for r in records}
     # and an erase of a customer that is gone is a 404
     assert admin(desk, "POST", f"/admin/customers/{customer}/erase")[0] == 404
+
+
+@pytest.mark.parametrize("moment", ["between_its_read_and_its_archive", "after_the_erase_looked_for_archives"])
+def test_an_export_running_while_its_customer_is_erased_leaves_no_archive_and_no_link(desk, monkeypatch, moment):
+    from shopdesk.dal.privacy import Files, SubjectData
+    # Given a customer, an export of her and her erase, run side by side (jobs of customers merged into one another
+    # are in different queue groups; a queue may deliver out of order)
+    conv = whatsapp(desk, TEXT, "SMrace1")
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    export = admin(desk, "POST", f"/admin/customers/{customer}/export")[1]["job_id"]
+    erase = admin(desk, "POST", f"/admin/customers/{customer}/erase")[1]["job_id"]
+    worker = desk.handler("privacy").worker
+    if moment == "between_its_read_and_its_archive":
+        # When the export has read everything about her, and the whole erase runs before it writes its archive
+        put = Files.put
+
+        def erase_first(self: Any, *args: Any) -> None:
+            monkeypatch.setattr(Files, "put", put)
+            assert worker.run(erase) == "done"
+            put(self, *args)
+        monkeypatch.setattr(Files, "put", erase_first)
+        assert worker.run(export) == "failed"
+    else:
+        # When the erase has looked for her archives, and the whole export runs before it removes her record
+        record = SubjectData.record_erased
+
+        def export_first(self: Any, *args: Any) -> None:
+            monkeypatch.setattr(SubjectData, "record_erased", record)
+            assert worker.run(export) == "failed"
+            record(self, *args)
+        monkeypatch.setattr(SubjectData, "record_erased", export_first)
+        assert worker.run(erase) == "done"
+    # Then no archive of her is left, nor its name under her, and the export says why it hands out no link
+    assert _objects(desk, desk.env["EXPORT_BUCKET"]) == {}
+    assert not [i for i in scan(desk) if i.get("type") == "export"]
+    status, job = admin(desk, "GET", f"/admin/privacy/jobs/{export}")
+    assert status == 200 and job["status"] == "failed" and job.get("download_url") is None, job
+    assert job["error"] == "the customer was erased while their export ran: its archive was deleted"
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{erase}")[1]["status"] == "done"
+    assert desk.item(f"CONV#{conv}") is None
+
+
+def test_an_erase_of_a_customer_merged_into_another_deletes_every_export_holding_them(desk):
+    # Given two customers an agent merged into one, and an export of the survivor (which holds the other)
+    survivor_conv = whatsapp(desk, "Where is my parcel?", "SMmrg1")
+    survivor = desk.item(f"CONV#{survivor_conv}")["customer"]["id"]
+    other_conv = customer_writes(desk, "+31655508888", "It is me again, Wilhelmina", "SMmrg2")
+    other = desk.item(f"CONV#{other_conv}")["customer"]["id"]
+    online(desk, "alice")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert agent(desk, "POST", f"/agent/customers/{survivor}/merge", "alice",
+                 {"other_id": other, "reason": "same person"})[0] == 200
+    exported = _job(desk, "export", survivor)
+    assert set(json.loads(zipfile.ZipFile(io.BytesIO(urllib.request.urlopen(
+        exported["download_url"], timeout=10).read())).read("data.json"))["customer_ids"]) == {survivor, other}
+    # When an admin erases the customer merged away
+    assert _job(desk, "erase", other)["counts"]["exports"] == 1
+    # Then the survivor's export, which held them, is deleted too, and its job hands out no link
+    assert _objects(desk, desk.env["EXPORT_BUCKET"]) == {}
+    status, after = admin(desk, "GET", f"/admin/privacy/jobs/{exported['job_id']}")
+    assert status == 200 and after["archive_deleted"] == "customer_erased" and after.get("download_url") is None
+    assert not [i for i in scan(desk) if i.get("type") == "export"]
+
+
+def test_a_done_export_hands_out_no_link_once_its_day_in_the_bucket_is_over(desk):
+    conv = whatsapp(desk, "Where is my parcel?", "SMday1")
+    job = _job(desk, "export", desk.item(f"CONV#{conv}")["customer"]["id"])
+    assert job["download_url"] and job.get("archive_deleted") is None
+    # When more than a day has passed (the export bucket's lifecycle deletes its archive)
+    clock.set_offset(86400 + 60)
+    # Then the job says so, and hands out no link to an archive that is gone
+    status, later = admin(desk, "GET", f"/admin/privacy/jobs/{job['job_id']}")
+    assert status == 200 and later["status"] == "done" and later["archive_deleted"] == "expired", later
+    assert later.get("download_url") is None
 
 
 def test_an_erase_removes_the_order_cache_of_the_email_a_shop_signed_its_visitor_in_with(desk):

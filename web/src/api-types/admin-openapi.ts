@@ -1440,6 +1440,11 @@ export interface components {
              * @description an export's archive (zip), for 15 minutes
              */
             download_url?: string | null;
+            /**
+             * Archive Deleted
+             * @description a done export without a download_url says why: its archive was deleted when the customer (or one merged into them) was erased, or the export bucket deleted it after a day
+             */
+            archive_deleted?: ("customer_erased" | "expired") | null;
         };
         /** JobStarted */
         JobStarted: {

@@ -191,6 +191,39 @@ describe("a customer's export and erase", () => {
     expect(startPrivacyJob).toHaveBeenCalledWith("c_7", "export");
   });
 
+  it("once the customer is erased, their export shown says it was deleted and offers its link no more", async () => {
+    const exported = { job_id: "j_1", kind: "export", customer_id: "c_7", status: "done", download_url: "https://files.example/c_7.zip" };
+    const answers: Record<string, unknown[]> = {
+      j_1: [exported, { ...exported, download_url: null, archive_deleted: "customer_erased" }],
+      j_2: [{ job_id: "j_2", kind: "erase", customer_id: "c_7", status: "done", counts: { items: 9, exports: 1 } }],
+    };
+    const privacyJob = vi.fn(async (id: string) => (answers[id]!.length > 1 ? answers[id]!.shift() : answers[id]![0]));
+    show("privacy", {
+      adminCustomer: async () => customer,
+      privacyRequests: async () => ({ items: [] }),
+      startPrivacyJob: async (_: string, kind: string) => ({ job_id: kind === "export" ? "j_1" : "j_2" }),
+      privacyJob,
+    } as unknown as Partial<Api>, ["admins"], "c_7");
+    await vi.waitFor(() => expect(text()).toContain("Griselda"));
+    byText("button", "Export data").click();
+    await vi.waitFor(() => expect($<HTMLAnchorElement>(".privacy-jobs a").href).toBe("https://files.example/c_7.zip"), { timeout: 4000 });
+    // When the admin erases her
+    byText("button", "Erase customer").click();
+    const dialog = $("dialog");
+    await vi.waitFor(() => expect(dialog.textContent).toContain("Erase Griselda?"));
+    type(dialog.querySelector("input")!, "c_7");
+    const confirm = byText("dialog button", "for good") as HTMLButtonElement;
+    await vi.waitFor(() => expect(confirm.disabled).toBe(false));
+    confirm.click();
+    // Then the erase counts the export it deleted, and the export's line says why it has no link any more
+    await vi.waitFor(() => expect(text()).toContain("Erase of Griselda (c_7) · done"));
+    expect(text()).toContain("9 stored items, 1 export");
+    await vi.waitFor(() =>
+      expect(text()).toContain("The customer was erased since: this export was deleted with everything else of theirs."),
+    );
+    expect(root().querySelector(".privacy-jobs a")).toBeNull();
+  });
+
   it("erases only once the customer's id is typed in the confirmation", async () => {
     const startPrivacyJob = vi.fn(async () => ({ job_id: "j_2" }));
     show("privacy", {

@@ -246,12 +246,18 @@ export function PrivacyAdmin({ customerId = "" }: { customerId?: string }) {
   const seen = (job: PrivacyJob) => setJobs((all) => [job, ...all.filter((j) => j.job_id !== job.job_id)]);
   const start = async (kind: "export" | "erase", who: Customer) => {
     setMessage(null);
+    // their exports shown here: an erase deletes them, and they say so once it is done (their links are gone)
+    const exported = jobs.filter((j) => j.kind === "export" && j.customer_id === who.id && j.status === "done");
     try {
       const { job_id } = await store.api.startPrivacyJob(who.id, kind);
       if (titleOf(who) !== who.id) setNames((n) => ({ ...n, [who.id]: titleOf(who) }));
       seen({ job_id, kind, customer_id: who.id, status: "running" });
       const last = await followJob(() => store.api.privacyJob(job_id), seen, () => left.current);
-      if (kind === "erase" && last?.status === "done") setCustomer(null); // nobody left to export or erase
+      if (kind === "erase" && last?.status === "done") {
+        setCustomer(null); // nobody left to export or erase
+        const now = await Promise.all(exported.map((j) => store.api.privacyJob(j.job_id)));
+        setJobs((all) => all.map((j) => now.find((n) => n.job_id === j.job_id) ?? j));
+      }
     } catch (error) {
       setMessage({ kind: "error", text: t("error", { detail: detailOf(error) }) });
     }
@@ -321,6 +327,7 @@ const JOB_COUNTS: Record<string, CountedKey> = {
   files: "privacy.count.files",
   items: "privacy.count.items",
   markers: "privacy.count.markers",
+  exports: "privacy.count.exports",
 };
 
 /** Whom the card is about: their name, else the address they wrote from (an SMS customer has no name), else the id. */
@@ -339,6 +346,7 @@ function JobLine({ job, name }: { job: PrivacyJob; name?: string }) {
       </span>
       {counts && <div class="muted small">{counts}</div>}
       {job.error && <div class="error">{job.error}</div>}
+      {job.archive_deleted && <div class="muted small">{t(`privacy.archiveDeleted.${job.archive_deleted}`)}</div>}
       {job.download_url && (
         <div>
           <a href={job.download_url} download>

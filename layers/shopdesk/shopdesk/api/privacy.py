@@ -56,6 +56,9 @@ class JobOut(BaseModel):
     error: str | None = None
     counts: dict[str, int] | None = None
     download_url: str | None = Field(None, description="an export's archive (zip), for 15 minutes")
+    archive_deleted: Literal["customer_erased", "expired"] | None = Field(None, description=(
+        "a done export without a download_url says why: its archive was deleted when the customer (or one merged "
+        "into them) was erased, or the export bucket deleted it after a day"))
 
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320)]

@@ -4,6 +4,10 @@ Everything is found by key or through the ByCustomer index (no Scan): the custom
 timeline, evidence), their conversations (``ByCustomer``) and every item under each, their identities, the
 mentions of their addresses, merge records, provider markers of their messages, the commerce cache of their
 emails and phones, one-time codes and rate-limit buckets of their web-chat visitors and emails.
+
+An export's archive is named under every customer it holds (``CUSTOMER#<id>`` / ``EXPORT#<job_id>``: the job, the
+archive's bucket and key, and those customers), written before the archive is: the erase of any of them finds every
+archive about them there, whatever became of its job, and deletes it (``privacy/erase.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from shopdesk.bounds import key_part
 from shopdesk.dal import items as it
 from shopdesk.dal.aws import client
 from shopdesk.dal.customers import mention_pk, merge_pk
-from shopdesk.dal.table import Table, Update
+from shopdesk.dal.table import ConditionFailed, Table, Update
 
 JOB_TTL_SECONDS = 30 * 24 * 3600
 PLATFORMS = ("shopify", "woocommerce")
@@ -26,6 +30,11 @@ Key = tuple[str, str]
 
 def job_pk(job_id: str) -> str:
     return f"PRIVACYJOB#{job_id}"
+
+
+def export_sk(job_id: str) -> str:
+    """An export's archive, under each customer it holds (``SubjectData.record_export``)."""
+    return f"EXPORT#{job_id}"
 
 
 class SubjectData:
@@ -96,6 +105,21 @@ class SubjectData:
         return [row for back in range(days + 1)
                 for row in self._partition(it.unsupported_pk((today - timedelta(days=back)).isoformat()))]
 
+    # -- the exports' archives
+    def record_export(self, customer_ids: Sequence[str], job_id: str, bucket: str, key: str,
+                      ttl: int) -> list[dict[str, Any]]:
+        """An export's archive named under each customer it holds, before it is written (``ttl``: after the export
+        bucket's lifecycle deleted it); the items written."""
+        rows = [{"PK": it.customer_pk(c), "SK": export_sk(job_id), "type": "export", "job_id": job_id,
+                 "bucket": bucket, "key": key, "customer_ids": list(customer_ids), "ttl": ttl}
+                for c in dict.fromkeys(customer_ids)]
+        self.table.batch_put(rows)
+        return rows
+
+    def exports(self, customer_id: str) -> list[dict[str, Any]]:
+        """The archives of exports holding the customer (consistent: one written a moment ago is found)."""
+        return self._partition(it.customer_pk(customer_id), "EXPORT#")
+
     # -- erasing
     def delete(self, keys: Iterable[Key]) -> int:
         unique = list(dict.fromkeys(keys))
@@ -143,6 +167,30 @@ class PrivacyJobStore:
         if job_id:
             update.set("job_id", job_id)
         self.table.update(key[0], key[1], update)
+
+    def archive_deleted(self, job_id: str, why: str) -> None:
+        """An export's archive was deleted (``why``: ``customer_erased``): the job hands out no link from now on
+        (nothing for a job gone, its 30 days over)."""
+        try:
+            self.table.update(job_pk(job_id), it.META,
+                              Update().set("archive_deleted", why).when("attribute_exists(PK)"))
+        except ConditionFailed:
+            return
+
+    def erasing(self, customer_id: str, job_id: str) -> None:
+        """An erase of the customer begins: their record says so (``erasing``) until the erase removes it, so an
+        export finishing meanwhile knows its archive must not stay (nothing for a customer who is gone)."""
+        try:
+            self.table.update(it.customer_pk(customer_id), it.META,
+                              Update().set("erasing", job_id).when("attribute_exists(PK)"))
+        except ConditionFailed:
+            return
+
+    def erased(self, customer_ids: Sequence[str]) -> bool:
+        """Whether one of these customers is gone (erased) or being erased: one consistent BatchGetItem."""
+        wanted = list(dict.fromkeys(customer_ids))
+        found = self.table.batch_get([(it.customer_pk(c), it.META) for c in wanted])
+        return len(found) < len(wanted) or any(row.get("erasing") for row in found)
 
     def finish(self, job_id: str, status: str, **fields: Any) -> None:
         """The job's end (a finished job has no ``gives_up_at``: it stopped, one way or the other)."""

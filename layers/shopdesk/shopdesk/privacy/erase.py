@@ -16,6 +16,12 @@ must stay to refuse a provider's replay stays without them.
 - The deletion list (``ERASED``): the customer's and conversations' ids, for the event lake, which applies it
   to its queries until its own rows have expired (docs/data-model.md, "Retention and erasure"): written as an
   item and as an object in the lake's bucket (``dal/lake.py``), which every report anti-joins (``analytics.sql``).
+- Every export archive holding them (theirs, and a survivor's holding a customer merged into it), whatever became
+  of its job: the archive deleted from the export bucket (a link handed out before answers 404 from then on), its
+  job marked (``archive_deleted``: it hands out no link), then the names of the archive under each customer it
+  holds. Looked for again after everything else of theirs is gone, so an export that wrote its archive while the
+  erase ran is found; one that writes it later finds the customer gone, or their record marked ``erasing`` (set
+  before anything is read), and deletes it itself (``PrivacyWorker``).
 
 Idempotent and resumable: the customer's record is removed last, so a retried job finds what is left; a job
 for a customer already erased finds nothing and is done.
@@ -30,7 +36,7 @@ from typing import Any
 from shopdesk.dal import items as it
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.lake import LakeBucket
-from shopdesk.dal.privacy import Files, SubjectData
+from shopdesk.dal.privacy import Files, PrivacyJobStore, SubjectData
 from shopdesk.privacy.subject import Subject
 
 
@@ -40,6 +46,7 @@ class Erased:
     files: int
     conversations: int
     markers: int
+    exports: int = 0
 
 
 @dataclass
@@ -48,6 +55,7 @@ class Eraser:
     files: Files
     agents: Agents
     lake: LakeBucket | None = None        # the event lake's bucket: the deletion list its reports apply
+    jobs: PrivacyJobStore | None = None   # the export jobs whose archives it deletes: marked so
 
     def erase(self, subject: Subject, job_id: str, lake_ttl: int | None) -> Erased:
         for _conversation_id, agent_id in subject.assigned:      # the seat the conversation held
@@ -62,13 +70,28 @@ class Eraser:
         for bucket, keys in by_bucket.items():
             self.files.delete(bucket, keys)
         primary = (it.customer_pk(subject.customer_id), it.META)
-        deleted = self.data.delete(key for key in subject.items if key != primary)
+        archives = {key for key, row in subject.items.items() if row.get("type") == "export"}   # their files first
+        deleted = self.data.delete(key for key in subject.items if key != primary and key not in archives)
+        exports = self.erase_exports(subject.customer_ids, [subject.items[key] for key in archives])
         self.data.record_erased(subject.customer_id, subject.conversation_ids, job_id, lake_ttl)
         if self.lake is not None:
             self.lake.write_erased(job_id, subject.customer_id, subject.conversation_ids)
         self.data.delete([primary])
         return Erased(items=deleted + 1, files=len(subject.files), conversations=len(subject.conversation_ids),
-                      markers=len(subject.markers))
+                      markers=len(subject.markers), exports=exports)
+
+    def erase_exports(self, customer_ids: list[str], known: list[dict[str, Any]]) -> int:
+        """Every export archive holding one of the customers (``known``, and those named under them now): the archive,
+        then its job's link, then its names under every customer it holds. How many archives."""
+        archives = {row["job_id"]: row for row in known}
+        for customer_id in customer_ids:
+            archives.update({row["job_id"]: row for row in self.data.exports(customer_id)})
+        for job_id, row in sorted(archives.items()):
+            self.files.delete(row["bucket"], [row["key"]])
+            if self.jobs is not None:
+                self.jobs.archive_deleted(job_id, "customer_erased")
+            self.data.delete([(row["PK"], row["SK"]), *((it.customer_pk(c), row["SK"]) for c in row["customer_ids"])])
+        return len(archives)
 
 
 def _without_payload(request: dict[str, Any]) -> dict[str, Any]:

@@ -18,6 +18,15 @@ A job is ``running`` until it is ``done`` (an export with its archive's key) or 
 does not exist any more, for an export). A job that crashed is retried by the queue (up to its DLQ), and
 both operations can run again: an export writes the same archive, an erase finds only what is left.
 
+An export's archive never outlives an erase of a customer it holds. The queue runs one customer's jobs in order
+(an export asked before the erase first; one asked after finds the customer gone: ``failed``), and an erase
+deletes every archive holding them, whatever became of its job (``privacy/erase.py``). Jobs of customers merged
+into one another, and a queue that delivers out of order, can still overlap: the erase marks the customer's record
+``erasing`` before it reads anything, and an export checks, after writing its archive, that none of the customers in
+it is gone or being erased, else it deletes the archive itself and fails (``the customer was erased``). A done export
+whose archive is gone hands out no link and says why: ``archive_deleted`` is ``customer_erased`` or ``expired`` (the
+export bucket deletes archives after ``ARCHIVE_DAYS``).
+
 A job never shows ``running`` after it stopped for good. The queue's last attempt (``max_receives``) notes itself
 on the job, and an error on it finishes the job ``failed`` (``dead_lettered``: the message goes on to the DLQ,
 whose alarm tells the operator; an audit record names the job, not the error's text), and a last attempt that is
@@ -59,6 +68,8 @@ logger = Logger(child=True)
 Kind = Literal["export", "erase"]
 RETENTION_GROUP = "retention"     # the retention jobs' message group: one walk at a time
 DOWNLOAD_SECONDS = 900          # the export's link: fifteen minutes
+ARCHIVE_DAYS = 1                # the export bucket's lifecycle (template.yaml, ExportBucket) deletes archives after it
+ERASED_MEANWHILE = "the customer was erased while their export ran: its archive was deleted"
 GAVE_UP = ("stopped after {attempts} attempts ({reason}); the operator is alerted by the privacy dead-letter "
            "queue's alarm and can run it again after a fix")
 PLATFORM_KINDS: dict[str, Kind] = {"customers/data_request": "export", "customers/redact": "erase"}
@@ -121,11 +132,28 @@ class PrivacyJobs:
             answer.update(status="failed", finished_at=job["gives_up_at"],
                           error=GAVE_UP.format(attempts=job["attempt"], reason="out of time"))
         if job["status"] == "done" and job.get("export_key") and self.files is not None:
-            answer["download_url"] = self.files.presign(self.export_bucket, job["export_key"], DOWNLOAD_SECONDS,
-                                                        f"customer-{job['customer_id']}.zip")
-            # the link to everything about the customer is what a read reveals (a job's progress does not)
-            audit.revealed(customer_id=job["customer_id"], job_id=job_id, kind=job["kind"])
+            gone = self._archive_gone(job)
+            if gone:
+                answer["archive_deleted"] = gone
+            else:
+                answer["download_url"] = self.files.presign(self.export_bucket, job["export_key"], DOWNLOAD_SECONDS,
+                                                            f"customer-{job['customer_id']}.zip")
+                # the link to everything about the customer is what a read reveals (a job's progress does not)
+                audit.revealed(customer_id=job["customer_id"], job_id=job_id, kind=job["kind"])
         return {k: v for k, v in answer.items() if v is not None}
+
+    def _archive_gone(self, job: dict[str, Any]) -> str | None:
+        """Why a done export's archive is no more (None: it is there): an erase of a customer it holds deleted it
+        (the job says so; or the customer is gone, or being erased: an export older than its archive's name), or the
+        bucket's lifecycle did."""
+        if job.get("archive_deleted"):
+            return str(job["archive_deleted"])
+        if self.store.erased([job["customer_id"]]):
+            return "customer_erased"
+        finished = job.get("finished_at")
+        if finished and clock.parse_iso(finished) + timedelta(days=ARCHIVE_DAYS) < clock.now():
+            return "expired"
+        return None
 
     def current(self, job_id: str) -> str | None:
         """A job's status as ``status`` answers it (None: gone, its 30 days over)."""
@@ -207,25 +235,41 @@ class PrivacyWorker:
     def _run(self, job_id: str, job: dict[str, Any], time_left: Callable[[], float] | None) -> str:
         if job["kind"] == "retention":
             return self._retention(job_id, job, time_left)
+        if job["kind"] == "erase":          # before anything is read: an export finishing meanwhile deletes its archive
+            self.store.erasing(job["customer_id"], job_id)
         subject = gather(self.data, job["customer_id"], self.media_bucket)
         if job["kind"] == "export":
-            if subject is None:
+            if subject is None:         # (erased: an archive an earlier attempt of this job left is deleted)
+                self.eraser.erase_exports([job["customer_id"]], [])
                 self._finish(job_id, job, "failed", error="the customer does not exist")
                 return "failed"
             key = f"exports/{job_id}.zip"
+            # named under each customer it holds before it is written: an erase of any of them finds it
+            named = self.data.record_export(subject.customer_ids, job_id, self.export_bucket, key,
+                                            int((clock.now() + timedelta(days=ARCHIVE_DAYS + 1)).timestamp()))
             self.files.put(self.export_bucket, key,
                            archive(subject, audit_of(self.trail, subject.customer_ids), self.files), "application/zip")
+            if self.store.erased(subject.customer_ids):      # an erase of one of them ran meanwhile
+                self.eraser.erase_exports([], named)
+                self._finish(job_id, job, "failed", error=ERASED_MEANWHILE)
+                self.trail.record(actor="system:privacy", action="customer.export.failed",
+                                  customer_id=job["customer_id"],
+                                  details={"job_id": job_id, "requested_by": job["requested_by"],
+                                           "error": "customer_erased"})
+                return "failed"
             self._finish(job_id, job, "done", export_key=key,
                          counts={"conversations": len(subject.conversation_ids), "files": len(subject.files)})
             self.trail.record(actor="system:privacy", action="customer.export.done", customer_id=job["customer_id"],
                               details={"job_id": job_id, "requested_by": job["requested_by"]})
             return "done"
-        counts: dict[str, int] = {"items": 0, "files": 0, "conversations": 0, "markers": 0}
+        counts: dict[str, int] = {"items": 0, "files": 0, "conversations": 0, "markers": 0, "exports": 0}
         if subject is not None:
             lake_ttl = ttl_after(clock.now(), self.trail.policies.current().retention.events_days)
             erased = self.eraser.erase(subject, job_id, lake_ttl)
             counts = {"items": erased.items, "files": erased.files, "conversations": erased.conversations,
-                      "markers": erased.markers}
+                      "markers": erased.markers, "exports": erased.exports}
+        else:                             # erased already: an archive an export wrote since is deleted all the same
+            counts["exports"] = self.eraser.erase_exports([job["customer_id"]], [])
         self._finish(job_id, job, "done", counts=counts)
         self.trail.record(actor="system:privacy", action="customer.erase.done", customer_id=job["customer_id"],
                           details={"job_id": job_id, "requested_by": job["requested_by"], **counts})
