@@ -42,6 +42,7 @@ from shopdesk.dal.audit import AuditLog
 from shopdesk.dal.canned import CannedResponses
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.counts import Counts
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.kb import KnowledgeBase
 from shopdesk.dal.labels import Labels
@@ -88,7 +89,8 @@ table = Table(settings.table_name)
 conversations = Conversations(table, settings.due_shards)
 sockets = LiveConnections(Connections(table), Agents(table), ConnectionPoster(settings.connections_endpoint))
 admin = Admin(ConfigStore(table), Agents(table), Queue(settings.work_queue_url), Customers(table), conversations,
-              book_for(conversations, settings.first_response_targets), close_sockets=sockets.close)
+              book_for(conversations, settings.first_response_targets), Counts(table), Macros(table),
+              close_sockets=sockets.close)
 commerce_settings = CommerceSettings.from_env()
 phone.use_shop_region(commerce_settings.default_phone_region)    # a customer found by a national number
 privacy_store = store_for(commerce_settings, "shopify")   # privacy requests are one partition
@@ -178,6 +180,18 @@ def put_team(team_id: Id, body: Team, version: Version = None) -> TeamOut:
     return admin.put_team(_caller_roles(), team_id, body, version)
 
 
+@app.delete("/admin/teams/<team_id>",
+            summary="Delete a team (?version=N deletes only that version); 409 while anything uses it, with a code "
+                    "naming what: the routing settings' default team (team_is_default) or a channel's or label's "
+                    "(team_routed_by_channel, team_routed_by_label), agents in it (team_has_members), conversations "
+                    "not resolved (team_has_conversations), SLA policies (team_in_policies), the bot's or the "
+                    "survey's settings (team_in_bot, team_in_csat) or macros (team_in_macros) naming it",
+            responses=problems.responses(204, 403, 404, 409, description="Deleted", ok_content={}))
+def delete_team(team_id: Id, version: Version = None) -> Response[None]:
+    admin.delete_team(_caller_roles(), team_id, version)
+    return Response(204)
+
+
 @app.get("/admin/calendars", summary="Business-hours calendars", responses=READ)
 def list_calendars() -> CalendarList:
     return {"items": admin.list_calendars(_caller_roles())}
@@ -187,6 +201,15 @@ def list_calendars() -> CalendarList:
          responses=problems.responses(200, *WRITE))
 def put_calendar(calendar_id: Id, body: BusinessHours, version: Version = None) -> CalendarOut:
     return admin.put_calendar(_caller_roles(), calendar_id, body, version)
+
+
+@app.delete("/admin/calendars/<calendar_id>",
+            summary="Delete a calendar (?version=N deletes only that version); 409 calendar_in_policies while SLA "
+                    "policies measure in it (conversations whose clocks run in it keep them)",
+            responses=problems.responses(204, 403, 404, 409, description="Deleted", ok_content={}))
+def delete_calendar(calendar_id: Id, version: Version = None) -> Response[None]:
+    admin.delete_calendar(_caller_roles(), calendar_id, version)
+    return Response(204)
 
 
 @app.get("/admin/sla-policies", summary="SLA policies", responses=READ)

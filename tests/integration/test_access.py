@@ -106,9 +106,12 @@ ADMIN_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
     # a supervisor's board: their teams' conversations (test_figures_are_the_callers_teams_and_a_team_named_one_of_them)
     ("GET", "/admin/sla-events"): (None, "", READ),
     ("PUT", "/admin/teams/<team_id>"): ({"id": "vip", "name": "VIP"}, "", WRITE),
+    # vera is in team vip: past the role check, 409 (tests/integration/test_team_calendar_delete.py deletes)
+    ("DELETE", "/admin/teams/<team_id>"): (None, "", (403, 403, 409, 403)),
     ("GET", "/admin/calendars"): (None, "", READ),
     ("PUT", "/admin/calendars/<calendar_id>"): (
         {"time_zone": "UTC", "weekly": {"mon": [{"start": "09:00", "end": "17:00"}]}}, "", WRITE),
+    ("DELETE", "/admin/calendars/<calendar_id>"): (None, "", (403, 403, 204, 403)),
     ("GET", "/admin/sla-policies"): (None, "", READ),
     ("PUT", "/admin/sla-policies/<policy_id>"): (
         {"id": "std", "name": "Standard", "targets": {"normal": {"first_response": 7200}}}, "", WRITE),

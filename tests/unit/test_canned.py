@@ -29,7 +29,7 @@ class FakeStore:
         response = CannedResponse(id=response_id, scope=scope, owner=owner, updated_by=by, version=version + 1,
                                   **content.model_dump())
         self.items[(scope, owner, response_id)] = response
-        return response
+        return current, response
 
     def get(self, scope, owner, response_id):
         return self.items.get((scope, owner, response_id))

@@ -369,9 +369,14 @@ export class Api {
     this.call<AdminAgent>("POST", `/admin/agents/${enc(id)}/${onDesk ? "reactivate" : "deactivate"}`);
   teams = () => this.call<{ items: Versioned<Team>[] }>("GET", "/admin/teams");
   putTeam = (t: Team, version?: number) => this.call<Versioned<Team>>("PUT", `/admin/teams/${enc(t.id)}` + query({ version }), t);
+  /** Deletes the version shown; 409 with a code naming what still uses the team (its agents, conversations, ...). */
+  deleteTeam = (id: string, version?: number) => this.call<null>("DELETE", `/admin/teams/${enc(id)}` + query({ version }));
   calendars = () => this.call<{ items: Calendar[] }>("GET", "/admin/calendars");
   putCalendar = (id: string, c: CalendarIn, version?: number) =>
     this.call<Calendar>("PUT", `/admin/calendars/${enc(id)}` + query({ version }), c);
+  /** Deletes the version shown; 409 `calendar_in_policies` while SLA policies measure in it. */
+  deleteCalendar = (id: string, version?: number) =>
+    this.call<null>("DELETE", `/admin/calendars/${enc(id)}` + query({ version }));
   policies = () => this.call<{ items: Versioned<SlaPolicy>[] }>("GET", "/admin/sla-policies");
   putPolicy = (p: SlaPolicy, version?: number) =>
     this.call<Versioned<SlaPolicy>>("PUT", `/admin/sla-policies/${enc(p.id)}` + query({ version }), p);

@@ -18,6 +18,7 @@ export function problemWords(error: unknown, t: Translate): string | null {
     for (const [name, value] of Object.entries(params)) values[name] = String(value);
   }
   if (values.channel) values.channel = channelName(values.channel, t);
+  if (values.channels) values.channels = values.channels.split(", ").map((c) => channelName(c, t)).join(", ");
   return t(key, values);
 }
 

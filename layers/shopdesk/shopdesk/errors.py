@@ -43,6 +43,14 @@ def version_conflict(kind: str, key: str, expected_version: int | None, now: int
                     ).with_code("changed_meanwhile", version=now)
 
 
+def name_taken(kind: str, name: str, holder: str, field: str = "name") -> Conflict:
+    """A save that would give a second setting of its kind a name people pick it by (``field``: a name, a shortcode):
+    code ``<field>_taken``, naming the name and the id of the one that has it, so the admin renames this one or
+    edits that one (shopdesk.logic.unique)."""
+    return Conflict(f"{kind} {holder} has the {field} {name!r} already: choose another {field}, or edit {holder}"
+                    ).with_code(f"{field}_taken", **{field: name, "id": holder})
+
+
 class InvalidSignature(ShopdeskError):
     pass
 

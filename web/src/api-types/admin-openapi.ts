@@ -66,7 +66,8 @@ export interface paths {
         /** Create or change a team (?version=N guards concurrent edits) */
         put: operations["put_team_admin_teams__team_id__put"];
         post?: never;
-        delete?: never;
+        /** Delete a team (?version=N deletes only that version); 409 while anything uses it, with a code naming what: the routing settings' default team (team_is_default) or a channel's or label's (team_routed_by_channel, team_routed_by_label), agents in it (team_has_members), conversations not resolved (team_has_conversations), SLA policies (team_in_policies), the bot's or the survey's settings (team_in_bot, team_in_csat) or macros (team_in_macros) naming it */
+        delete: operations["delete_team_admin_teams__team_id__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -83,7 +84,8 @@ export interface paths {
         /** Create or change a calendar (time zone, windows, holidays) */
         put: operations["put_calendar_admin_calendars__calendar_id__put"];
         post?: never;
-        delete?: never;
+        /** Delete a calendar (?version=N deletes only that version); 409 calendar_in_policies while SLA policies measure in it (conversations whose clocks run in it keep them) */
+        delete: operations["delete_calendar_admin_calendars__calendar_id__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -2498,6 +2500,73 @@ export interface operations {
             };
         };
     };
+    delete_team_admin_teams__team_id__delete: {
+        parameters: {
+            query?: {
+                version?: number | null;
+            };
+            header?: never;
+            path: {
+                team_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or none the caller may see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The current state forbids it (changed meanwhile, at capacity, window closed...): read again and retry, or change course */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
     put_calendar_admin_calendars__calendar_id__put: {
         parameters: {
             query?: {
@@ -2562,6 +2631,73 @@ export interface operations {
             };
             /** @description The body is not JSON (send Content-Type: application/json) */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+        };
+    };
+    delete_calendar_admin_calendars__calendar_id__delete: {
+        parameters: {
+            query?: {
+                version?: number | null;
+            };
+            header?: never;
+            path: {
+                calendar_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or none the caller may see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The current state forbids it (changed meanwhile, at capacity, window closed...): read again and retry, or change course */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

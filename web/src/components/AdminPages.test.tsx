@@ -2,8 +2,9 @@
 // Settings pages with nothing in them yet: a word on what to do, once the list has arrived (never while loading).
 import { render } from "preact";
 import { describe, expect, it, vi } from "vitest";
-import type { Api } from "../api";
+import { ApiError, type Api } from "../api";
 import { AppContext } from "../context";
+import { translator, type Locale } from "../i18n";
 import { Store } from "../store";
 import { eachRoot, testContext } from "../testContext";
 import { AdminPages } from "./AdminPages";
@@ -118,6 +119,105 @@ describe("deleting an SLA policy", () => {
   });
 });
 
+describe("deleting a team or a calendar", () => {
+  const returns = { id: "returns", name: "Returns", description: null, version: 2 };
+  const office = { id: "office", time_zone: "Europe/Madrid", weekly: {}, holidays: [], version: 4 };
+
+  function showSection(section: "teams" | "calendars", locale: Locale, refusal?: unknown) {
+    let teams: unknown[] = [returns];
+    let calendars: unknown[] = [office];
+    const api = {
+      teams: async () => ({ items: teams }),
+      agentTeams: async () => ({ items: teams }), // the inbox's team names follow a change
+      calendars: async () => ({ items: calendars }),
+      deleteTeam: vi.fn(async (_id: string, _version?: number) => {
+        if (refusal) throw new ApiError(409, "the API's English words", refusal);
+        teams = [];
+        return null;
+      }),
+      deleteCalendar: vi.fn(async (_id: string, _version?: number) => {
+        if (refusal) throw new ApiError(409, "the API's English words", refusal);
+        calendars = [];
+        return null;
+      }),
+    };
+    const store = new Store(api as unknown as Api);
+    const context = { ...testContext(store, locale), who: { id: "alice", name: "Alice", groups: ["admins"] } };
+    render(
+      <AppContext.Provider value={context}>
+        <AdminPages section={section} />
+      </AppContext.Provider>,
+      root(),
+    );
+    return api;
+  }
+  const button = (words: string) =>
+    [...root().querySelectorAll<HTMLButtonElement>("button")].find((b) => b.textContent?.startsWith(words));
+
+  it("asks once more, naming the team, then deletes the version shown and says so", async () => {
+    const api = showSection("teams", "en");
+    await vi.waitFor(() => expect(button("Returns (returns)")).toBeDefined());
+    expect(button("Delete team")).toBeUndefined(); // nothing picked: nothing to delete
+    button("Returns (returns)")!.click();
+    await vi.waitFor(() => expect(button("Delete team")).toBeDefined());
+    button("Delete team")!.click();
+    await vi.waitFor(() => expect(button("Delete Returns for good")).toBeDefined());
+    expect(api.deleteTeam).not.toHaveBeenCalled();
+    button("Delete Returns for good")!.click();
+    await vi.waitFor(() => expect(api.deleteTeam).toHaveBeenCalledWith("returns", 2));
+    await vi.waitFor(() => expect(text()).toContain("Deleted “Returns”"));
+    expect(button("Returns (returns)")).toBeUndefined();
+    expect(button("Delete team")).toBeUndefined();
+  });
+
+  it.each([
+    ["es", { code: "team_has_members", params: { team: "returns", agents: "Ana, Bruno", count: "2" } },
+     "Hay agentes en returns: Ana, Bruno. Pásalos antes a otro equipo en Agentes."],
+    ["pt", { code: "team_routed_by_channel", params: { team: "returns", channels: "whatsapp, sms" } },
+     "O roteamento envia as conversas de WhatsApp, SMS para returns: altere isso antes em Roteamento."],
+    ["en", { code: "team_is_default", params: { team: "returns" } },
+     "returns is the default team: the routing settings send it every conversation no rule sends elsewhere."],
+  ] as const)("says in %s why a team is not deleted, and keeps it", async (locale, refusal, words) => {
+    const api = showSection("teams", locale, refusal);
+    const t = translator(locale);
+    await vi.waitFor(() => expect(button("Returns (returns)")).toBeDefined());
+    button("Returns (returns)")!.click();
+    await vi.waitFor(() => expect(button(t("teams.delete"))).toBeDefined());
+    button(t("teams.delete"))!.click();
+    await vi.waitFor(() => expect(button(t("teams.deleteConfirm", { name: "Returns" }))).toBeDefined());
+    button(t("teams.deleteConfirm", { name: "Returns" }))!.click();
+    await vi.waitFor(() => expect(api.deleteTeam).toHaveBeenCalledWith("returns", 2));
+    await vi.waitFor(() => expect(text()).toContain(words));
+    expect(text()).not.toContain("the API's English words");
+    expect(button("Returns (returns)")).toBeDefined();
+  });
+
+  it("deletes a calendar after asking, and says in the admin's language why one is not", async () => {
+    let api = showSection("calendars", "en");
+    await vi.waitFor(() => expect(button("office (Europe/Madrid)")).toBeDefined());
+    button("office (Europe/Madrid)")!.click();
+    await vi.waitFor(() => expect(button("Delete calendar")).toBeDefined());
+    button("Delete calendar")!.click();
+    await vi.waitFor(() => expect(button("Delete office for good")).toBeDefined());
+    button("Delete office for good")!.click();
+    await vi.waitFor(() => expect(api.deleteCalendar).toHaveBeenCalledWith("office", 4));
+    await vi.waitFor(() => expect(text()).toContain("Deleted “office”"));
+    expect(button("office (Europe/Madrid)")).toBeUndefined();
+    render(null, root());
+    api = showSection("calendars", "es", { code: "calendar_in_policies", params: { calendar: "office", policies: "'Estándar'" } });
+    await vi.waitFor(() => expect(button("office (Europe/Madrid)")).toBeDefined());
+    button("office (Europe/Madrid)")!.click();
+    await vi.waitFor(() => expect(button("Eliminar calendario")).toBeDefined());
+    button("Eliminar calendario")!.click();
+    await vi.waitFor(() => expect(button("Eliminar office definitivamente")).toBeDefined());
+    button("Eliminar office definitivamente")!.click();
+    await vi.waitFor(() =>
+      expect(text()).toContain("Hay políticas de SLA que miden en office: 'Estándar'. Elige antes otro calendario para ellas."),
+    );
+    expect(button("office (Europe/Madrid)")).toBeDefined();
+  });
+});
+
 describe("a policy without targets", () => {
   it("says what saving it does: nothing measured, and for everything when it applies to everything", async () => {
     show("policies", []);
@@ -183,6 +283,7 @@ describe("settings a supervisor may read but not change", () => {
     expect(form.querySelector("fieldset")!.disabled).toBe(true);
     expect(buttons()).not.toContain("Save");
     expect(buttons()).not.toContain("+ New");
+    expect(buttons().filter((b) => b?.startsWith("Delete"))).toEqual([]);
   });
 
   it.each(cases)("%s: an admin saves and creates", async (section, item) => {

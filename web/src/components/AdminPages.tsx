@@ -316,6 +316,9 @@ function TeamsAdmin() {
     e.preventDefault();
     void save(() => store.api.putTeam({ id: id.trim(), name: name.trim(), description: description.trim() || null }, editing?.version));
   };
+  // the team picked, as the list last loaded it (a save moves its version: the delete is of the version shown)
+  const fresh = editing ? teams.find((x) => x.id === editing.id) ?? editing : null;
+  const remove = (gone: Versioned<Team>) => save(() => store.api.deleteTeam(gone.id, gone.version), t("tools.deleted", { name: gone.name }));
   return (
     <section>
       <h1>{t("admin.teams")}</h1>
@@ -355,6 +358,14 @@ function TeamsAdmin() {
             <button class="btn btn-primary" type="submit">
               {t("save")}
             </button>
+          )}{" "}
+          {fresh && admin && (
+            <DeleteTwice
+              key={fresh.id}
+              label={t("teams.delete")}
+              confirm={t("teams.deleteConfirm", { name: fresh.name })}
+              onDelete={() => remove(fresh).then((ok) => ok && setEditing(null))}
+            />
           )}
         </fieldset>
         {shown}
@@ -400,6 +411,7 @@ function CalendarsAdmin() {
       stored = await store.api.putCalendar(id.trim(), body, fresh?.version);
     }).then((ok) => ok && stored && setEditing(stored));
   };
+  const remove = (gone: Calendar) => save(() => store.api.deleteCalendar(gone.id, gone.version), t("tools.deleted", { name: gone.id }));
   return (
     <section>
       <h1>{t("admin.calendars")}</h1>
@@ -449,6 +461,14 @@ function CalendarsAdmin() {
             <button class="btn btn-primary" type="submit">
               {t("save")}
             </button>
+          )}{" "}
+          {fresh && admin && (
+            <DeleteTwice
+              key={fresh.id}
+              label={t("calendars.delete")}
+              confirm={t("calendars.deleteConfirm", { name: fresh.id })}
+              onDelete={() => remove(fresh).then((ok) => ok && setEditing(null))}
+            />
           )}
         </fieldset>
         {formError && (
@@ -459,6 +479,29 @@ function CalendarsAdmin() {
         {shown}
       </form>
     </section>
+  );
+}
+
+/** A delete asked twice: the first button, then one naming what goes for good (and Cancel). A refusal (what still
+ *  uses it) is the page's message, in the admin's words. */
+function DeleteTwice({ label, confirm, onDelete }: { label: string; confirm: string; onDelete: () => Promise<unknown> }) {
+  const { t } = useApp();
+  const [sure, setSure] = useState(false);
+  if (!sure)
+    return (
+      <button class="btn" type="button" onClick={() => setSure(true)}>
+        {label}
+      </button>
+    );
+  return (
+    <span role="group" aria-label={label}>
+      <button class="btn btn-danger" type="button" onClick={() => void onDelete().finally(() => setSure(false))}>
+        {confirm}
+      </button>{" "}
+      <button class="btn" type="button" onClick={() => setSure(false)}>
+        {t("cancel")}
+      </button>
+    </span>
   );
 }
 

@@ -10,10 +10,12 @@ import contextlib
 from typing import Any
 
 from shopdesk import clock
-from shopdesk.dal.table import ConditionFailed, Table, Update, versioned
+from shopdesk.dal.names import Names
+from shopdesk.dal.table import ConditionFailed, Table, Update, as_read, versioned
 from shopdesk.models.canned import CannedContent, CannedFile, CannedResponse, Scope
 
 PREFIX = "RESPONSE#"
+ATTEMPTS = 3        # a save without ?version= over another's save of the same response is made again this often
 
 
 def canned_pk(scope: Scope, owner: str | None) -> str:
@@ -38,28 +40,62 @@ class CannedResponses:
         self.table = table
 
     def put(self, scope: Scope, owner: str | None, response_id: str, content: CannedContent,
-            by: str, expected_version: int | None = None) -> CannedResponse:
-        """Create or replace the content; the usage counter is kept (one UpdateItem). With ``expected_version``
-        only over that version (0: one that has none: new, or saved before versions): ConditionFailed."""
-        update = (Update().set("scope", scope).set("owner", owner if scope == "personal" else None)
-                  .set("title", content.title).set("shortcode", content.shortcode).set("bodies", content.bodies)
-                  .set("attachments", [a.model_dump() for a in content.attachments] or None)
-                  .set("updated_at", clock.iso(clock.now())).set("updated_by", by).set_if_missing("uses", 0))
-        versioned(update, expected_version)
-        item = self.table.update(canned_pk(scope, owner), PREFIX + response_id, update, return_new=True)
-        assert item is not None             # ALL_NEW always answers the item
-        return _from_item(item)
+            by: str, expected_version: int | None = None) -> tuple[CannedResponse | None, CannedResponse]:
+        """Create or replace the content; the usage counter is kept. One transaction with the shortcode's marker
+        (shopdesk.dal.names: a Conflict ``shortcode_taken`` when another response of the scope has it), over the
+        version read (a save in between is read again); with ``expected_version`` only over that version (0: one
+        that has none: new, or saved before versions): ConditionFailed. Returns the response before and after."""
+        for attempt in range(ATTEMPTS):
+            before = self.get(scope, owner, response_id)
+            over = expected_version if expected_version is not None else (before.version if before else 0)
+            at = clock.iso(clock.now())
+            update = (Update().set("scope", scope).set("owner", owner if scope == "personal" else None)
+                      .set("title", content.title).set("shortcode", content.shortcode).set("bodies", content.bodies)
+                      .set("attachments", [a.model_dump() for a in content.attachments] or None)
+                      .set("updated_at", at).set("updated_by", by).set_if_missing("uses", 0))
+            op = self.table.update_op(canned_pk(scope, owner), PREFIX + response_id, versioned(update, over))
+            try:
+                self._names(scope, owner).write(op, response_id, content.shortcode,
+                                                before.shortcode if before else None)
+            except ConditionFailed:
+                if expected_version is None and attempt < ATTEMPTS - 1:
+                    continue
+                raise
+            return before, CannedResponse(
+                id=response_id, scope=scope, owner=owner if scope == "personal" else None, title=content.title,
+                shortcode=content.shortcode, bodies=content.bodies, attachments=content.attachments,
+                uses=before.uses if before else 0, last_used_at=before.last_used_at if before else None,
+                updated_at=at, updated_by=by, version=over + 1)
+        raise AssertionError("unreachable")
+
+    def _names(self, scope: Scope, owner: str | None) -> Names:
+        """The shortcodes of one partition: the shared ones, or one agent's own."""
+        def borne(holder: str) -> str | None:
+            found = self.get(scope, owner, holder)
+            return found.shortcode if found else None
+
+        return Names(self.table, "canned#shared" if scope == "shared" else f"canned#agent#{owner}", "canned response",
+                     borne, field="shortcode")
 
     def get(self, scope: Scope, owner: str | None, response_id: str) -> CannedResponse | None:
         item = self.table.get(canned_pk(scope, owner), PREFIX + response_id)
         return _from_item(item) if item else None
 
     def delete(self, scope: Scope, owner: str | None, response_id: str) -> bool:
-        """True when there was one to delete (GetItem, then DeleteItem)."""
-        if self.get(scope, owner, response_id) is None:
-            return False
-        self.table.delete(canned_pk(scope, owner), PREFIX + response_id)
-        return True
+        """True when there was one to delete (GetItem, then a transaction deleting it as read and its shortcode's
+        marker); a response saved meanwhile is read again."""
+        for _ in range(ATTEMPTS):
+            current = self.get(scope, owner, response_id)
+            if current is None:
+                return False
+            op = self.table.delete_op(canned_pk(scope, owner), PREFIX + response_id,
+                                      **as_read(current.version))
+            try:
+                self._names(scope, owner).write(op, response_id, None, current.shortcode)
+            except ConditionFailed:
+                continue
+            return True
+        raise ConditionFailed
 
     def list(self, scope: Scope, owner: str | None) -> list[CannedResponse]:
         """Every response of the partition (one Query a page of 1 MB)."""

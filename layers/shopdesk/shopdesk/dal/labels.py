@@ -1,15 +1,18 @@
 """The shop's labels: one partition of configuration items (``CONFIG#label``, SK the label id), read in one
-Query; a label is never deleted, only retired, so the conversations that carry it keep showing its name."""
+Query; a label is never deleted, only retired, so the conversations that carry it keep showing its name. A label's
+name is one of a kind (retired ones' too), held by its marker (shopdesk.dal.names)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from shopdesk import clock
+from shopdesk.dal.names import Names
 from shopdesk.dal.table import ConditionFailed, Table, Update, versioned
 from shopdesk.models.labels import Label, LabelContent
 
 PK = "CONFIG#label"
+ATTEMPTS = 3        # a save without ?version= over another admin's save of the same label is made again this often
 
 
 def _from_item(item: dict[str, Any]) -> Label:
@@ -21,19 +24,35 @@ def _from_item(item: dict[str, Any]) -> Label:
 class Labels:
     def __init__(self, table: Table):
         self.table = table
+        self.names = Names(table, "label", "label", lambda holder: label.name if (label := self.get(holder)) else None)
 
     def get(self, label_id: str) -> Label | None:
         item = self.table.get(PK, label_id)
         return _from_item(item) if item else None
 
-    def put(self, label_id: str, content: LabelContent, by: str, expected_version: int | None = None) -> Label:
-        """Create, rename or recolour (one UpdateItem; a retired label stays retired); with ``expected_version``
-        only over that version (0: only a new one): ConditionFailed otherwise."""
-        update = (Update().set("type", "config").set("name", content.name).set("color", content.color)
-                  .set("updated_at", clock.now_iso()).set("updated_by", by).set_if_missing("retired", False))
-        item = self.table.update(PK, label_id, versioned(update, expected_version), return_new=True)
-        assert item is not None             # ALL_NEW always answers the item
-        return _from_item(item)
+    def put(self, label_id: str, content: LabelContent, by: str, expected_version: int | None = None
+            ) -> tuple[Label | None, Label]:
+        """Create, rename or recolour (a retired label stays retired), with its name's marker (shopdesk.dal.names:
+        a Conflict ``name_taken`` when another label has the name), in one transaction over the version read (a
+        save in between is read again); with ``expected_version`` only over that version (0: only a new one):
+        ConditionFailed otherwise. Returns the label before and after."""
+        for attempt in range(ATTEMPTS):
+            before = self.get(label_id)
+            over = expected_version if expected_version is not None else (before.version if before else 0)
+            at = clock.now_iso()
+            update = (Update().set("type", "config").set("name", content.name).set("color", content.color)
+                      .set("updated_at", at).set("updated_by", by).set_if_missing("retired", False))
+            try:
+                self.names.write(self.table.update_op(PK, label_id, versioned(update, over)), label_id, content.name,
+                                 before.name if before else None)
+            except ConditionFailed:
+                if expected_version is None and attempt < ATTEMPTS - 1:
+                    continue
+                raise
+            return before, Label(id=label_id, name=content.name, color=content.color,
+                                 retired=before.retired if before else False, updated_at=at, updated_by=by,
+                                 version=over + 1)
+        raise AssertionError("unreachable")
 
     def set_retired(self, label_id: str, retired: bool, by: str) -> Label | None:
         """Retire (or bring back) a label; None when there is no such label."""

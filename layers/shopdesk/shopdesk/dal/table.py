@@ -69,6 +69,14 @@ def versioned(update: Update, expected: int | None) -> Update:
     return update
 
 
+def as_read(version: int) -> dict[str, Any]:
+    """The condition of a transaction's Delete of an item as it was read: at that ``version`` (0: one without)."""
+    names = {"#version": "version"}
+    if version == 0:
+        return {"condition": "attribute_exists(PK) AND attribute_not_exists(#version)", "names": names}
+    return {"condition": "#version = :version", "names": names, "values": {":version": version}}
+
+
 def key(pk: str, sk: str) -> dict[str, Any]:
     return {"PK": {"S": pk}, "SK": {"S": sk}}
 
@@ -369,13 +377,17 @@ class Table:
         return found
 
     # -- transactions
-    def put_op(self, item: Mapping[str, Any], condition: str | None = None, *,
-               old_on_failure: bool = False) -> dict[str, Any]:
+    def put_op(self, item: Mapping[str, Any], condition: str | None = None, *, old_on_failure: bool = False,
+               names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """A Put in a transaction; ``old_on_failure``: a failed condition returns the item that stopped it
         (in ``TransactionCancelled.old``), at no extra request."""
         op: dict[str, Any] = {"TableName": self.name, "Item": serialize(item)}
         if condition:
             op["ConditionExpression"] = condition
+        if names:
+            op["ExpressionAttributeNames"] = dict(names)
+        if values:
+            op["ExpressionAttributeValues"] = serialize(values)
         if old_on_failure:
             op["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         return {"Put": op}
@@ -383,8 +395,16 @@ class Table:
     def update_op(self, pk: str, sk: str, update: Update) -> dict[str, Any]:
         return {"Update": {"TableName": self.name, "Key": key(pk, sk), **update.render()}}
 
-    def delete_op(self, pk: str, sk: str) -> dict[str, Any]:
-        return {"Delete": {"TableName": self.name, "Key": key(pk, sk)}}
+    def delete_op(self, pk: str, sk: str, condition: str | None = None, *, names: Mapping[str, str] | None = None,
+                  values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        op: dict[str, Any] = {"TableName": self.name, "Key": key(pk, sk)}
+        if condition:
+            op["ConditionExpression"] = condition
+        if names:
+            op["ExpressionAttributeNames"] = dict(names)
+        if values:
+            op["ExpressionAttributeValues"] = serialize(values)
+        return {"Delete": op}
 
     def condition_op(self, pk: str, sk: str, condition: str, *, names: Mapping[str, str] | None = None,
                      values: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -18,11 +18,15 @@ from shopdesk.csat import CsatSettings
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.counts import Counts
 from shopdesk.dal.customers import Customers
+from shopdesk.dal.macros import Macros
 from shopdesk.dal.queues import Queue
 from shopdesk.errors import BadRequest, Conflict, InvalidFields, NotFound
 from shopdesk.logic import expectations, sla_engine
 from shopdesk.logic.access import ADMIN, SUPERVISOR, require, roles
+from shopdesk.logic.labels import macros_that
+from shopdesk.logic.overview import WORKING
 from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.logic.unique import refuse_taken
 from shopdesk.logic.work import enqueue_refill
@@ -118,6 +122,8 @@ class Admin:
     customers: Customers
     conversations: Conversations
     book: PolicyBook
+    counts: Counts              # a team's conversations not resolved (a delete asks)
+    macros: Macros              # the macros that move conversations to a team (a delete asks)
     close_sockets: Callable[[str], int] | None = None    # an agent's open WebSocket connections closed, how many
 
     # ------------------------------------------------------------------ agents
@@ -230,7 +236,8 @@ class Admin:
 
     def put_team(self, by: Roles, team_id: str, team: Team, expected_version: int | None) -> dict[str, Any]:
         """A team's name is one of a kind (the team pickers show names): another team's, or the id of a team only
-        the routing settings name (shown by its id), is a 409 ``name_taken``."""
+        the routing settings name (shown by its id), is a 409 ``name_taken`` (shopdesk.logic.unique; two admins
+        saving one name at once: the name's marker lets one through)."""
         require(by, *WRITE)
         if team.id != team_id:
             raise Conflict("the team id in the path and the body differ")
@@ -239,6 +246,62 @@ class Admin:
         refuse_taken("team", team.name, team.id, [*created.items(), *((t, t) for t in routed_only)])
         version = self._put_config("team", team.id, team.model_dump(), expected_version)
         return {**team.model_dump(), "version": version}
+
+    def delete_team(self, by: Roles, team_id: str, expected_version: int | None) -> None:
+        """A team deleted once nothing uses it (with ``expected_version`` only that version); its name is free
+        again. While something does, a 409 naming the first thing, with a code the inbox words (``team_in_use``
+        lists them); audited with what it was."""
+        require(by, *WRITE)
+        if self.config.get("team", team_id) is None:
+            raise NotFound(f"team {team_id} does not exist")
+        self.team_in_use(team_id)
+        audit.note(before=self.config.delete("team", team_id, expected_version))
+
+    def team_in_use(self, team_id: str) -> None:
+        """Conflict while anything still sends conversations to the team, works in it or names it, in this order:
+        the routing settings' default team (``team_is_default``: every conversation no rule sends elsewhere goes
+        there), a channel or a label they route to it (``team_routed_by_channel``, ``team_routed_by_label``),
+        agents in it (``team_has_members``, deactivated ones too: put back, they would wait in a queue nothing goes
+        to), its conversations not resolved (``team_has_conversations``: an agent moves them first), SLA policies
+        (``team_in_policies``), the bot's or the satisfaction survey's settings (``team_in_bot``,
+        ``team_in_csat``) and macros (``team_in_macros``: the shared ones and agents' own) naming it."""
+        def refuse(code: str, what: str, **params: object) -> Conflict:
+            return Conflict(f"team {team_id} {what}; it is deleted once nothing uses it").with_code(
+                code, team=team_id, **params)
+
+        routing = self._routing_settings()
+        if routing.default_team == team_id:
+            raise refuse("team_is_default", "is the routing settings' default team: choose another one first")
+        for code, rules, where in (("team_routed_by_channel", routing.team_by_channel, "channels"),
+                                   ("team_routed_by_label", routing.team_by_label, "labels")):
+            routed = sorted(key for key, team in rules.items() if team == team_id)
+            if routed:
+                raise refuse(code, f"is where the routing settings send the conversations of the {where} "
+                                   f"{', '.join(routed)}: change them first", **{where: ", ".join(routed)})
+        members = sorted((a.name or a.id for a in self.agents.all() if team_id in a.teams), key=str.casefold)
+        if members:
+            raise refuse("team_has_members", f"has agents: {', '.join(members)}; move them to another team first",
+                         agents=", ".join(members), count=len(members))
+        waiting = sum(self.counts.team(team_id, status.value) for status in WORKING)
+        if waiting:
+            raise refuse("team_has_conversations", f"has {waiting} conversations not resolved: move them to another "
+                         "team first", count=waiting)
+        policies = sorted((str(p.get("name") or p["id"]) for p in self.config.list("sla-policy")
+                           if team_id in [t.lower() for t in (p.get("applies_to") or {}).get("teams") or ()]),
+                          key=str.casefold)
+        if policies:
+            which = ", ".join(f"'{name}'" for name in policies)
+            raise refuse("team_in_policies", f"is named by the SLA policies {which}: change them first",
+                         policies=which)
+        for code, kind, what in (("team_in_bot", "bot", "the bot's settings"),
+                                 ("team_in_csat", "csat", "the satisfaction survey's settings")):
+            if team_id in ((self.config.get(kind, "settings") or {}).get("teams") or ()):
+                raise refuse(code, f"is named by {what}: take it out first")
+        macros = macros_that(self.macros, self.agents.all(), lambda m: any(
+            a.type == "set_team" and a.team == team_id for a in m.actions))
+        if macros:
+            raise refuse("team_in_macros", f"is where the macros {', '.join(macros)} move conversations: change them "
+                         "first", macros=", ".join(macros), count=len(macros))
 
     # ------------------------------------------------------------------ SLA policies and calendars
     def list_calendars(self, by: Roles) -> list[dict[str, Any]]:
@@ -250,6 +313,22 @@ class Admin:
         require(by, *WRITE)
         value = {"id": calendar_id, **hours.model_dump(mode="json")}
         return {**value, "version": self._put_config("calendar", calendar_id, value, expected_version)}
+
+    def delete_calendar(self, by: Roles, calendar_id: str, expected_version: int | None) -> None:
+        """A calendar deleted once no SLA policy measures in it (409 ``calendar_in_policies`` naming them); the
+        conversations whose clocks run in it keep them (a clock holds a copy of its calendar). With
+        ``expected_version`` only that version; audited with what it was."""
+        require(by, *WRITE)
+        if self.config.get("calendar", calendar_id) is None:
+            raise NotFound(f"calendar {calendar_id} does not exist")
+        policies = sorted((str(p.get("name") or p["id"]) for p in self.config.list("sla-policy")
+                           if p.get("calendar_id") == calendar_id), key=str.casefold)
+        if policies:
+            which = ", ".join(f"'{name}'" for name in policies)
+            raise Conflict(f"calendar {calendar_id} is the calendar of the SLA policies {which}: choose another one "
+                           "for them first; it is deleted once no policy uses it").with_code(
+                "calendar_in_policies", calendar=calendar_id, policies=which)
+        audit.note(before=self.config.delete("calendar", calendar_id, expected_version))
 
     def list_policies(self, by: Roles) -> list[dict[str, Any]]:
         require(by, *READ)
@@ -266,6 +345,8 @@ class Admin:
                         self.known_teams() if policy.applies_to.teams else (), TEAM),
                        (("applies_to", "tiers"), policy.applies_to.tiers, is_tier, TIER))
         refuse_backwards_targets(policy)
+        refuse_taken("SLA policy", policy.name, policy.id,
+                     [(p["id"], str(p.get("name") or p["id"])) for p in self.config.list("sla-policy")])
         if policy.calendar_id and self.config.get("calendar", policy.calendar_id) is None:
             raise NotFound(f"calendar {policy.calendar_id} does not exist; create it first")
         value = policy.model_dump(mode="json")
@@ -273,7 +354,7 @@ class Admin:
 
     def delete_policy(self, by: Roles, policy_id: str, expected_version: int | None) -> None:
         """A policy deleted: conversations it matched take the next matching policy at their next change (their
-        running deadlines stay as set, as after a change of the policy), or none."""
+        running deadlines stay as set, as after a change of the policy), or none. Its name is free again."""
         require(by, *WRITE)
         audit.note(before=self.config.delete("sla-policy", policy_id, expected_version))
 

@@ -67,9 +67,8 @@ class CannedLibrary:
              expected_version: int | None) -> CannedResponse:
         """Saved; with ``expected_version`` only over that version (0: a new one): Conflict when someone saved it
         meanwhile (or, with 0, when it exists). The audit record has its before and after (``_audited``)."""
-        before = self.store.get(scope, owner, response_id)
         try:
-            saved = self.store.put(scope, owner, response_id, content, caller.id, expected_version)
+            before, saved = self.store.put(scope, owner, response_id, content, caller.id, expected_version)
         except ConditionFailed as exc:
             current = self.store.get(scope, owner, response_id)
             raise version_conflict("canned response", response_id, expected_version,

@@ -20,7 +20,7 @@ conversations they may act on and take them off; the views filter by them throug
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +34,7 @@ from shopdesk.logic import timeline
 from shopdesk.logic.access import ADMIN, SUPERVISOR, Caller, require
 from shopdesk.logic.compose import Composer, Plan
 from shopdesk.logic.unique import refuse_taken
-from shopdesk.models import Conversation, Message
+from shopdesk.models import Agent, Conversation, Message
 from shopdesk.models.canned import Scope
 from shopdesk.models.labels import Label, LabelChange, LabelContent
 from shopdesk.models.macros import Macro
@@ -56,9 +56,8 @@ class LabelDesk:
         ``name_taken`` naming it: the pickers would show two the same."""
         require(caller.roles, ADMIN)
         refuse_taken("label", content.name, label_id, [(label.id, label.name) for label in self.store.list()])
-        before = self.store.get(label_id)
         try:
-            label = self.store.put(label_id, content, caller.id, expected_version)
+            before, label = self.store.put(label_id, content, caller.id, expected_version)
         except ConditionFailed as exc:
             current = self.store.get(label_id)
             raise version_conflict("label", label_id, expected_version, current.version if current else 0) from exc
@@ -86,19 +85,10 @@ class LabelDesk:
         return label
 
     def macros_adding(self, label_id: str) -> list[str]:
-        """The macros that add the label, named in any language: the shared ones ('QA greet'), then agents'
-        own, each with whose it is ('Mine' (Ana)); one Query per partition."""
-        macros = self.macros
-        if macros is None:
+        """The macros that add the label (``macros_that``)."""
+        if self.macros is None:
             return []
-
-        def adding(scope: Scope, owner: str | None) -> list[str]:
-            return sorted((m.name for m in macros.list(scope, owner) if label_id in added_by(m)), key=str.casefold)
-
-        found = [f"'{name}'" for name in adding("shared", None)]
-        for agent in sorted(self.agents.all() if self.agents else [], key=lambda a: a.id):
-            found += [f"'{name}' ({agent.name or agent.id})" for name in adding("personal", agent.id)]
-        return found
+        return macros_that(self.macros, self.agents.all() if self.agents else [], lambda m: label_id in added_by(m))
 
     def list(self, caller: Caller, *, admin: bool = False) -> list[Label]:
         """Every label by name, retired ones too (marked): the inbox shows them on the conversations that keep
@@ -155,6 +145,18 @@ def follow(conversations: Conversations, new: Mapping[str, Any] | None, old: Map
     moved = conversations.refresh_labels(str(new["id"]), sorted(new["labels"]), status, updated_at,
                                          expires=int(expires) if expires else None)
     return "moved" if moved else "current"
+
+
+def macros_that(macros: Macros, agents: Iterable[Agent], uses: Callable[[Macro], bool]) -> list[str]:
+    """The macros ``uses`` holds for, named in any language: the shared ones ('QA greet'), then agents' own, each
+    with whose it is ('Mine' (Ana)); one Query per partition."""
+    def using(scope: Scope, owner: str | None) -> list[str]:
+        return sorted((m.name for m in macros.list(scope, owner) if uses(m)), key=str.casefold)
+
+    found = [f"'{name}'" for name in using("shared", None)]
+    for agent in sorted(agents, key=lambda a: a.id):
+        found += [f"'{name}' ({agent.name or agent.id})" for name in using("personal", agent.id)]
+    return found
 
 
 def added_by(macro: Macro) -> list[str]:

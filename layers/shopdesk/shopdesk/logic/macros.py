@@ -3,6 +3,8 @@
 - Shared ones (``PUT/GET/DELETE /admin/macros/{id}``: admins write, supervisors and admins read) and personal
   ones (``PUT/DELETE /agent/macros/{id}``: each agent their own). ``GET /agent/macros`` lists the caller's own
   and the shared ones.
+- A macro's name is one of a kind among the shared ones, and among each agent's own (409 ``name_taken`` naming
+  the one that has it, shopdesk.logic.unique): the Macro menu lists them by name.
 - Written only when every action names something that exists and may be used: the canned response of a reply
   (a shared macro: a shared one; a personal macro: the caller's own or a shared one), unretired labels to add,
   known labels to remove, an existing team, an existing agent. Otherwise 422 naming each one.
@@ -41,6 +43,7 @@ from shopdesk.logic.inbox import Inbox, PreparedReply, QueueUnavailable
 from shopdesk.logic.render import TemplateInvalid
 from shopdesk.logic.reroute import check_team
 from shopdesk.logic.sla_engine import PolicyBook
+from shopdesk.logic.unique import refuse_taken
 from shopdesk.models import ConversationStatus, Message
 from shopdesk.models.canned import Scope
 from shopdesk.models.labels import Label
@@ -109,9 +112,9 @@ class MacroDesk:
         of the macro quotes it."""
         if self.privacy is not None:
             content = content.model_copy(update={"name": self.privacy.masked(content.name)[0]})
-        before = self.store.get(scope, owner, macro_id)
+        refuse_taken("macro", content.name, macro_id, [(m.id, m.name) for m in self.store.list(scope, owner)])
         try:
-            saved = self.store.put(scope, owner, macro_id, content, caller.id, expected_version)
+            before, saved = self.store.put(scope, owner, macro_id, content, caller.id, expected_version)
         except ConditionFailed as exc:
             current = self.store.get(scope, owner, macro_id)
             raise version_conflict("macro", macro_id, expected_version, current.version if current else 0) from exc
