@@ -10,6 +10,8 @@ Every dead-letter queue of the template is a ``--queue``; what each holds and wh
 |----------------------|------------------------------|----------------------------------------------------------------|
 | `work`               | `WorkDeadLetterQueue`        | back to `WorkQueue` (routing), same message group              |
 | `outbound`           | `OutboundDeadLetterQueue`    | back to `OutboundQueue` (replies), same message group          |
+| `ingest`             | `IngestRetryDeadLetterQueue` | back to `IngestRetryQueue` (Twilio requests the table could    |
+|                      |                              | not take, replayed by `InboundTwilioFunction`), same group     |
 | `privacy`            | `PrivacyDeadLetterQueue`     | back to `PrivacyQueue` (export and erase jobs), same group     |
 | `inbound-mail`       | `InboundMailDeadLetterQueue` | `InboundEmailFunction` invoked again with each message (the S3 |
 |                      |                              | event Lambda could not process), asynchronously; AWS only      |
@@ -67,6 +69,7 @@ NOTHING = "nothing"
 QUEUES: dict[str, tuple[str, str, str]] = {   # name: (dead-letter logical id, target logical id, kind)
     "work": ("WorkDeadLetterQueue", "WorkQueue", "queue"),
     "outbound": ("OutboundDeadLetterQueue", "OutboundQueue", "queue"),
+    "ingest": ("IngestRetryDeadLetterQueue", "IngestRetryQueue", "queue"),
     "privacy": ("PrivacyDeadLetterQueue", "PrivacyQueue", "queue"),
     "inbound-mail": ("InboundMailDeadLetterQueue", "InboundEmailFunction", "function"),
     "email-events": ("EmailEventsDeadLetterQueue", "EmailEventsSubscription", "webhook"),
@@ -85,6 +88,7 @@ WHY_NOTHING = {
 }
 LOCAL_NAMES = {"WorkDeadLetterQueue": "work-dlq.fifo", "WorkQueue": "work.fifo",
                "OutboundDeadLetterQueue": "outbound-dlq.fifo", "OutboundQueue": "outbound.fifo",
+               "IngestRetryDeadLetterQueue": "ingest-retry-dlq.fifo", "IngestRetryQueue": "ingest-retry.fifo",
                "InboundMailDeadLetterQueue": "inbound-mail-dlq",
                "PrivacyDeadLetterQueue": "privacy-dlq.fifo", "PrivacyQueue": "privacy.fifo",
                "EmailEventsDeadLetterQueue": "email-events-dlq", "SweepDeadLetterQueue": "sweep-dlq",

@@ -1,10 +1,14 @@
 """Faults on the local stack, as AWS gives them (local.aws_faults): DynamoDB throttling and SQS errors while
-customers write. The test acts as a provider that retries what was not answered with a 2xx (as Meta,
-Telegram and SES do). Every message a 2xx accepted is stored once, none twice, and every conversation is
-routed, even when the send to the work queue failed after the message was stored."""
+customers write. Twilio delivers a message once, then calls its Fallback URL (the same endpoint) if the answer
+was not a 2xx, and never again: a verified message the table could not take is kept in the ingest-retry queue and
+answered 200, and stored once when the table takes writes again. Where the test delivers again until a 2xx, it
+acts as the providers that retry (Meta, Telegram, SES) do. Every message a 2xx accepted is stored once, none
+twice, and every conversation is routed, even when the send to the work queue failed after the message was
+stored."""
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.parse
 
@@ -54,20 +58,53 @@ def faults(stack):
     stack.delete("/_local/aws/faults")
 
 
-def test_throttled_writes_lose_nothing_and_store_nothing_twice(stack, faults):
-    # every transaction fails until 14 have failed: the SDK's own retries absorb some, the rest reach the
-    # webhook as a 500 and the provider delivers again
+def _post_once(stack, phone: str, sid: str, text: str, **extra: str):
+    """One delivery, as Twilio makes it (no retry): the answer."""
+    body = twilio_form(MessageSid=sid, From=phone, To="+14155550100", Body=text, **extra)
+    path = "/webhooks/twilio"
+    signature = twilio.sign(stack.url + path, twilio.parse_form(body), AUTH_TOKEN)
+    return stack.post(path, data=body, headers={"Content-Type": "application/x-www-form-urlencoded",
+                                                "X-Twilio-Signature": signature})
+
+
+def test_twilio_messages_during_a_throttle_storm_are_stored_exactly_once_after_it(stack, faults):
+    # Given a storm: every transaction throttled, past the SDK's own retries, until it ends
     assert faults(operation="dynamodb:TransactWriteItems", error="ProvisionedThroughputExceededException",
-                  times=14).status == 201
-    statuses: list[int] = []
-    customers = {f"+3161220{n:04d}": [f"SMthr{n:02d}a", f"SMthr{n:02d}b"] for n in range(6)}
+                  times=100_000).status == 201
+    customers = {f"+3161220{n:04d}": [f"SMthr{n:02d}a", f"SMthr{n:02d}b"] for n in range(4)}
+    # When Twilio delivers each message once during it
     for phone, sids in customers.items():
         for sid in sids:
-            _deliver(stack, phone, sid, f"Hello, message {sid}", statuses)
-    assert any(s >= 500 for s in statuses)                    # the fault reached the provider at least once
+            answer = _post_once(stack, phone, sid, f"Hello, message {sid}")
+            # Then each is answered 200 (Twilio would not deliver it again), kept, not stored
+            assert answer.status == 200, (sid, answer.status)
+            assert json.loads(answer.headers["x-shopdesk-outcome"])["kept"] == 1
+    time.sleep(1)                                     # replays during the storm fail too, and back off
+    assert all(_inbound_ids(stack, phone) == [] for phone in customers)
+    # and once the storm is over, the replays store every message, once
+    stack.delete("/_local/aws/faults")
     for phone, sids in customers.items():
         assert stack.wait_for(lambda p=phone, s=sids: _inbound_ids(stack, p) == sorted(s) or None,
+                              timeout=60), phone
+    time.sleep(2)                                     # nothing replayed twice, nothing left to store again
+    for phone, sids in customers.items():
+        assert _inbound_ids(stack, phone) == sorted(sids), phone
+        assert stack.wait_for(lambda p=phone: all(_routed(c) for c in _conversations_of(stack, p)) or None,
                               timeout=30), phone
+
+
+def test_when_the_retry_queue_refuses_too_twilios_fallback_call_stores_the_message_once(stack, faults):
+    # Given the table throttled and SQS refusing sends: the message cannot be stored nor kept
+    faults(operation="dynamodb:TransactWriteItems", error="ProvisionedThroughputExceededException", times=100_000)
+    faults(operation="sqs:SendMessage", error="InternalFailure", times=100_000)
+    assert _post_once(stack, "+31612300001", "SMfallback1", "Is anyone there?").status >= 500
+    # When Twilio calls the Fallback URL (set to the same endpoint: README) once the outage is over
+    stack.delete("/_local/aws/faults")
+    answer = _post_once(stack, "+31612300001", "SMfallback1", "Is anyone there?", ErrorCode="11200",
+                        ErrorUrl=stack.url + "/webhooks/twilio")
+    # Then the message is stored, once
+    assert answer.status == 200 and json.loads(answer.headers["x-shopdesk-outcome"])["stored"] == 1
+    assert _inbound_ids(stack, "+31612300001") == ["SMfallback1"]
 
 
 def test_a_lost_send_to_the_work_queue_is_made_good(stack, faults):

@@ -170,6 +170,7 @@ def make_desk(moto_endpoint: str) -> Desk:
             "RedrivePolicy": json.dumps(redrive)})["QueueUrl"]
 
     work, outbound, privacy = fifo("WorkQueue"), fifo("OutboundQueue"), fifo("PrivacyQueue")
+    ingest_retry = fifo("IngestRetryQueue")
     bus = f"bus-{suffix}"
     boto3.client("events", region_name=REGION, endpoint_url=moto_endpoint).create_event_bus(Name=bus)
     secret = boto3.client("secretsmanager", region_name=REGION, endpoint_url=moto_endpoint).create_secret(
@@ -205,6 +206,7 @@ def make_desk(moto_endpoint: str) -> Desk:
            "EMAIL_RECIPIENTS": TEMPLATE["Parameters"]["EmailRecipients"]["Default"],
            "META_GRAPH_BASE_URL": "http://127.0.0.1:9", "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9",
            "MEDIA_TRUSTED_HOSTS": "127.0.0.1", "PRIVACY_QUEUE_URL": privacy, "EXPORT_BUCKET": export_bucket,
+           "INGEST_RETRY_QUEUE_URL": ingest_retry,
            # the live inbox: nothing listens on port 9 (tests that need @connections or a JWKS override these)
            "LIVE_CONNECTIONS_ENDPOINT": "http://127.0.0.1:9/dev", "WIDGET_LIVE_URL": "wss://widget-live.invalid/dev",
            "TOKEN_ISSUER": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_EXAMPLE01",

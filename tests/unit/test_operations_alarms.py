@@ -73,7 +73,7 @@ def test_every_dead_letter_queue_has_an_alarm():
     assert dlqs - watched == set(), f"dead-letter queues without an alarm: {sorted(dlqs - watched)}"
 
 
-@pytest.mark.parametrize("queue", ["WorkQueue", "OutboundQueue"])
+@pytest.mark.parametrize("queue", ["WorkQueue", "OutboundQueue", "IngestRetryQueue"])
 def test_the_queues_customers_wait_in_alarm_on_their_oldest_message(queue):
     assert any(a.get("MetricName") == "ApproximateAgeOfOldestMessage" and queue in _refs(a.get("Dimensions"))
                for a in _alarms().values())

@@ -1,10 +1,12 @@
-"""The public URL a provider called, which its signature is checked against."""
+"""The public URL a provider called, which its signature is checked against; what a request the table could not
+take is kept as, and how its replays back off."""
 
 from __future__ import annotations
 
 import pytest
 
-from shopdesk.logic.webhooks import public_url
+from shopdesk.channels import twilio
+from shopdesk.logic.webhooks import IngestRetry, KeptRequest, _twilio_group, public_url, replay_delay
 
 
 @pytest.mark.parametrize("base", ["https://desk.example.com", "https://desk.example.com/"])
@@ -30,3 +32,29 @@ def test_query_string_is_kept_as_sent():
 
 def test_no_query_string_means_no_question_mark():
     assert "?" not in public_url("https://desk.example.com", "d", "/webhooks/twilio", "")
+
+
+# ------------------------------------------------------------------------------ kept for a replay (Twilio)
+
+def test_a_failed_replay_backs_off_from_five_seconds_to_fifteen_minutes_for_about_four_hours():
+    delays = [replay_delay(n) for n in range(1, 24)]       # the 24th receive's failure goes to the dead-letter queue
+    assert delays[:4] == [5, 10, 20, 40] and max(delays) == 900
+    assert 3.5 * 3600 < sum(delays) < 4.5 * 3600
+
+
+def test_a_kept_request_is_grouped_by_its_customer_without_naming_them():
+    sent: list[tuple[dict, str, str]] = []
+
+    class Queue:
+        def send(self, body, *, group, dedup_id):
+            sent.append((body, group, dedup_id))
+
+    form = "MessageSid=SM1&From=%2B31612345678&To=%2B14155550100&Body=hi"
+    retry = IngestRetry(Queue())          # type: ignore[arg-type]
+    for body in (form, form, form.replace("SM1", "SM2")):
+        kept = KeptRequest(provider="twilio", route="message", url="https://d/webhooks/twilio", body=body,
+                           received_at="2026-05-01T09:00:00.000Z")
+        retry.keep(kept, _twilio_group(twilio.parse_form(body), "message"))
+    (_, first, one), (_, again, same), (_, other, two) = sent
+    assert first == again == other and "31612345678" not in first      # one customer's, in order; no number
+    assert one == same and one != two                                   # the same request deduplicated

@@ -53,6 +53,8 @@ class InboundSettings(CoreSettings):
     work_queue_url: Annotated[str, Field(alias="WORK_QUEUE_URL", min_length=1)]
     twilio_secret_arn: Annotated[str, Field(alias="TWILIO_SECRET_ARN", min_length=1)]
     public_base_url: Annotated[str, Field(alias="PUBLIC_BASE_URL")] = ""
+    # where a verified request the table could not take is kept for a replay (Twilio never re-delivers); "": none
+    ingest_retry_queue_url: Annotated[str, Field(alias="INGEST_RETRY_QUEUE_URL")] = ""
 
 
 class MetaInboundSettings(CoreSettings):

@@ -7,6 +7,11 @@ the conversation to a person (``logic.work.enqueue_bot_send_failed``).
 
 A batch is answered 2xx only when every item is stored; if one fails the function fails, the
 provider re-delivers the whole batch, and the items already stored are no-ops the second time.
+A provider that never re-delivers (Twilio: one attempt, then its Fallback URL) is answered 2xx when its verified
+request could not be stored (DynamoDB throttled or unavailable past the SDK's retries, a conflict that kept
+changing, any failure of ours): the request, as received, is kept in the ingest-retry queue (``IngestRetry``: SQS,
+independent of DynamoDB), and the function replays it from there through the same processing (``replay``), where
+a message already stored is a duplicate. Only when the queue refuses it too is the answer a 5xx.
 An item the parser cannot read (``UnsupportedItem``: no usable sender, wrong types) does not fail
 the batch: it is logged with the provider's id, recorded with a bounded copy (``dal/unsupported.py``)
 and shown on the customer's open conversation when the item names one.
@@ -15,11 +20,13 @@ and shown on the customer's open conversation when the item names one.
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from aws_lambda_powertools import Logger
+from pydantic import BaseModel
 
 from shopdesk import clock, metrics
 from shopdesk.channels import meta, telegram, twilio
@@ -29,7 +36,7 @@ from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.media import MediaStore
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.unsupported import UnsupportedLog
-from shopdesk.errors import InvalidSignature
+from shopdesk.errors import BadRequest, InvalidSignature
 from shopdesk.ids import new_id
 from shopdesk.logic import amend
 from shopdesk.logic.ingest import IngestResult, ingest, masked_value
@@ -69,11 +76,13 @@ class Outcome:
     events: int = 0
     unmatched_events: int = 0
     unsupported: int = 0
+    kept: int = 0           # requests kept in the ingest-retry queue for a replay (the table could not take them)
 
     def counts(self) -> dict[str, int]:
-        """The answer's summary: what the request left in the table, by kind."""
+        """The answer's summary: what the request left in the table, by kind (or that it was kept for a replay)."""
         return {"stored": len(self.stored), "duplicates": self.duplicates, "receipts": sum(self.receipts.values()),
-                "events": self.events, "unmatched_events": self.unmatched_events, "unsupported": self.unsupported}
+                "events": self.events, "unmatched_events": self.unmatched_events, "unsupported": self.unsupported,
+                "kept": self.kept}
 
 
 @dataclass
@@ -217,6 +226,78 @@ def receive_telegram(*, body: bytes, secret_header: str | None, secret: str,
     return telegram.webhook_answer(update) or {"status": "ok", **outcome.counts()}
 
 
+# ------------------------------------------------------------------------------ kept for a replay
+
+class KeptRequest(BaseModel):
+    """A verified webhook request the table could not take, as received: the ingest-retry queue's message. Only the
+    webhook functions put one there, after the provider's signature was checked; the replay trusts it."""
+
+    provider: Literal["twilio"]
+    route: Literal["message", "status"]       # POST /webhooks/twilio (and /messaging), /webhooks/twilio/status
+    url: str                                  # the URL it was signed for (a status callback's carries our reference)
+    body: str                                 # the form, exactly as received
+    received_at: str                          # when the webhook answered it (ISO); the replay stores it later
+
+
+@dataclass
+class IngestRetry:
+    """The ingest-retry queue (FIFO): requests of providers that never re-deliver, kept while the table could not
+    take them. One group per customer, named by a hash (a customer's messages are replayed in the order they came);
+    the deduplication id is the request's hash, so the same request kept twice within five minutes is one message,
+    and a copy that differs (Twilio's Fallback URL call adds ``ErrorCode`` and ``ErrorUrl``) is a duplicate on
+    replay."""
+
+    queue: Queue
+
+    def keep(self, request: KeptRequest, group: str) -> None:
+        digest = hashlib.sha256(f"{request.route}\n{request.url}\n{request.body}".encode()).hexdigest()
+        self.queue.send(request.model_dump(), group=f"{request.provider}#{group}", dedup_id=digest)
+
+
+def _stored_or_kept(retry: IngestRetry | None, request: KeptRequest, group: str,
+                    process: Callable[[], Outcome]) -> Outcome:
+    """``process()`` the verified request; when it fails on our side, keep the request for a replay and answer as
+    if stored (2xx). A malformed request stays a 400 (a replay would refuse it again). When the queue refuses it too,
+    the first failure is raised: a 5xx, and Twilio calls the Fallback URL."""
+    try:
+        return process()
+    except BadRequest:
+        raise
+    except Exception as failure:
+        if retry is None:
+            raise
+        logger.exception("webhook not stored: kept for a replay", extra={"provider": request.provider,
+                                                                         "route": request.route})
+        try:
+            retry.keep(request, group)
+        except Exception:
+            logger.exception("webhook not kept either: the provider is answered 5xx",
+                             extra={"provider": request.provider, "route": request.route})
+            raise failure from None
+        metrics.count("WebhooksKept", provider=request.provider)
+        return Outcome(kept=1)
+
+
+REPLAY_FIRST_DELAY_SECONDS = 5
+REPLAY_MAX_DELAY_SECONDS = 900
+
+
+def replay_delay(receive_count: int) -> int:
+    """How long a kept request whose replay failed waits for the next: 5 s, doubled per receive, at most 15 minutes.
+    With the queue's 24 receives (``IngestRetryQueue``), about four hours of replays before the dead-letter queue."""
+    return min(REPLAY_FIRST_DELAY_SECONDS * 2 ** max(receive_count - 1, 0), REPLAY_MAX_DELAY_SECONDS)
+
+
+def replay(request: KeptRequest, processor: WebhookProcessor) -> Outcome:
+    """A kept request, processed as its webhook would have (the ingest-retry queue's consumer). A message stored
+    meanwhile (an earlier replay, the Fallback URL's call) is a duplicate; a failure raises, and the queue delivers
+    it again after its backoff, then to its dead-letter queue."""
+    params = twilio.parse_form(request.body)
+    if request.route == "message":
+        return processor.process(_twilio_item(params, twilio.parse_inbound))
+    return processor.process(_twilio_status_items(params, request.url))
+
+
 # ------------------------------------------------------------------------------ Twilio
 
 def _verified_twilio_params(url: str, body: str, signature: str | None, auth_token: str) -> list[tuple[str, str]]:
@@ -225,6 +306,13 @@ def _verified_twilio_params(url: str, body: str, signature: str | None, auth_tok
             not twilio.verify_body_hash(url, body.encode()):
         raise InvalidSignature("X-Twilio-Signature does not match")
     return params
+
+
+def _twilio_group(params: list[tuple[str, str]], route: str) -> str:
+    """A kept request's queue group: the customer (From of their message, To of our reply's receipt), else its id."""
+    form = dict(params)
+    who = form.get("From") if route == "message" else form.get("To")
+    return hashlib.sha256((who or form.get("MessageSid") or form.get("SmsSid") or "-").encode()).hexdigest()[:32]
 
 
 def _twilio_item(params: list[tuple[str, str]], parse: Callable[[list[tuple[str, str]]], WebhookItem]
@@ -238,15 +326,25 @@ def _twilio_item(params: list[tuple[str, str]], parse: Callable[[list[tuple[str,
 
 
 def receive_twilio_message(*, url: str, body: str, signature: str | None, auth_token: str,
-                           processor: WebhookProcessor) -> Outcome:
+                           processor: WebhookProcessor, retry: IngestRetry | None = None) -> Outcome:
+    """A customer's message. Twilio makes one attempt (then calls the Fallback URL, if one is set): a verified
+    message the table could not take is kept for a replay (``retry``) and answered 200."""
     params = _verified_twilio_params(url, body, signature, auth_token)
-    return processor.process(_twilio_item(params, twilio.parse_inbound))
+    kept = KeptRequest(provider="twilio", route="message", url=url, body=body, received_at=clock.now_iso())
+    return _stored_or_kept(retry, kept, _twilio_group(params, "message"),
+                           lambda: processor.process(_twilio_item(params, twilio.parse_inbound)))
 
 
 def receive_twilio_status(*, url: str, body: str, signature: str | None, auth_token: str,
-                          processor: WebhookProcessor) -> Outcome:
+                          processor: WebhookProcessor, retry: IngestRetry | None = None) -> Outcome:
+    """A delivery receipt of one of our sends; kept for a replay like a message (Twilio does not send it again)."""
     params = _verified_twilio_params(url, body, signature, auth_token)
+    kept = KeptRequest(provider="twilio", route="status", url=url, body=body, received_at=clock.now_iso())
+    return _stored_or_kept(retry, kept, _twilio_group(params, "status"),
+                           lambda: processor.process(_twilio_status_items(params, url)))
+
+
+def _twilio_status_items(params: list[tuple[str, str]], url: str) -> list[WebhookItem]:
     items = _twilio_item(params, twilio.parse_status)
     reference = twilio.callback_reference(url)        # the StatusCallback our send gave (signed with the URL)
-    return processor.process([i.model_copy(update={"reference": reference}) if isinstance(i, StatusUpdate) else i
-                              for i in items])
+    return [i.model_copy(update={"reference": reference}) if isinstance(i, StatusUpdate) else i for i in items]

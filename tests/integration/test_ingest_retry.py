@@ -1,0 +1,145 @@
+"""Twilio delivers a webhook once (then its Fallback URL, if set) and never again: a verified request the table
+could not take is kept in the ingest-retry queue, answered 200, and replayed from there until it is stored, once."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.integration.helpers import STATUS_URL, agent, online, post_twilio
+from tests.support import FakeTwilio, twilio_form
+
+THROTTLED = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "Rate of requests exceeds"}}
+
+
+@pytest.fixture
+def throttled(desk, monkeypatch):
+    """The table throttles every write of the Twilio function (as after the SDK's own retries); off when called."""
+    table = desk.handler("inbound_twilio").processor.conversations.table
+
+    def refuse(*args, **kwargs):
+        raise ClientError(THROTTLED, "TransactWriteItems")
+
+    for name in ("transact", "update", "put"):
+        monkeypatch.setattr(table, name, refuse)
+    yield lambda: monkeypatch.undo()
+    monkeypatch.undo()
+
+
+def _kept(desk) -> list[dict]:
+    sqs = desk.client("sqs")
+    url = desk.env["INGEST_RETRY_QUEUE_URL"]
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", [])
+    return [json.loads(m["Body"]) for m in messages]
+
+
+def _replay(desk) -> int:
+    return desk.drain_queue(desk.env["INGEST_RETRY_QUEUE_URL"], "inbound_twilio")
+
+
+def _inbound(desk, phone: str) -> list[str]:
+    """The provider ids of the customer's messages stored in their conversation (read from the table)."""
+    identity = desk.item(f"IDENTITY#phone#{phone}")
+    if identity is None:
+        return []
+    items = desk.client("dynamodb").query(
+        TableName=desk.table_name, KeyConditionExpression="PK = :pk AND begins_with(SK, :msg)",
+        ExpressionAttributeValues={":pk": {"S": f"CONV#{identity['open_conversation_id']}"}, ":msg": {"S": "MSG#"}},
+        ConsistentRead=True)["Items"]
+    return [i["provider_id"]["S"] for i in items if i["direction"]["S"] == "inbound"]
+
+
+def test_a_message_the_table_throttled_is_answered_200_kept_and_stored_once_by_its_replay(desk, throttled):
+    # Given the table throttling every write while a customer's message comes in
+    body = twilio_form(MessageSid="SMkept01", From="+31612000001", To="+14155550100", Body="Where is my parcel?")
+    answer = post_twilio(desk, body)
+    # Then Twilio, which never delivers it again, is answered 200, and the request is kept as it came
+    assert answer["statusCode"] == 200 and json.loads(answer["headers"]["X-Shopdesk-Outcome"])["kept"] == 1
+    assert _inbound(desk, "+31612000001") == []
+    [kept] = _kept(desk)
+    assert (kept["provider"], kept["route"], kept["body"]) == ("twilio", "message", body)
+    # When the table takes writes again, the replay stores it, once
+    throttled()
+    assert _replay(desk) == 1
+    assert _inbound(desk, "+31612000001") == ["SMkept01"]
+    assert _kept(desk) == []
+    # and Twilio's Fallback URL calling the same endpoint with the same message is a duplicate
+    fallback = twilio_form(MessageSid="SMkept01", From="+31612000001", To="+14155550100", Body="Where is my parcel?",
+                           ErrorCode="11200", ErrorUrl="https://desk.example.com/webhooks/twilio")
+    answer = post_twilio(desk, fallback)
+    assert answer["statusCode"] == 200 and json.loads(answer["headers"]["X-Shopdesk-Outcome"])["duplicates"] == 1
+    assert _inbound(desk, "+31612000001") == ["SMkept01"]
+
+
+def test_a_replay_that_fails_again_is_retried_later_and_the_message_is_not_stored_twice(desk, throttled):
+    body = twilio_form(MessageSid="SMkept02", From="+31612000002", To="+14155550100", Body="Hello?")
+    assert post_twilio(desk, body)["statusCode"] == 200
+    # the table still throttles the replay: the record fails and waits out its backoff (5 s) in the queue
+    assert _replay(desk) == 1
+    assert _inbound(desk, "+31612000002") == []
+    assert _kept(desk) == []                        # hidden for its backoff, not deleted
+    sqs, url = desk.client("sqs"), desk.env["INGEST_RETRY_QUEUE_URL"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
+    assert attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"
+    # once the table takes writes and the backoff is over, the next replay stores it, once
+    throttled()
+    deadline = time.monotonic() + 10
+    while not _inbound(desk, "+31612000002") and time.monotonic() < deadline:
+        time.sleep(0.5)
+        _replay(desk)
+    assert _inbound(desk, "+31612000002") == ["SMkept02"]
+    time.sleep(0.5)
+    _replay(desk)
+    assert _inbound(desk, "+31612000002") == ["SMkept02"] and _kept(desk) == []
+
+
+def test_a_receipt_the_table_throttled_is_kept_and_applied_by_its_replay(desk):
+    twilio = FakeTwilio()
+    try:
+        online(desk, "alice")
+        body = twilio_form(MessageSid="SMin03", From="+31612000003", To="+14155550100", Body="hi")
+        assert post_twilio(desk, body)["statusCode"] == 200
+        desk.drain_queue(desk.work_queue_url, "router")
+        conv = desk.item("IDENTITY#phone#+31612000003")["open_conversation_id"]
+        agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "On its way"})
+        desk.drain_queue(desk.outbound_queue_url, "dispatcher", TWILIO_API_BASE_URL=twilio.url)
+        sid = next(m for m in agent(desk, "GET", f"/agent/conversations/{conv}", "alice")[1]["messages"]
+                   if m["direction"] == "outbound")["provider_id"]
+        table = desk.handler("inbound_twilio").processor.conversations.table
+        receipt = twilio_form(MessageSid=sid, MessageStatus="delivered", To="+31612000003", From="+14155550100")
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(table, "update", lambda *a, **k: (_ for _ in ()).throw(ClientError(THROTTLED, "UpdateItem")))
+            answer = post_twilio(desk, receipt, url=STATUS_URL)
+        assert answer["statusCode"] == 200 and json.loads(answer["headers"]["X-Shopdesk-Outcome"])["kept"] == 1
+        _replay(desk)
+        [out] = [m for m in agent(desk, "GET", f"/agent/conversations/{conv}", "alice")[1]["messages"]
+                 if m["direction"] == "outbound"]
+        assert out["status"] == "delivered"
+    finally:
+        twilio.close()
+
+
+def test_when_the_queue_refuses_it_too_twilio_is_answered_5xx(desk, throttled, monkeypatch):
+    # Given the table throttling and the ingest-retry queue refusing sends: nothing can keep the message
+    app = desk.handler("inbound_twilio")
+
+    def refused(*args, **kwargs):
+        raise ClientError({"Error": {"Code": "InternalFailure", "Message": "SQS is down"}}, "SendMessage")
+
+    monkeypatch.setattr(app.retry_queue, "send", refused)
+    body = twilio_form(MessageSid="SMkept04", From="+31612000004", To="+14155550100", Body="Hello?")
+    # Then the webhook fails (API Gateway answers 500) and Twilio calls the Fallback URL, if one is set
+    with pytest.raises(ClientError) as failed:
+        post_twilio(desk, body)
+    assert failed.value.response["Error"]["Code"] == "ProvisionedThroughputExceededException"
+    assert _kept(desk) == []
+
+
+def test_a_request_whose_signature_does_not_match_is_refused_not_kept(desk, throttled):
+    # only what Twilio signed is kept: anything else is a 403, and the queue never sees it
+    body = twilio_form(MessageSid="SMkept05", From="+31612000005", To="+14155550100", Body="x")
+    assert post_twilio(desk, body, signature="forged")["statusCode"] == 403
+    assert _kept(desk) == []
