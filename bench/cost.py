@@ -390,7 +390,9 @@ class Meter:
 _CONTEXT_SAMPLE = {"requestId": "Q2xWdhkSoAMEbVw=", "identity.sourceIp": "203.0.113.42", "httpMethod": "GET",
                    "path": "/agent/conversations/c_01KJ7ZQ8W4M2V6X9T3N5B1D8H0", "status": "200",
                    "responseLatency": "87", "integrationErrorMessage": "-", "routeKey": "$connect",
-                   "eventType": "CONNECT", "connectionId": "LdPBNfUQoAMCJ7Q=", "authorizer.error": "-"}
+                   "eventType": "CONNECT", "connectionId": "LdPBNfUQoAMCJ7Q=", "authorizer.error": "-",
+                   # the caller of the agents' API: an ID token's sub (the inbox's tokens have no ``username``)
+                   "authorizer.claims.sub": "6a1f0c4e-93b2-4d7e-8c55-0f2e7b9d1a34", "authorizer.claims.username": "-"}
 
 
 @functools.cache

@@ -4,7 +4,7 @@ read them (roles from Cognito groups, checked by shopdesk.logic.admin)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
@@ -433,15 +433,19 @@ JobId = Annotated[str, Path(pattern=r"^j_[0-9A-Z]{26}$")]
 When = Annotated[datetime | None, Query(description="ISO 8601 time")]
 
 
-@app.get("/admin/audit", summary="The audit trail, newest first, by actor, customer and time (admins)",
+@app.get("/admin/audit", summary="The audit trail, newest first, by actor, customer, time and outcome (admins; "
+                                  "outcome=denied: the refused access attempts)",
          responses=problems.responses(200, 400, 403))
 def list_audit(actor: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
                customer_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
                from_: Annotated[datetime | None, Query(alias="from", description="ISO 8601 time")] = None,
                to: When = None, limit: Annotated[int, Query(ge=1, le=500)] = 100,
-               cursor: Annotated[str | None, Query(max_length=4096)] = None) -> AuditList:
+               cursor: Annotated[str | None, Query(max_length=4096)] = None,
+               outcome: Annotated[Literal["allowed", "denied"] | None, Query(description=(
+                   "only the refused access attempts (denied) or only the other records (allowed); a page looks "
+                   "at no more than 1,000 records, then comes back short with its cursor"))] = None) -> AuditList:
     items, next_cursor = privacy.audit(_caller_roles(), actor=actor, customer_id=customer_id, start=from_, end=to,
-                                       limit=limit, cursor=cursor)
+                                       limit=limit, cursor=cursor, outcome=outcome)
     return AuditList.model_validate({"items": items, "next_cursor": next_cursor})
 
 

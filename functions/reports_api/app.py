@@ -20,17 +20,23 @@ from shopdesk.api.agent import caller
 from shopdesk.api.reports import Forecast, MetricList, MetricRows, Staffing, Summary
 from shopdesk.config import ReportsSettings
 from shopdesk.dal.agents import Agents
+from shopdesk.dal.audit import AuditLog
+from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.csat import SurveyRecords
 from shopdesk.dal.table import Table
 from shopdesk.forecast.staffing import StaffingInputs
 from shopdesk.logic.access import ADMIN, SUPERVISOR, Access, require
 from shopdesk.logs import logger_for
+from shopdesk.privacy import audit
+from shopdesk.privacy.audit import AuditTrail
+from shopdesk.privacy.settings import PrivacyPolicies
 
 settings = ReportsSettings.from_env()
 logger = logger_for()
 table = Table(settings.table_name)
 agents = Agents(table)
 reports = Reports(lake_for(settings), Access(agents), SurveyRecords(table))
+trail = AuditTrail(AuditLog(table), PrivacyPolicies(ConfigStore(table)))
 app = APIGatewayHttpResolver(enable_validation=True)
 openapi.publish(app, "/reports", title="shopdesk reports API",
                 description="The desk's figures from the event lake, defined in docs/metrics.md, for supervisors "
@@ -128,6 +134,8 @@ def catalog() -> MetricList:
 
 
 problems.install(app, extra={LakeUnavailable: 503})
+# the reports only read figures (no customer): the trail records only the refused attempts (a role, another team's)
+audit.install(app, lambda: trail, caller, {})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

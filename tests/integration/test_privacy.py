@@ -342,6 +342,168 @@ def test_an_audit_page_by_actor_and_customer_is_full_and_its_cursor_goes_on_wher
     assert [i for page in pages for i in page] == ["a_09", "a_06", "a_03", "a_00"] and cursor is None
 
 
+MISSING = "c_01MISSING00000000000000000"
+
+
+def _denied(desk: Any, query: str) -> list[dict[str, Any]]:
+    status, body = admin(desk, "GET", "/admin/audit", query=query)
+    assert status == 200, body
+    assert all(r["outcome"] == "denied" for r in body["items"])
+    return body["items"]
+
+
+def _another_team(desk: Any) -> tuple[str, str]:
+    """A WhatsApp conversation of team default that alice holds, and vera, an agent of team returns: (the
+    conversation, its customer)."""
+    teams(desk, "returns")
+    assert agent(desk, "GET", "/agent/me", "vera")[0] == 200
+    assert admin(desk, "PUT", "/admin/agents/vera", {"capacity": 3, "teams": ["returns"]})[0] == 200
+    online(desk, "alice")
+    conv = whatsapp(desk, "Where is my order?", "SMdenied1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert desk.item(f"CONV#{conv}")["assignee"] == "alice"
+    return conv, desk.item(f"CONV#{conv}")["customer"]["id"]
+
+
+def test_another_teams_conversation_asked_for_is_a_denied_record_that_says_it_was_hidden(desk):
+    conv, customer = _another_team(desk)
+    # When vera (team returns) opens alice's conversation, writes a note and a reply on it, reads its customer,
+    # applies a macro to it, and opens a conversation that does not exist
+    hidden = agent(desk, "GET", f"/agent/conversations/{conv}", "vera")
+    missing = agent(desk, "GET", f"/agent/conversations/{MISSING}", "vera")
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/notes", "vera", {"text": "psst VIP-7781"})[0] == 404
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/replies", "vera", {"text": "hello VIP-7781"})[0] == 404
+    assert agent(desk, "GET", f"/agent/customers/{customer}", "vera")[0] == 404
+    macro = {"name": "Tag", "actions": [{"type": "set_priority", "priority": "high"}]}
+    assert agent(desk, "PUT", "/agent/macros/tag", "vera", macro)[0] == 200
+    status, applied = agent(desk, "POST", "/agent/macros/tag/apply", "vera", {"conversation_ids": [conv]})
+    assert status == 200 and applied["results"][0]["problem"]["status"] == 404
+    # Then she got the answer of a conversation that does not exist, as before
+    assert hidden[0] == missing[0] == 404
+    assert json.dumps(hidden[1]).replace(conv, "<id>") == json.dumps(missing[1]).replace(MISSING, "<id>")
+    # and the trail has a denied record of each, naming her, the route, what she asked for and from where
+    records = {(r["action"], r.get("conversation_id")): r for r in _denied(desk, "actor=vera&outcome=denied")}
+    assert set(records) == {
+        ("GET /agent/conversations/<conversation_id>", conv), ("GET /agent/conversations/<conversation_id>", MISSING),
+        ("POST /agent/conversations/<conversation_id>/notes", conv),
+        ("POST /agent/conversations/<conversation_id>/replies", conv),
+        ("GET /agent/customers/<customer_id>", None), ("POST /agent/macros/<macro_id>/apply", conv)}
+    opened = records[("GET /agent/conversations/<conversation_id>", conv)]
+    assert opened["reason"] == "not_visible" and opened["status"] == 404 and opened["customer_id"] == customer
+    assert (opened["source_ip"], opened["user_agent"], opened["roles"]) == ("203.0.113.9", "test", [])
+    assert opened["target"] == f"conversation_id={conv}" and opened["request_id"]
+    # and the trail tells the conversation that does not exist from the hidden one, which her answer did not
+    nothing = records[("GET /agent/conversations/<conversation_id>", MISSING)]
+    assert nothing["reason"] == "not_found" and nothing["customer_id"] is None
+    read = records[("GET /agent/customers/<customer_id>", None)]
+    assert (read["reason"], read["customer_id"], read["status"]) == ("not_visible", customer, 404)
+    assert {records[k]["reason"] for k in records if k[1] == conv} == {"not_visible"}
+    # and an admin finds them by the customer too
+    about = _denied(desk, f"customer_id={customer}&outcome=denied")
+    assert {r["action"] for r in about} == {a for a, c in records if c == conv} | {"GET /agent/customers/<customer_id>"}
+    # and no record holds what she wrote, nor the customer's phone
+    trail = json.dumps([i for i in scan(desk) if i.get("type") == "audit"])
+    assert "VIP-7781" not in trail and PHONE not in trail
+
+
+def test_a_role_refused_on_the_admin_and_reports_apis_is_a_denied_record_but_an_invalid_request_is_not(desk):
+    _, customer = _another_team(desk)
+    # When bob, an agent, calls three admin routes and a report, and sends a routing change the schema refuses
+    assert agent(desk, "GET", "/agent/me", "bob")[0] == 200
+    bob = {"cognito:username": "bob", "cognito:groups": "[]", "token_use": "id"}
+    assert admin(desk, "GET", "/admin/audit", claims=bob)[0] == 403
+    assert admin(desk, "PUT", "/admin/routing", {"sticky_days": 3}, claims=bob)[0] == 403
+    assert admin(desk, "POST", f"/admin/customers/{customer}/erase", claims=bob)[0] == 403
+    assert admin(desk, "PUT", "/admin/routing", {"sticky_days": "many"}, claims=bob)[0] == 422
+    report = http_event("GET", "/reports/summary", None, {}, query="from=2026-11-30&to=2026-12-07",
+                        claims=bob)
+    assert desk.invoke("reports_api", report)["statusCode"] == 403
+    # and an admin asks for a macro that does not exist (a 404 of no conversation or customer)
+    assert admin(desk, "GET", "/admin/macros/nosuch")[0] == 404
+    # Then each refusal of his role is a denied record: forbidden, 403, naming the customer he would have erased
+    records = {r["action"]: r for r in _denied(desk, "actor=bob&outcome=denied")}
+    assert set(records) == {"GET /admin/audit", "PUT /admin/routing", "POST /admin/customers/<customer_id>/erase",
+                            "GET /reports/summary"}
+    assert {(r["reason"], r["status"]) for r in records.values()} == {("forbidden", 403)}
+    assert records["POST /admin/customers/<customer_id>/erase"]["customer_id"] == customer
+    assert records["PUT /admin/routing"]["source_ip"] == "203.0.113.9"
+    # and the request the schema refused (never an access check) and the admin's missing macro are none
+    assert _denied(desk, "actor=root&outcome=denied") == []
+    # and nothing was erased, nor routing changed
+    assert desk.item(f"CUSTOMER#{customer}") is not None
+    assert admin(desk, "GET", "/admin/routing")[1].get("sticky_days") != 3
+
+
+def test_an_agent_of_the_team_reading_its_conversation_and_customer_is_not_denied(desk):
+    conv, customer = _another_team(desk)
+    # When alice (who holds it) and bob (of her team) read the conversation with its customer, and its customer
+    assert agent(desk, "GET", "/agent/me", "bob")[0] == 200
+    for who in ("alice", "bob"):
+        assert agent(desk, "GET", f"/agent/conversations/{conv}", who, query="include=customer")[0] == 200
+        assert agent(desk, "GET", f"/agent/customers/{customer}", who)[0] == 200
+    # Then their records are there, allowed, with no reason; none of them is denied
+    for who in ("alice", "bob"):
+        body = admin(desk, "GET", "/admin/audit", query=f"actor={who}")[1]
+        reads = [r for r in body["items"] if r["action"] in ("conversation.opened", "customer.read")]
+        assert len(reads) == 2 and all(r["outcome"] == "allowed" and r["reason"] is None for r in reads)
+        assert _denied(desk, f"actor={who}&outcome=denied") == []
+        allowed = admin(desk, "GET", "/admin/audit", query=f"actor={who}&outcome=allowed")[1]["items"]
+        assert {r["id"] for r in reads} <= {r["id"] for r in allowed}
+    assert _denied(desk, f"customer_id={customer}&outcome=denied") == []
+
+
+def test_the_audit_filters_find_denied_records_by_actor_customer_time_and_outcome_a_full_page_at_a_time(desk):
+    conv, customer = _another_team(desk)
+    start = clock.now()
+    # Given vera's three looks at alice's conversation between alice's reads of it
+    for _ in range(3):
+        assert agent(desk, "GET", f"/agent/conversations/{conv}", "alice", query="include=customer")[0] == 200
+        assert agent(desk, "GET", f"/agent/conversations/{conv}", "vera")[0] == 404
+    end = clock.now()
+    since, until = urllib.parse.quote(clock.iso(start)), urllib.parse.quote(clock.iso(end))
+    # When an admin pages through the denied records one at a time, by time alone and by customer and actor
+    for base in (f"outcome=denied&from={since}&to={until}", f"outcome=denied&customer_id={customer}",
+                 f"outcome=denied&customer_id={customer}&actor=vera"):
+        ids, cursor = [], None
+        for _ in range(6):
+            query = base + "&limit=1" + (f"&cursor={urllib.parse.quote(cursor)}" if cursor else "")
+            status, body = admin(desk, "GET", "/admin/audit", query=query)
+            assert status == 200, body
+            ids += [r["id"] for r in body["items"]]
+            assert all(r["outcome"] == "denied" and r["actor"] == "vera" for r in body["items"])
+            cursor = body.get("next_cursor")
+            if not cursor:
+                break
+        # Then each page holds one, and the three are found, newest first, whatever lies between them
+        assert len(ids) == len(set(ids)) == 3, (base, ids)
+    # and a period before them finds none; the allowed ones are alice's
+    before = urllib.parse.quote(clock.iso(start - timedelta(hours=1)))
+    assert _denied(desk, f"outcome=denied&from={before}&to={since}&customer_id={customer}") == []
+    allowed = admin(desk, "GET", "/admin/audit", query=f"outcome=allowed&customer_id={customer}")[1]["items"]
+    assert allowed and {r["actor"] for r in allowed} == {"alice"}
+    assert admin(desk, "GET", "/admin/audit", query="outcome=maybe")[0] == 422
+
+
+def test_an_agent_guessing_ids_is_recorded_up_to_the_bound_of_a_minute_and_counted_beyond(desk, monkeypatch):
+    from shopdesk.privacy import audit
+    monkeypatch.setattr(audit, "DENIED_PER_MINUTE", 3)
+    _another_team(desk)
+    clock.set_offset(61 - clock.now().timestamp() % 60)       # a second into a minute: the guesses fit in it
+    # When vera asks for seven conversation ids that do not exist within a minute
+    for n in range(7):
+        assert agent(desk, "GET", f"/agent/conversations/c_01GUESS{n:019d}", "vera")[0] == 404
+    # Then the first three are recorded, the fourth too, saying the bound was reached, and the rest only counted
+    records = _denied(desk, "actor=vera&outcome=denied")
+    assert len(records) == 4
+    assert [r.get("details") for r in records] == [{"bound_reached": 3}, None, None, None]     # newest first
+    minute = clock.iso(clock.now())[:16]
+    assert desk.item("DENIALS#vera", minute)["count"] == 7
+    # and the next minute records her refusals again
+    clock.set_offset(clock.offset() + 60)
+    assert agent(desk, "GET", f"/agent/conversations/{MISSING}", "vera")[0] == 404
+    assert len(_denied(desk, "actor=vera&outcome=denied")) == 5
+
+
 def _job(desk: Any, kind: str, customer: str) -> dict[str, Any]:
     status, started = admin(desk, "POST", f"/admin/customers/{customer}/{kind}")
     assert status == 202, started

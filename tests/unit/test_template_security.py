@@ -72,13 +72,32 @@ def test_the_event_lake_expires_with_the_admins_events_retention_and_its_deletio
 
 
 def test_the_functions_that_write_audit_records_may_never_change_or_delete_them():
-    for name in ("AgentApiFunction", "AdminApiFunction", "PrivacyFunction", "SlaSweepFunction"):
+    for name in ("AgentApiFunction", "AdminApiFunction", "PrivacyFunction", "SlaSweepFunction", "ReportsApiFunction"):
         statements = [s for policy in RESOURCES[name]["Properties"]["Policies"] if isinstance(policy, dict)
                       for s in policy.get("Statement", [])]
         [deny] = [s for s in statements if s.get("Sid") == "AuditTrailIsAppendOnly"]
         assert deny["Effect"] == "Deny"
         assert set(deny["Action"]) == {"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
         assert deny["Condition"] == {"ForAnyValue:StringLike": {"dynamodb:LeadingKeys": ["AUDIT#*"]}}
+
+
+def test_the_reports_function_writes_only_refused_attempts_records_and_their_count():
+    statements = [s for policy in RESOURCES["ReportsApiFunction"]["Properties"]["Policies"] if isinstance(policy, dict)
+                  for s in policy.get("Statement", []) if s["Effect"] == "Allow"]
+    writes = {action: s.get("Condition") for s in statements for action in s["Action"]
+              if action.startswith(("dynamodb:Put", "dynamodb:Update", "dynamodb:Delete", "dynamodb:BatchWrite"))}
+    assert writes == {"dynamodb:PutItem": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["AUDIT#*"]}},
+                      "dynamodb:UpdateItem": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["DENIALS#*"]}}}
+
+
+def test_the_agents_api_access_log_names_the_caller_and_why_the_authorizer_refused():
+    # a refused attempt that never reached a function (the JWT authorizer's 401) has its ip and the authorizer's
+    # error; one with a valid token names its sub (ID and access tokens) and username (access tokens)
+    line = json.loads(RESOURCES["HttpApi"]["Properties"]["AccessLogSettings"]["Format"])
+    assert {k: line[k] for k in ("ip", "sub", "username", "status", "authorizerError")} == {
+        "ip": "$context.identity.sourceIp", "sub": "$context.authorizer.claims.sub",
+        "username": "$context.authorizer.claims.username", "status": "$context.status",
+        "authorizerError": "$context.authorizer.error"}
 
 
 def test_every_queue_has_a_dead_letter_queue_and_the_privacy_one_an_alarm():

@@ -415,7 +415,15 @@ export class Api {
     this.call<AssistAnswer>("POST", "/agent/assist/answer", { text, ...(withArticle ? { with_article: withArticle } : {}) });
 
   // -- trust and privacy (admins; supervisors read the CSAT settings)
-  audit = (q: { actor?: string; customer_id?: string; from?: string; to?: string; limit?: number; cursor?: string | null }) =>
+  audit = (q: {
+    actor?: string;
+    customer_id?: string;
+    from?: string;
+    to?: string;
+    outcome?: "allowed" | "denied";
+    limit?: number;
+    cursor?: string | null;
+  }) =>
     this.call<AuditPage>("GET", "/admin/audit" + query(q));
   adminCustomer = (id: string) => this.call<Customer>("GET", `/admin/customers/${enc(id)}`);
   privacyRequests = (cursor?: string | null) =>

@@ -30,6 +30,14 @@ describe("the audit log's filter", () => {
     });
   });
 
+  it("asks for the refused attempts only, or the others, and for every record when no outcome is chosen", () => {
+    const filter = { actor: "", customer_id: "", from: "", to: "" };
+    expect(auditQuery({ ...filter, outcome: "denied" })).toEqual({ outcome: "denied" });
+    expect(auditQuery({ ...filter, outcome: "allowed", actor: "bob" })).toEqual({ actor: "bob", outcome: "allowed" });
+    expect(auditQuery({ ...filter, outcome: "" })).toEqual({});
+    expect(auditQuery(filter)).toEqual({});
+  });
+
   it("sends an agent typed by name, or by id in other capitals, as the id the trail keeps", () => {
     const agents = [
       { id: "alice", name: "Alice Example" },
@@ -66,7 +74,7 @@ describe("a record's changes", () => {
   });
 
   it("names what was done, with the target unless the action already has it", () => {
-    const record = { id: "a1", at: "2026-12-05T10:00:00Z", actor: "alice", action: "customer.export" };
+    const record = { id: "a1", at: "2026-12-05T10:00:00Z", actor: "alice", action: "customer.export", outcome: "allowed" as const };
     expect(recordWhat({ ...record, target: "customer_id=c_1" })).toBe("customer.export (customer_id=c_1)");
     expect(recordWhat(record)).toBe("customer.export");
   });

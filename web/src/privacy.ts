@@ -15,6 +15,7 @@ export interface AuditFilter {
   customer_id: string;
   from: string; // datetime-local values
   to: string;
+  outcome?: "" | "allowed" | "denied"; // "": every record; denied: the refused access attempts
 }
 
 /** The query of `GET /admin/audit` for a filter: trimmed, times in ISO; empty ones left out. The trail keeps
@@ -22,14 +23,14 @@ export interface AuditFilter {
 export function auditQuery(
   f: AuditFilter,
   agents: readonly { id: string; name?: string | null }[] = [],
-): { actor?: string; customer_id?: string; from?: string; to?: string } {
+): { actor?: string; customer_id?: string; from?: string; to?: string; outcome?: "allowed" | "denied" } {
   const typed = f.actor.trim();
   const folded = typed.toLocaleLowerCase();
   const agent =
     agents.find((a) => a.id === typed) ??
     agents.find((a) => a.id.toLocaleLowerCase() === folded || a.name?.trim().toLocaleLowerCase() === folded);
   const actor = agent?.id ?? typed;
-  const q = { actor, customer_id: f.customer_id.trim(), from: isoFromLocal(f.from), to: isoFromLocal(f.to) };
+  const q = { actor, customer_id: f.customer_id.trim(), from: isoFromLocal(f.from), to: isoFromLocal(f.to), outcome: f.outcome };
   return Object.fromEntries(Object.entries(q).filter(([, v]) => v)) as ReturnType<typeof auditQuery>;
 }
 

@@ -19,13 +19,26 @@ class ShopdeskError(Exception):
 
 
 class NotFound(ShopdeskError):
-    pass
+    """No such thing, or none the caller may see. ``about``: the conversation or customer asked for, and ``hidden``:
+    it exists but the access check hides it from the caller; both only for the audit trail's record of the refused
+    attempt (shopdesk.privacy.audit), never in the answer, which is the same either way."""
+
+    about: dict[str, str] | None = None
+    hidden: bool = False
+
+    def concerning(self, about: dict[str, str], *, hidden: bool = False) -> Self:
+        self.about, self.hidden = about, hidden
+        return self
 
 
-def conversation_not_found(conversation_id: str) -> NotFound:
-    """The one answer for a conversation that does not exist and for one the caller may not see, so
-    that nobody learns from it that a conversation exists (shopdesk.logic.access)."""
-    return NotFound(f"conversation {conversation_id} does not exist")
+def conversation_not_found(conversation_id: str, *, hidden_from_caller: bool = False,
+                           customer_id: str | None = None) -> NotFound:
+    """The one answer for a conversation that does not exist and for one the caller may not see
+    (``hidden_from_caller``, with its ``customer_id``, for the audit trail), so that nobody learns from it that a
+    conversation exists (shopdesk.logic.access)."""
+    return NotFound(f"conversation {conversation_id} does not exist").concerning(
+        {"conversation_id": conversation_id, **({"customer_id": customer_id} if customer_id else {})},
+        hidden=hidden_from_caller)
 
 
 class Conflict(ShopdeskError):

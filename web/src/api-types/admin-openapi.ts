@@ -567,7 +567,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The audit trail, newest first, by actor, customer and time (admins) */
+        /** The audit trail, newest first, by actor, customer, time and outcome (admins; outcome=denied: the refused access attempts) */
         get: operations["list_audit_admin_audit_get"];
         put?: never;
         post?: never;
@@ -949,6 +949,18 @@ export interface components {
             request_id?: string | null;
             /** Status */
             status?: number | null;
+            /**
+             * Outcome
+             * @description denied: a refused access attempt (status 403 or 404, ``reason`` says which; action <METHOD> <route>); allowed: every other record
+             * @default allowed
+             * @enum {string}
+             */
+            outcome: "allowed" | "denied";
+            /**
+             * Reason
+             * @description why a denied attempt was refused: forbidden (403: the caller's role or scope), not_visible (404: it exists, but the caller may not see it), not_found (404: no conversation or customer of that id); the caller got the same answer for both 404s
+             */
+            reason?: ("forbidden" | "not_visible" | "not_found") | null;
         };
         /** BotOut */
         BotOut: {
@@ -5010,6 +5022,8 @@ export interface operations {
                 to?: string | null;
                 limit?: number;
                 cursor?: string | null;
+                /** @description only the refused access attempts (denied) or only the other records (allowed); a page looks at no more than 1,000 records, then comes back short with its cursor */
+                outcome?: ("allowed" | "denied") | null;
             };
             header?: never;
             path?: never;

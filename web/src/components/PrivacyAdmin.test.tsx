@@ -71,6 +71,7 @@ describe("the audit log", () => {
     source_ip: "203.0.113.9",
     user_agent: "Firefox",
     status: 200,
+    outcome: "allowed" as const,
     before: { retention: { audit_days: 730, events_days: 400 } },
     after: { retention: { audit_days: 365, events_days: 400 } },
   };
@@ -102,6 +103,40 @@ describe("the audit log", () => {
     await vi.waitFor(() =>
       expect(audit).toHaveBeenLastCalledWith({ actor: "alice", customer_id: "c_7", from: new Date(2026, 11, 5, 9, 30).toISOString(), cursor: undefined }),
     );
+  });
+
+  it("marks a refused attempt and says why, and filters to the refused attempts", async () => {
+    const refused = {
+      id: "a3",
+      at: "2026-12-05T11:00:00Z",
+      actor: "bob",
+      roles: [],
+      action: "GET /agent/conversations/<conversation_id>",
+      target: "conversation_id=c_9",
+      conversation_id: "c_9",
+      customer_id: "u_9",
+      source_ip: "198.51.100.7",
+      status: 404,
+      outcome: "denied" as const,
+      reason: "not_visible" as const,
+    };
+    const audit = vi.fn(async (q: { outcome?: string }) => ({ items: q.outcome === "denied" ? [refused] : [record, refused] }));
+    show("audit", { audit } as Partial<Api>);
+    await vi.waitFor(() => expect(root().querySelectorAll("table tbody tr").length).toBe(2));
+    const [allowed, denied] = [...root().querySelectorAll("table tbody tr")] as [Element, Element];
+    expect(denied.textContent).toContain("Refused exists, hidden from the caller");
+    expect(denied.textContent).toContain("GET /agent/conversations/<conversation_id> (conversation_id=c_9) · 404");
+    expect(denied.textContent).toContain("198.51.100.7");
+    expect(allowed.textContent).not.toContain("Refused");
+
+    const outcome = byText("label", "Outcome").querySelector("select")!;
+    expect([...outcome.options].map((o) => o.textContent)).toEqual(["Every record", "Refused attempts only", "Allowed only"]);
+    outcome.value = "denied";
+    outcome.dispatchEvent(new Event("change", { bubbles: true }));
+    await tick();
+    $("form").dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+    await vi.waitFor(() => expect(audit).toHaveBeenLastCalledWith({ outcome: "denied", cursor: undefined }));
+    await vi.waitFor(() => expect(root().querySelectorAll("table tbody tr").length).toBe(1));
   });
 
   it("names the desk's agents in its rows, and takes an agent's name in the Who filter for their id", async () => {

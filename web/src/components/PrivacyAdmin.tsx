@@ -48,7 +48,7 @@ const invalid = (id: string, errors: string[] | undefined) =>
 export function AuditAdmin() {
   const { store, t, locale, timeZone } = useApp();
   const state = useStore(store); // the agents: the filter takes a name, the rows say whose
-  const [filter, setFilter] = useState<AuditFilter>({ actor: "", customer_id: "", from: "", to: "" });
+  const [filter, setFilter] = useState<AuditFilter>({ actor: "", customer_id: "", from: "", to: "", outcome: "" });
   const [records, setRecords] = useState<AuditRecord[] | null>(null);
   const [cursor, setCursor] = useState<string | null>(null);
   const [message, setMessage] = useState<Shown | null>(null);
@@ -85,7 +85,7 @@ export function AuditAdmin() {
     void load(false);
   }, []);
   const input = (key: keyof AuditFilter) => (e: Event) => {
-    const value = (e.target as HTMLInputElement).value;
+    const value = (e.target as HTMLInputElement | HTMLSelectElement).value;
     setFilter((f) => ({ ...f, [key]: value }));
   };
   return (
@@ -119,6 +119,14 @@ export function AuditAdmin() {
         <label class="field">
           <span>{t("audit.to")}</span>
           <input type="datetime-local" value={filter.to} onInput={input("to")} />
+        </label>
+        <label class="field">
+          <span>{t("audit.outcome")}</span>
+          <select value={filter.outcome} onChange={input("outcome")}>
+            <option value="">{t("audit.outcome.any")}</option>
+            <option value="denied">{t("audit.outcome.denied")}</option>
+            <option value="allowed">{t("audit.outcome.allowed")}</option>
+          </select>
         </label>
         <button class="btn btn-primary" type="submit">
           {t("audit.apply")}
@@ -159,6 +167,7 @@ function AuditRow({ record: r, when, agents }: { record: AuditRecord; when: stri
   const name = agentName(agents, r.actor);
   const changed = changes(r.before, r.after);
   const details = Object.entries(r.details ?? {});
+  const denied = r.outcome === "denied";
   return (
     <tr>
       <td>
@@ -170,6 +179,12 @@ function AuditRow({ record: r, when, agents }: { record: AuditRecord; when: stri
         {r.roles?.length ? <span class="muted small"> ({r.roles.join(", ")})</span> : null}
       </td>
       <td>
+        {denied && (
+          <div>
+            <strong class="chip chip-warn">{t("audit.denied")}</strong>
+            {r.reason && <span class="small"> {t(`audit.reason.${r.reason}`)}</span>}
+          </div>
+        )}
         <code>{recordWhat(r)}</code>
         {r.status != null && <span class="muted small"> · {r.status}</span>}
         {r.conversation_id && <div class="muted small">{t("audit.conversation", { id: r.conversation_id })}</div>}

@@ -5,6 +5,10 @@ an ``AUDIT#`` item, and the API functions' IAM policies deny it (template.yaml);
 after the audit retention. It reuses two of the table's indexes instead of adding its own (CloudFormation adds
 one index per stack update): ``Access`` under ``AUDITBY#<actor>`` and ``ByCustomer`` under
 ``AUDITCUST#<customer>``, both sorted by ``<at>#<id>``; the base table keeps a partition per day.
+
+Refused attempts (``outcome: denied``) are counted per actor and minute in a small item of their own
+(``DENIALS#<actor>``, not an ``AUDIT#`` item: it is changed, and expires after a day), which bounds how many of one
+actor's refusals a minute become records (shopdesk.privacy.audit).
 """
 
 from __future__ import annotations
@@ -12,9 +16,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from shopdesk.dal.table import Table, decode_cursor, encode_cursor
+from shopdesk.dal.table import Table, Update, decode_cursor, encode_cursor
 
 DAY_PREFIX, ACTOR_PREFIX, CUSTOMER_PREFIX = "AUDIT#", "AUDITBY#", "AUDITCUST#"
+DENIALS_PREFIX = "DENIALS#"
+DENIALS_KEPT_SECONDS = 86400        # a minute's count is needed for that minute only
 
 
 def audit_key(at: str, record_id: str) -> str:
@@ -34,6 +40,14 @@ class AuditLog:
         if record.get("customer_id"):
             item |= {"CustomerPK": CUSTOMER_PREFIX + record["customer_id"], "CustomerSK": sort}
         self.table.put(item, condition="attribute_not_exists(PK)")
+
+    def count_denied(self, actor: str, minute: str, now: int) -> int:
+        """Count one more refused attempt of ``actor`` in ``minute`` (``2026-05-01T12:34``): how many there are now,
+        this one included (one UpdateItem ``ADD``, so attempts at once each get their own number)."""
+        item = self.table.update(DENIALS_PREFIX + actor, minute,
+                                 Update().add("count", 1).set("type", "denials").set("ttl", now + DENIALS_KEPT_SECONDS),
+                                 return_new=True)
+        return int((item or {}).get("count", 1))
 
     def _page(self, index: str | None, pk_name: str, sk_name: str, pk: str, start: str, end: str, limit: int,
               cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:

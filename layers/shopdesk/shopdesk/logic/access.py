@@ -150,7 +150,7 @@ class Access:
     def check(self, caller: Caller, conv: Conversation) -> Conversation:
         """The conversation, if the caller may see it; else the same NotFound as a missing one."""
         if not self.may_see(caller, conv):
-            raise conversation_not_found(conv.id)
+            raise conversation_not_found(conv.id, hidden_from_caller=True, customer_id=conv.customer.id)
         audit.note(conversation_id=conv.id, customer_id=conv.customer.id)     # whose data the request concerns
         return conv
 

@@ -122,7 +122,7 @@ class CustomerDesk:
             return customer
         holder = self.merger.survivor_of(customer.id) if customer.merged_into else customer.id
         if not self._may_see_history(caller, holder):
-            raise customer_not_found(customer_id)
+            raise customer_not_found(customer_id, hidden_from_caller=True)
         return customer
 
     def _may_see_history(self, caller: Caller, customer_id: str) -> bool:

@@ -251,8 +251,10 @@ class MacroDesk:
         except TemplateInvalid as exc:
             return Outcome(conversation_id, "refused", 422, str(exc))
         except NotFound as exc:
+            audit.refused(exc)            # another team's conversation: a refused attempt, in the audit trail
             return Outcome(conversation_id, "refused", 404, str(exc))
         except PermissionError as exc:
+            audit.refused(exc)
             return Outcome(conversation_id, "refused", 403, str(exc))
         except (Conflict, BadRequest) as exc:
             return Outcome(conversation_id, "refused", 409 if isinstance(exc, Conflict) else 400, str(exc))

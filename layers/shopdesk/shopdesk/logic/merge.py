@@ -36,9 +36,11 @@ if TYPE_CHECKING:
 SYSTEM = "system"
 
 
-def customer_not_found(customer_id: str) -> NotFound:
-    """The one answer for a customer that does not exist and one the caller may not see."""
-    return NotFound(f"customer {customer_id} does not exist")
+def customer_not_found(customer_id: str, *, hidden_from_caller: bool = False) -> NotFound:
+    """The one answer for a customer that does not exist and one the caller may not see (``hidden_from_caller``:
+    for the audit trail only)."""
+    return NotFound(f"customer {customer_id} does not exist").concerning({"customer_id": customer_id},
+                                                                          hidden=hidden_from_caller)
 
 
 @dataclass(frozen=True)

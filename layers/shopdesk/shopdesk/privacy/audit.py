@@ -14,6 +14,20 @@ links, a web-chat visitor's proven email) are recorded with ``actor = "system:<w
 ``AuditTrail.record``.
 
 A record that cannot be written fails the request (500): a read is not answered unaudited.
+
+Refused attempts are recorded too (PCI DSS 10.2.1.4, invalid logical access attempts): a request of an authenticated
+caller on the agent, admin or reports API that ends in a 403 (a role or scope check) or in the 404 of an access
+check writes a record with ``outcome: "denied"``, the action ``<METHOD> <route>``, the status, the ids the request
+named (or the access check found) and a ``reason``: ``forbidden`` (403), ``not_visible`` (404: it exists, but the
+access check hides it from the caller: shopdesk.logic.access and logic.customers raise their ``NotFound`` marked
+``hidden``), ``not_found`` (404: no conversation or customer of that id). The caller's answer is the same for both
+404s; only the record tells them apart. A 404 of something else (a label, a message in a conversation the caller
+sees) is no access attempt and writes nothing, nor do 400, 409, 415 and 422 (a request the schema refuses is
+answered before any access check; a valid one the state refuses was allowed). The records hold the same things as
+the others: ids, the route, roles, status, where from; never what the caller sent. An actor's refusals beyond
+``DENIED_PER_MINUTE`` in a minute are counted, not recorded one by one: the first one over says so
+(``details.bound_reached``), so guessing ids cannot fill the table faster than that; the HTTP API's access log still
+names the caller of every request.
 """
 
 from __future__ import annotations
@@ -28,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from shopdesk import clock
 from shopdesk.dal.audit import AuditLog
+from shopdesk.errors import NotFound
 from shopdesk.ids import new_id
 from shopdesk.privacy.settings import PrivacyPolicies, ttl_after
 
@@ -36,9 +51,12 @@ if TYPE_CHECKING:          # the event handler is imported by the API functions 
     from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 _notes: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("audit_notes", default=None)
-# A page by actor and customer looks at no more records than this (then it is short, with its cursor).
-MAX_READ_BOTH = 1000
+# A filtered page (by actor and customer, by outcome) looks at no more records than this (then it is short, with its
+# cursor).
+MAX_READ_FILTERED = 1000
 NOT_AUDITED = ""            # a non-GET route that changes nothing (a preview): name it with this
+ALLOWED, DENIED = "allowed", "denied"    # a record's outcome (``allowed`` is not stored: every record but a refusal)
+DENIED_PER_MINUTE = 30      # an actor's refused attempts recorded one by one in a minute; the rest are counted
 
 
 def note(*, customer_id: str | None = None, conversation_id: str | None = None, before: Any = None,
@@ -83,45 +101,87 @@ class AuditTrail:
     def record(self, *, actor: str, action: str, roles: list[str] | None = None, customer_id: str | None = None,
                conversation_id: str | None = None, target: str | None = None, before: Any = None,
                after: Any = None, details: Mapping[str, Any] | None = None, source_ip: str | None = None,
-               user_agent: str | None = None, request_id: str | None = None, status: int | None = None
-               ) -> dict[str, Any]:
+               user_agent: str | None = None, request_id: str | None = None, status: int | None = None,
+               outcome: str | None = None, reason: str | None = None) -> dict[str, Any]:
         at = clock.now()
         record = {k: v for k, v in {
             "id": new_id("a_"), "at": clock.iso(at), "actor": actor, "roles": sorted(roles or []) or None,
             "action": action, "target": target, "customer_id": customer_id, "conversation_id": conversation_id,
             "before": before, "after": after, "details": dict(details) if details else None,
             "source_ip": source_ip, "user_agent": (user_agent or "")[:512] or None, "request_id": request_id,
-            "status": status}.items() if v is not None}
+            "status": status, "outcome": outcome, "reason": reason}.items() if v is not None}
         self.log.append(record, ttl_after(at, self.policies.current().retention.audit_days))
         return record
 
-    def find(self, *, actor: str | None, customer_id: str | None, start: datetime, end: datetime, limit: int,
-             cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        """Newest first: through the actor's or the customer's index (both: the customer's, read until the page
-        of the actor's is full), else day by day."""
-        a, b = clock.iso(start), clock.iso(end)
-        if actor and customer_id:
-            return self._by_both(actor, customer_id, a, b, limit, cursor)
-        if actor:
-            return self.log.by_actor(actor, a, b, limit, cursor)
-        if customer_id:
-            return self.log.by_customer(customer_id, a, b, limit, cursor)
-        return self.log.by_time(a, b, limit, cursor)
+    def denied(self, *, actor: str, customers: list[str | None], **fields: Any) -> list[dict[str, Any]]:
+        """A refused attempt (``outcome: denied``): one record under each of ``customers`` (``[None]``: none), unless
+        the actor passed ``DENIED_PER_MINUTE`` refusals this minute. The first one over is recorded and says so
+        (``details.bound_reached``); the ones after it in that minute are only counted."""
+        at = clock.now()
+        count = self.log.count_denied(actor, clock.iso(at)[:16], int(at.timestamp()))
+        if count > DENIED_PER_MINUTE + 1:
+            return []
+        details = {"bound_reached": DENIED_PER_MINUTE} if count > DENIED_PER_MINUTE else None
+        return [self.record(actor=actor, customer_id=customer, outcome=DENIED, details=details, **fields)
+                for customer in customers]
 
-    def _by_both(self, actor: str, customer_id: str, start: str, end: str, limit: int, cursor: str | None
-                 ) -> tuple[list[dict[str, Any]], str | None]:
-        """The customer's records (fewer than a busy agent's) that are the actor's, read on until the page is full
-        or ``MAX_READ_BOTH`` records were looked at; each read asks for no more than the page still needs, so the
-        cursor is exactly where reading stopped. (One index's page filtered afterwards came back short or empty
-        with a cursor, and looked like the end.)"""
+    def find(self, *, actor: str | None, customer_id: str | None, start: datetime, end: datetime, limit: int,
+             cursor: str | None, outcome: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+        """Newest first: through the actor's or the customer's index (both: the customer's, kept to the actor's),
+        else day by day; ``outcome`` keeps the ``denied`` records or the others (``allowed``)."""
+        a, b = clock.iso(start), clock.iso(end)
+        tests: list[Callable[[dict[str, Any]], bool]] = []
+        if actor and customer_id:
+            tests.append(lambda r: r.get("actor") == actor)
+        if outcome:
+            tests.append(lambda r: r.get("outcome", ALLOWED) == outcome)
+
+        def read(size: int, at: str | None) -> tuple[list[dict[str, Any]], str | None]:
+            if customer_id:
+                return self.log.by_customer(customer_id, a, b, size, at)
+            if actor:
+                return self.log.by_actor(actor, a, b, size, at)
+            return self.log.by_time(a, b, size, at)
+
+        if not tests:
+            return read(limit, cursor)
+        return self._filtered(read, lambda r: all(test(r) for test in tests), limit, cursor)
+
+    @staticmethod
+    def _filtered(read: Callable[[int, str | None], tuple[list[dict[str, Any]], str | None]],
+                  keep: Callable[[dict[str, Any]], bool], limit: int, cursor: str | None
+                  ) -> tuple[list[dict[str, Any]], str | None]:
+        """The records ``keep`` keeps (the customer's that are the actor's: a customer has fewer than a busy agent;
+        the denied ones), read on until the page is full or ``MAX_READ_FILTERED`` records were looked at; each read
+        asks for no more than the page still needs, so the cursor is exactly where reading stopped. (One index's page
+        filtered afterwards came back short or empty with a cursor, and looked like the end.)"""
         found: list[dict[str, Any]] = []
-        read = 0
+        looked = 0
         while True:
-            items, cursor = self.log.by_customer(customer_id, start, end, limit - len(found), cursor)
-            read += len(items)
-            found.extend(i for i in items if i.get("actor") == actor)
-            if cursor is None or len(found) >= limit or read >= MAX_READ_BOTH:
+            items, cursor = read(limit - len(found), cursor)
+            looked += len(items)
+            found.extend(i for i in items if keep(i))
+            if cursor is None or len(found) >= limit or looked >= MAX_READ_FILTERED:
                 return found, cursor
+
+
+def refused(error: Exception) -> None:
+    """A use case that answers part of a request with a refusal and goes on (a macro applied to many conversations:
+    one of them another team's) says so: the request's records then hold that refusal too, as if it had been the
+    answer (``denied``, when it is one: ``PermissionError``, or a ``NotFound`` of a conversation or customer)."""
+    notes = _notes.get()
+    if notes is not None:
+        notes.setdefault("refusals", []).append(error)
+
+
+def _denial(error: BaseException) -> tuple[int, str, dict[str, str]] | None:
+    """A refused attempt's status, reason and the ids the refusal names; None for an error that is none (a 404 of a
+    label or a message, a conflict, a request the schema refuses)."""
+    if isinstance(error, PermissionError):
+        return 403, "forbidden", {}
+    if isinstance(error, NotFound) and error.about:
+        return 404, "not_visible" if error.hidden else "not_found", dict(error.about)
+    return None
 
 
 def _pattern(route: str) -> re.Pattern[str]:
@@ -132,44 +192,70 @@ def install(app: APIGatewayHttpResolver, trail: Callable[[], AuditTrail], who: C
             named: Mapping[tuple[str, str], str], revealing: Mapping[tuple[str, str], str] | None = None) -> None:
     """Audit ``app``'s routes: every non-GET route (action ``<METHOD> <route>`` unless ``named`` names it;
     ``NOT_AUDITED`` leaves it out), the GET routes ``named`` lists, and the GET routes ``revealing`` lists when
-    the request called ``revealed``. ``who(event)`` is the caller (id and roles). Call it after the routes are
-    declared."""
+    the request called ``revealed``; on every route, a refused attempt (``denied``, action ``<METHOD> <route>``).
+    ``who(event)`` is the caller (id and roles). Call it after the routes are declared."""
     routes = [(r.method, r.path) for r in app._static_routes + app._dynamic_routes]
     revealing = revealing or {}
     unknown = (set(named) | set(revealing)) - set(routes)
     if unknown:
         raise ValueError(f"audit names routes the app does not declare: {sorted(unknown)}")
-    audited = []
+    every = []              # (method, route, its pattern, its action or None, audited only when it revealed)
     for method, path in routes:
         if (method, path) in revealing:
-            audited.append((method, _pattern(path), revealing[(method, path)], True))
+            every.append((method, path, _pattern(path), revealing[(method, path)], True))
             continue
         action = named.get((method, path), None if method == "GET" else f"{method} {path}")
-        if action:
-            audited.append((method, _pattern(path), action, False))
+        every.append((method, path, _pattern(path), action or None, False))
+
+    def denied(event: Any, route: str, params: dict[str, str], notes: dict[str, Any],
+               errors: list[BaseException]) -> None:
+        refusals = [d for d in map(_denial, errors) if d]
+        if not refusals:
+            return
+        try:
+            caller = who(event)
+        except PermissionError:         # no caller to name (a public document, a token that names no agent)
+            return
+        http = event.request_context.http
+        for status, reason, about in refusals:
+            # what the refusal names, else (a 403 past the access check) what the check noted
+            named = about or {k: notes[k] for k in ("conversation_id", "customer_id") if notes.get(k)}
+            conversation_id = named.get("conversation_id") or params.get("conversation_id")
+            customers = list(dict.fromkeys(c for c in (params.get("customer_id"), named.get("customer_id")) if c))
+            trail().denied(
+                actor=caller.id, customers=customers or [None], roles=list(caller.roles),
+                action=f"{http.method} {route}", status=status, reason=reason,
+                target="/".join(f"{k}={v}" for k, v in params.items()) or None, conversation_id=conversation_id,
+                source_ip=http.source_ip, user_agent=http.user_agent, request_id=event.request_context.request_id)
 
     def middleware(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
         event = app.current_event
         method, path = event.request_context.http.method, event.path
-        match = next(((m, pattern.match(path), action, only_revealing) for m, pattern, action, only_revealing
-                      in audited if m == method and pattern.match(path)), None)
+        match = next(((route, found, action, only_revealing) for m, route, pattern, action, only_revealing in every
+                      if m == method and (found := pattern.match(path))), None)
         if match is None:
             return next_middleware(app)
+        route, found, action, only_revealing = match
+        params = found.groupdict()
         token = _notes.set({})
         try:
-            response = next_middleware(app)
+            try:
+                response = next_middleware(app)
+            except Exception as exc:        # answered by the app's exception handlers: a refusal is recorded first
+                denied(event, route, params, _notes.get() or {}, [exc, *(_notes.get() or {}).get("refusals", [])])
+                raise
             notes = _notes.get() or {}
         finally:
             _notes.reset(token)
-        if response.status_code >= 400 or (match[3] and not notes.get("revealed")):
+        denied(event, route, params, notes, notes.get("refusals", []))
+        if not action or response.status_code >= 400 or (only_revealing and not notes.get("revealed")):
             return response
-        params = match[1].groupdict() if match[1] else {}
         caller = who(event)
         http = event.request_context.http
         customer_id = notes.get("customer_id") or params.get("customer_id")
         for concerned in dict.fromkeys([customer_id, *notes.get("also_customers", [])]):
             trail().record(
-                actor=caller.id, roles=list(caller.roles), action=match[2], status=response.status_code,
+                actor=caller.id, roles=list(caller.roles), action=action, status=response.status_code,
                 target="/".join(f"{k}={v}" for k, v in params.items()) or None, customer_id=concerned,
                 conversation_id=notes.get("conversation_id") or params.get("conversation_id"),
                 before=notes.get("before"), after=notes.get("after"), details=notes.get("details"),

@@ -56,7 +56,8 @@ class PrivacyDesk:
     media_days: int = 730                 # ... else the stack's MediaRetentionDays
 
     def audit(self, by: Iterable[str], *, actor: str | None, customer_id: str | None, start: datetime | None,
-              end: datetime | None, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+              end: datetime | None, limit: int, cursor: str | None, outcome: str | None = None
+              ) -> tuple[list[dict[str, Any]], str | None]:
         require(by, ADMIN)
         if end is None and start is not None and start > clock.now():
             return [], None             # from a moment still to come, until now: nothing has been recorded yet
@@ -68,7 +69,7 @@ class PrivacyDesk:
             raise BadRequest(f"without actor or customer_id, from and to may be at most {MAX_DAYS_BY_TIME} days apart")
         try:
             return self.trail.find(actor=actor, customer_id=customer_id, start=start, end=end, limit=limit,
-                                   cursor=cursor)
+                                   cursor=cursor, outcome=outcome)
         except ValueError as exc:
             raise BadRequest(str(exc)) from exc
 
