@@ -1,4 +1,5 @@
-"""The WebSocket API's routes: $connect keeps the connection (an agent an admin took off the desk: refused, 403),
+"""The WebSocket API's routes: $connect keeps the connection under the agent's teams (an agent an admin took off the
+desk: refused, 403; teams that kept changing while it opened: 409, the inbox connects again),
 $disconnect forgets it, $default answers pings."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from shopdesk.config import LiveSettings
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.live import ConnectionPoster, Connections
 from shopdesk.dal.table import Table
-from shopdesk.errors import Deactivated
+from shopdesk.errors import Conflict, Deactivated
 from shopdesk.logic.admin import roles
 from shopdesk.logic.live import LiveConnections
 from shopdesk.logs import logger_for
@@ -37,6 +38,9 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         except Deactivated as exc:
             logger.info("connection refused", extra={"reason": str(exc)})
             return {"statusCode": 403, "body": "Forbidden"}      # API Gateway refuses the socket's opening
+        except Conflict as exc:          # the agent's teams kept changing: the inbox connects again
+            logger.info("connection refused", extra={"reason": str(exc)})
+            return {"statusCode": 409, "body": "Conflict"}
         return {"statusCode": 200}
     if route == "$disconnect":
         live.disconnect(connection_id)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from local.streams import lambda_record
-from tests.integration.helpers import agent, customer_writes, online
+from tests.integration.helpers import agent, customer_writes, online, route_records, teams
 from tests.integration.test_admin_api import admin_call
 from tests.support import LoopbackServer, http_event
 
@@ -218,6 +218,89 @@ def test_a_deactivation_while_a_socket_opens_refuses_it(desk, endpoint, monkeypa
     assert answer["statusCode"] == 403
     assert desk.item("CONN#A") is None and desk.item("LIVE#agent:alice", "CONN#A") is None
     assert desk.item("LIVE#team:default", "CONN#A") is None
+
+
+def set_teams(desk: Any, endpoint: ConnectionsEndpoint, agent_id: str, *names: str, capacity: int = 3) -> int:
+    """An admin sets the agent's teams (PUT /admin/agents/{id}), with the admin API pointed at the endpoint."""
+    event = http_event("PUT", f"/admin/agents/{agent_id}", json.dumps({"capacity": capacity, "teams": list(names)}),
+                       {"content-type": "application/json"},
+                       claims={"cognito:username": "lead", "cognito:groups": "[admins]"})
+    return desk.invoke("admin_api", event, LIVE_CONNECTIONS_ENDPOINT=endpoint.url + "/" + STAGE)["statusCode"]
+
+
+def returns_desk(desk: Any) -> None:
+    """A second team, ``returns``, that the routing settings send WhatsApp conversations to."""
+    teams(desk, "returns")
+    assert admin_call(desk, "PUT", "/admin/routing", "[admins]", {"team_by_channel": {"whatsapp": "returns"}})[0] == 200
+
+
+def test_a_change_of_teams_closes_the_agents_sockets_and_the_next_one_hears_the_new_teams_only(desk, endpoint):
+    # Given returns (WhatsApp) and default, a returns conversation dave holds; bob in both teams, connected; dave
+    # and an admin connected
+    returns_desk(desk)
+    online(desk, "bob", "dave")
+    assert set_teams(desk, endpoint, "dave", "returns") == 200
+    stream = Stream(desk)
+    conv = customer_writes(desk, "+31650000041", "I want to return a jacket", "SMlive41", channel="whatsapp")
+    route_records(desk)
+    assert desk.item(f"CONV#{conv}")["assignee"] == "dave"
+    stream.read()               # what happened before the sockets opened
+    assert set_teams(desk, endpoint, "bob", "default", "returns") == 200
+    connect(desk, endpoint, "B1", "bob")
+    connect(desk, endpoint, "D", "dave")
+    connect(desk, endpoint, "R", "root", roles="admins")
+    assert desk.item("LIVE#team:returns", "CONN#B1")
+    # When an admin takes him out of returns
+    assert set_teams(desk, endpoint, "bob", "default") == 200
+    # Then his socket is closed at once, none of its items left for the fan-out to find
+    assert endpoint.closed == ["B1"]
+    assert desk.item("CONN#B1") is None and desk.item("LIVE#team:returns", "CONN#B1") is None
+    assert desk.item("LIVE#agent:bob", "CONN#B1") is None and desk.item("LIVE#team:default", "CONN#B1") is None
+    # and the socket his inbox opens again is listed under default alone
+    connect(desk, endpoint, "B2", "bob")
+    assert desk.item("CONN#B2")["teams"] == ["default"] and desk.item("LIVE#team:returns", "CONN#B2") is None
+    # So a note on the returns conversation reaches dave and the admin, and nothing of it is even tried on bob's sockets
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/notes", "dave", {"text": "label sent"})[0] == 201
+    assert fan_out(desk, endpoint, stream.read()) == {"batchItemFailures": []}
+    for connection in ("D", "R"):
+        assert {f["conversation_id"] for f in endpoint.to(connection)} == {conv}, connection
+    assert not {"B1", "B2"} & set(endpoint.posted)
+    # When an admin puts him back in returns, his socket is closed again and the next one hears returns
+    assert set_teams(desk, endpoint, "bob", "default", "returns") == 200
+    assert endpoint.closed == ["B1", "B2"]
+    connect(desk, endpoint, "B3", "bob")
+    assert desk.item("LIVE#team:returns", "CONN#B3")
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/notes", "dave", {"text": "parcel on its way back"})[0] \
+        == 201
+    assert fan_out(desk, endpoint, stream.read()) == {"batchItemFailures": []}
+    assert {f["conversation_id"] for f in endpoint.to("B3")} == {conv}
+    # And a change that leaves his teams as they are (his capacity) closes nothing
+    assert set_teams(desk, endpoint, "bob", "returns", "default", capacity=5) == 200
+    assert endpoint.closed == ["B1", "B2"] and desk.item("CONN#B3") is not None
+
+
+def test_a_change_of_teams_while_a_socket_opens_lists_it_under_the_new_teams(desk, endpoint, monkeypatch):
+    # Given bob in default and returns, whose socket is opening
+    returns_desk(desk)
+    online(desk, "bob")
+    assert set_teams(desk, endpoint, "bob", "default", "returns") == 200
+    live = desk.handler("live_connections", LIVE_CONNECTIONS_ENDPOINT=endpoint.url + "/" + STAGE).live
+    read = live.agents.get
+    raced: list[int] = []
+
+    def read_then_changed(agent_id: str) -> Any:
+        agent = read(agent_id)
+        if not raced:           # an admin takes him out of returns right after $connect read his record
+            raced.append(set_teams(desk, endpoint, "bob", "default"))
+        return agent
+
+    monkeypatch.setattr(live.agents, "get", read_then_changed)
+    # When $connect goes on with what it read (default and returns), the change found no socket to close
+    connect(desk, endpoint, "B", "bob")
+    # Then the socket is listed under the teams he has now, and nothing under returns
+    assert raced == [200] and endpoint.closed == []
+    assert desk.item("CONN#B")["teams"] == ["default"]
+    assert desk.item("LIVE#team:returns", "CONN#B") is None and desk.item("LIVE#team:default", "CONN#B")
 
 
 # ------------------------------------------------------------------------------ the fan-out

@@ -137,7 +137,9 @@ class Admin:
         in, refills the agent at once (most urgent first across all their teams). With ``expected_version``
         only over that version of the agent's settings (409 otherwise). Teams must be the desk's
         (``known_teams``) and languages ones conversations are detected in: 422 naming each other one (the agent
-        would never be given such work)."""
+        would never be given such work). A change of teams counts at once for the agent's open WebSocket
+        connections too: they are closed (``close_sockets``), and the inbox connects again, listed under the teams
+        the agent has now (a socket keeps the audiences it connected with: ``shopdesk.logic.live``)."""
         require(by, *WRITE)
         before = self.agents.get(agent_id)
         if before is None:
@@ -147,10 +149,13 @@ class Admin:
         after = self.agents.configure(agent_id, teams=settings.teams, capacity=settings.capacity,
                                       skills=settings.skills, languages=settings.languages, name=settings.name,
                                       expected_version=expected_version)
+        sockets: dict[str, int] = {}
+        if set(after.teams) != set(before.teams) and self.close_sockets:   # after the write: $connect reads it
+            sockets["sockets_closed"] = self.close_sockets(agent_id)
         if after.capacity > before.capacity or set(after.teams) - set(before.teams):
             enqueue_refill(self.work, agent_id, "settings")
         audit.note(before=before.model_dump(include=set(AGENT_SETTINGS)),
-                   after=after.model_dump(include=set(AGENT_SETTINGS)))
+                   after=after.model_dump(include=set(AGENT_SETTINGS)), **sockets)
         return after.model_dump()
 
     def deactivate_agent(self, by: Roles, agent_id: str, caller_id: str) -> dict[str, Any]:

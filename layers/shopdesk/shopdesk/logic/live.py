@@ -22,9 +22,12 @@ connection that may see the conversation before or after the change: one Query p
 (``team:<team>``, ``agent:<id>``, ``all`` for admins), cached for the batch. A connection API Gateway
 reports gone is deleted, unless it is young enough to be still opening (``opening``).
 
-An agent an admin takes off the desk is refused at ``$connect`` (``LiveConnections.connect``), and their open
-sockets are closed at once (``LiveConnections.close``: API Gateway's DeleteConnection, then the connection's items,
-so the fan-out never finds them again).
+A connection is listed under the audiences of the agent's teams and roles as they were when it connected. An agent
+an admin takes off the desk is refused at ``$connect`` (``LiveConnections.connect``), and their open sockets are
+closed at once (``LiveConnections.close``: API Gateway's DeleteConnection, then the connection's items, so the
+fan-out never finds them again); an admin's change of an agent's teams closes their open sockets the same way, and
+the inbox connects again (its catch-up closes the gap) under the teams the agent has now. Roles come from the
+token (Cognito groups), as for every request: a change there counts from the agent's next token.
 
 Web-chat visitors have sockets too, on the widget's own WebSocket API (``VisitorSockets``): a change a visitor
 would see (``dal.live.visitor_change``: a web-chat message, a reply let go, the conversation closed or reopened)
@@ -58,7 +61,7 @@ from shopdesk.dal.live import (
     visitor_change,
     widget_audience,
 )
-from shopdesk.errors import Deactivated
+from shopdesk.errors import Conflict, Deactivated
 from shopdesk.logic.access import ADMIN
 from shopdesk.logic.changes import Notice, Viewer, may_see_any
 
@@ -68,6 +71,7 @@ ALL = "all"
 CHANGED = b'{"type":"changed"}'        # what a visitor's socket hears: look again
 POSTS_IN_FLIGHT = 8           # a team's sockets are sent to side by side, not one after the other
 OPENING = timedelta(seconds=30)   # API Gateway's $connect may take up to 29 s, and answers 410 until it returns
+CONNECT_READS = 3             # $connect reads the agent's record again after keeping a connection, this often at most
 _posting = ThreadPoolExecutor(max_workers=POSTS_IN_FLIGHT, thread_name_prefix="post")
 
 
@@ -165,27 +169,38 @@ class LiveConnections:
         self.gateway = gateway            # the @connections API, to close sockets (``close``)
 
     def connect(self, connection_id: str, agent_id: str, roles: Iterable[str]) -> Connection:
-        """Keep the connection with the agent's teams and roles now (a team change shows at reconnect). An agent an
-        admin took off the desk is refused (Deactivated), also when that happened while the connection was being
-        kept: their record is read again once its items are written (a deactivation in between found no items to
-        close), and then the items go."""
+        """Keep the connection with the agent's teams and roles now. A change of teams closes the agent's open
+        sockets (``close``, from ``Admin.set_agent``): the inbox connects again, under the new teams. An agent an
+        admin took off the desk is refused (Deactivated). Either may happen while the connection is being kept,
+        and then found no items to close: their record is read again once its items are written, and a
+        deactivation removes them (refused), a change of teams lists them again under the teams read (a change
+        after that read finds the items and closes the socket)."""
         agent = self.agents.get(agent_id)
-        if agent is not None and agent.deactivated_at:
-            raise Deactivated(agent_id)
-        teams = tuple(agent.teams) if agent else ("default",)
         role_list = tuple(sorted(set(roles)))
-        connection = Connection(connection_id=connection_id, agent_id=agent_id, teams=teams, roles=role_list,
-                                audiences=connection_audiences(agent_id, teams, role_list),
-                                connected_at=clock.now_iso())
-        self.connections.add(connection)
-        again = self.agents.get(agent_id)
-        if again is not None and again.deactivated_at:
+        connected_at = clock.now_iso()
+        connection: Connection | None = None
+        for _ in range(CONNECT_READS):
+            if agent is not None and agent.deactivated_at:
+                if connection is not None:
+                    self.connections.remove(connection)
+                raise Deactivated(agent_id)
+            teams = tuple(agent.teams) if agent else ("default",)
+            if connection is not None and connection.teams == teams:
+                return connection
+            kept = Connection(connection_id=connection_id, agent_id=agent_id, teams=teams, roles=role_list,
+                              audiences=connection_audiences(agent_id, teams, role_list), connected_at=connected_at)
+            if connection is not None:
+                self.connections.remove(connection)
+            self.connections.add(kept)
+            connection = kept
+            agent = self.agents.get(agent_id)
+        if connection is not None:
             self.connections.remove(connection)
-            raise Deactivated(agent_id)
-        return connection
+        raise Conflict(f"the teams of {agent_id} kept changing while their socket opened: connect again")
 
     def close(self, agent_id: str) -> int:
-        """Close every open socket of the agent (an admin took them off the desk): DeleteConnection, then the
+        """Close every open socket of the agent (an admin took them off the desk, or changed their teams: a socket is
+        listed under the teams it connected with): DeleteConnection, then the
         connection's items, so no fan-out finds it again (a post racing this finds the socket gone). Returns the
         sockets closed (one API Gateway calls gone already is not counted). A socket the gateway will not close (an
         error other than gone) loses its items all the same, so no notice reaches it, and is logged."""
