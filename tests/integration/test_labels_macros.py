@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.helpers import agent, customer_writes, teams
+from tests.integration.helpers import agent, customer_writes, route_records, teams
 from tests.integration.test_live import STAGE, ConnectionsEndpoint, Stream, connect
 from tests.support import http_event
 
@@ -546,6 +546,7 @@ def test_a_label_change_reaches_the_open_inboxes_live(catalogue):
         assert agent(desk, "PUT", "/agent/me/presence", "alice", {"presence": "online"})[0] == 200
         connect(desk, endpoint, "A", "alice")
         conv = customer_writes(desk, "+31612340701", "hello", "SM" + "h1" * 16)
+        route_records(desk)          # a conversation is its team's once routed
         stream = Stream(desk)
         stream.read()
         # When a label is added

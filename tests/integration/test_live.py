@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from local.streams import lambda_record
+from shopdesk import clock
 from tests.integration.helpers import agent, customer_writes, online, route_records, teams
 from tests.integration.test_admin_api import admin_call
 from tests.support import LoopbackServer, http_event
@@ -183,7 +184,7 @@ def test_an_agent_taken_off_the_desk_has_their_sockets_closed_hears_nothing_more
         assert desk.item("LIVE#agent:alice", f"CONN#{connection}") is None
         assert desk.item("LIVE#team:default", f"CONN#{connection}") is None
     # and a customer's message to her team reaches bob and the admin, no frame is even tried on her sockets
-    conv = customer_writes(desk, "+31650000031", "hello?", "SMlive31")
+    conv = routed_writes(desk, "+31650000031", "hello?", "SMlive31")
     assert fan_out(desk, endpoint, stream.read()) == {"batchItemFailures": []}
     for connection in ("B", "R"):
         assert {f["conversation_id"] for f in endpoint.to(connection)} == {conv}, connection
@@ -315,23 +316,108 @@ def test_a_customer_message_reaches_every_connection_that_may_see_it_and_no_othe
     connect(desk, endpoint, "R", "root", roles="admins")
     stream = Stream(desk)
     # When a customer writes and the stream's records reach the consumer
-    conv = customer_writes(desk, "+31650000001", "where is my parcel?", "SMlive1")
+    conv = routed_writes(desk, "+31650000001", "where is my parcel?", "SMlive1")
     result = fan_out(desk, endpoint, stream.read())
-    # Then alice and the admin get a notice of the new conversation and of its message; carol nothing
+    # Then alice and the admin get a notice of the new conversation and of its messages (the customer's, and the
+    # router's assignment entry); carol nothing
     assert result == {"batchItemFailures": []}
     for connection in ("A", "R"):
         frames = endpoint.to(connection)
         assert {(f["kind"], f["conversation_id"]) for f in frames} == {("conversation", conv), ("message", conv)}
         assert all(f["type"] == "change" and f["cursor"] and f["at"] for f in frames)
     assert endpoint.to("C") == []
-    # And both notices are in the change log, where alice's catch-up finds them and carol's does not
-    assert len(change_log(desk)) == 2
+    # And the notices are in the change log, where alice's catch-up finds them and carol's does not
+    assert len(change_log(desk)) == 3
     status, start = changes(desk, "alice")
     assert status == 200 and start["items"] == [] and start["more"] is False
     first_cursor = endpoint.to("A")[0]["cursor"]
     status, page = changes(desk, "alice", f"since={first_cursor}")
-    assert status == 200 and {i["conversation_id"] for i in page["items"]} == {conv} and len(page["items"]) == 2
+    assert status == 200 and {i["conversation_id"] for i in page["items"]} == {conv} and len(page["items"]) == 3
     assert changes(desk, "carol", f"since={first_cursor}")[1]["items"] == []
+
+
+def routed_writes(desk: Any, phone: str, text: str, sid: str) -> str:
+    """A customer message through the real webhook, then the router's routing of it (a new conversation is no
+    team's until then); returns the conversation id."""
+    conv = customer_writes(desk, phone, text, sid)
+    route_records(desk)
+    return conv
+
+
+def listed(desk: Any, agent_id: str, groups: str | None = None) -> tuple[set[str], dict[str, Any]]:
+    """What the agent's "all" view lists, and its badges."""
+    status, page = agent(desk, "GET", "/agent/conversations", agent_id, query="view=all&counts=true", groups=groups)
+    assert status == 200, page
+    return {c["id"] for c in page["items"]}, page["counts"]
+
+
+def test_a_new_conversation_routed_to_another_team_is_never_announced_to_the_default_team(desk, endpoint):
+    # Given returns (WhatsApp) and default: bob in default, dave in returns and an admin connected, each with
+    # the catch-up's starting cursor
+    returns_desk(desk)
+    online(desk, "bob", "dave")
+    assert set_teams(desk, endpoint, "dave", "returns") == 200
+    connect(desk, endpoint, "B", "bob")
+    connect(desk, endpoint, "D", "dave")
+    connect(desk, endpoint, "R", "root", roles="admins")
+    start = {who: changes(desk, who)[1]["cursor"] for who in ("bob", "dave")}
+    before = listed(desk, "bob")[1]
+    stream = Stream(desk)
+    # When a new WhatsApp customer writes (stored by ingest, then routed)
+    conv = customer_writes(desk, "+31650000051", "I want to return a jacket", "SMlive51", channel="whatsapp")
+    assert fan_out(desk, endpoint, stream.read()) == {"batchItemFailures": []}
+    # Then until the router has routed it, only the admin hears of it (and sees it); no team lists or counts it
+    assert {f["conversation_id"] for f in endpoint.to("R")} == {conv}
+    assert endpoint.to("B") == [] and endpoint.to("D") == []
+    assert conv in listed(desk, "root", groups="[admins]")[0]
+    assert conv not in listed(desk, "bob")[0] and conv not in listed(desk, "dave")[0]
+    # When the router puts it in returns
+    route_records(desk)
+    assert desk.item(f"CONV#{conv}")["team"] == "returns"
+    assert fan_out(desk, endpoint, stream.read()) == {"batchItemFailures": []}
+    # Then returns hears of it and lists it, and bob never heard of it: no frame, no catch-up entry, no list entry,
+    # no badge
+    assert conv in {f["conversation_id"] for f in endpoint.to("D")}
+    assert conv in {i["conversation_id"] for i in changes(desk, "dave", f"since={start['dave']}")[1]["items"]}
+    assert conv in listed(desk, "dave")[0]
+    assert "B" not in endpoint.posted
+    assert changes(desk, "bob", f"since={start['bob']}")[1]["items"] == []
+    ids, counts = listed(desk, "bob")
+    assert conv not in ids and counts == before
+    assert agent(desk, "GET", f"/agent/conversations/{conv}", "bob")[0] == 404
+
+
+def test_a_new_conversation_routed_to_the_default_team_is_announced_to_it_at_its_routing(desk, endpoint):
+    online(desk, "bob")
+    connect(desk, endpoint, "B", "bob")
+    start = changes(desk, "bob")[1]["cursor"]
+    stream = Stream(desk)
+    conv = customer_writes(desk, "+31650000052", "where is my parcel?", "SMlive52")
+    assert fan_out(desk, endpoint, stream.read()) == {"batchItemFailures": []}
+    assert endpoint.to("B") == []
+    route_records(desk)
+    assert fan_out(desk, endpoint, stream.read()) == {"batchItemFailures": []}
+    assert {f["conversation_id"] for f in endpoint.to("B")} == {conv}
+    assert {i["conversation_id"] for i in changes(desk, "bob", f"since={start}")[1]["items"]} == {conv}
+    assert conv in listed(desk, "bob")[0]
+
+
+def test_a_conversation_whose_routing_never_comes_is_the_admins_and_the_sweep_sends_its_work_again(desk, endpoint):
+    # Given a new conversation whose routing work was lost (the work queue emptied before the router ran)
+    online(desk, "bob")
+    conv = customer_writes(desk, "+31650000053", "hello?", "SMlive53")
+    sqs = desk.client("sqs")
+    sqs.purge_queue(QueueUrl=desk.work_queue_url)
+    # Then the admins list it and can open it; no team lists or counts it
+    assert conv in listed(desk, "root", groups="[admins]")[0]
+    assert agent(desk, "GET", f"/agent/conversations/{conv}", "root", groups="[admins]")[0] == 200
+    ids, counts = listed(desk, "bob")
+    assert conv not in ids and not any(counts.values()), counts
+    # And after the routing grace the sweep sends its work again, and its routing makes it the team's
+    clock.set_offset(clock.offset() + 180)
+    assert desk.invoke("sla_sweep", {})["rerouted"] == 1
+    route_records(desk)
+    assert conv in listed(desk, "bob")[0]
 
 
 def test_a_redelivered_batch_is_posted_again_and_the_catch_up_lists_each_change_once(desk, endpoint):
@@ -339,18 +425,20 @@ def test_a_redelivered_batch_is_posted_again_and_the_catch_up_lists_each_change_
     connect(desk, endpoint, "A", "alice")
     stream = Stream(desk)
     start = changes(desk, "alice")[1]["cursor"]
-    customer_writes(desk, "+31650000002", "hello", "SMlive2")
+    routed_writes(desk, "+31650000002", "hello", "SMlive2")
     event = stream.read()
     fan_out(desk, endpoint, event)
     first = endpoint.to("A")
     # When Lambda delivers the same records again (a retry after a timeout, say)
     assert fan_out(desk, endpoint, event) == {"batchItemFailures": []}
     # Then the same notices are posted again (the app refetches twice, harmlessly), each logged again,
-    assert [(f["kind"], f["message_id"]) for f in endpoint.to("A")[2:]] == [(f["kind"], f["message_id"]) for f in first]
-    assert len(change_log(desk)) == 4
+    again = endpoint.to("A")[len(first):]
+    assert len(first) == 3 and [(f["kind"], f["message_id"]) for f in again] == [(f["kind"], f["message_id"])
+                                                                                 for f in first]
+    assert len(change_log(desk)) == 6
     # and the catch-up lists each change once
     status, page = changes(desk, "alice", f"since={start}")
-    assert status == 200 and sorted(i["kind"] for i in page["items"]) == ["conversation", "message"]
+    assert status == 200 and sorted(i["kind"] for i in page["items"]) == ["conversation", "message", "message"]
 
 
 def test_a_connection_api_gateway_reports_gone_is_deleted_and_the_others_still_served(desk, endpoint):
@@ -360,15 +448,15 @@ def test_a_connection_api_gateway_reports_gone_is_deleted_and_the_others_still_s
     endpoint.open.discard("B")            # bob's laptop lid closed: no $disconnect yet
     stream = Stream(desk)
     # While B is young enough to be a connection whose $connect has not returned, a 410 does not forget it
-    customer_writes(desk, "+31650000002", "hello?", "SMlive2")
+    routed_writes(desk, "+31650000002", "hello?", "SMlive2")
     assert fan_out(desk, endpoint, stream.read()) == {"batchItemFailures": []}
-    assert len(endpoint.to("A")) == 2 and desk.item("CONN#B") is not None
+    assert len(endpoint.to("A")) == 3 and desk.item("CONN#B") is not None
     # A minute later it is gone for good
     from shopdesk import clock
     clock.set_offset(clock.offset() + 60)
-    customer_writes(desk, "+31650000003", "anyone there?", "SMlive3")
+    routed_writes(desk, "+31650000003", "anyone there?", "SMlive3")
     assert fan_out(desk, endpoint, stream.read()) == {"batchItemFailures": []}
-    assert len(endpoint.to("A")) == 4
+    assert len(endpoint.to("A")) == 6
     assert desk.item("CONN#B") is None and desk.item("LIVE#agent:bob", "CONN#B") is None
     assert desk.item("LIVE#team:default", "CONN#B") is None and desk.item("CONN#A") is not None
 
@@ -381,8 +469,8 @@ def test_a_record_whose_post_fails_fails_alone_and_its_retry_is_caught_up_once(d
     connect(desk, endpoint, "A", "alice")
     connect(desk, endpoint, "C", "carol")
     endpoint.broken.add("C")
-    quiet = customer_writes(desk, "+31650000004", "stays in default", "SMlive4")
-    moved = customer_writes(desk, "+31650000005", "about my invoice", "SMlive5")
+    quiet = routed_writes(desk, "+31650000004", "stays in default", "SMlive4")
+    moved = routed_writes(desk, "+31650000005", "about my invoice", "SMlive5")
     stream = Stream(desk)
     fan_out(desk, endpoint, stream.read())      # the creations: default team only, nothing for carol
     # When a supervisor moves one conversation to billing (a change carol's connection should hear)
@@ -426,8 +514,8 @@ def test_changes_page_through_a_backlog_without_losing_or_looping(desk, endpoint
     stream = Stream(desk)
     start = changes(desk, "alice")[1]["cursor"]
     for n in range(3):
-        customer_writes(desk, f"+3165000010{n}", f"message {n}", f"SMpage{n}")
-    fan_out(desk, endpoint, stream.read())          # nobody connected: the log still gets all six
+        routed_writes(desk, f"+3165000010{n}", f"message {n}", f"SMpage{n}")
+    fan_out(desk, endpoint, stream.read())          # nobody connected: the log still gets all nine
     seen: list[str] = []
     cursor, pages = start, 0
     while True:
@@ -437,7 +525,7 @@ def test_changes_page_through_a_backlog_without_losing_or_looping(desk, endpoint
         cursor, pages = page["cursor"], pages + 1
         if not page["more"]:
             break
-    assert len(set(seen)) == 6 and pages == 2
+    assert len(set(seen)) == 9 and pages == 3       # each conversation, its message and its assignment entry
 
 
 def test_the_changes_route_and_its_notices_are_in_the_openapi_document(desk):

@@ -117,6 +117,26 @@ def test_an_agent_a_conversation_was_granted_to_hears_of_it_outside_their_teams(
     assert audiences([handed_on]) == {"all", "team:sales", "agent:alice", "agent:bob"}
 
 
+def test_a_conversation_not_routed_yet_is_the_admins_alone_and_its_routing_is_its_teams_notice():
+    # ingest stores it with a placeholder team (default) and ``unrouted``
+    created = table_change(record("INSERT", None, conv_image(team="default", unrouted=True)))
+    assert created is not None and created.visible_after == Visibility("default", None, unrouted=True)
+    assert audiences([created.visible_after]) == {"all"}
+    assert not may_see(viewer(teams=("default",)), created.visible_after)
+    assert not may_see(viewer(teams=("default",), roles=("supervisors",)), created.visible_after)
+    assert may_see(viewer(teams=("default",), roles=("admins",)), created.visible_after)
+    # the router sets its team: a notice that reaches that team, and still not the placeholder's
+    routed = table_change(record("MODIFY", conv_image(team="default", unrouted=True), conv_image(team="sales")))
+    assert routed is not None and is_notice(routed)
+    visible = (routed.visible_before, routed.visible_after)
+    assert audiences(visible) == {"all", "team:sales"}
+    assert may_see_any(viewer(teams=("sales",)), visible)
+    assert not may_see_any(viewer(teams=("default",)), visible)
+    # routed to the placeholder's own team: the routing alone (``unrouted`` gone) is the notice
+    kept = table_change(record("MODIFY", conv_image(team="default", unrouted=True), conv_image(team="default")))
+    assert kept is not None and is_notice(kept) and may_see(viewer(teams=("default",)), kept.visible_after)
+
+
 def test_connections_are_listed_under_the_agent_and_each_team_admins_under_all():
     assert connection_audiences("alice", ["sales", "billing"], []) == ("agent:alice", "team:sales", "team:billing")
     assert connection_audiences("root", ["sales"], ["admins"]) == ("all", "agent:root")

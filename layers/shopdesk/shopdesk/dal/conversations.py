@@ -539,13 +539,14 @@ class Conversations:
                                       values={":pk": it.status_pk(status)}, limit=page_size, cursor=cursor)
         written = 0
         for item in page.items:
-            if item.get("AccessPK") or item.get("SK") != it.META:
-                continue
+            if item.get("AccessPK") or item.get("SK") != it.META or item.get("unrouted"):
+                continue                           # not routed yet: the router gives it its team's
             if not dry_run:
                 try:
                     self.table.update(item["PK"], it.META, Update().set("AccessPK", it.access_team(item.get("team")
                                                                                                    or "default"))
-                                      .when("attribute_exists(PK) AND attribute_not_exists(AccessPK)"))
+                                      .when("attribute_exists(PK) AND attribute_not_exists(AccessPK) "
+                                            "AND attribute_not_exists(unrouted)"))
                 except ConditionFailed:
                     continue                       # written meanwhile (by the app or another run)
             written += 1
@@ -555,11 +556,12 @@ class Conversations:
                  mood: Update | None = None) -> bool:
         """A new conversation's language, skills and team, once: routing work done again (a re-sent copy)
         never overrides what people changed since. ``mood``: the first message's (``mood``, without a language),
-        written with them."""
+        written with them. It is routed from here on (``unrouted`` gone): its team's lists show it, and its team
+        hears of it (``shopdesk.logic.live``)."""
         try:
             self.table.update(it.conv_pk(conversation_id), it.META,
                               (mood or Update()).set("language", language).set("skills", skills or None)
-                              .set("team", team).set("AccessPK", it.access_team(team))
+                              .set("team", team).set("AccessPK", it.access_team(team)).remove("unrouted")
                               .set("classified_at", clock.now_iso())
                               .when("attribute_exists(PK) AND attribute_not_exists(classified_at)"))
             return True
@@ -749,6 +751,7 @@ class Conversations:
         conv = read.conversation
         now = clock.now_iso()
         update = (Update().set("priority", priority.value).set("team", team).set("AccessPK", it.access_team(team))
+                  .remove("unrouted")                     # a person routed it: its team's from now on
                   .set("skills", skills or None).set("updated_at", now).set("StatusSK", now)
                   .set("InboxSK", f"{conv.status.value}#{now}").set("changed_by", note.author or "system")
                   .when("#status = :read_status AND #priority = :read_priority AND #team = :read_team",
@@ -814,8 +817,8 @@ class Conversations:
                 ops.extend(self._inactive_timer_ops(conv, now))
         if priority is not conv.priority:
             update.set("priority", priority.value)
-        if team != conv.team:
-            update.set("team", team).set("AccessPK", it.access_team(team))
+        if team != conv.team or (edit.team and not conv.routed):     # a person routed it: its team's from now on
+            update.set("team", team).set("AccessPK", it.access_team(team)).remove("unrouted")
         if edit.labels is not None:
             update.set("labels", set(labels) or None)
         if assignee != conv.assignee:

@@ -150,6 +150,9 @@ def conversation_item(conv: Conversation) -> dict[str, Any]:
         # what the event lake derives durations and actors from (shopdesk.analytics.events)
         "cycle_started_at": clock.iso(conv.created_at), "changed_by": "customer",
     }
+    if not conv.routed:         # no team's until the router routes it (``Conversations.classify``): in no team's list
+        item["unrouted"] = True
+        del item["AccessPK"]
     if conv.status is ConversationStatus.OPEN and not conv.sla.first_response_at:
         item["awaiting_since"] = clock.iso(conv.created_at)   # a customer waits for a person's reply
     if conv.assignee:
@@ -164,7 +167,8 @@ def conversation_from_item(item: dict[str, Any], messages: list[Message] | None 
     sla = item.get("sla") or {}
     return Conversation(
         id=item["id"], status=item["status"], priority=item.get("priority", "normal"),
-        team=item.get("team", "default"), assignee=item.get("assignee"), language=item.get("language"),
+        team=item.get("team", "default"), routed=not item.get("unrouted"), assignee=item.get("assignee"),
+        language=item.get("language"),
         sentiment=item.get("sentiment"), urgent=bool(item.get("urgent")),
         skills=item.get("skills") or [], previous_agent=item.get("previous_agent"),
         previous_agent_at=item.get("previous_agent_at"), last_acknowledged_at=item.get("last_acknowledged_at"),

@@ -37,7 +37,7 @@ CHANGES_PK = "CHANGES"
 
 # What of an item an agent sees: a change elsewhere (updated_at, previews, clocks) is no notice.
 CONVERSATION_FIELDS = ("status", "assignee", "priority", "team", "skills", "labels", "sla_breaches", "sla_warned",
-                       "sla_done")
+                       "sla_done", "unrouted")     # unrouted gone: the router put it in its team, which now hears of it
 MESSAGE_FIELDS = ("status", "error", "attachments")
 MENTION_FIELDS = ("unread", "last_at")      # a new mention, or the mentions read
 
@@ -66,11 +66,14 @@ def _expires(now: datetime, after: timedelta) -> int:
 @dataclass(frozen=True)
 class Visibility:
     """Who may see a conversation: its team, its assignee and the agents it was granted to. A notice for one
-    agent alone (a mention of them) has no team and that agent as its ``assignee``: see ``personal``."""
+    agent alone (a mention of them) has no team and that agent as its ``assignee``: see ``personal``. A
+    conversation the router has not routed yet (``unrouted``: its team is a placeholder) is no team's: admins
+    alone hear of it, and its team from the routing on."""
 
     team: str
     assignee: str | None
     granted: frozenset[str] = frozenset()
+    unrouted: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,7 @@ def _visibility(image: Mapping[str, Any] | None) -> Visibility | None:
 
 def _visibility_of(item: Mapping[str, Any]) -> Visibility:
     return Visibility(team=str(item.get("team") or "default"), assignee=item.get("assignee"),
-                      granted=frozenset(item.get("granted") or ()))
+                      granted=frozenset(item.get("granted") or ()), unrouted=bool(item.get("unrouted")))
 
 
 def table_change(record: Mapping[str, Any]) -> TableChange | None:
@@ -288,7 +291,8 @@ class ChangeLog:
         self.table.put({"PK": CHANGES_PK, "SK": entry.key, "type": "change", "event_id": entry.event_id,
                         "conversation_id": entry.conversation_id, "kind": entry.kind, "message_id": entry.message_id,
                         "at": entry.at, "visible": [{"team": v.team, "assignee": v.assignee,
-                                                     **({"granted": sorted(v.granted)} if v.granted else {})}
+                                                     **({"granted": sorted(v.granted)} if v.granted else {}),
+                                                     **({"unrouted": True} if v.unrouted else {})}
                                                     for v in entry.visible],
                         **({"status": entry.status} if entry.status else {}), "ttl": ttl})
         return entry

@@ -50,10 +50,11 @@ def may_see(viewer: Viewer, conversation: Visibility) -> bool:
     the viewer is an admin. (What a supervisor's agents hold in other teams is not announced: the
     notice would need a read of the holder's teams per change; the supervisor sees it on the next
     refetch of the list.) A personal notice (no team: a mention, a message update) is its agents' alone
-    (the assignee, the agents granted), admins' neither."""
+    (the assignee, the agents granted), admins' neither. A conversation not routed yet is no team's (its
+    team is a placeholder until the router sets it): the routing is the notice its team hears."""
     if not conversation.team:
         return viewer.agent_id == conversation.assignee or viewer.agent_id in conversation.granted
-    return (ADMIN in viewer.roles or conversation.team in viewer.teams
+    return (ADMIN in viewer.roles or (conversation.team in viewer.teams and not conversation.unrouted)
             or conversation.assignee == viewer.agent_id or viewer.agent_id in conversation.granted)
 
 

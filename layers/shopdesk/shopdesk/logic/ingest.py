@@ -288,11 +288,12 @@ def _consent_kept(inbound: InboundMessage, conversations: Conversations, result:
 def _start(inbound: InboundMessage, identity: IdentityRecord | None, expected_open: str | None, route: ReplyRoute,
            conversations: Conversations, work: Queue, kinds: list[str], policy: PrivacyPolicy | None
            ) -> IngestResult:
-    """A new conversation. Its SLA clocks, language and skills are set by the router a moment later
-    (from the message's own time), so ingest reads no configuration: one GetItem, one transaction."""
+    """A new conversation. Its SLA clocks, language, skills and team are set by the router a moment later
+    (from the message's own time), so ingest reads no configuration: one GetItem, one transaction. Until then
+    it is no team's (``routed`` False): admins see it, no team's agents hear of it or list it."""
     now = clock.now()
     conversation = Conversation(
-        id=new_id("c_"), priority=Priority.NORMAL,
+        id=new_id("c_"), priority=Priority.NORMAL, routed=False,
         previous_agent=identity.last_agent if identity else None,
         previous_agent_at=identity.last_agent_at if identity else None,
         customer=CustomerRef(

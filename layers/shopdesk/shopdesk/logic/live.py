@@ -13,6 +13,9 @@ The stream consumer calls ``LiveBatch.handle`` per record. A change worth a noti
   connections only (``dal.live.personal``);
 - a conversation removed (its customer erased, or its retention ran out): a ``conversation`` notice to everyone
   who could see it (the old image says who), so no inbox keeps showing it; the app's read of it answers 404.
+A new conversation is no team's until the router routes it (``unrouted``: ingest reads no configuration, so its team
+is a placeholder): its notices, and its messages', reach admins alone, and the routing (``unrouted`` gone, its team
+set) is the notice its team hears, so no other team hears of a conversation routed elsewhere.
 Changes of one conversation (or of one message) in the same batch are one notice (``coalesce``): the router
 writes a conversation several times as it routes it, and the app refetches whatever a notice names, so one
 notice says what several would; it reaches everyone who could see the conversation at any point between.
@@ -103,15 +106,16 @@ def coalesce(first: TableChange, later: TableChange) -> TableChange:
 
 
 def audiences(visible: Iterable[Visibility]) -> set[str]:
-    """The partitions of connections that may see a conversation: its team, its assignee, the agents it
-    was granted to, admins; a personal notice (no team) only its agent's."""
+    """The partitions of connections that may see a conversation: its team (none before it is routed), its
+    assignee, the agents it was granted to, admins; a personal notice (no team) only its agent's."""
     keys = set()
     for v in visible:
         if not v.team:            # a personal notice (a mention, a message update): its agents' connections only
             keys.update(f"agent:{agent}" for agent in ({v.assignee} | v.granted) - {None})
             continue
         keys.add(ALL)
-        keys.add(f"team:{v.team}")
+        if not v.unrouted:
+            keys.add(f"team:{v.team}")
         keys.update(f"agent:{agent}" for agent in ({v.assignee} | v.granted) - {None})
     return keys
 

@@ -88,6 +88,8 @@ class Conversation(BaseModel):
     status: ConversationStatus = ConversationStatus.OPEN
     priority: Priority = Priority.NORMAL
     team: str = "default"
+    # False from ingest until the router routes it: no team's yet (``team`` is a placeholder), admins see it
+    routed: bool = Field(default=True, exclude=True)
     assignee: str | None = None
     language: str | None = None                    # detected from the customer's first message
     sentiment: str | None = None                   # of the customer's last message (shopdesk.understanding)
