@@ -539,14 +539,13 @@ class Conversations:
                                       values={":pk": it.status_pk(status)}, limit=page_size, cursor=cursor)
         written = 0
         for item in page.items:
-            if item.get("AccessPK") or item.get("SK") != it.META or item.get("unrouted"):
-                continue                           # not routed yet: the router gives it its team's
+            if item.get("AccessPK") or item.get("SK") != it.META:
+                continue
             if not dry_run:
                 try:
                     self.table.update(item["PK"], it.META, Update().set("AccessPK", it.access_team(item.get("team")
                                                                                                    or "default"))
-                                      .when("attribute_exists(PK) AND attribute_not_exists(AccessPK) "
-                                            "AND attribute_not_exists(unrouted)"))
+                                      .when("attribute_exists(PK) AND attribute_not_exists(AccessPK)"))
                 except ConditionFailed:
                     continue                       # written meanwhile (by the app or another run)
             written += 1
@@ -556,8 +555,8 @@ class Conversations:
                  mood: Update | None = None) -> bool:
         """A new conversation's language, skills and team, once: routing work done again (a re-sent copy)
         never overrides what people changed since. ``mood``: the first message's (``mood``, without a language),
-        written with them. It is routed from here on (``unrouted`` gone): its team's lists show it, and its team
-        hears of it (``shopdesk.logic.live``)."""
+        written with them. It is routed from here on (``unrouted`` gone): its team hears of it
+        (``shopdesk.logic.live``)."""
         try:
             self.table.update(it.conv_pk(conversation_id), it.META,
                               (mood or Update()).set("language", language).set("skills", skills or None)

@@ -150,9 +150,8 @@ def conversation_item(conv: Conversation) -> dict[str, Any]:
         # what the event lake derives durations and actors from (shopdesk.analytics.events)
         "cycle_started_at": clock.iso(conv.created_at), "changed_by": "customer",
     }
-    if not conv.routed:         # no team's until the router routes it (``Conversations.classify``): in no team's list
+    if not conv.routed:         # no team hears of it until the router routes it (``Conversations.classify``)
         item["unrouted"] = True
-        del item["AccessPK"]
     if conv.status is ConversationStatus.OPEN and not conv.sla.first_response_at:
         item["awaiting_since"] = clock.iso(conv.created_at)   # a customer waits for a person's reply
     if conv.assignee:

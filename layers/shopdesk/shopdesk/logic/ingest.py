@@ -290,7 +290,7 @@ def _start(inbound: InboundMessage, identity: IdentityRecord | None, expected_op
            ) -> IngestResult:
     """A new conversation. Its SLA clocks, language, skills and team are set by the router a moment later
     (from the message's own time), so ingest reads no configuration: one GetItem, one transaction. Until then
-    it is no team's (``routed`` False): admins see it, no team's agents hear of it or list it."""
+    its team is a placeholder (``routed`` False): admins hear of it, no team does (``shopdesk.logic.live``)."""
     now = clock.now()
     conversation = Conversation(
         id=new_id("c_"), priority=Priority.NORMAL, routed=False,

@@ -88,7 +88,7 @@ class Conversation(BaseModel):
     status: ConversationStatus = ConversationStatus.OPEN
     priority: Priority = Priority.NORMAL
     team: str = "default"
-    # False from ingest until the router routes it: no team's yet (``team`` is a placeholder), admins see it
+    # False from ingest until the router routes it: ``team`` is a placeholder, no team hears of it (logic.live)
     routed: bool = Field(default=True, exclude=True)
     assignee: str | None = None
     language: str | None = None                    # detected from the customer's first message
