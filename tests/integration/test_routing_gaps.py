@@ -1,8 +1,11 @@
 """A customer's message accepted is always routed: the send to the work queue lost after the ingest
-transaction (an SQS error, a function stopped between the two) is made good by the provider's retry or, for
-providers that never retry, by the sweep; and the router's confirmation takes the work off the marker."""
+transaction (an SQS error, a function stopped between the two) is made good by a delivery of the same message again
+(the provider's retry, or for Twilio, which never retries, the replay of the request kept in the ingest-retry queue)
+or, when nothing delivers it again, by the sweep; and the router's confirmation takes the work off the marker."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 from botocore.exceptions import ClientError
@@ -10,6 +13,7 @@ from botocore.exceptions import ClientError
 from shopdesk import clock
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import deserialize
+from shopdesk.logic.webhooks import IngestRetry
 from tests.integration.helpers import agent, online, post_twilio
 from tests.support import twilio_form
 
@@ -34,6 +38,16 @@ def lost_sends(monkeypatch):
     return state
 
 
+@pytest.fixture
+def nothing_kept(monkeypatch):
+    """The ingest-retry queue refuses the request too (SQS down): Twilio is answered 5xx, and with no Fallback URL
+    set nothing delivers the message again."""
+    def keep(self, request, group):
+        raise ClientError({"Error": {"Code": "InternalFailure", "Message": "injected"}}, "SendMessage")
+
+    monkeypatch.setattr(IngestRetry, "keep", keep)
+
+
 def _routed(desk, conv_id: str) -> bool:
     _, body = agent(desk, "GET", f"/agent/conversations/{conv_id}", "alice")
     return body["assignee"] is not None or body["sla"]["first_response_due_at"] is not None
@@ -47,23 +61,23 @@ def _sweep(desk) -> dict:
     return desk.invoke("sla_sweep", {})
 
 
-def test_a_provider_retry_sends_the_lost_routing_work(desk, lost_sends):
+def test_a_delivery_again_sends_the_lost_routing_work(desk, lost_sends):
     online(desk, "alice")
     lost_sends["left"] = 1
-    with pytest.raises(ClientError):                          # the function fails: API Gateway answers 500
-        post_twilio(desk, _sms("+31611100001", "SMgap1"))
+    answer = post_twilio(desk, _sms("+31611100001", "SMgap1"))  # stored, its work lost: the request is kept
+    assert answer["statusCode"] == 200 and json.loads(answer["headers"]["X-Shopdesk-Outcome"])["kept"] == 1
     conv = _conversation_of(desk, "+31611100001")              # the message is stored already
     desk.drain_queue(desk.work_queue_url, "router")
     assert not _routed(desk, conv)
-    again = post_twilio(desk, _sms("+31611100001", "SMgap1"))  # the retry: a duplicate, now with its work
-    assert again["statusCode"] == 200
+    # the kept request's replay (as a provider's retry would be): a duplicate, now with its work
+    assert desk.drain_queue(desk.env["INGEST_RETRY_QUEUE_URL"], "inbound_twilio") == 1
     desk.drain_queue(desk.work_queue_url, "router")
     assert _routed(desk, conv)
     _, body = agent(desk, "GET", f"/agent/conversations/{conv}", "alice")
     assert [m["provider_id"] for m in body["messages"] if m["direction"] == "inbound"] == ["SMgap1"]
 
 
-def test_without_a_retry_the_sweep_sends_it_after_the_grace(desk, lost_sends):
+def test_without_a_retry_the_sweep_sends_it_after_the_grace(desk, lost_sends, nothing_kept):
     online(desk, "alice")
     lost_sends["left"] = 1
     with pytest.raises(ClientError):
@@ -104,8 +118,6 @@ def test_the_marker_holds_the_work_until_confirmed(desk):
 
 
 def test_work_done_twice_changes_nothing_people_changed(desk):
-    import json
-
     from shopdesk.logic.work import send_inbound
     online(desk, "alice")
     assert post_twilio(desk, _sms("+31611100005", "SMgap5"))["statusCode"] == 200
@@ -122,7 +134,7 @@ def test_work_done_twice_changes_nothing_people_changed(desk):
     assert len([m for m in body["messages"] if m["kind"] == "acknowledgement"]) <= 1
 
 
-def test_a_sweep_short_of_time_leaves_the_routing_work_for_the_next_one(desk, lost_sends):
+def test_a_sweep_short_of_time_leaves_the_routing_work_for_the_next_one(desk, lost_sends, nothing_kept):
     # Given three customers' routing work lost (or the router far behind) past the grace
     from tests.integration.test_sla_sweep import Context
     online(desk, "alice")
