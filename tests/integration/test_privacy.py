@@ -434,6 +434,29 @@ def test_a_role_refused_on_the_admin_and_reports_apis_is_a_denied_record_but_an_
     assert admin(desk, "GET", "/admin/routing")[1].get("sticky_days") != 3
 
 
+def test_an_agent_taken_off_the_desk_using_their_token_is_a_denied_record_that_says_so(desk):
+    conv, customer = _another_team(desk)
+    assert agent(desk, "GET", "/agent/me", "bob")[0] == 200
+    assert admin(desk, "POST", "/admin/agents/bob/deactivate")[0] == 200
+    # When bob, taken off the desk, goes on with the token he holds: his team's conversation, an admin route, a report
+    bob = {"cognito:username": "bob", "cognito:groups": "[]", "token_use": "id"}
+    status, refused = agent(desk, "GET", f"/agent/conversations/{conv}", "bob")
+    assert status == 403 and refused["code"] == "deactivated"
+    assert admin(desk, "GET", "/admin/audit", claims=bob)[0] == 403
+    report = http_event("GET", "/reports/summary", None, {}, query="from=2026-11-30&to=2026-12-07", claims=bob)
+    assert desk.invoke("reports_api", report)["statusCode"] == 403
+    # Then each attempt is a denied record saying why (deactivated), naming the conversation he asked for
+    records = {r["action"]: r for r in _denied(desk, "actor=bob&outcome=denied")}
+    assert set(records) == {"GET /agent/conversations/<conversation_id>", "GET /admin/audit", "GET /reports/summary"}
+    assert {(r["reason"], r["status"]) for r in records.values()} == {("deactivated", 403)}
+    assert records["GET /agent/conversations/<conversation_id>"]["conversation_id"] == conv
+    # and once an admin puts him back, his reads are allowed again and no more denied records are written
+    assert admin(desk, "POST", "/admin/agents/bob/reactivate")[0] == 200
+    assert agent(desk, "GET", f"/agent/conversations/{conv}", "bob")[0] == 200
+    assert len(_denied(desk, "actor=bob&outcome=denied")) == 3
+    assert customer
+
+
 def test_an_agent_of_the_team_reading_its_conversation_and_customer_is_not_denied(desk):
     conv, customer = _another_team(desk)
     # When alice (who holds it) and bob (of her team) read the conversation with its customer, and its customer

@@ -958,9 +958,9 @@ export interface components {
             outcome: "allowed" | "denied";
             /**
              * Reason
-             * @description why a denied attempt was refused: forbidden (403: the caller's role or scope), not_visible (404: it exists, but the caller may not see it), not_found (404: no conversation or customer of that id); the caller got the same answer for both 404s
+             * @description why a denied attempt was refused: forbidden (403: the caller's role or scope), deactivated (403: an admin took the caller off the desk, whatever their token), not_visible (404: it exists, but the caller may not see it), not_found (404: no conversation or customer of that id); the caller got the same answer for both 404s
              */
-            reason?: ("forbidden" | "not_visible" | "not_found") | null;
+            reason?: ("forbidden" | "deactivated" | "not_visible" | "not_found") | null;
         };
         /** BotOut */
         BotOut: {

@@ -895,6 +895,7 @@ export const en = {
   "audit.outcome.allowed": "Allowed only",
   "audit.denied": "Refused",
   "audit.reason.forbidden": "not allowed for the caller's role or teams",
+  "audit.reason.deactivated": "taken off the desk by an admin",
   "audit.reason.not_visible": "exists, hidden from the caller",
   "audit.reason.not_found": "no such conversation or customer",
   "privacy.find": "Find a customer by id, email or phone",

@@ -896,6 +896,7 @@ export const es: Catalogue = {
   "audit.outcome.allowed": "Solo permitidos",
   "audit.denied": "Rechazado",
   "audit.reason.forbidden": "no permitido para el rol o los equipos de quien llama",
+  "audit.reason.deactivated": "retirado del equipo por un administrador",
   "audit.reason.not_visible": "existe, oculto para quien llama",
   "audit.reason.not_found": "no existe esa conversación o cliente",
   "privacy.find": "Buscar un cliente por id, correo o teléfono",

@@ -899,6 +899,7 @@ export const pt: Catalogue = {
   "audit.outcome.allowed": "Somente permitidos",
   "audit.denied": "Recusado",
   "audit.reason.forbidden": "não permitido para o papel ou as equipes de quem chamou",
+  "audit.reason.deactivated": "retirado da equipe por um administrador",
   "audit.reason.not_visible": "existe, oculto para quem chamou",
   "audit.reason.not_found": "não existe essa conversa ou cliente",
   "privacy.find": "Procurar um cliente por id, e-mail ou telefone",

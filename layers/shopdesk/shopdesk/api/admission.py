@@ -7,6 +7,7 @@ problem code ``deactivated`` (the inbox signs them out, saying their access was 
 for that request's own access checks (``shopdesk.logic.access.admitted``), never for the next one. A token that
 names no agent is refused here too (403), as every route that names its caller did. It runs before Powertools'
 request validation too, so a deactivated caller's malformed request is a 403 as well, not a 422.
+Each such refusal is a denied audit record (reason ``deactivated``): shopdesk.privacy.audit wraps the admission.
 """
 
 from __future__ import annotations

@@ -29,8 +29,9 @@ class AuditRecordOut(BaseModel):
     outcome: Literal["allowed", "denied"] = Field("allowed", description=(
         "denied: a refused access attempt (status 403 or 404, ``reason`` says which; action <METHOD> <route>); "
         "allowed: every other record"))
-    reason: Literal["forbidden", "not_visible", "not_found"] | None = Field(None, description=(
-        "why a denied attempt was refused: forbidden (403: the caller's role or scope), not_visible (404: it "
+    reason: Literal["forbidden", "deactivated", "not_visible", "not_found"] | None = Field(None, description=(
+        "why a denied attempt was refused: forbidden (403: the caller's role or scope), deactivated (403: an admin "
+        "took the caller off the desk, whatever their token), not_visible (404: it "
         "exists, but the caller may not see it), not_found (404: no conversation or customer of that id); the "
         "caller got the same answer for both 404s"))
 

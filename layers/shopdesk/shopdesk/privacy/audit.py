@@ -27,7 +27,8 @@ answered before any access check; a valid one the state refuses was allowed). Th
 the others: ids, the route, roles, status, where from; never what the caller sent. An actor's refusals beyond
 ``DENIED_PER_MINUTE`` in a minute are counted, not recorded one by one: the first one over says so
 (``details.bound_reached``), so guessing ids cannot fill the table faster than that; the HTTP API's access log still
-names the caller of every request.
+names the caller of every request. An agent taken off the desk is refused by the admission before any middleware
+(shopdesk.api.admission): ``install`` records that refusal too (reason ``deactivated``), around the admission.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from shopdesk import clock
 from shopdesk.dal.audit import AuditLog
-from shopdesk.errors import NotFound
+from shopdesk.errors import Deactivated, NotFound
 from shopdesk.ids import new_id
 from shopdesk.privacy.settings import PrivacyPolicies, ttl_after
 
@@ -177,6 +178,8 @@ def refused(error: Exception) -> None:
 def _denial(error: BaseException) -> tuple[int, str, dict[str, str]] | None:
     """A refused attempt's status, reason and the ids the refusal names; None for an error that is none (a 404 of a
     label or a message, a conflict, a request the schema refuses)."""
+    if isinstance(error, Deactivated):
+        return 403, "deactivated", {}
     if isinstance(error, PermissionError):
         return 403, "forbidden", {}
     if isinstance(error, NotFound) and error.about:
@@ -228,15 +231,19 @@ def install(app: APIGatewayHttpResolver, trail: Callable[[], AuditTrail], who: C
                 target="/".join(f"{k}={v}" for k, v in params.items()) or None, conversation_id=conversation_id,
                 source_ip=http.source_ip, user_agent=http.user_agent, request_id=event.request_context.request_id)
 
+    def matched(event: Any) -> tuple[str, dict[str, str], str | None, bool] | None:
+        """The request's route, its path parameters, its action and whether only a reveal audits it."""
+        method, path = event.request_context.http.method, event.path
+        return next(((route, found.groupdict(), action, only_revealing)
+                     for m, route, pattern, action, only_revealing in every
+                     if m == method and (found := pattern.match(path))), None)
+
     def middleware(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
         event = app.current_event
-        method, path = event.request_context.http.method, event.path
-        match = next(((route, found, action, only_revealing) for m, route, pattern, action, only_revealing in every
-                      if m == method and (found := pattern.match(path))), None)
+        match = matched(event)
         if match is None:
             return next_middleware(app)
-        route, found, action, only_revealing = match
-        params = found.groupdict()
+        route, params, action, only_revealing = match
         token = _notes.set({})
         try:
             try:
@@ -263,3 +270,21 @@ def install(app: APIGatewayHttpResolver, trail: Callable[[], AuditTrail], who: C
         return response
 
     app.use(middlewares=[middleware])
+
+    # The admission (shopdesk.api.admission) runs in front of Powertools' request validation, itself in front of
+    # every middleware an app uses: its refusal of an agent taken off the desk is recorded around it, here.
+    admission = getattr(app, "_request_validation_middleware", None)
+    if admission is None:
+        return
+
+    def admission_recorded(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+        try:
+            return admission(app, next_middleware)  # type: ignore[no-any-return]
+        except Deactivated as exc:
+            event = app.current_event
+            match = matched(event)
+            route, params = (match[0], match[1]) if match else (event.path, {})
+            denied(event, route, params, {}, [exc])
+            raise
+
+    app._request_validation_middleware = admission_recorded
