@@ -81,6 +81,17 @@ def key(pk: str, sk: str) -> dict[str, Any]:
     return {"PK": {"S": pk}, "SK": {"S": sk}}
 
 
+def _conditioned(request: dict[str, Any], condition: str | None, names: Mapping[str, str] | None,
+                 values: Mapping[str, Any] | None) -> None:
+    """Add a write's condition and its expression's names and values to ``request`` (those given)."""
+    if condition:
+        request["ConditionExpression"] = condition
+    if names:
+        request["ExpressionAttributeNames"] = dict(names)
+    if values:
+        request["ExpressionAttributeValues"] = serialize(values)
+
+
 @dataclass
 class Update:
     """Collects SET / REMOVE / ADD clauses with placeholder names and values."""
@@ -249,12 +260,7 @@ class Table:
     def put(self, item: Mapping[str, Any], *, condition: str | None = None,
             values: Mapping[str, Any] | None = None, names: Mapping[str, str] | None = None) -> None:
         kwargs: dict[str, Any] = {"TableName": self.name, "Item": serialize(item)}
-        if condition:
-            kwargs["ConditionExpression"] = condition
-        if values:
-            kwargs["ExpressionAttributeValues"] = serialize(values)
-        if names:
-            kwargs["ExpressionAttributeNames"] = dict(names)
+        _conditioned(kwargs, condition, names, values)
         try:
             self._client.put_item(**kwargs)
         except ClientError as exc:
@@ -382,12 +388,7 @@ class Table:
         """A Put in a transaction; ``old_on_failure``: a failed condition returns the item that stopped it
         (in ``TransactionCancelled.old``), at no extra request."""
         op: dict[str, Any] = {"TableName": self.name, "Item": serialize(item)}
-        if condition:
-            op["ConditionExpression"] = condition
-        if names:
-            op["ExpressionAttributeNames"] = dict(names)
-        if values:
-            op["ExpressionAttributeValues"] = serialize(values)
+        _conditioned(op, condition, names, values)
         if old_on_failure:
             op["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         return {"Put": op}
@@ -398,22 +399,14 @@ class Table:
     def delete_op(self, pk: str, sk: str, condition: str | None = None, *, names: Mapping[str, str] | None = None,
                   values: Mapping[str, Any] | None = None) -> dict[str, Any]:
         op: dict[str, Any] = {"TableName": self.name, "Key": key(pk, sk)}
-        if condition:
-            op["ConditionExpression"] = condition
-        if names:
-            op["ExpressionAttributeNames"] = dict(names)
-        if values:
-            op["ExpressionAttributeValues"] = serialize(values)
+        _conditioned(op, condition, names, values)
         return {"Delete": op}
 
     def condition_op(self, pk: str, sk: str, condition: str, *, names: Mapping[str, str] | None = None,
                      values: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """A transaction part that writes nothing: the transaction happens only if ``condition`` holds."""
-        op: dict[str, Any] = {"TableName": self.name, "Key": key(pk, sk), "ConditionExpression": condition}
-        if names:
-            op["ExpressionAttributeNames"] = dict(names)
-        if values:
-            op["ExpressionAttributeValues"] = serialize(values)
+        op: dict[str, Any] = {"TableName": self.name, "Key": key(pk, sk)}
+        _conditioned(op, condition, names, values)
         return {"ConditionCheck": op}
 
     def transact(self, operations: Iterable[Mapping[str, Any]]) -> None:
