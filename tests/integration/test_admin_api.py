@@ -212,6 +212,22 @@ def test_routing_to_a_team_the_desk_does_not_have_is_refused_at_its_row_and_noth
     assert status == 200 and saved["team_by_channel"] == {"telegram": "returns"}, saved
 
 
+def test_the_default_team_stays_a_team_of_the_desk_when_routing_sends_conversations_elsewhere(desk):
+    # Given the routing settings' default team moved to returns (no team item named default was ever created)
+    teams(desk, "returns")
+    assert agent(desk, "GET", "/agent/me", "alice")[0] == 200              # alice is in the default team
+    assert admin_call(desk, "PUT", "/admin/routing", "[admins]", {"default_team": "returns"})[0] == 200
+    # Then default is still a team a setting may name: an agent kept in it, a policy, and the routing settings
+    # set back to it
+    status, body = admin_call(desk, "PUT", "/admin/agents/alice", "[admins]", {"teams": ["default"], "capacity": 2})
+    assert status == 200 and body["teams"] == ["default"], body
+    policy = {"id": "p-default", "name": "Default team", "targets": {"normal": {"first_response": 600}},
+              "applies_to": {"teams": ["default"]}}
+    assert admin_call(desk, "PUT", "/admin/sla-policies/p-default", "[admins]", policy)[0] == 200
+    status, body = admin_call(desk, "PUT", "/admin/routing", "[admins]", {"default_team": "default"})
+    assert status == 200 and body["default_team"] == "default", body
+
+
 def test_a_routing_save_changes_the_fields_it_gives_and_keeps_the_others(desk):
     # Given routing settings with a shop name, acknowledgement templates and skill keywords
     status, first = admin_call(desk, "PUT", "/admin/routing", "[admins]", {

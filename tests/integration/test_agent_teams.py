@@ -72,10 +72,11 @@ def test_agents_read_every_team_by_its_name_and_nothing_more(teams):
     # When an agent of no team reads the teams
     status, body = agent(desk, "GET", "/agent/teams", "vera")
     # Then each has its id and name, by name; no description, no version (a team only routing settings name has
-    # its id as its name: test_a_team_only_a_label_routes_to_is_a_team_too)
+    # its id as its name: test_a_team_only_a_label_routes_to_is_a_team_too; so has the default team, one of the
+    # desk's always, though the routing settings send new conversations to billing)
     assert status == 200, body
-    assert body == {"items": [{"id": "billing", "name": "Billing"}, {"id": "returns", "name": "Returns & exchanges"},
-                              {"id": "vip", "name": "VIP desk"}]}
+    assert body == {"items": [{"id": "billing", "name": "Billing"}, {"id": "default", "name": "default"},
+                              {"id": "returns", "name": "Returns & exchanges"}, {"id": "vip", "name": "VIP desk"}]}
 
 
 def test_every_listed_team_is_one_a_conversation_can_be_sent_to(teams):

@@ -208,6 +208,20 @@ def test_bad_routing_requests_are_clear_4xx_and_change_nothing(desk):
     assert not any(n.startswith("Routing changed") for n in _system_notes(desk, conv))
 
 
+def test_a_conversation_can_be_moved_back_to_the_default_team_when_routing_sends_new_ones_elsewhere(desk):
+    # Given new conversations go to billing by default (no team item named default was ever created)
+    assert admin_call(desk, "PUT", "/admin/teams/billing", "[admins]", {"id": "billing", "name": "Billing"})[0] == 200
+    assert admin_call(desk, "PUT", "/admin/routing", "[admins]", {"default_team": "billing"})[0] == 200
+    conv = customer_writes(desk, "+31640000013", "my invoice is wrong", "SMr13")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert desk.item(f"CONV#{conv}")["team"] == "billing"
+    # When a lead moves it to the default team, where the agents nobody moved are
+    status, body = _route(desk, conv, {"team": "default"}, groups="[admins]")
+    # Then it is the default team's, waiting in its queue
+    assert status == 200 and body["team"] == "default", body
+    assert desk.item(f"CONV#{conv}")["QueuePK"] == "QUEUE#default"
+
+
 def test_a_change_that_changes_nothing_is_a_422_naming_it_and_writes_nothing_not_even_its_note(desk):
     # Given an urgent conversation with the skill billing
     conv = customer_writes(desk, "+31640000012", "hi", "SMr12")

@@ -24,7 +24,7 @@ from shopdesk.dal.macros import Macros
 from shopdesk.dal.queues import Queue
 from shopdesk.errors import BadRequest, Conflict, InvalidFields, NotFound
 from shopdesk.logic import expectations, sla_engine
-from shopdesk.logic.access import ADMIN, SUPERVISOR, require, roles
+from shopdesk.logic.access import ADMIN, DEFAULT_TEAM, SUPERVISOR, require, roles
 from shopdesk.logic.labels import macros_that
 from shopdesk.logic.overview import WORKING
 from shopdesk.logic.sla_engine import PolicyBook
@@ -92,8 +92,10 @@ def is_tier(value: str) -> bool:
 
 
 def routed_teams(settings: RoutingSettings) -> set[str]:
-    """The teams routing settings send conversations to: by default, by channel, by label."""
-    return {settings.default_team, *settings.team_by_channel.values(), *settings.team_by_label.values()}
+    """The teams routing settings send conversations to (by default, by channel, by label), and the default team,
+    which is always one of the desk's: an agent is in it until an admin moves them, and a conversation may be sent
+    back to it after the settings' default moved elsewhere."""
+    return {DEFAULT_TEAM, settings.default_team, *settings.team_by_channel.values(), *settings.team_by_label.values()}
 
 
 def identity_of(phone: str | None, email: str | None) -> tuple[str, str]:
@@ -229,9 +231,9 @@ class Admin:
 
     def known_teams(self, routing: RoutingSettings | None = None) -> tuple[str, ...]:
         """The teams a setting may name (the same as ``PolicyBook.teams``, read now rather than cached): those an
-        admin created, and those the routing settings (``routing``, else as stored) send conversations to. Any other
-        would be a queue no conversation waits in: an agent in it gets no work, a policy or the bot's condition on
-        it never matches."""
+        admin created, the default team, and those the routing settings (``routing``, else as stored) send
+        conversations to (``routed_teams``). Any other would be a queue no conversation waits in: an agent in it gets
+        no work, a policy or the bot's condition on it never matches."""
         created = {t["id"] for t in self.config.list("team")}
         return tuple(sorted(created | routed_teams(routing or self._routing_settings())))
 

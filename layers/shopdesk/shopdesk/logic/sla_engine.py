@@ -16,6 +16,7 @@ from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import ClockConflict, ClockRead, Conversations
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.table import Update
+from shopdesk.logic.access import DEFAULT_TEAM
 from shopdesk.logic.business_time import ConversationClocks
 from shopdesk.models import Priority
 from shopdesk.models.admin import RoutingSettings, Team
@@ -58,8 +59,9 @@ class PolicyBook:
         return self._routing
 
     def teams(self) -> set[str]:
-        """Every team conversations can wait in: those created by a supervisor and those the routing
-        settings send conversations to (by default, by channel, by label)."""
+        """Every team conversations can wait in: those created by a supervisor, those the routing
+        settings send conversations to (by default, by channel, by label), and the default team, always (an
+        agent is in it until an admin moves them, whatever team the routing settings now send to)."""
         return {team.id for team in self.named_teams()}
 
     def named_teams(self) -> list[Team]:
@@ -69,7 +71,7 @@ class PolicyBook:
         if self._teams is None:           # read on first use: only the sweep, routing changes and the teams list
             self._teams = [Team.model_validate(_strip(t)) for t in self.config.list("team")] \
                 if self.config is not None else []
-        routed = {self._routing.default_team, *self._routing.team_by_channel.values(),
+        routed = {DEFAULT_TEAM, self._routing.default_team, *self._routing.team_by_channel.values(),
                   *self._routing.team_by_label.values()} - {t.id for t in self._teams}
         return sorted([*self._teams, *(Team(id=team, name=team) for team in routed)],
                       key=lambda team: (team.name.casefold(), team.id))
