@@ -94,10 +94,13 @@ def handle(record: SQSRecord) -> None:
             raise                          # its answer is recorded, not sent: the retry sends it
         except Exception:                  # a broken bot must never keep a customer from a person
             logger.exception("bot step failed: routing as usual", extra={"conversation_id": work.conversation_id})
+    # The customer wrote again since, in the bot's conversation: that message's work answers or routes it, so this
+    # one neither acknowledges nor assigns (an agent given it now would keep the bot from the latest message).
+    settled = outcome in (Outcome.REPLIED, Outcome.SUPERSEDED)
     # The acknowledgement goes before the assignment: once assigned, an agent may answer, and the customer
     # must never be told when to expect an answer after it came. It is recorded on the customer's message, so a
     # retried record (or one redriven hours later) sends no second one.
-    if outcome is not Outcome.REPLIED and acknowledger and customer_wrote:
+    if not settled and acknowledger and customer_wrote:
         try:
             acknowledger.maybe_acknowledge(work.conversation_id, first_message=work.new_conversation,
                                            handoff=outcome is Outcome.HANDED_OFF, message_sk=work.message_sk)
@@ -105,7 +108,7 @@ def handle(record: SQSRecord) -> None:
             raise                          # recorded, not sent: the retry sends it (and no other)
         except Exception:                  # a courtesy: never worth failing (and retrying) the routing for
             logger.exception("acknowledgement not sent", extra={"conversation_id": work.conversation_id})
-    if outcome is not Outcome.REPLIED:
+    if not settled:
         assign_waiting(work, conv, conversations, agents, book)
     if isinstance(work, InboundWork) and work.addresses and work.message_sk:
         try:       # duplicate evidence for agents: worth a log, not a retry of the routing

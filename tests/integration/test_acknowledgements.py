@@ -204,3 +204,30 @@ def test_an_acknowledgement_whose_send_failed_goes_out_once_when_the_work_is_ret
     # Then that acknowledgement goes out, once, and no other is written
     assert [a["id"] for a in _acks(desk, conv)] == [ack["id"]]
     assert outbound_sent(desk) == [ack["id"]]
+
+
+def test_a_message_redriven_after_a_person_answered_it_is_not_acknowledged(desk):
+    _office(desk)
+    _turn_on(desk)
+    online(desk, "alice")
+    at("2026-11-27T20:00:00+00:00")                          # Friday 21:00 in Berlin: closed, every message counts
+    # Given a first message acknowledged and given to alice, and one an hour later whose work went to the dead-letter
+    # queue (taken off the work queue unrouted)
+    conv = customer_writes(desk, "+31640000205", "Where is my order?", "SMr5a")
+    route_records(desk)
+    assert len(_acks(desk, conv)) == 1
+    at("2026-11-27T21:00:00+00:00")
+    customer_writes(desk, "+31640000205", "It was order 1001, can you check?", "SMr5b")
+    sqs = desk.client("sqs")
+    [lost] = sqs.receive_message(QueueUrl=desk.work_queue_url, MaxNumberOfMessages=10)["Messages"]
+    sqs.delete_message(QueueUrl=desk.work_queue_url, ReceiptHandle=lost["ReceiptHandle"])
+    # and alice answered it five minutes later
+    at("2026-11-27T21:05:00+00:00")
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "On its way!"})[0] == 202
+    outbound_sent(desk)
+    # When its work is redriven half an hour later
+    at("2026-11-27T21:35:00+00:00")
+    redrive(desk, lost["Body"], "again-5")
+    route_records(desk)
+    # Then the customer, who had their answer, is not told when to expect one
+    assert len(_acks(desk, conv)) == 1 and outbound_sent(desk) == []

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from shopdesk import clock
-from tests.integration.helpers import agent, customer_writes, online, outbound_sent, route_records
+from tests.integration.helpers import agent, customer_writes, online, outbound_sent, redrive, route_records
 from tests.integration.test_admin_api import admin_call
 from tests.integration.test_commerce import sandbox, shop  # noqa: F401 (fixtures)
 from tests.support import http_event
@@ -326,6 +326,79 @@ def test_a_routing_record_sent_again_gets_no_second_answer_and_no_acknowledgemen
     seen = conversation(bot, conv)
     assert len(bot_messages(bot, conv)) == 1 and seen["status"] == "pending"
     assert [m for m in seen["messages"] if m["kind"] == "acknowledgement"] == []
+
+
+def dead_letter(desk) -> str:
+    """The one work item waiting on the work queue, taken off it unrouted as when its retries ran out (the dead-letter
+    queue keeps it): its body, for a redrive."""
+    sqs = desk.client("sqs")
+    [message] = sqs.receive_message(QueueUrl=desk.work_queue_url, MaxNumberOfMessages=10)["Messages"]
+    sqs.delete_message(QueueUrl=desk.work_queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return message["Body"]
+
+
+def acknowledgements(desk, conv):
+    return [m for m in conversation(desk, conv)["messages"] if m["kind"] == "acknowledgement"]
+
+
+def test_an_older_questions_work_redriven_after_the_bot_answered_a_newer_one_is_not_answered_out_of_order(bot):
+    admin_call(bot, "PUT", "/admin/routing", "[admins]", {"acknowledgements": True})
+    # Given a question whose work went to the dead-letter queue, and a newer question the bot answered
+    conv = customer_writes(bot, "+31650000041", "Which payment methods can I use?", "SMbot41a")
+    older = dead_letter(bot)
+    clock.set_offset(10)
+    customer_writes(bot, "+31650000041", "How long does standard delivery take?", "SMbot41b")
+    route(bot)
+    assert "2-4 working days" in bot_messages(bot, conv)[0]["text"]
+    # and the customer's next message, two minutes later, whose work went to the dead-letter queue too
+    clock.set_offset(130)
+    customer_writes(bot, "+31650000041", "Can I return an item?", "SMbot41c")
+    latest = dead_letter(bot)
+    # When an operator redrives both hours later, in their order
+    clock.set_offset(3 * 3600)
+    redrive(bot, older, "redrive-41a")
+    redrive(bot, latest, "redrive-41c")
+    route(bot)
+    # Then the old question is not answered after the conversation moved on; the latest message is the bot's to
+    # answer (not a burst after an answer to the old one), and nobody is promised anything
+    answers = [m["text"] for m in bot_messages(bot, conv)]
+    assert all("PayPal" not in text for text in answers), answers
+    assert len(answers) == 2 and "30 days" in answers[-1]
+    assert conversation(bot, conv)["status"] == "pending" and acknowledgements(bot, conv) == []
+
+
+def test_an_older_messages_work_redriven_after_the_bot_answered_sends_no_acknowledgement(bot):
+    admin_call(bot, "PUT", "/admin/routing", "[admins]", {"acknowledgements": True})
+    # Given a customer's first message whose work went to the dead-letter queue, and a newer one the bot answered
+    conv = customer_writes(bot, "+31650000042", "Hello?", "SMbot42a")
+    older = dead_letter(bot)
+    clock.set_offset(10)
+    customer_writes(bot, "+31650000042", "How long does standard delivery take?", "SMbot42b")
+    route(bot)
+    [answer] = bot_messages(bot, conv)
+    outbound_sent(bot)
+    # When the first message's work is redriven an hour later
+    clock.set_offset(3600)
+    redrive(bot, older, "redrive-42a")
+    route(bot)
+    # Then the customer, who had their answer, is not told when to expect one; nothing more is sent
+    assert acknowledgements(bot, conv) == [] and outbound_sent(bot) == []
+    assert [m["id"] for m in bot_messages(bot, conv)] == [answer["id"]]
+
+
+def test_messages_in_quick_succession_the_bot_answers_the_latest_and_leaves_it_to_no_person(bot):
+    online(bot, "alice")
+    # Given a greeting and the question right after it, both stored before the router saw either
+    conv = customer_writes(bot, "+31650000043", "Hi there", "SMbot43a")
+    clock.set_offset(3)
+    customer_writes(bot, "+31650000043", "How long does standard delivery take?", "SMbot43b")
+    # When the router takes their work, in order
+    route(bot)
+    # Then the bot answers the question, the latest message, once, and the conversation waits for the customer
+    [answer] = bot_messages(bot, conv)
+    assert "2-4 working days" in answer["text"]
+    seen = conversation(bot, conv)
+    assert seen["status"] == "pending" and seen["assignee"] is None and seen["bot"]["state"] == "answering"
 
 
 def test_bot_answers_in_the_customers_language_from_the_translation(bot):

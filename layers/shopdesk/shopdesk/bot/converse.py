@@ -10,7 +10,13 @@
   published, and the router acknowledges (the customer is told a person will answer, and when) and assigns
   as it always did.
 - ``SKIPPED``: not the bot's conversation (off, another channel or team, business hours, someone assigned,
-  a person already answered, handed over before): routing as if there were no bot.
+  a person already answered, handed over before), or the desk wrote to the customer after this message: routing as
+  if there were no bot.
+- ``SUPERSEDED``: the bot's conversation, but the customer wrote again after this message: the bot answers only the
+  conversation's latest customer message, so that message's work decides (answer, hand over, or route), and the
+  router does nothing more for this one (no acknowledgement, no assignment). Several messages in quick succession
+  get one answer, to the last; a message's work that runs late (the sweep's re-send, a redrive from the dead-letter
+  queue hours later) never answers an old question after the conversation moved on.
 
 The reply and the ``bot`` state are one conditional transaction (``dal.bot``): refused when a person was
 assigned meanwhile, when it handed over, or when this message was answered already (a retried record). A record
@@ -64,7 +70,7 @@ from shopdesk.logic import sla_engine, timeline, topics
 from shopdesk.logic.business_time import is_open
 from shopdesk.logic.email_thread import email_thread, reply_address_for
 from shopdesk.logic.sla_engine import PolicyBook
-from shopdesk.logic.work import send_outbound
+from shopdesk.logic.work import answered_since, send_outbound, superseded
 from shopdesk.models import Conversation, ConversationStatus, Direction, Message
 from shopdesk.understanding import Understanding, understand
 
@@ -80,6 +86,7 @@ class Outcome(Enum):
     REPLIED = "replied"
     HANDED_OFF = "handed_off"
     SKIPPED = "skipped"
+    SUPERSEDED = "superseded"     # the customer wrote again since: that message's work decides, this one does nothing
 
 
 @dataclass
@@ -131,6 +138,10 @@ class Bot:
             return self._again(conv, conv.bot)   # a record sent again (a retry, the sweep's re-drive): answered already
         if not self.applies(settings, conv) or not message_sk:
             return Outcome.SKIPPED
+        if superseded(conv, message_sk):
+            return Outcome.SUPERSEDED        # never an answer to an old message after a newer one
+        if answered_since(conv, message_sk):
+            return Outcome.SKIPPED           # the desk wrote after it: no answer out of order
         message = self.conversations.get_message(conv.id, message_sk)
         if message is None or message.direction is not Direction.INBOUND:
             return Outcome.SKIPPED

@@ -7,7 +7,9 @@ At most one per customer message, however often and however late its work is pro
 that failed after the acknowledgement, the sweep's re-sends while the router is down, a redrive): whether a
 message is acknowledged is decided from the moment it was written, not the moment its work runs (after hours
 then? an acknowledgement within the burst before it, or any after it?), and the acknowledgement is recorded on
-the message (``acknowledgement``) in the transaction that stores it. Work that finds one sends it again (the
+the message (``acknowledgement``) in the transaction that stores it. Nothing is promised for a message the desk
+wrote to the customer after (a person's reply, the bot's answer: ``logic.work.answered_since``), as when its work is
+redriven hours later. Work that finds one sends it again (the
 outbound queue drops a copy within five minutes, the dispatcher sends a message once), so a crash or an SQS
 error between the record and its send can neither send it twice nor leave it unsent: an error sending it fails
 the record (``logic.work.Unsent``), and the retry sends it.
@@ -33,7 +35,7 @@ from shopdesk.logic.email_thread import email_thread, reply_address_for
 from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.logic.variables import variables_for
 from shopdesk.logic.windows import WindowClosed, check_consent, free_text_allowed
-from shopdesk.logic.work import send_outbound
+from shopdesk.logic.work import answered_since, send_outbound
 from shopdesk.models import ConversationStatus, Direction, Message
 from shopdesk.models.sla import BusinessHours
 
@@ -72,6 +74,8 @@ class Acknowledger:
             # again, in case its send never happened), or another message's acknowledgement came after it
             self._send_again(conv.id, message_sk)
             return None
+        if message_sk and answered_since(conv, message_sk):
+            return None                       # a person or the bot wrote to them after it: nothing left to promise
         open_now = is_open(now, clocks.hours)
         if not first_message and is_open(written, clocks.hours) and not handoff:
             return None                       # during opening hours only the first message is acknowledged

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from shopdesk import clock
 from shopdesk.bot import waited_on
 from shopdesk.dal.items import message_sk
 from shopdesk.dal.queues import Queue
 from shopdesk.ids import new_id
 from shopdesk.logic.evidence import may_hold_addresses, signed_email
-from shopdesk.models import Message
+from shopdesk.models import Conversation, Message
 
 NOT_WRITTEN = frozenset({"auto_reply", "opt_out", "opt_in"})    # kinds of inbound message that ask nothing
 
@@ -81,6 +83,29 @@ def inbound_work(conversation_id: str, message: Message, team: str = "default", 
                        quiet=message.kind if message.kind in NOT_WRITTEN else None, team=team,
                        addresses=may_hold_addresses(message.text) or bool(signed_email(message)),
                        marker=marker).model_dump(exclude_defaults=False)
+
+
+def written_at(message_sk: str) -> datetime:
+    """When a message was stored: the time in its key (``MSG#<time>#<id>``)."""
+    return clock.parse_iso(message_sk.split("#")[1])
+
+
+def superseded(conv: Conversation, message_sk: str) -> bool:
+    """The customer wrote again after this message (the conversation's ``last_inbound_at``): the later message's
+    work is the one to answer them. Work that runs late (a retry, the sweep's re-send, a redrive hours later) must
+    not answer an old message after the conversation moved on."""
+    return conv.last_inbound_at is not None and conv.last_inbound_at > written_at(message_sk)
+
+
+def answered_since(conv: Conversation, message_sk: str) -> bool:
+    """The desk wrote to the customer after this message: a person's reply (``last_outbound_at``) or the bot's answer
+    (its ``at`` while it answers). A hand-over sends the customer nothing but the acknowledgement, which has its own
+    record (``last_acknowledged_at``)."""
+    written = written_at(message_sk)
+    if conv.last_outbound_at is not None and conv.last_outbound_at > written:
+        return True
+    bot = conv.bot
+    return bot is not None and bot.state == "answering" and bool(bot.at) and clock.parse_iso(bot.at or "") > written
 
 
 class Unsent(Exception):

@@ -107,6 +107,7 @@ class Conversation(BaseModel):
     risk_raised: dict[str, str] = Field(default_factory=dict, exclude=True)   # target -> due time: risk warned
     sla_warned: dict[str, str] = Field(default_factory=dict, exclude=True)    # target -> due time: SLA warned
     last_inbound_at: Instant | None = Field(default=None, exclude=True)    # the customer's last message
+    last_outbound_at: Instant | None = Field(default=None, exclude=True)   # a person's last reply
     customer: CustomerRef
     channel: str                                   # the channel the customer last wrote from
     route: ReplyRoute                              # where a reply goes by default
