@@ -38,7 +38,7 @@ processor = WebhookProcessor(Conversations(Table(settings.table_name), settings.
                              Queue(settings.work_queue_url), settings.first_response_targets)
 processor.prime()       # the privacy settings (masking, retention) at cold start: ingest keeps its budget
 retry_queue = Queue(settings.ingest_retry_queue_url) if settings.ingest_retry_queue_url else None
-retry = IngestRetry(retry_queue) if retry_queue else None
+retry = IngestRetry(retry_queue, processor.privacy) if retry_queue else None     # masks with what prime read
 app = APIGatewayHttpResolver()
 map_errors(app)     # refused 403, malformed 400; what the table could not take is kept for a replay (200)
 # a customer's kept messages replayed in order; a failed replay is logged with its cause and counted (shopdesk.batch)

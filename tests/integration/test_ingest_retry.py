@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 
 import pytest
 from botocore.exceptions import ClientError
 
+from shopdesk import clock
+from shopdesk.channels import twilio
+from shopdesk.privacy.settings import PrivacyPolicy, PrivacySettings
 from tests.integration.helpers import STATUS_URL, agent, online, post_twilio
 from tests.support import FakeTwilio, twilio_form
 
@@ -143,3 +147,81 @@ def test_a_request_whose_signature_does_not_match_is_refused_not_kept(desk, thro
     body = twilio_form(MessageSid="SMkept05", From="+31612000005", To="+14155550100", Body="x")
     assert post_twilio(desk, body, signature="forged")["statusCode"] == 403
     assert _kept(desk) == []
+
+
+CARD, IBAN = "4242 4242 4242 4242", "NL91 ABNA 0417 1643 00"
+
+
+def _messages(desk, phone: str) -> list[dict]:
+    """The customer's conversation as an admin reads it: its messages, oldest first."""
+    conv = desk.item(f"IDENTITY#phone#{phone}")["open_conversation_id"]
+    status, body = agent(desk, "GET", f"/agent/conversations/{conv}", "lead", groups="[admins]")
+    assert status == 200, body
+    return body
+
+
+def test_a_kept_request_holds_the_customers_text_masked_and_its_replay_stores_it_masked(desk, throttled, monkeypatch):
+    # Given the privacy settings read at cold start with a pattern of the shop's own
+    privacy = desk.handler("inbound_twilio").processor.privacy
+    settings = PrivacySettings(masking_patterns=[{"name": "BSN", "pattern": r"BSN \d{9}"}])
+    monkeypatch.setattr(privacy, "_policy", PrivacyPolicy.of(settings))
+    monkeypatch.setattr(privacy, "_read_at", time.monotonic())
+    text = f"Pay with {CARD}, or from {IBAN}; my BSN 123456789"
+    body = twilio_form(MessageSid="SMkept06", From="+31612000006", To="+14155550100", Body=text)
+    # When the table cannot take the message, the request is kept with the customer's words masked
+    assert json.loads(post_twilio(desk, body)["headers"]["X-Shopdesk-Outcome"])["kept"] == 1
+    [kept] = _kept(desk)
+    form = dict(twilio.parse_form(kept["body"]))
+    for secret in ("4242", "NL91", "ABNA", "123456789"):
+        assert secret not in form["Body"].replace("4242]", "").replace("4300]", "").replace("6789]", "")
+    assert "4242+4242" not in kept["body"] and "4242424242424242" not in kept["body"]
+    assert "123456789" not in kept["body"] and "0417" not in kept["body"]
+    assert (form["MessageSid"], form["From"], form["To"]) == ("SMkept06", "+31612000006", "+14155550100")
+    assert kept["masked"] == ["card", "IBAN", "BSN"]
+    # Then its replay stores the text masked as ingest masks it, saying what was masked
+    throttled()
+    _replay(desk)
+    [stored] = [m for m in _messages(desk, "+31612000006")["messages"] if m["direction"] == "inbound"]
+    assert stored["text"] == "Pay with [card •••• 4242], or from [IBAN •••• 4300]; my [BSN •••• 6789]"
+    assert stored["masked"] == ["card", "IBAN", "BSN"]
+
+
+def test_a_request_kept_before_any_settings_were_read_is_masked_without_the_table(desk, throttled, monkeypatch):
+    # Given a function that could not read its privacy settings at start, and the table refusing reads too
+    app = desk.handler("inbound_twilio")
+    monkeypatch.setattr(app.processor.privacy, "_policy", None)
+    monkeypatch.setattr(app.processor.conversations.table, "get", lambda *a, **k: (_ for _ in ()).throw(
+        ClientError(THROTTLED, "GetItem")))
+    body = twilio_form(MessageSid="SMkept07", From="+31612000007", To="+14155550100", Body=f"Card {CARD}")
+    # Then the request is still kept, its card number masked by the masking that never needs settings
+    answer = post_twilio(desk, body)
+    assert answer["statusCode"] == 200 and json.loads(answer["headers"]["X-Shopdesk-Outcome"])["kept"] == 1
+    [kept] = _kept(desk)
+    assert dict(twilio.parse_form(kept["body"]))["Body"] == "Card [card •••• 4242]"
+
+
+def test_a_replayed_message_is_dated_when_twilio_delivered_it(desk, throttled):
+    # Given two customers' messages kept while the table throttled
+    for n in ("08", "09"):
+        body = twilio_form(MessageSid=f"SMkept{n}", From=f"+316120000{n}", To="+14155550100", Body="Where is it?")
+        assert post_twilio(desk, body)["statusCode"] == 200
+    received = {dict(twilio.parse_form(k["body"]))["From"]: clock.parse_iso(k["received_at"]) for k in _kept(desk)}
+    # When the table takes writes again an hour later, and the second customer's next message is stored before
+    # the replays
+    throttled()
+    clock.set_offset(3600)
+    later = twilio_form(MessageSid="SMkept09b", From="+31612000009", To="+14155550100", Body="Hello??")
+    assert json.loads(post_twilio(desk, later)["headers"]["X-Shopdesk-Outcome"])["stored"] == 1
+    _replay(desk)
+    desk.drain_queue(desk.work_queue_url, "router")
+    # Then each kept message is dated when Twilio delivered it, and the first one's clocks start from then
+    first = _messages(desk, "+31612000008")
+    [message] = [m for m in first["messages"] if m["direction"] == "inbound"]
+    assert abs((clock.parse_iso(message["created_at"]) - received["+31612000008"]).total_seconds()) < 1
+    target = json.loads(desk.env["SLA_FIRST_RESPONSE_TARGETS"])["normal"]
+    due = clock.parse_iso(first["sla"]["first_response_due_at"])
+    assert due <= received["+31612000008"] + timedelta(seconds=target, minutes=1), due
+    # and the second customer's kept message comes before the one they wrote later
+    inbound = [m for m in _messages(desk, "+31612000009")["messages"] if m["direction"] == "inbound"]
+    assert [m["provider_id"] for m in inbound] == ["SMkept09", "SMkept09b"]
+    assert abs((clock.parse_iso(inbound[0]["created_at"]) - received["+31612000009"]).total_seconds()) < 1

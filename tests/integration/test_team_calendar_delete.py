@@ -118,3 +118,54 @@ def test_a_calendar_is_deleted_only_once_no_policy_measures_in_it(desk):
     records = admin_call(desk, "GET", "/admin/audit", query="actor=lead")[1]["items"]
     [deleted] = [r for r in records if r["action"] == "DELETE /admin/calendars/<calendar_id>" and r["status"] == 204]
     assert deleted["before"]["time_zone"] == "Europe/Amsterdam", deleted
+
+
+def _meanwhile(desk, method, path, body=None):
+    """A request served by another container of the admin API while the one under test is between two steps."""
+    claims = {"cognito:username": "other-lead", "cognito:groups": "[admins]"}
+    event = http_event(method, path, json.dumps(body) if body is not None else None,
+                       {"content-type": "application/json"}, claims=claims)
+    return desk.invoke("admin_api", event, ANOTHER_CONTAINER="1")["statusCode"]
+
+
+HOURS = {"time_zone": "Europe/Amsterdam", "weekly": {"mon": [{"start": "09:00", "end": "17:00"}]}}
+
+
+def test_a_policy_saved_while_its_calendar_is_deleted_is_seen_by_the_delete(desk, monkeypatch):
+    assert admin_call(desk, "PUT", "/admin/calendars/office", body=HOURS)[0] == 200
+    config = desk.handler("admin_api").admin.config
+    # Given another admin saves a policy in the calendar after the delete looked for policies, before it deleted
+    real_list, saved = config.list, []
+
+    def policy_saved_after_the_look(kind):
+        found = real_list(kind)
+        if kind == "sla-policy" and not saved:
+            saved.append(_meanwhile(desk, "PUT", "/admin/sla-policies/returns-sla",
+                                    {**POLICY, "calendar_id": "office"}))
+        return found
+
+    monkeypatch.setattr(config, "list", policy_saved_after_the_look)
+    # Then the delete looks again, finds the policy and is refused: the policy keeps its calendar
+    refused(desk, "/admin/calendars/office", "calendar_in_policies", calendar="office", policies="'Returns SLA'")
+    assert saved == [200]
+
+
+def test_a_policy_saved_in_a_calendar_deleted_meanwhile_is_refused(desk, monkeypatch):
+    assert admin_call(desk, "PUT", "/admin/calendars/office", body=HOURS)[0] == 200
+    config = desk.handler("admin_api").admin.config
+    # Given another admin deletes the calendar after a policy's save found it, before the policy was written
+    real_get, deleted = config.get, []
+
+    def calendar_deleted_after_the_look(kind, key):
+        found = real_get(kind, key)
+        if kind == "calendar" and not deleted:
+            deleted.append(_meanwhile(desk, "DELETE", "/admin/calendars/office"))
+        return found
+
+    monkeypatch.setattr(config, "get", calendar_deleted_after_the_look)
+    status, problem = admin_call(desk, "PUT", "/admin/sla-policies/returns-sla",
+                                 body={**POLICY, "calendar_id": "office"})
+    # Then the save is refused as naming a calendar that does not exist, and no policy names a deleted calendar
+    assert deleted == [204]
+    assert status == 404 and "calendar office does not exist" in problem["detail"], problem
+    assert admin_call(desk, "GET", "/admin/sla-policies")[1]["items"] == []

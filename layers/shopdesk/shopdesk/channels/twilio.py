@@ -61,6 +61,22 @@ OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "Q
 OPT_IN_WORDS = frozenset({"START", "YES", "UNSTOP"})
 
 
+# The fields of Twilio's webhooks that name, count or point rather than say something: ids, addresses, statuses,
+# codes and media links. A request kept for a replay keeps these as Twilio sent them; every other value (Body, a
+# button's or a location's text, whatever Twilio adds) is masked like a message's text first (``is_text``).
+NOT_TEXT = frozenset({"MessageSid", "SmsMessageSid", "SmsSid", "AccountSid", "MessagingServiceSid", "From", "To",
+                      "WaId", "NumMedia", "NumSegments", "SmsStatus", "MessageStatus", "ErrorCode", "ErrorUrl",
+                      "OptOutType", "ApiVersion", "MessageType", "ChannelPrefix", "ChannelInstallSid",
+                      "ChannelToAddress", "OriginalRepliedMessageSid", "OriginalRepliedMessageSender",
+                      "ReferralNumMedia"})
+NOT_TEXT_PREFIXES = ("MediaUrl", "MediaContentType")
+
+
+def is_text(name: str) -> bool:
+    """Whether a form field may hold what someone wrote (``NOT_TEXT``)."""
+    return name not in NOT_TEXT and not name.startswith(NOT_TEXT_PREFIXES)
+
+
 def reason(code: str | None, fallback: str = "The provider reported an error") -> str:
     return ERROR_REASONS.get(code or "", fallback)
 

@@ -104,8 +104,9 @@ class Conversations:
                    work: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The provider's delivery, once. An inbound message's marker also keeps its routing work until the
         router confirms it (``routed``): it sits in the Due index at ``ROUTING_GRACE_SECONDS`` after the
-        message, so a send to the work queue lost between this transaction and the SQS call (a crash, an
-        outage) is re-sent by the sweep, or at once by the provider's retry (``DuplicateDelivery.unrouted``)."""
+        message is stored (a replayed one is dated earlier), so a send to the work queue lost between this
+        transaction and the SQS call (a crash, an outage) is re-sent by the sweep, or at once by the provider's
+        retry (``DuplicateDelivery.unrouted``)."""
         marker = {
             "PK": it.marker_pk(provider, provider_id), "SK": it.META, "type": "marker",
             "conversation_id": message.conversation_id, "message_sk": it.message_sk(message),
@@ -113,7 +114,7 @@ class Conversations:
             "ttl": int(clock.now().timestamp()) + self.marker_ttl_seconds,
         }
         if work is not None:
-            due = clock.iso(message.created_at + timedelta(seconds=ROUTING_GRACE_SECONDS))
+            due = clock.iso(max(message.created_at, clock.now()) + timedelta(seconds=ROUTING_GRACE_SECONDS))
             marker.update({"work": json.dumps(dict(work), separators=(",", ":")), "target": "routing",
                            "due_at": due, "DuePK": it.due_pk(message.conversation_id, self.due_shards),
                            "DueSK": it.due_sk(due, message.conversation_id, "routing")})

@@ -20,7 +20,7 @@ cases' read of the other settings' names (shopdesk.logic.unique) still refuses a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,14 @@ from shopdesk.errors import name_taken
 
 PREFIX = "NAME#"
 ATTEMPTS = 3          # a stale marker taken over, an old name's marker left to another, a concurrent transaction
+
+
+class PartFailed(Exception):
+    """One of the parts a write of a setting was given (``also``) failed its condition: ``index`` among them."""
+
+    def __init__(self, index: int):
+        super().__init__(f"part {index} of the write failed its condition")
+        self.index = index
 
 
 def folded(name: str) -> str:
@@ -58,22 +66,27 @@ class Names:
     borne: Callable[[str], str | None]
     field: str = "name"
 
-    def write(self, op: dict[str, Any], holder: str, name: str | None, before: str | None) -> None:
+    def write(self, op: dict[str, Any], holder: str, name: str | None, before: str | None,
+              also: Sequence[dict[str, Any]] = ()) -> None:
         """One TransactWriteItems of ``op`` (the setting's own write, conditioned on what was read), the marker of
-        ``name`` (None: the setting is deleted) and, when the name changes, the delete of ``before``'s marker.
+        ``name`` (None: the setting is deleted), when the name changes the delete of ``before``'s marker, and the
+        parts ``also`` gives (another item the setting names: ``ConfigStore.naming_op``).
         ConditionFailed when ``op``'s condition failed (read it again); a Conflict ``<field>_taken`` naming the
-        setting that bears the name."""
+        setting that bears the name; PartFailed when one of ``also`` failed its condition."""
         release = before is not None and (name is None or name_sk(before) != name_sk(name))
         stale: str | None = None
         for _ in range(ATTEMPTS):
             ops = [op, *([self._claim(holder, name, stale)] if name is not None else []),
                    *([self._release(holder, before)] if release and before is not None else [])]
+            first_also = len(ops)
             try:
-                self.table.transact(ops)
+                self.table.transact([*ops, *also])
                 return
             except TransactionCancelled as exc:
                 if 0 in exc.failed:
                     raise ConditionFailed from exc
+                if exc.failed[-1] >= first_also:
+                    raise PartFailed(exc.failed[-1] - first_also) from exc
                 if name is not None and 1 in exc.failed:
                     other = str((exc.old(1) or {}).get("holder") or "")
                     bears = self.borne(other) if other else None

@@ -217,10 +217,12 @@ class Admin:
                     raise
         raise AssertionError("unreachable")
 
-    def _put_config(self, kind: str, key: str, value: dict[str, Any], expected_version: int | None) -> int:
-        """A configuration item written, with its before and after in the audit record."""
+    def _put_config(self, kind: str, key: str, value: dict[str, Any], expected_version: int | None,
+                    naming: tuple[tuple[str, str], ...] = ()) -> int:
+        """A configuration item written, with its before and after in the audit record; ``naming``: the items it
+        names, which must exist as it is written (``ConfigStore.put``)."""
         before = self.config.get(kind, key)
-        version = self.config.put(kind, key, value, expected_version)
+        version = self.config.put(kind, key, value, expected_version, naming)
         audit.note(before=before, after={**value, "version": version})
         return version
 
@@ -324,18 +326,22 @@ class Admin:
     def delete_calendar(self, by: Roles, calendar_id: str, expected_version: int | None) -> None:
         """A calendar deleted once no SLA policy measures in it (409 ``calendar_in_policies`` naming them); the
         conversations whose clocks run in it keep them (a clock holds a copy of its calendar). With
-        ``expected_version`` only that version; audited with what it was."""
+        ``expected_version`` only that version; audited with what it was. A policy saved in it while it is being
+        deleted either is seen by the delete (refused as above) or finds it gone (404): a policy saves with its
+        calendar's ``named_version`` moved, and the delete is conditioned on the one it read before it looked
+        (``ConfigStore.delete_unnamed``)."""
         require(by, *WRITE)
-        if self.config.get("calendar", calendar_id) is None:
-            raise NotFound(f"calendar {calendar_id} does not exist")
-        policies = sorted((str(p.get("name") or p["id"]) for p in self.config.list("sla-policy")
-                           if p.get("calendar_id") == calendar_id), key=str.casefold)
-        if policies:
-            which = ", ".join(f"'{name}'" for name in policies)
-            raise Conflict(f"calendar {calendar_id} is the calendar of the SLA policies {which}: choose another one "
-                           "for them first; it is deleted once no policy uses it").with_code(
-                "calendar_in_policies", calendar=calendar_id, policies=which)
-        audit.note(before=self.config.delete("calendar", calendar_id, expected_version))
+
+        def in_policies() -> None:
+            policies = sorted((str(p.get("name") or p["id"]) for p in self.config.list("sla-policy")
+                               if p.get("calendar_id") == calendar_id), key=str.casefold)
+            if policies:
+                which = ", ".join(f"'{name}'" for name in policies)
+                raise Conflict(f"calendar {calendar_id} is the calendar of the SLA policies {which}: choose another "
+                               "one for them first; it is deleted once no policy uses it").with_code(
+                    "calendar_in_policies", calendar=calendar_id, policies=which)
+
+        audit.note(before=self.config.delete_unnamed("calendar", calendar_id, expected_version, in_policies))
 
     def list_policies(self, by: Roles) -> list[dict[str, Any]]:
         require(by, *READ)
@@ -357,7 +363,8 @@ class Admin:
         if policy.calendar_id and self.config.get("calendar", policy.calendar_id) is None:
             raise NotFound(f"calendar {policy.calendar_id} does not exist; create it first")
         value = policy.model_dump(mode="json")
-        return {**value, "version": self._put_config("sla-policy", policy.id, value, expected_version)}
+        naming = (("calendar", policy.calendar_id),) if policy.calendar_id else ()    # deleted meanwhile: 404
+        return {**value, "version": self._put_config("sla-policy", policy.id, value, expected_version, naming)}
 
     def delete_policy(self, by: Roles, policy_id: str, expected_version: int | None) -> None:
         """A policy deleted: conversations it matched take the next matching policy at their next change (their

@@ -94,6 +94,11 @@ def masked(inbound: InboundMessage, policy: PrivacyPolicy) -> tuple[InboundMessa
     return inbound.model_copy(update=changes), list(dict.fromkeys(kinds))
 
 
+def _at(inbound: InboundMessage) -> datetime:
+    """When the customer's message came: now, or when a kept request was received (its replay, later)."""
+    return inbound.received_at or clock.now()
+
+
 def _message(inbound: InboundMessage, conversation_id: str, masked_kinds: list[str] | None = None,
              policy: PrivacyPolicy | None = None) -> Message:
     payload: dict[str, Any] | None = dict(inbound.payload) if inbound.payload else None
@@ -105,7 +110,7 @@ def _message(inbound: InboundMessage, conversation_id: str, masked_kinds: list[s
         payload = {**(payload or {}), "raw": inbound.raw}     # kept whole: a later version may render it
     return Message(id=new_id("m_"), conversation_id=conversation_id, direction=Direction.INBOUND,
                    channel=inbound.channel, text=inbound.text, status="received", attachments=inbound.attachments,
-                   created_at=clock.now(), provider_id=inbound.provider_id, provider=inbound.provider,
+                   created_at=_at(inbound), provider_id=inbound.provider_id, provider=inbound.provider,
                    kind="auto_reply" if inbound.email and inbound.email.auto_submitted else inbound.kind,
                    subject=inbound.email.subject if inbound.email else None, payload=payload,
                    masked=masked_kinds or [],
@@ -133,7 +138,7 @@ def _route(inbound: InboundMessage) -> ReplyRoute:
     kept = bound({k: v for k, v in context.items() if v}, max_string=ROUTE_STRING_BYTES, max_items=20,
                  max_bytes=ROUTE_CONTEXT_BYTES).value
     return ReplyRoute(channel=inbound.channel, to=inbound.reply_to, sender=inbound.shop_address,
-                      provider=inbound.provider, last_inbound_at=clock.now(), context=kept or None)
+                      provider=inbound.provider, last_inbound_at=_at(inbound), context=kept or None)
 
 
 def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
@@ -142,10 +147,12 @@ def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
     """Store ``inbound`` once. ``thread`` names a conversation the message says it belongs to
     (email threading); it wins over the customer's open conversation while it is not resolved.
     ``policy`` (the privacy settings in force): card numbers, IBANs and the shop's patterns are masked
-    before anything is written, and the message gets its retention."""
-    kinds: list[str] = []
+    before anything is written, and the message gets its retention. A message kept and replayed
+    (``InboundMessage.received_at``) is dated when it came: its place on the timeline and its clocks."""
+    kinds: list[str] = list(inbound.masked)     # masked before it came here (a kept request's text)
     if policy is not None:
-        inbound, kinds = masked(inbound, policy)
+        inbound, found = masked(inbound, policy)
+        kinds = list(dict.fromkeys([*kinds, *found]))
         if policy.retention.dedupe_markers_days:
             conversations.marker_ttl_seconds = policy.retention.dedupe_markers_days * 86400
     received = inbound
@@ -228,7 +235,7 @@ def _kept(inbound: InboundMessage, identity: IdentityRecord | None, expected_ope
         return last, partial(kept_resolved, last, "auto_reply", inbound.channel)
     if inbound.kind != "text":
         return None
-    if clock.now() - clock.parse_iso(identity.last_resolved_at) > timedelta(days=THANKS_KEPT_DAYS):
+    if _at(inbound) - clock.parse_iso(identity.last_resolved_at) > timedelta(days=THANKS_KEPT_DAYS):
         return None
     from shopdesk.understanding.closing import only_thanks  # its cue patterns, only where one may be thanks
 
@@ -291,7 +298,7 @@ def _start(inbound: InboundMessage, identity: IdentityRecord | None, expected_op
     """A new conversation. Its SLA clocks, language, skills and team are set by the router a moment later
     (from the message's own time), so ingest reads no configuration: one GetItem, one transaction. Until then
     its team is a placeholder (``routed`` False): admins hear of it, no team does (``shopdesk.logic.live``)."""
-    now = clock.now()
+    now = _at(inbound)
     conversation = Conversation(
         id=new_id("c_"), priority=Priority.NORMAL, routed=False,
         previous_agent=identity.last_agent if identity else None,

@@ -9,9 +9,10 @@ A batch is answered 2xx only when every item is stored; if one fails the functio
 provider re-delivers the whole batch, and the items already stored are no-ops the second time.
 A provider that never re-delivers (Twilio: one attempt, then its Fallback URL) is answered 2xx when its verified
 request could not be stored (DynamoDB throttled or unavailable past the SDK's retries, a conflict that kept
-changing, any failure of ours): the request, as received, is kept in the ingest-retry queue (``IngestRetry``: SQS,
-independent of DynamoDB), and the function replays it from there through the same processing (``replay``), where
-a message already stored is a duplicate. Only when the queue refuses it too is the answer a 5xx.
+changing, any failure of ours): the request is kept in the ingest-retry queue (``IngestRetry``: SQS, independent of
+DynamoDB), the customer's words in it masked as ingest masks them, and the function replays it from there through
+the same processing (``replay``), dated when it came, where a message already stored is a duplicate. Only when the
+queue refuses it too is the answer a 5xx.
 An item the parser cannot read (``UnsupportedItem``: no usable sender, wrong types) does not fail
 the batch: it is logged with the provider's id, recorded with a bounded copy (``dal/unsupported.py``)
 and shown on the customer's open conversation when the item names one.
@@ -21,12 +22,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from aws_lambda_powertools import Logger
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shopdesk import clock, metrics
 from shopdesk.channels import meta, telegram, twilio
@@ -53,7 +55,8 @@ from shopdesk.models import (
     WebhookItem,
 )
 from shopdesk.phone import to_e164
-from shopdesk.privacy.settings import PrivacyPolicies
+from shopdesk.privacy.masking import mask
+from shopdesk.privacy.settings import PrivacyPolicies, PrivacyPolicy
 
 logger = Logger(child=True)
 
@@ -229,29 +232,51 @@ def receive_telegram(*, body: bytes, secret_header: str | None, secret: str,
 # ------------------------------------------------------------------------------ kept for a replay
 
 class KeptRequest(BaseModel):
-    """A verified webhook request the table could not take, as received: the ingest-retry queue's message. Only the
-    webhook functions put one there, after the provider's signature was checked; the replay trusts it."""
+    """A verified webhook request the table could not take: the ingest-retry queue's message. Only the webhook
+    functions put one there, after the provider's signature was checked; the replay trusts it (its signature no
+    longer matches once its text is masked)."""
 
     provider: Literal["twilio"]
     route: Literal["message", "status"]       # POST /webhooks/twilio (and /messaging), /webhooks/twilio/status
     url: str                                  # the URL it was signed for (a status callback's carries our reference)
-    body: str                                 # the form, exactly as received
-    received_at: str                          # when the webhook answered it (ISO); the replay stores it later
+    body: str                                 # the form as received, its text masked (``IngestRetry.keep``)
+    received_at: str                          # when the webhook answered it (ISO): the replayed message's time
+    masked: list[str] = Field(default_factory=list)     # what was masked in it: card, IBAN, a pattern's name
 
 
 @dataclass
 class IngestRetry:
     """The ingest-retry queue (FIFO): requests of providers that never re-deliver, kept while the table could not
     take them. One group per customer, named by a hash (a customer's messages are replayed in the order they came);
-    the deduplication id is the request's hash, so the same request kept twice within five minutes is one message,
-    and a copy that differs (Twilio's Fallback URL call adds ``ErrorCode`` and ``ErrorUrl``) is a duplicate on
-    replay."""
+    the deduplication id is the hash of the request as received, so the same request kept twice within five minutes
+    is one message whatever masking was in force, and a copy that differs (Twilio's Fallback URL call adds
+    ``ErrorCode`` and ``ErrorUrl``) is a duplicate on replay.
+
+    What the customer wrote is masked before it is kept, as ingest masks it, so the queue, its dead-letter queue and
+    a redrive hold no card number, IBAN or match of the shop's patterns. The table is what failed, so the masking
+    reads nothing: the privacy settings the function read last (at cold start, at most five minutes old while the
+    table answered), else the masking every shop has (card numbers and IBANs)."""
 
     queue: Queue
+    privacy: PrivacyPolicies | None = None
 
     def keep(self, request: KeptRequest, group: str) -> None:
         digest = hashlib.sha256(f"{request.route}\n{request.url}\n{request.body}".encode()).hexdigest()
-        self.queue.send(request.model_dump(), group=f"{request.provider}#{group}", dedup_id=digest)
+        policy = (self.privacy.cached() if self.privacy is not None else None) or PrivacyPolicy()
+        body, kinds = masked_form(request.body, policy)
+        kept = request.model_copy(update={"body": body, "masked": kinds})
+        self.queue.send(kept.model_dump(), group=f"{request.provider}#{group}", dedup_id=digest)
+
+
+def masked_form(body: str, policy: PrivacyPolicy) -> tuple[str, list[str]]:
+    """A Twilio form with the text of every field that may hold some (``twilio.is_text``) masked, and what was
+    masked; the form as it came when there was nothing to mask."""
+    params, kinds = [], []
+    for name, value in twilio.parse_form(body):
+        found = mask(value, policy.patterns) if twilio.is_text(name) else None
+        params.append((name, (found.text or "") if found is not None else value))
+        kinds.extend(found.kinds if found is not None else ())
+    return (urllib.parse.urlencode(params), list(dict.fromkeys(kinds))) if kinds else (body, [])
 
 
 def _stored_or_kept(retry: IngestRetry | None, request: KeptRequest, group: str,
@@ -289,12 +314,15 @@ def replay_delay(receive_count: int) -> int:
 
 
 def replay(request: KeptRequest, processor: WebhookProcessor) -> Outcome:
-    """A kept request, processed as its webhook would have (the ingest-retry queue's consumer). A message stored
-    meanwhile (an earlier replay, the Fallback URL's call) is a duplicate; a failure raises, and the queue delivers
-    it again after its backoff, then to its dead-letter queue."""
+    """A kept request, processed as its webhook would have (the ingest-retry queue's consumer): its message dated
+    when it came (``received_at``: its place on the timeline, the start of its clocks), with what was masked before
+    it was kept. A message stored meanwhile (an earlier replay, the Fallback URL's call) is a duplicate; a failure
+    raises, and the queue delivers it again after its backoff, then to its dead-letter queue."""
     params = twilio.parse_form(request.body)
     if request.route == "message":
-        return processor.process(_twilio_item(params, twilio.parse_inbound))
+        came = {"received_at": clock.parse_iso(request.received_at), "masked": request.masked}
+        return processor.process([item.model_copy(update=came) if isinstance(item, InboundMessage) else item
+                                  for item in _twilio_item(params, twilio.parse_inbound)])
     return processor.process(_twilio_status_items(params, request.url))
 
 

@@ -168,6 +168,11 @@ class InboundMessage(BaseModel):
     # the whole message is a consent keyword the provider acts on (Twilio: STOP unsubscribes the number, START
     # subscribes it again; ``channels.twilio.consent``)
     consent: Literal["stop", "start"] | None = None
+    # when we received it, where that was before ingest: a request kept in the ingest-retry queue is stored when it is
+    # replayed, dated when it came (``logic.webhooks.replay``); None: ingest's own time
+    received_at: Instant | None = None
+    # what was masked before ingest (a kept request's text is masked before it is kept): listed with what ingest masks
+    masked: list[str] = Field(default_factory=list)
 
 
 class TimelineEvent(BaseModel):

@@ -107,6 +107,11 @@ class PrivacyPolicies:
             self._read_at = time.monotonic()
         return self._policy
 
+    def cached(self) -> PrivacyPolicy | None:
+        """The policy last read, however old, without reading (None before the first read): for what must mask when
+        the table is what failed (``logic.webhooks.IngestRetry``)."""
+        return self._policy
+
     def masked(self, text: str) -> tuple[str, tuple[str, ...]]:
         """Words a person of the desk wrote, as they are stored: card numbers, IBANs and the admins' patterns masked
         (as ingest masks a customer's), with what was masked. The one path for every such text the table keeps: a
