@@ -1,5 +1,6 @@
-"""Outbound queue consumer: sends replies through the provider, in order, with backoff retries; a failed message
-of the bot's is reported to the router, which hands the conversation to a person."""
+"""Outbound queue consumer: sends replies through the provider, in order, with backoff retries; a message that failed
+for good is reported to the router: the bot's hands the conversation to a person, a person's reply that was the
+first response is one no longer (logic.refused)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
 from shopdesk.logic.dispatch import OutboundWork, RetryLater, RetryPolicy, dispatch
 from shopdesk.logic.senders import Senders
-from shopdesk.logic.work import enqueue_bot_send_failed
+from shopdesk.logic.work import enqueue_send_failed
 from shopdesk.logs import logger_for
 from shopdesk.models import Message
 
@@ -24,7 +25,7 @@ logger = logger_for()
 conversations = Conversations(Table(settings.table_name), settings.due_shards)
 outbound = Queue(settings.outbound_queue_url)
 policy = RetryPolicy(settings.max_attempts, settings.backoff_base_seconds)
-work_queue = Queue(settings.work_queue_url) if settings.work_queue_url else None     # the bot's failed messages
+work_queue = Queue(settings.work_queue_url) if settings.work_queue_url else None     # messages failed for good
 status_callback = (settings.status_callback_base_url.rstrip("/") + "/webhooks/twilio/status"
                    if settings.status_callback_base_url else None)
 # A failed record is logged with its cause and counted (shopdesk.batch); a provider's backoff is a retry, not a failure.
@@ -40,9 +41,10 @@ senders = Senders(settings, read_file=(lambda f: media.read(f.key or "")) if med
 
 
 def on_failed(message: Message) -> None:
-    """A reply failed for good: one of the bot's that the conversation waits on goes to the router (a person)."""
+    """A reply failed for good: one of the bot's that the conversation waits on (a person takes it) or a person's
+    (its first response taken back) goes to the router."""
     if work_queue is not None:
-        enqueue_bot_send_failed(work_queue, message)
+        enqueue_send_failed(work_queue, message)
 
 
 def handle(record: SQSRecord) -> str:

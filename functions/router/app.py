@@ -31,8 +31,9 @@ from shopdesk.logic.assign import admit, assign_waiting
 from shopdesk.logic.evidence import note_addresses
 from shopdesk.logic.fetchers import fetchers
 from shopdesk.logic.media import MediaCopier
+from shopdesk.logic.refused import take_back_first_response
 from shopdesk.logic.sla_engine import book_for
-from shopdesk.logic.work import BotSendFailedWork, CsatWork, DrainWork, InboundWork, Unsent, WorkItem
+from shopdesk.logic.work import BotSendFailedWork, CsatWork, DrainWork, InboundWork, ReplyFailedWork, Unsent, WorkItem
 from shopdesk.logs import logger_for
 from shopdesk.understanding import comprehend
 
@@ -69,6 +70,9 @@ def handle(record: SQSRecord) -> None:
             follow_up.handle(work)
         if work.marker:
             conversations.routed(work.marker)
+        return
+    if isinstance(work, ReplyFailedWork):       # a person's reply never reached the customer: no first response
+        take_back_first_response(conversations, book, work.conversation_id, work.message_sk)
         return
     if isinstance(work, BotSendFailedWork):     # the bot's answer never reached the customer: a person takes it
         handed = bot.send_failed(work.conversation_id, work.message_sk) if bot else None

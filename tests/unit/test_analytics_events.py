@@ -586,6 +586,40 @@ def test_an_sla_outcome_is_credited_to_the_agent_who_held_the_conversation_when_
         {"key": None, "target": "first_response", "met": 1, "breached": 0}]
 
 
+def test_a_first_response_the_provider_refused_is_withdrawn_with_the_target_it_met_and_the_next_one_counts():
+    from shopdesk.logic.business_time import ConversationClocks
+
+    # Given a first response at 10:20 (alice's reply r_1), which met the one-hour target
+    old = meta(assignee="alice", created_at=DEC.format("10:00:00"), cycle_started_at=DEC.format("10:00:00"),
+               clocks_json=_clocks_json())
+    replied = {**old, "clocks_json": _clocks_json(replied=DEC.format("10:20:00")), "last_outbound_by": "alice",
+               "sla": {"first_response_at": DEC.format("10:20:00"), "first_response_id": "r_1"}}
+    first = derive("MODIFY", CONV, replied, old)
+    assert {(e.type.value, e.message_id) for e in first} == {("first_human_reply", "r_1"), ("sla_met", "r_1")}
+    # When the provider refuses it for good: its clock runs again (logic.refused), and alice's reply r_2 at 10:40
+    # goes, the first response now
+    clocks = ConversationClocks.model_validate_json(replied["clocks_json"])
+    clocks.on_reply_refused(datetime(2026, 12, 1, 10, 20, tzinfo=UTC), None, datetime(2026, 12, 1, 10, 21, tzinfo=UTC))
+    waiting = {**replied, "clocks_json": clocks.stored_json(), "sla": {}}
+    clocks.on_agent_reply(datetime(2026, 12, 1, 10, 40, tzinfo=UTC))
+    again = {**waiting, "clocks_json": clocks.stored_json(),
+             "sla": {"first_response_at": DEC.format("10:40:00"), "first_response_id": "r_2"}}
+    second = derive("MODIFY", CONV, waiting, replied) + derive("MODIFY", CONV, again, waiting)
+    assert {(e.type.value, e.message_id) for e in second} == {("first_human_reply", "r_2"), ("sla_met", "r_2")}
+    refused = derive("MODIFY", {"PK": "CONV#c_1", "SK": "MSG#2026-12-01T10:20:00.000Z#r_1"},
+                     {"id": "r_1", "conversation_id": "c_1", "direction": "outbound", "author": "alice",
+                      "created_at": DEC.format("10:20:00"), "status": "failed", "error": {"code": "21408"}},
+                     {"id": "r_1", "conversation_id": "c_1", "direction": "outbound", "author": "alice",
+                      "created_at": DEC.format("10:20:00"), "status": "queued"})
+    # Then the reports count one first response, of 40 minutes, and one target met, once
+    lake = DuckDbLake()
+    lake.add([*first, *second, *refused])
+    [response] = lake.rows(statement("first_response", PERIOD, None))
+    assert (response["count"], response["median_s"]) == (1, 2400.0)
+    assert lake.rows(statement("sla", PERIOD, None)) == [
+        {"key": "all", "target": "first_response", "met": 1, "breached": 0}]
+
+
 def test_a_conversation_merged_into_another_ends_no_sla_target():
     # Given a conversation waiting for its first response, merged into its customer's other one (logic.fold): its
     # resolve as merged, then its clocks stopped by the fold

@@ -306,6 +306,59 @@ def test_given_a_merge_undone_then_the_clocks_it_stopped_go_on_counting_the_merg
     assert stored.first_response.state is ClockState.BREACHED
 
 
+def test_given_the_first_response_refused_for_good_then_the_clock_runs_again_due_as_it_was():
+    # Given a customer who wrote Monday 09:00 and a reply at 09:20 that met the first-response target
+    clocks = conversation()
+    clocks.on_customer_message(berlin(2026, 5, 11, 9))
+    clocks.on_agent_reply(berlin(2026, 5, 11, 9, 20))
+    clocks.on_customer_message(berlin(2026, 5, 11, 9, 30))        # "thanks": a next response clock starts
+    stored = ConversationClocks.model_validate_json(clocks.stored_json())
+    # When the provider refuses that reply for good at 09:40
+    assert stored.on_reply_refused(berlin(2026, 5, 11, 9, 20), None, berlin(2026, 5, 11, 9, 40))
+    # Then the first response runs again, due at 10:00 as before, and no next response is measured
+    assert stored.first_response is not None and stored.first_response.state is ClockState.RUNNING
+    assert by_target(stored) == {"first_response": ((5, 11, 10, 0, 0), (5, 11, 9, 45, 0)),
+                                 "resolution": ((5, 11, 17, 0, 0), (5, 11, 15, 0, 0))}
+    assert stored.next_response is None and stored.last_agent_reply_at is None
+    # and the next reply, at 10:10, misses the target; the same report again changes nothing
+    stored.on_agent_reply(berlin(2026, 5, 11, 10, 10))
+    assert stored.first_response.state is ClockState.BREACHED
+    assert not stored.on_reply_refused(berlin(2026, 5, 11, 9, 20), None, berlin(2026, 5, 11, 10, 20))
+
+
+def test_given_the_first_response_refused_with_a_later_reply_on_its_way_then_the_clock_ends_there():
+    clocks = conversation()
+    clocks.on_customer_message(berlin(2026, 5, 11, 9))
+    clocks.on_agent_reply(berlin(2026, 5, 11, 9, 20))
+    clocks.on_agent_reply(berlin(2026, 5, 11, 9, 50))
+    assert clocks.on_reply_refused(berlin(2026, 5, 11, 9, 20), berlin(2026, 5, 11, 9, 50), berlin(2026, 5, 11, 9, 55))
+    assert clocks.first_response is not None and clocks.first_response.state is ClockState.MET
+    assert clocks.first_response.consumed_seconds == 50 * 60
+    assert clocks.first_response.ended_at == berlin(2026, 5, 11, 9, 50)
+
+
+def test_given_a_refused_reply_that_did_not_end_the_clock_or_a_resolved_conversation_then_nothing_changes():
+    clocks = conversation()
+    clocks.on_customer_message(berlin(2026, 5, 11, 9))
+    clocks.on_agent_reply(berlin(2026, 5, 11, 9, 20))
+    # a later reply was not the first response
+    assert not clocks.on_reply_refused(berlin(2026, 5, 11, 9, 50), None, berlin(2026, 5, 11, 9, 55))
+    clocks.on_status(ConversationStatus.RESOLVED, berlin(2026, 5, 11, 10))
+    assert not clocks.on_reply_refused(berlin(2026, 5, 11, 9, 20), None, berlin(2026, 5, 11, 10, 5))
+    assert clocks.first_response is not None and clocks.first_response.state is ClockState.MET
+
+
+def test_given_a_pending_conversation_whose_first_response_is_refused_then_the_clock_stands_still_from_then():
+    clocks = conversation()
+    clocks.on_customer_message(berlin(2026, 5, 11, 9))
+    clocks.on_agent_reply(berlin(2026, 5, 11, 9, 20))
+    clocks.on_status(ConversationStatus.PENDING, berlin(2026, 5, 11, 9, 21))
+    assert clocks.on_reply_refused(berlin(2026, 5, 11, 9, 20), None, berlin(2026, 5, 11, 9, 30))
+    assert clocks.first_response is not None and clocks.first_response.state is ClockState.PAUSED
+    assert clocks.first_response.consumed_seconds == 30 * 60        # the customer waited for the lost reply
+    assert "first_response" not in by_target(clocks)
+
+
 def test_given_a_pending_conversation_merged_then_undone_its_clocks_run_from_the_unmerge():
     # Given a conversation pending at 09:20 (20 minutes used), merged away at 09:30
     clocks = conversation()

@@ -260,12 +260,13 @@ def _conversation(new: Mapping[str, Any], old: Mapping[str, Any] | None,
 
     first_before = (old.get("sla") or {}).get("first_response_at")
     first_after = (new.get("sla") or {}).get("first_response_at")
-    if first_after and not first_before:
+    if first_after and first_after != first_before:     # set, or moved to a later reply (the first was refused)
         at = _instant(first_after)
         assert at is not None
         start = cycle_start(new)
         out.append(ctx.event(EventType.FIRST_HUMAN_REPLY, at, (first_after,),
                              agent_id=_agent(new.get("last_outbound_by")), actor=new.get("last_outbound_by"),
+                             message_id=(new.get("sla") or {}).get("first_response_id"),
                              started_at_ms=_ms(start), duration_s=_seconds(start, at),
                              business_s=round(business_seconds_between(start, at, _hours(old)), 3)))
     elif (first_before and old.get("awaiting_since") and not new.get("awaiting_since")
@@ -329,7 +330,9 @@ def _clock_outcomes(ctx: _Context, new: Mapping[str, Any], old: Mapping[str, Any
     ends once (a restarted clock has a new ``started_at``), so every target instance counts exactly once.
     It is credited to the agent who held the conversation when it ended (the assignee after the change; nobody
     when unassigned). A clock that stopped unmeasured (``stopped``: resolved before any reply, merged into another
-    conversation) is neither."""
+    conversation) is neither. A first-response clock a person's reply ended names that reply (``message_id``, in
+    its id too): when the provider refuses the reply for good, its ``message_refused`` withdraws the outcome, and the
+    clock, taken up again (logic.refused), ends anew."""
     after, before = _clocks(new), _clocks(old)
     if after is None:
         return []
@@ -338,15 +341,28 @@ def _clock_outcomes(ctx: _Context, new: Mapping[str, Any], old: Mapping[str, Any
         if clock.state not in (ClockState.MET, ClockState.BREACHED) or clock.ended_at is None:
             continue
         previous = before.clocks().get(target) if before is not None else None
-        if previous is not None and previous.started_at == clock.started_at and previous.state == clock.state:
+        if previous is not None and previous.started_at == clock.started_at and previous.state == clock.state \
+                and previous.ended_at == clock.ended_at:
             continue
         kind = EventType.SLA_MET if clock.state is ClockState.MET else EventType.SLA_BREACHED
         start = clock.started_at or clock.ended_at
-        out.append(ctx.event(kind, clock.ended_at, (target, _iso(start)), target=target, actor="system",
+        reply = _ended_by_reply(new, target, clock.ended_at)
+        out.append(ctx.event(kind, clock.ended_at, (target, _iso(start), *((reply,) if reply else ())),
+                             target=target, actor="system", message_id=reply,
                              agent_id=_agent(new.get("assignee")), started_at_ms=_ms(start),
                              business_s=round(clock.consumed_seconds, 3),
                              detail=json.dumps({"target_s": clock.target_seconds})))
     return out
+
+
+def _ended_by_reply(image: Mapping[str, Any], target: str, ended_at: datetime) -> str | None:
+    """The reply that ended the first-response clock at ``ended_at``: the conversation's first response
+    (``sla.first_response_id``) when its time is that instant (to the millisecond); None for any other ending."""
+    sla = image.get("sla") or {}
+    first = _instant(sla.get("first_response_at"))
+    if target != "first_response" or not sla.get("first_response_id") or first is None:
+        return None
+    return str(sla["first_response_id"]) if _iso(first) == _iso(ended_at) else None
 
 
 def _message(new: Mapping[str, Any], old: Mapping[str, Any] | None, written_at: datetime | None) -> list[Event]:

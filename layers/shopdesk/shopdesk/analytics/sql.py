@@ -224,7 +224,9 @@ STATEMENTS: dict[str, tuple[str, str]] = {
     "handled": ("SELECT {key} AS key, count(DISTINCT conversation_id) AS value FROM ev "
                 "WHERE type = 'message_sent' AND agent_id IS NOT NULL AND {not_refused} GROUP BY 1 ORDER BY 1",
                 "conversations a person replied in"),
-    "first_response": (_DURATION.replace("{where}", "type = 'first_human_reply'"), "first response time"),
+    # a first response the provider refused for good was none: the customer's first response is a later reply's
+    "first_response": (_DURATION.replace("{where}", "type = 'first_human_reply' AND {not_refused}"),
+                       "first response time"),
     "next_response": (_DURATION.replace("{where}", "type = 'next_human_reply'"), "next response time"),
     "resolution": (_DURATION.replace("{where}", "type = 'status_changed' AND to_value = 'resolved' "
                                                 "AND duration_s IS NOT NULL"), "resolution time per cycle"),
@@ -239,9 +241,11 @@ STATEMENTS: dict[str, tuple[str, str]] = {
   count(DISTINCT CASE WHEN to_value = 'resolved' AND coalesce(reason, '') <> 'merged' THEN conversation_id END)
     AS resolved
 FROM ev WHERE type = 'status_changed' GROUP BY 1 ORDER BY 1""", "conversations reopened and resolved"),
+    # so is the first-response target that reply met or missed: its clock ran on and ended again (logic.refused)
     "sla": ("""SELECT {key} AS key, target,
   count(*) FILTER (WHERE type = 'sla_met') AS met, count(*) FILTER (WHERE type = 'sla_breached') AS breached
-FROM ev WHERE type IN ('sla_met', 'sla_breached') GROUP BY 1, 2 ORDER BY 1, 2""", "SLA targets met and missed"),
+FROM ev WHERE type IN ('sla_met', 'sla_breached') AND {not_refused} GROUP BY 1, 2 ORDER BY 1, 2""",
+            "SLA targets met and missed"),
     # an answer of the bot's the provider refused is no answer: the conversation went to a person (send_failed)
     "bot": ("""SELECT {key} AS key,
   count(DISTINCT CASE WHEN type = 'bot_answered' THEN conversation_id END) AS answered,

@@ -164,7 +164,7 @@ class Conversations:
         update = (_customer_wrote(now, channel, route, preview).set("awaiting_since", now)
                   .set("cycle_started_at", now)
                   .remove("resolved_at").remove("resolved_by").remove("ttl").remove("InboxPK").remove("assignee")
-                  .remove("sla.first_response_at")
+                  .remove("sla.first_response_at").remove("sla.first_response_id")
                   .when("attribute_exists(PK) AND #status = :resolved AND resolved_by = :by", resolved="resolved",
                         by=resolved_by))
         ops = [self._marker_op(provider, provider_id, message, work), self.table.put_op(it.message_item(message)),
@@ -935,7 +935,8 @@ class Conversations:
         update = (Update().set("updated_at", now).set("StatusSK", now)
                   .set("InboxSK", f"{conv.status.value}#{now}").set("last_outbound_at", now)
                   .set("last_message_preview", (message.text or "")[:140] or None)
-                  .set_if_missing("sla.first_response_at", now).add("message_count", 1)
+                  .set_if_missing("sla.first_response_at", now).set_if_missing("sla.first_response_id", message.id)
+                  .add("message_count", 1)
                   .set("last_outbound_by", message.author or "system").remove("awaiting_since")
                   .when("attribute_exists(PK)"))
         put = self.table.put_op(it.message_item(self.retention.stamp(message)))
@@ -945,6 +946,22 @@ class Conversations:
             self.save_clocks(conv.id, moved, read.version, extra=update, ops=[put, silence], read=read)
             return
         self.table.transact([put, self.table.update_op(it.conv_pk(conv.id), it.META, update), silence])
+
+    def take_back_first_response(self, read: ClockRead, clocks: Any, refused: Message, instead: Message | None,
+                                 waiting_since: datetime, note: Message | None = None) -> None:
+        """A person's reply that was the conversation's first response never reached the customer (``logic.refused``):
+        the first response is ``instead`` (a later reply of a person that went, or is on its way), or there is none
+        and the customer waits since ``waiting_since`` again. With the clocks that follow and the timeline's ``note``,
+        in one transaction conditioned on the clocks' version and on the first response being that reply still
+        (ClockConflict: read again)."""
+        update = Update().when("#sla.#first_response_at = :refused", refused=clock.iso(refused.created_at))
+        if instead is not None:
+            update.set("sla.first_response_at", clock.iso(instead.created_at)).set("sla.first_response_id", instead.id)
+        else:
+            update.remove("sla.first_response_at").remove("sla.first_response_id")
+            update.set("awaiting_since", clock.iso(waiting_since))
+        ops = [self.table.put_op(it.message_item(self.retention.stamp(note)))] if note is not None else []
+        self.save_clocks(read.conversation.id, clocks, read.version, extra=update, ops=ops, read=read)
 
     def add_acknowledgement(self, conv: Conversation, message: Message, answers: str | None = None) -> bool:
         """An automatic acknowledgement: sent like a reply, but not an agent's answer (no SLA effect). ``answers``:
@@ -1023,7 +1040,8 @@ class Conversations:
                 if awaiting_since is not None:
                     update.set("awaiting_since", clock.iso(awaiting_since))
             else:
-                update.remove("sla.first_response_at").set("cycle_started_at", now)   # a new cycle (metrics.md)
+                update.remove("sla.first_response_at").remove("sla.first_response_id")    # a new cycle
+                update.set("cycle_started_at", now)                                           # (metrics.md)
         if status is ConversationStatus.OPEN and assignee is None:
             since = clock.iso(conv.waiting_since) if conv.waiting_since and not reopening else now
             if reopening and unfolding and awaiting_since is not None:

@@ -290,6 +290,18 @@ class SlaClock(BaseModel):
             self.ended_at = None
             self.state = ClockState.RUNNING
 
+    def take_up(self, ended_at: datetime) -> bool:
+        """Take up again a clock that a reply ended at ``ended_at`` (met or breached), the reply never having reached
+        the customer: running from then with the business time it had used, so its due instant is the one it had.
+        False, nothing changed, unless it ended so at that instant (to the millisecond: a message's stored time)."""
+        if self.state not in (ClockState.MET, ClockState.BREACHED) or self.ended_at is None \
+                or _to_us(self.ended_at) // 1000 != _to_us(ended_at, "ended_at") // 1000:
+            return False
+        self.running_since = self.ended_at
+        self.ended_at = None
+        self.state = ClockState.RUNNING
+        return True
+
     def breach(self, at: datetime, hours: BusinessHours) -> None:
         """The sweep saw the due instant pass. No-op once ended."""
         if self.ended:
@@ -367,7 +379,8 @@ class ConversationClocks(BaseModel):
 
     * a customer message starts first response and resolution the first time, resumes paused clocks, and after
       an agent reply starts a fresh next-response clock (more customer messages before the next reply keep it);
-    * an agent reply meets first response and next response;
+    * an agent reply meets first response and next response; a first response the provider then refuses for good
+      is taken back (``on_reply_refused``): the clock runs on, or ends at a later reply that went;
     * pending / snoozed pause every running clock, open resumes them, resolved meets resolution and stops the
       others; a customer message on a resolved conversation reopens it;
     * reopen gives fresh clocks: first response and resolution restart from the reopen instant, next response
@@ -481,6 +494,27 @@ class ConversationClocks(BaseModel):
             if clock is not None:
                 clock.stop(at, self.hours)
         self.last_agent_reply_at = at.astimezone(UTC)
+
+    def on_reply_refused(self, sent_at: datetime, instead_at: datetime | None, at: datetime) -> bool:
+        """A person's reply of ``sent_at``, which was the first response, never reached the customer (the provider
+        refused it for good, or reported it failed or undelivered). ``instead_at``: a later reply of a person that
+        reached them or is still on its way, the first response now: the first-response clock ends there. Without
+        one the customer still waits: the clock runs again from the lost reply with the business time it had used
+        (its due instant as it was; past it, the sweep flags the breach), as though that reply had not been
+        written, so no next response is measured yet; a conversation standing still (pending, snoozed) has it
+        stand still from ``at``. Nothing changes on a resolved conversation, nor when the clock did not end at
+        that reply (False)."""
+        clock = self.first_response
+        if self.resolved or clock is None or not clock.take_up(sent_at):
+            return False
+        if instead_at is not None:
+            clock.stop(instead_at, self.hours)
+            return True
+        self.next_response = None
+        self.last_agent_reply_at = None
+        if self.paused:
+            clock.pause(at, self.hours)
+        return True
 
     def on_status(self, status: ConversationStatus | str, at: datetime) -> None:
         status = ConversationStatus(status)

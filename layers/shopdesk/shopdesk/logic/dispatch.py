@@ -15,9 +15,10 @@ again without confirmation is flagged ``possibly_duplicate`` for the agent, or f
 
 Failed for good: the reply is marked ``failed`` with the provider's error, for the agent to read and send again
 (``failure_text``: whether it will be retried, or was not sent and can be sent again);
-``on_failed`` hears of it (the dispatcher reports a failed message of the bot's to the router, which hands the
-conversation to a person: ``logic.work.enqueue_bot_send_failed``). A delivery that finds the reply failed already
-reports it again (an earlier one may have stopped between the two), which the router takes once.
+``on_failed`` hears of it (the dispatcher reports it to the router, ``logic.work.enqueue_send_failed``: a failed
+message of the bot's hands the conversation to a person, a person's reply that was the first response is one no
+longer, ``logic.refused``). A delivery that finds the reply failed already reports it again (an earlier one may have
+stopped between the two), which the router takes once.
 """
 
 from __future__ import annotations

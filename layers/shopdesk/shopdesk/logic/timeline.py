@@ -20,7 +20,9 @@ The kinds and their params (``?``: only when there is one):
 - messages that ask nothing (a STOP, a START, an out-of-office; ``why``: opt_out | opt_in | auto_reply):
   ``kept_resolved`` {why, channel}, ``nothing_to_answer`` {why, channel}, ``clocks_paused_unsubscribed``
   {channel}, ``clocks_resumed_subscribed`` {channel}
-- SLA: ``sla_missed`` {target, due}, ``sla_warning`` {target, due}, ``sla_missed_reassigned`` {target, agent}
+- SLA: ``sla_missed`` {target, due}, ``sla_warning`` {target, due}, ``sla_missed_reassigned`` {target, agent},
+  ``first_response_lost`` {} (a person's reply that was the first response never reached the customer:
+  ``logic.refused``)
 - routing: ``priority_raised`` {from, to, causes: [{cause: urgent, reasons} | {cause: negative, emotion?}]},
   ``routing_changed`` {by, changes, note?}, ``labels_changed`` {by, changes}, ``macro_applied`` {macro,
   macro_id, by, changes}; a change is {change: priority {from, to} | team {from, to, label?} | skills {from, to}
@@ -235,6 +237,12 @@ def sla_missed(conversation_id: str, target: str, due: str) -> Message:
 def sla_warning(conversation_id: str, target: str, due: str) -> Message:
     return system_message(conversation_id, f"{target_name(target)} target close: due {due}",
                           event=event("sla_warning", target=target, due=due))
+
+
+def first_response_lost(conversation_id: str) -> Message:
+    """The reply that was the first response never reached the customer (logic.refused): they still wait for one."""
+    return system_message(conversation_id, "The reply never reached the customer: the first response is still due",
+                          event=event("first_response_lost"))
 
 
 def sla_missed_reassigned(conversation_id: str, target: str, agent_id: str) -> Message:

@@ -3,7 +3,9 @@ item of the (possibly batched) request ingest the customer's message, apply the 
 or put the event on the conversation's timeline (a customer's unsend or edit changes the message it names too:
 ``logic.amend``). Nothing is stored unless the request is authentic.
 A receipt saying a message of the bot's failed (``failed``, ``undelivered``) is reported to the router, which hands
-the conversation to a person (``logic.work.enqueue_bot_send_failed``).
+the conversation to a person (``logic.work.enqueue_bot_send_failed``); one saying a person's reply failed, even after
+it was sent or delivered, is reported too: when it was the first response, the router takes that back
+(``logic.refused``).
 
 A batch is answered 2xx only when every item is stored; if one fails the function fails, the
 provider re-delivers the whole batch, and the items already stored are no-ops the second time.
@@ -42,7 +44,7 @@ from shopdesk.errors import BadRequest, InvalidSignature
 from shopdesk.ids import new_id
 from shopdesk.logic import amend
 from shopdesk.logic.ingest import IngestResult, ingest, masked_value
-from shopdesk.logic.work import enqueue_bot_send_failed
+from shopdesk.logic.work import enqueue_send_failed
 from shopdesk.models import (
     Direction,
     InboundMessage,
@@ -148,11 +150,12 @@ class WebhookProcessor:
 
     def report_failed(self, item: StatusUpdate) -> None:
         """A reply failed on the way (two reads, only for a failed receipt): one of the bot's that the conversation
-        waits on goes to the router, which hands the conversation to a person."""
+        waits on goes to the router, which hands the conversation to a person; a person's reply goes there too,
+        which takes back the first response it made."""
         where = self.conversations.message_of(item.provider, item.provider_id, "outbound")
         message = self.conversations.get_message(*where) if where else None
         if message is not None and message.status in FAILED:
-            enqueue_bot_send_failed(self.work, message)
+            enqueue_send_failed(self.work, message)
 
     def record_unsupported(self, items: list[UnsupportedItem]) -> None:
         """Log each with the provider's id, keep them all (bounded) in one record per request, and

@@ -13,6 +13,7 @@ from shopdesk.dal.items import message_sk
 from shopdesk.dal.queues import Queue
 from shopdesk.ids import new_id
 from shopdesk.logic.evidence import may_hold_addresses, signed_email
+from shopdesk.logic.refused import persons_reply
 from shopdesk.models import Conversation, Message
 
 NOT_WRITTEN = frozenset({"auto_reply", "opt_out", "opt_in"})    # kinds of inbound message that ask nothing
@@ -70,8 +71,20 @@ class BotSendFailedWork(BaseModel):
     message_sk: str
 
 
+class ReplyFailedWork(BaseModel):
+    """A person's reply never reached the customer (the provider refused it for good: the dispatcher, or a failed or
+    undelivered receipt): when it was the conversation's first response, the router takes that back
+    (``logic.refused``). Sent again harmlessly: a first response is taken back once."""
+
+    kind: Literal["reply_failed"] = "reply_failed"
+    conversation_id: str
+    message_id: str
+    message_sk: str
+
+
 class WorkItem(BaseModel):
-    item: Annotated[InboundWork | DrainWork | CsatWork | BotSendFailedWork, Field(discriminator="kind")]
+    item: Annotated[InboundWork | DrainWork | CsatWork | BotSendFailedWork | ReplyFailedWork,
+                    Field(discriminator="kind")]
 
 
 def inbound_work(conversation_id: str, message: Message, team: str = "default", *, new_conversation: bool = False,
@@ -144,6 +157,20 @@ def enqueue_bot_send_failed(queue: Queue, message: Message) -> bool:
     work = BotSendFailedWork(conversation_id=message.conversation_id, message_id=message.id,
                              message_sk=message_sk(message))
     queue.send(work.model_dump(), group=message.conversation_id, dedup_id=f"send_failed#{message.id}")
+    return True
+
+
+def enqueue_send_failed(queue: Queue, message: Message) -> bool:
+    """Report a message that failed for good to the router, when the conversation must hear of it: one of the bot's
+    it waits on (``enqueue_bot_send_failed``) or a person's reply (``ReplyFailedWork``), in the conversation's group,
+    after its messages' work. False when it is neither."""
+    if enqueue_bot_send_failed(queue, message):
+        return True
+    if not persons_reply(message):
+        return False
+    work = ReplyFailedWork(conversation_id=message.conversation_id, message_id=message.id,
+                           message_sk=message_sk(message))
+    queue.send(work.model_dump(), group=message.conversation_id, dedup_id=f"reply_failed#{message.id}")
     return True
 
 

@@ -1,0 +1,84 @@
+"""A person's reply that never reached the customer is no response: the provider refused it for good (the
+dispatcher marked it ``failed``: not retried, or out of attempts) or reported it ``failed`` or ``undelivered`` in a
+receipt, which is final even after ``sent`` or ``delivered`` (Twilio reports ``undelivered`` after ``sent``). A
+reply that failed but will be retried changes nothing until it fails for good.
+
+When that reply was the conversation's first response (``sla.first_response_at`` is its time), the first response
+is taken back, as the bot's lost answer is (``send_failed``):
+
+- with no later reply of a person that went or is on its way, the customer still waits: the first-response clock
+  runs again with the business time it had used, so its due time is the one it had (past it, the sweep flags the
+  breach and announces it as for any conversation), ``sla.first_response_at`` is cleared and the customer waits
+  since the cycle's start (``awaiting_since``), so the acknowledgement and the bot see a conversation nobody
+  answered, and the next reply of a person is its first response;
+  The timeline says so (``first_response_lost``), which is also the inbox's notice to show the target running;
+- with one, that reply is the first response: the clock ends at its time, and ``sla.first_response_at`` is it.
+
+The lake's ``first_human_reply`` and the first-response ``sla_met``/``sla_breached`` name the reply (``message_id``),
+so the reports leave out the refused one with the ``message_refused`` filter they use for replies (docs/metrics.md).
+A reply that was not the first response (one went before it) changes nothing here. Reported by the dispatcher and the
+status webhooks on the work queue (``logic.work.enqueue_send_failed``); the router runs it, once in effect: a report
+that comes again finds the first response moved and writes nothing.
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger
+
+from shopdesk import clock
+from shopdesk.dal.conversations import ClockRead, Conversations
+from shopdesk.logic import sla_engine, timeline
+from shopdesk.logic.business_time import ConversationClocks
+from shopdesk.models import Direction, Message
+
+logger = Logger(child=True)
+
+FAILED = frozenset({"failed", "undelivered"})         # the statuses of a reply that never reached the customer
+NOT_PEOPLE = frozenset({None, "", "system", "customer", "router", "bot"})
+AUTOMATIC_KINDS = frozenset({"acknowledgement", "auto_reply", "bot", "bot_answer", "csat_survey", "csat_follow_up"})
+
+
+def persons_reply(message: Message) -> bool:
+    """A reply a person of the desk wrote (not the bot's, an acknowledgement or a survey)."""
+    return message.direction is Direction.OUTBOUND and message.author not in NOT_PEOPLE \
+        and (message.kind or "text") not in AUTOMATIC_KINDS
+
+
+def take_back_first_response(conversations: Conversations, book: sla_engine.PolicyBook, conversation_id: str,
+                             message_sk: str) -> bool:
+    """The reply at ``message_sk`` failed for good: when it was a person's and the conversation's first response, take
+    that back (the module's docstring). False when there was nothing to take back."""
+    refused = conversations.get_message(conversation_id, message_sk)
+    if refused is None or not persons_reply(refused) or refused.status not in FAILED:
+        return False
+    sent_at = clock.iso(refused.created_at)
+    done: list[bool] = []
+
+    def write(read: ClockRead, clocks: ConversationClocks) -> None:
+        first = read.conversation.sla.first_response_at
+        if first is None or clock.iso(first) != sent_at:
+            return                      # not the first response (or taken back already by an earlier report)
+        instead = _next_reply(conversations, conversation_id, message_sk)
+        now = clock.now()
+        clocks.on_reply_refused(refused.created_at, instead.created_at if instead else None, now)
+        started = clocks.first_response.started_at if clocks.first_response is not None else None
+        conversations.take_back_first_response(read, clocks, refused, instead,
+                                               started or read.conversation.created_at,
+                                               None if instead else timeline.first_response_lost(conversation_id))
+        done.append(True)
+
+    if sla_engine.with_clocks(conversations, conversation_id, write, book) is None:
+        logger.warning("first response not taken back: the clocks kept changing",
+                       extra={"conversation_id": conversation_id, "message_id": refused.id})
+        return False
+    if done:
+        logger.info("first response taken back: the reply never reached the customer",
+                    extra={"conversation_id": conversation_id, "message_id": refused.id})
+    return bool(done)
+
+
+def _next_reply(conversations: Conversations, conversation_id: str, after: str) -> Message | None:
+    """The earliest reply of a person written after the key ``after`` that was not refused: delivered, or on its way."""
+    later = conversations.find_messages(conversation_id, lambda m: persons_reply(m) and m.status not in FAILED,
+                                        after=after)
+    return later[-1][1] if later else None

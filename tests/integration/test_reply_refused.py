@@ -1,0 +1,224 @@
+"""A person's reply the provider refused for good never reached the customer, so it is no first response: the
+first-response target runs again with the due time it had (a breach, by the sweep as usual, once that passed), the
+customer still waits, and the reports' first response is the first reply that was not refused. A reply that failed
+but will be retried undoes nothing until it fails for good; a failed or undelivered receipt after the reply went out
+is final. Played through the real handlers on moto (the dispatcher, the status webhook, the router, the sweep), and
+through the table's stream, the lake and the reports API (tests/integration/test_analytics.py)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from shopdesk import clock
+from tests.integration.helpers import STATUS_URL, agent, customer_writes, online, post_twilio
+from tests.integration.test_bot_delivery import REFUSED, dispatch, period, reports, summary, sweep
+from tests.support import FakeTwilio, twilio_form
+
+TARGET = 4 * 3600           # the template's first-response target of a normal conversation
+
+
+@pytest.fixture
+def twilio():
+    fake = FakeTwilio()
+    yield fake
+    fake.close()
+
+
+def waiting(desk, phone: str, sid: str) -> str:
+    """A customer's message, routed to alice: the first-response clock runs."""
+    online(desk, "alice")
+    conv = customer_writes(desk, phone, "Where is my parcel?", sid)
+    desk.drain_queue(desk.work_queue_url, "router")
+    return conv
+
+
+def reply(desk, conv: str, text: str) -> None:
+    status, body = agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": text})
+    assert status == 202, body
+
+
+def shown(desk, conv: str) -> dict:
+    status, body = agent(desk, "GET", f"/agent/conversations/{conv}", "alice")
+    assert status == 200, body
+    return body
+
+
+def first_clock(desk, conv: str) -> dict:
+    return json.loads(desk.item(f"CONV#{conv}")["clocks_json"])["first_response"]
+
+
+def replies(desk, conv: str) -> list[dict]:
+    return [m for m in shown(desk, conv)["messages"] if m["direction"] == "outbound" and m["author"] == "alice"]
+
+
+def route(desk) -> None:
+    desk.drain_queue(desk.work_queue_url, "router")
+
+
+def accepted(twilio, sid: str) -> None:
+    twilio.script = [(201, {"sid": sid, "status": "queued"})]
+
+
+def receipt(desk, sid: str, status: str, phone: str, error: str | None = None) -> None:
+    fields = {"MessageSid": sid, "MessageStatus": status, "To": phone, "From": "+14155550100"}
+    body = twilio_form(**fields, **({"ErrorCode": error} if error else {}))
+    assert post_twilio(desk, body, url=STATUS_URL)["statusCode"] == 200
+
+
+def test_the_only_reply_refused_for_good_leaves_the_first_response_running_and_the_sweep_breaches_it(desk, twilio):
+    # Given a customer waiting, and alice's reply ten minutes later: the first response, met
+    conv = waiting(desk, "+31650000301", "SMfr1")
+    due = shown(desk, conv)["sla"]["first_response_due_at"]
+    assert due is not None
+    clock.set_offset(600)
+    reply(desk, conv, "Checking with the carrier.")
+    assert first_clock(desk, conv)["state"] == "met" and shown(desk, conv)["sla"]["first_response_at"]
+    # When Twilio refuses it for good
+    twilio.script = [REFUSED]
+    dispatch(desk, twilio)
+    route(desk)
+    # Then the customer still waits for a first response: the target runs again with the due time it had
+    [failed] = replies(desk, conv)
+    assert failed["status"] == "failed"
+    sla = shown(desk, conv)["sla"]
+    assert sla["first_response_at"] is None and sla["first_response_due_at"] == due, sla
+    assert first_clock(desk, conv)["state"] == "running"
+    assert desk.item(f"CONV#{conv}", "DEADLINE#first_response") is not None
+    assert desk.item(f"CONV#{conv}")["awaiting_since"]
+    # and the inbox is told, on the timeline
+    assert {"kind": "first_response_lost", "params": {}} in [
+        m["event"] for m in shown(desk, conv)["messages"] if m["direction"] == "system"]
+    # and once that passes with no answer, the sweep flags the breach as for any conversation
+    clock.set_offset(TARGET + 120)
+    sweep(desk)
+    assert first_clock(desk, conv)["state"] == "breached"
+    assert shown(desk, conv)["sla"]["breaches"] == ["first_response"]
+
+
+def test_a_reply_reported_undelivered_after_it_was_sent_is_no_first_response_either(desk, twilio):
+    # Given alice's reply, which Twilio took and reported sent
+    conv = waiting(desk, "+31650000302", "SMfr2")
+    clock.set_offset(300)
+    reply(desk, conv, "It left our warehouse today.")
+    sid = "SM" + "1" * 32
+    accepted(twilio, sid)
+    dispatch(desk, twilio)
+    receipt(desk, sid, "sent", "+31650000302")
+    assert first_clock(desk, conv)["state"] == "met"
+    # When the carrier reports it undelivered after all
+    receipt(desk, sid, "undelivered", "+31650000302", "30007")
+    route(desk)
+    # Then the failure is final: the customer still waits, the first-response target runs again
+    assert [m["status"] for m in replies(desk, conv)] == ["undelivered"]
+    assert shown(desk, conv)["sla"]["first_response_at"] is None
+    assert first_clock(desk, conv)["state"] == "running"
+
+
+def test_a_reply_that_failed_but_will_be_retried_undoes_nothing(desk, twilio):
+    # Given alice's reply, which Twilio answers with a passing fault: it will be retried
+    conv = waiting(desk, "+31650000303", "SMfr3")
+    reply(desk, conv, "On its way.")
+    twilio.script = [(503, {"code": 20503, "message": "Service unavailable"})]
+    desk.drain_queue(desk.outbound_queue_url, "dispatcher", rounds=1, TWILIO_API_BASE_URL=twilio.url)
+    route(desk)
+    # Then it still is the first response until it fails for good
+    [queued] = replies(desk, conv)
+    assert queued["status"] != "failed" and "retried" in queued["error"]["message"]
+    assert shown(desk, conv)["sla"]["first_response_at"] is not None
+    assert first_clock(desk, conv)["state"] == "met"
+
+
+def test_a_second_reply_delivered_later_is_the_first_response_in_the_clocks_and_the_reports(desk, twilio):
+    # Given alice's first reply, refused for good ten minutes after the customer wrote
+    conv = waiting(desk, "+31650000304", "SMfr4")
+    clock.set_offset(600)
+    reply(desk, conv, "Checking.")
+    twilio.script = [REFUSED]
+    dispatch(desk, twilio)
+    route(desk)
+    # When she replies again half an hour after the customer wrote, and that one is delivered
+    clock.set_offset(1800)
+    reply(desk, conv, "It arrives tomorrow.")
+    sid = "SM" + "2" * 32
+    accepted(twilio, sid)
+    dispatch(desk, twilio)
+    receipt(desk, sid, "delivered", "+31650000304")
+    # Then that reply is the first response: the clock met there, the customer answered
+    assert [m["status"] for m in replies(desk, conv)] == ["failed", "delivered"]
+    met = first_clock(desk, conv)
+    assert met["state"] == "met" and 1800 <= met["consumed_seconds"] < 1830, met
+    # and the reports count one first response, of half an hour, one target met and none twice
+    figures = summary(reports(desk))
+    first = figures["first_response"]
+    assert first["count"] == 1 and 1800 <= first["median_s"] < 1830, first
+    lake = reports(desk)
+    status, body = lake.report("/reports/metrics", f"metric=sla_compliance&{period()}")
+    assert status == 200, body
+    [target] = [i for i in body["items"] if i["target"] == "first_response"]
+    assert (target["met"], target["breached"]) == (1, 0), target
+
+
+def test_in_the_reports_a_refused_only_reply_is_no_first_response(desk, twilio):
+    # Given alice's only reply, refused for good
+    conv = waiting(desk, "+31650000305", "SMfr5")
+    clock.set_offset(600)
+    reply(desk, conv, "Checking.")
+    twilio.script = [REFUSED]
+    dispatch(desk, twilio)
+    route(desk)
+    # Then the reports have no first response, and no first-response target met
+    lake = reports(desk)
+    status, body = lake.report("/reports/metrics", f"metric=first_response&{period()}")
+    assert status == 200, body
+    assert body["items"] == [] or body["items"][0]["count"] == 0, body
+    status, body = lake.report("/reports/metrics", f"metric=sla_compliance&{period()}")
+    assert status == 200, body
+    assert not [i for i in body["items"] if i["target"] == "first_response" and i["met"]], body
+
+
+def test_a_reply_still_on_its_way_when_the_first_is_reported_undelivered_becomes_the_first_response(desk, twilio):
+    # Given two replies of alice's, ten and twenty minutes after the customer wrote, both taken by Twilio
+    conv = waiting(desk, "+31650000306", "SMfr6")
+    clock.set_offset(600)
+    reply(desk, conv, "Checking.")
+    first_sid, second_sid = "SM" + "3" * 32, "SM" + "4" * 32
+    accepted(twilio, first_sid)
+    dispatch(desk, twilio)
+    clock.set_offset(1200)
+    reply(desk, conv, "It arrives tomorrow.")
+    accepted(twilio, second_sid)
+    dispatch(desk, twilio)
+    # When the carrier reports the first undelivered
+    clock.set_offset(1500)
+    receipt(desk, first_sid, "undelivered", "+31650000306", "30007")
+    route(desk)
+    # Then the second, still on its way, is the first response: its time, the clock met there
+    second = replies(desk, conv)[1]
+    assert shown(desk, conv)["sla"]["first_response_at"] == second["created_at"]
+    met = first_clock(desk, conv)
+    assert met["state"] == "met" and 1200 <= met["consumed_seconds"] < 1230, met
+    first = summary(reports(desk))["first_response"]
+    assert first["count"] == 1 and 1200 <= first["median_s"] < 1230, first
+
+
+def test_a_refused_reply_after_the_first_response_undoes_nothing(desk, twilio):
+    # Given alice's first reply, delivered, then a second one refused for good
+    conv = waiting(desk, "+31650000307", "SMfr7")
+    clock.set_offset(600)
+    reply(desk, conv, "Checking.")
+    sid = "SM" + "5" * 32
+    accepted(twilio, sid)
+    dispatch(desk, twilio)
+    receipt(desk, sid, "delivered", "+31650000307")
+    clock.set_offset(900)
+    reply(desk, conv, "More news soon.")
+    twilio.script = [REFUSED]
+    dispatch(desk, twilio)
+    route(desk)
+    # Then the first response stays the first reply's
+    assert shown(desk, conv)["sla"]["first_response_at"] == replies(desk, conv)[0]["created_at"]
+    assert first_clock(desk, conv)["state"] == "met"
+    assert timedelta(seconds=first_clock(desk, conv)["consumed_seconds"]) < timedelta(seconds=630)
