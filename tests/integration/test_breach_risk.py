@@ -8,9 +8,12 @@ from __future__ import annotations
 import json
 import uuid
 
+import pytest
+
 from tests.integration.helpers import agent, customer_writes, online
 from tests.integration.test_admin_api import admin_call
 from tests.integration.test_sla_rules import at, berlin_office
+from tests.integration.test_sla_sweep import OUTAGE
 
 
 def _risk_events(desk):
@@ -86,6 +89,40 @@ def test_a_queue_with_too_little_capacity_raises_risk_and_one_event_per_conversa
     # The assigned conversation shows no risk
     held = next(c for c in convs if c not in queue_order)
     assert agent(desk, "GET", f"/agent/conversations/{held}", "alice")[1]["breach_risk"] is None
+
+
+def test_a_risk_warning_the_bus_did_not_take_is_announced_by_the_next_sweep_once(desk):
+    berlin_office(desk)
+    read = _risk_events(desk)
+    online(desk, "alice")
+    assert admin_call(desk, "PUT", "/admin/agents/alice", "[admins]", {"capacity": 1, "teams": ["default"]})[0] == 200
+    assert admin_call(desk, "PUT", "/admin/routing", "[admins]", {"average_handle_seconds": 7200})[0] == 200
+    at("2026-11-23T08:00:00+00:00")                      # Monday 09:00 in Berlin
+    convs = [customer_writes(desk, f"+3161778{i:04d}", "Hello, a question about my order", f"SMriskbus{i}")
+             for i in range(5)]
+    desk.drain_queue(desk.work_queue_url, "router")
+    # Given the bus gone (an outage) when the sweep raises the risk warnings: it fails after recording them
+    at("2026-11-23T08:01:00+00:00")
+    with pytest.raises(Exception, match=OUTAGE):
+        desk.invoke("sla_sweep", {}, EVENT_BUS_NAME="no-such-bus")
+    likely = {c for c in convs if float(desk.item(f"CONV#{c}").get("breach_risk") or 0) >= 0.5}
+    assert likely and read() == []
+    # When the next sweep runs, the bus back
+    at("2026-11-23T08:02:00+00:00")
+    report = desk.invoke("sla_sweep", {})
+    # Then it announces each of them as detected, and counts them then (the failed sweep reported nothing)
+    assert report["at_risk"] == len(likely)
+    events = read()
+    assert sorted(e["conversation_id"] for e in events) == sorted(likely)
+    assert all(e["kind"] == "risk" and e["target"] == "first_response" and e["risk"] >= 0.5 and e["team"] == "default"
+               and e["detected_at"].startswith("2026-11-23T08:01") for e in events)
+    status, board = admin_call(desk, "GET", "/admin/sla-events", "[supervisors]")
+    assert status == 200, board
+    assert sorted(e["conversation_id"] for e in board["items"] if e["kind"] == "risk") == sorted(likely)
+    # and the sweep after has nothing more to announce
+    at("2026-11-23T08:03:00+00:00")
+    assert desk.invoke("sla_sweep", {})["at_risk"] == 0
+    assert read() == []
 
 
 def test_sorting_by_risk_is_for_the_waiting_conversations_only(desk):

@@ -56,10 +56,12 @@ class Deadline:
     pk: str = ""                           # the item's own key
     sk: str = ""
     work: str | None = None                # a marker's unconfirmed routing work (JSON)
-    # an announcement the sweep owes (``breach`` or ``warning``): its events as the flag's sweep made them
+    # an announcement the sweep owes (``breach``, ``warning`` or ``risk``): its events as the flag's sweep made them
     announce: str | None = None
     detected_at: str | None = None
     escalated_to: str | None = None
+    risk: float | None = None              # a risk warning's chance and team (logic.breach_risk)
+    team: str | None = None
 
 
 @dataclass(frozen=True)
@@ -1308,6 +1310,14 @@ class Conversations:
                 "state": "warned", "announce": "warning", "detected_at": now,
                 "DuePK": it.due_pk(conversation_id, self.due_shards), "DueSK": it.due_sk(now, conversation_id, target)}
 
+    def _risk_item(self, conv: Conversation, target: str, due_at: str, now: str, risk: float) -> dict[str, Any]:
+        """A risk warning waiting for its announcement (the ``SlaRisk`` event): due in the index now, under a key of
+        its own, with what the event says."""
+        return {"PK": it.conv_pk(conv.id), "SK": f"{it.deadline_sk(target)}#RISK#{due_at}", "type": "deadline",
+                "conversation_id": conv.id, "target": target, "due_at": due_at, "state": "risk", "announce": "risk",
+                "detected_at": now, "risk": risk, "team": conv.team,
+                "DuePK": it.due_pk(conv.id, self.due_shards), "DueSK": it.due_sk(now, conv.id, target)}
+
     def _write_parts(self, parts: list[tuple[str, list[dict[str, Any]], list[Deadline]]],
                      results: dict[str, list[Deadline] | None]) -> None:
         while parts:
@@ -1399,11 +1409,13 @@ class Conversations:
                 break
         return [it.conversation_from_item(i) for i in rows]
 
-    def note_breach_risk(self, conv: Conversation, risk: float, raise_for: tuple[str, str] | None) -> bool:
+    def note_breach_risk(self, conv: Conversation, risk: float, raise_for: tuple[str, str] | None
+                         ) -> Deadline | None:
         """Store a waiting conversation's risk (#231); with ``raise_for`` (target, due time) also record the
         risk warning for that target once (``sla_risk``), unless the SLA warning for it went out already, with
-        its board record, in one transaction. True when the warning was recorded now. Nothing is written for a
-        conversation no longer waiting."""
+        its board record and its announcement (an outbox item in the due index: taken out once its event is
+        published, else the next sweep publishes it), in one transaction. The announcement when the warning was
+        recorded now, else None. Nothing is written for a conversation no longer waiting."""
         now = clock.now_iso()
         update = (Update().set("breach_risk", risk).set("breach_risk_at", now)
                   .when("attribute_exists(PK) AND attribute_exists(QueuePK)"))
@@ -1416,18 +1428,20 @@ class Conversations:
                             "AND (attribute_not_exists(sla_done.#target) OR sla_done.#target <> :due)",
                             due=due))
             raised.names["#target"] = target
+            announcement = self._risk_item(conv, target, due, now, risk)
             try:
                 self.table.transact([
                     self.table.update_op(it.conv_pk(conv.id), it.META, raised),
                     self.table.put_op(event_item(SlaEvent(
                         kind="risk", conversation_id=conv.id, target=target, due_at=due, at=now, team=conv.team,
-                        assignee=None, priority=conv.priority.value, channel=conv.channel)))])
-                return True
+                        assignee=None, priority=conv.priority.value, channel=conv.channel))),
+                    self.table.put_op(announcement)])
+                return _deadline_from(announcement)
             except TransactionCancelled:
                 pass                                # raised before, warned already, or no longer waiting
         with suppress(ConditionFailed):
             self.table.update(it.conv_pk(conv.id), it.META, update)
-        return False
+        return None
 
     # ------------------------------------------------------------------ SLA deadlines
     def due_deadlines(self, shard: int, now_iso: str, limit: int = 1000) -> list[Deadline]:
@@ -1487,7 +1501,8 @@ class Conversations:
         return False
 
     def finish_deadlines(self, deadlines: list[Deadline]) -> None:
-        """Take announced breaches and warnings out of the due index (25 per request): each has a key of its own."""
+        """Take announced breaches, warnings and risk warnings out of the due index (25 per request): each has a key
+        of its own."""
         self.table.batch_delete((d.pk, d.sk) for d in deadlines)
 
     def finish_timer(self, timer: Deadline) -> None:
@@ -1543,7 +1558,8 @@ def _deadline_from(row: dict[str, Any]) -> Deadline:
                     pk=row["PK"], sk=row["SK"], work=row.get("work"),
                     # a breach flagged before announcements said what they are: an announcement all the same
                     announce=row.get("announce") or ("breach" if state == "breached" else None),
-                    detected_at=row.get("detected_at") or row.get("breached_at"), escalated_to=row.get("escalated_to"))
+                    detected_at=row.get("detected_at") or row.get("breached_at"), escalated_to=row.get("escalated_to"),
+                    risk=float(row["risk"]) if row.get("risk") is not None else None, team=row.get("team"))
 
 
 @dataclass(frozen=True)

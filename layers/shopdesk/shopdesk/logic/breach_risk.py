@@ -16,8 +16,11 @@ The risk is stored on the conversation (``breach_risk``, 3 decimals) only when i
 ``min_change`` (a quiet queue costs no writes), and read back by the agent API (``sort=breach_risk``). When it
 reaches ``threshold`` before the target's SLA warning went out, a ``SlaRisk`` event goes on the bus and a
 ``risk`` record on the supervisor board, once per conversation and target (deadline): a conditional write of
-``sla_risk`` in the same transaction as the board's record. A paused conversation (its clocks stopped) has no
-risk.
+``sla_risk`` in the same transaction as the board's record and an announcement item in the due index (an outbox,
+as for SLA warnings and breaches: ``logic.sla``). The announcement is taken out once its event is published; when
+the bus refused it, the next sweep finds it due and publishes the event as it was detected (``announce``): at least
+once, and consumers dedupe on conversation id + target + due time. A paused conversation (its clocks stopped) has
+no risk.
 
 Why the sweep and not the list API: the risk of one conversation depends on every conversation ahead of it,
 which a page of the list does not see; the sweep reads each queue whole once a minute anyway, so the list
@@ -33,7 +36,7 @@ from aws_lambda_powertools import Logger
 
 from shopdesk import clock
 from shopdesk.dal.agents import Agents
-from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.conversations import Conversations, Deadline
 from shopdesk.dal.events import EventBus
 from shopdesk.forecast.risk import QueueState, breach_probability
 from shopdesk.logic.sla_engine import PolicyBook
@@ -56,7 +59,7 @@ class TeamRisk:
     team: str
     waiting: int
     written: int
-    raised: list[dict[str, object]]
+    raised: list[Deadline]          # the risk warnings recorded now: their announcements
 
 
 def next_deadline(conv: Conversation) -> tuple[str, datetime] | None:
@@ -108,16 +111,30 @@ def refresh(conversations: Conversations, agents: Agents, book: PolicyBook | Non
             before = conv.breach_risk
             if not owed and before is not None and abs(before - risk) < settings.min_change:
                 continue                              # no news
-            if conversations.note_breach_risk(conv, risk, (deadline[0], due) if owed else None):
-                raised.append({"kind": "risk", "conversation_id": conv.id, "target": deadline[0], "due_at": due,
-                               "risk": risk, "team": team, "detected_at": clock.iso(now)})
+            if (announcement := conversations.note_breach_risk(conv, risk, (deadline[0], due) if owed else None)):
+                raised.append(announcement)
             written += 1
         reports.append(TeamRisk(team, len(waiting), written, raised))
-    events = [(RISK_DETAIL_TYPE, detail) for report in reports for detail in report.raised]
     if bus is not None:
-        for start in range(0, len(events), 10):
-            bus.publish(events[start:start + 10])
+        announce(conversations, bus, [d for report in reports for d in report.raised])
     if reports:
         logger.info("breach risk", extra={"teams": {r.team: {"waiting": r.waiting, "written": r.written,
                                                             "raised": len(r.raised)} for r in reports}})
     return reports
+
+
+def announce(conversations: Conversations, bus: EventBus, owed: list[Deadline]) -> int:
+    """Risk warnings' ``SlaRisk`` events on the bus, ten per request, each request's announcements taken out of the
+    due index once it went out; a refusal raises and leaves the rest for the next sweep. How many went out."""
+    for start in range(0, len(owed), 10):
+        chunk = owed[start:start + 10]
+        bus.publish([(RISK_DETAIL_TYPE, event(d)) for d in chunk])
+        conversations.finish_deadlines(chunk)
+    return len(owed)
+
+
+def event(announcement: Deadline) -> dict[str, object]:
+    """A risk warning's event, as its announcement recorded it when it was detected."""
+    return {"kind": "risk", "conversation_id": announcement.conversation_id, "target": announcement.target,
+            "due_at": announcement.due_at, "risk": announcement.risk, "team": announcement.team,
+            "detected_at": announcement.detected_at}

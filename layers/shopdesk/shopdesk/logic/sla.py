@@ -36,6 +36,7 @@ from shopdesk.dal.queues import Queue
 from shopdesk.errors import NotFound
 from shopdesk.logic import timeline
 from shopdesk.logic.breach_risk import RiskSettings, refresh
+from shopdesk.logic.breach_risk import announce as announce_risks
 from shopdesk.logic.sla_engine import ESCALATION, PolicyBook
 from shopdesk.logic.snooze import SNOOZE_TIMER, wake
 from shopdesk.logic.work import enqueue_drain, send_inbound
@@ -56,7 +57,7 @@ class SweepReport:
     released: int = 0          # conversations taken back by routing timers
     deferred: int = 0          # conversations left for the next sweep (time budget, or busy meanwhile)
     rerouted: int = 0          # customers' messages whose routing work was lost and is sent again
-    at_risk: int = 0           # waiting conversations whose breach risk crossed the threshold now (logic.breach_risk)
+    at_risk: int = 0           # risk warnings announced (raised now, or owed by a sweep that failed to announce)
 
 
 @dataclass(frozen=True)
@@ -91,8 +92,10 @@ def sweep(conversations: Conversations, bus: EventBus, work: Queue, shards: int,
     timers = [d for d in found if d.kind == "timer"]
     unrouted = [d for d in found if d.kind == "marker"]
     rerouted = resend_unrouted(conversations, work, unrouted, workers=workers, time_left=time_left) if unrouted else 0
+    risks = [d for d in found if d.announce == "risk"]      # risk warnings a sweep recorded but could not announce
     by_conversation: dict[str, list[Deadline]] = defaultdict(list)
-    for d in sorted((d for d in found if d.kind not in ("timer", "marker")), key=lambda d: d.due_sk):  # oldest first
+    for d in sorted((d for d in found if d.kind not in ("timer", "marker") and d.announce != "risk"),
+                    key=lambda d: d.due_sk):  # oldest first
         by_conversation[d.conversation_id].append(d)
     released, timers_run, late = _run_timers(conversations, agents, timers, workers, book, bus, on_timer,
                                              time_left) if timers else (0, [], 0)
@@ -128,10 +131,11 @@ def sweep(conversations: Conversations, bus: EventBus, work: Queue, shards: int,
     teams = sorted(book.teams() if book else {"default"})
     for team in teams:
         enqueue_drain(work, team, "sweep")    # self-healing, and conversations released by timers
-    at_risk = 0
+    at_risk = announce_risks(conversations, bus, risks) if risks else 0     # counted once they went out
     if risk is not None and agents is not None and (time_left is None or time_left() >= RESERVE_SECONDS):
-        at_risk = sum(len(r.raised) for r in refresh(conversations, agents, book, bus, teams, risk))
-    report = SweepReport(due=len(found) - len(timers) - len(unrouted), breached=len(breached), events=len(events),
+        at_risk += sum(len(r.raised) for r in refresh(conversations, agents, book, bus, teams, risk))
+    report = SweepReport(due=len(found) - len(timers) - len(unrouted) - len(risks), breached=len(breached),
+                         events=len(events),
                          warned=len(warned), released=released, deferred=sum(f.deferred for f in flagged) + late,
                          rerouted=rerouted, at_risk=at_risk)
     if found:
