@@ -169,3 +169,74 @@ def test_a_policy_saved_in_a_calendar_deleted_meanwhile_is_refused(desk, monkeyp
     assert deleted == [204]
     assert status == 404 and "calendar office does not exist" in problem["detail"], problem
     assert admin_call(desk, "GET", "/admin/sla-policies")[1]["items"] == []
+
+
+def _after_the_last_look(desk, monkeypatch, request):
+    """``request`` made by another admin once the team delete under test has looked at everything that may use
+    the team (the macros, its last look) and before it deletes."""
+    macros, done = desk.handler("admin_api").admin.macros, []
+    real = macros.list
+
+    def listed_then_request(scope, owner=None):
+        found = real(scope, owner)
+        if not done:
+            done.append(request())
+        return found
+
+    monkeypatch.setattr(macros, "list", listed_then_request)
+    return done
+
+
+def test_an_agent_put_in_a_team_while_it_is_deleted_is_seen_by_the_delete(desk, monkeypatch):
+    teams(desk, "default", "returns")
+    assert agent(desk, "GET", "/agent/me", "alice")[0] == 200
+    done = _after_the_last_look(desk, monkeypatch, lambda: _meanwhile(
+        desk, "PUT", "/admin/agents/alice", {"teams": ["default", "returns"]}))
+    # When another admin puts alice in returns after the delete looked for its members
+    # Then the delete looks again, finds her and is refused: alice is in a team that exists
+    refused(desk, "/admin/teams/returns", "team_has_members", agents="Alice", count="1")
+    assert done == [200]
+
+
+def test_a_routing_rule_saved_while_its_team_is_deleted_is_seen_by_the_delete(desk, monkeypatch):
+    teams(desk, "default", "returns")
+    done = _after_the_last_look(desk, monkeypatch, lambda: _meanwhile(
+        desk, "PUT", "/admin/routing", {"team_by_channel": {"whatsapp": "returns"}}))
+    refused(desk, "/admin/teams/returns", "team_routed_by_channel", channels="whatsapp")
+    assert done == [200]
+
+
+def _team_deleted_once_listed(desk, monkeypatch):
+    """Team returns deleted by another admin just after the request under test listed the teams (to check the
+    ones it names)."""
+    config, done = desk.handler("admin_api").admin.config, []
+    real = config.list
+
+    def listed_then_deleted(kind):
+        found = real(kind)
+        if kind == "team" and not done:
+            done.append(_meanwhile(desk, "DELETE", "/admin/teams/returns"))
+        return found
+
+    monkeypatch.setattr(config, "list", listed_then_deleted)
+    return done
+
+
+def test_an_agent_put_in_a_team_deleted_meanwhile_is_refused(desk, monkeypatch):
+    teams(desk, "default", "returns")
+    assert agent(desk, "GET", "/agent/me", "alice")[0] == 200
+    done = _team_deleted_once_listed(desk, monkeypatch)
+    status, problem = admin_call(desk, "PUT", "/admin/agents/alice", body={"teams": ["default", "returns"]})
+    assert done == [204]
+    assert status == 422 and "'returns' is not a team of this desk" in problem["detail"], problem
+    assert problem["errors"][0]["loc"] == ["body", "teams"], problem
+    assert desk.item("AGENT#alice")["teams"] == ["default"]
+
+
+def test_a_routing_rule_naming_a_team_deleted_meanwhile_is_refused(desk, monkeypatch):
+    teams(desk, "default", "returns")
+    done = _team_deleted_once_listed(desk, monkeypatch)
+    status, problem = admin_call(desk, "PUT", "/admin/routing", body={"team_by_channel": {"whatsapp": "returns"}})
+    assert done == [204]
+    assert status == 422 and "'returns' is not a team of this desk" in problem["detail"], problem
+    assert admin_call(desk, "GET", "/admin/routing")[1]["team_by_channel"] == {}

@@ -11,11 +11,12 @@ with a stale presence or a team the agent left.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from typing import Any
 
 from shopdesk import clock
 from shopdesk.dal import items as it
-from shopdesk.dal.table import ConditionFailed, Table, TransactionCancelled, Update
+from shopdesk.dal.table import ConditionFailed, PartFailed, Table, TransactionCancelled, Update
 from shopdesk.errors import Conflict, NotFound
 from shopdesk.models import Agent, Presence
 
@@ -58,17 +59,20 @@ class Agents:
         return self._change(agent_id, deactivated=None)
 
     def configure(self, agent_id: str, *, teams: list[str], capacity: int, skills: list[str], languages: list[str],
-                  name: str | None = None, expected_version: int | None = None) -> Agent:
+                  name: str | None = None, expected_version: int | None = None,
+                  also: Sequence[dict[str, Any]] = ()) -> Agent:
         """Apply an admin's settings, keeping presence and load; with ``expected_version`` only over that version of
-        the settings (Conflict otherwise: two admins editing one agent, the later save does not silently win)."""
+        the settings (Conflict otherwise: two admins editing one agent, the later save does not silently win).
+        ``also``: parts of the same transaction (the teams it puts the agent in, named: ``ConfigStore.naming_op``);
+        PartFailed, nothing written, when one fails its condition."""
         fields: dict[str, Any] = {"capacity": capacity, "skills": skills, "languages": languages}
         if name:
             fields["name"] = name
-        return self._change(agent_id, teams=teams, fields=fields, expected_settings=expected_version)
+        return self._change(agent_id, teams=teams, fields=fields, expected_settings=expected_version, also=also)
 
     def _change(self, agent_id: str, *, presence: Presence | None = None, teams: list[str] | None = None,
                 fields: dict[str, Any] | None = None, expected_settings: int | None = None,
-                deactivated: tuple[str, str] | bool | None = False) -> Agent:
+                deactivated: tuple[str, str] | bool | None = False, also: Sequence[dict[str, Any]] = ()) -> Agent:
         """Write the agent item and its memberships together. An item from before agents had several
         teams (``team``, and the Pool keys on the item itself) is converted on the way. ``fields`` (an admin's
         settings) move ``settings_version``; with ``expected_settings`` only over that version. The write is
@@ -119,15 +123,21 @@ class Agents:
             ops += [self.table.delete_op(it.agent_pk(agent_id), it.team_sk(team))
                     for team in before.teams if team not in after.teams]
             try:
-                self.table.transact(ops)
-            except TransactionCancelled:
+                self.table.transact([*ops, *also])
+            except TransactionCancelled as exc:
+                if exc.failed[-1] >= len(ops):
+                    raise PartFailed(exc.failed[-1] - len(ops)) from exc
                 continue                      # changed since we read it: read again
             return after.model_copy(update={"settings_version": before.settings_version + 1}) if fields else after
         raise Conflict(f"agent {agent_id} is being changed by someone else; try again")
 
-    def all(self) -> list[Agent]:
-        """Every agent (admin listing), from the agent items' own partition of the ByStatus index."""
+    def all(self, *, consistent: bool = False) -> list[Agent]:
+        """Every agent (admin listing), from the agent items' own partition of the ByStatus index; ``consistent``:
+        their items read again (one consistent BatchGetItem per hundred), so a change of their teams made just
+        before is seen (a team's delete asks; the index lags)."""
         rows = self.table.query_all_items(index="ByStatus", key_condition="StatusPK = :pk", values={":pk": "AGENTS"})
+        if consistent:
+            rows = self.table.batch_get([(r["PK"], r["SK"]) for r in rows])
         return [it.agent_from_item(r) for r in rows]
 
     def online(self, *teams: str) -> list[Agent]:

@@ -3,9 +3,10 @@
 Teams and SLA policies are picked by name: each one's name is one of a kind, held by a marker item written in the
 same transaction as the item (shopdesk.dal.names).
 
-An item another one names (a calendar an SLA policy measures in) is deleted only once nothing names it, and no save
-naming it can slip in between the look and the delete: the save names it in its own transaction (``naming``: the
-named item must exist, and its ``named_version`` moves), and the delete (``delete_unnamed``) is conditioned on the
+An item other settings name (a calendar an SLA policy measures in; a team agents, routing, the bot's and the
+survey's settings and policies name) is deleted only once nothing names it, and no save naming it can slip in
+between the look and the delete: the save names it in its own transaction (``naming``, ``naming_op``: the named item
+must exist, and its ``named_version`` moves), and the delete (``delete_unnamed``) is conditioned on the
 ``named_version`` it read before it looked, so it looks again when a save came in between."""
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from shopdesk.dal.names import Names, PartFailed
-from shopdesk.dal.table import ConditionFailed, Table, TransactionCancelled, Update
+from shopdesk.dal.names import Names
+from shopdesk.dal.table import ConditionFailed, PartFailed, Table, TransactionCancelled, Update
 from shopdesk.errors import Conflict, NotFound, version_conflict
 
 NAMED = {"team": "team", "sla-policy": "SLA policy"}     # the kinds whose ``name`` is one of a kind, as said
@@ -46,7 +47,7 @@ class ConfigStore:
         ``naming``: the items this one names (a policy's calendar), each of which must exist when it is written
         (NotFound otherwise: deleted meanwhile), in the same transaction (``naming_op``)."""
         naming = list(naming)
-        also = [self._naming_op(*named) for named in naming]
+        also = [self.naming_op(*named) for named in naming]
         if kind in NAMED:
             return self._put_named(kind, key, value, expected_version, also, naming)
         current_version = (self.get(kind, key) or {}).get("version", 0)
@@ -62,7 +63,7 @@ class ConfigStore:
                 self.table.put(item, condition=condition, values=values)
         except TransactionCancelled as exc:
             if 0 not in exc.failed:
-                raise _gone(naming[exc.failed[-1] - 1]) from exc
+                raise gone(naming[exc.failed[-1] - 1]) from exc
             now = (self.get(kind, key) or {}).get("version", 0)
             raise version_conflict(kind, key, expected_version, now) from exc
         except ConditionFailed as exc:
@@ -70,9 +71,10 @@ class ConfigStore:
             raise version_conflict(kind, key, expected_version, now) from exc
         return version
 
-    def _naming_op(self, kind: str, key: str) -> dict[str, Any]:
-        """The part of a save that names the item ``kind``/``key``: the save happens only while the item exists,
-        and moves its ``named_version`` (so a delete that read it before looking for what names it looks again)."""
+    def naming_op(self, kind: str, key: str) -> dict[str, Any]:
+        """The part of a save that names the item ``kind``/``key`` (of this store, or another's transaction: an
+        agent's teams): the save happens only while the item exists, and moves its ``named_version`` (so a delete
+        that read it before looking for what names it looks again). A failed one is NamedGone (``gone``)."""
         return self.table.update_op(f"CONFIG#{kind}", key,
                                     Update().add(NAMED_VERSION, 1).when("attribute_exists(PK)"))
 
@@ -89,7 +91,7 @@ class ConfigStore:
                 self._names(kind).write(op, key, str(value["name"]), (current or {}).get("name"), also)
                 return over + 1
             except PartFailed as exc:
-                raise _gone(naming[exc.index]) from exc
+                raise gone(naming[exc.index]) from exc
             except ConditionFailed as exc:
                 if expected_version is None and attempt < ATTEMPTS - 1:
                     continue
@@ -155,6 +157,13 @@ def _value(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k not in HIDDEN}
 
 
-def _gone(named: Named) -> NotFound:
-    kind, key = named
-    return NotFound(f"{kind} {key} does not exist; create it first")
+class NamedGone(NotFound):
+    """An item a save names was deleted meanwhile (``kind``, ``key``): nothing was written."""
+
+    def __init__(self, kind: str, key: str):
+        super().__init__(f"{kind} {key} does not exist; create it first")
+        self.kind, self.key = kind, key
+
+
+def gone(named: Named) -> NamedGone:
+    return NamedGone(*named)

@@ -27,19 +27,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shopdesk.bounds import key_part
-from shopdesk.dal.table import ConditionFailed, Table, TransactionCancelled
+from shopdesk.dal.table import ConditionFailed, PartFailed, Table, TransactionCancelled
 from shopdesk.errors import name_taken
 
 PREFIX = "NAME#"
 ATTEMPTS = 3          # a stale marker taken over, an old name's marker left to another, a concurrent transaction
-
-
-class PartFailed(Exception):
-    """One of the parts a write of a setting was given (``also``) failed its condition: ``index`` among them."""
-
-    def __init__(self, index: int):
-        super().__init__(f"part {index} of the write failed its condition")
-        self.index = index
 
 
 def folded(name: str) -> str:

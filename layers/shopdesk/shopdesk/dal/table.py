@@ -208,6 +208,15 @@ class ConditionFailed(Exception):
     pass
 
 
+class PartFailed(Exception):
+    """One of the parts a write was given to make in its transaction (``also``: another item it names,
+    ``ConfigStore.naming_op``) failed its condition: ``index`` among them."""
+
+    def __init__(self, index: int):
+        super().__init__(f"part {index} of the write failed its condition")
+        self.index = index
+
+
 @dataclass
 class Query:
     items: list[dict[str, Any]]

@@ -16,12 +16,13 @@ from shopdesk import clock
 from shopdesk.bot import BotSettings
 from shopdesk.csat import CsatSettings
 from shopdesk.dal.agents import Agents
-from shopdesk.dal.config import ConfigStore
+from shopdesk.dal.config import ConfigStore, NamedGone
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.counts import Counts
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.macros import Macros
 from shopdesk.dal.queues import Queue
+from shopdesk.dal.table import PartFailed
 from shopdesk.errors import BadRequest, Conflict, InvalidFields, NotFound
 from shopdesk.logic import expectations, sla_engine
 from shopdesk.logic.access import ADMIN, DEFAULT_TEAM, SUPERVISOR, require, roles
@@ -85,6 +86,11 @@ TIER = ("a tier a customer can have (a letter, then letters, digits, - or _; at 
         "/admin/customers/<id> gives them")
 
 
+def team_gone(team: str, *where: str | int) -> InvalidFields:
+    """The refusal of a save naming a team deleted while it was being saved (as if it had never been: 422)."""
+    return InvalidFields([{"loc": ("body", *where), "type": "value_error", "msg": f"{team!r} is not {TEAM}"}])
+
+
 def is_tier(value: str) -> bool:
     """Whether a policy's tier can match a customer's: tiers compare case-insensitively (``AppliesTo.matches``), and
     a customer's is always a ``Tier``."""
@@ -141,16 +147,23 @@ class Admin:
         (``known_teams``) and languages ones conversations are detected in: 422 naming each other one (the agent
         would never be given such work). A change of teams counts at once for the agent's open WebSocket
         connections too: they are closed (``close_sockets``), and the inbox connects again, listed under the teams
-        the agent has now (a socket keeps the audiences it connected with: ``shopdesk.logic.live``)."""
+        the agent has now (a socket keeps the audiences it connected with: ``shopdesk.logic.live``). A team the agent
+        is put in is named in the same transaction (``ConfigStore.naming_op``): deleted meanwhile, the save is the
+        422 above; a delete racing the save sees the agent in it (``delete_team``)."""
         require(by, *WRITE)
         before = self.agents.get(agent_id)
         if before is None:
             raise NotFound(f"agent {agent_id} has not signed in yet")
         refuse_unknown((("teams",), settings.teams, self.known_teams(), TEAM),
                        (("languages",), settings.languages, CUSTOMER_LANGUAGES, LANGUAGE))
-        after = self.agents.configure(agent_id, teams=settings.teams, capacity=settings.capacity,
-                                      skills=settings.skills, languages=settings.languages, name=settings.name,
-                                      expected_version=expected_version)
+        joined = self.deletable(set(settings.teams) - set(before.teams))
+        try:
+            after = self.agents.configure(agent_id, teams=settings.teams, capacity=settings.capacity,
+                                          skills=settings.skills, languages=settings.languages, name=settings.name,
+                                          expected_version=expected_version,
+                                          also=[self.config.naming_op("team", team) for team in joined])
+        except PartFailed as exc:
+            raise team_gone(joined[exc.index], "teams") from exc
         sockets: dict[str, int] = {}
         if set(after.teams) != set(before.teams) and self.close_sockets:   # after the write: $connect reads it
             sockets["sockets_closed"] = self.close_sockets(agent_id)
@@ -195,11 +208,12 @@ class Admin:
         return after.model_dump()
 
     def _put_settings(self, kind: str, given: Settings, expected_version: int | None,
-                      check: Callable[[Settings, Settings], None] = lambda merged, before: None
-                      ) -> tuple[Settings, int]:
+                      check: Callable[[Settings, Settings], None] = lambda merged, before: None,
+                      teams: Callable[[Settings], Iterable[str]] = lambda merged: ()) -> tuple[Settings, int]:
         """The desk's one ``kind`` of settings (routing, the bot, surveys) saved as the body gives them over what
         is stored: a field the body leaves out keeps its value (``{"shop_name": "Acme"}`` changes the name alone,
-        not every other setting back to its default). ``check(merged, before)`` refuses what may not be saved.
+        not every other setting back to its default). ``check(merged, before)`` refuses what may not be saved;
+        ``teams(merged)``: the teams they name, named in the save's transaction (``_put_config``).
         Written over the version read, so another admin's save in between is never undone: with the caller's
         ``expected_version`` that is a 409; without it the save is merged again over theirs."""
         model = type(given)
@@ -211,18 +225,27 @@ class Admin:
             read = stored.get("version", 0)
             try:
                 return merged, self._put_config(kind, "settings", merged.model_dump(),
-                                                expected_version if expected_version is not None else read)
+                                                expected_version if expected_version is not None else read,
+                                                teams=teams(merged))
             except Conflict:
                 if expected_version is not None or attempt == SETTINGS_ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")
 
     def _put_config(self, kind: str, key: str, value: dict[str, Any], expected_version: int | None,
-                    naming: tuple[tuple[str, str], ...] = ()) -> int:
+                    naming: tuple[tuple[str, str], ...] = (), teams: Iterable[str] = ()) -> int:
         """A configuration item written, with its before and after in the audit record; ``naming``: the items it
-        names, which must exist as it is written (``ConfigStore.put``)."""
+        names, which must exist as it is written (``ConfigStore.put``: deleted meanwhile, a 404), and ``teams``
+        the teams it names, those an admin created named the same way (deleted meanwhile: a 422, as a team that
+        never was), so a team's delete racing the save sees it (``delete_team``)."""
+        naming = (*naming, *(("team", team) for team in self.deletable(teams)))
         before = self.config.get(kind, key)
-        version = self.config.put(kind, key, value, expected_version, naming)
+        try:
+            version = self.config.put(kind, key, value, expected_version, naming)
+        except NamedGone as exc:
+            if exc.kind == "team":
+                raise team_gone(exc.key) from exc
+            raise
         audit.note(before=before, after={**value, "version": version})
         return version
 
@@ -230,6 +253,17 @@ class Admin:
     def list_teams(self, by: Roles) -> list[dict[str, Any]]:
         require(by, *READ)
         return self.config.list("team")
+
+    def deletable(self, teams: Iterable[str]) -> list[str]:
+        """The teams of ``teams`` (known to the save's check) a delete could take away while the save is made: all
+        but those that are teams without an item of their own (the default team, those only the routing settings
+        name), which no delete takes. So one deleted since the check read the teams is named too, and the save is
+        refused (``_put_config``)."""
+        teams = set(teams)
+        if not teams:
+            return []
+        created = {t["id"] for t in self.config.list("team")}
+        return sorted(teams - (routed_teams(self._routing_settings()) - created))
 
     def known_teams(self, routing: RoutingSettings | None = None) -> tuple[str, ...]:
         """The teams a setting may name (the same as ``PolicyBook.teams``, read now rather than cached): those an
@@ -259,12 +293,13 @@ class Admin:
     def delete_team(self, by: Roles, team_id: str, expected_version: int | None) -> None:
         """A team deleted once nothing uses it (with ``expected_version`` only that version); its name is free
         again. While something does, a 409 naming the first thing, with a code the inbox words (``team_in_use``
-        lists them); audited with what it was."""
+        lists them); audited with what it was. The settings that name a team (an agent's teams, the routing, the
+        bot's and the survey's settings, SLA policies) name it in their saves' transactions, so such a save racing
+        the delete is either seen by it (the 409) or refused (422): ``ConfigStore.delete_unnamed``. A conversation
+        moved to the team, or a macro saved naming it, while it is deleted is not: see ``team_in_use``."""
         require(by, *WRITE)
-        if self.config.get("team", team_id) is None:
-            raise NotFound(f"team {team_id} does not exist")
-        self.team_in_use(team_id)
-        audit.note(before=self.config.delete("team", team_id, expected_version))
+        audit.note(before=self.config.delete_unnamed("team", team_id, expected_version,
+                                                     lambda: self.team_in_use(team_id)))
 
     def team_in_use(self, team_id: str) -> None:
         """Conflict while anything still sends conversations to the team, works in it or names it, in this order:
@@ -273,7 +308,11 @@ class Admin:
         agents in it (``team_has_members``, deactivated ones too: put back, they would wait in a queue nothing goes
         to), its conversations not resolved (``team_has_conversations``: an agent moves them first), SLA policies
         (``team_in_policies``), the bot's or the satisfaction survey's settings (``team_in_bot``,
-        ``team_in_csat``) and macros (``team_in_macros``: the shared ones and agents' own) naming it."""
+        ``team_in_csat``) and macros (``team_in_macros``: the shared ones and agents' own) naming it. The agents are
+        read consistently (their items, not the index). The conversations are counted from the Access index and the
+        macros' writes name no team: a conversation moved to the team, or a macro saved naming it, in the instant
+        of a delete can still be left naming a deleted team (the router's and the inbox's answer for a team that
+        does not exist: the conversation waits, the macro's move is refused)."""
         def refuse(code: str, what: str, **params: object) -> Conflict:
             return Conflict(f"team {team_id} {what}; it is deleted once nothing uses it").with_code(
                 code, team=team_id, **params)
@@ -287,7 +326,8 @@ class Admin:
             if routed:
                 raise refuse(code, f"is where the routing settings send the conversations of the {where} "
                                    f"{', '.join(routed)}: change them first", **{where: ", ".join(routed)})
-        members = sorted((a.name or a.id for a in self.agents.all() if team_id in a.teams), key=str.casefold)
+        members = sorted((a.name or a.id for a in self.agents.all(consistent=True) if team_id in a.teams),
+                         key=str.casefold)
         if members:
             raise refuse("team_has_members", f"has agents: {', '.join(members)}; move them to another team first",
                          agents=", ".join(members), count=len(members))
@@ -364,7 +404,8 @@ class Admin:
             raise NotFound(f"calendar {policy.calendar_id} does not exist; create it first")
         value = policy.model_dump(mode="json")
         naming = (("calendar", policy.calendar_id),) if policy.calendar_id else ()    # deleted meanwhile: 404
-        return {**value, "version": self._put_config("sla-policy", policy.id, value, expected_version, naming)}
+        return {**value, "version": self._put_config("sla-policy", policy.id, value, expected_version, naming,
+                                                     [t.lower() for t in policy.applies_to.teams or ()])}
 
     def delete_policy(self, by: Roles, policy_id: str, expected_version: int | None) -> None:
         """A policy deleted: conversations it matched take the next matching policy at their next change (their
@@ -399,7 +440,7 @@ class Admin:
             except expectations.TemplateError as exc:
                 raise BadRequest(f"acknowledgement_templates: {exc}") from exc
 
-        merged, version = self._put_settings("routing", settings, expected_version, check)
+        merged, version = self._put_settings("routing", settings, expected_version, check, routed_teams)
         return {**merged.model_dump(), "version": version}
 
     # ------------------------------------------------------------------ the bot
@@ -417,7 +458,7 @@ class Admin:
             (("channels",), merged.channels, CHANNELS, "a channel shopdesk knows"),
             (("teams",), merged.teams, self.known_teams() if merged.teams else (), TEAM),
             (("fallback_language",), [merged.fallback_language] if merged.fallback_language else [],
-             CUSTOMER_LANGUAGES, LANGUAGE)))
+             CUSTOMER_LANGUAGES, LANGUAGE)), lambda merged: merged.teams or ())
         return {**merged.model_dump(), "version": version}
 
     # ------------------------------------------------------------------ satisfaction surveys
@@ -430,7 +471,8 @@ class Admin:
     def put_csat(self, by: Roles, settings: CsatSettings, expected_version: int | None) -> dict[str, Any]:
         require(by, *WRITE)
         merged, version = self._put_settings("csat", settings, expected_version, lambda merged, _: refuse_unknown(
-            (("channels",), merged.channels, CHANNELS, "a channel shopdesk knows")))
+            (("channels",), merged.channels, CHANNELS, "a channel shopdesk knows")),
+            lambda merged: set(merged.teams or ()) & {t["id"] for t in self.config.list("team")})   # as they come
         return {**merged.model_dump(), "version": version}
 
     # ------------------------------------------------------------------ customers
