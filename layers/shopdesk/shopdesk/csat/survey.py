@@ -235,7 +235,7 @@ class SurveyDesk:
                           until=clock.iso(now + timedelta(seconds=settings.answer_window_s)),
                           agent_id=resolution.resolved_by, team=conv.team, channel=route.channel,
                           language=chosen.language, comment_s=record["comment_s"])
-        identities = [f"{i.kind}#{i.address}" for i in conv.customer.identities]
+        identities = self.surveys.waiting_identities(conv)
         try:
             self.surveys.ask(conv, resolution.cycle, survey, {**record, "message_id": survey.id}, pending, identities)
         except AlreadyAsked:

@@ -106,6 +106,15 @@ class Surveys:
     def record(self, conversation_id: str, cycle: str) -> dict[str, Any] | None:
         return self.table.get(it.conv_pk(conversation_id), survey_sk(cycle))
 
+    def waiting_identities(self, conv: Conversation) -> list[str]:
+        """The identities a survey of ``conv`` waits on: the one it started from and every one its customer has now
+        (one GetItem of the customer record). A merge gives the customer the other's identities and the
+        conversation their channels (``logic.fold``), so the survey may go out on one of them and be answered
+        there; the conversation's own copy names only the identity it started from."""
+        item = self.table.get(it.customer_pk(conv.customer.id), it.META)
+        now = it.customer_from_item(item).identities if item else []
+        return list(dict.fromkeys(i.key for i in [*conv.customer.identities, *now]))
+
     def ask(self, conv: Conversation, cycle: str, entry: Message, record: Mapping[str, Any],
             pending: Pending | None, identities: Sequence[str]) -> None:
         """The cycle's survey record (created once, or over the ``scheduled`` one of a delayed survey), with the
