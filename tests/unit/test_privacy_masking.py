@@ -7,7 +7,7 @@ import pytest
 
 from shopdesk.logic.ingest import masked
 from shopdesk.models import EmailMeta, InboundMessage
-from shopdesk.privacy.masking import compile_patterns, mask
+from shopdesk.privacy.masking import compile_patterns, mask, mask_name
 from shopdesk.privacy.settings import PrivacyPolicy, PrivacySettings
 
 
@@ -134,3 +134,16 @@ def test_a_pattern_that_backtracks_without_end_is_found_when_saved_and_stopped_a
     # nothing the pattern might have matched is stored: the text is withheld, and the agent sees why
     assert result.text == "[runaway ••••: the text could not be checked in time and is withheld]"
     assert result.kinds == ("card", "runaway")
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("invoice-4111111111111111.pdf", "invoice-[card •••• 1111].pdf"),
+    ("receipt\u20134111 1111 1111 1111.png", "receipt\u2013[card •••• 1111].png"),
+    ("statement_DE89370400440532013000.pdf", "statement_[IBAN •••• 3000].pdf"),
+    ("Dana 5555555555554444", "Dana [card •••• 4444]"),
+    ("order-1001-2026.pdf", "order-1001-2026.pdf"),
+])
+def test_a_number_joined_to_a_word_in_a_name_is_masked_as_one_standing_alone(name, expected):
+    # a hyphen after a word starts one in a name; in a text it may group a longer number (not masked there)
+    assert mask_name(name).text == expected
+    assert mask("invoice-4111111111111111.pdf").text == "invoice-4111111111111111.pdf"

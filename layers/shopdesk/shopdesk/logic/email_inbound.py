@@ -21,6 +21,7 @@ from shopdesk.channels.base import unsupported
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.media import MediaStore, RawMail, media_key
 from shopdesk.errors import BadRequest, InvalidSignature, NotFound
+from shopdesk.logic.ingest import masked_name
 from shopdesk.logic.webhooks import Outcome, WebhookProcessor
 from shopdesk.models import InboundMessage
 from shopdesk.privacy.masking import MailNotRewritten, mask_mail
@@ -90,9 +91,12 @@ class EmailReceiver:
             copy = {**(where or {}), "bytes": len(raw), "start": raw[:RAW_START_BYTES].decode("utf-8", "replace")}
             return self.processor.process([unsupported("email", str(exc), copy, (where or {}).get("key"))])
         folder = hashlib.sha256(parsed.message.provider_id.encode()).hexdigest()[:32]
+        policy = self.processor.privacy.current() if self.processor.privacy else None
         keys = []
         for index, (attachment, content) in enumerate(parsed.files):
-            key = media_key("email", folder, index, attachment.filename)
+            # the key is named after the file as the message will name it: masked (ingest masks the message's copy)
+            name = masked_name(attachment.filename, policy, []) if policy else attachment.filename
+            key = media_key("email", folder, index, name)
             self.store.put(key, content, attachment.content_type)
             keys.append(key)
         message = parsed.with_storage_keys(keys)

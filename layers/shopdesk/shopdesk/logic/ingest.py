@@ -36,6 +36,7 @@ from shopdesk.ids import new_id
 from shopdesk.logic.timeline import kept_resolved, preview, reopened_by_customer, thanks_kept
 from shopdesk.logic.work import inbound_work, send_inbound
 from shopdesk.models import (
+    Attachment,
     Conversation,
     CustomerRef,
     Direction,
@@ -45,7 +46,7 @@ from shopdesk.models import (
     Priority,
     ReplyRoute,
 )
-from shopdesk.privacy.masking import mask
+from shopdesk.privacy.masking import mask, mask_name
 from shopdesk.privacy.settings import PrivacyPolicy
 
 logger = Logger(child=True)
@@ -78,11 +79,28 @@ def masked_value(value: Any, policy: PrivacyPolicy, kinds: list[str]) -> Any:
     return value
 
 
+def masked_name(name: str | None, policy: PrivacyPolicy, kinds: list[str]) -> str | None:
+    """A name the channel gives (the customer's, a file's) masked (``privacy.masking.mask_name``)."""
+    result = mask_name(name, policy.patterns)
+    kinds.extend(result.kinds)
+    return result.text
+
+
+def masked_files(attachments: list[Attachment], policy: PrivacyPolicy, kinds: list[str]) -> list[Attachment]:
+    """The files with their names masked (a name is copied onto the message, the search index and the key of the
+    file's copy in the media bucket)."""
+    return [a.model_copy(update={"filename": masked_name(a.filename, policy, kinds)}) if a.filename else a
+            for a in attachments]
+
+
 def masked(inbound: InboundMessage, policy: PrivacyPolicy) -> tuple[InboundMessage, list[str]]:
     """The message with card numbers, IBANs and the shop's patterns masked in everything that is stored
-    (text, subject, quoted history, payload, the raw copy of an unsupported item), and what was masked."""
+    (text, subject, quoted history, payload, the raw copy of an unsupported item, the name the channel gives the
+    customer and the names of their files), and what was masked."""
     kinds: list[str] = []
-    changes: dict[str, Any] = {"text": masked_value(inbound.text, policy, kinds)}
+    changes: dict[str, Any] = {"text": masked_value(inbound.text, policy, kinds),
+                               "profile_name": masked_name(inbound.profile_name, policy, kinds),
+                               "attachments": masked_files(inbound.attachments, policy, kinds)}
     if inbound.payload:
         changes["payload"] = masked_value(inbound.payload, policy, kinds)
     if inbound.raw:

@@ -23,6 +23,7 @@ from shopdesk.errors import BadRequest, InvalidSignature, NotFound, ShopdeskErro
 from shopdesk.logic.attachments import SNIFF_BYTES, sniff_agrees
 from shopdesk.logic.webhooks import WebhookProcessor
 from shopdesk.models import Attachment, Direction
+from shopdesk.privacy.masking import mask_name
 from shopdesk.web import is_web_address
 
 SHOP_ADDRESS = "widget"
@@ -162,8 +163,11 @@ class Widget:
     def upload(self, session: webchat.SessionClaims, filename: str | None, content_type: str | None,
                size: int) -> dict[str, Any]:
         """A presigned S3 POST for one file: the browser uploads straight to the bucket, within the
-        checked type and size, then names the key in its next message."""
+        checked type and size, then names the key in its next message. The file's name is masked first (as ingest
+        masks it on the message): the key is named after it."""
         self._limit(f"webchat-send#{session.visitor_id}", SEND_LIMIT)
+        if filename and self.processor.privacy is not None:
+            filename = mask_name(filename, self.processor.privacy.current().patterns).text
         checked = webchat.check_upload(filename, content_type, size)
         key = f"media/webchat/{session.visitor_id}/{uuid.uuid4().hex}-{checked.filename}"
         post = client("s3").generate_presigned_post(

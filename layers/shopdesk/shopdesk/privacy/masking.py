@@ -26,7 +26,10 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email import policy as email_policy
+from email import utils as email_utils
 from email.errors import MessageError
+from email.headerregistry import Address, Group
+from email.message import EmailMessage
 from email.parser import BytesParser
 from typing import TYPE_CHECKING
 
@@ -208,29 +211,84 @@ def mask(text: str | None, patterns: Iterable[Pattern] = ()) -> Masked:
     return Masked(text, tuple(dict.fromkeys(kinds)))
 
 
+# In a name a hyphen or dash often only joins words ("receipt-4242..."), where in a text it may group a longer number
+# whose tail is no card (``_CARD`` starts no match after one): in names, one that follows no digit starts a word.
+_NAME_BREAK = re.compile(r"(?<![\d\s.\-\u2010-\u2015\u2212])([\-\u2010-\u2015])(?=\d)")
+
+
+def mask_name(text: str | None, patterns: Iterable[Pattern] = ()) -> Masked:
+    """A name (a customer's display name, a file's) masked as a text is, a number joined to the word before it by a
+    hyphen ("invoice-4111111111111111.pdf") found too."""
+    first = mask(text, patterns)
+    if not first.text or not _NAME_BREAK.search(first.text):
+        return first
+    kinds, out = list(first.kinds), []
+    for index, part in enumerate(_NAME_BREAK.split(first.text)):
+        found = mask(part) if index % 2 == 0 else Masked(part, ())
+        kinds.extend(found.kinds)
+        out.append(found.text or part)
+    return Masked("".join(out), tuple(dict.fromkeys(kinds)))
+
+
 class MailNotRewritten(ValueError):
     """Something in the mail is to be masked, and the mail could not be written again with it masked."""
 
 
+# Headers whose display names are written by the sender (the customer's name is From's, or Reply-To's)
+ADDRESS_HEADERS = ("From", "Sender", "Reply-To", "To", "Cc")
+
+
+def _mask_names(message: EmailMessage, header: str, masked: Callable[[str], str]) -> None:
+    """The display names of an address header masked (a group's too); the addresses stay as they are."""
+    groups = getattr(message.get(header), "groups", None) or ()
+    names = [(masked(g.display_name) if g.display_name else None,
+              [masked(a.display_name) if a.display_name else "" for a in g.addresses]) for g in groups]
+    if names == [(g.display_name or None, [a.display_name or "" for a in g.addresses]) for g in groups]:
+        return                                  # nothing in them to mask: the header stays as it is
+    new = [Group(name, [Address(shown, addr_spec=a.addr_spec) for shown, a in zip(shown_names, g.addresses,
+                                                                                  strict=True)])
+           for (name, shown_names), g in zip(names, groups, strict=True)]
+    message.replace_header(header, new if any(g.display_name for g in new) else [a for g in new
+                                                                                 for a in g.addresses])
+
+
+def _mask_filename(part: EmailMessage, masked: Callable[[str], str]) -> None:
+    """A part's file name masked where the mail gives it: Content-Disposition's filename, Content-Type's name."""
+    for header, param in (("Content-Disposition", "filename"), ("Content-Type", "name")):
+        value = part.get_param(param, header=header)
+        if value is None:
+            continue
+        text = email_utils.collapse_rfc2231_value(value)
+        if (new := masked(text)) != text:
+            part.set_param(param, new, header=header, charset="utf-8" if not new.isascii() else None)
+
+
 def mask_mail(raw: bytes, patterns: Iterable[Pattern] = ()) -> tuple[bytes, tuple[str, ...]] | None:
-    """``raw`` (a MIME message) with its Subject and every text part that is not an attachment masked as a message's
-    text is, and what was masked; None when nothing is (the mail is left exactly as it is). Attachments are left as
-    they are (as the message's files are). MailNotRewritten: something is to be masked and the mail cannot be
-    written again (a part in a charset Python cannot write): the caller removes the mail instead."""
+    """``raw`` (a MIME message) with its Subject, the display names of its address headers (``ADDRESS_HEADERS``),
+    its files' names and every text part that is not an attachment masked as a message's text is, and what was
+    masked; None when nothing is (the mail is left exactly as it is). The files' contents are left as they are (as
+    the message's files are), and so are the addresses. MailNotRewritten: something is to be masked and the mail
+    cannot be written again (a part in a charset Python cannot write): the caller removes the mail instead."""
     patterns = list(patterns)
     kinds: list[str] = []
 
-    def masked(text: str) -> str:
-        result = mask(text, patterns)
+    def masked(text: str, how: Callable[[str, list[Pattern]], Masked] = mask) -> str:
+        result = how(text, patterns)
         kinds.extend(result.kinds)
         return result.text or ""
+
+    def named(text: str) -> str:
+        return masked(text, mask_name)
 
     try:
         message = BytesParser(policy=email_policy.default).parsebytes(raw)
         subject = message.get("Subject")
         if subject is not None and (new_subject := masked(str(subject))) != str(subject):
             message.replace_header("Subject", new_subject)
+        for name in ADDRESS_HEADERS:
+            _mask_names(message, name, named)
         for part in message.walk():
+            _mask_filename(part, named)
             if part.is_multipart() or part.get_content_maintype() != "text" or part.is_attachment():
                 continue
             text = part.get_content()

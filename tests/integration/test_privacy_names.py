@@ -1,0 +1,162 @@
+"""Masking of what a customer's channel names rather than what they write: the display name a provider reports and
+the names of the files they send. A card number or an IBAN in either is masked as one in a message's text is, before
+it is stored: on the customer, the identity, the conversation, the message, the acknowledgement that greets them by
+name, the key of the file's copy and the mail SES stored. Requests in the providers' own formats, through the real
+handlers."""
+
+from __future__ import annotations
+
+import json
+import time
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.policy import default as default_policy
+from typing import Any
+
+import pytest
+
+from shopdesk.channels import meta, webchat
+from shopdesk.channels.base import Media
+from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.media import MediaStore
+from shopdesk.dal.table import Table
+from shopdesk.logic.media import MediaCopier
+from tests.integration.helpers import post_twilio
+from tests.integration.test_admin_api import admin_call
+from tests.integration.test_email import _deliver
+from tests.integration.test_privacy import scan
+from tests.support import http_event, sample, twilio_form
+
+PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _webchat(desk: Any) -> tuple[str, str]:
+    token = webchat.sign_visitor_token({"visitor_id": "v-dana", "name": "Dana 5555555555554444",
+                                        "exp": int(time.time()) + 600}, "test-visitor-secret")
+    headers = {"content-type": "application/json", "origin": "https://shop.example"}
+    started = desk.invoke("webchat", http_event("POST", "/widget/sessions", json.dumps({"visitor_token": token}),
+                                                headers))
+    session = json.loads(started["body"])["session"]
+    sent = desk.invoke("webchat", http_event("POST", "/widget/messages", json.dumps(
+        {"client_message_id": "w1", "text": "Where is my order?"}), {**headers, "authorization": f"Bearer {session}"}))
+    assert sent["statusCode"] == 201, sent
+    return "IDENTITY#webchat#v-dana", "4444"
+
+
+def _whatsapp_cloud(desk: Any) -> tuple[str, str]:
+    body = json.loads(sample("meta_whatsapp", "image")[0])
+    value = body["entry"][0]["changes"][0]["value"]
+    value["contacts"][0]["profile"]["name"] = "Kees 4012888888881881"
+    message = value["messages"][0]
+    message.update({"type": "document", "document": {"filename": "invoice-4000056655665556.pdf", "id": "2003",
+                                                     "mime_type": "application/pdf", "caption": "my invoice"}})
+    del message["image"]
+    raw = json.dumps(body).encode()
+    headers = {"content-type": "application/json", "x-hub-signature-256": meta.sign(raw, "test_app_secret")}
+    assert desk.invoke("inbound_whatsapp", http_event("POST", "/webhooks/whatsapp", raw.decode(),
+                                                      headers))["statusCode"] == 200
+    return "IDENTITY#phone#+16505551234", "1881"
+
+
+def _twilio_whatsapp(desk: Any) -> tuple[str, str]:
+    form = twilio_form(MessageSid="SMname1", From="whatsapp:+31655501234", To="whatsapp:+14155550100",
+                       Body="Where is my order?", ProfileName="Jan 378282246310005")
+    assert post_twilio(desk, form)["statusCode"] == 200
+    return "IDENTITY#phone#+31655501234", "0005"
+
+
+def _telegram(desk: Any) -> tuple[str, str]:
+    body = json.loads(sample("telegram", "photo_with_caption")[0])
+    message = body["message"]
+    for who in (message["from"], message["chat"]):
+        who.update({"first_name": "Tom 4012888888881881", "last_name": "DE89370400440532013000"})
+    del message["photo"]
+    message["document"] = {"file_id": "BQACAgQAAxkBAAIB", "file_unique_id": "AgADBQ", "mime_type": "application/pdf",
+                           "file_name": "statement-DE89370400440532013000.pdf", "file_size": len(PDF)}
+    headers = {"content-type": "application/json", "x-telegram-bot-api-secret-token": "test_secret_token-1"}
+    assert desk.invoke("inbound_telegram", http_event("POST", "/webhooks/telegram", json.dumps(body),
+                                                      headers))["statusCode"] == 200
+    return "IDENTITY#telegram#3527065", "1881"
+
+
+def _email(desk: Any) -> tuple[str, str]:
+    mail = EmailMessage()
+    mail["From"], mail["To"] = '"Piet 4000056655665556" <piet@customer.example>', "support@shop.example"
+    mail["Subject"], mail["Message-ID"] = "My receipt", "<name1@customer.example>"
+    mail["Date"] = "Sun, 22 Nov 2026 22:00:00 +0000"
+    mail.set_content("Hello,\nthe receipt is attached.\n")
+    mail.add_attachment(PDF, maintype="application", subtype="pdf", filename="receipt-card-4012888888881881.pdf")
+    assert _deliver(desk, bytes(mail), "name1") == {"stored": 1, "duplicates": 0}
+    return "IDENTITY#email#piet@customer.example", "5556"
+
+
+SECRETS = ("5555555555554444", "4012888888881881", "4000056655665556", "378282246310005", "DE89370400440532013000")
+
+
+@pytest.mark.parametrize("writes", [_webchat, _whatsapp_cloud, _twilio_whatsapp, _telegram, _email],
+                         ids=["webchat", "whatsapp_cloud", "twilio_whatsapp", "telegram", "email"])
+def test_a_card_number_or_iban_in_a_customers_name_or_file_name_is_masked_wherever_it_is_stored(desk, writes):
+    # Given acknowledgements, which greet the customer by the name their channel gives
+    assert admin_call(desk, "PUT", "/admin/routing", "[admins]", {"acknowledgements": True})[0] == 200
+    # When a customer whose name (and file's name) holds a card number or an IBAN writes
+    identity_key, last_four = writes(desk)
+    desk.drain_queue(desk.work_queue_url, "router")
+    identity = desk.item(identity_key)
+    conv = identity["open_conversation_id"]
+    # and the router copies their file (the provider's download stood in for)
+    message = next(i for i in scan(desk) if i["PK"] == f"CONV#{conv}" and i.get("direction") == "inbound")
+    copier = MediaCopier(Conversations(Table(desk.table_name), 16), MediaStore(desk.env["MEDIA_BUCKET"]),
+                         {message["provider"]: lambda attachment, limit: Media(PDF, "application/pdf")}, 1_000_000)
+    copier.copy(conv, message["SK"])
+    # Then no item of the table, no key of the media bucket and no mail SES stored holds them in clear
+    s3 = desk.client("s3")
+    keys = [o["Key"] for b in ("MEDIA_BUCKET", "MAIL_BUCKET")
+            for o in s3.list_objects_v2(Bucket=desk.env[b]).get("Contents", [])]
+    mails = [s3.get_object(Bucket=desk.env["MAIL_BUCKET"], Key=k)["Body"].read() for k in keys if k.startswith("raw/")]
+    everything = json.dumps(scan(desk), default=str) + json.dumps(keys) + b"".join(mails).decode("utf-8", "replace")
+    for secret in SECRETS:
+        assert secret not in everything, secret
+    # And the name keeps the last four, on the customer, the identity and the conversation
+    customer = desk.item(f"CUSTOMER#{identity['customer_id']}", "META")
+    conversation = desk.item(f"CONV#{conv}")
+    for name in (customer["name"], identity["customer_name"], conversation["customer"]["name"]):
+        assert f"•••• {last_four}]" in name, name
+    # and the message says what was masked, as it does for its text
+    message = desk.item(f"CONV#{conv}", message["SK"])
+    assert message["masked"], message
+    # and the acknowledgement greets them by the masked name
+    [ack] = [i for i in scan(desk) if i["PK"] == f"CONV#{conv}" and i.get("kind") == "acknowledgement"]
+    assert f"•••• {last_four}]" in ack["text"], ack["text"]
+    # and a file's name keeps its last four too, on the message and in its copy's key
+    for attachment in message.get("attachments") or []:
+        assert "••••" in attachment["filename"] and "_" in attachment["storage_key"], attachment
+
+
+def test_the_mail_ses_stored_is_written_again_with_the_senders_name_and_the_file_names_masked(desk):
+    # Given a mail whose sender's name and attachment's name hold a card number
+    _email(desk)
+    # Then the mail SES stored is written again with both masked, the sender's address and the file as they were
+    stored = desk.client("s3").get_object(Bucket=desk.env["MAIL_BUCKET"], Key="raw/name1")["Body"].read()
+    mail = BytesParser(policy=default_policy).parsebytes(stored)
+    [sender] = mail["From"].addresses
+    assert sender.display_name == "Piet [card •••• 5556]" and sender.addr_spec == "piet@customer.example"
+    [file] = list(mail.iter_attachments())
+    assert file.get_filename() == "receipt-card-[card •••• 1881].pdf" and file.get_content() == PDF
+
+
+def test_a_web_chat_upload_is_stored_under_its_name_masked(desk):
+    # Given a visitor's session
+    token = webchat.sign_visitor_token({"visitor_id": "v-files", "name": "Ada", "exp": int(time.time()) + 600},
+                                       "test-visitor-secret")
+    headers = {"content-type": "application/json", "origin": "https://shop.example"}
+    started = desk.invoke("webchat", http_event("POST", "/widget/sessions", json.dumps({"visitor_token": token}),
+                                                headers))
+    headers["authorization"] = f"Bearer {json.loads(started['body'])['session']}"
+    # When they ask to upload a file named after their card
+    asked = desk.invoke("webchat", http_event("POST", "/widget/attachments", json.dumps(
+        {"filename": "card-4111111111111111.pdf", "content_type": "application/pdf", "size": len(PDF)}), headers))
+    # Then the key it is to be stored under, and the name it is given, keep only the last four
+    assert asked["statusCode"] == 201, asked
+    upload = json.loads(asked["body"])
+    assert "4111111111111111" not in upload["key"] and upload["key"].endswith("-card-[card •••• 1111].pdf")
+    assert upload["filename"] == "card-[card •••• 1111].pdf"
