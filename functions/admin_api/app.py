@@ -126,6 +126,9 @@ Address = Annotated[str | None, Query(min_length=1, max_length=320)]
 # (404), changed meanwhile or the path and body disagree (409), a body that is not JSON (415).
 READ = problems.responses(200, 403)
 WRITE = (403, 404, 409, 415)
+# A save naming a team (an agent put in it, the routing, the bot's or the survey's settings, an SLA policy) that other
+# saves naming it held for longer than it tries again: 503, code busy (nothing saved, send it again).
+BUSY = 503
 
 
 def _caller_roles() -> set[str]:
@@ -139,7 +142,7 @@ def list_agents() -> AgentList:
 
 @app.put("/admin/agents/<agent_id>", summary="Set an agent's capacity, team, skills and languages; ?version=N "
                                               "saves only over version N of the settings (settings_version)",
-         responses=problems.responses(200, *WRITE))
+         responses=problems.responses(200, *WRITE, BUSY))
 def set_agent(agent_id: Id, body: AgentSettings, version: Version = None) -> Agent:
     return admin.set_agent(_caller_roles(), agent_id, body, version)
 
@@ -218,7 +221,7 @@ def list_policies() -> SlaPolicyList:
 
 
 @app.put("/admin/sla-policies/<policy_id>", summary="Create or change an SLA policy (targets per priority)",
-         responses=problems.responses(200, *WRITE))
+         responses=problems.responses(200, *WRITE, BUSY))
 def put_policy(policy_id: Id, body: SlaPolicy, version: Version = None) -> SlaPolicyOut:
     return admin.put_policy(_caller_roles(), policy_id, body, version)
 
@@ -237,7 +240,7 @@ def get_routing() -> RoutingOut:
 
 @app.put("/admin/routing", summary="Change routing settings: the fields given, the others kept (admins; ?version=N "
                                     "guards concurrent edits; teams named must be the desk's, 422 otherwise)",
-         responses=problems.responses(200, 400, 403, 409, 415))     # 400: templates the router could not use
+         responses=problems.responses(200, 400, 403, 409, 415, BUSY))     # 400: templates the router could not use
 def put_routing(body: RoutingSettings, version: Version = None) -> RoutingOut:
     return admin.put_routing(_caller_roles(), body, version)
 
@@ -399,7 +402,7 @@ def get_bot() -> BotOut:
 
 @app.put("/admin/bot", summary="Turn the bot on or off and set where, when and how sure it answers (admins; "
                                "the fields given, the others kept; ?version=N guards concurrent edits)",
-         responses=problems.responses(200, 403, 409, 415))
+         responses=problems.responses(200, 403, 409, 415, BUSY))
 def put_bot(body: BotSettings, version: Version = None) -> BotOut:
     return admin.put_bot(_caller_roles(), body, version)
 
@@ -412,7 +415,7 @@ def get_csat() -> CsatOut:
 @app.put("/admin/csat", summary="Turn the satisfaction survey after a resolve on or off, for every conversation, "
                                 "some channels or some teams (admins; the fields given, the others kept; "
                                 "?version=N guards concurrent edits)",
-         responses=problems.responses(200, 403, 409, 415))
+         responses=problems.responses(200, 403, 409, 415, BUSY))
 def put_csat(body: CsatSettings, version: Version = None) -> CsatOut:
     return admin.put_csat(_caller_roles(), body, version)
 

@@ -20,6 +20,14 @@ describe("problemWords", () => {
     );
   });
 
+  it("says a save that kept meeting another admin's (503 busy) was not made, in the agent's language", () => {
+    const busy = new ApiError(503, "the API's English words", { status: 503, code: "busy", params: {} });
+    expect(problemWords(busy, translator("es"))).toBe(
+      "Otra persona guardaba la misma configuración en ese momento: no se guardó nada. Vuelve a intentarlo.",
+    );
+    expect(problemWords(busy, translator("en"))).toContain("nothing was saved");
+  });
+
   it("leaves the API's words for a refusal it does not name, or names without words here", () => {
     expect(problemWords(refusal({ detail: "x" }), translator("es"))).toBeNull();
     expect(problemWords(refusal({ code: "something_new" }), translator("es"))).toBeNull();

@@ -45,6 +45,12 @@ class Conflict(ShopdeskError):
     """The request is valid but the current state forbids it (e.g. an agent at capacity)."""
 
 
+class Busy(ShopdeskError):
+    """Another write held what this one writes at that moment, and still did when it was tried again (DynamoDB's
+    TransactionConflict, ``Table.transact(retry_conflicts=True)``): nothing was written, and the same request may be
+    sent again (503, code ``busy``)."""
+
+
 def version_conflict(kind: str, key: str, expected_version: int | None, now: int) -> Conflict:
     """A save over a version that is not the current one: someone saved it meanwhile, or (expected 0: a new one)
     the id is taken, which is said as such (code ``exists``): nobody's change was lost. Otherwise the code is

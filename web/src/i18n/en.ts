@@ -269,6 +269,7 @@ export const en = {
   "agent.tookOff": "{name} is off the desk.",
   "problem.deactivated": "An admin took you off the desk: ask one to put you back.",
   "problem.no_email": "The customer has no email address (they have not written by email nor proven one in the chat): a transcript goes only by email.",
+  "problem.busy": "Someone else was saving the same settings at that moment: nothing was saved. Try again.",
   "problem.changed_meanwhile": "The conversation changed meanwhile: reload it and try again.",
   "problem.nothing_to_change": "The conversation has this priority, team and skills already: nothing to change. A note alone goes in the notes.",
   "problem.label_in_macros": "Macros add this label: {macros}. Once it is retired they skip it. Change them first, or retire it anyway.",

@@ -270,6 +270,7 @@ export const es: Catalogue = {
   "agent.tookOff": "{name} está fuera del equipo.",
   "problem.deactivated": "Un administrador te retiró del equipo: pide a uno que te vuelva a incorporar.",
   "problem.no_email": "El cliente no tiene dirección de email (no ha escrito por email ni ha verificado una en el chat): la transcripción solo se envía por email.",
+  "problem.busy": "Otra persona guardaba la misma configuración en ese momento: no se guardó nada. Vuelve a intentarlo.",
   "problem.changed_meanwhile": "La conversación cambió mientras tanto: recárgala y vuelve a intentarlo.",
   "problem.nothing_to_change": "La conversación ya tiene esta prioridad, este equipo y estas habilidades: no hay nada que cambiar. Una nota sola va en las notas.",
   "problem.label_in_macros": "Hay macros que añaden esta etiqueta: {macros}. Una vez retirada, la omitirán. Cámbialas antes, o retírala de todos modos.",

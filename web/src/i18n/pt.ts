@@ -273,6 +273,7 @@ export const pt: Catalogue = {
   "agent.tookOff": "{name} está fora da equipe.",
   "problem.deactivated": "Um administrador tirou você da equipe: peça a um que o reincorpore.",
   "problem.no_email": "O cliente não tem endereço de email (não escreveu por email nem confirmou um no chat): a transcrição só vai por email.",
+  "problem.busy": "Outra pessoa salvava as mesmas configurações nesse momento: nada foi salvo. Tente de novo.",
   "problem.changed_meanwhile": "A conversa mudou nesse meio-tempo: recarregue-a e tente de novo.",
   "problem.nothing_to_change": "A conversa já tem esta prioridade, esta equipe e estas habilidades: nada a mudar. Uma nota sozinha vai nas notas.",
   "problem.label_in_macros": "Há macros que adicionam esta etiqueta: {macros}. Depois de retirada, elas vão pulá-la. Altere-as antes, ou retire-a mesmo assim.",

@@ -22,7 +22,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupp
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, Field
 
-from shopdesk.errors import BadRequest, Conflict, InvalidFields, NotFound, ShopdeskError
+from shopdesk.errors import BadRequest, Busy, Conflict, InvalidFields, NotFound, ShopdeskError
 
 logger = Logger(child=True)
 
@@ -69,7 +69,8 @@ KINDS: dict[int, Kind] = {k.status: k for k in (BAD_REQUEST, UNAUTHORIZED, FORBI
                                                  UNSUPPORTED_MEDIA_TYPE, INVALID_REQUEST, RATE_LIMITED, UNAVAILABLE)}
 
 # The domain's errors and the status each one answers (a function may add its own with ``install(extra=...)``).
-STATUS: dict[type[Exception], int] = {NotFound: 404, Conflict: 409, BadRequest: 400, PermissionError: 403}
+STATUS: dict[type[Exception], int] = {NotFound: 404, Conflict: 409, BadRequest: 400, PermissionError: 403,
+                                      Busy: 503}
 
 
 class Problem(BaseModel):

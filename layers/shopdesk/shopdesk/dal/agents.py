@@ -64,7 +64,8 @@ class Agents:
         """Apply an admin's settings, keeping presence and load; with ``expected_version`` only over that version of
         the settings (Conflict otherwise: two admins editing one agent, the later save does not silently win).
         ``also``: parts of the same transaction (the teams it puts the agent in, named: ``ConfigStore.naming_op``);
-        PartFailed, nothing written, when one fails its condition."""
+        PartFailed, nothing written, when one fails its condition. Another save naming one of them at the same
+        moment cancels the transaction (a conflict): it is sent again, and Busy when it keeps conflicting."""
         fields: dict[str, Any] = {"capacity": capacity, "skills": skills, "languages": languages}
         if name:
             fields["name"] = name
@@ -123,7 +124,7 @@ class Agents:
             ops += [self.table.delete_op(it.agent_pk(agent_id), it.team_sk(team))
                     for team in before.teams if team not in after.teams]
             try:
-                self.table.transact([*ops, *also])
+                self.table.transact([*ops, *also], retry_conflicts=bool(also))    # teams other saves name at once
             except TransactionCancelled as exc:
                 if exc.failed[-1] >= len(ops):
                     raise PartFailed(exc.failed[-1] - len(ops)) from exc

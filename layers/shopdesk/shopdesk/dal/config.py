@@ -45,7 +45,10 @@ class ConfigStore:
         change; without it, last write wins. A named kind's item is written with its name's marker (a Conflict
         ``name_taken`` when another has the name), over the version read: a save in between is read again.
         ``naming``: the items this one names (a policy's calendar), each of which must exist when it is written
-        (NotFound otherwise: deleted meanwhile), in the same transaction (``naming_op``)."""
+        (NotFound otherwise: deleted meanwhile), in the same transaction (``naming_op``). Two saves naming one item
+        at the same moment meet on it (DynamoDB cancels one transaction: TransactionConflict): that one is sent
+        again after a short pause, and is Busy (503, nothing written) if it keeps meeting others
+        (``Table.transact(retry_conflicts=True)``)."""
         naming = list(naming)
         also = [self.naming_op(*named) for named in naming]
         if kind in NAMED:
@@ -58,7 +61,7 @@ class ConfigStore:
                              ("version = :v", {":v": expected_version}))
         try:
             if also:
-                self.table.transact([self.table.put_op(item, condition, values=values), *also])
+                self.table.transact([self.table.put_op(item, condition, values=values), *also], retry_conflicts=True)
             else:
                 self.table.put(item, condition=condition, values=values)
         except TransactionCancelled as exc:

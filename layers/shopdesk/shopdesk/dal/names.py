@@ -64,7 +64,10 @@ class Names:
         ``name`` (None: the setting is deleted), when the name changes the delete of ``before``'s marker, and the
         parts ``also`` gives (another item the setting names: ``ConfigStore.naming_op``).
         ConditionFailed when ``op``'s condition failed (read it again); a Conflict ``<field>_taken`` naming the
-        setting that bears the name; PartFailed when one of ``also`` failed its condition."""
+        setting that bears the name; PartFailed when one of ``also`` failed its condition. A transaction that met
+        another on the same items at the same moment is sent again, at once; one with ``also`` (two saves naming one
+        team meet on it) after a short pause, and it is Busy when it keeps meeting them
+        (``Table.transact(retry_conflicts=True)``)."""
         release = before is not None and (name is None or name_sk(before) != name_sk(name))
         stale: str | None = None
         for _ in range(ATTEMPTS):
@@ -72,7 +75,7 @@ class Names:
                    *([self._release(holder, before)] if release and before is not None else [])]
             first_also = len(ops)
             try:
-                self.table.transact([*ops, *also])
+                self.table.transact([*ops, *also], retry_conflicts=bool(also))
                 return
             except TransactionCancelled as exc:
                 if 0 in exc.failed:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import json
+import random
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -16,6 +18,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from shopdesk.dal.aws import client
+from shopdesk.errors import Busy
 
 # The indexes of the conversation item that project only their keys and ``type``, ``id`` and ``team``
 # (template.yaml): a change to the item writes them only when one of those changes, at one write unit each,
@@ -24,6 +27,12 @@ INDEX_KEYS: dict[str, tuple[str, str]] = {
     "Inbox": ("InboxPK", "InboxSK"), "Access": ("AccessPK", "InboxSK"),
     "ByStatus": ("StatusPK", "StatusSK"), "ByCustomer": ("CustomerPK", "CustomerSK"),
 }
+
+# A transaction cancelled for another one on the same item at the same moment (TransactionConflict), sent again by
+# ``Table.transact(retry_conflicts=True)``: this many times in all, after a pause of up to 50, 100, 200 ms (jittered,
+# so two saves that met do not meet again), about a third of a second at most.
+CONFLICT_ATTEMPTS = 4
+CONFLICT_PAUSE_S = 0.05
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -418,18 +427,30 @@ class Table:
         _conditioned(op, condition, names, values)
         return {"ConditionCheck": op}
 
-    def transact(self, operations: Iterable[Mapping[str, Any]]) -> None:
+    def transact(self, operations: Iterable[Mapping[str, Any]], *, retry_conflicts: bool = False) -> None:
+        """One TransactWriteItems. TransactionCancelled when a part's condition failed. A cancellation for
+        another reason (a conflict with another transaction on the same item, throttling) is the ClientError,
+        for the caller's retry policy; with ``retry_conflicts`` a conflict is this method's to retry: the
+        transaction is sent again after a short jittered pause (nothing of it was written, and its conditions are
+        checked again), ``CONFLICT_ATTEMPTS`` times in all, then Busy (a 503 the caller may send again)."""
         ops = list(operations)
-        try:
-            self._client.transact_write_items(TransactItems=ops)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            reasons = exc.response.get("CancellationReasons") or []
-            failed = [i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"]
-            if not failed:
-                raise  # conflicts or throttling: let the caller's retry policy decide
-            raise TransactionCancelled(failed, reasons) from exc
+        for attempt in range(CONFLICT_ATTEMPTS):
+            try:
+                self._client.transact_write_items(TransactItems=ops)
+                return
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                reasons = exc.response.get("CancellationReasons") or []
+                failed = [i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"]
+                if failed:
+                    raise TransactionCancelled(failed, reasons) from exc
+                if not retry_conflicts or not any(r.get("Code") == "TransactionConflict" for r in reasons):
+                    raise  # conflicts or throttling: let the caller's retry policy decide
+                if attempt == CONFLICT_ATTEMPTS - 1:
+                    raise Busy("another save was writing the same settings at that moment and still was when "
+                               "tried again: nothing was saved; try again").with_code("busy") from exc
+            time.sleep(random.uniform(0, CONFLICT_PAUSE_S * 2 ** attempt))
 
     def batch_put(self, items: Iterable[Mapping[str, Any]]) -> None:
         """Unconditional puts, 25 a request, unprocessed ones sent again."""
