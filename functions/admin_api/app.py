@@ -282,10 +282,8 @@ def list_privacy_requests(limit: Annotated[int, Query(ge=1, le=100)] = 50,
         items, next_cursor = privacy_store.privacy_requests(limit, cursor)
     except ValueError as exc:
         raise BadRequest(str(exc)) from exc
-    # a job still running on the request: as its own status answers it (a last attempt killed reads failed)
-    items = [i.model_copy(update={"status": privacy.jobs.current(i.job_id) or i.status})
-             if i.status == "running" and i.job_id else i for i in items]
-    return PrivacyRequestList(items=items, next_cursor=next_cursor)
+    # jobs still running on the request: as their own status answers them (a last attempt killed reads failed)
+    return PrivacyRequestList(items=[privacy.jobs.as_now(i) for i in items], next_cursor=next_cursor)
 
 
 # ---------------------------------------------------------------- shared canned responses

@@ -455,3 +455,177 @@ def test_an_order_found_only_by_the_number_a_customer_typed_is_not_theirs_to_can
     with sandbox.shopify.shop.lock:
         order = sandbox.shopify.shop.orders[1004]
         assert not order.get("cancelled_at") and not order.get("refunds"), order
+
+
+# ------------------------------------------------------------------------ Shopify's privacy requests: every customer
+
+
+def _shopify_privacy(desk: Any, shop: dict[str, str], topic: str, customer: dict[str, Any], delivery: str,
+                     **extra: Any) -> tuple[int, Any]:
+    """A signed customers/redact or customers/data_request as Shopify sends it (customer {id, email, phone})."""
+    orders = "orders_to_redact" if topic == "customers/redact" else "orders_requested"
+    body = json.dumps({"shop_id": 954889, "shop_domain": "example-shop.myshopify.com", "customer": customer,
+                       orders: [], **extra}).encode()
+    return _post(desk, shop, "inbound_shopify", "/webhooks/shopify", body, {
+        "Content-Type": "application/json", "X-Shopify-Topic": topic, "X-Shopify-Webhook-Id": delivery,
+        "X-Shopify-Shop-Domain": "example-shop.myshopify.com",
+        "X-Shopify-Hmac-Sha256": sign(SHOPIFY_TEST_SECRET, body)})
+
+
+def _privacy_requests(desk: Any, shop: dict[str, str]) -> list[dict[str, Any]]:
+    event = http_event("GET", "/admin/privacy-requests", claims={"cognito:username": "root",
+                                                                 "cognito:groups": "[admins]"})
+    return list(json.loads(desk.invoke("admin_api", event, **shop)["body"])["items"])
+
+
+def _one_person_twice(desk: Any) -> tuple[str, str, str, str]:
+    """Jane writes by email and by SMS: two customers of ours, not merged. (email, phone, their ids)."""
+    from tests.integration.test_email import _deliver, _eml
+    _deliver(desk, _eml(sender="Jane Roe <jane@example.com>", body="Hi, Jane here about my order\n",
+                        message_id="<jane-1@example.com>"), "jane-1")
+    customer_writes(desk, "+31612340077", "Jane again, by text: where is my parcel?", "SMjane1")
+    by_mail = desk.item("IDENTITY#email#jane@example.com")["customer_id"]
+    by_text = desk.item("IDENTITY#phone#+31612340077")["customer_id"]
+    assert by_mail != by_text
+    return "jane@example.com", "+31612340077", by_mail, by_text
+
+
+def test_shopifys_redact_naming_an_email_and_a_phone_erases_both_customers(desk: Any, shop: dict[str, str]) -> None:
+    # Given Jane as two customers of ours: one by email, one by SMS
+    email, phone, by_mail, by_text = _one_person_twice(desk)
+    # When Shopify asks to redact the shop customer with both
+    status, answer = _shopify_privacy(desk, shop, "customers/redact", {"id": 5550077, "email": email, "phone": phone},
+                                      "redact-jane")
+    assert (status, answer["status"]) == (200, "recorded")
+    [running] = _privacy_requests(desk, shop)
+    assert running["status"] == "running"
+    assert sorted(j["customer_id"] for j in running["jobs"]) == sorted([by_mail, by_text])
+    desk.drain_queue(desk.env["PRIVACY_QUEUE_URL"], "privacy")
+    # Then both are erased, and the request is done with an erase for each
+    for gone in (f"IDENTITY#email#{email}", f"IDENTITY#phone#{phone}", f"CUSTOMER#{by_mail}", f"CUSTOMER#{by_text}"):
+        assert desk.item(gone) is None, gone
+    [request] = _privacy_requests(desk, shop)
+    assert request["status"] == "done"
+    assert sorted((j["customer_id"], j["status"]) for j in request["jobs"]) == sorted(
+        [(by_mail, "done"), (by_text, "done")])
+    assert all(j["job_id"] for j in request["jobs"])
+
+
+def test_shopifys_data_request_naming_an_email_and_a_phone_exports_both_customers(desk: Any,
+                                                                                   shop: dict[str, str]) -> None:
+    import io
+    import zipfile
+    # Given Jane as two customers of ours
+    email, phone, by_mail, by_text = _one_person_twice(desk)
+    # When Shopify asks for her data
+    _shopify_privacy(desk, shop, "customers/data_request", {"id": 5550077, "email": email, "phone": phone},
+                     "data-jane", data_request={"id": 9999})
+    desk.drain_queue(desk.env["PRIVACY_QUEUE_URL"], "privacy")
+    # Then each customer has their archive, and the request names both exports
+    [request] = _privacy_requests(desk, shop)
+    assert request["status"] == "done"
+    words = {}
+    for job in request["jobs"]:
+        body = desk.client("s3").get_object(Bucket=desk.env["EXPORT_BUCKET"], Key=f"exports/{job['job_id']}.zip")
+        words[job["customer_id"]] = zipfile.ZipFile(io.BytesIO(body["Body"].read())).read("data.json").decode()
+    assert set(words) == {by_mail, by_text}
+    assert "Jane here about my order" in words[by_mail] and "where is my parcel" in words[by_text]
+
+
+def test_shopifys_redact_finds_a_customer_by_a_phone_only_shopify_names(desk: Any, shop: dict[str, str]) -> None:
+    # Given a customer who wrote by SMS, whose email the desk never saw
+    customer_writes(desk, "+31612340088", "Piet here, by text", "SMpiet1")
+    piet = desk.item("IDENTITY#phone#+31612340088")["customer_id"]
+    # When Shopify names them by an email of theirs and the phone as typed at the checkout (a Dutch national number)
+    _shopify_privacy(desk, shop, "customers/redact",
+                     {"id": 5550088, "email": "piet@example.com", "phone": "06 1234 0088"}, "redact-piet")
+    desk.drain_queue(desk.env["PRIVACY_QUEUE_URL"], "privacy")
+    # Then the SMS customer is erased and the request says so
+    assert desk.item("IDENTITY#phone#+31612340088") is None and desk.item(f"CUSTOMER#{piet}") is None
+    [request] = _privacy_requests(desk, shop)
+    assert request["status"] == "done" and [j["customer_id"] for j in request["jobs"]] == [piet]
+
+
+def test_shopifys_redact_by_its_customer_id_finds_the_phone_of_the_shop_customer_record(desk: Any,
+                                                                                      shop: dict[str, str]) -> None:
+    # Given the shop's customer record (email and phone) and a customer of ours who wrote from that phone
+    assert shopify_sample(desk, shop, "customers_create_phone_only")[0] == 200
+    record = json.loads(commerce_sample("shopify", "customers_create_phone_only")[0])
+    stored = json.loads(desk.item(f"SHOPCUSTOMER#shopify#{record['id']}")["body"])
+    customer_writes(desk, stored["phone"], "Hello by text", "SMrec1")
+    ours = desk.item(f"IDENTITY#phone#{stored['phone']}")["customer_id"]
+    # When Shopify names the customer by its id alone
+    _shopify_privacy(desk, shop, "customers/redact", {"id": record["id"], "email": None, "phone": None}, "redact-id")
+    desk.drain_queue(desk.env["PRIVACY_QUEUE_URL"], "privacy")
+    # Then the customer of that phone is erased
+    assert desk.item(f"CUSTOMER#{ours}") is None
+    [request] = _privacy_requests(desk, shop)
+    assert request["status"] == "done" and [j["customer_id"] for j in request["jobs"]] == [ours]
+
+
+def test_merged_customers_named_twice_are_erased_once(desk: Any, shop: dict[str, str]) -> None:
+    # Given Jane's two customers merged into one
+    email, phone, by_mail, by_text = _one_person_twice(desk)
+    from tests.integration.helpers import agent
+    status, merged = agent(desk, "POST", f"/agent/customers/{by_mail}/merge", "alice",
+                           body={"other_id": by_text, "reason": "same person"}, groups="[admins]")
+    assert status == 200, merged
+    # When Shopify names her by both
+    _shopify_privacy(desk, shop, "customers/redact", {"id": 5550077, "email": email, "phone": phone}, "redact-merged")
+    # Then one erase of the survivor answers it
+    [request] = _privacy_requests(desk, shop)
+    assert [j["customer_id"] for j in request["jobs"]] == [by_mail]
+    desk.drain_queue(desk.env["PRIVACY_QUEUE_URL"], "privacy")
+    assert desk.item(f"IDENTITY#phone#{phone}") is None and desk.item(f"CUSTOMER#{by_text}") is None
+    assert _privacy_requests(desk, shop)[0]["status"] == "done"
+
+
+def test_a_request_is_done_only_when_every_customer_it_names_is_and_keeps_no_address(desk: Any,
+                                                                                   shop: dict[str, str]) -> None:
+    import hashlib
+    # Given Jane's two customers and Shopify's redact naming both
+    email, phone, by_mail, by_text = _one_person_twice(desk)
+    _shopify_privacy(desk, shop, "customers/redact", {"id": 5550077, "email": email, "phone": phone},
+                     "redact-slow")
+    [request] = _privacy_requests(desk, shop)
+    jobs = {j["customer_id"]: j["job_id"] for j in request["jobs"]}
+    # When the email customer's erase has run and the phone customer's not yet
+    privacy = desk.handler("privacy")
+    assert privacy.worker.run(jobs[by_mail]) == "done"
+    # Then the request still says running, names what is left, and holds neither address
+    [halfway] = _privacy_requests(desk, shop)
+    assert halfway["status"] == "running"
+    assert {j["customer_id"]: j["status"] for j in halfway["jobs"]} == {by_mail: "done", by_text: "running"}
+    item = desk.client("dynamodb").query(TableName=desk.table_name, KeyConditionExpression="PK = :pk",
+                                         ExpressionAttributeValues={":pk": {"S": "PRIVACY"}})["Items"]
+    for kept in (json.dumps(item), json.dumps(halfway)):
+        assert email not in kept and phone not in kept and phone.removeprefix("+") not in kept
+    # (what a follow-up needs: a hash of each identifier Shopify named)
+    assert halfway["identifiers"]["phone"] == "sha256:" + hashlib.sha256(phone.encode()).hexdigest()
+    assert halfway["identifiers"]["email"] == "sha256:" + hashlib.sha256(email.encode()).hexdigest()
+    # When the other one has run as well, then it is done
+    assert privacy.worker.run(jobs[by_text]) == "done"
+    [done] = _privacy_requests(desk, shop)
+    assert done["status"] == "done" and {j["status"] for j in done["jobs"]} == {"done"}
+    assert desk.item(f"IDENTITY#phone#{phone}") is None
+
+
+def test_an_erase_stripping_the_request_keeps_what_another_of_its_jobs_wrote_meanwhile(desk: Any,
+                                                                                       shop: dict[str, str]) -> None:
+    from shopdesk.privacy.subject import gather
+    # Given Shopify's redact naming Jane's two customers
+    email, phone, by_mail, by_text = _one_person_twice(desk)
+    _shopify_privacy(desk, shop, "customers/redact", {"id": 5550077, "email": email, "phone": phone}, "redact-race")
+    jobs = {j["customer_id"]: j["job_id"] for j in _privacy_requests(desk, shop)[0]["jobs"]}
+    privacy = desk.handler("privacy")
+    # When the email customer's erase has read the request, the phone customer's erase ends, and then the first
+    # strips the request
+    subject = gather(privacy.data, by_mail, None)
+    assert subject is not None and subject.privacy_requests
+    assert privacy.worker.run(jobs[by_text]) == "done"
+    privacy.worker.eraser.erase(subject, jobs[by_mail], None)
+    # Then the request still holds that the phone customer's erase is done, and is stripped
+    [item] = desk.client("dynamodb").query(TableName=desk.table_name, KeyConditionExpression="PK = :pk",
+                                           ExpressionAttributeValues={":pk": {"S": "PRIVACY"}})["Items"]
+    assert item["jobs"]["M"][by_text]["M"]["status"]["S"] == "done"
+    assert json.loads(item["body"]["S"])["customer"] is None

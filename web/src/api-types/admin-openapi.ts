@@ -1607,6 +1607,12 @@ export interface components {
             status: string;
             /** Job Id */
             job_id?: string | null;
+            /** Jobs */
+            jobs?: components["schemas"]["RequestJob"][];
+            /** Identifiers */
+            identifiers?: {
+                [key: string]: string;
+            };
             /** Payload */
             payload?: {
                 [key: string]: unknown;
@@ -1699,6 +1705,21 @@ export interface components {
             type: "reply";
             /** Canned Response Id */
             canned_response_id: string;
+        };
+        /**
+         * RequestJob
+         * @description One customer of ours a privacy request names, and the job that answers it for them.
+         */
+        RequestJob: {
+            /** Customer Id */
+            customer_id: string;
+            /** Job Id */
+            job_id?: string | null;
+            /**
+             * Status
+             * @default open
+             */
+            status: string;
         };
         /**
          * Retention

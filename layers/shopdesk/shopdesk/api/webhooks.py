@@ -99,14 +99,15 @@ def commerce_webhook(platform: Literal["shopify", "woocommerce"]) -> APIGatewayH
     def link_contact(email: str | None, phone_number: str | None, order: str | None) -> None:
         merger.link_shop_record(email, phone_number, order=order)      # evidence for agents: no identity changes
 
+    store = store_for(settings, platform)
     on_privacy = None
     if platform == "shopify" and settings.privacy_queue_url:
         from shopdesk.dal.privacy import PrivacyJobStore
         from shopdesk.privacy.jobs import PrivacyJobs
         table = Table(settings.table_name)
-        on_privacy = PrivacyJobs(PrivacyJobStore(table), Queue(settings.privacy_queue_url), Customers(table)
-                                 ).from_platform
-    receiver = WebhookReceiver(store_for(settings, platform), on_contact=link_contact, on_privacy=on_privacy)
+        on_privacy = PrivacyJobs(PrivacyJobStore(table), Queue(settings.privacy_queue_url), Customers(table),
+                                 shop=store).from_platform
+    receiver = WebhookReceiver(store, on_contact=link_contact, on_privacy=on_privacy)
     app = APIGatewayHttpResolver()
     install_webhook_errors(app)
 

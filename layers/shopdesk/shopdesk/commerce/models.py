@@ -8,11 +8,13 @@ onto them and its own status is kept in ``platform_status``.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
 from shopdesk.clock import Instant
+from shopdesk.phone import shop_phone
 from shopdesk.web import is_web_address
 
 Platform = Literal["shopify", "woocommerce"]
@@ -156,6 +158,14 @@ class ShopCustomer(BaseModel):
     updated_at: Instant
 
 
+class RequestJob(BaseModel):
+    """One customer of ours a privacy request names, and the job that answers it for them."""
+
+    customer_id: str
+    job_id: str | None = None                # none yet: not started (open), or the customer was gone (nothing_held)
+    status: str = "open"                     # open, running, done, failed, nothing_held
+
+
 class PrivacyRequest(BaseModel):
     """A privacy webhook (Shopify's customers/data_request, customers/redact, shop/redact), kept until acted on."""
 
@@ -167,11 +177,47 @@ class PrivacyRequest(BaseModel):
     customer: dict[str, str | None] | None = None
     orders: list[str] = Field(default_factory=list)
     data_request_id: str | None = None
-    # open (nothing started: an admin acts on it), running, done, failed (the job's), nothing_held (no customer
-    # of ours has the address it names)
+    # open (nothing started: an admin acts on it), running, done, failed (the jobs', ``request_status``),
+    # nothing_held (no customer of ours has an identifier it names)
     status: str = "open"
-    job_id: str | None = None                # the export or erase it started
+    job_id: str | None = None                # the first export or erase it started
+    jobs: list[RequestJob] = Field(default_factory=list)    # every customer of ours it names, with their job
+    # a SHA-256 of each identifier the platform named (email lower-cased, phone in E.164, the platform's customer
+    # id): what is left of them once an erase stripped the request, so an admin can tell which were covered
+    identifiers: dict[str, str] = Field(default_factory=dict)
     payload: dict[str, object] = Field(default_factory=dict)
+
+    def email(self) -> str | None:
+        """The email address it names, lower-cased as identities keep it."""
+        value = str((self.customer or {}).get("email") or "").strip().lower()
+        return value or None
+
+    def phone(self) -> str | None:
+        """The phone number it names in E.164, a national one read in the shop's region (None: no possible number)."""
+        value = str((self.customer or {}).get("phone") or "").strip()
+        return shop_phone(value) if value else None
+
+    def platform_customer_id(self) -> str | None:
+        value = str((self.customer or {}).get("id") or "").strip()
+        return value or None
+
+    def hashed(self) -> dict[str, str]:
+        """``identifiers``: a hash of each identifier it names (a phone that is no possible number: as written)."""
+        raw_phone = str((self.customer or {}).get("phone") or "").strip()
+        named = {"email": self.email(), "phone": self.phone() or raw_phone or None, "id": self.platform_customer_id()}
+        return {kind: "sha256:" + hashlib.sha256(value.encode()).hexdigest() for kind, value in named.items() if value}
+
+
+def request_status(jobs: list[RequestJob]) -> str:
+    """A request's status from its customers' jobs: running while any runs, then failed if any failed, open if any
+    was never started, done only when every one is done; nothing_held when none of them is held any more."""
+    states = {job.status for job in jobs if job.status != "nothing_held"}
+    if not states:
+        return "nothing_held"
+    for status in ("running", "failed", "open"):
+        if status in states:
+            return status
+    return "done"
 
 
 class RefundLine(BaseModel):

@@ -103,7 +103,7 @@ class WebhookReceiver:
 
     store: CommerceStore
     on_contact: Contact | None = None
-    on_privacy: Callable[[PrivacyRequest], str | None] | None = None   # starts the export or erase it asks for
+    on_privacy: Callable[[PrivacyRequest], list[str]] | None = None    # starts the exports or erases it asks for
 
     def _contact(self, email: str | None, phone: str | None, order: str | None) -> None:
         if self.on_contact is None or not (email and phone):
@@ -140,13 +140,14 @@ class WebhookReceiver:
                 orders=[str(o) for o in payload.get("orders_to_redact") or payload.get("orders_requested") or []],
                 data_request_id=str((payload.get("data_request") or {}).get("id") or "") or None,
                 payload=bound(json.loads(json.dumps(payload, default=str))).value)
+            request.identifiers = request.hashed()       # what an erase leaves of them (``PrivacyRequest``)
             _fits(request, topic)
             self.store.record_privacy(request)
             logger.info("privacy request recorded", extra={"topic": topic, "delivery": delivery})
             if self.on_privacy is not None:
                 try:        # recorded: an admin sees it and can start the job by hand if this fails
-                    job = self.on_privacy(request)
-                    logger.info("privacy request started a job", extra={"topic": topic, "job_id": job})
+                    jobs = self.on_privacy(request)
+                    logger.info("privacy request started its jobs", extra={"topic": topic, "job_ids": jobs})
                 except Exception:
                     logger.exception("privacy request recorded, its job not started", extra={"delivery": delivery})
             return Outcome("recorded", topic, delivery)

@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 from shopdesk import clock
 from shopdesk.bounds import key_part
-from shopdesk.commerce.models import Order, PrivacyRequest, RefundLine, ShopCustomer
+from shopdesk.commerce.models import Order, PrivacyRequest, RefundLine, RequestJob, ShopCustomer
 from shopdesk.dal.table import ConditionFailed, Table, TransactionCancelled, Update
 
 DELIVERY_TTL_SECONDS = 30 * 24 * 3600      # Shopify retries for 4 hours; a month is ample
@@ -298,9 +298,11 @@ class CommerceStore:
         """Newest first: one Query of the PRIVACY partition."""
         page = self.table.query(index=None, key_condition="PK = :pk", names={}, values={":pk": PRIVACY_PK},
                                 forward=False, limit=limit, cursor=cursor)
-        # what became of it (its job's progress) is on the item, beside the request as delivered
-        return [PrivacyRequest.model_validate_json(i["body"]).model_copy(
-                    update={k: i[k] for k in ("status", "job_id") if i.get(k)}) for i in page.items], page.cursor
+        # what became of it (its jobs' progress) is on the item, beside the request as delivered
+        return [PrivacyRequest.model_validate_json(i["body"]).model_copy(update={
+                    **{k: i[k] for k in ("status", "job_id") if i.get(k)},
+                    "jobs": [RequestJob(customer_id=c, **e) for c, e in sorted((i.get("jobs") or {}).items())]})
+                for i in page.items], page.cursor
 
 
 def privacy_request_key(request: PrivacyRequest) -> tuple[str, str]:

@@ -12,16 +12,19 @@ archive about them there, whatever became of its job, and deletes it (``privacy/
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
 from shopdesk import clock
 from shopdesk.bounds import key_part
+from shopdesk.commerce.models import RequestJob, request_status
 from shopdesk.dal import items as it
 from shopdesk.dal.aws import client
 from shopdesk.dal.customers import mention_pk, merge_pk
-from shopdesk.dal.table import ConditionFailed, Table, Update
+from shopdesk.dal.table import ConditionFailed, Table, Update, versioned
+from shopdesk.errors import Conflict
 
 JOB_TTL_SECONDS = 30 * 24 * 3600
 PLATFORMS = ("shopify", "woocommerce")
@@ -129,6 +132,14 @@ class SubjectData:
     def put(self, items: Iterable[dict[str, Any]]) -> None:
         self.table.batch_put(items)
 
+    def rewrite_requests(self, requests: Iterable[dict[str, Any]]) -> None:
+        """Privacy requests given a new ``body`` (stripped by an erase), each an UpdateItem of the body alone: what
+        became of the request's other jobs, written meanwhile, stays (nothing for one gone)."""
+        for request in requests:
+            with contextlib.suppress(ConditionFailed):
+                self.table.update(request["PK"], request["SK"],
+                                  Update().set("body", request["body"]).when("attribute_exists(PK)"))
+
     def record_erased(self, customer_id: str, conversation_ids: list[str], job_id: str, ttl: int | None) -> None:
         """The deletion list (``ERASED``): ids only, for stores that cannot delete in place (the event lake
         applies it to every query, or rewrites its files, until its rows have expired)."""
@@ -162,11 +173,42 @@ class PrivacyJobStore:
         self.table.update(job_pk(job_id), it.META, update)
 
     def mark_request(self, key: Sequence[str], status: str, job_id: str | None = None) -> None:
-        """What became of a shop platform's privacy request (``status``; the job it started)."""
-        update = Update().when("attribute_exists(PK)").set("status", status)
-        if job_id:
-            update.set("job_id", job_id)
-        self.table.update(key[0], key[1], update)
+        """What became of a shop platform's privacy request: with ``job_id``, that job's ``status`` on the request's
+        entry of its customer, and the request's own status from all of them (``request_status``); without, the
+        request's status (``nothing_held``)."""
+        if job_id is None:
+            self.table.update(key[0], key[1], Update().when("attribute_exists(PK)").set("status", status))
+            return
+        job = self.get(job_id)
+        if job is None or not job.get("customer_id"):
+            return
+        self._request_entries(key, {str(job["customer_id"]): {"job_id": job_id, "status": status}}, first=job_id)
+
+    def request_customers(self, key: Sequence[str], customer_ids: Sequence[str], status: str = "open") -> None:
+        """Customers of ours a request names, before any of their jobs starts (``open``), or one found gone when its
+        job was to start (``nothing_held``): the request is done only when each of them is."""
+        self._request_entries(key, {c: {"job_id": None, "status": status} for c in customer_ids})
+
+    def _request_entries(self, key: Sequence[str], entries: dict[str, dict[str, Any]], *, first: str | None = None,
+                         attempts: int = 8) -> None:
+        """The request's ``jobs`` (customer id: job and status) with ``entries`` written over theirs, and its status
+        from them, written over the version read (jobs of several customers end at the same time)."""
+        for _ in range(attempts):
+            item = self.table.get(key[0], key[1])
+            if item is None:
+                return
+            jobs = {**dict(item.get("jobs") or {}), **{c: {k: v for k, v in e.items() if v is not None}
+                                                        for c, e in entries.items()}}
+            status = request_status([RequestJob(customer_id=c, **e) for c, e in jobs.items()])
+            update = versioned(Update().set("jobs", jobs).set("status", status), int(item.get("version") or 0))
+            if first and not item.get("job_id"):
+                update.set("job_id", first)
+            try:
+                self.table.update(key[0], key[1], update)
+                return
+            except ConditionFailed:
+                continue
+        raise Conflict(f"privacy request {key[1]} changed {attempts} times while its jobs were written")
 
     def archive_deleted(self, job_id: str, why: str) -> None:
         """An export's archive was deleted (``why``: ``customer_erased``): the job hands out no link from now on

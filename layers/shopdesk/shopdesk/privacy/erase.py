@@ -10,8 +10,10 @@ must stay to refuse a provider's replay stays without them.
 - Provider message markers of their messages: deleted, and replaced by a hash of the provider's id
   (``ERASEDMSG#<provider>#sha256:<hex>``, nothing else, until the marker's TTL) that ingest's transaction checks:
   a replay of an erased message is refused as a duplicate and stores nothing.
-- The shop platform's privacy requests naming them: kept (the shop must show it acted), their payload replaced
-  by ``{"erased": true}``.
+- The shop platform's privacy requests naming them (by an address of theirs, or as a customer the request
+  covers): kept (the shop must show it acted), their body's customer, orders and payload replaced by
+  ``{"erased": true}``; a hash of each identifier it named stays, and beside the body the customers it covered
+  with their jobs and what became of them.
 - An agent holding one of their open conversations gets the seat back.
 - The deletion list (``ERASED``): the customer's and conversations' ids, for the event lake, which applies it
   to its queries until its own rows have expired (docs/data-model.md, "Retention and erasure"): written as an
@@ -63,7 +65,7 @@ class Eraser:
         self.data.put([{"PK": it.erased_marker_pk(provider, provider_id), "SK": it.META, "type": "erased_marker",
                         **({"ttl": marker["ttl"]} if marker.get("ttl") else {})}
                        for (provider, provider_id), marker in subject.markers.items()])
-        self.data.put([_without_payload(r) for r in subject.privacy_requests])
+        self.data.rewrite_requests([_without_payload(r) for r in subject.privacy_requests])
         by_bucket: dict[str, list[str]] = {}
         for bucket, key in subject.files:
             by_bucket.setdefault(bucket, []).append(key)
@@ -95,6 +97,9 @@ class Eraser:
 
 
 def _without_payload(request: dict[str, Any]) -> dict[str, Any]:
+    """The request as kept after the erase: what it was and when, a hash of each identifier it named; never the
+    identifiers, the orders or the payload. Which customers it covered, and by which jobs, is beside the body."""
     body = json.loads(request.get("body") or "{}")
-    kept = {k: body.get(k) for k in ("id", "platform", "topic", "shop_domain", "received_at", "status")}
+    kept = {k: body.get(k) for k in ("id", "platform", "topic", "shop_domain", "received_at", "status",
+                                      "data_request_id", "identifiers")}
     return {**request, "body": json.dumps({**kept, "payload": {"erased": True}, "customer": None})}

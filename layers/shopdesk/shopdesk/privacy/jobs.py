@@ -46,22 +46,23 @@ from typing import Any, Literal
 from aws_lambda_powertools import Logger
 
 from shopdesk import clock
-from shopdesk.commerce.models import PrivacyRequest
-from shopdesk.dal.commerce import privacy_request_key
+from shopdesk.commerce.models import PrivacyRequest, request_status
+from shopdesk.dal.commerce import CommerceStore, privacy_request_key
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.privacy import Files, PrivacyJobStore, SubjectData, job_pk
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
-from shopdesk.errors import NotFound
+from shopdesk.errors import Conflict, NotFound
 from shopdesk.ids import new_id
+from shopdesk.phone import shop_phone
 from shopdesk.privacy import audit
 from shopdesk.privacy.audit import AuditTrail
 from shopdesk.privacy.erase import Eraser
 from shopdesk.privacy.export import archive, audit_of
 from shopdesk.privacy.reapply import reapply_step
 from shopdesk.privacy.settings import CACHE_SECONDS, ttl_after
-from shopdesk.privacy.subject import gather
+from shopdesk.privacy.subject import MAX_CUSTOMERS, gather
 
 logger = Logger(child=True)
 
@@ -90,6 +91,7 @@ class PrivacyJobs:
     customers: Customers
     files: Files | None = None
     export_bucket: str = ""
+    shop: CommerceStore | None = None     # the order cache: the platform's customer records (``named``)
 
     def start(self, kind: Kind, customer_id: str, by: str, *, noted: bool = True,
               request: tuple[str, str] | None = None) -> dict[str, Any]:
@@ -160,22 +162,61 @@ class PrivacyJobs:
         job = self.store.get(job_id)
         return None if job is None else "failed" if _gave_up(job) else str(job["status"])
 
-    def from_platform(self, request: PrivacyRequest) -> str | None:
-        """The platform's request about a customer starts the same job (the customer found by their email or
-        phone identity); None when shopdesk holds nothing about them (the request says so: ``nothing_held``),
-        or it is not about a customer (``shop/redact`` stays open for an admin)."""
+    def from_platform(self, request: PrivacyRequest) -> list[str]:
+        """The platform's request about a customer starts the same job for every customer of ours it names
+        (``named``); none when shopdesk holds nothing about them (the request says so: ``nothing_held``), or it is
+        not about a customer (``shop/redact`` stays open for an admin). Every customer is written on the request
+        before any job starts, so the request is done only when each of their jobs is. A data request gets one
+        export, and so one archive, per customer."""
         kind = PLATFORM_KINDS.get(request.topic)
-        contact = request.customer or {}
         if kind is None:
-            return None
+            return []
         key = privacy_request_key(request)
-        for identity in (("email", (contact.get("email") or "").strip().lower()), ("phone", contact.get("phone"))):
-            if identity[1]:
-                found = self.customers.find(identity[0], identity[1])
-                if found is not None:
-                    return str(self.start(kind, found.id, f"system:{request.platform}", request=key)["job_id"])
-        self.store.mark_request(key, "nothing_held")
-        return None
+        named = self.named(request)
+        if not named:
+            self.store.mark_request(key, "nothing_held")
+            return []
+        self.store.request_customers(key, named)
+        started = []
+        for customer_id in named:
+            try:
+                started.append(str(self.start(kind, customer_id, f"system:{request.platform}", request=key)["job_id"]))
+            except NotFound:        # erased since it was found: nothing of theirs is held
+                self.store.request_customers(key, [customer_id], "nothing_held")
+            except Conflict:        # merged since it was found: left open, for an admin (the others start)
+                logger.warning("privacy request's job not started", extra={"customer_id": customer_id})
+        return started
+
+    def named(self, request: PrivacyRequest) -> list[str]:
+        """Every customer of ours an identifier of the request finds: its email, its phone (E.164, a national number
+        in the shop's region), and the email and phone of the platform's customer record of its id, kept in the order
+        cache (``customers/create|update``). A customer merged into another is that one; each customer once."""
+        addresses = [("email", request.email()), ("phone", request.phone())]
+        record = (self.shop.get_customer(request.platform_customer_id() or "")
+                  if self.shop is not None and request.platform_customer_id() else None)
+        if record is not None:
+            addresses += [("email", (record.email or "").strip().lower() or None),
+                          ("phone", shop_phone(record.phone) if record.phone else None)]
+        found: list[str] = []
+        for kind, address in dict.fromkeys(addresses):
+            customer = self.customers.find(kind, address) if address else None
+            for _ in range(MAX_CUSTOMERS):          # merged: the customer they were merged into
+                if customer is None or not customer.merged_into:
+                    break
+                customer = self.customers.get(customer.merged_into)
+            if customer is not None and customer.id not in found:
+                found.append(customer.id)
+        return found
+
+    def as_now(self, request: PrivacyRequest) -> PrivacyRequest:
+        """The request as its jobs' ``status`` answers them now (a last attempt killed reads failed)."""
+        if not request.jobs:
+            if request.status == "running" and request.job_id:
+                return request.model_copy(update={"status": self.current(request.job_id) or request.status})
+            return request
+        jobs = [job.model_copy(update={"status": self.current(job.job_id) or job.status})
+                if job.status == "running" and job.job_id else job for job in request.jobs]
+        return request.model_copy(update={"jobs": jobs, "status": request_status(jobs)})
 
 
 @dataclass

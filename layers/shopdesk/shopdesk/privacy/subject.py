@@ -141,10 +141,11 @@ def gather(data: SubjectData, customer_id: str, media_bucket: str | None) -> Sub
 
     values = {address for _, address in subject.addresses}
     subject.add(_naming(data.unsupported(UNSUPPORTED_SECONDS // 86400), subject.addresses))
-    for request in data.privacy_requests():
+    for request in data.privacy_requests():        # naming an address of theirs, or covering them
         body = json.loads(request.get("body") or "{}")
         customer = body.get("customer") or {}
-        if {customer.get("email"), customer.get("phone")} & values:
+        if ({customer.get("email"), str(customer.get("email") or "").strip().lower(), customer.get("phone")} & values
+                or set(request.get("jobs") or {}) & ours):
             subject.privacy_requests.append(request)
     return subject
 
