@@ -282,6 +282,8 @@ def list_privacy_requests(limit: Annotated[int, Query(ge=1, le=100)] = 50,
         items, next_cursor = privacy_store.privacy_requests(limit, cursor)
     except ValueError as exc:
         raise BadRequest(str(exc)) from exc
+    # the addresses the requests name: the record names the requests and the customers of ours they name
+    audit.note(requests=[i.id for i in items], customers=sorted({j.customer_id for i in items for j in i.jobs}))
     # jobs still running on the request: as their own status answers them (a last attempt killed reads failed)
     return PrivacyRequestList(items=[privacy.jobs.as_now(i) for i in items], next_cursor=next_cursor)
 
@@ -571,6 +573,7 @@ audit.install(app, lambda: trail, caller, {
     ("GET", "/admin/customers"): "customer.find",
     ("GET", "/admin/customers/<customer_id>"): "customer.read",
     ("GET", "/admin/audit"): "audit.read",
+    ("GET", "/admin/privacy-requests"): "privacy_requests.read",
     ("POST", "/admin/customers/<customer_id>/export"): "customer.export",
     ("POST", "/admin/customers/<customer_id>/erase"): "customer.erase",
     ("POST", "/admin/privacy/erasures/preview"): "customer.find.several",

@@ -201,6 +201,11 @@ def list_conversations(
         listed = ConversationList.of(items, next_cursor)
     if counts:
         listed.counts = overview.view_counts(who)
+    # the page's customers (names, addresses, last words): one record, again when the page shows others
+    filters = {"status": status.value if status else None, "team": team, "label": label,
+               "sort": None if sort == "default" else sort, "page": "next" if cursor else None}
+    audit.listed([c.customer.id for c in listed.items], repeat=True, view=view, conversations=len(listed.items),
+                 **{k: v for k, v in filters.items() if v})
     return listed
 
 
@@ -572,14 +577,16 @@ def apply_macro(macro_id: MacroId, body: ApplyRequest) -> ApplyOut:
 
 install_refusals(app)
 problems.install(app, {QueueUnavailable: 503, SearchUnavailable: 503, ProviderError: 503})   # SES refused a transcript
-# every change, and the reads that reveal a customer: one audit record each (shopdesk.privacy.audit)
+# every change, and the reads that reveal a customer: one audit record each (shopdesk.privacy.audit; what the inbox
+# reads again on its own after a notice, the open conversation and the list: once per actor and window)
 audit.install(app, lambda: trail, caller, {
     ("GET", "/agent/customers/<customer_id>"): "customer.read",
     ("GET", "/agent/customers/<customer_id>/duplicates"): "customer.duplicates",
     ("GET", "/agent/search"): "search",
     ("GET", "/agent/conversations/<conversation_id>/orders"): "orders.read",
     ("POST", "/agent/conversations/<conversation_id>/preview"): audit.NOT_AUDITED,
-}, revealing={("GET", "/agent/conversations/<conversation_id>"): "conversation.opened"})
+}, revealing={("GET", "/agent/conversations/<conversation_id>"): "conversation.opened",
+              ("GET", "/agent/conversations"): "conversations.listed"})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

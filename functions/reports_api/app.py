@@ -80,6 +80,7 @@ def metrics(metric: Metric, from_: From, to: To, tz: Tz = "UTC", group_by: Group
     scope = _scope(team)
     span = period(from_, to, tz)
     rows = reports.metric(metric, span, group_by, scope)
+    audit.note(format=format)          # in the record of a report that reveals customers' words (csat_comments)
     if format == "csv":     # a file named by what it holds: the metric, its groups, the days and the team
         name = "-".join(["shopdesk", metric, *(["by", group_by] if group_by else []), from_[:10], "to", to[:10],
                          *([team] if team else [])])
@@ -134,8 +135,9 @@ def catalog() -> MetricList:
 
 
 problems.install(app, extra={LakeUnavailable: 503})
-# the reports only read figures (no customer): the trail records only the refused attempts (a role, another team's)
-audit.install(app, lambda: trail, caller, {})
+# the reports read figures, no customer, except the CSAT comments (customers' words): a record of each such read
+# (Reports.metric says so), and of the refused attempts (a role, another team's)
+audit.install(app, lambda: trail, caller, {}, revealing={("GET", "/reports/metrics"): "csat_comments.read"})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -1,5 +1,5 @@
 """Opening a conversation with its side panels (shopdesk.api.opened): what is asked is answered, a part that
-fails is left out for the app to read through its own route, and only what revealed personal data is audited."""
+fails is left out for the app to read through its own route, and the audit record names what revealed personal data."""
 
 from __future__ import annotations
 
@@ -52,16 +52,20 @@ def test_the_parts_are_read_side_by_side_and_one_that_fails_is_left_out_and_not_
     # and the request's record names what it revealed: the duplicates, not what it could not read
     assert notes["revealed"] is True and notes["customer_id"] == "u_1" and notes["conversation_id"] == "c_1"
     assert notes["details"] == {"included": ["duplicates"]}
+    assert notes["repeat"] is False         # asked for by a person: recorded every time
 
 
-def test_nothing_asked_reads_nothing_and_the_assist_panel_alone_is_not_audited() -> None:
+def test_nothing_asked_reads_nothing_and_the_assist_panel_alone_is_a_read_the_inbox_repeats() -> None:
     def never(*_: Any) -> Any:
         raise AssertionError("not asked for")
     opener = Opener(customer=never, duplicates=never, orders=never, assist=lambda who, conv: AssistOut(suggestion=None))
-    token = audit._notes.set({})
-    try:
-        assert opener.include("alice", CONV, ()) is None
-        assert opener.include("alice", CONV, ("assist",)) is not None
-        assert "revealed" not in (audit._notes.get() or {})
-    finally:
-        audit._notes.reset(token)
+    for wanted in ((), ("assist",)):
+        token = audit._notes.set({})
+        try:
+            assert (opener.include("alice", CONV, wanted) is None) is (wanted == ())
+            notes = audit._notes.get() or {}
+        finally:
+            audit._notes.reset(token)
+        # the conversation revealed its customer: recorded, once a window (no panel that reveals more)
+        assert (notes["revealed"], notes["repeat"], notes["read"]) == (True, True, "conversation:c_1")
+        assert notes["customer_id"] == "u_1" and "details" not in notes

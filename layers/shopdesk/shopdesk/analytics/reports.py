@@ -36,6 +36,7 @@ from shopdesk.forecast import staffing
 from shopdesk.forecast.staffing import StaffingInputs
 from shopdesk.forecast.volume import WEEK, ModelSettings, forecast
 from shopdesk.logic.access import Access, Caller
+from shopdesk.privacy import audit
 
 MAX_DAYS = 400
 DURATIONS = ("first_response", "next_response", "resolution")
@@ -160,7 +161,11 @@ class Reports:
                 raise BadRequest("csat_comments is a list of comments: leave out group_by")
             if self.surveys is None:
                 raise RuntimeError("the comments list needs the survey records, where the comments are")
-            return comments(self.lake.rows(statement("csat_comments", span, None, scope)), self.surveys)
+            listed = comments(self.lake.rows(statement("csat_comments", span, None, scope)), self.surveys)
+            # customers' words, by conversation: audited (the period, whose, how many; not the ids, up to 500)
+            audit.revealed(comments=len(listed), start=span.start.isoformat(), end=span.end.isoformat(),
+                           teams=None if scope.teams is None else list(scope.teams))
+            return listed
         if name == "csat":
             return [{**row, "score": _ratio(row["satisfied"], row["responses"]),
                      "response_rate": _ratio(row["responses"], row["asked"])}

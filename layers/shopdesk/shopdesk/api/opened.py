@@ -9,9 +9,11 @@ each through exactly the use case its own route calls, with the caller's access 
 A part that cannot be answered at once (the customer is not the caller's; orders not all cached, which the
 panel's own route reads through the shop platform: the conversation never waits for the shop) is left out and
 its reason logged; the app reads a part it did not get through the part's own route, which answers the error as
-it always did. The reads that reveal personal data (profile, duplicates, orders) make the request one audit
-record naming what it revealed (``audit.revealed``); a plain read of the conversation is not audited, as
-before.
+it always did. Every answer reveals the conversation's customer (their name, address and words): the request is
+one audit record, ``conversation.opened`` (``audit.revealed``), naming in ``included`` which of the panels that
+reveal more (profile, duplicates, orders) it answered. A read without them is what the inbox makes again on its
+own after each change notice: recorded once per actor and conversation in the audit's window (``repeat``); an
+opening with them is recorded every time and starts that window.
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ class Opener:
 
     def include(self, who: Any, conv: Conversation, wanted: tuple[str, ...]) -> Included | None:
         if not wanted:
+            self.opened(conv, [])
             return None
         readers: dict[str, Callable[[], Any]] = {
             "customer": lambda: self.customer(who, conv.customer.id),
@@ -88,7 +91,11 @@ class Opener:
                 answered[part] = future.result()
             except ShopdeskError as exc:         # left out: the app asks the part's own route, which answers it
                 logger.info("include left out", extra={"part": part, "reason": type(exc).__name__})
-        revealed = [p for p in REVEALING if p in answered]
-        if revealed:
-            audit.revealed(customer_id=conv.customer.id, conversation_id=conv.id, included=revealed)
+        self.opened(conv, [p for p in REVEALING if p in answered])
         return Included(**answered)
+
+    @staticmethod
+    def opened(conv: Conversation, revealed: list[str]) -> None:
+        """The request's audit record: the conversation's customer, and the panels that revealed more."""
+        audit.revealed(customer_id=conv.customer.id, conversation_id=conv.id, read=f"conversation:{conv.id}",
+                       repeat=not revealed, **({"included": revealed} if revealed else {}))

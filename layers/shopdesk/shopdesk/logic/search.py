@@ -41,6 +41,7 @@ from shopdesk.logic.access import Access, Caller
 from shopdesk.models import Conversation, ConversationStatus
 from shopdesk.models.customer import Customer
 from shopdesk.phone import to_e164
+from shopdesk.privacy import audit
 from shopdesk.search import SearchHit, SearchIndex
 from shopdesk.search.text import words
 
@@ -208,7 +209,23 @@ class Search:
         found.customers = [c for c in customers.values() if caller.admin or c.id in shown][:MAX_CUSTOMERS]
         found.matched = {c.id: found.matched[c.id] for c in found.conversations}
         found.hits = {cid: mid for cid, mid in found.hits.items() if cid in found.matched}
+        self._audited(query, found)
         return found
+
+    @staticmethod
+    def _audited(query: ParsedQuery, found: Found) -> None:
+        """The search's audit record, under each customer the answer shows (their profile, or a conversation of
+        theirs), so a customer's trail says who looked them up. It holds what the text was read as (``query``:
+        email, phone, handle, order, conversation id, words), never the text: a phone number or an address typed
+        is the person's data, and a hash of one is found again by trying every number."""
+        shown = list(dict.fromkeys([*(c.id for c in found.customers),
+                                    *(c.customer.id for c in found.conversations)]))
+        kinds = [kind for kind, given in (("conversation_id", query.conversation_id), ("email", query.email),
+                                          ("phone", query.phone), ("handle", query.handle),
+                                          ("order", query.order_numbers)) if given] or ["words"]
+        narrowed = {"status": query.status.value} if query.status else {}
+        audit.note(customer_id=shown[0] if shown else None, also_customers=shown[1:], query=kinds, **narrowed,
+                   found={"conversations": len(found.conversations), "customers": len(shown)})
 
     def _by_identities(self, identities: list[tuple[tuple[str, str], str]],
                        keep: Callable[[list[Conversation], str], None], customers: dict[str, Customer]) -> None:

@@ -2,16 +2,24 @@
 
 One place writes it for the agent and admin APIs: ``install`` puts a middleware on the app's resolver that,
 after a route succeeded, appends one record when the route changes data (every method but GET) or reveals
-personal data (the GET routes an app names: a customer's profile, a customer found by address, duplicates), or
-reveals it only with some options (the routes an app names as ``revealing``: a conversation opened with its
-customer's profile, ``api/opened.py``), when the use case says it did (``revealed``).
+personal data (the GET routes an app names: a customer's profile, a customer found by address, duplicates, a
+search, the privacy requests), or reveals it only with some options or answers (the routes an app names as
+``revealing``: a conversation, a list with customers on its page, the CSAT comments report), when the use case
+says it did (``revealed``, ``listed``) and it is no read repeated within its window (below).
 The use cases add what only they know with ``note``: the customer and conversation concerned (the access check
 notes them for every conversation route) and the before and after of a change (settings, tiers, assignment,
-status; of a text an admin wrote, such as a canned response's body, only its ``fingerprint``). Records never hold
-message text, names or addresses: ids, roles, settings, statuses; an erase is
-recorded with the customer's id only. System actions (privacy jobs, the shop platform's privacy requests and
-links, a web-chat visitor's proven email) are recorded with ``actor = "system:<what>"`` through
-``AuditTrail.record``.
+status, labels, priority, team, an order action; of a text an admin or agent wrote, such as a canned response's
+body or a routing note, only its ``fingerprint``). Records never hold message text, names or addresses: ids, roles,
+settings, statuses; an erase is recorded with the customer's id only. System actions (privacy jobs, the shop
+platform's privacy requests and links, a web-chat visitor's proven email) are recorded with
+``actor = "system:<what>"`` through ``AuditTrail.record``.
+
+Reads the inbox makes again on its own (it refetches the open conversation and the list on every change notice,
+tens of times a conversation) are recorded once a window: a read marked ``repeat`` writes no record when the same
+actor's read of the same thing (``read``: the conversation; the list's filters and customers) was recorded in the
+last ``REPEAT_WINDOW_SECONDS`` by this function instance (``AuditTrail.seen``, in memory: another instance records
+it once more). Reads a person asks for (a profile, a panel, a search, an opening with the customer's panels) are
+recorded every time, and start the window of what they revealed.
 
 A record that cannot be written fails the request (500): a read is not answered unaudited.
 
@@ -35,9 +43,11 @@ from __future__ import annotations
 
 import contextvars
 import hashlib
+import json
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +68,8 @@ MAX_READ_FILTERED = 1000
 NOT_AUDITED = ""            # a non-GET route that changes nothing (a preview): name it with this
 ALLOWED, DENIED = "allowed", "denied"    # a record's outcome (``allowed`` is not stored: every record but a refusal)
 DENIED_PER_MINUTE = 30      # an actor's refused attempts recorded one by one in a minute; the rest are counted
+REPEAT_WINDOW_SECONDS = 900  # a repeated read (the inbox refetching) is recorded once per actor, thing and window
+SEEN_KEPT = 10_000          # reads remembered per function instance (the oldest forgotten first: recorded again)
 
 
 def note(*, customer_id: str | None = None, conversation_id: str | None = None, before: Any = None,
@@ -84,12 +96,33 @@ def fingerprint(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def revealed(*, customer_id: str | None = None, conversation_id: str | None = None, **details: Any) -> None:
-    """This request revealed personal data: on a ``revealing`` route, it is audited (with ``details``)."""
+def revealed(*, customer_id: str | None = None, conversation_id: str | None = None, read: str | None = None,
+             repeat: bool = False, **details: Any) -> None:
+    """This request revealed personal data: on a ``revealing`` route, it is audited (with ``details``). ``read``
+    names what was read (``conversation:<id>``): its record starts a window in which a ``repeat`` read of the same
+    by the same actor writes none (``REPEAT_WINDOW_SECONDS``)."""
     note(customer_id=customer_id, conversation_id=conversation_id, **details)
     notes = _notes.get()
     if notes is not None:
         notes["revealed"] = True
+        if read:
+            notes["read"], notes["repeat"] = read, repeat
+
+
+def listed(customers: Iterable[str], *, repeat: bool = False, **details: Any) -> None:
+    """A list that shows many customers at once (a page of conversations, the privacy requests): one record for
+    the request, under no one customer (found by actor and time), naming them (``details.customers``: the page's
+    ids, sorted) beside the filters in ``details``. Nothing is revealed by an empty page. ``repeat``: a list the
+    inbox reads again on its own: not recorded when the same actor was shown the same list (filters and
+    customers) in the window."""
+    shown = sorted(set(customers))
+    notes = _notes.get()
+    if not shown or notes is None:
+        return
+    for one in ("customer_id", "conversation_id"):     # what a check on the way noted: the page is many
+        notes.pop(one, None)
+    key = "list:" + fingerprint(json.dumps([details, shown], sort_keys=True, default=str))
+    revealed(read=key, repeat=repeat, customers=shown, **details)
 
 
 @dataclass
@@ -98,6 +131,20 @@ class AuditTrail:
 
     log: AuditLog
     policies: PrivacyPolicies
+    # (actor, what was read) -> when its record was written: the repeated reads it covers write none
+    _seen: OrderedDict[tuple[str, str], float] = field(default_factory=OrderedDict, repr=False)
+
+    def seen(self, actor: str, read: str) -> bool:
+        """Whether ``actor``'s read of ``read`` was recorded by this instance in the last window."""
+        at = self._seen.get((actor, read))
+        return at is not None and clock.now().timestamp() - at < REPEAT_WINDOW_SECONDS
+
+    def saw(self, actor: str, read: str) -> None:
+        """A record of ``actor``'s read of ``read`` was written now: its window starts."""
+        self._seen.pop((actor, read), None)
+        self._seen[(actor, read)] = clock.now().timestamp()
+        while len(self._seen) > SEEN_KEPT:
+            self._seen.popitem(last=False)
 
     def record(self, *, actor: str, action: str, roles: list[str] | None = None, customer_id: str | None = None,
                conversation_id: str | None = None, target: str | None = None, before: Any = None,
@@ -258,6 +305,9 @@ def install(app: APIGatewayHttpResolver, trail: Callable[[], AuditTrail], who: C
         if not action or response.status_code >= 400 or (only_revealing and not notes.get("revealed")):
             return response
         caller = who(event)
+        read = notes.get("read")
+        if read and notes.get("repeat") and trail().seen(caller.id, read):
+            return response             # the inbox reading again what this actor's record of the window covers
         http = event.request_context.http
         customer_id = notes.get("customer_id") or params.get("customer_id")
         for concerned in dict.fromkeys([customer_id, *notes.get("also_customers", [])]):
@@ -267,6 +317,8 @@ def install(app: APIGatewayHttpResolver, trail: Callable[[], AuditTrail], who: C
                 conversation_id=notes.get("conversation_id") or params.get("conversation_id"),
                 before=notes.get("before"), after=notes.get("after"), details=notes.get("details"),
                 source_ip=http.source_ip, user_agent=http.user_agent, request_id=event.request_context.request_id)
+        if read:
+            trail().saw(caller.id, read)
         return response
 
     app.use(middlewares=[middleware])

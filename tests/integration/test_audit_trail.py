@@ -1,0 +1,146 @@
+"""The audit trail of the reads that reveal customers: a conversation opened, the conversation list, a search, the
+privacy requests, the CSAT comments report (docs/security.md, section 9)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from shopdesk import clock
+from tests.integration.helpers import agent, customer_writes, online
+from tests.integration.test_privacy import admin, scan
+
+DANA, ERIK, FREYA = "+31655501301", "+31655501302", "+31655501303"
+
+
+def trail(desk: Any, query: str) -> list[dict[str, Any]]:
+    status, page = admin(desk, "GET", "/admin/audit", query=query)
+    assert status == 200, page
+    return page["items"]
+
+
+def actions(desk: Any, action: str, query: str = "") -> list[dict[str, Any]]:
+    return [r for r in trail(desk, query) if r["action"] == action]
+
+
+def customer_of(desk: Any, conv: str) -> str:
+    return desk.item(f"CONV#{conv}")["customer"]["id"]
+
+
+def routed(desk: Any, phone: str, sid: str, text: str = "Hello") -> str:
+    conv = customer_writes(desk, phone, text, sid)
+    desk.drain_queue(desk.work_queue_url, "router")
+    return conv
+
+
+# ------------------------------------------------------------------------------ reads that reveal customers
+
+def test_a_conversation_read_without_its_panels_is_recorded_once_per_agent_and_window(desk):
+    online(desk, "alice")
+    conv = routed(desk, DANA, "SMtrail01")
+    dana = customer_of(desk, conv)
+
+    def opened() -> list[dict[str, Any]]:
+        return actions(desk, "conversation.opened", f"customer_id={dana}")
+    # When alice reads the conversation (its messages, the customer's name and phone) without the panels
+    assert agent(desk, "GET", f"/agent/conversations/{conv}", "alice")[0] == 200
+    # Then a record says she saw it, about whom
+    [record] = opened()
+    assert (record["actor"], record["conversation_id"], record["status"]) == ("alice", conv, 200)
+    assert "included" not in (record.get("details") or {})
+    # and the inbox reading it again after each notice adds none within the window
+    for _ in range(3):
+        assert agent(desk, "GET", f"/agent/conversations/{conv}", "alice", query="include=assist")[0] == 200
+    assert len(opened()) == 1
+    # but another agent's read is theirs
+    assert agent(desk, "GET", f"/agent/conversations/{conv}", "root", groups="[admins]")[0] == 200
+    assert [r["actor"] for r in opened()] == ["root", "alice"]
+    # and an opening with the customer's panels is recorded every time
+    for _ in range(2):
+        assert agent(desk, "GET", f"/agent/conversations/{conv}", "alice", query="include=customer")[0] == 200
+    assert [r["details"]["included"] for r in opened()[:2]] == [["customer"]] * 2
+    # and once the window is over, a plain read is recorded again
+    clock.set_offset(16 * 60)
+    assert agent(desk, "GET", f"/agent/conversations/{conv}", "alice")[0] == 200
+    latest = opened()[0]
+    assert latest["actor"] == "alice" and latest.get("details") is None
+
+
+def test_the_conversation_list_is_one_record_naming_its_customers_and_again_only_when_it_shows_others(desk):
+    online(desk, "alice")
+    convs = [routed(desk, phone, f"SMtrail1{i}") for i, phone in enumerate((DANA, ERIK))]
+
+    def listed() -> list[dict[str, Any]]:
+        return actions(desk, "conversations.listed", "actor=alice")
+    # When alice lists every conversation
+    status, page = agent(desk, "GET", "/agent/conversations", "alice", query="view=all&status=open")
+    assert status == 200 and len(page["items"]) == 2
+    # Then one record names the list's filters and the customers it showed, under none of them
+    [record] = listed()
+    assert record["details"] == {"view": "all", "status": "open", "conversations": 2,
+                                 "customers": sorted(customer_of(desk, c) for c in convs)}
+    assert record["customer_id"] is None
+    # and the inbox listing it again on each notice adds none
+    for _ in range(3):
+        assert agent(desk, "GET", "/agent/conversations", "alice", query="view=all&status=open")[0] == 200
+    assert len(listed()) == 1
+    # until the list shows another customer
+    third = routed(desk, FREYA, "SMtrail12")
+    assert agent(desk, "GET", "/agent/conversations", "alice", query="view=all&status=open")[0] == 200
+    assert [len(r["details"]["customers"]) for r in listed()] == [3, 2]
+    assert customer_of(desk, third) in listed()[0]["details"]["customers"]
+    # and a page that shows nobody reveals nothing
+    assert agent(desk, "GET", "/agent/conversations", "alice", query="view=all&status=resolved")[1]["items"] == []
+    assert len(listed()) == 2
+
+
+def test_a_search_is_in_the_trail_of_each_customer_it_showed_without_the_text_typed(desk):
+    online(desk, "alice")
+    conv = routed(desk, DANA, "SMtrail20")
+    dana = customer_of(desk, conv)
+    # When bob looks Dana up by her phone
+    status, found = agent(desk, "GET", "/agent/search", "bob", query="q=%2B31655501301", groups="[admins]")
+    assert status == 200 and [c["id"] for c in found["customers"]] == [dana]
+    # Then Dana's trail says who searched for her and what the text was read as, never the text
+    [record] = actions(desk, "search", f"customer_id={dana}")
+    assert record["actor"] == "bob"
+    assert record["details"] == {"query": ["phone"],
+                                 "found": {"conversations": 1, "customers": 1}}
+    # and a search that found nobody is one record under nobody
+    assert agent(desk, "GET", "/agent/search", "bob", query="q=nobody%40example.com", groups="[admins]")[0] == 200
+    nobody = [r for r in actions(desk, "search", "actor=bob") if r["details"]["query"] == ["email"]]
+    assert len(nobody) == 1 and nobody[0]["customer_id"] is None
+    audit = json.dumps([i for i in scan(desk) if i.get("type") == "audit"])
+    assert DANA not in audit and "31655501301" not in audit and "nobody@example.com" not in audit
+
+
+def test_the_privacy_requests_list_and_the_csat_comments_report_are_recorded(desk):
+    from tests.integration.test_analytics import Lake
+    from tests.integration.test_csat import _resolved_sms_conversation, _settings, _sms
+
+    # When an admin lists the shop platform's privacy requests
+    assert admin(desk, "GET", "/admin/privacy-requests")[0] == 200
+    # Then a record says so
+    [record] = actions(desk, "privacy_requests.read", "actor=root")
+    assert record["details"] == {"requests": [], "customers": []}
+    # Given a customer's comment with their rating
+    lake = Lake(desk)
+    _settings(desk)
+    _resolved_sms_conversation(desk, "+31612340231", "SMtrail31")
+    _sms(desk, "+31612340231", "👍", "SMtrail31a")
+    _sms(desk, "+31612340231", "The courier was late", "SMtrail31b")
+    desk.drain_queue(desk.work_queue_url, "router")
+    lake.pump()
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+    period = f"from={day}&to={day}T23:59:59Z&tz=UTC"
+    # When a supervisor reads the comments, in JSON and as a file, and another metric
+    for query in ("metric=csat_comments&" + period, "metric=csat_comments&format=csv&" + period,
+                  "metric=csat&" + period):
+        status, _ = lake.report("/reports/metrics", query)
+        assert status == 200, query
+    # Then each read of the comments is a record naming the period, whose and how many; the figures none
+    records = actions(desk, "csat_comments.read")
+    assert [r["details"]["format"] for r in records] == ["csv", "json"]
+    assert all(r["details"]["comments"] == 1 and r["details"]["start"].startswith(day) for r in records)
+    assert "courier" not in json.dumps(records)
