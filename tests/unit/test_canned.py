@@ -15,6 +15,7 @@ from shopdesk.logic.canned import CannedLibrary, body_for
 from shopdesk.logic.render import TemplateInvalid
 from shopdesk.logic.variables import order_values, relevant_order
 from shopdesk.models.canned import CannedContent, CannedResponse
+from shopdesk.privacy.settings import PrivacyPolicies
 
 
 class FakeStore:
@@ -41,6 +42,13 @@ class FakeStore:
         return [r for (s, o, _), r in self.items.items() if s == scope and o == owner]
 
 
+class NoSettings:
+    """The configuration store with no privacy settings saved: cards and IBANs are masked, no pattern."""
+
+    def get(self, kind, key):
+        return None
+
+
 ADMIN = Caller("root", "Root", frozenset({"admins"}))
 ALICE, VERA = Caller("alice", "Alice"), Caller("vera", "Vera")
 
@@ -51,7 +59,7 @@ def content(title, shortcode, **bodies):
 
 @pytest.fixture
 def library():
-    library = CannedLibrary(FakeStore())   # type: ignore[arg-type]
+    library = CannedLibrary(FakeStore(), privacy=PrivacyPolicies(NoSettings()))   # type: ignore[arg-type]
     library.put_shared(ADMIN, "track", content("Where is my order (returns too)", "track", en="{{order.name}}"))
     library.put_shared(ADMIN, "returns", content("Returns", "returns", en="Free", es="Envío de devolución gratis"))
     library.put_personal(ALICE, "retoure", content("Retoure", "retoure", de="Kostenlos"))

@@ -37,6 +37,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from shopdesk import clock
+from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.kb import KnowledgeBase, StoredArticle
 from shopdesk.errors import BadRequest, Conflict, NotFound, version_conflict
 from shopdesk.kb import CONTENT_FIELDS, Article, ArticleContent, ArticleDraft, ImportLine, Status, content_digest
@@ -45,6 +46,7 @@ from shopdesk.kb.index import passages, vector_space
 from shopdesk.logic.access import ADMIN, SUPERVISOR, Caller, require
 from shopdesk.models.admin import CUSTOMER_LANGUAGES
 from shopdesk.privacy import audit
+from shopdesk.privacy.settings import PrivacyPolicies
 
 MAX_IMPORT_LINES = 50          # each article is embedded as it is written: an import fits one API call
 _CONTENT = CONTENT_FIELDS
@@ -74,6 +76,19 @@ class ImportReport:
 class ArticleLibrary:
     store: KnowledgeBase
     embedder: Callable[[], Embedder]        # resolved on first write: reading the list loads no model
+    privacy: PrivacyPolicies | None = None  # masking of title and body (without: read from the table)
+
+    def __post_init__(self) -> None:
+        if self.privacy is None:
+            self.privacy = PrivacyPolicies(ConfigStore(self.store.table))
+
+    def _masked(self, content: ArticleContent) -> ArticleContent:
+        """The title and body as they are stored: masked, as a note is (``PrivacyPolicies.masked``). The bot answers
+        with the body: a card number or IBAN in it goes out masked too."""
+        if self.privacy is None:
+            return content
+        masked = self.privacy.masked
+        return content.model_copy(update={"title": masked(content.title)[0], "body": masked(content.body)[0]})
 
     def list(self, caller: Caller, include_retired: bool = True) -> list[Article]:
         require(caller.roles, ADMIN, SUPERVISOR)
@@ -103,6 +118,7 @@ class ArticleLibrary:
         it has one, 0 for a new article) only over that version: Conflict when someone else saved it since. A
         draft of a published article is kept beside its live version, which goes on answering."""
         require(caller.roles, ADMIN)
+        content = self._masked(content)
         current = self.store.get(article_id)
         self._guard(article_id, current, expected_version)
         known = {s.article.id: s.article for s in self.store.list()}
@@ -184,7 +200,7 @@ class ArticleLibrary:
                          key=lambda line: line.translation_of is not None)
         for line in ordered:
             current = existing.get(line.id)
-            content = ArticleContent.model_validate(line.model_dump(include=set(_CONTENT)))
+            content = self._masked(ArticleContent.model_validate(line.model_dump(include=set(_CONTENT))))
             if current is not None and _same(current.article, content) and current.article.status == "published":
                 report.unchanged.append(line.id)
                 known[line.id] = current.article

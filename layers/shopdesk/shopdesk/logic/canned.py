@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shopdesk.dal.canned import CannedResponses
+from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.macros import Macros
 from shopdesk.dal.table import ConditionFailed
 from shopdesk.errors import BadRequest, Conflict, NotFound, version_conflict
@@ -44,6 +45,7 @@ from shopdesk.logic.unique import refuse_taken
 from shopdesk.models.admin import CUSTOMER_LANGUAGES
 from shopdesk.models.canned import CannedContent, CannedFile, CannedResponse, Scope
 from shopdesk.privacy import audit
+from shopdesk.privacy.settings import PrivacyPolicies
 
 SEARCH_LIMIT = 20
 
@@ -53,6 +55,11 @@ class CannedLibrary:
     store: CannedResponses
     files: Attachments | None = field(default=None)      # None: no media bucket, no attachments
     macros: Macros | None = field(default=None)          # the macros that may reply with a response: a delete asks
+    privacy: PrivacyPolicies | None = field(default=None)  # masking of title and bodies (without: read from the table)
+
+    def __post_init__(self) -> None:
+        if self.privacy is None:
+            self.privacy = PrivacyPolicies(ConfigStore(self.store.table))
 
     # ------------------------------------------------------------------ shared (admin API)
     def put_shared(self, caller: Caller, response_id: str, content: CannedContent,
@@ -66,7 +73,13 @@ class CannedLibrary:
     def _put(self, scope: Scope, owner: str | None, response_id: str, content: CannedContent, caller: Caller,
              expected_version: int | None) -> CannedResponse:
         """Saved; with ``expected_version`` only over that version (0: a new one): Conflict when someone saved it
-        meanwhile (or, with 0, when it exists). The audit record has its before and after (``_audited``)."""
+        meanwhile (or, with 0, when it exists). The audit record has its before and after (``_audited``). The title
+        and the bodies are stored masked, as a note is (``PrivacyPolicies.masked``)."""
+        if self.privacy is not None:
+            masked = self.privacy.masked
+            content = content.model_copy(update={
+                "title": masked(content.title)[0],
+                "bodies": {language: masked(body)[0] for language, body in content.bodies.items()}})
         try:
             before, saved = self.store.put(scope, owner, response_id, content, caller.id, expected_version)
         except ConditionFailed as exc:

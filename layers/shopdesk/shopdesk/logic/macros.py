@@ -109,9 +109,13 @@ class MacroDesk:
              expected_version: int | None) -> Macro:
         """Saved; with ``expected_version`` only over that version (0: a new one): Conflict otherwise. The audit
         record has its before and after (``_audited``). The name is stored masked, as a note is: every timeline entry
-        of the macro quotes it."""
+        of the macro quotes it; so is the text of its notes, which are notes."""
         if self.privacy is not None:
-            content = content.model_copy(update={"name": self.privacy.masked(content.name)[0]})
+            masked = self.privacy.masked
+            content = content.model_copy(update={
+                "name": masked(content.name)[0],
+                "actions": [a.model_copy(update={"text": masked(a.text)[0]}) if isinstance(a, NoteAction) else a
+                            for a in content.actions]})
         refuse_taken("macro", content.name, macro_id, [(m.id, m.name) for m in self.store.list(scope, owner)])
         try:
             before, saved = self.store.put(scope, owner, macro_id, content, caller.id, expected_version)
