@@ -1,14 +1,17 @@
 """Privacy queue consumer: runs a customer's export or erase, or a slice of a retention job
-(shopdesk.privacy.jobs.PrivacyWorker)."""
+(shopdesk.privacy.jobs.PrivacyWorker). The event lake an export reads is opened at the first export."""
 
 from __future__ import annotations
+
+from functools import cache
 
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shopdesk.analytics import lake_for
 from shopdesk.batch import fifo_processor
-from shopdesk.config import PrivacySettings
+from shopdesk.config import AnalyticsSettings, PrivacySettings
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.audit import AuditLog
 from shopdesk.dal.config import ConfigStore
@@ -24,6 +27,7 @@ from shopdesk.privacy.jobs import PrivacyWorker
 from shopdesk.privacy.settings import PrivacyPolicies
 
 settings = PrivacySettings.from_env()
+analytics = AnalyticsSettings.from_env()       # the lake an export reads, through the reports' engine
 logger = logger_for()
 table = Table(settings.table_name)
 files = Files()
@@ -34,7 +38,8 @@ worker = PrivacyWorker(jobs, data, files, Eraser(data, files, Agents(table), lak
                        AuditTrail(AuditLog(table), PrivacyPolicies(ConfigStore(table))), settings.media_bucket or None,
                        settings.export_bucket, Conversations(table, settings.due_shards),
                        Queue(settings.privacy_queue_url) if settings.privacy_queue_url else None,
-                       settings.max_receives)
+                       settings.max_receives,
+                       cache(lambda: lake_for(analytics)) if analytics.bucket or analytics.engine == "athena" else None)
 processor = fifo_processor(logger)      # a failed record is logged with its cause and counted (shopdesk.batch)
 
 

@@ -1537,3 +1537,49 @@ def test_a_customer_lookup_is_in_the_trail_under_the_customer_it_found_and_a_job
              if r["action"] in ("customer.export.link", "privacy.job.read")]
     assert [(r["action"], r["details"]) for r in reads] == [("customer.export.link",
                                                              {"job_id": started, "kind": "export"})]
+
+
+def _export_of(desk: Any, customer: str) -> tuple[zipfile.ZipFile, dict[str, Any]]:
+    job = _job(desk, "export", customer)
+    with urllib.request.urlopen(job["download_url"], timeout=10) as answer:   # moto's presigned URL
+        archive = zipfile.ZipFile(io.BytesIO(answer.read()))
+    return archive, json.loads(archive.read("data.json"))
+
+
+def test_an_export_holds_the_survey_records_and_the_lake_s_rows_of_the_customer_and_those_merged_into_them(desk):
+    from tests.integration.test_analytics import Lake
+    from tests.integration.test_csat import _resolved_sms_conversation, _sms
+    from tests.integration.test_csat import _settings as surveys_on
+    lake = Lake(desk, desk.env["EVENTS_BUCKET"])        # the table's stream through the writer into the lake
+    # Given a customer who rated the agent 4 and commented, and a second number of theirs merged into them
+    surveys_on(desk)
+    conv = _resolved_sms_conversation(desk, "+31655502101", "SMrate1")
+    _sms(desk, "+31655502101", "4", "SMrate2")
+    desk.drain_queue(desk.work_queue_url, "router")
+    _sms(desk, "+31655502101", "Very kind agent, plumquasar", "SMrate3")
+    desk.drain_queue(desk.work_queue_url, "router")
+    second = customer_writes(desk, "+31655502102", "My other number", "SMrate4")
+    desk.drain_queue(desk.work_queue_url, "router")
+    customer, merged = (desk.item(f"IDENTITY#phone#{p}")["customer_id"] for p in ("+31655502101", "+31655502102"))
+    status, body = agent(desk, "POST", f"/agent/customers/{customer}/merge", "alice",
+                         {"other_id": merged, "reason": "same person"})
+    assert status == 200, body
+    stranger = customer_writes(desk, "+31655502103", "Someone else entirely", "SMrate5")
+    assert lake.pump()
+    # When an admin exports the customer
+    _, data = _export_of(desk, customer)
+    # Then the conversation holds its survey record: score, state, agent and comment
+    [exported] = [c for c in data["conversations"] if c["conversation"]["id"] == conv]
+    [record] = exported["csat"]
+    assert record["score"] == 4 and record["state"] == "commented" and record["agent_id"] == "alice"
+    assert record["comment"] == "Very kind agent, plumquasar" and "ttl" not in record and "PK" not in record
+    # and the event lake's rows about them: the rating of their conversation, and the rows of the customer merged
+    # into them, as the lake holds them (ids and figures, its detail as JSON); none of anyone else's
+    events = data["events"]
+    [rating] = [e for e in events if e["type"] == "csat_answered"]
+    assert rating["conversation_id"] == conv and rating["rating"] == 4 and isinstance(rating["detail"], dict)
+    assert {customer, merged} <= {e["customer_id"] for e in events}
+    assert {conv, second} <= {e["conversation_id"] for e in events}
+    assert stranger not in {e["conversation_id"] for e in events}
+    assert len({e["event_id"] for e in events}) == len(events)          # each event once
+    assert [e["at_ms"] for e in events] == sorted(e["at_ms"] for e in events)

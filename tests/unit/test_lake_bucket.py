@@ -62,3 +62,23 @@ def test_the_lake_s_rules_follow_the_setting_and_the_bucket_s_other_rules_stay(s
 
 def test_a_bucket_without_rules_gets_the_lake_s(s3):
     assert [r["ID"] for r in LakeBucket("lake", s3=s3).apply_retention(30)] == ["events", "errors", "erased"]
+
+
+def test_a_customer_s_events_are_theirs_and_their_conversations_once_each_without_what_an_erase_listed(s3):
+    import sqlglot
+
+    from shopdesk.analytics.sql import customer_events, to_trino
+    # Given rows of the customer, of one merged into them, of a conversation of theirs without a customer id, of
+    # someone else, one delivered twice, and a conversation of theirs on the deletion list
+    s3.put_object(Bucket="lake", Key="events/2026/12/01/10/batch", Body=(
+        _event(1, "u_ana", "c_ana") + _event(1, "u_ana", "c_ana") + _event(2, "u_ben", "c_ben")
+        + _event(3, None, "c_ana") + _event(4, "u_eve", "c_eve") + _event(5, "u_ana", "c_old")))
+    LakeBucket("lake", s3=s3).write_erased("j_1", "u_gone", ["c_old"])
+    lake = S3DuckDbLake("lake", "events/", s3=s3)
+    # When the export asks for the customers' and their conversations' events
+    statement = customer_events(["u_ana", "u_ben"], ["c_ana", "c_ben", "c_old"])
+    # Then each is there once, nobody else's, nothing the deletion list names; and Athena reads the statement
+    assert [r["event_id"] for r in lake.rows(statement)] == ["e1", "e2", "e3"]
+    sqlglot.parse_one(to_trino(statement.replace("{events}", "events").replace("{erased}", "erased")), read="trino")
+    # and an id with a quote is a literal, not SQL
+    assert lake.rows(customer_events(["u_'x"], [])) == []

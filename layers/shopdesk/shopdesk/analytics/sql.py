@@ -464,6 +464,19 @@ def hourly(period: Period, channel: str | None, scope: Scope = WHOLE_DESK) -> st
             .replace("{channel_filter}", where))
 
 
+def customer_events(customer_ids: Iterable[str], conversation_ids: Iterable[str]) -> str:
+    """Every row of the lake about one customer, for their export: the events of their customer ids (theirs and
+    those merged into them) and of their conversations, from the lake's first day, one row per event id, none on
+    the deletion list, in the order they happened. The ids are ours (the table's), written as literals."""
+    either = [f"{column} IN ({', '.join(literal(i) for i in sorted(set(ids)))})"
+              for column, ids in (("customer_id", list(customer_ids)), ("conversation_id", list(conversation_ids)))
+              if ids]
+    if not either:
+        raise ValueError("a customer's events need their customer or conversation ids")
+    rows = events("(" + " OR ".join(either) + ")", WHOLE_DESK)
+    return f"SELECT * FROM (\n  {rows}\n) about ORDER BY at_ms, event_id"  # noqa: S608 (literals)
+
+
 def _approximate(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.PercentileCont | exp.Quantile):
         return exp.ApproxQuantile(this=node.this, quantile=node.expression)

@@ -1,8 +1,13 @@
 """Export (a data subject access request): everything about the customer as one zip archive — ``data.json``
-(their records, identities, conversations with every message, evidence, merges, cached orders, the
-platform's privacy requests about them, the audit records about them) and ``files/`` (attachments and raw
-mail) — written to the export bucket, where a short-lived presigned link delivers it and a lifecycle rule
-deletes it after a day.
+(their records, identities, conversations with every message and their satisfaction survey records, evidence,
+merges, cached orders, the platform's privacy requests about them, the audit records about them, and the event
+lake's rows about them: ``events``) and ``files/`` (attachments, files uploaded but never sent, and raw mail) —
+written to the export bucket, where a short-lived presigned link delivers it and a lifecycle rule deletes it after
+a day.
+
+The lake's rows are read through the engine the reports use (``analytics.lake_for``: DuckDB locally, Athena
+deployed; ``analytics.sql.customer_events``): those of the customer's ids (theirs and those merged into them) and
+of their conversations, none on the erase's deletion list.
 
 What is the desk's and not theirs stays out: who may see a conversation, agents' unread marks, the SLA
 engine's and the table's bookkeeping, delivery markers, and where the agents worked from (an audit record's
@@ -20,6 +25,8 @@ from collections import defaultdict
 from typing import Any
 
 from shopdesk import clock
+from shopdesk.analytics import Lake
+from shopdesk.analytics.sql import customer_events
 from shopdesk.dal.privacy import Files
 from shopdesk.privacy.audit import AuditTrail
 from shopdesk.privacy.subject import Subject
@@ -57,8 +64,18 @@ def file_name(key: str) -> str:
     return f"files/{key}.eml" if key.startswith("raw/") and "." not in key.rsplit("/", 1)[-1] else f"files/{key}"
 
 
-def document(subject: Subject, audit: list[dict[str, Any]]) -> dict[str, Any]:
-    conversations: dict[str, dict[str, Any]] = defaultdict(lambda: {"conversation": None, "messages": []})
+def _event(row: dict[str, Any]) -> dict[str, Any]:
+    """A lake row as JSON: its ``detail`` (JSON text) as an object."""
+    event = dict(row)
+    if isinstance(event.get("detail"), str):
+        with contextlib.suppress(ValueError):
+            event["detail"] = json.loads(event["detail"])
+    return event
+
+
+def document(subject: Subject, audit: list[dict[str, Any]], events: list[dict[str, Any]]) -> dict[str, Any]:
+    conversations: dict[str, dict[str, Any]] = defaultdict(lambda: {"conversation": None, "messages": [],
+                                                                   "csat": []})
     sections: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for (pk, _sk), row in sorted(subject.items.items()):
         kind = row.get("type")
@@ -67,6 +84,8 @@ def document(subject: Subject, audit: list[dict[str, Any]]) -> dict[str, Any]:
                 conversations[pk[5:]]["conversation"] = _clean(row)
             elif kind == "message":
                 conversations[pk[5:]]["messages"].append(_clean(row))
+            elif kind == "csat":        # a resolution's survey: score, state, the agent credited, the comment
+                conversations[pk[5:]]["csat"].append(_clean(row))
             continue
         if pk.startswith("COMMERCE#") or pk.startswith("RATE#") or kind in INTERNAL_TYPES:
             continue                                    # pointers and counters: nothing the orders do not say
@@ -76,13 +95,15 @@ def document(subject: Subject, audit: list[dict[str, Any]]) -> dict[str, Any]:
             "conversations": [conversations[c] for c in subject.conversation_ids if c in conversations],
             "privacy_requests": [_clean(r) for r in subject.privacy_requests],
             "audit": [{k: v for k, v in r.items() if k not in STAFF} for r in audit],
+            "events": [_event(row) for row in events],
             "files": [file_name(key) for _, key in subject.files]}
 
 
-def archive(subject: Subject, audit: list[dict[str, Any]], files: Files) -> bytes:
+def archive(subject: Subject, audit: list[dict[str, Any]], files: Files, events: list[dict[str, Any]]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zipped:
-        zipped.writestr("data.json", json.dumps(document(subject, audit), indent=2, default=_plain, ensure_ascii=False))
+        zipped.writestr("data.json", json.dumps(document(subject, audit, events), indent=2, default=_plain,
+                                                ensure_ascii=False))
         for bucket, key in subject.files:
             content = files.get(bucket, key)
             if content is not None:
@@ -101,3 +122,10 @@ def audit_of(trail: AuditTrail, customer_ids: list[str]) -> list[dict[str, Any]]
             if not cursor:
                 break
     return records
+
+
+def events_of(lake: Lake, subject: Subject) -> list[dict[str, Any]]:
+    """The event lake's rows about the customer (``analytics.sql.customer_events``). LakeUnavailable when the
+    engine cannot answer now: the job fails and the queue runs it again, rather than hand out an archive without
+    them."""
+    return lake.rows(customer_events(subject.customer_ids, subject.conversation_ids))

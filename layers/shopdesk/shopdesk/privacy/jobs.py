@@ -46,6 +46,7 @@ from typing import Any, Literal
 from aws_lambda_powertools import Logger
 
 from shopdesk import clock
+from shopdesk.analytics import Lake
 from shopdesk.commerce.models import PrivacyRequest, request_status
 from shopdesk.dal.commerce import CommerceStore, privacy_request_key
 from shopdesk.dal.conversations import Conversations
@@ -59,7 +60,7 @@ from shopdesk.phone import shop_phone
 from shopdesk.privacy import audit
 from shopdesk.privacy.audit import AuditTrail
 from shopdesk.privacy.erase import Eraser
-from shopdesk.privacy.export import archive, audit_of
+from shopdesk.privacy.export import archive, audit_of, events_of
 from shopdesk.privacy.reapply import reapply_step
 from shopdesk.privacy.settings import CACHE_SECONDS, ttl_after
 from shopdesk.privacy.subject import MAX_CUSTOMERS, gather
@@ -233,6 +234,7 @@ class PrivacyWorker:
     conversations: Conversations | None = None    # a retention job's walk
     queue: Queue | None = None                    # ... and its next slice
     max_receives: int = 5                         # the privacy queue's maxReceiveCount: the last attempt
+    lake: Callable[[], Lake] | None = None        # the event lake an export reads the customer's rows from
 
     def run(self, job_id: str, time_left: Callable[[], float] | None = None, attempt: int = 1) -> str:
         """Run a job (``attempt``: the message's receive count); an error on the last attempt fails it."""
@@ -288,8 +290,10 @@ class PrivacyWorker:
             # named under each customer it holds before it is written: an erase of any of them finds it
             named = self.data.record_export(subject.customer_ids, job_id, self.export_bucket, key,
                                             int((clock.now() + timedelta(days=ARCHIVE_DAYS + 1)).timestamp()))
+            events = events_of(self.lake(), subject) if self.lake is not None else []
             self.files.put(self.export_bucket, key,
-                           archive(subject, audit_of(self.trail, subject.customer_ids), self.files), "application/zip")
+                           archive(subject, audit_of(self.trail, subject.customer_ids), self.files, events),
+                           "application/zip")
             if self.store.erased(subject.customer_ids):      # an erase of one of them ran meanwhile
                 self.eraser.erase_exports([], named)
                 self._finish(job_id, job, "failed", error=ERASED_MEANWHILE)
