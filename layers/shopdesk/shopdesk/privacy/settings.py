@@ -115,7 +115,8 @@ class PrivacyPolicies:
     def masked(self, text: str) -> tuple[str, tuple[str, ...]]:
         """Words a person of the desk wrote, as they are stored: card numbers, IBANs and the admins' patterns masked
         (as ingest masks a customer's), with what was masked. The one path for every such text the table keeps: a
-        note, a hand-off note, a routing change's note, a merge's or unmerge's reason, a macro's name."""
+        note, a hand-off note, a routing change's note, a merge's or unmerge's reason, a macro's name and its notes, a
+        canned response's title and bodies, a knowledge-base article's title and body."""
         found = mask(text, self.current().patterns)
         return found.text or text, found.kinds
 
