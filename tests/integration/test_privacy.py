@@ -1583,3 +1583,42 @@ def test_an_export_holds_the_survey_records_and_the_lake_s_rows_of_the_customer_
     assert stranger not in {e["conversation_id"] for e in events}
     assert len({e["event_id"] for e in events}) == len(events)          # each event once
     assert [e["at_ms"] for e in events] == sorted(e["at_ms"] for e in events)
+
+
+def test_files_uploaded_but_never_sent_are_in_the_export_and_gone_after_the_erase(desk):
+    from tests.integration.test_attachments import PNG, upload
+    from tests.integration.test_widget import _call as widget
+    from tests.integration.test_widget import _session, _upload
+    # Given a web-chat visitor who uploads two files and sends one, and an agent who uploads two files for a reply
+    # and sends neither (a reply never written)
+    session = _session(desk, "visitor-olga")
+    sent = _upload(desk, session, "receipt.png", "image/png", PNG)
+    abandoned = _upload(desk, session, "abandoned.png", "image/png", PNG + b"olga")
+    status, message, _ = widget(desk, "POST", "/widget/messages", {
+        "client_message_id": "o1", "text": "my receipt",
+        "attachments": [{"key": sent, "filename": "receipt.png", "content_type": "image/png", "size": len(PNG)}]},
+        session)
+    assert status == 201, message
+    conv = message["conversation_id"]
+    online(desk, "alice")
+    desk.drain_queue(desk.work_queue_url, "router")
+    drafts = [upload(desk, f"draft-{n}.png", "image/png", PNG, conv)["key"] for n in (1, 2)]
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    # and another visitor's upload, and an agent's in another conversation
+    keep_visitor = _upload(desk, _session(desk, "visitor-olgb"), "theirs.png", "image/png", PNG)
+    other = customer_writes(desk, "+31655502201", "Someone else", "SMupl1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    keep_agent = upload(desk, "theirs.png", "image/png", PNG, other)["key"]
+    # When an admin exports the visitor
+    archive, data = _export_of(desk, customer)
+    # Then the export holds every file: the one sent, the one abandoned, the agent's drafts
+    for key in (abandoned, *drafts):
+        assert f"files/{key}" in data["files"] and f"files/{key}" in archive.namelist(), key
+    assert archive.read(f"files/{abandoned}") == PNG + b"olga"
+    assert not {f"files/{keep_visitor}", f"files/{keep_agent}"} & set(data["files"])
+    # When the admin erases the visitor
+    _job(desk, "erase", customer)
+    # Then none of their files is left in the media bucket; the others' are
+    left = set(_objects(desk, desk.env["MEDIA_BUCKET"]))
+    assert not [k for k in left if k.startswith(("media/webchat/visitor-olga/", f"media/outbound/{conv}/"))], left
+    assert {keep_visitor, keep_agent} <= left

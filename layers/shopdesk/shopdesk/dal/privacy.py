@@ -241,13 +241,18 @@ class PrivacyJobStore:
 
 
 class Files:
-    """S3 objects of a customer: attachments and raw mail (read for an export, deleted for an erase)."""
+    """S3 objects of a customer: attachments, uploads and raw mail (read for an export, deleted for an erase)."""
 
     def get(self, bucket: str, key: str) -> bytes | None:
         try:
             return client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
         except client("s3").exceptions.NoSuchKey:
             return None
+
+    def keys(self, bucket: str, prefix: str) -> list[str]:
+        """Every key under a prefix (ListObjectsV2, page by page)."""
+        pages = client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        return [item["Key"] for page in pages for item in page.get("Contents") or []]
 
     def delete(self, bucket: str, keys: Iterable[str]) -> None:
         keys = list(dict.fromkeys(keys))

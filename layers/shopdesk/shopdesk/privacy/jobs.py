@@ -280,7 +280,7 @@ class PrivacyWorker:
             return self._retention(job_id, job, time_left)
         if job["kind"] == "erase":          # before anything is read: an export finishing meanwhile deletes its archive
             self.store.erasing(job["customer_id"], job_id)
-        subject = gather(self.data, job["customer_id"], self.media_bucket)
+        subject = gather(self.data, job["customer_id"], self.media_bucket, self.files)
         if job["kind"] == "export":
             if subject is None:         # (erased: an archive an earlier attempt of this job left is deleted)
                 self.eraser.erase_exports([job["customer_id"]], [])

@@ -13,7 +13,7 @@ from typing import Any
 
 from shopdesk.dal import items as it
 from shopdesk.dal.customers import mention_pk, seen_sk
-from shopdesk.dal.privacy import Key, SubjectData
+from shopdesk.dal.privacy import Files, Key, SubjectData
 from shopdesk.dal.unsupported import RETENTION_SECONDS as UNSUPPORTED_SECONDS
 from shopdesk.phone import to_e164
 
@@ -51,6 +51,19 @@ def _bucket_files(message: dict[str, Any], media_bucket: str | None) -> list[tup
     return files
 
 
+def _uploads(files: Files, media_bucket: str, subject: Subject) -> list[tuple[str, str]]:
+    """The files uploaded for the customer that no message names: an agent's for a reply in one of their
+    conversations (``media/outbound/<conversation>/<agent>/``, ``logic/attachments.py``) and their web-chat
+    visitors' (``media/webchat/<visitor>/``, ``logic/widget.py``), sent or not, found by prefix (ListObjectsV2). A
+    visitor id holds no ``/`` (``channels.webchat``), so no prefix reaches another visitor's files."""
+    prefixes = [f"media/outbound/{conversation_id}/" for conversation_id in subject.conversation_ids]
+    prefixes += [f"media/webchat/{address}/" for kind, address in sorted(subject.addresses)
+                 if kind == "webchat" and address and "/" not in address]
+    known = set(subject.files)
+    return [(media_bucket, key) for prefix in prefixes for key in files.keys(media_bucket, prefix)
+            if (media_bucket, key) not in known]
+
+
 def _pointers_of_records(data: SubjectData, subject: Subject) -> None:
     """The order cache's pointers to the subject's orders and shop customers under every value they carry: an
     order found by the customer's phone also points to it from its email and its number, which may be none of
@@ -71,8 +84,10 @@ def _pointers_of_records(data: SubjectData, subject: Subject) -> None:
                     subject.add([p for p in rows if p.get("type") == "order_lookup"])
 
 
-def gather(data: SubjectData, customer_id: str, media_bucket: str | None) -> Subject | None:
-    """The subject, or None when the customer does not exist (or was erased already)."""
+def gather(data: SubjectData, customer_id: str, media_bucket: str | None, files: Files | None = None
+           ) -> Subject | None:
+    """The subject, or None when the customer does not exist (or was erased already). With ``files``, the files
+    uploaded for them but never sent too (``_uploads``)."""
     first = data.customer(customer_id)
     if not any(row["SK"] == it.META for row in first):
         return None
@@ -138,6 +153,8 @@ def gather(data: SubjectData, customer_id: str, media_bucket: str | None) -> Sub
         if kind == "email":
             subject.add(data.by_keys([(f"RATE#webchat-otp-to#{address}", it.META)]))
     _pointers_of_records(data, subject)
+    if files is not None and media_bucket:
+        subject.files += _uploads(files, media_bucket, subject)
 
     values = {address for _, address in subject.addresses}
     subject.add(_naming(data.unsupported(UNSUPPORTED_SECONDS // 86400), subject.addresses))
