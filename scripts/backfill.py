@@ -21,9 +21,9 @@ the engine the functions use (``SEARCH_ENGINE``, ``SEARCH_ENDPOINT``, ``SEARCH_I
         python -m scripts.backfill names --stack shopdesk-prod --region eu-west-1 [--dry-run]
 
 ``retention``: a retention set or shortened counts for what is written from then on; this gives what was written
-before it the expiry it would have got (messages, resolved conversations, inactive customers' timers:
-``shopdesk.privacy.reapply``). A save of the settings runs the same walk as a privacy job; this is for an operator
-(a dry run first, or a table restored from a backup).
+before it the expiry it would have got (messages, resolved conversations with their survey records and label items,
+inactive customers' timers: ``shopdesk.privacy.reapply``). A save of the settings runs the same walk as a privacy
+job; this is for an operator (a dry run first, or a table restored from a backup).
 
     python -m scripts.backfill retention --stack shopdesk-prod --region eu-west-1 [--dry-run]
 

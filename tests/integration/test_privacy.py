@@ -1285,7 +1285,8 @@ def test_a_retention_set_later_is_given_to_what_was_written_before_it_and_a_seco
     # and a second run finds everything as it should be
     assert backfill(args) == 0
     said = [line for line in capsys.readouterr().out.splitlines() if line.startswith("retention:")]
-    assert said[-1].endswith("wrote 0 messages, 0 closed conversations, 0 inactive timers"), said
+    assert said[-1].endswith("wrote 0 messages, 0 closed conversations, 0 surveys, 0 label items, "
+                             "0 inactive timers"), said
     assert "would write" in said[0] and " 0 messages" not in said[0]
 
 
@@ -1622,3 +1623,39 @@ def test_files_uploaded_but_never_sent_are_in_the_export_and_gone_after_the_eras
     left = set(_objects(desk, desk.env["MEDIA_BUCKET"]))
     assert not [k for k in left if k.startswith(("media/webchat/visitor-olga/", f"media/outbound/{conv}/"))], left
     assert {keep_visitor, keep_agent} <= left
+
+
+def test_a_retention_saved_later_gives_a_resolved_conversation_s_survey_record_and_label_items_its_expiry(desk):
+    from tests.integration.test_csat import _resolved_sms_conversation, _sms
+    from tests.integration.test_csat import _settings as surveys_on
+    # Given a labelled conversation resolved, rated and commented on while nothing expired
+    surveys_on(desk)
+    assert admin(desk, "PUT", "/admin/labels/shipping", {"name": "Shipping", "color": "#2F80ED"})[0] == 200
+    online(desk, "alice")
+    conv = customer_writes(desk, "+31655502301", "Where is my parcel?", "SMret1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/labels", "alice", {"add": ["shipping"]})[0] == 200
+    assert _resolved_sms_conversation(desk, "+31655502301", "SMret1") == conv
+    _sms(desk, "+31655502301", "4", "SMret2")
+    desk.drain_queue(desk.work_queue_url, "router")
+    _sms(desk, "+31655502301", "Very kind agent", "SMret3")
+    desk.drain_queue(desk.work_queue_url, "router")
+    record = next(i for i in scan(desk) if i["PK"] == f"CONV#{conv}" and i["SK"].startswith("CSAT#"))
+    assert record["comment"] == "Very kind agent" and "ttl" not in record
+    assert "ttl" not in desk.item(f"CONV#{conv}", "LABEL#shipping")
+    # When an admin keeps resolved conversations 30 days
+    status, saved = admin(desk, "PUT", "/admin/privacy/settings", {"retention": {"closed_conversations_days": 30}})
+    assert status == 200 and saved["retention_job_id"]
+    run_jobs(desk)
+    # Then the survey record and the label item expire with the conversation
+    closes = int(desk.item(f"CONV#{conv}")["ttl"])
+    assert int(desk.item(f"CONV#{conv}", record["SK"])["ttl"]) == closes
+    assert int(desk.item(f"CONV#{conv}", "LABEL#shipping")["ttl"]) == closes
+    done = admin(desk, "GET", f"/admin/privacy/jobs/{saved['retention_job_id']}")[1]
+    assert done["counts"]["surveys"] == 1 and done["counts"]["label_items"] == 1, done
+    # and set back to kept, they stop expiring with it
+    status, saved = admin(desk, "PUT", "/admin/privacy/settings", {"retention": {"closed_conversations_days": None}})
+    run_jobs(desk)
+    assert "ttl" not in desk.item(f"CONV#{conv}")
+    assert "ttl" not in desk.item(f"CONV#{conv}", record["SK"])
+    assert "ttl" not in desk.item(f"CONV#{conv}", "LABEL#shipping")

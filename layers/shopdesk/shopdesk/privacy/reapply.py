@@ -9,13 +9,15 @@ counts for what is written from then on. This walks every conversation (the BySt
 gives what was written before the setting the expiry it would have got:
 
 - each message (every timeline entry) ``created_at`` + ``messages_days``;
-- each resolved conversation ``updated_at`` (its resolve) + ``closed_conversations_days``;
+- each resolved conversation ``updated_at`` (its resolve) + ``closed_conversations_days``, and the same to its
+  satisfaction survey records and label items (``WITH_IT``; its grants and mentions follow it through the stream);
 - each resolved conversation's customer an ``inactive_customer`` timer at its resolve + ``inactive_customers_days``,
   unless a later one is set (the sweep then judges them as it judges anyone: ``privacy/inactive.py``).
 
-A class set to none (kept until erased) takes away the expiry that class gave: messages and resolved conversations
-stop expiring (an admin who tried 30 days and went back to keeping everything does not lose what was stamped
-meanwhile); a satisfaction survey and the note of one skipped keep theirs, which is their conversation's
+One Query reads each conversation's items. A class set to none (kept until erased) takes away the expiry that class
+gave: messages and resolved conversations (with their survey records and label items) stop expiring (an admin who
+tried 30 days and went back to keeping everything does not lose what was stamped meanwhile); a satisfaction
+survey message and the note of one skipped keep theirs, which is their conversation's at the time they were written
 (``csat.survey``), and customers' timers stay (the sweep finds the setting off and erases nobody). Items whose
 expiry is already the one due are not written: a second run writes nothing, and a run stopped anywhere can be run
 again. A shorter period can make items due at once: DynamoDB deletes
@@ -58,7 +60,7 @@ def bucket_rules(retention: Retention, lake: LakeBucket | None, media: MediaStor
     return written
 
 
-COUNTS = ("conversations", "messages", "closed_conversations", "inactive_timers")
+COUNTS = ("conversations", "messages", "closed_conversations", "surveys", "label_items", "inactive_timers")
 RESERVE_SECONDS = 60.0      # a step stops between pages with this much time left (a page of 200: about 15 s)
 
 
@@ -90,11 +92,14 @@ def reapply_step(conversations: Conversations, retention: Retention, *, since: s
                                      values={":pk": it.status_pk(status)}, limit=PAGE, cursor=cursor)
             for item in page.items:
                 done["conversations"] += 1
-                conversation_id = str(item["id"])
-                _messages(conversations, conversation_id, retention.messages_days, dry_run, done)
+                rows = conversations.table.query_all(index=None, key_condition="PK = :pk", names={},
+                                                     values={":pk": it.conv_pk(str(item["id"]))}, consistent=True)
+                _messages(conversations, rows, retention.messages_days, dry_run, done)
                 if status == ConversationStatus.RESOLVED.value:
                     resolved_at = clock.parse_iso(str(item["updated_at"]))
                     _closed(conversations, item, resolved_at, retention.closed_conversations_days, dry_run, done)
+                    _with_it(conversations, rows, ttl_after(resolved_at, retention.closed_conversations_days),
+                             dry_run, done)
                     _inactive(conversations, item, resolved_at, retention.inactive_customers_days, dry_run, done)
             cursor = page.cursor
             if not cursor:
@@ -102,12 +107,11 @@ def reapply_step(conversations: Conversations, retention: Retention, *, since: s
     return done, None
 
 
-def _messages(conversations: Conversations, conversation_id: str, days: int | None, dry_run: bool,
+def _messages(conversations: Conversations, rows: list[dict[str, Any]], days: int | None, dry_run: bool,
               done: dict[str, int]) -> None:
-    rows = conversations.table.query_all(index=None, key_condition="PK = :pk AND begins_with(SK, :msg)", names={},
-                                         values={":pk": it.conv_pk(conversation_id), ":msg": "MSG#"},
-                                         consistent=True)
     for row in rows:
+        if not str(row["SK"]).startswith("MSG#"):
+            continue
         due = ttl_after(clock.parse_iso(str(row["created_at"])), days)
         if (int(row["ttl"]) if row.get("ttl") is not None else None) == due:
             continue
@@ -133,6 +137,26 @@ def _closed(conversations: Conversations, item: dict[str, Any], resolved_at: dat
         with suppress(ConditionFailed):
             conversations.table.update(str(item["PK"]), it.META, Update().expires(due).when(
                 "attribute_exists(PK) AND #status = :resolved", resolved="resolved"))
+
+
+# What goes with a resolved conversation (its item's ``ttl``), by sort key prefix: its satisfaction survey records
+# (score, comment: ``csat.survey`` gives a new one the conversation's expiry) and its label items (the label indexer
+# moves them with a status change, not with an expiry the walk writes). Its grants and mentions follow the walk's
+# write of the conversation through the stream (``logic/labels.follow_expiry``).
+WITH_IT = {"CSAT#": "surveys", "LABEL#": "label_items"}
+
+
+def _with_it(conversations: Conversations, rows: list[dict[str, Any]], due: int | None, dry_run: bool,
+             done: dict[str, int]) -> None:
+    """A resolved conversation's survey records and label items take the expiry it is due (none: they stop
+    expiring with it)."""
+    for row in rows:
+        count = next((name for prefix, name in WITH_IT.items() if str(row["SK"]).startswith(prefix)), None)
+        if count is None or (int(row["ttl"]) if row.get("ttl") is not None else None) == due:
+            continue
+        done[count] += 1
+        if not dry_run:
+            _expire(conversations, str(row["PK"]), str(row["SK"]), due)
 
 
 def _inactive(conversations: Conversations, item: dict[str, Any], resolved_at: datetime, days: int | None,
