@@ -1,4 +1,5 @@
-"""The audit trail: append-only records, found by day, by actor and by customer.
+"""The audit trail: append-only records, found by day, by actor and by customer (or several: a survivor of merges
+and the customers merged into it).
 
 A record is written once (``attribute_not_exists(PK)``) and never updated: no code path updates or deletes
 an ``AUDIT#`` item, and the API functions' IAM policies deny it (template.yaml); DynamoDB's TTL removes it
@@ -67,6 +68,30 @@ class AuditLog:
                     ) -> tuple[list[dict[str, Any]], str | None]:
         return self._page("ByCustomer", "CustomerPK", "CustomerSK", CUSTOMER_PREFIX + customer_id, start, end,
                           limit, cursor)
+
+    def by_customers(self, customer_ids: list[str], start: str, end: str, limit: int, cursor: str | None
+                     ) -> tuple[list[dict[str, Any]], str | None]:
+        """Newest first, the records of several customers as one list (a survivor and those merged into it): each
+        one's index read down from where the page before stopped, the reads merged. The cursor is the last record's
+        key (``below``): records are keyed ``<at>#<id>``, so every one is listed once, at its place."""
+        position = decode_cursor(cursor) or {}
+        below = position.get("below")
+        if below is not None and not isinstance(below, str):
+            raise ValueError("cursor is not valid")
+        top = below or end + "~"
+        found: list[dict[str, Any]] = []
+        more = False
+        for customer_id in dict.fromkeys(customer_ids):
+            page = self.table.query_items(index="ByCustomer", values={
+                ":pk": CUSTOMER_PREFIX + customer_id, ":a": start, ":b": top},
+                key_condition="CustomerPK = :pk AND CustomerSK BETWEEN :a AND :b", limit=limit + 1, forward=False)
+            found += [item for item in page.items if item["CustomerSK"] != below]
+            more = more or page.cursor is not None
+        found.sort(key=lambda item: item["CustomerSK"], reverse=True)
+        more = more or len(found) > limit
+        found = found[:limit]
+        return ([item["record"] for item in found],
+                encode_cursor({"below": found[-1]["CustomerSK"]}) if more and found else None)
 
     def by_time(self, start: str, end: str, limit: int, cursor: str | None
                 ) -> tuple[list[dict[str, Any]], str | None]:

@@ -46,7 +46,7 @@ import hashlib
 import json
 import re
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -174,9 +174,11 @@ class AuditTrail:
                 for customer in customers]
 
     def find(self, *, actor: str | None, customer_id: str | None, start: datetime, end: datetime, limit: int,
-             cursor: str | None, outcome: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+             cursor: str | None, outcome: str | None = None, merged_in: Sequence[str] = ()
+             ) -> tuple[list[dict[str, Any]], str | None]:
         """Newest first: through the actor's or the customer's index (both: the customer's, kept to the actor's),
-        else day by day; ``outcome`` keeps the ``denied`` records or the others (``allowed``)."""
+        else day by day; ``outcome`` keeps the ``denied`` records or the others (``allowed``). ``merged_in``: the
+        customers merged into ``customer_id``, whose records are theirs too (filed under their own ids)."""
         a, b = clock.iso(start), clock.iso(end)
         tests: list[Callable[[dict[str, Any]], bool]] = []
         if actor and customer_id:
@@ -185,6 +187,8 @@ class AuditTrail:
             tests.append(lambda r: r.get("outcome", ALLOWED) == outcome)
 
         def read(size: int, at: str | None) -> tuple[list[dict[str, Any]], str | None]:
+            if customer_id and merged_in:
+                return self.log.by_customers([customer_id, *merged_in], a, b, size, at)
             if customer_id:
                 return self.log.by_customer(customer_id, a, b, size, at)
             if actor:

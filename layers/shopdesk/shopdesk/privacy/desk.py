@@ -22,11 +22,13 @@ from shopdesk.privacy.jobs import Kind, PrivacyJobs
 from shopdesk.privacy.masking import too_broad, too_slow
 from shopdesk.privacy.reapply import bucket_rules
 from shopdesk.privacy.settings import PrivacyPolicies, PrivacySettings
+from shopdesk.privacy.subject import MAX_CUSTOMERS
 
 ID = re.compile(r"^u_[0-9A-HJKMNP-TV-Z]{26}$")     # a customer id (shopdesk.ids)
 MIN_AUDIT_DAYS = 365                     # a save may not set less (PCI DSS keeps an audit trail 12 months)
 DEFAULT_WINDOW = timedelta(days=7)       # ?from= left out, and neither actor nor customer: the last week
 MAX_DAYS_BY_TIME = 92                    # a search by time alone reads one partition per day
+MERGE_EVENTS = 200                       # a customer's timeline read for the merges into them
 
 
 def subject_of(name: str) -> tuple[str | None, str]:
@@ -67,11 +69,30 @@ class PrivacyDesk:
             raise BadRequest("from is after to")
         if not (actor or customer_id) and (end - start).days > MAX_DAYS_BY_TIME:
             raise BadRequest(f"without actor or customer_id, from and to may be at most {MAX_DAYS_BY_TIME} days apart")
+        merged_in = self.merged_in(customer_id) if customer_id else []
         try:
             return self.trail.find(actor=actor, customer_id=customer_id, start=start, end=end, limit=limit,
-                                   cursor=cursor, outcome=outcome)
+                                   cursor=cursor, outcome=outcome, merged_in=merged_in)
         except ValueError as exc:
             raise BadRequest(str(exc)) from exc
+
+    def merged_in(self, customer_id: str) -> list[str]:
+        """The customers merged into this one, and into those, as their merge records say (a merge undone since
+        is not followed: that customer is someone else again); the export holds the same customers
+        (``privacy.subject.gather``)."""
+        customers = self.jobs.customers
+        found: list[str] = []
+        pending, seen = [customer_id], {customer_id}
+        while pending and len(seen) < MAX_CUSTOMERS:
+            for event in customers.timeline(pending.pop(), limit=MERGE_EVENTS):
+                if event.kind != "merged" or not event.other_id or not event.merge_id or event.other_id in seen:
+                    continue
+                merge = customers.get_merge(event.merge_id)
+                if merge is not None and merge.status == "merged":
+                    seen.add(event.other_id)
+                    found.append(event.other_id)
+                    pending.append(event.other_id)
+        return found
 
     def settings(self, by: Iterable[str]) -> dict[str, Any]:
         require(by, ADMIN)
