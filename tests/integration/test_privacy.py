@@ -1659,3 +1659,20 @@ def test_a_retention_saved_later_gives_a_resolved_conversation_s_survey_record_a
     assert "ttl" not in desk.item(f"CONV#{conv}")
     assert "ttl" not in desk.item(f"CONV#{conv}", record["SK"])
     assert "ttl" not in desk.item(f"CONV#{conv}", "LABEL#shipping")
+
+
+def test_the_verification_rate_bucket_of_an_address_holds_no_address_and_still_limits_it(desk):
+    from tests.integration.test_widget import _call as widget
+    from tests.integration.test_widget import _session
+    desk.client("ses").verify_email_identity(EmailAddress="support@shop.example")
+    # Given visitors who ask codes for the same address (typed with capitals once)
+    for n, email in enumerate(["Otto.Typed@Example.com", "otto.typed@example.com", "otto.typed@example.com"]):
+        status, body, _ = widget(desk, "POST", "/widget/email-verification", {"email": email},
+                                 _session(desk, f"visitor-v{n}"))
+        assert status == 202, body
+    # Then no rate bucket names the address
+    buckets = [i["PK"] for i in scan(desk) if i["PK"].startswith("RATE#")]
+    assert buckets and not [b for b in buckets if "otto" in b.lower()], buckets
+    # and the address's bucket still limits it: a fourth code for it, from yet another visitor, is refused
+    assert widget(desk, "POST", "/widget/email-verification", {"email": "otto.typed@example.com"},
+                  _session(desk, "visitor-v3"))[0] == 429

@@ -3,7 +3,9 @@
 Everything is found by key or through the ByCustomer index (no Scan): the customer's partition (record,
 timeline, evidence), their conversations (``ByCustomer``) and every item under each, their identities, the
 mentions of their addresses, merge records, provider markers of their messages, the commerce cache of their
-emails and phones, one-time codes and rate-limit buckets of their web-chat visitors and emails.
+emails and phones, one-time codes and rate-limit buckets of their web-chat visitors (the bucket of an address a
+visitor asked a code for is named by an HMAC of it: ``logic/verify_email.py``). Files uploaded for them are found
+by key prefix (``Files.keys``).
 
 An export's archive is named under every customer it holds (``CUSTOMER#<id>`` / ``EXPORT#<job_id>``: the job, the
 archive's bucket and key, and those customers), written before the archive is: the erase of any of them finds every

@@ -3,7 +3,8 @@ customer (``Merger.link_verified``): the one automatic link a visitor can cause,
 
 - Asking: a 6-digit code from ``secrets``, mailed through SES; stored only as an HMAC (keyed with the widget's
   session secret) of visitor, address and code; valid 10 minutes; asking again replaces it. Rate-limited per
-  visitor and per address, so the widget cannot be used to mail-bomb anyone.
+  visitor and per address (its bucket named by an HMAC of the address, not the address), so the widget cannot be
+  used to mail-bomb anyone.
 - Confirming: rate-limited per visitor; 5 wrong codes use the code up; the right one is used once (a
   conditional write), then the address is linked: a new identity of the visitor's customer, or, when the
   address is another customer's, that customer absorbs the visitor's (a merge recorded as the system's, with
@@ -60,6 +61,12 @@ class EmailVerification:
     def _hash(self, visitor_id: str, email: str, code: str) -> str:
         return hmac.new(self.secret.encode(), f"{visitor_id}|{email}|{code}".encode(), hashlib.sha256).hexdigest()
 
+    def _address_bucket(self, email: str) -> str:
+        """The rate bucket of the codes mailed to one address, named by an HMAC of the address (keyed with the
+        widget's session secret): it limits them without holding the address, which no erase could find when it is
+        none of the customer's (a visitor who never confirmed it)."""
+        return "webchat-otp-to#" + hmac.new(self.secret.encode(), f"rate|{email}".encode(), hashlib.sha256).hexdigest()
+
     def _limit(self, key: str, limiter: webchat.RateLimiter) -> None:
         from shopdesk.logic.widget import limit
         limit(self.limits, key, limiter)
@@ -67,7 +74,7 @@ class EmailVerification:
     def request(self, visitor_id: str, raw_email: str) -> dict[str, object]:
         email = normalise_email(raw_email)
         self._limit(f"webchat-otp#{visitor_id}", REQUEST_LIMIT)
-        self._limit(f"webchat-otp-to#{email}", REQUEST_LIMIT)
+        self._limit(self._address_bucket(email), REQUEST_LIMIT)
         code = f"{secrets.randbelow(10**6):06d}"
         expires = int(clock.now().timestamp()) + CODE_SECONDS
         digest = self._hash(visitor_id, email, code)

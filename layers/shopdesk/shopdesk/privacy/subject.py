@@ -150,8 +150,6 @@ def gather(data: SubjectData, customer_id: str, media_bucket: str | None, files:
             subject.add(data.by_keys([(f"OTP#{address}", it.META)] + [
                 (f"RATE#webchat-{bucket}#{address}", it.META)
                 for bucket in ("otp", "otp-check", "session", "send", "socket")]))
-        if kind == "email":
-            subject.add(data.by_keys([(f"RATE#webchat-otp-to#{address}", it.META)]))
     _pointers_of_records(data, subject)
     if files is not None and media_bucket:
         subject.files += _uploads(files, media_bucket, subject)
