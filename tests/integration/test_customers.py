@@ -19,7 +19,7 @@ from shopdesk.channels import webchat
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.table import Table
 from shopdesk.logic.merge import Merger
-from tests.integration.helpers import agent, customer_writes, online, route_records, teams
+from tests.integration.helpers import agent, customer_writes, online, teams
 from tests.integration.test_admin_api import admin_call
 from tests.integration.test_email import _deliver, _eml
 from tests.integration.test_widget import _call as _widget
@@ -160,7 +160,6 @@ def test_unmerge_restores_both_customers_exactly(desk):
     _merger(desk).link_shop_record("one@example.com", "+31611000001")
     second = _instagram(desk, "17841400000000777", "two", "mid.x")
     b = _customer_id(desk, "instagram", "17841400000000777")
-    route_records(desk)
     before = _snapshot(desk, a, b)
     # When they are merged, then unmerged
     status, merge = agent(desk, "POST", f"/agent/customers/{a}/merge", "alice", {"other_id": b, "reason": "test"})
@@ -266,7 +265,6 @@ def test_customers_follow_the_access_rules(desk):
 ])
 def test_bad_merge_requests_are_refused_and_change_nothing(desk, body, status):
     customer_writes(desk, "+31655000001", "hello", "SMb1")
-    route_records(desk)
     customer = _customer_id(desk, "phone", "+31655000001")
     before = _snapshot(desk, customer)
     assert agent(desk, "POST", f"/agent/customers/{customer}/merge", "alice", body)[0] == status
@@ -847,38 +845,3 @@ def test_a_supervisor_finds_in_settings_only_the_customers_of_their_teams(desk):
     assert as_supervisor("alice", "/admin/customers", "phone=%2B31644000201")[1]["items"][0]["id"] == customer
     assert as_supervisor("alice", f"/admin/customers/{customer}")[0] == 200
     assert admin_call(desk, "GET", f"/admin/customers/{customer}", "[admins]")[0] == 200
-
-
-def test_a_visitor_merged_into_a_named_customer_is_greeted_by_that_name_and_unmerge_gives_theirs_back(desk):
-    # Given a customer named by their email, and a web-chat visitor whose token names them otherwise
-    online(desk, "alice")
-    assert admin_call(desk, "PUT", "/admin/routing", "[admins]", {"acknowledgements": True})[0] == 200
-    _email(desk, "Dana Rivera <dana.rivera@example.com>", "Where is my order?", "e-dana")
-    dana = _customer_id(desk, "email", "dana.rivera@example.com")
-    session = _session(desk, "visitor-dana")
-    status, sent, _ = _widget(desk, "POST", "/widget/messages", {"client_message_id": "d1", "text": "Hello?"}, session)
-    assert status == 201, sent
-    desk.drain_queue(desk.work_queue_url, "router")
-    visitor = _customer_id(desk, "webchat", "visitor-dana")
-    for conv in {desk.item("IDENTITY#email#dana.rivera@example.com")["open_conversation_id"], sent["conversation_id"]}:
-        assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})[0] == 200
-    # When an agent merges the visitor into her
-    status, merge = agent(desk, "POST", f"/agent/customers/{dana}/merge", "alice",
-                          {"other_id": visitor, "reason": "same person"})
-    assert status == 200, merge
-    # Then her next conversation in the chat is hers by her name, and so is its acknowledgement's greeting
-    status, sent, _ = _widget(desk, "POST", "/widget/messages", {"client_message_id": "d2", "text": "Any news?"},
-                              session)
-    assert status == 201, sent
-    desk.drain_queue(desk.work_queue_url, "router")
-    conv = desk.item(f"CONV#{sent['conversation_id']}")
-    assert conv["customer"]["name"] == "Dana Rivera", conv["customer"]
-    seen = agent(desk, "GET", f"/agent/conversations/{conv['id']}", "alice")[1]
-    print("DEBUG", seen)
-    [ack] = [m for m in seen["messages"]
-             if m["kind"] == "acknowledgement"]
-    assert "Dana" in ack["text"] and "Ada" not in ack["text"], ack["text"]
-    # And when the merge is undone, the visitor's identity has the name it had again
-    assert agent(desk, "POST", f"/agent/customers/{dana}/unmerge", "alice", {"merge_id": merge["id"]})[0] == 200
-    assert desk.item("IDENTITY#webchat#visitor-dana")["customer_name"] == "Ada"
-    assert desk.item("IDENTITY#email#dana.rivera@example.com")["customer_name"] == "Dana Rivera"
