@@ -1,14 +1,16 @@
 """The right to be forgotten on the local stack: one customer writes through every channel (SMS, WhatsApp,
-email, Messenger, Instagram, Telegram, web chat), agents merge the seven into one customer and answer, an admin
-erases them, and then none of their name, phone, email or words is anywhere: not in any table item (a Scan
-through ``GET /_local/aws``), not in any S3 object, not in the search index (its words, its names), not in the stack's
-logs."""
+email, Messenger, Instagram, Telegram, web chat), asks a code for an address of theirs they never confirm, uploads a
+file they never send (and an agent one for a reply never sent), agents merge the seven into one customer and answer,
+an admin erases them, and then none of their name, phone, email or words is anywhere: not in any table item (a Scan
+through ``GET /_local/aws``), not in any S3 object or its key, not in the search index (its words, its names), not in
+the stack's logs."""
 
 from __future__ import annotations
 
 import json
 import time
 import urllib.parse
+import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -19,6 +21,7 @@ from tests.e2e.test_channels import FAKE_META_SECRET, FAKE_TELEGRAM_SECRET, FAKE
 from tests.e2e.test_core_loop import send_sms
 from tests.e2e.test_search import text_in
 from tests.support import twilio_form
+from urllib3 import encode_multipart_formdata
 from websockets.sync.client import connect
 
 from shopdesk.channels import meta, webchat
@@ -32,6 +35,8 @@ WORD = "zephyrquokka"                  # in every message: what the search index
 TEXTS = {channel: f"{WORD} {channel} question about my blue teapot {n}"
          for n, channel in enumerate(("sms", "whatsapp", "email", "messenger", "instagram", "telegram", "webchat"))}
 PSID, IGSID, CHAT, VISITOR = "7391001", "7391002", 7391003, "visitor-7391"
+TYPED = "g.oosterhuis@work.example"     # an address the visitor asks a code for and never confirms
+PNG = b"\x89PNG\r\n\x1a\n" + f"{WORD} an upload never sent".encode()
 
 
 def _json(stack, path: str, payload: dict, headers: dict[str, str]) -> None:
@@ -79,14 +84,30 @@ def _webchat(stack) -> None:
                                        FAKE_VISITOR_SECRET)
     session = stack.post("/widget/sessions", json={"visitor_token": token}, headers={"Origin": WIDGET_ORIGIN})
     assert session.status == 201, session.text
-    sent = stack.post("/widget/messages", json={"client_message_id": "c1", "text": TEXTS["webchat"]},
-                      headers={"Origin": WIDGET_ORIGIN, "Authorization": f"Bearer {session.json()['session']}"})
+    visitor = {"Origin": WIDGET_ORIGIN, "Authorization": f"Bearer {session.json()['session']}"}
+    sent = stack.post("/widget/messages", json={"client_message_id": "c1", "text": TEXTS["webchat"]}, headers=visitor)
     assert sent.status == 201, sent.text
+    # a code asked for another address of theirs (its rate bucket is the address's), never confirmed
+    asked = stack.post("/widget/email-verification", json={"email": TYPED}, headers=visitor)
+    assert asked.status == 202, asked.text
+    # and a file uploaded and never sent
+    upload = stack.post("/widget/attachments", json={"filename": "teapot.png", "content_type": "image/png",
+                                                     "size": len(PNG)}, headers=visitor)
+    assert upload.status == 201, upload.text
+    post_file(upload.json(), "teapot.png", "image/png", PNG)
     # the widget's socket opens once the visitor has written: its rate bucket is named after the visitor
     started = session.json()
     with connect(f"{started['live_url']}?session={urllib.parse.quote(started['session'])}", origin=WIDGET_ORIGIN,
                  open_timeout=30):
         pass
+
+
+def post_file(upload: dict, name: str, content_type: str, data: bytes) -> None:
+    """The file to S3 with the presigned form an upload answered, as the browser does."""
+    form, boundary_type = encode_multipart_formdata({**upload["fields"], "file": (name, data, content_type)})
+    request = urllib.request.Request(upload["url"], data=form, method="POST", headers={"Content-Type": boundary_type})
+    with urllib.request.urlopen(request, timeout=30) as posted:   # the stack's S3
+        assert posted.status in (200, 201, 204)
 
 
 def write_through_every_channel(stack) -> None:
@@ -111,8 +132,8 @@ def customers_of(stack, token: str) -> dict[str, str]:
 
 
 def traces(text: str) -> list[str]:
-    return [t for t in (NAME, "Griselda", "Oosterhuis", PHONE, PHONE[1:], EMAIL, WORD, "blue teapot", PSID, IGSID,
-                        str(CHAT), VISITOR) if t in text]
+    return [t for t in (NAME, "Griselda", "Oosterhuis", PHONE, PHONE[1:], EMAIL, TYPED, WORD, "blue teapot", PSID,
+                        IGSID, str(CHAT), VISITOR) if t in text]
 
 
 def everything_in_aws(stack) -> str:
@@ -131,7 +152,7 @@ def everything_in_aws(stack) -> str:
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket["Name"]):
             for obj in page.get("Contents", []):
                 body = s3.get_object(Bucket=bucket["Name"], Key=obj["Key"])["Body"].read()
-                found.append(body.decode("utf-8", errors="replace"))
+                found.append(obj["Key"] + "\n" + body.decode("utf-8", errors="replace"))
     return "\n".join(found)
 
 
@@ -147,6 +168,12 @@ def test_a_customer_erased_after_writing_through_every_channel_is_nowhere(stack)
                             token=alice)
         assert merged.status == 200, merged.text
     conversations = stack.get(f"/agent/customers/{primary}?limit=100", token=alice).json()["conversations"]
+    # an agent uploads a file for a reply they never send
+    drafted = stack.post("/agent/attachments", json={"filename": "draft.png", "content_type": "image/png",
+                                                     "size": len(PNG), "conversation_id": conversations[0]["id"]},
+                         token=alice)
+    assert drafted.status == 201, drafted.text
+    post_file(drafted.json(), "draft.png", "image/png", PNG)
     for conv in conversations:
         detail = stack.get(f"/agent/conversations/{conv['id']}", token=alice).json()
         if detail["assignee"]:
@@ -155,7 +182,7 @@ def test_a_customer_erased_after_writing_through_every_channel_is_nowhere(stack)
                               token=holder).status == 202
     # Before: everything is there, and the search index finds the word
     stack.wait_for(lambda: stack.get(f"/agent/search?q={WORD}", token=alice).json()["conversations"], timeout=20)
-    assert set(traces(everything_in_aws(stack))) >= {NAME, PHONE, EMAIL, WORD}
+    assert set(traces(everything_in_aws(stack))) >= {NAME, PHONE, EMAIL, TYPED, WORD}
 
     # When an admin erases the customer
     started = stack.post(f"/admin/customers/{primary}/erase", token=admin)
