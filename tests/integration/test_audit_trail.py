@@ -1,5 +1,6 @@
-"""The audit trail of the reads that reveal customers: a conversation opened, the conversation list, a search, the
-privacy requests, the CSAT comments report (docs/security.md, section 9)."""
+"""The audit trail of the reads that reveal customers and of the changes to conversations: a conversation opened,
+the conversation list, a search, the privacy requests, the CSAT comments report; labels, routing, macros and order
+actions with their before and after (docs/security.md, section 9)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Any
 
 from shopdesk import clock
 from tests.integration.helpers import agent, customer_writes, online
+from tests.integration.test_commerce import agent_call, sandbox, shop  # noqa: F401  (fixtures)
+from tests.integration.test_labels_macros import catalogue, wismo  # noqa: F401  (fixtures)
 from tests.integration.test_privacy import admin, scan
 
 DANA, ERIK, FREYA = "+31655501301", "+31655501302", "+31655501303"
@@ -144,3 +147,59 @@ def test_the_privacy_requests_list_and_the_csat_comments_report_are_recorded(des
     assert [r["details"]["format"] for r in records] == ["csv", "json"]
     assert all(r["details"]["comments"] == 1 and r["details"]["start"].startswith(day) for r in records)
     assert "courier" not in json.dumps(records)
+
+
+# ------------------------------------------------------------------------------ changes: before and after
+
+def test_label_and_routing_changes_are_recorded_with_before_and_after(catalogue):  # noqa: F811
+    desk = catalogue
+    conv = customer_writes(desk, DANA, "Hello", "SMtrail40")
+    path = f"/agent/conversations/{conv}"
+    assert agent(desk, "POST", path + "/labels", "root", {"add": ["vip", "shipping"]}, groups="[admins]")[0] == 200
+    assert agent(desk, "POST", path + "/labels", "root", {"remove": ["vip"]}, groups="[admins]")[0] == 200
+    status, body = agent(desk, "PUT", path + "/routing", "root", {"priority": "urgent", "note": "Dana is upset"},
+                         groups="[admins]")
+    assert status == 200, body
+    records = [r for r in trail(desk, f"customer_id={customer_of(desk, conv)}") if r["actor"] == "root"]
+    routing, removed, added = records[:3]
+    assert (added["before"], added["after"]) == ({"labels": []}, {"labels": ["shipping", "vip"]})
+    assert (removed["before"], removed["after"]) == ({"labels": ["shipping", "vip"]}, {"labels": ["shipping"]})
+    assert (routing["before"], routing["after"]) == ({"priority": "normal"}, {"priority": "urgent"})
+    assert len(routing["details"]["note"]) == 16 and "upset" not in json.dumps(routing)
+
+
+def test_a_macro_applied_is_recorded_with_what_it_changed_on_each_conversation(wismo):  # noqa: F811
+    desk = wismo
+    convs = [customer_writes(desk, phone, "where is my order?", f"SMtrail5{i}") for i, phone in enumerate((DANA, ERIK))]
+    status, body = agent(desk, "POST", "/agent/macros/wismo/apply", "sam",
+                         {"conversation_ids": [*convs, "c_01MISSING00000000000000000"]}, groups="[supervisors]")
+    assert status == 200 and body["applied"] == 2, body
+    [record] = [r for r in actions(desk, "POST /agent/macros/<macro_id>/apply", "actor=sam")
+                if r.get("outcome") != "denied"]
+    for conv in convs:
+        assert record["before"][conv] == {"labels": [], "priority": "normal", "status": "open"}
+        after = record["after"][conv]
+        assert (after["labels"], after["priority"], after["status"]) == (["shipping"], "high", "snoozed")
+        assert after["snoozed_until"] == desk.item(f"CONV#{conv}")["snoozed_until"]
+        assert [c["change"] for c in record["details"]["applied"][conv]] == [
+            "reply", "labels_added", "priority", "note", "status"]
+    assert record["details"]["refused"] == {"c_01MISSING00000000000000000": 404}
+    assert record["details"]["version"] == 1
+    assert "Told them it shipped" not in json.dumps(record)
+
+
+def test_an_order_cancel_is_recorded_with_the_order_before_and_after_and_what_was_asked(desk, shop):  # noqa: F811
+    conv = customer_writes(desk, "+14155550101", "please cancel my cap order", "SMtrail60")
+    panel = agent_call(desk, shop, "GET", f"/agent/conversations/{conv}/orders")[1]
+    cap = next(o for o in panel["items"] if o["name"] == "#1004")
+    path = f"/agent/conversations/{conv}/orders/{cap['id']}/cancel"
+    status, done = agent_call(desk, shop, "POST", path, body={"confirm": True, "reason": "customer",
+                                                              "staff_note": "Cap for Dana Rivera"})
+    assert status == 200, done
+    [record] = actions(desk, "POST /agent/conversations/<conversation_id>/orders/<order_id>/cancel", "actor=alice")
+    assert record["before"]["cancelled"] is False and record["after"]["cancelled"] is True
+    assert (record["before"]["name"], record["after"]["financial_status"]) == ("#1004", "refunded")
+    request = record["details"]["request"]
+    assert (request["reason"], request["restock"], request["notify_customer"]) == ("customer", True, True)
+    assert len(request["staff_note"]) == 16 and record["details"]["order"] == cap["id"]
+    assert "Dana" not in json.dumps(record) and "+14155550101" not in json.dumps(record)

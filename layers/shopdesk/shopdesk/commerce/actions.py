@@ -33,6 +33,7 @@ from shopdesk.errors import Conflict, NotFound, ShopdeskError
 from shopdesk.logic import timeline
 from shopdesk.logic.access import Caller
 from shopdesk.models import Conversation, Message
+from shopdesk.privacy import audit
 
 Action = Literal["cancel", "refund"]
 
@@ -138,6 +139,8 @@ class OrderActions:
         after = result.order or self.lookup.fresh(order)
         note = self._record(timeline.order_cancelled(conv.id, order.name, agent_id, request.reason), "cancel", order,
                             True)
+        _audited(order, after, result, reason=request.reason, restock=request.restock,
+                 notify_customer=request.notify_customer, staff_note=request.staff_note)
         return ActionDone("cancel", result.message, after, result, note)
 
     def refund(self, conv: Conversation, order_id: str, who: Caller, request: RefundRequest) -> ActionDone:
@@ -181,6 +184,9 @@ class OrderActions:
         after = result.order or self.lookup.fresh(order)
         note = self._record(timeline.order_refunded(conv.id, order.name, agent_id, result.message, result.amount,
                                                     result.currency, chosen), "refund", order, True)
+        _audited(order, after, result, line_items=None if lines is None else [
+            {"id": x.line_item_id, "quantity": x.quantity} for x in lines], note=request.note,
+            notify_customer=request.notify_customer)
         return ActionDone("refund", result.message, after, result, note)
 
     def _guard(self, conv: Conversation, order: Order, lines: Sequence[RefundLine] | None,
@@ -205,6 +211,29 @@ class OrderActions:
             "kind": "order_action", "payload": {"action": action, "order": order.name, "done": done}})
         self.add_message(message)
         return message
+
+
+def _audited(before: Order, after: Order, result: ActionResult, **asked: Any) -> None:
+    """The action's audit record: the order as it was and is (status, amounts refunded, items refunded: no address
+    or name of the customer), what was asked (the words written, a staff note or a refund's note, as a fingerprint)
+    and what the platform answered (its reference, the amount)."""
+    request = {k: audit.fingerprint(v) if k in ("note", "staff_note") and v else v for k, v in asked.items()
+               if v is not None}
+    outcome = {k: v for k, v in {"reference": result.reference, "amount": result.amount,
+                                 "currency": result.currency}.items() if v is not None}
+    audit.note(before=_order_state(before), after=_order_state(after), order=before.id, request=request,
+               outcome=outcome)
+
+
+def _order_state(order: Order) -> dict[str, Any]:
+    return {"name": order.name, "cancelled": order.cancelled, "financial_status": order.financial_status,
+            "fulfillment_status": order.fulfillment_status, "total": order.total, "refunded": _refunded(order),
+            "refunded_items": {li.id: li.refunded_quantity for li in order.line_items
+                               if li.id and li.refunded_quantity}}
+
+
+def _refunded(order: Order) -> str:
+    return f"{sum((Decimal(r.amount or '0') for r in order.refunds), Decimal('0')):.2f}"
 
 
 def _remaining(order: Order) -> str | None:

@@ -87,6 +87,22 @@ class Plan:
     def labels(self) -> list[str]:
         return list(self.edit.labels) if self.edit.labels is not None else list(self.conv.labels)
 
+    def audited(self) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """What the plan changes, as it was and as it is written, for the audit trail: labels, priority, team,
+        status (a snooze with its end), assignee; (None, None) when nothing. Notes and replies are no field of
+        the conversation: ``said`` lists them (ids, never the words)."""
+        fields = {"labels": (sorted(self.conv.labels), sorted(self.labels)),
+                  "priority": (self.conv.priority.value, self.priority.value), "team": (self.conv.team, self.team),
+                  "status": (self.conv.status.value, self.status.value),
+                  "assignee": (self.conv.assignee, self.assignee)}
+        changed = {name: values for name, values in fields.items() if values[0] != values[1]}
+        if self.edit.snooze_until:
+            changed["snoozed_until"] = (self.conv.snoozed_until and clock.iso(self.conv.snoozed_until),
+                                        self.edit.snooze_until)
+        if not changed:
+            return None, None
+        return {k: v[0] for k, v in changed.items()}, {k: v[1] for k, v in changed.items()}
+
 
 @dataclass
 class Composer:

@@ -106,14 +106,19 @@ class LabelDesk:
             raise RuntimeError("labels on conversations need the composer")
         known = self.known()
         composer = self.composer
+        written: list[Plan] = []          # the plan of the last read: the one written
 
         def build(plan: Plan) -> Message | None:
+            written[:] = [plan]
             composer.labels(plan, change.add, change.remove, known)     # Refused: 422 naming the labels
             if not plan.said:
                 return None
             return timeline.labels_changed(conversation_id, caller.id, plan.said)
 
-        return composer.run(caller, conversation_id, build)
+        conv = composer.run(caller, conversation_id, build)
+        before, after = written[0].audited()      # the labels (and a team a label routes to), as were and are
+        audit.note(before=before, after=after)
+        return conv
 
 
 def follow_expiry(conversations: Conversations, new: Mapping[str, Any] | None,

@@ -206,15 +206,18 @@ class MacroDesk:
         macro = self.for_caller(caller, macro_id)
         known = {label.id: label for label in self.labels.list()}
         outcomes = []
+        changed: dict[str, Plan] = {}         # conversation id -> the plan written
         for conversation_id in dict.fromkeys(conversation_ids):
             if time_left is not None and time_left() < RESERVE_SECONDS:
                 outcomes.append(Outcome(conversation_id, "refused", 503, "not applied: the request ran out of time; "
                                                                           "apply the macro to this one again"))
                 continue
-            outcomes.append(self._apply_one(caller, macro, conversation_id, known))
+            outcomes.append(self._apply_one(caller, macro, conversation_id, known, changed))
+        _audit_applied(macro, outcomes, changed)
         return macro, outcomes
 
-    def _apply_one(self, caller: Caller, macro: Macro, conversation_id: str, known: dict[str, Label]) -> Outcome:
+    def _apply_one(self, caller: Caller, macro: Macro, conversation_id: str, known: dict[str, Label],
+                   changed: dict[str, Plan]) -> Outcome:
         if self.composer is None or self.inbox is None:
             raise RuntimeError("applying macros needs the composer and the inbox")
         composer, inbox = self.composer, self.inbox
@@ -222,6 +225,7 @@ class MacroDesk:
         skipped = tuple(retired_labels(macro, known))
 
         def build(plan: Plan) -> Message:
+            changed[conversation_id] = plan   # the last read's (a conflict reads again): the one written
             prepared.clear()                  # a fresh read renders again
             for action in macro.actions:
                 if action.type == "reply":
@@ -269,6 +273,24 @@ class MacroDesk:
         except QueueUnavailable as exc:
             return Outcome(conversation_id, "applied", 200, f"the reply was not sent: {exc}", skipped_labels=skipped)
         return Outcome(conversation_id, "applied", reply=reply, skipped_labels=skipped)
+
+
+def _audit_applied(macro: Macro, outcomes: list[Outcome], written: dict[str, Plan]) -> None:
+    """The request's audit record: per conversation applied (by id), what the macro changed as it was and is
+    (labels, priority, team, status, assignee) and the changes it made in order (``applied``, as the timeline lists
+    them: ids and values, a note or a reply without its words), the macro's version, and the refused ones with
+    their status."""
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    applied: dict[str, Any] = {}
+    for outcome in outcomes:
+        plan = written.get(outcome.conversation_id)
+        if outcome.result == "applied" and plan is not None:
+            before[outcome.conversation_id], after[outcome.conversation_id] = plan.audited()
+            applied[outcome.conversation_id] = plan.said
+    refused = {o.conversation_id: o.status for o in outcomes if o.result == "refused"}
+    audit.note(before=before or None, after=after or None, version=macro.version, applied=applied,
+               **({"refused": refused} if refused else {}))
 
 
 def retired_labels(macro: Macro, known: dict[str, Label]) -> list[str]:

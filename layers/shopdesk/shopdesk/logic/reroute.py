@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from shopdesk import clock
 from shopdesk.dal.agents import Agents
@@ -35,6 +36,7 @@ from shopdesk.logic.business_time import ConversationClocks
 from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.logic.work import enqueue_drain
 from shopdesk.models import Agent, Conversation, ConversationStatus, Message, Priority
+from shopdesk.privacy import audit
 from shopdesk.privacy.settings import PrivacyPolicies
 
 LEADS = frozenset({ADMIN, SUPERVISOR})
@@ -115,6 +117,7 @@ class Rerouter:
 
     def change(self, conversation_id: str, change: RoutingChange, caller: Caller) -> Conversation:
         applied: list[_Applied] = []
+        audited: list[tuple[dict[str, Any], dict[str, Any]]] = []     # the written change, as was and is
         by = caller.id
         said, kinds = self.privacy.masked(change.note) if self.privacy and change.note else (change.note, ())
 
@@ -144,9 +147,12 @@ class Rerouter:
             queued = conv.status is ConversationStatus.OPEN and (
                 released is not None or (conv.assignee is None and conv.waiting_since is not None))
             applied.append(_Applied(team, queued, team != conv.team or skills != sorted(conv.skills), released))
+            audited[:] = [_audited(conv, priority, team, skills, released)]
 
         if sla_engine.with_clocks(self.conversations, conversation_id, write, self.book) is None:
             raise Conflict("the conversation changed meanwhile; reload it and try again").with_code("changed_meanwhile")
+        before, after = audited[-1]
+        audit.note(before=before, after=after, **({"note": audit.fingerprint(said)} if said else {}))
         for done in applied:
             if done.queued and done.drain:                 # an online agent of the team takes it now
                 enqueue_drain(self.work, done.team, "rerouted")
@@ -156,6 +162,17 @@ class Rerouter:
 
     def _check_team(self, team: str) -> None:
         check_team(self.book, self.config, team)
+
+
+def _audited(conv: Conversation, priority: Priority, team: str, skills: list[str], released: Agent | None
+             ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What a routing change changed, as it was and is (priority, team, skills; the assignee it released)."""
+    was = {"priority": conv.priority.value, "team": conv.team, "skills": sorted(conv.skills),
+           "assignee": conv.assignee}
+    now = {"priority": priority.value, "team": team, "skills": skills,
+           "assignee": None if released is not None else conv.assignee}
+    changed = [name for name in was if was[name] != now[name]]
+    return {k: was[k] for k in changed}, {k: now[k] for k in changed}
 
 
 def check_team(book: PolicyBook, config: ConfigStore, team: str) -> None:
