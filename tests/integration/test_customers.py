@@ -845,3 +845,32 @@ def test_a_supervisor_finds_in_settings_only_the_customers_of_their_teams(desk):
     assert as_supervisor("alice", "/admin/customers", "phone=%2B31644000201")[1]["items"][0]["id"] == customer
     assert as_supervisor("alice", f"/admin/customers/{customer}")[0] == 200
     assert admin_call(desk, "GET", f"/admin/customers/{customer}", "[admins]")[0] == 200
+
+
+def test_a_visitor_merged_into_a_named_customer_takes_that_name_and_an_unmerge_gives_theirs_back(desk):
+    # Given a customer named by their email, and a web-chat visitor whose token names them otherwise
+    online(desk, "alice")
+    _email(desk, "Dana Rivera <dana.rivera@example.com>", "Where is my order?", "e-dana")
+    dana = _customer_id(desk, "email", "dana.rivera@example.com")
+    session = _session(desk, "visitor-dana")
+    status, sent, _ = _widget(desk, "POST", "/widget/messages", {"client_message_id": "d1", "text": "Hello?"}, session)
+    assert status == 201, sent
+    desk.drain_queue(desk.work_queue_url, "router")
+    visitor = _customer_id(desk, "webchat", "visitor-dana")
+    for conv in {desk.item("IDENTITY#email#dana.rivera@example.com")["open_conversation_id"], sent["conversation_id"]}:
+        assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})[0] == 200
+    # When an agent merges the visitor into her
+    status, merge = agent(desk, "POST", f"/agent/customers/{dana}/merge", "alice",
+                          {"other_id": visitor, "reason": "same person"})
+    assert status == 200, merge
+    # Then her next conversation in the chat bears her name (the one its acknowledgement greets her by), not the
+    # name the visitor's token gave
+    status, sent, _ = _widget(desk, "POST", "/widget/messages", {"client_message_id": "d2", "text": "Any news?"},
+                              session)
+    assert status == 201, sent
+    conv = desk.item(f"CONV#{sent['conversation_id']}")
+    assert conv["customer"]["name"] == "Dana Rivera", conv["customer"]
+    # And when the merge is undone, the visitor's identity has the name it had again
+    assert agent(desk, "POST", f"/agent/customers/{dana}/unmerge", "alice", {"merge_id": merge["id"]})[0] == 200
+    assert desk.item("IDENTITY#webchat#visitor-dana")["customer_name"] == "Ada"
+    assert desk.item("IDENTITY#email#dana.rivera@example.com")["customer_name"] == "Dana Rivera"

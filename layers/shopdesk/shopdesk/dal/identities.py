@@ -165,11 +165,12 @@ class Identities:
                    unname: bool = False) -> dict[str, Any]:
         """Point an identity at another customer and open conversation (a merge, an unmerge, a link),
         conditioned on it being as read (``expected``): a message that opened a conversation meanwhile makes
-        the whole change fail rather than be lost. ``name``: the customer's, for an identity that has none;
-        ``unname``: take away the name (an unmerge of the merge that gave it)."""
+        the whole change fail rather than be lost. ``name``: the customer's, which the identity's next
+        conversations take (a merge's: over a name the identity had, such as a web-chat visitor token's; an
+        unmerge's: the one it had before); ``unname``: take away the name (an unmerge of the merge that gave it)."""
         update = Update().set("customer_id", customer_id).set("siblings", list(siblings) or None)
         if name:
-            update.set_if_missing("customer_name", name)
+            update.set("customer_name", name)
         elif unname:
             update.remove("customer_name")
         if open_conversation_id:

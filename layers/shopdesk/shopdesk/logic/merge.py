@@ -11,6 +11,9 @@ Rules (docs/architecture.md, "Identity"):
   conversation (its customer and history partition). The merge record keeps what was moved and how each
   identity was, so an unmerge puts each piece back: identities, conversations (and those started since from
   the merged customer's identities), records. Both customers' timelines show who did it, when and why.
+- Every identity takes the merged customer's name (the survivor's, else the other's), over one it had (a web-chat
+  visitor token's, say): the customer's next conversation, on any channel, bears it and the acknowledgement
+  greets them by it. An unmerge gives each identity the name it had.
 - One open conversation per customer: after a merge every identity holds the survivor's open conversation,
   or the merged customer's when the survivor had none. When both had one, the merged customer's goes into the
   survivor's (logic.fold: its messages show there, its channels answered from there, it is resolved as merged);
@@ -149,17 +152,19 @@ class Merger:
         open_a = open_for(record.survivor_identities, current is not None and current not in back_ids)
         now = clock.now()
         core = []
-        def named_by_merge(k: str) -> bool:       # an identity without a name before, given the merge's
+        def renamed_by_merge(k: str) -> tuple[bool, str | None]:   # an identity the merge named: the name it had
             before = record.identities_before.get(k)
-            return bool(record.gave_name and before is not None and before.customer_name is None
-                        and records[k].customer_name == record.gave_name)
+            renamed = bool(record.gave_name and before is not None and before.customer_name != record.gave_name
+                           and records[k].customer_name == record.gave_name)
+            return renamed, before.customer_name if renamed and before is not None else None
 
         for keys, owner, open_id in ((keys_a, survivor.id, open_a), (sorted(keys_b), other.id, open_b)):
             for k in keys:
                 if k in records:
+                    renamed, was = renamed_by_merge(k)
                     core.append(self.identities.rewrite_op(records[k], customer_id=owner, open_conversation_id=open_id,
                                                            siblings=[s for s in keys if s != k], expected=records[k],
-                                                           unname=named_by_merge(k)))
+                                                           name=was, unname=renamed and was is None))
         order_b = record.merged_identities
         restored_a = survivor.model_copy(update={
             "identities": [i for i in survivor.identities if i.key not in keys_b], "name": record.survivor_name})
