@@ -467,16 +467,19 @@ def put_privacy_settings(body: PrivacySettings, version: Version = None) -> Priv
 
 
 @app.post("/admin/customers/<customer_id>/export",
-          summary="Export everything about a customer (a zip: JSON and files), asynchronously (admins)",
-          status_code=202, responses=problems.responses(202, 403, 404, description="Started"))
+          summary="Export everything about a customer (a zip: JSON and files), asynchronously (admins; 409 merged: "
+                  "the customer was merged into another, whose export holds their data)",
+          status_code=202, responses=problems.responses(202, 403, 404, 409, description="Started"))
 def export_customer(customer_id: Id) -> Response[JobStarted]:
     started = privacy.start(_caller_roles(), "export", customer_id, caller(app.current_event).id)
     return Response(202, content_types.APPLICATION_JSON, JobStarted.model_validate(started))
 
 
 @app.post("/admin/customers/<customer_id>/erase",
-          summary="Erase a customer everywhere (table, files, search index), asynchronously (admins)",
-          status_code=202, responses=problems.responses(202, 403, 404, description="Started"))
+          summary="Erase a customer everywhere (table, files, search index), asynchronously (admins): asked again "
+                  "while it runs, the same job; 409 already_erased (the erase that ran), 409 merged (the customer "
+                  "was merged into another: erase that one, or unmerge first)",
+          status_code=202, responses=problems.responses(202, 403, 404, 409, description="Started"))
 def erase_customer(customer_id: Id) -> Response[JobStarted]:
     started = privacy.start(_caller_roles(), "erase", customer_id, caller(app.current_event).id)
     return Response(202, content_types.APPLICATION_JSON, JobStarted.model_validate(started))

@@ -670,8 +670,9 @@ def test_erase_leaves_nothing_of_the_customer_and_a_replay_stores_nothing(desk):
     # and the trail says it was erased, by whom, without the data
     records = admin(desk, "GET", "/admin/audit", query=f"customer_id={customer}")[1]["items"]
     assert {"customer.erase", "customer.erase.done", "customer.read"} <= {r["action"] for r in records}
-    # and an erase of a customer that is gone is a 404
-    assert admin(desk, "POST", f"/admin/customers/{customer}/erase")[0] == 404
+    # and an erase of a customer that is gone names the erase that ran
+    status, problem = admin(desk, "POST", f"/admin/customers/{customer}/erase")
+    assert status == 409 and problem["code"] == "already_erased" and problem["params"]["job_id"] == job["job_id"]
 
 
 @pytest.mark.parametrize("moment", ["between_its_read_and_its_archive", "after_the_erase_looked_for_archives"])
@@ -714,7 +715,7 @@ def test_an_export_running_while_its_customer_is_erased_leaves_no_archive_and_no
     assert desk.item(f"CONV#{conv}") is None
 
 
-def test_an_erase_of_a_customer_merged_into_another_deletes_every_export_holding_them(desk):
+def test_an_erase_of_a_customer_once_merged_into_another_deletes_every_export_holding_them(desk):
     # Given two customers an agent merged into one, and an export of the survivor (which holds the other)
     survivor_conv = whatsapp(desk, "Where is my parcel?", "SMmrg1")
     survivor = desk.item(f"CONV#{survivor_conv}")["customer"]["id"]
@@ -722,12 +723,16 @@ def test_an_erase_of_a_customer_merged_into_another_deletes_every_export_holding
     other = desk.item(f"CONV#{other_conv}")["customer"]["id"]
     online(desk, "alice")
     desk.drain_queue(desk.work_queue_url, "router")
-    assert agent(desk, "POST", f"/agent/customers/{survivor}/merge", "alice",
-                 {"other_id": other, "reason": "same person"})[0] == 200
+    status, merge = agent(desk, "POST", f"/agent/customers/{survivor}/merge", "alice",
+                          {"other_id": other, "reason": "same person"})
+    assert status == 200
     exported = _job(desk, "export", survivor)
     assert set(json.loads(zipfile.ZipFile(io.BytesIO(urllib.request.urlopen(
         exported["download_url"], timeout=10).read())).read("data.json"))["customer_ids"]) == {survivor, other}
-    # When an admin erases the customer merged away
+    # When the merge is undone (an erase of a customer merged away is refused: test_privacy_merged.py) and an admin
+    # erases the customer who was merged
+    assert agent(desk, "POST", f"/agent/customers/{survivor}/unmerge", "alice",
+                 {"merge_id": merge["id"], "reason": "two people"})[0] == 200
     assert _job(desk, "erase", other)["counts"]["exports"] == 1
     # Then the survivor's export, which held them, is deleted too, and its job hands out no link
     assert _objects(desk, desk.env["EXPORT_BUCKET"]) == {}

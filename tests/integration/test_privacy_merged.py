@@ -1,12 +1,149 @@
-"""Customers merged into one another and the privacy routes: a survivor's audit filter holds the records of the
-customers merged into it."""
+"""Export and erase of customers merged into one another, and an erase asked for twice: an id merged away is never
+erased or exported as if it held its data (a 409 names the survivor), the merge stays undoable, a survivor's audit
+filter holds the records of the customers merged into it, and a second erase points at the first."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+from tests.integration import test_commerce
 from tests.integration.helpers import agent, customer_writes, online
-from tests.integration.test_privacy import admin
+from tests.integration.test_privacy import admin, run_jobs, scan
 
 ONE, TWO = "+31655507771", "+31655507772"
+sandbox, shop = test_commerce.sandbox, test_commerce.shop      # the commerce sandbox and its environment (fixtures)
+
+
+def _two_merged(desk: Any, tag: str) -> tuple[str, str, str, str, str]:
+    """Two customers writing by SMS, the second merged into the first by an agent: (survivor, gone, the survivor's
+    conversation, gone's conversation, the merge's id)."""
+    keep_conv = customer_writes(desk, ONE, f"Where is my parcel {tag}?", f"SM{tag}1")
+    gone_conv = customer_writes(desk, TWO, f"Gone words {tag}, I changed my address", f"SM{tag}2")
+    keep, gone = desk.item(f"CONV#{keep_conv}")["customer"]["id"], desk.item(f"CONV#{gone_conv}")["customer"]["id"]
+    online(desk, "alice")
+    desk.drain_queue(desk.work_queue_url, "router")
+    status, merge = agent(desk, "POST", f"/agent/customers/{keep}/merge", "alice", {"other_id": gone, "reason": "same"})
+    assert status == 200, merge
+    return keep, gone, keep_conv, gone_conv, merge["id"]
+
+
+def _jobs(desk: Any) -> list[dict[str, Any]]:
+    return [i for i in scan(desk) if str(i["PK"]).startswith("PRIVACYJOB#")]
+
+
+def test_an_erase_or_export_of_a_customer_merged_away_is_refused_naming_the_survivor_and_the_merge_stays(desk):
+    # Given a customer merged into another
+    keep, gone, keep_conv, gone_conv, merge_id = _two_merged(desk, "mga")
+    # When an admin erases, or exports, the customer merged away
+    for kind in ("erase", "export"):
+        status, problem = admin(desk, "POST", f"/admin/customers/{gone}/{kind}")
+        # Then it is a 409 that names the survivor and the merge, and nothing is started
+        assert status == 409, problem
+        assert problem["code"] == "merged", problem
+        assert problem["params"]["survivor_id"] == keep and problem["params"]["merge_id"] == merge_id
+        assert keep in problem["detail"] and "unmerge" in problem["detail"]
+    assert _jobs(desk) == []
+    run_jobs(desk)
+    # and their data, their record and the merge record are all there, and the merge can be undone
+    assert desk.item(f"CONV#{gone_conv}") is not None and desk.item(f"CUSTOMER#{gone}") is not None
+    assert desk.item(f"MERGE#{merge_id}")["status"] == "merged"
+    assert desk.item("ERASED") is None and not [i for i in scan(desk) if i["PK"] == "ERASED"]
+    status, undone = agent(desk, "POST", f"/agent/customers/{keep}/unmerge", "alice",
+                           {"merge_id": merge_id, "reason": "not the same person"})
+    assert status == 200, undone
+    # and once unmerged, the erase of that customer erases theirs, and only theirs
+    status, started = admin(desk, "POST", f"/admin/customers/{gone}/erase")
+    assert status == 202, started
+    run_jobs(desk)
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{started['job_id']}")[1]["status"] == "done"
+    assert desk.item(f"CONV#{gone_conv}") is None and desk.item(f"IDENTITY#phone#{TWO}") is None
+    assert desk.item(f"CONV#{keep_conv}") is not None and desk.item(f"IDENTITY#phone#{ONE}") is not None
+
+
+def test_a_survivor_s_erase_after_an_unmerge_leaves_the_customer_merged_apart_again(desk):
+    # Given a merge an agent undid: two people again
+    keep, gone, keep_conv, gone_conv, merge_id = _two_merged(desk, "mgu")
+    assert agent(desk, "POST", f"/agent/customers/{keep}/unmerge", "alice",
+                 {"merge_id": merge_id, "reason": "not the same person"})[0] == 200
+    # When an admin erases the one who was the survivor
+    status, started = admin(desk, "POST", f"/admin/customers/{keep}/erase")
+    assert status == 202, started
+    run_jobs(desk)
+    # Then theirs is gone, and the other's conversation, identity and record stay
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{started['job_id']}")[1]["status"] == "done"
+    assert desk.item(f"CONV#{keep_conv}") is None and desk.item(f"CUSTOMER#{keep}") is None
+    assert desk.item(f"CONV#{gone_conv}") is not None and desk.item(f"IDENTITY#phone#{TWO}") is not None
+    assert desk.item(f"CUSTOMER#{gone}") is not None
+
+
+def test_the_bulk_preview_and_erase_say_merged_into_for_an_id_merged_away_and_start_nothing_for_it(desk):
+    keep, gone, _, gone_conv, _ = _two_merged(desk, "mgb")
+    names = [gone, TWO]        # the id merged away, and their phone (its identity is the survivor's now)
+    status, preview = admin(desk, "POST", "/admin/privacy/erasures/preview", {"customers": names})
+    assert status == 200, preview
+    assert [(r["outcome"], r.get("customer_id"), r.get("merged_into")) for r in preview["items"]] == [
+        ("merged", gone, keep), ("found", keep, None)]
+    status, started = admin(desk, "POST", "/admin/privacy/erasures", {"customers": [gone]})
+    assert status == 202
+    assert [(r["outcome"], r.get("merged_into"), r.get("job_id")) for r in started["items"]] == [
+        ("merged", keep, None)]
+    assert _jobs(desk) == []
+    assert desk.item(f"CONV#{gone_conv}") is not None
+
+
+def test_a_customer_being_erased_is_not_merged_and_a_job_older_than_a_merge_fails_saying_so(desk):
+    keep_conv = customer_writes(desk, ONE, "Where is my parcel?", "SMmgr1")
+    gone_conv = customer_writes(desk, TWO, "Gone words, I changed my address", "SMmgr2")
+    keep, gone = desk.item(f"CONV#{keep_conv}")["customer"]["id"], desk.item(f"CONV#{gone_conv}")["customer"]["id"]
+    online(desk, "alice")
+    desk.drain_queue(desk.work_queue_url, "router")
+    # Given an erase of a customer, started and not yet run
+    erase = admin(desk, "POST", f"/admin/customers/{gone}/erase")[1]["job_id"]
+    # When an agent merges them into another: refused while the erase runs
+    status, problem = agent(desk, "POST", f"/agent/customers/{keep}/merge", "alice", {"other_id": gone, "reason": "x"})
+    assert status == 409, problem
+    run_jobs(desk)
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{erase}")[1]["status"] == "done"
+    assert desk.item(f"CONV#{gone_conv}") is None and desk.item(f"CONV#{keep_conv}") is not None
+    # Given an export started before a merge (the merge does not wait for an export)
+    other_conv = customer_writes(desk, "+31655507773", "Third words", "SMmgr3")
+    other = desk.item(f"CONV#{other_conv}")["customer"]["id"]
+    desk.drain_queue(desk.work_queue_url, "router")
+    export = admin(desk, "POST", f"/admin/customers/{other}/export")[1]["job_id"]
+    status, merge = agent(desk, "POST", f"/agent/customers/{keep}/merge", "alice", {"other_id": other, "reason": "x"})
+    assert status == 200, merge
+    # When the job runs: it fails, naming the survivor, and writes no archive of a record without its data
+    run_jobs(desk)
+    status, job = admin(desk, "GET", f"/admin/privacy/jobs/{export}")
+    assert job["status"] == "failed" and keep in job["error"] and job.get("download_url") is None, job
+    assert not [i for i in scan(desk) if i.get("type") == "export"]
+    assert desk.item(f"MERGE#{merge['id']}")["status"] == "merged"
+
+
+def test_an_erase_job_of_a_customer_merged_away_since_fails_and_keeps_the_merge(desk):
+    from shopdesk.dal.table import Update
+    keep_conv = customer_writes(desk, ONE, "Where is my parcel?", "SMmgj1")
+    gone_conv = customer_writes(desk, TWO, "Gone words, I changed my address", "SMmgj2")
+    keep, gone = desk.item(f"CONV#{keep_conv}")["customer"]["id"], desk.item(f"CONV#{gone_conv}")["customer"]["id"]
+    online(desk, "alice")
+    desk.drain_queue(desk.work_queue_url, "router")
+    # Given an erase job queued, and its customer merged away before it ran (a job queued by an older version,
+    # whose start left no mark on the record)
+    erase = admin(desk, "POST", f"/admin/customers/{gone}/erase")[1]["job_id"]
+    desk.handler("privacy").worker.store.table.update(f"CUSTOMER#{gone}", "META", Update().remove("erasing"))
+    status, merge = agent(desk, "POST", f"/agent/customers/{keep}/merge", "alice", {"other_id": gone, "reason": "x"})
+    assert status == 200, merge
+    # When it runs: it fails, naming the survivor, erases nothing, and the merge can still be undone
+    run_jobs(desk)
+    status, job = admin(desk, "GET", f"/admin/privacy/jobs/{erase}")
+    assert job["status"] == "failed" and keep in job["error"], job
+    assert desk.item(f"CONV#{gone_conv}") is not None and desk.item(f"MERGE#{merge['id']}")["status"] == "merged"
+    assert not [i for i in scan(desk) if i["PK"] == "ERASED"]
+    trail = admin(desk, "GET", "/admin/audit", query=f"customer_id={gone}")[1]["items"]
+    assert "customer.erase.failed" in {r["action"] for r in trail}
+    assert agent(desk, "POST", f"/agent/customers/{keep}/unmerge", "alice",
+                 {"merge_id": merge["id"], "reason": "undo"})[0] == 200
 
 
 def test_the_audit_filter_by_a_survivor_holds_the_records_of_customers_merged_into_it(desk):
@@ -45,3 +182,77 @@ def test_the_audit_filter_by_a_survivor_holds_the_records_of_customers_merged_in
                  {"merge_id": merge["id"], "reason": "undo"})[0] == 200
     after = {r["id"] for r in admin(desk, "GET", "/admin/audit", query=f"customer_id={keep}&limit=500")[1]["items"]}
     assert not gone_records & after
+
+
+def test_an_erase_asked_for_again_points_at_the_erase_that_runs_or_ran(desk):
+    conv = customer_writes(desk, ONE, "Erase me twice", "SMtwice1")
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    # When an admin asks twice before the erase ran (a retried request)
+    first = admin(desk, "POST", f"/admin/customers/{customer}/erase")
+    second = admin(desk, "POST", f"/admin/customers/{customer}/erase")
+    # Then both are that one erase
+    assert first[0] == second[0] == 202 and first[1]["job_id"] == second[1]["job_id"], (first, second)
+    assert len(_jobs(desk)) == 1
+    run_jobs(desk)
+    job = admin(desk, "GET", f"/admin/privacy/jobs/{first[1]['job_id']}")[1]
+    assert job["status"] == "done"
+    # When they ask once it ran: a 409 naming the erase and when it finished, not a 404
+    status, problem = admin(desk, "POST", f"/admin/customers/{customer}/erase")
+    assert status == 409 and problem["code"] == "already_erased", problem
+    assert problem["params"]["job_id"] == job["job_id"] and problem["params"]["erased_at"]
+    # and a bulk erase naming them says so too, with the job
+    status, rows = admin(desk, "POST", "/admin/privacy/erasures", {"customers": [customer]})
+    assert status == 202
+    assert [(r["outcome"], r.get("job_id")) for r in rows["items"]] == [("already_erased", job["job_id"])]
+    assert len(_jobs(desk)) == 1
+    # and the marker holds ids only
+    [marker] = [i for i in scan(desk) if i.get("type") == "erased_customer"]
+    assert "Erase me" not in json.dumps(marker, default=str) and ONE not in json.dumps(marker, default=str)
+
+
+def test_a_customer_merged_into_an_erased_survivor_is_already_erased_with_the_survivor_s_job(desk):
+    keep, gone, _, gone_conv, _ = _two_merged(desk, "mge")
+    status, started = admin(desk, "POST", f"/admin/customers/{keep}/erase")
+    assert status == 202
+    run_jobs(desk)
+    assert desk.item(f"CONV#{gone_conv}") is None and desk.item(f"CUSTOMER#{gone}") is None
+    status, problem = admin(desk, "POST", f"/admin/customers/{gone}/erase")
+    assert status == 409 and problem["code"] == "already_erased", problem
+    assert problem["params"]["job_id"] == started["job_id"]
+
+
+def test_an_erase_that_failed_for_good_does_not_hold_the_customer(desk):
+    conv = customer_writes(desk, ONE, "Erase me after a failure", "SMfail1")
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    first = admin(desk, "POST", f"/admin/customers/{customer}/erase")[1]["job_id"]
+    desk.handler("privacy").worker.store.finish(first, "failed", dead_lettered=True, error="stopped")
+    status, second = admin(desk, "POST", f"/admin/customers/{customer}/erase")
+    assert status == 202 and second["job_id"] != first
+    run_jobs(desk)
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{second['job_id']}")[1]["status"] == "done"
+    assert desk.item(f"CONV#{conv}") is None
+
+
+def test_shopify_s_redact_of_a_merged_away_customer_s_email_erases_the_survivor_holding_it(desk, shop):
+    from tests.integration.test_commerce import shopify_sample
+    from tests.integration.test_email import _deliver, _eml
+    # Given John, who wrote by email, merged into a customer who wrote by SMS (his email is the survivor's now)
+    _deliver(desk, _eml(sender="John Doe <john@example.com>", body="Hi, John here about my order\n"), "john-m1")
+    john = desk.item("IDENTITY#email#john@example.com")["customer_id"]
+    keep_conv = customer_writes(desk, ONE, "Where is my parcel?", "SMshop1")
+    keep = desk.item(f"CONV#{keep_conv}")["customer"]["id"]
+    online(desk, "alice")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert agent(desk, "POST", f"/agent/customers/{keep}/merge", "alice",
+                 {"other_id": john, "reason": "same"})[0] == 200
+    assert desk.item("IDENTITY#email#john@example.com")["customer_id"] == keep
+    # When Shopify sends customers/redact for john@example.com
+    status, answer = shopify_sample(desk, shop, "customers_redact")
+    assert (status, answer["status"]) == (200, "recorded"), answer
+    run_jobs(desk)
+    # Then the erase ran on the survivor, who holds John's email and conversations: all of it is gone
+    [job] = _jobs(desk)
+    assert job["customer_id"] == keep and job["status"] == "done", job
+    assert desk.item("IDENTITY#email#john@example.com") is None and desk.item(f"CUSTOMER#{john}") is None
+    assert desk.client("s3").list_objects_v2(Bucket=desk.env["MAIL_BUCKET"]).get("KeyCount") == 0
+    assert "John here" not in json.dumps(scan(desk), default=str)

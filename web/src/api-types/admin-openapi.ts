@@ -224,7 +224,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Export everything about a customer (a zip: JSON and files), asynchronously (admins) */
+        /** Export everything about a customer (a zip: JSON and files), asynchronously (admins; 409 merged: the customer was merged into another, whose export holds their data) */
         post: operations["export_customer_admin_customers__customer_id__export_post"];
         delete?: never;
         options?: never;
@@ -241,7 +241,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Erase a customer everywhere (table, files, search index), asynchronously (admins) */
+        /** Erase a customer everywhere (table, files, search index), asynchronously (admins): asked again while it runs, the same job; 409 already_erased (the erase that ran), 409 merged (the customer was merged into another: erase that one, or unmerge first) */
         post: operations["erase_customer_admin_customers__customer_id__erase_post"];
         delete?: never;
         options?: never;
@@ -1346,10 +1346,10 @@ export interface components {
             input: string;
             /**
              * Outcome
-             * @description found (preview: the customer it names), started (their erase job), same_customer (named already above), not_found, unrecognised (neither an id, an email address nor a phone number)
+             * @description found (preview: the customer it names), started (their erase job, or the one of theirs running already), same_customer (named already above), merged (an id merged into another customer, merged_into: their conversations and identities are that customer's now; erase that one, or unmerge first: nothing is started), already_erased (an id an erase removed: job_id is that erase), not_found, unrecognised (neither an id, an email address nor a phone number)
              * @enum {string}
              */
-            outcome: "found" | "started" | "same_customer" | "not_found" | "unrecognised";
+            outcome: "found" | "started" | "same_customer" | "merged" | "already_erased" | "not_found" | "unrecognised";
             /** Customer Id */
             customer_id?: string | null;
             /**
@@ -1357,6 +1357,11 @@ export interface components {
              * @description the customer's name, to check before erasing
              */
             name?: string | null;
+            /**
+             * Merged Into
+             * @description merged: the customer holding their data now
+             */
+            merged_into?: string | null;
             /**
              * Job Id
              * @description GET /admin/privacy/jobs/{job_id} follows it
@@ -1464,6 +1469,11 @@ export interface components {
         JobStarted: {
             /** Job Id */
             job_id: string;
+            /**
+             * Running
+             * @description true: an erase of this customer was running already, and this is its job (an erase asked for twice is one)
+             */
+            running?: boolean | null;
         };
         /**
          * LabelContent
@@ -3653,6 +3663,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The current state forbids it (changed meanwhile, at capacity, window closed...): read again and retry, or change course */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request does not match the schema */
             422: {
                 headers: {
@@ -3704,6 +3723,15 @@ export interface operations {
             };
             /** @description No such resource (or none the caller may see) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The current state forbids it (changed meanwhile, at capacity, window closed...): read again and retry, or change course */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

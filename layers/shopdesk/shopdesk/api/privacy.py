@@ -52,6 +52,8 @@ class PrivacySettingsOut(BaseModel):
 
 class JobStarted(BaseModel):
     job_id: str
+    running: bool | None = Field(None, description=(
+        "true: an erase of this customer was running already, and this is its job (an erase asked for twice is one)"))
 
 
 class JobOut(BaseModel):
@@ -80,11 +82,16 @@ class EraseSeveral(BaseModel):
 
 class EraseRow(BaseModel):
     input: str = Field(description="the name as given")
-    outcome: Literal["found", "started", "same_customer", "not_found", "unrecognised"] = Field(description=(
-        "found (preview: the customer it names), started (their erase job), same_customer (named already above), "
-        "not_found, unrecognised (neither an id, an email address nor a phone number)"))
+    outcome: Literal["found", "started", "same_customer", "merged", "already_erased", "not_found",
+                     "unrecognised"] = Field(description=(
+        "found (preview: the customer it names), started (their erase job, or the one of theirs running already), "
+        "same_customer (named already above), merged (an id merged into another customer, merged_into: their "
+        "conversations and identities are that customer's now; erase that one, or unmerge first: nothing is "
+        "started), already_erased (an id an erase removed: job_id is that erase), not_found, unrecognised (neither "
+        "an id, an email address nor a phone number)"))
     customer_id: str | None = None
     name: str | None = Field(None, description="the customer's name, to check before erasing")
+    merged_into: str | None = Field(None, description="merged: the customer holding their data now")
     job_id: str | None = Field(None, description="GET /admin/privacy/jobs/{job_id} follows it")
 
 

@@ -161,7 +161,8 @@ class Customers:
     def record_op(self, customer: Customer, *, merged_into: str | None, merge_id: str | None,
                   expect_merged_into: str | None) -> dict[str, Any]:
         """Rewrite a customer's record (its identities, name, merged_into), conditioned on merged_into as
-        read, so two merges of the same customer cannot both happen."""
+        read, so two merges of the same customer cannot both happen, and on no erase holding the record
+        (``erasing``: what the erase gathered would be moved, or left behind, meanwhile)."""
         update = (Update().set("identities", [i.model_dump() for i in customer.identities])
                   .set("name", customer.name))
         if merged_into:
@@ -172,6 +173,7 @@ class Customers:
             update.when("merged_into = :into", into=expect_merged_into)
         else:
             update.when("attribute_exists(PK) AND attribute_not_exists(merged_into)")
+        update.when("attribute_not_exists(erasing)")
         return self.table.update_op(it.customer_pk(customer.id), it.META, update)
 
     def name_conversation(self, conversation_id: str, name: str | None, *, was: str | None = None) -> None:
@@ -201,7 +203,7 @@ class Customers:
         try:
             self.table.transact([*core, *moves[:room]])
         except TransactionCancelled as exc:
-            raise Conflict("the customers changed meanwhile (a new message, another merge); "
+            raise Conflict("the customers changed meanwhile (a new message, another merge, an erase); "
                            "read them again and retry") from exc
         for op in moves[room:]:        # one at a time: a conversation moved or deleted meanwhile is skipped alone
             with contextlib.suppress(TransactionCancelled):

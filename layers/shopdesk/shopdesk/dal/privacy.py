@@ -37,6 +37,11 @@ def job_pk(job_id: str) -> str:
     return f"PRIVACYJOB#{job_id}"
 
 
+def erased_customer_pk(customer_id: str) -> str:
+    """Which erase removed a customer (``SubjectData.record_erased``): a second erase of them points at it."""
+    return f"ERASEDCUSTOMER#{customer_id}"
+
+
 def export_sk(job_id: str) -> str:
     """An export's archive, under each customer it holds (``SubjectData.record_export``)."""
     return f"EXPORT#{job_id}"
@@ -142,12 +147,19 @@ class SubjectData:
                 self.table.update(request["PK"], request["SK"],
                                   Update().set("body", request["body"]).when("attribute_exists(PK)"))
 
-    def record_erased(self, customer_id: str, conversation_ids: list[str], job_id: str, ttl: int | None) -> None:
+    def record_erased(self, customer_id: str, conversation_ids: list[str], job_id: str, ttl: int | None,
+                      customer_ids: Sequence[str] = ()) -> None:
         """The deletion list (``ERASED``): ids only, for stores that cannot delete in place (the event lake
-        applies it to every query, or rewrites its files, until its rows have expired)."""
-        self.table.put({"PK": "ERASED", "SK": f"{clock.iso(clock.now())}#{customer_id}", "type": "erased",
+        applies it to every query, or rewrites its files, until its rows have expired). And, under each customer
+        erased (``customer_ids``: they and those merged into them), which erase it was and when
+        (``ERASEDCUSTOMER#<id>``, ids only, kept as long): a second erase of them answers with it."""
+        at = clock.iso(clock.now())
+        self.table.put({"PK": "ERASED", "SK": f"{at}#{customer_id}", "type": "erased",
                         "customer_id": customer_id, "conversation_ids": conversation_ids or None, "job_id": job_id,
                         "ttl": ttl})
+        self.table.batch_put([{"PK": erased_customer_pk(c), "SK": it.META, "type": "erased_customer", "job_id": job_id,
+                               "erased_at": at, **({"with": customer_id} if c != customer_id else {}), "ttl": ttl}
+                              for c in dict.fromkeys([customer_id, *customer_ids])])
 
     def erased(self) -> list[dict[str, Any]]:
         """Every deletion list entry, newest first (#169: ``scripts/backfill.py erased`` writes the lake's copy)."""
@@ -162,6 +174,10 @@ class PrivacyJobStore:
     def create(self, job: dict[str, Any]) -> None:
         self.table.put({"PK": job_pk(job["id"]), "SK": it.META, "type": "privacy_job", **job,
                         "ttl": int(clock.now().timestamp()) + JOB_TTL_SECONDS}, condition="attribute_not_exists(PK)")
+
+    def delete(self, job_id: str) -> None:
+        """A job that was never started (its erase found the customer held by another)."""
+        self.table.delete(job_pk(job_id), it.META)
 
     def get(self, job_id: str) -> dict[str, Any] | None:
         item = self.table.get(job_pk(job_id), it.META)
@@ -218,6 +234,44 @@ class PrivacyJobStore:
         try:
             self.table.update(job_pk(job_id), it.META,
                               Update().set("archive_deleted", why).when("attribute_exists(PK)"))
+        except ConditionFailed:
+            return
+
+    def claim_erase(self, customer_id: str, job_id: str, *, over: str | None = None, force: bool = False) -> bool:
+        """An erase starts: the customer's record says so (``erasing``: the job) from now until the erase removes it,
+        unless another erase holds it (``over``: the one it may take over, gone or failed; ``force``: whatever
+        holds it). False when the record is not there, is merged into another, or another erase holds it."""
+        update = Update().set("erasing", job_id).when("attribute_exists(PK) AND attribute_not_exists(merged_into)")
+        if over:
+            update.when("attribute_not_exists(erasing) OR erasing = :over", over=over)
+        elif not force:
+            update.when("attribute_not_exists(erasing)")
+        try:
+            self.table.update(it.customer_pk(customer_id), it.META, update)
+        except ConditionFailed:
+            return False
+        return True
+
+    def erase_of(self, customer_id: str) -> tuple[str | None, dict[str, Any] | None]:
+        """The erase holding the customer's record (its job id, None: none), and the erase that removed them
+        (``ERASEDCUSTOMER#``: its ``job_id``, ``erased_at`` and ``with``, the customer it was asked for when they
+        were merged into them; None: none, or kept no longer)."""
+        found = {row["PK"]: row for row in self.table.batch_get([(it.customer_pk(customer_id), it.META),
+                                                                 (erased_customer_pk(customer_id), it.META)])}
+        record = found.get(it.customer_pk(customer_id)) or {}
+        erased = found.get(erased_customer_pk(customer_id))
+        return record.get("erasing"), ({k: erased[k] for k in ("job_id", "erased_at", "with") if erased.get(k)}
+                                       if erased else None)
+
+    def merged_into(self, customer_id: str) -> str | None:
+        """The customer the customer was merged into (None: none, or no such customer)."""
+        return (self.table.get(it.customer_pk(customer_id), it.META) or {}).get("merged_into")
+
+    def not_erasing(self, customer_id: str, job_id: str) -> None:
+        """An erase that stopped without removing the customer (failed) holds their record no longer."""
+        try:
+            self.table.update(it.customer_pk(customer_id), it.META,
+                              Update().remove("erasing").when("erasing = :job", job=job_id))
         except ConditionFailed:
             return
 

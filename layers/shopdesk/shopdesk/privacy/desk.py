@@ -148,9 +148,11 @@ class PrivacyDesk:
                    request_id: str | None = None) -> list[dict[str, Any]]:
         """Several customers at once (a batch of deletion requests), each named by their customer id, email address
         or phone number (national numbers in the shop's region), in order, one row per name: ``found`` (with the
-        customer's name, to check before anything is done: ``start`` False), ``started`` (their erase job),
-        ``same_customer`` (named already), ``not_found`` or ``unrecognised`` (neither an id, an email nor a phone
-        number). Each erase started is an audit record of its own, on that customer, as a single erase is."""
+        customer's name, to check before anything is done: ``start`` False), ``started`` (their erase job, or the
+        one of theirs running already), ``same_customer`` (named already), ``merged`` (an id merged into another,
+        ``merged_into``: erase that one, or unmerge first; nothing is started), ``already_erased`` (an id an erase
+        removed: its job), ``not_found`` or ``unrecognised`` (neither an id, an email nor a phone number). Each
+        erase started is an audit record of its own, on that customer, as a single erase is."""
         roles = sorted(set(by))
         require(roles, ADMIN)
         rows: list[dict[str, Any]] = []
@@ -160,9 +162,14 @@ class PrivacyDesk:
             customer = None if kind is None else (
                 self.jobs.customers.get(address) if kind == "id" else self.jobs.customers.find(kind, address))
             if customer is None:
-                rows.append({"input": name, "outcome": "not_found" if kind else "unrecognised"})
+                rows.append(self._not_there(name, address) if kind == "id" else
+                            {"input": name, "outcome": "not_found" if kind else "unrecognised"})
                 continue
             row = {"input": name, "customer_id": customer.id, "name": customer.name}
+            if customer.merged_into:          # their data is the survivor's: named, never erased under this id
+                survivor = self.jobs.merged(customer).params or {}
+                rows.append({**row, "outcome": "merged", "merged_into": survivor.get("survivor_id")})
+                continue
             if customer.id in seen:
                 rows.append({**row, "outcome": "same_customer"})
                 continue
@@ -170,12 +177,29 @@ class PrivacyDesk:
             if not start:
                 rows.append({**row, "outcome": "found"})
                 continue
-            job_id = self.jobs.start("erase", customer.id, caller_id, noted=False)["job_id"]
+            try:
+                job_id = self.jobs.start("erase", customer.id, caller_id, noted=False)["job_id"]
+            except Conflict:                   # merged or erased since it was read
+                rows.append(self._not_there(name, customer.id))
+                continue
             self.trail.record(actor=caller_id, roles=roles, action="customer.erase", customer_id=customer.id,
                               details={"job_id": job_id, "of_several": True}, request_id=request_id)
             rows.append({**row, "outcome": "started", "job_id": job_id})
         audit.note(names=len(names), customers=sorted(seen), started=start)
         return rows
+
+    def _not_there(self, name: str, customer_id: str) -> dict[str, Any]:
+        """The row of a customer id found no more: erased (``already_erased``, with the erase's job), merged away
+        meanwhile, or never there (``not_found``)."""
+        customer = self.jobs.customers.get(customer_id)
+        if customer is not None and customer.merged_into:
+            survivor = self.jobs.merged(customer).params or {}
+            return {"input": name, "outcome": "merged", "customer_id": customer.id, "name": customer.name,
+                    "merged_into": survivor.get("survivor_id")}
+        _, erased = self.jobs.store.erase_of(customer_id)
+        if erased is None:
+            return {"input": name, "outcome": "not_found"}
+        return {"input": name, "outcome": "already_erased", "customer_id": customer_id, "job_id": erased["job_id"]}
 
     def job(self, by: Iterable[str], job_id: str) -> dict[str, Any]:
         require(by, ADMIN)

@@ -18,6 +18,8 @@ must stay to refuse a provider's replay stays without them.
 - The deletion list (``ERASED``): the customer's and conversations' ids, for the event lake, which applies it
   to its queries until its own rows have expired (docs/data-model.md, "Retention and erasure"): written as an
   item and as an object in the lake's bucket (``dal/lake.py``), which every report anti-joins (``analytics.sql``).
+  Under each customer erased (they and those merged into them), the erase's job and time
+  (``ERASEDCUSTOMER#<id>``, ids only): a second erase of them answers with it (``PrivacyJobs.start``).
 - Every export archive holding them (theirs, and a survivor's holding a customer merged into it), whatever became
   of its job: the archive deleted from the export bucket (a link handed out before answers 404 from then on), its
   job marked (``archive_deleted``: it hands out no link), then the names of the archive under each customer it
@@ -75,7 +77,7 @@ class Eraser:
         archives = {key for key, row in subject.items.items() if row.get("type") == "export"}   # their files first
         deleted = self.data.delete(key for key in subject.items if key != primary and key not in archives)
         exports = self.erase_exports(subject.customer_ids, [subject.items[key] for key in archives])
-        self.data.record_erased(subject.customer_id, subject.conversation_ids, job_id, lake_ttl)
+        self.data.record_erased(subject.customer_id, subject.conversation_ids, job_id, lake_ttl, subject.customer_ids)
         if self.lake is not None:
             self.lake.write_erased(job_id, subject.customer_id, subject.conversation_ids)
         self.data.delete([primary])

@@ -56,6 +56,7 @@ from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
 from shopdesk.errors import Conflict, NotFound
 from shopdesk.ids import new_id
+from shopdesk.models.customer import Customer
 from shopdesk.phone import shop_phone
 from shopdesk.privacy import audit
 from shopdesk.privacy.audit import AuditTrail
@@ -75,6 +76,10 @@ ERASED_MEANWHILE = "the customer was erased while their export ran: its archive 
 GAVE_UP = ("stopped after {attempts} attempts ({reason}); the operator is alerted by the privacy dead-letter "
            "queue's alarm and can run it again after a fix")
 PLATFORM_KINDS: dict[str, Kind] = {"customers/data_request": "export", "customers/redact": "erase"}
+CLAIM_ATTEMPTS = 3              # an erase's start marks the customer's record: read again when it changed meanwhile
+MERGES_FOLLOWED = 5             # a chain of merges followed to its survivor, to name them
+MERGED_MEANWHILE = ("the customer was merged into {survivor} after the job was asked for: nothing was {done}; "
+                    "{kind} {survivor}, or unmerge first")
 
 
 def _gave_up(job: dict[str, Any]) -> bool:
@@ -96,22 +101,80 @@ class PrivacyJobs:
 
     def start(self, kind: Kind, customer_id: str, by: str, *, noted: bool = True,
               request: tuple[str, str] | None = None) -> dict[str, Any]:
-        """Start a job on a customer who exists (NotFound). ``noted``: the request's audit record names it (one
-        request, one customer); an erase of many writes a record per customer itself. ``request``: the shop
-        platform's privacy request it answers (its key), which follows the job (running, then done or failed)."""
-        if self.customers.get(customer_id) is None:
-            raise NotFound(f"customer {customer_id} does not exist")
-        job = {"id": new_id("j_"), "kind": kind, "customer_id": customer_id, "status": "running",
-               "requested_by": by, "created_at": clock.iso(clock.now())}
-        if request is not None:
-            job["request"] = list(request)
-        self.store.create(job)
+        """Start a job on a customer who exists (NotFound) and holds their data: one merged into another is a
+        Conflict (``merged``, naming the survivor). An erase asked for while one of the customer runs is that one
+        (its ``job_id``, ``running``: True; a platform's request gets a job of its own, which finds what is left),
+        and one of a customer an erase removed is a Conflict (``already_erased``, naming its job; NotFound for a
+        platform's request). ``noted``: the request's audit record names it (one request, one customer); an erase
+        of many writes a record per customer itself. ``request``: the shop platform's privacy request it answers
+        (its key), which follows the job (running, then done or failed)."""
+        for _ in range(CLAIM_ATTEMPTS):
+            customer = self.customers.get(customer_id)
+            if customer is None:         # (a platform's request is told as before: nothing of theirs is held)
+                raise self.gone(customer_id, kind) if request is None else NotFound(
+                    f"customer {customer_id} does not exist")
+            if customer.merged_into:
+                raise self.merged(customer)
+            holder = None
+            if kind == "erase" and request is None:
+                holder, _ = self.store.erase_of(customer_id)
+                if holder and self.current(holder) == "running":
+                    if noted:
+                        audit.note(customer_id=customer_id, after={"job_id": holder, "kind": kind, "running": True})
+                    return {"job_id": holder, "running": True}
+            job = {"id": new_id("j_"), "kind": kind, "customer_id": customer_id, "status": "running",
+                   "requested_by": by, "created_at": clock.iso(clock.now())}
+            if request is not None:
+                job["request"] = list(request)
+            self.store.create(job)        # before the record names it: an erase asked for at once finds it running
+            # an erase holds the record from now on (a holder whose job failed or is gone is taken over; a platform's
+            # request takes it whatever holds it); merged or erased meanwhile, or held by another: read again
+            if kind != "erase" or self.store.claim_erase(customer_id, job["id"], over=holder,
+                                                         force=request is not None):
+                break
+            self.store.delete(job["id"])
+        else:
+            raise Conflict(f"customer {customer_id} changed while their {kind} was asked for; ask again")
         if request is not None:       # before the job can run: its end is written after this
             self.store.mark_request(request, "running", job["id"])
-        self.queue.send({"job_id": job["id"]}, group=customer_id, dedup_id=job["id"])
+        try:
+            self.queue.send({"job_id": job["id"]}, group=customer_id, dedup_id=job["id"])
+        except Exception:
+            self.store.finish(job["id"], "failed", error="the job could not be queued; ask again")
+            self.store.not_erasing(customer_id, job["id"])
+            if request is not None:
+                self.store.mark_request(request, "failed", job["id"])
+            raise
         if noted:
             audit.note(customer_id=customer_id, after={"job_id": job["id"], "kind": kind})
         return {"job_id": job["id"]}
+
+    def gone(self, customer_id: str, kind: Kind = "erase") -> Exception:
+        """A customer who is not there: a Conflict naming the erase that removed them (``already_erased``: its
+        ``job_id``, ``erased_at``; ``with``: the customer erased, when they had been merged into them), else NotFound
+        (never a customer, or erased so long ago that the deletion list's retention is over)."""
+        _, erased = self.store.erase_of(customer_id)
+        if erased is None:
+            return NotFound(f"customer {customer_id} does not exist")
+        merged = f" with {erased['with']}, who they had been merged into" if erased.get("with") else ""
+        return Conflict(f"customer {customer_id} was erased{merged} on {erased['erased_at']} (job {erased['job_id']}); "
+                        f"nothing of theirs is left to {kind}").with_code("already_erased", **erased)
+
+    def merged(self, customer: Customer) -> Conflict:
+        """A customer merged into another: their conversations, identities and files are the survivor's now, so an
+        export or erase of their id would find nothing of theirs. Code ``merged``: the survivor (the last of a chain
+        of merges), the merge and when it was made."""
+        survivor, seen = customer, {customer.id}
+        while survivor.merged_into and survivor.merged_into not in seen and len(seen) <= MERGES_FOLLOWED:
+            seen.add(survivor.merged_into)
+            survivor = self.customers.get(survivor.merged_into) or survivor
+        merge = self.customers.get_merge(customer.merge_id) if customer.merge_id else None
+        at = clock.iso(merge.at) if merge is not None else None
+        return Conflict(f"customer {customer.id} was merged into {survivor.id}{f' on {at}' if at else ''}: their "
+                        f"conversations, identities and files are {survivor.id}'s now. Erase or export "
+                        f"{survivor.id}, or unmerge first").with_code(
+            "merged", survivor_id=survivor.id, merged_into=customer.merged_into, merge_id=customer.merge_id or "",
+            merged_at=at or "")
 
     def start_retention(self, by: str, *, settles: str | None = None) -> dict[str, Any]:
         """Give what is already stored the retention just saved (a ``retention`` job, no customer); ``settles``: the
@@ -269,6 +332,8 @@ class PrivacyWorker:
         """The last attempt failed: the job says so (the message goes on to the DLQ, and its alarm)."""
         reason = type(error).__name__         # not its text: it may quote what the job was handling
         self._finish(job_id, job, "failed", dead_lettered=True, error=GAVE_UP.format(attempts=attempt, reason=reason))
+        if job["kind"] == "erase":            # a merge or another erase may take them on (a redrive marks them again)
+            self.store.not_erasing(job["customer_id"], job_id)
         action = "retention.failed" if job["kind"] == "retention" else f"customer.{job['kind']}.failed"
         self.trail.record(actor="system:privacy", action=action, customer_id=job.get("customer_id"),
                           details={"job_id": job_id, "requested_by": job["requested_by"], "attempts": attempt,
@@ -278,6 +343,9 @@ class PrivacyWorker:
     def _run(self, job_id: str, job: dict[str, Any], time_left: Callable[[], float] | None) -> str:
         if job["kind"] == "retention":
             return self._retention(job_id, job, time_left)
+        merged_into = self.store.merged_into(job["customer_id"])
+        if merged_into:                     # since the job was asked for: what it would find is the survivor's now
+            return self._merged_meanwhile(job_id, job, merged_into)
         if job["kind"] == "erase":          # before anything is read: an export finishing meanwhile deletes its archive
             self.store.erasing(job["customer_id"], job_id)
         subject = gather(self.data, job["customer_id"], self.media_bucket, self.files)
@@ -320,6 +388,20 @@ class PrivacyWorker:
                           details={"job_id": job_id, "requested_by": job["requested_by"], **counts})
         logger.info("customer erased", extra={"job_id": job_id, **counts})
         return "done"
+
+    def _merged_meanwhile(self, job_id: str, job: dict[str, Any], survivor: str) -> str:
+        """The customer was merged into another after the job was asked for (a merge refuses a customer being
+        erased, not one being exported; or a job older than that): the job fails, naming the survivor, and neither
+        erases nor exports a record whose data is another's now; the merge stays, and can be undone."""
+        kind = job["kind"]
+        self._finish(job_id, job, "failed", error=MERGED_MEANWHILE.format(
+            survivor=survivor, done="erased" if kind == "erase" else "exported", kind=kind))
+        if kind == "erase":
+            self.store.not_erasing(job["customer_id"], job_id)
+        self.trail.record(actor="system:privacy", action=f"customer.{kind}.failed", customer_id=job["customer_id"],
+                          details={"job_id": job_id, "requested_by": job["requested_by"], "error": "merged",
+                                   "merged_into": survivor})
+        return "failed"
 
     def _retention(self, job_id: str, job: dict[str, Any], time_left: Callable[[], float] | None) -> str:
         """One slice of the walk: from the job's position until done or the invocation's time runs low."""

@@ -1,6 +1,7 @@
 """Everything shopdesk holds about one customer (the data subject), found by key: what an export writes out
 and an erase removes. Customers merged into the one asked for are part of them (the merge moved their
-conversations and identities; their records and timelines stay under their own ids).
+conversations and identities; their records and timelines stay under their own ids); one merged apart again since
+(the merge record ``unmerged``) is a person of their own, and is not.
 """
 
 from __future__ import annotations
@@ -106,11 +107,11 @@ def gather(data: SubjectData, customer_id: str, media_bucket: str | None, files:
             if row["SK"] == it.META:
                 subject.addresses |= {(i["kind"], i["address"]) for i in row.get("identities") or []}
             event = row.get("event") or {}
-            if event.get("kind") == "merged" and event.get("other_id"):
-                pending.append(event["other_id"])          # a customer merged into this one
-            if event.get("merge_id"):
-                merge = data.merge(event["merge_id"])
-                subject.add([merge] if merge else [])
+            merge = data.merge(event["merge_id"]) if event.get("merge_id") else None
+            subject.add([merge] if merge else [])
+            if (event.get("kind") == "merged" and event.get("other_id") and merge is not None
+                    and merge.get("status") == "merged"):
+                pending.append(event["other_id"])          # a customer merged into this one (and not apart since)
             evidence = row.get("evidence") or {}
             if row["SK"].startswith("SEEN#") and evidence.get("kind") and evidence.get("address"):
                 subject.add(data.by_keys([(mention_pk(evidence["kind"], evidence["address"]),
