@@ -70,6 +70,32 @@ describe("erasing several customers", () => {
     expect(root().textContent).toContain("Bea (u_2) · done");
   });
 
+  it("says which ids were merged into another customer or erased already, and erases neither", async () => {
+    const eraseSeveral = vi.fn(async (): Promise<{ items: EraseRow[] }> => ({
+      items: [
+        { input: "u_1", outcome: "merged", customer_id: "u_1", name: "Ada", merged_into: "u_9" },
+        { input: "u_2", outcome: "already_erased", customer_id: "u_2", job_id: "j_7" },
+        { input: "u_3", outcome: "found", customer_id: "u_3", name: "Cas" },
+      ],
+    }));
+    const store = new Store({ eraseSeveral } as unknown as Api);
+    render(
+      <AppContext.Provider value={{ ...testContext(store), who: { id: "root", name: "Root", groups: ["admins"] } }}>
+        <EraseSeveral />
+      </AppContext.Provider>,
+      root(),
+    );
+    const box = root().querySelector("textarea")!;
+    box.value = "u_1\nu_2\nu_3";
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+    await vi.waitFor(() => expect(root().querySelector<HTMLButtonElement>("form button")!.disabled).toBe(false));
+    root().querySelector("form")!.requestSubmit();
+    await vi.waitFor(() => expect(root().textContent).toContain("Erase 1 customer"));
+    expect(root().textContent).toContain(
+      "Ada (u_1): merged into u_9, who holds their conversations now; erase u_9, or undo the merge first");
+    expect(root().textContent).toContain("u_2: erased already (job j_7)");
+  });
+
   it.each([
     ["en", "Erase 1 customer", "Erase 1 customer?"],
     ["es", "Borrar 1 cliente", "¿Borrar 1 cliente?"],

@@ -153,6 +153,9 @@ function rowWords(row: EraseRow, jobs: Record<string, PrivacyJob>, t: Say): stri
   if (row.outcome === "unrecognised") return t("privacy.outcome.unrecognised");
   const who = row.name ? `${row.name} (${row.customer_id})` : (row.customer_id ?? "");
   if (row.outcome === "same_customer") return t("privacy.outcome.same_customer", { who });
+  if (row.outcome === "merged") return t("privacy.outcome.merged", { who, into: row.merged_into ?? "" });
+  if (row.outcome === "already_erased" && !(row.customer_id && jobs[row.customer_id]))
+    return t("privacy.outcome.already_erased", { who: row.customer_id ?? "", job: row.job_id ?? "" });
   const job = row.customer_id ? jobs[row.customer_id] : undefined;
   return job ? `${who} · ${t(`privacy.status.${job.status}`)}` : who;
 }

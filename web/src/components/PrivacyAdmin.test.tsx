@@ -315,6 +315,26 @@ describe("a customer's export and erase", () => {
     expect(byText("button", "Erase customer")).toBeDefined(); // not erased: the admin can try again
   });
 
+  it("says in the admin's words that a customer merged into another is to be exported or erased as that one", async () => {
+    const detail = "customer c_7 was merged into c_9 on 2026-12-01T10:00:00Z: their conversations, identities and files are c_9's now. Erase or export c_9, or unmerge first";
+    const startPrivacyJob = vi.fn(async () => {
+      throw new ApiError(409, detail, {
+        status: 409, detail, code: "merged",
+        params: { survivor_id: "c_9", merged_into: "c_9", merge_id: "mg_1", merged_at: "2026-12-01T10:00:00Z" },
+      });
+    });
+    show("privacy", {
+      adminCustomer: async () => customer,
+      privacyRequests: async () => ({ items: [] }),
+      startPrivacyJob,
+    } as unknown as Partial<Api>, ["admins"], "c_7");
+    await vi.waitFor(() => expect(text()).toContain("Griselda"));
+    byText("button", "Export data").click();
+    await vi.waitFor(() => expect(text()).toContain(
+      "This customer was merged into c_9 on 2026-12-01T10:00:00Z: their conversations are c_9's now. Erase or export c_9, or undo the merge first."));
+    expect(byText("button", "Erase customer")).toBeDefined(); // nothing was started: their controls stay
+  });
+
   it("lists the shop platform's requests with what became of each, in words", async () => {
     const request = (id: string, topic: string, status: string, job_id: string | null = null) => ({
       id, platform: "shopify", topic, status, job_id, received_at: "2026-12-05T10:00:00Z",

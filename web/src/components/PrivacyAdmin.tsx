@@ -4,6 +4,7 @@ import { useApp } from "../context";
 import { useStore } from "../store";
 import { agentName, formatFull } from "../format";
 import { counted, isMessageKey, type CountedKey } from "../i18n";
+import { problemWords } from "../problems";
 import {
   auditQuery,
   changes,
@@ -274,7 +275,8 @@ export function PrivacyAdmin({ customerId = "" }: { customerId?: string }) {
         setJobs((all) => all.map((j) => now.find((n) => n.job_id === j.job_id) ?? j));
       }
     } catch (error) {
-      setMessage({ kind: "error", text: t("error", { detail: detailOf(error) }) });
+      // a customer merged into another, or erased already: said in the admin's words, with whom to erase instead
+      setMessage({ kind: "error", text: problemWords(error, t) ?? t("error", { detail: detailOf(error) }) });
     }
   };
   return (
