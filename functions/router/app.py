@@ -79,7 +79,7 @@ def handle(record: SQSRecord) -> None:
         if handed is not None:
             if acknowledger:
                 try:
-                    acknowledger.maybe_acknowledge(handed.id, first_message=False, handoff=True)
+                    acknowledger.maybe_acknowledge(handed.id, handoff=True)
                 except Exception:          # a courtesy, as below
                     logger.exception("acknowledgement not sent", extra={"conversation_id": handed.id})
             assign_waiting(DrainWork(team=handed.team, reason="bot_send_failed"), handed, conversations, agents,
@@ -106,8 +106,8 @@ def handle(record: SQSRecord) -> None:
     # retried record (or one redriven hours later) sends no second one.
     if not settled and acknowledger and customer_wrote:
         try:
-            acknowledger.maybe_acknowledge(work.conversation_id, first_message=work.new_conversation,
-                                           handoff=outcome is Outcome.HANDED_OFF, message_sk=work.message_sk)
+            acknowledger.maybe_acknowledge(work.conversation_id, handoff=outcome is Outcome.HANDED_OFF,
+                                           message_sk=work.message_sk)
         except Unsent:
             raise                          # recorded, not sent: the retry sends it (and no other)
         except Exception:                  # a courtesy: never worth failing (and retrying) the routing for

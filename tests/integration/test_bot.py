@@ -401,6 +401,36 @@ def test_messages_in_quick_succession_the_bot_answers_the_latest_and_leaves_it_t
     assert seen["status"] == "pending" and seen["assignee"] is None and seen["bot"]["state"] == "answering"
 
 
+def _photo(desk, phone: str, sid: str) -> None:
+    """A photo without words, by MMS (its link is no web address: the file stays at the provider, nothing fetched)."""
+    from tests.integration.helpers import post_twilio
+    from tests.support import twilio_form
+    result = post_twilio(desk, twilio_form(MessageSid=sid, From=phone, To="+14155550100", Body="", NumMedia="1",
+                                           MediaUrl0="javascript:void(0)//", MediaContentType0="image/jpeg"))
+    assert result["statusCode"] == 200, result
+
+
+def test_a_new_conversations_first_message_superseded_by_one_the_bot_leaves_is_still_acknowledged(bot):
+    admin_call(bot, "PUT", "/admin/routing", "[admins]", {"acknowledgements": True})
+    # Given a greeting that opens a conversation and, right after it, a photo without words, both stored before the
+    # router saw either
+    conv = customer_writes(bot, "+31650000044", "Hi there", "SMbot44a")
+    clock.set_offset(3)
+    _photo(bot, "+31650000044", "MMbot44b")
+    # When the router takes their work, in order: the greeting's stands aside for the photo's, which the bot leaves
+    route(bot)
+    # Then the conversation is acknowledged once, for the photo (the work that decided), and waits for a person
+    seen = conversation(bot, conv)
+    acks = [m for m in seen["messages"] if m["kind"] == "acknowledgement"]
+    assert len(acks) == 1 and bot_messages(bot, conv) == [], seen["messages"]
+    assert seen["status"] == "open" and seen["waiting_since"] is not None
+    # and a third message at once is not acknowledged again (the burst, and opening hours)
+    clock.set_offset(6)
+    _photo(bot, "+31650000044", "MMbot44c")
+    route(bot)
+    assert len(acknowledgements(bot, conv)) == 1
+
+
 def test_bot_answers_in_the_customers_language_from_the_translation(bot):
     conv = customer_writes(bot, "+31650000002", "¿Cuánto tarda la entrega estándar?", "SMbot2")
     route(bot)

@@ -3,6 +3,12 @@ automatic acknowledgement on the same channel says when an answer will come, com
 policy, the business-hours calendar and the current queue, in the customer's language, from
 editable templates; never twice in a burst, never to an auto-reply, and it is not a first response.
 
+"First" is the conversation's state, not which message's work runs: during opening hours a message is acknowledged
+while the desk has told the customer nothing in the conversation yet (no acknowledgement, no person's reply, no word
+of the bot's: ``_first``). The conversation's first message's work may stand aside for a later one's (the customer
+wrote again before it ran: ``Outcome.SUPERSEDED``), and that later message's work then gives the first
+acknowledgement when the bot leaves it to a person.
+
 At most one per customer message, however often and however late its work is processed (a retry of a record
 that failed after the acknowledgement, the sweep's re-sends while the router is down, a redrive): whether a
 message is acknowledged is decided from the moment it was written, not the moment its work runs (after hours
@@ -36,7 +42,7 @@ from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.logic.variables import variables_for
 from shopdesk.logic.windows import WindowClosed, check_consent, free_text_allowed
 from shopdesk.logic.work import answered_since, send_outbound
-from shopdesk.models import ConversationStatus, Direction, Message
+from shopdesk.models import Conversation, ConversationStatus, Direction, Message
 from shopdesk.models.sla import BusinessHours
 
 logger = Logger(child=True)
@@ -50,7 +56,7 @@ class Acknowledger:
     book: PolicyBook
     shop_name: str = "Example Shop"
 
-    def maybe_acknowledge(self, conversation_id: str, *, first_message: bool, handoff: bool = False,
+    def maybe_acknowledge(self, conversation_id: str, *, handoff: bool = False,
                           message_sk: str | None = None) -> Message | None:
         """``handoff``: the bot just handed the conversation to a person: the customer is told when one will
         answer whatever the hour (the burst guard still holds). ``message_sk``: the customer's message this
@@ -64,8 +70,6 @@ class Acknowledger:
             return None
         if conv.status is ConversationStatus.RESOLVED:
             return None                       # closed since the customer wrote: nothing left to promise
-        if first_message and conv.sla.first_response_at is not None:
-            return None                       # an agent answered already: nothing left to promise
         now = clock.now()
         written = clock.parse_iso(message_sk.split("#")[1]) if message_sk else now
         last = conv.last_acknowledged_at
@@ -77,7 +81,7 @@ class Acknowledger:
         if message_sk and answered_since(conv, message_sk):
             return None                       # a person or the bot wrote to them after it: nothing left to promise
         open_now = is_open(now, clocks.hours)
-        if not first_message and is_open(written, clocks.hours) and not handoff:
+        if not _first(conv) and is_open(written, clocks.hours) and not handoff:
             return None                       # during opening hours only the first message is acknowledged
         if not expectations.should_acknowledge(last, written, routing.acknowledgement_burst_seconds):
             return None
@@ -124,6 +128,15 @@ class Acknowledger:
         sent = self.conversations.acknowledgement_of(conversation_id, message_sk)
         if sent is not None:
             send_outbound(self.outbound, conversation_id, sent)
+
+
+def _first(conv: Conversation) -> bool:
+    """The desk has told the customer nothing in this conversation yet: no acknowledgement, no person's reply, no word
+    of the bot's (an answer, a hand-over; a conversation the bot resolved and the customer reopened keeps its
+    ``bot``, so it is not a first message again). Whichever message's work finds it so owes the first
+    acknowledgement."""
+    return (conv.last_acknowledged_at is None and conv.sla.first_response_at is None
+            and conv.last_outbound_at is None and conv.bot is None)
 
 
 def _add(moment: datetime, seconds: float, *, hours: BusinessHours) -> datetime:
