@@ -132,7 +132,8 @@ def _erased(args: argparse.Namespace, table_name: str) -> int:
     lake = LakeBucket(bucket)
     for entry in entries if not args.dry_run else []:
         lake.write_erased(entry.get("job_id") or f"backfill-{entry['customer_id']}", entry["customer_id"],
-                          entry.get("conversation_ids") or [])
+                          entry.get("conversation_ids") or [],
+                          entry.get("merged_ids") or [])
     print(f"erased: {len(entries)} deletion list entries, {'would write' if args.dry_run else 'wrote'} "
           f"{len(entries)} objects to s3://{bucket}/erased/")
     return 0

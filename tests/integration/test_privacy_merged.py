@@ -216,6 +216,10 @@ def test_a_customer_merged_into_an_erased_survivor_is_already_erased_with_the_su
     assert status == 202
     run_jobs(desk)
     assert desk.item(f"CONV#{gone_conv}") is None and desk.item(f"CUSTOMER#{gone}") is None
+    # the lake's deletion list names both ids (events keep the id they were written with)
+    listed = desk.client("s3").get_object(Bucket=desk.env["EVENTS_BUCKET"], Key=f"erased/{started['job_id']}.json")
+    ids = [json.loads(line)["id"] for line in listed["Body"].read().decode().splitlines()]
+    assert {keep, gone} <= set(ids), ids
     status, problem = admin(desk, "POST", f"/admin/customers/{gone}/erase")
     assert status == 409 and problem["code"] == "already_erased", problem
     assert problem["params"]["job_id"] == started["job_id"]

@@ -48,6 +48,19 @@ def test_an_erase_s_deletion_list_hides_the_customer_from_what_the_lake_answers(
     assert kept == [{"customer_id": "u_kept"}]
 
 
+def test_the_deletion_list_names_the_customers_merged_into_the_one_erased(s3):
+    # Given events written under a customer's own id before they were merged into the one erased
+    s3.put_object(Bucket="lake", Key="events/2026/12/01/10/batch",
+                  Body=_event(1, "u_kept", "c_kept") + _event(2, "u_merged", None) + _event(3, "u_gone", None))
+    # When the survivor is erased
+    LakeBucket("lake", s3=s3).write_erased("j_1", "u_gone", [], ["u_gone", "u_merged"])
+    # Then the lake answers neither's events, and the survivor is listed once
+    lake = S3DuckDbLake("lake", "events/", s3=s3)
+    assert lake.rows("SELECT count(*) AS n FROM {erased}") == [{"n": 2}]
+    kept = lake.rows(f"SELECT customer_id FROM {{events}} WHERE {NOT_ERASED}")  # noqa: S608 (our statement)
+    assert kept == [{"customer_id": "u_kept"}]
+
+
 def test_the_lake_s_rules_follow_the_setting_and_the_bucket_s_other_rules_stay(s3):
     # a rule in the old form (top-level Prefix), as CloudFormation's Prefix writes it
     s3.put_bucket_lifecycle_configuration(Bucket="lake", LifecycleConfiguration={"Rules": [

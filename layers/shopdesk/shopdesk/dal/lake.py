@@ -37,9 +37,12 @@ class LakeBucket:
             self._s3 = client("s3")
         return self._s3
 
-    def write_erased(self, job_id: str, customer_id: str, conversation_ids: Iterable[str]) -> str:
-        """The deletion list entry of one erase (PutObject; the same key when the job runs again)."""
-        lines = [{"id": customer_id, "kind": "customer", "job_id": job_id},
+    def write_erased(self, job_id: str, customer_id: str, conversation_ids: Iterable[str],
+                     merged_ids: Iterable[str] = ()) -> str:
+        """The deletion list entry of one erase (PutObject; the same key when the job runs again): the customer, the
+        customers merged into them (``merged_ids``: their events keep the id they were written with) and every
+        conversation."""
+        lines = [*({"id": c, "kind": "customer", "job_id": job_id} for c in dict.fromkeys([customer_id, *merged_ids])),
                  *({"id": c, "kind": "conversation", "job_id": job_id} for c in conversation_ids)]
         key = f"{ERASED_PREFIX}{job_id}.json"
         self.s3.put_object(Bucket=self.bucket, Key=key, ContentType="application/x-ndjson",

@@ -156,6 +156,7 @@ class SubjectData:
         at = clock.iso(clock.now())
         self.table.put({"PK": "ERASED", "SK": f"{at}#{customer_id}", "type": "erased",
                         "customer_id": customer_id, "conversation_ids": conversation_ids or None, "job_id": job_id,
+                        "merged_ids": [c for c in dict.fromkeys(customer_ids) if c != customer_id] or None,
                         "ttl": ttl})
         self.table.batch_put([{"PK": erased_customer_pk(c), "SK": it.META, "type": "erased_customer", "job_id": job_id,
                                "erased_at": at, **({"with": customer_id} if c != customer_id else {}), "ttl": ttl}

@@ -79,7 +79,7 @@ class Eraser:
         exports = self.erase_exports(subject.customer_ids, [subject.items[key] for key in archives])
         self.data.record_erased(subject.customer_id, subject.conversation_ids, job_id, lake_ttl, subject.customer_ids)
         if self.lake is not None:
-            self.lake.write_erased(job_id, subject.customer_id, subject.conversation_ids)
+            self.lake.write_erased(job_id, subject.customer_id, subject.conversation_ids, subject.customer_ids)
         self.data.delete([primary])
         return Erased(items=deleted + 1, files=len(subject.files), conversations=len(subject.conversation_ids),
                       markers=len(subject.markers), exports=exports)
