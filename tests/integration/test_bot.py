@@ -815,3 +815,33 @@ def test_the_proof_the_bot_asked_for_in_german_is_answered_in_german(bot, shop):
     told = bot_messages(bot, conv)[-1]["text"]
     assert "#1002" in told and "dhl.com" in told, told
     assert "on its way" not in told, told
+
+
+def test_a_later_messages_work_that_runs_before_the_first_ones_routes_the_conversation_to_its_team(bot):
+    from tests.integration.helpers import redrive, teams
+    teams(bot, "sales")
+    assert admin_call(bot, "PUT", "/admin/routing", "[admins]", {"acknowledgements": True,
+                                                                  "team_by_channel": {"sms": "sales"}})[0] == 200
+    online(bot, "alice")
+    assert admin_call(bot, "PUT", "/admin/agents/alice", "[admins]", {"teams": ["sales"], "capacity": 3})[0] == 200
+    # Given a greeting that opens a conversation and a photo right after it, the greeting's work lost on the way
+    conv = customer_writes(bot, "+31650000045", "Hi there", "SMbot45a")
+    clock.set_offset(3)
+    _photo(bot, "+31650000045", "MMbot45b")
+    sqs = bot.client("sqs")
+    work = []
+    while batch := sqs.receive_message(QueueUrl=bot.work_queue_url, MaxNumberOfMessages=10).get("Messages"):
+        for message in batch:
+            sqs.delete_message(QueueUrl=bot.work_queue_url, ReceiptHandle=message["ReceiptHandle"])
+            if json.loads(message["Body"]).get("kind") == "inbound":
+                work.append(message["Body"])
+    later = max(work, key=lambda body: json.loads(body)["message_sk"])
+    # When the photo's work runs first, and the greeting's after it (the sweep sends it again)
+    redrive(bot, later, "later-45")
+    route(bot)
+    clock.set_offset(400)
+    bot.invoke("sla_sweep", {})
+    route(bot)
+    # Then the conversation is its team's, and given to alice, who is in it
+    seen = conversation(bot, conv)
+    assert seen["team"] == "sales" and seen["assignee"] == "alice", (seen["team"], seen["assignee"])

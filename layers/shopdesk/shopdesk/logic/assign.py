@@ -160,6 +160,13 @@ def admit(work: InboundWork | DrainWork, conversations: Conversations, book: Pol
                 _move_clocks(conversations, work.conversation_id, written, book,
                              understood if not work.new_conversation else None)
         conv = conversations.get_meta(work.conversation_id)
+        if book is not None and not conv.routed and work.message_sk:
+            # the conversation's first message's work has not run (lost on the way or behind: the sweep sends it
+            # again): this later message's work routes it, so that it waits in its team's queue, not in the
+            # placeholder team's, where none of its team's agents would be given it; the first's classifies nothing
+            # more when it comes (its clocks still start from the first message)
+            classify(conversations, work.conversation_id, work.message_sk, book, understood)
+            conv = conversations.get_meta(work.conversation_id)
         if work.quiet is not None:      # a STOP, a START, an out-of-office: nothing to answer, or nothing can be sent
             conv = consent.settle(work, conv, conversations, book)
         else:                           # written while unsubscribed: nothing can be sent
