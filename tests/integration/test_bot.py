@@ -16,6 +16,13 @@ from tests.integration.test_admin_api import admin_call
 from tests.integration.test_commerce import sandbox, shop  # noqa: F401 (fixtures)
 from tests.support import http_event
 
+
+@pytest.fixture(autouse=True)
+def _router_run_by_the_tests(desk):
+    """These tests run the router themselves, at the moments they test (``Desk.routes_before_agents``)."""
+    desk.routes_before_agents = False
+
+
 KB = (Path(__file__).resolve().parent.parent / "fixtures" / "bot" / "kb_small.jsonl").read_text()
 
 
@@ -845,3 +852,18 @@ def test_a_later_messages_work_that_runs_before_the_first_ones_routes_the_conver
     # Then the conversation is its team's, and given to alice, who is in it
     seen = conversation(bot, conv)
     assert seen["team"] == "sales" and seen["assignee"] == "alice", (seen["team"], seen["assignee"])
+
+
+def test_a_question_followed_at_once_by_a_start_is_still_the_bots_to_answer(bot):
+    # Given a customer who unsubscribed (STOP) and the STOP's work done
+    customer_writes(bot, "+31650000046", "STOP", "SMbot46a")
+    route(bot)
+    # When they ask a question and text START right after it, both stored before the router saw either
+    clock.set_offset(5)
+    conv = customer_writes(bot, "+31650000046", "How long does standard delivery take?", "SMbot46b")
+    clock.set_offset(8)
+    customer_writes(bot, "+31650000046", "START", "SMbot46c")
+    route(bot)
+    # Then the START, which asks nothing, does not stand for the question: the bot answers it
+    answers = bot_messages(bot, conv)
+    assert len(answers) == 1 and "2-4 working days" in answers[0]["text"], conversation(bot, conv)["messages"]

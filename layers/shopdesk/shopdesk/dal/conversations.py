@@ -145,10 +145,14 @@ class Conversations:
             return False
 
     def append_inbound(self, *, provider: str, provider_id: str, message: Message, channel: str,
-                       route: dict[str, str], preview: str | None, work: Mapping[str, Any] | None = None) -> None:
-        """Store a message in the customer's open conversation (marker + message + conversation)."""
+                       route: dict[str, str], preview: str | None, work: Mapping[str, Any] | None = None,
+                       asks: bool = True) -> None:
+        """Store a message in the customer's open conversation (marker + message + conversation). ``asks``: False
+        for a message that asks nothing (an out-of-office, a STOP, a START: ``logic.work.NOT_WRITTEN``), which
+        leaves ``last_inbound_at`` as it was: the work of the customer's message before it still answers that one
+        (``logic.work.superseded``)."""
         now = clock.iso(message.created_at)
-        update = (_customer_wrote(now, channel, route, preview).set_if_missing("awaiting_since", now)
+        update = (_customer_wrote(now, channel, route, preview, asks=asks).set_if_missing("awaiting_since", now)
                   .when("attribute_exists(PK) AND #status <> :resolved", resolved="resolved"))
         ops = [self._marker_op(provider, provider_id, message, work), self.table.put_op(it.message_item(message)),
                self.table.update_op(it.conv_pk(message.conversation_id), it.META, update),
@@ -1618,16 +1622,19 @@ class AgentUnavailable(Exception):
     pass
 
 
-def _customer_wrote(now: str, channel: str, route: dict[str, str], preview: str | None) -> Update:
-    """The conversation's side of a customer's message: open, on the channel they used, one message more."""
-    return (Update()
-            .set("status", ConversationStatus.OPEN.value).set("updated_at", now)
-            .set("last_inbound_at", now).set("channel", channel)
-            .set(f"routes.{channel}", route).remove("route")        # (items written before routes held it)
-            .set("last_message_preview", preview)
-            .set("StatusPK", it.status_pk("open")).set("StatusSK", now).set("InboxSK", f"open#{now}")
-            .set("changed_by", "customer")
-            .add("message_count", 1))
+def _customer_wrote(now: str, channel: str, route: dict[str, str], preview: str | None, *,
+                    asks: bool = True) -> Update:
+    """The conversation's side of a customer's message: open, on the channel they used, one message more; the
+    customer's last message that asks something (``last_inbound_at``) when it does."""
+    update = (Update()
+              .set("status", ConversationStatus.OPEN.value).set("updated_at", now)
+              .set("channel", channel)
+              .set(f"routes.{channel}", route).remove("route")        # (items written before routes held it)
+              .set("last_message_preview", preview)
+              .set("StatusPK", it.status_pk("open")).set("StatusSK", now).set("InboxSK", f"open#{now}")
+              .set("changed_by", "customer")
+              .add("message_count", 1))
+    return update.set("last_inbound_at", now) if asks else update
 
 
 def _wrote_later(source: Conversation, target: Conversation) -> bool:

@@ -34,7 +34,7 @@ from shopdesk.dal.queues import Queue
 from shopdesk.errors import Conflict, DuplicateDelivery
 from shopdesk.ids import new_id
 from shopdesk.logic.timeline import kept_resolved, preview, reopened_by_customer, thanks_kept
-from shopdesk.logic.work import inbound_work, send_inbound
+from shopdesk.logic.work import NOT_WRITTEN, inbound_work, send_inbound
 from shopdesk.models import (
     Attachment,
     Conversation,
@@ -210,7 +210,8 @@ def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
                 conversations.append_inbound(
                     provider=inbound.provider, provider_id=inbound.provider_id, message=message,
                     channel=inbound.channel, route=route.model_dump(mode="json", exclude_none=True),
-                    preview=preview(inbound.text, len(inbound.attachments)), work=routing)
+                    preview=preview(inbound.text, len(inbound.attachments)), work=routing,
+                    asks=message.kind not in NOT_WRITTEN)
             except DuplicateDelivery as duplicate:
                 return done(_duplicate(duplicate, work))
             except StaleConversation:

@@ -104,9 +104,10 @@ def written_at(message_sk: str) -> datetime:
 
 
 def superseded(conv: Conversation, message_sk: str) -> bool:
-    """The customer wrote again after this message (the conversation's ``last_inbound_at``): the later message's
-    work is the one to answer them. Work that runs late (a retry, the sweep's re-send, a redrive hours later) must
-    not answer an old message after the conversation moved on."""
+    """The customer wrote again after this message (the conversation's ``last_inbound_at``, which a message that asks
+    nothing, ``NOT_WRITTEN``, leaves as it was): the later message's work is the one to answer them. Work that runs
+    late (a retry, the sweep's re-send, a redrive hours later) must not answer an old message after the conversation
+    moved on."""
     return conv.last_inbound_at is not None and conv.last_inbound_at > written_at(message_sk)
 
 
