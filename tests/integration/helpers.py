@@ -66,36 +66,8 @@ def handed_over(desk: Any, phone: str, text: str, sid: str, note: str) -> tuple[
 
 
 def route_records(desk: Any) -> list[str]:
-    """Run the router on what waits on the work queue as Lambda's event source does, a batch at a time until a
-    record fails (it waits for its retry: the next call) or nothing is left; the bodies it was given. An invocation
-    that dies (an exception out of the handler, as a timeout ends it) leaves its records to be delivered again."""
-    from tests.support import sqs_event
-    sqs = desk.client("sqs")
-    url = desk.work_queue_url
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    bodies: list[str] = []
-
-    def again(handle: str) -> None:          # visible again at once: the next call is its retry
-        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
-
-    while received := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
-                                          MessageSystemAttributeNames=["All"]).get("Messages", []):
-        bodies.extend(m["Body"] for m in received)
-        try:
-            result = desk.invoke("router", sqs_event(received, arn))
-        except BaseException:
-            for m in received:
-                again(m["ReceiptHandle"])
-            raise
-        failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
-        for m in received:
-            if m["MessageId"] in failed:
-                again(m["ReceiptHandle"])
-            else:
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-        if failed:
-            break
-    return bodies
+    """Run the router on what waits on the work queue (``Desk.route_work``); the bodies it was given."""
+    return desk.route_work()
 
 
 def redrive(desk: Any, body: str, dedup: str) -> None:

@@ -330,6 +330,7 @@ def _listed(desk, who, query):
 
 def test_lists_show_only_what_the_caller_may_see(shop):
     desk = shop
+    desk.routes_before_agents = False
     conv = desk.path_values["conversation_id"]
     waiting = customer_writes(desk, "+31655500002", "Hello?", "SMacc2")      # nobody online in time: it waits
     call(desk, "agent_api", "PUT", "/agent/me/presence", "agent", {"presence": "away"})
@@ -406,3 +407,87 @@ def test_a_transfer_grants_access_that_outlasts_it(shop):
         assert _listed(desk, "vic", "view=granted") == [] and conv not in _listed(desk, "vic", "view=all")
     finally:
         CALLERS.pop("vic")
+
+
+@pytest.fixture
+def vip_shop(shop):
+    """The shop with the routing settings sending WhatsApp to team vip."""
+    assert call(shop, "admin_api", "PUT", "/admin/routing", "admin", {"team_by_channel": {"whatsapp": "vip"}})[0] \
+        == 200
+    shop.handler("router").book._loaded_at = -1e9         # the settings are cached a minute
+    shop.routes_before_agents = False                     # the tests read before the router runs
+    return shop
+
+
+def test_a_conversation_not_routed_yet_is_no_teams_until_the_router_puts_it_in_its_team(vip_shop):
+    """A new conversation's team is a placeholder (``default``) until the router routes it: no agent of ``default``
+    opens, lists, counts or finds one the router is about to put in team vip, as no notice tells them of it."""
+    desk = vip_shop
+    # Given a new WhatsApp customer's conversation that ingest stored and the router has not routed yet (the
+    # routing settings send WhatsApp to team vip)
+    conv = customer_writes(desk, "+31655500003", "I am a VIP, where is my order?", "SMacc3", channel="whatsapp")
+    item = desk.item(f"CONV#{conv}")
+    assert item["team"] == "default" and item["unrouted"] is True
+    customer = item["customer"]["id"]
+    values = {**desk.path_values, "conversation_id": conv, "customer_id": customer}
+    badges = {who: call(desk, "agent_api", "GET", "/agent/conversations/counts", who)[1]["views"]
+              for who in ("agent", "supervisor")}
+    for who in ("agent", "supervisor", "other"):
+        # Then to the agents of default (and of vip) every route of it answers as for a conversation that does
+        # not exist, and nothing is done to it
+        for (method, route), (body, query, _) in AGENT_ROUTES.items():
+            if "<conversation_id>" not in route and "<customer_id>" not in route:
+                continue
+            sent = desk.template_body if body == "TEMPLATE" else {"skills": [who]} if body == "ROUTING" else body
+            if body == "SELF_MERGE":
+                sent = {"other_id": customer, "reason": "a row of the access table"}
+            got, answer = call(desk, "agent_api", method, _path(route, values), who, sent, query)
+            assert got == 404, f"{method} {route} as {who}: {got} {answer}"
+        # no list, search or badge shows it
+        for query in ("view=all", "view=all&status=open", "view=unassigned", "view=mine"):
+            assert conv not in _listed(desk, who, query), (who, query)
+        status, found = call(desk, "agent_api", "GET", "/agent/search", who, query="q=%2B31655500003")
+        assert status == 200 and found["conversations"] == [] and found["customers"] == [], (who, found)
+    assert {who: call(desk, "agent_api", "GET", "/agent/conversations/counts", who)[1]["views"]
+            for who in ("agent", "supervisor")} == badges
+    assert desk.item(f"CONV#{conv}")["message_count"] == 1 and "assignee" not in desk.item(f"CONV#{conv}")
+    # while an admin opens, lists and finds it
+    assert call(desk, "agent_api", "GET", f"/agent/conversations/{conv}", "admin")[0] == 200
+    assert call(desk, "agent_api", "GET", f"/agent/customers/{customer}", "admin")[0] == 200
+    assert conv in _listed(desk, "admin", "view=all")
+    assert conv in {c["id"] for c in call(desk, "agent_api", "GET", "/agent/search", "admin",
+                                          query="q=%2B31655500003")[1]["conversations"]}
+    # When the router routes it to vip
+    desk.drain_queue(desk.work_queue_url, "router")
+    item = desk.item(f"CONV#{conv}")
+    assert item["team"] == "vip" and "unrouted" not in item and item["AccessPK"] == "TEAM#vip"
+    # Then vera (vip) opens, lists and finds it, and the agents of default still do not
+    assert call(desk, "agent_api", "GET", f"/agent/conversations/{conv}", "other")[0] == 200
+    assert call(desk, "agent_api", "GET", f"/agent/customers/{customer}", "other")[0] == 200
+    assert conv in _listed(desk, "other", "view=all")
+    assert conv in {c["id"] for c in call(desk, "agent_api", "GET", "/agent/search", "other",
+                                          query="q=%2B31655500003")[1]["conversations"]}
+    for who in ("agent", "supervisor"):
+        assert call(desk, "agent_api", "GET", f"/agent/conversations/{conv}", who)[0] == 404
+        assert call(desk, "agent_api", "POST", f"/agent/conversations/{conv}/replies", who,
+                    {"text": "On its way"})[0] == 404
+        assert conv not in _listed(desk, who, "view=all")
+
+
+def test_a_conversation_the_router_puts_in_default_is_its_agents_from_the_routing(shop):
+    desk = shop
+    desk.routes_before_agents = False
+    # Given a new SMS conversation not routed yet (its routing sends it to default)
+    conv = customer_writes(desk, "+31655500004", "Hello?", "SMacc4")
+    call(desk, "agent_api", "PUT", "/agent/me/presence", "agent", {"presence": "away"})
+    # Then alice (default) does not see it yet
+    assert call(desk, "agent_api", "GET", f"/agent/conversations/{conv}", "agent")[0] == 404
+    assert conv not in _listed(desk, "agent", "view=all")
+    # When the router routes it
+    desk.drain_queue(desk.work_queue_url, "router")
+    # Then the agents of default open, list and count it, and vera (vip) does not
+    assert call(desk, "agent_api", "GET", f"/agent/conversations/{conv}", "agent")[0] == 200
+    assert conv in _listed(desk, "agent", "view=all") and conv in _listed(desk, "supervisor", "view=unassigned")
+    assert call(desk, "agent_api", "GET", "/agent/conversations/counts", "agent")[1]["views"]["all"] == \
+        len(_listed(desk, "agent", "view=all"))
+    assert call(desk, "agent_api", "GET", f"/agent/conversations/{conv}", "other")[0] == 404

@@ -12,6 +12,12 @@ from tests.integration.helpers import agent, customer_writes, online
 from tests.integration.helpers import teams as create_teams
 from tests.integration.test_admin_api import admin_call
 
+
+@pytest.fixture(autouse=True)
+def _router_run_by_the_tests(desk):
+    """These tests run the router themselves, at the moments they test (``Desk.routes_before_agents``)."""
+    desk.routes_before_agents = False
+
 # SMS goes to billing, WhatsApp to returns
 TEAMS_BY_CHANNEL = {"default_team": "billing", "team_by_channel": {"whatsapp": "returns"}}
 

@@ -137,6 +137,7 @@ class Router:
 
 def play(desk: Desk, script: scenario.Script, frozen: Frozen) -> dict[int, str]:
     """Every step of the script through the handlers; answers the conversation ids by script index."""
+    desk.routes_before_agents = False          # the play runs the router itself, before anyone acts (Router)
     frozen.now = (scenario.BASE - timedelta(days=1)).timestamp()
     online(desk, *(a for team in scenario.TEAMS.values() for a in team))
     teams(desk, "returns")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.integration.helpers import agent, customer_writes, online
+from tests.integration.helpers import agent, customer_writes, online, route_records
 
 
 def _agent_item(desk, agent_id):
@@ -28,6 +28,7 @@ def test_capacity_is_never_exceeded_under_concurrent_arrivals(desk):
     phones = [f"+3161000{i:04d}" for i in range(20)]
     with ThreadPoolExecutor(max_workers=10) as pool:
         conversations = list(pool.map(lambda p: customer_writes(desk, p, "hi", "SM" + p[1:]), phones))
+    desk.routes_before_agents = False         # the drains below are the test's
     desk.drain_queue(desk.work_queue_url, "router", rounds=40)
     online(desk, "alice", "bob")
     # When many routers drain at once (as parallel Lambda invocations would)
@@ -104,8 +105,11 @@ def test_transfer_moves_capacity_and_leaves_a_note(desk):
 
 
 def test_transfer_to_a_full_agent_is_refused(desk):
-    online(desk, "alice", "bob")
+    # Given four conversations routed to default while nobody was online, waiting there
+    desk.routes_before_agents = False
     convs = [customer_writes(desk, f"+3167000000{i}", "hi", f"SMf{i}") for i in range(4)]
+    route_records(desk)
+    online(desk, "alice", "bob")
     for c in convs[:3]:
         assert agent(desk, "POST", f"/agent/conversations/{c}/assignment", "alice", {"agent_id": "bob"})[0] == 200
     status, body = agent(desk, "POST", f"/agent/conversations/{convs[3]}/assignment", "alice", {"agent_id": "bob"})

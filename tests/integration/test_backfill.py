@@ -7,7 +7,7 @@ import json
 
 from scripts import backfill
 
-from tests.integration.helpers import agent, customer_writes
+from tests.integration.helpers import agent, customer_writes, route_records
 
 
 def _all_view(desk) -> set[str]:
@@ -19,6 +19,7 @@ def _all_view(desk) -> set[str]:
 def test_old_conversations_reappear_in_the_all_view_once_backfilled(desk, capsys):
     old = customer_writes(desk, "+31611200001", "hello from before", "SMold1")
     new = customer_writes(desk, "+31611200002", "hello from now", "SMnew1")
+    route_records(desk)              # a conversation is its team's once routed
     desk.client("dynamodb").update_item(TableName=desk.table_name, Key={"PK": {"S": f"CONV#{old}"},
                                                                          "SK": {"S": "META"}},
                                         UpdateExpression="REMOVE AccessPK")
@@ -34,6 +35,24 @@ def test_old_conversations_reappear_in_the_all_view_once_backfilled(desk, capsys
     assert desk.item(f"CONV#{old}")["AccessPK"] == "TEAM#default"
     assert backfill.main(args) == 0                       # again: nothing left to write
     assert "wrote 0" in capsys.readouterr().out
+
+
+def test_a_conversation_not_routed_yet_is_backfilled_as_no_teams(desk, capsys):
+    # Given a new conversation the router has not routed yet, written without an AccessPK
+    desk.routes_before_agents = False
+    conv = customer_writes(desk, "+31611200003", "hello from before", "SMold3")
+    desk.client("dynamodb").update_item(TableName=desk.table_name, Key={"PK": {"S": f"CONV#{conv}"},
+                                                                         "SK": {"S": "META"}},
+                                        UpdateExpression="REMOVE AccessPK")
+    # When the backfill runs
+    args = ["access", "--table", desk.table_name, "--endpoint-url", desk.endpoint, "--region", "us-east-1"]
+    assert backfill.main(args) == 0
+    # Then it is no team's, as ingest writes it: the agents of its placeholder team do not list it
+    assert desk.item(f"CONV#{conv}")["AccessPK"] == "UNROUTED"
+    assert conv not in _all_view(desk)
+    # until the router routes it
+    route_records(desk)
+    assert desk.item(f"CONV#{conv}")["AccessPK"] == "TEAM#default" and conv in _all_view(desk)
 
 
 def test_erases_from_before_the_lake_s_deletion_list_get_their_object(desk, capsys):

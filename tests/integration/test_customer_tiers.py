@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.helpers import agent, customer_writes, online
+from tests.integration.helpers import agent, customer_writes, online, route_records
 from tests.integration.test_admin_api import admin_call
 from tests.integration.test_sla_rules import at
 
@@ -29,8 +29,8 @@ def _sla(desk, conv_id):
     return body["sla"]
 
 
-def _customer_of(desk, phone):
-    status, body = admin_call(desk, "GET", "/admin/customers", "[supervisors]", query=f"phone={phone}")
+def _customer_of(desk, phone, groups="[supervisors]"):
+    status, body = admin_call(desk, "GET", "/admin/customers", groups, query=f"phone={phone}")
     assert status == 200, body
     [customer] = body["items"]
     return customer
@@ -71,8 +71,9 @@ def test_a_vip_customers_new_conversation_gets_the_vip_target_and_a_normal_custo
 def test_a_customer_marked_vip_before_the_router_starts_the_clocks_gets_the_vip_target(tiers):
     desk = tiers
     at("2026-11-23T08:00:00+00:00")
-    conv = customer_writes(desk, "+31630000011", "hi", "SMt11")          # stored, not routed yet
-    assert _set_tier(desk, _customer_of(desk, "+31630000011")["id"], "vip")[0] == 200
+    desk.routes_before_agents = False
+    conv = customer_writes(desk, "+31630000011", "hi", "SMt11")          # stored, not routed yet: an admin's
+    assert _set_tier(desk, _customer_of(desk, "+31630000011", "[admins]")["id"], "vip")[0] == 200
     desk.drain_queue(desk.work_queue_url, "router")
     assert _sla(desk, conv)["first_response_due_at"][:19] == "2026-11-23T08:30:00"
 
@@ -80,9 +81,10 @@ def test_a_customer_marked_vip_before_the_router_starts_the_clocks_gets_the_vip_
 def test_a_tier_set_between_the_routers_read_and_its_write_is_read_again(tiers, monkeypatch):
     # Given a new conversation the router is about to start clocks for, having read "no tier"
     desk = tiers
+    desk.routes_before_agents = False
     at("2026-11-23T08:00:00+00:00")
     conv = customer_writes(desk, "+31630000015", "hi", "SMt15")
-    customer = _customer_of(desk, "+31630000015")["id"]
+    customer = _customer_of(desk, "+31630000015", "[admins]")["id"]
     customers = desk.handler("router").customers
     real, reads = customers.tier, []
 
@@ -158,6 +160,7 @@ def test_moving_a_vip_conversation_to_another_team_keeps_the_vip_policy(tiers):
 def test_customer_lookup_by_phone_and_by_id(tiers):
     desk = tiers
     conv = customer_writes(desk, "+31630000051", "hi", "SMt51")
+    route_records(desk)              # a supervisor finds the customers of their teams' conversations, once routed
     # the "+" of a phone number may come encoded, unencoded (a space) or be left out
     by_phone = [admin_call(desk, "GET", "/admin/customers", "[admins]", query=f"phone={p}")[1]["items"]
                 for p in ("%2B31630000051", "+31630000051", "31630000051")]
@@ -176,6 +179,7 @@ def test_customer_lookup_by_phone_and_by_id(tiers):
 def test_customer_routes_need_a_lead_a_known_customer_and_a_valid_tier(tiers):
     desk = tiers
     customer_writes(desk, "+31630000061", "hi", "SMt61")
+    route_records(desk)              # a supervisor finds the customers of their teams' conversations, once routed
     customer = _customer_of(desk, "+31630000061")["id"]
     # plain agents may neither look nor set
     assert admin_call(desk, "GET", f"/admin/customers/{customer}", "[]")[0] == 403

@@ -19,7 +19,7 @@ from shopdesk.channels import webchat
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.table import Table
 from shopdesk.logic.merge import Merger
-from tests.integration.helpers import agent, customer_writes, online, teams
+from tests.integration.helpers import agent, customer_writes, online, route_records, teams
 from tests.integration.test_admin_api import admin_call
 from tests.integration.test_email import _deliver, _eml
 from tests.integration.test_widget import _call as _widget
@@ -160,6 +160,7 @@ def test_unmerge_restores_both_customers_exactly(desk):
     _merger(desk).link_shop_record("one@example.com", "+31611000001")
     second = _instagram(desk, "17841400000000777", "two", "mid.x")
     b = _customer_id(desk, "instagram", "17841400000000777")
+    route_records(desk)
     before = _snapshot(desk, a, b)
     # When they are merged, then unmerged
     status, merge = agent(desk, "POST", f"/agent/customers/{a}/merge", "alice", {"other_id": b, "reason": "test"})
@@ -265,6 +266,7 @@ def test_customers_follow_the_access_rules(desk):
 ])
 def test_bad_merge_requests_are_refused_and_change_nothing(desk, body, status):
     customer_writes(desk, "+31655000001", "hello", "SMb1")
+    route_records(desk)
     customer = _customer_id(desk, "phone", "+31655000001")
     before = _snapshot(desk, customer)
     assert agent(desk, "POST", f"/agent/customers/{customer}/merge", "alice", body)[0] == status

@@ -529,6 +529,7 @@ def test_a_selection_the_request_has_no_time_left_for_is_answered_503_and_left_a
     desk = wismo
     api = desk.handler("agent_api")
     convs = [customer_writes(desk, f"+3161234060{i}", "hi", "SM" + f"g{i}" * 16) for i in range(2)]
+    route_records(desk)              # a conversation is its team's once routed
     left = iter([10.0, 1.0])                 # time for the first conversation, not for the second
     macro, outcomes = api.macros.apply(Caller("sam", roles=frozenset({"supervisors"})), "wismo", convs,
                                        time_left=lambda: next(left))

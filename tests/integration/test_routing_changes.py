@@ -5,11 +5,20 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
+
 from shopdesk import clock
 from tests.integration.helpers import agent, customer_writes, online
 from tests.integration.test_admin_api import admin_call
 from tests.integration.test_sla_rules import at
 from tests.support import http_event
+
+
+@pytest.fixture(autouse=True)
+def _router_run_by_the_tests(desk):
+    """These tests run the router themselves, at the moments they test (``Desk.routes_before_agents``)."""
+    desk.routes_before_agents = False
+
 
 LEAD = "[supervisors]"
 

@@ -49,7 +49,8 @@ def nothing_kept(monkeypatch):
 
 
 def _routed(desk, conv_id: str) -> bool:
-    _, body = agent(desk, "GET", f"/agent/conversations/{conv_id}", "alice")
+    """Whether the router has routed the conversation, as an admin reads it (no team's agent sees it before)."""
+    _, body = agent(desk, "GET", f"/agent/conversations/{conv_id}", "root", groups="[admins]")
     return body["assignee"] is not None or body["sla"]["first_response_due_at"] is not None
 
 

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.integration.helpers import agent, customer_writes, online, teams
 from tests.integration.test_admin_api import admin_call
+
+
+@pytest.fixture(autouse=True)
+def _router_run_by_the_tests(desk):
+    """These tests run the router themselves, at the moments they test (``Desk.routes_before_agents``)."""
+    desk.routes_before_agents = False
 
 
 def _owner(desk, conv):

@@ -550,8 +550,8 @@ class Conversations:
                 continue
             if not dry_run:
                 try:
-                    self.table.update(item["PK"], it.META, Update().set("AccessPK", it.access_team(item.get("team")
-                                                                                                   or "default"))
+                    access = it.access_of(item.get("team") or "default", bool(item.get("unrouted")))
+                    self.table.update(item["PK"], it.META, Update().set("AccessPK", access)
                                       .when("attribute_exists(PK) AND attribute_not_exists(AccessPK)"))
                 except ConditionFailed:
                     continue                       # written meanwhile (by the app or another run)
@@ -562,8 +562,8 @@ class Conversations:
                  mood: Update | None = None) -> bool:
         """A new conversation's language, skills and team, once: routing work done again (a re-sent copy)
         never overrides what people changed since. ``mood``: the first message's (``mood``, without a language),
-        written with them. It is routed from here on (``unrouted`` gone): its team hears of it
-        (``shopdesk.logic.live``)."""
+        written with them. It is routed from here on (``unrouted`` gone, its team's Access partition): its team
+        lists, opens and hears of it (``shopdesk.logic.access``, ``shopdesk.logic.live``)."""
         try:
             self.table.update(it.conv_pk(conversation_id), it.META,
                               (mood or Update()).set("language", language).set("skills", skills or None)

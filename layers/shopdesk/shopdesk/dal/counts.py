@@ -16,13 +16,15 @@ class Counts:
                                 values={":pk": it.inbox_pk(agent_id), ":status": f"{status}#"})
 
     def inbox_outside(self, agent_id: str, status: str, teams: list[str]) -> int:
-        """An agent's conversations of one status whose team is none of ``teams`` (what they hold elsewhere)."""
+        """An agent's conversations of one status whose team is none of ``teams`` (what they hold elsewhere), or
+        that the router has not routed yet (no team's: ``team``)."""
         if not teams:
             return self.inbox(agent_id, status)
         values: dict[str, object] = {":pk": it.inbox_pk(agent_id), ":status": f"{status}#"}
         values.update({f":t{n}": team for n, team in enumerate(teams)})
         return self.table.count(index="Inbox", key_condition="InboxPK = :pk AND begins_with(InboxSK, :status)",
-                                filter=f"NOT #team IN ({', '.join(f':t{n}' for n in range(len(teams)))})",
+                                filter=f"NOT #team IN ({', '.join(f':t{n}' for n in range(len(teams)))}) "
+                                       "OR attribute_exists(unrouted)",
                                 names={"#team": "team"}, values=values)
 
     def team(self, team: str, status: str) -> int:

@@ -91,6 +91,16 @@ def access_team(team: str) -> str:
     return f"TEAM#{team}"
 
 
+# The Access index partition of the conversations the router has not routed yet (``unrouted``): no team's, so no
+# agent's list or count reads it (admins list them through ByStatus). The routing sets the team's (``access_team``).
+ACCESS_UNROUTED = "UNROUTED"
+
+
+def access_of(team: str, unrouted: bool) -> str:
+    """A conversation's Access index partition: its team's once routed, else no team's."""
+    return ACCESS_UNROUTED if unrouted else access_team(team)
+
+
 def access_grant(agent_id: str) -> str:
     """The Access index partition of the conversations granted to an agent."""
     return f"GRANT#{agent_id}"
@@ -146,11 +156,14 @@ def conversation_item(conv: Conversation) -> dict[str, Any]:
         "StatusPK": status_pk(conv.status.value), "StatusSK": updated,
         "CustomerPK": customer_pk(conv.customer.id), "CustomerSK": clock.iso(conv.created_at),
         "InboxSK": f"{conv.status.value}#{updated}",
-        "AccessPK": access_team(conv.team),            # the Access index: TEAM#<team> / <status>#<updated_at>
+        # the Access index: TEAM#<team> (UNROUTED until the router routes it) / <status>#<updated_at>
+        "AccessPK": access_of(conv.team, not conv.routed),
         # what the event lake derives durations and actors from (shopdesk.analytics.events)
         "cycle_started_at": clock.iso(conv.created_at), "changed_by": "customer",
     }
-    if not conv.routed:         # no team hears of it until the router routes it (``Conversations.classify``)
+    if not conv.routed:
+        # no team's until the router routes it (``Conversations.classify``): no team's agent lists, opens or
+        # hears of it (shopdesk.logic.access, shopdesk.logic.live)
         item["unrouted"] = True
     if conv.status is ConversationStatus.OPEN and not conv.sla.first_response_at:
         item["awaiting_since"] = clock.iso(conv.created_at)   # a customer waits for a person's reply

@@ -14,6 +14,11 @@ A conversation is visible to, and can be acted on by:
   mentioned in a note is added to the same set, shopdesk.logic.mentions);
 - a supervisor, besides: what the agents of their teams hold, whatever its team.
 
+A conversation the router has not routed yet (``Conversation.routed`` False: ingest reads no settings, so its team
+is a placeholder, ``default``) is no team's (``in_teams``): only admins, and whoever holds it or was granted it,
+see it, until the router puts it in its team, as only they hear of it (shopdesk.logic.changes). So no agent of
+``default`` opens, lists or finds a conversation the router is about to put in another team.
+
 Figures (the reports, the SLA board) follow the same teams (``figures_of``): an admin reads the whole desk's, a
 supervisor only those of their teams' conversations (none for a supervisor of no team), and ``team=`` narrows
 either to one team (a supervisor's own; 403 for another). What a conversation counts under is each reader's rule
@@ -111,6 +116,11 @@ def admitted(agents: Agents, agent_id: str) -> Iterator[Agent | None]:
         _admitted.reset(token)
 
 
+def in_teams(conv: Conversation, teams: Iterable[str]) -> bool:
+    """Whether the conversation is one of these teams': routed to one of them (none before it is routed)."""
+    return conv.routed and conv.team in teams
+
+
 @dataclass
 class Access:
     agents: Agents
@@ -125,7 +135,7 @@ class Access:
         if caller.admin or conv.assignee == caller.id or caller.id in conv.granted:
             return True
         teams = set(self.teams(caller))
-        if conv.team in teams:
+        if in_teams(conv, teams):
             return True
         if caller.supervisor and conv.assignee:          # what the agents of their teams hold
             holder = self.agents.get(conv.assignee)
@@ -139,7 +149,7 @@ class Access:
         teams = set(self.teams(caller))
 
         def sees(conv: Conversation) -> bool:
-            if conv.assignee == caller.id or caller.id in conv.granted or conv.team in teams:
+            if conv.assignee == caller.id or caller.id in conv.granted or in_teams(conv, teams):
                 return True
             if caller.supervisor and conv.assignee:
                 holder = self.agents.get(conv.assignee)

@@ -21,7 +21,7 @@ from shopdesk import clock
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.customers import Customers
 from shopdesk.errors import BadRequest
-from shopdesk.logic.access import Access, Caller
+from shopdesk.logic.access import Access, Caller, in_teams
 from shopdesk.logic.fold import Folder
 from shopdesk.logic.merge import Merger, customer_not_found
 from shopdesk.models import Conversation, Identity
@@ -128,7 +128,7 @@ class CustomerDesk:
     def _may_see_history(self, caller: Caller, customer_id: str) -> bool:
         conversations, _ = self.customers.conversations(customer_id, MAX_ACCESS_SCAN)
         teams = set(self.access.teams(caller))
-        if any(c.team in teams or c.assignee == caller.id or caller.id in c.granted for c in conversations):
+        if any(in_teams(c, teams) or c.assignee == caller.id or caller.id in c.granted for c in conversations):
             return True
         return caller.supervisor and any(self.access.may_see(caller, c) for c in conversations if c.assignee)
 

@@ -27,7 +27,7 @@ from shopdesk.dal.table import decode_cursor, encode_cursor
 from shopdesk.errors import BadRequest, Conflict, InvalidFields, NotFound, ShopdeskError
 from shopdesk.ids import new_id
 from shopdesk.logic import sla_engine, stuck, timeline
-from shopdesk.logic.access import Access, Caller, record_of
+from shopdesk.logic.access import Access, Caller, in_teams, record_of
 from shopdesk.logic.attachments import Attachments, FileRef, check_channel, library_prefix, outbound_prefix
 from shopdesk.logic.canned import CannedLibrary
 from shopdesk.logic.email_thread import email_thread, reply_address_for
@@ -205,7 +205,7 @@ class Inbox:
             keep = lambda c: caller.id in c.granted and self.access.may_see(caller, c)   # noqa: E731
         elif view == "unassigned":
             teams = {team} if team else set(self.access.teams(caller))
-            keep = lambda c: c.assignee is None and c.team in teams   # noqa: E731
+            keep = lambda c: c.assignee is None and in_teams(c, teams)   # noqa: E731
         else:
             keep = self.access.seer(caller)
         return [c for c in page if keep(c)], next_cursor

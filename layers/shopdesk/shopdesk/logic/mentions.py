@@ -25,7 +25,7 @@ from shopdesk.dal.agents import Agents
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.mentions import Mention, Mentions
 from shopdesk.errors import BadRequest
-from shopdesk.logic.access import Access, Caller
+from shopdesk.logic.access import Access, Caller, in_teams
 from shopdesk.models import Agent, Conversation, Direction, Message
 
 MENTION_START = re.compile(r"(?<![\w.+\-@])@")     # an @ that does not continue a word or an address
@@ -68,8 +68,8 @@ def find_mentions(text: str, agents: Iterable[Agent]) -> list[Agent]:
 
 
 def may_see(agent: Agent, conv: Conversation) -> bool:
-    """Whether an agent sees the conversation without a grant (their team, theirs, granted before)."""
-    return conv.assignee == agent.id or agent.id in conv.granted or conv.team in agent.teams
+    """Whether an agent sees the conversation without a grant (their team's once routed, theirs, granted before)."""
+    return conv.assignee == agent.id or agent.id in conv.granted or in_teams(conv, agent.teams)
 
 
 @dataclass
