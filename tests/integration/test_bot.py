@@ -794,8 +794,8 @@ def test_a_different_question_right_after_an_answer_goes_to_a_person_saying_so_n
     # Then a person takes it, and the reason says what happened: not "the customer asked again"
     seen = conversation(bot, conv)
     assert seen["bot"]["state"] == "handed_off" and seen["bot"]["handoff_reason"] == "follow_up"
-    assert handoff_notes(bot, conv) == ["Handed over by the bot: the customer wrote more within a minute of the "
-                                        "bot's answer"]
+    assert handoff_notes(bot, conv) == ["Handed over by the bot: the customer wrote more right after the bot's "
+                                        "answer"]
     assert len(bot_messages(bot, conv)) == 1
 
 
@@ -867,3 +867,22 @@ def test_a_question_followed_at_once_by_a_start_is_still_the_bots_to_answer(bot)
     # Then the START, which asks nothing, does not stand for the question: the bot answers it
     answers = bot_messages(bot, conv)
     assert len(answers) == 1 and "2-4 working days" in answers[0]["text"], conversation(bot, conv)["messages"]
+
+
+def test_a_new_question_followed_at_once_by_thanks_after_an_answer_is_not_resolved_away(bot):
+    online(bot, "alice")
+    # Given a question the bot answered
+    conv = customer_writes(bot, "+31650000047", "How long does standard delivery take?", "SMbot47a")
+    route(bot)
+    assert len(bot_messages(bot, conv)) == 1
+    # When, two minutes later, the customer asks something else and thanks right after it, both stored before the
+    # router saw either
+    clock.set_offset(120)
+    customer_writes(bot, "+31650000047", "I also want to know if I can pay with a gift card", "SMbot47b")
+    clock.set_offset(123)
+    customer_writes(bot, "+31650000047", "thanks!", "SMbot47c")
+    route(bot)
+    # Then the thanks does not close the conversation over the new question: a person has it
+    seen = conversation(bot, conv)
+    assert seen["status"] == "open" and seen["bot"]["state"] == "handed_off", seen["status"]
+    assert seen["bot"]["handoff_reason"] == "follow_up" and seen["assignee"] == "alice"

@@ -70,7 +70,7 @@ from shopdesk.logic import sla_engine, timeline, topics
 from shopdesk.logic.business_time import is_open
 from shopdesk.logic.email_thread import email_thread, reply_address_for
 from shopdesk.logic.sla_engine import PolicyBook
-from shopdesk.logic.work import answered_since, send_outbound, superseded
+from shopdesk.logic.work import NOT_WRITTEN, answered_since, send_outbound, superseded
 from shopdesk.models import Conversation, ConversationStatus, Direction, Message
 from shopdesk.understanding import Understanding, understand
 
@@ -172,10 +172,23 @@ class Bot:
         if decision.action == "handoff":
             return self._hand_off(conv, decision.handoff_reason or "low_confidence", decision)
         if decision.action == "resolve":
+            if self._asked_since_answer(conv, message_sk):
+                # "thanks" right after a question of theirs whose work stood aside for it (SUPERSEDED): no
+                # confirmation of the answer that would close the conversation over the question, a person reads both
+                return self._hand_off(conv, "follow_up", decision)
             return self._resolve(conv, decision, message.id)
         if decision.action == "silent":
             return Outcome.SKIPPED
         return self._answer(conv, message, text, decision, settings)
+
+    def _asked_since_answer(self, conv: Conversation, message_sk: str) -> bool:
+        """The customer wrote something that asks (not an out-of-office, a STOP or a START) between the bot's answer
+        and this message: one Query, read only when the message would confirm the answer."""
+        state = conv.bot
+        if state is None or not state.at:
+            return False
+        between = self.conversations.inbound_between(conv.id, state.at, message_sk)
+        return any(m.kind not in NOT_WRITTEN for m in between)
 
     def _again(self, conv: Conversation, state: BotState) -> Outcome:
         """The bot answered this message already: its message goes to the outbound queue again (the queue drops a

@@ -495,6 +495,15 @@ class Conversations:
         item = self.table.get(it.conv_pk(conversation_id), sk)
         return it.message_from_item(item) if item else None
 
+    def inbound_between(self, conversation_id: str, after: str, before_sk: str) -> list[Message]:
+        """The customer's messages stored after the instant ``after`` and before the message ``before_sk``, oldest
+        first: one Query of the keys between (``MSG#<time>#<id>``)."""
+        rows = self.table.query_all(
+            index=None, key_condition="PK = :pk AND SK BETWEEN :after AND :before", names={},
+            values={":pk": it.conv_pk(conversation_id), ":after": f"MSG#{after}", ":before": before_sk},
+            consistent=True)
+        return [it.message_from_item(r) for r in rows if r.get("direction") == "inbound" and r["SK"] != before_sk]
+
     def list_inbox(self, agent_id: str, status: str | None, limit: int, cursor: str | None
                    ) -> tuple[list[Conversation], str | None]:
         values: dict[str, Any] = {":pk": it.inbox_pk(agent_id)}

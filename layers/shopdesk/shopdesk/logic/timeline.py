@@ -60,7 +60,7 @@ HANDOFF_WORDS = {   # the bot's hand-off reasons (shopdesk.bot.HANDOFF_REASONS) 
     "safety": "a safety matter",
     "payment_account": "a payment or account-security matter",
     "repeated": "the customer asked again",
-    "follow_up": "the customer wrote more within a minute of the bot's answer",
+    "follow_up": "the customer wrote more right after the bot's answer",
     "not_helpful": "the customer said the answer did not help",
     "vip": "a VIP customer",
     "low_confidence": "no answer the bot is sure of",
