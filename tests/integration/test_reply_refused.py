@@ -222,3 +222,26 @@ def test_a_refused_reply_after_the_first_response_undoes_nothing(desk, twilio):
     assert shown(desk, conv)["sla"]["first_response_at"] == replies(desk, conv)[0]["created_at"]
     assert first_clock(desk, conv)["state"] == "met"
     assert timedelta(seconds=first_clock(desk, conv)["consumed_seconds"]) < timedelta(seconds=630)
+
+
+def _figures(out: str, name: str) -> list[dict]:
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{") and '"_aws"' in line]
+    return [f for f in lines if name in f]
+
+
+def test_a_reply_reported_undelivered_counts_once_as_failed_and_as_sent_then_undelivered(desk, twilio, capsys):
+    # Given alice's reply, which Twilio took
+    conv = waiting(desk, "+31650000308", "SMfr8")
+    reply(desk, conv, "It left our warehouse today.")
+    sid = "SM" + "6" * 32
+    accepted(twilio, sid)
+    capsys.readouterr()
+    dispatch(desk, twilio)
+    assert {f.get("provider") for f in _figures(capsys.readouterr().out, "RepliesSent")} == {"twilio", None}
+    # When the carrier reports it undelivered, and the same receipt comes again
+    receipt(desk, sid, "undelivered", "+31650000308", "30007")
+    receipt(desk, sid, "undelivered", "+31650000308", "30007")
+    # Then it counts once among the replies that failed, by provider and in all, and once as sent then undelivered
+    out = capsys.readouterr().out
+    assert sorted(str(f.get("provider")) for f in _figures(out, "RepliesFailed")) == ["None", "twilio"]
+    assert len(_figures(out, "RepliesUndelivered")) == 1

@@ -298,18 +298,24 @@ def _provider_alarm() -> dict[str, Any]:
     return alarm
 
 
-@pytest.mark.parametrize(("failed", "sent", "state"), [
-    (6, None, "ALARM"),      # a total outage: nothing sent, so RepliesSent has no data point at all
-    (6, 100, "OK"),
-    (30, 70, "ALARM"),
-    (3, None, "OK"),         # too few to judge
-    (None, 40, "OK"),
-    (None, None, "OK"),      # no replies at all
+@pytest.mark.parametrize(("failed", "sent", "late", "state"), [
+    (6, None, None, "ALARM"),      # a total outage: nothing sent, so RepliesSent has no data point at all
+    (6, 100, None, "OK"),
+    (30, 70, None, "ALARM"),
+    (3, None, None, "OK"),         # too few to judge
+    (None, 40, None, "OK"),
+    (None, None, None, "OK"),      # no replies at all
+    (20, 100, 20, "OK"),           # 20 of 100 accepted, then undelivered: a fifth, not more
+    (21, 100, 21, "ALARM"),
+    (100, 100, 100, "ALARM"),      # a carrier filtering every reply it accepted
+    (6, None, 6, "ALARM"),         # receipts of replies sent in an earlier quarter hour
+    (6, 200, 6, "OK"),
 ])
-def test_the_provider_failure_rate_fires_in_a_total_outage(failed, sent, state):
+def test_the_provider_failure_rate_fires_in_a_total_outage(failed, sent, late, state):
     alarm = _provider_alarm()
     data = {_metric_ids(alarm, "RepliesFailed"): [None if failed is None else float(failed)],
-            _metric_ids(alarm, "RepliesSent"): [None if sent is None else float(sent)]}
+            _metric_ids(alarm, "RepliesSent"): [None if sent is None else float(sent)],
+            _metric_ids(alarm, "RepliesUndelivered"): [None if late is None else float(late)]}
     assert _evaluate(alarm, data) == [state]
 
 

@@ -3,7 +3,8 @@ per figure, turned into a metric by CloudWatch Logs; no API call, nothing to flu
 ``POWERTOOLS_METRICS_NAMESPACE`` (``shopdesk`` in the template), the ``service`` dimension from the function.
 
 What is counted, and where: ``MessagesReceived`` (channel) by the webhooks, ``RepliesSent`` and
-``RepliesFailed`` (provider) by the dispatcher, ``SlaBreaches`` and ``RoutingResent`` by the sweep,
+``RepliesFailed`` (provider) by the dispatcher, ``RepliesFailed`` and ``RepliesUndelivered`` by the webhooks (a
+receipt reporting an accepted reply failed or undelivered), ``SlaBreaches`` and ``RoutingResent`` by the sweep,
 ``AssignmentWaitSeconds`` by the router. The template's alarms read them (provider failure rate).
 """
 
