@@ -103,7 +103,8 @@ customer_desk = CustomerDesk(Customers(table), Access(Agents(table)),
 labels = LabelDesk(Labels(table), macros=Macros(table), agents=Agents(table))
 macros = MacroDesk(Macros(table), canned, Labels(table), Agents(table), admin.config, admin.book)
 policies = PrivacyPolicies(ConfigStore(table))
-customer_desk.privacy = macros.privacy = policies     # masking of what people write, as the settings saved here say
+customer_desk.privacy = macros.privacy = admin.privacy = labels.privacy = policies   # masking of what people write,
+# as the settings saved here say
 trail = AuditTrail(AuditLog(table), policies)
 privacy = PrivacyDesk(trail, policies, PrivacyJobs(PrivacyJobStore(table), Queue(settings.privacy_queue_url),
                                                    Customers(table), Files(), settings.export_bucket),

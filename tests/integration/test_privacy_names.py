@@ -205,3 +205,70 @@ def test_what_the_desk_writes_in_macro_notes_canned_responses_and_articles_is_st
 
 
 ADMIN_CLAIMS = {"cognito:username": "root", "name": "Root", "cognito:groups": "[admins]", "token_use": "id"}
+
+
+CARD, CARD_MASKED = "5500 0000 0000 0004", "[card •••• 0004]"
+IBAN, IBAN_MASKED = "DE89 3704 0044 0532 0130 00", "[IBAN •••• 3000]"
+POLICY_TARGETS = {"normal": {"first_response": 7200}}
+
+
+@pytest.mark.parametrize("path, body, field", [
+    ("/admin/labels/refunds", {"name": f"Refund {CARD}", "color": "#2f80ed"}, ("name",)),
+    ("/admin/teams/vip", {"id": "vip", "name": f"VIP {CARD}"}, ("name",)),
+    ("/admin/teams/vip", {"id": "vip", "name": "VIP", "description": f"Cards like {CARD}, {IBAN}"}, ("description",)),
+    ("/admin/sla-policies/std", {"id": "std", "name": f"Standard {CARD}", "targets": POLICY_TARGETS}, ("name",)),
+    ("/admin/routing", {"shop_name": f"Shop {CARD}"}, ("shop_name",)),
+    ("/admin/routing", {"acknowledgement_templates": {"en": {"open_now": f"Pay to {IBAN}. Card {CARD}: by {{eta}}."}}},
+     ("acknowledgement_templates", "en", "open_now")),
+], ids=["label_name", "team_name", "team_description", "sla_policy_name", "shop_name", "acknowledgement_template"])
+def test_a_card_number_or_iban_in_settings_admins_write_is_stored_and_audited_masked(desk, path, body, field):
+    from tests.integration.test_audit_trail import trail
+    from tests.integration.test_privacy import admin
+
+    # When an admin saves a setting whose text holds a card number (and an IBAN)
+    status, saved = admin(desk, "PUT", path, body)
+    # Then the answer holds it masked, as it is stored
+    assert status == 200, saved
+    value = saved
+    for key in field:
+        value = value[key]
+    assert CARD_MASKED in value and CARD not in value, value
+    # and no item of the table holds it in clear: the setting, its name's marker, the audit record
+    stored = json.dumps(scan(desk), default=repr, ensure_ascii=False)
+    for secret in (CARD, CARD.replace(" ", ""), "DE89 3704", "0532 0130"):
+        assert secret not in stored, secret
+    # and the audit record's after is the setting as stored
+    [record] = [r for r in trail(desk, "") if CARD_MASKED in json.dumps(r.get("after"), ensure_ascii=False)]
+    assert CARD not in json.dumps(record, ensure_ascii=False)
+
+
+def test_the_acknowledgement_names_the_shop_as_stored_masked(desk):
+    from tests.integration.test_privacy import admin
+
+    # Given a shop name an admin wrote with a card number in it
+    assert admin(desk, "PUT", "/admin/routing", {"acknowledgements": True, "shop_name": f"Shop {CARD}"})[0] == 200
+    # When a customer writes, and is acknowledged
+    identity_key, _ = _twilio_whatsapp(desk)
+    desk.drain_queue(desk.work_queue_url, "router")
+    conv = desk.item(identity_key)["open_conversation_id"]
+    # Then the acknowledgement names the shop as stored, masked
+    [ack] = [i for i in scan(desk) if i["PK"] == f"CONV#{conv}" and i.get("kind") == "acknowledgement"]
+    assert f"Shop {CARD_MASKED}" in ack["text"], ack["text"]
+
+
+@pytest.mark.parametrize("path, body, where", [
+    ("/admin/teams/5500000000000004", {"id": "5500000000000004", "name": "Cards"}, ["path", "id"]),
+    ("/admin/calendars/cal-5500000000000004", {"weekly": {"mon": [{"start": "09:00", "end": "17:00"}]}},
+     ["path", "id"]),
+    ("/admin/routing", {"skill_keywords": {"card-5500000000000004": ["refund"]}},
+     ["body", "skill_keywords", "card-5500000000000004"]),
+], ids=["team_id", "calendar_id", "skill_key"])
+def test_an_id_holding_a_card_number_is_refused_rather_than_masked(desk, path, body, where):
+    from tests.integration.test_privacy import admin
+
+    # When an admin saves a setting whose id (or a map's key, which settings name as they are) holds a card number
+    status, refused = admin(desk, "PUT", path, body)
+    # Then it is refused, naming where, and nothing holds the number
+    assert status == 422, refused
+    assert where in [e["loc"] for e in refused["errors"]], refused
+    assert "5500000000000004" not in json.dumps(scan(desk), default=repr)

@@ -37,6 +37,7 @@ from shopdesk.models.given import saved_over
 from shopdesk.models.sla import BusinessHours, SlaPolicy
 from shopdesk.phone import shop_phone, to_e164
 from shopdesk.privacy import audit
+from shopdesk.privacy.settings import PrivacyPolicies
 
 AGENT_SETTINGS = ("teams", "capacity", "skills", "languages")
 
@@ -133,6 +134,11 @@ class Admin:
     counts: Counts              # a team's conversations not resolved (a delete asks)
     macros: Macros              # the macros that move conversations to a team (a delete asks)
     close_sockets: Callable[[str], int] | None = None    # an agent's open WebSocket connections closed, how many
+    privacy: PrivacyPolicies | None = None      # masking of what admins write in settings (without: from ``config``)
+
+    def __post_init__(self) -> None:
+        if self.privacy is None:
+            self.privacy = PrivacyPolicies(self.config)
 
     # ------------------------------------------------------------------ agents
     def list_agents(self, by: Roles) -> list[dict[str, Any]]:
@@ -209,13 +215,14 @@ class Admin:
 
     def _put_settings(self, kind: str, given: Settings, expected_version: int | None,
                       check: Callable[[Settings, Settings], None] = lambda merged, before: None,
-                      teams: Callable[[Settings], Iterable[str]] = lambda merged: ()) -> tuple[Settings, int]:
+                      teams: Callable[[Settings], Iterable[str]] = lambda merged: ()) -> tuple[dict[str, Any], int]:
         """The desk's one ``kind`` of settings (routing, the bot, surveys) saved as the body gives them over what
         is stored: a field the body leaves out keeps its value (``{"shop_name": "Acme"}`` changes the name alone,
         not every other setting back to its default). ``check(merged, before)`` refuses what may not be saved;
         ``teams(merged)``: the teams they name, named in the save's transaction (``_put_config``).
         Written over the version read, so another admin's save in between is never undone: with the caller's
-        ``expected_version`` that is a 409; without it the save is merged again over theirs."""
+        ``expected_version`` that is a 409; without it the save is merged again over theirs. Answers the settings as
+        stored (their texts masked: ``_put_config``) and their version."""
         model = type(given)
         for attempt in range(SETTINGS_ATTEMPTS):
             stored = self.config.get(kind, "settings") or {}
@@ -224,20 +231,25 @@ class Admin:
             check(merged, before)
             read = stored.get("version", 0)
             try:
-                return merged, self._put_config(kind, "settings", merged.model_dump(),
-                                                expected_version if expected_version is not None else read,
-                                                teams=teams(merged))
+                return self._put_config(kind, "settings", merged.model_dump(),
+                                        expected_version if expected_version is not None else read,
+                                        teams=teams(merged))
             except Conflict:
                 if expected_version is not None or attempt == SETTINGS_ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")
 
     def _put_config(self, kind: str, key: str, value: dict[str, Any], expected_version: int | None,
-                    naming: tuple[tuple[str, str], ...] = (), teams: Iterable[str] = ()) -> int:
-        """A configuration item written, with its before and after in the audit record; ``naming``: the items it
-        names, which must exist as it is written (``ConfigStore.put``: deleted meanwhile, a 404), and ``teams``
+                    naming: tuple[tuple[str, str], ...] = (), teams: Iterable[str] = ()) -> tuple[dict[str, Any], int]:
+        """A configuration item written, with its before and after in the audit record, and answered as stored with its
+        version. The one path of every setting admins save here: its texts are masked first
+        (``PrivacyPolicies.masked_settings``: card numbers, IBANs and the privacy settings' patterns; an id that
+        holds one is a 422), so the item, a name's marker and the audit record hold them masked. ``naming``: the
+        items it names, which must exist as it is written (``ConfigStore.put``: deleted meanwhile, a 404), and ``teams``
         the teams it names, those an admin created named the same way (deleted meanwhile: a 422, as a team that
         never was), so a team's delete racing the save sees it (``delete_team``)."""
+        assert self.privacy is not None
+        value = self.privacy.masked_settings(value, key)
         naming = (*naming, *(("team", team) for team in self.deletable(teams)))
         before = self.config.get(kind, key)
         try:
@@ -247,7 +259,7 @@ class Admin:
                 raise team_gone(exc.key) from exc
             raise
         audit.note(before=before, after={**value, "version": version})
-        return version
+        return value, version
 
     # ------------------------------------------------------------------ teams
     def list_teams(self, by: Roles) -> list[dict[str, Any]]:
@@ -287,8 +299,8 @@ class Admin:
         created = {t["id"]: str(t.get("name") or t["id"]) for t in self.config.list("team")}
         routed_only = routed_teams(self._routing_settings()) - set(created)
         refuse_taken("team", team.name, team.id, [*created.items(), *((t, t) for t in routed_only)])
-        version = self._put_config("team", team.id, team.model_dump(), expected_version)
-        return {**team.model_dump(), "version": version}
+        value, version = self._put_config("team", team.id, team.model_dump(), expected_version)
+        return {**value, "version": version}
 
     def delete_team(self, by: Roles, team_id: str, expected_version: int | None) -> None:
         """A team deleted once nothing uses it (with ``expected_version`` only that version); its name is free
@@ -360,8 +372,9 @@ class Admin:
     def put_calendar(self, by: Roles, calendar_id: str, hours: BusinessHours, expected_version: int | None
                      ) -> dict[str, Any]:
         require(by, *WRITE)
-        value = {"id": calendar_id, **hours.model_dump(mode="json")}
-        return {**value, "version": self._put_config("calendar", calendar_id, value, expected_version)}
+        value, version = self._put_config("calendar", calendar_id, {"id": calendar_id, **hours.model_dump(mode="json")},
+                                          expected_version)
+        return {**value, "version": version}
 
     def delete_calendar(self, by: Roles, calendar_id: str, expected_version: int | None) -> None:
         """A calendar deleted once no SLA policy measures in it (409 ``calendar_in_policies`` naming them); the
@@ -402,10 +415,10 @@ class Admin:
                      [(p["id"], str(p.get("name") or p["id"])) for p in self.config.list("sla-policy")])
         if policy.calendar_id and self.config.get("calendar", policy.calendar_id) is None:
             raise NotFound(f"calendar {policy.calendar_id} does not exist; create it first")
-        value = policy.model_dump(mode="json")
         naming = (("calendar", policy.calendar_id),) if policy.calendar_id else ()    # deleted meanwhile: 404
-        return {**value, "version": self._put_config("sla-policy", policy.id, value, expected_version, naming,
-                                                     [t.lower() for t in policy.applies_to.teams or ()])}
+        value, version = self._put_config("sla-policy", policy.id, policy.model_dump(mode="json"), expected_version,
+                                          naming, [t.lower() for t in policy.applies_to.teams or ()])
+        return {**value, "version": version}
 
     def delete_policy(self, by: Roles, policy_id: str, expected_version: int | None) -> None:
         """A policy deleted: conversations it matched take the next matching policy at their next change (their
@@ -441,7 +454,7 @@ class Admin:
                 raise BadRequest(f"acknowledgement_templates: {exc}") from exc
 
         merged, version = self._put_settings("routing", settings, expected_version, check, routed_teams)
-        return {**merged.model_dump(), "version": version}
+        return {**merged, "version": version}
 
     # ------------------------------------------------------------------ the bot
     def bot(self, by: Roles) -> dict[str, Any]:
@@ -459,7 +472,7 @@ class Admin:
             (("teams",), merged.teams, self.known_teams() if merged.teams else (), TEAM),
             (("fallback_language",), [merged.fallback_language] if merged.fallback_language else [],
              CUSTOMER_LANGUAGES, LANGUAGE)), lambda merged: merged.teams or ())
-        return {**merged.model_dump(), "version": version}
+        return {**merged, "version": version}
 
     # ------------------------------------------------------------------ satisfaction surveys
     def csat(self, by: Roles) -> dict[str, Any]:
@@ -473,7 +486,7 @@ class Admin:
         merged, version = self._put_settings("csat", settings, expected_version, lambda merged, _: refuse_unknown(
             (("channels",), merged.channels, CHANNELS, "a channel shopdesk knows")),
             lambda merged: set(merged.teams or ()) & {t["id"] for t in self.config.list("team")})   # as they come
-        return {**merged.model_dump(), "version": version}
+        return {**merged, "version": version}
 
     # ------------------------------------------------------------------ customers
     def customer(self, by: Roles, customer_id: str, visible: Visible | None = None) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shopdesk.dal.agents import Agents
+from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.labels import Labels
 from shopdesk.dal.macros import Macros
@@ -39,6 +40,7 @@ from shopdesk.models.canned import Scope
 from shopdesk.models.labels import Label, LabelChange, LabelContent
 from shopdesk.models.macros import Macro
 from shopdesk.privacy import audit
+from shopdesk.privacy.settings import PrivacyPolicies
 
 
 @dataclass
@@ -47,14 +49,22 @@ class LabelDesk:
     composer: Composer | None = None      # the agent API's: labels on conversations
     macros: Macros | None = None          # the admin API's: a retire names the macros that add the label
     agents: Agents | None = None          # (their own macros too)
+    privacy: PrivacyPolicies | None = None  # masking of a label's name (without: read from the table)
+
+    def __post_init__(self) -> None:
+        if self.privacy is None:
+            self.privacy = PrivacyPolicies(ConfigStore(self.store.table))
 
     # ------------------------------------------------------------------ the catalogue (admin API)
     def put(self, caller: Caller, label_id: str, content: LabelContent, expected_version: int | None = None) -> Label:
         """Create, rename or recolour; with ``expected_version`` only over that version (0: only a new one):
         Conflict naming the version now otherwise (two admins editing one label: the later save does not
         silently win). A name another label has (retired ones too; case and spacing aside) is a 409
-        ``name_taken`` naming it: the pickers would show two the same."""
+        ``name_taken`` naming it: the pickers would show two the same. The name is stored (and audited) masked, as
+        every setting is (``PrivacyPolicies.masked_settings``; an id holding a card number is a 422)."""
         require(caller.roles, ADMIN)
+        assert self.privacy is not None
+        content = content.model_copy(update=self.privacy.masked_settings(content.model_dump(), label_id))
         refuse_taken("label", content.name, label_id, [(label.id, label.name) for label in self.store.list()])
         try:
             before, label = self.store.put(label_id, content, caller.id, expected_version)

@@ -8,6 +8,7 @@ requests per message), so a change counts everywhere within five minutes.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -17,12 +18,16 @@ from aws_lambda_powertools import Logger
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from shopdesk.dal.config import ConfigStore
-from shopdesk.privacy.masking import Pattern, compile_pattern, compile_patterns, mask
+from shopdesk.errors import InvalidFields
+from shopdesk.privacy.masking import Pattern, compile_pattern, compile_patterns, mask, mask_name
 
 logger = Logger(child=True)
 
 CACHE_SECONDS = 300
 KIND, KEY = "privacy", "settings"
+# A value shaped like an id (a team's, a policy's, a label's): other settings and conversations name it as it is,
+# so it cannot be masked; one that holds a card number, an IBAN or a pattern's match is refused instead
+ID_SHAPED = re.compile(r"[a-z0-9][a-z0-9_-]{0,127}")
 Days = Annotated[int, Field(ge=1, le=3650)]
 
 
@@ -119,6 +124,48 @@ class PrivacyPolicies:
         canned response's title and bodies, a knowledge-base article's title and body."""
         found = mask(text, self.current().patterns)
         return found.text or text, found.kinds
+
+    def masked_name(self, text: str) -> str:
+        """A name a person of the desk gave (a file's), as it is stored: masked as a customer's name is
+        (``mask_name``)."""
+        return mask_name(text, self.current().patterns).text or text
+
+    def masked_settings(self, value: dict[str, Any], key: str) -> dict[str, Any]:
+        """Settings an admin saves (a team, an SLA policy, a calendar, a label, the routing, bot and survey
+        settings), as they are stored and audited: every text in them masked as a name is (``mask_name``: a team's
+        name and description, a policy's name, the shop's name, the acknowledgements' texts). What names rather than
+        says (the item's ``key``, an ``id`` or ``..._id`` field, a map's keys, a value shaped like an id: ``ID_SHAPED``)
+        cannot be masked without breaking what names it: one that would be is refused (InvalidFields, 422), so
+        nothing in clear is stored."""
+        patterns = self.current().patterns
+        refused: list[dict[str, Any]] = []
+
+        def named(text: str, where: tuple[str | int, ...], part: str = "body") -> str:
+            if mask_name(text, patterns).text != text:
+                refused.append({"loc": (part, *where), "type": "value_error",
+                                "msg": f"{'/'.join(map(str, where))} holds what looks like a card "
+                                       "number, an IBAN or one of the privacy settings' patterns; it is an id, "
+                                       "which is kept as given: choose another"})
+            return text
+
+        def walk(item: Any, where: tuple[str | int, ...]) -> Any:
+            if isinstance(item, str):
+                field = str(where[-1]) if where and isinstance(where[-1], str) else ""
+                if field == "id" or field.endswith("_id") or ID_SHAPED.fullmatch(item):
+                    return named(item, where)
+                return mask_name(item, patterns).text or item
+            if isinstance(item, dict):
+                return {named(k, (*where, k)) if isinstance(k, str) else k: walk(v, (*where, k))
+                        for k, v in item.items()}
+            if isinstance(item, list | tuple):
+                return [walk(v, (*where, i)) for i, v in enumerate(item)]
+            return item
+
+        named(key, ("id",), "path")
+        masked = walk(value, ())
+        if refused:
+            raise InvalidFields(refused)
+        return masked
 
     def fresh(self) -> PrivacyPolicy:
         """The policy as stored now (a job acting on a change an admin just saved: the cache may predate it)."""
