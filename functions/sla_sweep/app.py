@@ -19,6 +19,7 @@ from shopdesk.dal.events import EventBus
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.retention import INACTIVE_TIMER
 from shopdesk.dal.table import Table
+from shopdesk.logic import refused
 from shopdesk.logic.breach_risk import RiskSettings
 from shopdesk.logic.sla import sweep
 from shopdesk.logic.sla_engine import book_for
@@ -40,6 +41,8 @@ surveys = (SurveyDesk(Surveys(conversations), ConfigStore(conversations.table), 
                       settings.whatsapp_templates, default_language=lambda: book.routing().default_language)
            if settings.outbound_queue_url else None)
 on_timer: dict[str, Callable[[str], object]] = {SURVEY_TIMER: surveys.send_scheduled} if surveys else {}  # surveys
+# a first response refused for good whose report the work queue did not take (logic.refused)
+on_timer[refused.REFUSED_TIMER] = refused.timer_runner(conversations, book)
 if settings.privacy_queue_url:           # retention of inactive customers: erased when their timer comes due
     on_timer[INACTIVE_TIMER] = timer_runner(settings.table_name, settings.privacy_queue_url)
     # a retention save's second pass, once every writer has read the new settings
@@ -50,7 +53,7 @@ if settings.privacy_queue_url:           # retention of inactive customers: eras
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     report = sweep(conversations, bus, work, settings.due_shards, alerts=alerts, book=book, agents=agents,
                    time_left=lambda: context.get_remaining_time_in_millis() / 1000, risk=risk,
-                   on_timer=on_timer or None)
+                   on_timer=on_timer)
     if report.breached:
         metrics.count("SlaBreaches", report.breached)
     if report.at_risk:

@@ -11,6 +11,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from botocore.exceptions import ClientError
 
 from shopdesk import clock
 from tests.integration.helpers import STATUS_URL, agent, customer_writes, online, post_twilio
@@ -245,3 +246,33 @@ def test_a_reply_reported_undelivered_counts_once_as_failed_and_as_sent_then_und
     out = capsys.readouterr().out
     assert sorted(str(f.get("provider")) for f in _figures(out, "RepliesFailed")) == ["None", "twilio"]
     assert len(_figures(out, "RepliesUndelivered")) == 1
+
+
+def test_a_failed_receipt_whose_report_the_work_queue_refused_is_taken_back_by_the_sweep(desk, twilio, monkeypatch):
+    # Given alice's only reply, which Twilio took: the first response
+    conv = waiting(desk, "+31650000309", "SMfr9")
+    clock.set_offset(600)
+    reply(desk, conv, "It ships today.")
+    sid = "SM" + "7" * 32
+    accepted(twilio, sid)
+    dispatch(desk, twilio)
+    assert shown(desk, conv)["sla"]["first_response_at"]
+    # When SQS refuses every message (the work queue and the ingest-retry queue) as its undelivered receipt comes
+    app = desk.handler("inbound_twilio")
+
+    def unavailable(*args, **kwargs):
+        raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "try later"}}, "SendMessage")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(app.processor.work, "send", unavailable)
+        if app.retry_queue is not None:
+            patch.setattr(app.retry_queue, "send", unavailable)
+        receipt(desk, sid, "undelivered", "+31650000309", "30003")     # answered 200: nothing is lost
+    route(desk)
+    assert [m["status"] for m in replies(desk, conv)] == ["undelivered"]
+    # Then the sweep's next run takes the first response back, though Twilio never sends that receipt again
+    sweep(desk)
+    sla = shown(desk, conv)["sla"]
+    assert sla["first_response_at"] is None and sla["first_response_due_at"], sla
+    assert first_clock(desk, conv)["state"] == "running"
+    assert [m for m in shown(desk, conv)["messages"] if (m.get("event") or {}).get("kind") == "first_response_lost"]

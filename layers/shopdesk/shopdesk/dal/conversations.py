@@ -978,6 +978,13 @@ class Conversations:
         ops = [self.table.put_op(it.message_item(self.retention.stamp(note)))] if note is not None else []
         self.save_clocks(read.conversation.id, clocks, read.version, extra=update, ops=ops, read=read)
 
+    def first_response_key(self, conversation_id: str) -> str | None:
+        """The key of the reply that is the conversation's first response (``sla.first_response_id``), if any."""
+        sla = (self.table.get(it.conv_pk(conversation_id), it.META) or {}).get("sla") or {}
+        if not sla.get("first_response_at") or not sla.get("first_response_id"):
+            return None
+        return f"MSG#{clock.iso(clock.parse_iso(sla['first_response_at']))}#{sla['first_response_id']}"
+
     def add_acknowledgement(self, conv: Conversation, message: Message, answers: str | None = None) -> bool:
         """An automatic acknowledgement: sent like a reply, but not an agent's answer (no SLA effect). ``answers``:
         the key of the customer's message it acknowledges, which records it (``acknowledgement``: its key) in the

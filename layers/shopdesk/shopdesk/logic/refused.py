@@ -18,10 +18,15 @@ The lake's ``first_human_reply`` and the first-response ``sla_met``/``sla_breach
 so the reports leave out the refused one with the ``message_refused`` filter they use for replies (docs/metrics.md).
 A reply that was not the first response (one went before it) changes nothing here. Reported by the dispatcher and the
 status webhooks on the work queue (``logic.work.enqueue_send_failed``); the router runs it, once in effect: a report
-that comes again finds the first response moved and writes nothing.
+that comes again finds the first response moved and writes nothing. A status webhook whose report the work queue
+refused (Twilio sends a status callback once) sets the conversation's ``reply_refused`` timer instead, due at once,
+on the table that just stored the receipt; the sweep runs it (``timer_runner``): the first response, when its reply
+failed, is taken back there.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from aws_lambda_powertools import Logger
 
@@ -34,6 +39,7 @@ from shopdesk.models import Direction, Message
 logger = Logger(child=True)
 
 FAILED = frozenset({"failed", "undelivered"})         # the statuses of a reply that never reached the customer
+REFUSED_TIMER = "reply_refused"        # the sweep takes back a refused first response the work queue did not take
 NOT_PEOPLE = frozenset({None, "", "system", "customer", "router", "bot"})
 AUTOMATIC_KINDS = frozenset({"acknowledgement", "auto_reply", "bot", "bot_answer", "csat_survey", "csat_follow_up"})
 
@@ -82,3 +88,17 @@ def _next_reply(conversations: Conversations, conversation_id: str, after: str) 
     later = conversations.find_messages(conversation_id, lambda m: persons_reply(m) and m.status not in FAILED,
                                         after=after)
     return later[-1][1] if later else None
+
+
+def take_back_later(conversations: Conversations, conversation_id: str) -> None:
+    """The work queue refused the report of a failed reply: the sweep's next run takes the first response back."""
+    conversations.set_conversation_timer(conversation_id, REFUSED_TIMER, clock.now_iso())
+
+
+def timer_runner(conversations: Conversations, book: sla_engine.PolicyBook) -> Callable[[str], object]:
+    """The sweep's runner of ``reply_refused``: the conversation's first response is taken back when its reply
+    failed (nothing when it did not, or was taken back already)."""
+    def run(conversation_id: str) -> object:
+        key = conversations.first_response_key(conversation_id)
+        return take_back_first_response(conversations, book, conversation_id, key) if key else False
+    return run

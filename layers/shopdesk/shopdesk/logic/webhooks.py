@@ -5,7 +5,8 @@ or put the event on the conversation's timeline (a customer's unsend or edit cha
 A receipt saying a message of the bot's failed (``failed``, ``undelivered``) is reported to the router, which hands
 the conversation to a person (``logic.work.enqueue_bot_send_failed``); one saying a person's reply failed, even after
 it was sent or delivered, is reported too: when it was the first response, the router takes that back
-(``logic.refused``).
+(``logic.refused``; when the work queue refuses that report, the sweep does, from a timer the receipt's function
+sets: the status callback is answered 200, as it comes once).
 
 A batch is answered 2xx only when every item is stored; if one fails the function fails, the
 provider re-delivers the whole batch, and the items already stored are no-ops the second time.
@@ -42,7 +43,7 @@ from shopdesk.dal.queues import Queue
 from shopdesk.dal.unsupported import UnsupportedLog
 from shopdesk.errors import BadRequest, InvalidSignature
 from shopdesk.ids import new_id
-from shopdesk.logic import amend
+from shopdesk.logic import amend, refused
 from shopdesk.logic.ingest import IngestResult, ingest, masked_value
 from shopdesk.logic.work import enqueue_send_failed
 from shopdesk.models import (
@@ -167,8 +168,17 @@ class WebhookProcessor:
         which takes back the first response it made."""
         where = self.conversations.message_of(item.provider, item.provider_id, "outbound")
         message = self.conversations.get_message(*where) if where else None
-        if message is not None and message.status in FAILED:
+        if message is None or message.status not in FAILED:
+            return
+        try:
             enqueue_send_failed(self.work, message)
+        except Exception:
+            if not refused.persons_reply(message):
+                raise
+            # the receipt is stored and will not come again: the sweep takes the first response back instead
+            logger.exception("failed reply not reported: the sweep takes it", extra={
+                "conversation_id": message.conversation_id, "message_id": message.id})
+            refused.take_back_later(self.conversations, message.conversation_id)
 
     def record_unsupported(self, items: list[UnsupportedItem]) -> None:
         """Log each with the provider's id, keep them all (bounded) in one record per request, and
