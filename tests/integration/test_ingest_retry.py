@@ -186,6 +186,18 @@ def test_a_kept_request_holds_the_customers_text_masked_and_its_replay_stores_it
     assert stored["masked"] == ["card", "IBAN", "BSN"]
 
 
+def test_a_kept_request_holds_a_profile_name_masked_as_ingest_masks_a_name(desk, throttled):
+    # When the table cannot take a WhatsApp message whose profile name joins a card number to a word by a hyphen
+    body = twilio_form(MessageSid="SMkept08", From="whatsapp:+31612000008", To="whatsapp:+14155550100",
+                       Body="Hello", ProfileName="Jan-5425233430109903")
+    assert json.loads(post_twilio(desk, body)["headers"]["X-Shopdesk-Outcome"])["kept"] == 1
+    # Then the kept request holds the name masked as ingest masks a name (mask_name), not as a text is
+    [kept] = _kept(desk)
+    assert "5425233430109903" not in kept["body"]
+    assert dict(twilio.parse_form(kept["body"]))["ProfileName"] == "Jan-[card •••• 9903]"
+    assert kept["masked"] == ["card"]
+
+
 def test_a_request_kept_before_any_settings_were_read_is_masked_without_the_table(desk, throttled, monkeypatch):
     # Given a function that could not read its privacy settings at start, and the table refusing reads too
     app = desk.handler("inbound_twilio")

@@ -70,6 +70,8 @@ NOT_TEXT = frozenset({"MessageSid", "SmsMessageSid", "SmsSid", "AccountSid", "Me
                       "ChannelToAddress", "OriginalRepliedMessageSid", "OriginalRepliedMessageSender",
                       "ReferralNumMedia"})
 NOT_TEXT_PREFIXES = ("MediaUrl", "MediaContentType")
+# The fields that name someone: masked as ingest masks a name (``mask_name``), not as a text
+NAMES = frozenset({"ProfileName"})
 
 
 def is_text(name: str) -> bool:

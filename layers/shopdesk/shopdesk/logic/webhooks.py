@@ -58,7 +58,7 @@ from shopdesk.models import (
     WebhookItem,
 )
 from shopdesk.phone import to_e164
-from shopdesk.privacy.masking import mask
+from shopdesk.privacy.masking import mask, mask_name
 from shopdesk.privacy.settings import PrivacyPolicies, PrivacyPolicy
 
 logger = Logger(child=True)
@@ -295,11 +295,13 @@ class IngestRetry:
 
 
 def masked_form(body: str, policy: PrivacyPolicy) -> tuple[str, list[str]]:
-    """A Twilio form with the text of every field that may hold some (``twilio.is_text``) masked, and what was
+    """A Twilio form with the text of every field that may hold some (``twilio.is_text``) masked, a name
+    (``twilio.NAMES``) as ingest masks a name (``mask_name``: a number joined to a word by a hyphen too), and what was
     masked; the form as it came when there was nothing to mask."""
     params, kinds = [], []
     for name, value in twilio.parse_form(body):
-        found = mask(value, policy.patterns) if twilio.is_text(name) else None
+        how = mask_name if name in twilio.NAMES else mask
+        found = how(value, policy.patterns) if twilio.is_text(name) else None
         params.append((name, (found.text or "") if found is not None else value))
         kinds.extend(found.kinds if found is not None else ())
     return (urllib.parse.urlencode(params), list(dict.fromkeys(kinds))) if kinds else (body, [])
