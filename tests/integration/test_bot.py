@@ -886,3 +886,84 @@ def test_a_new_question_followed_at_once_by_thanks_after_an_answer_is_not_resolv
     seen = conversation(bot, conv)
     assert seen["status"] == "open" and seen["bot"]["state"] == "handed_off", seen["status"]
     assert seen["bot"]["handoff_reason"] == "follow_up" and seen["assignee"] == "alice"
+
+
+def test_a_message_stored_while_the_bot_answers_the_one_before_gets_the_answer(bot, monkeypatch):
+    from shopdesk.dal.bot import BotStore
+    online(bot, "alice")
+    # Given a customer's question, and their next question stored after the bot read the conversation to answer the
+    # first and before it wrote its answer (two texts a moment apart)
+    conv = customer_writes(bot, "+31650000048", "Which payment methods can I use?", "SMbot48a")
+    answer, stored = BotStore.answer, []
+
+    def meanwhile(store, *args, **kwargs):
+        if not stored:
+            clock.set_offset(1)
+            stored.append(customer_writes(bot, "+31650000048", "Can I return an item?", "SMbot48b"))
+        return answer(store, *args, **kwargs)
+
+    monkeypatch.setattr(BotStore, "answer", meanwhile)
+    # When the router takes both messages' work, in order
+    route(bot)
+    # Then the first answer is not written over the newer question: the bot answers the latest, once
+    assert stored == [conv]
+    answers = [m["text"] for m in bot_messages(bot, conv)]
+    assert len(answers) == 1 and "30 days" in answers[0] and "PayPal" not in answers[0], answers
+    seen = conversation(bot, conv)
+    assert seen["status"] == "pending" and seen["bot"]["state"] == "answering"
+
+
+def test_a_question_stored_while_the_bot_thanks_for_a_confirmation_is_not_resolved_away(bot, monkeypatch):
+    from shopdesk.dal.bot import BotStore
+    online(bot, "alice")
+    # Given a question the bot answered, and the customer's "thanks" two minutes later
+    conv = customer_writes(bot, "+31650000049", "How long does standard delivery take?", "SMbot49a")
+    route(bot)
+    clock.set_offset(120)
+    customer_writes(bot, "+31650000049", "Yes, thanks!", "SMbot49b")
+    # and their next question stored after the bot read the conversation and before it wrote its thanks
+    thank, stored = BotStore.thank, []
+
+    def meanwhile(store, *args, **kwargs):
+        if not stored:
+            clock.set_offset(121)
+            stored.append(customer_writes(bot, "+31650000049", "Can I return an item?", "SMbot49c"))
+        return thank(store, *args, **kwargs)
+
+    monkeypatch.setattr(BotStore, "thank", meanwhile)
+    # When the router takes both messages' work, in order
+    route(bot)
+    # Then the thanks does not close the conversation over the question: the bot answers it
+    assert stored == [conv]
+    seen = conversation(bot, conv)
+    assert seen["status"] == "pending" and seen["bot"]["state"] == "answering", seen["status"]
+    answers = [m["text"] for m in bot_messages(bot, conv)]
+    assert len(answers) == 2 and "30 days" in answers[-1], answers
+
+
+def test_a_question_stored_after_the_bots_thanks_and_before_its_resolve_is_not_resolved_away(bot, monkeypatch):
+    from shopdesk.bot import converse
+    online(bot, "alice")
+    # Given a question the bot answered, and the customer's "thanks" two minutes later
+    conv = customer_writes(bot, "+31650000050", "How long does standard delivery take?", "SMbot50a")
+    route(bot)
+    clock.set_offset(120)
+    customer_writes(bot, "+31650000050", "Yes, thanks!", "SMbot50b")
+    # and their next question stored after the bot thanked them and before it resolved the conversation
+    resolve, stored = converse.resolve, []
+
+    def meanwhile(*args, **kwargs):
+        if not stored:
+            clock.set_offset(121)
+            stored.append(customer_writes(bot, "+31650000050", "Can I return an item?", "SMbot50c"))
+        return resolve(*args, **kwargs)
+
+    monkeypatch.setattr(converse, "resolve", meanwhile)
+    # When the router takes both messages' work, in order
+    route(bot)
+    # Then the conversation is not resolved over the question: the bot answers it after its thanks
+    assert stored == [conv]
+    seen = conversation(bot, conv)
+    assert seen["status"] == "pending" and seen["bot"]["state"] == "answering", seen["status"]
+    answers = [m["text"] for m in bot_messages(bot, conv)]
+    assert len(answers) == 3 and answers[1].startswith("Glad it helped") and "30 days" in answers[-1], answers

@@ -16,10 +16,16 @@
   conversation's latest customer message, so that message's work decides (answer, hand over, or route), and the
   router does nothing more for this one (no acknowledgement, no assignment). Several messages in quick succession
   get one answer, to the last; a message's work that runs late (the sweep's re-send, a redrive from the dead-letter
-  queue hours later) never answers an old question after the conversation moved on.
+  queue hours later) never answers an old question after the conversation moved on. The customer's next message
+  may also be stored while the bot works on this one (read, decide, write: two texts a moment apart): the bot's
+  write is then refused, and the outcome is the same.
 
 The reply and the ``bot`` state are one conditional transaction (``dal.bot``): refused when a person was
-assigned meanwhile, when it handed over, or when this message was answered already (a retried record). A record
+assigned meanwhile, when it handed over, when this message was answered already (a retried record), or when the
+customer wrote something that asks after it (``SUPERSEDED``); its thanks for a confirmation is refused in that
+last case too, so a "thanks" never closes the conversation over a question stored after it. A hand-over is not:
+one written after the customer's next message leaves both to a person (that message's work finds the bot handed
+over and routes as if there were no bot). A record
 that runs again (a retry, the sweep's re-send, a redrive) finds the message answered: the bot's message goes to the
 outbound queue again (sent once: a send that failed after the write is not lost, and the error fails the record,
 ``logic.work.Unsent``), and a confirmation it thanked for is resolved if the resolve had not happened. A
@@ -64,13 +70,14 @@ from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.events import EventBus
 from shopdesk.dal.queues import Queue
+from shopdesk.errors import Conflict
 from shopdesk.ids import new_id
 from shopdesk.kb.loader import IndexCache
 from shopdesk.logic import sla_engine, timeline, topics
 from shopdesk.logic.business_time import is_open
 from shopdesk.logic.email_thread import email_thread, reply_address_for
 from shopdesk.logic.sla_engine import PolicyBook
-from shopdesk.logic.work import NOT_WRITTEN, answered_since, send_outbound, superseded
+from shopdesk.logic.work import NOT_WRITTEN, answered_since, send_outbound, superseded, written_at
 from shopdesk.models import Conversation, ConversationStatus, Direction, Message
 from shopdesk.understanding import Understanding, understand
 
@@ -135,7 +142,8 @@ class Bot:
         settings = self.settings()
         conv = conv or self.conversations.get_meta(conversation_id)
         if message_sk and conv.bot is not None and conv.bot.replied_to == message_sk.rsplit("#", 1)[-1]:
-            return self._again(conv, conv.bot)   # a record sent again (a retry, the sweep's re-drive): answered already
+            # a record sent again (a retry, the sweep's re-drive): answered already
+            return self._again(conv, conv.bot, message_sk)
         if not self.applies(settings, conv) or not message_sk:
             return Outcome.SKIPPED
         if superseded(conv, message_sk):
@@ -176,10 +184,10 @@ class Bot:
                 # "thanks" right after a question of theirs whose work stood aside for it (SUPERSEDED): no
                 # confirmation of the answer that would close the conversation over the question, a person reads both
                 return self._hand_off(conv, "follow_up", decision)
-            return self._resolve(conv, decision, message.id)
+            return self._resolve(conv, decision, message.id, message_sk)
         if decision.action == "silent":
             return Outcome.SKIPPED
-        return self._answer(conv, message, text, decision, settings)
+        return self._answer(conv, message, message_sk, text, decision, settings)
 
     def _asked_since_answer(self, conv: Conversation, message_sk: str) -> bool:
         """The customer wrote something that asks (not an out-of-office, a STOP or a START) between the bot's answer
@@ -190,18 +198,18 @@ class Bot:
         between = self.conversations.inbound_between(conv.id, state.at, message_sk)
         return any(m.kind not in NOT_WRITTEN for m in between)
 
-    def _again(self, conv: Conversation, state: BotState) -> Outcome:
+    def _again(self, conv: Conversation, state: BotState, message_sk: str) -> Outcome:
         """The bot answered this message already: its message goes to the outbound queue again (the queue drops a
         copy within five minutes, the dispatcher sends a message once), in case its send never happened; a
         confirmation it thanked for is resolved, in case the resolve never happened."""
         if state.sent:
             send_outbound(self.outbound, conv.id, state.sent)
         if state.closing and state.state == "answering" and conv.status is not ConversationStatus.RESOLVED:
-            self._close(conv)
+            return self._close(conv, message_sk)
         return Outcome.REPLIED
 
     # ------------------------------------------------------------------ the three things it does
-    def _answer(self, conv: Conversation, question: Message, text: str, decision: Decision,
+    def _answer(self, conv: Conversation, question: Message, message_sk: str, text: str, decision: Decision,
                 settings: BotSettings) -> Outcome:
         now = clock.now()
         language = decision.language
@@ -244,11 +252,10 @@ class Bot:
                          pending_order=(decision.order_number or ANY_ORDER) if decision.action == "verify" else None)
         try:
             article = decision.article
-            self.store.answer(conv, reply, state, question.id, topics=topics.from_article(
+            self.store.answer(conv, reply, state, question.id, _asked(message_sk), topics=topics.from_article(
                 article.id, article.tags, article.translation_of) if article else None)
         except BotRefused:
-            logger.info("bot stood back", extra={"conversation_id": conv.id})
-            return Outcome.SKIPPED
+            return self._stood_back(conv, message_sk)
         send_outbound(self.outbound, conv.id, it.message_sk(reply))
         sla_engine.apply(self.conversations, conv.id,
                          lambda clocks: clocks.on_status(ConversationStatus.PENDING, now), self.book)
@@ -305,9 +312,10 @@ class Bot:
         logger.info("bot handed over", extra={"conversation_id": conv.id, "reason": reason})
         return Outcome.HANDED_OFF
 
-    def _resolve(self, conv: Conversation, decision: Decision, replied_to: str) -> Outcome:
-        """The customer confirmed (their message ``replied_to``): thanked, the thanks recorded with the message it
-        answers so that a record that runs again resolves without thanking twice, then resolved."""
+    def _resolve(self, conv: Conversation, decision: Decision, replied_to: str, message_sk: str) -> Outcome:
+        """The customer confirmed (their message ``replied_to``, key ``message_sk``): thanked, the thanks recorded
+        with the message it answers so that a record that runs again resolves without thanking twice, then
+        resolved."""
         subject, threading = _email_thread(conv)
         thanks = Message(id=new_id("m_"), conversation_id=conv.id, direction=Direction.OUTBOUND,
                          channel=conv.route.channel, text=phrase(decision.language, "glad"), status="queued",
@@ -315,16 +323,29 @@ class Bot:
                          provider=conv.route.provider, kind="bot", subject=subject,
                          payload={"bot": {"action": "resolve"}, **threading})
         try:
-            self.store.thank(conv, thanks, replied_to)
+            self.store.thank(conv, thanks, replied_to, _asked(message_sk))
         except BotRefused:
-            logger.info("bot stood back", extra={"conversation_id": conv.id})
-            return Outcome.SKIPPED
+            return self._stood_back(conv, message_sk)
         send_outbound(self.outbound, conv.id, it.message_sk(thanks))
-        return self._close(conv)
+        return self._close(conv, message_sk)
 
-    def _close(self, conv: Conversation) -> Outcome:
-        """Resolve the conversation whose customer confirmed the answer."""
-        resolve(self.conversations, self.customers, self.store, self.book, conv, "confirmed")
+    def _stood_back(self, conv: Conversation, message_sk: str) -> Outcome:
+        """The bot's write for the customer's message ``message_sk`` was refused. Read again (one GetItem, only
+        then): the customer wrote something that asks since the bot read the conversation (two texts a moment
+        apart), so that message's work decides (``SUPERSEDED``: this one neither acknowledges nor assigns); or a
+        person took it, it was handed over, or the message was answered already (``SKIPPED``)."""
+        superseding = superseded(self.conversations.get_meta(conv.id), message_sk)
+        logger.info("bot stood back", extra={"conversation_id": conv.id, "superseded": superseding})
+        return Outcome.SUPERSEDED if superseding else Outcome.SKIPPED
+
+    def _close(self, conv: Conversation, message_sk: str) -> Outcome:
+        """Resolve the conversation whose customer confirmed the answer (their message ``message_sk``), unless they
+        wrote something that asks since, or it changed otherwise: it is then left as it is (the thanks sent)."""
+        try:
+            resolve(self.conversations, self.customers, self.store, self.book, conv, "confirmed",
+                    _asked(message_sk))
+        except Conflict:
+            return self._stood_back(conv, message_sk)
         self._publish("BotResolved", conv, confirmed=True, article_id=conv.bot.article_id if conv.bot else None)
         return Outcome.REPLIED
 
@@ -336,6 +357,11 @@ class Bot:
                                              "team": conv.team, "at": clock.now_iso(), **detail})])
         except Exception:          # the conversation's own state and timeline already say it
             logger.exception("bot event not published", extra={"conversation_id": conv.id, "type": detail_type})
+
+
+def _asked(message_sk: str) -> str:
+    """The time a customer's message was written, as the conversation's ``last_inbound_at`` holds it."""
+    return clock.iso(written_at(message_sk))
 
 
 def _email_thread(conv: Conversation) -> tuple[str | None, dict[str, Any]]:

@@ -21,15 +21,17 @@ AUTHOR = "bot"
 
 
 def resolve(conversations: Conversations, customers: Customers, store: BotStore, book: PolicyBook | None,
-            conv: Conversation, why: timeline.BotResolved) -> None:
+            conv: Conversation, why: timeline.BotResolved, asked: str | None = None) -> None:
     """Resolve a conversation the bot answered: its open-conversation slot freed like any resolve, and remembered
-    by the customer's identities, so their next message reopens this conversation (``ingest``)."""
+    by the customer's identities, so their next message reopens this conversation (``ingest``). ``asked``: the time
+    of the customer's confirmation; Conflict once they wrote something that asks after it (nothing written)."""
     customer = customers.get(conv.customer.id)
     identities = customer.identities if customer else conv.customer.identities[:1]
     held = customers.identities.get_many(identities)
     slots = [key for key, record in held.items() if record.open_conversation_id == conv.id]
     note = timeline.bot_resolved(conv.id, AUTHOR, why)
-    conversations.set_status(conv, ConversationStatus.RESOLVED, note, None, identities=slots, reopenable=True)
+    conversations.set_status(conv, ConversationStatus.RESOLVED, note, None, identities=slots, reopenable=True,
+                             asked=asked)
     store.mark_resolved(conv.id, conv.bot.article_id if conv.bot else None)
     conversations.set_conversation_timer(conv.id, BOT_RESOLVE_TIMER, None)
     if book is not None:

@@ -1,24 +1,32 @@
 """The bot's writes on a conversation (``shopdesk.bot.converse``), each conditional so the bot can never
-speak over a person:
+speak over a person, nor over the customer:
 
 - ``answer``: its reply (an outbound message, queued like any reply) and the conversation's ``bot`` state in
   one transaction, the conversation set ``pending`` (waiting for the customer: out of the queue, clocks
-  paused). Refused when someone is assigned, when it handed over, or when it already answered this message
-  (a retried record).
+  paused). Refused when someone is assigned, when it handed over, when it already answered this message
+  (a retried record), or when the customer wrote something that asks after it.
 - ``hand_off``: the ``bot`` state ``handed_off`` with its reason and the system entry saying why, and
   ``handed_off_at``, where a person's part of the cycle starts (first response and resolution are measured
-  from it, so the bot's time is not counted as the team's).
+  from it, so the bot's time is not counted as the team's). Not conditioned on the customer's latest message: a
+  hand-over written after their next one leaves both to a person.
 - ``hand_back``: a hand-over of a conversation the bot set ``pending`` whose answer never reached the customer
   (``send_failed``): open again and waiting in its team's queue, with the hand-over, in one write conditioned on
   it being still pending, nobody's and the bot's. A person's part starts at the answer that was lost
   (``handed_off_at``), not when its failure was learnt: the customer has waited since then.
 - ``thank``: its thanks for a confirmation (queued like any reply) and the message it answers (``replied_to``) in
   one transaction, before the resolve: refused when the bot no longer answers there or thanked for this message
-  already (a retried record, which finds the thanks recorded and resolves).
+  already (a retried record, which finds the thanks recorded and resolves), or when the customer wrote something
+  that asks after the confirmation.
 - ``resolved``: the ``bot`` state after the status change that resolved it.
 
 ``answer`` and ``thank`` keep the key of the bot's message (``sent``): a record that runs again sends that message
 again (``Bot.step``), so a crash or a refused send between the write and the send never leaves it unsent.
+
+The bot reads the conversation, then decides (an article, an order's state: a fraction of a second), then writes;
+a customer who texts twice a moment apart has their second message stored in between. So ``answer`` and ``thank``
+are conditioned on the conversation's ``last_inbound_at`` (the customer's last message that asks something) being
+no later than the message they are for: once a newer one is stored, its work decides (``logic.work.superseded``),
+and this write is refused.
 """
 
 from __future__ import annotations
@@ -35,7 +43,13 @@ from shopdesk.models.conversation import ConversationBot
 
 
 class BotRefused(Exception):
-    """The conversation is no longer the bot's to answer (assigned, handed over, already answered)."""
+    """The conversation is no longer the bot's to answer (assigned, handed over, already answered), or the customer
+    wrote something that asks after the message it answers (``Bot`` reads the conversation again to tell which)."""
+
+
+def _latest(update: Update, asked: str) -> Update:
+    """Only while the customer's message written at ``asked`` is their latest that asks something."""
+    return update.when("attribute_not_exists(last_inbound_at) OR last_inbound_at <= :asked", asked=asked)
 
 
 class BotStore:
@@ -43,10 +57,11 @@ class BotStore:
         self.table = table
         self.retention = TimelineRetention(table)     # the messages' expiry for what is written without one
 
-    def answer(self, conv: Conversation, reply: Message, state: ConversationBot, replied_to: str,
+    def answer(self, conv: Conversation, reply: Message, state: ConversationBot, replied_to: str, asked: str,
                topics: set[str] | None = None) -> None:
-        """``topics``: the contact reasons of the article it answers with (shopdesk.logic.topics), added to the
-        conversation's set in the same write."""
+        """``replied_to``: the id of the customer's message it answers, written at ``asked``. ``topics``: the
+        contact reasons of the article it answers with (shopdesk.logic.topics), added to the conversation's set in
+        the same write."""
         now = clock.iso(reply.created_at)
         bot = state.model_dump(exclude_none=True) | {
             k: v for k, v in (("question", state.question), ("pending_order", state.pending_order),
@@ -60,6 +75,7 @@ class BotStore:
                         "AND (attribute_not_exists(#bot) OR (#bot.#state <> :handed AND "
                         "(attribute_not_exists(#bot.#replied_to) OR #bot.#replied_to <> :mid)))",
                         open=ConversationStatus.OPEN.value, handed="handed_off", mid=replied_to))
+        _latest(update, asked)
         if topics:
             update.add("topics", set(topics))
         try:
@@ -68,14 +84,16 @@ class BotStore:
         except TransactionCancelled as exc:
             raise BotRefused(conv.id) from exc
 
-    def thank(self, conv: Conversation, thanks: Message, replied_to: str) -> None:
-        """The bot's thanks for the customer's confirmation (message ``replied_to``), recorded with it on the ``bot``
-        state before the resolve. BotRefused when the bot no longer answers there, or thanked for it already."""
+    def thank(self, conv: Conversation, thanks: Message, replied_to: str, asked: str) -> None:
+        """The bot's thanks for the customer's confirmation (message ``replied_to``, written at ``asked``), recorded
+        with it on the ``bot`` state before the resolve. BotRefused when the bot no longer answers there, thanked for
+        it already, or the customer wrote again."""
         update = (Update().set("bot.replied_to", replied_to).set("bot.sent", it.message_sk(thanks))
                   .set("bot.closing", True)
                   .when("attribute_exists(PK) AND #bot.#state = :answering AND "
                         "(attribute_not_exists(#bot.#replied_to) OR #bot.#replied_to <> :mid)",
                         answering="answering", mid=replied_to))
+        _latest(update, asked)
         try:
             self.table.transact([self.table.put_op(it.message_item(self.retention.stamp(thanks))),
                                  self.table.update_op(it.conv_pk(conv.id), it.META, update)])

@@ -1017,7 +1017,7 @@ class Conversations:
                    reopened_deadline: str | None, identities: Sequence[str] | None = None,
                    reopenable: bool = False, clocks: tuple[ClockRead, Any] | None = None,
                    messages: int | None = None, unfolding: bool = False,
-                   awaiting_since: datetime | None = None) -> None:
+                   awaiting_since: datetime | None = None, asked: str | None = None) -> None:
         """Change a conversation's status with everything that follows from it, in one transaction:
         resolving frees the assignee's capacity and the customer's open-conversation slot; reopening
         takes the slot back and starts a fresh first-response clock; only open, unassigned
@@ -1027,7 +1027,8 @@ class Conversations:
         ``clocks`` (the read ``conv`` is, and the clocks the change moved) they go in the same transaction,
         conditioned on their version: ClockConflict when another change of them won (nothing written, read
         again), Conflict as without them when the rest cannot be done. ``messages``: only while the conversation
-        holds that many messages (Conflict once the customer wrote again). ``unfolding`` (reopening): the
+        holds that many messages (Conflict once the customer wrote again). ``asked``: only while the customer wrote
+        nothing that asks after that time (``last_inbound_at``; Conflict once they did). ``unfolding`` (reopening): the
         conversation comes back from a merge that was undone (logic.fold): no longer merged, it goes on with the
         cycle it had (its start and its first response kept, not a new cycle), its customer waiting since
         ``awaiting_since`` if they still are (their place in the queue from then)."""
@@ -1038,6 +1039,8 @@ class Conversations:
                   .when("#status = :current", current=conv.status.value))
         if messages is not None:
             update.when("message_count = :messages", messages=messages)
+        if asked is not None:
+            update.when("attribute_not_exists(last_inbound_at) OR last_inbound_at <= :asked", asked=asked)
         ops: list[dict[str, Any]] = []
         if identities is None:       # the identity the conversation started from
             identities = [i.key for i in conv.customer.identities[:1]]
