@@ -582,7 +582,8 @@ audit.install(app, lambda: trail, caller, {
     ("POST", "/admin/customers/<customer_id>/erase"): "customer.erase",
     ("POST", "/admin/privacy/erasures/preview"): "customer.find.several",
     ("POST", "/admin/privacy/erasures"): "customer.erase.several",
-}, revealing={("GET", "/admin/privacy/jobs/<job_id>"): "customer.export.link"})   # when it hands out the link
+}, revealing={("GET", "/admin/privacy/jobs/<job_id>"): "customer.export.link",    # when it hands out the link
+              ("GET", "/admin/sla-events"): "sla_events.listed"})                 # when it names customers
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

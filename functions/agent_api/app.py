@@ -584,7 +584,7 @@ audit.install(app, lambda: trail, caller, {
     ("GET", "/agent/customers/<customer_id>/duplicates"): "customer.duplicates",
     ("GET", "/agent/search"): "search",
     ("GET", "/agent/conversations/<conversation_id>/orders"): "orders.read",
-    ("POST", "/agent/conversations/<conversation_id>/preview"): audit.NOT_AUDITED,
+    ("POST", "/agent/conversations/<conversation_id>/preview"): "reply.previewed",   # the customer's order in it
 }, revealing={("GET", "/agent/conversations/<conversation_id>"): "conversation.opened",
               ("GET", "/agent/conversations"): "conversations.listed"})
 

@@ -9,10 +9,15 @@ import time
 from typing import Any
 
 from shopdesk import clock
+from shopdesk.privacy import audit
 from tests.integration.helpers import agent, customer_writes, online
+from tests.integration.test_admin_api import admin_call
+from tests.integration.test_canned import whatsapp_from
 from tests.integration.test_commerce import agent_call, sandbox, shop  # noqa: F401  (fixtures)
 from tests.integration.test_labels_macros import catalogue, wismo  # noqa: F401  (fixtures)
 from tests.integration.test_privacy import admin, scan
+from tests.integration.test_sla_rules import at, berlin_office
+from tests.integration.test_transcripts import _email_conversation
 
 DANA, ERIK, FREYA = "+31655501301", "+31655501302", "+31655501303"
 
@@ -38,6 +43,55 @@ def routed(desk: Any, phone: str, sid: str, text: str = "Hello") -> str:
 
 
 # ------------------------------------------------------------------------------ reads that reveal customers
+
+def test_the_sla_board_is_one_record_naming_the_customers_it_shows_and_again_only_when_it_shows_others(desk):
+    berlin_office(desk)
+    online(desk, "alice")
+    at("2026-11-23T08:00:00+00:00")
+    conv = routed(desk, DANA, "SMtrail05")
+    dana = customer_of(desk, conv)
+
+    def listed() -> list[dict[str, Any]]:
+        return actions(desk, "sla_events.listed", "actor=lead")
+    # Given the sweep warned about Dana's conversation
+    at("2026-11-23T09:00:30+00:00")
+    desk.invoke("sla_sweep", {})
+    # When a supervisor reads the board (the customers' names, or phones when they have none)
+    status, board = admin_call(desk, "GET", "/admin/sla-events", "[supervisors]", query="hours=24")
+    assert status == 200 and [e["customer_name"] for e in board["items"]] == [DANA], board
+    # Then one record names whom it showed, and how it was asked for, never the name or phone
+    [record] = listed()
+    assert record["details"] == {"customers": [dana], "hours": 24, "events": 1}
+    assert record.get("customer_id") is None and DANA not in json.dumps(record)
+    # and the board reloading the same within the window adds none
+    assert admin_call(desk, "GET", "/admin/sla-events", "[supervisors]", query="hours=24")[0] == 200
+    assert len(listed()) == 1
+    # but once it shows another customer, it is recorded again
+    other = routed(desk, ERIK, "SMtrail06")
+    at("2026-11-23T10:30:00+00:00")
+    desk.invoke("sla_sweep", {})
+    assert admin_call(desk, "GET", "/admin/sla-events", "[supervisors]", query="hours=24")[0] == 200
+    assert listed()[0]["details"]["customers"] == sorted([dana, customer_of(desk, other)])
+
+
+def test_a_reply_preview_is_recorded_under_the_customer_with_the_order_it_read(desk, shop):  # noqa: F811
+    conv = whatsapp_from(desk, "+14155550101", "Dana Rivera", "Hi, where is my order #1001?", "SM" + "t7" * 16)
+    dana = customer_of(desk, conv)
+    # When alice previews a reply that names the order (its number, status and tracking)
+    status, preview = agent_call(desk, shop, "POST", f"/agent/conversations/{conv}/preview",
+                                 body={"text": "{{order.name}} is {{order.status}}: {{order.tracking_number}}"})
+    assert status == 200 and preview["text"].startswith("#1001"), preview
+    # Then it is in Dana's trail as the order panel's read is, naming the order it read and nothing of its words
+    [record] = actions(desk, "reply.previewed", f"customer_id={dana}")
+    assert (record["actor"], record["conversation_id"]) == ("alice", conv)
+    panel = agent_call(desk, shop, "GET", f"/agent/conversations/{conv}/orders")[1]
+    assert record["details"] == {"order": next(o["id"] for o in panel["items"] if o["name"] == "#1001")}
+    assert "1Z999AA10123456784" not in json.dumps(record) and "Dana" not in json.dumps(record)
+    # and a preview without the order reads none: recorded all the same (it shows the customer's name)
+    assert agent_call(desk, shop, "POST", f"/agent/conversations/{conv}/preview",
+                      body={"text": "Hi {{customer.first_name}}"})[0] == 200
+    latest = actions(desk, "reply.previewed", f"customer_id={dana}")[0]
+    assert latest["id"] != record["id"] and latest.get("details") is None
 
 def test_a_conversation_read_without_its_panels_is_recorded_once_per_agent_and_window(desk):
     online(desk, "alice")
@@ -203,3 +257,35 @@ def test_an_order_cancel_is_recorded_with_the_order_before_and_after_and_what_wa
     assert (request["reason"], request["restock"], request["notify_customer"]) == ("customer", True, True)
     assert len(request["staff_note"]) == 16 and record["details"]["order"] == cap["id"]
     assert "Dana" not in json.dumps(record) and "+14155550101" not in json.dumps(record)
+
+
+def test_a_transcript_a_snooze_and_a_hand_off_note_are_recorded_with_what_they_did(desk):
+    conv = _email_conversation(desk, "Ada <ada.a@customer.example>", "trail-80")
+    path = f"/agent/conversations/{conv}"
+    # When alice emails the transcript
+    status, sent = agent(desk, "POST", f"{path}/transcript", "alice")
+    assert status == 202, sent
+    # Then its record says where it went (the address as a fingerprint) and how much it held
+    [record] = actions(desk, "POST /agent/conversations/<conversation_id>/transcript", "actor=alice")
+    transcript = record["details"]["transcript"]
+    assert transcript["to"] == audit.fingerprint("ada.a@customer.example")
+    assert (transcript["language"], transcript["messages"]) == ("en", sent["messages"])
+    assert transcript["provider_id"] and "ada.a@" not in json.dumps(record)
+    # When she snoozes it until a time, then moves the snooze
+    until = "2030-01-07T09:00:00+00:00"
+    assert agent(desk, "POST", f"{path}/status", "alice", {"status": "snoozed", "until": until})[0] == 200
+    assert agent(desk, "POST", f"{path}/status", "alice",
+                 {"status": "snoozed", "until": "2030-01-08T09:00:00+00:00"})[0] == 200
+    # Then the records say until when, before and after
+    moved, snoozed = actions(desk, "POST /agent/conversations/<conversation_id>/status", "actor=alice")[:2]
+    assert snoozed["after"] == {"status": "snoozed", "snoozed_until": "2030-01-07T09:00:00.000Z"}
+    assert moved["before"] == {"status": "snoozed", "snoozed_until": "2030-01-07T09:00:00.000Z"}
+    assert moved["after"] == {"status": "snoozed", "snoozed_until": "2030-01-08T09:00:00.000Z"}
+    # When she hands it to bob with a note
+    online(desk, "bob")
+    status, _ = agent(desk, "POST", f"{path}/assignment", "alice", {"agent_id": "bob", "note": "over to you, Ada"})
+    assert status == 200
+    # Then the record keeps the note as a fingerprint, as a routing note is, not its words
+    [handed] = actions(desk, "POST /agent/conversations/<conversation_id>/assignment", "actor=alice")
+    assert handed["details"] == {"note": audit.fingerprint("over to you, Ada")}
+    assert "over to you" not in json.dumps(handed)

@@ -91,7 +91,8 @@ class SlaEvents:
         name, else their first identity: a customer who only texted has their phone number, never nothing): one
         BatchGetItem per 100 (#127)."""
         found = self.table.batch_get([(f"CONV#{c}", "META") for c in dict.fromkeys(conversation_ids)])
-        return {i["id"]: ConversationNow(i.get("team"), _named(i.get("customer") or {}))
+        return {i["id"]: ConversationNow(i.get("team"), _named(i.get("customer") or {}),
+                                         (i.get("customer") or {}).get("id"))
                 for i in found if i.get("type") == "conversation"}
 
 
@@ -99,6 +100,7 @@ class SlaEvents:
 class ConversationNow:
     team: str | None
     customer_name: str | None
+    customer_id: str | None = None      # whom the board names (the audit record of the read names their ids)
 
 
 def _named(customer: dict[str, Any]) -> str | None:

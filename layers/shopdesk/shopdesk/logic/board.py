@@ -13,6 +13,7 @@ from datetime import timedelta
 from shopdesk import clock
 from shopdesk.dal.sla_events import SlaEvent, SlaEvents
 from shopdesk.logic.access import Access, Caller
+from shopdesk.privacy import audit
 
 MOST = 1000          # what one board read looks at when it keeps only some teams' events (the route's largest limit)
 
@@ -28,7 +29,8 @@ class Board:
         figures of (403 for anyone but supervisors and admins, and for a supervisor naming another team): the
         records the sweep wrote as it flagged them (dal/sla_events.py), each with its customer's name as the
         conversation has it now (none once the conversation is erased). Keeping some teams' events, the board
-        looks at the window's newest ``MOST`` and keeps ``limit`` of those."""
+        looks at the window's newest ``MOST`` and keeps ``limit`` of those. The board names customers: one audit
+        record of the read names their ids (``audit.listed``; the board reloading the same, once a window)."""
         teams = self.access.figures_of(caller, team)
         found, more = self.events.recent(clock.now(), timedelta(hours=hours), limit if teams is None else MOST)
         now = self.events.now_of([e.conversation_id for e in found]) if found else {}
@@ -36,5 +38,8 @@ class Board:
             kept = [e for e in found if (now[e.conversation_id].team if e.conversation_id in now else e.team)
                     in teams]
             found, more = kept[:limit], more or len(kept) > limit
+        shown = [now[e.conversation_id].customer_id for e in found if e.conversation_id in now]
+        audit.listed([c for c in shown if c], repeat=True, hours=hours, events=len(found),
+                     **({"team": team} if team else {}))
         return [replace(e, customer_name=now[e.conversation_id].customer_name if e.conversation_id in now else None)
                 for e in found], more

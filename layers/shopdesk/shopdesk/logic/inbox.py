@@ -408,8 +408,12 @@ class Inbox:
 
     def preview(self, caller: Caller, conversation_id: str, text: str | None,
                 canned_response_id: str | None = None) -> str:
-        """The text as the customer would get it, without sending it or counting a use."""
-        return self._render(caller, self._visible(caller, conversation_id), text, canned_response_id).text
+        """The text as the customer would get it, without sending it or counting a use. It shows the customer's
+        name and order as the order panel does: its audit record names the order it read (``details.order``)."""
+        rendered = self._render(caller, self._visible(caller, conversation_id), text, canned_response_id)
+        if rendered.order:
+            audit.note(order=rendered.order)
+        return rendered.text
 
     def reply_languages(self, caller: Caller, conversation_id: str) -> tuple[str | None, str]:
         """What a canned response's body is chosen by for a reply in this conversation
@@ -526,6 +530,8 @@ class Inbox:
                                        capacity=target.capacity)
         previous = conv.assignee
         note, kinds = self._masked(note) if note else (note, ())   # stored on the timeline as a note is: masked
+        if note:
+            audit.note(note=audit.fingerprint(note))    # the hand-off note as a routing note is: a fingerprint
         entry = timeline.assigned_by(conv.id, to_agent, by_agent, previous, note)
         self.conversations.transfer(conv, to_agent, entry.model_copy(update={"masked": list(kinds)}))
         if previous:
@@ -540,7 +546,9 @@ class Inbox:
         even when the status stays (a snooze moved to another time)."""
         read = self.conversations.read_clocks(conversation_id)     # the access check's read, and the clocks'
         conv = self.access.check(caller, read.conversation)
-        audit.note(before={"status": conv.status.value}, after={"status": status.value})
+        audit.note(before={"status": conv.status.value,
+                           **({"snoozed_until": clock.iso(conv.snoozed_until)} if conv.snoozed_until else {})},
+                   after={"status": status.value})      # a snooze's end: Snoozer.set_status adds it
         by_agent = caller.id
         if conv.status is status:
             if note is not None:

@@ -27,6 +27,7 @@ REPLY_LIMIT = MAX_REPLY_CHARS    # the rendered reply, as long as an agent may t
 class Rendered:
     text: str
     canned: CannedResponse | None = None
+    order: str | None = None        # the order whose values it filled in (its id): what the render read of it
 
 
 @dataclass
@@ -50,10 +51,14 @@ class Personaliser:
             response = self.canned.for_reply(caller, canned_response_id)
             language, text = chosen_body(response, conv.language, routing.default_language)
         assert text is not None
-        variables = variables_for(conv, caller.name, routing.shop_name or self.shop_name, self._order(conv, language))
-        return Rendered(render.render(text, variables, limit=REPLY_LIMIT), response)
+        read: list[str] = []
+        variables = variables_for(conv, caller.name, routing.shop_name or self.shop_name,
+                                  self._order(conv, language, read))
+        return Rendered(render.render(text, variables, limit=REPLY_LIMIT), response, read[0] if read else None)
 
-    def _order(self, conv: Conversation, language: str | None) -> Callable[[], render.Order | None] | None:
+    def _order(self, conv: Conversation, language: str | None, read: list[str]
+               ) -> Callable[[], render.Order | None] | None:
+        """The values of the customer's relevant order, looked up only when the text names one (``read``: its id)."""
         lookup = self.order_lookup
         if lookup is None:
             return None
@@ -61,5 +66,8 @@ class Personaliser:
         def load() -> render.Order | None:
             # the panel needs the messages (the order numbers the customer wrote)
             full = conv if conv.messages else self.conversations.get_with_messages(conv.id)
-            return order_values(relevant_order(lookup.panel(full)), language)
+            order = relevant_order(lookup.panel(full))
+            if order is not None:
+                read.append(order.id)
+            return order_values(order, language)
         return load

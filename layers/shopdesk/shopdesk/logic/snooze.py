@@ -35,6 +35,7 @@ from shopdesk.logic.business_time import CalendarClosed, add_business_seconds, b
 from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.models import Conversation, ConversationStatus, Message
 from shopdesk.models.sla import BusinessHours
+from shopdesk.privacy import audit
 
 SNOOZE_TIMER = conversations_dal.SNOOZE_TIMER          # the timer item that ends a snooze
 LATER_TODAY = timedelta(hours=3)
@@ -117,6 +118,7 @@ class Snoozer:
         conv = self.change_status(caller, conversation_id, status, note)     # its timeline entry says until when
         if note is not None and until is not None:
             self.conversations.set_snooze(conv.id, SNOOZE_TIMER, clock.iso(until))
+            audit.note(after={"status": status.value, "snoozed_until": clock.iso(until)})
             return conv.model_copy(update={"snoozed_until": until.astimezone(UTC)})
         if conv.snoozed_until is not None:      # a snooze's timer and time are only ever written together
             self.conversations.set_snooze(conv.id, SNOOZE_TIMER, None)

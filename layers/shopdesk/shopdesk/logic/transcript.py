@@ -36,6 +36,7 @@ from shopdesk.logic import timeline
 from shopdesk.logic.access import Access, Caller
 from shopdesk.models import Conversation, Direction, Message
 from shopdesk.models.admin import RoutingSettings
+from shopdesk.privacy import audit
 
 logger = Logger(child=True)
 
@@ -159,6 +160,10 @@ class Transcripts:
         rendered = render(conv, language, shop, self._zone(conv))
         provider_id = self.send_mail(to, rendered.subject, rendered.text, rendered.html)
         count = len(customer_messages(conv))
+        # the request's audit record (an agent's, or the resolve's that sent it) says where it went, as a fingerprint
+        # of the address (the timeline entry has it), and how much it held
+        audit.note(transcript={"to": audit.fingerprint(to), "language": language, "messages": count,
+                               "provider_id": provider_id})
         note = timeline.transcript_sent(conv.id, to, language, count, None if by == "system" else by)
         note = note.model_copy(update={"payload": {"transcript": {"to": to, "language": language, "messages": count,
                                                                   "provider_id": provider_id,

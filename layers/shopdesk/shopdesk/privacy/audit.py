@@ -65,7 +65,7 @@ _notes: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("
 # A filtered page (by actor and customer, by outcome) looks at no more records than this (then it is short, with its
 # cursor).
 MAX_READ_FILTERED = 1000
-NOT_AUDITED = ""            # a non-GET route that changes nothing (a preview): name it with this
+NOT_AUDITED = ""            # a non-GET route that changes and reveals nothing: name it with this
 ALLOWED, DENIED = "allowed", "denied"    # a record's outcome (``allowed`` is not stored: every record but a refusal)
 DENIED_PER_MINUTE = 30      # an actor's refused attempts recorded one by one in a minute; the rest are counted
 REPEAT_WINDOW_SECONDS = 900  # a repeated read (the inbox refetching) is recorded once per actor, thing and window
