@@ -276,3 +276,61 @@ def test_a_failed_receipt_whose_report_the_work_queue_refused_is_taken_back_by_t
     assert sla["first_response_at"] is None and sla["first_response_due_at"], sla
     assert first_clock(desk, conv)["state"] == "running"
     assert [m for m in shown(desk, conv)["messages"] if (m.get("event") or {}).get("kind") == "first_response_lost"]
+
+
+@pytest.mark.parametrize("status", ["resolved", "pending"])
+def test_a_conversation_set_aside_after_its_only_reply_is_open_again_when_that_reply_is_undelivered(desk, twilio,
+                                                                                                   status):
+    # Given alice's only reply, which Twilio took, and the conversation she then resolved (or set pending)
+    conv = waiting(desk, "+31650000310", f"SMfr10{status}")
+    due = shown(desk, conv)["sla"]["first_response_due_at"]
+    clock.set_offset(600)
+    reply(desk, conv, "It ships today.")
+    sid = "SM" + ("8" if status == "resolved" else "9") * 32
+    accepted(twilio, sid)
+    dispatch(desk, twilio)
+    status_code, body = agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": status})
+    assert status_code == 200, body
+    # When the carrier reports that reply undelivered
+    clock.set_offset(900)
+    receipt(desk, sid, "undelivered", "+31650000310", "30003")
+    route(desk)
+    # Then the customer, who got nothing, is waited on again: the conversation is open, the first response due as it was
+    seen = shown(desk, conv)
+    assert seen["status"] == "open", seen["status"]
+    assert seen["sla"]["first_response_at"] is None and seen["sla"]["first_response_due_at"] == due, seen["sla"]
+    assert first_clock(desk, conv)["state"] == "running"
+    assert desk.item(f"CONV#{conv}", "DEADLINE#first_response") is not None
+    assert {"kind": "first_response_lost", "params": {"reopened": status}} in [
+        m["event"] for m in seen["messages"] if m["direction"] == "system"]
+    # and someone works on it: alice still holds it, or, resolved, it waits in the team's queue, whose next drain
+    # (the sweep's, each minute) assigns it
+    if status == "resolved":
+        assert desk.item(f"CONV#{conv}").get("QueuePK"), "not in the team's queue"
+        sweep(desk)
+        route(desk)
+    assert shown(desk, conv)["assignee"] == "alice"
+    # and once the due time passes unanswered, the sweep flags the breach
+    clock.set_offset(TARGET + 120)
+    sweep(desk)
+    assert shown(desk, conv)["sla"]["breaches"] == ["first_response"]
+
+
+def test_a_conversation_the_bot_resolved_stays_resolved_and_claims_no_first_response_due(desk, twilio):
+    # Given alice's only reply, which Twilio took, on a conversation then resolved by the bot (its resolve, as stored)
+    conv = waiting(desk, "+31650000311", "SMfr11")
+    reply(desk, conv, "It ships today.")
+    sid = "SM" + "a" * 32
+    accepted(twilio, sid)
+    dispatch(desk, twilio)
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})[0] == 200
+    desk.client("dynamodb").update_item(TableName=desk.table_name, Key={"PK": {"S": f"CONV#{conv}"},
+                                        "SK": {"S": "META"}}, UpdateExpression="SET resolved_by = :bot",
+                                        ExpressionAttributeValues={":bot": {"S": "bot"}})
+    # When that reply is reported undelivered
+    receipt(desk, sid, "undelivered", "+31650000311", "30003")
+    route(desk)
+    # Then it stays resolved, and nothing says a first response is due: nothing would run
+    seen = shown(desk, conv)
+    assert seen["status"] == "resolved"
+    assert not [m for m in seen["messages"] if (m.get("event") or {}).get("kind") == "first_response_lost"]

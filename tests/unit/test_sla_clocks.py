@@ -359,6 +359,30 @@ def test_given_a_pending_conversation_whose_first_response_is_refused_then_the_c
     assert "first_response" not in by_target(clocks)
 
 
+def test_given_a_resolved_conversation_whose_only_reply_is_refused_then_reopened_its_clocks_run_as_they_were():
+    # Given a reply at 09:20, the conversation resolved at 09:30
+    clocks = conversation()
+    clocks.on_customer_message(berlin(2026, 5, 11, 9))
+    clocks.on_agent_reply(berlin(2026, 5, 11, 9, 20))
+    clocks.on_status(ConversationStatus.RESOLVED, berlin(2026, 5, 11, 9, 30))
+    # When the reply is refused at 09:40 and the conversation opens again for it
+    assert clocks.on_reply_refused(berlin(2026, 5, 11, 9, 20), None, berlin(2026, 5, 11, 9, 40), reopen=True)
+    # Then both targets run with the due times they had: the resolve never was, nor the reply
+    assert not clocks.resolved and not clocks.paused
+    assert by_target(clocks) == {"first_response": ((5, 11, 10, 0, 0), (5, 11, 9, 45, 0)),
+                                 "resolution": ((5, 11, 17, 0, 0), (5, 11, 15, 0, 0))}
+    # A pending one opened again: the first response counts the pending time (the customer waited), the rest
+    # runs from the reopen
+    pending = conversation()
+    pending.on_customer_message(berlin(2026, 5, 11, 9))
+    pending.on_agent_reply(berlin(2026, 5, 11, 9, 20))
+    pending.on_status(ConversationStatus.PENDING, berlin(2026, 5, 11, 9, 30))
+    assert pending.on_reply_refused(berlin(2026, 5, 11, 9, 20), None, berlin(2026, 5, 11, 10, 30), reopen=True)
+    assert not pending.paused
+    assert by_target(pending)["first_response"][0] == (5, 11, 10, 0, 0)
+    assert by_target(pending)["resolution"][0] == (5, 12, 10, 0, 0)       # 7.5 business hours from 10:30
+
+
 def test_given_a_pending_conversation_merged_then_undone_its_clocks_run_from_the_unmerge():
     # Given a conversation pending at 09:20 (20 minutes used), merged away at 09:30
     clocks = conversation()

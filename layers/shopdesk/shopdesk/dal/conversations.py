@@ -963,12 +963,16 @@ class Conversations:
         self.table.transact([put, self.table.update_op(it.conv_pk(conv.id), it.META, update), silence])
 
     def take_back_first_response(self, read: ClockRead, clocks: Any, refused: Message, instead: Message | None,
-                                 waiting_since: datetime, note: Message | None = None) -> None:
+                                 waiting_since: datetime, note: Message | None = None, reopen: bool = False) -> None:
         """A person's reply that was the conversation's first response never reached the customer (``logic.refused``):
         the first response is ``instead`` (a later reply of a person that went, or is on its way), or there is none
-        and the customer waits since ``waiting_since`` again. With the clocks that follow and the timeline's ``note``,
-        in one transaction conditioned on the clocks' version and on the first response being that reply still
-        (ClockConflict: read again)."""
+        and the customer waits since ``waiting_since`` again. ``reopen``: the conversation (pending, snoozed or
+        resolved) is open again, the same cycle: its assignee's, or the team's queue from ``waiting_since`` (a
+        resolved one's assignee was freed: the queue; its customer's open slot taken back, ClockConflict when they
+        have another open conversation meanwhile). With the clocks that follow and the timeline's ``note``, in one
+        transaction conditioned on the clocks' version, the status read and on the first response being that reply
+        still (ClockConflict: read again)."""
+        conv = read.conversation
         update = Update().when("#sla.#first_response_at = :refused", refused=clock.iso(refused.created_at))
         if instead is not None:
             update.set("sla.first_response_at", clock.iso(instead.created_at)).set("sla.first_response_id", instead.id)
@@ -976,7 +980,24 @@ class Conversations:
             update.remove("sla.first_response_at").remove("sla.first_response_id")
             update.set("awaiting_since", clock.iso(waiting_since))
         ops = [self.table.put_op(it.message_item(self.retention.stamp(note)))] if note is not None else []
-        self.save_clocks(read.conversation.id, clocks, read.version, extra=update, ops=ops, read=read)
+        if reopen and instead is None and conv.status is not ConversationStatus.OPEN:
+            now = clock.now_iso()
+            update.set("status", "open").set("updated_at", now).set("StatusPK", it.status_pk("open"))
+            update.set("StatusSK", now).set("InboxSK", f"open#{now}").set("changed_by", "system")
+            update.remove("snoozed_until").when("#status = :current", current=conv.status.value)
+            ops.append(self.table.delete_op(it.conv_pk(conv.id), it.deadline_sk(SNOOZE_TIMER)))
+            assignee = conv.assignee
+            if conv.status is ConversationStatus.RESOLVED:
+                assignee = None
+                update.remove("assignee").remove("InboxPK").remove("resolved_at").remove("resolved_by").remove("ttl")
+                ops.extend(self.identities.reopen_ops([i.key for i in conv.customer.identities[:1]], conv.id))
+            if assignee is None:
+                self.wait_in_queue(update, conv.id, conv.team, conv.priority, clock.iso(waiting_since))
+        self.save_clocks(conv.id, clocks, read.version, extra=update, ops=ops, read=read)
+
+    def resolved_by(self, conversation_id: str) -> str | None:
+        """Who resolved the conversation (``resolved_by``: an agent, ``bot``, ``system``), if it is resolved."""
+        return (self.table.get(it.conv_pk(conversation_id), it.META) or {}).get("resolved_by")
 
     def first_response_key(self, conversation_id: str) -> str | None:
         """The key of the reply that is the conversation's first response (``sla.first_response_id``), if any."""

@@ -495,24 +495,32 @@ class ConversationClocks(BaseModel):
                 clock.stop(at, self.hours)
         self.last_agent_reply_at = at.astimezone(UTC)
 
-    def on_reply_refused(self, sent_at: datetime, instead_at: datetime | None, at: datetime) -> bool:
+    def on_reply_refused(self, sent_at: datetime, instead_at: datetime | None, at: datetime, *,
+                         reopen: bool = False) -> bool:
         """A person's reply of ``sent_at``, which was the first response, never reached the customer (the provider
         refused it for good, or reported it failed or undelivered). ``instead_at``: a later reply of a person that
         reached them or is still on its way, the first response now: the first-response clock ends there. Without
         one the customer still waits: the clock runs again from the lost reply with the business time it had used
         (its due instant as it was; past it, the sweep flags the breach), as though that reply had not been
-        written, so no next response is measured yet; a conversation standing still (pending, snoozed) has it
-        stand still from ``at``. Nothing changes on a resolved conversation, nor when the clock did not end at
-        that reply (False)."""
+        written, so no next response is measured yet. ``reopen``: the conversation was set pending, snoozed or
+        resolved after that reply and is open again, the same cycle: a resolution clock the resolve ended runs
+        again from then (its due instant as it was), the paused ones run from ``at``; without it a conversation
+        standing still has the clock stand still from ``at``. Nothing changes on a resolved conversation that is
+        not reopened (nor with ``instead_at``), nor when the clock did not end at that reply (False)."""
         clock = self.first_response
-        if self.resolved or clock is None or not clock.take_up(sent_at):
+        if clock is None or (self.resolved and (not reopen or instead_at is not None)) or not clock.take_up(sent_at):
             return False
         if instead_at is not None:
             clock.stop(instead_at, self.hours)
             return True
         self.next_response = None
         self.last_agent_reply_at = None
-        if self.paused:
+        if reopen:
+            if self.resolved and self.resolution is not None and self.resolution.ended_at is not None:
+                self.resolution.take_up(self.resolution.ended_at)
+            self.resolved = False
+            self._resume_all(at)
+        elif self.paused:
             clock.pause(at, self.hours)
         return True
 

@@ -34,7 +34,7 @@ from shopdesk import clock
 from shopdesk.dal.conversations import ClockRead, Conversations
 from shopdesk.logic import sla_engine, timeline
 from shopdesk.logic.business_time import ConversationClocks
-from shopdesk.models import Direction, Message
+from shopdesk.models import Conversation, ConversationStatus, Direction, Message
 
 logger = Logger(child=True)
 
@@ -61,16 +61,21 @@ def take_back_first_response(conversations: Conversations, book: sla_engine.Poli
     done: list[bool] = []
 
     def write(read: ClockRead, clocks: ConversationClocks) -> None:
-        first = read.conversation.sla.first_response_at
+        conv = read.conversation
+        first = conv.sla.first_response_at
         if first is None or clock.iso(first) != sent_at:
             return                      # not the first response (or taken back already by an earlier report)
         instead = _next_reply(conversations, conversation_id, message_sk)
+        reopen = instead is None and _reopens(conversations, conv)
+        if instead is None and conv.status is ConversationStatus.RESOLVED and not reopen:
+            return                      # resolved by the bot, the system or a merge: stays so, nothing runs again
         now = clock.now()
-        clocks.on_reply_refused(refused.created_at, instead.created_at if instead else None, now)
+        clocks.on_reply_refused(refused.created_at, instead.created_at if instead else None, now, reopen=reopen)
         started = clocks.first_response.started_at if clocks.first_response is not None else None
-        conversations.take_back_first_response(read, clocks, refused, instead,
-                                               started or read.conversation.created_at,
-                                               None if instead else timeline.first_response_lost(conversation_id))
+        note = None if instead else timeline.first_response_lost(
+            conversation_id, reopened=conv.status.value if reopen else None)
+        conversations.take_back_first_response(read, clocks, refused, instead, started or conv.created_at, note,
+                                               reopen=reopen)
         done.append(True)
 
     if sla_engine.with_clocks(conversations, conversation_id, write, book) is None:
@@ -81,6 +86,17 @@ def take_back_first_response(conversations: Conversations, book: sla_engine.Poli
         logger.info("first response taken back: the reply never reached the customer",
                     extra={"conversation_id": conversation_id, "message_id": refused.id})
     return bool(done)
+
+
+def _reopens(conversations: Conversations, conv: Conversation) -> bool:
+    """Whether the conversation opens again for the lost reply: set pending or snoozed after it (nobody waits on a
+    customer who never got it), or resolved by a person (the work is not done); not one the bot or the system
+    resolved, nor one merged into another (its work goes on there)."""
+    if conv.status in (ConversationStatus.PENDING, ConversationStatus.SNOOZED):
+        return True
+    if conv.status is not ConversationStatus.RESOLVED or conv.folded_into:
+        return False
+    return conversations.resolved_by(conv.id) not in NOT_PEOPLE
 
 
 def _next_reply(conversations: Conversations, conversation_id: str, after: str) -> Message | None:

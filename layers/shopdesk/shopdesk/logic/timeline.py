@@ -21,8 +21,8 @@ The kinds and their params (``?``: only when there is one):
   ``kept_resolved`` {why, channel}, ``nothing_to_answer`` {why, channel}, ``clocks_paused_unsubscribed``
   {channel}, ``clocks_resumed_subscribed`` {channel}
 - SLA: ``sla_missed`` {target, due}, ``sla_warning`` {target, due}, ``sla_missed_reassigned`` {target, agent},
-  ``first_response_lost`` {} (a person's reply that was the first response never reached the customer:
-  ``logic.refused``)
+  ``first_response_lost`` {reopened?} (a person's reply that was the first response never reached the customer:
+  ``logic.refused``; ``reopened`` the status the conversation was opened again from: pending, snoozed, resolved)
 - routing: ``priority_raised`` {from, to, causes: [{cause: urgent, reasons} | {cause: negative, emotion?}]},
   ``routing_changed`` {by, changes, note?}, ``labels_changed`` {by, changes}, ``macro_applied`` {macro,
   macro_id, by, changes}; a change is {change: priority {from, to} | team {from, to, label?} | skills {from, to}
@@ -239,10 +239,15 @@ def sla_warning(conversation_id: str, target: str, due: str) -> Message:
                           event=event("sla_warning", target=target, due=due))
 
 
-def first_response_lost(conversation_id: str) -> Message:
-    """The reply that was the first response never reached the customer (logic.refused): they still wait for one."""
-    return system_message(conversation_id, "The reply never reached the customer: the first response is still due",
-                          event=event("first_response_lost"))
+def first_response_lost(conversation_id: str, reopened: str | None = None) -> Message:
+    """The reply that was the first response never reached the customer (logic.refused): they still wait for one.
+    ``reopened``: the status (pending, snoozed, resolved) the conversation had, open again for it."""
+    if reopened is None:
+        return system_message(conversation_id, "The reply never reached the customer: the first response is still "
+                                               "due", event=event("first_response_lost"))
+    return system_message(conversation_id, f"The reply never reached the customer: the first response is still due, "
+                                           f"and the conversation ({reopened}) is open again",
+                          event=event("first_response_lost", reopened=reopened))
 
 
 def sla_missed_reassigned(conversation_id: str, target: str, agent_id: str) -> Message:
