@@ -272,3 +272,27 @@ def test_an_id_holding_a_card_number_is_refused_rather_than_masked(desk, path, b
     assert status == 422, refused
     assert where in [e["loc"] for e in refused["errors"]], refused
     assert "5500000000000004" not in json.dumps(scan(desk), default=repr)
+
+
+def test_an_agents_upload_and_a_canned_responses_file_are_stored_under_their_names_masked(desk):
+    from tests.integration.helpers import agent
+    from tests.integration.test_attachments import _sms_conversation, upload
+
+    # When an agent uploads a file named after a card number for a reply, and one for a canned response
+    conv = _sms_conversation(desk)
+    for_reply = upload(desk, "scan-4539463767000096.png", "image/png", b"\x89PNG\r\n\x1a\n" + bytes(40), conv)
+    for_canned = upload(desk, "att-4111 1111 1111 1111.pdf", "application/pdf", PDF)
+    # Then the keys they are stored under, and the names they are given, keep only the last four
+    assert for_reply["key"].startswith(f"media/outbound/{conv}/alice/"), for_reply
+    assert for_reply["filename"] == "scan-[card •••• 0096].png" and for_canned["filename"] == "att-[card •••• 1111].pdf"
+    assert for_reply["key"].endswith("/scan-_card______0096_.png") and "4539" not in for_reply["key"], for_reply
+    assert for_canned["key"].endswith("/att-_card______1111_.pdf"), for_canned
+    # and a canned response saved with a file named so (as a client may send it) stores the name masked
+    canned = {"title": "Receipt", "shortcode": "receipt", "bodies": {"en": "Your receipt."},
+              "attachments": [{**for_canned, "filename": "att-4111 1111 1111 1111.pdf"}]}
+    status, saved = agent(desk, "PUT", "/agent/canned-responses/receipt", "alice", canned)
+    assert status == 200 and saved["attachments"][0]["filename"] == "att-[card •••• 1111].pdf", saved
+    keys = [o["Key"] for o in desk.client("s3").list_objects_v2(Bucket=desk.env["MEDIA_BUCKET"]).get("Contents", [])]
+    everything = json.dumps(scan(desk), default=str, ensure_ascii=False) + json.dumps(keys)
+    for secret in ("4539463767000096", "4111 1111 1111 1111"):
+        assert secret not in everything, secret

@@ -15,6 +15,7 @@ response names them, what actually landed is checked and held against the channe
 from __future__ import annotations
 
 import codecs
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -105,12 +106,19 @@ _SIGNED = frozenset(("image/jpeg", "image/png", "image/gif", "image/webp", "appl
                      *channel_limits.OFFICE))
 
 
+# What a file reference's key may not hold (``shopdesk.api.attachments.Key``: ``media/[A-Za-z0-9._@/-]+``)
+KEY_UNSAFE = re.compile(r"[^A-Za-z0-9._@-]")
+
+
 @dataclass
 class Attachments:
     media: MediaStore
 
     def upload(self, prefix: str, filename: str, content_type: str, size: int) -> dict[str, object]:
-        """A presigned POST for one file under ``prefix`` (the caller's place, chosen by the use case)."""
+        """A presigned POST for one file under ``prefix`` (the caller's place, chosen by the use case). The key ends in
+        the name with every character a reply's or a canned response's file reference does not take (``KEY_UNSAFE``:
+        a space, a masked number's ``[card •••• 4242]``) written ``_``, so the file can be sent; the answer's
+        ``filename`` is the name as given."""
         kind = normalise_type(content_type)
         name = sanitize_filename(filename)
         if kind not in channel_limits.UPLOAD_TYPES:
@@ -121,7 +129,7 @@ class Attachments:
             limit = channel_limits.megabytes(channel_limits.MAX_FILE_BYTES)
             raise AttachmentRefused(f"{name} is {channel_limits.megabytes(size)}; files of at most {limit} can be sent",
                                     channel=None, limit=limit, filename=name)
-        key = f"{prefix}{uuid.uuid4().hex}/{name}"
+        key = f"{prefix}{uuid.uuid4().hex}/{KEY_UNSAFE.sub('_', name)}"
         post = self.media.presign_upload(key, kind, size)
         return {"key": key, "url": post["url"], "fields": post["fields"], "filename": name,
                 "content_type": kind, "size": size}

@@ -74,12 +74,14 @@ class CannedLibrary:
              expected_version: int | None) -> CannedResponse:
         """Saved; with ``expected_version`` only over that version (0: a new one): Conflict when someone saved it
         meanwhile (or, with 0, when it exists). The audit record has its before and after (``_audited``). The title
-        and the bodies are stored masked, as a note is (``PrivacyPolicies.masked``)."""
+        and the bodies are stored masked, as a note is (``PrivacyPolicies.masked``), its files' names as a file's name
+        is (``PrivacyPolicies.masked_name``)."""
         if self.privacy is not None:
-            masked = self.privacy.masked
+            masked, named = self.privacy.masked, self.privacy.masked_name
             content = content.model_copy(update={
                 "title": masked(content.title)[0],
-                "bodies": {language: masked(body)[0] for language, body in content.bodies.items()}})
+                "bodies": {language: masked(body)[0] for language, body in content.bodies.items()},
+                "attachments": [f.model_copy(update={"filename": named(f.filename)}) for f in content.attachments]})
         try:
             before, saved = self.store.put(scope, owner, response_id, content, caller.id, expected_version)
         except ConditionFailed as exc:

@@ -390,7 +390,11 @@ class Inbox:
                size: int, channel: str | None = None) -> dict[str, object]:
         """A presigned upload for one file: for a reply in a conversation the caller may see, or (no
         conversation) for a canned response. With ``channel`` (one of the conversation's), a file that channel
-        cannot carry is refused before it is uploaded, as the reply would be (AttachmentRefused)."""
+        cannot carry is refused before it is uploaded, as the reply would be (AttachmentRefused). The file's name is
+        masked first (``PrivacyPolicies.masked_name``), so the key it is stored under, and the export, hold it
+        masked."""
+        if self.privacy is not None:
+            filename = self.privacy.masked_name(filename)
         if conversation_id is not None:
             conv = self._visible(caller, conversation_id)
             if channel is not None and channel in conv.routes:
