@@ -196,7 +196,8 @@ class Bot:
         if state is None or not state.at:
             return False
         between = self.conversations.inbound_between(conv.id, state.at, message_sk)
-        return any(m.kind not in NOT_WRITTEN for m in between)
+        # the message it answered is not one written since, even when stored in the same instant as the answer
+        return any(m.kind not in NOT_WRITTEN and m.id != state.replied_to for m in between)
 
     def _again(self, conv: Conversation, state: BotState, message_sk: str) -> Outcome:
         """The bot answered this message already: its message goes to the outbound queue again (the queue drops a
