@@ -339,7 +339,10 @@ const KINDS: Record<string, Words> = {
   folded_into: (p) =>
     p.text("by") === "system" ? p.say("timeline.event.folded_into.auto") : p.say("timeline.event.folded_into", { by: p.agent("by") }),
   customer_waits: (p) => p.say("timeline.event.customer_waits"),
-  first_response_lost: (p) => p.say("timeline.event.first_response_lost"),
+  first_response_lost: (p) =>
+    p.has("reopened")
+      ? p.say("timeline.event.first_response_lost.reopened", { status: p.word("status", "reopened", true) })
+      : p.say("timeline.event.first_response_lost"),
   unfolded: (p) =>
     p.text("by") === "system" ? p.say("timeline.event.unfolded.auto") : p.say("timeline.event.unfolded", { by: p.agent("by") }),
   thanks_kept: (p) => p.say("timeline.event.thanks_kept"),

@@ -203,6 +203,17 @@ describe("Timeline's system entries", () => {
     ]);
   });
 
+  it("says a first response taken back, and the status a conversation was opened again from", () => {
+    const entries = [event("first_response_lost", {}), event("first_response_lost", { reopened: "resolved" })];
+    expect(shown("en", ...entries)).toEqual([
+      "The reply never reached the customer: the first response is still due",
+      "The reply never reached the customer: the first response is still due, and the conversation, resolved until now, is open again",
+    ]);
+    expect(shown("es", entries[1]!)).toEqual([
+      "La respuesta nunca llegó al cliente: la primera respuesta sigue pendiente y la conversación, resuelta hasta ahora, está abierta de nuevo",
+    ]);
+  });
+
   it("says which conversation went into which when customers were merged, by an agent or by the customer's proof", () => {
     const entries = [
       event("folded", { conversation: "c_2", channel: "webchat", messages: 3, by: "alice" }),

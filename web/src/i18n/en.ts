@@ -739,6 +739,7 @@ export const en = {
   "timeline.event.reopened": "Reopened by {by}",
   "timeline.event.customer_waits": "Open again: the customer was waiting for an answer in the conversation merged into this one",
   "timeline.event.first_response_lost": "The reply never reached the customer: the first response is still due",
+  "timeline.event.first_response_lost.reopened": "The reply never reached the customer: the first response is still due, and the conversation, {status} until now, is open again",
   "timeline.event.folded": "The customer's other open conversation ({channel}, {messages}) merged into this one with them by {by}: its messages show here",
   "timeline.event.folded.auto": "The customer's other open conversation ({channel}, {messages}) merged into this one with them: its messages show here",
   "timeline.event.folded_into": "Merged into the customer's other open conversation with them by {by}: it goes on there",

@@ -740,6 +740,7 @@ export const es: Catalogue = {
   "timeline.event.reopened": "Reabierta por {by}",
   "timeline.event.customer_waits": "Abierta de nuevo: el cliente esperaba una respuesta en la conversación fusionada con esta",
   "timeline.event.first_response_lost": "La respuesta nunca llegó al cliente: la primera respuesta sigue pendiente",
+  "timeline.event.first_response_lost.reopened": "La respuesta nunca llegó al cliente: la primera respuesta sigue pendiente y la conversación, {status} hasta ahora, está abierta de nuevo",
   "timeline.event.folded": "La otra conversación abierta del cliente ({channel}, {messages}) se fusionó con esta al fusionarlo {by}: sus mensajes se muestran aquí",
   "timeline.event.folded.auto": "La otra conversación abierta del cliente ({channel}, {messages}) se fusionó con esta al fusionar sus registros: sus mensajes se muestran aquí",
   "timeline.event.folded_into": "Fusionada con la otra conversación abierta del cliente al fusionarlo {by}: continúa allí",

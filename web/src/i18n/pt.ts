@@ -743,6 +743,7 @@ export const pt: Catalogue = {
   "timeline.event.reopened": "Reaberta por {by}",
   "timeline.event.customer_waits": "Aberta de novo: o cliente esperava uma resposta na conversa fundida nesta",
   "timeline.event.first_response_lost": "A resposta nunca chegou ao cliente: a primeira resposta continua pendente",
+  "timeline.event.first_response_lost.reopened": "A resposta nunca chegou ao cliente: a primeira resposta continua pendente e a conversa, {status} até agora, está aberta de novo",
   "timeline.event.folded": "A outra conversa aberta do cliente ({channel}, {messages}) foi fundida nesta quando {by} fundiu os clientes: as mensagens dela aparecem aqui",
   "timeline.event.folded.auto": "A outra conversa aberta do cliente ({channel}, {messages}) foi fundida nesta quando os registros foram fundidos: as mensagens dela aparecem aqui",
   "timeline.event.folded_into": "Fundida na outra conversa aberta do cliente quando {by} fundiu os clientes: continua lá",
