@@ -155,10 +155,14 @@ def enqueue_bot_send_failed(queue: Queue, message: Message) -> bool:
     (``shopdesk.bot.waited_on``); in the conversation's group, after its messages' work. False when it is not."""
     if not waited_on(message):
         return False
-    work = BotSendFailedWork(conversation_id=message.conversation_id, message_id=message.id,
-                             message_sk=message_sk(message))
-    queue.send(work.model_dump(), group=message.conversation_id, dedup_id=f"send_failed#{message.id}")
+    _report_failed(queue, BotSendFailedWork, message, "send_failed")
     return True
+
+
+def _report_failed(queue: Queue, kind: type[BotSendFailedWork] | type[ReplyFailedWork], message: Message,
+                   name: str) -> None:
+    work = kind(conversation_id=message.conversation_id, message_id=message.id, message_sk=message_sk(message))
+    queue.send(work.model_dump(), group=message.conversation_id, dedup_id=f"{name}#{message.id}")
 
 
 def enqueue_send_failed(queue: Queue, message: Message) -> bool:
@@ -169,9 +173,7 @@ def enqueue_send_failed(queue: Queue, message: Message) -> bool:
         return True
     if not persons_reply(message):
         return False
-    work = ReplyFailedWork(conversation_id=message.conversation_id, message_id=message.id,
-                           message_sk=message_sk(message))
-    queue.send(work.model_dump(), group=message.conversation_id, dedup_id=f"reply_failed#{message.id}")
+    _report_failed(queue, ReplyFailedWork, message, "reply_failed")
     return True
 
 
