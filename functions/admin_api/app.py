@@ -447,9 +447,13 @@ def list_audit(actor: Annotated[str | None, Query(min_length=1, max_length=128)]
                cursor: Annotated[str | None, Query(max_length=4096)] = None,
                outcome: Annotated[Literal["allowed", "denied"] | None, Query(description=(
                    "only the refused access attempts (denied) or only the other records (allowed); a page looks "
-                   "at no more than 1,000 records, then comes back short with its cursor"))] = None) -> AuditList:
+                   "at no more than 1,000 records, then comes back short with its cursor"))] = None,
+               lists: Annotated[bool, Query(description=(
+                   "with customer_id: also the lists that showed the customer (a page of conversations, the SLA "
+                   "board, the privacy requests), filed under no one customer; read day by day, so from and to "
+                   "may be at most 92 days apart (the last 7 days when from is left out)"))] = False) -> AuditList:
     items, next_cursor = privacy.audit(_caller_roles(), actor=actor, customer_id=customer_id, start=from_, end=to,
-                                       limit=limit, cursor=cursor, outcome=outcome)
+                                       limit=limit, cursor=cursor, outcome=outcome, lists=lists)
     return AuditList.model_validate({"items": items, "next_cursor": next_cursor})
 
 

@@ -152,6 +152,35 @@ def test_the_conversation_list_is_one_record_naming_its_customers_and_again_only
     assert len(listed()) == 2
 
 
+def test_asked_with_lists_the_customers_trail_holds_the_lists_that_showed_them_too(desk):
+    online(desk, "alice")
+    convs = [routed(desk, phone, f"SMtrail3{i}") for i, phone in enumerate((DANA, ERIK))]
+    dana, erik = (customer_of(desk, c) for c in convs)
+    # Given alice listed both conversations, and root opened Dana's and Erik's
+    assert agent(desk, "GET", "/agent/conversations", "alice", query="view=all&status=open")[0] == 200
+    for conv in convs:
+        assert agent(desk, "GET", f"/agent/conversations/{conv}", "root", groups="[admins]")[0] == 200
+    # When an admin asks for Dana's trail with the lists that showed her
+    mine = trail(desk, f"customer_id={dana}&lists=true")
+    # Then it holds root's opening of her conversation and alice's list, newest first, and nothing of Erik's own
+    assert [(r["actor"], r["action"]) for r in mine] == [("root", "conversation.opened"),
+                                                         ("alice", "conversations.listed")]
+    assert dana in mine[1]["details"]["customers"] and all(r.get("customer_id") != erik for r in mine)
+    # while her trail without it holds only what is filed under her
+    assert [r["action"] for r in trail(desk, f"customer_id={dana}")] == ["conversation.opened"]
+    # and kept to an actor, only theirs
+    assert [r["action"] for r in trail(desk, f"customer_id={dana}&lists=true&actor=alice")] == ["conversations.listed"]
+    # and pages of one read on from where the last stopped
+    query = f"customer_id={dana}&lists=true&limit=1"
+    first = admin(desk, "GET", "/admin/audit", query=query)[1]
+    rest = admin(desk, "GET", "/admin/audit", query=f"{query}&cursor={first['next_cursor']}")[1]
+    assert [r["id"] for r in first["items"] + rest["items"]] == [r["id"] for r in mine]
+    # Lists need a customer, and are read day by day: at most 92 days
+    assert admin(desk, "GET", "/admin/audit", query="lists=true")[0] == 400
+    assert admin(desk, "GET", "/admin/audit",
+                 query=f"customer_id={dana}&lists=true&from=2026-01-01T00:00:00Z&to=2026-06-01T00:00:00Z")[0] == 400
+
+
 def test_a_search_is_in_the_trail_of_each_customer_it_showed_without_the_text_typed(desk):
     online(desk, "alice")
     conv = routed(desk, DANA, "SMtrail20")

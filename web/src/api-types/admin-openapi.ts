@@ -5118,6 +5118,8 @@ export interface operations {
                 cursor?: string | null;
                 /** @description only the refused access attempts (denied) or only the other records (allowed); a page looks at no more than 1,000 records, then comes back short with its cursor */
                 outcome?: ("allowed" | "denied") | null;
+                /** @description with customer_id: also the lists that showed the customer (a page of conversations, the SLA board, the privacy requests), filed under no one customer; read day by day, so from and to may be at most 92 days apart (the last 7 days when from is left out) */
+                lists?: boolean;
             };
             header?: never;
             path?: never;

@@ -174,19 +174,25 @@ class AuditTrail:
                 for customer in customers]
 
     def find(self, *, actor: str | None, customer_id: str | None, start: datetime, end: datetime, limit: int,
-             cursor: str | None, outcome: str | None = None, merged_in: Sequence[str] = ()
+             cursor: str | None, outcome: str | None = None, merged_in: Sequence[str] = (), lists: bool = False
              ) -> tuple[list[dict[str, Any]], str | None]:
         """Newest first: through the actor's or the customer's index (both: the customer's, kept to the actor's),
         else day by day; ``outcome`` keeps the ``denied`` records or the others (``allowed``). ``merged_in``: the
-        customers merged into ``customer_id``, whose records are theirs too (filed under their own ids)."""
+        customers merged into ``customer_id``, whose records are theirs too (filed under their own ids).
+        ``lists``: the customer's records and the lists that showed them (``details.customers``, written by
+        ``listed``: filed under no customer), read day by day as a search by time is."""
         a, b = clock.iso(start), clock.iso(end)
         tests: list[Callable[[dict[str, Any]], bool]] = []
         if actor and customer_id:
             tests.append(lambda r: r.get("actor") == actor)
         if outcome:
             tests.append(lambda r: r.get("outcome", ALLOWED) == outcome)
+        if lists and customer_id:
+            tests.append(lambda r: _names_any(r, {customer_id, *merged_in}))
 
         def read(size: int, at: str | None) -> tuple[list[dict[str, Any]], str | None]:
+            if lists:
+                return self.log.by_time(a, b, size, at)
             if customer_id and merged_in:
                 return self.log.by_customers([customer_id, *merged_in], a, b, size, at)
             if customer_id:
@@ -215,6 +221,12 @@ class AuditTrail:
             found.extend(i for i in items if keep(i))
             if cursor is None or len(found) >= limit or looked >= MAX_READ_FILTERED:
                 return found, cursor
+
+
+def _names_any(record: dict[str, Any], customers: set[str]) -> bool:
+    """Whether the record is filed under one of ``customers`` or is a list that showed one of them."""
+    shown = (record.get("details") or {}).get("customers")
+    return record.get("customer_id") in customers or (isinstance(shown, list) and not customers.isdisjoint(shown))
 
 
 def refused(error: Exception) -> None:

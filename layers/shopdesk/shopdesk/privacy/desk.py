@@ -58,21 +58,28 @@ class PrivacyDesk:
     media_days: int = 730                 # ... else the stack's MediaRetentionDays
 
     def audit(self, by: Iterable[str], *, actor: str | None, customer_id: str | None, start: datetime | None,
-              end: datetime | None, limit: int, cursor: str | None, outcome: str | None = None
-              ) -> tuple[list[dict[str, Any]], str | None]:
+              end: datetime | None, limit: int, cursor: str | None, outcome: str | None = None,
+              lists: bool = False) -> tuple[list[dict[str, Any]], str | None]:
+        """``lists`` (with ``customer_id``): the lists that showed the customer too, which are filed under no one
+        customer; they are found by reading the days in between, so ``from`` and ``to`` are bounded as a search by
+        time alone is."""
         require(by, ADMIN)
+        if lists and not customer_id:
+            raise BadRequest("lists needs customer_id: it adds the lists that showed that customer")
         if end is None and start is not None and start > clock.now():
             return [], None             # from a moment still to come, until now: nothing has been recorded yet
         end = end or clock.now()
-        start = start or (datetime.fromtimestamp(0, end.tzinfo) if actor or customer_id else end - DEFAULT_WINDOW)
+        indexed = (actor or customer_id) and not lists
+        start = start or (datetime.fromtimestamp(0, end.tzinfo) if indexed else end - DEFAULT_WINDOW)
         if start > end:
             raise BadRequest("from is after to")
-        if not (actor or customer_id) and (end - start).days > MAX_DAYS_BY_TIME:
-            raise BadRequest(f"without actor or customer_id, from and to may be at most {MAX_DAYS_BY_TIME} days apart")
+        if not indexed and (end - start).days > MAX_DAYS_BY_TIME:
+            raise BadRequest(f"without actor or customer_id, or with lists, from and to may be at most "
+                             f"{MAX_DAYS_BY_TIME} days apart")
         merged_in = self.merged_in(customer_id) if customer_id else []
         try:
             return self.trail.find(actor=actor, customer_id=customer_id, start=start, end=end, limit=limit,
-                                   cursor=cursor, outcome=outcome, merged_in=merged_in)
+                                   cursor=cursor, outcome=outcome, merged_in=merged_in, lists=lists)
         except ValueError as exc:
             raise BadRequest(str(exc)) from exc
 
