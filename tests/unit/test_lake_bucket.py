@@ -4,6 +4,7 @@ the lifecycle rules the privacy settings write, over moto's S3."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import boto3
@@ -88,10 +89,10 @@ def test_a_customer_s_events_are_theirs_and_their_conversations_once_each_withou
         + _event(3, None, "c_ana") + _event(4, "u_eve", "c_eve") + _event(5, "u_ana", "c_old")))
     LakeBucket("lake", s3=s3).write_erased("j_1", "u_gone", ["c_old"])
     lake = S3DuckDbLake("lake", "events/", s3=s3)
-    # When the export asks for the customers' and their conversations' events
-    statement = customer_events(["u_ana", "u_ben"], ["c_ana", "c_ben", "c_old"])
+    # When the export asks for the customers' and their conversations' events, from their first day
+    statement = customer_events(["u_ana", "u_ben"], ["c_ana", "c_ben", "c_old"], date(2026, 12, 1))
     # Then each is there once, nobody else's, nothing the deletion list names; and Athena reads the statement
     assert [r["event_id"] for r in lake.rows(statement)] == ["e1", "e2", "e3"]
     sqlglot.parse_one(to_trino(statement.replace("{events}", "events").replace("{erased}", "erased")), read="trino")
     # and an id with a quote is a literal, not SQL
-    assert lake.rows(customer_events(["u_'x"], [])) == []
+    assert lake.rows(customer_events(["u_'x"], [], None)) == []

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlglot
@@ -464,17 +464,22 @@ def hourly(period: Period, channel: str | None, scope: Scope = WHOLE_DESK) -> st
             .replace("{channel_filter}", where))
 
 
-def customer_events(customer_ids: Iterable[str], conversation_ids: Iterable[str]) -> str:
+def customer_events(customer_ids: Iterable[str], conversation_ids: Iterable[str], first_day: date | None) -> str:
     """Every row of the lake about one customer, for their export: the events of their customer ids (theirs and
-    those merged into them) and of their conversations, from the lake's first day, one row per event id, none on
-    the deletion list, in the order they happened. The ids are ours (the table's), written as literals."""
+    those merged into them) and of their conversations, one row per event id, none on the deletion list, in the order
+    they happened. ``first_day`` is the earliest UTC day a row of theirs can be in (``privacy.export.first_day``):
+    the statement reads the ``day`` partitions from it on, so the engine prunes the days before it (Athena reads
+    none of their objects); None reads from the lake's first day. No upper bound: the lake has no day after its
+    latest event (the Glue table projects days up to now), and one could only leave out a row dated ahead of the
+    caller's clock. The ids are ours (the table's), written as literals; the day is a date."""
     either = [f"{column} IN ({', '.join(literal(i) for i in sorted(set(ids)))})"
               for column, ids in (("customer_id", list(customer_ids)), ("conversation_id", list(conversation_ids)))
               if ids]
     if not either:
         raise ValueError("a customer's events need their customer or conversation ids")
-    rows = events("(" + " OR ".join(either) + ")", WHOLE_DESK)
-    return f"SELECT * FROM (\n  {rows}\n) about ORDER BY at_ms, event_id"  # noqa: S608 (literals)
+    days = f"day >= '{first_day.strftime('%Y-%m-%d')}' AND " if first_day is not None else ""
+    rows = events(days + "(" + " OR ".join(either) + ")", WHOLE_DESK)
+    return f"SELECT * FROM (\n  {rows}\n) about ORDER BY at_ms, event_id"  # noqa: S608 (literals, a date)
 
 
 def _approximate(node: exp.Expression) -> exp.Expression:

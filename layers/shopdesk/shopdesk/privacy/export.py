@@ -7,7 +7,8 @@ a day.
 
 The lake's rows are read through the engine the reports use (``analytics.lake_for``: DuckDB locally, Athena
 deployed; ``analytics.sql.customer_events``): those of the customer's ids (theirs and those merged into them) and
-of their conversations, none on the erase's deletion list.
+of their conversations, none on the erase's deletion list, from the first day a row of theirs can be in
+(``first_day``), so the query reads the days of the customer's life, not the whole retained lake.
 
 What is the desk's and not theirs stays out: who may see a conversation, agents' unread marks, the SLA
 engine's and the table's bookkeeping, delivery markers, and where the agents worked from (an audit record's
@@ -22,11 +23,13 @@ import io
 import json
 import zipfile
 from collections import defaultdict
+from datetime import UTC, date, timedelta
 from typing import Any
 
 from shopdesk import clock
 from shopdesk.analytics import Lake
 from shopdesk.analytics.sql import customer_events
+from shopdesk.dal import items as it
 from shopdesk.dal.privacy import Files
 from shopdesk.privacy.audit import AuditTrail
 from shopdesk.privacy.subject import Subject
@@ -124,8 +127,38 @@ def audit_of(trail: AuditTrail, customer_ids: list[str]) -> list[dict[str, Any]]
     return records
 
 
+# A customer's message kept while the table could not take it (``logic.webhooks.IngestRetry``) is dated when it came
+# and stored when it is replayed: within about four hours, or once an operator redrives it from the dead-letter queue,
+# which keeps it 14 days (``IngestRetryDeadLetterQueue``). So it, and a conversation it opens, can be dated before
+# the first record its customer had when it was stored (their first message kept, the next one stored at once), and
+# once retention has removed those records, nothing the export reads says so. The lake is read from this many days
+# before the earliest record.
+KEPT_DAYS = 15
+DATED = ("customer", "conversation", "message")     # the records whose creation the subject's events follow
+
+
+def first_day(subject: Subject) -> date | None:
+    """The earliest UTC day a lake row about the subject can be in: ``KEPT_DAYS`` before the earliest creation
+    (``created_at``) of their records, each customer's (theirs and those merged into them, whose rows keep the id
+    and the date they were written with), each conversation's and each message's. An event is partitioned by its own
+    UTC day (``analytics.events``: the fact's time, not when it reached the lake), and every event about them is
+    dated at or after one of these: a conversation's at its opening or later (a reply, an assignment, a receipt, a
+    status), a message's at its creation or later, a merge's when it was made. None (the whole lake is read) when a
+    customer of theirs has no record, or a date cannot be read: nothing then says when their rows begin."""
+    dated = [row.get("created_at") for row in subject.items.values() if row.get("type") in DATED]
+    recorded = {row["PK"] for row in subject.of_type("customer") if row["SK"] == it.META and row.get("created_at")}
+    if not dated or not {it.customer_pk(c) for c in subject.customer_ids} <= recorded:
+        return None
+    try:
+        moments = [clock.parse_iso(str(value)) for value in dated if value]
+    except ValueError:
+        return None
+    earliest = min(m if m.tzinfo else m.replace(tzinfo=UTC) for m in moments)
+    return earliest.astimezone(UTC).date() - timedelta(days=KEPT_DAYS)
+
+
 def events_of(lake: Lake, subject: Subject) -> list[dict[str, Any]]:
-    """The event lake's rows about the customer (``analytics.sql.customer_events``). LakeUnavailable when the
-    engine cannot answer now: the job fails and the queue runs it again, rather than hand out an archive without
-    them."""
-    return lake.rows(customer_events(subject.customer_ids, subject.conversation_ids))
+    """The event lake's rows about the customer (``analytics.sql.customer_events``), from ``first_day``.
+    LakeUnavailable when the engine cannot answer now: the job fails and the queue runs it again, rather than hand
+    out an archive without them."""
+    return lake.rows(customer_events(subject.customer_ids, subject.conversation_ids, first_day(subject)))
