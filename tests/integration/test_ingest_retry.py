@@ -237,3 +237,96 @@ def test_a_replayed_message_is_dated_when_twilio_delivered_it(desk, throttled):
     inbound = [m for m in _messages(desk, "+31612000009")["messages"] if m["direction"] == "inbound"]
     assert [m["provider_id"] for m in inbound] == ["SMkept09", "SMkept09b"]
     assert abs((clock.parse_iso(inbound[0]["created_at"]) - received["+31612000009"]).total_seconds()) < 1
+
+
+def test_a_message_replayed_after_a_newer_one_leaves_the_conversation_on_the_newer(desk, throttled):
+    # Given a customer's conversation, and their next message kept while the table throttled
+    first = twilio_form(MessageSid="SMkept10a", From="+31612000010", To="+14155550100", Body="Hello")
+    throttled()
+    assert json.loads(post_twilio(desk, first)["headers"]["X-Shopdesk-Outcome"])["stored"] == 1
+    conv = desk.item("IDENTITY#phone#+31612000010")["open_conversation_id"]
+    table = desk.handler("inbound_twilio").processor.conversations.table
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(table, "transact", lambda *a, **k: (_ for _ in ()).throw(ClientError(THROTTLED, "Transact")))
+        kept = twilio_form(MessageSid="SMkept10b", From="+31612000010", To="+14155550100", Body="Where is it?")
+        assert json.loads(post_twilio(desk, kept)["headers"]["X-Shopdesk-Outcome"])["kept"] == 1
+    # When the customer writes again (on WhatsApp) a minute later, stored at once, and the kept message is replayed
+    clock.set_offset(60)
+    newer = twilio_form(MessageSid="SMkept10c", From="whatsapp:+31612000010", To="whatsapp:+14155550100",
+                        Body="Any news??")
+    assert json.loads(post_twilio(desk, newer)["headers"]["X-Shopdesk-Outcome"])["stored"] == 1
+    latest = desk.item(f"CONV#{conv}")
+    _replay(desk)
+    # Then the replayed message is in the conversation, dated when it came, before the newer one
+    inbound = [m for m in _messages(desk, "+31612000010")["messages"] if m["direction"] == "inbound"]
+    assert [m["provider_id"] for m in inbound] == ["SMkept10a", "SMkept10b", "SMkept10c"]
+    # and the conversation still says the customer last wrote the newer message, on WhatsApp: the time the bot and
+    # the router read, the channel a reply takes and its window, the preview
+    after = desk.item(f"CONV#{conv}")
+    assert after["last_inbound_at"] == latest["last_inbound_at"]
+    assert after["channel"] == "whatsapp" and after["routes"] == latest["routes"]
+    assert after["last_message_preview"] == latest["last_message_preview"]
+    assert after["message_count"] == 3
+
+
+def test_a_replayed_message_newer_than_the_conversations_last_moves_it_as_any_message(desk, throttled):
+    # Given a customer's conversation, and their next message kept while the table throttled
+    first = twilio_form(MessageSid="SMkept11a", From="+31612000011", To="+14155550100", Body="Hello")
+    throttled()
+    assert json.loads(post_twilio(desk, first)["headers"]["X-Shopdesk-Outcome"])["stored"] == 1
+    conv = desk.item("IDENTITY#phone#+31612000011")["open_conversation_id"]
+    table = desk.handler("inbound_twilio").processor.conversations.table
+    clock.set_offset(30)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(table, "transact", lambda *a, **k: (_ for _ in ()).throw(ClientError(THROTTLED, "Transact")))
+        kept = twilio_form(MessageSid="SMkept11b", From="+31612000011", To="+14155550100", Body="Where is it?")
+        assert json.loads(post_twilio(desk, kept)["headers"]["X-Shopdesk-Outcome"])["kept"] == 1
+    [held] = _kept(desk)
+    # When it is replayed with nothing newer stored
+    clock.set_offset(90)
+    _replay(desk)
+    # Then the conversation's last message is the replayed one, dated when it came
+    after = desk.item(f"CONV#{conv}")
+    assert abs((clock.parse_iso(after["last_inbound_at"]) - clock.parse_iso(held["received_at"])).total_seconds()) < 1
+    assert after["last_message_preview"] == "Where is it?" and after["message_count"] == 2
+
+
+def test_a_first_message_replayed_after_the_next_one_opened_the_conversation_leaves_it_on_the_next(desk, throttled):
+    # Given a customer's first message kept while the table throttled, and their next one opening the conversation
+    kept = twilio_form(MessageSid="SMkept12a", From="+31612000012", To="+14155550100", Body="Hello")
+    assert json.loads(post_twilio(desk, kept)["headers"]["X-Shopdesk-Outcome"])["kept"] == 1
+    throttled()
+    clock.set_offset(60)
+    newer = twilio_form(MessageSid="SMkept12b", From="+31612000012", To="+14155550100", Body="Anyone there?")
+    assert json.loads(post_twilio(desk, newer)["headers"]["X-Shopdesk-Outcome"])["stored"] == 1
+    conv = desk.item("IDENTITY#phone#+31612000012")["open_conversation_id"]
+    opened = desk.item(f"CONV#{conv}")
+    # When the first message is replayed
+    _replay(desk)
+    # Then the conversation's last message is still the next one: the first is older
+    after = desk.item(f"CONV#{conv}")
+    assert after["last_inbound_at"] == opened["created_at"]
+    assert after["routes"] == opened["routes"] and after["last_message_preview"] == "Anyone there?"
+    assert after["message_count"] == 2
+
+
+def test_a_thank_you_replayed_after_a_newer_one_on_the_resolved_conversation_leaves_it_on_the_newer(desk, throttled):
+    from tests.integration.test_thanks_after_resolve import _resolved
+    # Given a conversation a person resolved, a thank-you kept while the table throttled, and a newer one stored
+    throttled()
+    conv = _resolved(desk, "+31612000013", "SMkept13a")
+    table = desk.handler("inbound_twilio").processor.conversations.table
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(table, "transact", lambda *a, **k: (_ for _ in ()).throw(ClientError(THROTTLED, "Transact")))
+        kept = twilio_form(MessageSid="SMkept13b", From="+31612000013", To="+14155550100", Body="Thanks!")
+        assert json.loads(post_twilio(desk, kept)["headers"]["X-Shopdesk-Outcome"])["kept"] == 1
+    clock.set_offset(60)
+    newer = twilio_form(MessageSid="SMkept13c", From="+31612000013", To="+14155550100", Body="Thank you so much")
+    assert json.loads(post_twilio(desk, newer)["headers"]["X-Shopdesk-Outcome"])["stored"] == 1
+    latest = desk.item(f"CONV#{conv}")
+    # When the kept one is replayed
+    _replay(desk)
+    # Then both are kept on the resolved conversation, and its last message is still the newer
+    after = desk.item(f"CONV#{conv}")
+    assert after["status"] == "resolved" and after["message_count"] == latest["message_count"] + 1
+    assert after["last_inbound_at"] == latest["last_inbound_at"]

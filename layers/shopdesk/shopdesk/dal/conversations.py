@@ -146,13 +146,35 @@ class Conversations:
 
     def append_inbound(self, *, provider: str, provider_id: str, message: Message, channel: str,
                        route: dict[str, str], preview: str | None, work: Mapping[str, Any] | None = None,
-                       asks: bool = True) -> None:
+                       asks: bool = True, replayed: bool = False) -> None:
         """Store a message in the customer's open conversation (marker + message + conversation). ``asks``: False
         for a message that asks nothing (an out-of-office, a STOP, a START: ``logic.work.NOT_WRITTEN``), which
         leaves ``last_inbound_at`` as it was: the work of the customer's message before it still answers that one
-        (``logic.work.superseded``)."""
+        (``logic.work.superseded``).
+
+        ``replayed``: a kept request replayed, dated when it came (``logic.webhooks.replay``), which may be older than
+        a message stored since. Its write is conditioned on ``last_inbound_at`` being no later than it; refused, it is
+        written again as an older message (``_customer_wrote_before``): ``last_inbound_at``, the channel, its route
+        and the preview stay the newer message's. Only a replay pays for that (a second transaction, only then)."""
         now = clock.iso(message.created_at)
-        update = (_customer_wrote(now, channel, route, preview, asks=asks).set_if_missing("awaiting_since", now)
+        wrote = _customer_wrote(now, channel, route, preview, asks=asks)
+        if replayed and asks:       # (a conversation holds no last_inbound_at until its second message)
+            wrote.when("last_inbound_at <= :at OR (attribute_not_exists(last_inbound_at) AND created_at <= :at)",
+                       at=now)
+        try:
+            self._append(provider, provider_id, message, work, wrote)
+        except StaleConversation:
+            if not (replayed and asks):
+                raise
+            # a later message is stored (else resolved or gone meanwhile: refused again, as any message)
+            older = _customer_wrote_before(channel, route).when(
+                "last_inbound_at > :at OR (attribute_not_exists(last_inbound_at) AND created_at > :at)", at=now)
+            self._append(provider, provider_id, message, work, older)
+
+    def _append(self, provider: str, provider_id: str, message: Message, work: Mapping[str, Any] | None,
+                update: Update) -> None:
+        now = clock.iso(message.created_at)
+        update = (update.set_if_missing("awaiting_since", now)
                   .when("attribute_exists(PK) AND #status <> :resolved", resolved="resolved"))
         ops = [self._marker_op(provider, provider_id, message, work), self.table.put_op(it.message_item(message)),
                self.table.update_op(it.conv_pk(message.conversation_id), it.META, update),
@@ -180,11 +202,25 @@ class Conversations:
                self._not_erased_op(provider, provider_id)]
         self._store_inbound(ops, provider_id, StaleConversation(message.conversation_id))
 
-    def keep_on_resolved(self, *, provider: str, provider_id: str, message: Message, note: Message) -> None:
+    def keep_on_resolved(self, *, provider: str, provider_id: str, message: Message, note: Message,
+                         replayed: bool = False) -> None:
         """Store a customer's thank-you on their resolved conversation without reopening it (marker without
         routing work + message + a system entry + the conversation's count), in one transaction refused
-        (``StaleConversation``) unless the conversation is still resolved."""
-        update = (Update().set("last_inbound_at", clock.iso(message.created_at)).add("message_count", 1)
+        (``StaleConversation``) unless the conversation is still resolved. ``replayed``: a kept request replayed
+        (``append_inbound``), which sets ``last_inbound_at`` only when no later message did."""
+        now = clock.iso(message.created_at)
+        update = Update().set("last_inbound_at", now)
+        if replayed:
+            update.when("attribute_not_exists(last_inbound_at) OR last_inbound_at <= :at", at=now)
+        try:
+            self._keep(provider, provider_id, message, note, update)
+        except StaleConversation:
+            if not replayed:
+                raise
+            self._keep(provider, provider_id, message, note, Update().when("last_inbound_at > :at", at=now))
+
+    def _keep(self, provider: str, provider_id: str, message: Message, note: Message, update: Update) -> None:
+        update = (update.add("message_count", 1)
                   .when("attribute_exists(PK) AND #status = :resolved", resolved="resolved"))
         ops = [self._marker_op(provider, provider_id, message), self.table.put_op(it.message_item(message)),
                self.table.update_op(it.conv_pk(message.conversation_id), it.META, update),
@@ -1675,6 +1711,21 @@ def _customer_wrote(now: str, channel: str, route: dict[str, str], preview: str 
               .set("changed_by", "customer")
               .add("message_count", 1))
     return update.set("last_inbound_at", now) if asks else update
+
+
+def _customer_wrote_before(channel: str, route: dict[str, str]) -> Update:
+    """The conversation's side of a customer's message older than its last (a kept request replayed after a newer
+    one was stored): open, changed now, one message more, its channel's route only where the conversation has none;
+    what says which message was last (``last_inbound_at``, the channel and its route, the preview) stays the newer
+    one's, and nothing moves back to the older message's time. A conversation the newer message opened holds no
+    ``last_inbound_at``: it gets that message's time (``created_at``)."""
+    now = clock.iso(clock.now())
+    return (Update().copy_if_missing("last_inbound_at", "created_at")
+            .set("status", ConversationStatus.OPEN.value).set("updated_at", now)
+            .set_if_missing(f"routes.{channel}", route)
+            .set("StatusPK", it.status_pk("open")).set("StatusSK", now).set("InboxSK", f"open#{now}")
+            .set("changed_by", "customer")
+            .add("message_count", 1))
 
 
 def _wrote_later(source: Conversation, target: Conversation) -> bool:

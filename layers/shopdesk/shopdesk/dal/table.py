@@ -138,6 +138,11 @@ class Update:
         self.set_exprs.append(f"{name} = if_not_exists({name}, {self._value(value)})")
         return self
 
+    def copy_if_missing(self, path: str, source: str) -> Update:
+        """``path`` set to the item's ``source`` where it has none (``if_not_exists`` with a path)."""
+        self.set_exprs.append(f"{self._name(path)} = if_not_exists({self._name(path)}, {self._name(source)})")
+        return self
+
     def append(self, path: str, values: list[Any]) -> Update:
         name = self._name(path)
         empty = self._value([])

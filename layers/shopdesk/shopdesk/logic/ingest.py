@@ -211,7 +211,7 @@ def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
                     provider=inbound.provider, provider_id=inbound.provider_id, message=message,
                     channel=inbound.channel, route=route.model_dump(mode="json", exclude_none=True),
                     preview=preview(inbound.text, len(inbound.attachments)), work=routing,
-                    asks=message.kind not in NOT_WRITTEN)
+                    asks=message.kind not in NOT_WRITTEN, replayed=inbound.received_at is not None)
             except DuplicateDelivery as duplicate:
                 return done(_duplicate(duplicate, work))
             except StaleConversation:
@@ -268,7 +268,7 @@ def _keep(inbound: InboundMessage, conversation_id: str, entry: Callable[[dateti
     message = _message(inbound, conversation_id, kinds, policy)
     note = entry(message.created_at)        # just after the message
     conversations.keep_on_resolved(provider=inbound.provider, provider_id=inbound.provider_id, message=message,
-                                   note=note)
+                                   note=note, replayed=inbound.received_at is not None)
     logger.info("message kept on the resolved conversation", extra={"conversation_id": conversation_id,
                                                                      "kind": message.kind})
     if note.event is not None and note.event.kind == "thanks_kept":
