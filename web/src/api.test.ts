@@ -102,3 +102,14 @@ describe("opening a conversation", () => {
     expect(asked.at(-1)).toBe("/agent/conversations/c1/assist");
   });
 });
+
+describe("the audit trail", () => {
+  it("asks for the lists that showed a customer as lists=true, and leaves it out when not asked", async () => {
+    const asked = server({ "/admin/audit": { items: [] } });
+    const api = new Api("https://api.test", async () => "t");
+    await api.audit({ customer_id: "u_7", lists: true });
+    await api.audit({ customer_id: "u_7", lists: false });
+    await api.audit({ customer_id: "u_7" });
+    expect(asked).toEqual(["/admin/audit?customer_id=u_7&lists=true", "/admin/audit?customer_id=u_7", "/admin/audit?customer_id=u_7"]);
+  });
+});

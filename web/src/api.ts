@@ -421,10 +421,11 @@ export class Api {
     from?: string;
     to?: string;
     outcome?: "allowed" | "denied";
+    lists?: boolean; // with customer_id: the lists that showed the customer too
     limit?: number;
     cursor?: string | null;
   }) =>
-    this.call<AuditPage>("GET", "/admin/audit" + query(q));
+    this.call<AuditPage>("GET", "/admin/audit" + query({ ...q, lists: q.lists ? "true" : undefined }));
   adminCustomer = (id: string) => this.call<Customer>("GET", `/admin/customers/${enc(id)}`);
   privacyRequests = (cursor?: string | null) =>
     this.call<A["PrivacyRequestList"]>("GET", "/admin/privacy-requests" + query({ cursor }));

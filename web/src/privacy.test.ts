@@ -52,6 +52,14 @@ describe("the audit log's filter", () => {
     expect(actor("system")).toBe("system"); // not an agent: as typed
     expect(actor("")).toBeUndefined();
   });
+
+  it("asks for the lists that showed the customer only with a customer: the API refuses lists without one", () => {
+    const filter = { actor: "", customer_id: " u_7 ", from: "", to: "" };
+    expect(auditQuery({ ...filter, lists: true })).toEqual({ customer_id: "u_7", lists: true });
+    expect(auditQuery({ ...filter, lists: false })).toEqual({ customer_id: "u_7" });
+    expect(auditQuery({ ...filter, customer_id: "  ", lists: true })).toEqual({});
+    expect(auditQuery({ ...filter, actor: "alice", customer_id: "", lists: true })).toEqual({ actor: "alice" });
+  });
 });
 
 describe("a record's changes", () => {

@@ -16,22 +16,33 @@ export interface AuditFilter {
   from: string; // datetime-local values
   to: string;
   outcome?: "" | "allowed" | "denied"; // "": every record; denied: the refused access attempts
+  lists?: boolean; // with a customer: the lists that showed them too (a page of conversations, the SLA board, ...)
 }
 
 /** The query of `GET /admin/audit` for a filter: trimmed, times in ISO; empty ones left out. The trail keeps
- *  actors by id: an agent typed by name ("Alice Example") or an id in other capitals ("Alice") is sent as the id. */
+ *  actors by id: an agent typed by name ("Alice Example") or an id in other capitals ("Alice") is sent as the id.
+ *  `lists` is sent only with a customer: the API refuses it without one. */
 export function auditQuery(
   f: AuditFilter,
   agents: readonly { id: string; name?: string | null }[] = [],
-): { actor?: string; customer_id?: string; from?: string; to?: string; outcome?: "allowed" | "denied" } {
+): { actor?: string; customer_id?: string; from?: string; to?: string; outcome?: "allowed" | "denied"; lists?: true } {
   const typed = f.actor.trim();
   const folded = typed.toLocaleLowerCase();
   const agent =
     agents.find((a) => a.id === typed) ??
     agents.find((a) => a.id.toLocaleLowerCase() === folded || a.name?.trim().toLocaleLowerCase() === folded);
   const actor = agent?.id ?? typed;
-  const q = { actor, customer_id: f.customer_id.trim(), from: isoFromLocal(f.from), to: isoFromLocal(f.to), outcome: f.outcome };
+  const customer_id = f.customer_id.trim();
+  const lists = !!(f.lists && customer_id);
+  const q = { actor, customer_id, from: isoFromLocal(f.from), to: isoFromLocal(f.to), outcome: f.outcome, lists };
   return Object.fromEntries(Object.entries(q).filter(([, v]) => v)) as ReturnType<typeof auditQuery>;
+}
+
+/** The customers a list's record names (a page of conversations, the SLA board, the privacy requests: filed under
+ *  no one customer, the page's customers in `details.customers`); null for any other record. */
+export function listedCustomers(r: AuditRecord): string[] | null {
+  const named = r.details?.customers;
+  return !r.customer_id && Array.isArray(named) ? named.map(String) : null;
 }
 
 export interface Change {

@@ -172,6 +172,62 @@ describe("the audit log", () => {
     expect(audit).toHaveBeenCalledTimes(2);
   });
 
+  it("includes the lists that showed a customer only once one is entered, says for how long, and marks them", async () => {
+    const list = {
+      ...record,
+      id: "l1",
+      action: "conversations.listed",
+      status: 200,
+      before: null,
+      after: null,
+      details: { view: "all", customers: ["u_3", "u_7"] },
+    };
+    const tooFar = "without actor or customer_id, or with lists, from and to may be at most 92 days apart";
+    const audit = vi.fn(async (q: { lists?: boolean; from?: string }) => {
+      if (q.lists && q.from) throw new ApiError(400, tooFar, { status: 400, detail: tooFar });
+      const merged = { ...list, id: "l2", details: { customers: ["u_1"] } }; // u_1: merged into u_7
+      const own = { ...record, id: "a4", action: "customer.read", customer_id: "u_7" };
+      return { items: q.lists ? [list, merged, own] : [record] };
+    });
+    show("audit", { audit } as unknown as Partial<Api>);
+    await vi.waitFor(() => expect(root().querySelectorAll("table tbody tr").length).toBe(1));
+    const lists = labelled("Include the lists that showed them");
+    expect(lists.type).toBe("checkbox");
+    expect(lists.disabled).toBe(true); // no customer yet: the API refuses lists without one
+    const help = $(`#${lists.getAttribute("aria-describedby")}`);
+    expect(help.textContent).toBe(
+      "Lists are read day by day: From and To may be at most 92 days apart (the last 7 days when From is empty).",
+    );
+    const submit = async () => {
+      await tick();
+      $("form").dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+    };
+
+    type(labelled("Customer id, email address or phone number"), "u_7");
+    await tick();
+    expect(lists.disabled).toBe(false);
+    lists.checked = true;
+    lists.dispatchEvent(new Event("change", { bubbles: true }));
+    await submit();
+    await vi.waitFor(() => expect(audit).toHaveBeenLastCalledWith({ customer_id: "u_7", lists: true, cursor: undefined }));
+    await vi.waitFor(() => expect(root().querySelectorAll("table tbody tr").length).toBe(3));
+    const customerCells = [...root().querySelectorAll("table tbody tr")].map((tr) => tr.querySelectorAll("td")[3]!.textContent);
+    expect(customerCells).toEqual(["u_7 · on a list", "on a list", "u_7"]);
+
+    type(labelled("From"), "2026-01-01T00:00");
+    await submit();
+    await vi.waitFor(() => expect(text()).toContain(`Something went wrong: ${tooFar}`));
+    expect(root().querySelectorAll("table tbody tr").length).toBe(0);
+
+    type(labelled("From"), "");
+    type(labelled("Customer id, email address or phone number"), "");
+    await tick();
+    expect(lists.disabled).toBe(true);
+    expect(lists.checked).toBe(false);
+    await submit();
+    await vi.waitFor(() => expect(audit).toHaveBeenLastCalledWith({ cursor: undefined }));
+  });
+
   it("an empty page that has more after it offers them instead of saying there is none", async () => {
     const audit = vi.fn(async (q: { cursor?: string | null }) =>
       q.cursor ? { items: [record] } : { items: [], next_cursor: "on" },

@@ -10,6 +10,7 @@ import {
   changes,
   followJob,
   KEPT_WHEN_EMPTY,
+  listedCustomers,
   MIN_DAYS,
   nameKind,
   privacyForm,
@@ -49,8 +50,9 @@ const invalid = (id: string, errors: string[] | undefined) =>
 export function AuditAdmin() {
   const { store, t, locale, timeZone } = useApp();
   const state = useStore(store); // the agents: the filter takes a name, the rows say whose
-  const [filter, setFilter] = useState<AuditFilter>({ actor: "", customer_id: "", from: "", to: "", outcome: "" });
+  const [filter, setFilter] = useState<AuditFilter>({ actor: "", customer_id: "", from: "", to: "", outcome: "", lists: false });
   const [records, setRecords] = useState<AuditRecord[] | null>(null);
+  const [listsOf, setListsOf] = useState<string | undefined>(); // the customer the records' lists showed
   const [cursor, setCursor] = useState<string | null>(null);
   const [message, setMessage] = useState<Shown | null>(null);
   const asked = useRef(auditQuery(filter));
@@ -64,6 +66,7 @@ export function AuditAdmin() {
       const page = await store.api.audit({ ...asked.current, cursor: more ? cursor : undefined });
       if (mine !== latest.current) return;
       setRecords(more ? [...(records ?? []), ...page.items] : page.items);
+      setListsOf(asked.current.lists ? asked.current.customer_id : undefined);
       setCursor(page.next_cursor ?? null);
     } catch (error) {
       if (mine !== latest.current) return;
@@ -89,6 +92,7 @@ export function AuditAdmin() {
     const value = (e.target as HTMLInputElement | HTMLSelectElement).value;
     setFilter((f) => ({ ...f, [key]: value }));
   };
+  const hasCustomer = filter.customer_id.trim() !== ""; // the API takes lists only with a customer
   return (
     <section>
       <h1>{t("admin.audit")}</h1>
@@ -113,6 +117,24 @@ export function AuditAdmin() {
           <span>{t("audit.customerFilter")}</span>
           <input value={filter.customer_id} onInput={input("customer_id")} />
         </label>
+        <div class="field">
+          <label class="field inline">
+            <input
+              type="checkbox"
+              checked={hasCustomer && !!filter.lists}
+              disabled={!hasCustomer}
+              aria-describedby="audit-lists-help"
+              onChange={(e) => {
+                const lists = (e.target as HTMLInputElement).checked;
+                setFilter((f) => ({ ...f, lists }));
+              }}
+            />
+            <span>{t("audit.lists")}</span>
+          </label>
+          <span id="audit-lists-help" class="muted small">
+            {t("audit.listsHelp")}
+          </span>
+        </div>
         <label class="field">
           <span>{t("audit.from")}</span>
           <input type="datetime-local" value={filter.from} onInput={input("from")} />
@@ -149,7 +171,13 @@ export function AuditAdmin() {
           </thead>
           <tbody>
             {records.map((r) => (
-              <AuditRow key={r.id} record={r} when={formatFull(r.at, locale, timeZone)} agents={state.agents} />
+              <AuditRow
+                key={r.id}
+                record={r}
+                when={formatFull(r.at, locale, timeZone)}
+                agents={state.agents}
+                listsOf={listsOf}
+              />
             ))}
           </tbody>
         </table>
@@ -163,9 +191,13 @@ export function AuditAdmin() {
   );
 }
 
-function AuditRow({ record: r, when, agents }: { record: AuditRecord; when: string; agents: readonly Agent[] }) {
+/** `listsOf`: the customer whose trail was asked with the lists that showed them; such a list's row says so. */
+function AuditRow(props: { record: AuditRecord; when: string; agents: readonly Agent[]; listsOf?: string }) {
+  const { record: r, when, agents, listsOf } = props;
   const { t } = useApp();
   const name = agentName(agents, r.actor);
+  // a list named the customer, or one merged into them (the API keeps no other lists): their id when it is theirs
+  const listed = listsOf ? listedCustomers(r) : null;
   const changed = changes(r.before, r.after);
   const details = Object.entries(r.details ?? {});
   const denied = r.outcome === "denied";
@@ -190,7 +222,16 @@ function AuditRow({ record: r, when, agents }: { record: AuditRecord; when: stri
         {r.status != null && <span class="muted small"> · {r.status}</span>}
         {r.conversation_id && <div class="muted small">{t("audit.conversation", { id: r.conversation_id })}</div>}
       </td>
-      <td>{r.customer_id ?? ""}</td>
+      <td>
+        {listed ? (
+          <>
+            {listed.includes(listsOf ?? "") ? `${listsOf} · ` : ""}
+            <span class="chip">{t("audit.onList")}</span>
+          </>
+        ) : (
+          (r.customer_id ?? "")
+        )}
+      </td>
       <td>
         {r.source_ip ?? ""}
         {r.user_agent && <div class="muted small audit-agent">{r.user_agent}</div>}
