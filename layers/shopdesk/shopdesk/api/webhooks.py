@@ -100,6 +100,7 @@ def commerce_webhook(platform: Literal["shopify", "woocommerce"]) -> APIGatewayH
         merger.link_shop_record(email, phone_number, order=order)      # evidence for agents: no identity changes
 
     store = store_for(settings, platform)
+    store.masking.prime()          # the shop's masking patterns, read at cold start as the channels' functions do
     on_privacy = None
     if platform == "shopify" and settings.privacy_queue_url:
         from shopdesk.dal.privacy import PrivacyJobStore

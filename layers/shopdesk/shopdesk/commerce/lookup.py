@@ -2,8 +2,8 @@
 
 Cache first: an email, phone or number the platform was asked about within the lookup TTL (its
 ``SYNC`` marker) is answered from the table, kept fresh by webhooks. Otherwise the platform is asked
-(read-through) and what it says is cached. When the platform cannot be reached the panel shows what the
-cache holds and says so.
+(read-through) and what it says is cached, masked (``commerce.masking``), and shown as cached. When the platform
+cannot be reached the panel shows what the cache holds and says so.
 """
 
 from __future__ import annotations
@@ -143,18 +143,16 @@ class OrderLookup:
             logger.warning("platform lookup failed", extra={"kind": kind, "reason": str(exc)})
             warnings.append(f"{self.store.platform} could not be asked ({exc}); showing what was cached")
             return cached, False
-        self.store.cache_orders(fetched, ordering.merge, looked_up=(kind, value))
-        return fetched, True
+        return self.store.cache_orders(fetched, ordering.merge, looked_up=(kind, value)), True
 
     def fresh(self, order: Order) -> Order:
-        """The order as the platform has it now (cached on the way), else as cached."""
+        """The order as the platform has it now (cached on the way, and masked as cached), else as cached."""
         if self.commerce is None:
             return order
         current = self.commerce.get_order(order.id)
         if current is None:
             return order
-        self.store.cache_orders([current], ordering.merge)
-        return current
+        return self.store.cache_orders([current], ordering.merge)[0]
 
 
 def _unique(items: Iterable[str]) -> list[str]:

@@ -5,7 +5,9 @@ no prefix); WooCommerce with the webhook's secret (``X-WC-Webhook-Signature``, t
 is stored unless the signature holds. Each delivery id (``X-Shopify-Webhook-Id``,
 ``X-WC-Webhook-Delivery-ID``) is written as a marker in the same transaction as what it changes, so a
 re-delivery is a no-op; updates are merged newest-wins (``ordering.merge``), so deliveries may come in
-any order. Shopify's privacy topics become privacy requests, kept until the shop acts on them.
+any order. An order or a customer record is stored with its texts masked (``commerce.masking``), its email and phone
+as sent (the identity rules read them). Shopify's privacy topics become privacy requests, kept until the shop acts on
+them.
 """
 
 from __future__ import annotations
@@ -175,8 +177,7 @@ class WebhookReceiver:
 
     def _order(self, topic: str, delivery: str, incoming: Order) -> Outcome:
         _fits(incoming, topic)
-        written = self.store.upsert_order(incoming.id, lambda stored: ordering.merge(stored, incoming),
-                                          delivery_id=delivery, topic=topic)
+        written = self.store.apply_order(incoming, ordering.merge, delivery_id=delivery, topic=topic)
         logger.info("order webhook", extra={"topic": topic, "order": incoming.id, "applied": written is not None})
         if written is not None:
             self._contact(incoming.email, incoming.phone, incoming.name)

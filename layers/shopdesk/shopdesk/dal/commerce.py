@@ -1,6 +1,10 @@
 """The commerce cache: orders and shop customers kept from the platform's webhooks and read-throughs,
 delivery markers that make re-deliveries no-ops, and privacy requests (see docs/data-model.md).
 
+An order or a shop customer is stored masked (``commerce.masking``: card numbers, IBANs and the shop's patterns in its
+texts; its ids, number, email and phone as sent): ``apply_order``, ``cache_orders`` and ``apply_customer`` mask what
+the platform said before it is merged with what is stored, so the merge compares masked with masked.
+
 Item shapes (``<p>`` is the platform, ``shopify`` or ``woocommerce``):
 
 - ``ORDER#<p>#<order id> / META``: the order (``body``, JSON), its ``updated_at`` and a ``version`` for
@@ -29,8 +33,11 @@ from typing import Any, Literal
 
 from shopdesk import clock
 from shopdesk.bounds import key_part
+from shopdesk.commerce.masking import RecordMasking
 from shopdesk.commerce.models import Order, PrivacyRequest, RefundLine, RequestJob, ShopCustomer
+from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.table import ConditionFailed, Table, TransactionCancelled, Update
+from shopdesk.privacy.settings import PrivacyPolicies
 
 DELIVERY_TTL_SECONDS = 30 * 24 * 3600      # Shopify retries for 4 hours; a month is ample
 PRIVACY_PK = "PRIVACY"
@@ -102,11 +109,14 @@ class CachedRefs:
 
 
 class CommerceStore:
-    def __init__(self, table: Table, platform: str, *, order_ttl_seconds: int, lookup_ttl_seconds: int) -> None:
+    def __init__(self, table: Table, platform: str, *, order_ttl_seconds: int, lookup_ttl_seconds: int,
+                 masking: RecordMasking | None = None) -> None:
         self.table = table
         self.platform = platform
         self.order_ttl_seconds = order_ttl_seconds
         self.lookup_ttl_seconds = lookup_ttl_seconds
+        # the shop's patterns are read on the first record masked, not when the store is made
+        self.masking = masking or RecordMasking(PrivacyPolicies(ConfigStore(table)))
 
     def _ttl(self, seconds: int) -> int:
         return int(clock.now().timestamp()) + seconds
@@ -149,11 +159,20 @@ class CommerceStore:
         except TransactionCancelled as exc:
             raise Duplicate(delivery_id) from exc
 
+    def apply_order(self, incoming: Order, merge: Callable[[Order | None, Order], Order | None], *,
+                    delivery_id: str | None, topic: str) -> Order | None:
+        """What the platform said of an order (a webhook's body, a read-through), masked, merged into the stored
+        one by ``merge`` and written as ``upsert_order`` writes. Returns what was written."""
+        masked = self.masking.order(incoming)
+        return self.upsert_order(masked.id, lambda stored: merge(stored, masked), delivery_id=delivery_id,
+                                 topic=topic)
+
     def upsert_order(self, order_id: str, change: Callable[[Order | None], Order | None], *,
                      delivery_id: str | None, topic: str) -> Order | None:
         """Read the order, apply ``change`` (None: nothing to write) and write it back only if nobody
         wrote it meanwhile, with the delivery marker in the same transaction. Returns what was written.
-        Raises Duplicate when the delivery was applied before."""
+        Raises Duplicate when the delivery was applied before. ``change`` adds no text the platform sent (a
+        new order's comes through ``apply_order``, masked)."""
         for _ in range(_MAX_ATTEMPTS):
             item = self.table.get(order_pk(self.platform, order_id), "META")
             stored = _order(item) if item else None
@@ -191,15 +210,18 @@ class CommerceStore:
         return ops
 
     def cache_orders(self, orders: Sequence[Order], merge: Callable[[Order | None, Order], Order | None],
-                     looked_up: tuple[str, str] | None = None) -> None:
-        """Orders read through the platform (newest-wins like webhooks), and the value asked about."""
-        for order in orders:
+                     looked_up: tuple[str, str] | None = None) -> list[Order]:
+        """Orders read through the platform (newest-wins like webhooks), and the value asked about. Returns the
+        orders as the platform said them, masked as they are stored (what the caller shows and answers with)."""
+        masked = [self.masking.order(order) for order in orders]
+        for order in masked:
             self.upsert_order(order.id, lambda stored, o=order: merge(stored, o), delivery_id=None, topic="read")
         if looked_up is not None:
             kind, value = looked_up
             self.table.put({"PK": ref_pk(self.platform, kind, value), "SK": "SYNC", "type": "order_lookup",
                             "fetched_at": clock.now_iso(), "found": len(orders),
                             "ttl": self._ttl(self.lookup_ttl_seconds)})
+        return masked
 
     # ------------------------------------------------------------------ refund guards
     def guard_refund(self, order_id: str, lines: Sequence[RefundLine] | None, *, by: str,
@@ -254,7 +276,8 @@ class CommerceStore:
 
     # ------------------------------------------------------------------ shop customers
     def apply_customer(self, customer: ShopCustomer, delivery_id: str, topic: str) -> bool:
-        """Store the platform's customer record unless a newer one is stored; False when stale."""
+        """Store the platform's customer record (masked) unless a newer one is stored; False when stale."""
+        customer = self.masking.customer(customer)
         ttl = self._ttl(self.order_ttl_seconds)
         pk = shop_customer_pk(self.platform, customer.id)
         ops = [self._delivery_op(delivery_id, topic),
