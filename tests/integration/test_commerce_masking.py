@@ -216,3 +216,32 @@ def test_orders_read_through_the_platform_and_updated_by_webhook_are_stored_and_
     assert sorted(panel["items"][0]["matched_by"]) == ["number", "phone"]
     _nothing_in_clear(desk)
 
+
+def test_an_order_action_stores_and_answers_the_order_masked(
+        desk: Any, shop: dict[str, str], sandbox: CommerceSandboxServer) -> None:  # noqa: F811
+    # Given an item whose title holds a card number, on an order of Shopify's, and a shipping name holding one on an
+    # order of WooCommerce's
+    with sandbox.shopify.shop.lock:
+        sandbox.shopify.shop.orders[1001]["lines"][1]["title"] = f"Wool socks {CARD_PROPERTY}"
+    with sandbox.woocommerce.shop.lock:
+        sandbox.woocommerce.shop.orders[1004]["address"]["name"] = f"Jo {CARD_NAME}"
+    conv = customer_writes(desk, "+14155550101", "one pair of socks was torn, and cancel the cap", "SM" + "m2" * 16)
+    # When an agent refunds the socks (the order read again through Shopify first)
+    path = f"/agent/conversations/{conv}/orders/5500000001001/refund"
+    assert agent_call(desk, shop, "GET", f"/agent/conversations/{conv}/orders")[0] == 200
+    status, done = agent_call(desk, shop, "POST", path, body={
+        "line_items": [{"line_item_id": "11002", "quantity": 1}], "confirm": True})
+    assert status == 200, done
+    # Then the timeline entry names the item as the cache holds it, masked
+    texts = [m["text"] for m in agent_call(desk, shop, "GET", f"/agent/conversations/{conv}")[1]["messages"]
+             if m["direction"] == "system"]
+    assert "Refunded 10.00 USD on #1001 by alice (1 x Wool socks [card •••• 4444])" in texts
+    # When an agent cancels an order on WooCommerce, which answers with the order
+    woo = {**shop, "COMMERCE_PLATFORM": "woocommerce"}
+    assert agent_call(desk, woo, "GET", f"/agent/conversations/{conv}/orders")[0] == 200
+    status, done = agent_call(desk, woo, "POST", f"/agent/conversations/{conv}/orders/1004/cancel",
+                              body={"confirm": True, "reason": "customer"})
+    # Then the order it answers with is masked as the cache holds it
+    assert status == 200, done
+    assert done["order"]["shipping_address"]["name"] == "Jo [card •••• 1881]"
+    _nothing_in_clear(desk)

@@ -136,7 +136,7 @@ class OrderActions:
             self._record(timeline.order_action_failed(conv.id, "cancel", order.name, agent_id, str(exc)), "cancel",
                          order, False)
             raise
-        after = result.order or self.lookup.fresh(order)
+        after = self._after(order, result)
         note = self._record(timeline.order_cancelled(conv.id, order.name, agent_id, request.reason), "cancel", order,
                             True)
         _audited(order, after, result, reason=request.reason, restock=request.restock,
@@ -181,13 +181,20 @@ class OrderActions:
             raise
         # unreachable or failed midway: the refund may have been made, so the guard stays until it expires
         self.lookup.store.refund_made(guard)
-        after = result.order or self.lookup.fresh(order)
+        after = self._after(order, result)
         note = self._record(timeline.order_refunded(conv.id, order.name, agent_id, result.message, result.amount,
                                                     result.currency, chosen), "refund", order, True)
         _audited(order, after, result, line_items=None if lines is None else [
             {"id": x.line_item_id, "quantity": x.quantity} for x in lines], note=request.note,
             notify_customer=request.notify_customer)
         return ActionDone("refund", result.message, after, result, note)
+
+    def _after(self, order: Order, result: ActionResult) -> Order:
+        """The order after the action: as the platform's answer gave it (WooCommerce's), masked as the cache would
+        store it, else read again through the platform (and cached)."""
+        if result.order is not None:
+            return self.lookup.store.masking.order(result.order)
+        return self.lookup.fresh(order)
 
     def _guard(self, conv: Conversation, order: Order, lines: Sequence[RefundLine] | None,
                who: Caller) -> RefundGuard:
