@@ -16,6 +16,7 @@ from shopdesk.batch import fifo_processor
 from shopdesk.channels.twilio import EMPTY_TWIML
 from shopdesk.config import InboundSettings
 from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.erased import ErasedAddresses
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.secrets import json_secret
 from shopdesk.dal.table import Table
@@ -39,6 +40,9 @@ processor = WebhookProcessor(Conversations(Table(settings.table_name), settings.
 processor.prime()       # the privacy settings (masking, retention) at cold start: ingest keeps its budget
 retry_queue = Queue(settings.ingest_retry_queue_url) if settings.ingest_retry_queue_url else None
 retry = IngestRetry(retry_queue, processor.privacy) if retry_queue else None     # masks with what prime read
+# the marks an erase leaves of a customer's numbers: a replay drops a message kept before its sender was erased
+erased = ErasedAddresses(processor.conversations.table,
+                         lambda: str(json_secret(settings.webchat_secret_arn)["session_secret"]))
 app = APIGatewayHttpResolver()
 map_errors(app)     # refused 403, malformed 400; what the table could not take is kept for a replay (200)
 # a customer's kept messages replayed in order; a failed replay is logged with its cause and counted (shopdesk.batch)
@@ -70,7 +74,7 @@ def status() -> Response:
 
 
 def replay_kept(record: SQSRecord) -> None:
-    replay(KeptRequest.model_validate(record.json_body), processor)
+    replay(KeptRequest.model_validate(record.json_body), processor, erased)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -16,9 +16,11 @@ from shopdesk.dal.agents import Agents
 from shopdesk.dal.audit import AuditLog
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.erased import ErasedAddresses
 from shopdesk.dal.lake import LakeBucket
 from shopdesk.dal.privacy import Files, PrivacyJobStore, SubjectData
 from shopdesk.dal.queues import Queue
+from shopdesk.dal.secrets import json_secret
 from shopdesk.dal.table import Table
 from shopdesk.logs import logger_for
 from shopdesk.privacy.audit import AuditTrail
@@ -34,7 +36,9 @@ files = Files()
 data = SubjectData(table)
 lake = LakeBucket(settings.events_bucket) if settings.events_bucket else None
 jobs = PrivacyJobStore(table)
-worker = PrivacyWorker(jobs, data, files, Eraser(data, files, Agents(table), lake, jobs),
+# an erase marks the customer's numbers, keyed with the web chat's session secret (read at the first erase)
+erased = ErasedAddresses(table, lambda: str(json_secret(settings.webchat_secret_arn)["session_secret"]))
+worker = PrivacyWorker(jobs, data, files, Eraser(data, files, Agents(table), lake, jobs, erased),
                        AuditTrail(AuditLog(table), PrivacyPolicies(ConfigStore(table))), settings.media_bucket or None,
                        settings.export_bucket, Conversations(table, settings.due_shards),
                        Queue(settings.privacy_queue_url) if settings.privacy_queue_url else None,

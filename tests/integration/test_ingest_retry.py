@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from shopdesk import clock
 from shopdesk.channels import twilio
 from shopdesk.privacy.settings import PrivacyPolicy, PrivacySettings
-from tests.integration.helpers import STATUS_URL, agent, online, post_twilio
+from tests.integration.helpers import STATUS_URL, agent, customer_writes, online, post_twilio
 from tests.support import FakeTwilio, twilio_form
 
 THROTTLED = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "Rate of requests exceeds"}}
@@ -330,3 +330,60 @@ def test_a_thank_you_replayed_after_a_newer_one_on_the_resolved_conversation_lea
     after = desk.item(f"CONV#{conv}")
     assert after["status"] == "resolved" and after["message_count"] == latest["message_count"] + 1
     assert after["last_inbound_at"] == latest["last_inbound_at"]
+
+
+def _throttled_once(desk, body: str) -> None:
+    """The customer's message delivered while the table throttles the Twilio function: kept for a replay."""
+    table = desk.handler("inbound_twilio").processor.conversations.table
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(table, "transact", lambda *a, **k: (_ for _ in ()).throw(ClientError(THROTTLED, "Transact")))
+        assert json.loads(post_twilio(desk, body)["headers"]["X-Shopdesk-Outcome"])["kept"] == 1
+
+
+def test_a_message_kept_before_its_customer_was_erased_is_dropped_by_its_replay(desk, throttled, capsys, monkeypatch):
+    from shopdesk.logic import webhooks
+    from tests.integration.test_privacy import _job, scan
+    phone = "+31612000014"
+    # Given a customer's conversation, and their next message kept while the table throttled
+    throttled()
+    conv = customer_writes(desk, phone, "Hello", "SMkept14a")
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    _throttled_once(desk, twilio_form(MessageSid="SMkept14b", From=f"whatsapp:{phone}",
+                                      To="whatsapp:+14155550100", Body="Gerrit-Jan here, my teapot broke"))
+    # When an admin erases the customer, and the kept message is replayed after the erase
+    clock.set_offset(60)
+    _job(desk, "erase", customer)
+    capsys.readouterr()
+    logged: list[str] = []
+    monkeypatch.setattr(webhooks.logger, "warning", lambda message, **kwargs: logged.append(
+        json.dumps([message, kwargs], default=str)))
+    _replay(desk)
+    # Then it is not stored: no identity, customer or conversation of theirs comes back, and the queue holds it no more
+    assert desk.item(f"IDENTITY#phone#{phone}") is None and _kept(desk) == []
+    everything = json.dumps(scan(desk), default=str)
+    assert "Gerrit-Jan" not in everything and phone not in everything and phone[1:] not in everything
+    # and what the erase left of the number is a keyed hash of it and the erase's time
+    [mark] = [i for i in scan(desk) if i.get("type") == "erased_address"]
+    assert set(mark) == {"PK", "SK", "type", "erased_at", "ttl"} and mark["PK"].startswith("ERASEDADDR#hmac-sha256:")
+    # and the drop is logged without the number and counted
+    [line] = logged
+    assert "kept message dropped" in line and phone not in line and phone[1:] not in line
+    assert '"WebhooksKeptErased"' in capsys.readouterr().out
+
+
+def test_a_message_kept_after_its_customer_was_erased_is_a_new_contact(desk, throttled):
+    from tests.integration.test_privacy import _job
+    phone = "+31612000015"
+    # Given a customer erased
+    throttled()
+    conv = customer_writes(desk, phone, "Hello", "SMkept15a")
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    _job(desk, "erase", customer)
+    # When the same number writes again a minute later, kept while the table throttled, and is replayed
+    clock.set_offset(60)
+    _throttled_once(desk, twilio_form(MessageSid="SMkept15b", From=phone, To="+14155550100", Body="Me again"))
+    _replay(desk)
+    # Then it is stored, for a new customer
+    assert _inbound(desk, phone) == ["SMkept15b"] and _kept(desk) == []
+    conv = desk.item(f"IDENTITY#phone#{phone}")["open_conversation_id"]
+    assert desk.item(f"CONV#{conv}")["customer"]["id"] != customer

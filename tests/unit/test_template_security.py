@@ -170,3 +170,19 @@ def test_the_inbox_is_served_with_security_headers_and_a_policy_that_names_only_
         "https://shopdesk-media-x.s3.eu-west-1.amazonaws.com"]
     assert directives["img-src"] == ["'self'", "data:", "https://shopdesk-media-x.s3.amazonaws.com",
                                      "https://shopdesk-media-x.s3.eu-west-1.amazonaws.com"]
+
+
+def test_an_erased_customer_s_numbers_are_marked_as_long_as_a_kept_request_can_wait_and_both_ends_hold_the_key():
+    from shopdesk.dal.erased import MARK_SECONDS
+
+    queues = _of("AWS::SQS::Queue")
+    # SQS's default retention (4 days) when the template sets none; a FIFO dead letter's starts again when moved
+    kept = int(queues["IngestRetryQueue"].get("MessageRetentionPeriod", 345600))
+    dead = int(queues["IngestRetryDeadLetterQueue"]["MessageRetentionPeriod"])
+    assert kept + dead <= MARK_SECONDS
+    # the erase that writes the marks and the replay that reads them key them with the web chat's session secret
+    for name in ("PrivacyFunction", "InboundTwilioFunction"):
+        variables = RESOURCES[name]["Properties"]["Environment"]["Variables"]
+        assert "'WebchatSecret'" in _names(variables["WEBCHAT_SECRET_ARN"]), name
+        assert any("secretsmanager:GetSecretValue" in s["Action"] and "'WebchatSecret'" in _names(s["Resource"])
+                   for s in _statements(name)), name

@@ -38,6 +38,7 @@ from shopdesk.channels import meta, telegram, twilio
 from shopdesk.channels.base import item_or_unsupported, timeline_event
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.erased import ErasedAddresses
 from shopdesk.dal.media import MediaStore
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.unsupported import UnsupportedLog
@@ -341,17 +342,34 @@ def replay_delay(receive_count: int) -> int:
     return min(REPLAY_FIRST_DELAY_SECONDS * 2 ** max(receive_count - 1, 0), REPLAY_MAX_DELAY_SECONDS)
 
 
-def replay(request: KeptRequest, processor: WebhookProcessor) -> Outcome:
+def replay(request: KeptRequest, processor: WebhookProcessor, erased: ErasedAddresses | None = None) -> Outcome:
     """A kept request, processed as its webhook would have (the ingest-retry queue's consumer): its message dated
     when it came (``received_at``: its place on the timeline, the start of its clocks), with what was masked before
     it was kept. A message stored meanwhile (an earlier replay, the Fallback URL's call) is a duplicate; a failure
-    raises, and the queue delivers it again after its backoff, then to its dead-letter queue."""
+    raises, and the queue delivers it again after its backoff, then to its dead-letter queue.
+    A message whose sender was erased after Twilio delivered it (``erased``: the mark of their number, one GetItem)
+    is dropped: nothing stored, and the queue deletes it; one delivered after the erase is a new contact."""
     params = twilio.parse_form(request.body)
+    if request.route == "message" and erased is not None and _erased_since(request, params, erased):
+        return Outcome()
     if request.route == "message":
         came = {"received_at": clock.parse_iso(request.received_at), "masked": request.masked}
         return processor.process([item.model_copy(update=came) if isinstance(item, InboundMessage) else item
                                   for item in _twilio_item(params, twilio.parse_inbound)])
     return processor.process(_twilio_status_items(params, request.url))
+
+
+def _erased_since(request: KeptRequest, params: list[tuple[str, str]], erased: ErasedAddresses) -> bool:
+    """Whether the customer who sent the kept message was erased after Twilio delivered it: logged (times, never the
+    number) and counted (``WebhooksKeptErased``) when so."""
+    phone = to_e164(dict(params).get("From") or "")
+    at = erased.erased_at("phone", phone) if phone else None
+    if at is None or clock.parse_iso(request.received_at) >= at:
+        return False
+    logger.warning("kept message dropped: its customer was erased after it came", extra={
+        "provider": request.provider, "received_at": request.received_at, "erased_at": clock.iso(at)})
+    metrics.count("WebhooksKeptErased", provider=request.provider)
+    return True
 
 
 # ------------------------------------------------------------------------------ Twilio

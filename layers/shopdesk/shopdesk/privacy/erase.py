@@ -10,6 +10,9 @@ must stay to refuse a provider's replay stays without them.
 - Provider message markers of their messages: deleted, and replaced by a hash of the provider's id
   (``ERASEDMSG#<provider>#sha256:<hex>``, nothing else, until the marker's TTL) that ingest's transaction checks:
   a replay of an erased message is refused as a duplicate and stores nothing.
+- Their phone numbers: a keyed hash of each, with the erase's time, until a request kept before it can wait no more
+  (``ERASEDADDR#hmac-sha256:<hex>``, ``dal/erased.py``): the replay of a Twilio message kept in the ingest-retry
+  queue before the erase, which was never stored and so is not found here, is dropped (``logic.webhooks.replay``).
 - The shop platform's privacy requests naming them (by an address of theirs, or as a customer the request
   covers): kept (the shop must show it acted), their body's customer, orders and payload replaced by
   ``{"erased": true}``; a hash of each identifier it named stays, and beside the body the customers it covered
@@ -28,7 +31,8 @@ must stay to refuse a provider's replay stays without them.
   before anything is read), and deletes it itself (``PrivacyWorker``).
 
 Idempotent and resumable: the customer's record is removed last, so a retried job finds what is left; a job
-for a customer already erased finds nothing and is done.
+for a customer already erased finds nothing and is done. The marks are written first, each time: a retried job
+writes them again with its own time, which still comes after everything the erase removes was stored.
 """
 
 from __future__ import annotations
@@ -37,8 +41,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from shopdesk import clock
 from shopdesk.dal import items as it
 from shopdesk.dal.agents import Agents
+from shopdesk.dal.erased import ErasedAddresses
 from shopdesk.dal.lake import LakeBucket
 from shopdesk.dal.privacy import Files, PrivacyJobStore, SubjectData
 from shopdesk.privacy.subject import Subject
@@ -60,13 +66,15 @@ class Eraser:
     agents: Agents
     lake: LakeBucket | None = None        # the event lake's bucket: the deletion list its reports apply
     jobs: PrivacyJobStore | None = None   # the export jobs whose archives it deletes: marked so
+    addresses: ErasedAddresses | None = None     # the marks of their phone numbers a kept request's replay reads
 
     def erase(self, subject: Subject, job_id: str, lake_ttl: int | None) -> Erased:
         for _conversation_id, agent_id in subject.assigned:      # the seat the conversation held
             self.agents.release_seat(agent_id)
-        self.data.put([{"PK": it.erased_marker_pk(provider, provider_id), "SK": it.META, "type": "erased_marker",
-                        **({"ttl": marker["ttl"]} if marker.get("ttl") else {})}
-                       for (provider, provider_id), marker in subject.markers.items()])
+        marks = self.addresses.marks(subject.addresses, clock.now()) if self.addresses is not None else []
+        self.data.put([*marks, *({"PK": it.erased_marker_pk(provider, provider_id), "SK": it.META,
+                                  "type": "erased_marker", **({"ttl": marker["ttl"]} if marker.get("ttl") else {})}
+                                 for (provider, provider_id), marker in subject.markers.items())])
         self.data.rewrite_requests([_without_payload(r) for r in subject.privacy_requests])
         by_bucket: dict[str, list[str]] = {}
         for bucket, key in subject.files:

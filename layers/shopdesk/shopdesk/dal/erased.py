@@ -1,0 +1,59 @@
+"""What an erase leaves of a customer's addresses: a mark per address a kept request can name, so a request kept
+before the erase and replayed after it stores nothing of the customer again.
+
+A Twilio request the table could not take waits in the ingest-retry queue (``logic.webhooks.IngestRetry``), and an
+erase does not look there. So the erase writes, for each phone number of the customer's (E.164: an SMS's or a
+WhatsApp message's ``From``), ``ERASEDADDR#hmac-sha256:<hex>`` / ``META`` with ``erased_at`` and a ``ttl``. The hash
+is an HMAC keyed with the web chat's session secret (as the rate bucket of an address a visitor asked a code for,
+``logic/verify_email.py``), over ``erased|<kind>|<address>``: without the key, nobody can tell which number it
+marks by hashing candidates. The replay of a kept message reads it (one GetItem, the replay's alone) and drops the
+message when Twilio delivered it before the erase; one delivered after is a new contact.
+
+The mark lives as long as a kept request can wait: ``IngestRetryQueue``'s retention (SQS's default, 4 days: the
+template sets none), then ``IngestRetryDeadLetterQueue``'s 14 days (a FIFO queue's dead letter starts its retention
+again when it is moved there), and a day more.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shopdesk import clock
+from shopdesk.dal.items import META
+from shopdesk.dal.table import Table
+
+KINDS = frozenset({"phone"})            # the addresses a kept request names (Twilio's From)
+RETRY_QUEUE_SECONDS = 4 * 86400         # IngestRetryQueue: SQS's default retention (template.yaml sets none)
+DEAD_LETTER_SECONDS = 14 * 86400        # IngestRetryDeadLetterQueue's MessageRetentionPeriod
+MARK_SECONDS = RETRY_QUEUE_SECONDS + DEAD_LETTER_SECONDS + 86400
+
+
+def erased_address_pk(key: str, kind: str, address: str) -> str:
+    """A customer's address once they are erased: an HMAC of it, never the address."""
+    digest = hmac.new(key.encode(), f"erased|{kind}|{address}".encode(), hashlib.sha256).hexdigest()
+    return f"ERASEDADDR#hmac-sha256:{digest}"
+
+
+@dataclass
+class ErasedAddresses:
+    table: Table
+    key: Callable[[], str]      # the web chat's session secret, read when first needed (Secrets Manager, cached)
+
+    def marks(self, addresses: Iterable[tuple[str, str]], at: datetime) -> list[dict[str, Any]]:
+        """The items an erase at ``at`` writes for these (kind, address) pairs: those a kept request can name."""
+        wanted = sorted({(kind, address) for kind, address in addresses if kind in KINDS and address})
+        if not wanted:
+            return []
+        key, ttl = self.key(), int(at.timestamp()) + MARK_SECONDS
+        return [{"PK": erased_address_pk(key, kind, address), "SK": META, "type": "erased_address",
+                 "erased_at": clock.iso(at), "ttl": ttl} for kind, address in wanted]
+
+    def erased_at(self, kind: str, address: str) -> datetime | None:
+        """When a customer holding this address was last erased (None: not within ``MARK_SECONDS``)."""
+        item = self.table.get(erased_address_pk(self.key(), kind, address), META)
+        return clock.parse_iso(item["erased_at"]) if item else None
