@@ -42,7 +42,7 @@ retry_queue = Queue(settings.ingest_retry_queue_url) if settings.ingest_retry_qu
 retry = IngestRetry(retry_queue, processor.privacy) if retry_queue else None     # masks with what prime read
 # the marks an erase leaves of a customer's numbers: a replay drops a message kept before its sender was erased
 erased = ErasedAddresses(processor.conversations.table,
-                         lambda: str(json_secret(settings.webchat_secret_arn)["session_secret"]))
+                         lambda: str(json_secret(settings.hash_key_secret_arn)["hash_key"]))
 app = APIGatewayHttpResolver()
 map_errors(app)     # refused 403, malformed 400; what the table could not take is kept for a replay (200)
 # a customer's kept messages replayed in order; a failed replay is logged with its cause and counted (shopdesk.batch)

@@ -36,8 +36,8 @@ files = Files()
 data = SubjectData(table)
 lake = LakeBucket(settings.events_bucket) if settings.events_bucket else None
 jobs = PrivacyJobStore(table)
-# an erase marks the customer's numbers, keyed with the web chat's session secret (read at the first erase)
-erased = ErasedAddresses(table, lambda: str(json_secret(settings.webchat_secret_arn)["session_secret"]))
+# an erase marks the customer's numbers, keyed with the hash key (HashKeySecret, read at the first erase)
+erased = ErasedAddresses(table, lambda: str(json_secret(settings.hash_key_secret_arn)["hash_key"]))
 worker = PrivacyWorker(jobs, data, files, Eraser(data, files, Agents(table), lake, jobs, erased),
                        AuditTrail(AuditLog(table), PrivacyPolicies(ConfigStore(table))), settings.media_bucket or None,
                        settings.export_bucket, Conversations(table, settings.due_shards),

@@ -25,6 +25,7 @@ from local import moto_patches
 from tests.support import AUTH_TOKEN, ROOT, FakeContext, sqs_event
 
 REGION = "us-east-1"
+HASH_KEY = "test-hash-key"        # HashKeySecret's: the key of the marks an erase leaves of a customer's numbers
 _IMPORT_LOCK = threading.Lock()   # importing a handler swaps os.environ: one at a time
 
 
@@ -223,6 +224,8 @@ def make_desk(moto_endpoint: str) -> Desk:
         {"bot_token": "123456789:test-bot-token", "secret_token": "test_secret_token-1"}))["ARN"]
     webchat_secret = sm.create_secret(Name=f"webchat-{suffix}", SecretString=json.dumps(
         {"visitor_secret": "test-visitor-secret", "session_secret": "test-session-secret"}))["ARN"]
+    hash_key_secret = sm.create_secret(Name=f"hash-key-{suffix}", SecretString=json.dumps(
+        {"hash_key": HASH_KEY}))["ARN"]
     s3 = boto3.client("s3", region_name=REGION, endpoint_url=moto_endpoint)
     media_bucket, mail_bucket, export_bucket = f"media-{suffix}", f"mail-{suffix}", f"export-{suffix}"
     events_bucket = f"events-{suffix}"
@@ -241,6 +244,7 @@ def make_desk(moto_endpoint: str) -> Desk:
            "AGENT_DEFAULT_CAPACITY": "3", "DISPATCH_MAX_ATTEMPTS": "3", "DISPATCH_BACKOFF_BASE_SECONDS": "1",
            "POWERTOOLS_LOG_LEVEL": "WARNING", "META_SECRET_ARN": meta_secret, "TELEGRAM_SECRET_ARN": telegram_secret,
            "WEBCHAT_SECRET_ARN": webchat_secret, "MEDIA_BUCKET": media_bucket, "MAIL_BUCKET": mail_bucket,
+           "HASH_KEY_SECRET_ARN": hash_key_secret,
            "EVENTS_BUCKET": events_bucket, "ANALYTICS_ENGINE": "duckdb",
            "SES_FROM_ADDRESS": "support@shop.example", "WIDGET_ALLOWED_ORIGINS": "https://shop.example",
            "EMAIL_RECIPIENTS": TEMPLATE["Parameters"]["EmailRecipients"]["Default"],

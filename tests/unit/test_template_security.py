@@ -180,9 +180,22 @@ def test_an_erased_customer_s_numbers_are_marked_as_long_as_a_kept_request_can_w
     kept = int(queues["IngestRetryQueue"].get("MessageRetentionPeriod", 345600))
     dead = int(queues["IngestRetryDeadLetterQueue"]["MessageRetentionPeriod"])
     assert kept + dead <= MARK_SECONDS
-    # the erase that writes the marks and the replay that reads them key them with the web chat's session secret
+    # the erase that writes the marks and the replay that reads them key them with a key of their own
     for name in ("PrivacyFunction", "InboundTwilioFunction"):
         variables = RESOURCES[name]["Properties"]["Environment"]["Variables"]
-        assert "'WebchatSecret'" in _names(variables["WEBCHAT_SECRET_ARN"]), name
+        assert "'HashKeySecret'" in _names(variables["HASH_KEY_SECRET_ARN"]), name
+        assert any("secretsmanager:GetSecretValue" in s["Action"] and "'HashKeySecret'" in _names(s["Resource"])
+                   for s in _statements(name)), name
+    # generated at deploy, never a value in the template
+    generate = _of("AWS::SecretsManager::Secret")["HashKeySecret"]
+    assert "SecretString" not in generate and generate["GenerateSecretString"]["GenerateStringKey"] == "hash_key"
+
+
+def test_only_the_web_chat_s_functions_can_read_the_key_that_signs_its_sessions():
+    # a function that can read WebchatSecret can forge any visitor's session: the Twilio webhooks and the privacy
+    # jobs do not need it (the marks of an erased customer's numbers have their own key, HashKeySecret)
+    readers = {name for name, resource in RESOURCES.items() if "'WebchatSecret'" in _names(resource)}
+    assert readers == {"WebchatFunction", "WidgetLiveFunction"}
+    for name in readers:
         assert any("secretsmanager:GetSecretValue" in s["Action"] and "'WebchatSecret'" in _names(s["Resource"])
                    for s in _statements(name)), name

@@ -55,8 +55,8 @@ class InboundSettings(CoreSettings):
     public_base_url: Annotated[str, Field(alias="PUBLIC_BASE_URL")] = ""
     # where a verified request the table could not take is kept for a replay (Twilio never re-delivers); "": none
     ingest_retry_queue_url: Annotated[str, Field(alias="INGEST_RETRY_QUEUE_URL")] = ""
-    # its session_secret keys the marks an erase leaves of a customer's numbers, which a replay reads (dal/erased.py)
-    webchat_secret_arn: Annotated[str, Field(alias="WEBCHAT_SECRET_ARN", min_length=1)]
+    # its hash_key keys the marks an erase leaves of a customer's numbers, which a replay reads (dal/erased.py)
+    hash_key_secret_arn: Annotated[str, Field(alias="HASH_KEY_SECRET_ARN", min_length=1)]
 
 
 class MetaInboundSettings(CoreSettings):
@@ -205,8 +205,8 @@ class PrivacySettings(CoreSettings):
     privacy_queue_url: Annotated[str, Field(alias="PRIVACY_QUEUE_URL")] = ""   # a retention job's next slice
     # the privacy queue's maxReceiveCount: a job's last attempt, whose failure fails the job
     max_receives: Annotated[int, Field(alias="PRIVACY_MAX_RECEIVES", ge=1, le=1000)] = 5
-    # its session_secret keys the marks an erase leaves of a customer's numbers (dal/erased.py)
-    webchat_secret_arn: Annotated[str, Field(alias="WEBCHAT_SECRET_ARN", min_length=1)]
+    # its hash_key keys the marks an erase leaves of a customer's numbers (dal/erased.py)
+    hash_key_secret_arn: Annotated[str, Field(alias="HASH_KEY_SECRET_ARN", min_length=1)]
 
 
 class DispatcherSettings(ProviderSettings, ShopMailSettings):

@@ -4,10 +4,12 @@ before the erase and replayed after it stores nothing of the customer again.
 A Twilio request the table could not take waits in the ingest-retry queue (``logic.webhooks.IngestRetry``), and an
 erase does not look there. So the erase writes, for each phone number of the customer's (E.164: an SMS's or a
 WhatsApp message's ``From``), ``ERASEDADDR#hmac-sha256:<hex>`` / ``META`` with ``erased_at`` and a ``ttl``. The hash
-is an HMAC keyed with the web chat's session secret (as the rate bucket of an address a visitor asked a code for,
-``logic/verify_email.py``), over ``erased|<kind>|<address>``: without the key, nobody can tell which number it
-marks by hashing candidates. The replay of a kept message reads it (one GetItem, the replay's alone) and drops the
-message when Twilio delivered it before the erase; one delivered after is a new contact.
+is an HMAC over ``erased|<kind>|<address>`` keyed with the hash key (``HashKeySecret``'s ``hash_key``, generated at
+deploy, read by the privacy and Twilio inbound functions only; not the web chat's session secret, which would let
+them sign any visitor's session): without the key, nobody can tell which number it marks by hashing candidates, and
+marks written with an earlier key are not matched. The replay of a kept message reads it (one GetItem, the
+replay's alone) and drops the message when Twilio delivered it before the erase; one delivered after is a new
+contact.
 
 The mark lives as long as a kept request can wait: ``IngestRetryQueue``'s retention (SQS's default, 4 days: the
 template sets none), then ``IngestRetryDeadLetterQueue``'s 14 days (a FIFO queue's dead letter starts its retention
@@ -42,7 +44,7 @@ def erased_address_pk(key: str, kind: str, address: str) -> str:
 @dataclass
 class ErasedAddresses:
     table: Table
-    key: Callable[[], str]      # the web chat's session secret, read when first needed (Secrets Manager, cached)
+    key: Callable[[], str]      # HashKeySecret's hash_key, read when first needed (Secrets Manager, cached)
 
     def marks(self, addresses: Iterable[tuple[str, str]], at: datetime) -> list[dict[str, Any]]:
         """The items an erase at ``at`` writes for these (kind, address) pairs: those a kept request can name."""
