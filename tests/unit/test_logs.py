@@ -36,6 +36,12 @@ def test_one_time_codes_stay_scrubbed_and_a_providers_error_code_is_shown():
     assert (line["provider"], line["provider_code"]) == ("twilio", "21610")
 
 
+def test_the_keys_shopdesk_generates_are_redacted_wherever_a_secret_s_fields_are_logged():
+    [line] = _capture(lambda log: log.info("secret read", extra={
+        "webchat": {"session_secret": "s3ssion-key-value"}, "marks": {"hash_key": "h4sh-key-value"}}))
+    assert line["webchat"] == {"session_secret": REDACTED} and line["marks"] == {"hash_key": REDACTED}
+
+
 def test_addresses_tokens_and_cards_in_free_text_and_exceptions_are_scrubbed():
     def emit(log):
         try:

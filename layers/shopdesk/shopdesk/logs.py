@@ -34,7 +34,7 @@ SENSITIVE_KEYS = frozenset({
     "phone", "address", "addresses", "customer_address", "to", "from", "sender", "reply_to", "recipients",
     "payload", "raw", "q", "query", "preview", "quoted_text", "note", "reason_text", "headers", "cookie",
     "token", "id_token", "access_token", "authorization", "secret", "password", "code", "otp", "signature",
-    "visitor_secret", "session_secret", "auth_token", "app_secret", "client_secret", "api_key",
+    "visitor_secret", "session_secret", "hash_key", "auth_token", "app_secret", "client_secret", "api_key",
 })
 _EMAIL = re.compile(r"[A-Za-z0-9][\w.+-]{0,63}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+")
 _PHONE = re.compile(r"(?<![\w+])\+?\d[\d ().-]{6,18}\d(?!\w)")
