@@ -259,6 +259,49 @@ def test_customers_follow_the_access_rules(desk):
     assert _get(desk, customer, "zoe", groups="[admins]")[0] == 200
 
 
+def test_a_merge_the_caller_may_not_see_answers_like_a_missing_one_and_the_trail_says_it_was_hidden(desk):
+    # Given zoe of billing with a customer of her own, and two customers of the default team an agent merged
+    teams(desk, "billing")
+    assert agent(desk, "GET", "/agent/me", "zoe")[0] == 200
+    assert admin_call(desk, "PUT", "/admin/agents/zoe", "[admins]", {"teams": ["billing"], "capacity": 3})[0] == 200
+    hers = customer_writes(desk, "+31644000201", "my invoice", "SMh1")
+    assert agent(desk, "PUT", f"/agent/conversations/{hers}/routing", "root", {"team": "billing"},
+                 groups="[admins]")[0] == 200
+    own = _customer_id(desk, "phone", "+31644000201")
+    customer_writes(desk, "+31644000202", "hello", "SMh2")
+    _instagram(desk, "17841400000000202", "hi", "mid.h2")
+    a, b = _customer_id(desk, "phone", "+31644000202"), _customer_id(desk, "instagram", "17841400000000202")
+    status, theirs = agent(desk, "POST", f"/agent/customers/{a}/merge", "alice", {"other_id": b, "reason": "same"})
+    assert status == 200, theirs
+    # and a merge of her customer with one of the default team's, undone since
+    other = customer_writes(desk, "+31644000203", "hello", "SMh3")
+    c = _customer_id(desk, "phone", "+31644000203")
+    status, undone = agent(desk, "POST", f"/agent/customers/{own}/merge", "root", {"other_id": c, "reason": "same"},
+                           groups="[admins]")
+    assert status == 200, undone
+    assert agent(desk, "POST", f"/agent/customers/{own}/unmerge", "root", {"merge_id": undone["id"]},
+                 groups="[admins]")[0] == 200
+    assert agent(desk, "GET", f"/agent/conversations/{other}", "zoe")[0] == 404
+    before = _snapshot(desk, own, a, b, c)
+    # When zoe undoes each of them on her own customer, and a merge that does not exist
+    missing = "mg_01MISSING0000000000000000"
+    answers = {merge: agent(desk, "POST", f"/agent/customers/{own}/unmerge", "zoe", {"merge_id": merge})
+               for merge in (theirs["id"], undone["id"], missing)}
+    # Then each answers as the missing one, naming nobody she may not see
+    for merge, (status, body) in answers.items():
+        assert (status, json.dumps(body).replace(merge, "<id>")) == (
+            404, json.dumps(answers[missing][1]).replace(missing, "<id>")), body
+        assert body["detail"] == f"merge {merge} of customer {own} does not exist"
+    assert _snapshot(desk, own, a, b, c) == before
+    # and the trail has a denied record of each merge she may not see, filed under the customers hidden from her,
+    # while the missing one is no access attempt (as a missing label is not)
+    status, found = admin_call(desk, "GET", "/admin/audit", "[admins]", query="actor=zoe&outcome=denied")
+    assert status == 200, found
+    records = [r for r in found["items"] if r["action"] == "POST /agent/customers/<customer_id>/unmerge"]
+    assert {(r["customer_id"], r["reason"], r["status"]) for r in records} == {
+        (own, "not_visible", 404), (a, "not_visible", 404), (c, "not_visible", 404)} and len(records) == 4
+
+
 @pytest.mark.parametrize(("body", "status"), [
     ({"other_id": "", "reason": "x"}, 422),
     ({"other_id": "u_x"}, 422),

@@ -6,7 +6,8 @@ held or granted; supervisors and admins as ``Access.may_see`` says). A customer 
 the agents serving them, and nobody learns of one whose conversations they never could read: anything else
 is a 404 with the same body as a customer that does not exist. The customer's history lists only the
 conversations the caller may open. A merge and an unmerge need access to both
-customers; the reason given is stored masked, as a note is (``PrivacyPolicies.masked``). A customer merged into
+customers (a merge the caller may not see, or of another customer than the one named, answers as one that does
+not exist); the reason given is stored masked, as a note is (``PrivacyPolicies.masked``). A customer merged into
 another answers with ``merged_into`` and is seen through the survivor.
 """
 
@@ -20,10 +21,10 @@ from typing import Any
 from shopdesk import clock
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.customers import Customers
-from shopdesk.errors import BadRequest
+from shopdesk.errors import BadRequest, NotFound
 from shopdesk.logic.access import Access, Caller, in_teams
 from shopdesk.logic.fold import Folder
-from shopdesk.logic.merge import Merger, customer_not_found
+from shopdesk.logic.merge import Merger, customer_not_found, merge_not_found
 from shopdesk.models import Conversation, Identity
 from shopdesk.models.customer import Customer, CustomerEvent, Evidence, MergeRecord
 from shopdesk.privacy import audit
@@ -219,10 +220,19 @@ class CustomerDesk:
         return record
 
     def unmerge(self, caller: Caller, customer_id: str, merge_id: str, reason: str) -> MergeRecord:
-        record = self.customers.get_merge(merge_id)
+        """Undo a merge of the customer. One of other customers, or of a customer the caller may not see (the other
+        side of a merge undone since, another team's), answers exactly as a merge that does not exist."""
         self.visible(caller, customer_id)
+        record = self.customers.get_merge(merge_id)
         if record is not None:
-            self.visible(caller, record.merged_id if customer_id == record.survivor_id else record.survivor_id)
+            for side in (record.survivor_id, record.merged_id):
+                if side == customer_id:
+                    continue
+                try:
+                    self.visible(caller, side)
+                except NotFound as exc:
+                    raise merge_not_found(merge_id, customer_id, concerning=side,
+                                          hidden_from_caller=exc.hidden) from None
         done = self.merger.unmerge(customer_id, merge_id, by=caller.id, reason=self.privacy.masked(reason)[0])
         _audited(done)
         return done

@@ -46,6 +46,15 @@ def customer_not_found(customer_id: str, *, hidden_from_caller: bool = False) ->
                                                                           hidden=hidden_from_caller)
 
 
+def merge_not_found(merge_id: str, customer_id: str, *, concerning: str | None = None,
+                    hidden_from_caller: bool = False) -> NotFound:
+    """The one answer for a merge that does not exist, one of other customers and one of a customer the caller may
+    not see (``concerning``: that customer, ``hidden_from_caller``: it exists; both for the audit trail only), so
+    that nobody learns from it that a merge exists, nor whom it joined."""
+    error = NotFound(f"merge {merge_id} of customer {customer_id} does not exist")
+    return error.concerning({"customer_id": concerning}, hidden=hidden_from_caller) if concerning else error
+
+
 @dataclass(frozen=True)
 class LinkOutcome:
     outcome: str                      # linked, merged, already, suggested, nothing
@@ -115,7 +124,7 @@ class Merger:
         into someone else since (undo that first)."""
         record = self.customers.get_merge(merge_id)
         if record is None or customer_id not in (record.survivor_id, record.merged_id):
-            raise NotFound(f"merge {merge_id} of customer {customer_id} does not exist")
+            raise merge_not_found(merge_id, customer_id)
         if record.status != "merged":
             raise Conflict(f"merge {merge_id} was undone already")
         survivor, other = self.customers.get(record.survivor_id), self.customers.get(record.merged_id)
