@@ -42,8 +42,14 @@ def test_exports_and_attachments_expire():
 
 
 def _statements(function: str) -> list[dict[str, Any]]:
-    return [s for policy in RESOURCES[function]["Properties"]["Policies"] if isinstance(policy, dict)
-            for s in policy.get("Statement", [])]
+    """A function's statements: its own, and those of the template's managed policies it names (``!Ref``)."""
+    statements = []
+    for policy in RESOURCES[function]["Properties"].get("Policies") or []:
+        if isinstance(policy, dict) and "Ref" in policy:
+            policy = RESOURCES[policy["Ref"]]["Properties"]["PolicyDocument"]
+        if isinstance(policy, dict):
+            statements += policy.get("Statement", [])
+    return statements
 
 
 def test_the_event_lake_expires_with_the_admins_events_retention_and_its_deletion_list_with_it():
@@ -71,14 +77,40 @@ def test_the_event_lake_expires_with_the_admins_events_retention_and_its_deletio
     assert [c["Name"] for c in table["StorageDescriptor"]["Columns"]] == ["id", "kind", "job_id"]
 
 
-def test_the_functions_that_write_audit_records_may_never_change_or_delete_them():
-    for name in ("AgentApiFunction", "AdminApiFunction", "PrivacyFunction", "SlaSweepFunction", "ReportsApiFunction"):
-        statements = [s for policy in RESOURCES[name]["Properties"]["Policies"] if isinstance(policy, dict)
-                      for s in policy.get("Statement", [])]
-        [deny] = [s for s in statements if s.get("Sid") == "AuditTrailIsAppendOnly"]
-        assert deny["Effect"] == "Deny"
-        assert set(deny["Action"]) == {"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
-        assert deny["Condition"] == {"ForAnyValue:StringLike": {"dynamodb:LeadingKeys": ["AUDIT#*"]}}
+def _audit_writers() -> set[str]:
+    """The functions whose code writes audit records: those that build an ``AuditLog``, and the SLA sweep, whose
+    inactive customers' erase does (``shopdesk.privacy.inactive``)."""
+    writers = set()
+    for name, function in _of("AWS::Serverless::Function").items():
+        code = (ROOT / function["CodeUri"] / "app.py").read_text(encoding="utf-8")
+        if "AuditLog" in code or "shopdesk.privacy.inactive" in code:
+            writers.add(name)
+    return writers
+
+
+def _denied_on_audit_keys(function: str) -> set[str]:
+    return {action for s in _statements(function) if s["Effect"] == "Deny"
+            and s["Resource"] == {"Fn::GetAtt": ["DeskTable", "Arn"]}
+            and s.get("Condition") == {"ForAnyValue:StringLike": {"dynamodb:LeadingKeys": ["AUDIT#*"]}}
+            for action in s["Action"]}
+
+
+def test_no_function_may_change_or_delete_an_audit_record_and_only_those_that_write_them_may_put_one():
+    functions = _of("AWS::Serverless::Function")
+    writers = _audit_writers()
+    assert writers == {"AgentApiFunction", "AdminApiFunction", "PrivacyFunction", "SlaSweepFunction",
+                       "ReportsApiFunction", "WebchatFunction"}
+    for name in functions:
+        denied = _denied_on_audit_keys(name)
+        assert {"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"} <= denied, name
+        # a put replaces an item whole: only the writers may, and their code puts a record once (attribute_not_exists)
+        assert ("dynamodb:PutItem" in denied) is (name not in writers), name
+        # PartiQL writes: none is granted, and each is refused on the whole table (whatever its keys)
+        partiql = {action for s in _statements(name) if s["Effect"] == "Deny" and "Condition" not in s
+                   and s["Resource"] == {"Fn::GetAtt": ["DeskTable", "Arn"]} for action in s["Action"]}
+        assert {"dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete"} <= partiql, name
+        assert not any(a.startswith("dynamodb:PartiQL") for s in _statements(name) if s["Effect"] == "Allow"
+                       for a in s["Action"]), name
 
 
 def test_the_reports_function_writes_only_refused_attempts_records_and_their_count():

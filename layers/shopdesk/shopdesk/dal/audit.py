@@ -2,7 +2,8 @@
 and the customers merged into it).
 
 A record is written once (``attribute_not_exists(PK)``) and never updated: no code path updates or deletes
-an ``AUDIT#`` item, and the API functions' IAM policies deny it (template.yaml); DynamoDB's TTL removes it
+an ``AUDIT#`` item, and every function's IAM role denies it (template.yaml's AuditTrailIsAppendOnlyPolicy; a function
+that writes no record may not put one either); DynamoDB's TTL removes it
 after the audit retention. It reuses two of the table's indexes instead of adding its own (CloudFormation adds
 one index per stack update): ``Access`` under ``AUDITBY#<actor>`` and ``ByCustomer`` under
 ``AUDITCUST#<customer>``, both sorted by ``<at>#<id>``; the base table keeps a partition per day.
