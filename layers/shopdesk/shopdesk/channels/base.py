@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -136,12 +137,42 @@ def http_json(url: str, *, method: str = "GET", body: Mapping[str, Any] | None =
     return status, parsed if isinstance(parsed, dict) else {"data": parsed}, answer_headers
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    split = urllib.parse.urlsplit(url)
+    return split.scheme.lower(), (split.hostname or "").lower(), split.port
+
+
+class _Redirects(urllib.request.HTTPRedirectHandler):
+    """A download's redirects: credentials (``Authorization``, ``Cookie``) never follow one to another origin
+    (urllib's own handler copies every header), an https download is never redirected to plain http, and
+    ``follow``, when given, must accept the new address (a ProviderError ``foreign_url`` otherwise)."""
+
+    def __init__(self, provider: str, follow: Callable[[str], bool] | None) -> None:
+        self._provider, self._follow = provider, follow
+
+    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any,
+                         newurl: str) -> urllib.request.Request | None:
+        newurl = urllib.parse.urljoin(req.full_url, newurl)
+        old, new = _origin(req.full_url), _origin(newurl)
+        if (old[0] == "https" and new[0] != "https") or (self._follow is not None and not self._follow(newurl)):
+            fp.close()
+            raise ProviderError(f"{self._provider} redirected the download to {new[1] or '?'}, which is not trusted",
+                                code="foreign_url", retryable=False)
+        redirected = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if redirected is not None and new != old:
+            for name in ("Authorization", "Cookie"):
+                redirected.remove_header(name)
+        return redirected
+
+
 def http_bytes(url: str, *, headers: Mapping[str, str] | None = None, timeout: float = 20.0,
-               max_bytes: int, provider: str = "provider") -> Media:
-    """Download a file, refusing (ProviderError, not retryable) anything over ``max_bytes``."""
+               max_bytes: int, provider: str = "provider", follow: Callable[[str], bool] | None = None) -> Media:
+    """Download a file, refusing (ProviderError, not retryable) anything over ``max_bytes``. Redirects are
+    followed as ``_Redirects`` says: never with the credentials to another origin, only where ``follow`` allows."""
     request = urllib.request.Request(url, headers={"User-Agent": "shopdesk", **(headers or {})})
+    opener = urllib.request.build_opener(_Redirects(provider, follow))
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with opener.open(request, timeout=timeout) as response:
             length = response.headers.get("Content-Length")
             if length and length.isdigit() and int(length) > max_bytes:
                 raise ProviderError(f"file is larger than {max_bytes // 1_000_000} MB", code="too_large",

@@ -98,12 +98,20 @@ class MediaCopier:
 
 
 def twilio_fetcher(api_base_url: str, account_sid: str, auth_token: str) -> Fetcher:
-    """Twilio media URLs need the account's Basic auth; it is only ever sent to Twilio's API host."""
-    host = urllib.parse.urlsplit(api_base_url).hostname
+    """Twilio media URLs need the account's Basic auth; it is only ever sent to Twilio's API host, over the
+    API's own scheme and port (https in production), to a URL without a user part. Twilio redirects the file
+    to a short-lived link elsewhere, which is followed without the auth (``http_bytes``)."""
+    base = urllib.parse.urlsplit(api_base_url)
+    origin = (base.scheme, base.hostname, base.port)
     auth = "Basic " + base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
 
     def fetch(attachment: Attachment, max_bytes: int) -> Media:
-        if not attachment.url or urllib.parse.urlsplit(attachment.url).hostname != host:
+        url = urllib.parse.urlsplit(attachment.url or "")
+        try:
+            same = (url.scheme, url.hostname, url.port) == origin and "@" not in url.netloc
+        except ValueError:          # a port that is not a number
+            same = False
+        if not attachment.url or not same:
             raise ProviderError("the media URL is not on Twilio's API host", code="foreign_url", retryable=False)
         return http_bytes(attachment.url, headers={"Authorization": auth}, max_bytes=max_bytes, provider="Twilio")
     return fetch
@@ -111,11 +119,20 @@ def twilio_fetcher(api_base_url: str, account_sid: str, auth_token: str) -> Fetc
 
 def url_fetcher(provider: str, trusted_hosts: list[str]) -> Fetcher:
     """Messenger/Instagram CDN links: public and short-lived. Only hosts on the trusted list (Meta's
-    CDNs by default) are fetched, so a link can never make us call anywhere else."""
+    CDNs by default) are fetched, and a redirect is followed only to one, so a link can never make us call
+    anywhere else."""
+    def trusted(url: str) -> str | None:
+        split = urllib.parse.urlsplit(url)
+        host = split.hostname or ""
+        if split.scheme in ("https", "http") and any(host == t or host.endswith("." + t) for t in trusted_hosts):
+            return None
+        return host or "?"
+
     def fetch(attachment: Attachment, max_bytes: int) -> Media:
-        host = urllib.parse.urlsplit(attachment.url or "").hostname or ""
-        if not any(host == t or host.endswith("." + t) for t in trusted_hosts):
-            raise ProviderError(f"media host {host or '?'} is not on the trusted list", code="foreign_url",
+        refused = trusted(attachment.url or "")
+        if refused is not None:
+            raise ProviderError(f"media host {refused} is not on the trusted list", code="foreign_url",
                                 retryable=False)
-        return http_bytes(attachment.url or "", max_bytes=max_bytes, provider=provider)
+        return http_bytes(attachment.url or "", max_bytes=max_bytes, provider=provider,
+                          follow=lambda url: trusted(url) is None)
     return fetch
