@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -111,7 +111,7 @@ privacy = PrivacyDesk(trail, policies, PrivacyJobs(PrivacyJobStore(table), Queue
                       LakeBucket(settings.events_bucket, settings.events_prefix) if settings.events_bucket else None,
                       MediaStore(settings.media_bucket) if settings.media_bucket else None,
                       settings.media_retention_days)
-app = APIGatewayHttpResolver(enable_validation=True)
+app = problems.resolver()
 openapi.publish(app, "/admin", title="shopdesk admin API",
                 description="Agents, teams, calendars, SLA policies, routing settings and customers' tiers, for "
                             "supervisors and admins (403 for other agents); the audit trail, privacy settings, "

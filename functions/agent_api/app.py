@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -161,7 +161,7 @@ assistant = Assistant(IndexCache(KnowledgeBase(table), embedder_for(settings.kb_
 trail = AuditTrail(AuditLog(table), PrivacyPolicies(ConfigStore(table)))
 inbox.privacy = trail.policies      # retention of what agents write, masking of notes
 rerouter.privacy = customer_desk.privacy = macros.privacy = trail.policies   # masking of what else agents write
-app = APIGatewayHttpResolver(enable_validation=True)
+app = problems.resolver()
 openapi.publish(app, "/agent", title="shopdesk agent API",
                 description="The inbox over HTTP. Every refusal is an RFC 9457 problem (application/problem+json).",
                 security_schemes={openapi.AGENT_JWT: openapi.AGENT_JWT_SCHEME}, security=[{openapi.AGENT_JWT: []}])

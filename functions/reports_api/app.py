@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -37,7 +37,7 @@ table = Table(settings.table_name)
 agents = Agents(table)
 reports = Reports(lake_for(settings), Access(agents), SurveyRecords(table))
 trail = AuditTrail(AuditLog(table), PrivacyPolicies(ConfigStore(table)))
-app = APIGatewayHttpResolver(enable_validation=True)
+app = problems.resolver()
 openapi.publish(app, "/reports", title="shopdesk reports API",
                 description="The desk's figures from the event lake, defined in docs/metrics.md, for supervisors "
                             "and admins (403 for other agents): an admin reads the whole desk's, a supervisor those "

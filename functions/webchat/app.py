@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
@@ -57,7 +57,7 @@ settings = WebchatSettings.from_env()
 logger = logger_for()
 table = Table(settings.table_name)
 trail = AuditTrail(AuditLog(table), PrivacyPolicies(ConfigStore(table)))
-app = APIGatewayHttpResolver(enable_validation=True)
+app = problems.resolver()
 SESSION = "widgetSession"
 openapi.publish(app, "/widget", title="shopdesk web-chat widget API",
                 description="What the widget on a shop's pages calls: start a session with the visitor token the shop "

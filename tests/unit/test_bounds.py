@@ -94,6 +94,18 @@ def test_loads_cuts_what_parsers_would_recurse_into_and_refuses_what_json_cannot
         bounds.loads(b"\xff{")
 
 
+def test_an_integer_too_long_to_convert_is_refused_and_decode_leaves_text_that_is_not_json_to_the_caller():
+    with pytest.raises(BadRequest, match="holds a number too long to read"):
+        bounds.loads('{"n": ' + "9" * 5_000 + "}")
+    with pytest.raises(BadRequest, match="holds a number too long to read"):
+        bounds.decode('{"n": ' + "9" * 5_000 + "}")
+    with pytest.raises(BadRequest, match="nested too deeply"):
+        bounds.decode("[" * 100_000)
+    with pytest.raises(json.JSONDecodeError):          # the HTTP APIs' validation says where (422)
+        bounds.decode('{"n": ')
+    assert bounds.decode('{"": "\\ud800"}') == {"": "\ud800"}        # as sent: no walk, nothing replaced
+
+
 def _message(**fields: Any) -> Message:
     return Message(id="m_1", conversation_id="c_1", direction=Direction.INBOUND,
                    created_at=datetime(2026, 12, 1, tzinfo=UTC), **fields)

@@ -4,7 +4,8 @@ Providers' payloads are stored (message payloads, raw copies of unsupported item
 code that recurses; a signed but odd payload must neither crash either nor be refused by DynamoDB.
 One function, ``bound``, copies a JSON-like value without recursion and applies the rules below;
 every path that stores provider-supplied data goes through it (``dal/items.py``), and the webhook
-parsers read request bodies through ``loads`` (the same walk with only the depth rule).
+parsers read request bodies through ``loads`` (the same walk with only the depth rule); the HTTP
+APIs read theirs through ``decode`` (no walk: their models validate what they read).
 
 Rules (DynamoDB: 32 levels of nesting, 400 KB per item, numbers of 38 digits within 1E-130..1E+126,
 strings valid UTF-8; keys at most 2,048 bytes for the partition key and 1,024 for the sort key):
@@ -30,6 +31,7 @@ import hashlib
 import json
 import math
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -184,14 +186,29 @@ def _size(value: Any) -> int:
     return len(json.dumps(value, ensure_ascii=False, default=str).encode("utf-8"))
 
 
-def loads(raw: bytes | str, what: str = "body", *, parse_float: Callable[[str], Any] | None = None) -> Any:
-    """A request body as JSON, depth-bounded (``READ_DEPTH``) and with lone surrogates replaced, so
-    parsers can walk it. BadRequest for anything that is not JSON (or is nested past what the
-    decoder can read: thousands of levels). ``parse_float`` as ``json.loads``'s (``Decimal``)."""
+def decode(raw: bytes | str, what: str = "body", *, parse_float: Callable[[str], Any] | None = None) -> Any:
+    """JSON as the decoder reads it, nothing changed. BadRequest for JSON it cannot read: nested a
+    thousand levels or more (a RecursionError), or an integer of more digits than Python converts
+    (4,300, a ValueError). Text that is not JSON raises the decoder's own ``json.JSONDecodeError``
+    (which the HTTP APIs' validation answers with where: 422), bytes that are not UTF-8
+    ``UnicodeDecodeError``. ``parse_float`` as ``json.loads``'s (``Decimal``)."""
     try:
-        parsed = json.loads(raw, parse_float=parse_float)
+        return json.loads(raw, parse_float=parse_float)
     except RecursionError as exc:
         raise BadRequest(f"{what} is nested too deeply to read") from exc
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise
+    except ValueError as exc:
+        raise BadRequest(f"{what} holds a number too long to read (more than "
+                         f"{sys.get_int_max_str_digits():,} digits)") from exc
+
+
+def loads(raw: bytes | str, what: str = "body", *, parse_float: Callable[[str], Any] | None = None) -> Any:
+    """A request body as JSON (``decode``), depth-bounded (``READ_DEPTH``) and with lone surrogates
+    replaced, so parsers can walk it. BadRequest for anything that is not JSON, or that the decoder
+    cannot read."""
+    try:
+        parsed = decode(raw, what, parse_float=parse_float)
+    except ValueError as exc:           # not JSON (UnicodeDecodeError is one too)
         raise BadRequest(f"{what} is not JSON: {exc}") from exc
     return _Walk(READ_DEPTH, None, None, store=False).copy(parsed)

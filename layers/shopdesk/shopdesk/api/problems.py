@@ -22,6 +22,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupp
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, Field
 
+from shopdesk import bounds
 from shopdesk.errors import BadRequest, Busy, Conflict, InvalidFields, NotFound, ShopdeskError
 
 logger = Logger(child=True)
@@ -120,6 +121,22 @@ def validation_problem(errors: Sequence[dict[str, Any]]) -> dict[str, Any]:
                "type": e.get("type", "value_error")} for e in errors]
     summary = "; ".join(f"{'.'.join(str(p) for p in f['loc'])}: {f['msg']}" for f in fields)
     return problem(INVALID_REQUEST, f"invalid request: {summary}", errors=fields)
+
+
+# ---------------------------------------------------------------------------------------------- reading
+
+def read_json(body: str) -> Any:
+    """A request's JSON body, decoded as the webhooks decode theirs (``bounds.decode``): one nested past what the
+    decoder can read or holding an integer of more than 4,300 digits is a 400 problem, never a function error; text
+    that is not JSON stays Powertools' 422 (``json_invalid``, with where). Nothing is changed: the route's model
+    validates what was sent."""
+    return bounds.decode(body, "the body")
+
+
+def resolver() -> APIGatewayHttpResolver:
+    """The resolver of every HTTP API (agent, admin, reports, widget): requests validated against the document,
+    bodies read by :func:`read_json`."""
+    return APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=read_json)
 
 
 # ---------------------------------------------------------------------------------------------- answering
