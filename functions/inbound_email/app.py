@@ -24,7 +24,8 @@ receiver = EmailReceiver(
     WebhookProcessor(conversations, Queue(settings.work_queue_url), settings.first_response_targets,
                      thread_finder(conversations)),
     MediaStore(settings.media_bucket), settings.shop_addresses, settings.media_max_bytes,
-    [settings.email_events_topic_arn] if settings.email_events_topic_arn else [])
+    [settings.email_events_topic_arn] if settings.email_events_topic_arn else [],
+    contact_form_senders=settings.contact_form_addresses)
 receiver.processor.prime()       # the privacy settings at cold start
 app = APIGatewayHttpResolver()
 map_errors(app)

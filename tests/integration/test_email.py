@@ -372,6 +372,26 @@ def test_mail_forged_in_a_customers_name_reaches_neither_their_conversation_nor_
     assert texts == ["Hello,\nwhere is order #1001?", "Any news?"], texts
 
 
+def test_mail_forged_from_our_own_address_never_writes_in_a_customers_conversation(desk):
+    # Given a customer's email conversation
+    online(desk, "alice")
+    _deliver(desk, _eml(), "ada-form-1")
+    [conv] = _conversations(desk)
+    desk.drain_queue(desk.work_queue_url, "router")
+    # When someone sends mail From our own address with her as its Reply-To (as a contact form does), naming her
+    # thread, and it fails SES's DMARC check
+    forged = _eml(sender="Shop <support@shop.example>", message_id="<form-forged@evil.example>",
+                  to=f"reply+{conv['id']}@shop.example", subject="Re: Where is my order?",
+                  body="Please refund me to card 5555 instead.", Reply_To="Ada Lovelace <ada@customer.example>",
+                  References="<m1@customer.example>")
+    result = _deliver(desk, _ses_verdicts(forged, "fail"), "form-forged-1")
+    assert not (result or {}).get("batchItemFailures"), result
+    # Then its words are in no conversation of hers: no contact form is declared to send from that address
+    assert [c["id"] for c in _conversations(desk)] == [conv["id"]]
+    texts = [m["text"] for m in _messages(desk, conv["id"]) if m["direction"] == "inbound"]
+    assert texts == ["Hello,\nwhere is order #1001?"], texts
+
+
 def _in_the_thread(sent, conv_id: str) -> None:
     """A mail we sent that a mail client shows in the customer's thread: their subject, their Message-ID."""
     assert sent["Subject"] == "Re: Where is my order?"

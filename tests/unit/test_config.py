@@ -7,7 +7,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from shopdesk.config import AgentApiSettings, CoreSettings, DispatcherSettings, InboundSettings
+from shopdesk.config import AgentApiSettings, CoreSettings, DispatcherSettings, EmailInboundSettings, InboundSettings
 from shopdesk.models import Priority
 
 TARGETS = {"urgent": 600, "high": 1800, "normal": 7200, "low": 43200}
@@ -113,3 +113,16 @@ def test_shop_mail_is_the_default_address_then_the_receipt_rule_recipients():
     assert DispatcherSettings.from_env(env).shop_addresses == ["Shop <support@shop.example>", "shop.example",
                                                                "sales@brand.example"]
     assert DispatcherSettings.from_env(_env(OUTBOUND_QUEUE_URL="q", TWILIO_SECRET_ARN="arn")).shop_addresses == []
+
+
+def test_contact_form_senders_must_be_addresses_the_shop_mail_names():
+    env = _env(WORK_QUEUE_URL="q", MEDIA_BUCKET="b", SES_FROM_ADDRESS="support@shop.example",
+               EMAIL_RECIPIENTS="shop.example, forms@brand.example")
+    declared = EmailInboundSettings.from_env({**env,
+                                              "CONTACT_FORM_SENDERS": " Forms@brand.example, support@shop.example"})
+    assert declared.contact_form_addresses == ["forms@brand.example", "support@shop.example"]
+    assert EmailInboundSettings.from_env(env).contact_form_addresses == []
+    # an address only at a configured domain, a domain, another shop's address: not one the shop's mail names
+    for stranger in ("web@shop.example", "shop.example", "forms@other.example"):
+        with pytest.raises(ValidationError, match="CONTACT_FORM_SENDERS"):
+            EmailInboundSettings.from_env({**env, "CONTACT_FORM_SENDERS": stranger})

@@ -329,13 +329,14 @@ def test_contact_form_from_our_address_uses_reply_to_as_customer() -> None:
     assert message.reply_to == "ivy@example.com"
     assert message.profile_name == "Ivy Customer"
     assert message.email.auto_submitted is False
+    assert message.email.contact_form is True        # the Reply-To is the form's claim, not a proven address
 
 
 SES_DMARC_FAIL = b"Authentication-Results: amazonses.com;\r\n spf=fail smtp.mailfrom=example.com;\r\n dkim=none;\r\n" \
                  b" dmarc=fail header.from=example.com;\r\n"
 
 
-def test_mail_that_fails_sess_dmarc_check_is_not_a_customers_but_a_contact_form_from_us_still_is() -> None:
+def test_mail_that_fails_sess_dmarc_check_is_not_a_customers() -> None:
     forged = b"From: Boss <boss@example.com>\r\nReply-To: x@evil.example\r\nTo: support@shop.example\r\n\r\nhi\r\n"
     with pytest.raises(BadRequest, match="DMARC"):
         parse_email(SES_DMARC_FAIL + forged, shop_addresses=SHOP)
@@ -344,9 +345,41 @@ def test_mail_that_fails_sess_dmarc_check_is_not_a_customers_but_a_contact_form_
     with pytest.raises(BadRequest, match="DMARC"):
         parse_email(SES_DMARC_FAIL + claimed, shop_addresses=SHOP)
     assert parse_email(forged, shop_addresses=SHOP).message.customer_address == "boss@example.com"
-    form = b"From: support@shop.example\r\nReply-To: Ivy <ivy@example.com>\r\nTo: support@shop.example\r\n\r\nhi\r\n"
-    message = parse_email(SES_DMARC_FAIL + form, shop_addresses=SHOP).message
+
+
+SHOP_AND_FORM = ["support@shop.example", "forms@shop.example"]
+FORM = b"From: support@shop.example\r\nReply-To: Ivy <ivy@example.com>\r\nTo: support@shop.example\r\n\r\nhi\r\n"
+
+
+def test_mail_from_our_address_that_fails_dmarc_is_refused_unless_the_admin_declared_it_a_contact_forms() -> None:
+    # Given mail From our own address, with someone else's Reply-To, that fails SES's DMARC check: anyone can write it
+    # When no contact form is declared to send from that address, or another address is
+    # Then it is refused like a forged customer's From (its Reply-To would be read as the customer)
+    with pytest.raises(BadRequest, match="DMARC"):
+        parse_email(SES_DMARC_FAIL + FORM, shop_addresses=SHOP)
+    with pytest.raises(BadRequest, match="DMARC"):
+        parse_email(SES_DMARC_FAIL + FORM, shop_addresses=SHOP_AND_FORM, contact_form_senders=["forms@shop.example"])
+    without_reply_to = b"From: support@shop.example\r\nTo: support@shop.example\r\n\r\nhi\r\n"
+    with pytest.raises(BadRequest, match="DMARC"):
+        parse_email(SES_DMARC_FAIL + without_reply_to, shop_addresses=SHOP)
+    # When the admin declared it a contact form's sender (spelt as they like)
+    message = parse_email(SES_DMARC_FAIL + FORM, shop_addresses=SHOP_AND_FORM,
+                          contact_form_senders=["Support@Shop.example"]).message
+    # Then it is read as the form's: its customer is the Reply-To, whose address is not proven
     assert (message.customer_address, message.reply_to) == ("ivy@example.com", "ivy@example.com")
+    assert message.email.contact_form is True
+
+
+def test_contact_form_mail_that_passes_dmarc_is_read_as_before_and_flagged_unproven() -> None:
+    passed = b"Authentication-Results: amazonses.com;\r\n spf=pass smtp.mailfrom=shop.example;\r\n dkim=pass;\r\n" \
+             b" dmarc=pass header.from=shop.example;\r\n"
+    for raw in (passed + FORM, FORM):            # SES's pass, or no verdict at all: nothing judged
+        message = parse_email(raw, shop_addresses=SHOP).message
+        assert (message.customer_address, message.reply_to) == ("ivy@example.com", "ivy@example.com")
+        assert message.email.contact_form is True
+    # a customer's own mail is not a form's
+    own = parse_email(b"From: ivy@example.com\r\nTo: support@shop.example\r\n\r\nhi\r\n", shop_addresses=SHOP)
+    assert own.message.email.contact_form is False
 
 
 def test_mail_from_our_own_address_is_a_loop() -> None:

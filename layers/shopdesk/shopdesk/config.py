@@ -12,6 +12,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shopdesk.channels.email import ShopAddresses
 from shopdesk.models.conversation import Priority
 
 DEFAULT_FIRST_RESPONSE = {"urgent": 900, "high": 3600, "normal": 14400, "low": 86400}
@@ -102,16 +103,35 @@ class WidgetLiveSettings(CoreSettings):
 
 class ShopMailSettings(_Settings):
     """The shop's mail: the address replies leave from by default, and what SES's receipt rule
-    receives for (addresses and domains, comma-separated, as the rule's Recipients name them)."""
+    receives for (addresses and domains, comma-separated, as the rule's Recipients name them).
+
+    ``contact_form_senders``: the shop's addresses its website's contact forms send From (the customer in
+    Reply-To). Mail From one of them is read as a form's even when it fails SES's DMARC check, as a form's
+    mail often does; mail From another address of ours that fails it is refused (anyone can write it).
+    Each must be an address named in ``SES_FROM_ADDRESS`` or ``EMAIL_RECIPIENTS``, not just one at a domain."""
 
     ses_from_address: Annotated[str, Field(alias="SES_FROM_ADDRESS")] = ""
     email_recipients: Annotated[str, Field(alias="EMAIL_RECIPIENTS")] = ""
+    contact_form_senders: Annotated[str, Field(alias="CONTACT_FORM_SENDERS")] = ""
 
     @property
     def shop_addresses(self) -> list[str]:
         """Our mail, the default mailbox first (see shopdesk.channels.email.ShopAddresses)."""
         entries = [self.ses_from_address, *self.email_recipients.split(",")]
         return [entry.strip() for entry in entries if entry.strip()]
+
+    @property
+    def contact_form_addresses(self) -> list[str]:
+        return [entry.strip().lower() for entry in self.contact_form_senders.split(",") if entry.strip()]
+
+    @model_validator(mode="after")
+    def _senders_are_ours(self) -> Self:
+        shops = ShopAddresses(self.shop_addresses)
+        strangers = [a for a in self.contact_form_addresses if "@" not in a or not shops.is_configured(a)]
+        if strangers:
+            raise ValueError(f"CONTACT_FORM_SENDERS names {strangers}: each must be an address named in "
+                             "SES_FROM_ADDRESS or EMAIL_RECIPIENTS")
+        return self
 
 
 class EmailInboundSettings(CoreSettings, ShopMailSettings):

@@ -27,8 +27,11 @@ forged (below). Decisions:
 - Authenticity: mail that SES's own DMARC check failed (``ses_authentication``) is not a customer's message
   (``BadRequest``, kept as unsupported): its From address, which names the customer, may be forged, and its
   Reply-To would send the agents' answers about that customer's conversation to the forger. Mail From one of
-  our own addresses (a contact form, often not aligned) is the exception: its customer is the Reply-To, who
-  also gets the answers.
+  our own addresses fails it the same way (anyone can write it, naming any customer in Reply-To), except from
+  an address the admin declared a contact form's sender (``contact_form_senders``; a form's mail is often not
+  aligned): its customer is the Reply-To, who also gets the answers.
+- A contact form's mail (From one of our addresses, the customer in Reply-To, whatever SES's verdict) is
+  marked ``email.contact_form``: its customer's address is the form's claim, not proven by the mail.
 - Loop guard (``email.auto_submitted``): RFC 3834 Auto-Submitted other than ``no``, X-Autoreply,
   X-Autorespond, Precedence bulk/junk/list/auto_reply, X-Auto-Response-Suppress All/OOF/AutoReply,
   out-of-office subjects in several languages, delivery reports (multipart/report), the null
@@ -1062,12 +1065,15 @@ def _shop_address(msg: Message, shops: ShopAddresses, written_to: list[str], env
 
 
 def parse_email(raw: bytes, *, shop_addresses: Collection[str] | ShopAddresses = (),
-                max_attachment_bytes: int = 10_000_000, envelope_recipients: Sequence[str] = ()) -> ParsedEmail:
+                max_attachment_bytes: int = 10_000_000, envelope_recipients: Sequence[str] = (),
+                contact_form_senders: Collection[str] = ()) -> ParsedEmail:
     """A raw message as an InboundMessage plus the attachment bytes to store.
 
     ``shop_addresses`` are our addresses and domains (see ``ShopAddresses``); ``envelope_recipients``
     the SMTP recipients SES reports (``receipt.recipients``): a shop address in Bcc, or behind a
-    forwarding rule or an alias, only appears there (or in SES's Received header, when not given)."""
+    forwarding rule or an alias, only appears there (or in SES's Received header, when not given).
+    ``contact_form_senders``: the shop addresses the admin declared its contact forms send From, whose
+    mail is read as a form's even when it fails SES's DMARC check (see the module doc)."""
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogateescape")
     if not isinstance(raw, bytes | bytearray) or not raw.strip():
@@ -1092,16 +1098,20 @@ def parse_email(raw: bytes, *, shop_addresses: Collection[str] | ShopAddresses =
         raise BadRequest("the email has no From address")
     reply_tos = _addresses(msg, "Reply-To")
     author = senders[0]
-    if ses_authentication(msg).get("dmarc") == "fail" and not is_shop(author.address):
-        # a contact form sending as the shop often fails alignment; its customer is the Reply-To, who gets the answer
+    forms = {_shop_key(address) for address in contact_form_senders}
+    if ses_authentication(msg).get("dmarc") == "fail" and not (
+            is_shop(author.address) and _shop_key(author.address) in forms):
+        # a contact form sending as the shop often fails alignment: read as the form's only when the admin declared
+        # that address a form's sender; from any other address of ours anyone could name a customer in Reply-To
         raise BadRequest("the mail failed SES's DMARC check: its From address may be forged, so it is not the "
                          "customer's (kept as unsupported)")
     answer_to = next((a for a in reply_tos if not is_shop(a.address)), None)
-    loop = False
+    loop = contact_form = False
     customer = author
     if is_shop(author.address):
         if answer_to is not None:
-            customer = answer_to              # a contact form sending as the shop for the customer
+            customer = answer_to              # a contact form sending as the shop for the customer: their claim
+            contact_form = True
         else:
             loop = True
     reply_address = (answer_to or customer).address
@@ -1173,6 +1183,7 @@ def parse_email(raw: bytes, *, shop_addresses: Collection[str] | ShopAddresses =
             auto_submitted=reason is not None,
             conversation_token=_token(recipients, shops),
             quoted_text=_truncate(quoted),
+            contact_form=contact_form,
         ),
         raw=raw_info,
     )

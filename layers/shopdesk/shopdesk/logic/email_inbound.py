@@ -79,6 +79,7 @@ class EmailReceiver:
     fetch_certificate: Callable[[str], bytes] = sns.certificates
     confirm: Callable[[str], None] = lambda url: urllib.request.urlopen(url, timeout=5).close()
     raw_mail: RawMail = field(default_factory=RawMail)
+    contact_form_senders: Collection[str] = ()     # shop addresses its contact forms send From (see parse_email)
 
     def receive_raw(self, raw: bytes, recipients: tuple[str, ...] = (), where: dict[str, str] | None = None
                     ) -> Outcome:
@@ -86,7 +87,8 @@ class EmailReceiver:
         kept as unsupported: where it is, its size and its first bytes, and a warning in the log."""
         try:
             parsed = mail.parse_email(raw, shop_addresses=self.shop_addresses,
-                                      max_attachment_bytes=self.max_attachment_bytes, envelope_recipients=recipients)
+                                      max_attachment_bytes=self.max_attachment_bytes, envelope_recipients=recipients,
+                                      contact_form_senders=self.contact_form_senders)
         except (BadRequest, ValueError) as exc:
             copy = {**(where or {}), "bytes": len(raw), "start": raw[:RAW_START_BYTES].decode("utf-8", "replace")}
             return self.processor.process([unsupported("email", str(exc), copy, (where or {}).get("key"))])

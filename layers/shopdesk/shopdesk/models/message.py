@@ -142,6 +142,9 @@ class EmailMeta(BaseModel):
     auto_submitted: bool = False            # auto-reply, out-of-office, bulk: no SLA clock, no auto answer
     conversation_token: str | None = None   # from a reply+<token>@ address
     quoted_text: str | None = None          # the quoted history under the reply, hidden from the view
+    # From one of our addresses with the customer in Reply-To (a website's contact form): the customer's address is
+    # what the form was told, not proven by the mail
+    contact_form: bool = False
 
 
 class InboundMessage(BaseModel):
