@@ -85,6 +85,31 @@ def test_bad_shopify_signature_is_refused_with_401_and_nothing_is_stored(desk: A
     assert desk.item(f"EXTHOOK#shopify#{meta['http']['headers']['X-Shopify-Webhook-Id']}") is None
 
 
+def test_after_a_rotation_shopifys_previous_secret_is_accepted_for_as_long_as_it_is_set(desk: Any,
+                                                                                         shop: dict[str, str]) -> None:
+    sm = desk.client("secretsmanager")
+
+    def shopify_secret(name: str, previous: str) -> str:
+        return sm.create_secret(Name=f"shopify-{name}-{desk.table_name}", SecretString=json.dumps(
+            {"access_token": SHOPIFY_TOKEN, "client_secret": "the-new-secret",
+             "previous_client_secret": previous}))["ARN"]
+
+    body, meta = commerce_sample("shopify", "orders_create")        # signed with the secret before the rotation
+    # Given a rotated client secret with the old one kept in previous_client_secret
+    rotating = {**shop, "SHOPIFY_SECRET_ARN": shopify_secret("rotating", SHOPIFY_TEST_SECRET)}
+    # Then a delivery signed with the old secret is applied, and one signed with the new secret too
+    assert _post(desk, rotating, "inbound_shopify", "/webhooks/shopify", body, meta["http"]["headers"])[0] == 200
+    assert _stored(desk, "shopify", ORDER_ID) is not None
+    renamed = body.replace(b"jon@", b"joe@")
+    headers = {**meta["http"]["headers"], "X-Shopify-Hmac-Sha256": sign("the-new-secret", renamed),
+               "X-Shopify-Webhook-Id": "rotation-new-secret"}
+    assert _post(desk, rotating, "inbound_shopify", "/webhooks/shopify", renamed, headers)[0] == 200
+    # and once previous_client_secret is emptied, the old secret is refused
+    rotated = {**shop, "SHOPIFY_SECRET_ARN": shopify_secret("rotated", "")}
+    headers = {**meta["http"]["headers"], "X-Shopify-Webhook-Id": "rotation-old-secret"}
+    assert _post(desk, rotated, "inbound_shopify", "/webhooks/shopify", body, headers)[0] == 401
+
+
 def test_every_shopify_sample_is_verified_applied_and_its_redelivery_is_a_no_op(desk: Any,
                                                                                  shop: dict[str, str]) -> None:
     first = {name: shopify_sample(desk, shop, name) for name in sample_names("shopify")}

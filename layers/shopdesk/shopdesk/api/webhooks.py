@@ -117,7 +117,7 @@ def commerce_webhook(platform: Literal["shopify", "woocommerce"]) -> APIGatewayH
         body, headers = raw_body(app.current_event.raw_event), app.current_event.headers
         if platform == "shopify":
             secret = json_secret(settings.shopify_secret_arn)
-            secrets = [secret.get("client_secret", ""), secret.get("previous_client_secret", "")]  # rotation hour
+            secrets = [secret.get("client_secret", ""), secret.get("previous_client_secret", "")]  # while it is set
             return webhook_answer(receiver.shopify(body, headers, [s for s in secrets if s]))
         return webhook_answer(receiver.woocommerce(body, headers,
                                                    json_secret(settings.woocommerce_secret_arn)["webhook_secret"]))
