@@ -3,7 +3,6 @@ read them (roles from Cognito groups, checked by shopdesk.logic.admin)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response, content_types
@@ -34,6 +33,7 @@ from shopdesk.api.kb import IMPORT_TYPES, ArticleList, BotOut, ImportOut, instal
 from shopdesk.api.macros import LabelList, LabelOut, MacroList, MacroOut, install_refusals
 from shopdesk.api.privacy import AuditList, EraseRows, EraseSeveral, JobOut, JobStarted, PrivacySettingsOut
 from shopdesk.bot import BotSettings
+from shopdesk.clock import AwareInstant
 from shopdesk.commerce.platform import store_for
 from shopdesk.config import AdminApiSettings, CommerceSettings
 from shopdesk.csat import CsatSettings
@@ -434,7 +434,7 @@ install_import_errors(app)
 # ---------------------------------------------------------------- privacy: audit trail, settings, export, erase
 
 JobId = Annotated[str, Path(pattern=r"^j_[0-9A-Z]{26}$")]
-When = Annotated[datetime | None, Query(description="ISO 8601 time")]
+When = Annotated[AwareInstant | None, Query(description="ISO 8601 time with its zone (Z or an offset)")]
 
 
 @app.get("/admin/audit", summary="The audit trail, newest first, by actor, customer, time and outcome (admins; "
@@ -442,7 +442,8 @@ When = Annotated[datetime | None, Query(description="ISO 8601 time")]
          responses=problems.responses(200, 400, 403))
 def list_audit(actor: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
                customer_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-               from_: Annotated[datetime | None, Query(alias="from", description="ISO 8601 time")] = None,
+               from_: Annotated[AwareInstant | None, Query(alias="from", description="ISO 8601 time with its zone "
+                                                                                "(Z or an offset)")] = None,
                to: When = None, limit: Annotated[int, Query(ge=1, le=500)] = 100,
                cursor: Annotated[str | None, Query(max_length=4096)] = None,
                outcome: Annotated[Literal["allowed", "denied"] | None, Query(description=(

@@ -3,7 +3,6 @@ rate-limited."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response, content_types
@@ -30,6 +29,7 @@ from shopdesk.api.widget import (
 )
 from shopdesk.channels import webchat
 from shopdesk.channels.ses import text_mailer
+from shopdesk.clock import AwareInstant
 from shopdesk.config import WebchatSettings
 from shopdesk.dal.audit import AuditLog
 from shopdesk.dal.config import ConfigStore
@@ -153,7 +153,8 @@ def send(body: SendIn) -> Response[SendOut]:
 
 @app.get("/widget/messages", summary="The visitor's conversation: their messages and the agents' replies",
          security=[{SESSION: []}], responses=problems.responses(200, 401, 403, 503, gateway_auth=False))
-def poll(after: Annotated[datetime | None, Query(description="only what came after this time (ISO 8601)")] = None
+def poll(after: Annotated[AwareInstant | None, Query(description="only what came after this time (ISO 8601, with "
+                                                                 "its zone: Z or an offset)")] = None
          ) -> Response[PollOut]:
     _origin()
     return _answer(200, PollOut.model_validate(widget().poll(_session(), after)))

@@ -2,16 +2,19 @@
 
 A JSON body nested a hundred thousand levels (Python's decoder gives up with a RecursionError) or holding an integer
 of more than 4,300 digits (a ValueError) is read as the webhooks read theirs: a 400 problem. Anyone may send one to
-POST /widget/sessions, without an Origin or a token: a function error there is one any visitor can cause.
+POST /widget/sessions, without an Origin or a token: a function error there is one any visitor can cause. A time
+with no zone, which Python will not compare with the aware times the desk keeps, is refused (422) where it is given.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
 
+from shopdesk.channels import webchat
 from tests.integration.helpers import customer_writes
 from tests.support import http_event
 
@@ -72,3 +75,34 @@ def test_a_body_that_is_not_json_or_is_deep_but_readable_is_still_the_validation
     result = _invoke(desk, "agent_api", "PUT", "/agent/me/presence", readable, claims=AGENT)
     assert result["statusCode"] == 422 and [e["loc"] for e in json.loads(result["body"])["errors"]] == \
         [["body", "presence"]]
+
+
+# ------------------------------------------------------------------------------ times without a zone
+
+def test_the_widget_refuses_a_time_with_no_zone_and_takes_one_with_its_zone(desk):
+    # Given a visitor with a conversation (its messages' times are what ``after`` is compared with)
+    token = webchat.sign_visitor_token({"visitor_id": "naive-1", "exp": int(time.time()) + 600}, "test-visitor-secret")
+    session = json.loads(_invoke(desk, "webchat", "POST", "/widget/sessions", json.dumps({"visitor_token": token}),
+                                 {"origin": ORIGIN})["body"])["session"]
+    visitor = {"origin": ORIGIN, "authorization": f"Bearer {session}"}
+    sent = _invoke(desk, "webchat", "POST", "/widget/messages", json.dumps({"client_message_id": "n1", "text": "hi"}),
+                   visitor)
+    assert sent["statusCode"] == 201, sent
+    # When it polls after a time with no zone: a problem the widget may read, not a TypeError
+    result = desk.invoke("webchat", http_event("GET", "/widget/messages", None, visitor,
+                                               query="after=2026-12-06T00:00:00"))
+    assert result["statusCode"] == 422 and result["headers"]["Access-Control-Allow-Origin"] == ORIGIN, result
+    [error] = json.loads(result["body"])["errors"]
+    assert (error["loc"], error["type"]) == (["query", "after"], "timezone_aware")
+    # And with its zone it answers as before
+    result = desk.invoke("webchat", http_event("GET", "/widget/messages", None, visitor,
+                                               query="after=2000-01-01T00:00:00Z"))
+    assert result["statusCode"] == 200 and [m["text"] for m in json.loads(result["body"])["items"]] == ["hi"]
+
+
+@pytest.mark.parametrize("query", ["from=2026-12-06T00:00:00", "from=2026-12-06T00:00:00Z&to=2026-12-07T00:00:00",
+                                   "customer_id=u_1&from=2026-12-06T00:00:00"])
+def test_the_audit_trail_refuses_a_time_with_no_zone(desk, query):
+    result = desk.invoke("admin_api", http_event("GET", "/admin/audit", None, JSON, query=query, claims=ADMIN))
+    assert result["statusCode"] == 422, result
+    assert {e["type"] for e in json.loads(result["body"])["errors"]} == {"timezone_aware"}

@@ -10,7 +10,7 @@ import time
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import PlainSerializer, WithJsonSchema
+from pydantic import AwareDatetime, PlainSerializer, WithJsonSchema
 
 _offset_seconds = 0.0
 
@@ -52,3 +52,9 @@ def iso_micro(moment: datetime) -> str:
 # (``…15:01Z`` beside ``…15:01.218000Z``), so a client sorting the strings put a whole second out of order.
 Instant = Annotated[datetime, PlainSerializer(iso_micro, return_type=str, when_used="json"),
                     WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization")]
+
+# A moment a caller gives (a query parameter, a body's field). It must name its zone or offset (``Z``, ``+01:00``):
+# one without is refused (422, ``timezone_aware``) before it is compared with the aware times the desk keeps, which
+# Python refuses with a TypeError.
+AwareInstant = Annotated[AwareDatetime, PlainSerializer(iso_micro, return_type=str, when_used="json"),
+                         WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization")]

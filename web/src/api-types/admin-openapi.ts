@@ -5110,9 +5110,9 @@ export interface operations {
             query?: {
                 actor?: string | null;
                 customer_id?: string | null;
-                /** @description ISO 8601 time */
+                /** @description ISO 8601 time with its zone (Z or an offset) */
                 from?: string | null;
-                /** @description ISO 8601 time */
+                /** @description ISO 8601 time with its zone (Z or an offset) */
                 to?: string | null;
                 limit?: number;
                 cursor?: string | null;

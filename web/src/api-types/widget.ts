@@ -549,7 +549,7 @@ export interface operations {
     poll_widget_messages_get: {
         parameters: {
             query?: {
-                /** @description only what came after this time (ISO 8601) */
+                /** @description only what came after this time (ISO 8601, with its zone: Z or an offset) */
                 after?: string | null;
             };
             header?: never;
