@@ -47,6 +47,79 @@ def test_cards_and_ibans_are_masked_however_they_are_typed_or_pasted(text, expec
     assert (result.text, result.kinds) == (expected, kinds)
 
 
+def _grouped(separator: str, value: str = "4111111111111111") -> str:
+    """``value`` in groups of four, ``separator`` between them."""
+    return separator.join(value[i:i + 4] for i in range(0, len(value), 4))
+
+
+def _full_width(text: str) -> str:
+    """``text`` with its digits as a Japanese or Chinese input method types them in full-width mode."""
+    return "".join(chr(0xFF10 + int(c)) if c.isascii() and c.isdigit() else c for c in text)
+
+
+@pytest.mark.parametrize("number", [
+    _full_width(_grouped("\uff0d")),            # full-width digits and FULLWIDTH HYPHEN-MINUS, as an IME types them
+    _grouped("\uff0d"),                         # FULLWIDTH HYPHEN-MINUS
+    _grouped("\ufe63"),                         # SMALL HYPHEN-MINUS
+    _grouped("\u2e3a"),                         # TWO-EM DASH (any dash punctuation, Pd)
+    _grouped(" \u301c "),                       # WAVE DASH, spaced
+    _grouped("\uff0e"),                         # FULLWIDTH FULL STOP
+    _grouped("\ufe52"),                         # SMALL FULL STOP
+    _full_width(_grouped("\u3002")),            # IDEOGRAPHIC FULL STOP: the period key in a Japanese IME's kana mode
+    _grouped("\u2007"),                         # FIGURE SPACE (any space, Zs)
+    _grouped("\u00ad"),                         # SOFT HYPHEN between every group (pasted from a web page)
+    _grouped("\u200b"),                         # ZERO WIDTH SPACE
+    _grouped("\u2060"),                         # WORD JOINER
+    _grouped("\ufeff"),                         # ZERO WIDTH NO-BREAK SPACE (a byte order mark)
+    _grouped("\u200d"),                         # ZERO WIDTH JOINER
+    _grouped("\u200e \u200e"),                 # LEFT-TO-RIGHT MARKs around the spaces
+    "4111 11\u200b11 1111 1111",                # a zero-width space inside a group
+    "\u00ad".join("4111111111111111"),          # a soft hyphen between every digit
+    _grouped("\u00ad \u00ad"),                  # soft hyphens next to a space
+    _grouped("\u2060\u2013\u2060"),             # a word joiner on each side of an en dash
+    _full_width(_grouped("\uff0d\u00ad")),      # a mix: full-width digits, a full-width hyphen and a soft hyphen
+])
+def test_a_card_number_grouped_by_any_space_dash_full_stop_or_invisible_character_is_masked(number):
+    result = mask(f"card {number} ok")
+    assert (result.text, result.kinds) == ("card [card •••• 1111] ok", ("card",))
+
+
+@pytest.mark.parametrize("number", [
+    "NL91\uff0dABNA\uff0d0417\uff0d1643\uff0d00", "NL91\ufe63ABNA\ufe630417\ufe631643\ufe6300",
+    "nl91\uff0eabna\uff0e0417\uff0e1643\uff0e00", "NL91\u00adABNA\u00ad0417\u00ad1643\u00ad00",
+    "NL91\u200bABNA\u200b0417\u200b1643\u200b00", "NL91 AB\u200bNA 0417 1643 00", "NL91\u2060 ABNA\u2060 0417 1643 00",
+])
+def test_an_iban_grouped_by_any_space_dash_full_stop_or_invisible_character_is_masked(number):
+    result = mask(f"iban {number} ok")
+    assert (result.text, result.kinds) == ("iban [IBAN •••• 4300] ok", ("IBAN",))
+
+
+@pytest.mark.parametrize("text", [
+    "order " + _grouped("\u00ad", "1234567812345678") + " (fails Luhn)",
+    _full_width("order " + _grouped("\uff0d", "1234567812345678")) + " (fails Luhn)",
+    _grouped("\uff0e", "9999999999999995") + " (Luhn, but no card scheme starts with 9)",
+    "call +31\u200b6\u200b1234\u200b5678 or 06\uff0d1234\uff0d5678",
+    "on 2026\uff0e12\uff0e03 at 10\uff1a00\u3002\u6ce8\u6587\u756a\u53f7\uff11\uff10\uff10\uff11\u3002",
+    "NL91\u00adABNA\u00ad0417\u00ad1643\u00ad01 (bad check digits)",
+    "soft\u00adhyphen\u00adated words, a zero\u200bwidth space, \u2060joined\u2060, a \ufeffBOM and \u200ebidi\u200f",
+])
+def test_text_with_such_characters_but_no_card_or_iban_is_left_alone(text):
+    assert mask(text).text == text and mask(text).kinds == ()
+
+
+def test_a_separator_is_any_space_dash_full_stop_or_invisible_format_character_by_its_unicode_category():
+    import regex
+
+    from shopdesk.privacy.masking import SEPARATOR
+    # the rule, in the Unicode properties of the regex package (Python's re has none): any space (Python's \s,
+    # which holds every Zs), any dash punctuation (Pd) and the minus sign, the full stop and its full-width, small,
+    # ideographic and half-width ideographic forms, any invisible format character (Cf)
+    rule = regex.compile(r"[\p{Zs}\p{Pd}\u2212.\uff0e\ufe52\u3002\uff61\p{Cf}]")
+    wrong = [f"U+{c:04X}" for c in range(0x110000)
+             if bool(SEPARATOR.fullmatch(chr(c))) != (chr(c).isspace() or bool(rule.fullmatch(chr(c))))]
+    assert wrong == []
+
+
 @pytest.mark.parametrize("text", [
     "order 1234567812345678 (fails Luhn)", "call +31 6 12345678", "tracking 1Z999AA10123456784",
     "on 2026-12-03 at 10:00", "order #100123456789", "NL91 ABNA 0417 1643 01 (bad check digits)",

@@ -41,10 +41,26 @@ if TYPE_CHECKING:
 
 logger = Logger(child=True)
 
-# How people group these numbers when they type or paste them: any spaces (no-break ones, tabs, a line break),
-# dots, hyphens and dashes, a few at a time ("4242 - 4242"). Digits are any script's (``\d`` is Unicode: a
-# phone keyboard may type full-width or Arabic-Indic ones); they are read as ASCII digits for the checks.
-_SEP = r"[\s.\-\u2010-\u2015\u2212]"
+# How people group these numbers when they type or paste them, by Unicode category: any space (``\s``, which holds
+# every space separator, Zs: no-break, figure, ideographic, and tabs and line breaks), any dash (dash punctuation,
+# Pd: the hyphen-minus, the dashes, the full-width and small hyphen-minus an input method types) and the minus sign,
+# the full stop in its forms (full-width, small, and the ideographic one and its half-width form, which a Japanese
+# input method types for the period key in kana mode), and the invisible format characters (Cf: the soft hyphen,
+# zero-width spaces and joiners, the word joiner, a byte order mark, bidi marks) that pasted text brings, alone or
+# next to another. A few at a time ("4242 - 4242", "4242\u00ad 4242"): up to three in a row, visible or not, as one
+# class repeated, which costs no more to scan than before. Digits are any script's (``\d`` is Unicode: a phone
+# keyboard may type full-width or Arabic-Indic ones); they are read as ASCII digits for the checks. Python's ``re``
+# has no Unicode categories, and the ``regex`` package is not imported at every function's cold start: Pd and Cf are
+# written out here, and tests/unit/test_privacy_masking.py checks them against the ``regex`` package's ``\p{Pd}``
+# and ``\p{Cf}``.
+_DASHES = (r"\u002D\u058A\u05BE\u1400\u1806\u2010-\u2015\u2E17\u2E1A\u2E3A\u2E3B\u2E40\u2E5D\u301C\u3030\u30A0"
+           r"\uFE31\uFE32\uFE58\uFE63\uFF0D\U00010D6E\U00010EAD\u2212")                   # Pd, and the minus sign
+_DOTS = r"\u002E\uFF0E\uFE52\u3002\uFF61"
+_INVISIBLE = (r"\u00AD\u0600-\u0605\u061C\u06DD\u070F\u0890\u0891\u08E2\u180E\u200B-\u200F\u202A-\u202E"
+              r"\u2060-\u2064\u2066-\u206F\uFEFF\uFFF9-\uFFFB\U000110BD\U000110CD\U00013430-\U0001343F"
+              r"\U0001BCA0-\U0001BCA3\U0001D173-\U0001D17A\U000E0001\U000E0020-\U000E007F")      # Cf
+_SEP = rf"[\s{_DASHES}{_DOTS}{_INVISIBLE}]"
+SEPARATOR = re.compile(_SEP)
 _GROUP = rf"{_SEP}{{0,3}}"
 # 13-19 digits, optionally grouped, not inside a longer number
 _CARD = re.compile(rf"(?<![\d\-\u2010-\u2015])\d(?:{_GROUP}\d){{12,18}}(?!\d)")
@@ -77,7 +93,7 @@ class Masked:
 
 def _compact(value: str) -> str:
     """``value`` without its grouping, every digit as its ASCII one (full-width "42 42" → "4242")."""
-    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in re.sub(_SEP, "", value))
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in SEPARATOR.sub("", value))
 
 
 def is_card_number(candidate: str) -> bool:
@@ -167,7 +183,7 @@ def _valid_prefix(value: str, valid: Callable[[str], bool]) -> int:
     """The length of the longest start of ``value``, ending at a group boundary, that ``valid`` accepts
     (0: none). A loose match may run on into the next word or number ("NL91 ABNA 0417 1643 00 thanks",
     "4242 4242 4242 4242 12/29"); people group these numbers with spaces or dashes."""
-    ends = [m.start() for m in re.finditer(_SEP, value)] + [len(value)]
+    ends = [m.start() for m in SEPARATOR.finditer(value)] + [len(value)]
     for end in reversed(ends):
         if valid(value[:end]):
             return end
