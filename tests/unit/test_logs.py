@@ -55,6 +55,13 @@ def test_addresses_tokens_and_cards_in_free_text_and_exceptions_are_scrubbed():
     assert "[email]" in line["message"] and "[token]" in line["message"]
 
 
+def test_a_card_number_grouped_by_a_full_width_hyphen_or_an_invisible_character_is_scrubbed_as_in_messages():
+    # the same matcher as a message's: full-width digits and hyphens (an input method's), a soft hyphen (pasted)
+    full_width = "\uff0d".join(["\uff14\uff11\uff11\uff11"] + ["\uff11\uff11\uff11\uff11"] * 3)
+    text = scrub_text(f"charge failed for {full_width}, retried with 4111\u00ad1111\u00ad1111\u00ad1111")
+    assert text == "charge failed for [card •••• 1111], retried with [card •••• 1111]"
+
+
 def test_pydantic_input_values_are_not_logged():
     text = ("1 validation error for InboundMessage\ncustomer_address\n  String should have at most 320 characters "
             "[type=string_too_long, input_value='Anna de Vries wrote this', input_type=str]")
