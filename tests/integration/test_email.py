@@ -35,12 +35,12 @@ def _eml(sender="Ada Lovelace <ada@customer.example>", to="support@shop.example"
     return bytes(msg)
 
 
-def _deliver(desk, raw: bytes, key: str):
+def _deliver(desk, raw: bytes, key: str, **env: str):
     s3 = desk.client("s3")
     s3.put_object(Bucket=desk.env["MAIL_BUCKET"], Key=f"raw/{key}", Body=raw)
     event = {"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
                           "s3": {"bucket": {"name": desk.env["MAIL_BUCKET"]}, "object": {"key": f"raw/{key}"}}}]}
-    return desk.invoke("inbound_email", event)
+    return desk.invoke("inbound_email", event, **env)
 
 
 def _conversations(desk):
@@ -390,6 +390,22 @@ def test_mail_forged_from_our_own_address_never_writes_in_a_customers_conversati
     assert [c["id"] for c in _conversations(desk)] == [conv["id"]]
     texts = [m["text"] for m in _messages(desk, conv["id"]) if m["direction"] == "inbound"]
     assert texts == ["Hello,\nwhere is order #1001?"], texts
+
+
+def test_a_declared_contact_forms_mail_is_read_and_the_agent_told_its_senders_address_is_not_proven(desk):
+    # Given the shop declared support@ a contact form's sender, and a customer who wrote herself
+    form_env = {"CONTACT_FORM_SENDERS": "support@shop.example"}
+    _deliver(desk, _ses_verdicts(_eml(), "pass"), "ada-own", **form_env)
+    # When its form sends for her (From us, she in Reply-To) and the mail fails SES's DMARC check
+    form = _eml(sender="Shop Website <support@shop.example>", message_id="<form-2@shop.example>",
+                subject="Contact form: question", body="Do you ship to Norway?",
+                Reply_To="Ada Lovelace <ada@customer.example>")
+    assert not (_deliver(desk, _ses_verdicts(form, "fail"), "form-2", **form_env) or {}).get("batchItemFailures")
+    # Then it is her message, and the agent API says its address is only the form's claim (her own mail is not)
+    [conv] = _conversations(desk)
+    inbound = {m["text"]: m for m in _messages(desk, conv["id"]) if m["direction"] == "inbound"}
+    assert inbound["Do you ship to Norway?"]["sender_unproven"] is True
+    assert inbound["Hello,\nwhere is order #1001?"]["sender_unproven"] is False
 
 
 def _in_the_thread(sent, conv_id: str) -> None:

@@ -198,6 +198,10 @@ class MessageOut(BaseModel):
         "a customer's message they edited: when (the latest edit); `text` is what it said first"))
     edited_text: str | None = Field(default=None, description=(
         "what an edited message says now (masked like `text`); absent when the edit took a file's caption away"))
+    sender_unproven: bool = Field(False, description=(
+        "a customer's message that does not prove who sent it: mail a website's contact form sent From the shop's "
+        "address with the customer's in Reply-To, which is only what the form was told (anyone can type anyone's "
+        "address); answers go to that address, so the customer is whoever reads it, not necessarily who wrote"))
 
     @classmethod
     def of(cls, message: Message, presign: Presign | None = None, stuck: bool = False) -> MessageOut:

@@ -131,8 +131,8 @@ def _message(inbound: InboundMessage, conversation_id: str, masked_kinds: list[s
                    created_at=_at(inbound), provider_id=inbound.provider_id, provider=inbound.provider,
                    kind="auto_reply" if inbound.email and inbound.email.auto_submitted else inbound.kind,
                    subject=inbound.email.subject if inbound.email else None, payload=payload,
-                   masked=masked_kinds or [],
-                   expires_at=_expiry(policy))
+                   masked=masked_kinds or [], expires_at=_expiry(policy),
+                   sender_unproven=bool(inbound.email and inbound.email.contact_form))
 
 
 def _expiry(policy: PrivacyPolicy | None) -> datetime | None:

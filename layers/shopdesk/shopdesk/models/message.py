@@ -124,6 +124,9 @@ class Message(BaseModel):
     # now, masked like any text; ``text`` keeps what it said first
     edited_at: Instant | None = None
     edited_text: str | None = None
+    # an inbound message whose customer's address it does not prove: a contact form's mail (From the shop, the
+    # customer in Reply-To: what the form was told)
+    sender_unproven: bool = False
 
     @property
     def retry_of(self) -> str | None:
