@@ -9,7 +9,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from shopdesk.channels import twilio
 
@@ -79,6 +79,12 @@ def http_event(method: str, path: str, body: str | None = None, headers: dict[st
     if claims is not None:
         event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
     return event
+
+
+def presigned_seconds(url: str) -> int:
+    """How long a presigned S3 URL is valid, as the URL itself says (SigV4's ``X-Amz-Expires``)."""
+    [seconds] = parse_qs(urlsplit(url).query)["X-Amz-Expires"]
+    return int(seconds)
 
 
 def b64(text: str) -> str:

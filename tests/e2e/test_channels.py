@@ -11,7 +11,7 @@ from datetime import datetime
 from email.message import EmailMessage
 
 import pytest
-from tests.support import SAMPLES, sample
+from tests.support import SAMPLES, presigned_seconds, sample
 
 from shopdesk.channels import meta, webchat
 
@@ -203,6 +203,7 @@ def test_telegram_photo_is_downloaded_and_shown_through_a_short_lived_link(stack
         return attachment if attachment["url"] and "X-Amz-Signature" in attachment["url"] else None
 
     attachment = stack.wait_for(stored)
+    assert presigned_seconds(attachment["url"]) == 300       # short-lived: five minutes
     with urllib.request.urlopen(attachment["url"], timeout=10) as answer:   # the stack's own S3 (moto)
         assert answer.status == 200 and len(answer.read()) > 0
 

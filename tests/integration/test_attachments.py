@@ -15,7 +15,7 @@ from urllib3.filepost import encode_multipart_formdata
 
 from tests.integration.helpers import agent, customer_writes, online
 from tests.integration.test_email import _conversations, _deliver, _eml, _sent_mail
-from tests.support import FakeHttp, FakeTwilio, http_event, sample
+from tests.support import FakeHttp, FakeTwilio, http_event, presigned_seconds, sample
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(40)
 PDF = b"%PDF-1.4\n%shopdesk test\n" + bytes(30)
@@ -80,11 +80,13 @@ def test_an_image_goes_out_by_mms_as_a_media_url_twilio_can_fetch_and_shows_on_t
     [media_url] = [v for k, v in request["pairs"] if k == "MediaUrl"]
     with urllib.request.urlopen(media_url) as fetched:
         assert fetched.read() == PNG and fetched.headers["Content-Type"] == "image/png"
-    # and the timeline shows the outbound image with a short-lived link
+    assert presigned_seconds(media_url) == 3600       # a provider's fetch link: an hour (Twilio may fetch late)
+    # and the timeline shows the outbound image with a short-lived link: five minutes
     [out] = _outbound(desk, conv)
     assert out["provider_id"].startswith("SM")
     [shown] = out["attachments"]
     assert shown["content_type"] == "image/png" and shown["size"] == len(PNG) and "X-Amz-Signature" in shown["url"]
+    assert presigned_seconds(shown["url"]) == 300
 
 
 def test_a_file_the_channel_cannot_carry_is_a_422_naming_channel_and_limit_and_nothing_is_queued(desk):
@@ -250,7 +252,7 @@ def test_web_chat_visitor_downloads_the_agents_file_through_a_presigned_link(des
     assert status == 200
     [theirs] = [m for m in polled["items"] if m["from"] == "agent"]
     [file] = theirs["attachments"]
-    assert file["filename"] == "sizes.png"
+    assert file["filename"] == "sizes.png" and presigned_seconds(file["url"]) == 300
     with urllib.request.urlopen(file["url"]) as fetched:
         assert fetched.read() == PNG
 

@@ -17,7 +17,7 @@ import pytest
 
 from shopdesk import clock
 from tests.integration.helpers import agent, customer_writes, handed_over, online, post_twilio, teams
-from tests.support import http_event, twilio_form
+from tests.support import http_event, presigned_seconds, twilio_form
 
 PHONE = "+31655501234"
 NAME = "Wilhelmina Vermeulen"
@@ -84,6 +84,28 @@ def test_card_numbers_and_ibans_are_masked_before_anything_is_stored(desk):
     now = clock.now().timestamp()
     assert abs(int(message["ttl"]) - (now + 30 * 86400)) < 120
     assert abs(int(desk.item("EXTMSG#twilio#SMmask1")["ttl"]) - (now + 10 * 86400)) < 120
+
+
+def test_a_card_number_typed_full_width_or_pasted_with_invisible_characters_is_stored_masked(desk):
+    # Given a customer who types their card number with a Japanese input method: full-width digits and hyphens
+    typed = "\uff0d".join(["\uff14\uff11\uff11\uff11"] + ["\uff11\uff11\uff11\uff11"] * 3)
+    conv = customer_writes(desk, "+31655501299", f"my card {typed}", "SMmaskfw1")
+    online(desk, "alice")
+    desk.drain_queue(desk.work_queue_url, "router")
+    # When an agent notes the number pasted from a web page: soft hyphens between the groups, a zero-width space in one
+    pasted = "4111\u00ad1111\u00ad11\u200b11\u00ad1111"
+    status, note = agent(desk, "POST", f"/agent/conversations/{conv}/notes", "alice", {"text": f"card {pasted}"})
+    assert status == 201, note
+    # Then the message, the note and the conversation's preview keep the last four digits only
+    items = [i for i in scan(desk) if i["PK"] == f"CONV#{conv}"]
+    messages = {i["direction"]: i for i in items if i["SK"].startswith("MSG#")}
+    assert (messages["inbound"]["text"], messages["inbound"].get("masked")) == ("my card [card •••• 1111]", ["card"])
+    assert (messages["note"]["text"], messages["note"].get("masked")) == ("card [card •••• 1111]", ["card"])
+    assert next(i for i in items if i["SK"] == "META")["last_message_preview"] == "my card [card •••• 1111]"
+    # and no item holds the number in any form
+    stored = json.dumps(scan(desk), default=str, ensure_ascii=False)
+    for secret in (typed, pasted, "4111111111111111", "\uff14\uff11\uff11\uff11"):
+        assert secret not in stored, secret
 
 
 def test_a_privacy_save_changes_the_fields_it_gives_and_keeps_the_others(desk):
@@ -551,7 +573,9 @@ def test_export_is_a_zip_of_everything_about_the_customer(desk):
     assert agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "Tomorrow"})[0] == 202
     # When an admin exports the customer
     job = _job(desk, "export", customer)
-    # Then the link gives a zip with the customer, their identity and the conversation with both messages
+    # Then the link, valid for fifteen minutes, gives a zip with the customer, their identity and the conversation
+    # with both messages
+    assert presigned_seconds(job["download_url"]) == 900
     with urllib.request.urlopen(job["download_url"], timeout=10) as answer:   # moto's presigned URL
         archive = zipfile.ZipFile(io.BytesIO(answer.read()))
     data = json.loads(archive.read("data.json"))
