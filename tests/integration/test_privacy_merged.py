@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from tests.integration import test_commerce
 from tests.integration.helpers import agent, customer_writes, online
 from tests.integration.test_privacy import admin, run_jobs, scan
@@ -260,3 +262,37 @@ def test_shopify_s_redact_of_a_merged_away_customer_s_email_erases_the_survivor_
     assert desk.item("IDENTITY#email#john@example.com") is None and desk.item(f"CUSTOMER#{john}") is None
     assert desk.client("s3").list_objects_v2(Bucket=desk.env["MAIL_BUCKET"]).get("KeyCount") == 0
     assert "John here" not in json.dumps(scan(desk), default=str)
+
+
+def test_a_customer_being_erased_is_neither_unmerged_nor_linked(desk):
+    from shopdesk.dal.customers import Customers
+    from shopdesk.dal.table import Table
+    from shopdesk.errors import Conflict
+    from shopdesk.logic.merge import Merger
+    from shopdesk.models import Identity
+    keep, gone, keep_conv, _, merge = _two_merged(desk, "mgu")
+    before = {k: desk.item(f"CUSTOMER#{k}") for k in (keep, gone)}
+    # Given an erase of the survivor, started and not yet run
+    erase = admin(desk, "POST", f"/admin/customers/{keep}/erase")[1]["job_id"]
+    # When an agent undoes the merge: refused while the erase runs
+    status, problem = agent(desk, "POST", f"/agent/customers/{keep}/unmerge", "alice",
+                            {"merge_id": merge, "reason": "not the same person"})
+    assert status == 409, problem
+    assert desk.item(f"MERGE#{merge}")["status"] == "merged"
+    # and a visitor proving an address links nothing to them: neither a new address to the customer being erased
+    merger = Merger(Customers(Table(desk.table_name)))
+    with pytest.raises(Conflict):
+        merger.link_verified(keep, Identity(kind="webchat", address="visitor-mgu"),
+                             Identity(kind="email", address="new-mgu@example.com"), reason="proved it")
+    # nor the visitor's chat to the customer being erased, whose phone the visitor proved
+    with pytest.raises(Conflict):
+        merger.link_verified(None, Identity(kind="webchat", address="visitor-mgu"),
+                             Identity(kind="phone", address=ONE), reason="proved it")
+    assert desk.item("IDENTITY#email#new-mgu@example.com") is None
+    assert desk.item("IDENTITY#webchat#visitor-mgu") is None
+    assert {k: {f: desk.item(f"CUSTOMER#{k}").get(f) for f in ("identities", "merged_into")} for k in before} == {
+        k: {f: v.get(f) for f in ("identities", "merged_into")} for k, v in before.items()}
+    # Then the erase runs and erases both
+    run_jobs(desk)
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{erase}")[1]["status"] == "done"
+    assert desk.item(f"CONV#{keep_conv}") is None
