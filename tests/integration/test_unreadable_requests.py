@@ -8,6 +8,7 @@ with no zone, which Python will not compare with the aware times the desk keeps,
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from typing import Any
@@ -106,3 +107,15 @@ def test_the_audit_trail_refuses_a_time_with_no_zone(desk, query):
     result = desk.invoke("admin_api", http_event("GET", "/admin/audit", None, JSON, query=query, claims=ADMIN))
     assert result["statusCode"] == 422, result
     assert {e["type"] for e in json.loads(result["body"])["errors"]} == {"timezone_aware"}
+
+
+# ------------------------------------------------------------------------------ cursors
+
+def test_a_cursor_nested_too_deeply_to_decode_is_refused_like_any_cursor_that_is_not_ours(desk):
+    deep = base64.urlsafe_b64encode(b"[" * 2_000).decode()          # within the 4,096 characters a cursor may have
+    result = desk.invoke("agent_api", http_event("GET", "/agent/conversations", None, JSON, query=f"cursor={deep}",
+                                                 claims=AGENT))
+    assert result["statusCode"] == 400 and "cursor" in json.loads(result["body"])["detail"], result
+    result = desk.invoke("admin_api", http_event("GET", "/admin/audit", None, JSON,
+                                                 query=f"actor=bob&cursor={deep}", claims=ADMIN))
+    assert result["statusCode"] == 400 and "cursor" in json.loads(result["body"])["detail"], result

@@ -17,8 +17,9 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from shopdesk import bounds
 from shopdesk.dal.aws import client
-from shopdesk.errors import Busy
+from shopdesk.errors import BadRequest, Busy
 
 # The indexes of the conversation item that project only their keys and ``type``, ``id`` and ``team``
 # (template.yaml): a change to the item writes them only when one of those changes, at one write unit each,
@@ -257,9 +258,9 @@ def encode_cursor(last_key: Mapping[str, Any] | None) -> str | None:
 def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     if not cursor:
         return None
-    try:
-        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, json.JSONDecodeError) as exc:
+    try:        # a cursor is the caller's text: one nested too deeply for the decoder is as invalid as any other
+        value = bounds.decode(base64.urlsafe_b64decode(cursor.encode()), "cursor")
+    except (ValueError, BadRequest) as exc:
         raise ValueError("cursor is not valid") from exc
     if not isinstance(value, dict):
         raise ValueError("cursor is not valid")
