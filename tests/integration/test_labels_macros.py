@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.helpers import agent, customer_writes, route_records, teams
+from tests.integration.helpers import agent, customer_writes, online, route_records, teams
 from tests.integration.test_live import STAGE, ConnectionsEndpoint, Stream, connect
 from tests.support import http_event
 
@@ -193,6 +193,59 @@ def test_a_label_routed_to_a_team_moves_the_conversation_there(catalogue):
     assert item["QueuePK"] == "QUEUE#logistics" and item["AccessPK"] == "TEAM#logistics"
     assert any("team default → logistics (label shipping)" in m["text"] for m in timeline(desk, conv)
                if m["direction"] == "system")
+
+
+def route_labels(desk: Any, routes: dict[str, str]) -> None:
+    """Team logistics, and the routing settings sending conversations labelled so to those teams."""
+    assert admin(desk, "PUT", "/admin/teams/logistics", {"id": "logistics", "name": "Logistics"})[0] == 200
+    routing = {k: v for k, v in admin(desk, "GET", "/admin/routing")[1].items() if k != "version"}
+    status, body = admin(desk, "PUT", "/admin/routing", {**routing, "team_by_label": routes})
+    assert status == 200, body
+
+
+def holds_one(desk: Any, holder: str, phone: str, sid: str) -> str:
+    """A conversation of team default that ``holder`` (an agent of it with room for one) holds."""
+    assert agent(desk, "GET", "/agent/me", holder)[0] == 200
+    assert admin(desk, "PUT", f"/admin/agents/{holder}", {"capacity": 1, "teams": ["default"]})[0] == 200
+    online(desk, holder)
+    conv = customer_writes(desk, phone, "where is my order?", sid)
+    route_records(desk)
+    assert desk.item(f"CONV#{conv}")["assignee"] == holder
+    return conv
+
+
+def test_a_label_that_would_move_a_conversation_is_refused_to_who_may_not_change_its_routing(catalogue):
+    desk = catalogue
+    # Given labels routed to logistics (shipping) and to default (vip), one routed nowhere (gift); a conversation
+    # of team default bob holds, one waiting, and dave, a plain agent of default who holds neither
+    route_labels(desk, {"shipping": "logistics", "vip": "default"})
+    assert admin(desk, "PUT", "/admin/labels/gift", {"name": "Gift", "color": "#27ae60"})[0] == 200
+    held = holds_one(desk, "bob", "+31612340601", "SM" + "f1" * 16)
+    waiting = customer_writes(desk, "+31612340602", "and mine?", "SM" + "f2" * 16)
+    route_records(desk)
+    assert desk.item(f"CONV#{waiting}").get("assignee") is None
+    assert agent(desk, "GET", "/agent/me", "dave")[0] == 200
+    assert admin(desk, "PUT", "/admin/agents/dave", {"capacity": 3, "teams": ["default"]})[0] == 200
+    assert agent(desk, "PUT", f"/agent/conversations/{waiting}/routing", "dave", {"team": "logistics"})[0] == 403
+    before = {conv: (desk.item(f"CONV#{conv}"), timeline(desk, conv)) for conv in (held, waiting)}
+    # When dave adds the label routed to logistics to each (with one routed nowhere)
+    for conv in (held, waiting):
+        status, body = agent(desk, "POST", f"/agent/conversations/{conv}/labels", "dave", {"add": ["gift", "shipping"]})
+        # Then it is refused as his change of its team is, saying that the label moves it, and nothing changes
+        assert (status, body["type"], body.get("code")) == (403, "/problems/forbidden", "label_moves_team"), body
+        assert body["params"] == {"label": "Shipping", "team": "logistics"}
+        assert "label Shipping moves the conversation to team logistics" in body["detail"]
+        assert (desk.item(f"CONV#{conv}"), timeline(desk, conv)) == before[conv]
+        assert desk.item(f"CONV#{conv}", "LABEL#gift") is None
+    # and a label routed to the conversation's team already, or routed nowhere, is his to add
+    status, body = agent(desk, "POST", f"/agent/conversations/{held}/labels", "dave", {"add": ["vip", "gift"]})
+    assert status == 200 and (body["team"], body["assignee"], body["labels"]) == ("default", "bob", ["gift", "vip"])
+    # while the assignee and a supervisor move them with it
+    status, body = agent(desk, "POST", f"/agent/conversations/{held}/labels", "bob", {"add": ["shipping"]})
+    assert status == 200 and body["team"] == "logistics", body
+    status, body = agent(desk, "POST", f"/agent/conversations/{waiting}/labels", "sam", {"add": ["shipping"]},
+                         groups="[supervisors]")
+    assert status == 200 and body["team"] == "logistics", body
 
 
 # ------------------------------------------------------------------------------ macros: writing them
@@ -488,6 +541,32 @@ def test_a_macro_applies_routing_rules_per_conversation(wismo):
     # and a resolved conversation refuses routing changes (409), as the routing route does
     body = agent(desk, "POST", "/agent/macros/wismo/apply", "alice", {"conversation_ids": [conv]})[1]
     assert body["results"][0]["problem"]["status"] == 409
+
+
+def test_a_macro_adding_a_label_that_moves_a_conversation_is_refused_where_the_agent_may_not_change_its_routing(
+        catalogue):
+    desk = catalogue
+    # Given a label routed to logistics, a conversation of team default dave holds and one waiting
+    route_labels(desk, {"shipping": "logistics"})
+    mine = holds_one(desk, "dave", "+31612340611", "SM" + "f3" * 16)
+    waiting = customer_writes(desk, "+31612340612", "and mine?", "SM" + "f4" * 16)
+    route_records(desk)
+    assert desk.item(f"CONV#{waiting}").get("assignee") is None
+    # When dave applies his macro that notes and adds that label to both
+    actions = [{"type": "note", "text": "for logistics"}, {"type": "add_labels", "labels": ["shipping"]}]
+    assert agent(desk, "PUT", "/agent/macros/move", "dave", {"name": "Move", "actions": actions})[0] == 200
+    status, body = agent(desk, "POST", "/agent/macros/move/apply", "dave", {"conversation_ids": [waiting, mine]})
+    assert status == 200, body
+    results = {r["conversation_id"]: r for r in body["results"]}
+    # Then the waiting one, whose team he may not change, is refused with the label route's problem, untouched
+    assert results[waiting]["result"] == "refused" and results[waiting]["problem"]["status"] == 403, body
+    assert "label Shipping moves the conversation to team logistics" in results[waiting]["problem"]["detail"]
+    item = desk.item(f"CONV#{waiting}")
+    assert (item["team"], item.get("labels")) == ("default", None)
+    assert not [m for m in timeline(desk, waiting) if m["direction"] == "note" or "Macro" in (m["text"] or "")]
+    # and his own goes to logistics with it
+    assert results[mine]["result"] == "applied", body
+    assert (desk.item(f"CONV#{mine}")["team"], labels_of(desk, mine)) == ("logistics", ["shipping"])
 
 
 # ------------------------------------------------------------------------------ the version condition

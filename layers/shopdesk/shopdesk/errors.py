@@ -113,6 +113,18 @@ class ProviderError(ShopdeskError):
         self.retry_after = retry_after
 
 
+class Forbidden(PermissionError):
+    """A 403 people meet often, with a stable name and its values (as ``ShopdeskError.with_code``), so the inbox can say
+    it in the agent's language; the API's problem carries both."""
+
+    code: str
+    params: dict[str, str]
+
+    def __init__(self, detail: str, code: str, **params: object) -> None:
+        super().__init__(detail)
+        self.code, self.params = code, {name: str(value) for name, value in params.items()}
+
+
 class Deactivated(PermissionError):
     """The caller is an agent an admin took off the desk (``POST /admin/agents/{id}/deactivate``): every request of
     theirs is refused (403, code ``deactivated``) until an admin puts them back, whatever their token says."""

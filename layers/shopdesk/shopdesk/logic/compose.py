@@ -4,7 +4,8 @@ A ``Plan`` starts from one consistent read of the conversation (its clocks and v
 in order, each by the rule its own use case applies elsewhere:
 
 - labels: only known, unretired labels may be added (any may be taken off); a label the routing settings send
-  to a team (``team_by_label``) moves the conversation there (shopdesk.logic.labels);
+  to another team (``team_by_label``) moves the conversation there, by the routing rule of who may change its
+  team (shopdesk.logic.labels);
 - priority and team: shopdesk.logic.reroute's rules (who may, a resolved conversation keeps its routing, the
   team must exist, the clocks rebound, an assignee who is not in the new team gives it up);
 - status and snooze: shopdesk.logic.inbox's and shopdesk.logic.snooze's (the clocks pause, resume or stop; a
@@ -34,7 +35,7 @@ from shopdesk.errors import Conflict, NotFound, ShopdeskError
 from shopdesk.ids import new_id
 from shopdesk.logic.access import Access, Caller
 from shopdesk.logic.business_time import ConversationClocks
-from shopdesk.logic.reroute import RoutingChange, check_allowed, check_team, teams_of
+from shopdesk.logic.reroute import RoutingChange, check_allowed, check_label_move, check_team, teams_of
 from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.logic.timeline import change
 from shopdesk.logic.work import enqueue_drain, enqueue_refill
@@ -161,7 +162,8 @@ class Composer:
     # ------------------------------------------------------------------ the changes
     def labels(self, plan: Plan, add: Iterable[str], remove: Iterable[str], known: dict[str, Label]) -> None:
         """Add and take off labels. Unknown or retired labels cannot be added (422 naming them); a label
-        routed to a team (``team_by_label``) sends the conversation there."""
+        routed to a team (``team_by_label``) sends the conversation there, when the caller may change its team
+        (403 otherwise, as the routing route's)."""
         add, remove = list(dict.fromkeys(add)), list(dict.fromkeys(remove))
         refused = [label for label in add if label not in known or known[label].retired]
         if refused:
@@ -182,6 +184,7 @@ class Composer:
         for label in added:
             team = routes.get(label)
             if team and team != plan.team and plan.status is not ConversationStatus.RESOLVED:
+                check_label_move(plan.conv, known[label].name, team, plan.caller.id, plan.caller.roles)
                 self._move_team(plan, team, label=label)
 
     def priority(self, plan: Plan, priority: Priority) -> None:

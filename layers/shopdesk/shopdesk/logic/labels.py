@@ -11,7 +11,10 @@ conversations they may act on and take them off; the views filter by them throug
 - ``POST /agent/conversations/{id}/labels`` ``{"add": [...], "remove": [...]}``: one transaction
   (shopdesk.logic.compose) with the conversation's label items and one timeline entry; a label that does not
   exist or is retired cannot be added (422 naming each). A label the routing settings send to a team
-  (``team_by_label``) moves the conversation to that team in the same transaction, as a routing change would.
+  (``team_by_label``) moves the conversation to that team in the same transaction, as a routing change would, and
+  by the same rule of who may: one whose team the caller may not change (not its assignee, a supervisor or an
+  admin) is refused with a 403 (code ``label_moves_team``), nothing changed; a label of its team already, or
+  routed nowhere, is anyone's who may label it.
 - Each label of a conversation is an item of its own under the conversation, in the ByLabel index by status
   and latest activity, so ``GET /agent/conversations?label=<id>`` reads only that label's conversations. The
   writes that add or take off labels write those items; every other change of status or activity reaches

@@ -5,7 +5,8 @@ Who may do what (roles are the token's Cognito groups, as in the admin API):
 - supervisors and admins: any change, on any conversation that is not resolved;
 - the assignee, on their own conversation: raise the priority (lowering it is a supervisor's call), set the
   skills, send it to another team;
-- anyone else: nothing; and who may not see the conversation at all (shopdesk.logic.access) gets the
+- anyone else: nothing, nor a label the routing settings send to another team (``check_label_move``: it would
+  move the conversation); and who may not see the conversation at all (shopdesk.logic.access) gets the
   404 of a conversation that does not exist.
 
 A change is one transaction with everything that follows from it (Conversations.reroute): the SLA clocks
@@ -29,7 +30,7 @@ from shopdesk.dal.agents import Agents
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import ClockRead, Conversations
 from shopdesk.dal.queues import Queue
-from shopdesk.errors import Conflict, InvalidFields, NotFound
+from shopdesk.errors import Conflict, Forbidden, InvalidFields, NotFound
 from shopdesk.logic import sla_engine, timeline
 from shopdesk.logic.access import ADMIN, SUPERVISOR, Access, Caller
 from shopdesk.logic.business_time import ConversationClocks
@@ -74,6 +75,18 @@ def check_allowed(conv: Conversation, change: RoutingChange, by: str, roles: Ite
         raise PermissionError("only the conversation's assignee, supervisors and admins may change its routing")
     if change.priority is not None and change.priority.rank > conv.priority.rank:
         raise PermissionError("lowering a conversation's priority needs the role supervisors or admins")
+
+
+def check_label_move(conv: Conversation, label: str, team: str, by: str, roles: Iterable[str]) -> None:
+    """A label the routing settings send to another team (``team_by_label``; ``label``: its name) moves the
+    conversation as a team change on the routing route would, so by that route's rule (``check_allowed``): who may
+    not change the conversation's team may not add the label either. Raises Forbidden (403, code
+    ``label_moves_team``)."""
+    try:
+        check_allowed(conv, RoutingChange(team=team), by, roles)
+    except PermissionError as exc:
+        raise Forbidden(f"the label {label} moves the conversation to team {team}, and {exc}",
+                        "label_moves_team", label=label, team=team) from exc
 
 
 def nothing_to_change(conv: Conversation) -> InvalidFields:
