@@ -336,6 +336,39 @@ def test_a_customer_message_reaches_every_connection_that_may_see_it_and_no_othe
     assert changes(desk, "carol", f"since={first_cursor}")[1]["items"] == []
 
 
+def test_live_frames_carry_ids_and_none_of_the_customer_s_name_number_or_words(desk, endpoint):
+    import base64
+
+    from tests.integration.helpers import post_twilio
+    from tests.support import twilio_form
+    # Given alice and an admin connected
+    online(desk, "alice")
+    connect(desk, endpoint, "A", "alice")
+    connect(desk, endpoint, "R", "root", roles="admins")
+    stream = Stream(desk)
+    # When a customer with a name writes on WhatsApp, the router routes it, alice replies naming them and notes it
+    name, phone, words = "Wilhelmina Vermeulen", "+31655509876", "my parcel to Keizersgracht 12 never came"
+    result = post_twilio(desk, twilio_form(MessageSid="SMframes1", From=f"whatsapp:{phone}",
+                                           To="whatsapp:+14155550100", Body=words, ProfileName=name))
+    assert result["statusCode"] == 200, result
+    conv = desk.item(f"IDENTITY#phone#{phone}")["open_conversation_id"]
+    route_records(desk)
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice",
+                 {"text": "Sorry Wilhelmina, a new parcel goes out today"})[0] == 202
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/notes", "alice",
+                 {"text": "Keizersgracht 12: check with the courier @root"})[0] == 201
+    assert fan_out(desk, endpoint, stream.read()) == {"batchItemFailures": []}
+    # Then every frame is a notice of ids (its cursor too, decoded) and says nothing of the customer
+    frames = [frame for _, frame in endpoint.frames]
+    assert {f["kind"] for f in frames} >= {"conversation", "message"}
+    assert all(set(f) <= {"type", "cursor", "conversation_id", "kind", "message_id", "at", "status"} for f in frames)
+    said = json.dumps(frames) + "".join(
+        base64.urlsafe_b64decode(f["cursor"] + "=" * (-len(f["cursor"]) % 4)).decode() for f in frames)
+    for secret in (name, "Wilhelmina", "Vermeulen", phone, phone[1:], "655509876", "Keizersgracht", "parcel",
+                   "courier"):
+        assert secret not in said, secret
+
+
 def routed_writes(desk: Any, phone: str, text: str, sid: str) -> str:
     """A customer message through the real webhook, then the router's routing of it (a new conversation is no
     team's until then); returns the conversation id."""
