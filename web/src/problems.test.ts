@@ -43,6 +43,36 @@ describe("problemWords", () => {
   });
 });
 
+describe("a label that would move the conversation", () => {
+  const refused = new ApiError(403, "the label Shipping moves the conversation to team logistics, and only …", {
+    status: 403,
+    code: "label_moves_team",
+    params: { label: "Shipping", team: "logistics" },
+  });
+
+  it("is said in each language with the label and the team", () => {
+    expect(problemWords(refused, translator("en"))).toBe(
+      "The label Shipping moves the conversation to logistics, and only its assignee, supervisors and admins may change its team: ask one of them.",
+    );
+    for (const locale of ["es", "pt"] as const) {
+      const words = problemWords(refused, translator(locale));
+      expect(words).toContain("Shipping");
+      expect(words).toContain("logistics");
+      expect(words).not.toMatch(/\{\w+\}/);
+    }
+  });
+
+  it("is what the labels menu shows when the label change is refused", async () => {
+    const t = translator("pt");
+    const api = { changeLabels: async () => { throw refused; } } as unknown as Api;
+    const store = new Store(api, { error: (detail) => t("error", { detail }), problem: (e) => problemWords(e, t) });
+    await store.changeLabels("c1", { add: ["shipping"] }, t("labelsChanged"));
+    expect(store.state.toast?.text).toBe(
+      "A etiqueta Shipping passa a conversa para logistics, e só quem a atende, os supervisores e os administradores podem mudar sua equipe: peça a um deles.",
+    );
+  });
+});
+
 describe("changedMeanwhile", () => {
   const conflict = (body: unknown) => new ApiError(409, "sla-policy std changed meanwhile (now version 2)", body);
 

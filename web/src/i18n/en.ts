@@ -272,6 +272,7 @@ export const en = {
   "problem.busy": "Someone else was saving the same settings at that moment: nothing was saved. Try again.",
   "problem.changed_meanwhile": "The conversation changed meanwhile: reload it and try again.",
   "problem.nothing_to_change": "The conversation has this priority, team and skills already: nothing to change. A note alone goes in the notes.",
+  "problem.label_moves_team": "The label {label} moves the conversation to {team}, and only its assignee, supervisors and admins may change its team: ask one of them.",
   "problem.label_in_macros": "Macros add this label: {macros}. Once it is retired they skip it. Change them first, or retire it anyway.",
   "problem.name_taken": "{id} is named “{name}” already: choose another name, or edit {id}.",
   "problem.shortcode_taken": "Another canned response ({id}) has the shortcode /{shortcode}: choose another shortcode, or edit that one.",

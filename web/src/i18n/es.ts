@@ -273,6 +273,7 @@ export const es: Catalogue = {
   "problem.busy": "Otra persona guardaba la misma configuración en ese momento: no se guardó nada. Vuelve a intentarlo.",
   "problem.changed_meanwhile": "La conversación cambió mientras tanto: recárgala y vuelve a intentarlo.",
   "problem.nothing_to_change": "La conversación ya tiene esta prioridad, este equipo y estas habilidades: no hay nada que cambiar. Una nota sola va en las notas.",
+  "problem.label_moves_team": "La etiqueta {label} pasa la conversación a {team}, y solo quien la tiene asignada, los supervisores y los administradores pueden cambiar su equipo: pide a uno de ellos.",
   "problem.label_in_macros": "Hay macros que añaden esta etiqueta: {macros}. Una vez retirada, la omitirán. Cámbialas antes, o retírala de todos modos.",
   "problem.name_taken": "{id} ya se llama «{name}»: elige otro nombre, o edita {id}.",
   "problem.shortcode_taken": "Otra respuesta predefinida ({id}) tiene el atajo /{shortcode}: elige otro atajo, o edita esa.",

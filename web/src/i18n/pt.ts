@@ -276,6 +276,7 @@ export const pt: Catalogue = {
   "problem.busy": "Outra pessoa salvava as mesmas configurações nesse momento: nada foi salvo. Tente de novo.",
   "problem.changed_meanwhile": "A conversa mudou nesse meio-tempo: recarregue-a e tente de novo.",
   "problem.nothing_to_change": "A conversa já tem esta prioridade, esta equipe e estas habilidades: nada a mudar. Uma nota sozinha vai nas notas.",
+  "problem.label_moves_team": "A etiqueta {label} passa a conversa para {team}, e só quem a atende, os supervisores e os administradores podem mudar sua equipe: peça a um deles.",
   "problem.label_in_macros": "Há macros que adicionam esta etiqueta: {macros}. Depois de retirada, elas vão pulá-la. Altere-as antes, ou retire-a mesmo assim.",
   "problem.name_taken": "{id} já se chama “{name}”: escolha outro nome, ou edite {id}.",
   "problem.shortcode_taken": "Outra resposta pronta ({id}) tem o atalho /{shortcode}: escolha outro atalho, ou edite essa.",
