@@ -78,6 +78,20 @@ def test_a_body_that_is_not_json_or_is_deep_but_readable_is_still_the_validation
         [["body", "presence"]]
 
 
+def test_a_knowledge_base_import_names_each_line_it_cannot_read(desk):
+    # Given JSON Lines, which the import reads line by line itself (the body is not JSON)
+    good = '{"id": "a1", "title": "Returns", "body": "Send it back within 30 days.", "language": "en"}'
+    body = "\n".join([good, "[" * 100_000, '{"id": "a2", "n": ' + "9" * 5_000 + "}"])
+    result = desk.invoke("admin_api", http_event("POST", "/admin/kb/import", body,
+                                                 {"content-type": "application/x-ndjson"}, claims=ADMIN))
+    # Then the file is refused whole, naming each line it could not read, as for any bad line
+    assert result["statusCode"] == 422, result
+    errors = json.loads(result["body"])["errors"]
+    assert [(e["loc"][:2], e["msg"]) for e in errors] == [
+        (["body", 2], "the line is nested too deeply to read"),
+        (["body", 3], "the line holds a number too long to read (more than 4,300 digits)")], errors
+
+
 # ------------------------------------------------------------------------------ times without a zone
 
 def test_the_widget_refuses_a_time_with_no_zone_and_takes_one_with_its_zone(desk):

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from pydantic import ValidationError
 
-from shopdesk import clock
+from shopdesk import bounds, clock
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.kb import KnowledgeBase, StoredArticle
 from shopdesk.errors import BadRequest, Conflict, NotFound, version_conflict
@@ -330,9 +330,12 @@ def parse_jsonl(text: str) -> list[tuple[int, ImportLine | ImportProblem]]:
         if len(lines) >= MAX_IMPORT_LINES:
             raise BadRequest(f"at most {MAX_IMPORT_LINES} articles per import")
         try:
-            data = json.loads(raw)
+            data = bounds.decode(raw, "the line")
         except json.JSONDecodeError as exc:
             lines.append((number, ImportProblem(number, None, f"not JSON: {exc.msg}")))
+            continue
+        except BadRequest as exc:       # nested too deeply, or a number too long, for the decoder to read
+            lines.append((number, ImportProblem(number, None, str(exc))))
             continue
         lines.append((number, _line(number, data)))
     if not lines:
