@@ -231,3 +231,80 @@ def test_only_the_web_chat_s_functions_can_read_the_key_that_signs_its_sessions(
     for name in readers:
         assert any("secretsmanager:GetSecretValue" in s["Action"] and "'WebchatSecret'" in _names(s["Resource"])
                    for s in _statements(name)), name
+
+
+def test_only_the_twilio_function_may_send_to_the_ingest_retry_queue():
+    # a replay does not check Twilio's signature again: what reaches the queue must be what the function checked.
+    # Besides the function (its URL, its Send, its event source) only alarms and the dashboard name the queue
+    naming = {name: r["Type"] for name, r in RESOURCES.items() if name != "IngestRetryQueue"
+              and "'IngestRetryQueue'" in _names(r.get("Properties"))}
+    assert {name for name, kind in naming.items() if not kind.startswith("AWS::CloudWatch::")} == {
+        "InboundTwilioFunction"}
+    senders = {name for name in _of("AWS::Serverless::Function") for s in _statements(name)
+               if s["Effect"] == "Allow" and any(a.startswith("sqs:Send") or a in ("sqs:*", "*") for a in s["Action"])
+               and ("'IngestRetryQueue'" in _names(s["Resource"]) or "*" in _names(s["Resource"]))}
+    assert senders == {"InboundTwilioFunction"}
+    assert not _of("AWS::SQS::QueuePolicy") or "'IngestRetryQueue'" not in _names(_of("AWS::SQS::QueuePolicy"))
+
+
+def test_the_inbox_refuses_plugins_and_base_and_asks_for_two_years_of_https_nosniff_and_a_referrer_policy():
+    from scripts.web_deploy import stack_policy
+
+    headers = RESOURCES["WebHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    policy = headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    header = {name: sources for name, *sources in (d.split() for d in policy.split("; "))}
+    assert header["object-src"] == header["base-uri"] == header["frame-ancestors"] == ["'none'"]
+    assert headers["ContentSecurityPolicy"]["Override"] is True
+    # the page's part (index.html's <meta>, made from the outputs) refuses them too
+    outputs = {"ApiUrl": "https://abc123.execute-api.eu-west-1.amazonaws.com",
+               "WebSocketUrl": "wss://ws9.execute-api.eu-west-1.amazonaws.com/prod",
+               "InboxAuthDomain": "https://shopdesk-prod-1.auth.eu-west-1.amazoncognito.com",
+               "MediaBucketName": "shopdesk-media-x"}
+    page = {name: sources for name, *sources in (d.split() for d in stack_policy(outputs, "eu-west-1").split("; "))}
+    assert page["object-src"] == page["base-uri"] == ["'none'"]
+    hsts = headers["StrictTransportSecurity"]
+    assert hsts["AccessControlMaxAgeSec"] >= 2 * 365 * 86400 and hsts["Override"] is True
+    assert headers["ContentTypeOptions"] == {"Override": True}                    # X-Content-Type-Options: nosniff
+    assert headers["ReferrerPolicy"] == {"ReferrerPolicy": "strict-origin-when-cross-origin", "Override": True}
+
+
+def test_no_access_log_writes_a_request_s_query_string():
+    # the widget's socket carries the visitor's session in its query, the agents' socket the token, searches the
+    # words searched: every API's access log names the path ($context.path has no query) and never the query
+    formats = {name: props["AccessLogSettings"]["Format"]
+               for kind in ("AWS::Serverless::HttpApi", "AWS::ApiGatewayV2::Stage", "AWS::ApiGatewayV2::Api")
+               for name, props in _of(kind).items() if props.get("AccessLogSettings")}
+    assert set(formats) == {"HttpApi", "WidgetApi", "LiveStage", "WidgetLiveStage"}
+    safe = {"requestId", "identity.sourceIp", "authorizer.claims.sub", "authorizer.claims.username", "httpMethod",
+            "path", "status", "authorizer.error", "responseLatency", "integrationErrorMessage", "routeKey",
+            "eventType", "connectionId"}
+    for name, line in formats.items():
+        fields = json.loads(line)
+        variables = {value.removeprefix("$context.") for value in fields.values()}
+        assert all(value.startswith("$context.") for value in fields.values()), name
+        assert variables <= safe, (name, variables - safe)
+        assert "query" not in line.lower() and "$request." not in line, name
+
+
+def test_the_privacy_function_lists_two_prefixes_of_the_media_bucket_and_the_webhooks_delete_only_copied_files():
+    def grants(action: str) -> dict[str, list[dict[str, Any]]]:
+        found: dict[str, list[dict[str, Any]]] = {}
+        for name in _of("AWS::Serverless::Function"):
+            for s in _statements(name):
+                if s["Effect"] == "Allow" and any(a in (action, "s3:*", "*") for a in s["Action"]) \
+                        and any(m in _names(s["Resource"]) for m in ("'MediaBucket'", "${MediaBucket.Arn}", "'*'")):
+                    found.setdefault(name, []).append(s)
+        return found
+
+    # only the privacy function lists the media bucket, and only the uploads never sent (by prefix)
+    listing = grants("s3:ListBucket")
+    assert list(listing) == ["PrivacyFunction"]
+    [statement] = listing["PrivacyFunction"]
+    assert statement["Condition"] == {"StringLike": {"s3:prefix": ["media/outbound/*", "media/webchat/*"]}}
+    # the webhooks (an unsend) and the router delete only the files copied for a conversation's messages; the
+    # privacy function (an erase) anything
+    deleting = grants("s3:DeleteObject")
+    assert set(deleting) == {"RouterFunction", "InboundMessengerFunction", "InboundInstagramFunction",
+                             "InboundTelegramFunction", "PrivacyFunction"}
+    for name in set(deleting) - {"PrivacyFunction"}:
+        assert [s["Resource"] for s in deleting[name]] == [{"Fn::Sub": "${MediaBucket.Arn}/media/c_*"}], name
