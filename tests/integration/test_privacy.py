@@ -1710,3 +1710,43 @@ def test_the_verification_rate_bucket_of_an_address_holds_no_address_and_still_l
     # and the address's bucket still limits it: a fourth code for it, from yet another visitor, is refused
     assert widget(desk, "POST", "/widget/email-verification", {"email": "otto.typed@example.com"},
                   _session(desk, "visitor-v3"))[0] == 429
+
+
+def test_an_export_whose_lake_cannot_answer_fails_and_runs_again_never_an_archive_without_the_lake(desk, monkeypatch):
+    from shopdesk.analytics.athena import QueryFailed
+    from shopdesk.analytics.duckdb_lake import DuckDbLake
+    from tests.integration.test_analytics import Lake
+    from tests.support import sqs_event
+    lake = Lake(desk, desk.env["EVENTS_BUCKET"])        # the table's stream through the writer into the lake
+    conv = whatsapp(desk, TEXT, "SMlakeout1")
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    assert lake.pump()
+    # Given an export asked for while the lake's engine cannot answer (Athena failed, or hit the scan limit)
+    status, started = admin(desk, "POST", f"/admin/customers/{customer}/export")
+    assert status == 202, started
+    answers = DuckDbLake.rows
+
+    def unavailable(self: Any, sql: str) -> list[dict[str, Any]]:
+        raise QueryFailed("Query exhausted resources at this scale factor")
+    monkeypatch.setattr(DuckDbLake, "rows", unavailable)
+    # When the privacy function takes the job
+    sqs, queue = desk.client("sqs"), desk.env["PRIVACY_QUEUE_URL"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    [message] = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10,
+                                    MessageSystemAttributeNames=["All"])["Messages"]
+    result = desk.invoke("privacy", sqs_event([message], arn))
+    # Then the message fails (the queue gives it again), the job still runs, and no archive nor link exists
+    assert result["batchItemFailures"] == [{"itemIdentifier": message["MessageId"]}]
+    status, job = admin(desk, "GET", f"/admin/privacy/jobs/{started['job_id']}")
+    assert status == 200 and job["status"] == "running" and job.get("download_url") is None, job
+    assert _objects(desk, desk.env["EXPORT_BUCKET"]) == {}
+    # And when the queue gives it again with the lake answering, the archive holds the lake's rows of her
+    monkeypatch.setattr(DuckDbLake, "rows", answers)
+    sqs.change_message_visibility(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+    run_jobs(desk)
+    status, job = admin(desk, "GET", f"/admin/privacy/jobs/{started['job_id']}")
+    assert job["status"] == "done", job
+    with urllib.request.urlopen(job["download_url"], timeout=10) as answer:
+        data = json.loads(zipfile.ZipFile(io.BytesIO(answer.read())).read("data.json"))
+    assert data["events"] and {e.get("conversation_id") for e in data["events"]} == {conv}
+
