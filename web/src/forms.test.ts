@@ -58,6 +58,7 @@ describe("windows", () => {
     created_at: new Date(now - hoursAgo * 3_600_000).toISOString(),
     attempts: 0,
     possibly_duplicate: false,
+    sender_unproven: false,
     stuck: false,
   });
 

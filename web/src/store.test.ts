@@ -86,7 +86,7 @@ describe("Store", () => {
   });
 
   it("shows a receipt the notice carries without a refetch, and never moves a status back", async () => {
-    const sent = { id: "m1", direction: "outbound", channel: "sms", text: "On its way", status: "sent", attachments: [], created_at: "", attempts: 1, possibly_duplicate: false, stuck: false };
+    const sent = { id: "m1", direction: "outbound", channel: "sms", text: "On its way", status: "sent", attachments: [], created_at: "", attempts: 1, possibly_duplicate: false, sender_unproven: false, stuck: false };
     const { api, calls } = fakeApi({
       conversation: vi.fn(async (id: string) => {
         calls.push(`get ${id}`);
@@ -112,7 +112,7 @@ describe("Store", () => {
   });
 
   it("keeps a receipt shown while a read of the conversation was on its way, which found the message still sent", async () => {
-    const sent = { id: "m1", direction: "outbound", channel: "sms", text: "Here is your label", status: "sent", attachments: [], created_at: "", attempts: 1, possibly_duplicate: false, stuck: false };
+    const sent = { id: "m1", direction: "outbound", channel: "sms", text: "Here is your label", status: "sent", attachments: [], created_at: "", attempts: 1, possibly_duplicate: false, sender_unproven: false, stuck: false };
     let answer!: (c: Conversation) => void;
     const { api } = fakeApi({
       conversation: vi.fn(() => new Promise<Conversation>((resolve) => (answer = resolve))),
@@ -200,7 +200,7 @@ describe("Store", () => {
   });
 
   it("shows what the agent's own action returned at once, and leaves the rest to its notice while live", async () => {
-    const written = { id: "m5", direction: "outbound", channel: "sms", text: "On its way", status: "queued", attachments: [], created_at: "", attempts: 0, possibly_duplicate: false, stuck: false };
+    const written = { id: "m5", direction: "outbound", channel: "sms", text: "On its way", status: "queued", attachments: [], created_at: "", attempts: 0, possibly_duplicate: false, sender_unproven: false, stuck: false };
     const { api, calls } = fakeApi({
       reply: vi.fn(async () => {
         calls.push("reply");

@@ -1603,6 +1603,12 @@ export interface components {
              * @description what an edited message says now (masked like `text`); absent when the edit took a file's caption away
              */
             edited_text?: string | null;
+            /**
+             * Sender Unproven
+             * @description a customer's message that does not prove who sent it: mail a website's contact form sent From the shop's address with the customer's in Reply-To, which is only what the form was told (anyone can type anyone's address); answers go to that address, so the customer is whoever reads it, not necessarily who wrote
+             * @default false
+             */
+            sender_unproven: boolean;
         };
         /** NoteAction */
         NoteAction: {

@@ -189,7 +189,7 @@ describe("Composer", () => {
       upload: async (f: { filename: string; content_type: string; size: number }) => ({ key: `media/outbound/c1/alice/u/${f.filename}`, url: "https://bucket", fields: {}, ...f, expires_in: 300 }),
       reply: async (...args: unknown[]) => {
         replies.push(args);
-        return { id: "m1", direction: "outbound", status: "queued", attachments: [], created_at: "2026-12-03T09:00:00Z", attempts: 0, possibly_duplicate: false, stuck: false };
+        return { id: "m1", direction: "outbound", status: "queued", attachments: [], created_at: "2026-12-03T09:00:00Z", attempts: 0, possibly_duplicate: false, sender_unproven: false, stuck: false };
       },
     } as unknown as Api);
     withFiles.set({ live: "live" });
@@ -264,7 +264,7 @@ describe("Composer", () => {
     sessionStorage.clear();
     const drafts = new Drafts(sessionStorage, "shopdesk.drafts.alice");
     drafts.set("c1", { text: "written before the reload", note: "" });
-    const sending = new Store({ reply: async () => ({ id: "m1", direction: "outbound", status: "queued", attachments: [], created_at: "2026-12-03T09:00:00Z", attempts: 0, possibly_duplicate: false, stuck: false }) } as unknown as Api, undefined, drafts);
+    const sending = new Store({ reply: async () => ({ id: "m1", direction: "outbound", status: "queued", attachments: [], created_at: "2026-12-03T09:00:00Z", attempts: 0, possibly_duplicate: false, sender_unproven: false, stuck: false }) } as unknown as Api, undefined, drafts);
     sending.set({ live: "live" });
     render(
       <AppContext.Provider value={testContext(sending)}>

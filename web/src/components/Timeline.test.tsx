@@ -25,6 +25,7 @@ const message = (id: string, over: Partial<Message>): Message => ({
   created_at: "2026-12-03T09:00:00Z",
   attempts: 0,
   possibly_duplicate: false,
+  sender_unproven: false,
   stuck: false,
   ...over,
 });
@@ -582,6 +583,19 @@ describe("Timeline's unsent and edited messages", () => {
     ]);
     expect(root().querySelector(".edited-mark")?.getAttribute("title")).toContain("Edited");
     expect(bodies("es", edited)).toEqual([["Can I pay by card? (editado)", "antes: Can I pay on delivery?"]]);
+  });
+
+  it("says a contact form's message does not prove its sender's address, in the agent's language", () => {
+    const form = inbound("form", { channel: "email", text: "Please refund me to another card", sender_unproven: true });
+    const own = inbound("own", { channel: "email", text: "Where is my order?" });
+    const notes = (locale: Locale) => {
+      bodies(locale, form, own);
+      return [...root().querySelectorAll(".msg-inbound")].map((li) => li.querySelector(".unproven-sender")?.textContent ?? null);
+    };
+    expect(notes("en")).toEqual(["Sent through a contact form: the sender's address is not proven", null]);
+    expect(notes("es")).toEqual(["Enviado desde un formulario de contacto: la dirección del remitente no está comprobada", null]);
+    expect(notes("pt")).toEqual(["Enviado por um formulário de contato: o endereço do remetente não foi comprovado", null]);
+    expect(root().querySelector(".unproven-sender")?.getAttribute("role")).toBe("note");
   });
 
   it("says an edit of a message unsent since without its words", () => {

@@ -84,6 +84,12 @@ function MessageItem({ conv, m, sentAgain }: { conv: Conversation; m: Message; s
         {m.direction === "inbound" && <Mood sentiment={m.sentiment} emotion={m.emotion} urgent={m.urgent} t={t} />}
         {time}
       </div>
+      {/* a contact form's mail: its customer's address is what the form was told, so the words may be anyone's */}
+      {m.direction === "inbound" && m.sender_unproven && (
+        <div class="unproven-sender" role="note">
+          {t("senderUnproven")}
+        </div>
+      )}
       {m.subject && <div class="subject">{m.subject}</div>}
       <Words m={m} />
       {m.attachments.length > 0 && (

@@ -110,6 +110,7 @@ export const en = {
   retry: "Send again",
   sentAgain: "Sent again below",
   possiblyDuplicate: "Sent again after an interruption: the customer may have received it twice",
+  senderUnproven: "Sent through a contact form: the sender's address is not proven",
   download: "Download {name}",
   attachment: "attachment",
   imageOf: "Image sent by the customer: {name}",

@@ -111,6 +111,7 @@ export const es: Catalogue = {
   retry: "Enviar de nuevo",
   sentAgain: "Enviado de nuevo más abajo",
   possiblyDuplicate: "Enviado de nuevo tras una interrupción: puede que el cliente lo haya recibido dos veces",
+  senderUnproven: "Enviado desde un formulario de contacto: la dirección del remitente no está comprobada",
   download: "Descargar {name}",
   attachment: "adjunto",
   imageOf: "Imagen enviada por el cliente: {name}",

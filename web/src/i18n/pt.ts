@@ -114,6 +114,7 @@ export const pt: Catalogue = {
   retry: "Enviar de novo",
   sentAgain: "Enviado de novo mais abaixo",
   possiblyDuplicate: "Enviado de novo após uma interrupção: o cliente pode tê-lo recebido duas vezes",
+  senderUnproven: "Enviado por um formulário de contato: o endereço do remetente não foi comprovado",
   download: "Baixar {name}",
   attachment: "anexo",
   imageOf: "Imagem enviada pelo cliente: {name}",
