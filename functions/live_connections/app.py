@@ -8,11 +8,12 @@ import json
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shopdesk import bounds
 from shopdesk.config import LiveSettings
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.live import ConnectionPoster, Connections
 from shopdesk.dal.table import Table
-from shopdesk.errors import Conflict, Deactivated
+from shopdesk.errors import BadRequest, Conflict, Deactivated
 from shopdesk.logic.admin import roles
 from shopdesk.logic.live import LiveConnections
 from shopdesk.logs import logger_for
@@ -45,9 +46,9 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     if route == "$disconnect":
         live.disconnect(connection_id)
         return {"statusCode": 200}
-    try:
-        message = json.loads(event.get("body") or "")
-    except (TypeError, ValueError):
+    try:        # an agent's frame, read as the APIs read bodies: one the decoder cannot read is ignored, not an error
+        message = bounds.decode(event.get("body") or "", "the frame")
+    except (TypeError, ValueError, BadRequest):
         message = None
     if isinstance(message, dict) and message.get("type") == "ping":
         poster.post(connection_id, PONG)

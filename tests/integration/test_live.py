@@ -160,6 +160,16 @@ def test_a_ping_is_answered_with_a_pong(desk, endpoint):
     assert endpoint.to("P1") == [{"type": "pong"}]
 
 
+def test_a_frame_the_decoder_cannot_read_is_ignored_not_a_function_error(desk, endpoint):
+    connect(desk, endpoint, "P2", "alice")
+    for body in ("[" * 100_000 + "]" * 100_000, '{"type": ' + "9" * 5_000 + "}", '{"type": "ping"}'):
+        event = {"requestContext": {"routeKey": "$default", "eventType": "MESSAGE", "connectionId": "P2"},
+                 "body": body}
+        answer = desk.invoke("live_connections", event, LIVE_CONNECTIONS_ENDPOINT=endpoint.url + "/" + STAGE)
+        assert answer == {"statusCode": 200}
+    assert endpoint.to("P2") == [{"type": "pong"}]           # the socket still answers what it reads
+
+
 def deactivation(desk: Any, endpoint: ConnectionsEndpoint, agent_id: str, action: str = "deactivate") -> int:
     """An admin takes the agent off the desk (or puts them back), with the admin API pointed at the endpoint."""
     event = http_event("POST", f"/admin/agents/{agent_id}/{action}", None, {},
