@@ -396,14 +396,21 @@ def test_a_comment_about_the_agent_after_a_rating_is_its_comment_not_a_request_f
 
 
 
-def test_a_comment_written_as_a_spreadsheet_formula_is_text_in_the_csv(desk):
+@pytest.mark.parametrize("formula", [
+    '=HYPERLINK("https://evil.example/c","The courier note")',         # a comment that runs in Excel
+    '+HYPERLINK("https://evil.example/c","The courier note")',
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "\t=HYPERLINK(\"https://evil.example/c\")",                           # a tab first, then a formula
+    "\r=HYPERLINK(\"https://evil.example/c\")",                           # a carriage return first
+])
+def test_a_comment_written_as_a_spreadsheet_formula_is_text_in_the_csv(desk, formula):
     from tests.integration.test_analytics import Lake
 
     lake = Lake(desk)
     _settings(desk)
     _resolved_sms_conversation(desk, "+31612340209", "SMcs9")
     _sms(desk, "+31612340209", "👍", "SMcs9a")
-    formula = '=HYPERLINK("https://evil.example/c","The courier note")'         # a comment that runs in Excel
     _sms(desk, "+31612340209", formula, "SMcs9b")
     desk.drain_queue(desk.work_queue_url, "router")
     lake.pump()
