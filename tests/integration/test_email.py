@@ -21,6 +21,7 @@ from shopdesk.channels import sns
 from tests.integration.helpers import agent, online
 from tests.integration.test_admin_api import admin_call
 from tests.integration.test_bot import KB, conversation, kb_import
+from tests.integration.test_commerce import sandbox, shop  # noqa: F401 (fixtures)
 from tests.support import SAMPLES, FakeContext, http_event
 
 
@@ -406,6 +407,26 @@ def test_a_declared_contact_forms_mail_is_read_and_the_agent_told_its_senders_ad
     inbound = {m["text"]: m for m in _messages(desk, conv["id"]) if m["direction"] == "inbound"}
     assert inbound["Do you ship to Norway?"]["sender_unproven"] is True
     assert inbound["Hello,\nwhere is order #1001?"]["sender_unproven"] is False
+
+
+def test_the_bot_tells_a_contact_forms_order_question_only_to_the_address_the_form_was_given(desk, shop):  # noqa: F811
+    # Given the bot is on, a shop with Dana's orders, and its contact form declared
+    assert kb_import(desk, KB)[0] == 200
+    assert admin_call(desk, "PUT", "/admin/bot", "[admins]", {"enabled": True, "fallback_language": "en",
+                                                               "confidence_threshold": 0.26})[0] == 200
+    desk.client("ses").verify_email_identity(EmailAddress="support@shop.example")
+    # When someone types Dana's address in the form and asks where her order is (the form's mail fails DMARC)
+    form = _eml(sender="Shop Website <support@shop.example>", message_id="<form-3@shop.example>",
+                subject="Contact form", body="Where is my order?", Reply_To="dana.rivera@example.com")
+    _deliver(desk, _ses_verdicts(form, "fail"), "form-3", CONTACT_FORM_SENDERS="support@shop.example")
+    desk.drain_queue(desk.work_queue_url, "router", **shop)
+    desk.drain_queue(desk.outbound_queue_url, "dispatcher")
+    # Then the bot tells her order's state by mail to that address and nowhere else: whoever typed it learns nothing
+    [conv] = _conversations(desk)
+    [told] = [m for m in _messages(desk, conv["id"]) if m["author"] == "bot" and m["direction"] == "outbound"]
+    assert "#1004" in told["text"], told["text"]
+    [sent] = _sent_mail(conv["id"])
+    assert [a.addr_spec for a in sent["To"].addresses] == ["dana.rivera@example.com"]
 
 
 def _in_the_thread(sent, conv_id: str) -> None:
