@@ -1758,3 +1758,26 @@ def test_an_export_whose_lake_cannot_answer_fails_and_runs_again_never_an_archiv
         data = json.loads(zipfile.ZipFile(io.BytesIO(answer.read())).read("data.json"))
     assert data["events"] and {e.get("conversation_id") for e in data["events"]} == {conv}
 
+
+def test_a_conflict_is_no_denied_record(desk):
+    # Given a customer alice holds the conversation of, and a second customer
+    online(desk, "alice")
+    conv = whatsapp(desk, "Where is my order?", "SMconflict1")
+    other_conv = customer_writes(desk, "+31655501299", "And mine?", "SMconflict2")
+    desk.drain_queue(desk.work_queue_url, "router")
+    customer, other = (desk.item(f"CONV#{c}")["customer"]["id"] for c in (conv, other_conv))
+    assert agent(desk, "GET", f"/agent/customers/{customer}", "alice")[0] == 200
+    # When the state refuses what they ask (409): alice merges a customer being erased, an admin erases twice
+    erase = admin(desk, "POST", f"/admin/customers/{other}/erase")[1]["job_id"]
+    status, problem = agent(desk, "POST", f"/agent/customers/{customer}/merge", "alice",
+                            {"other_id": other, "reason": "same person"})
+    assert status == 409, problem
+    run_jobs(desk)
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{erase}")[1]["status"] == "done"
+    status, problem = admin(desk, "POST", f"/admin/customers/{other}/erase")
+    assert status == 409 and problem["code"] == "already_erased", problem
+    # Then neither is a denied record: they were allowed, and the state said no
+    assert _denied(desk, "actor=alice&outcome=denied") == []
+    assert _denied(desk, "actor=root&outcome=denied") == []
+    assert _denied(desk, f"customer_id={customer}&outcome=denied") == []
+
