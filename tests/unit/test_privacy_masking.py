@@ -66,6 +66,8 @@ def _full_width(text: str) -> str:
     _grouped("\uff0e"),                         # FULLWIDTH FULL STOP
     _grouped("\ufe52"),                         # SMALL FULL STOP
     _full_width(_grouped("\u3002")),            # IDEOGRAPHIC FULL STOP: the period key in a Japanese IME's kana mode
+    _full_width(_grouped("\u30fc")),            # PROLONGED SOUND MARK: the hyphen key in a Japanese IME's kana mode
+    _grouped("\uff70"),                         # its half-width form
     _grouped("\u2007"),                         # FIGURE SPACE (any space, Zs)
     _grouped("\u00ad"),                         # SOFT HYPHEN between every group (pasted from a web page)
     _grouped("\u200b"),                         # ZERO WIDTH SPACE
@@ -101,6 +103,7 @@ def test_an_iban_grouped_by_any_space_dash_full_stop_or_invisible_character_is_m
     "call +31\u200b6\u200b1234\u200b5678 or 06\uff0d1234\uff0d5678",
     "on 2026\uff0e12\uff0e03 at 10\uff1a00\u3002\u6ce8\u6587\u756a\u53f7\uff11\uff10\uff10\uff11\u3002",
     "NL91\u00adABNA\u00ad0417\u00ad1643\u00ad01 (bad check digits)",
+    "\u30b3\u30fc\u30d2\u30fc 2\u30fc3\u30fc4 \uff7a\uff70\uff8b\uff70 (katakana words and short numbers)",
     "soft\u00adhyphen\u00adated words, a zero\u200bwidth space, \u2060joined\u2060, a \ufeffBOM and \u200ebidi\u200f",
 ])
 def test_text_with_such_characters_but_no_card_or_iban_is_left_alone(text):
@@ -113,8 +116,9 @@ def test_a_separator_is_any_space_dash_full_stop_or_invisible_format_character_b
     from shopdesk.privacy.masking import SEPARATOR
     # the rule, in the Unicode properties of the regex package (Python's re has none): any space (Python's \s,
     # which holds every Zs), any dash punctuation (Pd) and the minus sign, the full stop and its full-width, small,
-    # ideographic and half-width ideographic forms, any invisible format character (Cf)
-    rule = regex.compile(r"[\p{Zs}\p{Pd}\u2212.\uff0e\ufe52\u3002\uff61\p{Cf}]")
+    # ideographic and half-width ideographic forms, the prolonged sound mark a Japanese IME types for the hyphen key
+    # (and its half-width form), any invisible format character (Cf)
+    rule = regex.compile(r"[\p{Zs}\p{Pd}\u2212.\uff0e\ufe52\u3002\uff61\u30fc\uff70\p{Cf}]")
     wrong = [f"U+{c:04X}" for c in range(0x110000)
              if bool(SEPARATOR.fullmatch(chr(c))) != (chr(c).isspace() or bool(rule.fullmatch(chr(c))))]
     assert wrong == []

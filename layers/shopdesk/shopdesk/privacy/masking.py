@@ -45,7 +45,9 @@ logger = Logger(child=True)
 # every space separator, Zs: no-break, figure, ideographic, and tabs and line breaks), any dash (dash punctuation,
 # Pd: the hyphen-minus, the dashes, the full-width and small hyphen-minus an input method types) and the minus sign,
 # the full stop in its forms (full-width, small, and the ideographic one and its half-width form, which a Japanese
-# input method types for the period key in kana mode), and the invisible format characters (Cf: the soft hyphen,
+# input method types for the period key in kana mode), the prolonged sound mark and its half-width form (what the
+# same input method types for the hyphen key in kana mode: a letter to Unicode, a dash to who types it), and the
+# invisible format characters (Cf: the soft hyphen,
 # zero-width spaces and joiners, the word joiner, a byte order mark, bidi marks) that pasted text brings, alone or
 # next to another. A few at a time ("4242 - 4242", "4242\u00ad 4242"): up to three in a row, visible or not, as one
 # class repeated, which costs no more to scan than before. Digits are any script's (``\d`` is Unicode: a phone
@@ -56,10 +58,11 @@ logger = Logger(child=True)
 _DASHES = (r"\u002D\u058A\u05BE\u1400\u1806\u2010-\u2015\u2E17\u2E1A\u2E3A\u2E3B\u2E40\u2E5D\u301C\u3030\u30A0"
            r"\uFE31\uFE32\uFE58\uFE63\uFF0D\U00010D6E\U00010EAD\u2212")                   # Pd, and the minus sign
 _DOTS = r"\u002E\uFF0E\uFE52\u3002\uFF61"
+_KANA_HYPHEN = r"\u30FC\uFF70"         # KATAKANA-HIRAGANA PROLONGED SOUND MARK, and its half-width form
 _INVISIBLE = (r"\u00AD\u0600-\u0605\u061C\u06DD\u070F\u0890\u0891\u08E2\u180E\u200B-\u200F\u202A-\u202E"
               r"\u2060-\u2064\u2066-\u206F\uFEFF\uFFF9-\uFFFB\U000110BD\U000110CD\U00013430-\U0001343F"
               r"\U0001BCA0-\U0001BCA3\U0001D173-\U0001D17A\U000E0001\U000E0020-\U000E007F")      # Cf
-_SEP = rf"[\s{_DASHES}{_DOTS}{_INVISIBLE}]"
+_SEP = rf"[\s{_DASHES}{_DOTS}{_KANA_HYPHEN}{_INVISIBLE}]"
 SEPARATOR = re.compile(_SEP)
 _GROUP = rf"{_SEP}{{0,3}}"
 # 13-19 digits, optionally grouped, not inside a longer number
