@@ -1,4 +1,5 @@
-"""The local stack's secrets as the template declares them (local/provision.py ``Provisioner._secret``)."""
+"""The local stack's secrets as the template declares them (local/provision.py ``Provisioner._secret``), and how
+long a function keeps a secret it read (shopdesk.dal.secrets)."""
 
 from __future__ import annotations
 
@@ -46,3 +47,27 @@ def test_the_local_stack_generates_the_hash_key_afresh_each_time_it_starts():
         keys.append(json.loads(request["SecretString"])["hash_key"])
     # Then each holds a random key of its own, as long as the template asks
     assert keys[0] != keys[1] and all(len(key) >= 48 for key in keys)
+
+
+def test_a_secret_is_read_once_and_cached_five_minutes_then_read_again(monkeypatch):
+    # docs/security.md section 10: read once per cold start, cached five minutes (a rotation reaches every function
+    # within that)
+    from shopdesk.dal import secrets
+
+    reads: list[str] = []
+
+    class _Client:
+        def get_secret_value(self, SecretId: str) -> dict[str, str]:      # boto3 names it so
+            reads.append(SecretId)
+            return {"SecretString": json.dumps({"auth_token": f"token-{len(reads)}"})}
+
+    now = [1000.0]
+    monkeypatch.setattr(secrets, "client", lambda service: _Client())
+    monkeypatch.setattr(secrets.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(secrets, "_cache", {})
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:shopdesk/test/twilio"
+    assert secrets.json_secret(arn) == {"auth_token": "token-1"}
+    now[0] += 299
+    assert secrets.json_secret(arn) == {"auth_token": "token-1"} and reads == [arn]
+    now[0] += 2
+    assert secrets.json_secret(arn) == {"auth_token": "token-2"} and reads == [arn, arn]

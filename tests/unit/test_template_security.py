@@ -177,6 +177,33 @@ def test_the_widgets_socket_keepalive_reaches_a_mock_integration_that_invokes_no
     assert all(_of("AWS::ApiGatewayV2::Integration")[name]["IntegrationType"] == "AWS_PROXY" for name in proxies)
 
 
+def test_every_api_stage_is_throttled_and_the_widgets_socket_at_100_a_second_in_bursts_of_200():
+    # what a client may send at most, before any function runs: API Gateway refuses the rest (429)
+    stages = {name: r["Properties"] for name, r in RESOURCES.items()
+              if r["Type"] in ("AWS::ApiGatewayV2::Stage", "AWS::Serverless::HttpApi")}
+    assert "WidgetLiveStage" in stages
+    limits = {name: (p.get("DefaultRouteSettings") or {}) for name, p in stages.items()}
+    unthrottled = [name for name, s in limits.items()
+                   if not s.get("ThrottlingRateLimit") or not s.get("ThrottlingBurstLimit")]
+    assert unthrottled == []
+    widget = limits["WidgetLiveStage"]
+    assert (widget["ThrottlingRateLimit"], widget["ThrottlingBurstLimit"]) == (100, 200)
+
+
+def test_every_secret_is_created_with_placeholders_or_generated_at_deploy():
+    # the template holds no credential: what a secret is created with is a placeholder to replace, or generated
+    secrets = {name: r["Properties"] for name, r in RESOURCES.items() if r["Type"] == "AWS::SecretsManager::Secret"}
+    assert secrets
+    for name, props in secrets.items():
+        if "GenerateSecretString" in props:
+            assert "SecretString" not in props, name
+            template = json.loads(props["GenerateSecretString"].get("SecretStringTemplate", "{}"))
+            assert all(value in ("rotate-me", "replace-me", "") for value in template.values()), name
+            continue
+        values = json.loads(props["SecretString"]).values()
+        assert all(v == "replace-me" or v == "" or set(v.lstrip("AC")) == {"0"} for v in values), (name, values)
+
+
 def test_the_inbox_is_served_with_security_headers_and_a_policy_that_names_only_the_stacks_own_origins():
     from scripts.web_deploy import stack_policy
 
