@@ -373,6 +373,31 @@ describe("a save someone else's save beat", () => {
   });
 });
 
+describe("saving an SLA policy read from the list", () => {
+  it("sends the policy's fields alone: the version it read goes as ?version=, not in the body", async () => {
+    const standard = { id: "std", name: "Standard", targets: { urgent: { first_response: 600 } }, calendar_id: null,
+                       warning_fraction: 0.8, applies_to: {}, rank: 0, version: 3 };
+    const putPolicy = vi.fn(async (p: object) => ({ ...p, version: 4 }));
+    const api = { calendars: async () => ({ items: [] }), policies: async () => ({ items: [standard] }), putPolicy };
+    render(
+      <AppContext.Provider value={{ ...testContext(new Store(api as unknown as Api)), who: { id: "alice", name: "Alice", groups: ["admins"] } }}>
+        <AdminPages section="policies" />
+      </AppContext.Provider>,
+      root(),
+    );
+    const item = () => [...root().querySelectorAll<HTMLButtonElement>("button")].find((b) => b.textContent === "Standard (std)");
+    await vi.waitFor(() => expect(item()).toBeDefined());
+    item()!.click();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    root().querySelector<HTMLFormElement>("form.card.form")!.requestSubmit();
+    await vi.waitFor(() => expect(putPolicy).toHaveBeenCalledTimes(1));
+    const [body, version] = putPolicy.mock.calls[0]! as unknown as [Record<string, unknown>, number];
+    expect(version).toBe(3);
+    expect(Object.keys(body).sort()).toEqual(["applies_to", "calendar_id", "id", "name", "rank", "targets", "warning_fraction"]);
+    expect(body.targets).toEqual({ urgent: { first_response: 600 } });
+  });
+});
+
 describe("taking an agent off the desk", () => {
   it("says what it does before doing it, then shows them off the desk with a way back", async () => {
     const alice = { id: "alice", name: "Alice", presence: "online", capacity: 3, active: 2, teams: ["default"], skills: [],

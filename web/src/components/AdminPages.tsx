@@ -551,8 +551,11 @@ function PoliciesAdmin() {
       if (Object.keys(row).length) targets[pr] = row;
     }
     const orNull = (s: string) => (listOf(s).length ? listOf(s) : null);
+    // the policy as the list read it, without its version (sent as ?version=): the API refuses a field it does not
+    // know (422)
+    const { version: _read, ...policy } = p as Versioned<SlaPolicy>;
     const body: SlaPolicy = {
-      ...p,
+      ...policy,
       id: p.id.trim(),
       targets,
       calendar_id: p.calendar_id || null,
