@@ -27,6 +27,7 @@ from shopdesk.api.admin import (
 from shopdesk.api.agent import caller, caller_roles
 from shopdesk.api.attachments import install_attachment_errors, with_attachment_problems
 from shopdesk.api.board import SlaEventList
+from shopdesk.api.bodies import KnownFields
 from shopdesk.api.canned import CannedList, CannedOut, documented, install_render_errors
 from shopdesk.api.commerce import PrivacyRequestList
 from shopdesk.api.kb import IMPORT_TYPES, ArticleList, BotOut, ImportOut, install_import_errors
@@ -144,7 +145,7 @@ def list_agents() -> AgentList:
 @app.put("/admin/agents/<agent_id>", summary="Set an agent's capacity, team, skills and languages; ?version=N "
                                               "saves only over version N of the settings (settings_version)",
          responses=problems.responses(200, *WRITE, BUSY))
-def set_agent(agent_id: Id, body: AgentSettings, version: Version = None) -> Agent:
+def set_agent(agent_id: Id, body: KnownFields[AgentSettings], version: Version = None) -> Agent:
     return admin.set_agent(_caller_roles(), agent_id, body, version)
 
 
@@ -180,7 +181,7 @@ def list_teams() -> TeamList:
 
 @app.put("/admin/teams/<team_id>", summary="Create or change a team (?version=N guards concurrent edits)",
          responses=problems.responses(200, *WRITE))
-def put_team(team_id: Id, body: Team, version: Version = None) -> TeamOut:
+def put_team(team_id: Id, body: KnownFields[Team], version: Version = None) -> TeamOut:
     return admin.put_team(_caller_roles(), team_id, body, version)
 
 
@@ -203,7 +204,7 @@ def list_calendars() -> CalendarList:
 
 @app.put("/admin/calendars/<calendar_id>", summary="Create or change a calendar (time zone, windows, holidays)",
          responses=problems.responses(200, *WRITE))
-def put_calendar(calendar_id: Id, body: BusinessHours, version: Version = None) -> CalendarOut:
+def put_calendar(calendar_id: Id, body: KnownFields[BusinessHours], version: Version = None) -> CalendarOut:
     return admin.put_calendar(_caller_roles(), calendar_id, body, version)
 
 
@@ -223,7 +224,7 @@ def list_policies() -> SlaPolicyList:
 
 @app.put("/admin/sla-policies/<policy_id>", summary="Create or change an SLA policy (targets per priority)",
          responses=problems.responses(200, *WRITE, BUSY))
-def put_policy(policy_id: Id, body: SlaPolicy, version: Version = None) -> SlaPolicyOut:
+def put_policy(policy_id: Id, body: KnownFields[SlaPolicy], version: Version = None) -> SlaPolicyOut:
     return admin.put_policy(_caller_roles(), policy_id, body, version)
 
 
@@ -242,7 +243,7 @@ def get_routing() -> RoutingOut:
 @app.put("/admin/routing", summary="Change routing settings: the fields given, the others kept (admins; ?version=N "
                                     "guards concurrent edits; teams named must be the desk's, 422 otherwise)",
          responses=problems.responses(200, 400, 403, 409, 415, BUSY))     # 400: templates the router could not use
-def put_routing(body: RoutingSettings, version: Version = None) -> RoutingOut:
+def put_routing(body: KnownFields[RoutingSettings], version: Version = None) -> RoutingOut:
     return admin.put_routing(_caller_roles(), body, version)
 
 
@@ -269,7 +270,7 @@ def _visible(customer_id: str) -> bool:
 
 @app.put("/admin/customers/<customer_id>", summary="Set a customer's tier ({\"tier\": \"vip\"}, or null for none)",
          responses=problems.responses(200, *WRITE))
-def set_customer_tier(customer_id: Id, body: TierChange) -> Customer:
+def set_customer_tier(customer_id: Id, body: KnownFields[TierChange]) -> Customer:
     return admin.set_tier(_caller_roles(), customer_id, body.tier)
 
 
@@ -310,7 +311,7 @@ def get_canned(response_id: CannedResponseId) -> CannedOut:
          summary="Create or change a shared canned response (admins): title, shortcode, a body per language; "
                  "?version=N saves only over version N (0: only a new one)",
          responses=with_attachment_problems(documented(200, CannedOut, "Saved", 400, 403, 409, 415, renders=True)))
-def put_canned(response_id: CannedResponseId, body: CannedContent, version: Version = None) -> CannedOut:
+def put_canned(response_id: CannedResponseId, body: KnownFields[CannedContent], version: Version = None) -> CannedOut:
     return CannedOut.of(canned.put_shared(caller(app.current_event), response_id, body, version))
 
 
@@ -342,7 +343,7 @@ def list_articles(status: Annotated[str | None, Query(pattern="^(published|retir
                  "translates); ?version=N saves only over version N (the draft's when it has one; 0: only a new "
                  "article)",
          responses=documented(200, Article, "Saved, with its new version", 400, 403, 409, 415))
-def put_article(article_id: ArticleId, body: ArticleContent,
+def put_article(article_id: ArticleId, body: KnownFields[ArticleContent],
                 draft: Annotated[bool, Query(description="save as a draft: kept and versioned, not answered with "
                                                          "until published")] = False,
                 version: Version = None) -> Article:
@@ -404,7 +405,7 @@ def get_bot() -> BotOut:
 @app.put("/admin/bot", summary="Turn the bot on or off and set where, when and how sure it answers (admins; "
                                "the fields given, the others kept; ?version=N guards concurrent edits)",
          responses=problems.responses(200, 403, 409, 415, BUSY))
-def put_bot(body: BotSettings, version: Version = None) -> BotOut:
+def put_bot(body: KnownFields[BotSettings], version: Version = None) -> BotOut:
     return admin.put_bot(_caller_roles(), body, version)
 
 
@@ -417,7 +418,7 @@ def get_csat() -> CsatOut:
                                 "some channels or some teams (admins; the fields given, the others kept; "
                                 "?version=N guards concurrent edits)",
          responses=problems.responses(200, 403, 409, 415, BUSY))
-def put_csat(body: CsatSettings, version: Version = None) -> CsatOut:
+def put_csat(body: KnownFields[CsatSettings], version: Version = None) -> CsatOut:
     return admin.put_csat(_caller_roles(), body, version)
 
 
@@ -467,7 +468,7 @@ def get_privacy_settings() -> PrivacySettingsOut:
 @app.put("/admin/privacy/settings",
          summary="Change retention and masking patterns (admins; ?version=N guards concurrent edits)",
          responses=problems.responses(200, 403, 409, 415))
-def put_privacy_settings(body: PrivacySettings, version: Version = None) -> PrivacySettingsOut:
+def put_privacy_settings(body: KnownFields[PrivacySettings], version: Version = None) -> PrivacySettingsOut:
     return PrivacySettingsOut.model_validate(privacy.put_settings(_caller_roles(), body, version,
                                                                   caller(app.current_event).id))
 
@@ -494,7 +495,7 @@ def erase_customer(customer_id: Id) -> Response[JobStarted]:
 @app.post("/admin/privacy/erasures/preview",
           summary="Erase several customers, first step: whom the names (ids, emails, phone numbers) find, and nothing "
                   "done (admins)", responses=problems.responses(200, 403, 415))
-def preview_erasures(body: EraseSeveral) -> EraseRows:
+def preview_erasures(body: KnownFields[EraseSeveral]) -> EraseRows:
     return EraseRows.model_validate({"items": privacy.erase_many(_caller_roles(), body.customers,
                                                                 caller(app.current_event).id, start=False)})
 
@@ -503,7 +504,7 @@ def preview_erasures(body: EraseSeveral) -> EraseRows:
           summary="Erase several customers (admins): an erase job for each customer the names find, one row per name "
                   "(POST .../preview first shows whom they find)",
           status_code=202, responses=problems.responses(202, 403, 415, description="Started"))
-def start_erasures(body: EraseSeveral) -> Response[EraseRows]:
+def start_erasures(body: KnownFields[EraseSeveral]) -> Response[EraseRows]:
     rows = privacy.erase_many(_caller_roles(), body.customers, caller(app.current_event).id, start=True,
                               request_id=app.current_event.request_context.request_id)
     return Response(202, content_types.APPLICATION_JSON, EraseRows.model_validate({"items": rows}))
@@ -530,7 +531,7 @@ def list_labels() -> LabelList:
 @app.put("/admin/labels/<label_id>", summary="Create, rename or recolour a label (admins): {name, color}; "
                                               "?version=N saves only over version N (0: only a new one)",
          responses=problems.responses(200, 403, 409, 415))
-def put_label(label_id: LabelPath, body: LabelContent, version: Version = None) -> LabelOut:
+def put_label(label_id: LabelPath, body: KnownFields[LabelContent], version: Version = None) -> LabelOut:
     return LabelOut.of(labels.put(caller(app.current_event), label_id, body, version))
 
 
@@ -563,7 +564,7 @@ def get_macro(macro_id: MacroId) -> MacroOut:
          summary="Create or change a shared macro (admins): {name, actions}; 422 names anything its actions name "
                  "that does not exist; ?version=N saves only over version N (0: only a new one)",
          responses=problems.responses(200, 403, 409, 415))
-def put_macro(macro_id: MacroId, body: MacroContent, version: Version = None) -> MacroOut:
+def put_macro(macro_id: MacroId, body: KnownFields[MacroContent], version: Version = None) -> MacroOut:
     return MacroOut.of(macros.put_shared(caller(app.current_event), macro_id, body, version))
 
 

@@ -35,6 +35,7 @@ from shopdesk.api.agent import (
     caller,
 )
 from shopdesk.api.attachments import UploadIn, UploadOut, install_attachment_errors, with_attachment_problems
+from shopdesk.api.bodies import KnownFields
 from shopdesk.api.canned import CannedList, CannedOut, documented, install_render_errors
 from shopdesk.api.changes import ChangeList
 from shopdesk.api.commerce import ActionOut, CancelIn, OrderPanelOut, RefundIn, install_action_errors
@@ -255,7 +256,7 @@ def read_mentions(conversation_id: ConversationId) -> Response[None]:
           summary="Reply to the customer (sent in order): text or a canned response, and/or uploaded files",
           status_code=202, responses=with_attachment_problems(
               problems.responses(202, *WRITE, 400, 503, description="Queued to send")))
-def reply(conversation_id: ConversationId, body: ReplyIn) -> Response[MessageOut]:
+def reply(conversation_id: ConversationId, body: KnownFields[ReplyIn]) -> Response[MessageOut]:
     message = inbox.reply(caller(app.current_event), conversation_id, body.text, body.channel,
                           body.canned_response_id, [f.ref() for f in body.attachments])
     return Response(202, content_types.APPLICATION_JSON, MessageOut.of(message, presign))
@@ -278,7 +279,7 @@ def retry_reply(conversation_id: ConversationId, message_id: MessageId) -> Respo
           summary="Upload a file for a reply (with conversation_id) or a canned response: a presigned S3 POST",
           status_code=201, responses=with_attachment_problems(
               problems.responses(201, 400, 403, 404, 415, description="Post the file to url with fields")))
-def upload_attachment(body: UploadIn) -> Response[UploadOut]:
+def upload_attachment(body: KnownFields[UploadIn]) -> Response[UploadOut]:
     upload = inbox.upload(caller(app.current_event), body.conversation_id, body.filename, body.content_type,
                           body.size, body.channel)
     return Response(201, content_types.APPLICATION_JSON, UploadOut.model_validate({**upload,
@@ -293,7 +294,7 @@ def list_templates() -> TemplateList:
 
 @app.post("/agent/conversations/<conversation_id>/templates", summary="Send an approved WhatsApp template",
           status_code=202, responses=problems.responses(202, *WRITE, 400, 503, description="Queued to send"))
-def send_template(conversation_id: ConversationId, body: TemplateIn) -> Response[MessageOut]:
+def send_template(conversation_id: ConversationId, body: KnownFields[TemplateIn]) -> Response[MessageOut]:
     message = inbox.send_template(caller(app.current_event), conversation_id, body.name, body.language,
                                   body.parameters, body.channel)
     return Response(202, content_types.APPLICATION_JSON, MessageOut.of(message))
@@ -302,21 +303,21 @@ def send_template(conversation_id: ConversationId, body: TemplateIn) -> Response
 @app.post("/agent/conversations/<conversation_id>/notes",
           summary="Add an internal note (never sent); @name notifies that agent (400: a name several agents share)",
           status_code=201, responses=problems.responses(201, *WRITE, 400, description="Added"))
-def note(conversation_id: ConversationId, body: NoteIn) -> Response[MessageOut]:
+def note(conversation_id: ConversationId, body: KnownFields[NoteIn]) -> Response[MessageOut]:
     message = inbox.note(caller(app.current_event), conversation_id, body.text)
     return Response(201, content_types.APPLICATION_JSON, MessageOut.of(message))
 
 
 @app.post("/agent/conversations/<conversation_id>/assignment", summary="Assign or transfer to an agent",
           responses=problems.responses(200, *WRITE))
-def assign(conversation_id: ConversationId, body: AssignmentIn) -> ConversationOut:
+def assign(conversation_id: ConversationId, body: KnownFields[AssignmentIn]) -> ConversationOut:
     return ConversationOut.of(inbox.assign(caller(app.current_event), conversation_id, body.agent_id, body.note))
 
 
 @app.post("/agent/conversations/<conversation_id>/status",
           summary="Open, pend, snooze (optionally until a time or a preset), resolve or reopen",
           responses=problems.responses(200, *WRITE, 400))
-def set_status(conversation_id: ConversationId, body: StatusIn) -> ConversationOut:
+def set_status(conversation_id: ConversationId, body: KnownFields[StatusIn]) -> ConversationOut:
     return ConversationOut.of(snoozer.set_status(caller(app.current_event), conversation_id, body.status,
                                                  body.until, body.preset))
 
@@ -333,7 +334,7 @@ def send_transcript(conversation_id: ConversationId) -> Response[TranscriptOut]:
 @app.put("/agent/conversations/<conversation_id>/routing",
          summary="Change priority, team or skills (the assignee; supervisors and admins)",
          responses=problems.responses(200, *WRITE))
-def set_routing(conversation_id: ConversationId, body: RoutingIn) -> ConversationOut:
+def set_routing(conversation_id: ConversationId, body: KnownFields[RoutingIn]) -> ConversationOut:
     change = RoutingChange(priority=body.priority, team=body.team, skills=body.skills, note=body.note)
     return ConversationOut.of(rerouter.change(conversation_id, change, caller(app.current_event)))
 
@@ -347,7 +348,7 @@ def me() -> AgentOut:
 
 @app.put("/agent/me/presence", summary="Go online, away or offline",
          responses=problems.responses(200, 403, 409, 415))
-def set_presence(body: PresenceIn) -> AgentOut:
+def set_presence(body: KnownFields[PresenceIn]) -> AgentOut:
     who = caller(app.current_event)
     return AgentOut.of(inbox.set_presence(who.id, who.name, body.presence))
 
@@ -379,13 +380,13 @@ def _duplicates(who: Caller, customer_id: str) -> DuplicateList:
 @app.post("/agent/customers/<customer_id>/merge",
           summary="Merge another customer into this one (identities, conversations, open conversation)",
           responses=problems.responses(200, 400, 403, 404, 409, 415, description="Merged"))
-def merge_customer(customer_id: CustomerId, body: MergeIn) -> MergeOut:
+def merge_customer(customer_id: CustomerId, body: KnownFields[MergeIn]) -> MergeOut:
     return MergeOut.of(customer_desk.merge(caller(app.current_event), customer_id, body.other_id, body.reason))
 
 
 @app.post("/agent/customers/<customer_id>/unmerge", summary="Undo a merge: both customers as they were",
           responses=problems.responses(200, 403, 404, 409, 415, description="Unmerged"))
-def unmerge_customer(customer_id: CustomerId, body: UnmergeIn) -> MergeOut:
+def unmerge_customer(customer_id: CustomerId, body: KnownFields[UnmergeIn]) -> MergeOut:
     return MergeOut.of(customer_desk.unmerge(caller(app.current_event), customer_id, body.merge_id, body.reason))
 
 
@@ -410,7 +411,7 @@ OrderId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z
           summary="What the bot would do with this message, sending nothing: language, sentiment, urgency, intent, "
                   "the reason it would hand over, or the article it would answer with; plus the best articles",
           responses=problems.responses(200, 403, 404, 415))
-def assist_answer(body: AssistRequest) -> AssistAnswer:
+def assist_answer(body: KnownFields[AssistRequest]) -> AssistAnswer:
     return AssistAnswer.of(assistant.answer(caller(app.current_event), body.text, with_article=body.with_article))
 
 
@@ -447,7 +448,7 @@ opener = opened.Opener(customer=_customer, duplicates=_duplicates, assist=_assis
 @app.post("/agent/conversations/<conversation_id>/orders/<order_id>/cancel",
           summary="Cancel an unfulfilled order: without confirm, a 409 with the preview; with confirm, done",
           responses=problems.responses(200, *WRITE, 503))
-def cancel_order(conversation_id: ConversationId, order_id: OrderId, body: CancelIn) -> ActionOut:
+def cancel_order(conversation_id: ConversationId, order_id: OrderId, body: KnownFields[CancelIn]) -> ActionOut:
     who = caller(app.current_event)
     request = CancelRequest(reason=body.reason, restock=body.restock, notify_customer=body.notify_customer,
                             staff_note=body.staff_note, confirm=body.confirm)
@@ -457,7 +458,7 @@ def cancel_order(conversation_id: ConversationId, order_id: OrderId, body: Cance
 @app.post("/agent/conversations/<conversation_id>/orders/<order_id>/refund",
           summary="Refund all (no line_items) or chosen line items: without confirm, a 409 with the preview",
           responses=problems.responses(200, *WRITE, 503))
-def refund_order(conversation_id: ConversationId, order_id: OrderId, body: RefundIn) -> ActionOut:
+def refund_order(conversation_id: ConversationId, order_id: OrderId, body: KnownFields[RefundIn]) -> ActionOut:
     who = caller(app.current_event)
     request = RefundRequest(line_items=body.line_items, note=body.note, notify_customer=body.notify_customer,
                             confirm=body.confirm)
@@ -489,7 +490,7 @@ Version = Annotated[int | None, Query(ge=0, le=2**31, description="save only ove
 @app.post("/agent/conversations/<conversation_id>/preview",
           summary="The reply as the customer would get it: variables filled in (422 names any with no value)",
           responses=documented(200, PreviewOut, "The rendered text; nothing sent", 403, 404, 415, renders=True))
-def preview(conversation_id: ConversationId, body: PreviewIn) -> PreviewOut:
+def preview(conversation_id: ConversationId, body: KnownFields[PreviewIn]) -> PreviewOut:
     return PreviewOut(text=inbox.preview(caller(app.current_event), conversation_id, body.text,
                                          body.canned_response_id))
 
@@ -511,7 +512,8 @@ def search_canned(q: Annotated[str | None, Query(max_length=100)] = None,
 @app.put("/agent/canned-responses/<response_id>", summary="Create or change one of the caller's own canned responses "
                                                           "(?version=N: only over version N; 0: only a new one)",
          responses=with_attachment_problems(documented(200, CannedOut, "Saved", 400, 403, 409, 415, renders=True)))
-def put_personal_canned(response_id: CannedResponseId, body: CannedContent, version: Version = None) -> CannedOut:
+def put_personal_canned(response_id: CannedResponseId, body: KnownFields[CannedContent],
+                        version: Version = None) -> CannedOut:
     return CannedOut.of(canned.put_personal(caller(app.current_event), response_id, body, version))
 
 
@@ -541,7 +543,7 @@ def list_labels() -> LabelList:
 @app.post("/agent/conversations/<conversation_id>/labels",
           summary="Add and remove labels (422 names any unknown or retired label to add)",
           responses=problems.responses(200, *WRITE))
-def change_labels(conversation_id: ConversationId, body: LabelChange) -> ConversationOut:
+def change_labels(conversation_id: ConversationId, body: KnownFields[LabelChange]) -> ConversationOut:
     return ConversationOut.of(labels.change(caller(app.current_event), conversation_id, body))
 
 
@@ -554,7 +556,7 @@ def list_macros() -> MacroList:
          summary="Create or change one of the caller's own macros (422 names anything its actions name that "
                  "does not exist; ?version=N: only over version N, 0: only a new one)",
          responses=problems.responses(200, 403, 409, 415))
-def put_personal_macro(macro_id: MacroId, body: MacroContent, version: Version = None) -> MacroOut:
+def put_personal_macro(macro_id: MacroId, body: KnownFields[MacroContent], version: Version = None) -> MacroOut:
     return MacroOut.of(macros.put_personal(caller(app.current_event), macro_id, body, version))
 
 
@@ -569,7 +571,7 @@ def delete_personal_macro(macro_id: MacroId) -> Response[None]:
           summary="Apply a macro (the caller's own or a shared one) to conversations: per conversation applied, "
                   "or refused with the problem (all or nothing per conversation)",
           responses=problems.responses(200, 403, 404, 415))
-def apply_macro(macro_id: MacroId, body: ApplyRequest) -> ApplyOut:
+def apply_macro(macro_id: MacroId, body: KnownFields[ApplyRequest]) -> ApplyOut:
     context = app.lambda_context
     return ApplyOut.of(*macros.apply(caller(app.current_event), macro_id, body.conversation_ids,
                                      time_left=lambda: context.get_remaining_time_in_millis() / 1000))
