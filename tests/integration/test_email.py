@@ -241,6 +241,46 @@ def test_attachments_are_stored_and_served_through_presigned_links(desk):
     assert attachment["filename"] == "Rechnung März.pdf" and "X-Amz-Signature" in attachment["url"]
 
 
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+SCRIPT_PAGE = b"<html><body><script>alert(document.domain)</script></body></html>"
+SCRIPT_SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+
+
+def _mail_with_files(files: list[tuple[bytes, str, str]], message_id: str) -> bytes:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"], msg["Message-ID"] = ("tess@customer.example", "support@shop.example",
+                                                                 "Photos", message_id)
+    msg.set_content("See the files.")
+    for data, content_type, name in files:
+        maintype, subtype = content_type.split("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return bytes(msg)
+
+
+def _stored_files(desk) -> list[dict]:
+    listed = desk.client("s3").list_objects_v2(Bucket=desk.env["MEDIA_BUCKET"], Prefix="media/email/")
+    return listed.get("Contents", [])
+
+
+def test_an_email_attachment_agents_should_not_open_becomes_a_placeholder_note_and_no_file(desk):
+    # Given a customer's mail with an SVG, an HTML page (one named .html, one named .png but declared text/html)
+    # and a picture
+    raw = _mail_with_files([(SCRIPT_SVG, "image/svg+xml", "logo.svg"), (SCRIPT_PAGE, "text/html", "page.html"),
+                            (SCRIPT_PAGE, "text/html", "photo.png"), (SCRIPT_PAGE, "image/png", "page.htm"),
+                            (PNG, "image/png", "shoe.png")], "<files@customer.example>")
+    # When it arrives
+    _deliver(desk, raw, "files")
+    # Then the picture is stored and the others are placeholder notes on the message, with no file behind them
+    [conv] = _conversations(desk)
+    [message] = [m for m in _messages(desk, conv["id"]) if m["direction"] == "inbound"]
+    shown = {a["filename"]: a for a in message["attachments"]}
+    assert set(shown) == {"logo.svg", "page.html", "photo.png", "page.htm", "shoe.png"}
+    for name in ("logo.svg", "page.html", "photo.png", "page.htm"):
+        assert shown[name]["url"] is None and "not accepted" in shown[name]["note"], shown[name]
+    assert shown["shoe.png"]["url"] and shown["shoe.png"]["note"] is None
+    assert [o["Key"].rsplit("/", 1)[-1] for o in _stored_files(desk)] == ["4-shoe.png"]
+
+
 # ------------------------------------------------------------------------------ SNS
 
 @pytest.fixture

@@ -904,10 +904,12 @@ class ParsedEmail:
     message: InboundMessage
     files: list[tuple[Attachment, bytes]]
 
-    def with_storage_keys(self, keys: Sequence[str | None]) -> InboundMessage:
-        """The message with ``storage_key`` set on the i-th file's Attachment to ``keys[i]``."""
-        by_id = {id(attachment): key for (attachment, _), key in zip(self.files, keys, strict=False) if key}
-        attachments = [a.model_copy(update={"storage_key": by_id[id(a)]}) if id(a) in by_id else a
+    def with_files(self, changes: Sequence[dict[str, Any] | None]) -> InboundMessage:
+        """The message with the i-th file's Attachment changed by ``changes[i]``: its ``storage_key`` once stored,
+        or the ``note`` saying why it was not."""
+        by_id = {id(attachment): change for (attachment, _), change in zip(self.files, changes, strict=False)
+                 if change}
+        attachments = [a.model_copy(update=by_id[id(a)]) if id(a) in by_id else a
                        for a in self.message.attachments]
         return self.message.model_copy(update={"attachments": attachments})
 

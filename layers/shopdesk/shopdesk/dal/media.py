@@ -20,6 +20,35 @@ PROVIDER_FETCH_SECONDS = 3600      # a link a provider fetches an outbound file 
 UPLOAD_SECONDS = 300               # a presigned POST
 
 
+# Types a browser runs a page's scripts in when it opens the file (HTML, SVG, XML and its dialects, JavaScript):
+# never stored or served under their own type (``served_type``), whatever a sender or an object claims.
+SCRIPT_TYPES = frozenset((
+    "text/html", "application/xhtml+xml", "application/vnd.wap.xhtml+xml", "image/svg+xml", "text/xml",
+    "application/xml", "text/xsl", "application/xslt+xml", "application/rdf+xml", "application/mathml+xml",
+    "text/javascript", "application/javascript", "application/x-javascript", "text/x-javascript",
+    "application/ecmascript", "text/ecmascript", "text/x-server-parsed-html", "multipart/x-mixed-replace",
+))
+# Pictures browsers draw without running anything: the only files a link shows in the browser (SVG is not one).
+INLINE_TYPES = frozenset(("image/png", "image/jpeg", "image/gif", "image/webp"))
+SAFE_FALLBACK = "application/octet-stream"
+_MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
+
+
+def script_capable(content_type: str | None) -> bool:
+    """Whether a browser may run scripts in a file of this type (any XML dialect counts)."""
+    kind = (content_type or "").split(";", 1)[0].strip().lower()
+    return kind in SCRIPT_TYPES or kind.endswith(("+xml", "/xml"))
+
+
+def served_type(content_type: str | None) -> str:
+    """The type a file is stored and served under: its own, without parameters, unless it is none, not a media
+    type, or one a browser runs scripts in; then ``application/octet-stream`` (a download)."""
+    kind = (content_type or "").split(";", 1)[0].strip().lower()
+    if not _MEDIA_TYPE.fullmatch(kind) or script_capable(kind):
+        return SAFE_FALLBACK
+    return kind
+
+
 @dataclass(frozen=True)
 class StoredObject:
     key: str

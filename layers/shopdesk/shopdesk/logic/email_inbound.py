@@ -3,7 +3,8 @@
 Threading: a reply joins its conversation through the reply+<conversation>@ address we sent from,
 else through In-Reply-To/References naming one of our sent mails (SES's Message-ID is
 <ses-message-id@…amazonses.com>) or an earlier mail of the thread; else the customer's open
-conversation. Attachments are stored before the message, so the agent sees them at once.
+conversation. Attachments are stored before the message, so the agent sees them at once; one of a type agents
+should not open (``logic/media.py`` ``refused``) is a placeholder note instead, as on the other channels.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.media import MediaStore, RawMail, media_key
 from shopdesk.errors import BadRequest, InvalidSignature, NotFound
 from shopdesk.logic.ingest import masked_name
+from shopdesk.logic.media import refused
 from shopdesk.logic.webhooks import Outcome, WebhookProcessor
 from shopdesk.models import InboundMessage
 from shopdesk.privacy.masking import MailNotRewritten, mask_mail
@@ -94,14 +96,19 @@ class EmailReceiver:
             return self.processor.process([unsupported("email", str(exc), copy, (where or {}).get("key"))])
         folder = hashlib.sha256(parsed.message.provider_id.encode()).hexdigest()[:32]
         policy = self.processor.privacy.current() if self.processor.privacy else None
-        keys = []
+        changes: list[dict[str, str]] = []
         for index, (attachment, content) in enumerate(parsed.files):
+            # a file agents should not open (a page, an SVG, a program) is a placeholder note, as on other channels
+            note = refused(attachment.content_type, attachment.filename)
+            if note is not None:
+                changes.append({"note": note})
+                continue
             # the key is named after the file as the message will name it: masked (ingest masks the message's copy)
             name = masked_name(attachment.filename, policy, []) if policy else attachment.filename
             key = media_key("email", folder, index, name)
             self.store.put(key, content, attachment.content_type)
-            keys.append(key)
-        message = parsed.with_storage_keys(keys)
+            changes.append({"storage_key": key})
+        message = parsed.with_files(changes)
         if where and where.get("bucket") and where.get("key"):      # the raw mail: exported and erased with it
             message = message.model_copy(update={"payload": {**(message.payload or {}),
                                                              "source": {"bucket": where["bucket"],

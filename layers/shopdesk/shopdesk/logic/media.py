@@ -17,7 +17,7 @@ from aws_lambda_powertools import Logger
 
 from shopdesk.channels.base import Media, http_bytes
 from shopdesk.dal.conversations import Conversations
-from shopdesk.dal.media import MediaStore, media_key, message_files
+from shopdesk.dal.media import SCRIPT_TYPES, MediaStore, media_key, message_files, script_capable
 from shopdesk.dal.table import ConditionFailed
 from shopdesk.errors import ProviderError
 from shopdesk.models import Attachment
@@ -30,12 +30,41 @@ ACCEPTED_TYPES = {
     "application/msword", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "application/vnd.ms-excel", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-REFUSED_TYPES = {"image/svg+xml"}     # can carry scripts
+# Files agents should not open, whatever the channel (an email's too): pages and pictures that carry scripts
+# (``SCRIPT_TYPES``: HTML, XHTML, SVG, XML, JavaScript) and programs, known by their type or by their name's ending
+# (a sender may declare any type). They become a placeholder note on the message, never a stored file.
+REFUSED_TYPES = SCRIPT_TYPES | {
+    "application/x-msdownload", "application/x-msdos-program", "application/vnd.microsoft.portable-executable",
+    "application/x-dosexec", "application/x-executable", "application/x-elf", "application/x-mach-binary",
+    "application/x-msi", "application/x-ms-installer", "application/x-sh", "application/x-csh",
+    "application/x-bat", "application/x-shellscript", "application/x-httpd-php", "application/hta",
+    "application/java-archive", "application/x-java-archive", "application/x-shockwave-flash",
+    "application/vnd.ms-htmlhelp", "application/x-ms-shortcut", "application/x-apple-diskimage",
+}
+REFUSED_ENDINGS = (
+    ".html", ".htm", ".shtml", ".xhtml", ".xht", ".mht", ".mhtml", ".svg", ".svgz", ".xml", ".xsl", ".xslt",
+    ".js", ".mjs", ".jse", ".vbs", ".vbe", ".wsf", ".wsh", ".hta", ".ps1", ".psm1", ".bat", ".cmd", ".com",
+    ".exe", ".scr", ".pif", ".cpl", ".msi", ".msp", ".dll", ".jar", ".sh", ".lnk", ".chm", ".swf", ".php",
+    ".app", ".dmg", ".apk",
+)
 
 
-def accepted(content_type: str | None) -> bool:
+def refused(content_type: str | None, filename: str | None = None) -> str | None:
+    """Why a customer's file is not kept (the placeholder note's words), or None when its type and name are not
+    on the refused lists."""
     kind = (content_type or "").split(";")[0].strip().lower()
-    return kind not in REFUSED_TYPES and (kind.startswith(ACCEPTED_PREFIXES) or kind in ACCEPTED_TYPES)
+    if kind in REFUSED_TYPES or script_capable(kind):
+        return f"not kept: files of type {kind} are not accepted"
+    name = (filename or "").strip().lower().rstrip(". ")
+    ending = next((e for e in REFUSED_ENDINGS if name.endswith(e)), None)
+    if ending:
+        return f"not kept: files named *{ending} are not accepted"
+    return None
+
+
+def accepted(content_type: str | None, filename: str | None = None) -> bool:
+    kind = (content_type or "").split(";")[0].strip().lower()
+    return refused(kind, filename) is None and (kind.startswith(ACCEPTED_PREFIXES) or kind in ACCEPTED_TYPES)
 
 
 Fetcher = Callable[[Attachment, int], Media]
@@ -88,10 +117,11 @@ class MediaCopier:
             return attachment.model_copy(update={"note": note})
         content_type = media.content_type if media.content_type not in (None, "application/octet-stream") \
             else attachment.content_type
-        if not accepted(content_type):
-            return attachment.model_copy(update={"note": f"not kept: files of type {content_type} are not accepted",
-                                                 "content_type": content_type})
-        key = media_key(conversation_id, message_id, index, attachment.filename or media.filename)
+        name = attachment.filename or media.filename
+        if not accepted(content_type, name):
+            note = refused(content_type, name) or f"not kept: files of type {content_type} are not accepted"
+            return attachment.model_copy(update={"note": note, "content_type": content_type})
+        key = media_key(conversation_id, message_id, index, name)
         self.store.put(key, media.content, content_type)
         return attachment.model_copy(update={"storage_key": key, "content_type": content_type,
                                              "size": len(media.content)})
