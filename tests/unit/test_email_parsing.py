@@ -5,13 +5,15 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import random
-from email.message import EmailMessage
+from email import policy
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
 from email.policy import SMTP
 from pathlib import Path
 
 import pytest
 
-from shopdesk.channels.email import ParsedEmail, ShopAddresses, decode_header_text, parse_email
+from shopdesk.channels.email import ParsedEmail, ShopAddresses, decode_header_text, parse_email, ses_authentication
 from shopdesk.errors import BadRequest
 
 FIXTURES = Path(__file__).parent / "fixtures" / "email"
@@ -380,6 +382,124 @@ def test_contact_form_mail_that_passes_dmarc_is_read_as_before_and_flagged_unpro
     # a customer's own mail is not a form's
     own = parse_email(b"From: ivy@example.com\r\nTo: support@shop.example\r\n\r\nhi\r\n", shop_addresses=SHOP)
     assert own.message.email.contact_form is False
+
+
+# SES's Authentication-Results as SES writes it on mail it receives: its SPF check's client-ip, envelope-from and
+# helo as clauses of their own after the spf result, then dkim and dmarc, each clause ended by ";"
+SES_REAL_SHAPE = ("amazonses.com;\r\n spf=pass (spfCheck: domain of customer.example designates 209.85.128.51 as"
+                  " permitted sender) client-ip=209.85.128.51; envelope-from=ada@customer.example;"
+                  " helo=mail-wm1-f51.google.com;\r\n dkim=pass header.i=@customer.example;\r\n"
+                  " dmarc=pass header.from=customer.example;")
+
+
+def _with_results(*values: str) -> Message:
+    raw = "".join(f"Authentication-Results: {value}\r\n" for value in values) + "From: a@example.com\r\n\r\nhi\r\n"
+    return _headers(raw.encode())
+
+
+def _headers(raw: bytes) -> Message:
+    return BytesParser(policy=policy.default).parsebytes(raw)
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (SES_REAL_SHAPE, {"spf": "pass", "dkim": "pass", "dmarc": "pass"}),
+    # an older one, before SES judged DMARC: no dmarc verdict, nothing refused
+    ("amazonses.com; spf=pass (spfCheck: domain of shop.example designates 207.171.184.29 as permitted sender)"
+     " client-ip=207.171.184.29; envelope-from=prvs=093bd89e2=ada@shop.example; helo=smtp-fw-9102.shop.example;"
+     " dkim=pass header.i=@shop.example;", {"spf": "pass", "dkim": "pass"}),
+    ("amazonses.com; spf=pass (spfCheck: domain of x designates 198.51.100.101 as permitted sender)"
+     " client-ip=198.51.100.101; envelope-from=signer@corp.example; helo=NAM12-SN1-obe.outbound.protection.outlook.com;"
+     " dkim=none header.i=unknown; dmarc=none header.from=corp.example;",
+     {"spf": "pass", "dkim": "none", "dmarc": "none"}),
+    # the shapes the tests write
+    (SES_DMARC_FAIL.decode().partition(": ")[2].strip(), {"spf": "fail", "dkim": "none", "dmarc": "fail"}),
+    ("amazonses.com; spf=fail (spfCheck: 203.0.113.9 is not a permitted sender) smtp.mailfrom=customer.example;\r\n"
+     " dkim=none;\r\n dmarc=pass header.from=customer.example;", {"spf": "fail", "dkim": "none", "dmarc": "pass"}),
+    ("amazonses.com; dmarc=pass header.from=example.com", {"dmarc": "pass"}),
+    # not SES's: nothing read
+    ("mx.google.com; spf=neutral (google.com: 203.12.160.161 is neither permitted nor denied by domain of"
+     " test@lindsaar.net) smtp.mail=test@lindsaar.net", {}),
+    ("amazonses.com.evil.example; dmarc=pass", {}),
+])
+def test_sess_verdicts_are_read_as_they_were_from_the_headers_it_writes(value: str, expected: dict[str, str]) -> None:
+    assert ses_authentication(_with_results(value)) == expected
+
+
+def test_the_shared_samples_carry_no_verdict_of_sess() -> None:
+    # the SES samples have no Authentication-Results of SES's (one has Google's): nothing is judged on them
+    samples = Path(__file__).parents[1] / "samples" / "ses"
+    for path in sorted(samples.rglob("*.eml")):
+        assert ses_authentication(_headers(path.read_bytes())) == {}, path.name
+
+
+# Mail SES found failing DMARC, whose sender put a pass where SES quotes them: the envelope sender (smtp.mailfrom, or
+# SES's own envelope-from), the HELO name, a header.from, a comment, a quoted string, a reason
+FORGED_VERDICTS = {
+    "smtp.mailfrom": "amazonses.com; spf=fail smtp.mailfrom=dmarc=pass@evil.example; dkim=none;"
+                     " dmarc=fail header.from=example.com;",
+    "envelope-from": "amazonses.com; spf=fail (spfCheck: 203.0.113.9 is not a permitted sender)"
+                     " client-ip=203.0.113.9; envelope-from=dmarc=pass@evil.example;"
+                     " helo=dmarc=pass.evil.example; dkim=none; dmarc=fail header.from=example.com;",
+    "header.from": "amazonses.com; spf=fail header.from=dmarc=pass header.i=dkim=pass; dkim=fail;"
+                   " dmarc=fail header.from=example.com;",
+    "comment": "amazonses.com; spf=fail (dmarc=pass spf=pass (dkim=pass)) smtp.mailfrom=evil.example; dkim=fail;"
+               " dmarc=fail header.from=example.com;",
+    "quoted": 'amazonses.com; spf=fail smtp.mailfrom="dmarc=pass spf=pass dkim=pass"@evil.example; dkim=fail;'
+              " dmarc=fail header.from=example.com;",
+    "reason": 'amazonses.com; spf=fail reason="dmarc=pass"; dkim=fail reason="spf=pass dkim=pass";'
+              " dmarc=fail header.from=example.com;",
+}
+
+
+@pytest.mark.parametrize("where", sorted(FORGED_VERDICTS))
+def test_a_pass_the_sender_wrote_inside_sess_header_is_never_read_as_a_verdict(where: str) -> None:
+    # Given SES's header with its real verdicts fail, and a sender's "dmarc=pass" (spf, dkim) where SES quotes them
+    value = FORGED_VERDICTS[where]
+    # When it is read, Then only SES's own clauses count: a property, comment, quoted string or reason is no result
+    verdicts = ses_authentication(_with_results(value))
+    assert verdicts["dmarc"] == "fail" and verdicts["spf"] == "fail", verdicts
+    assert verdicts["dkim"] in {"none", "fail"}, verdicts
+    # and the mail, From a customer with the forger's Reply-To, or From our address naming one, is refused
+    forged = b"From: Boss <boss@example.com>\r\nReply-To: x@evil.example\r\nTo: support@shop.example\r\n\r\nhi\r\n"
+    for mail in (forged, FORM):
+        with pytest.raises(BadRequest, match="DMARC"):
+            parse_email(f"Authentication-Results: {value}\r\n".encode() + mail, shop_addresses=SHOP)
+
+
+@pytest.mark.parametrize("value", [
+    # a comment or quoted string left open swallows the rest, SES's dmarc=fail with it
+    "amazonses.com; spf=fail smtp.mailfrom=a(b@evil.example; dkim=none; dmarc=fail header.from=example.com;",
+    'amazonses.com; spf=fail smtp.mailfrom=a"b@evil.example; dkim=none; dmarc=fail header.from=example.com;',
+    # one closed further on hides SES's clauses between (SES's own comments never span a ";")
+    "amazonses.com; spf=fail smtp.mailfrom=a(b@evil.example; dkim=none; dmarc=fail header.from=x)y;",
+    'amazonses.com; spf=fail smtp.mailfrom="a@evil.example; dmarc=fail header.from="x;',
+    # a comment or quoted string spanning a ";", even closed within the sender's own value
+    "amazonses.com; spf=fail smtp.helo=x(;dmarc=pass) smtp.mailfrom=evil.example; dmarc=fail header.from=x;",
+    'amazonses.com; spf=fail smtp.mailfrom="a;dmarc=pass"@evil.example; dmarc=fail header.from=x;',
+    # a clause of a method we read that is no RFC 8601 result
+    "amazonses.com; spf=fail smtp.mailfrom= dmarc = pass@evil.example; dkim=none; dmarc=fail header.from=x;",
+    "amazonses.com; spf=fail smtp.mailfrom=evil.example; dmarc=pass@evil.example; dmarc=fail header.from=x;",
+])
+def test_sess_header_the_sender_broke_cannot_be_read_and_the_mail_is_refused(value: str) -> None:
+    assert ses_authentication(_with_results(value))["dmarc"] == "unreadable"
+    forged = b"From: Boss <boss@example.com>\r\nReply-To: x@evil.example\r\nTo: support@shop.example\r\n\r\nhi\r\n"
+    with pytest.raises(BadRequest, match="DMARC"):
+        parse_email(f"Authentication-Results: {value}\r\n".encode() + forged, shop_addresses=SHOP)
+
+
+def test_a_method_ses_judged_twice_reads_fail_when_either_says_fail() -> None:
+    # an unquoted ";" in a HELO name SES quotes would add a clause of the sender's: their pass never hides SES's fail
+    value = "amazonses.com; spf=fail smtp.helo=x; dmarc=pass; dkim=none; dmarc=fail header.from=example.com;"
+    assert ses_authentication(_with_results(value))["dmarc"] == "fail"
+    value = "amazonses.com; spf=fail; dkim=pass header.d=a.example; dkim=fail header.d=b.example; dmarc=pass"
+    assert ses_authentication(_with_results(value)) == {"spf": "fail", "dkim": "fail", "dmarc": "pass"}
+
+
+def test_only_the_topmost_authentication_results_is_read() -> None:
+    # SES's on top; the sender's below it (claiming a pass) is never read, nor one of someone else's on top
+    assert ses_authentication(_with_results(SES_DMARC_FAIL.decode().partition(": ")[2].strip(),
+                                            "amazonses.com; dmarc=pass"))["dmarc"] == "fail"
+    assert ses_authentication(_with_results("mx.example; dmarc=pass", "amazonses.com; dmarc=fail")) == {}
 
 
 def test_mail_from_our_own_address_is_a_loop() -> None:

@@ -24,12 +24,13 @@ forged (below). Decisions:
 - Body: text/plain is preferred; HTML-only mail is turned into readable text. Quoted history under
   a reply is cut from ``text`` and kept in ``email.quoted_text``; when the cut would leave nothing
   (a forward, a bottom-posted reply) the whole text stays.
-- Authenticity: mail that SES's own DMARC check failed (``ses_authentication``) is not a customer's message
-  (``BadRequest``, kept as unsupported): its From address, which names the customer, may be forged, and its
-  Reply-To would send the agents' answers about that customer's conversation to the forger. Mail From one of
-  our own addresses fails it the same way (anyone can write it, naming any customer in Reply-To), except from
-  an address the admin declared a contact form's sender (``contact_form_senders``; a form's mail is often not
-  aligned): its customer is the Reply-To, who also gets the answers.
+- Authenticity: mail that SES's own DMARC check failed (``ses_authentication``, which reads SES's header as RFC 8601
+  clauses, so no text of the sender's quoted in it counts; one the sender broke reads ``unreadable``, refused the
+  same way) is not a customer's message (``BadRequest``, kept as unsupported): its From address, which names the
+  customer, may be forged, and its Reply-To would send the agents' answers about that customer's conversation to the
+  forger. Mail From one of our own addresses fails it the same way (anyone can write it, naming any customer in
+  Reply-To), except from an address the admin declared a contact form's sender (``contact_form_senders``; a form's
+  mail is often not aligned): its customer is the Reply-To, who also gets the answers.
 - A contact form's mail (From one of our addresses, the customer in Reply-To, whatever SES's verdict) is
   marked ``email.contact_form``: its customer's address is the form's claim, not proven by the mail.
 - Loop guard (``email.auto_submitted``): RFC 3834 Auto-Submitted other than ``no``, X-Autoreply,
@@ -197,21 +198,129 @@ def _raw_headers(msg: Message, name: str) -> list[str]:
         return []
 
 
-_AUTH_RESULT = re.compile(r"\b(spf|dkim|dmarc)\s*=\s*([A-Za-z]+)", re.IGNORECASE)
+SES_AUTHSERV_ID = "amazonses.com"
+_READ_METHODS = ("spf", "dkim", "dmarc")
+UNREADABLE = "unreadable"         # the verdict of each method when SES's header cannot be read
+_KEYWORD = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"                    # RFC 8601 Keyword (Let-dig [Ldh-str])
+_QUOTED = r'"(?:[^"\\]|\\.)*"'
+_METHODSPEC = re.compile(rf"\s*({_KEYWORD})\s*(?:/\s*[0-9]+\s*)?=\s*({_KEYWORD})(?=\s|$)")
+_REASONSPEC = re.compile(rf"\s+reason\s*=\s*(?:{_QUOTED}|[^\s\"()<>@,;:\\/\[\]?=]+)(?=\s|$)", re.IGNORECASE)
+# ptype.property=value; or key=value, as SES follows its spf result with Received-SPF's (RFC 7208 section 9.1)
+_PROPSPEC = re.compile(rf"\s+{_KEYWORD}(?:\s*\.\s*{_KEYWORD})?\s*=\s*(?:{_QUOTED}|[^\s\"])+(?=\s|$)")
+_CLAUSE_METHOD = re.compile(rf"\s*({_KEYWORD})\s*[/=]")
+
+
+class _Unreadable(ValueError):
+    """SES's Authentication-Results does not split into clauses (see ``_resinfo_clauses``)."""
+
+
+def _resinfo_clauses(value: str) -> list[str]:
+    """An Authentication-Results value split at each ";" outside comments and quoted strings, comments dropped
+    (RFC 8601 section 2.2). A comment or quoted string left open, or one holding a ";", is ``_Unreadable``: SES's
+    own comments never hold one, so such text is the sender's (an envelope sender or HELO name SES quotes) and could
+    hide SES's clauses after it."""
+    clauses: list[str] = []
+    current: list[str] = []
+    depth = 0                       # comments nest
+    quoted = False
+    index = 0
+    while index < len(value):
+        char = value[index]
+        if char == "\\" and (depth or quoted):
+            if index + 1 < len(value) and value[index + 1] == ";":
+                raise _Unreadable("a ';' inside a comment or quoted string")
+            if quoted:
+                current.append(value[index:index + 2])
+            index += 2
+            continue
+        if quoted:
+            if char == ";":
+                raise _Unreadable("a ';' inside a quoted string")
+            current.append(char)
+            quoted = char != '"'
+        elif depth:
+            if char == ";":
+                raise _Unreadable("a ';' inside a comment")
+            depth += {"(": 1, ")": -1}.get(char, 0)
+            if not depth:
+                current.append(" ")
+        elif char == "(":
+            depth = 1
+        elif char == ")":
+            raise _Unreadable("a comment closed that was never opened")
+        elif char == ";":
+            clauses.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+            quoted = char == '"'
+        index += 1
+    if depth or quoted:
+        raise _Unreadable("a comment or quoted string left open")
+    clauses.append("".join(current))
+    return clauses
+
+
+def _method_result(clause: str) -> tuple[str, str] | None:
+    """The method and its result when ``clause`` is an RFC 8601 resinfo: ``method[/version]=result``, then an
+    optional ``reason=value`` and properties ``ptype.property=value``, each after white space (SES follows its spf
+    result with ``client-ip=<ip>``, a Received-SPF key, which is read as a property too). Property values and
+    reasons are never results, whatever they hold (``smtp.mailfrom=dmarc=pass@...``). None for a clause of another
+    shape (SES writes Received-SPF's ``envelope-from=`` and ``helo=`` as clauses of their own)."""
+    match = _METHODSPEC.match(clause)
+    if not match:
+        return None
+    position = match.end()
+    reason = _REASONSPEC.match(clause, position)
+    position = reason.end() if reason else position
+    while prop := _PROPSPEC.match(clause, position):
+        position = prop.end()
+    if clause[position:].strip():
+        return None
+    return match.group(1).lower(), match.group(2).lower()
 
 
 def ses_authentication(msg: Message) -> dict[str, str]:
     """SES's own verdicts on a mail it received (``spf``, ``dkim``, ``dmarc``: pass, fail, none...): the topmost
     Authentication-Results, when SES wrote it (authserv-id ``amazonses.com``). SES puts its headers above the
-    mail's own, so one a sender wrote (claiming a pass) comes below and is never read; without SES's, nothing."""
+    mail's own, so one a sender wrote (claiming a pass) comes below and is never read; without SES's, nothing.
+
+    The header is read as RFC 8601 defines it, clause by clause: only a clause's ``method=result`` counts, never
+    text the sender chose that SES quotes in it (the envelope sender, the HELO name, a From domain), in a property,
+    a comment, a quoted string or a reason. A method judged in several clauses (DKIM, one per signature) reads
+    ``fail`` when any says so, else its first result. When the header cannot be read (a comment or quoted string
+    left open or holding a ";", or a clause naming spf, dkim or dmarc that is no RFC 8601 result), every method
+    reads ``unreadable``: the sender broke it, and what SES said cannot be told. ``authres`` on PyPI was not used:
+    it refuses SES's headers whole (their ``envelope-from=`` clauses and final ";" are not RFC 8601)."""
     values = _raw_headers(msg, "Authentication-Results")
-    top = " ".join(values[0].split()) if values else ""
-    if not top.lower().startswith("amazonses.com"):
+    if not values:
+        return {}
+    top = re.sub(r"\r?\n(?=[ \t])", "", _unescape_raw(values[0]))
+    try:
+        clauses = _resinfo_clauses(top)
+    except _Unreadable:
+        return dict.fromkeys(_READ_METHODS, UNREADABLE) if _is_ses(top) else {}
+    authserv = clauses[0].split()
+    if not authserv or authserv[0].lower() != SES_AUTHSERV_ID or len(authserv) > 2 or (
+            len(authserv) == 2 and not authserv[1].isdigit()):
         return {}
     results: dict[str, str] = {}
-    for method, result in _AUTH_RESULT.findall(top):
-        results.setdefault(method.lower(), result.lower())
+    for clause in clauses[1:]:
+        parsed = _method_result(clause)
+        if parsed is None:
+            named = _CLAUSE_METHOD.match(clause)
+            if named and named.group(1).lower() in _READ_METHODS:
+                return dict.fromkeys(_READ_METHODS, UNREADABLE)
+            continue
+        method, result = parsed
+        if method in _READ_METHODS and results.get(method) != "fail":
+            results[method] = "fail" if result == "fail" else results.get(method, result)
     return results
+
+
+def _is_ses(value: str) -> bool:
+    """Whether an Authentication-Results value that cannot be split names SES as its authserv-id."""
+    return re.match(rf"\s*{re.escape(SES_AUTHSERV_ID)}\s*(?:[0-9]+\s*)?;", value, re.IGNORECASE) is not None
 
 
 def _header(msg: Message, name: str) -> str:
@@ -1101,12 +1210,13 @@ def parse_email(raw: bytes, *, shop_addresses: Collection[str] | ShopAddresses =
     reply_tos = _addresses(msg, "Reply-To")
     author = senders[0]
     forms = {_shop_key(address) for address in contact_form_senders}
-    if ses_authentication(msg).get("dmarc") == "fail" and not (
-            is_shop(author.address) and _shop_key(author.address) in forms):
+    dmarc = ses_authentication(msg).get("dmarc")
+    if dmarc in ("fail", UNREADABLE) and not (is_shop(author.address) and _shop_key(author.address) in forms):
         # a contact form sending as the shop often fails alignment: read as the form's only when the admin declared
         # that address a form's sender; from any other address of ours anyone could name a customer in Reply-To
-        raise BadRequest("the mail failed SES's DMARC check: its From address may be forged, so it is not the "
-                         "customer's (kept as unsupported)")
+        failed = "failed SES's DMARC check" if dmarc == "fail" else "has SES's DMARC verdict in a header it broke"
+        raise BadRequest(f"the mail {failed}: its From address may be forged, so it is not the customer's "
+                         "(kept as unsupported)")
     answer_to = next((a for a in reply_tos if not is_shop(a.address)), None)
     loop = contact_form = False
     customer = author
