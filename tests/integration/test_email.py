@@ -433,6 +433,31 @@ def test_mail_forged_from_our_own_address_never_writes_in_a_customers_conversati
     assert texts == ["Hello,\nwhere is order #1001?"], texts
 
 
+def test_a_pass_written_in_the_envelope_sender_ses_quotes_never_lets_forged_mail_in(desk):
+    # Given a customer's email conversation
+    online(desk, "alice")
+    _deliver(desk, _ses_verdicts(_eml(), "pass"), "ada-env-1")
+    [conv] = _conversations(desk)
+    desk.drain_queue(desk.work_queue_url, "router")
+    # When mail that fails SES's DMARC check, From her (the forger's Reply-To) or From us (she in Reply-To), comes
+    # from an envelope sender "dmarc=pass@evil.example", which SES quotes in its header before its own dmarc=fail
+    for key, sender, reply_to in (("env-forged-1", "Ada Lovelace <ada@customer.example>", "mallory@evil.example"),
+                                  ("env-forged-2", "Shop <support@shop.example>", "ada@customer.example")):
+        forged = _eml(sender=sender, message_id=f"<{key}@evil.example>", subject="Re: Where is my order?",
+                      body="Please refund me to card 5555 instead.", Reply_To=reply_to)
+        header = ("Authentication-Results: amazonses.com;\r\n spf=pass (spfCheck: domain of evil.example designates"
+                  " 203.0.113.9 as permitted sender) client-ip=203.0.113.9; envelope-from=dmarc=pass@evil.example;"
+                  " helo=dmarc=pass.evil.example;\r\n dkim=none smtp.mailfrom=dkim=pass@evil.example;\r\n"
+                  " dmarc=fail header.from=customer.example;\r\n")
+        result = _deliver(desk, header.encode() + forged, key)
+        assert not (result or {}).get("batchItemFailures"), result
+    # Then neither is in her conversation, nor any other, and her replies still go to her
+    assert [c["id"] for c in _conversations(desk)] == [conv["id"]]
+    texts = [m["text"] for m in _messages(desk, conv["id"]) if m["direction"] == "inbound"]
+    assert texts == ["Hello,\nwhere is order #1001?"], texts
+    assert desk.item(f"CONV#{conv['id']}")["routes"]["email"]["to"] == "ada@customer.example"
+
+
 def test_a_declared_contact_forms_mail_is_read_and_the_agent_told_its_senders_address_is_not_proven(desk):
     # Given the shop declared support@ a contact form's sender, and a customer who wrote herself
     form_env = {"CONTACT_FORM_SENDERS": "support@shop.example"}
