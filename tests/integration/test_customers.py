@@ -302,6 +302,49 @@ def test_a_merge_the_caller_may_not_see_answers_like_a_missing_one_and_the_trail
         (own, "not_visible", 404), (a, "not_visible", 404), (c, "not_visible", 404)} and len(records) == 4
 
 
+def test_an_agent_may_not_undo_a_merge_that_joined_a_customer_of_another_team_they_may_not_see(desk):
+    # Given a customer of the default team (SMS) and one of returns (WhatsApp) an admin merged into them: the
+    # survivor's history holds the returns conversation now, which alice (default) still may not open
+    teams(desk, "returns")
+    ours = customer_writes(desk, "+31644000301", "hi, my whatsapp is +31644000302", "SMu1")
+    theirs = customer_writes(desk, "+31644000302", "a private returns question", "SMu2", channel="whatsapp")
+    assert agent(desk, "PUT", f"/agent/conversations/{theirs}/routing", "root", {"team": "returns"},
+                 groups="[admins]")[0] == 200
+    a, b = _customer_id(desk, "phone", "+31644000301"), _customer_id(desk, "phone", "+31644000302")
+    assert a != b and _get(desk, b, "alice")[0] == 404
+    status, merge = agent(desk, "POST", f"/agent/customers/{a}/merge", "root", {"other_id": b, "reason": "same"},
+                          groups="[admins]")
+    assert status == 200, merge
+    assert agent(desk, "GET", f"/agent/conversations/{theirs}", "alice")[0] == 404
+    assert agent(desk, "GET", f"/agent/conversations/{ours}", "alice")[0] == 200
+    before = _snapshot(desk, a, b)
+    # When alice undoes the merge on the survivor, and on the customer merged into it
+    missing = "mg_01MISSING0000000000000000"
+    answers = {(customer, m): agent(desk, "POST", f"/agent/customers/{customer}/unmerge", "alice",
+                                    {"merge_id": m, "reason": "not the same"})
+               for customer in (a, b) for m in (merge["id"], missing)}
+    # Then each answers exactly as a merge that does not exist, naming neither the other customer nor their
+    # conversation, and nothing changes
+    for (customer, m), (status, body) in answers.items():
+        assert (status, json.dumps(body).replace(m, "<id>")) == (
+            404, json.dumps(answers[(customer, missing)][1]).replace(missing, "<id>")), body
+        assert body["detail"] == f"merge {m} of customer {customer} does not exist"
+        assert theirs not in json.dumps(body)
+    assert _snapshot(desk, a, b) == before
+    assert desk.item(f"MERGE#{merge['id']}")["status"] == "merged"
+    # and the trail has a denied record of each attempt on the merge, filed under the customer hidden from her (and
+    # the one the request named), while the missing one is no access attempt
+    status, found = admin_call(desk, "GET", "/admin/audit", "[admins]", query="actor=alice&outcome=denied")
+    assert status == 200, found
+    records = [r for r in found["items"] if r["action"] == "POST /agent/customers/<customer_id>/unmerge"]
+    assert sorted((r["customer_id"], r["reason"], r["status"]) for r in records) == sorted(
+        [(a, "not_visible", 404), (b, "not_visible", 404), (b, "not_visible", 404)]), records
+    # while an admin, who may see both, undoes it
+    status, done = agent(desk, "POST", f"/agent/customers/{a}/unmerge", "root", {"merge_id": merge["id"]},
+                         groups="[admins]")
+    assert status == 200 and done["status"] == "unmerged", done
+
+
 @pytest.mark.parametrize(("body", "status"), [
     ({"other_id": "", "reason": "x"}, 422),
     ({"other_id": "u_x"}, 422),

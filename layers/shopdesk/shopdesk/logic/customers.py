@@ -7,7 +7,7 @@ the agents serving them, and nobody learns of one whose conversations they never
 is a 404 with the same body as a customer that does not exist. The customer's history lists only the
 conversations the caller may open. A merge and an unmerge need access to both
 customers (a merge the caller may not see, or of another customer than the one named, answers as one that does
-not exist); the reason given is stored masked, as a note is (``PrivacyPolicies.masked``). A customer merged into
+not exist; while two are merged, each is judged by the conversations that are theirs apart); the reason given is stored masked, as a note is (``PrivacyPolicies.masked``). A customer merged into
 another answers with ``merged_into`` and is seen through the survivor.
 """
 
@@ -24,7 +24,7 @@ from shopdesk.dal.customers import Customers
 from shopdesk.errors import BadRequest, NotFound
 from shopdesk.logic.access import Access, Caller, in_teams
 from shopdesk.logic.fold import Folder
-from shopdesk.logic.merge import Merger, customer_not_found, merge_not_found
+from shopdesk.logic.merge import Merger, customer_not_found, merge_not_found, parted
 from shopdesk.models import Conversation, Identity
 from shopdesk.models.customer import Customer, CustomerEvent, Evidence, MergeRecord
 from shopdesk.privacy import audit
@@ -128,6 +128,9 @@ class CustomerDesk:
 
     def _may_see_history(self, caller: Caller, customer_id: str) -> bool:
         conversations, _ = self.customers.conversations(customer_id, MAX_ACCESS_SCAN)
+        return self._may_see_one(caller, conversations)
+
+    def _may_see_one(self, caller: Caller, conversations: list[Conversation]) -> bool:
         teams = set(self.access.teams(caller))
         if any(in_teams(c, teams) or c.assignee == caller.id or caller.id in c.granted for c in conversations):
             return True
@@ -220,22 +223,40 @@ class CustomerDesk:
         return record
 
     def unmerge(self, caller: Caller, customer_id: str, merge_id: str, reason: str) -> MergeRecord:
-        """Undo a merge of the customer. One of other customers, or of a customer the caller may not see (the other
-        side of a merge undone since, another team's), answers exactly as a merge that does not exist."""
+        """Undo a merge of the customer. The caller must see both customers of the merge, as a merge needs: one of
+        other customers, or of a customer the caller may not see (the other side of a merge undone since, another
+        team's, or one merged into a customer they see), answers exactly as a merge that does not exist."""
         self.visible(caller, customer_id)
         record = self.customers.get_merge(merge_id)
         if record is not None:
-            for side in (record.survivor_id, record.merged_id):
-                if side == customer_id:
-                    continue
-                try:
-                    self.visible(caller, side)
-                except NotFound as exc:
-                    raise merge_not_found(merge_id, customer_id, concerning=side,
-                                          hidden_from_caller=exc.hidden) from None
+            hidden = self._hidden_side(caller, record)
+            if hidden is not None:
+                side, exists = hidden
+                raise merge_not_found(merge_id, customer_id, concerning=side, hidden_from_caller=exists)
         done = self.merger.unmerge(customer_id, merge_id, by=caller.id, reason=self.privacy.masked(reason)[0])
         _audited(done)
         return done
+
+    def _hidden_side(self, caller: Caller, record: MergeRecord) -> tuple[str, bool] | None:
+        """The customer of the merge the caller may not see (and whether it exists), None when they see both. While
+        the merge holds, the survivor's history holds both customers' conversations, so each is judged by its own
+        share of them, as the unmerge parts them (``merge.parted``): seeing one customer's conversation does not
+        show the other's. A merge undone since is judged as two customers again."""
+        if caller.admin:
+            return None
+        if record.status == "merged":
+            holder = self.merger.survivor_of(record.survivor_id)
+            shares = parted(record, self.customers.all_conversations(holder))
+            for side, conversations in zip((record.survivor_id, record.merged_id), shares, strict=True):
+                if not self._may_see_one(caller, conversations):
+                    return side, self.customers.get(side) is not None
+            return None
+        for side in (record.survivor_id, record.merged_id):
+            try:
+                self.visible(caller, side)
+            except NotFound as exc:
+                return side, exc.hidden
+        return None
 
 
 def _audited(record: MergeRecord) -> None:

@@ -138,9 +138,7 @@ class Merger:
         keys_a = [i.key for i in survivor.identities if i.key not in keys_b]
         records = self.identities.get_many([split_key(k) for k in [*keys_a, *keys_b]])
         conversations = self.customers.all_conversations(survivor.id)
-        back = [c for c in conversations if c.id in record.conversations_moved
-                or (c.id not in record.conversations_moved and _started_from(c) in keys_b
-                    and c.created_at > record.at)]
+        back = parted(record, conversations)[1]
         back_ids = {c.id for c in back}
         status = {c.id: c.status for c in conversations}
         if record.folded is not None and self.folder is not None:      # open again once taken apart (logic.fold)
@@ -291,6 +289,16 @@ class Merger:
                 return customer_id
             customer_id = customer.merged_into
         return customer_id
+
+
+def parted(record: MergeRecord, conversations: list[Conversation]) -> tuple[list[Conversation], list[Conversation]]:
+    """The survivor's conversations as an unmerge of ``record`` parts them: (the survivor's, the merged customer's:
+    those the merge moved, and those started since from the merged customer's identities)."""
+    keys_b = set(record.merged_identities)
+    back = [c for c in conversations if c.id in record.conversations_moved
+            or (_started_from(c) in keys_b and c.created_at > record.at)]
+    ids = {c.id for c in back}
+    return [c for c in conversations if c.id not in ids], back
 
 
 def _started_from(conv: Conversation) -> str | None:
