@@ -133,6 +133,48 @@ def test_what_is_not_a_card_or_an_iban_is_left_alone(text):
     assert mask(text).text == text and mask(text).kinds == ()
 
 
+@pytest.mark.parametrize("text,expected", [
+    # an order number, a phone number or a quantity before the card, on the line before or the same line: one run of
+    # digits and separators, in which the card is found from its own first group and the rest kept
+    ("Order 1001\n4111 1111 1111 1111 exp 12/27", "Order 1001\n[card •••• 1111] exp 12/27"),
+    ("order 1001 4111 1111 1111 1111", "order 1001 [card •••• 1111]"),
+    ("Phone 415 555 0101\n4111 1111 1111 1111", "Phone 415 555 0101\n[card •••• 1111]"),
+    ("qty 2 4111-1111-1111-1111", "qty 2 [card •••• 1111]"),
+    ("Refund order 1001\n4000 0566 5566 5556 thanks", "Refund order 1001\n[card •••• 5556] thanks"),
+    # a dash right before the card: an em dash, an en dash, an ASCII hyphen, after a word or a number
+    ("My card\u20145555555555554444 please refund there", "My card\u2014[card •••• 4444] please refund there"),
+    ("card\u20134111 1111 1111 1111 ok", "card\u2013[card •••• 1111] ok"),
+    ("ORD-4111111111111111", "ORD-[card •••• 1111]"),
+    ("order 1001-4111-1111-1111-1111", "order 1001-[card •••• 1111]"),
+    # two cards in one run: each masked, each keeping its own last four
+    ("cards 4111 1111 1111 1111 5555 5555 5555 4444", "cards [card •••• 1111] [card •••• 4444]"),
+    ("Order 1001\n4111111111111111\n378282246310005", "Order 1001\n[card •••• 1111]\n[card •••• 0005]"),
+    ("order 1001 4111 1111 1111 1111 5555 5555 5555 4444", "order 1001 [card •••• 1111] [card •••• 4444]"),
+    # an IBAN after a word of two letters and two digits (a reference), which a candidate started at
+    ("ref AB12 NL91 ABNA 0417 1643 00 thanks", "ref AB12 [IBAN •••• 4300] thanks"),
+])
+def test_a_card_or_iban_after_another_number_or_right_after_a_dash_is_masked_and_the_other_number_kept(text, expected):
+    result = mask(text)
+    assert result.text == expected and result.kinds == (("IBAN",) if "IBAN" in expected else ("card",))
+
+
+def test_a_number_that_passes_as_a_card_by_chance_and_overlaps_a_card_is_masked_with_it():
+    # "413 555 0101⏎4111" passes as a card (14 digits, Luhn, a Visa start) and ends inside the card after it: both are
+    # one span, so none of the card's digits but its last four show
+    result = mask("Phone 413 555 0101\n4111 1111 1111 1111")
+    assert (result.text, result.kinds) == ("Phone [card •••• 1111]", ("card",))
+
+
+@pytest.mark.parametrize("text", [
+    "tracking 94111111111111111100 (a card's digits inside a longer number)",
+    "ref 12344111111111111111",
+    "order 1001 1234 5678 1234 5678 (no start in the run is a card)",
+    "call 415 555 0101 or 415 555 0102, order 1001",
+])
+def test_a_number_that_only_holds_a_cards_digits_or_runs_on_from_an_order_number_is_left_alone(text):
+    assert mask(text).text == text and mask(text).kinds == ()
+
+
 def test_a_shops_pattern_is_masked_with_its_name():
     patterns = compile_patterns([("BSN", r"BSN:?\s?\d{9}")])
     result = mask("my BSN 123456782, card 4242424242424242", patterns)
@@ -221,6 +263,5 @@ def test_a_pattern_that_backtracks_without_end_is_found_when_saved_and_stopped_a
     ("order-1001-2026.pdf", "order-1001-2026.pdf"),
 ])
 def test_a_number_joined_to_a_word_in_a_name_is_masked_as_one_standing_alone(name, expected):
-    # a hyphen after a word starts one in a name; in a text it may group a longer number (not masked there)
     assert mask_name(name).text == expected
-    assert mask("invoice-4111111111111111.pdf").text == "invoice-4111111111111111.pdf"
+    assert mask(name).text == expected                   # as in a text: a number starts right after any dash

@@ -4,7 +4,9 @@ Runs at ingest, in the layer, before the message's transaction, so the table, th
 search index, the live notices, the event lake), the work queue and the logs only ever see the masked text.
 Candidates are found with a loose regular expression and confirmed with python-stdnum: a card number must
 pass the Luhn check (``stdnum.luhn``) and start like a card scheme's number (``CARD_PREFIXES``); an IBAN must
-pass ``stdnum.iban`` (country format and the ISO 7064 mod 97 check). Order numbers, phone numbers and dates do
+pass ``stdnum.iban`` (country format and the ISO 7064 mod 97 check). A candidate is tried from the start of every
+group in a run of digits and separators, so a card after an order number or a quantity ("order 1001 4111 1111 1111
+1111", or on the next line) is found and the number before it kept. Order numbers, phone numbers and dates do
 not pass those checks, so they are left alone. What is kept: the last four characters, so an agent can still
 ask "the card ending 4242?". The message lists what was masked (``Message.masked``) and the agent sees it.
 
@@ -21,6 +23,8 @@ message is stored, so an unmasked card number rests there for seconds instead of
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -34,7 +38,7 @@ from email.parser import BytesParser
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
-from stdnum import iban, luhn
+from stdnum import iban, luhn, numdb
 
 if TYPE_CHECKING:
     import regex
@@ -64,9 +68,18 @@ _INVISIBLE = (r"\u00AD\u0600-\u0605\u061C\u06DD\u070F\u0890\u0891\u08E2\u180E\u2
               r"\U0001BCA0-\U0001BCA3\U0001D173-\U0001D17A\U000E0001\U000E0020-\U000E007F")      # Cf
 _SEP = rf"[\s{_DASHES}{_DOTS}{_KANA_HYPHEN}{_INVISIBLE}]"
 SEPARATOR = re.compile(_SEP)
+_SEPARATORS = re.compile(rf"({_SEP}+)")
 _GROUP = rf"{_SEP}{{0,3}}"
-# 13-19 digits, optionally grouped, not inside a longer number
-_CARD = re.compile(rf"(?<![\d\-\u2010-\u2015])\d(?:{_GROUP}\d){{12,18}}(?!\d)")
+# 13-19 digits, optionally grouped, from the first digit of a group to the last digit of one. It is tried from every
+# group's first digit, not only a run's (``_spans``): "Order 1001⏎4111 1111 1111 1111" is one run of digits and
+# separators, in which the card starts at the second group. The look-behind keeps a start out of a group (a card's
+# digits inside a longer number, "94111111111111111100", are an id), as ``(?!\d)`` keeps an end out of one. It names
+# no dash: a dash is a separator like a space, so a digit after one starts a group ("card—5555…", "ORD-4111…",
+# "1001-4111…"). It once did, so that the tail of a longer number grouped by dashes was not read alone; the tail of
+# one grouped by spaces is read alone too, and a number that passes as a card is masked wherever it starts.
+_CARD = re.compile(rf"(?<!\d)\d(?:{_GROUP}\d){{12,18}}(?!\d)")
+# An IBAN the same way: two letters and two digits at the start of a group, not inside a word ("ref AB12 NL91 …" holds
+# one after the reference)
 _IBAN = re.compile(rf"(?<![A-Za-z0-9])[A-Za-z]{{2}}\d{{2}}(?:{_GROUP}[A-Za-z0-9]){{11,30}}(?![A-Za-z0-9])")
 # Issuer identification ranges of the schemes a shop takes (Visa, Mastercard, Amex, Discover, JCB, Diners,
 # UnionPay, Maestro): a Luhn-valid number that starts otherwise is more likely an id than a card.
@@ -96,12 +109,41 @@ class Masked:
 
 def _compact(value: str) -> str:
     """``value`` without its grouping, every digit as its ASCII one (full-width "42 42" → "4242")."""
-    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in SEPARATOR.sub("", value))
+    compact = SEPARATOR.sub("", value)
+    if compact.isascii():
+        return compact
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in compact)
+
+
+def _is_card_digits(digits: str) -> bool:
+    """Whether compact ``digits`` are a card number; the cheap checks first, as most windows fail them."""
+    return 13 <= len(digits) <= 19 and digits.isdigit() and digits.startswith(CARD_PREFIXES) and luhn.is_valid(digits)
+
+
+def _starts_like_card(compact: str) -> bool:
+    return compact.startswith(CARD_PREFIXES)
 
 
 def is_card_number(candidate: str) -> bool:
-    digits = _compact(candidate)
-    return 13 <= len(digits) <= 19 and digits.isdigit() and digits.startswith(CARD_PREFIXES) and luhn.is_valid(digits)
+    return _is_card_digits(_compact(candidate))
+
+
+@functools.cache
+def _iban_length(country: str) -> int:
+    """How many characters an IBAN of ``country`` has (0: no IBANs by that code), from python-stdnum's register
+    (the BBAN's structure, "4!a10!n", and the four of the country and check digits)."""
+    [(code, facts), *_] = numdb.get("iban").info(f"{country}00")
+    structure = facts.get("bban") if code == country else None
+    return 4 + sum(int(count) for count in re.findall(r"(\d+)!", structure)) if structure else 0
+
+
+def _is_iban_compact(compact: str) -> bool:
+    """Whether a compact value is an IBAN; only a window of its country's length is checked in full."""
+    return len(compact) == _iban_length(compact[:2].upper()) and iban.is_valid(compact)
+
+
+def _starts_like_iban(compact: str) -> bool:
+    return _iban_length(compact[:2].upper()) > 0
 
 
 def is_iban(candidate: str) -> bool:
@@ -182,15 +224,45 @@ def withheld(name: str) -> str:
     return f"[{name} {MASK}: the text could not be checked in time and is withheld]"
 
 
-def _valid_prefix(value: str, valid: Callable[[str], bool]) -> int:
-    """The length of the longest start of ``value``, ending at a group boundary, that ``valid`` accepts
-    (0: none). A loose match may run on into the next word or number ("NL91 ABNA 0417 1643 00 thanks",
-    "4242 4242 4242 4242 12/29"); people group these numbers with spaces or dashes."""
-    ends = [m.start() for m in SEPARATOR.finditer(value)] + [len(value)]
-    for end in reversed(ends):
-        if valid(value[:end]):
+def _valid_prefix(value: str, valid: Callable[[str], bool], starts: Callable[[str], bool]) -> int:
+    """The length of the longest start of ``value``, ending at a group boundary, whose compact value ``valid``
+    accepts (0: none). A loose match may run on into the next word or number ("NL91 ABNA 0417 1643 00 thanks",
+    "4242 4242 4242 4242 12/29"); people group these numbers with spaces or dashes. ``value`` is made compact
+    once (each character that is not a separator is one of the compact value's), and none of its starts is tried
+    when it does not ``starts`` as one that passes would."""
+    compact = _compact(value)
+    if not starts(compact):
+        return 0
+    pieces = _SEPARATORS.split(value)                  # groups and the separators between them, in turn
+    ends = list(itertools.accumulate(map(len, pieces)))[::2]
+    sizes = list(itertools.accumulate(map(len, pieces[::2])))
+    for end, size in zip(reversed(ends), reversed(sizes), strict=True):
+        if valid(compact[:size]):
             return end
     return 0
+
+
+def _spans(text: str, candidate: re.Pattern[str], valid: Callable[[str], bool],
+           starts: Callable[[str], bool]) -> list[tuple[int, int]]:
+    """Where in ``text`` what ``valid`` accepts is, in order. ``candidate`` is tried at every start it allows (the
+    first character of each group), and from each the longest window that ends at a group boundary and passes is
+    taken: a run that fails as a whole ("order 1001 4111 1111 1111 1111") still gives the card inside it, and what
+    is before it stays. Windows that overlap are one span: a window that passes by chance (a phone number and the
+    card's first groups) must not leave the rest of a card showing. The cost is bounded: at most one candidate per
+    group, each at most 19 digits (an IBAN 34 characters) and the separators between them."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    while (match := candidate.search(text, pos)) is not None:
+        pos = match.start() + 1
+        length = _valid_prefix(match.group(0), valid, starts)
+        if not length:
+            continue
+        start, end = match.start(), match.start() + length
+        if spans and start < spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], end))
+        else:
+            spans.append((start, end))
+    return spans
 
 
 def mask(text: str | None, patterns: Iterable[Pattern] = ()) -> Masked:
@@ -199,15 +271,17 @@ def mask(text: str | None, patterns: Iterable[Pattern] = ()) -> Masked:
         return Masked(text, ())
     kinds: list[str] = []
 
-    def checked(kind: str, valid: Callable[[str], bool]) -> Callable[[re.Match[str]], str]:
-        def sub(match: re.Match[str]) -> str:
-            value = match.group(0)
-            end = _valid_prefix(value, valid)
-            if not end:
-                return value
-            kinds.append(kind)
-            return _label(kind, value[:end]) + value[end:]
-        return sub
+    def checked(text: str, kind: str, candidate: re.Pattern[str], valid: Callable[[str], bool],
+                starts: Callable[[str], bool]) -> str:
+        spans = _spans(text, candidate, valid, starts)
+        if not spans:
+            return text
+        kinds.append(kind)
+        parts, last = [], 0
+        for start, end in spans:
+            parts += [text[last:start], _label(kind, text[start:end])]
+            last = end
+        return "".join(parts) + text[last:]
 
     def always(kind: str) -> Callable[[re.Match[str]], str]:
         def sub(match: re.Match[str]) -> str:
@@ -217,8 +291,8 @@ def mask(text: str | None, patterns: Iterable[Pattern] = ()) -> Masked:
             return _label(kind, match.group(0))
         return sub
 
-    text = _CARD.sub(checked("card", is_card_number), text)
-    text = _IBAN.sub(checked("IBAN", is_iban), text)
+    text = checked(text, "card", _CARD, _is_card_digits, _starts_like_card)
+    text = checked(text, "IBAN", _IBAN, _is_iban_compact, _starts_like_iban)
     for pattern in patterns:
         try:
             text = pattern.regex.sub(always(pattern.name), text, timeout=PATTERN_TIMEOUT_S)
@@ -230,8 +304,9 @@ def mask(text: str | None, patterns: Iterable[Pattern] = ()) -> Masked:
     return Masked(text, tuple(dict.fromkeys(kinds)))
 
 
-# In a name a hyphen or dash often only joins words ("receipt-4242..."), where in a text it may group a longer number
-# whose tail is no card (``_CARD`` starts no match after one): in names, one that follows no digit starts a word.
+# In a name a hyphen or dash often only joins words ("receipt-4242..."): one that follows no digit starts a word.
+# ``mask`` now starts a number after any dash as well, so this finds nothing more in a name; it is kept as the name's
+# own rule.
 _NAME_BREAK = re.compile(r"(?<![\d\s.\-\u2010-\u2015\u2212])([\-\u2010-\u2015])(?=\d)")
 
 
