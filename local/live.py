@@ -14,8 +14,9 @@ API has a host of its own in AWS, here a path: the first API of a stage at ``/<s
   ``execute-api:Invoke`` on the ``methodArn`` (a Deny is 403, an ``Unauthorized`` error 401, any
   other failure 500); then ``$connect`` is invoked and the socket is accepted only if it answers 2xx;
 - each frame is routed by the API's route selection expression (``$request.body.<field>``), else
-  to ``$default``; the integration's answer is not sent back (no route responses, as in AWS); a route
-  whose integration is ``MOCK`` takes the frame and invokes nothing (a keepalive);
+  to ``$default`` (a frame that is not JSON, or that the decoder cannot read, too); the integration's
+  answer is not sent back (no route responses, as in AWS); a route whose integration is ``MOCK`` takes
+  the frame and invokes nothing (a keepalive);
 - a close invokes ``$disconnect``; the authorizer's context reaches every route in
   ``requestContext.authorizer``;
 - the @connections management API (PostToConnection, GetConnection, DeleteConnection) is served by
@@ -352,14 +353,16 @@ def policy_allows(result: Any, method_arn: str) -> bool:
 
 def select_route(api: WebSocketApi, body: str) -> str:
     """The route key the selection expression picks for a frame, else ``$default``. ``$connect`` and
-    ``$disconnect`` are the connection's, never a frame's: a frame naming them goes to ``$default`` too."""
+    ``$disconnect`` are the connection's, never a frame's: a frame naming them goes to ``$default`` too. A frame
+    the expression cannot be evaluated on goes to ``$default``, as in API Gateway: one that is not JSON, and one
+    the decoder gives up on (nested too deeply, a RecursionError; an integer too long, a ValueError)."""
     expression = api.selection_expression
     if expression.startswith("$request.body."):
         try:
             value: Any = json.loads(body)
             for part in expression.removeprefix("$request.body.").split("."):
                 value = value.get(part) if isinstance(value, dict) else None
-        except ValueError:
+        except (ValueError, RecursionError):
             value = None
         if isinstance(value, str) and value in api.routes and value not in ("$connect", "$disconnect"):
             return value

@@ -118,6 +118,23 @@ def test_frames_connections_api_and_disconnect(live):
     assert apis.manage("POST", "localws", "dev", connection_id, b"x")[0] == 410
 
 
+def test_a_frame_nested_too_deeply_to_read_goes_to_default_and_the_socket_stays_open(live):
+    # API Gateway routes a frame it cannot evaluate the selection expression on to $default; the gateway here
+    # closed the socket with 1011 (a RecursionError choosing the route)
+    apis, runtime = live
+    deep = "[" * 100_000
+    with connect(f"{apis.url}?token=good", max_size=None) as socket:
+        socket.send(deep)
+        socket.send(json.dumps({"type": "ping"}))
+        wait(lambda: runtime.routes().count("$default") == 2)
+        bodies = [e["body"] for f, e in runtime.events if e["requestContext"]["routeKey"] == "$default"]
+        assert bodies == [deep, '{"type": "ping"}']
+        assert next(iter(apis.sockets.values())).connection is not None
+    wait(lambda: "$disconnect" in runtime.routes())
+    [closed] = [e for f, e in runtime.events if e["requestContext"]["routeKey"] == "$disconnect"]
+    assert closed["requestContext"]["disconnectStatusCode"] == 1000
+
+
 def test_a_post_between_connect_and_the_handshake_waits_for_the_socket_and_is_delivered(live):
     # Given the fan-out posting to a connection the moment $connect has accepted it, before the 101 went out
     apis, _ = live

@@ -118,6 +118,16 @@ def test_frames_are_routed_by_the_selection_expression_else_to_default():
     assert select_route(api, json.dumps({"action": "$disconnect"})) == "$default"
 
 
+@pytest.mark.parametrize("frame", ["[" * 100_000, '{"action": ' + "[" * 100_000,
+                                   '{"action": "subscribe", "n": ' + "9" * 5_000 + "}"])
+def test_a_frame_the_decoder_cannot_read_goes_to_default_as_api_gateway_routes_it(frame):
+    # API Gateway sends a frame whose selection expression it cannot evaluate to $default; the decoder gives up on
+    # one nested a hundred thousand levels (RecursionError) or with an integer of 5,000 digits (ValueError)
+    api = WebSocketApi("LiveApi", "localws", "dev", "$request.body.action",
+                       {"$default": WsRoute("$default", "F", None), "subscribe": WsRoute("subscribe", "G", None)})
+    assert select_route(api, frame) == "$default"
+
+
 def test_the_functions_are_pointed_at_the_local_connections_api_and_moto_jwks():
     spec = FunctionSpec("F", "f", "arn:f", "app.lambda_handler", ROOT, [], {
         "LIVE_CONNECTIONS_ENDPOINT": "https://localws.execute-api.us-east-1.amazonaws.com/dev",
