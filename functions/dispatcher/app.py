@@ -36,7 +36,8 @@ _delays: dict[str, int] = {}     # message group -> backoff chosen for its faile
 media = MediaStore(settings.media_bucket) if settings.media_bucket else None
 # Providers fetch an agent's file from a presigned link (an hour: they fetch at once, and a retry gets a new one);
 # email and Telegram uploads read the bytes themselves.
-file_url = ((lambda a: media.presign(a.storage_key or "", a.filename, PROVIDER_FETCH_SECONDS)) if media else None)
+file_url = ((lambda a: media.presign(a.storage_key or "", a.filename, PROVIDER_FETCH_SECONDS,
+                                     content_type=a.content_type)) if media else None)
 senders = Senders(settings, read_file=(lambda f: media.read(f.key or "")) if media else None)
 
 

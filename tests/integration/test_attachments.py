@@ -7,6 +7,7 @@ checked as stored and against the channel's limits, then sent by the dispatcher 
 from __future__ import annotations
 
 import json
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -255,6 +256,35 @@ def test_web_chat_visitor_downloads_the_agents_file_through_a_presigned_link(des
     assert file["filename"] == "sizes.png" and presigned_seconds(file["url"]) == 300
     with urllib.request.urlopen(file["url"]) as fetched:
         assert fetched.read() == PNG
+        # a picture browsers draw safely, shown in the page under its checked type
+        assert fetched.headers["Content-Type"] == "image/png"
+        assert fetched.headers["Content-Disposition"] == 'inline; filename="sizes.png"'
+
+
+def test_a_reply_files_link_downloads_what_is_not_a_picture_for_agent_and_visitor(desk):
+    from tests.integration.test_widget import _call, _session
+
+    # Given a web-chat conversation and an agent's reply with a text file
+    online(desk, "alice")
+    session = _session(desk, "visitor-txt")
+    status, sent, _ = _call(desk, "POST", "/widget/messages", {"client_message_id": "w1", "text": "sizes?"}, session)
+    assert status == 201
+    conv = sent["conversation_id"]
+    notes = upload(desk, "sizes.txt", "text/plain", b"S 36, M 38, L 40", conv)
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"attachments": [notes]})[0] == 202
+    desk.drain_queue(desk.outbound_queue_url, "dispatcher")
+    # When the agent's timeline and the visitor's widget hand out its link
+    [out] = _outbound(desk, conv)
+    status, polled, _ = _call(desk, "GET", "/widget/messages", None, session)
+    assert status == 200
+    [theirs] = [m for m in polled["items"] if m["from"] == "agent"]
+    # Then both links download it, as text
+    for url in (out["attachments"][0]["url"], theirs["attachments"][0]["url"]):
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
+        assert query["response-content-disposition"] == 'attachment; filename="sizes.txt"'
+        assert query["response-content-type"] == "text/plain"
+        with urllib.request.urlopen(url) as fetched:
+            assert fetched.headers["Content-Disposition"] == 'attachment; filename="sizes.txt"'
 
 
 def test_whatsapp_through_twilio_sends_one_media_per_message_with_the_text_first_when_it_cannot_be_a_caption(

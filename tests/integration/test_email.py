@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import urllib.parse
+import urllib.request
 from email import policy
 from email.message import EmailMessage
 from email.parser import Parser
@@ -279,6 +281,24 @@ def test_an_email_attachment_agents_should_not_open_becomes_a_placeholder_note_a
         assert shown[name]["url"] is None and "not accepted" in shown[name]["note"], shown[name]
     assert shown["shoe.png"]["url"] and shown["shoe.png"]["note"] is None
     assert [o["Key"].rsplit("/", 1)[-1] for o in _stored_files(desk)] == ["4-shoe.png"]
+
+
+def test_an_email_attachments_link_downloads_what_is_not_a_safe_picture_under_its_stored_type(desk):
+    # Given a customer's mail with a PDF and a picture
+    raw = _mail_with_files([(b"%PDF-1.4 invoice", "application/pdf", "invoice.pdf"), (PNG, "image/png", "shoe.png")],
+                           "<links@customer.example>")
+    _deliver(desk, raw, "links")
+    [conv] = _conversations(desk)
+    [message] = [m for m in _messages(desk, conv["id"]) if m["direction"] == "inbound"]
+    pdf, png = message["attachments"]
+    # When the agent follows their links
+    # Then the PDF's says download it as a PDF, the picture's show it as a PNG, and S3 answers so
+    for shown, kind, disposition in ((pdf, "application/pdf", 'attachment; filename="invoice.pdf"'),
+                                     (png, "image/png", 'inline; filename="shoe.png"')):
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(shown["url"]).query))
+        assert (query["response-content-type"], query["response-content-disposition"]) == (kind, disposition)
+        with urllib.request.urlopen(shown["url"]) as fetched:
+            assert (fetched.headers["Content-Type"], fetched.headers["Content-Disposition"]) == (kind, disposition)
 
 
 # ------------------------------------------------------------------------------ SNS

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Annotated, Any, Literal
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -149,7 +149,10 @@ class AttachmentOut(BaseModel):
     note: str | None = None              # why the file was not kept (too large, type not accepted...)
 
 
-Presign = Callable[[str, str | None], str]
+class Presign(Protocol):
+    """``MediaStore.presign``: a short-lived link to a stored file, served as its recorded type allows."""
+
+    def __call__(self, key: str, filename: str | None = None, *, content_type: str | None = None) -> str: ...
 
 
 class MessageOut(BaseModel):
@@ -215,7 +218,7 @@ class MessageOut(BaseModel):
 def _attachment(attachment: Attachment, presign: Presign | None) -> AttachmentOut:
     url, note = attachment.url, attachment.note
     if attachment.storage_key and presign is not None:
-        url = presign(attachment.storage_key, attachment.filename)
+        url = presign(attachment.storage_key, attachment.filename, content_type=attachment.content_type)
     elif url is not None and not is_web_address(url):
         # the inbox makes a provider's link a download link: a javascript: or data: one would run in its page
         url, note = None, note or "the provider's link to this file is not a web address"

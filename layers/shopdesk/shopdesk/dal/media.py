@@ -82,17 +82,23 @@ class MediaStore:
         return lifecycle.expire(client("s3"), self.bucket, MESSAGE_FILES, days)
 
     def put(self, key: str, content: bytes, content_type: str | None) -> None:
-        client("s3").put_object(Bucket=self.bucket, Key=key, Body=content,
-                                ContentType=content_type or "application/octet-stream",
+        """Store a file under a type a browser runs no script in (``served_type``), so that any link to it is safe."""
+        client("s3").put_object(Bucket=self.bucket, Key=key, Body=content, ContentType=served_type(content_type),
                                 ServerSideEncryption="aws:kms")
 
     def get(self, bucket: str, key: str) -> bytes:
         return client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
 
-    def presign(self, key: str, filename: str | None = None, expires: int = PRESIGNED_SECONDS) -> str:
-        params = {"Bucket": self.bucket, "Key": key}
-        if filename:
-            params["ResponseContentDisposition"] = f'inline; filename="{_UNSAFE.sub("_", filename)}"'
+    def presign(self, key: str, filename: str | None = None, expires: int = PRESIGNED_SECONDS, *,
+                content_type: str | None = None) -> str:
+        """A GET link that says how the browser takes the file, whatever the object says: under ``content_type``
+        (the type the message records) made safe (``served_type``), shown in the page only when it is a picture of
+        ``INLINE_TYPES``, else downloaded (``attachment``); without a type, a download of bytes."""
+        kind = served_type(content_type)
+        name = _UNSAFE.sub("_", filename or key.rsplit("/", 1)[-1]).strip("._") or "file"
+        disposition = "inline" if kind in INLINE_TYPES else "attachment"
+        params = {"Bucket": self.bucket, "Key": key, "ResponseContentType": kind,
+                  "ResponseContentDisposition": f'{disposition}; filename="{name}"'}
         return client("s3").generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
 
     def presign_upload(self, key: str, content_type: str, max_bytes: int) -> dict[str, Any]:

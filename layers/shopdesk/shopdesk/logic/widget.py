@@ -206,7 +206,8 @@ class Widget:
                 continue       # not sent yet (or never): the visitor sees it once the dispatcher let it go
             items.append({"id": m.id, "from": "visitor" if m.direction is Direction.INBOUND else "agent",
                           "text": m.text, "created_at": clock.iso(m.created_at),
-                          "attachments": [{"url": self.media.presign(a.storage_key, a.filename) if a.storage_key
+                          "attachments": [{"url": self.media.presign(a.storage_key, a.filename,
+                                                                      content_type=a.content_type) if a.storage_key
                                            else web_address(a.url), "filename": a.filename,
                                            "content_type": a.content_type} for a in m.attachments],
                           "choices": [c for c in (m.payload or {}).get("choices") or [] if isinstance(c, dict)]})
