@@ -391,3 +391,122 @@ def test_a_message_kept_after_its_customer_was_erased_is_a_new_contact(desk, thr
     assert _inbound(desk, phone) == ["SMkept15b"] and _kept(desk) == []
     conv = desk.item(f"IDENTITY#phone#{phone}")["open_conversation_id"]
     assert desk.item(f"CONV#{conv}")["customer"]["id"] != customer
+
+
+def _erased_between_read_and_store(desk, monkeypatch, erase) -> None:
+    """The replay's read of the erase mark finds none, and ``erase()`` runs right after it, before the replay's
+    transaction: the race an erase overlapping a replay can win."""
+    erased = desk.handler("inbound_twilio").erased
+    read = erased.erased_at
+
+    def read_then_erase(kind: str, address: str):
+        found = read(kind, address)
+        monkeypatch.setattr(erased, "erased_at", read)       # the read after a refused store sees the mark
+        erase()
+        return found
+
+    monkeypatch.setattr(erased, "erased_at", read_then_erase)
+
+
+def _sends_to(desk, twilio: FakeTwilio, phone: str) -> list[dict]:
+    """What the router and the dispatcher send the number now (an acknowledgement, an answer)."""
+    desk.drain_queue(desk.work_queue_url, "router")
+    desk.drain_queue(desk.outbound_queue_url, "dispatcher", TWILIO_API_BASE_URL=twilio.url)
+    return [r["form"] for r in twilio.requests if phone in r["form"].get("To", "")]
+
+
+def test_a_kept_message_whose_customer_is_erased_between_its_replays_read_and_its_store_is_dropped_and_unanswered(
+        desk, throttled, capsys, monkeypatch):
+    from tests.integration.test_admin_api import admin_call
+    from tests.integration.test_privacy import _job, scan
+    phone = "+31612000016"
+    twilio = FakeTwilio()
+    try:
+        # Given acknowledgements on, a customer's conversation, and their next message kept while the table throttled
+        throttled()
+        assert admin_call(desk, "PUT", "/admin/routing", "[admins]", {"acknowledgements": True})[0] == 200
+        conv = customer_writes(desk, phone, "Hello", "SMkept16a")
+        customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+        sent = _sends_to(desk, twilio, phone)
+        _throttled_once(desk, twilio_form(MessageSid="SMkept16b", From=phone, To="+14155550100",
+                                          Body="Gerrit-Jan here, my teapot broke"))
+        # When its replay reads no mark, and the erase marks the number and erases everything before its store
+        clock.set_offset(60)
+        _erased_between_read_and_store(desk, monkeypatch, lambda: _job(desk, "erase", customer))
+        capsys.readouterr()
+        _replay(desk)
+        # Then nothing of it is stored (no new customer), the queue holds it no more, and it is counted as dropped
+        assert desk.item(f"IDENTITY#phone#{phone}") is None and _kept(desk) == []
+        everything = json.dumps(scan(desk), default=str)
+        assert "Gerrit-Jan" not in everything and phone not in everything and phone[1:] not in everything
+        assert '"WebhooksKeptErased"' in capsys.readouterr().out
+        # and nothing more is sent to the erased number (no acknowledgement)
+        assert _sends_to(desk, twilio, phone) == sent
+    finally:
+        twilio.close()
+
+
+def _open(desk, phone, sid):
+    return customer_writes(desk, phone, "Where is my parcel?", sid)
+
+
+def _resolved_by_a_person(desk, phone, sid):
+    from tests.integration.test_thanks_after_resolve import _resolved
+    return _resolved(desk, phone, sid)
+
+
+def _resolved_by_the_bot(desk, phone, sid):
+    conv = _resolved_by_a_person(desk, phone, sid)
+    ddb = desk.client("dynamodb")
+    ddb.update_item(TableName=desk.table_name, Key={"PK": {"S": f"CONV#{conv}"}, "SK": {"S": "META"}},
+                    UpdateExpression="SET resolved_by = :bot", ExpressionAttributeValues={":bot": {"S": "bot"}})
+    ddb.update_item(TableName=desk.table_name, Key={"PK": {"S": f"IDENTITY#phone#{phone}"}, "SK": {"S": "META"}},
+                    UpdateExpression="SET reopenable_conversation_id = :c", ExpressionAttributeValues={
+                        ":c": {"S": conv}})
+    return conv
+
+
+@pytest.mark.parametrize(("before", "text", "path"), [
+    (_open, "And when does it come?", "append_inbound"),
+    (_open, "STOP", "append_inbound"),
+    (_resolved_by_a_person, "One more question: can I return it?", "start_conversation"),
+    (_resolved_by_a_person, "Thanks!", "keep_on_resolved"),
+    (_resolved_by_a_person, "STOP", "keep_on_resolved"),
+    (_resolved_by_the_bot, "One more question: can I return it?", "reopen_inbound"),
+])
+def test_each_store_of_a_replay_is_refused_by_an_erase_mark_written_after_its_read(
+        desk, throttled, monkeypatch, before, text, path):
+    from shopdesk.dal.items import marker_pk
+    from shopdesk.dal.table import serialize
+    from tests.integration.test_admin_api import admin_call
+    from tests.integration.test_privacy import scan
+    phone = "+31612000017"
+    twilio = FakeTwilio()
+    try:
+        # Given acknowledgements on, the customer's conversation as the path needs, and their next message kept
+        throttled()
+        assert admin_call(desk, "PUT", "/admin/routing", "[admins]", {"acknowledgements": True})[0] == 200
+        before(desk, phone, "SMkept17a")
+        sent = _sends_to(desk, twilio, phone)
+        identity = desk.item(f"IDENTITY#phone#{phone}")
+        _throttled_once(desk, twilio_form(MessageSid="SMkept17b", From=phone, To="+14155550100", Body=text))
+        conversations = desk.handler("inbound_twilio").processor.conversations
+        stores: list[str] = []
+        store = getattr(conversations, path)
+        monkeypatch.setattr(conversations, path, lambda *a, **k: (stores.append(path), store(*a, **k))[1])
+        # When an erase marks the number after the replay read no mark (and has erased nothing yet)
+        clock.set_offset(60)
+        erased = desk.handler("inbound_twilio").erased
+        _erased_between_read_and_store(desk, monkeypatch, lambda: desk.client("dynamodb").put_item(
+            TableName=desk.table_name, Item=serialize(erased.marks([("phone", phone)], clock.now())[0])))
+        _replay(desk)
+        # Then the replay took that path and its transaction stored nothing: no message, marker or conversation,
+        # the identity as it was, the queue holds it no more
+        assert stores and set(stores) == {path}
+        assert desk.item(marker_pk("twilio", "SMkept17b")) is None and _kept(desk) == []
+        assert desk.item(f"IDENTITY#phone#{phone}") == identity
+        assert not [i for i in scan(desk) if i.get("provider_id") == "SMkept17b"]
+        # and nothing more is sent to the number (no acknowledgement, no answer)
+        assert _sends_to(desk, twilio, phone) == sent
+    finally:
+        twilio.close()

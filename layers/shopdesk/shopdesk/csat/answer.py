@@ -23,7 +23,7 @@ naming the team and the agent (``follow_up``).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -91,9 +91,10 @@ class Taken:
 
 
 def take(identity: IdentityRecord | None, message: Message, *, provider: str, provider_id: str,
-         surveys: Surveys, work: Queue) -> Taken | None:
+         surveys: Surveys, work: Queue, unless_erased: Mapping[str, Any] | None = None) -> Taken | None:
     """``message`` (built for the customer's next conversation, not stored yet) as the answer to the survey
-    waiting on ``identity``, or None: an ordinary message. Raises DuplicateDelivery for a delivery we have."""
+    waiting on ``identity``, or None: an ordinary message. Raises DuplicateDelivery for a delivery we have, and
+    SenderErased when ``unless_erased`` (a replay's check of its sender's erase mark) refuses it."""
     if identity is None or identity.open_conversation_id or not identity.csat:
         return None
     pending = Pending.of(identity.csat)
@@ -125,7 +126,7 @@ def take(identity: IdentityRecord | None, message: Message, *, provider: str, pr
         try:
             surveys.answer(provider=provider, provider_id=provider_id, message=answer, pending=pending,
                            identity=identity.key, score=rating.score, comment=rating.comment, next_pending=waiting,
-                           work=task)
+                           work=task, unless_erased=unless_erased)
         except SurveyClosed:
             return None
         work.send(task, group=pending.conversation_id, dedup_id=answer.id)
@@ -138,7 +139,7 @@ def take(identity: IdentityRecord | None, message: Message, *, provider: str, pr
                                                          "comment": message.text}})
         try:
             surveys.comment(provider=provider, provider_id=provider_id, message=comment, pending=pending,
-                            identity=identity.key)
+                            identity=identity.key, unless_erased=unless_erased)
         except SurveyClosed:
             return None
         return Taken(pending.conversation_id, comment)

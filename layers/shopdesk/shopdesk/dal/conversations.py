@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 from shopdesk import clock
 from shopdesk.dal import items as it
 from shopdesk.dal.customers import Customers
+from shopdesk.dal.erased import SenderErased
 from shopdesk.dal.identities import Identities, IdentityRecord
 from shopdesk.dal.retention import INACTIVE_TIMER, TimelineRetention
 from shopdesk.dal.sla_events import SlaEvent, event_item
@@ -146,7 +147,8 @@ class Conversations:
 
     def append_inbound(self, *, provider: str, provider_id: str, message: Message, channel: str,
                        route: dict[str, str], preview: str | None, work: Mapping[str, Any] | None = None,
-                       asks: bool = True, replayed: bool = False) -> None:
+                       asks: bool = True, replayed: bool = False, unless_erased: Mapping[str, Any] | None = None
+                       ) -> None:
         """Store a message in the customer's open conversation (marker + message + conversation). ``asks``: False
         for a message that asks nothing (an out-of-office, a STOP, a START: ``logic.work.NOT_WRITTEN``), which
         leaves ``last_inbound_at`` as it was: the work of the customer's message before it still answers that one
@@ -155,39 +157,43 @@ class Conversations:
         ``replayed``: a kept request replayed, dated when it came (``logic.webhooks.replay``), which may be older than
         a message stored since. Its write is conditioned on ``last_inbound_at`` being no later than it; refused, it is
         written again as an older message (``_customer_wrote_before``): ``last_inbound_at``, the channel, its route
-        and the preview stay the newer message's. Only a replay pays for that (a second transaction, only then)."""
+        and the preview stay the newer message's. Only a replay pays for that (a second transaction, only then).
+        ``unless_erased``: a replay's check of its sender's erase mark (``ErasedAddresses.not_erased_since_op``), in
+        each of its transactions: refused, ``SenderErased`` and nothing written."""
         now = clock.iso(message.created_at)
         wrote = _customer_wrote(now, channel, route, preview, asks=asks)
         if replayed and asks:       # (a conversation holds no last_inbound_at until its second message)
             wrote.when("last_inbound_at <= :at OR (attribute_not_exists(last_inbound_at) AND created_at <= :at)",
                        at=now)
         try:
-            self._append(provider, provider_id, message, work, wrote)
+            self._append(provider, provider_id, message, work, wrote, unless_erased)
         except StaleConversation:
             if not (replayed and asks):
                 raise
             # a later message is stored (else resolved or gone meanwhile: refused again, as any message)
             older = _customer_wrote_before(channel, route).when(
                 "last_inbound_at > :at OR (attribute_not_exists(last_inbound_at) AND created_at > :at)", at=now)
-            self._append(provider, provider_id, message, work, older)
+            self._append(provider, provider_id, message, work, older, unless_erased)
 
     def _append(self, provider: str, provider_id: str, message: Message, work: Mapping[str, Any] | None,
-                update: Update) -> None:
+                update: Update, unless_erased: Mapping[str, Any] | None = None) -> None:
         now = clock.iso(message.created_at)
         update = (update.set_if_missing("awaiting_since", now)
                   .when("attribute_exists(PK) AND #status <> :resolved", resolved="resolved"))
         ops = [self._marker_op(provider, provider_id, message, work), self.table.put_op(it.message_item(message)),
                self.table.update_op(it.conv_pk(message.conversation_id), it.META, update),
                self._not_erased_op(provider, provider_id)]
-        self._store_inbound(ops, provider_id, StaleConversation(message.conversation_id))
+        self._store_inbound(ops, provider_id, StaleConversation(message.conversation_id), unless_erased)
 
     def reopen_inbound(self, *, provider: str, provider_id: str, message: Message, channel: str,
                        route: dict[str, str], preview: str | None, identity: IdentityRecord, note: Message,
-                       work: Mapping[str, Any] | None = None, resolved_by: str = "bot") -> None:
+                       work: Mapping[str, Any] | None = None, resolved_by: str = "bot",
+                       unless_erased: Mapping[str, Any] | None = None) -> None:
         """Store a message that reopens the conversation the bot resolved (marker + message + conversation +
         the identity's slot taken back + a system entry), in one transaction as ``append_inbound``. Refused
         (``StaleConversation``) unless the conversation is still resolved by the bot and the identity still
-        remembers it with no other open: then the message starts a conversation as after any resolve."""
+        remembers it with no other open: then the message starts a conversation as after any resolve.
+        ``unless_erased``: as ``append_inbound``."""
         now = clock.iso(message.created_at)
         update = (_customer_wrote(now, channel, route, preview).set("awaiting_since", now)
                   .set("cycle_started_at", now)
@@ -200,33 +206,36 @@ class Conversations:
                *self.identities.take_back_ops(identity, message.conversation_id),
                self.table.put_op(it.message_item(note)),
                self._not_erased_op(provider, provider_id)]
-        self._store_inbound(ops, provider_id, StaleConversation(message.conversation_id))
+        self._store_inbound(ops, provider_id, StaleConversation(message.conversation_id), unless_erased)
 
     def keep_on_resolved(self, *, provider: str, provider_id: str, message: Message, note: Message,
-                         replayed: bool = False) -> None:
+                         replayed: bool = False, unless_erased: Mapping[str, Any] | None = None) -> None:
         """Store a customer's thank-you on their resolved conversation without reopening it (marker without
         routing work + message + a system entry + the conversation's count), in one transaction refused
         (``StaleConversation``) unless the conversation is still resolved. ``replayed``: a kept request replayed
-        (``append_inbound``), which sets ``last_inbound_at`` only when no later message did."""
+        (``append_inbound``), which sets ``last_inbound_at`` only when no later message did; ``unless_erased`` as
+        there."""
         now = clock.iso(message.created_at)
         update = Update().set("last_inbound_at", now)
         if replayed:
             update.when("attribute_not_exists(last_inbound_at) OR last_inbound_at <= :at", at=now)
         try:
-            self._keep(provider, provider_id, message, note, update)
+            self._keep(provider, provider_id, message, note, update, unless_erased)
         except StaleConversation:
             if not replayed:
                 raise
-            self._keep(provider, provider_id, message, note, Update().when("last_inbound_at > :at", at=now))
+            self._keep(provider, provider_id, message, note, Update().when("last_inbound_at > :at", at=now),
+                       unless_erased)
 
-    def _keep(self, provider: str, provider_id: str, message: Message, note: Message, update: Update) -> None:
+    def _keep(self, provider: str, provider_id: str, message: Message, note: Message, update: Update,
+              unless_erased: Mapping[str, Any] | None = None) -> None:
         update = (update.add("message_count", 1)
                   .when("attribute_exists(PK) AND #status = :resolved", resolved="resolved"))
         ops = [self._marker_op(provider, provider_id, message), self.table.put_op(it.message_item(message)),
                self.table.update_op(it.conv_pk(message.conversation_id), it.META, update),
                self.table.put_op(it.message_item(self.retention.stamp(note))),
                self._not_erased_op(provider, provider_id)]
-        self._store_inbound(ops, provider_id, StaleConversation(message.conversation_id))
+        self._store_inbound(ops, provider_id, StaleConversation(message.conversation_id), unless_erased)
 
     def name_customer(self, identity: IdentityRecord, name: str, conversation_id: str) -> None:
         """Name a customer who had none (logic.ingest): on the identity (their next conversations), their record
@@ -238,15 +247,22 @@ class Conversations:
             with suppress(ConditionFailed):
                 self.table.update(pk, it.META, Update().set_if_missing(path, name).when("attribute_exists(PK)"))
 
-    def _store_inbound(self, ops: list[dict[str, Any]], provider_id: str, refused: Exception) -> None:
+    def _store_inbound(self, ops: list[dict[str, Any]], provider_id: str, refused: Exception,
+                       unless_erased: Mapping[str, Any] | None = None) -> None:
         """One inbound message's transaction, its provider marker first and the not-erased check last: a replay
-        of either raises ``DuplicateDelivery``, any other refusal ``refused``."""
+        of either raises ``DuplicateDelivery``, any other refusal ``refused``. With ``unless_erased`` (a replay's
+        check of its sender's erase mark) after them: refused, ``SenderErased``, before anything else."""
+        checked = len(ops) - 1
+        if unless_erased is not None:
+            ops = [*ops, dict(unless_erased)]
         try:
             self.table.transact(ops)
         except TransactionCancelled as exc:
+            if unless_erased is not None and len(ops) - 1 in exc.failed:
+                raise SenderErased() from exc
             if 0 in exc.failed:
                 raise self._duplicate(provider_id, exc) from exc
-            if len(ops) - 1 in exc.failed:
+            if checked in exc.failed:
                 raise DuplicateDelivery(provider_id, None) from exc
             raise refused from exc
 
@@ -257,9 +273,11 @@ class Conversations:
 
     def start_conversation(self, *, provider: str, provider_id: str, conversation: Conversation,
                            message: Message, identity: IdentityRecord | None, expected_open: str | None,
-                           clocks: Any = None, work: Mapping[str, Any] | None = None) -> None:
+                           clocks: Any = None, work: Mapping[str, Any] | None = None,
+                           unless_erased: Mapping[str, Any] | None = None) -> None:
         """Open a conversation with its first message: marker, message, conversation, identity,
-        customer (when new) and the first-response deadline in one transaction."""
+        customer (when new) and the first-response deadline in one transaction (``unless_erased``: as
+        ``append_inbound``; a replay creates no customer for a number erased since its message came)."""
         customer = conversation.customer
         ident = customer.identities[0]
         identity_key = it.identity_pk(ident.kind, ident.address)
@@ -273,7 +291,7 @@ class Conversations:
             ops.extend(self.identities.open_ops(identity, conversation.id, customer.name, expected_open))
         ops.extend(self.table.put_op(item) for item in deadline_items)
         ops.append(self._not_erased_op(provider, provider_id))
-        self._store_inbound(ops, provider_id, IdentityRace(identity_key))
+        self._store_inbound(ops, provider_id, IdentityRace(identity_key), unless_erased)
 
     def opening_items(self, conversation: Conversation, clocks: Any = None) -> list[dict[str, Any]]:
         """A new conversation's item with its clocks, then one due-index item per running deadline."""

@@ -18,7 +18,6 @@ from shopdesk.dal import items as it
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.identities import split_key
 from shopdesk.dal.table import ConditionFailed, Table, TransactionCancelled, Update, serialize
-from shopdesk.errors import DuplicateDelivery
 from shopdesk.models import Conversation, Message
 
 
@@ -156,27 +155,30 @@ class Surveys:
 
     def answer(self, *, provider: str, provider_id: str, message: Message, pending: Pending, identity: str,
                score: int, comment: str | None, next_pending: Pending | None,
-               work: Mapping[str, Any] | None) -> None:
+               work: Mapping[str, Any] | None, unless_erased: Mapping[str, Any] | None = None) -> None:
         """A rating: the customer's message stored on the resolved conversation (the conversation itself is not
         touched: no reopen, no routing), the record answered once, the identity waiting for a comment or nothing.
-        ``work`` (a low rating's alert) is kept on the delivery's marker until the router confirms it."""
+        ``work`` (a low rating's alert) is kept on the delivery's marker until the router confirms it.
+        ``unless_erased``: a replay's check of its sender's erase mark (``Conversations.append_inbound``)."""
         now = clock.iso(message.created_at)
         record = (Update().set("state", "answered").set("score", score).set("answered_at", now)
                   .set("answer_message_id", message.id)
                   .when("attribute_exists(PK) AND #state = :asked", asked="asked"))
         if comment:
             record.set("comment", comment)
-        self._reply(provider, provider_id, message, pending, record, identity, next_pending, work)
+        self._reply(provider, provider_id, message, pending, record, identity, next_pending, work, unless_erased)
 
-    def comment(self, *, provider: str, provider_id: str, message: Message, pending: Pending, identity: str) -> None:
+    def comment(self, *, provider: str, provider_id: str, message: Message, pending: Pending, identity: str,
+                unless_erased: Mapping[str, Any] | None = None) -> None:
         """The comment after a rating: stored on the resolved conversation, kept on the record once."""
         record = (Update().set("state", "commented").set("comment", message.text or "")
                   .set("commented_at", clock.iso(message.created_at))
                   .when("attribute_exists(PK) AND #state = :answered", answered="answered"))
-        self._reply(provider, provider_id, message, pending, record, identity, None, None)
+        self._reply(provider, provider_id, message, pending, record, identity, None, None, unless_erased)
 
     def _reply(self, provider: str, provider_id: str, message: Message, pending: Pending, record: Update,
-               identity: str, next_pending: Pending | None, work: Mapping[str, Any] | None) -> None:
+               identity: str, next_pending: Pending | None, work: Mapping[str, Any] | None,
+               unless_erased: Mapping[str, Any] | None) -> None:
         waiting = Update().when("attribute_exists(PK)")
         if next_pending is None:
             waiting.remove("csat")
@@ -187,14 +189,7 @@ class Surveys:
                self.table.update_op(it.conv_pk(pending.conversation_id), survey_sk(pending.cycle), record),
                self.table.update_op(it.identity_pk(*split_key(identity)), it.META, waiting),
                self.conversations._not_erased_op(provider, provider_id)]
-        try:
-            self.table.transact(ops)
-        except TransactionCancelled as exc:
-            if 0 in exc.failed:
-                raise self.conversations._duplicate(provider_id, exc) from exc
-            if len(ops) - 1 in exc.failed:
-                raise DuplicateDelivery(provider_id, None) from exc
-            raise SurveyClosed(pending.conversation_id) from exc
+        self.conversations._store_inbound(ops, provider_id, SurveyClosed(pending.conversation_id), unless_erased)
 
     def forget(self, identity: str, pending: Pending) -> None:
         """The identity no longer waits on this survey (its window passed, or it was answered elsewhere)."""

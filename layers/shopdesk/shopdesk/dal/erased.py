@@ -9,7 +9,8 @@ deploy, read by the privacy and Twilio inbound functions only; not the web chat'
 them sign any visitor's session): without the key, nobody can tell which number it marks by hashing candidates, and
 marks written with an earlier key are not matched. The replay of a kept message reads it (one GetItem, the
 replay's alone) and drops the message when Twilio delivered it before the erase; one delivered after is a new
-contact.
+contact. The read alone would race an erase that marks the number after it: so the replay's store transaction also
+checks the mark (``not_erased_since_op``), and an erase whose mark lands first cancels it (``SenderErased``).
 
 The mark lives as long as a kept request can wait: ``IngestRetryQueue``'s retention (SQS's default, 4 days: the
 template sets none), then ``IngestRetryDeadLetterQueue``'s 14 days (a FIFO queue's dead letter starts its retention
@@ -41,6 +42,10 @@ def erased_address_pk(key: str, kind: str, address: str) -> str:
     return f"ERASEDADDR#hmac-sha256:{digest}"
 
 
+class SenderErased(Exception):
+    """A replay's store was refused: its sender's number was marked erased after the message came."""
+
+
 @dataclass
 class ErasedAddresses:
     table: Table
@@ -59,3 +64,10 @@ class ErasedAddresses:
         """When a customer holding this address was last erased (None: not within ``MARK_SECONDS``)."""
         item = self.table.get(erased_address_pk(self.key(), kind, address), META)
         return clock.parse_iso(item["erased_at"]) if item else None
+
+    def not_erased_since_op(self, kind: str, address: str, at: datetime) -> dict[str, Any]:
+        """A transaction part that writes nothing: the transaction happens only if no erase of a customer holding
+        this address came after ``at`` (no mark, or one dated ``at`` or earlier). A replay's store carries it, so an
+        erase that marks the number between the replay's read and its write cancels the store."""
+        return self.table.condition_op(erased_address_pk(self.key(), kind, address), META,
+                                       "attribute_not_exists(PK) OR erased_at <= :at", values={":at": clock.iso(at)})

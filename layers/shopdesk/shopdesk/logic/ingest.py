@@ -15,7 +15,7 @@ A STOP (or a START after one) costs one UpdateItem more: the identity remembers 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -161,12 +161,14 @@ def _route(inbound: InboundMessage) -> ReplyRoute:
 
 def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
            first_response_targets: dict[Priority, int], *, thread: str | None = None,
-           policy: PrivacyPolicy | None = None) -> IngestResult:
+           policy: PrivacyPolicy | None = None, unless_erased: Mapping[str, Any] | None = None) -> IngestResult:
     """Store ``inbound`` once. ``thread`` names a conversation the message says it belongs to
     (email threading); it wins over the customer's open conversation while it is not resolved.
     ``policy`` (the privacy settings in force): card numbers, IBANs and the shop's patterns are masked
     before anything is written, and the message gets its retention. A message kept and replayed
-    (``InboundMessage.received_at``) is dated when it came: its place on the timeline and its clocks."""
+    (``InboundMessage.received_at``) is dated when it came: its place on the timeline and its clocks.
+    ``unless_erased`` (a replay's: the check of its sender's erase mark, ``ErasedAddresses.not_erased_since_op``)
+    goes into whichever transaction stores the message; refused, ``SenderErased`` is raised, nothing stored or sent."""
     kinds: list[str] = list(inbound.masked)     # masked before it came here (a kept request's text)
     if policy is not None:
         inbound, found = masked(inbound, policy)
@@ -184,7 +186,8 @@ def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
             # a satisfaction survey waits for this customer's answer (shopdesk.csat.answer)
             try:
                 taken = answer.take(identity, _message(inbound, "", kinds, policy), provider=inbound.provider,
-                                    provider_id=inbound.provider_id, surveys=Surveys(conversations), work=work)
+                                    provider_id=inbound.provider_id, surveys=Surveys(conversations), work=work,
+                                    unless_erased=unless_erased)
             except DuplicateDelivery as duplicate:
                 return done(_duplicate(duplicate, work))
             if taken is not None:
@@ -198,7 +201,7 @@ def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
         kept = _kept(inbound, identity, expected_open, thread)
         if kept is not None:
             try:
-                return done(_keep(inbound, *kept, conversations, kinds, policy))
+                return done(_keep(inbound, *kept, conversations, kinds, policy, unless_erased))
             except DuplicateDelivery as duplicate:
                 return done(_duplicate(duplicate, work))
             except StaleConversation:
@@ -211,7 +214,8 @@ def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
                     provider=inbound.provider, provider_id=inbound.provider_id, message=message,
                     channel=inbound.channel, route=route.model_dump(mode="json", exclude_none=True),
                     preview=preview(inbound.text, len(inbound.attachments)), work=routing,
-                    asks=message.kind not in NOT_WRITTEN, replayed=inbound.received_at is not None)
+                    asks=message.kind not in NOT_WRITTEN, replayed=inbound.received_at is not None,
+                    unless_erased=unless_erased)
             except DuplicateDelivery as duplicate:
                 return done(_duplicate(duplicate, work))
             except StaleConversation:
@@ -222,13 +226,15 @@ def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
         automatic = inbound.email is not None and inbound.email.auto_submitted      # an out-of-office reopens nothing
         if identity is not None and reopenable and reopenable != thread and not automatic:
             try:
-                return done(_reopen(inbound, identity, reopenable, route, conversations, work, kinds, policy))
+                return done(_reopen(inbound, identity, reopenable, route, conversations, work, kinds, policy,
+                                    unless_erased))
             except DuplicateDelivery as duplicate:
                 return done(_duplicate(duplicate, work))
             except StaleConversation:
                 pass          # reopened or taken meanwhile: the message starts a conversation
         try:
-            return done(_start(inbound, identity, expected_open, route, conversations, work, kinds, policy))
+            return done(_start(inbound, identity, expected_open, route, conversations, work, kinds, policy,
+                               unless_erased))
         except DuplicateDelivery as duplicate:
             return done(_duplicate(duplicate, work))
         except IdentityRace:
@@ -262,13 +268,14 @@ def _kept(inbound: InboundMessage, identity: IdentityRecord | None, expected_ope
 
 
 def _keep(inbound: InboundMessage, conversation_id: str, entry: Callable[[datetime], Message],
-          conversations: Conversations, kinds: list[str], policy: PrivacyPolicy | None) -> IngestResult:
+          conversations: Conversations, kinds: list[str], policy: PrivacyPolicy | None,
+          unless_erased: Mapping[str, Any] | None = None) -> IngestResult:
     """A message on the resolved conversation it belongs to, with a system entry saying it stays resolved: no
     routing work, no acknowledgement, nobody's capacity."""
     message = _message(inbound, conversation_id, kinds, policy)
     note = entry(message.created_at)        # just after the message
     conversations.keep_on_resolved(provider=inbound.provider, provider_id=inbound.provider_id, message=message,
-                                   note=note, replayed=inbound.received_at is not None)
+                                   note=note, replayed=inbound.received_at is not None, unless_erased=unless_erased)
     logger.info("message kept on the resolved conversation", extra={"conversation_id": conversation_id,
                                                                      "kind": message.kind})
     if note.event is not None and note.event.kind == "thanks_kept":
@@ -312,8 +319,8 @@ def _consent_kept(inbound: InboundMessage, conversations: Conversations, result:
 
 
 def _start(inbound: InboundMessage, identity: IdentityRecord | None, expected_open: str | None, route: ReplyRoute,
-           conversations: Conversations, work: Queue, kinds: list[str], policy: PrivacyPolicy | None
-           ) -> IngestResult:
+           conversations: Conversations, work: Queue, kinds: list[str], policy: PrivacyPolicy | None,
+           unless_erased: Mapping[str, Any] | None = None) -> IngestResult:
     """A new conversation. Its SLA clocks, language, skills and team are set by the router a moment later
     (from the message's own time), so ingest reads no configuration: one GetItem, one transaction. Until then
     its team is a placeholder (``routed`` False): admins hear of it, no team does (``shopdesk.logic.live``)."""
@@ -335,13 +342,14 @@ def _start(inbound: InboundMessage, identity: IdentityRecord | None, expected_op
                            marker=marker_pk(inbound.provider, inbound.provider_id))
     conversations.start_conversation(provider=inbound.provider, provider_id=inbound.provider_id,
                                      conversation=conversation, message=message, identity=identity,
-                                     expected_open=expected_open, work=routing)
+                                     expected_open=expected_open, work=routing, unless_erased=unless_erased)
     send_inbound(work, routing)
     return IngestResult("stored", conversation.id, message.id, new_conversation=True, message_sk=_sk(message))
 
 
 def _reopen(inbound: InboundMessage, identity: IdentityRecord, conversation_id: str, route: ReplyRoute,
-            conversations: Conversations, work: Queue, kinds: list[str], policy: PrivacyPolicy | None) -> IngestResult:
+            conversations: Conversations, work: Queue, kinds: list[str], policy: PrivacyPolicy | None,
+            unless_erased: Mapping[str, Any] | None = None) -> IngestResult:
     """The customer wrote again after the bot resolved their conversation: it reopens (the router restarts its
     clocks from this message, and the bot sees it afresh), with a system entry saying so."""
     message = _message(inbound, conversation_id, kinds, policy)
@@ -350,7 +358,7 @@ def _reopen(inbound: InboundMessage, identity: IdentityRecord, conversation_id: 
     conversations.reopen_inbound(provider=inbound.provider, provider_id=inbound.provider_id, message=message,
                                  channel=inbound.channel, route=route.model_dump(mode="json", exclude_none=True),
                                  preview=preview(inbound.text, len(inbound.attachments)), identity=identity,
-                                 note=note, work=routing)
+                                 note=note, work=routing, unless_erased=unless_erased)
     send_inbound(work, routing)
     return IngestResult("stored", conversation_id, message.id, message_sk=_sk(message))
 

@@ -28,6 +28,7 @@ import hashlib
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from aws_lambda_powertools import Logger
@@ -38,7 +39,7 @@ from shopdesk.channels import meta, telegram, twilio
 from shopdesk.channels.base import item_or_unsupported, timeline_event
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
-from shopdesk.dal.erased import ErasedAddresses
+from shopdesk.dal.erased import ErasedAddresses, SenderErased
 from shopdesk.dal.media import MediaStore
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.unsupported import UnsupportedLog
@@ -124,7 +125,9 @@ class WebhookProcessor:
         if self.privacy is not None:
             self.privacy.prime()
 
-    def process(self, items: Iterable[WebhookItem]) -> Outcome:
+    def process(self, items: Iterable[WebhookItem], unless_erased: Mapping[str, Any] | None = None) -> Outcome:
+        """Apply the items. ``unless_erased``: a replay's check of its sender's erase mark, in the transaction that
+        stores its message (``logic.ingest.ingest``); refused, ``SenderErased`` is raised."""
         outcome = Outcome()
         unsupported: list[UnsupportedItem] = []
         received: dict[str, int] = {}
@@ -134,7 +137,7 @@ class WebhookProcessor:
             elif isinstance(item, InboundMessage):
                 thread = self.find_thread(item) if self.find_thread else None
                 result = ingest(item, self.conversations, self.work, self.first_response_targets, thread=thread,
-                                policy=self.privacy.current() if self.privacy else None)
+                                policy=self.privacy.current() if self.privacy else None, unless_erased=unless_erased)
                 if result.outcome == "duplicate":
                     outcome.duplicates += 1
                 else:
@@ -348,28 +351,37 @@ def replay(request: KeptRequest, processor: WebhookProcessor, erased: ErasedAddr
     it was kept. A message stored meanwhile (an earlier replay, the Fallback URL's call) is a duplicate; a failure
     raises, and the queue delivers it again after its backoff, then to its dead-letter queue.
     A message whose sender was erased after Twilio delivered it (``erased``: the mark of their number, one GetItem)
-    is dropped: nothing stored, and the queue deletes it; one delivered after the erase is a new contact."""
+    is dropped: nothing stored, and the queue deletes it; one delivered after the erase is a new contact. The read
+    alone would race an erase marking the number after it, so the transaction that stores the message checks the
+    mark too (``ErasedAddresses.not_erased_since_op``): an erase whose mark lands between the two cancels the store,
+    and the message is dropped the same way (no routing work, so no acknowledgement or answer is sent)."""
     params = twilio.parse_form(request.body)
-    if request.route == "message" and erased is not None and _erased_since(request, params, erased):
-        return Outcome()
-    if request.route == "message":
-        came = {"received_at": clock.parse_iso(request.received_at), "masked": request.masked}
-        return processor.process([item.model_copy(update=came) if isinstance(item, InboundMessage) else item
-                                  for item in _twilio_item(params, twilio.parse_inbound)])
-    return processor.process(_twilio_status_items(params, request.url))
+    if request.route != "message":
+        return processor.process(_twilio_status_items(params, request.url))
+    came = clock.parse_iso(request.received_at)
+    phone = to_e164(dict(params).get("From") or "") if erased is not None else None
+    unless_erased = None
+    if erased is not None and phone:
+        at = erased.erased_at("phone", phone)
+        if at is not None and came < at:
+            return _dropped(request, at)
+        unless_erased = erased.not_erased_since_op("phone", phone, came)
+    items = [item.model_copy(update={"received_at": came, "masked": request.masked})
+             if isinstance(item, InboundMessage) else item for item in _twilio_item(params, twilio.parse_inbound)]
+    try:
+        return processor.process(items, unless_erased)
+    except SenderErased:       # the mark landed after the read: read again for the log's time
+        return _dropped(request, erased.erased_at("phone", phone) if erased is not None and phone else None)
 
 
-def _erased_since(request: KeptRequest, params: list[tuple[str, str]], erased: ErasedAddresses) -> bool:
-    """Whether the customer who sent the kept message was erased after Twilio delivered it: logged (times, never the
-    number) and counted (``WebhooksKeptErased``) when so."""
-    phone = to_e164(dict(params).get("From") or "")
-    at = erased.erased_at("phone", phone) if phone else None
-    if at is None or clock.parse_iso(request.received_at) >= at:
-        return False
+def _dropped(request: KeptRequest, erased_at: datetime | None) -> Outcome:
+    """A kept message whose customer was erased after it came: nothing stored, logged (times, never the number) and
+    counted (``WebhooksKeptErased``)."""
     logger.warning("kept message dropped: its customer was erased after it came", extra={
-        "provider": request.provider, "received_at": request.received_at, "erased_at": clock.iso(at)})
+        "provider": request.provider, "received_at": request.received_at,
+        "erased_at": clock.iso(erased_at) if erased_at else None})
     metrics.count("WebhooksKeptErased", provider=request.provider)
-    return True
+    return Outcome()
 
 
 # ------------------------------------------------------------------------------ Twilio
