@@ -116,6 +116,47 @@ def test_a_card_number_typed_full_width_or_pasted_with_invisible_characters_is_s
         assert secret not in stored, secret
 
 
+def test_a_card_number_after_an_order_number_or_a_dash_is_stored_masked_and_the_order_number_kept(desk):
+    from email.message import EmailMessage
+
+    from tests.integration.test_email import _deliver
+    # Given a customer who gives the order number, then the card on the next line, and one who writes it after a dash
+    conv = customer_writes(desk, "+31655501298", "Order 1001\n4111 1111 1111 1111 exp 12/27", "SMmaskrun1")
+    dashed = customer_writes(desk, "+31655501297", "My card\u20145555555555554444 please refund there", "SMmaskrun2")
+    online(desk, "alice")
+    desk.drain_queue(desk.work_queue_url, "router")
+    # and a mail whose sender's name and text hold a card after a number
+    mail = EmailMessage()
+    mail["From"], mail["To"] = '"Uma 7 4000 0566 5566 5556" <uma@customer.example>', "support@shop.example"
+    mail["Subject"], mail["Message-ID"] = "Refund", "<run1@customer.example>"
+    mail.set_content("Refund order 1001\n4000 0566 5566 5556 thanks\n")
+    assert _deliver(desk, bytes(mail), "run1") == {"stored": 1, "duplicates": 0}
+    # When an agent notes the order number and the card on one line
+    status, note = agent(desk, "POST", f"/agent/conversations/{conv}/notes", "alice",
+                         {"text": "customer gave order 1001 4000 0566 5566 5556"})
+    assert status == 201, note
+    # Then the messages, the note, the preview and the sender's name hold the card masked and the order number as typed
+    items = scan(desk)
+    messages = {i["direction"]: i for i in items if i["PK"] == f"CONV#{conv}" and i["SK"].startswith("MSG#")}
+    assert (messages["inbound"]["text"], messages["inbound"].get("masked")) == (
+        "Order 1001\n[card •••• 1111] exp 12/27", ["card"])
+    assert (messages["note"]["text"], messages["note"].get("masked")) == (
+        "customer gave order 1001 [card •••• 5556]", ["card"])
+    assert desk.item(f"CONV#{conv}")["last_message_preview"] == "Order 1001\n[card •••• 1111] exp 12/27"
+    [dashed_message] = [i for i in items if i["PK"] == f"CONV#{dashed}" and i.get("direction") == "inbound"]
+    assert dashed_message["text"] == "My card\u2014[card •••• 4444] please refund there"
+    identity = desk.item("IDENTITY#email#uma@customer.example")
+    [mailed] = [i for i in items if i["PK"] == f"CONV#{identity['open_conversation_id']}"
+                and i.get("direction") == "inbound"]
+    assert mailed["text"].startswith("Refund order 1001\n[card •••• 5556] thanks"), mailed["text"]
+    assert desk.item(f"CUSTOMER#{identity['customer_id']}", "META")["name"] == "Uma 7 [card •••• 5556]"
+    # and no item, nor the mail SES stored, holds a card number as typed
+    raw = desk.client("s3").get_object(Bucket=desk.env["MAIL_BUCKET"], Key="raw/run1")["Body"].read()
+    stored = json.dumps(items, default=str, ensure_ascii=False) + raw.decode("utf-8", "replace")
+    for secret in ("4111 1111 1111 1111", "5555555555554444", "4000 0566 5566 5556", "4000056655665556"):
+        assert secret not in stored, secret
+
+
 def test_a_privacy_save_changes_the_fields_it_gives_and_keeps_the_others(desk):
     # Given a retention and a masking pattern
     bsn = {"name": "BSN", "pattern": r"BSN:?\s?\d{9}"}
