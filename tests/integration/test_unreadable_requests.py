@@ -123,6 +123,67 @@ def test_the_audit_trail_refuses_a_time_with_no_zone(desk, query):
     assert {e["type"] for e in json.loads(result["body"])["errors"]} == {"timezone_aware"}
 
 
+# ------------------------------------------------------------------------------ times at the calendar's edge
+# A time a caller names is one from 2000 to 2100 (clock.AwareInstant): at the calendar's edge Python cannot convert
+# one to UTC (OverflowError), and nothing the desk does needs one outside.
+
+EDGES = ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59Z",
+         "1999-12-31T23:59:59Z", "2101-01-01T00:00:00Z", "2100-12-31T23:30:00-01:00"]
+
+
+@pytest.mark.parametrize("moment", EDGES)
+@pytest.mark.parametrize("name", ["from", "to"])
+def test_the_audit_trail_refuses_a_time_outside_the_years_it_keeps(desk, name, moment):
+    query = f"{name}={moment.replace('+', '%2B')}" + ("&to=2026-12-07T00:00:00Z" if name == "from" else "")
+    result = desk.invoke("admin_api", http_event("GET", "/admin/audit", None, JSON, query=query, claims=ADMIN))
+    assert result["statusCode"] == 422, result
+    [error] = json.loads(result["body"])["errors"]
+    assert (error["loc"], error["type"]) == (["query", name], "datetime_range"), error
+    assert "2000-01-01T00:00:00Z" in error["msg"]
+
+
+def test_the_audit_trail_takes_the_first_and_last_times_of_its_years(desk):
+    for query in ("from=2000-01-01T00:00:00Z&to=2000-01-02T00:00:00Z", "actor=bob&from=2000-01-01T01:00:00%2B01:00",
+                  "from=2100-12-31T00:00:00Z&to=2100-12-31T23:59:59.999999Z"):
+        result = desk.invoke("admin_api", http_event("GET", "/admin/audit", None, JSON, query=query, claims=ADMIN))
+        assert result["statusCode"] == 200, (query, result)
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00%2B14:00", "9999-12-31T23:59:59-01:00", "2101-01-01T00:00:00Z"])
+def test_the_widget_refuses_a_time_outside_the_years_it_keeps(desk, moment):
+    token = webchat.sign_visitor_token({"visitor_id": "edge-1", "exp": int(time.time()) + 600}, "test-visitor-secret")
+    session = json.loads(_invoke(desk, "webchat", "POST", "/widget/sessions", json.dumps({"visitor_token": token}),
+                                 {"origin": ORIGIN})["body"])["session"]
+    visitor = {"origin": ORIGIN, "authorization": f"Bearer {session}"}
+    sent = _invoke(desk, "webchat", "POST", "/widget/messages", json.dumps({"client_message_id": "e1", "text": "hi"}),
+                   visitor)
+    assert sent["statusCode"] == 201, sent
+    result = desk.invoke("webchat", http_event("GET", "/widget/messages", None, visitor, query=f"after={moment}"))
+    assert result["statusCode"] == 422 and result["headers"]["Access-Control-Allow-Origin"] == ORIGIN, result
+    [error] = json.loads(result["body"])["errors"]
+    assert (error["loc"], error["type"]) == (["query", "after"], "datetime_range")
+
+
+@pytest.mark.parametrize("until", ["9999-12-31T23:59:59-01:00", "9999-12-31T23:59:59Z", "2101-01-01T00:00:00Z",
+                                   "0001-01-01T00:00:00+14:00"])
+def test_a_snooze_until_a_time_outside_the_years_the_desk_keeps_is_refused(desk, until):
+    # Given a conversation any agent may snooze
+    conversation = customer_writes(desk, "+31620000102", "hello", "SMedge1")
+    status = f"/agent/conversations/{conversation}/status"
+    # When bob snoozes it until the calendar's edge: a problem, and nothing changes
+    result = _invoke(desk, "agent_api", "POST", status, json.dumps({"status": "snoozed", "until": until}),
+                     claims=AGENT)
+    assert result["statusCode"] == 400, result
+    assert "until must be a time from 2000-01-01T00:00:00Z" in json.loads(result["body"])["detail"]
+    assert desk.item(f"CONV#{conversation}")["status"] == "open"
+    # And until the end of 2100 (in its own zone, the next year in UTC's) it is snoozed
+    result = _invoke(desk, "agent_api", "POST", status, json.dumps({"status": "snoozed",
+                                                                    "until": "2100-12-31T23:59:59+14:00"}),
+                     claims=AGENT)
+    assert result["statusCode"] == 200 and json.loads(result["body"])["snoozed_until"].startswith("2100-12-31T09"), \
+        result
+
+
 # ------------------------------------------------------------------------------ cursors
 
 def test_a_cursor_nested_too_deeply_to_decode_is_refused_like_any_cursor_that_is_not_ours(desk):

@@ -10,7 +10,8 @@ import time
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, AwareDatetime, PlainSerializer, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 _offset_seconds = 0.0
 
@@ -53,8 +54,32 @@ def iso_micro(moment: datetime) -> str:
 Instant = Annotated[datetime, PlainSerializer(iso_micro, return_type=str, when_used="json"),
                     WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization")]
 
+# The times a caller may name: from the start of 2000 to the end of 2100, UTC. Nothing the desk keeps is older than
+# 2000, and nothing it does needs a time after 2100 (a snooze, a search of the audit trail); the reports cover the same
+# years. Inside it every time converts to UTC and writes as the fixed-width ISO string the desk stores and sorts by;
+# at the calendar's edge (9999-12-31T23:59:59-01:00) Python's conversion overflows.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2101, 1, 1, tzinfo=UTC)          # exclusive
+RANGE = "2000-01-01T00:00:00Z to before 2101-01-01T00:00:00Z"       # in words
+
+
+def in_range(moment: datetime) -> bool:
+    """Whether an aware ``moment`` is between ``EARLIEST`` and ``LATEST`` (``LATEST`` itself is not)."""
+    try:
+        return EARLIEST <= moment.astimezone(UTC) < LATEST
+    except OverflowError:           # in UTC it would be before year 1 or after 9999
+        return False
+
+
+def _in_range(moment: datetime) -> datetime:
+    if not in_range(moment):
+        raise PydanticCustomError("datetime_range", f"Input should be a time from {RANGE}")
+    return moment
+
+
 # A moment a caller gives (a query parameter, a body's field). It must name its zone or offset (``Z``, ``+01:00``):
 # one without is refused (422, ``timezone_aware``) before it is compared with the aware times the desk keeps, which
-# Python refuses with a TypeError.
-AwareInstant = Annotated[AwareDatetime, PlainSerializer(iso_micro, return_type=str, when_used="json"),
+# Python refuses with a TypeError. One outside ``EARLIEST``..``LATEST`` is refused too (422, ``datetime_range``).
+AwareInstant = Annotated[AwareDatetime, AfterValidator(_in_range),
+                         PlainSerializer(iso_micro, return_type=str, when_used="json"),
                          WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization")]

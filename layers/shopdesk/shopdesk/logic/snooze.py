@@ -108,6 +108,8 @@ class Snoozer:
                 raise BadRequest("until goes only with status snoozed")
             if until.tzinfo is None:
                 raise BadRequest("until needs a time zone (e.g. 2026-12-04T09:00:00Z)")
+            if not clock.in_range(until):       # 9999-12-31T23:59:59-01:00 cannot even be written in UTC
+                raise BadRequest(f"until must be a time from {clock.RANGE}")
             if until <= clock.now():
                 raise BadRequest("until must be in the future")
         resolving = status is ConversationStatus.RESOLVED and self.on_resolved is not None and \
