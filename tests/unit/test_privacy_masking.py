@@ -165,6 +165,17 @@ def test_a_number_that_passes_as_a_card_by_chance_and_overlaps_a_card_is_masked_
     assert (result.text, result.kinds) == ("Phone [card •••• 1111]", ("card",))
 
 
+def test_the_card_windows_found_in_one_pass_are_those_the_luhn_check_and_a_schemes_start_accept():
+    import random
+
+    from shopdesk.privacy.masking import _card_lengths, is_card_number
+    numbers = ["4111111111111111", "378282246310005", "4" * 19, "5555555555554444" + "000"]
+    numbers += ["".join(random.Random(seed).choices("0123456789", k=19)) for seed in range(3000)]
+    for digits in numbers:
+        expected = {k for k in range(13, min(len(digits), 19) + 1) if is_card_number(digits[:k])}
+        assert _card_lengths(digits) == expected, digits
+
+
 @pytest.mark.parametrize("text", [
     "tracking 94111111111111111100 (a card's digits inside a longer number)",
     "ref 12344111111111111111",

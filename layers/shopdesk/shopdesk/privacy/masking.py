@@ -115,17 +115,28 @@ def _compact(value: str) -> str:
     return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in compact)
 
 
-def _is_card_digits(digits: str) -> bool:
-    """Whether compact ``digits`` are a card number; the cheap checks first, as most windows fail them."""
+def is_card_number(candidate: str) -> bool:
+    digits = _compact(candidate)
     return 13 <= len(digits) <= 19 and digits.isdigit() and digits.startswith(CARD_PREFIXES) and luhn.is_valid(digits)
 
 
-def _starts_like_card(compact: str) -> bool:
-    return compact.startswith(CARD_PREFIXES)
+_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)       # a digit doubled, the digits of the double added (Luhn)
 
 
-def is_card_number(candidate: str) -> bool:
-    return _is_card_digits(_compact(candidate))
+def _card_lengths(digits: str) -> set[int]:
+    """The lengths of the starts of compact ``digits`` that are card numbers (``is_card_number``), all in one pass:
+    the start of length k doubles the digits at the positions (from 0) of k's parity, so two running sums, one for
+    each parity, give every start's Luhn total. A start whose total passes is confirmed with ``stdnum.luhn``."""
+    if not (digits.isdigit() and digits.startswith(CARD_PREFIXES)):
+        return set()
+    sums, found = [0, 0], set()          # sums[0]: the digits at even positions doubled; sums[1]: at odd ones
+    for length, digit in enumerate(map(int, digits[:19]), 1):
+        parity = (length - 1) % 2
+        sums[parity] += _DOUBLED[digit]
+        sums[1 - parity] += digit
+        if length >= 13 and sums[length % 2] % 10 == 0 and luhn.is_valid(digits[:length]):
+            found.add(length)
+    return found
 
 
 @functools.cache
@@ -137,13 +148,10 @@ def _iban_length(country: str) -> int:
     return 4 + sum(int(count) for count in re.findall(r"(\d+)!", structure)) if structure else 0
 
 
-def _is_iban_compact(compact: str) -> bool:
-    """Whether a compact value is an IBAN; only a window of its country's length is checked in full."""
-    return len(compact) == _iban_length(compact[:2].upper()) and iban.is_valid(compact)
-
-
-def _starts_like_iban(compact: str) -> bool:
-    return _iban_length(compact[:2].upper()) > 0
+def _iban_lengths(compact: str) -> set[int]:
+    """The lengths of the starts of a compact value that are IBANs: only the one of its country's length can be."""
+    length = _iban_length(compact[:2].upper())
+    return {length} if length and iban.is_valid(compact[:length]) else set()
 
 
 def is_iban(candidate: str) -> bool:
@@ -224,26 +232,24 @@ def withheld(name: str) -> str:
     return f"[{name} {MASK}: the text could not be checked in time and is withheld]"
 
 
-def _valid_prefix(value: str, valid: Callable[[str], bool], starts: Callable[[str], bool]) -> int:
-    """The length of the longest start of ``value``, ending at a group boundary, whose compact value ``valid``
-    accepts (0: none). A loose match may run on into the next word or number ("NL91 ABNA 0417 1643 00 thanks",
-    "4242 4242 4242 4242 12/29"); people group these numbers with spaces or dashes. ``value`` is made compact
-    once (each character that is not a separator is one of the compact value's), and none of its starts is tried
-    when it does not ``starts`` as one that passes would."""
-    compact = _compact(value)
-    if not starts(compact):
+def _valid_prefix(value: str, lengths: Callable[[str], set[int]]) -> int:
+    """The length of the longest start of ``value``, ending at a group boundary, that passes (0: none): ``lengths``
+    gives the lengths of the starts of ``value``'s compact value that do. A loose match may run on into the next word
+    or number ("NL91 ABNA 0417 1643 00 thanks", "4242 4242 4242 4242 12/29"); people group these numbers with spaces
+    or dashes. Each character that is not a separator is one of the compact value's."""
+    passing = lengths(_compact(value))
+    if not passing:
         return 0
     pieces = _SEPARATORS.split(value)                  # groups and the separators between them, in turn
     ends = list(itertools.accumulate(map(len, pieces)))[::2]
     sizes = list(itertools.accumulate(map(len, pieces[::2])))
     for end, size in zip(reversed(ends), reversed(sizes), strict=True):
-        if valid(compact[:size]):
+        if size in passing:
             return end
     return 0
 
 
-def _spans(text: str, candidate: re.Pattern[str], valid: Callable[[str], bool],
-           starts: Callable[[str], bool]) -> list[tuple[int, int]]:
+def _spans(text: str, candidate: re.Pattern[str], lengths: Callable[[str], set[int]]) -> list[tuple[int, int]]:
     """Where in ``text`` what ``valid`` accepts is, in order. ``candidate`` is tried at every start it allows (the
     first character of each group), and from each the longest window that ends at a group boundary and passes is
     taken: a run that fails as a whole ("order 1001 4111 1111 1111 1111") still gives the card inside it, and what
@@ -254,7 +260,7 @@ def _spans(text: str, candidate: re.Pattern[str], valid: Callable[[str], bool],
     pos = 0
     while (match := candidate.search(text, pos)) is not None:
         pos = match.start() + 1
-        length = _valid_prefix(match.group(0), valid, starts)
+        length = _valid_prefix(match.group(0), lengths)
         if not length:
             continue
         start, end = match.start(), match.start() + length
@@ -271,9 +277,8 @@ def mask(text: str | None, patterns: Iterable[Pattern] = ()) -> Masked:
         return Masked(text, ())
     kinds: list[str] = []
 
-    def checked(text: str, kind: str, candidate: re.Pattern[str], valid: Callable[[str], bool],
-                starts: Callable[[str], bool]) -> str:
-        spans = _spans(text, candidate, valid, starts)
+    def checked(text: str, kind: str, candidate: re.Pattern[str], lengths: Callable[[str], set[int]]) -> str:
+        spans = _spans(text, candidate, lengths)
         if not spans:
             return text
         kinds.append(kind)
@@ -291,8 +296,8 @@ def mask(text: str | None, patterns: Iterable[Pattern] = ()) -> Masked:
             return _label(kind, match.group(0))
         return sub
 
-    text = checked(text, "card", _CARD, _is_card_digits, _starts_like_card)
-    text = checked(text, "IBAN", _IBAN, _is_iban_compact, _starts_like_iban)
+    text = checked(text, "card", _CARD, _card_lengths)
+    text = checked(text, "IBAN", _IBAN, _iban_lengths)
     for pattern in patterns:
         try:
             text = pattern.regex.sub(always(pattern.name), text, timeout=PATTERN_TIMEOUT_S)
