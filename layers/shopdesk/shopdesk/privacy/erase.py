@@ -13,6 +13,9 @@ must stay to refuse a provider's replay stays without them.
 - Their phone numbers: a keyed hash of each, with the erase's time, until a request kept before it can wait no more
   (``ERASEDADDR#hmac-sha256:<hex>``, ``dal/erased.py``): the replay of a Twilio message kept in the ingest-retry
   queue before the erase, which was never stored and so is not found here, is dropped (``logic.webhooks.replay``).
+  They are written before the subject is read for the last time (``mark``, then ``PrivacyWorker`` reads it again):
+  a replay storing under the customer before the marks land is found and erased with the rest; one storing after
+  them is refused by its own transaction, which checks the mark.
 - The shop platform's privacy requests naming them (by an address of theirs, or as a customer the request
   covers): kept (the shop must show it acted), their body's customer, orders and payload replaced by
   ``{"erased": true}``; a hash of each identifier it named stays, and beside the body the customers it covered
@@ -67,6 +70,14 @@ class Eraser:
     lake: LakeBucket | None = None        # the event lake's bucket: the deletion list its reports apply
     jobs: PrivacyJobStore | None = None   # the export jobs whose archives it deletes: marked so
     addresses: ErasedAddresses | None = None     # the marks of their phone numbers a kept request's replay reads
+
+    def mark(self, subject: Subject) -> bool:
+        """The marks of the subject's phone numbers, dated now, before what to erase is read again (``PrivacyWorker``):
+        whether there were any to write."""
+        marks = self.addresses.marks(subject.addresses, clock.now()) if self.addresses is not None else []
+        if marks:
+            self.data.put(marks)
+        return bool(marks)
 
     def erase(self, subject: Subject, job_id: str, lake_ttl: int | None) -> Erased:
         for _conversation_id, agent_id in subject.assigned:      # the seat the conversation held

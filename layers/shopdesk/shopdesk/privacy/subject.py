@@ -117,6 +117,12 @@ def gather(data: SubjectData, customer_id: str, media_bucket: str | None, files:
                 subject.add(data.by_keys([(mention_pk(evidence["kind"], evidence["address"]),
                                            it.customer_pk(cid))]))
         subject.conversation_ids += data.conversation_ids(cid)
+    # and those their identities name (read consistently): one opened a moment ago may not be in the customer index
+    # yet (an erase reads again after marking their numbers, to find what a kept message's replay stored meanwhile)
+    subject.conversation_ids += [row[name] for row in data.identities(subject.addresses)
+                                 if row.get("customer_id") in subject.customer_ids
+                                 for name in ("open_conversation_id", "last_conversation_id",
+                                              "reopenable_conversation_id") if row.get(name)]
     subject.conversation_ids = list(dict.fromkeys(subject.conversation_ids))
 
     provider_ids = []
