@@ -250,7 +250,7 @@ def _valid_prefix(value: str, lengths: Callable[[str], set[int]]) -> int:
 
 
 def _spans(text: str, candidate: re.Pattern[str], lengths: Callable[[str], set[int]]) -> list[tuple[int, int]]:
-    """Where in ``text`` what ``valid`` accepts is, in order. ``candidate`` is tried at every start it allows (the
+    """Where in ``text`` what passes (``lengths``) is, in order. ``candidate`` is tried at every start it allows (the
     first character of each group), and from each the longest window that ends at a group boundary and passes is
     taken: a run that fails as a whole ("order 1001 4111 1111 1111 1111") still gives the card inside it, and what
     is before it stays. Windows that overlap are one span: a window that passes by chance (a phone number and the
