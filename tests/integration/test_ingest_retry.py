@@ -466,6 +466,14 @@ def _resolved_by_the_bot(desk, phone, sid):
     return conv
 
 
+def _surveyed(desk, phone, sid):
+    from tests.integration.test_csat import _resolved_sms_conversation, _settings
+    _settings(desk)
+    conv = _resolved_sms_conversation(desk, phone, sid)
+    assert desk.item(f"IDENTITY#phone#{phone}").get("csat")        # a survey waits for their answer
+    return conv
+
+
 @pytest.mark.parametrize(("before", "text", "path"), [
     (_open, "And when does it come?", "append_inbound"),
     (_open, "STOP", "append_inbound"),
@@ -473,9 +481,11 @@ def _resolved_by_the_bot(desk, phone, sid):
     (_resolved_by_a_person, "Thanks!", "keep_on_resolved"),
     (_resolved_by_a_person, "STOP", "keep_on_resolved"),
     (_resolved_by_the_bot, "One more question: can I return it?", "reopen_inbound"),
+    (_surveyed, "5", "Surveys.answer"),
 ])
 def test_each_store_of_a_replay_is_refused_by_an_erase_mark_written_after_its_read(
         desk, throttled, monkeypatch, before, text, path):
+    from shopdesk.dal.csat import Surveys
     from shopdesk.dal.items import marker_pk
     from shopdesk.dal.table import serialize
     from tests.integration.test_admin_api import admin_call
@@ -490,10 +500,11 @@ def test_each_store_of_a_replay_is_refused_by_an_erase_mark_written_after_its_re
         sent = _sends_to(desk, twilio, phone)
         identity = desk.item(f"IDENTITY#phone#{phone}")
         _throttled_once(desk, twilio_form(MessageSid="SMkept17b", From=phone, To="+14155550100", Body=text))
-        conversations = desk.handler("inbound_twilio").processor.conversations
+        owner = Surveys if path.startswith("Surveys.") else desk.handler("inbound_twilio").processor.conversations
+        name = path.removeprefix("Surveys.")
         stores: list[str] = []
-        store = getattr(conversations, path)
-        monkeypatch.setattr(conversations, path, lambda *a, **k: (stores.append(path), store(*a, **k))[1])
+        store = getattr(owner, name)
+        monkeypatch.setattr(owner, name, lambda *a, **k: (stores.append(path), store(*a, **k))[1])
         # When an erase marks the number after the replay read no mark (and has erased nothing yet)
         clock.set_offset(60)
         erased = desk.handler("inbound_twilio").erased
