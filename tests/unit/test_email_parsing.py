@@ -129,11 +129,16 @@ def test_mixed_with_pdf_and_inline_image() -> None:
     assert message.kind == "text"
 
 
-def test_storage_keys_go_on_the_stored_files() -> None:
+def test_storage_keys_and_notes_go_on_the_stored_files() -> None:
     parsed = parse("mixed_attachments.eml")
-    stored = parsed.with_storage_keys(["k/image", "k/invoice"])
+    stored = parsed.with_files([{"storage_key": "k/image"}, {"storage_key": "k/invoice"}])
     assert [a.storage_key for a in stored.attachments] == ["k/image", "k/invoice"]
     assert [a.storage_key for a in parsed.message.attachments] == [None, None]
+    # a file not stored keeps its place with the note that says why
+    noted = parsed.with_files([{"note": "not kept: files of type image/svg+xml are not accepted"},
+                               {"storage_key": "k/invoice"}])
+    assert [(a.storage_key, a.note) for a in noted.attachments] == [
+        (None, "not kept: files of type image/svg+xml are not accepted"), ("k/invoice", None)]
 
 
 def _with_attachment(size: int) -> bytes:
