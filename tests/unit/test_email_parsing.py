@@ -135,10 +135,10 @@ def test_storage_keys_and_notes_go_on_the_stored_files() -> None:
     assert [a.storage_key for a in stored.attachments] == ["k/image", "k/invoice"]
     assert [a.storage_key for a in parsed.message.attachments] == [None, None]
     # a file not stored keeps its place with the note that says why
-    noted = parsed.with_files([{"note": "not kept: files of type image/svg+xml are not accepted"},
+    noted = parsed.with_files([{"note": "files of type image/svg+xml are not accepted"},
                                {"storage_key": "k/invoice"}])
     assert [(a.storage_key, a.note) for a in noted.attachments] == [
-        (None, "not kept: files of type image/svg+xml are not accepted"), ("k/invoice", None)]
+        (None, "files of type image/svg+xml are not accepted"), ("k/invoice", None)]
 
 
 def _with_attachment(size: int) -> bytes:
@@ -156,7 +156,7 @@ def _with_attachment(size: int) -> bytes:
 def test_oversized_attachment_is_noted_and_not_kept() -> None:
     parsed = parse_email(_with_attachment(1_000_001), shop_addresses=SHOP, max_attachment_bytes=1_000_000)
     video, notes = parsed.message.attachments
-    assert video.note == "larger than 1 MB, not kept"
+    assert video.note == "larger than 1 MB"
     assert video.size == 1_000_001 and video.filename == "unboxing.mp4"
     assert notes.note is None
     assert parsed.files == [(notes, b"small")]                 # a text file attached is a file, not body

@@ -76,5 +76,5 @@ def test_a_chat_channels_file_declared_a_picture_but_named_a_page_is_a_placehold
     # Then only the picture is stored; the page is a note
     assert store.put_keys == ["media/c_1/m_1/1-shoe.png"]
     page, shoe = conversations.saved
-    assert "storage_key" not in page and page["note"] == "not kept: files named *.html are not accepted"
+    assert "storage_key" not in page and page["note"] == "files named *.html are not accepted"
     assert shoe["storage_key"] == "media/c_1/m_1/1-shoe.png"

@@ -608,3 +608,32 @@ describe("Timeline's unsent and edited messages", () => {
     ]);
   });
 });
+
+describe("Timeline's files not kept", () => {
+  it("names each file and says why once, for notes stored before the desk stopped saying 'not kept' too", () => {
+    const conv = testConversation("c1", {
+      messages: [
+        message("in", {
+          direction: "inbound",
+          attachments: [
+            { filename: "page.html", content_type: "text/html", note: "files named *.html are not accepted" },
+            { filename: "clip.mp4", content_type: "video/mp4", note: "larger than 20 MB, not kept" },
+            { filename: "old.svg", content_type: "image/svg+xml", note: "not kept: files of type image/svg+xml are not accepted" },
+          ],
+        }),
+      ],
+    });
+    render(
+      <AppContext.Provider value={context}>
+        <Timeline conv={conv} />
+      </AppContext.Provider>,
+      root(),
+    );
+    const notes = [...root().querySelectorAll(".attachment-note")].map((e) => e.textContent);
+    expect(notes).toEqual([
+      "page.html not kept: files named *.html are not accepted",
+      "clip.mp4 not kept: larger than 20 MB",
+      "old.svg not kept: files of type image/svg+xml are not accepted",
+    ]);
+  });
+});

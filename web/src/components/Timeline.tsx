@@ -178,10 +178,16 @@ function deliveryLabel(t: ReturnType<typeof useApp>["t"], status: string): strin
   return text === key ? status : text;
 }
 
+/** Why a file was not kept, as the desk noted it: notes stored before the inbox said "not kept" itself began
+ * "not kept: " (or ended ", not kept"), which the inbox's own words would repeat. */
+export function notKeptWhy(note: string | null | undefined): string {
+  return (note ?? "").replace(/^not kept:\s*/i, "").replace(/,\s*not kept$/i, "");
+}
+
 function AttachmentView({ a, sent }: { a: Attachment; sent: boolean }) {
   const { t } = useApp();
   const name = a.filename || t("attachment");
-  if (!a.url) return <div class="attachment-note">{t("attachmentNotKept", { note: a.note ?? "" })}</div>;
+  if (!a.url) return <div class="attachment-note">{t("attachmentNotKept", { name, note: notKeptWhy(a.note) })}</div>;
   if (a.content_type?.startsWith("image/")) {
     return (
       <a href={a.url} target="_blank" rel="noopener noreferrer">

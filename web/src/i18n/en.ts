@@ -122,7 +122,7 @@ export const en = {
   uploaded: "Ready",
   uploadFailed: "Not uploaded: {reason}",
   imageSent: "Image sent to the customer: {name}",
-  attachmentNotKept: "File not kept: {note}",
+  attachmentNotKept: "{name} not kept: {note}",
   unsent: "Unsent by the customer",
   "unsent.telegram": "Deleted in the Telegram chat",
   edited: "(edited)",

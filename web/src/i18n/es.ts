@@ -123,7 +123,7 @@ export const es: Catalogue = {
   uploaded: "Listo",
   uploadFailed: "No se subió: {reason}",
   imageSent: "Imagen enviada al cliente: {name}",
-  attachmentNotKept: "Archivo no guardado: {note}",
+  attachmentNotKept: "{name} no guardado: {note}",
   unsent: "El cliente anuló el envío",
   "unsent.telegram": "Eliminado en el chat de Telegram",
   edited: "(editado)",

@@ -126,7 +126,7 @@ export const pt: Catalogue = {
   uploaded: "Pronto",
   uploadFailed: "Não enviado: {reason}",
   imageSent: "Imagem enviada ao cliente: {name}",
-  attachmentNotKept: "Arquivo não guardado: {note}",
+  attachmentNotKept: "{name} não guardado: {note}",
   unsent: "O cliente cancelou o envio",
   "unsent.telegram": "Apagada no chat do Telegram",
   edited: "(editada)",

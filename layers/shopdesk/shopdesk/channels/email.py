@@ -861,7 +861,7 @@ def _add_file(body: _Body, part: Message, data: bytes, filename: str | None, con
         content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
     if len(data) > max_bytes:
         body.files.append((Attachment(filename=filename, content_type=content_type, size=len(data),
-                                      note=f"larger than {_size_label(max_bytes)}, not kept"), None))
+                                      note=f"larger than {_size_label(max_bytes)}"), None))
     else:
         body.files.append((Attachment(filename=filename, content_type=content_type, size=len(data)), data))
 

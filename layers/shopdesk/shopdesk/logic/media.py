@@ -50,15 +50,16 @@ REFUSED_ENDINGS = (
 
 
 def refused(content_type: str | None, filename: str | None = None) -> str | None:
-    """Why a customer's file is not kept (the placeholder note's words), or None when its type and name are not
+    """Why a customer's file is not kept (the placeholder note's words, which the inbox puts after the file's name
+    and "not kept"), or None when its type and name are not
     on the refused lists."""
     kind = (content_type or "").split(";")[0].strip().lower()
     if kind in REFUSED_TYPES or script_capable(kind):
-        return f"not kept: files of type {kind} are not accepted"
+        return f"files of type {kind} are not accepted"
     name = (filename or "").strip().lower().rstrip(". ")
     ending = next((e for e in REFUSED_ENDINGS if name.endswith(e)), None)
     if ending:
-        return f"not kept: files named *{ending} are not accepted"
+        return f"files named *{ending} are not accepted"
     return None
 
 
@@ -112,14 +113,14 @@ class MediaCopier:
         except ProviderError as exc:
             if exc.retryable:
                 raise
-            note = (f"not kept: larger than {self.max_bytes // 1_000_000} MB" if exc.code == "too_large"
-                    else f"not kept: {exc.message}")
+            note = (f"larger than {self.max_bytes // 1_000_000} MB" if exc.code == "too_large"
+                    else exc.message)
             return attachment.model_copy(update={"note": note})
         content_type = media.content_type if media.content_type not in (None, "application/octet-stream") \
             else attachment.content_type
         name = attachment.filename or media.filename
         if not accepted(content_type, name):
-            note = refused(content_type, name) or f"not kept: files of type {content_type} are not accepted"
+            note = refused(content_type, name) or f"files of type {content_type} are not accepted"
             return attachment.model_copy(update={"note": note, "content_type": content_type})
         key = media_key(conversation_id, message_id, index, name)
         self.store.put(key, media.content, content_type)
