@@ -121,7 +121,7 @@ def test_a_retention_an_admin_saves_is_given_to_what_is_already_stored_and_she_s
         page.get_by_role("button", name="Save", exact=True).click()
         # Then the page follows the job that gives the stored messages their expiry until it is done
         applied = page.get_by_role("status").filter(has_text="What was already stored has the new retention")
-        expect(applied).to_contain_text("conversations read", timeout=30_000)
+        expect(applied).to_contain_text(re.compile(r"\d+ conversations? read"), timeout=30_000)   # one, run alone
         assert axe_violations(page) == [], "retention saved and applied"
     finally:                                 # the stack is shared: messages kept until erased again
         messages.fill("")
