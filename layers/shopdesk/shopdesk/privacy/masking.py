@@ -154,10 +154,6 @@ def _iban_lengths(compact: str) -> set[int]:
     return {length} if length and iban.is_valid(compact[:length]) else set()
 
 
-def is_iban(candidate: str) -> bool:
-    return iban.is_valid(_compact(candidate))
-
-
 def _tail(value: str) -> str:
     compact = _compact(value)
     return compact[-4:] if len(compact) > 8 else ""
