@@ -36,7 +36,7 @@ ARABIC_INDIC = "\u0664\u0662\u0664\u0662" * 4
     ("card 4242.4242.4242.4242 ok", "card [card •••• 4242] ok", ("card",)),
     ("card 4242  4242  4242  4242 ok", "card [card •••• 4242] ok", ("card",)),
     ("card 4242\u00a04242\u00a04242\u00a04242 ok", "card [card •••• 4242] ok", ("card",)),   # pasted: no-break spaces
-    ("card 4242\t4242 4242\n4242 ok", "card [card •••• 4242] ok", ("card",)),
+    ("card 4242\t4242\t4242 4242 ok", "card [card •••• 4242] ok", ("card",)),
     ("card 4242 \u2013 4242 \u2013 4242 \u2013 4242 ok", "card [card •••• 4242] ok", ("card",)),   # en dashes
     ("iban NL91-ABNA-0417-1643-00 ok", "iban [IBAN •••• 4300] ok", ("IBAN",)),
     ("iban nl91.abna.0417.1643.00 ok", "iban [IBAN •••• 4300] ok", ("IBAN",)),
@@ -159,10 +159,39 @@ def test_a_card_or_iban_after_another_number_or_right_after_a_dash_is_masked_and
 
 
 def test_a_number_that_passes_as_a_card_by_chance_and_overlaps_a_card_is_masked_with_it():
-    # "413 555 0101⏎4111" passes as a card (14 digits, Luhn, a Visa start) and ends inside the card after it: both are
-    # one span, so none of the card's digits but its last four show
-    result = mask("Phone 413 555 0101\n4111 1111 1111 1111")
-    assert (result.text, result.kinds) == ("Phone [card •••• 1111]", ("card",))
+    # "4008 4111 1111 1111" passes as a card (16 digits, Luhn, a Visa start) and ends inside the card after it on the
+    # same line: both are one span, so none of the card's digits but its last four show
+    result = mask("Order 4008 4111 1111 1111 1111")
+    assert (result.text, result.kinds) == ("Order [card •••• 1111]", ("card",))
+
+
+@pytest.mark.parametrize("text,expected", [
+    # the line before is its own run: its order number is kept, even when it and the card's first groups pass
+    ("Order 4198\n4111 1111 1111 1111", "Order 4198\n[card •••• 1111]"),
+    ("Phone 413 555 0101\n4111 1111 1111 1111", "Phone 413 555 0101\n[card •••• 1111]"),
+])
+def test_a_card_on_the_line_after_a_number_is_masked_and_that_number_kept(text, expected):
+    result = mask(text)
+    assert (result.text, result.kinds) == (expected, ("card",))
+
+
+def test_a_run_of_groups_ends_at_any_line_break_and_goes_on_over_any_other_separator():
+    import re
+
+    from shopdesk.privacy.masking import _INVISIBLE, SEPARATOR
+    # "4198 4111 1111 1111" passes as a card: on one line it is masked with the card it runs into; a line break (any
+    # that str.splitlines breaks at) ends the run, and the order number on the line before is kept. An invisible
+    # character separates no groups (it joins "4198" and "4111" into one, as "4111 11\u200b11 …" is one group)
+    invisible = re.compile(f"[{_INVISIBLE}]")
+    wrong = []
+    for c in map(chr, range(0x110000)):
+        if not SEPARATOR.fullmatch(c) or invisible.fullmatch(c):
+            continue
+        breaks = len(f"a{c}b".splitlines()) > 1
+        expected = f"Order 4198{c}[card •••• 1111]" if breaks else "Order [card •••• 1111]"
+        if mask(f"Order 4198{c}4111 1111 1111 1111").text != expected:
+            wrong.append(f"U+{ord(c):04X}")
+    assert wrong == []
 
 
 def test_the_card_windows_found_in_one_pass_are_those_the_luhn_check_and_a_schemes_start_accept():
@@ -181,6 +210,14 @@ def test_the_card_windows_found_in_one_pass_are_those_the_luhn_check_and_a_schem
     "ref 12344111111111111111",
     "order 1001 1234 5678 1234 5678 (no start in the run is a card)",
     "call 415 555 0101 or 415 555 0102, order 1001",
+    # ordinary numbers on lines one after the other, whose digits together pass as a card: a card is typed on one
+    # line, and in groups of four or more but the last (4-4-4-4, 4-6-5), not in a phone's or an address's 1-3
+    "Order #4783\n415 555 3537",
+    "Ship to:\nAda Lovelace\n12 Main St\nSpringfield IL 62729\n217 555 0967",
+    "Tracking 9400 1118 9922 3197 4284 17\n415 555 3011",
+    "Please call 415 555 2201\n415 555 9325 is my work line",
+    "Orders:\n4008\n4111\n1111\n1111",
+    "call 413 555 0101 4111 1",
 ])
 def test_a_number_that_only_holds_a_cards_digits_or_runs_on_from_an_order_number_is_left_alone(text):
     assert mask(text).text == text and mask(text).kinds == ()

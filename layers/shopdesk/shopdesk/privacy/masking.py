@@ -4,11 +4,13 @@ Runs at ingest, in the layer, before the message's transaction, so the table, th
 search index, the live notices, the event lake), the work queue and the logs only ever see the masked text.
 Candidates are found with a loose regular expression and confirmed with python-stdnum: a card number must
 pass the Luhn check (``stdnum.luhn``) and start like a card scheme's number (``CARD_PREFIXES``); an IBAN must
-pass ``stdnum.iban`` (country format and the ISO 7064 mod 97 check). A candidate is tried from the start of every
-group in a run of digits and separators, so a card after an order number or a quantity ("order 1001 4111 1111 1111
-1111", or on the next line) is found and the number before it kept. Order numbers, phone numbers and dates do
-not pass those checks, so they are left alone. What is kept: the last four characters, so an agent can still
-ask "the card ending 4242?". The message lists what was masked (``Message.masked``) and the agent sees it.
+pass ``stdnum.iban`` (country format and the ISO 7064 mod 97 check). A card is looked for as people type one: on
+one line, from the start of every group in a run of digits and separators to the end of a group, in groups of four
+or more digits but the last, or in one group (``_card_spans``); so a card after an order number or a quantity ("order
+1001 4111 1111 1111 1111", or on the line before) is found and the number before it kept, and numbers on lines one
+after the other, or in a phone's or an address's short groups, are never read as one. Order numbers, phone numbers
+and dates do not pass those checks, so they are left alone. What is kept: the last four characters, so an agent can
+still ask "the card ending 4242?". The message lists what was masked (``Message.masked``) and the agent sees it.
 
 Patterns an admin adds (``PrivacySettings.masking_patterns``) are regular expressions; a match is masked the
 same way, keeping its last four characters when it is longer than eight. They run on the ``regex`` package, which
@@ -70,14 +72,17 @@ _SEP = rf"[\s{_DASHES}{_DOTS}{_KANA_HYPHEN}{_INVISIBLE}]"
 SEPARATOR = re.compile(_SEP)
 _SEPARATORS = re.compile(rf"({_SEP}+)")
 _GROUP = rf"{_SEP}{{0,3}}"
-# 13-19 digits, optionally grouped, from the first digit of a group to the last digit of one. It is tried from every
-# group's first digit, not only a run's (``_spans``): "Order 1001⏎4111 1111 1111 1111" is one run of digits and
-# separators, in which the card starts at the second group. The look-behind keeps a start out of a group (a card's
-# digits inside a longer number, "94111111111111111100", are an id), as ``(?!\d)`` keeps an end out of one. It names
-# no dash: a dash is a separator like a space, so a digit after one starts a group ("card—5555…", "ORD-4111…",
-# "1001-4111…"). It once did, so that the tail of a longer number grouped by dashes was not read alone; the tail of
-# one grouped by spaces is read alone too, and a number that passes as a card is masked wherever it starts.
-_CARD = re.compile(rf"(?<!\d)\d(?:{_GROUP}\d){{12,18}}(?!\d)")
+# A card number is typed on one line, in groups of four or more digits but the last (4-4-4-4, 4-6-5, 4-6-4,
+# 4-4-4-4-3) or in one group of 13-19; phone numbers and addresses have groups of 1-3, and an order number on the line
+# before is a number of its own. So a run of digits and separators for cards (``_CARD_RUN``) does not cross a line
+# break, and in it a group is digits joined by nothing or by invisible characters only ("4111 11\u200b11 …", a soft
+# hyphen between every digit); a visible separator (a space, a dash, a full stop) ends one. The look-behind and
+# look-ahead keep a run's ends out of a number (a card's digits inside "94111111111111111100" are an id).
+_LINE_BREAKS = r"\n\r\v\f\x1c-\x1e\x85\u2028\u2029"
+_CARD_SEP = rf"(?:[^\S{_LINE_BREAKS}]|[{_DASHES}{_DOTS}{_KANA_HYPHEN}{_INVISIBLE}])"
+_CARD_RUN = re.compile(rf"(?<!\d)\d(?:{_CARD_SEP}{{0,3}}\d)*(?!\d)")
+_CARD_GROUP = re.compile(rf"\d(?:[{_INVISIBLE}]*\d)*")
+CARD_GROUP_MIN = 4              # digits in each group of a grouped card number but the last
 # An IBAN the same way: two letters and two digits at the start of a group, not inside a word ("ref AB12 NL91 …" holds
 # one after the reference)
 _IBAN = re.compile(rf"(?<![A-Za-z0-9])[A-Za-z]{{2}}\d{{2}}(?:{_GROUP}[A-Za-z0-9]){{11,30}}(?![A-Za-z0-9])")
@@ -267,14 +272,49 @@ def _spans(text: str, candidate: re.Pattern[str], lengths: Callable[[str], set[i
     return spans
 
 
+def _card_spans(text: str) -> list[tuple[int, int]]:
+    """Where in ``text`` card numbers are, in order. In each run (``_CARD_RUN``) a window is whole groups: it starts at
+    a group's first digit and ends at a group's last, every group in it but the last has ``CARD_GROUP_MIN`` digits or
+    more, and it holds 13-19 digits. From each group the longest window that passes is taken (``_card_lengths``), so
+    "order 1001 4111 1111 1111 1111" gives the card and keeps the order number. Windows that overlap are one span: a
+    window that passes by chance (a number and the card's first groups) must not leave the rest of a card showing.
+    The cost is linear: a window holds at most 19 digits, so at most five groups."""
+    spans: list[tuple[int, int]] = []
+    for run in _CARD_RUN.finditer(text):
+        value, offset = run.group(0), run.start()
+        if len(value) < 13:                     # too short to hold 13 digits
+            continue
+        groups = [(g.start(), g.end(), len(g.group(0)) if g.group(0).isdecimal() else len(_compact(g.group(0))))
+                  for g in _CARD_GROUP.finditer(value)]
+        for first, (start, _, _) in enumerate(groups):
+            ends, size = {}, 0
+            for _, end, digits in groups[first:first + 5]:      # four groups of four or more make 16 digits
+                size += digits
+                if size > 19:
+                    break
+                ends[size] = end
+                if digits < CARD_GROUP_MIN:             # only the last group of a window may be shorter
+                    break
+            if max(ends, default=0) < 13:
+                continue
+            passing = _card_lengths(_compact(value[start:ends[max(ends)]]))
+            if not (found := [ends[size] for size in sorted(passing, reverse=True) if size in ends]):
+                continue
+            span = (offset + start, offset + found[0])
+            if spans and span[0] < spans[-1][1]:
+                spans[-1] = (spans[-1][0], max(spans[-1][1], span[1]))
+            else:
+                spans.append(span)
+    return spans
+
+
 def mask(text: str | None, patterns: Iterable[Pattern] = ()) -> Masked:
     """``text`` with card numbers, IBANs and the patterns' matches masked, and what was masked."""
     if not text:
         return Masked(text, ())
     kinds: list[str] = []
 
-    def checked(text: str, kind: str, candidate: re.Pattern[str], lengths: Callable[[str], set[int]]) -> str:
-        spans = _spans(text, candidate, lengths)
+    def checked(text: str, kind: str, spans: list[tuple[int, int]]) -> str:
         if not spans:
             return text
         kinds.append(kind)
@@ -292,8 +332,8 @@ def mask(text: str | None, patterns: Iterable[Pattern] = ()) -> Masked:
             return _label(kind, match.group(0))
         return sub
 
-    text = checked(text, "card", _CARD, _card_lengths)
-    text = checked(text, "IBAN", _IBAN, _iban_lengths)
+    text = checked(text, "card", _card_spans(text))
+    text = checked(text, "IBAN", _spans(text, _IBAN, _iban_lengths))
     for pattern in patterns:
         try:
             text = pattern.regex.sub(always(pattern.name), text, timeout=PATTERN_TIMEOUT_S)
