@@ -400,10 +400,11 @@ def _mask_filename(part: EmailMessage, masked: Callable[[str], str]) -> None:
 
 def mask_mail(raw: bytes, patterns: Iterable[Pattern] = ()) -> tuple[bytes, tuple[str, ...]] | None:
     """``raw`` (a MIME message) with its Subject, the display names of its address headers (``ADDRESS_HEADERS``),
-    its files' names and every text part that is not an attachment masked as a message's text is, and what was
-    masked; None when nothing is (the mail is left exactly as it is). The files' contents are left as they are (as
-    the message's files are), and so are the addresses. MailNotRewritten: something is to be masked and the mail
-    cannot be written again (a part in a charset Python cannot write): the caller removes the mail instead."""
+    its files' names and every text part that is not an attachment masked as a message's text is (an HTML part as a
+    reader sees it: ``privacy.markup.mask_html``), and what was masked; None when nothing is (the mail is left
+    exactly as it is). The files' contents are left as they are (as the message's files are), and so are the
+    addresses. MailNotRewritten: something is to be masked and the mail cannot be written again (a part in a charset
+    Python cannot write, an HTML part that cannot be read or mapped): the caller removes the mail instead."""
     patterns = list(patterns)
     kinds: list[str] = []
 
@@ -414,6 +415,14 @@ def mask_mail(raw: bytes, patterns: Iterable[Pattern] = ()) -> tuple[bytes, tupl
 
     def named(text: str) -> str:
         return masked(text, mask_name)
+
+    def masked_html(text: str) -> str:
+        from shopdesk.privacy.markup import HtmlNotMasked, mask_html  # it reads MASK from here
+
+        try:
+            return mask_html(text, masked)
+        except HtmlNotMasked as exc:    # what it holds is unknown: the mail is removed rather than kept as it is
+            raise MailNotRewritten(str(exc)) from exc
 
     try:
         message = BytesParser(policy=email_policy.default).parsebytes(raw)
@@ -427,11 +436,16 @@ def mask_mail(raw: bytes, patterns: Iterable[Pattern] = ()) -> tuple[bytes, tupl
             if part.is_multipart() or part.get_content_maintype() != "text" or part.is_attachment():
                 continue
             text = part.get_content()
-            if isinstance(text, str) and (new := masked(text)) != text:
+            if not isinstance(text, str):
+                continue
+            new = masked_html(text) if part.get_content_subtype() == "html" else masked(text)
+            if new != text:
                 part.set_content(new, subtype=part.get_content_subtype(), charset="utf-8")
         if not kinds:
             return None
         return message.as_bytes(), tuple(dict.fromkeys(kinds))
+    except MailNotRewritten:
+        raise
     except (LookupError, MessageError, UnicodeError, ValueError, TypeError, AttributeError) as exc:
         if kinds:
             raise MailNotRewritten(str(exc)) from exc
