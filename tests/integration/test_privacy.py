@@ -1205,6 +1205,33 @@ def test_the_mail_ses_stored_is_written_again_masked_once_its_message_is_stored(
     assert _deliver_notice(desk, "k3") == {"stored": 0, "duplicates": 0}
 
 
+def test_a_card_in_the_html_part_of_the_mail_ses_stored_is_masked_as_a_reader_sees_it(desk):
+    from email import policy
+    from email.message import EmailMessage
+    from email.parser import BytesParser
+
+    from tests.integration.test_email import _deliver
+    s3, bucket = desk.client("s3"), desk.env["MAIL_BUCKET"]
+    # Given a mail client's mail: a plain part, and an HTML part whose card groups are joined by &nbsp;, character
+    # references or an empty tag, quoted-printable and base64
+    htmls = ['<div dir="ltr">Please refund to 4000&nbsp;0566&nbsp;5566&nbsp;5556</div>',
+             "<p>Refund to 4000&#32;0566&#160;5566&#x20;5556 please</p>",
+             '<p title="4000 0566 5566 5556">Refund to 4000<span></span> 0566 <b>5566</b> 5556 please</p>']
+    for index, (html, cte) in enumerate(zip(htmls, ("quoted-printable", "base64", None), strict=True)):
+        msg = EmailMessage()
+        msg["From"], msg["To"], msg["Subject"] = "Ada <ada@customer.example>", "support@shop.example", "Refund"
+        msg["Message-ID"] = f"<h{index}@customer.example>"
+        msg.set_content("Please refund to 4000 0566 5566 5556\n")
+        msg.add_alternative(html, subtype="html", cte=cte)
+        assert _deliver(desk, bytes(msg), f"h{index}") == {"stored": 1, "duplicates": 0}
+        # Then the mail written again holds the card masked in its HTML part too, as a reader sees it
+        stored = s3.get_object(Bucket=bucket, Key=f"raw/h{index}")["Body"].read()
+        mail = BytesParser(policy=policy.default).parsebytes(stored)
+        part = mail.get_body(("html",)).get_content()
+        assert "[card •••• 5556]" in part and "0566" not in part, part
+        assert "0566" not in stored.decode("ascii", "replace")
+
+
 def _deliver_notice(desk: Any, key: str) -> dict[str, int]:
     event = {"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
                           "s3": {"bucket": {"name": desk.env["MAIL_BUCKET"]}, "object": {"key": f"raw/{key}"}}}]}
