@@ -107,3 +107,16 @@ def test_a_mail_whose_html_cannot_be_masked_is_not_written_again(monkeypatch):
     monkeypatch.setattr(markup, "_read", refuse)
     with pytest.raises(MailNotRewritten):
         mask_mail(_mail("<p>Refund to 4000<span></span> 0566 5566 5556</p>"))
+
+
+def test_a_label_quoted_from_an_earlier_reply_stays_and_the_new_card_is_masked_after_it():
+    html = "<blockquote>card [card •••• 1111] ok</blockquote><p>new one: 4000&nbsp;0566&nbsp;5566&nbsp;5556</p>"
+    assert mask_html(html, _masked) == ("<blockquote>card [card •••• 1111] ok</blockquote>"
+                                        "<p>new one: [card •••• 5556]</p>")
+
+
+def test_a_long_html_part_is_masked_in_one_pass():
+    # the masked text is lined up with the HTML's text label by label, not by a general diff (quadratic on this)
+    html = "<p>" + "4 " * 25000 + "4000&nbsp;0566&nbsp;5566&nbsp;5556</p>" + "<p>hello 12</p>" * 3000
+    result = mask_html(html, _masked)
+    assert result.count("[card •••• 5556]") == 1 and "0566" not in result

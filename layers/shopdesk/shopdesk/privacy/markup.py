@@ -15,7 +15,6 @@ read or its masked text could not be mapped back: the caller removes the mail in
 
 from __future__ import annotations
 
-import difflib
 import html
 import itertools
 import re
@@ -130,20 +129,30 @@ def _tag(source: str, tag: str, attrs: list[tuple[str, str | None]]) -> str:
 
 
 def _regions(visible: str, masked: str) -> list[tuple[int, int, int, int]]:
-    """The stretches of ``visible`` that masking wrote over, as (start, end) in it and (start, end) in ``masked``. A
-    label's kept characters (its last four) are part of its stretch, so the label is written whole."""
+    """The stretches of ``visible`` that masking wrote over, as (start, end) in it and (start, end) in ``masked``, in
+    one pass: masking writes labels over stretches and keeps the text between them, so each text between two labels of
+    ``masked`` is found in ``visible`` after the stretch before it (the first place it fits). HtmlNotMasked when the
+    texts do not line up so."""
+    regions: list[tuple[int, int, int, int]] = []
     labels = [m.span() for m in _LABEL.finditer(masked)]
-    opcodes = difflib.SequenceMatcher(None, visible, masked, autojunk=False).get_opcodes()
-    regions: list[list[int]] = []
-    for index, (op, i1, i2, j1, j2) in enumerate(opcodes):
-        changed = op != "equal" or (0 < index < len(opcodes) - 1 and any(a <= j1 and j2 <= b for a, b in labels))
-        if not changed:
-            continue
-        if regions and regions[-1][1] == i1 and regions[-1][3] == j1:
-            regions[-1][1], regions[-1][3] = i2, j2
-        else:
-            regions.append([i1, i2, j1, j2])
-    return [(i1, i2, j1, j2) for i1, i2, j1, j2 in regions]
+    at, kept = 0, 0                 # in visible, and in masked: the end of the last stretch
+    for index, (start, end) in enumerate(labels):
+        before = masked[kept:start]
+        if not visible.startswith(before, at):
+            raise HtmlNotMasked("the masked text does not line up with the HTML's text")
+        at += len(before)
+        after = masked[end:labels[index + 1][0] if index + 1 < len(labels) else len(masked)]
+        if index + 1 == len(labels):
+            found = len(visible) - len(after)
+            if not visible.endswith(after) or found <= at:
+                raise HtmlNotMasked("the masked text does not line up with the HTML's text")
+        elif (found := visible.find(after, at + 1)) < 0:
+            raise HtmlNotMasked("the masked text does not line up with the HTML's text")
+        regions.append((at, found, start, end))
+        at, kept = found, end
+    if masked[kept:] != visible[at:]:
+        raise HtmlNotMasked("the masked text does not line up with the HTML's text")
+    return [region for region in regions if visible[region[0]:region[1]] != masked[region[2]:region[3]]]
 
 
 def mask_html(source: str, masked: Callable[[str], str]) -> str:
