@@ -5,10 +5,11 @@ Who may see a customer: an agent who may see at least one of the customer's conv
 held or granted; supervisors and admins as ``Access.may_see`` says). A customer is nobody's secret from
 the agents serving them, and nobody learns of one whose conversations they never could read: anything else
 is a 404 with the same body as a customer that does not exist. The customer's history lists only the
-conversations the caller may open. A merge and an unmerge need access to both
-customers (a merge the caller may not see, or of another customer than the one named, answers as one that does
-not exist; while two are merged, each is judged by the conversations that are theirs apart); the reason given is stored masked, as a note is (``PrivacyPolicies.masked``). A customer merged into
-another answers with ``merged_into`` and is seen through the survivor.
+conversations the caller may open. A merge and an unmerge need access to both customers (a merge the caller may
+not see, or of another customer than the one named, answers as one that does not exist; while two are merged,
+each is judged by the conversations that are theirs apart); the reason given is stored masked, as a note is
+(``PrivacyPolicies.masked``). A customer merged into another answers with ``merged_into`` and is seen through the
+survivor.
 """
 
 from __future__ import annotations
