@@ -34,16 +34,21 @@ SAFE_FALLBACK = "application/octet-stream"
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
 
 
+def media_type(content_type: str | None) -> str:
+    """A Content-Type's media type, lower case, without its parameters (``""`` for none)."""
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
 def script_capable(content_type: str | None) -> bool:
     """Whether a browser may run scripts in a file of this type (any XML dialect counts)."""
-    kind = (content_type or "").split(";", 1)[0].strip().lower()
+    kind = media_type(content_type)
     return kind in SCRIPT_TYPES or kind.endswith(("+xml", "/xml"))
 
 
 def served_type(content_type: str | None) -> str:
     """The type a file is stored and served under: its own, without parameters, unless it is none, not a media
     type, or one a browser runs scripts in; then ``application/octet-stream`` (a download)."""
-    kind = (content_type or "").split(";", 1)[0].strip().lower()
+    kind = media_type(content_type)
     if not _MEDIA_TYPE.fullmatch(kind) or script_capable(kind):
         return SAFE_FALLBACK
     return kind

@@ -25,7 +25,7 @@ import filetype
 from shopdesk.channels import limits as channel_limits
 from shopdesk.channels.base import OutboundFile
 from shopdesk.channels.webchat import sanitize_filename
-from shopdesk.dal.media import MediaStore
+from shopdesk.dal.media import MediaStore, media_type
 from shopdesk.errors import BadRequest, ShopdeskError
 from shopdesk.models import Attachment
 
@@ -79,7 +79,7 @@ def _segment(value: str) -> str:
 
 
 def normalise_type(content_type: str | None) -> str:
-    kind = (content_type or "").split(";", 1)[0].strip().lower()
+    kind = media_type(content_type)
     return _ALIASES.get(kind, kind)
 
 

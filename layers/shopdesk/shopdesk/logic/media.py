@@ -17,7 +17,7 @@ from aws_lambda_powertools import Logger
 
 from shopdesk.channels.base import Media, http_bytes
 from shopdesk.dal.conversations import Conversations
-from shopdesk.dal.media import SCRIPT_TYPES, MediaStore, media_key, message_files, script_capable
+from shopdesk.dal.media import SCRIPT_TYPES, MediaStore, media_key, media_type, message_files, script_capable
 from shopdesk.dal.table import ConditionFailed
 from shopdesk.errors import ProviderError
 from shopdesk.models import Attachment
@@ -51,9 +51,8 @@ REFUSED_ENDINGS = (
 
 def refused(content_type: str | None, filename: str | None = None) -> str | None:
     """Why a customer's file is not kept (the placeholder note's words, which the inbox puts after the file's name
-    and "not kept"), or None when its type and name are not
-    on the refused lists."""
-    kind = (content_type or "").split(";")[0].strip().lower()
+    and "not kept"), or None when its type and name are not on the refused lists."""
+    kind = media_type(content_type)
     if kind in REFUSED_TYPES or script_capable(kind):
         return f"files of type {kind} are not accepted"
     name = (filename or "").strip().lower().rstrip(". ")
@@ -64,7 +63,7 @@ def refused(content_type: str | None, filename: str | None = None) -> str | None
 
 
 def accepted(content_type: str | None, filename: str | None = None) -> bool:
-    kind = (content_type or "").split(";")[0].strip().lower()
+    kind = media_type(content_type)
     return refused(kind, filename) is None and (kind.startswith(ACCEPTED_PREFIXES) or kind in ACCEPTED_TYPES)
 
 
