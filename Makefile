@@ -11,7 +11,7 @@ SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east
 PIP_FLAGS := --quiet --disable-pip-version-check
 
 .PHONY: run test test-unit test-integration test-e2e test-web lint lint-python lint-template lint-web build web chromium deploy bench \
-	bench-quick fuzz fuzz-webhooks fuzz-api clean audit redrive
+	bench-quick fuzz fuzz-webhooks fuzz-api clean audit redrive remask
 
 $(VENV)/.installed: requirements-dev.txt layers/shopdesk/requirements.txt layers/models/requirements.txt \
 		layers/embeddings/requirements.txt constraints.txt
@@ -65,6 +65,12 @@ lint: lint-python lint-template lint-web
 # in AWS: python -m scripts.redrive --queue ... --stack <stack> --region <region>.
 redrive: $(VENV)/.installed
 	$(PY) -m scripts.redrive --queue $(QUEUE) $(ARGS)
+
+# Orders and shop customers the commerce cache stored before it masked them (or before a shop pattern), masked now:
+# make remask (the running local stack; ARGS=--dry-run counts what it would write). In AWS, after a deploy:
+# python -m scripts.backfill masking --stack <stack> --region <region> (scripts/backfill.py). A second run writes nothing.
+remask: $(VENV)/.installed
+	$(PY) -m scripts.backfill masking --local $(ARGS)
 
 # Known vulnerabilities: pip-audit (installed packages) and npm audit (web lockfile); says NOT CHECKED when the
 # advisory databases are out of reach (AUDIT_FLAGS=--strict makes that a failure).

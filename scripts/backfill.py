@@ -27,6 +27,14 @@ job; this is for an operator (a dry run first, or a table restored from a backup
 
     python -m scripts.backfill retention --stack shopdesk-prod --region eu-west-1 [--dry-run]
 
+``masking``: orders and shop customers the commerce cache stored before it masked them (or before a shop pattern
+was added) keep their texts as the platform sent them until replaced or expired (30 days); this masks them with the
+masking the cache writes with now (``shopdesk.privacy.remask``: a Scan, page by page; only what masking changes is
+written, so a second run writes nothing). Run it after a deploy that masks more, and after adding a pattern.
+
+    python -m scripts.backfill masking --stack shopdesk-prod --region eu-west-1 [--dry-run]
+    make remask          (the running local stack: --local; ARGS=--dry-run)
+
 ``lifecycle``: the S3 lifecycle rules the privacy settings own (the event lake's ``events_days``, the messages'
 files' ``messages_days``), written again as the saved settings say. A stack update that changes a bucket's
 lifecycle puts the template's rules back (its defaults); ``make deploy`` runs this after ``sam deploy``
@@ -40,15 +48,17 @@ the template does.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+import urllib.request
 
 import boto3
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.backfill", description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["access", "erased", "names", "retention", "lifecycle"])
+    parser.add_argument("what", choices=["access", "erased", "names", "retention", "masking", "lifecycle"])
     parser.add_argument("--stack", help="the CloudFormation stack (AWS): its DeskTable is used")
     parser.add_argument("--config-env", help="the stack and region of samconfig.toml's config env (make deploy)")
     parser.add_argument("--table", help="the table's name (instead of --stack)")
@@ -59,8 +69,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="lifecycle: the stack's MediaRetentionDays (read from the stack with --stack)")
     parser.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
     parser.add_argument("--endpoint-url", help="a local AWS endpoint (the local stack's GET /_local/aws)")
+    parser.add_argument("--local", action="store_true",
+                        help="the running local stack (PORT, else 3000): its endpoint and table shopdesk-dev")
     parser.add_argument("--dry-run", action="store_true", help="count what would change, write nothing")
     args = parser.parse_args(argv)
+    if args.local:
+        args.endpoint_url, args.region = _local_aws()
+        args.table = args.table or "shopdesk-dev"
     if args.config_env:
         from scripts.web_deploy import samconfig_target
         stack, region = samconfig_target(args.config_env)
@@ -86,6 +101,14 @@ def main(argv: list[str] | None = None) -> int:
                 os.environ[name] = value
 
 
+def _local_aws() -> tuple[str, str]:
+    """The local stack's AWS endpoint and region (``GET /_local/aws``)."""
+    port = os.environ.get("PORT", "3000")
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_local/aws", timeout=5) as answer:
+        found = json.loads(answer.read())
+    return str(found["endpoint"]), str(found["region"])
+
+
 def _resource(args: argparse.Namespace, logical_id: str) -> str:
     """The physical name of one of the stack's resources (its table, a bucket)."""
     return boto3.client("cloudformation", region_name=args.region).describe_stack_resource(
@@ -102,6 +125,8 @@ def _run(args: argparse.Namespace) -> int:
         return _names(args, table_name)
     if args.what == "retention":
         return _retention(args, table_name)
+    if args.what == "masking":
+        return _masking(args, table_name)
     if args.what == "lifecycle":
         return _lifecycle(args, table_name)
     from shopdesk.dal.conversations import Conversations
@@ -185,6 +210,19 @@ def _retention(args: argparse.Namespace, table_name: str) -> int:
     written = ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in counts.items() if name != "conversations")
     print(f"retention: {counts['conversations']} conversations read, {'would write' if args.dry_run else 'wrote'} "
           f"{written}")
+    return 0
+
+
+def _masking(args: argparse.Namespace, table_name: str) -> int:
+    from shopdesk.dal.table import Table
+    from shopdesk.privacy.remask import remask
+
+    counts = remask(Table(table_name), dry_run=args.dry_run)
+    busy = counts["changed_meanwhile"]
+    print(f"masking: {counts['orders']} orders and {counts['shop_customers']} shop customers read, "
+          f"{'would write' if args.dry_run else 'wrote'} {counts['orders_masked']} orders and "
+          f"{counts['shop_customers_masked']} shop customers masked"
+          + (f", {busy} changed meanwhile at every attempt (run it again)" if busy else ""))
     return 0
 
 

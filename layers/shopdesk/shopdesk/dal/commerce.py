@@ -328,6 +328,59 @@ class CommerceStore:
                 for i in page.items], page.cursor
 
 
+CACHED_KINDS = ("order", "shop_customer")         # the commerce cache's items with the platform's texts in them
+_CACHED_FILTER = "#type IN (:order, :shop_customer)"
+
+
+@dataclass(frozen=True)
+class CachedRecord:
+    """An order or a shop customer as the cache holds it, with what a write of it again is conditioned on."""
+
+    kind: Literal["order", "shop_customer"]
+    pk: str
+    record: Order | ShopCustomer
+    body: str                    # the stored JSON as read
+    version: int                 # an order's version (0 for a shop customer, which has none)
+
+
+class CachedRecords:
+    """The commerce cache's orders and shop customers of every platform, walked page by page (a Scan: they are on
+    no index) and written again masked (``privacy/remask.py``). A write is the body alone: its expiry, ``updated_at``
+    and pointers stay, since masking changes none of the ids, numbers, emails and phones they are made from."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def page(self, cursor: str | None, limit: int) -> tuple[list[CachedRecord], str | None]:
+        """``limit`` items of the table read, the orders and shop customers among them returned; the cursor to go
+        on from (None: the table's end)."""
+        page = self.table.scan(filter=_CACHED_FILTER, names={"#type": "type"},
+                               values={":order": "order", ":shop_customer": "shop_customer"},
+                               limit=limit, cursor=cursor)
+        return [_cached(item) for item in page.items], page.cursor
+
+    def get(self, pk: str) -> CachedRecord | None:
+        item = self.table.get(pk, "META")
+        return _cached(item) if item and item.get("type") in CACHED_KINDS else None
+
+    def replace(self, cached: CachedRecord, record: Order | ShopCustomer) -> None:
+        """Write ``record`` as the body, only if the item is still as read (an order's version, which this moves
+        on, so a webhook that read it meanwhile merges again; a shop customer's body); ConditionFailed otherwise."""
+        update = Update().set("body", record.model_dump_json())
+        if cached.kind == "order":
+            update.set("version", cached.version + 1).when("#version = :read", read=cached.version)
+        else:
+            update.when("#body = :read", read=cached.body)
+        self.table.update(cached.pk, "META", update)
+
+
+def _cached(item: dict[str, Any]) -> CachedRecord:
+    kind = "order" if item["type"] == "order" else "shop_customer"
+    record: Order | ShopCustomer = _order(item) if kind == "order" else ShopCustomer.model_validate_json(item["body"])
+    return CachedRecord(kind=kind, pk=str(item["PK"]), record=record, body=str(item["body"]),
+                        version=int(item.get("version", 0)))
+
+
 def privacy_request_key(request: PrivacyRequest) -> tuple[str, str]:
     return PRIVACY_PK, f"{clock.iso(request.received_at)}#{key_part(request.id)}"
 

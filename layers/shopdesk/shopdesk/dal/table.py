@@ -393,6 +393,21 @@ class Table:
                 return total
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
+    def scan(self, *, filter: str, names: dict[str, str], values: dict[str, Any], limit: int,
+             cursor: str | None = None) -> Query:
+        """One page of a Scan of the whole table: ``limit`` items read, those ``filter`` keeps returned (a page
+        may hold none while the cursor goes on). For an operator's walk only (``privacy/remask.py``): no request
+        path scans."""
+        kwargs: dict[str, Any] = {"TableName": self.name, "FilterExpression": filter,
+                                  "ExpressionAttributeNames": names, "ExpressionAttributeValues": serialize(values),
+                                  "Limit": limit}
+        start = decode_cursor(cursor)
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        response = self._client.scan(**kwargs)
+        return Query([deserialize(i) for i in response.get("Items", [])],
+                     encode_cursor(response.get("LastEvaluatedKey")))
+
     def batch_get(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
         """Items by key, consistent, 100 a request; missing keys are simply absent."""
         unique = list(dict.fromkeys(keys))
