@@ -136,6 +136,11 @@ def _unescape_raw(value: str) -> str:
     return decode_bytes(data, "utf-8")
 
 
+def _unfolded(raw: str) -> str:
+    """A raw header decoded (``_unescape_raw``) and unfolded: a line break before a space or tab removed."""
+    return re.sub(r"\r?\n(?=[ \t])", "", _unescape_raw(raw))
+
+
 # ------------------------------------------------------------------------------- headers
 
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?(.*?)\?=")
@@ -167,7 +172,7 @@ def decode_header_text(value: str | None) -> str:
     words), raw UTF-8 (RFC 6532) or 8-bit legacy bytes decoded."""
     if not value:
         return ""
-    text = re.sub(r"\r?\n(?=[ \t])", "", _unescape_raw(str(value)))
+    text = _unfolded(str(value))
     text = re.sub(r"[\r\n]", " ", text)
     pieces: list[tuple[str | None, Any]] = []      # (charset, bytes) for words, (None, str) for text
     position = 0
@@ -295,7 +300,7 @@ def ses_authentication(msg: Message) -> dict[str, str]:
     values = _raw_headers(msg, "Authentication-Results")
     if not values:
         return {}
-    top = re.sub(r"\r?\n(?=[ \t])", "", _unescape_raw(values[0]))
+    top = _unfolded(values[0])
     try:
         clauses = _resinfo_clauses(top)
     except _Unreadable:
@@ -343,7 +348,7 @@ def _addresses(msg: Message, *names: str) -> list[_Address]:
     found: list[_Address] = []
     for name in names:
         for raw in _raw_headers(msg, name):
-            value = re.sub(r"\r?\n(?=[ \t])", "", _unescape_raw(raw))
+            value = _unfolded(raw)
             try:
                 pairs = getaddresses([value])
             except Exception:
