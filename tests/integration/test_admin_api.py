@@ -298,6 +298,23 @@ def test_a_body_that_is_not_json_is_a_415_problem_even_multipart_without_a_bound
         assert content_type in json.loads(result["body"])["detail"]
 
 
+def test_a_json_body_is_application_json_or_a_json_suffix_type_not_any_type_that_starts_so(desk):
+    claims = {"cognito:username": "lead", "cognito:groups": "[admins]"}
+    body = json.dumps({"id": "returns", "name": "Returns"})
+    # Given types that merely start with application/json: not JSON, a 415
+    for content_type in ("application/jsonx", "application/json-seq", "application/jsonp; charset=utf-8"):
+        event = http_event("PUT", "/admin/teams/returns", body, {"content-type": content_type}, claims=claims)
+        result = desk.invoke("admin_api", event)
+        assert result["statusCode"] == 415, (content_type, result)
+        assert content_type in json.loads(result["body"])["detail"]
+    # JSON itself, with parameters or in another case, and the +json structured syntax types are read as JSON
+    for content_type in ("application/json", "application/json; charset=utf-8", "Application/JSON",
+                         "application/merge-patch+json", "application/problem+json; charset=utf-8"):
+        event = http_event("PUT", "/admin/teams/returns", body, {"content-type": content_type}, claims=claims)
+        result = desk.invoke("admin_api", event)
+        assert result["statusCode"] == 200, (content_type, result)
+
+
 def test_numbers_dynamodb_cannot_hold_are_refused_not_a_500(desk):
     # Found by schemathesis: 2.2e-308 passed "greater than 0" and then failed to serialise for DynamoDB.
     for bad in ({"warning_fraction": 2.2250738585072014e-308}, {"rank": 10**40},
