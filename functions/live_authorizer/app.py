@@ -1,7 +1,8 @@
 """The WebSocket API's $connect authorizer: the same Cognito ID token as the HTTP APIs, in ``?token=``.
 
-A valid token: Allow, with the agent and their groups as the authorizer's context (the connections
-function reads them). Anything else: ``Unauthorized``, which API Gateway answers with 401.
+A valid token: Allow, with the agent, their groups and when the token expires as the authorizer's context (the
+connections function keeps them: the socket's roles hold until then). Anything else: ``Unauthorized``, which API
+Gateway answers with 401.
 """
 
 from __future__ import annotations
@@ -32,5 +33,6 @@ def lambda_handler(event: APIGatewayAuthorizerRequestEvent, context: LambdaConte
         "principalId": caller.agent_id,
         "policyDocument": {"Version": "2012-10-17", "Statement": [
             {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": event.method_arn}]},
-        "context": {"agent": caller.agent_id, "name": caller.name or "", "roles": " ".join(sorted(caller.roles))},
+        "context": {"agent": caller.agent_id, "name": caller.name or "", "roles": " ".join(sorted(caller.roles)),
+                    "expires": caller.expires},
     }

@@ -26,6 +26,14 @@ poster = ConnectionPoster(settings.connections_endpoint)
 PONG = json.dumps({"type": "pong"}).encode()
 
 
+def expiry(value: object) -> int | None:
+    """The token's ``exp`` the authorizer passed (API Gateway hands context values on as strings, or numbers)."""
+    try:
+        return int(str(value)) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     request = event.get("requestContext") or {}
@@ -35,7 +43,8 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         if not authorizer.get("agent"):
             return {"statusCode": 401, "body": "Unauthorized"}     # only reachable without the authorizer
         try:
-            live.connect(connection_id, str(authorizer["agent"]), roles(authorizer.get("roles")))
+            live.connect(connection_id, str(authorizer["agent"]), roles(authorizer.get("roles")),
+                         token_expires=expiry(authorizer.get("expires")))
         except Deactivated as exc:
             logger.info("connection refused", extra={"reason": str(exc)})
             return {"statusCode": 403, "body": "Forbidden"}      # API Gateway refuses the socket's opening

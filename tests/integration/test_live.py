@@ -8,6 +8,7 @@ import threading
 import time
 import urllib.parse
 import uuid
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -104,16 +105,20 @@ class Stream:
         return {"Records": [lambda_record(r, self.arn) for r in answer["Records"]]}
 
 
-def connect(desk: Any, endpoint: ConnectionsEndpoint, connection: str, agent_id: str, roles: str = "") -> None:
-    assert connecting(desk, endpoint, connection, agent_id, roles) == {"statusCode": 200}
+def connect(desk: Any, endpoint: ConnectionsEndpoint, connection: str, agent_id: str, roles: str = "",
+            expires: int | None = None) -> None:
+    assert connecting(desk, endpoint, connection, agent_id, roles, expires) == {"statusCode": 200}
     endpoint.open.add(connection)
 
 
-def connecting(desk: Any, endpoint: ConnectionsEndpoint, connection: str, agent_id: str, roles: str = "") -> Any:
-    """What $connect answers (API Gateway opens the socket on a 2xx only)."""
+def connecting(desk: Any, endpoint: ConnectionsEndpoint, connection: str, agent_id: str, roles: str = "",
+               expires: int | None = None) -> Any:
+    """What $connect answers (API Gateway opens the socket on a 2xx only); ``expires``: the token's ``exp`` the
+    authorizer passes on."""
+    authorizer = {"agent": agent_id, "roles": roles, "principalId": agent_id,
+                  **({"expires": expires} if expires is not None else {})}
     event = {"requestContext": {"routeKey": "$connect", "eventType": "CONNECT", "connectionId": connection,
-                                "stage": STAGE, "authorizer": {"agent": agent_id, "roles": roles,
-                                                               "principalId": agent_id}},
+                                "stage": STAGE, "authorizer": authorizer},
              "isBase64Encoded": False}
     return desk.invoke("live_connections", event, LIVE_CONNECTIONS_ENDPOINT=endpoint.url + "/" + STAGE)
 
@@ -312,6 +317,43 @@ def test_a_change_of_teams_while_a_socket_opens_lists_it_under_the_new_teams(des
     assert raced == [200] and endpoint.closed == []
     assert desk.item("CONN#B")["teams"] == ["default"]
     assert desk.item("LIVE#team:returns", "CONN#B") is None and desk.item("LIVE#team:default", "CONN#B")
+
+
+def test_a_socket_hears_nothing_past_its_tokens_expiry_and_is_closed_so_a_demoted_admin_reconnects_without_all(
+        desk, endpoint, monkeypatch):
+    # Given carol of billing, connected with an admin's token that expires in an hour, and root, an admin, whose
+    # token expires in two
+    import shopdesk.dal.live as dal_live
+    assert admin_call(desk, "PUT", "/admin/teams/billing", "[admins]", {"id": "billing", "name": "Billing"})[0] == 200
+    online(desk, "alice", "carol")
+    assert admin_call(desk, "PUT", "/admin/agents/carol", "[admins]", {"capacity": 3, "team": "billing"})[0] == 200
+    now = time.time()
+    connect(desk, endpoint, "C1", "carol", roles="admins", expires=int(now) + 3600)
+    connect(desk, endpoint, "R", "root", roles="admins", expires=int(now) + 7200)
+    assert desk.item("CONN#C1")["token_expires"] == int(now) + 3600
+    stream = Stream(desk)
+    # While her token is valid, her socket hears the default team's conversations (an admin's, as the token says)
+    first = routed_writes(desk, "+31650000051", "where is my parcel?", "SMlive51")
+    assert fan_out(desk, endpoint, stream.read()) == {"batchItemFailures": []}
+    assert {f["conversation_id"] for f in endpoint.to("C1")} == {first}
+    # When she is taken out of the admins group (Cognito: shopdesk does not see it) and her token expires
+    later = dal_live._real_now() + timedelta(seconds=3601)
+    monkeypatch.setattr(dal_live, "_real_now", lambda: later)
+    second = routed_writes(desk, "+31650000052", "still waiting", "SMlive52")
+    tried = len(endpoint.posted)
+    assert fan_out(desk, endpoint, stream.read()) == {"batchItemFailures": []}
+    # Then no frame of it reaches her socket: it is closed and its items deleted; root's still hears it
+    assert {f["conversation_id"] for f in endpoint.to("C1")} == {first}
+    assert "C1" not in endpoint.posted[tried:] and endpoint.closed == ["C1"]
+    assert desk.item("CONN#C1") is None and desk.item("LIVE#all", "CONN#C1") is None
+    assert desk.item("LIVE#agent:carol", "CONN#C1") is None
+    assert second in {f["conversation_id"] for f in endpoint.to("R")}
+    # And the socket her inbox opens with a fresh token (no admins group) hears billing only
+    connect(desk, endpoint, "C2", "carol", expires=int(later.timestamp()) + 3600)
+    assert desk.item("LIVE#all", "CONN#C2") is None and desk.item("LIVE#team:billing", "CONN#C2")
+    third = routed_writes(desk, "+31650000053", "hello?", "SMlive53")
+    assert fan_out(desk, endpoint, stream.read()) == {"batchItemFailures": []}
+    assert endpoint.to("C2") == [] and third in {f["conversation_id"] for f in endpoint.to("R")}
 
 
 # ------------------------------------------------------------------------------ the fan-out
@@ -615,12 +657,16 @@ def test_the_authorizer_allows_an_id_token_of_the_pool_and_refuses_others(desk):
                                     "stage": STAGE, "apiId": "abc123"}}
         return desk.invoke("live_authorizer", event, **env)
 
-    # When bob connects with his ID token of the inbox's app client, the $connect ARN is allowed
-    answer = authorize(id_token(client))
+    # When bob connects with his ID token of the inbox's app client, the $connect ARN is allowed, and the socket is
+    # told when the token expires
+    import jwt
+    token = id_token(client)
+    answer = authorize(token)
     assert answer["principalId"] == "bob"
     assert answer["policyDocument"]["Statement"] == [{"Action": "execute-api:Invoke", "Effect": "Allow",
                                                       "Resource": arn}]
-    assert answer["context"] == {"agent": "bob", "name": "Bob", "roles": "supervisors"}
+    assert answer["context"] == {"agent": "bob", "name": "Bob", "roles": "supervisors",
+                                 "expires": jwt.decode(token, options={"verify_signature": False})["exp"]}
     # And a token of another app client, a tampered one, garbage or none are Unauthorized (API Gateway: 401)
     good = id_token(client)
     tampered = good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB")

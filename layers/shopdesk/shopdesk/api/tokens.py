@@ -25,6 +25,7 @@ class TokenCaller:
     agent_id: str
     name: str | None
     roles: frozenset[str]
+    expires: int        # the token's ``exp``, epoch seconds: its groups are the roles until then
 
 
 class TokenVerifier:
@@ -54,4 +55,4 @@ class TokenVerifier:
         if not agent_id:
             raise InvalidToken("the token names no agent")
         return TokenCaller(agent_id=str(agent_id), name=claims.get("name"),
-                           roles=frozenset(roles(claims.get("cognito:groups"))))
+                           roles=frozenset(roles(claims.get("cognito:groups"))), expires=int(claims["exp"]))

@@ -2,7 +2,8 @@
 
 Item layouts (docs/data-model.md):
 - ``CONN#<connection id> / META``: one per open socket; the agent, their teams and roles at connect,
-  and ``audiences``, the partitions the connection is listed in (so a disconnect finds them all).
+  ``token_expires``, when the token it connected with expires (its roles hold until then), and
+  ``audiences``, the partitions the connection is listed in (so a disconnect finds them all).
 - ``LIVE#<audience> / CONN#<connection id>``: the same connection, once per audience it hears:
   ``agent:<id>`` and ``team:<team>`` for agents, ``all`` for admins, ``widget:<conversation id>`` for a
   web-chat visitor's socket (the widget's own WebSocket API). The fan-out Queries only the audiences of a
@@ -196,12 +197,20 @@ class Connection:
     roles: tuple[str, ...]
     audiences: tuple[str, ...]
     connected_at: str
+    token_expires: int | None = None    # the token's ``exp`` (epoch seconds): its roles are the token's until then
+
+    def token_expired(self) -> bool:
+        """The token the socket connected with has expired (real time, as the token's ``exp``): its roles may be
+        out of date, a Cognito group change unseen."""
+        return self.token_expires is not None and self.token_expires <= _real_now().timestamp()
 
 
 def _connection_from_item(item: dict[str, Any]) -> Connection:
+    expires = item.get("token_expires")
     return Connection(connection_id=item["connection_id"], agent_id=item["agent_id"],
                       teams=tuple(item.get("teams") or ()), roles=tuple(item.get("roles") or ()),
-                      audiences=tuple(item.get("audiences") or ()), connected_at=item.get("connected_at", ""))
+                      audiences=tuple(item.get("audiences") or ()), connected_at=item.get("connected_at", ""),
+                      token_expires=int(expires) if expires is not None else None)
 
 
 class Connections:
@@ -215,7 +224,7 @@ class Connections:
         body = {"type": "connection", "connection_id": connection.connection_id, "agent_id": connection.agent_id,
                 "teams": list(connection.teams), "roles": list(connection.roles) or None,
                 "audiences": list(connection.audiences), "connected_at": connection.connected_at,
-                "ttl": _expires(now, CONNECTION_TTL)}
+                "token_expires": connection.token_expires, "ttl": _expires(now, CONNECTION_TTL)}
         items = [{"PK": conn_pk(connection.connection_id), "SK": "META", **body}]
         items += [{"PK": live_pk(audience), "SK": conn_pk(connection.connection_id), **body}
                   for audience in connection.audiences]

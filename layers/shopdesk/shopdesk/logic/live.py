@@ -30,7 +30,10 @@ an admin takes off the desk is refused at ``$connect`` (``LiveConnections.connec
 closed at once (``LiveConnections.close``: API Gateway's DeleteConnection, then the connection's items, so the
 fan-out never finds them again); an admin's change of an agent's teams closes their open sockets the same way, and
 the inbox connects again (its catch-up closes the gap) under the teams the agent has now. Roles come from the
-token (Cognito groups), as for every request: a change there counts from the agent's next token.
+token (Cognito groups), as for every request: a change there counts from the agent's next token. shopdesk does not
+see a group change, so a socket's roles hold only as long as the token it connected with: a connection whose token
+has expired is sent nothing more, the first notice for it closes it instead (``LiveBatch._post``), and the inbox
+connects again with a fresh token, its roles as they are now.
 
 Web-chat visitors have sockets too, on the widget's own WebSocket API (``VisitorSockets``): a change a visitor
 would see (``dal.live.visitor_change``: a web-chat message, a reply let go, the conversation closed or reopened)
@@ -172,12 +175,14 @@ class LiveConnections:
         self.agents = agents
         self.gateway = gateway            # the @connections API, to close sockets (``close``)
 
-    def connect(self, connection_id: str, agent_id: str, roles: Iterable[str]) -> Connection:
-        """Keep the connection with the agent's teams and roles now. A change of teams closes the agent's open
-        sockets (``close``, from ``Admin.set_agent``): the inbox connects again, under the new teams. An agent an
-        admin took off the desk is refused (Deactivated). Either may happen while the connection is being kept,
-        and then found no items to close: their record is read again once its items are written, and a
-        deactivation removes them (refused), a change of teams lists them again under the teams read (a change
+    def connect(self, connection_id: str, agent_id: str, roles: Iterable[str],
+                token_expires: int | None = None) -> Connection:
+        """Keep the connection with the agent's teams and roles now, and when the token it connected with
+        expires (``token_expires``, its ``exp``: the roles hold until then, ``LiveBatch._post``). A change of teams
+        closes the agent's open sockets (``close``, from ``Admin.set_agent``): the inbox connects again, under the new
+        teams. An agent an admin took off the desk is refused (Deactivated). Either may happen while the connection
+        is being kept, and then found no items to close: their record is read again once its items are written, and
+        a deactivation removes them (refused), a change of teams lists them again under the teams read (a change
         after that read finds the items and closes the socket)."""
         agent = self.agents.get(agent_id)
         role_list = tuple(sorted(set(roles)))
@@ -192,7 +197,8 @@ class LiveConnections:
             if connection is not None and connection.teams == teams:
                 return connection
             kept = Connection(connection_id=connection_id, agent_id=agent_id, teams=teams, roles=role_list,
-                              audiences=connection_audiences(agent_id, teams, role_list), connected_at=connected_at)
+                              audiences=connection_audiences(agent_id, teams, role_list), connected_at=connected_at,
+                              token_expires=token_expires)
             if connection is not None:
                 self.connections.remove(connection)
             self.connections.add(kept)
@@ -337,7 +343,11 @@ class LiveBatch:
         targets: dict[str, Connection] = {}
         for audience in sorted(audiences(visible)):
             for connection in self._listeners(audience):
-                if connection.connection_id not in self.gone and may_see_any(viewer_of(connection), visible):
+                if connection.connection_id in self.gone:
+                    continue
+                if connection.token_expired():
+                    self._close(connection)
+                elif may_see_any(viewer_of(connection), visible):
                     targets[connection.connection_id] = connection
         frame = notice.model_dump_json().encode()
 
@@ -365,3 +375,17 @@ class LiveBatch:
                     logger.info("stale connection removed", extra={"connection_id": connection.connection_id})
         if failed:
             raise PostFailed(f"{failed} of {len(targets)} connections not sent {notice.cursor}")
+
+    def _close(self, connection: Connection) -> None:
+        """A socket whose token has expired hears nothing more: its roles are the token's, and a change of the
+        agent's Cognito groups since is not seen. It is closed (DeleteConnection) and its items deleted, so the
+        inbox connects again with a fresh token and catches up; the notice is in the change log. A socket the
+        gateway will not close loses its items all the same, and is logged."""
+        self.gone.add(connection.connection_id)
+        try:
+            self.poster.delete(connection.connection_id)
+        except Exception:
+            logger.error("socket not closed", extra={"connection_id": connection.connection_id,
+                                                      "agent_id": connection.agent_id}, exc_info=True)
+        self.connections.remove(connection)
+        logger.info("connection of an expired token closed", extra={"connection_id": connection.connection_id})
