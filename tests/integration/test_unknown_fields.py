@@ -148,3 +148,27 @@ def test_a_canned_response_with_an_unknown_field_at_the_top_or_inside_is_refused
         function), ("attachments", 0, "url"))
     listed = call(desk, "GET", path.rsplit("/", 1)[0], function=function)
     assert listed[0] == 200 and listed[1]["items"] == []
+
+
+@pytest.mark.parametrize(("kind", "path", "stored", "save"), [
+    ("bot", "/admin/bot", {"enabled": True, "when": "always", "greeting": "Hi!"}, {"resolve_after_seconds": 600}),
+    ("csat", "/admin/csat", {"enabled": True, "delay_s": 60, "ask_twice": False}, {"delay_s": 120})])
+def test_bot_and_survey_settings_stored_with_a_field_since_removed_still_load_and_save(desk, kind, path, stored,
+                                                                                      save):
+    # Given settings an older version stored, with a field this one does not have
+    put_stored(desk, kind, "settings", {**stored, "version": 2})
+    # When an admin reads them and saves one field
+    status, read = call(desk, "GET", path)
+    assert status == 200 and read["enabled"] is True, read
+    status, saved = call(desk, "PUT", path, save)
+    # Then the save is made over them, keeping what it did not name
+    assert status == 200, saved
+    assert saved["version"] == 3 and saved["enabled"] is True and all(saved[k] == v for k, v in save.items())
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [("/admin/bot", {"enabled": True, "threshold": 0.5}, "threshold"),
+                                                     ("/admin/csat", {"enabled": True, "delay": 60}, "delay")])
+def test_bot_and_survey_settings_with_an_unknown_field_are_refused_and_nothing_is_saved(desk, path, body, field):
+    refused(call(desk, "PUT", path, body), (field,))
+    assert call(desk, "GET", path)[1]["version"] == 0
+

@@ -56,7 +56,8 @@ class BotSettings(BaseModel):
     """``PUT /admin/bot``: where and when the bot answers, how sure it must be, and what it does for a language
     the knowledge base has no translation in."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")     # stored settings may hold a field a later version removed;
+                                                  # a body naming one is refused (api.bodies.KnownFields)
 
     enabled: bool = False
     channels: Annotated[list[Channel] | None, Field(max_length=20, description="only these channels; "

@@ -26,7 +26,8 @@ NEGATIVE = 2                           # ratings up to this one alert the team
 class CsatSettings(BaseModel):
     """``PUT /admin/csat``: whether and after which resolves the customer is asked to rate the help they got."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")     # stored settings may hold a field a later version removed;
+                                                  # a body naming one is refused (api.bodies.KnownFields)
 
     enabled: bool = False
     when: Literal["always", "channels", "teams"] = Field(
