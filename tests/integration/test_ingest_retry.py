@@ -393,19 +393,22 @@ def test_a_message_kept_after_its_customer_was_erased_is_a_new_contact(desk, thr
     assert desk.item(f"CONV#{conv}")["customer"]["id"] != customer
 
 
-def _erased_between_read_and_store(desk, monkeypatch, erase) -> None:
+def _erased_between_read_and_store(desk, monkeypatch, erase) -> list[str]:
     """The replay's read of the erase mark finds none, and ``erase()`` runs right after it, before the replay's
-    transaction: the race an erase overlapping a replay can win."""
+    transaction: the race an erase overlapping a replay can win. Answers the reads of the mark, one line each."""
     erased = desk.handler("inbound_twilio").erased
     read = erased.erased_at
+    reads: list[str] = []
 
     def read_then_erase(kind: str, address: str):
+        reads.append(kind)
         found = read(kind, address)
-        monkeypatch.setattr(erased, "erased_at", read)       # the read after a refused store sees the mark
-        erase()
+        if len(reads) == 1:
+            erase()
         return found
 
     monkeypatch.setattr(erased, "erased_at", read_then_erase)
+    return reads
 
 
 def _sends_to(desk, twilio: FakeTwilio, phone: str) -> list[dict]:
@@ -417,6 +420,7 @@ def _sends_to(desk, twilio: FakeTwilio, phone: str) -> list[dict]:
 
 def test_a_kept_message_whose_customer_is_erased_between_its_replays_read_and_its_store_is_dropped_and_unanswered(
         desk, throttled, capsys, monkeypatch):
+    from shopdesk.logic import webhooks
     from tests.integration.test_admin_api import admin_call
     from tests.integration.test_privacy import _job, scan
     phone = "+31612000016"
@@ -432,7 +436,10 @@ def test_a_kept_message_whose_customer_is_erased_between_its_replays_read_and_it
                                           Body="Gerrit-Jan here, my teapot broke"))
         # When its replay reads no mark, and the erase marks the number and erases everything before its store
         clock.set_offset(60)
-        _erased_between_read_and_store(desk, monkeypatch, lambda: _job(desk, "erase", customer))
+        reads = _erased_between_read_and_store(desk, monkeypatch, lambda: _job(desk, "erase", customer))
+        logged: list[str] = []
+        monkeypatch.setattr(webhooks.logger, "warning", lambda message, **kwargs: logged.append(
+            json.dumps([message, kwargs], default=str)))
         capsys.readouterr()
         _replay(desk)
         # Then nothing of it is stored (no new customer), the queue holds it no more, and it is counted as dropped
@@ -440,6 +447,10 @@ def test_a_kept_message_whose_customer_is_erased_between_its_replays_read_and_it
         everything = json.dumps(scan(desk), default=str)
         assert "Gerrit-Jan" not in everything and phone not in everything and phone[1:] not in everything
         assert '"WebhooksKeptErased"' in capsys.readouterr().out
+        # and the drop is logged as the store's refusal, without the number, the mark read once (not again for the log)
+        assert reads == ["phone"]
+        [line] = logged
+        assert "kept message dropped" in line and '"refused_by": "store"' in line and phone[1:] not in line
         # and nothing more is sent to the erased number (no acknowledgement)
         assert _sends_to(desk, twilio, phone) == sent
     finally:

@@ -370,16 +370,17 @@ def replay(request: KeptRequest, processor: WebhookProcessor, erased: ErasedAddr
              if isinstance(item, InboundMessage) else item for item in _twilio_item(params, twilio.parse_inbound)]
     try:
         return processor.process(items, unless_erased)
-    except SenderErased:       # the mark landed after the read: read again for the log's time
-        return _dropped(request, erased.erased_at("phone", phone) if erased is not None and phone else None)
+    except SenderErased:       # the mark landed after the read: the store's check refused it
+        return _dropped(request, None)
 
 
 def _dropped(request: KeptRequest, erased_at: datetime | None) -> Outcome:
     """A kept message whose customer was erased after it came: nothing stored, logged (times, never the number) and
-    counted (``WebhooksKeptErased``)."""
+    counted (``WebhooksKeptErased``). ``erased_at``: the mark's time the replay's read found; None when the mark
+    landed after that read and the store's check refused the message (the mark is not read again only for the log)."""
     logger.warning("kept message dropped: its customer was erased after it came", extra={
         "provider": request.provider, "received_at": request.received_at,
-        "erased_at": clock.iso(erased_at) if erased_at else None})
+        "erased_at": clock.iso(erased_at) if erased_at else None, "refused_by": "read" if erased_at else "store"})
     metrics.count("WebhooksKeptErased", provider=request.provider)
     return Outcome()
 
