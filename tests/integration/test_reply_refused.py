@@ -316,6 +316,45 @@ def test_a_conversation_set_aside_after_its_only_reply_is_open_again_when_that_r
     assert shown(desk, conv)["sla"]["breaches"] == ["first_response"]
 
 
+def test_a_resolved_conversation_whose_customer_wrote_again_stays_resolved_without_the_lost_first_response(
+        desk, twilio):
+    # Given alice's only reply, which Twilio took, on a conversation she then resolved
+    conv = waiting(desk, "+31650000313", "SMfr13")
+    clock.set_offset(600)
+    reply(desk, conv, "It ships today.")
+    sid = "SM" + "b" * 32
+    accepted(twilio, sid)
+    dispatch(desk, twilio)
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})[0] == 200
+    # and the customer, who wrote again, now in a new conversation that holds their open slot
+    clock.set_offset(1200)
+    other = customer_writes(desk, "+31650000313", "Any news about my parcel?", "SMfr13b")
+    route(desk)
+    assert other != conv
+    # When the carrier reports alice's reply undelivered
+    clock.set_offset(1500)
+    receipt(desk, sid, "undelivered", "+31650000313", "30003")
+    route(desk)
+    # Then the conversation stays resolved (its customer's request goes on in the open one), and that reply is no
+    # first response of it: none recorded, the first-response target stopped unmeasured, nothing due
+    seen = shown(desk, conv)
+    assert seen["status"] == "resolved", seen["status"]
+    assert seen["sla"]["first_response_at"] is None and seen["sla"]["first_response_due_at"] is None, seen["sla"]
+    assert first_clock(desk, conv)["state"] == "stopped"
+    assert desk.item(f"CONV#{conv}", "DEADLINE#first_response") is None
+    assert not desk.item(f"CONV#{conv}").get("awaiting_since")
+    assert not [m for m in seen["messages"] if (m.get("event") or {}).get("kind") == "first_response_lost"]
+    # and the open one is untouched: it keeps the slot
+    assert shown(desk, other)["status"] == "open"
+    assert desk.item("IDENTITY#phone#+31650000313")["open_conversation_id"] == other
+    # and the reports count no first response and no first-response target met
+    lake = reports(desk)
+    assert summary(lake)["first_response"]["count"] == 0
+    status, body = lake.report("/reports/metrics", f"metric=sla_compliance&{period()}")
+    assert status == 200, body
+    assert not [i for i in body["items"] if i["target"] == "first_response" and i["met"]], body
+
+
 def test_a_conversation_the_bot_resolved_stays_resolved_and_claims_no_first_response_due(desk, twilio):
     # Given alice's only reply, which Twilio took, on a conversation then resolved by the bot (its resolve, as stored)
     conv = waiting(desk, "+31650000311", "SMfr11")

@@ -383,6 +383,26 @@ def test_given_a_resolved_conversation_whose_only_reply_is_refused_then_reopened
     assert by_target(pending)["resolution"][0] == (5, 12, 10, 0, 0)       # 7.5 business hours from 10:30
 
 
+def test_given_a_resolved_conversation_kept_so_whose_only_reply_is_refused_then_its_first_response_is_unmeasured():
+    # Given a reply at 09:20 that met the first-response target, the conversation resolved at 09:30
+    clocks = conversation()
+    clocks.on_customer_message(berlin(2026, 5, 11, 9))
+    clocks.on_agent_reply(berlin(2026, 5, 11, 9, 20))
+    clocks.on_status(ConversationStatus.RESOLVED, berlin(2026, 5, 11, 9, 30))
+    stored = ConversationClocks.model_validate_json(clocks.stored_json())
+    # When the reply is refused and the conversation stays resolved (its customer has another open one)
+    assert stored.on_reply_refused_kept_resolved(berlin(2026, 5, 11, 9, 20))
+    # Then the first response was neither met nor missed: stopped at the resolve, as with no reply, and nothing runs
+    first = stored.first_response
+    assert first is not None and first.state is ClockState.STOPPED
+    assert first.ended_at == berlin(2026, 5, 11, 9, 30) and first.consumed_seconds == 30 * 60
+    assert stored.resolved and by_target(stored) == {}
+    assert stored.resolution is not None and stored.resolution.state is ClockState.MET
+    # and the same report again, or a reply that did not end the clock, changes nothing
+    assert not stored.on_reply_refused_kept_resolved(berlin(2026, 5, 11, 9, 20))
+    assert not clocks.on_reply_refused_kept_resolved(berlin(2026, 5, 11, 9, 25))
+
+
 def test_given_a_pending_conversation_merged_then_undone_its_clocks_run_from_the_unmerge():
     # Given a conversation pending at 09:20 (20 minutes used), merged away at 09:30
     clocks = conversation()

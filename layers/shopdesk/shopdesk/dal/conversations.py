@@ -1023,16 +1023,18 @@ class Conversations:
         and the customer waits since ``waiting_since`` again. ``reopen``: the conversation (pending, snoozed or
         resolved) is open again, the same cycle: its assignee's, or the team's queue from ``waiting_since`` (a
         resolved one's assignee was freed: the queue; its customer's open slot taken back, ClockConflict when they
-        have another open conversation meanwhile). With the clocks that follow and the timeline's ``note``, in one
-        transaction conditioned on the clocks' version, the status read and on the first response being that reply
-        still (ClockConflict: read again)."""
+        have another open conversation meanwhile). A resolved one not reopened (its customer has another open
+        conversation) stays resolved, waiting on nobody: only its first response goes. With the clocks that follow
+        and the timeline's ``note``, in one transaction conditioned on the clocks' version, the status read and on
+        the first response being that reply still (ClockConflict: read again)."""
         conv = read.conversation
         update = Update().when("#sla.#first_response_at = :refused", refused=clock.iso(refused.created_at))
         if instead is not None:
             update.set("sla.first_response_at", clock.iso(instead.created_at)).set("sla.first_response_id", instead.id)
         else:
             update.remove("sla.first_response_at").remove("sla.first_response_id")
-            update.set("awaiting_since", clock.iso(waiting_since))
+            if reopen or conv.status is not ConversationStatus.RESOLVED:
+                update.set("awaiting_since", clock.iso(waiting_since))
         ops = [self.table.put_op(it.message_item(self.retention.stamp(note)))] if note is not None else []
         if reopen and instead is None and conv.status is not ConversationStatus.OPEN:
             now = clock.now_iso()

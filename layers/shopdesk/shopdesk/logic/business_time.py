@@ -524,6 +524,19 @@ class ConversationClocks(BaseModel):
             clock.pause(at, self.hours)
         return True
 
+    def on_reply_refused_kept_resolved(self, sent_at: datetime) -> bool:
+        """A person's reply of ``sent_at``, the first response of a conversation resolved since, never reached the
+        customer, and the conversation stays resolved (its customer has another open conversation, where their
+        request goes on): the first-response clock that reply ended stops unmeasured (``stopped``) at the resolve,
+        as a resolve before any reply stops it, so no target is met or missed by a reply nobody got. False, nothing
+        changed, unless resolved with that clock ended at that reply."""
+        clock = self.first_response
+        if clock is None or not self.resolved or not clock.take_up(sent_at):
+            return False
+        resolved_at = self.resolution.ended_at if self.resolution is not None else None
+        clock.cancel(max(resolved_at or sent_at, sent_at), self.hours)
+        return True
+
     def on_status(self, status: ConversationStatus | str, at: datetime) -> None:
         status = ConversationStatus(status)
         if status in (ConversationStatus.PENDING, ConversationStatus.SNOOZED):

@@ -14,6 +14,12 @@ is taken back, as the bot's lost answer is (``send_failed``):
   The timeline says so (``first_response_lost``), which is also the inbox's notice to show the target running;
 - with one, that reply is the first response: the clock ends at its time, and ``sla.first_response_at`` is it.
 
+Without one, a conversation set pending or snoozed after that reply, or resolved by a person, opens again
+(``_reopens``). A resolved one whose customer has another open conversation meanwhile cannot (one open conversation
+a customer) and stays resolved, their request going on in that one; its first response is taken back all the same:
+``sla.first_response_at`` cleared, the first-response clock stopped unmeasured at the resolve (no target met or
+missed), nobody waiting on it and no timeline entry (the reply shows its failure).
+
 The lake's ``first_human_reply`` and the first-response ``sla_met``/``sla_breached`` name the reply (``message_id``),
 so the reports leave out the refused one with the ``message_refused`` filter they use for replies (docs/metrics.md).
 A reply that was not the first response (one went before it) changes nothing here. Reported by the dispatcher and the
@@ -67,15 +73,19 @@ def take_back_first_response(conversations: Conversations, book: sla_engine.Poli
             return                      # not the first response (or taken back already by an earlier report)
         instead = _next_reply(conversations, conversation_id, message_sk)
         reopen = instead is None and _reopens(conversations, conv)
+        kept = reopen and conv.status is ConversationStatus.RESOLVED and _slot_taken(conversations, conv)
         if instead is None and conv.status is ConversationStatus.RESOLVED and not reopen:
             return                      # resolved by the bot, the system or a merge: stays so, nothing runs again
-        now = clock.now()
-        clocks.on_reply_refused(refused.created_at, instead.created_at if instead else None, now, reopen=reopen)
+        if kept:                        # its customer's request goes on in their open conversation
+            clocks.on_reply_refused_kept_resolved(refused.created_at)
+        else:
+            clocks.on_reply_refused(refused.created_at, instead.created_at if instead else None, clock.now(),
+                                    reopen=reopen)
         started = clocks.first_response.started_at if clocks.first_response is not None else None
-        note = None if instead else timeline.first_response_lost(
+        note = None if instead or kept else timeline.first_response_lost(
             conversation_id, reopened=conv.status.value if reopen else None)
         conversations.take_back_first_response(read, clocks, refused, instead, started or conv.created_at, note,
-                                               reopen=reopen)
+                                               reopen=reopen and not kept)
         done.append(True)
 
     if sla_engine.with_clocks(conversations, conversation_id, write, book) is None:
@@ -97,6 +107,14 @@ def _reopens(conversations: Conversations, conv: Conversation) -> bool:
     if conv.status is not ConversationStatus.RESOLVED or conv.folded_into:
         return False
     return conversations.resolved_by(conv.id) not in NOT_PEOPLE
+
+
+def _slot_taken(conversations: Conversations, conv: Conversation) -> bool:
+    """Whether the customer holds another open conversation on the identity a reopen takes the slot back on (the
+    one the conversation started from): the conversation cannot open again, their request goes on there."""
+    first = conv.customer.identities[:1]
+    record = conversations.get_identity(first[0].kind, first[0].address) if first else None
+    return record is not None and record.open_conversation_id is not None
 
 
 def _next_reply(conversations: Conversations, conversation_id: str, after: str) -> Message | None:
