@@ -7,6 +7,7 @@ import time
 import pytest
 
 from shopdesk import clock
+from shopdesk.ids import send_reference
 from tests.integration.helpers import STATUS_URL, agent, customer_writes, online, post_twilio
 from tests.support import FakeTwilio, twilio_form
 
@@ -297,3 +298,26 @@ def test_a_reply_waiting_behind_one_being_retried_is_not_stuck(desk, twilio):
     assert [(m["text"], m["stuck"]) for m in _outbound(desk, conv)] == [("one", False), ("two", False)]
     clock.set_offset(111 * 60)
     assert [(m["text"], m["stuck"]) for m in _outbound(desk, conv)] == [("one", True), ("two", True)]
+
+
+@pytest.mark.parametrize("with_reference", [False, True])
+def test_a_failure_a_receipt_left_before_the_send_was_recorded_is_told_by_the_record_once(desk, twilio,
+                                                                                           with_reference):
+    # Given a queued reply, and the dispatcher's view of the table
+    conv = _conversation_with_alice(desk)
+    agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "hi"})
+    conversations = desk.handler("dispatcher").conversations
+    sk, _ = conversations.find_message(conv, lambda m: m.direction.value == "outbound")
+    sid = "SM" + ("c" if with_reference else "d") * 32
+    # When Twilio's failed receipt comes before the send is recorded: with our reference it names the reply and
+    # fails it itself; without, it is kept on the provider id's marker
+    applied = conversations.apply_receipt("twilio", sid, "failed", {"code": "30008", "message": "unknown"},
+                                          reference=send_reference(conv, sk, 0) if with_reference else None)
+    assert applied == ("applied" if with_reference else "pending")
+    # Then the record of the send tells the failure only when the receipt could not (the webhook told it), and once:
+    # a record written again (a redelivery after a crash) tells nothing more
+    record = {"provider": "twilio", "provider_id": sid, "status": "queued", "attempts": 1}
+    assert conversations.record_send(conv, sk, **record) == (None if with_reference else "failed")
+    assert conversations.record_send(conv, sk, **record) is None
+    [out] = _outbound(desk, conv)
+    assert out["status"] == "failed" and out["provider_id"] == sid and out["error"]["code"] == "30008"

@@ -373,3 +373,38 @@ def test_a_conversation_the_bot_resolved_stays_resolved_and_claims_no_first_resp
     seen = shown(desk, conv)
     assert seen["status"] == "resolved"
     assert not [m for m in seen["messages"] if (m.get("event") or {}).get("kind") == "first_response_lost"]
+
+
+@pytest.mark.parametrize("order", ["receipt_first", "send_first"])
+def test_an_undelivered_reply_is_failed_counted_once_and_no_first_response_whichever_order_the_two_arrive_in(
+        desk, twilio, capsys, order):
+    # Given alice's only reply, the first response, which Twilio takes
+    conv = waiting(desk, "+31650000312", f"SMfr12{order}")
+    clock.set_offset(600)
+    reply(desk, conv, "It ships today.")
+    sid = "SM" + ("8" if order == "receipt_first" else "9") * 32
+    accepted(twilio, sid)
+    capsys.readouterr()
+    # When the carrier's undelivered callback (without our reference: a number's or a Messaging Service's own
+    # callback) comes before the dispatcher recorded the send, or after; and comes again
+    if order == "receipt_first":
+        receipt(desk, sid, "undelivered", "+31650000312", "30007")
+        receipt(desk, sid, "undelivered", "+31650000312", "30007")
+        dispatch(desk, twilio)
+    else:
+        dispatch(desk, twilio)
+        receipt(desk, sid, "undelivered", "+31650000312", "30007")
+        receipt(desk, sid, "undelivered", "+31650000312", "30007")
+    route(desk)
+    # Then the agent sees it undelivered, with the carrier's error
+    [undelivered] = replies(desk, conv)
+    assert undelivered["status"] == "undelivered" and undelivered["error"]["code"] == "30007"
+    # and it counts once as sent, once as failed (by provider and in all) and once as sent then undelivered
+    out = capsys.readouterr().out
+    assert sorted(str(f.get("provider")) for f in _figures(out, "RepliesSent")) == ["None", "twilio"]
+    assert sorted(str(f.get("provider")) for f in _figures(out, "RepliesFailed")) == ["None", "twilio"]
+    assert len(_figures(out, "RepliesUndelivered")) == 1
+    # and it is no first response: the customer still waits, the target runs again
+    sla = shown(desk, conv)["sla"]
+    assert sla["first_response_at"] is None and sla["first_response_due_at"], sla
+    assert first_clock(desk, conv)["state"] == "running"

@@ -359,3 +359,18 @@ def test_a_send_without_an_answer_keeps_its_intent_and_a_refusal_settles_it():
     with pytest.raises(RetryLater):
         _dispatch(conversations, FakeSender(timeout))
     assert conversations.attempts[0]["keep_intent"] is True
+
+
+@pytest.mark.parametrize(("message", "told"), [
+    (_reply(status="undelivered", provider_id="SM1"), True),    # a receipt's failure an earlier delivery recorded
+    (_reply(status="failed"), True),                              # refused by an earlier delivery
+    (_reply(status="sent", provider_id="SM1"), False)])
+def test_a_delivery_that_finds_the_reply_failed_reports_it_again(message, told):
+    # Given a reply an earlier delivery of the record finished, which may have stopped before it told the router
+    conversations, sender, reported = FakeConversations(message), FakeSender(), []
+    # When the record is delivered again
+    outcome = dispatch(WORK, 2, conversations, lambda _channel: sender, POLICY,  # type: ignore[arg-type]
+                       None, on_failed=reported.append)
+    # Then nothing is sent, and a failed reply is reported again (the router takes it once)
+    assert outcome == "skipped" and sender.calls == []
+    assert reported == ([message] if told else [])

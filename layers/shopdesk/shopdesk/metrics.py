@@ -4,7 +4,8 @@ per figure, turned into a metric by CloudWatch Logs; no API call, nothing to flu
 
 What is counted, and where: ``MessagesReceived`` (channel) by the webhooks, ``RepliesSent`` and
 ``RepliesFailed`` (provider) by the dispatcher, ``RepliesFailed`` and ``RepliesUndelivered`` by the webhooks (a
-receipt reporting an accepted reply failed or undelivered), ``SlaBreaches`` and ``RoutingResent`` by the sweep,
+receipt reporting an accepted reply failed or undelivered; by the dispatcher when that receipt came before it recorded
+the send: ``count_failed_receipt``), ``SlaBreaches`` and ``RoutingResent`` by the sweep,
 ``AssignmentWaitSeconds`` by the router. The template's alarms read them (provider failure rate).
 """
 
@@ -19,6 +20,18 @@ NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "shopdesk")
 
 def count(name: str, value: float = 1, **dimensions: str) -> None:
     _emit(name, MetricUnit.Count, value, dimensions)
+
+
+def count_failed_receipt(provider: str) -> None:
+    """A receipt made a reply ``failed`` or ``undelivered``: it failed for good (``RepliesFailed``, by provider and
+    in all, as the dispatcher counts one the provider refused). The provider had accepted it, so the dispatcher
+    counted it in ``RepliesSent`` too: ``RepliesUndelivered`` says how many of those failed, which the failure-rate
+    alarm takes out of the sent (template.yaml, ``ProviderFailureRateAlarm``). Only the write that changed the
+    reply's status counts: the receipt's webhook, or the dispatcher's record of the send when the receipt came
+    first; a receipt sent again, or for another part of the reply, is stale."""
+    count("RepliesFailed", provider=provider)
+    count("RepliesFailed")
+    count("RepliesUndelivered")
 
 
 def seconds(name: str, value: float, **dimensions: str) -> None:

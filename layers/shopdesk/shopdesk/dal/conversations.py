@@ -31,6 +31,7 @@ from shopdesk.models import Agent, Conversation, ConversationStatus, Message, Pr
 
 MAX_TRANSACTION_OPS = 100             # DynamoDB's limit per TransactWriteItems
 MARKER_TTL_SECONDS = 90 * 24 * 3600   # providers re-deliver for up to 7 days; receipts arrive for weeks
+FAILED = frozenset({"failed", "undelivered"})   # a receipt's statuses that say the customer does not have the reply
 SNOOZE_TIMER = "snooze_wake"           # the end of a snooze: a timer in the due index (shopdesk.logic.snooze)
 ROUTING_GRACE_SECONDS = 120           # the router confirms within seconds; the sweep re-sends what it did not
 PAGE_OF_MESSAGES = 100                # a conversation's messages read a page at a time, newest first (find_message)
@@ -1229,10 +1230,16 @@ class Conversations:
         return True
 
     def record_send(self, conversation_id: str, sk: str, *, provider: str, provider_id: str, status: str,
-                    attempts: int, other_ids: Sequence[str] = ()) -> None:
+                    attempts: int, other_ids: Sequence[str] = ()) -> str | None:
         """A provider accepted a reply: remember its id (for receipts) and apply any receipt that
         raced ahead of us. A reply sent in several parts has a marker per part (#107): a receipt for any
-        of them finds the reply, and the best status any of them reached already counts."""
+        of them finds the reply, and the best status any of them reached already counts.
+
+        Returns the failure (``failed``, ``undelivered``) this write gave the reply, else None: a receipt that came
+        before the send was recorded, without our reference, found no reply to change and reported nothing
+        (``apply_receipt``: "pending"), so the dispatcher reports it. A reply a receipt made failed itself (with our
+        reference, or between our two writes) was reported by that receipt's webhook: the write is conditioned on
+        the reply not being failed already, so the failure is reported once whichever write comes first."""
         markers = [self.table.update(
             it.marker_pk(provider, pid), it.META,
             Update().set("conversation_id", conversation_id).set("message_sk", sk).set("direction", "outbound")
@@ -1246,14 +1253,20 @@ class Conversations:
                   .set("attempts", attempts).set("error", error)
                   .when("attribute_exists(PK) AND (attribute_not_exists(status_rank) OR status_rank <= :rank)",
                         rank=delivery_rank(best)))
+        failure = best if best in FAILED else None
+        if failure:
+            update.when("NOT #status IN (:failed, :undelivered)", failed="failed", undelivered="undelivered")
         if other_ids:
             update.set("part_ids", [provider_id, *other_ids]).set("parts_sent", 1 + len(other_ids))
         try:
             self.table.update(it.conv_pk(conversation_id), sk, update)
         except ConditionFailed:
-            # a receipt got to the message between our two writes: keep its status, add our id
+            # a receipt got to the message between our two writes (or, with our reference, before them): keep its
+            # status, add our id; that receipt reported a failure itself
             self.table.update(it.conv_pk(conversation_id), sk,
                               Update().set("provider_id", provider_id).set("attempts", attempts))
+            return None
+        return failure
 
     def record_attempt(self, conversation_id: str, sk: str, *, attempts: int, error: dict[str, Any],
                        failed: bool, keep_intent: bool = False) -> None:

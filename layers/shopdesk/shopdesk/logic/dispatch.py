@@ -18,7 +18,10 @@ Failed for good: the reply is marked ``failed`` with the provider's error, for t
 ``on_failed`` hears of it (the dispatcher reports it to the router, ``logic.work.enqueue_send_failed``: a failed
 message of the bot's hands the conversation to a person, a person's reply that was the first response is one no
 longer, ``logic.refused``). A delivery that finds the reply failed already reports it again (an earlier one may have
-stopped between the two), which the router takes once.
+stopped between the two), which the router takes once. A receipt that said ``failed`` or ``undelivered`` before the
+send was recorded, without our reference, is kept on the provider id's marker; the record of the send applies it and
+the dispatcher reports and counts it then (``Conversations.record_send``), so a reply the provider failed is reported
+whichever of the two comes first.
 """
 
 from __future__ import annotations
@@ -126,6 +129,7 @@ RECONCILE: dict[str, Reconcile] = {
     "instagram": "resend_flagged",        # delivery receipts name only mids: send again at once, flagged
     "webchat": "resend",                  # sending is storing: nothing reached anyone twice
 }
+FAILED = frozenset({"failed", "undelivered"})   # a reply's statuses that say the customer does not have it
 UNCONFIRMED = {"code": "unconfirmed", "message": "Sending this reply was interrupted and the provider never "
                "confirmed it: the customer may or may not have it. Send it again if they did not."}
 
@@ -146,9 +150,9 @@ def dispatch(work: OutboundWork, attempt: int, conversations: Conversations, sen
         logger.warning("outbound work for a message that does not exist", extra=work.model_dump())
         return "skipped"
     if message.provider_id or message.status == "failed":
-        if message.status == "failed" and not message.provider_id and on_failed is not None:
-            on_failed(message)    # an earlier delivery may have stopped before it told
-        return "skipped"          # sent (or failed) by an earlier delivery of this record
+        if message.status in FAILED and on_failed is not None:
+            on_failed(message)    # an earlier delivery (or its record of a receipt that came first) may have stopped
+        return "skipped"          # before it told; sent (or failed) by an earlier delivery of this record
     provider = message.provider or "twilio"
     ids = list(message.part_ids)
     result: SendResult | None = None
@@ -226,11 +230,20 @@ def dispatch(work: OutboundWork, attempt: int, conversations: Conversations, sen
         if on_failed is not None:
             on_failed(message)
         return "failed"
-    conversations.record_send(work.conversation_id, work.message_sk, provider=provider,
-                              provider_id=ids[0] if ids else "", status=result.status if result else "accepted",
-                              attempts=attempt, other_ids=ids[1:])
+    failure = conversations.record_send(work.conversation_id, work.message_sk, provider=provider,
+                                        provider_id=ids[0] if ids else "",
+                                        status=result.status if result else "accepted", attempts=attempt,
+                                        other_ids=ids[1:])
     metrics.count("RepliesSent", provider=provider)
     metrics.count("RepliesSent")
+    if failure:
+        # the provider's receipt came before this record and could not be told to anyone: told now, counted as the
+        # webhook counts one (sent, then failed), reported as the webhook reports one
+        logger.warning("reply failed on the way, before its send was recorded", extra={
+            "conversation_id": work.conversation_id, "provider": provider, "status": failure})
+        metrics.count_failed_receipt(provider)
+        if on_failed is not None:
+            on_failed(message)
     return "sent"
 
 

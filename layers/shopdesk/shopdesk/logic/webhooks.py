@@ -70,17 +70,6 @@ LOGGED_UNSUPPORTED = 20          # unsupported items of one request logged one b
 FAILED = frozenset({"failed", "undelivered"})      # a receipt's statuses that say the customer does not have it
 
 
-def count_failed_receipt(provider: str) -> None:
-    """A receipt made a reply ``failed`` or ``undelivered``: it failed for good (``RepliesFailed``, by provider and
-    in all, as the dispatcher counts one the provider refused). The provider had accepted it, so the dispatcher
-    counted it in ``RepliesSent`` too: ``RepliesUndelivered`` says how many of those failed, which the failure-rate
-    alarm takes out of the sent (template.yaml, ``ProviderFailureRateAlarm``). Only the receipt that changed the
-    reply's status counts: a receipt sent again, or for another part of the reply, is stale."""
-    metrics.count("RepliesFailed", provider=provider)
-    metrics.count("RepliesFailed")
-    metrics.count("RepliesUndelivered")
-
-
 def public_url(base_url: str, domain: str, path: str, query: str) -> str:
     """The URL the provider called: the configured public base, else the host API Gateway saw."""
     base = base_url.rstrip("/") if base_url else f"https://{domain}"
@@ -149,8 +138,9 @@ class WebhookProcessor:
                                                            reference=item.reference)
                 outcome.receipts[applied] = outcome.receipts.get(applied, 0) + 1
                 if item.status in FAILED and applied == "applied":     # the reply failed now: counted once
-                    count_failed_receipt(item.provider)
-                if item.status in FAILED and applied != "pending":     # stale too: a retried request reports again
+                    metrics.count_failed_receipt(item.provider)
+                # stale too: a retried request reports again; pending: the dispatcher's record of the send reports it
+                if item.status in FAILED and applied != "pending":
                     self.report_failed(item)
             elif self.record_event(item):
                 outcome.events += 1
