@@ -158,6 +158,31 @@ def test_a_card_or_iban_after_another_number_or_right_after_a_dash_is_masked_and
     assert result.text == expected and result.kinds == (("IBAN",) if "IBAN" in expected else ("card",))
 
 
+@pytest.mark.parametrize("text,expected", [
+    # an IBAN glued to the word or the number before it: a candidate starts inside a group, and the check digits
+    # (mod 97) decide
+    ("IBAN:DE89370400440532013000", "IBAN:[IBAN •••• 3000]"),
+    ("ibanDE89 3704 0044 0532 0130 00 thanks", "iban[IBAN •••• 3000] thanks"),
+    ("IBANDE89370400440532013000", "IBAN[IBAN •••• 3000]"),
+    ("ref123DE89370400440532013000", "ref123[IBAN •••• 3000]"),
+    ("to:nl91abna0417164300, ok", "to:[IBAN •••• 4300], ok"),
+    ("IBAN_GB82-WEST-1234-5698-7654-32.", "IBAN_[IBAN •••• 5432]."),
+])
+def test_an_iban_glued_to_a_word_or_a_number_before_it_is_masked_and_the_word_kept(text, expected):
+    result = mask(text)
+    assert (result.text, result.kinds) == (expected, ("IBAN",))
+
+
+@pytest.mark.parametrize("text", [
+    "SKU AB12345678", "order NL12 3", "SKUAB12345678 and MODELXY991234567890123",
+    "refDE88370400440532013000 (bad check digits)", "ref123GB83WEST12345698765432 (bad check digits)",
+    "idDE8937040044053201300012 (an IBAN's start inside a longer id)", "NL12 3456 7890 1234 5678 90 12",
+    "ticketDE123456789012345678901234567890", "tracking 1Z999AA10123456784 and JD014600006561830914",
+])
+def test_words_with_two_capitals_and_digits_that_are_no_iban_are_left_alone(text):
+    assert mask(text).text == text and mask(text).kinds == ()
+
+
 def test_a_number_that_passes_as_a_card_by_chance_and_overlaps_a_card_is_masked_with_it():
     # "4008 4111 1111 1111" passes as a card (16 digits, Luhn, a Visa start) and ends inside the card after it on the
     # same line: both are one span, so none of the card's digits but its last four show

@@ -83,9 +83,12 @@ _CARD_SEP = rf"(?:[^\S{_LINE_BREAKS}]|[{_DASHES}{_DOTS}{_KANA_HYPHEN}{_INVISIBLE
 _CARD_RUN = re.compile(rf"(?<!\d)\d(?:{_CARD_SEP}{{0,3}}\d)*(?!\d)")
 _CARD_GROUP = re.compile(rf"\d(?:[{_INVISIBLE}]*\d)*")
 CARD_GROUP_MIN = 4              # digits in each group of a grouped card number but the last
-# An IBAN the same way: two letters and two digits at the start of a group, not inside a word ("ref AB12 NL91 …" holds
-# one after the reference)
-_IBAN = re.compile(rf"(?<![A-Za-z0-9])[A-Za-z]{{2}}\d{{2}}(?:{_GROUP}[A-Za-z0-9]){{11,30}}(?![A-Za-z0-9])")
+# An IBAN the same way, from any two letters and two digits: at the start of a group ("ref AB12 NL91 …" holds one
+# after the reference) or glued to the word or number before it ("IBANDE89…", "ref123DE89…"). What starts inside a
+# word is an IBAN only as one is: a country that has IBANs, its length ending at the end of a group (never inside one:
+# an IBAN's start inside a longer id is an id), its format, and the check digits (mod 97, which one in 97 of what
+# gets that far passes by chance)
+_IBAN = re.compile(rf"[A-Za-z]{{2}}\d{{2}}(?:{_GROUP}[A-Za-z0-9]){{11,30}}(?![A-Za-z0-9])")
 # Issuer identification ranges of the schemes a shop takes (Visa, Mastercard, Amex, Discover, JCB, Diners,
 # UnionPay, Maestro): a Luhn-valid number that starts otherwise is more likely an id than a card.
 CARD_PREFIXES = ("4", "51", "52", "53", "54", "55", "22", "23", "24", "25", "26", "27", "34", "37", "6", "35",
@@ -251,12 +254,12 @@ def _valid_prefix(value: str, lengths: Callable[[str], set[int]]) -> int:
 
 
 def _spans(text: str, candidate: re.Pattern[str], lengths: Callable[[str], set[int]]) -> list[tuple[int, int]]:
-    """Where in ``text`` what passes (``lengths``) is, in order. ``candidate`` is tried at every start it allows (the
-    first character of each group), and from each the longest window that ends at a group boundary and passes is
-    taken: a run that fails as a whole ("order 1001 4111 1111 1111 1111") still gives the card inside it, and what
-    is before it stays. Windows that overlap are one span: a window that passes by chance (a phone number and the
-    card's first groups) must not leave the rest of a card showing. The cost is bounded: at most one candidate per
-    group, each at most 19 digits (an IBAN 34 characters) and the separators between them."""
+    """Where in ``text`` what passes (``lengths``) is, in order. ``candidate`` is tried at every start it allows (an
+    IBAN's: any two letters before two digits), and from each the longest window that ends at a group boundary and
+    passes is taken: a run that fails as a whole ("order 1001 4111 1111 1111 1111") still gives the card inside it,
+    and what is before it stays. Windows that overlap are one span: a window that passes by chance (a phone number
+    and the card's first groups) must not leave the rest of a card showing. The cost is bounded: at most one
+    candidate per character, each at most 34 characters (an IBAN's most) and the separators between them."""
     spans: list[tuple[int, int]] = []
     pos = 0
     while (match := candidate.search(text, pos)) is not None:
