@@ -10,7 +10,7 @@ from email.parser import BytesParser
 import pytest
 
 from shopdesk.privacy.markup import HtmlNotMasked, mask_html
-from shopdesk.privacy.masking import MailNotRewritten, mask, mask_mail
+from shopdesk.privacy.masking import MailNotRewritten, compile_patterns, mask, mask_mail
 
 CARD = "4000 0566 5566 5556"
 
@@ -113,6 +113,20 @@ def test_a_label_quoted_from_an_earlier_reply_stays_and_the_new_card_is_masked_a
     html = "<blockquote>card [card •••• 1111] ok</blockquote><p>new one: 4000&nbsp;0566&nbsp;5566&nbsp;5556</p>"
     assert mask_html(html, _masked) == ("<blockquote>card [card •••• 1111] ok</blockquote>"
                                         "<p>new one: [card •••• 5556]</p>")
+
+
+@pytest.mark.parametrize("name", ["ref [internal]", "[ref]", "a]b", "]ref[", "a<b>[c]&d"])
+def test_an_html_mail_masked_by_a_pattern_with_brackets_in_its_name_is_written_again_not_deleted(name):
+    # Given a shop's pattern whose name holds brackets, and a match whose last four hold one too
+    patterns = compile_patterns([(name, r"REF-\d{6}"), ("id", r"ID\[\d{6}\]")])
+    html = "<p>Our ref REF-123456, <b>ID[654321]</b> and card 4000&nbsp;0566&nbsp;5566&nbsp;5556</p>"
+    # When the mail is masked
+    result = mask_mail(_mail(html, plain="Our ref REF-123456\n"), patterns)
+    # Then its HTML part is written again with each label in place, the rest of the markup kept
+    assert result is not None and set(result[1]) == {name, "id", "card"}
+    assert _html_part(result[0]) == (f"<p>Our ref [{name} •••• 3456], <b>[id •••• 321]]</b> and card "
+                                     "[card •••• 5556]</p>\n".replace(name, name.replace("&", "&amp;")
+                                                                    .replace("<", "&lt;").replace(">", "&gt;")))
 
 
 def test_a_long_html_part_is_masked_in_one_pass():

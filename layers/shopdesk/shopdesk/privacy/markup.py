@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable
 from html.parser import HTMLParser
 
-from shopdesk.privacy.masking import MASK
+from shopdesk.privacy.masking import labels
 
 # What html.unescape decodes, piece by piece (the standard library's own pattern): so each decoded character is known
 # to come from one reference
@@ -31,8 +31,8 @@ _CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)"
 _INLINE = frozenset({"a", "abbr", "b", "bdi", "bdo", "big", "cite", "code", "data", "del", "dfn", "em", "font", "i",
                      "ins", "kbd", "label", "mark", "nobr", "q", "s", "samp", "small", "span", "strike", "strong",
                      "sub", "sup", "time", "tt", "u", "var", "wbr"})
-# A label in the masked text: "[card •••• 4242]", "[BSN ••••]"
-_LABEL = re.compile(rf"\[[^\[\]\n]*{MASK}[^\[\]\n]*\]")
+# A label in the masked text of a card or an IBAN: "[card •••• 4242]", "[IBAN •••• 4300]"; a shop's patterns add theirs
+_LABELS = labels()
 
 
 class HtmlNotMasked(ValueError):
@@ -128,21 +128,21 @@ def _tag(source: str, tag: str, attrs: list[tuple[str, str | None]]) -> str:
     return f"<{tag}{written}{' /' if source.rstrip().endswith('/>') else ''}>"
 
 
-def _regions(visible: str, masked: str) -> list[tuple[int, int, int, int]]:
+def _regions(visible: str, masked: str, label: re.Pattern[str]) -> list[tuple[int, int, int, int]]:
     """The stretches of ``visible`` that masking wrote over, as (start, end) in it and (start, end) in ``masked``, in
-    one pass: masking writes labels over stretches and keeps the text between them, so each text between two labels of
-    ``masked`` is found in ``visible`` after the stretch before it (the first place it fits). HtmlNotMasked when the
-    texts do not line up so."""
+    one pass: masking writes labels (``label``) over stretches and keeps the text between them, so each text between
+    two labels of ``masked`` is found in ``visible`` after the stretch before it (the first place it fits).
+    HtmlNotMasked when the texts do not line up so."""
     regions: list[tuple[int, int, int, int]] = []
-    labels = [m.span() for m in _LABEL.finditer(masked)]
+    spans = [m.span() for m in label.finditer(masked)]
     at, kept = 0, 0                 # in visible, and in masked: the end of the last stretch
-    for index, (start, end) in enumerate(labels):
+    for index, (start, end) in enumerate(spans):
         before = masked[kept:start]
         if not visible.startswith(before, at):
             raise HtmlNotMasked("the masked text does not line up with the HTML's text")
         at += len(before)
-        after = masked[end:labels[index + 1][0] if index + 1 < len(labels) else len(masked)]
-        if index + 1 == len(labels):
+        after = masked[end:spans[index + 1][0] if index + 1 < len(spans) else len(masked)]
+        if index + 1 == len(spans):
             found = len(visible) - len(after)
             if not visible.endswith(after) or found <= at:
                 raise HtmlNotMasked("the masked text does not line up with the HTML's text")
@@ -155,14 +155,15 @@ def _regions(visible: str, masked: str) -> list[tuple[int, int, int, int]]:
     return [region for region in regions if visible[region[0]:region[1]] != masked[region[2]:region[3]]]
 
 
-def mask_html(source: str, masked: Callable[[str], str]) -> str:
+def mask_html(source: str, masked: Callable[[str], str], label: re.Pattern[str] = _LABELS) -> str:
     """``source`` (an HTML document or fragment) with what ``masked`` masks in its visible text, its attribute values,
-    comments and scripts masked; ``source`` itself when nothing is. HtmlNotMasked when it cannot be done."""
+    comments and scripts masked; ``source`` itself when nothing is. ``label``: the labels ``masked`` writes
+    (``masking.labels`` of the shop's patterns' names). HtmlNotMasked when it cannot be done."""
     tokens, visible, where = _read(source)
     edits: list[tuple[int, int, str]] = []
     new_visible = masked(visible)
     if new_visible != visible:
-        for i1, i2, j1, j2 in _regions(visible, new_visible):
+        for i1, i2, j1, j2 in _regions(visible, new_visible, label):
             start = where[i1][0] if i1 < len(where) else len(source) if not where else where[-1][1]
             end = where[i2 - 1][1] if i2 > i1 else start
             edits.append((start, end, html.escape(new_visible[j1:j2], quote=False)))

@@ -172,6 +172,17 @@ def _label(kind: str, value: str) -> str:
     return f"[{kind} {MASK} {tail}]" if tail else f"[{kind} {MASK}]"
 
 
+_WITHHELD = ": the text could not be checked in time and is withheld"
+
+
+def labels(names: Iterable[str] = ()) -> re.Pattern[str]:
+    """What masking writes over a stretch (``_label``, ``withheld``) for a card, an IBAN and the patterns ``names``:
+    the kind as it is, whatever it holds (brackets too), then the mask and the last four characters (any four, a
+    bracket too) or the reason it was withheld. A label of another kind quoted in a text is text."""
+    kinds = "|".join(map(re.escape, sorted({"card", "IBAN", *names}, key=len, reverse=True)))
+    return re.compile(rf"\[(?:{kinds}) {MASK}(?: .{{4}}|{re.escape(_WITHHELD)})?\]")
+
+
 def compile_pattern(text: str) -> regex.Pattern[str]:
     """A regular expression (Python's syntax); ValueError when it is not one."""
     import regex  # only where a shop has patterns of its own: not at every inbound function's cold start
@@ -233,7 +244,7 @@ def too_slow(text: str) -> bool:
 
 def withheld(name: str) -> str:
     """What is stored instead of a text a pattern could not be applied to in time."""
-    return f"[{name} {MASK}: the text could not be checked in time and is withheld]"
+    return f"[{name} {MASK}{_WITHHELD}]"
 
 
 def _valid_prefix(value: str, lengths: Callable[[str], set[int]]) -> int:
@@ -420,10 +431,10 @@ def mask_mail(raw: bytes, patterns: Iterable[Pattern] = ()) -> tuple[bytes, tupl
         return masked(text, mask_name)
 
     def masked_html(text: str) -> str:
-        from shopdesk.privacy.markup import HtmlNotMasked, mask_html  # it reads MASK from here
+        from shopdesk.privacy.markup import HtmlNotMasked, mask_html  # it reads labels from here
 
         try:
-            return mask_html(text, masked)
+            return mask_html(text, masked, labels(p.name for p in patterns))
         except HtmlNotMasked as exc:    # what it holds is unknown: the mail is removed rather than kept as it is
             raise MailNotRewritten(str(exc)) from exc
 
