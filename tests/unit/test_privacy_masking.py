@@ -334,6 +334,11 @@ def test_a_pattern_that_backtracks_without_end_is_found_when_saved_and_stopped_a
     ("statement_DE89370400440532013000.pdf", "statement_[IBAN •••• 3000].pdf"),
     ("Dana 5555555555554444", "Dana [card •••• 4444]"),
     ("order-1001-2026.pdf", "order-1001-2026.pdf"),
+    ("Anne-Marie-4111111111111111", "Anne-Marie-[card •••• 1111]"),
+    ("Jean\u2011Luc\u20144111-1111-1111-1111", "Jean\u2011Luc\u2014[card •••• 1111]"),
+    ("scan\u22125555555555554444.jpg", "scan\u2212[card •••• 4444].jpg"),
+    ("Anne-Marie-DE89370400440532013000", "Anne-Marie-[IBAN •••• 3000]"),
+    ("Anne-Marie O'Neil-Smith", "Anne-Marie O'Neil-Smith"),
 ])
 def test_a_number_joined_to_a_word_in_a_name_is_masked_as_one_standing_alone(name, expected):
     assert mask_name(name).text == expected

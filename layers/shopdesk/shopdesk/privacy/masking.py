@@ -359,24 +359,10 @@ def mask(text: str | None, patterns: Iterable[Pattern] = ()) -> Masked:
     return Masked(text, tuple(dict.fromkeys(kinds)))
 
 
-# In a name a hyphen or dash often only joins words ("receipt-4242..."): one that follows no digit starts a word.
-# ``mask`` now starts a number after any dash as well, so this finds nothing more in a name; it is kept as the name's
-# own rule.
-_NAME_BREAK = re.compile(r"(?<![\d\s.\-\u2010-\u2015\u2212])([\-\u2010-\u2015])(?=\d)")
-
-
 def mask_name(text: str | None, patterns: Iterable[Pattern] = ()) -> Masked:
-    """A name (a customer's display name, a file's) masked as a text is, a number joined to the word before it by a
-    hyphen ("invoice-4111111111111111.pdf") found too."""
-    first = mask(text, patterns)
-    if not first.text or not _NAME_BREAK.search(first.text):
-        return first
-    kinds, out = list(first.kinds), []
-    for index, part in enumerate(_NAME_BREAK.split(first.text)):
-        found = mask(part) if index % 2 == 0 else Masked(part, ())
-        kinds.extend(found.kinds)
-        out.append(found.text or part)
-    return Masked("".join(out), tuple(dict.fromkeys(kinds)))
+    """A name (a customer's display name, a file's) masked as a text is: a number joined to the word before it by a
+    hyphen or dash ("invoice-4111111111111111.pdf") is found as in a text, where a number starts after any dash."""
+    return mask(text, patterns)
 
 
 class MailNotRewritten(ValueError):
