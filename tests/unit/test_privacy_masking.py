@@ -178,9 +178,30 @@ def test_an_iban_glued_to_a_word_or_a_number_before_it_is_masked_and_the_word_ke
     "refDE88370400440532013000 (bad check digits)", "ref123GB83WEST12345698765432 (bad check digits)",
     "idDE8937040044053201300012 (an IBAN's start inside a longer id)", "NL12 3456 7890 1234 5678 90 12",
     "ticketDE123456789012345678901234567890", "tracking 1Z999AA10123456784 and JD014600006561830914",
+    # IBANs back to back where the last runs on into a word: the last is an id's start, so the one before it ends
+    # inside a word too
+    "DE89370400440532013000thanks", "DE89370400440532013000GB82WEST12345698765432thanks",
+    "DE89370400440532013000GB82WEST1234569876543 (the second one digit short)",
 ])
 def test_words_with_two_capitals_and_digits_that_are_no_iban_are_left_alone(text):
     assert mask(text).text == text and mask(text).kinds == ()
+
+
+@pytest.mark.parametrize("text,expected", [
+    # IBANs written back to back with nothing between them: each but the last ends where the next begins, so each is
+    # masked, in one pass
+    ("DE89370400440532013000GB82WEST12345698765432", "[IBAN •••• 3000][IBAN •••• 5432]"),
+    ("GB82WEST12345698765432DE89370400440532013000 ok", "[IBAN •••• 5432][IBAN •••• 3000] ok"),
+    ("DE89 3704 0044 0532 0130 00GB82 WEST 1234 5698 7654 32", "[IBAN •••• 3000][IBAN •••• 5432]"),
+    ("ibans:NL91ABNA0417164300DE89370400440532013000GB82WEST12345698765432.",
+     "ibans:[IBAN •••• 4300][IBAN •••• 3000][IBAN •••• 5432]."),
+    ("NL91 ABNA 0417 1643 00DE89 3704 0044 0532 0130 00GB82-WEST-1234-5698-7654-32 thanks",
+     "[IBAN •••• 4300][IBAN •••• 3000][IBAN •••• 5432] thanks"),
+])
+def test_ibans_written_back_to_back_are_each_masked_in_one_pass(text, expected):
+    result = mask(text)
+    assert (result.text, result.kinds) == (expected, ("IBAN",))
+    assert mask(result.text).text == result.text         # a second pass finds nothing more
 
 
 def test_a_number_that_passes_as_a_card_by_chance_and_overlaps_a_card_is_masked_with_it():

@@ -87,8 +87,10 @@ CARD_GROUP_MIN = 4              # digits in each group of a grouped card number 
 # after the reference) or glued to the word or number before it ("IBANDE89…", "ref123DE89…"). What starts inside a
 # word is an IBAN only as one is: a country that has IBANs, its length ending at the end of a group (never inside one:
 # an IBAN's start inside a longer id is an id), its format, and the check digits (mod 97, which one in 97 of what
-# gets that far passes by chance)
+# gets that far passes by chance). One also ends where another IBAN starts with nothing between them (``_iban_spans``)
 _IBAN = re.compile(rf"[A-Za-z]{{2}}\d{{2}}(?:{_GROUP}[A-Za-z0-9]){{11,30}}(?![A-Za-z0-9])")
+_IBAN_REACH = 4 + 30 * 4        # a candidate at most: two letters, two digits, 30 more with up to three separators each
+_WORD_END = re.compile(r"[A-Za-z0-9]")      # what the candidate's look-ahead refuses to end before
 # Issuer identification ranges of the schemes a shop takes (Visa, Mastercard, Amex, Discover, JCB, Diners,
 # UnionPay, Maestro): a Luhn-valid number that starts otherwise is more likely an id than a card.
 CARD_PREFIXES = ("4", "51", "52", "53", "54", "55", "22", "23", "24", "25", "26", "27", "34", "37", "6", "35",
@@ -286,6 +288,30 @@ def _spans(text: str, candidate: re.Pattern[str], lengths: Callable[[str], set[i
     return spans
 
 
+def _iban_spans(text: str) -> list[tuple[int, int]]:
+    """Where in ``text`` IBANs are, in order (``_spans``), and those written back to back with nothing between them
+    ("DE89…3000GB82…5432"): an IBAN that ends where one found starts ends there, not inside a word, so it is looked
+    for in what comes just before, and from there the one before it, and so on. What runs on into a word still ends
+    inside it: a last IBAN with letters or digits after it is an id's start, and so are those before it."""
+    spans = _spans(text, _IBAN, _iban_lengths)
+    glued = []
+    for start, _ in spans:
+        while start and _WORD_END.match(text, start - 1):
+            before = text[max(0, start - _IBAN_REACH):start]
+            found = _spans(before, _IBAN, _iban_lengths)
+            if not found or found[-1][1] != len(before):
+                break
+            glued.append((start - len(before) + found[-1][0], start))
+            start = glued[-1][0]
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans + glued):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
 def _card_spans(text: str) -> list[tuple[int, int]]:
     """Where in ``text`` card numbers are, in order. In each run (``_CARD_RUN``) a window is whole groups: it starts at
     a group's first digit and ends at a group's last, every group in it but the last has ``CARD_GROUP_MIN`` digits or
@@ -347,7 +373,7 @@ def mask(text: str | None, patterns: Iterable[Pattern] = ()) -> Masked:
         return sub
 
     text = checked(text, "card", _card_spans(text))
-    text = checked(text, "IBAN", _spans(text, _IBAN, _iban_lengths))
+    text = checked(text, "IBAN", _iban_spans(text))
     for pattern in patterns:
         try:
             text = pattern.regex.sub(always(pattern.name), text, timeout=PATTERN_TIMEOUT_S)
