@@ -27,7 +27,7 @@ from shopdesk.dal.table import Table
 from shopdesk.kb.embedder import embedder_for
 from shopdesk.kb.loader import IndexCache
 from shopdesk.logic.acknowledge import Acknowledger
-from shopdesk.logic.assign import admit, assign_waiting
+from shopdesk.logic.assign import admit, assign_waiting, enqueue
 from shopdesk.logic.evidence import note_addresses
 from shopdesk.logic.fetchers import fetchers
 from shopdesk.logic.media import MediaCopier
@@ -85,11 +85,14 @@ def handle(record: SQSRecord) -> None:
             assign_waiting(DrainWork(team=handed.team, reason="bot_send_failed"), handed, conversations, agents,
                            book)
         return
-    conv = admit(work, conversations, book, customers)
     customer_wrote = isinstance(work, InboundWork) and not work.auto_reply
-    # The bot sees the message before anyone is assigned: it answers (the conversation then waits for the
-    # customer, out of the queue), hands over (routing as always, the customer told a person will answer),
-    # or stands aside.
+    # The bot sees the message before anyone can be assigned: the conversation enters its team's queue only once
+    # the bot has left it to a person, so no other router's drain (the sweep's each minute, an agent freeing
+    # capacity) gives it to an agent while the bot decides (its first message in a container loads the index and
+    # the model). It answers (the conversation then waits for the customer, never queued), hands over (routing as
+    # always, the customer told a person will answer), or stands aside.
+    bot_decides = bot is not None and customer_wrote
+    conv = admit(work, conversations, book, customers, queue=not bot_decides)
     outcome = Outcome.SKIPPED
     if bot and customer_wrote and conv is not None:
         try:
@@ -101,6 +104,8 @@ def handle(record: SQSRecord) -> None:
     # The customer wrote again since, in the bot's conversation: that message's work answers or routes it, so this
     # one neither acknowledges nor assigns (an agent given it now would keep the bot from the latest message).
     settled = outcome in (Outcome.REPLIED, Outcome.SUPERSEDED)
+    if bot_decides and not settled and conv is not None:
+        enqueue(work, conv, conversations)     # before the acknowledgement: it promises a place in the queue
     # The acknowledgement goes before the assignment: once assigned, an agent may answer, and the customer
     # must never be told when to expect an answer after it came. It is recorded on the customer's message, so a
     # retried record (or one redriven hours later) sends no second one.

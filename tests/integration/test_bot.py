@@ -967,3 +967,33 @@ def test_a_question_stored_after_the_bots_thanks_and_before_its_resolve_is_not_r
     assert seen["status"] == "pending" and seen["bot"]["state"] == "answering", seen["status"]
     answers = [m["text"] for m in bot_messages(bot, conv)]
     assert len(answers) == 3 and answers[1].startswith("Glad it helped") and "30 days" in answers[-1], answers
+
+
+def test_a_drain_while_the_bot_decides_leaves_the_new_conversation_to_the_bot(bot, monkeypatch):
+    from shopdesk.kb.loader import IndexCache
+    from shopdesk.logic.assign import assign_waiting
+    from shopdesk.logic.work import DrainWork
+    online(bot, "alice")
+    # Given a customer's question, and another router draining the conversation's team while the bot decides
+    # (the sweep's drain each minute, or an agent freeing capacity; the bot's first message in a container loads
+    # the index and the model: hundreds of milliseconds)
+    conv = customer_writes(bot, "+31650000049", "How long does standard delivery take?", "SMbot49",
+                           channel="whatsapp")
+    router, get, drained = bot.handler("router"), IndexCache.get, []
+
+    def meanwhile(cache, *args, **kwargs):
+        if not drained:
+            team = router.conversations.get_meta(conv).team
+            drained.append(assign_waiting(DrainWork(team=team, reason="sweep"), None, router.conversations,
+                                          router.agents, router.book))
+        return get(cache, *args, **kwargs)
+
+    monkeypatch.setattr(IndexCache, "get", meanwhile)
+    # When the router takes the message's work
+    route(bot)
+    # Then the drain found nothing to assign: the bot answered, and nobody was given the conversation
+    assert drained == [[]]
+    seen = conversation(bot, conv)
+    assert seen["bot"] is not None and seen["bot"]["state"] == "answering", seen["bot"]
+    assert seen["status"] == "pending" and seen["assignee"] is None
+    assert len(bot_messages(bot, conv)) == 1

@@ -136,10 +136,12 @@ def route(work: InboundWork | DrainWork, conversations: Conversations, agents: A
 
 
 def admit(work: InboundWork | DrainWork, conversations: Conversations, book: PolicyBook | None = None,
-          customers: Customers | None = None) -> Conversation | None:
+          customers: Customers | None = None, queue: bool = True) -> Conversation | None:
     """The first half of routing a customer's message: classified, clocks started or moved on, waiting
     in its team's queue. Nothing is assigned yet, so what must reach the customer before any agent
-    can answer (the acknowledgement) goes between this and ``assign_waiting``."""
+    can answer (the acknowledgement) goes between this and ``assign_waiting``. With ``queue=False`` the
+    conversation is not put in the queue yet (``enqueue`` does it): the bot decides first, and no other
+    router's drain can give an agent the conversation meanwhile."""
     conv = None
     if isinstance(work, InboundWork):
         understood = None
@@ -171,17 +173,22 @@ def admit(work: InboundWork | DrainWork, conversations: Conversations, book: Pol
             conv = consent.settle(work, conv, conversations, book)
         else:                           # written while unsubscribed: nothing can be sent
             consent.still_unreachable(conv, conversations, book)
-        if conv.status is ConversationStatus.OPEN and conv.assignee is None and conv.waiting_since is None:
-            # a new conversation (classified just now), or a pending one the customer answered;
-            # it waits from the customer's message, not from this moment
-            since = clock.parse_iso(work.message_sk.split("#")[1]) if work.message_sk else None
-            conversations.ensure_queued(conv, since)
+        if queue:
+            enqueue(work, conv, conversations)
         if understood is not None and customers is not None:
             understand.remember_language(customers, conv.customer.id, understood)
         if understood is not None and book is not None:
             # negative or urgent: a higher priority (routing settings), with its reason on the timeline
             conv = understand.escalate(conversations, book, work.conversation_id, understood.understanding) or conv
     return conv
+
+
+def enqueue(work: InboundWork, conv: Conversation, conversations: Conversations) -> None:
+    """A new conversation (classified just now), or a pending one the customer answered, waits in its team's queue
+    from the customer's message, not from this moment."""
+    if conv.status is ConversationStatus.OPEN and conv.assignee is None and conv.waiting_since is None:
+        since = clock.parse_iso(work.message_sk.split("#")[1]) if work.message_sk else None
+        conversations.ensure_queued(conv, since)
 
 
 def _move_clocks(conversations: Conversations, conversation_id: str, written: datetime, book: PolicyBook,
