@@ -39,7 +39,7 @@ from pydantic import BaseModel
 from shopdesk import clock, metrics
 from shopdesk.channels.base import Lookup, OutboundFile, OutboundRequest, Sender, SendResult, Template
 from shopdesk.channels.limits import limits_for, parts
-from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.conversations import FAILED, Conversations
 from shopdesk.errors import ProviderError
 from shopdesk.ids import send_reference
 from shopdesk.models import Attachment, Direction, Message, SendIntent
@@ -129,7 +129,6 @@ RECONCILE: dict[str, Reconcile] = {
     "instagram": "resend_flagged",        # delivery receipts name only mids: send again at once, flagged
     "webchat": "resend",                  # sending is storing: nothing reached anyone twice
 }
-FAILED = frozenset({"failed", "undelivered"})   # a reply's statuses that say the customer does not have it
 UNCONFIRMED = {"code": "unconfirmed", "message": "Sending this reply was interrupted and the provider never "
                "confirmed it: the customer may or may not have it. Send it again if they did not."}
 
