@@ -6,12 +6,12 @@ got: a refused answer is a hand-over (send_failed), not an answer, and a person'
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import pytest
 
 from shopdesk import clock
+from shopdesk.logic.business_time import ConversationClocks
 from tests.integration.helpers import STATUS_URL, agent, customer_writes, online, post_twilio
 from tests.integration.test_admin_api import admin_call
 from tests.integration.test_analytics import Lake
@@ -143,7 +143,7 @@ def assert_handed_over_at_once(desk, conv):
         m["event"] for m in seen["messages"] if m["direction"] == "system"]
     assert seen["sla"]["first_response_due_at"] > clock.iso(clock.now())
     item = desk.item(f"CONV#{conv}")
-    assert item["handed_off_at"] and json.loads(item["clocks_json"])["paused"] is False
+    assert item["handed_off_at"] and ConversationClocks.model_validate_json(item["clocks_json"]).paused is False
     assert desk.item(f"CONV#{conv}", "DEADLINE#bot_resolve") is None
     clock.set_offset(timedelta(hours=25).total_seconds())
     sweep(desk)
@@ -300,8 +300,8 @@ def test_after_an_answer_reported_undelivered_the_customer_s_wait_counts_from_th
     assert agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "Two days."})[0] == 202
     # Then the customer waited 25 minutes for an answer they got: the SLA clock counted them all (it stood still
     # while the lost answer seemed to wait for the customer) and so does the first response time
-    clocks = json.loads(desk.item(f"CONV#{conv}")["clocks_json"])
-    assert 25 * 60 <= clocks["first_response"]["consumed_seconds"] < 25 * 60 + 30, clocks["first_response"]
+    clocks = ConversationClocks.model_validate_json(desk.item(f"CONV#{conv}")["clocks_json"])
+    assert 25 * 60 <= clocks.first_response.consumed_seconds < 25 * 60 + 30, clocks.first_response
     figures = summary(reports(desk))
     assert figures["bot"] == {"answered": 0, "handed_off": 1, "resolved": 0, "containment_rate": None,
                               "handed_off_by_reason": {"send_failed": 1}}

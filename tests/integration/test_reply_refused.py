@@ -14,6 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from shopdesk import clock
+from shopdesk.logic.business_time import ConversationClocks
 from tests.integration.helpers import STATUS_URL, agent, customer_writes, online, post_twilio
 from tests.integration.test_bot_delivery import REFUSED, dispatch, period, reports, summary, sweep
 from tests.support import FakeTwilio, twilio_form
@@ -48,7 +49,8 @@ def shown(desk, conv: str) -> dict:
 
 
 def first_clock(desk, conv: str) -> dict:
-    return json.loads(desk.item(f"CONV#{conv}")["clocks_json"])["first_response"]
+    stored = ConversationClocks.model_validate_json(desk.item(f"CONV#{conv}")["clocks_json"])
+    return stored.first_response.model_dump(mode="json")
 
 
 def replies(desk, conv: str) -> list[dict]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -463,8 +464,30 @@ def test_given_clocks_in_every_state_when_stored_compactly_and_loaded_then_nothi
         stored = clocks.stored_json()
         assert ConversationClocks.model_validate_json(stored) == clocks
         assert len(stored) < len(clocks.model_dump_json())
-    always = ConversationClocks(targets=TARGETS, hours=BusinessHours.always_open())
-    assert '"mon":["00:00-24:00"]' in always.stored_json()              # a window in its short form
+    office = ConversationClocks(targets=TARGETS, hours=OFFICE)
+    assert '"mon":["09:00-17:00"]' in office.stored_json()              # a window in its short form
+
+
+def test_given_clocks_on_the_default_calendar_when_stored_then_only_what_is_not_a_default_is_written():
+    # Given the default policy's clocks (always open, in UTC), the first response clock running
+    clocks = ConversationClocks(targets=Targets(first_response=HOUR), hours=BusinessHours.always_open())
+    clocks.on_customer_message(datetime(2026, 11, 2, 8, tzinfo=UTC))
+    # When they are stored
+    stored = clocks.stored_json()
+    # Then the calendar, the warning fraction, the running state and the flags are left out: a third of the size
+    assert json.loads(stored) == {
+        "targets": {"first_response": 3600.0},
+        "first_response": {"target_seconds": 3600.0, "running_since": "2026-11-02T08:00:00Z",
+                           "started_at": "2026-11-02T08:00:00Z"},
+        "last_customer_message_at": "2026-11-02T08:00:00Z"}
+    # and they read back the same, on the shared always-open calendar
+    loaded = ConversationClocks.model_validate_json(stored)
+    assert loaded == clocks and loaded.hours is BusinessHours.always_open()
+    # A calendar in UTC keeps its windows, without the time zone
+    office = ConversationClocks(targets=TARGETS, hours=BusinessHours(weekly={"mon": [{"start": "09:00",
+                                                                                       "end": "17:00"}]}))
+    assert json.loads(office.stored_json())["hours"] == {"weekly": {"mon": ["09:00-17:00"]}}
+    assert ConversationClocks.model_validate_json(office.stored_json()) == office
 
 
 def test_given_the_sweep_flags_a_breach_when_listing_deadlines_then_that_target_is_gone():

@@ -421,16 +421,21 @@ class ConversationClocks(BaseModel):
 
     def stored_json(self) -> str:
         """The clocks as the conversation's item keeps them (``model_validate_json`` reads them back): without
-        empty fields, each window in its short form. The item is written on almost every change of the
-        conversation, in whole kilobytes, and the calendar was half of it."""
+        the fields that hold their default (an always-open calendar in UTC, the 0.8 warning fraction, a running
+        clock's state, nothing consumed yet, ...), each window in its short form. The item is written on almost
+        every change of the conversation, in whole kilobytes, and the calendar was half of it; the defaults
+        are what a missing field reads as, so they must never change."""
         def short(windows: list[dict[str, str]]) -> list[str]:
             return [f"{w['start']}-{w['end']}" for w in windows]
 
-        data = self.model_dump(mode="json", exclude_none=True)
-        hours = data["hours"]
-        hours["weekly"] = {day: short(windows) for day, windows in hours["weekly"].items()}
-        hours["holidays"] = [entry if isinstance(entry, str) else
-                             {"date": entry["date"], "windows": short(entry["windows"])} for entry in hours["holidays"]]
+        data = self.model_dump(mode="json", exclude_defaults=True)
+        hours = data.get("hours", {})
+        if "weekly" in hours:
+            hours["weekly"] = {day: short(windows) for day, windows in hours["weekly"].items()}
+        if "holidays" in hours:
+            hours["holidays"] = [entry if isinstance(entry, str) else
+                                 {"date": entry["date"], "windows": short(entry["windows"])}
+                                 for entry in hours["holidays"]]
         return json.dumps(data, separators=(",", ":"))
 
     @classmethod
