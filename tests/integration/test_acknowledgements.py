@@ -3,6 +3,8 @@ never twice in a burst, never counted as the first response."""
 
 from __future__ import annotations
 
+from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.table import Table
 from tests.integration.helpers import agent, customer_writes, online, outbound_sent, redrive, route_records
 from tests.integration.test_admin_api import admin_call
 from tests.integration.test_sla_rules import WEEKDAYS, at
@@ -113,6 +115,14 @@ def test_an_urgent_message_is_promised_the_wait_of_the_queue_it_jumps_not_of_eve
     # Then it is promised its own target, not the twelve normal ones' wait
     [ack] = _acks(desk, urgent)
     assert ack["text"].endswith("We will reply in about 15 minutes."), ack["text"]
+    # The places it counts are the queue's own, read without the conversations: id, rank and waiting time, in order
+    conversations = Conversations(Table(desk.table_name), 16)
+    waiting, _ = conversations.list_queue("default", limit=100)
+    assert waiting[0].id == urgent and len(waiting) == 14
+    assert conversations.queue_places("default", limit=100) == [(w.id, w.priority.rank, w.waiting_since)
+                                                                for w in waiting]
+    assert conversations.queue_places("default", limit=5) == [(w.id, w.priority.rank, w.waiting_since)
+                                                              for w in waiting[:5]]
 
 
 # -- the same work processed again (a retry, the sweep's re-send, a redrive): one acknowledgement per message --------

@@ -327,12 +327,16 @@ class Table:
     # -- queries
     def query(self, *, index: str | None, key_condition: str, names: dict[str, str], values: dict[str, Any],
               limit: int | None = None, cursor: str | None = None, forward: bool = True,
-              consistent: bool = False) -> Query:
+              consistent: bool = False, projection: str | None = None) -> Query:
+        """One page; ``projection`` (a ProjectionExpression) returns only those attributes of each item read (the
+        Limit still counts the items read)."""
         kwargs: dict[str, Any] = {
             "TableName": self.name, "KeyConditionExpression": key_condition,
             "ExpressionAttributeNames": names, "ExpressionAttributeValues": serialize(values),
             "ScanIndexForward": forward,
         }
+        if projection:
+            kwargs["ProjectionExpression"] = projection
         if index:
             kwargs["IndexName"] = index
         elif consistent:

@@ -93,9 +93,9 @@ class Acknowledger:
         add = partial(_add, hours=clocks.hours)
         # ahead of it: those the queue serves first, the more urgent first and then the longer waiting (QueueSK's
         # order): an urgent message is not promised the wait of every normal one before it
-        waiting, _ = self.conversations.list_queue(conv.team, limit=100)
+        waiting = self.conversations.queue_places(conv.team, limit=100)
         place = (conv.priority.rank, conv.waiting_since or now)
-        ahead = sum(1 for c in waiting if c.id != conv.id and (c.priority.rank, c.waiting_since or now) <= place)
+        ahead = sum(1 for id_, rank, since in waiting if id_ != conv.id and (rank, since or now) <= place)
         online = len(self.agents.online(conv.team))
         eta = expectations.expected_reply_at(now, clocks.targets.first_response, ahead, online,
                                              routing.average_handle_seconds, add)
