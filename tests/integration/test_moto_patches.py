@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import boto3
+import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
@@ -625,3 +626,71 @@ def test_a_cancelled_transaction_leaves_no_record_on_the_table_s_stream(moto_end
     later = streams.get_records(ShardIterator=iterator)["Records"]
     assert [r["dynamodb"]["Keys"]["SK"]["S"] for r in later] == ["MSG#first", "META", "META", "MSG#later"]
     assert len({r["dynamodb"]["SequenceNumber"] for r in later}) == 4
+
+
+def _tree(node: Any, seen: dict[int, int] | None = None) -> Any:
+    """A parsed expression's tree as plain values: each node's class and attributes, its children's in order; a node
+    met again (a child's parent) as the order it was first met in."""
+    seen = {} if seen is None else seen
+    if isinstance(node, list | tuple):
+        return [_tree(n, seen) for n in node]
+    if hasattr(node, "__dict__"):
+        if id(node) in seen:
+            return ("met", seen[id(node)])
+        seen[id(node)] = len(seen)
+        return (type(node).__name__, {k: _tree(v, seen) for k, v in vars(node).items()})
+    return node
+
+
+def test_an_update_expression_is_copied_by_pickling_into_the_same_tree_as_moto_s_deep_copy(moto_endpoint):
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    for expression in ("SET #a = :a, #b.#c[2] = if_not_exists(#d, :d) + :e, #f = list_append(#f, :g) "
+                       "REMOVE #h, #i[0] ADD #version :one DELETE #s :members",
+                       "SET a=:a", "REMOVE x.y[1].z"):
+        parsed = UpdateExpressionParser.make(expression)
+        before = _tree(parsed)
+        copied = validators.deepcopy(parsed)
+        assert copied is not parsed and _tree(copied) == _tree(moto_patches.copy_module.deepcopy(parsed)) == before
+        assert validators.deepcopy is not moto_patches.copy_module.deepcopy
+
+
+def test_a_projection_converts_only_the_attributes_it_names_and_answers_as_moto_does(moto_endpoint, monkeypatch):
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    rng = random.Random(7)
+
+    def value(depth: int) -> dict[str, Any]:
+        kind = rng.choice(["S", "N", "B", "BOOL", "SS", "NS", "L", "M"] if depth < 3 else ["S", "N", "BOOL"])
+        if kind == "L":
+            return {"L": [value(depth + 1) for _ in range(rng.randint(0, 3))]}
+        if kind == "M":
+            return {"M": {f"k{n}": value(depth + 1) for n in range(rng.randint(0, 3))}}
+        return {kind: {"S": "text", "N": rng.choice(["1", "1.50", "-3", "1e2"]), "B": "AP8=", "BOOL": True,
+                       "SS": ["a", "b"], "NS": ["1", "2.5"]}[kind]}
+
+    paths = [["a0"], ["a1", "k0"], ["a2[1]"], ["a2[0]", "k1"], ["a3", "k0[0]"], ["missing"], ["a4", "k9"]]
+    for _ in range(300):
+        attrs = {"PK": {"S": "p"}, **{f"a{n}": value(0) for n in range(6)}}
+        item = Item(DynamoType({"S": "p"}), None, attrs)
+        chosen = rng.sample(paths, rng.randint(1, 4))
+        try:
+            expected = Item.project.__wrapped__(item, chosen).to_json()
+        except Exception as error:       # moto's own fails on a path into a value that is no map or list: so does it
+            with pytest.raises(type(error)):
+                item.project(chosen)
+            continue
+        assert item.project(chosen).to_json() == expected, chosen
+    # an item of thirty attributes projected to two of them converts those two, not thirty twice over
+    wide = Item(DynamoType({"S": "p"}), None, {"PK": {"S": "p"}, **{f"f{n}": {"S": f"v{n}"} for n in range(30)}})
+    converted: list[Any] = []
+    to_regular_json = DynamoType.to_regular_json
+
+    def counting(self: Any) -> Any:
+        converted.append(self.value)
+        return to_regular_json(self)
+
+    monkeypatch.setattr(DynamoType, "to_regular_json", counting)
+    assert wide.project([["f3"], ["f7"]]).to_json() == {"Attributes": {"f3": {"S": "v3"}, "f7": {"S": "v7"}}}
+    assert sorted(converted) == ["v3", "v7"]
