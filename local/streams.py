@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 import threading
 import time
 from datetime import UTC, datetime
@@ -82,11 +83,12 @@ def _keep_records_unparsed(response_dict: dict[str, Any], customized_response_di
         return
     body = json.loads(response_dict["body"])
     records = body.pop("Records", None) or []
-    customized_response_dict[RAW_RECORDS] = (records, b'"B' in response_dict["body"])
+    customized_response_dict[RAW_RECORDS] = (records, _BINARY.search(response_dict["body"]) is not None)
     response_dict["body"] = json.dumps(body).encode()
 
 
 RAW_RECORDS = "LocalRecordsAsSent"
+_BINARY = re.compile(rb'"BS?"\s*:')      # a binary value's type anywhere in the answer (a text's quote is escaped)
 _RECORD_MEMBERS = ("ApproximateCreationDateTime", "Keys", "NewImage", "OldImage", "SequenceNumber", "SizeBytes",
                    "StreamViewType")        # GetRecords' StreamRecord, in the service model's order
 

@@ -694,3 +694,57 @@ def test_a_projection_converts_only_the_attributes_it_names_and_answers_as_moto_
     monkeypatch.setattr(DynamoType, "to_regular_json", counting)
     assert wide.project([["f3"], ["f7"]]).to_json() == {"Attributes": {"f3": {"S": "v3"}, "f7": {"S": "v7"}}}
     assert sorted(converted) == ["v3", "v7"]
+
+
+def test_an_update_expression_is_parsed_once_and_each_use_gets_its_own_tree(moto_endpoint, monkeypatch):
+    from moto.dynamodb.parsing.expressions import ExpressionTokenizer, UpdateExpressionParser
+
+    tokenized: list[str] = []
+    make_list = ExpressionTokenizer.make_list
+
+    def counting(expression: str) -> Any:
+        tokenized.append(expression)
+        return make_list(expression)
+
+    monkeypatch.setattr(ExpressionTokenizer, "make_list", counting)
+    expression = f"SET #a = :a, #b = if_not_exists(#b, :zero) + :one REMOVE #gone{random.randrange(10**9)}"
+    first, second = UpdateExpressionParser.make(expression), UpdateExpressionParser.make(expression)
+    assert tokenized == [expression]                                     # parsed once
+    own = UpdateExpressionParser.make.__wrapped__(expression)
+    assert first is not second and _tree(first) == _tree(second) == _tree(own)
+    # a malformed one is refused every time, as moto refuses it
+    for _ in range(2):
+        with pytest.raises(Exception, match="Invalid UpdateExpression"):
+            UpdateExpressionParser.make("SET = :a")
+    # and updates through the server still do what they say, the same expression twice
+    ddb = _client(moto_endpoint)
+    ddb.create_table(TableName="parsed-once", KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST")
+    for _ in range(2):
+        ddb.update_item(TableName="parsed-once", Key={"PK": {"S": "k"}},
+                        UpdateExpression="SET n = if_not_exists(n, :z) + :o",
+                        ExpressionAttributeValues={":z": {"N": "0"}, ":o": {"N": "1"}})
+    assert ddb.get_item(TableName="parsed-once", Key={"PK": {"S": "k"}})["Item"]["n"] == {"N": "2"}
+
+
+def test_a_narrowed_query_measures_each_item_once(moto_endpoint, monkeypatch):
+    from moto.dynamodb.models import dynamo_type
+
+    ddb = _client(moto_endpoint)
+    _make_desk_table(ddb, "measured")
+    for n in range(5):
+        ddb.put_item(TableName="measured", Item={"PK": {"S": "c1"}, "SK": {"S": f"MSG#{n}"}, "QPK": {"S": "A"},
+                                                 "QSK": {"S": f"{n}"}, "text": {"S": "x" * n}})
+    measured: list[str] = []                 # an item's measure counts its attributes' names: QSK once per item
+    bytesize = dynamo_type.bytesize
+
+    def counting(value: str) -> int:
+        measured.append(value)
+        return bytesize(value)
+
+    monkeypatch.setattr(dynamo_type, "bytesize", counting)
+    page = ddb.query(TableName="measured", KeyConditionExpression="PK = :p", ExpressionAttributeValues={
+        ":p": {"S": "c1"}}, Limit=3)
+    assert [i["SK"]["S"] for i in page["Items"]] == ["MSG#0", "MSG#1", "MSG#2"] and "LastEvaluatedKey" in page
+    assert measured.count("QSK") == 4       # three taken and the one that ended the page, once each (moto: 7)

@@ -74,3 +74,11 @@ def test_a_slow_mapping_keeps_what_the_fast_ones_read_and_is_caught_up_only_by_i
     assert records == [] and asked is not None
     # nothing was handed twice
     assert reader.read(fast)[0] == []
+
+
+def test_an_answer_is_walked_for_binary_values_only_when_it_holds_one():
+    from local.streams import _BINARY
+
+    assert _BINARY.search(b'{"Records": [{"dynamodb": {"NewImage": {"v": {"B": "AAH/"}}}}]}')
+    assert _BINARY.search(b'{"k": {"BS":["AA=="]}}')
+    assert not _BINARY.search(b'{"ok": {"BOOL": true}, "t": {"S": "a \\"B\\": b"}, "n": {"N": "1"}}')
