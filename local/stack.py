@@ -61,6 +61,7 @@ class Stack:
         self.faults = Faults()
         self.identity: Identity | None = None
         self._state = "starting"
+        self._knowledge_base = "none"    # the demo articles: none, seeding, then seeded (health says which)
         self._problem = ""
         self._server_thread: threading.Thread | None = None
 
@@ -274,6 +275,7 @@ class Stack:
             log.error("%s", self._problem)
             log.error("the stack keeps running, but /_local/health answers 503 until restarted")
         else:
+            self._knowledge_base = "seeding"
             self._state = "ok"
             log.info("ready: %s (agents online: %s)", self.settings.base_url, ", ".join(agents))
             self._seed_knowledge_base()
@@ -281,12 +283,16 @@ class Stack:
     def _seed_knowledge_base(self) -> None:
         """The demo knowledge base through the admin API, one article a request (each is embedded as it is
         written), originals before translations; an article already there is left as it is. It runs after the
-        stack reports ready: GET /admin/kb/articles shows how far it got."""
+        stack reports ready: GET /admin/kb/articles shows how far it got, and /_local/health's ``knowledge_base``
+        says ``seeding`` until it is done (``seeded``; ``none`` without a knowledge base to seed), so a bench can
+        start measuring after it."""
         if self.identity is None or self.gateway.router.match(*KB_ROUTE) is None or not KB_SEED.exists():
+            self._knowledge_base = "none"
             return
         admin = next((a for a, groups in DEMO_GROUPS.items() if "admins" in groups and a in self.identity.agents),
                      None)
         if admin is None:
+            self._knowledge_base = "none"
             return
         articles = [json.loads(line) for line in KB_SEED.read_text(encoding="utf-8").splitlines() if line.strip()]
         articles.sort(key=lambda a: a.get("translation_of") is not None)
@@ -302,6 +308,7 @@ class Stack:
                     written += response.status == 200
             except Exception as error:  # a demo convenience: logged, never fatal
                 log.warning("demo article %s not seeded: %s", article["id"], error)
+        self._knowledge_base = "seeded"
         log.info("demo knowledge base: %d of %d articles (the bot is off: PUT /admin/bot to turn it on)",
                  written, len(articles))
 
@@ -332,7 +339,7 @@ class Stack:
 
     def health(self) -> tuple[int, dict[str, Any]]:
         if self._state == "ok":
-            return 200, {"status": "ok"}
+            return 200, {"status": "ok", "knowledge_base": self._knowledge_base}
         if self._state == "failed":
             return 503, {"status": "error", "error": self._problem}
         return 503, {"status": self._state}

@@ -406,7 +406,7 @@ def forged_token(stack: StackClient, **changes: Any) -> str:
 
 def test_health_is_ok_once_seeded(fake: StackClient) -> None:
     answer = fake.get("/_local/health")
-    assert (answer.status, answer.json()) == (200, {"status": "ok"})
+    assert (answer.status, answer.json()) == (200, {"status": "ok", "knowledge_base": "none"})   # no KB route
 
 
 def test_token_is_a_cognito_id_token_for_the_agent(fake: StackClient) -> None:
@@ -795,7 +795,8 @@ def test_send_from_a_function_gets_signed_status_callbacks(fake: StackClient) ->
 
 
 def test_project_template_comes_up_healthy(stack: StackClient) -> None:
-    assert stack.get("/_local/health").json() == {"status": "ok"}
+    health = stack.get("/_local/health").json()
+    assert health["status"] == "ok" and health["knowledge_base"] in ("seeding", "seeded"), health
     functions = stack.get("/_local/functions").json()["functions"]
     assert "PUT /agent/me/presence (AgentJwt)" in functions["AgentApiFunction"]["routes"]
 
