@@ -357,6 +357,49 @@ def test_a_resolved_conversation_whose_customer_wrote_again_stays_resolved_witho
     assert not [i for i in body["items"] if i["target"] == "first_response" and i["met"]], body
 
 
+def test_a_resolved_conversation_whose_customer_has_one_open_on_another_channel_stays_resolved_too(desk, twilio):
+    # Given one customer (two numbers, merged) with a conversation on each channel, SMS and WhatsApp, which alice
+    # answered once and resolved (Twilio took each reply)
+    sms, whatsapp = "+31650000314", "+31650000315"
+    sids = {}
+    for phone, channel, sid in ((sms, "sms", "SM" + "c" * 32), (whatsapp, "whatsapp", "SM" + "d" * 32)):
+        online(desk, "alice")
+        conv = customer_writes(desk, phone, "Where is my parcel?", f"SMfr14{channel}", channel=channel)
+        route(desk)
+        reply(desk, conv, "It ships today.")
+        accepted(twilio, sid)
+        dispatch(desk, twilio)
+        assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})[0] == 200
+        sids[channel] = (conv, sid)
+    (conv, sid), (other, other_sid) = sids["sms"], sids["whatsapp"]
+    customer = desk.item(f"IDENTITY#phone#{sms}")["customer_id"]
+    status, body = agent(desk, "POST", f"/agent/customers/{customer}/merge", "alice",
+                         {"other_id": desk.item(f"IDENTITY#phone#{whatsapp}")["customer_id"], "reason": "same person"})
+    assert status == 200, body
+    # and the WhatsApp reply reported undelivered: that conversation is open again, the customer's one open one,
+    # on all their channels
+    clock.set_offset(900)
+    receipt(desk, other_sid, "undelivered", "whatsapp:" + whatsapp, "30003")
+    route(desk)
+    assert shown(desk, other)["status"] == "open"
+    # When the SMS reply is reported undelivered too
+    clock.set_offset(1200)
+    receipt(desk, sid, "undelivered", sms, "30003")
+    route(desk)
+    # Then the SMS conversation stays resolved, as when the open one is on its own channel, without that first
+    # response: none recorded, the target stopped unmeasured, nothing due
+    seen = shown(desk, conv)
+    assert seen["status"] == "resolved", seen["status"]
+    assert seen["sla"]["first_response_at"] is None and seen["sla"]["first_response_due_at"] is None, seen["sla"]
+    assert first_clock(desk, conv)["state"] == "stopped"
+    assert desk.item(f"CONV#{conv}", "DEADLINE#first_response") is None
+    assert not [m for m in seen["messages"] if (m.get("event") or {}).get("kind") == "first_response_lost"]
+    # and the customer keeps one open conversation, the WhatsApp one, on both numbers
+    assert shown(desk, other)["status"] == "open"
+    for phone in (sms, whatsapp):
+        assert desk.item(f"IDENTITY#phone#{phone}")["open_conversation_id"] == other, phone
+
+
 def test_a_conversation_the_bot_resolved_stays_resolved_and_claims_no_first_response_due(desk, twilio):
     # Given alice's only reply, which Twilio took, on a conversation then resolved by the bot (its resolve, as stored)
     conv = waiting(desk, "+31650000311", "SMfr11")

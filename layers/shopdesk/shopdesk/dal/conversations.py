@@ -1029,16 +1029,18 @@ class Conversations:
         self.table.transact([put, self.table.update_op(it.conv_pk(conv.id), it.META, update), silence])
 
     def take_back_first_response(self, read: ClockRead, clocks: Any, refused: Message, instead: Message | None,
-                                 waiting_since: datetime, note: Message | None = None, reopen: bool = False) -> None:
+                                 waiting_since: datetime, note: Message | None = None, reopen: bool = False,
+                                 slots: Sequence[str] | None = None) -> None:
         """A person's reply that was the conversation's first response never reached the customer (``logic.refused``):
         the first response is ``instead`` (a later reply of a person that went, or is on its way), or there is none
         and the customer waits since ``waiting_since`` again. ``reopen``: the conversation (pending, snoozed or
         resolved) is open again, the same cycle: its assignee's, or the team's queue from ``waiting_since`` (a
-        resolved one's assignee was freed: the queue; its customer's open slot taken back, ClockConflict when they
-        have another open conversation meanwhile). A resolved one not reopened (its customer has another open
-        conversation) stays resolved, waiting on nobody: only its first response goes. With the clocks that follow
-        and the timeline's ``note``, in one transaction conditioned on the clocks' version, the status read and on
-        the first response being that reply still (ClockConflict: read again)."""
+        resolved one's assignee was freed: the queue; its customer's open slot taken back on ``slots``, all their
+        identities (``Customers.slot_keys``; default: the one it started from), ClockConflict when they have another
+        open conversation meanwhile). A resolved one not reopened (its customer has another open conversation) stays
+        resolved, waiting on nobody: only its first response goes. With the clocks that follow and the timeline's
+        ``note``, in one transaction conditioned on the clocks' version, the status read and on the first response
+        being that reply still (ClockConflict: read again)."""
         conv = read.conversation
         update = Update().when("#sla.#first_response_at = :refused", refused=clock.iso(refused.created_at))
         if instead is not None:
@@ -1058,7 +1060,8 @@ class Conversations:
             if conv.status is ConversationStatus.RESOLVED:
                 assignee = None
                 update.remove("assignee").remove("InboxPK").remove("resolved_at").remove("resolved_by").remove("ttl")
-                ops.extend(self.identities.reopen_ops([i.key for i in conv.customer.identities[:1]], conv.id))
+                keys = slots if slots is not None else [i.key for i in conv.customer.identities[:1]]
+                ops.extend(self.identities.reopen_ops(keys, conv.id))
             if assignee is None:
                 self.wait_in_queue(update, conv.id, conv.team, conv.priority, clock.iso(waiting_since))
         self.save_clocks(conv.id, clocks, read.version, extra=update, ops=ops, read=read)

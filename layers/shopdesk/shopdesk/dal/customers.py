@@ -58,6 +58,13 @@ class Customers:
         item = self.table.get(it.customer_pk(customer_id), it.META)
         return it.customer_from_item(item) if item else None
 
+    def slot_keys(self, conv: Conversation) -> list[str]:
+        """The identities (``kind#address``) of the conversation's customer, all their channels (the one it started
+        from when their record is gone): each holds their one open conversation, so a reopen takes the slot back on
+        them all, none holding another (``Identities.reopen_ops``). One GetItem."""
+        customer = self.get(conv.customer.id)
+        return [i.key for i in (customer.identities if customer else conv.customer.identities[:1])]
+
     def tier(self, customer_id: str) -> str | None:
         """The customer's tier now (one GetItem); None without one, or without a record."""
         customer = self.get(customer_id)

@@ -21,6 +21,7 @@ from shopdesk.dal.agents import Agents
 from shopdesk.dal.canned import CannedResponses
 from shopdesk.dal.conversations import ClockRead, Conversations
 from shopdesk.dal.customers import Customers
+from shopdesk.dal.identities import split_key
 from shopdesk.dal.mentions import Mentions
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import decode_cursor, encode_cursor
@@ -600,11 +601,10 @@ class Inbox:
             return None
         if self.customers is None:
             self.customers = Customers(self.conversations.table)
-        customer = self.customers.get(conv.customer.id)
-        identities = customer.identities if customer else conv.customer.identities[:1]
+        keys = self.customers.slot_keys(conv)
         if reopening:
-            return [i.key for i in identities]
-        held = self.customers.identities.get_many(identities)
+            return keys
+        held = self.customers.identities.get_many(split_key(key) for key in keys)
         return [key for key, record in held.items() if record.open_conversation_id == conv.id]
 
     def me(self, agent_id: str, name: str | None) -> Agent:

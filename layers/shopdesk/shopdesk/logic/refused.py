@@ -15,10 +15,12 @@ is taken back, as the bot's lost answer is (``send_failed``):
 - with one, that reply is the first response: the clock ends at its time, and ``sla.first_response_at`` is it.
 
 Without one, a conversation set pending or snoozed after that reply, or resolved by a person, opens again
-(``_reopens``). A resolved one whose customer has another open conversation meanwhile cannot (one open conversation
-a customer) and stays resolved, their request going on in that one; its first response is taken back all the same:
-``sla.first_response_at`` cleared, the first-response clock stopped unmeasured at the resolve (no target met or
-missed), nobody waiting on it and no timeline entry (the reply shows its failure).
+(``_reopens``), a resolved one taking its customer's open slot back on all their channels, as the inbox's reopen
+does (``Customers.slot_keys``). A resolved one whose customer has another open conversation meanwhile, on any of
+their channels, cannot (one open conversation a customer) and stays resolved, their request going on in that one;
+its first response is taken back all the same: ``sla.first_response_at`` cleared, the first-response clock stopped
+unmeasured at the resolve (no target met or missed), nobody waiting on it and no timeline entry (the reply shows its
+failure).
 
 The lake's ``first_human_reply`` and the first-response ``sla_met``/``sla_breached`` name the reply (``message_id``),
 so the reports leave out the refused one with the ``message_refused`` filter they use for replies (docs/metrics.md).
@@ -38,6 +40,7 @@ from aws_lambda_powertools import Logger
 
 from shopdesk import clock
 from shopdesk.dal.conversations import ClockRead, Conversations
+from shopdesk.dal.identities import split_key
 from shopdesk.logic import sla_engine, timeline
 from shopdesk.logic.business_time import ConversationClocks
 from shopdesk.models import Conversation, ConversationStatus, Direction, Message
@@ -73,7 +76,9 @@ def take_back_first_response(conversations: Conversations, book: sla_engine.Poli
             return                      # not the first response (or taken back already by an earlier report)
         instead = _next_reply(conversations, conversation_id, message_sk)
         reopen = instead is None and _reopens(conversations, conv)
-        kept = reopen and conv.status is ConversationStatus.RESOLVED and _slot_taken(conversations, conv)
+        slots = conversations.customers.slot_keys(conv) if reopen and conv.status is ConversationStatus.RESOLVED \
+            else None
+        kept = slots is not None and _slot_taken(conversations, slots)
         if instead is None and conv.status is ConversationStatus.RESOLVED and not reopen:
             return                      # resolved by the bot, the system or a merge: stays so, nothing runs again
         if kept:                        # its customer's request goes on in their open conversation
@@ -85,7 +90,7 @@ def take_back_first_response(conversations: Conversations, book: sla_engine.Poli
         note = None if instead or kept else timeline.first_response_lost(
             conversation_id, reopened=conv.status.value if reopen else None)
         conversations.take_back_first_response(read, clocks, refused, instead, started or conv.created_at, note,
-                                               reopen=reopen and not kept)
+                                               reopen=reopen and not kept, slots=slots)
         done.append(True)
 
     if sla_engine.with_clocks(conversations, conversation_id, write, book) is None:
@@ -109,12 +114,12 @@ def _reopens(conversations: Conversations, conv: Conversation) -> bool:
     return conversations.resolved_by(conv.id) not in NOT_PEOPLE
 
 
-def _slot_taken(conversations: Conversations, conv: Conversation) -> bool:
-    """Whether the customer holds another open conversation on the identity a reopen takes the slot back on (the
-    one the conversation started from): the conversation cannot open again, their request goes on there."""
-    first = conv.customer.identities[:1]
-    record = conversations.get_identity(first[0].kind, first[0].address) if first else None
-    return record is not None and record.open_conversation_id is not None
+def _slot_taken(conversations: Conversations, slots: list[str]) -> bool:
+    """Whether the customer holds another open conversation on any of the identities a reopen takes the slot back on
+    (``Customers.slot_keys``: all their channels, as the inbox's reopen): the conversation cannot open again, their
+    request goes on there."""
+    held = conversations.identities.get_many(split_key(key) for key in slots)
+    return any(record.open_conversation_id is not None for record in held.values())
 
 
 def _next_reply(conversations: Conversations, conversation_id: str, after: str) -> Message | None:
