@@ -25,7 +25,8 @@ def bot_on(stack):
     admin = stack.token("alice")                             # alice is the demo admin
     stack.wait_for(lambda: stack.get("/_local/health").json().get("knowledge_base") == "seeded",
                    timeout=240, interval=2)
-    assert len(stack.get("/admin/kb/articles", token=admin).json()["items"]) == SEEDED    # seeded: every article
+    # seeded: every demo article is there (earlier tests on the same stack may have written more)
+    assert len(stack.get("/admin/kb/articles", token=admin).json()["items"]) >= SEEDED
     answer = stack.put("/admin/bot", json={"enabled": True, "fallback_language": "en"}, token=admin)
     assert answer.status == 200, answer.text
     yield stack
