@@ -280,12 +280,16 @@ def _spans(text: str, candidate: re.Pattern[str], lengths: Callable[[str], set[i
         length = _valid_prefix(match.group(0), lengths)
         if not length:
             continue
-        start, end = match.start(), match.start() + length
-        if spans and start < spans[-1][1]:
-            spans[-1] = (spans[-1][0], max(spans[-1][1], end))
-        else:
-            spans.append((start, end))
+        _join(spans, match.start(), match.start() + length)
     return spans
+
+
+def _join(spans: list[tuple[int, int]], start: int, end: int) -> None:
+    """Add ``start``-``end`` to ``spans`` (in order of their starts): one overlapping the last is one with it."""
+    if spans and start < spans[-1][1]:
+        spans[-1] = (spans[-1][0], max(spans[-1][1], end))
+    else:
+        spans.append((start, end))
 
 
 def _iban_spans(text: str) -> list[tuple[int, int]]:
@@ -305,10 +309,7 @@ def _iban_spans(text: str) -> list[tuple[int, int]]:
             start = glued[-1][0]
     merged: list[tuple[int, int]] = []
     for start, end in sorted(spans + glued):
-        if merged and start < merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
+        _join(merged, start, end)
     return merged
 
 
@@ -340,11 +341,7 @@ def _card_spans(text: str) -> list[tuple[int, int]]:
             passing = _card_lengths(_compact(value[start:ends[max(ends)]]))
             if not (found := [ends[size] for size in sorted(passing, reverse=True) if size in ends]):
                 continue
-            span = (offset + start, offset + found[0])
-            if spans and span[0] < spans[-1][1]:
-                spans[-1] = (spans[-1][0], max(spans[-1][1], span[1]))
-            else:
-                spans.append(span)
+            _join(spans, offset + start, offset + found[0])
     return spans
 
 
