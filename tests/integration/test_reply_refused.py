@@ -14,6 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from shopdesk import clock
+from shopdesk.logic import refused
 from shopdesk.logic.business_time import ConversationClocks
 from tests.integration.helpers import STATUS_URL, agent, customer_writes, online, post_twilio
 from tests.integration.test_bot_delivery import REFUSED, dispatch, period, reports, summary, sweep
@@ -453,3 +454,40 @@ def test_an_undelivered_reply_is_failed_counted_once_and_no_first_response_which
     sla = shown(desk, conv)["sla"]
     assert sla["first_response_at"] is None and sla["first_response_due_at"], sla
     assert first_clock(desk, conv)["state"] == "running"
+
+
+def test_a_resolved_conversation_whose_customer_s_identity_is_gone_stays_resolved_without_retrying(desk, twilio,
+                                                                                                   monkeypatch):
+    # Given alice's only reply, which Twilio took, on a conversation she then resolved
+    phone = "+31650000316"
+    conv = waiting(desk, phone, "SMfr16")
+    clock.set_offset(600)
+    reply(desk, conv, "It ships today.")
+    sid = "SM" + "e" * 32
+    accepted(twilio, sid)
+    dispatch(desk, twilio)
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})[0] == 200
+    # and the customer's identity removed (an erase of them running: it deletes their items one batch at a time)
+    desk.client("dynamodb").delete_item(TableName=desk.table_name,
+                                        Key={"PK": {"S": f"IDENTITY#phone#{phone}"}, "SK": {"S": "META"}})
+    said: list[tuple[str, str, dict]] = []
+    for level in ("info", "warning"):
+        monkeypatch.setattr(refused.logger, level,
+                            lambda message, *, extra=None, level=level: said.append((level, message, extra or {})))
+    # When the carrier reports alice's reply undelivered
+    clock.set_offset(900)
+    receipt(desk, sid, "undelivered", phone, "30003")
+    route(desk)
+    # Then the conversation stays resolved (no slot to take back), and that reply is no first response of it: none
+    # recorded, the first-response target stopped unmeasured, nothing due, nobody waiting
+    item = desk.item(f"CONV#{conv}")
+    assert item["status"] == "resolved", item["status"]
+    assert not (item.get("sla") or {}).get("first_response_at"), item.get("sla")
+    assert first_clock(desk, conv)["state"] == "stopped"
+    assert desk.item(f"CONV#{conv}", "DEADLINE#first_response") is None
+    assert not item.get("awaiting_since")
+    # and at once, not retrying a condition that cannot hold: no "clocks kept changing", a line saying why, ids only
+    assert not [s for s in said if "clocks kept changing" in s[1]], said
+    gone = [s for s in said if "an identity of its customer is gone" in s[1]]
+    assert [(level, extra["conversation_id"]) for level, _, extra in gone] == [("info", conv)], said
+    assert phone.removeprefix("+") not in json.dumps(said)

@@ -18,9 +18,10 @@ Without one, a conversation set pending or snoozed after that reply, or resolved
 (``_reopens``), a resolved one taking its customer's open slot back on all their channels, as the inbox's reopen
 does (``Customers.slot_keys``). A resolved one whose customer has another open conversation meanwhile, on any of
 their channels, cannot (one open conversation a customer) and stays resolved, their request going on in that one;
-its first response is taken back all the same: ``sla.first_response_at`` cleared, the first-response clock stopped
-unmeasured at the resolve (no target met or missed), nobody waiting on it and no timeline entry (the reply shows its
-failure).
+so does one an identity of whose customer is gone (an erase removing them), which no reopen can take the slot back
+on (a log line says so, ids only). Its first response is taken back all the same: ``sla.first_response_at``
+cleared, the first-response clock stopped unmeasured at the resolve (no target met or missed), nobody waiting on it
+and no timeline entry (the reply shows its failure).
 
 The lake's ``first_human_reply`` and the first-response ``sla_met``/``sla_breached`` name the reply (``message_id``),
 so the reports leave out the refused one with the ``message_refused`` filter they use for replies (docs/metrics.md).
@@ -50,6 +51,7 @@ logger = Logger(child=True)
 FAILED = frozenset({"failed", "undelivered"})         # the statuses of a reply that never reached the customer
 REFUSED_TIMER = "reply_refused"        # the sweep takes back a refused first response the work queue did not take
 NOT_PEOPLE = frozenset({None, "", "system", "customer", "router", "bot"})
+SLOT_HELD, IDENTITY_GONE = "slot_held", "identity_gone"     # why a resolved conversation is not reopened
 AUTOMATIC_KINDS = frozenset({"acknowledgement", "auto_reply", "bot", "bot_answer", "csat_survey", "csat_follow_up"})
 
 
@@ -68,6 +70,7 @@ def take_back_first_response(conversations: Conversations, book: sla_engine.Poli
         return False
     sent_at = clock.iso(refused.created_at)
     done: list[bool] = []
+    kept_why: list[str] = []        # why a resolved conversation stayed so (the last attempt's reading)
 
     def write(read: ClockRead, clocks: ConversationClocks) -> None:
         conv = read.conversation
@@ -78,7 +81,9 @@ def take_back_first_response(conversations: Conversations, book: sla_engine.Poli
         reopen = instead is None and _reopens(conversations, conv)
         slots = conversations.customers.slot_keys(conv) if reopen and conv.status is ConversationStatus.RESOLVED \
             else None
-        kept = slots is not None and _slot_taken(conversations, slots)
+        why = _slot_unavailable(conversations, slots) if slots is not None else None
+        kept = why is not None
+        kept_why[:] = [why] if why else []
         if instead is None and conv.status is ConversationStatus.RESOLVED and not reopen:
             return                      # resolved by the bot, the system or a merge: stays so, nothing runs again
         if kept:                        # its customer's request goes on in their open conversation
@@ -100,6 +105,9 @@ def take_back_first_response(conversations: Conversations, book: sla_engine.Poli
     if done:
         logger.info("first response taken back: the reply never reached the customer",
                     extra={"conversation_id": conversation_id, "message_id": refused.id})
+    if done and kept_why == [IDENTITY_GONE]:
+        logger.info("conversation left resolved: an identity of its customer is gone (erased)",
+                    extra={"conversation_id": conversation_id, "message_id": refused.id})
     return bool(done)
 
 
@@ -114,12 +122,16 @@ def _reopens(conversations: Conversations, conv: Conversation) -> bool:
     return conversations.resolved_by(conv.id) not in NOT_PEOPLE
 
 
-def _slot_taken(conversations: Conversations, slots: list[str]) -> bool:
-    """Whether the customer holds another open conversation on any of the identities a reopen takes the slot back on
-    (``Customers.slot_keys``: all their channels, as the inbox's reopen): the conversation cannot open again, their
-    request goes on there."""
+def _slot_unavailable(conversations: Conversations, slots: list[str]) -> str | None:
+    """Why the conversation cannot take its customer's open slot back on the identities a reopen takes it on
+    (``Customers.slot_keys``: all their channels, as the inbox's reopen), None when it can. ``SLOT_HELD``: the
+    customer holds another open conversation on one of them, their request goes on there. ``IDENTITY_GONE``: one of
+    them is no more (an erase removing the customer): the reopen's condition on it would fail on every
+    attempt (the inbox's reopen answers 409 for it), so the conversation stays resolved."""
     held = conversations.identities.get_many(split_key(key) for key in slots)
-    return any(record.open_conversation_id is not None for record in held.values())
+    if any(record.open_conversation_id is not None for record in held.values()):
+        return SLOT_HELD
+    return IDENTITY_GONE if set(held) != set(slots) else None
 
 
 def _next_reply(conversations: Conversations, conversation_id: str, after: str) -> Message | None:
