@@ -21,7 +21,7 @@ from shopdesk.logs import logger_for
 settings = LiveSettings.from_env()
 logger = logger_for()
 table = Table(settings.table_name)
-live = LiveConnections(Connections(table), Agents(table))
+live = LiveConnections(Connections(table, settings.due_shards), Agents(table))   # shards: the expiry timer's
 poster = ConnectionPoster(settings.connections_endpoint)
 PONG = json.dumps({"type": "pong"}).encode()
 

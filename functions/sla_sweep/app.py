@@ -13,14 +13,16 @@ from shopdesk.csat.survey import SURVEY_TIMER, SurveyDesk
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.alerts import AlertTopic
 from shopdesk.dal.config import ConfigStore
-from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.conversations import Conversations, Later
 from shopdesk.dal.csat import Surveys
 from shopdesk.dal.events import EventBus
+from shopdesk.dal.live import EXPIRY_TIMER, ConnectionPoster, Connections
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.retention import INACTIVE_TIMER
 from shopdesk.dal.table import Table
 from shopdesk.logic import refused
 from shopdesk.logic.breach_risk import RiskSettings
+from shopdesk.logic.live import LiveConnections
 from shopdesk.logic.sla import sweep
 from shopdesk.logic.sla_engine import book_for
 from shopdesk.logs import logger_for
@@ -47,6 +49,15 @@ if settings.privacy_queue_url:           # retention of inactive customers: eras
     on_timer[INACTIVE_TIMER] = timer_runner(settings.table_name, settings.privacy_queue_url)
     # a retention save's second pass, once every writer has read the new settings
     on_timer[SETTLE_TIMER] = settle_runner(settings.table_name, settings.privacy_queue_url)
+if settings.live_connections_endpoint:   # an agent socket past its token's expiry, heard from or not: closed
+    sockets = LiveConnections(Connections(conversations.table, settings.due_shards), agents,
+                              ConnectionPoster(settings.live_connections_endpoint))
+
+    def close_expired(connection_id: str) -> Later | None:
+        again = sockets.expire(connection_id)
+        return Later(again) if again else None
+
+    on_timer[EXPIRY_TIMER] = close_expired
 
 
 @logger.inject_lambda_context

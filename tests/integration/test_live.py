@@ -8,7 +8,8 @@ import threading
 import time
 import urllib.parse
 import uuid
-from datetime import timedelta
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -354,6 +355,160 @@ def test_a_socket_hears_nothing_past_its_tokens_expiry_and_is_closed_so_a_demote
     third = routed_writes(desk, "+31650000053", "hello?", "SMlive53")
     assert fan_out(desk, endpoint, stream.read()) == {"batchItemFailures": []}
     assert endpoint.to("C2") == [] and third in {f["conversation_id"] for f in endpoint.to("R")}
+
+
+def sweep(desk: Any, endpoint: ConnectionsEndpoint) -> dict[str, Any]:
+    return desk.invoke("sla_sweep", {}, LIVE_CONNECTIONS_ENDPOINT=endpoint.url + "/" + STAGE)
+
+
+def later_by(monkeypatch: Any, seconds: float) -> None:
+    """Real time and the desk's clock both ``seconds`` on: a socket's expiry is real time, the sweep's Due index is on
+    the desk's clock (the same in AWS)."""
+    import shopdesk.dal.live as dal_live
+    moment = dal_live._real_now() + timedelta(seconds=seconds)
+    monkeypatch.setattr(dal_live, "_real_now", lambda: moment)
+    clock.set_offset(clock.offset() + seconds)
+
+
+EXPIRY = "DEADLINE#socket_expiry"
+
+
+def gone_entirely(desk: Any, connection: str, *audiences: str) -> bool:
+    return (desk.item(f"CONN#{connection}") is None and desk.item(f"CONN#{connection}", EXPIRY) is None
+            and all(desk.item(f"LIVE#{a}", f"CONN#{connection}") is None for a in audiences))
+
+
+def test_a_socket_that_hears_nothing_is_closed_by_the_sweep_once_its_token_expires(desk, endpoint, monkeypatch):
+    # Given alice's socket, connected with a token that expires in an hour, and root's, whose token expires in two
+    online(desk, "alice")
+    now = int(time.time())
+    connect(desk, endpoint, "A", "alice", expires=now + 3600)
+    connect(desk, endpoint, "R", "root", roles="admins", expires=now + 7200)
+    # Then each has a timer in the sweep's Due index at its token's expiry
+    timer = desk.item("CONN#A", EXPIRY)
+    assert timer["type"] == "timer" and timer["target"] == "socket_expiry" and timer["DuePK"].startswith("DUE#")
+    assert abs(clock.parse_iso(timer["due_at"]) - datetime.fromtimestamp(now + 3600, UTC)) < timedelta(seconds=1)
+    # While her token is valid, the sweep leaves her socket open
+    sweep(desk, endpoint)
+    assert endpoint.closed == [] and desk.item("CONN#A") and desk.item("CONN#A", EXPIRY)
+    # When her token expires and no notice comes for her socket
+    later_by(monkeypatch, 3601)
+    sweep(desk, endpoint)
+    # Then the sweep closes it (DeleteConnection) and deletes its items and its timer; root's socket stays open
+    assert endpoint.closed == ["A"]
+    assert gone_entirely(desk, "A", "agent:alice", "team:default")
+    assert desk.item("CONN#R") and desk.item("CONN#R", EXPIRY)
+    # And the $disconnect API Gateway then runs finds nothing left; the next sweep closes nothing more
+    event = {"requestContext": {"routeKey": "$disconnect", "eventType": "DISCONNECT", "connectionId": "A"}}
+    assert desk.invoke("live_connections", event, LIVE_CONNECTIONS_ENDPOINT=endpoint.url) == {"statusCode": 200}
+    sweep(desk, endpoint)
+    assert endpoint.closed == ["A"]
+
+
+def test_a_socket_whose_authorizer_passed_no_expiry_is_closed_a_token_lifetime_after_it_connects(
+        desk, endpoint, monkeypatch):
+    # Given two sockets of bob kept from an authorizer that passed no expiry (one of the release before, in a deploy)
+    online(desk, "bob")
+    before = time.time()
+    connect(desk, endpoint, "B", "bob")
+    connect(desk, endpoint, "P", "bob")
+    # Then each is bounded all the same: closed a token's lifetime (an hour) after it connected
+    item = desk.item("CONN#B")
+    assert item.get("token_expires") is None and int(before) + 3600 <= item["closes_at"] <= time.time() + 3600
+    due = clock.parse_iso(desk.item("CONN#P", EXPIRY)["due_at"])
+    assert abs(due - datetime.fromtimestamp(desk.item("CONN#P")["closes_at"], UTC)) < timedelta(seconds=1)
+    stream = Stream(desk)
+    first = routed_writes(desk, "+31650000054", "hello", "SMlive54")
+    assert fan_out(desk, endpoint, stream.read()) == {"batchItemFailures": []}
+    assert {f["conversation_id"] for f in endpoint.to("B")} == {first}
+    # When the hour has passed: a notice for them closes them instead of reaching them, and the sweep closes the
+    # one no notice reached
+    later_by(monkeypatch, 3601)
+    routed_writes(desk, "+31650000055", "hello again", "SMlive55")
+    tried = len(endpoint.posted)
+    assert fan_out(desk, endpoint, stream.read()) == {"batchItemFailures": []}
+    assert endpoint.posted[tried:] == [] and sorted(endpoint.closed) == ["B", "P"]
+    assert gone_entirely(desk, "B", "agent:bob", "team:default") and gone_entirely(desk, "P", "agent:bob")
+    connect(desk, endpoint, "Q", "bob")          # its hour starts now
+    later_by(monkeypatch, 3601)
+    sweep(desk, endpoint)
+    assert sorted(endpoint.closed) == ["B", "P", "Q"] and gone_entirely(desk, "Q", "agent:bob", "team:default")
+
+
+def test_the_sweep_on_a_socket_already_gone_is_harmless(desk, endpoint, monkeypatch, capsys):
+    # Given three sockets of carol past their token's expiry: G's client went away without a $disconnect yet (API
+    # Gateway answers gone), H's items are gone but not its timer (DynamoDB's TTL took the items first), and
+    # D's $disconnect came
+    online(desk, "carol")
+    now = int(time.time())
+    for connection in ("G", "H", "D"):
+        connect(desk, endpoint, connection, "carol", expires=now + 60)
+    endpoint.open.discard("G")
+    desk.client("dynamodb").delete_item(TableName=desk.table_name, Key={"PK": {"S": "CONN#H"}, "SK": {"S": "META"}})
+    event = {"requestContext": {"routeKey": "$disconnect", "eventType": "DISCONNECT", "connectionId": "D"}}
+    desk.invoke("live_connections", event, LIVE_CONNECTIONS_ENDPOINT=endpoint.url)
+    assert desk.item("CONN#D", EXPIRY) is None          # a $disconnect takes the timer with the items
+    # When the sweep runs past their expiry
+    later_by(monkeypatch, 61)
+    capsys.readouterr()
+    sweep(desk, endpoint)
+    # Then nothing fails: G's items and timer are deleted (its DeleteConnection answered gone: no error logged), H's
+    # timer is done
+    assert endpoint.closed == [] and "socket not closed" not in capsys.readouterr().out
+    assert gone_entirely(desk, "G", "agent:carol", "team:default") and desk.item("CONN#H", EXPIRY) is None
+    assert gone_entirely(desk, "H") and gone_entirely(desk, "D", "agent:carol", "team:default")
+
+
+def test_a_sockets_timer_run_early_by_a_desk_clock_moved_ahead_is_moved_on_not_closing_it(desk, endpoint):
+    # Given alice's socket whose token expires in an hour, and the desk's clock (a local stack's) moved two hours on
+    online(desk, "alice")
+    connect(desk, endpoint, "A", "alice", expires=int(time.time()) + 3600)
+    clock.set_offset(clock.offset() + 7200)
+    # When the sweep runs its timer
+    sweep(desk, endpoint)
+    # Then the socket stays open, its timer moved on by the real time its token has left (about an hour)
+    assert endpoint.closed == [] and desk.item("CONN#A")
+    due = clock.parse_iso(desk.item("CONN#A", EXPIRY)["due_at"])
+    assert timedelta(minutes=59) <= due - clock.now() <= timedelta(minutes=61)
+
+
+def sweep_requests(desk: Any, endpoint: ConnectionsEndpoint, monkeypatch: Any) -> Counter[str]:
+    """The AWS requests one run of the sweep makes, by operation."""
+    from botocore.client import BaseClient
+    made: Counter[str] = Counter()
+    lock = threading.Lock()
+    call = BaseClient._make_api_call
+
+    def counted(self: Any, operation: str, params: Any) -> Any:
+        with lock:
+            made[operation] += 1
+        return call(self, operation, params)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(BaseClient, "_make_api_call", counted)
+        sweep(desk, endpoint)
+    return made
+
+
+def test_open_sockets_cost_the_sweep_nothing_until_they_expire_then_four_requests_each(desk, endpoint, monkeypatch):
+    # Given the sweep's requests on a desk with no socket open
+    online(desk, "alice")
+    sweep(desk, endpoint)
+    quiet = sweep_requests(desk, endpoint, monkeypatch)
+    # When 40 sockets are open whose tokens are valid for an hour, the sweep makes the same requests (the Due index
+    # Query it makes anyway reads up to now only)
+    now = int(time.time())
+    for n in range(40):
+        connect(desk, endpoint, f"S{n}", "alice", expires=now + 3600)
+    assert sweep_requests(desk, endpoint, monkeypatch) == quiet
+    # And once they have expired, each costs the one sweep that closes it four requests: its record read, the
+    # DeleteConnection, its items deleted (one BatchWriteItem) and the timer's finish (one conditional delete)
+    later_by(monkeypatch, 3601)
+    closing = sweep_requests(desk, endpoint, monkeypatch)
+    assert len(endpoint.closed) == 40
+    extra = closing - quiet
+    assert extra == Counter(GetItem=40, DeleteConnection=40, BatchWriteItem=40, DeleteItem=40), extra
+    assert sweep_requests(desk, endpoint, monkeypatch) == quiet
 
 
 # ------------------------------------------------------------------------------ the fan-out

@@ -37,7 +37,11 @@ const change = (cursor: string, conversation_id = "c_1", kind: Change["kind"] = 
   at: "2026-12-03T10:00:00Z",
 });
 
-function setup(pages: Record<string, ChangePage | ApiError>, wsUrl: string | null = "ws://live.example/ws") {
+function setup(
+  pages: Record<string, ChangePage | ApiError>,
+  wsUrl: string | null = "ws://live.example/ws",
+  token: () => Promise<string | null> = async () => "tok.en",
+) {
   const sockets: FakeSocket[] = [];
   const seen: Change[] = [];
   const states: LiveState[] = [];
@@ -46,7 +50,7 @@ function setup(pages: Record<string, ChangePage | ApiError>, wsUrl: string | nul
   let reloads = 0;
   const live = new Live({
     wsUrl,
-    token: async () => "tok.en",
+    token,
     changes: async (since) => {
       asked.push(since);
       order.push(`changes since ${since ?? "-"}`);
@@ -130,6 +134,20 @@ describe("Live", () => {
     expect(t.asked).toEqual([null, "p0", "p1", "p3"]);
     expect(t.seen.map((c) => c.conversation_id)).toEqual(["c_1", "c_2", "c_3", "c_4"]);
     expect(t.live.position).toBe("p4");
+  });
+
+  it("asks for the token again each time it connects: a socket the desk closes at its token's expiry reopens with a fresh one", async () => {
+    // the desk closes a socket once the ID token it connected with expires (its roles are that token's); the token
+    // the inbox connects with next is the one Auth holds then, refreshed before it expires
+    const tokens = ["first", "fresh"];
+    const t = setup({ "": { items: [], cursor: "p0", more: false }, p0: { items: [], cursor: "p0", more: false } },
+      "ws://live.example/ws", async () => tokens.shift() ?? null);
+    await t.live.start();
+    t.sockets[0]!.open();
+    await vi.advanceTimersByTimeAsync(0);
+    t.sockets[0]!.drop(); // DeleteConnection: the desk closed it
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(t.sockets.map((s) => s.url)).toEqual(["ws://live.example/ws?token=first", "ws://live.example/ws?token=fresh"]);
   });
 
   it("backs off longer after each failed attempt and resets once connected", async () => {

@@ -256,6 +256,8 @@ class SweepSettings(CoreSettings):
         default_factory=list, alias="WHATSAPP_TEMPLATES")
     # retention of inactive customers (shopdesk.privacy.inactive): where their erase jobs are queued
     privacy_queue_url: Annotated[str, Field(alias="PRIVACY_QUEUE_URL")] = ""
+    # the agents' WebSocket API's @connections: a socket past its token's expiry is closed by its timer
+    live_connections_endpoint: Annotated[str, Field(alias="LIVE_CONNECTIONS_ENDPOINT")] = ""
 
     @field_validator("whatsapp_templates", mode="before")
     @classmethod

@@ -2,8 +2,12 @@
 
 Item layouts (docs/data-model.md):
 - ``CONN#<connection id> / META``: one per open socket; the agent, their teams and roles at connect,
-  ``token_expires``, when the token it connected with expires (its roles hold until then), and
-  ``audiences``, the partitions the connection is listed in (so a disconnect finds them all).
+  ``token_expires``, when the token it connected with expires (its roles hold until then), ``closes_at``, when
+  the desk closes the socket (that expiry, or ``TOKEN_LIFETIME`` after connect when the authorizer passed none),
+  and ``audiences``, the partitions the connection is listed in (so a disconnect finds them all).
+- ``CONN#<connection id> / DEADLINE#socket_expiry``: an agent socket's timer in the Due index at ``closes_at``;
+  the per-minute sweep closes the socket then, whether or not a notice came for it (``logic.live.LiveConnections
+  .expire``).
 - ``LIVE#<audience> / CONN#<connection id>``: the same connection, once per audience it hears:
   ``agent:<id>`` and ``team:<team>`` for agents, ``all`` for admins, ``widget:<conversation id>`` for a
   web-chat visitor's socket (the widget's own WebSocket API). The fan-out Queries only the audiences of a
@@ -30,9 +34,14 @@ from botocore.exceptions import ClientError
 from shopdesk import clock
 from shopdesk.config import region
 from shopdesk.dal.aws import _CONFIG
+from shopdesk.dal.items import deadline_sk, due_pk, due_sk
 from shopdesk.dal.table import Table, deserialize
 
 CONNECTION_TTL = timedelta(hours=2, minutes=10)
+# the user pool's IdTokenValidity: how long a socket whose authorizer passed no expiry (an authorizer of the
+# release before, during a deploy) is kept, from its connect
+TOKEN_LIFETIME = timedelta(hours=1)
+EXPIRY_TIMER = "socket_expiry"          # the sweep's timer that closes an agent socket at its ``closes_at``
 CHANGE_RETENTION = timedelta(hours=24)
 CHANGES_PK = "CHANGES"
 
@@ -198,46 +207,82 @@ class Connection:
     audiences: tuple[str, ...]
     connected_at: str
     token_expires: int | None = None    # the token's ``exp`` (epoch seconds): its roles are the token's until then
+    closes_at: int | None = None        # when the desk closes it (epoch seconds); None: a visitor's socket
 
-    def token_expired(self) -> bool:
-        """The token the socket connected with has expired (real time, as the token's ``exp``): its roles may be
-        out of date, a Cognito group change unseen."""
-        return self.token_expires is not None and self.token_expires <= _real_now().timestamp()
+    def expired(self) -> bool:
+        """The socket is past ``closes_at`` (real time, as the token's ``exp``): the token it connected with has
+        expired, so its roles may be out of date (a Cognito group change unseen), or, for a socket that came with no
+        expiry, it has been open as long as a token is valid."""
+        return self.closes_at is not None and self.seconds_left() <= 0
+
+    def seconds_left(self) -> float:
+        """Real seconds until ``closes_at`` (none past it: 0 or less)."""
+        return float("inf") if self.closes_at is None else self.closes_at - _real_now().timestamp()
+
+
+def closes_at(token_expires: int | None) -> int:
+    """When the desk closes an agent socket that connects now: its token's ``exp``, or ``TOKEN_LIFETIME`` from now
+    when the authorizer passed none."""
+    return token_expires if token_expires is not None else _expires(_real_now(), TOKEN_LIFETIME)
 
 
 def _connection_from_item(item: dict[str, Any]) -> Connection:
-    expires = item.get("token_expires")
+    expires, closes = item.get("token_expires"), item.get("closes_at")
+    if closes is None and item.get("agent_id"):     # kept before ``closes_at`` was: bounded the same way
+        closes = expires if expires is not None else (
+            int(item.get("ttl") or 0) - CONNECTION_TTL.total_seconds() + TOKEN_LIFETIME.total_seconds())
     return Connection(connection_id=item["connection_id"], agent_id=item["agent_id"],
                       teams=tuple(item.get("teams") or ()), roles=tuple(item.get("roles") or ()),
                       audiences=tuple(item.get("audiences") or ()), connected_at=item.get("connected_at", ""),
-                      token_expires=int(expires) if expires is not None else None)
+                      token_expires=int(expires) if expires is not None else None,
+                      closes_at=int(closes) if closes is not None else None)
 
 
 class Connections:
-    """Open WebSocket connections, findable by audience."""
+    """Open WebSocket connections, findable by audience. ``due_shards``: the sweep's Due index shards, where an
+    agent socket's expiry timer goes (needed by whoever adds agent sockets)."""
 
-    def __init__(self, table: Table):
+    def __init__(self, table: Table, due_shards: int | None = None):
         self.table = table
+        self.due_shards = due_shards
 
     def add(self, connection: Connection) -> None:
+        """The connection's items, and for a socket with ``closes_at`` its expiry timer: one BatchWriteItem."""
         now = _real_now()
         body = {"type": "connection", "connection_id": connection.connection_id, "agent_id": connection.agent_id,
                 "teams": list(connection.teams), "roles": list(connection.roles) or None,
                 "audiences": list(connection.audiences), "connected_at": connection.connected_at,
-                "token_expires": connection.token_expires, "ttl": _expires(now, CONNECTION_TTL)}
+                "token_expires": connection.token_expires, "closes_at": connection.closes_at,
+                "ttl": _expires(now, CONNECTION_TTL)}
         items = [{"PK": conn_pk(connection.connection_id), "SK": "META", **body}]
         items += [{"PK": live_pk(audience), "SK": conn_pk(connection.connection_id), **body}
                   for audience in connection.audiences]
+        if connection.closes_at is not None:
+            items.append(self._expiry_timer(connection.connection_id, connection.closes_at, body["ttl"]))
         self.table.batch_put(items)
+
+    def _expiry_timer(self, connection_id: str, closes_at: int, ttl: int) -> dict[str, Any]:
+        """The socket's timer in the sweep's Due index (the layout of ``Conversations.timer_item``). Its due time is
+        on the desk's clock, which is real time in AWS (a local stack's clock moved ahead runs it early: the runner
+        checks real time, ``LiveConnections.expire``). The connection's ``ttl`` too, so a timer no sweep ran is
+        not kept for ever."""
+        assert self.due_shards, "an agent socket's expiry timer needs the Due index's shards"
+        due_at = clock.iso(clock.now() + timedelta(seconds=closes_at - _real_now().timestamp()))
+        return {"PK": conn_pk(connection_id), "SK": deadline_sk(EXPIRY_TIMER), "type": "timer",
+                "target": EXPIRY_TIMER, "due_at": due_at, "state": "pending", "conversation_id": connection_id,
+                "DuePK": due_pk(connection_id, self.due_shards), "DueSK": due_sk(due_at, connection_id, EXPIRY_TIMER),
+                "ttl": ttl}
 
     def get(self, connection_id: str) -> Connection | None:
         item = self.table.get(conn_pk(connection_id), "META")
         return _connection_from_item(item) if item else None
 
     def remove(self, connection: Connection) -> None:
-        """Every item of the connection (its META and one per audience)."""
+        """Every item of the connection (its META, one per audience, and an agent socket's expiry timer)."""
         keys = [(conn_pk(connection.connection_id), "META")]
         keys += [(live_pk(audience), conn_pk(connection.connection_id)) for audience in connection.audiences]
+        if connection.closes_at is not None:
+            keys.append((conn_pk(connection.connection_id), deadline_sk(EXPIRY_TIMER)))
         self.table.batch_delete(keys)
 
     def of_agent(self, agent_id: str) -> list[Connection]:

@@ -33,7 +33,10 @@ the inbox connects again (its catch-up closes the gap) under the teams the agent
 token (Cognito groups), as for every request: a change there counts from the agent's next token. shopdesk does not
 see a group change, so a socket's roles hold only as long as the token it connected with: a connection whose token
 has expired is sent nothing more, the first notice for it closes it instead (``LiveBatch._post``), and the inbox
-connects again with a fresh token, its roles as they are now.
+connects again with a fresh token, its roles as they are now. A socket that hears nothing is closed all the same: its
+expiry timer in the Due index comes due then, and the per-minute sweep closes it (``LiveConnections.expire``). A
+socket whose authorizer passed no expiry (one of the release before, during a deploy) is bounded by a token's
+lifetime from its connect (``dal.live.TOKEN_LIFETIME``), the same way.
 
 Web-chat visitors have sockets too, on the widget's own WebSocket API (``VisitorSockets``): a change a visitor
 would see (``dal.live.visitor_change``: a web-chat message, a reply let go, the conversation closed or reopened)
@@ -63,6 +66,7 @@ from shopdesk.dal.live import (
     LogEntry,
     TableChange,
     Visibility,
+    closes_at,
     table_change,
     visitor_change,
     widget_audience,
@@ -178,7 +182,8 @@ class LiveConnections:
     def connect(self, connection_id: str, agent_id: str, roles: Iterable[str],
                 token_expires: int | None = None) -> Connection:
         """Keep the connection with the agent's teams and roles now, and when the token it connected with
-        expires (``token_expires``, its ``exp``: the roles hold until then, ``LiveBatch._post``). A change of teams
+        expires (``token_expires``, its ``exp``: the roles hold until then, ``LiveBatch._post``), with the timer that
+        closes it then (``expire``; without an ``exp``, a token's lifetime from now). A change of teams
         closes the agent's open sockets (``close``, from ``Admin.set_agent``): the inbox connects again, under the new
         teams. An agent an admin took off the desk is refused (Deactivated). Either may happen while the connection
         is being kept, and then found no items to close: their record is read again once its items are written, and
@@ -187,6 +192,7 @@ class LiveConnections:
         agent = self.agents.get(agent_id)
         role_list = tuple(sorted(set(roles)))
         connected_at = clock.now_iso()
+        closes = closes_at(token_expires)
         connection: Connection | None = None
         for _ in range(CONNECT_READS):
             if agent is not None and agent.deactivated_at:
@@ -198,7 +204,7 @@ class LiveConnections:
                 return connection
             kept = Connection(connection_id=connection_id, agent_id=agent_id, teams=teams, roles=role_list,
                               audiences=connection_audiences(agent_id, teams, role_list), connected_at=connected_at,
-                              token_expires=token_expires)
+                              token_expires=token_expires, closes_at=closes)
             if connection is not None:
                 self.connections.remove(connection)
             self.connections.add(kept)
@@ -224,6 +230,29 @@ class LiveConnections:
                                                           "agent_id": agent_id}, exc_info=True)
             self.connections.remove(connection)
         return closed
+
+    def expire(self, connection_id: str) -> str | None:
+        """The sweep's run of a socket's expiry timer: a socket past ``closes_at`` is closed (DeleteConnection; one
+        API Gateway calls gone already is fine) and its items deleted, whether or not a notice came for it, so an
+        idle socket keeps its token's roles no longer than a busy one. A connection already gone (disconnected,
+        closed by the fan-out or an admin) is nothing to do. The timer runs on the desk's clock: one that runs before
+        ``closes_at`` in real time (a local stack's clock moved ahead) answers when to run it again, the real time
+        left from now on that clock (the sweep's ``Later``); None when done. A socket the gateway will not close loses
+        its items all the same, and is logged."""
+        assert self.gateway is not None, "closing sockets needs the @connections API"
+        connection = self.connections.get(connection_id)
+        if connection is None:
+            return None
+        if connection.closes_at is not None and not connection.expired():
+            return clock.iso(clock.now() + timedelta(seconds=connection.seconds_left()))
+        try:
+            self.gateway.delete(connection_id)
+        except Exception:
+            logger.error("socket not closed", extra={"connection_id": connection_id,
+                                                      "agent_id": connection.agent_id}, exc_info=True)
+        self.connections.remove(connection)
+        logger.info("connection past its expiry closed", extra={"connection_id": connection_id})
+        return None
 
     def disconnect(self, connection_id: str) -> bool:
         connection = self.connections.get(connection_id)
@@ -345,7 +374,7 @@ class LiveBatch:
             for connection in self._listeners(audience):
                 if connection.connection_id in self.gone:
                     continue
-                if connection.token_expired():
+                if connection.expired():
                     self._close(connection)
                 elif may_see_any(viewer_of(connection), visible):
                     targets[connection.connection_id] = connection
