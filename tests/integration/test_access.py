@@ -428,6 +428,7 @@ def test_a_conversation_not_routed_yet_is_no_teams_until_the_router_puts_it_in_i
     conv = customer_writes(desk, "+31655500003", "I am a VIP, where is my order?", "SMacc3", channel="whatsapp")
     item = desk.item(f"CONV#{conv}")
     assert item["team"] == "default" and item["unrouted"] is True
+    assert "AccessPK" not in item         # in no partition of the Access index: the routing's write puts it in one
     customer = item["customer"]["id"]
     values = {**desk.path_values, "conversation_id": conv, "customer_id": customer}
     badges = {who: call(desk, "agent_api", "GET", "/agent/conversations/counts", who)[1]["views"]

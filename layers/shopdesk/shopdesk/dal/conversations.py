@@ -615,19 +615,20 @@ class Conversations:
     def backfill_access(self, status: str, *, cursor: str | None = None, dry_run: bool = False,
                         page_size: int = 200) -> tuple[int, int, str | None]:
         """Conversations written before the Access index existed get ``AccessPK = TEAM#<team>``: one page of
-        one status (the ByStatus index), each written only where it is still missing. Returns (seen,
-        written, the next page's cursor)."""
+        one status (the ByStatus index), each written only where it is still missing. One the router has not
+        routed yet (``unrouted``) is left without: it is in no partition until the routing puts it in its team's.
+        Returns (seen, written, the next page's cursor)."""
         page = self.table.query_items(index="ByStatus", key_condition="StatusPK = :pk",
                                       values={":pk": it.status_pk(status)}, limit=page_size, cursor=cursor)
         written = 0
         for item in page.items:
-            if item.get("AccessPK") or item.get("SK") != it.META:
+            if item.get("AccessPK") or item.get("SK") != it.META or item.get("unrouted"):
                 continue
             if not dry_run:
                 try:
-                    access = it.access_of(item.get("team") or "default", bool(item.get("unrouted")))
-                    self.table.update(item["PK"], it.META, Update().set("AccessPK", access)
-                                      .when("attribute_exists(PK) AND attribute_not_exists(AccessPK)"))
+                    access = it.access_team(item.get("team") or "default")
+                    self.table.update(item["PK"], it.META, Update().set("AccessPK", access).when(
+                        "attribute_exists(PK) AND attribute_not_exists(AccessPK) AND attribute_not_exists(unrouted)"))
                 except ConditionFailed:
                     continue                       # written meanwhile (by the app or another run)
             written += 1

@@ -91,14 +91,12 @@ def access_team(team: str) -> str:
     return f"TEAM#{team}"
 
 
-# The Access index partition of the conversations the router has not routed yet (``unrouted``): no team's, so no
-# agent's list or count reads it (admins list them through ByStatus). The routing sets the team's (``access_team``).
-ACCESS_UNROUTED = "UNROUTED"
-
-
-def access_of(team: str, unrouted: bool) -> str:
-    """A conversation's Access index partition: its team's once routed, else no team's."""
-    return ACCESS_UNROUTED if unrouted else access_team(team)
+def access_of(team: str, unrouted: bool) -> str | None:
+    """A conversation's Access index partition: its team's once routed. One the router has not routed yet
+    (``unrouted``) is in no partition (no ``AccessPK``: the index is sparse), so no agent's list or count reads it
+    (admins list it through ByStatus), and the routing's write puts it in its team's (``access_team``) instead of
+    moving it there from another partition (one index write instead of two, and none at ingest)."""
+    return None if unrouted else access_team(team)
 
 
 def access_grant(agent_id: str) -> str:
@@ -156,12 +154,14 @@ def conversation_item(conv: Conversation) -> dict[str, Any]:
         "StatusPK": status_pk(conv.status.value), "StatusSK": updated,
         "CustomerPK": customer_pk(conv.customer.id), "CustomerSK": clock.iso(conv.created_at),
         "InboxSK": f"{conv.status.value}#{updated}",
-        # the Access index: TEAM#<team> (UNROUTED until the router routes it) / <status>#<updated_at>
-        "AccessPK": access_of(conv.team, not conv.routed),
         # what the event lake derives durations and actors from (shopdesk.analytics.events)
         "cycle_started_at": clock.iso(conv.created_at), "changed_by": "customer",
     }
-    if not conv.routed:
+    # the Access index: TEAM#<team> / <status>#<updated_at>, from the routing on
+    access = access_of(conv.team, not conv.routed)
+    if access is not None:
+        item["AccessPK"] = access
+    else:
         # no team's until the router routes it (``Conversations.classify``): no team's agent lists, opens or
         # hears of it (shopdesk.logic.access, shopdesk.logic.live)
         item["unrouted"] = True
