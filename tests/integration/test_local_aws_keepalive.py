@@ -1,0 +1,113 @@
+"""The local AWS endpoint keeps a client's connection open across requests (local/aws.py).
+
+boto3 pools its connections; werkzeug's server closed each after one response, so every call the
+functions made was a new connection and a new server thread. These tests count the connections the
+server accepts and check that what keeps them open does not mix one request's body into the next.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import socketserver
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from local.aws import Aws
+
+REGION = "us-east-1"
+
+
+@pytest.fixture(scope="module")
+def aws() -> Iterator[Aws]:
+    stack = Aws(REGION)
+    stack.start()
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture
+def accepted(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every connection the server accepts from now on."""
+    seen: list[Any] = []
+    original = socketserver.ThreadingMixIn.process_request
+
+    def counting(self: Any, request: Any, address: Any) -> None:
+        seen.append(address)
+        original(self, request, address)
+
+    monkeypatch.setattr(socketserver.ThreadingMixIn, "process_request", counting)
+    return seen
+
+
+def _client(aws: Aws, service: str) -> Any:
+    return boto3.client(service, endpoint_url=aws.endpoint, region_name=REGION,
+                        aws_access_key_id="fake", aws_secret_access_key="fake")
+
+
+def _connection(aws: Aws) -> http.client.HTTPConnection:
+    host, port = aws.endpoint.removeprefix("http://").split(":")
+    return http.client.HTTPConnection(host, int(port), timeout=10)
+
+
+SQS_HEADERS = {"Content-Type": "application/x-www-form-urlencoded",
+               "Authorization": "AWS4-HMAC-SHA256 Credential=fake/20261206/us-east-1/sqs/aws4_request, "
+                                "SignedHeaders=host, Signature=fake"}
+
+
+def test_a_client_s_calls_share_one_connection(aws: Aws, accepted: list[Any]) -> None:
+    # Given a DynamoDB client (its pool holds the connection between calls)
+    dynamodb = _client(aws, "dynamodb")
+    dynamodb.create_table(TableName="keepalive", BillingMode="PAY_PER_REQUEST",
+                          KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+    # When it makes fifty writes and fifty reads one after another
+    for i in range(50):
+        dynamodb.put_item(TableName="keepalive", Item={"pk": {"S": f"k{i}"}, "v": {"S": "x" * 200}})
+        assert dynamodb.get_item(TableName="keepalive", Key={"pk": {"S": f"k{i}"}})["Item"]["v"]["S"] == "x" * 200
+    # Then the server accepted one connection for all of them (one per call before)
+    assert len(accepted) == 1
+
+
+def test_each_body_is_read_whole_so_the_next_request_on_the_connection_is_intact(aws: Aws,
+                                                                                accepted: list[Any]) -> None:
+    sqs = _client(aws, "sqs")
+    url = sqs.create_queue(QueueName="keepalive-bodies")["QueueUrl"]
+    connection = _connection(aws)
+    # When one connection sends a body by its length, then one in chunks, then one by its length again
+    bodies = [f"Action=SendMessage&QueueUrl={url}&MessageBody=first",
+              f"Action=SendMessage&QueueUrl={url}&MessageBody=second-in-chunks",
+              f"Action=SendMessage&QueueUrl={url}&MessageBody=third"]
+    for n, body in enumerate(bodies):
+        if n == 1:
+            half = len(body) // 2
+            connection.request("POST", "/", body=iter([body[:half].encode(), body[half:].encode()]),
+                               headers=SQS_HEADERS, encode_chunked=True)
+        else:
+            connection.request("POST", "/", body=body, headers=SQS_HEADERS)
+        answer = connection.getresponse()
+        answer.read()
+        assert answer.status == 200
+        assert answer.getheader("Connection") != "close"
+    connection.close()
+    # Then each message arrived whole, and one connection carried the three
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert sorted(m["Body"] for m in got) == ["first", "second-in-chunks", "third"]
+    assert len(accepted) == 2          # the raw connection, then the boto3 client's
+
+
+def test_a_client_that_asks_to_close_is_answered_and_closed(aws: Aws) -> None:
+    host, port = aws.endpoint.removeprefix("http://").split(":")
+    body = b"Action=ListQueues"
+    head = "".join(f"{k}: {v}\r\n" for k, v in SQS_HEADERS.items())
+    with socket.create_connection((host, int(port)), timeout=5) as raw:
+        raw.sendall(f"POST / HTTP/1.1\r\nHost: {host}\r\n{head}Content-Length: {len(body)}\r\n"
+                    f"Connection: close\r\n\r\n".encode() + body)
+        # Then the answer comes and the server closes its side (a kept connection would time out here)
+        received = b""
+        while chunk := raw.recv(65536):
+            received += chunk
+    assert received.startswith(b"HTTP/1.1 200") and b"ListQueuesResponse" in received
