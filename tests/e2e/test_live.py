@@ -143,3 +143,52 @@ def test_an_agent_taken_off_the_desk_loses_their_open_socket_and_every_request_a
     with connect(url, open_timeout=30) as socket:
         socket.send(json.dumps({"type": "ping"}))
         assert frames_until(socket, lambda f: f.get("type") == "pong", timeout=15)[-1] == {"type": "pong"}
+
+
+def test_an_idle_socket_past_its_tokens_expiry_is_closed_by_the_sweep(stack):
+    import boto3
+    from boto3.dynamodb.types import TypeDeserializer
+    where = stack.get("/_local/aws").json()
+    dynamodb = boto3.Session(aws_access_key_id="local", aws_secret_access_key="local",
+                             region_name=where["region"]).client("dynamodb", endpoint_url=where["endpoint"])
+    table = next(t for t in dynamodb.list_tables()["TableNames"] if "Desk" in t or "desk" in t)
+    plain = TypeDeserializer()
+
+    def item(pk: str, sk: str) -> dict | None:
+        got = dynamodb.get_item(TableName=table, Key={"PK": {"S": pk}, "SK": {"S": sk}}, ConsistentRead=True)
+        return {k: plain.deserialize(v) for k, v in got["Item"].items()} if "Item" in got else None
+
+    def bobs() -> set[str]:
+        found = dynamodb.query(TableName=table, KeyConditionExpression="PK = :pk",
+                               ExpressionAttributeValues={":pk": {"S": "LIVE#agent:bob"}}, ConsistentRead=True)
+        return {i["SK"]["S"].removeprefix("CONN#") for i in found["Items"]}
+
+    token = stack.token("bob")
+    before = bobs()
+    # Given bob's socket open, hearing nothing
+    with connect(f"{stack.websocket_url}?token={urllib.parse.quote(token)}", open_timeout=30) as socket:
+        socket.send(json.dumps({"type": "ping"}))
+        frames_until(socket, lambda f: f.get("type") == "pong", timeout=15)
+        (connection,) = bobs() - before
+        # Then its timer waits in the sweep's Due index at its token's expiry
+        expires = jwt.decode(token, options={"verify_signature": False})["exp"]
+        assert item(f"CONN#{connection}", "META")["closes_at"] == expires
+        assert item(f"CONN#{connection}", "DEADLINE#socket_expiry")["type"] == "timer"
+        # When its token has expired (its record and timer dated a second ago on the desk's clock)
+        due = stack.advance(0)["now"][:19] + ".000Z"      # the desk clock, a second or less ago
+        dynamodb.update_item(TableName=table, Key={"PK": {"S": f"CONN#{connection}"}, "SK": {"S": "META"}},
+                             UpdateExpression="SET closes_at = :past",
+                             ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 1)}})
+        dynamodb.update_item(TableName=table, Key={"PK": {"S": f"CONN#{connection}"},
+                                                   "SK": {"S": "DEADLINE#socket_expiry"}},
+                             UpdateExpression="SET due_at = :due, DueSK = :sk",
+                             ExpressionAttributeValues={":due": {"S": due},
+                                                        ":sk": {"S": f"{due}#{connection}#socket_expiry"}})
+        time.sleep(1.1)
+        stack.run_schedule("SlaSweepFunction")
+        # Then the sweep closes the socket through the @connections API, and its items and timer are gone
+        with pytest.raises(ConnectionClosed):
+            while True:
+                socket.recv(timeout=10)
+    assert item(f"CONN#{connection}", "META") is None and item(f"CONN#{connection}", "DEADLINE#socket_expiry") is None
+    assert connection not in bobs()
