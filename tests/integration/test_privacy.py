@@ -157,6 +157,46 @@ def test_a_card_number_after_an_order_number_or_a_dash_is_stored_masked_and_the_
         assert secret not in stored, secret
 
 
+def test_a_card_split_over_two_lines_or_two_html_blocks_is_stored_masked(desk):
+    from email.message import EmailMessage
+
+    from tests.integration.test_email import _deliver
+    # Given a customer who types a card over two lines between an order number and its expiry
+    conv = customer_writes(desk, "+31655501296", "Order 1001\n4111 1111\n1111 1111\n12/27", "SMmasksplit1")
+    # and two mails: one whose only text is HTML with the card in two paragraphs, one whose plain part a mail client
+    # wrapped in the middle of the card and whose HTML part has it in two blocks
+    mails = []
+    for index, sender in enumerate(("vera@customer.example", "wim@customer.example")):
+        mail = EmailMessage()
+        mail["From"], mail["To"], mail["Subject"] = sender, "support@shop.example", "Refund"
+        mail["Message-ID"] = f"<split{index}@customer.example>"
+        if index == 0:
+            mail.set_content("<p>Please refund to 4000 0566</p>\n<p>5566 5556</p>", subtype="html")
+        else:
+            mail.set_content("Please refund to 4000 0566 5566\n5556, thanks\n")
+            mail.add_alternative("<div>Please refund to 4000 0566 5566</div><div>5556, thanks</div>", subtype="html")
+        assert _deliver(desk, bytes(mail), f"split{index}") == {"stored": 1, "duplicates": 0}
+        mails.append(sender)
+    # Then the messages hold the card masked, its last four kept, the numbers around it as typed, and say so
+    items = scan(desk)
+    [typed] = [i for i in items if i["PK"] == f"CONV#{conv}" and i.get("direction") == "inbound"]
+    assert (typed["text"], typed.get("masked")) == ("Order 1001\n[card •••• 1111]\n12/27", ["card"])
+    texts = []
+    for sender in mails:
+        identity = desk.item(f"IDENTITY#email#{sender}")
+        [mailed] = [i for i in items if i["PK"] == f"CONV#{identity['open_conversation_id']}"
+                    and i.get("direction") == "inbound"]
+        texts.append((mailed["text"], mailed.get("masked")))
+    assert texts == [("Please refund to [card •••• 5556]", ["card"]),
+                     ("Please refund to [card •••• 5556], thanks", ["card"])]
+    # and no item, nor the mails SES stored, holds the card's first groups
+    raws = [desk.client("s3").get_object(Bucket=desk.env["MAIL_BUCKET"], Key=f"raw/split{index}")["Body"].read()
+            for index in range(2)]
+    stored = json.dumps(items, default=str, ensure_ascii=False) + "".join(r.decode("utf-8", "replace") for r in raws)
+    for secret in ("4111 1111", "4000 0566", "0566 5566", "40000566"):
+        assert secret not in stored, secret
+
+
 def test_a_privacy_save_changes_the_fields_it_gives_and_keeps_the_others(desk):
     # Given a retention and a masking pattern
     bsn = {"name": "BSN", "pattern": r"BSN:?\s?\d{9}"}
@@ -751,6 +791,47 @@ def test_erase_leaves_nothing_of_the_customer_and_a_replay_stores_nothing(desk):
     # and an erase of a customer that is gone names the erase that ran
     status, problem = admin(desk, "POST", f"/admin/customers/{customer}/erase")
     assert status == 409 and problem["code"] == "already_erased" and problem["params"]["job_id"] == job["job_id"]
+
+
+@pytest.mark.parametrize("moment", ["before_the_erase_holds_them", "after_the_erase_s_last_read"])
+def test_a_message_that_comes_while_its_customer_is_erased_leaves_nothing_of_them(desk, monkeypatch, moment):
+    from shopdesk.privacy.erase import Eraser
+    # Given a customer's conversation
+    conv = whatsapp(desk, TEXT, "SMrace1")
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    # and their next message, which comes while their erase runs: before the erase holds what it read (its marks), or
+    # after its last read, as it starts removing what it found
+    hooked = "mark" if moment == "before_the_erase_holds_them" else "erase"
+    original = getattr(Eraser, hooked)
+    came: list[int] = []
+
+    def message_then(self: Any, *args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(Eraser, hooked, original)
+        form = twilio_form(MessageSid="SMrace2", From=f"whatsapp:{PHONE}", To="whatsapp:+14155550100",
+                           Body="Gerrit-Jan here too, the teapot's lid is cracked", ProfileName=NAME)
+        came.append(post_twilio(desk, form)["statusCode"])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Eraser, hooked, message_then)
+    # When an admin erases the customer, and what Twilio's request left for a replay is replayed after the erase
+    job = _job(desk, "erase", customer)
+    assert came == [200]
+    desk.drain_queue(desk.env["INGEST_RETRY_QUEUE_URL"], "inbound_twilio")
+    # Then nothing of the customer is left: their message was erased with the rest (stored before the hold, found by
+    # the erase's last read), or refused while the erase ran and dropped by its replay (it came before the erase)
+    assert job["counts"]["conversations"] == 1
+    everything = json.dumps(scan(desk), default=str)
+    for trace in (NAME, "Wilhelmina", PHONE, PHONE[1:], "order please", "Gerrit-Jan", "teapot"):
+        assert trace not in everything, trace
+    stored = json.dumps(_every_object(desk), default=str)
+    for trace in (NAME, PHONE, PHONE[1:], "Gerrit-Jan", "teapot"):
+        assert trace not in stored, trace
+    assert desk.item(f"IDENTITY#phone#{PHONE}") is None and desk.item(f"CONV#{conv}") is None
+    assert not [i for i in scan(desk) if i["PK"] == f"CONV#{conv}"]
+    # and the number writing after the erase is a new customer, with no link to the erased one
+    again = whatsapp(desk, "Hello, a new question", "SMrace3")
+    assert again != conv and desk.item(f"CONV#{again}")["customer"]["id"] != customer
+    assert desk.item(f"IDENTITY#phone#{PHONE}")["customer_id"] != customer
 
 
 @pytest.mark.parametrize("moment", ["between_its_read_and_its_archive", "after_the_erase_looked_for_archives"])
@@ -1556,6 +1637,10 @@ def test_an_erase_that_fails_its_last_attempt_says_failed_and_a_redrive_after_th
                 if r["action"] == "customer.erase.failed"]
     assert record["details"]["job_id"] == job and record["details"]["attempts"] == 5
     assert "+3165" not in json.dumps(record)
+    # and the customer, whom the erase held while it ran, is held no more: their next message is stored
+    assert customer_writes(desk, "+31655501601", "Are you still there?", "SMfail1b") == conv
+    assert desk.item("EXTMSG#twilio#SMfail1b")["conversation_id"] == conv
+    assert not [i for i in scan(desk) if i.get("erasing")]
     # When the operator redrives it after the fix, the job runs again and finishes
     monkeypatch.undo()
     result = desk.invoke("privacy", _privacy_messages(desk, 1))

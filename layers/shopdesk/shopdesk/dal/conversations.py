@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 from shopdesk import clock
 from shopdesk.dal import items as it
 from shopdesk.dal.customers import Customers
-from shopdesk.dal.erased import SenderErased
+from shopdesk.dal.erased import NOT_ERASING, SenderErased
 from shopdesk.dal.identities import Identities, IdentityRecord
 from shopdesk.dal.retention import INACTIVE_TIMER, TimelineRetention
 from shopdesk.dal.sla_events import SlaEvent, event_item
@@ -160,7 +160,8 @@ class Conversations:
         written again as an older message (``_customer_wrote_before``): ``last_inbound_at``, the channel, its route
         and the preview stay the newer message's. Only a replay pays for that (a second transaction, only then).
         ``unless_erased``: a replay's check of its sender's erase mark (``ErasedAddresses.not_erased_since_op``), in
-        each of its transactions: refused, ``SenderErased`` and nothing written."""
+        each of its transactions: refused, ``SenderErased`` and nothing written. Like every store of a customer's
+        message, refused (``StaleConversation``) while the customer's erase runs (``NOT_ERASING``: dal/erased.py)."""
         now = clock.iso(message.created_at)
         wrote = _customer_wrote(now, channel, route, preview, asks=asks)
         if replayed and asks:       # (a conversation holds no last_inbound_at until its second message)
@@ -180,7 +181,7 @@ class Conversations:
                 update: Update, unless_erased: Mapping[str, Any] | None = None) -> None:
         now = clock.iso(message.created_at)
         update = (update.set_if_missing("awaiting_since", now)
-                  .when("attribute_exists(PK) AND #status <> :resolved", resolved="resolved"))
+                  .when(f"attribute_exists(PK) AND #status <> :resolved AND {NOT_ERASING}", resolved="resolved"))
         ops = [self._marker_op(provider, provider_id, message, work), self.table.put_op(it.message_item(message)),
                self.table.update_op(it.conv_pk(message.conversation_id), it.META, update),
                self._not_erased_op(provider, provider_id)]
@@ -200,8 +201,8 @@ class Conversations:
                   .set("cycle_started_at", now)
                   .remove("resolved_at").remove("resolved_by").remove("ttl").remove("InboxPK").remove("assignee")
                   .remove("sla.first_response_at").remove("sla.first_response_id")
-                  .when("attribute_exists(PK) AND #status = :resolved AND resolved_by = :by", resolved="resolved",
-                        by=resolved_by))
+                  .when(f"attribute_exists(PK) AND #status = :resolved AND resolved_by = :by AND {NOT_ERASING}",
+                        resolved="resolved", by=resolved_by))
         ops = [self._marker_op(provider, provider_id, message, work), self.table.put_op(it.message_item(message)),
                self.table.update_op(it.conv_pk(message.conversation_id), it.META, update),
                *self.identities.take_back_ops(identity, message.conversation_id),
@@ -231,7 +232,7 @@ class Conversations:
     def _keep(self, provider: str, provider_id: str, message: Message, note: Message, update: Update,
               unless_erased: Mapping[str, Any] | None = None) -> None:
         update = (update.add("message_count", 1)
-                  .when("attribute_exists(PK) AND #status = :resolved", resolved="resolved"))
+                  .when(f"attribute_exists(PK) AND #status = :resolved AND {NOT_ERASING}", resolved="resolved"))
         ops = [self._marker_op(provider, provider_id, message), self.table.put_op(it.message_item(message)),
                self.table.update_op(it.conv_pk(message.conversation_id), it.META, update),
                self.table.put_op(it.message_item(self.retention.stamp(note))),

@@ -16,6 +16,7 @@ from typing import Any
 from shopdesk import clock
 from shopdesk.dal import items as it
 from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.erased import NOT_ERASING
 from shopdesk.dal.identities import split_key
 from shopdesk.dal.table import ConditionFailed, Table, TransactionCancelled, Update, serialize
 from shopdesk.models import Conversation, Message
@@ -179,7 +180,7 @@ class Surveys:
     def _reply(self, provider: str, provider_id: str, message: Message, pending: Pending, record: Update,
                identity: str, next_pending: Pending | None, work: Mapping[str, Any] | None,
                unless_erased: Mapping[str, Any] | None) -> None:
-        waiting = Update().when("attribute_exists(PK)")
+        waiting = Update().when(f"attribute_exists(PK) AND {NOT_ERASING}")     # (not while the customer's erase runs)
         if next_pending is None:
             waiting.remove("csat")
         else:

@@ -12,6 +12,15 @@ replay's alone) and drops the message when Twilio delivered it before the erase;
 contact. The read alone would race an erase that marks the number after it: so the replay's store transaction also
 checks the mark (``not_erased_since_op``), and an erase whose mark lands first cancels it (``SenderErased``).
 
+A live message cannot wait for a mark like that (it is stored at once, and the erase has already read the customer):
+so while an erase runs, the customer's identities and conversations carry ``erasing`` (the erase's job), written
+before the erase's last read (``SubjectData.hold``), and every transaction that stores a customer's message is
+conditioned on its absence there (``NOT_ERASING``, on the identity or conversation it already writes: no request
+more). A message that lands before the mark is found by the erase's last read and erased with the rest; one after
+it is refused, and its provider delivers it again (Twilio's, kept: ``logic.webhooks``) once the erase is over: then
+the address is nobody's, and the message starts a new customer with no link to the erased one (a kept Twilio
+message dated before the erase is dropped, as above).
+
 The mark lives as long as a kept request can wait: ``IngestRetryQueue``'s retention (SQS's default, 4 days: the
 template sets none), then ``IngestRetryDeadLetterQueue``'s 14 days (a FIFO queue's dead letter starts its retention
 again when it is moved there), and a day more.
@@ -29,7 +38,10 @@ from typing import Any
 from shopdesk import clock
 from shopdesk.dal.items import META
 from shopdesk.dal.table import Table
+from shopdesk.errors import Conflict
 
+ERASING = "erasing"                   # on an identity or conversation while its customer's erase runs: the job
+NOT_ERASING = f"attribute_not_exists({ERASING})"     # the condition of every store of a customer's message there
 KINDS = frozenset({"phone"})            # the addresses a kept request names (Twilio's From)
 RETRY_QUEUE_SECONDS = 4 * 86400         # IngestRetryQueue: SQS's default retention (template.yaml sets none)
 DEAD_LETTER_SECONDS = 14 * 86400        # IngestRetryDeadLetterQueue's MessageRetentionPeriod
@@ -44,6 +56,14 @@ def erased_address_pk(key: str, kind: str, address: str) -> str:
 
 class SenderErased(Exception):
     """A replay's store was refused: its sender's number was marked erased after the message came."""
+
+
+class CustomerErasing(Conflict):
+    """A customer's message came while their erase runs (their identity says ``erasing``): nothing is stored, and
+    the provider delivers it again (Twilio's: kept for a replay) once the erase is over."""
+
+    def __init__(self) -> None:
+        super().__init__("the customer is being erased; the provider will deliver the message again")
 
 
 @dataclass

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shopdesk.dal import items as it
+from shopdesk.dal.erased import ERASING, NOT_ERASING
 from shopdesk.dal.table import ConditionFailed, Table, Update, serialize
 from shopdesk.models import Identity
 
@@ -39,6 +40,7 @@ class IdentityRecord:
     last_conversation_id: str | None = None  # the conversation it held last, resolved: what the web chat still shows
     last_resolved_at: str | None = None      # when that conversation was resolved
     opted_out: dict[str, str] = field(default_factory=dict)   # channel -> when the customer unsubscribed there
+    erasing: str | None = None      # the customer's erase runs (its job): nothing of theirs is stored (dal/erased.py)
 
     @property
     def key(self) -> str:
@@ -58,7 +60,7 @@ def record_from_item(item: dict[str, Any]) -> IdentityRecord:
                           siblings=tuple(item.get("siblings") or ()),
                           reopenable_conversation_id=item.get("reopenable_conversation_id"), csat=item.get("csat"),
                           last_conversation_id=item.get("last_conversation_id"),
-                          last_resolved_at=item.get("last_resolved_at"),
+                          last_resolved_at=item.get("last_resolved_at"), erasing=item.get(ERASING),
                           opted_out={name.removeprefix(OPTED_OUT): str(at) for name, at in item.items()
                                      if name.startswith(OPTED_OUT) and at})
 
@@ -104,7 +106,8 @@ class Identities:
                  expected_open: str | None) -> list[dict[str, Any]]:
         """A new conversation takes the open slot of the identity it started from and of all its siblings,
         each conditioned on holding no other open conversation (or the stale one the caller saw). A survey the
-        customer did not answer stops waiting: they wrote about something else."""
+        customer did not answer stops waiting: they wrote about something else. Never while the customer's erase
+        runs (``NOT_ERASING``)."""
         ops = []
         for key in (identity.key, *identity.siblings):
             update = (Update().set("open_conversation_id", conversation_id).remove("reopenable_conversation_id")
@@ -116,6 +119,7 @@ class Identities:
             else:
                 update.when("attribute_exists(PK) AND (attribute_not_exists(open_conversation_id) "
                             "OR open_conversation_id = :expected)", expected=expected_open)
+            update.when(NOT_ERASING)
             ops.append(self.table.update_op(it.identity_pk(*split_key(key)), it.META, update))
         return ops
 
@@ -148,7 +152,8 @@ class Identities:
 
     def take_back_ops(self, identity: IdentityRecord, conversation_id: str) -> list[dict[str, Any]]:
         """A customer's message reopens the conversation the bot resolved: the identity it came from takes the
-        slot back only if it still remembers that conversation and holds no other; its siblings, if they hold none."""
+        slot back only if it still remembers that conversation and holds no other; its siblings, if they hold none.
+        Never while the customer's erase runs (``NOT_ERASING``)."""
         ops = []
         for key in (identity.key, *identity.siblings):
             update = Update().set("open_conversation_id", conversation_id).remove("reopenable_conversation_id")
@@ -157,6 +162,7 @@ class Identities:
                             c=conversation_id)
             else:
                 update.when("attribute_exists(PK) AND attribute_not_exists(open_conversation_id)")
+            update.when(NOT_ERASING)
             ops.append(self.table.update_op(it.identity_pk(*split_key(key)), it.META, update))
         return ops
 

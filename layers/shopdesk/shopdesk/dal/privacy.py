@@ -25,6 +25,7 @@ from shopdesk.commerce.models import RequestJob, request_status
 from shopdesk.dal import items as it
 from shopdesk.dal.aws import client
 from shopdesk.dal.customers import mention_pk, merge_pk
+from shopdesk.dal.erased import ERASING
 from shopdesk.dal.table import ConditionFailed, Table, Update, versioned
 from shopdesk.errors import Conflict
 
@@ -138,6 +139,21 @@ class SubjectData:
 
     def put(self, items: Iterable[dict[str, Any]]) -> None:
         self.table.batch_put(items)
+
+    def hold(self, keys: Iterable[Key], job_id: str) -> None:
+        """The customer's erase runs: each of these items (their identities and conversations) says so (``erasing``:
+        the job), and no message of theirs is stored through it from now on (dal/erased.py). One UpdateItem each;
+        one gone meanwhile is left alone (nothing is created)."""
+        for pk, sk in dict.fromkeys(keys):
+            with contextlib.suppress(ConditionFailed):
+                self.table.update(pk, sk, Update().set(ERASING, job_id).when("attribute_exists(PK)"))
+
+    def release(self, keys: Iterable[Key], job_id: str) -> None:
+        """An erase that stopped for good (failed) holds these items no more: the customer's messages are stored
+        again. What another erase holds is left to it."""
+        for pk, sk in dict.fromkeys(keys):
+            with contextlib.suppress(ConditionFailed):
+                self.table.update(pk, sk, Update().remove(ERASING).when(f"{ERASING} = :job", job=job_id))
 
     def rewrite_requests(self, requests: Iterable[dict[str, Any]]) -> None:
         """Privacy requests given a new ``body`` (stripped by an erase), each an UpdateItem of the body alone: what

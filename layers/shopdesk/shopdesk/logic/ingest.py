@@ -11,6 +11,9 @@ An email that names its conversation (reply+<id>@ address) skips the GetItem; on
 names it through In-Reply-To/References costs one BatchGetItem more. An answer to a satisfaction survey (the
 identity says one waits) is one transaction and, for a rating, one SendMessage too (``shopdesk.csat.answer``).
 A STOP (or a START after one) costs one UpdateItem more: the identity remembers the customer unsubscribed.
+A message that comes while its customer's erase runs is stored before the erase's last read, and erased with the
+rest, or refused (``CustomerErasing``: the identity says so, or the transaction's condition on it or the
+conversation does), and delivered again by its provider once the erase is over: a new customer's (dal/erased.py).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from shopdesk.bounds import bound, bound_text
 from shopdesk.csat import answer
 from shopdesk.dal.conversations import Conversations, IdentityRace, StaleConversation
 from shopdesk.dal.csat import Surveys
+from shopdesk.dal.erased import CustomerErasing
 from shopdesk.dal.identities import IdentityRecord
 from shopdesk.dal.items import marker_pk, message_sk
 from shopdesk.dal.queues import Queue
@@ -168,7 +172,8 @@ def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
     before anything is written, and the message gets its retention. A message kept and replayed
     (``InboundMessage.received_at``) is dated when it came: its place on the timeline and its clocks.
     ``unless_erased`` (a replay's: the check of its sender's erase mark, ``ErasedAddresses.not_erased_since_op``)
-    goes into whichever transaction stores the message; refused, ``SenderErased`` is raised, nothing stored or sent."""
+    goes into whichever transaction stores the message; refused, ``SenderErased`` is raised, nothing stored or sent.
+    A customer whose erase runs: ``CustomerErasing``, nothing stored or sent (the provider delivers it again)."""
     kinds: list[str] = list(inbound.masked)     # masked before it came here (a kept request's text)
     if policy is not None:
         inbound, found = masked(inbound, policy)
@@ -178,6 +183,8 @@ def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
     received = inbound
     for _ in range(3):
         identity = conversations.get_identity(received.identity_kind, received.customer_address)
+        if identity is not None and identity.erasing:
+            raise CustomerErasing()     # (the transactions refuse it too: an erase that marks them after this read)
         expected_open = identity.open_conversation_id if identity else None
         inbound, opted_out = consented(received, identity)
         route = _route(inbound).model_copy(update={"opted_out": opted_out or None})

@@ -10,6 +10,13 @@ must stay to refuse a provider's replay stays without them.
 - Provider message markers of their messages: deleted, and replaced by a hash of the provider's id
   (``ERASEDMSG#<provider>#sha256:<hex>``, nothing else, until the marker's TTL) that ingest's transaction checks:
   a replay of an erased message is refused as a duplicate and stores nothing.
+- While it runs, their identities and conversations say so (``erasing``, ``hold``): every transaction that stores a
+  customer's message is conditioned on its absence (dal/erased.py), so a message that comes meanwhile is stored
+  before the hold, and found by the erase's last read (``PrivacyWorker`` reads the subject again after holding all it
+  found), or refused, and delivered again by its provider after the erase: a new customer's then, with no link to
+  them (a Twilio message kept for a replay, dated before the erase, is dropped: below). Held before the last read, a
+  conversation opened between the first read and the hold is found, held and read too (after the identities are
+  held, none can open). An erase that fails for good takes its hold away (``release``).
 - Their phone numbers: a keyed hash of each, with the erase's time, until a request kept before it can wait no more
   (``ERASEDADDR#hmac-sha256:<hex>``, ``dal/erased.py``): the replay of a Twilio message kept in the ingest-retry
   queue before the erase, which was never stored and so is not found here, is dropped (``logic.webhooks.replay``).
@@ -47,9 +54,9 @@ from typing import Any
 from shopdesk import clock
 from shopdesk.dal import items as it
 from shopdesk.dal.agents import Agents
-from shopdesk.dal.erased import ErasedAddresses
+from shopdesk.dal.erased import ERASING, ErasedAddresses
 from shopdesk.dal.lake import LakeBucket
-from shopdesk.dal.privacy import Files, PrivacyJobStore, SubjectData
+from shopdesk.dal.privacy import Files, Key, PrivacyJobStore, SubjectData
 from shopdesk.privacy.subject import Subject
 
 
@@ -78,6 +85,17 @@ class Eraser:
         if marks:
             self.data.put(marks)
         return bool(marks)
+
+    def hold(self, subject: Subject, job_id: str) -> int:
+        """The subject's identities and conversations that do not say ``erasing`` yet made to (``SubjectData.hold``):
+        how many. None left (0): nothing of theirs can be stored since the read that found them."""
+        unheld = [key for key in held_keys(subject) if not subject.items[key].get(ERASING)]
+        self.data.hold(unheld, job_id)
+        return len(unheld)
+
+    def release(self, subject: Subject, job_id: str) -> None:
+        """The erase failed for good: its hold is taken away (the customer can write again)."""
+        self.data.release(held_keys(subject), job_id)
 
     def erase(self, subject: Subject, job_id: str, lake_ttl: int | None) -> Erased:
         for _conversation_id, agent_id in subject.assigned:      # the seat the conversation held
@@ -115,6 +133,11 @@ class Eraser:
                 self.jobs.archive_deleted(job_id, "customer_erased")
             self.data.delete([(row["PK"], row["SK"]), *((it.customer_pk(c), row["SK"]) for c in row["customer_ids"])])
         return len(archives)
+
+
+def held_keys(subject: Subject) -> list[Key]:
+    """The items every store of a message of the subject writes or checks: their identities and conversations."""
+    return [key for key, row in subject.items.items() if row.get("type") in ("identity", "conversation")]
 
 
 def _without_payload(request: dict[str, Any]) -> dict[str, Any]:

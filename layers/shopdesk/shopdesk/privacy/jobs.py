@@ -64,7 +64,7 @@ from shopdesk.privacy.erase import Eraser
 from shopdesk.privacy.export import archive, audit_of, events_of
 from shopdesk.privacy.reapply import reapply_step
 from shopdesk.privacy.settings import CACHE_SECONDS, ttl_after
-from shopdesk.privacy.subject import MAX_CUSTOMERS, gather
+from shopdesk.privacy.subject import MAX_CUSTOMERS, Subject, gather
 
 logger = Logger(child=True)
 
@@ -76,6 +76,7 @@ ERASED_MEANWHILE = "the customer was erased while their export ran: its archive 
 GAVE_UP = ("stopped after {attempts} attempts ({reason}); the operator is alerted by the privacy dead-letter "
            "queue's alarm and can run it again after a fix")
 PLATFORM_KINDS: dict[str, Kind] = {"customers/data_request": "export", "customers/redact": "erase"}
+HOLD_READS = 3                  # an erase reads its subject again after holding it, until nothing new is found
 CLAIM_ATTEMPTS = 3              # an erase's start marks the customer's record: read again when it changed meanwhile
 MERGES_FOLLOWED = 5             # a chain of merges followed to its survivor, to name them
 MERGED_MEANWHILE = ("the customer was merged into {survivor} after the job was asked for: nothing was {done}; "
@@ -334,6 +335,7 @@ class PrivacyWorker:
         self._finish(job_id, job, "failed", dead_lettered=True, error=GAVE_UP.format(attempts=attempt, reason=reason))
         if job["kind"] == "erase":            # a merge or another erase may take them on (a redrive marks them again)
             self.store.not_erasing(job["customer_id"], job_id)
+            self._release(job_id, job["customer_id"])
         action = "retention.failed" if job["kind"] == "retention" else f"customer.{job['kind']}.failed"
         self.trail.record(actor="system:privacy", action=action, customer_id=job.get("customer_id"),
                           details={"job_id": job_id, "requested_by": job["requested_by"], "attempts": attempt,
@@ -349,10 +351,8 @@ class PrivacyWorker:
         if job["kind"] == "erase":          # before anything is read: an export finishing meanwhile deletes its archive
             self.store.erasing(job["customer_id"], job_id)
         subject = gather(self.data, job["customer_id"], self.media_bucket, self.files)
-        if job["kind"] == "erase" and subject is not None and self.eraser.mark(subject):
-            # their numbers are marked: a kept message's replay stores nothing of theirs from now on (its transaction
-            # checks the mark), and what one stored before the marks landed is found by this second read
-            subject = gather(self.data, job["customer_id"], self.media_bucket, self.files)
+        if job["kind"] == "erase" and subject is not None:
+            subject = self._hold(job_id, job["customer_id"], subject)
         if job["kind"] == "export":
             if subject is None:         # (erased: an archive an earlier attempt of this job left is deleted)
                 self.eraser.erase_exports([job["customer_id"]], [])
@@ -392,6 +392,31 @@ class PrivacyWorker:
                           details={"job_id": job_id, "requested_by": job["requested_by"], **counts})
         logger.info("customer erased", extra={"job_id": job_id, **counts})
         return "done"
+
+    def _hold(self, job_id: str, customer_id: str, subject: Subject) -> Subject | None:
+        """Nothing more of the customer is stored from here on, and what was stored until then is read: their numbers
+        marked (a kept message's replay: ``Eraser.mark``), their identities and conversations held (a live message's
+        store: ``Eraser.hold``, dal/erased.py), then the subject read again, which finds what a message stored before
+        the hold. A conversation opened between the first read and the hold is found by that read, unheld: it is held
+        and read again (after the identities are held, none opens). The subject as read last, after every part of it
+        was held."""
+        self.eraser.mark(subject)
+        for _ in range(HOLD_READS):
+            if not self.eraser.hold(subject, job_id):
+                return subject
+            subject = gather(self.data, customer_id, self.media_bucket, self.files)
+            if subject is None:
+                return None
+        raise Conflict("the customer's conversations kept changing while their erase held them; the job runs again")
+
+    def _release(self, job_id: str, customer_id: str) -> None:
+        """A failed erase holds the customer's identities and conversations no more: they can write again."""
+        try:
+            subject = gather(self.data, customer_id, None)
+            if subject is not None:
+                self.eraser.release(subject, job_id)
+        except Exception:           # the operator is alerted by the dead-letter queue: a redrive holds them again
+            logger.exception("failed erase's hold not taken away", extra={"job_id": job_id})
 
     def _merged_meanwhile(self, job_id: str, job: dict[str, Any], survivor: str) -> str:
         """The customer was merged into another after the job was asked for (a merge refuses a customer being
