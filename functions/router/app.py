@@ -27,7 +27,7 @@ from shopdesk.dal.table import Table
 from shopdesk.kb.embedder import embedder_for
 from shopdesk.kb.loader import IndexCache
 from shopdesk.logic.acknowledge import Acknowledger
-from shopdesk.logic.assign import admit, assign_waiting, enqueue
+from shopdesk.logic.assign import OnlineOnce, admit_work, assign_waiting, enqueue
 from shopdesk.logic.evidence import note_addresses
 from shopdesk.logic.fetchers import fetchers
 from shopdesk.logic.media import MediaCopier
@@ -54,7 +54,8 @@ bot = (Bot(conversations, BotStore(table), ConfigStore(table),
                       refresh_seconds=settings.kb_refresh_seconds),
            Queue(settings.outbound_queue_url), book, customers,
            OrderStatus(OrderLookup(store_for(commerce_settings), commerce_for(commerce_settings))),
-           EventBus(settings.event_bus_name) if settings.event_bus_name else None)
+           EventBus(settings.event_bus_name) if settings.event_bus_name else None,
+           settings_ttl=float("inf"))      # read once a batch (lambda_handler: Bot.new_batch)
        if settings.outbound_queue_url else None)
 follow_up = (FollowUp(Surveys(conversations), Queue(settings.outbound_queue_url),
                       EventBus(settings.event_bus_name) if settings.event_bus_name else None)
@@ -92,11 +93,17 @@ def handle(record: SQSRecord) -> None:
     # the model). It answers (the conversation then waits for the customer, never queued), hands over (routing as
     # always, the customer told a person will answer), or stands aside.
     bot_decides = bot is not None and customer_wrote
-    conv = admit(work, conversations, book, customers, queue=not bot_decides)
+    admitted = admit_work(work, conversations, book, customers, queue=not bot_decides)
+    conv = admitted.conv
+    # what admit read is read no more: the bot takes the message and the clocks from it, the acknowledgement
+    # judges from it a message it owes nothing, and the drain takes the team's online agents the acknowledgement
+    # read
+    known = OnlineOnce(agents)
     outcome = Outcome.SKIPPED
     if bot and customer_wrote and conv is not None:
         try:
-            outcome = bot.step(work.conversation_id, work.message_sk, conv)
+            outcome = bot.step(work.conversation_id, work.message_sk, conv, message=admitted.message,
+                               read=admitted.read)
         except Unsent:
             raise                          # its answer is recorded, not sent: the retry sends it
         except Exception:                  # a broken bot must never keep a customer from a person
@@ -112,13 +119,13 @@ def handle(record: SQSRecord) -> None:
     if not settled and acknowledger and customer_wrote:
         try:
             acknowledger.maybe_acknowledge(work.conversation_id, handoff=outcome is Outcome.HANDED_OFF,
-                                           message_sk=work.message_sk)
+                                           message_sk=work.message_sk, agents=known, seen=admitted.read)
         except Unsent:
             raise                          # recorded, not sent: the retry sends it (and no other)
         except Exception:                  # a courtesy: never worth failing (and retrying) the routing for
             logger.exception("acknowledgement not sent", extra={"conversation_id": work.conversation_id})
     if not settled:
-        assign_waiting(work, conv, conversations, agents, book)
+        assign_waiting(work, conv, conversations, known, book)
     if isinstance(work, InboundWork) and work.addresses and work.message_sk:
         try:       # duplicate evidence for agents: worth a log, not a retry of the routing
             note_addresses(conversations, customers, work.conversation_id, work.message_sk,
@@ -133,4 +140,6 @@ def handle(record: SQSRecord) -> None:
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    if bot is not None:
+        bot.new_batch()       # the bot's settings read once for the batch: an admin's "off" counts from the next
     return process_partial_response(event=event, record_handler=handle, processor=processor, context=context)

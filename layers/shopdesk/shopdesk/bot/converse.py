@@ -66,7 +66,7 @@ from shopdesk.channels import limits as channel_limits
 from shopdesk.dal import items as it
 from shopdesk.dal.bot import BotRefused, BotStore
 from shopdesk.dal.config import ConfigStore
-from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.conversations import ClockRead, Conversations
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.events import EventBus
 from shopdesk.dal.queues import Queue
@@ -108,7 +108,9 @@ class Bot:
     orders: OrderStatus | None = None
     bus: EventBus | None = None
     understand: Callable[..., Understanding] = understand
-    settings_ttl: float = 0.0        # read with every message (one GetItem): an admin's "off" counts at once
+    # read with every message the bot may take (one GetItem), or once a batch (``new_batch``: the router's): an
+    # admin's "off" counts from the next message, or the next batch
+    settings_ttl: float = 0.0
     _settings: BotSettings | None = None
     _settings_at: float = field(default=-1e9)
 
@@ -119,13 +121,25 @@ class Bot:
             self._settings_at = time.monotonic()
         return self._settings
 
-    def applies(self, settings: BotSettings, conv: Conversation) -> bool:
-        if not settings.enabled or conv.status is not ConversationStatus.OPEN or conv.assignee:
+    def new_batch(self) -> None:
+        """The settings are read again at the batch's first message the bot may take, and kept for the rest of
+        it (with ``settings_ttl`` infinite): the records of a batch are one delivery, taken before any change made
+        while they run, and the next batch reads the change."""
+        self._settings = None
+
+    @staticmethod
+    def may_apply(conv: Conversation) -> bool:
+        """What no setting changes: the bot never takes a conversation that is not open, that someone holds, that
+        it handed over, or where a person has answered (the settings are not read for it)."""
+        if conv.status is not ConversationStatus.OPEN or conv.assignee:
             return False
         if conv.bot is not None and conv.bot.state == "handed_off":
             return False
-        if conv.sla.first_response_at is not None:
-            return False              # a person has answered here: the conversation is theirs now
+        return conv.sla.first_response_at is None   # a person has answered here: the conversation is theirs now
+
+    def applies(self, settings: BotSettings, conv: Conversation) -> bool:
+        if not settings.enabled or not self.may_apply(conv):
+            return False
         if settings.channels is not None and conv.channel not in settings.channels:
             return False
         if conv.route.opted_out:
@@ -138,19 +152,27 @@ class Bot:
                 return False
         return True
 
-    def step(self, conversation_id: str, message_sk: str | None, conv: Conversation | None = None) -> Outcome:
-        settings = self.settings()
+    def step(self, conversation_id: str, message_sk: str | None, conv: Conversation | None = None, *,
+             message: Message | None = None, read: ClockRead | None = None) -> Outcome:
+        """The bot's part in a customer's message's work. ``message``: the message as the work read it already
+        (``logic.assign.Admitted``), else read here; ``read``: the conversation's clocks as the work read them
+        (``conv`` is their conversation), from which an answer moves them on (its write conditioned on their
+        version: a change meanwhile makes it read them again)."""
         conv = conv or self.conversations.get_meta(conversation_id)
         if message_sk and conv.bot is not None and conv.bot.replied_to == message_sk.rsplit("#", 1)[-1]:
             # a record sent again (a retry, the sweep's re-drive): answered already
             return self._again(conv, conv.bot, message_sk)
-        if not self.applies(settings, conv) or not message_sk:
+        if not message_sk or not self.may_apply(conv):
+            return Outcome.SKIPPED
+        settings = self.settings()
+        if not self.applies(settings, conv):
             return Outcome.SKIPPED
         if superseded(conv, message_sk):
             return Outcome.SUPERSEDED        # never an answer to an old message after a newer one
         if answered_since(conv, message_sk):
             return Outcome.SKIPPED           # the desk wrote after it: no answer out of order
-        message = self.conversations.get_message(conv.id, message_sk)
+        if message is None or message.id != message_sk.rsplit("#", 1)[-1]:
+            message = self.conversations.get_message(conv.id, message_sk)
         if message is None or message.direction is not Direction.INBOUND:
             return Outcome.SKIPPED
         text = (message.text or "").strip()
@@ -187,7 +209,8 @@ class Bot:
             return self._resolve(conv, decision, message.id, message_sk)
         if decision.action == "silent":
             return Outcome.SKIPPED
-        return self._answer(conv, message, message_sk, text, decision, settings)
+        return self._answer(conv, message, message_sk, text, decision, settings,
+                            read if read is not None and read.conversation.id == conv.id else None)
 
     def _asked_since_answer(self, conv: Conversation, message_sk: str) -> bool:
         """The customer wrote something that asks (not an out-of-office, a STOP or a START) between the bot's answer
@@ -211,7 +234,7 @@ class Bot:
 
     # ------------------------------------------------------------------ the three things it does
     def _answer(self, conv: Conversation, question: Message, message_sk: str, text: str, decision: Decision,
-                settings: BotSettings) -> Outcome:
+                settings: BotSettings, read: ClockRead | None = None) -> Outcome:
         now = clock.now()
         language = decision.language
         closing = ""
@@ -258,8 +281,9 @@ class Bot:
         except BotRefused:
             return self._stood_back(conv, message_sk)
         send_outbound(self.outbound, conv.id, it.message_sk(reply))
+        # the answer's write changed the conversation, not its clocks: they move on from the work's read of them
         sla_engine.apply(self.conversations, conv.id,
-                         lambda clocks: clocks.on_status(ConversationStatus.PENDING, now), self.book)
+                         lambda clocks: clocks.on_status(ConversationStatus.PENDING, now), self.book, first=read)
         self.conversations.set_conversation_timer(
             conv.id, BOT_RESOLVE_TIMER, clock.iso(now + timedelta(seconds=settings.resolve_after_seconds)))
         self._publish("BotAnswered", conv, action=decision.action, article_id=state.article_id,

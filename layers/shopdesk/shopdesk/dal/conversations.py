@@ -636,20 +636,23 @@ class Conversations:
         return len(page.items), written, page.cursor
 
     def classify(self, conversation_id: str, language: str | None, skills: list[str], team: str = "default", *,
-                 mood: Update | None = None) -> bool:
+                 mood: Update | None = None) -> ClockRead | None:
         """A new conversation's language, skills and team, once: routing work done again (a re-sent copy)
         never overrides what people changed since. ``mood``: the first message's (``mood``, without a language),
         written with them. It is routed from here on (``unrouted`` gone, its team's Access partition): its team
-        lists, opens and hears of it (``shopdesk.logic.access``, ``shopdesk.logic.live``)."""
+        lists, opens and hears of it (``shopdesk.logic.access``, ``shopdesk.logic.live``). The conversation as the
+        write left it (the update returns it: its clocks start from this read, no GetItem more); None when it was
+        classified already."""
         try:
-            self.table.update(it.conv_pk(conversation_id), it.META,
-                              (mood or Update()).set("language", language).set("skills", skills or None)
-                              .set("team", team).set("AccessPK", it.access_team(team)).remove("unrouted")
-                              .set("classified_at", clock.now_iso())
-                              .when("attribute_exists(PK) AND attribute_not_exists(classified_at)"))
-            return True
+            item = self.table.update(it.conv_pk(conversation_id), it.META,
+                                     (mood or Update()).set("language", language).set("skills", skills or None)
+                                     .set("team", team).set("AccessPK", it.access_team(team)).remove("unrouted")
+                                     .set("classified_at", clock.now_iso())
+                                     .when("attribute_exists(PK) AND attribute_not_exists(classified_at)"),
+                                     return_new=True)
         except ConditionFailed:
-            return False
+            return None
+        return _clock_read(item) if item else None
 
     def ensure_queued(self, conv: Conversation, since: datetime | None = None) -> bool:
         """Put an open, unassigned conversation that is not waiting (new, or it was pending) in the queue."""

@@ -32,7 +32,7 @@ from aws_lambda_powertools import Logger
 from shopdesk import clock
 from shopdesk.dal import items as it
 from shopdesk.dal.agents import Agents
-from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.conversations import ClockRead, Conversations
 from shopdesk.dal.queues import Queue
 from shopdesk.ids import new_id
 from shopdesk.logic import expectations
@@ -57,13 +57,19 @@ class Acknowledger:
     shop_name: str = "Example Shop"
 
     def maybe_acknowledge(self, conversation_id: str, *, handoff: bool = False,
-                          message_sk: str | None = None) -> Message | None:
+                          message_sk: str | None = None, agents: Agents | None = None,
+                          seen: ClockRead | None = None) -> Message | None:
         """``handoff``: the bot just handed the conversation to a person: the customer is told when one will
         answer whatever the hour (the burst guard still holds). ``message_sk``: the customer's message this
         answers, acknowledged once (see the module); None (a hand-over after the bot's answer failed): judged
-        from now."""
+        from now. ``agents``: the work's own (``logic.assign.OnlineOnce``: the drain after it reads the team's
+        online agents no more). ``seen``: the conversation and its clocks as the work read them a moment ago
+        (``logic.assign.Admitted``); when they show nothing is owed for this message (``_owes_nothing``) the
+        conversation is not read again, else it is, fresh, for what is sent."""
         routing = self.book.routing()
         if not routing.acknowledgements:
+            return None
+        if seen is not None and not handoff and message_sk and _owes_nothing(seen, message_sk):
             return None
         conv, clocks, _ = self.conversations.get_clocks(conversation_id)
         if clocks is None or clocks.targets.first_response is None:
@@ -96,7 +102,7 @@ class Acknowledger:
         waiting = self.conversations.queue_places(conv.team, limit=100)
         place = (conv.priority.rank, conv.waiting_since or now)
         ahead = sum(1 for id_, rank, since in waiting if id_ != conv.id and (rank, since or now) <= place)
-        online = len(self.agents.online(conv.team))
+        online = len((agents or self.agents).online(conv.team))
         eta = expectations.expected_reply_at(now, clocks.targets.first_response, ahead, online,
                                              routing.average_handle_seconds, add)
         due = add(now, clocks.targets.first_response)
@@ -128,6 +134,20 @@ class Acknowledger:
         sent = self.conversations.acknowledgement_of(conversation_id, message_sk)
         if sent is not None:
             send_outbound(self.outbound, conversation_id, sent)
+
+
+def _owes_nothing(seen: ClockRead, message_sk: str) -> bool:
+    """The work's own read of the conversation (admit's, and the work wrote nothing since but its place in the
+    queue) already shows this message is owed nothing: the conversation is past its first message (an
+    acknowledgement, a person's reply or the bot's word: none is ever taken back, so a fresh read says so too), the
+    message was written during opening hours by the clocks' calendar, and no acknowledgement came after it (then a
+    retried record's own is sent again: the full check)."""
+    conv, clocks = seen.conversation, seen.clocks
+    if clocks is None or _first(conv):
+        return False
+    written = clock.parse_iso(message_sk.split("#")[1])
+    last = conv.last_acknowledged_at
+    return (last is None or last < written) and is_open(written, clocks.hours)
 
 
 def _first(conv: Conversation) -> bool:

@@ -15,14 +15,14 @@ from aws_lambda_powertools import Logger
 
 from shopdesk import clock, metrics
 from shopdesk.dal.agents import Agents
-from shopdesk.dal.conversations import AgentUnavailable, Conversations, NotWaiting
+from shopdesk.dal.conversations import AgentUnavailable, ClockRead, Conversations, NotWaiting
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.table import Update
 from shopdesk.logic import consent, sla_engine, timeline, understand
 from shopdesk.logic.language import detect_language, supported
 from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.logic.work import DrainWork, InboundWork
-from shopdesk.models import Agent, Conversation, ConversationStatus
+from shopdesk.models import Agent, Conversation, ConversationStatus, Message
 
 logger = Logger(child=True)
 
@@ -33,6 +33,24 @@ MAX_PER_DRAIN = 100
 class Assignment:
     conversation_id: str
     agent_id: str
+
+
+class OnlineOnce(Agents):
+    """The agents of one message's work: each set of teams' online agents read once (``Agents.online``), so the
+    acknowledgement, which counts the team's, and the drain right after it, which gives the conversation to one of
+    them, share one read. Nothing goes wrong on what changed between the two: the assignment's conditions hold
+    presence and capacity (an agent gone offline or full is passed over), and an agent who comes online or frees
+    capacity meanwhile has a drain of their own (``enqueue_refill``)."""
+
+    def __init__(self, agents: Agents):
+        super().__init__(agents.table)
+        self._online: dict[tuple[str, ...], list[Agent]] = {}
+
+    def online(self, *teams: str) -> list[Agent]:
+        key = tuple(sorted(set(teams)))
+        if key not in self._online:
+            self._online[key] = super().online(*teams)
+        return list(self._online[key])
 
 
 def eligible(agent: Agent, conv: Conversation) -> bool:
@@ -112,9 +130,10 @@ def waiting_in(teams: list[str], conversations: Conversations) -> list[Conversat
 
 
 def classify(conversations: Conversations, conversation_id: str, message_sk: str, book: PolicyBook,
-             understood: understand.Understood | None = None) -> None:
+             understood: understand.Understood | None = None) -> ClockRead | None:
     """A new conversation's language (from the customer's words, as the router understood them) and the
-    skills it needs (the routing settings' keywords), before anyone is chosen for it."""
+    skills it needs (the routing settings' keywords), before anyone is chosen for it. The conversation as the
+    write left it; None when it was classified already."""
     message = understood.message if understood else conversations.get_message(conversation_id, message_sk)
     text = (message.text or "") if message else ""
     keywords = book.routing().skill_keywords
@@ -126,13 +145,24 @@ def classify(conversations: Conversations, conversation_id: str, message_sk: str
         language = found if found in supported() else None
     else:
         language = detect_language(text)
-    conversations.classify(conversation_id, language, skills, team,
-                           mood=understood.mood(language=False) if understood is not None else None)
+    return conversations.classify(conversation_id, language, skills, team,
+                                  mood=understood.mood(language=False) if understood is not None else None)
 
 
 def route(work: InboundWork | DrainWork, conversations: Conversations, agents: Agents,
           book: PolicyBook | None = None, customers: Customers | None = None) -> list[Assignment]:
     return assign_waiting(work, admit(work, conversations, book, customers), conversations, agents, book)
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """What ``admit_work`` read, for the steps after it in the same work, which then read none of it again: the
+    conversation; the read it came from (the clocks and their version, from which the bot's answer moves the
+    clocks on), None when admit changed the conversation after it; the customer's message as understood (None when
+    it was not read or holds no words)."""
+    conv: Conversation | None
+    read: ClockRead | None = None
+    message: Message | None = None
 
 
 def admit(work: InboundWork | DrainWork, conversations: Conversations, book: PolicyBook | None = None,
@@ -142,33 +172,44 @@ def admit(work: InboundWork | DrainWork, conversations: Conversations, book: Pol
     can answer (the acknowledgement) goes between this and ``assign_waiting``. With ``queue=False`` the
     conversation is not put in the queue yet (``enqueue`` does it): the bot decides first, and no other
     router's drain can give an agent the conversation meanwhile."""
+    return admit_work(work, conversations, book, customers, queue).conv
+
+
+def admit_work(work: InboundWork | DrainWork, conversations: Conversations, book: PolicyBook | None = None,
+               customers: Customers | None = None, queue: bool = True) -> Admitted:
+    """``admit``, with what it read (``Admitted``)."""
     conv = None
+    read: ClockRead | None = None
+    understood = None
     if isinstance(work, InboundWork):
-        understood = None
+        classified = None
         if book is not None and not work.auto_reply and work.message_sk:
             # understood once, off the ingest path: the message, the conversation's mood, the customer's language
             # (the conversation's part is written with its classification, or with the clocks the message moves)
             understood = understand.read(conversations, work.conversation_id, work.message_sk)
         if book is not None and work.new_conversation and work.message_sk:
-            classify(conversations, work.conversation_id, work.message_sk, book, understood)
+            classified = classify(conversations, work.conversation_id, work.message_sk, book, understood)
         if book is not None and not work.auto_reply and work.message_sk:
             # the customer wrote: clocks start (new conversation) or move on, from the message's own time
             written = clock.parse_iso(work.message_sk.split("#")[1])
             if work.new_conversation and customers is not None:
-                # ingest reads no customer: the customer's tier is read here, as the clocks start under it
+                # ingest reads no customer: the customer's tier is read here, as the clocks start under it, from
+                # the conversation as the classification's update returned it (no read of it more)
                 sla_engine.apply_tier(conversations, customers, work.conversation_id, book, at=clock.now(),
-                                      then=sla_engine.customer_wrote(written))
+                                      then=sla_engine.customer_wrote(written), first=classified)
             else:
                 _move_clocks(conversations, work.conversation_id, written, book,
                              understood if not work.new_conversation else None)
-        conv = conversations.get_meta(work.conversation_id)
+        read = conversations.read_clocks(work.conversation_id)
+        conv = read.conversation
         if book is not None and not conv.routed and work.message_sk:
             # the conversation's first message's work has not run (lost on the way or behind: the sweep sends it
             # again): this later message's work routes it, so that it waits in its team's queue, not in the
             # placeholder team's, where none of its team's agents would be given it; the first's classifies nothing
             # more when it comes (its clocks still start from the first message)
             classify(conversations, work.conversation_id, work.message_sk, book, understood)
-            conv = conversations.get_meta(work.conversation_id)
+            read = conversations.read_clocks(work.conversation_id)
+            conv = read.conversation
         if work.quiet is not None:      # a STOP, a START, an out-of-office: nothing to answer, or nothing can be sent
             conv = consent.settle(work, conv, conversations, book)
         else:                           # written while unsubscribed: nothing can be sent
@@ -180,7 +221,9 @@ def admit(work: InboundWork | DrainWork, conversations: Conversations, book: Pol
         if understood is not None and book is not None:
             # negative or urgent: a higher priority (routing settings), with its reason on the timeline
             conv = understand.escalate(conversations, book, work.conversation_id, understood.understanding) or conv
-    return conv
+        if work.quiet is not None or conv is not read.conversation:
+            read = None                 # settled or escalated: the conversation changed since the read
+    return Admitted(conv, read, understood.message if understood is not None else None)
 
 
 def enqueue(work: InboundWork, conv: Conversation, conversations: Conversations) -> None:

@@ -102,16 +102,17 @@ def _strip(item: dict[str, Any], *extra: str) -> dict[str, Any]:
 
 
 def apply(conversations: Conversations, conversation_id: str, change: Callable[[ConversationClocks], Any],
-          book: PolicyBook, *, attempts: int = 4, extra: Callable[[], Update] | None = None
-          ) -> ConversationClocks | None:
+          book: PolicyBook, *, attempts: int = 4, extra: Callable[[], Update] | None = None,
+          first: ClockRead | None = None) -> ConversationClocks | None:
     """Read the conversation's clocks, apply ``change``, write clocks and deadlines back, retrying
     when another event changed them meanwhile. Conversations from before the engine get clocks now.
-    ``extra``: makes (once per attempt) a further change of the conversation written with the clocks."""
+    ``extra``: makes (once per attempt) a further change of the conversation written with the clocks. ``first``:
+    a read the caller has (``with_clocks``)."""
     def write(read: ClockRead, clocks: ConversationClocks) -> None:
         if change(clocks) is not False:   # False: nothing to change (a repeated event)
             conversations.save_clocks(conversation_id, clocks, read.version, read=read,
                                       extra=extra() if extra is not None else None)
-    return with_clocks(conversations, conversation_id, write, book, attempts=attempts)
+    return with_clocks(conversations, conversation_id, write, book, attempts=attempts, first=first)
 
 
 def with_clocks(conversations: Conversations, conversation_id: str,
@@ -119,7 +120,9 @@ def with_clocks(conversations: Conversations, conversation_id: str,
                 attempts: int = 4, first: ClockRead | None = None) -> ConversationClocks | None:
     """Read the conversation with its clocks and version and run ``write`` (which saves them, with whatever
     else must change with them), again from a fresh read when it raises ClockConflict. None when every
-    attempt lost to another event. ``first``: a read the caller already made, used for the first attempt."""
+    attempt lost to another event. ``first``: a read the caller already made, used for the first attempt (the
+    write is conditioned on the version it holds, so a read another change made stale costs a refused write and a
+    fresh read, never a wrong one)."""
     for attempt in range(attempts):
         read = first if first is not None and attempt == 0 else conversations.read_clocks(conversation_id)
         conv, clocks = read.conversation, read.clocks
@@ -134,7 +137,8 @@ def with_clocks(conversations: Conversations, conversation_id: str,
 
 
 def apply_tier(conversations: Conversations, customers: Customers, conversation_id: str, book: PolicyBook, *,
-               at: datetime, then: Callable[[ConversationClocks], Any] | None = None) -> ConversationClocks | None:
+               at: datetime, then: Callable[[ConversationClocks], Any] | None = None,
+               first: ClockRead | None = None) -> ConversationClocks | None:
     """Choose the conversation's clocks again with the customer's tier as their record has it now: rebind them
     to the policy for its channel, team and that tier, keeping the business time already used (counted in the
     calendar it was used in, up to ``at``), then apply ``then`` (the first message's clocks starting, a reopen).
@@ -143,7 +147,8 @@ def apply_tier(conversations: Conversations, customers: Customers, conversation_
 
     Without ``then`` (the tier changed) a conversation whose clocks have not started is left to the router,
     which reads the tier when it starts them, and one already on that tier is left as it is; ``then``
-    answering False (a repeated event) writes nothing. None when every attempt lost to another event."""
+    answering False (a repeated event) writes nothing. None when every attempt lost to another event. ``first``: a
+    read the caller has (``with_clocks``)."""
     def write(read: ClockRead, clocks: ConversationClocks) -> None:
         conv = read.conversation
         if then is None and read.clocks is None:
@@ -155,7 +160,7 @@ def apply_tier(conversations: Conversations, customers: Customers, conversation_
         if then is not None and then(clocks) is False:
             return
         conversations.save_clocks_with_tier(read, clocks, tier)
-    return with_clocks(conversations, conversation_id, write, book)
+    return with_clocks(conversations, conversation_id, write, book, first=first)
 
 
 def customer_wrote(moment: datetime) -> Callable[[ConversationClocks], bool]:
