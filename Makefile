@@ -66,8 +66,9 @@ lint: lint-python lint-template lint-web
 redrive: $(VENV)/.installed
 	$(PY) -m scripts.redrive --queue $(QUEUE) $(ARGS)
 
-# Orders and shop customers the commerce cache stored before it masked them (or before a shop pattern), masked now:
-# make remask (the running local stack; ARGS=--dry-run counts what it would write). In AWS, after a deploy:
+# What was stored before the masking in force (messages, notes, previews, names, survey comments, cached orders and
+# shop customers), masked now, with counts per kind: make remask (the running local stack; ARGS=--dry-run counts
+# what it would write). In AWS, after a deploy:
 # python -m scripts.backfill masking --stack <stack> --region <region> (scripts/backfill.py). A second run writes nothing.
 remask: $(VENV)/.installed
 	$(PY) -m scripts.backfill masking --local $(ARGS)

@@ -27,10 +27,13 @@ job; this is for an operator (a dry run first, or a table restored from a backup
 
     python -m scripts.backfill retention --stack shopdesk-prod --region eu-west-1 [--dry-run]
 
-``masking``: orders and shop customers the commerce cache stored before it masked them (or before a shop pattern
-was added) keep their texts as the platform sent them until replaced or expired (30 days); this masks them with the
-masking the cache writes with now (``shopdesk.privacy.remask``: a Scan, page by page; only what masking changes is
-written, so a second run writes nothing). Run it after a deploy that masks more, and after adding a pattern.
+``masking``: what was stored before the masking in force (an earlier version's, or before a shop pattern was
+added) keeps its words as they came; this masks it as it would be written now (``shopdesk.privacy.remask``: a Scan,
+page by page; customers' messages, notes, conversations' previews and customers' names, identities, survey
+comments, the commerce cache's orders and shop customers; only what masking changes is written, each field
+conditioned on its value as read, so a second run writes nothing and a write made meanwhile wins), and prints what
+it read and wrote per kind. The search index follows through the table's stream. A save of new masking patterns
+runs the same walk as a privacy job; this is for an operator, after a deploy that masks more (a dry run first).
 
     python -m scripts.backfill masking --stack shopdesk-prod --region eu-west-1 [--dry-run]
     make remask          (the running local stack: --local; ARGS=--dry-run)
@@ -86,10 +89,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give --stack or --table")
     if args.what == "erased" and not (args.stack or args.bucket):
         parser.error("give --stack or --bucket")
-    saved = {name: os.environ.get(name) for name in ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION")}
+    saved = {name: os.environ.get(name) for name in ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID",
+                                                     "AWS_SECRET_ACCESS_KEY")}
     try:
         if args.endpoint_url:
             os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
+        if args.local and not saved["AWS_ACCESS_KEY_ID"]:      # the local stack's own (it takes any signature)
+            from local.settings import FAKE_ACCESS_KEY, FAKE_SECRET_KEY
+            os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"] = FAKE_ACCESS_KEY, FAKE_SECRET_KEY
         if args.region:
             os.environ["AWS_DEFAULT_REGION"] = args.region
         return _run(args)
@@ -215,14 +222,15 @@ def _retention(args: argparse.Namespace, table_name: str) -> int:
 
 def _masking(args: argparse.Namespace, table_name: str) -> int:
     from shopdesk.dal.table import Table
-    from shopdesk.privacy.remask import remask
+    from shopdesk.privacy.remask import KINDS, remask
 
     counts = remask(Table(table_name), dry_run=args.dry_run)
-    busy = counts["changed_meanwhile"]
-    print(f"masking: {counts['orders']} orders and {counts['shop_customers']} shop customers read, "
-          f"{'would write' if args.dry_run else 'wrote'} {counts['orders_masked']} orders and "
-          f"{counts['shop_customers_masked']} shop customers masked"
-          + (f", {busy} changed meanwhile at every attempt (run it again)" if busy else ""))
+    verb = "would write" if args.dry_run else "wrote"
+    for kind in KINDS:
+        print(f"masking: {kind.replace('_', ' ')}: {counts[kind]} read, {verb} {counts[f'{kind}_masked']} masked")
+    if counts["changed_meanwhile"]:
+        print(f"masking: {counts['changed_meanwhile']} changed meanwhile by another write, left as it wrote them: "
+              "run it again to read them again")
     return 0
 
 

@@ -27,7 +27,7 @@ from shopdesk.logic.sla import sweep
 from shopdesk.logic.sla_engine import book_for
 from shopdesk.logs import logger_for
 from shopdesk.privacy.inactive import timer_runner
-from shopdesk.privacy.jobs import SETTLE_TIMER, settle_runner
+from shopdesk.privacy.jobs import MASKING_SETTLE_TIMER, SETTLE_TIMER, settle_runner
 
 settings = SweepSettings.from_env()
 logger = logger_for()
@@ -49,6 +49,8 @@ if settings.privacy_queue_url:           # retention of inactive customers: eras
     on_timer[INACTIVE_TIMER] = timer_runner(settings.table_name, settings.privacy_queue_url)
     # a retention save's second pass, once every writer has read the new settings
     on_timer[SETTLE_TIMER] = settle_runner(settings.table_name, settings.privacy_queue_url)
+    # ... and a masking patterns save's (what writers holding the old patterns stored meanwhile, masked)
+    on_timer[MASKING_SETTLE_TIMER] = settle_runner(settings.table_name, settings.privacy_queue_url, "masking")
 if settings.live_connections_endpoint:   # an agent socket past its token's expiry, heard from or not: closed
     sockets = LiveConnections(Connections(conversations.table, settings.due_shards), agents,
                               ConnectionPoster(settings.live_connections_endpoint))

@@ -80,11 +80,13 @@ def test_orders_and_shop_customers_cached_before_masking_are_masked_once_by_the_
     monkeypatch.setattr(remask, "PAGE", 3)           # the walk takes many pages: the table is never read at once
 
     # When an operator counts first (a dry run), nothing is written
-    assert "would write 2 orders and 1 shop customers masked" in _run(desk, capsys, "--dry-run")
+    out = _run(desk, capsys, "--dry-run")
+    assert "masking: orders: 3 read, would write 2 masked" in out and "shop customers: 1 read, would write 1" in out
     assert desk.item("ORDER#shopify#7001") == before["ORDER#shopify#7001"]
 
     # When the scan runs
-    assert "3 orders and 1 shop customers read, wrote 2 orders and 1 shop customers masked" in _run(desk, capsys)
+    out = _run(desk, capsys)
+    assert "masking: orders: 3 read, wrote 2 masked" in out and "masking: shop customers: 1 read, wrote 1 masked" in out
 
     # Then the orders cached unmasked hold their texts masked as the cache masks them now, the last four kept
     for pk in ("ORDER#shopify#7001", "ORDER#woocommerce#88"):
@@ -110,5 +112,6 @@ def test_orders_and_shop_customers_cached_before_masking_are_masked_once_by_the_
 
     # When it runs again, it writes nothing
     after = {pk: desk.item(pk) for pk in (*before, "SHOPCUSTOMER#shopify#501")}
-    assert "3 orders and 1 shop customers read, wrote 0 orders and 0 shop customers masked" in _run(desk, capsys)
+    out = _run(desk, capsys)
+    assert "masking: orders: 3 read, wrote 0 masked" in out and "masking: shop customers: 1 read, wrote 0 masked" in out
     assert {pk: desk.item(pk) for pk in after} == after

@@ -335,3 +335,14 @@ def test_the_privacy_function_lists_two_prefixes_of_the_media_bucket_and_the_web
                              "InboundTelegramFunction", "PrivacyFunction"}
     for name in set(deleting) - {"PrivacyFunction"}:
         assert [s["Resource"] for s in deleting[name]] == [{"Fn::Sub": "${MediaBucket.Arn}/media/c_*"}], name
+
+
+def test_only_the_privacy_function_scans_the_table_for_the_masking_job_and_no_index():
+    # the masking job reads every item that holds what customers wrote (a Scan of the table: they are on no one
+    # index, privacy/remask.py); no request path scans
+    scans = ("dynamodb:Scan", "dynamodb:*", "*")
+    scanning = {name: [s["Resource"] for s in _statements(name)
+                       if s["Effect"] == "Allow" and any(a in scans for a in s["Action"])]
+                for name in _of("AWS::Serverless::Function")}
+    assert {name: found for name, found in scanning.items() if found} == {
+        "PrivacyFunction": [{"Fn::GetAtt": ["DeskTable", "Arn"]}]}

@@ -1436,7 +1436,7 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "export" | "erase" | "retention";
+            kind: "export" | "erase" | "retention" | "masking";
             /** Customer Id */
             customer_id?: string | null;
             /**
@@ -1653,6 +1653,11 @@ export interface components {
              * @description a save that changed the retention of messages, resolved conversations or inactive customers: the job giving what is already stored the new one (GET /admin/privacy/jobs/{job_id})
              */
             retention_job_id?: string | null;
+            /**
+             * Masking Job Id
+             * @description a save that added a masking pattern or changed one: the job masking what is already stored with it (messages, notes, previews, names, survey comments, cached orders; GET /admin/privacy/jobs/{job_id})
+             */
+            masking_job_id?: string | null;
         };
         /**
          * Problem

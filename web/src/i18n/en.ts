@@ -916,6 +916,7 @@ export const en = {
   "privacy.job.export": "Export of {id}",
   "privacy.job.erase": "Erase of {id}",
   "privacy.job.retention": "Retention given to what is stored",
+  "privacy.job.masking": "Masking patterns applied to what is stored",
   "privacy.status.running": "running…",
   "privacy.status.done": "done",
   "privacy.status.failed": "failed",

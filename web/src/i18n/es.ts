@@ -917,6 +917,7 @@ export const es: Catalogue = {
   "privacy.job.export": "Exportación de {id}",
   "privacy.job.erase": "Borrado de {id}",
   "privacy.job.retention": "Retención aplicada a lo guardado",
+  "privacy.job.masking": "Patrones de enmascarado aplicados a lo guardado",
   "privacy.status.running": "en curso…",
   "privacy.status.done": "terminado",
   "privacy.status.failed": "fallido",

@@ -920,6 +920,7 @@ export const pt: Catalogue = {
   "privacy.job.export": "Exportação de {id}",
   "privacy.job.erase": "Apagamento de {id}",
   "privacy.job.retention": "Retenção aplicada ao que está guardado",
+  "privacy.job.masking": "Padrões de mascaramento aplicados ao que está guardado",
   "privacy.status.running": "em andamento…",
   "privacy.status.done": "concluído",
   "privacy.status.failed": "falhou",

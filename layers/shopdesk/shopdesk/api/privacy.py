@@ -48,6 +48,9 @@ class PrivacySettingsOut(BaseModel):
     retention_job_id: str | None = Field(None, description="a save that changed the retention of messages, resolved "
                                          "conversations or inactive customers: the job giving what is already "
                                          "stored the new one (GET /admin/privacy/jobs/{job_id})")
+    masking_job_id: str | None = Field(None, description="a save that added a masking pattern or changed one: the "
+                                       "job masking what is already stored with it (messages, notes, previews, "
+                                       "names, survey comments, cached orders; GET /admin/privacy/jobs/{job_id})")
 
 
 class JobStarted(BaseModel):
@@ -58,7 +61,7 @@ class JobStarted(BaseModel):
 
 class JobOut(BaseModel):
     job_id: str
-    kind: Literal["export", "erase", "retention"]
+    kind: Literal["export", "erase", "retention", "masking"]
     customer_id: str | None = None
     status: Literal["running", "done", "failed"]
     created_at: str | None = None

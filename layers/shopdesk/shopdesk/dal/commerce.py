@@ -357,11 +357,11 @@ class CachedRecords:
         page = self.table.scan(filter=_CACHED_FILTER, names={"#type": "type"},
                                values={":order": "order", ":shop_customer": "shop_customer"},
                                limit=limit, cursor=cursor)
-        return [_cached(item) for item in page.items], page.cursor
+        return [cached_record(item) for item in page.items], page.cursor
 
     def get(self, pk: str) -> CachedRecord | None:
         item = self.table.get(pk, "META")
-        return _cached(item) if item and item.get("type") in CACHED_KINDS else None
+        return cached_record(item) if item and item.get("type") in CACHED_KINDS else None
 
     def replace(self, cached: CachedRecord, record: Order | ShopCustomer) -> None:
         """Write ``record`` as the body, only if the item is still as read (an order's version, which this moves
@@ -374,7 +374,8 @@ class CachedRecords:
         self.table.update(cached.pk, "META", update)
 
 
-def _cached(item: dict[str, Any]) -> CachedRecord:
+def cached_record(item: dict[str, Any]) -> CachedRecord:
+    """An order or a shop customer item as ``CachedRecords`` reads it."""
     kind = "order" if item["type"] == "order" else "shop_customer"
     record: Order | ShopCustomer = _order(item) if kind == "order" else ShopCustomer.model_validate_json(item["body"])
     return CachedRecord(kind=kind, pk=str(item["PK"]), record=record, body=str(item["body"]),

@@ -48,6 +48,13 @@ def subject_of(name: str) -> tuple[str | None, str]:
 STORED_CLASSES = ("messages_days", "closed_conversations_days", "inactive_customers_days")
 
 
+def masks_more(before: Sequence[dict[str, Any]], settings: PrivacySettings) -> bool:
+    """Whether a save adds a masking pattern or changes one's expression or name (what is stored is masked with it:
+    a masking job); one taken away unmasks nothing, so needs none."""
+    was = {(p["name"], p["pattern"]) for p in before}
+    return any((p.name, p.pattern) not in was for p in settings.masking_patterns)
+
+
 @dataclass
 class PrivacyDesk:
     trail: AuditTrail
@@ -109,8 +116,9 @@ class PrivacyDesk:
                      caller_id: str = "admin") -> dict[str, Any]:
         """Save the fields given over the stored ones (``models.given``: a save of the masking patterns keeps the
         retention); when a retention of the table's items changed, start the job that gives what is already
-        stored the new one (its id: ``retention_job_id``). Written over the version read (another admin's save
-        in between is a 409 with the caller's ``expected_version``, else merged over)."""
+        stored the new one (its id: ``retention_job_id``); when a masking pattern was added or changed, the job
+        that masks what is already stored with it (``masking_job_id``). Written over the version read (another
+        admin's save in between is a 409 with the caller's ``expected_version``, else merged over)."""
         require(by, ADMIN)
         for attempt in range(SETTINGS_ATTEMPTS):
             before = self.policies.read()
@@ -145,6 +153,8 @@ class PrivacyDesk:
         bucket_rules(settings.retention, self.lake, self.media, self.media_days)
         if any(before["retention"].get(name) != getattr(settings.retention, name) for name in STORED_CLASSES):
             saved["retention_job_id"] = self.jobs.start_retention(caller_id)["job_id"]
+        if masks_more(before["masking_patterns"], settings):
+            saved["masking_job_id"] = self.jobs.start_masking(caller_id)["job_id"]
         return saved
 
     def start(self, by: Iterable[str], kind: Kind, customer_id: str, caller_id: str) -> dict[str, Any]:

@@ -14,6 +14,11 @@ timer in the due index at ``SETTLE_SECONDS`` after the save; the sweep runs it (
 second retention job (``system:retention``, ``settles``: the first) that walks again once every cache has expired,
 and that one leaves no timer.
 
+A ``masking`` job (no customer) masks what is already stored with the masking patterns an admin just added or changed
+(``privacy/remask.py``: messages, notes, previews, names, survey comments, the commerce cache), the same way: a
+slice per invocation over the table's Scan (group ``masking``), its position on the job, and a second pass
+(``masking_settle``) once writers that still held the old patterns have read the new ones.
+
 A job is ``running`` until it is ``done`` (an export with its archive's key) or ``failed`` (a customer who
 does not exist any more, for an export). A job that crashed is retried by the queue (up to its DLQ), and
 both operations can run again: an export writes the same archive, an erase finds only what is left.
@@ -47,6 +52,7 @@ from aws_lambda_powertools import Logger
 
 from shopdesk import clock
 from shopdesk.analytics import Lake
+from shopdesk.commerce.masking import RecordMasking
 from shopdesk.commerce.models import PrivacyRequest, request_status
 from shopdesk.dal.commerce import CommerceStore, privacy_request_key
 from shopdesk.dal.conversations import Conversations
@@ -63,6 +69,7 @@ from shopdesk.privacy.audit import AuditTrail
 from shopdesk.privacy.erase import Eraser
 from shopdesk.privacy.export import archive, audit_of, events_of
 from shopdesk.privacy.reapply import reapply_step
+from shopdesk.privacy.remask import remask_step
 from shopdesk.privacy.settings import CACHE_SECONDS, ttl_after
 from shopdesk.privacy.subject import MAX_CUSTOMERS, Subject, gather
 
@@ -70,6 +77,8 @@ logger = Logger(child=True)
 
 Kind = Literal["export", "erase"]
 RETENTION_GROUP = "retention"     # the retention jobs' message group: one walk at a time
+MASKING_GROUP = "masking"         # the masking jobs': one scan at a time
+WALKS = {"retention": RETENTION_GROUP, "masking": MASKING_GROUP}     # the jobs that walk the table, no customer
 DOWNLOAD_SECONDS = 900          # the export's link: fifteen minutes
 ARCHIVE_DAYS = 1                # the export bucket's lifecycle (template.yaml, ExportBucket) deletes archives after it
 ERASED_MEANWHILE = "the customer was erased while their export ran: its archive was deleted"
@@ -180,12 +189,20 @@ class PrivacyJobs:
     def start_retention(self, by: str, *, settles: str | None = None) -> dict[str, Any]:
         """Give what is already stored the retention just saved (a ``retention`` job, no customer); ``settles``: the
         job of a save this one walks again for, once every writer has read that save's settings."""
-        job = {"id": new_id("j_"), "kind": "retention", "status": "running", "requested_by": by,
+        return self.start_walk("retention", by, settles=settles)
+
+    def start_masking(self, by: str, *, settles: str | None = None) -> dict[str, Any]:
+        """Mask what is already stored with the masking patterns just saved (a ``masking`` job, no customer);
+        ``settles`` as for a retention job."""
+        return self.start_walk("masking", by, settles=settles)
+
+    def start_walk(self, kind: str, by: str, *, settles: str | None = None) -> dict[str, Any]:
+        job = {"id": new_id("j_"), "kind": kind, "status": "running", "requested_by": by,
                "created_at": clock.iso(clock.now())}
         if settles:
             job["settles"] = settles
         self.store.create(job)
-        self.queue.send({"job_id": job["id"]}, group=RETENTION_GROUP, dedup_id=job["id"])
+        self.queue.send({"job_id": job["id"]}, group=WALKS[kind], dedup_id=job["id"])
         return {"job_id": job["id"]}
 
     def status(self, job_id: str) -> dict[str, Any]:
@@ -336,7 +353,7 @@ class PrivacyWorker:
         if job["kind"] == "erase":            # a merge or another erase may take them on (a redrive marks them again)
             self.store.not_erasing(job["customer_id"], job_id)
             self._release(job_id, job["customer_id"])
-        action = "retention.failed" if job["kind"] == "retention" else f"customer.{job['kind']}.failed"
+        action = f"{job['kind']}.failed" if job["kind"] in WALKS else f"customer.{job['kind']}.failed"
         self.trail.record(actor="system:privacy", action=action, customer_id=job.get("customer_id"),
                           details={"job_id": job_id, "requested_by": job["requested_by"], "attempts": attempt,
                                    "error": reason})
@@ -345,6 +362,8 @@ class PrivacyWorker:
     def _run(self, job_id: str, job: dict[str, Any], time_left: Callable[[], float] | None) -> str:
         if job["kind"] == "retention":
             return self._retention(job_id, job, time_left)
+        if job["kind"] == "masking":
+            return self._masking(job_id, job, time_left)
         merged_into = self.store.merged_into(job["customer_id"])
         if merged_into:                     # since the job was asked for: what it would find is the survivor's now
             return self._merged_meanwhile(job_id, job, merged_into)
@@ -457,24 +476,51 @@ class PrivacyWorker:
         logger.info("retention applied", extra={"job_id": job_id, **settles, **counts})
         return "done"
 
+    def _masking(self, job_id: str, job: dict[str, Any], time_left: Callable[[], float] | None) -> str:
+        """One slice of the masking scan: from the job's position until done or the invocation's time runs low;
+        then, as a retention job does, a second pass once every writer has read the patterns saved."""
+        if self.conversations is None or self.queue is None:
+            raise RuntimeError("a masking job needs the table and the privacy queue")
+        self.trail.policies.fresh()                 # the patterns as saved now, whatever this container cached
+        counts, position = remask_step(self.conversations.table, masking=RecordMasking(self.trail.policies),
+                                       since=job.get("position"), counts=job.get("counts"), time_left=time_left)
+        if position is not None:
+            self.store.progress(job_id, position=position, counts=counts)
+            self.queue.send({"job_id": job_id}, group=MASKING_GROUP,
+                            dedup_id=f"{job_id}-{hashlib.sha256(position.encode()).hexdigest()[:32]}")
+            return "continued"
+        if not job.get("settles"):
+            due = max(clock.parse_iso(job["created_at"]) + timedelta(seconds=SETTLE_SECONDS), clock.now())
+            self.conversations.set_timer(job_pk(job_id), MASKING_SETTLE_TIMER, clock.iso(due))
+        self.store.finish(job_id, "done", counts=counts)
+        settles = {"settles": job["settles"]} if job.get("settles") else {}
+        self.trail.record(actor="system:privacy", action="masking.applied",
+                          details={"job_id": job_id, "requested_by": job["requested_by"], **settles, **counts,
+                                   "patterns": [p.name for p in self.trail.policies.current().patterns]})
+        logger.info("masking applied", extra={"job_id": job_id, **settles, **counts})
+        return "done"
+
 
 # A retention job's second pass (``settle_runner``). Writers read the privacy settings at most every
 # ``CACHE_SECONDS`` per container: one that read them just before a save writes with the old retention until then,
 # and a write it began may land up to a minute later (the longest timeout of a function that writes items).
 SETTLE_TIMER = "retention_settle"
+MASKING_SETTLE_TIMER = "masking_settle"          # a masking job's, the same for the masking patterns
 SETTLE_SECONDS = CACHE_SECONDS + 60
 SETTLER = "system:retention"
+SETTLERS = {"retention": SETTLER, "masking": "system:masking"}
 
 
-def settle_runner(table_name: str, privacy_queue_url: str) -> Callable[[str], object]:
-    """The sweep's runner of ``retention_settle`` timers (its ``on_timer``), given the job whose save they follow:
-    a retention job of its own walks again. Built at the first one, so a sweep with none builds nothing."""
+def settle_runner(table_name: str, privacy_queue_url: str, kind: str = "retention") -> Callable[[str], object]:
+    """The sweep's runner of ``retention_settle`` (``masking_settle``: ``kind`` masking) timers (its ``on_timer``),
+    given the job whose save they follow: a job of its own walks again. Built at the first one, so a sweep with none
+    builds nothing."""
     made: list[PrivacyJobs] = []
 
     def run(job_id: str) -> object:
         if not made:
             table = Table(table_name)
             made.append(PrivacyJobs(PrivacyJobStore(table), Queue(privacy_queue_url), Customers(table)))
-        return made[0].start_retention(SETTLER, settles=job_id)
+        return made[0].start_walk(kind, SETTLERS[kind], settles=job_id)
 
     return run

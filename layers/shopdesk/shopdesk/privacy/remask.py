@@ -1,60 +1,175 @@
-"""The masking in force applied to what the commerce cache stored before it (#14): ``python -m scripts.backfill
-masking``, run on demand after a deploy.
+"""The masking in force applied to what was stored before it (#14): ``python -m scripts.backfill masking`` (all at
+once: ``remask``), and the ``masking`` privacy job a save of new masking patterns starts (``privacy/jobs.py``, a
+slice per invocation: ``remask_step``).
 
-The cache masks an order or a shop customer as it writes it (``commerce/masking.py``), so orders and customer records
-cached by an earlier version, or before a shop pattern was added, keep their texts as the platform sent them until a
-newer copy replaces them or they expire. This walks the table page by page (a Scan: the cache's items are on no
-index; ``PAGE`` items read a request, never the table at once), masks each order and shop customer with the write
-path's own functions (``RecordMasking``: ``mask_name`` and ``mask``, the shop's patterns as saved) and writes the body
-again only where that changes it. An item already masked is not written: a second run writes nothing, and a run
-stopped anywhere can be run again. A write is conditioned on the item as read; when a webhook wrote it meanwhile,
-it is read again and masked again (``ATTEMPTS``), since a merge may have kept what it held.
+Everything is masked as it is written (``logic/ingest.py``, ``PrivacyPolicies.masked``, ``commerce/masking.py``), so
+what was stored by an earlier version, or before a shop pattern was added, keeps its words as they came. This walks
+the table page by page (a Scan, ``dal/texts.py``: these items are on no one index; ``PAGE`` items read a request,
+never the table at once) and masks, with the write path's own functions (``mask`` and ``mask_name``, the shop's
+patterns as saved):
+
+- a customer's message: its text, subject and edited text, its payload as ingest masks it (every string but the
+  mail's headers and the reply context, of which the mail's subject and quoted history), and ``masked`` lists what
+  it masked; a note: its text. A reply is stored as it was sent and a system entry as the desk wrote it: neither is
+  read. A message's files keep their names: their copy's key in the media bucket is made from it;
+- a conversation: the last message's preview and the customer's name it shows;
+- a customer's record and each of their identities: the name;
+- a satisfaction survey: the customer's comment;
+- the commerce cache's orders and shop customers (``RecordMasking``).
+
+Only the fields masking changes are written, each conditioned on the value read (``StoredTexts.replace``): a write
+made meanwhile wins, and the item is read again at the next run (``changed_meanwhile``); an order or a shop customer
+is read again at once, up to ``ATTEMPTS`` times, since a webhook's merge may have kept what it held. What is masked
+already is not written, so a second run writes nothing, and a run stopped anywhere can be run again. The search
+index follows: it is fed by the table's stream, and a message whose words changed, or a customer whose name did,
+is indexed again from its new image by the indexer (``search/feed.py``), its old terms replaced.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 from shopdesk.commerce.masking import RecordMasking
 from shopdesk.commerce.models import Order, ShopCustomer
-from shopdesk.dal.commerce import CachedRecord, CachedRecords
+from shopdesk.dal.commerce import CACHED_KINDS, CachedRecord, CachedRecords, cached_record
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.table import ConditionFailed, Table
-from shopdesk.privacy.settings import PrivacyPolicies
+from shopdesk.dal.texts import StoredTexts
+from shopdesk.logic.ingest import masked_value
+from shopdesk.privacy.masking import mask, mask_name
+from shopdesk.privacy.settings import PrivacyPolicies, PrivacyPolicy
 
 PAGE = 200
 ATTEMPTS = 4
-COUNTS = ("orders", "shop_customers", "orders_masked", "shop_customers_masked", "changed_meanwhile")
+RESERVE_SECONDS = 60.0      # a job's step stops between pages with this much time left
+# what is read, by kind; each also counted as ``<kind>_masked`` when written (or, a dry run, to be written)
+KINDS = ("messages", "notes", "conversations", "customers", "identities", "surveys", "orders", "shop_customers")
+COUNTS = (*KINDS, *(f"{kind}_masked" for kind in KINDS), "changed_meanwhile")
+PAYLOAD_KEPT = ("email", "reply_context")       # ingest masks the mail's subject and quoted history, not its headers
+
+Changes = dict[str, tuple[Any, Any]]
 
 
 def remask(table: Table, *, masking: RecordMasking | None = None, dry_run: bool = False) -> dict[str, int]:
-    """Counts of the orders and shop customers read and of those written (or, ``dry_run``, that would be) masked;
-    ``changed_meanwhile``: written by someone else at every attempt (their write masked them)."""
+    """Counts of what was read, by kind, and of what was written (or, ``dry_run``, would be) masked: the whole table
+    at once (``python -m scripts.backfill masking``); ``changed_meanwhile``: written by someone else after the read
+    (an order or a shop customer: at every attempt), to be read again by the next run."""
+    counts, _ = remask_step(table, masking=masking, dry_run=dry_run)
+    return counts
+
+
+def remask_step(table: Table, *, masking: RecordMasking | None = None, since: str | None = None,
+                counts: Mapping[str, int] | None = None, time_left: Callable[[], float] | None = None,
+                dry_run: bool = False) -> tuple[dict[str, int], str | None]:
+    """As ``remask``, from the position ``since`` (None: the start) until done or ``time_left()`` runs low. Returns
+    the counts (added to ``counts``) and where to go on from (None: done; else the Scan's opaque cursor)."""
     masking = masking or RecordMasking(PrivacyPolicies(ConfigStore(table)))
-    records = CachedRecords(table)
-    done = dict.fromkeys(COUNTS, 0)
-    cursor: str | None = None
+    policy = masking.privacy.current()
+    texts, records = StoredTexts(table), CachedRecords(table)
+    done = {name: int((counts or {}).get(name, 0)) for name in COUNTS}
+    cursor, pages = since, 0
     while True:
-        page, cursor = records.page(cursor, PAGE)
-        for cached in page:
-            plural = "orders" if cached.kind == "order" else "shop_customers"
-            done[plural] += 1
-            if _mask(records, cached, masking, dry_run=dry_run, done=done):
-                done[f"{plural}_masked"] += 1
+        if pages and time_left is not None and time_left() < RESERVE_SECONDS:     # a page at least, each step
+            return done, cursor
+        pages += 1
+        page, cursor = texts.page(cursor, PAGE)
+        for item in page:
+            if item["type"] in CACHED_KINDS:
+                cached = cached_record(item)
+                kind = "orders" if cached.kind == "order" else "shop_customers"
+                done[kind] += 1
+                if _mask_record(records, cached, masking, dry_run=dry_run, done=done):
+                    done[f"{kind}_masked"] += 1
+                continue
+            kind, changes, kinds = _changes(item, policy)
+            if kind is None:
+                continue
+            done[kind] += 1
+            if not changes:
+                continue
+            if dry_run:
+                done[f"{kind}_masked"] += 1
+                continue
+            also = {"masked": list(dict.fromkeys([*(item.get("masked") or []), *kinds]))} if kinds else None
+            try:
+                texts.replace(item, changes, also)
+            except ConditionFailed:
+                done["changed_meanwhile"] += 1        # that write wins; the next run reads it again
+                continue
+            done[f"{kind}_masked"] += 1
         if not cursor:
-            return done
+            return done, None
 
 
-def _masked(cached: CachedRecord, masking: RecordMasking) -> Order | ShopCustomer:
+def _changes(item: Mapping[str, Any], policy: PrivacyPolicy) -> tuple[str | None, Changes, list[str]]:
+    """The item's kind (None: one not read), its fields masking changes (as read, masked), and, for a message,
+    what it masked."""
+    changes: Changes = {}
+    kinds: list[str] = []
+
+    def text(path: str, value: Any, how: Callable[..., Any] = mask) -> None:
+        if isinstance(value, str) and value:
+            found = how(value, policy.patterns)
+            if found.text != value:
+                changes[path] = (value, found.text)
+                kinds.extend(found.kinds)
+
+    match item["type"]:
+        case "message" if item.get("direction") == "inbound":
+            for field in ("text", "subject", "edited_text"):
+                text(field, item.get(field))
+            _payload(item.get("payload"), policy, changes, kinds)
+            return "messages", changes, list(dict.fromkeys(kinds))
+        case "message" if item.get("direction") == "note":
+            text("text", item.get("text"))
+            return "notes", changes, list(dict.fromkeys(kinds))
+        case "conversation":
+            text("last_message_preview", item.get("last_message_preview"))
+            text("customer.name", (item.get("customer") or {}).get("name"), mask_name)
+            return "conversations", changes, []
+        case "customer":
+            text("name", item.get("name"), mask_name)
+            return "customers", changes, []
+        case "identity":
+            text("customer_name", item.get("customer_name"), mask_name)
+            return "identities", changes, []
+        case "csat":
+            text("comment", item.get("comment"))
+            return "surveys", changes, []
+    return None, changes, kinds
+
+
+def _payload(payload: Any, policy: PrivacyPolicy, changes: Changes, kinds: list[str]) -> None:
+    """A customer's message's payload masked as ingest masks it (``logic.ingest.masked``): every string of what the
+    channel sent and of an unsupported item's raw copy; of the mail's part, its subject and quoted history."""
+    if not isinstance(payload, dict) or not payload:
+        return
+    found: list[str] = []
+    masked = {key: value if key in PAYLOAD_KEPT else masked_value(value, policy, found)
+              for key, value in payload.items()}
+    mail = payload.get("email")
+    if isinstance(mail, dict):
+        masked["email"] = {**mail, **{key: masked_value(mail[key], policy, found)
+                                      for key in ("subject", "quoted_text") if isinstance(mail.get(key), str)}}
+    if masked != payload:
+        changes["payload"] = (payload, masked)
+        kinds.extend(found)
+
+
+def _masked_record(cached: CachedRecord, masking: RecordMasking) -> Order | ShopCustomer:
     record = cached.record
     return masking.order(record) if isinstance(record, Order) else masking.customer(record)
 
 
-def _mask(records: CachedRecords, cached: CachedRecord | None, masking: RecordMasking, *, dry_run: bool,
-          done: dict[str, int]) -> bool:
-    """Whether the record was (would be) written masked; nothing is written when masking changes nothing."""
+def _mask_record(records: CachedRecords, cached: CachedRecord | None, masking: RecordMasking, *, dry_run: bool,
+                 done: dict[str, int]) -> bool:
+    """Whether the order or shop customer was (would be) written masked; nothing is written when masking changes
+    nothing."""
     for _ in range(ATTEMPTS):
         if cached is None:
             return False                # expired or erased meanwhile
-        masked = _masked(cached, masking)
+        masked = _masked_record(cached, masking)
         if masked == cached.record:
             return False
         if dry_run:
