@@ -258,3 +258,36 @@ def test_unassigned_lists_the_queues_of_the_callers_teams_most_urgent_then_longe
     status, body = agent(desk, "GET", "/agent/conversations", "root", query="view=unassigned&team=billing",
                          groups="[admins]")
     assert status == 200 and [c["id"] for c in body["items"]] == [third, second]
+
+
+def test_a_priority_change_leaves_the_conversation_where_its_last_activity_put_it(desk):
+    from tests.integration.test_admin_api import admin_call
+    lead = "[supervisors]"
+    assert admin_call(desk, "PUT", "/admin/teams/billing", "[admins]", {"id": "billing", "name": "Billing"})[0] == 200
+    # Given alice holding one conversation and another waiting in the queue, their customers writing an hour ago
+    online(desk, "alice")
+    held = customer_writes(desk, "+31612340111", "hi", "SMp1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert agent(desk, "PUT", "/agent/me/presence", "alice", {"presence": "offline"})[0] == 200
+    waiting = customer_writes(desk, "+31612340112", "hi", "SMp2")
+    desk.drain_queue(desk.work_queue_url, "router")
+    places = ("updated_at", "InboxSK", "StatusSK")      # its place in the Inbox, Access and ByStatus indexes
+    before = {conv: desk.item(f"CONV#{conv}") for conv in (held, waiting)}
+    assert before[held]["assignee"] == "alice" and "QueuePK" in before[waiting]
+    clock.set_offset(3600)
+    # When a lead raises their priority and sets skills
+    for conv in (held, waiting):
+        body = {"priority": "urgent", "skills": ["refunds"]}
+        assert agent(desk, "PUT", f"/agent/conversations/{conv}/routing", "lead", body, groups=lead)[0] == 200
+    # Then the priority and the queue's place changed, and nothing the lists sort or filter by moved
+    for conv in (held, waiting):
+        item = desk.item(f"CONV#{conv}")
+        assert item["priority"] == "urgent" and item["skills"] == ["refunds"]
+        assert {k: item[k] for k in places} == {k: before[conv][k] for k in places}
+    assert desk.item(f"CONV#{waiting}")["QueueSK"] != before[waiting]["QueueSK"]
+    status, body = agent(desk, "GET", "/agent/conversations", "alice", query="view=mine")
+    assert status == 200 and [c["id"] for c in body["items"]] == [held]
+    # while a change of team moves it (the lake dates the change by it)
+    moved = agent(desk, "PUT", f"/agent/conversations/{held}/routing", "lead", {"team": "billing"}, groups=lead)
+    assert moved[0] == 200
+    assert desk.item(f"CONV#{held}")["updated_at"] > before[held]["updated_at"]

@@ -833,15 +833,17 @@ class Conversations:
         note, in one transaction conditioned on the routing and clocks as read. A waiting conversation
         takes its new place in the (new team's) queue; with ``release`` the assignee gives it up (their
         capacity, the silence timer) and, if open, it waits in the new team's queue from now.
-        ClockConflict when the conversation changed meanwhile."""
+        ClockConflict when the conversation changed meanwhile. A change of priority or skills alone leaves
+        ``updated_at`` and the index keys made from it as they were (``_moves_activity``)."""
         conv = read.conversation
         now = clock.now_iso()
         update = (Update().set("priority", priority.value).set("team", team).set("AccessPK", it.access_team(team))
                   .remove("unrouted")                     # a person routed it: its team's from now on
-                  .set("skills", skills or None).set("updated_at", now).set("StatusSK", now)
-                  .set("InboxSK", f"{conv.status.value}#{now}").set("changed_by", note.author or "system")
+                  .set("skills", skills or None).set("changed_by", note.author or "system")
                   .when("#status = :read_status AND #priority = :read_priority AND #team = :read_team",
                         read_status=conv.status.value, read_priority=conv.priority.value, read_team=conv.team))
+        if _moves_activity(conv, team=team, assignee=None if release else conv.assignee):
+            update.set("updated_at", now).set("StatusSK", now).set("InboxSK", f"{conv.status.value}#{now}")
         ops = [self.table.put_op(it.message_item(self.retention.stamp(note)))]
         since = clock.iso(conv.waiting_since) if conv.waiting_since and not conv.assignee else None
         if conv.assignee:
@@ -1748,6 +1750,15 @@ def _safe_missing_map(table: Table, conversation_id: str, name: str) -> bool:
 
 class AgentUnavailable(Exception):
     pass
+
+
+def _moves_activity(conv: Conversation, *, team: str, assignee: str | None) -> bool:
+    """Whether a routing change (``reroute``) moves the conversation's ``updated_at`` (and ``StatusSK``, ``InboxSK``:
+    its place in the Inbox, Access and ByStatus indexes, two write units each). A change of team (or a person
+    routing it) or of assignee does: the lake dates those by it (shopdesk.analytics.events: classified, unassigned).
+    Priority and skills alone do not: no list sorts or filters by them there (the queue's place has its own key,
+    ``QueueSK``), and no fact of the lake is dated by them, so the lists keep it where its last activity put it."""
+    return team != conv.team or assignee != conv.assignee or not conv.routed
 
 
 def _customer_wrote(now: str, channel: str, route: dict[str, str], preview: str | None, *,
