@@ -579,6 +579,37 @@ describe("a retention saved", () => {
   });
 });
 
+describe("a masking pattern added", () => {
+  it("is followed as the job masks what is already stored with it, with how much it read and wrote again", async () => {
+    const settings = {
+      retention: { messages_days: null, closed_conversations_days: null, events_days: 400, audit_days: 730, dedupe_markers_days: 90 },
+      masking_patterns: [{ name: "BSN", pattern: "BSN:?\\s?\\d{9}" }],
+      version: 3,
+    };
+    const putPrivacySettings = vi.fn(async () => ({ ...settings, version: 4, masking_job_id: "j_m" }));
+    const states = [
+      { job_id: "j_m", kind: "masking", status: "running", counts: { messages: 150, notes: 50, messages_masked: 3 } },
+      {
+        job_id: "j_m",
+        kind: "masking",
+        status: "done",
+        counts: { messages: 300, notes: 80, customers: 20, messages_masked: 4, notes_masked: 1, customers_masked: 2, changed_meanwhile: 1 },
+      },
+    ];
+    const privacyJob = vi.fn(async () => states.shift() ?? states[0]);
+    show("privacy-settings", { privacySettings: async () => settings, putPrivacySettings, privacyJob } as unknown as Partial<Api>);
+    await vi.waitFor(() => expect(text()).toContain("Masking patterns"));
+    $("form").dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+    await vi.waitFor(() => expect(text()).toContain("Masking what is already stored with the patterns… 200 stored items read so far."));
+    await vi.waitFor(
+      () => expect(text()).toContain("What was already stored is masked with the patterns: 400 stored items read, 7 written again masked."),
+      { timeout: 4000 },
+    );
+    expect(privacyJob).toHaveBeenCalledWith("j_m");
+    expect(text()).not.toContain("new retention");
+  });
+});
+
 describe("the settings' refusals at their fields", () => {
   it("privacy settings: a bad regular expression under its pattern", async () => {
     const putPrivacySettings = vi.fn(async () => {

@@ -509,6 +509,7 @@ export function PrivacySettingsAdmin() {
   });
   const errors = refused.fields;
   const applying = useFollowed(saved?.retention_job_id);
+  const remasking = useFollowed(saved?.masking_job_id);
   if (!form) return <p class="muted">{t("loading")}</p>;
   const sentAs = sentMaskingIndex(form);
   const setMasking = (index: number, change: Partial<PrivacyForm["masking"][number]>) =>
@@ -595,6 +596,7 @@ export function PrivacySettingsAdmin() {
         </button>
         <Said message={message} />
         {applying && <Applying job={applying} />}
+        {remasking && <Remasking job={remasking} />}
       </form>
     </section>
   );
@@ -615,6 +617,29 @@ function useFollowed(jobId: string | null | undefined): PrivacyJob | null {
     };
   }, [jobId]);
   return job;
+}
+
+/** What a job counted: the kinds it read, and (``_masked``) those it wrote masked. */
+const total = (job: PrivacyJob, written: boolean) =>
+  Object.entries(job.counts ?? {})
+    .filter(([name]) => name.endsWith("_masked") === written && name !== "changed_meanwhile")
+    .reduce((sum, [, n]) => sum + n, 0);
+
+/** A masking pattern added: what is already stored masked with it, how far the job is. */
+function Remasking({ job }: { job: PrivacyJob }) {
+  const { t, locale } = useApp();
+  const items = (n: number) => counted(t, locale, "privacy.count.items", n);
+  const text =
+    job.status === "running"
+      ? t("privacy.remasking", { read: items(total(job, false)) })
+      : job.status === "done"
+        ? t("privacy.remasked", { read: items(total(job, false)), written: total(job, true) })
+        : t("privacy.remaskFailed", { detail: job.error ?? "" });
+  return (
+    <p role="status" class={job.status === "failed" ? "error" : "muted small"} aria-busy={job.status === "running"}>
+      {text}
+    </p>
+  );
 }
 
 /** A saved retention given to what is already stored: how far the job is. */
