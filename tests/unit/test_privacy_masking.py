@@ -178,10 +178,10 @@ def test_an_iban_glued_to_a_word_or_a_number_before_it_is_masked_and_the_word_ke
     "refDE88370400440532013000 (bad check digits)", "ref123GB83WEST12345698765432 (bad check digits)",
     "idDE8937040044053201300012 (an IBAN's start inside a longer id)", "NL12 3456 7890 1234 5678 90 12",
     "ticketDE123456789012345678901234567890", "tracking 1Z999AA10123456784 and JD014600006561830914",
-    # IBANs back to back where the last runs on into a word: the last is an id's start, so the one before it ends
-    # inside a word too
-    "DE89370400440532013000thanks", "DE89370400440532013000GB82WEST12345698765432thanks",
-    "DE89370400440532013000GB82WEST1234569876543 (the second one digit short)",
+    # an IBAN inside a word on both sides (a link's token, a hash), or ending in a letter right before more letters,
+    # or in a digit right before more digits: where it would end is a guess, and an id's start is as likely
+    "IBANDE89370400440532013000thanks", "https://shop.example/t/xDE89370400440532013000abc",
+    "MT84MALT011000012345MTLCAST001Sthanks", "DE89370400440532013000123 and DE89 3704 0044 0532 0130 001",
 ])
 def test_words_with_two_capitals_and_digits_that_are_no_iban_are_left_alone(text):
     assert mask(text).text == text and mask(text).kinds == ()
@@ -199,6 +199,27 @@ def test_words_with_two_capitals_and_digits_that_are_no_iban_are_left_alone(text
      "[IBAN •••• 4300][IBAN •••• 3000][IBAN •••• 5432] thanks"),
 ])
 def test_ibans_written_back_to_back_are_each_masked_in_one_pass(text, expected):
+    result = mask(text)
+    assert (result.text, result.kinds) == (expected, ("IBAN",))
+    assert mask(result.text).text == result.text         # a second pass finds nothing more
+
+
+@pytest.mark.parametrize("text,expected", [
+    # an IBAN whose last digit runs into a word: its country's length, format and check digits end it there, as the
+    # start of a group or the end of the IBAN before it starts it
+    ("DE89370400440532013000thanks", "[IBAN •••• 3000]thanks"),
+    ("iban: NL91 ABNA 0417 1643 00thanks", "iban: [IBAN •••• 4300]thanks"),
+    # a chain of IBANs glued together whose last runs into a word: each complete one is masked
+    ("DE89370400440532013000GB82WEST12345698765432thanks", "[IBAN •••• 3000][IBAN •••• 5432]thanks"),
+    ("IBAN:DE89370400440532013000GB82WEST12345698765432thanks", "IBAN:[IBAN •••• 3000][IBAN •••• 5432]thanks"),
+    ("IBANDE89370400440532013000GB82WEST12345698765432thanks", "IBAN[IBAN •••• 3000][IBAN •••• 5432]thanks"),
+    ("NL91ABNA0417164300DE89370400440532013000GB82WEST12345698765432thanks",
+     "[IBAN •••• 4300][IBAN •••• 3000][IBAN •••• 5432]thanks"),
+    # and the one that is not complete is left as typed
+    ("DE89370400440532013000GB82WEST1234569876543 (the second one digit short)",
+     "[IBAN •••• 3000]GB82WEST1234569876543 (the second one digit short)"),
+])
+def test_an_iban_or_a_chain_of_them_running_into_a_word_is_masked_and_the_word_kept(text, expected):
     result = mask(text)
     assert (result.text, result.kinds) == (expected, ("IBAN",))
     assert mask(result.text).text == result.text         # a second pass finds nothing more
@@ -267,6 +288,61 @@ def test_the_card_windows_found_in_one_pass_are_those_the_luhn_check_and_a_schem
 ])
 def test_a_number_that_only_holds_a_cards_digits_or_runs_on_from_an_order_number_is_left_alone(text):
     assert mask(text).text == text and mask(text).kinds == ()
+
+
+# Unrelated numbers on lines one after the other, each list chosen so that the digits of lines one after the other,
+# read together, pass as a card (Luhn and a scheme's start): what keeps them apart is how they are written, not chance
+LISTS_OF_NUMBERS = [
+    "Our stores:\n6750 0138\n6962 4330\n6587 0517",            # phone numbers written alike, a list of three
+    "Orders:\n4008\n4111\n1111\n1111",                          # order numbers, one group a line
+    "Orders:\n54107147\n55355715",                               # order numbers, one number a line
+    "SKU 4111 1111 1111\n9 pcs",                                 # a quantity on the next line
+    "Tracking:\n4510 9659 48\n8222 25",                          # tracking numbers in groups of 4-4-2 and 4-2
+    "Ordered 22.11.2026\n26.11.2026 delivered",                  # dates
+    "Home 6745 9660\nWork 6074 8893",                             # phone numbers after a word
+    "6745 9660 (home)\n6074 8893 (work)",                         # and before one
+    "+65 6745 9660\n+65 6074 8893",                               # and with their country code
+    "Order 4111 1111\n- 1111 1111",                               # a list item's dash on the second line
+    # groups of four around the line break, but more numbers in the runs: where a card would start or end is a guess
+    "Ref 2307 4301 7440\n2466 55609728",
+    "Parcels: 2 6142\n5432 1989 254 019 5670",
+]
+
+
+@pytest.mark.parametrize("text", LISTS_OF_NUMBERS)
+def test_unrelated_numbers_on_lines_one_after_the_other_are_left_alone(text):
+    import re
+
+    from shopdesk.privacy.masking import is_card_number
+    lines = [re.sub(r"\+\d+|\D", "", line) for line in text.splitlines()]      # a country code left out
+    digits, breaks = "".join(lines), [sum(map(len, lines[:i])) for i in range(1, len(lines))]
+    assert any(is_card_number(digits[start:end]) for at in breaks for start in range(max(0, at - 18), at)
+               for end in range(max(at + 1, start + 13), min(len(digits), start + 19) + 1)), "the list tests nothing"
+    assert mask(text).text == text and mask(text).kinds == ()
+
+
+@pytest.mark.parametrize("text,expected", [
+    # a card split over two lines: a mail client's hard wrap, or two blocks of HTML read as text
+    ("4111 1111\n1111 1111", "[card •••• 1111]"),
+    ("4111 1111\r\n1111 1111", "[card •••• 1111]"),
+    ("4111 1111 \n1111 1111", "[card •••• 1111]"),                   # a soft line break (format=flowed)
+    ("4111 1111\n\n1111 1111", "[card •••• 1111]"),                 # two paragraphs of HTML, as text
+    ("4111\u00a01111\u2028\u200b1111 1111", "[card •••• 1111]"),
+    ("My card is 4111 1111 1111\n1111, expiry 12/27", "My card is [card •••• 1111], expiry 12/27"),
+    ("Amex 3782 822463\n10005 thanks", "Amex [card •••• 0005] thanks"),
+    ("Diners 3056 930902\n5904", "Diners [card •••• 5904]"),
+    ("card 4000 0566 5566 5556 0000\n000", "card [card •••• 5556] 0000\n000"),   # one line's card comes first
+    # the numbers around it are kept: an order number before, the security code or the expiry after
+    ("Order 1001\n4111 1111\n1111 1111\n123", "Order 1001\n[card •••• 1111]\n123"),
+    ("4111 1111\n1111 1111\n12/27", "[card •••• 1111]\n12/27"),
+    ("4111 1111\n1111 1111 12/27", "[card •••• 1111] 12/27"),
+    ("\uff14\uff11\uff11\uff11 \uff11\uff11\uff11\uff11\n\uff11\uff11\uff11\uff11 \uff11\uff11\uff11\uff11",
+     "[card •••• 1111]"),                                             # full-width digits
+])
+def test_a_card_split_over_two_lines_is_masked_keeping_the_last_four(text, expected):
+    result = mask(text)
+    assert (result.text, result.kinds) == (expected, ("card",))
+    assert mask(result.text).text == result.text                     # a second pass finds nothing more
 
 
 def test_a_shops_pattern_is_masked_with_its_name():

@@ -7,10 +7,12 @@ pass the Luhn check (``stdnum.luhn``) and start like a card scheme's number (``C
 pass ``stdnum.iban`` (country format and the ISO 7064 mod 97 check). A card is looked for as people type one: on
 one line, from the start of every group in a run of digits and separators to the end of a group, in groups of four
 or more digits but the last, or in one group (``_card_spans``); so a card after an order number or a quantity ("order
-1001 4111 1111 1111 1111", or on the line before) is found and the number before it kept, and numbers on lines one
-after the other, or in a phone's or an address's short groups, are never read as one. Order numbers, phone numbers
-and dates do not pass those checks, so they are left alone. What is kept: the last four characters, so an agent can
-still ask "the card ending 4242?". The message lists what was masked (``Message.masked``) and the agent sees it.
+1001 4111 1111 1111 1111", or on the line before) is found and the number before it kept, and numbers in a phone's or
+an address's short groups are never read as one. A card split over two lines (a hard wrap, two blocks of HTML) is
+found too, when its two lines' groups are all of it, laid out as a card is printed, and not in a list of numbers
+written alike (``_split_card_spans``). Order numbers, phone numbers and dates do not pass those checks, so they are
+left alone. What is kept: the last four characters, so an agent can still ask "the card ending 4242?". The message
+lists what was masked (``Message.masked``) and the agent sees it.
 
 Patterns an admin adds (``PrivacySettings.masking_patterns``) are regular expressions; a match is masked the
 same way, keeping its last four characters when it is longer than eight. They run on the ``regex`` package, which
@@ -25,6 +27,7 @@ message is stored, so an unmasked card number rests there for seconds instead of
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
 import re
@@ -75,14 +78,21 @@ _GROUP = rf"{_SEP}{{0,3}}"
 # A card number is typed on one line, in groups of four or more digits but the last (4-4-4-4, 4-6-5, 4-6-4,
 # 4-4-4-4-3) or in one group of 13-19; phone numbers and addresses have groups of 1-3, and an order number on the line
 # before is a number of its own. So a run of digits and separators for cards (``_CARD_RUN``) does not cross a line
-# break, and in it a group is digits joined by nothing or by invisible characters only ("4111 11\u200b11 …", a soft
-# hyphen between every digit); a visible separator (a space, a dash, a full stop) ends one. The look-behind and
-# look-ahead keep a run's ends out of a number (a card's digits inside "94111111111111111100" are an id).
+# break (a card split over two lines is two runs: ``_split_card_spans``), and in it a group is digits joined by
+# nothing or by invisible characters only ("4111 11\u200b11 …", a soft hyphen between every digit); a visible
+# separator (a space, a dash, a full stop) ends one. The look-behind and look-ahead keep a run's ends out of a number
+# (a card's digits inside "94111111111111111100" are an id).
 _LINE_BREAKS = r"\n\r\v\f\x1c-\x1e\x85\u2028\u2029"
 _CARD_SEP = rf"(?:[^\S{_LINE_BREAKS}]|[{_DASHES}{_DOTS}{_KANA_HYPHEN}{_INVISIBLE}])"
 _CARD_RUN = re.compile(rf"(?<!\d)\d(?:{_CARD_SEP}{{0,3}}\d)*(?!\d)")
 _CARD_GROUP = re.compile(rf"\d(?:[{_INVISIBLE}]*\d)*")
 CARD_GROUP_MIN = 4              # digits in each group of a grouped card number but the last
+# A card split over two lines (a mail client's hard wrap, two blocks of HTML read as text: ``_split_card_spans``): the
+# first line ends with some of its groups and the next line that is not blank starts with the rest, with nothing but
+# spaces, invisible characters and line breaks between them
+_LINE_GAP = re.compile(rf"[\s{_INVISIBLE}]+")
+_LINE_BREAK = re.compile(rf"[{_LINE_BREAKS}]")
+_EXPIRY = re.compile(r"/\d")                    # what follows a month in an expiry date ("12/27")
 # An IBAN the same way, from any two letters and two digits: at the start of a group ("ref AB12 NL91 …" holds one
 # after the reference) or glued to the word or number before it ("IBANDE89…", "ref123DE89…"). What starts inside a
 # word is an IBAN only as one is: a country that has IBANs, its length ending at the end of a group (never inside one:
@@ -91,6 +101,7 @@ CARD_GROUP_MIN = 4              # digits in each group of a grouped card number 
 _IBAN = re.compile(rf"[A-Za-z]{{2}}\d{{2}}(?:{_GROUP}[A-Za-z0-9]){{11,30}}(?![A-Za-z0-9])")
 _IBAN_REACH = 4 + 30 * 4        # a candidate at most: two letters, two digits, 30 more with up to three separators each
 _WORD_END = re.compile(r"[A-Za-z0-9]")      # what the candidate's look-ahead refuses to end before
+_IBAN_START = re.compile(r"[A-Za-z]{2}\d{2}")
 # Issuer identification ranges of the schemes a shop takes (Visa, Mastercard, Amex, Discover, JCB, Diners,
 # UnionPay, Maestro): a Luhn-valid number that starts otherwise is more likely an id than a card.
 CARD_PREFIXES = ("4", "51", "52", "53", "54", "55", "22", "23", "24", "25", "26", "27", "34", "37", "6", "35",
@@ -292,25 +303,63 @@ def _join(spans: list[tuple[int, int]], start: int, end: int) -> None:
         spans.append((start, end))
 
 
+def _iban_before(text: str, end: int) -> int | None:
+    """The start of an IBAN (``_spans``) that ends at ``end``, glued to what comes after it (None: none)."""
+    before = text[max(0, end - _IBAN_REACH):end]
+    found = _spans(before, _IBAN, _iban_lengths)
+    return end - len(before) + found[-1][0] if found and found[-1][1] == len(before) else None
+
+
+@functools.cache
+def _iban_of_length(length: int) -> re.Pattern[str]:
+    """An IBAN of ``length`` characters, grouped as ``_IBAN`` allows, whatever comes after it."""
+    return re.compile(rf"[A-Za-z]{{2}}\d{{2}}(?:{_GROUP}[A-Za-z0-9]){{{length - 4}}}")
+
+
+def _iban_before_word(text: str, start: int) -> int:
+    """The end of the IBAN at ``start`` when its last character is a digit with a letter right after it (0: none): its
+    country's length, counted from ``start`` over the separators, ends it there, and ``stdnum.iban`` checks it."""
+    if not (length := _iban_length(text[start:start + 2].upper())):
+        return 0
+    if (match := _iban_of_length(length).match(text, start)) is None:
+        return 0
+    end = match.end()
+    if not (text[end - 1] in "0123456789" and end < len(text) and text[end].isascii() and text[end].isalpha()):
+        return 0
+    return end if iban.is_valid(_compact(match.group(0))) else 0
+
+
 def _iban_spans(text: str) -> list[tuple[int, int]]:
     """Where in ``text`` IBANs are, in order (``_spans``), and those written back to back with nothing between them
     ("DE89…3000GB82…5432"): an IBAN that ends where one found starts ends there, not inside a word, so it is looked
-    for in what comes just before, and from there the one before it, and so on. What runs on into a word still ends
-    inside it: a last IBAN with letters or digits after it is an id's start, and so are those before it."""
+    for in what comes just before, and from there the one before it, and so on. An IBAN whose last digit runs into a
+    word ("DE89…3000thanks", a chain's last: "DE89…3000GB82…5432thanks") ends there too when what is before it is not
+    a letter or a digit, or is an IBAN (``_iban_before_word``): its country's length, format and check digits decide
+    where it ends, as the start of a group or the IBAN before it decide where it starts. Inside a word on both sides (a
+    link's token, "xDE89…3000abc"), ending in a letter before more letters, or in a digit before more digits, it ends
+    inside a word: where it would end is a guess, and an id that starts like one is as likely, so it is left alone."""
     spans = _spans(text, _IBAN, _iban_lengths)
+    for candidate in _IBAN_START.finditer(text):
+        start = candidate.start()
+        if (end := _iban_before_word(text, start)) and (
+                not start or not _WORD_END.match(text, start - 1) or _iban_before(text, start) is not None):
+            spans.append((start, end))
+    spans.sort()
     glued = []
     for start, _ in spans:
-        while start and _WORD_END.match(text, start - 1):
-            before = text[max(0, start - _IBAN_REACH):start]
-            found = _spans(before, _IBAN, _iban_lengths)
-            if not found or found[-1][1] != len(before):
-                break
-            glued.append((start - len(before) + found[-1][0], start))
-            start = glued[-1][0]
+        while start and _WORD_END.match(text, start - 1) and (before := _iban_before(text, start)) is not None:
+            glued.append((before, start))
+            start = before
     merged: list[tuple[int, int]] = []
     for start, end in sorted(spans + glued):
         _join(merged, start, end)
     return merged
+
+
+def _groups(value: str) -> list[tuple[int, int, int]]:
+    """The groups of a run of digits and separators (``_CARD_RUN``): where each starts and ends, and its digits."""
+    return [(g.start(), g.end(), len(g.group(0)) if g.group(0).isdecimal() else len(_compact(g.group(0))))
+            for g in _CARD_GROUP.finditer(value)]
 
 
 def _card_spans(text: str) -> list[tuple[int, int]]:
@@ -319,14 +368,15 @@ def _card_spans(text: str) -> list[tuple[int, int]]:
     more, and it holds 13-19 digits. From each group the longest window that passes is taken (``_card_lengths``), so
     "order 1001 4111 1111 1111 1111" gives the card and keeps the order number. Windows that overlap are one span: a
     window that passes by chance (a number and the card's first groups) must not leave the rest of a card showing.
+    Then the cards split over two lines (``_split_card_spans``), where no digit is in a card of one line.
     The cost is linear: a window holds at most 19 digits, so at most five groups."""
     spans: list[tuple[int, int]] = []
-    for run in _CARD_RUN.finditer(text):
+    runs = list(_CARD_RUN.finditer(text))
+    for run in runs:
         value, offset = run.group(0), run.start()
         if len(value) < 13:                     # too short to hold 13 digits
             continue
-        groups = [(g.start(), g.end(), len(g.group(0)) if g.group(0).isdecimal() else len(_compact(g.group(0))))
-                  for g in _CARD_GROUP.finditer(value)]
+        groups = _groups(value)
         for first, (start, _, _) in enumerate(groups):
             ends, size = {}, 0
             for _, end, digits in groups[first:first + 5]:      # four groups of four or more make 16 digits
@@ -342,7 +392,71 @@ def _card_spans(text: str) -> list[tuple[int, int]]:
             if not (found := [ends[size] for size in sorted(passing, reverse=True) if size in ends]):
                 continue
             _join(spans, offset + start, offset + found[0])
-    return spans
+    split = _split_card_spans(text, runs, spans)
+    if not split:
+        return spans
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans + split):
+        _join(merged, start, end)
+    return merged
+
+
+def _card_layout(sizes: list[int]) -> bool:
+    """Whether groups of these many digits are laid out as a card is printed: in fours, the last of three or four
+    (4-4-4-4, 4-4-4-3, 4-4-4-4-3), or 4-6-5 and 4-6-4 (American Express, Diners Club)."""
+    if len(sizes) == 3 and sizes[:2] == [4, 6]:
+        return sizes[2] in (4, 5)
+    return all(size == 4 for size in sizes[:-1]) and sizes[-1] in (3, 4)
+
+
+def _split_card_spans(text: str, runs: list[re.Match[str]], taken: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Where in ``text`` card numbers split over two lines are, in order: a mail client's hard wrap ("My card is 4111
+    1111 1111⏎1111, expiry 12/27"), or two blocks of HTML read as text ("4111 1111⏎⏎1111 1111"). A card is split
+    where its groups are: a run (``runs``) that ends a line and the run that starts the next line that is not blank
+    (nothing but spaces, invisible characters and line breaks between them) may hold one, and then all of it is the
+    two runs, whole (but a month right before "/": "1111 1111 12/27"). Numbers on lines one after the other are a list
+    far more often than a card, so more than the checks a card on one line passes is asked of one: no other number in
+    its runs (where a card would start or end among them is a guess), its groups laid out as a card is printed
+    (``_card_layout``: a phone's, a date's, a tracking number's and an order number written without separators are
+    not), and neither the line before the two nor the line after them another run of groups laid out as one of them
+    (a list of numbers written alike: "6750 0138⏎6962 4330⏎6587 0517"). One that holds a digit of a card found on one
+    line (``taken``) is not one: "Order 4198⏎4111 1111 1111 1111" keeps its order number."""
+    found: list[tuple[int, int]] = []
+    groups: dict[int, list[tuple[int, int, int]]] = {}
+    layouts: dict[int, list[int]] = {}
+    lines: dict[int, bool] = {}
+
+    def sizes(k: int) -> list[int]:
+        if k not in layouts:
+            groups[k] = _groups(runs[k].group(0))
+            layouts[k] = [digits for _, _, digits in groups[k]]
+        return layouts[k]
+
+    def next_line(k: int) -> bool:              # run k ends a line and run k + 1 starts the next that is not blank
+        if k not in lines:
+            lines[k] = (_LINE_GAP.fullmatch(text, runs[k].end(), runs[k + 1].start()) is not None
+                        and _LINE_BREAK.search(text, runs[k].end(), runs[k + 1].start()) is not None)
+        return lines[k]
+
+    for k in range(len(runs) - 1):
+        if len(runs[k].group(0)) + len(runs[k + 1].group(0)) < 13 or not next_line(k):
+            continue                            # too short to hold 13 digits, or not lines one after the other
+        first, second = sizes(k), sizes(k + 1)
+        last = len(second)
+        if last > 1 and second[-1] <= 2 and _EXPIRY.match(text, runs[k + 1].end()):
+            last -= 1                           # a month and the expiry's year after it ("1111 1111 12/27")
+        if not (13 <= sum(first) + sum(second[:last]) <= 19 and _card_layout(first + second[:last])):
+            continue
+        if (k and next_line(k - 1) and sizes(k - 1) in (first, second)) or (
+                k + 2 < len(runs) and next_line(k + 1) and sizes(k + 2) in (first, second)):
+            continue                            # a list of numbers written alike
+        start, end = runs[k].start(), runs[k + 1].start() + groups[k + 1][last - 1][1]
+        before = bisect.bisect_left(taken, (end,)) - 1          # the last card of one line that starts before it
+        if before >= 0 and taken[before][1] > start:
+            continue
+        if is_card_number(text[start:end]):
+            _join(found, start, end)
+    return found
 
 
 def mask(text: str | None, patterns: Iterable[Pattern] = ()) -> Masked:
