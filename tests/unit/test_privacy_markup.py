@@ -60,9 +60,36 @@ def test_a_card_in_html_is_masked_as_a_reader_sees_it_and_the_rest_of_the_markup
     "<!-- a comment --></div></body></html>\n",
     "<P CLASS=x>Unquoted  and UPPER case &copy &#169; 12/29</P><br/>",
     "<p>Order 4198</p><p>415 555 3537</p>",
+    # numbers in blocks one after the other whose digits, read together, pass as a card
+    "<ul>\n<li>6750 0138</li>\n<li>6962 4330</li>\n<li>6587 0517</li>\n</ul>",
+    "<p>Home 6745 9660</p><p>Work 6074 8893</p>",
+    "<table><tr><td>22.11.2026</td><td>26.11.2026</td></tr></table>",
+    "<div>Orders:<br>54107147<br>55355715</div>",
 ])
 def test_html_with_nothing_to_mask_is_left_byte_for_byte(html):
     assert mask_html(html, _masked) is html
+
+
+@pytest.mark.parametrize("html,expected", [
+    ("<p>4111 1111</p><p>1111 1111</p>", "<p>[card •••• 1111]</p>"),
+    ("4111 1111<br>1111 1111", "[card •••• 1111]"),
+    ("<p>4111&nbsp;1111<br/>\n1111&nbsp;1111 thanks</p>", "<p>[card •••• 1111] thanks</p>"),
+    ('<div dir="ltr">My card: 4111 1111</div>\n  <div>1111 1111</div>\n<div>Ada</div>',
+     '<div dir="ltr">My card: [card •••• 1111]</div>\n<div>Ada</div>'),
+    ("<table><tr><td>4111 1111</td>\n<td>1111 1111</td></tr></table>",
+     "<table><tr><td>[card •••• 1111]</td></tr></table>"),
+])
+def test_a_card_split_over_two_blocks_of_html_is_masked(html, expected):
+    assert mask_html(html, _masked) == expected
+
+
+def test_a_mail_with_a_card_split_over_two_lines_is_written_again_masked_in_both_parts():
+    result = mask_mail(_mail("<p>Please refund to 4111 1111</p><p>1111 1111</p>",
+                             plain="Please refund to 4111 1111 1111\n1111, thanks\n"))
+    assert result is not None and result[1] == ("card",)
+    mail = BytesParser(policy=policy.default).parsebytes(result[0])
+    assert mail.get_body(("plain",)).get_content() == "Please refund to [card •••• 1111], thanks\n"
+    assert _html_part(result[0]) == "<p>Please refund to [card •••• 1111]</p>\n"
 
 
 def test_a_card_in_a_comment_or_a_style_is_masked_too():
