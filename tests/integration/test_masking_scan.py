@@ -181,3 +181,33 @@ def test_make_remask_reaches_the_local_stack_on_a_machine_without_aws_credential
     # When make remask runs (--local), the scan reads the stack's table
     assert backfill.main(["masking", "--local", "--table", desk.table_name]) == 0
     assert "masking: messages: 0 read, wrote 0 masked" in capsys.readouterr().out
+
+
+def test_what_writers_still_holding_the_old_patterns_store_after_the_save_is_masked_by_a_second_pass(desk):
+    from shopdesk import clock
+
+    # Given a customer who wrote before the pattern (the Telegram function holds the settings it read, for five
+    # minutes), and the save's job done
+    conv = _stored_before_the_pattern(desk, 7392004)
+    status, saved = admin(desk, "PUT", "/admin/privacy/settings", PATTERN)
+    assert status == 200 and saved["masking_job_id"]
+    desk.drain_queue(desk.env["PRIVACY_QUEUE_URL"], "privacy")
+    assert "123456782" not in _texts(_ours(desk, conv, 7392004))
+    # When a function that still holds the patterns it read before the save stores the customer's next message
+    # (as it was stored before the pattern: unmasked)
+    from shopdesk.dal.table import serialize
+    [first] = [i for i in _ours(desk, conv, 7392004).values() if i.get("direction") == "inbound"]
+    late = {**first, "SK": first["SK"].replace(first["id"], "m_late"), "id": "m_late",
+            "text": f"Also my partner's {BSN}", "masked": None}
+    desk.client("dynamodb").put_item(TableName=desk.table_name,
+                                     Item=serialize({k: v for k, v in late.items() if v is not None}))
+    assert "123456782" in _texts(_ours(desk, conv, 7392004))
+    # Then, once every writer has read the patterns again, the sweep starts a second pass that masks it too
+    clock.set_offset(6 * 60)
+    desk.invoke("sla_sweep", {})
+    desk.drain_queue(desk.env["PRIVACY_QUEUE_URL"], "privacy")
+    assert "123456782" not in _texts(_ours(desk, conv, 7392004))
+    [second] = [r for r in admin(desk, "GET", "/admin/audit", query="actor=system:privacy")[1]["items"]
+                if r["action"] == "masking.applied" and r["details"].get("settles")]
+    assert second["details"]["settles"] == saved["masking_job_id"]
+    assert second["details"]["requested_by"] == "system:masking" and second["details"]["messages_masked"] == 1
