@@ -196,3 +196,33 @@ def test_every_sweep_redrives_every_team_including_those_a_supervisor_created(de
     got = sqs.receive_message(QueueUrl=desk.work_queue_url, MaxNumberOfMessages=10,
                               AttributeNames=["MessageGroupId"]).get("Messages", [])
     assert {m["Attributes"]["MessageGroupId"] for m in got} == {"drain#default", "drain#billing"}
+
+
+def test_a_timer_nothing_runs_is_an_error_and_stays_due_until_its_runner_is_there(desk, capsys, caplog):
+    import json
+
+    from shopdesk.dal.conversations import Conversations
+    from shopdesk.dal.events import EventBus
+    from shopdesk.dal.queues import Queue
+    from shopdesk.dal.table import Table
+    from shopdesk.logic import sla
+
+    # Given a timer whose runner this sweep was deployed without (as a function missing the setting that adds it)
+    conversations = Conversations(Table(desk.table_name), 16)
+    conversations.set_timer("CUSTOMER#c_norunner", "inactive_customer", clock.now_iso())
+    bus, work = EventBus(desk.env["EVENT_BUS_NAME"]), Queue(desk.work_queue_url)
+    capsys.readouterr()
+    # When the sweep runs
+    report = sla.sweep(conversations, bus, work, 16)
+    # Then it is an error an operator is paged for (logged, counted), not a timer quietly deleted
+    assert desk.item("CUSTOMER#c_norunner", "DEADLINE#inactive_customer")["state"] == "pending"
+    assert any(r.getMessage() == "timer with no runner left due" and r.target == "inactive_customer"
+               for r in caplog.records)
+    figures = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert any("TimersWithoutRunner" in f for f in figures)
+    assert report is not None
+    # And once the sweep has its runner, the next run runs it and finishes it
+    ran: list[str] = []
+    sla.sweep(conversations, bus, work, 16, on_timer={"inactive_customer": ran.append})
+    assert ran == ["c_norunner"]
+    assert desk.item("CUSTOMER#c_norunner", "DEADLINE#inactive_customer") is None

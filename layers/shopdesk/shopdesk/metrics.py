@@ -5,8 +5,9 @@ per figure, turned into a metric by CloudWatch Logs; no API call, nothing to flu
 What is counted, and where: ``MessagesReceived`` (channel) by the webhooks, ``RepliesSent`` and
 ``RepliesFailed`` (provider) by the dispatcher, ``RepliesFailed`` and ``RepliesUndelivered`` by the webhooks (a
 receipt reporting an accepted reply failed or undelivered; by the dispatcher when that receipt came before it recorded
-the send: ``count_failed_receipt``), ``SlaBreaches`` and ``RoutingResent`` by the sweep,
-``AssignmentWaitSeconds`` by the router. The template's alarms read them (provider failure rate).
+the send: ``count_failed_receipt``), ``SlaBreaches``, ``RoutingResent`` and ``TimersWithoutRunner`` (a due timer
+it has no runner for: left due) by the sweep, ``AssignmentWaitSeconds`` by the router. The template's alarms read
+them (provider failure rate, timers without a runner).
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from typing import TypeVar
 
 from aws_lambda_powertools import Logger
 
-from shopdesk import clock
+from shopdesk import clock, metrics
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.alerts import AlertTopic
 from shopdesk.dal.aws import client
@@ -308,6 +308,12 @@ def _in_parallel(action: Callable[[list[T]], None], items: list[T], size: int, w
         list(pool.map(action, chunks))      # list(): the first failure is raised here
 
 
+# the timers this module runs itself; any other needs its runner in ``on_timer``
+BUILT_IN_TIMERS = frozenset({"assignee_silence", "agent_offline", SNOOZE_TIMER, "bot_resolve"})
+NO_RUNNER = -1                          # a timer nothing here runs: left due, counted in NO_RUNNER_METRIC
+NO_RUNNER_METRIC = "TimersWithoutRunner"
+
+
 def _run_timers(conversations: Conversations, agents: Agents | None, timers: list[Deadline], workers: int,
                 book: PolicyBook | None = None, bus: EventBus | None = None,
                 on_timer: Mapping[str, Callable[[str], object]] | None = None,
@@ -351,9 +357,17 @@ def _run_timers(conversations: Conversations, agents: Agents | None, timers: lis
             answer = on_timer[timer.target](timer.conversation_id)
             if isinstance(answer, Later):
                 conversations.move_timer(timer, answer.due_at)
+        elif timer.target not in BUILT_IN_TIMERS:
+            # nothing here runs it (a function deployed without the setting that adds its runner): an error an
+            # operator is paged for, and the timer stays due, so it runs once the runner is there
+            logger.error("timer with no runner left due", extra={"target": timer.target,
+                                                                 "conversation_id": timer.conversation_id})
+            metrics.count(NO_RUNNER_METRIC)
+            return NO_RUNNER
         return released
 
     with ThreadPoolExecutor(max_workers=min(workers, len(timers))) as pool:
         results = list(pool.map(run, timers))
-    ran = [t for t, r in zip(timers, results, strict=True) if r is not None]
-    return sum(r for r in results if r is not None), ran, len(timers) - len(ran)
+    ran = [t for t, r in zip(timers, results, strict=True) if r is not None and r != NO_RUNNER]
+    late = sum(1 for r in results if r is None)
+    return sum(r for r in results if r is not None and r != NO_RUNNER), ran, late
