@@ -269,6 +269,22 @@ def test_a_pattern_that_would_mask_every_message_is_refused_and_one_stored_befor
     assert message["text"] == "Hello, my order ORD-[Typo ••••] came broken"
 
 
+def test_a_pattern_that_matches_three_characters_or_less_is_refused_and_a_shops_own_ids_are_saved(desk):
+    # \\d+ would mask every size, quantity and price, in new messages and, once saved, in what is stored, for good
+    for pattern, shortest in ((r"\d+", "1 character"), (r"\b\d{3}\b", "3 characters"), (r"(?=ORD)", "empty text")):
+        status, problem = admin(desk, "PUT", "/admin/privacy/settings",
+                                {"masking_patterns": [{"name": "Order", "pattern": r"ORD-\d{6}"},
+                                                      {"name": "Short", "pattern": pattern}]})
+        assert status == 422, (pattern, problem)
+        assert [e["loc"] for e in problem["errors"]] == [["body", "masking_patterns", 1, "pattern"]], pattern
+        assert shortest in problem["detail"], problem
+    assert admin(desk, "GET", "/admin/privacy/settings")[1]["masking_patterns"] == []
+    patterns = [{"name": "Order", "pattern": r"ORD-\d{6}"}, {"name": "BSN", "pattern": r"BSN:?\s?\d{9}"},
+                {"name": "Loyalty", "pattern": r"LOY\d{8}"}]
+    status, saved = admin(desk, "PUT", "/admin/privacy/settings", {"masking_patterns": patterns})
+    assert status == 200 and saved["masking_patterns"] == patterns
+
+
 def test_the_audit_trail_is_kept_at_least_a_year_whatever_an_admin_saves(desk):
     # An admin cannot have their own later actions forgotten by shortening the trail's retention
     status, problem = admin(desk, "PUT", "/admin/privacy/settings", {"retention": {"audit_days": 1}})

@@ -440,3 +440,25 @@ def test_a_pattern_that_backtracks_without_end_is_found_when_saved_and_stopped_a
 def test_a_number_joined_to_a_word_in_a_name_is_masked_as_one_standing_alone(name, expected):
     assert mask_name(name).text == expected
     assert mask(name).text == expected                   # as in a text: a number starts right after any dash
+
+
+@pytest.mark.parametrize("pattern", [
+    r"ORD-\d{6}", r"#\d{4,}", r"BSN:?\s?\d{9}", r"\b\d{3}\.\d{3}\.\d{3}-\d{2}\b", r"\b[XYZ]?\d{7,8}[A-Z]\b",
+    r"(?i)loyalty\s*(?:no\.?|number)?\s*\d{6,10}", r"LOY\d{8}", r"(?<=PIN )\d{4}", r"\p{Lu}{2}\d{6}",
+])
+def test_a_shops_realistic_pattern_is_not_too_broad(pattern):
+    from shopdesk.privacy.masking import too_broad
+    # order references, national ids (a BSN, a CPF, a DNI), loyalty numbers: at least four characters each
+    assert too_broad(pattern) is None
+
+
+@pytest.mark.parametrize(("pattern", "shortest"), [
+    (r"\d+", 1), (r"\d", 1), (r"\d{1,3}", 1), (r"[A-Z]{2,}", 2), (r"\b\d{3}\b", 3), (r"(?:ORD|#)\d{2}", 3),
+    (r"ORD-\d{6}|\d+", 1), (r"x?", 0), (r"(?=ORD)", 0), (r"\p{N}+", 1), (r"\p{Lu}{2,}", 2),
+])
+def test_a_pattern_that_matches_a_text_of_three_characters_or_less_is_too_broad(pattern, shortest):
+    from shopdesk.privacy.masking import too_broad
+    # \d+ masks a size, a quantity, a day in every message, and a save masks what is stored with it for good
+    why = too_broad(pattern)
+    assert why is not None, pattern
+    assert ("empty text" if shortest == 0 else f"as short as {shortest} character") in why, (pattern, why)

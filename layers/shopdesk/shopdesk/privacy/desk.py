@@ -134,12 +134,14 @@ class PrivacyDesk:
 
     def _save(self, before: dict[str, Any], settings: PrivacySettings, expected_version: int,
               caller_id: str) -> dict[str, Any]:
+        slow = {i for i, p in enumerate(settings.masking_patterns) if too_slow(p.pattern)}
         refused = [{"loc": ["body", "masking_patterns", i, "pattern"], "type": "value_error",
                     "msg": "takes too long on long text without a match (nested repeats such as (a|aa)+ backtrack "
                            "without end): write it without them"}
-                   for i, p in enumerate(settings.masking_patterns) if too_slow(p.pattern)]
+                   for i in sorted(slow)]
+        # one refusal a pattern: a slow one is written again anyway
         refused += [{"loc": ["body", "masking_patterns", i, "pattern"], "type": "value_error", "msg": why}
-                    for i, p in enumerate(settings.masking_patterns) if (why := too_broad(p.pattern))]
+                    for i, p in enumerate(settings.masking_patterns) if i not in slow and (why := too_broad(p.pattern))]
         if settings.retention.audit_days < MIN_AUDIT_DAYS:      # else an admin could have their own actions forgotten
             refused.append({"loc": ["body", "retention", "audit_days"], "type": "value_error",
                             "msg": f"must be at least {MIN_AUDIT_DAYS} days: the audit trail outlives what it "

@@ -222,13 +222,21 @@ PLAIN = ("Hello, where is my order? It was due on Monday and has not arrived yet
          "Thanks a lot for your help, have a nice day!",
          "Can I return the blue shoes in size 42 if they do not fit?")
 BROAD_SHARE = 0.5               # of a plain sentence's characters
+# The fewest characters a pattern may match: a shorter match is an ordinary number or word (a size, a quantity, a
+# day, "XL"), not a secret, and a save masks what is already stored with the pattern, for good
+MIN_MATCH = 4
+# Short words and numbers as customers write them: what a pattern in the regex package's own syntax (which Python's
+# parser cannot read, so cannot measure) is tried on for a match shorter than MIN_MATCH
+SHORT = "Order 2 of 3: size XL, 42 EUR, €5 off, ok? I got 1-2 days, #7 Ja/Nee, ABC 123, x."
 
 
 def too_broad(text: str) -> str | None:
     """Why a pattern would mask what is not a secret (None: it would not): it matches an empty string (``\\d*``,
     ``\\b``: a mark between every character of every message), or it masks more than ``BROAD_SHARE`` of a
-    plain sentence (``.``, ``\\w+``: every message would be masked away). Masking is written over the text the
-    customer sent, and what it takes is never stored: such a pattern would lose every message."""
+    plain sentence (``.``, ``\\w+``: every message would be masked away), or its shortest match is under
+    ``MIN_MATCH`` characters (``\\d+``, ``\\b\\d{3}\\b``: every size, quantity and price). Masking is written over
+    the text the customer sent, and over what is already stored when a pattern is saved, and what it takes is never
+    kept: such a pattern would lose every message."""
     pattern = compile_pattern(text)
     for sentence in PLAIN:
         try:
@@ -240,7 +248,32 @@ def too_broad(text: str) -> str | None:
         if sum(m.end() - m.start() for m in matches) > BROAD_SHARE * len(sentence):
             return (f"masks most of an ordinary message ({sentence!r}): it would mask every message, not a "
                     "secret in it")
+    shortest = shortest_match(text, pattern)
+    if shortest == 0:
+        return "matches an empty text (as \\d* or \\b do): it would mark every message between its letters"
+    if shortest is not None and shortest < MIN_MATCH:
+        return (f"matches a text as short as {shortest} character{'s' if shortest > 1 else ''} (as \\d+ matches "
+                f"the 42 of a size): it would mask ordinary numbers and words in every message, and in what is "
+                f"already stored for good; write what sets the secret apart (ORD-\\d{{6}}, \\d{{9}}), at least "
+                f"{MIN_MATCH} characters")
     return None
+
+
+def shortest_match(text: str, pattern: regex.Pattern[str]) -> int | None:
+    """The fewest characters ``text`` matches, as Python's own parser measures it (what a lookaround asks of the
+    text around is not counted). A pattern in the regex package's own syntax (``\\p{N}``) it cannot read is tried
+    on ``SHORT`` instead: its shortest match there (None: none, or none in time)."""
+    from re import _parser  # the parser re compiles with: it measures a pattern's widths
+
+    try:
+        return _parser.parse(text).getwidth()[0]
+    except (re.error, OverflowError, RecursionError):
+        pass
+    try:
+        lengths = [m.end() - m.start() for m in pattern.finditer(SHORT, timeout=PROBE_TIMEOUT_S)]
+    except TimeoutError:
+        return None                                         # too_slow says so
+    return min(lengths, default=None)
 
 
 def too_slow(text: str) -> bool:
