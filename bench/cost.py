@@ -1499,6 +1499,8 @@ def summarise(run: Run, conversations: int, outcome: dict[str, Any], idle: dict[
         "per_conversation": {
             "requests": {op: round(n / conversations, 2) for op, n in sorted(per_conversation_requests.items())
                          if n},
+            "requests_by_function": {f: round(sum(n for (g, _, _), n in meter.requests.items() if g == f)
+                                              / conversations, 2) for f in functions},
             "lambda_invocations": {f: round(meter.invocations[f] / conversations, 2) for f in functions},
             "lambda_ms": {f: round(meter.billed_ms[f] / max(1, meter.invocations[f]), 1) for f in functions},
             "dynamodb_read_units": round(sum(meter.rru.values()) / conversations, 2),

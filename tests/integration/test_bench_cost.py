@@ -14,3 +14,7 @@ def test_the_cost_workload_runs_every_channel_and_prices_every_service_it_uses()
     assert all(workload[f"conversations_{c}"] >= 1 for c in ("webchat", "email", "whatsapp", "sms"))
     assert {"ses", "dynamodb", "apigateway", "lambda", "sqs"} <= set(result["breakdown"])
     assert result["per_1000_conversations_usd"] > 0
+    # each function's requests a conversation (the router's per customer message: its own tests count one)
+    by_function = result["per_conversation"]["requests_by_function"]
+    assert by_function["router"] > 0
+    assert abs(sum(by_function.values()) - sum(result["per_conversation"]["requests"].values())) < 0.2
