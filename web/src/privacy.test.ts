@@ -9,6 +9,7 @@ import {
   followJob,
   inTurns,
   isoFromLocal,
+  maskingAdded,
   nameKind,
   namesOf,
   privacyForm,
@@ -240,5 +241,20 @@ describe("a name the privacy page finds a customer by", () => {
       expect(nameKind(phone)).toBe("phone");
     }
     for (const id of ["u_01M93RK6Q4DFTB7886VTXWCZ7P", "c_7", "12345", "u_1"]) expect(nameKind(id)).toBe("id");
+  });
+});
+
+describe("the masking patterns a save adds or changes", () => {
+  const bsn = { name: "BSN", pattern: "BSN:?\\s?\\d{9}" };
+  const order = { name: "Order", pattern: "ORD-\\d{6}" };
+  it("are those new, renamed or with another expression, as the API starts its masking job for them", () => {
+    expect(maskingAdded([bsn], [bsn, order])).toEqual([order]);
+    expect(maskingAdded([bsn, order], [{ ...bsn, pattern: "BSN\\d{9}" }, order])).toEqual([{ ...bsn, pattern: "BSN\\d{9}" }]);
+    expect(maskingAdded([bsn], [{ ...bsn, name: "National id" }])).toEqual([{ ...bsn, name: "National id" }]);
+  });
+  it("are none when patterns are only taken away or put in another order", () => {
+    expect(maskingAdded([bsn, order], [order])).toEqual([]);
+    expect(maskingAdded([bsn, order], [order, bsn])).toEqual([]);
+    expect(maskingAdded([bsn], [])).toEqual([]);
   });
 });

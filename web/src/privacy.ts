@@ -158,6 +158,16 @@ export function privacyFromForm(f: PrivacyForm): PrivacySettings {
   return { retention, masking_patterns };
 }
 
+/** The masking patterns a save adds or changes (its name or its expression), as the API judges them: the save
+ *  starts a job that masks what is already stored with these, for good. One only taken away masks nothing. */
+export function maskingAdded(
+  before: PrivacySettings["masking_patterns"],
+  after: PrivacySettings["masking_patterns"],
+): PrivacySettings["masking_patterns"] {
+  const was = new Set(before.map((p) => JSON.stringify([p.name, p.pattern])));
+  return after.filter((p) => !was.has(JSON.stringify([p.name, p.pattern])));
+}
+
 // -- CSAT settings
 
 export interface CsatForm {

@@ -9,6 +9,8 @@ import { Store } from "../store";
 import { eachRoot, testContext } from "../testContext";
 import { AdminPages } from "./AdminPages";
 import { CustomerProfile, type CustomerData } from "./CustomerProfile";
+import { es } from "../i18n/es";
+import { pt } from "../i18n/pt";
 
 const root = eachRoot();
 
@@ -610,6 +612,108 @@ describe("a masking pattern added", () => {
   });
 });
 
+describe("a save that masks what is already stored", () => {
+  const settings = {
+    retention: { messages_days: null, closed_conversations_days: null, events_days: 400, audit_days: 730, dedupe_markers_days: 90 },
+    masking_patterns: [{ name: "BSN", pattern: "BSN:?\\s?\\d{9}" }, { name: "Order", pattern: "ORD-\\d{6}" }],
+    version: 3,
+  };
+  const page = () => {
+    const putPrivacySettings = vi.fn(async (body: typeof settings) => ({ ...settings, ...body, version: 4 }));
+    show("privacy-settings", { privacySettings: async () => settings, putPrivacySettings, privacyJob: async () => new Promise(() => undefined) } as unknown as Partial<Api>);
+    return putPrivacySettings;
+  };
+  const rows = () => [...root().querySelectorAll(".masking-row")];
+  const save = () => $("form").dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+  /** A third row, Loyalty, and the BSN's pattern changed; then saved. */
+  const addAndChange = async () => {
+    await vi.waitFor(() => expect(rows().length).toBe(2));
+    byText("button", "Add a pattern").click();
+    await vi.waitFor(() => expect(rows().length).toBe(3));
+    for (const [row, input, value] of [[2, 0, "Loyalty"], [2, 1, "LOY\\d{8}"], [0, 1, "BSN:?\\s*\\d{9}"]] as const) {
+      type(rows()[row]!.querySelectorAll("input")[input]!, value);
+      await tick(); // as the admin types: each field's change on the form the last one left
+    }
+    save();
+  };
+
+  it("the help says new messages count within five minutes, what is stored is masked too for good, a removal brings nothing back", async () => {
+    page();
+    await vi.waitFor(() => expect(text()).toContain("Masking patterns"));
+    const help = byText("fieldset p", "Regular expressions").textContent!;
+    expect(help).toContain("five minutes");
+    expect(help).toContain("masks what is already stored too");
+    expect(help).toContain("permanent");
+    expect(help).toContain("removing the pattern later brings nothing back");
+    expect(es["privacy.maskingHelp"]).toMatch(/cinco minutos.*también lo ya guardado.*definitivo.*quitar el patrón.*no recupera nada/s);
+    expect(pt["privacy.maskingHelp"]).toMatch(/cinco minutos.*também o que já está guardado.*definitivo.*remover o padrão.*não recupera nada/s);
+  });
+
+  it("a pattern added or changed: the admin confirms in a dialog naming the consequence and those patterns; then it is saved", async () => {
+    const put = page();
+    await addAndChange();
+    const dialog = $<HTMLDialogElement>("dialog");
+    await vi.waitFor(() => expect(dialog.open).toBe(true));
+    expect(dialog.textContent).toContain("Mask what is already stored?");
+    expect(dialog.textContent).toContain("BSN (BSN:?\\s*\\d{9}) and Loyalty (LOY\\d{8})");
+    expect(dialog.textContent).not.toContain("ORD-"); // unchanged: not concerned
+    expect(dialog.textContent).toContain("cannot be undone");
+    expect(dialog.textContent).toContain("removing a pattern later brings nothing back");
+    expect(put).not.toHaveBeenCalled();
+    const confirm = byText("dialog button", "Save and mask") as HTMLButtonElement;
+    expect(confirm.disabled).toBe(true);
+    type(dialog.querySelector("input")!, "mask");
+    await vi.waitFor(() => expect(confirm.disabled).toBe(false));
+    confirm.click();
+    await vi.waitFor(() => expect(put).toHaveBeenCalledTimes(1));
+    expect(put).toHaveBeenCalledWith(
+      expect.objectContaining({
+        masking_patterns: [
+          { name: "BSN", pattern: "BSN:?\\s*\\d{9}" },
+          { name: "Order", pattern: "ORD-\\d{6}" },
+          { name: "Loyalty", pattern: "LOY\\d{8}" },
+        ],
+      }),
+      3,
+    );
+    await vi.waitFor(() => expect(text()).toContain("Saved"));
+    expect(dialog.open).toBe(false);
+  });
+
+  it("cancelled: nothing is sent and the form stays as the admin left it, unsaved", async () => {
+    const put = page();
+    await addAndChange();
+    const dialog = $<HTMLDialogElement>("dialog");
+    await vi.waitFor(() => expect(dialog.open).toBe(true));
+    byText("dialog button", "Cancel").click();
+    await vi.waitFor(() => expect(dialog.open).toBe(false));
+    await tick();
+    expect(put).not.toHaveBeenCalled();
+    expect(rows().map((r) => [...r.querySelectorAll("input")].map((i) => i.value))).toEqual([
+      ["BSN", "BSN:?\\s*\\d{9}"],
+      ["Order", "ORD-\\d{6}"],
+      ["Loyalty", "LOY\\d{8}"],
+    ]);
+    expect(text()).not.toContain("Saved");
+  });
+
+  it("a pattern removed, or a retention changed, is saved without a dialog: nothing stored is masked by it", async () => {
+    const put = page();
+    await vi.waitFor(() => expect(rows().length).toBe(2));
+    byText(".masking-row button", "Remove").click();
+    await vi.waitFor(() => expect(rows().length).toBe(1));
+    type(labelled("Messages and their files"), "60");
+    await tick();
+    save();
+    await vi.waitFor(() => expect(put).toHaveBeenCalledTimes(1));
+    expect(put).toHaveBeenCalledWith(
+      expect.objectContaining({ masking_patterns: [{ name: "Order", pattern: "ORD-\\d{6}" }], retention: expect.objectContaining({ messages_days: 60 }) }),
+      3,
+    );
+    expect($<HTMLDialogElement>("dialog")?.open ?? false).toBe(false);
+  });
+});
+
 describe("the settings' refusals at their fields", () => {
   it("privacy settings: a bad regular expression under its pattern", async () => {
     const putPrivacySettings = vi.fn(async () => {
@@ -672,6 +776,12 @@ describe("the settings' refusals at their fields", () => {
     type(row.querySelectorAll("input")[1]!, pattern);
     await tick();
     $("form").dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+    // a pattern added masks what is stored too: the admin confirms it
+    const dialog = $<HTMLDialogElement>("dialog");
+    await vi.waitFor(() => expect(dialog.open).toBe(true));
+    type(dialog.querySelector("input")!, "mask");
+    await tick();
+    byText("dialog button", "Save and mask").click();
   };
 
   it("a refusal shown at its fields is not shown again below the form: a short sentence points to them", async () => {

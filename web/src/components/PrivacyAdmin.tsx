@@ -1,5 +1,13 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiError, type Agent, type AuditRecord, type Customer, type PrivacyJob, type PrivacyRequest } from "../api";
+import {
+  ApiError,
+  type Agent,
+  type AuditRecord,
+  type Customer,
+  type PrivacyJob,
+  type PrivacyRequest,
+  type PrivacySettings,
+} from "../api";
 import { useApp } from "../context";
 import { useStore } from "../store";
 import { agentName, formatFull } from "../format";
@@ -11,6 +19,7 @@ import {
   followJob,
   KEPT_WHEN_EMPTY,
   listedCustomers,
+  maskingAdded,
   MIN_DAYS,
   nameKind,
   privacyForm,
@@ -498,9 +507,10 @@ const shownAtField = (path: string) =>
   RETENTION_CLASSES.some((k) => path === `retention.${k}`) || /^masking_patterns\.\d+\.(name|pattern)$/.test(path);
 
 /** Retention per data class and masking patterns, saved with the version read; the API's refusals at the
- *  fields they name. */
+ *  fields they name. A save that adds or changes a pattern masks what is already stored with it, for good: the
+ *  admin confirms it first, by typing a word in a dialog naming those patterns (cancelled: nothing is sent). */
 export function PrivacySettingsAdmin() {
-  const { store, t } = useApp();
+  const { store, t, locale } = useApp();
   const { saved, form, setForm, refused, message, submit } = useSettingsForm({
     read: () => store.api.privacySettings(),
     write: (f: PrivacyForm, version) => store.api.putPrivacySettings(privacyFromForm(f), version),
@@ -510,7 +520,15 @@ export function PrivacySettingsAdmin() {
   const errors = refused.fields;
   const applying = useFollowed(saved?.retention_job_id);
   const remasking = useFollowed(saved?.masking_job_id);
+  // the patterns a save adds or changes, while the admin is asked to confirm it (it masks what is stored, for good)
+  const [confirming, setConfirming] = useState<PrivacySettings["masking_patterns"] | null>(null);
   if (!form) return <p class="muted">{t("loading")}</p>;
+  const save = (e: Event) => {
+    e.preventDefault();
+    const added = maskingAdded(saved?.masking_patterns ?? [], privacyFromForm(form).masking_patterns);
+    if (added.length) setConfirming(added);
+    else void submit();
+  };
   const sentAs = sentMaskingIndex(form);
   const setMasking = (index: number, change: Partial<PrivacyForm["masking"][number]>) =>
     setForm({ ...form, masking: form.masking.map((m, i) => (i === index ? { ...m, ...change } : m)) });
@@ -518,7 +536,7 @@ export function PrivacySettingsAdmin() {
     <section>
       <h1>{t("admin.privacySettings")}</h1>
       {saved && <p class="muted small">{t("version", { version: saved.version })}</p>}
-      <form class="card form" onSubmit={(e) => void submit(e)} aria-label={t("admin.privacySettings")}>
+      <form class="card form" onSubmit={save} aria-label={t("admin.privacySettings")}>
         <fieldset>
           <legend>{t("privacy.retention")}</legend>
           <p class="muted small">{t("privacy.retentionHelp")}</p>
@@ -598,6 +616,24 @@ export function PrivacySettingsAdmin() {
         {applying && <Applying job={applying} />}
         {remasking && <Remasking job={remasking} />}
       </form>
+      <TypeToConfirm
+        open={confirming !== null}
+        id="remask-confirm"
+        title={t("privacy.remaskTitle")}
+        text={t("privacy.remaskText", {
+          patterns: new Intl.ListFormat(locale, { type: "conjunction" }).format(
+            (confirming ?? []).map((p) => `${p.name} (${p.pattern})`),
+          ),
+        })}
+        label={t("privacy.remaskType", { word: t("privacy.remaskWord") })}
+        expected={t("privacy.remaskWord")}
+        confirm={t("privacy.remaskConfirm")}
+        onCancel={() => setConfirming(null)}
+        onConfirm={() => {
+          setConfirming(null);
+          void submit();
+        }}
+      />
     </section>
   );
 }

@@ -35,8 +35,9 @@ export function useSettingsForm<Out extends { version: number }, Form>(spec: {
   useEffect(() => {
     void reload();
   }, []);
-  const submit = async (e: Event) => {
-    e.preventDefault();
+  /** Save the form (`e`: the form's submit, not sent; none when the save follows a confirmation). */
+  const submit = async (e?: Event) => {
+    e?.preventDefault();
     if (!form) return;
     setMessage(null);
     setRefused({ fields: new Map(), rest: [] });
