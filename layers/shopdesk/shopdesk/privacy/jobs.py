@@ -458,23 +458,8 @@ class PrivacyWorker:
         retention = self.trail.policies.fresh().retention       # as saved now, whatever this container cached
         counts, position = reapply_step(self.conversations, retention, since=job.get("position"),
                                         counts=job.get("counts"), time_left=time_left)
-        if position is not None:
-            self.store.progress(job_id, position=position, counts=counts)
-            self.queue.send({"job_id": job_id}, group=RETENTION_GROUP,
-                            dedup_id=f"{job_id}-{hashlib.sha256(position.encode()).hexdigest()[:32]}")
-            return "continued"
-        if not job.get("settles"):
-            # what writers still holding the settings read before the save write meanwhile: walked again once their
-            # caches have expired (before the job is done: a crash in between runs the last slice again)
-            due = max(clock.parse_iso(job["created_at"]) + timedelta(seconds=SETTLE_SECONDS), clock.now())
-            self.conversations.set_timer(job_pk(job_id), SETTLE_TIMER, clock.iso(due))
-        self.store.finish(job_id, "done", counts=counts)
-        settles = {"settles": job["settles"]} if job.get("settles") else {}
-        self.trail.record(actor="system:privacy", action="retention.applied",
-                          details={"job_id": job_id, "requested_by": job["requested_by"], **settles, **counts,
-                                   **{k: v for k, v in retention.model_dump().items() if v is not None}})
-        logger.info("retention applied", extra={"job_id": job_id, **settles, **counts})
-        return "done"
+        return self._walked(job_id, job, counts, position, "retention",
+                            {k: v for k, v in retention.model_dump().items() if v is not None})
 
     def _masking(self, job_id: str, job: dict[str, Any], time_left: Callable[[], float] | None) -> str:
         """One slice of the masking scan: from the job's position until done or the invocation's time runs low;
@@ -484,20 +469,30 @@ class PrivacyWorker:
         self.trail.policies.fresh()                 # the patterns as saved now, whatever this container cached
         counts, position = remask_step(self.conversations.table, masking=RecordMasking(self.trail.policies),
                                        since=job.get("position"), counts=job.get("counts"), time_left=time_left)
+        return self._walked(job_id, job, counts, position, "masking",
+                            {"patterns": [p.name for p in self.trail.policies.current().patterns]})
+
+    def _walked(self, job_id: str, job: dict[str, Any], counts: dict[str, int], position: str | None, kind: str,
+                applied: dict[str, Any]) -> str:
+        """After a slice of a walk of the table (``kind``: retention or masking): the next slice queued from
+        ``position``, or the job done, with the walk's second pass set for what writers still holding the settings
+        read before the save write meanwhile (walked again once their caches have expired; set before the job is
+        done: a crash in between runs the last slice again) and ``<kind>.applied`` on the audit trail."""
+        assert self.conversations is not None and self.queue is not None
         if position is not None:
             self.store.progress(job_id, position=position, counts=counts)
-            self.queue.send({"job_id": job_id}, group=MASKING_GROUP,
+            self.queue.send({"job_id": job_id}, group=WALKS[kind],
                             dedup_id=f"{job_id}-{hashlib.sha256(position.encode()).hexdigest()[:32]}")
             return "continued"
         if not job.get("settles"):
             due = max(clock.parse_iso(job["created_at"]) + timedelta(seconds=SETTLE_SECONDS), clock.now())
-            self.conversations.set_timer(job_pk(job_id), MASKING_SETTLE_TIMER, clock.iso(due))
+            self.conversations.set_timer(job_pk(job_id), SETTLE_TIMERS[kind], clock.iso(due))
         self.store.finish(job_id, "done", counts=counts)
         settles = {"settles": job["settles"]} if job.get("settles") else {}
-        self.trail.record(actor="system:privacy", action="masking.applied",
+        self.trail.record(actor="system:privacy", action=f"{kind}.applied",
                           details={"job_id": job_id, "requested_by": job["requested_by"], **settles, **counts,
-                                   "patterns": [p.name for p in self.trail.policies.current().patterns]})
-        logger.info("masking applied", extra={"job_id": job_id, **settles, **counts})
+                                   **applied})
+        logger.info(f"{kind} applied", extra={"job_id": job_id, **settles, **counts})
         return "done"
 
 
@@ -506,6 +501,7 @@ class PrivacyWorker:
 # and a write it began may land up to a minute later (the longest timeout of a function that writes items).
 SETTLE_TIMER = "retention_settle"
 MASKING_SETTLE_TIMER = "masking_settle"          # a masking job's, the same for the masking patterns
+SETTLE_TIMERS = {"retention": SETTLE_TIMER, "masking": MASKING_SETTLE_TIMER}   # each walk's second pass
 SETTLE_SECONDS = CACHE_SECONDS + 60
 SETTLER = "system:retention"
 SETTLERS = {"retention": SETTLER, "masking": "system:masking"}
