@@ -9,7 +9,8 @@ bot answer through the dispatcher (to a Twilio stand-in, to SES, or stored for t
 callbacks (Twilio: two delivery statuses per message, three on WhatsApp; SES: a delivery event over SNS), the
 widget's session and its polling on controller.ts's cadence while the visitor's tab is visible (assumptions at
 ``TAB_OPEN_AFTER_LAST_REPLY``), the resolve, the table's stream through its consumers (live fan-out to three open
-inboxes, the event-lake writer into Firehose, the label indexer), and the SLA sweep every simulated 15 minutes. One
+inboxes, the event-lake writer into Firehose, the label indexer), and the SLA sweep every simulated 15 minutes, which
+closes each inbox's socket when its token expires (the inbox connects again with a fresh token: ``InboxSockets``). One
 conversation in ten gets its first reply after its first-response target, so the sweep flags breaches. Each
 channel's own cost per 1,000 of its conversations is reported beside the mixed figure.
 
@@ -72,6 +73,9 @@ SHOP = "+14155550100"
 PUBLIC_URL = "https://desk.example.com"         # the test desk's PUBLIC_BASE_URL
 AGENTS = ("alice", "bob", "carol")
 SWEEP_EVERY = timedelta(minutes=15)
+# The user pool's IdTokenValidity (template.yaml, 1 hour): the ID token an inbox connects with expires an hour after it
+# is issued, and the desk closes the socket then (its expiry timer in the sweep's Due index)
+TOKEN_VALIDITY = timedelta(hours=1)
 MONTH_MINUTES = 30 * 24 * 60
 IDLE = "sla_sweep (idle)"
 # START, END and REPORT lines Lambda writes per invocation at the INFO system log level (REPORT with an X-Ray
@@ -643,8 +647,13 @@ class Inboxes:
         bursts: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for connection, frame in frames:
             if connection.endswith("-inbox"):      # (the visitors' widgets hear theirs: Visitor.hear)
-                bursts[connection.removesuffix("-inbox")].append(frame)
+                bursts[inbox_agent(connection)].append(frame)
         for agent_id, notices in bursts.items():
+            self.burst(agent_id, notices)
+
+    def burst(self, agent_id: str, notices: list[dict[str, Any]]) -> None:
+        """What the app refetches for notices heard together (the socket's, or a catch-up's page)."""
+        if notices:
             kinds = {n["kind"] for n in notices}
             ids, more = self.listed.get(agent_id, (set(), True))
             moved = kinds & {"conversation", "mention"}
@@ -652,7 +661,8 @@ class Inboxes:
                 self.list(agent_id, counts=bool(moved))
             shown = self.messages.get(agent_id, set())
             if any(n["conversation_id"] == self.open.get(agent_id) and not (
-                    n["kind"] == "message_update" and n.get("status") and n["message_id"] in shown) for n in notices):
+                    n["kind"] == "message_update" and n.get("status") and n.get("message_id") in shown)
+                   for n in notices):
                 self.refresh_open(agent_id)      # a receipt of a message shown is shown from the notice itself
 
     def refresh_open(self, agent_id: str) -> None:
@@ -683,6 +693,148 @@ class Inboxes:
                         query=f"include={include}" if include else "")
 
 
+def inbox_agent(connection: str) -> str:
+    """The agent of an inbox's connection id (``<agent>.<n>-inbox``)."""
+    return connection.removesuffix("-inbox").split(".", 1)[0]
+
+
+@dataclass
+class InboxSockets:
+    """The agents' inbox sockets as web/src/live.ts keeps them, on the agents' WebSocket API. The desk closes a socket
+    when the ID token it connected with expires (its ``socket_expiry`` timer: the sweep's DeleteConnection, or the
+    fan-out's at a notice after that moment); API Gateway then runs ``$disconnect``, and the inbox, about a second later
+    (``backoffDelay(0)``), asks for a fresh token and connects again: the authorizer (the real ``live_authorizer``,
+    with an ID token of a user pool in moto), ``$connect`` (``live_connections``: the connection's items and its
+    timer), and on its opening the catch-up (``GET /agent/changes?since=`` the last cursor heard). Each connect and
+    disconnect is a WebSocket message, as the widget's are; the sockets' connection minutes are not the workload's (an
+    agent's inbox is open whatever its traffic: a fixed cost, bench/README.md). The setup's first connects are not
+    counted. The token's ``exp`` is set at the simulated moment it is issued (``TOKEN_VALIDITY`` after it), as
+    Cognito's would be: moto issues its tokens on this machine's clock, which the authorizer checks them against."""
+
+    run: Run
+    frozen: Frozen
+    pool: str = ""
+    client: str = ""
+    socket: dict[str, str] = field(default_factory=dict)          # agent -> the open connection
+    since: dict[str, float] = field(default_factory=dict)         # connection -> when it opened
+    cursor: dict[str, str | None] = field(default_factory=dict)   # agent -> the last cursor heard
+    made: int = 0
+    cognito: Any = None
+    closes_seen: int = 0
+    frames_seen: int = 0
+    counted: bool = False
+    stats: Counter[str] = field(default_factory=Counter)
+    open_s: list[float] = field(default_factory=list)              # how long each closed socket was open
+    password: str = field(default_factory=lambda: f"Bench-{uuid.uuid4().hex[:12]}-Aa1")   # the agents' (the run's)
+
+    def start(self) -> None:
+        """The user pool, its inbox app client and the agents' accounts (the bench's own, not counted)."""
+        cognito = self.cognito = _plain_client("cognito-idp")
+        self.pool = cognito.create_user_pool(PoolName=f"agents-{uuid.uuid4().hex[:6]}")["UserPool"]["Id"]
+        self.client = cognito.create_user_pool_client(UserPoolId=self.pool, ClientName="inbox",
+                                                      ReadAttributes=["name", "email"])["UserPoolClient"]["ClientId"]
+        for agent_id in AGENTS:
+            cognito.admin_create_user(UserPoolId=self.pool, Username=agent_id, MessageAction="SUPPRESS",
+                                      UserAttributes=[{"Name": "name", "Value": agent_id.title()}])
+            cognito.admin_set_user_password(UserPoolId=self.pool, Username=agent_id, Password=self.password,
+                                            Permanent=True)
+
+    def authorizer_env(self) -> dict[str, str]:
+        """The authorizer's settings: the pool's issuer, the inbox's app client, the pool's keys (moto's JWKS)."""
+        endpoint = self.run.desk.endpoint
+        return {"TOKEN_ISSUER": f"https://cognito-idp.us-east-1.amazonaws.com/{self.pool}",
+                "TOKEN_AUDIENCE": self.client, "JWKS_URL": f"{endpoint}/{self.pool}/.well-known/jwks.json"}
+
+    def _token(self, agent_id: str) -> str:
+        """A fresh ID token (the app's ``fetchAuthSession``; Cognito bills monthly active users, not requests)."""
+        return self.cognito.admin_initiate_auth(
+            UserPoolId=self.pool, ClientId=self.client, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": agent_id, "PASSWORD": self.password})["AuthenticationResult"]["IdToken"]
+
+    def _invoke(self, function: str, event: dict[str, Any]) -> Any:
+        if self.counted:
+            return self.run.call(function, event)
+        return self.run.handler(function).lambda_handler(event, _context())
+
+    def connect(self, agent_id: str) -> None:
+        connection = f"{agent_id}.{self.made}-inbox"
+        self.made += 1
+        # the authorizer's event (no eventType: the $connect's access-log line is counted once, with live_connections)
+        allowed = self._invoke("live_authorizer", {
+            "type": "REQUEST", "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abc123/dev/$connect",
+            "headers": {}, "queryStringParameters": {"token": self._token(agent_id)},
+            "requestContext": {"routeKey": "$connect", "connectionId": connection, "stage": "dev", "apiId": "abc123"}})
+        context = {**allowed["context"], "principalId": allowed["principalId"],
+                   "expires": int(self.frozen.now + TOKEN_VALIDITY.total_seconds())}
+        result = self._invoke("live_connections", {"requestContext": {
+            "routeKey": "$connect", "eventType": "CONNECT", "connectionId": connection, "stage": "dev",
+            "authorizer": context}, "isBase64Encoded": False})
+        if result["statusCode"] != 200:
+            raise RuntimeError(f"inbox socket: {result}")
+        self.run.connections.open.add(connection)
+        self.socket[agent_id], self.since[connection] = connection, self.frozen.now
+        if self.counted:
+            self.run.meter.usage_by_function["live_connections"].add("apigateway.websocket_messages", 1)
+            self.stats["connects"] += 1
+            self._catch_up(agent_id)
+        else:           # the app's position before its first load (Live.start)
+            self.cursor[agent_id] = self._changes(agent_id, None)["cursor"]
+
+    def _changes(self, agent_id: str, since: str | None) -> dict[str, Any]:
+        from urllib.parse import quote
+
+        event = _agent_event("GET", "/agent/changes", agent_id, query=f"since={quote(since)}" if since else "")
+        result = (self.run.call("agent_api", event, label=INBOX) if self.counted
+                  else self.run.handler("agent_api").lambda_handler(event, _context()))
+        if result["statusCode"] != 200:
+            raise RuntimeError(f"inbox catch-up: {result['statusCode']} {result.get('body')}")
+        if self.counted and self.run.inboxes is not None:
+            self.run.inboxes.requests["GET /agent/changes"] += 1
+        return dict(json.loads(result["body"]))
+
+    def _catch_up(self, agent_id: str) -> None:
+        """On the socket's opening, what changed since the last cursor heard, page by page (Live.doCatchUp)."""
+        self.stats["catch_ups"] += 1
+        for _ in range(50):
+            page = self._changes(agent_id, self.cursor.get(agent_id))
+            if self.run.inboxes is not None:
+                self.run.inboxes.burst(agent_id, page["items"])
+            self.cursor[agent_id] = page.get("cursor") or self.cursor.get(agent_id)
+            if not page.get("more"):
+                return
+
+    def after_pass(self) -> None:
+        """The cursors the sockets heard, and the sockets the desk closed since the last look: each one's
+        ``$disconnect``, then the inbox connects again."""
+        frames = self.run.connections.frames[self.frames_seen:]
+        self.frames_seen += len(frames)
+        for connection, frame in frames:
+            if connection.endswith("-inbox") and frame.get("cursor"):
+                self.cursor[inbox_agent(connection)] = frame["cursor"]
+        closed = self.run.connections.closed[self.closes_seen:]
+        self.closes_seen += len(closed)
+        for connection in closed:
+            if not connection.endswith("-inbox"):
+                continue
+            agent_id = inbox_agent(connection)
+            self.open_s.append(self.frozen.now - self.since.pop(connection))
+            self.stats["closed"] += 1
+            self._invoke("live_connections", {"requestContext": {
+                "routeKey": "$disconnect", "eventType": "DISCONNECT", "connectionId": connection, "stage": "dev"},
+                "isBase64Encoded": False})
+            if self.counted:
+                self.run.meter.usage_by_function["live_connections"].add("apigateway.websocket_messages", 1)
+            if self.socket.get(agent_id) == connection:
+                self.connect(agent_id)
+
+    def summary(self) -> dict[str, Any]:
+        moved = self.run.meter.wru_by_item.get(("sla_sweep", "PutItem", "CONN DEADLINE"), 0)
+        return {**{k: self.stats[k] for k in ("closed", "connects", "catch_ups")},
+                "open_min": {"shortest": round(min(self.open_s, default=0) / 60, 1),
+                             "longest": round(max(self.open_s, default=0) / 60, 1)},
+                "expiry_timer_moves_write_units": moved}
+
+
 @dataclass
 class Run:
     """The desk, its handlers and the meter, and what the workload needs to drive them like AWS would."""
@@ -696,6 +848,7 @@ class Run:
     firehose: str
     handlers: dict[str, Any] = field(default_factory=dict)
     inboxes: Inboxes | None = None
+    inbox_sockets: InboxSockets | None = None
     sweeps: int = 0
     esm_batches: Counter[str] = field(default_factory=Counter)
     channels: dict[str, ChannelShare] = field(default_factory=dict)
@@ -725,6 +878,9 @@ class Run:
                          "live_fanout": {"LIVE_CONNECTIONS_ENDPOINT": self.connections.url + "/dev",
                                          "WIDGET_CONNECTIONS_ENDPOINT": self.connections.url + "/dev"},
                          "live_connections": {"LIVE_CONNECTIONS_ENDPOINT": self.connections.url + "/dev"},
+                         # the sweep closes the inboxes' sockets at their tokens' expiry
+                         "sla_sweep": {"LIVE_CONNECTIONS_ENDPOINT": self.connections.url + "/dev"},
+                         "live_authorizer": self.inbox_sockets.authorizer_env() if self.inbox_sockets else {},
                          }.get(function, {})
             # the template's log level (INFO), as deployed: what the functions log is part of the bill
             self.handlers[function] = self.desk.handler(function, **overrides, POWERTOOLS_LOG_LEVEL=LOG_LEVEL)
@@ -781,6 +937,8 @@ class Run:
             self.visitor.hear()
         if self.inboxes is not None:
             self.inboxes.react()
+        if self.inbox_sockets is not None:
+            self.inbox_sockets.after_pass()
 
     def sweep(self) -> None:
         from bench.harness import scheduled_event
@@ -869,7 +1027,7 @@ def _context() -> Any:
     return FakeContext()
 
 
-def setup(run: Run) -> None:
+def setup(run: Run, frozen: Frozen) -> None:
     """The desk as a shop runs it (not counted): agents online with room, the knowledge base and the bot on,
     acknowledgements on, three agents with the inbox open."""
     from tests.support import http_event
@@ -888,12 +1046,11 @@ def setup(run: Run) -> None:
         if answer["statusCode"] != 200:
             raise RuntimeError(f"presence: {answer}")
         _admin(run, "PUT", f"/admin/agents/{agent_id}", {"capacity": 100, "teams": ["default"]})
-        connection = f"{agent_id}-inbox"
-        run.handler("live_connections").lambda_handler({"requestContext": {
-            "routeKey": "$connect", "eventType": "CONNECT", "connectionId": connection, "stage": "dev",
-            "authorizer": {"agent": agent_id, "roles": "", "principalId": agent_id}}, "isBase64Encoded": False},
-            _context())
-        run.connections.open.add(connection)
+    sockets = run.inbox_sockets = InboxSockets(run, frozen)
+    sockets.start()
+    for agent_id in AGENTS:
+        sockets.connect(agent_id)
+    sockets.counted = True         # from here on, a connect is the workload's
     run.stream.read()              # the setup's own changes are not the workload's
 
 
@@ -1381,6 +1538,7 @@ def run(conversations: int = 20) -> dict[str, Any]:
     from tests.integration.test_live import ConnectionsEndpoint, Stream
 
     from shopdesk import clock
+    from shopdesk.dal import live as dal_live
 
     table_keys, indexes = table_model()
     started_wall = time.perf_counter()
@@ -1399,10 +1557,17 @@ def run(conversations: int = 20) -> dict[str, Any]:
         desk.client("ses").verify_email_identity(EmailAddress=SUPPORT)
         frozen, real = Frozen(datetime(2026, 11, 2, 8, tzinfo=UTC)), clock.time
         clock.time = frozen            # type: ignore[assignment]
+        # Real time is the simulated time too. A socket's life is measured in real time (dal.live ``_real_now``: its
+        # token's ``exp``, its ``ttl``) and its expiry timer is on the desk's clock; in AWS the two are one. Left on
+        # this machine's clock, a socket never expired within a run while its timer came due an hour of simulated
+        # time in, and every sweep moved the timer on: writes AWS never makes, and the closes and reconnects it does
+        # make missing. So a socket lives its token's hour of simulated time, and the sweep closes it then.
+        real_now = dal_live._real_now
+        dal_live._real_now = lambda: datetime.fromtimestamp(frozen.now, UTC)
         try:
             with meter.installed():
                 bench_run = Run(desk, meter, provider, connections, Stream(desk), stream_consumers(), firehose)
-                setup(bench_run)
+                setup(bench_run, frozen)
                 idle = _idle_sweep(bench_run)
                 outcome = play(bench_run, conversations, frozen)
                 # what is still due fires in the sweeps after the last step
@@ -1412,6 +1577,7 @@ def run(conversations: int = 20) -> dict[str, Any]:
                 sizes = item_sizes(meter._quiet, desk.table_name)
         finally:
             clock.time = real          # type: ignore[assignment]
+            dal_live._real_now = real_now
             provider.close()
             connections.close()
     result = summarise(bench_run, conversations, outcome, idle, time.perf_counter() - started_wall)
@@ -1517,6 +1683,7 @@ def summarise(run: Run, conversations: int, outcome: dict[str, Any], idle: dict[
         "lambda_memory_mb": {f: memory_mb(f) for f in functions},
         "workload": {"conversations_measured": conversations, "scaled_to": 1000, **outcome,
                      "sweeps": sweeps, "esm_batches": dict(run.esm_batches),
+                     "inbox_sockets": run.inbox_sockets.summary() if run.inbox_sockets else {},
                      "inbox_requests_per_conversation": {
                          route: round(n / conversations, 2) for route, n in sorted(
                              (run.inboxes.requests if run.inboxes else Counter()).items(), key=lambda kv: -kv[1])}},
@@ -1638,6 +1805,11 @@ def report(result: dict[str, Any]) -> str:
                  f"{per['dynamodb_write_units_indexes']} on its indexes")
     lines.append(f"  of which the open inboxes' reads: ${result['inboxes_usd']} "
                  f"({sum(result['workload']['inbox_requests_per_conversation'].values()):.1f} requests a conversation)")
+    sockets = result["workload"].get("inbox_sockets") or {}
+    if sockets:
+        shortest, longest = sockets["open_min"]["shortest"], sockets["open_min"]["longest"]
+        lines.append(f"  the inboxes' sockets: {sockets['closed']} closed at their tokens' expiry (open {shortest} to "
+                     f"{longest} min), {sockets['connects']} connected again with a fresh token and caught up")
     mix = ", ".join(f"{share:.0%} {channel}" for channel, share in result["channel_mix"].items())
     lines.append(f"  per 1,000 conversations of each channel (mix {mix}):")
     for channel, figure in result["per_channel"].items():

@@ -1,5 +1,6 @@
 """bench.cost still runs its workload (it once stopped at the widget's history, a 403 the widget API no longer
-answers, and nothing noticed until the bench was next run): five conversations, one of each channel at least, priced."""
+answers, and nothing noticed until the bench was next run): five conversations, one of each channel at least, priced.
+And it models the agents' inbox sockets as AWS runs them: real time is the simulated time."""
 
 from __future__ import annotations
 
@@ -18,3 +19,14 @@ def test_the_cost_workload_runs_every_channel_and_prices_every_service_it_uses()
     by_function = result["per_conversation"]["requests_by_function"]
     assert by_function["router"] > 0
     assert abs(sum(by_function.values()) - sum(result["per_conversation"]["requests"].values())) < 0.2
+    # The agents' inbox sockets live their token's hour of simulated time (in AWS the desk's clock is real time):
+    # the sweep closes each when its timer comes due, never moving the timer on (as it did while the sockets' real
+    # time was this machine's), and the inbox connects again with a fresh token, its $connect counted
+    per = result["per_conversation"]
+    assert not [k for k in per["dynamodb_write_units_by_item"] if k.startswith("sla_sweep PutItem CONN DEADLINE")]
+    sockets = workload["inbox_sockets"]
+    assert sockets["expiry_timer_moves_write_units"] == 0
+    assert sockets["closed"] >= 3 * 5                   # the six hours after the last step alone: five each
+    assert sockets["connects"] == sockets["closed"] and sockets["catch_ups"] == sockets["closed"]
+    assert 60 <= sockets["open_min"]["shortest"] <= sockets["open_min"]["longest"] <= 60 + 15   # a sweep each 15 min
+    assert per["lambda_invocations"]["live_authorizer"] > 0 and per["lambda_invocations"]["live_connections"] > 0
