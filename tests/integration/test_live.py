@@ -135,6 +135,11 @@ def change_log(desk: Any) -> list[dict[str, Any]]:
     return [deserialize(i) for i in items]
 
 
+def logged(desk: Any) -> list[dict[str, Any]]:
+    """Every change in the log, in order (an item holds a fan-out invocation's changes)."""
+    return [change for item in change_log(desk) for change in item["changes"]]
+
+
 def changes(desk: Any, agent_id: str, query: str = "", groups: str | None = None) -> tuple[int, Any]:
     return agent(desk, "GET", "/agent/changes", agent_id, query=query, groups=groups)
 
@@ -534,7 +539,7 @@ def test_a_customer_message_reaches_every_connection_that_may_see_it_and_no_othe
         assert all(f["type"] == "change" and f["cursor"] and f["at"] for f in frames)
     assert endpoint.to("C") == []
     # And the notices are in the change log, where alice's catch-up finds them and carol's does not
-    assert len(change_log(desk)) == 3
+    assert len(logged(desk)) == 3 and len(change_log(desk)) == 1
     status, start = changes(desk, "alice")
     assert status == 200 and start["items"] == [] and start["more"] is False
     first_cursor = endpoint.to("A")[0]["cursor"]
@@ -677,7 +682,7 @@ def test_a_redelivered_batch_is_posted_again_and_the_catch_up_lists_each_change_
     again = endpoint.to("A")[len(first):]
     assert len(first) == 3 and [(f["kind"], f["message_id"]) for f in again] == [(f["kind"], f["message_id"])
                                                                                  for f in first]
-    assert len(change_log(desk)) == 6
+    assert len(logged(desk)) == 6 and len(change_log(desk)) == 2     # one item per invocation
     # and the catch-up lists each change once
     status, page = changes(desk, "alice", f"since={start}")
     assert status == 200 and sorted(i["kind"] for i in page["items"]) == ["conversation", "message", "message"]
@@ -726,7 +731,7 @@ def test_a_record_whose_post_fails_fails_alone_and_its_retry_is_caught_up_once(d
     conv_records = {r["dynamodb"]["SequenceNumber"]: r["dynamodb"]["Keys"]["PK"]["S"] for r in event["Records"]}
     assert failed and {conv_records[seq] for seq in failed} == {f"CONV#{moved}"}
     assert f"CONV#{quiet}" not in {conv_records[seq] for seq in failed}
-    logged = len(change_log(desk))
+    before = len(logged(desk))
     # When carol's connection works again and Lambda retries from the first failed record
     endpoint.broken.clear()
     first = min(failed, key=int)
@@ -735,7 +740,7 @@ def test_a_record_whose_post_fails_fails_alone_and_its_retry_is_caught_up_once(d
     # Then carol has her notices (the team change and its system note), and her catch-up lists each once
     assert {(f["kind"], f["conversation_id"]) for f in endpoint.to("C")} == {("conversation", moved),
                                                                             ("message", moved)}
-    assert logged < len(change_log(desk)) <= logged + len(retry["Records"])      # the retried notices again
+    assert before < len(logged(desk)) <= before + len(retry["Records"])      # the retried notices again
     caught_up = changes(desk, "carol", f"since={endpoint.to('C')[0]['cursor']}")[1]["items"]
     assert sorted(i["kind"] for i in caught_up) == ["conversation", "message"]
 
@@ -768,6 +773,75 @@ def test_changes_page_through_a_backlog_without_losing_or_looping(desk, endpoint
         if not page["more"]:
             break
     assert len(set(seen)) == 9 and pages == 3       # each conversation, its message and its assignment entry
+
+
+def test_a_fan_out_batchs_notices_are_one_log_item_of_two_write_units_not_nine(desk, endpoint):
+    from bench.pricing import item_size, write_units
+    online(desk, "alice")
+    stream = Stream(desk)
+    for n in range(3):
+        routed_writes(desk, f"+3165000020{n}", f"message {n}", f"SMunit{n}")
+    fan_out(desk, endpoint, stream.read())          # nine notices: three conversations, messages, assignments
+    items = desk.client("dynamodb").query(TableName=desk.table_name, KeyConditionExpression="PK = :pk",
+                                          ExpressionAttributeValues={":pk": {"S": "CHANGES"}})["Items"]
+    assert len(items) == 1 and len(logged(desk)) == 9
+    change = logged(desk)[0]
+    assert set(change) <= {"event_id", "conversation_id", "kind", "message_id", "visible", "status"}
+    assert write_units(item_size(items[0])) <= 2, item_size(items[0])
+
+
+def test_changes_one_at_a_time_inside_one_item_each_once_and_in_order(desk, endpoint):
+    online(desk, "alice")
+    stream = Stream(desk)
+    start = changes(desk, "alice")[1]["cursor"]
+    for n in range(3):
+        routed_writes(desk, f"+3165000030{n}", f"message {n}", f"SMone{n}")
+    fan_out(desk, endpoint, stream.read())
+    whole = changes(desk, "alice", f"since={start}&limit=500")[1]["items"]
+    seen, cursor = [], start
+    for _ in range(12):
+        status, page = changes(desk, "alice", f"since={cursor}&limit=1")
+        assert status == 200 and len(page["items"]) <= 1
+        seen += page["items"]
+        cursor = page["cursor"]
+        if not page["more"]:
+            break
+    key = [(i["kind"], i["conversation_id"], i["message_id"]) for i in whole]
+    assert len(whole) == 9 and [(i["kind"], i["conversation_id"], i["message_id"]) for i in seen] == key
+
+
+def test_a_position_at_the_end_of_an_item_reads_on_into_the_next_item(desk):
+    from datetime import timedelta
+
+    from shopdesk import clock
+    from shopdesk.dal.live import ChangeLog, LogEntry, Visibility
+    from shopdesk.dal.table import Table
+
+    log = ChangeLog(Table(desk.table_name))
+
+    def batch(prefix: str, at: str) -> list[LogEntry]:
+        return log.append([LogEntry(event_id=f"{prefix}{n}", conversation_id=f"c_{prefix}", kind="conversation",
+                                    message_id=None, visible=(Visibility("default", None),)) for n in range(2)], at)
+
+    first, second = batch("a", clock.now_iso()), batch("b", clock.iso(clock.now() + timedelta(seconds=1)))
+    page = log.after(first[-1].key, 1)
+    assert [e.event_id for e in page.entries] == ["b0"] and page.more and page.last_key == second[0].key
+    page = log.after(first[0].key, 5)
+    assert [e.event_id for e in page.entries] == ["a1", "b0", "b1"] and not page.more
+
+
+def test_a_change_logged_in_the_layout_before_one_per_item_is_still_caught_up(desk):
+    from shopdesk import clock
+    from shopdesk.dal.table import Table
+
+    online(desk, "alice")
+    start = changes(desk, "alice")[1]["cursor"]
+    now = clock.now_iso()
+    Table(desk.table_name).put({"PK": "CHANGES", "SK": f"{now}#ev-old", "type": "change", "event_id": "ev-old",
+                                "conversation_id": "c_old", "kind": "conversation", "message_id": None, "at": now,
+                                "visible": [{"team": "default", "assignee": None}], "ttl": 4102444800})
+    status, page = changes(desk, "alice", f"since={start}")
+    assert status == 200 and [(i["kind"], i["conversation_id"]) for i in page["items"]] == [("conversation", "c_old")]
 
 
 def test_the_changes_route_and_its_notices_are_in_the_openapi_document(desk):
@@ -838,9 +912,9 @@ def test_a_receipt_notice_keeps_its_status_in_the_catch_up(desk):
     online(desk, "alice")
     start = changes(desk, "alice")[1]["cursor"]
     now = clock.now_iso()
-    ChangeLog(Table(desk.table_name)).append(LogEntry(
-        key=f"{now}#ev-receipt", event_id="ev-receipt", conversation_id="c_1", kind="message_update",
-        message_id="m_1", at=now, visible=(Visibility("", "alice"),), status="read"))
+    ChangeLog(Table(desk.table_name)).append([LogEntry(
+        event_id="ev-receipt", conversation_id="c_1", kind="message_update", message_id="m_1",
+        visible=(Visibility("", "alice"),), status="read")], now)
     status, page = changes(desk, "alice", f"since={start}")
     assert status == 200 and [(i["kind"], i["message_id"], i["status"]) for i in page["items"]] == [
         ("message_update", "m_1", "read")]

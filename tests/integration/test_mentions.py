@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tests.integration.helpers import agent, customer_writes, online
 from tests.integration.test_admin_api import admin_call
-from tests.integration.test_live import Stream, change_log, changes, connect, endpoint, fan_out  # noqa: F401
+from tests.integration.test_live import Stream, changes, connect, endpoint, fan_out, logged  # noqa: F401
 
 
 def _counts(desk, who: str) -> dict[str, int]:
@@ -145,7 +145,7 @@ def test_a_mention_is_a_notice_for_the_mentioned_agent_alone(desk, endpoint):  #
     assert "mention" in {i["kind"] for i in changes(desk, "carol", f"since={cursor}")[1]["items"]}
     assert "mention" not in {i["kind"] for i in changes(desk, "alice", f"since={cursor}")[1]["items"]}
     assert "mention" not in {i["kind"] for i in changes(desk, "root", f"since={cursor}", groups="[admins]")[1]["items"]}
-    assert any(e["kind"] == "mention" and e["visible"] == [{"team": "", "assignee": "carol"}] for e in change_log(desk))
+    assert any(e["kind"] == "mention" and e["visible"] == [{"team": "", "assignee": "carol"}] for e in logged(desk))
 
 
 def test_grants_and_mentions_expire_with_a_resolved_conversation_and_stop_expiring_when_it_reopens(desk):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -246,11 +246,19 @@ class FakePoster:
 class MemoryLog:
     stored: dict[str, LogEntry] = field(default_factory=dict)      # by event id: its latest entry
     entries: list[LogEntry] = field(default_factory=list)
+    writes: list[list[str]] = field(default_factory=list)          # the event ids of each write
+    broken: int = 0                                                # this many writes fail first
 
-    def append(self, new: LogEntry) -> LogEntry:
-        self.stored[new.event_id] = new
-        self.entries.append(new)
-        return new
+    def append(self, entries: list[LogEntry], at: str) -> list[LogEntry]:
+        if self.broken:
+            self.broken -= 1
+            raise RuntimeError("throttled")
+        logged = [replace(e, key=f"{at}#{entries[0].event_id}.00#{n:03d}", at=at) for n, e in enumerate(entries)]
+        self.writes.append([e.event_id for e in logged])
+        for e in logged:
+            self.stored[e.event_id] = e
+            self.entries.append(e)
+        return logged
 
 
 def conn(cid: str, agent_id: str, teams: tuple[str, ...] = ("sales",), roles: tuple[str, ...] = ()) -> Connection:
@@ -345,6 +353,61 @@ def test_changes_of_one_conversation_in_a_batch_are_one_notice_at_the_first_for_
     # and bob, who held it only in between, hears of it with carol; alice (same team, never held it) does not
     # (no team connection is listed here)
     assert sorted(cid for cid, f in poster.frames if f["kind"] == "conversation") == ["B", "C"]
+
+
+def test_a_batchs_notices_are_logged_in_one_write_before_the_first_is_posted_in_order():
+    # Given a batch with a new conversation, its message and a second conversation
+    log = MemoryLog()
+
+    @dataclass
+    class WatchingPoster(FakePoster):
+        writes_at_post: list[int] = field(default_factory=list)
+
+        def post(self, connection_id: str, data: bytes) -> bool:
+            self.writes_at_post.append(len(log.writes))
+            return super().post(connection_id, data)
+
+    poster = WatchingPoster()
+    records = [record("INSERT", None, conv_image(), "e1", "1"), record("INSERT", None, msg_image(), "e2", "2"),
+               record("INSERT", None, conv_image(PK="CONV#c_2", id="c_2"), "e3", "3")]
+    batch = LiveBatch.of(records, log, FakeConnections({"team:sales": [conn("A", "alice")]}), poster,
+                         lookup=lambda ids: pytest.fail("no lookup"))
+    # When it is handled
+    notices = [batch.handle(r) for r in records]
+    # Then the three are one write, made before any post, and their cursors follow the records' order
+    assert log.writes == [["e1", "e2", "e3"]] and poster.writes_at_post == [1, 1, 1]
+    positions = [decode_cursor(n.cursor)[0] for n in notices if n]
+    assert len(positions) == 3 and positions == sorted(positions) and len(set(positions)) == 3
+
+
+def test_a_change_whose_conversation_cannot_be_read_is_left_to_its_own_record_which_fails_alone():
+    def lookup(ids: list[str]) -> dict[str, Visibility]:
+        if "c_2" in ids:
+            raise RuntimeError("throttled")
+        return {"c_1": Visibility("sales", None)}
+
+    log, poster = MemoryLog(), FakePoster()
+    other = {"PK": "CONV#c_2", "conversation_id": "c_2"}
+    records = [record("INSERT", None, conv_image(), "e1", "1"), record("INSERT", None, msg_image(**other), "e2", "2"),
+               record("INSERT", None, msg_image(), "e3", "3")]
+    batch = LiveBatch.of(records, log, FakeConnections({"team:sales": [conn("A", "alice")]}), poster, lookup)
+    assert batch.handle(records[0]) is not None and log.writes == [["e1", "e3"]]
+    with pytest.raises(RuntimeError):
+        batch.handle(records[1])
+    assert batch.handle(records[2]) is not None and log.writes == [["e1", "e3"]] and len(poster.frames) == 2
+
+
+def test_a_failed_log_write_fails_its_record_unposted_and_the_next_record_logs_the_rest():
+    log, poster = MemoryLog(broken=1), FakePoster()
+    records = [record("INSERT", None, conv_image(), "e1", "1"), record("INSERT", None, msg_image(), "e2", "2"),
+               record("INSERT", None, conv_image(PK="CONV#c_2", id="c_2"), "e3", "3")]
+    batch = LiveBatch.of(records, log, FakeConnections({"team:sales": [conn("A", "alice")]}), poster,
+                         lookup=lambda ids: pytest.fail("no lookup"))
+    with pytest.raises(RuntimeError):
+        batch.handle(records[0])
+    assert poster.frames == []
+    assert batch.handle(records[1]) is not None and batch.handle(records[2]) is not None
+    assert log.writes == [["e2", "e3"]] and [f["conversation_id"] for _, f in poster.frames] == ["c_1", "c_2"]
 
 
 def test_a_message_sent_then_receipted_in_one_batch_is_one_update_without_a_status():

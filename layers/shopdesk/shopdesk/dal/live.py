@@ -12,8 +12,10 @@ Item layouts (docs/data-model.md):
   ``agent:<id>`` and ``team:<team>`` for agents, ``all`` for admins, ``widget:<conversation id>`` for a
   web-chat visitor's socket (the widget's own WebSocket API). The fan-out Queries only the audiences of a
   change (never a Scan).
-- ``CHANGES / <at>#<stream event id>``: the change log the catch-up reads (one partition, sorted by
-  time, kept 24 hours with ``ttl``).
+- ``CHANGES / <at>#<first stream event id>.<n>``: the change log the catch-up reads (one partition, sorted by
+  time, kept 24 hours with ``ttl``): one item per fan-out invocation holding its changes in order (``changes``),
+  up to ``CHANGES_PER_ITEM`` an item (``n`` counts the items of one invocation). A change's position, the key a
+  cursor holds, is its item's key and its place in the item: ``<item SK>#<index>``.
 
 Connection items carry ``ttl`` 2 h 10 min after connect (API Gateway closes every socket after 2 h);
 DynamoDB deletes expired items late, so readers skip what has expired themselves.
@@ -23,8 +25,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -44,6 +46,7 @@ TOKEN_LIFETIME = timedelta(hours=1)
 EXPIRY_TIMER = "socket_expiry"          # the sweep's timer that closes an agent socket at its ``closes_at``
 CHANGE_RETENTION = timedelta(hours=24)
 CHANGES_PK = "CHANGES"
+CHANGES_PER_ITEM = 100      # the fan-out's BatchSize: one item per invocation (a write unit per KB, ~150 B a change)
 
 # What of an item an agent sees: a change elsewhere (updated_at, previews, clocks) is no notice.
 CONVERSATION_FIELDS = ("status", "assignee", "priority", "team", "skills", "labels", "sla_breaches", "sla_warned",
@@ -306,29 +309,56 @@ class Connections:
 
 @dataclass(frozen=True)
 class LogEntry:
-    key: str                         # the SK: <at>#<event id>, time-ordered
     event_id: str
     conversation_id: str
     kind: str
     message_id: str | None
-    at: str
     visible: tuple[Visibility, ...]  # before and after the change (the same one twice is kept once)
     status: str | None = None        # a provider's receipt: the message's new status (logic.live.receipt)
+    key: str = ""                    # its position: <item SK>#<index>, time-ordered (set by ``ChangeLog.append``)
+    at: str = ""                     # when it was logged (its item's moment)
 
 
-def _entry_from_item(item: dict[str, Any]) -> LogEntry:
-    visible = [_visibility_of(v) if v.get("team") != "" else                     # team "": a personal notice
-               Visibility(team="", assignee=v.get("assignee"), granted=frozenset(v.get("granted") or ()))
-               for v in item.get("visible") or []]
-    return LogEntry(key=item["SK"], event_id=item["event_id"], conversation_id=item["conversation_id"],
-                    kind=item["kind"], message_id=item.get("message_id"), at=item["at"], visible=tuple(visible),
-                    status=item.get("status"))
+def _visible_from(values: list[dict[str, Any]] | None) -> tuple[Visibility, ...]:
+    return tuple(_visibility_of(v) if v.get("team") != "" else                   # team "": a personal notice
+                 Visibility(team="", assignee=v.get("assignee"), granted=frozenset(v.get("granted") or ()))
+                 for v in values or [])
+
+
+def _entries_from_item(item: dict[str, Any]) -> list[LogEntry]:
+    """The changes of one log item, in order. An item of the layout before (one change an item, its SK the
+    position) is read as one entry, for the 24 hours such items are kept after a deploy."""
+    if "changes" not in item:
+        return [LogEntry(key=item["SK"], event_id=item["event_id"], conversation_id=item["conversation_id"],
+                         kind=item["kind"], message_id=item.get("message_id"), at=item["at"],
+                         visible=_visible_from(item.get("visible")), status=item.get("status"))]
+    return [LogEntry(key=f"{item['SK']}#{index:03d}", event_id=c["event_id"], conversation_id=c["conversation_id"],
+                     kind=c["kind"], message_id=c.get("message_id"), at=item["at"],
+                     visible=_visible_from(c.get("visible")), status=c.get("status"))
+            for index, c in enumerate(item["changes"])]
+
+
+def _stored_change(entry: LogEntry) -> dict[str, Any]:
+    """What the catch-up reads of a change: its ids, its kind, who may see it, a receipt's status."""
+    return {"event_id": entry.event_id, "conversation_id": entry.conversation_id, "kind": entry.kind,
+            **({"message_id": entry.message_id} if entry.message_id else {}),
+            "visible": [{"team": v.team, "assignee": v.assignee,
+                         **({"granted": sorted(v.granted)} if v.granted else {}),
+                         **({"unrouted": True} if v.unrouted else {})} for v in entry.visible],
+            **({"status": entry.status} if entry.status else {})}
+
+
+def _item_of(position: str) -> str | None:
+    """The item a position inside one names (``<at>#<event id>.<n>#<index>``); None for a time, or a position
+    of the layout before (``<at>#<event id>``), which an item's key is."""
+    parts = position.split("#")
+    return "#".join(parts[:2]) if len(parts) == 3 else None
 
 
 @dataclass(frozen=True)
 class LogPage:
     entries: list[LogEntry]
-    last_key: str | None    # the last key read (visible to the caller or not)
+    last_key: str | None    # the last position read (visible to the caller or not)
     more: bool
 
 
@@ -336,31 +366,39 @@ class ChangeLog:
     def __init__(self, table: Table):
         self.table = table
 
-    def append(self, entry: LogEntry) -> LogEntry:
-        """Write the entry: one plain put. A record Lambda delivers again (only after a failure: a post that
-        failed, a timeout) is written again under its new moment, and the catch-up lists it twice at most, a
+    def append(self, entries: Sequence[LogEntry], at: str) -> list[LogEntry]:
+        """Log the changes of one fan-out invocation at ``at``, in their order: one plain put per
+        ``CHANGES_PER_ITEM`` (one for a batch of the template's size), a write unit per KB of it instead of one per
+        change. Returns them with their positions. A record Lambda delivers again (only after a failure: a post
+        that failed, a timeout) is written again under its new moment, and the catch-up lists it twice at most, a
         repeated notice the app refetches for; keeping each event once would take a second write (a marker)
-        for every change, as much as the log itself. ``after`` drops the repeat within a page."""
-        ttl = _expires(clock.parse_iso(entry.at), CHANGE_RETENTION + timedelta(hours=1))
-        self.table.put({"PK": CHANGES_PK, "SK": entry.key, "type": "change", "event_id": entry.event_id,
-                        "conversation_id": entry.conversation_id, "kind": entry.kind, "message_id": entry.message_id,
-                        "at": entry.at, "visible": [{"team": v.team, "assignee": v.assignee,
-                                                     **({"granted": sorted(v.granted)} if v.granted else {}),
-                                                     **({"unrouted": True} if v.unrouted else {})}
-                                                    for v in entry.visible],
-                        **({"status": entry.status} if entry.status else {}), "ttl": ttl})
-        return entry
+        for every change. ``after`` drops the repeat within a page."""
+        if not entries:
+            return []
+        ttl = _expires(clock.parse_iso(at), CHANGE_RETENTION + timedelta(hours=1))
+        logged: list[LogEntry] = []
+        for n, start in enumerate(range(0, len(entries), CHANGES_PER_ITEM)):
+            chunk = entries[start:start + CHANGES_PER_ITEM]
+            sk = f"{at}#{entries[0].event_id}.{n:02d}"
+            self.table.put({"PK": CHANGES_PK, "SK": sk, "type": "changes", "at": at,
+                            "changes": [_stored_change(e) for e in chunk], "ttl": ttl})
+            logged += [replace(e, key=f"{sk}#{index:03d}", at=at) for index, e in enumerate(chunk)]
+        return logged
 
-    def after(self, key: str, limit: int) -> LogPage:
-        """Entries with a key greater than ``key``, oldest first: one consistent Query."""
-        page = self.table.query(index=None, key_condition="#pk = :pk AND #sk > :after",
-                                names={"#pk": "PK", "#sk": "SK"}, values={":pk": CHANGES_PK, ":after": key},
-                                limit=limit, consistent=True)
-        entries = [_entry_from_item(item) for item in page.items]
-        last = entries[-1].key if entries else None
+    def after(self, position: str, limit: int) -> LogPage:
+        """At most ``limit`` changes past ``position``, oldest first: one consistent Query. A position inside an
+        item reads that item again (its changes after the position), and one item more than ``limit`` so that a
+        page that has more always moves on."""
+        item = _item_of(position)
+        page = self.table.query(index=None, key_condition=f"#pk = :pk AND #sk {'>=' if item else '>'} :from",
+                                names={"#pk": "PK", "#sk": "SK"}, values={":pk": CHANGES_PK, ":from": item or position},
+                                limit=limit + 1 if item else limit, consistent=True)
+        entries = [e for found in page.items for e in _entries_from_item(found) if e.key > position]
+        taken = entries[:limit]
+        last = taken[-1].key if taken else None
         seen: set[str] = set()
-        once = [e for e in entries if not (e.event_id in seen or seen.add(e.event_id))]   # an event's first entry
-        return LogPage(once, last, page.cursor is not None)
+        once = [e for e in taken if not (e.event_id in seen or seen.add(e.event_id))]   # an event's first entry
+        return LogPage(once, last, len(entries) > limit or page.cursor is not None)
 
 
 # ------------------------------------------------------------------------------ API Gateway @connections

@@ -19,8 +19,9 @@ set) is the notice its team hears, so no other team hears of a conversation rout
 Changes of one conversation (or of one message) in the same batch are one notice (``coalesce``): the router
 writes a conversation several times as it routes it, and the app refetches whatever a notice names, so one
 notice says what several would; it reaches everyone who could see the conversation at any point between.
-The notice goes to the change log first (one put; a record Lambda delivers again after a failure is logged
-again under its new moment: a repeated notice, which costs the app one refetch), then to every open
+The notices go to the change log first, all of the batch's in one put (``LiveBatch._log_from``: a write unit per KB,
+not one per notice; a record Lambda delivers again after a failure is logged again under its new moment: a
+repeated notice, which costs the app one refetch), then each to every open
 connection that may see the conversation before or after the change: one Query per audience
 (``team:<team>``, ``agent:<id>``, ``all`` for admins), cached for the batch. A connection API Gateway
 reports gone is deleted, unless it is young enough to be still opening (``opening``).
@@ -273,6 +274,7 @@ class LiveBatch:
     poster: ConnectionPoster
     lookup: Any                                   # (conversation ids) -> {id: Visibility}
     changes: dict[str, TableChange] = field(default_factory=dict)
+    logged: dict[str, LogEntry | None] = field(default_factory=dict)   # by event id; None: no notice
     visible: dict[str, Visibility] = field(default_factory=dict)
     listeners: dict[str, list[Connection]] = field(default_factory=dict)
     gone: set[str] = field(default_factory=set)
@@ -317,11 +319,40 @@ class LiveBatch:
         return batch
 
     def handle(self, record: dict[str, Any]) -> Notice | None:
-        if (conversation_id := self.for_visitors.pop(str(record.get("eventID")), None)) is not None:
+        event_id = str(record.get("eventID"))
+        if (conversation_id := self.for_visitors.pop(event_id, None)) is not None:
             self._tell_visitors(conversation_id)
-        change = self.changes.get(str(record.get("eventID")))
-        if change is None:
+        if event_id not in self.changes:
             return None
+        if event_id not in self.logged:
+            self._log_from(event_id)
+        entry = self.logged[event_id]
+        if entry is None:
+            return None
+        notice = Notice.of(entry)
+        self._post(notice, entry.visible)
+        return notice
+
+    def _log_from(self, event_id: str) -> None:
+        """Log this record's change and every later one of the batch not logged yet, in one write (``ChangeLog
+        .append``), before any of them is posted. A later change whose conversation cannot be read now is left for
+        its own record, which then fails alone; this record's raises, as does the write (the record fails, and the
+        next one writes what is left)."""
+        pending = list(self.changes)[list(self.changes).index(event_id):]
+        entries: dict[str, LogEntry | None] = {}
+        for later in (e for e in pending if e not in self.logged):
+            try:
+                entries[later] = self._entry(self.changes[later])
+            except Exception:
+                if later == event_id:
+                    raise
+                logger.warning("change left for its own record", extra={"event_id": later}, exc_info=True)
+        wanted = [e for e in entries.values() if e is not None]
+        logged = {e.event_id: e for e in self.log.append(wanted, clock.now_iso())}
+        self.logged.update({e: logged[e] if entry is not None else None for e, entry in entries.items()})
+
+    def _entry(self, change: TableChange) -> LogEntry | None:
+        """What the log keeps of a change, or None when it is no one's notice."""
         visible = self._visible(change)
         if not visible:
             logger.warning("message of an unknown conversation", extra={"conversation_id": change.conversation_id})
@@ -332,14 +363,9 @@ class LiveBatch:
             visible = tuple(dict.fromkeys(holders(v) for v in visible if v.assignee or v.granted))
             if not visible:
                 return None             # nobody holds the conversation: the next refetch shows it
-        now = clock.now_iso()
-        entry = self.log.append(LogEntry(key=f"{now}#{change.event_id}", event_id=change.event_id,
-                                         conversation_id=change.conversation_id, kind=kind,
-                                         message_id=change.message_id, at=now, visible=visible,
-                                         status=receipt(change) if kind == "message_update" else None))
-        notice = Notice.of(entry)
-        self._post(notice, visible)
-        return notice
+        return LogEntry(event_id=change.event_id, conversation_id=change.conversation_id, kind=kind,
+                        message_id=change.message_id, visible=visible,
+                        status=receipt(change) if kind == "message_update" else None)
 
     def _visible(self, change: TableChange) -> tuple[Visibility, ...]:
         if change.kind in ("conversation", "mention"):       # the images say who may see it
