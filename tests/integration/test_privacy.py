@@ -850,6 +850,93 @@ def test_a_message_that_comes_while_its_customer_is_erased_leaves_nothing_of_the
     assert desk.item(f"IDENTITY#phone#{PHONE}")["customer_id"] != customer
 
 
+@pytest.mark.parametrize("write", ["an_agent_s_reply", "a_note", "the_router_s_acknowledgement"])
+def test_a_reply_note_or_acknowledgement_written_after_the_erase_s_last_read_leaves_nothing(desk, monkeypatch, write):
+    from shopdesk.privacy.erase import Eraser
+    from tests.integration.helpers import outbound_sent
+    from tests.integration.test_acknowledgements import _turn_on
+    # Given a customer's conversation: alice's, or (for the acknowledgement) with its first message not routed yet
+    if write == "the_router_s_acknowledgement":
+        _turn_on(desk)
+        desk.routes_before_agents = False
+    conv = whatsapp(desk, TEXT, "SMlate1")
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    if write != "the_router_s_acknowledgement":
+        online(desk, "alice")
+        desk.drain_queue(desk.work_queue_url, "router")
+        assert desk.item(f"CONV#{conv}")["assignee"] == "alice"
+    outbound_sent(desk)
+    # and a write on its timeline that lands after the erase's last read, as the erase starts removing what it found:
+    # alice's reply naming her, alice's note (no mention: a lone entry), or the router's acknowledgement of her message
+    original = Eraser.erase
+    answers: list[int] = []
+
+    def write_then(self: Any, *args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(Eraser, "erase", original)
+        if write == "an_agent_s_reply":
+            answers.append(agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice",
+                                 {"text": "Dear Wilhelmina, the teapot ships today"})[0])
+        elif write == "a_note":
+            answers.append(agent(desk, "POST", f"/agent/conversations/{conv}/notes", "alice",
+                                 {"text": "Wilhelmina wants the teapot gift-wrapped"})[0])
+        else:
+            desk.drain_queue(desk.work_queue_url, "router")
+            answers.append(0)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Eraser, "erase", write_then)
+    # When an admin erases the customer
+    job = _job(desk, "erase", customer)
+    assert job["status"] == "done" and answers
+    # Then the write was refused (the agent told the conversation is gone) or erased with the rest: nothing is left
+    # under the conversation, no item or object holds her, and no reply of hers waits to be sent
+    assert answers[0] in (0, 404), answers
+    assert not [i for i in scan(desk) if i["PK"] == f"CONV#{conv}"]
+    everything = json.dumps(scan(desk), default=str)
+    for trace in (NAME, "Wilhelmina", PHONE, PHONE[1:], "order please", "teapot"):
+        assert trace not in everything, trace
+    stored = json.dumps(_every_object(desk), default=str)
+    for trace in (NAME, PHONE, PHONE[1:], "teapot"):
+        assert trace not in stored, trace
+    assert outbound_sent(desk) == []
+
+
+def test_a_reply_queued_before_the_erase_is_not_sent_while_its_customer_is_erased(desk, monkeypatch):
+    from shopdesk.privacy.erase import Eraser
+    from tests.support import FakeTwilio
+    # Given alice's reply to a customer, stored and queued for sending, not sent yet
+    conv = whatsapp(desk, TEXT, "SMqueued1")
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    online(desk, "alice")
+    desk.drain_queue(desk.work_queue_url, "router")
+    status, reply = agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice",
+                          {"text": "Dear Wilhelmina, the teapot ships today"})
+    assert status == 202, reply
+    # and the dispatcher, which takes it off the outbound queue once the erase has read what to erase
+    twilio = FakeTwilio()
+    original = Eraser.erase
+    ran: list[int] = []
+
+    def send_then(self: Any, *args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(Eraser, "erase", original)
+        ran.append(desk.drain_queue(desk.outbound_queue_url, "dispatcher", TWILIO_API_BASE_URL=twilio.url))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Eraser, "erase", send_then)
+    try:
+        # When an admin erases the customer
+        job = _job(desk, "erase", customer)
+    finally:
+        twilio.close()
+    # Then the reply never went to the customer, and nothing of it, or of them, is left
+    assert job["status"] == "done" and ran == [1]
+    assert twilio.requests == []
+    assert not [i for i in scan(desk) if i["PK"] == f"CONV#{conv}" or i.get("conversation_id") == conv]
+    everything = json.dumps(scan(desk), default=str)
+    for trace in (NAME, "Wilhelmina", PHONE, PHONE[1:], "teapot"):
+        assert trace not in everything, trace
+
+
 @pytest.mark.parametrize("moment", ["between_its_read_and_its_archive", "after_the_erase_looked_for_archives"])
 def test_an_export_running_while_its_customer_is_erased_leaves_no_archive_and_no_link(desk, monkeypatch, moment):
     from shopdesk.dal.privacy import Files, SubjectData

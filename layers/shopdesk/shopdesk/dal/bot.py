@@ -27,6 +27,9 @@ a customer who texts twice a moment apart has their second message stored in bet
 are conditioned on the conversation's ``last_inbound_at`` (the customer's last message that asks something) being
 no later than the message they are for: once a newer one is stored, its work decides (``logic.work.superseded``),
 and this write is refused.
+
+``answer``, ``thank`` and ``hand_back`` are refused too while the customer's erase holds the conversation
+(``NOT_ERASING``, dal/erased.py): no answer of the bot's is stored, or sent, after the erase's last read.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from typing import Any
 from shopdesk import clock
 from shopdesk.dal import items as it
 from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.erased import NOT_ERASING
 from shopdesk.dal.retention import TimelineRetention
 from shopdesk.dal.table import Table, TransactionCancelled, Update
 from shopdesk.models import Conversation, ConversationStatus, Message
@@ -71,8 +75,8 @@ class BotStore:
                   .set("InboxSK", f"{ConversationStatus.PENDING.value}#{now}").set("updated_at", now)
                   .set("last_message_preview", (reply.text or "")[:140] or None)
                   .remove("QueuePK").remove("QueueSK").remove("waiting_since").add("message_count", 1)
-                  .when("attribute_exists(PK) AND attribute_not_exists(assignee) AND #status = :open "
-                        "AND (attribute_not_exists(#bot) OR (#bot.#state <> :handed AND "
+                  .when(f"attribute_exists(PK) AND {NOT_ERASING} AND attribute_not_exists(assignee) "
+                        "AND #status = :open AND (attribute_not_exists(#bot) OR (#bot.#state <> :handed AND "
                         "(attribute_not_exists(#bot.#replied_to) OR #bot.#replied_to <> :mid)))",
                         open=ConversationStatus.OPEN.value, handed="handed_off", mid=replied_to))
         _latest(update, asked)
@@ -90,7 +94,7 @@ class BotStore:
         it already, or the customer wrote again."""
         update = (Update().set("bot.replied_to", replied_to).set("bot.sent", it.message_sk(thanks))
                   .set("bot.closing", True)
-                  .when("attribute_exists(PK) AND #bot.#state = :answering AND "
+                  .when(f"attribute_exists(PK) AND {NOT_ERASING} AND #bot.#state = :answering AND "
                         "(attribute_not_exists(#bot.#replied_to) OR #bot.#replied_to <> :mid)",
                         answering="answering", mid=replied_to))
         _latest(update, asked)
@@ -121,9 +125,9 @@ class BotStore:
                   .set("handed_off_at", since).set("status", open_).set("StatusPK", it.status_pk(open_))
                   .set("StatusSK", now).set("InboxSK", f"{open_}#{now}").set("updated_at", now)
                   .set("changed_by", note.author or "bot")
-                  .when("attribute_exists(PK) AND #status = :pending AND attribute_not_exists(assignee) "
-                        "AND #bot.#state = :answering", pending=ConversationStatus.PENDING.value,
-                        answering="answering"))
+                  .when(f"attribute_exists(PK) AND {NOT_ERASING} AND #status = :pending "
+                        "AND attribute_not_exists(assignee) AND #bot.#state = :answering",
+                        pending=ConversationStatus.PENDING.value, answering="answering"))
         Conversations.wait_in_queue(update, conv.id, conv.team, conv.priority, since)
         try:
             self.table.transact([self.table.put_op(it.message_item(self.retention.stamp(note))),

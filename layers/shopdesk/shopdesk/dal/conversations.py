@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 from shopdesk import clock
 from shopdesk.dal import items as it
 from shopdesk.dal.customers import Customers
-from shopdesk.dal.erased import NOT_ERASING, SenderErased
+from shopdesk.dal.erased import NOT_ERASING, SenderErased, timeline_check_op
 from shopdesk.dal.identities import Identities, IdentityRecord
 from shopdesk.dal.retention import INACTIVE_TIMER, TimelineRetention
 from shopdesk.dal.sla_events import SlaEvent, event_item
@@ -1018,7 +1018,8 @@ class Conversations:
                      ) -> None:
         """An agent's reply on the timeline and its effect on the conversation, in one transaction. With
         ``clocks`` (the read they came from, and the clocks the reply moved) they are written in the same
-        transaction, conditioned on their version (ClockConflict: nothing written, read again)."""
+        transaction, conditioned on their version (ClockConflict: nothing written, read again). Never while the
+        customer's erase runs (``NOT_ERASING``): without clocks, NotFound, nothing written (it is not sent either)."""
         now = clock.iso(message.created_at)
         update = (Update().set("updated_at", now).set("StatusSK", now)
                   .set("InboxSK", f"{conv.status.value}#{now}").set("last_outbound_at", now)
@@ -1026,14 +1027,17 @@ class Conversations:
                   .set_if_missing("sla.first_response_at", now).set_if_missing("sla.first_response_id", message.id)
                   .add("message_count", 1)
                   .set("last_outbound_by", message.author or "system").remove("awaiting_since")
-                  .when("attribute_exists(PK)"))
+                  .when(f"attribute_exists(PK) AND {NOT_ERASING}"))
         put = self.table.put_op(it.message_item(self.retention.stamp(message)))
         silence = self.table.delete_op(it.conv_pk(conv.id), it.deadline_sk("assignee_silence"))
         if clocks is not None:
             read, moved = clocks
             self.save_clocks(conv.id, moved, read.version, extra=update, ops=[put, silence], read=read)
             return
-        self.table.transact([put, self.table.update_op(it.conv_pk(conv.id), it.META, update), silence])
+        try:
+            self.table.transact([put, self.table.update_op(it.conv_pk(conv.id), it.META, update), silence])
+        except TransactionCancelled as exc:
+            raise conversation_not_found(conv.id) from exc
 
     def take_back_first_response(self, read: ClockRead, clocks: Any, refused: Message, instead: Message | None,
                                  waiting_since: datetime, note: Message | None = None, reopen: bool = False,
@@ -1088,11 +1092,11 @@ class Conversations:
         """An automatic acknowledgement: sent like a reply, but not an agent's answer (no SLA effect). ``answers``:
         the key of the customer's message it acknowledges, which records it (``acknowledgement``: its key) in the
         same transaction, once: False, nothing written, when that message has one already (an earlier delivery of
-        its work) or is gone, or the conversation is."""
+        its work) or is gone, or the conversation is, or its customer's erase holds it (``NOT_ERASING``)."""
         ops = [self.table.put_op(it.message_item(self.retention.stamp(message))),
                self.table.update_op(it.conv_pk(conv.id), it.META,
                                     Update().set("last_acknowledged_at", clock.iso(message.created_at))
-                                    .add("message_count", 1).when("attribute_exists(PK)"))]
+                                    .add("message_count", 1).when(f"attribute_exists(PK) AND {NOT_ERASING}"))]
         if answers is not None:
             ops.append(self.table.update_op(it.conv_pk(conv.id), answers, Update().set(
                 "acknowledgement", it.message_sk(message)).when(
@@ -1108,9 +1112,17 @@ class Conversations:
         item = self.table.get(it.conv_pk(conversation_id), message_sk) or {}
         return str(item["acknowledgement"]) if item.get("acknowledgement") else None
 
-    def add_message(self, message: Message) -> None:
-        """A note or system message: on the timeline, no effect on the conversation's state."""
-        self.table.put(it.message_item(self.retention.stamp(message)))
+    def add_message(self, message: Message) -> bool:
+        """A note or system message: on the timeline, no effect on the conversation's state. Conditioned on the
+        conversation being there and not held by its customer's erase (``timeline_check_op``: one TransactWriteItems,
+        as many requests as a PutItem; sent again after a conflict with another write of the conversation): False,
+        nothing written, when it is gone or going."""
+        try:
+            self.table.transact([self.table.put_op(it.message_item(self.retention.stamp(message))),
+                                 timeline_check_op(self.table, message.conversation_id)], retry_conflicts=True)
+        except TransactionCancelled:
+            return False
+        return True
 
     def set_status(self, conv: Conversation, status: ConversationStatus, note: Message,
                    reopened_deadline: str | None, identities: Sequence[str] | None = None,
@@ -1234,14 +1246,15 @@ class Conversations:
     def record_intent(self, conversation_id: str, sk: str, *, part: int, attempt: int, reference: str,
                       possibly_duplicate: bool = False) -> bool:
         """A part is about to go to the provider (#14): which, by which delivery, since when, with which reference
-        (one UpdateItem before each provider call). Conditioned on the reply not being recorded as sent or failed:
-        False when an earlier delivery finished it meanwhile (nothing to send). ``possibly_duplicate`` marks a part
+        (one UpdateItem before each provider call). Conditioned on the reply not being recorded as sent or failed, nor
+        held by its customer's erase (``NOT_ERASING``: ``privacy.erase.held_keys``): False when an earlier delivery
+        finished it meanwhile, or the customer is being erased (nothing to send). ``possibly_duplicate`` marks a part
         that goes again although nobody could confirm the earlier try did not reach the customer."""
         now = clock.now_iso()
         update = (Update().set("sending", {"part": part, "attempt": attempt, "since": now, "reference": reference})
                   .set("attempted_at", now).set_if_missing("confirmed", {})
-                  .when("attribute_exists(PK) AND attribute_not_exists(provider_id) AND #status <> :failed",
-                        failed="failed"))
+                  .when(f"attribute_exists(PK) AND {NOT_ERASING} AND attribute_not_exists(provider_id) "
+                        "AND #status <> :failed", failed="failed"))
         if possibly_duplicate:
             update.set("possibly_duplicate", True)
         try:

@@ -21,6 +21,15 @@ it is refused, and its provider delivers it again (Twilio's, kept: ``logic.webho
 the address is nobody's, and the message starts a new customer with no link to the erased one (a kept Twilio
 message dated before the erase is dropped, as above).
 
+What the desk writes on such a conversation's timeline (a person's reply or note, the router's acknowledgement, the
+bot's answer or hand-over, a system entry) is held the same way: its transaction's update of the conversation (or,
+for an entry written alone, a ConditionCheck of it in place of the PutItem: ``timeline_check_op``, still one request)
+is conditioned on the mark's absence, so a reply is refused before it is queued for sending. The other writes
+under the conversation that land between the erase's last read and its deletes (the router's clocks and deadlines,
+the sweep's) come in a transaction that updates the conversation's item on a condition it must exist for; the erase
+deletes that item, then reads the conversation once more and deletes what it finds (``Eraser.erase_landed``):
+written before the item went, it is found; after, refused.
+
 The mark lives as long as a kept request can wait: ``IngestRetryQueue``'s retention (SQS's default, 4 days: the
 template sets none), then ``IngestRetryDeadLetterQueue``'s 14 days (a FIFO queue's dead letter starts its retention
 again when it is moved there), and a day more.
@@ -36,7 +45,7 @@ from datetime import datetime
 from typing import Any
 
 from shopdesk import clock
-from shopdesk.dal.items import META
+from shopdesk.dal.items import META, conv_pk
 from shopdesk.dal.table import Table
 from shopdesk.errors import Conflict
 
@@ -56,6 +65,12 @@ def erased_address_pk(key: str, kind: str, address: str) -> str:
 
 class SenderErased(Exception):
     """A replay's store was refused: its sender's number was marked erased after the message came."""
+
+
+def timeline_check_op(table: Table, conversation_id: str) -> dict[str, Any]:
+    """The part of a transaction that writes an entry on a conversation's timeline without updating the conversation:
+    it is there, and its customer's erase does not hold it (nothing written otherwise)."""
+    return table.condition_op(conv_pk(conversation_id), META, f"attribute_exists(PK) AND {NOT_ERASING}")
 
 
 class CustomerErasing(Conflict):

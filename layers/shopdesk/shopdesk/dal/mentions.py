@@ -19,6 +19,7 @@ from typing import Any
 
 from shopdesk import clock
 from shopdesk.dal import items as it
+from shopdesk.dal.erased import NOT_ERASING, timeline_check_op
 from shopdesk.dal.retention import TimelineRetention
 from shopdesk.dal.table import Table, TransactionCancelled, Update
 from shopdesk.errors import conversation_not_found
@@ -63,7 +64,9 @@ class Mentions:
 
     def add_note(self, conv: Conversation, note: Message, mentioned: list[str], grants: list[str]) -> None:
         """The note, a mention item per mentioned agent and, for those who could not see the conversation,
-        a grant (the conversation's ``granted`` and a grant item, as a transfer gives): one transaction (#120)."""
+        a grant (the conversation's ``granted`` and a grant item, as a transfer gives): one transaction (#120).
+        Conditioned on the conversation being there and not held by its customer's erase (dal/erased.py): NotFound,
+        nothing written, when it is gone or going."""
         at = clock.iso(note.created_at)
         ops = [self.table.put_op(it.message_item(self.retention.stamp(note)))]
         for agent_id in mentioned:
@@ -73,10 +76,13 @@ class Mentions:
                       .set("StatusPK", unread_pk(agent_id)).set("StatusSK", at)
                       .add("count", 1).add("unread", 1))
             ops.append(self.table.update_op(it.conv_pk(conv.id), mention_sk(agent_id), update))
-        if not mentioned:
-            self.table.put(it.message_item(self.retention.stamp(note)))
+        if not mentioned:           # the note alone: a ConditionCheck of the conversation in place of its update
+            try:
+                self.table.transact([*ops, timeline_check_op(self.table, conv.id)], retry_conflicts=True)
+            except TransactionCancelled as exc:
+                raise conversation_not_found(conv.id) from exc
             return
-        conv_update = Update().add("mentions_unread", set(mentioned)).when("attribute_exists(PK)")
+        conv_update = Update().add("mentions_unread", set(mentioned)).when(f"attribute_exists(PK) AND {NOT_ERASING}")
         if grants:
             conv_update.add("granted", set(grants))         # logic/access.py: they may read it from now on
             ops.extend(self.table.put_op(it.grant_item(conv.id, agent_id, at)) for agent_id in grants)

@@ -13,6 +13,10 @@ provider carries back where it can (Twilio's StatusCallback parameters, WhatsApp
 an SES message tag). A delivery that finds an unrecorded intent reconciles first (``RECONCILE``); what is sent
 again without confirmation is flagged ``possibly_duplicate`` for the agent, or failed for a person to decide.
 
+A reply whose customer is being erased is not sent: the erase holds the replies it finds not sent yet (``erasing``,
+``privacy.erase``) before it deletes them, and the record of a part's intent is refused on a held reply, as on one
+gone (skipped, nothing sent). One whose part's intent was recorded before the hold is on its way already.
+
 Failed for good: the reply is marked ``failed`` with the provider's error, for the agent to read and send again
 (``failure_text``: whether it will be retried, or was not sent and can be sent again);
 ``on_failed`` hears of it (the dispatcher reports it to the router, ``logic.work.enqueue_send_failed``: a failed
@@ -196,7 +200,7 @@ def dispatch(work: OutboundWork, attempt: int, conversations: Conversations, sen
             reference = send_reference(work.conversation_id, work.message_sk, index)
             if not conversations.record_intent(work.conversation_id, work.message_sk, part=index, attempt=attempt,
                                                reference=reference, possibly_duplicate=index == flagged):
-                return "skipped"      # another delivery recorded the reply meanwhile
+                return "skipped"      # another delivery recorded the reply meanwhile, or its customer's erase runs
             try:
                 result = sender.send(replace(pieces[index], reference=reference))
             except ProviderError as exc:

@@ -25,7 +25,7 @@ from shopdesk.dal.identities import split_key
 from shopdesk.dal.mentions import Mentions
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import decode_cursor, encode_cursor
-from shopdesk.errors import BadRequest, Conflict, InvalidFields, NotFound, ShopdeskError
+from shopdesk.errors import BadRequest, Conflict, InvalidFields, NotFound, ShopdeskError, conversation_not_found
 from shopdesk.ids import new_id
 from shopdesk.logic import sla_engine, stuck, timeline
 from shopdesk.logic.access import Access, Caller, in_teams, record_of
@@ -499,7 +499,8 @@ class Inbox:
         message = self.note_message(caller, conv.id, text)
         if self.mentions is not None:          # @name notifies that agent (logic/mentions.py)
             return self.mentions.add_note(caller, conv, message)
-        self.conversations.add_message(message)
+        if not self.conversations.add_message(message):     # gone, or its customer's erase holds it
+            raise conversation_not_found(conv.id)
         return message
 
     def note_message(self, caller: Caller, conversation_id: str, text: str) -> Message:

@@ -16,7 +16,13 @@ must stay to refuse a provider's replay stays without them.
   found), or refused, and delivered again by its provider after the erase: a new customer's then, with no link to
   them (a Twilio message kept for a replay, dated before the erase, is dropped: below). Held before the last read, a
   conversation opened between the first read and the hold is found, held and read too (after the identities are
-  held, none can open). An erase that fails for good takes its hold away (``release``).
+  held, none can open). An erase that fails for good takes its hold away (``release``). What the desk writes on
+  their timeline is held too: a reply, a note, an acknowledgement, the bot's answer, a system entry written after
+  the hold is refused (dal/erased.py); the router's and the sweep's other writes under a conversation are
+  conditioned on its item, which the erase deletes before it reads the conversation once more and deletes what
+  landed (``erase_landed``).
+  A reply queued before the hold and not sent yet is held as well: the dispatcher's record of its intent, made
+  before each part goes to the provider, is refused, and it is never sent (the erase deletes it).
 - Their phone numbers: a keyed hash of each, with the erase's time, until a request kept before it can wait no more
   (``ERASEDADDR#hmac-sha256:<hex>``, ``dal/erased.py``): the replay of a Twilio message kept in the ingest-retry
   queue before the erase, which was never stored and so is not found here, is dropped (``logic.webhooks.replay``).
@@ -113,6 +119,7 @@ class Eraser:
         primary = (it.customer_pk(subject.customer_id), it.META)
         archives = {key for key, row in subject.items.items() if row.get("type") == "export"}   # their files first
         deleted = self.data.delete(key for key in subject.items if key != primary and key not in archives)
+        deleted += self.erase_landed(subject)
         exports = self.erase_exports(subject.customer_ids, [subject.items[key] for key in archives])
         self.data.record_erased(subject.customer_id, subject.conversation_ids, job_id, lake_ttl, subject.customer_ids)
         if self.lake is not None:
@@ -120,6 +127,14 @@ class Eraser:
         self.data.delete([primary])
         return Erased(items=deleted + 1, files=len(subject.files), conversations=len(subject.conversation_ids),
                       markers=len(subject.markers), exports=exports)
+
+    def erase_landed(self, subject: Subject) -> int:
+        """What was written under their conversations after the last read and before the conversations' items went
+        (the router's clocks and deadlines, the sweep's, an entry of a write the hold does not refuse): such a write
+        updates the conversation's item on a condition it must exist for, so once it is deleted none lands, and what
+        landed before is read here (one Query per conversation) and deleted. How many items."""
+        return self.data.delete((row["PK"], row["SK"]) for conversation_id in subject.conversation_ids
+                                for row in self.data.conversation(conversation_id))
 
     def erase_exports(self, customer_ids: list[str], known: list[dict[str, Any]]) -> int:
         """Every export archive holding one of the customers (``known``, and those named under them now): the archive,
@@ -136,8 +151,11 @@ class Eraser:
 
 
 def held_keys(subject: Subject) -> list[Key]:
-    """The items every store of a message of the subject writes or checks: their identities and conversations."""
-    return [key for key, row in subject.items.items() if row.get("type") in ("identity", "conversation")]
+    """The items every store of a message of the subject writes or checks (their identities and conversations), and
+    their replies not sent yet, whose send the dispatcher's record of its intent checks (``record_intent``)."""
+    return [key for key, row in subject.items.items() if row.get("type") in ("identity", "conversation")
+            or (row.get("type") == "message" and row.get("direction") == "outbound" and not row.get("provider_id")
+                and row.get("status") != "failed")]
 
 
 def _without_payload(request: dict[str, Any]) -> dict[str, Any]:
