@@ -516,6 +516,24 @@ def test_open_sockets_cost_the_sweep_nothing_until_they_expire_then_four_request
     assert sweep_requests(desk, endpoint, monkeypatch) == quiet
 
 
+def test_the_sweep_deletes_an_expired_socket_s_timer_once(desk, endpoint, monkeypatch):
+    # Given a socket past its token's expiry
+    from shopdesk.dal.table import Table
+    online(desk, "alice")
+    connect(desk, endpoint, "T", "alice", expires=int(time.time()) + 3600)
+    later_by(monkeypatch, 3601)
+    deleted: list[tuple[str, str]] = []
+    batch_delete = Table.batch_delete
+    monkeypatch.setattr(Table, "batch_delete", lambda self, keys: (deleted.extend(keys), batch_delete(self, keys))[1])
+    # When the sweep closes it
+    sweep(desk, endpoint)
+    # Then the timer is deleted by the sweep's finish only (a second delete of it, in the connection's batch, made
+    # the finish's condition fail: a write unit for nothing), and nothing of the socket is left
+    assert endpoint.closed == ["T"]
+    assert ("CONN#T", EXPIRY) not in deleted and ("CONN#T", "META") in deleted
+    assert gone_entirely(desk, "T", "agent:alice", "team:default")
+
+
 # ------------------------------------------------------------------------------ the fan-out
 
 def test_a_customer_message_reaches_every_connection_that_may_see_it_and_no_other(desk, endpoint):

@@ -280,11 +280,12 @@ class Connections:
         item = self.table.get(conn_pk(connection_id), "META")
         return _connection_from_item(item) if item else None
 
-    def remove(self, connection: Connection) -> None:
-        """Every item of the connection (its META, one per audience, and an agent socket's expiry timer)."""
+    def remove(self, connection: Connection, *, timer: bool = True) -> None:
+        """Every item of the connection (its META, one per audience, and an agent socket's expiry timer unless
+        ``timer`` is False: the sweep running that timer deletes it itself)."""
         keys = [(conn_pk(connection.connection_id), "META")]
         keys += [(live_pk(audience), conn_pk(connection.connection_id)) for audience in connection.audiences]
-        if connection.closes_at is not None:
+        if connection.closes_at is not None and timer:
             keys.append((conn_pk(connection.connection_id), deadline_sk(EXPIRY_TIMER)))
         self.table.batch_delete(keys)
 

@@ -251,7 +251,9 @@ class LiveConnections:
         except Exception:
             logger.error("socket not closed", extra={"connection_id": connection_id,
                                                       "agent_id": connection.agent_id}, exc_info=True)
-        self.connections.remove(connection)
+        # the timer being run is the sweep's to delete (its finish, conditioned on it not set again): deleted here
+        # too, the finish's condition failed, a write unit spent for nothing
+        self.connections.remove(connection, timer=False)
         logger.info("connection past its expiry closed", extra={"connection_id": connection_id})
         return None
 
