@@ -10,7 +10,8 @@ callbacks (Twilio: two delivery statuses per message, three on WhatsApp; SES: a 
 widget's session and its polling on controller.ts's cadence while the visitor's tab is visible (assumptions at
 ``TAB_OPEN_AFTER_LAST_REPLY``), the resolve, the table's stream through its consumers (live fan-out to three open
 inboxes, the event-lake writer into Firehose, the label indexer), and the SLA sweep every simulated 15 minutes, which
-closes each inbox's socket when its token expires (the inbox connects again with a fresh token: ``InboxSockets``). One
+closes each inbox's socket when its token expires (the inbox connects again with a fresh token: ``InboxSockets``; a
+cost of agent-hours, measured apart and reported per agent a month with the fixed costs). One
 conversation in ten gets its first reply after its first-response target, so the sweep flags breaches. Each
 channel's own cost per 1,000 of its conversations is reported beside the mixed figure.
 
@@ -43,7 +44,7 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -76,6 +77,10 @@ SWEEP_EVERY = timedelta(minutes=15)
 # The user pool's IdTokenValidity (template.yaml, 1 hour): the ID token an inbox connects with expires an hour after it
 # is issued, and the desk closes the socket then (its expiry timer in the sweep's Due index)
 TOKEN_VALIDITY = timedelta(hours=1)
+# The hours an agent has the inbox open a month (8 a day, 22 days: the connection minutes' assumption, bench/README.md):
+# one reconnect each, a fixed cost of the desk's agents, not of its conversations
+AGENT_HOURS_MONTH = 8 * 22
+RECONNECT = " (reconnect)"       # the labels an inbox's reconnect cycle is metered under (``agent_api (reconnect)``)
 MONTH_MINUTES = 30 * 24 * 60
 IDLE = "sla_sweep (idle)"
 # START, END and REPORT lines Lambda writes per invocation at the INFO system log level (REPORT with an X-Ray
@@ -164,12 +169,14 @@ class Meter:
     rru: Counter[str] = field(default_factory=Counter)
     wru: Counter[str] = field(default_factory=Counter)
     wru_index: Counter[str] = field(default_factory=Counter)
-    wru_by_index: Counter[str] = field(default_factory=Counter)
+    wru_by_index: Counter[tuple[str, str]] = field(default_factory=Counter)                 # function, index
     wru_by_item: Counter[tuple[str, str, str]] = field(default_factory=Counter)   # function, operation, item kind
     invocations: Counter[str] = field(default_factory=Counter)
     billed_ms: Counter[str] = field(default_factory=Counter)
     unpriced: Counter[str] = field(default_factory=Counter)
     log_bytes: Counter[str] = field(default_factory=Counter)
+    # (function, service, operation, params) -> the label a request is metered under instead, or None (its function's)
+    reroute: Callable[[str, str, str, dict[str, Any]], str | None] | None = None
     _overhead: dict[int, float] = field(default_factory=dict)     # thread -> seconds of the meter's own look-ups
     _quiet: Any = None
     _plain_s3: Any = None
@@ -265,18 +272,19 @@ class Meter:
             return
         function, service, operation = self.current, model.service_model.service_name, model.name
         params = context["cost_params"]
+        if self.reroute is not None:
+            function = self.reroute(function, service, operation, params) or function
         with self._lock:
             self.requests[(function, service, operation)] += 1
         usage = self.usage_by_function[function]
         started = time.perf_counter()
         try:
-            self._price(usage, service, operation, params, parsed, context, int(http_response.status_code))
+            self._price(function, usage, service, operation, params, parsed, context, int(http_response.status_code))
         finally:
             self._spent(started)
 
-    def _price(self, usage: Usage, service: str, operation: str, params: dict[str, Any], parsed: dict[str, Any],
-               context: dict[str, Any], status: int) -> None:
-        function = self.current or "?"
+    def _price(self, function: str, usage: Usage, service: str, operation: str, params: dict[str, Any],
+               parsed: dict[str, Any], context: dict[str, Any], status: int) -> None:
         if service == "dynamodb":
             self._dynamodb(function, operation, params, parsed, context, status)
         elif service == "sqs":
@@ -355,7 +363,7 @@ class Meter:
                     units = index_write_units(index, self.table_keys, old, new)
                     wru_index += units
                     with self._lock:
-                        self.wru_by_index[index.name] += units
+                        self.wru_by_index[(function, index.name)] += units
         with self._lock:
             self.rru[function] += rru
             self.wru[function] += wru
@@ -698,6 +706,36 @@ def inbox_agent(connection: str) -> str:
     return connection.removesuffix("-inbox").split(".", 1)[0]
 
 
+def _inbox_item(key: Mapping[str, Any]) -> bool:
+    """An item of an inbox's connection: its ``CONN#<id>`` items (META, the expiry timer) or an audience's entry of it
+    (``LIVE#<audience>``, ``CONN#<id>``)."""
+    pk, sk = key["PK"]["S"], key["SK"]["S"]
+    connection = pk if pk.startswith("CONN#") else sk if pk.startswith("LIVE#") and sk.startswith("CONN#") else ""
+    return connection.endswith("-inbox")
+
+
+def socket_close_label(function: str, service: str, operation: str, params: dict[str, Any]) -> str | None:
+    """The label of a request that closes an inbox's socket from inside the conversations' functions: the sweep
+    running the socket's expiry timer (``LiveConnections.expire``: the GetItem of the connection, DeleteConnection,
+    the BatchWriteItem of its items, the timer's finish) or the fan-out closing an expired one it has a notice for.
+    Those are the reconnect cycle's (``InboxSockets``), metered apart from the conversations' usage; None for any
+    other request. A timer moved on (PutItem) is left where it is: a write AWS never makes, shown in the figure."""
+    if function not in ("sla_sweep", "live_fanout"):
+        return None
+    if service == "apigatewaymanagementapi":
+        closing = operation == "DeleteConnection" and str(params.get("ConnectionId", "")).endswith("-inbox")
+    elif service != "dynamodb":
+        closing = False
+    elif operation == "GetItem":
+        closing = _inbox_item(params["Key"])
+    elif operation in ("DeleteItem", "BatchWriteItem"):
+        writes = _writes(operation, params, ("PK", "SK"))
+        closing = bool(writes) and all(kind == "Delete" and _inbox_item(key) for kind, _, key, _ in writes)
+    else:
+        closing = False
+    return f"{function}{RECONNECT}" if closing else None
+
+
 @dataclass
 class InboxSockets:
     """The agents' inbox sockets as web/src/live.ts keeps them, on the agents' WebSocket API. The desk closes a socket
@@ -706,10 +744,12 @@ class InboxSockets:
     (``backoffDelay(0)``), asks for a fresh token and connects again: the authorizer (the real ``live_authorizer``,
     with an ID token of a user pool in moto), ``$connect`` (``live_connections``: the connection's items and its
     timer), and on its opening the catch-up (``GET /agent/changes?since=`` the last cursor heard). Each connect and
-    disconnect is a WebSocket message, as the widget's are; the sockets' connection minutes are not the workload's (an
-    agent's inbox is open whatever its traffic: a fixed cost, bench/README.md). The setup's first connects are not
-    counted. The token's ``exp`` is set at the simulated moment it is issued (``TOKEN_VALIDITY`` after it), as
-    Cognito's would be: moto issues its tokens on this machine's clock, which the authorizer checks them against."""
+    disconnect is a WebSocket message, as the widget's are. All of it, and the close (``socket_close_label``), is
+    metered under the ``RECONNECT`` labels, apart from the conversations: an agent's inbox is open, and reconnects
+    each hour, whatever its traffic (a fixed cost, as the sockets' connection minutes are: bench/README.md). The
+    setup's first connects are not counted. The token's ``exp`` is set at the simulated moment it is issued
+    (``TOKEN_VALIDITY`` after it), as Cognito's would be: moto issues its tokens on this machine's clock, which the
+    authorizer checks them against."""
 
     run: Run
     frozen: Frozen
@@ -752,9 +792,13 @@ class InboxSockets:
             AuthParameters={"USERNAME": agent_id, "PASSWORD": self.password})["AuthenticationResult"]["IdToken"]
 
     def _invoke(self, function: str, event: dict[str, Any]) -> Any:
-        if self.counted:
-            return self.run.call(function, event)
+        if self.counted:          # the reconnect cycle's, metered apart from the conversations' (a fixed cost)
+            return self.run.call(function, event, label=f"{function}{RECONNECT}")
         return self.run.handler(function).lambda_handler(event, _context())
+
+    def _message(self) -> None:
+        """A connect's or a disconnect's WebSocket message."""
+        self.run.meter.usage_by_function[f"live_connections{RECONNECT}"].add("apigateway.websocket_messages", 1)
 
     def connect(self, agent_id: str) -> None:
         connection = f"{agent_id}.{self.made}-inbox"
@@ -774,7 +818,7 @@ class InboxSockets:
         self.run.connections.open.add(connection)
         self.socket[agent_id], self.since[connection] = connection, self.frozen.now
         if self.counted:
-            self.run.meter.usage_by_function["live_connections"].add("apigateway.websocket_messages", 1)
+            self._message()
             self.stats["connects"] += 1
             self._catch_up(agent_id)
         else:           # the app's position before its first load (Live.start)
@@ -784,16 +828,15 @@ class InboxSockets:
         from urllib.parse import quote
 
         event = _agent_event("GET", "/agent/changes", agent_id, query=f"since={quote(since)}" if since else "")
-        result = (self.run.call("agent_api", event, label=INBOX) if self.counted
-                  else self.run.handler("agent_api").lambda_handler(event, _context()))
+        result = self._invoke("agent_api", event)
         if result["statusCode"] != 200:
             raise RuntimeError(f"inbox catch-up: {result['statusCode']} {result.get('body')}")
-        if self.counted and self.run.inboxes is not None:
-            self.run.inboxes.requests["GET /agent/changes"] += 1
         return dict(json.loads(result["body"]))
 
     def _catch_up(self, agent_id: str) -> None:
-        """On the socket's opening, what changed since the last cursor heard, page by page (Live.doCatchUp)."""
+        """On the socket's opening, what changed since the last cursor heard, page by page (Live.doCatchUp). What a
+        page lists is refetched as a burst of notices heard on the socket would be: the inbox's reads, not the
+        reconnect's (the socket would have heard those notices had it stayed open)."""
         self.stats["catch_ups"] += 1
         for _ in range(50):
             page = self._changes(agent_id, self.cursor.get(agent_id))
@@ -823,16 +866,17 @@ class InboxSockets:
                 "routeKey": "$disconnect", "eventType": "DISCONNECT", "connectionId": connection, "stage": "dev"},
                 "isBase64Encoded": False})
             if self.counted:
-                self.run.meter.usage_by_function["live_connections"].add("apigateway.websocket_messages", 1)
+                self._message()
             if self.socket.get(agent_id) == connection:
                 self.connect(agent_id)
 
-    def summary(self) -> dict[str, Any]:
-        moved = self.run.meter.wru_by_item.get(("sla_sweep", "PutItem", "CONN DEADLINE"), 0)
+    def summary(self, cycle: dict[str, Any] | None = None) -> dict[str, Any]:
+        moved = sum(n for (f, op, kind), n in self.run.meter.wru_by_item.items()
+                    if f.split(" (")[0] == "sla_sweep" and op == "PutItem" and kind == "CONN DEADLINE")
         return {**{k: self.stats[k] for k in ("closed", "connects", "catch_ups")},
                 "open_min": {"shortest": round(min(self.open_s, default=0) / 60, 1),
                              "longest": round(max(self.open_s, default=0) / 60, 1)},
-                "expiry_timer_moves_write_units": moved}
+                "expiry_timer_moves_write_units": moved, **({"per_reconnect": cycle} if cycle else {})}
 
 
 @dataclass
@@ -1415,13 +1459,16 @@ class ChannelShare:
     def add(self, before: tuple[dict[str, dict[str, float]], Counter[str]], meter: Meter) -> None:
         quantities, billed = _snapshot(meter)
         for function, now in quantities.items():
+            if function.endswith(RECONNECT):         # the inboxes' reconnects: a cost of agent-hours (fixed)
+                continue
             then = before[0].get(function, {})
             for key, quantity in now.items():
                 delta = quantity - then.get(key, 0.0)
                 if delta:
                     self.quantities[function][key] = self.quantities[function].get(key, 0.0) + delta
         for function, ms in billed.items():
-            self.billed_ms[function] += ms - before[1].get(function, 0)
+            if not function.endswith(RECONNECT):
+                self.billed_ms[function] += ms - before[1].get(function, 0)
 
 
 def play(run: Run, conversations: int, frozen: Frozen, seed: int = 11) -> dict[str, Any]:
@@ -1551,7 +1598,7 @@ def run(conversations: int = 20) -> dict[str, Any]:
             DeliveryStreamName=firehose, DeliveryStreamType="DirectPut",
             ExtendedS3DestinationConfiguration={"RoleARN": "arn:aws:iam::123456789012:role/firehose",
                                                 "BucketARN": f"arn:aws:s3:::{bucket}", "Prefix": "events/"})
-        meter = Meter(table_keys, indexes)
+        meter = Meter(table_keys, indexes, reroute=socket_close_label)
         provider, connections = Provider(), ConnectionsEndpoint()
         desk.client("ses").verify_domain_identity(Domain=MAIL_DOMAIN)      # replies leave from support@
         desk.client("ses").verify_email_identity(EmailAddress=SUPPORT)
@@ -1618,12 +1665,53 @@ def _idle_sweep(run: Run, samples: int = 5) -> dict[str, Any]:
             "requests": {f"{s}.{o}": n / samples for (f, s, o), n in run.meter.requests.items() if f == IDLE}}
 
 
+def reconnect_cycle(run: Run) -> dict[str, Any]:
+    """What one reconnect of an inbox costs (``InboxSockets``: the sweep's or the fan-out's close, the $disconnect, the
+    authorizer, the $connect and the catch-up, metered under the ``RECONNECT`` labels), the mean over the run's; its
+    usage is then taken out of the meter, so that no figure of the conversations holds any of it."""
+    meter = run.meter
+    labels = {f for f in (*meter.usage_by_function, *meter.invocations, *(f for f, _, _ in meter.requests))
+              if f.endswith(RECONNECT)}
+    reconnects = run.inbox_sockets.stats["connects"] if run.inbox_sockets else 0
+    usage = Usage()
+    for label in labels:
+        for key, quantity in meter.usage_by_function.pop(label, Usage()).quantities.items():
+            usage.add(key, quantity)
+        usage.lambda_gb_seconds[label] = lambda_gb_seconds(meter.billed_ms[label], memory_mb(label))
+    requests: Counter[str] = Counter()
+    for (f, service, operation), n in meter.requests.items():
+        if f in labels:
+            requests[f"{service}.{operation}"] += n
+    invocations = {f.split(" (")[0]: meter.invocations[f] for f in sorted(labels) if meter.invocations[f]}
+    read_units = sum(meter.rru[f] for f in labels)
+    write_units = sum(meter.wru[f] + meter.wru_index[f] for f in labels)
+    for counter in (meter.requests, meter.wru_by_item, meter.wru_by_index):
+        for key in [k for k in counter if k[0] in labels]:
+            del counter[key]
+    for counter in (meter.invocations, meter.billed_ms, meter.rru, meter.wru, meter.wru_index, meter.log_bytes):
+        for label in labels:
+            counter.pop(label, None)
+    if not reconnects:
+        return {}
+    billed = bill(usage)
+    return {"usd": float(round(billed["total"] / reconnects, 8)),
+            "by_service": {service: float(round(v / reconnects, 8)) for service, v in
+                           sorted(billed["by_service"].items(), key=lambda kv: -kv[1]) if v},
+            "invocations": {f: round(n / reconnects, 2) for f, n in invocations.items()},
+            "requests": {op: round(n / reconnects, 2) for op, n in sorted(requests.items())},
+            "read_units": round(read_units / reconnects, 2), "write_units": round(write_units / reconnects, 2),
+            "websocket_messages": round(usage.quantities.get("apigateway.websocket_messages", 0.0) / reconnects, 2),
+            "reconnects_measured": reconnects}
+
+
 def summarise(run: Run, conversations: int, outcome: dict[str, Any], idle: dict[str, Any],
               wall_s: float) -> dict[str, Any]:
     meter = run.meter
     for counter in (meter.requests, meter.invocations, meter.billed_ms, meter.rru, meter.wru, meter.wru_index):
         for key in [k for k in counter if IDLE in k]:
             del counter[key]
+    # the inboxes' reconnects come once an hour an agent has the inbox open, whatever the traffic: a fixed cost
+    cycle = reconnect_cycle(run)
     scale = 1000 / conversations
     usage = Usage()
     for function, u in meter.usage_by_function.items():
@@ -1651,7 +1739,10 @@ def summarise(run: Run, conversations: int, outcome: dict[str, Any], idle: dict[
     for (_, service, operation), n in meter.requests.items():
         per_conversation_requests[f"{service}.{operation}"] += n
     functions = sorted(meter.invocations)
-    fixed = fixed_monthly(idle)
+    fixed = fixed_monthly(idle, Decimal(str(cycle["usd"])) if cycle else None)
+    by_index: Counter[str] = Counter()
+    for (_, index), n in meter.wru_by_index.items():
+        by_index[index] += n
     return {
         "per_1000_conversations_usd": usd(total),
         "per_1000_conversations_usd_without_xray": usd(without_xray),
@@ -1673,7 +1764,7 @@ def summarise(run: Run, conversations: int, outcome: dict[str, Any], idle: dict[
             "dynamodb_write_units_table": round(sum(meter.wru.values()) / conversations, 2),
             "dynamodb_write_units_indexes": round(sum(meter.wru_index.values()) / conversations, 2),
             "dynamodb_write_units_by_index": {i: round(n / conversations, 2) for i, n in
-                                              sorted(meter.wru_by_index.items(), key=lambda kv: -kv[1]) if n},
+                                              sorted(by_index.items(), key=lambda kv: -kv[1]) if n},
             "dynamodb_write_units_by_item": {f"{f} {op} {kind}": round(n / conversations, 2) for (f, op, kind), n in
                                              sorted(meter.wru_by_item.items(), key=lambda kv: -kv[1])[:25]},
             "dynamodb_write_units_by_function": {f: round((meter.wru[f] + meter.wru_index[f]) / conversations, 2)
@@ -1683,7 +1774,7 @@ def summarise(run: Run, conversations: int, outcome: dict[str, Any], idle: dict[
         "lambda_memory_mb": {f: memory_mb(f) for f in functions},
         "workload": {"conversations_measured": conversations, "scaled_to": 1000, **outcome,
                      "sweeps": sweeps, "esm_batches": dict(run.esm_batches),
-                     "inbox_sockets": run.inbox_sockets.summary() if run.inbox_sockets else {},
+                     "inbox_sockets": run.inbox_sockets.summary(cycle) if run.inbox_sockets else {},
                      "inbox_requests_per_conversation": {
                          route: round(n / conversations, 2) for route, n in sorted(
                              (run.inboxes.requests if run.inboxes else Counter()).items(), key=lambda kv: -kv[1])}},
@@ -1768,8 +1859,9 @@ def _bill_of(meter: Meter, function: str) -> Decimal:
     return Decimal(bill(usage)["total"])
 
 
-def fixed_monthly(idle: dict[str, Any]) -> dict[str, Any]:
-    """What the desk costs a month whatever its traffic: the sweep every minute, the stored secrets."""
+def fixed_monthly(idle: dict[str, Any], reconnect_usd: Decimal | None = None) -> dict[str, Any]:
+    """What the desk costs a month whatever its traffic: the sweep every minute, the stored secrets, and an agent's
+    inbox reconnects (one each hour the inbox is open, ``AGENT_HOURS_MONTH``, at ``reconnect_usd`` each: per agent)."""
     schedule = Usage()
     schedule.add("scheduler.invocations", MONTH_MINUTES)
     schedule.add("lambda.requests", MONTH_MINUTES)
@@ -1786,7 +1878,10 @@ def fixed_monthly(idle: dict[str, Any]) -> dict[str, Any]:
     sweep_bill, secrets_bill = bill(schedule), bill(stored)
     return {"sla_sweep_schedule": float(round(sweep_bill["total"], 2)),
             "sla_sweep_idle_ms": round(idle["billed_ms"], 1),
-            "secrets_stored": float(round(secrets_bill["total"], 2)), "secrets": secrets}
+            "secrets_stored": float(round(secrets_bill["total"], 2)), "secrets": secrets,
+            **({"inbox_reconnects": float(round(reconnect_usd * AGENT_HOURS_MONTH, 5)),
+                "inbox_reconnect_usd": float(reconnect_usd), "inbox_reconnects_per_agent_month": AGENT_HOURS_MONTH}
+               if reconnect_usd is not None else {})}
 
 
 def _load() -> list[float]:
@@ -1833,6 +1928,11 @@ def report(result: dict[str, Any]) -> str:
     fixed = result["fixed_monthly_usd"]
     lines.append(f"  fixed per month: sweep schedule ${fixed['sla_sweep_schedule']}, "
                  f"{fixed['secrets']} secrets ${fixed['secrets_stored']}")
+    if "inbox_reconnects" in fixed:
+        lines.append(f"  and per agent: the inbox's reconnects ${fixed['inbox_reconnects']} "
+                     f"({fixed['inbox_reconnects_per_agent_month']} agent-hours, one reconnect each at "
+                     f"${fixed['inbox_reconnect_usd']:.8f}: the sweep's close, $disconnect, authorizer, $connect, "
+                     f"catch-up)")
     if result["unpriced_requests"]:
         lines.append(f"  unpriced requests: {result['unpriced_requests']}")
     return "\n".join(lines)

@@ -29,4 +29,17 @@ def test_the_cost_workload_runs_every_channel_and_prices_every_service_it_uses()
     assert sockets["closed"] >= 3 * 5                   # the six hours after the last step alone: five each
     assert sockets["connects"] == sockets["closed"] and sockets["catch_ups"] == sockets["closed"]
     assert 60 <= sockets["open_min"]["shortest"] <= sockets["open_min"]["longest"] <= 60 + 15   # a sweep each 15 min
-    assert per["lambda_invocations"]["live_authorizer"] > 0 and per["lambda_invocations"]["live_connections"] > 0
+    # ... and their reconnects are a cost of agent-hours, not of conversations: the cycle (the sweep's close, the
+    # $disconnect, the authorizer, the $connect, the catch-up) is measured apart and priced per agent a month
+    assert "live_authorizer" not in per["lambda_invocations"] and "live_connections" not in per["lambda_invocations"]
+    assert "apigatewaymanagementapi.DeleteConnection" not in per["requests"]
+    assert not [k for k in per["dynamodb_write_units_by_item"]       # (the visitors' sockets are the conversations')
+                if k.split()[0] in ("sla_sweep", "live_fanout", "live_connections") and " CONN" in k]
+    cycle = sockets["per_reconnect"]
+    assert cycle["invocations"]["live_authorizer"] == 1.0 and cycle["invocations"]["live_connections"] == 2.0
+    assert cycle["invocations"]["agent_api"] >= 1.0                   # the catch-up: a page, or more
+    assert cycle["requests"]["apigatewaymanagementapi.DeleteConnection"] == 1.0
+    assert cycle["write_units"] > 0 and cycle["websocket_messages"] == 2.0
+    fixed = result["fixed_monthly_usd"]
+    assert fixed["inbox_reconnect_usd"] == cycle["usd"] > 0
+    assert fixed["inbox_reconnects"] == round(cycle["usd"] * 176, 5) > 0

@@ -215,3 +215,74 @@ def test_each_api_request_adds_its_access_log_line_as_the_templates_format_write
     for fmt in formats:
         line = re.sub(r"\$context\.([\w.]+)", lambda m: cost._CONTEXT_SAMPLE.get(m[1], "-"), fmt)
         assert set(json.loads(line)) and len(line.encode()) + 1 <= max(http, websocket)
+
+
+def test_a_sockets_close_in_the_sweep_or_the_fan_out_is_metered_as_the_inboxs_reconnect():
+    import bench.cost as cost
+
+    def key(pk: str, sk: str) -> dict[str, dict[str, str]]:
+        return {"PK": {"S": pk}, "SK": {"S": sk}}
+
+    socket = "alice.3-inbox"
+    close = [("dynamodb", "GetItem", {"TableName": "t", "Key": key(f"CONN#{socket}", "META")}),
+             ("apigatewaymanagementapi", "DeleteConnection", {"ConnectionId": socket}),
+             ("dynamodb", "BatchWriteItem", {"RequestItems": {"t": [
+                 {"DeleteRequest": {"Key": key(f"CONN#{socket}", "META")}},
+                 {"DeleteRequest": {"Key": key("LIVE#agent:alice", f"CONN#{socket}")}}]}}),
+             ("dynamodb", "DeleteItem", {"TableName": "t", "Key": key(f"CONN#{socket}", "DEADLINE#socket_expiry")})]
+    for function in ("sla_sweep", "live_fanout"):
+        assert [cost.socket_close_label(function, *request) for request in close] == [f"{function} (reconnect)"] * 4
+    # the conversations' own work, a visitor's socket, a timer moved on (a write AWS never makes: left in the
+    # figure, where it shows) and what the inbox's own functions do (metered under the label from the start)
+    assert cost.socket_close_label("sla_sweep", "dynamodb", "DeleteItem",
+                                   {"TableName": "t", "Key": key("CONV#c1", "DEADLINE#first_response")}) is None
+    assert cost.socket_close_label("live_fanout", "apigatewaymanagementapi", "DeleteConnection",
+                                   {"ConnectionId": "v-widget"}) is None
+    assert cost.socket_close_label("sla_sweep", "dynamodb", "PutItem", {"TableName": "t", "Item": {
+        **key(f"CONN#{socket}", "DEADLINE#socket_expiry"), "due_at": {"S": "x"}}}) is None
+    assert cost.socket_close_label("sla_sweep", "dynamodb", "BatchWriteItem", {"RequestItems": {"t": [
+        {"DeleteRequest": {"Key": key(f"CONN#{socket}", "META")}},
+        {"DeleteRequest": {"Key": key("CONV#c1", "META")}}]}}) is None
+    assert cost.socket_close_label("router", "apigatewaymanagementapi", "DeleteConnection",
+                                   {"ConnectionId": socket}) is None
+
+
+def test_the_meter_counts_a_request_under_the_label_the_close_rule_gives():
+    from types import SimpleNamespace
+
+    import bench.cost as cost
+
+    meter = cost.Meter(KEYS, [], reroute=cost.socket_close_label)
+    model = SimpleNamespace(name="DeleteConnection", service_model=SimpleNamespace(
+        service_name="apigatewaymanagementapi"))
+    meter.current = "sla_sweep"
+    meter._after(SimpleNamespace(status_code=204), {}, model, {"cost_params": {"ConnectionId": "bob.1-inbox"}})
+    meter._after(SimpleNamespace(status_code=204), {}, model, {"cost_params": {"ConnectionId": "v-widget"}})
+    assert meter.requests == {("sla_sweep (reconnect)", "apigatewaymanagementapi", "DeleteConnection"): 1,
+                              ("sla_sweep", "apigatewaymanagementapi", "DeleteConnection"): 1}
+
+
+def test_the_inboxes_reconnects_are_a_fixed_cost_of_agent_hours():
+    import bench.cost as cost
+
+    # one reconnect an hour an agent has the inbox open: 8 hours a day, 22 days (the connection minutes' assumption)
+    assert cost.AGENT_HOURS_MONTH == 176
+    idle = {"billed_ms": 60.0, "quantities": {"dynamodb.read_request_units": 8.0}, "requests": {}}
+    fixed = cost.fixed_monthly(idle, reconnect_usd=Decimal("0.0000095"))
+    assert fixed["inbox_reconnect_usd"] == 0.0000095
+    assert fixed["inbox_reconnects"] == round(0.0000095 * 176, 5) == 0.00167     # an agent's month
+    assert fixed["inbox_reconnects_per_agent_month"] == 176
+    assert fixed["sla_sweep_schedule"] == cost.fixed_monthly(idle)["sla_sweep_schedule"]
+
+
+def test_a_channels_share_holds_none_of_the_inboxes_reconnects():
+    import bench.cost as cost
+
+    meter = cost.Meter(KEYS, [])
+    before = cost._snapshot(meter)
+    meter.usage_by_function["router"].add("lambda.requests", 2)
+    meter.usage_by_function["live_connections (reconnect)"].add("lambda.requests", 1)
+    meter.billed_ms.update({"router": 40, "live_connections (reconnect)": 30})
+    share = cost.ChannelShare()
+    share.add(before, meter)
+    assert dict(share.quantities) == {"router": {"lambda.requests": 2}} and share.billed_ms == {"router": 40}
