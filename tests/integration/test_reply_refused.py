@@ -54,6 +54,16 @@ def first_clock(desk, conv: str) -> dict:
     return stored.first_response.model_dump(mode="json")
 
 
+def resolved_without_first_response(desk, conv: str, seen: dict) -> None:
+    """A refused reply's conversation kept resolved, its first response taken back: none recorded, the target
+    stopped unmeasured, nothing due, and no "first response lost" entry (nobody to tell: it is not reopened)."""
+    assert seen["status"] == "resolved", seen["status"]
+    assert seen["sla"]["first_response_at"] is None and seen["sla"]["first_response_due_at"] is None, seen["sla"]
+    assert first_clock(desk, conv)["state"] == "stopped"
+    assert desk.item(f"CONV#{conv}", "DEADLINE#first_response") is None
+    assert not [m for m in seen["messages"] if (m.get("event") or {}).get("kind") == "first_response_lost"]
+
+
 def replies(desk, conv: str) -> list[dict]:
     return [m for m in shown(desk, conv)["messages"] if m["direction"] == "outbound" and m["author"] == "alice"]
 
@@ -341,12 +351,8 @@ def test_a_resolved_conversation_whose_customer_wrote_again_stays_resolved_witho
     # Then the conversation stays resolved (its customer's request goes on in the open one), and that reply is no
     # first response of it: none recorded, the first-response target stopped unmeasured, nothing due
     seen = shown(desk, conv)
-    assert seen["status"] == "resolved", seen["status"]
-    assert seen["sla"]["first_response_at"] is None and seen["sla"]["first_response_due_at"] is None, seen["sla"]
-    assert first_clock(desk, conv)["state"] == "stopped"
-    assert desk.item(f"CONV#{conv}", "DEADLINE#first_response") is None
+    resolved_without_first_response(desk, conv, seen)
     assert not desk.item(f"CONV#{conv}").get("awaiting_since")
-    assert not [m for m in seen["messages"] if (m.get("event") or {}).get("kind") == "first_response_lost"]
     # and the open one is untouched: it keeps the slot
     assert shown(desk, other)["status"] == "open"
     assert desk.item("IDENTITY#phone#+31650000313")["open_conversation_id"] == other
@@ -390,11 +396,7 @@ def test_a_resolved_conversation_whose_customer_has_one_open_on_another_channel_
     # Then the SMS conversation stays resolved, as when the open one is on its own channel, without that first
     # response: none recorded, the target stopped unmeasured, nothing due
     seen = shown(desk, conv)
-    assert seen["status"] == "resolved", seen["status"]
-    assert seen["sla"]["first_response_at"] is None and seen["sla"]["first_response_due_at"] is None, seen["sla"]
-    assert first_clock(desk, conv)["state"] == "stopped"
-    assert desk.item(f"CONV#{conv}", "DEADLINE#first_response") is None
-    assert not [m for m in seen["messages"] if (m.get("event") or {}).get("kind") == "first_response_lost"]
+    resolved_without_first_response(desk, conv, seen)
     # and the customer keeps one open conversation, the WhatsApp one, on both numbers
     assert shown(desk, other)["status"] == "open"
     for phone in (sms, whatsapp):
