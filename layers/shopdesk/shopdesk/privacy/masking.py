@@ -259,16 +259,27 @@ def too_broad(text: str) -> str | None:
     return None
 
 
-def shortest_match(text: str, pattern: regex.Pattern[str]) -> int | None:
-    """The fewest characters ``text`` matches, as Python's own parser measures it (what a lookaround asks of the
-    text around is not counted). A pattern in the regex package's own syntax (``\\p{N}``) it cannot read is tried
-    on ``SHORT`` instead: its shortest match there (None: none, or none in time)."""
-    from re import _parser  # the parser re compiles with: it measures a pattern's widths
-
+def parsed_width(text: str) -> int | None:
+    """The fewest characters ``text`` matches as Python's own parser measures it (what a lookaround asks of the text
+    around is not counted); None when it cannot say: a pattern in the regex package's own syntax (``\\p{N}``), or a
+    Python without that parser. Neither ``re`` nor the ``regex`` package has a public way to ask: ``re._parser`` is
+    private (its public alias ``sre_parse`` is deprecated since 3.11), so it is asked here only, and its absence
+    refuses no pattern."""
+    try:
+        from re import _parser  # the parser re compiles with: it measures a pattern's widths
+    except ImportError:
+        return None
     try:
         return _parser.parse(text).getwidth()[0]
-    except (re.error, OverflowError, RecursionError):
-        pass
+    except (re.error, OverflowError, RecursionError, AttributeError, TypeError, IndexError):
+        return None
+
+
+def shortest_match(text: str, pattern: regex.Pattern[str]) -> int | None:
+    """The fewest characters ``text`` matches (``parsed_width``). A pattern the parser cannot measure is tried on
+    ``SHORT`` instead: its shortest match there (None: none, or none in time), a match it has, never a guess."""
+    if (width := parsed_width(text)) is not None:
+        return width
     try:
         lengths = [m.end() - m.start() for m in pattern.finditer(SHORT, timeout=PROBE_TIMEOUT_S)]
     except TimeoutError:
