@@ -11,9 +11,10 @@ widget's session and its polling on controller.ts's cadence while the visitor's 
 ``TAB_OPEN_AFTER_LAST_REPLY``), the resolve, the table's stream through its consumers (live fan-out to three open
 inboxes, the event-lake writer into Firehose, the label indexer), and the SLA sweep every simulated 15 minutes, which
 closes each inbox's socket when its token expires (the inbox connects again with a fresh token: ``InboxSockets``; a
-cost of agent-hours, measured apart and reported per agent a month with the fixed costs). One
-conversation in ten gets its first reply after its first-response target, so the sweep flags breaches. Each
-channel's own cost per 1,000 of its conversations is reported beside the mixed figure.
+cost of agent-hours, measured apart and reported per agent a month with the fixed costs, as is the inbox's ping
+every 5 minutes through its route, ``inbox_pings``). One conversation in ten gets its first reply after its
+first-response target, so the sweep flags breaches. Each channel's own cost per 1,000 of its conversations is
+reported beside the mixed figure.
 
 Every handler runs in this process against moto in server mode; a hook on every botocore client created during
 the run (``before-parameter-build`` / ``after-call``) records each request by function, service and operation, and
@@ -81,6 +82,13 @@ TOKEN_VALIDITY = timedelta(hours=1)
 # one reconnect each, a fixed cost of the desk's agents, not of its conversations
 AGENT_HOURS_MONTH = 8 * 22
 RECONNECT = " (reconnect)"       # the labels an inbox's reconnect cycle is metered under (``agent_api (reconnect)``)
+# The inbox's ping (web/src/live.ts: the frame it sends every ``pingMs``, 5 minutes, while its socket is open): 12 an
+# hour an agent has the inbox open, whatever the traffic, a fixed cost of agent-hours as the reconnects are. Measured
+# on an agent-hour's pings from each open inbox (``inbox_pings``), metered under the PING label
+PING_FRAME = json.dumps({"type": "ping"}, separators=(",", ":"))
+PING_EVERY = timedelta(minutes=5)
+PINGS_PER_AGENT_HOUR = int(timedelta(hours=1) / PING_EVERY)
+PING = " (ping)"
 MONTH_MINUTES = 30 * 24 * 60
 IDLE = "sla_sweep (idle)"
 # START, END and REPORT lines Lambda writes per invocation at the INFO system log level (REPORT with an X-Ray
@@ -153,6 +161,32 @@ def stream_consumers() -> dict[str, tuple[int, list[Any]]]:
                 patterns = [json.loads(f["Pattern"]) for f in props.get("FilterCriteria", {}).get("Filters", [])]
                 out[resource["Properties"]["CodeUri"].rstrip("/").rsplit("/", 1)[1]] = (props["BatchSize"], patterns)
     return out
+
+
+@functools.cache
+def websocket_route(api: str, frame: str) -> tuple[str, str | None]:
+    """The route a frame sent on the template's WebSocket API ``api`` (its logical id) takes, picked by the API's
+    route selection expression as the local stack picks it (``local.live.select_route``), and the function its
+    integration invokes: None for a MOCK integration (API Gateway takes the frame, nothing runs)."""
+    from bench.harness import Tag
+    from local.live import WebSocketApi, WsRoute, select_route
+
+    resources = _template()["Resources"]
+
+    def named(value: Any, pattern: str) -> str:     # the resource a !Sub names (integrations/${X}, ${X.Arn})
+        text = value.value if isinstance(value, Tag) else str(value)
+        return str(re.search(pattern, text).group(1))
+
+    routes = {r["Properties"]["RouteKey"]: r["Properties"] for r in resources.values()
+              if r["Type"] == "AWS::ApiGatewayV2::Route" and r["Properties"]["ApiId"].value == api}
+    props = resources[api]["Properties"]
+    chosen = select_route(WebSocketApi(api, api, "dev", str(props.get("RouteSelectionExpression")),
+                                       {key: WsRoute(key, None, None) for key in routes}), frame)
+    integration = resources[named(routes[chosen]["Target"], r"integrations/\$\{(\w+)\}")]["Properties"]
+    if integration["IntegrationType"] == "MOCK":
+        return chosen, None
+    function = resources[named(integration["IntegrationUri"], r"\$\{(\w+)\.Arn\}")]["Properties"]["CodeUri"]
+    return chosen, function.rstrip("/").rsplit("/", 1)[1]
 
 
 # ------------------------------------------------------------------------------ the meter
@@ -757,6 +791,7 @@ class InboxSockets:
     client: str = ""
     socket: dict[str, str] = field(default_factory=dict)          # agent -> the open connection
     since: dict[str, float] = field(default_factory=dict)         # connection -> when it opened
+    authorized: dict[str, dict[str, Any]] = field(default_factory=dict)   # connection -> the authorizer's context
     cursor: dict[str, str | None] = field(default_factory=dict)   # agent -> the last cursor heard
     made: int = 0
     cognito: Any = None
@@ -817,6 +852,7 @@ class InboxSockets:
             raise RuntimeError(f"inbox socket: {result}")
         self.run.connections.open.add(connection)
         self.socket[agent_id], self.since[connection] = connection, self.frozen.now
+        self.authorized[connection] = context
         if self.counted:
             self._message()
             self.stats["connects"] += 1
@@ -861,6 +897,7 @@ class InboxSockets:
                 continue
             agent_id = inbox_agent(connection)
             self.open_s.append(self.frozen.now - self.since.pop(connection))
+            self.authorized.pop(connection, None)
             self.stats["closed"] += 1
             self._invoke("live_connections", {"requestContext": {
                 "routeKey": "$disconnect", "eventType": "DISCONNECT", "connectionId": connection, "stage": "dev"},
@@ -870,13 +907,36 @@ class InboxSockets:
             if self.socket.get(agent_id) == connection:
                 self.connect(agent_id)
 
-    def summary(self, cycle: dict[str, Any] | None = None) -> dict[str, Any]:
+    def ping(self, agent_id: str, counted: bool = True) -> None:
+        """The inbox's ping on its open socket (live.ts, every ``pingMs``): the frame, a WebSocket message, through
+        the route the template gives it (``websocket_route``) and whatever that route runs, metered under the PING
+        label (``live_connections (ping)``) when ``counted``. API Gateway's event for a frame carries the $connect's
+        authorizer context."""
+        connection = self.socket[agent_id]
+        route, function = websocket_route("LiveApi", PING_FRAME)
+        label = f"{function or 'LiveApi'}{PING}"
+        usage = self.run.meter.usage_by_function[label] if counted else Usage()
+        usage.add("apigateway.websocket_messages", chunks(len(PING_FRAME.encode()), 32 * KB))     # the frame
+        if function is None:       # a MOCK integration takes it: nothing runs; the stage writes its access-log line
+            usage.add("logs.ingested_gb", access_log_bytes("websocket") / GB)
+            return
+        event = {"requestContext": {"routeKey": route, "eventType": "MESSAGE", "connectionId": connection,
+                                    "stage": "dev", "messageDirection": "IN", "messageId": uuid.uuid4().hex[:16],
+                                    "authorizer": self.authorized.get(connection, {})},
+                 "body": PING_FRAME, "isBase64Encoded": False}
+        result = (self.run.call(function, event, label=label) if counted
+                  else self.run.handler(function).lambda_handler(event, _context()))
+        if (result or {}).get("statusCode") != 200:
+            raise RuntimeError(f"inbox ping: {result}")
+
+    def summary(self, cycle: dict[str, Any] | None = None, ping: dict[str, Any] | None = None) -> dict[str, Any]:
         moved = sum(n for (f, op, kind), n in self.run.meter.wru_by_item.items()
                     if f.split(" (")[0] == "sla_sweep" and op == "PutItem" and kind == "CONN DEADLINE")
         return {**{k: self.stats[k] for k in ("closed", "connects", "catch_ups")},
                 "open_min": {"shortest": round(min(self.open_s, default=0) / 60, 1),
                              "longest": round(max(self.open_s, default=0) / 60, 1)},
-                "expiry_timer_moves_write_units": moved, **({"per_reconnect": cycle} if cycle else {})}
+                "expiry_timer_moves_write_units": moved, **({"per_reconnect": cycle} if cycle else {}),
+                **({"per_ping": ping} if ping else {})}
 
 
 @dataclass
@@ -1616,6 +1676,7 @@ def run(conversations: int = 20) -> dict[str, Any]:
                 bench_run = Run(desk, meter, provider, connections, Stream(desk), stream_consumers(), firehose)
                 setup(bench_run, frozen)
                 idle = _idle_sweep(bench_run)
+                ping = inbox_pings(bench_run)
                 outcome = play(bench_run, conversations, frozen)
                 # what is still due fires in the sweeps after the last step
                 for _ in range(int(timedelta(hours=6) / SWEEP_EVERY)):
@@ -1627,7 +1688,7 @@ def run(conversations: int = 20) -> dict[str, Any]:
             dal_live._real_now = real_now
             provider.close()
             connections.close()
-    result = summarise(bench_run, conversations, outcome, idle, time.perf_counter() - started_wall)
+    result = summarise(bench_run, conversations, outcome, idle, time.perf_counter() - started_wall, ping)
     result["item_bytes"] = sizes
     return result
 
@@ -1665,6 +1726,28 @@ def _idle_sweep(run: Run, samples: int = 5) -> dict[str, Any]:
             "requests": {f"{s}.{o}": n / samples for (f, s, o), n in run.meter.requests.items() if f == IDLE}}
 
 
+def inbox_pings(run: Run, per_socket: int = PINGS_PER_AGENT_HOUR) -> dict[str, Any]:
+    """What one ping of an inbox costs (``InboxSockets.ping``: the frame, the route's function and what it does,
+    a pong), the mean of an agent-hour's pings from each open inbox, metered under the PING label and then taken
+    out of the meter (a fixed cost of agent-hours, as the reconnects are). The function's first pong makes its
+    @connections client, which a warm container has: that one is sent first and not counted, as the setup's
+    connects are not. Simulated time does not move: a ping changes nothing the desk keeps."""
+    sockets = run.inbox_sockets
+    if sockets is None or not sockets.socket:
+        return {}
+    agents = sorted(sockets.socket)
+    sockets.ping(agents[0], counted=False)
+    for _ in range(per_socket):
+        for agent_id in agents:
+            sockets.ping(agent_id)
+    meter, pings = run.meter, per_socket * len(agents)
+    labels = {f for f in (*meter.usage_by_function, *meter.invocations, *(f for f, _, _ in meter.requests))
+              if f.endswith(PING)}
+    route, function = websocket_route("LiveApi", PING_FRAME)
+    figure = priced_apart(meter, labels, pings)
+    return {**figure, "route": route, "function": function, "pings_measured": pings} if figure else {}
+
+
 def reconnect_cycle(run: Run) -> dict[str, Any]:
     """What one reconnect of an inbox costs (``InboxSockets``: the sweep's or the fan-out's close, the $disconnect, the
     authorizer, the $connect and the catch-up, metered under the ``RECONNECT`` labels), the mean over the run's; its
@@ -1673,11 +1756,20 @@ def reconnect_cycle(run: Run) -> dict[str, Any]:
     labels = {f for f in (*meter.usage_by_function, *meter.invocations, *(f for f, _, _ in meter.requests))
               if f.endswith(RECONNECT)}
     reconnects = run.inbox_sockets.stats["connects"] if run.inbox_sockets else 0
+    figure = priced_apart(meter, labels, reconnects)
+    return {**figure, "reconnects_measured": reconnects} if figure else {}
+
+
+def priced_apart(meter: Meter, labels: set[str], count: int) -> dict[str, Any]:
+    """What ``count`` events metered under ``labels`` cost each (a reconnect, a ping: fixed costs of agent-hours),
+    with the requests, invocations, capacity and WebSocket messages each makes; their usage is taken out of the
+    meter, so that no figure of the conversations holds any of it. Nothing when ``count`` is 0."""
     usage = Usage()
     for label in labels:
         for key, quantity in meter.usage_by_function.pop(label, Usage()).quantities.items():
             usage.add(key, quantity)
-        usage.lambda_gb_seconds[label] = lambda_gb_seconds(meter.billed_ms[label], memory_mb(label))
+        if meter.billed_ms[label]:           # (a label of no function, a MOCK route's, has none)
+            usage.lambda_gb_seconds[label] = lambda_gb_seconds(meter.billed_ms[label], memory_mb(label))
     requests: Counter[str] = Counter()
     for (f, service, operation), n in meter.requests.items():
         if f in labels:
@@ -1691,21 +1783,20 @@ def reconnect_cycle(run: Run) -> dict[str, Any]:
     for counter in (meter.invocations, meter.billed_ms, meter.rru, meter.wru, meter.wru_index, meter.log_bytes):
         for label in labels:
             counter.pop(label, None)
-    if not reconnects:
+    if not count:
         return {}
     billed = bill(usage)
-    return {"usd": float(round(billed["total"] / reconnects, 8)),
-            "by_service": {service: float(round(v / reconnects, 8)) for service, v in
+    return {"usd": float(round(billed["total"] / count, 8)),
+            "by_service": {service: float(round(v / count, 8)) for service, v in
                            sorted(billed["by_service"].items(), key=lambda kv: -kv[1]) if v},
-            "invocations": {f: round(n / reconnects, 2) for f, n in invocations.items()},
-            "requests": {op: round(n / reconnects, 2) for op, n in sorted(requests.items())},
-            "read_units": round(read_units / reconnects, 2), "write_units": round(write_units / reconnects, 2),
-            "websocket_messages": round(usage.quantities.get("apigateway.websocket_messages", 0.0) / reconnects, 2),
-            "reconnects_measured": reconnects}
+            "invocations": {f: round(n / count, 2) for f, n in invocations.items()},
+            "requests": {op: round(n / count, 2) for op, n in sorted(requests.items())},
+            "read_units": round(read_units / count, 2), "write_units": round(write_units / count, 2),
+            "websocket_messages": round(usage.quantities.get("apigateway.websocket_messages", 0.0) / count, 2)}
 
 
 def summarise(run: Run, conversations: int, outcome: dict[str, Any], idle: dict[str, Any],
-              wall_s: float) -> dict[str, Any]:
+              wall_s: float, ping: dict[str, Any] | None = None) -> dict[str, Any]:
     meter = run.meter
     for counter in (meter.requests, meter.invocations, meter.billed_ms, meter.rru, meter.wru, meter.wru_index):
         for key in [k for k in counter if IDLE in k]:
@@ -1739,7 +1830,8 @@ def summarise(run: Run, conversations: int, outcome: dict[str, Any], idle: dict[
     for (_, service, operation), n in meter.requests.items():
         per_conversation_requests[f"{service}.{operation}"] += n
     functions = sorted(meter.invocations)
-    fixed = fixed_monthly(idle, Decimal(str(cycle["usd"])) if cycle else None)
+    fixed = fixed_monthly(idle, Decimal(str(cycle["usd"])) if cycle else None,
+                          Decimal(str(ping["usd"])) if ping else None)
     by_index: Counter[str] = Counter()
     for (_, index), n in meter.wru_by_index.items():
         by_index[index] += n
@@ -1774,7 +1866,7 @@ def summarise(run: Run, conversations: int, outcome: dict[str, Any], idle: dict[
         "lambda_memory_mb": {f: memory_mb(f) for f in functions},
         "workload": {"conversations_measured": conversations, "scaled_to": 1000, **outcome,
                      "sweeps": sweeps, "esm_batches": dict(run.esm_batches),
-                     "inbox_sockets": run.inbox_sockets.summary(cycle) if run.inbox_sockets else {},
+                     "inbox_sockets": run.inbox_sockets.summary(cycle, ping) if run.inbox_sockets else {},
                      "inbox_requests_per_conversation": {
                          route: round(n / conversations, 2) for route, n in sorted(
                              (run.inboxes.requests if run.inboxes else Counter()).items(), key=lambda kv: -kv[1])}},
@@ -1859,9 +1951,11 @@ def _bill_of(meter: Meter, function: str) -> Decimal:
     return Decimal(bill(usage)["total"])
 
 
-def fixed_monthly(idle: dict[str, Any], reconnect_usd: Decimal | None = None) -> dict[str, Any]:
-    """What the desk costs a month whatever its traffic: the sweep every minute, the stored secrets, and an agent's
-    inbox reconnects (one each hour the inbox is open, ``AGENT_HOURS_MONTH``, at ``reconnect_usd`` each: per agent)."""
+def fixed_monthly(idle: dict[str, Any], reconnect_usd: Decimal | None = None,
+                  ping_usd: Decimal | None = None) -> dict[str, Any]:
+    """What the desk costs a month whatever its traffic: the sweep every minute, the stored secrets, and per agent
+    the inbox's reconnects (one each hour the inbox is open, ``AGENT_HOURS_MONTH``, at ``reconnect_usd`` each) and
+    its pings (``PINGS_PER_AGENT_HOUR`` each of those hours, at ``ping_usd`` each)."""
     schedule = Usage()
     schedule.add("scheduler.invocations", MONTH_MINUTES)
     schedule.add("lambda.requests", MONTH_MINUTES)
@@ -1881,7 +1975,11 @@ def fixed_monthly(idle: dict[str, Any], reconnect_usd: Decimal | None = None) ->
             "secrets_stored": float(round(secrets_bill["total"], 2)), "secrets": secrets,
             **({"inbox_reconnects": float(round(reconnect_usd * AGENT_HOURS_MONTH, 5)),
                 "inbox_reconnect_usd": float(reconnect_usd), "inbox_reconnects_per_agent_month": AGENT_HOURS_MONTH}
-               if reconnect_usd is not None else {})}
+               if reconnect_usd is not None else {}),
+            **({"inbox_pings": float(round(ping_usd * PINGS_PER_AGENT_HOUR * AGENT_HOURS_MONTH, 5)),
+                "inbox_ping_usd": float(ping_usd),
+                "inbox_pings_per_agent_month": PINGS_PER_AGENT_HOUR * AGENT_HOURS_MONTH}
+               if ping_usd is not None else {})}
 
 
 def _load() -> list[float]:
@@ -1933,6 +2031,10 @@ def report(result: dict[str, Any]) -> str:
                      f"({fixed['inbox_reconnects_per_agent_month']} agent-hours, one reconnect each at "
                      f"${fixed['inbox_reconnect_usd']:.8f}: the sweep's close, $disconnect, authorizer, $connect, "
                      f"catch-up)")
+    if "inbox_pings" in fixed:
+        lines.append(f"  and per agent: the inbox's pings ${fixed['inbox_pings']} "
+                     f"({fixed['inbox_pings_per_agent_month']}, one every {PING_EVERY.total_seconds() / 60:g} min of "
+                     f"those hours, at ${fixed['inbox_ping_usd']:.8f}: the frame, its route's function, the pong)")
     if result["unpriced_requests"]:
         lines.append(f"  unpriced requests: {result['unpriced_requests']}")
     return "\n".join(lines)

@@ -43,3 +43,16 @@ def test_the_cost_workload_runs_every_channel_and_prices_every_service_it_uses()
     fixed = result["fixed_monthly_usd"]
     assert fixed["inbox_reconnect_usd"] == cycle["usd"] > 0
     assert fixed["inbox_reconnects"] == round(cycle["usd"] * 176, 5) > 0
+    # So is the inbox's ping every 5 minutes while its socket is open (web/src/live.ts, {"type": "ping"}): through
+    # the route the template gives the frame ($default: live_connections, which posts a pong), metered apart from
+    # the conversations and priced per agent a month at 12 an agent-hour
+    ping = sockets["per_ping"]
+    assert ping["route"] == "$default" and ping["invocations"] == {"live_connections": 1.0}
+    assert ping["requests"] == {"apigatewaymanagementapi.PostToConnection": 1.0}      # the pong; nothing of the table
+    assert ping["websocket_messages"] == 2.0 and ping["read_units"] == ping["write_units"] == 0   # the ping, the pong
+    assert {"apigateway", "lambda", "cloudwatch_logs"} <= set(ping["by_service"])
+    assert abs(sum(ping["by_service"].values()) - ping["usd"]) < 1e-7
+    assert ping["by_service"]["apigateway"] == 2 / 1_000_000                           # two messages at $1 a million
+    assert fixed["inbox_ping_usd"] == ping["usd"] > 0
+    assert fixed["inbox_pings_per_agent_month"] == 12 * 176
+    assert fixed["inbox_pings"] == round(ping["usd"] * 12 * 176, 5) > 0

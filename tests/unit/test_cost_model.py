@@ -286,3 +286,49 @@ def test_a_channels_share_holds_none_of_the_inboxes_reconnects():
     share = cost.ChannelShare()
     share.add(before, meter)
     assert dict(share.quantities) == {"router": {"lambda.requests": 2}} and share.billed_ms == {"router": 40}
+
+
+def test_a_frame_takes_the_route_the_templates_selection_expression_gives_it():
+    import bench.cost as cost
+
+    # the inbox's ping has no "action": $default, whose integration is live_connections (it answers a pong)
+    assert cost.websocket_route("LiveApi", cost.PING_FRAME) == ("$default", "live_connections")
+    assert cost.PING_FRAME == '{"type":"ping"}'                  # web/src/live.ts: JSON.stringify({ type: "ping" })
+    # the widget's keepalive names an action no route has: $default too, a MOCK integration (nothing runs)
+    assert cost.websocket_route("WidgetLiveApi", '{"action":"keepalive"}') == ("$default", None)
+    assert cost.websocket_route("LiveApi", "not json") == ("$default", "live_connections")
+
+
+def test_the_inboxes_pings_are_a_fixed_cost_of_agent_hours():
+    import bench.cost as cost
+
+    # one every 5 minutes (live.ts pingMs) an agent has the inbox open: 12 an hour, 176 hours a month
+    assert cost.PINGS_PER_AGENT_HOUR == 12 and cost.PING_EVERY.total_seconds() == 300
+    idle = {"billed_ms": 60.0, "quantities": {}, "requests": {}}
+    fixed = cost.fixed_monthly(idle, reconnect_usd=Decimal("0.0000095"), ping_usd=Decimal("0.0000025"))
+    assert fixed["inbox_ping_usd"] == 0.0000025
+    assert fixed["inbox_pings_per_agent_month"] == 12 * 176
+    assert fixed["inbox_pings"] == round(0.0000025 * 12 * 176, 5) == 0.00528      # an agent's month
+    assert fixed["inbox_reconnects"] == 0.00167                                   # beside the reconnects, apart
+    assert "inbox_pings" not in cost.fixed_monthly(idle, reconnect_usd=Decimal("0.0000095"))
+
+
+def test_a_cost_measured_apart_is_taken_out_of_the_meter_and_priced_per_event():
+    import bench.cost as cost
+
+    meter = cost.Meter(KEYS, [])
+    meter.usage_by_function["router"].add("lambda.requests", 2)
+    for _ in range(4):
+        meter.usage_by_function["live_connections (ping)"].add("lambda.requests", 1)
+        meter.usage_by_function["live_connections (ping)"].add("apigateway.websocket_messages", 2)
+        meter.requests[("live_connections (ping)", "apigatewaymanagementapi", "PostToConnection")] += 1
+        meter.invocations["live_connections (ping)"] += 1
+    meter.billed_ms["live_connections (ping)"] = 40
+    figure = cost.priced_apart(meter, {"live_connections (ping)"}, 4)
+    # per ping: a request ($0.20 a million), two messages ($1 a million), 10 ms at 256 MB
+    lambda_usd = Decimal("0.20") / 1_000_000 + Decimal("0.0000133334") * Decimal("0.01") * 256 / 1024
+    assert figure["usd"] == float(round(lambda_usd + Decimal(2) / 1_000_000, 8))
+    assert figure["invocations"] == {"live_connections": 1.0} and figure["websocket_messages"] == 2.0
+    assert figure["requests"] == {"apigatewaymanagementapi.PostToConnection": 1.0}
+    assert "live_connections (ping)" not in meter.usage_by_function and not meter.invocations["live_connections (ping)"]
+    assert set(meter.usage_by_function) == {"router"} and not meter.requests
