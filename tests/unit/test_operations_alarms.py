@@ -290,6 +290,21 @@ def test_records_that_fail_in_the_consumers_page_before_their_dead_letter_queue_
     assert _refs(alarm["AlarmActions"]) == {"OperationsAlertTopic"}
 
 
+def test_an_event_the_bus_lost_pages_and_is_on_the_dashboard_by_detail_type():
+    from shopdesk.dal.events import NOT_PUBLISHED_METRIC
+
+    # the figure publish_or_count writes, in all (the dimensions it has besides detail_type)
+    [alarm] = [a for a in _alarms().values() if a.get("MetricName") == NOT_PUBLISHED_METRIC]
+    assert alarm["Namespace"] == "shopdesk" and alarm["Dimensions"] == [{"Name": "service", "Value": "shopdesk"}]
+    assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"]) == ("Sum", 0, "GreaterThanThreshold")
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert _refs(alarm["AlarmActions"]) == {"OperationsAlertTopic"}
+    body = RESOURCES["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0]
+    widgets = json.loads(re.sub(r"\$\{[^}]+\}", "x", body))["widgets"]
+    [lost] = [w for w in widgets if NOT_PUBLISHED_METRIC in json.dumps(w)]
+    assert "detail_type" in lost["properties"]["metrics"][0][0]["expression"]
+
+
 # ------------------------------------------------------------------------------ a provider's total outage
 
 def _provider_alarm() -> dict[str, Any]:

@@ -6,8 +6,9 @@ What is counted, and where: ``MessagesReceived`` (channel) by the webhooks, ``Re
 ``RepliesFailed`` (provider) by the dispatcher, ``RepliesFailed`` and ``RepliesUndelivered`` by the webhooks (a
 receipt reporting an accepted reply failed or undelivered; by the dispatcher when that receipt came before it recorded
 the send: ``count_failed_receipt``), ``SlaBreaches``, ``RoutingResent`` and ``TimersWithoutRunner`` (a due timer
-it has no runner for: left due) by the sweep, ``AssignmentWaitSeconds`` by the router. The template's alarms read
-them (provider failure rate, timers without a runner).
+it has no runner for: left due) by the sweep, ``AssignmentWaitSeconds`` by the router, ``EventsNotPublished``
+(detail_type; an event published at most once that the bus refused: ``dal.events.publish_or_count``) by the router
+and the sweep. The template's alarms read them (provider failure rate, timers without a runner, events lost).
 """
 
 from __future__ import annotations

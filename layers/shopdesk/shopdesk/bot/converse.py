@@ -68,7 +68,7 @@ from shopdesk.dal.bot import BotRefused, BotStore
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import ClockRead, Conversations
 from shopdesk.dal.customers import Customers
-from shopdesk.dal.events import EventBus
+from shopdesk.dal.events import EventBus, publish_or_count
 from shopdesk.dal.queues import Queue
 from shopdesk.errors import Conflict
 from shopdesk.ids import new_id
@@ -375,13 +375,14 @@ class Bot:
         return Outcome.REPLIED
 
     def _publish(self, detail_type: str, conv: Conversation, **detail: Any) -> None:
+        """The event of what the bot did, at most once: the conversation's state and timeline already say it, and
+        failing the work for it would not publish it (the work that runs again finds the message answered). One the
+        bus refuses is logged and counted (``EventsNotPublished``), which pages."""
         if self.bus is None:
             return
-        try:
-            self.bus.publish([(detail_type, {"conversation_id": conv.id, "channel": conv.channel,
-                                             "team": conv.team, "at": clock.now_iso(), **detail})])
-        except Exception:          # the conversation's own state and timeline already say it
-            logger.exception("bot event not published", extra={"conversation_id": conv.id, "type": detail_type})
+        publish_or_count(self.bus, [(detail_type, {"conversation_id": conv.id, "channel": conv.channel,
+                                                   "team": conv.team, "at": clock.now_iso(), **detail})],
+                         conversation_id=conv.id)
 
 
 def _asked(message_sk: str) -> str:

@@ -3,18 +3,14 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger
-
 from shopdesk import clock
 from shopdesk.dal.bot import BotStore
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
-from shopdesk.dal.events import EventBus
+from shopdesk.dal.events import EventBus, publish_or_count
 from shopdesk.logic import sla_engine, timeline
 from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.models import Conversation, ConversationStatus
-
-logger = Logger(child=True)
 
 BOT_RESOLVE_TIMER = "bot_resolve"
 AUTHOR = "bot"
@@ -48,11 +44,8 @@ def resolve_silent(conversations: Conversations, customers: Customers, store: Bo
             or conv.bot.state != "answering":
         return False
     resolve(conversations, customers, store, book, conv, "no_reply")
-    if bus is not None:
-        try:
-            bus.publish([("BotResolved", {"conversation_id": conv.id, "channel": conv.channel, "team": conv.team,
-                                          "at": clock.now_iso(), "confirmed": False,
-                                          "article_id": conv.bot.article_id})])
-        except Exception:
-            logger.exception("bot event not published", extra={"conversation_id": conv.id})
+    if bus is not None:       # at most once, as the bot's other events (``Bot._publish``); a loss is counted
+        publish_or_count(bus, [("BotResolved", {"conversation_id": conv.id, "channel": conv.channel, "team": conv.team,
+                                                "at": clock.now_iso(), "confirmed": False,
+                                                "article_id": conv.bot.article_id})], conversation_id=conv.id)
     return True

@@ -1,4 +1,5 @@
-"""EventBridge: domain events on the shop's bus (detail types are listed in docs/architecture.md)."""
+"""EventBridge: domain events on the shop's bus (detail types, and each one's guarantee, are listed in
+docs/architecture.md, "Events on the bus")."""
 
 from __future__ import annotations
 
@@ -6,9 +7,15 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from aws_lambda_powertools import Logger
+
+from shopdesk import metrics
 from shopdesk.dal.aws import client
 
+logger = Logger(child=True)
+
 SOURCE = "shopdesk"
+NOT_PUBLISHED_METRIC = "EventsNotPublished"
 
 
 class EventPublishError(Exception):
@@ -27,3 +34,20 @@ class EventBus:
             response = client("events").put_events(Entries=entries[start:start + 10])
             if response.get("FailedEntryCount"):
                 raise EventPublishError(f"{response['FailedEntryCount']} events refused by {self.name}")
+
+
+def publish_or_count(bus: EventBus, events: Sequence[tuple[str, Mapping[str, Any]]], **context: Any) -> bool:
+    """Publish events whose work is not failed for them (what they say is recorded already, and doing the work again
+    would not publish them: the bot's events). When the bus refuses them or cannot be reached they are lost, never
+    quietly: logged ("event not published", with ``context``) and counted in ``EventsNotPublished`` by detail type and
+    in all, which pages the operator (template.yaml, ``EventsNotPublishedAlarm``). True when they went out."""
+    try:
+        bus.publish(events)
+        return True
+    except Exception:
+        types = [detail_type for detail_type, _ in events]
+        logger.exception("event not published", extra={**context, "types": types})
+        for detail_type in types:
+            metrics.count(NOT_PUBLISHED_METRIC, detail_type=detail_type)
+            metrics.count(NOT_PUBLISHED_METRIC)
+        return False
