@@ -96,6 +96,56 @@ def test_reply_by_email_threads_back_by_reply_address_and_by_references(desk):
     assert inbound == ["Hello,\nwhere is order #1001?", "Thanks!", "Gift wrap please."]
 
 
+def test_after_30_mails_the_conversation_item_is_under_2_kb_and_our_reply_still_threads(desk):
+    from bench.pricing import item_size, write_units
+    # Given a customer whose mail client keeps every id of the thread in References (none trimmed), and an agent
+    # who answers each of their 15 mails: 30 mails in all, each id as long as real ones (SES's are 80 characters)
+    online(desk, "alice")
+    desk.client("ses").verify_email_identity(EmailAddress="support@shop.example")
+    thread: list[str] = []
+    conv_id = None
+    for n in range(15):
+        mine = f"<{uuid4().hex}.{n}@mail.customer.example>"
+        raw = _eml(subject=("Re: " if thread else "") + "Where is my order?", message_id=mine, body=f"Question {n}\n")
+        _deliver(desk, _threaded(raw, thread), f"long-{n}")
+        thread.append(mine)
+        desk.drain_queue(desk.work_queue_url, "router")
+        [conv] = _conversations(desk)                   # every mail found the one conversation
+        conv_id = conv["id"]
+        ours = _answer_and_send_latest(desk, conv_id, f"Answer {n}")
+        thread.append(f"<{ours}@email.amazonses.com>")
+    # Then the conversation's item, as DynamoDB sizes it, is under 2 KB: 2 write units a write, not 3
+    item = desk.client("dynamodb").get_item(TableName=desk.table_name, ConsistentRead=True,
+                                            Key={"PK": {"S": f"CONV#{conv_id}"}, "SK": {"S": "META"}})["Item"]
+    assert item_size(item) < 2 * 1024 and write_units(item_size(item)) == 2, item_size(item)
+    # And our last reply still answers their latest mail in their thread: In-Reply-To the latest, References the
+    # thread's first id then the latest ones (RFC 5537's first and last three), ending with the latest
+    last = _sent_mail(conv_id)[-1]
+    assert last["In-Reply-To"] == thread[-2]
+    references = str(last["References"]).split()
+    assert references == [thread[0], *thread[-4:-1]], references
+    assert last["Subject"] == "Re: Where is my order?"
+
+
+def _threaded(raw: bytes, thread: list[str]) -> bytes:
+    """``raw`` answering the last mail of ``thread``, its References every id, folded between ids as a mail client
+    writes it (the standard library would encode an id longer than a line's word, as SES's are)."""
+    if not thread:
+        return raw
+    folded = "\n ".join(thread)
+    return f"In-Reply-To: {thread[-1]}\nReferences: {folded}\n".encode() + raw
+
+
+def _answer_and_send_latest(desk, conv_id: str, text: str) -> str:
+    """An agent's answer, sent: SES's id of it."""
+    status, reply = agent(desk, "POST", f"/agent/conversations/{conv_id}/replies", "alice", {"text": text})
+    assert status == 202, reply
+    desk.drain_queue(desk.outbound_queue_url, "dispatcher")
+    [out] = [m for m in _messages(desk, conv_id) if m["id"] == reply["id"]]
+    assert out["status"] == "accepted", out
+    return out["provider_id"]
+
+
 def test_a_thank_you_by_email_in_the_thread_of_a_resolved_conversation_stays_on_it(desk):
     online(desk, "alice")
     _deliver(desk, _eml(), "t1")

@@ -4,10 +4,15 @@
 Every message that goes to an email customer takes them from here: an agent's reply, the acknowledgement, the
 bot's answers, the satisfaction survey and its follow-up. Without them a mail client shows the message as a new,
 subject-less mail beside the customer's thread instead of in it.
+
+What the conversation keeps of a mail's References is trimmed (``thread_references``): the thread's first id and the
+latest ones: enough for the customer's client to thread our answer, and a conversation item (every write of it
+paid by the KB) that does not grow with the thread.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from shopdesk.channels.subjects import reply_subject
@@ -27,6 +32,26 @@ def email_thread(route: ReplyRoute, reply_address: str | None = None) -> tuple[s
     if reply_address:
         threading["reply_address"] = reply_address
     return subject or None, {"email": threading}
+
+
+# A reply's References is its parent's References and the parent's Message-ID (RFC 5322 section 3.6.4), so it
+# grows a mail at a time. Trimming it is the mail clients' practice: Thunderbird keeps the first id and the latest
+# that fit the line (comm-central mailnews/compose, "trim out the earliest references": nsMsgCompUtils.cpp, now
+# MimeMessageUtils getReferences), after netnews' rule, which mail threading came from: RFC 5537 section 3.4.4 lets
+# a followup trim References but never its first and its last three ids. Clients thread by the first (the thread)
+# and the last (the parent); a conversation that keeps first + last three answers with the shortest chain allowed.
+REFERENCES_KEPT_LAST = 3
+
+
+def thread_references(references: Sequence[str], message_id: str | None) -> list[str]:
+    """What a route keeps of a mail's References (``message_id`` is the mail's own, kept beside it as the answer's
+    In-Reply-To): the thread's first id and the latest, so that the answer's References (these, then
+    ``message_id``: ``channels.ses.build_raw_email``) is the first and the last three ids of the thread. What an
+    incoming mail is matched on is the mail's own headers, never these."""
+    chain = list(dict.fromkeys([*references, *([message_id] if message_id else [])]))
+    if len(chain) > 1 + REFERENCES_KEPT_LAST:
+        chain = [chain[0], *chain[-REFERENCES_KEPT_LAST:]]
+    return chain[:-1] if message_id and chain and chain[-1] == message_id else chain
 
 
 def reply_address_for(conversation_id: str, shop_address: str) -> str | None:

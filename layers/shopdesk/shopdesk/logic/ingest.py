@@ -37,6 +37,7 @@ from shopdesk.dal.items import marker_pk, message_sk
 from shopdesk.dal.queues import Queue
 from shopdesk.errors import Conflict, DuplicateDelivery
 from shopdesk.ids import new_id
+from shopdesk.logic.email_thread import thread_references
 from shopdesk.logic.timeline import kept_resolved, preview, reopened_by_customer, thanks_kept
 from shopdesk.logic.work import NOT_WRITTEN, inbound_work, send_inbound
 from shopdesk.models import (
@@ -149,8 +150,7 @@ def _route(inbound: InboundMessage) -> ReplyRoute:
     context: dict[str, Any] = {}
     if inbound.email is not None:
         context = {"subject": inbound.email.subject, "message_id": inbound.email.message_id,
-                   "references": [*inbound.email.references, *([inbound.email.message_id]
-                                                                if inbound.email.message_id else [])][-20:]}
+                   "references": thread_references(inbound.email.references, inbound.email.message_id)}
     elif inbound.reply_context or inbound.payload:
         message_id = (inbound.payload or {}).get("message_id") or inbound.provider_id
         context = {"message_id": str(message_id)}
