@@ -89,6 +89,29 @@ def test_asking_for_a_human_hands_over_at_once_with_the_reason(bot_on):
                                             token=stack.token("alice")).json()["assignee"], timeout=30)
 
 
+def test_while_the_event_bus_is_down_the_bot_answers_and_its_lost_event_is_counted(bot_on):
+    stack = bot_on
+    seen = len(stack.logs())
+    # Given the bus down: every PutEvents fails past the SDK's retries (every caller's, the sweep's too)
+    assert stack.post("/_local/aws/faults", json={"operation": "events:PutEvents", "error": "InternalFailure",
+                                                  "times": 100_000}).status == 201
+    try:
+        # When a customer asks what the bot answers
+        write(stack, "+31660000021", "How long does delivery to Germany take?", "SM" + "b9" * 16, whatsapp=True)
+        # Then they have the answer as always
+        conv = conversation_of(stack, "+31660000021")
+        assert conv["bot"]["state"] == "answering"
+        sent_to(stack, "+31660000021", "https://help.example.com/en/shipping")
+        # and its BotAnswered, lost, is counted (the figure EventsNotPublishedAlarm reads) and logged
+        counted = stack.wait_for(lambda: [line for line in stack.logs()[seen:].splitlines()
+                                          if '"EventsNotPublished"' in line and '"BotAnswered"' in line], timeout=30)
+        assert counted
+        assert conv["id"] in stack.logs()[seen:]              # the "event not published" line names it
+    finally:
+        stack.delete("/_local/aws/faults")
+    assert not [e for e in stack.events() if e["detail"].get("conversation_id") == conv["id"]]
+
+
 def work_queue_empty(stack) -> bool:
     """Every work item handled (the router deletes a record once it is done with it)."""
     url = stack.get("/_local/functions").json()["functions"]["RouterFunction"]["queues"][0]
