@@ -209,6 +209,7 @@ class Meter:
     billed_ms: Counter[str] = field(default_factory=Counter)
     unpriced: Counter[str] = field(default_factory=Counter)
     log_bytes: Counter[str] = field(default_factory=Counter)
+    metrics: set[tuple[str, str, tuple[tuple[str, str], ...]]] = field(default_factory=set)   # EMF: distinct metrics
     # (function, service, operation, params) -> the label a request is metered under instead, or None (its function's)
     reroute: Callable[[str, str, str, dict[str, Any]], str | None] | None = None
     _overhead: dict[int, float] = field(default_factory=dict)     # thread -> seconds of the meter's own look-ups
@@ -262,6 +263,7 @@ class Meter:
             elapsed = time.perf_counter() - started - self._overhead_s()
             self.current = None
             self.log_bytes[function] += output.bytes + platform
+            self.metrics |= output.metrics
             self.usage_by_function[function].add("logs.ingested_gb", (output.bytes + platform) / GB)
             self.invocations[function] += 1
             self.billed_ms[function] += max(1, math.ceil(elapsed * 1000))
@@ -490,14 +492,37 @@ def _writes(operation: str, params: dict[str, Any], table_keys: tuple[str, ...]
 
 
 class _CountingWriter(io.TextIOBase):
-    """Standard output of one invocation, counted in UTF-8 bytes and dropped."""
+    """Standard output of one invocation, counted in UTF-8 bytes and dropped; the custom metrics its EMF lines
+    define are kept (``metrics``: namespace, name and dimensions, each one a metric CloudWatch bills a month)."""
 
     def __init__(self) -> None:
         self.bytes = 0
+        self.metrics: set[tuple[str, str, tuple[tuple[str, str], ...]]] = set()
+        self._line = ""
 
     def write(self, text: str) -> int:
         self.bytes += len(text.encode())
+        *lines, self._line = (self._line + text).split("\n")
+        for line in lines:
+            if '"CloudWatchMetrics"' in line:
+                self.metrics |= emf_metrics(line)
         return len(text)
+
+
+def emf_metrics(line: str) -> set[tuple[str, str, tuple[tuple[str, str], ...]]]:
+    """The custom metrics one embedded-metric-format log line defines: one per metric name and dimension set, the
+    dimensions with the values the line gives them (CloudWatch keeps each combination as a metric of its own)."""
+    try:
+        record = json.loads(line)
+        directives = record["_aws"]["CloudWatchMetrics"]
+    except (ValueError, KeyError, TypeError):
+        return set()
+    found = set()
+    for directive in directives:
+        for dimensions in directive.get("Dimensions") or [[]]:
+            values = tuple(sorted((name, str(record.get(name))) for name in dimensions))
+            found |= {(directive["Namespace"], metric["Name"], values) for metric in directive.get("Metrics", [])}
+    return found
 
 
 class _CurrentStdout(io.TextIOBase):
@@ -1831,7 +1856,8 @@ def summarise(run: Run, conversations: int, outcome: dict[str, Any], idle: dict[
         per_conversation_requests[f"{service}.{operation}"] += n
     functions = sorted(meter.invocations)
     fixed = fixed_monthly(idle, Decimal(str(cycle["usd"])) if cycle else None,
-                          Decimal(str(ping["usd"])) if ping else None)
+                          Decimal(str(ping["usd"])) if ping else None, custom_metrics=len(meter.metrics))
+    fixed["monitoring"]["metrics_by_name"] = dict(sorted(Counter(name for _, name, _ in meter.metrics).items()))
     by_index: Counter[str] = Counter()
     for (_, index), n in meter.wru_by_index.items():
         by_index[index] += n
@@ -1951,11 +1977,33 @@ def _bill_of(meter: Meter, function: str) -> Decimal:
     return Decimal(bill(usage)["total"])
 
 
+def alarm_metrics() -> int:
+    """The metrics the template's alarms watch, as CloudWatch bills them: one for an alarm on one metric, one per
+    metric a metric-math alarm reads (its expressions are free)."""
+    alarms = [r["Properties"] for r in _template()["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    return sum(sum(1 for m in alarm["Metrics"] if "MetricStat" in m) if "Metrics" in alarm else 1 for alarm in alarms)
+
+
+def monitoring_monthly(custom_metrics: int) -> dict[str, Any]:
+    """The operator's side a month: the template's alarms (by the metrics they read) and dashboards, and the custom
+    metrics the functions' EMF lines define (``custom_metrics``: those the workload's invocations wrote, each billed
+    for a month it receives data; failures it has none of, such as ``RepliesFailed``, add theirs when they happen)."""
+    dashboards = sum(1 for r in _template()["Resources"].values() if r["Type"] == "AWS::CloudWatch::Dashboard")
+    usage = Usage()
+    usage.add("cloudwatch.alarm_metric_months", alarm_metrics())
+    usage.add("cloudwatch.dashboard_months", dashboards)
+    usage.add("cloudwatch.custom_metric_months", custom_metrics)
+    lines = bill(usage)["by_line"]
+    return {"usd": float(round(sum(lines.values()), 2)), "alarm_metrics": alarm_metrics(), "dashboards": dashboards,
+            "custom_metrics": custom_metrics, "by_line": {k: float(round(v, 2)) for k, v in lines.items()}}
+
+
 def fixed_monthly(idle: dict[str, Any], reconnect_usd: Decimal | None = None,
-                  ping_usd: Decimal | None = None) -> dict[str, Any]:
-    """What the desk costs a month whatever its traffic: the sweep every minute, the stored secrets, and per agent
-    the inbox's reconnects (one each hour the inbox is open, ``AGENT_HOURS_MONTH``, at ``reconnect_usd`` each) and
-    its pings (``PINGS_PER_AGENT_HOUR`` each of those hours, at ``ping_usd`` each)."""
+                  ping_usd: Decimal | None = None, custom_metrics: int | None = None) -> dict[str, Any]:
+    """What the desk costs a month whatever its traffic: the sweep every minute, the stored secrets, the alarms,
+    dashboard and custom metrics (``monitoring_monthly``, when ``custom_metrics`` is known), and per agent the
+    inbox's socket: its connection minutes (``AGENT_HOURS_MONTH`` hours open), its reconnects (one each of those
+    hours, at ``reconnect_usd`` each) and its pings (``PINGS_PER_AGENT_HOUR`` each hour, at ``ping_usd`` each)."""
     schedule = Usage()
     schedule.add("scheduler.invocations", MONTH_MINUTES)
     schedule.add("lambda.requests", MONTH_MINUTES)
@@ -1970,9 +2018,14 @@ def fixed_monthly(idle: dict[str, Any], reconnect_usd: Decimal | None = None,
     stored = Usage()
     stored.add("secretsmanager.secret_months", secrets)
     sweep_bill, secrets_bill = bill(schedule), bill(stored)
+    minutes = Usage()
+    minutes.add("apigateway.websocket_connection_minutes", AGENT_HOURS_MONTH * 60)
     return {"sla_sweep_schedule": float(round(sweep_bill["total"], 2)),
             "sla_sweep_idle_ms": round(idle["billed_ms"], 1),
             "secrets_stored": float(round(secrets_bill["total"], 2)), "secrets": secrets,
+            **({"monitoring": monitoring_monthly(custom_metrics)} if custom_metrics is not None else {}),
+            "inbox_connection_minutes": float(round(bill(minutes)["total"], 5)),
+            "inbox_connection_minutes_per_agent_month": AGENT_HOURS_MONTH * 60,
             **({"inbox_reconnects": float(round(reconnect_usd * AGENT_HOURS_MONTH, 5)),
                 "inbox_reconnect_usd": float(reconnect_usd), "inbox_reconnects_per_agent_month": AGENT_HOURS_MONTH}
                if reconnect_usd is not None else {}),
@@ -2026,6 +2079,12 @@ def report(result: dict[str, Any]) -> str:
     fixed = result["fixed_monthly_usd"]
     lines.append(f"  fixed per month: sweep schedule ${fixed['sla_sweep_schedule']}, "
                  f"{fixed['secrets']} secrets ${fixed['secrets_stored']}")
+    if "monitoring" in fixed:
+        watch = fixed["monitoring"]
+        lines.append(f"  and monitoring ${watch['usd']}: {watch['alarm_metrics']} alarm metrics, {watch['dashboards']} "
+                     f"dashboard, {watch['custom_metrics']} custom metrics the workload wrote ({watch['by_line']})")
+    lines.append(f"  and per agent: the inbox socket's connection minutes ${fixed['inbox_connection_minutes']} "
+                 f"({fixed['inbox_connection_minutes_per_agent_month']} a month)")
     if "inbox_reconnects" in fixed:
         lines.append(f"  and per agent: the inbox's reconnects ${fixed['inbox_reconnects']} "
                      f"({fixed['inbox_reconnects_per_agent_month']} agent-hours, one reconnect each at "

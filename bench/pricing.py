@@ -61,6 +61,11 @@ PRICES: dict[str, Price] = {
     "ses.inbound_chunks": Price(Decimal("0.09"), 1_000, "incoming mail chunks (256 KB each)", "ses"),
     "xray.traces_recorded": Price(Decimal("5.00"), 1_000_000, "traces recorded", "xray"),
     "logs.ingested_gb": Price(Decimal("0.50"), 1, "GB of logs ingested (standard class)", "cloudwatch_logs"),
+    "cloudwatch.custom_metric_months": Price(Decimal("0.30"), 1, "custom metrics a month (first 10,000; EMF)",
+                                             "cloudwatch"),
+    "cloudwatch.alarm_metric_months": Price(Decimal("0.10"), 1, "standard-resolution alarm metrics a month",
+                                            "cloudwatch"),
+    "cloudwatch.dashboard_months": Price(Decimal("3.00"), 1, "dashboards a month", "cloudwatch"),
 }
 
 # S3 operations priced as PUT (the "PUT, COPY, POST, LIST" tier); every other S3 operation is a GET-tier request.

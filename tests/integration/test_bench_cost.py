@@ -56,3 +56,10 @@ def test_the_cost_workload_runs_every_channel_and_prices_every_service_it_uses()
     assert fixed["inbox_ping_usd"] == ping["usd"] > 0
     assert fixed["inbox_pings_per_agent_month"] == 12 * 176
     assert fixed["inbox_pings"] == round(ping["usd"] * 12 * 176, 5) > 0
+    # The operator's side: the template's alarms and dashboard, and the custom metrics the functions' EMF lines wrote
+    # (one per name and dimension values: MessagesReceived once per channel the workload used, the service with it)
+    watch = fixed["monitoring"]
+    assert watch["alarm_metrics"] > 36 and watch["dashboards"] == 1
+    assert watch["metrics_by_name"]["MessagesReceived"] >= 3 and "RepliesSent" in watch["metrics_by_name"]
+    assert watch["custom_metrics"] == sum(watch["metrics_by_name"].values())
+    assert watch["usd"] >= 3.0 + 0.10 * watch["alarm_metrics"] + 0.30 * watch["custom_metrics"] - 0.01

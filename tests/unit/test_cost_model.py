@@ -332,3 +332,50 @@ def test_a_cost_measured_apart_is_taken_out_of_the_meter_and_priced_per_event():
     assert figure["requests"] == {"apigatewaymanagementapi.PostToConnection": 1.0}
     assert "live_connections (ping)" not in meter.usage_by_function and not meter.invocations["live_connections (ping)"]
     assert set(meter.usage_by_function) == {"router"} and not meter.requests
+
+
+def test_the_custom_metrics_an_invocation_writes_are_read_from_its_emf_lines():
+    import bench.cost as cost
+
+    # two lines as Powertools' single_metric writes them (shopdesk.metrics), cut where print's writes cut them
+    received = ('{"_aws":{"Timestamp":1796607489430,"CloudWatchMetrics":[{"Namespace":"shopdesk","Dimensions":'
+                '[["channel","service"]],"Metrics":[{"Name":"MessagesReceived","Unit":"Count"}]}]},"channel":"sms",'
+                '"service":"router","MessagesReceived":[1.0]}')
+    failed = ('{"_aws":{"Timestamp":1796607489430,"CloudWatchMetrics":[{"Namespace":"shopdesk","Dimensions":'
+              '[["service"]],"Metrics":[{"Name":"RepliesFailed","Unit":"Count"}]}]},"service":"router",'
+              '"RepliesFailed":[1.0]}')
+    output = cost._CountingWriter()
+    for text in (received[:40], received[40:], "\n", '{"level":"INFO","message":"CloudWatchMetrics"}\n', failed,
+                 "\n", received + "\n", received.replace('"sms"', '"email"') + "\n", "not json\n"):
+        output.write(text)
+    assert output.metrics == {("shopdesk", "MessagesReceived", (("channel", "sms"), ("service", "router"))),
+                              ("shopdesk", "MessagesReceived", (("channel", "email"), ("service", "router"))),
+                              ("shopdesk", "RepliesFailed", (("service", "router"),))}
+    assert output.bytes == len(received) * 3 + len(failed) + 5 + 47 + 9 + 1       # every byte still counted
+
+
+def test_the_operators_side_is_a_fixed_cost_read_from_the_template_and_the_workloads_metrics():
+    import bench.cost as cost
+
+    template = cost._template()["Resources"]
+    alarms = [r["Properties"] for r in template.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    # an alarm on one metric is one; a metric-math alarm is each metric it reads (the DLQ alarms read two)
+    assert cost.alarm_metrics() > len(alarms)
+    dlq = template["WorkNewDeadLetterAlarm"]["Properties"]
+    assert sum(1 for m in dlq["Metrics"] if "MetricStat" in m) == 2
+    watch = cost.monitoring_monthly(custom_metrics=20)
+    assert watch["dashboards"] == 1 and watch["custom_metrics"] == 20
+    assert watch["by_line"] == {"cloudwatch.alarm_metric_months": round(0.10 * cost.alarm_metrics(), 2),
+                                "cloudwatch.dashboard_months": 3.0, "cloudwatch.custom_metric_months": 6.0}
+    assert watch["usd"] == round(sum(watch["by_line"].values()), 2)
+    idle = {"billed_ms": 60.0, "quantities": {}, "requests": {}}
+    assert cost.fixed_monthly(idle, custom_metrics=20)["monitoring"] == watch
+    assert "monitoring" not in cost.fixed_monthly(idle)
+
+
+def test_an_agents_inbox_socket_is_open_its_hours_and_billed_by_the_minute():
+    import bench.cost as cost
+
+    fixed = cost.fixed_monthly({"billed_ms": 60.0, "quantities": {}, "requests": {}})
+    assert fixed["inbox_connection_minutes_per_agent_month"] == 176 * 60 == 10_560
+    assert fixed["inbox_connection_minutes"] == round(10_560 * 0.25 / 1_000_000, 5) == 0.00264
