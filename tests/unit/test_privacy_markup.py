@@ -65,6 +65,9 @@ def test_a_card_in_html_is_masked_as_a_reader_sees_it_and_the_rest_of_the_markup
     "<p>Home 6745 9660</p><p>Work 6074 8893</p>",
     "<table><tr><td>22.11.2026</td><td>26.11.2026</td></tr></table>",
     "<div>Orders:<br>54107147<br>55355715</div>",
+    "<ul><li>4628</li><li>5342</li><li>5832</li><li>2785</li><li>9122</li></ul>",       # any four in a row pass
+    "<table><tr><td>6651 5557</td></tr><tr><td>6695 6371</td></tr><tr><td>6916 7174</td></tr></table>",
+    "<blockquote><p>Orders:</p><p>6729</p><p>4565</p><p>1613</p><p>7040</p><p>6570</p></blockquote>",
 ])
 def test_html_with_nothing_to_mask_is_left_byte_for_byte(html):
     assert mask_html(html, _masked) is html
@@ -78,6 +81,10 @@ def test_html_with_nothing_to_mask_is_left_byte_for_byte(html):
      '<div dir="ltr">My card: [card •••• 1111]</div>\n<div>Ada</div>'),
     ("<table><tr><td>4111 1111</td>\n<td>1111 1111</td></tr></table>",
      "<table><tr><td>[card •••• 1111]</td></tr></table>"),
+    # over three blocks or more, and after an order number on its first line
+    ("<p>4111</p><p>1111</p><p>1111</p><p>1111</p>", "<p>[card •••• 1111]</p>"),
+    ("<div>My card: 4111 1111<br>1111<br>1111</div><div>Ada</div>", "<div>My card: [card •••• 1111]</div><div>Ada</div>"),
+    ("<p>Order 1001 4111 1111</p><p>1111 1111</p>", "<p>Order 1001 [card •••• 1111]</p>"),
 ])
 def test_a_card_split_over_two_blocks_of_html_is_masked(html, expected):
     assert mask_html(html, _masked) == expected

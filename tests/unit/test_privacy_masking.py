@@ -283,7 +283,7 @@ def test_the_card_windows_found_in_one_pass_are_those_the_luhn_check_and_a_schem
     "Ship to:\nAda Lovelace\n12 Main St\nSpringfield IL 62729\n217 555 0967",
     "Tracking 9400 1118 9922 3197 4284 17\n415 555 3011",
     "Please call 415 555 2201\n415 555 9325 is my work line",
-    "Orders:\n4008\n4111\n1111\n1111",
+    "Orders:\n4008\n4111\n1111\n1111\n2210",
     "call 413 555 0101 4111 1",
 ])
 def test_a_number_that_only_holds_a_cards_digits_or_runs_on_from_an_order_number_is_left_alone(text):
@@ -294,7 +294,7 @@ def test_a_number_that_only_holds_a_cards_digits_or_runs_on_from_an_order_number
 # read together, pass as a card (Luhn and a scheme's start): what keeps them apart is how they are written, not chance
 LISTS_OF_NUMBERS = [
     "Our stores:\n6750 0138\n6962 4330\n6587 0517",            # phone numbers written alike, a list of three
-    "Orders:\n4008\n4111\n1111\n1111",                          # order numbers, one group a line
+    "Orders:\n4008\n4111\n1111\n1111\n2210",                    # order numbers, one group a line
     "Orders:\n54107147\n55355715",                               # order numbers, one number a line
     "SKU 4111 1111 1111\n9 pcs",                                 # a quantity on the next line
     "Tracking:\n4510 9659 48\n8222 25",                          # tracking numbers in groups of 4-4-2 and 4-2
@@ -306,6 +306,21 @@ LISTS_OF_NUMBERS = [
     # groups of four around the line break, but more numbers in the runs: where a card would start or end is a guess
     "Ref 2307 4301 7440\n2466 55609728",
     "Parcels: 2 6142\n5432 1989 254 019 5670",
+    # lists of three lines or more, one number a line, in which a card could be read over three or four lines
+    "Orders:\n4628\n5342\n5832\n2785\n9122",               # five order numbers: any four in a row pass as a card
+    "> Orders:\n> 6729\n> 4565\n> 1613\n> 7040\n> 6570",   # the same in a quoted mail (any four in a row pass)
+    "Stores:\n6651 5557\n6695 6371\n6916 7174\n6172 5330",   # four phone numbers in fours
+    "Phones:\n0698 210 510\n0613 966 397\n0649 168 117",    # and in a phone's groups
+    "SKU:\n4235 6864 4244\n6908 2980 8118\n6329 7404 7701",  # a table of SKUs
+    "SKU:\n4235 6864 4244\n6908 2980 8118",                  # two of its rows: 4244 6908 2980 8118 passes
+    "Tracking:\n9400 1118 9922 3238 2967 92\n9400 1118 9922 4046 9194 43\n9400 1118 9922 6510 3690 30",
+    "Delivered:\n15.09.2026\n28.08.2026\n15.09.2026\n28.10.2026",                             # dates
+    "Prices:\n40.76\n13.99\n69.41\n66.75\n35.66",
+    "Qty:\n84\n36\n53\n71\n120\n108\n11\n91",                                               # quantities
+    "Times:\n23:53\n10:23\n13:13\n17:34\n21:35\n16:14",
+    # a quoted line and the reply's own line after it are two people's: their numbers are not one
+    "> Our hotline: 6746 5767\n6351 4036 is mine",
+    "> 6746 5767\n>> 6351 4036",
 ]
 
 
@@ -343,6 +358,56 @@ def test_a_card_split_over_two_lines_is_masked_keeping_the_last_four(text, expec
     result = mask(text)
     assert (result.text, result.kinds) == (expected, ("card",))
     assert mask(result.text).text == result.text                     # a second pass finds nothing more
+
+
+@pytest.mark.parametrize("text,expected", [
+    # over three lines or more: a narrow hard wrap, a group a line, a block of HTML a group
+    ("4111\n1111\n1111\n1111", "[card •••• 1111]"),
+    ("4111 1111\n1111\n1111", "[card •••• 1111]"),
+    ("4111\n1111 1111\n1111", "[card •••• 1111]"),
+    ("4111\n\n1111\n\n1111\n\n1111", "[card •••• 1111]"),
+    ("My card:\n4111\n1111\n1111\n1111\nexp 12/27", "My card:\n[card •••• 1111]\nexp 12/27"),
+    ("Amex 3782\n822463\n10005 thanks", "Amex [card •••• 0005] thanks"),
+    ("4111 1111\n1111\n1111\n123", "[card •••• 1111]\n123"),            # the security code after it kept
+    ("Order 1001\n4111\n1111\n1111\n1111", "Order 1001\n[card •••• 1111]"),
+    # in a quoted mail, on one line or split, at any depth
+    ("> 4111 1111 1111 1111", "> [card •••• 1111]"),
+    ("> 4111 1111\n> 1111 1111", "> [card •••• 1111]"),
+    ("> 4111 1111\n>\n> 1111 1111", "> [card •••• 1111]"),
+    (">> 4111\n>> 1111\n>> 1111\n>> 1111\n>> thanks", ">> [card •••• 1111]\n>> thanks"),
+    ("> > My card is 4111 1111 1111\n> > 1111, exp 12/27", "> > My card is [card •••• 1111], exp 12/27"),
+    # its first line starting after another number, which is kept
+    ("Order 1001 4111 1111\n1111 1111", "Order 1001 [card •••• 1111]"),
+    ("order 1001 4111\n1111 1111 1111", "order 1001 [card •••• 1111]"),
+    ("> Order 1001 4111 1111\n> 1111\n> 1111", "> Order 1001 [card •••• 1111]"),
+])
+def test_a_card_split_over_three_lines_or_more_in_a_quote_or_after_another_number_is_masked(text, expected):
+    result = mask(text)
+    assert (result.text, result.kinds) == (expected, ("card",))
+    assert mask(result.text).text == result.text                     # a second pass finds nothing more
+
+
+@pytest.mark.parametrize("text,expected", [
+    # what is read as a card though it is none (security.md, known limits): numbers in groups of four on lines one
+    # after the other, no more of them than a card's groups, whose digits together pass (Luhn and a scheme's start)
+    ("Orders:\n4008\n4111\n1111\n1111", "Orders:\n[card •••• 1111]"),
+    ("Home 6746 5767\n6351 4036", "Home [card •••• 4036]"),
+    ("Ref 2307 4301 7440\n2466 5565", "Ref 2307 [card •••• 5565]"),
+])
+def test_numbers_in_fours_on_lines_one_after_the_other_that_pass_as_a_card_are_masked_as_one(text, expected):
+    assert mask(text).text == expected
+
+
+@pytest.mark.parametrize("text", [
+    "4111\n" * 40000, "4111 1111\n" * 20000, "> > 4111\n" * 20000, "1\n" * 100000, "4111\n1111 1111\n" * 10000,
+    "4111 1111" + "\n>" * 100000 + "\n1111 1111", ">" * 200000 + " 4111 1111\n1111 1111",
+])
+def test_a_split_card_is_looked_for_in_time_linear_in_the_text(text):
+    import time
+    # made to try every way a card could be split over lines: a quadratic search takes minutes on 200,000 characters
+    started = time.monotonic()
+    mask(text)
+    assert time.monotonic() - started < 5
 
 
 def test_a_shops_pattern_is_masked_with_its_name():

@@ -8,10 +8,10 @@ pass ``stdnum.iban`` (country format and the ISO 7064 mod 97 check). A card is l
 one line, from the start of every group in a run of digits and separators to the end of a group, in groups of four
 or more digits but the last, or in one group (``_card_spans``); so a card after an order number or a quantity ("order
 1001 4111 1111 1111 1111", or on the line before) is found and the number before it kept, and numbers in a phone's or
-an address's short groups are never read as one. A card split over two lines (a hard wrap, two blocks of HTML) is
-found too, when its two lines' groups are all of it, laid out as a card is printed, and not in a list of numbers
-written alike (``_split_card_spans``). Order numbers, phone numbers and dates do not pass those checks, so they are
-left alone. What is kept: the last four characters, so an agent can still ask "the card ending 4242?". The message
+an address's short groups are never read as one. A card split over lines (a hard wrap, blocks of HTML, the same in a
+quoted mail) is found too, when its lines hold nothing else but, on the first, numbers before it, it is laid out as a
+card is printed, and it is not in a list of numbers written alike (``_split_card_spans``). Order numbers, phone
+numbers and dates do not pass those checks, so they are left alone. What is kept: the last four characters, so an agent can still ask "the card ending 4242?". The message
 lists what was masked (``Message.masked``) and the agent sees it.
 
 Patterns an admin adds (``PrivacySettings.masking_patterns``) are regular expressions; a match is masked the
@@ -78,7 +78,7 @@ _GROUP = rf"{_SEP}{{0,3}}"
 # A card number is typed on one line, in groups of four or more digits but the last (4-4-4-4, 4-6-5, 4-6-4,
 # 4-4-4-4-3) or in one group of 13-19; phone numbers and addresses have groups of 1-3, and an order number on the line
 # before is a number of its own. So a run of digits and separators for cards (``_CARD_RUN``) does not cross a line
-# break (a card split over two lines is two runs: ``_split_card_spans``), and in it a group is digits joined by
+# break (a card split over lines is a run a line: ``_split_card_spans``), and in it a group is digits joined by
 # nothing or by invisible characters only ("4111 11\u200b11 …", a soft hyphen between every digit); a visible
 # separator (a space, a dash, a full stop) ends one. The look-behind and look-ahead keep a run's ends out of a number
 # (a card's digits inside "94111111111111111100" are an id).
@@ -87,11 +87,14 @@ _CARD_SEP = rf"(?:[^\S{_LINE_BREAKS}]|[{_DASHES}{_DOTS}{_KANA_HYPHEN}{_INVISIBLE
 _CARD_RUN = re.compile(rf"(?<!\d)\d(?:{_CARD_SEP}{{0,3}}\d)*(?!\d)")
 _CARD_GROUP = re.compile(rf"\d(?:[{_INVISIBLE}]*\d)*")
 CARD_GROUP_MIN = 4              # digits in each group of a grouped card number but the last
-# A card split over two lines (a mail client's hard wrap, two blocks of HTML read as text: ``_split_card_spans``): the
-# first line ends with some of its groups and the next line that is not blank starts with the rest, with nothing but
-# spaces, invisible characters and line breaks between them
-_LINE_GAP = re.compile(rf"[\s{_INVISIBLE}]+")
+# A card split over lines (a mail client's hard wrap, blocks of HTML read as text: ``_split_card_spans``): the first
+# line ends with some of its groups, each line after it that is not blank holds nothing but more of them, and the last
+# starts with the rest; between them nothing but spaces, invisible characters, line breaks and, at the start of a
+# line, the marks of a quoted mail ("> ", "> > ", ">>"), as many on each of its lines
+_QUOTED_GAP = re.compile(rf"[\s>{_INVISIBLE}]*")         # what may be between two runs of a split card
 _LINE_BREAK = re.compile(rf"[{_LINE_BREAKS}]")
+_QUOTE_MARKS = re.compile(rf"(?:[^\S{_LINE_BREAKS}]|[>{_INVISIBLE}])*")     # at the start of a line
+SPLIT_LINES_MAX = 5             # lines a split card is read over: one group of four a line, and one more
 _EXPIRY = re.compile(r"/\d")                    # what follows a month in an expiry date ("12/27")
 # An IBAN the same way, from any two letters and two digits: at the start of a group ("ref AB12 NL91 …" holds one
 # after the reference) or glued to the word or number before it ("IBANDE89…", "ref123DE89…"). What starts inside a
@@ -412,7 +415,7 @@ def _card_spans(text: str) -> list[tuple[int, int]]:
     more, and it holds 13-19 digits. From each group the longest window that passes is taken (``_card_lengths``), so
     "order 1001 4111 1111 1111 1111" gives the card and keeps the order number. Windows that overlap are one span: a
     window that passes by chance (a number and the card's first groups) must not leave the rest of a card showing.
-    Then the cards split over two lines (``_split_card_spans``), where no digit is in a card of one line.
+    Then the cards split over lines (``_split_card_spans``), where no digit is in a card of one line.
     The cost is linear: a window holds at most 19 digits, so at most five groups."""
     spans: list[tuple[int, int]] = []
     runs = list(_CARD_RUN.finditer(text))
@@ -454,53 +457,105 @@ def _card_layout(sizes: list[int]) -> bool:
 
 
 def _split_card_spans(text: str, runs: list[re.Match[str]], taken: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Where in ``text`` card numbers split over two lines are, in order: a mail client's hard wrap ("My card is 4111
-    1111 1111⏎1111, expiry 12/27"), or two blocks of HTML read as text ("4111 1111⏎⏎1111 1111"). A card is split
-    where its groups are: a run (``runs``) that ends a line and the run that starts the next line that is not blank
-    (nothing but spaces, invisible characters and line breaks between them) may hold one, and then all of it is the
-    two runs, whole (but a month right before "/": "1111 1111 12/27"). Numbers on lines one after the other are a list
-    far more often than a card, so more than the checks a card on one line passes is asked of one: no other number in
-    its runs (where a card would start or end among them is a guess), its groups laid out as a card is printed
-    (``_card_layout``: a phone's, a date's, a tracking number's and an order number written without separators are
-    not), and neither the line before the two nor the line after them another run of groups laid out as one of them
-    (a list of numbers written alike: "6750 0138⏎6962 4330⏎6587 0517"). One that holds a digit of a card found on one
-    line (``taken``) is not one: "Order 4198⏎4111 1111 1111 1111" keeps its order number."""
+    """Where in ``text`` card numbers split over lines are, in order: a mail client's hard wrap ("My card is 4111
+    1111 1111⏎1111, expiry 12/27"), a narrow one ("4111⏎1111⏎1111⏎1111"), blocks of HTML read as text ("4111
+    1111⏎⏎1111 1111"), the same quoted in a reply ("> 4111 1111⏎> 1111 1111"). A card is split where its groups are:
+    a run (``runs``) that ends a line, the runs that are each a whole line after it (``SPLIT_LINES_MAX`` lines in
+    all), and the run that starts the last line may hold one, and then the card is the last run whole (but a month
+    right before "/": "1111 1111 12/27"), the middle runs whole, and the first run from one of its groups on ("Order
+    1001 4111 1111⏎1111 1111" keeps its order number). Lines that are not blank between them hold only those runs and
+    the marks of a quote, as many on each line (a reply's line after a quoted one is another person's). Numbers on
+    lines one after the other are a list far more often than a card, so more than the checks a card on one line passes
+    is asked of one: its groups laid out as a card is printed (``_card_layout``: a phone's, a date's, a price's, a
+    tracking number's and an order number written without separators are not); neither the whole line before nor the
+    line after it another run of groups laid out as one of its runs (a list of numbers written alike: "6750 0138⏎6962
+    4330⏎6587 0517", five order numbers of four digits); when it starts after another number on its first line, that
+    line not laid out as another of its lines (two rows of a table: "4235 6864 4244⏎6908 2980 8118"); and the fewest
+    lines that pass from where it starts (a security code on the line after it is kept). One that holds a digit of a
+    card found on one line (``taken``) is not one: "Order 4198⏎4111 1111 1111 1111" keeps its order number. The cost
+    is linear: each run is read once, and from each at most ``SPLIT_LINES_MAX`` lines and five groups are tried."""
     found: list[tuple[int, int]] = []
     groups: dict[int, list[tuple[int, int, int]]] = {}
     layouts: dict[int, list[int]] = {}
-    lines: dict[int, bool] = {}
+    digits: dict[int, list[str]] = {}
+    gaps: dict[int, int | None] = {}
+    breaks: list[int] = []
 
     def sizes(k: int) -> list[int]:
         if k not in layouts:
             groups[k] = _groups(runs[k].group(0))
-            layouts[k] = [digits for _, _, digits in groups[k]]
+            layouts[k] = [size for _, _, size in groups[k]]
         return layouts[k]
 
-    def next_line(k: int) -> bool:              # run k ends a line and run k + 1 starts the next that is not blank
-        if k not in lines:
-            lines[k] = (_LINE_GAP.fullmatch(text, runs[k].end(), runs[k + 1].start()) is not None
-                        and _LINE_BREAK.search(text, runs[k].end(), runs[k + 1].start()) is not None)
-        return lines[k]
+    def numbers(k: int) -> list[str]:
+        if k not in digits:
+            value = runs[k].group(0)
+            digits[k] = [_compact(value[start:end]) for start, end, _ in groups[k]]
+        return digits[k]
+
+    def line_breaks() -> list[int]:
+        if not breaks:
+            breaks.extend(m.start() for m in _LINE_BREAK.finditer(text))
+            breaks.append(len(text))
+        return breaks
+
+    def gap(k: int) -> int | None:
+        """The quote marks on the line run k + 1 starts, when run k ends a line and k + 1 starts the next line that is
+        not blank (None: they are not so)."""
+        if k not in gaps:
+            gaps[k] = None
+            end, start = runs[k].end(), runs[k + 1].start()
+            if _QUOTED_GAP.fullmatch(text, end, start) is not None:
+                first = bisect.bisect_left(line_breaks(), end)
+                last = bisect.bisect_left(breaks, start) - 1
+                if first <= last and text.find(">", end, breaks[first]) < 0:      # quote marks start a line
+                    gaps[k] = text.count(">", breaks[last] + 1, start)
+        return gaps[k]
+
+    def line_start(k: int) -> tuple[int, bool]:
+        """The quote marks on run k's line, and whether nothing else is before it there."""
+        before = bisect.bisect_left(line_breaks(), runs[k].start())
+        begin = breaks[before - 1] + 1 if before else 0
+        marks = _QUOTE_MARKS.match(text, begin, runs[k].start())
+        return marks.group(0).count(">"), marks.end() == runs[k].start()
 
     for k in range(len(runs) - 1):
-        if len(runs[k].group(0)) + len(runs[k + 1].group(0)) < 13 or not next_line(k):
-            continue                            # too short to hold 13 digits, or not lines one after the other
-        first, second = sizes(k), sizes(k + 1)
-        last = len(second)
-        if last > 1 and second[-1] <= 2 and _EXPIRY.match(text, runs[k + 1].end()):
-            last -= 1                           # a month and the expiry's year after it ("1111 1111 12/27")
-        if not (13 <= sum(first) + sum(second[:last]) <= 19 and _card_layout(first + second[:last])):
-            continue
-        if (k and next_line(k - 1) and sizes(k - 1) in (first, second)) or (
-                k + 2 < len(runs) and next_line(k + 1) and sizes(k + 2) in (first, second)):
-            continue                            # a list of numbers written alike
-        start, end = runs[k].start(), runs[k + 1].start() + groups[k + 1][last - 1][1]
-        before = bisect.bisect_left(taken, (end,)) - 1          # the last card of one line that starts before it
-        if before >= 0 and taken[before][1] > start:
-            continue
-        if is_card_number(text[start:end]):
-            _join(found, start, end)
-    return found
+        if sizes(k)[-1] not in (4, 6) or gap(k) is None:
+            continue                            # run k does not end a line before more groups, or ends no card's group
+        depth, head, done = line_start(k)[0], sizes(k), set()
+        listed = k and gap(k - 1) is not None and line_start(k - 1)[1]     # the line before: a number alone
+        lines, middle = [head], []              # the layouts of the card's lines; the groups of its middle lines
+        for last in range(k + 1, min(k + SPLIT_LINES_MAX, len(runs))):
+            if gap(last - 1) != depth or sum(middle) >= 19 or any(size not in (4, 6) for size in middle):
+                break                           # another person's line, or no card's groups any more
+            tail = sizes(last)
+            cut = len(tail)
+            if cut > 1 and tail[-1] <= 2 and _EXPIRY.match(text, runs[last].end()):
+                cut -= 1                        # a month and the expiry's year after it ("1111 1111 12/27")
+            lines.append(tail)
+            before = listed and sizes(k - 1) in lines
+            after = last + 1 < len(runs) and gap(last) is not None and sizes(last + 1) in lines
+            for first in range(max(0, len(head) - 5), len(head)):
+                card = head[first:] + middle + tail[:cut]
+                if first in done or before or after or not (13 <= sum(card) <= 19 and _card_layout(card)):
+                    continue
+                if first and head in lines[1:]:
+                    continue                    # rows of a table: the first line laid out as another
+                start = runs[k].start() + groups[k][first][0]
+                end = runs[last].start() + groups[last][cut - 1][1]
+                taken_before = bisect.bisect_left(taken, (end,)) - 1    # the last card of one line starting before
+                if taken_before >= 0 and taken[taken_before][1] > start:
+                    continue
+                number = "".join(numbers(k)[first:] + [d for m in range(k + 1, last) for d in numbers(m)]
+                                 + numbers(last)[:cut])
+                if is_card_number(number):
+                    done.add(first)
+                    found.append((start, end))
+            middle += tail
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(found):
+        _join(merged, start, end)
+    return merged
 
 
 def mask(text: str | None, patterns: Iterable[Pattern] = ()) -> Masked:
