@@ -1412,13 +1412,16 @@ class Visitor:
 
 def _mail(sender: str, subject: str, text: str, message_id: str, references: list[str],
           quoted: str | None) -> bytes:
-    """A customer's mail as a mail client writes it: plain text and HTML, the message answered quoted below."""
+    """A customer's mail as a mail client writes it: plain text and HTML, the message answered quoted below; its
+    headers as they are written, message ids whole (the default policy's 78-character lines would encode SES's
+    longer ids as RFC 2047 words, which no reader takes for ids: the thread's References would be lost)."""
+    from email import policy
     from email.message import EmailMessage
     from email.utils import format_datetime
 
     from shopdesk import clock
 
-    mail = EmailMessage()
+    mail = EmailMessage(policy=policy.SMTP.clone(max_line_length=998))
     mail["From"], mail["To"], mail["Subject"] = f"Customer <{sender}>", SUPPORT, subject
     mail["Message-ID"], mail["Date"] = message_id, format_datetime(clock.now())
     if references:

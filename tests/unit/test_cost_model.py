@@ -379,3 +379,17 @@ def test_an_agents_inbox_socket_is_open_its_hours_and_billed_by_the_minute():
     fixed = cost.fixed_monthly({"billed_ms": 60.0, "quantities": {}, "requests": {}})
     assert fixed["inbox_connection_minutes_per_agent_month"] == 176 * 60 == 10_560
     assert fixed["inbox_connection_minutes"] == round(10_560 * 0.25 / 1_000_000, 5) == 0.00264
+
+
+def test_the_benchs_customer_mail_carries_the_threads_ids_as_a_client_writes_them():
+    import bench.cost as cost
+
+    from shopdesk.channels.email import parse_email
+
+    # SES's Message-IDs are longer than a 78-character line: written whole, never as encoded words a reader skips
+    ses = [f"<0100018c{n:08x}-5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9-000000@email.amazonses.com>" for n in range(3)]
+    raw = cost._mail("ann@customer.example", "Re: my order", "Still waiting", "<m4@customer.example>", ses,
+                     quoted="Thanks for writing")
+    assert b"=?utf-8?q?" not in raw and all(line_id.encode() in raw for line_id in ses)
+    email = parse_email(raw, shop_addresses=[cost.SUPPORT]).message.email
+    assert email.references == [i.strip("<>") for i in ses] and email.in_reply_to == [ses[-1].strip("<>")]
