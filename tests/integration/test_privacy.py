@@ -937,6 +937,95 @@ def test_a_reply_queued_before_the_erase_is_not_sent_while_its_customer_is_erase
         assert trace not in everything, trace
 
 
+@pytest.mark.parametrize("write", ["the_refused_reply_s_timer", "a_delayed_survey"])
+def test_a_timer_set_after_the_erase_s_final_pass_leaves_nothing_under_the_conversation(desk, monkeypatch, write):
+    from shopdesk.csat.survey import SurveyDesk
+    from shopdesk.dal.conversations import Conversations
+    from shopdesk.dal.table import Table
+    from shopdesk.logic.refused import take_back_later
+    from shopdesk.privacy.erase import Eraser
+    from tests.integration.test_csat import _settings
+    # Given alice's conversation with a customer
+    if write == "a_delayed_survey":
+        _settings(desk, delay_s=600)
+    conv = whatsapp(desk, TEXT, "SMtimer1")
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    online(desk, "alice")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert desk.item(f"CONV#{conv}")["assignee"] == "alice"
+    # and a timer of the conversation set once the erase has made its final pass (read what landed under it): the
+    # work queue's refusal of a failed reply's report handing the first response to the sweep, or the survey of
+    # alice's resolve, whose read of the conversation came before the erase and whose schedule after it
+    outcomes: list[Any] = []
+    if write == "the_refused_reply_s_timer":
+        original = Eraser.erase_landed
+
+        def landed_then(self: Any, *args: Any, **kwargs: Any) -> Any:
+            monkeypatch.setattr(Eraser, "erase_landed", original)
+            deleted = original(self, *args, **kwargs)
+            outcomes.append(take_back_later(Conversations(Table(desk.table_name), 16), conv))
+            return deleted
+
+        monkeypatch.setattr(Eraser, "erase_landed", landed_then)
+        # When an admin erases the customer
+        job = _job(desk, "erase", customer)
+    else:
+        scheduled = SurveyDesk._schedule
+
+        def erase_then(self: Any, *args: Any, **kwargs: Any) -> Any:
+            monkeypatch.setattr(SurveyDesk, "_schedule", scheduled)
+            outcomes.append(_job(desk, "erase", customer))
+            outcomes.append(scheduled(self, *args, **kwargs))
+            return outcomes[-1]
+
+        monkeypatch.setattr(SurveyDesk, "_schedule", erase_then)
+        # When alice resolves the conversation, and an admin erases the customer as its survey is being scheduled
+        assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})[0] == 200
+        job = outcomes[0]
+    # Then the timer is refused (the conversation is gone: nobody is told of a failure) and nothing is left under the
+    # conversation or names it
+    assert job["status"] == "done" and outcomes[-1] in (None, "not_asked"), outcomes
+    assert not [i for i in scan(desk) if i["PK"] == f"CONV#{conv}" or i.get("conversation_id") == conv]
+
+
+def test_a_send_recorded_after_the_erase_s_final_pass_leaves_nothing_of_the_reply(desk, monkeypatch):
+    from shopdesk.dal.conversations import Conversations
+    from tests.support import FakeTwilio
+    # Given alice's reply to a customer, queued for sending
+    conv = whatsapp(desk, TEXT, "SMsent1")
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    online(desk, "alice")
+    desk.drain_queue(desk.work_queue_url, "router")
+    status, reply = agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice",
+                          {"text": "Dear Wilhelmina, the teapot ships today"})
+    assert status == 202, reply
+    # and the dispatcher, which sends it (its intent recorded before the erase held it) and records the send once the
+    # erase is over
+    twilio = FakeTwilio()
+    original = Conversations.record_send
+    jobs: list[dict[str, Any]] = []
+
+    def erase_then(self: Any, *args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(Conversations, "record_send", original)
+        jobs.append(_job(desk, "erase", customer))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Conversations, "record_send", erase_then)
+    try:
+        # When the dispatcher takes the reply off the outbound queue
+        assert desk.drain_queue(desk.outbound_queue_url, "dispatcher", TWILIO_API_BASE_URL=twilio.url) == 1
+    finally:
+        twilio.close()
+    # Then the reply went out (before the erase held it), the erase finished, and the dispatcher's record of the send
+    # left nothing: no message item made again, no marker naming the conversation, nothing to send again
+    assert len(twilio.requests) == 1 and [j["status"] for j in jobs] == ["done"]
+    assert not [i for i in scan(desk) if i["PK"] == f"CONV#{conv}" or i.get("conversation_id") == conv]
+    everything = json.dumps(scan(desk), default=str)
+    for trace in (NAME, "Wilhelmina", PHONE, PHONE[1:], "teapot"):
+        assert trace not in everything, trace
+    assert desk.drain_queue(desk.outbound_queue_url, "dispatcher") == 0
+
+
 @pytest.mark.parametrize("moment", ["between_its_read_and_its_archive", "after_the_erase_looked_for_archives"])
 def test_an_export_running_while_its_customer_is_erased_leaves_no_archive_and_no_link(desk, monkeypatch, moment):
     from shopdesk.dal.privacy import Files, SubjectData

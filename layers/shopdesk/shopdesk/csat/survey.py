@@ -192,7 +192,8 @@ class SurveyDesk:
         conversations = self.surveys.conversations
         timer = conversations.timer_item(it.conv_pk(conv.id), SURVEY_TIMER, due)
         try:
-            self.surveys.schedule(conv, resolution.cycle, record, timer)
+            if not self.surveys.schedule(conv, resolution.cycle, record, timer):
+                return "not_asked"      # the conversation went (its customer erased) after it was read
         except AlreadyAsked:
             return "already"
         return "scheduled"

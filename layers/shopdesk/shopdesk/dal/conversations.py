@@ -684,12 +684,20 @@ class Conversations:
         else:
             self.table.put(self.timer_item(it.agent_pk(agent_id), name, due_at, agent_id=agent_id))
 
-    def set_conversation_timer(self, conversation_id: str, name: str, due_at: str | None) -> None:
-        """A timer of one conversation (e.g. the end of a snooze); None removes it."""
+    def set_conversation_timer(self, conversation_id: str, name: str, due_at: str | None) -> bool:
+        """A timer of one conversation (e.g. the end of a snooze); None removes it. Set only while the conversation
+        is there and its customer's erase does not hold it (``timeline_check_op``, in the same request): an erase
+        that has made its final pass under the conversation finds nothing landing after it. False when refused so
+        (nothing to do: the conversation is gone or going)."""
         if due_at is None:
             self.table.delete(it.conv_pk(conversation_id), it.deadline_sk(name))
-        else:
-            self.table.put(self.timer_item(it.conv_pk(conversation_id), name, due_at))
+            return True
+        try:
+            self.table.transact([self.table.put_op(self.timer_item(it.conv_pk(conversation_id), name, due_at)),
+                                 timeline_check_op(self.table, conversation_id)], retry_conflicts=True)
+        except TransactionCancelled:
+            return False
+        return True
 
     def set_snooze(self, conversation_id: str, name: str, until: str | None) -> None:
         """The end of a snooze: its wake-up timer and the conversation's ``snoozed_until`` in one transaction;
@@ -1297,8 +1305,14 @@ class Conversations:
         except ConditionFailed:
             # a receipt got to the message between our two writes (or, with our reference, before them): keep its
             # status, add our id; that receipt reported a failure itself
-            self.table.update(it.conv_pk(conversation_id), sk,
-                              Update().set("provider_id", provider_id).set("attempts", attempts))
+            try:
+                self.table.update(it.conv_pk(conversation_id), sk, Update().set("provider_id", provider_id)
+                                  .set("attempts", attempts).when("attribute_exists(PK)"))
+            except ConditionFailed:
+                # the reply is gone: its customer's erase deleted it after its intent was recorded (the part went
+                # out before the erase held it). Nothing is made again, and the markers just written, which name
+                # the conversation, go too
+                self.table.batch_delete((it.marker_pk(provider, pid), it.META) for pid in (provider_id, *other_ids))
             return None
         return failure
 

@@ -16,7 +16,7 @@ from typing import Any
 from shopdesk import clock
 from shopdesk.dal import items as it
 from shopdesk.dal.conversations import Conversations
-from shopdesk.dal.erased import NOT_ERASING
+from shopdesk.dal.erased import NOT_ERASING, timeline_check_op
 from shopdesk.dal.identities import split_key
 from shopdesk.dal.table import ConditionFailed, Table, TransactionCancelled, Update, serialize
 from shopdesk.models import Conversation, Message
@@ -139,20 +139,26 @@ class Surveys:
                 raise AlreadyAsked(conv.id) from exc
             raise
 
-    def schedule(self, conv: Conversation, cycle: str, record: Mapping[str, Any], timer: Mapping[str, Any]) -> None:
-        """A delayed survey: the cycle's record (``scheduled``, created once) and the sweep's timer that sends it.
-        Raises AlreadyAsked when the cycle has its record."""
+    def schedule(self, conv: Conversation, cycle: str, record: Mapping[str, Any], timer: Mapping[str, Any]) -> bool:
+        """A delayed survey: the cycle's record (``scheduled``, created once) and the sweep's timer that sends it,
+        while the conversation is there and its customer's erase does not hold it (``timeline_check_op``: an erase's
+        final pass under it finds nothing landing later). Raises AlreadyAsked when the cycle has its record; False
+        when the conversation is gone or going (nothing written)."""
         try:
             self.table.transact([
                 self.table.put_op({"PK": it.conv_pk(conv.id), "SK": survey_sk(cycle), "type": "csat",
                                    "conversation_id": conv.id, "cycle": cycle,
                                    **{k: v for k, v in record.items() if v is not None}},
                                   condition="attribute_not_exists(PK)"),
-                self.table.put_op(timer)])
+                self.table.put_op(timer),
+                timeline_check_op(self.table, conv.id)])
         except TransactionCancelled as exc:
             if 0 in exc.failed:
                 raise AlreadyAsked(conv.id) from exc
+            if 2 in exc.failed:
+                return False
             raise
+        return True
 
     def answer(self, *, provider: str, provider_id: str, message: Message, pending: Pending, identity: str,
                score: int, comment: str | None, next_pending: Pending | None,
