@@ -27,7 +27,7 @@ from shopdesk.logic.sla import sweep
 from shopdesk.logic.sla_engine import book_for
 from shopdesk.logs import logger_for
 from shopdesk.privacy.inactive import timer_runner
-from shopdesk.privacy.jobs import MASKING_SETTLE_TIMER, SETTLE_TIMER, settle_runner
+from shopdesk.privacy.jobs import MASKING_SETTLE_TIMER, SETTLE_TIMER, UPLOADS_TIMER, settle_runner, uploads_runner
 
 settings = SweepSettings.from_env()
 logger = logger_for()
@@ -51,6 +51,8 @@ if settings.privacy_queue_url:           # retention of inactive customers: eras
     on_timer[SETTLE_TIMER] = settle_runner(settings.table_name, settings.privacy_queue_url)
     # ... and a masking patterns save's (what writers holding the old patterns stored meanwhile, masked)
     on_timer[MASKING_SETTLE_TIMER] = settle_runner(settings.table_name, settings.privacy_queue_url, "masking")
+    # an erase's last look at its conversations' uploads, once no upload link issued before it can be used
+    on_timer[UPLOADS_TIMER] = uploads_runner(settings.table_name, settings.privacy_queue_url)
 if settings.live_connections_endpoint:   # an agent socket past its token's expiry, heard from or not: closed
     sockets = LiveConnections(Connections(conversations.table, settings.due_shards), agents,
                               ConnectionPoster(settings.live_connections_endpoint))

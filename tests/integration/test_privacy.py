@@ -1026,6 +1026,51 @@ def test_a_send_recorded_after_the_erase_s_final_pass_leaves_nothing_of_the_repl
     assert desk.drain_queue(desk.outbound_queue_url, "dispatcher") == 0
 
 
+def test_a_file_uploaded_for_a_reply_after_the_erase_is_deleted_once_no_upload_link_can_be_used(desk):
+    from urllib3.filepost import encode_multipart_formdata
+
+    from shopdesk import clock
+    from shopdesk.privacy.jobs import UPLOADS_SECONDS
+    from tests.integration.test_attachments import PNG
+    from tests.integration.test_csat import _SCHEDULED
+    # Given alice's conversation with a customer, and an upload link alice asked for a file of her reply
+    conv = whatsapp(desk, TEXT, "SMfile1")
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    online(desk, "alice")
+    desk.drain_queue(desk.work_queue_url, "router")
+    status, link = agent(desk, "POST", "/agent/attachments", "alice",
+                         {"filename": "teapot.png", "content_type": "image/png", "size": len(PNG) + 10,
+                          "conversation_id": conv})
+    assert status == 201, link
+    # When an admin erases the customer, and alice's browser posts the file with that link after the erase
+    job = _job(desk, "erase", customer)
+    form, boundary = encode_multipart_formdata({**link["fields"],
+                                                "file": ("teapot.png", PNG + b"Wilhelmina", "image/png")})
+    with urllib.request.urlopen(urllib.request.Request(link["url"], data=form, method="POST",
+                                                       headers={"Content-Type": boundary})) as posted:
+        assert posted.status in (200, 201, 204)
+    # (her reply naming it is refused: the conversation is gone)
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {
+        "text": "Here it is", "attachments": [{"key": link["key"], "filename": "teapot.png",
+                                               "content_type": "image/png", "size": len(PNG) + 10}]})[0] == 404
+    uploads = f"media/outbound/{conv}/"
+    assert [k for k in _objects(desk, desk.env["MEDIA_BUCKET"]) if k.startswith(uploads)] == [link["key"]]
+    # Then the sweep leaves it while a link issued before the erase may still be used
+    desk.invoke("sla_sweep", _SCHEDULED)
+    run_jobs(desk)
+    assert [k for k in _objects(desk, desk.env["MEDIA_BUCKET"]) if k.startswith(uploads)] == [link["key"]]
+    # and once none can, the sweep has the privacy function look at the conversation's uploads again: none is left
+    clock.set_offset(UPLOADS_SECONDS + 60)
+    desk.invoke("sla_sweep", _SCHEDULED)
+    run_jobs(desk)
+    assert not [k for k in _objects(desk, desk.env["MEDIA_BUCKET"]) if k.startswith(uploads)]
+    assert "Wilhelmina" not in json.dumps(_every_object(desk), default=str)
+    # and the job says what it said, its timer is done, and nothing names the conversation
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{job['job_id']}")[1] == job
+    assert not [i for i in scan(desk) if i.get("type") == "timer"]
+    assert not [i for i in scan(desk) if i["PK"] == f"CONV#{conv}" or i.get("conversation_id") == conv]
+
+
 @pytest.mark.parametrize("moment", ["between_its_read_and_its_archive", "after_the_erase_looked_for_archives"])
 def test_an_export_running_while_its_customer_is_erased_leaves_no_archive_and_no_link(desk, monkeypatch, moment):
     from shopdesk.dal.privacy import Files, SubjectData

@@ -55,8 +55,9 @@ from shopdesk.analytics import Lake
 from shopdesk.commerce.masking import RecordMasking
 from shopdesk.commerce.models import PrivacyRequest, request_status
 from shopdesk.dal.commerce import CommerceStore, privacy_request_key
-from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.conversations import Conversations, Later
 from shopdesk.dal.customers import Customers
+from shopdesk.dal.media import UPLOAD_SECONDS
 from shopdesk.dal.privacy import Files, PrivacyJobStore, SubjectData, job_pk
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
@@ -71,7 +72,7 @@ from shopdesk.privacy.export import archive, audit_of, events_of
 from shopdesk.privacy.reapply import reapply_step
 from shopdesk.privacy.remask import remask_step
 from shopdesk.privacy.settings import CACHE_SECONDS, ttl_after
-from shopdesk.privacy.subject import MAX_CUSTOMERS, Subject, gather
+from shopdesk.privacy.subject import MAX_CUSTOMERS, Subject, conversation_uploads, gather
 
 logger = Logger(child=True)
 
@@ -400,6 +401,7 @@ class PrivacyWorker:
             return "done"
         counts: dict[str, int] = {"items": 0, "files": 0, "conversations": 0, "markers": 0, "exports": 0}
         if subject is not None:
+            self._erase_uploads_later(job_id, subject)
             lake_ttl = ttl_after(clock.now(), self.trail.policies.current().retention.events_days)
             erased = self.eraser.erase(subject, job_id, lake_ttl)
             counts = {"items": erased.items, "files": erased.files, "conversations": erased.conversations,
@@ -411,6 +413,29 @@ class PrivacyWorker:
                           details={"job_id": job_id, "requested_by": job["requested_by"], **counts})
         logger.info("customer erased", extra={"job_id": job_id, **counts})
         return "done"
+
+    def _erase_uploads_later(self, job_id: str, subject: Subject) -> None:
+        """The erase's last look at its conversations' upload places (``uploads_runner``), set before it deletes
+        anything (a retried job sets it again): an agent's upload link issued before a conversation went can still put
+        a file there until the link expires, after the erase has listed them. Their ids are kept on the job."""
+        if not subject.conversation_ids or not self.media_bucket or self.conversations is None:
+            return
+        self.store.progress(job_id, erased_conversations=subject.conversation_ids)
+        self.conversations.set_timer(job_pk(job_id), UPLOADS_TIMER,
+                                     clock.iso(clock.now() + timedelta(seconds=UPLOADS_SECONDS)))
+
+    def erase_uploads(self, job_id: str) -> str:
+        """A done erase's last look at its conversations' upload places, queued by ``uploads_runner`` once no upload
+        link issued before the conversations went can be used: what landed there since the erase listed them is
+        deleted (one ListObjectsV2 per conversation)."""
+        job = self.store.get(job_id)
+        if job is None or job.get("kind") != "erase" or job["status"] != "done" or not self.media_bucket:
+            return "skipped"
+        keys = [key for conversation_id in job.get("erased_conversations") or []
+                for key in self.files.keys(self.media_bucket, conversation_uploads(conversation_id))]
+        self.files.delete(self.media_bucket, keys)
+        logger.info("erased uploads", extra={"job_id": job_id, "files": len(keys)})
+        return "uploads_erased"
 
     def _hold(self, job_id: str, customer_id: str, subject: Subject) -> Subject | None:
         """Nothing more of the customer is stored from here on, and what was stored until then is read: their numbers
@@ -505,6 +530,38 @@ SETTLE_TIMERS = {"retention": SETTLE_TIMER, "masking": MASKING_SETTLE_TIMER}   #
 SETTLE_SECONDS = CACHE_SECONDS + 60
 SETTLER = "system:retention"
 SETTLERS = {"retention": SETTLER, "masking": "system:masking"}
+
+
+# An erase's last look at its conversations' upload places (``uploads_runner``): an agent's upload link (a presigned
+# POST, ``dal.media.UPLOAD_SECONDS``) issued before the erase deleted a conversation may put a file under it until the
+# link expires; five minutes more for an upload that started just before.
+UPLOADS_TIMER = "erase_uploads"
+UPLOADS_SECONDS = UPLOAD_SECONDS + 300
+
+
+def uploads_runner(table_name: str, privacy_queue_url: str) -> Callable[[str], object]:
+    """The sweep's runner of ``erase_uploads`` timers (its ``on_timer``), given the erase's job: once the job is done
+    and ``UPLOADS_SECONDS`` have passed since, its uploads' last look is queued (``PrivacyWorker.erase_uploads``, in
+    the customer's group); a job still running moves the timer on, and one that failed erased nothing (its files
+    stay). Built at the first one."""
+    made: list[tuple[PrivacyJobStore, Queue]] = []
+
+    def run(job_id: str) -> object:
+        if not made:
+            made.append((PrivacyJobStore(Table(table_name)), Queue(privacy_queue_url)))
+        store, queue = made[0]
+        job = store.get(job_id)
+        if job is None or job.get("kind") != "erase" or job["status"] == "failed" or _gave_up(job):
+            return "gone"
+        if job["status"] != "done":
+            return Later(clock.iso(clock.now() + timedelta(seconds=UPLOADS_SECONDS)))
+        ready = clock.parse_iso(job["finished_at"]) + timedelta(seconds=UPLOADS_SECONDS)
+        if clock.now() < ready:
+            return Later(clock.iso(ready))
+        queue.send({"job_id": job_id, "uploads": True}, group=str(job["customer_id"]), dedup_id=f"{job_id}-uploads")
+        return "queued"
+
+    return run
 
 
 def settle_runner(table_name: str, privacy_queue_url: str, kind: str = "retention") -> Callable[[str], object]:

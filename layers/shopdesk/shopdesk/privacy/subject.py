@@ -52,12 +52,17 @@ def _bucket_files(message: dict[str, Any], media_bucket: str | None) -> list[tup
     return files
 
 
+def conversation_uploads(conversation_id: str) -> str:
+    """Where agents' uploads for a reply in a conversation land (``logic.attachments.outbound_prefix``)."""
+    return f"media/outbound/{conversation_id}/"
+
+
 def _uploads(files: Files, media_bucket: str, subject: Subject) -> list[tuple[str, str]]:
     """The files uploaded for the customer that no message names: an agent's for a reply in one of their
     conversations (``media/outbound/<conversation>/<agent>/``, ``logic/attachments.py``) and their web-chat
     visitors' (``media/webchat/<visitor>/``, ``logic/widget.py``), sent or not, found by prefix (ListObjectsV2). A
     visitor id holds no ``/`` (``channels.webchat``), so no prefix reaches another visitor's files."""
-    prefixes = [f"media/outbound/{conversation_id}/" for conversation_id in subject.conversation_ids]
+    prefixes = [conversation_uploads(conversation_id) for conversation_id in subject.conversation_ids]
     prefixes += [f"media/webchat/{address}/" for kind, address in sorted(subject.addresses)
                  if kind == "webchat" and address and "/" not in address]
     known = set(subject.files)
