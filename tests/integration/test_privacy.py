@@ -285,6 +285,39 @@ def test_a_pattern_that_matches_three_characters_or_less_is_refused_and_a_shops_
     assert status == 200 and saved["masking_patterns"] == patterns
 
 
+def test_a_too_short_pattern_stored_before_the_check_is_kept_with_a_warning_and_the_rest_still_saves(desk):
+    from shopdesk.dal.config import ConfigStore
+    from shopdesk.dal.table import Table
+    from shopdesk.privacy import settings
+    # Given a shop that saved \\d{3} before patterns under four characters were refused (what is stored is masked
+    # with it already: refusing it now protects nothing, and would refuse every save of the settings)
+    ConfigStore(Table(desk.table_name)).put(settings.KIND, settings.KEY,
+                                            {"masking_patterns": [{"name": "Ref", "pattern": r"\d{3}"}]}, None)
+    stored = [{"name": "Ref", "pattern": r"\d{3}"}]
+    # When an admin changes the retention alone, or saves the patterns back as they are
+    for body in ({"retention": {"messages_days": 365}}, {"masking_patterns": stored}):
+        status, saved = admin(desk, "PUT", "/admin/privacy/settings", body)
+        # Then it is saved, the stored pattern kept, and the answer says what is wrong with it
+        assert status == 200, (body, saved)
+        assert saved["masking_patterns"] == stored and saved["retention"]["messages_days"] == 365
+        assert [w["loc"] for w in saved["masking_warnings"]] == [["body", "masking_patterns", 0, "pattern"]]
+        assert "as short as 3 characters" in saved["masking_warnings"][0]["msg"]
+        assert saved.get("masking_job_id") is None                  # nothing stored is masked again
+    # A pattern added or changed in the save is still refused, and the save with it
+    for patterns in ([*stored, {"name": "Size", "pattern": r"\d+"}], [{"name": "Ref", "pattern": r"\d{2}"}],
+                     [{"name": "Code", "pattern": r"\d{3}"}]):
+        status, problem = admin(desk, "PUT", "/admin/privacy/settings",
+                                {"masking_patterns": patterns, "retention": {"messages_days": 30}})
+        assert status == 422, (patterns, problem)
+        assert [e["loc"] for e in problem["errors"]] == [["body", "masking_patterns", len(patterns) - 1, "pattern"]]
+    status, read = admin(desk, "GET", "/admin/privacy/settings")
+    assert read["retention"]["messages_days"] == 365 and read["masking_warnings"] == saved["masking_warnings"]
+    # Once replaced by a pattern of its own, nothing is left to warn of
+    status, saved = admin(desk, "PUT", "/admin/privacy/settings",
+                          {"masking_patterns": [{"name": "Ref", "pattern": r"REF-\d{6}"}]})
+    assert status == 200 and saved["masking_warnings"] == []
+
+
 def test_the_audit_trail_is_kept_at_least_a_year_whatever_an_admin_saves(desk):
     # An admin cannot have their own later actions forgotten by shortening the trail's retention
     status, problem = admin(desk, "PUT", "/admin/privacy/settings", {"retention": {"audit_days": 1}})

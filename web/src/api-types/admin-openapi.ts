@@ -1571,6 +1571,16 @@ export interface components {
             /** Text */
             text: string;
         };
+        /** PatternWarning */
+        PatternWarning: {
+            /**
+             * Loc
+             * @description ["body", "masking_patterns", <index>, "pattern"]
+             */
+            loc: (string | number)[];
+            /** Msg */
+            msg: string;
+        };
         /**
          * Presence
          * @enum {string}
@@ -1658,6 +1668,11 @@ export interface components {
              * @description a save that added a masking pattern or changed one: the job masking what is already stored with it (messages, notes, previews, names, survey comments, cached orders; GET /admin/privacy/jobs/{job_id})
              */
             masking_job_id?: string | null;
+            /**
+             * Masking Warnings
+             * @description stored patterns that would be refused if added or changed now (saved before that check came): a save keeps them as they are; each at its place in masking_patterns, and why; an empty list when none
+             */
+            masking_warnings?: components["schemas"]["PatternWarning"][];
         };
         /**
          * Problem

@@ -905,3 +905,22 @@ describe("the customer profile's way to the privacy page", () => {
     expect(byText("a", "Export or erase")).toBeUndefined();
   });
 });
+
+describe("a pattern stored before a check came", () => {
+  it("shows why at its row while it is unchanged, and nothing once the admin changes it", async () => {
+    const why = "matches a text as short as 3 characters (as \\d+ matches the 42 of a size)";
+    const settings = {
+      retention: { messages_days: null, closed_conversations_days: null, events_days: 400, audit_days: 730, dedupe_markers_days: 90 },
+      masking_patterns: [{ name: "BSN", pattern: "BSN:?\\s?\\d{9}" }, { name: "Ref", pattern: "\\d{3}" }],
+      masking_warnings: [{ loc: ["body", "masking_patterns", 1, "pattern"], msg: why }],
+      version: 3,
+    };
+    show("privacy-settings", { privacySettings: async () => settings } as unknown as Partial<Api>);
+    const rows = () => [...root().querySelectorAll(".masking-row")];
+    await vi.waitFor(() => expect(rows().length).toBe(2));
+    expect(rows()[1]!.textContent).toContain(`kept as it is while unchanged: ${why}`);
+    expect(rows()[0]!.textContent).not.toContain("kept as it is");
+    type(rows()[1]!.querySelectorAll("input")[1]!, "REF-\\d{6}");
+    await vi.waitFor(() => expect(rows()[1]!.textContent).not.toContain("kept as it is"));
+  });
+});

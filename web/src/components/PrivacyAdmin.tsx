@@ -7,6 +7,7 @@ import {
   type PrivacyJob,
   type PrivacyRequest,
   type PrivacySettings,
+  type PrivacySettingsOut,
 } from "../api";
 import { useApp } from "../context";
 import { useStore } from "../store";
@@ -506,6 +507,20 @@ function PrivacyRequests() {
 const shownAtField = (path: string) =>
   RETENTION_CLASSES.some((k) => path === `retention.${k}`) || /^masking_patterns\.\d+\.(name|pattern)$/.test(path);
 
+const patternKey = (p: { name: string; pattern: string }) => `${p.name}\u0000${p.pattern}`;
+
+/** What the API says of each stored pattern that a pattern added or changed now would be refused for (saved before
+ *  that check came), by its name and expression: a row that still holds it shows why, a row changed shows nothing. */
+function keptWarnings(saved: PrivacySettingsOut | null | undefined): Map<string, string> {
+  const stored = saved?.masking_patterns ?? [];
+  return new Map(
+    (saved?.masking_warnings ?? []).flatMap((w) => {
+      const p = stored[Number(w.loc[2])];
+      return p ? [[patternKey(p), w.msg] as const] : [];
+    }),
+  );
+}
+
 /** Retention per data class and masking patterns, saved with the version read; the API's refusals at the
  *  fields they name. A save that adds or changes a pattern masks what is already stored with it, for good: the
  *  admin confirms it first, by typing a word in a dialog naming those patterns (cancelled: nothing is sent). */
@@ -530,6 +545,7 @@ export function PrivacySettingsAdmin() {
     else void submit();
   };
   const sentAs = sentMaskingIndex(form);
+  const kept = keptWarnings(saved);
   const setMasking = (index: number, change: Partial<PrivacyForm["masking"][number]>) =>
     setForm({ ...form, masking: form.masking.map((m, i) => (i === index ? { ...m, ...change } : m)) });
   return (
@@ -572,6 +588,7 @@ export function PrivacySettingsAdmin() {
             const sent = sentAs[i]; // the API counts the rows it was sent: empty rows are not
             const nameWrong = sent == null ? undefined : errors.get(`masking_patterns.${sent}.name`);
             const patternWrong = sent == null ? undefined : errors.get(`masking_patterns.${sent}.pattern`);
+            const warned = kept.get(patternKey(m)); // stored before a check came: kept as it is while unchanged
             return (
               <div class="masking-row" key={i} role="group" aria-label={t("privacy.maskingRow", { n: i + 1 })}>
                 <div>
@@ -593,6 +610,7 @@ export function PrivacySettingsAdmin() {
                     />
                   </label>
                   <FieldErrors id={patternId} errors={patternWrong} />
+                  {warned && !patternWrong && <p class="muted small">{t("privacy.patternKept", { why: warned })}</p>}
                 </div>
                 <button
                   type="button"

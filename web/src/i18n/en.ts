@@ -1005,6 +1005,7 @@ export const en = {
   "privacy.maskingRow": "Pattern {n}",
   "privacy.pattern": "Regular expression",
   "privacy.removePattern": "Remove",
+  "privacy.patternKept": "Saved before patterns like it were refused, and kept as it is while unchanged: {why}",
   "privacy.addPattern": "Add a pattern",
   "privacy.fromProfile": "Export or erase this customer's data",
   "csat.enabled": "Ask customers to rate the help after a resolve",

@@ -1006,6 +1006,7 @@ export const es: Catalogue = {
   "privacy.maskingRow": "Patrón {n}",
   "privacy.pattern": "Expresión regular",
   "privacy.removePattern": "Quitar",
+  "privacy.patternKept": "Guardado antes de que se rechazaran patrones como este; se mantiene tal cual mientras no cambie: {why}",
   "privacy.addPattern": "Añadir un patrón",
   "privacy.fromProfile": "Exportar o borrar los datos de este cliente",
   "csat.enabled": "Pedir a los clientes que valoren la ayuda tras resolver",

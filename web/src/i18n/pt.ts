@@ -1009,6 +1009,7 @@ export const pt: Catalogue = {
   "privacy.maskingRow": "Padrão {n}",
   "privacy.pattern": "Expressão regular",
   "privacy.removePattern": "Remover",
+  "privacy.patternKept": "Salvo antes de padrões como este serem recusados; é mantido como está enquanto não mudar: {why}",
   "privacy.addPattern": "Adicionar um padrão",
   "privacy.fromProfile": "Exportar ou apagar os dados deste cliente",
   "csat.enabled": "Pedir aos clientes que avaliem a ajuda após resolver",

@@ -41,6 +41,11 @@ class AuditList(BaseModel):
     next_cursor: str | None = None
 
 
+class PatternWarning(BaseModel):
+    loc: list[str | int] = Field(description='["body", "masking_patterns", <index>, "pattern"]')
+    msg: str
+
+
 class PrivacySettingsOut(BaseModel):
     retention: Retention
     masking_patterns: list[MaskingPattern]
@@ -51,6 +56,9 @@ class PrivacySettingsOut(BaseModel):
     masking_job_id: str | None = Field(None, description="a save that added a masking pattern or changed one: the "
                                        "job masking what is already stored with it (messages, notes, previews, "
                                        "names, survey comments, cached orders; GET /admin/privacy/jobs/{job_id})")
+    masking_warnings: list[PatternWarning] = Field(default_factory=list, description=(
+        "stored patterns that would be refused if added or changed now (saved before that check came): a save keeps "
+        "them as they are; each at its place in masking_patterns, and why; an empty list when none"))
 
 
 class JobStarted(BaseModel):

@@ -55,6 +55,16 @@ def masks_more(before: Sequence[dict[str, Any]], settings: PrivacySettings) -> b
     return any((p.name, p.pattern) not in was for p in settings.masking_patterns)
 
 
+def pattern_problem(text: str) -> str | None:
+    """Why a masking pattern is refused when an admin adds or changes it (None: it is not): too slow on text made to
+    make it backtrack (``too_slow``; one reason a pattern, so a slow one is not judged twice), else too broad
+    (``too_broad``)."""
+    if too_slow(text):
+        return ("takes too long on long text without a match (nested repeats such as (a|aa)+ backtrack without "
+                "end): write it without them")
+    return too_broad(text)
+
+
 @dataclass
 class PrivacyDesk:
     trail: AuditTrail
@@ -109,8 +119,12 @@ class PrivacyDesk:
         return found
 
     def settings(self, by: Iterable[str]) -> dict[str, Any]:
+        """The settings stored, and what is wrong with a pattern stored before a check came (``masking_warnings``)."""
         require(by, ADMIN)
-        return self.policies.read()
+        stored = self.policies.read()
+        return {**stored, "masking_warnings": [
+            {"loc": ["body", "masking_patterns", i, "pattern"], "type": "value_error", "msg": why}
+            for i, p in enumerate(stored["masking_patterns"]) if (why := pattern_problem(p["pattern"]))]}
 
     def put_settings(self, by: Iterable[str], settings: PrivacySettings, expected_version: int | None,
                      caller_id: str = "admin") -> dict[str, Any]:
@@ -134,14 +148,15 @@ class PrivacyDesk:
 
     def _save(self, before: dict[str, Any], settings: PrivacySettings, expected_version: int,
               caller_id: str) -> dict[str, Any]:
-        slow = {i for i, p in enumerate(settings.masking_patterns) if too_slow(p.pattern)}
-        refused = [{"loc": ["body", "masking_patterns", i, "pattern"], "type": "value_error",
-                    "msg": "takes too long on long text without a match (nested repeats such as (a|aa)+ backtrack "
-                           "without end): write it without them"}
-                   for i in sorted(slow)]
-        # one refusal a pattern: a slow one is written again anyway
-        refused += [{"loc": ["body", "masking_patterns", i, "pattern"], "type": "value_error", "msg": why}
-                    for i, p in enumerate(settings.masking_patterns) if i not in slow and (why := too_broad(p.pattern))]
+        kept = {(p["name"], p["pattern"]) for p in before["masking_patterns"]}
+        refused, warnings = [], []
+        for i, pattern in enumerate(settings.masking_patterns):
+            if not (why := pattern_problem(pattern.pattern)):
+                continue
+            problem = {"loc": ["body", "masking_patterns", i, "pattern"], "type": "value_error", "msg": why}
+            # a pattern stored as it is (saved before a check came) has masked what is stored already: refusing it
+            # protects nothing and would refuse every save of the settings, a retention change too
+            (warnings if (pattern.name, pattern.pattern) in kept else refused).append(problem)
         if settings.retention.audit_days < MIN_AUDIT_DAYS:      # else an admin could have their own actions forgotten
             refused.append({"loc": ["body", "retention", "audit_days"], "type": "value_error",
                             "msg": f"must be at least {MIN_AUDIT_DAYS} days: the audit trail outlives what it "
@@ -157,6 +172,7 @@ class PrivacyDesk:
             saved["retention_job_id"] = self.jobs.start_retention(caller_id)["job_id"]
         if masks_more(before["masking_patterns"], settings):
             saved["masking_job_id"] = self.jobs.start_masking(caller_id)["job_id"]
+        saved["masking_warnings"] = warnings
         return saved
 
     def start(self, by: Iterable[str], kind: Kind, customer_id: str, caller_id: str) -> dict[str, Any]:
