@@ -225,6 +225,10 @@ def test_a_customer_merged_into_an_erased_survivor_is_already_erased_with_the_su
     status, problem = admin(desk, "POST", f"/admin/customers/{gone}/erase")
     assert status == 409 and problem["code"] == "already_erased", problem
     assert problem["params"]["job_id"] == started["job_id"]
+    # and the time it names is the erase's, said as the erase's (not as when they were merged)
+    at = problem["params"]["erased_at"]
+    assert problem["detail"] == (f"customer {gone} was erased on {at} with {keep}, who they had been merged into "
+                                 f"(job {started['job_id']}); nothing of theirs is left to erase"), problem
 
 
 def test_an_erase_that_failed_for_good_does_not_hold_the_customer(desk):

@@ -167,8 +167,9 @@ class PrivacyJobs:
         _, erased = self.store.erase_of(customer_id)
         if erased is None:
             return NotFound(f"customer {customer_id} does not exist")
+        # the time is the erase's: said before whom they had been merged into, so it does not read as the merge's
         merged = f" with {erased['with']}, who they had been merged into" if erased.get("with") else ""
-        return Conflict(f"customer {customer_id} was erased{merged} on {erased['erased_at']} (job {erased['job_id']}); "
+        return Conflict(f"customer {customer_id} was erased on {erased['erased_at']}{merged} (job {erased['job_id']}); "
                         f"nothing of theirs is left to {kind}").with_code("already_erased", **erased)
 
     def merged(self, customer: Customer) -> Conflict:
