@@ -15,6 +15,12 @@ them, timed through ``SqliteIndex.query_customers`` with the agent API's limit (
 first three letters, a whole first name, a first name and a last name's start, a last name typed without its
 accents. The agent API adds one BatchGetItem of the customers and a ``ByCustomer`` Query each.
 
+Purge (``purge``): what ``SqliteIndex.purge`` costs the indexer after a batch that removed something, on an index of
+3,000 conversations of ten messages (a desk's few months): a customer's five conversations of six messages and
+their name are indexed, removed as the erase's stream records remove them, and the purge (FTS5 ``optimize`` of both
+tables, then a ``TRUNCATE`` checkpoint) timed, five customers one after another; then every file of the index
+(database, ``-wal``, ``-shm``) is read for the customers' words.
+
     python -m bench.search [--conversations N] [--messages-per-conversation M] [--queries Q]
     writes the "search" key of bench/results.json
 """
@@ -192,6 +198,42 @@ def names(index: Any, customers: int, query_count: int, seed: int) -> dict[str, 
             "index_us_per_customer": round(indexed_s / customers * 1e6, 1)}
 
 
+PURGE_CONVERSATIONS = 3_000
+
+
+def purge(folder: Path, per_conversation: int, seed: int, customers: int = 5) -> dict[str, Any]:
+    """The purge after an erase, timed on an index of PURGE_CONVERSATIONS conversations (module docstring)."""
+    from shopdesk.models import Direction, Message
+    from shopdesk.search.feed import document
+    from shopdesk.search.text import joined, name_terms
+
+    path = folder / "purge.sqlite3"
+    index = build(path, PURGE_CONVERSATIONS, per_conversation, seed)["index"]
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    timings, words = [], []
+    for c in range(customers):
+        word = f"quargenstein{c}x"
+        words.append(word)
+        for k in range(5):
+            index.index_many([doc for j in range(6) if (doc := document(Message(
+                id=f"m_erased{c}{k}{j}", conversation_id=f"c_erased{c}{k}", created_at=start,
+                direction=Direction.INBOUND, text=f"{word} lives at 77 Zwiebelgasse, order {k}{j} not here")))])
+        index.index_customer(f"u_erased{c}", joined(name_terms(f"Wilhelmina {word}")))
+        index._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")     # their pages in the database, as days later
+        for k in range(5):
+            index.remove(f"c_erased{c}{k}")
+        index.remove_customer(f"u_erased{c}")
+        t0 = time.perf_counter()
+        index.purge()
+        timings.append((time.perf_counter() - t0) * 1000)
+    files = [p for p in sorted(folder.iterdir()) if p.name.startswith(path.name)]
+    left = sorted({w for p in files for w in words if w[:10].encode() in p.read_bytes()})
+    return {"conversations": PURGE_CONVERSATIONS, "messages": PURGE_CONVERSATIONS * per_conversation,
+            "file_mb": round(path.stat().st_size / 1e6, 1), "purges": len(timings),
+            "p50_ms": round(median(timings), 1), "max_ms": round(max(timings), 1),
+            "files_read": [p.name for p in files], "erased_words_left": left}
+
+
 def inflection_recall() -> dict[str, Any]:
     """Per language: of the inflection pairs, how many a query finds with stems, and with folding alone."""
     from shopdesk.search.text import fold, index_terms, query_terms
@@ -224,6 +266,7 @@ def run(conversations: int, per_conversation: int, query_count: int, seed: int =
             timings.setdefault(kind, []).append((time.perf_counter() - t1) * 1000)
             hits.append(len(found))
         named = names(index, conversations, query_count, seed)
+        purged = purge(Path(folder), per_conversation, seed)
     every = sorted(t for values in timings.values() for t in values)
 
     def figures(values: list[float]) -> dict[str, float]:
@@ -236,6 +279,7 @@ def run(conversations: int, per_conversation: int, query_count: int, seed: int =
             "by_kind_ms": {kind: figures(values) for kind, values in timings.items()},
             "queries_with_hits": round(sum(1 for h in hits if h) / len(hits), 3),
             "build_seconds": round(build_s, 1), **built, "inflections": inflection_recall(), "names": named,
+            "purge": purged,
             "date": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
@@ -257,6 +301,10 @@ def report(result: dict[str, Any]) -> str:
     lines.append(f"  names  {n['customers']:,} customers: query p50 {n['p50_ms']} ms  p95 {n['p95_ms']} ms  "
                  f"max {n['max_ms']} ms ({n['queries']} queries, {n['queries_answered_right']:.0%} answered with "
                  f"only right customers, up to {n['limit']}); index {n['index_us_per_customer']} us a customer")
+    p = result["purge"]
+    lines.append(f"  purge  {p['conversations']:,} conversations ({p['file_mb']} MB): p50 {p['p50_ms']} ms  max "
+                 f"{p['max_ms']} ms ({p['purges']} erased customers); their words left in "
+                 f"{', '.join(p['files_read'])}: {', '.join(p['erased_words_left']) or 'none'}")
     return "\n".join(lines)
 
 

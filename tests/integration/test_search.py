@@ -174,3 +174,71 @@ def test_a_key_that_is_another_teams_customer_answers_as_one_nobody_has(search_d
     assert index(desk, stream.read()) == {"batchItemFailures": []}
     # Then vera's search answers exactly as before: nothing tells her someone else has that customer
     assert search(desk, "other", "griselda@example.com") == before
+
+
+ERASED_WORDS = ("quargenstein", "wilhelmina", "flumbergast", "zwiebelgasse", "plinkerton")
+
+
+def _pieces(word: str) -> tuple[str, ...]:
+    """What of a word the index files could hold: its start (a stem, a name's prefix), its middle and its end (FTS5
+    writes a term after the letters it shares with the one before it)."""
+    return word[:6], word[2:8], word[-6:]
+
+
+def _index_bytes(folder: Path) -> dict[str, bytes]:
+    """Every file of the local index (the database, its -wal and -shm), as raw bytes, lower-cased."""
+    files = {path.name: path.read_bytes().lower() for path in sorted(folder.glob("search.sqlite3*"))}
+    assert "search.sqlite3" in files, files.keys()
+    return files
+
+
+def _traces(files: dict[str, bytes], words: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(name, piece) for name, data in files.items() for word in words for piece in _pieces(word)
+            if piece.encode() in data]
+
+
+def test_an_erased_customer_leaves_no_byte_of_their_words_or_name_in_the_index_files(search_desk, tmp_path,
+                                                                                    monkeypatch):
+    from tests.integration.test_privacy import _job
+    desk = search_desk
+    stream = Stream(desk)
+    engine = desk.handler("search_indexer").index
+    purges: list[int] = []
+    real_purge = engine.purge
+    monkeypatch.setattr(engine, "purge", lambda: (purges.append(1), real_purge())[1])
+    # Given a customer who wrote three messages on Telegram under their name, an agent's note about them, and another
+    # customer whose words stay
+    for n, text in enumerate(("Wilhelmina here, flumbergast order not shipped",
+                              "I live at 77 Zwiebelgasse, phone +14155558823",
+                              "plinkerton the courier was lovely")):
+        update = {"update_id": 8823000 + n, "message": {
+            "message_id": n + 1, "date": 1764835200 + n, "text": text,
+            "from": {"id": 8823, "first_name": "Wilhelmina", "last_name": "Quargenstein"},
+            "chat": {"id": 8823, "type": "private", "first_name": "Wilhelmina", "last_name": "Quargenstein"}}}
+        answer = desk.invoke("inbound_telegram", http_event("POST", "/webhooks/telegram", json.dumps(update), {
+            "content-type": "application/json", "x-telegram-bot-api-secret-token": "test_secret_token-1"}))
+        assert answer["statusCode"] == 200, answer
+    conv = desk.item("IDENTITY#telegram#8823")["open_conversation_id"]
+    assert call(desk, "agent_api", "POST", f"/agent/conversations/{conv}/notes", "admin",
+                {"text": "Quargenstein called about the flumbergast"})[0] == 201
+    kept = customer_writes(desk, "+31612340031", "Der Regenschirm ist kaputt", "SMs31")
+    assert index(desk, stream.read()) == {"batchItemFailures": []}
+    assert purges == []                        # (a batch that only indexed rewrites nothing)
+    assert ids(search(desk, "admin", "flumbergast")[1]) == {conv}
+    assert [c["id"] for c in search(desk, "admin", "quargenstein")[1]["customers"]]
+    before = _index_bytes(tmp_path)
+    assert {piece for _, piece in _traces(before, ERASED_WORDS)} >= {"quarge", "flumbe", "plinke"}   # (found before)
+    # When an admin erases the customer and the indexer reads the erase from the stream
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    _job(desk, "erase", customer)
+    assert index(desk, stream.read()) == {"batchItemFailures": []}
+    assert purges == [1]
+    # Then the search finds nothing of them, and the other customer still
+    for word in ERASED_WORDS:
+        assert search(desk, "admin", word)[1] == {"conversations": [], "customers": []}, word
+    assert ids(search(desk, "admin", "regenschirm")[1]) == {kept}
+    # and no file of the index holds a byte of their words or name: not the database (deleted rows and FTS5's
+    # segments), not its write-ahead log (the pages as they were), not the shared-memory index
+    after = _index_bytes(tmp_path)
+    assert _traces(after, ERASED_WORDS) == []
+    assert _traces(after, ("regenschirm",))      # (the other customer's words are read from the same files)

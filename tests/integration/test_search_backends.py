@@ -156,3 +156,40 @@ def test_a_renamed_customer_is_found_by_the_new_name_only_and_a_removed_one_not_
     engine.index(doc("c_1", "m_1", "Grace asked about her parcel", "en"))
     name("u_2", engine, "Parcel Person")
     assert found(engine, "person") == set() and engine.query_customers("asked") == []
+
+
+def test_a_purge_leaves_what_was_not_removed_findable(engine: SearchIndex) -> None:
+    engine.index(doc("c_1", "m_1", "blue scarf", "en"))
+    engine.index(doc("c_2", "m_2", "blue shoes", "en", 1))
+    name("u_1", engine, "Griselda Oosterhuis")
+    name("u_2", engine, "Grace Hopper")
+    engine.remove("c_1")
+    engine.remove_customer("u_1")
+    engine.purge()
+    engine.purge()                             # again: nothing more to do, no error
+    assert found(engine, "blue") == {"c_2"} and found(engine, "scarf") == set()
+    assert engine.query_customers("gr") == ["u_2"]
+
+
+def test_a_purge_that_a_reader_holds_back_fails_rather_than_keep_the_log_silently(tmp_path: Path) -> None:
+    import sqlite3
+
+    from shopdesk.search import SearchUnavailable
+
+    path = tmp_path / "search.sqlite3"
+    engine = SqliteIndex(path)
+    engine.index(doc("c_1", "m_1", "blue scarf", "en"))
+    # Given a reader (the agent API's connection) that holds a snapshot from before the removal
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    assert reader.execute("SELECT count(*) FROM docs").fetchone() == (1,)
+    engine.remove("c_1")
+    engine._db.execute("PRAGMA busy_timeout = 50")
+    # When the indexer purges: the log cannot be truncated under the reader, and it says so
+    with pytest.raises(SearchUnavailable, match="write-ahead log"):
+        engine.purge()
+    # Then, the reader done, the batch's retry purges, and the log is empty
+    reader.execute("COMMIT")
+    engine.purge()
+    assert (tmp_path / "search.sqlite3-wal").stat().st_size == 0
+    reader.close()

@@ -8,7 +8,11 @@
   at most ``limit``, each with its best matching message;
 - ``index_customer(customer_id, terms)``, ``remove_customer(customer_id)``, ``query_customers(text, limit)``:
   customers by name, apart from the messages (``name_terms``: each word of the name and its prefixes, so a
-  name is found as it is typed); a customer with no name, merged into another, or erased has no document.
+  name is found as it is typed); a customer with no name, merged into another, or erased has no document;
+- ``purge()``: what was removed leaves the engine's own storage too, not only its answers (the indexer calls it after
+  a batch that removed something: an erase, an expiry, an unsent message). SQLite: the deleted rows' bytes, FTS5's
+  segments and the write-ahead log (``shopdesk.search.sqlite``). OpenSearch Serverless offers no operation for it
+  (``shopdesk.search.opensearch``): removed documents stay in its segments, unsearchable, until it merges them.
 
 The back-ends are ``shopdesk.search.opensearch`` (OpenSearch Serverless, in AWS) and
 ``shopdesk.search.sqlite`` (SQLite FTS5 in a file, for the local stack). Both index and query the terms
@@ -75,6 +79,8 @@ class SearchIndex(Protocol):
     def remove_customer(self, customer_id: str) -> None: ...
 
     def query_customers(self, text: str, limit: int = 5) -> list[str]: ...
+
+    def purge(self) -> None: ...
 
 
 def search_for(settings: SearchSettings) -> SearchIndex | None:

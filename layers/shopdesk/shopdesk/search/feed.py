@@ -10,7 +10,8 @@
   another, indexes the name (``name_terms``); a record without a name, merged into another, or removed (an
   erasure) has its document removed, so an erased customer is not found by name.
 
-Every operation is idempotent (the message id is the document's key), so a retried batch is harmless.
+Every operation is idempotent (the message id is the document's key), so a retried batch is harmless. After a
+batch with one of the ``REMOVALS`` the indexer purges the index (``SearchIndex.purge``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from shopdesk.search import SearchDoc, SearchIndex
 from shopdesk.search.text import LANGUAGES, index_terms, joined, name_terms
 
 INDEXED = {Direction.INBOUND, Direction.OUTBOUND, Direction.NOTE}
+REMOVALS = frozenset({"removed", "conversation removed", "customer removed"})   # outcomes after which to purge
 MAX_TEXT = 20_000           # characters of one message that are indexed (a long e-mail says enough before)
 
 

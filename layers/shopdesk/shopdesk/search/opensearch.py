@@ -12,6 +12,14 @@ built once per cold start; the index is created on first use when missing.
 Customers' names are a second index (``<index>-customers``, one document per customer, its id the customer's),
 their terms in the same ``whitespace`` field; a name query is a ``bool`` whose ``must`` holds one ``terms`` query
 per word (``name_query``).
+
+A removed document is marked deleted in its Lucene segment and no query finds it, but its ``_source`` (the analysed
+terms, ids, time, language) stays in the segment's files until a merge rewrites them. OpenSearch's
+``POST <index>/_forcemerge?only_expunge_deletes=true`` would ask for that merge (it blocks until done, rewrites
+only segments more than 10% deleted, and keeps what the soft-deletes retention lease still holds, 12 hours by
+default); OpenSearch Serverless lists no
+force merge among the operations a data access policy can grant, and merges on its own schedule, so ``purge``
+asks nothing of it (docs/security.md, "Known limits").
 """
 
 from __future__ import annotations
@@ -155,6 +163,9 @@ class OpenSearchIndex:
         self._ensure_index(self.customer_index)
         with contextlib.suppress(NotFoundError):          # already gone: removing is idempotent
             self.client.delete(index=self.customer_index, id=customer_id)
+
+    def purge(self) -> None:
+        """Nothing to ask: the collection merges its segments itself (the module's docstring)."""
 
     def query_customers(self, text: str, limit: int = 5) -> list[str]:
         terms = name_query(text)
