@@ -300,3 +300,41 @@ def test_a_customer_being_erased_is_neither_unmerged_nor_linked(desk):
     run_jobs(desk)
     assert admin(desk, "GET", f"/admin/privacy/jobs/{erase}")[1]["status"] == "done"
     assert desk.item(f"CONV#{keep_conv}") is None
+
+
+def test_a_merge_s_and_an_unmerge_s_reasons_are_in_no_lake_row_and_their_rows_go_with_the_customers_erase(desk):
+    from tests.integration.test_analytics import Lake
+    from tests.integration.test_privacy import _lake_objects, _lake_rows
+    lake = Lake(desk, desk.env["EVENTS_BUCKET"])
+    # Given two customers an agent merged, then told apart, each time writing why, naming the customer
+    keep_conv = customer_writes(desk, ONE, "Where is my parcel mgr?", "SMmgr1")
+    gone_conv = customer_writes(desk, TWO, "Gone words mgr", "SMmgr2")
+    keep, gone = desk.item(f"CONV#{keep_conv}")["customer"]["id"], desk.item(f"CONV#{gone_conv}")["customer"]["id"]
+    online(desk, "alice")
+    desk.drain_queue(desk.work_queue_url, "router")
+    status, merge = agent(desk, "POST", f"/agent/customers/{keep}/merge", "alice",
+                          {"other_id": gone, "reason": f"same person Wilhelmina Quargenstein, {TWO}"})
+    assert status == 200, merge
+    assert agent(desk, "POST", f"/agent/customers/{keep}/unmerge", "alice",
+                 {"merge_id": merge["id"], "reason": "not Wilhelmina Quargenstein after all"})[0] == 200
+    lake.pump()
+    # Then the lake has a row of each customer's merge and unmerge, with both ids and no words of the agent's
+    rows = [r for r in _lake_rows(desk, erased_applied=False)
+            if r["type"] in ("customer_merged", "customer_unmerged")]
+    facts = sorted((r["type"], r["customer_id"], json.loads(r["detail"])["other_id"], r["reason"]) for r in rows)
+    assert facts == sorted([("customer_merged", keep, gone, None), ("customer_merged", gone, keep, None),
+                            ("customer_unmerged", keep, gone, None), ("customer_unmerged", gone, keep, None)]), facts
+    assert {json.loads(r["detail"])["merge_id"] for r in rows} == {merge["id"]}
+    assert "Quargenstein" not in _lake_objects(desk)
+    # When the customer merged away and given back is erased
+    status, started = admin(desk, "POST", f"/admin/customers/{gone}/erase")
+    assert status == 202, started
+    run_jobs(desk)
+    lake.pump()
+    # Then no row a report reads names them (the deletion list hides their merge's and unmerge's rows), the
+    # survivor's keep their ids only, and no object of the lake holds the words or the number
+    kept = [r for r in _lake_rows(desk, erased_applied=True) if r["type"] in ("customer_merged", "customer_unmerged")]
+    assert sorted((r["type"], r["customer_id"]) for r in kept) == [("customer_merged", keep),
+                                                                   ("customer_unmerged", keep)]
+    objects = _lake_objects(desk)
+    assert "Quargenstein" not in objects and TWO not in objects and TWO.lstrip("+") not in objects

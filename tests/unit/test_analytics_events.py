@@ -166,16 +166,6 @@ def test_the_bots_own_messages_are_its_answers_and_hand_overs():
     assert (handoff.type, handoff.reason) == (EventType.BOT_HANDED_OFF, "not_helpful")
 
 
-def test_both_sides_of_an_unmerge_are_one_event():
-    def side(customer, other):
-        return {"PK": f"CUSTOMER#{customer}", "SK": "EVENT#2026-11-02T09:00:00.000Z#ev_1",
-                "event": {"kind": "unmerged", "at": "2026-11-02T09:00:00.000Z", "by": "alice", "merge_id": "mg_1",
-                          "other_id": other}}
-    one = derive("INSERT", {"PK": "CUSTOMER#u_1", "SK": "EVENT#x"}, side("u_1", "u_2"), None)
-    two = derive("INSERT", {"PK": "CUSTOMER#u_2", "SK": "EVENT#x"}, side("u_2", "u_1"), None)
-    assert one[0].type is EventType.CUSTOMER_UNMERGED and one[0].event_id == two[0].event_id
-
-
 def test_removed_items_and_other_items_are_no_facts():
     assert derive("REMOVE", CONV, None, meta()) == []
     assert derive("INSERT", {"PK": "CHANGES", "SK": "x"}, {"PK": "CHANGES"}, None) == []
@@ -770,3 +760,114 @@ def test_what_a_refused_message_counted_is_left_out_of_every_figure():
     # and a period that ends before the failures were learnt counts no refused answer either
     morning = Period(datetime(2026, 12, 1, 9, tzinfo=UTC), datetime(2026, 12, 1, 10, 0, 10, tzinfo=UTC), "UTC")
     assert one("bot", morning) == [{"key": "all", "answered": 1, "handed_off": 0, "resolved": 0}]
+
+
+# ------------------------------------------------------------------------------ no free text of people in the lake
+
+WORDS = "Wilhelmina Quargenstein +14155558823"       # what a customer or an agent wrote, planted everywhere below
+
+
+def _every_kind_of_record():
+    """Stream records that give every event type, each with people's free text wherever its item can hold some:
+    the customer's name and the last message's preview on the conversation, the bot's question, a message's text,
+    subject and file name, a provider's error message, a CSAT comment and the channel's own payload fields, an
+    order action's note, a merge's and an unmerge's reason."""
+    conv = meta(customer={"id": "u_1", "name": WORDS}, last_message_preview=WORDS, subject=WORDS,
+                bot={"state": "answering", "question": WORDS}, labels={"vip"})
+    yield "INSERT", CONV, conv, None
+    routed = {**conv, "classified_at": DEC.format("09:01:00"), "team": "returns", "assignee": "bob",
+              "assigned_at": "2026-11-02T09:02:00.000Z", "changed_by": "router",
+              "topics": {"intent:order_status"}, "updated_at": "2026-11-02T09:02:00.000Z"}
+    yield "MODIFY", CONV, routed, conv
+    yield "MODIFY", CONV, {**routed, "assignee": "carol", "labels": set()}, routed
+    replied = {**routed, "updated_at": "2026-11-02T10:30:00.000Z", "last_outbound_at": "2026-11-02T10:30:00.000Z",
+               "last_outbound_by": "bob", "awaiting_since": None,
+               "sla": {"first_response_at": "2026-11-02T10:30:00.000Z", "first_response_id": "m_9"}}
+    yield "MODIFY", CONV, replied, routed
+    waiting = {**replied, "awaiting_since": "2026-11-02T11:00:00.000Z"}
+    yield "MODIFY", CONV, {**waiting, "awaiting_since": None, "last_outbound_at": "2026-11-02T11:20:00.000Z",
+                           "updated_at": "2026-11-02T11:20:00.000Z"}, waiting
+    resolved = {**replied, "status": "resolved", "assignee": None, "resolved_at": "2026-11-02T12:00:00.000Z",
+                "changed_by": "bob", "sla_warned": {"resolution": "2026-11-02T13:00:00.000Z"},
+                "sla_warned_at": "2026-11-02T12:00:00.000Z", "updated_at": "2026-11-02T12:00:00.000Z"}
+    yield "MODIFY", CONV, resolved, replied
+    yield "MODIFY", CONV, {**conv, "status": "resolved", "changed_by": "bot", "resolved_at": "2026-11-02T09:30:00.000Z",
+                           "updated_at": "2026-11-02T09:30:00.000Z"}, {**conv, "status": "pending"}
+    clocked = meta(customer={"id": "u_1", "name": WORDS}, clocks_json=_clocks_json())
+    yield "MODIFY", CONV, {**clocked, "clocks_json": _clocks_json(replied=DEC.format("10:20:00"))}, clocked
+    yield "MODIFY", CONV, {**clocked, "clocks_json": _clocks_json(replied=DEC.format("11:30:00"))}, clocked
+
+    keys = {"PK": "CONV#c_1", "SK": "MSG#x#m_2"}
+    base = {"id": "m_2", "conversation_id": "c_1", "channel": "email", "created_at": "2026-11-02T09:00:00.000Z",
+            "text": WORDS, "subject": WORDS, "attachments": [{"filename": WORDS}]}
+    channel = {"reason": WORDS, "action": WORDS, "order": WORDS, "done": WORDS, "note": WORDS,
+               "email": {"from": WORDS}}          # what a channel's own payload can hold, copied onto a rating
+    yield "INSERT", keys, {**base, "direction": "inbound", "kind": "text", "author": "customer",
+                           "payload": channel}, None
+    sent = {**base, "direction": "outbound", "kind": "text", "author": "bob", "status": "sent", "payload": {}}
+    yield "INSERT", keys, sent, None
+    yield "MODIFY", keys, {**sent, "status": "delivered"}, sent
+    yield "MODIFY", keys, {**sent, "status": "failed", "error": {"code": "30003", "message": WORDS}}, sent
+    yield "INSERT", keys, {**base, "direction": "outbound", "kind": "bot", "author": "bot", "status": "queued",
+                           "payload": {"bot": {"action": "answer", "article_id": "faq", "question": WORDS}}}, None
+    yield "INSERT", keys, {**base, "direction": "system", "kind": "system", "author": "bot",
+                           "payload": {"bot": {"handoff_reason": "not_helpful", "question": WORDS}}}, None
+    yield "INSERT", keys, {**base, "direction": "system", "kind": "order_action", "author": "alice",
+                           "payload": {"action": "refund", "order": "#1001", "done": True, "note": WORDS}}, None
+    yield "INSERT", keys, {**base, "direction": "outbound", "kind": "csat_survey", "author": "system",
+                           "payload": {"agent_id": "bob", "team": "returns", "cycle": "c1"}}, None
+    yield "INSERT", keys, {**base, "direction": "inbound", "kind": "csat_answer", "author": "customer",
+                           "payload": {**channel, "rating": 2, "rating_source": "digit", "agent_id": "bob",
+                                       "team": "returns", "cycle": "c1", "comment": WORDS}}, None
+    yield "INSERT", keys, {**base, "direction": "inbound", "kind": "csat_comment", "author": "customer",
+                           "payload": {**channel, "cycle": "c1", "comment": WORDS}}, None
+
+    for side, other, kind in (("u_1", "u_2", "merged"), ("u_2", "u_1", "merged_into"), ("u_1", "u_2", "unmerged"),
+                              ("u_2", "u_1", "unmerged")):
+        event = {"id": f"ev_{side}_{kind}", "kind": kind, "at": "2026-11-02T09:00:00.000Z", "by": "alice",
+                 "reason": WORDS, "other_id": other, "merge_id": "mg_1"}
+        item = {"PK": f"CUSTOMER#{side}", "SK": f"EVENT#2026-11-02T09:00:00.000Z#{event['id']}", "event": event}
+        yield "INSERT", {"PK": item["PK"], "SK": item["SK"]}, item, None
+    yield "INSERT", {"PK": "AGENT#bob", "SK": "META"}, {"PK": "AGENT#bob", "SK": "META", "id": "bob",
+                                                         "name": WORDS, "presence": "online",
+                                                         "presence_changed_at": "2026-11-02T09:00:00.000Z"}, None
+
+
+def test_no_event_of_any_kind_keeps_free_text_people_wrote():
+    """docs/data-model.md: events carry ids and figures, never names, addresses or message text. An agent's merge
+    reason named the customer; the lake kept it after their erase (the audit trail and the merge record keep it,
+    which the erase handles). Every field of every event type is checked against the words planted in its item."""
+    events = [e for name, keys, new, old in _every_kind_of_record()
+              for e in derive(name, keys, new, old, datetime(2026, 11, 2, 9, 5, tzinfo=UTC))]
+    assert {e.type for e in events} == set(EventType)          # every kind the lake has was made here
+    for word in ("Wilhelmina", "Quargenstein", "14155558823"):
+        kept = [(e.type.value, name) for e in events for name, value in e.model_dump(mode="json").items()
+                if word in str(value)]
+        assert kept == [], f"{word!r} reached the lake: {kept}"
+
+
+def test_every_customer_event_names_the_customers_it_concerns_so_their_erase_covers_it():
+    """A merge's and an unmerge's rows hold the customer whose timeline they are on (the deletion list hides a row by
+    its ``customer_id``) and the other customer in ``detail``; each side of an unmerge is its own customer's row."""
+    def side(customer, other, kind):
+        return {"PK": f"CUSTOMER#{customer}", "SK": f"EVENT#2026-11-02T09:00:00.000Z#ev_{customer}",
+                "event": {"id": f"ev_{customer}", "kind": kind, "at": "2026-11-02T09:00:00.000Z", "by": "alice",
+                          "merge_id": "mg_1", "other_id": other, "reason": "same person"}}
+
+    def rows(customer, other, kind):
+        item = side(customer, other, kind)
+        return derive("INSERT", {"PK": item["PK"], "SK": item["SK"]}, item, None)
+
+    (merged,) = rows("u_1", "u_2", "merged")
+    assert (merged.type, merged.customer_id, merged.agent_id) == (EventType.CUSTOMER_MERGED, "u_1", "alice")
+    assert json.loads(merged.detail or "") == {"merge_id": "mg_1", "other_id": "u_2", "side": "survivor"}
+    (merged_into,) = rows("u_2", "u_1", "merged_into")
+    assert (merged_into.type, merged_into.customer_id) == (EventType.CUSTOMER_MERGED, "u_2")
+    assert json.loads(merged_into.detail or "") == {"merge_id": "mg_1", "other_id": "u_1", "side": "merged"}
+    (one,), (two,) = rows("u_1", "u_2", "unmerged"), rows("u_2", "u_1", "unmerged")
+    assert (one.type, one.customer_id, two.customer_id) == (EventType.CUSTOMER_UNMERGED, "u_1", "u_2")
+    assert json.loads(two.detail or "") == {"merge_id": "mg_1", "other_id": "u_1"}
+    ids = {merged.event_id, merged_into.event_id, one.event_id, two.event_id}
+    assert len(ids) == 4                                        # four rows, each its customer's
+    assert rows("u_2", "u_1", "unmerged")[0].event_id == two.event_id     # a replay is the same row
+    assert all(e.reason is None for e in (merged, merged_into, one, two))

@@ -4,9 +4,9 @@ Every fact is one immutable event of a stable schema (``SCHEMA_VERSION``; a fiel
 renamed or retyped; a change of meaning takes a new ``type``). Events are derived from what the table
 writes, never from the handlers, so no code path can forget one and the lake can be rebuilt by replaying
 the stream. The derivation is stateless: one stream record (its keys and both images) gives every event
-it carries. Ids are deterministic (a digest of the fact, not of the delivery), so a retried batch, a
-replayed stream or two records describing one fact (both sides of an unmerge) give the same ids, and
-readers keep one row per id (``analytics/sql.py``).
+it carries. Ids are deterministic (a digest of the fact, not of the delivery), so a retried batch or a
+replayed stream gives the same ids, and readers keep one row per id (``analytics/sql.py``). Events carry ids
+and machine values, never words a customer or an agent wrote (a name, a comment, a merge's reason).
 
 Where a figure needs a duration (first and next response, resolution) the event carries it, in calendar
 seconds and in business seconds of the calendar the conversation's SLA clocks use (``clocks_json``), so
@@ -77,11 +77,25 @@ KIND_EVENTS = {
     "csat_comment": EventType.CSAT_COMMENTED,
     "order_action": EventType.ORDER_ACTION,
 }
-# What a message kind's event keeps of its payload in ``detail``: ids and machine values only. The payload also holds
-# what the customer wrote (a CSAT comment: ``commented`` says there is one; the words stay on the survey record,
-# which retention and an erase remove) and the channel's own fields (an email's headers and where its raw mail is).
+# What a message kind's event keeps of its payload in ``detail``: ids and machine values only, those its kind writes.
+# The payload also holds what the customer wrote (a CSAT comment: ``commented`` says there is one; the words stay on
+# the survey record, which retention and an erase remove) and, on a rating or a comment, the channel's own fields of
+# the customer's message (an email's headers, where its raw mail is, whatever a provider named ``reason`` or
+# ``order``): none of those reach the lake.
 DETAIL_KEYS = ("action", "agent_id", "cycle", "done", "language", "order", "rating", "rating_source", "reason",
                "team")
+CSAT_KEYS = ("agent_id", "cycle", "language", "rating", "rating_source", "team")
+KIND_DETAIL_KEYS = {
+    EventType.ORDER_ACTION: ("action", "agent_id", "done", "order"),
+    EventType.BOT_ANSWERED: ("action", "language", "reason", "team"),
+    EventType.BOT_HANDED_OFF: ("action", "language", "reason", "team"),
+    EventType.CSAT_ASKED: CSAT_KEYS, EventType.CSAT_ANSWERED: CSAT_KEYS, EventType.CSAT_COMMENTED: CSAT_KEYS,
+}
+# Where a message kind's event takes its ``reason`` from: an order action's action, a hand-over's reason (the
+# bot's machine values); a survey's events have none.
+KIND_REASON = {EventType.ORDER_ACTION: "action", EventType.BOT_ANSWERED: "reason", EventType.BOT_HANDED_OFF: "reason"}
+# What the bot's own messages (``payload.bot``, shopdesk.bot.converse) give their event's ``detail``.
+BOT_DETAIL_KEYS = ("action", "article_id", "confidence", "handoff_reason", "order_number")
 DELIVERED = frozenset({"delivered", "read"})
 FAILED = frozenset({"failed", "undelivered"})
 
@@ -426,7 +440,7 @@ def _bot(ctx: _Context, at: datetime, message_id: Any, direction: Any, bot: Mapp
     """What the bot's own messages say (shopdesk.bot.converse): a reply of kind ``bot`` whose ``payload.bot.action``
     answers the customer (anything but the closing words of a resolve) is ``bot_answered``; its system note with
     ``payload.bot.handoff_reason`` is ``bot_handed_off`` with that reason."""
-    detail = json.dumps(dict(bot), default=str, sort_keys=True)
+    detail = json.dumps({k: bot[k] for k in BOT_DETAIL_KEYS if k in bot}, default=str, sort_keys=True)
     if direction == "system" and bot.get("handoff_reason"):
         return [ctx.event(EventType.BOT_HANDED_OFF, at, (message_id,), message_id=message_id, actor="bot",
                           reason=str(bot["handoff_reason"]), detail=detail)]
@@ -444,31 +458,46 @@ def _special(ctx: _Context, kind: EventType, at: datetime, message_id: Any, auth
     return ctx.event(kind, at, (message_id,), message_id=message_id, actor=author or "system", **carried,
                      agent_id=_agent(payload.get("agent_id")) or (_agent(author) if kind is EventType.ORDER_ACTION
                                                                   else None),
-                     reason=payload.get("reason") or payload.get("action"),
+                     reason=_machine(payload.get(KIND_REASON[kind])) if kind in KIND_REASON else None,
                      rating=int(rating) if isinstance(rating, int | float) and 1 <= rating <= 5 else None,
-                     detail=_detail(payload))
+                     detail=_detail(kind, payload))
 
 
-def _detail(payload: Mapping[str, Any]) -> str | None:
-    kept = {k: payload[k] for k in DETAIL_KEYS if payload.get(k) is not None}
+def _machine(value: Any) -> Any:
+    """A payload's value as the lake keeps it: a number, a flag or a word of ours; None for anything else (a
+    structure a provider sent under the same name)."""
+    return value if isinstance(value, str | int | float | bool) else None
+
+
+def _detail(kind: EventType, payload: Mapping[str, Any]) -> str | None:
+    kept = {k: payload[k] for k in KIND_DETAIL_KEYS.get(kind, DETAIL_KEYS) if _machine(payload.get(k)) is not None}
     if payload.get("comment"):
         kept["commented"] = True
     return json.dumps(kept, default=str, sort_keys=True) if kept else None
 
 
 def _customer_event(new: Mapping[str, Any]) -> list[Event]:
+    """A merge or an unmerge, as the customer's timeline records it: one row for each customer's timeline event
+    (``customer_id`` that customer, the other one in ``detail.other_id``, a merge's side in ``detail.side``), so an
+    erase's deletion list, which names customers, hides each customer's own rows. The reason the agent wrote is not
+    kept: it is the agent's words about people (the merge record and the timeline keep it, and an erase deletes
+    them). The survivor's merge row keeps the id it always had; the merged customer's (``merged_into``) and each side
+    of an unmerge have their customer in theirs."""
     event = new.get("event") or {}
-    kinds = {"merged": EventType.CUSTOMER_MERGED, "unmerged": EventType.CUSTOMER_UNMERGED}
+    kinds = {"merged": EventType.CUSTOMER_MERGED, "merged_into": EventType.CUSTOMER_MERGED,
+             "unmerged": EventType.CUSTOMER_UNMERGED}
     kind = kinds.get(event.get("kind"))
     at = _instant(event.get("at"))
     if kind is None or at is None:
         return []
     customer_id = str(new.get("PK", "")).removeprefix("CUSTOMER#")
-    survivor = customer_id if kind is EventType.CUSTOMER_MERGED else None
-    return [Event(event_id=_digest(kind.value, event.get("merge_id")), type=kind, occurred_at=_iso(at), at_ms=_ms(at),
-                  day=at.astimezone(UTC).date().isoformat(), customer_id=survivor, actor=event.get("by"),
-                  agent_id=_agent(event.get("by")), reason=event.get("reason"),
-                  detail=json.dumps({"merge_id": event.get("merge_id"), "other_id": event.get("other_id")}))]
+    detail = {"merge_id": event.get("merge_id"), "other_id": event.get("other_id")}
+    if kind is EventType.CUSTOMER_MERGED:
+        detail["side"] = "survivor" if event.get("kind") == "merged" else "merged"
+    key = (event.get("merge_id"),) if detail.get("side") == "survivor" else (event.get("merge_id"), customer_id)
+    return [Event(event_id=_digest(kind.value, *key), type=kind, occurred_at=_iso(at), at_ms=_ms(at),
+                  day=at.astimezone(UTC).date().isoformat(), customer_id=customer_id, actor=event.get("by"),
+                  agent_id=_agent(event.get("by")), detail=json.dumps(detail, sort_keys=True))]
 
 
 def _presence(new: Mapping[str, Any], old: Mapping[str, Any] | None, written_at: datetime | None) -> list[Event]:
