@@ -1104,6 +1104,43 @@ def test_a_file_uploaded_for_a_reply_after_the_erase_is_deleted_once_no_upload_l
     assert not [i for i in scan(desk) if i["PK"] == f"CONV#{conv}" or i.get("conversation_id") == conv]
 
 
+@pytest.mark.parametrize("moment", ["after_the_erase", "while_an_erase_holds_the_customer"])
+def test_a_retention_walk_s_inactive_customer_timer_landing_after_the_erase_leaves_nothing_of_them(
+        desk, monkeypatch, moment):
+    from shopdesk.dal.conversations import Conversations
+    from shopdesk.dal.table import Table, Update
+    from shopdesk.privacy import reapply
+    from shopdesk.privacy.settings import Retention
+    # Given a customer whose conversation alice resolved while inactive customers were kept (no timer)
+    conv = whatsapp(desk, TEXT, "SMidle41")
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    online(desk, "alice")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})[0] == 200
+    assert desk.item(f"CUSTOMER#{customer}", "DEADLINE#inactive_customer") is None
+    # and the walk of a retention saved since (inactive customers erased after 30 days), which read the resolved
+    # conversation before the customer was erased (or while an erase holds them) and gives them their timer after
+    table = Table(desk.table_name)
+    inactive = reapply._inactive
+
+    def erased_then(*args: Any) -> Any:
+        if moment == "after_the_erase":
+            _job(desk, "erase", customer)
+        else:
+            table.update(f"CUSTOMER#{customer}", "META", Update().set("erasing", "job_elsewhere"))
+        return inactive(*args)
+
+    monkeypatch.setattr(reapply, "_inactive", erased_then)
+    # When the walk runs
+    counts, more = reapply.reapply_step(Conversations(table, 16), Retention(inactive_customers_days=30))
+    # Then the timer is not set: nothing is left under the erased customer, or written under the one being erased
+    # (their erase's last read may have been made)
+    assert more is None and counts["conversations"] == 1
+    assert desk.item(f"CUSTOMER#{customer}", "DEADLINE#inactive_customer") is None
+    if moment == "after_the_erase":
+        assert not [i for i in scan(desk) if i["PK"] == f"CUSTOMER#{customer}"]
+
+
 @pytest.mark.parametrize("moment", ["between_its_read_and_its_archive", "after_the_erase_looked_for_archives"])
 def test_an_export_running_while_its_customer_is_erased_leaves_no_archive_and_no_link(desk, monkeypatch, moment):
     from shopdesk.dal.privacy import Files, SubjectData

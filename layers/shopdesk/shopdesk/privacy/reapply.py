@@ -12,7 +12,8 @@ gives what was written before the setting the expiry it would have got:
 - each resolved conversation ``updated_at`` (its resolve) + ``closed_conversations_days``, and the same to its
   satisfaction survey records and label items (``WITH_IT``; its grants and mentions follow it through the stream);
 - each resolved conversation's customer an ``inactive_customer`` timer at its resolve + ``inactive_customers_days``,
-  unless a later one is set (the sweep then judges them as it judges anyone: ``privacy/inactive.py``).
+  unless a later one is set (the sweep then judges them as it judges anyone: ``privacy/inactive.py``), and only
+  while their record is there and no erase holds it (an erased customer is given none after the walk read them).
 
 One Query reads each conversation's items. A class set to none (kept until erased) takes away the expiry that class
 gave: messages and resolved conversations (with their survey records and label items) stop expiring (an admin who
@@ -35,8 +36,9 @@ from typing import TYPE_CHECKING, Any
 from shopdesk import clock
 from shopdesk.dal import items as it
 from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.erased import NOT_ERASING
 from shopdesk.dal.retention import INACTIVE_TIMER
-from shopdesk.dal.table import ConditionFailed, Update
+from shopdesk.dal.table import ConditionFailed, TransactionCancelled, Update
 from shopdesk.models import ConversationStatus
 from shopdesk.privacy.settings import Retention, ttl_after
 
@@ -170,9 +172,14 @@ def _inactive(conversations: Conversations, item: dict[str, Any], resolved_at: d
         return              # a later resolve's timer, or this one's already
     done["inactive_timers"] += 1
     if not dry_run:
-        with suppress(ConditionFailed):      # a resolve set a later one meanwhile
-            conversations.table.put(conversations.timer_item(it.customer_pk(customer_id), INACTIVE_TIMER, due),
-                                    condition="attribute_not_exists(PK) OR due_at < :due", values={":due": due})
+        # only while the customer's record is there and no erase holds it (checked in the same request): an erase
+        # deletes what is under the record before the record, so a timer landing after its last read would stay
+        with suppress(TransactionCancelled):     # a resolve set a later one meanwhile, or the customer is gone or going
+            conversations.table.transact([
+                conversations.table.put_op(conversations.timer_item(it.customer_pk(customer_id), INACTIVE_TIMER, due),
+                                           "attribute_not_exists(PK) OR due_at < :due", values={":due": due}),
+                conversations.table.condition_op(it.customer_pk(customer_id), it.META,
+                                                 f"attribute_exists(PK) AND {NOT_ERASING}")], retry_conflicts=True)
 
 
 def _expire(conversations: Conversations, pk: str, sk: str, due: int | None) -> None:
