@@ -1103,6 +1103,64 @@ def test_a_file_uploaded_for_a_reply_after_the_erase_is_deleted_once_no_upload_l
     assert not [i for i in scan(desk) if i.get("type") == "timer"]
     assert not [i for i in scan(desk) if i["PK"] == f"CONV#{conv}" or i.get("conversation_id") == conv]
 
+@pytest.mark.parametrize("moment", ["its_record_lands_before_the_erase_deletes_the_message",
+                                    "its_invocation_stops_after_storing_the_file"])
+def test_an_inbound_file_the_router_stores_after_the_erase_s_last_read_is_deleted_by_its_last_look(
+        desk, monkeypatch, moment):
+    from contextlib import suppress
+
+    from shopdesk.channels.base import Media
+    from shopdesk.dal.conversations import Conversations
+    from shopdesk.dal.media import MediaStore
+    from shopdesk.dal.table import Table
+    from shopdesk.logic.media import MediaCopier
+    from shopdesk.privacy.erase import Eraser
+    from shopdesk.privacy.jobs import UPLOADS_SECONDS
+    from tests.integration.conftest import TEMPLATE
+    from tests.integration.test_attachments import PNG
+    from tests.integration.test_csat import _SCHEDULED
+    # Given a customer's WhatsApp photo, whose file the router has not copied yet
+    form = twilio_form(MessageSid="SMphoto1", From=f"whatsapp:{PHONE}", To="whatsapp:+14155550100", Body=TEXT,
+                       ProfileName=NAME, NumMedia="1", MediaUrl0="https://api.twilio.com/media/ME1",
+                       MediaContentType0="image/png")
+    assert post_twilio(desk, form)["statusCode"] == 200
+    conv = desk.item(f"IDENTITY#phone#{PHONE}")["open_conversation_id"]
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    [message] = [i for i in scan(desk) if i["PK"] == f"CONV#{conv}" and i.get("direction") == "inbound"]
+    # and the router's copy of it (the provider's download stood in for), which read the message before the erase
+    # and stores the file once the erase has read the customer for the last time: its record of the file lands
+    # before the erase deletes the message, or its invocation stops (a timeout) between the file and its record
+    copier = MediaCopier(Conversations(Table(desk.table_name), 16), MediaStore(desk.env["MEDIA_BUCKET"]),
+                         {"twilio": lambda attachment, limit: Media(PNG + b"Wilhelmina", "image/png")}, 1_000_000)
+    if moment == "its_invocation_stops_after_storing_the_file":
+        def stopped(*args: Any) -> None:
+            raise TimeoutError("the router's invocation timed out")
+        monkeypatch.setattr(copier.conversations, "update_attachments", stopped)
+    erase = Eraser.erase
+
+    def copied_then_erased(self: Any, *args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(Eraser, "erase", erase)
+        with suppress(TimeoutError):
+            copier.copy(conv, message["SK"])
+        return erase(self, *args, **kwargs)
+
+    monkeypatch.setattr(Eraser, "erase", copied_then_erased)
+    # When an admin erases the customer
+    job = _job(desk, "erase", customer)
+    files = f"media/{conv}/"
+    assert [k for k in _objects(desk, desk.env["MEDIA_BUCKET"]) if k.startswith(files)]
+    # Then once the router can no longer be storing a file it read the message for before the erase, the sweep has
+    # the privacy function look at the conversation's files again: none is left
+    assert TEMPLATE["Resources"]["RouterFunction"]["Properties"]["Timeout"] < UPLOADS_SECONDS
+    clock.set_offset(UPLOADS_SECONDS + 60)
+    desk.invoke("sla_sweep", _SCHEDULED)
+    run_jobs(desk)
+    assert not [k for k in _objects(desk, desk.env["MEDIA_BUCKET"]) if k.startswith(files)]
+    assert "Wilhelmina" not in json.dumps(_every_object(desk), default=str)
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{job['job_id']}")[1] == job
+    assert not [i for i in scan(desk) if i.get("type") == "timer"]
+    assert not [i for i in scan(desk) if i["PK"] == f"CONV#{conv}" or i.get("conversation_id") == conv]
+
 
 @pytest.mark.parametrize("moment", ["after_the_erase", "while_an_erase_holds_the_customer"])
 def test_a_retention_walk_s_inactive_customer_timer_landing_after_the_erase_leaves_nothing_of_them(

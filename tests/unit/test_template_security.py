@@ -313,7 +313,7 @@ def test_no_access_log_writes_a_request_s_query_string():
         assert "query" not in line.lower() and "$request." not in line, name
 
 
-def test_the_privacy_function_lists_two_prefixes_of_the_media_bucket_and_the_webhooks_delete_only_copied_files():
+def test_the_privacy_function_lists_three_prefixes_of_the_media_bucket_and_the_webhooks_delete_only_copied_files():
     def grants(action: str) -> dict[str, list[dict[str, Any]]]:
         found: dict[str, list[dict[str, Any]]] = {}
         for name in _of("AWS::Serverless::Function"):
@@ -323,11 +323,13 @@ def test_the_privacy_function_lists_two_prefixes_of_the_media_bucket_and_the_web
                     found.setdefault(name, []).append(s)
         return found
 
-    # only the privacy function lists the media bucket, and only the uploads never sent (by prefix)
+    # only the privacy function lists the media bucket, and only the uploads never sent and the files the router
+    # copied for a conversation's messages (by prefix: an erase's last look at its conversations)
     listing = grants("s3:ListBucket")
     assert list(listing) == ["PrivacyFunction"]
     [statement] = listing["PrivacyFunction"]
-    assert statement["Condition"] == {"StringLike": {"s3:prefix": ["media/outbound/*", "media/webchat/*"]}}
+    assert statement["Condition"] == {"StringLike": {"s3:prefix": ["media/outbound/*", "media/webchat/*",
+                                                                   "media/c_*"]}}
     # the webhooks (an unsend) and the router delete only the files copied for a conversation's messages; the
     # privacy function (an erase) anything
     deleting = grants("s3:DeleteObject")

@@ -69,7 +69,13 @@ def media_key(conversation_id: str, message_id: str, index: int, filename: str |
 
 def message_files(conversation_id: str, message_id: str) -> str:
     """Where the files the router copied for one inbound message are (``media_key``)."""
-    return f"media/{conversation_id}/{message_id}/"
+    return f"{conversation_files(conversation_id)}{message_id}/"
+
+
+def conversation_files(conversation_id: str) -> str:
+    """Where the files the router copied for a conversation's inbound messages are (a conversation id starts
+    ``c_``: none of the bucket's other prefixes)."""
+    return f"media/{conversation_id}/"
 
 
 # The lifecycle rules of the messages' files (template.yaml's MediaBucket): they expire with the messages

@@ -57,7 +57,7 @@ from shopdesk.commerce.models import PrivacyRequest, request_status
 from shopdesk.dal.commerce import CommerceStore, privacy_request_key
 from shopdesk.dal.conversations import Conversations, Later
 from shopdesk.dal.customers import Customers
-from shopdesk.dal.media import UPLOAD_SECONDS
+from shopdesk.dal.media import UPLOAD_SECONDS, conversation_files
 from shopdesk.dal.privacy import Files, PrivacyJobStore, SubjectData, job_pk
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
@@ -416,9 +416,11 @@ class PrivacyWorker:
         return "done"
 
     def _erase_uploads_later(self, job_id: str, subject: Subject) -> None:
-        """The erase's last look at its conversations' upload places (``uploads_runner``), set before it deletes
-        anything (a retried job sets it again): an agent's upload link issued before a conversation went can still put
-        a file there until the link expires, after the erase has listed them. Their ids are kept on the job."""
+        """The erase's last look at its conversations' files (``uploads_runner``), set before it deletes anything (a
+        retried job sets it again): an agent's upload link issued before a conversation went can still put a file
+        there until the link expires, after the erase has listed them, and the router's copy of an inbound file whose
+        message it read before the erase can store the file after the erase's last read (its record of it landing
+        before the erase deletes the message, or never: its invocation stopped). Their ids are kept on the job."""
         if not subject.conversation_ids or not self.media_bucket or self.conversations is None:
             return
         self.store.progress(job_id, erased_conversations=subject.conversation_ids)
@@ -426,14 +428,17 @@ class PrivacyWorker:
                                      clock.iso(clock.now() + timedelta(seconds=UPLOADS_SECONDS)))
 
     def erase_uploads(self, job_id: str) -> str:
-        """A done erase's last look at its conversations' upload places, queued by ``uploads_runner`` once no upload
-        link issued before the conversations went can be used: what landed there since the erase listed them is
-        deleted (one ListObjectsV2 per conversation)."""
+        """A done erase's last look at its conversations' files, queued by ``uploads_runner`` once no upload link
+        issued before the conversations went can be used and no copy of the router's that read one of their messages
+        before can be running: what landed since the erase read them is deleted, agents' uploads
+        (``media/outbound/<conversation>/``) and the router's copies (``media/<conversation>/``): two ListObjectsV2
+        per conversation."""
         job = self.store.get(job_id)
         if job is None or job.get("kind") != "erase" or job["status"] != "done" or not self.media_bucket:
             return "skipped"
         keys = [key for conversation_id in job.get("erased_conversations") or []
-                for key in self.files.keys(self.media_bucket, conversation_uploads(conversation_id))]
+                for prefix in (conversation_uploads(conversation_id), conversation_files(conversation_id))
+                for key in self.files.keys(self.media_bucket, prefix)]
         self.files.delete(self.media_bucket, keys)
         logger.info("erased uploads", extra={"job_id": job_id, "files": len(keys)})
         return "uploads_erased"
@@ -533,9 +538,10 @@ SETTLER = "system:retention"
 SETTLERS = {"retention": SETTLER, "masking": "system:masking"}
 
 
-# An erase's last look at its conversations' upload places (``uploads_runner``): an agent's upload link (a presigned
-# POST, ``dal.media.UPLOAD_SECONDS``) issued before the erase deleted a conversation may put a file under it until the
-# link expires; five minutes more for an upload that started just before.
+# An erase's last look at its conversations' files (``uploads_runner``): an agent's upload link (a presigned POST,
+# ``dal.media.UPLOAD_SECONDS``) issued before the erase deleted a conversation may put a file under it until the link
+# expires; five minutes more for an upload that started just before. The router's copy of an inbound file (its
+# function's Timeout, 60 s: template.yaml) that read the message before the erase deleted it ends well within.
 UPLOADS_TIMER = "erase_uploads"
 UPLOADS_SECONDS = UPLOAD_SECONDS + 300
 
