@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from scripts import backfill
 
+from shopdesk.dal.table import serialize
 from shopdesk.dal.texts import StoredTexts
 from shopdesk.privacy import remask
 from tests.integration.helpers import agent
@@ -211,3 +212,85 @@ def test_what_writers_still_holding_the_old_patterns_store_after_the_save_is_mas
                 if r["action"] == "masking.applied" and r["details"].get("settles")]
     assert second["details"]["settles"] == saved["masking_job_id"]
     assert second["details"]["requested_by"] == "system:masking" and second["details"]["messages_masked"] == 1
+
+
+def _mailed_before_the_pattern(desk: Any) -> str:
+    """An email customer named with a BSN whose subject holds one, acknowledged and answered by an agent, all stored
+    and indexed before the shop's pattern existed; the conversation's id."""
+    from tests.integration.test_admin_api import admin_call
+    from tests.integration.test_email import _deliver, _eml
+
+    assert admin_call(desk, "PUT", "/admin/routing", "[admins]", {"acknowledgements": True})[0] == 200
+    _deliver(desk, _eml(sender=f"Jan {BSN} <jan@customer.example>", subject=f"About {BSN}",
+                        body="Where is my teapot?\n", message_id="<bsn1@customer.example>"), "bsn1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    [conv] = {i["PK"].removeprefix("CONV#") for i in scan(desk) if i.get("type") == "conversation"}
+    status, reply = agent(desk, "POST", f"/agent/conversations/{conv}/replies", "admin",
+                          {"text": "It left our warehouse today."}, groups="[admins]")
+    assert status == 202 and reply["subject"] == f"Re: About {BSN}", reply
+    return conv
+
+
+def test_the_email_route_and_what_the_desk_wrote_from_the_customers_words_are_masked_once_and_unfound(
+        indexed_desk, capsys):
+    desk = indexed_desk
+    stream = Stream(desk)
+    client = desk.client("dynamodb")
+    # Given an email conversation stored before the pattern: the route replies are threaded with keeps the mail's
+    # subject (and, on an item written before routes were kept per channel, its copy in route), the automatic
+    # acknowledgement greets the customer by name under that subject, and an agent's reply went under it
+    conv = _mailed_before_the_pattern(desk)
+    meta = desk.item(f"CONV#{conv}")
+    assert meta["routes"]["email"]["context"]["subject"] == f"About {BSN}"
+    client.update_item(TableName=desk.table_name, Key={"PK": {"S": f"CONV#{conv}"}, "SK": {"S": "META"}},
+                       UpdateExpression="SET #r = :r, #b = :b", ExpressionAttributeNames={"#r": "route", "#b": "bot"},
+                       ExpressionAttributeValues={":r": {"M": serialize(meta["routes"]["email"])},
+                                                  ":b": {"M": serialize({"state": "answering",
+                                                                         "question": f"Is {BSN} enough?"})}})
+    [ack] = [i for i in scan(desk) if i.get("kind") == "acknowledgement"]
+    assert ack["text"].startswith(f"Hi Jan {BSN}") and ack["subject"] == f"Re: About {BSN}", ack
+    # the bot's answer and the survey's follow-up are written from the customer's words as the acknowledgement is
+    for kind, text in (("bot", f"Your {BSN} is on file."), ("csat_follow_up", f"Thanks, Jan {BSN}!")):
+        client.put_item(TableName=desk.table_name, Item=serialize({
+            **ack, "SK": ack["SK"].replace(ack["id"], f"m_{kind}"), "id": f"m_{kind}", "kind": kind, "text": text}))
+    assert index(desk, stream.read()) == {"batchItemFailures": []}
+    assert ids(search(desk, "admin", "123456782")[1]) == {conv}
+    assert admin(desk, "PUT", "/admin/privacy/settings", PATTERN)[0] == 200
+
+    # When the scan runs
+    out = _run(desk, capsys)
+    # Then nothing under the conversation holds the BSN: the route's subject (both copies), the bot's record of the
+    # question, the acknowledgement's greeting and subject, the bot's and the survey's texts, the reply's subject
+    assert "masking: conversations: 1 read, wrote 1 masked" in out, out
+    after = {(i["PK"], i["SK"]): i for i in scan(desk) if i["PK"] == f"CONV#{conv}"}
+    assert "123456782" not in repr(list(after.values())), [i for i in after.values() if "123456782" in repr(i)]
+    meta = after[(f"CONV#{conv}", "META")]
+    assert meta["routes"]["email"]["context"]["subject"] == f"About {MASKED}"
+    assert meta["route"]["context"]["subject"] == f"About {MASKED}"
+    assert meta["bot"]["question"] == f"Is {MASKED} enough?"
+    # (what threads the answers stays: the mail's ids)
+    assert meta["routes"]["email"]["context"]["message_id"] == "bsn1@customer.example"
+    ack = after[(ack["PK"], ack["SK"])]
+    assert ack["text"].startswith(f"Hi Jan {MASKED}") and ack["subject"] == f"Re: About {MASKED}"
+    assert ack["masked"] == ["BSN"]
+    by_kind = {i.get("kind"): i for i in after.values() if i.get("direction") == "outbound"}
+    assert by_kind["bot"]["text"] == f"Your {MASKED} is on file."
+    assert by_kind["csat_follow_up"]["text"] == f"Thanks, Jan {MASKED}!"
+    # and the agent's reply keeps what the agent wrote (stored as sent); its subject, the customer's, is masked
+    [reply] = [i for i in after.values() if i.get("author") == "admin"]
+    assert reply["text"] == "It left our warehouse today." and reply["subject"] == f"Re: About {MASKED}"
+    # And the indexer, reading the scan's writes, no longer finds the conversation by the BSN
+    assert index(desk, stream.read()) == {"batchItemFailures": []}
+    assert search(desk, "admin", "123456782")[1] == {"conversations": [], "customers": []}
+    assert ids(search(desk, "admin", "teapot")[1]) == {conv}
+    # And the next reply goes out under the masked subject
+    status, later = agent(desk, "POST", f"/agent/conversations/{conv}/replies", "admin", {"text": "Shipped."},
+                          groups="[admins]")
+    assert status == 202 and later["subject"] == f"Re: About {MASKED}", later
+
+    # When it runs again, it writes nothing
+    before = {(i["PK"], i["SK"]): i for i in scan(desk) if i["PK"] == f"CONV#{conv}"}
+    out = _run(desk, capsys)
+    for kind in remask.KINDS:
+        assert "wrote 0 masked" in out.split(f"masking: {kind.replace('_', ' ')}: ")[1].splitlines()[0], out
+    assert {(i["PK"], i["SK"]): i for i in scan(desk) if i["PK"] == f"CONV#{conv}"} == before

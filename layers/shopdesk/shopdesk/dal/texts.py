@@ -1,5 +1,6 @@
 """The stored items that hold what customers wrote or are called, walked for the masking scan
-(``privacy/remask.py``): messages and notes, conversations (the last message's preview, the customer's name),
+(``privacy/remask.py``): messages and notes, conversations (the last message's preview, the customer's name, the
+mail's subject in its routes, the bot's copy of the question),
 customers' records and identities (their name), satisfaction surveys (the customer's comment), and the commerce
 cache's orders and shop customers (``dal/commerce.py``: ``CachedRecords``).
 

@@ -10,9 +10,14 @@ patterns as saved):
 
 - a customer's message: its text, subject and edited text, its payload as ingest masks it (every string but the
   mail's headers and the reply context, of which the mail's subject and quoted history), and ``masked`` lists what
-  it masked; a note: its text. A reply is stored as it was sent and a system entry as the desk wrote it: neither is
-  read. A message's files keep their names: their copy's key in the media bucket is made from it;
-- a conversation: the last message's preview and the customer's name it shows;
+  it masked; a note: its text. A message's files keep their names: their copy's key in the media bucket is made
+  from it;
+- an answer: what the desk writes itself from the customer's words (an acknowledgement greeting them by name, the
+  bot's answer, a survey and its follow-up: ``DESK_WRITTEN``), its text and subject; a person's reply, its subject
+  (the customer's, with a reply prefix) only: the text is stored as it was sent. A system entry is not read;
+- a conversation: the last message's preview, the customer's name it shows, the mail's subject the answers go under
+  (each route's ``context.subject``, and the one ``route`` of an item written before routes were kept per channel)
+  and the bot's copy of the customer's question;
 - a customer's record and each of their identities: the name;
 - a satisfaction survey: the customer's comment;
 - the commerce cache's orders and shop customers (``RecordMasking``).
@@ -27,6 +32,7 @@ is indexed again from its new image by the indexer (``search/feed.py``), its old
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -44,9 +50,14 @@ PAGE = 200
 ATTEMPTS = 4
 RESERVE_SECONDS = 60.0      # a job's step stops between pages with this much time left
 # what is read, by kind; each also counted as ``<kind>_masked`` when written (or, a dry run, to be written)
-KINDS = ("messages", "notes", "conversations", "customers", "identities", "surveys", "orders", "shop_customers")
+KINDS = ("messages", "answers", "notes", "conversations", "customers", "identities", "surveys", "orders",
+         "shop_customers")
 COUNTS = (*KINDS, *(f"{kind}_masked" for kind in KINDS), "changed_meanwhile")
 PAYLOAD_KEPT = ("email", "reply_context")       # ingest masks the mail's subject and quoted history, not its headers
+# answers the desk writes itself, from the customer's words (their name, their subject, their question): masked
+# whole; a person's reply is stored as it was sent, but for its subject (the customer's, with a reply prefix)
+DESK_WRITTEN = frozenset({"acknowledgement", "bot", "bot_answer", "csat_survey", "csat_follow_up"})
+ROUTE_KEY = re.compile(r"[a-z_]+")     # a channel's name, as a route is kept under it (``routes.<channel>``)
 
 Changes = dict[str, tuple[Any, Any]]
 
@@ -121,12 +132,27 @@ def _changes(item: Mapping[str, Any], policy: PrivacyPolicy) -> tuple[str | None
                 text(field, item.get(field))
             _payload(item.get("payload"), policy, changes, kinds)
             return "messages", changes, list(dict.fromkeys(kinds))
+        case "message" if item.get("direction") == "outbound":
+            text("subject", item.get("subject"))
+            if item.get("kind") in DESK_WRITTEN:
+                text("text", item.get("text"))
+            return "answers", changes, list(dict.fromkeys(kinds))
         case "message" if item.get("direction") == "note":
             text("text", item.get("text"))
             return "notes", changes, list(dict.fromkeys(kinds))
         case "conversation":
             text("last_message_preview", item.get("last_message_preview"))
             text("customer.name", (item.get("customer") or {}).get("name"), mask_name)
+            # the mail's subject the answers are sent under, in each channel's route and in the one copy an item
+            # written before routes were kept per channel holds (ingest masks it as the message's); the rest of a
+            # route is addresses and ids
+            routes = item.get("routes") if isinstance(item.get("routes"), dict) else {}
+            paths = [(f"routes.{channel}", route) for channel, route in routes.items() if ROUTE_KEY.fullmatch(channel)]
+            for path, route in [*paths, ("route", item.get("route"))]:
+                if isinstance(route, dict) and isinstance(route.get("context"), dict):
+                    text(f"{path}.context.subject", route["context"].get("subject"))
+            if isinstance(item.get("bot"), dict):
+                text("bot.question", item["bot"].get("question"))       # the bot's copy, to notice a repeat
             return "conversations", changes, []
         case "customer":
             text("name", item.get("name"), mask_name)
