@@ -11,7 +11,7 @@ import pytest
 
 from tests.integration import test_commerce
 from tests.integration.helpers import agent, customer_writes, online
-from tests.integration.test_privacy import admin, run_jobs, scan
+from tests.integration.test_privacy import _privacy_messages, admin, run_jobs, scan
 
 ONE, TWO = "+31655507771", "+31655507772"
 sandbox, shop = test_commerce.sandbox, test_commerce.shop      # the commerce sandbox and its environment (fixtures)
@@ -338,3 +338,88 @@ def test_a_merge_s_and_an_unmerge_s_reasons_are_in_no_lake_row_and_their_rows_go
                                                                    ("customer_unmerged", keep)]
     objects = _lake_objects(desk)
     assert "Quargenstein" not in objects and TWO not in objects and TWO.lstrip("+") not in objects
+
+
+TRACES = ("Quargenstein", "Wilhelmina", "14155558824", "wq.mgq@example.com")
+
+
+def _merged_apart_with_reasons(desk: Any, erased_was: str) -> tuple[str, str, str, str, str]:
+    """Wilhelmina, who wrote by email, and a customer who wrote by SMS, merged by an agent (her into them,
+    ``erased_was`` "merged", or them into her) and told apart again, each time writing why, naming her by name, number
+    and address: (her id, the other's, the other's conversation, the survivor, the merge's id)."""
+    from tests.integration.test_email import _deliver, _eml
+    _deliver(desk, _eml(sender="Wilhelmina Quargenstein <wq.mgq@example.com>", body="Hi, where is my order?\n",
+                        message_id="<mgq1@example.com>"), "mgq-1")
+    erased = desk.item("IDENTITY#email#wq.mgq@example.com")["customer_id"]
+    keep_conv = customer_writes(desk, ONE, "Where is my parcel mgq?", "SMmgq1")
+    kept = desk.item(f"CONV#{keep_conv}")["customer"]["id"]
+    online(desk, "alice")
+    desk.drain_queue(desk.work_queue_url, "router")
+    survivor, merged = (kept, erased) if erased_was == "merged" else (erased, kept)
+    words = "same person Wilhelmina Quargenstein, +14155558824, wq.mgq@example.com"
+    status, merge = agent(desk, "POST", f"/agent/customers/{survivor}/merge", "alice",
+                          {"other_id": merged, "reason": words})
+    assert status == 200, merge
+    # and told apart again
+    status, undone = agent(desk, "POST", f"/agent/customers/{survivor}/unmerge", "alice",
+                           {"merge_id": merge["id"], "reason": "not Wilhelmina Quargenstein (+14155558824)"})
+    assert status == 200, undone
+    assert "Quargenstein" in json.dumps([i for i in scan(desk) if i["PK"] == f"CUSTOMER#{kept}"], default=str)
+    return erased, kept, keep_conv, survivor, merge["id"]
+
+
+def _nothing_of_her(desk: Any) -> None:
+    for trace in TRACES:
+        holding = [(i["PK"], i["SK"]) for i in scan(desk) if trace in json.dumps(i, default=str)]
+        assert holding == [], (trace, holding)
+
+
+@pytest.mark.parametrize("erased_was", ["merged", "survivor"])
+def test_an_erase_leaves_nothing_of_the_customer_on_the_timeline_of_a_customer_once_merged_with_them(desk, erased_was):
+    # Given two customers merged and told apart again, the agent naming her in the merge's and unmerge's reasons
+    erased, kept, keep_conv, survivor, merge_id = _merged_apart_with_reasons(desk, erased_was)
+    merged = kept if survivor == erased else erased
+    # When an admin erases her
+    status, started = admin(desk, "POST", f"/admin/customers/{erased}/erase")
+    assert status == 202, started
+    run_jobs(desk)
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{started['job_id']}")[1]["status"] == "done"
+    # Then no item of the table, audit records included, holds her name, number or address
+    _nothing_of_her(desk)
+    # and the other customer's timeline still says a merge and an unmerge with her id, by whom and when, and that she
+    # was erased; their merge's audit records stay (ids only)
+    status, profile = agent(desk, "GET", f"/agent/customers/{kept}", "alice")
+    assert status == 200, profile
+    side = "merged" if kept == survivor else "merged_into"
+    assert sorted((e["kind"], e["other_id"], e["merge_id"], e["by"], e["reason"], e.get("other_erased"))
+                  for e in profile["timeline"]) == sorted([
+        (side, erased, merge_id, "alice", "", True), ("unmerged", erased, merge_id, "alice", "", True)])
+    records = admin(desk, "GET", "/admin/audit", query=f"customer_id={kept}")[1]["items"]
+    assert [(r["details"]["merge_id"], r["details"]["merged_id"]) for r in records
+            if r["action"].endswith("/unmerge")] == [(merge_id, merged)]
+    assert desk.item(f"CUSTOMER#{kept}") is not None and desk.item(f"CONV#{keep_conv}") is not None
+
+
+def test_an_erase_retried_after_it_deleted_the_merge_record_has_left_nothing_of_her_on_the_other_timeline(
+        desk, monkeypatch):
+    from shopdesk.dal.privacy import SubjectData
+    erased, kept, _, _, merge_id = _merged_apart_with_reasons(desk, "merged")
+    status, started = admin(desk, "POST", f"/admin/customers/{erased}/erase")
+    assert status == 202, started
+    # Given an erase whose first attempt fails once it deleted her items, the merge record and her timeline among them
+    delete = SubjectData.delete
+
+    def deleted_then_failed(self: SubjectData, keys: Any) -> int:
+        delete(self, keys)
+        raise RuntimeError("the table failed")
+    monkeypatch.setattr(SubjectData, "delete", deleted_then_failed)
+    assert len(desk.invoke("privacy", _privacy_messages(desk, 1))["batchItemFailures"]) == 1
+    assert desk.item(f"MERGE#{merge_id}") is None
+    # When it runs again
+    monkeypatch.undo()
+    assert desk.invoke("privacy", _privacy_messages(desk, 2))["batchItemFailures"] == []
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{started['job_id']}")[1]["status"] == "done"
+    # Then the other customer's timeline holds nothing of her all the same (the first attempt forgot her there first)
+    _nothing_of_her(desk)
+    assert {(e["reason"], e.get("other_erased")) for e in agent(desk, "GET", f"/agent/customers/{kept}", "alice")[1][
+        "timeline"]} == {("", True)}

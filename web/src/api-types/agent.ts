@@ -1068,7 +1068,8 @@ export interface components {
         };
         /**
          * CustomerEvent
-         * @description A line of the customer's own timeline: who merged, unmerged or linked what, when and why.
+         * @description A line of the customer's own timeline: who merged, unmerged or linked what, when and why. Once the other
+         *     customer of a merge is erased, why is blank (an agent's words about them) and ``other_erased`` says so.
          */
         CustomerEvent: {
             /** Id */
@@ -1095,6 +1096,8 @@ export interface components {
             merge_id?: string | null;
             /** Identity */
             identity?: string | null;
+            /** Other Erased */
+            other_erased?: boolean | null;
         };
         /** CustomerOut */
         CustomerOut: {

@@ -132,6 +132,17 @@ class SubjectData:
         return self._partition(it.customer_pk(customer_id), "EXPORT#")
 
     # -- erasing
+    def timeline(self, customer_id: str) -> list[dict[str, Any]]:
+        """The customer's timeline entries (merges, unmerges, links): one Query of their partition's ``EVENT#``."""
+        return self._partition(it.customer_pk(customer_id), "EVENT#")
+
+    def forget_other(self, key: Key) -> None:
+        """A timeline entry about a customer erased since: its reason (an agent's words about them) blanked and
+        ``other_erased`` set; its ids, who and when stay. One UpdateItem; an entry gone meanwhile is left alone."""
+        with contextlib.suppress(ConditionFailed):
+            self.table.update(key[0], key[1], Update().set("event.reason", "").set("event.other_erased", True)
+                              .when("attribute_exists(PK)"))
+
     def delete(self, keys: Iterable[Key]) -> int:
         unique = list(dict.fromkeys(keys))
         self.table.batch_delete(unique)

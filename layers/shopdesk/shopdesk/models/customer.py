@@ -40,7 +40,8 @@ class Evidence(BaseModel):
 
 
 class CustomerEvent(BaseModel):
-    """A line of the customer's own timeline: who merged, unmerged or linked what, when and why."""
+    """A line of the customer's own timeline: who merged, unmerged or linked what, when and why. Once the other
+    customer of a merge is erased, why is blank (an agent's words about them) and ``other_erased`` says so."""
 
     id: str
     kind: Literal["merged", "merged_into", "unmerged", "linked"]
@@ -51,6 +52,7 @@ class CustomerEvent(BaseModel):
     other_name: str | None = None            # their name, while they are one customer (not stored: read when shown)
     merge_id: str | None = None
     identity: str | None = None              # a linked identity, "kind#address"
+    other_erased: bool | None = None         # the other customer was erased: their id stays, ``reason`` is blank
 
 
 class IdentityBefore(BaseModel):

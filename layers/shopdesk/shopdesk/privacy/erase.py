@@ -34,6 +34,9 @@ must stay to refuse a provider's replay stays without them.
   ``{"erased": true}``; a hash of each identifier it named stays, and beside the body the customers it covered
   with their jobs and what became of them.
 - An agent holding one of their open conversations gets the seat back.
+- The timeline of each customer they were once merged with (merged apart again since): its entries about them keep
+  their ids, who and when, and lose the reason, an agent's words that often name them (``forget_in_timelines``). The
+  conversations' system entries of a merge and its audit records hold ids only, and are left as they are.
 - The deletion list (``ERASED``): the customer's and conversations' ids, for the event lake, which applies it
   to its queries until its own rows have expired (docs/data-model.md, "Retention and erasure"): written as an
   item and as an object in the lake's bucket (``dal/lake.py``), which every report anti-joins (``analytics.sql``).
@@ -116,6 +119,7 @@ class Eraser:
             by_bucket.setdefault(bucket, []).append(key)
         for bucket, keys in by_bucket.items():
             self.files.delete(bucket, keys)
+        self.forget_in_timelines(subject)       # before their own entries and merge records go: a retry finds them
         primary = (it.customer_pk(subject.customer_id), it.META)
         archives = {key for key, row in subject.items.items() if row.get("type") == "export"}   # their files first
         deleted = self.data.delete(key for key in subject.items if key != primary and key not in archives)
@@ -127,6 +131,24 @@ class Eraser:
         self.data.delete([primary])
         return Erased(items=deleted + 1, files=len(subject.files), conversations=len(subject.conversation_ids),
                       markers=len(subject.markers), exports=exports)
+
+    def forget_in_timelines(self, subject: Subject) -> int:
+        """The other customers of their merges (merged apart again since, or the merge record names them): each
+        one's timeline entries about the subject's customers (``other_id``) keep their ids, who and when, and lose
+        the reason, an agent's words that often name the person ("same person, <name> <phone>"), marked
+        ``other_erased``. Found from the subject's own entries and merge records, which are deleted after this, so a
+        retried job finds them again; an entry forgotten already is not written again. How many entries."""
+        ours = set(subject.customer_ids)
+        others = {row["event"].get("other_id") for row in subject.of_type("customer_event")}
+        others |= {row["merge"].get(side) for row in subject.of_type("merge") for side in ("survivor_id", "merged_id")}
+        forgotten = 0
+        for other in sorted(c for c in others if c and c not in ours):
+            for row in self.data.timeline(other):
+                event = row.get("event") or {}
+                if event.get("other_id") in ours and (event.get("reason") or not event.get("other_erased")):
+                    self.data.forget_other((row["PK"], row["SK"]))
+                    forgotten += 1
+        return forgotten
 
     def erase_landed(self, subject: Subject) -> int:
         """What was written under their conversations after the last read and before the conversations' items went
