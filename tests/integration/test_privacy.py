@@ -1162,6 +1162,58 @@ def test_an_inbound_file_the_router_stores_after_the_erase_s_last_read_is_delete
     assert not [i for i in scan(desk) if i["PK"] == f"CONV#{conv}" or i.get("conversation_id") == conv]
 
 
+def test_a_visitor_s_file_posted_with_a_link_issued_before_their_erase_is_deleted_and_what_they_send_since_kept(
+        desk):
+    from urllib3.filepost import encode_multipart_formdata
+
+    from shopdesk.privacy.jobs import UPLOADS_SECONDS
+    from tests.integration.test_attachments import PNG
+    from tests.integration.test_csat import _SCHEDULED
+    from tests.integration.test_widget import _call as widget
+    from tests.integration.test_widget import _session, _upload
+    # Given a web-chat visitor who wrote, and two upload links they asked for before an admin erased them
+    session = _session(desk, "visitor-wilma")
+    status, message, _ = widget(desk, "POST", "/widget/messages", {"client_message_id": "w1", "text": TEXT}, session)
+    assert status == 201, message
+    customer = desk.item(f"CONV#{message['conversation_id']}")["customer"]["id"]
+    links = []
+    for name in ("left.png", "sent.png"):
+        status, link, _ = widget(desk, "POST", "/widget/attachments",
+                                 {"filename": name, "content_type": "image/png", "size": len(PNG) + 10}, session)
+        assert status == 201, link
+        links.append(link)
+    # When the admin erases them, and their browser posts both files with those links after the erase
+    job = _job(desk, "erase", customer)
+    for link, data in zip(links, (PNG + b"Wilhelmina", PNG + b"new person"), strict=True):
+        form, boundary = encode_multipart_formdata({**link["fields"], "file": (link["filename"], data, "image/png")})
+        with urllib.request.urlopen(urllib.request.Request(link["url"], data=form, method="POST",
+                                                           headers={"Content-Type": boundary})) as posted:
+            assert posted.status in (200, 201, 204)
+    # and the visitor writes again (a new customer now), sending the second file and one uploaded since, and
+    # uploads another they have not sent yet
+    session = _session(desk, "visitor-wilma")
+    since = _upload(desk, session, "since.png", "image/png", PNG)
+    draft = _upload(desk, session, "draft.png", "image/png", PNG)
+    status, again, _ = widget(desk, "POST", "/widget/messages", {
+        "client_message_id": "w2", "text": "Hello again", "attachments": [
+            {"key": links[1]["key"], "filename": "sent.png", "content_type": "image/png", "size": len(PNG) + 10},
+            {"key": since, "filename": "since.png", "content_type": "image/png", "size": len(PNG)}]}, session)
+    assert status == 201, again
+    files = "media/webchat/visitor-wilma/"
+    assert {k for k in _objects(desk, desk.env["MEDIA_BUCKET"]) if k.startswith(files)} == {
+        links[0]["key"], links[1]["key"], since, draft}
+    # Then once no link issued before the erase can be used, the sweep has the privacy function look at the visitor's
+    # files again: the one posted with such a link and sent in no message is deleted; what the new customer sent or
+    # uploaded stays
+    clock.set_offset(UPLOADS_SECONDS + 60)
+    desk.invoke("sla_sweep", _SCHEDULED)
+    run_jobs(desk)
+    assert {k for k in _objects(desk, desk.env["MEDIA_BUCKET"]) if k.startswith(files)} == {
+        links[1]["key"], since, draft}
+    assert "Wilhelmina" not in json.dumps(_every_object(desk), default=str)
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{job['job_id']}")[1] == job
+    assert not [i for i in scan(desk) if i.get("type") == "timer" and str(i["PK"]).startswith("PRIVACYJOB#")]
+
 @pytest.mark.parametrize("moment", ["after_the_erase", "while_an_erase_holds_the_customer"])
 def test_a_retention_walk_s_inactive_customer_timer_landing_after_the_erase_leaves_nothing_of_them(
         desk, monkeypatch, moment):

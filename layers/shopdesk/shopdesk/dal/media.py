@@ -7,7 +7,9 @@ actually landed before a reply names them."""
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -76,6 +78,27 @@ def conversation_files(conversation_id: str) -> str:
     """Where the files the router copied for a conversation's inbound messages are (a conversation id starts
     ``c_``: none of the bucket's other prefixes)."""
     return f"media/{conversation_id}/"
+
+
+def visitor_uploads(visitor_id: str) -> str:
+    """Where a web-chat visitor's uploads land (``upload_key``; a visitor id holds no ``/``, ``channels.webchat``)."""
+    return f"media/webchat/{visitor_id}/"
+
+
+_ISSUED = re.compile(r"(\d{13})-[0-9a-f]{32}-")
+
+
+def upload_key(visitor_id: str, filename: str, issued: datetime) -> str:
+    """A visitor's upload: named after the time its link was issued (milliseconds), so an erase of the visitor tells
+    a file posted with a link issued before it from one the visitor's next self uploaded (``upload_issued``)."""
+    return f"{visitor_uploads(visitor_id)}{int(issued.timestamp() * 1000):013d}-{uuid.uuid4().hex}-{filename}"
+
+
+def upload_issued(key: str) -> datetime | None:
+    """When the link that put a visitor's file at ``key`` was issued; None for a key named otherwise (one issued
+    before keys said so)."""
+    found = _ISSUED.match(key.rsplit("/", 1)[-1])
+    return datetime.fromtimestamp(int(found.group(1)) / 1000, UTC) if found else None
 
 
 # The lifecycle rules of the messages' files (template.yaml's MediaBucket): they expire with the messages

@@ -6,7 +6,6 @@ Visitors see their own messages and the agents' replies, never notes or system e
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,7 +16,7 @@ from shopdesk.dal.aws import client
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.identities import IdentityRecord
 from shopdesk.dal.live import Connection, Connections, widget_audience
-from shopdesk.dal.media import MediaStore
+from shopdesk.dal.media import MediaStore, upload_key, visitor_uploads
 from shopdesk.dal.ratelimits import RateLimits
 from shopdesk.errors import BadRequest, InvalidSignature, NotFound, ShopdeskError
 from shopdesk.logic.attachments import SNIFF_BYTES, sniff_agrees
@@ -145,7 +144,7 @@ class Widget:
 
     def _uploaded(self, visitor_id: str, upload: dict[str, Any]) -> Attachment:
         key = str(upload.get("key") or "")
-        if not key.startswith(f"media/webchat/{visitor_id}/"):
+        if not key.startswith(visitor_uploads(visitor_id)):
             raise BadRequest("attachment key was not issued to this visitor")
         # what landed, not what the browser says it sent: S3 held the upload to the presigned policy's type and
         # size, but the bytes are the visitor's own, and an agent opens them (the same check as agents' files)
@@ -169,7 +168,7 @@ class Widget:
         if filename and self.processor.privacy is not None:
             filename = mask_name(filename, self.processor.privacy.current().patterns).text
         checked = webchat.check_upload(filename, content_type, size)
-        key = f"media/webchat/{session.visitor_id}/{uuid.uuid4().hex}-{checked.filename}"
+        key = upload_key(session.visitor_id, checked.filename, clock.now())
         post = client("s3").generate_presigned_post(
             Bucket=self.media.bucket, Key=key,
             Fields={"Content-Type": checked.content_type},

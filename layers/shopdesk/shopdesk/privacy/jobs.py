@@ -57,7 +57,7 @@ from shopdesk.commerce.models import PrivacyRequest, request_status
 from shopdesk.dal.commerce import CommerceStore, privacy_request_key
 from shopdesk.dal.conversations import Conversations, Later
 from shopdesk.dal.customers import Customers
-from shopdesk.dal.media import UPLOAD_SECONDS, conversation_files
+from shopdesk.dal.media import UPLOAD_SECONDS, conversation_files, upload_issued, visitor_uploads
 from shopdesk.dal.privacy import Files, PrivacyJobStore, SubjectData, job_pk
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
@@ -420,10 +420,12 @@ class PrivacyWorker:
         retried job sets it again): an agent's upload link issued before a conversation went can still put a file
         there until the link expires, after the erase has listed them, and the router's copy of an inbound file whose
         message it read before the erase can store the file after the erase's last read (its record of it landing
-        before the erase deletes the message, or never: its invocation stopped). Their ids are kept on the job."""
-        if not subject.conversation_ids or not self.media_bucket or self.conversations is None:
+        before the erase deletes the message, or never: its invocation stopped); so can a web-chat visitor's link
+        issued before the erase. Their ids, and the visitors', are kept on the job."""
+        visitors = erased_visitors(subject)
+        if not (subject.conversation_ids or visitors) or not self.media_bucket or self.conversations is None:
             return
-        self.store.progress(job_id, erased_conversations=subject.conversation_ids)
+        self.store.progress(job_id, erased_conversations=subject.conversation_ids, erased_visitors=visitors)
         self.conversations.set_timer(job_pk(job_id), UPLOADS_TIMER,
                                      clock.iso(clock.now() + timedelta(seconds=UPLOADS_SECONDS)))
 
@@ -432,16 +434,39 @@ class PrivacyWorker:
         issued before the conversations went can be used and no copy of the router's that read one of their messages
         before can be running: what landed since the erase read them is deleted, agents' uploads
         (``media/outbound/<conversation>/``) and the router's copies (``media/<conversation>/``): two ListObjectsV2
-        per conversation."""
+        per conversation; and each web-chat visitor's files posted with a link issued before the erase was done
+        (``media/webchat/<visitor>/``, one ListObjectsV2 a visitor), but those the visitor sent since, as the new
+        customer they are after the erase (``_sent_since``)."""
         job = self.store.get(job_id)
         if job is None or job.get("kind") != "erase" or job["status"] != "done" or not self.media_bucket:
             return "skipped"
         keys = [key for conversation_id in job.get("erased_conversations") or []
                 for prefix in (conversation_uploads(conversation_id), conversation_files(conversation_id))
                 for key in self.files.keys(self.media_bucket, prefix)]
+        finished = clock.parse_iso(str(job["finished_at"]))
+        for visitor in job.get("erased_visitors") or []:
+            before = [key for key in self.files.keys(self.media_bucket, visitor_uploads(visitor))
+                      if (issued := upload_issued(key)) is not None and issued <= finished]
+            if before:
+                sent = self._sent_since(visitor)
+                keys += [key for key in before if key not in sent]
         self.files.delete(self.media_bucket, keys)
         logger.info("erased uploads", extra={"job_id": job_id, "files": len(keys)})
         return "uploads_erased"
+
+    def _sent_since(self, visitor: str) -> set[str]:
+        """The files a web-chat visitor's messages name now: after their erase, what they sent as a new customer (a
+        file posted with a link issued before the erase may be among them: theirs to send again). Their identity
+        (consistent), then their customer's conversations and those it names (one Query each)."""
+        conversation_ids: list[str] = []
+        for identity in self.data.identities([(VISITOR, visitor)]):
+            if identity.get("customer_id"):
+                conversation_ids += self.data.conversation_ids(str(identity["customer_id"]))
+            conversation_ids += [str(identity[name]) for name in ("open_conversation_id", "last_conversation_id",
+                                                                  "reopenable_conversation_id") if identity.get(name)]
+        return {str(a["storage_key"]) for conversation_id in dict.fromkeys(conversation_ids)
+                for row in self.data.conversation(conversation_id) for a in row.get("attachments") or []
+                if isinstance(a, dict) and a.get("storage_key")}
 
     def _hold(self, job_id: str, customer_id: str, subject: Subject) -> Subject | None:
         """Nothing more of the customer is stored from here on, and what was stored until then is read: their numbers
@@ -544,6 +569,14 @@ SETTLERS = {"retention": SETTLER, "masking": "system:masking"}
 # function's Timeout, 60 s: template.yaml) that read the message before the erase deleted it ends well within.
 UPLOADS_TIMER = "erase_uploads"
 UPLOADS_SECONDS = UPLOAD_SECONDS + 300
+VISITOR = "webchat"         # a web-chat visitor's identity kind (``channels.webchat.IDENTITY_KIND``)
+
+
+def erased_visitors(subject: Subject) -> list[str]:
+    """The erased customer's web-chat visitors whose uploads the erase looks at again (an id holds no ``/``, so no
+    prefix reaches another visitor's files)."""
+    return [address for kind, address in sorted(subject.addresses)
+            if kind == VISITOR and address and "/" not in address]
 
 
 def uploads_runner(table_name: str, privacy_queue_url: str) -> Callable[[str], object]:
