@@ -285,6 +285,35 @@ def test_a_pattern_that_matches_three_characters_or_less_is_refused_and_a_shops_
     assert status == 200 and saved["masking_patterns"] == patterns
 
 
+
+def test_a_pattern_is_judged_as_the_regex_package_that_masks_with_it_reads_it(desk):
+    from shopdesk.dal.config import ConfigStore
+    from shopdesk.dal.table import Table
+    from shopdesk.privacy import settings
+    # Python's re reads [[:digit:]] as a set of ":digt[" then a "]": [[:digit:]][[:digit:]] was saved, and its masking
+    # job masked every size, price and day in what was stored, for good
+    for pattern, why in ((r"[[:digit:]][[:digit:]]", "as short as 2 characters"),
+                         (r"\p{N}\p{N}(?= USD)", "as short as 2 characters"),
+                         (r"(?V1)[[0-9]--[5]]{3}", "as short as 3 characters"),
+                         (r"(?:ORD-\d{6}){e<=1}", "fuzzy matching"), (r"ORD-\K\d{2}", "\\K starts the match later")):
+        status, problem = admin(desk, "PUT", "/admin/privacy/settings",
+                                {"masking_patterns": [{"name": "Order", "pattern": r"ORD-\d{6}"},
+                                                      {"name": "Two", "pattern": pattern}]})
+        assert status == 422, (pattern, problem)
+        assert [e["loc"] for e in problem["errors"]] == [["body", "masking_patterns", 1, "pattern"]], pattern
+        assert why in problem["detail"], (pattern, problem)
+    assert admin(desk, "GET", "/admin/privacy/settings")[1]["masking_patterns"] == []
+    patterns = [{"name": "Order", "pattern": r"ORD-[[:digit:]]{6}"}, {"name": "Code", "pattern": r"\p{Lu}{2}\d{6}"}]
+    status, saved = admin(desk, "PUT", "/admin/privacy/settings", {"masking_patterns": patterns})
+    assert status == 200 and saved["masking_patterns"] == patterns
+    # A pattern stored before the check never masks inside what another masked: the order's last four stay
+    ConfigStore(Table(desk.table_name)).put(settings.KIND, settings.KEY,
+                                            {"masking_patterns": [{"name": "Order", "pattern": r"ORD-\d{6}"},
+                                                                  {"name": "Two", "pattern": r"\d{2}"}]}, None)
+    conv = whatsapp(desk, "Order ORD-777777, card 4111 1111 1111 1111, size 42", "SMlabels1")
+    [message] = [i for i in scan(desk) if i["PK"] == f"CONV#{conv}" and i["SK"].startswith("MSG#")]
+    assert message["text"] == "Order [Order •••• 7777], card [card •••• 1111], size [Two ••••]"
+
 def test_a_too_short_pattern_stored_before_the_check_is_kept_with_a_warning_and_the_rest_still_saves(desk):
     from shopdesk.dal.config import ConfigStore
     from shopdesk.dal.table import Table

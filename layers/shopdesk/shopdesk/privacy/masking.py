@@ -30,7 +30,9 @@ from __future__ import annotations
 import bisect
 import functools
 import itertools
+import math
 import re
+import time
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -40,7 +42,8 @@ from email.errors import MessageError
 from email.headerregistry import Address, Group
 from email.message import EmailMessage
 from email.parser import BytesParser
-from typing import TYPE_CHECKING
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from stdnum import iban, luhn, numdb
@@ -228,8 +231,8 @@ BROAD_SHARE = 0.5               # of a plain sentence's characters
 # The fewest characters a pattern may match: a shorter match is an ordinary number or word (a size, a quantity, a
 # day, "XL"), not a secret, and a save masks what is already stored with the pattern, for good
 MIN_MATCH = 4
-# Short words and numbers as customers write them: what a pattern in the regex package's own syntax (which Python's
-# parser cannot read, so cannot measure) is tried on for a match shorter than MIN_MATCH
+# Short words and numbers as customers write them: what a pattern is also tried on, a match shorter than MIN_MATCH
+# found there refusing it whatever its parse says
 SHORT = "Order 2 of 3: size XL, 42 EUR, €5 off, ok? I got 1-2 days, #7 Ja/Nee, ABC 123, x."
 
 
@@ -252,9 +255,12 @@ def too_broad(text: str) -> str | None:
             return (f"masks most of an ordinary message ({sentence!r}): it would mask every message, not a "
                     "secret in it")
     shortest = shortest_match(text, pattern)
+    if isinstance(shortest, str):
+        return (f"{shortest} (a pattern is refused unless its shortest match is known to be at least {MIN_MATCH} "
+                "characters)")
     if shortest == 0:
         return "matches an empty text (as \\d* or \\b do): it would mark every message between its letters"
-    if shortest is not None and shortest < MIN_MATCH:
+    if shortest < MIN_MATCH:
         return (f"matches a text as short as {shortest} character{'s' if shortest > 1 else ''} (as \\d+ matches "
                 f"the 42 of a size): it would mask ordinary numbers and words in every message, and in what is "
                 f"already stored for good; write what sets the secret apart (ORD-\\d{{6}}, \\d{{9}}), at least "
@@ -262,32 +268,99 @@ def too_broad(text: str) -> str | None:
     return None
 
 
-def parsed_width(text: str) -> int | None:
-    """The fewest characters ``text`` matches as Python's own parser measures it (what a lookaround asks of the text
-    around is not counted); None when it cannot say: a pattern in the regex package's own syntax (``\\p{N}``), or a
-    Python without that parser. Neither ``re`` nor the ``regex`` package has a public way to ask: ``re._parser`` is
-    private (its public alias ``sre_parse`` is deprecated since 3.11), so it is asked here only, and its absence
-    refuses no pattern."""
+def engine_width(text: str) -> int | str:
+    """The fewest characters ``text`` matches as the ``regex`` package, which masks with it, reads it (what a
+    lookaround asks of the text around is not counted), or why that cannot be told. Python's own parser reads some of
+    the package's syntax otherwise (``[[:digit:]]`` is a POSIX class to the package, a set of ":digt[" then a "]" to
+    ``re``), so the package's parser is asked. It has no public way to ask either: its private ``_regex_core`` is read
+    here only, and what cannot be measured from it (``_width``), or a package whose parser has changed, refuses the
+    pattern rather than let a guess through."""
     try:
-        from re import _parser  # the parser re compiles with: it measures a pattern's widths
-    except ImportError:
-        return None
-    try:
-        return _parser.parse(text).getwidth()[0]
-    except (re.error, OverflowError, RecursionError, AttributeError, TypeError, IndexError):
-        return None
+        import regex
+        from regex import _regex_core as core
+
+        core.DEFAULT_VERSION = regex.DEFAULT_VERSION
+        flags = 0
+        while True:                                     # as regex.compile: a global flag met later parses it again
+            source = core.Source(text)
+            info = core.Info(flags, source.char_type, {})
+            source.ignore_space = bool(info.flags & regex.VERBOSE)
+            try:
+                parsed = core._parse_pattern(source, info)
+                break
+            except core._UnscopedFlagSet:
+                flags = info.global_flags
+        width = _width(core, info, parsed, {})
+    except _Unmeasured as exc:
+        return str(exc)
+    except Exception:       # whatever a changed private parser raises: not measured, so refused
+        logger.exception("the regex package's parser could not be read")
+        return "cannot be measured with this version of the regex package"
+    return math.ceil(width)
 
 
-def shortest_match(text: str, pattern: regex.Pattern[str]) -> int | None:
-    """The fewest characters ``text`` matches (``parsed_width``). A pattern the parser cannot measure is tried on
-    ``SHORT`` instead: its shortest match there (None: none, or none in time), a match it has, never a guess."""
-    if (width := parsed_width(text)) is not None:
-        return width
+class _Unmeasured(ValueError):
+    """Why a pattern's shortest match cannot be told from its parse."""
+
+
+def _width(core: Any, info: Any, node: Any, groups: dict[int, Fraction]) -> Fraction:
+    """The fewest characters ``node`` (of the regex package's parse) matches; ``groups``: the widths of the groups
+    read so far, for a reference to one. A character matched with full case-folding (``(?fi)``, and ``(?i)`` in the
+    package's version 1) counts a third: "ss" matches "ß" so, and a character folds to three at most."""
+    def char(case_flags: int) -> Fraction:
+        return Fraction(1, 3) if case_flags & core.FULLIGNORECASE == core.FULLIGNORECASE else Fraction(1)
+
+    kind = type(node)
+    if isinstance(node, core.StringSet):
+        raise _Unmeasured("a named list (\\L<name>) cannot be measured: write its words out")
+    if kind is core.Sequence:
+        return sum((_width(core, info, item, groups) for item in node.items), Fraction(0))
+    if kind is core.Branch:
+        return min((_width(core, info, branch, groups) for branch in node.branches), default=Fraction(0))
+    if kind is core.Group:
+        groups[node.group] = _width(core, info, node.subpattern, groups)
+        return groups[node.group]
+    if kind is core.Atomic:
+        return _width(core, info, node.subpattern, groups)
+    if kind in (core.GreedyRepeat, core.LazyRepeat, core.PossessiveRepeat):
+        return node.min_count * _width(core, info, node.subpattern, groups)
+    if kind in (core.Conditional, core.LookAroundConditional):
+        return min(_width(core, info, node.yes_item, groups), _width(core, info, node.no_item, groups))
+    if kind is core.LookAround:
+        return Fraction(0)
+    if kind in (core.Character, core.Property, core.Range) or isinstance(node, core.SetBase):
+        return Fraction(0) if node.zerowidth else char(node.case_flags)
+    if kind in (core.String, core.Literal):
+        return len(node.characters) * char(node.case_flags)
+    if kind in (core.Any, core.AnyAll, core.AnyU, core.Grapheme):
+        return Fraction(1)
+    if kind is core.RefGroup:
+        group = node.group if isinstance(node.group, int) else info.group_index.get(node.group, node.group)
+        return groups.get(int(group), Fraction(0)) * char(node.case_flags)
+    if kind is core.Keep:
+        raise _Unmeasured("\\K starts the match later than the pattern does, so its shortest match cannot be "
+                          "measured: write what comes before it as a lookbehind, (?<=...)")
+    if kind is core.Fuzzy:
+        raise _Unmeasured("fuzzy matching ({e<=1} and the like) matches texts shorter than it is written, so its "
+                          "shortest match cannot be measured: write the pattern without it")
+    if kind in (core.CallGroup, core.CallRef):
+        raise _Unmeasured("a recursive pattern ((?R), (?1)) cannot be measured: write it out")
+    if isinstance(node, core.ZeroWidthBase):
+        return Fraction(0)                      # anchors, boundaries (\b, \m, \M), (*FAIL), (*SKIP), (*PRUNE)
+    raise _Unmeasured(f"its shortest match cannot be measured ({kind.__name__})")
+
+
+def shortest_match(text: str, pattern: regex.Pattern[str]) -> int | str:
+    """The fewest characters ``text`` matches (``engine_width``), or why that cannot be told. A match it has in
+    ``SHORT`` (ordinary words and numbers) that is shorter is the shortest known."""
+    width = engine_width(text)
     try:
         lengths = [m.end() - m.start() for m in pattern.finditer(SHORT, timeout=PROBE_TIMEOUT_S)]
     except TimeoutError:
-        return None                                         # too_slow says so
-    return min(lengths, default=None)
+        return width                                        # too_slow says so
+    if lengths and (isinstance(width, str) or min(lengths) < width):
+        return min(lengths)
+    return width
 
 
 def too_slow(text: str) -> bool:
@@ -558,11 +631,41 @@ def _split_card_spans(text: str, runs: list[re.Match[str]], taken: list[tuple[in
     return merged
 
 
+@functools.cache
+def _written(names: tuple[str, ...]) -> re.Pattern[str]:
+    """The labels masking has written (``_label``, ``withheld``), of any kind: of a card, an IBAN and the patterns
+    ``names`` (``labels``), and of a pattern the shop has since taken away or renamed, whose name holds no digit (a
+    pattern's name is letters, digits, spaces, "_" and "-": a name with digits is taken for a label only when it is
+    one of the shop's, so no number is kept from masking by being written in a label's form)."""
+    kinds = "|".join(map(re.escape, sorted({"card", "IBAN", *names}, key=len, reverse=True)))
+    return re.compile(rf"\[(?:{kinds}|[A-Za-z][A-Za-z _-]{{0,31}}) {MASK}(?: .{{4}}|{re.escape(_WITHHELD)})?\]")
+
+
+def _unlabelled(text: str, written: re.Pattern[str]) -> list[tuple[int, int]]:
+    """The stretches of ``text`` between the labels masking has written there (``_written``), in order."""
+    stretches, last = [], 0
+    for label in written.finditer(text):
+        if label.start() > last:
+            stretches.append((last, label.start()))
+        last = label.end()
+    return [*stretches, (last, len(text))] if last < len(text) else stretches
+
+
 def mask(text: str | None, patterns: Iterable[Pattern] = ()) -> Masked:
-    """``text`` with card numbers, IBANs and the patterns' matches masked, and what was masked."""
+    """``text`` with card numbers, IBANs and the patterns' matches masked, and what was masked. What masking has
+    written already (``_written``: the labels of a card, an IBAN or a pattern, whatever their kind) is never masked
+    again, by a later pattern nor by the card and IBAN rules: a card's label keeps its last four digits from a
+    pattern of four digits ("[card •••• 1111]", not "[card •••• [PIN ••••]]"), and masking a masked text again changes
+    nothing. Each is looked for between the labels only, and each pattern's labels are kept from the next."""
     if not text:
         return Masked(text, ())
+    patterns = list(patterns)
+    written = _written(tuple(p.name for p in patterns))
     kinds: list[str] = []
+
+    def spans(text: str, find: Callable[[str], list[tuple[int, int]]]) -> list[tuple[int, int]]:
+        return [(start + begin, end + begin) for begin, stop in _unlabelled(text, written)
+                for start, end in find(text[begin:stop])]
 
     def checked(text: str, kind: str, spans: list[tuple[int, int]]) -> str:
         if not spans:
@@ -574,19 +677,22 @@ def mask(text: str | None, patterns: Iterable[Pattern] = ()) -> Masked:
             last = end
         return "".join(parts) + text[last:]
 
-    def always(kind: str) -> Callable[[re.Match[str]], str]:
-        def sub(match: re.Match[str]) -> str:
-            if not match.group(0):          # an empty match masks nothing (too_broad refuses such patterns)
-                return ""
-            kinds.append(kind)
-            return _label(kind, match.group(0))
-        return sub
+    def matched(text: str, pattern: Pattern) -> list[tuple[int, int]]:
+        """Where the pattern matches between the labels (an empty match masks nothing: too_broad refuses such
+        patterns); TimeoutError past PATTERN_TIMEOUT_S on the whole text."""
+        deadline, found = time.monotonic() + PATTERN_TIMEOUT_S, []
+        for begin, stop in _unlabelled(text, written):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("masking pattern timed out")
+            found += [m.span() for m in pattern.regex.finditer(text, begin, stop, timeout=left) if m.end() > m.start()]
+        return found
 
-    text = checked(text, "card", _card_spans(text))
-    text = checked(text, "IBAN", _iban_spans(text))
+    text = checked(text, "card", spans(text, _card_spans))
+    text = checked(text, "IBAN", spans(text, _iban_spans))
     for pattern in patterns:
         try:
-            text = pattern.regex.sub(always(pattern.name), text, timeout=PATTERN_TIMEOUT_S)
+            text = checked(text, pattern.name, matched(text, pattern))
         except TimeoutError:
             logger.warning("a masking pattern took too long: the text is withheld",
                            extra={"pattern": pattern.name, "length": len(text)})
