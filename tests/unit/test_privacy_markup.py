@@ -83,7 +83,8 @@ def test_html_with_nothing_to_mask_is_left_byte_for_byte(html):
      "<table><tr><td>[card •••• 1111]</td></tr></table>"),
     # over three blocks or more, and after an order number on its first line
     ("<p>4111</p><p>1111</p><p>1111</p><p>1111</p>", "<p>[card •••• 1111]</p>"),
-    ("<div>My card: 4111 1111<br>1111<br>1111</div><div>Ada</div>", "<div>My card: [card •••• 1111]</div><div>Ada</div>"),
+    ("<div>My card: 4111 1111<br>1111<br>1111</div><div>Ada</div>",
+     "<div>My card: [card •••• 1111]</div><div>Ada</div>"),
     ("<p>Order 1001 4111 1111</p><p>1111 1111</p>", "<p>Order 1001 [card •••• 1111]</p>"),
 ])
 def test_a_card_split_over_two_blocks_of_html_is_masked(html, expected):

@@ -11,8 +11,9 @@ or more digits but the last, or in one group (``_card_spans``); so a card after 
 an address's short groups are never read as one. A card split over lines (a hard wrap, blocks of HTML, the same in a
 quoted mail) is found too, when its lines hold nothing else but, on the first, numbers before it, it is laid out as a
 card is printed, and it is not in a list of numbers written alike (``_split_card_spans``). Order numbers, phone
-numbers and dates do not pass those checks, so they are left alone. What is kept: the last four characters, so an agent can still ask "the card ending 4242?". The message
-lists what was masked (``Message.masked``) and the agent sees it.
+numbers and dates do not pass those checks, so they are left alone. What is kept: the last four characters, so an
+agent can still ask "the card ending 4242?". The message lists what was masked (``Message.masked``) and the agent
+sees it.
 
 Patterns an admin adds (``PrivacySettings.masking_patterns``) are regular expressions; a match is masked the
 same way, keeping its last four characters when it is longer than eight. They run on the ``regex`` package, which
