@@ -43,7 +43,8 @@ worker = PrivacyWorker(jobs, data, files, Eraser(data, files, Agents(table), lak
                        settings.export_bucket, Conversations(table, settings.due_shards),
                        Queue(settings.privacy_queue_url) if settings.privacy_queue_url else None,
                        settings.max_receives,
-                       cache(lambda: lake_for(analytics)) if analytics.bucket or analytics.engine == "athena" else None)
+                       cache(lambda: lake_for(analytics)) if analytics.bucket or analytics.engine == "athena" else None,
+                       mail_bucket=settings.mail_bucket or None)
 processor = fifo_processor(logger)      # a failed record is logged with its cause and counted (shopdesk.batch)
 
 

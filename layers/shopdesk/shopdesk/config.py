@@ -220,6 +220,7 @@ class PrivacySettings(CoreSettings):
     """The privacy jobs' function: where the customer's files are and where exports go."""
 
     media_bucket: Annotated[str, Field(alias="MEDIA_BUCKET")] = ""
+    mail_bucket: Annotated[str, Field(alias="MAIL_BUCKET")] = ""    # SES's raw mail: a message names only its key there
     export_bucket: Annotated[str, Field(alias="EXPORT_BUCKET", min_length=1)]
     events_bucket: Annotated[str, Field(alias="EVENTS_BUCKET")] = ""   # the lake: an erase's deletion list goes there
     privacy_queue_url: Annotated[str, Field(alias="PRIVACY_QUEUE_URL")] = ""   # a retention job's next slice

@@ -51,7 +51,7 @@ from shopdesk.models import (
     Priority,
     ReplyRoute,
 )
-from shopdesk.privacy.masking import mask, mask_name
+from shopdesk.privacy.masking import mask, mask_name, mask_payload
 from shopdesk.privacy.settings import PrivacyPolicy
 
 logger = Logger(child=True)
@@ -84,6 +84,12 @@ def masked_value(value: Any, policy: PrivacyPolicy, kinds: list[str]) -> Any:
     return value
 
 
+def masked_payload(payload: Any, policy: PrivacyPolicy, kinds: list[str]) -> Any:
+    """What a channel sent with the message masked, its ids, keys, links and the stored mail's place left as they are
+    (``privacy.masking.mask_payload``)."""
+    return mask_payload(payload, policy.patterns, kinds)
+
+
 def masked_name(name: str | None, policy: PrivacyPolicy, kinds: list[str]) -> str | None:
     """A name the channel gives (the customer's, a file's) masked (``privacy.masking.mask_name``)."""
     result = mask_name(name, policy.patterns)
@@ -101,15 +107,16 @@ def masked_files(attachments: list[Attachment], policy: PrivacyPolicy, kinds: li
 def masked(inbound: InboundMessage, policy: PrivacyPolicy) -> tuple[InboundMessage, list[str]]:
     """The message with card numbers, IBANs and the shop's patterns masked in everything that is stored
     (text, subject, quoted history, payload, the raw copy of an unsupported item, the name the channel gives the
-    customer and the names of their files), and what was masked."""
+    customer and the names of their files), and what was masked. What the payload and the raw copy hold to name
+    things (ids, keys, links, where SES stored the mail: ``privacy.masking.machine_field``) is kept as it is."""
     kinds: list[str] = []
     changes: dict[str, Any] = {"text": masked_value(inbound.text, policy, kinds),
                                "profile_name": masked_name(inbound.profile_name, policy, kinds),
                                "attachments": masked_files(inbound.attachments, policy, kinds)}
     if inbound.payload:
-        changes["payload"] = masked_value(inbound.payload, policy, kinds)
+        changes["payload"] = masked_payload(inbound.payload, policy, kinds)
     if inbound.raw:
-        changes["raw"] = masked_value(inbound.raw, policy, kinds)
+        changes["raw"] = masked_payload(inbound.raw, policy, kinds)
     if inbound.email is not None:
         changes["email"] = inbound.email.model_copy(update={
             "subject": masked_value(inbound.email.subject, policy, kinds),

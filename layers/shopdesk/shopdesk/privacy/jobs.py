@@ -318,6 +318,7 @@ class PrivacyWorker:
     queue: Queue | None = None                    # ... and its next slice
     max_receives: int = 5                         # the privacy queue's maxReceiveCount: the last attempt
     lake: Callable[[], Lake] | None = None        # the event lake an export reads the customer's rows from
+    mail_bucket: str | None = None                # where SES stores raw mail (a message names its key there)
 
     def run(self, job_id: str, time_left: Callable[[], float] | None = None, attempt: int = 1) -> str:
         """Run a job (``attempt``: the message's receive count); an error on the last attempt fails it."""
@@ -371,7 +372,7 @@ class PrivacyWorker:
             return self._merged_meanwhile(job_id, job, merged_into)
         if job["kind"] == "erase":          # before anything is read: an export finishing meanwhile deletes its archive
             self.store.erasing(job["customer_id"], job_id)
-        subject = gather(self.data, job["customer_id"], self.media_bucket, self.files)
+        subject = gather(self.data, job["customer_id"], self.media_bucket, self.files, self.mail_bucket)
         if job["kind"] == "erase" and subject is not None:
             subject = self._hold(job_id, job["customer_id"], subject)
         if job["kind"] == "export":
@@ -479,7 +480,7 @@ class PrivacyWorker:
         for _ in range(HOLD_READS):
             if not self.eraser.hold(subject, job_id):
                 return subject
-            subject = gather(self.data, customer_id, self.media_bucket, self.files)
+            subject = gather(self.data, customer_id, self.media_bucket, self.files, self.mail_bucket)
             if subject is None:
                 return None
         raise Conflict("the customer's conversations kept changing while their erase held them; the job runs again")

@@ -708,6 +708,36 @@ def mask_name(text: str | None, patterns: Iterable[Pattern] = ()) -> Masked:
     return mask(text, patterns)
 
 
+# What masking never reads in what a channel sent with a message (``mask_payload``), at any depth: the desk's and the
+# providers' own references, never words a person wrote. The place of the mail SES stored (``source``: the inbound-mail
+# bucket, whose name ends in the account's twelve digits, and SES's object key), a file's key, links, and ids (a
+# message's, a chat's, a button's, a sticker's, an ad's, a visitor's). Masked, a shop's pattern of nine to twelve
+# digits rewrote every mail's bucket name, and the export and the erase could no longer name the mail.
+MACHINE_KEYS = frozenset({"source", "bucket", "key", "storage_key", "url", "id", "mid"})
+MACHINE_SUFFIXES = ("_id", "_ids", "_url", "_key")
+
+
+def machine_field(key: object) -> bool:
+    """Whether a payload's field holds a reference (``MACHINE_KEYS``, ``MACHINE_SUFFIXES``) rather than words."""
+    name = str(key).lower()
+    return name in MACHINE_KEYS or name.endswith(MACHINE_SUFFIXES)
+
+
+def mask_payload(value: Any, patterns: Iterable[Pattern], kinds: list[str]) -> Any:
+    """What a channel sent with a message (a contact card, a button's title, a shared link's title, an unsupported
+    item's raw copy) with every string masked as a text is, but the values of its machine fields (``machine_field``),
+    kept as they are whatever they hold; what was masked is added to ``kinds``."""
+    if isinstance(value, str):
+        result = mask(value, patterns)
+        kinds.extend(result.kinds)
+        return result.text
+    if isinstance(value, dict):
+        return {k: v if machine_field(k) else mask_payload(v, patterns, kinds) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_payload(v, patterns, kinds) for v in value]
+    return value
+
+
 class MailNotRewritten(ValueError):
     """Something in the mail is to be masked, and the mail could not be written again with it masked."""
 

@@ -9,9 +9,9 @@ never the table at once) and masks, with the write path's own functions (``mask`
 patterns as saved):
 
 - a customer's message: its text, subject and edited text, its payload as ingest masks it (every string but the
-  mail's headers and the reply context, of which the mail's subject and quoted history), and ``masked`` lists what
-  it masked; a note: its text. A message's files keep their names: their copy's key in the media bucket is made
-  from it;
+  mail's headers, the reply context and the machine fields: ids, keys, links, where the mail is; of the mail's part,
+  its subject and quoted history), and ``masked`` lists what it masked; a note: its text. A message's files keep
+  their names: their copy's key in the media bucket is made from it;
 - an answer: what the desk writes itself from the customer's words (an acknowledgement greeting them by name, the
   bot's answer, a survey and its follow-up: ``DESK_WRITTEN``), its text and subject; a person's reply, its subject
   (the customer's, with a reply prefix) only: the text is stored as it was sent. A system entry is not read;
@@ -42,8 +42,8 @@ from shopdesk.dal.commerce import CACHED_KINDS, CachedRecord, CachedRecords, cac
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.table import ConditionFailed, Table
 from shopdesk.dal.texts import StoredTexts
-from shopdesk.logic.ingest import masked_value
-from shopdesk.privacy.masking import mask, mask_name
+from shopdesk.logic.ingest import masked_payload, masked_value
+from shopdesk.privacy.masking import machine_field, mask, mask_name
 from shopdesk.privacy.settings import PrivacyPolicies, PrivacyPolicy
 
 PAGE = 200
@@ -168,11 +168,12 @@ def _changes(item: Mapping[str, Any], policy: PrivacyPolicy) -> tuple[str | None
 
 def _payload(payload: Any, policy: PrivacyPolicy, changes: Changes, kinds: list[str]) -> None:
     """A customer's message's payload masked as ingest masks it (``logic.ingest.masked``): every string of what the
-    channel sent and of an unsupported item's raw copy; of the mail's part, its subject and quoted history."""
+    channel sent and of an unsupported item's raw copy but its ids, keys, links and the stored mail's place
+    (``privacy.masking.machine_field``, which ingest keeps too); of the mail's part, its subject and quoted history."""
     if not isinstance(payload, dict) or not payload:
         return
     found: list[str] = []
-    masked = {key: value if key in PAYLOAD_KEPT else masked_value(value, policy, found)
+    masked = {key: value if key in PAYLOAD_KEPT or machine_field(key) else masked_payload(value, policy, found)
               for key, value in payload.items()}
     mail = payload.get("email")
     if isinstance(mail, dict):

@@ -12,11 +12,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from aws_lambda_powertools import Logger
+
 from shopdesk.dal import items as it
 from shopdesk.dal.customers import mention_pk, seen_sk
 from shopdesk.dal.privacy import Files, Key, SubjectData
 from shopdesk.dal.unsupported import RETENTION_SECONDS as UNSUPPORTED_SECONDS
 from shopdesk.phone import to_e164
+from shopdesk.privacy.masking import MASK
+
+logger = Logger(child=True)
 
 MAX_CUSTOMERS = 50          # the customer and those merged into them, transitively
 SHARED_FILES = "media/library/"   # a canned response's files, sent to many customers: the shop's, never erased
@@ -42,14 +47,56 @@ class Subject:
         return [row for row in self.items.values() if row.get("type") == kind]
 
 
-def _bucket_files(message: dict[str, Any], media_bucket: str | None) -> list[tuple[str, str]]:
+def _bucket_files(message: dict[str, Any], media_bucket: str | None, mail_bucket: str | None
+                  ) -> list[tuple[str, str]]:
+    """A message's files and its raw mail: the raw mail in ``mail_bucket`` (the function's own setting) under the key
+    the message names; the bucket the message names only when none is set, and unless masked. A message stored while
+    masking still read the whole payload may name the bucket masked ("…-inbound-mail-[BSN •••• 6789]012"), which no
+    S3 request takes."""
     files = [(media_bucket, a["storage_key"]) for a in message.get("attachments") or []
              if isinstance(a, dict) and a.get("storage_key") and media_bucket
              and not str(a["storage_key"]).startswith(SHARED_FILES)]
     source = (message.get("payload") or {}).get("source")
-    if isinstance(source, dict) and source.get("bucket") and source.get("key"):
-        files.append((source["bucket"], source["key"]))
+    if isinstance(source, dict) and source.get("key"):
+        stored = str(source.get("bucket") or "")
+        bucket = mail_bucket or (stored if MASK not in stored else None)
+        if bucket:
+            files.append((bucket, str(source["key"])))
     return files
+
+
+# A stretch a masking pattern rewrote in a key (``privacy.masking._label``): the pattern's name, the mask, and the last
+# four characters of what it hid when it was longer than eight
+_MASKED = re.compile(rf"\[[^\]]*? {re.escape(MASK)}(?: (?P<tail>[^\]]{{4}}))?\]")
+
+
+def _unmasked(files: Files, bucket: str, key: str) -> str | None:
+    """The key a masking pattern rewrote in a message (``_MASKED``) as it is in the bucket: the keys under the part
+    before the first masked stretch (ListObjectsV2) that have the masked key's shape (its other parts as they are, each
+    stretch one or more characters ending in its last four). None when not one key alone has it (gone already, or
+    several alike): nothing is guessed, so no one else's mail is deleted."""
+    parts = _MASKED.split(key)          # text, tail, text, tail, …, text
+    if len(parts) < 3:
+        return None
+    shape = "".join(re.escape(part or "") if index % 2 == 0 else f".+?{re.escape(part or '')}"
+                    for index, part in enumerate(parts))
+    found = [k for k in files.keys(bucket, parts[0]) if re.fullmatch(shape, k, re.DOTALL)]
+    return found[0] if len(found) == 1 else None
+
+
+def _resolved(files: Files | None, found: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The files with each key a masking pattern rewrote read back from its bucket (``_unmasked``); one not found is
+    left out (logged: its message's id is not said, only that one was), and expires with its bucket's lifecycle rule."""
+    kept: list[tuple[str, str]] = []
+    for bucket, key in found:
+        if MASK not in key:
+            kept.append((bucket, key))
+        elif files is not None and (real := _unmasked(files, bucket, key)) is not None:
+            kept.append((bucket, real))
+        elif files is not None:
+            logger.warning("a masked file key names no one object: left to its bucket's expiry",
+                           extra={"bucket": bucket})
+    return list(dict.fromkeys(kept))
 
 
 def conversation_uploads(conversation_id: str) -> str:
@@ -90,10 +137,11 @@ def _pointers_of_records(data: SubjectData, subject: Subject) -> None:
                     subject.add([p for p in rows if p.get("type") == "order_lookup"])
 
 
-def gather(data: SubjectData, customer_id: str, media_bucket: str | None, files: Files | None = None
-           ) -> Subject | None:
+def gather(data: SubjectData, customer_id: str, media_bucket: str | None, files: Files | None = None,
+           mail_bucket: str | None = None) -> Subject | None:
     """The subject, or None when the customer does not exist (or was erased already). With ``files``, the files
-    uploaded for them but never sent too (``_uploads``)."""
+    uploaded for them but never sent too (``_uploads``), and a raw mail's key a masking pattern rewrote read back
+    (``_resolved``). ``mail_bucket``: where SES stores raw mail (the messages name only the key that counts)."""
     first = data.customer(customer_id)
     if not any(row["SK"] == it.META for row in first):
         return None
@@ -142,7 +190,7 @@ def gather(data: SubjectData, customer_id: str, media_bucket: str | None, files:
                 if row.get("assignee") and row.get("status") in ("open", "pending", "snoozed"):
                     subject.assigned.append((conversation_id, row["assignee"]))
             elif row.get("type") == "message":
-                subject.files += _bucket_files(row, media_bucket)
+                subject.files += _bucket_files(row, media_bucket, mail_bucket)
                 if row.get("provider") and row.get("provider_id"):
                     provider_ids.append((row["provider"], row["provider_id"]))
     found = {row["PK"]: row for row in (data.markers(provider_ids) if provider_ids else [])}
@@ -163,6 +211,7 @@ def gather(data: SubjectData, customer_id: str, media_bucket: str | None, files:
                 (f"RATE#webchat-{bucket}#{address}", it.META)
                 for bucket in ("otp", "otp-check", "session", "send", "socket")]))
     _pointers_of_records(data, subject)
+    subject.files = _resolved(files, subject.files)
     if files is not None and media_bucket:
         subject.files += _uploads(files, media_bucket, subject)
 
