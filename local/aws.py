@@ -6,6 +6,7 @@ boto3 call takes the same code path (serialisation, retries, errors) as it does 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import threading
@@ -24,6 +25,10 @@ from local.settings import ACCOUNT_ID, FAKE_ACCESS_KEY, FAKE_SECRET_KEY
 log = logging.getLogger("moto")
 
 
+class _UnreadableBody(Exception):
+    """A request body the keep-alive handler could not read to its end."""
+
+
 class _KeepAliveHandler(MotoRequestHandler):
     """moto's request handler with HTTP/1.1 keep-alive, so a client's pooled connection serves many requests.
 
@@ -33,17 +38,25 @@ class _KeepAliveHandler(MotoRequestHandler):
     on this stack, a third of the CPU a request costs client and server together. Here the body is read
     whole, by its ``Content-Length`` or its chunks, before moto sees the request, so the next request on
     the connection is left where it is; werkzeug's read-dry pass after the response then reads an empty
-    buffer instead of the socket. A client that asks for ``Connection: close`` still gets it.
+    buffer instead of the socket. A client that asks for ``Connection: close`` still gets it. A body that
+    cannot be read (a ``Content-Length`` that is no number, a chunk size that is none, a client gone mid-body)
+    is answered 400 and the connection closed, since where the next request starts is unknown; moto never sees it.
     """
 
     disable_nagle_algorithm = True      # the headers and the body are two writes; neither waits for an ACK
 
     def make_environ(self) -> dict[str, Any]:
         environ = super().make_environ()
-        if environ.get("wsgi.input_terminated"):           # chunked: werkzeug's reader stops at the last chunk
-            body = environ["wsgi.input"].read()
-        else:
-            body = self.rfile.read(int(environ.get("CONTENT_LENGTH") or 0))
+        try:
+            if environ.get("wsgi.input_terminated"):       # chunked: werkzeug's reader stops at the last chunk
+                body = environ["wsgi.input"].read()
+            else:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                if length < 0:
+                    raise ValueError(f"negative Content-Length {length}")
+                body = self.rfile.read(length)
+        except (ValueError, OSError) as exc:               # werkzeug's chunk reader raises OSError
+            raise _UnreadableBody(str(exc)) from exc
         environ["wsgi.input"] = io.BytesIO(body)
         self._socket_input, self.rfile = self.rfile, io.BytesIO()
         return environ
@@ -51,6 +64,10 @@ class _KeepAliveHandler(MotoRequestHandler):
     def run_wsgi(self) -> None:
         try:
             super().run_wsgi()
+        except _UnreadableBody as exc:
+            self.close_connection = True
+            with contextlib.suppress(OSError):             # the client is gone already
+                self.send_error(400, f"unreadable request body: {exc}"[:200])
         finally:
             self.rfile = getattr(self, "_socket_input", self.rfile)
 

@@ -111,3 +111,23 @@ def test_a_client_that_asks_to_close_is_answered_and_closed(aws: Aws) -> None:
         while chunk := raw.recv(65536):
             received += chunk
     assert received.startswith(b"HTTP/1.1 200") and b"ListQueuesResponse" in received
+
+
+@pytest.mark.parametrize("framing", [
+    b"Content-Length: abc\r\n\r\nAction=ListQueues",
+    b"Content-Length: -5\r\n\r\nAction=ListQueues",
+    b"Transfer-Encoding: chunked\r\n\r\nZZZ\r\nAction=ListQueues\r\n0\r\n\r\n",
+], ids=["length not a number", "negative length", "chunk size not a number"])
+def test_a_body_that_cannot_be_read_is_answered_400_and_the_server_goes_on(aws: Aws, framing: bytes) -> None:
+    host, port = aws.endpoint.removeprefix("http://").split(":")
+    head = "".join(f"{k}: {v}\r\n" for k, v in SQS_HEADERS.items())
+    with socket.create_connection((host, int(port)), timeout=5) as raw:
+        raw.sendall(f"POST / HTTP/1.1\r\nHost: {host}\r\n{head}".encode() + framing)
+        # Then an answer comes (none came before: the connection was dropped), and the connection is closed,
+        # since where a next request would start is not known
+        received = b""
+        while chunk := raw.recv(65536):
+            received += chunk
+    assert received.startswith(b"HTTP/1.1 400") and b"unreadable request body" in received
+    # And the endpoint still answers the next client
+    assert _client(aws, "sqs").list_queues()["ResponseMetadata"]["HTTPStatusCode"] == 200
