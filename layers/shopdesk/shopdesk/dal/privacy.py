@@ -324,6 +324,16 @@ class PrivacyJobStore:
         self.table.put({**item, **fields, "status": status, "finished_at": clock.iso(clock.now())})
 
 
+class FilesNotDeleted(RuntimeError):
+    """S3 kept some of the objects a DeleteObjects named (its per-key ``Errors``): how many, and S3's codes (never the
+    keys, which may name the customer's files)."""
+
+    def __init__(self, bucket: str, failed: list[tuple[str, str]]):
+        self.bucket, self.failed = bucket, failed
+        codes = sorted({code for _, code in failed})
+        super().__init__(f"{len(failed)} object(s) of {bucket} not deleted: {', '.join(codes)}")
+
+
 class Files:
     """S3 objects of a customer: attachments, uploads and raw mail (read for an export, deleted for an erase)."""
 
@@ -339,10 +349,18 @@ class Files:
         return [item["Key"] for page in pages for item in page.get("Contents") or []]
 
     def delete(self, bucket: str, keys: Iterable[str]) -> None:
+        """The objects gone, a thousand a request (DeleteObjects). S3 answers such a request 200 and names each key it
+        could not delete in ``Errors`` (access denied, a slow down, an internal error): those raise ``FilesNotDeleted``
+        once every chunk was tried, so the job that asked fails and runs again. A key already gone is no error: S3
+        reports it deleted."""
         keys = list(dict.fromkeys(keys))
+        failed: list[tuple[str, str]] = []
         for start in range(0, len(keys), 1000):
             chunk = [{"Key": k} for k in keys[start:start + 1000]]
-            client("s3").delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})
+            answer = client("s3").delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})
+            failed += [(str(e.get("Key")), str(e.get("Code") or "unknown")) for e in answer.get("Errors") or []]
+        if failed:
+            raise FilesNotDeleted(bucket, failed)
 
     def put(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
         client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type,

@@ -118,14 +118,17 @@ class EmailReceiver:
             self._mask_stored(raw, where["bucket"], where["key"])
         return outcome
 
-    def receive_stored(self, bucket: str, key: str) -> Outcome:
+    def receive_stored(self, bucket: str, key: str, recipients: tuple[str, ...] = ()) -> Outcome:
+        """A mail SES stored in the mail bucket (an S3 event, or an SNS notification naming the bucket and key): its
+        message names where it is (``payload.source``; an unsupported item's copy: ``bucket``, ``key``), so the
+        customer's export and erase find it."""
         stored = self.raw_mail.get(bucket, key)
         if stored is None:      # erased since SES stored it: nothing left to read (the message was stored, or is gone)
             logger.warning("stored mail is gone", extra={"bucket": bucket, "key": key})
             return Outcome()
         if stored.masked:       # our own rewrite's notice, or a late one of SES's: its message was stored before it
             return Outcome()
-        return self.receive_raw(stored.body, where={"bucket": bucket, "key": key})
+        return self.receive_raw(stored.body, recipients, where={"bucket": bucket, "key": key})
 
     def _mask_stored(self, raw: bytes, bucket: str, key: str) -> None:
         """The mail SES stored, written again with what the message masked masked (after the message is stored:
@@ -166,8 +169,8 @@ class EmailReceiver:
         if isinstance(notification, ses.ReceivedEmail):
             if notification.content is not None:
                 self.receive_raw(notification.content, notification.recipients)
-            elif notification.s3 is not None:
-                self.receive_raw(self.store.get(notification.s3.bucket, notification.s3.key), notification.recipients)
+            elif notification.s3 is not None:     # the receipt rule's S3 action, told over SNS: as an S3 event's
+                self.receive_stored(notification.s3.bucket, notification.s3.key, notification.recipients)
             return "received"
         if notification is not None:
             self.processor.process([notification])

@@ -56,13 +56,26 @@ def _bucket_files(message: dict[str, Any], media_bucket: str | None, mail_bucket
     files = [(media_bucket, a["storage_key"]) for a in message.get("attachments") or []
              if isinstance(a, dict) and a.get("storage_key") and media_bucket
              and not str(a["storage_key"]).startswith(SHARED_FILES)]
-    source = (message.get("payload") or {}).get("source")
-    if isinstance(source, dict) and source.get("key"):
-        stored = str(source.get("bucket") or "")
-        bucket = mail_bucket or (stored if MASK not in stored else None)
-        if bucket:
-            files.append((bucket, str(source["key"])))
+    files += _raw_mail((message.get("payload") or {}).get("source"), mail_bucket)
     return files
+
+
+def _raw_mail(where: Any, mail_bucket: str | None) -> list[tuple[str, str]]:
+    """The raw mail a ``{"bucket", "key"}`` names (a message's ``payload.source``, an unsupported mail's copy): in
+    ``mail_bucket`` under its key; in the bucket it names only when none is set, and unless masked."""
+    if not isinstance(where, dict) or not where.get("key"):
+        return []
+    stored = str(where.get("bucket") or "")
+    bucket = mail_bucket or (stored if MASK not in stored else None)
+    return [(bucket, str(where["key"]))] if bucket else []
+
+
+def _unsupported_mail(records: list[dict[str, Any]], mail_bucket: str | None) -> list[tuple[str, str]]:
+    """The raw mail of the unreadable mails among these unsupported records (``logic.email_inbound``: no From, a From
+    that failed its checks, not MIME): each item's copy names where SES stored it, as a message's source does."""
+    return [found for record in records if record.get("provider") == "email"
+            for item in record.get("items") or [] if isinstance(item, dict)
+            for found in _raw_mail(item.get("raw"), mail_bucket)]
 
 
 # A stretch a masking pattern rewrote in a key (``privacy.masking._label``): the pattern's name, the mask, and the last
@@ -211,12 +224,14 @@ def gather(data: SubjectData, customer_id: str, media_bucket: str | None, files:
                 (f"RATE#webchat-{bucket}#{address}", it.META)
                 for bucket in ("otp", "otp-check", "session", "send", "socket")]))
     _pointers_of_records(data, subject)
+    unreadable = _naming(data.unsupported(UNSUPPORTED_SECONDS // 86400), subject.addresses)
+    subject.add(unreadable)
+    subject.files += _unsupported_mail(unreadable, mail_bucket)
     subject.files = _resolved(files, subject.files)
     if files is not None and media_bucket:
         subject.files += _uploads(files, media_bucket, subject)
 
     values = {address for _, address in subject.addresses}
-    subject.add(_naming(data.unsupported(UNSUPPORTED_SECONDS // 86400), subject.addresses))
     for request in data.privacy_requests():        # naming an address of theirs, or covering them
         body = json.loads(request.get("body") or "{}")
         customer = body.get("customer") or {}

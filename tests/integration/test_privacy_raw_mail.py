@@ -1,0 +1,153 @@
+"""The raw mail SES stored, whichever way its notice came, goes with the customer's erase and is in their export; and
+an erase whose file deletes S3 refused is not done."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from shopdesk.dal.aws import client
+from tests.integration.test_email import _deliver, _eml, _post_sns, signer  # noqa: F401 (signer: a fixture)
+from tests.integration.test_privacy import admin, run_jobs, scan
+from tests.integration.test_privacy_mail_source import _archive, _inbound, _raw
+from tests.integration.test_unsupported_items import _records
+from tests.support import sqs_event
+
+
+def _customer(desk: Any, address: str) -> str:
+    return desk.item(f"IDENTITY#email#{address}")["customer_id"]
+
+
+def _erase(desk: Any, customer: str) -> dict[str, Any]:
+    status, started = admin(desk, "POST", f"/admin/customers/{customer}/erase")
+    assert status == 202, started
+    run_jobs(desk)
+    return admin(desk, "GET", f"/admin/privacy/jobs/{started['job_id']}")[1]
+
+
+def test_a_mail_told_over_sns_with_its_s3_location_is_exported_and_erased(desk, signer):  # noqa: F811
+    sign, pem = signer
+    bucket = desk.env["MAIL_BUCKET"]
+    # Given a mail the receipt rule's S3 action stored, told to the email function by SNS (the notice names the bucket
+    # and the key, not the content), and another customer's mail stored alike
+    for ses_id, sender in (("sesid-lee-1", "Lee <lee@customer.example>"),
+                           ("sesid-max-1", "Max <max@customer.example>")):
+        raw = _eml(sender=sender, subject="Parcel", body="Where is my parcel?\n", message_id=f"<{ses_id}@x.example>")
+        desk.client("s3").put_object(Bucket=bucket, Key=f"raw/{ses_id}", Body=raw)
+        received = {"notificationType": "Received",
+                    "mail": {"messageId": ses_id, "destination": ["support@shop.example"]},
+                    "receipt": {"recipients": ["support@shop.example"],
+                                "action": {"type": "S3", "bucketName": bucket, "objectKeyPrefix": "raw/",
+                                           "objectKey": f"raw/{ses_id}",
+                                           "topicArn": "arn:aws:sns:us-east-1:1:in"}}}
+        envelope = sign({"Type": "Notification", "MessageId": f"n-{ses_id}", "TopicArn": "arn:aws:sns:us-east-1:1:in",
+                         "Message": json.dumps(received), "Timestamp": "2026-11-22T22:00:00.000Z"})
+        assert _post_sns(desk, envelope, pem)["statusCode"] == 200
+    # Then the message names where its mail is, as a mail told by the bucket's event does
+    lee, _max = _inbound(desk)
+    assert lee["payload"]["source"] == {"bucket": bucket, "key": "raw/sesid-lee-1"}
+    # And the customer's export holds it, and their erase takes it away; the other customer's mail stays
+    customer = _customer(desk, "lee@customer.example")
+    assert "files/raw/sesid-lee-1.eml" in _archive(desk, customer).namelist()
+    assert _erase(desk, customer)["status"] == "done"
+    assert _raw(desk, bucket) == {"raw/sesid-max-1"}
+
+
+def test_a_mail_kept_as_unsupported_goes_with_the_erase_of_the_customer_it_names(desk):
+    bucket = desk.env["MAIL_BUCKET"]
+    # Given a customer who mailed the shop, then a mail with no From that names them (kept as unsupported: its copy
+    # says where SES stored it), and one that names no one
+    assert _deliver(desk, _eml(sender="Lee <lee@customer.example>", message_id="<u1@customer.example>"), "u1")[
+        "stored"] == 1
+    nameless = b"To: support@shop.example\r\nReply-To: lee@customer.example\r\nSubject: again\r\n\r\nmy order?\r\n"
+    _deliver(desk, nameless, "u2")
+    _deliver(desk, b"To: support@shop.example\r\nSubject: who\r\n\r\nhello\r\n", "u3")
+    assert sorted(i["raw"]["key"] for r in _records(desk) for i in r["items"]) == ["raw/u2", "raw/u3"]
+    customer = _customer(desk, "lee@customer.example")
+    # When an admin exports the customer, then erases them
+    assert "files/raw/u2.eml" in _archive(desk, customer).namelist()
+    assert _erase(desk, customer)["status"] == "done"
+    # Then the unsupported mail's raw copy is gone with theirs; the one naming no one stays
+    assert _raw(desk, bucket) == {"raw/u3"}
+
+
+@pytest.fixture
+def refused_deletes() -> Iterator[dict[str, Any]]:
+    """S3 refusing to delete some keys in a DeleteObjects (AccessDenied in the answer's ``Errors``, the request
+    itself 200), on the functions' own S3 client: ``keys`` is the set refused, ``calls`` the requests seen."""
+    state: dict[str, Any] = {"keys": set(), "calls": 0}
+
+    def keep(params: dict[str, Any], **_: Any) -> None:
+        state["calls"] += 1
+        objects = params["Delete"]["Objects"]
+        state["refused"] = [o["Key"] for o in objects if o["Key"] in state["keys"]]
+        params["Delete"]["Objects"] = [o for o in objects if o["Key"] not in state["keys"]] or [{"Key": "none/x"}]
+
+    def answer(parsed: dict[str, Any], **_: Any) -> None:
+        parsed["Errors"] = [{"Key": key, "Code": "AccessDenied", "Message": "Access Denied"}
+                            for key in state.pop("refused", [])]
+
+    events = client("s3").meta.events
+    events.register("before-parameter-build.s3.DeleteObjects", keep, unique_id="refused-deletes-params")
+    events.register("after-call.s3.DeleteObjects", answer, unique_id="refused-deletes-answer")
+    try:
+        yield state
+    finally:
+        events.unregister("before-parameter-build.s3.DeleteObjects", unique_id="refused-deletes-params")
+        events.unregister("after-call.s3.DeleteObjects", unique_id="refused-deletes-answer")
+
+
+def test_an_erase_whose_delete_s3_refused_for_one_key_is_not_done_and_runs_again(desk, refused_deletes):
+    bucket = desk.env["MAIL_BUCKET"]
+    # Given a customer's two mails
+    for key in ("e1", "e2"):
+        assert _deliver(desk, _eml(sender="Lee <lee@customer.example>", message_id=f"<{key}@customer.example>"),
+                        key)["stored"] == 1
+    customer = _customer(desk, "lee@customer.example")
+    # When their erase runs while S3 refuses to delete one of them
+    refused_deletes["keys"] = {"raw/e2"}
+    status, started = admin(desk, "POST", f"/admin/customers/{customer}/erase")
+    assert status == 202, started
+    sqs, queue = desk.client("sqs"), desk.env["PRIVACY_QUEUE_URL"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    [message] = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10,
+                                    MessageSystemAttributeNames=["All"])["Messages"]
+    result = desk.invoke("privacy", sqs_event([message], arn))
+    # Then the attempt fails (the queue gives it again), the job is not done, and the customer is still there
+    assert refused_deletes["calls"] and result["batchItemFailures"] == [{"itemIdentifier": message["MessageId"]}]
+    job = admin(desk, "GET", f"/admin/privacy/jobs/{started['job_id']}")[1]
+    assert job["status"] == "running", job
+    assert _raw(desk, bucket) == {"raw/e2"} and desk.item(f"CUSTOMER#{customer}") is not None
+    # And when S3 deletes again, the next attempt erases the rest and is done
+    refused_deletes["keys"] = set()
+    sqs.change_message_visibility(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+    run_jobs(desk)
+    job = admin(desk, "GET", f"/admin/privacy/jobs/{started['job_id']}")[1]
+    assert job["status"] == "done", job
+    assert _raw(desk, bucket) == set() and desk.item(f"CUSTOMER#{customer}") is None
+    assert not [i for i in scan(desk) if i.get("type") == "message"]
+
+
+def test_an_erase_s3_keeps_refusing_fails_on_its_last_attempt_and_says_why(desk, refused_deletes):
+    bucket = desk.env["MAIL_BUCKET"]
+    assert _deliver(desk, _eml(sender="Lee <lee@customer.example>", message_id="<f1@customer.example>"),
+                    "f1")["stored"] == 1
+    customer = _customer(desk, "lee@customer.example")
+    refused_deletes["keys"] = {"raw/f1"}
+    status, started = admin(desk, "POST", f"/admin/customers/{customer}/erase")
+    assert status == 202, started
+    sqs, queue = desk.client("sqs"), desk.env["PRIVACY_QUEUE_URL"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    # When every attempt the queue gives is refused
+    for _ in range(5):
+        [message] = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10,
+                                        MessageSystemAttributeNames=["All"])["Messages"]
+        desk.invoke("privacy", sqs_event([message], arn))
+        sqs.change_message_visibility(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+    # Then the job failed, saying why, and the mail is still there to erase again
+    job = admin(desk, "GET", f"/admin/privacy/jobs/{started['job_id']}")[1]
+    assert job["status"] == "failed" and "FilesNotDeleted" in job["error"], job
+    assert _raw(desk, bucket) == {"raw/f1"}
