@@ -90,10 +90,18 @@ def test_every_function_is_in_an_alarm_on_its_errors_and_throttles(metric):
                 watched |= _refs(stat.get("Dimensions"))
         if alarm.get("MetricName") == metric:
             watched |= _refs(alarm.get("Dimensions"))
-    # a function behind a condition has its dead-letter alarm instead (its group alarm would not deploy without it)
-    conditional = {name for name in functions if RESOURCES[name].get("Condition")}
-    missing = functions - conditional - watched
+    missing = functions - watched
     assert missing == set(), f"functions without an alarm on {metric}: {sorted(missing)}"
+
+
+def test_an_alarm_on_a_function_behind_a_condition_has_that_condition():
+    # deployed with the function (the search indexer's alarm with search on), never naming one that is not there
+    conditional = {name for name, r in RESOURCES.items() if r.get("Type") == "AWS::Serverless::Function"
+                   and r.get("Condition")}
+    assert "SearchIndexerFunction" in conditional
+    for name, alarm in _alarms().items():
+        for function in _watched(alarm) & conditional:
+            assert RESOURCES[name].get("Condition") == RESOURCES[function]["Condition"], (name, function)
 
 
 def test_a_sweep_that_stopped_running_is_an_alarm():
