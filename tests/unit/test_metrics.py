@@ -26,3 +26,10 @@ def test_seconds_and_no_negative_values(capsys):
     metrics.count("Nothing", -1)
     [line] = _lines(capsys.readouterr().out)
     assert line["_aws"]["CloudWatchMetrics"][0]["Metrics"] == [{"Name": "AssignmentWaitSeconds", "Unit": "Seconds"}]
+
+
+def test_a_dimension_from_a_fixed_set_is_one_of_it_or_other():
+    from shopdesk.bot import HANDOFF_REASONS
+
+    assert metrics.one_of("send_failed", HANDOFF_REASONS) == "send_failed"
+    assert metrics.one_of("the customer wrote: call me on +31 6 1234 5678", HANDOFF_REASONS) == "other"

@@ -391,3 +391,16 @@ def test_every_dead_letter_queue_is_dealt_with_by_the_redrive_tool_as_its_alarm_
             assert kind == redrive.NOTHING, f"{alarm_name} says purge; --queue {name} redrives"
         elif "redrive" in text:
             assert kind != redrive.NOTHING, f"{alarm_name} says redrive; --queue {name} has nothing to redrive"
+
+
+@pytest.mark.parametrize(("metric", "dimension"), [("BotAnswers", "channel"), ("BotHandoffs", "reason"),
+                                                   ("BotResolved", "why")])
+def test_the_dashboard_graphs_the_bots_figures_by_the_dimension_they_are_counted_by(metric, dimension):
+    # shopdesk.bot.converse and .resolve count them with that one dimension (and the service's)
+    body = RESOURCES["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0]
+    widgets = json.loads(re.sub(r"\$\{[^}]+\}", "x", body))["widgets"]
+    expressions = [m[0]["expression"] for w in widgets for m in w["properties"].get("metrics", [])
+                   if isinstance(m[0], dict) and f'MetricName="{metric}"' in m[0].get("expression", "")]
+    assert len(expressions) == 1, metric
+    schema = re.match(r"SEARCH\('\{([^}]*)\}", expressions[0]).group(1).split(",")
+    assert sorted(schema) == sorted(["shopdesk", dimension, "service"])

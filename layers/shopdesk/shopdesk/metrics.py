@@ -8,12 +8,19 @@ receipt reporting an accepted reply failed or undelivered; by the dispatcher whe
 the send: ``count_failed_receipt``), ``SlaBreaches``, ``RoutingResent`` and ``TimersWithoutRunner`` (a due timer
 it has no runner for: left due) by the sweep, ``AssignmentWaitSeconds`` by the router, ``EventsNotPublished``
 (detail_type; an event published at most once that the bus refused: ``dal.events.publish_or_count``) by the router
-and the sweep. The template's alarms read them (provider failure rate, timers without a runner, events lost).
+and the sweep, ``BotAnswers`` (channel) and ``BotHandoffs`` (reason: one of the fixed ``bot.HANDOFF_REASONS``,
+``one_of``) by the router's bot, ``BotResolved`` (why: ``confirmed`` by the router, ``no_reply`` by the sweep's
+timer), each by the write that made the change, so a work item that runs again counts nothing. The template's alarms
+read some of them (provider failure rate, timers without a runner, events lost); the dashboard shows the bot's.
+
+A dimension's values are few and fixed (channels, providers, reasons, functions): each distinct one is a custom
+metric of its own, billed monthly, so none comes from text or ids.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
@@ -34,6 +41,12 @@ def count_failed_receipt(provider: str) -> None:
     count("RepliesFailed", provider=provider)
     count("RepliesFailed")
     count("RepliesUndelivered")
+
+
+def one_of(value: str, allowed: Collection[str]) -> str:
+    """A dimension's value from a fixed set, or ``other``: every distinct value is a custom metric of its own, billed
+    each month, so a value never comes from what varies without bound."""
+    return value if value in allowed else "other"
 
 
 def seconds(name: str, value: float, **dimensions: str) -> None:

@@ -55,8 +55,8 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from shopdesk import clock
-from shopdesk.bot import BotSettings, BotState, waited_on
+from shopdesk import clock, metrics
+from shopdesk.bot import HANDOFF_REASONS, BotSettings, BotState, waited_on
 from shopdesk.bot.decide import Context, Decision, decide, reports_damage
 from shopdesk.bot.fit import fit_answer
 from shopdesk.bot.orders import ANY_ORDER, OrderStatus
@@ -280,6 +280,8 @@ class Bot:
                 article.id, article.tags, article.translation_of) if article else None)
         except BotRefused:
             return self._stood_back(conv, message_sk)
+        # counted by the write that answered: a record that runs again finds the message answered (``_again``)
+        metrics.count("BotAnswers", channel=conv.channel)
         send_outbound(self.outbound, conv.id, it.message_sk(reply))
         # the answer's write changed the conversation, not its clocks: they move on from the work's read of them
         sla_engine.apply(self.conversations, conv.id,
@@ -332,6 +334,9 @@ class Bot:
                              lambda clocks: clocks.on_status(ConversationStatus.OPEN, answered), self.book)
         else:
             self.store.hand_off(conv, reason, note)
+        # once: the work that runs again finds it handed over (``may_apply``, ``send_failed``). The reasons are a
+        # fixed set; each value is a metric of its own, so nothing else ever becomes one
+        metrics.count("BotHandoffs", reason=metrics.one_of(reason, HANDOFF_REASONS))
         self.conversations.set_conversation_timer(conv.id, BOT_RESOLVE_TIMER, None)
         self._publish("BotHandedOff", conv, handoff_reason=reason)
         logger.info("bot handed over", extra={"conversation_id": conv.id, "reason": reason})

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from shopdesk import clock
+from shopdesk import clock, metrics
 from shopdesk.dal.bot import BotStore
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
@@ -28,6 +28,8 @@ def resolve(conversations: Conversations, customers: Customers, store: BotStore,
     note = timeline.bot_resolved(conv.id, AUTHOR, why)
     conversations.set_status(conv, ConversationStatus.RESOLVED, note, None, identities=slots, reopenable=True,
                              asked=asked)
+    # the status change is conditioned on the status read: only one resolve of it gets here
+    metrics.count("BotResolved", why=why)
     store.mark_resolved(conv.id, conv.bot.article_id if conv.bot else None)
     conversations.set_conversation_timer(conv.id, BOT_RESOLVE_TIMER, None)
     if book is not None:
