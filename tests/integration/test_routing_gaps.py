@@ -1,7 +1,8 @@
 """A customer's message accepted is always routed: the send to the work queue lost after the ingest
-transaction (an SQS error, a function stopped between the two) is made good by a delivery of the same message again
-(the provider's retry, or for Twilio, which never retries, the replay of the request kept in the ingest-retry queue)
-or, when nothing delivers it again, by the sweep; and the router's confirmation takes the work off the marker."""
+transaction (an SQS error, a function stopped between the two) is made good by the sweep, which re-sends the work the
+message's marker keeps, or sooner by a delivery of the same message again (a provider's retry after a function that
+stopped); and the router's confirmation takes the work off the marker. A message stored is answered as stored on
+every channel, and counted, whether its work went or not."""
 
 from __future__ import annotations
 
@@ -13,9 +14,8 @@ from botocore.exceptions import ClientError
 from shopdesk import clock
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import deserialize
-from shopdesk.logic.webhooks import IngestRetry
 from tests.integration.helpers import agent, online, post_twilio
-from tests.support import twilio_form
+from tests.support import http_event, sample, twilio_form
 
 
 def _sms(phone: str, sid: str, text: str = "Where is my order?") -> str:
@@ -38,16 +38,6 @@ def lost_sends(monkeypatch):
     return state
 
 
-@pytest.fixture
-def nothing_kept(monkeypatch):
-    """The ingest-retry queue refuses the request too (SQS down): Twilio is answered 5xx, and with no Fallback URL
-    set nothing delivers the message again."""
-    def keep(self, request, group):
-        raise ClientError({"Error": {"Code": "InternalFailure", "Message": "injected"}}, "SendMessage")
-
-    monkeypatch.setattr(IngestRetry, "keep", keep)
-
-
 def _routed(desk, conv_id: str) -> bool:
     """Whether the router has routed the conversation, as an admin reads it (no team's agent sees it before)."""
     _, body = agent(desk, "GET", f"/agent/conversations/{conv_id}", "root", groups="[admins]")
@@ -62,35 +52,165 @@ def _sweep(desk) -> dict:
     return desk.invoke("sla_sweep", {})
 
 
-def test_a_delivery_again_sends_the_lost_routing_work(desk, lost_sends):
+def _figures(out: str) -> list[dict]:
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{") and '"_aws"' in line]
+
+
+def _received(out: str, channel: str) -> float:
+    """How many messages of ``channel`` the handlers counted in ``MessagesReceived`` (EMF lines on stdout)."""
+    found = [f["MessagesReceived"] for f in _figures(out) if "MessagesReceived" in f and f.get("channel") == channel]
+    return sum(sum(v) if isinstance(v, list) else v for v in found)
+
+
+def _twilio(desk) -> str:
+    answer = post_twilio(desk, _sms("+31611100010", "SMgapch"))
+    assert answer["statusCode"] == 200, answer
+    assert json.loads(answer["headers"]["X-Shopdesk-Outcome"])["stored"] == 1     # stored, not kept for a replay
+    assert json.loads(answer["headers"]["X-Shopdesk-Outcome"])["kept"] == 0
+    return "sms"
+
+
+def _meta(function: str, folder: str, channel: str):
+    def post(desk) -> str:
+        body, sidecar = sample(folder, "text")
+        signature = sidecar["http"]["headers"]["X-Hub-Signature-256"]
+        event = http_event("POST", f"/webhooks/{channel}", body, {"content-type": "application/json",
+                                                                   "x-hub-signature-256": signature})
+        assert desk.invoke(function, event)["statusCode"] == 200
+        return channel
+    return post
+
+
+def _telegram(desk) -> str:
+    body, _ = sample("telegram", "text_captured")
+    event = http_event("POST", "/webhooks/telegram", body, {"content-type": "application/json",
+                                                             "x-telegram-bot-api-secret-token": "test_secret_token-1"})
+    answer = desk.invoke("inbound_telegram", event)
+    assert answer["statusCode"] == 200 and json.loads(answer["body"])["stored"] == 1, answer
+    return "telegram"
+
+
+def _email(desk) -> str:
+    from tests.integration.test_email import _deliver, _eml
+    assert _deliver(desk, _eml(message_id="<gap@customer.example>"), "gap-mail") == {"stored": 1, "duplicates": 0}
+    return "email"
+
+
+def _webchat(desk) -> str:
+    from tests.integration.test_widget import _call, _session
+    status, sent, _ = _call(desk, "POST", "/widget/messages", {"client_message_id": "gap1", "text": "Hello?"},
+                            _session(desk, "visitor-gap"))
+    assert status == 201 and sent["status"] == "stored", sent
+    return "webchat"
+
+
+def _stored(desk) -> dict[str, list[str]]:
+    """Every conversation (an admin's view: unrouted ones too) with the ids of its customer's messages."""
+    _, listed = agent(desk, "GET", "/agent/conversations", "root", query="view=all", groups="[admins]")
+    return {c["id"]: [m["id"] for m in agent(desk, "GET", f"/agent/conversations/{c['id']}", "root",
+                                             groups="[admins]")[1]["messages"] if m["direction"] == "inbound"]
+            for c in listed["items"]}
+
+
+CHANNELS = {"twilio": _twilio, "whatsapp": _meta("inbound_whatsapp", "meta_whatsapp", "whatsapp"),
+            "messenger": _meta("inbound_messenger", "meta_messenger", "messenger"),
+            "instagram": _meta("inbound_instagram", "meta_instagram", "instagram"),
+            "telegram": _telegram, "email": _email, "webchat": _webchat}
+
+
+@pytest.mark.parametrize("post", CHANNELS.values(), ids=CHANNELS.keys())
+def test_a_message_stored_whose_routing_work_the_queue_refused_is_answered_stored_counted_and_routed_by_the_sweep(
+        desk, lost_sends, capsys, caplog, post):
+    # Given the work queue refusing the routing work once the message is stored
     online(desk, "alice")
+    desk.routes_before_agents = False
     lost_sends["left"] = 1
-    answer = post_twilio(desk, _sms("+31611100001", "SMgap1"))  # stored, its work lost: the request is kept
-    assert answer["statusCode"] == 200 and json.loads(answer["headers"]["X-Shopdesk-Outcome"])["kept"] == 1
-    conv = _conversation_of(desk, "+31611100001")              # the message is stored already
+    capsys.readouterr()
+    caplog.clear()
+    # When a customer writes: the provider's call is answered as stored (asserted in ``post``)
+    channel = post(desk)
+    out = capsys.readouterr().out
+    assert lost_sends["left"] == 0                              # the send was refused
+    # Then the message is stored once and counted once, and the log says the sweep sends its work (a warning)
+    [(conv, [_message])] = _stored(desk).items()
+    assert _received(out, channel) == 1
+    [warned] = [r for r in caplog.records if r.getMessage() == "routing work not sent: the sweep sends it"]
+    assert warned.levelname == "WARNING" and warned.conversation_id == conv and warned.work == "inbound"
+    assert [r.getMessage() for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")] == []
+    assert desk.drain_queue(desk.env["INGEST_RETRY_QUEUE_URL"], "inbound_twilio") == 0    # nothing kept to replay
     desk.drain_queue(desk.work_queue_url, "router")
     assert not _routed(desk, conv)
-    # the kept request's replay (as a provider's retry would be): a duplicate, now with its work
-    assert desk.drain_queue(desk.env["INGEST_RETRY_QUEUE_URL"], "inbound_twilio") == 1
-    desk.drain_queue(desk.work_queue_url, "router")
-    assert _routed(desk, conv)
-    _, body = agent(desk, "GET", f"/agent/conversations/{conv}", "alice")
-    assert [m["provider_id"] for m in body["messages"] if m["direction"] == "inbound"] == ["SMgap1"]
-
-
-def test_without_a_retry_the_sweep_sends_it_after_the_grace(desk, lost_sends, nothing_kept):
-    online(desk, "alice")
-    lost_sends["left"] = 1
-    with pytest.raises(ClientError):
-        post_twilio(desk, _sms("+31611100002", "SMgap2"))
-    conv = _conversation_of(desk, "+31611100002")
     assert _sweep(desk)["rerouted"] == 0                      # within the grace: the router may be on it
+    # And after the grace the sweep sends it, the router routes it, and the message is still there once
     clock.set_offset(clock.offset() + 180)
     assert _sweep(desk)["rerouted"] == 1
     desk.drain_queue(desk.work_queue_url, "router")
     assert _routed(desk, conv)
+    assert [len(ids) for ids in _stored(desk).values()] == [1]
     clock.set_offset(clock.offset() + 600)
-    assert _sweep(desk)["rerouted"] == 0                      # confirmed by the router: nothing left to send
+    assert _sweep(desk)["rerouted"] == 0
+
+
+def test_a_delivery_again_sends_routing_work_not_confirmed(desk, lost_sends, capsys):
+    # Given a message stored whose work was lost (answered 200: stored)
+    online(desk, "alice")
+    desk.routes_before_agents = False
+    lost_sends["left"] = 1
+    assert post_twilio(desk, _sms("+31611100001", "SMgap1"))["statusCode"] == 200
+    conv = _conversation_of(desk, "+31611100001")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert not _routed(desk, conv)
+    # When the same message is delivered again (Twilio's Fallback URL call, a provider's retry after a function
+    # that stopped between the store and the send): a duplicate, and its work goes now
+    answer = post_twilio(desk, _sms("+31611100001", "SMgap1"))
+    assert answer["statusCode"] == 200 and json.loads(answer["headers"]["X-Shopdesk-Outcome"])["duplicates"] == 1
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert _routed(desk, conv)
+    _, body = agent(desk, "GET", f"/agent/conversations/{conv}", "alice")
+    assert [m["provider_id"] for m in body["messages"] if m["direction"] == "inbound"] == ["SMgap1"]
+    assert _received(capsys.readouterr().out, "sms") == 1         # counted once: the duplicate is not
+
+
+def test_a_duplicate_whose_work_the_queue_refuses_again_is_answered_and_left_to_the_sweep(desk, lost_sends):
+    online(desk, "alice")
+    desk.routes_before_agents = False
+    lost_sends["left"] = 2
+    assert post_twilio(desk, _sms("+31611100006", "SMgap6"))["statusCode"] == 200
+    answer = post_twilio(desk, _sms("+31611100006", "SMgap6"))
+    assert answer["statusCode"] == 200 and json.loads(answer["headers"]["X-Shopdesk-Outcome"])["duplicates"] == 1
+    assert lost_sends["left"] == 0
+    conv = _conversation_of(desk, "+31611100006")
+    clock.set_offset(clock.offset() + 180)
+    assert _sweep(desk)["rerouted"] == 1
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert _routed(desk, conv)
+
+
+def test_a_rating_whose_work_the_queue_refused_is_stored_and_its_follow_up_sent_by_the_sweep(desk, monkeypatch):
+    from shopdesk.dal.queues import Queue
+    from tests.integration.test_csat import _kinds, _resolved_sms_conversation, _settings
+    _settings(desk)
+    conv = _resolved_sms_conversation(desk, "+31611100007", "SMgap7")
+    refused: list[str] = []
+    real = Queue.send
+
+    def send(self, body, *args, **kwargs):
+        if body.get("kind") == "csat" and not refused:
+            refused.append(body["message_id"])
+            raise ClientError({"Error": {"Code": "InternalFailure", "Message": "injected"}}, "SendMessage")
+        return real(self, body, *args, **kwargs)
+
+    monkeypatch.setattr(Queue, "send", send)
+    answer = post_twilio(desk, _sms("+31611100007", "SMgap7a", "5"))
+    assert answer["statusCode"] == 200 and json.loads(answer["headers"]["X-Shopdesk-Outcome"])["stored"] == 1
+    [rating] = _kinds(desk, conv, "csat_answer")
+    assert refused == [rating["id"]]
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert _kinds(desk, conv, "csat_follow_up") == []
+    clock.set_offset(clock.offset() + 180)
+    assert _sweep(desk)["rerouted"] == 1
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert len(_kinds(desk, conv, "csat_follow_up")) == 1
 
 
 def test_routed_messages_leave_nothing_for_the_sweep(desk, monkeypatch):
@@ -135,15 +255,14 @@ def test_work_done_twice_changes_nothing_people_changed(desk):
     assert len([m for m in body["messages"] if m["kind"] == "acknowledgement"]) <= 1
 
 
-def test_a_sweep_short_of_time_leaves_the_routing_work_for_the_next_one(desk, lost_sends, nothing_kept):
+def test_a_sweep_short_of_time_leaves_the_routing_work_for_the_next_one(desk, lost_sends):
     # Given three customers' routing work lost (or the router far behind) past the grace
     from tests.integration.test_sla_sweep import Context
     online(desk, "alice")
     lost_sends["left"] = 3
     convs = []
     for n in range(3):
-        with pytest.raises(ClientError):
-            post_twilio(desk, _sms(f"+3161110002{n}", f"SMgapt{n}"))
+        assert post_twilio(desk, _sms(f"+3161110002{n}", f"SMgapt{n}"))["statusCode"] == 200
         convs.append(_conversation_of(desk, f"+3161110002{n}"))
     clock.set_offset(clock.offset() + 180)
     sweep = desk.handler("sla_sweep")

@@ -41,7 +41,7 @@ from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import TransactionCancelled, Update
 from shopdesk.ids import new_id
 from shopdesk.logic.email_thread import email_thread
-from shopdesk.logic.work import CsatWork, send_outbound
+from shopdesk.logic.work import CsatWork, send_kept, send_outbound
 from shopdesk.models import Direction, Message
 
 logger = Logger(child=True)
@@ -129,7 +129,7 @@ def take(identity: IdentityRecord | None, message: Message, *, provider: str, pr
                            work=task, unless_erased=unless_erased)
         except SurveyClosed:
             return None
-        work.send(task, group=pending.conversation_id, dedup_id=answer.id)
+        send_kept(work, task)             # refused, the sweep sends it: the rating is stored
         logger.info("csat answered", extra={"conversation_id": pending.conversation_id, "score": rating.score,
                                             "source": rating.source})
         return Taken(pending.conversation_id, answer)

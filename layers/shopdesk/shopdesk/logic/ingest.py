@@ -3,7 +3,9 @@
 Budget per message: one GetItem (the identity tells where it belongs), one TransactWriteItems
 (dedupe marker + message + conversation, or a whole new conversation), one SQS SendMessage. The marker
 keeps the routing work until the router confirms it, so a send lost after the transaction is made good
-by the provider's retry (a duplicate re-sends it) or by the sweep (``dal.conversations._marker_op``).
+by the sweep (``dal.conversations._marker_op``), or sooner by a delivery of the message again (a duplicate
+re-sends it). Once the transaction is done the message is stored: a send the queue refuses is a warning
+(``logic.work.send_kept``), and the provider is answered 2xx and the message counted as any other.
 A conversation the bot resolved is remembered by the identity, and the customer's next message reopens it
 within the same budget (``reopen_inbound``); one a person resolved stays resolved: the next message starts
 another.
@@ -39,7 +41,7 @@ from shopdesk.errors import Conflict, DuplicateDelivery
 from shopdesk.ids import new_id
 from shopdesk.logic.email_thread import thread_references
 from shopdesk.logic.timeline import kept_resolved, preview, reopened_by_customer, thanks_kept
-from shopdesk.logic.work import NOT_WRITTEN, inbound_work, send_inbound
+from shopdesk.logic.work import NOT_WRITTEN, inbound_work, send_kept
 from shopdesk.models import (
     Attachment,
     Conversation,
@@ -234,7 +236,7 @@ def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
                 return done(_duplicate(duplicate, work))
             except StaleConversation:
                 continue      # resolved a moment ago: try the next candidate, else start the next conversation
-            send_inbound(work, routing)
+            send_kept(work, routing)
             return done(IngestResult("stored", target, message.id, message_sk=_sk(message)))
         reopenable = identity.reopenable_conversation_id if identity is not None and not expected_open else None
         automatic = inbound.email is not None and inbound.email.auto_submitted      # an out-of-office reopens nothing
@@ -357,7 +359,7 @@ def _start(inbound: InboundMessage, identity: IdentityRecord | None, expected_op
     conversations.start_conversation(provider=inbound.provider, provider_id=inbound.provider_id,
                                      conversation=conversation, message=message, identity=identity,
                                      expected_open=expected_open, work=routing, unless_erased=unless_erased)
-    send_inbound(work, routing)
+    send_kept(work, routing)
     return IngestResult("stored", conversation.id, message.id, new_conversation=True, message_sk=_sk(message))
 
 
@@ -373,16 +375,16 @@ def _reopen(inbound: InboundMessage, identity: IdentityRecord, conversation_id: 
                                  channel=inbound.channel, route=route.model_dump(mode="json", exclude_none=True),
                                  preview=preview(inbound.text, len(inbound.attachments)), identity=identity,
                                  note=note, work=routing, unless_erased=unless_erased)
-    send_inbound(work, routing)
+    send_kept(work, routing)
     return IngestResult("stored", conversation_id, message.id, message_sk=_sk(message))
 
 
 def _duplicate(duplicate: DuplicateDelivery, work: Queue) -> IngestResult:
     """A delivery we have. If its routing was never confirmed (the first delivery's send to the work queue
-    failed, or the function stopped before it), send it now: the provider's retry closes the gap at once,
+    failed, or the function stopped before it), send it now: a delivery again closes the gap before the sweep does,
     and a copy of work already sent is dropped by the queue's deduplication or done harmlessly again."""
     if duplicate.unrouted:
-        send_inbound(work, duplicate.unrouted)
+        send_kept(work, duplicate.unrouted)
     return IngestResult("duplicate")
 
 

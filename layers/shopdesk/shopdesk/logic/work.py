@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+from aws_lambda_powertools import Logger
 from pydantic import BaseModel, Field
 
 from shopdesk import clock
@@ -15,6 +16,8 @@ from shopdesk.ids import new_id
 from shopdesk.logic.evidence import may_hold_addresses, signed_email
 from shopdesk.logic.refused import persons_reply
 from shopdesk.models import Conversation, Message
+
+logger = Logger(child=True)
 
 NOT_WRITTEN = frozenset({"auto_reply", "opt_out", "opt_in"})    # kinds of inbound message that ask nothing
 
@@ -143,6 +146,21 @@ def send_outbound(queue: Queue, conversation_id: str, message_sk: str) -> None:
 def send_inbound(queue: Queue, work: dict[str, Any]) -> None:
     """Send (or send again: the same deduplication id, so a copy within five minutes is dropped) a message's work."""
     queue.send(work, group=work["conversation_id"], dedup_id=work["message_id"])
+
+
+def send_kept(queue: Queue, work: dict[str, Any]) -> bool:
+    """Send the work of a customer's message just stored, which its marker keeps until the router confirms it
+    (``Conversations._marker_op``). The queue refusing it fails nothing: the message is stored, and the sweep sends
+    the work after the grace (``logic.sla.resend_unrouted``), so the provider is answered as for any message stored
+    and nothing is delivered again for it. False when it did not go (a warning)."""
+    try:
+        send_inbound(queue, work)
+    except Exception:
+        logger.warning("routing work not sent: the sweep sends it", exc_info=True, extra={
+            "conversation_id": work.get("conversation_id"), "message_id": work.get("message_id"),
+            "work": work.get("kind")})
+        return False
+    return True
 
 
 def enqueue_inbound(queue: Queue, conversation_id: str, message: Message, team: str = "default", *,
