@@ -21,7 +21,8 @@ a content type, is base64 with ``isBase64Encoded: true``, as the HTTP API does.
 Local-only routes (``/_local/...``): ``GET health``, ``GET token?agent=``, ``GET agents``, ``GET|POST clock``,
 ``POST schedules/<function>/run``, ``GET|DELETE outbox``, ``GET|DELETE events``,
 ``GET|POST|DELETE sandbox/faults``, ``GET|POST|DELETE aws/faults`` (local.aws_faults),
-``GET functions``, ``POST email[?wait=1][&to=...]``,
+``GET functions``, ``POST functions/<function>/invoke`` (Lambda's asynchronous invocation, the body its event: 202),
+``POST email[?wait=1][&to=...]``,
 ``GET websocket`` (the WebSocket API's URL), ``GET aws`` (the emulated AWS endpoint and region), ``GET shop``
 (the demo shop's site, local/shop.py) and the
 WebSocket APIs' ``@connections`` (local.live).
@@ -286,6 +287,7 @@ class Gateway:
             ("POST", re.compile(r"^/_local/aws/faults$"), self._add_aws_fault),
             ("DELETE", re.compile(r"^/_local/aws/faults$"), self._clear_aws_faults),
             ("GET", re.compile(r"^/_local/functions$"), self._functions),
+            ("POST", re.compile(r"^/_local/functions/(?P<id>[^/]+)/invoke$"), self._invoke_async),
             ("POST", re.compile(r"^/_local/email$"), self._email),
             ("POST", re.compile(r"^/_local/commerce/webhooks$"), self._commerce_webhook),
             ("GET", re.compile(r"^/_local/websocket$"), self._websocket),
@@ -619,6 +621,20 @@ class Gateway:
 
     def _functions(self, request: Request) -> Reply:
         return Reply.json(200, {"functions": self.stack.describe_functions()})
+
+    def _invoke_async(self, request: Request) -> Reply:
+        """Lambda's asynchronous invocation (InvocationType Event) of a function, the body its event: 202 at once,
+        then run as an S3 event is (retried, then its OnFailure destination and DeadLetterQueue: local.s3events).
+        A redrive of an asynchronous invocation's dead-letter queue uses it (scripts/redrive.py, inbound-mail)."""
+        logical_id = request.params["id"]
+        if logical_id not in self.stack.catalog.functions:
+            return Reply.json(404, {"message": f"no function {logical_id!r} (GET /_local/functions lists them)"})
+        try:
+            event = json.loads(request.body or b"")
+        except ValueError:
+            return Reply.json(400, {"message": "the body must be the event, as JSON"})
+        self.stack.s3_notifications.invoker.submit(logical_id, event, "invoke (Event)", lambda attempt: None)
+        return Reply.json(202, {"function": logical_id})
 
     def _websocket(self, request: Request) -> Reply:
         return Reply.json(200, {"url": self.stack.websocket_url})

@@ -14,7 +14,8 @@ Every dead-letter queue of the template is a ``--queue``; what each holds and wh
 |                      |                              | not take, replayed by `InboundTwilioFunction`), same group     |
 | `privacy`            | `PrivacyDeadLetterQueue`     | back to `PrivacyQueue` (export and erase jobs), same group     |
 | `inbound-mail`       | `InboundMailDeadLetterQueue` | `InboundEmailFunction` invoked again with each message (the S3 |
-|                      |                              | event Lambda could not process), asynchronously; AWS only      |
+|                      |                              | event Lambda could not process), asynchronously (the local     |
+|                      |                              | stack: ``POST /_local/functions/<id>/invoke``)                 |
 | `email-events`       | `EmailEventsDeadLetterQueue` | POSTed again to the SES receipts webhook: each message is the  |
 |                      |                              | signed SNS notification SNS could not deliver                  |
 | `sweep`              | `SweepDeadLetterQueue`       | nothing to redrive: purge                                      |
@@ -267,7 +268,9 @@ def move(sqs: Any, dlq_url: str, target_url: str, *, limit: int | None = None, d
 
 def invoke(sqs: Any, lambda_client: Any, dlq_url: str, function_name: str, *, limit: int | None = None,
            dry_run: bool = False) -> Moved:
-    """Each message of an asynchronous invocation's dead-letter queue is the event: invoke it again."""
+    """Each message of an asynchronous invocation's dead-letter queue holds the event (``_event_of``): invoke it
+    again. ``lambda_client``:
+    boto3's (Invoke, InvocationType Event), or ``LocalInvoker`` on the local stack."""
     if dry_run:
         return Moved(moved=show(sqs, dlq_url, limit=limit, verb=f"would invoke {function_name} with"))
     result = Moved()
@@ -278,13 +281,49 @@ def invoke(sqs: Any, lambda_client: Any, dlq_url: str, function_name: str, *, li
         if not messages:
             break
         for m in messages:
-            answer = lambda_client.invoke(FunctionName=function_name, InvocationType="Event", Payload=m["Body"])
+            answer = lambda_client.invoke(FunctionName=function_name, InvocationType="Event",
+                                          Payload=_event_of(m["Body"]))
             if answer.get("StatusCode") == 202:
                 sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=m["ReceiptHandle"])
                 result.moved += 1
             else:
                 result.failed += 1
     return result
+
+
+def _event_of(body: str) -> str:
+    """The event a dead-lettered asynchronous invocation had: an OnFailure destination's message is Lambda's
+    invocation record, the event in its ``requestPayload``; a DeadLetterQueue's is the event itself."""
+    try:
+        record = json.loads(body)
+    except ValueError:
+        return body
+    if isinstance(record, dict) and "requestPayload" in record and "requestContext" in record:
+        return json.dumps(record["requestPayload"])
+    return body
+
+
+@dataclass
+class LocalInvoker:
+    """Lambda's asynchronous Invoke on the local stack, which runs functions without Lambda: the event is posted to
+    ``POST /_local/functions/<logical id>/invoke``, which answers 202 and runs it as Lambda would (retries, then the
+    function's dead-letter queue)."""
+
+    base_url: str
+
+    def invoke(self, *, FunctionName: str, InvocationType: str, Payload: str) -> dict[str, Any]:
+        request = urllib.request.Request(f"{self.base_url}/_local/functions/{FunctionName}/invoke",
+                                         data=Payload.encode(), method="POST",
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                return {"StatusCode": answer.status}
+        except urllib.error.HTTPError as exc:
+            print(f"not invoked: {FunctionName}: HTTP {exc.code}", file=sys.stderr)
+            return {"StatusCode": exc.code}
+        except OSError as exc:
+            print(f"not invoked: {FunctionName}: {exc}", file=sys.stderr)
+            return {"StatusCode": 0}
 
 
 def post(sqs: Any, dlq_url: str, endpoint: str, *, limit: int | None = None, dry_run: bool = False) -> Moved:
@@ -382,12 +421,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="a queue with nothing to redrive: print every message, then delete it")
     args = parser.parse_args(argv)
     dlq_name, target_name, kind = QUEUES[args.queue]
-    redriving = not (args.dry_run or args.discard or args.purge)
     if args.purge and kind != NOTHING:
         parser.error(f"--queue {args.queue} is redriven after the fix; --discard <id> drops a message no fix mends")
-    if redriving and kind == "function" and not args.stack:
-        parser.error(f"--queue {args.queue} re-invokes a Lambda function: AWS only (give --stack)")
-    # the target: a queue's URL or a webhook's address; a function's name, in AWS (locally its logical id, shown)
+    # the target: a queue's URL or a webhook's address; a function's name, in AWS (locally its logical id)
     names = (dlq_name, target_name) if kind != NOTHING and not (args.discard or args.purge) else (dlq_name,)
     client_args, where = _resources(args, names)
     sqs = boto3.client("sqs", **client_args)
@@ -412,8 +448,9 @@ def main(argv: list[str] | None = None) -> int:
     elif kind == "webhook":
         result = post(sqs, dlq_url, where[-1], limit=args.max, dry_run=args.dry_run)
     else:
-        result = invoke(sqs, boto3.client("lambda", **client_args), dlq_url, where[-1], limit=args.max,
-                        dry_run=args.dry_run)
+        functions = boto3.client("lambda", **client_args) if args.stack else \
+            LocalInvoker(f"http://127.0.0.1:{_local_port()}")
+        result = invoke(sqs, functions, dlq_url, where[-1], limit=args.max, dry_run=args.dry_run)
     done, would = {"queue": ("moved", "would move"), "webhook": ("posted", "would post"),
                    "function": ("invoked", "would invoke")}[kind]
     print(f"{args.queue}: {would if args.dry_run else done} {result.moved}, failed {result.failed}")

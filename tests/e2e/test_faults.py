@@ -114,6 +114,44 @@ def test_a_lost_send_to_the_work_queue_is_made_good(stack, faults):
         assert _inbound_ids(stack, phone) == [f"SMsqs{n:02d}"]
 
 
+def test_a_mail_the_table_refused_waits_in_its_dead_letter_queue_and_the_local_redrive_stores_it(
+        stack, faults, monkeypatch, capsys):
+    import boto3
+    from scripts import redrive
+    # Given a mail whose function failed its three attempts (the table throttled): its S3 event is dead-lettered
+    faults(operation="dynamodb:TransactWriteItems", error="ProvisionedThroughputExceededException", times=100_000)
+    raw = (b"From: Grace <grace@customer.example>\r\nTo: support@shop.example\r\nSubject: Parcel\r\n"
+           b"Message-ID: <redrive-1@customer.example>\r\n\r\nWhere is my parcel?\r\n")
+    assert stack.post("/_local/email?wait=1", data=raw, headers={"Content-Type": "message/rfc822"}).status == 202
+    aws = stack.get("/_local/aws").json()
+    sqs = boto3.client("sqs", endpoint_url=aws["endpoint"], region_name=aws["region"], aws_access_key_id="local",
+                       aws_secret_access_key="local")
+    dlq = sqs.get_queue_url(QueueName="shopdesk-dev-inbound-mail-dlq")["QueueUrl"]
+
+    def waiting() -> int:
+        return int(sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])
+                   ["Attributes"]["ApproximateNumberOfMessages"])
+
+    assert stack.wait_for(lambda: waiting() == 1, timeout=30)
+    stack.delete("/_local/aws/faults")
+    # When the operator redrives it on the local stack, as the dry run says
+    monkeypatch.setenv("PORT", stack.url.rsplit(":", 1)[-1].strip("/"))
+    assert redrive.main(["--queue", "inbound-mail", "--dry-run"]) == 0
+    assert "inbound-mail: would invoke 1, failed 0" in capsys.readouterr().out
+    assert redrive.main(["--queue", "inbound-mail"]) == 0
+    assert "inbound-mail: invoked 1, failed 0" in capsys.readouterr().out
+    # Then the function runs it again and the mail is stored, once, and the dead-letter queue is empty
+    token = stack.token("alice")
+
+    def stored() -> list[str]:
+        hits = stack.get("/agent/search?q=grace%40customer.example", token=token).json()["conversations"]
+        return [m["text"] for c in hits for m in stack.get(f"/agent/conversations/{c['id']}", token=token).json()
+                ["messages"] if m["direction"] == "inbound"]
+
+    assert stack.wait_for(stored, timeout=30) == ["Where is my parcel?"]
+    assert waiting() == 0
+
+
 def test_a_fault_rule_is_checked(stack):
     assert stack.post("/_local/aws/faults", json={"operation": "dynamodb", "error": "Nope"}).status == 400
     assert stack.post("/_local/aws/faults", json={"operation": "dynamodb:GetItem", "error": "Nope"}).status == 400

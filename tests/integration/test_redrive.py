@@ -85,10 +85,65 @@ def test_an_asynchronous_invocation_is_invoked_again_and_then_deleted(sqs):
     assert sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=0).get("Messages", []) == []
 
 
-def test_a_function_queue_is_refused_without_a_stack(capsys):
-    with pytest.raises(SystemExit):
-        redrive.main(["--queue", "inbound-mail", "--endpoint-url", "http://127.0.0.1:9"])
-    assert "AWS only" in capsys.readouterr().err
+@pytest.fixture
+def local_stack(monkeypatch):
+    """The local stack's invoke route as a stub (``POST /_local/functions/<id>/invoke``): what was posted, and the
+    status it answers."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: dict = {"posted": [], "status": 202}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            seen["posted"].append((self.path, json.loads(body)))
+            self.send_response(seen["status"])
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("PORT", str(server.server_address[1]))
+    yield seen
+    server.shutdown()
+
+
+def test_a_function_queue_is_invoked_again_through_the_local_stack(sqs, moto_endpoint, local_stack, capsys):
+    # Given two S3 events in the local stack's mail dead-letter queue: one as the OnFailure destination keeps it
+    # (Lambda's invocation record, the template's), one as a DeadLetterQueue would (the event itself)
+    stage = f"t{uuid.uuid4().hex[:8]}"
+    dlq = sqs.create_queue(QueueName=f"shopdesk-{stage}-inbound-mail-dlq")["QueueUrl"]
+    events = [{"Records": [{"s3": {"object": {"key": f"raw/{n}"}}}]} for n in range(2)]
+    bodies = [{"version": "1.0", "requestContext": {"condition": "RetriesExhausted", "approximateInvokeCount": 3},
+               "requestPayload": events[0], "responsePayload": {"errorType": "ClientError"}}, events[1]]
+
+    def dead_letters() -> None:
+        for body in bodies:
+            sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps(body))
+
+    dead_letters()
+    local = ["--queue", "inbound-mail", "--endpoint-url", moto_endpoint, "--stage", stage]
+    # When the stack refuses the invocation, the messages stay and the redrive says it failed
+    local_stack["status"] = 500
+    assert redrive.main(local) == 1
+    assert "inbound-mail: invoked 0, failed 2" in capsys.readouterr().out
+    assert int(sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
+               ["Attributes"]["ApproximateNumberOfMessagesNotVisible"]) == 2     # kept, out of sight a while
+    sqs.purge_queue(QueueUrl=dlq)
+    dead_letters()
+    local_stack["posted"].clear()
+    # When it takes them (202, as Lambda's asynchronous invocation), each event is invoked again and deleted
+    local_stack["status"] = 202
+    assert redrive.main(local) == 0
+    assert "inbound-mail: invoked 2, failed 0" in capsys.readouterr().out
+    assert sorted(local_stack["posted"], key=str) == sorted(
+        [("/_local/functions/InboundEmailFunction/invoke", e) for e in events], key=str)
+    assert _left(sqs, dlq) == []
 
 
 # ------------------------------------------------------------------------------ seeing, discarding, purging
