@@ -258,6 +258,14 @@ class FunctionPool:
                 self._forget(worker)
             self._cond.notify()
 
+    def describe(self) -> list[dict[str, Any]]:
+        """The environments alive now: their number, process id (a fault test kills one, as Lambda loses an
+        environment: an invocation it was running fails with ``Runtime.ExitError``, and the next one starts a new
+        environment) and whether one is serving an invocation."""
+        with self._cond:
+            return [{"environment": w.number, "pid": w.process.pid, "busy": w not in self._idle}
+                    for w in sorted(self._all, key=lambda w: w.number) if w.alive]
+
     def close(self) -> list[Worker]:
         """Refuse new invocations and end every worker's input; returns the workers to stop."""
         with self._cond:

@@ -355,6 +355,7 @@ class Stack:
                 "streams": [f"{s.event}: {s.stream_arn} (from {s.starting_position})" for s in spec.streams],
                 "schedules": [f"{s.event}: {s.expression}" for s in spec.schedules],
                 "s3": [source.describe() for source in self._s3_sources(logical_id)],
+                "workers": self.runtime.pools[logical_id].describe(),
             }
             for logical_id, spec in self.catalog.functions.items()
         }

@@ -20,6 +20,7 @@ import hmac
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -662,6 +663,22 @@ def test_functions_are_listed(fake: StackClient) -> None:
     assert "PUT /agent/me/presence (AgentJwt)" in functions["AgentFunction"]["routes"]
     assert functions["SweepFunction"]["schedules"] == ["EveryMinute: rate(1 minute)"]
     assert functions["WorkerFunction"]["queues"][0].endswith("e2e-e2e-work.fifo")
+
+
+def test_a_functions_environments_are_listed_with_their_process_and_one_killed_is_replaced(fake: StackClient) -> None:
+    echo(fake)
+
+    def environments() -> list[dict[str, Any]]:
+        return fake.get("/_local/functions").json()["functions"]["EchoFunction"]["workers"]
+
+    listed = environments()
+    assert listed and all(isinstance(w["pid"], int) and w["busy"] is False for w in listed)
+    for worker in listed:           # every warm environment of the function lost
+        os.kill(worker["pid"], signal.SIGKILL)
+    assert fake.wait_for(lambda: environments() == [] or None, timeout=10)
+    assert echo(fake)["invocations_in_this_environment"] == 1          # a new environment: a cold start
+    [fresh] = environments()
+    assert fresh["pid"] not in {w["pid"] for w in listed}
 
 
 # ---------------------------------------------------------------- SQS event source
