@@ -1980,15 +1980,18 @@ def _bill_of(meter: Meter, function: str) -> Decimal:
     return Decimal(bill(usage)["total"])
 
 
-def alarm_metrics() -> int:
+def alarm_metrics(conditional: bool = False) -> int:
     """The metrics the template's alarms watch, as CloudWatch bills them: one for an alarm on one metric, one per
-    metric a metric-math alarm reads (its expressions are free)."""
-    alarms = [r["Properties"] for r in _template()["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    metric a metric-math alarm reads (its expressions are free). Those a default deploy has; with ``conditional``,
+    those only a parameter's condition deploys (search's, with ``SearchEngine`` other than ``none``) instead."""
+    alarms = [r["Properties"] for r in _template()["Resources"].values()
+              if r["Type"] == "AWS::CloudWatch::Alarm" and ("Condition" in r) is conditional]
     return sum(sum(1 for m in alarm["Metrics"] if "MetricStat" in m) if "Metrics" in alarm else 1 for alarm in alarms)
 
 
 def monitoring_monthly(custom_metrics: int) -> dict[str, Any]:
-    """The operator's side a month: the template's alarms (by the metrics they read) and dashboards, and the custom
+    """The operator's side a month: the template's alarms a default deploy has (by the metrics they read; search's
+    add ``alarm_metrics_with_search`` at $0.10 each when it is on) and dashboards, and the custom
     metrics the functions' EMF lines define (``custom_metrics``: those the workload's invocations wrote, each billed
     for a month it receives data; failures it has none of, such as ``RepliesFailed``, add theirs when they happen)."""
     dashboards = sum(1 for r in _template()["Resources"].values() if r["Type"] == "AWS::CloudWatch::Dashboard")
@@ -1998,7 +2001,8 @@ def monitoring_monthly(custom_metrics: int) -> dict[str, Any]:
     usage.add("cloudwatch.custom_metric_months", custom_metrics)
     lines = bill(usage)["by_line"]
     return {"usd": float(round(sum(lines.values()), 2)), "alarm_metrics": alarm_metrics(), "dashboards": dashboards,
-            "custom_metrics": custom_metrics, "by_line": {k: float(round(v, 2)) for k, v in lines.items()}}
+            "custom_metrics": custom_metrics, "by_line": {k: float(round(v, 2)) for k, v in lines.items()},
+            "alarm_metrics_with_search": alarm_metrics(conditional=True)}
 
 
 def fixed_monthly(idle: dict[str, Any], reconnect_usd: Decimal | None = None,
@@ -2085,7 +2089,8 @@ def report(result: dict[str, Any]) -> str:
     if "monitoring" in fixed:
         watch = fixed["monitoring"]
         lines.append(f"  and monitoring ${watch['usd']}: {watch['alarm_metrics']} alarm metrics, {watch['dashboards']} "
-                     f"dashboard, {watch['custom_metrics']} custom metrics the workload wrote ({watch['by_line']})")
+                     f"dashboard, {watch['custom_metrics']} custom metrics the workload wrote ({watch['by_line']}); "
+                     f"{watch['alarm_metrics_with_search']} alarm metrics more with search on")
     lines.append(f"  and per agent: the inbox socket's connection minutes ${fixed['inbox_connection_minutes']} "
                  f"({fixed['inbox_connection_minutes_per_agent_month']} a month)")
     if "inbox_reconnects" in fixed:

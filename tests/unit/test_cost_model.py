@@ -360,11 +360,18 @@ def test_the_operators_side_is_a_fixed_cost_read_from_the_template_and_the_workl
     template = cost._template()["Resources"]
     alarms = [r["Properties"] for r in template.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
     # an alarm on one metric is one; a metric-math alarm is each metric it reads (the DLQ alarms read two)
-    assert cost.alarm_metrics() > len(alarms)
+    assert cost.alarm_metrics() > len(alarms) - 3
+    # those a parameter's condition deploys (search's, off by default as in the workload) are apart
+    conditional = [r for r in template.values() if r["Type"] == "AWS::CloudWatch::Alarm" and "Condition" in r]
+    assert conditional and all(r["Condition"] == "SearchOn" for r in conditional)
+    assert cost.alarm_metrics(conditional=True) == sum(
+        sum(1 for m in r["Properties"]["Metrics"] if "MetricStat" in m) if "Metrics" in r["Properties"] else 1
+        for r in conditional) > 0
     dlq = template["WorkNewDeadLetterAlarm"]["Properties"]
     assert sum(1 for m in dlq["Metrics"] if "MetricStat" in m) == 2
     watch = cost.monitoring_monthly(custom_metrics=20)
     assert watch["dashboards"] == 1 and watch["custom_metrics"] == 20
+    assert watch["alarm_metrics_with_search"] == cost.alarm_metrics(conditional=True)
     assert watch["by_line"] == {"cloudwatch.alarm_metric_months": round(0.10 * cost.alarm_metrics(), 2),
                                 "cloudwatch.dashboard_months": 3.0, "cloudwatch.custom_metric_months": 6.0}
     assert watch["usd"] == round(sum(watch["by_line"].values()), 2)
