@@ -422,3 +422,32 @@ def test_a_comment_written_as_a_spreadsheet_formula_is_text_in_the_csv(desk, for
     # the customer's words are all there, as text a spreadsheet shows and never runs
     assert "'" + formula in cells, cells
     assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in cells), cells
+
+
+def test_a_delayed_survey_whose_scheduling_met_another_transaction_is_scheduled_still(desk, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from shopdesk.dal import aws
+
+    _settings(desk, delay_s=600)
+    client = aws.client("dynamodb")
+    real, conflicted = client.transact_write_items, []
+
+    def transact_write_items(**kwargs):
+        # the schedule's transaction (the cycle's record, the timer, the check of the conversation) meets another one
+        # on the conversation's record once, as the customer's message or the router's write at the resolve may
+        items = kwargs["TransactItems"]
+        if not conflicted and any(_DESERIALIZE.deserialize(op.get("Put", {}).get("Item", {}).get(
+                "type", {"S": ""})) == "csat" for op in items) and any("ConditionCheck" in op for op in items):
+            conflicted.append(len(items))
+            reasons = [{"Code": "None"}] * (len(items) - 1) + [
+                {"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}]
+            raise ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "conflict"},
+                               "CancellationReasons": reasons}, "TransactWriteItems")
+        return real(**kwargs)
+
+    monkeypatch.setattr(client, "transact_write_items", transact_write_items)
+    conv = _resolved_sms_conversation(desk, "+31612340219", "SMcs19")
+    # Then the survey is scheduled all the same (the transaction sent again), not dropped with a log line
+    assert conflicted == [3]
+    assert [r["state"] for r in _records(desk, conv)] == ["scheduled"]

@@ -143,7 +143,9 @@ class Surveys:
         """A delayed survey: the cycle's record (``scheduled``, created once) and the sweep's timer that sends it,
         while the conversation is there and its customer's erase does not hold it (``timeline_check_op``: an erase's
         final pass under it finds nothing landing later). Raises AlreadyAsked when the cycle has its record; False
-        when the conversation is gone or going (nothing written)."""
+        when the conversation is gone or going (nothing written). A transaction that met another on the
+        conversation's record (a message stored, the router's write at the resolve) is sent again
+        (``retry_conflicts``), so the survey is not dropped for it."""
         try:
             self.table.transact([
                 self.table.put_op({"PK": it.conv_pk(conv.id), "SK": survey_sk(cycle), "type": "csat",
@@ -151,7 +153,7 @@ class Surveys:
                                    **{k: v for k, v in record.items() if v is not None}},
                                   condition="attribute_not_exists(PK)"),
                 self.table.put_op(timer),
-                timeline_check_op(self.table, conv.id)])
+                timeline_check_op(self.table, conv.id)], retry_conflicts=True)
         except TransactionCancelled as exc:
             if 0 in exc.failed:
                 raise AlreadyAsked(conv.id) from exc
