@@ -126,3 +126,35 @@ def test_a_message_that_names_its_mail_masked_still_exports_and_erases_it(desk):
     assert {"files/raw/d1.eml", "files/raw/d2-0123456789ab.eml"} <= set(archive.namelist())
     _job(desk, "erase", customer)
     assert _raw(desk, bucket) == {"raw/d3-0123499999ab"}
+
+
+def test_a_key_masked_right_after_its_folder_is_not_looked_for_through_the_whole_folder(desk, monkeypatch, caplog):
+    from shopdesk.dal.privacy import Files
+
+    bucket = _account_bucket(desk)
+    ddb = desk.client("dynamodb")
+    # Given a customer's mail stored under a key whose first characters a pattern masked (nothing of the mail's own
+    # name is left before the masked stretch, only the folder, raw/), and another customer's mail
+    for key, sender in (("0123456789ab", "Lee"), ("n2", "Max")):
+        mail = _eml(sender=f"{sender} <{sender.lower()}@customer.example>", subject="Parcel",
+                    body="Where is my parcel?\n", message_id=f"<{key}@customer.example>")
+        assert _deliver(desk, mail, key) == {"stored": 1, "duplicates": 0}
+    [lee] = [m for m in _inbound(desk) if m["provider_id"].startswith("0123")]
+    damaged = {"bucket": bucket, "key": mask(lee["payload"]["source"]["key"],
+                                             compile_patterns([("BSN", r"\d{9}")])).text}
+    assert damaged["key"] == "raw/[BSN •••• 5678]9ab"
+    ddb.update_item(TableName=desk.table_name, Key={"PK": {"S": lee["PK"]}, "SK": {"S": lee["SK"]}},
+                    UpdateExpression="SET payload.#s = :s", ExpressionAttributeNames={"#s": "source"},
+                    ExpressionAttributeValues={":s": {"M": {k: {"S": v} for k, v in damaged.items()}}})
+    listed: list[str] = []
+    keys = Files.keys
+    monkeypatch.setattr(Files, "keys", lambda self, b, prefix: listed.append(prefix) or keys(self, b, prefix))
+    customer = desk.item("IDENTITY#email#lee@customer.example")["customer_id"]
+    # When an admin erases them
+    _job(desk, "erase", customer)
+    # Then no listing went through the whole folder of mail (90 days of it, on every read of the erase), the erase
+    # finished and said what it left: that mail, to the bucket's expiry; the other customer's mail is there
+    assert "raw/" not in listed, listed
+    assert desk.item(f"CUSTOMER#{customer}") is None
+    assert _raw(desk, bucket) == {"raw/0123456789ab", "raw/n2"}
+    assert "a masked file key keeps nothing of its name before the mask" in caplog.text

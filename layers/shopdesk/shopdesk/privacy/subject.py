@@ -87,9 +87,16 @@ def _unmasked(files: Files, bucket: str, key: str) -> str | None:
     """The key a masking pattern rewrote in a message (``_MASKED``) as it is in the bucket: the keys under the part
     before the first masked stretch (ListObjectsV2) that have the masked key's shape (its other parts as they are, each
     stretch one or more characters ending in its last four). None when not one key alone has it (gone already, or
-    several alike): nothing is guessed, so no one else's mail is deleted."""
+    several alike): nothing is guessed, so no one else's mail is deleted. Nor when the masked stretch starts the
+    object's name (the part before it is only a folder, ``raw/``): that listing is the folder's every key, 90 days of
+    everyone's mail, paged through on every read of an export or erase; logged, the file is left to its bucket's
+    expiry."""
     parts = _MASKED.split(key)          # text, tail, text, tail, …, text
     if len(parts) < 3:
+        return None
+    if not parts[0].rpartition("/")[2]:
+        logger.warning("a masked file key keeps nothing of its name before the mask: not looked for",
+                       extra={"bucket": bucket, "prefix": parts[0]})
         return None
     shape = "".join(re.escape(part or "") if index % 2 == 0 else f".+?{re.escape(part or '')}"
                     for index, part in enumerate(parts))
